@@ -1,0 +1,70 @@
+# devfactory: `make demo` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+
+# llama.cpp is compiled for any x86-64 with AVX2 (never -march=native).
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+export UV_LINK_MODE ?= copy
+export LANGGRAPH_CLI_NO_ANALYTICS := 1
+
+DEMO_REQUIREMENT ?= A REST API for a personal todo list: create, list, complete and delete todos, with a title, an optional due date and a done flag, stored in SQLite.
+
+.PHONY: help setup system-deps demo test test-unit test-integration test-e2e lint format graph clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+system-deps: ## Install Graphviz (for `devfactory graph --format png`) when missing.
+	@command -v dot >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	  else echo "warning: install Graphviz for PNG graphs (apt-get install graphviz)"; fi; }
+
+setup: $(VENV)/.synced system-deps ## Create .venv from uv.lock (builds llama.cpp once, ~3-5 min).
+
+demo: setup ## Run the mvp pipeline on a sample requirement with the embedded defaults.
+	$(BIN)/devfactory models
+	$(BIN)/devfactory run "$(DEMO_REQUIREMENT)" --pipeline mvp
+
+test: setup ## Run every test: unit, integration (real Postgres) and e2e (real model).
+	$(BIN)/pytest
+
+test-unit: setup ## Unit tests only (no network, scripted model).
+	$(BIN)/pytest tests/unit
+
+test-integration: setup ## Integration tests (embedded Postgres or DATABASE_URL).
+	$(BIN)/pytest tests/integration
+
+test-e2e: setup ## End-to-end tests (CLI, real embedded model).
+	$(BIN)/pytest tests/e2e
+
+lint: setup ## ruff and mypy.
+	$(BIN)/ruff check devfactory tests
+	$(BIN)/ruff format --check devfactory tests
+	$(BIN)/mypy devfactory
+
+format: setup ## Apply ruff's formatting and fixes.
+	$(BIN)/ruff check --fix devfactory tests
+	$(BIN)/ruff format devfactory tests
+
+graph: setup ## Regenerate docs/graph-*.mmd from the pipelines.
+	$(BIN)/devfactory graph --pipeline mvp -o docs/graph-mvp.mmd
+	$(BIN)/devfactory graph --pipeline full -o docs/graph-full.mmd
+
+clean: ## Remove the virtualenv and build outputs (keeps ~/.devfactory).
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache out

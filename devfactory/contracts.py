@@ -1,0 +1,152 @@
+"""The typed contracts every stage speaks: ``TaskResult`` and ``StageRecord``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_ARTIFACT_CHARS = 6000
+MAX_ARTIFACTS = 4
+_PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
+
+
+class Status(StrEnum):
+    """What a team says about its own objective."""
+
+    COMPLETE = "COMPLETE"
+    NEEDS_CLARIFICATION = "NEEDS_CLARIFICATION"
+    BLOCKED = "BLOCKED"
+
+
+class ArtifactKind(StrEnum):
+    """File kinds a team may produce."""
+
+    MARKDOWN = "markdown"
+    PYTHON = "python"
+    TYPESCRIPT = "typescript"
+    YAML = "yaml"
+    JSON = "json"
+    SQL = "sql"
+    DOCKERFILE = "dockerfile"
+    SHELL = "shell"
+    TEXT = "text"
+
+
+def check_relative_path(path: str) -> str:
+    """Reject absolute paths and any ``..`` segment so artifacts stay in the run folder."""
+    parts = path.split("/")
+    if path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"artifact path {path!r} must be relative, without '.', '..' or '//'")
+    return path
+
+
+class Artifact(BaseModel):
+    """One file a stage produced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(min_length=1, max_length=120, pattern=_PATH_PATTERN)
+    kind: ArtifactKind
+    content: str = Field(min_length=1, max_length=MAX_ARTIFACT_CHARS)
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        return check_relative_path(value)
+
+
+class Clarification(BaseModel):
+    """A question for another team."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target_team: str = Field(min_length=1, max_length=60)
+    question: str = Field(min_length=1, max_length=500)
+
+
+Line = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class TaskResult(BaseModel):
+    """The universal result of a stage; it must pass the team's confidence gate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status
+    confidence: float = Field(ge=0.0, le=1.0)
+    reasoning: str = Field(min_length=1, max_length=1500)
+    blockers: list[Line] = Field(default_factory=list, max_length=8)
+    assumptions_made: list[Line] = Field(default_factory=list, max_length=8)
+    verified_facts: list[Line] = Field(default_factory=list, max_length=10)
+    clarification_needed: Clarification | None = None
+    artifacts: list[Artifact] = Field(default_factory=list, max_length=MAX_ARTIFACTS)
+
+    @model_validator(mode="after")
+    def _status_consistent(self) -> TaskResult:
+        if self.status is Status.NEEDS_CLARIFICATION and self.clarification_needed is None:
+            raise ValueError("status NEEDS_CLARIFICATION requires clarification_needed")
+        if self.status is Status.BLOCKED and not self.blockers:
+            raise ValueError("status BLOCKED requires at least one blocker")
+        paths = [a.path for a in self.artifacts]
+        if len(paths) != len(set(paths)):
+            raise ValueError("artifact paths must be unique")
+        return self
+
+    @classmethod
+    def blocked(cls, reason: str, *, reasoning: str | None = None) -> TaskResult:
+        """Build the BLOCKED result a stage reports when it cannot produce a valid one."""
+        return cls(
+            status=Status.BLOCKED,
+            confidence=0.0,
+            reasoning=(reasoning or reason)[:1500],
+            blockers=[reason[:300]],
+        )
+
+
+class StageOutcome(StrEnum):
+    """How a stage ended, as the gate saw it."""
+
+    PASSED = "PASSED"
+    BLOCKED = "BLOCKED"
+    SKIPPED = "SKIPPED"
+
+
+class Usage(BaseModel):
+    """Token usage of one or more model calls."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = 0
+
+    def add(self, other: Usage) -> Usage:
+        """Return the sum of two usages."""
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            calls=self.calls + other.calls,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+
+class StageRecord(BaseModel):
+    """What the run remembers about one stage (stored in graph state as JSON)."""
+
+    team: str
+    outcome: StageOutcome
+    reason: str = ""
+    result: TaskResult | None = None
+    model: str = ""
+    attempts: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    seconds: float = 0.0
+    gate_feedback: list[str] = Field(default_factory=list)
+
+    def to_state(self) -> dict[str, Any]:
+        """Serialise for graph state (plain JSON, readable in Studio)."""
+        return self.model_dump(mode="json")

@@ -1,0 +1,87 @@
+"""The confidence gate: decide whether a stage's TaskResult may pass."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from devfactory.contracts import Status, TaskResult
+from devfactory.teams.checks import run_checks
+from devfactory.teams.spec import TeamSpec
+
+
+class Route(StrEnum):
+    """Where the gate sends a stage next."""
+
+    PASS = "pass"
+    RETRY = "retry"
+    BLOCK = "block"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's decision and the problems behind it."""
+
+    route: Route
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str:
+        """One line that says why the stage did not pass."""
+        return "; ".join(self.problems)[:600]
+
+
+def inspect(spec: TeamSpec, result: TaskResult) -> list[str]:
+    """List everything that keeps ``result`` from passing ``spec``'s gate."""
+    problems: list[str] = []
+    if result.status is Status.NEEDS_CLARIFICATION and result.clarification_needed:
+        ask = result.clarification_needed
+        problems.append(
+            f"you asked {ask.target_team}: {ask.question!r}; no clarification channel is "
+            "open for this stage, so decide it yourself and list it under assumptions_made"
+        )
+    elif result.status is not Status.COMPLETE:
+        problems.append(f"status is {result.status.value}: {'; '.join(result.blockers)}")
+    if result.confidence < spec.confidence_threshold:
+        problems.append(
+            f"confidence {result.confidence:.2f} is below the team's threshold "
+            f"{spec.confidence_threshold:.2f}: improve the deliverables until every "
+            "acceptance criterion holds, then report your honest confidence"
+        )
+    produced = {a.path for a in result.artifacts}
+    missing = [p for p in spec.deliverable_paths if p not in produced]
+    if missing:
+        problems.append(f"missing deliverables: {', '.join(missing)}")
+    stray = sorted(produced - set(spec.deliverable_paths))
+    if stray:
+        problems.append(f"artifacts outside your deliverables: {', '.join(stray)}")
+    problems.extend(run_checks(spec.tools, result.artifacts))
+    return problems
+
+
+def assess(
+    spec: TeamSpec,
+    result: TaskResult,
+    *,
+    attempt: int,
+    max_attempts: int,
+    extra_problems: Sequence[str] = (),
+) -> Verdict:
+    """Decide the route for ``result`` on its ``attempt``-th try (1-based).
+
+    ``extra_problems`` are found before the report (a draft that was cut or
+    empty) and count like any other.
+
+    Every shortfall, a self-declared BLOCKED included, gets the bounded retry
+    with the problems as feedback (a team often "blocks" on a question it can
+    settle with a stated assumption); at the cap the stage is BLOCKED.
+    """
+    problems = [*extra_problems, *inspect(spec, result)]
+    if not problems:
+        return Verdict(Route.PASS)
+    if attempt >= max_attempts:
+        return Verdict(
+            Route.BLOCK, [f"gate failed {attempt} of {max_attempts} attempts", *problems]
+        )
+    return Verdict(Route.RETRY, problems)

@@ -1,0 +1,71 @@
+"""The JSON schema of a team's report (the TaskResult contract, minus artifacts)."""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from typing import Any
+
+from devfactory.contracts import Status, TaskResult
+from devfactory.teams.spec import TeamSpec
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """Replace every ``$ref`` with its definition; grammar samplers want no refs."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline(copy.deepcopy(defs[node["$ref"].split("/")[-1]]), defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k not in ("$defs", "title")}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+@lru_cache(maxsize=1)
+def _base_schema() -> dict[str, Any]:
+    raw = TaskResult.model_json_schema()
+    schema: dict[str, Any] = _inline(raw, raw.get("$defs", {}))
+    return schema
+
+
+def report_schema(spec: TeamSpec) -> dict[str, Any]:
+    """Return the JSON schema of a team's report: a TaskResult without artifacts.
+
+    Artifacts are drafted as plain files first (small models write files far
+    better outside JSON strings) and joined to the report afterwards. One
+    variant per status carries only what that status allows (COMPLETE: no
+    blockers, no question; NEEDS_CLARIFICATION: a question to a team it may
+    ask; BLOCKED: at least one blocker), so a grammar-constrained decoder can
+    only emit a consistent report. Reasoning and facts come before the status
+    and confidence, so the model reviews before it rates.
+    """
+    base = _base_schema()["properties"]
+    question = next(o for o in base["clarification_needed"]["anyOf"] if o.get("type") == "object")
+    question = copy.deepcopy(question)
+    question["properties"]["target_team"] = {"enum": list(spec.may_ask) or ["none"]}
+    blockers = base["blockers"]
+
+    def variant(status: Status, blockers_schema: dict[str, Any], clar: dict[str, Any]) -> dict:
+        props = {
+            "reasoning": {**base["reasoning"], "maxLength": 600},
+            "verified_facts": {**base["verified_facts"], "maxItems": 6},
+            "assumptions_made": {**base["assumptions_made"], "maxItems": 6},
+            "status": {"const": status.value},
+            "confidence": base["confidence"],
+            "blockers": blockers_schema,
+            "clarification_needed": clar,
+        }
+        return {
+            "type": "object",
+            "properties": props,
+            "required": list(props),
+            "additionalProperties": False,
+        }
+
+    return {
+        "anyOf": [
+            variant(Status.COMPLETE, {**blockers, "maxItems": 0}, {"type": "null"}),
+            variant(Status.NEEDS_CLARIFICATION, blockers, question),
+            variant(Status.BLOCKED, {**blockers, "minItems": 1}, {"type": "null"}),
+        ]
+    }

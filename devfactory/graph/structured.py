@@ -1,0 +1,251 @@
+"""Ask a model for files and a ``TaskResult`` report: validate, repair, retry, never raise.
+
+Repairs are mechanical and recorded: JSON syntax (fences, trailing commas, a
+cut-off tail) via ``json_repair``, enum case and spacing, a percentage given
+for confidence, a bare string where a list belongs, unknown top-level keys.
+Anything else goes back to the model with the validation errors, a bounded
+number of times; after that the stage gets a BLOCKED result with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import json_repair
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import Runnable
+from pydantic import ValidationError
+from tenacity import Retrying, stop_after_attempt, wait_exponential
+
+from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, ArtifactKind, TaskResult, Usage
+from devfactory.graph.prompts import render_prompt
+
+log = logging.getLogger(__name__)
+_LIST_FIELDS = ("blockers", "assumptions_made", "verified_facts", "artifacts")
+_ECHO_CHARS = 4000
+
+
+@dataclass
+class Reply:
+    """What one structured request produced."""
+
+    result: TaskResult
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    repairs: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:6]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(object)"
+        parts.append(f"{loc}: {err['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
+    known = set(TaskResult.model_fields)
+    extra = sorted(set(data) - known)
+    if extra:
+        repairs.append(f"dropped unknown fields {extra}")
+        data = {k: v for k, v in data.items() if k in known}
+    status = data.get("status")
+    if isinstance(status, str):
+        fixed = status.strip().upper().replace(" ", "_").replace("-", "_")
+        if fixed != status:
+            repairs.append(f"status {status!r} -> {fixed!r}")
+            data["status"] = fixed
+    conf = data.get("confidence")
+    if isinstance(conf, str):
+        try:
+            conf = float(conf.strip().rstrip("%")) / (100 if conf.strip().endswith("%") else 1)
+            repairs.append("confidence parsed from text")
+        except ValueError:
+            pass
+    if isinstance(conf, int | float) and 1 < conf <= 100:
+        repairs.append(f"confidence {conf} read as a percentage")
+        conf = conf / 100
+    if conf is not None:
+        data["confidence"] = conf
+    for key in _LIST_FIELDS:
+        if isinstance(data.get(key), str | dict):
+            repairs.append(f"{key} wrapped in a list")
+            data[key] = [data[key]] if data[key] else []
+        elif data.get(key) is None and key in data:
+            data[key] = []
+    if data.get("clarification_needed") in ("", {}, "null", "none", "None"):
+        data["clarification_needed"] = None
+    return data
+
+
+def parse_task_result(
+    text: str, artifacts: Sequence[Artifact] | None = None
+) -> tuple[TaskResult | None, str, list[str]]:
+    """Parse ``text`` into a ``TaskResult``.
+
+    Args:
+        text: the model's reply.
+        artifacts: files drafted separately; when given they replace whatever
+            ``artifacts`` the reply carries.
+
+    Returns:
+        ``(result, problem, repairs)``: ``result`` is None when the text cannot be
+        made valid, and ``problem`` says why in terms a model can act on.
+
+    """
+    repairs: list[str] = []
+    if not text or not text.strip():
+        return None, "the reply was empty", repairs
+    if artifacts is None:
+        try:
+            return TaskResult.model_validate_json(text), "", repairs
+        except ValidationError:
+            pass
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = json_repair.loads(text)
+        repairs.append("JSON syntax repaired")
+    if not isinstance(data, dict):
+        return None, "the reply is not a JSON object", repairs
+    if artifacts is not None:
+        data["artifacts"] = [a.model_dump(mode="json") for a in artifacts]
+    data = _normalise(data, repairs)
+    try:
+        return TaskResult.model_validate(data), "", repairs
+    except ValidationError as exc:
+        return None, _summarise(exc), repairs
+
+
+def _usage(message: AIMessage) -> Usage:
+    meta: dict[str, Any] = dict(message.usage_metadata or {})
+    return Usage(
+        input_tokens=meta.get("input_tokens", 0),
+        output_tokens=meta.get("output_tokens", 0),
+        calls=1,
+    )
+
+
+def _served_by(message: AIMessage) -> str:
+    meta = message.response_metadata or {}
+    name = meta.get("model_name") or meta.get("model") or ""
+    return str(name)
+
+
+def request_task_result(
+    model: Runnable[Any, Any],
+    messages: list[BaseMessage],
+    *,
+    max_parse_retries: int,
+    max_model_errors: int,
+    artifacts: Sequence[Artifact] | None = None,
+) -> Reply:
+    """Invoke ``model`` until it yields a valid ``TaskResult`` or the caps are reached.
+
+    Args:
+        model: a chat model (already bound to the JSON schema where supported).
+        messages: the stage's prompt.
+        artifacts: files drafted before the report, joined to the result.
+        max_parse_retries: extra requests allowed after an invalid reply.
+        max_model_errors: attempts per request when the model call itself fails.
+
+    Returns:
+        A ``Reply``; its result is BLOCKED with the reason when the caps ran out.
+
+    """
+    reply = Reply(result=TaskResult.blocked("no reply yet"))
+    convo = list(messages)
+    for attempt in range(max_parse_retries + 1):
+        try:
+            message = _invoke(model, convo, max_model_errors)
+        except Exception as exc:  # noqa: BLE001 - a model failure blocks the stage, not the run
+            log.warning("model call failed: %s", exc)
+            reply.result = TaskResult.blocked(
+                f"model call failed after {max_model_errors} tries: {type(exc).__name__}: {exc}"
+            )
+            return reply
+        reply.usage = reply.usage.add(_usage(message))
+        reply.model = _served_by(message) or reply.model
+        text = message.content if isinstance(message.content, str) else str(message.content)
+        result, problem, repairs = parse_task_result(text, artifacts)
+        reply.repairs.extend(repairs)
+        if result is not None:
+            reply.result = result
+            return reply
+        reply.problems.append(problem)
+        log.info("invalid TaskResult (attempt %d): %s", attempt + 1, problem)
+        convo += [
+            AIMessage(text[:_ECHO_CHARS]),
+            HumanMessage(render_prompt("repair", problem=problem)),
+        ]
+    tries = max_parse_retries + 1
+    reply.result = TaskResult.blocked(
+        f"model output was not a valid TaskResult after {tries} tries: {reply.problems[-1]}"[:300],
+        reasoning="Invalid replies: " + " | ".join(reply.problems),
+    )
+    return reply
+
+
+_FENCE = re.compile(r"^\s*```[\w.+-]*\n(.*?)\n```\s*$", re.S)
+
+
+@dataclass
+class Draft:
+    """A file drafted as plain text, with what it cost and anything cut."""
+
+    artifact: Artifact | None
+    usage: Usage
+    model: str = ""
+    problem: str = ""
+
+
+def draft_file(
+    model: Runnable[Any, Any],
+    messages: list[BaseMessage],
+    *,
+    path: str,
+    kind: ArtifactKind,
+    max_model_errors: int,
+) -> Draft:
+    """Ask ``model`` for one file as plain text.
+
+    A reply wrapped in one code fence is unwrapped; a reply over the artifact
+    limit is cut and the cut is reported, so the gate can ask for a shorter one.
+    """
+    try:
+        message = _invoke(model, messages, max_model_errors)
+    except Exception as exc:  # noqa: BLE001 - reported as a problem, never raised
+        return Draft(None, Usage(), problem=f"model call failed: {type(exc).__name__}: {exc}")
+    usage, served = _usage(message), _served_by(message)
+    text = message.content if isinstance(message.content, str) else str(message.content)
+    fenced = _FENCE.match(text)
+    content = (fenced.group(1) if fenced else text).strip("\n")
+    if not content.strip():
+        return Draft(None, usage, served, problem=f"{path}: the reply was empty")
+    problem = ""
+    if len(content) > MAX_ARTIFACT_CHARS:
+        problem = (
+            f"{path}: {len(content)} characters, cut at {MAX_ARTIFACT_CHARS}; write it shorter"
+        )
+        content = content[:MAX_ARTIFACT_CHARS]
+    return Draft(Artifact(path=path, kind=kind, content=content), usage, served, problem)
+
+
+def _invoke(model: Runnable[Any, Any], messages: list[BaseMessage], tries: int) -> AIMessage:
+    for attempt in Retrying(
+        stop=stop_after_attempt(tries),
+        wait=wait_exponential(multiplier=0.5, max=8),
+        reraise=True,
+    ):
+        with attempt:
+            message = model.invoke(messages)
+    if not isinstance(message, AIMessage):
+        raise TypeError(f"model returned {type(message).__name__}, not an AIMessage")
+    return message

@@ -1,0 +1,1 @@
+"""Model aliases, providers and the embedded fallback model."""

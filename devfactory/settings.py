@@ -1,0 +1,87 @@
+"""Runtime settings: every limit the factory enforces lives here.
+
+Values come from the environment (``DEVFACTORY_*``, plus the conventional
+``DATABASE_URL`` and ``OLLAMA_HOST``) or an optional TOML file named by
+``DEVFACTORY_CONFIG``; defaults are safe for a laptop.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Factory configuration. Every cap is bounded and validated."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DEVFACTORY_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    data_dir: Path = Field(default=Path.home() / ".devfactory")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "DEVFACTORY_DATABASE_URL")
+    )
+    ollama_host: str | None = Field(
+        default=None, validation_alias=AliasChoices("OLLAMA_HOST", "DEVFACTORY_OLLAMA_HOST")
+    )
+    models_file: Path | None = None
+    model_chain: str | None = Field(
+        default=None,
+        description="Restrict every alias to providers of this kind (e.g. 'embedded').",
+    )
+
+    # Confidence gate and repair limits.
+    max_stage_attempts: int = Field(default=3, ge=1, le=10)
+    max_parse_retries: int = Field(default=2, ge=0, le=5)
+    max_model_errors: int = Field(default=2, ge=1, le=5)
+    recursion_limit: int = Field(default=100, ge=4, le=10_000)
+
+    # Generation limits.
+    stage_max_tokens: int = Field(default=1024, ge=64, le=32_768)
+    upstream_chars: int = Field(default=1500, ge=200, le=100_000)
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    embedded_threads: int = Field(default=0, ge=0, le=256, description="0: one per core, at most 4")
+    embedded_ctx: int = Field(default=8192, ge=1024, le=32_768)
+    probe_timeout_s: float = Field(default=1.5, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _expand(self) -> Settings:
+        object.__setattr__(self, "data_dir", self.data_dir.expanduser().resolve())
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read init args, then the environment, then ``DEVFACTORY_CONFIG`` (TOML)."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get("DEVFACTORY_CONFIG")
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        return tuple(sources)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """Return a validated copy with ``changes`` applied."""
+        return Settings(**{**self.model_dump(), **changes})
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once)."""
+    return Settings()

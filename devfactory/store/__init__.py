@@ -1,0 +1,1 @@
+"""Persistence: the database (embedded or ``DATABASE_URL``) and the runs table."""

@@ -1,0 +1,164 @@
+"""A scripted chat model for graph-logic tests (never used by the product)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from devfactory.contracts import ArtifactKind
+from devfactory.models.router import ResolvedModel
+from devfactory.teams import load_teams
+from devfactory.teams.spec import TeamSpec
+
+SAMPLE_CONTENT = {
+    ArtifactKind.MARKDOWN: (
+        "# {name} deliverable\n\nThis document records the decisions of the {name} team for "
+        "the requirement, with scope, rationale and the acceptance criteria it meets.\n\n"
+        "```mermaid\nflowchart LR\n  client --> api --> db\n```\n"
+    ),
+    ArtifactKind.PYTHON: 'def handler(event: dict) -> dict:\n    return {{"team": "{name}"}}\n',
+    ArtifactKind.YAML: (
+        "openapi: 3.1.0\ninfo:\n  title: {name}\n  version: 1.0.0\n"
+        "paths:\n  /items:\n    get:\n      responses:\n        '200':\n"
+        "          description: ok\n"
+    ),
+    ArtifactKind.SQL: "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL);\n",
+    ArtifactKind.JSON: '{{"team": "{name}"}}',
+    ArtifactKind.TYPESCRIPT: "export const team: string = '{name}';\n",
+    ArtifactKind.DOCKERFILE: 'FROM python:3.11-slim\nCMD ["python", "-V"]\n',
+    ArtifactKind.SHELL: "#!/bin/sh\necho {name}\n",
+    ArtifactKind.TEXT: "{name} notes\n",
+}
+
+
+def good_report(spec: TeamSpec, *, confidence: float = 0.95, **changes: Any) -> dict[str, Any]:
+    """Return a report payload that passes ``spec``'s gate (artifacts are drafted apart)."""
+    payload: dict[str, Any] = {
+        "reasoning": f"{spec.name} produced its deliverables.",
+        "verified_facts": [f"{spec.name} checked the requirement"],
+        "assumptions_made": [f"{spec.name} assumed a single region deployment"],
+        "status": "COMPLETE",
+        "confidence": confidence,
+        "blockers": [],
+        "clarification_needed": None,
+    }
+    payload.update(changes)
+    return payload
+
+
+def sample_content(spec: TeamSpec, path: str) -> str:
+    """Return file content that passes ``spec``'s checks for deliverable ``path``."""
+    kind = next(d.kind for d in spec.deliverables if d.path == path)
+    return SAMPLE_CONTENT[kind].format(name=spec.name)
+
+
+_WRITE = re.compile(r"Write the file `([^`]+)`")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One model call as the script sees it."""
+
+    spec: TeamSpec
+    kind: str  # "draft" or "report"
+    path: str  # the file being drafted ("" for a report)
+    n: int  # how many calls of this kind this team made before
+    messages: list[BaseMessage]
+
+    @property
+    def prompt(self) -> str:
+        """The last (task) message's text."""
+        return str(self.messages[-1].content)
+
+
+Script = Callable[[Call], str]
+
+
+def always_good(call: Call) -> str:
+    """Draft passing files and report COMPLETE with high confidence."""
+    if call.kind == "draft":
+        return sample_content(call.spec, call.path)
+    return json.dumps(good_report(call.spec))
+
+
+def report_with(make: Callable[[Call], str]) -> Script:
+    """Draft passing files; answer reports with ``make(call)``."""
+
+    def script(call: Call) -> str:
+        return always_good(call) if call.kind == "draft" else make(call)
+
+    return script
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Answers each call with ``script(call)``; see ``Call``.
+
+    Every call is recorded in ``calls`` and, when ``log_path`` is set, appended
+    to that file so that a test can count calls across processes.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    script: Any
+    log_path: Path | None = None
+    calls: list[Call] = Field(default_factory=list)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _team(self, messages: list[BaseMessage]) -> TeamSpec:
+        system = str(messages[0].content)
+        for spec in load_teams().values():
+            if system.startswith(f"You are the {spec.name} team"):
+                return spec
+        raise AssertionError(f"no team recognised in system prompt: {system[:80]!r}")
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        spec = self._team(messages)
+        match = _WRITE.search(str(messages[-1].content))
+        kind, path = ("draft", match.group(1)) if match else ("report", "")
+        with self._lock:
+            n = sum(1 for c in self.calls if c.spec.slug == spec.slug and c.kind == kind)
+            call = Call(spec, kind, path, n, list(messages))
+            self.calls.append(call)
+            if self.log_path is not None:
+                with self.log_path.open("a") as fh:
+                    fh.write(f"{spec.slug} {kind} {path}\n")
+        text = self.script(call)
+        usage = UsageMetadata(
+            input_tokens=100, output_tokens=len(text) // 4, total_tokens=100 + len(text) // 4
+        )
+        message = AIMessage(
+            text, usage_metadata=usage, response_metadata={"model_name": "scripted:fake"}
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def count(self, team: str, kind: str | None = None) -> int:
+        """Return how many calls ``team`` made (of ``kind``, when given)."""
+        return sum(1 for c in self.calls if c.spec.slug == team and kind in (None, c.kind))
+
+
+class ScriptedModels:
+    """A model source that serves every alias with one scripted model."""
+
+    def __init__(self, script: Script = always_good, log_path: Path | None = None) -> None:
+        self.chat = ScriptedChatModel(script=script, log_path=log_path)
+
+    def resolve(self, alias: str) -> ResolvedModel:
+        """Return the scripted model for any alias."""
+        return ResolvedModel(alias, "scripted:fake", self.chat, lambda chat, schema: chat)

@@ -1,0 +1,89 @@
+"""The confidence gate routes every status and confidence, and stops at the cap."""
+
+from __future__ import annotations
+
+import pytest
+
+from devfactory.contracts import TaskResult
+from devfactory.graph.gate import Route, assess
+from devfactory.teams import load_teams
+from tests.fakes import good_report, sample_content
+
+SPEC = load_teams()["backend-engineering"]  # threshold 0.70, two python deliverables
+
+
+def result(**changes: object) -> TaskResult:
+    artifacts = [
+        {"path": d.path, "kind": d.kind.value, "content": sample_content(SPEC, d.path)}
+        for d in SPEC.deliverables
+    ]
+    return TaskResult.model_validate({**good_report(SPEC), "artifacts": artifacts, **changes})
+
+
+def test_complete_at_the_threshold_passes() -> None:
+    verdict = assess(SPEC, result(confidence=SPEC.confidence_threshold), attempt=1, max_attempts=3)
+    assert verdict.route is Route.PASS
+    assert verdict.problems == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"confidence": 0.69}, "below the team's threshold 0.70"),
+        ({"status": "BLOCKED", "blockers": ["no database chosen"]}, "status is BLOCKED"),
+        (
+            {
+                "status": "NEEDS_CLARIFICATION",
+                "clarification_needed": {"target_team": "api-design", "question": "Auth?"},
+            },
+            "you asked api-design",
+        ),
+        ({"artifacts": []}, "missing deliverables: src/backend/app.py, src/backend/models.py"),
+    ],
+)
+def test_shortfalls_retry_with_feedback_then_block_at_the_cap(changes: dict, needle: str) -> None:
+    bad = result(**changes)
+    first = assess(SPEC, bad, attempt=1, max_attempts=3)
+    assert first.route is Route.RETRY
+    assert any(needle in p for p in first.problems), first.problems
+    assert assess(SPEC, bad, attempt=2, max_attempts=3).route is Route.RETRY
+    last = assess(SPEC, bad, attempt=3, max_attempts=3)
+    assert last.route is Route.BLOCK
+    assert last.problems[0] == "gate failed 3 of 3 attempts"
+    assert needle in last.reason
+
+
+def test_failed_artifact_check_fails_the_gate() -> None:
+    broken = result(
+        artifacts=[
+            {"path": "src/backend/app.py", "kind": "python", "content": "def broken(:\n"},
+            {"path": "src/backend/models.py", "kind": "python", "content": "X = 1\n"},
+        ]
+    )
+    verdict = assess(SPEC, broken, attempt=1, max_attempts=1)
+    assert verdict.route is Route.BLOCK
+    assert any("src/backend/app.py: Python syntax error" in p for p in verdict.problems)
+
+
+def test_artifacts_outside_the_deliverables_fail_the_gate() -> None:
+    stray = result(
+        artifacts=[
+            *result().model_dump()["artifacts"],
+            {"path": "notes/extra.md", "kind": "markdown", "content": "# x"},
+        ]
+    )
+    verdict = assess(SPEC, stray, attempt=1, max_attempts=2)
+    assert verdict.route is Route.RETRY
+    assert "artifacts outside your deliverables: notes/extra.md" in verdict.problems
+
+
+def test_problems_found_while_drafting_count() -> None:
+    verdict = assess(
+        SPEC,
+        result(),
+        attempt=1,
+        max_attempts=2,
+        extra_problems=["src/backend/app.py: 9000 characters, cut at 6000"],
+    )
+    assert verdict.route is Route.RETRY
+    assert verdict.problems == ["src/backend/app.py: 9000 characters, cut at 6000"]

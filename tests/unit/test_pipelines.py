@@ -1,0 +1,92 @@
+"""Pipelines are data; the compiled and drawn graph is exactly the pipeline."""
+
+from __future__ import annotations
+
+import pytest
+from langgraph.graph import END, START
+
+from devfactory.graph import build_graph
+from devfactory.graph.builder import FINALIZE
+from devfactory.pipelines import Pipeline, PipelineError, available_pipelines, load_pipeline
+from devfactory.render import graph_dot, graph_mermaid
+from devfactory.teams import load_teams
+
+
+def test_mvp_is_the_five_team_chain() -> None:
+    mvp = load_pipeline("mvp")
+    assert mvp.teams == (
+        "business-analysis",
+        "solution-architecture",
+        "backend-engineering",
+        "qa-engineering",
+        "documentation",
+    )
+    assert mvp.edges == {
+        ("business-analysis", "solution-architecture"),
+        ("solution-architecture", "backend-engineering"),
+        ("backend-engineering", "qa-engineering"),
+        ("qa-engineering", "documentation"),
+    }
+
+
+def test_full_runs_every_team_with_parallel_branches() -> None:
+    full = load_pipeline("full")
+    assert set(full.teams) == set(load_teams())
+    after_api = [s.team for s in full.stages if s.needs == ("api-design",)]
+    assert {"backend-engineering", "database-engineering"} <= set(after_api)
+    assert "api-design" in full.needs("frontend-engineering")
+    assert set(full.needs("feature-engineering")) == {
+        "frontend-engineering",
+        "backend-engineering",
+        "database-engineering",
+    }
+    assert full.sinks == ("documentation",)
+
+
+@pytest.mark.parametrize("name", available_pipelines())
+def test_drawn_graph_matches_the_pipeline(name: str) -> None:
+    pipeline = load_pipeline(name)
+    drawn = build_graph(name).compile().get_graph()
+    edges = {(e.source, e.target) for e in drawn.edges}
+    expected = set(pipeline.edges)
+    expected |= {(START, s.team) for s in pipeline.stages if not s.needs}
+    expected |= {(sink, FINALIZE) for sink in pipeline.sinks}
+    expected.add((FINALIZE, END))
+    assert edges == expected
+    assert set(drawn.nodes) == {START, END, FINALIZE, *pipeline.teams}
+    mermaid = graph_mermaid(build_graph(name).compile())
+    for upstream, downstream in pipeline.edges:
+        assert f"{upstream} --> {downstream};" in mermaid
+    assert graph_dot(build_graph(name).compile()).count("->") == len(edges)
+
+
+def test_stage_subgraph_routes_are_visible() -> None:
+    drawn = build_graph("mvp").compile().get_graph(xray=1)
+    edges = {(e.source, e.target) for e in drawn.edges}
+    assert ("qa-engineering:draft", "qa-engineering:report") in edges
+    assert ("qa-engineering:report", "qa-engineering:gate") in edges
+    assert ("qa-engineering:gate", "qa-engineering:draft") in edges  # bounded retry
+
+
+def test_unknown_pipeline_is_refused() -> None:
+    with pytest.raises(PipelineError, match="unknown pipeline 'nope'"):
+        load_pipeline("nope")
+
+
+@pytest.mark.parametrize(
+    ("stages", "message"),
+    [
+        ([{"team": "a", "needs": ["b"]}, {"team": "b"}], "must be listed before it"),
+        ([{"team": "a"}, {"team": "a"}], "appears twice"),
+        ([{"team": "a", "needs": ["a"]}], "must be listed before it"),
+    ],
+)
+def test_malformed_pipelines_are_refused(stages: list[dict], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Pipeline(name="bad", description="bad", stages=stages)
+
+
+def test_pipeline_with_unknown_team_is_refused() -> None:
+    bogus = Pipeline(name="bogus", description="x", stages=[{"team": "marketing"}])
+    with pytest.raises(PipelineError, match="unknown teams"):
+        build_graph(bogus)

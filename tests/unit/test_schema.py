@@ -1,0 +1,54 @@
+"""The report schema admits only consistent results, and compiles to a small grammar."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from devfactory.graph.schema import report_schema
+from devfactory.models.embedded import json_schema_grammar
+from devfactory.teams import load_teams
+from tests.fakes import good_report
+
+TEAMS = load_teams()
+
+
+def valid(schema: dict, doc: dict) -> bool:
+    return Draft202012Validator(schema).is_valid(doc)
+
+
+def test_report_schema_allows_each_status_only_with_what_it_needs() -> None:
+    spec = TEAMS["backend-engineering"]
+    schema = report_schema(spec)
+    assert valid(schema, good_report(spec))
+    question = {"target_team": "api-design", "question": "Which auth scheme?"}
+    assert valid(
+        schema, good_report(spec, status="NEEDS_CLARIFICATION", clarification_needed=question)
+    )
+    assert not valid(schema, good_report(spec, status="NEEDS_CLARIFICATION"))  # no question
+    assert not valid(
+        schema,
+        good_report(
+            spec,
+            status="NEEDS_CLARIFICATION",
+            clarification_needed={"target_team": "backend-engineering", "question": "me?"},
+        ),
+    )  # not in may_ask
+    assert valid(schema, good_report(spec, status="BLOCKED", blockers=["no spec"]))
+    assert not valid(schema, good_report(spec, status="BLOCKED"))  # no blocker
+    assert not valid(schema, good_report(spec, blockers=["but complete"]))
+    assert not valid(schema, good_report(spec, status="DONE"))
+    assert not valid(schema, good_report(spec, confidence=1.5))
+    assert not valid(schema, {**good_report(spec), "artifacts": []})  # drafted apart
+
+
+@pytest.mark.parametrize("slug", sorted(TEAMS))
+def test_every_team_schema_compiles_to_a_bounded_grammar(slug: str) -> None:
+    gbnf = json_schema_grammar(json.dumps(report_schema(TEAMS[slug]), sort_keys=True))
+    assert len(gbnf) < 20_000  # compact {m,n} repetition, not thousands of nested optionals
+    assert "char{1,600}" in gbnf and "char{1,300}" in gbnf
+    char_rule = next(line for line in gbnf.splitlines() if line.startswith("char ::="))
+    assert r"\x00-\x1F" in char_rule  # raw control characters can never be emitted
+    assert "root ::= alternative-0 | alternative-1 | alternative-2" in gbnf

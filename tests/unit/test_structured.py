@@ -1,0 +1,166 @@
+"""Malformed model output is repaired or retried, then BLOCKED with a reason; never raised."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+
+from devfactory.contracts import Artifact, Status
+from devfactory.graph.structured import draft_file, parse_task_result, request_task_result
+
+ARTS = [Artifact(path="docs/readme.md", kind="markdown", content="# Hi\n")]
+GOOD = {
+    "reasoning": "done",
+    "verified_facts": ["x"],
+    "assumptions_made": [],
+    "status": "COMPLETE",
+    "confidence": 0.9,
+    "blockers": [],
+    "clarification_needed": None,
+}
+
+
+class Replies(GenericFakeChatModel):
+    """Replies in order; an exception in the list is raised by that call."""
+
+    def _generate(self, messages, *args, **kwargs):  # type: ignore[override]
+        reply = next(self.messages)
+        if isinstance(reply, Exception):
+            raise reply
+        return self._wrap(reply)
+
+    @staticmethod
+    def _wrap(reply: AIMessage):
+        from langchain_core.outputs import ChatGeneration, ChatResult
+
+        return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+def model(*replies: str | Exception) -> Replies:
+    def gen() -> Iterator[AIMessage | Exception]:
+        for r in replies:
+            if isinstance(r, Exception):
+                yield r
+            else:
+                yield AIMessage(
+                    r, usage_metadata={"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+                )
+
+    return Replies(messages=gen())
+
+
+def ask(m: Any, retries: int = 2, errors: int = 2):
+    return request_task_result(
+        m,
+        [HumanMessage("report")],
+        artifacts=ARTS,
+        max_parse_retries=retries,
+        max_model_errors=errors,
+    )
+
+
+def test_valid_reply_is_accepted_with_drafted_artifacts() -> None:
+    reply = ask(model(json.dumps(GOOD)))
+    assert reply.result.status is Status.COMPLETE
+    assert reply.result.artifacts == ARTS
+    assert reply.usage.calls == 1 and reply.usage.input_tokens == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "repair"),
+    [
+        ("```json\n" + json.dumps(GOOD) + "\n```", "JSON syntax repaired"),
+        (json.dumps(GOOD)[:-1] + ",}", "JSON syntax repaired"),
+        (json.dumps(GOOD)[:-1], "JSON syntax repaired"),  # cut off at the end
+        (json.dumps({**GOOD, "status": "complete"}), "status 'complete' -> 'COMPLETE'"),
+        (json.dumps({**GOOD, "confidence": 85}), "confidence 85 read as a percentage"),
+        (json.dumps({**GOOD, "confidence": "90%"}), "confidence parsed from text"),
+        (json.dumps({**GOOD, "verified_facts": "one fact"}), "verified_facts wrapped in a list"),
+        (json.dumps({**GOOD, "mood": "great"}), "dropped unknown fields ['mood']"),
+    ],
+)
+def test_mechanical_problems_are_repaired_and_recorded(text: str, repair: str) -> None:
+    result, problem, repairs = parse_task_result(text, ARTS)
+    assert result is not None, problem
+    assert repair in repairs
+    assert result.status is Status.COMPLETE
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("this is not json at all", "not a JSON object"),
+        (json.dumps({**GOOD, "status": "DONE"}), "status: Input should be"),
+        (
+            json.dumps({k: v for k, v in GOOD.items() if k != "confidence"}),
+            "confidence: Field required",
+        ),
+        (json.dumps({**GOOD, "reasoning": "x" * 5000}), "at most 1500 characters"),
+        (json.dumps({**GOOD, "status": "BLOCKED"}), "requires at least one blocker"),
+        ("", "empty"),
+    ],
+)
+def test_invalid_output_is_retried_then_blocked_with_the_reason(text: str, needle: str) -> None:
+    m = model(text, text, text, json.dumps(GOOD))  # a 4th, valid reply must never be asked for
+    reply = ask(m, retries=2)
+    assert reply.result.status is Status.BLOCKED
+    assert reply.usage.calls == 3  # 1 + max_parse_retries, exactly
+    assert "not a valid TaskResult after 3 tries" in reply.result.blockers[0]
+    assert needle in reply.result.blockers[0] + reply.result.reasoning
+    assert len(reply.problems) == 3
+
+
+def test_a_retry_that_fixes_the_output_succeeds_and_saw_the_error() -> None:
+    seen: list[list] = []
+
+    class Spy(GenericFakeChatModel):
+        def _generate(self, messages, *a, **k):  # type: ignore[override]
+            seen.append(list(messages))
+            return super()._generate(messages, *a, **k)
+
+    m = Spy(
+        messages=iter(
+            [AIMessage(json.dumps({**GOOD, "status": "DONE"})), AIMessage(json.dumps(GOOD))]
+        )
+    )
+    reply = ask(m)
+    assert reply.result.status is Status.COMPLETE
+    assert "status: Input should be" in str(seen[1][-1].content)  # error fed back
+
+
+def test_model_errors_block_the_stage_after_the_cap() -> None:
+    reply = ask(model(ConnectionError("refused"), ConnectionError("refused")), errors=2)
+    assert reply.result.status is Status.BLOCKED
+    assert "model call failed after 2 tries: ConnectionError" in reply.result.blockers[0]
+
+
+def test_zero_parse_retries_means_one_call() -> None:
+    reply = ask(model("nope", json.dumps(GOOD)), retries=0)
+    assert reply.result.status is Status.BLOCKED
+    assert reply.usage.calls == 1
+
+
+def test_draft_unwraps_a_fenced_file_and_cuts_oversized_ones() -> None:
+    fenced = draft_file(
+        model("```python\nprint(1)\n```"),
+        [HumanMessage("x")],
+        path="a.py",
+        kind="python",
+        max_model_errors=1,
+    )
+    assert fenced.artifact is not None and fenced.artifact.content == "print(1)"
+    assert fenced.problem == ""
+    big = draft_file(
+        model("y" * 7000), [HumanMessage("x")], path="b.md", kind="markdown", max_model_errors=1
+    )
+    assert big.artifact is not None and len(big.artifact.content) == 6000
+    assert "7000 characters, cut at 6000" in big.problem
+    empty = draft_file(
+        model("   "), [HumanMessage("x")], path="c.md", kind="markdown", max_model_errors=1
+    )
+    assert empty.artifact is None and "empty" in empty.problem
