@@ -270,6 +270,7 @@ def graph(
         GraphFormat, typer.Option("--format", help="mermaid or png")
     ] = GraphFormat.mermaid,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
+    xray: Annotated[bool, typer.Option(help="Show each stage's draft/report/gate nodes.")] = False,
 ) -> None:
     """Draw a pipeline's graph exactly as it is compiled."""
     from devfactory.graph import build_graph
@@ -283,12 +284,12 @@ def graph(
         if output is None:
             raise _fail("--format png needs --output FILE", EXIT_USAGE)
         try:
-            output.write_bytes(graph_png(compiled))
+            output.write_bytes(graph_png(compiled, xray=xray))
         except RuntimeError as exc:
             raise _fail(str(exc), EXIT_ENV) from exc
         console.print(f"wrote {output}")
         return
-    text = graph_mermaid(compiled)
+    text = graph_mermaid(compiled, xray=xray)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -138,7 +139,7 @@ class ScriptedChatModel(BaseChatModel):
             self.calls.append(call)
             if self.log_path is not None:
                 with self.log_path.open("a") as fh:
-                    fh.write(f"{spec.slug} {kind} {path}\n")
+                    fh.write(f"{os.getpid()} {spec.slug} {kind} {path}\n")
         text = self.script(call)
         usage = UsageMetadata(
             input_tokens=100, output_tokens=len(text) // 4, total_tokens=100 + len(text) // 4

@@ -193,7 +193,24 @@ def request_task_result(
     return reply
 
 
-_FENCE = re.compile(r"^\s*```[\w.+-]*\n(.*?)\n```\s*$", re.S)
+_OPEN_FENCE = re.compile(r"^\s*```[\w.+-]*[ \t]*\n")
+_FENCE_LINE = re.compile(r"^\s*```", re.M)
+_CLOSE_FENCE = re.compile(r"\n\s*```\s*$")
+
+
+def _unwrap(text: str) -> str:
+    """Drop a code fence wrapped around a whole file, closed or cut off.
+
+    Fences inside the file come in pairs, so an odd number of fence lines after
+    the opening one means the last of them closes the wrapper.
+    """
+    opened = _OPEN_FENCE.match(text)
+    if opened:
+        body = text[opened.end() :]
+        if len(_FENCE_LINE.findall(body)) % 2 == 1:
+            body = _CLOSE_FENCE.sub("", body.rstrip())
+        text = body
+    return text.strip("\n")
 
 
 @dataclass
@@ -225,8 +242,7 @@ def draft_file(
         return Draft(None, Usage(), problem=f"model call failed: {type(exc).__name__}: {exc}")
     usage, served = _usage(message), _served_by(message)
     text = message.content if isinstance(message.content, str) else str(message.content)
-    fenced = _FENCE.match(text)
-    content = (fenced.group(1) if fenced else text).strip("\n")
+    content = _unwrap(text)
     if not content.strip():
         return Draft(None, usage, served, problem=f"{path}: the reply was empty")
     problem = ""

@@ -163,7 +163,8 @@ CHECKS: dict[str, ArtifactCheck] = {
     ),
     "mermaid_diagram": ArtifactCheck(
         mermaid_diagram,
-        "A markdown file contains a ```mermaid fenced diagram (e.g. `flowchart LR`).",
+        "A markdown file contains a mermaid diagram block, for example:"
+        "\n```mermaid\nflowchart LR\n  client --> api\n  api --> db\n```",
     ),
 }
 

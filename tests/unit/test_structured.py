@@ -164,3 +164,28 @@ def test_draft_unwraps_a_fenced_file_and_cuts_oversized_ones() -> None:
         model("   "), [HumanMessage("x")], path="c.md", kind="markdown", max_model_errors=1
     )
     assert empty.artifact is None and "empty" in empty.problem
+
+
+def test_draft_unwraps_a_fence_that_was_cut_off_but_keeps_inner_fences() -> None:
+    cut = draft_file(
+        model("```markdown\n# Title\n\ntext"),
+        [HumanMessage("x")],
+        path="a.md",
+        kind="markdown",
+        max_model_errors=1,
+    )
+    assert cut.artifact is not None and cut.artifact.content == "# Title\n\ntext"
+    inner = "# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```\n"
+    kept = draft_file(
+        model(inner), [HumanMessage("x")], path="b.md", kind="markdown", max_model_errors=1
+    )
+    assert kept.artifact is not None and "```mermaid" in kept.artifact.content
+
+
+def test_draft_unwraps_a_wrapped_file_that_has_inner_fences() -> None:
+    wrapped = "```markdown\n# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```\n\nEnd.\n```\n"
+    got = draft_file(
+        model(wrapped), [HumanMessage("x")], path="a.md", kind="markdown", max_model_errors=1
+    )
+    assert got.artifact is not None
+    assert got.artifact.content == "# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```\n\nEnd."

@@ -1,0 +1,1 @@
+"""The REST API (FastAPI). It may import the runner and graph, never ``chainlit``."""

@@ -1,0 +1,1 @@
+"""The Chainlit chat: a thin client of the same graph, checkpointer and memory."""

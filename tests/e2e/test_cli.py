@@ -1,0 +1,94 @@
+"""The CLI's commands and exit codes, and the graph served to LangGraph Studio."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from devfactory.graph import build_graph
+from devfactory.render import graph_mermaid
+from tests.e2e.conftest import BIN, ROOT, cli, dot_available
+
+
+def test_graph_prints_the_compiled_mermaid(env: dict[str, str]) -> None:
+    done = cli("graph", "--pipeline", "full", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == graph_mermaid(build_graph("full").compile())
+    assert "api-design --> frontend-engineering;" in done.stdout
+
+
+def test_graph_png(env: dict[str, str], tmp_path: Path) -> None:
+    assert dot_available(), "make setup installs Graphviz"
+    done = cli(
+        "graph", "--pipeline", "mvp", "--format", "png", "-o", str(tmp_path / "g.png"), env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_usage_errors_exit_2(env: dict[str, str]) -> None:
+    bad = cli("run", "build a thing", "--pipeline", "nope", env=env)
+    assert bad.returncode == 2
+    assert "unknown pipeline 'nope'" in bad.stderr
+    empty = cli("run", "   ", env=env)
+    assert empty.returncode == 2 and "requirement is empty" in empty.stderr
+
+
+def test_unknown_run_exits_3_and_list_works(env: dict[str, str]) -> None:
+    missing = cli("status", "no-such-run", env=env)
+    assert missing.returncode == 3
+    assert "no run with id 'no-such-run'" in missing.stderr
+    assert cli("resume", "no-such-run", env=env).returncode == 3
+    listed = cli("list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "requirement" in listed.stdout
+
+
+def test_models_shows_the_chain(env: dict[str, str]) -> None:
+    shown = cli("models", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "embedded:qwen2.5-coder-0.5b-instruct-q4_k_m" in shown.stdout
+    assert "ollama:qwen2.5-coder:7b" in shown.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_langgraph_dev_serves_both_pipelines(env: dict[str, str]) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "langgraph"), "dev", "--port", str(port), "--no-browser", "--no-reload"],
+        cwd=ROOT,
+        env={**env, "LANGGRAPH_CLI_NO_ANALYTICS": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/ok", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        assistants = httpx.post(f"{base}/assistants/search", json={}, timeout=10).json()
+        by_graph = {a["graph_id"]: a["assistant_id"] for a in assistants}
+        assert set(by_graph) == {"factory_mvp", "factory_full"}
+        drawn = httpx.get(f"{base}/assistants/{by_graph['factory_full']}/graph", timeout=10).json()
+        ids = {node["id"] for node in drawn["nodes"]}
+        assert {"api-design", "frontend-engineering", "documentation", "finalize"} <= ids
+        assert len(json.dumps(drawn)) > 1000
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)

@@ -1,0 +1,90 @@
+"""One real run of ``devfactory run`` on the embedded llama.cpp model.
+
+It is killed (SIGKILL) as soon as its first stage finishes and completed with
+``devfactory resume``: real inference, real Postgres, real checkpoints. It takes
+minutes on two cores; the per-stage times are in the run's SUMMARY.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+from devfactory.contracts import StageOutcome, StageRecord, TaskResult
+from tests.e2e.conftest import BIN, ROOT, cli
+
+REQUIREMENT = "A REST API for a personal todo list: create, list, complete and delete todos."
+
+
+def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path) -> None:
+    env = {
+        **env,
+        "DEVFACTORY_MODEL_CHAIN": "embedded",
+        "DEVFACTORY_STAGE_MAX_TOKENS": "512",
+        "DEVFACTORY_MAX_STAGE_ATTEMPTS": "2",
+        "DEVFACTORY_MAX_PARSE_RETRIES": "1",
+        "DEVFACTORY_UPSTREAM_CHARS": "800",
+    }
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [str(BIN / "devfactory"), "run", REQUIREMENT, "--pipeline", "mvp", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen, run_id = [], ""
+    for line in proc.stdout:
+        seen.append(line)
+        if match := re.match(r"run (\S+) \(new\)", line):
+            run_id = match.group(1)
+        if line.startswith("■ business-analysis"):
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    transcript = "".join(seen)
+    assert proc.returncode == -signal.SIGKILL, transcript
+    assert run_id, transcript
+    assert "on embedded:qwen2.5-coder-0.5b-instruct-q4_k_m" in transcript
+
+    status = cli("status", run_id, env=env)
+    assert status.returncode == 0, status.stderr
+    assert "INTERRUPTED" in status.stdout
+    assert f"devfactory resume {run_id}" in status.stdout
+
+    resumed = cli("resume", run_id, env=env, timeout=1500)
+    assert resumed.returncode in (0, 1), resumed.stdout + resumed.stderr
+    assert "▶ business-analysis" not in resumed.stdout  # the finished stage is not redone
+    assert "▶ solution-architecture attempt 1" in resumed.stdout
+
+    doc = json.loads((out / "run.json").read_text())
+    assert doc["run_id"] == run_id
+    assert doc["status"] in ("COMPLETED", "FAILED")
+    assert [s["team"] for s in doc["stages"]] == [
+        "business-analysis",
+        "solution-architecture",
+        "backend-engineering",
+        "qa-engineering",
+        "documentation",
+    ]
+    ran = [StageRecord.model_validate(s) for s in doc["stages"]]
+    for record in ran:
+        if record.outcome is StageOutcome.SKIPPED:
+            continue
+        assert record.result is not None
+        TaskResult.model_validate(record.result.model_dump())  # every result is a valid contract
+        assert record.model == "embedded:qwen2.5-coder-0.5b-instruct-q4_k_m"
+        assert record.usage.input_tokens > 0 and record.usage.output_tokens > 0
+        assert record.seconds > 0
+        if record.outcome is StageOutcome.PASSED:
+            for art in record.result.artifacts:
+                assert (out / art.path).read_text().strip() == art.content.strip()
+    assert ran[0].outcome is not StageOutcome.SKIPPED
+    assert (out / "SUMMARY.md").read_text().startswith(f"# Run {run_id}: {doc['status']}")
+    if doc["status"] == "FAILED":
+        assert "BLOCKED" in doc["reason"]

@@ -1,0 +1,150 @@
+"""Runs on real Postgres: persisted stages, clean failures, parallel joins, crash and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from devfactory.runner import Factory, RunNotFoundError
+from devfactory.settings import Settings
+from devfactory.store.runs import RunStatus
+from tests.fakes import ScriptedModels, good_report, report_with
+
+ROOT = Path(__file__).resolve().parents[2]
+REQ = "A REST API for a personal todo list"
+
+
+def test_mvp_run_persists_every_stage(pg_settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        report = factory.start(REQ, pipeline="mvp", out_dir=out)
+    assert report.status == RunStatus.COMPLETED
+    assert [r.team for r in report.records] == [
+        "business-analysis",
+        "solution-architecture",
+        "backend-engineering",
+        "qa-engineering",
+        "documentation",
+    ]
+    # a new connection sees the same run: it lives in Postgres, not in memory
+    with Factory(pg_settings) as again:
+        stored = again.report(report.run_id)
+        assert stored.status == "COMPLETED"
+        assert [r.outcome.value for r in stored.records] == ["PASSED"] * 5
+        assert stored.next_stages == ()
+        assert [row.run_id for row in again.runs.list()] == [report.run_id]
+    doc = json.loads((out / "run.json").read_text())
+    assert doc["status"] == "COMPLETED"
+    assert len(doc["stages"]) == 5
+    assert doc["usage"]["calls"] == sum(s["usage"]["calls"] for s in doc["stages"])
+    for stage in doc["stages"]:
+        for art in stage["result"]["artifacts"]:
+            assert (out / art["path"]).read_text().rstrip("\n") == art["content"].rstrip("\n")
+    assert (
+        "| backend-engineering | PASSED | scripted:fake | 0.95 |"
+        in (out / "SUMMARY.md").read_text()
+    )
+
+
+def test_a_blocked_stage_fails_the_run_with_the_reason(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    low = report_with(lambda c: json.dumps(good_report(c.spec, confidence=0.1)))
+    with Factory(pg_settings, models=ScriptedModels(low)) as factory:
+        report = factory.start(REQ, out_dir=tmp_path / "out")
+        row = factory.get(report.run_id)
+    assert report.status == RunStatus.FAILED
+    assert report.reason.startswith("stage business-analysis BLOCKED: gate failed 3 of 3")
+    assert row.status == "FAILED" and row.reason == report.reason
+    assert (
+        "**Why it stopped:** stage business-analysis BLOCKED"
+        in (tmp_path / "out" / "SUMMARY.md").read_text()
+    )
+    assert not (tmp_path / "out" / "analysis").exists()  # blocked work is not published
+
+
+def test_full_run_joins_parallel_teams(pg_settings: Settings, tmp_path: Path) -> None:
+    models = ScriptedModels()
+    with Factory(pg_settings, models=models) as factory:
+        report = factory.start(REQ, pipeline="full", out_dir=tmp_path / "out")
+    assert report.status == RunStatus.COMPLETED
+    assert len(report.records) == 17
+    reports = Counter(c.spec.slug for c in models.chat.calls if c.kind == "report")
+    assert set(reports.values()) == {1}
+    assert (tmp_path / "out" / "db" / "schema.sql").is_file()
+
+
+def test_recursion_limit_fails_the_run_cleanly(pg_settings: Settings, tmp_path: Path) -> None:
+    with Factory(pg_settings.with_overrides(recursion_limit=4), models=ScriptedModels()) as f:
+        report = f.start(REQ, out_dir=tmp_path / "out")
+    assert report.status == RunStatus.FAILED
+    assert report.reason == "recursion limit 4 reached"
+
+
+def test_unknown_run_and_empty_requirement_are_refused(pg_settings: Settings) -> None:
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        with pytest.raises(RunNotFoundError):
+            factory.resume("nope")
+        with pytest.raises(ValueError, match="requirement is empty"):
+            factory.start("   ")
+
+
+def _worker(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tests.integration.crash_worker", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_sigkilled_run_resumes_without_repeating_finished_stages(
+    pg_settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    log, out = tmp_path / "calls.log", tmp_path / "out"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEVFACTORY_DATA_DIR": str(tmp_path / "data"),
+    }
+    killed = _worker(env, "start", "crash-1", str(log), str(out), "qa-engineering")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    first = [line.split() for line in log.read_text().splitlines()]
+    assert {pid for pid, *_ in first} == {first[0][0]}
+    with Factory(pg_settings) as factory:
+        row = factory.get("crash-1")
+        assert row.status == "RUNNING" and row.interrupted
+        assert factory.report("crash-1").next_stages == ("qa-engineering",)
+
+    resumed = _worker(env, "resume", "crash-1", str(log), str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == "COMPLETED"
+    calls = [line.split() for line in log.read_text().splitlines()]
+    second = calls[len(first) :]
+    assert {pid for pid, *_ in second} != {first[0][0]}
+    count = Counter((team, kind) for _, team, kind, *_ in calls)
+    # finished stages ran exactly once: one report, one draft per deliverable
+    for team, files in (
+        ("business-analysis", 1),
+        ("solution-architecture", 2),
+        ("backend-engineering", 2),
+    ):
+        assert count[(team, "report")] == 1
+        assert count[(team, "draft")] == files
+    # the stage that died mid-draft ran again from its start, then the rest
+    assert count[("qa-engineering", "draft")] == 1 + 2
+    assert count[("qa-engineering", "report")] == 1
+    assert count[("documentation", "report")] == 1
+    assert {team for _, team, *_ in second} == {"qa-engineering", "documentation"}
+    doc = json.loads((out / "run.json").read_text())
+    assert doc["status"] == "COMPLETED" and len(doc["stages"]) == 5
