@@ -39,7 +39,12 @@ setup: $(VENV)/.synced system-deps ## Create .venv from uv.lock (builds llama.cp
 
 demo: setup ## Run the mvp pipeline on a sample requirement with the embedded defaults.
 	$(BIN)/devfactory models
-	$(BIN)/devfactory run "$(DEMO_REQUIREMENT)" --pipeline mvp
+	@$(BIN)/devfactory run "$(DEMO_REQUIREMENT)" --pipeline mvp; rc=$$?; \
+	if [ $$rc -eq 1 ]; then \
+	  echo "The run ended FAILED: a stage did not pass its confidence gate (reason above, details in"; \
+	  echo "the run's SUMMARY.md and run.json). The factory did its job; the embedded 0.5B model is"; \
+	  echo "small. Point OLLAMA_HOST at an Ollama with qwen2.5-coder:7b for real work."; \
+	  exit 0; fi; exit $$rc
 
 test: setup ## Run every test: unit, integration (real Postgres) and e2e (real model).
 	$(BIN)/pytest

@@ -12,7 +12,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -20,98 +19,14 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from devfactory.contracts import Artifact, StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
 from devfactory.graph.gate import Route, assess
-from devfactory.graph.prompts import render_prompt
 from devfactory.graph.schema import report_schema
 from devfactory.graph.state import RunState, StageOutput, StageState
 from devfactory.graph.structured import draft_file, request_task_result
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
-from devfactory.teams.checks import describe_checks
 from devfactory.teams.spec import TeamSpec
-
-
-def _bullets(items: Sequence[str]) -> str:
-    return "\n".join(f"- {item}" for item in items) or "- (none)"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "\n[...]"
-
-
-def render_artifacts(artifacts: Sequence[Artifact], limit: int) -> str:
-    """Render files for a prompt, each cut at ``limit`` characters."""
-    return "\n".join(
-        render_prompt(
-            "artifact_block", path=a.path, kind=a.kind.value, content=_clip(a.content, limit)
-        )
-        for a in artifacts
-    )
-
-
-def render_upstream(
-    stages: Mapping[str, Any], needs: Sequence[str], names: Mapping[str, str], limit: int
-) -> str:
-    """Render the verified facts and artifacts of the stages this one depends on."""
-    if not needs:
-        return "None: yours is the first stage; work from the requirement alone."
-    blocks = []
-    for team in needs:
-        result = TaskResult.model_validate(stages[team]["result"])
-        blocks.append(
-            render_prompt(
-                "upstream_stage",
-                team_name=names.get(team, team),
-                confidence=f"{result.confidence:.2f}",
-                facts=_bullets(result.verified_facts),
-                artifacts=render_artifacts(result.artifacts, limit),
-            )
-        )
-    return "\n".join(blocks)
-
-
-def system_prompt(spec: TeamSpec) -> SystemMessage:
-    """Render the team's identity and answering rules."""
-    return SystemMessage(
-        render_prompt(
-            "stage_system",
-            team_name=spec.name,
-            soul=spec.soul.strip(),
-            agents=spec.agents.strip(),
-            tools=spec.tools_doc.strip(),
-            may_ask=", ".join(spec.may_ask) or "none",
-            deliverables=", ".join(f"{d.path} ({d.kind.value})" for d in spec.deliverables),
-        )
-    )
-
-
-def task_prompt(
-    spec: TeamSpec,
-    state: Mapping[str, Any],
-    *,
-    needs: Sequence[str],
-    names: Mapping[str, str],
-    upstream_chars: int,
-    feedback: Sequence[str] = (),
-    attempt: int = 1,
-    max_attempts: int = 1,
-) -> str:
-    """Render the objective, the upstream work and any gate feedback."""
-    fb = ""
-    if feedback:
-        fb = render_prompt(
-            "gate_feedback",
-            attempt=attempt - 1,
-            max_attempts=max_attempts,
-            team_name=spec.name,
-            problems=_bullets(feedback),
-        )
-    return render_prompt(
-        "stage_task",
-        objective=spec.render_objective(requirement=state["requirement"]).strip(),
-        upstream=render_upstream(state["stages"], needs, names, upstream_chars),
-        feedback=fb,
-    )
 
 
 def make_team_node(
@@ -127,7 +42,6 @@ def make_team_node(
     """
     needs = tuple(needs)
     schema = report_schema(spec)
-    checks = " ".join(describe_checks(spec.tools))
 
     def finish(
         state: Mapping[str, Any], outcome: StageOutcome, reason: str, result: Any
@@ -145,20 +59,6 @@ def make_team_node(
         )
         get_stream_writer()({"event": "stage_finished", "record": record.to_state()})
         return Command(goto=END, update={"stages": {spec.slug: record.to_state()}})
-
-    def prompt(state: StageState, runtime: Runtime[Context]) -> tuple[SystemMessage, str]:
-        settings = runtime.context.settings
-        task = task_prompt(
-            spec,
-            state,
-            needs=needs,
-            names=names,
-            upstream_chars=settings.upstream_chars,
-            feedback=state.get("feedback", []),
-            attempt=state.get("attempt", 0),
-            max_attempts=settings.max_stage_attempts,
-        )
-        return system_prompt(spec), task
 
     def model(runtime: Runtime[Context]) -> ResolvedModel:
         return runtime.context.model_source().resolve(spec.model)
@@ -192,41 +92,25 @@ def make_team_node(
             }
         )
         settings = runtime.context.settings
-        system = SystemMessage(
-            render_prompt("draft_system", team_name=spec.name, description=spec.description)
-        )
         feedback = state.get("feedback", [])
-        upstream = render_upstream(state["stages"], needs, names, settings.upstream_chars)
-        criteria = "\n\n".join(
-            spec.objective_section(h, requirement=state["requirement"])
-            for h in ("Acceptance criteria", "Out of scope")
-        )
         previous = {d["path"]: d["content"] for d in state.get("drafts", [])}
         started, usage, served = time.perf_counter(), Usage(), ""
         drafts: list[dict[str, Any]] = []
         problems: list[str] = []
         for item in spec.deliverables:
-            prior = ""
-            if item.path in previous and feedback:
-                prior = render_prompt(
-                    "previous_draft", content=_clip(previous[item.path], settings.upstream_chars)
-                )
-            ask = render_prompt(
-                "draft_artifact",
-                requirement=state["requirement"],
-                upstream="Upstream work:\n" + upstream if needs else "",
-                path=item.path,
-                description=item.description.rstrip("."),
-                criteria=criteria,
-                checks=checks,
-                feedback=("\nThe gate rejected your last attempt:\n" + _bullets(feedback))
-                if feedback
-                else "",
-                previous=prior,
+            messages = draft_messages(
+                spec,
+                state,
+                item,
+                needs=needs,
+                names=names,
+                upstream_chars=settings.upstream_chars,
+                feedback=feedback,
+                previous=previous.get(item.path, ""),
             )
             result = draft_file(
                 resolved.plain(),
-                [system, HumanMessage(ask)],
+                messages,
                 path=item.path,
                 kind=item.kind,
                 max_model_errors=settings.max_model_errors,
@@ -249,12 +133,18 @@ def make_team_node(
 
     def report(state: StageState, runtime: Runtime[Context]) -> Command[Literal["gate"]]:
         settings = runtime.context.settings
-        system, task = prompt(state, runtime)
         artifacts = [Artifact.model_validate(d) for d in state.get("drafts", [])]
-        ask = render_prompt(
-            "report", task=task, artifacts=render_artifacts(artifacts, settings.upstream_chars)
+        messages = report_messages(
+            spec,
+            state,
+            artifacts,
+            needs=needs,
+            names=names,
+            upstream_chars=settings.upstream_chars,
+            feedback=state.get("feedback", []),
+            attempt=state.get("attempt", 1),
+            max_attempts=settings.max_stage_attempts,
         )
-        messages: list[BaseMessage] = [system, HumanMessage(ask)]
         started = time.perf_counter()
         reply = request_task_result(
             model(runtime).structured(schema),
