@@ -246,12 +246,24 @@ def draft_file(
     if not content.strip():
         return Draft(None, usage, served, problem=f"{path}: the reply was empty")
     problem = ""
+    if _cut_off(message):
+        problem = (
+            f"{path}: cut off at the token limit before it was finished; "
+            "write it shorter and complete"
+        )
     if len(content) > MAX_ARTIFACT_CHARS:
         problem = (
             f"{path}: {len(content)} characters, cut at {MAX_ARTIFACT_CHARS}; write it shorter"
         )
         content = content[:MAX_ARTIFACT_CHARS]
     return Draft(Artifact(path=path, kind=kind, content=content), usage, served, problem)
+
+
+def _cut_off(message: AIMessage) -> bool:
+    """Say whether the reply stopped at the token limit (provider-neutral)."""
+    meta = message.response_metadata or {}
+    reason = meta.get("finish_reason") or meta.get("done_reason") or meta.get("stop_reason")
+    return reason in ("length", "max_tokens")
 
 
 def _invoke(model: Runnable[Any, Any], messages: list[BaseMessage], tries: int) -> AIMessage:

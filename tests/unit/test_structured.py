@@ -189,3 +189,22 @@ def test_draft_unwraps_a_wrapped_file_that_has_inner_fences() -> None:
     )
     assert got.artifact is not None
     assert got.artifact.content == "# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```\n\nEnd."
+
+
+@pytest.mark.parametrize(
+    "meta", [{"finish_reason": "length"}, {"done_reason": "length"}, {"stop_reason": "max_tokens"}]
+)
+def test_a_draft_cut_off_at_the_token_limit_is_reported(meta: dict) -> None:
+    cut = Replies(messages=iter([AIMessage("# Doc\n\nhalf a sent", response_metadata=meta)]))
+    got = draft_file(cut, [HumanMessage("x")], path="a.md", kind="markdown", max_model_errors=1)
+    assert got.artifact is not None
+    assert "a.md: cut off at the token limit" in got.problem
+    done = Replies(
+        messages=iter([AIMessage("# Doc\n", response_metadata={"finish_reason": "stop"})])
+    )
+    assert (
+        draft_file(
+            done, [HumanMessage("x")], path="a.md", kind="markdown", max_model_errors=1
+        ).problem
+        == ""
+    )
