@@ -148,10 +148,10 @@ def _finish(report: Any) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _drive(settings: Settings, pipeline: str, action: Any) -> None:
+def _drive(factory: Any, pipeline: str, action: Any) -> None:
+    """Run ``action(factory, progress)`` with live progress, then close the factory."""
     from devfactory.models.router import ModelUnavailableError
 
-    factory = _open_factory(settings)
     try:
         with Progress(pipeline, console) as progress:
             report = action(factory, progress)
@@ -184,7 +184,7 @@ def run(
     if not requirement.strip():
         raise _fail("the requirement is empty", EXIT_USAGE)
     _drive(
-        get_settings(),
+        _open_factory(get_settings()),
         pipeline,
         lambda f, p: f.start(requirement, pipeline=pipeline, out_dir=out, on_event=p),
     )
@@ -193,17 +193,18 @@ def run(
 @app.command()
 def resume(run_id: Annotated[str, typer.Argument(help="The run to continue.")]) -> None:
     """Continue an interrupted run from its last finished stage."""
-    from devfactory.runner import RunNotFoundError
+    from devfactory.runner import RunBusyError, RunNotFoundError
 
-    settings = get_settings()
-    factory = _open_factory(settings)
+    factory = _open_factory(get_settings())
     try:
         row = factory.get(run_id)
     except RunNotFoundError as exc:
         factory.close()
         raise _fail(str(exc), EXIT_NOT_FOUND) from exc
-    factory.close()
-    _drive(settings, row.pipeline, lambda f, p: f.resume(run_id, on_event=p))
+    try:
+        _drive(factory, row.pipeline, lambda f, p: f.resume(run_id, on_event=p))
+    except RunBusyError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from exc
 
 
 @app.command()

@@ -34,6 +34,10 @@ class RunNotFoundError(LookupError):
     """No run has that id."""
 
 
+class RunBusyError(RuntimeError):
+    """The run is still being driven by a live process."""
+
+
 @dataclass(frozen=True)
 class RunReport:
     """How a run stands after the factory drove it as far as it could."""
@@ -111,6 +115,11 @@ class Factory:
     def resume(self, run_id: str, *, on_event: EventSink | None = None) -> RunReport:
         """Continue a run from its last checkpoint; finished stages are not run again."""
         row = self.get(run_id)
+        if row.status == RunStatus.RUNNING and not row.interrupted:
+            raise RunBusyError(
+                f"run {run_id} is still running (pid {row.pid} on {row.host}); "
+                "resume it once that process has stopped"
+            )
         self.runs.claim(run_id)
         return self._drive(run_id, row.pipeline, Path(row.out_dir), None, on_event)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.runner import Factory, RunNotFoundError
+from devfactory.runner import Factory, RunBusyError, RunNotFoundError
 from devfactory.settings import Settings
 from devfactory.store.runs import RunStatus
 from tests.fakes import ScriptedModels, good_report, report_with
@@ -86,6 +86,14 @@ def test_recursion_limit_fails_the_run_cleanly(pg_settings: Settings, tmp_path: 
         report = f.start(REQ, out_dir=tmp_path / "out")
     assert report.status == RunStatus.FAILED
     assert report.reason == "recursion limit 4 reached"
+
+
+def test_a_run_driven_by_a_live_process_is_not_resumed(pg_settings: Settings) -> None:
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        factory.runs.create("live-1", REQ, "mvp", "/tmp/out")  # owned by this (live) process
+        with pytest.raises(RunBusyError, match="still running"):
+            factory.resume("live-1")
+        assert factory.get("live-1").status == "RUNNING"
 
 
 def test_unknown_run_and_empty_requirement_are_refused(pg_settings: Settings) -> None:
