@@ -69,10 +69,11 @@ class Progress:
         }
         self.out = out
         self.live: Live | None = None
+        self.caption = ""
 
     def table(self) -> Table:
         """Render the current progress table."""
-        table = Table(title="devfactory run", expand=False)
+        table = Table(title="devfactory run", caption=self.caption, expand=False)
         for col in ("stage", "model", "status", "confidence", "tokens in/out", "seconds"):
             table.add_column(col)
         colours = {"PASSED": "green", "BLOCKED": "red", "SKIPPED": "yellow"}
@@ -117,6 +118,7 @@ class Progress:
                 + (f" reason={rec['reason']}" if rec["reason"] else "")
             )
         elif kind == "run_started":
+            self.caption = f"run {event['run_id']} -> {event['out_dir']}"
             line = (
                 f"run {event['run_id']} ({'resumed' if event['resumed'] else 'new'}), "
                 f"pipeline {event['pipeline']}, output {event['out_dir']}"
