@@ -17,15 +17,27 @@ def _inside(root: Path, relative: str) -> Path:
     return target
 
 
-def write_stage_artifacts(out_dir: Path, record: StageRecord) -> list[Path]:
-    """Write a passed stage's artifacts (idempotent: same record, same files)."""
-    if record.outcome is not StageOutcome.PASSED or record.result is None:
+BLOCKED_DIR = "_blocked"
+
+
+def stage_files(out_dir: Path, record: StageRecord) -> list[tuple[Path, str]]:
+    """Say where each of a stage's artifacts belongs, with its content.
+
+    A passed stage publishes its deliverables at their paths. A BLOCKED stage's
+    drafts are kept for review under ``_blocked/<team>/``, never as deliverables.
+    """
+    if record.result is None or record.outcome is StageOutcome.SKIPPED:
         return []
+    root = out_dir if record.outcome is StageOutcome.PASSED else out_dir / BLOCKED_DIR / record.team
+    return [(_inside(root, a.path), a.content) for a in record.result.artifacts]
+
+
+def write_stage_artifacts(out_dir: Path, record: StageRecord) -> list[Path]:
+    """Write a stage's files (idempotent: same record, same files)."""
     written = []
-    for art in record.result.artifacts:
-        path = _inside(out_dir, art.path)
+    for path, content in stage_files(out_dir, record):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(art.content if art.content.endswith("\n") else art.content + "\n")
+        path.write_text(content if content.endswith("\n") else content + "\n")
         written.append(path)
     return written
 
@@ -91,6 +103,15 @@ def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> st
     for r in records:
         if r.outcome is StageOutcome.PASSED and r.result:
             lines += [f"- `{a.path}` ({a.kind.value}, by {r.team})" for a in r.result.artifacts]
+    blocked = [r for r in records if r.outcome is StageOutcome.BLOCKED and r.result]
+    if blocked:
+        lines += ["", "## Drafts the gate rejected", ""]
+        for r in blocked:
+            arts = r.result.artifacts if r.result else []
+            lines += [f"- `{BLOCKED_DIR}/{r.team}/{a.path}`" for a in arts]
+        for r in blocked:
+            lines += ["", f"### Gate feedback: {r.team}", ""]
+            lines += [f"- {item}" for item in r.gate_feedback]
     lines += ["", "## Verified facts", ""]
     for r in records:
         if r.result:

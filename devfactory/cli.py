@@ -224,8 +224,10 @@ def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> N
     console.print(f"run {report.run_id}: [bold]{report.status}[/]")
     if report.reason:
         console.print(f"reason: {report.reason}")
+    if report.status == "INTERRUPTED":
+        console.print(f"its process is gone; continue with: devfactory resume {run_id}")
     if report.next_stages:
-        console.print(f"next: {', '.join(report.next_stages)} (devfactory resume {run_id})")
+        console.print(f"next: {', '.join(report.next_stages)}")
     console.print(f"artifacts: {report.out_dir}")
     table = Table()
     for col in ("stage", "outcome", "model", "confidence", "attempts", "tokens in/out", "seconds"):

@@ -13,6 +13,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+from devfactory.artifacts import stage_files
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
 from tests.e2e.conftest import BIN, ROOT, cli
 
@@ -60,8 +61,7 @@ def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path
     resumed = cli("resume", run_id, env=env, timeout=1500)
     assert resumed.returncode in (0, 1), resumed.stdout + resumed.stderr
     assert "▶ business-analysis" not in resumed.stdout  # the finished stage is not redone
-    for team in ("solution-architecture", "backend-engineering", "qa-engineering", "documentation"):
-        assert f"■ {team} " in resumed.stdout  # every remaining stage ran (or was skipped) now
+    assert f"run {run_id} (resumed)" in resumed.stdout
 
     doc = json.loads((out / "run.json").read_text())
     assert doc["run_id"] == run_id
@@ -82,9 +82,9 @@ def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path
         assert record.model == "embedded:qwen2.5-coder-0.5b-instruct-q4_k_m"
         assert record.usage.input_tokens > 0 and record.usage.output_tokens > 0
         assert record.seconds > 0
-        if record.outcome is StageOutcome.PASSED:
-            for art in record.result.artifacts:
-                assert (out / art.path).read_text().strip() == art.content.strip()
+        assert record.result.artifacts, f"{record.team} drafted nothing"
+        for path, content in stage_files(out, record):  # published, or kept under _blocked/
+            assert path.read_text().strip() == content.strip()
     assert ran[0].outcome is not StageOutcome.SKIPPED
     assert (out / "SUMMARY.md").read_text().startswith(f"# Run {run_id}: {doc['status']}")
     if doc["status"] == "FAILED":

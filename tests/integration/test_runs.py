@@ -68,6 +68,11 @@ def test_a_blocked_stage_fails_the_run_with_the_reason(
         in (tmp_path / "out" / "SUMMARY.md").read_text()
     )
     assert not (tmp_path / "out" / "analysis").exists()  # blocked work is not published
+    kept = tmp_path / "out" / "_blocked" / "business-analysis" / "analysis" / "requirements.md"
+    assert kept.read_text().startswith("# Business Analysis deliverable")
+    summary = (tmp_path / "out" / "SUMMARY.md").read_text()
+    assert "`_blocked/business-analysis/analysis/requirements.md`" in summary
+    assert "attempt 3: gate failed 3 of 3 attempts" in summary
 
 
 def test_full_run_joins_parallel_teams(pg_settings: Settings, tmp_path: Path) -> None:
