@@ -1,10 +1,10 @@
 """Assemble the prompts a stage sends: the drafting brief and the report request.
 
-Drafting gets a compact brief (identity line, requirement, upstream work, the
-file's acceptance criteria and checks): small models write real files from it
-and echo long instruction blocks instead. The report gets the team's whole
-identity (SOUL, AGENTS, TOOLS), because judging the work is where its values
-matter.
+Drafting gets a compact brief (identity line and standards as the system
+message; requirement, upstream work and the file to write as the task): small
+models write real files from it, and echo long instruction blocks instead.
+The report gets the team's whole identity (SOUL, AGENTS, TOOLS), because
+judging the work is where its values matter.
 """
 
 from __future__ import annotations
@@ -114,22 +114,27 @@ def draft_messages(
     feedback: Sequence[str] = (),
     previous: str = "",
 ) -> list[BaseMessage]:
-    """Build the request for one deliverable, written as a plain file."""
-    system = render_prompt("draft_system", team_name=spec.name, description=spec.description)
-    criteria = "\n\n".join(
-        spec.objective_section(h, requirement=state["requirement"])
-        for h in ("Acceptance criteria", "Out of scope")
+    """Build the request for one deliverable, written as a plain file.
+
+    The team's standards (acceptance criteria, checks) go in the system message
+    and the user turn holds only the task: small models otherwise echo the
+    criteria back as the file.
+    """
+    system = render_prompt(
+        "draft_system",
+        team_name=spec.name,
+        description=spec.description,
+        criteria=spec.objective_section("Acceptance criteria", requirement=state["requirement"]),
+        checks=" ".join(describe_checks(spec.tools)),
     )
     upstream = render_upstream(state["stages"], needs, names, upstream_chars)
     ask = render_prompt(
         "draft_artifact",
         requirement=state["requirement"],
-        upstream="Upstream work:\n" + upstream if needs else "",
+        upstream="\nUpstream work:\n" + upstream if needs else "",
         path=item.path,
         description=item.description.rstrip("."),
-        criteria=criteria,
-        checks=" ".join(describe_checks(spec.tools)),
-        feedback=("\nThe gate rejected your last attempt:\n" + _bullets(feedback))
+        feedback=("\nThe gate rejected your last attempt:\n" + _bullets(feedback) + "\n")
         if feedback
         else "",
         previous=render_prompt("previous_draft", content=_clip(previous, upstream_chars))

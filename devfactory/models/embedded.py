@@ -187,6 +187,17 @@ class EmbeddedChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_name": self.model_name, "n_ctx": self.n_ctx, "max_tokens": self.max_tokens}
 
+    def ensure_loaded(self) -> None:
+        """Load the weights now.
+
+        llama-cpp-python points file descriptors 1 and 2 at /dev/null while it
+        loads a model quietly, which swallows anything another thread prints
+        meanwhile. Loading when the model is resolved, before a stage reports
+        progress, keeps that window away from the CLI's output.
+        """
+        if self._handle is None:
+            self._handle = _load(self.model_path, self.n_ctx, self.n_threads)
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -194,8 +205,8 @@ class EmbeddedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self._handle is None:
-            self._handle = _load(self.model_path, self.n_ctx, self.n_threads)
+        self.ensure_loaded()
+        assert self._handle is not None
         llm, lock = self._handle
         payload = [{"role": _role(m), "content": str(m.content)} for m in messages]
         grammar = None
@@ -246,11 +257,13 @@ def build_embedded(
     n_ctx: int,
     n_threads: int,
 ) -> EmbeddedChatModel:
-    """Verify the weights and return a ready ``EmbeddedChatModel``."""
-    return EmbeddedChatModel(
+    """Verify the weights and return a loaded ``EmbeddedChatModel``."""
+    model = EmbeddedChatModel(
         model_path=ensure_model_file(data_dir),
         max_tokens=max_tokens,
         temperature=temperature,
         n_ctx=n_ctx,
         n_threads=default_threads(n_threads),
     )
+    model.ensure_loaded()
+    return model
