@@ -198,6 +198,37 @@ _FENCE_LINE = re.compile(r"^\s*```", re.M)
 _CLOSE_FENCE = re.compile(r"\n\s*```\s*$")
 
 
+_BLOCK = re.compile(r"^[ \t]*```([\w.+-]*)[ \t]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.S | re.M)
+_LANGS: dict[ArtifactKind, tuple[str, ...]] = {
+    ArtifactKind.PYTHON: ("python", "py", "python3"),
+    ArtifactKind.TYPESCRIPT: ("typescript", "ts", "tsx"),
+    ArtifactKind.YAML: ("yaml", "yml"),
+    ArtifactKind.JSON: ("json",),
+    ArtifactKind.SQL: ("sql", "postgresql", "sqlite"),
+    ArtifactKind.DOCKERFILE: ("dockerfile", "docker"),
+    ArtifactKind.SHELL: ("sh", "bash", "shell"),
+}
+
+
+def extract_file(text: str, kind: ArtifactKind) -> str:
+    """Take the file out of a reply: drop wrapping fences and, for code, chatter.
+
+    Markdown keeps its inner fences. For code and config, a fenced block in the
+    file's language (else the first block, when the reply opens with one) is
+    the file; a reply that opens with raw code ends at its first fence line.
+    """
+    if kind in (ArtifactKind.MARKDOWN, ArtifactKind.TEXT):
+        return _unwrap(text)
+    blocks = [(tag.lower(), body) for tag, body in _BLOCK.findall(text)]
+    tagged = [body for tag, body in blocks if tag in _LANGS.get(kind, ())]
+    if tagged:
+        return tagged[0].strip("\n")
+    if blocks and text.lstrip().startswith("```"):
+        return blocks[0][1].strip("\n")
+    fence = re.search(r"^[ \t]*```", text, re.M)
+    return (text[: fence.start()] if fence else text).strip("\n")
+
+
 def _unwrap(text: str) -> str:
     """Drop a code fence wrapped around a whole file, closed or cut off.
 
@@ -242,7 +273,7 @@ def draft_file(
         return Draft(None, Usage(), problem=f"model call failed: {type(exc).__name__}: {exc}")
     usage, served = _usage(message), _served_by(message)
     text = message.content if isinstance(message.content, str) else str(message.content)
-    content = _unwrap(text)
+    content = extract_file(text, kind)
     if not content.strip():
         return Draft(None, usage, served, problem=f"{path}: the reply was empty")
     problem = ""

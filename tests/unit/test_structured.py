@@ -208,3 +208,20 @@ def test_a_draft_cut_off_at_the_token_limit_is_reported(meta: dict) -> None:
         ).problem
         == ""
     )
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind", "expected"),
+    [
+        ("x = 1\n```\n\n```sql\nSELECT 1;\n```\nThis implements the spec.", "python", "x = 1"),
+        ("Here is the file:\n```python\nx = 1\n```\nDone.", "python", "x = 1"),
+        ("```sql\nCREATE TABLE t (id int);\n```\n```python\nx = 1\n```", "python", "x = 1"),
+        ("```\nkey: 1\n```", "yaml", "key: 1"),
+        ("key: 1\n", "yaml", "key: 1"),
+        ("# Doc\n\n```python\nx = 1\n```\n", "markdown", "# Doc\n\n```python\nx = 1\n```"),
+    ],
+)
+def test_files_are_extracted_from_chatty_replies(reply: str, kind: str, expected: str) -> None:
+    got = draft_file(model(reply), [HumanMessage("x")], path="f", kind=kind, max_model_errors=1)
+    assert got.artifact is not None
+    assert got.artifact.content == expected
