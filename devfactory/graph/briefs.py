@@ -74,35 +74,6 @@ def system_prompt(spec: TeamSpec) -> SystemMessage:
     )
 
 
-def task_prompt(
-    spec: TeamSpec,
-    state: Mapping[str, Any],
-    *,
-    needs: Sequence[str],
-    names: Mapping[str, str],
-    upstream_chars: int,
-    feedback: Sequence[str] = (),
-    attempt: int = 1,
-    max_attempts: int = 1,
-) -> str:
-    """Render the objective, the upstream work and any gate feedback."""
-    fb = ""
-    if feedback:
-        fb = render_prompt(
-            "gate_feedback",
-            attempt=attempt - 1,
-            max_attempts=max_attempts,
-            team_name=spec.name,
-            problems=_bullets(feedback),
-        )
-    return render_prompt(
-        "stage_task",
-        objective=spec.render_objective(requirement=state["requirement"]).strip(),
-        upstream=render_upstream(state["stages"], needs, names, upstream_chars),
-        feedback=fb,
-    )
-
-
 def draft_messages(
     spec: TeamSpec,
     state: Mapping[str, Any],
@@ -157,15 +128,20 @@ def report_messages(
     max_attempts: int = 1,
 ) -> list[BaseMessage]:
     """Build the request for the team's report on the files it drafted."""
-    task = task_prompt(
-        spec,
-        state,
-        needs=needs,
-        names=names,
-        upstream_chars=upstream_chars,
-        feedback=feedback,
-        attempt=attempt,
-        max_attempts=max_attempts,
+    gate = ""
+    if feedback:
+        gate = render_prompt(
+            "gate_feedback",
+            attempt=attempt - 1,
+            max_attempts=max_attempts,
+            team_name=spec.name,
+            problems=_bullets(feedback),
+        )
+    task = render_prompt(
+        "stage_task",
+        objective=spec.render_objective(requirement=state["requirement"]).strip(),
+        upstream=render_upstream(state["stages"], needs, names, upstream_chars),
+        feedback=gate,
     )
     ask = render_prompt("report", task=task, artifacts=render_artifacts(artifacts, upstream_chars))
     return [system_prompt(spec), HumanMessage(ask)]
