@@ -2,6 +2,7 @@
 
 Exit codes: 0 run COMPLETED (or command succeeded), 1 run FAILED, 2 bad usage,
 3 run not found, 4 environment problem (database or model unavailable),
+5 unexpected error (traceback printed; the run can be resumed),
 130 interrupted by Ctrl-C (resume the run with ``devfactory resume``).
 """
 
@@ -22,7 +23,7 @@ from rich.table import Table
 from devfactory.pipelines import PipelineError, available_pipelines, load_pipeline
 from devfactory.settings import Settings, get_settings
 
-EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_ENV, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
+EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_ENV, EXIT_BUG, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
 
 app = typer.Typer(
     name="devfactory",
@@ -153,6 +154,7 @@ def _finish(report: Any) -> None:
 def _drive(factory: Any, pipeline: str, action: Any) -> None:
     """Run ``action(factory, progress)`` with live progress, then close the factory."""
     from devfactory.models.router import ModelUnavailableError
+    from devfactory.runner import RunBusyError, RunNotFoundError
 
     try:
         with Progress(pipeline, console) as progress:
@@ -163,6 +165,15 @@ def _drive(factory: Any, pipeline: str, action: Any) -> None:
         ) from None
     except ModelUnavailableError as exc:
         raise _fail(str(exc), EXIT_ENV) from exc
+    except (RunBusyError, RunNotFoundError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - scripts must tell a crash from a FAILED run
+        err.print_exception()
+        raise _fail(
+            f"unexpected error: {exc}; `devfactory resume <run-id>` continues from the last "
+            "checkpoint",
+            EXIT_BUG,
+        ) from exc
     finally:
         factory.close()
     _finish(report)
