@@ -194,10 +194,8 @@ def request_task_result(
 
 
 _OPEN_FENCE = re.compile(r"^\s*```[\w.+-]*[ \t]*\n")
-_FENCE_LINE = re.compile(r"^\s*```", re.M)
-_CLOSE_FENCE = re.compile(r"\n\s*```\s*$")
-
-
+_FENCE_LINE = re.compile(r"^[ \t]*```", re.M)
+_CLOSE_FENCE = re.compile(r"\n[ \t]*```\s*$")
 _BLOCK = re.compile(r"^[ \t]*```([\w.+-]*)[ \t]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.S | re.M)
 _LANGS: dict[ArtifactKind, tuple[str, ...]] = {
     ArtifactKind.PYTHON: ("python", "py", "python3"),
@@ -225,7 +223,7 @@ def extract_file(text: str, kind: ArtifactKind) -> str:
         return tagged[0].strip("\n")
     if blocks and text.lstrip().startswith("```"):
         return blocks[0][1].strip("\n")
-    fence = re.search(r"^[ \t]*```", text, re.M)
+    fence = _FENCE_LINE.search(text)
     return (text[: fence.start()] if fence else text).strip("\n")
 
 

@@ -145,16 +145,7 @@ def test_zero_parse_retries_means_one_call() -> None:
     assert reply.usage.calls == 1
 
 
-def test_draft_unwraps_a_fenced_file_and_cuts_oversized_ones() -> None:
-    fenced = draft_file(
-        model("```python\nprint(1)\n```"),
-        [HumanMessage("x")],
-        path="a.py",
-        kind="python",
-        max_model_errors=1,
-    )
-    assert fenced.artifact is not None and fenced.artifact.content == "print(1)"
-    assert fenced.problem == ""
+def test_draft_cuts_oversized_files_and_refuses_empty_ones() -> None:
     big = draft_file(
         model("y" * 7000), [HumanMessage("x")], path="b.md", kind="markdown", max_model_errors=1
     )
@@ -164,31 +155,6 @@ def test_draft_unwraps_a_fenced_file_and_cuts_oversized_ones() -> None:
         model("   "), [HumanMessage("x")], path="c.md", kind="markdown", max_model_errors=1
     )
     assert empty.artifact is None and "empty" in empty.problem
-
-
-def test_draft_unwraps_a_fence_that_was_cut_off_but_keeps_inner_fences() -> None:
-    cut = draft_file(
-        model("```markdown\n# Title\n\ntext"),
-        [HumanMessage("x")],
-        path="a.md",
-        kind="markdown",
-        max_model_errors=1,
-    )
-    assert cut.artifact is not None and cut.artifact.content == "# Title\n\ntext"
-    inner = "# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```\n"
-    kept = draft_file(
-        model(inner), [HumanMessage("x")], path="b.md", kind="markdown", max_model_errors=1
-    )
-    assert kept.artifact is not None and "```mermaid" in kept.artifact.content
-
-
-def test_draft_unwraps_a_wrapped_file_that_has_inner_fences() -> None:
-    wrapped = "```markdown\n# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```\n\nEnd.\n```\n"
-    got = draft_file(
-        model(wrapped), [HumanMessage("x")], path="a.md", kind="markdown", max_model_errors=1
-    )
-    assert got.artifact is not None
-    assert got.artifact.content == "# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```\n\nEnd."
 
 
 @pytest.mark.parametrize(
@@ -219,9 +185,22 @@ def test_a_draft_cut_off_at_the_token_limit_is_reported(meta: dict) -> None:
         ("```\nkey: 1\n```", "yaml", "key: 1"),
         ("key: 1\n", "yaml", "key: 1"),
         ("# Doc\n\n```python\nx = 1\n```\n", "markdown", "# Doc\n\n```python\nx = 1\n```"),
+        ("```python\nprint(1)\n```", "python", "print(1)"),
+        ("```markdown\n# Title\n\ntext", "markdown", "# Title\n\ntext"),  # wrapper cut off
+        (
+            "# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```\n",
+            "markdown",
+            "# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```",
+        ),
+        (
+            "```markdown\n# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```\n\nEnd.\n```\n",
+            "markdown",
+            "# Doc\n\n```mermaid\nflowchart LR\n  a --> b\n```\n\nEnd.",
+        ),
     ],
 )
 def test_files_are_extracted_from_chatty_replies(reply: str, kind: str, expected: str) -> None:
     got = draft_file(model(reply), [HumanMessage("x")], path="f", kind=kind, max_model_errors=1)
     assert got.artifact is not None
     assert got.artifact.content == expected
+    assert got.problem == ""
