@@ -145,7 +145,9 @@ class StageRecord(BaseModel):
     attempts: int = 0
     usage: Usage = Field(default_factory=Usage)
     seconds: float = 0.0
+    cost_usd: float = 0.0
     gate_feedback: list[str] = Field(default_factory=list)
+    stopped_by: str = ""  # "budget" or "person" when the stage was stopped rather than failed
 
     def to_state(self) -> dict[str, Any]:
         """Serialise for graph state (plain JSON, readable in Studio)."""

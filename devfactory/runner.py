@@ -1,14 +1,16 @@
-"""Drive runs: compile the graph with the Postgres checkpointer, stream, persist output.
+"""Drive runs: compile the graph with the Postgres checkpointer, stream, pause, resume.
 
 This is the edge where durability, context and (later) tracing are attached;
-graph nodes never open connections themselves.
+graph nodes never open connections themselves. The runner records lifecycle
+transitions the nodes emit, and its own: PAUSED when the graph stops at an
+interrupt, and the way back when a person's decision resumes it.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,15 +19,19 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 
 from devfactory.artifacts import ordered_records, write_run_files, write_stage_artifacts
 from devfactory.contracts import StageRecord
+from devfactory.control.budget import Caps, Spend
+from devfactory.control.hitl import Decision, DecisionError, Pause, check_decision
+from devfactory.control.lifecycle import TERMINAL, Phase, Transition
 from devfactory.graph.builder import build_graph
 from devfactory.graph.context import Context
 from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings
 from devfactory.store.db import migrate, open_pool, resolve_dsn
-from devfactory.store.runs import RunRow, RunStatus, RunStore
+from devfactory.store.runs import RunRow, RunStore
 
 EventSink = Callable[[dict[str, Any]], None]
 
@@ -38,6 +44,19 @@ class RunBusyError(RuntimeError):
     """The run is still being driven by a live process."""
 
 
+class RunStateError(RuntimeError):
+    """The run's state does not allow the request (e.g. answering a run that is not paused)."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One question a paused run waits on."""
+
+    run_id: str
+    interrupt_id: str
+    pause: Pause
+
+
 @dataclass(frozen=True)
 class RunReport:
     """How a run stands after the factory drove it as far as it could."""
@@ -48,11 +67,29 @@ class RunReport:
     out_dir: Path
     records: list[StageRecord]
     next_stages: tuple[str, ...] = ()
+    pending: tuple[Pending, ...] = ()
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 def new_run_id() -> str:
     """Return a sortable, unique run id such as ``20261121-051500-a1b2c3``."""
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def default_caps(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Return the run and project caps the settings give a new run."""
+    return {
+        "run": Caps(
+            tokens=settings.budget_run_tokens,
+            cost_usd=settings.budget_run_cost_usd,
+            seconds=settings.budget_run_seconds,
+        ).model_dump(),
+        "project": Caps(
+            tokens=settings.budget_project_tokens,
+            cost_usd=settings.budget_project_cost_usd,
+            seconds=settings.budget_project_seconds,
+        ).model_dump(),
+    }
 
 
 class Factory:
@@ -97,31 +134,110 @@ class Factory:
         requirement: str,
         *,
         pipeline: str = "mvp",
+        project: str = "default",
+        caps: Caps | None = None,
         out_dir: Path | None = None,
         on_event: EventSink | None = None,
         run_id: str | None = None,
     ) -> RunReport:
-        """Start a new run and drive it to its end (or until the process dies)."""
+        """Start a new run and drive it until it ends or waits for a person."""
         load_pipeline(pipeline)  # fail fast on an unknown pipeline
         requirement = requirement.strip()
         if not requirement:
             raise ValueError("the requirement is empty")
         run_id = run_id or new_run_id()
         out = (out_dir or Path.cwd() / "out" / run_id).resolve()
-        self.runs.create(run_id, requirement, pipeline, str(out))
-        payload = {"run_id": run_id, "requirement": requirement, "pipeline": pipeline}
-        return self._drive(run_id, pipeline, out, payload, on_event)
+        budget = default_caps(self.settings)
+        if caps is not None:
+            budget["run"] = {**budget["run"], **caps.model_dump(exclude_none=True)}
+        self.runs.create(run_id, requirement, pipeline, str(out), project)
+        payload = {
+            "run_id": run_id,
+            "requirement": requirement,
+            "pipeline": pipeline,
+            "project": project,
+            "budget": budget,
+            "phase": Phase.DRAFT.value,
+        }
+        return self._drive(self.get(run_id), payload, on_event)
 
     def resume(self, run_id: str, *, on_event: EventSink | None = None) -> RunReport:
-        """Continue a run from its last checkpoint; finished stages are not run again."""
+        """Continue an interrupted run from its last checkpoint; finished stages are not rerun."""
         row = self.get(run_id)
-        if row.status == RunStatus.RUNNING and not row.interrupted:
+        if row.status == Phase.PAUSED:
+            raise RunStateError(
+                f"run {run_id} is waiting for a person; see `devfactory pending {run_id}`"
+            )
+        if row.status in TERMINAL:
+            raise RunStateError(f"run {run_id} already ended {row.status}")
+        if not row.interrupted:
             raise RunBusyError(
                 f"run {run_id} is still running (pid {row.pid} on {row.host}); "
                 "resume it once that process has stopped"
             )
-        self.runs.claim(run_id)
-        return self._drive(run_id, row.pipeline, Path(row.out_dir), None, on_event)
+        return self._drive(row, None, on_event)
+
+    def pending(self, run_id: str | None = None) -> list[Pending]:
+        """List what paused runs (or one run) wait on, oldest question first."""
+        rows = [self.get(run_id)] if run_id else self.runs.list(1000, status=Phase.PAUSED)
+        found: list[Pending] = []
+        for row in rows:
+            if row.status != Phase.PAUSED:
+                continue
+            snapshot = self.graph(row.pipeline).get_state(self._config(row.run_id))
+            for item in snapshot.interrupts:
+                found.append(Pending(row.run_id, item.id, Pause.model_validate(item.value)))
+        return found
+
+    def answer(
+        self,
+        run_id: str,
+        decision: Decision,
+        *,
+        interrupt_id: str | None = None,
+        kind: str | None = None,
+        on_event: EventSink | None = None,
+    ) -> RunReport:
+        """Resume a paused run with a person's ``decision``.
+
+        With several questions pending, ``interrupt_id`` (or a prefix of it) or
+        ``kind`` picks which; questions of one kind may be answered together.
+        Raises ``DecisionError`` when the decision may not answer the question.
+        """
+        row = self.get(run_id)
+        if row.status != Phase.PAUSED:
+            raise RunStateError(f"run {run_id} is {row.shown_status}, not waiting for a person")
+        waiting = self.pending(run_id)
+        chosen = [
+            p
+            for p in waiting
+            if (interrupt_id is None or p.interrupt_id.startswith(interrupt_id))
+            and (kind is None or p.pause.kind == kind)
+        ]
+        if not chosen:
+            raise DecisionError(
+                "no pending question matches; pending: "
+                + ", ".join(f"{p.interrupt_id[:8]} ({p.pause.kind})" for p in waiting)
+            )
+        if len({p.pause.kind for p in chosen}) > 1:
+            raise DecisionError(
+                "several kinds of question are pending; choose one with --id or --kind: "
+                + ", ".join(f"{p.interrupt_id[:8]} ({p.pause.kind})" for p in chosen)
+            )
+        for item in chosen:
+            check_decision(item.pause, decision)
+        snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
+        phase = (snapshot.values or {}).get("phase", Phase.DRAFT)
+        self.runs.transition(
+            run_id,
+            "resume:" + ",".join(sorted(p.interrupt_id for p in chosen)),
+            phase,
+            actor=f"{decision.by} ({decision.role})",
+            reason=f"{chosen[0].pause.kind}: {decision.summary()}",
+        )
+        value = decision.model_dump(mode="json")
+        command: Command[Any] = Command(resume={p.interrupt_id: value for p in chosen})
+        return self._drive(row, command, on_event)
 
     def get(self, run_id: str) -> RunRow:
         """Return a run's row or raise ``RunNotFoundError``."""
@@ -130,37 +246,50 @@ class Factory:
             raise RunNotFoundError(f"no run with id {run_id!r}")
         return row
 
+    def transitions(self, run_id: str) -> list[Transition]:
+        """Return the run's lifecycle transitions in order."""
+        self.get(run_id)
+        return self.runs.transitions(run_id)
+
     def report(self, run_id: str) -> RunReport:
         """Describe a run from its row and latest checkpoint."""
         row = self.get(run_id)
-        graph = self.graph(row.pipeline)
-        snapshot = graph.get_state(self._config(run_id))
-        stages = snapshot.values.get("stages", {}) if snapshot.values else {}
-        records = ordered_records(stages, load_pipeline(row.pipeline).teams)
-        status = "INTERRUPTED" if row.interrupted else row.status
+        snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
+        values = dict(snapshot.values or {})
+        records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
+        pending = tuple(
+            Pending(run_id, i.id, Pause.model_validate(i.value)) for i in snapshot.interrupts
+        )
         return RunReport(
-            run_id, status, row.reason, Path(row.out_dir), records, tuple(snapshot.next)
+            run_id,
+            row.shown_status,
+            row.reason,
+            Path(row.out_dir),
+            records,
+            tuple(snapshot.next),
+            pending,
+            values,
         )
 
-    def _drive(
-        self,
-        run_id: str,
-        pipeline: str,
-        out_dir: Path,
-        payload: dict[str, Any] | None,
-        on_event: EventSink | None,
-    ) -> RunReport:
-        graph = self.graph(pipeline)
+    def _drive(self, row: RunRow, payload: Any, on_event: EventSink | None) -> RunReport:
+        run_id = row.run_id
+        graph = self.graph(row.pipeline)
         config = self._config(run_id)
-        context = Context(settings=self.settings, models=self.models)
+        out_dir = Path(row.out_dir)
+        self.runs.claim(run_id)
+        context = Context(
+            settings=self.settings,
+            models=self.models,
+            project_spent=self.runs.project_spent(row.project, excluding=run_id),
+        )
         emit = on_event or (lambda event: None)
         emit(
             {
                 "event": "run_started",
                 "run_id": run_id,
-                "pipeline": pipeline,
+                "pipeline": row.pipeline,
                 "out_dir": str(out_dir),
-                "resumed": payload is None,
+                "resumed": not isinstance(payload, dict),
             }
         )
         failure = ""
@@ -173,31 +302,66 @@ class Factory:
                 subgraphs=True,
                 durability="sync",
             ):
-                if mode == "custom" and isinstance(chunk, dict):
-                    if chunk.get("event") == "stage_finished":
-                        write_stage_artifacts(out_dir, StageRecord.model_validate(chunk["record"]))
-                    emit(chunk)
+                if mode != "custom" or not isinstance(chunk, dict):
+                    continue
+                kind = chunk.get("event")
+                if kind == "transition":
+                    self.runs.transition(
+                        run_id,
+                        chunk["key"],
+                        chunk["to"],
+                        actor=chunk["actor"],
+                        reason=chunk["reason"],
+                    )
+                elif kind == "stage_finished":
+                    write_stage_artifacts(out_dir, StageRecord.model_validate(chunk["record"]))
+                emit(chunk)
         except GraphRecursionError:
             failure = f"recursion limit {self.settings.recursion_limit} reached"
         snapshot = graph.get_state(config)
-        values = snapshot.values or {}
+        values = dict(snapshot.values or {})
+        pending = tuple(
+            Pending(run_id, i.id, Pause.model_validate(i.value)) for i in snapshot.interrupts
+        )
         outcome = values.get("outcome") or {}
         if failure:
-            status, reason = RunStatus.FAILED, failure
+            status, reason = Phase.FAILED, failure
+            self.runs.transition(
+                run_id,
+                f"failed:{snapshot.config['configurable'].get('checkpoint_id')}",
+                Phase.FAILED,
+                actor="factory",
+                reason=failure,
+            )
+        elif pending:
+            status = Phase.PAUSED
+            reason = "waiting for a person: " + "; ".join(p.pause.title for p in pending)
+            self.runs.transition(
+                run_id,
+                "pause:" + ",".join(sorted(p.interrupt_id for p in pending)),
+                Phase.PAUSED,
+                actor="factory",
+                reason=reason[:2000],
+            )
         else:
-            status = RunStatus(outcome.get("status", RunStatus.FAILED))
+            status = Phase(outcome.get("status", Phase.FAILED))
             reason = outcome.get("reason", "")
-        records = ordered_records(values.get("stages", {}), load_pipeline(pipeline).teams)
+        records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
+        spend = Spend.total(values.get("spend", {}).values())
         write_run_files(
             out_dir,
             run_id=run_id,
             requirement=values.get("requirement", ""),
-            pipeline=pipeline,
+            pipeline=row.pipeline,
             status=status,
             reason=reason,
             records=records,
         )
-        self.runs.finish(run_id, status, reason)
-        report = RunReport(run_id, status, reason, out_dir, records, tuple(snapshot.next))
+        self.runs.release(
+            run_id, reason=reason, spend=spend, requirement=values.get("requirement") or None
+        )
+        report = RunReport(
+            run_id, status, reason, out_dir, records, tuple(snapshot.next), pending, values
+        )
         emit({"event": "run_finished", "run_id": run_id, "status": status, "reason": reason})
         return report

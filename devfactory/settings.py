@@ -55,6 +55,39 @@ class Settings(BaseSettings):
     embedded_ctx: int = Field(default=8192, ge=1024, le=32_768)
     probe_timeout_s: float = Field(default=1.5, gt=0, le=30)
 
+    # Control plane: policy, clarification broker, people, review.
+    policy_file: Path | None = None
+    prices_file: Path | None = None
+    max_clarifications: int = Field(
+        default=2, ge=0, le=10, description="Questions one objective may route to other teams."
+    )
+    max_hops: int = Field(
+        default=2, ge=1, le=5, description="Depth of a clarification chain (A asks B asks C)."
+    )
+    max_human_retries: int = Field(
+        default=2, ge=0, le=10, description="Times a person may send a BLOCKED stage back."
+    )
+    max_review_rounds: int = Field(
+        default=2, ge=0, le=10, description="Times a person may send the result back for changes."
+    )
+    max_governance_rounds: int = Field(
+        default=3, ge=1, le=10, description="Times a requirement may be modified and re-assessed."
+    )
+    review_required: bool = Field(
+        default=True, description="Pause for a person's final review before COMPLETED."
+    )
+
+    # Budgets (None: no cap). Tokens count for every model; cost follows the price table.
+    budget_run_tokens: int | None = Field(default=2_000_000, ge=1)
+    budget_run_cost_usd: float | None = Field(default=5.0, gt=0)
+    budget_run_seconds: float | None = Field(default=None, gt=0)
+    budget_project_tokens: int | None = Field(default=None, ge=1)
+    budget_project_cost_usd: float | None = Field(default=None, gt=0)
+    budget_project_seconds: float | None = Field(default=None, gt=0)
+    budget_warn_at: float = Field(
+        default=0.9, gt=0, lt=1, description="Fraction of a cap that pauses for an override."
+    )
+
     @model_validator(mode="after")
     def _expand(self) -> Settings:
         object.__setattr__(self, "data_dir", self.data_dir.expanduser().resolve())

@@ -18,4 +18,8 @@ def settings(tmp_path: Path) -> Settings:
         probe_timeout_s=0.2,
         max_stage_attempts=3,
         max_parse_retries=2,
+        # graph-logic tests end at validation and block without asking;
+        # the control-plane tests turn review and human retries on
+        review_required=False,
+        max_human_retries=0,
     )

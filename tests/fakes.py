@@ -67,15 +67,36 @@ def sample_content(spec: TeamSpec, path: str) -> str:
 _WRITE = re.compile(r"Write the file `([^`]+)`")
 
 
+def low_risk(call: Call) -> str:
+    """Rate a requirement LOW, as a model that sees nothing risky would."""
+    return json.dumps(
+        {
+            "reasons": ["an ordinary application"],
+            "risk_factors": [],
+            "risk": "LOW",
+            "confidence": 0.9,
+        }
+    )
+
+
 @dataclass(frozen=True)
 class Call:
-    """One model call as the script sees it."""
+    """One model call as the script sees it.
 
-    spec: TeamSpec
-    kind: str  # "draft" or "report"
+    ``kind`` is "draft", "report", "answer" (a clarification responder) or
+    "governance" (the risk assessment; ``spec`` is None then).
+    """
+
+    spec: Any
+    kind: str
     path: str  # the file being drafted ("" for a report)
     n: int  # how many calls of this kind this team made before
     messages: list[BaseMessage]
+
+    @property
+    def team(self) -> str:
+        """The calling team's slug ("governance" for the risk assessment)."""
+        return self.spec.slug if self.spec is not None else "governance"
 
     @property
     def prompt(self) -> str:
@@ -87,17 +108,29 @@ Script = Callable[[Call], str]
 
 
 def always_good(call: Call) -> str:
-    """Draft passing files and report COMPLETE with high confidence."""
+    """Rate LOW, draft passing files, report COMPLETE, answer every question."""
+    if call.kind == "governance":
+        return low_risk(call)
     if call.kind == "draft":
         return sample_content(call.spec, call.path)
+    if call.kind == "answer":
+        return json.dumps(
+            {
+                "answer": f"{call.spec.name} says: use UTC timestamps",
+                "status": "ANSWERED",
+                "confidence": 0.9,
+                "target_team": None,
+                "question": None,
+            }
+        )
     return json.dumps(good_report(call.spec))
 
 
 def report_with(make: Callable[[Call], str]) -> Script:
-    """Draft passing files; answer reports with ``make(call)``."""
+    """Behave as ``always_good`` but answer reports with ``make(call)``."""
 
     def script(call: Call) -> str:
-        return always_good(call) if call.kind == "draft" else make(call)
+        return make(call) if call.kind == "report" else always_good(call)
 
     return script
 
@@ -120,8 +153,10 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted"
 
-    def _team(self, messages: list[BaseMessage]) -> TeamSpec:
+    def _team(self, messages: list[BaseMessage]) -> TeamSpec | None:
         system = str(messages[0].content)
+        if system.startswith("You are the governance board"):
+            return None
         for spec in load_teams().values():
             if system.startswith(f"You are the {spec.name} team"):
                 return spec
@@ -131,15 +166,22 @@ class ScriptedChatModel(BaseChatModel):
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
         spec = self._team(messages)
-        match = _WRITE.search(str(messages[-1].content))
-        kind, path = ("draft", match.group(1)) if match else ("report", "")
+        task = str(messages[-1].content)
+        match = _WRITE.search(task)
+        if spec is None:
+            kind, path = "governance", ""
+        elif task.startswith("## Question from the"):
+            kind, path = "answer", ""
+        else:
+            kind, path = ("draft", match.group(1)) if match else ("report", "")
+        slug = spec.slug if spec is not None else "governance"
         with self._lock:
-            n = sum(1 for c in self.calls if c.spec.slug == spec.slug and c.kind == kind)
+            n = sum(1 for c in self.calls if c.team == slug and c.kind == kind)
             call = Call(spec, kind, path, n, list(messages))
             self.calls.append(call)
             if self.log_path is not None:
                 with self.log_path.open("a") as fh:
-                    fh.write(f"{os.getpid()} {spec.slug} {kind} {path}\n")
+                    fh.write(f"{os.getpid()} {slug} {kind} {path}\n")
         text = self.script(call)
         usage = UsageMetadata(
             input_tokens=100, output_tokens=len(text) // 4, total_tokens=100 + len(text) // 4
@@ -151,7 +193,7 @@ class ScriptedChatModel(BaseChatModel):
 
     def count(self, team: str, kind: str | None = None) -> int:
         """Return how many calls ``team`` made (of ``kind``, when given)."""
-        return sum(1 for c in self.calls if c.spec.slug == team and kind in (None, c.kind))
+        return sum(1 for c in self.calls if c.team == team and kind in (None, c.kind))
 
 
 class ScriptedModels:

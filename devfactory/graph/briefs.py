@@ -38,6 +38,13 @@ def render_artifacts(artifacts: Sequence[Artifact], limit: int) -> str:
     )
 
 
+def render_notes(notes: Sequence[str]) -> str:
+    """Render answers and guidance the stage received (clarifications, people, review)."""
+    if not notes:
+        return ""
+    return "\nAnswers and guidance you received:\n" + _bullets(notes) + "\n"
+
+
 def render_upstream(
     stages: Mapping[str, Any], needs: Sequence[str], names: Mapping[str, str], limit: int
 ) -> str:
@@ -69,6 +76,9 @@ def system_prompt(spec: TeamSpec) -> SystemMessage:
             agents=spec.agents.strip(),
             tools=spec.tools_doc.strip(),
             may_ask=", ".join(spec.may_ask) or "none",
+            tool=render_prompt("clarification_tool", may_ask=", ".join(spec.may_ask) or "none")
+            if spec.may_ask
+            else "",
             deliverables=", ".join(f"{d.path} ({d.kind.value})" for d in spec.deliverables),
         )
     )
@@ -84,6 +94,7 @@ def draft_messages(
     upstream_chars: int,
     feedback: Sequence[str] = (),
     previous: str = "",
+    notes: Sequence[str] = (),
 ) -> list[BaseMessage]:
     """Build the request for one deliverable, written as a plain file.
 
@@ -109,8 +120,9 @@ def draft_messages(
         if feedback
         else "",
         previous=render_prompt("previous_draft", content=_clip(previous, upstream_chars))
-        if previous and feedback
+        if previous
         else "",
+        notes=render_notes(notes),
     )
     return [SystemMessage(system), HumanMessage(ask)]
 
@@ -126,6 +138,7 @@ def report_messages(
     feedback: Sequence[str] = (),
     attempt: int = 1,
     max_attempts: int = 1,
+    notes: Sequence[str] = (),
 ) -> list[BaseMessage]:
     """Build the request for the team's report on the files it drafted."""
     gate = ""
@@ -142,6 +155,7 @@ def report_messages(
         objective=spec.render_objective(requirement=state["requirement"]).strip(),
         upstream=render_upstream(state["stages"], needs, names, upstream_chars),
         feedback=gate,
+        notes=render_notes(notes),
     )
     ask = render_prompt("report", task=task, artifacts=render_artifacts(artifacts, upstream_chars))
     return [system_prompt(spec), HumanMessage(ask)]

@@ -1,35 +1,20 @@
-"""Build a run graph from a pipeline definition and the team registry."""
+"""Build a run graph from a pipeline definition and the team registry.
+
+``governance -> [approval] -> plan -> stages (the pipeline's DAG) -> validate
+-> review``, with the review looping back to the first stages on revise.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from langgraph.graph import END, START, StateGraph
 
-from devfactory.contracts import StageOutcome
 from devfactory.graph.context import Context
+from devfactory.graph.control import REVIEW, VALIDATE, make_plan, make_review, make_validate
+from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN, approval, govern
 from devfactory.graph.stage import make_team_node
 from devfactory.graph.state import RunInput, RunState
 from devfactory.pipelines import Pipeline, load_pipeline
 from devfactory.teams.registry import TeamRegistry, load_teams
-
-FINALIZE = "finalize"
-
-
-def decide_outcome(state: RunState) -> dict[str, Any]:
-    """Say how the run ended: COMPLETED when every stage passed, else FAILED and why."""
-    stages = state.get("stages", {})
-    blocked = [r for r in stages.values() if r["outcome"] == StageOutcome.BLOCKED]
-    if blocked:
-        first = blocked[0]
-        return {
-            "outcome": {
-                "status": "FAILED",
-                "reason": f"stage {first['team']} BLOCKED: {first['reason']}",
-                "blocked": [r["team"] for r in blocked],
-            }
-        }
-    return {"outcome": {"status": "COMPLETED", "reason": "", "blocked": []}}
 
 
 def build_graph(
@@ -44,20 +29,22 @@ def build_graph(
     if isinstance(pipeline, str):
         pipeline = load_pipeline(pipeline)
     pipeline.check_teams(teams)
-    names = {slug: spec.name for slug, spec in teams.items()}
     builder = StateGraph(RunState, context_schema=Context, input_schema=RunInput)
+    plan, first = make_plan(pipeline, teams)
+    builder.add_node(GOVERNANCE, govern)
+    builder.add_node(APPROVAL, approval)
+    builder.add_node(PLAN, plan, destinations=tuple(first))
+    builder.add_edge(START, GOVERNANCE)
     for stage in pipeline.stages:
         builder.add_node(
-            stage.team, make_team_node(teams[stage.team], needs=stage.needs, names=names)
+            stage.team, make_team_node(teams[stage.team], needs=stage.needs, teams=teams)
         )
-        if not stage.needs:
-            builder.add_edge(START, stage.team)
-        elif len(stage.needs) == 1:
+        if len(stage.needs) == 1:
             builder.add_edge(stage.needs[0], stage.team)
-        else:
+        elif stage.needs:
             builder.add_edge(list(stage.needs), stage.team)
-    builder.add_node(FINALIZE, decide_outcome)
+    builder.add_node(VALIDATE, make_validate(pipeline, teams), destinations=(REVIEW, END))
+    builder.add_node(REVIEW, make_review(pipeline, first), destinations=(*first, END))
     sinks = list(pipeline.sinks)
-    builder.add_edge(sinks if len(sinks) > 1 else sinks[0], FINALIZE)
-    builder.add_edge(FINALIZE, END)
+    builder.add_edge(sinks if len(sinks) > 1 else sinks[0], VALIDATE)
     return builder

@@ -1,4 +1,4 @@
-"""Per-invocation runtime context (not checkpointed): settings and models."""
+"""Per-invocation runtime context (not checkpointed): settings, models, policy, prices."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from devfactory.control.budget import PriceTable, Spend, load_prices
+from devfactory.control.policy import Policy, load_policy
 from devfactory.settings import Settings, get_settings
 
 
@@ -18,15 +20,28 @@ def _default_router(settings: Settings) -> Any:
 
 @dataclass(kw_only=True)
 class Context:
-    """What every stage reads from ``Runtime[Context]``.
+    """What every node reads from ``Runtime[Context]``.
 
     ``models`` is any object with ``resolve(alias) -> ResolvedModel``; when it is
     None the configured ``ModelRouter`` (Ollama, providers, embedded) serves.
+    ``project_spent`` is what the run's project spent in its other runs, read by
+    the runner when it starts driving the run.
     """
 
     settings: Settings = field(default_factory=get_settings)
     models: Any = None
+    policy: Policy | None = None
+    prices: PriceTable | None = None
+    project_spent: Spend = field(default_factory=Spend)
 
     def model_source(self) -> Any:
         """Return the model source for this invocation."""
         return self.models if self.models is not None else _default_router(self.settings)
+
+    def get_policy(self) -> Policy:
+        """Return the governance policy (the configured file or the packaged one)."""
+        return self.policy or load_policy(self.settings.policy_file)
+
+    def get_prices(self) -> PriceTable:
+        """Return the price table (the configured file or the packaged one)."""
+        return self.prices or load_prices(self.settings.prices_file)

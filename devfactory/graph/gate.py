@@ -16,6 +16,7 @@ class Route(StrEnum):
 
     PASS = "pass"
     RETRY = "retry"
+    CLARIFY = "clarify"
     BLOCK = "block"
 
 
@@ -38,8 +39,8 @@ def inspect(spec: TeamSpec, result: TaskResult) -> list[str]:
     if result.status is Status.NEEDS_CLARIFICATION and result.clarification_needed:
         ask = result.clarification_needed
         problems.append(
-            f"you asked {ask.target_team}: {ask.question!r}; no clarification channel is "
-            "open for this stage, so decide it yourself and list it under assumptions_made"
+            f"you asked {ask.target_team}: {ask.question!r}; no further attempt is left to "
+            "wait for an answer, so decide it yourself and list it under assumptions_made"
         )
     elif result.status is not Status.COMPLETE:
         problems.append(f"status is {result.status.value}: {'; '.join(result.blockers)}")
@@ -75,11 +76,16 @@ def assess(
 
     Every shortfall, a self-declared BLOCKED included, gets the bounded retry
     with the problems as feedback (a team often "blocks" on a question it can
-    settle with a stated assumption); at the cap the stage is BLOCKED.
+    settle with a stated assumption); at the cap the stage is BLOCKED. A
+    question for another team goes to the clarification broker while an
+    attempt is left to use its answer.
     """
     problems = [*extra_problems, *inspect(spec, result)]
     if not problems:
         return Verdict(Route.PASS)
+    asking = result.status is Status.NEEDS_CLARIFICATION and result.clarification_needed
+    if asking and attempt < max_attempts:
+        return Verdict(Route.CLARIFY, [p for p in problems if not p.startswith("you asked ")])
     if attempt >= max_attempts:
         return Verdict(
             Route.BLOCK, [f"gate failed {attempt} of {max_attempts} attempts", *problems]

@@ -1,9 +1,12 @@
 """``make_team_node``: the one factory that turns a ``TeamSpec`` into a stage.
 
-A stage is a small compiled subgraph, ``draft -> report -> gate``: the team
-writes each deliverable as a plain file, then reports on them as a
-``TaskResult``; the gate passes it, sends it back to ``draft`` with feedback
-(bounded), or ends the stage BLOCKED.
+A stage is a small compiled subgraph. The team drafts each deliverable as a
+plain file (``draft``), reports on them as a ``TaskResult`` (``report``) and
+the ``gate`` decides: pass; retry with feedback (bounded); route a question to
+the clarification broker (``clarify``), which may hand it to a person
+(``consult``); or, at the attempt cap, ask a person what to do (``escalate``)
+before the stage ends BLOCKED. Budgets are checked before every attempt: at
+the warning line a person approves an override, at the cap the stage stops.
 """
 
 from __future__ import annotations
@@ -12,40 +15,72 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from devfactory.contracts import Artifact, StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.control.budget import Caps
+from devfactory.control.hitl import make_pause
+from devfactory.graph import metering
 from devfactory.graph.briefs import draft_messages, report_messages
+from devfactory.graph.broker import consult
 from devfactory.graph.context import Context
 from devfactory.graph.gate import Route, assess
+from devfactory.graph.hitl import ask_person
 from devfactory.graph.schema import report_schema
 from devfactory.graph.state import RunState, StageOutput, StageState
 from devfactory.graph.structured import draft_file, request_task_result
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
+from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import TeamSpec
 
 
+def task_key() -> str:
+    """Return the running node's task namespace: stable across its re-runs."""
+    return str(get_config().get("configurable", {}).get("checkpoint_ns", ""))
+
+
+def notes_for(state: Mapping[str, Any]) -> list[str]:
+    """Render the answers and guidance a stage received, and the reviewer's feedback."""
+    notes = [
+        f"{a['from']} answered {a['question']!r}: {a['answer']}" for a in state.get("answers", [])
+    ]
+    if state.get("revision"):
+        notes.append(
+            f"The reviewer asked for changes (revision {state['revision']}): "
+            f"{state.get('review_feedback', '')}. Revise your previous version accordingly."
+        )
+    return notes
+
+
 def make_team_node(
-    spec: TeamSpec, *, needs: Sequence[str], names: Mapping[str, str]
+    spec: TeamSpec, *, needs: Sequence[str], teams: TeamRegistry
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build the stage subgraph for ``spec``.
 
     Args:
         spec: the team.
         needs: stages whose results this stage reads (its pipeline dependencies).
-        names: display names of all teams, for rendering upstream work.
+        teams: the registry (display names, clarification targets).
 
     """
     needs = tuple(needs)
+    names = {slug: s.name for slug, s in teams.items()}
     schema = report_schema(spec)
 
     def finish(
-        state: Mapping[str, Any], outcome: StageOutcome, reason: str, result: Any
+        state: Mapping[str, Any],
+        outcome: StageOutcome,
+        reason: str,
+        result: Any,
+        *,
+        stopped_by: str = "",
+        update: Mapping[str, Any] | None = None,
     ) -> Command:
+        usage = state.get("usage", {})
         record = StageRecord(
             team=spec.slug,
             outcome=outcome,
@@ -53,22 +88,82 @@ def make_team_node(
             result=result,
             model=state.get("model", ""),
             attempts=state.get("attempt", 0),
-            usage=Usage(**state.get("usage", {})),
+            usage=Usage.model_validate(usage),
             seconds=round(state.get("seconds", 0.0), 3),
+            cost_usd=round(usage.get("cost_usd", 0.0), 6),
             gate_feedback=state.get("history", []),
+            stopped_by=stopped_by,
         )
         get_stream_writer()({"event": "stage_finished", "record": record.to_state()})
-        return Command(goto=END, update={"stages": {spec.slug: record.to_state()}})
+        return Command(
+            goto=END, update={**(update or {}), "stages": {spec.slug: record.to_state()}}
+        )
 
     def model(runtime: Runtime[Context]) -> ResolvedModel:
         return runtime.context.model_source().resolve(spec.model)
 
-    def spent(state: StageState, usage: Usage, started: float) -> dict[str, Any]:
-        total = Usage(**state.get("usage", {})).add(usage)
-        return {
-            "usage": total.model_dump(include={"input_tokens", "output_tokens", "calls"}),
-            "seconds": state.get("seconds", 0.0) + time.perf_counter() - started,
-        }
+    def budget(state: StageState, runtime: Runtime[Context]) -> Command | dict[str, Any]:
+        """Check the budget; return a finishing Command, or state updates to go on with."""
+        verdict = metering.check(state, spec.slug, runtime.context)
+        if verdict.exhausted:
+            spent = "; ".join(b.describe() for b in verdict.exhausted)
+            return finish(
+                state,
+                StageOutcome.BLOCKED,
+                f"budget exhausted: {spent}",
+                TaskResult.blocked(f"budget exhausted: {spent}"),
+                stopped_by="budget",
+            )
+        update: dict[str, Any] = {}
+        if verdict.team_over:
+            key = f"soft:{metering.spend_key(state, spec.slug)}"
+            if key not in state.get("notices", {}):
+                notice = {
+                    "kind": "budget_warning",
+                    "team": spec.slug,
+                    "message": f"{spec.name} is over its soft cap: "
+                    + "; ".join(b.describe() for b in verdict.team_over),
+                }
+                get_stream_writer()({"event": "notice", **notice})
+                update["notices"] = {key: notice}
+        if not verdict.near:
+            return update
+        policy = runtime.context.get_policy()
+        lines = "; ".join(b.describe() for b in verdict.near)
+        pause = make_pause(
+            policy,
+            "budget",
+            title=f"budget at {runtime.context.settings.budget_warn_at:.0%}: {lines}"[:200],
+            question=(
+                f"The run has used {lines}. Approve to let {spec.name} and the stages after "
+                "it go on (optionally with a higher cap), or reject to stop the run now."
+            ),
+            team=spec.slug,
+            details={"near": [b.model_dump() for b in verdict.near]},
+        )
+        decision = ask_person(pause)
+        update["decisions"] = {task_key(): {"kind": "budget", **decision.model_dump(mode="json")}}
+        if decision.action == "reject":
+            return finish(
+                state,
+                StageOutcome.BLOCKED,
+                f"budget override refused: {decision.summary()} ({lines})",
+                TaskResult.blocked(f"budget override refused by {decision.by}"),
+                stopped_by="person",
+                update=update,
+            )
+        caps = dict(state.get("budget") or {})
+        if decision.caps is not None:
+            merged = {
+                **Caps.model_validate(caps.get("run") or {}).model_dump(),
+                **decision.caps.model_dump(exclude_none=True),
+            }
+            caps["run"] = merged
+            update["budget"] = {"run": merged}
+        again = metering.check({**state, "budget": caps}, spec.slug, runtime.context)
+        acked = {b.key: decision.by for b in (*verdict.near, *again.near)}
+        update["budget_ack"] = acked
+        return update
 
     def draft(
         state: StageState, runtime: Runtime[Context]
@@ -78,6 +173,9 @@ def make_team_node(
             return finish(
                 state, StageOutcome.SKIPPED, f"not started: stage {halted[0]} did not pass", None
             )
+        checked = budget(state, runtime)
+        if isinstance(checked, Command):
+            return checked
         try:
             resolved = model(runtime)
         except ModelUnavailableError as exc:
@@ -94,6 +192,9 @@ def make_team_node(
         settings = runtime.context.settings
         feedback = state.get("feedback", [])
         previous = {d["path"]: d["content"] for d in state.get("drafts", [])}
+        if not previous:
+            previous = dict((state.get("prior") or {}).get(spec.slug, {}))
+        notes = notes_for(state)
         started, usage, served = time.perf_counter(), Usage(), ""
         drafts: list[dict[str, Any]] = []
         problems: list[str] = []
@@ -107,6 +208,7 @@ def make_team_node(
                 upstream_chars=settings.upstream_chars,
                 feedback=feedback,
                 previous=previous.get(item.path, ""),
+                notes=notes,
             )
             result = draft_file(
                 resolved.plain(),
@@ -120,14 +222,16 @@ def make_team_node(
                 drafts.append(result.artifact.model_dump(mode="json"))
             if result.problem:
                 problems.append(result.problem)
+        served = served or resolved.label
         return Command(
             goto="report",
             update={
+                **checked,
                 "attempt": attempt,
                 "drafts": drafts,
                 "draft_problems": problems,
-                "model": served or resolved.label,
-                **spent(state, usage, started),
+                "model": served,
+                **metering.stage_spent(state, spec.slug, usage, served, started, runtime.context),
             },
         )
 
@@ -143,7 +247,8 @@ def make_team_node(
             upstream_chars=settings.upstream_chars,
             feedback=state.get("feedback", []),
             attempt=state.get("attempt", 1),
-            max_attempts=settings.max_stage_attempts,
+            max_attempts=max_attempts(state, runtime),
+            notes=notes_for(state),
         )
         started = time.perf_counter()
         reply = request_task_result(
@@ -153,22 +258,31 @@ def make_team_node(
             max_parse_retries=settings.max_parse_retries,
             max_model_errors=settings.max_model_errors,
         )
+        served = reply.model or state.get("model", "")
         return Command(
             goto="gate",
             update={
                 "candidate": reply.result.model_dump(mode="json"),
-                **spent(state, reply.usage, started),
+                **metering.stage_spent(
+                    state, spec.slug, reply.usage, served, started, runtime.context
+                ),
             },
         )
 
-    def gate(state: StageState, runtime: Runtime[Context]) -> Command[Literal["draft", "__end__"]]:
+    def max_attempts(state: Mapping[str, Any], runtime: Runtime[Context]) -> int:
+        # each time a person sends a BLOCKED stage back, it gets a full set of attempts
+        return runtime.context.settings.max_stage_attempts * (1 + state.get("human_retries", 0))
+
+    def gate(
+        state: StageState, runtime: Runtime[Context]
+    ) -> Command[Literal["draft", "clarify", "escalate", "__end__"]]:
         result = TaskResult.model_validate(state["candidate"])
         attempt = state["attempt"]
         verdict = assess(
             spec,
             result,
             attempt=attempt,
-            max_attempts=runtime.context.settings.max_stage_attempts,
+            max_attempts=max_attempts(state, runtime),
             extra_problems=state.get("draft_problems", []),
         )
         history = [
@@ -178,9 +292,158 @@ def make_team_node(
         done = {**state, "history": history}
         if verdict.route is Route.PASS:
             return finish(done, StageOutcome.PASSED, "", result)
+        if verdict.route is Route.CLARIFY:
+            return Command(
+                goto="clarify", update={"feedback": verdict.problems, "history": history}
+            )
         if verdict.route is Route.BLOCK:
+            if state.get("human_retries", 0) < runtime.context.settings.max_human_retries:
+                return Command(
+                    goto="escalate",
+                    update={"history": history, "verdict": {"reason": verdict.reason}},
+                )
             return finish(done, StageOutcome.BLOCKED, verdict.reason, result)
         return Command(goto="draft", update={"feedback": verdict.problems, "history": history})
+
+    def clarify(
+        state: StageState, runtime: Runtime[Context]
+    ) -> Command[Literal["draft", "consult"]]:
+        settings = runtime.context.settings
+        ask = TaskResult.model_validate(state["candidate"]).clarification_needed
+        assert ask is not None  # the gate routes here only with a question
+        asked = state.get("asked", 0) + 1
+        entry: dict[str, Any] = {
+            "asker": spec.slug,
+            "target": ask.target_team,
+            "question": ask.question,
+            "attempt": state["attempt"],
+        }
+        update: dict[str, Any] = {"asked": asked}
+        if asked > settings.max_clarifications:
+            why = (
+                f"request limit reached: {spec.slug} may route {settings.max_clarifications} "
+                "questions per objective"
+            )
+            entry.update(outcome="escalated", reason=why, hops=[])
+        else:
+            drafted = "\n".join(
+                f"#### {d['path']}\n{d['content'][: settings.upstream_chars]}"
+                for d in state.get("drafts", [])
+            )
+            consultation = consult(
+                teams,
+                asker=spec.slug,
+                target=ask.target_team,
+                question=ask.question,
+                requirement=state["requirement"],
+                asker_context=drafted,
+                stages=state["stages"],
+                resolve=lambda s: runtime.context.model_source().resolve(s.model),
+                max_hops=settings.max_hops,
+                max_parse_retries=settings.max_parse_retries,
+                max_model_errors=settings.max_model_errors,
+                context_chars=settings.upstream_chars,
+            )
+            spend = dict(state.get("spend", {}))
+            for who, usage in consultation.usage.items():
+                key = metering.spend_key(state, who, f":answers:{spec.slug}")
+                hop_model = next((h.model for h in consultation.hops if h.target == who), "")
+                spend[key] = metering.add_spend(spend, key, who, usage, hop_model, runtime.context)
+                update.setdefault("spend", {})[key] = spend[key]
+            entry.update(
+                hops=[h.to_state() for h in consultation.hops],
+                answered_by=consultation.answered_by,
+                outcome="answered" if consultation.answer else "escalated",
+                reason=consultation.escalate,
+            )
+            if consultation.answer:
+                answer = {
+                    "from": f"the {names[consultation.answered_by]} team",
+                    "question": ask.question,
+                    "answer": consultation.answer,
+                }
+                update["answers"] = [*state.get("answers", []), answer]
+        key = f"{metering.spend_key(state, spec.slug)}:q{asked}"
+        update["clarifications"] = {key: entry}
+        get_stream_writer()({"event": "clarification", "key": key, **entry})
+        if entry["outcome"] == "answered":
+            return Command(goto="draft", update=update)
+        update["escalation"] = {**entry, "key": key}
+        return Command(goto="consult", update=update)
+
+    def consult_person(state: StageState, runtime: Runtime[Context]) -> Command[Literal["draft"]]:
+        esc = state["escalation"]
+        target = names.get(esc["target"], esc["target"])
+        pause = make_pause(
+            runtime.context.get_policy(),
+            "clarification",
+            title=f"{spec.name} asks {target}: {esc['question']}"[:200],
+            question=f"{esc['question']}\n(escalated to a person: {esc['reason']})",
+            team=spec.slug,
+            details={"target": esc["target"], "reason": esc["reason"], "key": esc["key"]},
+        )
+        decision = ask_person(pause)
+        text = (
+            decision.text
+            if decision.action == "answer"
+            else ("no answer: decide it yourself and record the decision under assumptions_made")
+        )
+        answer = {"from": f"{decision.by} (a person)", "question": esc["question"], "answer": text}
+        return Command(
+            goto="draft",
+            update={
+                "answers": [*state.get("answers", []), answer],
+                "escalation": {},
+                "decisions": {
+                    task_key(): {"kind": "clarification", **decision.model_dump(mode="json")}
+                },
+                "clarifications": {
+                    esc["key"]: {**esc, "outcome": "answered_by_person", "answered_by": decision.by}
+                },
+            },
+        )
+
+    def escalate(
+        state: StageState, runtime: Runtime[Context]
+    ) -> Command[Literal["draft", "__end__"]]:
+        reason = state["verdict"]["reason"]
+        pause = make_pause(
+            runtime.context.get_policy(),
+            "blocked",
+            title=f"{spec.name} is BLOCKED after {state['attempt']} attempts"[:200],
+            question=(
+                f"{reason}\nGive guidance and {spec.name} tries again with a fresh set of "
+                "attempts, or reject to fail the run."
+            ),
+            team=spec.slug,
+            details={"attempts": state["attempt"], "reason": reason},
+        )
+        decision = ask_person(pause)
+        decided = {task_key(): {"kind": "blocked", **decision.model_dump(mode="json")}}
+        if decision.action == "reject":
+            result = TaskResult.model_validate(state["candidate"])
+            return finish(
+                state,
+                StageOutcome.BLOCKED,
+                f"{reason} (stopped: {decision.summary()})"[:1000],
+                result,
+                stopped_by="person",
+                update={"decisions": decided},
+            )
+        guidance = {
+            "from": f"{decision.by} (a person)",
+            "question": "how to get unblocked",
+            "answer": decision.text,
+        }
+        return Command(
+            goto="draft",
+            update={
+                "human_retries": state.get("human_retries", 0) + 1,
+                "answers": [*state.get("answers", []), guidance],
+                "feedback": [f"guidance from {decision.by}: {decision.text}"],
+                "decisions": decided,
+            },
+        )
 
     graph = StateGraph(
         StageState, context_schema=Context, input_schema=RunState, output_schema=StageOutput
@@ -188,5 +451,8 @@ def make_team_node(
     graph.add_node("draft", draft)
     graph.add_node("report", report)
     graph.add_node("gate", gate)
+    graph.add_node("clarify", clarify)
+    graph.add_node("consult", consult_person)
+    graph.add_node("escalate", escalate)
     graph.add_edge(START, "draft")
     return graph.compile(name=spec.slug)

@@ -1,4 +1,8 @@
-"""Graph state: the run (parent graph) and one stage (team subgraph)."""
+"""Graph state: the run (parent graph) and one stage (team subgraph).
+
+Keys that parallel stages or subgraphs write are dictionaries merged by key,
+so a subgraph handing back its copy of a key never double-counts an entry.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,18 @@ from typing import Annotated, Any, NotRequired
 
 from typing_extensions import TypedDict
 
+RESET = "__reset__"
 
-def merge_stages(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
-    """Merge stage records by team; parallel stages write disjoint keys."""
-    return {**(left or {}), **(right or {})}
+
+def merge_keyed(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge entries by key (idempotent); ``{RESET: True, ...}`` replaces everything."""
+    right = right or {}
+    if right.get(RESET):
+        return {k: v for k, v in right.items() if k != RESET}
+    return {**(left or {}), **right}
+
+
+Keyed = Annotated[dict[str, Any], merge_keyed]
 
 
 class RunInput(TypedDict):
@@ -18,19 +30,47 @@ class RunInput(TypedDict):
     run_id: str
     requirement: str
     pipeline: str
+    project: NotRequired[str]
+    budget: NotRequired[Keyed]  # {"run": Caps, "project": Caps}
 
 
 class RunState(RunInput):
-    """The run: its requirement and one record per finished stage."""
+    """The run: requirement, lifecycle phase, stage records and the control-plane ledgers.
 
-    stages: Annotated[dict[str, Any], merge_stages]
+    ``stages``: one record per stage of the current round, by team.
+    ``spend``: spend entries by key (``r<round>:<team>``...), each with its team.
+    ``decisions``: what people decided, by pause id.
+    ``clarifications``: every clarification request and how the broker handled it.
+    ``notices``: notification and warning events (MEDIUM risk, soft caps).
+    ``budget_ack``: budget warnings a person has acknowledged.
+    """
+
+    phase: NotRequired[str]
+    stages: Keyed
+    spend: NotRequired[Keyed]
+    decisions: NotRequired[Keyed]
+    clarifications: NotRequired[Keyed]
+    notices: NotRequired[Keyed]
+    budget_ack: NotRequired[Keyed]
+    governance: NotRequired[dict[str, Any]]
+    plan: NotRequired[dict[str, Any]]
+    revision: NotRequired[int]
+    review_feedback: NotRequired[str]
+    prior: NotRequired[dict[str, Any]]  # team -> {path: content} of the last round
+    rounds: NotRequired[list[dict[str, Any]]]
     outcome: NotRequired[dict[str, Any]]
 
 
 class StageOutput(TypedDict):
     """What a team subgraph hands back to the run."""
 
-    stages: Annotated[dict[str, Any], merge_stages]
+    stages: Keyed
+    spend: NotRequired[Keyed]
+    decisions: NotRequired[Keyed]
+    clarifications: NotRequired[Keyed]
+    notices: NotRequired[Keyed]
+    budget_ack: NotRequired[Keyed]
+    budget: NotRequired[Keyed]
 
 
 class StageState(RunState):
@@ -42,6 +82,11 @@ class StageState(RunState):
     candidate: NotRequired[dict[str, Any]]
     feedback: NotRequired[list[str]]
     model: NotRequired[str]
-    usage: NotRequired[dict[str, int]]
+    usage: NotRequired[dict[str, Any]]
     seconds: NotRequired[float]
     history: NotRequired[list[str]]
+    answers: NotRequired[list[dict[str, Any]]]  # clarification answers for the next draft
+    asked: NotRequired[int]  # clarification requests this objective has made
+    escalation: NotRequired[dict[str, Any]]  # a question waiting for a person
+    human_retries: NotRequired[int]
+    verdict: NotRequired[dict[str, Any]]

@@ -87,7 +87,14 @@ def test_langgraph_dev_serves_both_pipelines(env: dict[str, str]) -> None:
         assert set(by_graph) == {"factory_mvp", "factory_full"}
         drawn = httpx.get(f"{base}/assistants/{by_graph['factory_full']}/graph", timeout=10).json()
         ids = {node["id"] for node in drawn["nodes"]}
-        assert {"api-design", "frontend-engineering", "documentation", "finalize"} <= ids
+        assert {
+            "api-design",
+            "frontend-engineering",
+            "documentation",
+            "validate",
+            "review",
+            "governance",
+        } <= ids
         assert len(json.dumps(drawn)) > 1000
     finally:
         os.killpg(proc.pid, 15)

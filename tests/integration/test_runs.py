@@ -56,8 +56,10 @@ def test_mvp_run_persists_every_stage(pg_settings: Settings, tmp_path: Path) -> 
 def test_a_blocked_stage_fails_the_run_with_the_reason(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
+    # with no human retries allowed, a BLOCKED stage ends the run without asking
     low = report_with(lambda c: json.dumps(good_report(c.spec, confidence=0.1)))
-    with Factory(pg_settings, models=ScriptedModels(low)) as factory:
+    settings = pg_settings.with_overrides(max_human_retries=0)
+    with Factory(settings, models=ScriptedModels(low)) as factory:
         report = factory.start(REQ, out_dir=tmp_path / "out")
         row = factory.get(report.run_id)
     assert report.status == RunStatus.FAILED
@@ -81,7 +83,7 @@ def test_full_run_joins_parallel_teams(pg_settings: Settings, tmp_path: Path) ->
         report = factory.start(REQ, pipeline="full", out_dir=tmp_path / "out")
     assert report.status == RunStatus.COMPLETED
     assert len(report.records) == 17
-    reports = Counter(c.spec.slug for c in models.chat.calls if c.kind == "report")
+    reports = Counter(c.team for c in models.chat.calls if c.kind == "report")
     assert set(reports.values()) == {1}
     assert (tmp_path / "out" / "db" / "schema.sql").is_file()
 
@@ -98,7 +100,7 @@ def test_a_run_driven_by_a_live_process_is_not_resumed(pg_settings: Settings) ->
         factory.runs.create("live-1", REQ, "mvp", "/tmp/out")  # owned by this (live) process
         with pytest.raises(RunBusyError, match="still running"):
             factory.resume("live-1")
-        assert factory.get("live-1").status == "RUNNING"
+        assert factory.get("live-1").status == "DRAFT"
 
 
 def test_unknown_run_and_empty_requirement_are_refused(pg_settings: Settings) -> None:
@@ -129,6 +131,7 @@ def test_sigkilled_run_resumes_without_repeating_finished_stages(
         **os.environ,
         "DATABASE_URL": database_url,
         "DEVFACTORY_DATA_DIR": str(tmp_path / "data"),
+        "DEVFACTORY_REVIEW_REQUIRED": "false",
     }
     killed = _worker(env, "start", "crash-1", str(log), str(out), "qa-engineering")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
@@ -136,7 +139,7 @@ def test_sigkilled_run_resumes_without_repeating_finished_stages(
     assert {pid for pid, *_ in first} == {first[0][0]}
     with Factory(pg_settings) as factory:
         row = factory.get("crash-1")
-        assert row.status == "RUNNING" and row.interrupted
+        assert row.status == "IN_PROGRESS" and row.interrupted
         assert factory.report("crash-1").next_stages == ("qa-engineering",)
 
     resumed = _worker(env, "resume", "crash-1", str(log), str(out))
@@ -159,5 +162,6 @@ def test_sigkilled_run_resumes_without_repeating_finished_stages(
     assert count[("qa-engineering", "report")] == 1
     assert count[("documentation", "report")] == 1
     assert {team for _, team, *_ in second} == {"qa-engineering", "documentation"}
+    assert count[("governance", "governance")] == 1
     doc = json.loads((out / "run.json").read_text())
     assert doc["status"] == "COMPLETED" and len(doc["stages"]) == 5

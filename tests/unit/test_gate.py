@@ -31,13 +31,6 @@ def test_complete_at_the_threshold_passes() -> None:
     [
         ({"confidence": 0.69}, "below the team's threshold 0.70"),
         ({"status": "BLOCKED", "blockers": ["no database chosen"]}, "status is BLOCKED"),
-        (
-            {
-                "status": "NEEDS_CLARIFICATION",
-                "clarification_needed": {"target_team": "api-design", "question": "Auth?"},
-            },
-            "you asked api-design",
-        ),
         ({"artifacts": []}, "missing deliverables: src/backend/app.py, src/backend/models.py"),
     ],
 )
@@ -87,3 +80,17 @@ def test_problems_found_while_drafting_count() -> None:
     )
     assert verdict.route is Route.RETRY
     assert verdict.problems == ["src/backend/app.py: 9000 characters, cut at 6000"]
+
+
+def test_a_question_goes_to_the_broker_while_an_attempt_is_left() -> None:
+    asking = result(
+        status="NEEDS_CLARIFICATION",
+        clarification_needed={"target_team": "api-design", "question": "Auth?"},
+    )
+    for attempt in (1, 2):
+        verdict = assess(SPEC, asking, attempt=attempt, max_attempts=3)
+        assert verdict.route is Route.CLARIFY
+        assert verdict.problems == []  # the question itself is not a problem to fix
+    last = assess(SPEC, asking, attempt=3, max_attempts=3)
+    assert last.route is Route.BLOCK
+    assert any("you asked api-design" in p for p in last.problems)

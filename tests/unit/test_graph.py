@@ -36,7 +36,7 @@ def test_mvp_passes_every_stage_and_hands_work_downstream(settings: Settings) ->
     assert [r["outcome"] for r in state["stages"].values()] == ["PASSED"] * 5
     # solution-architecture drafted with business-analysis's verified facts and file in view
     sa_draft = next(
-        c for c in models.chat.calls if c.spec.slug == "solution-architecture" and c.kind == "draft"
+        c for c in models.chat.calls if c.team == "solution-architecture" and c.kind == "draft"
     )
     assert "Business Analysis checked the requirement" in sa_draft.prompt
     assert "analysis/requirements.md" in sa_draft.prompt
@@ -69,14 +69,14 @@ def test_low_confidence_is_retried_exactly_to_the_cap_then_blocks(settings: Sett
     assert {r["outcome"] for t, r in state["stages"].items() if t != "business-analysis"} == {
         "SKIPPED"
     }
-    assert {c.spec.slug for c in models.chat.calls} == {"business-analysis"}
+    assert {c.team for c in models.chat.calls} == {"governance", "business-analysis"}
     assert state["outcome"]["status"] == "FAILED"
     assert state["outcome"]["reason"].startswith("stage business-analysis BLOCKED")
 
 
 def test_a_retry_that_fixes_the_problem_passes(settings: Settings) -> None:
     def improving(call: Call) -> str:
-        if call.kind == "draft":
+        if call.kind != "report":
             return always_good(call)
         return json.dumps(good_report(call.spec, confidence=0.3 if call.n == 0 else 0.9))
 
@@ -88,7 +88,7 @@ def test_a_retry_that_fixes_the_problem_passes(settings: Settings) -> None:
 
 def test_malformed_reports_block_the_stage_not_the_run(settings: Settings) -> None:
     models = ScriptedModels(
-        report_with(lambda c: "{not json" if c.spec.slug == "qa-engineering" else always_good(c))
+        report_with(lambda c: "{not json" if c.team == "qa-engineering" else always_good(c))
     )
     state = run("mvp", models, settings.with_overrides(max_stage_attempts=1))
     qa = state["stages"]["qa-engineering"]
@@ -106,11 +106,11 @@ def test_full_pipeline_joins_parallel_branches_once(settings: Settings) -> None:
     assert len(state["stages"]) == 17
     assert all(models.chat.count(t, "report") == 1 for t in state["stages"])
     feature = next(
-        c for c in models.chat.calls if c.spec.slug == "feature-engineering" and c.kind == "draft"
+        c for c in models.chat.calls if c.team == "feature-engineering" and c.kind == "draft"
     )
     for upstream in ("frontend/src/app.tsx", "src/backend/app.py", "db/schema.sql"):
         assert upstream in feature.prompt
-    order = [c.spec.slug for c in models.chat.calls if c.kind == "report"]
+    order = [c.team for c in models.chat.calls if c.kind == "report"]
     for team in ("frontend-engineering", "backend-engineering", "database-engineering"):
         assert order.index("api-design") < order.index(team) < order.index("feature-engineering")
 
@@ -118,7 +118,7 @@ def test_full_pipeline_joins_parallel_branches_once(settings: Settings) -> None:
 def test_a_blocked_branch_stops_later_stages_but_not_running_siblings(settings: Settings) -> None:
     bad = report_with(
         lambda c: json.dumps(
-            good_report(c.spec, confidence=0.1 if c.spec.slug == "backend-engineering" else 0.95)
+            good_report(c.spec, confidence=0.1 if c.team == "backend-engineering" else 0.95)
         )
     )
     models = ScriptedModels(bad)
@@ -147,11 +147,20 @@ def test_recursion_limit_is_enforced_at_the_cap(settings: Settings) -> None:
 def test_unavailable_model_blocks_with_the_reason(settings: Settings) -> None:
     from devfactory.models.router import ModelUnavailableError
 
-    class Nothing:
-        def resolve(self, alias: str):
-            raise ModelUnavailableError(f"no model can serve {alias!r}")
+    class OnlyGovernance:
+        """Serve the risk assessment, then nothing."""
 
-    state = run("mvp", Nothing(), settings)  # type: ignore[arg-type]
+        def __init__(self) -> None:
+            self.scripted = ScriptedModels()
+            self.served = 0
+
+        def resolve(self, alias: str):
+            self.served += 1
+            if self.served > 1:
+                raise ModelUnavailableError(f"no model can serve {alias!r}")
+            return self.scripted.resolve(alias)
+
+    state = run("mvp", OnlyGovernance(), settings)  # type: ignore[arg-type]
     ba = state["stages"]["business-analysis"]
     assert ba["outcome"] == "BLOCKED"
     assert "no model can serve 'factory/fast'" in ba["reason"]

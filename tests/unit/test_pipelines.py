@@ -6,7 +6,8 @@ import pytest
 from langgraph.graph import END, START
 
 from devfactory.graph import build_graph
-from devfactory.graph.builder import FINALIZE
+from devfactory.graph.control import REVIEW, VALIDATE
+from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN
 from devfactory.pipelines import Pipeline, PipelineError, available_pipelines, load_pipeline
 from devfactory.render import graph_dot, graph_mermaid
 from devfactory.teams import load_teams
@@ -48,12 +49,25 @@ def test_drawn_graph_matches_the_pipeline(name: str) -> None:
     pipeline = load_pipeline(name)
     drawn = build_graph(name).compile().get_graph()
     edges = {(e.source, e.target) for e in drawn.edges}
+    first = {s.team for s in pipeline.stages if not s.needs}
     expected = set(pipeline.edges)
-    expected |= {(START, s.team) for s in pipeline.stages if not s.needs}
-    expected |= {(sink, FINALIZE) for sink in pipeline.sinks}
-    expected.add((FINALIZE, END))
+    expected |= {(START, GOVERNANCE), (GOVERNANCE, APPROVAL), (GOVERNANCE, PLAN)}
+    expected |= {(APPROVAL, GOVERNANCE), (APPROVAL, PLAN), (APPROVAL, END)}
+    expected |= {(PLAN, team) for team in first}
+    expected |= {(sink, VALIDATE) for sink in pipeline.sinks}
+    expected |= {(VALIDATE, REVIEW), (VALIDATE, END), (REVIEW, END)}
+    expected |= {(REVIEW, team) for team in first}  # revise loops back to the first stages
     assert edges == expected
-    assert set(drawn.nodes) == {START, END, FINALIZE, *pipeline.teams}
+    assert set(drawn.nodes) == {
+        START,
+        END,
+        GOVERNANCE,
+        APPROVAL,
+        PLAN,
+        VALIDATE,
+        REVIEW,
+        *pipeline.teams,
+    }
     mermaid = graph_mermaid(build_graph(name).compile())
     for upstream, downstream in pipeline.edges:
         assert f"{upstream} --> {downstream};" in mermaid
@@ -66,6 +80,9 @@ def test_stage_subgraph_routes_are_visible() -> None:
     assert ("qa-engineering:draft", "qa-engineering:report") in edges
     assert ("qa-engineering:report", "qa-engineering:gate") in edges
     assert ("qa-engineering:gate", "qa-engineering:draft") in edges  # bounded retry
+    assert ("qa-engineering:gate", "qa-engineering:clarify") in edges  # broker
+    assert ("qa-engineering:clarify", "qa-engineering:consult") in edges  # a person answers
+    assert ("qa-engineering:gate", "qa-engineering:escalate") in edges  # BLOCKED -> person
 
 
 def test_unknown_pipeline_is_refused() -> None:

@@ -1,0 +1,100 @@
+"""What a paused run asks a person, and what the person decides.
+
+A ``Pause`` is the payload of a LangGraph ``interrupt()``; a ``Decision`` is
+the value the run is resumed with. ``check_decision`` is the one place that
+says whether a decision may answer a pause (action allowed, role permitted),
+so the CLI, the API and the graph itself enforce the same rule.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devfactory.control.budget import Caps
+from devfactory.control.policy import PauseKind, Policy
+
+DecisionAction = Literal["approve", "reject", "modify", "answer", "revise"]
+
+ACTIONS: dict[str, tuple[DecisionAction, ...]] = {
+    "governance": ("approve", "reject", "modify"),
+    "budget": ("approve", "reject"),
+    "review": ("approve", "revise", "reject"),
+    "blocked": ("answer", "reject"),
+    "clarification": ("answer", "reject"),
+}
+
+HELP: dict[str, str] = {
+    "governance": "approve to run it, reject to stop it, or modify the requirement",
+    "budget": "approve to go on (optionally with a new cap), or reject to stop the run",
+    "review": "approve the result, revise it with feedback, or reject it",
+    "blocked": "answer with guidance and the team tries again, or reject to fail the run",
+    "clarification": "answer the team's question, or reject and let it decide alone",
+}
+
+
+class Pause(BaseModel):
+    """One question a run is waiting on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: PauseKind
+    title: str = Field(max_length=200)
+    question: str = Field(max_length=4000)
+    team: str | None = None
+    actions: tuple[DecisionAction, ...]
+    roles: tuple[str, ...]
+    details: dict[str, Any] = Field(default_factory=dict)
+    error: str = ""  # why the last answer to this pause was refused
+
+
+class Decision(BaseModel):
+    """A person's answer to a pause, with who gave it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: DecisionAction
+    text: str = Field(default="", max_length=8000)
+    by: str = Field(min_length=1, max_length=120)
+    role: str = Field(min_length=1, max_length=60)
+    caps: Caps | None = None  # budget override: the new run caps
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    def summary(self) -> str:
+        """One line for the audit trail."""
+        text = f": {self.text}" if self.text else ""
+        return f"{self.action} by {self.by} ({self.role}){text}"[:2000]
+
+
+class DecisionError(ValueError):
+    """A decision cannot answer the pause it was given for."""
+
+
+def make_pause(policy: Policy, kind: PauseKind, **fields: Any) -> Pause:
+    """Build a pause of ``kind`` with the actions it allows and the roles that may answer."""
+    return Pause(kind=kind, actions=ACTIONS[kind], roles=policy.roles[kind], **fields)
+
+
+def check_decision(pause: Pause, decision: Decision, *, max_revisions_left: int = 1) -> None:
+    """Raise ``DecisionError`` unless ``decision`` may answer ``pause``."""
+    if decision.action not in pause.actions:
+        raise DecisionError(
+            f"a {pause.kind} pause takes {', '.join(pause.actions)}, not {decision.action}"
+        )
+    if decision.role not in pause.roles:
+        raise DecisionError(
+            f"role {decision.role!r} may not answer a {pause.kind} pause; "
+            f"allowed roles: {', '.join(pause.roles)}"
+        )
+    needs_text = {"modify", "answer", "revise"}
+    if decision.action in needs_text and not decision.text.strip():
+        raise DecisionError(f"{decision.action} needs text (the answer, feedback or requirement)")
+    if decision.caps is not None and pause.kind != "budget":
+        raise DecisionError("new budget caps can only answer a budget pause")
+    if decision.action == "revise" and max_revisions_left <= 0:
+        raise DecisionError("the revision cap is reached; approve or reject the result")
+    if decision.action == "reject" and pause.kind in ("governance", "review", "budget"):
+        if not decision.text.strip():
+            raise DecisionError("reject needs a reason")

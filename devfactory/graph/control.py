@@ -1,0 +1,196 @@
+"""The run's own nodes after governance: plan the stages, validate the result, final review."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langgraph.graph import END
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from devfactory.contracts import StageOutcome, StageRecord
+from devfactory.control.budget import Caps
+from devfactory.control.hitl import make_pause
+from devfactory.control.lifecycle import Phase
+from devfactory.graph import metering
+from devfactory.graph.context import Context
+from devfactory.graph.hitl import ask_person
+from devfactory.graph.lifecycle import Mover
+from devfactory.graph.stage import task_key
+from devfactory.graph.state import RESET, RunState
+from devfactory.pipelines import Pipeline
+from devfactory.teams.checks import run_checks
+from devfactory.teams.registry import TeamRegistry
+
+VALIDATE = "validate"
+REVIEW = "review"
+
+
+def make_plan(pipeline: Pipeline, teams: TeamRegistry):
+    """Build the ``plan`` node: bind stages to objectives and per-team soft caps."""
+    first = [s.team for s in pipeline.stages if not s.needs]
+    shares = {t: teams[t].budget_share for t in pipeline.teams}
+    total_share = sum(shares.values()) or 1.0
+
+    def plan(state: RunState, runtime: Runtime[Context]) -> Command:
+        mover = Mover(state)
+        update: dict[str, Any] = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
+        run_caps = Caps.model_validate((state.get("budget") or {}).get("run") or {})
+        team_caps = {}
+        for team, share in shares.items():
+            part = share / total_share
+            team_caps[team] = Caps(
+                tokens=None if run_caps.tokens is None else max(1, int(run_caps.tokens * part)),
+                cost_usd=None if run_caps.cost_usd is None else run_caps.cost_usd * part,
+                seconds=None if run_caps.seconds is None else run_caps.seconds * part,
+            ).model_dump()
+        update["plan"] = {
+            "pipeline": pipeline.name,
+            "stages": [{"team": s.team, "needs": list(s.needs)} for s in pipeline.stages],
+            "team_caps": team_caps,
+        }
+        update |= mover.to(
+            Phase.IN_PROGRESS, reason=f"{len(pipeline.stages)} stages, starting {', '.join(first)}"
+        )
+        return Command(goto=first, update=update)
+
+    return plan, first
+
+
+def _blocked(stages: dict[str, Any]) -> list[StageRecord]:
+    return [
+        StageRecord.model_validate(r)
+        for r in stages.values()
+        if r["outcome"] == StageOutcome.BLOCKED
+    ]
+
+
+def cross_check(pipeline: Pipeline, teams: TeamRegistry, stages: dict[str, Any]) -> list[str]:
+    """Check the finished round as a whole: every stage passed, every deliverable present."""
+    problems = []
+    for team in pipeline.teams:
+        record = stages.get(team)
+        if record is None or record["outcome"] != StageOutcome.PASSED:
+            problems.append(f"stage {team} has no passed result")
+            continue
+        result = StageRecord.model_validate(record).result
+        produced = {a.path for a in result.artifacts} if result else set()
+        missing = [p for p in teams[team].deliverable_paths if p not in produced]
+        if missing:
+            problems.append(f"{team} is missing {', '.join(missing)}")
+        if result:
+            problems.extend(f"{team}: {p}" for p in run_checks(teams[team].tools, result.artifacts))
+    return problems
+
+
+def make_validate(pipeline: Pipeline, teams: TeamRegistry):
+    """Build the ``validate`` node: the whole round must hold before a person reviews it."""
+
+    def validate(state: RunState, runtime: Runtime[Context]) -> Command:
+        mover = Mover(state)
+        stages = state.get("stages", {})
+        blocked = _blocked(stages)
+        if blocked:
+            first = blocked[0]
+            spent = metering.run_spend(state)
+            reason = f"stage {first.team} BLOCKED: {first.reason}"
+            if first.stopped_by == "budget":
+                reason += (
+                    f" (spent {spent.tokens:,} tokens, ${spent.cost_usd:.4f}, "
+                    f"{spent.seconds:.1f}s of model time)"
+                )
+            failed: dict[str, Any] = {**mover.to(Phase.FAILED, reason=reason[:2000])}
+            failed["outcome"] = {
+                "status": Phase.FAILED.value,
+                "reason": reason,
+                "blocked": [r.team for r in blocked],
+            }
+            return Command(goto=END, update=failed)
+        update: dict[str, Any] = {}
+        update |= mover.to(Phase.VALIDATING, reason="every stage passed its gate")
+        problems = cross_check(pipeline, teams, stages)
+        if problems:
+            reason = "validation failed: " + "; ".join(problems)
+            update |= mover.to(Phase.FAILED, reason=reason[:2000])
+            update["outcome"] = {"status": Phase.FAILED.value, "reason": reason, "blocked": []}
+            return Command(goto=END, update=update)
+        update |= mover.to(Phase.AWAITING_REVIEW, reason="deliverables validated")
+        if not runtime.context.settings.review_required:
+            update |= mover.to(Phase.COMPLETED, actor="policy", reason="final review not required")
+            update["outcome"] = {"status": Phase.COMPLETED.value, "reason": "", "blocked": []}
+            return Command(goto=END, update=update)
+        return Command(goto=REVIEW, update=update)
+
+    return validate
+
+
+def make_review(pipeline: Pipeline, first: Sequence[str]):
+    """Build the ``review`` node: a person approves, asks for changes (bounded) or rejects."""
+
+    def review(state: RunState, runtime: Runtime[Context]) -> Command:
+        settings = runtime.context.settings
+        revision = state.get("revision", 0)
+        stages = state.get("stages", {})
+        files = [
+            f"{a['path']} ({r['team']})"
+            for r in stages.values()
+            for a in (r.get("result") or {}).get("artifacts", [])
+        ]
+        pause = make_pause(
+            runtime.context.get_policy(),
+            "review",
+            title=f"final review of round {revision + 1}: {len(files)} files",
+            question=(f"Requirement: {state['requirement']}\nFiles: " + ", ".join(files))[:4000],
+            details={
+                "revision": revision,
+                "max_revisions": settings.max_review_rounds,
+                "files": files[:40],
+            },
+        )
+        if revision >= settings.max_review_rounds:
+            pause = pause.model_copy(update={"actions": ("approve", "reject")})
+        decision = ask_person(pause)
+        mover = Mover(state)
+        actor = f"{decision.by} ({decision.role})"
+        update: dict[str, Any] = {
+            "decisions": {task_key(): {"kind": "review", **decision.model_dump(mode="json")}}
+        }
+        if decision.action == "approve":
+            update |= mover.to(Phase.COMPLETED, actor=actor, reason=decision.summary())
+            update["outcome"] = {"status": Phase.COMPLETED.value, "reason": "", "blocked": []}
+            return Command(goto=END, update=update)
+        if decision.action == "reject":
+            update |= mover.to(Phase.FAILED, actor=actor, reason=decision.summary())
+            update["outcome"] = {
+                "status": Phase.FAILED.value,
+                "reason": f"review rejected: {decision.summary()}",
+                "blocked": [],
+            }
+            return Command(goto=END, update=update)
+        prior = {
+            team: {a["path"]: a["content"] for a in (r.get("result") or {}).get("artifacts", [])}
+            for team, r in stages.items()
+        }
+        summary = {
+            "revision": revision,
+            "feedback": decision.text,
+            "stages": {
+                t: {"outcome": r["outcome"], "attempts": r["attempts"]} for t, r in stages.items()
+            },
+        }
+        update |= mover.to(
+            Phase.IN_PROGRESS,
+            actor=actor,
+            reason=f"revision {revision + 1}: {decision.text}"[:2000],
+        )
+        update |= {
+            "revision": revision + 1,
+            "review_feedback": decision.text,
+            "prior": prior,
+            "rounds": [*state.get("rounds", []), summary],
+            "stages": {RESET: True},
+        }
+        return Command(goto=list(first), update=update)
+
+    return review

@@ -1,0 +1,157 @@
+"""Governance before any team works: assess the requirement, apply the policy, ask a person.
+
+The model rates the requirement; the policy (a file, never the requirement)
+decides what happens. ``govern`` does the assessment and the automatic
+outcomes; ``approval`` is the interrupt-only node a HIGH-risk run waits in.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.config import get_stream_writer
+from langgraph.graph import END
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from devfactory.contracts import Usage
+from devfactory.control.budget import Caps
+from devfactory.control.hitl import make_pause
+from devfactory.control.lifecycle import Phase
+from devfactory.control.policy import Assessment
+from devfactory.graph import metering
+from devfactory.graph.ask import ask_model
+from devfactory.graph.context import Context
+from devfactory.graph.hitl import ask_person
+from devfactory.graph.lifecycle import Mover
+from devfactory.graph.prompts import render_prompt
+from devfactory.graph.stage import task_key
+from devfactory.graph.state import RunState
+from devfactory.models.router import ModelUnavailableError
+
+GOVERNANCE_ALIAS = "factory/fast"
+GOVERNANCE: Literal["governance"] = "governance"
+APPROVAL: Literal["approval"] = "approval"
+PLAN: Literal["plan"] = "plan"
+
+ASSESSMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "reasons": {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 4},
+        "risk_factors": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 120},
+            "maxItems": 6,
+        },
+        "risk": {"enum": ["LOW", "MEDIUM", "HIGH"]},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+    "required": ["reasons", "risk_factors", "risk", "confidence"],
+    "additionalProperties": False,
+}
+
+
+def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["approval", "plan"]]:
+    """Assess the requirement's risk and let the policy decide whether it may proceed."""
+    mover = Mover(state)
+    update: dict[str, Any] = {}
+    if mover.phase is Phase.DRAFT:
+        update |= mover.to(Phase.GOVERNANCE_ANALYSIS, reason="requirement received")
+    settings = runtime.context.settings
+    started = time.perf_counter()
+    messages = [
+        SystemMessage(render_prompt("governance_system")),
+        HumanMessage(render_prompt("governance_task", requirement=state["requirement"])),
+    ]
+    try:
+        resolved = runtime.context.model_source().resolve(GOVERNANCE_ALIAS)
+        answer = ask_model(
+            resolved.structured(ASSESSMENT_SCHEMA),
+            messages,
+            Assessment,
+            max_parse_retries=settings.max_parse_retries,
+            max_model_errors=settings.max_model_errors,
+        )
+        assessment, problem, served = answer.value, answer.problem, answer.model or resolved.label
+        usage = answer.usage
+    except ModelUnavailableError as exc:  # no model: the policy fails closed (HIGH)
+        assessment, problem, served, usage = None, str(exc), "", Usage()
+    run_caps = Caps.model_validate((state.get("budget") or {}).get("run") or {})
+    decision = runtime.context.get_policy().decide(
+        state["requirement"],
+        assessment,
+        budget_tokens=run_caps.tokens,
+        budget_cost_usd=run_caps.cost_usd,
+    )
+    rounds = (state.get("governance") or {}).get("round", 0) + 1
+    key = metering.spend_key(state, GOVERNANCE, f":g{rounds}")
+    seconds = time.perf_counter() - started
+    update["spend"] = {
+        key: metering.add_spend({}, key, GOVERNANCE, usage, served, runtime.context, seconds)
+    }
+    update["governance"] = {
+        **decision.model_dump(mode="json"),
+        "round": rounds,
+        "model": served,
+        "problem": problem,
+        "confidence": assessment.confidence if assessment else None,
+    }
+    get_stream_writer()({"event": "governance", **update["governance"]})
+    summary = f"risk {decision.risk}: " + "; ".join(decision.reasons)[:1500]
+    if decision.needs_approval:
+        return Command(goto=APPROVAL, update=update)
+    if decision.action == "notify":
+        notice = {"kind": "notification", "team": GOVERNANCE, "message": summary}
+        get_stream_writer()({"event": "notice", **notice})
+        update["notices"] = {f"governance:{rounds}": notice}
+    update |= mover.to(Phase.APPROVED, actor="policy", reason=summary)
+    return Command(goto=PLAN, update=update)
+
+
+def approval(
+    state: RunState, runtime: Runtime[Context]
+) -> Command[Literal["governance", "plan", "__end__"]]:
+    """Wait for a person to approve, reject or modify a run the policy would not pass."""
+    settings = runtime.context.settings
+    gov = state.get("governance") or {}
+    actions_left = gov.get("round", 1) < settings.max_governance_rounds
+    pause = make_pause(
+        runtime.context.get_policy(),
+        "governance",
+        title=f"{gov.get('risk', 'HIGH')} risk: approve this run?",
+        question=(
+            f"Requirement: {state['requirement']}\n"
+            f"Risk {gov.get('risk')} (model said {gov.get('model_risk') or 'nothing valid'}).\n"
+            "Reasons: " + "; ".join(gov.get("reasons", [])) + "\n"
+            "Risk factors: " + ("; ".join(gov.get("risk_factors", [])) or "none")
+        )[:4000],
+        details={k: gov.get(k) for k in ("risk", "model_risk", "reasons", "risk_factors")},
+    )
+    if not actions_left:
+        pause = pause.model_copy(update={"actions": ("approve", "reject")})
+    decision = ask_person(pause)
+    mover = Mover(state)
+    update: dict[str, Any] = {
+        "decisions": {task_key(): {"kind": "governance", **decision.model_dump(mode="json")}}
+    }
+    actor = f"{decision.by} ({decision.role})"
+    if decision.action == "approve":
+        update |= mover.to(Phase.APPROVED, actor=actor, reason=decision.summary())
+        return Command(goto=PLAN, update=update)
+    if decision.action == "reject":
+        update |= mover.to(Phase.REJECTED, actor=actor, reason=decision.summary())
+        update["outcome"] = {
+            "status": Phase.REJECTED.value,
+            "reason": decision.summary(),
+            "blocked": [],
+        }
+        return Command(goto="__end__", update=update)
+    update |= mover.to(
+        Phase.GOVERNANCE_ANALYSIS,
+        actor=actor,
+        reason=f"requirement modified: {decision.text}"[:2000],
+    )
+    update["requirement"] = decision.text.strip()
+    return Command(goto=GOVERNANCE, update=update)

@@ -1,0 +1,79 @@
+"""Meter a stage's spend into the run's ledger and check it against the budget."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from devfactory.contracts import Usage
+from devfactory.control.budget import BudgetCheck, Caps, Spend, check_budget
+from devfactory.graph.context import Context
+
+
+def spend_key(state: Mapping[str, Any], team: str, suffix: str = "") -> str:
+    """Key of a ledger entry: one per team, round (revision) and role."""
+    return f"r{state.get('revision', 0)}:{team}{suffix}"
+
+
+def add_spend(
+    ledger: Mapping[str, Any],
+    key: str,
+    team: str,
+    usage: Usage,
+    model: str,
+    context: Context,
+    seconds: float = 0.0,
+) -> dict[str, Any]:
+    """Return the ledger entry ``key`` with ``usage`` (priced for ``model``) added."""
+    cost = context.get_prices().cost(model, usage.input_tokens, usage.output_tokens)
+    spend = Spend.model_validate(ledger.get(key, {})) + Spend(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        calls=usage.calls,
+        cost_usd=cost,
+        seconds=seconds,
+    )
+    return {"team": team, **spend.model_dump()}
+
+
+def stage_spent(
+    state: Mapping[str, Any],
+    team: str,
+    usage: Usage,
+    model: str,
+    started: float,
+    context: Context,
+) -> dict[str, Any]:
+    """Return the state update for a stage's model work since ``started``."""
+    seconds = time.perf_counter() - started
+    key = spend_key(state, team)
+    entry = add_spend(state.get("spend", {}), key, team, usage, model, context, seconds)
+    return {
+        "usage": {k: entry[k] for k in ("input_tokens", "output_tokens", "calls", "cost_usd")},
+        "seconds": state.get("seconds", 0.0) + seconds,
+        "spend": {key: entry},
+    }
+
+
+def run_spend(state: Mapping[str, Any], team: str | None = None) -> Spend:
+    """Sum the run's ledger (only ``team``'s entries when given)."""
+    entries = state.get("spend", {}).values()
+    return Spend.total(e for e in entries if team is None or e.get("team") == team)
+
+
+def check(state: Mapping[str, Any], team: str, context: Context) -> BudgetCheck:
+    """Check the run, project and team caps before ``team``'s next model work."""
+    caps = state.get("budget") or {}
+    spent = run_spend(state)
+    team_caps = (state.get("plan") or {}).get("team_caps", {}).get(team) or {}
+    return check_budget(
+        run_spend=spent,
+        project_spend=context.project_spent + spent,
+        team_spend=run_spend(state, team),
+        run_caps=Caps.model_validate(caps.get("run") or {}),
+        project_caps=Caps.model_validate(caps.get("project") or {}),
+        team_caps=Caps.model_validate(team_caps),
+        warn_at=context.settings.budget_warn_at,
+        acknowledged=(state.get("budget_ack") or {}).keys(),
+    )
