@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.config import get_stream_writer
-from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
