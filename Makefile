@@ -44,6 +44,10 @@ demo: setup ## Run the mvp pipeline on a sample requirement with the embedded de
 	  echo "The run ended FAILED: a stage did not pass its confidence gate (reason above, details in"; \
 	  echo "the run's SUMMARY.md and run.json). The factory did its job; the embedded 0.5B model is"; \
 	  echo "small. Point OLLAMA_HOST at an Ollama with qwen2.5-coder:7b for real work."; \
+	  exit 0; fi; \
+	if [ $$rc -eq 6 ]; then \
+	  echo "The run is PAUSED, waiting for a person (the question is above). Answer it with"; \
+	  echo "devfactory approve|reject|answer|revise <run-id> ...; see devfactory pending."; \
 	  exit 0; fi; exit $$rc
 
 test: setup ## Run every test: unit, integration (real Postgres) and e2e (real model).

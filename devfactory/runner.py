@@ -71,6 +71,19 @@ class RunReport:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RunUsage:
+    """A run's spend by team, its caps, and what its project spent in all."""
+
+    run_id: str
+    project: str
+    teams: dict[str, Spend]
+    total: Spend
+    run_caps: Caps
+    project_caps: Caps
+    project_total: Spend
+
+
 def new_run_id() -> str:
     """Return a sortable, unique run id such as ``20261121-051500-a1b2c3``."""
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -228,13 +241,27 @@ class Factory:
             check_decision(item.pause, decision)
         snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
         phase = (snapshot.values or {}).get("phase", Phase.DRAFT)
+        actor, why = (
+            f"{decision.by} ({decision.role})",
+            f"{chosen[0].pause.kind}: {decision.summary()}",
+        )
         self.runs.transition(
             run_id,
             "resume:" + ",".join(sorted(p.interrupt_id for p in chosen)),
             phase,
-            actor=f"{decision.by} ({decision.role})",
-            reason=f"{chosen[0].pause.kind}: {decision.summary()}",
+            actor=actor,
+            reason=why,
         )
+        if on_event is not None:
+            on_event(
+                {
+                    "event": "transition",
+                    "from": "PAUSED",
+                    "to": phase,
+                    "actor": actor,
+                    "reason": why,
+                }
+            )
         value = decision.model_dump(mode="json")
         command: Command[Any] = Command(resume={p.interrupt_id: value for p in chosen})
         return self._drive(row, command, on_event)
@@ -250,6 +277,26 @@ class Factory:
         """Return the run's lifecycle transitions in order."""
         self.get(run_id)
         return self.runs.transitions(run_id)
+
+    def usage(self, run_id: str) -> RunUsage:
+        """Return the run's spend by team (every round), its caps and its project's total."""
+        row = self.get(run_id)
+        values = self.graph(row.pipeline).get_state(self._config(run_id)).values or {}
+        teams: dict[str, Spend] = {}
+        for entry in values.get("spend", {}).values():
+            team = entry.get("team", "?")
+            teams[team] = teams.get(team, Spend()) + Spend.model_validate(entry)
+        total = Spend.total(teams.values())
+        budget = values.get("budget") or default_caps(self.settings)
+        return RunUsage(
+            run_id,
+            row.project,
+            teams,
+            total,
+            Caps.model_validate(budget.get("run") or {}),
+            Caps.model_validate(budget.get("project") or {}),
+            self.runs.project_spent(row.project, excluding=run_id) + total,
+        )
 
     def report(self, run_id: str) -> RunReport:
         """Describe a run from its row and latest checkpoint."""
@@ -336,13 +383,23 @@ class Factory:
         elif pending:
             status = Phase.PAUSED
             reason = "waiting for a person: " + "; ".join(p.pause.title for p in pending)
-            self.runs.transition(
+            paused = self.runs.transition(
                 run_id,
                 "pause:" + ",".join(sorted(p.interrupt_id for p in pending)),
                 Phase.PAUSED,
                 actor="factory",
                 reason=reason[:2000],
             )
+            if paused is not None:
+                emit(
+                    {
+                        "event": "transition",
+                        "from": paused.from_phase.value,
+                        "to": "PAUSED",
+                        "actor": "factory",
+                        "reason": reason,
+                    }
+                )
         else:
             status = Phase(outcome.get("status", Phase.FAILED))
             reason = outcome.get("reason", "")

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     max_governance_rounds: int = Field(
         default=3, ge=1, le=10, description="Times a requirement may be modified and re-assessed."
     )
+    operator: str | None = Field(
+        default=None, description="Who answers pauses from this CLI (default: the OS user)."
+    )
+    operator_role: str = Field(
+        default="approver", min_length=1, description="The role the CLI operator answers as."
+    )
     review_required: bool = Field(
         default=True, description="Pause for a person's final review before COMPLETED."
     )

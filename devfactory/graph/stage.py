@@ -161,6 +161,16 @@ def make_team_node(
             caps["run"] = merged
             update["budget"] = {"run": merged}
         again = metering.check({**state, "budget": caps}, spec.slug, runtime.context)
+        if again.exhausted:  # a "new" cap at or below what is already spent
+            spent = "; ".join(b.describe() for b in again.exhausted)
+            return finish(
+                state,
+                StageOutcome.BLOCKED,
+                f"budget exhausted: {spent}",
+                TaskResult.blocked(f"budget exhausted: {spent}"),
+                stopped_by="budget",
+                update=update,
+            )
         acked = {b.key: decision.by for b in (*verdict.near, *again.near)}
         update["budget_ack"] = acked
         return update

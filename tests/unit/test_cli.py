@@ -46,3 +46,65 @@ def test_run_exit_codes(
     assert result.exit_code == code, result.output
     assert needle in result.output
     assert fake.closed
+
+
+class PausingFactory:
+    """Pauses at governance; accepts only an approver's decision."""
+
+    def __init__(self) -> None:
+        from devfactory.control.hitl import make_pause
+        from devfactory.control.policy import load_policy
+        from devfactory.runner import Pending
+
+        self.pause = make_pause(load_policy(), "governance", title="HIGH risk", question="ok?")
+        self.pending_item = Pending("r1", "abcdef0123", self.pause)
+        self.decisions: list[Any] = []
+        self.closed = False
+
+    def start(self, requirement: str, **kwargs: Any) -> RunReport:
+        return RunReport(
+            "r1", "PAUSED", "waiting", cli.Path("/tmp/o"), [], pending=(self.pending_item,)
+        )
+
+    def get(self, run_id: str) -> Any:
+        return type("Row", (), {"pipeline": "mvp"})()
+
+    def answer(self, run_id: str, decision: Any, **kwargs: Any) -> RunReport:
+        from devfactory.control.hitl import check_decision
+
+        check_decision(self.pause, decision)
+        self.decisions.append(decision)
+        return RunReport("r1", "COMPLETED", "", cli.Path("/tmp/o"), [])
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_paused_run_exits_6_and_shows_the_question(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = PausingFactory()
+    monkeypatch.setattr(cli, "_open_factory", lambda settings: fake)
+    result = CliRunner().invoke(cli.app, ["run", "Store patient records"])
+    assert result.exit_code == cli.EXIT_PAUSED == 6, result.output
+    assert "PAUSED run r1" in result.output
+    assert "HIGH risk" in result.output and "approver, admin" in result.output
+    assert fake.closed
+
+
+def test_approve_records_who_and_refuses_a_role_that_may_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = PausingFactory()
+    monkeypatch.setattr(cli, "_open_factory", lambda settings: fake)
+    refused = CliRunner().invoke(cli.app, ["approve", "r1", "--as", "bob", "--role", "viewer"])
+    assert refused.exit_code == 2
+    assert "role 'viewer' may not answer a governance pause" in refused.output
+    assert fake.decisions == []
+    ok = CliRunner().invoke(
+        cli.app, ["approve", "r1", "--as", "alice", "--role", "approver", "--comment", "fine"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert (fake.decisions[0].by, fake.decisions[0].role, fake.decisions[0].text) == (
+        "alice",
+        "approver",
+        "fine",
+    )

@@ -1,0 +1,205 @@
+"""Terminal rendering for the CLI: live stage progress, pauses, usage and transitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from devfactory.control.hitl import HELP, Pause
+from devfactory.pipelines import load_pipeline
+
+
+class Progress:
+    """Live per-stage progress: team, model, status, confidence, tokens, seconds."""
+
+    def __init__(self, pipeline: str, out: Console) -> None:
+        self.order = load_pipeline(pipeline).teams
+        self.rows: dict[str, dict[str, str]] = {
+            t: {"model": "", "status": "pending", "conf": "", "tokens": "", "secs": ""}
+            for t in self.order
+        }
+        self.out = out
+        self.live: Live | None = None
+        self.caption = ""
+        self.phase = ""
+
+    def table(self) -> Table:
+        """Render the current progress table."""
+        title = f"devfactory run · {self.phase}" if self.phase else "devfactory run"
+        table = Table(title=title, caption=self.caption, expand=False)
+        for col in ("stage", "model", "status", "confidence", "tokens in/out", "seconds"):
+            table.add_column(col)
+        colours = {"PASSED": "green", "BLOCKED": "red", "SKIPPED": "yellow"}
+        for team in self.order:
+            row = self.rows[team]
+            status = row["status"]
+            colour = colours.get(status, "cyan" if status.startswith("attempt") else "dim")
+            table.add_row(
+                team,
+                row["model"],
+                f"[{colour}]{status}[/]",
+                row["conf"],
+                row["tokens"],
+                row["secs"],
+            )
+        return table
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        """Apply one factory event."""
+        kind = event.get("event")
+        line = ""
+        if kind == "stage_started":
+            row = self.rows[event["team"]]
+            row.update(model=event["model"], status=f"attempt {event['attempt']}")
+            line = f"▶ {event['team']} attempt {event['attempt']} on {event['model']}"
+        elif kind == "stage_finished":
+            rec = event["record"]
+            res = rec.get("result") or {}
+            usage = rec["usage"]
+            self.rows[rec["team"]].update(
+                model=rec["model"] or self.rows[rec["team"]]["model"],
+                status=rec["outcome"],
+                conf=f"{res['confidence']:.2f}" if res else "",
+                tokens=f"{usage['input_tokens']}/{usage['output_tokens']}",
+                secs=f"{rec['seconds']:.1f}",
+            )
+            line = (
+                f"■ {rec['team']} {rec['outcome']} confidence="
+                f"{self.rows[rec['team']]['conf'] or '-'} model={rec['model'] or '-'} "
+                f"tokens={usage['input_tokens']}/{usage['output_tokens']} "
+                f"seconds={rec['seconds']:.1f}"
+                + (f" reason={rec['reason']}" if rec["reason"] else "")
+            )
+        elif kind == "transition":
+            self.phase = event["to"]
+            line = f"◆ {event['from']} -> {event['to']} ({event['actor']}): {event['reason']}"
+        elif kind == "governance":
+            factors = "; ".join(event.get("risk_factors") or []) or "none"
+            line = f"⚖ governance: risk {event['risk']} -> {event['action']} (factors: {factors})"
+        elif kind == "notice":
+            line = f"! {event['kind']}: {event['message']}"
+        elif kind == "clarification":
+            line = (
+                f"? {event['asker']} asked {event['target']}: {event['question']} -> "
+                f"{event['outcome']}" + (f" ({event['reason']})" if event.get("reason") else "")
+            )
+        elif kind == "run_started":
+            self.caption = f"run {event['run_id']} -> {event['out_dir']}"
+            line = (
+                f"run {event['run_id']} ({'resumed' if event['resumed'] else 'new'}), "
+                f"pipeline {event['pipeline']}, output {event['out_dir']}"
+            )
+        if self.live is not None:
+            self.live.update(self.table())
+        elif line:
+            self.out.print(line, highlight=False, soft_wrap=True)
+            self.out.file.flush()
+
+    def __enter__(self) -> Progress:
+        if self.out.is_terminal:
+            self.live = Live(self.table(), console=self.out, refresh_per_second=4)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+
+def pause_panel(run_id: str, interrupt_id: str, pause: Pause) -> Panel:
+    """Render one pending question for a person."""
+    lines = [pause.question, ""]
+    if pause.team:
+        lines.insert(0, f"team: {pause.team}")
+    lines.append(f"[bold]{HELP[pause.kind]}[/]")
+    lines.append(f"may answer: {', '.join(pause.roles)}   actions: {', '.join(pause.actions)}")
+    if pause.error:
+        lines.append(f"[red]last answer refused: {pause.error}[/]")
+    return Panel(
+        "\n".join(lines),
+        title=f"[bold yellow]{pause.kind}[/] · run {run_id} · id {interrupt_id[:8]}",
+        subtitle=pause.title,
+        expand=False,
+    )
+
+
+def pending_table(items: list[Any]) -> Table:
+    """Render what paused runs wait on."""
+    table = Table(title="waiting for a person")
+    for col in ("run", "id", "kind", "team", "who may answer", "question"):
+        table.add_column(col)
+    for item in items:
+        table.add_row(
+            item.run_id,
+            item.interrupt_id[:8],
+            item.pause.kind,
+            item.pause.team or "-",
+            ", ".join(item.pause.roles),
+            item.pause.title,
+        )
+    return table
+
+
+def transitions_table(transitions: list[Any]) -> Table:
+    """Render a run's lifecycle transitions in order."""
+    table = Table(title="lifecycle")
+    for col in ("#", "when (UTC)", "from", "to", "by", "why"):
+        table.add_column(col)
+    for i, t in enumerate(transitions, 1):
+        table.add_row(
+            str(i),
+            f"{t.at:%H:%M:%S}" if t.at else "",
+            t.from_phase.value,
+            t.to_phase.value,
+            t.actor,
+            t.reason[:90],
+        )
+    return table
+
+
+def usage_table(usage: Any) -> Table:
+    """Render a run's spend by team with its caps."""
+    table = Table(title=f"usage of run {usage.run_id} (project {usage.project})")
+    for col in ("team", "calls", "tokens in", "tokens out", "cost USD", "model seconds"):
+        table.add_column(col, justify="right" if col != "team" else "left")
+    for team, s in usage.teams.items():
+        table.add_row(
+            team,
+            str(s.calls),
+            f"{s.input_tokens:,}",
+            f"{s.output_tokens:,}",
+            f"{s.cost_usd:.4f}",
+            f"{s.seconds:.1f}",
+        )
+    t = usage.total
+    table.add_row(
+        "[bold]run total[/]",
+        str(t.calls),
+        f"{t.input_tokens:,}",
+        f"{t.output_tokens:,}",
+        f"{t.cost_usd:.4f}",
+        f"{t.seconds:.1f}",
+    )
+    return table
+
+
+def caps_lines(usage: Any) -> list[str]:
+    """Describe each cap and how much of it is used."""
+    out = []
+    for scope, spend, caps in (
+        ("run", usage.total, usage.run_caps),
+        ("project", usage.project_total, usage.project_caps),
+    ):
+        for metric in ("tokens", "cost_usd", "seconds"):
+            cap = caps.limit(metric)
+            used = spend.value(metric)
+            shown = f"{used:,.4f}" if metric == "cost_usd" else f"{used:,.0f}"
+            if cap is None:
+                out.append(f"{scope} {metric}: {shown} (no cap)")
+            else:
+                out.append(f"{scope} {metric}: {shown} of {cap:,g} ({used / cap:.0%})")
+    return out
