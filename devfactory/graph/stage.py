@@ -22,11 +22,11 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from devfactory.contracts import Artifact, StageOutcome, StageRecord, TaskResult, Usage
-from devfactory.control.budget import Caps
 from devfactory.control.hitl import make_pause
 from devfactory.graph import metering
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.broker import consult
+from devfactory.graph.budget_gate import budget_gate
 from devfactory.graph.context import Context
 from devfactory.graph.gate import Route, assess
 from devfactory.graph.hitl import ask_person
@@ -102,79 +102,6 @@ def make_team_node(
     def model(runtime: Runtime[Context]) -> ResolvedModel:
         return runtime.context.model_source().resolve(spec.model)
 
-    def budget(state: StageState, runtime: Runtime[Context]) -> Command | dict[str, Any]:
-        """Check the budget; return a finishing Command, or state updates to go on with."""
-        verdict = metering.check(state, spec.slug, runtime.context)
-        if verdict.exhausted:
-            spent = "; ".join(b.describe() for b in verdict.exhausted)
-            return finish(
-                state,
-                StageOutcome.BLOCKED,
-                f"budget exhausted: {spent}",
-                TaskResult.blocked(f"budget exhausted: {spent}"),
-                stopped_by="budget",
-            )
-        update: dict[str, Any] = {}
-        if verdict.team_over:
-            key = f"soft:{metering.spend_key(state, spec.slug)}"
-            if key not in state.get("notices", {}):
-                notice = {
-                    "kind": "budget_warning",
-                    "team": spec.slug,
-                    "message": f"{spec.name} is over its soft cap: "
-                    + "; ".join(b.describe() for b in verdict.team_over),
-                }
-                get_stream_writer()({"event": "notice", **notice})
-                update["notices"] = {key: notice}
-        if not verdict.near:
-            return update
-        policy = runtime.context.get_policy()
-        lines = "; ".join(b.describe() for b in verdict.near)
-        pause = make_pause(
-            policy,
-            "budget",
-            title=f"budget at {runtime.context.settings.budget_warn_at:.0%}: {lines}"[:200],
-            question=(
-                f"The run has used {lines}. Approve to let {spec.name} and the stages after "
-                "it go on (optionally with a higher cap), or reject to stop the run now."
-            ),
-            team=spec.slug,
-            details={"near": [b.model_dump() for b in verdict.near]},
-        )
-        decision = ask_person(pause)
-        update["decisions"] = {task_key(): {"kind": "budget", **decision.model_dump(mode="json")}}
-        if decision.action == "reject":
-            return finish(
-                state,
-                StageOutcome.BLOCKED,
-                f"budget override refused: {decision.summary()} ({lines})",
-                TaskResult.blocked(f"budget override refused by {decision.by}"),
-                stopped_by="person",
-                update=update,
-            )
-        caps = dict(state.get("budget") or {})
-        if decision.caps is not None:
-            merged = {
-                **Caps.model_validate(caps.get("run") or {}).model_dump(),
-                **decision.caps.model_dump(exclude_none=True),
-            }
-            caps["run"] = merged
-            update["budget"] = {"run": merged}
-        again = metering.check({**state, "budget": caps}, spec.slug, runtime.context)
-        if again.exhausted:  # a "new" cap at or below what is already spent
-            spent = "; ".join(b.describe() for b in again.exhausted)
-            return finish(
-                state,
-                StageOutcome.BLOCKED,
-                f"budget exhausted: {spent}",
-                TaskResult.blocked(f"budget exhausted: {spent}"),
-                stopped_by="budget",
-                update=update,
-            )
-        acked = {b.key: decision.by for b in (*verdict.near, *again.near)}
-        update["budget_ack"] = acked
-        return update
-
     def draft(
         state: StageState, runtime: Runtime[Context]
     ) -> Command[Literal["report", "__end__"]]:
@@ -183,9 +110,17 @@ def make_team_node(
             return finish(
                 state, StageOutcome.SKIPPED, f"not started: stage {halted[0]} did not pass", None
             )
-        checked = budget(state, runtime)
-        if isinstance(checked, Command):
-            return checked
+        budget = budget_gate(state, spec, runtime.context)
+        if budget.stop:
+            return finish(
+                state,
+                StageOutcome.BLOCKED,
+                budget.stop,
+                TaskResult.blocked(budget.stop[:300]),
+                stopped_by=budget.stopped_by,
+                update=budget.update,
+            )
+        checked = budget.update
         try:
             resolved = model(runtime)
         except ModelUnavailableError as exc:
