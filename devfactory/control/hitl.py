@@ -77,9 +77,11 @@ def make_pause(policy: Policy, kind: PauseKind, **fields: Any) -> Pause:
     return Pause(kind=kind, actions=ACTIONS[kind], roles=policy.roles[kind], **fields)
 
 
-def check_decision(pause: Pause, decision: Decision, *, max_revisions_left: int = 1) -> None:
+def check_decision(pause: Pause, decision: Decision) -> None:
     """Raise ``DecisionError`` unless ``decision`` may answer ``pause``."""
     if decision.action not in pause.actions:
+        if decision.action == "revise" and pause.kind == "review":
+            raise DecisionError("the revision cap is reached; approve or reject the result")
         raise DecisionError(
             f"a {pause.kind} pause takes {', '.join(pause.actions)}, not {decision.action}"
         )
@@ -93,8 +95,6 @@ def check_decision(pause: Pause, decision: Decision, *, max_revisions_left: int 
         raise DecisionError(f"{decision.action} needs text (the answer, feedback or requirement)")
     if decision.caps is not None and pause.kind != "budget":
         raise DecisionError("new budget caps can only answer a budget pause")
-    if decision.action == "revise" and max_revisions_left <= 0:
-        raise DecisionError("the revision cap is reached; approve or reject the result")
     if decision.action == "reject" and pause.kind in ("governance", "review", "budget"):
         if not decision.text.strip():
             raise DecisionError("reject needs a reason")

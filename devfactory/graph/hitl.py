@@ -13,7 +13,7 @@ from langgraph.types import interrupt
 from devfactory.control.hitl import Decision, DecisionError, Pause, check_decision
 
 
-def ask_person(pause: Pause, *, max_revisions_left: int = 1) -> Decision:
+def ask_person(pause: Pause) -> Decision:
     """Interrupt with ``pause`` until a valid decision comes back.
 
     The runner checks decisions before resuming; a value that still fails here
@@ -23,7 +23,7 @@ def ask_person(pause: Pause, *, max_revisions_left: int = 1) -> Decision:
         value: Any = interrupt(pause.model_dump(mode="json"))
         try:
             decision = Decision.model_validate(value)
-            check_decision(pause, decision, max_revisions_left=max_revisions_left)
+            check_decision(pause, decision)
         except (ValueError, DecisionError) as exc:
             pause = pause.model_copy(update={"error": str(exc)[:500]})
             continue

@@ -591,7 +591,7 @@ def test_review_revise_reruns_every_stage_with_the_feedback_until_the_revision_c
         assert revised.status == "PAUSED"
         pause = only(revised.pending)
         assert pause.kind == "review" and pause.actions == ("approve", "reject")
-        with pytest.raises(DecisionError, match="not revise"):
+        with pytest.raises(DecisionError, match="revision cap is reached"):
             factory.answer(run_id, person("revise", "and caching", role="reviewer"))
         assert factory.get(run_id).status == "PAUSED"
         report = factory.answer(run_id, person("approve", role="reviewer"))
