@@ -252,19 +252,16 @@ class Factory:
             actor=actor,
             reason=why,
         )
-        if on_event is not None:
-            on_event(
-                {
-                    "event": "transition",
-                    "from": "PAUSED",
-                    "to": phase,
-                    "actor": actor,
-                    "reason": why,
-                }
-            )
         value = decision.model_dump(mode="json")
         command: Command[Any] = Command(resume={p.interrupt_id: value for p in chosen})
-        return self._drive(row, command, on_event)
+        resumed = {
+            "event": "transition",
+            "from": "PAUSED",
+            "to": phase,
+            "actor": actor,
+            "reason": why,
+        }
+        return self._drive(row, command, on_event, first=resumed)
 
     def get(self, run_id: str) -> RunRow:
         """Return a run's row or raise ``RunNotFoundError``."""
@@ -318,7 +315,13 @@ class Factory:
             values,
         )
 
-    def _drive(self, row: RunRow, payload: Any, on_event: EventSink | None) -> RunReport:
+    def _drive(
+        self,
+        row: RunRow,
+        payload: Any,
+        on_event: EventSink | None,
+        first: dict[str, Any] | None = None,
+    ) -> RunReport:
         run_id = row.run_id
         graph = self.graph(row.pipeline)
         config = self._config(run_id)
@@ -339,6 +342,8 @@ class Factory:
                 "resumed": not isinstance(payload, dict),
             }
         )
+        if first is not None:
+            emit(first)
         failure = ""
         try:
             for _ns, mode, chunk in graph.stream(

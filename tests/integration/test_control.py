@@ -435,6 +435,28 @@ def test_the_fooled_assessor_alone_lets_a_benign_requirement_proceed(
     assert report.values["governance"]["risk"] == "LOW"
 
 
+def test_medium_risk_proceeds_and_emits_a_notification(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    events: list[dict[str, Any]] = []
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        report = factory.start(
+            "A newsletter signup form that stores email addresses",
+            out_dir=tmp_path / "out",
+            on_event=events.append,
+        )
+        transitions = factory.transitions(report.run_id)
+    assert report.status == "COMPLETED"
+    assert report.values["governance"]["risk"] == "MEDIUM"
+    assert report.values["governance"]["action"] == "notify"
+    notices = [e for e in events if e["event"] == "notice" and e["kind"] == "notification"]
+    assert len(notices) == 1 and "personal data" in notices[0]["message"]
+    assert list(report.values["notices"].values())[0]["kind"] == "notification"
+    approved = transitions[1]
+    assert (approved.to_phase.value, approved.actor) == ("APPROVED", "policy")
+    assert not [e for e in events if e["event"] == "transition" and e["to"] == "PAUSED"]
+
+
 # -- budgets ---------------------------------------------------------------------------------
 
 
