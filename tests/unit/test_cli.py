@@ -108,3 +108,27 @@ def test_approve_records_who_and_refuses_a_role_that_may_not(
         "approver",
         "fine",
     )
+
+
+def test_on_a_terminal_run_asks_inline_and_resumes(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = PausingFactory()
+    monkeypatch.setattr(cli, "_open_factory", lambda settings: fake)
+    monkeypatch.setattr(cli, "_interactive", lambda enabled: enabled)  # as if on a terminal
+    result = CliRunner().invoke(
+        cli.app,
+        ["run", "Store patient records", "--as", "carol", "--role", "admin"],
+        input="modify\nStore appointment times only\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "decision" in result.output and "new requirement" in result.output
+    decision = fake.decisions[0]
+    assert (decision.action, decision.text, decision.by, decision.role) == (
+        "modify",
+        "Store appointment times only",
+        "carol",
+        "admin",
+    )
+    later = CliRunner().invoke(cli.app, ["run", "Store patient records"], input="later\n")
+    assert later.exit_code == cli.EXIT_PAUSED  # "later" leaves the run waiting
+    no_input = CliRunner().invoke(cli.app, ["run", "Store patient records", "--no-input"])
+    assert no_input.exit_code == cli.EXIT_PAUSED and "decision" not in no_input.output
