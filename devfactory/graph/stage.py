@@ -110,17 +110,9 @@ def make_team_node(
             return finish(
                 state, StageOutcome.SKIPPED, f"not started: stage {halted[0]} did not pass", None
             )
-        budget = budget_gate(state, spec, runtime.context)
-        if budget.stop:
-            return finish(
-                state,
-                StageOutcome.BLOCKED,
-                budget.stop,
-                TaskResult.blocked(budget.stop[:300]),
-                stopped_by=budget.stopped_by,
-                update=budget.update,
-            )
-        checked = budget.update
+        checked = stop_for_budget(state, runtime)
+        if isinstance(checked, Command):
+            return checked
         try:
             resolved = model(runtime)
         except ModelUnavailableError as exc:
@@ -180,7 +172,24 @@ def make_team_node(
             },
         )
 
-    def report(state: StageState, runtime: Runtime[Context]) -> Command[Literal["gate"]]:
+    def stop_for_budget(state: Mapping[str, Any], runtime: Runtime[Context]) -> Any:
+        """Return the finishing Command when the budget stops the stage, else its updates."""
+        budget = budget_gate(state, spec, runtime.context)
+        if not budget.stop:
+            return budget.update
+        return finish(
+            state,
+            StageOutcome.BLOCKED,
+            budget.stop,
+            TaskResult.blocked(budget.stop[:300]),
+            stopped_by=budget.stopped_by,
+            update=budget.update,
+        )
+
+    def report(state: StageState, runtime: Runtime[Context]) -> Command[Literal["gate", "__end__"]]:
+        checked = stop_for_budget(state, runtime)  # the drafts may have used the rest of it
+        if isinstance(checked, Command):
+            return checked
         settings = runtime.context.settings
         artifacts = [Artifact.model_validate(d) for d in state.get("drafts", [])]
         messages = report_messages(
@@ -207,6 +216,7 @@ def make_team_node(
         return Command(
             goto="gate",
             update={
+                **checked,
                 "candidate": reply.result.model_dump(mode="json"),
                 **metering.stage_spent(
                     state, spec.slug, reply.usage, served, started, runtime.context
