@@ -197,9 +197,10 @@ def caps_lines(usage: Any) -> list[str]:
         for metric in ("tokens", "cost_usd", "seconds"):
             cap = caps.limit(metric)
             used = spend.value(metric)
-            shown = f"{used:,.4f}" if metric == "cost_usd" else f"{used:,.0f}"
+            fmt = "{:,.4f}" if metric == "cost_usd" else "{:,.0f}"
+            shown = fmt.format(used)
             if cap is None:
                 out.append(f"{scope} {metric}: {shown} (no cap)")
             else:
-                out.append(f"{scope} {metric}: {shown} of {cap:,g} ({used / cap:.0%})")
+                out.append(f"{scope} {metric}: {shown} of {fmt.format(cap)} ({used / cap:.0%})")
     return out

@@ -10,6 +10,7 @@ answer escalates to a person.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -107,6 +108,8 @@ class Consultation:
     escalate: str = ""  # why a person must answer ("" when answered)
     hops: list[Hop] = field(default_factory=list)
     usage: dict[str, Usage] = field(default_factory=dict)  # by responding team
+    models: dict[str, str] = field(default_factory=dict)  # the model that served each team
+    seconds: dict[str, float] = field(default_factory=dict)  # model time by team
 
 
 Resolve = Callable[[TeamSpec], Any]  # spec -> ResolvedModel
@@ -170,6 +173,7 @@ def consult(
                     )
                 ),
             ]
+            started = time.perf_counter()
             reply = ask_model(
                 resolved.structured(responder_schema(spec)),
                 messages,
@@ -178,6 +182,8 @@ def consult(
                 max_model_errors=max_model_errors,
             )
             out.usage[who] = out.usage.get(who, Usage()).add(reply.usage)
+            out.models[who] = reply.model or resolved.label
+            out.seconds[who] = out.seconds.get(who, 0.0) + time.perf_counter() - started
             value = reply.value
             if value is None:
                 why = f"{who} gave no valid answer: {reply.problem}"

@@ -302,8 +302,15 @@ def make_team_node(
             spend = dict(state.get("spend", {}))
             for who, usage in consultation.usage.items():
                 key = metering.spend_key(state, who, f":answers:{spec.slug}")
-                hop_model = next((h.model for h in consultation.hops if h.target == who), "")
-                spend[key] = metering.add_spend(spend, key, who, usage, hop_model, runtime.context)
+                spend[key] = metering.add_spend(
+                    spend,
+                    key,
+                    who,
+                    usage,
+                    consultation.models[who],
+                    runtime.context,
+                    consultation.seconds[who],
+                )
                 update.setdefault("spend", {})[key] = spend[key]
             entry.update(
                 hops=[h.to_state() for h in consultation.hops],

@@ -136,7 +136,12 @@ def test_a_question_answered_by_the_target_team_reaches_the_next_draft(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
     models = ScriptedModels(SCRIPTS["ask-responder"])
-    with Factory(pg_settings, models=models) as factory:
+    prices = tmp_path / "prices.yaml"  # the fake model's own price, far from the default
+    prices.write_text(
+        "prices:\n  - {match: 'scripted:*', input: 1.0, output: 1.0}\n"
+        "default: {input: 100.0, output: 100.0}\n"
+    )
+    with Factory(pg_settings.with_overrides(prices_file=prices), models=models) as factory:
         report = factory.start(TODO, out_dir=tmp_path / "out")
         assert report.status == "COMPLETED"
         assert moves(factory, report.run_id) == GOVERNED + STARTED + FINISHED
@@ -157,7 +162,11 @@ def test_a_question_answered_by_the_target_team_reaches_the_next_draft(
     assert hop["outcome"] == "answered" and hop["answered_by"] == "api-design"
     assert [h["outcome"] for h in hop["hops"]] == ["answered"]
     assert hop["hops"][0]["answer"] == "API Design says: use UTC timestamps"
-    assert report.values["spend"]["r0:api-design:answers:backend-engineering"]["calls"] == 1
+    answered = report.values["spend"]["r0:api-design:answers:backend-engineering"]
+    assert answered["calls"] == 1 and answered["team"] == "api-design"
+    # the responder's call is priced for the model that served it, not the default
+    tokens_used = answered["input_tokens"] + answered["output_tokens"]
+    assert answered["cost_usd"] == pytest.approx(tokens_used / 1_000_000, abs=1e-6)
     assert decided(report, "clarification") == []
 
 

@@ -1,0 +1,90 @@
+"""The budget check a stage runs before every attempt, with its pause for an override.
+
+At the warning line a person approves going on (optionally raising the run's
+caps) or stops the run; at the cap the stage stops. Nothing with side effects
+happens before the interrupt, so a resumed node reaches it again unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.config import get_config, get_stream_writer
+
+from devfactory.control.budget import Caps
+from devfactory.control.hitl import make_pause
+from devfactory.graph import metering
+from devfactory.graph.context import Context
+from devfactory.graph.hitl import ask_person
+from devfactory.teams.spec import TeamSpec
+
+
+@dataclass
+class BudgetGate:
+    """What the stage does next: stop (with why and who) or go on with ``update``."""
+
+    update: dict[str, Any] = field(default_factory=dict)
+    stop: str = ""  # the reason the stage must stop ("" to go on)
+    stopped_by: str = ""  # "budget" or "person"
+
+
+def _exhausted(breaches: list[Any]) -> str:
+    return "budget exhausted: " + "; ".join(b.describe() for b in breaches)
+
+
+def budget_gate(state: Mapping[str, Any], spec: TeamSpec, context: Context) -> BudgetGate:
+    """Check the run, project and team caps before ``spec``'s next attempt."""
+    verdict = metering.check(state, spec.slug, context)
+    if verdict.exhausted:
+        return BudgetGate(stop=_exhausted(verdict.exhausted), stopped_by="budget")
+    out = BudgetGate()
+    if verdict.team_over:
+        key = f"soft:{metering.spend_key(state, spec.slug)}"
+        if key not in state.get("notices", {}):
+            notice = {
+                "kind": "budget_warning",
+                "team": spec.slug,
+                "message": f"{spec.name} is over its soft cap: "
+                + "; ".join(b.describe() for b in verdict.team_over),
+            }
+            get_stream_writer()({"event": "notice", **notice})
+            out.update["notices"] = {key: notice}
+    if not verdict.near:
+        return out
+    lines = "; ".join(b.describe() for b in verdict.near)
+    pause = make_pause(
+        context.get_policy(),
+        "budget",
+        title=f"budget at {context.settings.budget_warn_at:.0%}: {lines}"[:200],
+        question=(
+            f"The run has used {lines}. Approve to let {spec.name} and the stages after "
+            "it go on (optionally with a higher cap), or reject to stop the run now."
+        ),
+        team=spec.slug,
+        details={"near": [b.model_dump() for b in verdict.near]},
+    )
+    decision = ask_person(pause)
+    task = str(get_config().get("configurable", {}).get("checkpoint_ns", ""))
+    out.update["decisions"] = {task: {"kind": "budget", **decision.model_dump(mode="json")}}
+    if decision.action == "reject":
+        out.stop, out.stopped_by = (
+            f"budget override refused: {decision.summary()} ({lines})",
+            "person",
+        )
+        return out
+    caps = dict(state.get("budget") or {})
+    if decision.caps is not None:
+        merged = {
+            **Caps.model_validate(caps.get("run") or {}).model_dump(),
+            **decision.caps.model_dump(exclude_none=True),
+        }
+        caps["run"] = merged
+        out.update["budget"] = {"run": merged}
+    again = metering.check({**state, "budget": caps}, spec.slug, context)
+    if again.exhausted:  # a "new" cap at or below what is already spent
+        out.stop, out.stopped_by = _exhausted(again.exhausted), "budget"
+        return out
+    out.update["budget_ack"] = {b.key: decision.by for b in (*verdict.near, *again.near)}
+    return out
