@@ -156,7 +156,7 @@ def transitions_table(transitions: list[Any]) -> Table:
             t.from_phase.value,
             t.to_phase.value,
             t.actor,
-            t.reason[:90],
+            t.reason[:160],
         )
     return table
 
