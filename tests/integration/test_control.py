@@ -580,6 +580,27 @@ def test_budget_override_goes_on_and_only_a_raised_cap_lets_the_run_finish(
         assert models.chat.count("qa-engineering") == 0
 
 
+def test_a_project_cap_counts_the_projects_earlier_runs(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        first = factory.start(TODO, project="clinic", out_dir=tmp_path / "one")
+        spent = factory.usage(first.run_id).total.tokens
+        other = factory.start(TODO, project="elsewhere", out_dir=tmp_path / "two")
+    assert first.status == other.status == "COMPLETED"
+    # the cap sits between one run's spend and two runs' spend (its warning line too)
+    settings = pg_settings.with_overrides(budget_project_tokens=spent + 200, budget_warn_at=0.99)
+    with Factory(settings, models=ScriptedModels()) as factory:
+        second = factory.start(TODO, project="clinic", out_dir=tmp_path / "three")
+        third = factory.start(TODO, project="fresh", out_dir=tmp_path / "four")
+        usage = factory.usage(second.run_id)
+    assert second.status == "FAILED"
+    assert "budget exhausted: project tokens" in second.reason
+    assert outcomes(second)["business-analysis"] == "BLOCKED"
+    assert usage.project_total.tokens == spent + usage.total.tokens
+    assert third.status == "COMPLETED"  # another project's spend does not count
+
+
 # -- final review ----------------------------------------------------------------------------
 
 
