@@ -22,8 +22,13 @@ from devfactory.control.hitl import Decision, DecisionError, Pause
 from devfactory.runner import Factory, RunReport
 from devfactory.settings import Settings
 from devfactory.teams import load_teams
-from tests.fakes import Call, Script, ScriptedModels, always_good
-from tests.integration.hitl_worker import SCRIPTS, blocked_until_guided, expensive
+from tests.fakes import Call, Script, ScriptedModels, always_good, good_report
+from tests.integration.hitl_worker import (
+    EXPENSIVE_TEAMS,
+    SCRIPTS,
+    blocked_until_guided,
+    expensive,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TODO = "A REST API for a personal todo list"
@@ -270,6 +275,63 @@ def test_a_refused_question_goes_to_a_person_without_asking_the_refused_team(
     assert [h["outcome"] for h in hop["hops"]] == hops
     [decision] = decided(report, "clarification")
     assert (decision["by"], decision["role"], decision["text"]) == ("alice", "operator", text)
+
+
+def test_past_the_request_limit_a_question_goes_to_a_person(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    # backend asks on every report until a person (not a team) has answered it
+    def script(call: Call) -> str:
+        asking = call.team == "backend-engineering" and call.kind == "report"
+        if asking and "(a person) answered" not in call.prompt:
+            question = {"target_team": "api-design", "question": "Which timestamp format?"}
+            return json.dumps(
+                good_report(call.spec, status="NEEDS_CLARIFICATION", clarification_needed=question)
+            )
+        return always_good(call)
+
+    settings = pg_settings.with_overrides(max_clarifications=1, max_stage_attempts=4)
+    models = ScriptedModels(script)
+    with Factory(settings, models=models) as factory:
+        paused = factory.start(TODO, out_dir=tmp_path / "out")
+        pause = only(paused.pending)
+        assert pause.kind == "clarification" and pause.team == "backend-engineering"
+        assert "request limit reached" in pause.question
+        assert models.chat.count("api-design", "answer") == 1  # the first question only
+        report = factory.answer(paused.run_id, person("answer", "ISO 8601 in UTC", role="operator"))
+    assert report.status == "COMPLETED"
+    assert models.chat.count("api-design", "answer") == 1
+    assert "ISO 8601 in UTC" in prompts(models, "backend-engineering", "draft")[-1]
+    entries = list(report.values["clarifications"].values())
+    assert [e["outcome"] for e in entries] == ["answered", "answered_by_person"]
+    assert entries[1]["answered_by"] == "alice"
+
+
+def test_a_team_over_its_soft_cap_is_warned_but_not_stopped(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    events: list[dict[str, Any]] = []
+    # the run stays under 90 % of its cap, but solution-architecture's share of the cap
+    # (0.08 of the mvp teams' 0.33) is smaller than its two long drafts
+    with Factory(pg_settings, models=ScriptedModels(expensive)) as factory:
+        report = factory.start(
+            TODO, caps=Caps(tokens=12_000), out_dir=tmp_path / "out", on_event=events.append
+        )
+    assert report.status == "COMPLETED" and report.pending == ()
+    warned = [e for e in events if e["event"] == "notice" and e["kind"] == "budget_warning"]
+    assert warned, "no soft-cap warning"
+    teams = {e["team"] for e in warned}
+    assert "solution-architecture" in teams
+    assert teams <= set(EXPENSIVE_TEAMS)
+    assert all("over its soft cap" in e["message"] for e in warned)
+    caps = report.values["plan"]["team_caps"]
+    for team in teams:  # each warned team really spent past its share of the run cap
+        spent = sum(
+            s["input_tokens"] + s["output_tokens"]
+            for s in report.values["spend"].values()
+            if s["team"] == team
+        )
+        assert spent > caps[team]["tokens"]
 
 
 # -- governance ------------------------------------------------------------------------------
