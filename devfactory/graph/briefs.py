@@ -16,6 +16,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from devfactory.contracts import Artifact, TaskResult
 from devfactory.graph.prompts import render_prompt
+from devfactory.graph.tools import clarification_tool
 from devfactory.teams.checks import describe_checks
 from devfactory.teams.spec import Deliverable, TeamSpec
 
@@ -76,7 +77,12 @@ def system_prompt(spec: TeamSpec) -> SystemMessage:
             agents=spec.agents.strip(),
             tools=spec.tools_doc.strip(),
             may_ask=", ".join(spec.may_ask) or "none",
-            tool=render_prompt("clarification_tool", may_ask=", ".join(spec.may_ask) or "none")
+            tool=render_prompt(
+                "clarification_tool",
+                tool_name=clarification_tool(spec).name,
+                description=clarification_tool(spec).description,
+                may_ask=", ".join(spec.may_ask),
+            )
             if spec.may_ask
             else "",
             deliverables=", ".join(f"{d.path} ({d.kind.value})" for d in spec.deliverables),

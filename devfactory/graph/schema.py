@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from devfactory.contracts import Status, TaskResult
+from devfactory.graph.tools import tool_arguments_schema
 from devfactory.teams.spec import TeamSpec
 
 
@@ -34,15 +35,14 @@ def report_schema(spec: TeamSpec) -> dict[str, Any]:
     Artifacts are drafted as plain files first (small models write files far
     better outside JSON strings) and joined to the report afterwards. One
     variant per status carries only what that status allows (COMPLETE: no
-    blockers, no question; NEEDS_CLARIFICATION: a question to a team it may
-    ask; BLOCKED: at least one blocker), so a grammar-constrained decoder can
-    only emit a consistent report. Reasoning and facts come before the status
-    and confidence, so the model reviews before it rates.
+    blockers, no question; NEEDS_CLARIFICATION: the arguments of the team's
+    ``request_clarification`` tool; BLOCKED: at least one blocker), so a
+    grammar-constrained decoder can only emit a consistent report. Reasoning
+    and facts come before the status and confidence, so the model reviews
+    before it rates.
     """
     base = _base_schema()["properties"]
-    question = next(o for o in base["clarification_needed"]["anyOf"] if o.get("type") == "object")
-    question = copy.deepcopy(question)
-    question["properties"]["target_team"] = {"enum": list(spec.may_ask) or ["none"]}
+    question = tool_arguments_schema(spec)  # the team's request_clarification tool
     blockers = base["blockers"]
 
     def variant(status: Status, blockers_schema: dict[str, Any], clar: dict[str, Any]) -> dict:

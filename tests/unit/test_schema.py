@@ -52,3 +52,34 @@ def test_every_team_schema_compiles_to_a_bounded_grammar(slug: str) -> None:
     char_rule = next(line for line in gbnf.splitlines() if line.startswith("char ::="))
     assert r"\x00-\x1F" in char_rule  # raw control characters can never be emitted
     assert "root ::= alternative-0 | alternative-1 | alternative-2" in gbnf
+
+
+@pytest.mark.parametrize("slug", [s for s, spec in load_teams().items() if spec.may_ask])
+def test_each_team_gets_a_request_clarification_tool_for_the_teams_it_may_ask(slug: str) -> None:
+    from pydantic import ValidationError
+
+    from devfactory.graph.briefs import system_prompt
+    from devfactory.graph.tools import clarification_tool, tool_arguments_schema
+
+    spec = load_teams()[slug]
+    tool = clarification_tool(spec)
+    target = spec.may_ask[0]
+    assert tool.name == "request_clarification"
+    assert tool.invoke({"target_team": target, "question": "Which?"}) == {
+        "target_team": target,
+        "question": "Which?",
+    }
+    with pytest.raises(ValidationError):
+        tool.invoke({"target_team": slug, "question": "Myself?"})  # never its own team
+    asking = next(
+        v
+        for v in report_schema(spec)["anyOf"]
+        if v["properties"]["status"] == {"const": "NEEDS_CLARIFICATION"}
+    )
+    assert asking["properties"]["clarification_needed"] == tool_arguments_schema(spec)
+    assert asking["properties"]["clarification_needed"]["properties"]["target_team"]["enum"] == (
+        list(spec.may_ask)
+    )
+    prompt = str(system_prompt(spec).content)
+    assert "## Tool: request_clarification(target_team, question)" in prompt
+    assert ", ".join(spec.may_ask) in prompt
