@@ -9,7 +9,8 @@ interrupt, and the way back when a person's decision resumes it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,15 @@ class RunUsage:
     run_caps: Caps
     project_caps: Caps
     project_total: Spend
+
+
+def _once(kind: str, ids: Iterable[str]) -> str:
+    """Key a transition the runner itself records: unique to this drive.
+
+    A pause the process died in is recorded again when the run is resumed, so
+    these keys are not replay-stable (node transitions are).
+    """
+    return f"{kind}:{','.join(sorted(ids))}:{time.time_ns()}"
 
 
 def new_run_id() -> str:
@@ -247,7 +257,7 @@ class Factory:
         )
         self.runs.transition(
             run_id,
-            "resume:" + ",".join(sorted(p.interrupt_id for p in chosen)),
+            _once("resume", (p.interrupt_id for p in chosen)),
             phase,
             actor=actor,
             reason=why,
@@ -380,7 +390,7 @@ class Factory:
             status, reason = Phase.FAILED, failure
             self.runs.transition(
                 run_id,
-                f"failed:{snapshot.config['configurable'].get('checkpoint_id')}",
+                _once("failed", ()),
                 Phase.FAILED,
                 actor="factory",
                 reason=failure,
@@ -390,7 +400,7 @@ class Factory:
             reason = "waiting for a person: " + "; ".join(p.pause.title for p in pending)
             paused = self.runs.transition(
                 run_id,
-                "pause:" + ",".join(sorted(p.interrupt_id for p in pending)),
+                _once("pause", (p.interrupt_id for p in pending)),
                 Phase.PAUSED,
                 actor="factory",
                 reason=reason[:2000],

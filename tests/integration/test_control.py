@@ -440,6 +440,33 @@ def test_a_modified_requirement_is_assessed_again_and_proceeds(
     assert outcomes(report) == dict.fromkeys(MVP, "PASSED")
 
 
+def test_a_process_that_dies_while_answering_leaves_the_question_pending(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        paused = factory.start(MEDICAL, out_dir=tmp_path / "out")
+        run_id = paused.run_id
+        # what answer() records before it drives the graph; then the process "dies"
+        factory.runs.transition(
+            run_id, "resume:died", "GOVERNANCE_ANALYSIS", actor="alice (approver)"
+        )
+        factory.runs.release(run_id, reason="", spend=Spend())
+        assert factory.get(run_id).shown_status == "INTERRUPTED"
+        again = factory.resume(run_id)  # the answer never reached the graph: ask again
+        assert again.status == "PAUSED" and factory.get(run_id).status == "PAUSED"
+        assert only(again.pending).kind == "governance"
+        done = factory.answer(run_id, person("approve", "ok"))
+        steps = moves(factory, run_id)
+    assert done.status == "COMPLETED"
+    assert steps[:5] == [
+        ("DRAFT", "GOVERNANCE_ANALYSIS"),
+        ("GOVERNANCE_ANALYSIS", "PAUSED"),
+        ("PAUSED", "GOVERNANCE_ANALYSIS"),
+        ("GOVERNANCE_ANALYSIS", "PAUSED"),
+        ("PAUSED", "GOVERNANCE_ANALYSIS"),
+    ]
+
+
 def test_a_role_that_may_not_approve_is_refused_and_nothing_resumes(
     env: dict[str, str], pg_settings: Settings
 ) -> None:
