@@ -29,6 +29,7 @@ from devfactory.control.hitl import Decision, DecisionError, Pause, check_decisi
 from devfactory.control.lifecycle import TERMINAL, Phase, Transition
 from devfactory.graph.builder import build_graph
 from devfactory.graph.context import Context
+from devfactory.memory.audit import AuditLog
 from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings
 from devfactory.store.db import migrate, open_pool, resolve_dsn
@@ -126,6 +127,7 @@ class Factory:
         self.checkpointer = PostgresSaver(self.pool)  # type: ignore[arg-type]
         self.checkpointer.setup()
         self.runs = RunStore(self.pool)
+        self.audit = AuditLog(self.pool)
         self._graphs: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = {}
 
     def __enter__(self) -> Factory:
@@ -137,6 +139,48 @@ class Factory:
     def close(self) -> None:
         """Close the connection pool."""
         self.pool.close()
+
+    def _move(
+        self, run_id: str, key: str, to: Phase | str, *, actor: str, reason: str
+    ) -> Transition | None:
+        """Record a lifecycle transition in the runs table and the audit log."""
+        moved = self.runs.transition(run_id, key, to, actor=actor, reason=reason)
+        if moved is not None:
+            self.audit.append(
+                run_id,
+                "transition",
+                {"from": moved.from_phase.value, "to": moved.to_phase.value, "reason": reason},
+                actor=actor,
+                key=f"transition:{key}",
+            )
+        return moved
+
+    def _audit_stage(self, run_id: str, record: StageRecord) -> None:
+        """Record a finished stage's TaskResult and its model usage."""
+        self.audit.append(
+            run_id,
+            "task_result",
+            {
+                "team": record.team,
+                "outcome": record.outcome.value,
+                "reason": record.reason,
+                "attempts": record.attempts,
+                "result": record.result.model_dump(mode="json") if record.result else None,
+            },
+            actor=record.team,
+        )
+        self.audit.append(
+            run_id,
+            "usage",
+            {
+                "team": record.team,
+                "model": record.model,
+                **record.usage.model_dump(),
+                "cost_usd": record.cost_usd,
+                "seconds": record.seconds,
+            },
+            actor=record.team,
+        )
 
     def graph(self, pipeline: str) -> CompiledStateGraph[Any, Any, Any, Any]:
         """Return ``pipeline``'s graph compiled with the Postgres checkpointer."""
@@ -174,6 +218,18 @@ class Factory:
         if caps is not None:
             budget["run"] = {**budget["run"], **caps.model_dump(exclude_none=True)}
         self.runs.create(run_id, requirement, pipeline, str(out), project)
+        self.audit.append(
+            run_id,
+            "run_created",
+            {
+                "requirement": requirement,
+                "pipeline": pipeline,
+                "project": project,
+                "budget": budget,
+            },
+            actor="factory",
+            key="run_created",
+        )
         payload = {
             "run_id": run_id,
             "requirement": requirement,
@@ -255,14 +311,22 @@ class Factory:
             f"{decision.by} ({decision.role})",
             f"{chosen[0].pause.kind}: {decision.summary()}",
         )
-        self.runs.transition(
-            run_id,
-            _once("resume", (p.interrupt_id for p in chosen)),
-            phase,
-            actor=actor,
-            reason=why,
-        )
+        key = _once("resume", (p.interrupt_id for p in chosen))
         value = decision.model_dump(mode="json")
+        self.audit.append(
+            run_id,
+            "decision",
+            {
+                "pause": chosen[0].pause.kind,
+                "team": chosen[0].pause.team,
+                "question": chosen[0].pause.title,
+                "interrupts": [p.interrupt_id for p in chosen],
+                **value,
+            },
+            actor=actor,
+            key=f"decision:{key}",
+        )
+        self._move(run_id, key, phase, actor=actor, reason=why)
         command: Command[Any] = Command(resume={p.interrupt_id: value for p in chosen})
         resumed = {
             "event": "transition",
@@ -368,7 +432,7 @@ class Factory:
                     continue
                 kind = chunk.get("event")
                 if kind == "transition":
-                    self.runs.transition(
+                    self._move(
                         run_id,
                         chunk["key"],
                         chunk["to"],
@@ -376,7 +440,12 @@ class Factory:
                         reason=chunk["reason"],
                     )
                 elif kind == "stage_finished":
-                    write_stage_artifacts(out_dir, StageRecord.model_validate(chunk["record"]))
+                    record = StageRecord.model_validate(chunk["record"])
+                    write_stage_artifacts(out_dir, record)
+                    self._audit_stage(run_id, record)
+                elif kind in ("governance", "clarification", "notice"):
+                    body = {k: v for k, v in chunk.items() if k != "event"}
+                    self.audit.append(run_id, kind, body, actor="factory")
                 emit(chunk)
         except GraphRecursionError:
             failure = f"recursion limit {self.settings.recursion_limit} reached"
@@ -388,7 +457,7 @@ class Factory:
         outcome = values.get("outcome") or {}
         if failure:
             status, reason = Phase.FAILED, failure
-            self.runs.transition(
+            self._move(
                 run_id,
                 _once("failed", ()),
                 Phase.FAILED,
@@ -398,7 +467,7 @@ class Factory:
         elif pending:
             status = Phase.PAUSED
             reason = "waiting for a person: " + "; ".join(p.pause.title for p in pending)
-            paused = self.runs.transition(
+            paused = self._move(
                 run_id,
                 _once("pause", (p.interrupt_id for p in pending)),
                 Phase.PAUSED,

@@ -29,3 +29,39 @@ CREATE TABLE IF NOT EXISTS devfactory_transitions (
     at         timestamptz NOT NULL DEFAULT now(),
     UNIQUE (run_id, key)
 );
+
+-- Immutable audit memory: every event of a run, hash-chained per run.
+-- ``body`` is the canonical JSON that ``hash`` covers; the database refuses
+-- UPDATE, DELETE and TRUNCATE, so the chain can only grow.
+CREATE TABLE IF NOT EXISTS devfactory_audit (
+    id        bigserial PRIMARY KEY,
+    run_id    text NOT NULL,
+    seq       integer NOT NULL,
+    key       text NOT NULL,
+    kind      text NOT NULL,
+    actor     text NOT NULL,
+    at        timestamptz NOT NULL,
+    body      text NOT NULL,
+    prev_hash text NOT NULL,
+    hash      text NOT NULL,
+    search    tsvector GENERATED ALWAYS AS (
+        to_tsvector('english', kind || ' ' || actor || ' ' || body)
+    ) STORED,
+    UNIQUE (run_id, seq),
+    UNIQUE (run_id, key)
+);
+CREATE INDEX IF NOT EXISTS devfactory_audit_search ON devfactory_audit USING gin (search);
+
+CREATE OR REPLACE FUNCTION devfactory_audit_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'devfactory_audit is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+DROP TRIGGER IF EXISTS devfactory_audit_no_change ON devfactory_audit;
+CREATE TRIGGER devfactory_audit_no_change BEFORE UPDATE OR DELETE ON devfactory_audit
+    FOR EACH ROW EXECUTE FUNCTION devfactory_audit_append_only();
+DROP TRIGGER IF EXISTS devfactory_audit_no_truncate ON devfactory_audit;
+CREATE TRIGGER devfactory_audit_no_truncate BEFORE TRUNCATE ON devfactory_audit
+    FOR EACH STATEMENT EXECUTE FUNCTION devfactory_audit_append_only();

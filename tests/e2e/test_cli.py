@@ -45,6 +45,12 @@ def test_unknown_run_exits_3_and_list_works(env: dict[str, str]) -> None:
     assert missing.returncode == 3
     assert "no run with id 'no-such-run'" in missing.stderr
     assert cli("resume", "no-such-run", env=env).returncode == 3
+    assert cli("audit", "verify", "no-such-run", env=env).returncode == 3
+    assert cli("approve", "no-such-run", env=env).returncode == 3
+    searched = cli("audit", "search", "zeppelin", env=env)
+    assert searched.returncode == 0 and "no events match" in searched.stdout
+    waiting = cli("pending", env=env)
+    assert waiting.returncode == 0 and "nothing is waiting for a person" in waiting.stdout
     listed = cli("list", env=env)
     assert listed.returncode == 0, listed.stderr
     assert "requirement" in listed.stdout

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from devfactory import cli
+from devfactory.cli import common
 from devfactory.runner import RunReport
 
 
@@ -41,7 +42,7 @@ def test_run_exit_codes(
     monkeypatch: pytest.MonkeyPatch, outcome: Any, code: int, needle: str
 ) -> None:
     fake = FakeFactory(outcome)
-    monkeypatch.setattr(cli, "_open_factory", lambda settings: fake)
+    monkeypatch.setattr(common, "open_factory", lambda settings: fake)
     result = CliRunner().invoke(cli.app, ["run", "A todo API"])
     assert result.exit_code == code, result.output
     assert needle in result.output
@@ -82,7 +83,7 @@ class PausingFactory:
 
 def test_a_paused_run_exits_6_and_shows_the_question(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = PausingFactory()
-    monkeypatch.setattr(cli, "_open_factory", lambda settings: fake)
+    monkeypatch.setattr(common, "open_factory", lambda settings: fake)
     result = CliRunner().invoke(cli.app, ["run", "Store patient records"])
     assert result.exit_code == cli.EXIT_PAUSED == 6, result.output
     assert "PAUSED run r1" in result.output
@@ -94,7 +95,7 @@ def test_approve_records_who_and_refuses_a_role_that_may_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake = PausingFactory()
-    monkeypatch.setattr(cli, "_open_factory", lambda settings: fake)
+    monkeypatch.setattr(common, "open_factory", lambda settings: fake)
     refused = CliRunner().invoke(cli.app, ["approve", "r1", "--as", "bob", "--role", "viewer"])
     assert refused.exit_code == 2
     assert "role 'viewer' may not answer a governance pause" in refused.output
@@ -112,8 +113,8 @@ def test_approve_records_who_and_refuses_a_role_that_may_not(
 
 def test_on_a_terminal_run_asks_inline_and_resumes(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = PausingFactory()
-    monkeypatch.setattr(cli, "_open_factory", lambda settings: fake)
-    monkeypatch.setattr(cli, "_interactive", lambda enabled: enabled)  # as if on a terminal
+    monkeypatch.setattr(common, "open_factory", lambda settings: fake)
+    monkeypatch.setattr(common, "interactive", lambda enabled: enabled)  # as if on a terminal
     result = CliRunner().invoke(
         cli.app,
         ["run", "Store patient records", "--as", "carol", "--role", "admin"],
@@ -132,3 +133,33 @@ def test_on_a_terminal_run_asks_inline_and_resumes(monkeypatch: pytest.MonkeyPat
     assert later.exit_code == cli.EXIT_PAUSED  # "later" leaves the run waiting
     no_input = CliRunner().invoke(cli.app, ["run", "Store patient records", "--no-input"])
     assert no_input.exit_code == cli.EXIT_PAUSED and "decision" not in no_input.output
+
+
+class AuditFactory:
+    """A factory whose audit log verifies as given."""
+
+    def __init__(self, verification: Any) -> None:
+        self.audit = type("Log", (), {"verify": lambda _self, run_id: verification})()
+        self.closed = False
+
+    def get(self, run_id: str) -> Any:
+        return object()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_audit_verify_names_the_broken_link_and_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    from devfactory.memory.audit import Verification
+
+    broken = AuditFactory(Verification("r1", 7, 4, "content does not match its hash"))
+    monkeypatch.setattr(common, "open_factory", lambda settings: broken)
+    result = CliRunner().invoke(cli.app, ["audit", "verify", "r1"])
+    assert result.exit_code == 1
+    assert "chain broken at event 4" in result.output
+    assert "content does not match its hash" in result.output
+    intact = AuditFactory(Verification("r1", 7))
+    monkeypatch.setattr(common, "open_factory", lambda settings: intact)
+    ok = CliRunner().invoke(cli.app, ["audit", "verify", "r1"])
+    assert ok.exit_code == 0 and "chain intact: 7 events" in ok.output
+    assert broken.closed and intact.closed

@@ -1,0 +1,59 @@
+"""The ``devfactory`` command line.
+
+Exit codes: 0 run COMPLETED (or command succeeded), 1 run FAILED or REJECTED,
+2 bad usage (or an answer the pause does not accept), 3 run not found,
+4 environment problem (database or model unavailable), 5 unexpected error
+(traceback printed; the run can be resumed), 6 the run is PAUSED waiting for
+a person (see ``devfactory pending``), 130 interrupted by Ctrl-C (resume the
+run with ``devfactory resume``).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# The commands register themselves on import, in the order of the help panels.
+# isort: off
+from devfactory.cli import runs  # noqa: F401
+from devfactory.cli import people  # noqa: F401
+from devfactory.cli import audit  # noqa: F401
+
+# isort: on
+from devfactory.cli.common import (
+    EXIT_BUG,
+    EXIT_ENV,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_PAUSED,
+    EXIT_USAGE,
+    app,
+)
+
+__all__ = [
+    "EXIT_BUG",
+    "EXIT_ENV",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_NOT_FOUND",
+    "EXIT_PAUSED",
+    "EXIT_USAGE",
+    "Path",
+    "app",
+]
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Configure logging for every command."""
+    # pgserver asks platformdirs for a runtime dir; its fallback warning is noise.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )

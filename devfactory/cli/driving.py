@@ -1,0 +1,117 @@
+"""Drive a run from the CLI: live progress, questions asked inline, the final word."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.prompt import Prompt
+
+from devfactory.cli.common import (
+    EXIT_BUG,
+    EXIT_ENV,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_PAUSED,
+    EXIT_USAGE,
+    console,
+    err,
+    fail,
+)
+from devfactory.console import Progress, pause_panel
+
+
+def finish(report: Any) -> None:
+    """Print how the run stands and exit with its code (0, 1 or 6)."""
+    colour = {"COMPLETED": "green", "PAUSED": "yellow"}.get(report.status, "red")
+    console.print(f"[bold {colour}]{report.status}[/] run {report.run_id}")
+    if report.reason:
+        console.print(f"reason: {report.reason}", soft_wrap=True)
+    console.print(f"artifacts: {report.out_dir}", soft_wrap=True)
+    if report.status == "PAUSED":
+        for item in report.pending:
+            console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
+        console.print(
+            f"answer with: devfactory approve|reject|answer|modify|revise {report.run_id} ...",
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_PAUSED)
+    if report.status != "COMPLETED":
+        raise typer.Exit(EXIT_FAILED)
+
+
+def ask_inline(report: Any, by: str, role: str) -> tuple[Any, str | None] | None:
+    """Ask the person at the terminal to decide the first pending question."""
+    from devfactory.control.hitl import Decision
+
+    item = report.pending[0]
+    pause = item.pause
+    console.print(pause_panel(item.run_id, item.interrupt_id, pause))
+    action = Prompt.ask(
+        "decision", choices=[*pause.actions, "later"], default="later", console=console
+    )
+    if action == "later":
+        return None
+    text = ""
+    if action in ("modify", "answer", "revise", "reject"):
+        label = {
+            "modify": "new requirement",
+            "answer": "your answer",
+            "revise": "what to change",
+            "reject": "reason",
+        }[action]
+        text = Prompt.ask(label, console=console)
+    decision = Decision.model_validate({"action": action, "text": text, "by": by, "role": role})
+    return decision, item.interrupt_id
+
+
+Action = Callable[[Any, Progress], Any]
+
+
+def drive(
+    factory: Any, pipeline: str, action: Action, *, inline: bool = False, as_: tuple[str, str]
+) -> None:
+    """Run ``action(factory, progress)`` with live progress, ask inline, then close."""
+    from devfactory.control.hitl import DecisionError
+    from devfactory.models.router import ModelUnavailableError
+    from devfactory.runner import RunBusyError, RunNotFoundError, RunStateError
+
+    try:
+        with Progress(pipeline, console) as progress:
+            report = action(factory, progress)
+        while inline and report.status == "PAUSED" and report.pending:
+            asked = ask_inline(report, *as_)
+            if asked is None:
+                break
+            decision, interrupt_id = asked
+            try:
+                with Progress(pipeline, console) as progress:
+                    report = factory.answer(
+                        report.run_id, decision, interrupt_id=interrupt_id, on_event=progress
+                    )
+            except DecisionError as exc:
+                err.print(f"[bold red]refused:[/] {exc}")
+                report = factory.report(report.run_id)
+    except KeyboardInterrupt:
+        raise fail(
+            "interrupted; continue with `devfactory resume <run-id>`", EXIT_INTERRUPTED
+        ) from None
+    except ModelUnavailableError as exc:
+        raise fail(str(exc), EXIT_ENV) from exc
+    except DecisionError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    except RunStateError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    except (RunBusyError, RunNotFoundError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - scripts must tell a crash from a FAILED run
+        err.print_exception()
+        raise fail(
+            f"unexpected error: {exc}; `devfactory resume <run-id>` continues from the last "
+            "checkpoint",
+            EXIT_BUG,
+        ) from exc
+    finally:
+        factory.close()
+    finish(report)
