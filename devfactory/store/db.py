@@ -69,7 +69,20 @@ def open_pool(dsn: str, *, max_size: int = 8) -> ConnectionPool:
 
 
 def migrate(pool: ConnectionPool) -> None:
-    """Create the factory's own tables (idempotent)."""
+    """Create the factory's own tables and the memory tables (idempotent).
+
+    Memory needs the pgvector extension; a server without it is refused with
+    the reason (the embedded Postgres ships it).
+    """
     sql = (files("devfactory.store") / "schema.sql").read_text("utf-8")
+    memory = (files("devfactory.memory") / "schema.sql").read_text("utf-8")
     with pool.connection() as conn:
         conn.execute(sql, prepare=False)
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector", prepare=False)
+        except Exception as exc:
+            raise DatabaseError(
+                f"the pgvector extension is not available on this Postgres ({exc}); install "
+                "pgvector >= 0.5 or create the extension as a superuser"
+            ) from exc
+        conn.execute(memory, prepare=False)

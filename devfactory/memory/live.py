@@ -1,0 +1,257 @@
+"""Live team memory: banks of embedded texts in Postgres (pgvector, HNSW).
+
+Banks: ``team:<slug>`` (what a team learned), ``project:<name>`` (what a
+project's runs produced) and ``factory-shared-world`` (what every team may
+recall). Each bank records the embedder and dimension that filled it; using
+it with another embedder is refused until ``reindex`` re-embeds it.
+
+Why a table of our own rather than LangGraph's ``PostgresStore``: the store
+fixes one vector dimension for all namespaces, while banks here must record
+and enforce their own embedder and dimension, carry provenance columns for
+audit, and be re-embedded in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from devfactory.memory.embeddings import Embedder
+
+SHARED = "factory-shared-world"
+
+
+def team_bank(slug: str) -> str:
+    """Name a team's bank."""
+    return f"team:{slug}"
+
+
+def project_bank(project: str) -> str:
+    """Name a project's bank."""
+    return f"project:{project}"
+
+
+class EmbedderMismatchError(RuntimeError):
+    """A bank was filled by another embedder (or dimension) than the one in use."""
+
+
+@dataclass(frozen=True)
+class MemoryItem:
+    """Something to retain: a fact, a decision, an artifact summary, a mental model."""
+
+    kind: str
+    text: str
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """A memory returned by recall, with its bank and cosine similarity."""
+
+    bank: str
+    kind: str
+    text: str
+    provenance: dict[str, Any]
+    score: float
+
+
+@dataclass(frozen=True)
+class BankStats:
+    """What one bank holds."""
+
+    bank: str
+    embedder: str
+    dims: int
+    memories: int
+    kinds: dict[str, int]
+
+
+def _vector(values: Sequence[float]) -> str:
+    return "[" + ",".join(f"{v:.7g}" for v in values) + "]"
+
+
+def _hash(kind: str, text: str) -> str:
+    return hashlib.sha256(f"{kind}\n{text}".encode()).hexdigest()
+
+
+class LiveMemory:
+    """Retain and recall texts in memory banks."""
+
+    def __init__(self, pool: ConnectionPool, embedder: Embedder, *, ef_search: int = 100) -> None:
+        self.pool = pool
+        self.embedder = embedder
+        self.ef_search = ef_search
+
+    # -- banks -------------------------------------------------------------------------------
+
+    def _check(self, conn: Any, bank: str, *, create: bool) -> bool:
+        """Make sure ``bank`` is ours to use; return whether it exists."""
+        row = conn.execute(
+            "SELECT embedder, dims FROM devfactory_memory_banks WHERE bank = %s", (bank,)
+        ).fetchone()
+        if row is None:
+            if create:
+                conn.execute(
+                    "INSERT INTO devfactory_memory_banks (bank, embedder, dims) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (bank) DO NOTHING",
+                    (bank, self.embedder.name, self.embedder.dims),
+                )
+                return self._check(conn, bank, create=False)
+            return False
+        found = cast(dict[str, Any], row)
+        if found["embedder"] != self.embedder.name or found["dims"] != self.embedder.dims:
+            raise EmbedderMismatchError(
+                f"memory bank {bank!r} was filled by {found['embedder']} ({found['dims']} dims) "
+                f"but this factory embeds with {self.embedder.name} ({self.embedder.dims} dims); "
+                f"run `devfactory memory reindex {bank}` to re-embed it"
+            )
+        return True
+
+    # -- retain and recall -------------------------------------------------------------------
+
+    def retain(self, bank: str, items: Iterable[MemoryItem]) -> int:
+        """Embed and store ``items`` in ``bank`` (in one batch); return how many were new."""
+        items = [i for i in items if i.text.strip()]
+        if not items:
+            return 0
+        vectors = self.embedder.embed([i.text for i in items])
+        added = 0
+        with self.pool.connection() as conn, conn.transaction():
+            self._check(conn, bank, create=True)
+            for item, vector in zip(items, vectors, strict=True):
+                cur = conn.execute(
+                    "INSERT INTO devfactory_memories (bank, kind, text, provenance, content_hash,"
+                    " embedding) VALUES (%s, %s, %s, %s, %s, %s::vector)"
+                    " ON CONFLICT (bank, content_hash) DO NOTHING",
+                    (
+                        bank,
+                        item.kind,
+                        item.text,
+                        Jsonb(item.provenance),
+                        _hash(item.kind, item.text),
+                        _vector(vector),
+                    ),
+                )
+                added += cur.rowcount
+        return added
+
+    def recall(
+        self,
+        banks: Sequence[str],
+        query: str,
+        *,
+        k: int,
+        threshold: float,
+        kinds: Sequence[str] | None = None,
+    ) -> list[Recalled]:
+        """Return up to ``k`` memories of ``banks`` at least ``threshold`` similar to ``query``."""
+        if not query.strip() or k <= 0:
+            return []
+        [vector] = self.embedder.embed([query])
+        dims, literal = self.embedder.dims, _vector(vector)
+        found: list[Recalled] = []
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute(f"SET LOCAL hnsw.ef_search = {int(self.ef_search)}")
+            for bank in banks:
+                if not self._check(conn, bank, create=False):
+                    continue
+                rows = conn.execute(
+                    f"SELECT kind, text, provenance, 1 - (embedding::vector({dims})"
+                    f" <=> %s::vector({dims})) AS score FROM devfactory_memories"
+                    f" WHERE bank = %s AND vector_dims(embedding) = {dims}"
+                    " AND (%s::text[] IS NULL OR kind = ANY(%s::text[]))"
+                    f" ORDER BY embedding::vector({dims}) <=> %s::vector({dims}) LIMIT %s",
+                    (literal, bank, kinds, kinds, literal, k),
+                ).fetchall()
+                found.extend(
+                    Recalled(bank, r["kind"], r["text"], r["provenance"], float(r["score"]))
+                    for r in (cast(dict[str, Any], row) for row in rows)
+                    if float(r["score"]) >= threshold
+                )
+        found.sort(key=lambda m: m.score, reverse=True)
+        return found[:k]
+
+    # -- mental models -----------------------------------------------------------------------
+
+    def mental_model(self, bank: str) -> str:
+        """Return the bank's current mental model ("" when there is none)."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT text FROM devfactory_memories WHERE bank = %s AND kind = 'mental_model'"
+                " ORDER BY id DESC LIMIT 1",
+                (bank,),
+            ).fetchone()
+        return str(cast(dict[str, Any], row)["text"]) if row else ""
+
+    def set_mental_model(self, bank: str, text: str, provenance: dict[str, Any]) -> None:
+        """Replace the bank's mental model."""
+        [vector] = self.embedder.embed([text])
+        with self.pool.connection() as conn, conn.transaction():
+            self._check(conn, bank, create=True)
+            conn.execute(
+                "DELETE FROM devfactory_memories WHERE bank = %s AND kind = 'mental_model'",
+                (bank,),
+            )
+            conn.execute(
+                "INSERT INTO devfactory_memories (bank, kind, text, provenance, content_hash,"
+                " embedding) VALUES (%s, 'mental_model', %s, %s, %s, %s::vector)"
+                " ON CONFLICT (bank, content_hash) DO NOTHING",
+                (bank, text, Jsonb(provenance), _hash("mental_model", text), _vector(vector)),
+            )
+
+    # -- maintenance -------------------------------------------------------------------------
+
+    def stats(self) -> list[BankStats]:
+        """Describe every bank."""
+        with self.pool.connection() as conn:
+            banks = conn.execute(
+                "SELECT bank, embedder, dims FROM devfactory_memory_banks ORDER BY bank"
+            ).fetchall()
+            counts = conn.execute(
+                "SELECT bank, kind, count(*) AS n FROM devfactory_memories GROUP BY bank, kind"
+            ).fetchall()
+        kinds: dict[str, dict[str, int]] = {}
+        for row in counts:
+            r = cast(dict[str, Any], row)
+            kinds.setdefault(r["bank"], {})[r["kind"]] = int(r["n"])
+        return [
+            BankStats(
+                b["bank"],
+                b["embedder"],
+                b["dims"],
+                sum(kinds.get(b["bank"], {}).values()),
+                kinds.get(b["bank"], {}),
+            )
+            for b in (cast(dict[str, Any], row) for row in banks)
+        ]
+
+    def reindex(self, bank: str, *, batch: int = 256) -> int:
+        """Re-embed every memory of ``bank`` with the current embedder; return how many."""
+        with self.pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "SELECT 1 FROM devfactory_memory_banks WHERE bank = %s FOR UPDATE", (bank,)
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"no memory bank {bank!r}")
+            rows = conn.execute(
+                "SELECT id, text FROM devfactory_memories WHERE bank = %s ORDER BY id", (bank,)
+            ).fetchall()
+            pending = [cast(dict[str, Any], r) for r in rows]
+            for start in range(0, len(pending), batch):
+                chunk = pending[start : start + batch]
+                vectors = self.embedder.embed([r["text"] for r in chunk])
+                for r, vector in zip(chunk, vectors, strict=True):
+                    conn.execute(
+                        "UPDATE devfactory_memories SET embedding = %s::vector WHERE id = %s",
+                        (_vector(vector), r["id"]),
+                    )
+            conn.execute(
+                "UPDATE devfactory_memory_banks SET embedder = %s, dims = %s WHERE bank = %s",
+                (self.embedder.name, self.embedder.dims, bank),
+            )
+        return len(pending)
