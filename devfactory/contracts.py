@@ -148,6 +148,7 @@ class StageRecord(BaseModel):
     cost_usd: float = 0.0
     gate_feedback: list[str] = Field(default_factory=list)
     stopped_by: str = ""  # "budget" or "person" when the stage was stopped rather than failed
+    recalled: list[str] = Field(default_factory=list)  # "bank: text" recalled before it worked
 
     def to_state(self) -> dict[str, Any]:
         """Serialise for graph state (plain JSON, readable in Studio)."""

@@ -30,6 +30,9 @@ from devfactory.control.lifecycle import TERMINAL, Phase, Transition
 from devfactory.graph.builder import build_graph
 from devfactory.graph.context import Context
 from devfactory.memory.audit import AuditLog
+from devfactory.memory.embeddings import resolve_embedder
+from devfactory.memory.live import LiveMemory
+from devfactory.memory.service import MemoryService
 from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings
 from devfactory.store.db import migrate, open_pool, resolve_dsn
@@ -128,6 +131,7 @@ class Factory:
         self.checkpointer.setup()
         self.runs = RunStore(self.pool)
         self.audit = AuditLog(self.pool)
+        self._memory: MemoryService | None = None
         self._graphs: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = {}
 
     def __enter__(self) -> Factory:
@@ -139,6 +143,16 @@ class Factory:
     def close(self) -> None:
         """Close the connection pool."""
         self.pool.close()
+
+    @property
+    def memory(self) -> MemoryService:
+        """The memory service (the embedder is resolved on first use)."""
+        if self._memory is None:
+            live = LiveMemory(self.pool, resolve_embedder(self.settings))
+            self._memory = MemoryService(
+                live, k=self.settings.recall_k, threshold=self.settings.recall_threshold
+            )
+        return self._memory
 
     def _move(
         self, run_id: str, key: str, to: Phase | str, *, actor: str, reason: str
@@ -405,6 +419,7 @@ class Factory:
             settings=self.settings,
             models=self.models,
             project_spent=self.runs.project_spent(row.project, excluding=run_id),
+            memory=self.memory if self.settings.memory_enabled else None,
         )
         emit = on_event or (lambda event: None)
         emit(
@@ -501,6 +516,14 @@ class Factory:
         self.runs.release(
             run_id, reason=reason, spend=spend, requirement=values.get("requirement") or None
         )
+        if status in TERMINAL and self.settings.memory_enabled:
+            self.memory.retain_run(
+                run_id=run_id,
+                project=row.project,
+                requirement=values.get("requirement", row.requirement),
+                status=status,
+                reason=reason,
+            )
         report = RunReport(
             run_id, status, reason, out_dir, records, tuple(snapshot.next), pending, values
         )

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
         default=True, description="Pause for a person's final review before COMPLETED."
     )
 
+    # Memory: bounded recall before each stage.
+    memory_enabled: bool = Field(default=True, description="Recall and retain at stage boundaries.")
+    recall_k: int = Field(default=6, ge=0, le=50, description="Memories recalled per stage.")
+    recall_threshold: float = Field(
+        default=0.35, ge=-1.0, le=1.0, description="Minimum cosine similarity to recall."
+    )
+
     # Budgets (None: no cap). Tokens count for every model; cost follows the price table.
     budget_run_tokens: int | None = Field(default=2_000_000, ge=1)
     budget_run_cost_usd: float | None = Field(default=5.0, gt=0)

@@ -39,6 +39,30 @@ def render_artifacts(artifacts: Sequence[Artifact], limit: int) -> str:
     )
 
 
+def render_memory(state: Mapping[str, Any], limit: int) -> str:
+    """Render what the team recalled before it started: its mental model, then memories."""
+    model = state.get("mental_model", "")
+    memories = state.get("memories", [])
+    if not model and not memories:
+        return ""
+    lines = []
+    if model:
+        lines.append("Your team's notes from earlier work:\n" + model)
+    if memories:
+        lines.append(
+            "What you and the factory remember that may apply (check it against this "
+            "requirement):\n"
+            + _bullets(
+                [
+                    f"{m['text']} ({m['provenance'].get('team') or m['bank']}, run "
+                    f"{m['provenance'].get('run', '?')})"
+                    for m in memories
+                ]
+            )
+        )
+    return "\n" + _clip("\n".join(lines), limit) + "\n"
+
+
 def render_notes(notes: Sequence[str]) -> str:
     """Render answers and guidance the stage received (clarifications, people, review)."""
     if not notes:
@@ -101,6 +125,7 @@ def draft_messages(
     feedback: Sequence[str] = (),
     previous: str = "",
     notes: Sequence[str] = (),
+    memory: str = "",
 ) -> list[BaseMessage]:
     """Build the request for one deliverable, written as a plain file.
 
@@ -129,6 +154,7 @@ def draft_messages(
         if previous
         else "",
         notes=render_notes(notes),
+        memory=memory,
     )
     return [SystemMessage(system), HumanMessage(ask)]
 
@@ -145,6 +171,7 @@ def report_messages(
     attempt: int = 1,
     max_attempts: int = 1,
     notes: Sequence[str] = (),
+    memory: str = "",
 ) -> list[BaseMessage]:
     """Build the request for the team's report on the files it drafted."""
     gate = ""
@@ -162,6 +189,7 @@ def report_messages(
         upstream=render_upstream(state["stages"], needs, names, upstream_chars),
         feedback=gate,
         notes=render_notes(notes),
+        memory=memory,
     )
     ask = render_prompt("report", task=task, artifacts=render_artifacts(artifacts, upstream_chars))
     return [system_prompt(spec), HumanMessage(ask)]

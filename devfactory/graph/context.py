@@ -33,6 +33,7 @@ class Context:
     policy: Policy | None = None
     prices: PriceTable | None = None
     project_spent: Spend = field(default_factory=Spend)
+    memory: Any = None  # a MemoryService; None runs without memory (graph-logic tests)
 
     def model_source(self) -> Any:
         """Return the model source for this invocation."""

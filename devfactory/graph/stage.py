@@ -24,7 +24,7 @@ from langgraph.types import Command
 from devfactory.contracts import Artifact, StageOutcome, StageRecord, TaskResult, Usage
 from devfactory.control.hitl import make_pause
 from devfactory.graph import metering
-from devfactory.graph.briefs import draft_messages, report_messages
+from devfactory.graph.briefs import draft_messages, render_memory, report_messages
 from devfactory.graph.broker import consult
 from devfactory.graph.budget_gate import budget_gate
 from devfactory.graph.context import Context
@@ -93,18 +93,17 @@ def make_team_node(
             cost_usd=round(usage.get("cost_usd", 0.0), 6),
             gate_feedback=state.get("history", []),
             stopped_by=stopped_by,
+            recalled=[f"{m['bank']}: {m['text']}" for m in state.get("memories", [])],
         )
         get_stream_writer()({"event": "stage_finished", "record": record.to_state()})
         return Command(
-            goto=END, update={**(update or {}), "stages": {spec.slug: record.to_state()}}
+            goto="retain", update={**(update or {}), "stages": {spec.slug: record.to_state()}}
         )
 
     def model(runtime: Runtime[Context]) -> ResolvedModel:
         return runtime.context.model_source().resolve(spec.model)
 
-    def draft(
-        state: StageState, runtime: Runtime[Context]
-    ) -> Command[Literal["report", "__end__"]]:
+    def draft(state: StageState, runtime: Runtime[Context]) -> Command[Literal["report", "retain"]]:
         halted = [t for t, r in state["stages"].items() if r["outcome"] != StageOutcome.PASSED]
         if halted:
             return finish(
@@ -146,6 +145,7 @@ def make_team_node(
                 feedback=feedback,
                 previous=previous.get(item.path, ""),
                 notes=notes,
+                memory=render_memory(state, settings.upstream_chars),
             )
             result = draft_file(
                 resolved.plain(),
@@ -186,7 +186,7 @@ def make_team_node(
             update=budget.update,
         )
 
-    def report(state: StageState, runtime: Runtime[Context]) -> Command[Literal["gate", "__end__"]]:
+    def report(state: StageState, runtime: Runtime[Context]) -> Command[Literal["gate", "retain"]]:
         checked = stop_for_budget(state, runtime)  # the drafts may have used the rest of it
         if isinstance(checked, Command):
             return checked
@@ -203,6 +203,7 @@ def make_team_node(
             attempt=state.get("attempt", 1),
             max_attempts=max_attempts(state, runtime),
             notes=notes_for(state),
+            memory=render_memory(state, settings.upstream_chars),
         )
         started = time.perf_counter()
         reply = request_task_result(
@@ -230,7 +231,7 @@ def make_team_node(
 
     def gate(
         state: StageState, runtime: Runtime[Context]
-    ) -> Command[Literal["draft", "clarify", "escalate", "__end__"]]:
+    ) -> Command[Literal["draft", "clarify", "escalate", "retain"]]:
         result = TaskResult.model_validate(state["candidate"])
         attempt = state["attempt"]
         verdict = assess(
@@ -367,7 +368,7 @@ def make_team_node(
 
     def escalate(
         state: StageState, runtime: Runtime[Context]
-    ) -> Command[Literal["draft", "__end__"]]:
+    ) -> Command[Literal["draft", "retain"]]:
         reason = state["verdict"]["reason"]
         pause = make_pause(
             runtime.context.get_policy(),
@@ -407,14 +408,48 @@ def make_team_node(
             },
         )
 
+    def recall(state: StageState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Recall what the team and the factory know, once, before the first attempt."""
+        memory = runtime.context.memory
+        halted = any(r["outcome"] != StageOutcome.PASSED for r in state["stages"].values())
+        if memory is None or halted:
+            return {}
+        query = state["requirement"]
+        if state.get("revision"):
+            query += "\n" + state.get("review_feedback", "")
+        recalled = memory.recall(
+            team=spec.slug, project=state.get("project", "default"), query=query
+        )
+        get_stream_writer()({"event": "recalled", "team": spec.slug, "memories": len(recalled)})
+        return {
+            "memories": [m.__dict__ for m in recalled],
+            "mental_model": memory.mental_model(spec.slug),
+        }
+
+    def retain(state: StageState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Retain what the finished stage learned (idempotent: a re-run adds nothing new)."""
+        memory = runtime.context.memory
+        if memory is not None:
+            memory.retain_stage(
+                StageRecord.model_validate(state["stages"][spec.slug]),
+                run_id=state["run_id"],
+                project=state.get("project", "default"),
+                revision=state.get("revision", 0),
+            )
+        return {}
+
     graph = StateGraph(
         StageState, context_schema=Context, input_schema=RunState, output_schema=StageOutput
     )
+    graph.add_node("recall", recall)
     graph.add_node("draft", draft)
     graph.add_node("report", report)
     graph.add_node("gate", gate)
     graph.add_node("clarify", clarify)
     graph.add_node("consult", consult_person)
     graph.add_node("escalate", escalate)
-    graph.add_edge(START, "draft")
+    graph.add_node("retain", retain)
+    graph.add_edge(START, "recall")
+    graph.add_edge("recall", "draft")
+    graph.add_edge("retain", END)
     return graph.compile(name=spec.slug)

@@ -90,3 +90,5 @@ class StageState(RunState):
     escalation: NotRequired[dict[str, Any]]  # a question waiting for a person
     human_retries: NotRequired[int]
     verdict: NotRequired[dict[str, Any]]
+    memories: NotRequired[list[dict[str, Any]]]  # recalled before the first attempt
+    mental_model: NotRequired[str]

@@ -1,0 +1,128 @@
+"""Live memory on real Postgres (pgvector) with the embedded MiniLM embedder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from devfactory.memory.embeddings import MiniLMEmbedder
+from devfactory.memory.live import (
+    SHARED,
+    EmbedderMismatchError,
+    LiveMemory,
+    MemoryItem,
+    team_bank,
+)
+from devfactory.runner import Factory
+from devfactory.settings import Settings
+from tests.fakes import Call, ScriptedModels, good_report, report_with
+
+FACT = "Todos are persisted in SQLite with write-ahead logging enabled"
+
+
+def remembers(call: Call) -> str:
+    """Business analysis reports one distinctive fact; everyone else the usual."""
+    if call.team == "business-analysis":
+        return json.dumps(good_report(call.spec, verified_facts=[FACT]))
+    return json.dumps(good_report(call.spec))
+
+
+def test_a_second_run_recalls_what_the_first_retained(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    first_models = ScriptedModels(report_with(remembers))
+    with Factory(pg_settings, models=first_models) as factory:
+        first = factory.start("A REST API for a personal todo list", out_dir=tmp_path / "1")
+        # the first run had nothing to recall from the business-analysis bank
+        assert not any(FACT in r for r in first.records[0].recalled)
+    second_models = ScriptedModels()
+    with Factory(pg_settings, models=second_models) as factory:  # a new process, in effect
+        second = factory.start("A small web service to keep my todo items", out_dir=tmp_path / "2")
+        stats = {b.bank: b for b in factory.memory.live.stats()}
+    assert first.status == second.status == "COMPLETED"
+    ba = second.records[0]
+    assert f"team:business-analysis: {FACT}" in ba.recalled
+    ba_draft = next(
+        c for c in second_models.chat.calls if c.team == "business-analysis" and c.kind == "draft"
+    )
+    assert FACT in ba_draft.prompt  # recalled memory reached the prompt, with its source
+    assert f"run {first.run_id}" in ba_draft.prompt
+    # bank isolation: no other team recalled business-analysis's own memories
+    for record in second.records[1:]:
+        assert not any(r.startswith("team:business-analysis:") for r in record.recalled)
+    assert stats[team_bank("business-analysis")].kinds["fact"] >= 1
+    assert stats[team_bank("business-analysis")].kinds["mental_model"] == 1
+    assert stats[SHARED].kinds["run"] == 2  # each run's outcome reached the shared world
+    assert stats["project:default"].kinds["stage"] == 10
+
+
+def test_shared_memories_are_recalled_by_every_team(pg_settings: Settings) -> None:
+    with Factory(pg_settings) as factory:
+        live = factory.memory.live
+        live.retain(team_bank("business-analysis"), [MemoryItem("fact", FACT)])
+        team_only = factory.memory.recall(
+            team="solution-architecture", project="p", query="how are todos stored?"
+        )
+        live.retain(SHARED, [MemoryItem("fact", "Every service stores data in Postgres 16")])
+        shared = factory.memory.recall(
+            team="solution-architecture", project="p", query="which database stores data?"
+        )
+    assert all(m.bank != team_bank("business-analysis") for m in team_only)
+    assert [m.text for m in shared if m.bank == SHARED] == [
+        "Every service stores data in Postgres 16"
+    ]
+
+
+def test_retaining_twice_stores_once_and_recall_is_bounded(pg_settings: Settings) -> None:
+    with Factory(pg_settings) as factory:
+        live = LiveMemory(factory.pool, MiniLMEmbedder())
+        items = [MemoryItem("fact", f"Service {i} listens on port {8000 + i}") for i in range(20)]
+        assert live.retain("team:x", items) == 20
+        assert live.retain("team:x", items) == 0
+        recalled = live.recall(["team:x"], "which port does service 3 use?", k=5, threshold=0.0)
+        strict = live.recall(["team:x"], "a recipe for lemon cake", k=5, threshold=0.5)
+    assert len(recalled) == 5
+    assert recalled[0].text == "Service 3 listens on port 8003"
+    assert [m.score for m in recalled] == sorted((m.score for m in recalled), reverse=True)
+    assert strict == []  # nothing is similar enough
+
+
+class HashEmbedder:
+    """A stand-in for a 768-dimension embedder such as Ollama's nomic-embed-text."""
+
+    name = "ollama:nomic-embed-text"
+    dims = 768
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        out = []
+        for text in texts:
+            seed = hashlib.sha256(text.encode()).digest()
+            raw = [(seed[i % 32] - 128) / 128 + (i % 7) / 7 for i in range(self.dims)]
+            norm = sum(v * v for v in raw) ** 0.5
+            out.append([v / norm for v in raw])
+        return out
+
+
+def test_a_bank_refuses_another_embedder_until_it_is_reindexed(pg_settings: Settings) -> None:
+    with Factory(pg_settings) as factory:
+        minilm = LiveMemory(factory.pool, MiniLMEmbedder())
+        minilm.retain("team:y", [MemoryItem("fact", FACT), MemoryItem("decision", "Use WAL")])
+        other = LiveMemory(factory.pool, HashEmbedder())
+        with pytest.raises(EmbedderMismatchError) as refused:
+            other.recall(["team:y"], "storage", k=3, threshold=0.0)
+        message = str(refused.value)
+        assert "embedded:all-minilm-l6-v2 (384 dims)" in message
+        assert "ollama:nomic-embed-text (768 dims)" in message
+        assert "devfactory memory reindex team:y" in message
+        with pytest.raises(EmbedderMismatchError):
+            other.retain("team:y", [MemoryItem("fact", "another")])
+        assert other.reindex("team:y") == 2
+        [bank] = [b for b in other.stats() if b.bank == "team:y"]
+        assert (bank.embedder, bank.dims, bank.memories) == ("ollama:nomic-embed-text", 768, 2)
+        assert other.recall(["team:y"], FACT, k=1, threshold=0.99)[0].text == FACT
+        with pytest.raises(EmbedderMismatchError):
+            minilm.recall(["team:y"], "storage", k=3, threshold=0.0)  # now MiniLM is the stranger
