@@ -105,3 +105,29 @@ def test_langgraph_dev_serves_both_pipelines(env: dict[str, str]) -> None:
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
+
+
+def test_memory_commands_search_describe_and_reindex(env: dict[str, str], e2e_home: Path) -> None:
+    from devfactory.memory.live import MemoryItem
+    from devfactory.runner import Factory
+    from devfactory.settings import Settings
+
+    settings = Settings(data_dir=e2e_home, ollama_host="http://127.0.0.1:9", probe_timeout_s=0.3)
+    with Factory(settings) as factory:
+        factory.memory.live.retain(
+            "team:e2e-cli",
+            [
+                MemoryItem("fact", "Invoices are numbered per calendar year", {"run": "r-e2e"}),
+                MemoryItem("fact", "The frontend is written in TypeScript", {"run": "r-e2e"}),
+            ],
+        )
+    found = cli("memory", "search", "team:e2e-cli", "how are invoice numbers assigned?", env=env)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.index("Invoices are numbered") < found.stdout.index("TypeScript")
+    assert "run=r-e2e" in found.stdout
+    described = cli("memory", "stats", env=env)
+    assert described.returncode == 0
+    assert "team:e2e-cli" in described.stdout and "embedded:all-minilm-l6-v2" in described.stdout
+    redone = cli("memory", "reindex", "team:e2e-cli", env=env)
+    assert redone.returncode == 0 and "re-embedded 2 memories of team:e2e-cli" in redone.stdout
+    assert cli("memory", "reindex", "team:nobody", env=env).returncode == 3
