@@ -1,0 +1,184 @@
+"""Context packing: build a stage's context within a token budget, objective first.
+
+Order of importance: the objective (always present), the team's mental model,
+recalled memories (most relevant first), upstream artifacts. While everything
+fits under ``compress_at`` of the budget it is used as is. Past that line the
+context is compressed in four steps, each only as far as needed:
+
+1. **retain** the batch: everything about to be shortened or cut is handed to
+   memory first (``retain``), so compression never loses knowledge;
+2. **consolidate**: duplicate memories are merged and each upstream artifact is
+   replaced by an extractive summary (its headings and first lines);
+3. **refresh the mental model** from what was kept (``refresh``);
+4. **truncate**: the least important parts are dropped, then the last kept
+   part is cut, until the context fits the budget.
+
+Token counts come from ``count`` (the serving model's tokenizer where it has
+one; see ``token_counter``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+Count = Callable[[str], int]
+
+CUT = " [...]"
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """One upstream artifact offered to the stage."""
+
+    path: str
+    content: str
+
+
+@dataclass
+class Packed:
+    """A packed context and what packing did to fit it."""
+
+    text: str
+    tokens: int
+    budget: int
+    compressed: bool = False
+    retained: list[str] = field(default_factory=list)  # handed to memory before shortening
+    merged: int = 0  # duplicate memories merged
+    summarised: list[str] = field(default_factory=list)  # upstream paths replaced by summaries
+    dropped: list[str] = field(default_factory=list)  # parts cut entirely
+    truncated: str = ""  # the part cut short, if any
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def consolidate(memories: Sequence[str]) -> list[str]:
+    """Merge duplicates: the same words, or one memory contained in another."""
+    kept: list[str] = []
+    for memory in memories:
+        key = _norm(memory)
+        if not key or any(key in _norm(k) for k in kept):
+            continue
+        kept = [k for k in kept if _norm(k) not in key]  # a longer one replaces a shorter
+        kept.append(memory)
+    return kept
+
+
+def summarise(content: str, *, lines: int = 6) -> str:
+    """Summarise a file extractively: its headings, then its first meaningful lines."""
+    rows = [r.rstrip() for r in content.splitlines() if r.strip() and not r.startswith("```")]
+    headings = [r for r in rows if r.lstrip().startswith("#")]
+    body = [r for r in rows if not r.lstrip().startswith("#")]
+    return "\n".join([*headings[:lines], *body[: max(0, lines - len(headings[:lines]))]])
+
+
+def _fit(text: str, budget: int, count: Count) -> str:
+    """Return the longest prefix of ``text`` (plus a cut mark) within ``budget`` tokens."""
+    if count(text) <= budget:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # binary search on characters; counts are monotone in prefix length
+        mid = (lo + hi + 1) // 2
+        if count(text[:mid].rstrip() + CUT) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    fitted = text[:lo].rstrip() + CUT if lo else ""
+    while fitted and count(fitted) > budget:  # a tokenizer that is not monotone in length
+        lo = lo - max(1, lo // 10)
+        fitted = text[:lo].rstrip() + CUT if lo > 0 else ""
+    return fitted
+
+
+def _render(
+    objective: str, model: str, memories: Sequence[str], upstream: Sequence[Upstream]
+) -> list[tuple[str, str]]:
+    parts = [("objective", objective)]
+    if model:
+        parts.append(("mental model", "## Your notes\n" + model))
+    if memories:
+        parts.append(("memories", "## Recalled\n" + "\n".join(f"- {m}" for m in memories)))
+    parts.extend((f"upstream {u.path}", f"## {u.path}\n{u.content}") for u in upstream)
+    return parts
+
+
+def _join(parts: Sequence[tuple[str, str]]) -> str:
+    return "\n\n".join(text for _, text in parts if text)
+
+
+def pack(
+    objective: str,
+    *,
+    budget: int,
+    count: Count,
+    mental_model: str = "",
+    memories: Sequence[str] = (),
+    upstream: Sequence[Upstream] = (),
+    compress_at: float = 0.8,
+    retain: Callable[[list[str]], None] | None = None,
+    refresh: Callable[[list[str]], str] | None = None,
+) -> Packed:
+    """Pack the stage context into ``budget`` tokens; the objective always comes first."""
+    if budget < 1:
+        raise ValueError("the budget must be at least one token")
+    parts = _render(objective, mental_model, memories, upstream)
+    text = _join(parts)
+    if count(text) <= compress_at * budget:
+        return Packed(text, count(text), budget)
+    out = Packed("", 0, budget, compressed=True)
+    # 1. retain the batch before anything is shortened
+    batch = [*memories, *(f"{u.path}: {summarise(u.content, lines=3)}" for u in upstream)]
+    if retain is not None and batch:
+        retain(batch)
+        out.retained = batch
+    if count(objective) >= budget:  # nothing else fits: the objective, cut to the budget
+        out.text = _fit(objective, budget, count)
+        out.truncated = "objective"
+        out.dropped = [name for name, _ in parts[1:]]
+        out.tokens = count(out.text)
+        return out
+    # 2. consolidate
+    kept = consolidate(memories)
+    out.merged = len(memories) - len(kept)
+    short = [Upstream(u.path, summarise(u.content)) for u in upstream]
+    out.summarised = [
+        u.path for u, s in zip(upstream, short, strict=True) if s.content != u.content
+    ]
+    # 3. refresh the mental model from what is kept
+    model = refresh(kept) if refresh is not None else mental_model
+    parts = _render(objective, model, kept, short)
+    # 4. truncate: drop the least important parts, then cut the last one kept
+    while len(parts) > 1 and count(_join(parts)) > budget:
+        dropped_name, _ = parts.pop()
+        out.dropped.insert(0, dropped_name)
+    if count(_join(parts)) > budget:  # only the objective and one part remain
+        head = _join(parts[:-1])
+        room = budget - count(head + "\n\n")
+        name, last = parts[-1]
+        cut = _fit(last, room, count) if room > 0 else ""
+        parts = [*parts[:-1], (name, cut)] if cut else parts[:-1]
+        if cut:
+            out.truncated = name
+        else:
+            out.dropped.insert(0, name)
+    out.text = _join(parts)
+    if count(out.text) > budget:  # joining added tokens: cut the whole, objective first
+        out.text = _fit(out.text, budget, count)
+    out.tokens = count(out.text)
+    return out
+
+
+def approx_tokens(text: str) -> int:
+    """Estimate tokens when no tokenizer is at hand (about four characters a token)."""
+    return (len(text) + 3) // 4
+
+
+def token_counter(chat_model: object) -> Count:
+    """Return the serving model's token counter, or the estimate when it has none."""
+    tokenize = getattr(chat_model, "count_tokens", None)
+    if callable(tokenize):
+        return tokenize
+    return approx_tokens

@@ -1,0 +1,126 @@
+"""Context packing: never over budget, objective always kept, compress only past the line."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from devfactory.memory.packing import Upstream, consolidate, pack, summarise
+
+
+def words(text: str) -> int:
+    """A deterministic tokenizer for the properties: one token per word."""
+    return len(text.split())
+
+
+WORD = st.text(alphabet="abcdefghij", min_size=1, max_size=6)
+TEXT = st.lists(WORD, min_size=1, max_size=120).map(" ".join)
+UPSTREAM = st.lists(
+    st.builds(Upstream, path=st.sampled_from(["a.md", "b.py", "c.yaml"]), content=TEXT),
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    objective=TEXT,
+    model=st.one_of(st.just(""), TEXT),
+    memories=st.lists(TEXT, max_size=8),
+    upstream=UPSTREAM,
+    budget=st.integers(min_value=1, max_value=400),
+)
+def test_packing_never_exceeds_the_budget_and_keeps_the_objective(
+    objective: str, model: str, memories: list[str], upstream: list[Upstream], budget: int
+) -> None:
+    retained: list[list[str]] = []
+    packed = pack(
+        objective,
+        budget=budget,
+        count=words,
+        mental_model=model,
+        memories=memories,
+        upstream=upstream,
+        retain=retained.append,
+    )
+    assert words(packed.text) <= budget
+    assert packed.tokens == words(packed.text)
+    if words(objective) + 1 <= budget:  # it fits (with room for a cut mark): kept whole, first
+        assert packed.text.startswith(objective)
+    else:  # it does not: its beginning is what there is
+        assert objective.startswith(packed.text.removesuffix(" [...]")) or packed.text == ""
+    if not packed.compressed:
+        assert packed.dropped == [] and retained == []
+    elif upstream or memories:  # everything was handed to memory before it was shortened
+        [batch] = retained
+        assert batch[: len(memories)] == memories
+        assert [b.split(":")[0] for b in batch[len(memories) :]] == [u.path for u in upstream]
+
+
+@given(objective=TEXT, memories=st.lists(TEXT, max_size=5), budget=st.integers(50, 2000))
+def test_nothing_is_compressed_below_the_line(
+    objective: str, memories: list[str], budget: int
+) -> None:
+    packed = pack(objective, budget=budget, count=words, memories=memories)
+    full = words(objective) + sum(words(m) + 1 for m in memories) + (2 if memories else 0)
+    if full <= 0.8 * budget:
+        assert not packed.compressed
+        assert all(m in packed.text for m in memories)
+
+
+def test_past_the_line_it_retains_then_consolidates_then_refreshes_then_truncates() -> None:
+    steps: list[str] = []
+    memories = [
+        "todos live in sqlite",
+        "todos live in sqlite",  # a duplicate
+        "todos live in sqlite with wal",  # contains the one above
+        "the api is fastapi",
+    ]
+    long_file = "# Design\n## Storage\n" + "\n".join(f"line {i} " * 5 for i in range(60))
+
+    def retain(batch: list[str]) -> None:
+        steps.append("retain")
+        assert "todos live in sqlite" in batch  # before anything was merged away
+
+    def refresh(kept: list[str]) -> str:
+        steps.append("refresh")
+        return "notes: " + "; ".join(kept)
+
+    packed = pack(
+        "OBJECTIVE build the todo api",
+        budget=120,
+        count=words,
+        mental_model="old notes",
+        memories=memories,
+        upstream=[Upstream("architecture.md", long_file), Upstream("b.md", long_file)],
+        retain=retain,
+        refresh=refresh,
+    )
+    assert steps == ["retain", "refresh"]
+    assert packed.compressed and packed.merged == 2
+    assert packed.summarised == ["architecture.md", "b.md"]
+    assert packed.text.startswith("OBJECTIVE build the todo api")
+    assert "notes: todos live in sqlite with wal; the api is fastapi" in packed.text
+    assert "# Design" in packed.text  # the summary keeps headings
+    assert words(packed.text) <= 120
+
+
+def test_the_objective_alone_over_budget_is_cut_to_it() -> None:
+    packed = pack("one two three four five six", budget=4, count=words, memories=["x"])
+    assert packed.text == "one two three [...]"
+    assert packed.truncated == "objective" and packed.dropped == ["memories"]
+
+
+def test_consolidate_and_summarise() -> None:
+    assert consolidate(["A b", "a B!", "a b c", "d"]) == ["a b c", "d"]
+    text = "```\n# Title\nfirst\nsecond\n## Part\nthird\n"
+    assert summarise(text, lines=3) == "# Title\n## Part\nfirst"
+
+
+def test_the_model_tokenizer_counts_are_respected() -> None:
+    from devfactory.memory.embeddings import MiniLMEmbedder
+
+    tokens = MiniLMEmbedder().count_tokens
+    upstream = [Upstream("spec.md", "The service exposes /todos and /todos/{id}. " * 80)]
+    packed = pack("Build the todo API.", budget=200, count=tokens, upstream=upstream)
+    assert tokens(packed.text) <= 200
+    assert packed.text.startswith("Build the todo API.")
