@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     # Generation limits.
     stage_max_tokens: int = Field(default=1024, ge=64, le=32_768)
     upstream_chars: int = Field(default=1500, ge=200, le=100_000)
+    context_tokens: int = Field(
+        default=2500,
+        ge=200,
+        le=200_000,
+        description="Token budget of a stage's packed context (objective, recall, upstream).",
+    )
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     embedded_threads: int = Field(default=0, ge=0, le=256, description="0: one per core, at most 4")
     embedded_ctx: int = Field(default=8192, ge=1024, le=32_768)

@@ -17,6 +17,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from devfactory.contracts import Artifact, TaskResult
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.tools import clarification_tool
+from devfactory.memory.packing import Count, Upstream, approx_tokens, pack
 from devfactory.teams.checks import describe_checks
 from devfactory.teams.spec import Deliverable, TeamSpec
 
@@ -39,30 +40,6 @@ def render_artifacts(artifacts: Sequence[Artifact], limit: int) -> str:
     )
 
 
-def render_memory(state: Mapping[str, Any], limit: int) -> str:
-    """Render what the team recalled before it started: its mental model, then memories."""
-    model = state.get("mental_model", "")
-    memories = state.get("memories", [])
-    if not model and not memories:
-        return ""
-    lines = []
-    if model:
-        lines.append("Your team's notes from earlier work:\n" + model)
-    if memories:
-        lines.append(
-            "What you and the factory remember that may apply (check it against this "
-            "requirement):\n"
-            + _bullets(
-                [
-                    f"{m['text']} ({m['provenance'].get('team') or m['bank']}, run "
-                    f"{m['provenance'].get('run', '?')})"
-                    for m in memories
-                ]
-            )
-        )
-    return "\n" + _clip("\n".join(lines), limit) + "\n"
-
-
 def render_notes(notes: Sequence[str]) -> str:
     """Render answers and guidance the stage received (clarifications, people, review)."""
     if not notes:
@@ -70,25 +47,46 @@ def render_notes(notes: Sequence[str]) -> str:
     return "\nAnswers and guidance you received:\n" + _bullets(notes) + "\n"
 
 
-def render_upstream(
-    stages: Mapping[str, Any], needs: Sequence[str], names: Mapping[str, str], limit: int
+def stage_context(
+    state: Mapping[str, Any],
+    objective: str,
+    *,
+    needs: Sequence[str],
+    names: Mapping[str, str],
+    limit: int,
+    budget: int,
+    count: Count,
 ) -> str:
-    """Render the verified facts and artifacts of the stages this one depends on."""
-    if not needs:
-        return "None: yours is the first stage; work from the requirement alone."
-    blocks = []
+    """Pack the stage's context: objective, mental model, recall, upstream work, in budget.
+
+    Upstream artifacts and recalled memories were retained at the boundaries of
+    the stages that produced them, so what packing shortens stays in memory.
+    """
+    memories = [
+        f"{m['text']} ({m['provenance'].get('team') or m['bank']}, run "
+        f"{m['provenance'].get('run', '?')})"
+        for m in state.get("memories", [])
+    ]
+    upstream: list[Upstream] = []
     for team in needs:
-        result = TaskResult.model_validate(stages[team]["result"])
-        blocks.append(
-            render_prompt(
-                "upstream_stage",
-                team_name=names.get(team, team),
-                confidence=f"{result.confidence:.2f}",
-                facts=_bullets(result.verified_facts),
-                artifacts=render_artifacts(result.artifacts, limit),
+        result = TaskResult.model_validate(state["stages"][team]["result"])
+        who = f"{names.get(team, team)} (confidence {result.confidence:.2f})"
+        upstream.append(Upstream(f"From {who}: verified facts", _bullets(result.verified_facts)))
+        upstream.extend(
+            Upstream(
+                f"From {who}: {a.path} ({a.kind.value})", f"````\n{_clip(a.content, limit)}\n````"
             )
+            for a in result.artifacts
         )
-    return "\n".join(blocks)
+    packed = pack(
+        objective,
+        budget=budget,
+        count=count,
+        mental_model=state.get("mental_model", ""),
+        memories=memories,
+        upstream=upstream,
+    )
+    return packed.text
 
 
 def system_prompt(spec: TeamSpec) -> SystemMessage:
@@ -125,7 +123,8 @@ def draft_messages(
     feedback: Sequence[str] = (),
     previous: str = "",
     notes: Sequence[str] = (),
-    memory: str = "",
+    budget: int = 100_000,
+    count: Count = approx_tokens,
 ) -> list[BaseMessage]:
     """Build the request for one deliverable, written as a plain file.
 
@@ -140,11 +139,18 @@ def draft_messages(
         criteria=spec.objective_section("Acceptance criteria", requirement=state["requirement"]),
         checks=" ".join(describe_checks(spec.tools)),
     )
-    upstream = render_upstream(state["stages"], needs, names, upstream_chars)
+    context = stage_context(
+        state,
+        f"Requirement: {state['requirement']}",
+        needs=needs,
+        names=names,
+        limit=upstream_chars,
+        budget=budget,
+        count=count,
+    )
     ask = render_prompt(
         "draft_artifact",
-        requirement=state["requirement"],
-        upstream="\nUpstream work:\n" + upstream if needs else "",
+        context=context,
         path=item.path,
         description=item.description.rstrip("."),
         feedback=("\nThe gate rejected your last attempt:\n" + _bullets(feedback) + "\n")
@@ -154,7 +160,6 @@ def draft_messages(
         if previous
         else "",
         notes=render_notes(notes),
-        memory=memory,
     )
     return [SystemMessage(system), HumanMessage(ask)]
 
@@ -171,7 +176,8 @@ def report_messages(
     attempt: int = 1,
     max_attempts: int = 1,
     notes: Sequence[str] = (),
-    memory: str = "",
+    budget: int = 100_000,
+    count: Count = approx_tokens,
 ) -> list[BaseMessage]:
     """Build the request for the team's report on the files it drafted."""
     gate = ""
@@ -183,13 +189,20 @@ def report_messages(
             team_name=spec.name,
             problems=_bullets(feedback),
         )
+    objective = spec.render_objective(requirement=state["requirement"]).strip()
     task = render_prompt(
         "stage_task",
-        objective=spec.render_objective(requirement=state["requirement"]).strip(),
-        upstream=render_upstream(state["stages"], needs, names, upstream_chars),
+        context=stage_context(
+            state,
+            objective,
+            needs=needs,
+            names=names,
+            limit=upstream_chars,
+            budget=budget,
+            count=count,
+        ),
         feedback=gate,
         notes=render_notes(notes),
-        memory=memory,
     )
     ask = render_prompt("report", task=task, artifacts=render_artifacts(artifacts, upstream_chars))
     return [system_prompt(spec), HumanMessage(ask)]

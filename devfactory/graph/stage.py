@@ -24,7 +24,7 @@ from langgraph.types import Command
 from devfactory.contracts import Artifact, StageOutcome, StageRecord, TaskResult, Usage
 from devfactory.control.hitl import make_pause
 from devfactory.graph import metering
-from devfactory.graph.briefs import draft_messages, render_memory, report_messages
+from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.broker import consult
 from devfactory.graph.budget_gate import budget_gate
 from devfactory.graph.context import Context
@@ -33,6 +33,7 @@ from devfactory.graph.hitl import ask_person
 from devfactory.graph.schema import report_schema
 from devfactory.graph.state import RunState, StageOutput, StageState
 from devfactory.graph.structured import draft_file, request_task_result
+from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import TeamSpec
@@ -131,6 +132,7 @@ def make_team_node(
         if not previous:
             previous = dict((state.get("prior") or {}).get(spec.slug, {}))
         notes = notes_for(state)
+        count = token_counter(resolved.chat)  # the serving model's tokenizer, where it has one
         started, usage, served = time.perf_counter(), Usage(), ""
         drafts: list[dict[str, Any]] = []
         problems: list[str] = []
@@ -145,7 +147,8 @@ def make_team_node(
                 feedback=feedback,
                 previous=previous.get(item.path, ""),
                 notes=notes,
-                memory=render_memory(state, settings.upstream_chars),
+                budget=settings.context_tokens,
+                count=count,
             )
             result = draft_file(
                 resolved.plain(),
@@ -203,7 +206,8 @@ def make_team_node(
             attempt=state.get("attempt", 1),
             max_attempts=max_attempts(state, runtime),
             notes=notes_for(state),
-            memory=render_memory(state, settings.upstream_chars),
+            budget=settings.context_tokens,
+            count=token_counter(model(runtime).chat),
         )
         started = time.perf_counter()
         reply = request_task_result(

@@ -198,6 +198,14 @@ class EmbeddedChatModel(BaseChatModel):
         if self._handle is None:
             self._handle = _load(self.model_path, self.n_ctx, self.n_threads)
 
+    def count_tokens(self, text: str) -> int:
+        """Count ``text`` in this model's own tokens (for context packing)."""
+        self.ensure_loaded()
+        assert self._handle is not None
+        llm, lock = self._handle
+        with lock:
+            return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     def _generate(
         self,
         messages: list[BaseMessage],
