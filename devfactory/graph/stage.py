@@ -1,7 +1,9 @@
 """``make_team_node``: the one factory that turns a ``TeamSpec`` into a stage.
 
-A stage is a small compiled subgraph. The team drafts each deliverable as a
-plain file (``draft``), reports on them as a ``TaskResult`` (``report``) and
+A stage is a small compiled subgraph. It starts by recalling what the team
+and the factory remember (``recall``) and ends by retaining what it learned
+(``retain``). In between, the team drafts each deliverable as a plain file
+(``draft``), reports on them as a ``TaskResult`` (``report``) and
 the ``gate`` decides: pass; retry with feedback (bounded); route a question to
 the clarification broker (``clarify``), which may hand it to a person
 (``consult``); or, at the attempt cap, ask a person what to do (``escalate``)
