@@ -16,7 +16,7 @@ export LANGGRAPH_CLI_NO_ANALYTICS := 1
 
 DEMO_REQUIREMENT ?= A REST API for a personal todo list: create, list, complete and delete todos, with a title, an optional due date and a done flag, stored in SQLite.
 
-.PHONY: help setup system-deps demo test test-unit test-integration test-e2e lint format graph clean
+.PHONY: help setup system-deps demo test test-unit test-integration test-e2e lint format graph bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -63,17 +63,20 @@ test-e2e: setup ## End-to-end tests (CLI, real embedded model).
 	$(BIN)/pytest tests/e2e
 
 lint: setup ## ruff and mypy.
-	$(BIN)/ruff check devfactory tests
-	$(BIN)/ruff format --check devfactory tests
+	$(BIN)/ruff check devfactory tests bench
+	$(BIN)/ruff format --check devfactory tests bench
 	$(BIN)/mypy devfactory
 
 format: setup ## Apply ruff's formatting and fixes.
-	$(BIN)/ruff check --fix devfactory tests
-	$(BIN)/ruff format devfactory tests
+	$(BIN)/ruff check --fix devfactory tests bench
+	$(BIN)/ruff format devfactory tests bench
 
 graph: setup ## Regenerate docs/graph-*.mmd from the pipelines.
 	$(BIN)/devfactory graph --pipeline mvp -o docs/graph-mvp.mmd
 	$(BIN)/devfactory graph --pipeline full -o docs/graph-full.mmd
+
+bench: setup ## Memory benchmark: recall p50/p95 at 10k and 100k memories, recall@10, embedder speed.
+	$(BIN)/python -m bench.memory_bench --sizes 10000 100000 --queries 200 --out bench/memory.json
 
 clean: ## Remove the virtualenv and build outputs (keeps ~/.devfactory).
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache out
