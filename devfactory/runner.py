@@ -28,7 +28,7 @@ from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import Decision, DecisionError, Pause, check_decision
 from devfactory.control.lifecycle import TERMINAL, Phase, Transition
 from devfactory.graph.builder import build_graph
-from devfactory.graph.context import Context
+from devfactory.graph.context import Context, default_router
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.embeddings import resolve_embedder
 from devfactory.memory.live import LiveMemory
@@ -87,6 +87,11 @@ class RunUsage:
     run_caps: Caps
     project_caps: Caps
     project_total: Spend
+
+
+def _pending(run_id: str, snapshot: Any) -> tuple[Pending, ...]:
+    """Read the questions a checkpoint waits on."""
+    return tuple(Pending(run_id, i.id, Pause.model_validate(i.value)) for i in snapshot.interrupts)
 
 
 def _once(kind: str, ids: Iterable[str]) -> str:
@@ -148,7 +153,9 @@ class Factory:
     def memory(self) -> MemoryService:
         """The memory service (the embedder is resolved on first use)."""
         if self._memory is None:
-            live = LiveMemory(self.pool, resolve_embedder(self.settings))
+            live = LiveMemory(
+                self.pool, resolve_embedder(self.settings, default_router(self.settings))
+            )
             self._memory = MemoryService(
                 live, k=self.settings.recall_k, threshold=self.settings.recall_threshold
             )
@@ -278,8 +285,7 @@ class Factory:
             if row.status != Phase.PAUSED:
                 continue
             snapshot = self.graph(row.pipeline).get_state(self._config(row.run_id))
-            for item in snapshot.interrupts:
-                found.append(Pending(row.run_id, item.id, Pause.model_validate(item.value)))
+            found.extend(_pending(row.run_id, snapshot))
         return found
 
     def answer(
@@ -389,9 +395,7 @@ class Factory:
         snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
         values = dict(snapshot.values or {})
         records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
-        pending = tuple(
-            Pending(run_id, i.id, Pause.model_validate(i.value)) for i in snapshot.interrupts
-        )
+        pending = _pending(run_id, snapshot)
         return RunReport(
             run_id,
             row.shown_status,
@@ -466,9 +470,7 @@ class Factory:
             failure = f"recursion limit {self.settings.recursion_limit} reached"
         snapshot = graph.get_state(config)
         values = dict(snapshot.values or {})
-        pending = tuple(
-            Pending(run_id, i.id, Pause.model_validate(i.value)) for i in snapshot.interrupts
-        )
+        pending = _pending(run_id, snapshot)
         outcome = values.get("outcome") or {}
         if failure:
             status, reason = Phase.FAILED, failure

@@ -109,16 +109,6 @@ class Spend(BaseModel):
         return out
 
 
-def merge_ledger(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
-    """Reducer for the run's spend ledger: add spends team by team."""
-    out = dict(left or {})
-    for team, spend in (right or {}).items():
-        out[team] = (
-            Spend.model_validate(out.get(team, {})) + Spend.model_validate(spend)
-        ).model_dump()
-    return out
-
-
 class Caps(BaseModel):
     """Upper limits on spend; None means no cap on that metric."""
 

@@ -186,10 +186,6 @@ class Policy(BaseModel):
             model_risk=model_risk,
         )
 
-    def may_answer(self, kind: str, role: str) -> bool:
-        """Say whether ``role`` may answer a pause of ``kind``."""
-        return role in self.roles.get(kind, ())  # type: ignore[call-overload]
-
 
 def load_policy(path: Path | None = None) -> Policy:
     """Read the policy file at ``path`` or the packaged default."""

@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from langgraph.config import get_config, get_stream_writer
+from langgraph.config import get_stream_writer
 
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import make_pause
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.hitl import ask_person
+from devfactory.graph.lifecycle import task_key
 from devfactory.teams.spec import TeamSpec
 
 
@@ -66,8 +67,7 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, context: Context) -> B
         details={"near": [b.model_dump() for b in verdict.near]},
     )
     decision = ask_person(pause)
-    task = str(get_config().get("configurable", {}).get("checkpoint_ns", ""))
-    out.update["decisions"] = {task: {"kind": "budget", **decision.model_dump(mode="json")}}
+    out.update["decisions"] = {task_key(): {"kind": "budget", **decision.model_dump(mode="json")}}
     if decision.action == "reject":
         out.stop, out.stopped_by = (
             f"budget override refused: {decision.summary()} ({lines})",

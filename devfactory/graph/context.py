@@ -12,7 +12,8 @@ from devfactory.settings import Settings, get_settings
 
 
 @lru_cache(maxsize=4)
-def _default_router(settings: Settings) -> Any:
+def default_router(settings: Settings) -> Any:
+    """Return the configured model router, one per settings (so Ollama is probed once)."""
     from devfactory.models.router import ModelRouter
 
     return ModelRouter(settings)
@@ -37,7 +38,7 @@ class Context:
 
     def model_source(self) -> Any:
         """Return the model source for this invocation."""
-        return self.models if self.models is not None else _default_router(self.settings)
+        return self.models if self.models is not None else default_router(self.settings)
 
     def get_policy(self) -> Policy:
         """Return the governance policy (the configured file or the packaged one)."""

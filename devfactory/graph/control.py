@@ -16,8 +16,7 @@ from devfactory.control.lifecycle import Phase
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.hitl import ask_person
-from devfactory.graph.lifecycle import Mover
-from devfactory.graph.stage import task_key
+from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.state import RESET, RunState
 from devfactory.pipelines import Pipeline
 from devfactory.teams.checks import run_checks

@@ -24,9 +24,8 @@ from devfactory.graph import metering
 from devfactory.graph.ask import ask_model
 from devfactory.graph.context import Context
 from devfactory.graph.hitl import ask_person
-from devfactory.graph.lifecycle import Mover
+from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.prompts import render_prompt
-from devfactory.graph.stage import task_key
 from devfactory.graph.state import RunState
 from devfactory.models.router import ModelUnavailableError
 

@@ -17,12 +17,17 @@ from langgraph.config import get_config, get_stream_writer
 from devfactory.control.lifecycle import Phase, check
 
 
+def task_key() -> str:
+    """Return the running node's task namespace: stable across its re-runs."""
+    return str(get_config().get("configurable", {}).get("checkpoint_ns", ""))
+
+
 class Mover:
     """Record consecutive moves made by one node execution."""
 
     def __init__(self, state: Mapping[str, Any]) -> None:
         self.phase = Phase(state.get("phase") or Phase.DRAFT)
-        self._task = str(get_config().get("configurable", {}).get("checkpoint_ns", ""))
+        self._task = task_key()
         self._n = 0
 
     def to(self, target: Phase, *, reason: str = "", actor: str = "factory") -> dict[str, str]:

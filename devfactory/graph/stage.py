@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from langgraph.config import get_config, get_stream_writer
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
@@ -32,6 +32,7 @@ from devfactory.graph.budget_gate import budget_gate
 from devfactory.graph.context import Context
 from devfactory.graph.gate import Route, assess
 from devfactory.graph.hitl import ask_person
+from devfactory.graph.lifecycle import task_key
 from devfactory.graph.schema import report_schema
 from devfactory.graph.state import RunState, StageOutput, StageState
 from devfactory.graph.structured import draft_file, request_task_result
@@ -39,11 +40,6 @@ from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import TeamSpec
-
-
-def task_key() -> str:
-    """Return the running node's task namespace: stable across its re-runs."""
-    return str(get_config().get("configurable", {}).get("checkpoint_ns", ""))
 
 
 def notes_for(state: Mapping[str, Any]) -> list[str]:

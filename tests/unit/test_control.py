@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from devfactory.control.budget import Caps, Spend, check_budget, load_prices, merge_ledger
+from devfactory.control.budget import Caps, Spend, check_budget, load_prices
 from devfactory.control.hitl import Decision, DecisionError, check_decision, make_pause
 from devfactory.control.lifecycle import (
     TERMINAL,
@@ -17,6 +17,7 @@ from devfactory.control.lifecycle import (
 )
 from devfactory.control.policy import Assessment, Risk, load_policy
 from devfactory.graph.broker import refusal
+from devfactory.graph.state import merge_keyed
 from devfactory.teams import load_teams
 
 POLICY = load_policy()
@@ -134,8 +135,11 @@ def test_prices_local_models_are_free_and_unknown_ones_are_not() -> None:
 
 
 def test_the_ledger_adds_by_key_and_never_double_counts() -> None:
+    # a stage writes its running total under its key; a subgraph handing back its copy of
+    # the ledger (with the same totals) must not add them again
     one = {"r0:a": {"team": "a", "input_tokens": 10, "calls": 1}}
-    merged = merge_ledger(merge_ledger({}, one), {"r0:a": {"team": "a", "input_tokens": 5}})
+    later = {"r0:a": {"team": "a", "input_tokens": 15, "calls": 2}}
+    merged = merge_keyed(merge_keyed(merge_keyed({}, one), later), later)
     assert merged["r0:a"]["input_tokens"] == 15
     assert Spend.total(merged.values()).tokens == 15
 
