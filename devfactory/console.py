@@ -87,6 +87,13 @@ class Progress:
                 f"? {event['asker']} asked {event['target']}: {event['question']} -> "
                 f"{event['outcome']}" + (f" ({event['reason']})" if event.get("reason") else "")
             )
+        elif kind == "facts":
+            added = event.get("added") or []
+            line = (
+                f"✎ {event['team']} facts: {len(added)} new"
+                + (f" in {event['seconds']:.1f}s" if "seconds" in event else "")
+                + (f" ({event['problem']})" if event.get("problem") else "")
+            )
         elif kind == "run_started":
             self.caption = f"run {event['run_id']} -> {event['out_dir']}"
             line = (

@@ -31,6 +31,7 @@ from devfactory.graph.builder import build_graph
 from devfactory.graph.context import Context, default_router
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.embeddings import resolve_embedder
+from devfactory.memory.facts import TeamFacts
 from devfactory.memory.live import LiveMemory
 from devfactory.memory.service import MemoryService
 from devfactory.pipelines import load_pipeline
@@ -130,7 +131,8 @@ class Factory:
     def __init__(self, settings: Settings, *, models: Any = None) -> None:
         self.settings = settings
         self.models = models
-        self.pool = open_pool(resolve_dsn(settings))
+        self.dsn = resolve_dsn(settings)
+        self.pool = open_pool(self.dsn)
         migrate(self.pool)
         self.checkpointer = PostgresSaver(self.pool)  # type: ignore[arg-type]
         self.checkpointer.setup()
@@ -146,18 +148,30 @@ class Factory:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools (and mem0's, when fact memory was opened)."""
+        if self._memory is not None and self._memory.facts is not None:
+            self._memory.facts.close()
         self.pool.close()
 
     @property
     def memory(self) -> MemoryService:
-        """The memory service (the embedder is resolved on first use)."""
+        """The memory service (the embedder and mem0 are set up on first use)."""
         if self._memory is None:
-            live = LiveMemory(
-                self.pool, resolve_embedder(self.settings, default_router(self.settings))
-            )
+            embedder = resolve_embedder(self.settings, default_router(self.settings))
+            facts = None
+            if self.settings.fact_memory:
+                facts = TeamFacts(
+                    self.dsn,
+                    embedder,
+                    self.settings.data_dir,
+                    max_facts=self.settings.max_facts_per_stage,
+                )
             self._memory = MemoryService(
-                live, k=self.settings.recall_k, threshold=self.settings.recall_threshold
+                LiveMemory(self.pool, embedder),
+                k=self.settings.recall_k,
+                threshold=self.settings.recall_threshold,
+                facts=facts,
+                fact_k=self.settings.fact_k,
             )
         return self._memory
 
@@ -462,7 +476,7 @@ class Factory:
                     record = StageRecord.model_validate(chunk["record"])
                     write_stage_artifacts(out_dir, record)
                     self._audit_stage(run_id, record)
-                elif kind in ("governance", "clarification", "notice"):
+                elif kind in ("governance", "clarification", "notice", "facts"):
                     body = {k: v for k, v in chunk.items() if k != "event"}
                     self.audit.append(run_id, kind, body, actor="factory")
                 emit(chunk)

@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     recall_threshold: float = Field(
         default=0.35, ge=-1.0, le=1.0, description="Minimum cosine similarity to recall."
     )
+    fact_memory: bool = Field(
+        default=True, description="Extract and dedup each team's facts with mem0 after a stage."
+    )
+    fact_alias: str = Field(default="factory/cheap", description="The model that extracts facts.")
+    fact_k: int = Field(default=4, ge=0, le=50, description="Team facts recalled per stage.")
+    max_facts_per_stage: int = Field(
+        default=6, ge=1, le=20, description="The most facts one stage may add."
+    )
 
     # Budgets (None: no cap). Tokens count for every model; cost follows the price table.
     budget_run_tokens: int | None = Field(default=2_000_000, ge=1)

@@ -83,8 +83,9 @@ def low_risk(call: Call) -> str:
 class Call:
     """One model call as the script sees it.
 
-    ``kind`` is "draft", "report", "answer" (a clarification responder) or
-    "governance" (the risk assessment; ``spec`` is None then).
+    ``kind`` is "draft", "report", "answer" (a clarification responder),
+    "facts" (mem0's fact extraction after a stage) or "governance" (the risk
+    assessment; ``spec`` is None then).
     """
 
     spec: Any
@@ -107,10 +108,22 @@ class Call:
 Script = Callable[[Call], str]
 
 
+_VERIFIED = re.compile(r"Facts the team verified:\n((?:- .*\n?)*)")
+
+
+def extract_verified(call: Call) -> str:
+    """Extract every verified fact of the report as new (mem0 drops exact repeats)."""
+    found = _VERIFIED.search(call.prompt)
+    lines = found.group(1).splitlines() if found else []
+    return json.dumps({"memory": [{"text": ln[2:]} for ln in lines if ln.startswith("- ")]})
+
+
 def always_good(call: Call) -> str:
     """Rate LOW, draft passing files, report COMPLETE, answer every question."""
     if call.kind == "governance":
         return low_risk(call)
+    if call.kind == "facts":
+        return extract_verified(call)
     if call.kind == "draft":
         return sample_content(call.spec, call.path)
     if call.kind == "answer":
@@ -158,7 +171,12 @@ class ScriptedChatModel(BaseChatModel):
         if system.startswith("You are the governance board"):
             return None
         for spec in load_teams().values():
-            if system.startswith(f"You are the {spec.name} team"):
+            if system.startswith(
+                (
+                    f"You are the {spec.name} team",
+                    f"You keep the fact memory of the {spec.name} team",
+                )
+            ):
                 return spec
         raise AssertionError(f"no team recognised in system prompt: {system[:80]!r}")
 
@@ -170,6 +188,8 @@ class ScriptedChatModel(BaseChatModel):
         match = _WRITE.search(task)
         if spec is None:
             kind, path = "governance", ""
+        elif str(messages[0].content).startswith("You keep the fact memory"):
+            kind, path = "facts", ""
         elif task.startswith("## Question from the"):
             kind, path = "answer", ""
         else:

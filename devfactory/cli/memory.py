@@ -12,14 +12,19 @@ from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, console, fail
 from devfactory.settings import get_settings
 
 memory_app = typer.Typer(
-    help="Live memory banks: team:<slug>, project:<name>, factory-shared-world."
+    help=(
+        "Memory banks: team:<slug>, project:<name>, factory-shared-world (live memory) "
+        "and facts:<slug> (each team's mem0 facts)."
+    )
 )
 app.add_typer(memory_app, name="memory", rich_help_panel="Records")
 
 
 @memory_app.command()
 def search(
-    bank: Annotated[str, typer.Argument(help="e.g. team:backend-engineering")],
+    bank: Annotated[
+        str, typer.Argument(help="e.g. team:backend-engineering or facts:backend-engineering")
+    ],
     query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many.")] = 10,
     threshold: Annotated[float, typer.Option(min=-1.0, max=1.0)] = 0.0,
@@ -29,7 +34,13 @@ def search(
 
     factory = common.open_factory(get_settings())
     try:
-        found = factory.memory.live.recall([bank], query, k=k, threshold=threshold)
+        facts = factory.memory.facts
+        if bank.startswith("facts:"):
+            if facts is None:
+                raise fail("fact memory is off (DEVFACTORY_FACT_MEMORY=false)", EXIT_USAGE)
+            found = facts.search(bank.removeprefix("facts:"), query, k=k, threshold=threshold)
+        else:
+            found = factory.memory.live.recall([bank], query, k=k, threshold=threshold)
     except EmbedderMismatchError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     finally:
@@ -53,6 +64,8 @@ def stats() -> None:
     try:
         banks = factory.memory.live.stats()
         embedder = factory.memory.live.embedder
+        facts = factory.memory.facts
+        fact_counts = facts.counts() if facts is not None else {}
     finally:
         factory.close()
     table = Table(title=f"memory banks (embedding with {embedder.name}, {embedder.dims} dims)")
@@ -61,7 +74,12 @@ def stats() -> None:
     for b in banks:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(b.kinds.items()))
         table.add_row(b.bank, b.embedder, str(b.dims), str(b.memories), kinds)
+    if facts is not None:
+        for team, n in fact_counts.items():
+            table.add_row(f"facts:{team}", embedder.name, str(embedder.dims), str(n), f"fact {n}")
     console.print(table)
+    if facts is not None:
+        console.print(f"team facts (mem0) are in table {facts.collection}")
 
 
 @memory_app.command()

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -26,6 +27,7 @@ from langgraph.types import Command
 from devfactory.contracts import Artifact, StageOutcome, StageRecord, TaskResult, Usage
 from devfactory.control.hitl import make_pause
 from devfactory.graph import metering
+from devfactory.graph.ask import Answer, ask_model
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.broker import consult
 from devfactory.graph.budget_gate import budget_gate
@@ -33,9 +35,11 @@ from devfactory.graph.context import Context
 from devfactory.graph.gate import Route, assess
 from devfactory.graph.hitl import ask_person
 from devfactory.graph.lifecycle import task_key
+from devfactory.graph.prompts import render_prompt
 from devfactory.graph.schema import report_schema
 from devfactory.graph.state import RunState, StageOutput, StageState
 from devfactory.graph.structured import draft_file, request_task_result
+from devfactory.memory.facts import Ask, Extraction, extraction_schema
 from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
 from devfactory.teams.registry import TeamRegistry
@@ -53,6 +57,31 @@ def notes_for(state: Mapping[str, Any]) -> list[str]:
             f"{state.get('review_feedback', '')}. Revise your previous version accordingly."
         )
     return notes
+
+
+def fact_asker(spec: TeamSpec, context: Context) -> Ask:
+    """Return the ``Ask`` mem0's extraction goes through: the fact model, bounded and repaired."""
+    settings = context.settings
+    resolved = context.model_source().resolve(settings.fact_alias)
+    bound = resolved.structured(extraction_schema(settings.max_facts_per_stage))
+
+    def ask(existing: str, new: str) -> Answer[Extraction]:
+        values = {"team_name": spec.name, "max_facts": settings.max_facts_per_stage}
+        messages: list[BaseMessage] = [
+            SystemMessage(render_prompt("facts_system", **values)),
+            HumanMessage(render_prompt("facts_task", existing=existing, new=new, **values)),
+        ]
+        answer = ask_model(
+            bound,
+            messages,
+            Extraction,
+            max_parse_retries=settings.max_parse_retries,
+            max_model_errors=settings.max_model_errors,
+        )
+        answer.model = answer.model or resolved.label
+        return answer
+
+    return ask
 
 
 def make_team_node(
@@ -429,16 +458,60 @@ def make_team_node(
         }
 
     def retain(state: StageState, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Retain what the finished stage learned (idempotent: a re-run adds nothing new)."""
+        """Retain what the finished stage learned (idempotent: a re-run adds nothing new).
+
+        Then, when the stage passed, the budget has room and fact memory is on,
+        mem0 extracts the team's new facts with the cheap model; that call is
+        metered to the team like any other.
+        """
         memory = runtime.context.memory
-        if memory is not None:
-            memory.retain_stage(
-                StageRecord.model_validate(state["stages"][spec.slug]),
-                run_id=state["run_id"],
-                project=state.get("project", "default"),
-                revision=state.get("revision", 0),
-            )
-        return {}
+        if memory is None:
+            return {}
+        record = StageRecord.model_validate(state["stages"][spec.slug])
+        where = {
+            "run_id": state["run_id"],
+            "project": state.get("project", "default"),
+            "revision": state.get("revision", 0),
+        }
+        memory.retain_stage(record, **where)
+        if memory.facts is None or record.outcome is not StageOutcome.PASSED:
+            return {}
+        emit = get_stream_writer()
+        budget = metering.check(state, spec.slug, runtime.context)
+        if budget.exhausted or budget.near:
+            skipped = "skipped: the budget is too close to its cap"
+            emit({"event": "facts", "team": spec.slug, "added": [], "problem": skipped})
+            return {}
+        started = time.perf_counter()
+        try:
+            outcome = memory.extract_facts(record, ask=fact_asker(spec, runtime.context), **where)
+        except ModelUnavailableError as exc:
+            emit({"event": "facts", "team": spec.slug, "added": [], "problem": str(exc)})
+            return {}
+        if outcome is None:
+            return {}
+        seconds = time.perf_counter() - started
+        emit(
+            {
+                "event": "facts",
+                "team": spec.slug,
+                "added": outcome.added,
+                "model": outcome.model,
+                "problem": outcome.problem,
+                "seconds": round(seconds, 2),
+            }
+        )
+        key = metering.spend_key(state, spec.slug, ":facts")
+        entry = metering.add_spend(
+            state.get("spend", {}),
+            key,
+            spec.slug,
+            outcome.usage,
+            outcome.model,
+            runtime.context,
+            seconds,
+        )
+        return {"spend": {key: entry}}
 
     graph = StateGraph(
         StageState, context_schema=Context, input_schema=RunState, output_schema=StageOutput

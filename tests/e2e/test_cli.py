@@ -108,6 +108,8 @@ def test_langgraph_dev_serves_both_pipelines(env: dict[str, str]) -> None:
 
 
 def test_memory_commands_search_describe_and_reindex(env: dict[str, str], e2e_home: Path) -> None:
+    from devfactory.graph.ask import Answer
+    from devfactory.memory.facts import ExtractedFact, Extraction
     from devfactory.memory.live import MemoryItem
     from devfactory.runner import Factory
     from devfactory.settings import Settings
@@ -121,6 +123,14 @@ def test_memory_commands_search_describe_and_reindex(env: dict[str, str], e2e_ho
                 MemoryItem("fact", "The frontend is written in TypeScript", {"run": "r-e2e"}),
             ],
         )
+        extracted = Extraction(memory=[ExtractedFact(text="Refunds are issued within 14 days")])
+        assert factory.memory.facts is not None
+        factory.memory.facts.extract(
+            "e2e-cli", "digest", {"run": "r-facts"}, lambda existing, new: Answer(extracted)
+        )
+    fact = cli("memory", "search", "facts:e2e-cli", "how long do refunds take?", env=env)
+    assert fact.returncode == 0, fact.stderr
+    assert "Refunds are issued within 14 days" in fact.stdout and "run=r-facts" in fact.stdout
     found = cli("memory", "search", "team:e2e-cli", "how are invoice numbers assigned?", env=env)
     assert found.returncode == 0, found.stderr
     assert found.stdout.index("Invoices are numbered") < found.stdout.index("TypeScript")
@@ -128,6 +138,7 @@ def test_memory_commands_search_describe_and_reindex(env: dict[str, str], e2e_ho
     described = cli("memory", "stats", env=env)
     assert described.returncode == 0
     assert "team:e2e-cli" in described.stdout and "embedded:all-minilm-l6-v2" in described.stdout
+    assert "facts:e2e-cli" in described.stdout
     redone = cli("memory", "reindex", "team:e2e-cli", env=env)
     assert redone.returncode == 0 and "re-embedded 2 memories of team:e2e-cli" in redone.stdout
     assert cli("memory", "reindex", "team:nobody", env=env).returncode == 3

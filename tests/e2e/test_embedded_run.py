@@ -103,6 +103,9 @@ def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path
         for path, content in stage_files(out, record):  # published, or kept under _blocked/
             assert path.read_text().strip() == content.strip()
     assert ran[0].outcome is not StageOutcome.SKIPPED
+    for record in ran[1:]:  # mem0 extracted (or reported failing to extract) each stage's facts
+        if record.outcome is StageOutcome.PASSED:
+            assert f"✎ {record.team} facts: " in resumed.stdout, resumed.stdout
     assert (out / "SUMMARY.md").read_text().startswith(f"# Run {run_id}: {doc['status']}")
     if doc["status"] == "FAILED":
         assert "BLOCKED" in doc["reason"]

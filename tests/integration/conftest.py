@@ -49,4 +49,7 @@ def pg_settings(tmp_path: Path, database_url: str) -> Settings:
         ollama_host="http://127.0.0.1:9",
         probe_timeout_s=0.2,
         review_required=False,  # review has its own tests; most runs end at validation
+        # mem0 fact extraction adds a model call per passed stage; its own tests turn it
+        # on, so that the control-plane tests can count every other call exactly.
+        fact_memory=False,
     )

@@ -100,6 +100,7 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "DEVFACTORY_DATA_DIR": str(tmp_path / "data"),
         "DEVFACTORY_REVIEW_REQUIRED": "false",
+        "DEVFACTORY_FACT_MEMORY": "false",
         "HITL_CALL_LOG": str(tmp_path / "calls.jsonl"),
     }
 

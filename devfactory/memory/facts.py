@@ -1,0 +1,336 @@
+"""Team-native fact memory on mem0: extract and dedup each team's facts at the stage boundary.
+
+mem0 (``mem0ai`` 2.2) does the memory work. Given what a team reported, it
+looks up the team's closest existing facts (pgvector, scoped by
+``agent_id`` = the team's slug), asks a model which facts are new, drops
+exact repeats by hash, and stores the rest with its own history. Ours are the
+parts around it:
+
+* **The model.** Extraction runs on the ``factory/cheap`` alias through
+  ``FactExtractor``, an LLM provider registered with mem0. mem0's own
+  extraction prompt is about 8,000 tokens and written for user/assistant chats,
+  so it would not fit the embedded model's context. The extractor keeps the
+  two sections of mem0's prompt that carry data (existing memories and the new
+  message) and hands them to the caller's ``ask``. That call uses a short
+  team-fact prompt and a grammar-bounded schema, and is repaired and retried
+  like every other structured answer. It also says what the call spent, so
+  the stage can meter it.
+* **The embedder.** mem0 uses the embedder live memory uses, so the two layers
+  share one vector space. The collection's name carries the embedder and its
+  dimension, so another embedder gets a collection of its own and vectors
+  never mix.
+* **Files and telemetry.** ``MEM0_DIR`` and the history database live under
+  the project's data directory, and telemetry is off. Both are set before
+  mem0 is first imported, because mem0 reads them at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+from pydantic import BaseModel, Field
+
+from devfactory.contracts import Usage
+from devfactory.memory.embeddings import Embedder
+from devfactory.memory.live import Recalled
+
+PROVIDER = "devfactory-facts"
+MAX_FACT_CHARS = 300
+
+
+def facts_bank(team: str) -> str:
+    """Name a team's fact memory, as recall and the CLI show it."""
+    return f"facts:{team}"
+
+
+class ExtractedFact(BaseModel):
+    """One self-contained fact the team learned."""
+
+    text: str = Field(min_length=8, max_length=MAX_FACT_CHARS)
+
+
+class Extraction(BaseModel):
+    """The extraction model's answer: only the facts that are new."""
+
+    memory: list[ExtractedFact]
+
+
+def extraction_schema(max_facts: int) -> dict[str, Any]:
+    """JSON schema of ``Extraction``, every string and list bounded for grammars."""
+    return {
+        "type": "object",
+        "properties": {
+            "memory": {
+                "type": "array",
+                "maxItems": max_facts,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "text": {
+                            "type": "string",
+                            "minLength": 8,
+                            "maxLength": MAX_FACT_CHARS,
+                        }
+                    },
+                    "required": ["text"],
+                },
+            }
+        },
+        "required": ["memory"],
+    }
+
+
+class ExtractionAnswer(Protocol):
+    """What an ``Ask`` returns (``graph.ask.Answer[Extraction]`` is one)."""
+
+    value: Extraction | None
+    usage: Usage
+    model: str
+
+    @property
+    def problem(self) -> str:
+        """Why the answer was rejected ("" when it was not)."""
+        ...
+
+
+# ask(existing, new): existing is a JSON list of {"id", "text"}, new is the stage's digest.
+Ask = Callable[[str, str], ExtractionAnswer]
+
+
+@dataclass
+class FactsOutcome:
+    """What one extraction added, what it cost, and why it failed (if it did)."""
+
+    added: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    problem: str = ""
+
+
+@dataclass
+class _Call:
+    ask: Ask
+    max_facts: int
+    outcome: FactsOutcome
+    prompts: list[tuple[str, str]] = field(default_factory=list)
+
+
+_CALL: ContextVar[_Call | None] = ContextVar("devfactory_fact_call", default=None)
+_SECTION = re.compile(r"^## (?P<name>[^\n]+)\n(?P<body>.*?)(?=\n\n## |\n\n# |\Z)", re.M | re.S)
+
+
+_LABEL = re.compile(r"^\s*(?:[-*•]\s*|\d+[.)]\s*|(?:verified|decided|fact)\s*:\s*)+", re.I)
+
+
+def _clean(text: str) -> str:
+    """Drop a list marker or label a model copied from the digest ("- ", "Verified: ")."""
+    return _LABEL.sub("", text).strip()
+
+
+def _sections(prompt: str) -> dict[str, str]:
+    return {m["name"].strip(): m["body"].strip() for m in _SECTION.finditer(prompt)}
+
+
+def _prepare_environment(data_dir: Path) -> Path:
+    """Point mem0 at ``data_dir`` and turn its telemetry off (before it is imported)."""
+    home = data_dir / "mem0"
+    home.mkdir(parents=True, exist_ok=True)
+    # Without spaCy (not installed: it would download a model), mem0's keyword
+    # scoring reads plain text and it links no entities; say so once, in the docs.
+    logging.getLogger("mem0.utils.spacy_models").setLevel(logging.ERROR)
+    os.environ["MEM0_TELEMETRY"] = "False"
+    os.environ.setdefault("MEM0_DIR", str(home))
+    return home
+
+
+def _extractor_class() -> type:
+    from mem0.llms.base import LLMBase
+
+    class FactExtractor(LLMBase):
+        """mem0's LLM: answers its extraction request through the current ``Ask``."""
+
+        def generate_response(
+            self,
+            messages: list[dict[str, str]],
+            response_format: Any = None,
+            tools: Any = None,
+            tool_choice: str = "auto",
+            **kwargs: Any,
+        ) -> str:
+            call = _CALL.get()
+            if call is None:
+                raise RuntimeError("fact extraction runs only inside TeamFacts.extract")
+            user = next((m["content"] for m in messages if m.get("role") == "user"), "")
+            parts = _sections(user)
+            if "New Messages" not in parts:
+                raise RuntimeError("mem0's extraction prompt has no 'New Messages' section")
+            existing = parts.get("Existing Memories", "[]")
+            call.prompts.append((existing, parts["New Messages"]))
+            answer = call.ask(existing, parts["New Messages"])
+            outcome = call.outcome
+            outcome.usage = outcome.usage.add(answer.usage)
+            outcome.model = answer.model or outcome.model
+            if answer.value is None:
+                outcome.problem = answer.problem or "no valid extraction"
+                raise RuntimeError(outcome.problem)
+            facts = [_clean(f.text) for f in answer.value.memory][: call.max_facts]
+            return json.dumps(
+                {
+                    "memory": [
+                        {"id": str(i), "text": text, "attributed_to": "assistant"}
+                        for i, text in enumerate(facts)
+                        if text
+                    ]
+                }
+            )
+
+    return FactExtractor
+
+
+def _embeddings(embedder: Embedder) -> Any:
+    from langchain_core.embeddings import Embeddings
+
+    class SharedEmbeddings(Embeddings):
+        """Live memory's embedder, as the LangChain ``Embeddings`` mem0 accepts."""
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed([text])[0]
+
+    return SharedEmbeddings()
+
+
+def collection_name(embedder: Embedder) -> str:
+    """Name the mem0 collection (a table) of ``embedder``: one per embedder and dimension."""
+    slug = re.sub(r"[^a-z0-9]+", "_", embedder.name.lower()).strip("_")[:40]
+    return f"devfactory_facts_{slug}_{embedder.dims}"
+
+
+class TeamFacts:
+    """Each team's fact memory: mem0 on pgvector, scoped by ``agent_id``.
+
+    Args:
+        dsn: the factory's Postgres (mem0 gets a small pool of its own, because
+            it reads rows as tuples and commits itself).
+        embedder: live memory's embedder.
+        data_dir: where mem0's directory and history database go.
+        max_facts: the most facts one extraction may add (bounds the schema too).
+
+    """
+
+    def __init__(self, dsn: str, embedder: Embedder, data_dir: Path, *, max_facts: int = 6) -> None:
+        home = _prepare_environment(data_dir)
+        from mem0 import Memory
+        from mem0.configs.base import MemoryConfig
+        from mem0.embeddings.configs import EmbedderConfig
+        from mem0.llms.configs import LlmConfig
+        from mem0.utils.factory import LlmFactory
+        from mem0.vector_stores.configs import VectorStoreConfig
+
+        LlmFactory.register_provider(PROVIDER, f"{__name__}._FactExtractor")
+        self.embedder = embedder
+        self.max_facts = max_facts
+        self.collection = collection_name(embedder)
+        self.pool = ConnectionPool(dsn, min_size=1, max_size=4, open=False)
+        self.pool.open(wait=True, timeout=15)
+        config = MemoryConfig(
+            vector_store=VectorStoreConfig(
+                provider="pgvector",
+                config={
+                    "connection_pool": self.pool,
+                    "collection_name": self.collection,
+                    "embedding_model_dims": embedder.dims,
+                    "hnsw": True,
+                },
+            ),
+            embedder=EmbedderConfig(provider="langchain", config={"model": _embeddings(embedder)}),
+            # mem0 validates providers against its own list; ours is registered above.
+            llm=LlmConfig.model_construct(provider=PROVIDER, config={}),
+            history_db_path=str(home / "history.db"),
+        )
+        self.mem0 = Memory(config)
+
+    def close(self) -> None:
+        """Close mem0's pool and history database."""
+        self.mem0.close()
+        self.pool.close()
+
+    def extract(self, team: str, digest: str, source: dict[str, Any], ask: Ask) -> FactsOutcome:
+        """Extract ``team``'s new facts from ``digest`` and store them (deduplicated).
+
+        Never raises: a failed extraction is reported in ``problem`` and stores nothing.
+        """
+        outcome = FactsOutcome()
+        token = _CALL.set(_Call(ask, self.max_facts, outcome))
+        try:
+            result = self.mem0.add(
+                [{"role": "assistant", "content": digest}],
+                agent_id=team,
+                metadata={k: v for k, v in source.items() if v is not None},
+                infer=True,
+            )
+        except Exception as exc:  # noqa: BLE001 - reported, never raised
+            outcome.problem = outcome.problem or f"{type(exc).__name__}: {exc}"
+            return outcome
+        finally:
+            _CALL.reset(token)
+        outcome.added = [r["memory"] for r in result.get("results", []) if r.get("event") == "ADD"]
+        return outcome
+
+    def search(self, team: str, query: str, *, k: int, threshold: float) -> list[Recalled]:
+        """Return ``team``'s facts closest to ``query`` (at most ``k``, above ``threshold``)."""
+        if k <= 0 or not query.strip():
+            return []
+        found = self.mem0.search(
+            query[:2000], filters={"agent_id": team}, top_k=k, threshold=max(threshold, 0.0)
+        )
+        return [
+            Recalled(
+                facts_bank(team),
+                "fact",
+                r["memory"],
+                dict(r.get("metadata") or {}),
+                float(r.get("score") or 0.0),
+            )
+            for r in found.get("results", [])
+        ]
+
+    def all(self, team: str, *, limit: int = 100) -> list[str]:
+        """Return ``team``'s stored facts, newest first."""
+        rows = self.mem0.get_all(filters={"agent_id": team}, top_k=limit)
+        items = sorted(rows.get("results", []), key=lambda r: r.get("created_at") or "")
+        return [r["memory"] for r in reversed(items)]
+
+    def counts(self) -> dict[str, int]:
+        """Return how many facts each team holds."""
+        query = sql.SQL(
+            "SELECT payload->>'agent_id', count(*) FROM {} GROUP BY 1 ORDER BY 1"
+        ).format(sql.Identifier(self.collection))
+        with self.pool.connection() as conn:
+            exists = conn.execute("SELECT to_regclass(%s)", (self.collection,)).fetchone()
+            if exists is None or exists[0] is None:
+                return {}
+            rows = conn.execute(query).fetchall()
+        return {str(team): int(n) for team, n in cast(Sequence[tuple[Any, Any]], rows)}
+
+
+def __getattr__(name: str) -> Any:
+    # mem0 loads its LLM provider by dotted path; build the class on first use so
+    # that importing this module does not import mem0.
+    if name == "_FactExtractor":
+        cls = _extractor_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(name)
