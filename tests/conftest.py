@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,3 +26,18 @@ def settings(tmp_path: Path) -> Settings:
         review_required=False,
         max_human_retries=0,
     )
+
+
+@pytest.fixture(scope="session")
+def pg_root() -> Iterator[Path]:
+    """A directory for an embedded Postgres, outside pytest's own temporary root.
+
+    As root, pgserver runs Postgres as a ``pgserver`` user that must reach its
+    data directory. Every pytest session resets ``/tmp/pytest-of-root`` to mode
+    0700, which would cut a running server off from its files whenever another
+    pytest session starts on the machine.
+    """
+    root = Path(tempfile.mkdtemp(prefix="devfactory-test-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)

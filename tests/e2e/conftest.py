@@ -27,9 +27,11 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Com
 
 
 @pytest.fixture(scope="session")
-def e2e_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def e2e_home(pg_root: Path) -> Path:
     """One data directory for the session: embedded Postgres and the joined model."""
-    return tmp_path_factory.mktemp("devfactory-home")
+    home = pg_root / "devfactory-home"
+    home.mkdir()
+    return home
 
 
 @pytest.fixture

@@ -19,14 +19,13 @@ from devfactory.settings import Settings
 
 
 @pytest.fixture(scope="session")
-def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_dsn(pg_root: Path) -> Iterator[str]:
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
         return
     import pgserver
 
-    root = tmp_path_factory.mktemp("pg")
-    server = pgserver.get_server(root / "data", cleanup_mode="stop")
+    server = pgserver.get_server(pg_root / "pg" / "data", cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()
 
