@@ -16,7 +16,7 @@ export LANGGRAPH_CLI_NO_ANALYTICS := 1
 
 DEMO_REQUIREMENT ?= A REST API for a personal todo list: create, list, complete and delete todos, with a title, an optional due date and a done flag, stored in SQLite.
 
-.PHONY: help setup system-deps demo test test-unit test-integration test-e2e lint format graph bench clean
+.PHONY: help setup system-deps demo chat test test-unit test-integration test-e2e test-browser lint format graph bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -29,11 +29,14 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
 	@touch $@
 
-system-deps: ## Install Graphviz (for `devfactory graph --format png`) when missing.
-	@command -v dot >/dev/null || { \
+system-deps: ## Install Graphviz (PNG graphs) and Chromium (browser tests) from Debian when missing.
+	@missing=""; command -v dot >/dev/null || missing="graphviz"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
-	  else echo "warning: install Graphviz for PNG graphs (apt-get install graphviz)"; fi; }
+	    echo "installing from Debian:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: install$$missing (apt-get install$$missing): PNG graphs and browser tests need them"; fi; fi
 
 setup: $(VENV)/.synced system-deps ## Create .venv from uv.lock (builds llama.cpp once, ~3-5 min).
 
@@ -61,6 +64,12 @@ test-integration: setup ## Integration tests (embedded Postgres or DATABASE_URL)
 
 test-e2e: setup ## End-to-end tests (CLI, real embedded model).
 	$(BIN)/pytest tests/e2e
+
+test-browser: setup ## Browser tests of the chat (Debian chromium, headless; screenshots in test-output/).
+	$(BIN)/pytest tests/browser
+
+chat: setup ## Serve the chat on http://127.0.0.1:8000 (add people first: devfactory users add).
+	$(BIN)/devfactory chat
 
 lint: setup ## ruff and mypy.
 	$(BIN)/ruff check devfactory tests bench

@@ -153,6 +153,14 @@ class Factory:
             self._memory.facts.close()
         self.pool.close()
 
+    def model_source(self) -> Any:
+        """Return the models runs use (the scripted source in tests, else the router)."""
+        return self.models if self.models is not None else default_router(self.settings)
+
+    def models_for(self, alias: str) -> Any:
+        """Return the chat model serving ``alias`` (with its fallbacks), for free text."""
+        return self.model_source().resolve(alias).plain()
+
     @property
     def memory(self) -> MemoryService:
         """The memory service (the embedder and mem0 are set up on first use)."""
@@ -241,6 +249,7 @@ class Factory:
         out_dir: Path | None = None,
         on_event: EventSink | None = None,
         run_id: str | None = None,
+        owner: str = "",
     ) -> RunReport:
         """Start a new run and drive it until it ends or waits for a person."""
         load_pipeline(pipeline)  # fail fast on an unknown pipeline
@@ -252,7 +261,7 @@ class Factory:
         budget = default_caps(self.settings)
         if caps is not None:
             budget["run"] = {**budget["run"], **caps.model_dump(exclude_none=True)}
-        self.runs.create(run_id, requirement, pipeline, str(out), project)
+        self.runs.create(run_id, requirement, pipeline, str(out), project, owner)
         self.audit.append(
             run_id,
             "run_created",
@@ -262,7 +271,7 @@ class Factory:
                 "project": project,
                 "budget": budget,
             },
-            actor="factory",
+            actor=owner or "factory",
             key="run_created",
         )
         payload = {
@@ -302,20 +311,20 @@ class Factory:
             found.extend(_pending(row.run_id, snapshot))
         return found
 
-    def answer(
+    def check_answer(
         self,
         run_id: str,
         decision: Decision,
         *,
         interrupt_id: str | None = None,
         kind: str | None = None,
-        on_event: EventSink | None = None,
-    ) -> RunReport:
-        """Resume a paused run with a person's ``decision``.
+    ) -> list[Pending]:
+        """Return the questions ``decision`` answers; raise if it may not answer them.
 
         With several questions pending, ``interrupt_id`` (or a prefix of it) or
         ``kind`` picks which; questions of one kind may be answered together.
-        Raises ``DecisionError`` when the decision may not answer the question.
+        Raises ``RunStateError`` when the run is not paused and ``DecisionError``
+        when the decision may not answer the question.
         """
         row = self.get(run_id)
         if row.status != Phase.PAUSED:
@@ -339,6 +348,20 @@ class Factory:
             )
         for item in chosen:
             check_decision(item.pause, decision)
+        return chosen
+
+    def answer(
+        self,
+        run_id: str,
+        decision: Decision,
+        *,
+        interrupt_id: str | None = None,
+        kind: str | None = None,
+        on_event: EventSink | None = None,
+    ) -> RunReport:
+        """Resume a paused run with a person's ``decision`` (checked by ``check_answer``)."""
+        row = self.get(run_id)
+        chosen = self.check_answer(run_id, decision, interrupt_id=interrupt_id, kind=kind)
         snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
         phase = (snapshot.values or {}).get("phase", Phase.DRAFT)
         actor, why = (

@@ -104,6 +104,32 @@ class Settings(BaseSettings):
         default=6, ge=1, le=20, description="The most facts one stage may add."
     )
 
+    # The chat (devfactory chat).
+    chat_host: str = Field(default="127.0.0.1", description="Where the chat listens.")
+    chat_port: int = Field(default=8000, ge=1, le=65535)
+    users_file: Path | None = Field(
+        default=None, description="People who may sign in (default: <data_dir>/users.yaml)."
+    )
+    chat_header_auth: bool = Field(
+        default=False,
+        description="Trust chat_header_user/role set by a proxy in front of the chat.",
+    )
+    chat_header_user: str = Field(default="X-Forwarded-User")
+    chat_header_role: str = Field(default="X-Forwarded-Role")
+    chat_max_active_runs: int = Field(
+        default=2, ge=1, le=32, description="Runs the chat drives at once; more wait in line."
+    )
+    chat_group_rounds: int = Field(
+        default=4, ge=1, le=12, description="Turns in a group chat before the moderator sums up."
+    )
+    chat_history_turns: int = Field(
+        default=8, ge=0, le=50, description="Earlier turns a team sees in a direct chat."
+    )
+    models_factory: str | None = Field(
+        default=None,
+        description="module:function returning the model source (tests and plugins only).",
+    )
+
     # Budgets (None: no cap). Tokens count for every model; cost follows the price table.
     budget_run_tokens: int | None = Field(default=2_000_000, ge=1)
     budget_run_cost_usd: float | None = Field(default=5.0, gt=0)

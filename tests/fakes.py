@@ -84,8 +84,10 @@ class Call:
     """One model call as the script sees it.
 
     ``kind`` is "draft", "report", "answer" (a clarification responder),
-    "facts" (mem0's fact extraction after a stage) or "governance" (the risk
-    assessment; ``spec`` is None then).
+    "facts" (mem0's fact extraction after a stage), "governance" (the risk
+    assessment; ``spec`` is None then), or one of the chat's: "chat" (a team
+    talking to a person), "select" and "summary" (a group chat's moderator)
+    and "qa" (project questions); ``spec`` is None for the last three.
     """
 
     spec: Any
@@ -96,8 +98,8 @@ class Call:
 
     @property
     def team(self) -> str:
-        """The calling team's slug ("governance" for the risk assessment)."""
-        return self.spec.slug if self.spec is not None else "governance"
+        """The calling team's slug (the kind, such as "governance", for calls of no team)."""
+        return self.spec.slug if self.spec is not None else self.kind
 
     @property
     def prompt(self) -> str:
@@ -118,8 +120,30 @@ def extract_verified(call: Call) -> str:
     return json.dumps({"memory": [{"text": ln[2:]} for ln in lines if ln.startswith("- ")]})
 
 
+_TEAM_LINE = re.compile(r"^([a-z0-9-]+): ", re.M)
+
+
+def chat_reply(call: Call) -> str:
+    """Answer the chat's calls: a team speaks from its SOUL, moderators pick and sum up."""
+    system = str(call.messages[0].content)
+    if call.kind == "chat":
+        soul = system.split("## Who you are\n", 1)[1]
+        why = soul.split("## Why we exist\n", 1)[-1].strip().split(". ")[0]
+        return f"{call.spec.name} here. {why}."
+    if call.kind == "select":
+        teams = call.prompt.split("## Teams", 1)[1]
+        first = _TEAM_LINE.search(teams)
+        speaker = first.group(1) if first else ""
+        return json.dumps({"speaker": speaker, "reason": "scripted: first listed"})
+    if call.kind == "summary":
+        return f"Summary of {call.prompt.count(' here. ')} contributions."
+    return "From the sources: the project stores todos [1]."
+
+
 def always_good(call: Call) -> str:
     """Rate LOW, draft passing files, report COMPLETE, answer every question."""
+    if call.kind in ("chat", "select", "summary", "qa"):
+        return chat_reply(call)
     if call.kind == "governance":
         return low_risk(call)
     if call.kind == "facts":
@@ -146,6 +170,13 @@ def report_with(make: Callable[[Call], str]) -> Script:
         return make(call) if call.kind == "report" else always_good(call)
 
     return script
+
+
+_SPECIAL = {
+    "You moderate a group discussion": "select",
+    "You sum up a group discussion": "summary",
+    "You answer questions about the devfactory project": "qa",
+}
 
 
 class ScriptedChatModel(BaseChatModel):
@@ -183,18 +214,24 @@ class ScriptedChatModel(BaseChatModel):
     def _generate(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
-        spec = self._team(messages)
+        system = str(messages[0].content)
         task = str(messages[-1].content)
         match = _WRITE.search(task)
-        if spec is None:
+        special = next((k for p, k in _SPECIAL.items() if system.startswith(p)), None)
+        spec = None if special else self._team(messages)
+        if special:
+            kind, path = special, ""
+        elif spec is None:
             kind, path = "governance", ""
+        elif "talking with a person in the chat" in system:
+            kind, path = "chat", ""
         elif str(messages[0].content).startswith("You keep the fact memory"):
             kind, path = "facts", ""
         elif task.startswith("## Question from the"):
             kind, path = "answer", ""
         else:
             kind, path = ("draft", match.group(1)) if match else ("report", "")
-        slug = spec.slug if spec is not None else "governance"
+        slug = spec.slug if spec is not None else (special or "governance")
         with self._lock:
             n = sum(1 for c in self.calls if c.team == slug and c.kind == kind)
             call = Call(spec, kind, path, n, list(messages))

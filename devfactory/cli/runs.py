@@ -64,14 +64,21 @@ def run(
         raise fail("the requirement is empty", EXIT_USAGE)
     settings = get_settings()
     caps = Caps(tokens=budget_tokens, cost_usd=budget_cost)
+    who = identity(settings, by, role)
     drive(
         common.open_factory(settings),
         pipeline,
         lambda f, p: f.start(
-            requirement, pipeline=pipeline, project=project, caps=caps, out_dir=out, on_event=p
+            requirement,
+            pipeline=pipeline,
+            project=project,
+            caps=caps,
+            out_dir=out,
+            on_event=p,
+            owner=who[0],
         ),
         inline=common.interactive(interactive),
-        as_=identity(settings, by, role),
+        as_=who,
     )
 
 

@@ -34,6 +34,7 @@ class RunRow:
     updated_at: datetime
     project: str = "default"
     spend: dict[str, Any] | None = None
+    owner: str = ""
 
     @property
     def interrupted(self) -> bool:
@@ -57,13 +58,19 @@ class RunStore:
         self.pool = pool
 
     def create(
-        self, run_id: str, requirement: str, pipeline: str, out_dir: str, project: str = "default"
+        self,
+        run_id: str,
+        requirement: str,
+        pipeline: str,
+        out_dir: str,
+        project: str = "default",
+        owner: str = "",
     ) -> None:
-        """Insert a new DRAFT run owned by this process."""
+        """Insert a new DRAFT run driven by this process and started by ``owner``."""
         with self.pool.connection() as conn:
             conn.execute(
                 "INSERT INTO devfactory_runs (run_id, requirement, pipeline, status, out_dir,"
-                " pid, host, project) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                " pid, host, project, owner) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     run_id,
                     requirement,
@@ -73,6 +80,7 @@ class RunStore:
                     os.getpid(),
                     socket.gethostname(),
                     project,
+                    owner,
                 ),
             )
 
@@ -174,12 +182,14 @@ class RunStore:
             ).fetchone()
         return RunRow(**cast(dict[str, Any], row)) if row else None
 
-    def list(self, limit: int = 20, *, status: str | None = None) -> list[RunRow]:
-        """Return the newest runs first (only those in ``status`` when given)."""
+    def list(
+        self, limit: int = 20, *, status: str | None = None, owner: str | None = None
+    ) -> list[RunRow]:
+        """Return the newest runs first (only those in ``status``, of ``owner``, when given)."""
         with self.pool.connection() as conn:
             rows = conn.execute(
-                "SELECT * FROM devfactory_runs WHERE %s::text IS NULL OR status = %s"
-                " ORDER BY created_at DESC LIMIT %s",
-                (status, status, limit),
+                "SELECT * FROM devfactory_runs WHERE (%s::text IS NULL OR status = %s)"
+                " AND (%s::text IS NULL OR owner = %s) ORDER BY created_at DESC LIMIT %s",
+                (status, status, owner, owner, limit),
             ).fetchall()
         return [RunRow(**cast(dict[str, Any], r)) for r in rows]

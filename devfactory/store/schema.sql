@@ -15,6 +15,9 @@ CREATE INDEX IF NOT EXISTS devfactory_runs_created ON devfactory_runs (created_a
 ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS project text NOT NULL DEFAULT 'default';
 ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS spend jsonb NOT NULL DEFAULT '{}'::jsonb;
 CREATE INDEX IF NOT EXISTS devfactory_runs_project ON devfactory_runs (project);
+-- Who started the run (the CLI operator, or the chat's signed-in user).
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS owner text NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS devfactory_runs_owner ON devfactory_runs (owner, created_at DESC);
 
 -- Every lifecycle transition of a run: who or what caused it, when and why.
 -- ``key`` makes recording idempotent when a graph node is re-run.

@@ -25,6 +25,7 @@ def server_dsn(pg_root: Path) -> Iterator[str]:
         return
     import pgserver
 
+    (pg_root / "pg").mkdir(exist_ok=True)
     server = pgserver.get_server(pg_root / "pg" / "data", cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()

@@ -1,0 +1,243 @@
+"""What the chat says, apart from runs: a team in person, a group discussion, project Q&A.
+
+Framework-free: the Chainlit app (``app.py``) streams what these build. A team
+answers from its identity documents (SOUL.md, AGENTS.md) and what its memory
+recalls. A group discussion is selector-style: each round a moderator model picks
+the next speaker (never the one who just spoke; when its answer is unusable, the
+team that spoke least), for a bounded number of rounds, then sums up. Project
+Q&A answers from the project's memories and artifacts and cites each source by
+run and stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, Field
+
+from devfactory.graph.ask import ask_model
+from devfactory.graph.prompts import render_prompt
+from devfactory.memory.live import Recalled, project_bank, team_bank
+from devfactory.memory.service import MemoryService
+from devfactory.settings import Settings
+from devfactory.teams.spec import TeamSpec
+
+MEMORY_CHARS = 2500
+SOURCE_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One contribution to a group discussion."""
+
+    speaker: str  # a team slug, or "moderator"
+    text: str
+    reason: str = ""  # why the moderator picked this speaker
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered source of a project answer."""
+
+    n: int
+    run: str
+    stage: str
+    text: str
+
+
+def _bullets(items: list[str], limit: int) -> str:
+    text = "\n".join(f"- {i}" for i in items)
+    return text[:limit] if text else "(nothing yet)"
+
+
+def remembered(memory: MemoryService | None, spec: TeamSpec, project: str, query: str) -> str:
+    """Render what ``spec``'s team remembers about ``query`` (mental model and recall)."""
+    if memory is None:
+        return "(memory is off)"
+    lines = []
+    mental = memory.mental_model(spec.slug)
+    if mental:
+        lines.append(mental)
+    for m in memory.recall(team=spec.slug, project=project, query=query):
+        run = m.provenance.get("run")
+        lines.append(f"- {m.text}" + (f" (run {run})" if run else ""))
+    return "\n".join(lines)[:MEMORY_CHARS] or "(nothing yet)"
+
+
+def team_messages(
+    spec: TeamSpec,
+    *,
+    memory_text: str,
+    history: list[tuple[str, str]],
+    question: str,
+) -> list[BaseMessage]:
+    """Build a direct conversation with ``spec``'s team: identity, memory, earlier turns."""
+    messages: list[BaseMessage] = [
+        SystemMessage(
+            render_prompt(
+                "chat_team_system",
+                team_name=spec.name,
+                soul=spec.soul.strip(),
+                agents=spec.agents.strip(),
+                memory=memory_text,
+            )
+        )
+    ]
+    for role, text in history:
+        messages.append(HumanMessage(text) if role == "user" else AIMessage(text))
+    messages.append(HumanMessage(question))
+    return messages
+
+
+def transcript(turns: list[Turn], names: dict[str, str]) -> str:
+    """Render a discussion so far."""
+    lines = [f"{names.get(t.speaker, t.speaker)}: {t.text}" for t in turns]
+    return "\n\n".join(lines) if lines else "(nobody has spoken yet)"
+
+
+def group_turn_messages(
+    spec: TeamSpec,
+    *,
+    memory_text: str,
+    question: str,
+    asker: str,
+    turns: list[Turn],
+    names: dict[str, str],
+) -> list[BaseMessage]:
+    """Build ``spec``'s turn in a group discussion."""
+    task = render_prompt(
+        "chat_group_turn",
+        asker=asker,
+        question=question,
+        transcript=transcript(turns, names),
+        team_name=spec.name,
+    )
+    return team_messages(spec, memory_text=memory_text, history=[], question=task)
+
+
+class SpeakerChoice(BaseModel):
+    """The moderator's pick."""
+
+    speaker: str = Field(min_length=1, max_length=60)
+    reason: str = Field(default="", max_length=300)
+
+
+def speaker_schema(slugs: list[str]) -> dict[str, Any]:
+    """JSON schema of ``SpeakerChoice`` with the speaker limited to ``slugs``."""
+    return {
+        "type": "object",
+        "properties": {
+            "speaker": {"type": "string", "enum": slugs},
+            "reason": {"type": "string", "maxLength": 300},
+        },
+        "required": ["speaker", "reason"],
+    }
+
+
+def choose_speaker(
+    model_source: Any,
+    settings: Settings,
+    *,
+    question: str,
+    teams: list[TeamSpec],
+    turns: list[Turn],
+) -> Turn:
+    """Ask the moderator (``factory/fast``) who speaks next; return an empty turn for them.
+
+    The moderator may not pick the team that just spoke. When its answer is
+    unusable, the team that has spoken least (first in the list on a tie) speaks.
+    """
+    names = {t.slug: t.name for t in teams}
+    last = turns[-1].speaker if turns else None
+    allowed = [t.slug for t in teams if t.slug != last] or [t.slug for t in teams]
+    messages = [
+        SystemMessage(render_prompt("chat_select_system")),
+        HumanMessage(
+            render_prompt(
+                "chat_select_task",
+                question=question,
+                teams="\n".join(f"{t.slug}: {t.description}" for t in teams if t.slug in allowed),
+                transcript=transcript(turns, names),
+            )
+        ),
+    ]
+    resolved = model_source.resolve("factory/fast")
+    answer = ask_model(
+        resolved.structured(speaker_schema(allowed)),
+        messages,
+        SpeakerChoice,
+        max_parse_retries=settings.max_parse_retries,
+        max_model_errors=settings.max_model_errors,
+    )
+    if answer.value is not None and answer.value.speaker in allowed:
+        return Turn(answer.value.speaker, "", answer.value.reason)
+    spoken = {slug: sum(1 for t in turns if t.speaker == slug) for slug in allowed}
+    pick = min(allowed, key=lambda slug: spoken[slug])
+    why = answer.problem or f"{answer.value.speaker if answer.value else '?'} may not speak now"
+    return Turn(pick, "", f"the team that spoke least (the moderator's pick was unusable: {why})")
+
+
+def summary_messages(question: str, turns: list[Turn], names: dict[str, str]) -> list[BaseMessage]:
+    """Build the moderator's closing summary."""
+    return [
+        SystemMessage(render_prompt("chat_summary_system")),
+        HumanMessage(
+            render_prompt(
+                "chat_summary_task", question=question, transcript=transcript(turns, names)
+            )
+        ),
+    ]
+
+
+def project_sources(
+    memory: MemoryService,
+    *,
+    project: str,
+    run_ids: set[str],
+    out_dirs: dict[str, str],
+    teams: list[str],
+    question: str,
+    k: int,
+    threshold: float,
+) -> list[Source]:
+    """Collect numbered sources for a project question: its memories and artifacts.
+
+    Team memories count only when they came from one of the project's runs; an
+    artifact memory brings the head of the file it names when the file exists.
+    """
+    banks = [project_bank(project), *(team_bank(t) for t in teams)]
+    found: list[Recalled] = memory.live.recall(banks, question, k=k * 3, threshold=threshold)
+    sources: list[Source] = []
+    for m in found:
+        run = str(m.provenance.get("run", ""))
+        if run not in run_ids:
+            continue
+        text = m.text
+        path = m.provenance.get("path")
+        if m.kind == "artifact" and path and run in out_dirs:
+            file = Path(out_dirs[run]) / str(path)
+            if file.is_file():
+                text = f"{path}:\n{file.read_text('utf-8', errors='replace')[:SOURCE_CHARS]}"
+        stage = str(m.provenance.get("stage") or m.provenance.get("team") or m.bank)
+        sources.append(Source(len(sources) + 1, run, stage, text))
+        if len(sources) == k:
+            break
+    return sources
+
+
+def qa_messages(project: str, question: str, sources: list[Source]) -> list[BaseMessage]:
+    """Build a project question with its numbered sources."""
+    listed = "\n\n".join(f"[{s.n}] (run {s.run}, stage {s.stage}) {s.text}" for s in sources)
+    return [
+        SystemMessage(render_prompt("chat_qa_system", project=project)),
+        HumanMessage(render_prompt("chat_qa_task", sources=listed, question=question)),
+    ]
+
+
+def cited(text: str, sources: list[Source]) -> list[Source]:
+    """Return the sources ``text`` cites as ``[n]`` (all of them when it cites none)."""
+    used = [s for s in sources if f"[{s.n}]" in text]
+    return used or sources

@@ -1,0 +1,92 @@
+"""Markdown for the chat: a stage's step, a pause, a run's summary (no Chainlit here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from devfactory.control.hitl import HELP, Pause
+from devfactory.teams.registry import TeamRegistry
+
+ACTION_LABELS = {
+    "approve": "Approve",
+    "reject": "Reject",
+    "modify": "Modify the requirement",
+    "answer": "Answer",
+    "revise": "Request changes",
+}
+NEEDS_TEXT = {"modify", "answer", "revise"}
+TEXT_PROMPTS = {
+    "modify": "Type the new requirement.",
+    "answer": "Type your answer (the team reads it before its next attempt).",
+    "revise": "Type the changes you want (the teams get them as review feedback).",
+    "reject": "Type the reason for rejecting.",
+}
+
+
+def _list(title: str, items: list[str]) -> list[str]:
+    return [f"**{title}**\n\n" + "\n".join(f"- {i}" for i in items)] if items else []
+
+
+def stage_markdown(record: dict[str, Any], teams: TeamRegistry) -> str:
+    """Render a finished stage: team, model, status, confidence, what it assumed and verified."""
+    spec = teams.get(record["team"])
+    result = record.get("result") or {}
+    usage = record.get("usage") or {}
+    blocks = [
+        f"**{spec.name if spec else record['team']}** · {record['outcome']}"
+        + (f" · confidence {result['confidence']:.2f}" if result else ""),
+        f"model `{record.get('model') or '-'}` · {record.get('attempts', 0)} attempt(s) · "
+        f"{usage.get('input_tokens', 0)}/{usage.get('output_tokens', 0)} tokens · "
+        f"{record.get('seconds', 0.0):.1f} s",
+    ]
+    if record.get("reason"):
+        blocks.append(f"> {record['reason']}")
+    blocks += _list("Assumptions", list(result.get("assumptions_made") or []))
+    blocks += _list("Verified facts", list(result.get("verified_facts") or []))
+    blocks += _list("Artifacts", [f"`{a['path']}`" for a in result.get("artifacts") or []])
+    if record.get("recalled"):
+        blocks.append(f"_recalled {len(record['recalled'])} memories before it worked_")
+    return "\n\n".join(blocks)
+
+
+def pause_markdown(run_id: str, pause: Pause, role: str) -> str:
+    """Render a pending question, and whether ``role`` may answer it."""
+    lines = [f"**{pause.title}** (run `{run_id}`)", "", pause.question, "", HELP[pause.kind]]
+    if pause.error:
+        lines.append(f"\n_Last answer refused: {pause.error}_")
+    if role not in pause.roles:
+        lines.append(
+            f"\nYou are signed in as **{role}**; this needs one of: {', '.join(pause.roles)}."
+        )
+    return "\n".join(lines)
+
+
+def summary_markdown(
+    run_id: str, status: str, reason: str, records: list[dict[str, Any]], out_dir: Path
+) -> str:
+    """Render how a run ended (or why it waits)."""
+    passed = sum(1 for r in records if r["outcome"] == "PASSED")
+    lines = [
+        f"### Run `{run_id}`: {status}",
+        f"{passed} of {len(records)} stages passed. Artifacts: `{out_dir}`.",
+    ]
+    if reason:
+        lines.append(f"> {reason}")
+    return "\n\n".join(lines)
+
+
+def artifact_files(out_dir: Path, records: list[dict[str, Any]]) -> list[tuple[str, Path]]:
+    """Return ``(path, file)`` for every published artifact of the run that exists."""
+    found = []
+    for record in records:
+        if record["outcome"] != "PASSED":
+            continue
+        for artifact in (record.get("result") or {}).get("artifacts") or []:
+            file = out_dir / artifact["path"]
+            if file.is_file():
+                found.append((artifact["path"], file))
+    for extra in ("SUMMARY.md", "run.json"):
+        if (out_dir / extra).is_file():
+            found.append((extra, out_dir / extra))
+    return found

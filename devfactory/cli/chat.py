@@ -1,0 +1,87 @@
+"""``devfactory chat`` and ``devfactory users``: the chat server and who may sign in."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, console, fail
+from devfactory.settings import get_settings
+
+users_app = typer.Typer(help="People who may sign in to the chat, and their roles.")
+app.add_typer(users_app, name="users", rich_help_panel="Chat")
+
+
+@app.command(rich_help_panel="Chat")
+def chat(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port.")] = None,
+) -> None:
+    """Serve the chat (Chainlit) until Ctrl-C: the factory, each team, group chat, Q&A."""
+    from devfactory.chat import serve
+    from devfactory.chat.users import UserStore
+
+    settings = get_settings()
+    store = UserStore(settings.users_file or settings.data_dir / "users.yaml")
+    if not store.people() and not settings.chat_header_auth:
+        raise fail(
+            "nobody may sign in yet: add someone with "
+            "`devfactory users add <name> --role approver`",
+            EXIT_USAGE,
+        )
+    host, port = host or settings.chat_host, port or settings.chat_port
+    console.print(f"devfactory chat on http://{host}:{port} (Ctrl-C stops it)")
+    serve(settings, host=host, port=port)
+
+
+@users_app.command("add")
+def add_user(
+    name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    role: Annotated[
+        str, typer.Option(help="viewer, operator, reviewer, approver or admin.")
+    ] = "operator",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Add someone (or change their password and role)."""
+    from devfactory.chat.users import UserError, UserStore
+
+    settings = get_settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        person = UserStore(settings.users_file or settings.data_dir / "users.yaml").add(
+            name, password, role
+        )
+    except UserError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    console.print(f"{person.name} may sign in as {person.role}")
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """List who may sign in, with their roles."""
+    from devfactory.chat.users import UserStore
+
+    settings = get_settings()
+    table = Table("name", "role")
+    for person in UserStore(settings.users_file or settings.data_dir / "users.yaml").people():
+        table.add_row(person.name, person.role)
+    console.print(table)
+
+
+@users_app.command("remove")
+def remove_user(name: Annotated[str, typer.Argument(help="The sign-in name.")]) -> None:
+    """Remove someone."""
+    from devfactory.chat.users import UserStore
+
+    settings = get_settings()
+    if not UserStore(settings.users_file or settings.data_dir / "users.yaml").remove(name):
+        raise fail(f"no user {name!r}", EXIT_NOT_FOUND)
+    console.print(f"{name} removed")

@@ -1,0 +1,157 @@
+"""Browser tests: a real ``devfactory chat`` server, driven in Debian's headless Chromium.
+
+The server runs as its own process on a free port, with its own data directory
+(embedded Postgres, users file) and a scripted model (``tests/browser/models.py``).
+Each test saves a screenshot of every step under ``test-output/browser/<test>/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+CHROMIUM = Path("/usr/bin/chromium")
+OUTPUT = ROOT / "test-output" / "browser"
+PASSWORDS = {"alice": "alice-approves", "olga": "olga-operates", "vic": "vic-only-views"}
+ROLES = {"alice": "approver", "olga": "operator", "vic": "viewer"}
+ROUNDS = 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chat_server(pg_root: Path) -> Iterator[str]:
+    """Start ``devfactory chat`` for the module; return its base URL."""
+    home = pg_root / "chat-home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEVFACTORY_", "CHAINLIT_"))}
+    env.update(
+        DEVFACTORY_DATA_DIR=str(home),
+        DEVFACTORY_MODELS_FACTORY="tests.browser.models:scripted",
+        DEVFACTORY_REVIEW_REQUIRED="false",
+        DEVFACTORY_CHAT_GROUP_ROUNDS=str(ROUNDS),
+        OLLAMA_HOST="http://127.0.0.1:9",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("DATABASE_URL", None)
+    for name, password in PASSWORDS.items():
+        added = subprocess.run(
+            [
+                str(BIN / "devfactory"),
+                "users",
+                "add",
+                name,
+                "--role",
+                ROLES[name],
+                "--password-stdin",
+            ],
+            input=password + "\n",
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert added.returncode == 0, added.stderr
+    port = _free_port()
+    log = (pg_root / "chat-server.log").open("w")
+    server = subprocess.Popen(
+        [str(BIN / "devfactory"), "chat", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        assert server.poll() is None, (pg_root / "chat-server.log").read_text()[-3000:]
+        try:
+            if httpx.get(f"{base}/auth/config", timeout=2).json().get("passwordAuth"):
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the chat server did not come up in 180 s"
+        time.sleep(0.5)
+    yield base
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless (``make test`` installs it; never ``playwright install``)."""
+    assert CHROMIUM.exists(), (
+        "Debian's chromium is missing: run `make setup` (apt-get install chromium)"
+    )
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
+    """Return ``shot(page, name)``: save a numbered full-page screenshot for this test."""
+    folder = OUTPUT / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    count = [0]
+
+    def shot(page: Page, name: str) -> Path:
+        count[0] += 1
+        path = folder / f"{count[0]:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return shot
+
+
+def sign_in(browser: Browser, base: str, name: str) -> Page:
+    """Open a fresh browser context, sign in as ``name`` and wait for the chat to greet."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.fill("#email", name)
+    page.fill("#password", PASSWORDS[name])
+    page.click("button[type=submit]")
+    page.wait_for_selector("#chat-input")
+    return page
+
+
+def send(page: Page, text: str) -> None:
+    """Type ``text`` into the composer and send it."""
+    page.locator("#chat-input").fill(text)
+    page.click("#chat-submit")
+
+
+def pick_profile(page: Page, name: str) -> None:
+    """Switch to the chat profile ``name`` (confirming the new chat when asked)."""
+    page.click("#chat-profiles")
+    page.click(f'[data-test="select-item:{name}"]')
+    confirm = page.locator("#new-chat-dialog #confirm")
+    if confirm.count():
+        confirm.click()

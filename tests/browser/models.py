@@ -1,0 +1,31 @@
+"""The chat server's models in browser tests (``DEVFACTORY_MODELS_FACTORY``).
+
+A scripted model, so that a test knows what each team says: governance rates a
+requirement HIGH when it mentions patients (so the run pauses for approval),
+teams pass their gates, and the chat's teams and moderators answer as
+``tests.fakes.chat_reply`` does.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.fakes import Call, ScriptedModels, always_good
+
+
+def script(call: Call) -> str:
+    if call.kind == "governance" and "patient" in call.prompt.lower():
+        return json.dumps(
+            {
+                "reasons": ["stores health data"],
+                "risk_factors": ["health data"],
+                "risk": "HIGH",
+                "confidence": 0.9,
+            }
+        )
+    return always_good(call)
+
+
+def scripted() -> ScriptedModels:
+    """Return the model source the chat server uses in browser tests."""
+    return ScriptedModels(script)

@@ -1,0 +1,88 @@
+"""The chat's parts that need no browser: people and passwords, rendering, talk helpers."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from devfactory.chat import talk
+from devfactory.chat.users import UserError, UserStore
+from devfactory.chat.view import pause_markdown, stage_markdown
+from devfactory.control.hitl import Pause
+from devfactory.teams import load_teams
+
+
+def test_people_sign_in_with_their_password_and_role(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.yaml")
+    store.add("alice", "correct horse", "approver")
+    assert store.verify("alice", "correct horse") == store.people()[0]
+    assert store.verify("alice", "wrong horse") is None
+    assert store.verify("mallory", "correct horse") is None
+    text = (tmp_path / "users.yaml").read_text()
+    assert "correct horse" not in text and "scrypt$" in text  # only a salted hash is kept
+    assert stat.S_IMODE((tmp_path / "users.yaml").stat().st_mode) == 0o600
+    store.add("alice", "a new password", "viewer")  # replacing changes password and role
+    assert store.verify("alice", "correct horse") is None
+    assert store.verify("alice", "a new password").role == "viewer"  # type: ignore[union-attr]
+    assert store.remove("alice") and not store.remove("alice")
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "role", "error"),
+    [
+        ("bob", "short", "operator", "at least 8"),
+        ("bob", "long enough", "owner", "unknown role"),
+        ("bob smith", "long enough", "operator", "a name is"),
+    ],
+)
+def test_bad_people_are_refused(
+    tmp_path: Path, name: str, password: str, role: str, error: str
+) -> None:
+    with pytest.raises(UserError, match=error):
+        UserStore(tmp_path / "users.yaml").add(name, password, role)
+
+
+def test_a_stage_step_shows_model_status_confidence_assumptions_facts_and_files() -> None:
+    record = {
+        "team": "backend-engineering",
+        "outcome": "PASSED",
+        "model": "embedded:qwen",
+        "attempts": 2,
+        "usage": {"input_tokens": 10, "output_tokens": 5},
+        "seconds": 1.5,
+        "result": {
+            "confidence": 0.91,
+            "assumptions_made": ["one region"],
+            "verified_facts": ["titles are unique"],
+            "artifacts": [{"path": "src/backend/app.py"}],
+        },
+    }
+    text = stage_markdown(record, load_teams())
+    for part in (
+        "**Backend Engineering** · PASSED · confidence 0.91",
+        "model `embedded:qwen` · 2 attempt(s) · 10/5 tokens · 1.5 s",
+        "**Assumptions**\n\n- one region",
+        "**Verified facts**\n\n- titles are unique",
+        "- `src/backend/app.py`",
+    ):
+        assert part in text
+
+
+def test_a_pause_tells_a_person_without_the_role_who_may_answer() -> None:
+    pause = Pause(
+        kind="governance",
+        title="HIGH risk",
+        question="approve?",
+        actions=("approve", "reject", "modify"),
+        roles=("approver", "admin"),
+    )
+    assert "needs one of: approver, admin" in pause_markdown("r1", pause, "operator")
+    assert "needs one of" not in pause_markdown("r1", pause, "approver")
+
+
+def test_sources_are_cited_by_number() -> None:
+    sources = [talk.Source(1, "r1", "backend-engineering", "a"), talk.Source(2, "r2", "qa", "b")]
+    assert talk.cited("as [2] says", sources) == [sources[1]]
+    assert talk.cited("no citation", sources) == sources
