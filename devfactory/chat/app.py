@@ -337,14 +337,10 @@ class RunView:
             await cl.Message(content=f"The run stopped with an error: {event['message']}").send()
 
 
-async def follow(run_id: str, *, view: RunView | None = None, since: int | None = None) -> None:
-    """Stream the run's events into this session, then show how it stands."""
+async def follow(run_id: str, *, view: RunView | None = None, since: int = 0) -> None:
+    """Stream the run's events from index ``since`` into this session, then show how it stands."""
     view = view or RunView(run_id)
-    feed = hub().feed(run_id)
-    start_at = len(feed.events) if since is None else since
-    if since is None and not feed.events:
-        start_at = 0
-    async for _, event in hub().follow(run_id, since=start_at):
+    async for _, event in hub().follow(run_id, since=since):
         await view.apply(event)
     await show_state(run_id, view)
 
@@ -448,6 +444,7 @@ async def decide(action: cl.Action) -> None:
         from devfactory.control.budget import Caps
 
         caps, verb = Caps(tokens=int(reply)), "approve"
+    mark = len(hub().feed(data["run"]).events)  # what comes after this is the resumed part
     try:
         decision = Decision(action=verb, text=text, by=name, role=role, caps=caps)
         await asyncio.to_thread(
@@ -458,7 +455,7 @@ async def decide(action: cl.Action) -> None:
         return
     await action.remove()
     await cl.Message(content=f"{name} ({role}): {ACTION_LABELS.get(verb, verb)}.").send()
-    await follow(data["run"], since=len(hub().feed(data["run"]).events))
+    await follow(data["run"], since=mark)
 
 
 @cl.action_callback("resume")
@@ -468,13 +465,14 @@ async def resume(action: cl.Action) -> None:
     if me()[1] == "viewer":
         await cl.Message(content="Viewers may not resume runs.").send()
         return
+    mark = len(hub().feed(run_id).events)
     try:
         await asyncio.to_thread(hub().resume, run_id)
     except (RunStateError, BusyError, ValueError) as exc:
         await cl.Message(content=f"Could not resume: {exc}").send()
         return
     await action.remove()
-    await follow(run_id, since=len(hub().feed(run_id).events))
+    await follow(run_id, since=mark)
 
 
 @cl.action_callback("open_run")
