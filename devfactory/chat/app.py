@@ -90,7 +90,7 @@ async def warm_up() -> None:
 
 def users() -> UserStore:
     """Return the people who may sign in."""
-    return UserStore(settings.users_file or settings.data_dir / "users.yaml")
+    return UserStore.of(settings)
 
 
 # --- who is talking ---------------------------------------------------------------
@@ -382,36 +382,19 @@ async def show_state(run_id: str, view: RunView) -> None:
 
 async def show_pause(run_id: str, interrupt_id: str, pause: Any, role: str) -> None:
     """Show a pending question, with buttons when ``role`` may answer it."""
-    actions = []
-    if role in pause.roles:
-        actions = [
-            cl.Action(
-                id=f"decide-{action}-{interrupt_id[:8]}",
-                name="decide",
-                payload={
-                    "run": run_id,
-                    "interrupt": interrupt_id,
-                    "kind": pause.kind,
-                    "action": action,
-                },
-                label=ACTION_LABELS[action],
-            )
-            for action in pause.actions
-        ]
-        if pause.kind == "budget":
-            actions.append(
-                cl.Action(
-                    id=f"decide-raise-{interrupt_id[:8]}",
-                    name="decide",
-                    payload={
-                        "run": run_id,
-                        "interrupt": interrupt_id,
-                        "kind": pause.kind,
-                        "action": "raise",
-                    },
-                    label="Approve and raise the token cap",
-                )
-            )
+    labels = {a: ACTION_LABELS[a] for a in pause.actions}
+    if pause.kind == "budget":
+        labels["raise"] = "Approve and raise the token cap"
+    actions = [
+        cl.Action(
+            id=f"decide-{verb}-{interrupt_id[:8]}",
+            name="decide",
+            payload={"run": run_id, "interrupt": interrupt_id, "kind": pause.kind, "action": verb},
+            label=label,
+        )
+        for verb, label in labels.items()
+        if role in pause.roles
+    ]
     await cl.Message(content=pause_markdown(run_id, pause, role), actions=actions).send()
 
 

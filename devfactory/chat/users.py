@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from devfactory.settings import Settings
+
 ROLES = ("viewer", "operator", "reviewer", "approver", "admin")
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 _N, _R, _P = 2**14, 8, 1
@@ -63,6 +65,11 @@ class UserStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    @classmethod
+    def of(cls, settings: Settings) -> UserStore:
+        """Return the configured users file (``users_file``, else ``<data_dir>/users.yaml``)."""
+        return cls(settings.users_file or settings.data_dir / "users.yaml")
 
     def _load(self) -> dict[str, dict[str, str]]:
         if not self.path.exists():

@@ -25,7 +25,7 @@ def chat(
     from devfactory.chat.users import UserStore
 
     settings = get_settings()
-    store = UserStore(settings.users_file or settings.data_dir / "users.yaml")
+    store = UserStore.of(settings)
     if not store.people() and not settings.chat_header_auth:
         raise fail(
             "nobody may sign in yet: add someone with "
@@ -56,9 +56,7 @@ def add_user(
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
-        person = UserStore(settings.users_file or settings.data_dir / "users.yaml").add(
-            name, password, role
-        )
+        person = UserStore.of(settings).add(name, password, role)
     except UserError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     console.print(f"{person.name} may sign in as {person.role}")
@@ -71,7 +69,7 @@ def list_users() -> None:
 
     settings = get_settings()
     table = Table("name", "role")
-    for person in UserStore(settings.users_file or settings.data_dir / "users.yaml").people():
+    for person in UserStore.of(settings).people():
         table.add_row(person.name, person.role)
     console.print(table)
 
@@ -82,6 +80,6 @@ def remove_user(name: Annotated[str, typer.Argument(help="The sign-in name.")]) 
     from devfactory.chat.users import UserStore
 
     settings = get_settings()
-    if not UserStore(settings.users_file or settings.data_dir / "users.yaml").remove(name):
+    if not UserStore.of(settings).remove(name):
         raise fail(f"no user {name!r}", EXIT_NOT_FOUND)
     console.print(f"{name} removed")

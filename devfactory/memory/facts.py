@@ -122,7 +122,6 @@ class _Call:
     ask: Ask
     max_facts: int
     outcome: FactsOutcome
-    prompts: list[tuple[str, str]] = field(default_factory=list)
 
 
 _CALL: ContextVar[_Call | None] = ContextVar("devfactory_fact_call", default=None)
@@ -175,7 +174,6 @@ def _extractor_class() -> type:
             if "New Messages" not in parts:
                 raise RuntimeError("mem0's extraction prompt has no 'New Messages' section")
             existing = parts.get("Existing Memories", "[]")
-            call.prompts.append((existing, parts["New Messages"]))
             answer = call.ask(existing, parts["New Messages"])
             outcome = call.outcome
             outcome.usage = outcome.usage.add(answer.usage)
