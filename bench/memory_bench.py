@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devfactory.memory.embeddings import MiniLMEmbedder
 from devfactory.memory.live import LiveMemory, _vector
+from devfactory.models.embeddings import MiniLMEmbedder
 from devfactory.settings import Settings
 from devfactory.store.db import migrate, open_pool, resolve_dsn
 

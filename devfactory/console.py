@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -10,6 +11,17 @@ from rich.panel import Panel
 from rich.table import Table
 
 from devfactory.control.hitl import HELP, Pause
+from devfactory.events import (
+    ClarificationRouted,
+    Event,
+    FactsExtracted,
+    GovernanceAssessed,
+    Notice,
+    PhaseChanged,
+    RunStarted,
+    StageFinished,
+    StageStarted,
+)
 from devfactory.pipelines import load_pipeline
 
 
@@ -26,6 +38,16 @@ class Progress:
         self.live: Live | None = None
         self.caption = ""
         self.phase = ""
+        self._handlers: dict[type[Event], Callable[[Any], str]] = {
+            StageStarted: self._stage_started,
+            StageFinished: self._stage_finished,
+            PhaseChanged: self._transition,
+            GovernanceAssessed: self._governance,
+            Notice: self._notice,
+            ClarificationRouted: self._clarification,
+            FactsExtracted: self._facts,
+            RunStarted: self._run_started,
+        }
 
     def table(self) -> Table:
         """Render the current progress table."""
@@ -48,63 +70,65 @@ class Progress:
             )
         return table
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        """Apply one factory event."""
-        kind = event.get("event")
-        line = ""
-        if kind == "stage_started":
-            row = self.rows[event["team"]]
-            row.update(model=event["model"], status=f"attempt {event['attempt']}")
-            line = f"▶ {event['team']} attempt {event['attempt']} on {event['model']}"
-        elif kind == "stage_finished":
-            rec = event["record"]
-            res = rec.get("result") or {}
-            usage = rec["usage"]
-            self.rows[rec["team"]].update(
-                model=rec["model"] or self.rows[rec["team"]]["model"],
-                status=rec["outcome"],
-                conf=f"{res['confidence']:.2f}" if res else "",
-                tokens=f"{usage['input_tokens']}/{usage['output_tokens']}",
-                secs=f"{rec['seconds']:.1f}",
-            )
-            line = (
-                f"■ {rec['team']} {rec['outcome']} confidence="
-                f"{self.rows[rec['team']]['conf'] or '-'} model={rec['model'] or '-'} "
-                f"tokens={usage['input_tokens']}/{usage['output_tokens']} "
-                f"seconds={rec['seconds']:.1f}"
-                + (f" reason={rec['reason']}" if rec["reason"] else "")
-            )
-        elif kind == "transition":
-            self.phase = event["to"]
-            line = f"◆ {event['from']} -> {event['to']} ({event['actor']}): {event['reason']}"
-        elif kind == "governance":
-            factors = "; ".join(event.get("risk_factors") or []) or "none"
-            line = f"⚖ governance: risk {event['risk']} -> {event['action']} (factors: {factors})"
-        elif kind == "notice":
-            line = f"! {event['kind']}: {event['message']}"
-        elif kind == "clarification":
-            line = (
-                f"? {event['asker']} asked {event['target']}: {event['question']} -> "
-                f"{event['outcome']}" + (f" ({event['reason']})" if event.get("reason") else "")
-            )
-        elif kind == "facts":
-            added = event.get("added") or []
-            line = (
-                f"✎ {event['team']} facts: {len(added)} new"
-                + (f" in {event['seconds']:.1f}s" if "seconds" in event else "")
-                + (f" ({event['problem']})" if event.get("problem") else "")
-            )
-        elif kind == "run_started":
-            self.caption = f"run {event['run_id']} -> {event['out_dir']}"
-            line = (
-                f"run {event['run_id']} ({'resumed' if event['resumed'] else 'new'}), "
-                f"pipeline {event['pipeline']}, output {event['out_dir']}"
-            )
+    def __call__(self, event: Event) -> None:
+        """Apply one run event: update the table, or print its line when not live."""
+        handler = self._handlers.get(type(event))
+        line = handler(event) if handler is not None else ""
         if self.live is not None:
             self.live.update(self.table())
         elif line:
             self.out.print(line, highlight=False, soft_wrap=True)
             self.out.file.flush()
+
+    def _stage_started(self, event: StageStarted) -> str:
+        self.rows[event.team].update(model=event.model, status=f"attempt {event.attempt}")
+        return f"▶ {event.team} attempt {event.attempt} on {event.model}"
+
+    def _stage_finished(self, event: StageFinished) -> str:
+        rec = event.record
+        row = self.rows[rec.team]
+        row.update(
+            model=rec.model or row["model"],
+            status=rec.outcome.value,
+            conf=f"{rec.result.confidence:.2f}" if rec.result else "",
+            tokens=f"{rec.usage.input_tokens}/{rec.usage.output_tokens}",
+            secs=f"{rec.seconds:.1f}",
+        )
+        return (
+            f"■ {rec.team} {rec.outcome.value} confidence={row['conf'] or '-'} "
+            f"model={rec.model or '-'} tokens={row['tokens']} seconds={rec.seconds:.1f}"
+            + (f" reason={rec.reason}" if rec.reason else "")
+        )
+
+    def _transition(self, event: PhaseChanged) -> str:
+        self.phase = event.to_phase
+        return f"◆ {event.from_phase} -> {event.to_phase} ({event.actor}): {event.reason}"
+
+    def _governance(self, event: GovernanceAssessed) -> str:
+        factors = "; ".join(event.risk_factors) or "none"
+        return f"⚖ governance: risk {event.risk} -> {event.action} (factors: {factors})"
+
+    def _notice(self, event: Notice) -> str:
+        return f"! {event.kind}: {event.message}"
+
+    def _clarification(self, event: ClarificationRouted) -> str:
+        return f"? {event.asker} asked {event.target}: {event.question} -> {event.outcome}" + (
+            f" ({event.reason})" if event.reason else ""
+        )
+
+    def _facts(self, event: FactsExtracted) -> str:
+        return (
+            f"✎ {event.team} facts: {len(event.added)} new"
+            + (f" in {event.seconds:.1f}s" if event.seconds is not None else "")
+            + (f" ({event.problem})" if event.problem else "")
+        )
+
+    def _run_started(self, event: RunStarted) -> str:
+        self.caption = f"run {event.run_id} -> {event.out_dir}"
+        return (
+            f"run {event.run_id} ({'resumed' if event.resumed else 'new'}), "
+            f"pipeline {event.pipeline}, output {event.out_dir}"
+        )
 
     def __enter__(self) -> Progress:
         if self.out.is_terminal:

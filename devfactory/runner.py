@@ -1,18 +1,17 @@
 """Drive runs: compile the graph with the Postgres checkpointer, stream, pause, resume.
 
 This is the edge where durability, context and (later) tracing are attached;
-graph nodes never open connections themselves. The runner records lifecycle
-transitions the nodes emit, and its own: PAUSED when the graph stops at an
-interrupt, and the way back when a person's decision resumes it.
+graph nodes never open connections themselves. Every event the graph emits
+goes to the run's ``RunRecorder`` (runs table, audit log, artifacts) and then
+to the caller's ``on_event``. The runner records its own moves: PAUSED when
+the graph stops at an interrupt, and the way back when a person's decision
+resumes it. ``Factory`` also answers the questions its clients ask (runs,
+audit, memory), so that no client reaches past it.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +21,40 @@ from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from devfactory.artifacts import ordered_records, write_run_files, write_stage_artifacts
-from devfactory.contracts import StageRecord
-from devfactory.control.budget import Caps, Spend
-from devfactory.control.hitl import Decision, DecisionError, Pause, check_decision
+from devfactory.artifacts import ordered_records
+from devfactory.control.budget import Caps
+from devfactory.control.hitl import Decision, check_decision
 from devfactory.control.lifecycle import TERMINAL, Phase, Transition
+from devfactory.events import (
+    DecisionRecorded,
+    Event,
+    PhaseChanged,
+    RunCreated,
+    RunFinished,
+    RunStarted,
+)
 from devfactory.graph.builder import build_graph
-from devfactory.graph.context import Context, default_router
-from devfactory.memory.audit import AuditLog
-from devfactory.memory.embeddings import resolve_embedder
-from devfactory.memory.facts import TeamFacts
-from devfactory.memory.live import LiveMemory
-from devfactory.memory.service import MemoryService
+from devfactory.graph.context import Context
+from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verification
+from devfactory.memory.live import Recalled
+from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
+from devfactory.models.router import ModelSource, model_source, router_for
 from devfactory.pipelines import load_pipeline
+from devfactory.recorder import RunRecorder, once
+from devfactory.reports import (
+    Pending,
+    RunReport,
+    RunUsage,
+    choose_pending,
+    default_caps,
+    new_run_id,
+    pending_of,
+)
 from devfactory.settings import Settings
 from devfactory.store.db import migrate, open_pool, resolve_dsn
 from devfactory.store.runs import RunRow, RunStore
 
-EventSink = Callable[[dict[str, Any]], None]
+EventSink = Callable[[Event], None]
 
 
 class RunNotFoundError(LookupError):
@@ -54,83 +69,19 @@ class RunStateError(RuntimeError):
     """The run's state does not allow the request (e.g. answering a run that is not paused)."""
 
 
-@dataclass(frozen=True)
-class Pending:
-    """One question a paused run waits on."""
-
-    run_id: str
-    interrupt_id: str
-    pause: Pause
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """How a run stands after the factory drove it as far as it could."""
-
-    run_id: str
-    status: str
-    reason: str
-    out_dir: Path
-    records: list[StageRecord]
-    next_stages: tuple[str, ...] = ()
-    pending: tuple[Pending, ...] = ()
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RunUsage:
-    """A run's spend by team, its caps, and what its project spent in all."""
-
-    run_id: str
-    project: str
-    teams: dict[str, Spend]
-    total: Spend
-    run_caps: Caps
-    project_caps: Caps
-    project_total: Spend
-
-
-def _pending(run_id: str, snapshot: Any) -> tuple[Pending, ...]:
-    """Read the questions a checkpoint waits on."""
-    return tuple(Pending(run_id, i.id, Pause.model_validate(i.value)) for i in snapshot.interrupts)
-
-
-def _once(kind: str, ids: Iterable[str]) -> str:
-    """Key a transition the runner itself records: unique to this drive.
-
-    A pause the process died in is recorded again when the run is resumed, so
-    these keys are not replay-stable (node transitions are).
-    """
-    return f"{kind}:{','.join(sorted(ids))}:{time.time_ns()}"
-
-
-def new_run_id() -> str:
-    """Return a sortable, unique run id such as ``20261121-051500-a1b2c3``."""
-    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-
-
-def default_caps(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Return the run and project caps the settings give a new run."""
-    return {
-        "run": Caps(
-            tokens=settings.budget_run_tokens,
-            cost_usd=settings.budget_run_cost_usd,
-            seconds=settings.budget_run_seconds,
-        ).model_dump(),
-        "project": Caps(
-            tokens=settings.budget_project_tokens,
-            cost_usd=settings.budget_project_cost_usd,
-            seconds=settings.budget_project_seconds,
-        ).model_dump(),
-    }
-
-
 class Factory:
-    """The factory's runtime: database, checkpointer, compiled graphs and runs."""
+    """The factory's runtime: database, checkpointer, compiled graphs, runs and their records.
 
-    def __init__(self, settings: Settings, *, models: Any = None) -> None:
+    Args:
+        settings: the factory's settings.
+        models: what serves each model alias; None takes ``model_source(settings)``
+            (the router, or the ``models_factory`` hook), as every entry point does.
+
+    """
+
+    def __init__(self, settings: Settings, *, models: ModelSource | None = None) -> None:
         self.settings = settings
-        self.models = models
+        self.models: ModelSource = models if models is not None else model_source(settings)
         self.dsn = resolve_dsn(settings)
         self.pool = open_pool(self.dsn)
         migrate(self.pool)
@@ -153,77 +104,21 @@ class Factory:
             self._memory.facts.close()
         self.pool.close()
 
-    def model_source(self) -> Any:
-        """Return the models runs use (the scripted source in tests, else the router)."""
-        return self.models if self.models is not None else default_router(self.settings)
+    def model_source(self) -> ModelSource:
+        """Return the models runs use."""
+        return self.models
 
     def models_for(self, alias: str) -> Any:
         """Return the chat model serving ``alias`` (with its fallbacks), for free text."""
-        return self.model_source().resolve(alias).plain()
+        return self.models.resolve(alias).plain()
 
     @property
     def memory(self) -> MemoryService:
         """The memory service (the embedder and mem0 are set up on first use)."""
         if self._memory is None:
-            embedder = resolve_embedder(self.settings, default_router(self.settings))
-            facts = None
-            if self.settings.fact_memory:
-                facts = TeamFacts(
-                    self.dsn,
-                    embedder,
-                    self.settings.data_dir,
-                    max_facts=self.settings.max_facts_per_stage,
-                )
-            self._memory = MemoryService(
-                LiveMemory(self.pool, embedder),
-                k=self.settings.recall_k,
-                threshold=self.settings.recall_threshold,
-                facts=facts,
-                fact_k=self.settings.fact_k,
-            )
+            embedder = router_for(self.settings).embedder()
+            self._memory = MemoryService.open(self.settings, self.pool, self.dsn, embedder)
         return self._memory
-
-    def _move(
-        self, run_id: str, key: str, to: Phase | str, *, actor: str, reason: str
-    ) -> Transition | None:
-        """Record a lifecycle transition in the runs table and the audit log."""
-        moved = self.runs.transition(run_id, key, to, actor=actor, reason=reason)
-        if moved is not None:
-            self.audit.append(
-                run_id,
-                "transition",
-                {"from": moved.from_phase.value, "to": moved.to_phase.value, "reason": reason},
-                actor=actor,
-                key=f"transition:{key}",
-            )
-        return moved
-
-    def _audit_stage(self, run_id: str, record: StageRecord) -> None:
-        """Record a finished stage's TaskResult and its model usage."""
-        self.audit.append(
-            run_id,
-            "task_result",
-            {
-                "team": record.team,
-                "outcome": record.outcome.value,
-                "reason": record.reason,
-                "attempts": record.attempts,
-                "result": record.result.model_dump(mode="json") if record.result else None,
-            },
-            actor=record.team,
-        )
-        self.audit.append(
-            run_id,
-            "usage",
-            {
-                "team": record.team,
-                "model": record.model,
-                **record.usage.model_dump(),
-                "cost_usd": record.cost_usd,
-                "seconds": record.seconds,
-            },
-            actor=record.team,
-        )
 
     def graph(self, pipeline: str) -> CompiledStateGraph[Any, Any, Any, Any]:
         """Return ``pipeline``'s graph compiled with the Postgres checkpointer."""
@@ -238,6 +133,12 @@ class Factory:
             "run_name": f"devfactory run {run_id}",
             "tags": ["devfactory", f"run:{run_id}"],
         }
+
+    def _recorder(self, row: RunRow) -> RunRecorder:
+        memory = self.memory if self.settings.memory_enabled else None
+        return RunRecorder(self.runs, self.audit, row, memory)
+
+    # --- driving runs ------------------------------------------------------------------
 
     def start(
         self,
@@ -262,18 +163,11 @@ class Factory:
         if caps is not None:
             budget["run"] = {**budget["run"], **caps.model_dump(exclude_none=True)}
         self.runs.create(run_id, requirement, pipeline, str(out), project, owner)
-        self.audit.append(
-            run_id,
-            "run_created",
-            {
-                "requirement": requirement,
-                "pipeline": pipeline,
-                "project": project,
-                "budget": budget,
-            },
-            actor=owner or "factory",
-            key="run_created",
+        row = self.get(run_id)
+        created = RunCreated(
+            requirement=requirement, pipeline=pipeline, project=project, budget=budget
         )
+        self._recorder(row).log(created, actor=owner or "factory", key="run_created")
         payload = {
             "run_id": run_id,
             "requirement": requirement,
@@ -282,7 +176,7 @@ class Factory:
             "budget": budget,
             "phase": Phase.DRAFT.value,
         }
-        return self._drive(self.get(run_id), payload, on_event)
+        return self._drive(row, payload, on_event)
 
     def resume(self, run_id: str, *, on_event: EventSink | None = None) -> RunReport:
         """Continue an interrupted run from its last checkpoint; finished stages are not rerun."""
@@ -308,7 +202,7 @@ class Factory:
             if row.status != Phase.PAUSED:
                 continue
             snapshot = self.graph(row.pipeline).get_state(self._config(row.run_id))
-            found.extend(_pending(row.run_id, snapshot))
+            found.extend(pending_of(row.run_id, snapshot))
         return found
 
     def check_answer(
@@ -319,33 +213,15 @@ class Factory:
         interrupt_id: str | None = None,
         kind: str | None = None,
     ) -> list[Pending]:
-        """Return the questions ``decision`` answers; raise if it may not answer them.
+        """Return the questions ``decision`` answers (``choose_pending`` picks them).
 
-        With several questions pending, ``interrupt_id`` (or a prefix of it) or
-        ``kind`` picks which; questions of one kind may be answered together.
         Raises ``RunStateError`` when the run is not paused and ``DecisionError``
         when the decision may not answer the question.
         """
         row = self.get(run_id)
         if row.status != Phase.PAUSED:
             raise RunStateError(f"run {run_id} is {row.shown_status}, not waiting for a person")
-        waiting = self.pending(run_id)
-        chosen = [
-            p
-            for p in waiting
-            if (interrupt_id is None or p.interrupt_id.startswith(interrupt_id))
-            and (kind is None or p.pause.kind == kind)
-        ]
-        if not chosen:
-            raise DecisionError(
-                "no pending question matches; pending: "
-                + ", ".join(f"{p.interrupt_id[:8]} ({p.pause.kind})" for p in waiting)
-            )
-        if len({p.pause.kind for p in chosen}) > 1:
-            raise DecisionError(
-                "several kinds of question are pending; choose one with --id or --kind: "
-                + ", ".join(f"{p.interrupt_id[:8]} ({p.pause.kind})" for p in chosen)
-            )
+        chosen = choose_pending(self.pending(run_id), interrupt_id=interrupt_id, kind=kind)
         for item in chosen:
             check_decision(item.pause, decision)
         return chosen
@@ -364,35 +240,77 @@ class Factory:
         chosen = self.check_answer(run_id, decision, interrupt_id=interrupt_id, kind=kind)
         snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
         phase = (snapshot.values or {}).get("phase", Phase.DRAFT)
-        actor, why = (
-            f"{decision.by} ({decision.role})",
-            f"{chosen[0].pause.kind}: {decision.summary()}",
-        )
-        key = _once("resume", (p.interrupt_id for p in chosen))
+        pause = chosen[0].pause
+        actor, why = f"{decision.by} ({decision.role})", f"{pause.kind}: {decision.summary()}"
+        key = once("resume", (p.interrupt_id for p in chosen))
         value = decision.model_dump(mode="json")
-        self.audit.append(
-            run_id,
-            "decision",
-            {
-                "pause": chosen[0].pause.kind,
-                "team": chosen[0].pause.team,
-                "question": chosen[0].pause.title,
-                "interrupts": [p.interrupt_id for p in chosen],
-                **value,
-            },
-            actor=actor,
-            key=f"decision:{key}",
+        recorder = self._recorder(row)
+        decided = DecisionRecorded(
+            pause=pause.kind,
+            team=pause.team,
+            question=pause.title,
+            interrupts=[p.interrupt_id for p in chosen],
+            **value,
         )
-        self._move(run_id, key, phase, actor=actor, reason=why)
+        recorder.log(decided, actor=actor, key=f"decision:{key}")
+        recorder.move(key, phase, actor=actor, reason=why)
+        resumed = PhaseChanged(from_phase="PAUSED", to_phase=phase, actor=actor, reason=why)
         command: Command[Any] = Command(resume={p.interrupt_id: value for p in chosen})
-        resumed = {
-            "event": "transition",
-            "from": "PAUSED",
-            "to": phase,
-            "actor": actor,
-            "reason": why,
-        }
         return self._drive(row, command, on_event, first=resumed)
+
+    def _drive(
+        self,
+        row: RunRow,
+        payload: Any,
+        on_event: EventSink | None,
+        first: Event | None = None,
+    ) -> RunReport:
+        run_id, out_dir = row.run_id, Path(row.out_dir)
+        graph, config = self.graph(row.pipeline), self._config(run_id)
+        recorder = self._recorder(row)
+        self.runs.claim(run_id)
+        context = Context(
+            settings=self.settings,
+            models=self.models,
+            project_spent=self.runs.project_spent(row.project, excluding=run_id),
+            memory=recorder.memory,
+        )
+        show = on_event or (lambda event: None)
+        resumed = not isinstance(payload, dict)
+        show(
+            RunStarted(run_id=run_id, pipeline=row.pipeline, out_dir=str(out_dir), resumed=resumed)
+        )
+        if first is not None:
+            show(first)
+        failure = ""
+        try:
+            for _ns, _mode, chunk in graph.stream(
+                payload,
+                config,
+                context=context,
+                stream_mode=["custom"],
+                subgraphs=True,
+                durability="sync",
+            ):
+                if isinstance(chunk, Event):
+                    recorder.record(chunk)
+                    show(chunk)
+        except GraphRecursionError:
+            failure = f"recursion limit {self.settings.recursion_limit} reached"
+        snapshot = graph.get_state(config)
+        values = dict(snapshot.values or {})
+        pending = pending_of(run_id, snapshot)
+        status, reason, paused = recorder.stop(values, pending, failure)
+        if paused is not None:
+            show(paused)
+        records = recorder.finish(status, reason, values)
+        report = RunReport(
+            run_id, status, reason, out_dir, records, tuple(snapshot.next), pending, values
+        )
+        show(RunFinished(run_id=run_id, status=status, reason=reason))
+        return report
+
+    # --- what clients ask --------------------------------------------------------------
 
     def get(self, run_id: str) -> RunRow:
         """Return a run's row or raise ``RunNotFoundError``."""
@@ -400,6 +318,17 @@ class Factory:
         if row is None:
             raise RunNotFoundError(f"no run with id {run_id!r}")
         return row
+
+    def list_runs(
+        self,
+        limit: int = 20,
+        *,
+        status: str | None = None,
+        owner: str | None = None,
+        project: str | None = None,
+    ) -> list[RunRow]:
+        """Return the newest runs first (only those in ``status``, of ``owner``, in ``project``)."""
+        return self.runs.list(limit, status=status, owner=owner, project=project)
 
     def transitions(self, run_id: str) -> list[Transition]:
         """Return the run's lifecycle transitions in order."""
@@ -410,20 +339,12 @@ class Factory:
         """Return the run's spend by team (every round), its caps and its project's total."""
         row = self.get(run_id)
         values = self.graph(row.pipeline).get_state(self._config(run_id)).values or {}
-        teams: dict[str, Spend] = {}
-        for entry in values.get("spend", {}).values():
-            team = entry.get("team", "?")
-            teams[team] = teams.get(team, Spend()) + Spend.model_validate(entry)
-        total = Spend.total(teams.values())
-        budget = values.get("budget") or default_caps(self.settings)
-        return RunUsage(
+        return RunUsage.of(
             run_id,
             row.project,
-            teams,
-            total,
-            Caps.model_validate(budget.get("run") or {}),
-            Caps.model_validate(budget.get("project") or {}),
-            self.runs.project_spent(row.project, excluding=run_id) + total,
+            values,
+            default=default_caps(self.settings),
+            project_spent=self.runs.project_spent(row.project, excluding=run_id),
         )
 
     def report(self, run_id: str) -> RunReport:
@@ -432,7 +353,7 @@ class Factory:
         snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
         values = dict(snapshot.values or {})
         records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
-        pending = _pending(run_id, snapshot)
+        pending = pending_of(run_id, snapshot)
         return RunReport(
             run_id,
             row.shown_status,
@@ -444,127 +365,30 @@ class Factory:
             values,
         )
 
-    def _drive(
-        self,
-        row: RunRow,
-        payload: Any,
-        on_event: EventSink | None,
-        first: dict[str, Any] | None = None,
-    ) -> RunReport:
-        run_id = row.run_id
-        graph = self.graph(row.pipeline)
-        config = self._config(run_id)
-        out_dir = Path(row.out_dir)
-        self.runs.claim(run_id)
-        context = Context(
-            settings=self.settings,
-            models=self.models,
-            project_spent=self.runs.project_spent(row.project, excluding=run_id),
-            memory=self.memory if self.settings.memory_enabled else None,
-        )
-        emit = on_event or (lambda event: None)
-        emit(
-            {
-                "event": "run_started",
-                "run_id": run_id,
-                "pipeline": row.pipeline,
-                "out_dir": str(out_dir),
-                "resumed": not isinstance(payload, dict),
-            }
-        )
-        if first is not None:
-            emit(first)
-        failure = ""
-        try:
-            for _ns, mode, chunk in graph.stream(
-                payload,
-                config,
-                context=context,
-                stream_mode=["custom"],
-                subgraphs=True,
-                durability="sync",
-            ):
-                if mode != "custom" or not isinstance(chunk, dict):
-                    continue
-                kind = chunk.get("event")
-                if kind == "transition":
-                    self._move(
-                        run_id,
-                        chunk["key"],
-                        chunk["to"],
-                        actor=chunk["actor"],
-                        reason=chunk["reason"],
-                    )
-                elif kind == "stage_finished":
-                    record = StageRecord.model_validate(chunk["record"])
-                    write_stage_artifacts(out_dir, record)
-                    self._audit_stage(run_id, record)
-                elif kind in ("governance", "clarification", "notice", "facts"):
-                    body = {k: v for k, v in chunk.items() if k != "event"}
-                    self.audit.append(run_id, kind, body, actor="factory")
-                emit(chunk)
-        except GraphRecursionError:
-            failure = f"recursion limit {self.settings.recursion_limit} reached"
-        snapshot = graph.get_state(config)
-        values = dict(snapshot.values or {})
-        pending = _pending(run_id, snapshot)
-        outcome = values.get("outcome") or {}
-        if failure:
-            status, reason = Phase.FAILED, failure
-            self._move(
-                run_id,
-                _once("failed", ()),
-                Phase.FAILED,
-                actor="factory",
-                reason=failure,
-            )
-        elif pending:
-            status = Phase.PAUSED
-            reason = "waiting for a person: " + "; ".join(p.pause.title for p in pending)
-            paused = self._move(
-                run_id,
-                _once("pause", (p.interrupt_id for p in pending)),
-                Phase.PAUSED,
-                actor="factory",
-                reason=reason[:2000],
-            )
-            if paused is not None:
-                emit(
-                    {
-                        "event": "transition",
-                        "from": paused.from_phase.value,
-                        "to": "PAUSED",
-                        "actor": "factory",
-                        "reason": reason,
-                    }
-                )
-        else:
-            status = Phase(outcome.get("status", Phase.FAILED))
-            reason = outcome.get("reason", "")
-        records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
-        spend = Spend.total(values.get("spend", {}).values())
-        write_run_files(
-            out_dir,
-            run_id=run_id,
-            requirement=values.get("requirement", ""),
-            pipeline=row.pipeline,
-            status=status,
-            reason=reason,
-            records=records,
-        )
-        self.runs.release(
-            run_id, reason=reason, spend=spend, requirement=values.get("requirement") or None
-        )
-        if status in TERMINAL and self.settings.memory_enabled:
-            self.memory.retain_run(
-                run_id=run_id,
-                project=row.project,
-                requirement=values.get("requirement", row.requirement),
-                status=status,
-                reason=reason,
-            )
-        report = RunReport(
-            run_id, status, reason, out_dir, records, tuple(snapshot.next), pending, values
-        )
-        emit({"event": "run_finished", "run_id": run_id, "status": status, "reason": reason})
-        return report
+    def audit_events(self, run_id: str) -> list[AuditEvent]:
+        """Return the run's audit events in chain order."""
+        self.get(run_id)
+        return self.audit.events(run_id)
+
+    def verify_audit(self, run_id: str) -> Verification:
+        """Recompute the run's audit chain and name the first link that does not hold."""
+        self.get(run_id)
+        return self.audit.verify(run_id)
+
+    def search_audit(
+        self, query: str, *, run_id: str | None = None, limit: int = 20
+    ) -> list[SearchHit]:
+        """Full-text search over every run's audit events (or one run's)."""
+        return self.audit.search(query, run_id=run_id, limit=limit)
+
+    def search_memory(self, bank: str, query: str, *, k: int, threshold: float) -> list[Recalled]:
+        """Return the memories of ``bank`` closest to ``query`` (``facts:<team>`` for facts)."""
+        return self.memory.search(bank, query, k=k, threshold=threshold)
+
+    def memory_stats(self) -> MemoryStats:
+        """Describe every memory bank, the embedder in use and each team's facts."""
+        return self.memory.stats()
+
+    def reindex_memory(self, bank: str) -> Reindexed:
+        """Re-embed ``bank`` with the embedder in use now (after switching embedders)."""
+        return self.memory.reindex(bank)

@@ -18,6 +18,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from devfactory.contracts import ArtifactKind
+from devfactory.events import Event
 from devfactory.models.router import ResolvedModel
 from devfactory.teams import load_teams
 from devfactory.teams.spec import TeamSpec
@@ -262,3 +263,8 @@ class ScriptedModels:
     def resolve(self, alias: str) -> ResolvedModel:
         """Return the scripted model for any alias."""
         return ResolvedModel(alias, "scripted:fake", self.chat, lambda chat, schema: chat)
+
+
+def collect(events: list[dict[str, Any]]) -> Callable[[Event], None]:
+    """Return an ``on_event`` sink that keeps each run event in its wire form (a dict)."""
+    return lambda event: events.append(event.model_dump(mode="json"))

@@ -16,14 +16,12 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from devfactory.control.hitl import Decision
+from devfactory.events import Event, RunError
 from devfactory.runner import Factory, RunReport, new_run_id
 
 log = logging.getLogger(__name__)
-
-Event = dict[str, Any]
 
 
 @dataclass
@@ -87,7 +85,7 @@ class RunHub:
                 work(sink)
             except Exception as exc:  # noqa: BLE001 - shown to whoever follows the run
                 log.exception("run %s failed in the chat's worker", feed.run_id)
-                sink({"event": "error", "run_id": feed.run_id, "message": f"{exc}"})
+                sink(RunError(run_id=feed.run_id, message=f"{exc}"))
             finally:
                 with feed.changed:
                     feed.driving = False

@@ -18,10 +18,10 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from devfactory.graph.ask import ask_model
-from devfactory.graph.prompts import render_prompt
 from devfactory.memory.live import Recalled, project_bank, team_bank
 from devfactory.memory.service import MemoryService
+from devfactory.models.io import ask_structured, grammar_schema, with_choices
+from devfactory.prompts import render
 from devfactory.settings import Settings
 from devfactory.teams.spec import TeamSpec
 
@@ -48,9 +48,8 @@ class Source:
     text: str
 
 
-def _bullets(items: list[str], limit: int) -> str:
-    text = "\n".join(f"- {i}" for i in items)
-    return text[:limit] if text else "(nothing yet)"
+def _prompt(name: str, **values: object) -> str:
+    return render("devfactory.chat", name, **values)
 
 
 def remembered(memory: MemoryService | None, spec: TeamSpec, project: str, query: str) -> str:
@@ -77,8 +76,8 @@ def team_messages(
     """Build a direct conversation with ``spec``'s team: identity, memory, earlier turns."""
     messages: list[BaseMessage] = [
         SystemMessage(
-            render_prompt(
-                "chat_team_system",
+            _prompt(
+                "team_system",
                 team_name=spec.name,
                 soul=spec.soul.strip(),
                 agents=spec.agents.strip(),
@@ -108,8 +107,8 @@ def group_turn_messages(
     names: dict[str, str],
 ) -> list[BaseMessage]:
     """Build ``spec``'s turn in a group discussion."""
-    task = render_prompt(
-        "chat_group_turn",
+    task = _prompt(
+        "group_turn",
         asker=asker,
         question=question,
         transcript=transcript(turns, names),
@@ -127,14 +126,7 @@ class SpeakerChoice(BaseModel):
 
 def speaker_schema(slugs: list[str]) -> dict[str, Any]:
     """JSON schema of ``SpeakerChoice`` with the speaker limited to ``slugs``."""
-    return {
-        "type": "object",
-        "properties": {
-            "speaker": {"type": "string", "enum": slugs},
-            "reason": {"type": "string", "maxLength": 300},
-        },
-        "required": ["speaker", "reason"],
-    }
+    return with_choices(grammar_schema(SpeakerChoice), "speaker", slugs)
 
 
 def choose_speaker(
@@ -154,10 +146,10 @@ def choose_speaker(
     last = turns[-1].speaker if turns else None
     allowed = [t.slug for t in teams if t.slug != last] or [t.slug for t in teams]
     messages = [
-        SystemMessage(render_prompt("chat_select_system")),
+        SystemMessage(_prompt("select_system")),
         HumanMessage(
-            render_prompt(
-                "chat_select_task",
+            _prompt(
+                "select_task",
                 question=question,
                 teams="\n".join(f"{t.slug}: {t.description}" for t in teams if t.slug in allowed),
                 transcript=transcript(turns, names),
@@ -165,7 +157,7 @@ def choose_speaker(
         ),
     ]
     resolved = model_source.resolve("factory/fast")
-    answer = ask_model(
+    answer = ask_structured(
         resolved.structured(speaker_schema(allowed)),
         messages,
         SpeakerChoice,
@@ -183,11 +175,9 @@ def choose_speaker(
 def summary_messages(question: str, turns: list[Turn], names: dict[str, str]) -> list[BaseMessage]:
     """Build the moderator's closing summary."""
     return [
-        SystemMessage(render_prompt("chat_summary_system")),
+        SystemMessage(_prompt("summary_system")),
         HumanMessage(
-            render_prompt(
-                "chat_summary_task", question=question, transcript=transcript(turns, names)
-            )
+            _prompt("summary_task", question=question, transcript=transcript(turns, names))
         ),
     ]
 
@@ -209,7 +199,7 @@ def project_sources(
     artifact memory brings the head of the file it names when the file exists.
     """
     banks = [project_bank(project), *(team_bank(t) for t in teams)]
-    found: list[Recalled] = memory.live.recall(banks, question, k=k * 3, threshold=threshold)
+    found: list[Recalled] = memory.search_banks(banks, question, k=k * 3, threshold=threshold)
     sources: list[Source] = []
     for m in found:
         run = str(m.provenance.get("run", ""))
@@ -232,8 +222,8 @@ def qa_messages(project: str, question: str, sources: list[Source]) -> list[Base
     """Build a project question with its numbered sources."""
     listed = "\n\n".join(f"[{s.n}] (run {s.run}, stage {s.stage}) {s.text}" for s in sources)
     return [
-        SystemMessage(render_prompt("chat_qa_system", project=project)),
-        HumanMessage(render_prompt("chat_qa_task", sources=listed, question=question)),
+        SystemMessage(_prompt("qa_system", project=project)),
+        HumanMessage(_prompt("qa_task", sources=listed, question=question)),
     ]
 
 

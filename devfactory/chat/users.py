@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
+from devfactory.control.policy import ROLES
 from devfactory.settings import Settings
 
-ROLES = ("viewer", "operator", "reviewer", "approver", "admin")
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 _N, _R, _P = 2**14, 8, 1
 

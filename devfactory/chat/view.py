@@ -15,13 +15,6 @@ ACTION_LABELS = {
     "answer": "Answer",
     "revise": "Request changes",
 }
-NEEDS_TEXT = {"modify", "answer", "revise"}
-TEXT_PROMPTS = {
-    "modify": "Type the new requirement.",
-    "answer": "Type your answer (the team reads it before its next attempt).",
-    "revise": "Type the changes you want (the teams get them as review feedback).",
-    "reject": "Type the reason for rejecting.",
-}
 
 
 def _list(title: str, items: list[str]) -> list[str]:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from devfactory.cli import common
-from devfactory.cli.common import EXIT_FAILED, EXIT_NOT_FOUND, app, console, fail
-from devfactory.settings import get_settings
+from devfactory.cli.common import EXIT_FAILED, app, console
+from devfactory.events import (
+    ClarificationRouted,
+    DecisionRecorded,
+    Event,
+    GovernanceAssessed,
+    PhaseChanged,
+    RunCreated,
+    TaskResultRecorded,
+    UsageRecorded,
+    parse_event,
+)
 
 audit_app = typer.Typer(help="The immutable, hash-chained audit log of every run.")
 app.add_typer(audit_app, name="audit", rich_help_panel="Records")
@@ -17,25 +29,11 @@ app.add_typer(audit_app, name="audit", rich_help_panel="Records")
 RunArg = Annotated[str, typer.Argument(help="The run.")]
 
 
-def _known(factory: object, run_id: str) -> None:
-    from devfactory.runner import RunNotFoundError
-
-    try:
-        factory.get(run_id)  # type: ignore[attr-defined]
-    except RunNotFoundError as exc:
-        factory.close()  # type: ignore[attr-defined]
-        raise fail(str(exc), EXIT_NOT_FOUND) from exc
-
-
 @audit_app.command()
 def verify(run_id: RunArg) -> None:
     """Recompute a run's hash chain; name the first broken link (exit 1) if any."""
-    factory = common.open_factory(get_settings())
-    _known(factory, run_id)
-    try:
-        result = factory.audit.verify(run_id)
-    finally:
-        factory.close()
+    with common.session() as factory:
+        result = factory.verify_audit(run_id)
     if result.ok:
         console.print(f"[green]chain intact[/]: {result.rows} events of run {run_id}")
         return
@@ -48,12 +46,8 @@ def verify(run_id: RunArg) -> None:
 @audit_app.command()
 def show(run_id: RunArg) -> None:
     """Print a run's timeline: every event in chain order."""
-    factory = common.open_factory(get_settings())
-    _known(factory, run_id)
-    try:
-        events = factory.audit.events(run_id)
-    finally:
-        factory.close()
+    with common.session() as factory:
+        events = factory.audit_events(run_id)
     table = Table(title=f"audit of run {run_id}")
     for col in ("#", "at (UTC)", "kind", "actor", "what", "hash"):
         table.add_column(col)
@@ -63,31 +57,32 @@ def show(run_id: RunArg) -> None:
             f"{event.at:%H:%M:%S}",
             event.kind,
             event.actor,
-            _what(event.kind, event.payload),
+            what(event.kind, event.payload),
             event.hash[:12],
         )
     console.print(table)
 
 
-def _what(kind: str, payload: dict) -> str:
-    if kind == "transition":
-        return f"{payload['from']} -> {payload['to']}: {payload.get('reason', '')}"[:120]
-    if kind == "task_result":
-        return f"{payload['team']} {payload['outcome']} ({payload['attempts']} attempts)"
-    if kind == "usage":
-        return (
-            f"{payload['team']} {payload['input_tokens']}/{payload['output_tokens']} tokens "
-            f"on {payload['model']}"
-        )
-    if kind == "decision":
-        return f"{payload['pause']}: {payload['action']} {payload.get('text', '')}"[:120]
-    if kind == "governance":
-        return f"risk {payload['risk']} -> {payload['action']}"
-    if kind == "clarification":
-        return f"{payload['asker']} asked {payload['target']}: {payload['outcome']}"[:120]
-    if kind == "run_created":
-        return f"{payload['pipeline']}: {payload['requirement']}"[:120]
-    return str(payload)[:120]
+# One line per kind of event, for the timeline; kinds not listed show their payload.
+LINES: dict[type[Event], Callable[[Any], str]] = {
+    PhaseChanged: lambda e: f"{e.from_phase} -> {e.to_phase}: {e.reason}"[:120],
+    TaskResultRecorded: lambda e: f"{e.team} {e.outcome} ({e.attempts} attempts)",
+    UsageRecorded: lambda e: f"{e.team} {e.input_tokens}/{e.output_tokens} tokens on {e.model}",
+    DecisionRecorded: lambda e: f"{e.pause}: {e.action} {e.text}"[:120],
+    GovernanceAssessed: lambda e: f"risk {e.risk} -> {e.action}",
+    ClarificationRouted: lambda e: f"{e.asker} asked {e.target}: {e.outcome}"[:120],
+    RunCreated: lambda e: f"{e.pipeline}: {e.requirement}"[:120],
+}
+
+
+def what(kind: str, payload: dict[str, Any]) -> str:
+    """Say in one line what an audit event records."""
+    try:
+        event = parse_event({"event": kind, **payload})
+    except ValidationError:  # a kind this version does not know, or an older shape
+        return str(payload)[:120]
+    line = LINES.get(type(event))
+    return line(event) if line is not None else str(payload)[:120]
 
 
 @audit_app.command()
@@ -97,11 +92,8 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """Full-text search over every run's events."""
-    factory = common.open_factory(get_settings())
-    try:
-        hits = factory.audit.search(query, run_id=run_id, limit=limit)
-    finally:
-        factory.close()
+    with common.session() as factory:
+        hits = factory.search_audit(query, run_id=run_id, limit=limit)
     if not hits:
         console.print("no events match")
         return

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
-from devfactory.settings import Settings
+from devfactory.settings import Settings, get_settings
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_ENV, EXIT_BUG = 1, 2, 3, 4, 5
 EXIT_PAUSED, EXIT_INTERRUPTED = 6, 130
@@ -44,6 +49,61 @@ InputOption = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class Answerer:
+    """Who answers a pause, which question, and whether to go on asking inline."""
+
+    by: str | None
+    role: str | None
+    interrupt_id: str | None
+    kind: str | None
+    interactive: bool
+
+
+_answer_options = typer.Typer(add_completion=False)
+
+
+@_answer_options.command()
+def _answerer(
+    by: AsOption = None,
+    role: RoleOption = None,
+    interrupt_id: IdOption = None,
+    kind: KindOption = None,
+    interactive: InputOption = True,
+) -> None:
+    """Declare, once, the options every command that answers a pause takes."""
+
+
+@cache
+def _answer_params() -> tuple[Any, ...]:
+    """Return the answer options as click parameters (typer builds them from ``_answerer``)."""
+    return tuple(typer.main.get_command(_answer_options).params)
+
+
+class AnswerCommand(TyperCommand):
+    """A command that answers a pause: it takes the ``Answerer`` options besides its own.
+
+    Their values are taken out of the command's parameters before it runs and
+    handed to it as ``answerer(ctx)``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(_answer_params())
+
+    def invoke(self, ctx: Any) -> Any:
+        """Set the shared options aside as an ``Answerer``, then run the command."""
+        shared = {p.name: ctx.params.pop(p.name) for p in _answer_params()}
+        ctx.meta["answerer"] = Answerer(**shared)
+        return super().invoke(ctx)
+
+
+def answerer(ctx: typer.Context) -> Answerer:
+    """Return the shared answer options of the running ``AnswerCommand``."""
+    found: Answerer = ctx.meta["answerer"]
+    return found
+
+
 class GraphFormat(StrEnum):
     """Output formats of ``devfactory graph``."""
 
@@ -68,6 +128,20 @@ def open_factory(settings: Settings) -> Any:
         raise fail(str(exc), EXIT_ENV) from exc
     err.print(f"[dim]database: {describe_database(settings)}[/]")
     return factory
+
+
+@contextmanager
+def session() -> Iterator[Any]:
+    """Open the factory for one command, and close it; a run that does not exist exits 3."""
+    from devfactory.runner import RunNotFoundError
+
+    factory = open_factory(get_settings())
+    try:
+        yield factory
+    except RunNotFoundError as exc:
+        raise fail(str(exc), EXIT_NOT_FOUND) from exc
+    finally:
+        factory.close()
 
 
 def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str, str]:

@@ -43,7 +43,7 @@ def finish(report: Any) -> None:
 
 def ask_inline(report: Any, by: str, role: str) -> tuple[Any, str | None] | None:
     """Ask the person at the terminal to decide the first pending question."""
-    from devfactory.control.hitl import Decision
+    from devfactory.control.hitl import TEXT_FOR, Decision
 
     item = report.pending[0]
     pause = item.pause
@@ -54,14 +54,8 @@ def ask_inline(report: Any, by: str, role: str) -> tuple[Any, str | None] | None
     if action == "later":
         return None
     text = ""
-    if action in ("modify", "answer", "revise", "reject"):
-        label = {
-            "modify": "new requirement",
-            "answer": "your answer",
-            "revise": "what to change",
-            "reject": "reason",
-        }[action]
-        text = Prompt.ask(label, console=console)
+    if action in TEXT_FOR:
+        text = Prompt.ask(TEXT_FOR[action], console=console)
     decision = Decision.model_validate({"action": action, "text": text, "by": by, "role": role})
     return decision, item.interrupt_id
 
@@ -72,7 +66,7 @@ Action = Callable[[Any, Progress], Any]
 def drive(
     factory: Any, pipeline: str, action: Action, *, inline: bool = False, as_: tuple[str, str]
 ) -> None:
-    """Run ``action(factory, progress)`` with live progress, ask inline, then close."""
+    """Run ``action(factory, progress)`` with live progress, then ask inline while it pauses."""
     from devfactory.control.hitl import DecisionError
     from devfactory.models.router import ModelUnavailableError
     from devfactory.runner import RunBusyError, RunNotFoundError, RunStateError
@@ -112,6 +106,4 @@ def drive(
             "checkpoint",
             EXIT_BUG,
         ) from exc
-    finally:
-        factory.close()
     finish(report)

@@ -9,7 +9,6 @@ from rich.table import Table
 
 from devfactory.cli import common
 from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, console, fail
-from devfactory.settings import get_settings
 
 memory_app = typer.Typer(
     help=(
@@ -31,20 +30,13 @@ def search(
 ) -> None:
     """Show the memories of a bank closest in meaning to the query."""
     from devfactory.memory.live import EmbedderMismatchError
+    from devfactory.memory.service import FactMemoryOffError
 
-    factory = common.open_factory(get_settings())
-    try:
-        facts = factory.memory.facts
-        if bank.startswith("facts:"):
-            if facts is None:
-                raise fail("fact memory is off (DEVFACTORY_FACT_MEMORY=false)", EXIT_USAGE)
-            found = facts.search(bank.removeprefix("facts:"), query, k=k, threshold=threshold)
-        else:
-            found = factory.memory.live.recall([bank], query, k=k, threshold=threshold)
-    except EmbedderMismatchError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
-    finally:
-        factory.close()
+    with common.session() as factory:
+        try:
+            found = factory.search_memory(bank, query, k=k, threshold=threshold)
+        except (EmbedderMismatchError, FactMemoryOffError) as exc:
+            raise fail(str(exc), EXIT_USAGE) from exc
     if not found:
         console.print(f"nothing in {bank} matches")
         return
@@ -60,39 +52,29 @@ def search(
 @memory_app.command()
 def stats() -> None:
     """List every bank with its embedder, dimension and what it holds."""
-    factory = common.open_factory(get_settings())
-    try:
-        banks = factory.memory.live.stats()
-        embedder = factory.memory.live.embedder
-        facts = factory.memory.facts
-        fact_counts = facts.counts() if facts is not None else {}
-    finally:
-        factory.close()
-    table = Table(title=f"memory banks (embedding with {embedder.name}, {embedder.dims} dims)")
+    with common.session() as factory:
+        held = factory.memory_stats()
+    table = Table(title=f"memory banks (embedding with {held.embedder}, {held.dims} dims)")
     for col in ("bank", "embedder", "dims", "memories", "by kind"):
         table.add_column(col)
-    for b in banks:
+    for b in held.banks:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(b.kinds.items()))
         table.add_row(b.bank, b.embedder, str(b.dims), str(b.memories), kinds)
-    if facts is not None:
-        for team, n in fact_counts.items():
-            table.add_row(f"facts:{team}", embedder.name, str(embedder.dims), str(n), f"fact {n}")
+    for team, n in held.facts.items():
+        table.add_row(f"facts:{team}", held.embedder, str(held.dims), str(n), f"fact {n}")
     console.print(table)
-    if facts is not None:
-        console.print(f"team facts (mem0) are in table {facts.collection}")
+    if held.facts_table:
+        console.print(f"team facts (mem0) are in table {held.facts_table}")
 
 
 @memory_app.command()
 def reindex(bank: Annotated[str, typer.Argument(help="The bank to re-embed.")]) -> None:
     """Re-embed a bank with the embedder in use now (after switching embedders)."""
-    factory = common.open_factory(get_settings())
-    try:
-        count = factory.memory.live.reindex(bank)
-        embedder = factory.memory.live.embedder
-    except LookupError as exc:
-        raise fail(str(exc), EXIT_NOT_FOUND) from exc
-    finally:
-        factory.close()
+    with common.session() as factory:
+        try:
+            done = factory.reindex_memory(bank)
+        except LookupError as exc:
+            raise fail(str(exc), EXIT_NOT_FOUND) from exc
     console.print(
-        f"re-embedded {count} memories of {bank} with {embedder.name} ({embedder.dims} dims)"
+        f"re-embedded {done.count} memories of {bank} with {done.embedder} ({done.dims} dims)"
     )

@@ -12,7 +12,6 @@ from rich.table import Table
 from devfactory.cli import common
 from devfactory.cli.common import (
     EXIT_ENV,
-    EXIT_NOT_FOUND,
     EXIT_USAGE,
     AsOption,
     GraphFormat,
@@ -65,21 +64,22 @@ def run(
     settings = get_settings()
     caps = Caps(tokens=budget_tokens, cost_usd=budget_cost)
     who = identity(settings, by, role)
-    drive(
-        common.open_factory(settings),
-        pipeline,
-        lambda f, p: f.start(
-            requirement,
-            pipeline=pipeline,
-            project=project,
-            caps=caps,
-            out_dir=out,
-            on_event=p,
-            owner=who[0],
-        ),
-        inline=common.interactive(interactive),
-        as_=who,
-    )
+    with common.session() as factory:
+        drive(
+            factory,
+            pipeline,
+            lambda f, p: f.start(
+                requirement,
+                pipeline=pipeline,
+                project=project,
+                caps=caps,
+                out_dir=out,
+                on_event=p,
+                owner=who[0],
+            ),
+            inline=common.interactive(interactive),
+            as_=who,
+        )
 
 
 @app.command(rich_help_panel="Runs")
@@ -88,40 +88,28 @@ def resume(
     interactive: InputOption = True,
 ) -> None:
     """Continue an interrupted run from its last finished stage."""
-    from devfactory.runner import RunBusyError, RunNotFoundError
+    from devfactory.runner import RunBusyError
 
-    settings = get_settings()
-    factory = common.open_factory(settings)
-    try:
+    with common.session() as factory:
         row = factory.get(run_id)
-    except RunNotFoundError as exc:
-        factory.close()
-        raise fail(str(exc), EXIT_NOT_FOUND) from exc
-    try:
-        drive(
-            factory,
-            row.pipeline,
-            lambda f, p: f.resume(run_id, on_event=p),
-            inline=common.interactive(interactive),
-            as_=identity(settings, None, None),
-        )
-    except RunBusyError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
+        try:
+            drive(
+                factory,
+                row.pipeline,
+                lambda f, p: f.resume(run_id, on_event=p),
+                inline=common.interactive(interactive),
+                as_=identity(get_settings(), None, None),
+            )
+        except RunBusyError as exc:
+            raise fail(str(exc), EXIT_USAGE) from exc
 
 
 @app.command(rich_help_panel="Runs")
 def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> None:
     """Show a run's state, its lifecycle transitions, its stages and what it waits on."""
-    from devfactory.runner import RunNotFoundError
-
-    factory = common.open_factory(get_settings())
-    try:
+    with common.session() as factory:
         report = factory.report(run_id)
         transitions = factory.transitions(run_id)
-    except RunNotFoundError as exc:
-        raise fail(str(exc), EXIT_NOT_FOUND) from exc
-    finally:
-        factory.close()
     console.print(f"run {report.run_id}: [bold]{report.status}[/]")
     if report.reason:
         console.print(f"reason: {report.reason}", soft_wrap=True)
@@ -161,11 +149,8 @@ def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> N
 @app.command("list", rich_help_panel="Runs")
 def list_runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
     """List recent runs, newest first."""
-    factory = common.open_factory(get_settings())
-    try:
-        rows = factory.runs.list(limit)
-    finally:
-        factory.close()
+    with common.session() as factory:
+        rows = factory.list_runs(limit)
     table = Table()
     for col in ("run", "status", "project", "pipeline", "created", "requirement"):
         table.add_column(col)

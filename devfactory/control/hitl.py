@@ -26,6 +26,14 @@ ACTIONS: dict[str, tuple[DecisionAction, ...]] = {
     "clarification": ("answer", "reject"),
 }
 
+# What a person types with an action, as the CLI and the chat ask for it.
+TEXT_FOR: dict[str, str] = {
+    "modify": "the new requirement",
+    "answer": "your answer (the team reads it before its next attempt)",
+    "revise": "what to change (the teams get it as review feedback)",
+    "reject": "the reason",
+}
+
 HELP: dict[str, str] = {
     "governance": "approve to run it, reject to stop it, or modify the requirement",
     "budget": "approve to go on (optionally with a new cap), or reject to stop the run",
@@ -77,6 +85,13 @@ def make_pause(policy: Policy, kind: PauseKind, **fields: Any) -> Pause:
     return Pause(kind=kind, actions=ACTIONS[kind], roles=policy.roles[kind], **fields)
 
 
+def needs_text(kind: str, action: str) -> bool:
+    """Say whether ``action`` must carry text on a ``kind`` pause (a reject's reason may not)."""
+    if action == "reject":
+        return kind in ("governance", "review", "budget")
+    return action in TEXT_FOR
+
+
 def check_decision(pause: Pause, decision: Decision) -> None:
     """Raise ``DecisionError`` unless ``decision`` may answer ``pause``."""
     if decision.action not in pause.actions:
@@ -90,11 +105,9 @@ def check_decision(pause: Pause, decision: Decision) -> None:
             f"role {decision.role!r} may not answer a {pause.kind} pause; "
             f"allowed roles: {', '.join(pause.roles)}"
         )
-    needs_text = {"modify", "answer", "revise"}
-    if decision.action in needs_text and not decision.text.strip():
+    if needs_text(pause.kind, decision.action) and not decision.text.strip():
+        if decision.action == "reject":
+            raise DecisionError("reject needs a reason")
         raise DecisionError(f"{decision.action} needs text (the answer, feedback or requirement)")
     if decision.caps is not None and pause.kind != "budget":
         raise DecisionError("new budget caps can only answer a budget pause")
-    if decision.action == "reject" and pause.kind in ("governance", "review", "budget"):
-        if not decision.text.strip():
-            raise DecisionError("reject needs a reason")

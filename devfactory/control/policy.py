@@ -14,7 +14,7 @@ from enum import StrEnum
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -35,6 +35,10 @@ class Risk(StrEnum):
 
 PauseKind = Literal["governance", "budget", "review", "blocked", "clarification"]
 Action = Literal["proceed", "notify", "approve"]
+
+# The roles a person acts in, least trusted first: who may start runs, answer
+# pauses or only look. The policy file says which roles may answer which pause.
+ROLES = ("viewer", "operator", "reviewer", "approver", "admin")
 
 
 class RiskRule(BaseModel):
@@ -69,14 +73,19 @@ class ApprovalRules(BaseModel):
 
 
 class Assessment(BaseModel):
-    """A governance assessment of one requirement."""
+    """A governance assessment of one requirement (its grammar is derived from this model).
+
+    Reasons and risk factors come first, so a model reviews before it rates.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
+    reasons: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=4)
+    risk_factors: list[Annotated[str, Field(max_length=120)]] = Field(
+        default_factory=list, max_length=6
+    )
     risk: Risk
     confidence: float = Field(ge=0.0, le=1.0)
-    reasons: list[str] = Field(default_factory=list, max_length=8)
-    risk_factors: list[str] = Field(default_factory=list, max_length=12)
 
 
 class PolicyDecision(BaseModel):
@@ -113,6 +122,9 @@ class Policy(BaseModel):
         kinds = [k for k in PauseKind.__args__ if k not in self.roles]  # type: ignore[attr-defined]
         if kinds:
             raise ValueError(f"policy names no roles for pauses {kinds}")
+        unknown = sorted({r for roles in self.roles.values() for r in roles} - set(ROLES))
+        if unknown:
+            raise ValueError(f"policy names unknown roles {unknown}; roles: {', '.join(ROLES)}")
 
     def floor(self, requirement: str) -> tuple[Risk, list[str]]:
         """Return the lowest risk the rules allow for ``requirement`` and the factors found."""

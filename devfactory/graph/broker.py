@@ -19,39 +19,29 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.contracts import TaskResult, Usage
-from devfactory.graph.ask import ask_model
 from devfactory.graph.prompts import render_prompt
+from devfactory.models.io import ask_structured, grammar_schema, with_choices
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import TeamSpec
 
 
 class ResponderReply(BaseModel):
-    """A responder's answer to a question."""
+    """A responder's answer to a question (its grammar is derived from this model)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    answer: str = Field(default="", max_length=1500)
+    answer: str = Field(default="", max_length=800)
     status: Literal["ANSWERED", "CANNOT_ANSWER", "NEEDS_CLARIFICATION"]
     confidence: float = Field(ge=0.0, le=1.0)
     target_team: str | None = Field(default=None, max_length=60)
-    question: str | None = Field(default=None, max_length=500)
+    question: str | None = Field(default=None, max_length=300)
 
 
 def responder_schema(spec: TeamSpec) -> dict[str, Any]:
-    """JSON schema of ``spec``'s reply, with every string and list bounded for grammars."""
-    targets = list(spec.may_ask) or ["none"]
-    return {
-        "type": "object",
-        "properties": {
-            "answer": {"type": "string", "maxLength": 800},
-            "status": {"enum": ["ANSWERED", "CANNOT_ANSWER", "NEEDS_CLARIFICATION"]},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-            "target_team": {"anyOf": [{"enum": targets}, {"type": "null"}]},
-            "question": {"anyOf": [{"type": "string", "maxLength": 300}, {"type": "null"}]},
-        },
-        "required": ["answer", "status", "confidence", "target_team", "question"],
-        "additionalProperties": False,
-    }
+    """JSON schema of ``spec``'s reply: a further question may go only to teams it may ask."""
+    return with_choices(
+        grammar_schema(ResponderReply), "target_team", list(spec.may_ask) or ["none"]
+    )
 
 
 def refusal(
@@ -174,7 +164,7 @@ def consult(
                 ),
             ]
             started = time.perf_counter()
-            reply = ask_model(
+            reply = ask_structured(
                 resolved.structured(responder_schema(spec)),
                 messages,
                 ResponderReply,

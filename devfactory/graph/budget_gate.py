@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
 
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import make_pause
+from devfactory.events import Notice
 from devfactory.graph import metering
 from devfactory.graph.context import Context
+from devfactory.graph.emit import emit
 from devfactory.graph.hitl import ask_person
 from devfactory.graph.lifecycle import task_key
 from devfactory.teams.spec import TeamSpec
@@ -35,8 +37,9 @@ def _exhausted(breaches: list[Any]) -> str:
     return "budget exhausted: " + "; ".join(b.describe() for b in breaches)
 
 
-def budget_gate(state: Mapping[str, Any], spec: TeamSpec, context: Context) -> BudgetGate:
+def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Context]) -> BudgetGate:
     """Check the run, project and team caps before ``spec``'s next attempt."""
+    context = runtime.context
     verdict = metering.check(state, spec.slug, context)
     if verdict.exhausted:
         return BudgetGate(stop=_exhausted(verdict.exhausted), stopped_by="budget")
@@ -44,14 +47,14 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, context: Context) -> B
     if verdict.team_over:
         key = f"soft:{metering.spend_key(state, spec.slug)}"
         if key not in state.get("notices", {}):
-            notice = {
-                "kind": "budget_warning",
-                "team": spec.slug,
-                "message": f"{spec.name} is over its soft cap: "
+            notice = Notice(
+                kind="budget_warning",
+                team=spec.slug,
+                message=f"{spec.name} is over its soft cap: "
                 + "; ".join(b.describe() for b in verdict.team_over),
-            }
-            get_stream_writer()({"event": "notice", **notice})
-            out.update["notices"] = {key: notice}
+            )
+            emit(runtime, notice)
+            out.update["notices"] = {key: notice.body()}
     if not verdict.near:
         return out
     lines = "; ".join(b.describe() for b in verdict.near)

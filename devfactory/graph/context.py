@@ -1,44 +1,49 @@
-"""Per-invocation runtime context (not checkpointed): settings, models, policy, prices."""
+"""Per-invocation runtime context (not checkpointed): settings, models, policy, prices, memory."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from devfactory.control.budget import PriceTable, Spend, load_prices
 from devfactory.control.policy import Policy, load_policy
 from devfactory.settings import Settings, get_settings
 
-
-@lru_cache(maxsize=4)
-def default_router(settings: Settings) -> Any:
-    """Return the configured model router, one per settings (so Ollama is probed once)."""
-    from devfactory.models.router import ModelRouter
-
-    return ModelRouter(settings)
+if TYPE_CHECKING:  # the graph is drawn and compiled without opening memory
+    from devfactory.memory.service import MemoryService
+    from devfactory.models.router import ModelSource
 
 
 @dataclass(kw_only=True)
 class Context:
     """What every node reads from ``Runtime[Context]``.
 
-    ``models`` is any object with ``resolve(alias) -> ResolvedModel``; when it is
-    None the configured ``ModelRouter`` (Ollama, providers, embedded) serves.
-    ``project_spent`` is what the run's project spent in its other runs, read by
-    the runner when it starts driving the run.
+    Attributes:
+        settings: the factory's settings.
+        models: what serves each model alias; None means ``model_source(settings)``
+            (the configured router, or the ``models_factory`` hook).
+        policy: the governance policy; None means the configured file.
+        prices: the price table; None means the configured file.
+        project_spent: what the run's project spent in its other runs, read by
+            the runner when it starts driving the run.
+        memory: the memory service; None runs without memory (graph-logic tests).
+
     """
 
     settings: Settings = field(default_factory=get_settings)
-    models: Any = None
+    models: ModelSource | None = None
     policy: Policy | None = None
     prices: PriceTable | None = None
     project_spent: Spend = field(default_factory=Spend)
-    memory: Any = None  # a MemoryService; None runs without memory (graph-logic tests)
+    memory: MemoryService | None = None
 
-    def model_source(self) -> Any:
+    def model_source(self) -> ModelSource:
         """Return the model source for this invocation."""
-        return self.models if self.models is not None else default_router(self.settings)
+        if self.models is not None:
+            return self.models
+        from devfactory.models.router import model_source
+
+        return model_source(self.settings)
 
     def get_policy(self) -> Policy:
         """Return the governance policy (the configured file or the packaged one)."""

@@ -33,7 +33,7 @@ def make_plan(pipeline: Pipeline, teams: TeamRegistry):
     total_share = sum(shares.values()) or 1.0
 
     def plan(state: RunState, runtime: Runtime[Context]) -> Command:
-        mover = Mover(state)
+        mover = Mover(state, runtime)
         update: dict[str, Any] = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
         run_caps = Caps.model_validate((state.get("budget") or {}).get("run") or {})
         team_caps = {}
@@ -87,7 +87,7 @@ def make_validate(pipeline: Pipeline, teams: TeamRegistry):
     """Build the ``validate`` node: the whole round must hold before a person reviews it."""
 
     def validate(state: RunState, runtime: Runtime[Context]) -> Command:
-        mover = Mover(state)
+        mover = Mover(state, runtime)
         stages = state.get("stages", {})
         blocked = _blocked(stages)
         if blocked:
@@ -150,7 +150,7 @@ def make_review(pipeline: Pipeline, first: Sequence[str]):
         if revision >= settings.max_review_rounds:
             pause = pause.model_copy(update={"actions": ("approve", "reject")})
         decision = ask_person(pause)
-        mover = Mover(state)
+        mover = Mover(state, runtime)
         actor = f"{decision.by} ({decision.role})"
         update: dict[str, Any] = {
             "decisions": {task_key(): {"kind": "review", **decision.model_dump(mode="json")}}

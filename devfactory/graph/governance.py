@@ -11,7 +11,6 @@ import time
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -20,13 +19,15 @@ from devfactory.control.budget import Caps
 from devfactory.control.hitl import make_pause
 from devfactory.control.lifecycle import Phase
 from devfactory.control.policy import Assessment
+from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph import metering
-from devfactory.graph.ask import ask_model
 from devfactory.graph.context import Context
+from devfactory.graph.emit import emit
 from devfactory.graph.hitl import ask_person
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.state import RunState
+from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError
 
 GOVERNANCE_ALIAS = "factory/fast"
@@ -34,26 +35,10 @@ GOVERNANCE: Literal["governance"] = "governance"
 APPROVAL: Literal["approval"] = "approval"
 PLAN: Literal["plan"] = "plan"
 
-ASSESSMENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "reasons": {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 4},
-        "risk_factors": {
-            "type": "array",
-            "items": {"type": "string", "maxLength": 120},
-            "maxItems": 6,
-        },
-        "risk": {"enum": ["LOW", "MEDIUM", "HIGH"]},
-        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-    },
-    "required": ["reasons", "risk_factors", "risk", "confidence"],
-    "additionalProperties": False,
-}
-
 
 def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["approval", "plan"]]:
     """Assess the requirement's risk and let the policy decide whether it may proceed."""
-    mover = Mover(state)
+    mover = Mover(state, runtime)
     update: dict[str, Any] = {}
     if mover.phase is Phase.DRAFT:
         update |= mover.to(Phase.GOVERNANCE_ANALYSIS, reason="requirement received")
@@ -65,8 +50,8 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
     ]
     try:
         resolved = runtime.context.model_source().resolve(GOVERNANCE_ALIAS)
-        answer = ask_model(
-            resolved.structured(ASSESSMENT_SCHEMA),
+        answer = ask_structured(
+            resolved.structured(grammar_schema(Assessment)),
             messages,
             Assessment,
             max_parse_retries=settings.max_parse_retries,
@@ -96,14 +81,14 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
         "problem": problem,
         "confidence": assessment.confidence if assessment else None,
     }
-    get_stream_writer()({"event": "governance", **update["governance"]})
+    emit(runtime, GovernanceAssessed(**update["governance"]))
     summary = f"risk {decision.risk}: " + "; ".join(decision.reasons)[:1500]
     if decision.needs_approval:
         return Command(goto=APPROVAL, update=update)
     if decision.action == "notify":
-        notice = {"kind": "notification", "team": GOVERNANCE, "message": summary}
-        get_stream_writer()({"event": "notice", **notice})
-        update["notices"] = {f"governance:{rounds}": notice}
+        notice = Notice(kind="notification", team=GOVERNANCE, message=summary)
+        emit(runtime, notice)
+        update["notices"] = {f"governance:{rounds}": notice.body()}
     update |= mover.to(Phase.APPROVED, actor="policy", reason=summary)
     return Command(goto=PLAN, update=update)
 
@@ -130,7 +115,7 @@ def approval(
     if not actions_left:
         pause = pause.model_copy(update={"actions": ("approve", "reject")})
     decision = ask_person(pause)
-    mover = Mover(state)
+    mover = Mover(state, runtime)
     update: dict[str, Any] = {
         "decisions": {task_key(): {"kind": "governance", **decision.model_dump(mode="json")}}
     }

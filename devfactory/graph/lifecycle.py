@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from langgraph.config import get_config, get_stream_writer
+from langgraph.config import get_config
+from langgraph.runtime import Runtime
 
 from devfactory.control.lifecycle import Phase, check
+from devfactory.events import PhaseChanged
+from devfactory.graph.emit import emit
 
 
 def task_key() -> str:
@@ -25,23 +28,24 @@ def task_key() -> str:
 class Mover:
     """Record consecutive moves made by one node execution."""
 
-    def __init__(self, state: Mapping[str, Any]) -> None:
+    def __init__(self, state: Mapping[str, Any], runtime: Runtime[Any]) -> None:
         self.phase = Phase(state.get("phase") or Phase.DRAFT)
+        self._runtime = runtime
         self._task = task_key()
         self._n = 0
 
     def to(self, target: Phase, *, reason: str = "", actor: str = "factory") -> dict[str, str]:
         """Move to ``target``; return the state update. Illegal moves raise."""
         check(self.phase, target)
-        get_stream_writer()(
-            {
-                "event": "transition",
-                "key": f"{self._task}#{self._n}",
-                "from": self.phase.value,
-                "to": target.value,
-                "actor": actor,
-                "reason": reason[:2000],
-            }
+        emit(
+            self._runtime,
+            PhaseChanged(
+                key=f"{self._task}#{self._n}",
+                from_phase=self.phase.value,
+                to_phase=target.value,
+                actor=actor,
+                reason=reason[:2000],
+            ),
         )
         self._n += 1
         self.phase = target

@@ -1,17 +1,10 @@
-"""Render the prompt files in ``graph/prompts/`` (the only place prompts live)."""
+"""Render the graph's prompt files in ``graph/prompts/``."""
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.resources import files
-from string import Template
-
-
-@cache
-def _template(name: str) -> Template:
-    return Template((files("devfactory.graph") / "prompts" / f"{name}.md").read_text("utf-8"))
+from devfactory.prompts import render
 
 
 def render_prompt(name: str, **values: object) -> str:
-    """Render prompt ``name`` with ``values``; a missing value raises ``KeyError``."""
-    return _template(name).substitute({k: str(v) for k, v in values.items()})
+    """Render ``graph/prompts/<name>.md`` with ``values``; a missing value raises ``KeyError``."""
+    return render("devfactory.graph", name, **values)

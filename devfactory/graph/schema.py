@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-from functools import lru_cache
 from typing import Any
 
 from devfactory.contracts import Status, TaskResult
 from devfactory.graph.tools import tool_arguments_schema
+from devfactory.models.io import grammar_schema
 from devfactory.teams.spec import TeamSpec
-
-
-def _inline(node: Any, defs: dict[str, Any]) -> Any:
-    """Replace every ``$ref`` with its definition; grammar samplers want no refs."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _inline(copy.deepcopy(defs[node["$ref"].split("/")[-1]]), defs)
-        return {k: _inline(v, defs) for k, v in node.items() if k not in ("$defs", "title")}
-    if isinstance(node, list):
-        return [_inline(v, defs) for v in node]
-    return node
-
-
-@lru_cache(maxsize=1)
-def _base_schema() -> dict[str, Any]:
-    raw = TaskResult.model_json_schema()
-    schema: dict[str, Any] = _inline(raw, raw.get("$defs", {}))
-    return schema
 
 
 def report_schema(spec: TeamSpec) -> dict[str, Any]:
@@ -41,7 +22,7 @@ def report_schema(spec: TeamSpec) -> dict[str, Any]:
     and facts come before the status and confidence, so the model reviews
     before it rates.
     """
-    base = _base_schema()["properties"]
+    base = grammar_schema(TaskResult)["properties"]
     question = tool_arguments_schema(spec)  # the team's request_clarification tool
     blockers = base["blockers"]
 

@@ -1,38 +1,34 @@
-"""Ask a model for files and a ``TaskResult`` report: validate, repair, retry, never raise.
+"""A stage's model I/O: each file drafted as plain text, then the ``TaskResult`` report.
 
-Repairs are mechanical and recorded: JSON syntax (fences, trailing commas, a
-cut-off tail) via ``json_repair``, enum case and spacing, a percentage given
-for confidence, a bare string where a list belongs, unknown top-level keys.
-Anything else goes back to the model with the validation errors, a bounded
-number of times; after that the stage gets a BLOCKED result with the reason.
+The report goes through the one structured-output helper
+(``models/io.ask_structured``), with the report's own mechanical repairs
+recorded beside the generic ones: a percentage given for confidence, a bare
+string where a list belongs, unknown top-level keys. After the retries a
+report that is still invalid becomes a BLOCKED result with the reason.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-import json_repair
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
-from pydantic import ValidationError
-from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, ArtifactKind, TaskResult, Usage
-from devfactory.graph.prompts import render_prompt
+from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
 
 log = logging.getLogger(__name__)
 _LIST_FIELDS = ("blockers", "assumptions_made", "verified_facts", "artifacts")
-_ECHO_CHARS = 4000
 
 
 @dataclass
 class Reply:
-    """What one structured request produced."""
+    """What one report request produced."""
 
     result: TaskResult
     usage: Usage = field(default_factory=Usage)
@@ -41,27 +37,17 @@ class Reply:
     problems: list[str] = field(default_factory=list)
 
 
-def _summarise(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:6]:
-        loc = ".".join(str(p) for p in err["loc"]) or "(object)"
-        parts.append(f"{loc}: {err['msg']}")
-    more = exc.error_count() - len(parts)
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
-
-
-def _normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
+def _normalise(
+    data: dict[str, Any], repairs: list[str], *, artifacts: Sequence[Artifact] | None
+) -> dict[str, Any]:
+    """Repair a report mechanically; drafted ``artifacts`` replace any the reply carries."""
+    if artifacts is not None:
+        data["artifacts"] = [a.model_dump(mode="json") for a in artifacts]
     known = set(TaskResult.model_fields)
     extra = sorted(set(data) - known)
     if extra:
         repairs.append(f"dropped unknown fields {extra}")
         data = {k: v for k, v in data.items() if k in known}
-    status = data.get("status")
-    if isinstance(status, str):
-        fixed = status.strip().upper().replace(" ", "_").replace("-", "_")
-        if fixed != status:
-            repairs.append(f"status {status!r} -> {fixed!r}")
-            data["status"] = fixed
     conf = data.get("confidence")
     if isinstance(conf, str):
         try:
@@ -100,43 +86,7 @@ def parse_task_result(
         made valid, and ``problem`` says why in terms a model can act on.
 
     """
-    repairs: list[str] = []
-    if not text or not text.strip():
-        return None, "the reply was empty", repairs
-    if artifacts is None:
-        try:
-            return TaskResult.model_validate_json(text), "", repairs
-        except ValidationError:
-            pass
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = json_repair.loads(text)
-        repairs.append("JSON syntax repaired")
-    if not isinstance(data, dict):
-        return None, "the reply is not a JSON object", repairs
-    if artifacts is not None:
-        data["artifacts"] = [a.model_dump(mode="json") for a in artifacts]
-    data = _normalise(data, repairs)
-    try:
-        return TaskResult.model_validate(data), "", repairs
-    except ValidationError as exc:
-        return None, _summarise(exc), repairs
-
-
-def _usage(message: AIMessage) -> Usage:
-    meta: dict[str, Any] = dict(message.usage_metadata or {})
-    return Usage(
-        input_tokens=meta.get("input_tokens", 0),
-        output_tokens=meta.get("output_tokens", 0),
-        calls=1,
-    )
-
-
-def _served_by(message: AIMessage) -> str:
-    meta = message.response_metadata or {}
-    name = meta.get("model_name") or meta.get("model") or ""
-    return str(name)
+    return parse_object(text, TaskResult, normalise=partial(_normalise, artifacts=artifacts))
 
 
 def request_task_result(
@@ -160,37 +110,27 @@ def request_task_result(
         A ``Reply``; its result is BLOCKED with the reason when the caps ran out.
 
     """
-    reply = Reply(result=TaskResult.blocked("no reply yet"))
-    convo = list(messages)
-    for attempt in range(max_parse_retries + 1):
-        try:
-            message = _invoke(model, convo, max_model_errors)
-        except Exception as exc:  # noqa: BLE001 - a model failure blocks the stage, not the run
-            log.warning("model call failed: %s", exc)
-            reply.result = TaskResult.blocked(
-                f"model call failed after {max_model_errors} tries: {type(exc).__name__}: {exc}"
-            )
-            return reply
-        reply.usage = reply.usage.add(_usage(message))
-        reply.model = _served_by(message) or reply.model
-        text = message.content if isinstance(message.content, str) else str(message.content)
-        result, problem, repairs = parse_task_result(text, artifacts)
-        reply.repairs.extend(repairs)
-        if result is not None:
-            reply.result = result
-            return reply
-        reply.problems.append(problem)
-        log.info("invalid TaskResult (attempt %d): %s", attempt + 1, problem)
-        convo += [
-            AIMessage(text[:_ECHO_CHARS]),
-            HumanMessage(render_prompt("repair", problem=problem)),
-        ]
-    tries = max_parse_retries + 1
-    reply.result = TaskResult.blocked(
-        f"model output was not a valid TaskResult after {tries} tries: {reply.problems[-1]}"[:300],
-        reasoning="Invalid replies: " + " | ".join(reply.problems),
+    answer = ask_structured(
+        model,
+        messages,
+        TaskResult,
+        max_parse_retries=max_parse_retries,
+        max_model_errors=max_model_errors,
+        normalise=partial(_normalise, artifacts=artifacts),
     )
-    return reply
+    if answer.value is not None:
+        result = answer.value
+    elif answer.error:
+        result = TaskResult.blocked(answer.error)
+    else:
+        tries = max_parse_retries + 1
+        result = TaskResult.blocked(
+            f"model output was not a valid TaskResult after {tries} tries: {answer.problems[-1]}"[
+                :300
+            ],
+            reasoning="Invalid replies: " + " | ".join(answer.problems),
+        )
+    return Reply(result, answer.usage, answer.model, answer.repairs, answer.problems)
 
 
 _OPEN_FENCE = re.compile(r"^\s*```[\w.+-]*[ \t]*\n")
@@ -266,11 +206,10 @@ def draft_file(
     limit is cut and the cut is reported, so the gate can ask for a shorter one.
     """
     try:
-        message = _invoke(model, messages, max_model_errors)
+        message = invoke(model, messages, max_model_errors)
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never raised
         return Draft(None, Usage(), problem=f"model call failed: {type(exc).__name__}: {exc}")
-    usage, served = _usage(message), _served_by(message)
-    text = message.content if isinstance(message.content, str) else str(message.content)
+    usage, served, text = usage_of(message), served_by(message), text_of(message)
     content = extract_file(text, kind)
     if not content.strip():
         return Draft(None, usage, served, problem=f"{path}: the reply was empty")
@@ -293,16 +232,3 @@ def _cut_off(message: AIMessage) -> bool:
     meta = message.response_metadata or {}
     reason = meta.get("finish_reason") or meta.get("done_reason") or meta.get("stop_reason")
     return reason in ("length", "max_tokens")
-
-
-def _invoke(model: Runnable[Any, Any], messages: list[BaseMessage], tries: int) -> AIMessage:
-    for attempt in Retrying(
-        stop=stop_after_attempt(tries),
-        wait=wait_exponential(multiplier=0.5, max=8),
-        reraise=True,
-    ):
-        with attempt:
-            message = model.invoke(messages)
-    if not isinstance(message, AIMessage):
-        raise TypeError(f"model returned {type(message).__name__}, not an AIMessage")
-    return message

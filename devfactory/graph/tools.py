@@ -18,6 +18,7 @@ from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field, create_model
 
 from devfactory.contracts import Clarification
+from devfactory.models.io import grammar_schema
 from devfactory.teams.spec import TeamSpec
 
 TOOL_NAME = "request_clarification"
@@ -59,15 +60,5 @@ def clarification_tool(spec: TeamSpec) -> StructuredTool:
 
 
 def tool_arguments_schema(spec: TeamSpec) -> dict[str, Any]:
-    """JSON schema of the tool's arguments, without titles (for report grammars)."""
-    schema = clarification_tool(spec).args_schema.model_json_schema()  # type: ignore[union-attr]
-    props = {
-        k: {kk: vv for kk, vv in v.items() if kk != "title"}
-        for k, v in schema["properties"].items()
-    }
-    return {
-        "type": "object",
-        "properties": props,
-        "required": ["target_team", "question"],
-        "additionalProperties": False,
-    }
+    """JSON schema of the tool's arguments, as report grammars embed it."""
+    return grammar_schema(clarification_tool(spec).args_schema)  # type: ignore[arg-type]

@@ -34,15 +34,16 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field
 
 from devfactory.contracts import Usage
-from devfactory.memory.embeddings import Embedder
 from devfactory.memory.live import Recalled
+from devfactory.models.embeddings import Embedder
+from devfactory.models.io import Answer, grammar_schema
 
 PROVIDER = "devfactory-facts"
 MAX_FACT_CHARS = 300
@@ -66,45 +67,14 @@ class Extraction(BaseModel):
 
 
 def extraction_schema(max_facts: int) -> dict[str, Any]:
-    """JSON schema of ``Extraction``, every string and list bounded for grammars."""
-    return {
-        "type": "object",
-        "properties": {
-            "memory": {
-                "type": "array",
-                "maxItems": max_facts,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "text": {
-                            "type": "string",
-                            "minLength": 8,
-                            "maxLength": MAX_FACT_CHARS,
-                        }
-                    },
-                    "required": ["text"],
-                },
-            }
-        },
-        "required": ["memory"],
-    }
-
-
-class ExtractionAnswer(Protocol):
-    """What an ``Ask`` returns (``graph.ask.Answer[Extraction]`` is one)."""
-
-    value: Extraction | None
-    usage: Usage
-    model: str
-
-    @property
-    def problem(self) -> str:
-        """Why the answer was rejected ("" when it was not)."""
-        ...
+    """JSON schema of ``Extraction`` for grammars: at most ``max_facts`` facts."""
+    schema = grammar_schema(Extraction)
+    schema["properties"]["memory"]["maxItems"] = max_facts
+    return schema
 
 
 # ask(existing, new): existing is a JSON list of {"id", "text"}, new is the stage's digest.
-Ask = Callable[[str, str], ExtractionAnswer]
+Ask = Callable[[str, str], Answer[Extraction]]
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Any, cast
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from devfactory.memory.embeddings import Embedder
+from devfactory.models.embeddings import Embedder
 
 SHARED = "factory-shared-world"
 

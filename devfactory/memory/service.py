@@ -12,19 +12,25 @@ next to the live ones. A run's outcome goes to the shared world when it ends.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+from psycopg_pool import ConnectionPool
 
 from devfactory.contracts import StageOutcome, StageRecord
 from devfactory.memory.facts import Ask, FactsOutcome, TeamFacts
 from devfactory.memory.live import (
     SHARED,
+    BankStats,
     LiveMemory,
     MemoryItem,
     Recalled,
     project_bank,
     team_bank,
 )
+from devfactory.models.embeddings import Embedder
+from devfactory.settings import Settings
 
 MENTAL_MODEL_FACTS = 6
 DIGEST_CHARS = 1500
@@ -54,6 +60,30 @@ def digest(record: StageRecord, limit: int = DIGEST_CHARS) -> str:
     return "\n".join(lines)[:limit]
 
 
+@dataclass(frozen=True)
+class MemoryStats:
+    """What memory holds: the live banks, the embedder, and each team's fact count."""
+
+    banks: list[BankStats]
+    embedder: str
+    dims: int
+    facts: dict[str, int] = field(default_factory=dict)  # team -> facts
+    facts_table: str = ""  # "" when fact memory is off
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    """A bank re-embedded: how many memories, with which embedder."""
+
+    count: int
+    embedder: str
+    dims: int
+
+
+class FactMemoryOffError(LookupError):
+    """A ``facts:`` bank was asked for while fact memory is off."""
+
+
 @dataclass
 class MemoryService:
     """Recall and retain for stages, on live memory."""
@@ -63,6 +93,24 @@ class MemoryService:
     threshold: float = 0.35
     facts: TeamFacts | None = None
     fact_k: int = 4
+
+    @classmethod
+    def open(
+        cls, settings: Settings, pool: ConnectionPool, dsn: str, embedder: Embedder
+    ) -> MemoryService:
+        """Open memory as the settings describe it (mem0 facts only when ``fact_memory``)."""
+        facts = None
+        if settings.fact_memory:
+            facts = TeamFacts(
+                dsn, embedder, settings.data_dir, max_facts=settings.max_facts_per_stage
+            )
+        return cls(
+            LiveMemory(pool, embedder),
+            k=settings.recall_k,
+            threshold=settings.recall_threshold,
+            facts=facts,
+            fact_k=settings.fact_k,
+        )
 
     def recall(self, *, team: str, project: str, query: str) -> list[Recalled]:
         """Recall what ``team`` and the factory know about ``query`` (bounded).
@@ -166,3 +214,33 @@ class MemoryService:
         )
         item = MemoryItem("run", text, source)
         return self.live.retain(SHARED, [item]) + self.live.retain(project_bank(project), [item])
+
+    def search(self, bank: str, query: str, *, k: int, threshold: float) -> list[Recalled]:
+        """Return the memories of one bank closest to ``query`` (``facts:<team>`` for mem0's)."""
+        if bank.startswith("facts:"):
+            if self.facts is None:
+                raise FactMemoryOffError("fact memory is off (DEVFACTORY_FACT_MEMORY=false)")
+            return self.facts.search(bank.removeprefix("facts:"), query, k=k, threshold=threshold)
+        return self.search_banks([bank], query, k=k, threshold=threshold)
+
+    def search_banks(
+        self, banks: Sequence[str], query: str, *, k: int, threshold: float
+    ) -> list[Recalled]:
+        """Return the live memories of ``banks`` closest to ``query``, best first."""
+        return self.live.recall(list(banks), query, k=k, threshold=threshold)
+
+    def stats(self) -> MemoryStats:
+        """Describe every bank, the embedder in use and the facts each team holds."""
+        embedder = self.live.embedder
+        return MemoryStats(
+            banks=self.live.stats(),
+            embedder=embedder.name,
+            dims=embedder.dims,
+            facts=self.facts.counts() if self.facts is not None else {},
+            facts_table=self.facts.collection if self.facts is not None else "",
+        )
+
+    def reindex(self, bank: str) -> Reindexed:
+        """Re-embed ``bank`` with the embedder in use now (after switching embedders)."""
+        count = self.live.reindex(bank)
+        return Reindexed(count, self.live.embedder.name, self.live.embedder.dims)

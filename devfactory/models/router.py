@@ -1,10 +1,18 @@
-"""Resolve model aliases to chat models through a configured fallback chain."""
+"""Resolve model aliases to models through a configured fallback chain.
+
+Chat aliases resolve to a ``ResolvedModel`` (the first available entry, the
+later ones as runtime fallbacks); ``local/embed`` resolves to an ``Embedder``.
+``model_source`` is the one hook every entry point uses to get its models: the
+router, or what ``models_factory`` names (tests and plugins).
+"""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib.resources import files
 from typing import Any, Literal, Protocol
 
@@ -14,9 +22,17 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ConfigDict, Field
 
+from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
 from devfactory.models.embedded import build_embedded, embedded_available
+from devfactory.models.embeddings import (
+    OLLAMA_DIMS,
+    Embedder,
+    EmbedderUnavailableError,
+    MiniLMEmbedder,
+    OllamaEmbedder,
+    minilm_available,
+)
 from devfactory.settings import Settings
-from devfactory.teams.spec import MODEL_ALIASES
 
 DEFAULT_OLLAMA = "http://127.0.0.1:11434"
 
@@ -49,7 +65,7 @@ class ModelsConfig(BaseModel):
 
     def model_post_init(self, __context: Any) -> None:
         """Require a non-empty chain for every alias the teams may name."""
-        for alias in (*MODEL_ALIASES, "local/embed"):
+        for alias in (*CHAT_ALIASES, EMBED_ALIAS):
             if not self.aliases.get(alias):
                 raise ValueError(f"models config has no chain for alias {alias!r}")
 
@@ -151,6 +167,8 @@ class ModelRouter:
             return False
         if entry.provider == "ollama":
             return entry.model in self.ollama_models()
+        if entry.kind == "embeddings":
+            return entry.provider == "embedded" and minilm_available()
         if entry.provider == "embedded":
             return embedded_available()
         try:
@@ -228,10 +246,49 @@ class ModelRouter:
         head, *rest = resolved
         return ResolvedModel(alias, head.label, head.chat, head.bind_schema, tuple(rest))
 
+    def embedder(self) -> Embedder:
+        """Return the first available embedder of the ``local/embed`` chain.
+
+        An Ollama embedding model serves when it is pulled and its dimension is
+        known; the embedded MiniLM serves when nothing before it does.
+        """
+        for entry in self.config.aliases[EMBED_ALIAS]:
+            if not self.available(entry):
+                continue
+            if entry.provider == "ollama":
+                dims = OLLAMA_DIMS.get(entry.model.split(":")[0])
+                if dims is not None:
+                    return OllamaEmbedder(self.ollama_host, entry.model, dims)
+            elif entry.provider == "embedded":
+                return MiniLMEmbedder(threads=max(1, self.settings.embedded_threads or 1))
+        raise EmbedderUnavailableError(f"no embedder in the {EMBED_ALIAS} chain is available")
+
     def describe(self) -> list[tuple[str, str, bool]]:
         """List ``(alias, model label, available)`` for every configured entry."""
         return [
-            (alias, e.label, e.kind == "chat" and self.available(e))
+            (alias, e.label, self.available(e))
             for alias, chain in self.config.aliases.items()
             for e in chain
         ]
+
+
+@lru_cache(maxsize=4)
+def router_for(settings: Settings) -> ModelRouter:
+    """Return the router for ``settings``, one per process (so Ollama is probed once)."""
+    return ModelRouter(settings)
+
+
+@lru_cache(maxsize=4)
+def model_source(settings: Settings) -> ModelSource:
+    """Return the models every entry point uses: ``models_factory``'s, else the router.
+
+    ``models_factory`` (``module:function``, ``DEVFACTORY_MODELS_FACTORY``) names
+    a function returning any object with ``resolve(alias)``: a scripted model in
+    tests, a plugin elsewhere. The CLI, the chat and Studio all honour it, and
+    each process builds it once.
+    """
+    if not settings.models_factory:
+        return router_for(settings)
+    module, _, name = settings.models_factory.partition(":")
+    source: ModelSource = getattr(importlib.import_module(module), name)()
+    return source

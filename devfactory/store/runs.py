@@ -183,13 +183,19 @@ class RunStore:
         return RunRow(**cast(dict[str, Any], row)) if row else None
 
     def list(
-        self, limit: int = 20, *, status: str | None = None, owner: str | None = None
+        self,
+        limit: int = 20,
+        *,
+        status: str | None = None,
+        owner: str | None = None,
+        project: str | None = None,
     ) -> list[RunRow]:
-        """Return the newest runs first (only those in ``status``, of ``owner``, when given)."""
+        """Return the newest runs first (only those in ``status``, of ``owner``, in ``project``)."""
         with self.pool.connection() as conn:
             rows = conn.execute(
                 "SELECT * FROM devfactory_runs WHERE (%s::text IS NULL OR status = %s)"
-                " AND (%s::text IS NULL OR owner = %s) ORDER BY created_at DESC LIMIT %s",
-                (status, status, owner, owner, limit),
+                " AND (%s::text IS NULL OR owner = %s) AND (%s::text IS NULL OR project = %s)"
+                " ORDER BY created_at DESC LIMIT %s",
+                (status, status, owner, owner, project, project, limit),
             ).fetchall()
         return [RunRow(**cast(dict[str, Any], r)) for r in rows]

@@ -8,9 +8,9 @@ from string import Template
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from devfactory.contracts import ArtifactKind, check_relative_path
+from devfactory.models.aliases import CHAT_ALIASES
 
 IDENTITY_FILES = ("SOUL.md", "AGENTS.md", "TOOLS.md", "objective.md")
-MODEL_ALIASES = ("factory/architect", "factory/coder", "factory/fast", "factory/cheap")
 _SLUG = r"^[a-z][a-z0-9-]{1,40}$"
 
 
@@ -64,8 +64,8 @@ class TeamSpec(BaseModel):
     @field_validator("model")
     @classmethod
     def _known_alias(cls, value: str) -> str:
-        if value not in MODEL_ALIASES:
-            raise ValueError(f"model must be one of {MODEL_ALIASES}, got {value!r}")
+        if value not in CHAT_ALIASES:
+            raise ValueError(f"model must be one of {CHAT_ALIASES}, got {value!r}")
         return value
 
     @model_validator(mode="after")

@@ -56,6 +56,19 @@ def test_unknown_run_exits_3_and_list_works(env: dict[str, str]) -> None:
     assert "requirement" in listed.stdout
 
 
+def test_the_cli_takes_its_models_from_the_models_factory_hook(env: dict[str, str]) -> None:
+    scripted = {
+        **env,
+        "DEVFACTORY_MODELS_FACTORY": "tests.browser.models:scripted",
+        "PYTHONPATH": str(ROOT),
+    }
+    done = cli("run", "A todo list for one person", "--no-input", env=scripted)
+    assert done.returncode == 6, done.stderr  # every stage passed; the final review waits
+    finished = [line for line in done.stdout.splitlines() if line.startswith("■ ")]
+    assert len(finished) == 5 and all("model=scripted:fake" in line for line in finished)
+    assert "final review" in done.stdout
+
+
 def test_models_shows_the_chain(env: dict[str, str]) -> None:
     shown = cli("models", env=env)
     assert shown.returncode == 0, shown.stderr
@@ -108,9 +121,9 @@ def test_langgraph_dev_serves_both_pipelines(env: dict[str, str]) -> None:
 
 
 def test_memory_commands_search_describe_and_reindex(env: dict[str, str], e2e_home: Path) -> None:
-    from devfactory.graph.ask import Answer
     from devfactory.memory.facts import ExtractedFact, Extraction
     from devfactory.memory.live import MemoryItem
+    from devfactory.models.io import Answer
     from devfactory.runner import Factory
     from devfactory.settings import Settings
 

@@ -24,7 +24,7 @@ def _drain(hub: RunHub, run_id: str, since: int = 0) -> list[dict[str, Any]]:
     """Follow the run to its pause or end, on an event loop of its own (as a session does)."""
 
     async def follow() -> list[dict[str, Any]]:
-        return [event async for _, event in hub.follow(run_id, since=since)]
+        return [event.model_dump(mode="json") async for _, event in hub.follow(run_id, since=since)]
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, follow()).result(timeout=300)

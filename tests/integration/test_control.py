@@ -22,7 +22,7 @@ from devfactory.control.hitl import Decision, DecisionError, Pause
 from devfactory.runner import Factory, RunReport
 from devfactory.settings import Settings
 from devfactory.teams import load_teams
-from tests.fakes import Call, Script, ScriptedModels, always_good, good_report
+from tests.fakes import Call, Script, ScriptedModels, always_good, collect, good_report
 from tests.integration.hitl_worker import (
     EXPENSIVE_TEAMS,
     SCRIPTS,
@@ -316,7 +316,7 @@ def test_a_team_over_its_soft_cap_is_warned_but_not_stopped(
     # (0.08 of the mvp teams' 0.33) is smaller than its two long drafts
     with Factory(pg_settings, models=ScriptedModels(expensive)) as factory:
         report = factory.start(
-            TODO, caps=Caps(tokens=12_000), out_dir=tmp_path / "out", on_event=events.append
+            TODO, caps=Caps(tokens=12_000), out_dir=tmp_path / "out", on_event=collect(events)
         )
     assert report.status == "COMPLETED" and report.pending == ()
     warned = [e for e in events if e["event"] == "notice" and e["kind"] == "budget_warning"]
@@ -542,7 +542,7 @@ def test_medium_risk_proceeds_and_emits_a_notification(
         report = factory.start(
             "A newsletter signup form that stores email addresses",
             out_dir=tmp_path / "out",
-            on_event=events.append,
+            on_event=collect(events),
         )
         transitions = factory.transitions(report.run_id)
     assert report.status == "COMPLETED"

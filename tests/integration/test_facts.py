@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from devfactory.contracts import Usage
-from devfactory.memory.embeddings import MiniLMEmbedder
 from devfactory.memory.facts import ExtractedFact, Extraction, TeamFacts, collection_name
+from devfactory.models.embeddings import MiniLMEmbedder
 from devfactory.runner import Factory
 from devfactory.settings import Settings
-from tests.fakes import Call, ScriptedModels, always_good
+from tests.fakes import Call, ScriptedModels, always_good, collect
 from tests.integration.test_memory import HashEmbedder
 
 FACT = "The todo service keeps its items in SQLite with write-ahead logging"
@@ -41,7 +41,7 @@ def test_mem0_dedups_a_repeated_fact_and_recalls_it_beside_live_memory(
         second = factory.start(
             "A small web service to keep my todo items",
             out_dir=tmp_path / "2",
-            on_event=events.append,
+            on_event=collect(events),
         )
         assert factory.memory.facts is not None
         after_second = factory.memory.facts.all(BA)
@@ -80,7 +80,7 @@ def test_a_garbled_extraction_is_retried_then_reported_and_stores_nothing(
     events: list[dict[str, Any]] = []
     models = ScriptedModels(garbles_facts)
     with Factory(settings, models=models) as factory:
-        report = factory.start("A todo list API", out_dir=tmp_path, on_event=events.append)
+        report = factory.start("A todo list API", out_dir=tmp_path, on_event=collect(events))
         assert factory.memory.facts is not None
         counts = factory.memory.facts.counts()
         audit = factory.audit.search("facts")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.memory.embeddings import MiniLMEmbedder
 from devfactory.memory.live import (
     SHARED,
     EmbedderMismatchError,
@@ -17,6 +16,7 @@ from devfactory.memory.live import (
     MemoryItem,
     team_bank,
 )
+from devfactory.models.embeddings import MiniLMEmbedder
 from devfactory.runner import Factory
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, good_report, report_with

@@ -1,4 +1,4 @@
-"""Package boundaries: graph/ never imports api/ or chat/; api/ never imports chainlit."""
+"""The dependency rules of docs/architecture.md, and the size rule for modules."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "devfactory"
+MAX_MODULE_LINES = 400
 
 
 def imports(package: str) -> set[str]:
     found: set[str] = set()
-    for path in (ROOT / package).rglob("*.py"):
+    target = ROOT / package
+    paths = target.rglob("*.py") if target.is_dir() else [target.with_suffix(".py")]
+    for path in paths:
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Import):
                 found |= {alias.name for alias in node.names}
@@ -21,20 +24,52 @@ def imports(package: str) -> set[str]:
     return found
 
 
+DATABASE = ("psycopg", "psycopg_pool", "pgserver", "langgraph.checkpoint", "devfactory.store")
+ENTRY_POINTS = (
+    "devfactory.api",
+    "devfactory.chat",
+    "devfactory.cli",
+    "devfactory.runner",
+    "chainlit",
+    "fastapi",
+)
+
+
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
-        ("graph", ("devfactory.api", "devfactory.chat", "devfactory.cli", "chainlit", "fastapi")),
-        ("teams", ("devfactory.graph", "devfactory.api", "devfactory.chat")),
-        ("api", ("chainlit", "devfactory.chat")),
+        # the graph is driven from the edges; it never knows who drives it
+        ("graph", (*ENTRY_POINTS, "devfactory.recorder")),
+        # teams are data with a loader: nothing of the run, the graph or memory
+        ("teams", ("devfactory.graph", "devfactory.memory", *ENTRY_POINTS)),
+        # memory serves the graph and the entry points, and imports neither
+        ("memory", ("devfactory.graph", *ENTRY_POINTS)),
+        # control holds pure rules: no database, no graph, no models
+        ("control", (*DATABASE, "devfactory.graph", "devfactory.models", "devfactory.memory")),
+        # models serve aliases; which team uses which alias is the teams' business
+        ("models", ("devfactory.teams", "devfactory.graph", "devfactory.memory", *ENTRY_POINTS)),
+        # the API is a client of the factory, like the chat, and never of the chat
+        ("api", ("chainlit", "devfactory.chat", "devfactory.cli")),
+        # the chat and the CLI are separate entry points
+        ("chat", ("devfactory.cli", "devfactory.api")),
+        ("cli", ("chainlit", "devfactory.api")),
+        # events and contracts are plain data every part may read
+        ("events", ("langgraph", *DATABASE, "devfactory.graph", *ENTRY_POINTS)),
+        ("contracts", ("langgraph", *DATABASE, "devfactory.graph", *ENTRY_POINTS)),
     ],
 )
 def test_package_does_not_import(package: str, forbidden: tuple[str, ...]) -> None:
     bad = {m for m in imports(package) if m.startswith(forbidden)}
-    assert not bad, f"{package}/ imports {bad}"
+    assert not bad, f"{package} imports {bad}"
 
 
 def test_teams_folders_hold_no_python() -> None:
     for folder in (ROOT / "teams").iterdir():
         if folder.is_dir() and (folder / "team.yaml").exists():
             assert not list(folder.glob("*.py")), f"{folder.name} has Python code"
+
+
+def test_no_module_is_over_the_size_rule() -> None:
+    sizes = {p: len(p.read_text().splitlines()) for p in ROOT.rglob("*.py")}
+    large = {str(p.relative_to(ROOT)): n for p, n in sizes.items() if n > MAX_MODULE_LINES}
+    assert not large, f"split these modules (over {MAX_MODULE_LINES} lines): {large}"

@@ -117,7 +117,7 @@ def test_consolidate_and_summarise() -> None:
 
 
 def test_the_model_tokenizer_counts_are_respected() -> None:
-    from devfactory.memory.embeddings import MiniLMEmbedder
+    from devfactory.models.embeddings import MiniLMEmbedder
 
     tokens = MiniLMEmbedder().count_tokens
     upstream = [Upstream("spec.md", "The service exposes /todos and /todos/{id}. " * 80)]

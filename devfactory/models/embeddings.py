@@ -21,8 +21,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from devfactory.settings import Settings
-
 BATCH = 32
 
 
@@ -77,6 +75,16 @@ MINILM_TOKENIZER = PackagedFile(
     466_247,
     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 )
+
+
+def minilm_available() -> bool:
+    """Say whether the embedded embedder's files are installed (hashes are checked on load)."""
+    try:
+        return all(
+            Path(str(files(f.package) / f.path)).is_file() for f in (MINILM_MODEL, MINILM_TOKENIZER)
+        )
+    except ModuleNotFoundError:
+        return False
 
 
 class MiniLMEmbedder:
@@ -155,24 +163,3 @@ class OllamaEmbedder:
 
 
 OLLAMA_DIMS = {"nomic-embed-text": 768, "mxbai-embed-large": 1024, "all-minilm": 384}
-
-
-def resolve_embedder(settings: Settings, router: Any = None) -> Embedder:
-    """Return the first available embedder of the ``local/embed`` chain.
-
-    ``router`` is a ``ModelRouter`` (for its Ollama probe); the embedded
-    MiniLM always serves when nothing before it does.
-    """
-    from devfactory.models.router import ModelRouter
-
-    router = router or ModelRouter(settings)
-    for entry in router.config.aliases["local/embed"]:
-        if settings.model_chain and entry.provider != settings.model_chain:
-            continue
-        if entry.provider == "ollama" and router.available(entry):
-            dims = OLLAMA_DIMS.get(entry.model.split(":")[0])
-            if dims is not None:
-                return OllamaEmbedder(router.ollama_host, entry.model, dims)
-        if entry.provider == "embedded":
-            return MiniLMEmbedder(threads=max(1, settings.embedded_threads or 1))
-    raise EmbedderUnavailableError("no embedder in the local/embed chain is available")

@@ -1,0 +1,115 @@
+"""Conversations in the chat: a team in person, a group discussion, project Q&A.
+
+What is said is built by ``talk.py`` (no Chainlit there); this module streams
+it into the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import chainlit as cl
+
+from devfactory.chat import talk
+from devfactory.chat.session import DEFAULT_GROUP, chosen, hub, me, settings, teams
+
+
+async def stream_reply(model: Any, messages: list[Any], author: str) -> str:
+    """Stream a model's reply into a new message; return its text."""
+    reply = cl.Message(content="", author=author)
+    async for chunk in model.astream(messages):
+        token = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+        if token:
+            await reply.stream_token(token)
+    await reply.send()
+    return reply.content
+
+
+def _memory() -> Any:
+    return hub().factory.memory if settings.memory_enabled else None
+
+
+async def team_chat(slug: str, question: str) -> None:
+    """Answer as one team, from its identity documents and its memory."""
+    spec = teams[slug]
+    project = str(chosen("project", "default"))
+    memory_text = await asyncio.to_thread(talk.remembered, _memory(), spec, project, question)
+    history: list[tuple[str, str]] = cl.user_session.get("history") or []
+    messages = talk.team_messages(
+        spec,
+        memory_text=memory_text,
+        history=history[-2 * settings.chat_history_turns :] if settings.chat_history_turns else [],
+        question=question,
+    )
+    text = await stream_reply(hub().factory.models_for(spec.model), messages, spec.name)
+    cl.user_session.set("history", [*history, ("user", question), ("assistant", text)])
+
+
+async def group_chat(question: str) -> None:
+    """Let the chosen teams discuss, a moderator picking each speaker; then sum up."""
+    slugs = [s for s in chosen("teams", DEFAULT_GROUP) if s in teams] or DEFAULT_GROUP
+    specs = [teams[s] for s in slugs]
+    rounds = max(
+        1, min(int(chosen("rounds", settings.chat_group_rounds)), settings.chat_group_rounds)
+    )
+    project = str(chosen("project", "default"))
+    name, _ = me()
+    names = {s.slug: s.name for s in specs}
+    factory = hub().factory
+    turns: list[talk.Turn] = []
+    for n in range(1, rounds + 1):
+        pick = await asyncio.to_thread(
+            talk.choose_speaker,
+            factory.model_source(),
+            settings,
+            question=question,
+            teams=specs,
+            turns=turns,
+        )
+        spec = teams[pick.speaker]
+        async with cl.Step(name=f"Moderator: round {n} of {rounds}", type="tool") as step:
+            step.output = f"{spec.name} speaks: {pick.reason}"
+        memory_text = await asyncio.to_thread(talk.remembered, _memory(), spec, project, question)
+        messages = talk.group_turn_messages(
+            spec, memory_text=memory_text, question=question, asker=name, turns=turns, names=names
+        )
+        text = await stream_reply(factory.models_for(spec.model), messages, spec.name)
+        turns.append(talk.Turn(spec.slug, text, pick.reason))
+    summary = talk.summary_messages(question, turns, names)
+    await stream_reply(factory.models_for("factory/fast"), summary, "Moderator")
+    await cl.Message(content=f"_The discussion ended after {rounds} rounds._").send()
+
+
+async def project_answer(question: str) -> None:
+    """Answer a question about a project from its memories and artifacts, with citations."""
+    project = str(chosen("project", "default")).strip() or "default"
+    if not settings.memory_enabled:
+        await cl.Message(content="Memory is off (DEVFACTORY_MEMORY_ENABLED=false).").send()
+        return
+    factory = hub().factory
+    rows = await asyncio.to_thread(factory.list_runs, 1000, project=project)
+    mine = {r.run_id: r.out_dir for r in rows}
+    sources = await asyncio.to_thread(
+        talk.project_sources,
+        factory.memory,
+        project=project,
+        run_ids=set(mine),
+        out_dirs=mine,
+        teams=list(teams),
+        question=question,
+        k=settings.recall_k,
+        threshold=settings.recall_threshold,
+    )
+    if not sources:
+        await cl.Message(
+            content=f"Project **{project}** has no memories about that yet ({len(mine)} runs)."
+        ).send()
+        return
+    text = await stream_reply(
+        factory.models_for("factory/fast"), talk.qa_messages(project, question, sources), "Q&A"
+    )
+    listed = "\n".join(
+        f"- [{s.n}] run `{s.run}`, stage {s.stage}" for s in talk.cited(text, sources)
+    )
+    await cl.Message(content=f"**Sources**\n{listed}").send()

@@ -1,0 +1,98 @@
+"""``make_team_node``: the one factory that turns a ``TeamSpec`` into a stage.
+
+A stage is a small compiled subgraph of top-level node functions, each taking
+the team's frozen ``StageSetup``:
+
+* ``recall`` (``memory.py``): what the team and the factory remember.
+* ``draft``, ``report`` (``work.py``): each deliverable as a plain file, then
+  the team's ``TaskResult`` on them. Budgets are checked before both: at the
+  warning line a person approves an override, at the cap the stage stops.
+* ``gate`` (``routes.py``): pass; retry with feedback (bounded); route a
+  question to the clarification broker (``clarify``), which may hand it to a
+  person (``consult``); or, at the attempt cap, ask a person what to do
+  (``escalate``) before the stage ends BLOCKED.
+* ``retain`` (``memory.py``): what the stage learned, and the team's new facts.
+
+To change what a stage does, open the node's module; to change how the nodes
+are wired, change ``make_team_node``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from devfactory.graph.context import Context
+from devfactory.graph.stage.memory import recall, retain
+from devfactory.graph.stage.routes import clarify, consult, escalate, gate
+from devfactory.graph.stage.setup import StageSetup
+from devfactory.graph.stage.work import draft, report
+from devfactory.graph.state import RunState, StageOutput, StageState
+from devfactory.teams.registry import TeamRegistry
+from devfactory.teams.spec import TeamSpec
+
+__all__ = ["StageSetup", "make_team_node"]
+
+Node = Callable[[StageState, Runtime[Context], StageSetup], Any]
+
+
+class BoundNode(Protocol):
+    """A node as LangGraph calls it: the state, and the runtime by keyword."""
+
+    def __call__(self, state: StageState, *, runtime: Runtime[Context]) -> Any: ...  # noqa: D102
+
+
+# node name -> function, in the order the stage runs them
+NODES: dict[str, Node] = {
+    "recall": recall,
+    "draft": draft,
+    "report": report,
+    "gate": gate,
+    "clarify": clarify,
+    "consult": consult,
+    "escalate": escalate,
+    "retain": retain,
+}
+
+
+def bind(node: Node, setup: StageSetup) -> BoundNode:
+    """Give ``node`` its team's setup, keeping its name, docstring and routes.
+
+    LangGraph reads the routes a node may take from its ``Command[Literal[...]]``
+    return annotation, which ``functools.wraps`` carries over, so the drawn
+    graph is the graph that runs.
+    """
+
+    @functools.wraps(node)
+    def bound(state: StageState, *, runtime: Runtime[Context]) -> Any:
+        return node(state, runtime, setup)
+
+    return bound
+
+
+def make_team_node(
+    spec: TeamSpec, *, needs: Sequence[str], teams: TeamRegistry
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Build the stage subgraph for ``spec``.
+
+    Args:
+        spec: the team.
+        needs: stages whose results this stage reads (its pipeline dependencies).
+        teams: the registry (display names, clarification targets).
+
+    """
+    setup = StageSetup.of(spec, needs=needs, teams=teams)
+    graph = StateGraph(
+        StageState, context_schema=Context, input_schema=RunState, output_schema=StageOutput
+    )
+    for name, node in NODES.items():
+        graph.add_node(name, bind(node, setup))
+    graph.add_edge(START, "recall")
+    graph.add_edge("recall", "draft")
+    graph.add_edge("retain", END)
+    return graph.compile(name=spec.slug)

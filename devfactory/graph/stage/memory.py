@@ -1,0 +1,112 @@
+"""A stage's memory: recall before its first attempt, retain (and extract facts) after it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from devfactory.contracts import StageOutcome, StageRecord
+from devfactory.events import FactsExtracted, Recalled
+from devfactory.graph import metering
+from devfactory.graph.context import Context
+from devfactory.graph.emit import emit
+from devfactory.graph.prompts import render_prompt
+from devfactory.graph.stage.setup import StageSetup
+from devfactory.graph.state import StageState
+from devfactory.memory.facts import Ask, Extraction, extraction_schema
+from devfactory.models.io import Answer, ask_structured
+from devfactory.models.router import ModelUnavailableError
+
+
+def recall(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> dict[str, Any]:
+    """Recall what the team and the factory know, once, before the first attempt."""
+    memory = runtime.context.memory
+    halted = any(r["outcome"] != StageOutcome.PASSED for r in state["stages"].values())
+    if memory is None or halted:
+        return {}
+    query = state["requirement"]
+    if state.get("revision"):
+        query += "\n" + state.get("review_feedback", "")
+    team = setup.spec.slug
+    recalled = memory.recall(team=team, project=state.get("project", "default"), query=query)
+    emit(runtime, Recalled(team=team, memories=len(recalled)))
+    return {"memories": [m.__dict__ for m in recalled], "mental_model": memory.mental_model(team)}
+
+
+def fact_asker(setup: StageSetup, context: Context) -> Ask:
+    """Return the ``Ask`` mem0's extraction goes through: the fact model, bounded and repaired."""
+    settings = context.settings
+    resolved = context.model_source().resolve(settings.fact_alias)
+    bound = resolved.structured(extraction_schema(settings.max_facts_per_stage))
+
+    def ask(existing: str, new: str) -> Answer[Extraction]:
+        values = {"team_name": setup.spec.name, "max_facts": settings.max_facts_per_stage}
+        messages: list[BaseMessage] = [
+            SystemMessage(render_prompt("facts_system", **values)),
+            HumanMessage(render_prompt("facts_task", existing=existing, new=new, **values)),
+        ]
+        answer = ask_structured(
+            bound,
+            messages,
+            Extraction,
+            max_parse_retries=settings.max_parse_retries,
+            max_model_errors=settings.max_model_errors,
+        )
+        answer.model = answer.model or resolved.label
+        return answer
+
+    return ask
+
+
+def retain(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> dict[str, Any]:
+    """Retain what the finished stage learned (idempotent: a re-run adds nothing new).
+
+    Then, when the stage passed, the budget has room and fact memory is on,
+    mem0 extracts the team's new facts with the cheap model; that call is
+    metered to the team like any other.
+    """
+    memory = runtime.context.memory
+    if memory is None:
+        return {}
+    team = setup.spec.slug
+    record = StageRecord.model_validate(state["stages"][team])
+    where: dict[str, Any] = {
+        "run_id": state["run_id"],
+        "project": state.get("project", "default"),
+        "revision": state.get("revision", 0),
+    }
+    memory.retain_stage(record, **where)
+    if memory.facts is None or record.outcome is not StageOutcome.PASSED:
+        return {}
+    budget = metering.check(state, team, runtime.context)
+    if budget.exhausted or budget.near:
+        skipped = "skipped: the budget is too close to its cap"
+        emit(runtime, FactsExtracted(team=team, added=[], problem=skipped))
+        return {}
+    started = time.perf_counter()
+    try:
+        outcome = memory.extract_facts(record, ask=fact_asker(setup, runtime.context), **where)
+    except ModelUnavailableError as exc:
+        emit(runtime, FactsExtracted(team=team, added=[], problem=str(exc)))
+        return {}
+    if outcome is None:
+        return {}
+    seconds = time.perf_counter() - started
+    emit(
+        runtime,
+        FactsExtracted(
+            team=team,
+            added=outcome.added,
+            model=outcome.model,
+            problem=outcome.problem,
+            seconds=round(seconds, 2),
+        ),
+    )
+    key = metering.spend_key(state, team, ":facts")
+    entry = metering.add_spend(
+        state.get("spend", {}), key, team, outcome.usage, outcome.model, runtime.context, seconds
+    )
+    return {"spend": {key: entry}}

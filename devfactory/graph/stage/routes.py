@@ -1,0 +1,215 @@
+"""Where a stage goes after its report: the gate, the clarification broker, a person."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from devfactory.contracts import StageOutcome, TaskResult
+from devfactory.control.hitl import make_pause
+from devfactory.events import ClarificationRouted
+from devfactory.graph import metering
+from devfactory.graph.broker import consult as consult_broker
+from devfactory.graph.context import Context
+from devfactory.graph.emit import emit
+from devfactory.graph.gate import Route, assess
+from devfactory.graph.hitl import ask_person
+from devfactory.graph.lifecycle import task_key
+from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
+from devfactory.graph.state import StageState
+
+
+def gate(
+    state: StageState, runtime: Runtime[Context], setup: StageSetup
+) -> Command[Literal["draft", "clarify", "escalate", "retain"]]:
+    """Decide the report's fate: pass, retry with the problems, ask another team, or escalate.
+
+    At the attempt cap a person is asked for guidance (``escalate``) while the
+    stage has human retries left; after that the stage ends BLOCKED.
+    """
+    result = TaskResult.model_validate(state["candidate"])
+    attempt = state["attempt"]
+    verdict = assess(
+        setup.spec,
+        result,
+        attempt=attempt,
+        max_attempts=max_attempts(state, runtime),
+        extra_problems=state.get("draft_problems", []),
+    )
+    history = [*state.get("history", []), *(f"attempt {attempt}: {p}" for p in verdict.problems)]
+    done = {**state, "history": history}
+    if verdict.route is Route.PASS:
+        return finish(setup, done, runtime, StageOutcome.PASSED, "", result)
+    if verdict.route is Route.CLARIFY:
+        return Command(goto="clarify", update={"feedback": verdict.problems, "history": history})
+    if verdict.route is Route.BLOCK:
+        if state.get("human_retries", 0) < runtime.context.settings.max_human_retries:
+            return Command(
+                goto="escalate",
+                update={"history": history, "verdict": {"reason": verdict.reason}},
+            )
+        return finish(setup, done, runtime, StageOutcome.BLOCKED, verdict.reason, result)
+    return Command(goto="draft", update={"feedback": verdict.problems, "history": history})
+
+
+def clarify(
+    state: StageState, runtime: Runtime[Context], setup: StageSetup
+) -> Command[Literal["draft", "consult"]]:
+    """Route the team's question through the broker; a refusal or no answer goes to a person.
+
+    Every question is recorded in the run's ``clarifications``; the answering
+    teams' model calls are metered to them.
+    """
+    spec, settings = setup.spec, runtime.context.settings
+    ask = TaskResult.model_validate(state["candidate"]).clarification_needed
+    assert ask is not None  # the gate routes here only with a question
+    asked = state.get("asked", 0) + 1
+    entry: dict[str, Any] = {
+        "asker": spec.slug,
+        "target": ask.target_team,
+        "question": ask.question,
+        "attempt": state["attempt"],
+    }
+    update: dict[str, Any] = {"asked": asked}
+    if asked > settings.max_clarifications:
+        why = (
+            f"request limit reached: {spec.slug} may route {settings.max_clarifications} "
+            "questions per objective"
+        )
+        entry.update(outcome="escalated", reason=why, hops=[])
+    else:
+        drafted = "\n".join(
+            f"#### {d['path']}\n{d['content'][: settings.upstream_chars]}"
+            for d in state.get("drafts", [])
+        )
+        consultation = consult_broker(
+            setup.teams,
+            asker=spec.slug,
+            target=ask.target_team,
+            question=ask.question,
+            requirement=state["requirement"],
+            asker_context=drafted,
+            stages=state["stages"],
+            resolve=lambda s: runtime.context.model_source().resolve(s.model),
+            max_hops=settings.max_hops,
+            max_parse_retries=settings.max_parse_retries,
+            max_model_errors=settings.max_model_errors,
+            context_chars=settings.upstream_chars,
+        )
+        spend = dict(state.get("spend", {}))
+        for who, usage in consultation.usage.items():
+            key = metering.spend_key(state, who, f":answers:{spec.slug}")
+            spend[key] = metering.add_spend(
+                spend,
+                key,
+                who,
+                usage,
+                consultation.models[who],
+                runtime.context,
+                consultation.seconds[who],
+            )
+            update.setdefault("spend", {})[key] = spend[key]
+        entry.update(
+            hops=[h.to_state() for h in consultation.hops],
+            answered_by=consultation.answered_by,
+            outcome="answered" if consultation.answer else "escalated",
+            reason=consultation.escalate,
+        )
+        if consultation.answer:
+            answer = {
+                "from": f"the {setup.names[consultation.answered_by]} team",
+                "question": ask.question,
+                "answer": consultation.answer,
+            }
+            update["answers"] = [*state.get("answers", []), answer]
+    key = f"{metering.spend_key(state, spec.slug)}:q{asked}"
+    update["clarifications"] = {key: entry}
+    emit(runtime, ClarificationRouted(key=key, **entry))
+    if entry["outcome"] == "answered":
+        return Command(goto="draft", update=update)
+    update["escalation"] = {**entry, "key": key}
+    return Command(goto="consult", update=update)
+
+
+def consult(
+    state: StageState, runtime: Runtime[Context], setup: StageSetup
+) -> Command[Literal["draft"]]:
+    """Ask a person the question no team could answer; "reject" lets the team decide alone."""
+    esc = state["escalation"]
+    target = setup.names.get(esc["target"], esc["target"])
+    pause = make_pause(
+        runtime.context.get_policy(),
+        "clarification",
+        title=f"{setup.spec.name} asks {target}: {esc['question']}"[:200],
+        question=f"{esc['question']}\n(escalated to a person: {esc['reason']})",
+        team=setup.spec.slug,
+        details={"target": esc["target"], "reason": esc["reason"], "key": esc["key"]},
+    )
+    decision = ask_person(pause)
+    text = (
+        decision.text
+        if decision.action == "answer"
+        else ("no answer: decide it yourself and record the decision under assumptions_made")
+    )
+    answer = {"from": f"{decision.by} (a person)", "question": esc["question"], "answer": text}
+    return Command(
+        goto="draft",
+        update={
+            "answers": [*state.get("answers", []), answer],
+            "escalation": {},
+            "decisions": {
+                task_key(): {"kind": "clarification", **decision.model_dump(mode="json")}
+            },
+            "clarifications": {
+                esc["key"]: {**esc, "outcome": "answered_by_person", "answered_by": decision.by}
+            },
+        },
+    )
+
+
+def escalate(
+    state: StageState, runtime: Runtime[Context], setup: StageSetup
+) -> Command[Literal["draft", "retain"]]:
+    """Ask a person about a stage out of attempts: guidance earns a fresh set, reject blocks it."""
+    spec = setup.spec
+    reason = state["verdict"]["reason"]
+    pause = make_pause(
+        runtime.context.get_policy(),
+        "blocked",
+        title=f"{spec.name} is BLOCKED after {state['attempt']} attempts"[:200],
+        question=(
+            f"{reason}\nGive guidance and {spec.name} tries again with a fresh set of "
+            "attempts, or reject to fail the run."
+        ),
+        team=spec.slug,
+        details={"attempts": state["attempt"], "reason": reason},
+    )
+    decision = ask_person(pause)
+    decided = {task_key(): {"kind": "blocked", **decision.model_dump(mode="json")}}
+    if decision.action == "reject":
+        return finish(
+            setup,
+            state,
+            runtime,
+            StageOutcome.BLOCKED,
+            f"{reason} (stopped: {decision.summary()})"[:1000],
+            TaskResult.model_validate(state["candidate"]),
+            stopped_by="person",
+            update={"decisions": decided},
+        )
+    guidance = {
+        "from": f"{decision.by} (a person)",
+        "question": "how to get unblocked",
+        "answer": decision.text,
+    }
+    return Command(
+        goto="draft",
+        update={
+            "human_retries": state.get("human_retries", 0) + 1,
+            "answers": [*state.get("answers", []), guidance],
+            "feedback": [f"guidance from {decision.by}: {decision.text}"],
+            "decisions": decided,
+        },
+    )

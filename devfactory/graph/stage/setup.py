@@ -1,0 +1,124 @@
+"""What a stage's nodes share: the team's fixed setup, and the ways a stage ends."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from devfactory.contracts import StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.events import StageFinished
+from devfactory.graph.budget_gate import budget_gate
+from devfactory.graph.context import Context
+from devfactory.graph.emit import emit
+from devfactory.graph.schema import report_schema
+from devfactory.models.router import ResolvedModel
+from devfactory.teams.registry import TeamRegistry
+from devfactory.teams.spec import TeamSpec
+
+
+@dataclass(frozen=True)
+class StageSetup:
+    """A team's fixed part in one pipeline, made once when the graph is built.
+
+    Attributes:
+        spec: the team.
+        needs: stages whose results this stage reads (its pipeline dependencies).
+        teams: the registry (clarification targets and their identities).
+        names: display name by team slug.
+        schema: the JSON schema of the team's report.
+
+    """
+
+    spec: TeamSpec
+    needs: tuple[str, ...]
+    teams: TeamRegistry
+    names: Mapping[str, str]
+    schema: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, spec: TeamSpec, *, needs: Sequence[str], teams: TeamRegistry) -> StageSetup:
+        """Build the setup of ``spec``'s stage."""
+        names = {slug: s.name for slug, s in teams.items()}
+        return cls(spec, tuple(needs), teams, names, report_schema(spec))
+
+    def model(self, runtime: Runtime[Context]) -> ResolvedModel:
+        """Return the model serving the team's alias (``ModelUnavailableError`` if none)."""
+        return runtime.context.model_source().resolve(self.spec.model)
+
+
+def max_attempts(state: Mapping[str, Any], runtime: Runtime[Context]) -> int:
+    """Return the stage's attempt cap: each time a person sends it back, a full set more."""
+    return runtime.context.settings.max_stage_attempts * (1 + state.get("human_retries", 0))
+
+
+def notes_for(state: Mapping[str, Any]) -> list[str]:
+    """Render the answers and guidance a stage received, and the reviewer's feedback."""
+    notes = [
+        f"{a['from']} answered {a['question']!r}: {a['answer']}" for a in state.get("answers", [])
+    ]
+    if state.get("revision"):
+        notes.append(
+            f"The reviewer asked for changes (revision {state['revision']}): "
+            f"{state.get('review_feedback', '')}. Revise your previous version accordingly."
+        )
+    return notes
+
+
+def finish(
+    setup: StageSetup,
+    state: Mapping[str, Any],
+    runtime: Runtime[Context],
+    outcome: StageOutcome,
+    reason: str,
+    result: TaskResult | None,
+    *,
+    stopped_by: str = "",
+    update: Mapping[str, Any] | None = None,
+) -> Command[Any]:
+    """End the stage: record how it went, tell the runner, and go on to ``retain``."""
+    usage = state.get("usage", {})
+    record = StageRecord(
+        team=setup.spec.slug,
+        outcome=outcome,
+        reason=reason,
+        result=result,
+        model=state.get("model", ""),
+        attempts=state.get("attempt", 0),
+        usage=Usage.model_validate(usage),
+        seconds=round(state.get("seconds", 0.0), 3),
+        cost_usd=round(usage.get("cost_usd", 0.0), 6),
+        gate_feedback=state.get("history", []),
+        stopped_by=stopped_by,
+        recalled=[f"{m['bank']}: {m['text']}" for m in state.get("memories", [])],
+    )
+    emit(runtime, StageFinished(record=record))
+    return Command(
+        goto="retain", update={**(update or {}), "stages": {setup.spec.slug: record.to_state()}}
+    )
+
+
+def stop_for_budget(
+    setup: StageSetup, state: Mapping[str, Any], runtime: Runtime[Context]
+) -> Command[Any] | dict[str, Any]:
+    """Check the budget before model work: the finishing Command if it stops the stage.
+
+    Otherwise return the state updates the check made (a soft-cap notice, a
+    person's override), for the node to pass on.
+    """
+    budget = budget_gate(state, setup.spec, runtime)
+    if not budget.stop:
+        return budget.update
+    return finish(
+        setup,
+        state,
+        runtime,
+        StageOutcome.BLOCKED,
+        budget.stop,
+        TaskResult.blocked(budget.stop[:300]),
+        stopped_by=budget.stopped_by,
+        update=budget.update,
+    )

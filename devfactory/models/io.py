@@ -1,0 +1,242 @@
+"""Model I/O: invoke with bounded retries, ask for structured answers, derive their schemas.
+
+Every structured question the factory asks a model (a stage's report, a risk
+assessment, a clarification answer, a fact extraction, a moderator's pick)
+goes through ``ask_structured``. It parses the reply into a pydantic model,
+repairing what is mechanical and recording it: JSON syntax (fences, trailing
+commas, a cut-off tail, via ``json_repair``), the case and spacing of enum
+values, and whatever the caller's ``normalise`` fixes. A reply that still does
+not validate goes back to the model with the validation errors, up to
+``max_parse_retries`` times; transport errors are retried with backoff up to
+``max_model_errors`` tries. It never raises: the caller gets an ``Answer``
+whose value is None with the reasons.
+
+``grammar_schema`` derives the JSON schema a grammar-constrained decoder gets
+from the same pydantic model, so each contract is written once.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Generic, TypeVar
+
+import json_repair
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel, ValidationError
+from tenacity import Retrying, stop_after_attempt, wait_exponential
+
+from devfactory.contracts import Usage
+from devfactory.prompts import render
+
+log = logging.getLogger(__name__)
+T = TypeVar("T", bound=BaseModel)
+ECHO_CHARS = 4000  # how much of an invalid reply is shown back to the model
+
+# normalise(data, repairs) -> data: fix what is mechanical, note each fix in repairs
+Normalise = Callable[[dict[str, Any], list[str]], dict[str, Any]]
+
+
+@dataclass
+class Answer(Generic[T]):
+    """A parsed answer (None when every try failed), what it cost and what went wrong."""
+
+    value: T | None
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    problems: list[str] = field(default_factory=list)  # why each invalid reply was refused
+    repairs: list[str] = field(default_factory=list)  # what was fixed mechanically
+    error: str = ""  # the model call itself failed (after its retries)
+
+    @property
+    def problem(self) -> str:
+        """The last reason the answer was refused ("" when it was not)."""
+        return self.error or (self.problems[-1] if self.problems else "")
+
+
+def invoke(model: Runnable[Any, Any], messages: list[BaseMessage], tries: int) -> AIMessage:
+    """Invoke ``model``, retrying transport errors with backoff up to ``tries`` times."""
+    for attempt in Retrying(
+        stop=stop_after_attempt(tries),
+        wait=wait_exponential(multiplier=0.5, max=8),
+        reraise=True,
+    ):
+        with attempt:
+            message = model.invoke(messages)
+    if not isinstance(message, AIMessage):
+        raise TypeError(f"model returned {type(message).__name__}, not an AIMessage")
+    return message
+
+
+def usage_of(message: AIMessage) -> Usage:
+    """Return the tokens one reply used (one call)."""
+    meta: dict[str, Any] = dict(message.usage_metadata or {})
+    return Usage(
+        input_tokens=meta.get("input_tokens", 0),
+        output_tokens=meta.get("output_tokens", 0),
+        calls=1,
+    )
+
+
+def served_by(message: AIMessage) -> str:
+    """Return the model that served a reply, as the provider names it ("" if it does not)."""
+    meta = message.response_metadata or {}
+    return str(meta.get("model_name") or meta.get("model") or "")
+
+
+def text_of(message: AIMessage) -> str:
+    """Return a reply's text."""
+    return message.content if isinstance(message.content, str) else str(message.content)
+
+
+def summarise(exc: ValidationError) -> str:
+    """Say what is wrong with a reply in terms a model can act on (at most six errors)."""
+    parts = []
+    for err in exc.errors()[:6]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(object)"
+        parts.append(f"{loc}: {err['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """Replace every ``$ref`` with its definition; grammar samplers want no refs."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline(copy.deepcopy(defs[node["$ref"].split("/")[-1]]), defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k not in ("$defs", "title")}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def _close(node: Any) -> Any:
+    """Require every property of every object and allow no others (a model must emit all)."""
+    if isinstance(node, dict):
+        node = {k: _close(v) for k, v in node.items()}
+        if isinstance(node.get("properties"), dict):
+            node["required"] = list(node["properties"])
+            node["additionalProperties"] = False
+        return node
+    if isinstance(node, list):
+        return [_close(v) for v in node]
+    return node
+
+
+@cache
+def _schema(cls: type[BaseModel]) -> dict[str, Any]:
+    raw = cls.model_json_schema()
+    schema: dict[str, Any] = _close(_inline(raw, raw.get("$defs", {})))
+    return schema
+
+
+def grammar_schema(cls: type[BaseModel]) -> dict[str, Any]:
+    """Return ``cls``'s JSON schema for constrained decoding: no refs, every field required.
+
+    The copy is the caller's to narrow (an enum of today's choices, a count).
+    """
+    return copy.deepcopy(_schema(cls))
+
+
+def with_choices(schema: dict[str, Any], name: str, choices: list[str]) -> dict[str, Any]:
+    """Narrow property ``name`` of ``schema`` to ``choices`` (null stays allowed if it was)."""
+    prop = schema["properties"][name]
+    nullable = any(option.get("type") == "null" for option in prop.get("anyOf", []))
+    enum: dict[str, Any] = {"enum": list(choices)}
+    schema["properties"][name] = {"anyOf": [enum, {"type": "null"}]} if nullable else enum
+    return schema
+
+
+def _choices(cls: type[BaseModel]) -> dict[str, list[str]]:
+    """Return the fields of ``cls`` whose values are an enum of strings, with the values."""
+    found = {}
+    for name, prop in _schema(cls).get("properties", {}).items():
+        options: list[dict[str, Any]] = [prop, *prop.get("anyOf", [])]
+        values: list[Any] = next((o["enum"] for o in options if "enum" in o), [])
+        if values and all(isinstance(v, str) for v in values):
+            found[name] = list(values)
+    return found
+
+
+def _enum_case(data: dict[str, Any], cls: type[BaseModel], repairs: list[str]) -> None:
+    """Fix the case and spacing of enum values ("needs clarification" -> NEEDS_CLARIFICATION)."""
+    for name, allowed in _choices(cls).items():
+        value = data.get(name)
+        if not isinstance(value, str) or value in allowed:
+            continue
+        fixed = value.strip().upper().replace(" ", "_").replace("-", "_")
+        if fixed in allowed:
+            repairs.append(f"{name} {value!r} -> {fixed!r}")
+            data[name] = fixed
+
+
+def parse_object(
+    text: str, cls: type[T], *, normalise: Normalise | None = None
+) -> tuple[T | None, str, list[str]]:
+    """Parse ``text`` into ``cls``.
+
+    Returns:
+        ``(value, problem, repairs)``: ``value`` is None when the text cannot be
+        made valid, and ``problem`` says why in terms a model can act on.
+
+    """
+    repairs: list[str] = []
+    if not text or not text.strip():
+        return None, "the reply was empty", repairs
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = json_repair.loads(text)
+        repairs.append("JSON syntax repaired")
+    if not isinstance(data, dict):
+        return None, "the reply is not a JSON object", repairs
+    if normalise is not None:
+        data = normalise(data, repairs)
+    _enum_case(data, cls, repairs)
+    try:
+        return cls.model_validate(data), "", repairs
+    except ValidationError as exc:
+        return None, summarise(exc), repairs
+
+
+def ask_structured(
+    model: Runnable[Any, Any],
+    messages: list[BaseMessage],
+    cls: type[T],
+    *,
+    max_parse_retries: int,
+    max_model_errors: int,
+    normalise: Normalise | None = None,
+) -> Answer[T]:
+    """Invoke ``model`` until its reply validates as ``cls`` or the caps run out; never raise."""
+    answer: Answer[T] = Answer(None)
+    convo = list(messages)
+    for attempt in range(max_parse_retries + 1):
+        try:
+            message = invoke(model, convo, max_model_errors)
+        except Exception as exc:  # noqa: BLE001 - reported in the answer, never raised
+            log.warning("model call failed: %s", exc)
+            answer.error = (
+                f"model call failed after {max_model_errors} tries: {type(exc).__name__}: {exc}"
+            )
+            return answer
+        answer.usage = answer.usage.add(usage_of(message))
+        answer.model = served_by(message) or answer.model
+        text = text_of(message)
+        value, problem, repairs = parse_object(text, cls, normalise=normalise)
+        answer.repairs.extend(repairs)
+        if value is not None:
+            answer.value = value
+            return answer
+        answer.problems.append(problem)
+        log.info("invalid %s (attempt %d): %s", cls.__name__, attempt + 1, problem)
+        convo += [
+            AIMessage(text[:ECHO_CHARS]),
+            HumanMessage(render("devfactory.models", "repair", problem=problem)),
+        ]
+    return answer

@@ -1,0 +1,164 @@
+"""Record what happens in a run: each event type mapped to the handlers that keep it.
+
+The runner hands every event the graph emits to ``RunRecorder.record`` before
+showing it: a lifecycle move goes to the runs table and the audit log; a
+finished stage's files go to the run's folder and its TaskResult and usage to
+the audit log; governance, clarifications, notices and fact extractions go to
+the audit log. When a drive stops, ``finish`` writes ``run.json`` and
+``SUMMARY.md``, releases the run and, when the run has ended, retains its
+outcome in memory. To record a new kind of event, add its type to ``handlers``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from devfactory.artifacts import ordered_records, write_run_files, write_stage_artifacts
+from devfactory.control.budget import Spend
+from devfactory.control.lifecycle import TERMINAL, Phase, Transition
+from devfactory.events import (
+    ClarificationRouted,
+    Event,
+    FactsExtracted,
+    GovernanceAssessed,
+    Notice,
+    PhaseChanged,
+    StageFinished,
+    stage_records,
+)
+from devfactory.memory.audit import AuditLog
+from devfactory.memory.service import MemoryService
+from devfactory.pipelines import load_pipeline
+from devfactory.reports import Pending
+from devfactory.store.runs import RunRow, RunStore
+
+Handler = Callable[[Any], None]
+
+
+def once(kind: str, ids: Iterable[str]) -> str:
+    """Key a transition the runner itself records: unique to this drive.
+
+    A pause the process died in is recorded again when the run is resumed, so
+    these keys are not replay-stable (node transitions are).
+    """
+    return f"{kind}:{','.join(sorted(ids))}:{time.time_ns()}"
+
+
+class RunRecorder:
+    """Keep one run's events: runs table, audit log, artifacts and, at the end, memory.
+
+    Args:
+        runs: the runs table.
+        audit: the audit log.
+        row: the run being driven.
+        memory: where a finished run's outcome is retained (None: memory is off).
+
+    """
+
+    def __init__(
+        self, runs: RunStore, audit: AuditLog, row: RunRow, memory: MemoryService | None
+    ) -> None:
+        self.runs, self.audit, self.row, self.memory = runs, audit, row, memory
+        self.out_dir = Path(row.out_dir)
+        self.handlers: dict[type[Event], tuple[Handler, ...]] = {
+            PhaseChanged: (self._move,),
+            StageFinished: (self._write_files, self._audit_stage),
+            GovernanceAssessed: (self._audit,),
+            ClarificationRouted: (self._audit,),
+            Notice: (self._audit,),
+            FactsExtracted: (self._audit,),
+        }
+
+    def record(self, event: Event) -> None:
+        """Keep ``event`` wherever its type says (events no handler keeps are only shown)."""
+        for handle in self.handlers.get(type(event), ()):
+            handle(event)
+
+    def move(self, key: str, to: Phase | str, *, actor: str, reason: str) -> Transition | None:
+        """Record a lifecycle move in the runs table and the audit log (once per ``key``)."""
+        moved = self.runs.transition(self.row.run_id, key, to, actor=actor, reason=reason)
+        if moved is not None:
+            event = PhaseChanged(
+                from_phase=moved.from_phase.value,
+                to_phase=moved.to_phase.value,
+                actor=actor,
+                reason=reason,
+            )
+            self.log(event, actor=actor, key=f"transition:{key}", exclude={"key", "actor"})
+        return moved
+
+    def log(
+        self, event: Event, *, actor: str, key: str = "", exclude: set[str] | None = None
+    ) -> None:
+        """Append ``event`` to the audit log under its kind (``key`` keeps it once)."""
+        body = event.model_dump(mode="json", exclude={"event", *(exclude or ())})
+        self.audit.append(self.row.run_id, event.event, body, actor=actor, key=key)
+
+    def _move(self, event: PhaseChanged) -> None:
+        self.move(event.key, event.to_phase, actor=event.actor, reason=event.reason)
+
+    def _audit(self, event: Event) -> None:
+        self.log(event, actor="factory")
+
+    def _write_files(self, event: StageFinished) -> None:
+        write_stage_artifacts(self.out_dir, event.record)
+
+    def _audit_stage(self, event: StageFinished) -> None:
+        for kept in stage_records(event.record):
+            self.log(kept, actor=event.record.team)
+
+    def stop(
+        self, values: Mapping[str, Any], pending: Sequence[Pending], failure: str
+    ) -> tuple[Phase, str, PhaseChanged | None]:
+        """Record where the drive stopped: failed, paused for a person, or the graph's outcome.
+
+        Returns the run's status, why, and the move to PAUSED to show (None when
+        there is none, or it was recorded already).
+        """
+        if failure:
+            self.move(once("failed", ()), Phase.FAILED, actor="factory", reason=failure)
+            return Phase.FAILED, failure, None
+        if pending:
+            reason = "waiting for a person: " + "; ".join(p.pause.title for p in pending)
+            key = once("pause", (p.interrupt_id for p in pending))
+            paused = self.move(key, Phase.PAUSED, actor="factory", reason=reason[:2000])
+            if paused is None:
+                return Phase.PAUSED, reason, None
+            shown = PhaseChanged(
+                from_phase=paused.from_phase.value,
+                to_phase=Phase.PAUSED.value,
+                actor="factory",
+                reason=reason,
+            )
+            return Phase.PAUSED, reason, shown
+        outcome = values.get("outcome") or {}
+        return Phase(outcome.get("status", Phase.FAILED)), outcome.get("reason", ""), None
+
+    def finish(self, status: str, reason: str, values: Mapping[str, Any]) -> list[Any]:
+        """Write the run's files, release the run, and retain how it ended; return its records."""
+        row = self.row
+        records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
+        requirement = values.get("requirement", "")
+        write_run_files(
+            self.out_dir,
+            run_id=row.run_id,
+            requirement=requirement,
+            pipeline=row.pipeline,
+            status=status,
+            reason=reason,
+            records=records,
+        )
+        spend = Spend.total(values.get("spend", {}).values())
+        self.runs.release(row.run_id, reason=reason, spend=spend, requirement=requirement or None)
+        if status in TERMINAL and self.memory is not None:
+            self.memory.retain_run(
+                run_id=row.run_id,
+                project=row.project,
+                requirement=requirement or row.requirement,
+                status=status,
+                reason=reason,
+            )
+        return records

@@ -1,0 +1,130 @@
+"""What the factory says about runs: how one stands, what it spent, what it waits on."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from devfactory.contracts import StageRecord
+from devfactory.control.budget import Caps, Spend
+from devfactory.control.hitl import DecisionError, Pause
+from devfactory.settings import Settings
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One question a paused run waits on."""
+
+    run_id: str
+    interrupt_id: str
+    pause: Pause
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """How a run stands after the factory drove it as far as it could."""
+
+    run_id: str
+    status: str
+    reason: str
+    out_dir: Path
+    records: list[StageRecord]
+    next_stages: tuple[str, ...] = ()
+    pending: tuple[Pending, ...] = ()
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunUsage:
+    """A run's spend by team, its caps, and what its project spent in all."""
+
+    run_id: str
+    project: str
+    teams: dict[str, Spend]
+    total: Spend
+    run_caps: Caps
+    project_caps: Caps
+    project_total: Spend
+
+    @classmethod
+    def of(
+        cls,
+        run_id: str,
+        project: str,
+        values: Mapping[str, Any],
+        *,
+        default: dict[str, dict[str, Any]],
+        project_spent: Spend,
+    ) -> RunUsage:
+        """Sum a run's ledger by team (every round) against its caps and its project's."""
+        teams: dict[str, Spend] = {}
+        for entry in values.get("spend", {}).values():
+            team = entry.get("team", "?")
+            teams[team] = teams.get(team, Spend()) + Spend.model_validate(entry)
+        total = Spend.total(teams.values())
+        budget = values.get("budget") or default
+        return cls(
+            run_id,
+            project,
+            teams,
+            total,
+            Caps.model_validate(budget.get("run") or {}),
+            Caps.model_validate(budget.get("project") or {}),
+            project_spent + total,
+        )
+
+
+def pending_of(run_id: str, snapshot: Any) -> tuple[Pending, ...]:
+    """Read the questions a checkpoint waits on."""
+    return tuple(Pending(run_id, i.id, Pause.model_validate(i.value)) for i in snapshot.interrupts)
+
+
+def choose_pending(
+    waiting: Sequence[Pending], *, interrupt_id: str | None, kind: str | None
+) -> list[Pending]:
+    """Pick the questions an answer is for: by id (or a prefix of it), by kind, or the only one.
+
+    Raises ``DecisionError`` when none matches, or questions of several kinds do.
+    """
+    chosen = [
+        p
+        for p in waiting
+        if (interrupt_id is None or p.interrupt_id.startswith(interrupt_id))
+        and (kind is None or p.pause.kind == kind)
+    ]
+    if not chosen:
+        raise DecisionError(
+            "no pending question matches; pending: "
+            + ", ".join(f"{p.interrupt_id[:8]} ({p.pause.kind})" for p in waiting)
+        )
+    if len({p.pause.kind for p in chosen}) > 1:
+        raise DecisionError(
+            "several kinds of question are pending; choose one with --id or --kind: "
+            + ", ".join(f"{p.interrupt_id[:8]} ({p.pause.kind})" for p in chosen)
+        )
+    return chosen
+
+
+def new_run_id() -> str:
+    """Return a sortable, unique run id such as ``20261121-051500-a1b2c3``."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def default_caps(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Return the run and project caps the settings give a new run."""
+    return {
+        "run": Caps(
+            tokens=settings.budget_run_tokens,
+            cost_usd=settings.budget_run_cost_usd,
+            seconds=settings.budget_run_seconds,
+        ).model_dump(),
+        "project": Caps(
+            tokens=settings.budget_project_tokens,
+            cost_usd=settings.budget_project_cost_usd,
+            seconds=settings.budget_project_seconds,
+        ).model_dump(),
+    }
