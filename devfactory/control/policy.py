@@ -4,12 +4,15 @@ The decision is made here, in code, from the policy file and the assessment;
 the model only contributes a rating that can raise the level. Text in the
 requirement can therefore never approve itself: instructions aimed at the
 assessor are detected and raise the risk, and a model fooled into answering
-LOW is overruled by the deterministic floor.
+LOW is overruled by the deterministic floor. A second, independent check (its
+scores are measured outside this package, in graph/screening.py) adds risk
+factors by meaning; this module only compares them with the file's thresholds.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from enum import StrEnum
 from functools import lru_cache
 from importlib.resources import files
@@ -35,6 +38,9 @@ class Risk(StrEnum):
 
 PauseKind = Literal["governance", "budget", "review", "blocked", "clarification"]
 Action = Literal["proceed", "notify", "approve"]
+
+# The factor of a text the independent check could not vouch for (it fails closed).
+UNCHECKED = "the independent risk check could not vouch for the text"
 
 # The roles a person acts in, least trusted first: who may start runs, answer
 # pauses or only look. The policy file says which roles may answer which pause.
@@ -70,6 +76,52 @@ class ApprovalRules(BaseModel):
     budget_tokens_over: int | None = Field(default=None, ge=0)
     budget_cost_over_usd: float | None = Field(default=None, ge=0)
     confidence_below: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class Calibration(BaseModel):
+    """Cosine thresholds measured for one embedder (see tests/unit/test_screening.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    intent: float = Field(gt=0.0, lt=1.0)
+    injection: float = Field(gt=0.0, lt=1.0)
+
+
+class ScreeningRules(BaseModel):
+    """The independent check: a text's similarity to risky intents and to injections."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    intents_file: Path | None = None  # None: the packaged config/risky_intents.yaml
+    calibrated: dict[str, Calibration] = Field(min_length=1)  # by embedder name
+    max_parts: int = Field(default=120, ge=1, le=1000)  # parts of a text scored; more fails
+    min_part_words: int = Field(default=3, ge=1, le=20)
+
+
+class Match(BaseModel):
+    """The known phrasing closest to some part of a text, and how close it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    intent: str
+    factor: str
+    level: Risk
+    score: float = Field(ge=-1.0, le=1.0)
+    part: str = Field(max_length=300)
+
+
+class Screen(BaseModel):
+    """What the independent check measured on a text (measured in graph/screening.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    embedder: str = ""
+    intents: tuple[Match, ...] = ()  # the best match of each intent, closest first
+    injection: float = -1.0  # the best similarity of a part to text addressed to reviewers
+    injection_part: str = Field(default="", max_length=300)
+    parts: int = 0  # parts of the text scored
+    skipped: int = 0  # parts left unscored past ``max_parts``
+    problem: str = ""  # why the check could not run ("" when it ran)
 
 
 class Assessment(BaseModel):
@@ -111,8 +163,11 @@ class Policy(BaseModel):
     risk_actions: dict[Risk, Action]
     approval_rules: ApprovalRules = ApprovalRules()
     roles: dict[PauseKind, tuple[str, ...]]
+    # Roles that may see every run (stages, pauses, files); others see only their own.
+    see_all_runs: tuple[str, ...] = ()
     risk_rules: tuple[RiskRule, ...] = ()
     injection: RiskRule
+    screening: ScreeningRules
 
     def model_post_init(self, __context: object) -> None:
         """Require an action for every level and roles for every pause kind."""
@@ -122,7 +177,8 @@ class Policy(BaseModel):
         kinds = [k for k in PauseKind.__args__ if k not in self.roles]  # type: ignore[attr-defined]
         if kinds:
             raise ValueError(f"policy names no roles for pauses {kinds}")
-        unknown = sorted({r for roles in self.roles.values() for r in roles} - set(ROLES))
+        named = {r for roles in self.roles.values() for r in roles} | set(self.see_all_runs)
+        unknown = sorted(named - set(ROLES))
         if unknown:
             raise ValueError(f"policy names unknown roles {unknown}; roles: {', '.join(ROLES)}")
 
@@ -135,19 +191,63 @@ class Policy(BaseModel):
                 level = max(level, rule.level, key=lambda r: r.rank)
         return level, factors
 
+    def screened(self, screen: Screen) -> tuple[Risk, list[str], list[str]]:
+        """Return the level, risk factors and reasons the independent check found.
+
+        A check that could not run, ran with an embedder that has no thresholds
+        here, or left parts of the text unscored cannot vouch for it: HIGH.
+        """
+        calibration = self.screening.calibrated.get(screen.embedder)
+        if screen.problem or calibration is None:
+            why = screen.problem or f"no thresholds for the embedder {screen.embedder!r}"
+            return (
+                Risk.HIGH,
+                [UNCHECKED],
+                [f"independent check unavailable ({why}); failing closed"],
+            )
+        level, factors, reasons = Risk.LOW, [], []
+        if screen.skipped:
+            level = Risk.HIGH
+            factors.append(UNCHECKED)
+            reasons.append(
+                f"the text has {screen.parts + screen.skipped} parts; the independent check "
+                f"scores at most {self.screening.max_parts}"
+            )
+        for match in screen.intents:
+            if match.score >= calibration.intent and match.factor not in factors:
+                level = max(level, match.level, key=lambda r: r.rank)
+                factors.append(match.factor)
+                reasons.append(
+                    f"independent check: {match.factor} (similarity {match.score:.2f} >= "
+                    f"{calibration.intent:.2f} in {match.part[:120]!r})"
+                )
+        if screen.injection >= calibration.injection:
+            level = max(level, self.injection.level, key=lambda r: r.rank)
+            factors.append(self.injection.factor)
+            reasons.append(
+                f"independent check: text addressed to the reviewers (similarity "
+                f"{screen.injection:.2f} >= {calibration.injection:.2f} in "
+                f"{screen.injection_part[:120]!r})"
+            )
+        return level, factors, reasons[:4]
+
     def decide(
         self,
         requirement: str,
         assessment: Assessment | None,
         *,
+        screen: Screen | None = None,
         budget_tokens: int | None = None,
         budget_cost_usd: float | None = None,
     ) -> PolicyDecision:
-        """Combine the rule floor, the model's assessment and the approval rules.
+        """Combine the rule floor, the independent check, the assessment and the approval rules.
 
-        A missing assessment (the model could not produce one) fails closed: HIGH.
+        Rules and check can only raise the model's rating. A missing assessment,
+        an assessor unsure of itself, or a check that cannot vouch: HIGH.
         """
         floor, factors = self.floor(requirement)
+        checked, found, why = (Risk.LOW, [], []) if screen is None else self.screened(screen)
+        factors = [*factors, *(f for f in found if f not in factors)]
         reasons: list[str] = []
         if assessment is None:
             risk = Risk.HIGH
@@ -155,7 +255,7 @@ class Policy(BaseModel):
             model_risk = None
         else:
             model_risk = assessment.risk
-            risk = max(floor, assessment.risk, key=lambda r: r.rank)
+            risk = max(floor, checked, assessment.risk, key=lambda r: r.rank)
             reasons.extend(assessment.reasons)
             factors = [*factors, *(f for f in assessment.risk_factors if f not in factors)]
             if floor.rank > assessment.risk.rank:
@@ -163,11 +263,17 @@ class Policy(BaseModel):
                     f"policy rules raise the assessed {assessment.risk} to {floor}: "
                     + "; ".join(f for f in factors[:3])
                 )
+            if checked.rank > assessment.risk.rank:
+                reasons.append(
+                    f"the independent check disagrees with the assessed {assessment.risk}: "
+                    f"{checked}"
+                )
+        reasons.extend(why)
         action = self.risk_actions[risk]
         rules = self.approval_rules
         if action != "approve":
             if assessment is not None and assessment.confidence < rules.confidence_below:
-                action = "approve"
+                risk, action = Risk.HIGH, "approve"
                 reasons.append(
                     f"assessment confidence {assessment.confidence:.2f} is below "
                     f"{rules.confidence_below:.2f}"
@@ -196,6 +302,31 @@ class Policy(BaseModel):
             reasons=reasons[:10],
             risk_factors=factors[:12],
             model_risk=model_risk,
+        )
+
+    def rescreen(
+        self, text: str, screen: Screen, *, approved: Risk, approved_factors: Collection[str]
+    ) -> PolicyDecision:
+        """Decide on text that reaches the teams of an approved run (a revision, guidance).
+
+        Text within what was approved goes on. A higher level or a risk factor
+        not approved before is judged as a requirement would be: the level's
+        action applies, so a HIGH finding waits for an approver.
+        """
+        floor, factors = self.floor(text)
+        checked, found, reasons = self.screened(screen)
+        factors = [*factors, *(f for f in found if f not in factors)]
+        risk = max(floor, checked, key=lambda r: r.rank)
+        new = [f for f in factors if f not in approved_factors]
+        action: Action = "proceed"
+        if new or risk.rank > approved.rank:
+            action = self.risk_actions[risk]
+            if new:
+                reasons.insert(0, "risk factors not approved before: " + "; ".join(new[:4]))
+            if risk.rank > approved.rank:
+                reasons.insert(0, f"risk {risk} is above the approved {approved}")
+        return PolicyDecision(
+            risk=risk, action=action, reasons=reasons[:10], risk_factors=factors[:12]
         )
 
 

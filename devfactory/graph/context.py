@@ -11,6 +11,7 @@ from devfactory.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the graph is drawn and compiled without opening memory
     from devfactory.memory.service import MemoryService
+    from devfactory.models.embeddings import Embedder
     from devfactory.models.router import ModelSource
 
 
@@ -27,6 +28,8 @@ class Context:
         project_spent: what the run's project spent in its other runs, read by
             the runner when it starts driving the run.
         memory: the memory service; None runs without memory (graph-logic tests).
+        embedder: what the governance screen embeds with; None means memory's
+            embedder when the policy has thresholds for it, else the embedded MiniLM.
 
     """
 
@@ -36,6 +39,7 @@ class Context:
     prices: PriceTable | None = None
     project_spent: Spend = field(default_factory=Spend)
     memory: MemoryService | None = None
+    embedder: Embedder | None = None
 
     def model_source(self) -> ModelSource:
         """Return the model source for this invocation."""

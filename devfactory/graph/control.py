@@ -1,4 +1,8 @@
-"""The run's own nodes after governance: plan the stages, validate the result, final review."""
+"""The run's own nodes after governance: plan the stages, validate the result, final review.
+
+A reviewer's revision is new scope: it is screened (``scope.vet``) before any
+team reads it, and waits for an approver when it goes past what was approved.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.hitl import ask_person
 from devfactory.graph.lifecycle import Mover, task_key
+from devfactory.graph.scope import vet
 from devfactory.graph.state import RESET, RunState
 from devfactory.pipelines import Pipeline
 from devfactory.teams.checks import run_checks
@@ -125,7 +130,12 @@ def make_validate(pipeline: Pipeline, teams: TeamRegistry):
 
 
 def make_review(pipeline: Pipeline, first: Sequence[str]):
-    """Build the ``review`` node: a person approves, asks for changes (bounded) or rejects."""
+    """Build the ``review`` node: a person approves, asks for changes (bounded) or rejects.
+
+    Changes are screened first; past the approved scope an approver decides
+    whether the teams see them (approve), the run ends (reject) or they are
+    rewritten and screened again (modify).
+    """
 
     def review(state: RunState, runtime: Runtime[Context]) -> Command:
         settings = runtime.context.settings
@@ -167,13 +177,28 @@ def make_review(pipeline: Pipeline, first: Sequence[str]):
                 "blocked": [],
             }
             return Command(goto=END, update=update)
+        vetted = vet(
+            state,
+            runtime,
+            decision.text,
+            source=f"review feedback from {decision.by} (revision {revision + 1})",
+            key=task_key(),
+        )
+        update["decisions"] |= vetted.decisions
+        update["notices"] = vetted.publish(runtime)
+        if vetted.rejected:
+            reason = f"governance rejected the review feedback: {vetted.rejected}"
+            update |= mover.to(Phase.FAILED, actor=vetted.actor, reason=reason[:2000])
+            update["outcome"] = {"status": Phase.FAILED.value, "reason": reason, "blocked": []}
+            return Command(goto=END, update=update)
+        feedback = vetted.text
         prior = {
             team: {a["path"]: a["content"] for a in (r.get("result") or {}).get("artifacts", [])}
             for team, r in stages.items()
         }
         summary = {
             "revision": revision,
-            "feedback": decision.text,
+            "feedback": feedback,
             "stages": {
                 t: {"outcome": r["outcome"], "attempts": r["attempts"]} for t, r in stages.items()
             },
@@ -181,11 +206,11 @@ def make_review(pipeline: Pipeline, first: Sequence[str]):
         update |= mover.to(
             Phase.IN_PROGRESS,
             actor=actor,
-            reason=f"revision {revision + 1}: {decision.text}"[:2000],
+            reason=f"revision {revision + 1}: {feedback}"[:2000],
         )
         update |= {
             "revision": revision + 1,
-            "review_feedback": decision.text,
+            "review_feedback": feedback,
             "prior": prior,
             "rounds": [*state.get("rounds", []), summary],
             "stages": {RESET: True},

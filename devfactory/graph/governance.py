@@ -1,8 +1,10 @@
 """Governance before any team works: assess the requirement, apply the policy, ask a person.
 
-The model rates the requirement; the policy (a file, never the requirement)
-decides what happens. ``govern`` does the assessment and the automatic
-outcomes; ``approval`` is the interrupt-only node a HIGH-risk run waits in.
+The model rates the requirement and an independent check measures it against
+known risky intents and text addressed to the reviewers (``screening.py``);
+the policy (a file, never the requirement) decides what happens. ``govern``
+does the assessment and the automatic outcomes; ``approval`` is the
+interrupt-only node a HIGH-risk run waits in.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from devfactory.graph.emit import emit
 from devfactory.graph.hitl import ask_person
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.prompts import render_prompt
+from devfactory.graph.screening import screen
 from devfactory.graph.state import RunState
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError
@@ -62,9 +65,11 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
     except ModelUnavailableError as exc:  # no model: the policy fails closed (HIGH)
         assessment, problem, served, usage = None, str(exc), "", Usage()
     run_caps = Caps.model_validate((state.get("budget") or {}).get("run") or {})
+    screened = screen(state["requirement"], runtime.context)
     decision = runtime.context.get_policy().decide(
         state["requirement"],
         assessment,
+        screen=screened,
         budget_tokens=run_caps.tokens,
         budget_cost_usd=run_caps.cost_usd,
     )
@@ -82,6 +87,7 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
         "confidence": assessment.confidence if assessment else None,
     }
     emit(runtime, GovernanceAssessed(**update["governance"]))
+    update["governance"]["screen"] = screened.model_dump(mode="json")
     summary = f"risk {decision.risk}: " + "; ".join(decision.reasons)[:1500]
     if decision.needs_approval:
         return Command(goto=APPROVAL, update=update)

@@ -1,4 +1,8 @@
-"""Where a stage goes after its report: the gate, the clarification broker, a person."""
+"""Where a stage goes after its report: the gate, the clarification broker, a person.
+
+A person's guidance or answer is screened (``scope.vet``) before the team
+reads it; past the approved scope an approver decides first.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from devfactory.graph.emit import emit
 from devfactory.graph.gate import Route, assess
 from devfactory.graph.hitl import ask_person
 from devfactory.graph.lifecycle import task_key
+from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState
 
@@ -133,10 +138,35 @@ def clarify(
     return Command(goto="consult", update=update)
 
 
+def _stopped(
+    setup: StageSetup,
+    state: StageState,
+    runtime: Runtime[Context],
+    vetted: Vetted,
+    what: str,
+    decided: dict[str, Any],
+) -> Command[Any]:
+    """End the stage BLOCKED because an approver rejected a person's text for it."""
+    reason = f"governance rejected the {what}: {vetted.rejected}"
+    return finish(
+        setup,
+        state,
+        runtime,
+        StageOutcome.BLOCKED,
+        reason[:1000],
+        TaskResult.model_validate(state["candidate"]),
+        stopped_by="governance",
+        update={"decisions": decided, "notices": vetted.publish(runtime)},
+    )
+
+
 def consult(
     state: StageState, runtime: Runtime[Context], setup: StageSetup
-) -> Command[Literal["draft"]]:
-    """Ask a person the question no team could answer; "reject" lets the team decide alone."""
+) -> Command[Literal["draft", "retain"]]:
+    """Ask a person the question no team could answer; "reject" lets the team decide alone.
+
+    The answer is screened first; an approver who rejects it stops the stage.
+    """
     esc = state["escalation"]
     target = setup.names.get(esc["target"], esc["target"])
     pause = make_pause(
@@ -148,20 +178,30 @@ def consult(
         details={"target": esc["target"], "reason": esc["reason"], "key": esc["key"]},
     )
     decision = ask_person(pause)
-    text = (
-        decision.text
-        if decision.action == "answer"
-        else ("no answer: decide it yourself and record the decision under assumptions_made")
-    )
+    decided = {task_key(): {"kind": "clarification", **decision.model_dump(mode="json")}}
+    text = "no answer: decide it yourself and record the decision under assumptions_made"
+    notices: dict[str, Any] = {}
+    if decision.action == "answer":
+        vetted = vet(
+            state,
+            runtime,
+            decision.text,
+            source=f"{decision.by}'s answer to {setup.spec.name}",
+            key=task_key(),
+            team=setup.spec.slug,
+        )
+        decided |= vetted.decisions
+        if vetted.rejected:
+            return _stopped(setup, state, runtime, vetted, "answer to the team's question", decided)
+        text, notices = vetted.text, vetted.publish(runtime)
     answer = {"from": f"{decision.by} (a person)", "question": esc["question"], "answer": text}
     return Command(
         goto="draft",
         update={
             "answers": [*state.get("answers", []), answer],
             "escalation": {},
-            "decisions": {
-                task_key(): {"kind": "clarification", **decision.model_dump(mode="json")}
-            },
+            "notices": notices,
+            "decisions": decided,
             "clarifications": {
                 esc["key"]: {**esc, "outcome": "answered_by_person", "answered_by": decision.by}
             },
@@ -172,7 +212,10 @@ def consult(
 def escalate(
     state: StageState, runtime: Runtime[Context], setup: StageSetup
 ) -> Command[Literal["draft", "retain"]]:
-    """Ask a person about a stage out of attempts: guidance earns a fresh set, reject blocks it."""
+    """Ask a person about a stage out of attempts: guidance earns a fresh set, reject blocks it.
+
+    Guidance is screened first; an approver who rejects it stops the stage.
+    """
     spec = setup.spec
     reason = state["verdict"]["reason"]
     pause = make_pause(
@@ -199,17 +242,29 @@ def escalate(
             stopped_by="person",
             update={"decisions": decided},
         )
+    vetted = vet(
+        state,
+        runtime,
+        decision.text,
+        source=f"{decision.by}'s guidance for {spec.name}",
+        key=task_key(),
+        team=spec.slug,
+    )
+    decided |= vetted.decisions
+    if vetted.rejected:
+        return _stopped(setup, state, runtime, vetted, "guidance", decided)
     guidance = {
         "from": f"{decision.by} (a person)",
         "question": "how to get unblocked",
-        "answer": decision.text,
+        "answer": vetted.text,
     }
     return Command(
         goto="draft",
         update={
             "human_retries": state.get("human_retries", 0) + 1,
             "answers": [*state.get("answers", []), guidance],
-            "feedback": [f"guidance from {decision.by}: {decision.text}"],
+            "feedback": [f"guidance from {decision.by}: {vetted.text}"],
             "decisions": decided,
+            "notices": vetted.publish(runtime),
         },
     )
