@@ -32,6 +32,22 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "DEVFACTORY_DATABASE_URL")
     )
+    database_connect_timeout_s: float = Field(
+        default=5.0, ge=1.0, le=120.0, description="How long to wait for Postgres to answer."
+    )
+    database_app_password: str | None = Field(
+        default=None,
+        description="Password of the restricted role the factory runs as "
+        "(default: kept in <data_dir>/db-app-secret).",
+    )
+    # The audit chain's key and anchors live outside the database.
+    audit_key: str | None = Field(
+        default=None, description="The audit chain's HMAC key (default: <data_dir>/audit.key)."
+    )
+    audit_key_file: Path | None = None
+    audit_anchor_dir: Path | None = Field(
+        default=None, description="Where chain heads are anchored (default: <data_dir>/audit)."
+    )
     ollama_host: str | None = Field(
         default=None, validation_alias=AliasChoices("OLLAMA_HOST", "DEVFACTORY_OLLAMA_HOST")
     )
@@ -46,6 +62,12 @@ class Settings(BaseSettings):
     max_parse_retries: int = Field(default=2, ge=0, le=5)
     max_model_errors: int = Field(default=2, ge=1, le=5)
     recursion_limit: int = Field(default=100, ge=4, le=10_000)
+    run_lease_seconds: float = Field(
+        default=60.0,
+        ge=5.0,
+        le=3600.0,
+        description="How long a run's driver holds it without renewing (renewed every third).",
+    )
 
     # Generation limits.
     stage_max_tokens: int = Field(default=1024, ge=64, le=32_768)
@@ -116,6 +138,26 @@ class Settings(BaseSettings):
     )
     chat_header_user: str = Field(default="X-Forwarded-User")
     chat_header_role: str = Field(default="X-Forwarded-Role")
+    chat_public_origin: str | None = Field(
+        default=None,
+        description="The chat's address as browsers open it (scheme://host[:port]); only "
+        "pages from it may call the chat. Default: http://<chat_host>:<chat_port>.",
+    )
+    chat_session_minutes: int = Field(
+        default=60, ge=1, le=7 * 24 * 60, description="How long a chat sign-in lasts."
+    )
+    chat_login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Wrong passwords per name, and per address, before a lockout.",
+    )
+    chat_login_window_s: int = Field(
+        default=300, ge=1, le=86_400, description="The window those failures are counted in."
+    )
+    chat_login_lockout_s: int = Field(
+        default=900, ge=1, le=86_400, description="How long a locked name or address waits."
+    )
     chat_max_active_runs: int = Field(
         default=2, ge=1, le=32, description="Runs the chat drives at once; more wait in line."
     )

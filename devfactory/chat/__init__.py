@@ -5,16 +5,25 @@ Chainlit reads its configuration and writes ``.chainlit/``, ``chainlit.md`` and
 ``prepare`` points it at ``<data_dir>/chat`` and writes our configuration there
 before anything imports chainlit; ``serve`` runs it (``devfactory chat``) and
 ``mount`` mounts it into a FastAPI app.
+
+What ``prepare`` fixes in that configuration, from the settings: the origins
+allowed to call the chat (CORS, and the origin guard in ``app.py`` reads the
+same list), how long a sign-in lasts, and the frontend without outside hosts
+(``frontend.py``). The signing secret is ``secret.py``'s.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import secrets
+import re
+import tomllib
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from devfactory.chat import frontend, secret
+from devfactory.chat.guard import chat_origins
 from devfactory.settings import Settings
 
 APP = Path(__file__).with_name("app.py")
@@ -26,20 +35,35 @@ from a project's memory, and each team has a profile of its own.
 """
 
 
-def prepare(settings: Settings) -> Path:
-    """Write the chat's app root and configuration; set Chainlit's environment."""
+def chainlit_config(settings: Settings, origins: list[str]) -> str:
+    """Return Chainlit's config.toml: ours, with the allowed origins and the sign-in lifetime."""
+    text = (files("devfactory.chat") / "chainlit.toml").read_text("utf-8")
+    values = {
+        "allow_origins": json.dumps(origins),
+        "user_session_timeout": str(settings.chat_session_minutes * 60),
+    }
+    for key, value in values.items():
+        text, found = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+        if found != 1:
+            raise RuntimeError(f"chat/chainlit.toml must set {key} exactly once")
+    tomllib.loads(text)  # refuse to write a config Chainlit could not read
+    return text
+
+
+def prepare(settings: Settings, *, host: str | None = None, port: int | None = None) -> Path:
+    """Write the chat's app root and configuration; set Chainlit's environment.
+
+    ``host`` and ``port`` are where this chat listens (default: the settings'),
+    which gives its origin unless ``chat_public_origin`` is set.
+    """
     root = settings.data_dir / "chat"
     (root / ".chainlit").mkdir(parents=True, exist_ok=True)
-    config = (files("devfactory.chat") / "chainlit.toml").read_text("utf-8")
+    config = chainlit_config(settings, chat_origins(settings, host, port))
     (root / ".chainlit" / "config.toml").write_text(config, "utf-8")
     (root / "chainlit.md").write_text(WELCOME, "utf-8")
+    frontend.build(root)
     os.environ["CHAINLIT_APP_ROOT"] = str(root)
-    if not os.environ.get("CHAINLIT_AUTH_SECRET"):
-        secret = settings.data_dir / "chat-secret"
-        if not secret.exists():
-            secret.write_text(secrets.token_urlsafe(48), "utf-8")
-            secret.chmod(0o600)
-        os.environ["CHAINLIT_AUTH_SECRET"] = secret.read_text("utf-8").strip()
+    secret.use(settings)
     # The app reads its settings from the environment; hand it the resolved data dir.
     os.environ["DEVFACTORY_DATA_DIR"] = str(settings.data_dir)
     return root
@@ -47,7 +71,7 @@ def prepare(settings: Settings) -> Path:
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
     """Run the chat server in this process until it is stopped."""
-    prepare(settings)
+    prepare(settings, host=host, port=port)
     os.environ["CHAINLIT_HOST"] = host
     os.environ["CHAINLIT_PORT"] = str(port)
     from chainlit.cli import run_chainlit
@@ -58,7 +82,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
 
 
 def mount(app: Any, settings: Settings, path: str = "/chat") -> None:
-    """Mount the chat into a FastAPI ``app`` under ``path``."""
+    """Mount the chat into a FastAPI ``app`` under ``path`` (its origin: the settings')."""
     prepare(settings)
     from chainlit.utils import mount_chainlit
 

@@ -16,36 +16,50 @@ Profiles:
 
 Sign-in is by password (``devfactory users add``) or, behind a trusted proxy,
 by header; a person's role is the policy's, and only roles a pause accepts get
-its buttons (the factory checks the role again when the answer arrives).
+its buttons (the factory checks the role again when the answer arrives). Only
+pages of the chat's own origin may call it (``guard.py``); repeated wrong
+passwords lock the name and the address (``signin.py``); every action reads the
+person and their role from the users file again (``session.who``).
 
 This module holds Chainlit's callbacks for sign-in, profiles and messages;
-runs are in ``runs.py``, conversations in ``conversations.py``, and what they
-share in ``session.py``.
+runs are in ``runs.py``, their buttons in ``actions.py``, conversations in
+``conversations.py``, and what they share in ``session.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import chainlit as cl
+from chainlit.config import config
 from chainlit.input_widget import MultiSelect, Select, Slider, TextInput
+from chainlit.server import app as server
 from starlette.datastructures import Headers
 
-from devfactory.chat import runs
+from devfactory.chat import actions, runs, secret  # noqa: F401 - actions: the buttons
 from devfactory.chat.conversations import group_chat, project_answer, team_chat
+from devfactory.chat.guard import OriginGuard, client_address
 from devfactory.chat.session import (
     DEFAULT_GROUP,
     FACTORY,
     GROUP,
     QA,
     hub,
-    me,
     settings,
+    signed_out,
     teams,
+    who,
 )
+from devfactory.chat.signin import LockedError, SignInThrottle
 from devfactory.chat.users import UserStore
 from devfactory.control.policy import ROLES
+
+# Only the origins written into Chainlit's config (``chat.prepare``) may call the chat.
+server.add_middleware(OriginGuard, origins=config.project.allow_origins, before=secret.refresh)
+throttle = SignInThrottle.of(settings)
+log = logging.getLogger(__name__)
 
 
 @cl.on_app_startup
@@ -59,10 +73,19 @@ async def warm_up() -> None:
 
 @cl.password_auth_callback
 async def password_login(username: str, password: str) -> cl.User | None:
-    """Sign in with a name and password from the users file."""
+    """Sign in with a name and password from the users file (throttled per name and address)."""
+    address = client_address.get()
+    try:
+        attempt = throttle.attempt(username, address)
+    except LockedError:
+        # Chainlit answers any refusal with the same 401, so a lock reads as a wrong password.
+        log.warning("sign-in refused: %r or %s is locked out", username[:64], address)
+        return None
     person = await asyncio.to_thread(UserStore.of(settings).verify, username, password)
     if person is None:
+        throttle.failed(attempt)
         return None
+    throttle.succeeded(attempt)
     return cl.User(identifier=person.name, metadata={"role": person.role, "provider": "password"})
 
 
@@ -113,7 +136,10 @@ def team_of_profile(profile: str | None) -> str | None:
 async def start() -> None:
     """Greet, set up the profile's settings and, for Factory, show the person's open runs."""
     profile = cl.user_session.get("chat_profile") or FACTORY
-    name, role = me()
+    person = await who()
+    if person is None:
+        await signed_out()
+        return
     if profile == FACTORY:
         values = await cl.ChatSettings(
             [
@@ -123,9 +149,10 @@ async def start() -> None:
         ).send()
         cl.user_session.set("settings", values)
         await cl.Message(
-            content=f"Signed in as **{name}** ({role}). Type a requirement to start a run."
+            content=f"Signed in as **{person.name}** ({person.role}). "
+            "Type a requirement to start a run."
         ).send()
-        await runs.show_open_runs(name, role)
+        await runs.show_open_runs(person)
     elif profile == GROUP:
         values = await cl.ChatSettings(
             [
@@ -181,10 +208,14 @@ async def on_message(message: cl.Message) -> None:
     text = message.content.strip()
     if not text:
         return
+    person = await who()
+    if person is None:
+        await signed_out()
+        return
     if profile == FACTORY:
-        await runs.start_run(text)
+        await runs.start_run(person, text)
     elif profile == GROUP:
-        await group_chat(text)
+        await group_chat(text, asker=person.name)
     elif profile == QA:
         await project_answer(text)
     elif (slug := team_of_profile(profile)) is not None:

@@ -12,7 +12,7 @@ from typing import Any
 import chainlit as cl
 
 from devfactory.chat import talk
-from devfactory.chat.session import DEFAULT_GROUP, chosen, hub, me, settings, teams
+from devfactory.chat.session import DEFAULT_GROUP, chosen, hub, settings, teams
 
 
 async def stream_reply(model: Any, messages: list[Any], author: str) -> str:
@@ -46,7 +46,7 @@ async def team_chat(slug: str, question: str) -> None:
     cl.user_session.set("history", [*history, ("user", question), ("assistant", text)])
 
 
-async def group_chat(question: str) -> None:
+async def group_chat(question: str, *, asker: str) -> None:
     """Let the chosen teams discuss, a moderator picking each speaker; then sum up."""
     slugs = [s for s in chosen("teams", DEFAULT_GROUP) if s in teams] or DEFAULT_GROUP
     specs = [teams[s] for s in slugs]
@@ -54,7 +54,6 @@ async def group_chat(question: str) -> None:
         1, min(int(chosen("rounds", settings.chat_group_rounds)), settings.chat_group_rounds)
     )
     project = str(chosen("project", "default"))
-    name, _ = me()
     names = {s.slug: s.name for s in specs}
     factory = hub().factory
     turns: list[talk.Turn] = []
@@ -72,7 +71,7 @@ async def group_chat(question: str) -> None:
             step.output = f"{spec.name} speaks: {pick.reason}"
         memory_text = await asyncio.to_thread(talk.remembered, _memory(), spec, project, question)
         messages = talk.group_turn_messages(
-            spec, memory_text=memory_text, question=question, asker=name, turns=turns, names=names
+            spec, memory_text=memory_text, question=question, asker=asker, turns=turns, names=names
         )
         text = await stream_reply(factory.models_for(spec.model), messages, spec.name)
         turns.append(talk.Turn(spec.slug, text, pick.reason))

@@ -1,11 +1,13 @@
-"""Runs in the chat: start one, follow it as steps, answer its pauses, show how it ended.
+"""Runs in the chat: start one, follow it as steps, show its pauses and how it ended.
 
 A run is a Chainlit step with one nested step per stage, updated from the
 factory's typed events (``RunView`` has one handler per event type). A pause
 is a message with one button per allowed action, shown only to roles the
-policy lets answer it; the factory checks the role again. Runs belong to the
-server (``hub.py``): a session that opens later replays a run from its
-checkpoint and follows it live.
+policy lets answer it; the buttons carry a one-time grant of this session
+(``grants.py``) and ``actions.py`` answers them; the factory checks the role
+again. Runs belong to the server (``hub.py``): a session that opens later
+replays a run from its checkpoint and follows it live. Only people who may see
+a run (its owner, or a role the policy's ``see_all_runs`` lists) are shown it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from typing import Any
 
 import chainlit as cl
 
+from devfactory.chat.access import may_see_run
+from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
-from devfactory.chat.session import chosen, hub, me, teams
+from devfactory.chat.session import chosen, grants, hub, policy, teams
+from devfactory.chat.users import Person
 from devfactory.chat.view import (
     ACTION_LABELS,
     artifact_files,
@@ -25,8 +30,7 @@ from devfactory.chat.view import (
     stage_markdown,
     summary_markdown,
 )
-from devfactory.control.budget import Caps
-from devfactory.control.hitl import TEXT_FOR, Decision, DecisionError, Pause, needs_text
+from devfactory.control.hitl import Pause
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import (
     ClarificationRouted,
@@ -40,26 +44,25 @@ from devfactory.events import (
     StageFinished,
     StageStarted,
 )
-from devfactory.runner import RunNotFoundError, RunStateError
+from devfactory.runner import RunNotFoundError
 
 OPEN_RUNS_SHOWN = 3
 
 
-async def start_run(requirement: str) -> None:
-    """Start a run for the signed-in person and follow it."""
-    name, role = me()
-    if role == "viewer":
+async def start_run(person: Person, requirement: str) -> None:
+    """Start a run for ``person`` and follow it."""
+    if person.role == "viewer":
         await cl.Message(content="Viewers may not start runs; ask an operator.").send()
         return
     project = str(chosen("project", "default")).strip() or "default"
     try:
         run_id = hub().start(
-            requirement, pipeline=str(chosen("pipeline", "mvp")), project=project, owner=name
+            requirement, pipeline=str(chosen("pipeline", "mvp")), project=project, owner=person.name
         )
     except (ValueError, BusyError) as exc:
         await cl.Message(content=f"Could not start the run: {exc}").send()
         return
-    await follow(run_id)
+    await follow(person, run_id)
 
 
 class RunView:
@@ -157,36 +160,50 @@ class RunView:
         await cl.Message(content=f"The run stopped with an error: {event.message}").send()
 
 
-async def follow(run_id: str, *, view: RunView | None = None, since: int = 0) -> None:
+async def may_see(person: Person, run_id: str) -> bool:
+    """Say whether ``person`` may see the run (False for a run that does not exist)."""
+    try:
+        row = await asyncio.to_thread(hub().factory.get, str(run_id))
+    except RunNotFoundError:
+        return False
+    return may_see_run(person, row.owner, policy())
+
+
+async def not_shown(run_id: str) -> None:
+    """Say that a run is not there for this person (the same words whether it exists or not)."""
+    await cl.Message(content=f"There is no run {str(run_id)[:40]!r} you may see.").send()
+
+
+async def follow(
+    person: Person, run_id: str, *, view: RunView | None = None, since: int = 0
+) -> None:
     """Stream the run's events from index ``since`` into this session, then show how it stands."""
     view = view or RunView(run_id)
     async for _, event in hub().follow(run_id, since=since):
         await view.apply(event)
-    await show_state(run_id, view)
+    await show_state(person, run_id, view)
 
 
-async def show_state(run_id: str, view: RunView) -> None:
+async def show_state(person: Person, run_id: str, view: RunView) -> None:
     """Show a run's outcome with its files, or what it waits on."""
-    _, role = me()
     factory = hub().factory
     try:
         report = await asyncio.to_thread(factory.report, run_id)
     except RunNotFoundError:
-        await cl.Message(content=f"No run {run_id}.").send()
+        await not_shown(run_id)
         return
     records = [r.model_dump(mode="json") for r in report.records]
     if report.status == Phase.PAUSED or report.pending:
         for item in report.pending:
-            await show_pause(run_id, item.interrupt_id, item.pause, role)
+            await show_pause(run_id, item.interrupt_id, item.pause, person.role)
         return
     if report.status == "INTERRUPTED":
+        grant = Grant(kind="resume", run_id=run_id)
+        token = grants().issue(grant)
+        button = cl.Action(name="resume", payload={"token": token}, label="Resume")
+        grant.action_ids.append(button.id)
         await cl.Message(
-            content=f"Run `{run_id}` was interrupted (its process stopped).",
-            actions=[
-                cl.Action(
-                    id=f"resume-{run_id}", name="resume", payload={"run": run_id}, label="Resume"
-                )
-            ],
+            content=f"Run `{run_id}` was interrupted (its process stopped).", actions=[button]
         ).send()
         return
     if report.status in TERMINAL:
@@ -201,89 +218,34 @@ async def show_state(run_id: str, view: RunView) -> None:
 
 
 async def show_pause(run_id: str, interrupt_id: str, pause: Pause, role: str) -> None:
-    """Show a pending question, with buttons when ``role`` may answer it."""
+    """Show a pending question, with buttons (one grant for them all) when ``role`` may answer."""
     labels: dict[str, str] = {a: ACTION_LABELS[a] for a in pause.actions}
     if pause.kind == "budget":
         labels["raise"] = "Approve and raise the token cap"
-    actions = [
-        cl.Action(
-            id=f"decide-{verb}-{interrupt_id[:8]}",
-            name="decide",
-            payload={"run": run_id, "interrupt": interrupt_id, "kind": pause.kind, "action": verb},
-            label=label,
+    actions: list[cl.Action] = []
+    if role in pause.roles:
+        grant = Grant(
+            kind="decide",
+            run_id=run_id,
+            interrupt_id=interrupt_id,
+            pause_kind=pause.kind,
+            verbs=tuple(labels),
+            pause=pause,
         )
-        for verb, label in labels.items()
-        if role in pause.roles
-    ]
+        token = grants().issue(grant)
+        actions = [
+            cl.Action(name="decide", payload={"token": token, "action": verb}, label=label)
+            for verb, label in labels.items()
+        ]
+        grant.action_ids.extend(a.id for a in actions)
     await cl.Message(content=pause_markdown(run_id, pause, role), actions=actions).send()
 
 
-async def ask_text(prompt: str) -> str:
-    """Ask the person for text in the chat; return "" when they do not answer in time."""
-    reply = await cl.AskUserMessage(content=prompt, timeout=900).send()
-    return str((reply or {}).get("output", "")).strip()
-
-
-@cl.action_callback("decide")
-async def decide(action: cl.Action) -> None:
-    """Answer a pause with the clicked action (asking for the text the action needs)."""
-    name, role = me()
-    data = action.payload
-    verb = data["action"]
-    caps = None
-    text = ""
-    if needs_text(data["kind"], verb):
-        text = await ask_text(f"Type {TEXT_FOR[verb]}.")
-        if not text:
-            await cl.Message(content="Nothing was sent; the run still waits.").send()
-            return
-    if verb == "raise":
-        reply = await ask_text("Type the new token cap for the run (a whole number).")
-        if not reply.isdigit():
-            await cl.Message(
-                content=f"{reply!r} is not a whole number; the run still waits."
-            ).send()
-            return
-        caps, verb = Caps(tokens=int(reply)), "approve"
-    mark = len(hub().feed(data["run"]).events)  # what comes after this is the resumed part
-    try:
-        decision = Decision(action=verb, text=text, by=name, role=role, caps=caps)
-        await asyncio.to_thread(
-            hub().answer, data["run"], decision, interrupt_id=data["interrupt"], kind=data["kind"]
-        )
-    except (DecisionError, RunStateError, BusyError, ValueError) as exc:
-        await cl.Message(content=f"Refused: {exc}").send()
-        return
-    await action.remove()
-    await cl.Message(content=f"{name} ({role}): {ACTION_LABELS.get(verb, verb)}.").send()
-    await follow(data["run"], since=mark)
-
-
-@cl.action_callback("resume")
-async def resume(action: cl.Action) -> None:
-    """Resume an interrupted run."""
-    run_id = action.payload["run"]
-    if me()[1] == "viewer":
-        await cl.Message(content="Viewers may not resume runs.").send()
-        return
-    mark = len(hub().feed(run_id).events)
-    try:
-        await asyncio.to_thread(hub().resume, run_id)
-    except (RunStateError, BusyError, ValueError) as exc:
-        await cl.Message(content=f"Could not resume: {exc}").send()
-        return
-    await action.remove()
-    await follow(run_id, since=mark)
-
-
-@cl.action_callback("open_run")
-async def open_run(action: cl.Action) -> None:
-    """Show a run again: its stages so far, then follow it or show what it waits on."""
-    await attach(action.payload["run"])
-
-
-async def attach(run_id: str) -> None:
+async def attach(person: Person, run_id: str) -> None:
     """Render a run from its checkpoint, then follow it live if this server drives it."""
+    if not await may_see(person, run_id):
+        await not_shown(run_id)
+        return
     report = await asyncio.to_thread(hub().factory.report, run_id)
     view = RunView(run_id)
     await view.open(f"{report.status} · artifacts in `{report.out_dir}`")
@@ -291,28 +253,35 @@ async def attach(run_id: str) -> None:
         if record.outcome.value != "PENDING":
             await view.finish_stage(record.model_dump(mode="json"))
     if hub().driving(run_id):
-        await follow(run_id, view=view, since=len(hub().feed(run_id).events))
+        await follow(person, run_id, view=view, since=len(hub().feed(run_id).events))
     else:
-        await show_state(run_id, view)
+        await show_state(person, run_id, view)
 
 
-async def show_open_runs(name: str, role: str) -> None:
-    """Show the person's unfinished runs, and others' runs waiting for their role."""
+async def show_open_runs(person: Person) -> None:
+    """Show the person's unfinished runs, and runs they may see that wait for their role."""
     factory = hub().factory
-    rows = await asyncio.to_thread(factory.list_runs, 20, owner=name)
+    rows = await asyncio.to_thread(factory.list_runs, 20, owner=person.name)
     mine = [r for r in rows if r.status not in TERMINAL][:OPEN_RUNS_SHOWN]
     for row in mine:
         await cl.Message(
             content=f"Your run `{row.run_id}` is **{row.shown_status}**: {row.requirement[:200]}"
         ).send()
-        await attach(row.run_id)
+        await attach(person, row.run_id)
     shown = {r.run_id for r in mine}
     waiting = await asyncio.to_thread(factory.pending)
-    for_me = list(dict.fromkeys(p.run_id for p in waiting if role in p.pause.roles))
-    for run_id in [r for r in for_me if r not in shown][:OPEN_RUNS_SHOWN]:
+    for_me = list(dict.fromkeys(p.run_id for p in waiting if person.role in p.pause.roles))
+    rules = policy()
+    count = 0
+    for run_id in for_me:
+        if run_id in shown or count >= OPEN_RUNS_SHOWN:
+            continue
         row = await asyncio.to_thread(factory.get, run_id)
+        if not may_see_run(person, row.owner, rules):
+            continue
+        count += 1
         await cl.Message(
             content=f"Run `{run_id}` by **{row.owner or 'someone'}** waits for your answer: "
             f"{row.requirement[:200]}"
         ).send()
-        await attach(run_id)
+        await attach(person, run_id)

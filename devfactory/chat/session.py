@@ -6,14 +6,25 @@ import threading
 from typing import Any
 
 import chainlit as cl
+from chainlit.auth import decode_jwt
+from chainlit.context import context
 
+from devfactory.chat import secret
+from devfactory.chat.access import recheck
+from devfactory.chat.grants import Grants
 from devfactory.chat.hub import RunHub
+from devfactory.chat.users import Person, UserStore
+from devfactory.control.policy import Policy, load_policy
 from devfactory.runner import Factory
 from devfactory.settings import Settings, get_settings
 from devfactory.teams import load_teams
 
 FACTORY, GROUP, QA = "Factory", "Group chat", "Project Q&A"
 DEFAULT_GROUP = ["business-analysis", "solution-architecture", "backend-engineering"]
+SIGNED_OUT = (
+    "You are no longer signed in (your sign-in expired, or your access was removed "
+    "or changed). Sign out and sign in again."
+)
 
 settings: Settings = get_settings()
 teams = load_teams()
@@ -37,12 +48,46 @@ def hub() -> RunHub:
         return _hub
 
 
-def me() -> tuple[str, str]:
-    """Return the signed-in person's name and role."""
+def policy() -> Policy:
+    """Return the policy (read again each time, so an edited policy file applies at once)."""
+    return load_policy(settings.policy_file)
+
+
+def _token_valid() -> bool:
+    """Say whether this session's sign-in token is still good (not expired, current secret)."""
+    secret.refresh()
+    token = getattr(context.session, "token", None)
+    if not token:
+        return False
+    try:
+        decode_jwt(token)
+    except Exception:  # noqa: BLE001 - expired, bad signature, malformed: all mean "no"
+        return False
+    return True
+
+
+async def who() -> Person | None:
+    """Return the signed-in person as the users file says now, or None if they may not act."""
     user = cl.user_session.get("user")
-    if user is None:
-        return "anonymous", "viewer"
-    return user.identifier, str((user.metadata or {}).get("role", "viewer"))
+    if user is None or not _token_valid():
+        return None
+    # A small file read, done inline: a thread hop could queue behind runs being followed.
+    store = UserStore.of(settings)
+    return recheck(user.identifier, user.metadata, store, header_auth=settings.chat_header_auth)
+
+
+async def signed_out() -> None:
+    """Tell the person they must sign in again (their action did nothing)."""
+    await cl.Message(content=SIGNED_OUT).send()
+
+
+def grants() -> Grants:
+    """Return this session's one-time button grants."""
+    held = cl.user_session.get("grants")
+    if not isinstance(held, Grants):
+        held = Grants()
+        cl.user_session.set("grants", held)
+    return held
 
 
 def chosen(key: str, default: Any) -> Any:

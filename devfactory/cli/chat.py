@@ -32,8 +32,15 @@ def chat(
             "`devfactory users add <name> --role approver`",
             EXIT_USAGE,
         )
+    from devfactory.chat.guard import chat_origins
+
     host, port = host or settings.chat_host, port or settings.chat_port
     console.print(f"devfactory chat on http://{host}:{port} (Ctrl-C stops it)")
+    console.print(
+        "open it at "
+        + " or ".join(chat_origins(settings, host, port))
+        + " (pages from elsewhere are refused; set chat_public_origin behind a proxy)"
+    )
     serve(settings, host=host, port=port)
 
 
@@ -47,7 +54,11 @@ def add_user(
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
 ) -> None:
-    """Add someone (or change their password and role)."""
+    """Add someone (or change their password and role).
+
+    A password has at least 12 characters and must not be easy to guess (common
+    passwords, names, words and keyboard patterns are refused).
+    """
     from devfactory.chat.users import UserError, UserStore
 
     settings = get_settings()
@@ -83,3 +94,16 @@ def remove_user(name: Annotated[str, typer.Argument(help="The sign-in name.")]) 
     if not UserStore.of(settings).remove(name):
         raise fail(f"no user {name!r}", EXIT_NOT_FOUND)
     console.print(f"{name} removed")
+
+
+@users_app.command("rotate-secret")
+def rotate_secret() -> None:
+    """Replace the chat's signing secret: every sign-in ends now; people sign in again."""
+    from devfactory.chat.secret import rotate
+
+    path = rotate(get_settings())
+    console.print(
+        f"replaced {path}: every chat sign-in is revoked; people sign in again. "
+        "(A chat whose environment sets CHAINLIT_AUTH_SECRET keeps that secret: "
+        "change it there and restart the chat.)"
+    )

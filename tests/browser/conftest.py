@@ -18,15 +18,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = ROOT / "test-output" / "browser"
-PASSWORDS = {"alice": "alice-approves", "olga": "olga-operates", "vic": "vic-only-views"}
-ROLES = {"alice": "approver", "olga": "operator", "vic": "viewer"}
+PASSWORDS = {
+    "alice": "alice-approves",
+    "olga": "olga-operates",
+    "vic": "vic-only-views",
+    "adam": "adam-runs-everything",
+}
+ROLES = {"alice": "approver", "olga": "operator", "vic": "viewer", "adam": "admin"}
 ROUNDS = 3
+# Waiting longer only slows a failing check: a passing one returns as soon as it holds.
+# Two cores shared with other test runs can take more than the default 5 s to answer.
+expect.set_options(timeout=20_000)
+LOCKOUT_S = 3  # short, so that a test can wait out a sign-in lockout
 
 
 def _free_port() -> int:
@@ -36,8 +45,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def chat_server(pg_root: Path) -> Iterator[str]:
-    """Start ``devfactory chat`` for the module; return its base URL."""
+def chat_env(pg_root: Path) -> dict[str, str]:
+    """Return the environment the module's chat server (and CLI calls beside it) run in."""
     home = pg_root / "chat-home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEVFACTORY_", "CHAINLIT_"))}
     env.update(
@@ -45,29 +54,43 @@ def chat_server(pg_root: Path) -> Iterator[str]:
         DEVFACTORY_MODELS_FACTORY="tests.browser.models:scripted",
         DEVFACTORY_REVIEW_REQUIRED="false",
         DEVFACTORY_CHAT_GROUP_ROUNDS=str(ROUNDS),
+        DEVFACTORY_CHAT_LOGIN_LOCKOUT_S=str(LOCKOUT_S),
         OLLAMA_HOST="http://127.0.0.1:9",
         PYTHONPATH=str(ROOT),
     )
     env.pop("DATABASE_URL", None)
-    for name, password in PASSWORDS.items():
-        added = subprocess.run(
-            [
-                str(BIN / "devfactory"),
-                "users",
-                "add",
-                name,
-                "--role",
-                ROLES[name],
-                "--password-stdin",
-            ],
-            input=password + "\n",
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert added.returncode == 0, added.stderr
+    return env
+
+
+def devfactory(
+    env: dict[str, str], *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``devfactory`` CLI with the chat server's environment."""
+    return subprocess.run(
+        [str(BIN / "devfactory"), *args],
+        input=stdin,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def add_user(env: dict[str, str], name: str) -> None:
+    """Let ``name`` sign in with their password and role from ``PASSWORDS`` and ``ROLES``."""
+    added = devfactory(
+        env, "users", "add", name, "--role", ROLES[name], "--password-stdin", stdin=PASSWORDS[name]
+    )
+    assert added.returncode == 0, added.stderr
+
+
+@pytest.fixture(scope="module")
+def chat_server(chat_env: dict[str, str], pg_root: Path) -> Iterator[str]:
+    """Start ``devfactory chat`` for the module; return its base URL."""
+    env = chat_env
+    for name in PASSWORDS:
+        add_user(env, name)
     port = _free_port()
     log = (pg_root / "chat-server.log").open("w")
     server = subprocess.Popen(

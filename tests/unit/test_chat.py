@@ -16,25 +16,27 @@ from devfactory.teams import load_teams
 
 def test_people_sign_in_with_their_password_and_role(tmp_path: Path) -> None:
     store = UserStore(tmp_path / "users.yaml")
-    store.add("alice", "correct horse", "approver")
-    assert store.verify("alice", "correct horse") == store.people()[0]
-    assert store.verify("alice", "wrong horse") is None
-    assert store.verify("mallory", "correct horse") is None
+    store.add("alice", "correct horse battery", "approver")
+    assert store.verify("alice", "correct horse battery") == store.people()[0]
+    assert store.verify("alice", "wrong horse battery") is None
+    assert store.verify("mallory", "correct horse battery") is None
     text = (tmp_path / "users.yaml").read_text()
     assert "correct horse" not in text and "scrypt$" in text  # only a salted hash is kept
     assert stat.S_IMODE((tmp_path / "users.yaml").stat().st_mode) == 0o600
-    store.add("alice", "a new password", "viewer")  # replacing changes password and role
-    assert store.verify("alice", "correct horse") is None
-    assert store.verify("alice", "a new password").role == "viewer"  # type: ignore[union-attr]
+    store.add("alice", "a new password here", "viewer")  # replacing changes password and role
+    assert store.verify("alice", "correct horse battery") is None
+    assert store.verify("alice", "a new password here").role == "viewer"  # type: ignore[union-attr]
+    assert stat.S_IMODE((tmp_path / "users.yaml").stat().st_mode) == 0o600
     assert store.remove("alice") and not store.remove("alice")
 
 
 @pytest.mark.parametrize(
     ("name", "password", "role", "error"),
     [
-        ("bob", "short", "operator", "at least 8"),
-        ("bob", "long enough", "owner", "unknown role"),
-        ("bob smith", "long enough", "operator", "a name is"),
+        ("bob", "short", "operator", "at least 12"),
+        ("bob", "password123456", "operator", "too easy to guess"),
+        ("bob", "long enough, surely", "owner", "unknown role"),
+        ("bob smith", "long enough, surely", "operator", "a name is"),
     ],
 )
 def test_bad_people_are_refused(

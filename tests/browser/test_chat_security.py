@@ -1,0 +1,380 @@
+"""The chat under attack, in a real browser: foreign pages, stale people, forged buttons, CDNs.
+
+Each test signs people in through the login page of a real ``devfactory chat``
+server (``conftest.chat_server``) and checks, through the chat itself, that a
+run waiting for approval is still waiting afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import LOCKOUT_S, PASSWORDS, add_user, devfactory, send, sign_in
+
+HIGH_RISK = "A REST API for a small clinic to store patient appointment notes"
+Shot = Callable[[Page, str], Path]
+
+# What the review's attacker did from another port of the same host: read who is
+# signed in, open the chat's socket as that person (the browser adds their cookie),
+# wait for the approve buttons the chat pushes on connect, and post them back.
+HOSTILE_PAGE = """<!doctype html>
+<html><body><pre id="log"></pre><script>
+const CHAT = "__CHAT__";
+const SOCKET = "/ws/socket.io/?EIO=4&transport=websocket";
+const log = (m) => { document.getElementById("log").textContent += m + "\\n"; };
+async function post(action, sessionId, how) {
+  const body = JSON.stringify({sessionId, action});
+  try {
+    const opts = how === "json"
+      ? {method: "POST", credentials: "include", body,
+         headers: {"content-type": "application/json"}}
+      : {method: "POST", credentials: "include", mode: "no-cors", body: new Blob([body])};
+    const r = await fetch(CHAT + "/project/action", opts);
+    log("posted " + how + " " + r.status);
+  } catch (e) { log("post " + how + " blocked"); }
+}
+async function attack() {
+  try {
+    const r = await fetch(CHAT + "/user", {credentials: "include"});
+    log("user " + r.status + " " + (await r.text()));
+  } catch (e) { log("user blocked"); }
+  const sessionId = "hostile-" + Math.random().toString(36).slice(2);
+  await new Promise((resolve) => {
+    const ws = new WebSocket(CHAT.replace("http", "ws") + SOCKET);
+    const done = () => { clearTimeout(timer); resolve(); };
+    const timer = setTimeout(() => { ws.close(); resolve(); }, 20000);
+    ws.onmessage = async (ev) => {
+      const d = String(ev.data);
+      if (d[0] === "0") {
+        ws.send("40" + JSON.stringify({sessionId, clientType: "webapp", chatProfile: "Factory",
+                                        threadId: "", userEnv: "{}"}));
+      } else if (d === "2") { ws.send("3"); }
+      else if (d.startsWith("40")) {
+        log("socket connected");
+        ws.send('42["connection_successful"]');
+      }
+      else if (d.startsWith("44")) { log("socket refused"); ws.close(); }
+      else if (d.startsWith("42")) {
+        const [name, data] = JSON.parse(d.slice(2));
+        if (name === "action" && data.name === "decide" && data.payload.action === "approve") {
+          log("got approve button " + JSON.stringify(data.payload));
+          await post(data, sessionId, "json");
+          await post(data, sessionId, "no-cors");
+        }
+      }
+    };
+    ws.onerror = () => log("socket error");
+    ws.onclose = done;
+  });
+  document.title = "attack-done";
+}
+attack();
+</script></body></html>
+"""
+
+
+@pytest.fixture
+def hostile_site(chat_server: str, tmp_path: Path) -> Iterator[str]:
+    """Serve the attacker's page from a second port of the same host; return its URL."""
+    (tmp_path / "index.html").write_text(HOSTILE_PAGE.replace("__CHAT__", chat_server))
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+def start_high_risk_run(browser: Browser, base: str, text: str) -> tuple[Page, str]:
+    """Have olga (an operator) start a run that waits for approval; return her page and its id."""
+    olga = sign_in(browser, base, "olga")
+    expect(olga.get_by_text("Type a requirement to start a run.")).to_be_visible()
+    send(olga, text)
+    expect(olga.get_by_text(f"Requirement: {text}")).to_be_visible()  # this run's pause
+    paused = re.compile(
+        rf"\(run (\d{{8}}-\d{{6}}-[0-9a-f]{{6}})\)\s+Requirement: {re.escape(text)}\s"
+    )
+    found = paused.search(olga.locator("body").inner_text())
+    assert found, "the pause names its run"
+    return olga, found.group(1)
+
+
+def still_waiting(browser: Browser, base: str, run_id: str) -> None:
+    """Check, as alice in a fresh sign-in, that ``run_id`` still waits for an approver."""
+    alice = sign_in(browser, base, "alice")
+    expect(alice.get_by_text(f"Run {run_id} by olga waits for your answer")).to_be_visible()
+    expect(alice.get_by_text(f"Run {run_id}: COMPLETED")).to_have_count(0)
+    alice.context.close()
+
+
+def test_a_page_on_another_port_cannot_approve_as_the_signed_in_approver(
+    browser: Browser, chat_server: str, hostile_site: str, shots: Shot
+) -> None:
+    olga, run_id = start_high_risk_run(browser, chat_server, HIGH_RISK + " for dentists")
+    alice = sign_in(browser, chat_server, "alice")
+    expect(alice.get_by_text(f"Run {run_id} by olga waits for your answer")).to_be_visible()
+    hostile = alice.context.new_page()  # same browser context: alice's cookie is there
+    hostile.goto(hostile_site)
+    expect(hostile).to_have_title("attack-done", timeout=60_000)
+    log = hostile.locator("#log").inner_text()
+    shots(hostile, "hostile-page")
+    assert "user blocked" in log, log  # the foreign page cannot read who is signed in
+    assert "socket connected" not in log, log  # nor open the chat's socket as alice
+    assert "got approve button" not in log, log
+    hostile.wait_for_timeout(2_000)
+    expect(olga.get_by_text(f"Run {run_id}: COMPLETED")).to_have_count(0)
+    expect(alice.get_by_text("alice (approver): Approve.")).to_have_count(0)
+    still_waiting(browser, chat_server, run_id)
+    shots(alice, "alice-still-sees-it-waiting")
+    olga.context.close()
+    alice.context.close()
+
+
+def watch(page: Page) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Record the page's chat session ids, and the messages and buttons its socket receives."""
+    sessions: list[str] = []
+    messages: list[dict[str, Any]] = []
+    buttons: list[dict[str, Any]] = []
+
+    def request(r: object) -> None:
+        if str(getattr(r, "url", "")).endswith("/set-session-cookie"):
+            sessions.append(json.loads(getattr(r, "post_data", None) or "{}").get("session_id"))
+
+    def frame(data: object) -> None:
+        text = data if isinstance(data, str) else ""
+        if text.startswith("42["):
+            name, body, *_ = json.loads(text[2:]) + [None]
+            if name == "new_message" and isinstance(body, dict):
+                messages.append(body)
+            elif name == "action" and isinstance(body, dict):
+                buttons.append(body)
+
+    page.on("request", request)
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    page.reload()
+    expect(page.get_by_text("Type a requirement to start a run.")).to_be_visible()
+    return sessions, messages, buttons
+
+
+def post_action(page: Page, base: str, session_id: str, action: dict[str, Any]) -> int:
+    """Post ``action`` to the chat as the page's signed-in person would; return the status."""
+    reply = page.request.post(
+        f"{base}/project/action",
+        data=json.dumps({"sessionId": session_id, "action": action}),
+        headers={"content-type": "application/json", "Origin": base},
+    )
+    return reply.status
+
+
+def test_an_approve_button_works_once_and_only_in_the_session_that_showed_it(
+    browser: Browser, chat_server: str, shots: Shot
+) -> None:
+    olga, run_id = start_high_risk_run(browser, chat_server, HIGH_RISK + " for opticians")
+    first = sign_in(browser, chat_server, "alice")
+    sessions, messages, buttons = watch(first)
+    expect(first.get_by_text(f"Run {run_id} by olga waits for your answer")).to_be_visible()
+    first.wait_for_timeout(1_000)
+    shown_in = {str(m["id"]) for m in messages if f"(run `{run_id}`)" in str(m.get("output"))}
+    approve = next(
+        b for b in buttons if b.get("forId") in shown_in and b["payload"].get("action") == "approve"
+    )
+    assert set(approve["payload"]) == {"token", "action"}  # no run id to trust or forge
+    other = sign_in(browser, chat_server, "alice")  # the same person, another session
+    other_sessions, _, _ = watch(other)
+    assert post_action(other, chat_server, other_sessions[-1], approve) == 200
+    expect(other.get_by_text("This button is no longer valid")).to_be_visible()
+    expect(other.get_by_text("alice (approver): Approve.")).to_have_count(0)
+    still_waiting(browser, chat_server, run_id)
+    assert post_action(first, chat_server, sessions[-1], approve) == 200  # its own session
+    expect(first.get_by_text("alice (approver): Approve.")).to_be_visible()
+    expect(first.get_by_text(f"Run {run_id}: COMPLETED")).to_be_visible(timeout=120_000)
+    assert post_action(first, chat_server, sessions[-1], approve) == 200  # replayed
+    expect(first.get_by_text("This button is no longer valid")).to_be_visible()
+    shots(first, "replay-refused")
+    olga.context.close()
+    first.context.close()
+    other.context.close()
+
+
+def test_state_changing_calls_from_a_foreign_origin_are_refused(chat_server: str) -> None:
+    token = login(chat_server, "alice")
+    cookies = {"access_token": token}
+    foreign = {"Origin": "http://127.0.0.1:1", "content-type": "application/json"}
+    body = {"sessionId": "x", "action": {"name": "decide", "payload": {}}}
+    refused = httpx.post(
+        f"{chat_server}/project/action", json=body, headers=foreign, cookies=cookies
+    )
+    assert refused.status_code == 403
+    socket = httpx.get(
+        f"{chat_server}/ws/socket.io/?EIO=4&transport=polling",
+        headers={"Origin": "http://evil.example"},
+        cookies=cookies,
+    )
+    assert socket.status_code in (400, 403)
+    own = httpx.get(f"{chat_server}/user", headers={"Origin": chat_server}, cookies=cookies)
+    assert own.status_code == 200 and own.json()["identifier"] == "alice"
+    assert own.headers["access-control-allow-origin"] == chat_server
+    cross = httpx.options(
+        f"{chat_server}/user",
+        headers={"Origin": "http://127.0.0.1:1", "Access-Control-Request-Method": "GET"},
+    )
+    assert "access-control-allow-origin" not in cross.headers
+
+
+def login(base: str, name: str) -> str:
+    """Sign in over HTTP as ``name``; return the login token from the cookie."""
+    reply = httpx.post(f"{base}/login", data={"username": name, "password": PASSWORDS[name]})
+    assert reply.status_code == 200, reply.text
+    return reply.cookies["access_token"]
+
+
+def claims(token: str) -> dict[str, object]:
+    body = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
+
+
+def test_a_sign_in_lasts_an_hour_and_rotating_the_secret_ends_every_session(
+    chat_server: str, chat_env: dict[str, str]
+) -> None:
+    token = login(chat_server, "olga")
+    issued = claims(token)
+    assert int(str(issued["exp"])) - int(str(issued["iat"])) == 3600
+    assert httpx.get(f"{chat_server}/user", cookies={"access_token": token}).status_code == 200
+    rotated = devfactory(chat_env, "users", "rotate-secret")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "sign in again" in rotated.stdout
+    assert httpx.get(f"{chat_server}/user", cookies={"access_token": token}).status_code == 401
+    fresh = login(chat_server, "olga")  # new sign-ins work at once, with the new secret
+    assert httpx.get(f"{chat_server}/user", cookies={"access_token": fresh}).status_code == 200
+
+
+def test_a_removed_admin_can_no_longer_approve_from_an_open_chat(
+    browser: Browser, chat_server: str, chat_env: dict[str, str], shots: Shot
+) -> None:
+    olga, run_id = start_high_risk_run(browser, chat_server, HIGH_RISK + " for vets")
+    adam = sign_in(browser, chat_server, "adam")
+    expect(adam.get_by_text(f"Run {run_id} by olga waits for your answer")).to_be_visible()
+    removed = devfactory(chat_env, "users", "remove", "adam")
+    assert removed.returncode == 0, removed.stderr
+    try:
+        adam.get_by_role("button", name="Approve", exact=True).first.click()
+        expect(adam.get_by_text("no longer signed in")).to_be_visible()
+        shots(adam, "removed-admin-refused")
+        expect(adam.get_by_text("adam (admin): Approve.")).to_have_count(0)
+        adam.reload()  # the old cookie is still in the browser
+        expect(adam.get_by_text("no longer signed in")).to_be_visible()
+        expect(adam.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+        still_waiting(browser, chat_server, run_id)
+    finally:
+        add_user(chat_env, "adam")
+    olga.context.close()
+    adam.context.close()
+
+
+def test_a_viewer_cannot_open_another_persons_run_with_a_forged_button(
+    browser: Browser, chat_server: str, shots: Shot
+) -> None:
+    olga = sign_in(browser, chat_server, "olga")
+    expect(olga.get_by_text("Type a requirement to start a run.")).to_be_visible()
+    send(olga, "A REST API for a personal todo list")
+    done = re.compile(r"Run (\S+): COMPLETED")
+    expect(olga.get_by_text(done)).to_be_visible(timeout=120_000)
+    found = done.search(olga.locator("body").inner_text())
+    assert found
+    run_id = found.group(1)
+    vic = sign_in(browser, chat_server, "vic")
+    sessions: list[str] = []
+    vic.on(
+        "request",
+        lambda r: (
+            sessions.append(json.loads(r.post_data or "{}").get("session_id", ""))
+            if r.url.endswith("/set-session-cookie")
+            else None
+        ),
+    )
+    vic.reload()
+    expect(vic.get_by_text("Type a requirement to start a run.")).to_be_visible()
+    assert sessions and sessions[-1], "the chat names its session when it connects"
+    statuses = []
+    for name in ("open_run", "resume", "decide"):
+        forged = {"name": name, "payload": {"run": run_id}, "label": "x", "id": f"forged-{name}"}
+        reply = vic.request.post(
+            f"{chat_server}/project/action",
+            data=json.dumps({"sessionId": sessions[-1], "action": forged}),
+            headers={"content-type": "application/json", "Origin": chat_server},
+        )
+        statuses.append(reply.status)
+    vic.wait_for_timeout(2_000)
+    shots(vic, "viewer-forged-buttons")
+    body = vic.locator("body").inner_text()
+    assert f"Run {run_id}: COMPLETED" not in body
+    assert "src/backend/app.py" not in body
+    expect(vic.locator("a.inline-file")).to_have_count(0)  # no file of olga's run
+    expect(vic.get_by_text("This button is no longer valid").first).to_be_visible()
+    assert statuses == [200, 200, 200]  # refused in the chat, not by a crash
+    olga.context.close()
+    vic.context.close()
+
+
+def test_loading_the_chat_asks_no_outside_host_for_anything(
+    browser: Browser, chat_server: str, shots: Shot
+) -> None:
+    context = browser.new_context()
+    hosts: set[str] = set()
+    local_css: list[str] = []
+
+    def seen(request: object) -> None:
+        url = str(getattr(request, "url", ""))
+        if url.startswith(("http:", "https:", "ws:", "wss:")):
+            hosts.add(urlsplit(url).hostname or "")
+        if url.endswith(".css"):
+            local_css.append(url)
+
+    context.on("request", seen)
+    page = context.new_page()
+    page.goto(f"{chat_server}/login")
+    page.fill("#email", "alice")
+    page.fill("#password", PASSWORDS["alice"])
+    page.click("button[type=submit]")
+    page.wait_for_selector("#chat-input")
+    expect(page.get_by_text("Type a requirement to start a run.")).to_be_visible()
+    inter = page.evaluate(
+        """async () => { await document.fonts.ready;
+           return [...document.fonts].filter(f => f.family.replaceAll('"', '') === 'Inter')
+                                     .map(f => f.status); }"""
+    )
+    assert "loaded" in inter, inter  # the chat's own copy of Inter is in use
+    shots(page, "chat-offline")
+    assert hosts == {"127.0.0.1"}, hosts
+    assert any("/katex" in u for u in local_css) and any("inter" in u for u in local_css)
+    context.close()
+
+
+def test_repeated_wrong_passwords_lock_the_name_and_the_address(chat_server: str) -> None:
+    url = f"{chat_server}/login"
+    for _ in range(6):
+        wrong = httpx.post(url, data={"username": "mallory", "password": "not-the-password"})
+        assert wrong.status_code == 401
+    # the address is locked now: even alice's right password from it is refused
+    right = {"username": "alice", "password": PASSWORDS["alice"]}
+    assert httpx.post(url, data=right).status_code == 401
+    deadline = time.monotonic() + LOCKOUT_S + 10
+    while (reply := httpx.post(url, data=right)).status_code == 401:
+        assert time.monotonic() < deadline, "the lockout did not end"
+        time.sleep(0.5)
+    assert reply.status_code == 200

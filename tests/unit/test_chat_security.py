@@ -1,0 +1,348 @@
+"""The chat's defences that need no browser: origins, grants, people, sign-in, secret, page."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from typer.testing import CliRunner
+
+from devfactory import cli
+from devfactory.chat import chainlit_config, frontend, secret
+from devfactory.chat.access import may_see_run, recheck
+from devfactory.chat.grants import Grant, Grants
+from devfactory.chat.guard import OriginGuard, chat_origins, normal_origin
+from devfactory.chat.signin import LockedError, SignInThrottle
+from devfactory.chat.users import Person, UserError, UserStore, check_password
+from devfactory.control.policy import Policy, load_policy
+from devfactory.settings import Settings
+
+CHAT = "http://127.0.0.1:8000"
+STRONG = "alice-approves-runs"
+
+# --- 1. only the chat's own origin may call it -------------------------------------------
+
+
+def guarded_app() -> TestClient:
+    async def ok(request: object) -> PlainTextResponse:
+        return PlainTextResponse("done")
+
+    async def socket(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text("hello")
+        await ws.close()
+
+    app = Starlette(
+        routes=[
+            Route("/project/action", ok, methods=["GET", "POST"]),
+            WebSocketRoute("/ws", socket),
+        ]
+    )
+    return TestClient(OriginGuard(app, origins=[CHAT]), base_url=CHAT)
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "status"),
+    [
+        ("POST", {"Origin": CHAT}, 200),
+        ("POST", {}, 200),  # no browser: no victim's cookie rides along
+        ("POST", {"Origin": "http://127.0.0.1:9999"}, 403),  # another port of the same host
+        ("POST", {"Origin": "null"}, 403),
+        ("POST", {"Sec-Fetch-Site": "same-site"}, 403),
+        ("POST", {"Sec-Fetch-Site": "same-origin"}, 200),
+        ("GET", {"Origin": "http://evil.example"}, 403),
+        ("GET", {"Sec-Fetch-Site": "cross-site"}, 200),  # a link: reads nothing, changes nothing
+    ],
+)
+def test_the_guard_lets_only_the_chats_own_pages_call_it(
+    method: str, headers: dict[str, str], status: int
+) -> None:
+    reply = guarded_app().request(method, "/project/action", headers=headers)
+    assert reply.status_code == status
+
+
+def test_the_guard_refuses_a_socket_opened_by_a_foreign_page() -> None:
+    client = guarded_app()
+    with client.websocket_connect("/ws", headers={"Origin": CHAT}) as ws:
+        assert ws.receive_text() == "hello"
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect("/ws", headers={"Origin": "http://127.0.0.1:9999"}) as ws,
+    ):
+        ws.receive_text()
+
+
+def test_the_guard_will_not_run_open_to_every_origin() -> None:
+    with pytest.raises(ValueError, match="own origin"):
+        OriginGuard(PlainTextResponse("x"), origins=["*"])
+
+
+def test_the_chats_origin_comes_from_where_it_listens_or_the_public_origin() -> None:
+    assert chat_origins(Settings(), "127.0.0.1", 8000) == [CHAT, "http://localhost:8000"]
+    assert chat_origins(Settings(), "0.0.0.0", 9000) == [
+        "http://127.0.0.1:9000",
+        "http://localhost:9000",
+    ]
+    assert chat_origins(Settings(), "factory.lan", 80) == ["http://factory.lan"]
+    public = Settings(chat_public_origin="HTTPS://Factory.example.com:443/chat/")
+    assert chat_origins(public, "0.0.0.0", 8000) == ["https://factory.example.com"]
+    assert normal_origin("http://[::1]:8000") == "http://[::1]:8000"
+    with pytest.raises(ValueError):
+        normal_origin("javascript:alert(1)")
+
+
+def test_chainlits_config_allows_only_those_origins_and_short_sign_ins() -> None:
+    config = tomllib.loads(chainlit_config(Settings(chat_session_minutes=60), [CHAT]))
+    assert config["project"]["allow_origins"] == [CHAT]
+    assert config["project"]["user_session_timeout"] == 3600
+    assert config["UI"]["custom_build"] == frontend.BUILD
+
+
+# --- 1. a button is a one-time grant of the session that showed it -------------------------
+
+
+def test_a_grant_is_honoured_once_for_its_kind_in_its_own_session() -> None:
+    mine, theirs = Grants(), Grants()
+    grant = Grant(kind="decide", run_id="r1", interrupt_id="i1", verbs=("approve", "reject"))
+    token = mine.issue(grant)
+    assert theirs.redeem({"token": token, "action": "approve"}, "decide") is None  # foreign
+    assert mine.redeem({"token": token}, "resume") is None  # not what it was shown for
+    assert mine.redeem({"token": token, "action": "approve"}, "decide") == grant
+    assert mine.redeem({"token": token, "action": "approve"}, "decide") is None  # replayed
+    assert mine.redeem({"run": "r1", "interrupt": "i1"}, "decide") is None  # forged payload
+    assert mine.redeem({"token": ["x"]}, "decide") is None
+
+
+def test_a_sessions_grants_are_bounded() -> None:
+    grants = Grants(limit=3)
+    tokens = [grants.issue(Grant(kind="resume", run_id=f"r{n}")) for n in range(5)]
+    assert len(grants) == 3
+    assert grants.redeem({"token": tokens[0]}, "resume") is None
+    assert grants.redeem({"token": tokens[-1]}, "resume") is not None
+
+
+# --- 2. who acts is read afresh; 3. who may see a run ------------------------------------
+
+
+def test_a_removed_or_demoted_person_is_seen_as_such_at_their_next_action(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.yaml")
+    store.add("adam", STRONG, "admin")
+    signed_in = {"role": "admin", "provider": "password"}
+    assert recheck("adam", signed_in, store, header_auth=False) == Person("adam", "admin")
+    store.add("adam", STRONG, "viewer")
+    assert recheck("adam", signed_in, store, header_auth=False) == Person("adam", "viewer")
+    store.remove("adam")
+    assert recheck("adam", signed_in, store, header_auth=False) is None
+
+
+def test_a_proxys_person_is_trusted_only_while_header_sign_in_is_on(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.yaml")
+    proxied = {"role": "approver", "provider": "header"}
+    assert recheck("pat", proxied, store, header_auth=True) == Person("pat", "approver")
+    assert recheck("pat", proxied, store, header_auth=False) is None
+    assert recheck("pat", {"role": "root", "provider": "header"}, store, header_auth=True) == (
+        Person("pat", "viewer")
+    )
+    assert recheck("pat", None, store, header_auth=True) is None
+
+
+@pytest.mark.parametrize(
+    ("person", "owner", "sees"),
+    [
+        (Person("olga", "operator"), "olga", True),
+        (Person("vic", "viewer"), "olga", False),
+        (Person("oscar", "operator"), "olga", False),
+        (Person("rita", "reviewer"), "olga", True),
+        (Person("alice", "approver"), "olga", True),
+        (Person("adam", "admin"), "", True),
+        (Person("vic", "viewer"), "", False),  # a run without an owner is nobody's
+    ],
+)
+def test_a_run_is_seen_by_its_owner_and_the_roles_the_policy_names(
+    person: Person, owner: str, sees: bool
+) -> None:
+    assert may_see_run(person, owner, load_policy()) is sees
+
+
+def test_the_policy_names_known_roles_for_seeing_every_run() -> None:
+    data = load_policy().model_dump()
+    assert data["see_all_runs"] == ("reviewer", "approver", "admin")
+    with pytest.raises(ValueError, match="unknown roles"):
+        Policy.model_validate({**data, "see_all_runs": ["owner"]})
+
+
+# --- 4. passwords and sign-in ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("password", "at least 12"),
+        ("passwordpassword", "too easy to guess"),
+        ("qwertyuiop123456", "too easy to guess"),
+        ("adamadamadam", "too easy to guess"),
+    ],
+)
+def test_weak_passwords_are_refused(password: str, why: str) -> None:
+    with pytest.raises(UserError, match=why):
+        check_password(password, "adam")
+    assert check_password(STRONG, "adam") == STRONG
+
+
+def test_adding_an_admin_with_a_weak_password_exits_2_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("devfactory.cli.chat.get_settings", lambda: Settings(data_dir=tmp_path))
+    args = ["users", "add", "adam", "--role", "admin", "--password-stdin"]
+    weak = CliRunner().invoke(cli.app, args, input="password\n")
+    assert weak.exit_code == 2
+    assert "at least 12 characters" in weak.output
+    common = CliRunner().invoke(cli.app, args, input="password1234\n")
+    assert common.exit_code == 2
+    assert "too easy to guess" in common.output
+    assert not (tmp_path / "users.yaml").exists()
+    assert CliRunner().invoke(cli.app, args, input=STRONG + "\n").exit_code == 0
+
+
+def test_signing_in_takes_as_long_for_an_unknown_name_as_for_a_known_one(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.yaml")
+    store.add("alice", STRONG, "approver")
+    store.verify("nobody", "warm-up")  # the dummy hash is made once
+
+    def seconds(name: str) -> float:
+        start = time.perf_counter()
+        assert store.verify(name, "a wrong password") is None
+        return time.perf_counter() - start
+
+    known = statistics.median(seconds("alice") for _ in range(5))
+    unknown = statistics.median(seconds("mallory") for _ in range(5))
+    assert 0.6 < unknown / known < 1.6, (known, unknown)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def throttle(clock: Clock) -> SignInThrottle:
+    return SignInThrottle(max_failures=5, window_s=300, lockout_s=900, clock=clock)
+
+
+def test_five_wrong_passwords_lock_the_name_for_the_lockout(tmp_path: Path) -> None:
+    clock = Clock()
+    limits = throttle(clock)
+    for n in range(5):
+        limits.failed(limits.attempt("alice", f"10.0.0.{n}"))  # from five addresses
+    with pytest.raises(LockedError):
+        limits.attempt("alice", "10.0.0.9")
+    with pytest.raises(LockedError):
+        limits.attempt("ALICE", "10.0.0.9")  # names are not case-tricks
+    limits.attempt("bob", "10.0.0.9")  # others may still sign in
+    clock.now += 901
+    limits.succeeded(limits.attempt("alice", "10.0.0.9"))
+
+
+def test_wrong_passwords_from_one_address_lock_it_for_every_name() -> None:
+    clock = Clock()
+    limits = throttle(clock)
+    for n in range(5):
+        limits.failed(limits.attempt(f"guess{n}", "10.0.0.1"))
+    with pytest.raises(LockedError):
+        limits.attempt("alice", "10.0.0.1")
+    limits.attempt("alice", "10.0.0.2")
+
+
+def test_failures_age_out_of_the_window_and_a_success_clears_the_name() -> None:
+    clock = Clock()
+    limits = throttle(clock)
+    for _ in range(4):
+        limits.failed(limits.attempt("alice", "10.0.0.1"))
+    clock.now += 301  # those four are now outside the window
+    for _ in range(4):
+        limits.failed(limits.attempt("alice", "10.0.0.1"))
+    limits.succeeded(limits.attempt("alice", "10.0.0.2"))
+    for _ in range(4):
+        limits.failed(limits.attempt("alice", "10.0.0.3"))
+    limits.attempt("alice", "10.0.0.3")  # 4 since the success: not locked
+
+
+def test_concurrent_guesses_are_counted_before_they_are_checked() -> None:
+    limits = throttle(Clock())
+    in_flight = [limits.attempt("alice", f"10.0.0.{n}") for n in range(5)]
+    with pytest.raises(LockedError):
+        limits.attempt("alice", "10.0.0.9")  # five guesses still being checked are enough
+    assert len(in_flight) == 5
+
+
+def test_the_throttle_remembers_a_bounded_number_of_names() -> None:
+    limits = SignInThrottle(max_failures=5, window_s=300, lockout_s=900, max_keys=10)
+    for n in range(100):
+        limits.failed(limits.attempt(f"made-up-{n}", "10.0.0.1" if n < 4 else f"10.1.{n}.1"))
+    assert len(limits) == 10
+
+
+# --- 2. rotating the secret ----------------------------------------------------------------
+
+
+def test_rotating_the_secret_file_changes_the_secret_the_chat_signs_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(secret.SECRET_ENV, raising=False)
+    monkeypatch.delenv(secret.FILE_ENV, raising=False)
+    settings = Settings(data_dir=tmp_path)
+    secret.use(settings)
+    before = os.environ[secret.SECRET_ENV]
+    assert (tmp_path / "chat-secret").stat().st_mode & 0o777 == 0o600
+    monkeypatch.setattr("devfactory.cli.chat.get_settings", lambda: settings)
+    rotated = CliRunner().invoke(cli.app, ["users", "rotate-secret"])
+    assert rotated.exit_code == 0 and "sign in again" in rotated.output
+    assert os.environ[secret.SECRET_ENV] == before  # the chat has not looked yet
+    secret.refresh()  # what the chat does at each request and action
+    assert os.environ[secret.SECRET_ENV] not in ("", before)
+    assert (tmp_path / "chat-secret").read_text().strip() == os.environ[secret.SECRET_ENV]
+
+
+def test_a_secret_the_operator_set_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(secret.SECRET_ENV, "from-the-operator")
+    monkeypatch.delenv(secret.FILE_ENV, raising=False)
+    secret.use(Settings(data_dir=tmp_path))
+    assert os.environ[secret.SECRET_ENV] == "from-the-operator"
+    assert not (tmp_path / "chat-secret").exists()
+
+
+# --- 5. the page names no outside host ------------------------------------------------------
+
+
+def test_chainlits_page_is_served_with_the_chats_own_fonts_and_katex(tmp_path: Path) -> None:
+    out = frontend.build(tmp_path)
+    page = (out / "index.html").read_text()
+    assert "googleapis" not in page and "gstatic" not in page and "jsdelivr" not in page
+    assert frontend.FONTS in page and frontend.KATEX in page
+    assert (out / "assets").resolve() == (frontend.chainlit_dist() / "assets").resolve()
+    public = tmp_path / "public" / frontend.PUBLIC
+    assert (public / "inter" / "inter-latin-400-normal.woff2").stat().st_size > 10_000
+    assert (public / "katex" / "fonts" / "KaTeX_Main-Regular.woff2").exists()
+    assert (public / "inter" / "LICENSE").exists() and (public / "katex" / "LICENSE").exists()
+    fonts = (public / "inter" / "inter.css").read_text()
+    assert "http" not in fonts and fonts.count("@font-face") == 21
+
+
+def test_a_page_with_an_unknown_outside_reference_is_refused() -> None:
+    page = (frontend.chainlit_dist() / "index.html").read_text()
+    tracked = page.replace("</head>", '<script src="https://cdn.example/x.js"></script></head>')
+    with pytest.raises(frontend.FrontendError, match="outside"):
+        frontend.localize(tracked)
