@@ -50,7 +50,7 @@ demo: setup ## Run the mvp pipeline on a sample requirement with the embedded de
 	  exit 0; fi; \
 	if [ $$rc -eq 6 ]; then \
 	  echo "The run is PAUSED, waiting for a person (the question is above). Answer it with"; \
-	  echo "devfactory approve|reject|answer|revise <run-id> ...; see devfactory pending."; \
+	  echo "devfactory approve|reject|answer|revise <run-id> --id <question-id> ...; see devfactory pending."; \
 	  exit 0; fi; exit $$rc
 
 test: setup ## Run every test: unit, integration (real Postgres) and e2e (real model).

@@ -194,7 +194,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="devfactory-bench-") as home:
         settings = Settings(data_dir=Path(home))
         pool = open_pool(resolve_dsn(settings))
-        migrate(pool)
+        with pool.connection() as conn:
+            migrate(conn)
         embedder = MiniLMEmbedder(threads=args.threads)
         sample = sentences(2000, seed=7)
         report: dict[str, Any] = {

@@ -3,21 +3,66 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devfactory.contracts import StageOutcome, StageRecord, Usage
-
-
-def _inside(root: Path, relative: str) -> Path:
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root.resolve()):
-        raise ValueError(f"artifact path {relative!r} escapes the run folder")
-    return target
-
+from devfactory.contracts import StageOutcome, StageRecord, Usage, check_relative_path
+from devfactory.redact import redact, redact_data
 
 BLOCKED_DIR = "_blocked"
+
+
+class ArtifactWriteError(OSError):
+    """A file of the run could not be written where it belongs (and nothing was followed)."""
+
+
+def _open_folder(root: Path, parts: Sequence[str]) -> int:
+    """Open ``root/parts...`` as a directory, making what is missing, following no link.
+
+    ``root`` is the run's folder (resolved when the run started); below it every
+    component is opened with ``O_NOFOLLOW``, so a symbolic link planted in the
+    folder can never redirect a write outside it.
+    """
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts:
+            try:
+                os.mkdir(part, 0o755, dir_fd=fd)
+            except FileExistsError:
+                pass
+            try:
+                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as exc:  # a link (ELOOP) or a file (ENOTDIR) where a folder belongs
+                raise ArtifactWriteError(
+                    f"refused to write into {part!r}: it is a link or not a folder ({exc.strerror})"
+                ) from None
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_file(root: Path, relative: str, content: str) -> Path:
+    """Write ``content`` at ``relative`` inside ``root`` without following any link."""
+    parts = check_relative_path(relative).split("/")
+    folder = _open_folder(root, parts[:-1])
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        try:
+            fd = os.open(parts[-1], flags, 0o644, dir_fd=folder)
+        except OSError as exc:
+            raise ArtifactWriteError(
+                f"refused to write {relative}: it is a link or cannot be written ({exc.strerror})"
+            ) from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content if content.endswith("\n") else content + "\n")
+    finally:
+        os.close(folder)
+    return root / relative
 
 
 def stage_files(out_dir: Path, record: StageRecord) -> list[tuple[Path, str]]:
@@ -26,20 +71,34 @@ def stage_files(out_dir: Path, record: StageRecord) -> list[tuple[Path, str]]:
     A passed stage publishes its deliverables at their paths. A BLOCKED stage's
     drafts are kept for review under ``_blocked/<team>/``, never as deliverables.
     """
+    return [(out_dir / relative, content) for relative, content in _stage_files(record)]
+
+
+def _stage_files(record: StageRecord) -> list[tuple[str, str]]:
     if record.result is None or record.outcome is StageOutcome.SKIPPED:
         return []
-    root = out_dir if record.outcome is StageOutcome.PASSED else out_dir / BLOCKED_DIR / record.team
-    return [(_inside(root, a.path), a.content) for a in record.result.artifacts]
+    prefix = "" if record.outcome is StageOutcome.PASSED else f"{BLOCKED_DIR}/{record.team}/"
+    return [(prefix + a.path, a.content) for a in record.result.artifacts]
 
 
-def write_stage_artifacts(out_dir: Path, record: StageRecord) -> list[Path]:
-    """Write a stage's files (idempotent: same record, same files)."""
-    written = []
-    for path, content in stage_files(out_dir, record):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content if content.endswith("\n") else content + "\n")
-        written.append(path)
-    return written
+def write_stage_artifacts(out_dir: Path, record: StageRecord) -> list[str]:
+    """Write a stage's files (idempotent: same record, same files); return what was refused.
+
+    The files are the team's work as written: never redacted (a model is sent
+    no secret, so it cannot write one) and never written through a link. A file
+    that cannot be written is reported and the others are still written.
+    """
+    return _write_all(out_dir, _stage_files(record))
+
+
+def _write_all(out_dir: Path, files: Sequence[tuple[str, str]]) -> list[str]:
+    problems = []
+    for relative, content in files:
+        try:
+            write_file(out_dir, relative, content)
+        except OSError as exc:
+            problems.append(f"{relative}: {exc}" if relative not in str(exc) else str(exc))
+    return problems
 
 
 def ordered_records(stages: Mapping[str, Any], order: Sequence[str]) -> list[StageRecord]:
@@ -56,26 +115,43 @@ def write_run_files(
     status: str,
     reason: str,
     records: Sequence[StageRecord],
-) -> None:
-    """Write every passed stage's artifacts, ``run.json`` and ``SUMMARY.md``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for record in records:
-        write_stage_artifacts(out_dir, record)
+) -> list[str]:
+    """Write every stage's files, ``run.json`` and ``SUMMARY.md``; return what was refused.
+
+    What the run records (not the files the teams wrote) is redacted of secrets.
+    """
+    problems = [p for record in records for p in write_stage_artifacts(out_dir, record)]
     total = Usage()
     for record in records:
         total = total.add(record.usage)
     doc = {
         "run_id": run_id,
-        "requirement": requirement,
+        "requirement": redact(requirement),
         "pipeline": pipeline,
         "status": status,
-        "reason": reason,
+        "reason": redact(reason),
         "usage": {**total.model_dump(), "total_tokens": total.total_tokens},
         "seconds": round(sum(r.seconds for r in records), 3),
-        "stages": [r.model_dump(mode="json") for r in records],
+        "stages": [_recorded(r) for r in records],
     }
-    (out_dir / "run.json").write_text(json.dumps(doc, indent=2) + "\n")
-    (out_dir / "SUMMARY.md").write_text(render_summary(doc, records))
+    summary = redact(render_summary(doc, records))
+    return problems + _write_all(
+        out_dir, [("run.json", json.dumps(doc, indent=2)), ("SUMMARY.md", summary)]
+    )
+
+
+def _recorded(record: StageRecord) -> dict[str, Any]:
+    """Return a stage record for ``run.json``: redacted, but its files as the team wrote them."""
+    doc: dict[str, Any] = redact_data(record.model_dump(mode="json", exclude={"result"}))
+    if record.result is not None:
+        result = record.result.model_dump(mode="json", exclude={"artifacts"})
+        doc["result"] = {
+            **redact_data(result),
+            "artifacts": [a.model_dump(mode="json") for a in record.result.artifacts],
+        }
+    else:
+        doc["result"] = None
+    return doc
 
 
 def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> str:

@@ -1,7 +1,14 @@
-"""Terminal rendering for the CLI: live stage progress, pauses, usage and transitions."""
+"""Terminal rendering for the CLI: live stage progress, pauses, usage and transitions.
+
+Requirements, answers and model output are shown as written and never
+interpreted: the CLI's consoles read no markup and drop terminal control
+characters from every string they render (``SafeConsole``). Styling is given
+as ``Text`` objects (``styled``), never as markup inside strings.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from devfactory.control.hitl import HELP, Pause
 from devfactory.events import (
@@ -23,6 +31,35 @@ from devfactory.events import (
     StageStarted,
 )
 from devfactory.pipelines import load_pipeline
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(value: object) -> str:
+    """Drop terminal control characters (escape sequences, bells, carriage returns)."""
+    return _CONTROL.sub("", str(value))
+
+
+def styled(text: object, style: str) -> Text:
+    """Return ``text``, cleaned, in ``style`` (the way to colour anything someone wrote)."""
+    return Text(clean(text), style=style)
+
+
+class SafeConsole(Console):
+    """A rich console that reads no markup and no emoji codes, and cleans every string.
+
+    Every string rendered (printed, or in a table, panel or title) goes through
+    ``render_str``, so nobody's text can restyle the terminal, break the render
+    (``[/x]``) or send escape sequences.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, emoji=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        """Render ``text`` literally, without control characters."""
+        kwargs.update(markup=False, emoji=False)
+        return super().render_str(clean(text), **kwargs)
 
 
 class Progress:
@@ -63,7 +100,7 @@ class Progress:
             table.add_row(
                 team,
                 row["model"],
-                f"[{colour}]{status}[/]",
+                styled(status, colour),
                 row["conf"],
                 row["tokens"],
                 row["secs"],
@@ -143,19 +180,18 @@ class Progress:
 
 def pause_panel(run_id: str, interrupt_id: str, pause: Pause) -> Panel:
     """Render one pending question for a person."""
-    lines = [pause.question, ""]
+    body = Text()
     if pause.team:
-        lines.insert(0, f"team: {pause.team}")
-    lines.append(f"[bold]{HELP[pause.kind]}[/]")
-    lines.append(f"may answer: {', '.join(pause.roles)}   actions: {', '.join(pause.actions)}")
+        body.append(f"team: {clean(pause.team)}\n")
+    body.append(clean(pause.question) + "\n\n")
+    body.append(HELP[pause.kind], style="bold")
+    body.append(f"\nmay answer: {', '.join(pause.roles)}   actions: {', '.join(pause.actions)}")
     if pause.error:
-        lines.append(f"[red]last answer refused: {pause.error}[/]")
-    return Panel(
-        "\n".join(lines),
-        title=f"[bold yellow]{pause.kind}[/] · run {run_id} · id {interrupt_id[:8]}",
-        subtitle=pause.title,
-        expand=False,
+        body.append(f"\nlast answer refused: {clean(pause.error)}", style="red")
+    title = Text.assemble(
+        (pause.kind, "bold yellow"), f" · run {clean(run_id)} · id {interrupt_id[:8]}"
     )
+    return Panel(body, title=title, subtitle=styled(pause.title, ""), expand=False)
 
 
 def pending_table(items: list[Any]) -> Table:
@@ -208,7 +244,7 @@ def usage_table(usage: Any) -> Table:
         )
     t = usage.total
     table.add_row(
-        "[bold]run total[/]",
+        styled("run total", "bold"),
         str(t.calls),
         f"{t.input_tokens:,}",
         f"{t.output_tokens:,}",

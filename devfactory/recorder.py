@@ -11,6 +11,7 @@ outcome in memory. To record a new kind of event, add its type to ``handlers``.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,9 +19,11 @@ from typing import Any
 
 from devfactory.artifacts import ordered_records, write_run_files, write_stage_artifacts
 from devfactory.control.budget import Spend
+from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import TERMINAL, Phase, Transition
 from devfactory.events import (
     ClarificationRouted,
+    DecisionRecorded,
     Event,
     FactsExtracted,
     GovernanceAssessed,
@@ -35,6 +38,7 @@ from devfactory.pipelines import load_pipeline
 from devfactory.reports import Pending
 from devfactory.store.runs import RunRow, RunStore
 
+log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]
 
 
@@ -55,17 +59,24 @@ class RunRecorder:
         audit: the audit log.
         row: the run being driven.
         memory: where a finished run's outcome is retained (None: memory is off).
+        driver: who drives the run now (its lease is released when the drive stops).
 
     """
 
     def __init__(
-        self, runs: RunStore, audit: AuditLog, row: RunRow, memory: MemoryService | None
+        self,
+        runs: RunStore,
+        audit: AuditLog,
+        row: RunRow,
+        memory: MemoryService | None,
+        driver: str | None = None,
     ) -> None:
         self.runs, self.audit, self.row, self.memory = runs, audit, row, memory
+        self.driver = driver
         self.out_dir = Path(row.out_dir)
         self.handlers: dict[type[Event], tuple[Handler, ...]] = {
             PhaseChanged: (self._move,),
-            StageFinished: (self._write_files, self._audit_stage),
+            StageFinished: (self._audit_stage, self._write_files),  # the record first
             GovernanceAssessed: (self._audit,),
             ClarificationRouted: (self._audit,),
             Notice: (self._audit,),
@@ -81,14 +92,33 @@ class RunRecorder:
         """Record a lifecycle move in the runs table and the audit log (once per ``key``)."""
         moved = self.runs.transition(self.row.run_id, key, to, actor=actor, reason=reason)
         if moved is not None:
-            event = PhaseChanged(
-                from_phase=moved.from_phase.value,
-                to_phase=moved.to_phase.value,
-                actor=actor,
-                reason=reason,
-            )
-            self.log(event, actor=actor, key=f"transition:{key}", exclude={"key", "actor"})
+            self.log_move(key, moved)
         return moved
+
+    def log_move(self, key: str, moved: Transition) -> None:
+        """Append a move the runs table recorded to the audit log."""
+        event = PhaseChanged(
+            from_phase=moved.from_phase.value,
+            to_phase=moved.to_phase.value,
+            actor=moved.actor,
+            reason=moved.reason,
+        )
+        self.log(event, actor=moved.actor, key=f"transition:{key}", exclude={"key", "actor"})
+
+    def answered(
+        self, decision: Decision, chosen: Sequence[Pending], *, key: str, moved: Transition
+    ) -> None:
+        """Record a person's answer to a pause, and the move back from PAUSED it made."""
+        pause = chosen[0].pause
+        decided = DecisionRecorded(
+            pause=pause.kind,
+            team=pause.team,
+            question=pause.title,
+            interrupts=[p.interrupt_id for p in chosen],
+            **decision.model_dump(mode="json"),
+        )
+        self.log(decided, actor=moved.actor, key=f"decision:{key}")
+        self.log_move(key, moved)
 
     def log(
         self, event: Event, *, actor: str, key: str = "", exclude: set[str] | None = None
@@ -104,7 +134,14 @@ class RunRecorder:
         self.log(event, actor="factory")
 
     def _write_files(self, event: StageFinished) -> None:
-        write_stage_artifacts(self.out_dir, event.record)
+        for problem in write_stage_artifacts(self.out_dir, event.record):
+            self._refused(event.record.team, problem)
+
+    def _refused(self, team: str, problem: str) -> None:
+        """Record a file that was not written (a planted link, a full disk): never fatal."""
+        notice = Notice(kind="artifact_refused", team=team, message=problem[:1000])
+        log.warning("run %s: %s", self.row.run_id, notice.message)
+        self.log(notice, actor="factory")
 
     def _audit_stage(self, event: StageFinished) -> None:
         for kept in stage_records(event.record):
@@ -137,12 +174,14 @@ class RunRecorder:
         outcome = values.get("outcome") or {}
         return Phase(outcome.get("status", Phase.FAILED)), outcome.get("reason", ""), None
 
-    def finish(self, status: str, reason: str, values: Mapping[str, Any]) -> list[Any]:
+    def finish(
+        self, status: str, reason: str, values: Mapping[str, Any], pending: Sequence[Pending]
+    ) -> list[Any]:
         """Write the run's files, release the run, and retain how it ended; return its records."""
         row = self.row
         records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
         requirement = values.get("requirement", "")
-        write_run_files(
+        refused = write_run_files(
             self.out_dir,
             run_id=row.run_id,
             requirement=requirement,
@@ -151,8 +190,16 @@ class RunRecorder:
             reason=reason,
             records=records,
         )
-        spend = Spend.total(values.get("spend", {}).values())
-        self.runs.release(row.run_id, reason=reason, spend=spend, requirement=requirement or None)
+        for problem in refused:  # the run's state is in Postgres either way
+            self._refused("factory", problem)
+        self.runs.release(
+            row.run_id,
+            reason=reason,
+            spend=Spend.total(values.get("spend", {}).values()),
+            requirement=requirement or None,
+            pending=[p.interrupt_id for p in pending],
+            driver=self.driver,
+        )
         if status in TERMINAL and self.memory is not None:
             self.memory.retain_run(
                 run_id=row.run_id,
@@ -162,3 +209,15 @@ class RunRecorder:
                 reason=reason,
             )
         return records
+
+    def abandon(self, exc: BaseException) -> None:
+        """Release a run whose drive stopped on an error: it shows INTERRUPTED, resumable."""
+        why = (
+            "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        )
+        try:
+            self.runs.release(
+                self.row.run_id, reason=f"the driver stopped: {why}"[:2000], driver=self.driver
+            )
+        except Exception as lost:  # noqa: BLE001 - e.g. the database is gone: the lease lapses
+            log.warning("run %s: could not release it after %s: %s", self.row.run_id, why, lost)

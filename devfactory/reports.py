@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from devfactory.contracts import StageRecord
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import DecisionError, Pause
 from devfactory.settings import Settings
+from devfactory.store.runs import RunInputError, RunStateError
 
 
 @dataclass(frozen=True)
@@ -84,12 +86,16 @@ def pending_of(run_id: str, snapshot: Any) -> tuple[Pending, ...]:
 
 
 def choose_pending(
-    waiting: Sequence[Pending], *, interrupt_id: str | None, kind: str | None
+    run_id: str, waiting: Sequence[Pending], *, interrupt_id: str | None, kind: str | None
 ) -> list[Pending]:
     """Pick the questions an answer is for: by id (or a prefix of it), by kind, or the only one.
 
-    Raises ``DecisionError`` when none matches, or questions of several kinds do.
+    Raises ``RunStateError`` when nothing waits any more (another answer was
+    taken first), and ``DecisionError`` when no question matches, or questions
+    of several kinds do.
     """
+    if not waiting:
+        raise RunStateError(f"run {run_id} no longer waits for a person")
     chosen = [
         p
         for p in waiting
@@ -107,6 +113,30 @@ def choose_pending(
             + ", ".join(f"{p.interrupt_id[:8]} ({p.pause.kind})" for p in chosen)
         )
     return chosen
+
+
+def checked_text(text: str, what: str, *, empty: bool = False) -> str:
+    """Return ``text`` stripped, refusing what cannot be stored: invalid UTF-8, or nothing."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RunInputError(f"{what} is not valid UTF-8") from None
+    text = text.replace("\x00", "").strip()
+    if not text and not empty:
+        raise RunInputError(f"{what} is empty")
+    return text
+
+
+def writable_folder(path: Path) -> Path:
+    """Make sure the run's output folder can be written before the run is created."""
+    folder = path.expanduser().resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunInputError(f"cannot use {folder} as the run's folder: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RunInputError(f"cannot write the run's folder {folder}")
+    return folder
 
 
 def new_run_id() -> str:

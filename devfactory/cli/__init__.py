@@ -4,13 +4,15 @@ Exit codes: 0 run COMPLETED (or command succeeded), 1 run FAILED or REJECTED,
 2 bad usage (or an answer the pause does not accept), 3 run not found,
 4 environment problem (database or model unavailable), 5 unexpected error
 (traceback printed; the run can be resumed), 6 the run is PAUSED waiting for
-a person (see ``devfactory pending``), 130 interrupted by Ctrl-C (resume the
-run with ``devfactory resume``).
+a person (see ``devfactory pending``), 7 another process drives the run or
+claimed it first, 130 interrupted by Ctrl-C (resume the run with
+``devfactory resume``).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +30,7 @@ from devfactory.cli import chat  # noqa: F401
 # isort: on
 from devfactory.cli.common import (
     EXIT_BUG,
+    EXIT_CONFLICT,
     EXIT_ENV,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -35,10 +38,12 @@ from devfactory.cli.common import (
     EXIT_PAUSED,
     EXIT_USAGE,
     app,
+    fail,
 )
 
 __all__ = [
     "EXIT_BUG",
+    "EXIT_CONFLICT",
     "EXIT_ENV",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
@@ -52,7 +57,13 @@ __all__ = [
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    """Configure logging for every command."""
+    """Configure logging for every command, and refuse arguments that are not UTF-8."""
+    for arg in sys.argv[1:]:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            raise fail(f"an argument is not valid UTF-8: {shown[:80]}", EXIT_USAGE) from None
     # pgserver asks platformdirs for a runtime dir; its fallback warning is noise.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     logging.basicConfig(

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.table import Table
+from rich.text import Text
 
 from devfactory.cli import common
 from devfactory.cli.common import EXIT_FAILED, app, console
+from devfactory.console import clean, styled
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
@@ -35,11 +37,11 @@ def verify(run_id: RunArg) -> None:
     with common.session() as factory:
         result = factory.verify_audit(run_id)
     if result.ok:
-        console.print(f"[green]chain intact[/]: {result.rows} events of run {run_id}")
+        intact = f": {result.rows} events of run {run_id}"
+        console.print(Text.assemble(styled("chain intact", "green"), clean(intact)))
         return
-    console.print(
-        f"[bold red]chain broken at event {result.broken_at}[/] of run {run_id}: {result.problem}"
-    )
+    broken = styled(f"chain broken at event {result.broken_at}", "bold red")
+    console.print(broken, f"of run {run_id}: {result.problem}")
     raise typer.Exit(EXIT_FAILED)
 
 

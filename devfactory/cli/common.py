@@ -11,14 +11,17 @@ from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any
 
+import psycopg
 import typer
-from rich.console import Console
+from psycopg_pool import PoolTimeout
 from typer.core import TyperCommand
 
+from devfactory.console import SafeConsole, styled
+from devfactory.control.budget import MAX_COST_USD, MAX_TOKENS
 from devfactory.settings import Settings, get_settings
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_ENV, EXIT_BUG = 1, 2, 3, 4, 5
-EXIT_PAUSED, EXIT_INTERRUPTED = 6, 130
+EXIT_PAUSED, EXIT_CONFLICT, EXIT_INTERRUPTED = 6, 7, 130
 
 app = typer.Typer(
     name="devfactory",
@@ -26,8 +29,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+console = SafeConsole()
+err = SafeConsole(stderr=True)
 
 AsOption = Annotated[
     str | None, typer.Option("--as", help="Who answers (default: DEVFACTORY_OPERATOR or $USER).")
@@ -36,10 +39,18 @@ RoleOption = Annotated[
     str | None, typer.Option("--role", help="The role you answer as (default: operator_role).")
 ]
 IdOption = Annotated[
-    str | None, typer.Option("--id", help="Which pending question (id prefix), if several.")
+    str | None,
+    typer.Option("--id", help="The pending question you answer (its id, or a prefix of it)."),
 ]
 KindOption = Annotated[
     str | None, typer.Option("--kind", help="Which kind of pending question, if several.")
+]
+TokensOption = Annotated[
+    int | None, typer.Option(min=1, max=MAX_TOKENS, help="A token cap for the run.")
+]
+CostOption = Annotated[
+    float | None,
+    typer.Option(min=0.000001, max=MAX_COST_USD, help="A cost cap for the run (USD)."),
 ]
 InputOption = Annotated[
     bool,
@@ -111,9 +122,31 @@ class GraphFormat(StrEnum):
     png = "png"
 
 
+# What a database that stopped answering raises (exit 4, never a traceback).
+DATABASE_DOWN = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+
+
+def database_down(exc: BaseException) -> str:
+    """Say in one line that the database stopped answering, and why."""
+    from devfactory.redact import redact
+
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return f"the database is unavailable: {redact(first)}"
+
+
+def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str, str]:
+    """Return who answers and in which role (flags, then settings, then the OS user)."""
+    return by or settings.operator or getpass.getuser(), role or settings.operator_role
+
+
+def interactive(enabled: bool) -> bool:
+    """Say whether to ask questions inline: asked for, and on a terminal both ways."""
+    return enabled and sys.stdin.isatty() and console.is_terminal
+
+
 def fail(message: str, code: int) -> typer.Exit:
     """Print an error and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    err.print(styled("error:", "bold red"), message, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -126,7 +159,9 @@ def open_factory(settings: Settings) -> Any:
         factory = Factory(settings)
     except DatabaseError as exc:
         raise fail(str(exc), EXIT_ENV) from exc
-    err.print(f"[dim]database: {describe_database(settings)}[/]")
+    except DATABASE_DOWN as exc:
+        raise fail(database_down(exc), EXIT_ENV) from exc
+    err.print(styled(f"database: {describe_database(settings)}", "dim"))
     return factory
 
 
@@ -140,15 +175,10 @@ def session() -> Iterator[Any]:
         yield factory
     except RunNotFoundError as exc:
         raise fail(str(exc), EXIT_NOT_FOUND) from exc
+    except DATABASE_DOWN as exc:
+        raise fail(database_down(exc), EXIT_ENV) from exc
     finally:
-        factory.close()
-
-
-def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str, str]:
-    """Return who answers and in which role (flags, then settings, then the OS user)."""
-    return by or settings.operator or getpass.getuser(), role or settings.operator_role
-
-
-def interactive(enabled: bool) -> bool:
-    """Say whether to ask questions inline: asked for, and on a terminal both ways."""
-    return enabled and sys.stdin.isatty() and console.is_terminal
+        try:
+            factory.close()
+        except DATABASE_DOWN:  # closing a pool whose server went away must not mask why
+            pass

@@ -9,33 +9,37 @@ import typer
 from rich.prompt import Prompt
 
 from devfactory.cli.common import (
+    DATABASE_DOWN,
     EXIT_BUG,
+    EXIT_CONFLICT,
     EXIT_ENV,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_PAUSED,
     EXIT_USAGE,
     console,
+    database_down,
     err,
     fail,
 )
-from devfactory.console import Progress, pause_panel
+from devfactory.console import Progress, pause_panel, styled
 
 
 def finish(report: Any) -> None:
     """Print how the run stands and exit with its code (0, 1 or 6)."""
     colour = {"COMPLETED": "green", "PAUSED": "yellow"}.get(report.status, "red")
-    console.print(f"[bold {colour}]{report.status}[/] run {report.run_id}")
+    console.print(styled(report.status, f"bold {colour}"), f"run {report.run_id}")
     if report.reason:
         console.print(f"reason: {report.reason}", soft_wrap=True)
     console.print(f"artifacts: {report.out_dir}", soft_wrap=True)
     if report.status == "PAUSED":
         for item in report.pending:
             console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
-        console.print(
-            f"answer with: devfactory approve|reject|answer|modify|revise {report.run_id} ...",
-            soft_wrap=True,
-        )
+            console.print(
+                f"answer with: devfactory {'|'.join(item.pause.actions)} {report.run_id} "
+                f"--id {item.interrupt_id[:8]} ...",
+                soft_wrap=True,
+            )
         raise typer.Exit(EXIT_PAUSED)
     if report.status != "COMPLETED":
         raise typer.Exit(EXIT_FAILED)
@@ -70,6 +74,7 @@ def drive(
     from devfactory.control.hitl import DecisionError
     from devfactory.models.router import ModelUnavailableError
     from devfactory.runner import RunBusyError, RunNotFoundError, RunStateError
+    from devfactory.store.runs import RunInputError
 
     try:
         with Progress(pipeline, console) as progress:
@@ -85,7 +90,7 @@ def drive(
                         report.run_id, decision, interrupt_id=interrupt_id, on_event=progress
                     )
             except DecisionError as exc:
-                err.print(f"[bold red]refused:[/] {exc}")
+                err.print(styled("refused:", "bold red"), str(exc))
                 report = factory.report(report.run_id)
     except KeyboardInterrupt:
         raise fail(
@@ -97,7 +102,13 @@ def drive(
         raise fail(str(exc), EXIT_USAGE) from exc
     except RunStateError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
-    except (RunBusyError, RunNotFoundError):
+    except RunBusyError as exc:
+        raise fail(str(exc), EXIT_CONFLICT) from exc
+    except RunInputError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    except DATABASE_DOWN as exc:
+        raise fail(database_down(exc), EXIT_ENV) from exc
+    except RunNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001 - scripts must tell a crash from a FAILED run
         err.print_exception()

@@ -17,6 +17,8 @@ from devfactory.cli import common
 from devfactory.cli.common import (
     EXIT_USAGE,
     AnswerCommand,
+    CostOption,
+    TokensOption,
     answerer,
     app,
     console,
@@ -56,6 +58,16 @@ def decide(
         raise fail(str(exc), EXIT_USAGE) from exc
     with common.session() as factory:
         row = factory.get(run_id)
+        if options.interrupt_id is None:  # an answer names the question it answers
+            waiting = ", ".join(
+                f"--id {p.interrupt_id[:8]} ({p.pause.kind}: {p.pause.title})"
+                for p in factory.pending(run_id)
+            )
+            raise fail(
+                f"name the question you answer with --id; run {run_id} waits on: "
+                + (waiting or "nothing"),
+                EXIT_USAGE,
+            )
         drive(
             factory,
             row.pipeline,
@@ -76,12 +88,8 @@ def approve(
     ctx: typer.Context,
     run_id: RunArg,
     comment: Annotated[str, typer.Option(help="Why you approve (recorded).")] = "",
-    budget_tokens: Annotated[
-        int | None, typer.Option(min=1, help="Budget pause: raise the run's token cap to this.")
-    ] = None,
-    budget_cost: Annotated[
-        float | None, typer.Option(min=0.000001, help="Budget pause: raise the cost cap (USD).")
-    ] = None,
+    budget_tokens: TokensOption = None,
+    budget_cost: CostOption = None,
 ) -> None:
     """Approve what a paused run waits on (governance, budget override, final review)."""
     from devfactory.control.budget import Caps

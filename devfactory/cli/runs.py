@@ -11,19 +11,22 @@ from rich.table import Table
 
 from devfactory.cli import common
 from devfactory.cli.common import (
+    EXIT_CONFLICT,
     EXIT_ENV,
     EXIT_USAGE,
     AsOption,
+    CostOption,
     GraphFormat,
     InputOption,
     RoleOption,
+    TokensOption,
     app,
     console,
     fail,
     identity,
 )
 from devfactory.cli.driving import drive
-from devfactory.console import pause_panel, transitions_table
+from devfactory.console import pause_panel, styled, transitions_table
 from devfactory.pipelines import PipelineError, available_pipelines, load_pipeline
 from devfactory.settings import get_settings
 
@@ -35,12 +38,8 @@ def run(
         str, typer.Option(help="Pipeline: " + ", ".join(available_pipelines()))
     ] = "mvp",
     project: Annotated[str, typer.Option(help="Project the run belongs to.")] = "default",
-    budget_tokens: Annotated[
-        int | None, typer.Option(min=1, help="Token cap for this run.")
-    ] = None,
-    budget_cost: Annotated[
-        float | None, typer.Option(min=0.000001, help="Cost cap (USD) for this run.")
-    ] = None,
+    budget_tokens: TokensOption = None,
+    budget_cost: CostOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default ./out/<run-id>).")
     ] = None,
@@ -101,7 +100,7 @@ def resume(
                 as_=identity(get_settings(), None, None),
             )
         except RunBusyError as exc:
-            raise fail(str(exc), EXIT_USAGE) from exc
+            raise fail(str(exc), EXIT_CONFLICT) from exc
 
 
 @app.command(rich_help_panel="Runs")
@@ -110,7 +109,7 @@ def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> N
     with common.session() as factory:
         report = factory.report(run_id)
         transitions = factory.transitions(run_id)
-    console.print(f"run {report.run_id}: [bold]{report.status}[/]")
+    console.print(f"run {report.run_id}:", styled(report.status, "bold"))
     if report.reason:
         console.print(f"reason: {report.reason}", soft_wrap=True)
     gov = report.values.get("governance") or {}
@@ -141,7 +140,9 @@ def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> N
         )
     console.print(table)
     for notice in (report.values.get("notices") or {}).values():
-        console.print(f"[yellow]notice[/] {notice['kind']}: {notice['message']}", soft_wrap=True)
+        console.print(
+            styled("notice", "yellow"), f"{notice['kind']}: {notice['message']}", soft_wrap=True
+        )
     for item in report.pending:
         console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
 
@@ -210,5 +211,5 @@ def models() -> None:
     for col in ("alias", "model", "available"):
         table.add_column(col)
     for alias, label, ok in router.describe():
-        table.add_row(alias, label, "[green]yes[/]" if ok else "[dim]no[/]")
+        table.add_row(alias, label, styled("yes", "green") if ok else styled("no", "dim"))
     console.print(table)

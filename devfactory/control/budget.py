@@ -109,14 +109,21 @@ class Spend(BaseModel):
         return out
 
 
+# The largest caps anyone may set: far beyond any real run, well inside what
+# Postgres, JSON and the checkpointer's serialisation represent exactly.
+MAX_TOKENS = 10**12
+MAX_COST_USD = 10.0**9
+MAX_SECONDS = 10.0**9
+
+
 class Caps(BaseModel):
     """Upper limits on spend; None means no cap on that metric."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    tokens: int | None = Field(default=None, ge=1)
-    cost_usd: float | None = Field(default=None, gt=0)
-    seconds: float | None = Field(default=None, gt=0)
+    tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    cost_usd: float | None = Field(default=None, gt=0, le=MAX_COST_USD)
+    seconds: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
 
     def limit(self, metric: Metric) -> float | None:
         """Return the cap on ``metric``."""

@@ -21,6 +21,7 @@ from langchain_core.runnables import Runnable
 
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, ArtifactKind, TaskResult, Usage
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
+from devfactory.redact import redact
 
 log = logging.getLogger(__name__)
 _LIST_FIELDS = ("blockers", "assumptions_made", "verified_facts", "artifacts")
@@ -208,7 +209,8 @@ def draft_file(
     try:
         message = invoke(model, messages, max_model_errors)
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never raised
-        return Draft(None, Usage(), problem=f"model call failed: {type(exc).__name__}: {exc}")
+        failed = f"model call failed: {type(exc).__name__}: {exc}"
+        return Draft(None, Usage(), problem=redact(failed))
     usage, served, text = usage_of(message), served_by(message), text_of(message)
     content = extract_file(text, kind)
     if not content.strip():

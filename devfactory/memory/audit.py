@@ -1,15 +1,22 @@
-"""Immutable audit memory: an append-only, hash-chained log of every run event.
+"""Immutable audit memory: an append-only, keyed hash chain of every run event.
 
-Each row's ``hash`` is SHA-256 over the previous row's hash (of the same run)
-and the row's own canonical content, so changing, removing or reordering any
-row breaks the chain from that row on; ``verify`` names the first broken link.
-The database refuses UPDATE, DELETE and TRUNCATE (a trigger), and full-text
-search runs over every event (``search``).
+Each row's ``hash`` is an HMAC-SHA256, under a key kept outside the database,
+of the previous row's hash (of the same run) and the row's own canonical
+content, so changing, removing or reordering any row breaks the chain from
+that row on, and a chain rewritten whole with recomputed links does not verify
+without the key. After every append the chain's head is anchored outside the
+database (``anchors.py``), so rows cut off the end, or all of a run's rows, are
+seen missing. ``verify`` names the first thing that does not hold.
+
+In the database, the factory writes through a role that may only INSERT and
+SELECT the table (``store/db.py``), and a trigger refuses UPDATE, DELETE and
+TRUNCATE for anyone else. Full-text search runs over every event (``search``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,6 +24,10 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from psycopg_pool import ConnectionPool
+
+from devfactory.memory.anchors import Anchors, load_key
+from devfactory.redact import redact_data
+from devfactory.settings import Settings
 
 GENESIS = "0" * 64
 
@@ -29,13 +40,20 @@ def canonical(payload: Mapping[str, Any]) -> str:
 
 
 def link_hash(
-    prev_hash: str, run_id: str, seq: int, kind: str, actor: str, at: datetime, body: str
+    key: bytes,
+    prev_hash: str,
+    run_id: str,
+    seq: int,
+    kind: str,
+    actor: str,
+    at: datetime,
+    body: str,
 ) -> str:
-    """Return the hash of one link: the previous hash and this row's content."""
+    """Return one link: the keyed hash of the previous link and this row's content."""
     material = "\n".join(
         (prev_hash, run_id, str(seq), kind, actor, at.astimezone(UTC).isoformat(), body)
     )
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    return hmac.new(key, material.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -86,10 +104,24 @@ class SearchHit:
 
 
 class AuditLog:
-    """Append, read, verify and search the audit log."""
+    """Append, read, verify and search the audit log.
 
-    def __init__(self, pool: ConnectionPool) -> None:
-        self.pool = pool
+    Args:
+        pool: connections as the role that writes the log.
+        key: the chain's HMAC key (kept outside the database).
+        anchors: where chain heads are anchored outside the database.
+
+    """
+
+    def __init__(self, pool: ConnectionPool, *, key: bytes, anchors: Anchors) -> None:
+        self.pool, self.key, self.anchors = pool, key, anchors
+
+    @classmethod
+    def open(cls, settings: Settings, pool: ConnectionPool) -> AuditLog:
+        """Open the log with the key and the anchors the settings name (under ``data_dir``)."""
+        key_file = settings.audit_key_file or settings.data_dir / "audit.key"
+        anchors = Anchors(settings.audit_anchor_dir or settings.data_dir / "audit")
+        return cls(pool, key=load_key(key_file, settings.audit_key), anchors=anchors)
 
     def append(
         self, run_id: str, kind: str, payload: Mapping[str, Any], *, actor: str, key: str = ""
@@ -99,7 +131,7 @@ class AuditLog:
         ``key`` makes appending idempotent for events a re-run node emits again
         (default: the hash of the content, so an identical event is kept once).
         """
-        body = canonical(payload)
+        body = canonical(redact_data(payload))
         key = key or f"{kind}:{hashlib.sha256(body.encode()).hexdigest()[:32]}"
         at = datetime.now(UTC)
         with self.pool.connection() as conn, conn.transaction():
@@ -118,12 +150,13 @@ class AuditLog:
                 cast(dict[str, Any], last) if last else {"seq": 0, "hash": GENESIS}
             )
             seq, prev_hash = int(head["seq"]) + 1, str(head["hash"])
-            digest = link_hash(prev_hash, run_id, seq, kind, actor, at, body)
+            digest = link_hash(self.key, prev_hash, run_id, seq, kind, actor, at, body)
             conn.execute(
                 "INSERT INTO devfactory_audit (run_id, seq, key, kind, actor, at, body,"
                 " prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (run_id, seq, key, kind, actor, at, body, prev_hash, digest),
             )
+        self.anchors.record(run_id, seq, digest)  # after the commit: the head it reached
         return AuditEvent(run_id, seq, key, kind, actor, at, body, prev_hash, digest)
 
     def events(self, run_id: str) -> list[AuditEvent]:
@@ -141,8 +174,8 @@ class AuditLog:
             yield AuditEvent(**cast(dict[str, Any], row))
 
     def verify(self, run_id: str) -> Verification:
-        """Recompute ``run_id``'s chain and name the first row that does not hold."""
-        prev, count = GENESIS, 0
+        """Recompute ``run_id``'s chain, check it reaches its anchor; name what does not hold."""
+        prev, count, links = GENESIS, 0, {}
         for count, event in enumerate(self._rows(run_id), start=1):
             if event.seq != count:
                 return Verification(
@@ -156,13 +189,42 @@ class AuditLog:
                     run_id, count, event.seq, "prev_hash does not match the previous row's hash"
                 )
             expected = link_hash(
-                prev, event.run_id, event.seq, event.kind, event.actor, event.at, event.body
+                self.key,
+                prev,
+                event.run_id,
+                event.seq,
+                event.kind,
+                event.actor,
+                event.at,
+                event.body,
             )
-            if expected != event.hash:
+            if not hmac.compare_digest(expected, event.hash):
                 return Verification(
                     run_id, count, event.seq, "content does not match its hash (row altered)"
                 )
-            prev = event.hash
+            prev, links[event.seq] = event.hash, event.hash
+        anchor = self.anchors.head(run_id)
+        if anchor is None:
+            if count:
+                return Verification(
+                    run_id, count, 1, "the chain has no anchor outside the database"
+                )
+            return Verification(run_id, 0)
+        if count < anchor.seq:
+            return Verification(
+                run_id,
+                count,
+                count + 1,
+                f"events were removed: the log ends at event {count} but its anchor "
+                f"records {anchor.seq}",
+            )
+        if links[anchor.seq] != anchor.hash:
+            return Verification(
+                run_id,
+                count,
+                anchor.seq,
+                f"event {anchor.seq} differs from its anchor: the chain was rewritten",
+            )
         return Verification(run_id, count)
 
     def search(self, query: str, *, run_id: str | None = None, limit: int = 20) -> list[SearchHit]:

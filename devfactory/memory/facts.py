@@ -44,6 +44,7 @@ from devfactory.contracts import Usage
 from devfactory.memory.live import Recalled
 from devfactory.models.embeddings import Embedder
 from devfactory.models.io import Answer, grammar_schema
+from devfactory.redact import redact
 
 PROVIDER = "devfactory-facts"
 MAX_FACT_CHARS = 300
@@ -244,7 +245,7 @@ class TeamFacts:
         token = _CALL.set(_Call(ask, self.max_facts, outcome))
         try:
             result = self.mem0.add(
-                [{"role": "assistant", "content": digest}],
+                [{"role": "assistant", "content": redact(digest)}],
                 agent_id=team,
                 metadata={k: v for k, v in source.items() if v is not None},
                 infer=True,

@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from devfactory.models.embeddings import Embedder
+from devfactory.redact import redact, redact_data
 
 SHARED = "factory-shared-world"
 
@@ -116,7 +117,11 @@ class LiveMemory:
 
     def retain(self, bank: str, items: Iterable[MemoryItem]) -> int:
         """Embed and store ``items`` in ``bank`` (in one batch); return how many were new."""
-        items = [i for i in items if i.text.strip()]
+        items = [
+            MemoryItem(i.kind, redact(i.text), redact_data(i.provenance))
+            for i in items
+            if i.text.strip()
+        ]
         if not items:
             return 0
         vectors = self.embedder.embed([i.text for i in items])

@@ -33,10 +33,13 @@ from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from devfactory.contracts import Usage
 from devfactory.prompts import render
+from devfactory.redact import redact
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 ECHO_CHARS = 4000  # how much of an invalid reply is shown back to the model
+MAX_REPLY_CHARS = 60_000  # a structured reply longer than this is refused unread
+MAX_DEPTH = 32  # deeper nesting is refused before any parser sees it
 
 # normalise(data, repairs) -> data: fix what is mechanical, note each fix in repairs
 Normalise = Callable[[dict[str, Any], list[str]], dict[str, Any]]
@@ -90,8 +93,57 @@ def served_by(message: AIMessage) -> str:
 
 
 def text_of(message: AIMessage) -> str:
-    """Return a reply's text."""
-    return message.content if isinstance(message.content, str) else str(message.content)
+    """Return a reply's text, without NUL characters (no database can store them)."""
+    text = message.content if isinstance(message.content, str) else str(message.content)
+    return text.replace("\x00", "")
+
+
+def _depth(text: str) -> int:
+    """Return how deeply ``text``'s brackets nest (strings are not parsed: an upper bound)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    return deepest
+
+
+def _without_nul(value: Any) -> Any:
+    """Drop NUL characters from every string of a parsed reply (JSON may escape them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def _load(text: str, repairs: list[str]) -> Any:
+    """Read JSON, repairing its syntax when needed; raise ``ValueError`` on what cannot be read.
+
+    The input is bounded first (length, nesting), so neither parser recurses or
+    spins on hostile text: 50,000 ``{``, a 5,000-digit number or 1,000 levels of
+    nesting are refused as invalid output.
+    """
+    if len(text) > MAX_REPLY_CHARS:
+        raise ValueError(f"the reply is {len(text)} characters; at most {MAX_REPLY_CHARS}")
+    if _depth(text) > MAX_DEPTH:
+        raise ValueError(f"the reply nests deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    except (ValueError, RecursionError) as exc:  # e.g. an integer past Python's digit limit
+        raise ValueError(f"the reply is not valid JSON: {exc}"[:300]) from None
+    try:
+        data = json_repair.loads(text)
+    except (ValueError, RecursionError, TypeError) as exc:
+        raise ValueError(f"the reply is not valid JSON: {exc}"[:300]) from None
+    repairs.append("JSON syntax repaired")
+    return data
 
 
 def summarise(exc: ValidationError) -> str:
@@ -189,19 +241,21 @@ def parse_object(
     if not text or not text.strip():
         return None, "the reply was empty", repairs
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = json_repair.loads(text)
-        repairs.append("JSON syntax repaired")
+        data = _load(text, repairs)
+    except ValueError as exc:
+        return None, str(exc), repairs
     if not isinstance(data, dict):
         return None, "the reply is not a JSON object", repairs
-    if normalise is not None:
-        data = normalise(data, repairs)
-    _enum_case(data, cls, repairs)
+    data = _without_nul(data)
     try:
+        if normalise is not None:
+            data = normalise(data, repairs)
+        _enum_case(data, cls, repairs)
         return cls.model_validate(data), "", repairs
     except ValidationError as exc:
         return None, summarise(exc), repairs
+    except (ValueError, RecursionError, TypeError) as exc:  # a normaliser choked on it
+        return None, f"the reply could not be read: {exc}"[:300], repairs
 
 
 def ask_structured(
@@ -221,7 +275,7 @@ def ask_structured(
             message = invoke(model, convo, max_model_errors)
         except Exception as exc:  # noqa: BLE001 - reported in the answer, never raised
             log.warning("model call failed: %s", exc)
-            answer.error = (
+            answer.error = redact(
                 f"model call failed after {max_model_errors} tries: {type(exc).__name__}: {exc}"
             )
             return answer

@@ -19,7 +19,8 @@ from typing import Any, Literal, Protocol
 import httpx
 import yaml
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
@@ -32,6 +33,7 @@ from devfactory.models.embeddings import (
     OllamaEmbedder,
     minilm_available,
 )
+from devfactory.redact import redact
 from devfactory.settings import Settings
 
 DEFAULT_OLLAMA = "http://127.0.0.1:11434"
@@ -90,17 +92,35 @@ class ResolvedModel:
     fallbacks: tuple[ResolvedModel, ...] = field(default=())
 
     def plain(self) -> Runnable[Any, Any]:
-        """Return the model for free text, with the same fallbacks."""
+        """Return the model for free text, with the same fallbacks (secrets never reach it)."""
         if not self.fallbacks:
-            return self.chat
-        return self.chat.with_fallbacks([f.chat for f in self.fallbacks])
+            return _REDACTED | self.chat
+        return _REDACTED | self.chat.with_fallbacks([f.chat for f in self.fallbacks])
 
     def structured(self, schema: dict[str, Any]) -> Runnable[Any, Any]:
         """Return the model constrained to ``schema`` where the provider supports it."""
         primary = self.bind_schema(self.chat, schema)
         if not self.fallbacks:
-            return primary
-        return primary.with_fallbacks([f.bind_schema(f.chat, schema) for f in self.fallbacks])
+            return _REDACTED | primary
+        fallbacks = [f.bind_schema(f.chat, schema) for f in self.fallbacks]
+        return _REDACTED | primary.with_fallbacks(fallbacks)
+
+
+def _redact_messages(messages: Any) -> Any:
+    """Redact the text of every message a model is about to be sent."""
+    if isinstance(messages, str):
+        return redact(messages)
+    if not isinstance(messages, list):
+        return messages
+    return [
+        m.model_copy(update={"content": redact(m.content)})
+        if isinstance(m, BaseMessage) and isinstance(m.content, str)
+        else m
+        for m in messages
+    ]
+
+
+_REDACTED: Runnable[Any, Any] = RunnableLambda(_redact_messages, name="redact_secrets")
 
 
 class ModelSource(Protocol):
@@ -238,7 +258,7 @@ class ModelRouter:
             try:
                 chat, bind = self._build(entry)
             except Exception as exc:  # noqa: BLE001 - e.g. corrupt weights: try the next link
-                errors.append(f"{entry.label}: {exc}")
+                errors.append(redact(f"{entry.label}: {exc}"))
                 continue
             resolved.append(ResolvedModel(alias, entry.label, chat, bind))
         if not resolved:

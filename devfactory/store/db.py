@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
+import secrets
 import threading
+from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from devfactory.redact import redact, register
 from devfactory.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +59,7 @@ def describe_database(settings: Settings) -> str:
     return f"embedded Postgres in {settings.data_dir / 'pg'}"
 
 
-def open_pool(dsn: str, *, max_size: int = 8) -> ConnectionPool:
+def open_pool(dsn: str, *, max_size: int = 8, timeout: float = 15.0) -> ConnectionPool:
     """Open a pool with the connection settings LangGraph's saver requires."""
     pool = ConnectionPool(
         dsn,
@@ -61,28 +69,134 @@ def open_pool(dsn: str, *, max_size: int = 8) -> ConnectionPool:
         open=False,
     )
     try:
-        pool.open(wait=True, timeout=15)
+        pool.open(wait=True, timeout=timeout)
     except Exception as exc:
         pool.close()
-        raise DatabaseError(f"could not connect to Postgres: {exc}") from exc
+        raise DatabaseError(f"could not connect to Postgres: {redact(str(exc))}") from exc
     return pool
 
 
-def migrate(pool: ConnectionPool) -> None:
+def migrate(conn: Any) -> None:
     """Create the factory's own tables and the memory tables (idempotent).
 
     Memory needs the pgvector extension; a server without it is refused with
     the reason (the embedded Postgres ships it).
     """
-    sql = (files("devfactory.store") / "schema.sql").read_text("utf-8")
+    own = (files("devfactory.store") / "schema.sql").read_text("utf-8")
     memory = (files("devfactory.memory") / "schema.sql").read_text("utf-8")
-    with pool.connection() as conn:
-        conn.execute(sql, prepare=False)
-        try:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector", prepare=False)
-        except Exception as exc:
-            raise DatabaseError(
-                f"the pgvector extension is not available on this Postgres ({exc}); install "
-                "pgvector >= 0.5 or create the extension as a superuser"
-            ) from exc
-        conn.execute(memory, prepare=False)
+    conn.execute(own, prepare=False)
+    try:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector", prepare=False)
+    except Exception as exc:
+        raise DatabaseError(
+            f"the pgvector extension is not available on this Postgres ({exc}); install "
+            "pgvector >= 0.5 or create the extension as a superuser"
+        ) from exc
+    conn.execute(memory, prepare=False)
+
+
+@dataclass(frozen=True)
+class Database:
+    """The factory's database, prepared: who owns the schema and who the factory runs as.
+
+    ``dsn`` is what the factory connects as at runtime. When ``separated``, it is
+    a role of its own that may use the tables but owns none of the factory's,
+    and may only INSERT and SELECT audit rows: it can neither change the log
+    nor switch its trigger off. Otherwise (the server refused to create roles)
+    the factory runs as the owner, and only the keyed chain and its anchors
+    guard the log.
+    """
+
+    dsn: str
+    owner_dsn: str
+    role: str
+    separated: bool
+
+
+def _app_role(dbname: str) -> str:
+    """Name the runtime role of one database (roles are per server, so the name carries it)."""
+    return re.sub(r"[^a-z0-9_]", "_", f"devfactory_app_{dbname}".lower())[:63]
+
+
+def _app_password(settings: Settings) -> str:
+    """Return the runtime role's password: configured, else kept in the data directory (0600)."""
+    if settings.database_app_password:
+        register([settings.database_app_password])
+        return settings.database_app_password
+    path = settings.data_dir / "db-app-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    password = path.read_text("utf-8").strip()
+    register([password])  # never stored or sent to a model
+    return password
+
+
+_GRANTS = """
+GRANT CONNECT ON DATABASE {db} TO {role};
+GRANT USAGE, CREATE ON SCHEMA public TO {role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role};
+REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON devfactory_audit FROM {role};
+"""
+
+
+def prepare(settings: Settings) -> Database:
+    """Migrate as the owner, then set up the role the factory runs as.
+
+    The owner is ``DATABASE_URL``'s role, or the embedded server's superuser.
+    Migrations (the factory's tables, memory, LangGraph's checkpoint tables) run
+    as the owner. Where the owner may create roles, the factory gets a login role
+    of its own with the grants above; the role is made once and its password
+    set each time (so rotating ``database_app_password`` takes effect).
+    """
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    owner_dsn = resolve_dsn(settings)
+    try:  # fail fast on a server that is not there
+        conn = psycopg.connect(
+            owner_dsn,
+            connect_timeout=max(1, round(settings.database_connect_timeout_s)),
+            autocommit=True,
+            prepare_threshold=0,
+            row_factory=dict_row,
+        )
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseError(f"could not connect to Postgres: {redact(reason)}") from exc
+    with conn:
+        # one process prepares at a time: catalog changes made at once conflict
+        conn.execute("SELECT pg_advisory_lock(hashtext('devfactory:prepare'))")
+        migrate(conn)
+        PostgresSaver(conn).setup()
+        me = cast(
+            dict[str, Any],
+            conn.execute(
+                "SELECT current_user AS who, current_database() AS db,"
+                " (rolsuper OR rolcreaterole) AS may FROM pg_roles WHERE rolname = current_user"
+            ).fetchone(),
+        )
+        if not me["may"]:
+            log.warning(
+                "role %s may not create roles: the factory runs as the schema's owner, and "
+                "only the keyed chain and its anchors guard the audit log",
+                me["who"],
+            )
+            return Database(owner_dsn, owner_dsn, str(me["who"]), separated=False)
+        role, password = _app_role(str(me["db"])), _app_password(settings)
+        ident = sql.Identifier(role)
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+        verb = "ALTER" if exists.fetchone() else "CREATE"
+        conn.execute(
+            sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
+                ident, sql.Literal(password)
+            )
+        )
+        conn.execute(
+            sql.SQL(_GRANTS).format(db=sql.Identifier(str(me["db"])), role=ident),
+            prepare=False,
+        )
+    dsn = make_conninfo(owner_dsn, user=role, password=password)
+    return Database(dsn, owner_dsn, role, separated=True)

@@ -1,10 +1,16 @@
-"""The runs table and its lifecycle transitions."""
+"""The runs table, its lifecycle transitions, and who drives each run (its lease).
+
+A run is driven by one process at a time. The driver holds a lease (a token
+and an expiry) that it renews while it works (``store/lease.py``). Claiming a
+run and answering a paused run are each one compare-and-set in Postgres: of two
+processes trying at once, one wins and the other is refused with the reason.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -14,8 +20,23 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.control.budget import Spend
 from devfactory.control.lifecycle import TERMINAL, Phase, Transition, check
+from devfactory.redact import redact
 
 RunStatus = Phase  # a run's status is its lifecycle phase
+
+_ROW = "SELECT *, (lease_until IS NOT NULL AND lease_until > now()) AS leased FROM devfactory_runs"
+
+
+class RunBusyError(RuntimeError):
+    """Another process drives the run (or claimed it first)."""
+
+
+class RunInputError(ValueError):
+    """A run was asked for with input it cannot take (said before anything is stored)."""
+
+
+class RunStateError(RuntimeError):
+    """The run's state does not allow the request (e.g. answering a run that is not paused)."""
 
 
 @dataclass(frozen=True)
@@ -35,15 +56,26 @@ class RunRow:
     project: str = "default"
     spend: dict[str, Any] | None = None
     owner: str = ""
+    driver: str | None = None
+    lease_until: datetime | None = None
+    pending: list[str] = field(default_factory=list)
+    leased: bool = False  # the lease has not run out (computed by the database)
+
+    @property
+    def driver_gone(self) -> bool:
+        """Say whether the run's driver is known to be gone: no lease, or a dead local process."""
+        if self.driver is None or not self.leased:
+            return True
+        return self.host == socket.gethostname() and (
+            self.pid is None or not psutil.pid_exists(self.pid)
+        )
 
     @property
     def interrupted(self) -> bool:
-        """Say whether a working run's process on this host is gone (so it needs resume)."""
+        """Say whether a working run has no live driver (so it needs resume)."""
         if self.status in TERMINAL or self.status == Phase.PAUSED:
             return False
-        if self.host != socket.gethostname():
-            return False
-        return self.pid is None or not psutil.pid_exists(self.pid)
+        return self.driver_gone
 
     @property
     def shown_status(self) -> str:
@@ -65,15 +97,19 @@ class RunStore:
         out_dir: str,
         project: str = "default",
         owner: str = "",
+        *,
+        driver: str,
+        lease_s: float,
     ) -> None:
-        """Insert a new DRAFT run driven by this process and started by ``owner``."""
+        """Insert a new DRAFT run started by ``owner`` and driven by ``driver`` (its lease)."""
         with self.pool.connection() as conn:
             conn.execute(
                 "INSERT INTO devfactory_runs (run_id, requirement, pipeline, status, out_dir,"
-                " pid, host, project, owner) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " pid, host, project, owner, driver, lease_until) VALUES (%s, %s, %s, %s, %s,"
+                " %s, %s, %s, %s, %s, now() + make_interval(secs => %s))",
                 (
                     run_id,
-                    requirement,
+                    redact(requirement),
                     pipeline,
                     Phase.DRAFT,
                     out_dir,
@@ -81,39 +117,119 @@ class RunStore:
                     socket.gethostname(),
                     project,
                     owner,
+                    driver,
+                    lease_s,
                 ),
             )
 
-    def claim(self, run_id: str) -> None:
-        """Record that this process drives the run now."""
-        self._set(run_id, pid=os.getpid())
+    def claim(self, row: RunRow, driver: str, lease_s: float) -> bool:
+        """Take the run for ``driver`` if nobody drives it; one compare-and-set.
+
+        ``row`` is the run as the caller saw it: the claim succeeds only if the
+        run is still driven by the same (gone) driver, so of two processes that
+        saw it at once exactly one wins.
+        """
+        if not row.driver_gone:
+            return False
+        with self.pool.connection() as conn:
+            claimed = conn.execute(
+                "UPDATE devfactory_runs SET driver = %s, lease_until = now() +"
+                " make_interval(secs => %s), pid = %s, host = %s, updated_at = now()"
+                " WHERE run_id = %s AND driver IS NOT DISTINCT FROM %s AND status = %s",
+                (
+                    driver,
+                    lease_s,
+                    os.getpid(),
+                    socket.gethostname(),
+                    row.run_id,
+                    row.driver,
+                    row.status,
+                ),
+            ).rowcount
+        return claimed == 1
+
+    def renew(self, run_id: str, driver: str, lease_s: float) -> bool:
+        """Extend ``driver``'s lease; False when the run is no longer its to drive."""
+        with self.pool.connection() as conn:
+            renewed = conn.execute(
+                "UPDATE devfactory_runs SET lease_until = now() + make_interval(secs => %s)"
+                " WHERE run_id = %s AND driver = %s",
+                (lease_s, run_id, driver),
+            ).rowcount
+        return renewed == 1
 
     def release(
         self,
         run_id: str,
         *,
         reason: str,
-        spend: Spend,
+        spend: Spend | None = None,
         requirement: str | None = None,
-    ) -> None:
-        """Record where the run stopped: no process owns it until it is driven again."""
-        self._set(
-            run_id,
-            pid=None,
-            reason=reason,
-            spend=Jsonb(spend.model_dump()),
-            requirement=requirement,
-        )
+        pending: list[str] | None = None,
+        driver: str | None = None,
+    ) -> bool:
+        """Record where the run stopped; nobody drives it until it is claimed again.
 
-    def _set(self, run_id: str, **values: Any) -> None:
-        values = {k: v for k, v in values.items() if v is not None or k == "pid"}
+        With ``driver``, only that driver's hold is released (a driver whose
+        lease was taken over changes nothing).
+        """
+        values: dict[str, Any] = {"reason": redact(reason), "pending": pending or []}
+        if spend is not None:
+            values["spend"] = Jsonb(spend.model_dump())
+        if requirement:
+            values["requirement"] = redact(requirement)
         cols = ", ".join(f"{k} = %s" for k in values)
         with self.pool.connection() as conn:
+            released = conn.execute(
+                f"UPDATE devfactory_runs SET {cols}, driver = NULL, lease_until = NULL,"  # noqa: S608
+                " pid = NULL, updated_at = now() WHERE run_id = %s"
+                " AND (%s::text IS NULL OR driver = %s)",
+                (*values.values(), run_id, driver, driver),
+            ).rowcount
+        return released == 1
+
+    def take_pause(
+        self,
+        run_id: str,
+        interrupt_ids: list[str],
+        *,
+        driver: str,
+        lease_s: float,
+        key: str,
+        to: Phase | str,
+        actor: str,
+        reason: str,
+    ) -> Transition:
+        """Answer a paused run atomically: check the pause is still pending, move it on, drive it.
+
+        Raises ``RunStateError`` when the run no longer waits on ``interrupt_ids``
+        (another answer was taken first) and ``RunBusyError`` when it is driven.
+        """
+        with self.pool.connection() as conn, conn.transaction():
+            row = conn.execute(f"{_ROW} WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone()
+            if row is None:
+                raise LookupError(f"no run {run_id!r}")
+            run = RunRow(**cast(dict[str, Any], row))
+            if run.status != Phase.PAUSED:
+                raise RunStateError(
+                    f"run {run_id} is {run.status}: it no longer waits for a person"
+                )
+            gone = [i for i in interrupt_ids if i not in run.pending]
+            if gone:
+                raise RunStateError(
+                    f"run {run_id} no longer waits on {', '.join(i[:8] for i in gone)}"
+                    " (it was answered already)"
+                )
+            if run.driver is not None and not run.driver_gone:
+                raise RunBusyError(f"run {run_id} is being driven by {run.driver}")
+            moved = self._move(conn, run_id, key, to, actor=actor, reason=reason)
             conn.execute(
-                f"UPDATE devfactory_runs SET {cols}, host = %s, updated_at = now()"  # noqa: S608
-                " WHERE run_id = %s",
-                (*values.values(), socket.gethostname(), run_id),
+                "UPDATE devfactory_runs SET pending = '{}', driver = %s, lease_until = now() +"
+                " make_interval(secs => %s), pid = %s, host = %s WHERE run_id = %s",
+                (driver, lease_s, os.getpid(), socket.gethostname(), run_id),
             )
+        assert moved is not None  # the key is new: one per answer
+        return moved
 
     def transition(
         self, run_id: str, key: str, to: Phase | str, *, actor: str, reason: str = ""
@@ -128,31 +244,37 @@ class RunStore:
             ).fetchone()
             if row is None:
                 raise LookupError(f"no run {run_id!r}")
-            seen = conn.execute(
-                "SELECT 1 FROM devfactory_transitions WHERE run_id = %s AND key = %s",
-                (run_id, key),
+            return self._move(conn, run_id, key, to, actor=actor, reason=reason)
+
+    def _move(
+        self, conn: Any, run_id: str, key: str, to: Phase | str, *, actor: str, reason: str
+    ) -> Transition | None:
+        """Check and record one move inside the caller's transaction (the row is locked)."""
+        seen = conn.execute(
+            "SELECT 1 FROM devfactory_transitions WHERE run_id = %s AND key = %s", (run_id, key)
+        ).fetchone()
+        if seen:
+            return None
+        row = conn.execute("SELECT status FROM devfactory_runs WHERE run_id = %s", (run_id,))
+        current = Phase(cast(dict[str, Any], row.fetchone())["status"])
+        paused_from = None
+        if current is Phase.PAUSED:
+            last = conn.execute(
+                "SELECT from_phase FROM devfactory_transitions WHERE run_id = %s AND"
+                " to_phase = 'PAUSED' ORDER BY id DESC LIMIT 1",
+                (run_id,),
             ).fetchone()
-            if seen:
-                return None
-            current = Phase(cast(dict[str, Any], row)["status"])
-            paused_from = None
-            if current is Phase.PAUSED:
-                last = conn.execute(
-                    "SELECT from_phase FROM devfactory_transitions WHERE run_id = %s AND"
-                    " to_phase = 'PAUSED' ORDER BY id DESC LIMIT 1",
-                    (run_id,),
-                ).fetchone()
-                paused_from = cast(dict[str, Any], last)["from_phase"] if last else None
-            check(current, to, paused_from=paused_from)
-            conn.execute(
-                "INSERT INTO devfactory_transitions (run_id, key, from_phase, to_phase, actor,"
-                " reason) VALUES (%s, %s, %s, %s, %s, %s)",
-                (run_id, key, current, Phase(to), actor, reason[:2000]),
-            )
-            conn.execute(
-                "UPDATE devfactory_runs SET status = %s, updated_at = now() WHERE run_id = %s",
-                (Phase(to), run_id),
-            )
+            paused_from = cast(dict[str, Any], last)["from_phase"] if last else None
+        check(current, to, paused_from=paused_from)
+        conn.execute(
+            "INSERT INTO devfactory_transitions (run_id, key, from_phase, to_phase, actor,"
+            " reason) VALUES (%s, %s, %s, %s, %s, %s)",
+            (run_id, key, current, Phase(to), actor, redact(reason)[:2000]),
+        )
+        conn.execute(
+            "UPDATE devfactory_runs SET status = %s, updated_at = now() WHERE run_id = %s",
+            (Phase(to), run_id),
+        )
         return Transition(from_phase=current, to_phase=Phase(to), actor=actor, reason=reason)
 
     def transitions(self, run_id: str) -> list[Transition]:
@@ -177,9 +299,7 @@ class RunStore:
     def get(self, run_id: str) -> RunRow | None:
         """Return one run, or None."""
         with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT * FROM devfactory_runs WHERE run_id = %s", (run_id,)
-            ).fetchone()
+            row = conn.execute(f"{_ROW} WHERE run_id = %s", (run_id,)).fetchone()
         return RunRow(**cast(dict[str, Any], row)) if row else None
 
     def list(
@@ -193,7 +313,7 @@ class RunStore:
         """Return the newest runs first (only those in ``status``, of ``owner``, in ``project``)."""
         with self.pool.connection() as conn:
             rows = conn.execute(
-                "SELECT * FROM devfactory_runs WHERE (%s::text IS NULL OR status = %s)"
+                f"{_ROW} WHERE (%s::text IS NULL OR status = %s)"
                 " AND (%s::text IS NULL OR owner = %s) AND (%s::text IS NULL OR project = %s)"
                 " ORDER BY created_at DESC LIMIT %s",
                 (status, status, owner, owner, project, project, limit),

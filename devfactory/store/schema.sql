@@ -68,3 +68,11 @@ CREATE TRIGGER devfactory_audit_no_change BEFORE UPDATE OR DELETE ON devfactory_
 DROP TRIGGER IF EXISTS devfactory_audit_no_truncate ON devfactory_audit;
 CREATE TRIGGER devfactory_audit_no_truncate BEFORE TRUNCATE ON devfactory_audit
     FOR EACH STATEMENT EXECUTE FUNCTION devfactory_audit_append_only();
+
+-- Who drives a run now: a lease that its driver renews while it works. A run
+-- whose lease ran out (or whose driver's process is gone) may be claimed by
+-- another; claiming is one compare-and-set, so two processes never drive it.
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS driver text;
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS lease_until timestamptz;
+-- The interrupt ids a PAUSED run waits on: an answer must name one of them.
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS pending text[] NOT NULL DEFAULT '{}';

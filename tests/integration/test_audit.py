@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from devfactory.control.hitl import Decision
-from devfactory.memory.audit import AuditLog
 from devfactory.runner import Factory
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels
@@ -140,7 +140,7 @@ def test_full_text_search_replays_what_happened(
 
 def test_appending_is_idempotent_by_key_and_chains_per_run(pg_settings: Settings) -> None:
     with Factory(pg_settings) as factory:
-        log = AuditLog(factory.pool)
+        log = factory.audit
         first = log.append("r-a", "note", {"n": 1}, actor="t", key="k1")
         again = log.append("r-a", "note", {"n": 1}, actor="t", key="k1")
         other = log.append("r-b", "note", {"n": 1}, actor="t")
@@ -148,3 +148,91 @@ def test_appending_is_idempotent_by_key_and_chains_per_run(pg_settings: Settings
     assert first is not None and again is None
     assert other is not None and other.seq == 1 and other.prev_hash == "0" * 64
     assert second is not None and second.seq == 2 and second.prev_hash == first.hash
+
+
+# -- what the factory's own database role may do, and what the key and anchors catch ----------
+
+
+@pytest.mark.parametrize(
+    ("statement", "refusal"),
+    [
+        ("UPDATE devfactory_audit SET actor = 'mallory'", "permission denied for table"),
+        ("DELETE FROM devfactory_audit", "permission denied for table"),
+        ("TRUNCATE devfactory_audit", "permission denied for table"),
+        ("ALTER TABLE devfactory_audit DISABLE TRIGGER USER", "must be owner of table"),
+        ("DROP TABLE devfactory_audit", "must be owner of table"),
+    ],
+)
+def test_the_factorys_own_role_may_only_insert_and_select_audit_rows(
+    pg_settings: Settings, approved_run: str, statement: str, refusal: str
+) -> None:
+    with Factory(pg_settings) as factory:
+        assert factory.database.separated
+        with psycopg.connect(factory.dsn, autocommit=True) as conn:
+            role = conn.execute("SELECT current_user").fetchone()
+            assert role is not None and role[0] == factory.database.role != "postgres"
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match=refusal):
+                conn.execute(statement)
+        assert factory.audit.verify(approved_run).ok
+
+
+def test_a_chain_rewritten_whole_without_the_key_is_caught(
+    pg_settings: Settings, database_url: str, approved_run: str
+) -> None:
+    from devfactory.memory.audit import link_hash
+
+    with Factory(pg_settings) as factory:
+        events = factory.audit.events(approved_run)
+        target = next(e.seq for e in events if e.kind == "decision")
+        # the attacker rewrites the decision and recomputes every link after it, the way
+        # the unkeyed chain was made: consistent links, but not under the factory's key
+        prev, rows = events[target - 2].hash, []
+        for e in events[target - 1 :]:
+            body = e.body.replace("consent on file", "no consent needed")
+            link = link_hash(b"a guessed key", prev, e.run_id, e.seq, e.kind, e.actor, e.at, body)
+            rows.append((body, prev, link, e.seq))
+            prev = link
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("ALTER TABLE devfactory_audit DISABLE TRIGGER USER")
+            for body, prev_hash, link, seq in rows:
+                conn.execute(
+                    "UPDATE devfactory_audit SET body = %s, prev_hash = %s, hash = %s"
+                    " WHERE run_id = %s AND seq = %s",
+                    (body, prev_hash, link, approved_run, seq),
+                )
+            conn.execute("ALTER TABLE devfactory_audit ENABLE TRIGGER USER")
+        verified = factory.audit.verify(approved_run)
+    assert not verified.ok and verified.broken_at == target
+    assert "content does not match its hash" in verified.problem
+
+
+@pytest.mark.parametrize(("cut", "seen"), [(3, "the log ends at event"), (None, "ends at event 0")])
+def test_events_cut_off_the_end_or_all_of_them_are_caught_by_the_anchor(
+    pg_settings: Settings, database_url: str, approved_run: str, cut: int | None, seen: str
+) -> None:
+    with Factory(pg_settings) as factory:
+        total = len(factory.audit.events(approved_run))
+        keep = 0 if cut is None else total - cut
+        _tamper(
+            database_url,
+            f"DELETE FROM devfactory_audit WHERE run_id = '{approved_run}' AND seq > {keep}",
+        )
+        verified = factory.audit.verify(approved_run)
+    assert not verified.ok and verified.broken_at == keep + 1
+    assert "events were removed" in verified.problem and seen in verified.problem
+    assert f"its anchor records {total}" in verified.problem
+
+
+def test_the_chain_key_is_kept_outside_the_database(
+    pg_settings: Settings, database_url: str, approved_run: str
+) -> None:
+    key_file = pg_settings.data_dir / "audit.key"
+    assert key_file.is_file() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        dump = conn.execute("SELECT string_agg(body || hash, '') FROM devfactory_audit").fetchone()
+    assert dump is not None and key not in dump[0]
+    other = pg_settings.with_overrides(data_dir=pg_settings.data_dir.parent / "elsewhere")
+    with Factory(other) as factory:  # another key cannot vouch for this chain
+        wrong = factory.audit.verify(approved_run)
+    assert not wrong.ok and wrong.broken_at == 1

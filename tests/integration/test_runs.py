@@ -14,6 +14,7 @@ import pytest
 
 from devfactory.runner import Factory, RunBusyError, RunNotFoundError
 from devfactory.settings import Settings
+from devfactory.store.lease import new_driver
 from devfactory.store.runs import RunStatus
 from tests.fakes import ScriptedModels, good_report, report_with
 
@@ -97,7 +98,8 @@ def test_recursion_limit_fails_the_run_cleanly(pg_settings: Settings, tmp_path: 
 
 def test_a_run_driven_by_a_live_process_is_not_resumed(pg_settings: Settings) -> None:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        factory.runs.create("live-1", REQ, "mvp", "/tmp/out")  # owned by this (live) process
+        # owned by this (live) process, which holds its lease
+        factory.runs.create("live-1", REQ, "mvp", "/tmp/out", driver=new_driver(), lease_s=60)
         with pytest.raises(RunBusyError, match="still running"):
             factory.resume("live-1")
         assert factory.get("live-1").status == "DRAFT"

@@ -70,6 +70,9 @@ class PausingFactory:
     def get(self, run_id: str) -> Any:
         return type("Row", (), {"pipeline": "mvp"})()
 
+    def pending(self, run_id: str | None = None) -> list[Any]:
+        return [self.pending_item]
+
     def answer(self, run_id: str, decision: Any, **kwargs: Any) -> RunReport:
         from devfactory.control.hitl import check_decision
 
@@ -88,6 +91,7 @@ def test_a_paused_run_exits_6_and_shows_the_question(monkeypatch: pytest.MonkeyP
     assert result.exit_code == cli.EXIT_PAUSED == 6, result.output
     assert "PAUSED run r1" in result.output
     assert "HIGH risk" in result.output and "approver, admin" in result.output
+    assert "--id abcdef01" in result.output  # how to answer names the question
     assert fake.closed
 
 
@@ -96,19 +100,30 @@ def test_approve_records_who_and_refuses_a_role_that_may_not(
 ) -> None:
     fake = PausingFactory()
     monkeypatch.setattr(common, "open_factory", lambda settings: fake)
-    refused = CliRunner().invoke(cli.app, ["approve", "r1", "--as", "bob", "--role", "viewer"])
+    refused = CliRunner().invoke(
+        cli.app, ["approve", "r1", "--id", "abcdef01", "--as", "bob", "--role", "viewer"]
+    )
     assert refused.exit_code == 2
     assert "role 'viewer' may not answer a governance pause" in refused.output
     assert fake.decisions == []
-    ok = CliRunner().invoke(
-        cli.app, ["approve", "r1", "--as", "alice", "--role", "approver", "--comment", "fine"]
-    )
+    args = ["approve", "r1", "--id", "abcdef", "--as", "alice", "--role", "approver"]
+    ok = CliRunner().invoke(cli.app, [*args, "--comment", "fine"])
     assert ok.exit_code == 0, ok.output
     assert (fake.decisions[0].by, fake.decisions[0].role, fake.decisions[0].text) == (
         "alice",
         "approver",
         "fine",
     )
+
+
+def test_an_answer_must_name_the_question_it_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = PausingFactory()
+    monkeypatch.setattr(common, "open_factory", lambda settings: fake)
+    unnamed = CliRunner().invoke(cli.app, ["approve", "r1", "--as", "alice", "--role", "admin"])
+    assert unnamed.exit_code == cli.EXIT_USAGE == 2
+    assert "name the question you answer with --id" in unnamed.output
+    assert "--id abcdef01 (governance: HIGH risk)" in unnamed.output
+    assert fake.decisions == [] and fake.closed
 
 
 def test_on_a_terminal_run_asks_inline_and_resumes(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,123 @@
+"""Redact secrets before anything is stored or sent to a model.
+
+Two kinds of secret are recognised: the shapes of well-known credentials
+(provider API keys, access tokens, private keys, passwords in URLs and
+``key=value`` assignments), and the configured values of this process (every
+environment variable whose name says it holds a secret, and values the
+factory registers, such as its database role's password and the audit key).
+Each is replaced by ``[REDACTED:<what>]``. NUL characters, which no database
+stores, are dropped too.
+
+The factory redacts where text crosses a boundary: what a model is sent
+(``models/router.ResolvedModel``), error messages from models and providers,
+and everything written to the runs table, the audit log, the run's folder and
+memory. A secret in a model's reply is redacted when it is stored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+# (what, pattern): the secret is the whole match, or its group "secret" when it has one
+_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (what, re.compile(pattern))
+    for what, pattern in (
+        (
+            "private-key",
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+        ),
+        ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
+        ("langfuse-key", r"\b(?:pk|sk)-lf-[A-Za-z0-9-]{8,}"),
+        ("openai-key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+        ("aws-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+        ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})"),
+        ("slack-token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+        ("google-key", r"\bAIza[0-9A-Za-z_-]{35}"),
+        ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}"),
+        ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        ("bearer-token", r"(?i:\bbearer\s+)(?P<secret>[A-Za-z0-9._~+/=-]{16,})"),
+        ("password", r"://[^/\s:@]+:(?P<secret>[^/\s@]+)@"),
+        (  # a quoted literal assigned to a secret's name
+            "assigned-secret",
+            r"(?i:\b(?:api[_-]?key|secret|token|password|passwd|pwd))[\"']?\s?[:=]\s?[\"']"
+            r"(?P<secret>[^\"'\s]{8,})[\"']",
+        ),
+        (  # a long bare token assigned to one (never a call: token=make_token(user))
+            "assigned-secret",
+            r"(?i:\b(?:api[_-]?key|secret|token|password|passwd|pwd))\s?[:=]\s?"
+            r"(?P<secret>[A-Za-z0-9_+/=-]{16,})(?![\w(.\[])",
+        ),
+    )
+)
+_SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)")
+MIN_SECRET_CHARS = 8  # shorter configured values would redact ordinary words
+
+_lock = threading.Lock()
+_registered: set[str] = set()
+_compiled: dict[frozenset[str], re.Pattern[str]] = {}
+
+
+def register(values: Iterable[str | None]) -> None:
+    """Treat ``values`` as secrets from now on (the factory's own: database password, keys)."""
+    with _lock:
+        _registered.update(v for v in values if v and len(v) >= MIN_SECRET_CHARS)
+
+
+def _configured() -> re.Pattern[str] | None:
+    """Return a pattern of the configured secret values (read from the environment each time)."""
+    found = frozenset(
+        {
+            value
+            for name, value in os.environ.items()
+            if _SECRET_NAME.search(name) and len(value) >= MIN_SECRET_CHARS
+        }
+        | _registered
+    )
+    if not found:
+        return None
+    with _lock:
+        if found not in _compiled:
+            ordered = sorted(found, key=len, reverse=True)  # the longest match wins
+            _compiled.clear()
+            _compiled[found] = re.compile("|".join(map(re.escape, ordered)))
+        return _compiled[found]
+
+
+def _masked(what: str) -> Callable[[re.Match[str]], str]:
+    def mask(match: re.Match[str]) -> str:
+        if "secret" not in match.re.groupindex:
+            return f"[REDACTED:{what}]"
+        start, end = match.span("secret")
+        whole = match.group(0)
+        offset = match.start()
+        return whole[: start - offset] + f"[REDACTED:{what}]" + whole[end - offset :]
+
+    return mask
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with every secret it holds replaced by ``[REDACTED:<what>]``."""
+    if not text:
+        return text
+    text = text.replace("\x00", "")  # no database can store a NUL character
+    configured = _configured()
+    if configured is not None:
+        text = configured.sub("[REDACTED:configured-secret]", text)
+    for what, pattern in _SHAPES:
+        text = pattern.sub(_masked(what), text)
+    return text
+
+
+def redact_data(value: Any) -> Any:
+    """Redact every string inside ``value`` (mappings, lists and tuples are walked)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: redact_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_data(v) for v in value)
+    return value
