@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 # (what, pattern): the secret is the whole match, or its group "secret" when it has one
@@ -59,6 +61,31 @@ MIN_SECRET_CHARS = 8  # shorter configured values would redact ordinary words
 _lock = threading.Lock()
 _registered: set[str] = set()
 _compiled: dict[frozenset[str], re.Pattern[str]] = {}
+
+
+def kept_secret(path: Path, given: str | None = None) -> str:
+    """Return a secret: ``given`` when set, else the one kept in ``path``, made on first use.
+
+    The file is created whole or not at all (mode 0600, never through a link), so
+    two processes starting at once read the same secret. Either way the secret
+    is registered: it is never stored or sent to a model.
+    """
+    if not given:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            try:
+                os.link(draft, path)  # fails if another process made it first: theirs wins
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        given = path.read_text("utf-8").strip()
+    register([given])
+    return given
 
 
 def register(values: Iterable[str | None]) -> None:

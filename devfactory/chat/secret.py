@@ -13,6 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
+from devfactory.redact import kept_secret
 from devfactory.settings import Settings
 
 SECRET_ENV = "CHAINLIT_AUTH_SECRET"
@@ -42,8 +43,7 @@ def use(settings: Settings) -> None:
     if os.environ.get(SECRET_ENV) and not os.environ.get(FILE_ENV):
         return
     path = secret_file(settings)
-    if not path.exists():
-        _write(path)
+    kept_secret(path)  # made on first use
     os.environ[FILE_ENV] = str(path)
     _seen.pop(str(path), None)
     refresh()

@@ -21,26 +21,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from devfactory.redact import register
+from devfactory.redact import kept_secret
 
 
 def load_key(path: Path, value: str | None = None) -> bytes:
     """Return the audit key: ``value`` when given, else the file's, made on first use (0600)."""
-    if value:
-        register([value])
-        return value.encode("utf-8")
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_hex(32))
-    key = path.read_text("utf-8").strip()
-    register([key])  # never stored or sent to a model
-    return key.encode("utf-8")
+    return kept_secret(path, value).encode("utf-8")
 
 
 @dataclass(frozen=True)

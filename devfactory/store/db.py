@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-import secrets
 import threading
 from dataclasses import dataclass
 from importlib.resources import files
@@ -17,7 +15,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from devfactory.redact import redact, register
+from devfactory.redact import kept_secret, redact
 from devfactory.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -120,18 +118,7 @@ def _app_role(dbname: str) -> str:
 
 def _app_password(settings: Settings) -> str:
     """Return the runtime role's password: configured, else kept in the data directory (0600)."""
-    if settings.database_app_password:
-        register([settings.database_app_password])
-        return settings.database_app_password
-    path = settings.data_dir / "db-app-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(32))
-    password = path.read_text("utf-8").strip()
-    register([password])  # never stored or sent to a model
-    return password
+    return kept_secret(settings.data_dir / "db-app-secret", settings.database_app_password)
 
 
 _GRANTS = """
