@@ -147,7 +147,8 @@ class StageRecord(BaseModel):
     seconds: float = 0.0
     cost_usd: float = 0.0
     gate_feedback: list[str] = Field(default_factory=list)
-    stopped_by: str = ""  # "budget" or "person" when the stage was stopped rather than failed
+    # "budget", "person" or "governance" when the stage was stopped rather than failed
+    stopped_by: str = ""
     recalled: list[str] = Field(default_factory=list)  # "bank: text" recalled before it worked
 
     def to_state(self) -> dict[str, Any]:
