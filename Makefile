@@ -14,9 +14,10 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export UV_LINK_MODE ?= copy
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 
+EVAL_ARGS ?=
 DEMO_REQUIREMENT ?= A REST API for a personal todo list: create, list, complete and delete todos, with a title, an optional due date and a done flag, stored in SQLite.
 
-.PHONY: help setup system-deps demo chat test test-unit test-integration test-e2e test-browser lint format graph bench clean
+.PHONY: help setup system-deps demo chat test test-unit test-integration test-e2e test-browser lint format graph bench eval clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -29,14 +30,15 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
 	@touch $@
 
-system-deps: ## Install Graphviz (PNG graphs) and Chromium (browser tests) from Debian when missing.
+system-deps: ## Install Graphviz (PNG graphs), Chromium (browser tests) and bubblewrap (the sandbox) from Debian when missing.
 	@missing=""; command -v dot >/dev/null || missing="graphviz"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/bwrap ] || missing="$$missing bubblewrap"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing from Debian:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else echo "warning: install$$missing (apt-get install$$missing): PNG graphs and browser tests need them"; fi; fi
+	  else echo "warning: install$$missing (apt-get install$$missing): PNG graphs, browser tests and the sandbox need them"; fi; fi
 
 setup: $(VENV)/.synced system-deps ## Create .venv from uv.lock (builds llama.cpp once, ~3-5 min).
 
@@ -72,13 +74,13 @@ chat: setup ## Serve the chat on http://127.0.0.1:8000 (add people first: devfac
 	$(BIN)/devfactory chat
 
 lint: setup ## ruff and mypy.
-	$(BIN)/ruff check devfactory tests bench
-	$(BIN)/ruff format --check devfactory tests bench
+	$(BIN)/ruff check devfactory tests bench eval
+	$(BIN)/ruff format --check devfactory tests bench eval
 	$(BIN)/mypy devfactory
 
 format: setup ## Apply ruff's formatting and fixes.
-	$(BIN)/ruff check --fix devfactory tests bench
-	$(BIN)/ruff format devfactory tests bench
+	$(BIN)/ruff check --fix devfactory tests bench eval
+	$(BIN)/ruff format devfactory tests bench eval
 
 graph: setup ## Regenerate docs/graph-*.mmd from the pipelines.
 	$(BIN)/devfactory graph --pipeline mvp -o docs/graph-mvp.mmd
@@ -86,6 +88,9 @@ graph: setup ## Regenerate docs/graph-*.mmd from the pipelines.
 
 bench: setup ## Memory benchmark: recall p50/p95 at 10k and 100k memories, recall@10, embedder speed.
 	$(BIN)/python -m bench.memory_bench --sizes 10000 100000 --queries 200 --out bench/memory.json
+
+eval: setup ## Score the factory's builds with hidden acceptance tests (docs/quality.md); EVAL_ARGS="--reference" self-tests.
+	$(BIN)/python -m eval.run $(EVAL_ARGS)
 
 clean: ## Remove the virtualenv and build outputs (keeps ~/.devfactory).
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache out

@@ -1,0 +1,1 @@
+"""Scripts the sandbox runs with a project's own Python (standard library only)."""

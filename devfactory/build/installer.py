@@ -1,0 +1,176 @@
+"""Build a dependency environment with uv, in a sandbox that may use the network.
+
+Installing runs code too: an sdist's build backend. So the install runs
+under bubblewrap like everything else, with the host's network shared (to
+reach the index) but only the new environment, uv's cache and a private
+/tmp writable, and no host secrets in its environment. The environment is
+built in a temporary folder beside its final place and renamed into place
+once complete, so no process ever sees half of one; two processes building
+the same one at once both succeed and the first rename wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devfactory.build.environments import (
+    MARKER,
+    Environment,
+    base_python,
+    checked_prefix,
+    environment_key,
+)
+from devfactory.build.isolation import Bind
+from devfactory.build.ownership import hand_over, take_back
+from devfactory.build.results import CommandResult
+
+if TYPE_CHECKING:
+    from devfactory.build.sandbox import Sandbox
+
+# what reaches uv from the factory's environment: where the index is, and how to get there
+PASS_THROUGH = (
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX",
+    "UV_INDEX_STRATEGY",
+    "UV_NATIVE_TLS",
+    "UV_HTTP_TIMEOUT",
+    "UV_CONCURRENT_DOWNLOADS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+)
+
+
+def uv_binary() -> Path:
+    """Return the pinned uv binary (the ``uv`` package), or the one on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return Path(find_uv_bin()).resolve()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if found is None:
+            raise RuntimeError("uv is not installed: `uv sync` installs the pinned one") from None
+        return Path(found).resolve()
+
+
+def install_environment(sandbox: Sandbox, deps: tuple[str, ...], scratch: Path) -> Environment:
+    """Return the environment for ``deps`` (validated), reusing a finished one."""
+    interpreter, version = base_python()
+    key = environment_key(deps, version)
+    envs = sandbox.cache_dir / "envs"
+    final = envs / key
+    command = ("uv", "pip", "install", *deps)
+    if (final / MARKER).is_file():
+        final.chmod(0o755)  # read by the sandbox's user (one made before that was 0700)
+        note = f"reused environment {key}"
+        done = CommandResult("install", command, 0, 0.0, note, sandboxed=sandbox.sandboxed)
+        return Environment(final, deps, key, done, reused=True)
+    envs.mkdir(parents=True, exist_ok=True)
+    _sweep(envs, sandbox.install_seconds)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=envs))
+    staging.chmod(0o755)  # read by the sandbox's user, which is not ours
+    try:
+        result = _install(sandbox, staging, interpreter, deps, scratch)
+        if result.exit_code == 0:
+            meta = {"dependencies": deps, "python": version, "created": time.time()}
+            (staging / MARKER).write_text(json.dumps(meta))
+            try:
+                staging.rename(final)
+            except OSError:
+                if not (final / MARKER).is_file():
+                    raise  # not a lost race: something else is in the way
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when renamed
+    return Environment(final, deps, key, result)
+
+
+def _install(
+    sandbox: Sandbox, staging: Path, interpreter: Path, deps: tuple[str, ...], scratch: Path
+) -> CommandResult:
+    """Run ``uv venv`` and ``uv pip install`` into ``staging``, within install_seconds."""
+    uv = uv_binary()
+    cache = sandbox.cache_dir / "uv"
+    cache.mkdir(parents=True, exist_ok=True)
+    home = "/tmp" if sandbox.sandboxed else str(scratch)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "UV_CACHE_DIR": str(cache),
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NO_CONFIG": "1",
+        "UV_LINK_MODE": "copy",  # never hard links into the shared (writable) cache
+        "UV_NO_PROGRESS": "1",
+        "UV_COMPILE_BYTECODE": "1",  # the environment is read-only where code runs
+    }
+    env.update({name: os.environ[name] for name in PASS_THROUGH if os.environ.get(name)})
+    binds = [Bind(uv), Bind(checked_prefix(interpreter.resolve().parent.parent))]
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        if name in env and Path(env[name]).exists():
+            binds.append(Bind(Path(env[name]).resolve()))
+    binds += [Bind(cache, writable=True), Bind(staging, writable=True)]
+    if sandbox.ids:  # the cache stays the sandbox user's; the environment becomes ours after
+        hand_over(cache, *sandbox.ids)
+        hand_over(staging, *sandbox.ids)
+    seconds = sandbox.install_seconds
+    limits = replace(
+        sandbox.limits,
+        cpu_seconds=min(86_400, seconds * (os.cpu_count() or 1)),
+        memory_mb=max(4096, sandbox.limits.memory_mb),
+        processes=max(512, sandbox.limits.processes),
+        file_size_mb=max(2048, sandbox.limits.file_size_mb),
+    )
+    steps = (
+        [str(uv), "venv", "--relocatable", "--allow-existing", "--python", str(interpreter)],
+        [str(uv), "pip", "install", "--python", str(staging / "bin" / "python"), "--", *deps],
+    )
+    start = time.monotonic()
+    outputs, result = [], None
+    for argv in steps:
+        left = seconds - int(time.monotonic() - start)
+        step_limits = replace(limits, wall_seconds=max(1, left))
+        if argv[1] == "venv":
+            argv = [*argv, str(staging)]
+        result = sandbox.spawn(
+            "install", argv, cwd=staging, env=env, binds=binds, limits=step_limits,
+            scratch=scratch, network=True,
+        )  # fmt: skip
+        outputs.append(result.output.strip())
+        if not result.ok:
+            break
+    assert result is not None
+    if sandbox.ids:
+        take_back(staging, {}, (os.geteuid(), os.getegid()))
+    result.argv = ("uv", "pip", "install", *deps)
+    result.seconds = round(time.monotonic() - start, 3)
+    result.output = "\n".join(o for o in outputs if o)[-sandbox.limits.output_chars :]
+    return result
+
+
+def _sweep(envs: Path, install_seconds: int) -> None:
+    """Remove staging folders that a crashed process left (older than any install can take)."""
+    oldest = time.time() - 2 * install_seconds - 600
+    for path in envs.glob(".py*"):
+        try:
+            if path.is_dir() and path.stat().st_mtime < oldest:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue

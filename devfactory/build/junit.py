@@ -1,0 +1,132 @@
+"""Read pytest's JUnit XML into a typed report: the counts and every test case.
+
+The file is written inside the sandbox, so the code under test could have
+rewritten it: it is read with a size cap, by the standard library's expat
+parser (which resolves no external entities and, since expat 2.4.1, refuses
+entity-expansion bombs), and every string taken from it is bounded and
+redacted.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devfactory.redact import redact
+
+TRACEBACK_CHARS = 1500
+MESSAGE_CHARS = 500
+MAX_CASES = 1000  # counts stay exact beyond it; only the case list is cut
+MAX_XML_BYTES = 20 << 20
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One test as pytest reported it."""
+
+    __test__ = False  # not a test class, though its name says so
+
+    nodeid: str
+    file: str  # relative to the workspace
+    name: str
+    outcome: str  # passed | failed | error | skipped
+    message: str = ""  # the failing assertion or exception line
+    traceback: str = ""  # its tail, at most TRACEBACK_CHARS
+
+
+@dataclass
+class TestReport:
+    """The counts of a test run and its cases."""
+
+    __test__ = False
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    cases: list[TestCase] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Every test case reported, whatever its outcome."""
+        return self.passed + self.failed + self.errors + self.skipped
+
+    @property
+    def problems(self) -> list[TestCase]:
+        """The cases that failed or errored."""
+        return [c for c in self.cases if c.outcome in ("failed", "error")]
+
+    def counts(self) -> str:
+        """Say the counts in words: ``3 passed, 1 failed``."""
+        pairs = (
+            (self.passed, "passed"),
+            (self.failed, "failed"),
+            (self.errors, "errors"),
+            (self.skipped, "skipped"),
+        )
+        return ", ".join(f"{n} {what}" for n, what in pairs if n) or "no tests"
+
+
+def _tail(text: str, limit: int) -> str:
+    text = redact(text.strip())
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def _file_of(classname: str, workspace: Path) -> str:
+    """Find the test file a dotted ``classname`` lives in (the longest module path that exists)."""
+    parts = classname.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = "/".join(parts[:end]) + ".py"
+        if (workspace / candidate).is_file():
+            return candidate
+    return ""
+
+
+def _case(element: ET.Element, workspace: Path) -> TestCase:
+    classname = element.get("classname", "")
+    name = element.get("name", "")
+    file = element.get("file") or _file_of(classname or name, workspace)
+    module = file[:-3].replace("/", ".") if file.endswith(".py") else ""
+    owner = classname[len(module) + 1 :] if module and classname.startswith(module + ".") else ""
+    if file and classname:
+        nodeid = "::".join(p for p in (file, owner, name) if p)
+    else:  # a collection error: pytest names the module, not a test
+        nodeid = file or name
+    outcome, detail = "passed", None
+    for tag, what in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
+        found = element.find(tag)
+        if found is not None:
+            outcome, detail = what, found
+            break
+    message = traceback = ""
+    if detail is not None:
+        message = _tail(detail.get("message", ""), MESSAGE_CHARS)
+        traceback = _tail(detail.text or "", TRACEBACK_CHARS)
+    return TestCase(nodeid, file, name, outcome, message, traceback)
+
+
+def parse_junit(path: Path, workspace: Path) -> TestReport | None:
+    """Read the JUnit XML at ``path``; None when it is missing, too large or not JUnit XML."""
+    try:
+        if path.stat().st_size > MAX_XML_BYTES:
+            return None
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return None
+    if root.tag not in ("testsuites", "testsuite"):
+        return None
+    report = TestReport()
+    for element in root.iter("testcase"):
+        case = _case(element, workspace)
+        if case.outcome == "passed":
+            report.passed += 1
+        elif case.outcome == "failed":
+            report.failed += 1
+        elif case.outcome == "error":
+            report.errors += 1
+        else:
+            report.skipped += 1
+        if len(report.cases) < MAX_CASES:
+            report.cases.append(case)
+    return report
