@@ -1,0 +1,244 @@
+"""Run the factory on one requirement, unattended, and read the report it prints.
+
+The CLI is preferred: ``devfactory run REQUIREMENT --pipeline P --out DIR
+--unattended --json``. Until ``devfactory run`` has ``--json``, the same run is
+started through the Python API by ``python -m eval.drive``, which prints the
+same kind of report. Either way the run happens in a child process, so that a
+crash, a hang (``timeout``) or a model's memory stays out of the evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from eval.executors import one_line
+
+# Providers named as "provider:model"; anything else is an Ollama model tag.
+_PROVIDERS = frozenset({"ollama", "embedded", "openai", "anthropic", "google_genai", "groq"})
+_ENV = {"NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"}
+
+
+@dataclass(frozen=True)
+class FactoryRun:
+    """What one factory run reported (``ERROR``: it could not run or reported nothing)."""
+
+    status: str
+    reason: str
+    out_dir: Path
+    run_id: str = ""
+    tokens: int | None = None
+    seconds: float = 0.0
+
+
+def devfactory_cli() -> str | None:
+    """Return the ``devfactory`` executable beside this interpreter, or on PATH."""
+    beside = Path(sys.executable).with_name("devfactory")
+    return str(beside) if beside.is_file() else shutil.which("devfactory")
+
+
+@cache
+def run_options() -> frozenset[str]:
+    """Return the long options ``devfactory run --help`` lists (empty if it cannot say)."""
+    cli = devfactory_cli()
+    if cli is None:
+        return frozenset()
+    try:
+        proc = subprocess.run(  # noqa: S603 - fixed argv
+            [cli, "run", "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, **_ENV},
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return frozenset()
+    return frozenset(re.findall(r"--[a-z][a-z-]*", proc.stdout))
+
+
+def factory_command(
+    requirement: str, requirement_file: Path, pipeline: str, out: Path
+) -> list[str]:
+    """Return the argv that runs the factory unattended and prints a JSON report."""
+    options = run_options()
+    cli = devfactory_cli()
+    if cli and {"--json", "--unattended"} <= options:
+        argv = [cli, "run", requirement, "--pipeline", pipeline, "--out", str(out)]
+        return [
+            *argv,
+            "--unattended",
+            "--json",
+            *(["--no-input"] if "--no-input" in options else []),
+        ]
+    return [
+        sys.executable, "-m", "eval.drive", str(requirement_file),
+        "--pipeline", pipeline, "--out", str(out),
+    ]  # fmt: skip
+
+
+def factory_missing() -> str:
+    """Say why the factory cannot be run from here ("" when it can)."""
+    try:
+        from devfactory.runner import Factory  # noqa: F401
+    except ImportError as exc:
+        return f"the factory cannot be imported ({exc}); run `make setup` first"
+    return ""
+
+
+def models_file(model: str, dest: Path) -> Path:
+    """Write a models config that serves every chat alias with ``model``; return its path.
+
+    ``model`` is an alias of the packaged config (``factory/coder``: every alias
+    gets its chain), a label such as ``ollama:qwen2.5-coder:7b`` or ``embedded``,
+    or a bare Ollama model tag such as ``qwen2.5-coder:7b``.
+    """
+    from devfactory.models.aliases import CHAT_ALIASES
+    from devfactory.models.router import ModelsConfig
+    from devfactory.settings import get_settings
+
+    config = ModelsConfig.load(get_settings())
+    aliases = {name: [e.model_dump() for e in chain] for name, chain in config.aliases.items()}
+    if model in aliases:
+        chain = aliases[model]
+    else:
+        labels = {e.label: e.model_dump() for chain in config.aliases.values() for e in chain}
+        provider, _, name = model.partition(":")
+        if model in labels:
+            chain = [labels[model]]
+        elif model == "embedded":
+            chain = [e for e in labels.values() if e["provider"] == "embedded"][:1]
+        elif provider in _PROVIDERS and name:
+            chain = [{"provider": provider, "model": name}]
+        else:
+            chain = [{"provider": "ollama", "model": model}]
+    for alias in CHAT_ALIASES:
+        aliases[alias] = chain
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(yaml.safe_dump({"aliases": aliases}, sort_keys=False), encoding="utf-8")
+    return dest
+
+
+def last_json_object(text: str) -> dict[str, Any] | None:
+    """Return the last JSON object that starts at the beginning of a line of ``text``."""
+    decoder = json.JSONDecoder()
+    found, end = None, 0
+    for match in re.finditer(r"(?m)^\{", text):
+        if match.start() < end:
+            continue  # inside the object already found
+        try:
+            value, stop = decoder.raw_decode(text, match.start())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            found, end = value, stop
+    return found
+
+
+def tokens_of(report: Mapping[str, Any]) -> int | None:
+    """Return the tokens a run report says the run used, wherever it puts them."""
+    for key in ("tokens", "total_tokens"):
+        if isinstance(report.get(key), int):
+            return int(report[key])
+    usage = report.get("usage")
+    if isinstance(usage, Mapping):
+        found = tokens_of(usage)
+        if found is not None:
+            return found
+        if isinstance(usage.get("total"), Mapping):
+            return tokens_of(usage["total"])
+    if "input_tokens" in report or "output_tokens" in report:
+        return int(report.get("input_tokens") or 0) + int(report.get("output_tokens") or 0)
+    stages = report.get("stages") or report.get("records")
+    if isinstance(stages, Sequence) and not isinstance(stages, str):
+        counts = [tokens_of(s) for s in stages if isinstance(s, Mapping)]
+        if any(c is not None for c in counts):
+            return sum(c or 0 for c in counts)
+    return None
+
+
+def _run(
+    argv: Sequence[str], env: Mapping[str, str], timeout: float
+) -> tuple[int | None, str, str]:
+    proc = subprocess.Popen(  # noqa: S603 - argv built above, no shell
+        list(argv),
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)  # the factory records an interrupted run
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+        return None, out, err
+    return proc.returncode, out, err
+
+
+def run_factory(
+    requirement_file: Path,
+    *,
+    pipeline: str,
+    out: Path,
+    logs: Path,
+    models: Path | None = None,
+    timeout: float = 3600,
+) -> FactoryRun:
+    """Run the factory on the requirement in ``requirement_file``; never raises for a bad run."""
+    started = time.monotonic()
+    requirement = requirement_file.read_text(encoding="utf-8")
+    env = {
+        **os.environ,
+        **_ENV,
+        "DEVFACTORY_UNATTENDED": "true",
+        "DEVFACTORY_REVIEW_REQUIRED": "false",
+    }
+    if models is not None:
+        env["DEVFACTORY_MODELS_FILE"] = str(models)
+    argv = factory_command(requirement, requirement_file, pipeline, out)
+    try:
+        code, stdout, stderr = _run(argv, env, timeout)
+    except OSError as exc:
+        return FactoryRun("ERROR", f"cannot start the factory: {exc}", out)
+    seconds = round(time.monotonic() - started, 1)
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / "factory.stdout.log").write_text(stdout, encoding="utf-8")
+    (logs / "factory.stderr.log").write_text(stderr, encoding="utf-8")
+    report = last_json_object(stdout)
+    if code is None:
+        reason = f"killed after {timeout:.0f} s"
+        return FactoryRun(
+            "ERROR", reason, out, str((report or {}).get("run_id", "")), None, seconds
+        )
+    if report is None:
+        why = one_line(stderr) or one_line(stdout) or "no output"
+        return FactoryRun("ERROR", f"no JSON report (exit {code}): {why}", out, seconds=seconds)
+    return FactoryRun(
+        status=str(report.get("status") or "UNKNOWN"),
+        reason=str(report.get("reason") or ""),
+        out_dir=Path(str(report.get("out_dir") or out)),
+        run_id=str(report.get("run_id") or ""),
+        tokens=tokens_of(report),
+        seconds=seconds,
+    )

@@ -1,0 +1,185 @@
+"""The evaluation's results: one row per case, as JSON, as a markdown table, in the docs.
+
+``docs/quality.md`` keeps the latest table between ``<!-- eval:begin -->`` and
+``<!-- eval:end -->``; ``update_docs`` rewrites only that part.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.measure import Measured
+
+BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
+COLUMNS = (
+    "Case",
+    "Kind",
+    "Run",
+    "Plan complete",
+    "Installs",
+    "Imports",
+    "Own tests",
+    "Acceptance",
+    "Tokens",
+    "Time",
+    "Notes",
+)
+
+
+@dataclass
+class CaseResult:
+    """One case's row: how the run ended and what the evaluation measured."""
+
+    case: str
+    kind: str
+    run: str  # the run's status (COMPLETED, FAILED, ...), REFERENCE, or ERROR
+    measured: Measured | None = None  # None: nothing could be measured
+    reason: str = ""
+    run_id: str = ""
+    out_dir: str = ""
+    tokens: int | None = None
+    factory_seconds: float | None = None
+    eval_seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """Whether the case passes every one of its acceptance tests."""
+        return self.measured is not None and self.measured.acceptance_ok
+
+    @property
+    def notes(self) -> str:
+        """The run's reason and the evaluation's notes, in one line."""
+        parts = [self.reason, *(self.measured.notes if self.measured else [])]
+        return "; ".join(" ".join(p.split()) for p in parts if p.strip())
+
+    def line(self) -> str:
+        """Summarise the row in one line of progress output."""
+        m = self.measured
+        score = f"{m.acceptance_passed}/{m.acceptance_total}" if m else "-"
+        notes = f" ({self.notes})" if self.notes else ""
+        return f"{self.case}: {self.run}, acceptance {score}{notes}"
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the results were measured with."""
+
+    mode: str  # "factory" or "reference"
+    model: str
+    pipeline: str
+    commit: str
+    date: str
+    executor: str
+    command: str
+
+
+def summary(results: Sequence[CaseResult]) -> dict[str, Any]:
+    """Total the rows: acceptance tests passed, cases passing, tokens and time."""
+    measured = [r.measured for r in results if r.measured is not None]
+    passed = sum(m.acceptance_passed for m in measured)
+    total = sum(m.acceptance_total for m in measured)
+    tokens = [r.tokens for r in results if r.tokens is not None]
+    return {
+        "cases": len(results),
+        "cases_passing": sum(1 for r in results if r.passed),
+        "acceptance_passed": passed,
+        "acceptance_total": total,
+        "acceptance_rate": round(passed / total, 3) if total else 0.0,
+        "tokens": sum(tokens) if tokens else None,
+        "factory_seconds": round(sum(r.factory_seconds or 0 for r in results), 1),
+        "eval_seconds": round(sum(r.eval_seconds for r in results), 1),
+    }
+
+
+def _flag(value: bool | None) -> str:
+    return "–" if value is None else ("yes" if value else "**no**")
+
+
+def _count(passed: int | None, total: int | None) -> str:
+    return "–" if passed is None or total is None else f"{passed}/{total}"
+
+
+def _seconds(value: float) -> str:
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{value:.1f} s"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def row(result: CaseResult) -> list[str]:
+    """Return one case's cells, in ``COLUMNS`` order."""
+    m = result.measured
+    seconds = (result.factory_seconds or 0) + result.eval_seconds
+    return [
+        f"`{result.case}`",
+        result.kind,
+        result.run,
+        _flag(m.complete if m else None),
+        _flag(m.installs if m else None),
+        _flag(m.imports if m else None),
+        _count(m.own_passed, m.own_total) if m else "–",
+        _count(m.acceptance_passed, m.acceptance_total) if m else "–",
+        "–" if result.tokens is None else f"{result.tokens:,}",
+        _seconds(seconds),
+        _cell(result.notes[:200]),
+    ]
+
+
+def render_markdown(results: Sequence[CaseResult], meta: Meta) -> str:
+    """Render the results as a markdown paragraph, table and totals line."""
+    what = (
+        "Reference solutions (self-test)" if meta.mode == "reference" else f"Model `{meta.model}`"
+    )
+    head = (
+        f"{what}, pipeline `{meta.pipeline}`, commit `{meta.commit}`, {meta.date}; "
+        f"code ran in: {meta.executor}. Command: `{meta.command}`."
+    )
+    lines = [head, "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(row(r)) + " |" for r in results]
+    totals = summary(results)
+    rate = f"{totals['acceptance_rate']:.0%}"
+    tokens = "–" if totals["tokens"] is None else f"{totals['tokens']:,}"
+    lines += [
+        "",
+        f"**Acceptance: {totals['acceptance_passed']}/{totals['acceptance_total']} tests "
+        f"({rate}); {totals['cases_passing']} of {totals['cases']} cases pass all their "
+        f"acceptance tests.** Tokens: {tokens}. Factory time: "
+        f"{_seconds(totals['factory_seconds'])}; evaluation time: "
+        f"{_seconds(totals['eval_seconds'])}.",
+    ]
+    return "\n".join(lines)
+
+
+def write_results(folder: Path, results: Sequence[CaseResult], meta: Meta) -> tuple[Path, Path]:
+    """Write ``results.json`` and ``results.md`` into ``folder``; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {
+        "meta": asdict(meta),
+        "summary": summary(results),
+        "cases": [{**asdict(r), "passed": r.passed, "notes": r.notes} for r in results],
+    }
+    as_json = folder / "results.json"
+    as_json.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    as_md = folder / "results.md"
+    as_md.write_text(render_markdown(results, meta) + "\n", encoding="utf-8")
+    return as_json, as_md
+
+
+def replace_block(text: str, block: str) -> str:
+    """Put ``block`` between the eval markers of ``text`` (appending them when absent)."""
+    start, stop = text.find(BEGIN), text.find(END)
+    if start == -1 or stop == -1 or stop < start:
+        return f"{text.rstrip()}\n\n## Latest results\n\n{BEGIN}\n{block}\n{END}\n"
+    return f"{text[: start + len(BEGIN)]}\n{block}\n{text[stop:]}"
+
+
+def update_docs(path: Path, block: str) -> None:
+    """Rewrite the results between the eval markers of ``path``."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Quality\n"
+    path.write_text(replace_block(text, block), encoding="utf-8")

@@ -1,0 +1,208 @@
+"""Run the evaluation: ``python -m eval.run [--cases a,b] [--pipeline mvp] [--model M] ...``.
+
+For each case, run the factory on ``requirement.md`` unattended, then measure the
+run's folder (``eval.measure``): every planned file present, dependencies
+installed, modules imported, the project's own tests, and the hidden acceptance
+tests. ``--reference`` measures each case's hand-written reference instead: the
+harness's self-test, which must pass 100 %. Results go to ``--out`` as JSON and
+markdown; a factory evaluation also rewrites the table in ``docs/quality.md``.
+
+Exit codes: 0 when the evaluation ran (whatever the factory scored; for
+``--reference``, when every acceptance test passed), 1 when a reference failed,
+2 on usage errors, 4 when the factory or the sandbox cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eval.catalog import Case, CaseError, UnknownCaseError, load_cases
+from eval.executors import Executor, ExecutorUnavailableError, choose_executor, one_line
+from eval.factory import factory_missing, models_file, run_factory
+from eval.measure import Measured, measure
+from eval.report import CaseResult, Meta, render_markdown, update_docs, write_results
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "eval" / "results"
+DOCS = ROOT / "docs" / "quality.md"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ENV = 0, 1, 2, 4
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(prog="python -m eval.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", default="", help="comma-separated case ids (default: all)")
+    parser.add_argument("--pipeline", default="mvp", help="the factory's pipeline (default mvp)")
+    parser.add_argument(
+        "--model",
+        default="",
+        help="serve every chat alias with this alias (factory/coder), label "
+        "(ollama:qwen2.5-coder:7b, embedded) or Ollama tag (default: models.yaml)",
+    )
+    parser.add_argument(
+        "--reference", action="store_true", help="measure the reference solutions (self-test)"
+    )
+    parser.add_argument("--out", type=Path, help="results folder (default eval/results/<stamp>)")
+    parser.add_argument(
+        "--executor",
+        choices=("auto", "sandbox", "local"),
+        default="auto",
+        help="where code runs: the sandbox; local only for --reference (auto: sandbox, "
+        "else local for --reference)",
+    )
+    parser.add_argument(
+        "--run-timeout", type=float, default=3600, help="seconds one factory run may take"
+    )
+    parser.add_argument("--no-docs", action="store_true", help="leave docs/quality.md alone")
+    return parser.parse_args(argv)
+
+
+def commit() -> str:
+    """Return the short commit of the checkout, marked ``-dirty`` with uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}-dirty" if dirty else head
+
+
+def evaluate_reference(case: Case, executor: Executor) -> CaseResult:
+    """Measure the case's reference solution."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"eval-{case.id}-") as tmp:
+        measured = measure(case.reference_dir, case, executor, Path(tmp))
+    return CaseResult(
+        case.id,
+        case.kind,
+        "REFERENCE",
+        measured,
+        out_dir=str(case.reference_dir),
+        eval_seconds=round(time.monotonic() - started, 1),
+    )
+
+
+def evaluate_run(
+    case: Case, executor: Executor, out: Path, args: argparse.Namespace, models: Path | None
+) -> CaseResult:
+    """Run the factory on the case's requirement, then measure what it built."""
+    folder = out / case.id
+    run = run_factory(
+        case.folder / "requirement.md",
+        pipeline=args.pipeline,
+        out=folder / "run",
+        logs=folder,
+        models=models,
+        timeout=args.run_timeout,
+    )
+    result = CaseResult(
+        case.id,
+        case.kind,
+        run.status,
+        reason="" if run.status == "COMPLETED" else run.reason,
+        run_id=run.run_id,
+        out_dir=str(run.out_dir),
+        tokens=run.tokens,
+        factory_seconds=run.seconds,
+    )
+    if not run.out_dir.is_dir():
+        result.measured = Measured(acceptance_total=case.acceptance_count())  # 0 of them passed
+        return result
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"eval-{case.id}-") as tmp:
+        result.measured = measure(run.out_dir, case, executor, Path(tmp))
+    result.eval_seconds = round(time.monotonic() - started, 1)
+    return result
+
+
+def evaluate(
+    case: Case, executor: Executor, out: Path, args: argparse.Namespace, models: Path | None
+) -> CaseResult:
+    """Evaluate one case; an unexpected error becomes the row's reason, never a crash."""
+    try:
+        if args.reference:
+            return evaluate_reference(case, executor)
+        return evaluate_run(case, executor, out, args, models)
+    except Exception as exc:  # noqa: BLE001 - one bad case must not end the evaluation
+        reason = f"evaluation error: {type(exc).__name__}: {one_line(exc)}"
+        try:
+            expected = case.acceptance_count()
+        except (OSError, SyntaxError, ValueError):
+            expected = 0
+        return CaseResult(case.id, case.kind, "ERROR", Measured(acceptance_total=expected), reason)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the evaluation; return the exit code."""
+    args = parse_args(argv)
+    try:
+        cases = load_cases([c.strip() for c in args.cases.split(",") if c.strip()])
+    except (UnknownCaseError, CaseError) as exc:
+        print(f"eval: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        executor = choose_executor(args.executor, reference=args.reference)
+    except ExecutorUnavailableError as exc:
+        print(f"eval: {exc}", file=sys.stderr)
+        return EXIT_ENV
+    if not args.reference and (missing := factory_missing()):
+        print(f"eval: {missing}", file=sys.stderr)
+        return EXIT_ENV
+    stamp = f"{datetime.now(UTC):%Y%m%d-%H%M%S}" + ("-reference" if args.reference else "")
+    out = (args.out or RESULTS_DIR / stamp).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    models = (
+        models_file(args.model, out / "models.yaml") if args.model and not args.reference else None
+    )
+    print(f"eval: {len(cases)} case(s), code runs in {executor.name}; results in {out}", flush=True)
+
+    results = []
+    for number, case in enumerate(cases, 1):
+        print(f"[{number}/{len(cases)}] {case.id} ...", flush=True)
+        results.append(evaluate(case, executor, out, args, models))
+        print(f"    {results[-1].line()}", flush=True)
+
+    meta = Meta(
+        mode="reference" if args.reference else "factory",
+        model=args.model or "models.yaml defaults",
+        pipeline="-" if args.reference else args.pipeline,
+        commit=commit(),
+        date=f"{datetime.now(UTC):%Y-%m-%d}",
+        executor=executor.name,
+        command=shlex.join(
+            ["python", "-m", "eval.run", *(argv if argv is not None else sys.argv[1:])]
+        ),
+    )
+    write_results(out, results, meta)
+    table = render_markdown(results, meta)
+    print("\n" + table)
+    if not args.reference and not args.no_docs:
+        update_docs(DOCS, table)
+        print(f"\neval: rewrote the results in {DOCS}")
+    if args.reference and not all(r.passed for r in results):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

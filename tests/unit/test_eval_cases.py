@@ -1,0 +1,385 @@
+"""The evaluation's cases are complete and consistent, and its reports render and parse."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+from eval import run
+from eval.catalog import KINDS, CaseError, count_test_items, load_case, load_cases
+from eval.executors import (
+    Check,
+    ExecutorUnavailableError,
+    SandboxExecutor,
+    choose_executor,
+    junit_counts,
+    pytest_argv,
+)
+from eval.factory import FactoryRun, last_json_object, models_file, tokens_of
+from eval.measure import ACCEPTANCE_COMMAND, Measured, merge_dependencies
+from eval.plan import PlanError, read_plan
+from eval.report import BEGIN, END, CaseResult, Meta, render_markdown, replace_block, summary
+
+CASES = load_cases()
+IDS = [case.id for case in CASES]
+
+
+def test_there_are_twelve_cases_at_least_three_of_each_kind() -> None:
+    kinds = Counter(case.kind for case in CASES)
+    assert len(CASES) >= 12
+    assert {kind: kinds[kind] >= 3 for kind in KINDS} == dict.fromkeys(KINDS, True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_case_folder_is_complete(case) -> None:
+    for part in (
+        "requirement.md",
+        "case.yaml",
+        "acceptance/test_acceptance.py",
+        "reference/architecture/plan.json",
+    ):
+        assert (case.folder / part).is_file(), part
+    for dep in case.dependencies:
+        Requirement(dep)  # PEP 508
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_requirement_is_short_and_states_the_interface(case) -> None:
+    text = case.requirement
+    assert 60 <= len(text.split()) <= 200
+    assert f"`{case.module}`" in text or f"-m {case.module}" in text
+    for name in case.names:
+        assert name in text, name
+    if case.kind == "web-service":
+        assert "FastAPI" in text and "named `app`" in text
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_acceptance_tests_parse_and_use_the_stated_interface(case) -> None:
+    source = (case.acceptance_dir / "test_acceptance.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    tests = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+    assert 5 <= len(tests) <= 10
+    assert case.acceptance_count() >= len(tests)  # parameters are literal, so countable
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    runs_it = f'"-m", "{case.module}"' in source
+    assert case.module in imported or runs_it
+    if case.kind in ("cli", "data"):
+        assert runs_it, "a program is tested through `python -m`"
+    if case.kind == "web-service":
+        assert {"fastapi.testclient", case.module} <= imported
+    for name in case.names:
+        assert name.lower() in source.lower(), name
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_reference_is_laid_out_as_a_run_folder(case) -> None:
+    plan = read_plan(case.reference_dir)
+    assert plan.missing(case.reference_dir) == []
+    assert case.module in plan.modules()
+    build = pytest.importorskip("devfactory.build.plan")
+    text = (case.reference_dir / "architecture/plan.json").read_text(encoding="utf-8")
+    build.BuildPlan.model_validate_json(text)  # the plan format the factory writes
+
+
+def test_case_yaml_must_be_valid_and_name_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "cli-thing"
+    folder.mkdir()
+    good = yaml.safe_load((CASES[0].folder / "case.yaml").read_text(encoding="utf-8"))
+    (folder / "case.yaml").write_text(yaml.safe_dump({**good, "kind": "gui"}))
+    with pytest.raises(CaseError, match="kind"):
+        load_case(folder)
+    (folder / "case.yaml").write_text(yaml.safe_dump(good))
+    with pytest.raises(CaseError, match="cli-thing"):
+        load_case(folder)
+
+
+def test_count_test_items_multiplies_literal_parametrize_lists() -> None:
+    source = """
+import pytest
+
+@pytest.mark.parametrize("a", [1, 2, 3])
+@pytest.mark.parametrize("b", (1, 2))
+def test_grid(a, b): ...
+
+def test_plain(): ...
+
+def helper(): ...
+"""
+    assert count_test_items(source) == 7
+    with pytest.raises(ValueError, match="literal"):
+        count_test_items('@pytest.mark.parametrize("a", VALUES)\ndef test_x(a): ...\n')
+
+
+# --- reading a run's folder ----------------------------------------------------------------
+
+
+def write_plan(root: Path, plan: Any) -> None:
+    (root / "architecture").mkdir(parents=True, exist_ok=True)
+    text = plan if isinstance(plan, str) else json.dumps(plan)
+    (root / "architecture/plan.json").write_text(text)
+
+
+def test_plan_names_missing_files_and_the_modules_to_import(tmp_path: Path) -> None:
+    write_plan(
+        tmp_path,
+        {
+            "kind": "cli",
+            "dependencies": ["rich>=13"],
+            "test_command": "pytest -q",
+            "entry_point": "python -m tool",
+            "files": [
+                {"path": "src/tool/__init__.py", "owner": "backend-engineering", "role": "code"},
+                {"path": "src/tool/__main__.py", "owner": "backend-engineering", "role": "code"},
+                {"path": "src/tool/core.py", "owner": "backend-engineering", "role": "code"},
+                {"path": "tests/test_core.py", "owner": "qa-engineering", "role": "tests"},
+                {"path": "README.md", "owner": "documentation", "role": "docs"},
+            ],
+        },
+    )
+    (tmp_path / "README.md").write_text("# tool\n")
+    plan = read_plan(tmp_path)
+    assert plan.modules() == ["tool", "tool.core"]
+    assert plan.missing(tmp_path)[0] == "src/tool/__init__.py"
+    assert len(plan.missing(tmp_path)) == 4
+    assert plan.dependencies == ("rich>=13",)
+
+
+@pytest.mark.parametrize(
+    ("plan", "why"),
+    [
+        (None, "no architecture/plan.json"),
+        ("{not json", "not readable JSON"),
+        ({"files": []}, "lists no files"),
+        ({"files": [{"path": "/etc/passwd"}]}, "not inside the project"),
+        ({"files": [{"path": "../up.py"}]}, "not inside the project"),
+        ({"files": [{"path": "a.py"}], "dependencies": "fastapi"}, "list of strings"),
+    ],
+)
+def test_an_unusable_plan_says_why(tmp_path: Path, plan: Any, why: str) -> None:
+    if plan is not None:
+        write_plan(tmp_path, plan)
+    with pytest.raises(PlanError, match=why):
+        read_plan(tmp_path)
+
+
+# --- what the factory and pytest report ----------------------------------------------------
+
+
+def test_the_last_json_object_after_the_logs_is_the_report() -> None:
+    output = (
+        "database: embedded\n{ not json\n"
+        '{"event": "stage", "team": "qa"}\n'
+        '{\n  "run_id": "r1",\n  "status": "FAILED",\n  "usage": {"tokens": 5}\n}\n'
+        "bye\n"
+    )
+    assert last_json_object(output) == {"run_id": "r1", "status": "FAILED", "usage": {"tokens": 5}}
+    assert last_json_object("no report at all") is None
+
+
+@pytest.mark.parametrize(
+    ("report", "tokens"),
+    [
+        ({"usage": {"tokens": 12}}, 12),
+        ({"usage": {"input_tokens": 3, "output_tokens": 4}}, 7),
+        ({"usage": {"total": {"input_tokens": 1, "output_tokens": 1}}}, 2),
+        ({"total_tokens": 9}, 9),
+        ({"stages": [{"tokens": 2}, {"usage": {"input_tokens": 3}}]}, 5),
+        ({"status": "ERROR"}, None),
+    ],
+)
+def test_tokens_are_read_from_every_usage_shape(report: dict, tokens: int | None) -> None:
+    assert tokens_of(report) == tokens
+
+
+def test_junit_counts_and_pytest_commands(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite tests="6" failures="1" errors="1" skipped="1"/></testsuites>'
+    )
+    assert junit_counts(junit) == (3, 1, 1)
+    assert junit_counts(tmp_path / "none.xml") is None
+    assert pytest_argv("pytest -q tests", "/py") == ["/py", "-m", "pytest", "-q", "tests"]
+    assert pytest_argv("python -m pytest tests", "/py") == ["/py", "-m", "pytest", "tests"]
+    assert pytest_argv("make test", "/py") is None
+    assert pytest_argv(ACCEPTANCE_COMMAND, "/py")[:3] == ["/py", "-m", "pytest"]
+
+
+class FakeSandbox:
+    """Answers as ``devfactory.build.sandbox.Sandbox`` does, from canned results."""
+
+    def __init__(self, install_exit: int = 0) -> None:
+        self.install_exit = install_exit
+
+    def environment(self, dependencies: list[str]) -> SimpleNamespace:
+        if "bad dep" in dependencies:
+            raise ValueError("dependency 'bad dep' is not a PEP 508 requirement")
+        install = SimpleNamespace(exit_code=self.install_exit, output="resolving\nno fastapi==99")
+        return SimpleNamespace(ok=self.install_exit == 0, install=install)
+
+    def compile_and_import(self, workspace: Path, env: Any, modules: list[str]) -> Any:
+        output = "ok a\nb: ImportError: boom\n    File b.py\ncompiled 2 file(s), 0 error(s)"
+        return SimpleNamespace(exit_code=1, output=output)
+
+    def run_tests(self, workspace: Path, env: Any, command: str) -> tuple[Any, Any]:
+        cases = [
+            SimpleNamespace(name="test_ok", outcome="passed", message=""),
+            SimpleNamespace(name="test_bad", outcome="failed", message="assert 1 == 2\nmore"),
+        ]
+        report = SimpleNamespace(passed=3, failed=1, errors=0, cases=cases)
+        return SimpleNamespace(exit_code=1, output=""), report
+
+
+def test_the_sandbox_results_become_checks(tmp_path: Path) -> None:
+    executor = SandboxExecutor(FakeSandbox())
+    env, installed = executor.environment(["fastapi"])
+    assert installed == Check(True, "installed")
+    imported = executor.imports(tmp_path, env, ["a", "b"])
+    assert imported == Check(False, "import failed: b: ImportError: boom")
+    tests = executor.tests(tmp_path, env, ACCEPTANCE_COMMAND, 60)
+    assert (tests.ok, tests.passed, tests.failed, tests.total) == (False, 3, 1, 4)
+    assert tests.summary == "3 passed, 1 failed, 0 errors; first: test_bad: assert 1 == 2"
+    assert not SandboxExecutor(FakeSandbox(install_exit=1)).environment([])[1].ok
+    refused = executor.environment(["bad dep"])[1]
+    assert not refused.ok and "PEP 508" in refused.summary
+
+
+def test_dependencies_are_merged_by_package_the_plan_first() -> None:
+    merged = merge_dependencies(["FastAPI>=0.110", "rich"], ["fastapi", "httpx"], ["pytest"])
+    assert merged == ["FastAPI>=0.110", "rich", "httpx", "pytest"]
+
+
+def test_generated_code_never_runs_unisolated_outside_the_self_test() -> None:
+    with pytest.raises(ExecutorUnavailableError, match="only --reference"):
+        choose_executor("local", reference=False)
+    assert choose_executor("local", reference=True).name.startswith("local")
+
+
+@pytest.mark.parametrize(
+    ("model", "provider", "name"),
+    [
+        ("qwen2.5-coder:7b", "ollama", "qwen2.5-coder:7b"),
+        ("ollama:qwen2.5-coder:1.5b", "ollama", "qwen2.5-coder:1.5b"),
+        ("openai:gpt-4o-mini", "openai", "gpt-4o-mini"),
+    ],
+)
+def test_models_file_serves_every_chat_alias_with_the_model(
+    tmp_path: Path, model: str, provider: str, name: str
+) -> None:
+    from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
+    from devfactory.models.router import ModelsConfig
+    from devfactory.settings import Settings
+
+    path = models_file(model, tmp_path / "models.yaml")
+    config = ModelsConfig.load(Settings(models_file=path, data_dir=tmp_path))
+    for alias in CHAT_ALIASES:
+        assert [(e.provider, e.model) for e in config.aliases[alias]] == [(provider, name)]
+    assert config.aliases[EMBED_ALIAS]  # embeddings keep their chain
+
+
+# --- the results table -----------------------------------------------------------------------
+
+
+def fake_results() -> list[CaseResult]:
+    full = Measured(
+        complete=True,
+        installs=True,
+        imports=True,
+        own_passed=3,
+        own_total=3,
+        acceptance_passed=8,
+        acceptance_total=8,
+        acceptance_collected=8,
+    )
+    partial = Measured(
+        complete=False,
+        missing=["tests/test_api.py"],
+        installs=True,
+        imports=False,
+        acceptance_passed=2,
+        acceptance_total=12,
+        acceptance_collected=12,
+        notes=["missing planned files: tests/test_api.py", "import failed: a | b"],
+    )
+    return [
+        CaseResult("cli-wordcount", "cli", "COMPLETED", full, tokens=12345, factory_seconds=61),
+        CaseResult("web-todo", "web-service", "COMPLETED", partial, tokens=900, eval_seconds=4.5),
+        CaseResult("lib-x", "library", "FAILED", None, reason="qa-engineering BLOCKED"),
+    ]
+
+
+META = Meta("factory", "qwen2.5-coder:7b", "mvp", "abc1234", "2026-11-22", "sandbox", "make eval")
+
+
+def test_results_render_as_a_markdown_table_with_totals() -> None:
+    table = render_markdown(fake_results(), META)
+    lines = table.splitlines()
+    assert "Model `qwen2.5-coder:7b`, pipeline `mvp`, commit `abc1234`, 2026-11-22" in lines[0]
+    assert lines[2].startswith("| Case | Kind | Run | Plan complete |")
+    assert lines[4] == (
+        "| `cli-wordcount` | cli | COMPLETED | yes | yes | yes | 3/3 | 8/8 | 12,345 | 1m 01s |  |"
+    )
+    assert lines[5].startswith(
+        "| `web-todo` | web-service | COMPLETED | **no** | yes | **no** | – | 2/12 | 900 |"
+    )
+    assert "import failed: a \\| b" in lines[5]  # a pipe in a note does not split the row
+    assert lines[6].startswith("| `lib-x` | library | FAILED | – | – | – | – | – | – |")
+    assert lines[6].endswith("| qa-engineering BLOCKED |")
+    assert "**Acceptance: 10/20 tests (50%); 1 of 3 cases pass all their" in lines[-1]
+    assert summary(fake_results())["tokens"] == 13245
+
+
+def test_the_docs_block_is_replaced_between_the_markers_only() -> None:
+    doc = f"# Quality\n\nintro\n\n{BEGIN}\nold table\n{END}\n\n## After\n"
+    new = replace_block(doc, "new table")
+    assert new == f"# Quality\n\nintro\n\n{BEGIN}\nnew table\n{END}\n\n## After\n"
+    assert replace_block(new, "newer") == replace_block(doc, "newer")
+    appended = replace_block("# Quality\n", "first")
+    assert appended.endswith(f"{BEGIN}\nfirst\n{END}\n")
+
+
+class NoExecutor:
+    name = "none"
+
+    def environment(self, dependencies: Any) -> tuple[Any, Check]:
+        raise AssertionError("nothing is measured for a run without a folder")
+
+
+def test_a_failed_run_becomes_a_row_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "quality.md"
+    docs.write_text(f"# Quality\n{BEGIN}\n{END}\n")
+
+    def failed_run(requirement_file: Path, *, out: Path, **_: Any) -> FactoryRun:
+        return FactoryRun("FAILED", "solution-architecture BLOCKED: no plan", out, "r1", 77, 3.0)
+
+    monkeypatch.setattr(run, "run_factory", failed_run)
+    monkeypatch.setattr(run, "choose_executor", lambda *a, **k: NoExecutor())
+    monkeypatch.setattr(run, "factory_missing", lambda: "")
+    monkeypatch.setattr(run, "DOCS", docs)
+    out = tmp_path / "results"
+    assert run.main(["--cases", "web-todo,lib-textslug", "--out", str(out)]) == 0
+    data = json.loads((out / "results.json").read_text())
+    assert [c["case"] for c in data["cases"]] == ["web-todo", "lib-textslug"]
+    assert data["cases"][0]["run"] == "FAILED"
+    assert data["cases"][0]["notes"] == "solution-architecture BLOCKED: no plan"
+    assert data["summary"]["tokens"] == 154
+    # a run that built nothing scores 0 of the case's acceptance tests, not 0 of 0
+    assert data["summary"]["acceptance_total"] == sum(
+        case.acceptance_count() for case in load_cases(["web-todo", "lib-textslug"])
+    )
+    assert "| `web-todo` | web-service | FAILED | – | – | – | – | 0/12 | 77 |" in docs.read_text()
+
+
+def test_unknown_cases_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(["--cases", "no-such-case", "--reference"]) == 2
+    assert "no-such-case" in capsys.readouterr().err
