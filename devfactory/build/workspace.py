@@ -1,0 +1,299 @@
+"""A run's folder as a git repository: one commit per passed stage, by its team.
+
+``Workspace`` drives the ``git`` command line in a controlled environment: no
+system or user configuration, no hooks, no pager, no external diff or textconv
+program, no background maintenance, literal pathspecs, an explicit git dir (a
+folder without its own ``.git`` is never mistaken for part of a repository
+above it), and a timeout on every call. Paths come from model output, so they
+are passed as arguments after ``--`` and never through a shell. Every failure
+(git missing, a corrupted repository, a full disk, a timeout) is a
+``WorkspaceError`` with git's own reason; the recorder reports it and the run
+goes on.
+
+A repository devfactory made carries a mark file in its ``.git``; ``init``
+refuses a folder that is already someone else's repository (an ``--out``
+pointing at a project checkout) rather than committing into it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from devfactory.artifacts import BLOCKED_DIR
+from devfactory.contracts import check_relative_path
+
+GIT_TIMEOUT_S = 30.0
+DOMAIN = "devfactory.local"
+FACTORY = f"devfactory <factory@{DOMAIN}>"  # the committer, and the author of the summary
+MARK = "devfactory-workspace"  # a file in .git: this repository is a run's, made by devfactory
+_EXCLUDE = f"# devfactory: the drafts of BLOCKED stages stay out of the history\n/{BLOCKED_DIR}/\n"
+_PERSON = re.compile(r"^([^<>\n]+) <([^<>\s]+)>$")
+# git options for every call: nothing configured elsewhere may run a program or change output
+_OPTIONS = (
+    "--no-pager",
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.fsmonitor=false",
+    "-c", "core.autocrlf=false",
+    "-c", "core.quotePath=false",
+    "-c", "commit.gpgSign=false",
+    "-c", "log.showSignature=false",
+    "-c", "gc.auto=0",
+    "-c", "maintenance.auto=false",
+    "-c", "init.defaultBranch=main",
+)  # fmt: skip
+
+
+# the message from stdin; "whitespace" cleanup keeps a line that starts with "#" (a heading)
+_MESSAGE = ("--cleanup=whitespace", "--no-verify", "--file=-")
+
+
+class WorkspaceError(RuntimeError):
+    """A git command on the run's folder failed, or the folder cannot be a workspace."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit of a run's history."""
+
+    sha: str
+    author: str  # "Name <email>"
+    subject: str
+    body: str
+    files: tuple[str, ...]  # the paths it changed
+
+
+def team_author(team_slug: str, team_name: str) -> str:
+    """Return the author a team's commits carry: ``Team Name <team-slug@devfactory.local>``."""
+    return f"{team_name} <{team_slug}@{DOMAIN}>"
+
+
+def _person(who: str) -> tuple[str, str]:
+    """Split ``Name <email>``; refuse anything git would read differently."""
+    found = _PERSON.match(who.strip())
+    if found is None:
+        raise WorkspaceError(f"not an author git can record as given: {who!r}")
+    return found.group(1).strip(), found.group(2)
+
+
+def _message(text: str) -> str:
+    """Return a commit message git accepts: never empty, no NUL."""
+    text = text.replace("\0", "")
+    return text if text.strip() else "(no message)"
+
+
+def _checked_paths(paths: Sequence[str]) -> list[str]:
+    """Refuse paths that leave the folder or reach into a ``.git`` (any case)."""
+    checked = []
+    for path in paths:
+        try:
+            check_relative_path(path)
+        except ValueError as exc:
+            raise WorkspaceError(str(exc)) from None
+        if any(part.casefold() == ".git" for part in path.split("/")):
+            raise WorkspaceError(f"refused to commit {path!r}: it is inside a .git folder")
+        checked.append(path)
+    return checked
+
+
+class Workspace:
+    """The git repository of one run's folder.
+
+    Args:
+        root: the run's folder (resolved; the repository is ``root/.git``).
+        git: the git program.
+        timeout: the most seconds one git command may take.
+
+    """
+
+    def __init__(self, root: Path, *, git: str = "git", timeout: float = GIT_TIMEOUT_S) -> None:
+        self.root = Path(root).resolve()
+        self.git_dir = self.root / ".git"
+        self.program, self.timeout = git, timeout
+
+    def exists(self) -> bool:
+        """Say whether the folder is a workspace devfactory made (runs before it had none)."""
+        return self.git_dir.is_dir() and not self.git_dir.is_symlink() and self._marked()
+
+    def _marked(self) -> bool:
+        return (self.git_dir / MARK).is_file()
+
+    def init(self) -> None:
+        """Make the folder a repository on branch ``main``, or check it is one already.
+
+        Idempotent. A new repository is made only in an empty folder, so that
+        nothing that was there before the run is ever committed.
+        ``.git/info/exclude`` keeps ``_blocked/`` out of the history.
+        Lock files a killed git left behind are removed: only the run's single
+        driver (it holds the run's lease) ever writes to the repository.
+        """
+        try:
+            if not self.git_dir.exists() and not self.git_dir.is_symlink():
+                if any(self.root.iterdir()):  # e.g. --out pointing at a home or a project
+                    raise WorkspaceError(
+                        f"{self.root} held files before the run: a history starts only in "
+                        "an empty folder (runs from before histories were kept have none)"
+                    )
+            self.git_dir.mkdir(exist_ok=False)
+            (self.git_dir / MARK).write_text("made by devfactory for the run in this folder\n")
+        except FileExistsError:
+            if self.git_dir.is_symlink() or not self.git_dir.is_dir():
+                raise WorkspaceError(f"{self.git_dir} is not a folder; not using it") from None
+            if not self._marked():
+                raise WorkspaceError(
+                    f"{self.root} is already a git repository devfactory did not make; "
+                    "leaving it alone (give the run a folder of its own)"
+                ) from None
+        except OSError as exc:
+            raise WorkspaceError(f"cannot make {self.git_dir}: {exc.strerror}") from None
+        self._run(["init", "--quiet", "--template=", str(self.root)], git_dir=False)
+        try:
+            for stale in ("index.lock", "HEAD.lock", "refs/heads/main.lock"):
+                (self.git_dir / stale).unlink(missing_ok=True)
+            (self.git_dir / "info").mkdir(exist_ok=True)
+            (self.git_dir / "info" / "exclude").write_text(_EXCLUDE)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot prepare {self.git_dir}: {exc.strerror}") from None
+
+    def commit_stage(
+        self, team_slug: str, team_name: str, paths: Sequence[str], message: str
+    ) -> str | None:
+        """Commit exactly ``paths`` as the team's work; return the sha (None: nothing changed).
+
+        The paths are added even where a ``.gitignore`` would hide them: a
+        deliverable is named on purpose. Anything else staged stays out of it.
+        """
+        checked = _checked_paths(paths)
+        if not checked:
+            return None
+        self._run(["add", "--force", "--", *checked])
+        if not self._staged(checked):
+            return None
+        author = team_author(team_slug, team_name)
+        args = ["commit", "--quiet", "--only", *_MESSAGE, "--", *checked]
+        self._run(args, stdin=_message(message), author=author)
+        return self.head()
+
+    def commit_all(self, message: str, author: str = FACTORY) -> str | None:
+        """Commit everything in the folder but ``_blocked/``; return the sha (None: no change)."""
+        self._run(["add", "--all"])
+        if not self._staged(()):
+            return None
+        self._run(["commit", "--quiet", *_MESSAGE], stdin=_message(message), author=author)
+        return self.head()
+
+    def head(self) -> str | None:
+        """Return the sha of the newest commit (None before the first)."""
+        found = self._run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], ok=(0, 1))
+        return found.stdout.strip() or None
+
+    def log(self, limit: int | None = None) -> list[Commit]:
+        """Return the history, newest first, each commit with the paths it changed."""
+        if self.head() is None:
+            return []
+        count = [f"--max-count={limit}"] if limit is not None else []
+        fmt = "--format=%H%x1f%an <%ae>%x1f%s%x1f%b"
+        out = self._run(["log", "-z", "--no-color", fmt, *count, "HEAD", "--"]).stdout
+        commits = []
+        for entry in filter(None, out.split("\0")):
+            sha, author, subject, body = (entry.strip("\n").split("\x1f", 3) + ["", ""])[:4]
+            commits.append(Commit(sha, author, subject, body.strip(), self._files(sha)))
+        return commits
+
+    def last_commit(self, team: str) -> Commit | None:
+        """Return the team's newest commit (None: it has none)."""
+        email = f"<{team}@{DOMAIN}>"
+        return next((c for c in self.log() if c.author.endswith(email)), None)
+
+    def diff(self, team: str | None = None) -> str:
+        """Return a unified diff: the team's newest commit, or with no team the whole history.
+
+        A stage passes at most once a round, so the team's newest commit is what
+        it changed in the latest round in which it changed something (a rerun
+        that wrote the same bytes makes no commit; then this shows the round
+        before). With no team, the diff runs from the empty tree to ``HEAD``:
+        every file the run committed, the first commit's included. Empty when
+        there is nothing to show.
+        """
+        patch = ["diff-tree", "-r", "-p", "--no-color", "--no-ext-diff", "--no-textconv"]
+        if team is not None:
+            commit = self.last_commit(team)
+            if commit is None:
+                return ""
+            return self._run([*patch, "--root", "--no-commit-id", commit.sha, "--"]).stdout
+        if self.head() is None:
+            return ""
+        empty = self._run(["hash-object", "-t", "tree", "--stdin"], stdin="").stdout.strip()
+        return self._run([*patch, empty, "HEAD", "--"]).stdout
+
+    def _files(self, sha: str) -> tuple[str, ...]:
+        args = ["diff-tree", "-r", "-z", "--root", "--no-commit-id", "--name-only", "--no-renames"]
+        out = self._run([*args, sha, "--"]).stdout
+        return tuple(filter(None, out.split("\0")))
+
+    def _staged(self, paths: Sequence[str]) -> bool:
+        """Say whether the index differs from ``HEAD`` (at ``paths`` when given)."""
+        if self.head() is None:  # before the first commit: is anything in the index at all?
+            listed = self._run(["ls-files", "--cached", "-z", "--", *paths]).stdout
+            return bool(listed)
+        quiet = self._run(["diff", "--cached", "--quiet", "HEAD", "--", *paths], ok=(0, 1))
+        return quiet.returncode == 1
+
+    def _env(self, author: str | None) -> dict[str, str]:
+        committer = _person(FACTORY)
+        env = {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "LC_ALL": "C",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_LITERAL_PATHSPECS": "1",
+            "GIT_OPTIONAL_LOCKS": "0",
+            "GIT_COMMITTER_NAME": committer[0],
+            "GIT_COMMITTER_EMAIL": committer[1],
+        }
+        if author is not None:
+            env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = _person(author)
+        return env
+
+    def _run(
+        self,
+        args: Sequence[str],
+        *,
+        stdin: str | None = None,
+        author: str | None = None,
+        ok: tuple[int, ...] = (0,),
+        git_dir: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run one git command in the folder; any failure is a ``WorkspaceError``."""
+        where = ["--git-dir", str(self.git_dir), "--work-tree", str(self.root)] if git_dir else []
+        if not self.root.is_dir():
+            raise WorkspaceError(f"the run's folder {self.root} is not there")
+        try:
+            done = subprocess.run(
+                [self.program, *_OPTIONS, *where, *args],
+                cwd=self.root,
+                env=self._env(author),
+                input=stdin,
+                stdin=None if stdin is not None else subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise WorkspaceError(f"git {args[0]} took longer than {self.timeout:g} s") from None
+        except FileNotFoundError:
+            raise WorkspaceError(f"{self.program!r} was not found (is git installed?)") from None
+        except OSError as exc:
+            raise WorkspaceError(f"git {args[0]} could not run: {exc.strerror}") from None
+        if done.returncode not in ok:
+            why = " ".join(done.stderr.split())[:500] or "no reason given"
+            raise WorkspaceError(f"git {args[0]} failed (exit {done.returncode}): {why}")
+        return done
