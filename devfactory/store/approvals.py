@@ -1,0 +1,61 @@
+"""Standing pre-approvals of projects for unattended runs (``devfactory approve-project``).
+
+The table only grows: approving or revoking adds a row, and a project's newest
+row decides. Who may pre-approve is a rule of the policy
+(``control/unattended.check_pre_approver``), checked before anything is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, cast
+
+from psycopg_pool import ConnectionPool
+
+from devfactory.control.unattended import PreApproval
+from devfactory.redact import redact
+
+ApprovalAction = Literal["approve", "revoke"]
+
+
+class ProjectApprovals:
+    """Read and add rows of ``devfactory_project_approvals``."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def add(
+        self, project: str, action: ApprovalAction, *, by: str, role: str, note: str = ""
+    ) -> tuple[int, PreApproval]:
+        """Record ``by``'s approval (or revocation) of ``project``; return its id and content."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "INSERT INTO devfactory_project_approvals (project, action, approved_by, role,"
+                " note) VALUES (%s, %s, %s, %s, %s) RETURNING id, at",
+                (project, action, by, role, redact(note)[:2000]),
+            ).fetchone()
+        found = cast(dict[str, Any], row)
+        kept = PreApproval(
+            project=project, by=by, role=role, note=redact(note)[:2000], at=found["at"]
+        )
+        return int(found["id"]), kept
+
+    def current(self, project: str) -> PreApproval | None:
+        """Return the project's standing pre-approval: its newest row, unless that revokes it."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT action, approved_by, role, note, at FROM devfactory_project_approvals"
+                " WHERE project = %s ORDER BY id DESC LIMIT 1",
+                (project,),
+            ).fetchone()
+        if row is None:
+            return None
+        found = cast(dict[str, Any], row)
+        if found["action"] != "approve":
+            return None
+        return PreApproval(
+            project=project,
+            by=found["approved_by"],
+            role=found["role"],
+            note=found["note"],
+            at=found["at"],
+        )
