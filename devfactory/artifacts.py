@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devfactory.contracts import StageOutcome, StageRecord, Usage, check_relative_path
+from devfactory.contracts import CheckRun, StageOutcome, StageRecord, Usage, check_relative_path
 from devfactory.redact import redact, redact_data
 
 BLOCKED_DIR = "_blocked"
+SUMMARY_COMMIT = "devfactory: run summary"
+SUBJECT_CHARS = 72  # a commit subject's length, as git tools show it
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class ArtifactWriteError(OSError):
@@ -89,6 +94,73 @@ def write_stage_artifacts(out_dir: Path, record: StageRecord) -> list[str]:
     that cannot be written is reported and the others are still written.
     """
     return _write_all(out_dir, _stage_files(record))
+
+
+def published_paths(out_dir: Path, record: StageRecord) -> list[str]:
+    """Return a PASSED stage's deliverables as they stand in the folder (none for other stages).
+
+    Only regular files reached without following a link count, so a file whose
+    write was refused (a planted link) is never taken for the team's work.
+    """
+    if record.outcome is not StageOutcome.PASSED or record.result is None:
+        return []
+    return [a.path for a in record.result.artifacts if _plain_file(out_dir, a.path)]
+
+
+def _plain_file(root: Path, relative: str) -> bool:
+    here = root
+    for part in relative.split("/"):
+        here = here / part
+        try:
+            mode = here.lstat().st_mode
+        except OSError:
+            return False
+        if stat.S_ISLNK(mode):
+            return False
+    return stat.S_ISREG(mode)
+
+
+def check_line(check: CheckRun) -> str:
+    """Describe one sandbox check in a line.
+
+    For example ``tests: pytest -q → exit 1, 3 passed 1 failed (2.1 s)``.
+    """
+    command = " ".join(check.command.split())
+    command = command if len(command) <= 80 else command[:79] + "…"
+    ended = "did not exit" if check.exit_code is None else f"exit {check.exit_code}"
+    counts = [f"{n} {word}" for n, word in _counts(check) if n]
+    if check.exit_code is None and check.summary:
+        counts.append(check.summary)
+    where = "" if check.sandboxed else ", not sandboxed"
+    shown = ", ".join([ended, " ".join(counts)] if counts else [ended])
+    return f"{check.name}: {command} → {shown} ({check.seconds:.1f} s{where})"
+
+
+def _counts(check: CheckRun) -> tuple[tuple[int, str], ...]:
+    return (check.passed, "passed"), (check.failed, "failed"), (check.errors, "errors")
+
+
+def commit_message(record: StageRecord, team_name: str) -> str:
+    """Return a passed stage's commit message: what it did, then how sure and how checked.
+
+    The subject is the first line of the team's reasoning (clipped); the body
+    says confidence, attempts, outcome, model and one line per sandbox check.
+    Redacted like everything else the run records, and without control
+    characters (someone will read it with ``git log`` in a terminal).
+    """
+    reasoning = _CONTROL.sub("", record.result.reasoning if record.result else record.reason)
+    first = next((line.strip() for line in reasoning.splitlines() if line.strip()), "")
+    subject = f"{team_name}: {first or record.outcome.value.lower()}"
+    if len(subject) > SUBJECT_CHARS:
+        subject = subject[: SUBJECT_CHARS - 1] + "…"
+    body = [
+        f"confidence: {record.result.confidence:.2f}" if record.result else "confidence: -",
+        f"attempts: {record.attempts}",
+        f"outcome: {record.outcome.value}",
+        f"model: {record.model or '-'}",
+    ]
+    body += [f"{'✓' if c.ok else '✗'} {check_line(c)}" for c in record.checks]
+    return _CONTROL.sub("", redact("\n".join([subject, "", *body]))) + "\n"
 
 
 def _write_all(out_dir: Path, files: Sequence[tuple[str, str]]) -> list[str]:
@@ -188,6 +260,7 @@ def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> st
         for r in blocked:
             lines += ["", f"### Gate feedback: {r.team}", ""]
             lines += [f"- {item}" for item in r.gate_feedback]
+    lines += _checks_tables(records)
     lines += ["", "## Verified facts", ""]
     for r in records:
         if r.result:
@@ -197,3 +270,30 @@ def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> st
         if r.result:
             lines += [f"- **{r.team}:** {a}" for a in r.result.assumptions_made]
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: object) -> str:
+    """Make ``text`` one Markdown table cell (no line breaks, pipes escaped)."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _checks_tables(records: Sequence[StageRecord]) -> list[str]:
+    """Render one table of sandbox checks per stage that ran any."""
+    lines = []
+    for r in records:
+        if not r.checks:
+            continue
+        lines += ["", f"## Checks: {r.team}", ""]
+        lines += [
+            "| Check | Command | Exit | Passed/failed/errors | Seconds | Sandboxed |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in r.checks:
+            command = _cell(c.command)
+            shown = f"`{command}`" if "`" not in command else command
+            ended = "-" if c.exit_code is None else str(c.exit_code)
+            lines.append(
+                f"| {_cell(c.name)} | {shown} | {ended} | {c.passed}/{c.failed}/{c.errors} | "
+                f"{c.seconds:.1f} | {'yes' if c.sandboxed else 'no'} |"
+            )
+    return lines

@@ -18,6 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from devfactory.artifacts import check_line
+from devfactory.contracts import CheckRun
 from devfactory.control.hitl import HELP, Pause
 from devfactory.events import (
     ClarificationRouted,
@@ -71,6 +73,7 @@ class Progress:
             t: {"model": "", "status": "pending", "conf": "", "tokens": "", "secs": ""}
             for t in self.order
         }
+        self.checks: dict[str, list[CheckRun]] = {}  # each stage's sandbox checks
         self.out = out
         self.live: Live | None = None
         self.caption = ""
@@ -105,6 +108,8 @@ class Progress:
                 row["tokens"],
                 row["secs"],
             )
+            for check in self.checks.get(team, []):
+                table.add_row(*check_cells(check))
         return table
 
     def __call__(self, event: Event) -> None:
@@ -131,10 +136,12 @@ class Progress:
             tokens=f"{rec.usage.input_tokens}/{rec.usage.output_tokens}",
             secs=f"{rec.seconds:.1f}",
         )
+        self.checks[rec.team] = list(rec.checks)
         return (
             f"■ {rec.team} {rec.outcome.value} confidence={row['conf'] or '-'} "
             f"model={rec.model or '-'} tokens={row['tokens']} seconds={rec.seconds:.1f}"
             + (f" reason={rec.reason}" if rec.reason else "")
+            + "".join(f"\n  {'✓' if c.ok else '✗'} {check_line(c)}" for c in rec.checks)
         )
 
     def _transition(self, event: PhaseChanged) -> str:
@@ -176,6 +183,18 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
             self.live.__exit__(None, None, None)
+
+
+def check_cells(check: CheckRun) -> tuple[str | Text, ...]:
+    """Return the progress table's row for one sandbox check, shown under its stage."""
+    tally = ((check.passed, "passed"), (check.failed, "failed"), (check.errors, "errors"))
+    counts = " ".join(f"{n} {word}" for n, word in tally if n)
+    shown = "no exit" if check.exit_code is None else f"exit {check.exit_code}"
+    shown += (f", {counts}" if counts else "") + ("" if check.sandboxed else " (not sandboxed)")
+    command = " ".join(check.command.split())
+    command = command if len(command) <= 40 else command[:39] + "…"
+    colour = "green" if check.ok else "red"
+    return f"  ↳ {check.name}", command, styled(shown, colour), "", "", f"{check.seconds:.1f}"
 
 
 def pause_panel(run_id: str, interrupt_id: str, pause: Pause) -> Panel:

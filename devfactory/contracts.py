@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-MAX_ARTIFACT_CHARS = 6000
-MAX_ARTIFACTS = 4
+MAX_ARTIFACT_CHARS = 12000
+MAX_ARTIFACTS = 8
 _PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
 
 
@@ -39,6 +39,8 @@ def check_relative_path(path: str) -> str:
     parts = path.split("/")
     if path.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise ValueError(f"artifact path {path!r} must be relative, without '.', '..' or '//'")
+    if any(p.lower() == ".git" for p in parts):
+        raise ValueError(f"artifact path {path!r} must not touch the run's git repository")
     return path
 
 
@@ -134,6 +136,29 @@ class Usage(BaseModel):
         return self.input_tokens + self.output_tokens
 
 
+class CheckRun(BaseModel):
+    """One command run on a stage's code (in the sandbox): what ran, how it ended, the counts.
+
+    ``name`` says which check it was: ``install``, ``compile``, ``import``,
+    ``tests``, ``smoke`` or ``lint``.
+    """
+
+    name: str
+    command: str
+    exit_code: int | None = None  # None: it never ended by itself (killed, or not started)
+    seconds: float = 0.0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    sandboxed: bool = True
+    summary: str = ""  # one line: "3 passed, 1 failed", "killed after 120 s (wall time)"
+
+    @property
+    def ok(self) -> bool:
+        """Whether the command ended by itself with exit code 0 and nothing failed."""
+        return self.exit_code == 0 and not self.failed and not self.errors
+
+
 class StageRecord(BaseModel):
     """What the run remembers about one stage (stored in graph state as JSON)."""
 
@@ -150,6 +175,7 @@ class StageRecord(BaseModel):
     # "budget", "person" or "governance" when the stage was stopped rather than failed
     stopped_by: str = ""
     recalled: list[str] = Field(default_factory=list)  # "bank: text" recalled before it worked
+    checks: list[CheckRun] = Field(default_factory=list)  # the sandbox runs of its last attempt
 
     def to_state(self) -> dict[str, Any]:
         """Serialise for graph state (plain JSON, readable in Studio)."""

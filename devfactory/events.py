@@ -35,13 +35,14 @@ class Event(BaseModel):
 
 
 class RunCreated(Event):
-    """A run was created: what it was asked to build, and its caps."""
+    """A run was created: what it was asked to build, its caps, and whether anyone attends it."""
 
     event: Literal["run_created"] = "run_created"
     requirement: str
     pipeline: str
     project: str
     budget: dict[str, Any]
+    unattended: bool = False  # its pauses are answered by the policy's rules
 
 
 class RunStarted(Event):
@@ -163,9 +164,15 @@ class FactsExtracted(Event):
 
 
 class DecisionRecorded(Event):
-    """A person answered a pause (recorded before the run resumes)."""
+    """A person answered a pause (recorded before the run resumes), or a policy's rule did.
+
+    A rule answers inside a node, with no interrupt: ``key`` (the node's task
+    namespace and the rule, not part of the wire form) keeps it once in the
+    audit log when the node runs again.
+    """
 
     event: Literal["decision"] = "decision"
+    key: str = Field(default="", exclude=True)
     pause: str
     team: str | None
     question: str

@@ -2,11 +2,13 @@
 
 The runner hands every event the graph emits to ``RunRecorder.record`` before
 showing it: a lifecycle move goes to the runs table and the audit log; a
-finished stage's files go to the run's folder and its TaskResult and usage to
+finished stage's files go to the run's folder (a git repository: a passed
+stage's files are one commit by its team) and its TaskResult and usage to
 the audit log; governance, clarifications, notices and fact extractions go to
 the audit log. When a drive stops, ``finish`` writes ``run.json`` and
-``SUMMARY.md``, releases the run and, when the run has ended, retains its
-outcome in memory. To record a new kind of event, add its type to ``handlers``.
+``SUMMARY.md`` (committed as the run summary), releases the run and, when the
+run has ended, retains its outcome in memory. To record a new kind of event,
+add its type to ``handlers``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devfactory.artifacts import ordered_records, write_run_files, write_stage_artifacts
+from devfactory.artifacts import (
+    SUMMARY_COMMIT,
+    commit_message,
+    ordered_records,
+    published_paths,
+    write_run_files,
+    write_stage_artifacts,
+)
+from devfactory.build.workspace import Workspace, WorkspaceError
 from devfactory.control.budget import Spend
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import TERMINAL, Phase, Transition
@@ -37,6 +47,7 @@ from devfactory.memory.service import MemoryService
 from devfactory.pipelines import load_pipeline
 from devfactory.reports import Pending
 from devfactory.store.runs import RunRow, RunStore
+from devfactory.teams import load_teams
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]
@@ -74,9 +85,12 @@ class RunRecorder:
         self.runs, self.audit, self.row, self.memory = runs, audit, row, memory
         self.driver = driver
         self.out_dir = Path(row.out_dir)
+        self._git: Workspace | None = None  # the run folder's repository, made on first write
+        self._git_failed = False
         self.handlers: dict[type[Event], tuple[Handler, ...]] = {
             PhaseChanged: (self._move,),
-            StageFinished: (self._audit_stage, self._write_files),  # the record first
+            # the record first; then the files, committed when the stage passed
+            StageFinished: (self._audit_stage, self._write_files, self._commit_stage),
             GovernanceAssessed: (self._audit,),
             ClarificationRouted: (self._audit,),
             Notice: (self._audit,),
@@ -134,14 +148,54 @@ class RunRecorder:
         self.log(event, actor="factory")
 
     def _write_files(self, event: StageFinished) -> None:
+        self._workspace()  # the folder's history starts before its first file
         for problem in write_stage_artifacts(self.out_dir, event.record):
             self._refused(event.record.team, problem)
 
-    def _refused(self, team: str, problem: str) -> None:
-        """Record a file that was not written (a planted link, a full disk): never fatal."""
-        notice = Notice(kind="artifact_refused", team=team, message=problem[:1000])
+    def _refused(self, team: str, problem: str, kind: str = "artifact_refused") -> None:
+        """Record a file that was not written or committed (a planted link, a full disk).
+
+        Never fatal: the run's state is in Postgres either way.
+        """
+        notice = Notice(kind=kind, team=team, message=problem[:1000])
         log.warning("run %s: %s", self.row.run_id, notice.message)
         self.log(notice, actor="factory")
+
+    def _workspace(self) -> Workspace | None:
+        """Return the run folder's git repository, made on first use (None once that failed)."""
+        if self._git is None and not self._git_failed:
+            try:
+                workspace = Workspace(self.out_dir)
+                workspace.init()
+                self._git = workspace
+            except WorkspaceError as exc:
+                self._git_failed = True
+                self._refused("factory", f"the run's folder keeps no history: {exc}", "workspace")
+        return self._git
+
+    def _commit_stage(self, event: StageFinished) -> None:
+        """Commit a PASSED stage's files as its team; other outcomes commit nothing."""
+        record, workspace = event.record, self._workspace()
+        paths = published_paths(self.out_dir, record)
+        if workspace is None or not paths:
+            return
+        teams = load_teams()
+        name = teams[record.team].name if record.team in teams else record.team
+        try:
+            workspace.commit_stage(record.team, name, paths, commit_message(record, name))
+        except WorkspaceError as exc:
+            self._refused(record.team, f"git: {exc}", "workspace")
+
+    def _commit_summary(self) -> None:
+        # Committed rather than excluded: a clone of the folder is then the whole run,
+        # summary included, and `git status` stays clean. Each drive that ends (a pause,
+        # the end) adds one when run.json or SUMMARY.md changed.
+        workspace = self._workspace()
+        try:
+            if workspace is not None:
+                workspace.commit_all(SUMMARY_COMMIT)
+        except WorkspaceError as exc:
+            self._refused("factory", f"git: {exc}", "workspace")
 
     def _audit_stage(self, event: StageFinished) -> None:
         for kept in stage_records(event.record):
@@ -181,6 +235,7 @@ class RunRecorder:
         row = self.row
         records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
         requirement = values.get("requirement", "")
+        self._workspace()
         refused = write_run_files(
             self.out_dir,
             run_id=row.run_id,
@@ -192,6 +247,7 @@ class RunRecorder:
         )
         for problem in refused:  # the run's state is in Postgres either way
             self._refused("factory", problem)
+        self._commit_summary()
         self.runs.release(
             row.run_id,
             reason=reason,

@@ -5,8 +5,10 @@ graph nodes never open connections themselves. Every event the graph emits
 goes to the run's ``RunRecorder`` (runs table, audit log, artifacts) and then
 to the caller's ``on_event``. The runner records its own moves: PAUSED when
 the graph stops at an interrupt, and the way back when a person's decision
-resumes it. ``Factory`` also answers the questions its clients ask (runs,
-audit, memory), so that no client reaches past it.
+resumes it. An unattended run's pauses are answered inside the graph by the
+policy's rules; their decisions reach the audit log here as a person's do.
+``Factory`` also answers the questions its clients ask (runs, audit, memory),
+so that no client reaches past it.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import Decision, check_decision
+from devfactory.control.hitl import POLICY_PREFIX, Decision, DecisionError, check_decision
 from devfactory.control.lifecycle import TERMINAL, Phase
+from devfactory.control.policy import load_policy
+from devfactory.control.unattended import PreApproval, check_pre_approver
 from devfactory.events import (
+    DecisionRecorded,
     Event,
     PhaseChanged,
     RunCreated,
@@ -51,6 +56,7 @@ from devfactory.reports import (
     writable_folder,
 )
 from devfactory.settings import Settings
+from devfactory.store.approvals import ApprovalAction, ProjectApprovals
 from devfactory.store.db import open_pool, prepare
 from devfactory.store.lease import Lease, new_driver
 from devfactory.store.runs import RunBusyError, RunRow, RunStateError, RunStore
@@ -75,6 +81,7 @@ class Factory(Queries):
         self.pool = open_pool(self.dsn, timeout=settings.database_connect_timeout_s)
         self.checkpointer = PostgresSaver(self.pool)  # type: ignore[arg-type]
         self.runs = RunStore(self.pool)
+        self.approvals = ProjectApprovals(self.pool)
         self.audit = AuditLog.open(settings, self.pool)
         self._memory: MemoryService | None = None
         self._graphs: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = {}
@@ -138,8 +145,14 @@ class Factory(Queries):
         on_event: EventSink | None = None,
         run_id: str | None = None,
         owner: str = "",
+        unattended: bool | None = None,
     ) -> RunReport:
-        """Start a new run and drive it until it ends or waits for a person."""
+        """Start a new run and drive it until it ends or waits for a person.
+
+        ``unattended`` (default: the ``unattended`` setting) has the policy's rules
+        answer every pause; the run keeps it in its state, so a resumed run does too.
+        """
+        unattended = self.settings.unattended if unattended is None else unattended
         load_pipeline(pipeline)  # fail fast on an unknown pipeline
         requirement = redact(checked_text(requirement, "the requirement"))
         run_id = run_id or new_run_id()
@@ -153,7 +166,11 @@ class Factory(Queries):
         )
         row = self.get(run_id)
         created = RunCreated(
-            requirement=requirement, pipeline=pipeline, project=project, budget=budget
+            requirement=requirement,
+            pipeline=pipeline,
+            project=project,
+            budget=budget,
+            unattended=unattended,
         )
         self._recorder(row).log(created, actor=owner or "factory", key="run_created")
         payload = {
@@ -163,6 +180,7 @@ class Factory(Queries):
             "project": project,
             "budget": budget,
             "phase": Phase.DRAFT.value,
+            "unattended": unattended,
         }
         return self._drive(row, driver, payload, on_event)
 
@@ -210,6 +228,8 @@ class Factory(Queries):
         when the decision may not answer the question.
         """
         row = self.get(run_id)
+        if decision.by.startswith(POLICY_PREFIX):
+            raise DecisionError(f"names starting with {POLICY_PREFIX!r} are the factory's own")
         if row.status != Phase.PAUSED:
             raise RunStateError(f"run {run_id} is {row.shown_status}, not waiting for a person")
         chosen = choose_pending(run_id, self.pending(run_id), interrupt_id=interrupt_id, kind=kind)
@@ -253,6 +273,27 @@ class Factory(Queries):
         command: Command[Any] = Command(resume={p.interrupt_id: value for p in chosen})
         return self._drive(row, driver, command, on_event, first=resumed)
 
+    def approve_project(
+        self, project: str, *, by: str, role: str, note: str = "", revoke: bool = False
+    ) -> PreApproval:
+        """Pre-approve ``project``'s unattended runs at their governance pause (or revoke it).
+
+        Only a role that may approve a governance pause may (``DecisionError``
+        otherwise). The record is appended to the audit log as ``project:<name>``'s
+        ``pre_approval`` event, and every run it lets through records the policy's
+        decision naming it.
+        """
+        project = checked_text(project, "the project")
+        check_pre_approver(load_policy(self.settings.policy_file), by, role)
+        action: ApprovalAction = "revoke" if revoke else "approve"
+        ident, kept = self.approvals.add(project, action, by=by, role=role, note=note)
+        body = {"id": ident, "action": action, **kept.model_dump(mode="json")}
+        actor = f"{by} ({role})"
+        self.audit.append(
+            f"project:{project}", "pre_approval", body, actor=actor, key=f"pre_approval:{ident}"
+        )
+        return kept
+
     def _drive(
         self,
         row: RunRow,
@@ -270,6 +311,7 @@ class Factory(Queries):
             models=self.models,
             project_spent=self.runs.project_spent(row.project, excluding=run_id),
             memory=recorder.memory,
+            pre_approval=self.approvals.current(row.project),
         )
         show, failure = on_event or (lambda event: None), ""
         resumed = not isinstance(payload, dict)  # a resume or an answer
@@ -292,6 +334,8 @@ class Factory(Queries):
                 ):
                     if isinstance(chunk, Event):
                         recorder.record(chunk)
+                        if isinstance(chunk, DecisionRecorded):  # a policy rule answered in a node
+                            recorder.log(chunk, actor=chunk.by, key=f"decision:{chunk.key}")
                         show(chunk)
             except GraphRecursionError:
                 failure = f"recursion limit {self.settings.recursion_limit} reached"

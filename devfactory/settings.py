@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import (
@@ -110,6 +110,23 @@ class Settings(BaseSettings):
     review_required: bool = Field(
         default=True, description="Pause for a person's final review before COMPLETED."
     )
+    unattended: bool = Field(
+        default=False,
+        description="Start runs unattended (batch workers): the policy's unattended rules "
+        "answer every pause; a governance approval waits unless the project is pre-approved.",
+    )
+
+    max_fix_rounds: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="Times the final checks' failures go back to the teams that own the files.",
+    )
+    run_code: bool = Field(
+        default=True,
+        description="Run the build plan's code in the sandbox and gate stages on the results "
+        "(off only for graph-logic tests; an off run says so in every stage record).",
+    )
 
     # Memory: bounded recall before each stage.
     memory_enabled: bool = Field(default=True, description="Recall and retain at stage boundaries.")
@@ -170,6 +187,36 @@ class Settings(BaseSettings):
     models_factory: str | None = Field(
         default=None,
         description="module:function returning the model source (tests and plugins only).",
+    )
+
+    # The sandbox that runs generated code (docs/sandbox.md).
+    sandbox: Literal["bwrap", "unsandboxed"] = Field(
+        default="bwrap",
+        description="'bwrap' isolates generated code with bubblewrap; 'unsandboxed' runs it "
+        "with limits but no isolation (trusted code only; every result says so).",
+    )
+    sandbox_cpu_seconds: int = Field(default=60, ge=1, le=3600, description="CPU per process.")
+    sandbox_memory_mb: int = Field(
+        default=1024, ge=64, le=65_536, description="Address space per process, and in all."
+    )
+    sandbox_processes: int = Field(
+        default=64, ge=4, le=4096, description="Processes and threads a command may run at once."
+    )
+    sandbox_wall_seconds: int = Field(
+        default=120, ge=1, le=3600, description="Wall time of one command before it is killed."
+    )
+    sandbox_output_chars: int = Field(
+        default=20_000, ge=1000, le=1_000_000, description="Output kept per command (the tail)."
+    )
+    sandbox_file_size_mb: int = Field(
+        default=64, ge=1, le=65_536, description="The largest file a command may write."
+    )
+    sandbox_install_seconds: int = Field(
+        default=300, ge=10, le=3600, description="Time to build one dependency environment."
+    )
+    sandbox_cache_dir: Path | None = Field(
+        default=None,
+        description="Environments and uv's cache (default: <data_dir>/sandbox).",
     )
 
     # Budgets (None: no cap). Tokens count for every model; cost follows the price table.

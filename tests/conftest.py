@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -10,6 +11,10 @@ from pathlib import Path
 import pytest
 
 from devfactory.settings import Settings
+
+# Graph-logic tests script their files and never run them; processes they start inherit
+# this. The build tests (tests/**/test_build*.py) and the embedded e2e run turn it on.
+os.environ.setdefault("DEVFACTORY_RUN_CODE", "false")
 
 
 @pytest.fixture
@@ -25,6 +30,8 @@ def settings(tmp_path: Path) -> Settings:
         # the control-plane tests turn review and human retries on
         review_required=False,
         max_human_retries=0,
+        # graph-logic tests script their files; the sandbox tests (test_build*.py) turn this on
+        run_code=False,
     )
 
 

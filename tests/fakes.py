@@ -17,6 +17,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from devfactory.build.plan import PLAN_PATH, kind_of
 from devfactory.contracts import ArtifactKind
 from devfactory.events import Event
 from devfactory.models.router import ResolvedModel
@@ -60,9 +61,98 @@ def good_report(spec: TeamSpec, *, confidence: float = 0.95, **changes: Any) -> 
 
 
 def sample_content(spec: TeamSpec, path: str) -> str:
-    """Return file content that passes ``spec``'s checks for deliverable ``path``."""
-    kind = next(d.kind for d in spec.deliverables if d.path == path)
+    """Return file content that passes ``spec``'s checks for the file ``path``."""
+    kind = next((d.kind for d in spec.deliverables if d.path == path), kind_of(path))
     return SAMPLE_CONTENT[kind].format(name=spec.name)
+
+
+# the files a scripted plan gives each kind of owner (the paths teams wrote before plans)
+PLANNED = {
+    "code": ("src/backend/app.py", "src/backend/models.py"),
+    "tests": ("tests/test_app.py",),
+    "docs": ("docs/readme.md",),
+    "api": ("api/openapi.yaml",),
+    "schema": ("db/schema.sql",),
+    "frontend": ("frontend/src/app.tsx", "frontend/package.json"),
+    "design": ("design/ux-spec.md",),
+    "data": ("data/data-contract.yaml", "data/pipeline.py"),
+    "ml": ("ml/model-card.md", "ml/train.py"),
+    "integration": ("integration/feature-plan.md",),
+    "infra": ("infra/app.dockerfile", "infra/ci.yml"),
+    "ops": ("ops/runbook.md", "ops/slos.yaml"),
+}
+_PLAN_TEAM = re.compile(r"^- ([a-z0-9-]+) \([^)]*\): ([a-z, ]+)$", re.M)
+_PLAN_NAMED = re.compile(r"^- (function|endpoint|option|file|module) (.+)$", re.M)
+
+
+def planned_files(spec: TeamSpec) -> list[str]:
+    """Return the files ``spec``'s team writes in a run planned by ``scripted_plan``."""
+    return [*spec.deliverable_paths, *(p for role in spec.owns for p in PLANNED[role.value])]
+
+
+def plan_prompt(slugs: list[str]) -> str:
+    """Return the part of a plan request ``scripted_plan`` reads: the pipeline's teams."""
+    teams = load_teams()
+    rows = [
+        f"- {s} ({teams[s].name}): {', '.join(r.value for r in teams[s].owns)}"
+        for s in slugs
+        if teams[s].owns
+    ]
+    return "## Teams of this pipeline and the kinds of files each writes\n" + "\n".join(rows)
+
+
+def scripted_plan(call: Call) -> dict[str, Any]:
+    """Plan the files teams wrote before plans, for the teams the request lists.
+
+    The names the request says the requirement gives are kept, as a model
+    following the instructions would.
+    """
+    teams_part = call.prompt.split("## Teams of this pipeline", 1)[-1]
+    files = []
+    for slug, roles in _PLAN_TEAM.findall(teams_part.split("## Names", 1)[0]):
+        for role in roles.split(", "):
+            for path in PLANNED.get(role.strip(), ()):
+                files.append(
+                    {"path": path, "role": role.strip(), "owner": slug, "purpose": f"{role} file"}
+                )
+    symbols, endpoints, options, modules = [], [], [], []
+    for what, text in _PLAN_NAMED.findall(call.prompt.split("## Names", 1)[-1]):
+        name = text.strip("`").split("`")[0] if what == "function" else text.split()[0]
+        if what == "function":
+            symbols.append({"name": name, "signature": f"def {name}(*args)", "summary": ""})
+        elif what == "endpoint":
+            method, path = text.split()[:2]
+            endpoints.append({"method": method, "path": path, "summary": ""})
+        elif what == "option":
+            options.append(name)
+        elif what == "file" and not any(f["path"].endswith(name) for f in files):
+            files.append(
+                {
+                    "path": name,
+                    "role": "code",
+                    "owner": files[0]["owner"] if files else "backend-engineering",
+                    "purpose": "named",
+                }
+            )
+        elif what == "module":
+            modules.append(name)
+    code = next((f["path"] for f in files if f["role"] == "code"), "src/backend/app.py")
+    if not files:
+        files.append(
+            {"path": code, "role": "code", "owner": "backend-engineering", "purpose": "code"}
+        )
+    return {
+        "kind": "web-service",
+        "language": "python",
+        "summary": "The service the requirement asks for.",
+        "modules": [{"path": code, "symbols": symbols}],
+        "commands": [{"usage": "app " + " ".join(options), "summary": ""}] if options else [],
+        "endpoints": endpoints,
+        "files": files,
+        "dependencies": [],
+        "test_command": "pytest -q",
+        "entry_point": "backend.app:app",
+    }
 
 
 _WRITE = re.compile(r"Write the file `([^`]+)`")
@@ -150,6 +240,8 @@ def always_good(call: Call) -> str:
     if call.kind == "facts":
         return extract_verified(call)
     if call.kind == "draft":
+        if call.path == PLAN_PATH:
+            return json.dumps(scripted_plan(call))
         return sample_content(call.spec, call.path)
     if call.kind == "answer":
         return json.dumps(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from devfactory.artifacts import check_line
+from devfactory.contracts import CheckRun
 from devfactory.control.hitl import HELP, Pause
 from devfactory.teams.registry import TeamRegistry
 
@@ -19,6 +21,10 @@ ACTION_LABELS = {
 
 def _list(title: str, items: list[str]) -> list[str]:
     return [f"**{title}**\n\n" + "\n".join(f"- {i}" for i in items)] if items else []
+
+
+def _code(text: str) -> str:
+    return f"`{text}`" if "`" not in text else text
 
 
 def stage_markdown(record: dict[str, Any], teams: TeamRegistry) -> str:
@@ -38,6 +44,8 @@ def stage_markdown(record: dict[str, Any], teams: TeamRegistry) -> str:
     blocks += _list("Assumptions", list(result.get("assumptions_made") or []))
     blocks += _list("Verified facts", list(result.get("verified_facts") or []))
     blocks += _list("Artifacts", [f"`{a['path']}`" for a in result.get("artifacts") or []])
+    checks = [CheckRun.model_validate(c) for c in record.get("checks") or []]
+    blocks += _list("Checks", [f"{'✅' if c.ok else '❌'} {_code(check_line(c))}" for c in checks])
     if record.get("recalled"):
         blocks.append(f"_recalled {len(record['recalled'])} memories before it worked_")
     return "\n\n".join(blocks)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 # The commands register themselves on import, in the order of the help panels.
 # isort: off
@@ -40,6 +41,7 @@ from devfactory.cli.common import (
     app,
     fail,
 )
+from devfactory.settings import get_settings
 
 __all__ = [
     "EXIT_BUG",
@@ -64,6 +66,15 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
         except UnicodeEncodeError:
             shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "replace")
             raise fail(f"an argument is not valid UTF-8: {shown[:80]}", EXIT_USAGE) from None
+    try:
+        get_settings()  # a bad setting is a usage error with the reason, never a traceback
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise fail(
+            f"invalid configuration (DEVFACTORY_* or the config file): {problems}"[:800], EXIT_USAGE
+        ) from None
     # pgserver asks platformdirs for a runtime dir; its fallback warning is noise.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     logging.basicConfig(

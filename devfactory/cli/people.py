@@ -1,4 +1,4 @@
-"""Commands for people: answer what paused runs wait on, list it, show spend.
+"""Commands for people: answer what paused runs wait on, list it, show spend, pre-approve.
 
 The five answering commands (approve, reject, answer, modify, revise) are
 ``AnswerCommand``s: ``--as``, ``--role``, ``--id``, ``--kind`` and
@@ -18,6 +18,7 @@ from devfactory.cli.common import (
     EXIT_USAGE,
     AnswerCommand,
     CostOption,
+    RoleOption,
     TokensOption,
     answerer,
     app,
@@ -171,3 +172,37 @@ def usage(run_id: Annotated[str, typer.Argument(help="The run.")]) -> None:
     console.print(usage_table(spent))
     for line in caps_lines(spent):
         console.print(line)
+
+
+@app.command("approve-project", rich_help_panel=PANEL)
+def approve_project(
+    project: Annotated[str, typer.Argument(help="The project whose unattended runs you approve.")],
+    by: Annotated[
+        str | None,
+        typer.Option("--by", "--as", help="Who approves (default: DEVFACTORY_OPERATOR or $USER)."),
+    ] = None,
+    role: RoleOption = None,
+    note: Annotated[str, typer.Option(help="Why, or on what terms (recorded).")] = "",
+    revoke: Annotated[bool, typer.Option(help="Withdraw the project's pre-approval.")] = False,
+) -> None:
+    """Pre-approve a project: its unattended runs pass the governance approval without a person.
+
+    Only a role that may approve a governance pause may do it; the record is kept
+    in Postgres, appended to the audit log, and named by every run it lets through.
+    Text aimed at the reviewers still waits for a person.
+    """
+    from devfactory.control.hitl import DecisionError
+    from devfactory.store.runs import RunInputError
+
+    who = identity(get_settings(), by, role)
+    with common.session() as factory:
+        try:
+            kept = factory.approve_project(
+                project, by=who[0], role=who[1], note=note, revoke=revoke
+            )
+        except (DecisionError, RunInputError) as exc:
+            raise fail(str(exc), EXIT_USAGE) from exc
+    done = "revoked the pre-approval of" if revoke else "pre-approved"
+    console.print(
+        f"{kept.by} ({kept.role}) {done} project {kept.project!r} at {kept.at:%Y-%m-%d %H:%M}"
+    )

@@ -1,4 +1,4 @@
-"""Run commands: run, resume, status, list, graph, models."""
+"""Run commands: run, resume, status, diff, list, graph, models."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from devfactory.cli import common
 from devfactory.cli.common import (
     EXIT_CONFLICT,
     EXIT_ENV,
+    EXIT_NOT_FOUND,
     EXIT_USAGE,
     AsOption,
     CostOption,
@@ -22,11 +23,12 @@ from devfactory.cli.common import (
     TokensOption,
     app,
     console,
+    err,
     fail,
     identity,
 )
 from devfactory.cli.driving import drive
-from devfactory.console import pause_panel, styled, transitions_table
+from devfactory.console import clean, pause_panel, styled, transitions_table
 from devfactory.pipelines import PipelineError, available_pipelines, load_pipeline
 from devfactory.settings import get_settings
 
@@ -46,11 +48,21 @@ def run(
     by: AsOption = None,
     role: RoleOption = None,
     interactive: InputOption = True,
+    unattended: Annotated[
+        bool | None,
+        typer.Option(
+            "--unattended/--attended",
+            help="Answer every pause by the policy's unattended rules (default: the "
+            "unattended setting); only a governance approval of a project nobody "
+            "pre-approved still waits for a person.",
+        ),
+    ] = None,
 ) -> None:
     """Run a pipeline on a requirement and write its artifacts.
 
     On a terminal, questions for a person are asked inline; otherwise the run
     pauses (exit 6) and waits for ``devfactory approve|reject|answer ...``.
+    With ``--unattended`` the policy answers instead (``config/policy.yaml``).
     """
     from devfactory.control.budget import Caps
 
@@ -75,6 +87,7 @@ def run(
                 out_dir=out,
                 on_event=p,
                 owner=who[0],
+                unattended=unattended,
             ),
             inline=common.interactive(interactive),
             as_=who,
@@ -110,6 +123,8 @@ def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> N
         report = factory.report(run_id)
         transitions = factory.transitions(run_id)
     console.print(f"run {report.run_id}:", styled(report.status, "bold"))
+    if report.values.get("unattended"):
+        console.print("unattended: the policy's rules answer its pauses")
     if report.reason:
         console.print(f"reason: {report.reason}", soft_wrap=True)
     gov = report.values.get("governance") or {}
@@ -145,6 +160,53 @@ def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> N
         )
     for item in report.pending:
         console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
+
+
+@app.command(rich_help_panel="Runs")
+def diff(
+    run_id: Annotated[str, typer.Argument(help="The run.")],
+    team: Annotated[
+        str | None, typer.Argument(help="A team of the run (default: the whole run).")
+    ] = None,
+) -> None:
+    """Show what a run's stages changed, from the git history of its folder.
+
+    With a team: its newest commit (its stage in the latest round that changed
+    something). Without: every file the run committed. Exit 3 when the run, or
+    its folder's history (runs made before folders kept one), is not there.
+    """
+    from rich.syntax import Syntax
+
+    from devfactory.build.workspace import Workspace, WorkspaceError
+
+    with common.session() as factory:
+        row = factory.get(run_id)
+    try:
+        teams = load_pipeline(row.pipeline).teams
+    except PipelineError:  # a pipeline since removed: any team may be asked for
+        teams = (team,) if team is not None else ()
+    if team is not None and team not in teams:
+        raise fail(f"no team {team!r} in pipeline {row.pipeline}: {', '.join(teams)}", EXIT_USAGE)
+    workspace = Workspace(Path(row.out_dir))
+    if not workspace.exists():
+        raise fail(
+            f"the folder of run {run_id} ({row.out_dir}) has no git history: the run was made "
+            "before run folders kept one, or the folder was moved",
+            EXIT_NOT_FOUND,
+        )
+    try:
+        commit = workspace.last_commit(team) if team is not None else None
+        text = workspace.diff(team)
+    except WorkspaceError as exc:
+        raise fail(str(exc), EXIT_ENV) from exc
+    if commit is not None:
+        err.print(styled(f"{commit.sha[:10]} {commit.author}: {commit.subject}", "bold"))
+    if not text:
+        err.print(f"{team or 'the run'} committed nothing in run {run_id}")
+    elif console.is_terminal:
+        console.print(Syntax(clean(text), "diff", theme="ansi_dark", background_color="default"))
+    else:
+        sys.stdout.write(text)
 
 
 @app.command("list", rich_help_panel="Runs")

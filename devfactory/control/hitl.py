@@ -43,6 +43,11 @@ HELP: dict[str, str] = {
 }
 
 
+# A name starting with this is one of the factory's own rules (``policy:unattended``), never
+# a person: the runner refuses it in an answer.
+POLICY_PREFIX = "policy:"
+
+
 class Pause(BaseModel):
     """One question a run is waiting on."""
 
@@ -70,10 +75,20 @@ class Decision(BaseModel):
     caps: Caps | None = None  # budget override: the new run caps
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
+    @property
+    def by_policy(self) -> bool:
+        """Say whether a rule of the policy decided, not a person."""
+        return self.by.startswith(POLICY_PREFIX)
+
+    @property
+    def actor(self) -> str:
+        """Who decided, as transitions name it: "alice (approver)", or the policy itself."""
+        return self.by if self.by_policy else f"{self.by} ({self.role})"
+
     def summary(self) -> str:
         """One line for the audit trail."""
         text = f": {self.text}" if self.text else ""
-        return f"{self.action} by {self.by} ({self.role}){text}"[:2000]
+        return f"{self.action} by {self.actor}{text}"[:2000]
 
 
 class DecisionError(ValueError):

@@ -1,7 +1,9 @@
 """The run lifecycle as an explicit state machine.
 
 ``DRAFT -> GOVERNANCE_ANALYSIS -> (REJECTED | APPROVED) -> PLANNING -> IN_PROGRESS
--> VALIDATING -> AWAITING_REVIEW -> (COMPLETED | IN_PROGRESS on revise)``, plus
+-> VALIDATING -> AWAITING_REVIEW -> (COMPLETED | IN_PROGRESS on revise)``, with
+``VALIDATING -> IN_PROGRESS`` when the built software's failures go back to
+their teams (a bounded fix round), plus
 ``PAUSED`` while a person is asked something and ``FAILED`` from any working
 phase. A paused run may only go back to the phase it paused in.
 """
@@ -41,7 +43,7 @@ _NEXT: dict[Phase, frozenset[Phase]] = {
     Phase.APPROVED: frozenset({Phase.PLANNING, Phase.FAILED}),
     Phase.PLANNING: frozenset({Phase.IN_PROGRESS, Phase.FAILED}),
     Phase.IN_PROGRESS: frozenset({Phase.VALIDATING, Phase.PAUSED, Phase.FAILED}),
-    Phase.VALIDATING: frozenset({Phase.AWAITING_REVIEW, Phase.FAILED}),
+    Phase.VALIDATING: frozenset({Phase.AWAITING_REVIEW, Phase.IN_PROGRESS, Phase.FAILED}),
     Phase.AWAITING_REVIEW: frozenset(
         {Phase.COMPLETED, Phase.IN_PROGRESS, Phase.PAUSED, Phase.FAILED}
     ),

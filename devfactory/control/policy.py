@@ -155,6 +155,23 @@ class PolicyDecision(BaseModel):
         return self.action == "approve"
 
 
+class UnattendedRules(BaseModel):
+    """How an unattended run answers each pause (applied in control/unattended.py).
+
+    "wait" leaves a kind to a person; a governance approval always waits unless
+    an approver pre-approved the run's project.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clarification: Literal["decide", "wait"] = "decide"  # the asking team decides, and says so
+    blocked: Literal["fail", "wait"] = "fail"  # a stage at its attempt cap ends BLOCKED
+    review: Literal["approve", "reject", "wait"] = "approve"
+    budget: Literal["stop", "wait"] = "stop"  # no override at the warning line
+    scope: Literal["reject", "wait"] = "reject"  # later text past the approved scope
+    governance: Literal["pre_approved", "wait"] = "pre_approved"
+
+
 class Policy(BaseModel):
     """The parsed policy file."""
 
@@ -168,6 +185,7 @@ class Policy(BaseModel):
     risk_rules: tuple[RiskRule, ...] = ()
     injection: RiskRule
     screening: ScreeningRules
+    unattended: UnattendedRules = UnattendedRules()
 
     def model_post_init(self, __context: object) -> None:
         """Require an action for every level and roles for every pause kind."""

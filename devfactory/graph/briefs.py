@@ -69,6 +69,8 @@ def stage_context(
     ]
     upstream: list[Upstream] = []
     for team in needs:
+        if not state["stages"][team].get("result"):
+            continue  # a stage the build plan gave nothing to do
         result = TaskResult.model_validate(state["stages"][team]["result"])
         who = f"{names.get(team, team)} (confidence {result.confidence:.2f})"
         upstream.append(Upstream(f"From {who}: verified facts", _bullets(result.verified_facts)))
@@ -125,8 +127,12 @@ def draft_messages(
     notes: Sequence[str] = (),
     budget: int = 100_000,
     count: Count = approx_tokens,
+    brief: str = "",
 ) -> list[BaseMessage]:
     """Build the request for one deliverable, written as a plain file.
+
+    ``brief`` is what the build plan says about the file (its interface and
+    the signatures of the files it depends on), added after the context.
 
     The team's standards (acceptance criteria, checks) go in the system message
     and the user turn holds only the task: small models otherwise echo the
@@ -150,7 +156,7 @@ def draft_messages(
     )
     ask = render_prompt(
         "draft_artifact",
-        context=context,
+        context=f"{context}\n\n{brief}" if brief else context,
         path=item.path,
         description=item.description.rstrip("."),
         feedback=("\nThe gate rejected your last attempt:\n" + _bullets(feedback) + "\n")
@@ -162,6 +168,13 @@ def draft_messages(
         notes=render_notes(notes),
     )
     return [SystemMessage(system), HumanMessage(ask)]
+
+
+def render_checks(checks: Sequence[str]) -> str:
+    """Render what the sandbox found when it ran the stage's files."""
+    if not checks:
+        return ""
+    return "\nWhat the checks found when they ran your files:\n" + _bullets(checks) + "\n"
 
 
 def report_messages(
@@ -178,6 +191,7 @@ def report_messages(
     notes: Sequence[str] = (),
     budget: int = 100_000,
     count: Count = approx_tokens,
+    checks: Sequence[str] = (),
 ) -> list[BaseMessage]:
     """Build the request for the team's report on the files it drafted."""
     gate = ""
@@ -202,7 +216,7 @@ def report_messages(
             count=count,
         ),
         feedback=gate,
-        notes=render_notes(notes),
+        notes=render_notes(notes) + render_checks(checks),
     )
     ask = render_prompt("report", task=task, artifacts=render_artifacts(artifacts, upstream_chars))
     return [system_prompt(spec), HumanMessage(ask)]

@@ -19,7 +19,7 @@ from devfactory.events import Notice
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
-from devfactory.graph.hitl import ask_person
+from devfactory.graph.hitl import decide
 from devfactory.graph.lifecycle import task_key
 from devfactory.teams.spec import TeamSpec
 
@@ -30,7 +30,7 @@ class BudgetGate:
 
     update: dict[str, Any] = field(default_factory=dict)
     stop: str = ""  # the reason the stage must stop ("" to go on)
-    stopped_by: str = ""  # "budget" or "person"
+    stopped_by: str = ""  # "budget", "person" or "policy" (an unattended run's rule)
 
 
 def _exhausted(breaches: list[Any]) -> str:
@@ -69,12 +69,12 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Conte
         team=spec.slug,
         details={"near": [b.model_dump() for b in verdict.near]},
     )
-    decision = ask_person(pause)
+    decision = decide(pause, state, runtime)  # unattended: no override, the run stops
     out.update["decisions"] = {task_key(): {"kind": "budget", **decision.model_dump(mode="json")}}
     if decision.action == "reject":
         out.stop, out.stopped_by = (
             f"budget override refused: {decision.summary()} ({lines})",
-            "person",
+            "policy" if decision.by_policy else "person",
         )
         return out
     caps = dict(state.get("budget") or {})

@@ -43,7 +43,9 @@ def build_graph(
             builder.add_edge(stage.needs[0], stage.team)
         elif stage.needs:
             builder.add_edge(list(stage.needs), stage.team)
-    builder.add_node(VALIDATE, make_validate(pipeline, teams), destinations=(REVIEW, END))
+    builder.add_node(
+        VALIDATE, make_validate(pipeline, teams, first), destinations=(REVIEW, *first, END)
+    )
     builder.add_node(REVIEW, make_review(pipeline, first), destinations=(*first, END))
     sinks = list(pipeline.sinks)
     builder.add_edge(sinks if len(sinks) > 1 else sinks[0], VALIDATE)

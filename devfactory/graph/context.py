@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 
 from devfactory.control.budget import PriceTable, Spend, load_prices
 from devfactory.control.policy import Policy, load_policy
+from devfactory.control.unattended import PreApproval
 from devfactory.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the graph is drawn and compiled without opening memory
+    from devfactory.build.sandbox import Sandbox
     from devfactory.memory.service import MemoryService
     from devfactory.models.embeddings import Embedder
     from devfactory.models.router import ModelSource
@@ -30,6 +32,9 @@ class Context:
         memory: the memory service; None runs without memory (graph-logic tests).
         embedder: what the governance screen embeds with; None means memory's
             embedder when the policy has thresholds for it, else the embedded MiniLM.
+        sandbox: where generated code runs; None means ``Sandbox.from_settings``.
+        pre_approval: the run's project's standing pre-approval (an unattended run's
+            governance approval proceeds on it), read by the runner; None: there is none.
 
     """
 
@@ -40,6 +45,8 @@ class Context:
     project_spent: Spend = field(default_factory=Spend)
     memory: MemoryService | None = None
     embedder: Embedder | None = None
+    pre_approval: PreApproval | None = None
+    sandbox: Sandbox | None = None
 
     def model_source(self) -> ModelSource:
         """Return the model source for this invocation."""
@@ -48,6 +55,15 @@ class Context:
         from devfactory.models.router import model_source
 
         return model_source(self.settings)
+
+    def get_sandbox(self) -> Sandbox:
+        """Return the sandbox for generated code (``SandboxUnavailableError`` if none works)."""
+        if self.sandbox is None:
+            from devfactory.build.sandbox import Sandbox
+
+            self.sandbox = Sandbox.from_settings(self.settings)
+        self.sandbox.check()
+        return self.sandbox
 
     def get_policy(self) -> Policy:
         """Return the governance policy (the configured file or the packaged one)."""

@@ -13,15 +13,19 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from devfactory.build.plan import find_plan
 from devfactory.contracts import StageOutcome, StageRecord
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import make_pause
 from devfactory.control.lifecycle import Phase
 from devfactory.graph import metering
 from devfactory.graph.context import Context
-from devfactory.graph.hitl import ask_person
+from devfactory.graph.hitl import decide
 from devfactory.graph.lifecycle import Mover, task_key
+from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import vet
+from devfactory.graph.stage.verify import run_checks as verify_files
+from devfactory.graph.stage.verify import workspace_files
 from devfactory.graph.state import RESET, RunState
 from devfactory.pipelines import Pipeline
 from devfactory.teams.checks import run_checks
@@ -71,16 +75,25 @@ def _blocked(stages: dict[str, Any]) -> list[StageRecord]:
 
 
 def cross_check(pipeline: Pipeline, teams: TeamRegistry, stages: dict[str, Any]) -> list[str]:
-    """Check the finished round as a whole: every stage passed, every deliverable present."""
+    """Check the finished round as a whole: every stage passed, every file present.
+
+    A stage the build plan gave nothing to do (SKIPPED, stopped by the plan)
+    counts as done; every other stage must have passed with its documents and
+    its planned files.
+    """
+    plan = find_plan(stages)
     problems = []
     for team in pipeline.teams:
         record = stages.get(team)
+        if record is not None and record.get("stopped_by") == "plan":
+            continue
         if record is None or record["outcome"] != StageOutcome.PASSED:
             problems.append(f"stage {team} has no passed result")
             continue
         result = StageRecord.model_validate(record).result
         produced = {a.path for a in result.artifacts} if result else set()
-        missing = [p for p in teams[team].deliverable_paths if p not in produced]
+        expected = [i.path for i in stage_items(teams[team], plan)]
+        missing = [p for p in expected if p not in produced]
         if missing:
             problems.append(f"{team} is missing {', '.join(missing)}")
         if result:
@@ -88,8 +101,66 @@ def cross_check(pipeline: Pipeline, teams: TeamRegistry, stages: dict[str, Any])
     return problems
 
 
-def make_validate(pipeline: Pipeline, teams: TeamRegistry):
-    """Build the ``validate`` node: the whole round must hold before a person reviews it."""
+def final_checks(state: RunState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run the build plan's checks on the whole workspace; return what the outcome keeps.
+
+    Returns an empty dict when nothing is to run (no executable plan, or
+    ``run_code`` off); otherwise the checks, the score, each acceptance
+    criterion's status and the problems, each naming its file's owner.
+    """
+    stages = state.get("stages", {})
+    plan = find_plan(stages)
+    if plan is None or not plan.executable or not runtime.context.settings.run_code:
+        return {}
+    from devfactory.build.sandbox import SandboxUnavailableError
+
+    files = workspace_files(stages, [])
+    try:
+        found = verify_files(plan, files, runtime, teams=list(stages))
+    except SandboxUnavailableError as exc:
+        return {"checks": [], "score": 0.0, "criteria": {}, "problems": [f"not run: {exc}"]}
+    except Exception as exc:  # noqa: BLE001 - the run fails with the reason, it never crashes
+        why = f"the final checks could not run: {type(exc).__name__}: {exc}"[:600]
+        return {"checks": [], "score": 0.0, "criteria": {}, "problems": [why]}
+    return {
+        "checks": [c.model_dump(mode="json") for c in found.checks],
+        "score": found.score,
+        "criteria": found.criteria,
+        "problems": [f"{p.owner or 'run'}: {p.line()}"[:1500] for p in found.problems],
+        "owners": {
+            team: [p.line()[:1500] for p in found.of(team)]
+            for team in dict.fromkeys(p.owner for p in found.problems if p.owner in stages)
+        },
+    }
+
+
+def fix_round(state: RunState, owners: dict[str, list[str]]) -> dict[str, Any]:
+    """Return the update that sends each owner its files' problems (a bounded fix round).
+
+    Every stage runs again, so the pipeline's joins hold: a team with nothing
+    to fix keeps its record without a model call; an owner redrafts from its
+    current files with the problems as the gate's feedback.
+    """
+    stages = state.get("stages", {})
+    return {
+        "fix_round": state.get("fix_round", 0) + 1,
+        "fixes": owners,
+        "kept_stages": dict(stages),
+        "prior": {
+            team: {a["path"]: a["content"] for a in (r.get("result") or {}).get("artifacts", [])}
+            for team, r in stages.items()
+        },
+        "stages": {RESET: True},
+    }
+
+
+def make_validate(pipeline: Pipeline, teams: TeamRegistry, restart: Sequence[str] = ()):
+    """Build the ``validate`` node: the whole round must hold before a person reviews it.
+
+    When the built software fails its checks, the failures go back to the
+    teams that own the failing files, up to ``max_fix_rounds`` times; then the
+    run FAILS with them.
+    """
 
     def validate(state: RunState, runtime: Runtime[Context]) -> Command:
         mover = Mover(state, runtime)
@@ -99,7 +170,7 @@ def make_validate(pipeline: Pipeline, teams: TeamRegistry):
             first = blocked[0]
             spent = metering.run_spend(state)
             reason = f"stage {first.team} BLOCKED: {first.reason}"
-            if first.stopped_by == "budget":
+            if first.stopped_by in ("budget", "policy"):
                 reason += (
                     f" (spent {spent.tokens:,} tokens, ${spent.cost_usd:.4f}, "
                     f"{spent.seconds:.1f}s of model time)"
@@ -119,10 +190,36 @@ def make_validate(pipeline: Pipeline, teams: TeamRegistry):
             update |= mover.to(Phase.FAILED, reason=reason[:2000])
             update["outcome"] = {"status": Phase.FAILED.value, "reason": reason, "blocked": []}
             return Command(goto=END, update=update)
+        built = final_checks(state, runtime)
+        owners = built.get("owners") or {}
+        rounds = state.get("fix_round", 0)
+        if owners and restart and rounds < runtime.context.settings.max_fix_rounds:
+            names = ", ".join(owners)
+            reason = f"fix round {rounds + 1}: the built software fails its checks; back to {names}"
+            update |= mover.to(Phase.IN_PROGRESS, reason=reason)
+            update |= fix_round(state, owners)
+            update["build"] = built
+            return Command(goto=list(restart), update=update)
+        if built.get("problems"):
+            reason = "the built software fails its checks: " + "; ".join(built["problems"])
+            update |= mover.to(Phase.FAILED, reason=reason[:2000])
+            update["outcome"] = {
+                "status": Phase.FAILED.value,
+                "reason": reason[:4000],
+                "blocked": [],
+                "build": built,
+            }
+            return Command(goto=END, update=update)
+        update["build"] = built
         update |= mover.to(Phase.AWAITING_REVIEW, reason="deliverables validated")
         if not runtime.context.settings.review_required:
             update |= mover.to(Phase.COMPLETED, actor="policy", reason="final review not required")
-            update["outcome"] = {"status": Phase.COMPLETED.value, "reason": "", "blocked": []}
+            update["outcome"] = {
+                "status": Phase.COMPLETED.value,
+                "reason": "",
+                "blocked": [],
+                "build": built,
+            }
             return Command(goto=END, update=update)
         return Command(goto=REVIEW, update=update)
 
@@ -131,6 +228,8 @@ def make_validate(pipeline: Pipeline, teams: TeamRegistry):
 
 def make_review(pipeline: Pipeline, first: Sequence[str]):
     """Build the ``review`` node: a person approves, asks for changes (bounded) or rejects.
+
+    In an unattended run the policy's review rule decides (approve by default).
 
     Changes are screened first; past the approved scope an approver decides
     whether the teams see them (approve), the run ends (reject) or they are
@@ -159,15 +258,20 @@ def make_review(pipeline: Pipeline, first: Sequence[str]):
         )
         if revision >= settings.max_review_rounds:
             pause = pause.model_copy(update={"actions": ("approve", "reject")})
-        decision = ask_person(pause)
+        decision = decide(pause, state, runtime)  # unattended: approved by the policy
         mover = Mover(state, runtime)
-        actor = f"{decision.by} ({decision.role})"
+        actor = decision.actor
         update: dict[str, Any] = {
             "decisions": {task_key(): {"kind": "review", **decision.model_dump(mode="json")}}
         }
         if decision.action == "approve":
             update |= mover.to(Phase.COMPLETED, actor=actor, reason=decision.summary())
-            update["outcome"] = {"status": Phase.COMPLETED.value, "reason": "", "blocked": []}
+            update["outcome"] = {
+                "status": Phase.COMPLETED.value,
+                "reason": "",
+                "blocked": [],
+                "build": state.get("build", {}),
+            }
             return Command(goto=END, update=update)
         if decision.action == "reject":
             update |= mover.to(Phase.FAILED, actor=actor, reason=decision.summary())
@@ -214,6 +318,10 @@ def make_review(pipeline: Pipeline, first: Sequence[str]):
             "prior": prior,
             "rounds": [*state.get("rounds", []), summary],
             "stages": {RESET: True},
+            # a revision is a new round: every team works again, fix rounds start over
+            "fix_round": 0,
+            "fixes": {},
+            "kept_stages": {},
         }
         return Command(goto=list(first), update=update)
 

@@ -33,8 +33,13 @@ class Verdict:
         return "; ".join(self.problems)[:600]
 
 
-def inspect(spec: TeamSpec, result: TaskResult) -> list[str]:
-    """List everything that keeps ``result`` from passing ``spec``'s gate."""
+def inspect(spec: TeamSpec, result: TaskResult, expected: Sequence[str] | None = None) -> list[str]:
+    """List everything that keeps ``result`` from passing ``spec``'s gate.
+
+    ``expected`` are the paths the team had to write this stage (its documents
+    and the files the build plan gives it); by default its documents.
+    """
+    expected = spec.deliverable_paths if expected is None else tuple(expected)
     problems: list[str] = []
     if result.status is Status.NEEDS_CLARIFICATION and result.clarification_needed:
         ask = result.clarification_needed
@@ -51,10 +56,10 @@ def inspect(spec: TeamSpec, result: TaskResult) -> list[str]:
             "acceptance criterion holds, then report your honest confidence"
         )
     produced = {a.path for a in result.artifacts}
-    missing = [p for p in spec.deliverable_paths if p not in produced]
+    missing = [p for p in expected if p not in produced]
     if missing:
         problems.append(f"missing deliverables: {', '.join(missing)}")
-    stray = sorted(produced - set(spec.deliverable_paths))
+    stray = sorted(produced - set(expected))
     if stray:
         problems.append(f"artifacts outside your deliverables: {', '.join(stray)}")
     problems.extend(run_checks(spec.tools, result.artifacts))
@@ -68,11 +73,13 @@ def assess(
     attempt: int,
     max_attempts: int,
     extra_problems: Sequence[str] = (),
+    expected: Sequence[str] | None = None,
 ) -> Verdict:
     """Decide the route for ``result`` on its ``attempt``-th try (1-based).
 
     ``extra_problems`` are found before the report (a draft that was cut or
-    empty) and count like any other.
+    empty, a plan refused, the sandbox's failures on the team's files) and
+    count like any other: no confidence outweighs them.
 
     Every shortfall, a self-declared BLOCKED included, gets the bounded retry
     with the problems as feedback (a team often "blocks" on a question it can
@@ -80,7 +87,7 @@ def assess(
     question for another team goes to the clarification broker while an
     attempt is left to use its answer.
     """
-    problems = [*extra_problems, *inspect(spec, result)]
+    problems = [*extra_problems, *inspect(spec, result, expected)]
     if not problems:
         return Verdict(Route.PASS)
     asking = result.status is Status.NEEDS_CLARIFICATION and result.clarification_needed

@@ -25,7 +25,7 @@ from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
-from devfactory.graph.hitl import ask_person
+from devfactory.graph.hitl import decide
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.screening import screen
@@ -102,7 +102,10 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
 def approval(
     state: RunState, runtime: Runtime[Context]
 ) -> Command[Literal["governance", "plan", "__end__"]]:
-    """Wait for a person to approve, reject or modify a run the policy would not pass."""
+    """Wait for a person to approve, reject or modify a run the policy would not pass.
+
+    An unattended run waits too, unless an approver pre-approved its project.
+    """
     settings = runtime.context.settings
     gov = state.get("governance") or {}
     actions_left = gov.get("round", 1) < settings.max_governance_rounds
@@ -120,12 +123,12 @@ def approval(
     )
     if not actions_left:
         pause = pause.model_copy(update={"actions": ("approve", "reject")})
-    decision = ask_person(pause)
+    decision = decide(pause, state, runtime)  # unattended: only on a project pre-approval
     mover = Mover(state, runtime)
     update: dict[str, Any] = {
         "decisions": {task_key(): {"kind": "governance", **decision.model_dump(mode="json")}}
     }
-    actor = f"{decision.by} ({decision.role})"
+    actor = decision.actor
     if decision.action == "approve":
         update |= mover.to(Phase.APPROVED, actor=actor, reason=decision.summary())
         return Command(goto=PLAN, update=update)

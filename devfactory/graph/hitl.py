@@ -1,16 +1,25 @@
 """Pause the run for a person with LangGraph ``interrupt()`` and read the decision.
 
 Nodes that call ``ask_person`` do nothing with side effects before it: on
-resume LangGraph runs the node again from its start.
+resume LangGraph runs the node again from its start. Nodes call ``decide``,
+which first lets the unattended preset answer (``control/unattended.py``)
+when the run was started unattended, and asks a person otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from devfactory.control import unattended
 from devfactory.control.hitl import Decision, DecisionError, Pause, check_decision
+from devfactory.events import DecisionRecorded
+from devfactory.graph.context import Context
+from devfactory.graph.emit import emit
+from devfactory.graph.lifecycle import task_key
 
 
 def ask_person(pause: Pause) -> Decision:
@@ -28,3 +37,48 @@ def ask_person(pause: Pause) -> Decision:
             pause = pause.model_copy(update={"error": str(exc)[:500]})
             continue
         return decision
+
+
+def decide(
+    pause: Pause,
+    state: Mapping[str, Any],
+    runtime: Runtime[Context],
+    *,
+    rule: unattended.Rule | None = None,
+) -> Decision:
+    """Answer ``pause`` by the unattended policy's rule when the run is unattended, else ask.
+
+    The policy's decision is emitted as a ``DecisionRecorded`` (the runner
+    appends it to the audit log under the policy's name) and returned to the
+    node, which records it in ``decisions`` and its transitions as it would a
+    person's. A rule that leaves the pause to a person interrupts as usual.
+
+    Args:
+        pause: what the run would ask.
+        state: the run's (or stage's) state: its ``unattended`` flag and project.
+        runtime: the node's runtime (policy, the project's pre-approval).
+        rule: the rule that answers, when not the pause's kind ("scope").
+
+    """
+    if state.get("unattended"):
+        decision = unattended.answer(
+            pause,
+            runtime.context.get_policy(),
+            rule=rule,
+            project=state.get("project") or "default",
+            pre_approval=runtime.context.pre_approval,
+        )
+        if decision is not None:
+            emit(
+                runtime,
+                DecisionRecorded(
+                    key=f"{task_key()}:{unattended.rule_of(pause, rule)}",
+                    pause=pause.kind,
+                    team=pause.team,
+                    question=pause.title,
+                    interrupts=[],
+                    **decision.model_dump(mode="json"),
+                ),
+            )
+            return decision
+    return ask_person(pause)

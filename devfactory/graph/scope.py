@@ -24,7 +24,7 @@ from devfactory.control.policy import PolicyDecision, Risk
 from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
-from devfactory.graph.hitl import ask_person
+from devfactory.graph.hitl import decide
 from devfactory.graph.screening import screen
 
 GOVERNANCE = "governance"
@@ -156,14 +156,14 @@ def vet(
         )
         if n == settings.max_governance_rounds:
             pause = pause.model_copy(update={"actions": ("approve", "reject")})
-        answer = ask_person(pause)
+        answer = decide(pause, state, runtime, rule="scope")  # unattended: rejected
         scope = {"source": source, "text": text[:2000], **decision.model_dump(mode="json")}
         decisions[f"{key}:scope{n}"] = {
             "kind": GOVERNANCE,
             **answer.model_dump(mode="json"),
             "scope": scope,
         }
-        actor = f"{answer.by} ({answer.role})"
+        actor = answer.actor
         if answer.action == "approve":
             return Vetted(key, text, decisions, events=tuple(events))
         if answer.action == "reject":

@@ -32,6 +32,9 @@ class RunInput(TypedDict):
     pipeline: str
     project: NotRequired[str]
     budget: NotRequired[Keyed]  # {"run": Caps, "project": Caps}
+    # Set at start and checkpointed, so a resumed run keeps it: every pause is answered
+    # by the policy's unattended rules (control/unattended.py), bar a governance approval.
+    unattended: NotRequired[bool]
 
 
 class RunState(RunInput):
@@ -58,6 +61,10 @@ class RunState(RunInput):
     review_feedback: NotRequired[str]
     prior: NotRequired[dict[str, Any]]  # team -> {path: content} of the last round
     rounds: NotRequired[list[dict[str, Any]]]
+    build: NotRequired[dict[str, Any]]  # the final checks of the built software
+    fix_round: NotRequired[int]  # how many times the final checks sent failures back
+    fixes: NotRequired[dict[str, list[str]]]  # team -> the problems it must fix this round
+    kept_stages: NotRequired[dict[str, Any]]  # records a fix round keeps as they are
     outcome: NotRequired[dict[str, Any]]
 
 
@@ -92,3 +99,8 @@ class StageState(RunState):
     verdict: NotRequired[dict[str, Any]]
     memories: NotRequired[list[dict[str, Any]]]  # recalled before the first attempt
     mental_model: NotRequired[str]
+    kept: NotRequired[bool]  # a fix round kept the stage's record: nothing to redo
+    checks: NotRequired[list[dict[str, Any]]]  # the sandbox runs on this attempt's files
+    check_problems: NotRequired[list[str]]  # what they found wrong in the team's files
+    handoffs: NotRequired[list[dict[str, Any]]]  # what they found in other teams' files
+    criteria: NotRequired[dict[str, str]]  # acceptance criterion -> passed|failed|not covered

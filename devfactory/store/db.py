@@ -99,10 +99,10 @@ class Database:
 
     ``dsn`` is what the factory connects as at runtime. When ``separated``, it is
     a role of its own that may use the tables but owns none of the factory's,
-    and may only INSERT and SELECT audit rows: it can neither change the log
-    nor switch its trigger off. Otherwise (the server refused to create roles)
-    the factory runs as the owner, and only the keyed chain and its anchors
-    guard the log.
+    and may only INSERT and SELECT audit rows and project pre-approvals: it can
+    neither change them nor switch their triggers off. Otherwise (the server
+    refused to create roles) the factory runs as the owner, and only the keyed
+    chain and its anchors guard the log.
     """
 
     dsn: str
@@ -127,6 +127,7 @@ GRANT USAGE, CREATE ON SCHEMA public TO {role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role};
 REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON devfactory_audit FROM {role};
+REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON devfactory_project_approvals FROM {role};
 """
 
 

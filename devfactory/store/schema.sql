@@ -76,3 +76,40 @@ ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS driver text;
 ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS lease_until timestamptz;
 -- The interrupt ids a PAUSED run waits on: an answer must name one of them.
 ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS pending text[] NOT NULL DEFAULT '{}';
+
+-- Standing pre-approvals of projects for unattended runs (devfactory approve-project):
+-- the governance approval of an unattended run of a pre-approved project needs no
+-- approver. A project's newest row decides (approve or revoke); rows are never changed,
+-- so the table is its own history (each row is also appended to the audit log).
+CREATE TABLE IF NOT EXISTS devfactory_project_approvals (
+    id          bigserial PRIMARY KEY,
+    project     text NOT NULL,
+    action      text NOT NULL CHECK (action IN ('approve', 'revoke')),
+    approved_by text NOT NULL,
+    role        text NOT NULL,
+    note        text NOT NULL DEFAULT '',
+    at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS devfactory_project_approvals_newest
+    ON devfactory_project_approvals (project, id DESC);
+CREATE OR REPLACE FUNCTION devfactory_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+-- Created once (no DROP): preparing again takes no exclusive lock on the table.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'devfactory_project_approvals_no_change'
+                   AND tgrelid = 'devfactory_project_approvals'::regclass) THEN
+        CREATE TRIGGER devfactory_project_approvals_no_change
+            BEFORE UPDATE OR DELETE ON devfactory_project_approvals
+            FOR EACH ROW EXECUTE FUNCTION devfactory_append_only();
+        CREATE TRIGGER devfactory_project_approvals_no_truncate
+            BEFORE TRUNCATE ON devfactory_project_approvals
+            FOR EACH STATEMENT EXECUTE FUNCTION devfactory_append_only();
+    END IF;
+END
+$$;

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from string import Template
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from devfactory.build.plan import FileRole
 from devfactory.contracts import ArtifactKind, check_relative_path
 from devfactory.models.aliases import CHAT_ALIASES
 
@@ -27,13 +29,18 @@ class Cluster(StrEnum):
 
 
 class Deliverable(BaseModel):
-    """An artifact the team must produce each stage."""
+    """A file the team writes: a document every run needs, or one the build plan gives it.
+
+    ``format`` is ``build-plan`` for the one document that is asked for as a
+    validated ``BuildPlan`` rather than drafted as free text.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(min_length=1, max_length=120)
     kind: ArtifactKind
-    description: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=300)
+    format: Literal["file", "build-plan"] = "file"
 
     @field_validator("path")
     @classmethod
@@ -55,7 +62,9 @@ class TeamSpec(BaseModel):
     tools: tuple[str, ...] = Field(min_length=1)
     may_ask: tuple[str, ...] = ()
     budget_share: float = Field(gt=0.0, le=1.0)
-    deliverables: tuple[Deliverable, ...] = Field(min_length=1, max_length=2)
+    # documents every run needs; the rest of a team's files come from the build plan
+    deliverables: tuple[Deliverable, ...] = Field(default=(), max_length=2)
+    owns: tuple[FileRole, ...] = ()  # the kinds of planned files the team writes
     soul: str = Field(min_length=1)
     agents: str = Field(min_length=1)
     tools_doc: str = Field(min_length=1)
@@ -70,6 +79,8 @@ class TeamSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> TeamSpec:
+        if not self.deliverables and not self.owns:
+            raise ValueError(f"team {self.slug} needs deliverables or kinds of files it owns")
         if self.slug in self.may_ask:
             raise ValueError(f"team {self.slug} may not ask itself for clarification")
         try:

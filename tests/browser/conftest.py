@@ -53,6 +53,7 @@ def chat_env(pg_root: Path) -> dict[str, str]:
         DEVFACTORY_DATA_DIR=str(home),
         DEVFACTORY_MODELS_FACTORY="tests.browser.models:scripted",
         DEVFACTORY_REVIEW_REQUIRED="false",
+        DEVFACTORY_RUN_CODE="false",
         DEVFACTORY_CHAT_GROUP_ROUNDS=str(ROUNDS),
         DEVFACTORY_CHAT_LOGIN_LOCKOUT_S=str(LOCKOUT_S),
         OLLAMA_HOST="http://127.0.0.1:9",

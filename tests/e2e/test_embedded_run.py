@@ -1,8 +1,11 @@
 """One real run of ``devfactory run`` on the embedded llama.cpp model.
 
 It is killed (SIGKILL) as soon as its first stage finishes and completed with
-``devfactory resume``: real inference, real Postgres, real checkpoints. It takes
-minutes on two cores; the per-stage times are in the run's SUMMARY.md.
+``devfactory resume``: real inference, real Postgres, real checkpoints, and the
+real sandbox for the code the plan asks for. It takes minutes on two cores; the
+per-stage times are in the run's SUMMARY.md. Whatever the small model's tests
+say, the run must hold together: a valid plan, every planned file of a passed
+stage in the folder, each code stage's sandbox checks recorded.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import subprocess
 from pathlib import Path
 
 from devfactory.artifacts import stage_files
+from devfactory.build.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
 from tests.e2e.conftest import BIN, ROOT, cli
 
-REQUIREMENT = "A REST API for a personal todo list: create, list, complete and delete todos."
+REQUIREMENT = "A small Python library that counts the words in a text."
 
 
 def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path) -> None:
@@ -108,4 +112,21 @@ def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path
             assert f"✎ {record.team} facts: " in resumed.stdout, resumed.stdout
     assert (out / "SUMMARY.md").read_text().startswith(f"# Run {run_id}: {doc['status']}")
     if doc["status"] == "FAILED":
-        assert "BLOCKED" in doc["reason"]
+        assert "BLOCKED" in doc["reason"] or "fails its checks" in doc["reason"], doc["reason"]
+    # the planned build: a valid plan, its files, and the sandbox's results recorded
+    records = {r.team: r for r in ran}
+    if records["solution-architecture"].outcome is StageOutcome.PASSED:
+        plan = BuildPlan.model_validate_json((out / PLAN_PATH).read_text())
+        for record in ran:
+            if record.outcome is not StageOutcome.PASSED:
+                continue
+            for item in plan.files_of(record.team):
+                assert (out / item.path).is_file(), f"{record.team} did not publish {item.path}"
+            if any(f.role in (FileRole.CODE, FileRole.TESTS) for f in plan.files_of(record.team)):
+                assert record.checks, f"{record.team} wrote code that was never run"
+                assert all(c.sandboxed for c in record.checks)
+        log = subprocess.run(
+            ["git", "-C", str(out), "log", "--format=%an"], capture_output=True, text=True
+        )
+        passed = [r for r in ran if r.outcome is StageOutcome.PASSED]
+        assert log.returncode == 0 and len(log.stdout.splitlines()) >= len(passed)

@@ -52,4 +52,5 @@ def pg_settings(tmp_path: Path, database_url: str) -> Settings:
         # mem0 fact extraction adds a model call per passed stage; its own tests turn it
         # on, so that the control-plane tests can count every other call exactly.
         fact_memory=False,
+        run_code=False,  # scripted files are not run; test_build*.py run theirs
     )

@@ -48,6 +48,19 @@ ENTRY_POINTS = (
         ("control", (*DATABASE, "devfactory.graph", "devfactory.models", "devfactory.memory")),
         # models serve aliases; which team uses which alias is the teams' business
         ("models", ("devfactory.teams", "devfactory.graph", "devfactory.memory", *ENTRY_POINTS)),
+        # building software is a service of the graph: no graph, memory, teams or models
+        (
+            "build",
+            (
+                "langgraph",
+                *DATABASE,
+                "devfactory.graph",
+                "devfactory.memory",
+                "devfactory.teams",
+                "devfactory.models",
+                *ENTRY_POINTS,
+            ),
+        ),
         # the API is a client of the factory, like the chat, and never of the chat
         ("api", ("chainlit", "devfactory.chat", "devfactory.cli")),
         # the chat and the CLI are separate entry points

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from devfactory import cli
 from devfactory.cli import common
 from devfactory.runner import RunReport
+from devfactory.settings import get_settings
 
 
 class FakeFactory:
@@ -178,3 +179,17 @@ def test_audit_verify_names_the_broken_link_and_exits_1(monkeypatch: pytest.Monk
     ok = CliRunner().invoke(cli.app, ["audit", "verify", "r1"])
     assert ok.exit_code == 0 and "chain intact: 7 events" in ok.output
     assert broken.closed and intact.closed
+
+
+def test_an_invalid_setting_is_a_usage_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEVFACTORY_RUN_CODE", "maybe")
+    monkeypatch.setenv("DEVFACTORY_MAX_STAGE_ATTEMPTS", "999")
+    get_settings.cache_clear()  # the process reads its settings once
+    result = CliRunner().invoke(cli.app, ["list"])
+    get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "invalid configuration" in result.output
+    assert "run_code" in result.output and "max_stage_attempts" in result.output
+    assert "Traceback" not in result.output

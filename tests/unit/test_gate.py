@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from devfactory.contracts import TaskResult
-from devfactory.graph.gate import Route, assess
+from devfactory.graph import gate
+from devfactory.graph.gate import Route
 from devfactory.teams import load_teams
 from tests.fakes import good_report, sample_content
 
-SPEC = load_teams()["backend-engineering"]  # threshold 0.70, two python deliverables
+SPEC = load_teams()["backend-engineering"]  # threshold 0.70
+PLANNED = ("src/backend/app.py", "src/backend/models.py")  # what a plan gave it
+assess = partial(gate.assess, expected=PLANNED)
 
 
 def result(**changes: object) -> TaskResult:
     artifacts = [
-        {"path": d.path, "kind": d.kind.value, "content": sample_content(SPEC, d.path)}
-        for d in SPEC.deliverables
+        {"path": path, "kind": "python", "content": sample_content(SPEC, path)} for path in PLANNED
     ]
     return TaskResult.model_validate({**good_report(SPEC), "artifacts": artifacts, **changes})
 

@@ -57,6 +57,7 @@ def test_drawn_graph_matches_the_pipeline(name: str) -> None:
     expected |= {(sink, VALIDATE) for sink in pipeline.sinks}
     expected |= {(VALIDATE, REVIEW), (VALIDATE, END), (REVIEW, END)}
     expected |= {(REVIEW, team) for team in first}  # revise loops back to the first stages
+    expected |= {(VALIDATE, team) for team in first}  # a fix round, for the built software
     assert edges == expected
     assert set(drawn.nodes) == {
         START,
@@ -77,7 +78,9 @@ def test_drawn_graph_matches_the_pipeline(name: str) -> None:
 def test_stage_subgraph_routes_are_visible() -> None:
     drawn = build_graph("mvp").compile().get_graph(xray=1)
     edges = {(e.source, e.target) for e in drawn.edges}
-    assert ("qa-engineering:draft", "qa-engineering:report") in edges
+    assert ("qa-engineering:draft", "qa-engineering:verify") in edges  # the sandbox
+    assert ("qa-engineering:verify", "qa-engineering:report") in edges
+    assert ("qa-engineering:verify", "qa-engineering:retain") in edges  # no sandbox: BLOCKED
     assert ("qa-engineering:report", "qa-engineering:gate") in edges
     assert ("qa-engineering:gate", "qa-engineering:draft") in edges  # bounded retry
     assert ("qa-engineering:gate", "qa-engineering:clarify") in edges  # broker

@@ -10,7 +10,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
-from devfactory.contracts import Artifact, Status
+from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, Status
 from devfactory.graph.structured import draft_file, parse_task_result, request_task_result
 
 ARTS = [Artifact(path="docs/readme.md", kind="markdown", content="# Hi\n")]
@@ -146,11 +146,12 @@ def test_zero_parse_retries_means_one_call() -> None:
 
 
 def test_draft_cuts_oversized_files_and_refuses_empty_ones() -> None:
+    over = MAX_ARTIFACT_CHARS + 1000
     big = draft_file(
-        model("y" * 7000), [HumanMessage("x")], path="b.md", kind="markdown", max_model_errors=1
+        model("y" * over), [HumanMessage("x")], path="b.md", kind="markdown", max_model_errors=1
     )
-    assert big.artifact is not None and len(big.artifact.content) == 6000
-    assert "7000 characters, cut at 6000" in big.problem
+    assert big.artifact is not None and len(big.artifact.content) == MAX_ARTIFACT_CHARS
+    assert f"{over} characters, cut at {MAX_ARTIFACT_CHARS}" in big.problem
     empty = draft_file(
         model("   "), [HumanMessage("x")], path="c.md", kind="markdown", max_model_errors=1
     )

@@ -4,9 +4,12 @@ A stage is a small compiled subgraph of top-level node functions, each taking
 the team's frozen ``StageSetup``:
 
 * ``recall`` (``memory.py``): what the team and the factory remember.
-* ``draft``, ``report`` (``work.py``): each deliverable as a plain file, then
-  the team's ``TaskResult`` on them. Budgets are checked before both: at the
-  warning line a person approves an override, at the cap the stage stops.
+* ``draft``, ``report`` (``work.py``): each file as plain text (the build
+  plan as a validated object), then the team's ``TaskResult`` on them.
+* ``verify`` (``verify.py``): the plan's objective checks on the code, in the
+  sandbox; failures on the team's files keep it from passing. Budgets are
+  checked before drafting and reporting: at the warning line a person
+  approves an override, at the cap the stage stops.
 * ``gate`` (``routes.py``): pass; retry with feedback (bounded); route a
   question to the clarification broker (``clarify``), which may hand it to a
   person (``consult``); or, at the attempt cap, ask a person what to do
@@ -31,6 +34,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.stage.memory import recall, retain
 from devfactory.graph.stage.routes import clarify, consult, escalate, gate
 from devfactory.graph.stage.setup import StageSetup
+from devfactory.graph.stage.verify import verify_stage
 from devfactory.graph.stage.work import draft, report
 from devfactory.graph.state import RunState, StageOutput, StageState
 from devfactory.teams.registry import TeamRegistry
@@ -51,6 +55,7 @@ class BoundNode(Protocol):
 NODES: dict[str, Node] = {
     "recall": recall,
     "draft": draft,
+    "verify": verify_stage,
     "report": report,
     "gate": gate,
     "clarify": clarify,

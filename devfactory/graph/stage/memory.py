@@ -14,7 +14,7 @@ from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.prompts import render_prompt
-from devfactory.graph.stage.setup import StageSetup
+from devfactory.graph.stage.setup import StageSetup, halted_by
 from devfactory.graph.state import StageState
 from devfactory.memory.facts import Ask, Extraction, extraction_schema
 from devfactory.models.io import Answer, ask_structured
@@ -24,8 +24,7 @@ from devfactory.models.router import ModelUnavailableError
 def recall(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> dict[str, Any]:
     """Recall what the team and the factory know, once, before the first attempt."""
     memory = runtime.context.memory
-    halted = any(r["outcome"] != StageOutcome.PASSED for r in state["stages"].values())
-    if memory is None or halted:
+    if memory is None or halted_by(state["stages"]) or state.get("fix_round"):
         return {}
     query = state["requirement"]
     if state.get("revision"):
@@ -69,7 +68,7 @@ def retain(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> d
     metered to the team like any other.
     """
     memory = runtime.context.memory
-    if memory is None:
+    if memory is None or state.get("kept"):
         return {}
     team = setup.spec.slug
     record = StageRecord.model_validate(state["stages"][team])

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from devfactory.build.plan import find_plan
 from devfactory.contracts import StageOutcome, TaskResult
 from devfactory.control.hitl import make_pause
 from devfactory.events import ClarificationRouted
@@ -19,8 +20,9 @@ from devfactory.graph.broker import consult as consult_broker
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.gate import Route, assess
-from devfactory.graph.hitl import ask_person
+from devfactory.graph.hitl import decide
 from devfactory.graph.lifecycle import task_key
+from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState
@@ -41,7 +43,8 @@ def gate(
         result,
         attempt=attempt,
         max_attempts=max_attempts(state, runtime),
-        extra_problems=state.get("draft_problems", []),
+        extra_problems=[*state.get("draft_problems", []), *state.get("check_problems", [])],
+        expected=[i.path for i in stage_items(setup.spec, find_plan(state["stages"]))],
     )
     history = [*state.get("history", []), *(f"attempt {attempt}: {p}" for p in verdict.problems)]
     done = {**state, "history": history}
@@ -166,6 +169,7 @@ def consult(
     """Ask a person the question no team could answer; "reject" lets the team decide alone.
 
     The answer is screened first; an approver who rejects it stops the stage.
+    An unattended run is answered at once: the team decides and lists its assumption.
     """
     esc = state["escalation"]
     target = setup.names.get(esc["target"], esc["target"])
@@ -177,9 +181,11 @@ def consult(
         team=setup.spec.slug,
         details={"target": esc["target"], "reason": esc["reason"], "key": esc["key"]},
     )
-    decision = ask_person(pause)
+    decision = decide(pause, state, runtime)  # unattended: at once, the team decides
     decided = {task_key(): {"kind": "clarification", **decision.model_dump(mode="json")}}
     text = "no answer: decide it yourself and record the decision under assumptions_made"
+    if decision.by_policy:
+        text = decision.text  # names the rule, and asks for the assumption to be listed
     notices: dict[str, Any] = {}
     if decision.action == "answer":
         vetted = vet(
@@ -194,7 +200,10 @@ def consult(
         if vetted.rejected:
             return _stopped(setup, state, runtime, vetted, "answer to the team's question", decided)
         text, notices = vetted.text, vetted.publish(runtime)
-    answer = {"from": f"{decision.by} (a person)", "question": esc["question"], "answer": text}
+    who, outcome = f"{decision.by} (a person)", "answered_by_person"
+    if decision.by_policy:
+        who, outcome = f"the factory's policy ({decision.by})", "decided_by_team"
+    answer = {"from": who, "question": esc["question"], "answer": text}
     return Command(
         goto="draft",
         update={
@@ -202,9 +211,7 @@ def consult(
             "escalation": {},
             "notices": notices,
             "decisions": decided,
-            "clarifications": {
-                esc["key"]: {**esc, "outcome": "answered_by_person", "answered_by": decision.by}
-            },
+            "clarifications": {esc["key"]: {**esc, "outcome": outcome, "answered_by": decision.by}},
         },
     )
 
@@ -229,7 +236,7 @@ def escalate(
         team=spec.slug,
         details={"attempts": state["attempt"], "reason": reason},
     )
-    decision = ask_person(pause)
+    decision = decide(pause, state, runtime)  # unattended: no more retries, BLOCKED
     decided = {task_key(): {"kind": "blocked", **decision.model_dump(mode="json")}}
     if decision.action == "reject":
         return finish(
@@ -239,7 +246,7 @@ def escalate(
             StageOutcome.BLOCKED,
             f"{reason} (stopped: {decision.summary()})"[:1000],
             TaskResult.model_validate(state["candidate"]),
-            stopped_by="person",
+            stopped_by="policy" if decision.by_policy else "person",
             update={"decisions": decided},
         )
     vetted = vet(

@@ -9,7 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.contracts import CheckRun, StageOutcome, StageRecord, TaskResult, Usage
 from devfactory.events import StageFinished
 from devfactory.graph.budget_gate import budget_gate
 from devfactory.graph.context import Context
@@ -50,6 +50,22 @@ class StageSetup:
         return runtime.context.model_source().resolve(self.spec.model)
 
 
+def halted_by(stages: dict[str, Any]) -> list[str]:
+    """Return the stages that did not pass (a stage the plan did not need is not one)."""
+    return [
+        team
+        for team, record in stages.items()
+        if record["outcome"] != StageOutcome.PASSED and record.get("stopped_by") != "plan"
+    ]
+
+
+def feedback_for(state: Mapping[str, Any], team: str) -> list[str]:
+    """Return the gate's feedback, or on a fix round's first attempt the problems to fix."""
+    if state.get("feedback"):
+        return list(state["feedback"])
+    return list((state.get("fixes") or {}).get(team, []))
+
+
 def max_attempts(state: Mapping[str, Any], runtime: Runtime[Context]) -> int:
     """Return the stage's attempt cap: each time a person sends it back, a full set more."""
     return runtime.context.settings.max_stage_attempts * (1 + state.get("human_retries", 0))
@@ -60,6 +76,11 @@ def notes_for(state: Mapping[str, Any]) -> list[str]:
     notes = [
         f"{a['from']} answered {a['question']!r}: {a['answer']}" for a in state.get("answers", [])
     ]
+    if state.get("fix_round"):
+        notes.append(
+            f"Fix round {state['fix_round']}: the run's final checks ran the software and "
+            "found the problems listed as the gate's feedback. Fix them in your previous version."
+        )
     if state.get("revision"):
         notes.append(
             f"The reviewer asked for changes (revision {state['revision']}): "
@@ -94,6 +115,7 @@ def finish(
         gate_feedback=state.get("history", []),
         stopped_by=stopped_by,
         recalled=[f"{m['bank']}: {m['text']}" for m in state.get("memories", [])],
+        checks=[CheckRun.model_validate(c) for c in state.get("checks", [])],
     )
     emit(runtime, StageFinished(record=record))
     return Command(

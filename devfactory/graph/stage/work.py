@@ -8,40 +8,68 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import Artifact, StageOutcome, TaskResult, Usage
-from devfactory.events import StageStarted
+from devfactory.build.plan import find_plan
+from devfactory.contracts import Artifact, StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.events import StageFinished, StageStarted
 from devfactory.graph import metering
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
+from devfactory.graph.planning import (
+    PLAN_SCHEMA,
+    draft_plan,
+    interface_brief,
+    pipeline_owners,
+    stage_items,
+)
 from devfactory.graph.stage.setup import (
     StageSetup,
+    feedback_for,
     finish,
+    halted_by,
     max_attempts,
     notes_for,
     stop_for_budget,
 )
 from devfactory.graph.state import StageState
-from devfactory.graph.structured import draft_file, request_task_result
+from devfactory.graph.structured import Draft, draft_file, request_task_result
 from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError
 
 
 def draft(
     state: StageState, runtime: Runtime[Context], setup: StageSetup
-) -> Command[Literal["report", "retain"]]:
-    """Draft every deliverable of the team, one model call per file.
+) -> Command[Literal["verify", "retain"]]:
+    """Draft every file of the team, one model call per file.
 
-    The stage is SKIPPED when an earlier stage did not pass (a failure stops
-    everything not yet started), and stops when the budget says so. Each file
-    is drafted from the requirement, upstream work, the gate's feedback, the
-    team's previous version and the answers it received.
+    The files are the team's documents and the files the build plan gives it;
+    the plan itself is asked for as a validated object. The stage is SKIPPED
+    when an earlier stage did not pass (a failure stops everything not yet
+    started) or when the plan gives the team nothing to do, and stops when the
+    budget says so. Each file is drafted from the requirement, upstream work,
+    the plan's interface, the gate's feedback, the team's previous version and
+    the answers it received.
     """
     spec = setup.spec
-    halted = [t for t, r in state["stages"].items() if r["outcome"] != StageOutcome.PASSED]
+    halted = halted_by(state["stages"])
     if halted:
         reason = f"not started: stage {halted[0]} did not pass"
         return finish(setup, state, runtime, StageOutcome.SKIPPED, reason, None)
+    kept = (state.get("kept_stages") or {}).get(spec.slug)
+    if state.get("fix_round") and kept and spec.slug not in state.get("fixes", {}):
+        record = StageRecord.model_validate(kept)
+        emit(runtime, StageFinished(record=record))
+        return Command(goto="retain", update={"stages": {spec.slug: kept}, "kept": True})
+    plan = find_plan(state["stages"])
+    items = stage_items(spec, plan)
+    if not items:
+        reason = (
+            f"nothing to do in this plan: it gives {spec.name} no "
+            f"{'/'.join(r.value for r in spec.owns)} files"
+            if plan is not None
+            else "no build plan in this run gives the team files"
+        )
+        return finish(setup, state, runtime, StageOutcome.SKIPPED, reason, None, stopped_by="plan")
     checked = stop_for_budget(setup, state, runtime)
     if isinstance(checked, Command):
         return checked
@@ -61,7 +89,15 @@ def draft(
     started, usage, served = time.perf_counter(), Usage(), ""
     drafts: list[dict[str, Any]] = []
     problems: list[str] = []
-    for item in spec.deliverables:
+    written = {
+        a["path"]: a["content"]
+        for r in state["stages"].values()
+        for a in (r.get("result") or {}).get("artifacts", [])
+    }
+    for item in items:
+        brief = ""
+        if plan is not None and item.format == "file":
+            brief = interface_brief(plan, item.path, written, settings.upstream_chars)
         messages = draft_messages(
             spec,
             state,
@@ -69,27 +105,41 @@ def draft(
             needs=setup.needs,
             names=setup.names,
             upstream_chars=settings.upstream_chars,
-            feedback=state.get("feedback", []),
+            feedback=feedback_for(state, spec.slug),
             previous=previous.get(item.path, ""),
             notes=notes,
             budget=settings.context_tokens,
             count=count,
+            brief=brief,
         )
-        result = draft_file(
-            resolved.plain(),
-            messages,
-            path=item.path,
-            kind=item.kind,
-            max_model_errors=settings.max_model_errors,
-        )
+        if item.format == "build-plan":
+            result: Draft = draft_plan(
+                resolved.structured(PLAN_SCHEMA),
+                messages,
+                path=item.path,
+                requirement=state["requirement"],
+                owners=pipeline_owners(state, setup.teams),
+                teams=setup.teams,
+                max_parse_retries=settings.max_parse_retries,
+                max_model_errors=settings.max_model_errors,
+            )
+        else:
+            result = draft_file(
+                resolved.plain(),
+                messages,
+                path=item.path,
+                kind=item.kind,
+                max_model_errors=settings.max_model_errors,
+            )
         usage, served = usage.add(result.usage), result.model or served
         if result.artifact is not None:
             drafts.append(result.artifact.model_dump(mode="json"))
+            written[item.path] = result.artifact.content
         if result.problem:
             problems.append(result.problem)
     served = served or resolved.label
     return Command(
-        goto="report",
+        goto="verify",
         update={
             **checked,
             "attempt": attempt,
@@ -99,6 +149,16 @@ def draft(
             **metering.stage_spent(state, spec.slug, usage, served, started, runtime.context),
         },
     )
+
+
+def sandbox_notes(state: StageState) -> list[str]:
+    """Say what the sandbox found in the files, so the report's confidence can be honest."""
+    notes = [
+        f"{c['name']} (`{c['command']}`): {c['summary'] or c['exit_code']}"
+        for c in state.get("checks", [])
+    ]
+    notes += [f"the checks found: {p}" for p in state.get("check_problems", [])[:6]]
+    return notes
 
 
 def report(
@@ -121,10 +181,11 @@ def report(
         needs=setup.needs,
         names=setup.names,
         upstream_chars=settings.upstream_chars,
-        feedback=state.get("feedback", []),
+        feedback=feedback_for(state, setup.spec.slug),
         attempt=state.get("attempt", 1),
         max_attempts=max_attempts(state, runtime),
         notes=notes_for(state),
+        checks=sandbox_notes(state),
         budget=settings.context_tokens,
         count=token_counter(resolved.chat),
     )

@@ -1,0 +1,243 @@
+"""A run's build plan inside the graph: ask for it, check it, and give each team its files.
+
+Solution Architecture's ``build-plan`` deliverable is asked for as a
+``BuildPlan`` (``models/io.ask_structured``: repaired, retried), then checked
+against the pipeline (each owner writes files of that role) and the
+requirement (every interface it names is kept). A plan that still fails after
+``max_parse_retries`` further tries comes back with the problems, and the gate
+sends the stage round again like any other shortfall.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.runnables import Runnable
+
+from devfactory.build.plan import (
+    BuildPlan,
+    FileRole,
+    check_plan,
+    kind_of,
+    named_interfaces,
+)
+from devfactory.build.validator import signatures
+from devfactory.contracts import Artifact, ArtifactKind, Usage
+from devfactory.graph.prompts import render_prompt
+from devfactory.graph.structured import Draft
+from devfactory.models.io import ask_structured, grammar_schema
+from devfactory.teams.registry import TeamRegistry
+from devfactory.teams.spec import Deliverable, TeamSpec
+
+
+def _no_patterns(node: Any) -> Any:
+    """Drop regex patterns: grammar samplers handle them poorly; validation still applies them."""
+    if isinstance(node, dict):
+        return {k: _no_patterns(v) for k, v in node.items() if k != "pattern"}
+    if isinstance(node, list):
+        return [_no_patterns(v) for v in node]
+    return node
+
+
+PLAN_SCHEMA: dict[str, Any] = _no_patterns(grammar_schema(BuildPlan))
+
+
+def pipeline_owners(
+    state: Mapping[str, Any], teams: TeamRegistry
+) -> dict[str, tuple[FileRole, ...]]:
+    """Return, for each team of the run's pipeline, the kinds of files it writes."""
+    slugs = [s["team"] for s in (state.get("plan") or {}).get("stages", [])] or list(teams)
+    return {slug: teams[slug].owns for slug in slugs if slug in teams}
+
+
+def stage_items(spec: TeamSpec, plan: BuildPlan | None) -> list[Deliverable]:
+    """Return what the team writes this stage: its documents, then its planned files."""
+    items = list(spec.deliverables)
+    if plan is not None and spec.owns:
+        fixed = {d.path for d in items}
+        items += [
+            Deliverable(path=f.path, kind=kind_of(f.path), description=f.purpose[:300])
+            for f in plan.files_of(spec.slug)
+            if f.path not in fixed
+        ]
+    return items
+
+
+def interface_brief(plan: BuildPlan, path: str, files: Mapping[str, str], limit: int) -> str:
+    """Render what drafting ``path`` needs of the plan: the interface and its dependencies.
+
+    Dependencies that are Python code are shown as their signatures only, so a
+    file sees the names it must use and nothing it does not need.
+    """
+    item = next((f for f in plan.files if f.path == path), None)
+    lines = [f"## Build plan: {plan.kind.value} in {plan.language.value}", plan.summary]
+    for module in plan.modules:
+        lines.append(f"- module `{module.path}`:")
+        lines += [f"  - `{s.signature}` {s.summary}".rstrip() for s in module.symbols]
+    lines += [f"- command: `{c.usage}` {c.summary}".rstrip() for c in plan.commands]
+    lines += [f"- endpoint: {e.method} {e.path} {e.summary}".rstrip() for e in plan.endpoints]
+    if plan.dependencies:
+        lines.append(f"- dependencies: {', '.join(plan.dependencies)}")
+    lines.append(f"- tests run with `{plan.test_command}`; entry point `{plan.entry_point or '-'}`")
+    lines.append("- files: " + ", ".join(f"{f.path} ({f.owner})" for f in plan.files))
+    for dep in item.depends_on if item else ():
+        content = files.get(dep)
+        if content is None:
+            continue
+        shown = signatures(content, limit=limit) if dep.endswith(".py") else content[:limit]
+        lines.append(f"\n### {dep} (written; its public interface)\n````\n{shown}\n````")
+    return "\n".join(lines)
+
+
+def _teams_block(owners: Mapping[str, Sequence[FileRole]], teams: TeamRegistry) -> str:
+    rows = []
+    for slug, roles in owners.items():
+        if roles:
+            rows.append(f"- {slug} ({teams[slug].name}): {', '.join(r.value for r in roles)}")
+    return "\n".join(rows) or "- (no team writes planned files)"
+
+
+def _named_block(requirement: str) -> str:
+    named = named_interfaces(requirement)
+    rows = [f"- function `{n}`" for n in named.functions]
+    rows += [f"- endpoint {m} {p}" for m, p in named.endpoints]
+    rows += [f"- option {o}" for o in named.options]
+    rows += [f"- file {f}" for f in named.files]
+    rows += [f"- module {m} (run as python -m {m})" for m in named.modules]
+    return "\n".join(rows) or "- (none)"
+
+
+def plan_request(
+    messages: list[BaseMessage],
+    *,
+    path: str,
+    requirement: str,
+    owners: Mapping[str, Sequence[FileRole]],
+    teams: TeamRegistry,
+    problems: Sequence[str] = (),
+) -> list[BaseMessage]:
+    """Turn a drafting request for the plan into a request for the ``BuildPlan`` object."""
+    fix = ""
+    if problems:
+        fix = "\nYour last plan was refused:\n" + "\n".join(f"- {p}" for p in problems) + "\n"
+    ask = render_prompt(
+        "plan_request",
+        path=path,
+        teams=_teams_block(owners, teams),
+        named=_named_block(requirement),
+        problems=fix,
+    )
+    last = messages[-1]
+    return [*messages[:-1], HumanMessage(f"{last.content}\n\n{ask}")]
+
+
+def plan_normaliser(
+    owners: Mapping[str, Sequence[FileRole]],
+) -> Callable[[dict[str, Any], list[str]], dict[str, Any]]:
+    """Return the plan's mechanical repairs for this pipeline.
+
+    Besides ``normalise_plan``'s, a file whose owner does not write its kind
+    of file goes to the one team of the pipeline that does, when exactly one
+    does (recorded as a repair).
+    """
+    writers: dict[str, list[str]] = {}
+    for team, roles in owners.items():
+        for role in roles:
+            writers.setdefault(role.value, []).append(team)
+
+    def normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
+        data = normalise_plan(data, repairs)
+        for item in data.get("files") or []:
+            if not isinstance(item, dict):
+                continue
+            who = writers.get(str(item.get("role")), [])
+            if item.get("owner") not in who and len(who) == 1:
+                repairs.append(f"{item.get('path')}: owner {item.get('owner')!r} -> {who[0]!r}")
+                item["owner"] = who[0]
+        return data
+
+    return normalise
+
+
+def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
+    """Repair a plan mechanically: the case of enum values, a bare string for a list."""
+    for key in ("kind", "language"):
+        if isinstance(data.get(key), str) and data[key] != data[key].strip().lower():
+            data[key] = data[key].strip().lower().replace(" ", "-").replace("_", "-")
+            repairs.append(f"{key} lower-cased")
+    for item in data.get("files") or []:
+        if isinstance(item, dict):
+            if isinstance(item.get("role"), str):
+                item["role"] = item["role"].strip().lower()
+            if isinstance(item.get("depends_on"), str):
+                item["depends_on"] = [item["depends_on"]] if item["depends_on"] else []
+                repairs.append("depends_on wrapped in a list")
+    if isinstance(data.get("dependencies"), str):
+        data["dependencies"] = [d.strip() for d in data["dependencies"].split(",") if d.strip()]
+        repairs.append("dependencies split into a list")
+    if data.get("entry_point") is None:
+        data["entry_point"] = ""
+    return data
+
+
+@dataclass
+class PlanDraft(Draft):
+    """The plan's draft, and the plan itself when it passed its checks."""
+
+    plan: BuildPlan | None = None
+
+
+def draft_plan(
+    model: Runnable[Any, Any],
+    messages: list[BaseMessage],
+    *,
+    path: str,
+    requirement: str,
+    owners: Mapping[str, Sequence[FileRole]],
+    teams: TeamRegistry,
+    max_parse_retries: int,
+    max_model_errors: int,
+) -> PlanDraft:
+    """Ask for the build plan until it parses and passes ``check_plan``, within the caps."""
+    usage, served = Usage(), ""
+    problems: list[str] = []
+    last: BuildPlan | None = None
+    for _ in range(max_parse_retries + 1):
+        request = plan_request(
+            messages,
+            path=path,
+            requirement=requirement,
+            owners=owners,
+            teams=teams,
+            problems=problems,
+        )
+        answer = ask_structured(
+            model,
+            request,
+            BuildPlan,
+            max_parse_retries=max_parse_retries,
+            max_model_errors=max_model_errors,
+            normalise=plan_normaliser(owners),
+        )
+        usage, served = usage.add(answer.usage), answer.model or served
+        if answer.value is None:
+            problem = f"{path}: no valid build plan: {answer.problem}"
+            return PlanDraft(_artifact(path, last), usage, served, problem, None)
+        last = answer.value
+        problems = check_plan(last, requirement, owners=owners)
+        if not problems:
+            return PlanDraft(_artifact(path, last), usage, served, "", last)
+    return PlanDraft(
+        _artifact(path, last), usage, served, f"{path}: " + "; ".join(problems)[:1200], None
+    )
+
+
+def _artifact(path: str, plan: BuildPlan | None) -> Artifact | None:
+    if plan is None:
+        return None
+    content = json.dumps(plan.model_dump(mode="json"), indent=1)
+    return Artifact(path=path, kind=ArtifactKind.JSON, content=content)

@@ -1,0 +1,133 @@
+"""Run the stage's code: the build plan's objective checks, in the sandbox, before the report.
+
+The files written so far (every passed stage's, then this stage's drafts) are
+laid out in a fresh folder; the validator checks plan coverage and lint, and
+the sandbox installs the plan's dependencies, imports every module, runs the
+tests once tests exist and smoke-runs the entry point once its file exists.
+Problems about this team's files keep the stage from passing, whatever the
+team's confidence; problems about other teams' files are recorded for the run
+to send back to them.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from devfactory.artifacts import write_file
+from devfactory.build.plan import PLAN_PATH, BuildPlan, FileRole, find_plan
+from devfactory.build.validator import Verification, criteria_of, verify
+from devfactory.contracts import CheckRun, StageOutcome, TaskResult
+from devfactory.graph.context import Context
+from devfactory.graph.stage.setup import StageSetup, finish
+from devfactory.graph.state import StageState
+
+REQUIREMENTS_PATH = "analysis/requirements.md"
+log = logging.getLogger(__name__)
+
+
+def workspace_files(stages: Mapping[str, Any], drafts: list[dict[str, Any]]) -> dict[str, str]:
+    """Return every passed stage's files, then ``drafts`` over them, by path."""
+    files: dict[str, str] = {}
+    for record in stages.values():
+        if record.get("outcome") != "PASSED":
+            continue
+        for art in (record.get("result") or {}).get("artifacts", []):
+            files[art["path"]] = art["content"]
+    files.update({d["path"]: d["content"] for d in drafts})
+    return files
+
+
+def run_checks(
+    plan: BuildPlan,
+    files: Mapping[str, str],
+    runtime: Runtime[Context],
+    *,
+    teams: list[str],
+) -> Verification:
+    """Lay ``files`` out in a temporary folder and verify them against ``plan``."""
+    sandbox = runtime.context.get_sandbox()
+    criteria = criteria_of(files.get(REQUIREMENTS_PATH, ""))
+    with tempfile.TemporaryDirectory(prefix="devfactory-ws-") as tmp:
+        root = Path(tmp)
+        for path, content in files.items():
+            if path != PLAN_PATH and not path.startswith("analysis/"):
+                write_file(root, path, content)
+        return verify(
+            plan,
+            root,
+            sandbox,
+            teams=teams,
+            tests=True,
+            smoke=True,
+            criteria=criteria,
+            files={p: c for p, c in files.items() if p != PLAN_PATH},
+        )
+
+
+def checks_update(found: Verification, team: str) -> dict[str, Any]:
+    """Return the stage-state update that carries ``found`` to the report and the gate."""
+    return {
+        "checks": [c.model_dump(mode="json") for c in found.checks],
+        # this team's files, and what belongs to no planned file (an install, a crash)
+        "check_problems": [p.line() for p in found.problems if p.owner in (team, "")],
+        "handoffs": [
+            {"team": p.owner, "problem": p.line()}
+            for p in found.problems
+            if p.owner and p.owner != team
+        ],
+        "criteria": found.criteria,
+    }
+
+
+def verify_stage(
+    state: StageState, runtime: Runtime[Context], setup: StageSetup
+) -> Command[Literal["report", "retain"]]:
+    """Run the objective checks on the stage's code when the plan is executable here.
+
+    Nothing runs for a stage that wrote no code or tests, when the run has no
+    executable plan, or when code execution is turned off (``run_code``), and
+    that is said in the record. Where no sandbox works and the operator did
+    not opt into the unsandboxed mode, the stage is BLOCKED with how to fix it:
+    code is never run unisolated by default.
+    """
+    slug = setup.spec.slug
+    drafts = state.get("drafts", [])
+    plan = find_plan(state["stages"])
+    skip: dict[str, Any] = {"checks": [], "check_problems": [], "handoffs": [], "criteria": {}}
+    if plan is None or not plan.executable:
+        return Command(goto="report", update=skip)
+    mine = {f.path for f in plan.files_of(slug) if f.role in (FileRole.CODE, FileRole.TESTS)}
+    if not mine & {d["path"] for d in drafts}:
+        return Command(goto="report", update=skip)
+    if not runtime.context.settings.run_code:
+        off = CheckRun(name="run", command="", summary="code not run: run_code is off")
+        return Command(goto="report", update={**skip, "checks": [off.model_dump(mode="json")]})
+    done = [t for t, r in state["stages"].items() if r.get("outcome") == "PASSED"]
+    files = workspace_files(state["stages"], drafts)
+    from devfactory.build.sandbox import SandboxUnavailableError
+
+    try:
+        found = run_checks(plan, files, runtime, teams=[*done, slug])
+    except SandboxUnavailableError as exc:
+        reason = f"cannot run the code: {exc}"
+        blocked = TaskResult.blocked(reason[:300], reasoning=reason)
+        return finish(setup, state, runtime, StageOutcome.BLOCKED, reason, blocked)
+    except Exception as exc:  # noqa: BLE001 - a checker's failure is the gate's problem, not a crash
+        log.exception("the checks of %s failed", slug)
+        failed = CheckRun(name="checks", command="", summary=f"{type(exc).__name__}: {exc}"[:300])
+        return Command(
+            goto="report",
+            update={
+                **skip,
+                "checks": [failed.model_dump(mode="json")],
+                "check_problems": [f"the checks could not run: {type(exc).__name__}: {exc}"[:600]],
+            },
+        )
+    return Command(goto="report", update=checks_update(found, slug))

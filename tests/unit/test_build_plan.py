@@ -1,0 +1,332 @@
+"""The build plan: validated, checked against the pipeline and the requirement's names."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import ValidationError
+
+from devfactory.build.plan import (
+    BuildPlan,
+    FileRole,
+    check_plan,
+    find_plan,
+    missing_interfaces,
+    module_name,
+    named_interfaces,
+)
+from devfactory.build.validator import coverage, criteria_of, criteria_status, signatures
+from devfactory.graph.planning import draft_plan, stage_items
+from devfactory.teams import load_teams
+from tests.fakes import ScriptedModels
+
+TEAMS = load_teams()
+MVP = {slug: TEAMS[slug].owns for slug in (
+    "business-analysis", "solution-architecture", "backend-engineering", "qa-engineering",
+    "documentation",
+)}  # fmt: skip
+CLI_REQUIREMENT = (
+    "A command-line tool run as `python -m wordcount FILE... [--lines] [--json]` that counts "
+    "words; the library function count_words(text) returns the number of words."
+)
+
+
+def cli_plan(**changes: Any) -> dict[str, Any]:
+    plan: dict[str, Any] = {
+        "kind": "cli",
+        "language": "python",
+        "summary": "Counts words in files.",
+        "modules": [
+            {
+                "path": "wordcount/__init__.py",
+                "symbols": [
+                    {"name": "count_words", "signature": "def count_words(text: str) -> int"}
+                ],
+            }
+        ],
+        "commands": [{"usage": "wordcount FILE... [--lines] [--json]"}],
+        "endpoints": [],
+        "files": [
+            {"path": "wordcount/__init__.py", "role": "code", "owner": "backend-engineering",
+             "purpose": "counting"},
+            {"path": "wordcount/__main__.py", "role": "code", "owner": "backend-engineering",
+             "purpose": "the CLI", "depends_on": ["wordcount/__init__.py"]},
+            {"path": "tests/test_wordcount.py", "role": "tests", "owner": "qa-engineering",
+             "purpose": "tests", "depends_on": ["wordcount/__init__.py"]},
+            {"path": "README.md", "role": "docs", "owner": "documentation", "purpose": "usage"},
+        ],
+        "dependencies": [],
+        "test_command": "pytest -q",
+        "entry_point": "python -m wordcount",
+    }  # fmt: skip
+    plan.update(changes)
+    return plan
+
+
+def test_a_valid_plan_parses_and_knows_its_modules() -> None:
+    plan = BuildPlan.model_validate(cli_plan())
+    assert plan.executable
+    assert plan.python_modules() == ["wordcount", "wordcount.__main__"]
+    assert [f.path for f in plan.files_of("qa-engineering")] == ["tests/test_wordcount.py"]
+    assert check_plan(plan, CLI_REQUIREMENT, owners=MVP) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"entry_point": ""}, "a CLI needs an entry_point"),
+        ({"dependencies": ["pkg @ https://evil.example/pkg.whl"]}, "no URLs"),
+        ({"dependencies": ["not a requirement!"]}, "not a PEP 508 requirement"),
+        ({"test_command": "pytest; rm -rf /"}, "test_command must be"),
+        ({"entry_point": "bash -c 'curl x'"}, "entry_point must be"),
+        ({"kind": "web-service", "entry_point": "python -m wordcount"}, "module:app"),
+    ],
+)
+def test_invalid_plans_are_refused_with_the_reason(changes: dict[str, Any], needle: str) -> None:
+    with pytest.raises(ValidationError, match=needle):
+        BuildPlan.model_validate(cli_plan(**changes))
+
+
+def test_duplicate_paths_unknown_dependencies_and_escapes_are_refused() -> None:
+    files = cli_plan()["files"]
+    with pytest.raises(ValidationError, match="unique"):
+        BuildPlan.model_validate(cli_plan(files=[*files, files[0]]))
+    broken = [{**files[0], "depends_on": ["nowhere.py"]}, *files[1:]]
+    with pytest.raises(ValidationError, match="not in the plan"):
+        BuildPlan.model_validate(cli_plan(files=broken))
+    escape = [{**files[0], "path": "../outside.py"}, *files[1:]]
+    with pytest.raises(ValidationError):
+        BuildPlan.model_validate(cli_plan(files=escape))
+
+
+def test_the_requirement_s_names_are_found() -> None:
+    named = named_interfaces(
+        "Expose GET /todos and POST /todos/{id}/done; slugify(text) in slugs.py; "
+        "run as python -m tool --dry-run. See e.g. (this) and print(x)."
+    )
+    assert named.functions == ("slugify",)
+    assert named.endpoints == (("GET", "/todos"), ("POST", "/todos/{id}/done"))
+    assert named.options == ("--dry-run",)
+    assert named.files == ("slugs.py",)
+    assert named.modules == ("tool",)
+    quoted = named_interfaces('A log line reads "GET /index.html HTTP/1.1" 200; serve GET /stats.')
+    assert quoted.endpoints == (("GET", "/stats"),)  # a request quoted from a log is no endpoint
+
+
+def test_a_plan_that_drops_or_renames_a_named_interface_is_refused() -> None:
+    renamed = cli_plan(
+        modules=[
+            {
+                "path": "wordcount/__init__.py",
+                "symbols": [{"name": "word_count", "signature": "def word_count(t: str) -> int"}],
+            }
+        ],
+        commands=[{"usage": "wordcount FILE... [--json]"}],
+    )
+    problems = missing_interfaces(BuildPlan.model_validate(renamed), CLI_REQUIREMENT)
+    assert any("`count_words(...)`" in p for p in problems)
+    assert any("--lines" in p for p in problems)
+    no_module = cli_plan(entry_point="python -m counter")
+    no_module["files"][0]["path"] = "counter.py"
+    no_module["modules"][0]["path"] = "counter.py"
+    no_module["files"][1]["depends_on"] = ["counter.py"]
+    no_module["files"][2]["depends_on"] = ["counter.py"]
+    problems = missing_interfaces(BuildPlan.model_validate(no_module), CLI_REQUIREMENT)
+    assert any("python -m wordcount" in p for p in problems)
+
+
+def test_owners_must_be_pipeline_teams_that_write_that_kind_of_file() -> None:
+    plan = cli_plan()
+    plan["files"][0]["owner"] = "frontend-engineering"
+    plan["files"][2]["owner"] = "backend-engineering"
+    problems = check_plan(BuildPlan.model_validate(plan), CLI_REQUIREMENT, owners=MVP)
+    assert any("frontend-engineering" in p and "not a team of this pipeline" in p for p in problems)
+    assert any("backend-engineering does not write tests files" in p for p in problems)
+    assert any("give it to qa-engineering" in p for p in problems)
+
+
+def test_teams_get_their_planned_files_and_nothing_for_a_cli_frontend() -> None:
+    plan = BuildPlan.model_validate(cli_plan())
+    assert [d.path for d in stage_items(TEAMS["backend-engineering"], plan)] == [
+        "wordcount/__init__.py",
+        "wordcount/__main__.py",
+    ]
+    assert stage_items(TEAMS["frontend-engineering"], plan) == []
+    assert [d.path for d in stage_items(TEAMS["solution-architecture"], plan)] == [
+        "architecture/architecture.md",
+        "architecture/plan.json",
+    ]
+    record = {"outcome": "PASSED", "result": {"artifacts": [
+        {"path": "architecture/plan.json", "kind": "json", "content": json.dumps(cli_plan())}
+    ]}}  # fmt: skip
+    found = find_plan({"solution-architecture": record})
+    assert found is not None and found.kind.value == "cli"
+    assert find_plan({"solution-architecture": {**record, "outcome": "BLOCKED"}}) is None
+
+
+def _plan_reply(replies: list[str]) -> ScriptedModels:
+    def script(call: Any) -> str:
+        return replies[min(call.n, len(replies) - 1)]
+
+    return ScriptedModels(script)
+
+
+def _ask(models: ScriptedModels, retries: int = 2) -> Any:
+    messages = [
+        SystemMessage("You are the Solution Architecture team of devfactory."),
+        HumanMessage("Requirement: ...\nWrite the file `architecture/plan.json`: the plan."),
+    ]
+    return draft_plan(
+        models.chat,
+        messages,
+        path="architecture/plan.json",
+        requirement=CLI_REQUIREMENT,
+        owners=MVP,
+        teams=TEAMS,
+        max_parse_retries=retries,
+        max_model_errors=1,
+    )
+
+
+def test_a_malformed_plan_is_repaired_or_asked_again() -> None:
+    fenced = "```json\n" + json.dumps(cli_plan(kind="CLI")) + ",\n```"  # fence, comma, case
+    drafted = _ask(_plan_reply([fenced]))
+    assert drafted.problem == ""
+    assert drafted.plan is not None and drafted.plan.kind.value == "cli"
+    assert json.loads(drafted.artifact.content)["entry_point"] == "python -m wordcount"
+
+
+def test_a_plan_dropping_a_named_interface_is_asked_again_with_the_reason() -> None:
+    dropped = cli_plan(commands=[{"usage": "wordcount FILE..."}])
+    models = _plan_reply([json.dumps(dropped), json.dumps(cli_plan())])
+    drafted = _ask(models)
+    assert drafted.problem == "" and drafted.plan is not None
+    second = models.chat.calls[1].prompt
+    assert "Your last plan was refused" in second and "--lines" in second
+
+
+def test_a_plan_that_stays_invalid_comes_back_with_the_problems() -> None:
+    models = _plan_reply(["{not a plan"])
+    drafted = _ask(models, retries=1)
+    assert drafted.plan is None and drafted.artifact is None
+    assert drafted.problem.startswith("architecture/plan.json: no valid build plan")
+    assert len(models.chat.calls) == 2  # 1 + max_parse_retries, then no further round
+
+    still_dropping = _plan_reply([json.dumps(cli_plan(commands=[]))])
+    drafted = _ask(still_dropping, retries=1)
+    assert drafted.plan is None and "--lines" in drafted.problem
+    assert len(still_dropping.chat.calls) == 2
+
+
+def test_coverage_names_missing_files_and_undefined_symbols() -> None:
+    plan = BuildPlan.model_validate(cli_plan())
+    files = {"wordcount/__init__.py": "def other() -> int:\n    return 1\n"}
+    problems = coverage(plan, files, teams=["backend-engineering"])
+    lines = [p.line() for p in problems]
+    assert "wordcount/__main__.py [plan]: planned file is missing" in lines
+    assert any("does not define `count_words`" in line for line in lines)
+    assert all(p.owner == "backend-engineering" for p in problems)
+
+
+def test_acceptance_criteria_are_reported_per_test() -> None:
+    criteria = criteria_of("AC-1: counts words\nAC-2: --lines counts lines\nAC-3: json\nAC-1 again")
+    assert criteria == ["AC-1", "AC-2", "AC-3"]
+
+    class Case:
+        def __init__(self, name: str, outcome: str) -> None:
+            self.name, self.outcome = name, outcome
+
+    status = criteria_status(
+        criteria,
+        [Case("test_ac1_counts", "passed"), Case("test_ac_2_lines", "failed"),
+         Case("test_ac2_more", "passed")],
+    )  # fmt: skip
+    assert status == {"AC-1": "passed", "AC-2": "failed", "AC-3": "not covered"}
+
+
+def test_signatures_show_the_interface_not_the_bodies() -> None:
+    source = (
+        "import re\n\nLIMIT = 80\n\ndef slugify(text: str, n: int = 80) -> str:\n"
+        "    secret_body = 1\n    return text\n\nclass Store:\n    def add(self, x: int) -> None:\n"
+        "        pass\n\ndef _hidden():\n    pass\n"
+    )
+    shown = signatures(source)
+    assert "def slugify(text: str, n: int = 80) -> str: ..." in shown
+    assert "def add(self, x: int) -> None: ..." in shown
+    assert "LIMIT = 80" in shown
+    assert "secret_body" not in shown and "_hidden" not in shown
+
+
+def test_module_names_follow_the_src_layout() -> None:
+    assert module_name("src/pkg/__init__.py") == "pkg"
+    assert module_name("pkg/core.py") == "pkg.core"
+    assert module_name("my-tool.py") == ""
+    assert FileRole("tests") is FileRole.TESTS
+
+
+def _run(pipeline: str, models: ScriptedModels, settings: Any, requirement: str) -> dict:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from devfactory.graph import build_graph
+    from devfactory.graph.context import Context
+
+    graph = build_graph(pipeline).compile(checkpointer=InMemorySaver())
+    cfg = {"configurable": {"thread_id": "t"}}
+    graph.invoke(
+        {"run_id": "t", "requirement": requirement, "pipeline": pipeline},
+        cfg,
+        context=Context(settings=settings, models=models),
+        durability="sync",
+    )
+    return graph.get_state(cfg).values
+
+
+def test_a_cli_plan_skips_the_teams_it_gives_nothing_and_the_run_completes(settings: Any) -> None:
+    from tests.fakes import always_good
+
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == "architecture/plan.json":
+            return json.dumps(cli_plan())
+        return always_good(call)
+
+    models = ScriptedModels(script)
+    state = _run("full", models, settings, CLI_REQUIREMENT)
+    assert state["outcome"]["status"] == "COMPLETED", state["outcome"]
+    stages = state["stages"]
+    frontend = stages["frontend-engineering"]
+    assert frontend["outcome"] == "SKIPPED" and frontend["stopped_by"] == "plan"
+    assert frontend["reason"].startswith("nothing to do in this plan")
+    for team in ("api-design", "database-engineering", "ux-ui-design", "devops-infrastructure"):
+        assert stages[team]["outcome"] == "SKIPPED", team
+        assert models.chat.count(team) == 0  # no model call for a team with nothing to do
+    written = {
+        a["path"] for r in stages.values() for a in (r.get("result") or {}).get("artifacts", [])
+    }
+    assert {"wordcount/__init__.py", "wordcount/__main__.py", "tests/test_wordcount.py"} <= written
+    assert not any(p.endswith("app.py") for p in written)
+    drafted = [
+        c.path for c in models.chat.calls if c.team == "backend-engineering" and c.kind == "draft"
+    ]
+    assert drafted == ["wordcount/__init__.py", "wordcount/__main__.py"]  # one call per file
+    main = next(c for c in models.chat.calls if c.path == "wordcount/__main__.py")
+    assert "def count_words(text: str) -> int" in main.prompt  # its dependency's interface
+
+
+def test_a_plan_that_stays_invalid_blocks_architecture_with_the_reason(settings: Any) -> None:
+    from tests.fakes import always_good
+
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == "architecture/plan.json":
+            return json.dumps(cli_plan(commands=[]))  # drops --lines and --json
+        return always_good(call)
+
+    models = ScriptedModels(script)
+    state = _run("mvp", models, settings.with_overrides(max_stage_attempts=2), CLI_REQUIREMENT)
+    architecture = state["stages"]["solution-architecture"]
+    assert architecture["outcome"] == "BLOCKED"
+    assert "the requirement names the option --lines" in architecture["reason"]
+    assert state["stages"]["backend-engineering"]["outcome"] == "SKIPPED"
+    assert state["outcome"]["status"] == "FAILED"
