@@ -187,10 +187,13 @@ def write_run_files(
     status: str,
     reason: str,
     records: Sequence[StageRecord],
+    build: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Write every stage's files, ``run.json`` and ``SUMMARY.md``; return what was refused.
 
-    What the run records (not the files the teams wrote) is redacted of secrets.
+    ``build`` is the final checks of the built software (checks, score, each
+    acceptance criterion, problems), when the run reached them. What the run
+    records (not the files the teams wrote) is redacted of secrets.
     """
     problems = [p for record in records for p in write_stage_artifacts(out_dir, record)]
     total = Usage()
@@ -205,6 +208,7 @@ def write_run_files(
         "usage": {**total.model_dump(), "total_tokens": total.total_tokens},
         "seconds": round(sum(r.seconds for r in records), 3),
         "stages": [_recorded(r) for r in records],
+        "build": redact_data(dict(build or {})),
     }
     summary = redact(render_summary(doc, records))
     return problems + _write_all(
@@ -224,6 +228,28 @@ def _recorded(record: StageRecord) -> dict[str, Any]:
     else:
         doc["result"] = None
     return doc
+
+
+def _build_section(build: Mapping[str, Any]) -> list[str]:
+    """Render the final checks: each check, the score, the acceptance criteria, the problems."""
+    if not build:
+        return []
+    lines = ["", f"## The built software (score {build.get('score', 0.0):.2f})", ""]
+    lines += ["| Check | Command | Exit | Passed | Failed | Seconds | Sandboxed | Summary |"]
+    lines += ["|---|---|---|---|---|---|---|---|"]
+    for c in build.get("checks", []):
+        lines.append(
+            f"| {c['name']} | `{c['command']}` | {c.get('exit_code')} | {c.get('passed', 0)} | "
+            f"{c.get('failed', 0) + c.get('errors', 0)} | {c.get('seconds', 0.0):.1f} | "
+            f"{'yes' if c.get('sandboxed', True) else 'NO'} | {c.get('summary', '')} |"
+        )
+    criteria = build.get("criteria") or {}
+    if criteria:
+        lines += ["", "Acceptance criteria: " + ", ".join(f"{k} {v}" for k, v in criteria.items())]
+    problems = build.get("problems") or []
+    if problems:
+        lines += ["", "Problems:", *(f"- {p.splitlines()[0][:300]}" for p in problems[:20])]
+    return lines
 
 
 def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> str:
@@ -261,6 +287,7 @@ def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> st
             lines += ["", f"### Gate feedback: {r.team}", ""]
             lines += [f"- {item}" for item in r.gate_feedback]
     lines += _checks_tables(records)
+    lines += _build_section(doc.get("build") or {})
     lines += ["", "## Verified facts", ""]
     for r in records:
         if r.result:

@@ -244,6 +244,7 @@ class RunRecorder:
             status=status,
             reason=reason,
             records=records,
+            build=(values.get("outcome") or {}).get("build") or values.get("build"),
         )
         for problem in refused:  # the run's state is in Postgres either way
             self._refused("factory", problem)

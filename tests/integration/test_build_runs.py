@@ -269,6 +269,17 @@ def test_a_planned_run_builds_tests_and_commits(
         assert authors.count(records[team].team and _name(team)) == 1, (team, log)
     doc = json.loads((out / "run.json").read_text())
     assert doc["stages"][3]["checks"]
+    # the final checks: every check passed, each criterion as QA's tests said
+    build = doc["build"]
+    assert build["score"] == 1.0 and not build["problems"]
+    ran = {c["name"] for c in build["checks"]}
+    assert ran >= {"install", "import", "tests"}
+    assert ("smoke" in ran) == (name != "library")  # a library has no entry point to run
+    assert build["criteria"]["AC-1"] == "passed"
+    expected_ac2 = "not covered" if name == "web-service" else "passed"
+    assert build["criteria"]["AC-2"] == expected_ac2
+    summary = (out / "SUMMARY.md").read_text()
+    assert "## The built software (score 1.00)" in summary and "AC-1 passed" in summary
 
 
 def _name(slug: str) -> str:
