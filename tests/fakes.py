@@ -360,3 +360,21 @@ class ScriptedModels:
 def collect(events: list[dict[str, Any]]) -> Callable[[Event], None]:
     """Return an ``on_event`` sink that keeps each run event in its wire form (a dict)."""
     return lambda event: events.append(event.model_dump(mode="json"))
+
+
+def run_graph(pipeline: str, models: ScriptedModels, settings: Any, requirement: str) -> dict:
+    """Run ``pipeline`` in memory (no database) on ``requirement``; return the final state."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from devfactory.graph import build_graph
+    from devfactory.graph.context import Context
+
+    graph = build_graph(pipeline).compile(checkpointer=InMemorySaver())
+    cfg: Any = {"configurable": {"thread_id": "t"}}
+    graph.invoke(
+        {"run_id": "t", "requirement": requirement, "pipeline": pipeline},
+        cfg,
+        context=Context(settings=settings, models=models),
+        durability="sync",
+    )
+    return graph.get_state(cfg).values

@@ -206,6 +206,16 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
+def sandboxed(pg_settings: Settings, tmp_path: Path) -> Settings:
+    """Settings that run the code, with one fix round and no person to ask."""
+    return pg_settings.with_overrides(
+        run_code=True,
+        max_human_retries=0,
+        max_fix_rounds=1,
+        sandbox_cache_dir=tmp_path.parent / "sandbox-cache",  # shared by the module's runs
+    )
+
+
 def scripted(case: dict[str, Any]) -> Callable[[Call], str]:
     """A model that plans the case, writes its code, and gets QA's first test wrong."""
 
@@ -234,9 +244,7 @@ def test_a_planned_run_builds_tests_and_commits(
     name: str, pg_settings: Settings, tmp_path: Path
 ) -> None:
     case = CASES[name]
-    settings = pg_settings.with_overrides(
-        run_code=True, max_human_retries=0, sandbox_cache_dir=tmp_path.parent / "sandbox-cache"
-    )
+    settings = sandboxed(pg_settings, tmp_path)
     models = ScriptedModels(scripted(case))
     out = tmp_path / "out"
     with Factory(settings, models=models) as factory:
@@ -310,12 +318,7 @@ def test_a_code_bug_found_by_qa_goes_back_to_the_code_team_in_a_fix_round(
             return right + "\n"
         return base(call)
 
-    settings = pg_settings.with_overrides(
-        run_code=True,
-        max_human_retries=0,
-        sandbox_cache_dir=tmp_path.parent / "sandbox-cache",
-        max_fix_rounds=1,
-    )
+    settings = sandboxed(pg_settings, tmp_path)
     models = ScriptedModels(script)
     out = tmp_path / "out"
     with Factory(settings, models=models) as factory:
@@ -350,12 +353,7 @@ def test_a_bug_nobody_fixes_fails_the_run_after_the_fix_rounds(
             return textwrap.dedent(case["tests"]).strip().replace("{expected}", case["right"])
         return base(call)
 
-    settings = pg_settings.with_overrides(
-        run_code=True,
-        max_human_retries=0,
-        sandbox_cache_dir=tmp_path.parent / "sandbox-cache",
-        max_fix_rounds=1,
-    )
+    settings = sandboxed(pg_settings, tmp_path)
     models = ScriptedModels(script)
     with Factory(settings, models=models) as factory:
         report = factory.start(case["requirement"], pipeline="mvp", out_dir=tmp_path / "out")

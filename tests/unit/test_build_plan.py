@@ -21,7 +21,7 @@ from devfactory.build.plan import (
 from devfactory.build.validator import coverage, criteria_of, criteria_status, signatures
 from devfactory.graph.planning import draft_plan, stage_items
 from devfactory.teams import load_teams
-from tests.fakes import ScriptedModels
+from tests.fakes import ScriptedModels, run_graph
 
 TEAMS = load_teams()
 MVP = {slug: TEAMS[slug].owns for slug in (
@@ -267,23 +267,6 @@ def test_module_names_follow_the_src_layout() -> None:
     assert FileRole("tests") is FileRole.TESTS
 
 
-def _run(pipeline: str, models: ScriptedModels, settings: Any, requirement: str) -> dict:
-    from langgraph.checkpoint.memory import InMemorySaver
-
-    from devfactory.graph import build_graph
-    from devfactory.graph.context import Context
-
-    graph = build_graph(pipeline).compile(checkpointer=InMemorySaver())
-    cfg = {"configurable": {"thread_id": "t"}}
-    graph.invoke(
-        {"run_id": "t", "requirement": requirement, "pipeline": pipeline},
-        cfg,
-        context=Context(settings=settings, models=models),
-        durability="sync",
-    )
-    return graph.get_state(cfg).values
-
-
 def test_a_cli_plan_skips_the_teams_it_gives_nothing_and_the_run_completes(settings: Any) -> None:
     from tests.fakes import always_good
 
@@ -293,7 +276,7 @@ def test_a_cli_plan_skips_the_teams_it_gives_nothing_and_the_run_completes(setti
         return always_good(call)
 
     models = ScriptedModels(script)
-    state = _run("full", models, settings, CLI_REQUIREMENT)
+    state = run_graph("full", models, settings, CLI_REQUIREMENT)
     assert state["outcome"]["status"] == "COMPLETED", state["outcome"]
     stages = state["stages"]
     frontend = stages["frontend-engineering"]
@@ -324,7 +307,7 @@ def test_a_plan_that_stays_invalid_blocks_architecture_with_the_reason(settings:
         return always_good(call)
 
     models = ScriptedModels(script)
-    state = _run("mvp", models, settings.with_overrides(max_stage_attempts=2), CLI_REQUIREMENT)
+    state = run_graph("mvp", models, settings.with_overrides(max_stage_attempts=2), CLI_REQUIREMENT)
     architecture = state["stages"]["solution-architecture"]
     assert architecture["outcome"] == "BLOCKED"
     assert "the requirement names the option --lines" in architecture["reason"]

@@ -12,12 +12,14 @@ from langgraph.errors import GraphRecursionError
 from devfactory.graph import build_graph
 from devfactory.graph.context import Context
 from devfactory.settings import Settings
-from tests.fakes import Call, ScriptedModels, always_good, good_report, report_with
+from tests.fakes import Call, ScriptedModels, always_good, good_report, report_with, run_graph
 
 REQ = "A REST API for a personal todo list"
 
 
 def run(pipeline: str, models: ScriptedModels, settings: Settings, **config: Any) -> dict:
+    if not config:
+        return run_graph(pipeline, models, settings, REQ)
     graph = build_graph(pipeline).compile(checkpointer=InMemorySaver())
     cfg = {"configurable": {"thread_id": "t"}, **config}
     graph.invoke(
