@@ -176,12 +176,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"eval: {len(cases)} case(s), code runs in {executor.name}; results in {out}", flush=True)
 
-    results = []
-    for number, case in enumerate(cases, 1):
-        print(f"[{number}/{len(cases)}] {case.id} ...", flush=True)
-        results.append(evaluate(case, executor, out, args, models))
-        print(f"    {results[-1].line()}", flush=True)
-
     meta = Meta(
         mode="reference" if args.reference else "factory",
         model=args.model or "models.yaml defaults",
@@ -193,7 +187,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             ["python", "-m", "eval.run", *(argv if argv is not None else sys.argv[1:])]
         ),
     )
-    write_results(out, results, meta)
+    results: list[CaseResult] = []
+    for number, case in enumerate(cases, 1):
+        print(f"[{number}/{len(cases)}] {case.id} ...", flush=True)
+        results.append(evaluate(case, executor, out, args, models))
+        print(f"    {results[-1].line()}", flush=True)
+        write_results(out, results, meta)  # after every case: a cut-short evaluation keeps its rows
     table = render_markdown(results, meta)
     print("\n" + table)
     if not args.reference and not args.no_docs:
