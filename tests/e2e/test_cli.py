@@ -60,6 +60,7 @@ def test_the_cli_takes_its_models_from_the_models_factory_hook(env: dict[str, st
     scripted = {
         **env,
         "DEVFACTORY_MODELS_FACTORY": "tests.browser.models:scripted",
+        "DEVFACTORY_RUN_CODE": "false",  # scripted files are not meant to run
         "PYTHONPATH": str(ROOT),
     }
     done = cli("run", "A todo list for one person", "--no-input", env=scripted)
