@@ -102,5 +102,3 @@ class StageState(RunState):
     kept: NotRequired[bool]  # a fix round kept the stage's record: nothing to redo
     checks: NotRequired[list[dict[str, Any]]]  # the sandbox runs on this attempt's files
     check_problems: NotRequired[list[str]]  # what they found wrong in the team's files
-    handoffs: NotRequired[list[dict[str, Any]]]  # what they found in other teams' files
-    criteria: NotRequired[dict[str, str]]  # acceptance criterion -> passed|failed|not covered

@@ -75,14 +75,9 @@ def checks_update(found: Verification, team: str) -> dict[str, Any]:
     """Return the stage-state update that carries ``found`` to the report and the gate."""
     return {
         "checks": [c.model_dump(mode="json") for c in found.checks],
-        # this team's files, and what belongs to no planned file (an install, a crash)
+        # this team's files, and what belongs to no planned file (an install, a crash);
+        # other teams' problems go back to them from the final checks (graph/control.py)
         "check_problems": [p.line() for p in found.problems if p.owner in (team, "")],
-        "handoffs": [
-            {"team": p.owner, "problem": p.line()}
-            for p in found.problems
-            if p.owner and p.owner != team
-        ],
-        "criteria": found.criteria,
     }
 
 
@@ -100,7 +95,7 @@ def verify_stage(
     slug = setup.spec.slug
     drafts = state.get("drafts", [])
     plan = find_plan(state["stages"])
-    skip: dict[str, Any] = {"checks": [], "check_problems": [], "handoffs": [], "criteria": {}}
+    skip: dict[str, Any] = {"checks": [], "check_problems": []}
     if plan is None or not plan.executable:
         return Command(goto="report", update=skip)
     mine = {f.path for f in plan.files_of(slug) if f.role in (FileRole.CODE, FileRole.TESTS)}
