@@ -5,8 +5,8 @@ laid out in a fresh folder; the validator checks plan coverage and lint, and
 the sandbox installs the plan's dependencies, imports every module, runs the
 tests once tests exist and smoke-runs the entry point once its file exists.
 Problems about this team's files keep the stage from passing, whatever the
-team's confidence; problems about other teams' files are recorded for the run
-to send back to them.
+team's confidence; problems about other teams' files go back to them from the
+run's final checks (``graph/control.py``).
 """
 
 from __future__ import annotations
