@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -74,14 +75,51 @@ def open_pool(dsn: str, *, max_size: int = 8, timeout: float = 15.0) -> Connecti
     return pool
 
 
+def _schemas() -> tuple[str, str]:
+    own = (files("devfactory.store") / "schema.sql").read_text("utf-8")
+    memory = (files("devfactory.memory") / "schema.sql").read_text("utf-8")
+    return own, memory
+
+
+def schema_digest() -> str:
+    """Return the digest of everything ``prepare`` sets up: both schemas and the grants."""
+    own, memory = _schemas()
+    return hashlib.sha256("\0".join((own, memory, _GRANTS)).encode()).hexdigest()
+
+
+def migrated(conn: Any, digest: str) -> bool:
+    """Say whether this schema version was already applied (then no DDL runs again).
+
+    DDL on tables other processes are using takes strong locks; a process that
+    starts while another drives a run must not take them for nothing (two such
+    processes deadlocked on ``ALTER TABLE ... IF NOT EXISTS``).
+    """
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS devfactory_schema_versions ("
+        " digest text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+        prepare=False,
+    )
+    found = conn.execute(
+        "SELECT 1 FROM devfactory_schema_versions WHERE digest = %s", (digest,)
+    ).fetchone()
+    return found is not None
+
+
+def _applied(conn: Any, digest: str) -> None:
+    """Record that this schema version is fully set up (its grants included)."""
+    conn.execute(
+        "INSERT INTO devfactory_schema_versions (digest) VALUES (%s) ON CONFLICT DO NOTHING",
+        (digest,),
+    )
+
+
 def migrate(conn: Any) -> None:
     """Create the factory's own tables and the memory tables (idempotent).
 
     Memory needs the pgvector extension; a server without it is refused with
     the reason (the embedded Postgres ships it).
     """
-    own = (files("devfactory.store") / "schema.sql").read_text("utf-8")
-    memory = (files("devfactory.memory") / "schema.sql").read_text("utf-8")
+    own, memory = _schemas()
     conn.execute(own, prepare=False)
     try:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector", prepare=False)
@@ -157,8 +195,11 @@ def prepare(settings: Settings) -> Database:
     with conn:
         # one process prepares at a time: catalog changes made at once conflict
         conn.execute("SELECT pg_advisory_lock(hashtext('devfactory:prepare'))")
-        migrate(conn)
-        PostgresSaver(conn).setup()
+        digest = schema_digest()
+        current = migrated(conn, digest)
+        if not current:
+            migrate(conn)
+            PostgresSaver(conn).setup()
         me = cast(
             dict[str, Any],
             conn.execute(
@@ -172,6 +213,7 @@ def prepare(settings: Settings) -> Database:
                 "only the keyed chain and its anchors guard the audit log",
                 me["who"],
             )
+            _applied(conn, digest)
             return Database(owner_dsn, owner_dsn, str(me["who"]), separated=False)
         role, password = _app_role(str(me["db"])), _app_password(settings)
         ident = sql.Identifier(role)
@@ -182,9 +224,11 @@ def prepare(settings: Settings) -> Database:
                 ident, sql.Literal(password)
             )
         )
-        conn.execute(
-            sql.SQL(_GRANTS).format(db=sql.Identifier(str(me["db"])), role=ident),
-            prepare=False,
-        )
+        if not current or verb == "CREATE":
+            conn.execute(
+                sql.SQL(_GRANTS).format(db=sql.Identifier(str(me["db"])), role=ident),
+                prepare=False,
+            )
+        _applied(conn, digest)
     dsn = make_conninfo(owner_dsn, user=role, password=password)
     return Database(dsn, owner_dsn, role, separated=True)

@@ -329,11 +329,24 @@ def test_a_team_over_its_soft_cap_is_warned_but_not_stopped(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
     events: list[dict[str, Any]] = []
+
     # the run stays under 90 % of its cap, but solution-architecture's share of the cap
-    # (0.08 of the mvp teams' 0.33) is smaller than its two long drafts
-    with Factory(pg_settings, models=ScriptedModels(expensive)) as factory:
+    # (0.08 of the mvp teams' 0.33) is smaller than its long architecture and its plan
+    def heavy(call: Call) -> str:  # the architecture twice as long as the other long drafts
+        text = expensive(call)
+        if call.team == "solution-architecture" and call.path.endswith(".md"):
+            text += "\nA second long section of the architecture, written out. " * 95
+        return text
+
+    spend = [tokens(heavy, team) for team in ("governance", *MVP)]
+    teams = load_teams()
+    share = teams["solution-architecture"].budget_share / sum(teams[t].budget_share for t in MVP)
+    low, high = sum(spend) / 0.9, spend[2] / share  # above the first, below the second
+    assert low < high
+    cap = int((low + high) / 2)
+    with Factory(pg_settings, models=ScriptedModels(heavy)) as factory:
         report = factory.start(
-            TODO, caps=Caps(tokens=12_000), out_dir=tmp_path / "out", on_event=collect(events)
+            TODO, caps=Caps(tokens=cap), out_dir=tmp_path / "out", on_event=collect(events)
         )
     assert report.status == "COMPLETED" and report.pending == ()
     warned = [e for e in events if e["event"] == "notice" and e["kind"] == "budget_warning"]
