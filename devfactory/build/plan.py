@@ -16,7 +16,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -277,7 +277,6 @@ class Named:
     options: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     modules: tuple[str, ...] = ()
-    notes: list[str] = field(default_factory=list)
 
 
 def _unique(items: Sequence[str]) -> tuple[str, ...]:

@@ -294,12 +294,11 @@ def verify(
         why = f"dependencies {plan.dependencies} did not install: {tail}"
         out.problems.append(Problem("architecture/plan.json", "", "install", why))
         return out
-    modules = [module_name(p) for p in files if p.endswith(".py") and plan.owner_of(p)]
-    modules = [m for m in modules if m and plan.owner_of(_path_of(m, files))]
-    code = [
-        m
-        for m in modules
-        if _role(plan, _path_of(m, files)) is FileRole.CODE and not m.endswith("__main__")
+    code = [  # the planned code modules written so far (a __main__ runs when imported)
+        name
+        for f in plan.files
+        if f.role is FileRole.CODE and f.path in files and f.path.endswith(".py")
+        if (name := module_name(f.path)) and not name.endswith("__main__")
     ]
     if code:
         result = sandbox.compile_and_import(workspace, env, code)
@@ -349,10 +348,6 @@ def _path_of(module: str, files: Mapping[str, str]) -> str:
         if path.endswith(".py") and module_name(path) == module:
             return path
     return ""
-
-
-def _role(plan: BuildPlan, path: str) -> FileRole | None:
-    return next((f.role for f in plan.files if f.path == path), None)
 
 
 def _entry_file(plan: BuildPlan, files: Mapping[str, str]) -> str:

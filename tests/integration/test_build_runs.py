@@ -22,9 +22,6 @@ from devfactory.runner import Factory
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good
 
-pytestmark = pytest.mark.skipif(
-    not Path("/usr/bin/bwrap").exists(), reason="make setup installs bubblewrap"
-)
 MVP = ["business-analysis", "solution-architecture", "backend-engineering", "qa-engineering",
        "documentation"]  # fmt: skip
 
@@ -274,7 +271,7 @@ def test_a_planned_run_builds_tests_and_commits(
     ).stdout.splitlines()  # fmt: skip
     authors = [line.split("|", 1)[0] for line in log]
     for team in MVP:
-        assert authors.count(records[team].team and _name(team)) == 1, (team, log)
+        assert authors.count(_name(team)) == 1, (team, log)
     doc = json.loads((out / "run.json").read_text())
     assert doc["stages"][3]["checks"]
     # the final checks: every check passed, each criterion as QA's tests said
