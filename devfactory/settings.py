@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         le=200_000,
         description="Token budget of a stage's packed context (objective, recall, upstream).",
     )
+    requirement_tokens: int = Field(
+        default=1200,
+        ge=100,
+        le=200_000,
+        description="The most of the requirement one call sees (within context_tokens); a "
+        "longer spec is cut to its overview and the sections most relevant to the call.",
+    )
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     embedded_threads: int = Field(default=0, ge=0, le=256, description="0: one per core, at most 4")
     embedded_ctx: int = Field(default=8192, ge=1024, le=32_768)

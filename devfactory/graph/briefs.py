@@ -17,7 +17,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from devfactory.contracts import Artifact, TaskResult
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.tools import clarification_tool
-from devfactory.memory.packing import Count, Upstream, approx_tokens, pack
+from devfactory.memory.packing import Count, Upstream, approx_tokens, excerpt, pack
 from devfactory.teams.checks import describe_checks
 from devfactory.teams.spec import Deliverable, TeamSpec
 
@@ -45,6 +45,17 @@ def render_notes(notes: Sequence[str]) -> str:
     if not notes:
         return ""
     return "\nAnswers and guidance you received:\n" + _bullets(notes) + "\n"
+
+
+def requirement_view(requirement: str, focus: str, *, budget: int, count: Count) -> str:
+    """Return what one call sees of the requirement: all of it, or what it needs.
+
+    A requirement over ``budget`` tokens (a long spec) is cut to its overview
+    and the sections that share the most with ``focus``; the rest is named at
+    the end. Business Analysis's requirements and the build plan carry the
+    whole of it forward, so no file is drafted from a blind spot.
+    """
+    return excerpt(requirement, focus, budget=budget, count=count).text
 
 
 def stage_context(
@@ -128,6 +139,7 @@ def draft_messages(
     budget: int = 100_000,
     count: Count = approx_tokens,
     brief: str = "",
+    requirement_tokens: int = 100_000,
 ) -> list[BaseMessage]:
     """Build the request for one deliverable, written as a plain file.
 
@@ -138,16 +150,22 @@ def draft_messages(
     and the user turn holds only the task: small models otherwise echo the
     criteria back as the file.
     """
+    requirement = requirement_view(
+        state["requirement"],
+        f"{item.path} {item.description} {brief} {spec.description}",
+        budget=min(requirement_tokens, budget),
+        count=count,
+    )
     system = render_prompt(
         "draft_system",
         team_name=spec.name,
         description=spec.description,
-        criteria=spec.objective_section("Acceptance criteria", requirement=state["requirement"]),
+        criteria=spec.objective_section("Acceptance criteria", requirement=requirement),
         checks=" ".join(describe_checks(spec.tools)),
     )
     context = stage_context(
         state,
-        f"Requirement: {state['requirement']}",
+        f"Requirement: {requirement}",
         needs=needs,
         names=names,
         limit=upstream_chars,
@@ -192,6 +210,7 @@ def report_messages(
     budget: int = 100_000,
     count: Count = approx_tokens,
     checks: Sequence[str] = (),
+    requirement_tokens: int = 100_000,
 ) -> list[BaseMessage]:
     """Build the request for the team's report on the files it drafted."""
     gate = ""
@@ -203,7 +222,13 @@ def report_messages(
             team_name=spec.name,
             problems=_bullets(feedback),
         )
-    objective = spec.render_objective(requirement=state["requirement"]).strip()
+    requirement = requirement_view(
+        state["requirement"],
+        " ".join([spec.description, *(f"{a.path} {a.content}" for a in artifacts)]),
+        budget=min(requirement_tokens, budget),
+        count=count,
+    )
+    objective = spec.render_objective(requirement=requirement).strip()
     task = render_prompt(
         "stage_task",
         context=stage_context(

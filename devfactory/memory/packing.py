@@ -19,6 +19,7 @@ one; see ``token_counter``).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -169,6 +170,96 @@ def pack(
         out.text = _fit(out.text, budget, count)
     out.tokens = count(out.text)
     return out
+
+
+_WORD = re.compile(r"[a-z][a-z0-9_]{2,}|--?[a-z][a-z0-9-]*|/[a-z0-9_/{}.-]+")
+_COMMON = frozenset(
+    "the and for with that this from are was were have has not but all any can each "
+    "its into one two when what which who will would should must shall may also only "
+    "than then them they their there these those such per via use used file files".split()
+)
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """What a call sees of a long text: the overview and the sections that matter to it."""
+
+    text: str
+    whole: bool = True
+    left_out: tuple[str, ...] = ()  # the heading of each section left out ("paragraph n")
+
+
+def sections(text: str) -> list[str]:
+    """Split a document at its markdown headings, or at blank lines when it has none."""
+    lines = text.strip().splitlines()
+    if sum(1 for line in lines if line.startswith("#")) >= 2:
+        out: list[list[str]] = [[]]
+        for line in lines:
+            if line.startswith("#") and any(r.strip() for r in out[-1]):
+                out.append([])
+            out[-1].append(line)
+        return ["\n".join(s).strip() for s in out if "".join(s).strip()]
+    return [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+
+
+def _terms(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _COMMON}
+
+
+def excerpt(text: str, focus: str, *, budget: int, count: Count) -> Excerpt:
+    """Return ``text`` whole when it fits ``budget``, else the parts a call needs.
+
+    A long document is cut into sections (``sections``). The first one, its
+    overview, is always kept (shortened to half the budget if need be). The
+    others are ranked by the rare terms they share with ``focus`` (what the call
+    is about: the file, its interface, the team's work), ties in the document's
+    order, and kept while they fit, most relevant first. Kept sections are
+    printed in the document's order, and a last line names what was left out,
+    so the reader knows it exists.
+    """
+    if budget < 1:
+        raise ValueError("the budget must be at least one token")
+    if count(text) <= budget:
+        return Excerpt(text)
+    parts = sections(text)
+    if len(parts) == 1:
+        return Excerpt(_fit(text, budget, count), whole=False)
+    head = _fit(parts[0], budget // 2, count)
+    rest = parts[1:]
+    wanted = _terms(focus)
+    found = [_terms(p) for p in rest]
+    rare = {t: math.log(1 + len(rest) / sum(t in f for f in found)) for t in set().union(*found)}
+    score = [sum(rare[t] for t in f & wanted) for f in found]
+    order = sorted(range(len(rest)), key=lambda i: (-score[i], i))
+    kept: set[int] = set()
+    for i in order:
+        trial = kept | {i}
+        body = "\n\n".join([head, *(rest[j] for j in sorted(trial))])
+        if count(body + "\n\n" + _left_out_note(rest, trial)) <= budget:
+            kept.add(i)
+    left_out = tuple(
+        _name(rest[j]) or f"paragraph {j + 2}" for j in range(len(rest)) if j not in kept
+    )
+    body = "\n\n".join([head, *(rest[j] for j in sorted(kept))])
+    if left_out:
+        body = _fit(body + "\n\n" + _left_out_note(rest, kept), budget, count)
+    return Excerpt(body, whole=False, left_out=left_out)
+
+
+def _name(section: str) -> str:
+    """Return a section's heading ("" for a paragraph without one), at most 50 characters."""
+    line = section.strip().splitlines()[0]
+    name = line.lstrip("# ").strip() if line.startswith("#") else ""
+    return name if len(name) <= 50 else name[:47] + "..."
+
+
+def _left_out_note(rest: Sequence[str], kept: set[int]) -> str:
+    names = [_name(rest[j]) for j in range(len(rest)) if j not in kept]
+    named = [n for n in names if n]
+    unnamed = len(names) - len(named)
+    if unnamed:
+        named.append(f"{unnamed} paragraph{'s' if unnamed > 1 else ''}")
+    return f"[left out of this excerpt, less relevant here: {'; '.join(named)}]" if names else ""
 
 
 def approx_tokens(text: str) -> int:

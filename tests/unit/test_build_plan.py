@@ -313,3 +313,34 @@ def test_a_plan_that_stays_invalid_blocks_architecture_with_the_reason(settings:
     assert "the requirement names the option --lines" in architecture["reason"]
     assert state["stages"]["backend-engineering"]["outcome"] == "SKIPPED"
     assert state["outcome"]["status"] == "FAILED"
+
+
+FILLER = "\n\n".join(
+    f"## {topic}\n" + f"The {topic.lower()} of the organisation are reviewed by its board. " * 12
+    for topic in ("Billing policy", "Office hours", "Travel rules", "Holiday calendar")
+)
+LONG_SPEC = (
+    f"# wordcount\n{CLI_REQUIREMENT}\n\n## Counting rules\nA word is a maximal run of "
+    f"non-whitespace; count_words(text) ignores leading and trailing blanks.\n\n{FILLER}"
+)
+
+
+def test_each_call_sees_only_the_parts_of_a_long_spec_it_needs(settings: Any) -> None:
+    from tests.fakes import always_good
+
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == "architecture/plan.json":
+            return json.dumps(cli_plan())
+        return always_good(call)
+
+    models = ScriptedModels(script)
+    state = run_graph("mvp", models, settings.with_overrides(requirement_tokens=150), LONG_SPEC)
+    assert state["outcome"]["status"] == "COMPLETED", state["outcome"]
+    code = next(c for c in models.chat.calls if c.path == "wordcount/__init__.py")
+    assert "count_words(text) ignores leading and trailing blanks" in code.prompt
+    assert "reviewed by its board" not in code.prompt
+    assert "[left out of this excerpt, less relevant here: Billing policy;" in code.prompt
+    team_calls = [c for c in models.chat.calls if c.kind in ("draft", "report")]
+    assert team_calls and all(c.prompt.count("reviewed by its board") < 12 * 4 for c in team_calls)
+    # the run keeps the whole requirement: only what each call is shown is cut
+    assert state["requirement"] == LONG_SPEC

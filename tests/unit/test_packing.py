@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devfactory.memory.packing import Upstream, consolidate, pack, summarise
+from devfactory.memory.packing import Upstream, consolidate, excerpt, pack, sections, summarise
 
 
 def words(text: str) -> int:
@@ -124,3 +124,53 @@ def test_the_model_tokenizer_counts_are_respected() -> None:
     packed = pack("Build the todo API.", budget=200, count=tokens, upstream=upstream)
     assert tokens(packed.text) <= 200
     assert packed.text.startswith("Build the todo API.")
+
+
+SPEC = "\n\n".join(
+    [
+        "# wordcount\nA command-line tool that counts words.",
+        "## Counting\nThe function count_words(text) splits on whitespace and returns the count.",
+        "## Billing\nInvoices are issued monthly to every customer account holder.",
+        "## Output\nThe CLI prints the count; --json prints one JSON object instead.",
+        "## Glossary\nA customer account holder is a person who pays the invoices.",
+    ]
+)
+
+
+def test_a_requirement_that_fits_is_seen_whole() -> None:
+    seen = excerpt(SPEC, "anything", budget=words(SPEC), count=words)
+    assert seen.whole and seen.text == SPEC and seen.left_out == ()
+
+
+def test_a_long_requirement_keeps_its_overview_and_the_sections_the_call_needs() -> None:
+    seen = excerpt(
+        SPEC, "wordcount/core.py def count_words(text: str) -> int", budget=40, count=words
+    )
+    assert not seen.whole and words(seen.text) <= 40
+    assert seen.text.startswith("# wordcount\nA command-line tool")  # the overview first
+    assert "splits on whitespace" in seen.text  # the section about count_words
+    assert "Invoices are issued" not in seen.text
+    assert "Billing" in seen.left_out and "Counting" not in seen.left_out
+    assert seen.text.rstrip().endswith("]") and "Billing" in seen.text.splitlines()[-1]
+    # kept sections stay in the document's order
+    output = excerpt(SPEC, "count_words --json output", budget=60, count=words)
+    assert output.text.index("## Counting") < output.text.index("## Output")
+
+
+def test_a_requirement_without_headings_is_cut_at_paragraphs_and_one_block_to_the_budget() -> None:
+    billing = "Invoices go out monthly to every account holder on the list."
+    plain = "Overview of the tool.\n\nThe slugify function lowercases.\n\n" + billing * 3
+    seen = excerpt(plain, "slugify", budget=24, count=words)
+    assert "slugify function" in seen.text and "Invoices" not in seen.text
+    assert sections(plain)[0] == "Overview of the tool."
+    block = " ".join(["word"] * 50)
+    assert words(excerpt(block, "word", budget=10, count=words).text) <= 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.lists(TEXT, min_size=1, max_size=12).map("\n\n".join), focus=TEXT,
+       budget=st.integers(min_value=1, max_value=300))  # fmt: skip
+def test_an_excerpt_never_exceeds_its_budget(text: str, focus: str, budget: int) -> None:
+    seen = excerpt(text, focus, budget=budget, count=words)
+    assert words(seen.text) <= budget
+    assert seen.whole == (words(text) <= budget)

@@ -16,6 +16,7 @@ from devfactory.contracts import StageOutcome, TaskResult
 from devfactory.control.hitl import make_pause
 from devfactory.events import ClarificationRouted
 from devfactory.graph import metering
+from devfactory.graph.briefs import requirement_view
 from devfactory.graph.broker import consult as consult_broker
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
@@ -26,6 +27,7 @@ from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState
+from devfactory.memory.packing import approx_tokens
 
 
 def gate(
@@ -97,7 +99,12 @@ def clarify(
             asker=spec.slug,
             target=ask.target_team,
             question=ask.question,
-            requirement=state["requirement"],
+            requirement=requirement_view(
+                state["requirement"],
+                ask.question,
+                budget=min(settings.requirement_tokens, settings.context_tokens),
+                count=approx_tokens,
+            ),
             asker_context=drafted,
             stages=state["stages"],
             resolve=lambda s: runtime.context.model_source().resolve(s.model),

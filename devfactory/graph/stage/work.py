@@ -111,6 +111,7 @@ def draft(
             budget=settings.context_tokens,
             count=count,
             brief=brief,
+            requirement_tokens=settings.requirement_tokens,
         )
         if item.format == "build-plan":
             result: Draft = draft_plan(
@@ -187,6 +188,7 @@ def report(
         notes=notes_for(state),
         checks=sandbox_notes(state),
         budget=settings.context_tokens,
+        requirement_tokens=settings.requirement_tokens,
         count=token_counter(resolved.chat),
     )
     started = time.perf_counter()
