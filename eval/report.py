@@ -30,6 +30,9 @@ COLUMNS = (
 )
 
 
+NOT_RUN = "NOT RUN"  # the run column of a case the evaluation's time budget left out
+
+
 @dataclass
 class CaseResult:
     """One case's row: how the run ended and what the evaluation measured."""
@@ -85,6 +88,7 @@ def summary(results: Sequence[CaseResult]) -> dict[str, Any]:
     tokens = [r.tokens for r in results if r.tokens is not None]
     return {
         "cases": len(results),
+        "cases_not_run": sum(1 for r in results if r.run == NOT_RUN),
         "cases_passing": sum(1 for r in results if r.passed),
         "acceptance_passed": passed,
         "acceptance_total": total,
@@ -149,7 +153,9 @@ def render_markdown(results: Sequence[CaseResult], meta: Meta) -> str:
         "",
         f"**Acceptance: {totals['acceptance_passed']}/{totals['acceptance_total']} tests "
         f"({rate}); {totals['cases_passing']} of {totals['cases']} cases pass all their "
-        f"acceptance tests.** Tokens: {tokens}. Factory time: "
+        f"acceptance tests"
+        + (f", {totals['cases_not_run']} not run" if totals["cases_not_run"] else "")
+        + f".** Tokens: {tokens}. Factory time: "
         f"{_seconds(totals['factory_seconds'])}; evaluation time: "
         f"{_seconds(totals['eval_seconds'])}.",
     ]

@@ -28,7 +28,7 @@ from eval.catalog import Case, CaseError, UnknownCaseError, load_cases
 from eval.executors import Executor, ExecutorUnavailableError, choose_executor, one_line
 from eval.factory import factory_missing, models_file, run_factory
 from eval.measure import Measured, measure
-from eval.report import CaseResult, Meta, render_markdown, update_docs, write_results
+from eval.report import NOT_RUN, CaseResult, Meta, render_markdown, update_docs, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "eval" / "results"
@@ -60,6 +60,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--run-timeout", type=float, default=3600, help="seconds one factory run may take"
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=0,
+        help="seconds the whole evaluation may take (0: no limit); a run is cut at what is "
+        "left, and cases not started in time are reported as NOT RUN",
     )
     parser.add_argument("--no-docs", action="store_true", help="leave docs/quality.md alone")
     return parser.parse_args(argv)
@@ -103,9 +110,14 @@ def evaluate_reference(case: Case, executor: Executor) -> CaseResult:
 
 
 def evaluate_run(
-    case: Case, executor: Executor, out: Path, args: argparse.Namespace, models: Path | None
+    case: Case,
+    executor: Executor,
+    out: Path,
+    args: argparse.Namespace,
+    models: Path | None,
+    deadline: float = float("inf"),
 ) -> CaseResult:
-    """Run the factory on the case's requirement, then measure what it built."""
+    """Run the factory on the case's requirement (cut at ``deadline``), then measure it."""
     folder = out / case.id
     run = run_factory(
         case.folder / "requirement.md",
@@ -113,7 +125,7 @@ def evaluate_run(
         out=folder / "run",
         logs=folder,
         models=models,
-        timeout=args.run_timeout,
+        timeout=min(args.run_timeout, max(1.0, deadline - time.monotonic())),
     )
     result = CaseResult(
         case.id,
@@ -135,14 +147,26 @@ def evaluate_run(
     return result
 
 
+def not_run(case: Case, budget: float) -> CaseResult:
+    """Return the row of a case the evaluation had no time left to start."""
+    return CaseResult(
+        case.id, case.kind, NOT_RUN, reason=f"not run: the time budget ({budget:.0f} s) was spent"
+    )
+
+
 def evaluate(
-    case: Case, executor: Executor, out: Path, args: argparse.Namespace, models: Path | None
+    case: Case,
+    executor: Executor,
+    out: Path,
+    args: argparse.Namespace,
+    models: Path | None,
+    deadline: float = float("inf"),
 ) -> CaseResult:
     """Evaluate one case; an unexpected error becomes the row's reason, never a crash."""
     try:
         if args.reference:
             return evaluate_reference(case, executor)
-        return evaluate_run(case, executor, out, args, models)
+        return evaluate_run(case, executor, out, args, models, deadline)
     except Exception as exc:  # noqa: BLE001 - one bad case must not end the evaluation
         reason = f"evaluation error: {type(exc).__name__}: {one_line(exc)}"
         try:
@@ -188,9 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
     )
     results: list[CaseResult] = []
+    deadline = time.monotonic() + args.time_budget if args.time_budget > 0 else float("inf")
     for number, case in enumerate(cases, 1):
-        print(f"[{number}/{len(cases)}] {case.id} ...", flush=True)
-        results.append(evaluate(case, executor, out, args, models))
+        if time.monotonic() >= deadline - 60:  # no time left to run a case
+            results.append(not_run(case, args.time_budget))
+        else:
+            print(f"[{number}/{len(cases)}] {case.id} ...", flush=True)
+            results.append(evaluate(case, executor, out, args, models, deadline))
         print(f"    {results[-1].line()}", flush=True)
         write_results(out, results, meta)  # after every case: a cut-short evaluation keeps its rows
     table = render_markdown(results, meta)

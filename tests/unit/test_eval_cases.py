@@ -383,3 +383,28 @@ def test_a_failed_run_becomes_a_row_with_its_reason(
 def test_unknown_cases_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run.main(["--cases", "no-such-case", "--reference"]) == 2
     assert "no-such-case" in capsys.readouterr().err
+
+
+def test_the_time_budget_cuts_the_run_and_leaves_later_cases_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timeouts: list[float] = []
+    clock = iter([0.0, 0.0, 0.0, 500.0, 500.0, 500.0])  # the second case finds no time left
+
+    def slow_run(requirement_file: Path, *, out: Path, timeout: float, **_: Any) -> FactoryRun:
+        timeouts.append(timeout)
+        return FactoryRun("ERROR", f"killed after {timeout:.0f} s", out, "r1", None, timeout)
+
+    monkeypatch.setattr(run.time, "monotonic", lambda: next(clock, 500.0))
+    monkeypatch.setattr(run, "run_factory", slow_run)
+    monkeypatch.setattr(run, "choose_executor", lambda *a, **k: NoExecutor())
+    monkeypatch.setattr(run, "factory_missing", lambda: "")
+    out = tmp_path / "results"
+    argv = ["--cases", "web-todo,lib-textslug", "--time-budget", "400", "--out", str(out)]
+    assert run.main([*argv, "--no-docs", "--run-timeout", "3600"]) == 0
+    assert timeouts == [400.0]  # the run was cut at what was left of the budget, not 3600 s
+    saved = json.loads((out / "results.json").read_text())
+    rows = {r["case"]: r for r in saved["cases"]}
+    assert rows["lib-textslug"]["run"] == "NOT RUN"
+    assert "time budget (400 s) was spent" in rows["lib-textslug"]["reason"]
+    assert "1 not run" in (out / "results.md").read_text()
