@@ -124,7 +124,11 @@ class Progress:
 
     def _stage_started(self, event: StageStarted) -> str:
         self.rows[event.team].update(model=event.model, status=f"attempt {event.attempt}")
-        return f"▶ {event.team} attempt {event.attempt} on {event.model}"
+        line = f"▶ {event.team} attempt {event.attempt} on {event.model}"
+        if event.because:
+            why = "; ".join(" ".join(b.split()) for b in event.because)
+            line += f"\n  again because: {why[:300]}{'...' if len(why) > 300 else ''}"
+        return line
 
     def _stage_finished(self, event: StageFinished) -> str:
         rec = event.record

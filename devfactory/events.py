@@ -120,6 +120,7 @@ class StageStarted(Event):
     team: str
     model: str
     attempt: int
+    because: list[str] = Field(default_factory=list)  # why it runs again: the gate's feedback
 
 
 class StageFinished(Event):

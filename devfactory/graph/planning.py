@@ -176,12 +176,46 @@ def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
             if isinstance(item.get("depends_on"), str):
                 item["depends_on"] = [item["depends_on"]] if item["depends_on"] else []
                 repairs.append("depends_on wrapped in a list")
+    _merge_repeated_files(data, repairs)
     if isinstance(data.get("dependencies"), str):
         data["dependencies"] = [d.strip() for d in data["dependencies"].split(",") if d.strip()]
         repairs.append("dependencies split into a list")
     if data.get("entry_point") is None:
         data["entry_point"] = ""
     return data
+
+
+def _merge_repeated_files(data: dict[str, Any], repairs: list[str]) -> None:
+    """Keep one entry per file path: the first, with every entry's ``depends_on``.
+
+    Then drop ``depends_on`` entries that name no planned file, or the file itself.
+    """
+    files = data.get("files")
+    if not isinstance(files, list):
+        return
+    kept: dict[str, dict[str, Any]] = {}
+    for item in files:
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+            continue
+        first = kept.setdefault(item["path"], item)
+        if first is not item:
+            repairs.append(f"{item['path']}: listed twice, merged into its first entry")
+            before, more = first.get("depends_on"), item.get("depends_on")
+            first["depends_on"] = [
+                *(before if isinstance(before, list) else []),
+                *(more if isinstance(more, list) else []),
+            ]
+    if len(kept) < sum(isinstance(i, dict) and isinstance(i.get("path"), str) for i in files):
+        data["files"] = [*kept.values(), *(i for i in files if not isinstance(i, dict))]
+    for path, item in kept.items():
+        deps = item.get("depends_on")
+        if not isinstance(deps, list):
+            continue
+        known = [d for d in dict.fromkeys(deps) if d in kept and d != path]
+        if len(known) != len(deps):
+            dropped = [d for d in deps if d not in known]
+            repairs.append(f"{path}: depends_on {dropped} dropped (not other planned files)")
+            item["depends_on"] = known
 
 
 @dataclass

@@ -199,6 +199,24 @@ def test_a_malformed_plan_is_repaired_or_asked_again() -> None:
     assert json.loads(drafted.artifact.content)["entry_point"] == "python -m wordcount"
 
 
+def test_a_file_listed_twice_and_dangling_dependencies_are_repaired() -> None:
+    plan = cli_plan()
+    tests = plan["files"][2]
+    plan["files"].append({**tests, "depends_on": ["wordcount/__main__.py", "util.py"]})
+    plan["files"][0]["depends_on"] = ["wordcount/__init__.py"]  # itself
+    models = _plan_reply([json.dumps(plan)])
+    drafted = _ask(models)
+    assert drafted.problem == "" and drafted.plan is not None, drafted.problem
+    assert len(models.chat.calls) == 1  # repaired, not asked again
+    files = {f.path: f for f in drafted.plan.files}
+    assert [f.path for f in drafted.plan.files].count("tests/test_wordcount.py") == 1
+    assert files["tests/test_wordcount.py"].depends_on == [
+        "wordcount/__init__.py",
+        "wordcount/__main__.py",
+    ]
+    assert files["wordcount/__init__.py"].depends_on == []
+
+
 def test_a_plan_dropping_a_named_interface_is_asked_again_with_the_reason() -> None:
     dropped = cli_plan(commands=[{"usage": "wordcount FILE..."}])
     models = _plan_reply([json.dumps(dropped), json.dumps(cli_plan())])
@@ -344,3 +362,42 @@ def test_each_call_sees_only_the_parts_of_a_long_spec_it_needs(settings: Any) ->
     assert team_calls and all(c.prompt.count("reviewed by its board") < 12 * 4 for c in team_calls)
     # the run keeps the whole requirement: only what each call is shown is cut
     assert state["requirement"] == LONG_SPEC
+
+
+def test_a_second_attempt_says_why_it_runs_again(settings: Any) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from rich.console import Console
+
+    from devfactory.console import Progress
+    from devfactory.events import StageStarted
+    from devfactory.graph import build_graph
+    from devfactory.graph.context import Context
+    from tests.fakes import always_good
+
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == "architecture/plan.json":
+            again = "The gate rejected your last attempt" in call.prompt
+            return json.dumps(cli_plan() if again else cli_plan(commands=[]))
+        return always_good(call)
+
+    graph = build_graph("mvp").compile(checkpointer=InMemorySaver())
+    events = [
+        e
+        for _, e in graph.stream(
+            {"run_id": "t", "requirement": CLI_REQUIREMENT, "pipeline": "mvp"},
+            {"configurable": {"thread_id": "t"}},
+            context=Context(
+                settings=settings.with_overrides(max_stage_attempts=2),
+                models=ScriptedModels(script),
+            ),
+            stream_mode="custom",
+            subgraphs=True,
+        )
+        if isinstance(e, StageStarted) and e.team == "solution-architecture"
+    ]
+    assert [e.attempt for e in events] == [1, 2] and events[0].because == []
+    assert any("the requirement names the option --lines" in b for b in events[1].because)
+    out = Console(record=True, width=300, force_terminal=False)
+    Progress("mvp", out)(events[1])
+    shown = out.export_text()
+    assert "\n  again because: " in shown and "the requirement names the option --lines" in shown

@@ -79,7 +79,15 @@ def draft(
         blocked = TaskResult.blocked(str(exc))
         return finish(setup, state, runtime, StageOutcome.BLOCKED, str(exc), blocked)
     attempt = state.get("attempt", 0) + 1
-    emit(runtime, StageStarted(team=spec.slug, model=resolved.label, attempt=attempt))
+    emit(
+        runtime,
+        StageStarted(
+            team=spec.slug,
+            model=resolved.label,
+            attempt=attempt,
+            because=feedback_for(state, spec.slug) if attempt > 1 or state.get("fix_round") else [],
+        ),
+    )
     settings = runtime.context.settings
     previous = {d["path"]: d["content"] for d in state.get("drafts", [])}
     if not previous:
