@@ -90,6 +90,25 @@ def factory_command(
     ]  # fmt: skip
 
 
+def setting_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """Turn ``--set name=value`` pairs into the factory's ``DEVFACTORY_*`` variables.
+
+    Raises:
+        ValueError: a pair is not ``name=value`` or names no setting of the factory.
+
+    """
+    from devfactory.settings import Settings
+
+    env: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().lower().replace("-", "_")
+        if not sep or name not in Settings.model_fields:
+            raise ValueError(f"--set {pair!r}: expected name=value with a factory setting's name")
+        env[f"DEVFACTORY_{name.upper()}"] = value.strip()
+    return env
+
+
 def factory_missing() -> str:
     """Say why the factory cannot be run from here ("" when it can)."""
     try:
@@ -204,6 +223,7 @@ def run_factory(
     logs: Path,
     models: Path | None = None,
     timeout: float = 3600,
+    overrides: dict[str, str] | None = None,
 ) -> FactoryRun:
     """Run the factory on the requirement in ``requirement_file``; never raises for a bad run."""
     started = time.monotonic()
@@ -216,6 +236,7 @@ def run_factory(
     }
     if models is not None:
         env["DEVFACTORY_MODELS_FILE"] = str(models)
+    env.update(overrides or {})
     argv = factory_command(requirement, requirement_file, pipeline, out)
     try:
         code, stdout, stderr = _run(argv, env, timeout)

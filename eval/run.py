@@ -26,7 +26,7 @@ from pathlib import Path
 
 from eval.catalog import Case, CaseError, UnknownCaseError, load_cases
 from eval.executors import Executor, ExecutorUnavailableError, choose_executor, one_line
-from eval.factory import factory_missing, models_file, run_factory
+from eval.factory import factory_missing, models_file, run_factory, setting_overrides
 from eval.measure import Measured, measure
 from eval.report import NOT_RUN, CaseResult, Meta, render_markdown, update_docs, write_results
 
@@ -60,6 +60,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--run-timeout", type=float, default=3600, help="seconds one factory run may take"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a factory setting for the runs (stage_max_tokens=1536); repeatable, and "
+        "recorded in the results' command line",
     )
     parser.add_argument(
         "--time-budget",
@@ -126,6 +134,7 @@ def evaluate_run(
         logs=folder,
         models=models,
         timeout=min(args.run_timeout, max(1.0, deadline - time.monotonic())),
+        overrides=setting_overrides(args.set),
     )
     result = CaseResult(
         case.id,
@@ -181,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cases = load_cases([c.strip() for c in args.cases.split(",") if c.strip()])
-    except (UnknownCaseError, CaseError) as exc:
+        setting_overrides(args.set)
+    except (UnknownCaseError, CaseError, ValueError) as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:

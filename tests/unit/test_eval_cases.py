@@ -408,3 +408,27 @@ def test_the_time_budget_cuts_the_run_and_leaves_later_cases_not_run(
     assert rows["lib-textslug"]["run"] == "NOT RUN"
     assert "time budget (400 s) was spent" in rows["lib-textslug"]["reason"]
     assert "1 not run" in (out / "results.md").read_text()
+
+
+def test_settings_for_the_runs_are_checked_and_passed_as_factory_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run.setting_overrides(["stage_max_tokens=1536", "max-stage-attempts = 2"]) == {
+        "DEVFACTORY_STAGE_MAX_TOKENS": "1536",
+        "DEVFACTORY_MAX_STAGE_ATTEMPTS": "2",
+    }
+    seen: list[dict[str, str]] = []
+
+    def recorded(requirement_file: Path, *, out: Path, overrides: Any, **_: Any) -> FactoryRun:
+        seen.append(overrides)
+        return FactoryRun("FAILED", "no plan", out, "r1", 1, 1.0)
+
+    monkeypatch.setattr(run, "run_factory", recorded)
+    monkeypatch.setattr(run, "choose_executor", lambda *a, **k: NoExecutor())
+    monkeypatch.setattr(run, "factory_missing", lambda: "")
+    out = tmp_path / "results"
+    argv = ["--cases", "web-todo", "--no-docs", "--out", str(out), "--set", "fact_memory=false"]
+    assert run.main(argv) == 0
+    assert seen == [{"DEVFACTORY_FACT_MEMORY": "false"}]
+    assert "--set fact_memory=false" in (out / "results.md").read_text()
+    assert run.main(["--set", "no_such_setting=1", "--out", str(out)]) == 2
