@@ -158,3 +158,41 @@ def default_caps(settings: Settings) -> dict[str, dict[str, Any]]:
             seconds=settings.budget_project_seconds,
         ).model_dump(),
     }
+
+
+_PAUSE_FIELDS = {"kind", "title", "question", "team", "actions", "roles"}
+
+
+def report_document(report: RunReport, spent: Spend) -> dict[str, Any]:
+    """Describe a run as one JSON-ready object: what ``devfactory run --json`` prints.
+
+    It holds the status and reason, the folder, the spend, each stage (outcome,
+    attempts, tokens, seconds, reason and sandbox checks), the final checks of
+    the built software and what a paused run waits on.
+    """
+    return {
+        "run_id": report.run_id,
+        "status": report.status,
+        "reason": report.reason,
+        "out_dir": str(report.out_dir),
+        "usage": {**spent.model_dump(mode="json"), "tokens": spent.tokens},
+        "stages": [
+            {
+                "team": r.team,
+                "outcome": r.outcome.value,
+                "reason": r.reason,
+                "attempts": r.attempts,
+                "model": r.model,
+                "tokens": r.usage.input_tokens + r.usage.output_tokens,
+                "seconds": r.seconds,
+                "confidence": r.result.confidence if r.result else None,
+                "checks": [c.model_dump(mode="json") for c in r.checks],
+            }
+            for r in report.records
+        ],
+        "build": report.values.get("build") or None,
+        "pending": [
+            {"id": p.interrupt_id, **p.pause.model_dump(mode="json", include=_PAUSE_FIELDS)}
+            for p in report.pending
+        ],
+    }

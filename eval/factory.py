@@ -1,10 +1,9 @@
 """Run the factory on one requirement, unattended, and read the report it prints.
 
-The CLI is preferred: ``devfactory run REQUIREMENT --pipeline P --out DIR
---unattended --json``. Until ``devfactory run`` has ``--json``, the same run is
-started through the Python API by ``python -m eval.drive``, which prints the
-same kind of report. Either way the run happens in a child process, so that a
-crash, a hang (``timeout``) or a model's memory stays out of the evaluation.
+It runs ``devfactory run REQUIREMENT --pipeline P --out DIR --unattended
+--json``: progress on stderr, one JSON report on stdout. The run happens in a
+child process, so that a crash, a hang (``timeout``) or a model's memory stays
+out of the evaluation.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -50,43 +48,12 @@ def devfactory_cli() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("devfactory")
 
 
-@cache
-def run_options() -> frozenset[str]:
-    """Return the long options ``devfactory run --help`` lists (empty if it cannot say)."""
-    cli = devfactory_cli()
-    if cli is None:
-        return frozenset()
-    try:
-        proc = subprocess.run(  # noqa: S603 - fixed argv
-            [cli, "run", "--help"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, **_ENV},
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return frozenset()
-    return frozenset(re.findall(r"--[a-z][a-z-]*", proc.stdout))
-
-
-def factory_command(
-    requirement: str, requirement_file: Path, pipeline: str, out: Path
-) -> list[str]:
+def factory_command(requirement: str, pipeline: str, out: Path) -> list[str]:
     """Return the argv that runs the factory unattended and prints a JSON report."""
-    options = run_options()
-    cli = devfactory_cli()
-    if cli and {"--json", "--unattended"} <= options:
-        argv = [cli, "run", requirement, "--pipeline", pipeline, "--out", str(out)]
-        return [
-            *argv,
-            "--unattended",
-            "--json",
-            *(["--no-input"] if "--no-input" in options else []),
-        ]
+    cli = devfactory_cli() or "devfactory"
     return [
-        sys.executable, "-m", "eval.drive", str(requirement_file),
-        "--pipeline", pipeline, "--out", str(out),
+        cli, "run", requirement, "--pipeline", pipeline, "--out", str(out),
+        "--project", "eval", "--unattended", "--json", "--no-input",
     ]  # fmt: skip
 
 
@@ -237,7 +204,7 @@ def run_factory(
     if models is not None:
         env["DEVFACTORY_MODELS_FILE"] = str(models)
     env.update(overrides or {})
-    argv = factory_command(requirement, requirement_file, pipeline, out)
+    argv = factory_command(requirement, pipeline, out)
     try:
         code, stdout, stderr = _run(argv, env, timeout)
     except OSError as exc:

@@ -58,6 +58,14 @@ InputOption = Annotated[
         "--input/--no-input", help="Ask pending questions inline when on a terminal (default on)."
     ),
 ]
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print the run's report as one JSON object on stdout (progress on stderr, no "
+        "inline questions); the exit code is the same.",
+    ),
+]
 
 
 @dataclass(frozen=True)

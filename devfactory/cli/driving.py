@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,20 @@ from devfactory.cli.common import (
     fail,
 )
 from devfactory.console import Progress, pause_panel, styled
+
+
+def exit_code(report: Any) -> int:
+    """Return the run's exit code: 0 COMPLETED, 6 PAUSED, 1 otherwise."""
+    return {"COMPLETED": 0, "PAUSED": EXIT_PAUSED}.get(report.status, EXIT_FAILED)
+
+
+def finish_json(factory: Any, report: Any) -> None:
+    """Print the run's report as one JSON object on stdout and exit with its code."""
+    from devfactory.reports import report_document
+
+    spent = factory.usage(report.run_id).total
+    typer.echo(json.dumps(report_document(report, spent)))
+    raise typer.Exit(exit_code(report))
 
 
 def finish(report: Any) -> None:
@@ -68,16 +83,28 @@ Action = Callable[[Any, Progress], Any]
 
 
 def drive(
-    factory: Any, pipeline: str, action: Action, *, inline: bool = False, as_: tuple[str, str]
+    factory: Any,
+    pipeline: str,
+    action: Action,
+    *,
+    inline: bool = False,
+    as_: tuple[str, str],
+    as_json: bool = False,
 ) -> None:
-    """Run ``action(factory, progress)`` with live progress, then ask inline while it pauses."""
+    """Run ``action(factory, progress)`` with live progress, then ask inline while it pauses.
+
+    With ``as_json`` the progress goes to stderr, nobody is asked inline and
+    stdout gets one JSON object (``report_document``) at the end.
+    """
+    shown = err if as_json else console
+    inline = inline and not as_json
     from devfactory.control.hitl import DecisionError
     from devfactory.models.router import ModelUnavailableError
     from devfactory.runner import RunBusyError, RunNotFoundError, RunStateError
     from devfactory.store.runs import RunInputError
 
     try:
-        with Progress(pipeline, console) as progress:
+        with Progress(pipeline, shown) as progress:
             report = action(factory, progress)
         while inline and report.status == "PAUSED" and report.pending:
             asked = ask_inline(report, *as_)
@@ -117,4 +144,6 @@ def drive(
             "checkpoint",
             EXIT_BUG,
         ) from exc
+    if as_json:
+        finish_json(factory, report)
     finish(report)

@@ -19,6 +19,7 @@ from devfactory.cli.common import (
     CostOption,
     GraphFormat,
     InputOption,
+    JsonOption,
     RoleOption,
     TokensOption,
     app,
@@ -57,6 +58,7 @@ def run(
             "pre-approved still waits for a person.",
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Run a pipeline on a requirement and write its artifacts.
 
@@ -91,6 +93,7 @@ def run(
             ),
             inline=common.interactive(interactive),
             as_=who,
+            as_json=as_json,
         )
 
 
@@ -98,6 +101,7 @@ def run(
 def resume(
     run_id: Annotated[str, typer.Argument(help="The run to continue.")],
     interactive: InputOption = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Continue an interrupted run from its last finished stage."""
     from devfactory.runner import RunBusyError
@@ -111,6 +115,7 @@ def resume(
                 lambda f, p: f.resume(run_id, on_event=p),
                 inline=common.interactive(interactive),
                 as_=identity(get_settings(), None, None),
+                as_json=as_json,
             )
         except RunBusyError as exc:
             raise fail(str(exc), EXIT_CONFLICT) from exc

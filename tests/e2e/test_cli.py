@@ -70,6 +70,27 @@ def test_the_cli_takes_its_models_from_the_models_factory_hook(env: dict[str, st
     assert "final review" in done.stdout
 
 
+def test_run_json_prints_one_report_and_the_progress_on_stderr(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    scripted = {
+        **env,
+        "DEVFACTORY_MODELS_FACTORY": "tests.browser.models:scripted",
+        "DEVFACTORY_RUN_CODE": "false",
+        "PYTHONPATH": str(ROOT),
+    }
+    out = tmp_path / "run"
+    args = ("run", "A todo list for one person", "--unattended", "--json", "--out", str(out))
+    done = cli(*args, env=scripted)
+    assert done.returncode == 0, done.stderr  # the policy approved the final review
+    report = json.loads(done.stdout)  # stdout is one JSON object and nothing else
+    assert report["status"] == "COMPLETED" and report["out_dir"] == str(out)
+    assert [s["outcome"] for s in report["stages"]] == ["PASSED"] * 5
+    assert report["usage"]["calls"] > 0 and report["usage"]["tokens"] > 0
+    assert report["pending"] == []
+    assert sum(line.startswith("■ ") for line in done.stderr.splitlines()) == 5
+
+
 def test_models_shows_the_chain(env: dict[str, str]) -> None:
     shown = cli("models", env=env)
     assert shown.returncode == 0, shown.stderr

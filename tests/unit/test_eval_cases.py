@@ -432,3 +432,12 @@ def test_settings_for_the_runs_are_checked_and_passed_as_factory_variables(
     assert seen == [{"DEVFACTORY_FACT_MEMORY": "false"}]
     assert "--set fact_memory=false" in (out / "results.md").read_text()
     assert run.main(["--set", "no_such_setting=1", "--out", str(out)]) == 2
+
+
+def test_the_factory_runs_through_the_cli_unattended_with_a_json_report(tmp_path: Path) -> None:
+    from eval.factory import factory_command
+
+    argv = factory_command("A tool", "mvp", tmp_path)
+    assert Path(argv[0]).name == "devfactory" and argv[1:3] == ["run", "A tool"]
+    assert {"--unattended", "--json", "--no-input"} <= set(argv)
+    assert argv[argv.index("--out") + 1] == str(tmp_path)
