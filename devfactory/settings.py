@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     # Generation limits.
     stage_max_tokens: int = Field(default=1024, ge=64, le=32_768)
     upstream_chars: int = Field(default=1500, ge=200, le=100_000)
+    max_continuations: int = Field(
+        default=1,
+        ge=0,
+        le=4,
+        description="Calls that continue a file cut off at stage_max_tokens before it is "
+        "reported unfinished.",
+    )
     context_tokens: int = Field(
         default=2500,
         ge=200,

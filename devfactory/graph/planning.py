@@ -135,14 +135,18 @@ def plan_request(
     return [*messages[:-1], HumanMessage(f"{last.content}\n\n{ask}")]
 
 
+_ROLES = frozenset(r.value for r in FileRole)
+
+
 def plan_normaliser(
     owners: Mapping[str, Sequence[FileRole]],
 ) -> Callable[[dict[str, Any], list[str]], dict[str, Any]]:
     """Return the plan's mechanical repairs for this pipeline.
 
-    Besides ``normalise_plan``'s, a file whose owner does not write its kind
-    of file goes to the one team of the pipeline that does, when exactly one
-    does (recorded as a repair).
+    Besides ``normalise_plan``'s, a file of a kind no team of the pipeline
+    writes (a README in a pipeline without Documentation) is dropped, and a
+    file whose owner does not write its kind of file goes to the one team of
+    the pipeline that does, when exactly one does (each recorded as a repair).
     """
     writers: dict[str, list[str]] = {}
     for team, roles in owners.items():
@@ -151,6 +155,26 @@ def plan_normaliser(
 
     def normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
         data = normalise_plan(data, repairs)
+        files = data.get("files")
+        if isinstance(files, list):
+            unwritten = {
+                i["path"]
+                for i in files
+                if isinstance(i, dict) and isinstance(i.get("path"), str)
+                and str(i.get("role")) in _ROLES and str(i["role"]) not in writers
+            }  # fmt: skip
+            if unwritten:
+                repairs.append(f"{sorted(unwritten)} dropped: no team of this pipeline writes them")
+                data["files"] = [
+                    i for i in files if not (isinstance(i, dict) and i.get("path") in unwritten)
+                ]
+                if isinstance(data.get("modules"), list):
+                    data["modules"] = [
+                        m
+                        for m in data["modules"]
+                        if not (isinstance(m, dict) and m.get("path") in unwritten)
+                    ]
+                _merge_repeated_files(data, repairs)  # and drop what depended on them
         for item in data.get("files") or []:
             if not isinstance(item, dict):
                 continue

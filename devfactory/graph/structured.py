@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, ArtifactKind, TaskResult, Usage
@@ -200,18 +200,26 @@ def draft_file(
     path: str,
     kind: ArtifactKind,
     max_model_errors: int,
+    max_continuations: int = 0,
 ) -> Draft:
     """Ask ``model`` for one file as plain text.
 
-    A reply wrapped in one code fence is unwrapped; a reply over the artifact
-    limit is cut and the cut is reported, so the gate can ask for a shorter one.
+    A reply cut off at the token limit is continued where it stopped, up to
+    ``max_continuations`` more calls; one still unfinished then is reported, so
+    the gate can ask for a shorter one. A reply wrapped in one code fence is
+    unwrapped; a reply over the artifact limit is cut and the cut is reported.
     """
     try:
         message = invoke(model, messages, max_model_errors)
+        usage, served, text = usage_of(message), served_by(message), text_of(message)
+        for _ in range(max_continuations):
+            if not _cut_off(message) or len(text) > MAX_ARTIFACT_CHARS:
+                break
+            message = invoke(model, [*messages, *_continue(text)], max_model_errors)
+            usage, text = usage.add(usage_of(message)), text + _rest(text, text_of(message))
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never raised
         failed = f"model call failed: {type(exc).__name__}: {exc}"
         return Draft(None, Usage(), problem=redact(failed))
-    usage, served, text = usage_of(message), served_by(message), text_of(message)
     content = extract_file(text, kind)
     if not content.strip():
         return Draft(None, usage, served, problem=f"{path}: the reply was empty")
@@ -227,6 +235,25 @@ def draft_file(
         )
         content = content[:MAX_ARTIFACT_CHARS]
     return Draft(Artifact(path=path, kind=kind, content=content), usage, served, problem)
+
+
+def _continue(text: str) -> list[BaseMessage]:
+    """Return the turns that ask a model to go on with a reply it was cut off in."""
+    return [
+        AIMessage(text),
+        HumanMessage(
+            "You were cut off at the token limit. Continue exactly where you stopped: "
+            "no repetition, no preamble, no opening fence."
+        ),
+    ]
+
+
+def _rest(first: str, more: str) -> str:
+    """Return a continuation without the reply's opening fence, if the model repeated it."""
+    opened, again = _OPEN_FENCE.match(first), _OPEN_FENCE.match(more)
+    if opened and again and opened.group().strip() == again.group().strip():
+        return more[again.end() :]
+    return more
 
 
 def _cut_off(message: AIMessage) -> bool:

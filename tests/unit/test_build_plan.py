@@ -401,3 +401,27 @@ def test_a_second_attempt_says_why_it_runs_again(settings: Any) -> None:
     Progress("mvp", out)(events[1])
     shown = out.export_text()
     assert "\n  again because: " in shown and "the requirement names the option --lines" in shown
+
+
+def test_the_lean_pipeline_plans_codes_and_tests_without_a_requirements_document(
+    settings: Any,
+) -> None:
+    from tests.fakes import always_good
+
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == "architecture/plan.json":
+            return json.dumps(cli_plan())  # its README.md has no writer in this pipeline
+        return always_good(call)
+
+    models = ScriptedModels(script)
+    state = run_graph("lean", models, settings, CLI_REQUIREMENT)
+    assert state["outcome"]["status"] == "COMPLETED", state["outcome"]
+    assert list(state["stages"]) == [
+        "solution-architecture", "backend-engineering", "qa-engineering",
+    ]  # fmt: skip
+    assert {s["outcome"] for s in state["stages"].values()} == {"PASSED"}
+    plan = find_plan(state["stages"])
+    assert plan is not None and "README.md" not in {f.path for f in plan.files}
+    drafted = [c.path for c in models.chat.calls if c.kind == "draft"]
+    assert "wordcount/__main__.py" in drafted and "tests/test_wordcount.py" in drafted
+    assert "analysis/requirements.md" not in drafted and "README.md" not in drafted

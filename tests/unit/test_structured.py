@@ -205,3 +205,43 @@ def test_files_are_extracted_from_chatty_replies(reply: str, kind: str, expected
     assert got.artifact is not None
     assert got.artifact.content == expected
     assert got.problem == ""
+
+
+class Seen(Replies):
+    """Replies in order and keeps the messages of every call."""
+
+    calls: list = []  # noqa: RUF012 - one list per test, set at construction
+
+    def _generate(self, messages, *args, **kwargs):  # type: ignore[override]
+        self.calls.append(messages)
+        return super()._generate(messages, *args, **kwargs)
+
+
+def test_a_draft_cut_off_is_continued_where_it_stopped_up_to_the_cap() -> None:
+    cut, stop = {"finish_reason": "length"}, {"finish_reason": "stop"}
+    replies = [
+        AIMessage("```markdown\n# Doc\n\nAC-1: the tool gre", response_metadata=cut),
+        AIMessage("```markdown\nets NAME.\n\n```mermaid\nflowchart LR\n  a --> b\n```\n```",
+                  response_metadata=stop),
+    ]  # fmt: skip
+    two = Seen(messages=iter(replies), calls=[])
+    got = draft_file(
+        two, [HumanMessage("x")], path="a.md", kind="markdown", max_model_errors=1,
+        max_continuations=1,
+    )  # fmt: skip
+    assert got.problem == "" and got.artifact is not None
+    assert got.artifact.content == "# Doc\n\nAC-1: the tool greets NAME.\n\n" + (
+        "```mermaid\nflowchart LR\n  a --> b\n```"
+    )  # the repeated opening fence is dropped, the inner mermaid fence kept
+    assert len(two.calls) == 2
+    asked = two.calls[1]
+    assert asked[-2].content == replies[0].content  # the model sees what it wrote
+    assert "Continue exactly where you stopped" in asked[-1].content
+    # at the cap the file is reported unfinished, and no further call is made
+    capped = Seen(messages=iter([AIMessage("# Doc\nhal", response_metadata=cut)] * 3), calls=[])
+    still = draft_file(
+        capped, [HumanMessage("x")], path="a.md", kind="markdown", max_model_errors=1,
+        max_continuations=2,
+    )  # fmt: skip
+    assert len(capped.calls) == 3 and "a.md: cut off at the token limit" in still.problem
+    assert still.artifact is not None and still.artifact.content == "# Doc\nhal# Doc\nhal# Doc\nhal"

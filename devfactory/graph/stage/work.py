@@ -139,6 +139,7 @@ def draft(
                 path=item.path,
                 kind=item.kind,
                 max_model_errors=settings.max_model_errors,
+                max_continuations=settings.max_continuations,
             )
         usage, served = usage.add(result.usage), result.model or served
         if result.artifact is not None:
