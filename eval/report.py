@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -178,11 +179,15 @@ def write_results(folder: Path, results: Sequence[CaseResult], meta: Meta) -> tu
 
 
 def replace_block(text: str, block: str) -> str:
-    """Put ``block`` between the eval markers of ``text`` (appending them when absent)."""
-    start, stop = text.find(BEGIN), text.find(END)
-    if start == -1 or stop == -1 or stop < start:
+    """Put ``block`` between the eval markers of ``text`` (appending them when absent).
+
+    A marker counts only alone on its line, so prose that quotes one is left alone.
+    """
+    start = re.compile(rf"(?m)^{re.escape(BEGIN)}[ \t]*$").search(text)
+    stop = re.compile(rf"(?m)^{re.escape(END)}[ \t]*$").search(text, start.end()) if start else None
+    if start is None or stop is None:
         return f"{text.rstrip()}\n\n## Latest results\n\n{BEGIN}\n{block}\n{END}\n"
-    return f"{text[: start + len(BEGIN)]}\n{block}\n{text[stop:]}"
+    return f"{text[: start.end()]}\n{block}\n{text[stop.start() :]}"
 
 
 def update_docs(path: Path, block: str) -> None:

@@ -342,6 +342,10 @@ def test_the_docs_block_is_replaced_between_the_markers_only() -> None:
     new = replace_block(doc, "new table")
     assert new == f"# Quality\n\nintro\n\n{BEGIN}\nnew table\n{END}\n\n## After\n"
     assert replace_block(new, "newer") == replace_block(doc, "newer")
+    quoted = f"Between the `{BEGIN}` and `{END}` markers.\n\n{BEGIN}\nold\n{END}\n"
+    assert replace_block(quoted, "new") == (
+        f"Between the `{BEGIN}` and `{END}` markers.\n\n{BEGIN}\nnew\n{END}\n"
+    )  # prose that quotes the markers is left alone
     appended = replace_block("# Quality\n", "first")
     assert appended.endswith(f"{BEGIN}\nfirst\n{END}\n")
 
