@@ -229,6 +229,9 @@ def report_messages(
         count=count,
     )
     objective = spec.render_objective(requirement=requirement).strip()
+    scope = spec.objective_section("Out of scope", requirement=requirement)
+    if scope:  # a drafting concern; small models report its lines as their blockers
+        objective = objective.replace(scope, "").strip()
     task = render_prompt(
         "stage_task",
         context=stage_context(

@@ -425,3 +425,39 @@ def test_the_lean_pipeline_plans_codes_and_tests_without_a_requirements_document
     drafted = [c.path for c in models.chat.calls if c.kind == "draft"]
     assert "wordcount/__main__.py" in drafted and "tests/test_wordcount.py" in drafted
     assert "analysis/requirements.md" not in drafted and "README.md" not in drafted
+
+
+@pytest.mark.parametrize("pipeline", ["mvp", "lean", "full"])
+def test_the_plan_request_shows_a_valid_example_owned_by_the_pipelines_teams(pipeline: str) -> None:
+    from devfactory.graph.planning import example_plan, plan_request
+    from devfactory.pipelines import load_pipeline
+
+    owners = {slug: TEAMS[slug].owns for slug in load_pipeline(pipeline).teams}
+    example = BuildPlan.model_validate(example_plan(owners))
+    tempconv = "A CLI `python -m tempconv c2f VALUE` with c_to_f(celsius) and f_to_c(fahrenheit)."
+    assert check_plan(example, tempconv, owners=owners) == []
+    assert ("README.md" in {f.path for f in example.files}) == (pipeline != "lean")
+    asked = plan_request(
+        [HumanMessage("draft it")], path="architecture/plan.json", requirement=CLI_REQUIREMENT,
+        owners=owners, teams=TEAMS,
+    )[-1].content  # fmt: skip
+    assert '"entry_point": "python -m tempconv"' in asked and "not the example" in asked
+    # a plan that copies the example keeps none of this requirement's names: refused
+    refused = check_plan(example, CLI_REQUIREMENT, owners=owners)
+    assert any("count_words" in p for p in refused) and any("--lines" in p for p in refused)
+
+
+def test_the_report_is_judged_on_the_criteria_without_the_out_of_scope_list(settings: Any) -> None:
+    from tests.fakes import always_good
+
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == "architecture/plan.json":
+            return json.dumps(cli_plan())
+        return always_good(call)
+
+    models = ScriptedModels(script)
+    run_graph("lean", models, settings, CLI_REQUIREMENT)
+    report = next(c for c in models.chat.calls if c.kind == "report")
+    draft = next(c for c in models.chat.calls if c.kind == "draft")
+    assert "## Acceptance criteria" in report.prompt and "## Out of scope" not in report.prompt
+    assert report.team == draft.team == "solution-architecture"
