@@ -212,8 +212,9 @@ def excerpt(text: str, focus: str, *, budget: int, count: Count) -> Excerpt:
     A long document is cut into sections (``sections``). The first one, its
     overview, is always kept (shortened to half the budget if need be). The
     others are ranked by the rare terms they share with ``focus`` (what the call
-    is about: the file, its interface, the team's work), ties in the document's
-    order, and kept while they fit, most relevant first. Kept sections are
+    is about: the file, its interface, the team's work) and with the overview
+    (what the spec is about), ties in the document's order, and kept while they
+    fit, most relevant first; one that shares nothing with either is left out. Kept sections are
     printed in the document's order, and a last line names what was left out,
     so the reader knows it exists.
     """
@@ -226,13 +227,15 @@ def excerpt(text: str, focus: str, *, budget: int, count: Count) -> Excerpt:
         return Excerpt(_fit(text, budget, count), whole=False)
     head = _fit(parts[0], budget // 2, count)
     rest = parts[1:]
-    wanted = _terms(focus)
+    wanted = _terms(focus) | _terms(parts[0])  # the overview names what the spec is about
     found = [_terms(p) for p in rest]
     rare = {t: math.log(1 + len(rest) / sum(t in f for f in found)) for t in set().union(*found)}
     score = [sum(rare[t] for t in f & wanted) for f in found]
     order = sorted(range(len(rest)), key=lambda i: (-score[i], i))
     kept: set[int] = set()
     for i in order:
+        if score[i] <= 0:
+            break  # it shares nothing with the call or the overview: not needed here
         trial = kept | {i}
         body = "\n\n".join([head, *(rest[j] for j in sorted(trial))])
         if count(body + "\n\n" + _left_out_note(rest, trial)) <= budget:
