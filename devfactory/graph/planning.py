@@ -27,6 +27,7 @@ from devfactory.build.plan import (
 )
 from devfactory.build.validator import signatures
 from devfactory.contracts import Artifact, ArtifactKind, Usage
+from devfactory.graph.plan_start import start_block
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.structured import Draft
 from devfactory.models.io import ask_structured, grammar_schema
@@ -111,71 +112,6 @@ def _named_block(requirement: str) -> str:
     return "\n".join(rows) or "- (none)"
 
 
-def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:
-    """Return a complete plan for another, small requirement, owned by this pipeline's teams.
-
-    Small models fill a shape they have seen far better than one described in
-    words; the example's names are unlike any requirement's, and ``check_plan``
-    refuses a plan that copies them instead of keeping the requirement's.
-    """
-    writer: dict[FileRole, str] = {}
-    for team, roles in owners.items():
-        for role in roles:
-            writer.setdefault(role, team)
-    code = writer.get(FileRole.CODE, "backend-engineering")
-    files: list[dict[str, Any]] = [
-        {"path": "tempconv/__init__.py", "role": "code", "owner": code,
-         "purpose": "the two conversion functions", "depends_on": []},
-        {"path": "tempconv/__main__.py", "role": "code", "owner": code,
-         "purpose": "the command line (argparse); usage errors exit 2",
-         "depends_on": ["tempconv/__init__.py"]},
-    ]  # fmt: skip
-    if FileRole.TESTS in writer:
-        files.append(
-            {"path": "tests/test_tempconv.py", "role": "tests", "owner": writer[FileRole.TESTS],
-             "purpose": "tests of both functions and of the command's output and exit codes",
-             "depends_on": ["tempconv/__init__.py", "tempconv/__main__.py"]}
-        )  # fmt: skip
-    if FileRole.DOCS in writer:
-        files.append(
-            {"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
-             "purpose": "install, usage and examples", "depends_on": ["tempconv/__main__.py"]}
-        )  # fmt: skip
-    return {
-        "kind": "cli",
-        "language": "python",
-        "summary": "Converts temperatures between Celsius and Fahrenheit.",
-        "modules": [
-            {
-                "path": "tempconv/__init__.py",
-                "symbols": [
-                    {
-                        "name": "c_to_f",
-                        "signature": "def c_to_f(celsius: float) -> float",
-                        "summary": "Celsius to Fahrenheit",
-                    },
-                    {
-                        "name": "f_to_c",
-                        "signature": "def f_to_c(fahrenheit: float) -> float",
-                        "summary": "Fahrenheit to Celsius",
-                    },
-                ],
-            },
-        ],  # fmt: skip
-        "commands": [
-            {
-                "usage": "tempconv c2f VALUE | f2c VALUE [--precision N]",
-                "summary": "print the converted value",
-            }
-        ],  # fmt: skip
-        "endpoints": [],
-        "files": files,
-        "dependencies": [],
-        "test_command": "pytest -q",
-        "entry_point": "python -m tempconv",
-    }
-
-
 def plan_request(
     messages: list[BaseMessage],
     *,
@@ -194,7 +130,7 @@ def plan_request(
         path=path,
         teams=_teams_block(owners, teams),
         named=_named_block(requirement),
-        example=json.dumps(example_plan(owners)),
+        start=start_block(requirement, owners),
         problems=fix,
     )
     last = messages[-1]

@@ -429,7 +429,8 @@ def test_the_lean_pipeline_plans_codes_and_tests_without_a_requirements_document
 
 @pytest.mark.parametrize("pipeline", ["mvp", "lean", "full"])
 def test_the_plan_request_shows_a_valid_example_owned_by_the_pipelines_teams(pipeline: str) -> None:
-    from devfactory.graph.planning import example_plan, plan_request
+    from devfactory.graph.plan_start import example_plan
+    from devfactory.graph.planning import plan_request
     from devfactory.pipelines import load_pipeline
 
     owners = {slug: TEAMS[slug].owns for slug in load_pipeline(pipeline).teams}
@@ -438,9 +439,12 @@ def test_the_plan_request_shows_a_valid_example_owned_by_the_pipelines_teams(pip
     assert check_plan(example, tempconv, owners=owners) == []
     assert ("README.md" in {f.path for f in example.files}) == (pipeline != "lean")
     asked = plan_request(
-        [HumanMessage("draft it")], path="architecture/plan.json", requirement=CLI_REQUIREMENT,
-        owners=owners, teams=TEAMS,
-    )[-1].content  # fmt: skip
+        [HumanMessage("draft it")],
+        path="architecture/plan.json",
+        requirement="Something that counts words in text files.",
+        owners=owners,
+        teams=TEAMS,
+    )[-1].content  # fmt: skip  (a requirement that names no module gets the example)
     assert '"entry_point": "python -m tempconv"' in asked and "not the example" in asked
     # a plan that copies the example keeps none of this requirement's names: refused
     refused = check_plan(example, CLI_REQUIREMENT, owners=owners)
@@ -461,3 +465,56 @@ def test_the_report_is_judged_on_the_criteria_without_the_out_of_scope_list(sett
     draft = next(c for c in models.chat.calls if c.kind == "draft")
     assert "## Acceptance criteria" in report.prompt and "## Out of scope" not in report.prompt
     assert report.team == draft.team == "solution-architecture"
+
+
+@pytest.mark.parametrize("pipeline", ["mvp", "lean"])
+def test_the_plan_request_starts_from_the_names_the_requirement_gives(pipeline: str) -> None:
+    from devfactory.graph.plan_start import starting_plan
+    from devfactory.graph.planning import plan_request
+    from devfactory.pipelines import load_pipeline
+
+    owners = {slug: TEAMS[slug].owns for slug in load_pipeline(pipeline).teams}
+    start = starting_plan(CLI_REQUIREMENT, owners)
+    assert start is not None
+    plan = BuildPlan.model_validate(start)
+    assert check_plan(plan, CLI_REQUIREMENT, owners=owners) == []  # it keeps every named interface
+    assert plan.kind.value == "cli" and plan.entry_point == "python -m wordcount"
+    assert [c.usage for c in plan.commands] == ["wordcount FILE... [--lines] [--json]"]
+    assert plan.modules[0].symbols[0].signature == "def count_words(text)"
+    assert [f.path for f in plan.files][:3] == [
+        "wordcount/__init__.py", "wordcount/__main__.py", "tests/test_wordcount.py",
+    ]  # fmt: skip
+    assert plan.files[2].owner == "qa-engineering"
+    assert ("README.md" in {f.path for f in plan.files}) == (pipeline == "mvp")
+    asked = plan_request(
+        [HumanMessage("draft it")], path="architecture/plan.json", requirement=CLI_REQUIREMENT,
+        owners=owners, teams=TEAMS,
+    )[-1].content  # fmt: skip
+    assert "A starting point, filled in from the names the requirement gives" in asked
+    assert json.dumps(start) in asked and "tempconv" not in asked
+
+
+def test_a_web_service_and_a_library_start_from_their_module() -> None:
+    from devfactory.graph.plan_start import starting_plan
+
+    owners = MVP
+    web = starting_plan(
+        "A FastAPI app object named `app` in the module `todo_api`: POST /todos creates one "
+        "and GET /todos/{id} reads it.",
+        owners,
+    )
+    assert web is not None and web["kind"] == "web-service"
+    assert web["entry_point"] == "todo_api:app" and "fastapi" in web["dependencies"]
+    assert web["endpoints"] == [
+        {"method": "POST", "path": "/todos"}, {"method": "GET", "path": "/todos/{id}"},
+    ]  # fmt: skip
+    lib = starting_plan(
+        "Build a Python module `intervals` with `merge(xs: list[tuple[int, int]]) -> "
+        "list[tuple[int, int]]`, sorted.",
+        owners,
+    )
+    assert lib is not None and lib["kind"] == "library" and lib["entry_point"] == ""
+    assert lib["modules"][0]["symbols"][0]["signature"] == (
+        "def merge(xs: list[tuple[int, int]]) -> list[tuple[int, int]]"
+    )
+    assert starting_plan("Count the words in some text.", owners) is None

@@ -1,0 +1,181 @@
+"""What a plan request starts from: a plan pre-filled from the requirement's names.
+
+Small models fill a shape they are shown far better than one described in
+words. When the requirement names its package (run as ``python -m x``, or
+"module `x`"), the request carries a plan filled in from the names it gives
+(functions with their signatures as written, usage lines, endpoints), each file
+owned by the pipeline's team for its kind; the architect corrects and completes
+it. Otherwise it carries a complete plan of another requirement as an example.
+``check_plan`` judges whatever comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from devfactory.build.plan import BuildPlan, FileRole, named_interfaces
+
+
+def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:
+    """Return a complete plan for another, small requirement, owned by this pipeline's teams.
+
+    Small models fill a shape they have seen far better than one described in
+    words; the example's names are unlike any requirement's, and ``check_plan``
+    refuses a plan that copies them instead of keeping the requirement's.
+    """
+    writer: dict[FileRole, str] = {}
+    for team, roles in owners.items():
+        for role in roles:
+            writer.setdefault(role, team)
+    code = writer.get(FileRole.CODE, "backend-engineering")
+    files: list[dict[str, Any]] = [
+        {"path": "tempconv/__init__.py", "role": "code", "owner": code,
+         "purpose": "the two conversion functions", "depends_on": []},
+        {"path": "tempconv/__main__.py", "role": "code", "owner": code,
+         "purpose": "the command line (argparse); usage errors exit 2",
+         "depends_on": ["tempconv/__init__.py"]},
+    ]  # fmt: skip
+    if FileRole.TESTS in writer:
+        files.append(
+            {"path": "tests/test_tempconv.py", "role": "tests", "owner": writer[FileRole.TESTS],
+             "purpose": "tests of both functions and of the command's output and exit codes",
+             "depends_on": ["tempconv/__init__.py", "tempconv/__main__.py"]}
+        )  # fmt: skip
+    if FileRole.DOCS in writer:
+        files.append(
+            {"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
+             "purpose": "install, usage and examples", "depends_on": ["tempconv/__main__.py"]}
+        )  # fmt: skip
+    return {
+        "kind": "cli",
+        "language": "python",
+        "summary": "Converts temperatures between Celsius and Fahrenheit.",
+        "modules": [
+            {
+                "path": "tempconv/__init__.py",
+                "symbols": [
+                    {
+                        "name": "c_to_f",
+                        "signature": "def c_to_f(celsius: float) -> float",
+                        "summary": "Celsius to Fahrenheit",
+                    },
+                    {
+                        "name": "f_to_c",
+                        "signature": "def f_to_c(fahrenheit: float) -> float",
+                        "summary": "Fahrenheit to Celsius",
+                    },
+                ],
+            },
+        ],  # fmt: skip
+        "commands": [
+            {
+                "usage": "tempconv c2f VALUE | f2c VALUE [--precision N]",
+                "summary": "print the converted value",
+            }
+        ],  # fmt: skip
+        "endpoints": [],
+        "files": files,
+        "dependencies": [],
+        "test_command": "pytest -q",
+        "entry_point": "python -m tempconv",
+    }
+
+
+_MODULE_NAMED = re.compile(r"\b(?:module|package)\s+`([a-z_][a-z0-9_]*)`")
+_RUN_USAGE = re.compile(r"`python3? -m ([^`\n]{1,190})`")
+
+
+def _signature(requirement: str, name: str) -> str:
+    """Return ``def name(...)`` as the requirement writes the call, with its return type."""
+    call = re.compile(rf"(?<![\w.]){re.escape(name)}\(([^()`\n]*)\)(?:\s*->\s*([^`\n]+))?")
+    match = call.search(requirement)
+    if match is None:
+        return f"def {name}(...)"
+    returns, depth = "", 0
+    for char in match.group(2) or "":  # the annotation ends at a comma or stop outside brackets
+        depth += (char in "[(") - (char in "])")
+        if depth < 0 or (depth == 0 and char in ",;"):
+            break
+        returns += char
+    returns = returns.strip().rstrip(".")
+    return f"def {name}({match.group(1).strip()})" + (f" -> {returns}" if returns else "")
+
+
+def starting_plan(
+    requirement: str, owners: Mapping[str, Sequence[FileRole]]
+) -> dict[str, Any] | None:
+    """Return a plan pre-filled from the names the requirement gives, or None.
+
+    The package is the one run with ``python -m`` or called "module `x`"; its
+    functions, usage lines and endpoints are the requirement's own, each file
+    goes to the pipeline's team for its kind. The architect corrects and
+    completes it (types, purposes, more files); ``check_plan`` judges the result.
+    """
+    named = named_interfaces(requirement)
+    found = _MODULE_NAMED.search(requirement)
+    package = named.modules[0].split(".")[0] if named.modules else (found and found.group(1))
+    if not package:
+        return None
+    writer: dict[FileRole, str] = {}
+    for team, roles in owners.items():
+        for role in roles:
+            writer.setdefault(role, team)
+    code = writer.get(FileRole.CODE, "backend-engineering")
+    web, cli = bool(named.endpoints), bool(named.modules)
+    init = f"{package}/__init__.py"
+    files: list[dict[str, Any]] = [
+        {"path": init, "role": "code", "owner": code, "depends_on": [],
+         "purpose": "the web service: the FastAPI app and its endpoints" if web
+         else "the public functions"},
+    ]  # fmt: skip
+    if cli:
+        files.append({"path": f"{package}/__main__.py", "role": "code", "owner": code,
+                      "purpose": "the command line (argparse); usage errors exit 2",
+                      "depends_on": [init]})  # fmt: skip
+    if FileRole.TESTS in writer:
+        files.append({"path": f"tests/test_{package}.py", "role": "tests",
+                      "owner": writer[FileRole.TESTS], "purpose": "tests of every named behaviour",
+                      "depends_on": [f["path"] for f in files]})  # fmt: skip
+    if FileRole.DOCS in writer:
+        files.append({"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
+                      "purpose": "install, usage and examples", "depends_on": [init]})  # fmt: skip
+    symbols = [{"name": f, "signature": _signature(requirement, f)} for f in named.functions[:15]]
+    if web:
+        symbols.append({"name": "app", "signature": "app = FastAPI()"})
+    first = next((line for line in requirement.splitlines() if line.strip()[:1].isalpha()), "")
+    plan = {
+        "kind": "web-service" if web else "cli" if cli else "library",
+        "language": "python",
+        "summary": first.strip()[:200] or package,
+        "modules": [{"path": init, "symbols": symbols}],
+        "commands": [{"usage": u} for u in dict.fromkeys(_RUN_USAGE.findall(requirement))][:8],
+        "endpoints": [{"method": m, "path": p} for m, p in named.endpoints][:24],
+        "files": files,
+        "dependencies": ["fastapi", "uvicorn", "httpx"] if web else [],
+        "test_command": "pytest -q",
+        "entry_point": f"{package}:app" if web else f"python -m {package}" if cli else "",
+    }
+    try:
+        BuildPlan.model_validate(plan)
+    except ValueError:
+        return None
+    return plan
+
+
+def start_block(requirement: str, owners: Mapping[str, Sequence[FileRole]]) -> str:
+    """Render what the plan request starts from: the requirement's names, or an example."""
+    start = starting_plan(requirement, owners)
+    if start is not None:
+        return (
+            "## A starting point, filled in from the names the requirement gives\n"
+            f"{json.dumps(start)}\n\nCorrect and complete it: full signatures with types, "
+            "each file's purpose, any file the requirement needs that it lacks."
+        )
+    return (
+        "## An example: the plan of another requirement (a CLI `python -m tempconv`)\n"
+        f"{json.dumps(example_plan(owners))}\n\n"
+        "Plan this requirement, not the example: its names, its files, its kind."
+    )
