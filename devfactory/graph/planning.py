@@ -177,6 +177,7 @@ def plan_normaliser(
                         if not (isinstance(m, dict) and m.get("path") in unwritten)
                     ]
                 _merge_repeated_files(data, repairs)  # and drop what depended on them
+        _add_missing_tests(data, writers.get(FileRole.TESTS.value, []), repairs)
         for item in data.get("files") or []:
             if not isinstance(item, dict):
                 continue
@@ -187,6 +188,26 @@ def plan_normaliser(
         return data
 
     return normalise
+
+
+def _add_missing_tests(data: dict[str, Any], testers: Sequence[str], repairs: list[str]) -> None:
+    """Plan a tests file when the pipeline has one team that writes tests and none is planned."""
+    files = data.get("files")
+    if len(testers) != 1 or not isinstance(files, list):
+        return
+    planned = [f for f in files if isinstance(f, dict) and isinstance(f.get("path"), str)]
+    code = [f["path"] for f in planned if f.get("role") == "code" and f["path"].endswith(".py")]
+    if not code or any(f.get("role") == "tests" for f in planned):
+        return
+    name = code[0].split("/")[0].removesuffix(".py")
+    path = f"tests/test_{name}.py"
+    if any(f["path"] == path for f in planned):
+        return
+    files.append(
+        {"path": path, "role": "tests", "owner": testers[0], "depends_on": code[:8],
+         "purpose": "tests of every behaviour the requirement names"}
+    )  # fmt: skip
+    repairs.append(f"{path}: planned for {testers[0]} (the plan had no tests file)")
 
 
 def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:

@@ -217,6 +217,18 @@ def test_a_file_listed_twice_and_dangling_dependencies_are_repaired() -> None:
     assert files["wordcount/__init__.py"].depends_on == []
 
 
+def test_a_plan_without_a_tests_file_gets_one_for_the_team_that_writes_tests() -> None:
+    plan = cli_plan()
+    plan["files"] = [f for f in plan["files"] if f["role"] != "tests"]
+    models = _plan_reply([json.dumps(plan)])
+    drafted = _ask(models)
+    assert drafted.problem == "" and drafted.plan is not None, drafted.problem
+    assert len(models.chat.calls) == 1  # repaired, not asked again
+    tests = [f for f in drafted.plan.files if f.role is FileRole.TESTS]
+    assert [(t.path, t.owner) for t in tests] == [("tests/test_wordcount.py", "qa-engineering")]
+    assert tests[0].depends_on == ["wordcount/__init__.py", "wordcount/__main__.py"]
+
+
 def test_a_plan_dropping_a_named_interface_is_asked_again_with_the_reason() -> None:
     dropped = cli_plan(commands=[{"usage": "wordcount FILE..."}])
     models = _plan_reply([json.dumps(dropped), json.dumps(cli_plan())])
