@@ -27,7 +27,7 @@ from devfactory.build.plan import (
 )
 from devfactory.build.validator import signatures
 from devfactory.contracts import Artifact, ArtifactKind, Usage
-from devfactory.graph.plan_start import start_block
+from devfactory.graph.plan_start import start_block, starting_plan
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.structured import Draft
 from devfactory.models.io import ask_structured, grammar_schema
@@ -141,10 +141,12 @@ _ROLES = frozenset(r.value for r in FileRole)
 
 
 def plan_normaliser(
-    owners: Mapping[str, Sequence[FileRole]],
+    owners: Mapping[str, Sequence[FileRole]], start: Mapping[str, Any] | None = None
 ) -> Callable[[dict[str, Any], list[str]], dict[str, Any]]:
     """Return the plan's mechanical repairs for this pipeline.
 
+    Fields the reply leaves out or empty are taken from ``start``, the plan
+    pre-filled from the requirement's names (``plan_start``), when there is one.
     Besides ``normalise_plan``'s, a file of a kind no team of the pipeline
     writes (a README in a pipeline without Documentation) is dropped, and a
     file whose owner does not write its kind of file goes to the one team of
@@ -156,6 +158,13 @@ def plan_normaliser(
             writers.setdefault(role.value, []).append(team)
 
     def normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
+        missing = [k for k in (start or {}) if k not in data or data[k] in (None, "")]
+        if start and not data.get("files"):  # no files: the starting plan's, with its modules
+            missing += ["files"] + ([] if data.get("modules") else ["modules"])
+        missing = list(dict.fromkeys(missing))
+        if start and missing and any(k in data for k in start):
+            data = {**data, **{k: start[k] for k in missing}}
+            repairs.append(f"{', '.join(missing)} taken from the starting plan")
         data = normalise_plan(data, repairs)
         files = data.get("files")
         if isinstance(files, list):
@@ -302,7 +311,7 @@ def draft_plan(
             BuildPlan,
             max_parse_retries=max_parse_retries,
             max_model_errors=max_model_errors,
-            normalise=plan_normaliser(owners),
+            normalise=plan_normaliser(owners, start=starting_plan(requirement, owners)),
         )
         usage, served = usage.add(answer.usage), answer.model or served
         if answer.value is None:

@@ -530,3 +530,19 @@ def test_a_web_service_and_a_library_start_from_their_module() -> None:
         "def merge(xs: list[tuple[int, int]]) -> list[tuple[int, int]]"
     )
     assert starting_plan("Count the words in some text.", owners) is None
+
+
+def test_fields_a_plan_leaves_out_are_taken_from_the_starting_plan() -> None:
+    plan = cli_plan()
+    del plan["kind"], plan["summary"]
+    plan["files"] = []
+    models = _plan_reply([json.dumps(plan)])
+    drafted = _ask(models)
+    assert drafted.problem == "" and drafted.plan is not None, drafted.problem
+    assert len(models.chat.calls) == 1
+    assert drafted.plan.kind.value == "cli" and drafted.plan.summary
+    assert {f.path for f in drafted.plan.files} >= {
+        "wordcount/__init__.py",
+        "tests/test_wordcount.py",
+    }
+    assert drafted.plan.commands[0].usage == "wordcount FILE... [--lines] [--json]"  # its own kept
