@@ -10,7 +10,7 @@ from devfactory.models.io import grammar_schema
 from devfactory.teams.spec import TeamSpec
 
 
-def report_schema(spec: TeamSpec) -> dict[str, Any]:
+def report_schema(spec: TeamSpec, *, can_ask: bool = True) -> dict[str, Any]:
     """Return the JSON schema of a team's report: a TaskResult without artifacts.
 
     Artifacts are drafted as plain files first (small models write files far
@@ -20,7 +20,9 @@ def report_schema(spec: TeamSpec) -> dict[str, Any]:
     ``request_clarification`` tool; BLOCKED: at least one blocker), so a
     grammar-constrained decoder can only emit a consistent report. Reasoning
     and facts come before the status and confidence, so the model reviews
-    before it rates.
+    before it rates. Without ``can_ask`` (no question can be routed: the
+    stage's clarification cap is spent, or no attempt is left to use an answer)
+    and for a team that may ask nobody, NEEDS_CLARIFICATION is not offered.
     """
     base = grammar_schema(TaskResult)["properties"]
     question = tool_arguments_schema(spec)  # the team's request_clarification tool
@@ -43,10 +45,8 @@ def report_schema(spec: TeamSpec) -> dict[str, Any]:
             "additionalProperties": False,
         }
 
-    return {
-        "anyOf": [
-            variant(Status.COMPLETE, {**blockers, "maxItems": 0}, {"type": "null"}),
-            variant(Status.NEEDS_CLARIFICATION, blockers, question),
-            variant(Status.BLOCKED, {**blockers, "minItems": 1}, {"type": "null"}),
-        ]
-    }
+    variants = [variant(Status.COMPLETE, {**blockers, "maxItems": 0}, {"type": "null"})]
+    if can_ask and spec.may_ask:
+        variants.append(variant(Status.NEEDS_CLARIFICATION, blockers, question))
+    variants.append(variant(Status.BLOCKED, {**blockers, "minItems": 1}, {"type": "null"}))
+    return {"anyOf": variants}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -83,3 +84,55 @@ def test_each_team_gets_a_request_clarification_tool_for_the_teams_it_may_ask(sl
     prompt = str(system_prompt(spec).content)
     assert "## Tool: request_clarification(target_team, question)" in prompt
     assert ", ".join(spec.may_ask) in prompt
+
+
+def test_a_report_that_can_no_longer_ask_is_not_offered_a_question() -> None:
+    spec = TEAMS["solution-architecture"]
+    settled = report_schema(spec, can_ask=False)
+    statuses = [v["properties"]["status"]["const"] for v in settled["anyOf"]]
+    assert statuses == ["COMPLETE", "BLOCKED"]
+    question = {"target_team": "product-management", "question": "What is it for?"}
+    asking = good_report(spec, status="NEEDS_CLARIFICATION", clarification_needed=question)
+    assert valid(report_schema(spec), asking) and not valid(settled, asking)
+    gbnf = json_schema_grammar(json.dumps(settled, sort_keys=True))
+    assert "root ::= alternative-0 | alternative-1\n" in gbnf + "\n"
+
+
+class RecordingModels:
+    """Scripted models that keep every report schema a stage binds, beside the call count."""
+
+    def __init__(self) -> None:
+        from tests.fakes import ScriptedModels
+
+        self.inner = ScriptedModels()
+        self.chat = self.inner.chat
+        self.bound: list[tuple[int, list[str]]] = []
+
+    def resolve(self, alias: str) -> Any:
+        from devfactory.models.router import ResolvedModel
+
+        def bind(chat: Any, schema: dict[str, Any]) -> Any:
+            variants = schema.get("anyOf", [])
+            statuses = [v["properties"]["status"]["const"] for v in variants if "status" in str(v)]
+            if statuses:
+                self.bound.append((len(self.chat.calls), statuses))
+            return chat
+
+        return ResolvedModel(alias, "scripted:fake", self.chat, bind)
+
+
+@pytest.mark.parametrize(("max_clarifications", "first"), [(0, False), (2, True)])
+def test_the_report_offers_a_question_only_while_one_can_be_routed(
+    settings: Any, max_clarifications: int, first: bool
+) -> None:
+    from tests.fakes import run_graph
+
+    models = RecordingModels()
+    tuned = settings.with_overrides(max_clarifications=max_clarifications, max_stage_attempts=2)
+    run_graph("mvp", models, tuned, "A REST API for a personal todo list")  # type: ignore[arg-type]
+    assert models.bound, "no report schema was bound"
+    offered = ["NEEDS_CLARIFICATION" in statuses for _n, statuses in models.bound]
+    assert all(offered) is first and any(offered) is first
+    reports = [c for c in models.chat.calls if c.kind == "report"]
+    told = ["No question can be routed" in c.prompt for c in reports]
+    assert told == [not first] * len(reports)

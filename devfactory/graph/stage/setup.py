@@ -30,6 +30,8 @@ class StageSetup:
         teams: the registry (clarification targets and their identities).
         names: display name by team slug.
         schema: the JSON schema of the team's report.
+        settled_schema: the same without NEEDS_CLARIFICATION, for a report
+            whose question could not be routed any more.
 
     """
 
@@ -38,12 +40,20 @@ class StageSetup:
     teams: TeamRegistry
     names: Mapping[str, str]
     schema: Mapping[str, Any]
+    settled_schema: Mapping[str, Any]
 
     @classmethod
     def of(cls, spec: TeamSpec, *, needs: Sequence[str], teams: TeamRegistry) -> StageSetup:
         """Build the setup of ``spec``'s stage."""
         names = {slug: s.name for slug, s in teams.items()}
-        return cls(spec, tuple(needs), teams, names, report_schema(spec))
+        return cls(
+            spec,
+            tuple(needs),
+            teams,
+            names,
+            report_schema(spec),
+            report_schema(spec, can_ask=False),
+        )
 
     def model(self, runtime: Runtime[Context]) -> ResolvedModel:
         """Return the model serving the team's alias (``ModelUnavailableError`` if none)."""

@@ -171,12 +171,21 @@ def sandbox_notes(state: StageState) -> list[str]:
     return notes
 
 
+SETTLE_YOURSELF = (
+    "No question can be routed to another team now: settle what is open yourself, list it "
+    "under assumptions_made, and report COMPLETE or BLOCKED."
+)
+
+
 def report(
     state: StageState, runtime: Runtime[Context], setup: StageSetup
 ) -> Command[Literal["gate", "retain"]]:
     """Ask the team for its ``TaskResult`` on the files it drafted (repaired and retried).
 
     The budget is checked again first: the drafts may have used the rest of it.
+    When no question could be routed (the clarification cap is spent, or no
+    attempt is left to use an answer) the report may not ask one: the gate
+    would only send it back, and a small model's question costs a whole attempt.
     """
     checked = stop_for_budget(setup, state, runtime)
     if isinstance(checked, Command):
@@ -184,6 +193,9 @@ def report(
     settings = runtime.context.settings
     resolved = setup.model(runtime)
     artifacts = [Artifact.model_validate(d) for d in state.get("drafts", [])]
+    attempt, attempts = state.get("attempt", 1), max_attempts(state, runtime)
+    can_ask = state.get("asked", 0) < settings.max_clarifications and attempt < attempts
+    settled = [] if can_ask else [SETTLE_YOURSELF]
     messages = report_messages(
         setup.spec,
         state,
@@ -192,9 +204,9 @@ def report(
         names=setup.names,
         upstream_chars=settings.upstream_chars,
         feedback=feedback_for(state, setup.spec.slug),
-        attempt=state.get("attempt", 1),
-        max_attempts=max_attempts(state, runtime),
-        notes=notes_for(state),
+        attempt=attempt,
+        max_attempts=attempts,
+        notes=[*notes_for(state), *settled],
         checks=sandbox_notes(state),
         budget=settings.context_tokens,
         requirement_tokens=settings.requirement_tokens,
@@ -202,7 +214,7 @@ def report(
     )
     started = time.perf_counter()
     reply = request_task_result(
-        resolved.structured(dict(setup.schema)),
+        resolved.structured(dict(setup.schema if can_ask else setup.settled_schema)),
         messages,
         artifacts=artifacts,
         max_parse_retries=settings.max_parse_retries,
