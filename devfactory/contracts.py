@@ -176,6 +176,8 @@ class StageRecord(BaseModel):
     stopped_by: str = ""
     recalled: list[str] = Field(default_factory=list)  # "bank: text" recalled before it worked
     checks: list[CheckRun] = Field(default_factory=list)  # the sandbox runs of its last attempt
+    # mechanical fixes made to the model's replies in its last attempt ("path: what")
+    repairs: list[str] = Field(default_factory=list)
 
     def to_state(self) -> dict[str, Any]:
         """Serialise for graph state (plain JSON, readable in Studio)."""

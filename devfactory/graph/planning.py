@@ -150,7 +150,9 @@ def plan_normaliser(
     Besides ``normalise_plan``'s, a file of a kind no team of the pipeline
     writes (a README in a pipeline without Documentation) is dropped, and a
     file whose owner does not write its kind of file goes to the one team of
-    the pipeline that does, when exactly one does (each recorded as a repair).
+    the pipeline that does, when exactly one does, and a module the plan
+    describes but leaves out of its files is planned for the one team that
+    writes code (each recorded as a repair).
     """
     writers: dict[str, list[str]] = {}
     for team, roles in owners.items():
@@ -186,6 +188,7 @@ def plan_normaliser(
                         if not (isinstance(m, dict) and m.get("path") in unwritten)
                     ]
                 _merge_repeated_files(data, repairs)  # and drop what depended on them
+        _add_module_files(data, writers.get(FileRole.CODE.value, []), repairs)
         _add_missing_tests(data, writers.get(FileRole.TESTS.value, []), repairs)
         for item in data.get("files") or []:
             if not isinstance(item, dict):
@@ -197,6 +200,27 @@ def plan_normaliser(
         return data
 
     return normalise
+
+
+def _add_module_files(data: dict[str, Any], coders: Sequence[str], repairs: list[str]) -> None:
+    """Plan the file of each module the plan describes but leaves out of its files.
+
+    Only when the pipeline has one team that writes code, so the owner is not a guess.
+    """
+    files, modules = data.get("files"), data.get("modules")
+    if len(coders) != 1 or not isinstance(files, list) or not isinstance(modules, list):
+        return
+    planned = {f.get("path") for f in files if isinstance(f, dict)}
+    for module in modules:
+        path = module.get("path") if isinstance(module, dict) else None
+        if isinstance(path, str) and path.endswith(".py") and path not in planned:
+            planned.add(path)
+            files.insert(
+                0,
+                {"path": path, "role": "code", "owner": coders[0], "depends_on": [],
+                 "purpose": "the module's public functions and classes"},
+            )  # fmt: skip
+            repairs.append(f"{path}: planned for {coders[0]} (a module missing from the files)")
 
 
 def _add_missing_tests(data: dict[str, Any], testers: Sequence[str], repairs: list[str]) -> None:
@@ -295,6 +319,7 @@ def draft_plan(
     """Ask for the build plan until it parses and passes ``check_plan``, within the caps."""
     usage, served = Usage(), ""
     problems: list[str] = []
+    repairs: list[str] = []
     last: BuildPlan | None = None
     for _ in range(max_parse_retries + 1):
         request = plan_request(
@@ -314,16 +339,16 @@ def draft_plan(
             normalise=plan_normaliser(owners, start=starting_plan(requirement, owners)),
         )
         usage, served = usage.add(answer.usage), answer.model or served
+        repairs = answer.repairs  # those of the reply kept, not of a refused one
         if answer.value is None:
             problem = f"{path}: no valid build plan: {answer.problem}"
-            return PlanDraft(_artifact(path, last), usage, served, problem, None)
+            return PlanDraft(_artifact(path, last), usage, served, problem, repairs, None)
         last = answer.value
         problems = check_plan(last, requirement, owners=owners)
         if not problems:
-            return PlanDraft(_artifact(path, last), usage, served, "", last)
-    return PlanDraft(
-        _artifact(path, last), usage, served, f"{path}: " + "; ".join(problems)[:1200], None
-    )
+            return PlanDraft(_artifact(path, last), usage, served, "", repairs, last)
+    problem = f"{path}: " + "; ".join(problems)[:1200]
+    return PlanDraft(_artifact(path, last), usage, served, problem, repairs, None)
 
 
 def _artifact(path: str, plan: BuildPlan | None) -> Artifact | None:

@@ -86,6 +86,7 @@ class StageState(RunState):
     attempt: NotRequired[int]
     drafts: NotRequired[list[dict[str, Any]]]
     draft_problems: NotRequired[list[str]]
+    repairs: NotRequired[list[str]]  # mechanical fixes made to this attempt's replies
     candidate: NotRequired[dict[str, Any]]
     feedback: NotRequired[list[str]]
     model: NotRequired[str]

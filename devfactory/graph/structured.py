@@ -191,6 +191,7 @@ class Draft:
     usage: Usage
     model: str = ""
     problem: str = ""
+    repairs: list[str] = field(default_factory=list)  # mechanical fixes made to the reply
 
 
 def draft_file(

@@ -229,6 +229,20 @@ def test_a_plan_without_a_tests_file_gets_one_for_the_team_that_writes_tests() -
     assert tests[0].depends_on == ["wordcount/__init__.py", "wordcount/__main__.py"]
 
 
+def test_a_module_missing_from_the_files_is_planned_for_the_team_that_writes_code() -> None:
+    plan = cli_plan()
+    plan["files"] = [f for f in plan["files"] if f["path"] != "wordcount/__init__.py"]
+    for item in plan["files"]:
+        item["depends_on"] = [d for d in item.get("depends_on", []) if "__init__" not in d]
+    models = _plan_reply([json.dumps(plan)])
+    drafted = _ask(models)
+    assert drafted.problem == "" and drafted.plan is not None, drafted.problem
+    assert len(models.chat.calls) == 1  # repaired, not asked again
+    added = next(f for f in drafted.plan.files if f.path == "wordcount/__init__.py")
+    assert (added.role, added.owner) == (FileRole.CODE, "backend-engineering")
+    assert "a module missing from the files" in " ".join(drafted.repairs)
+
+
 def test_a_plan_dropping_a_named_interface_is_asked_again_with_the_reason() -> None:
     dropped = cli_plan(commands=[{"usage": "wordcount FILE..."}])
     models = _plan_reply([json.dumps(dropped), json.dumps(cli_plan())])
@@ -546,3 +560,20 @@ def test_fields_a_plan_leaves_out_are_taken_from_the_starting_plan() -> None:
         "tests/test_wordcount.py",
     }
     assert drafted.plan.commands[0].usage == "wordcount FILE... [--lines] [--json]"  # its own kept
+
+
+def test_the_stage_record_lists_the_repairs_made_to_the_plan(settings: Any) -> None:
+    from tests.fakes import always_good
+
+    plan = cli_plan()
+    plan["files"].append(dict(plan["files"][0]))  # listed twice
+
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == "architecture/plan.json":
+            return json.dumps(plan)
+        return always_good(call)
+
+    state = run_graph("lean", ScriptedModels(script), settings, CLI_REQUIREMENT)
+    repairs = state["stages"]["solution-architecture"]["repairs"]
+    assert "architecture/plan.json: wordcount/__init__.py: listed twice" in " ".join(repairs)
+    assert state["stages"]["backend-engineering"]["repairs"] == []

@@ -126,6 +126,7 @@ def finish(
         stopped_by=stopped_by,
         recalled=[f"{m['bank']}: {m['text']}" for m in state.get("memories", [])],
         checks=[CheckRun.model_validate(c) for c in state.get("checks", [])],
+        repairs=state.get("repairs", []),
     )
     emit(runtime, StageFinished(record=record))
     return Command(

@@ -97,6 +97,7 @@ def draft(
     started, usage, served = time.perf_counter(), Usage(), ""
     drafts: list[dict[str, Any]] = []
     problems: list[str] = []
+    repairs: list[str] = []
     written = {
         a["path"]: a["content"]
         for r in state["stages"].values()
@@ -147,6 +148,7 @@ def draft(
             written[item.path] = result.artifact.content
         if result.problem:
             problems.append(result.problem)
+        repairs += [f"{item.path}: {r}" for r in result.repairs]
     served = served or resolved.label
     return Command(
         goto="verify",
@@ -155,6 +157,7 @@ def draft(
             "attempt": attempt,
             "drafts": drafts,
             "draft_problems": problems,
+            "repairs": repairs,
             "model": served,
             **metering.stage_spent(state, spec.slug, usage, served, started, runtime.context),
         },
@@ -226,6 +229,7 @@ def report(
         update={
             **checked,
             "candidate": reply.result.model_dump(mode="json"),
+            "repairs": [*state.get("repairs", []), *(f"report: {r}" for r in reply.repairs)],
             **metering.stage_spent(
                 state, setup.spec.slug, reply.usage, served, started, runtime.context
             ),
