@@ -4,7 +4,8 @@ The report goes through the one structured-output helper
 (``models/io.ask_structured``), with the report's own mechanical repairs
 recorded beside the generic ones: a percentage given for confidence, a bare
 string where a list belongs, unknown top-level keys. After the retries a
-report that is still invalid becomes a BLOCKED result with the reason.
+report that is still invalid becomes a BLOCKED result with the reason. A
+BLOCKED report whose blockers only repeat the request is asked again too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
-from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, ArtifactKind, TaskResult, Usage
+from devfactory.contracts import (
+    MAX_ARTIFACT_CHARS,
+    Artifact,
+    ArtifactKind,
+    Status,
+    TaskResult,
+    Usage,
+)
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
 from devfactory.redact import redact
 
@@ -90,6 +98,31 @@ def parse_task_result(
     return parse_object(text, TaskResult, normalise=partial(_normalise, artifacts=artifacts))
 
 
+def _plain(text: str) -> str:
+    return " ".join(text.lower().split()).strip(" `*_-.:;,\"'")
+
+
+def echoed_blockers(result: TaskResult, prompt: str) -> str:
+    """Name a BLOCKED report whose every blocker only repeats the request's own text.
+
+    Small models list lines of their instructions, or the requirement's own
+    sentences, as blockers. A blocker says what stops the objective; a sentence
+    of the request is not news, so such a report is asked again (within the
+    parse retries) rather than costing the stage an attempt.
+    """
+    if result.status is not Status.BLOCKED or not result.blockers:
+        return ""
+    seen = _plain(prompt)
+    if not all(len(_plain(b)) >= 20 and _plain(b) in seen for b in result.blockers):
+        return ""
+    quoted = "; ".join(repr(b[:80]) for b in result.blockers[:3])
+    return (
+        f"your blockers only repeat the request ({quoted}). A blocker names something "
+        "outside your control that stops the objective. If nothing does, report COMPLETE "
+        "and list the decisions you made under assumptions_made"
+    )
+
+
 def request_task_result(
     model: Runnable[Any, Any],
     messages: list[BaseMessage],
@@ -111,6 +144,7 @@ def request_task_result(
         A ``Reply``; its result is BLOCKED with the reason when the caps ran out.
 
     """
+    prompt = "\n".join(str(m.content) for m in messages)
     answer = ask_structured(
         model,
         messages,
@@ -118,6 +152,7 @@ def request_task_result(
         max_parse_retries=max_parse_retries,
         max_model_errors=max_model_errors,
         normalise=partial(_normalise, artifacts=artifacts),
+        check=partial(echoed_blockers, prompt=prompt),
     )
     if answer.value is not None:
         result = answer.value

@@ -266,8 +266,13 @@ def ask_structured(
     max_parse_retries: int,
     max_model_errors: int,
     normalise: Normalise | None = None,
+    check: Callable[[T], str] | None = None,
 ) -> Answer[T]:
-    """Invoke ``model`` until its reply validates as ``cls`` or the caps run out; never raise."""
+    """Invoke ``model`` until its reply validates as ``cls`` or the caps run out; never raise.
+
+    ``check`` judges a valid reply's content: a problem it names is sent back like
+    a parse error while retries are left; the last try's valid reply is kept.
+    """
     answer: Answer[T] = Answer(None)
     convo = list(messages)
     for attempt in range(max_parse_retries + 1):
@@ -285,8 +290,10 @@ def ask_structured(
         value, problem, repairs = parse_object(text, cls, normalise=normalise)
         answer.repairs.extend(repairs)
         if value is not None:
-            answer.value = value
-            return answer
+            problem = check(value) if check is not None else ""
+            if not problem or attempt == max_parse_retries:
+                answer.value = value
+                return answer
         answer.problems.append(problem)
         log.info("invalid %s (attempt %d): %s", cls.__name__, attempt + 1, problem)
         convo += [

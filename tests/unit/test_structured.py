@@ -245,3 +245,34 @@ def test_a_draft_cut_off_is_continued_where_it_stopped_up_to_the_cap() -> None:
     )  # fmt: skip
     assert len(capped.calls) == 3 and "a.md: cut off at the token limit" in still.problem
     assert still.artifact is not None and still.artifact.content == "# Doc\nhal# Doc\nhal# Doc\nhal"
+
+
+PROMPT = (
+    "Write the report. Without NAME it prints a usage message on stderr and exits with code 2."
+)
+
+
+def ask_about(m: Any, retries: int = 1):
+    return request_task_result(
+        m, [HumanMessage(PROMPT)], artifacts=ARTS, max_parse_retries=retries, max_model_errors=1
+    )
+
+
+def test_a_blocked_report_that_only_repeats_the_request_is_asked_again() -> None:
+    echo = {**GOOD, "status": "BLOCKED", "confidence": 0.4}
+    echo["blockers"] = ["Without NAME it prints a usage message on stderr and exits with code 2."]
+    m = model(json.dumps(echo), json.dumps(GOOD))
+    reply = ask_about(m)
+    assert reply.result.status is Status.COMPLETE
+    assert reply.usage.calls == 2
+    assert "your blockers only repeat the request" in reply.problems[0]
+
+
+def test_a_real_blocker_is_kept_and_the_last_try_is_kept_whatever_it_says() -> None:
+    real = {**GOOD, "status": "BLOCKED", "confidence": 0.3, "blockers": ["The PyPI name is taken"]}
+    reply = ask_about(model(json.dumps(real), json.dumps(GOOD)))
+    assert reply.result.status is Status.BLOCKED and reply.usage.calls == 1
+    echo = {**real, "blockers": ["it prints a usage message on stderr and exits with code 2"]}
+    reply = ask_about(model(json.dumps(echo), json.dumps(echo)), retries=1)
+    assert reply.result.status is Status.BLOCKED and reply.usage.calls == 2  # at the cap: kept
+    assert reply.result.blockers == echo["blockers"]

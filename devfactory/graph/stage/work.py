@@ -174,12 +174,6 @@ def sandbox_notes(state: StageState) -> list[str]:
     return notes
 
 
-SETTLE_YOURSELF = (
-    "No question can be routed to another team now: settle what is open yourself, list it "
-    "under assumptions_made, and report COMPLETE or BLOCKED."
-)
-
-
 def report(
     state: StageState, runtime: Runtime[Context], setup: StageSetup
 ) -> Command[Literal["gate", "retain"]]:
@@ -187,8 +181,9 @@ def report(
 
     The budget is checked again first: the drafts may have used the rest of it.
     When no question could be routed (the clarification cap is spent, or no
-    attempt is left to use an answer) the report may not ask one: the gate
-    would only send it back, and a small model's question costs a whole attempt.
+    attempt is left to use an answer) the report's schema has no question: the
+    gate would only send it back, and a small model's question costs an attempt.
+    (No line in the prompt says so: small models echo such a line as a blocker.)
     """
     checked = stop_for_budget(setup, state, runtime)
     if isinstance(checked, Command):
@@ -198,7 +193,6 @@ def report(
     artifacts = [Artifact.model_validate(d) for d in state.get("drafts", [])]
     attempt, attempts = state.get("attempt", 1), max_attempts(state, runtime)
     can_ask = state.get("asked", 0) < settings.max_clarifications and attempt < attempts
-    settled = [] if can_ask else [SETTLE_YOURSELF]
     messages = report_messages(
         setup.spec,
         state,
@@ -209,7 +203,7 @@ def report(
         feedback=feedback_for(state, setup.spec.slug),
         attempt=attempt,
         max_attempts=attempts,
-        notes=[*notes_for(state), *settled],
+        notes=notes_for(state),
         checks=sandbox_notes(state),
         budget=settings.context_tokens,
         requirement_tokens=settings.requirement_tokens,

@@ -1,0 +1,110 @@
+"""Benchmark the embedded model: how fast it reads a prompt and writes a reply.
+
+Three figures explain how long a run on the embedded model takes:
+
+- prompt: tokens per second evaluating a long prompt (a stage's context);
+- plain: tokens per second writing free text (a drafted file);
+- grammar: tokens per second writing under a JSON-schema grammar (the build plan and
+  every report are decoded this way).
+
+Each is the median of ``--runs`` measurements on a freshly reset context (no prefix
+reused). Threads are the factory's own choice (``embedded_threads``).
+
+Usage: python -m bench.model_bench [--runs 3] [--out FILE]
+
+Not a test: the numbers depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from devfactory.graph.planning import PLAN_SCHEMA
+from devfactory.models.embedded import (
+    MODEL_NAME,
+    default_threads,
+    ensure_model_file,
+    json_schema_grammar,
+)
+from devfactory.settings import Settings
+
+ASK = (
+    "Write the build plan of a command-line tool run as `python -m greet NAME [--shout]` "
+    "as one JSON object: kind, language, summary, modules, commands, files, dependencies, "
+    "test_command, entry_point."
+)
+CONTEXT = "The quick brown fox jumps over the lazy dog while the factory plans a tool. " * 150
+
+
+def measure(runs: int, out_tokens: int) -> dict[str, Any]:
+    """Load the model and time prompt evaluation, plain decoding and grammar decoding."""
+    from llama_cpp import Llama
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    settings = Settings()
+    threads = default_threads(settings.embedded_threads)
+    llm = Llama(
+        model_path=str(ensure_model_file(settings.data_dir)),
+        n_ctx=settings.embedded_ctx,
+        n_threads=threads,
+        verbose=False,
+        seed=0,
+    )
+    prompt = llm.tokenize(CONTEXT.encode())[:2000]
+    grammar = LlamaGrammar.from_string(
+        json_schema_grammar(json.dumps(PLAN_SCHEMA, sort_keys=True)), verbose=False
+    )
+    samples: dict[str, list[float]] = {"prompt": [], "plain": [], "grammar": []}
+    for _ in range(runs):
+        llm.reset()
+        started = time.perf_counter()
+        llm.eval(prompt)
+        samples["prompt"].append(len(prompt) / (time.perf_counter() - started))
+        for name, constraint in (("plain", None), ("grammar", grammar)):
+            llm.reset()
+            started = time.perf_counter()
+            out = llm.create_chat_completion(
+                messages=[{"role": "user", "content": ASK}],
+                max_tokens=out_tokens,
+                temperature=0.2,
+                seed=0,
+                grammar=constraint,
+            )
+            written = out["usage"]["completion_tokens"]
+            samples[name].append(written / (time.perf_counter() - started))
+    return {
+        "model": MODEL_NAME,
+        "threads": threads,
+        "prompt_tokens": len(prompt),
+        "out_tokens": out_tokens,
+        "runs": runs,
+        "tokens_per_second": {k: round(statistics.median(v), 1) for k, v in samples.items()},
+        "samples": {k: [round(x, 1) for x in v] for k, v in samples.items()},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "load_before": os.getloadavg()[0],
+    }
+
+
+def main() -> None:
+    """Run the benchmark and print (and optionally save) its figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench.model_bench")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out-tokens", type=int, default=300)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    figures = measure(args.runs, args.out_tokens)
+    text = json.dumps(figures, indent=1)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
