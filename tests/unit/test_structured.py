@@ -247,9 +247,7 @@ def test_a_draft_cut_off_is_continued_where_it_stopped_up_to_the_cap() -> None:
     assert still.artifact is not None and still.artifact.content == "# Doc\nhal# Doc\nhal# Doc\nhal"
 
 
-PROMPT = (
-    "Write the report. Without NAME it prints a usage message on stderr and exits with code 2."
-)
+PROMPT = "Write the report. Without NAME it prints a usage message on stderr and exits with code 2."
 
 
 def ask_about(m: Any, retries: int = 1):
