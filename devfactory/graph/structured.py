@@ -98,22 +98,34 @@ def parse_task_result(
     return parse_object(text, TaskResult, normalise=partial(_normalise, artifacts=artifacts))
 
 
-def _plain(text: str) -> str:
-    return " ".join(text.lower().split()).strip(" `*_-.:;,\"'")
+_WORD = re.compile(r"[a-z0-9_]+")
+ECHO_SHARE = 0.75  # of a blocker's word 4-grams found in the request: it repeats the request
+
+
+def _grams(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + 4]) for i in range(len(words) - 3)}
+
+
+def _echoes(blocker: str, seen: set[tuple[str, ...]]) -> bool:
+    grams = _grams(blocker)
+    return len(grams) >= 3 and len(grams & seen) >= ECHO_SHARE * len(grams)
 
 
 def echoed_blockers(result: TaskResult, prompt: str) -> str:
     """Name a BLOCKED report whose every blocker only repeats the request's own text.
 
-    Small models list lines of their instructions, or the requirement's own
-    sentences, as blockers. A blocker says what stops the objective; a sentence
-    of the request is not news, so such a report is asked again (within the
-    parse retries) rather than costing the stage an attempt.
+    Small models list lines of their instructions, the requirement's own
+    sentences or recalled memories as blockers, nearly word for word. A blocker
+    says what stops the objective; a sentence of the request is not news, so
+    such a report is asked again (within the parse retries) rather than costing
+    the stage an attempt. A blocker repeats the request when at least
+    ``ECHO_SHARE`` of its word 4-grams (three or more) occur in it.
     """
     if result.status is not Status.BLOCKED or not result.blockers:
         return ""
-    seen = _plain(prompt)
-    if not all(len(_plain(b)) >= 20 and _plain(b) in seen for b in result.blockers):
+    seen = _grams(prompt)
+    if not all(_echoes(b, seen) for b in result.blockers):
         return ""
     quoted = "; ".join(repr(b[:80]) for b in result.blockers[:3])
     return (

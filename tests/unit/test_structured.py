@@ -264,10 +264,14 @@ def test_a_blocked_report_that_only_repeats_the_request_is_asked_again() -> None
     assert reply.result.status is Status.COMPLETE
     assert reply.usage.calls == 2
     assert "your blockers only repeat the request" in reply.problems[0]
+    # nearly word for word (a recalled memory, retold) is an echo too
+    echo["blockers"] = [f"Run 42 (default) FAILED: {PROMPT}"]
+    assert ask_about(model(json.dumps(echo), json.dumps(GOOD))).usage.calls == 2
 
 
 def test_a_real_blocker_is_kept_and_the_last_try_is_kept_whatever_it_says() -> None:
-    real = {**GOOD, "status": "BLOCKED", "confidence": 0.3, "blockers": ["The PyPI name is taken"]}
+    taken = "The package name greet is already taken on PyPI, so it cannot be published"
+    real = {**GOOD, "status": "BLOCKED", "confidence": 0.3, "blockers": [taken, "No NAME"]}
     reply = ask_about(model(json.dumps(real), json.dumps(GOOD)))
     assert reply.result.status is Status.BLOCKED and reply.usage.calls == 1
     echo = {**real, "blockers": ["it prints a usage message on stderr and exits with code 2"]}
