@@ -57,8 +57,16 @@ def factory_command(requirement: str, pipeline: str, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
+# What every run of the evaluation is given unless ``--set`` says otherwise. Memory off: a
+# case's run must not recall earlier runs (of the same case, too), or a measurement
+# would depend on what ran before it.
+RUN_DEFAULTS = {"memory_enabled": "false"}
+
+
 def setting_overrides(pairs: Sequence[str]) -> dict[str, str]:
     """Turn ``--set name=value`` pairs into the factory's ``DEVFACTORY_*`` variables.
+
+    They go over ``RUN_DEFAULTS``.
 
     Raises:
         ValueError: a pair is not ``name=value`` or names no setting of the factory.
@@ -66,7 +74,7 @@ def setting_overrides(pairs: Sequence[str]) -> dict[str, str]:
     """
     from devfactory.settings import Settings
 
-    env: dict[str, str] = {}
+    env = {f"DEVFACTORY_{name.upper()}": value for name, value in RUN_DEFAULTS.items()}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         name = name.strip().lower().replace("-", "_")
