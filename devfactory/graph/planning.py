@@ -257,6 +257,8 @@ def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
                 item["depends_on"] = [item["depends_on"]] if item["depends_on"] else []
                 repairs.append("depends_on wrapped in a list")
     _merge_repeated_files(data, repairs)
+    _break_cycles(data, repairs)
+    _drop_repeated_entries(data, repairs)
     if isinstance(data.get("dependencies"), str):
         data["dependencies"] = [d.strip() for d in data["dependencies"].split(",") if d.strip()]
         repairs.append("dependencies split into a list")
@@ -296,6 +298,62 @@ def _merge_repeated_files(data: dict[str, Any], repairs: list[str]) -> None:
             dropped = [d for d in deps if d not in known]
             repairs.append(f"{path}: depends_on {dropped} dropped (not other planned files)")
             item["depends_on"] = known
+
+
+def _break_cycles(data: dict[str, Any], repairs: list[str]) -> None:
+    """Drop a file's dependency on a file planned after it that depends back on it.
+
+    Files are drafted in plan order, so the earlier file of a cycle could never
+    see the later one's signatures anyway; the later one keeps its dependency.
+    """
+    files = [f for f in data.get("files") or [] if isinstance(f, dict)]
+    order = {f.get("path"): n for n, f in enumerate(files) if isinstance(f.get("path"), str)}
+    deps = {
+        f["path"]: [d for d in f.get("depends_on") or [] if d in order]
+        for f in files
+        if f.get("path") in order and isinstance(f.get("depends_on"), list)
+    }
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            if node == goal:
+                return True
+            if node not in seen:
+                seen.add(node)
+                todo += deps.get(node, [])
+        return False
+
+    for item in files:
+        path = item.get("path")
+        if path not in deps:
+            continue
+        back = [d for d in deps[path] if order[d] > order[path] and reaches(d, path)]
+        if back:
+            repairs.append(f"{path}: depends_on {back} dropped (planned later, and back on it)")
+            deps[path] = [d for d in deps[path] if d not in back]
+            item["depends_on"] = [d for d in item["depends_on"] if d not in back]
+
+
+def _drop_repeated_entries(data: dict[str, Any], repairs: list[str]) -> None:
+    """Keep one of each command, endpoint and module symbol the plan repeats word for word."""
+    lists: list[tuple[str, Any]] = [
+        ("commands", data.get("commands")),
+        ("endpoints", data.get("endpoints")),
+    ]
+    lists += [
+        (f"{m.get('path')} symbols", m.get("symbols"))
+        for m in data.get("modules") or []
+        if isinstance(m, dict)
+    ]
+    for name, entries in lists:
+        if not isinstance(entries, list):
+            continue
+        kept = list({json.dumps(e, sort_keys=True): e for e in entries}.values())
+        if len(kept) < len(entries):
+            repairs.append(f"{name}: {len(entries) - len(kept)} repeated entries dropped")
+            entries[:] = kept
 
 
 @dataclass

@@ -217,6 +217,20 @@ def test_a_file_listed_twice_and_dangling_dependencies_are_repaired() -> None:
     assert files["wordcount/__init__.py"].depends_on == []
 
 
+def test_a_dependency_cycle_and_repeated_commands_are_repaired() -> None:
+    plan = cli_plan()
+    plan["files"][0]["depends_on"] = ["wordcount/__main__.py"]  # and __main__ imports it
+    plan["commands"] = plan["commands"] * 3
+    models = _plan_reply([json.dumps(plan)])
+    drafted = _ask(models)
+    assert drafted.problem == "" and drafted.plan is not None, drafted.problem
+    files = {f.path: f for f in drafted.plan.files}
+    assert files["wordcount/__init__.py"].depends_on == []
+    assert files["wordcount/__main__.py"].depends_on == ["wordcount/__init__.py"]
+    assert [c.usage for c in drafted.plan.commands] == ["wordcount FILE... [--lines] [--json]"]
+    assert "commands: 2 repeated entries dropped" in drafted.repairs
+
+
 def test_a_plan_without_a_tests_file_gets_one_for_the_team_that_writes_tests() -> None:
     plan = cli_plan()
     plan["files"] = [f for f in plan["files"] if f["role"] != "tests"]
