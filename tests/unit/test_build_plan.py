@@ -580,7 +580,7 @@ def test_the_stage_record_lists_the_repairs_made_to_the_plan(settings: Any) -> N
     from tests.fakes import always_good
 
     plan = cli_plan()
-    plan["files"].append(dict(plan["files"][0]))  # listed twice
+    plan["files"] += [dict(plan["files"][0]), dict(plan["files"][0])]  # listed three times
 
     def script(call: Any) -> str:
         if call.kind == "draft" and call.path == "architecture/plan.json":
@@ -589,5 +589,8 @@ def test_the_stage_record_lists_the_repairs_made_to_the_plan(settings: Any) -> N
 
     state = run_graph("lean", ScriptedModels(script), settings, CLI_REQUIREMENT)
     repairs = state["stages"]["solution-architecture"]["repairs"]
-    assert "architecture/plan.json: wordcount/__init__.py: listed twice" in " ".join(repairs)
+    assert (
+        "architecture/plan.json: wordcount/__init__.py: listed twice, merged into its first "
+        "entry (2 times)"
+    ) in repairs
     assert state["stages"]["backend-engineering"]["repairs"] == []

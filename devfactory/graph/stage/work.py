@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -148,7 +149,7 @@ def draft(
             written[item.path] = result.artifact.content
         if result.problem:
             problems.append(result.problem)
-        repairs += [f"{item.path}: {r}" for r in result.repairs]
+        repairs += [f"{item.path}: {r}" for r in counted(result.repairs)]
     served = served or resolved.label
     return Command(
         goto="verify",
@@ -162,6 +163,11 @@ def draft(
             **metering.stage_spent(state, spec.slug, usage, served, started, runtime.context),
         },
     )
+
+
+def counted(lines: list[str]) -> list[str]:
+    """Say each line once, with how many times it came when more than once."""
+    return [f"{line} ({n} times)" if n > 1 else line for line, n in Counter(lines).items()]
 
 
 def sandbox_notes(state: StageState) -> list[str]:
@@ -223,7 +229,10 @@ def report(
         update={
             **checked,
             "candidate": reply.result.model_dump(mode="json"),
-            "repairs": [*state.get("repairs", []), *(f"report: {r}" for r in reply.repairs)],
+            "repairs": [
+                *state.get("repairs", []),
+                *(f"report: {r}" for r in counted(reply.repairs)),
+            ],
             **metering.stage_spent(
                 state, setup.spec.slug, reply.usage, served, started, runtime.context
             ),
