@@ -144,6 +144,23 @@ def signatures(source: str, *, limit: int = 2000) -> str:
     return "\n".join(lines)[:limit]
 
 
+def public_names(source: str) -> list[str]:
+    """Return the public top-level functions, classes and assigned names of a module."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+    return [n for n in dict.fromkeys(names) if not n.startswith("_")]
+
+
 def criteria_of(requirements_md: str) -> list[str]:
     """Return the acceptance criteria ids (``AC-1``...) a requirements document declares."""
     return list(dict.fromkeys(f"AC-{n}" for n in _CRITERION.findall(requirements_md)))

@@ -23,9 +23,10 @@ from devfactory.build.plan import (
     FileRole,
     check_plan,
     kind_of,
+    module_name,
     named_interfaces,
 )
-from devfactory.build.validator import signatures
+from devfactory.build.validator import public_names, signatures
 from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.plan_start import start_block, starting_plan
 from devfactory.graph.prompts import render_prompt
@@ -72,7 +73,8 @@ def interface_brief(plan: BuildPlan, path: str, files: Mapping[str, str], limit:
     """Render what drafting ``path`` needs of the plan: the interface and its dependencies.
 
     Dependencies that are Python code are shown as their signatures only, so a
-    file sees the names it must use and nothing it does not need.
+    file sees the names it must use and nothing it does not need, with the line
+    that imports them (or runs them, for a ``__main__``).
     """
     item = next((f for f in plan.files if f.path == path), None)
     lines = [f"## Build plan: {plan.kind.value} in {plan.language.value}", plan.summary]
@@ -91,7 +93,30 @@ def interface_brief(plan: BuildPlan, path: str, files: Mapping[str, str], limit:
             continue
         shown = signatures(content, limit=limit) if dep.endswith(".py") else content[:limit]
         lines.append(f"\n### {dep} (written; its public interface)\n````\n{shown}\n````")
+        if use := how_to_use(dep, content):
+            lines.append(use)
     return "\n".join(lines)
+
+
+def how_to_use(path: str, content: str) -> str:
+    """Say how a file that depends on the Python module ``path`` reaches it.
+
+    Small models call a module's functions without importing them; the import
+    line, spelled out, is what they copy.
+    """
+    if not path.endswith(".py"):
+        return ""
+    package = module_name(path.removesuffix("__main__.py") + "__init__.py")
+    if path.endswith("__main__.py") and package:
+        return (
+            f"Run it as `python -m {package}` in a subprocess: "
+            f'`subprocess.run([sys.executable, "-m", "{package}", ...], '
+            "capture_output=True, text=True)`."
+        )
+    name, names = module_name(path), public_names(content)
+    if not name or not names:
+        return ""
+    return f"Import it as: `from {name} import {', '.join(names[:12])}`."
 
 
 def _teams_block(owners: Mapping[str, Sequence[FileRole]], teams: TeamRegistry) -> str:

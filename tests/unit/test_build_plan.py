@@ -594,3 +594,23 @@ def test_the_stage_record_lists_the_repairs_made_to_the_plan(settings: Any) -> N
         "entry (2 times)"
     ) in repairs
     assert state["stages"]["backend-engineering"]["repairs"] == []
+
+
+def test_a_file_is_told_how_to_import_or_run_the_modules_it_depends_on() -> None:
+    from devfactory.graph.planning import interface_brief
+
+    data = cli_plan()
+    data["files"][2]["depends_on"] = ["wordcount/__init__.py", "wordcount/__main__.py"]
+    plan = BuildPlan.model_validate(data)
+    written = {
+        "wordcount/__init__.py": "LIMIT = 3\n\ndef count_words(text):\n    return 0\n\n"
+        "def _helper():\n    pass\n\nclass Counter:\n    pass\n",
+        "wordcount/__main__.py": "import sys\n\ndef main():\n    pass\n",
+    }
+    brief = interface_brief(plan, "tests/test_wordcount.py", written, limit=800)
+    assert "Import it as: `from wordcount import LIMIT, count_words, Counter`." in brief
+    assert "Run it as `python -m wordcount` in a subprocess" in brief
+    assert "_helper" not in brief.split("Import it as")[1].split("\n")[0]
+    # a module that does not parse gets no import line (its text is shown as written)
+    broken = {**written, "wordcount/__init__.py": "def count_words(:\n"}
+    assert "Import it as" not in interface_brief(plan, "tests/test_wordcount.py", broken, 800)
