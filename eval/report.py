@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,19 @@ class CaseResult:
     tokens: int | None = None
     factory_seconds: float | None = None
     eval_seconds: float = 0.0
+    commit: str = ""  # the checkout it was measured on ("": the evaluation's own)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CaseResult:
+        """Read a row back from ``results.json``."""
+        known = {f.name for f in fields(cls)}
+        row = {k: v for k, v in data.items() if k in known}
+        if isinstance(row.get("measured"), dict):
+            measured = {f.name for f in fields(Measured)}
+            row["measured"] = Measured(
+                **{k: v for k, v in row["measured"].items() if k in measured}
+            )
+        return cls(**row)
 
     @property
     def passed(self) -> bool:
@@ -141,8 +155,15 @@ def render_markdown(results: Sequence[CaseResult], meta: Meta) -> str:
     what = (
         "Reference solutions (self-test)" if meta.mode == "reference" else f"Model `{meta.model}`"
     )
+    commits = Counter(r.commit or meta.commit for r in results if r.run != NOT_RUN)
+    commit = (
+        "commits "
+        + ", ".join(f"`{c}` ({n} case{'' if n == 1 else 's'})" for c, n in commits.items())
+        if len(commits) > 1
+        else f"commit `{next(iter(commits), meta.commit)}`"
+    )
     head = (
-        f"{what}, pipeline `{meta.pipeline}`, commit `{meta.commit}`, {meta.date}; "
+        f"{what}, pipeline `{meta.pipeline}`, {commit}, {meta.date}; "
         f"code ran in: {meta.executor}. Command: `{meta.command}`."
     )
     lines = [head, "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]

@@ -15,12 +15,14 @@ Exit codes: 0 when the evaluation ran (whatever the factory scored; for
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,6 +77,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=0,
         help="seconds the whole evaluation may take (0: no limit); a run is cut at what is "
         "left, and cases not started in time are reported as NOT RUN",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the cases already measured in --out's results.json (same model and "
+        "pipeline) and run only the others: an evaluation cut short goes on where it stopped",
     )
     parser.add_argument("--no-docs", action="store_true", help="leave docs/quality.md alone")
     return parser.parse_args(argv)
@@ -185,6 +193,35 @@ def evaluate(
         return CaseResult(case.id, case.kind, "ERROR", Measured(acceptance_total=expected), reason)
 
 
+def measured_before(out: Path, meta: Meta) -> dict[str, CaseResult]:
+    """Return the rows ``out/results.json`` already holds, by case (NOT RUN rows left out).
+
+    Raises:
+        ValueError: the results are unreadable, or measured another model or pipeline.
+
+    """
+    saved = out / "results.json"
+    if not saved.is_file():
+        return {}
+    try:
+        data = json.loads(saved.read_text(encoding="utf-8"))
+        before = data["meta"]
+        rows = [CaseResult.from_json(r) for r in data["cases"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"--resume: {saved} cannot be read: {exc}") from exc
+    for key in ("mode", "model", "pipeline"):
+        if before.get(key) != getattr(meta, key):
+            raise ValueError(
+                f"--resume: {saved} measured {key} {before.get(key)!r}, not "
+                f"{getattr(meta, key)!r}; use another --out"
+            )
+    return {
+        r.case: replace(r, commit=r.commit or before.get("commit", ""))
+        for r in rows
+        if r.run != NOT_RUN
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the evaluation; return the exit code."""
     args = parse_args(argv)
@@ -221,14 +258,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             ["python", "-m", "eval.run", *(argv if argv is not None else sys.argv[1:])]
         ),
     )
+    try:
+        kept = measured_before(out, meta) if args.resume else {}
+    except ValueError as exc:
+        print(f"eval: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     results: list[CaseResult] = []
     deadline = time.monotonic() + args.time_budget if args.time_budget > 0 else float("inf")
     for number, case in enumerate(cases, 1):
+        if case.id in kept:
+            results.append(kept[case.id])
+            print(f"[{number}/{len(cases)}] {case.id}: kept (commit {kept[case.id].commit})")
+            continue
         if time.monotonic() >= deadline - 60:  # no time left to run a case
             results.append(not_run(case, args.time_budget))
         else:
             print(f"[{number}/{len(cases)}] {case.id} ...", flush=True)
-            results.append(evaluate(case, executor, out, args, models, deadline))
+            results.append(
+                replace(evaluate(case, executor, out, args, models, deadline), commit=meta.commit)
+            )
         print(f"    {results[-1].line()}", flush=True)
         write_results(out, results, meta)  # after every case: a cut-short evaluation keeps its rows
     table = render_markdown(results, meta)

@@ -447,3 +447,38 @@ def test_the_factory_runs_through_the_cli_unattended_with_a_json_report(tmp_path
     assert Path(argv[0]).name == "devfactory" and argv[1:3] == ["run", "A tool"]
     assert {"--unattended", "--json", "--no-input"} <= set(argv)
     assert argv[argv.index("--out") + 1] == str(tmp_path)
+
+
+def test_resume_keeps_the_cases_measured_and_runs_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+
+    def fake_run(requirement_file: Path, *, out: Path, **_: Any) -> FactoryRun:
+        ran.append(requirement_file.parent.name)
+        return FactoryRun("FAILED", "no plan", out, "r1", 10, 1.0)
+
+    monkeypatch.setattr(run, "run_factory", fake_run)
+    monkeypatch.setattr(run, "choose_executor", lambda *a, **k: NoExecutor())
+    monkeypatch.setattr(run, "factory_missing", lambda: "")
+    out = tmp_path / "results"
+    first = ["--cases", "web-todo", "--no-docs", "--out", str(out), "--pipeline", "lean"]
+    assert run.main(first) == 0
+    saved = json.loads((out / "results.json").read_text())
+    saved["meta"]["commit"] = "abc1234"  # measured on an earlier checkout
+    saved["cases"][0]["commit"] = "abc1234"
+    (out / "results.json").write_text(json.dumps(saved))
+    monkeypatch.setattr(run, "commit", lambda: "def5678")
+    again = ["--cases", "web-todo,lib-textslug", "--no-docs", "--out", str(out)]
+    assert run.main([*again, "--pipeline", "lean", "--resume"]) == 0
+    assert ran == ["web-todo", "lib-textslug"]  # web-todo once, before the resume
+    rows = json.loads((out / "results.json").read_text())["cases"]
+    assert [(r["case"], r["commit"]) for r in rows] == [
+        ("web-todo", "abc1234"),
+        ("lib-textslug", "def5678"),
+    ]
+    table = (out / "results.md").read_text()
+    assert "commits `abc1234` (1 case), `def5678` (1 case)" in table
+    # another pipeline's results are not mixed in
+    assert run.main([*again, "--pipeline", "mvp", "--resume"]) == 2
+    assert ran == ["web-todo", "lib-textslug"]
