@@ -1,0 +1,236 @@
+"""Mechanical repairs of a build plan reply, before it is validated and checked.
+
+Each repair is recorded (it reaches the stage record's ``repairs``): a file
+listed twice is merged, dangling and cyclic ``depends_on`` entries are dropped,
+entries repeated word for word are kept once, a file of a kind no team of the
+pipeline writes is dropped, a module missing from the files and a missing tests
+file are planned for the one team that writes them, and fields the reply
+leaves out are taken from the plan pre-filled from the requirement's names.
+``check_plan`` still judges the result: nothing here relaxes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from devfactory.build.plan import FileRole
+
+_ROLES = frozenset(r.value for r in FileRole)
+
+
+def plan_normaliser(
+    owners: Mapping[str, Sequence[FileRole]], start: Mapping[str, Any] | None = None
+) -> Callable[[dict[str, Any], list[str]], dict[str, Any]]:
+    """Return the plan's mechanical repairs for this pipeline.
+
+    Fields the reply leaves out or empty are taken from ``start``, the plan
+    pre-filled from the requirement's names (``plan_start``), when there is one.
+    Besides ``normalise_plan``'s, a file of a kind no team of the pipeline
+    writes (a README in a pipeline without Documentation) is dropped, and a
+    file whose owner does not write its kind of file goes to the one team of
+    the pipeline that does, when exactly one does, and a module the plan
+    describes but leaves out of its files is planned for the one team that
+    writes code (each recorded as a repair).
+    """
+    writers: dict[str, list[str]] = {}
+    for team, roles in owners.items():
+        for role in roles:
+            writers.setdefault(role.value, []).append(team)
+
+    def normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
+        missing = [k for k in (start or {}) if k not in data or data[k] in (None, "")]
+        if start and not data.get("files"):  # no files: the starting plan's, with its modules
+            missing += ["files"] + ([] if data.get("modules") else ["modules"])
+        missing = list(dict.fromkeys(missing))
+        if start and missing and any(k in data for k in start):
+            data = {**data, **{k: start[k] for k in missing}}
+            repairs.append(f"{', '.join(missing)} taken from the starting plan")
+        data = normalise_plan(data, repairs)
+        files = data.get("files")
+        if isinstance(files, list):
+            unwritten = {
+                i["path"]
+                for i in files
+                if isinstance(i, dict) and isinstance(i.get("path"), str)
+                and str(i.get("role")) in _ROLES and str(i["role"]) not in writers
+            }  # fmt: skip
+            if unwritten:
+                repairs.append(f"{sorted(unwritten)} dropped: no team of this pipeline writes them")
+                data["files"] = [
+                    i for i in files if not (isinstance(i, dict) and i.get("path") in unwritten)
+                ]
+                if isinstance(data.get("modules"), list):
+                    data["modules"] = [
+                        m
+                        for m in data["modules"]
+                        if not (isinstance(m, dict) and m.get("path") in unwritten)
+                    ]
+                _merge_repeated_files(data, repairs)  # and drop what depended on them
+        _add_module_files(data, writers.get(FileRole.CODE.value, []), repairs)
+        _add_missing_tests(data, writers.get(FileRole.TESTS.value, []), repairs)
+        for item in data.get("files") or []:
+            if not isinstance(item, dict):
+                continue
+            who = writers.get(str(item.get("role")), [])
+            if item.get("owner") not in who and len(who) == 1:
+                repairs.append(f"{item.get('path')}: owner {item.get('owner')!r} -> {who[0]!r}")
+                item["owner"] = who[0]
+        return data
+
+    return normalise
+
+
+def _add_module_files(data: dict[str, Any], coders: Sequence[str], repairs: list[str]) -> None:
+    """Plan the file of each module the plan describes but leaves out of its files.
+
+    Only when the pipeline has one team that writes code, so the owner is not a guess.
+    """
+    files, modules = data.get("files"), data.get("modules")
+    if len(coders) != 1 or not isinstance(files, list) or not isinstance(modules, list):
+        return
+    planned = {f.get("path") for f in files if isinstance(f, dict)}
+    for module in modules:
+        path = module.get("path") if isinstance(module, dict) else None
+        if isinstance(path, str) and path.endswith(".py") and path not in planned:
+            planned.add(path)
+            files.insert(
+                0,
+                {"path": path, "role": "code", "owner": coders[0], "depends_on": [],
+                 "purpose": "the module's public functions and classes"},
+            )  # fmt: skip
+            repairs.append(f"{path}: planned for {coders[0]} (a module missing from the files)")
+
+
+def _add_missing_tests(data: dict[str, Any], testers: Sequence[str], repairs: list[str]) -> None:
+    """Plan a tests file when the pipeline has one team that writes tests and none is planned."""
+    files = data.get("files")
+    if len(testers) != 1 or not isinstance(files, list):
+        return
+    planned = [f for f in files if isinstance(f, dict) and isinstance(f.get("path"), str)]
+    code = [f["path"] for f in planned if f.get("role") == "code" and f["path"].endswith(".py")]
+    if not code or any(f.get("role") == "tests" for f in planned):
+        return
+    name = code[0].split("/")[0].removesuffix(".py")
+    path = f"tests/test_{name}.py"
+    if any(f["path"] == path for f in planned):
+        return
+    files.append(
+        {"path": path, "role": "tests", "owner": testers[0], "depends_on": code[:8],
+         "purpose": "tests of every behaviour the requirement names"}
+    )  # fmt: skip
+    repairs.append(f"{path}: planned for {testers[0]} (the plan had no tests file)")
+
+
+def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
+    """Repair a plan mechanically: the case of enum values, a bare string for a list."""
+    for key in ("kind", "language"):
+        if isinstance(data.get(key), str) and data[key] != data[key].strip().lower():
+            data[key] = data[key].strip().lower().replace(" ", "-").replace("_", "-")
+            repairs.append(f"{key} lower-cased")
+    for item in data.get("files") or []:
+        if isinstance(item, dict):
+            if isinstance(item.get("role"), str):
+                item["role"] = item["role"].strip().lower()
+            if isinstance(item.get("depends_on"), str):
+                item["depends_on"] = [item["depends_on"]] if item["depends_on"] else []
+                repairs.append("depends_on wrapped in a list")
+    _merge_repeated_files(data, repairs)
+    _break_cycles(data, repairs)
+    _drop_repeated_entries(data, repairs)
+    if isinstance(data.get("dependencies"), str):
+        data["dependencies"] = [d.strip() for d in data["dependencies"].split(",") if d.strip()]
+        repairs.append("dependencies split into a list")
+    if data.get("entry_point") is None:
+        data["entry_point"] = ""
+    return data
+
+
+def _merge_repeated_files(data: dict[str, Any], repairs: list[str]) -> None:
+    """Keep one entry per file path: the first, with every entry's ``depends_on``.
+
+    Then drop ``depends_on`` entries that name no planned file, or the file itself.
+    """
+    files = data.get("files")
+    if not isinstance(files, list):
+        return
+    kept: dict[str, dict[str, Any]] = {}
+    for item in files:
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+            continue
+        first = kept.setdefault(item["path"], item)
+        if first is not item:
+            repairs.append(f"{item['path']}: listed twice, merged into its first entry")
+            before, more = first.get("depends_on"), item.get("depends_on")
+            first["depends_on"] = [
+                *(before if isinstance(before, list) else []),
+                *(more if isinstance(more, list) else []),
+            ]
+    if len(kept) < sum(isinstance(i, dict) and isinstance(i.get("path"), str) for i in files):
+        data["files"] = [*kept.values(), *(i for i in files if not isinstance(i, dict))]
+    for path, item in kept.items():
+        deps = item.get("depends_on")
+        if not isinstance(deps, list):
+            continue
+        known = [d for d in dict.fromkeys(deps) if d in kept and d != path]
+        if len(known) != len(deps):
+            dropped = [d for d in deps if d not in known]
+            repairs.append(f"{path}: depends_on {dropped} dropped (not other planned files)")
+            item["depends_on"] = known
+
+
+def _break_cycles(data: dict[str, Any], repairs: list[str]) -> None:
+    """Drop a file's dependency on a file planned after it that depends back on it.
+
+    Files are drafted in plan order, so the earlier file of a cycle could never
+    see the later one's signatures anyway; the later one keeps its dependency.
+    """
+    files = [f for f in data.get("files") or [] if isinstance(f, dict)]
+    order = {f.get("path"): n for n, f in enumerate(files) if isinstance(f.get("path"), str)}
+    deps = {
+        f["path"]: [d for d in f.get("depends_on") or [] if d in order]
+        for f in files
+        if f.get("path") in order and isinstance(f.get("depends_on"), list)
+    }
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            if node == goal:
+                return True
+            if node not in seen:
+                seen.add(node)
+                todo += deps.get(node, [])
+        return False
+
+    for item in files:
+        path = item.get("path")
+        if path not in deps:
+            continue
+        back = [d for d in deps[path] if order[d] > order[path] and reaches(d, path)]
+        if back:
+            repairs.append(f"{path}: depends_on {back} dropped (planned later, and back on it)")
+            deps[path] = [d for d in deps[path] if d not in back]
+            item["depends_on"] = [d for d in item["depends_on"] if d not in back]
+
+
+def _drop_repeated_entries(data: dict[str, Any], repairs: list[str]) -> None:
+    """Keep one of each command, endpoint and module symbol the plan repeats word for word."""
+    lists: list[tuple[str, Any]] = [
+        ("commands", data.get("commands")),
+        ("endpoints", data.get("endpoints")),
+    ]
+    lists += [
+        (f"{m.get('path')} symbols", m.get("symbols"))
+        for m in data.get("modules") or []
+        if isinstance(m, dict)
+    ]
+    for name, entries in lists:
+        if not isinstance(entries, list):
+            continue
+        kept = list({json.dumps(e, sort_keys=True): e for e in entries}.values())
+        if len(kept) < len(entries):
+            repairs.append(f"{name}: {len(entries) - len(kept)} repeated entries dropped")
+            entries[:] = kept
