@@ -207,7 +207,7 @@ def _break_cycles(data: dict[str, Any], repairs: list[str]) -> None:
 
     for item in files:
         path = item.get("path")
-        if path not in deps:
+        if not isinstance(path, str) or path not in deps:
             continue
         back = [d for d in deps[path] if order[d] > order[path] and reaches(d, path)]
         if back:
