@@ -107,12 +107,16 @@ def how_to_use(path: str, content: str) -> str:
     """
     if not path.endswith(".py"):
         return ""
-    package = module_name(path.removesuffix("__main__.py") + "__init__.py")
-    if path.endswith("__main__.py") and package:
+    if path.endswith("__main__.py"):
+        package = module_name(path.removesuffix("__main__.py") + "__init__.py")
         return (
-            f"Run it as `python -m {package}` in a subprocess: "
-            f'`subprocess.run([sys.executable, "-m", "{package}", ...], '
-            "capture_output=True, text=True)`."
+            (
+                f"Run it as `python -m {package}` in a subprocess: "
+                f'`subprocess.run([sys.executable, "-m", "{package}", ...], '
+                "capture_output=True, text=True)`."
+            )
+            if package
+            else ""
         )
     name, names = module_name(path), public_names(content)
     if not name or not names:

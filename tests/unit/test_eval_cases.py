@@ -357,6 +357,13 @@ class NoExecutor:
         raise AssertionError("nothing is measured for a run without a folder")
 
 
+def offline(monkeypatch: pytest.MonkeyPatch, factory: Any) -> None:
+    """Run the evaluation with ``factory`` standing in for the factory, and no sandbox."""
+    monkeypatch.setattr(run, "run_factory", factory)
+    monkeypatch.setattr(run, "choose_executor", lambda *a, **k: NoExecutor())
+    monkeypatch.setattr(run, "factory_missing", lambda: "")
+
+
 def test_a_failed_run_becomes_a_row_with_its_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -366,9 +373,7 @@ def test_a_failed_run_becomes_a_row_with_its_reason(
     def failed_run(requirement_file: Path, *, out: Path, **_: Any) -> FactoryRun:
         return FactoryRun("FAILED", "solution-architecture BLOCKED: no plan", out, "r1", 77, 3.0)
 
-    monkeypatch.setattr(run, "run_factory", failed_run)
-    monkeypatch.setattr(run, "choose_executor", lambda *a, **k: NoExecutor())
-    monkeypatch.setattr(run, "factory_missing", lambda: "")
+    offline(monkeypatch, failed_run)
     monkeypatch.setattr(run, "DOCS", docs)
     out = tmp_path / "results"
     assert run.main(["--cases", "web-todo,lib-textslug", "--out", str(out)]) == 0
@@ -400,9 +405,7 @@ def test_the_time_budget_cuts_the_run_and_leaves_later_cases_not_run(
         return FactoryRun("ERROR", f"killed after {timeout:.0f} s", out, "r1", None, timeout)
 
     monkeypatch.setattr(run.time, "monotonic", lambda: next(clock, 500.0))
-    monkeypatch.setattr(run, "run_factory", slow_run)
-    monkeypatch.setattr(run, "choose_executor", lambda *a, **k: NoExecutor())
-    monkeypatch.setattr(run, "factory_missing", lambda: "")
+    offline(monkeypatch, slow_run)
     out = tmp_path / "results"
     argv = ["--cases", "web-todo,lib-textslug", "--time-budget", "400", "--out", str(out)]
     assert run.main([*argv, "--no-docs", "--run-timeout", "3600"]) == 0
@@ -429,9 +432,7 @@ def test_settings_for_the_runs_are_checked_and_passed_as_factory_variables(
         seen.append(overrides)
         return FactoryRun("FAILED", "no plan", out, "r1", 1, 1.0)
 
-    monkeypatch.setattr(run, "run_factory", recorded)
-    monkeypatch.setattr(run, "choose_executor", lambda *a, **k: NoExecutor())
-    monkeypatch.setattr(run, "factory_missing", lambda: "")
+    offline(monkeypatch, recorded)
     out = tmp_path / "results"
     argv = ["--cases", "web-todo", "--no-docs", "--out", str(out), "--set", "fact_memory=false"]
     assert run.main(argv) == 0
@@ -458,9 +459,7 @@ def test_resume_keeps_the_cases_measured_and_runs_the_rest(
         ran.append(requirement_file.parent.name)
         return FactoryRun("FAILED", "no plan", out, "r1", 10, 1.0)
 
-    monkeypatch.setattr(run, "run_factory", fake_run)
-    monkeypatch.setattr(run, "choose_executor", lambda *a, **k: NoExecutor())
-    monkeypatch.setattr(run, "factory_missing", lambda: "")
+    offline(monkeypatch, fake_run)
     out = tmp_path / "results"
     first = ["--cases", "web-todo", "--no-docs", "--out", str(out), "--pipeline", "lean"]
     assert run.main(first) == 0
