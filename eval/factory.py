@@ -40,6 +40,7 @@ class FactoryRun:
     run_id: str = ""
     tokens: int | None = None
     seconds: float = 0.0
+    killed: bool = False  # it ran past its timeout and was killed
 
 
 def devfactory_cli() -> str | None:
@@ -225,7 +226,7 @@ def run_factory(
     if code is None:
         reason = f"killed after {timeout:.0f} s"
         return FactoryRun(
-            "ERROR", reason, out, str((report or {}).get("run_id", "")), None, seconds
+            "ERROR", reason, out, str((report or {}).get("run_id", "")), None, seconds, killed=True
         )
     if report is None:
         why = one_line(stderr) or one_line(stdout) or "no output"

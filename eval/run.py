@@ -76,7 +76,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         default=0,
         help="seconds the whole evaluation may take (0: no limit); a run is cut at what is "
-        "left, and cases not started in time are reported as NOT RUN",
+        "left, and cases cut or not started in time are reported as NOT RUN",
     )
     parser.add_argument(
         "--resume",
@@ -135,15 +135,24 @@ def evaluate_run(
 ) -> CaseResult:
     """Run the factory on the case's requirement (cut at ``deadline``), then measure it."""
     folder = out / case.id
+    timeout = min(args.run_timeout, max(1.0, deadline - time.monotonic()))
     run = run_factory(
         case.folder / "requirement.md",
         pipeline=args.pipeline,
         out=folder / "run",
         logs=folder,
         models=models,
-        timeout=min(args.run_timeout, max(1.0, deadline - time.monotonic())),
+        timeout=timeout,
         overrides=setting_overrides(args.set),
     )
+    if run.killed and timeout < args.run_timeout:  # the evaluation's budget cut it, not the case
+        return CaseResult(
+            case.id,
+            case.kind,
+            NOT_RUN,
+            reason=f"not run: cut after {run.seconds:.0f} s by the time budget "
+            f"({args.time_budget:.0f} s); --resume runs it again",
+        )
     result = CaseResult(
         case.id,
         case.kind,

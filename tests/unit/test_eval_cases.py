@@ -402,7 +402,8 @@ def test_the_time_budget_cuts_the_run_and_leaves_later_cases_not_run(
 
     def slow_run(requirement_file: Path, *, out: Path, timeout: float, **_: Any) -> FactoryRun:
         timeouts.append(timeout)
-        return FactoryRun("ERROR", f"killed after {timeout:.0f} s", out, "r1", None, timeout)
+        reason = f"killed after {timeout:.0f} s"
+        return FactoryRun("ERROR", reason, out, "r1", None, timeout, killed=True)
 
     monkeypatch.setattr(run.time, "monotonic", lambda: next(clock, 500.0))
     offline(monkeypatch, slow_run)
@@ -412,9 +413,21 @@ def test_the_time_budget_cuts_the_run_and_leaves_later_cases_not_run(
     assert timeouts == [400.0]  # the run was cut at what was left of the budget, not 3600 s
     saved = json.loads((out / "results.json").read_text())
     rows = {r["case"]: r for r in saved["cases"]}
+    # the cut run measured nothing about the case: NOT RUN, so that --resume runs it again
+    assert rows["web-todo"]["run"] == "NOT RUN"
+    assert "cut after 400 s by the time budget" in rows["web-todo"]["reason"]
     assert rows["lib-textslug"]["run"] == "NOT RUN"
     assert "time budget (400 s) was spent" in rows["lib-textslug"]["reason"]
-    assert "1 not run" in (out / "results.md").read_text()
+    assert "2 not run" in (out / "results.md").read_text()
+    timeouts.clear()
+    monkeypatch.setattr(run.time, "monotonic", lambda: 0.0)
+    resumed = ["--cases", "web-todo,lib-textslug", "--out", str(out), "--run-timeout", "60"]
+    assert run.main([*resumed, "--no-docs", "--resume"]) == 0
+    assert timeouts == [60.0, 60.0]  # both run again, each under its own timeout
+    rows = {r["case"]: r for r in json.loads((out / "results.json").read_text())["cases"]}
+    # a run past the case's own timeout is a measurement: an ERROR row, kept by --resume
+    assert rows["web-todo"]["run"] == "ERROR"
+    assert rows["web-todo"]["notes"] == "killed after 60 s"
 
 
 def test_settings_for_the_runs_are_checked_and_passed_as_factory_variables(
