@@ -15,24 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
 
+from devfactory.answers import Answering
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import POLICY_PREFIX, Decision, DecisionError, check_decision
 from devfactory.control.lifecycle import TERMINAL, Phase
-from devfactory.control.policy import load_policy
-from devfactory.control.unattended import PreApproval, check_pre_approver
 from devfactory.events import (
     DecisionRecorded,
     Event,
     PhaseChanged,
     RunCreated,
+    RunError,
     RunFinished,
     RunStarted,
 )
@@ -42,23 +40,25 @@ from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.models.router import ModelSource, model_source, router_for
 from devfactory.pipelines import load_pipeline
-from devfactory.queries import Queries, RunNotFoundError
+from devfactory.queries import RunNotFoundError
+from devfactory.queueing import Queueing, StopCheck
 from devfactory.recorder import RunRecorder, once
 from devfactory.redact import redact
 from devfactory.reports import (
     Pending,
     RunReport,
     checked_text,
-    choose_pending,
     default_caps,
     new_run_id,
     pending_of,
     writable_folder,
 )
 from devfactory.settings import Settings
-from devfactory.store.approvals import ApprovalAction, ProjectApprovals
+from devfactory.store.approvals import ProjectApprovals
 from devfactory.store.db import open_pool, prepare
+from devfactory.store.events import EventFeed
 from devfactory.store.lease import Lease, new_driver
+from devfactory.store.queue import RunQueue
 from devfactory.store.runs import RunBusyError, RunRow, RunStateError, RunStore
 
 __all__ = ["Factory", "RunBusyError", "RunNotFoundError", "RunStateError"]
@@ -66,7 +66,7 @@ __all__ = ["Factory", "RunBusyError", "RunNotFoundError", "RunStateError"]
 EventSink = Callable[[Event], None]
 
 
-class Factory(Queries):
+class Factory(Answering, Queueing):
     """The factory's runtime: database, checkpointer, compiled graphs, runs and their records.
 
     ``models`` serves each model alias; None takes ``model_source(settings)`` (the
@@ -81,6 +81,8 @@ class Factory(Queries):
         self.pool = open_pool(self.dsn, timeout=settings.database_connect_timeout_s)
         self.checkpointer = PostgresSaver(self.pool)  # type: ignore[arg-type]
         self.runs = RunStore(self.pool)
+        self.queue = RunQueue(self.pool)
+        self.feed = EventFeed(self.pool)
         self.approvals = ProjectApprovals(self.pool)
         self.audit = AuditLog.open(settings, self.pool)
         self._memory: MemoryService | None = None
@@ -147,24 +149,50 @@ class Factory(Queries):
         owner: str = "",
         unattended: bool | None = None,
     ) -> RunReport:
-        """Start a new run and drive it until it ends or waits for a person.
+        """Start a new run and drive it in this process until it ends or waits for a person.
 
         ``unattended`` (default: the ``unattended`` setting) has the policy's rules
         answer every pause; the run keeps it in its state, so a resumed run does too.
         """
+        created, payload, out = self._new_run(
+            requirement, pipeline, project, caps, out_dir, run_id, unattended
+        )
+        run_id = payload["run_id"]
+        driver, lease = new_driver(), self.settings.run_lease_seconds
+        self.runs.create(
+            run_id,
+            created.requirement,
+            pipeline,
+            str(out),
+            project,
+            owner,
+            driver=driver,
+            lease_s=lease,
+        )
+        row = self.get(run_id)
+        self._log_created(row, created, owner)
+        return self._drive(row, driver, payload, on_event)
+
+    def _new_run(
+        self,
+        requirement: str,
+        pipeline: str,
+        project: str,
+        caps: Caps | None,
+        out_dir: Path | None,
+        run_id: str | None,
+        unattended: bool | None,
+    ) -> tuple[RunCreated, dict[str, Any], Path]:
+        """Check a new run's input; return its creation event, the graph's input, its folder."""
         unattended = self.settings.unattended if unattended is None else unattended
         load_pipeline(pipeline)  # fail fast on an unknown pipeline
         requirement = redact(checked_text(requirement, "the requirement"))
+        project = checked_text(project, "the project")
         run_id = run_id or new_run_id()
         out = writable_folder(out_dir or Path.cwd() / "out" / run_id)
         budget = default_caps(self.settings)
         if caps is not None:
             budget["run"] = {**budget["run"], **caps.model_dump(exclude_none=True)}
-        driver, lease = new_driver(), self.settings.run_lease_seconds
-        self.runs.create(
-            run_id, requirement, pipeline, str(out), project, owner, driver=driver, lease_s=lease
-        )
-        row = self.get(run_id)
         created = RunCreated(
             requirement=requirement,
             pipeline=pipeline,
@@ -172,7 +200,6 @@ class Factory(Queries):
             budget=budget,
             unattended=unattended,
         )
-        self._recorder(row).log(created, actor=owner or "factory", key="run_created")
         payload = {
             "run_id": run_id,
             "requirement": requirement,
@@ -182,7 +209,11 @@ class Factory(Queries):
             "phase": Phase.DRAFT.value,
             "unattended": unattended,
         }
-        return self._drive(row, driver, payload, on_event)
+        return created, payload, out
+
+    def _log_created(self, row: RunRow, created: RunCreated, owner: str) -> None:
+        self._recorder(row).log(created, actor=owner or "factory", key="run_created")
+        self.feed.append(row.run_id, created)
 
     def resume(self, run_id: str, *, on_event: EventSink | None = None) -> RunReport:
         """Continue an interrupted run from its last checkpoint; finished stages are not rerun."""
@@ -203,97 +234,6 @@ class Factory(Queries):
             raise RunBusyError(f"run {run_id} was claimed by another process first")
         return self._drive(row, driver, None, on_event)
 
-    def pending(self, run_id: str | None = None) -> list[Pending]:
-        """List what paused runs (or one run) wait on, oldest question first."""
-        rows = [self.get(run_id)] if run_id else self.runs.list(1000, status=Phase.PAUSED)
-        found: list[Pending] = []
-        for row in rows:
-            if row.status != Phase.PAUSED:
-                continue
-            snapshot = self.graph(row.pipeline).get_state(self._config(row.run_id))
-            found.extend(pending_of(row.run_id, snapshot))
-        return found
-
-    def check_answer(
-        self,
-        run_id: str,
-        decision: Decision,
-        *,
-        interrupt_id: str | None = None,
-        kind: str | None = None,
-    ) -> list[Pending]:
-        """Return the questions ``decision`` answers (``choose_pending`` picks them).
-
-        Raises ``RunStateError`` when the run is not paused and ``DecisionError``
-        when the decision may not answer the question.
-        """
-        row = self.get(run_id)
-        if decision.by.startswith(POLICY_PREFIX):
-            raise DecisionError(f"names starting with {POLICY_PREFIX!r} are the factory's own")
-        if row.status != Phase.PAUSED:
-            raise RunStateError(f"run {run_id} is {row.shown_status}, not waiting for a person")
-        chosen = choose_pending(run_id, self.pending(run_id), interrupt_id=interrupt_id, kind=kind)
-        for item in chosen:
-            check_decision(item.pause, decision)
-        return chosen
-
-    def answer(
-        self,
-        run_id: str,
-        decision: Decision,
-        *,
-        interrupt_id: str | None = None,
-        kind: str | None = None,
-        on_event: EventSink | None = None,
-    ) -> RunReport:
-        """Resume a paused run with a person's ``decision`` (checked by ``check_answer``)."""
-        row = self.get(run_id)
-        text = redact(checked_text(decision.text, "the answer", empty=True))
-        decision = decision.model_copy(update={"text": text})
-        chosen = self.check_answer(run_id, decision, interrupt_id=interrupt_id, kind=kind)
-        snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
-        phase = (snapshot.values or {}).get("phase", Phase.DRAFT)
-        pause = chosen[0].pause
-        actor, why = f"{decision.by} ({decision.role})", f"{pause.kind}: {decision.summary()}"
-        key = once("resume", (p.interrupt_id for p in chosen))
-        driver = new_driver()
-        moved = self.runs.take_pause(
-            run_id,
-            [p.interrupt_id for p in chosen],
-            driver=driver,
-            lease_s=self.settings.run_lease_seconds,
-            key=key,
-            to=phase,
-            actor=actor,
-            reason=why,
-        )
-        self._recorder(row, driver).answered(decision, chosen, key=key, moved=moved)
-        resumed = PhaseChanged(from_phase="PAUSED", to_phase=phase, actor=actor, reason=why)
-        value = decision.model_dump(mode="json")
-        command: Command[Any] = Command(resume={p.interrupt_id: value for p in chosen})
-        return self._drive(row, driver, command, on_event, first=resumed)
-
-    def approve_project(
-        self, project: str, *, by: str, role: str, note: str = "", revoke: bool = False
-    ) -> PreApproval:
-        """Pre-approve ``project``'s unattended runs at their governance pause (or revoke it).
-
-        Only a role that may approve a governance pause may (``DecisionError``
-        otherwise). The record is appended to the audit log as ``project:<name>``'s
-        ``pre_approval`` event, and every run it lets through records the policy's
-        decision naming it.
-        """
-        project = checked_text(project, "the project")
-        check_pre_approver(load_policy(self.settings.policy_file), by, role)
-        action: ApprovalAction = "revoke" if revoke else "approve"
-        ident, kept = self.approvals.add(project, action, by=by, role=role, note=note)
-        body = {"id": ident, "action": action, **kept.model_dump(mode="json")}
-        actor = f"{by} ({role})"
-        self.audit.append(
-            f"project:{project}", "pre_approval", body, actor=actor, key=f"pre_approval:{ident}"
-        )
-        return kept
-
     def _drive(
         self,
         row: RunRow,
@@ -301,8 +241,14 @@ class Factory(Queries):
         payload: Any,
         on_event: EventSink | None,
         first: Event | None = None,
+        stop: StopCheck | None = None,
     ) -> RunReport:
-        """Stream the graph for a run this process claimed, holding its lease; then release it."""
+        """Stream the graph for a run this process claimed, holding its lease; then release it.
+
+        At every step boundary the drive asks whether someone cancelled the run
+        (then it ends CANCELLED) and ``stop`` whether this process must let go
+        (then the run goes back to the queue for another worker).
+        """
         run_id, out_dir = row.run_id, Path(row.out_dir)
         graph, config = self.graph(row.pipeline), self._config(run_id)
         recorder = self._recorder(row, driver)
@@ -313,7 +259,13 @@ class Factory(Queries):
             memory=recorder.memory,
             pre_approval=self.approvals.current(row.project),
         )
-        show, failure = on_event or (lambda event: None), ""
+        caller = on_event or (lambda event: None)
+
+        def show(event: Event) -> None:
+            self.feed.append(run_id, event)
+            caller(event)
+
+        failure = cancelled = let_go = ""
         resumed = not isinstance(payload, dict)  # a resume or an answer
         with Lease(self.runs, run_id, driver, self.settings.run_lease_seconds):
             try:
@@ -324,14 +276,32 @@ class Factory(Queries):
                 )
                 if first is not None:
                     show(first)
-                for _ns, _mode, chunk in graph.stream(
+                running: set[str] = set()  # the pipeline's steps under way (their task ids)
+                for ns, mode, chunk in graph.stream(
                     payload,
                     config,
                     context=context,
-                    stream_mode=["custom"],
+                    stream_mode=["custom", "tasks"],
                     subgraphs=True,
                     durability="sync",
                 ):
+                    if mode == "tasks":
+                        if ns:
+                            continue  # a step inside a stage: the stage is still under way
+                        task = cast(dict[str, Any], chunk)
+                        if "input" in task:
+                            running.add(task["id"])
+                            continue
+                        running.discard(task["id"])
+                        if running:
+                            continue
+                        # a step boundary: every started step ended and its writes are
+                        # saved, and the next has not begun; stopping here loses nothing
+                        cancelled = self.queue.cancel_requested(run_id) or ""
+                        let_go = "" if cancelled or stop is None else stop()
+                        if cancelled or let_go:
+                            break
+                        continue
                     if isinstance(chunk, Event):
                         recorder.record(chunk)
                         if isinstance(chunk, DecisionRecorded):  # a policy rule answered in a node
@@ -344,10 +314,30 @@ class Factory(Queries):
                 raise
         snapshot = graph.get_state(config)
         values = dict(snapshot.values or {})
-        pending = pending_of(run_id, snapshot)
-        status, reason, paused = recorder.stop(values, pending, failure)
-        if paused is not None:
-            show(paused)
+        if let_go:
+            self.queue.requeue_mine(run_id, driver)
+            show(RunError(run_id=run_id, message=f"handed back to the queue: {let_go}"))
+            return self.report(run_id)
+        pending: tuple[Pending, ...] = ()
+        if cancelled:
+            status, reason = Phase.CANCELLED, f"cancelled by {cancelled}"
+            moved = recorder.move(
+                once("cancel", ()), Phase.CANCELLED, actor=cancelled, reason=reason
+            )
+            if moved is not None:
+                show(
+                    PhaseChanged(
+                        from_phase=moved.from_phase.value,
+                        to_phase=moved.to_phase.value,
+                        actor=cancelled,
+                        reason=reason,
+                    )
+                )
+        else:
+            pending = pending_of(run_id, snapshot)
+            status, reason, paused = recorder.stop(values, pending, failure)
+            if paused is not None:
+                show(paused)
         records = recorder.finish(status, reason, values, pending)
         report = RunReport(
             run_id, status, reason, out_dir, records, tuple(snapshot.next), pending, values

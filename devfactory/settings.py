@@ -69,6 +69,26 @@ class Settings(BaseSettings):
         description="How long a run's driver holds it without renewing (renewed every third).",
     )
 
+    # Workers (devfactory worker): the run queue and its watchdog.
+    worker_poll_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How often an idle worker looks at the queue (a NOTIFY wakes it sooner).",
+    )
+    watchdog_interval_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="How often the watchdog requeues runs whose worker died.",
+    )
+    max_run_crashes: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="Drives of one run that may die before the watchdog fails it with the reason.",
+    )
+
     # Generation limits.
     stage_max_tokens: int = Field(default=1024, ge=64, le=32_768)
     upstream_chars: int = Field(default=1500, ge=200, le=100_000)

@@ -4,8 +4,10 @@
 -> VALIDATING -> AWAITING_REVIEW -> (COMPLETED | IN_PROGRESS on revise)``, with
 ``VALIDATING -> IN_PROGRESS`` when the built software's failures go back to
 their teams (a bounded fix round), plus
-``PAUSED`` while a person is asked something and ``FAILED`` from any working
-phase. A paused run may only go back to the phase it paused in.
+``PAUSED`` while a person is asked something, ``FAILED`` from any working
+phase, and ``CANCELLED`` from any phase that has not ended (a person asked it
+to stop). A paused run may only go back to the phase it paused in (or be
+cancelled, or fail when a worker gives up on it).
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ class Phase(StrEnum):
     COMPLETED = "COMPLETED"
     PAUSED = "PAUSED"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
 
 
-TERMINAL = frozenset({Phase.COMPLETED, Phase.REJECTED, Phase.FAILED})
+TERMINAL = frozenset({Phase.COMPLETED, Phase.REJECTED, Phase.FAILED, Phase.CANCELLED})
 
 _NEXT: dict[Phase, frozenset[Phase]] = {
     Phase.DRAFT: frozenset({Phase.GOVERNANCE_ANALYSIS, Phase.FAILED}),
@@ -51,7 +54,10 @@ _NEXT: dict[Phase, frozenset[Phase]] = {
     Phase.COMPLETED: frozenset(),
     Phase.REJECTED: frozenset(),
     Phase.FAILED: frozenset(),
+    Phase.CANCELLED: frozenset(),
 }
+for _working in set(Phase) - TERMINAL - {Phase.PAUSED}:  # a person may cancel any of them
+    _NEXT[_working] |= {Phase.CANCELLED}
 
 
 class IllegalTransitionError(RuntimeError):
@@ -69,6 +75,8 @@ def check(current: Phase | str, target: Phase | str, *, paused_from: Phase | str
     """
     current, target = Phase(current), Phase(target)
     if current is Phase.PAUSED:
+        if target in (Phase.CANCELLED, Phase.FAILED):
+            return  # cancelled by a person, or given up on (its pause expired into a failure)
         if paused_from is not None and target is Phase(paused_from):
             return
         raise IllegalTransitionError(

@@ -60,6 +60,11 @@ class RunRow:
     lease_until: datetime | None = None
     pending: list[str] = field(default_factory=list)
     leased: bool = False  # the lease has not run out (computed by the database)
+    mode: str = "local"  # "worker": driven by the workers (store/queue.py), else by its caller
+    queued_at: datetime | None = None  # waiting for a worker since then
+    inbox: dict[str, Any] | None = None  # what the next worker's drive feeds the graph
+    crashes: int = 0  # drives that ended without releasing the run
+    cancel_by: str | None = None  # who asked the run to stop
 
     @property
     def driver_gone(self) -> bool:
@@ -72,14 +77,21 @@ class RunRow:
 
     @property
     def interrupted(self) -> bool:
-        """Say whether a working run has no live driver (so it needs resume)."""
-        if self.status in TERMINAL or self.status == Phase.PAUSED:
+        """Say whether a working run has no live driver and waits for no worker (needs resume)."""
+        if self.status in TERMINAL or self.status == Phase.PAUSED or self.queued_at is not None:
             return False
         return self.driver_gone
 
     @property
+    def queued(self) -> bool:
+        """Say whether the run waits for a worker to drive it."""
+        return self.queued_at is not None and self.status not in TERMINAL
+
+    @property
     def shown_status(self) -> str:
-        """The status to show: INTERRUPTED for a working run whose process died."""
+        """The status to show: QUEUED waiting for a worker, INTERRUPTED if its driver died."""
+        if self.queued and self.driver_gone:
+            return "QUEUED"
         return "INTERRUPTED" if self.interrupted else self.status
 
 
@@ -193,14 +205,18 @@ class RunStore:
         run_id: str,
         interrupt_ids: list[str],
         *,
-        driver: str,
+        driver: str | None,
         lease_s: float,
         key: str,
         to: Phase | str,
         actor: str,
         reason: str,
+        inbox: dict[str, Any] | None = None,
     ) -> Transition:
         """Answer a paused run atomically: check the pause is still pending, move it on, drive it.
+
+        With no ``driver`` the run is queued for a worker instead, with ``inbox``
+        (the answers) for its next drive.
 
         Raises ``RunStateError`` when the run no longer waits on ``interrupt_ids``
         (another answer was taken first) and ``RunBusyError`` when it is driven.
@@ -223,12 +239,45 @@ class RunStore:
             if run.driver is not None and not run.driver_gone:
                 raise RunBusyError(f"run {run_id} is being driven by {run.driver}")
             moved = self._move(conn, run_id, key, to, actor=actor, reason=reason)
-            conn.execute(
-                "UPDATE devfactory_runs SET pending = '{}', driver = %s, lease_until = now() +"
-                " make_interval(secs => %s), pid = %s, host = %s WHERE run_id = %s",
-                (driver, lease_s, os.getpid(), socket.gethostname(), run_id),
-            )
+            if driver is None:
+                conn.execute(
+                    "UPDATE devfactory_runs SET pending = '{}', driver = NULL, lease_until ="
+                    " NULL, pid = NULL, mode = 'worker', queued_at = now(), inbox = %s"
+                    " WHERE run_id = %s",
+                    (Jsonb(inbox or {}), run_id),
+                )
+                conn.execute("NOTIFY devfactory_queue")
+            else:
+                conn.execute(
+                    "UPDATE devfactory_runs SET pending = '{}', driver = %s, lease_until = now()"
+                    " + make_interval(secs => %s), pid = %s, host = %s WHERE run_id = %s",
+                    (driver, lease_s, os.getpid(), socket.gethostname(), run_id),
+                )
         assert moved is not None  # the key is new: one per answer
+        return moved
+
+    def end_idle(
+        self, run_id: str, key: str, to: Phase, *, actor: str, reason: str
+    ) -> Transition | None:
+        """End a run nobody drives (queued, paused or interrupted) in one transaction.
+
+        ``to`` is CANCELLED (a person asked) or FAILED (the watchdog gave up).
+        Returns None when a live driver holds the run (it stops at its next step
+        boundary and records the cancellation itself) or the run has ended.
+        """
+        with self.pool.connection() as conn, conn.transaction():
+            row = conn.execute(f"{_ROW} WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone()
+            if row is None:
+                raise LookupError(f"no run {run_id!r}")
+            run = RunRow(**cast(dict[str, Any], row))
+            if run.status in TERMINAL or not run.driver_gone:
+                return None
+            moved = self._move(conn, run_id, key, to, actor=actor, reason=reason)
+            conn.execute(
+                "UPDATE devfactory_runs SET reason = %s, pending = '{}', queued_at = NULL,"
+                " inbox = NULL, driver = NULL, lease_until = NULL, pid = NULL WHERE run_id = %s",
+                (redact(reason)[:2000], run_id),
+            )
         return moved
 
     def transition(

@@ -113,3 +113,30 @@ BEGIN
     END IF;
 END
 $$;
+
+-- The run queue (devfactory worker). A run submitted to the workers (``mode``
+-- 'worker') waits with ``queued_at`` set until a worker claims it with
+-- ``FOR UPDATE SKIP LOCKED`` and takes its lease; ``inbox`` is what the next
+-- drive feeds the graph (the first input, or a person's answers). ``crashes``
+-- counts drives that ended without releasing the run (the watchdog requeues
+-- such a run, and fails it past the configured cap). ``cancel_by`` is who asked
+-- the run to stop; its driver stops at the next step boundary.
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS mode text NOT NULL DEFAULT 'local';
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS queued_at timestamptz;
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS inbox jsonb;
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS crashes integer NOT NULL DEFAULT 0;
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS cancel_by text;
+CREATE INDEX IF NOT EXISTS devfactory_runs_queued
+    ON devfactory_runs (queued_at) WHERE queued_at IS NOT NULL;
+
+-- Every event shown while a run was driven, in order: the live feed that the
+-- API's Server-Sent Events replay from (``id`` is the SSE event id). New rows
+-- are announced on the ``devfactory_events`` channel with the run id.
+CREATE TABLE IF NOT EXISTS devfactory_events (
+    id     bigserial PRIMARY KEY,
+    run_id text NOT NULL REFERENCES devfactory_runs (run_id) ON DELETE CASCADE,
+    kind   text NOT NULL,
+    body   jsonb NOT NULL,
+    at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS devfactory_events_run ON devfactory_events (run_id, id);

@@ -68,6 +68,16 @@ def test_a_paused_run_returns_only_to_where_it_paused() -> None:
         check(Phase.PAUSED, Phase.COMPLETED, paused_from=Phase.AWAITING_REVIEW)
     with pytest.raises(IllegalTransitionError):
         check(Phase.PAUSED, Phase.IN_PROGRESS)  # unknown origin: refused
+    check(Phase.PAUSED, Phase.CANCELLED)  # a person stops it
+    check(Phase.PAUSED, Phase.FAILED)  # its pause expired into a failure
+
+
+def test_every_phase_that_has_not_ended_may_be_cancelled() -> None:
+    for phase in set(Phase) - TERMINAL:
+        check(phase, Phase.CANCELLED)
+    for phase in TERMINAL:
+        with pytest.raises(IllegalTransitionError):
+            check(phase, Phase.CANCELLED)
 
 
 @pytest.mark.parametrize(

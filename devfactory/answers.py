@@ -1,0 +1,188 @@
+"""What people ask of runs: answers to pauses, cancellations, project pre-approvals.
+
+``Answering`` is mixed into ``Factory`` (``runner.py``), which provides the
+stores and the drive; every client (CLI, chat, API) answers through it, so a
+decision is checked and recorded the same way wherever it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langgraph.types import Command
+
+from devfactory.control.hitl import POLICY_PREFIX, Decision, DecisionError, check_decision
+from devfactory.control.lifecycle import TERMINAL, Phase
+from devfactory.control.policy import load_policy
+from devfactory.control.unattended import PreApproval, check_pre_approver
+from devfactory.events import Event, PhaseChanged, RunFinished
+from devfactory.queries import Queries
+from devfactory.recorder import RunRecorder, once
+from devfactory.redact import redact
+from devfactory.reports import Pending, RunReport, checked_text, choose_pending, pending_of
+from devfactory.store.approvals import ApprovalAction, ProjectApprovals
+from devfactory.store.events import EventFeed
+from devfactory.store.lease import new_driver
+from devfactory.store.queue import RunQueue
+from devfactory.store.runs import RunRow, RunStateError
+
+EventSink = Callable[[Event], None]
+
+
+class Answering(Queries):
+    """Answer, cancel and pre-approve; the factory provides the stores and the drive."""
+
+    queue: RunQueue
+    feed: EventFeed
+    approvals: ProjectApprovals
+
+    def _recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
+        raise NotImplementedError
+
+    def _drive(
+        self,
+        row: RunRow,
+        driver: str,
+        payload: Any,
+        on_event: EventSink | None,
+        first: Event | None = None,
+    ) -> RunReport:
+        raise NotImplementedError
+
+    def pending(self, run_id: str | None = None) -> list[Pending]:
+        """List what paused runs (or one run) wait on, oldest question first."""
+        rows = [self.get(run_id)] if run_id else self.runs.list(1000, status=Phase.PAUSED)
+        found: list[Pending] = []
+        for row in rows:
+            if row.status != Phase.PAUSED:
+                continue
+            snapshot = self.graph(row.pipeline).get_state(self._config(row.run_id))
+            found.extend(pending_of(row.run_id, snapshot))
+        return found
+
+    def check_answer(
+        self,
+        run_id: str,
+        decision: Decision,
+        *,
+        interrupt_id: str | None = None,
+        kind: str | None = None,
+    ) -> list[Pending]:
+        """Return the questions ``decision`` answers (``choose_pending`` picks them).
+
+        Raises ``RunStateError`` when the run is not paused and ``DecisionError``
+        when the decision may not answer the question.
+        """
+        row = self.get(run_id)
+        if decision.by.startswith(POLICY_PREFIX):
+            raise DecisionError(f"names starting with {POLICY_PREFIX!r} are the factory's own")
+        if row.status != Phase.PAUSED:
+            raise RunStateError(f"run {run_id} is {row.shown_status}, not waiting for a person")
+        chosen = choose_pending(run_id, self.pending(run_id), interrupt_id=interrupt_id, kind=kind)
+        for item in chosen:
+            check_decision(item.pause, decision)
+        return chosen
+
+    def answer(
+        self,
+        run_id: str,
+        decision: Decision,
+        *,
+        interrupt_id: str | None = None,
+        kind: str | None = None,
+        on_event: EventSink | None = None,
+        queue: bool = False,
+    ) -> RunReport:
+        """Resume a paused run with a person's ``decision`` (checked by ``check_answer``).
+
+        With ``queue`` the run goes back to the workers with the answer instead
+        of being driven here (the API never drives runs itself).
+        """
+        row = self.get(run_id)
+        text = redact(checked_text(decision.text, "the answer", empty=True))
+        decision = decision.model_copy(update={"text": text})
+        chosen = self.check_answer(run_id, decision, interrupt_id=interrupt_id, kind=kind)
+        snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
+        phase = (snapshot.values or {}).get("phase", Phase.DRAFT)
+        pause = chosen[0].pause
+        actor, why = f"{decision.by} ({decision.role})", f"{pause.kind}: {decision.summary()}"
+        key = once("resume", (p.interrupt_id for p in chosen))
+        driver = None if queue else new_driver()
+        value = decision.model_dump(mode="json")
+        answers = {p.interrupt_id: value for p in chosen}
+        moved = self.runs.take_pause(
+            run_id,
+            [p.interrupt_id for p in chosen],
+            driver=driver,
+            lease_s=self.settings.run_lease_seconds,
+            key=key,
+            to=phase,
+            actor=actor,
+            reason=why,
+            inbox={"resume": answers},
+        )
+        self._recorder(row, driver).answered(decision, chosen, key=key, moved=moved)
+        resumed = PhaseChanged(from_phase="PAUSED", to_phase=phase, actor=actor, reason=why)
+        if driver is None:
+            self.feed.append(run_id, resumed)
+            return self.report(run_id)
+        return self._drive(row, driver, Command(resume=answers), on_event, first=resumed)
+
+    def approve_project(
+        self, project: str, *, by: str, role: str, note: str = "", revoke: bool = False
+    ) -> PreApproval:
+        """Pre-approve ``project``'s unattended runs at their governance pause (or revoke it).
+
+        Only a role that may approve a governance pause may (``DecisionError``
+        otherwise). The record is appended to the audit log as ``project:<name>``'s
+        ``pre_approval`` event, and every run it lets through records the policy's
+        decision naming it.
+        """
+        project = checked_text(project, "the project")
+        check_pre_approver(load_policy(self.settings.policy_file), by, role)
+        action: ApprovalAction = "revoke" if revoke else "approve"
+        ident, kept = self.approvals.add(project, action, by=by, role=role, note=note)
+        body = {"id": ident, "action": action, **kept.model_dump(mode="json")}
+        actor = f"{by} ({role})"
+        self.audit.append(
+            f"project:{project}", "pre_approval", body, actor=actor, key=f"pre_approval:{ident}"
+        )
+        return kept
+
+    def cancel(self, run_id: str, *, by: str, role: str) -> RunRow:
+        """Ask a run to stop: at once when nobody drives it, else at its driver's next step.
+
+        Raises ``RunStateError`` when the run has already ended.
+        """
+        row = self.get(run_id)
+        if row.status in TERMINAL:
+            raise RunStateError(f"run {run_id} already ended {row.status}")
+        actor = f"{by} ({role})"
+        row = self.queue.request_cancel(run_id, actor) or row
+        if row.driver_gone:
+            self.end_idle(row, Phase.CANCELLED, actor=actor, reason=f"cancelled by {actor}")
+        return self.get(run_id)
+
+    def end_idle(self, row: RunRow, to: Phase, *, actor: str, reason: str) -> bool:
+        """End a run nobody drives (CANCELLED or FAILED): the move, its files, the feed.
+
+        Returns False when a driver took the run meanwhile (it then stops at
+        its next step and records the end itself) or the run had ended.
+        """
+        moved = self.runs.end_idle(row.run_id, once(to.lower(), ()), to, actor=actor, reason=reason)
+        if moved is None:
+            return False
+        recorder = self._recorder(row)
+        recorder.log_move(to.lower(), moved)
+        changed = PhaseChanged(
+            from_phase=moved.from_phase.value,
+            to_phase=moved.to_phase.value,
+            actor=actor,
+            reason=reason,
+        )
+        self.feed.append(row.run_id, changed)
+        snapshot = self.graph(row.pipeline).get_state(self._config(row.run_id))
+        recorder.finish(to, reason, dict(snapshot.values or {}), [])
+        self.feed.append(row.run_id, RunFinished(run_id=row.run_id, status=to, reason=reason))
+        return True

@@ -1,0 +1,141 @@
+"""Service commands: submit runs to the workers, run a worker, cancel a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from devfactory.cli import common
+from devfactory.cli.common import (
+    EXIT_USAGE,
+    AsOption,
+    CostOption,
+    JsonOption,
+    RoleOption,
+    TokensOption,
+    app,
+    console,
+    err,
+    fail,
+    identity,
+)
+from devfactory.console import styled
+from devfactory.pipelines import PipelineError, available_pipelines, load_pipeline
+from devfactory.settings import get_settings
+
+
+@app.command(rich_help_panel="Service")
+def submit(
+    requirement: Annotated[str, typer.Argument(help="What to build, in plain words.")],
+    pipeline: Annotated[
+        str, typer.Option(help="Pipeline: " + ", ".join(available_pipelines()))
+    ] = "mvp",
+    project: Annotated[str, typer.Option(help="Project the run belongs to.")] = "default",
+    budget_tokens: TokensOption = None,
+    budget_cost: CostOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default ./out/<run-id>).")
+    ] = None,
+    by: AsOption = None,
+    role: RoleOption = None,
+    unattended: Annotated[
+        bool | None,
+        typer.Option(
+            "--unattended/--attended",
+            help="Answer every pause by the policy's unattended rules (default: the setting).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Queue a run for the workers (``devfactory worker``) and print its id; nothing runs here."""
+    from devfactory.control.budget import Caps
+    from devfactory.store.runs import RunInputError
+
+    try:
+        load_pipeline(pipeline)
+    except PipelineError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    who = identity(get_settings(), by, role)
+    with common.session() as factory:
+        try:
+            row = factory.submit(
+                requirement,
+                pipeline=pipeline,
+                project=project,
+                caps=Caps(tokens=budget_tokens, cost_usd=budget_cost),
+                out_dir=out,
+                owner=who[0],
+                unattended=unattended,
+            )
+        except RunInputError as exc:
+            raise fail(str(exc), EXIT_USAGE) from exc
+    if as_json:
+        typer.echo(json.dumps({"run_id": row.run_id, "status": row.shown_status}))
+    else:
+        console.print(styled("QUEUED", "bold cyan"), f"run {row.run_id}")
+
+
+@app.command(rich_help_panel="Service")
+def worker(
+    idle_exit: Annotated[
+        float | None,
+        typer.Option(min=0, help="Stop after this many seconds with nothing to do."),
+    ] = None,
+    max_runs: Annotated[
+        int | None, typer.Option(min=1, help="Stop after driving this many runs.")
+    ] = None,
+    watchdog: Annotated[
+        bool, typer.Option(help="Take part in the watchdog (one worker at a time leads).")
+    ] = True,
+) -> None:
+    """Claim queued runs and drive them, one at a time, until stopped (SIGTERM or Ctrl-C).
+
+    Start as many as the machine has room for: two workers never drive the
+    same run, and a run whose worker died is resumed by another.
+    """
+    from devfactory.worker import Watchdog, Worker, install_signal_handlers
+
+    with common.session() as factory:
+        work = Worker(factory)
+        keeper = Watchdog(factory) if watchdog else None
+        install_signal_handlers(work, keeper)
+        if keeper is not None:
+            keeper.start()
+        err.print(styled(f"worker {work.name}: waiting for runs", "dim"))
+        try:
+            driven = work.run(idle_exit_s=idle_exit, max_runs=max_runs)
+        finally:
+            if keeper is not None:
+                keeper.stop()
+                keeper.join(timeout=10)
+        err.print(
+            styled(f"worker {work.name}: stopped after {driven} run(s)", "dim")
+            + (f" ({work.stopping})" if work.stopping else "")
+        )
+
+
+@app.command(rich_help_panel="Service")
+def cancel(
+    run_id: Annotated[str, typer.Argument(help="The run to stop.")],
+    by: AsOption = None,
+    role: RoleOption = None,
+) -> None:
+    """Cancel a run: at once if nobody drives it, else at its driver's next step."""
+    from devfactory.runner import RunStateError
+
+    who = identity(get_settings(), by, role)
+    with common.session() as factory:
+        try:
+            row = factory.cancel(run_id, by=who[0], role=who[1])
+        except RunStateError as exc:
+            raise fail(str(exc), EXIT_USAGE) from exc
+    if row.status == "CANCELLED":
+        console.print(styled("CANCELLED", "bold red"), f"run {run_id}")
+    else:
+        console.print(
+            styled("CANCELLING", "bold yellow"),
+            f"run {run_id}: its driver stops at the next step",
+        )

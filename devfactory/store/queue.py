@@ -1,0 +1,187 @@
+"""The run queue: runs that wait for a worker, claimed with ``FOR UPDATE SKIP LOCKED``.
+
+Why not a queue library (procrastinate, pgqueuer): a run is not a job that
+runs once to an end. It pauses for people for days, is answered, resumed,
+cancelled; who drives it is already a lease on its row (``store/lease.py``),
+renewed while it works and taken over by compare-and-set. A library's job
+row would be a second record of the same thing that could disagree with the
+first. So the queue is three columns of ``devfactory_runs`` (``queued_at``,
+``inbox``, ``crashes``) and one claim query; ``NOTIFY devfactory_queue`` wakes
+idle workers at once, and they poll as well in case a notice is lost.
+
+The watchdog (``worker.py``) runs in one worker at a time (a Postgres
+advisory lock elects it) and calls ``sweep``: a worker-driven run whose lease
+ran out is queued again, and one that crashed too often fails with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any, cast
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from devfactory.control.lifecycle import TERMINAL, Phase
+from devfactory.redact import redact
+from devfactory.store.runs import RunRow
+
+CHANNEL = "devfactory_queue"
+WATCHDOG_LOCK = "devfactory:watchdog"  # hashed into the advisory lock's key
+_ENDED = [p.value for p in TERMINAL]
+_ROW = "SELECT *, (lease_until IS NOT NULL AND lease_until > now()) AS leased FROM devfactory_runs"
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What one watchdog sweep did: runs queued again, and runs failed with the reason."""
+
+    requeued: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
+
+
+class RunQueue:
+    """Queue runs for the workers, claim them, and requeue the ones whose driver died."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def submit(
+        self,
+        run_id: str,
+        requirement: str,
+        pipeline: str,
+        out_dir: str,
+        project: str,
+        owner: str,
+        inbox: dict[str, Any],
+    ) -> None:
+        """Insert a new DRAFT run that waits for a worker, and wake the workers."""
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute(
+                "INSERT INTO devfactory_runs (run_id, requirement, pipeline, status, out_dir,"
+                " project, owner, mode, queued_at, inbox) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+                " 'worker', now(), %s)",
+                (
+                    run_id,
+                    redact(requirement),
+                    pipeline,
+                    Phase.DRAFT,
+                    out_dir,
+                    project,
+                    owner,
+                    Jsonb(inbox),
+                ),
+            )
+            conn.execute(f"NOTIFY {CHANNEL}")
+
+    def enqueue(self, row: RunRow) -> bool:
+        """Queue a working run whose driver is gone (``row`` as the caller saw it).
+
+        One compare-and-set: False when the run moved on since (another process
+        claimed, queued or ended it).
+        """
+        if not row.driver_gone or row.status in TERMINAL or row.status == Phase.PAUSED:
+            return False
+        with self.pool.connection() as conn, conn.transaction():
+            queued = conn.execute(
+                "UPDATE devfactory_runs SET queued_at = coalesce(queued_at, now()), mode ="
+                " 'worker', driver = NULL, lease_until = NULL, pid = NULL, updated_at = now()"
+                " WHERE run_id = %s AND driver IS NOT DISTINCT FROM %s AND status = %s",
+                (row.run_id, row.driver, row.status),
+            ).rowcount
+            if queued:
+                conn.execute(f"NOTIFY {CHANNEL}")
+        return queued == 1
+
+    def claim(self, driver: str, lease_s: float) -> RunRow | None:
+        """Take the oldest queued run nobody drives for ``driver``; None when none waits.
+
+        ``SKIP LOCKED`` lets workers claim at once without waiting on each
+        other's rows; the conditions are checked again under the row lock, so
+        two workers never take the same run.
+        """
+        with self.pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "UPDATE devfactory_runs SET driver = %s, lease_until = now() +"
+                " make_interval(secs => %s), pid = %s, host = %s, queued_at = NULL,"
+                " updated_at = now() WHERE run_id = (SELECT run_id FROM devfactory_runs"
+                " WHERE queued_at IS NOT NULL AND status <> ALL(%s) AND status <> 'PAUSED'"
+                " AND (driver IS NULL OR lease_until IS NULL OR lease_until < now())"
+                " ORDER BY queued_at, created_at FOR UPDATE SKIP LOCKED LIMIT 1)"
+                " RETURNING run_id",
+                (driver, lease_s, os.getpid(), socket.gethostname(), _ENDED),
+            ).fetchone()
+            if row is None:
+                return None
+            run_id = cast(dict[str, Any], row)["run_id"]
+            got = conn.execute(f"{_ROW} WHERE run_id = %s", (run_id,)).fetchone()
+        return RunRow(**cast(dict[str, Any], got))
+
+    def depth(self) -> int:
+        """Count the runs waiting for a worker."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) AS n FROM devfactory_runs WHERE queued_at IS NOT NULL"
+                " AND status <> ALL(%s) AND status <> 'PAUSED'",
+                (_ENDED,),
+            ).fetchone()
+        return int(cast(dict[str, Any], row)["n"])
+
+    def request_cancel(self, run_id: str, by: str) -> RunRow | None:
+        """Mark a run to stop (its driver stops at the next step boundary); None if it ended."""
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE devfactory_runs SET cancel_by = coalesce(cancel_by, %s), updated_at ="
+                " now() WHERE run_id = %s AND status <> ALL(%s)",
+                (by, run_id, _ENDED),
+            )
+            got = conn.execute(f"{_ROW} WHERE run_id = %s", (run_id,)).fetchone()
+        return RunRow(**cast(dict[str, Any], got)) if got else None
+
+    def cancel_requested(self, run_id: str) -> str | None:
+        """Return who asked the run to stop, or None."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT cancel_by FROM devfactory_runs WHERE run_id = %s", (run_id,)
+            ).fetchone()
+        return cast(dict[str, Any], row)["cancel_by"] if row else None
+
+    def orphans(self) -> list[RunRow]:
+        """Return the worker-driven runs that are working but nobody drives or will (lease out)."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                f"{_ROW} WHERE mode = 'worker' AND queued_at IS NULL AND status <> ALL(%s)"
+                " AND status <> 'PAUSED' AND (driver IS NULL OR lease_until IS NULL OR"
+                " lease_until < now()) ORDER BY updated_at",
+                (_ENDED,),
+            ).fetchall()
+        return [RunRow(**cast(dict[str, Any], r)) for r in rows]
+
+    def requeue_crashed(self, row: RunRow) -> bool:
+        """Queue an orphaned run again, counting the crash; False if another process moved it."""
+        with self.pool.connection() as conn, conn.transaction():
+            moved = conn.execute(
+                "UPDATE devfactory_runs SET queued_at = now(), crashes = crashes + 1, driver ="
+                " NULL, lease_until = NULL, pid = NULL, updated_at = now() WHERE run_id = %s"
+                " AND driver IS NOT DISTINCT FROM %s AND queued_at IS NULL AND status = %s",
+                (row.run_id, row.driver, row.status),
+            ).rowcount
+            if moved:
+                conn.execute(f"NOTIFY {CHANNEL}")
+        return moved == 1
+
+    def requeue_mine(self, run_id: str, driver: str) -> bool:
+        """Hand a run this worker stops driving (it is shutting down) back to the queue."""
+        with self.pool.connection() as conn, conn.transaction():
+            moved = conn.execute(
+                "UPDATE devfactory_runs SET queued_at = now(), driver = NULL, lease_until ="
+                " NULL, pid = NULL, updated_at = now() WHERE run_id = %s AND driver = %s"
+                " AND status <> ALL(%s) AND status <> 'PAUSED'",
+                (run_id, driver, _ENDED),
+            ).rowcount
+            if moved:
+                conn.execute(f"NOTIFY {CHANNEL}")
+        return moved == 1

@@ -1,0 +1,188 @@
+"""Workers: processes that claim queued runs and drive them; one of them also keeps watch.
+
+``devfactory worker`` runs one ``Worker``: it claims the oldest queued run
+(``RunQueue.claim``), drives it with its lease held, and takes the next; an
+idle worker sleeps until ``NOTIFY devfactory_queue`` or ``worker_poll_s``.
+A run executes in exactly one worker at a time (the claim is one
+compare-and-set under ``FOR UPDATE SKIP LOCKED``), and a worker that is told
+to stop (SIGTERM, Ctrl-C) lets go of its run at the next step boundary and
+hands it back to the queue.
+
+Every worker runs a ``Watchdog`` thread, but only the one holding a Postgres
+advisory lock sweeps (the lock is held by a connection, so a dead leader's
+lock is released with its connection and another worker takes over). A sweep
+requeues worker-driven runs whose lease ran out (their worker died: the next
+worker resumes them from their checkpoint), fails the runs that died more
+than ``max_run_crashes`` times, with the reason, and ends the cancelled runs
+that nobody drives.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import psycopg
+
+from devfactory.control.lifecycle import Phase
+from devfactory.redact import redact
+from devfactory.reports import RunReport
+from devfactory.runner import Factory, RunBusyError, RunStateError
+from devfactory.store.lease import new_driver
+from devfactory.store.queue import CHANNEL, WATCHDOG_LOCK, Swept
+
+log = logging.getLogger(__name__)
+
+
+def sweep(factory: Factory) -> Swept:
+    """Requeue, fail or end the worker-driven runs that nobody drives any more."""
+    requeued: list[str] = []
+    failed: list[tuple[str, str]] = []
+    cap = factory.settings.max_run_crashes
+    for row in factory.queue.orphans():
+        if row.cancel_by:
+            factory.end_idle(
+                row, Phase.CANCELLED, actor=row.cancel_by, reason=f"cancelled by {row.cancel_by}"
+            )
+        elif row.crashes >= cap:
+            last = row.reason or "its worker stopped without a word"
+            reason = f"its worker died {row.crashes + 1} times (cap {cap}); last: {last}"[:2000]
+            if factory.end_idle(row, Phase.FAILED, actor="watchdog", reason=reason):
+                failed.append((row.run_id, reason))
+        elif factory.queue.requeue_crashed(row):
+            log.warning("watchdog: run %s lost its worker; queued again", row.run_id)
+            requeued.append(row.run_id)
+    return Swept(tuple(requeued), tuple(failed))
+
+
+class Watchdog(threading.Thread):
+    """Sweep every ``watchdog_interval_s`` while this process holds the watchdog lock."""
+
+    def __init__(self, factory: Factory, on_sweep: Callable[[Swept], None] | None = None) -> None:
+        super().__init__(name="watchdog", daemon=True)
+        self.factory = factory
+        self.on_sweep = on_sweep or (lambda swept: None)
+        self.leader = False
+        self._halt = threading.Event()
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def stop(self) -> None:
+        """Stop sweeping and give up the lock."""
+        self._halt.set()
+
+    def _lead(self) -> bool:
+        """Take (or keep) the watchdog lock on this thread's own connection."""
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.factory.dsn, autocommit=True)
+                self.leader = False
+            if not self.leader:
+                row = self._conn.execute(
+                    "SELECT pg_try_advisory_lock(hashtext(%s))", (WATCHDOG_LOCK,)
+                ).fetchone()
+                self.leader = bool(row and row[0])
+            else:
+                self._conn.execute("SELECT 1")  # the lock lives as long as this connection
+        except psycopg.Error as exc:
+            log.warning("watchdog: lost the database (%s); trying again", redact(str(exc)))
+            self.leader = False
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
+        return self.leader
+
+    def run(self) -> None:
+        """Sweep while leading, until stopped; a failed sweep is logged and tried again."""
+        interval = self.factory.settings.watchdog_interval_s
+        try:
+            while not self._halt.is_set():
+                if self._lead():
+                    try:
+                        self.on_sweep(sweep(self.factory))
+                    except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+                        log.warning("watchdog: sweep failed: %s", redact(str(exc)))
+                self._halt.wait(interval)
+        finally:
+            if self._conn is not None:
+                self._conn.close()  # releases the lock
+
+
+@dataclass
+class Worker:
+    """Claim queued runs and drive them, one at a time, until told to stop."""
+
+    factory: Factory
+    name: str = field(default_factory=new_driver)
+    stopping: str = ""  # why this worker must let go of its run ("" while it works on)
+    driven: list[str] = field(default_factory=list)  # runs this worker drove, in order
+
+    def stop(self, why: str) -> None:
+        """Stop claiming runs, and let go of the current one at its next step."""
+        self.stopping = self.stopping or why
+
+    def _stop_check(self) -> str:
+        return self.stopping
+
+    def step(self) -> RunReport | None:
+        """Claim and drive one queued run; None when the queue is empty."""
+        driver = new_driver()
+        row = self.factory.queue.claim(driver, self.factory.settings.run_lease_seconds)
+        if row is None:
+            return None
+        self.driven.append(row.run_id)
+        log.info("worker %s: driving run %s", self.name, row.run_id)
+        try:
+            return self.factory.drive_claimed(row, driver, stop=self._stop_check)
+        except (RunStateError, RunBusyError) as exc:
+            # nothing ran: let go at once, so that the watchdog counts it and decides
+            self.factory.runs.release(row.run_id, reason=str(exc), driver=driver)
+            log.warning("worker %s: run %s: %s", self.name, row.run_id, exc)
+            return None
+
+    def run(self, *, idle_exit_s: float | None = None, max_runs: int | None = None) -> int:
+        """Work until stopped, idle for ``idle_exit_s`` or done ``max_runs``; return runs driven.
+
+        A run whose drive raised is left to the watchdog (its driver released it
+        with the reason); the worker goes on with the next one.
+        """
+        poll = self.factory.settings.worker_poll_s
+        idle_since = time.monotonic()
+        with psycopg.connect(self.factory.dsn, autocommit=True) as listener:
+            listener.execute(f"LISTEN {CHANNEL}")
+            while not self.stopping:
+                if max_runs is not None and len(self.driven) >= max_runs:
+                    break
+                before = len(self.driven)
+                try:
+                    self.step()
+                except Exception as exc:  # noqa: BLE001 - one run's failure must not stop the worker
+                    log.error("worker %s: %s: %s", self.name, type(exc).__name__, redact(str(exc)))
+                if len(self.driven) > before:  # it claimed a run: look for the next one at once
+                    idle_since = time.monotonic()
+                    continue
+                if idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
+                    break
+                for _ in listener.notifies(timeout=poll, stop_after=1):
+                    pass
+        return len(self.driven)
+
+
+def install_signal_handlers(worker: Worker, watchdog: Watchdog | None = None) -> None:
+    """Stop gracefully on the first SIGTERM or SIGINT; a second SIGINT interrupts at once."""
+
+    def graceful(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if worker.stopping and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        worker.stop(f"worker {worker.name} received {name}")
+        if watchdog is not None:
+            watchdog.stop()
+
+    signal.signal(signal.SIGTERM, graceful)
+    signal.signal(signal.SIGINT, graceful)

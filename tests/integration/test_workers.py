@@ -1,0 +1,299 @@
+"""The run queue and its workers on real Postgres: claims, crashes, cancel, answers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from devfactory.control.hitl import Decision
+from devfactory.runner import Factory, RunStateError
+from devfactory.settings import Settings
+from devfactory.store.db import open_pool
+from devfactory.store.lease import new_driver
+from devfactory.store.queue import RunQueue
+from devfactory.worker import Watchdog, Worker, sweep
+from tests.fakes import Call, ScriptedModels, always_good
+
+ROOT = Path(__file__).resolve().parents[2]
+TODO = "A REST API for a personal todo list"
+MEDICAL = "A REST API to store patient medical records"  # the policy rates it HIGH
+
+
+def moves(factory: Factory, run_id: str) -> list[tuple[str, str]]:
+    return [(t.from_phase.value, t.to_phase.value) for t in factory.transitions(run_id)]
+
+
+def expire_lease(database_url: str, run_id: str) -> None:
+    """Let a run's lease run out now (what a dead worker's lease does after a while)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE devfactory_runs SET lease_until = now() - interval '1 second'"
+            " WHERE run_id = %s",
+            (run_id,),
+        )
+
+
+def test_a_submitted_run_waits_for_a_worker_which_drives_it_and_feeds_its_events(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    models = ScriptedModels()
+    with Factory(pg_settings, models=models) as factory:
+        row = factory.submit(TODO, out_dir=tmp_path / "out", owner="ann")
+        assert (row.shown_status, row.mode, row.owner) == ("QUEUED", "worker", "ann")
+        assert models.chat.calls == []  # nothing ran where the run was submitted
+        assert factory.queue.depth() == 1
+        worker = Worker(factory)
+        assert worker.run(idle_exit_s=0) == 1
+        assert worker.driven == [row.run_id]
+        done = factory.get(row.run_id)
+        assert done.status == "COMPLETED" and done.queued_at is None and done.driver is None
+        assert factory.queue.depth() == 0
+        feed = factory.feed.since(row.run_id)
+    ids = [e.id for e in feed]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    kinds = [e.kind for e in feed]
+    assert kinds[:2] == ["run_created", "run_started"] and kinds[-1] == "run_finished"
+    assert feed[-1].body["status"] == "COMPLETED"
+    assert {"stage_started", "stage_finished", "transition"} <= set(kinds)
+    fed_moves = [(e.body["from"], e.body["to"]) for e in feed if e.kind == "transition"]
+    assert fed_moves[0] == ("DRAFT", "GOVERNANCE_ANALYSIS")
+    assert fed_moves[-1][1] == "COMPLETED"
+    # replaying from an id gives exactly what came after it
+    with Factory(pg_settings, models=models) as factory:
+        later = factory.feed.since(row.run_id, after=ids[2])
+    assert [e.id for e in later] == ids[3:]
+
+
+def test_two_workers_never_claim_the_same_run(
+    pg_settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        submitted = {
+            factory.submit(f"{TODO}, number {n}", out_dir=tmp_path / str(n)).run_id
+            for n in range(16)
+        }
+    claimed: dict[str, list[str]] = {"a": [], "b": []}
+    barrier = threading.Barrier(2)
+
+    def claim_all(name: str) -> None:
+        pool = open_pool(database_url, max_size=2)  # each worker has its own connections
+        queue = RunQueue(pool)
+        barrier.wait()
+        try:
+            while (row := queue.claim(new_driver(), 60)) is not None:
+                claimed[name].append(row.run_id)
+        finally:
+            pool.close()
+
+    threads = [threading.Thread(target=claim_all, args=(n,)) for n in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    a, b = set(claimed["a"]), set(claimed["b"])
+    assert len(claimed["a"]) + len(claimed["b"]) == len(submitted)
+    assert not a & b
+    assert a | b == submitted
+
+
+def test_a_sigkilled_worker_s_run_is_finished_by_another_with_no_stage_twice(
+    pg_settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    log = tmp_path / "calls.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEVFACTORY_DATA_DIR": str(tmp_path / "data"),
+        "DEVFACTORY_REVIEW_REQUIRED": "false",
+        "DEVFACTORY_FACT_MEMORY": "false",
+        "DEVFACTORY_RUN_LEASE_SECONDS": "5",
+        "DEVFACTORY_WATCHDOG_INTERVAL_S": "1",
+        "DEVFACTORY_WORKER_POLL_S": "1",
+    }
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+
+    def worker(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tests.integration.queue_worker", str(log), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    killed = worker("30", "1", "qa-engineering")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    first = [line.split() for line in log.read_text().splitlines()]
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        row = factory.get(run_id)
+        assert row.status == "IN_PROGRESS" and row.driver is not None  # the dead worker's lease
+    # the second worker's watchdog requeues the run once its lease runs out, then it drives it
+    second = worker("60", "1")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.split() == [run_id]
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        done = factory.get(run_id)
+        assert done.status == "COMPLETED" and done.crashes == 1
+    calls = [line.split() for line in log.read_text().splitlines()]
+    assert {pid for pid, *_ in calls[len(first) :]} != {first[0][0]}
+    count = Counter((team, kind) for _, team, kind, *_ in calls)
+    for team in ("business-analysis", "solution-architecture", "backend-engineering"):
+        assert count[(team, "report")] == 1, (team, count)  # finished stages ran once
+
+
+def test_the_watchdog_fails_a_run_whose_workers_keep_dying_with_the_reason(
+    pg_settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    settings = pg_settings.model_copy(update={"max_run_crashes": 1})
+    with Factory(settings, models=ScriptedModels()) as factory:
+        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        for crash in (1, 2):
+            claimed = factory.queue.claim(new_driver(), 60)  # a worker takes it, then dies
+            assert claimed is not None and claimed.run_id == run_id
+            assert sweep(factory).requeued == ()  # its lease still holds
+            expire_lease(database_url, run_id)
+            swept = sweep(factory)
+            if crash == 1:
+                assert swept.requeued == (run_id,) and factory.get(run_id).crashes == 1
+        assert [r for r, _ in swept.failed] == [run_id]
+        row = factory.get(run_id)
+        assert row.status == "FAILED" and "died 2 times (cap 1)" in row.reason
+        assert moves(factory, run_id)[-1] == ("DRAFT", "FAILED")
+        assert factory.queue.claim(new_driver(), 60) is None
+        audit = factory.audit_events(run_id)
+        assert any(e.kind == "transition" and e.actor == "watchdog" for e in audit)
+
+
+def test_one_watchdog_leads_at_a_time_and_another_takes_over_when_it_stops(
+    pg_settings: Settings,
+) -> None:
+    settings = pg_settings.model_copy(update={"watchdog_interval_s": 0.2})
+    with (
+        Factory(settings, models=ScriptedModels()) as one,
+        Factory(settings, models=ScriptedModels()) as two,
+    ):
+        swept_by: list[str] = []
+        first = Watchdog(one, on_sweep=lambda s: swept_by.append("first"))
+        second = Watchdog(two, on_sweep=lambda s: swept_by.append("second"))
+        first.start()
+        _wait(lambda: first.leader)
+        second.start()
+        _wait(lambda: swept_by.count("first") >= 3)
+        assert not second.leader and "second" not in swept_by
+        first.stop()
+        first.join(timeout=10)
+        _wait(lambda: second.leader and "second" in swept_by)
+        second.stop()
+        second.join(timeout=10)
+
+
+def _wait(condition: object, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_queued_run_is_cancelled_at_once_and_no_worker_runs_it(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    models = ScriptedModels()
+    with Factory(pg_settings, models=models) as factory:
+        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        row = factory.cancel(run_id, by="ann", role="operator")
+        assert row.status == "CANCELLED" and row.reason == "cancelled by ann (operator)"
+        assert row.queued_at is None
+        assert Worker(factory).run(idle_exit_s=0) == 0
+        assert models.chat.calls == []
+        assert moves(factory, run_id) == [("DRAFT", "CANCELLED")]
+        with pytest.raises(RunStateError, match="already ended CANCELLED"):
+            factory.cancel(run_id, by="ann", role="operator")
+        assert [e.kind for e in factory.feed.since(run_id)][-2:] == ["transition", "run_finished"]
+
+
+def test_a_driven_run_stops_at_the_next_step_once_cancelled(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    box: dict[str, Factory] = {}
+
+    def script(call: Call) -> str:
+        if call.team == "solution-architecture" and call.kind == "report":
+            box["factory"].cancel(box["run_id"], by="bob", role="operator")  # type: ignore[arg-type]
+        return always_good(call)
+
+    models = ScriptedModels(script)
+    with Factory(pg_settings, models=models) as factory:
+        box["factory"] = factory
+        row = factory.submit(TODO, out_dir=tmp_path / "out")
+        box["run_id"] = row.run_id  # type: ignore[assignment]
+        Worker(factory).run(idle_exit_s=0)
+        done = factory.get(row.run_id)
+        assert done.status == "CANCELLED" and done.reason == "cancelled by bob (operator)"
+        assert moves(factory, row.run_id)[-1] == ("IN_PROGRESS", "CANCELLED")
+        # the stage that was working when it was cancelled was the last one to run
+        assert models.chat.count("backend-engineering") == 0
+        assert models.chat.count("qa-engineering") == 0
+        summary = (tmp_path / "out" / "run.json").read_text()
+        assert '"CANCELLED"' in summary
+
+
+def test_an_answer_queues_the_paused_run_for_a_worker(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    models = ScriptedModels()
+    with Factory(pg_settings, models=models) as factory:
+        run_id = factory.submit(MEDICAL, out_dir=tmp_path / "out").run_id
+        Worker(factory).run(idle_exit_s=0)
+        assert factory.get(run_id).status == "PAUSED"
+        pending = factory.pending(run_id)
+        assert [p.pause.kind for p in pending] == ["governance"]
+        approve = Decision(action="approve", text="", by="ann", role="approver")
+        report = factory.answer(run_id, approve, queue=True)
+        assert report.status == "QUEUED"
+        row = factory.get(run_id)
+        assert row.driver is None and row.inbox == {
+            "resume": {pending[0].interrupt_id: approve.model_dump(mode="json")}
+        }
+        worker = Worker(factory)
+        assert worker.run(idle_exit_s=0) == 1
+        assert factory.get(run_id).status == "COMPLETED"
+        assert ("GOVERNANCE_ANALYSIS", "APPROVED") in moves(factory, run_id)
+        decisions = [e for e in factory.audit_events(run_id) if e.kind == "decision"]
+        assert [d.actor for d in decisions] == ["ann (approver)"]
+
+
+def test_a_stopping_worker_hands_its_run_back_and_another_finishes_it(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    box: dict[str, Worker] = {}
+
+    def script(call: Call) -> str:
+        if call.team == "solution-architecture" and call.kind == "report":
+            box["worker"].stop("SIGTERM")
+        return always_good(call)
+
+    models = ScriptedModels(script)
+    with Factory(pg_settings, models=models) as factory:
+        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        first = box["worker"] = Worker(factory)
+        assert first.run(idle_exit_s=0) == 1
+        row = factory.get(run_id)
+        assert row.shown_status == "QUEUED" and row.crashes == 0  # handed back, not crashed
+        box["worker"] = Worker(factory)
+        box["worker"].run(idle_exit_s=0)
+        assert factory.get(run_id).status == "COMPLETED"
+        assert models.chat.count("solution-architecture", "report") == 1
+        assert models.chat.count("business-analysis", "report") == 1
