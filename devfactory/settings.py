@@ -82,6 +82,14 @@ class Settings(BaseSettings):
         le=3600,
         description="How often the watchdog requeues runs whose worker died.",
     )
+    api_host: str = Field(default="127.0.0.1", description="Where `devfactory serve` listens.")
+    api_port: int = Field(default=8080, ge=1, le=65535)
+    api_events_poll_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How often a live event stream looks for new events without a NOTIFY.",
+    )
     max_run_crashes: int = Field(
         default=3,
         ge=0,

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from devfactory.chat.users import Person, UserStore
 from devfactory.control.policy import ROLES, Policy
+from devfactory.users import Person, UserStore
 
 
 def recheck(
@@ -34,4 +34,4 @@ def recheck(
 
 def may_see_run(person: Person, owner: str | None, policy: Policy) -> bool:
     """Say whether ``person`` may see a run that ``owner`` started."""
-    return bool(owner) and person.name == owner or person.role in policy.see_all_runs
+    return policy.may_see_run(person.name, person.role, owner)

@@ -18,11 +18,11 @@ from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
 from devfactory.chat.runs import attach, follow, may_see, not_shown, show_pause
 from devfactory.chat.session import grants, hub, signed_out, who
-from devfactory.chat.users import Person
 from devfactory.chat.view import ACTION_LABELS
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import TEXT_FOR, Decision, DecisionError, needs_text
 from devfactory.runner import RunStateError
+from devfactory.users import Person
 
 STALE = "This button is no longer valid (it was used, or it belongs to another session)."
 

@@ -53,8 +53,8 @@ from devfactory.chat.session import (
     who,
 )
 from devfactory.chat.signin import LockedError, SignInThrottle
-from devfactory.chat.users import UserStore
 from devfactory.control.policy import ROLES
+from devfactory.users import UserStore
 
 # Only the origins written into Chainlit's config (``chat.prepare``) may call the chat.
 server.add_middleware(OriginGuard, origins=config.project.allow_origins, before=secret.refresh)

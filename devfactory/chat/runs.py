@@ -22,7 +22,6 @@ from devfactory.chat.access import may_see_run
 from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
 from devfactory.chat.session import chosen, grants, hub, policy, teams
-from devfactory.chat.users import Person
 from devfactory.chat.view import (
     ACTION_LABELS,
     artifact_files,
@@ -45,6 +44,7 @@ from devfactory.events import (
     StageStarted,
 )
 from devfactory.runner import RunNotFoundError
+from devfactory.users import Person
 
 OPEN_RUNS_SHOWN = 3
 

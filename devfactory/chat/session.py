@@ -13,11 +13,11 @@ from devfactory.chat import secret
 from devfactory.chat.access import recheck
 from devfactory.chat.grants import Grants
 from devfactory.chat.hub import RunHub
-from devfactory.chat.users import Person, UserStore
 from devfactory.control.policy import Policy, load_policy
 from devfactory.runner import Factory
 from devfactory.settings import Settings, get_settings
 from devfactory.teams import load_teams
+from devfactory.users import Person, UserStore
 
 FACTORY, GROUP, QA = "Factory", "Group chat", "Project Q&A"
 DEFAULT_GROUP = ["business-analysis", "solution-architecture", "backend-engineering"]

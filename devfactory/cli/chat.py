@@ -22,7 +22,7 @@ def chat(
 ) -> None:
     """Serve the chat (Chainlit) until Ctrl-C: the factory, each team, group chat, Q&A."""
     from devfactory.chat import serve
-    from devfactory.chat.users import UserStore
+    from devfactory.users import UserStore
 
     settings = get_settings()
     store = UserStore.of(settings)
@@ -59,7 +59,7 @@ def add_user(
     A password has at least 12 characters and must not be easy to guess (common
     passwords, names, words and keyboard patterns are refused).
     """
-    from devfactory.chat.users import UserError, UserStore
+    from devfactory.users import UserError, UserStore
 
     settings = get_settings()
     if password_stdin:
@@ -76,7 +76,7 @@ def add_user(
 @users_app.command("list")
 def list_users() -> None:
     """List who may sign in, with their roles."""
-    from devfactory.chat.users import UserStore
+    from devfactory.users import UserStore
 
     settings = get_settings()
     table = Table("name", "role")
@@ -88,7 +88,7 @@ def list_users() -> None:
 @users_app.command("remove")
 def remove_user(name: Annotated[str, typer.Argument(help="The sign-in name.")]) -> None:
     """Remove someone."""
-    from devfactory.chat.users import UserStore
+    from devfactory.users import UserStore
 
     settings = get_settings()
     if not UserStore.of(settings).remove(name):

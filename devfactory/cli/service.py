@@ -139,3 +139,72 @@ def cancel(
             styled("CANCELLING", "bold yellow"),
             f"run {run_id}: its driver stops at the next step",
         )
+
+
+@app.command(rich_help_panel="Service")
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address (default: the api_host setting).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default: the api_port setting).")
+    ] = None,
+) -> None:
+    """Serve the REST API (OpenAPI at /docs); runs execute in `devfactory worker` processes."""
+    import os
+    import sys
+
+    settings = get_settings()
+    argv = [
+        sys.executable,
+        "-m",
+        "devfactory.api",
+        "--host",
+        host or settings.api_host,
+        "--port",
+        str(port or settings.api_port),
+    ]
+    os.execv(sys.executable, argv)  # the server gets this process's signals directly
+
+
+keys_app = typer.Typer(help="API keys: each acts for a person of the users file, in their role.")
+app.add_typer(keys_app, name="keys", rich_help_panel="Service")
+
+
+@keys_app.command("create")
+def create_key(
+    name: Annotated[str, typer.Argument(help="Whose key: a person of the users file, or new.")],
+    role: Annotated[
+        str | None, typer.Option(help="The role of a new person (API only: no chat password).")
+    ] = None,
+) -> None:
+    """Make an API key and print it once; the file keeps only its hash."""
+    from devfactory.users import UserError, UserStore
+
+    try:
+        key, token = UserStore.of(get_settings()).create_key(name, role)
+    except UserError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    err.print(styled(f"key {key.id} for {key.name}; it is shown only now:", "dim"))
+    typer.echo(token)
+
+
+@keys_app.command("list")
+def list_keys() -> None:
+    """List API keys (id, person, role now, made), never their secrets."""
+    from devfactory.users import UserStore
+
+    store = UserStore.of(get_settings())
+    for key in store.keys():
+        person = store.find(key.name)
+        console.print(key.id, key.name, person.role if person else "-", key.created)
+
+
+@keys_app.command("revoke")
+def revoke_key(ident: Annotated[str, typer.Argument(help="The key's id (keys list).")]) -> None:
+    """Delete an API key: requests sent with it are refused from now on."""
+    from devfactory.users import UserStore
+
+    if not UserStore.of(get_settings()).revoke_key(ident):
+        raise fail(f"no key {ident!r}", EXIT_USAGE)
+    console.print(f"revoked {ident}")

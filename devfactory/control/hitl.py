@@ -95,6 +95,10 @@ class DecisionError(ValueError):
     """A decision cannot answer the pause it was given for."""
 
 
+class RoleRefusedError(DecisionError):
+    """The decision's role may not answer that kind of pause (the policy's ``roles``)."""
+
+
 def make_pause(policy: Policy, kind: PauseKind, **fields: Any) -> Pause:
     """Build a pause of ``kind`` with the actions it allows and the roles that may answer."""
     return Pause(kind=kind, actions=ACTIONS[kind], roles=policy.roles[kind], **fields)
@@ -116,7 +120,7 @@ def check_decision(pause: Pause, decision: Decision) -> None:
             f"a {pause.kind} pause takes {', '.join(pause.actions)}, not {decision.action}"
         )
     if decision.role not in pause.roles:
-        raise DecisionError(
+        raise RoleRefusedError(
             f"role {decision.role!r} may not answer a {pause.kind} pause; "
             f"allowed roles: {', '.join(pause.roles)}"
         )

@@ -200,6 +200,10 @@ class Policy(BaseModel):
         if unknown:
             raise ValueError(f"policy names unknown roles {unknown}; roles: {', '.join(ROLES)}")
 
+    def may_see_run(self, name: str, role: str, owner: str | None) -> bool:
+        """Say whether ``name`` in ``role`` may see (and act on) a run ``owner`` started."""
+        return bool(owner) and name == owner or role in self.see_all_runs
+
     def floor(self, requirement: str) -> tuple[Risk, list[str]]:
         """Return the lowest risk the rules allow for ``requirement`` and the factors found."""
         level, factors = Risk.LOW, []

@@ -351,6 +351,32 @@ class RunStore:
             row = conn.execute(f"{_ROW} WHERE run_id = %s", (run_id,)).fetchone()
         return RunRow(**cast(dict[str, Any], row)) if row else None
 
+    def page(
+        self,
+        limit: int,
+        *,
+        after: tuple[datetime, str] | None = None,
+        status: str | None = None,
+        owner: str | None = None,
+        project: str | None = None,
+    ) -> list[RunRow]:
+        """Return up to ``limit`` runs older than ``after`` (created_at, run_id), newest first.
+
+        ``status`` QUEUED means waiting for a worker; any other is a lifecycle phase.
+        """
+        queued = status == "QUEUED"
+        phase = None if queued else status
+        at, ident = after or (None, None)
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                f"{_ROW} WHERE (%s::text IS NULL OR status = %s) AND (NOT %s OR queued_at IS"
+                " NOT NULL) AND (%s::text IS NULL OR owner = %s) AND (%s::text IS NULL OR"
+                " project = %s) AND (%s::timestamptz IS NULL OR (created_at, run_id) <"
+                " (%s::timestamptz, %s::text)) ORDER BY created_at DESC, run_id DESC LIMIT %s",
+                (phase, phase, queued, owner, owner, project, project, at, at, ident, limit),
+            ).fetchall()
+        return [RunRow(**cast(dict[str, Any], r)) for r in rows]
+
     def list(
         self,
         limit: int = 20,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from devfactory.chat import talk
-from devfactory.chat.users import UserError, UserStore
 from devfactory.chat.view import pause_markdown, stage_markdown
 from devfactory.control.hitl import Pause
 from devfactory.teams import load_teams
+from devfactory.users import UserError, UserStore
 
 
 def test_people_sign_in_with_their_password_and_role(tmp_path: Path) -> None:

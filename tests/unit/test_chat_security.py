@@ -22,9 +22,9 @@ from devfactory.chat.access import may_see_run, recheck
 from devfactory.chat.grants import Grant, Grants
 from devfactory.chat.guard import OriginGuard, chat_origins, normal_origin
 from devfactory.chat.signin import LockedError, SignInThrottle
-from devfactory.chat.users import Person, UserError, UserStore, check_password
 from devfactory.control.policy import Policy, load_policy
 from devfactory.settings import Settings
+from devfactory.users import Person, UserError, UserStore, check_password
 
 CHAT = "http://127.0.0.1:8000"
 STRONG = "alice-approves-runs"

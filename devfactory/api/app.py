@@ -1,0 +1,62 @@
+"""The FastAPI app: the factory as a service (``devfactory serve``).
+
+The app shares the factory with the CLI and the chat (one ``Factory`` per
+process, opened in the lifespan) and never drives a run itself: runs are
+queued for ``devfactory worker`` processes. Routes live in ``runs.py`` (runs,
+answers, pending), ``live.py`` (Server-Sent Events), ``records.py`` (files,
+audit, usage) and ``info.py`` (teams, graphs, memory, health, metrics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from devfactory.api import errors, info, live, records, runs
+from devfactory.api.live import Listener
+from devfactory.control.policy import load_policy
+from devfactory.runner import Factory
+from devfactory.settings import Settings, get_settings
+from devfactory.users import UserStore
+
+DESCRIPTION = """\
+Submit requirements, follow runs live, answer what they wait on, and fetch what
+they built. Send an API key as a bearer token (`devfactory keys create NAME
+--role ROLE`); the key's person and role decide what each route allows. Runs
+execute in `devfactory worker` processes, never in the API.
+"""
+
+
+def create_app(settings: Settings | None = None, *, factory: Factory | None = None) -> FastAPI:
+    """Build the app; ``factory`` (else one opened from ``settings``) serves it."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = factory is None
+        app.state.factory = factory or await run_in_threadpool(Factory, settings)
+        app.state.listener = Listener(app.state.factory.dsn)
+        app.state.listener.start()
+        try:
+            yield
+        finally:
+            await app.state.listener.stop()
+            if own:
+                await run_in_threadpool(app.state.factory.close)
+
+    app = FastAPI(
+        title="devfactory",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.users = UserStore.of(settings)
+    app.state.policy = load_policy(settings.policy_file)
+    errors.install(app)
+    for module in (runs, live, records, info):
+        app.include_router(module.router)
+    return app

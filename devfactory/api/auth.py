@@ -1,0 +1,104 @@
+"""Who calls, and what their role allows: API keys sent as bearer tokens.
+
+A key acts for a person of the users file (``users.py``), in the role the file
+gives them now, so removing someone or changing their role takes effect on the
+next request. Each route names the ``Permission`` it needs; ``MIN_ROLE`` maps
+it to the least trusted role that has it, in the policy's order of roles. Which
+roles may answer which pause is the policy's ``roles``, checked per answer.
+Runs are visible to their owner and the policy's ``see_all_runs`` roles; to
+anyone else another's run does not exist (404).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from devfactory.api.errors import ApiError
+from devfactory.control.policy import ROLES, Policy
+from devfactory.store.runs import RunRow
+from devfactory.users import Person, UserStore
+
+
+class Permission(StrEnum):
+    """What a route does, as far as roles are concerned."""
+
+    READ = "read"  # look at runs (own, or all with see_all_runs), teams, graphs, memory
+    START = "start"  # submit runs
+    CONTROL = "control"  # cancel or resume a run one may see
+    ANSWER = "answer"  # answer a pause; the policy's roles for that pause decide
+    METRICS = "metrics"
+
+
+MIN_ROLE: dict[Permission, str] = {
+    Permission.READ: "viewer",
+    Permission.START: "operator",
+    Permission.CONTROL: "operator",
+    Permission.ANSWER: "viewer",
+    Permission.METRICS: "viewer",
+}
+_RANK = {role: rank for rank, role in enumerate(ROLES)}
+BEARER = {"WWW-Authenticate": 'Bearer realm="devfactory"'}
+
+
+def users(request: Request) -> UserStore:
+    """Return the users file the app was started with."""
+    store: UserStore = request.app.state.users
+    return store
+
+
+def policy(request: Request) -> Policy:
+    """Return the policy the app was started with."""
+    found: Policy = request.app.state.policy
+    return found
+
+
+_BEARER = HTTPBearer(auto_error=False, description="An API key: `devfactory keys create`.")
+
+
+def caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Person:
+    """Return who the bearer key acts for; 401 without a valid key."""
+    if credentials is None or not credentials.credentials.strip():
+        raise ApiError(401, "send an API key: Authorization: Bearer dfk_...", BEARER)
+    person = users(request).by_key(credentials.credentials.strip())
+    if person is None:
+        raise ApiError(401, "that API key is not valid (revoked, or never made)", BEARER)
+    return person
+
+
+class Allowed:
+    """A dependency: the caller, if their role has ``permission`` (else 403)."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(self, person: Annotated[Person, Depends(caller)]) -> Person:
+        """Return the caller, or refuse them."""
+        need = MIN_ROLE[self.permission]
+        if _RANK.get(person.role, -1) < _RANK[need]:
+            raise ApiError(
+                403,
+                f"role {person.role!r} may not {self.permission.value}; it needs {need} or above",
+            )
+        return person
+
+
+def visible(row: RunRow, person: Person, rules: Policy) -> RunRow:
+    """Return the run if ``person`` may see it; else 404, as if it did not exist."""
+    if not rules.may_see_run(person.name, person.role, row.owner):
+        raise ApiError(404, f"no run with id {row.run_id!r}")
+    return row
+
+
+Reader = Annotated[Person, Depends(Allowed(Permission.READ))]
+Starter = Annotated[Person, Depends(Allowed(Permission.START))]
+Controller = Annotated[Person, Depends(Allowed(Permission.CONTROL))]
+Answerer = Annotated[Person, Depends(Allowed(Permission.ANSWER))]
+MetricsReader = Annotated[Person, Depends(Allowed(Permission.METRICS))]
+Rules = Annotated[Policy, Depends(policy)]

@@ -1,0 +1,156 @@
+"""Teams, pipeline graphs, memory search, health, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from devfactory.api.auth import MetricsReader, Reader
+from devfactory.api.errors import ERRORS, ApiError
+from devfactory.api.metrics import FactoryCollector
+from devfactory.api.runs import factory_of
+from devfactory.api.schemas import Health, TeamSummary
+from devfactory.models.aliases import CHAT_ALIASES
+from devfactory.models.router import ModelRouter
+from devfactory.pipelines import PipelineError, available_pipelines
+from devfactory.redact import redact
+from devfactory.teams import load_teams
+
+router = APIRouter(responses=ERRORS)
+
+
+@router.get("/teams", response_model=list[TeamSummary], tags=["teams"], summary="List teams")
+def list_teams(person: Reader) -> list[TeamSummary]:
+    """List the 17 teams: cluster, model alias, and whom each may ask."""
+    return [
+        TeamSummary(
+            slug=t.slug,
+            name=t.name,
+            cluster=str(t.cluster),
+            description=t.description,
+            model=t.model,
+            may_ask=list(t.may_ask),
+        )
+        for t in load_teams().values()
+    ]
+
+
+@router.get("/teams/{slug}", tags=["teams"], summary="Show a team")
+def show_team(slug: str, person: Reader) -> dict[str, Any]:
+    """Return a team's spec and identity documents (SOUL.md, AGENTS.md, TOOLS.md, objective)."""
+    teams = load_teams()
+    if slug not in teams:
+        raise ApiError(404, f"no team {slug!r}; teams: {', '.join(teams)}")
+    return teams[slug].model_dump(mode="json")
+
+
+@router.get(
+    "/graph",
+    tags=["graph"],
+    summary="Draw a pipeline's graph",
+    responses={
+        200: {
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+)
+def graph(
+    person: Reader,
+    request: Request,
+    pipeline: Annotated[str, Query(max_length=60)] = "mvp",
+    format: Annotated[str, Query(pattern="^(mermaid|png)$")] = "mermaid",
+) -> Response:
+    """Return the pipeline's compiled graph as Mermaid text or a PNG picture."""
+    from devfactory.render import graph_mermaid, graph_png
+
+    if pipeline not in available_pipelines():
+        raise ApiError(404, f"no pipeline {pipeline!r}; pipelines: {available_pipelines()}")
+    try:
+        compiled = factory_of(request).graph(pipeline)
+    except PipelineError as exc:
+        raise ApiError(400, str(exc)) from exc
+    if format == "png":
+        try:
+            return Response(graph_png(compiled), media_type="image/png")
+        except RuntimeError as exc:
+            raise ApiError(503, str(exc)) from exc
+    return Response(graph_mermaid(compiled), media_type="text/plain; charset=utf-8")
+
+
+@router.get("/memory/{bank}/search", tags=["memory"], summary="Search a memory bank")
+def search_memory(
+    bank: str,
+    person: Reader,
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=2000)],
+    k: Annotated[int, Query(ge=1, le=50)] = 5,
+    threshold: Annotated[float, Query(ge=-1, le=1)] = 0.0,
+) -> dict[str, Any]:
+    """Return the memories of ``bank`` (``team:<slug>``, ``project:<name>``, ``facts:<team>``)."""
+    try:
+        found = factory_of(request).search_memory(bank, q, k=k, threshold=threshold)
+    except (ValueError, KeyError) as exc:
+        raise ApiError(400, str(exc)) from exc
+    return {
+        "bank": bank,
+        "memories": [
+            {"bank": m.bank, "kind": m.kind, "text": m.text, "score": m.score} for m in found
+        ],
+    }
+
+
+@router.get("/health", response_model=Health, tags=["service"], summary="Liveness")
+def health() -> Health:
+    """Say the process answers (no database or model is asked)."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/ready",
+    response_model=Health,
+    tags=["service"],
+    summary="Readiness",
+    responses={503: {"model": Health, "description": "a check failed"}},
+)
+def ready(request: Request, response: Response) -> Health:
+    """Check the database answers and a model serves each chat alias; 503 if not."""
+    factory = factory_of(request)
+    checks: dict[str, str] = {}
+    try:
+        with factory.pool.connection(timeout=5) as conn:
+            conn.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - readiness reports, it never raises
+        checks["database"] = f"unavailable: {redact(str(exc))[:200]}"
+    source = factory.models
+    for alias in CHAT_ALIASES:
+        try:
+            if isinstance(source, ModelRouter):
+                served = [label for a, label, ok in source.describe() if a == alias and ok]
+                checks[alias] = served[0] if served else "no model available"
+            else:
+                checks[alias] = source.resolve(alias).label
+        except Exception as exc:  # noqa: BLE001
+            checks[alias] = f"no model available: {redact(str(exc))[:200]}"
+    good = checks["database"] == "ok" and not any(v.startswith("no model") for v in checks.values())
+    if not good:
+        response.status_code = 503
+    return Health(status="ok" if good else "unavailable", checks=checks)
+
+
+@router.get(
+    "/metrics",
+    tags=["service"],
+    summary="Prometheus metrics",
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+def metrics(person: MetricsReader, request: Request) -> Response:
+    """Return runs by status, stage latency by team, tokens and cost, queue depth, pauses."""
+    registry = CollectorRegistry()
+    registry.register(FactoryCollector(factory_of(request)))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,245 @@
+"""Runs over HTTP: submit, list, show, cancel, resume, answer, and what waits on people.
+
+Nothing here drives a run: submitting, resuming and answering queue the run
+for the workers (``devfactory worker``), so the API process stays responsive
+and a crashed API loses nothing. Every answer goes through the factory's
+``check_answer`` and ``answer``, exactly as the CLI's and the chat's do, and
+is recorded with the key's person and role.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from devfactory.api.auth import Answerer, Controller, Reader, Rules, Starter, visible
+from devfactory.api.errors import ERRORS, ApiError
+from devfactory.api.schemas import (
+    Accepted,
+    AnswerRequest,
+    PendingQuestion,
+    RunDetail,
+    RunPage,
+    RunRequest,
+    RunSummary,
+    Transition,
+)
+from devfactory.control.budget import Caps
+from devfactory.control.hitl import Decision, DecisionError, RoleRefusedError
+from devfactory.control.lifecycle import Phase
+from devfactory.pipelines import PipelineError
+from devfactory.reports import Pending, report_document
+from devfactory.runner import Factory, RunBusyError, RunNotFoundError, RunStateError
+from devfactory.store.runs import RunInputError, RunRow
+
+router = APIRouter(tags=["runs"], responses=ERRORS)
+
+
+def factory_of(request: Request) -> Factory:
+    """Return the app's factory."""
+    found: Factory = request.app.state.factory
+    return found
+
+
+def get_run(factory: Factory, run_id: str) -> RunRow:
+    """Return a run's row, or 404."""
+    try:
+        return factory.get(run_id)
+    except RunNotFoundError:
+        raise ApiError(404, f"no run with id {run_id!r}") from None
+
+
+def question(item: Pending) -> PendingQuestion:
+    """Describe one pending question."""
+    pause = item.pause
+    return PendingQuestion(
+        run_id=item.run_id,
+        id=item.interrupt_id,
+        kind=pause.kind,
+        title=pause.title,
+        question=pause.question,
+        team=pause.team,
+        actions=list(pause.actions),
+        roles=list(pause.roles),
+    )
+
+
+def _cursor(row: RunRow) -> str:
+    raw = f"{row.created_at.isoformat()}|{row.run_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, ident = raw.split("|", 1)
+        return datetime.fromisoformat(at), ident
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(400, "that cursor is not one this API gave") from None
+
+
+@router.post("/runs", status_code=202, response_model=Accepted, summary="Queue a run")
+def submit_run(body: RunRequest, person: Starter, request: Request) -> Accepted:
+    """Queue a run for the workers; it starts as soon as one is free."""
+    factory = factory_of(request)
+    try:
+        row = factory.submit(
+            body.requirement,
+            pipeline=body.pipeline,
+            project=body.project,
+            caps=Caps(tokens=body.budget_tokens, cost_usd=body.budget_cost_usd),
+            owner=person.name,
+            unattended=body.unattended,
+        )
+    except (PipelineError, RunInputError) as exc:
+        raise ApiError(400, str(exc)) from exc
+    # what this call did; a worker may already have claimed it by now
+    return Accepted(run_id=row.run_id, status="QUEUED", message="queued for a worker")
+
+
+@router.get("/runs", response_model=RunPage, summary="List runs, newest first")
+def list_runs(
+    person: Reader,
+    rules: Rules,
+    request: Request,
+    status: Annotated[str | None, Query(max_length=40, description="A phase, or QUEUED.")] = None,
+    project: Annotated[str | None, Query(max_length=120)] = None,
+    owner: Annotated[str | None, Query(max_length=120)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> RunPage:
+    """List the runs the caller may see (their own, or all for ``see_all_runs`` roles)."""
+    if status is not None and status != "QUEUED" and status not in Phase.__members__:
+        raise ApiError(400, f"unknown status {status!r}; a lifecycle phase, or QUEUED")
+    if person.role not in rules.see_all_runs:
+        if owner not in (None, person.name):
+            return RunPage(runs=[])
+        owner = person.name
+    rows = factory_of(request).runs.page(
+        limit + 1, after=_after(cursor), status=status, owner=owner, project=project
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return RunPage(
+        runs=[RunSummary.of(r) for r in rows],
+        next_cursor=_cursor(rows[-1]) if more and rows else None,
+    )
+
+
+@router.get("/runs/{run_id}", response_model=RunDetail, summary="Show a run in full")
+def show_run(run_id: str, person: Reader, rules: Rules, request: Request) -> RunDetail:
+    """Return the run's status, lifecycle, stages with their TaskResults, usage and pauses."""
+    factory = factory_of(request)
+    row = visible(get_run(factory, run_id), person, rules)
+    report = factory.report(run_id)
+    document = report_document(report, factory.usage(run_id).total)
+    stages = document["stages"]
+    for stage, record in zip(stages, report.records, strict=True):
+        stage["result"] = record.result.model_dump(mode="json") if record.result else None
+    return RunDetail(
+        **RunSummary.of(row).model_dump(),
+        out_dir=row.out_dir,
+        transitions=[
+            Transition(
+                from_phase=t.from_phase.value,
+                to_phase=t.to_phase.value,
+                actor=t.actor,
+                reason=t.reason,
+                at=t.at,
+            )
+            for t in factory.transitions(run_id)
+        ],
+        stages=stages,
+        usage=document["usage"],
+        build=document["build"],
+        pending=[question(p) for p in report.pending],
+    )
+
+
+@router.post("/runs/{run_id}/cancel", response_model=Accepted, summary="Cancel a run")
+def cancel_run(run_id: str, person: Controller, rules: Rules, request: Request) -> Accepted:
+    """Stop a run: at once if nobody drives it, else at its worker's next step (202)."""
+    factory = factory_of(request)
+    visible(get_run(factory, run_id), person, rules)
+    try:
+        row = factory.cancel(run_id, by=person.name, role=person.role)
+    except RunStateError as exc:
+        raise ApiError(409, str(exc)) from exc
+    done = row.status == Phase.CANCELLED
+    return Accepted(
+        run_id=run_id,
+        status=row.shown_status,
+        message="cancelled" if done else "its worker stops at the next step",
+    )
+
+
+@router.post(
+    "/runs/{run_id}/resume", status_code=202, response_model=Accepted, summary="Resume a run"
+)
+def resume_run(run_id: str, person: Controller, rules: Rules, request: Request) -> Accepted:
+    """Queue an interrupted run (its driver died) for a worker, from its last checkpoint."""
+    factory = factory_of(request)
+    row = visible(get_run(factory, run_id), person, rules)
+    if row.status == Phase.PAUSED:
+        raise ApiError(409, f"run {run_id} waits for a person: answer it (POST .../answer)")
+    if row.queued:
+        return Accepted(run_id=run_id, status=row.shown_status, message="already queued")
+    if not row.interrupted:
+        raise ApiError(409, f"run {run_id} is {row.shown_status}: nothing to resume")
+    if not factory.queue.enqueue(row):
+        raise ApiError(409, f"run {run_id} was taken by another process first")
+    return Accepted(run_id=run_id, status="QUEUED", message="queued for a worker")
+
+
+@router.get("/pending", response_model=list[PendingQuestion], summary="What waits on people")
+def list_pending(person: Reader, rules: Rules, request: Request) -> list[PendingQuestion]:
+    """List the questions paused runs the caller may see wait on, oldest first."""
+    factory = factory_of(request)
+    found = []
+    for item in factory.pending():
+        row = factory.get(item.run_id)
+        if rules.may_see_run(person.name, person.role, row.owner):
+            found.append(question(item))
+    return found
+
+
+@router.post(
+    "/runs/{run_id}/answer", status_code=202, response_model=Accepted, summary="Answer a pause"
+)
+async def answer_run(
+    run_id: str, body: AnswerRequest, person: Answerer, rules: Rules, request: Request
+) -> Accepted:
+    """Answer what a paused run waits on; the run goes back to the workers.
+
+    The policy's roles for the pause decide whether the key's person may answer
+    it (403 otherwise); the decision is recorded with their name and role.
+    """
+    factory = factory_of(request)
+    visible(await run_in_threadpool(get_run, factory, run_id), person, rules)
+    try:
+        decision = Decision(
+            action=body.action,
+            text=body.text,
+            by=person.name,
+            role=person.role,
+            caps=body.caps,
+        )
+        report = await run_in_threadpool(_answer, factory, run_id, decision, body.id, body.kind)
+    except RoleRefusedError as exc:
+        raise ApiError(403, str(exc)) from exc
+    except (DecisionError, RunInputError) as exc:
+        raise ApiError(400, str(exc)) from exc
+    except (RunStateError, RunBusyError) as exc:
+        raise ApiError(409, str(exc)) from exc
+    return Accepted(run_id=run_id, status=report.status, message=f"{body.action} recorded")
+
+
+def _answer(factory: Factory, run_id: str, decision: Decision, ident: Any, kind: Any) -> Any:
+    return factory.answer(run_id, decision, interrupt_id=ident, kind=kind, queue=True)

@@ -1,0 +1,358 @@
+"""The REST API over real HTTP: a `devfactory serve` process, a worker process, real Postgres.
+
+The models are scripted (``tests.integration.models:logged``): governance rates a
+requirement about patients HIGH, so its run waits for an approver.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import hypothesis
+import psycopg
+import pytest
+import schemathesis
+from psycopg.conninfo import make_conninfo
+
+from devfactory.settings import Settings
+from devfactory.users import UserStore
+from tests.integration.cli import cli_env, start
+
+ROLES = ("viewer", "operator", "reviewer", "approver", "admin")
+LOW = "A command-line tool that counts the words in a text file"
+HIGH = "A REST API to store patients' medical records"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Service:
+    """The API's address and one key per role (``operator`` owns the runs it submits)."""
+
+    def __init__(self, base: str, keys: dict[str, str], env: dict[str, str]) -> None:
+        self.base, self.keys, self.env = base, keys, env
+
+    def client(self, role: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.keys[role]}"} if role else {}
+        return httpx.Client(base_url=self.base, headers=headers, timeout=30)
+
+    def wait_status(self, run_id: str, *statuses: str, timeout: float = 120) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        with self.client("admin") as http:
+            while True:
+                run = http.get(f"/runs/{run_id}").json()
+                if run["status"] in statuses:
+                    return dict(run)
+                assert time.monotonic() < deadline, run
+                time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def service(server_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    tmp = tmp_path_factory.mktemp("api")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = cli_env(make_conninfo(server_dsn, dbname=name), tmp)
+    env.update(DEVFACTORY_WORKER_POLL_S="0.5", DEVFACTORY_REVIEW_REQUIRED="false")
+    store = UserStore.of(Settings(data_dir=tmp / "data"))
+    keys = {role: store.create_key(f"{role}-1", role)[1] for role in ROLES}
+    keys["stranger"] = "dfk_000000000000_" + "A" * 43  # well formed, never made
+    port = free_port()
+    server = start(env, "serve", "--port", str(port))
+    worker = start(env, "worker")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, server.communicate()[1].decode()[-3000:]
+            assert time.monotonic() < deadline, "the API did not start"
+            time.sleep(0.3)
+        yield Service(base, keys, env)
+    finally:
+        for proc in (worker, server):
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def read_events(
+    service: Service, run_id: str, until: str, last_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Follow the run's SSE stream until a ``run_finished`` event with status ``until``."""
+    headers = {"Last-Event-ID": last_id} if last_id else {}
+    events: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    with (
+        service.client("operator") as http,
+        http.stream("GET", f"/runs/{run_id}/events", headers=headers, timeout=120) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith("id:"):
+                current["id"] = line[3:].strip()
+            elif line.startswith("event:"):
+                current["event"] = line[6:].strip()
+            elif line.startswith("data:"):
+                current["data"] = json.loads(line[5:].strip())
+            elif line == "" and current:
+                events.append(current)
+                current = {}
+                done = events[-1]
+                if done["event"] == "run_finished" and done["data"]["status"] == until:
+                    break
+    return events
+
+
+def test_the_whole_lifecycle_over_http(service: Service) -> None:
+    with service.client("operator") as http:
+        submitted = http.post("/runs", json={"requirement": HIGH, "project": "clinic"})
+    assert submitted.status_code == 202, submitted.text
+    run_id = submitted.json()["run_id"]
+    assert submitted.json()["status"] == "QUEUED"
+
+    first = read_events(service, run_id, "PAUSED")
+    kinds = [e["event"] for e in first]
+    assert kinds[0] == "run_created" and kinds[1] == "run_started"
+    assert "governance" in kinds and kinds[-1] == "run_finished"
+    ids = [int(e["id"]) for e in first]
+    assert ids == sorted(ids)
+
+    with service.client("approver") as http:
+        pending = http.get("/pending").json()
+    mine = [p for p in pending if p["run_id"] == run_id]
+    assert [p["kind"] for p in mine] == ["governance"]
+    assert "approver" in mine[0]["roles"] and "operator" not in mine[0]["roles"]
+
+    approve = {"action": "approve", "id": mine[0]["id"][:8]}
+    with service.client("operator") as http:  # the run's owner, but not an approver
+        refused = http.post(f"/runs/{run_id}/answer", json=approve)
+    assert refused.status_code == 403
+    assert "may not answer a governance pause" in refused.json()["error"]["message"]
+    with service.client("approver") as http:
+        answered = http.post(f"/runs/{run_id}/answer", json=approve)
+        again = http.post(f"/runs/{run_id}/answer", json=approve)
+    assert answered.status_code == 202, answered.text
+    assert again.status_code == 409  # answered already: nothing is taken twice
+
+    # the stream replays from the last id seen, and ends with the run
+    rest = read_events(service, run_id, "COMPLETED", last_id=first[-1]["id"])
+    assert int(rest[0]["id"]) == ids[-1] + 1
+    assert [e["event"] for e in rest][-1] == "run_finished"
+
+    with service.client("operator") as http:
+        run = http.get(f"/runs/{run_id}").json()
+        files = http.get(f"/runs/{run_id}/artifacts").json()["files"]
+        summary = http.get(f"/runs/{run_id}/artifacts/run.json")
+        escape = http.get(f"/runs/{run_id}/artifacts/../../etc/passwd")
+        verified = http.get(f"/runs/{run_id}/audit/verify").json()
+        audit = http.get(f"/runs/{run_id}/audit").json()["events"]
+        spent = http.get(f"/runs/{run_id}/usage").json()
+    assert run["status"] == "COMPLETED" and run["owner"] == "operator-1"
+    moves = [(t["from_phase"], t["to_phase"], t["actor"]) for t in run["transitions"]]
+    assert ("PAUSED", "GOVERNANCE_ANALYSIS", "approver-1 (approver)") in moves
+    assert run["stages"] and all(s["outcome"] == "PASSED" for s in run["stages"])
+    assert all(s["result"]["status"] == "COMPLETE" for s in run["stages"])
+    assert "run.json" in {f["path"] for f in files}
+    assert summary.status_code == 200 and json.loads(summary.text)["status"] == "COMPLETED"
+    assert escape.status_code in (400, 404)
+    assert verified["ok"] is True and verified["rows"] == len(audit)
+    decisions = [e for e in audit if e["kind"] == "decision"]
+    assert [d["actor"] for d in decisions] == ["approver-1 (approver)"]
+    assert spent["total"]["input_tokens"] > 0
+
+
+def test_a_queued_run_is_cancelled_over_http(service: Service) -> None:
+    with service.client("operator") as http:
+        run_id = http.post("/runs", json={"requirement": LOW}).json()["run_id"]
+        cancelled = http.post(f"/runs/{run_id}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+    run = service.wait_status(run_id, "CANCELLED")
+    assert run["transitions"][-1]["to_phase"] == "CANCELLED"
+    assert run["transitions"][-1]["actor"] == "operator-1 (operator)"
+    with service.client("operator") as http:
+        assert http.post(f"/runs/{run_id}/cancel").status_code == 409  # it has ended
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({}, 422, "requirement"),
+        ({"requirement": LOW, "pipeline": "nope"}, 400, "nope"),
+        ({"requirement": LOW, "budget_tokens": -5}, 422, "budget_tokens"),
+        ({"requirement": LOW, "surprise": 1}, 422, "surprise"),
+        ({"requirement": "   "}, 400, "empty"),
+    ],
+)
+def test_bad_requests_get_a_4xx_with_a_message_and_store_nothing(
+    service: Service, body: dict[str, Any], status: int, message: str
+) -> None:
+    with service.client("operator") as http:
+        before = http.get("/runs", params={"limit": 200}).json()["runs"]
+        answer = http.post("/runs", json=body)
+        after = http.get("/runs", params={"limit": 200}).json()["runs"]
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert error["status"] == status and message in error["message"]
+    assert len(after) == len(before)
+
+
+@pytest.fixture(scope="module")
+def finished_run(service: Service) -> str:
+    with service.client("operator") as http:
+        run_id = str(http.post("/runs", json={"requirement": LOW}).json()["run_id"])
+    service.wait_status(run_id, "COMPLETED")
+    return run_id
+
+
+# Who gets what: (method, path, body) -> the status for each caller. The run is
+# the operator's; viewers see only their own runs, so to them it does not exist.
+# Routes that would change something are asked about a run that does not exist:
+# a caller the role allows gets 404 from the route itself, others 403 before it.
+NONE = "20000101-000000-000000"
+OWN_ONLY = {"viewer": 404, "operator": 200, "reviewer": 200, "approver": 200, "admin": 200}
+EVERYONE = dict.fromkeys(ROLES, 200)
+STARTERS = {"viewer": 403, "operator": 400, "reviewer": 400, "approver": 400, "admin": 400}
+CONTROL = {"viewer": 403, "operator": 404, "reviewer": 404, "approver": 404, "admin": 404}
+ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
+    ("GET", "/runs", None, EVERYONE),
+    ("GET", "/runs/{run}", None, OWN_ONLY),
+    ("POST", "/runs", {"requirement": LOW, "pipeline": "nope"}, STARTERS),
+    ("POST", f"/runs/{NONE}/cancel", None, CONTROL),
+    ("POST", f"/runs/{NONE}/resume", None, CONTROL),
+    ("POST", f"/runs/{NONE}/answer", {"action": "approve"}, dict.fromkeys(ROLES, 404)),
+    ("GET", "/runs/{run}/events", None, OWN_ONLY),
+    ("GET", "/pending", None, EVERYONE),
+    ("GET", "/runs/{run}/artifacts", None, OWN_ONLY),
+    ("GET", "/runs/{run}/artifacts/run.json", None, OWN_ONLY),
+    ("GET", "/runs/{run}/audit", None, OWN_ONLY),
+    ("GET", "/runs/{run}/audit/verify", None, OWN_ONLY),
+    ("GET", "/runs/{run}/usage", None, OWN_ONLY),
+    ("GET", "/teams", None, EVERYONE),
+    ("GET", "/teams/qa-engineering", None, EVERYONE),
+    ("GET", "/graph?pipeline=mvp", None, EVERYONE),
+    ("GET", "/metrics", None, EVERYONE),
+    ("GET", "/memory/team:qa-engineering/search?q=todos", None, EVERYONE),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "expected"), ROUTES)
+def test_every_route_for_every_role(
+    service: Service,
+    finished_run: str,
+    method: str,
+    path: str,
+    body: Any,
+    expected: dict[str, int],
+) -> None:
+    url = path.format(run=finished_run)
+    got: dict[str, int] = {}
+    for caller in (None, "stranger", *ROLES):
+        with service.client(caller) as http:
+            response = http.request(method, url, json=body)
+        got[str(caller)] = response.status_code
+        if response.status_code >= 400:
+            assert response.json()["error"]["status"] == response.status_code
+    want = {"None": 401, "stranger": 401, **expected}
+    assert got == want
+
+
+def test_health_needs_no_key_and_ready_checks_the_database_and_models(service: Service) -> None:
+    with service.client(None) as http:
+        assert http.get("/health").json() == {"status": "ok", "checks": {}}
+        ready = http.get("/ready")
+    assert ready.status_code == 200, ready.text
+    checks = ready.json()["checks"]
+    assert checks["database"] == "ok"
+    assert {"factory/architect", "factory/coder", "factory/fast", "factory/cheap"} <= set(checks)
+
+
+def test_metrics_count_runs_and_stages(service: Service, finished_run: str) -> None:
+    with service.client("viewer") as http:
+        text = http.get("/metrics").text
+    assert 'devfactory_runs{status="COMPLETED"}' in text
+    assert "devfactory_queue_depth" in text and "devfactory_pauses_waiting" in text
+    assert 'devfactory_stage_seconds_count{team="business-analysis"}' in text
+    assert 'devfactory_tokens_total{direction="input"' in text
+
+
+def test_runs_page_with_a_cursor_and_viewers_see_only_their_own(
+    service: Service, finished_run: str
+) -> None:
+    with service.client("admin") as http:
+        everything = http.get("/runs", params={"limit": 200}).json()["runs"]
+        first = http.get("/runs", params={"limit": 1}).json()
+        second = http.get("/runs", params={"limit": 1, "cursor": first["next_cursor"]}).json()
+        bad = http.get("/runs", params={"cursor": "not-a-cursor"})
+    assert len(everything) >= 2
+    assert [r["run_id"] for r in first["runs"] + second["runs"]] == [
+        r["run_id"] for r in everything[:2]
+    ]
+    assert bad.status_code == 400
+    with service.client("viewer") as http:
+        assert http.get("/runs").json()["runs"] == []  # the viewer started none
+
+
+@pytest.fixture(scope="module")
+def api_schema(service: Service) -> Any:
+    return schemathesis.openapi.from_url(f"{service.base}/openapi.json")
+
+
+def _schema_checks() -> list[Any]:
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    return [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
+
+
+def test_the_openapi_schema_holds_and_no_request_gets_a_5xx(
+    service: Service, api_schema: Any
+) -> None:
+    checked: list[str] = []
+    headers = {"Authorization": f"Bearer {service.keys['admin']}"}
+    for found in api_schema.get_all_operations():
+        operation = found.ok()
+        checked.append(operation.label)
+
+        @hypothesis.given(case=operation.as_strategy())
+        @hypothesis.settings(
+            max_examples=20,
+            deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+            database=None,
+        )
+        def holds(case: Any) -> None:
+            case.call_and_validate(headers=headers, checks=_schema_checks(), timeout=30)
+
+        holds()
+    assert "POST /runs" in checked and "GET /runs/{run_id}/events" in checked
+    assert len(checked) >= 20

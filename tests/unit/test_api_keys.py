@@ -1,0 +1,66 @@
+"""API keys in the users file: made once, stored hashed, acting in their person's role now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devfactory.users import UserError, UserStore
+
+PASSWORD = "correct horse battery staple 42"
+
+
+def test_a_key_acts_for_its_person_in_their_current_role(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.yaml")
+    store.add("ann", PASSWORD, "reviewer")
+    key, token = store.create_key("ann")
+    assert token.startswith(f"dfk_{key.id}_")
+    assert store.by_key(token) == store.find("ann")
+    assert store.by_key(token).role == "reviewer"  # type: ignore[union-attr]
+    store.add("ann", PASSWORD, "approver")  # a new role takes effect on the next request
+    assert store.by_key(token).role == "approver"  # type: ignore[union-attr]
+    text = (tmp_path / "users.yaml").read_text()
+    assert token.split("_")[2] not in text  # only the hash is kept
+    assert (tmp_path / "users.yaml").stat().st_mode & 0o777 == 0o600
+
+
+def test_revoked_keys_and_removed_people_act_for_nobody(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.yaml")
+    first, one = store.create_key("bot", "operator")
+    _, two = store.create_key("bot")
+    assert store.by_key(one) is not None and store.by_key(two) is not None
+    assert store.revoke_key(first.id) and not store.revoke_key(first.id)
+    assert store.by_key(one) is None and store.by_key(two) is not None
+    assert store.remove("bot")
+    assert store.by_key(two) is None and store.keys() == []
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "dfk_", "dfk_000000000000_" + "A" * 43, "Bearer x", "dfk_../../etc_" + "A" * 43],
+)
+def test_malformed_or_unknown_keys_are_refused(tmp_path: Path, token: str) -> None:
+    store = UserStore(tmp_path / "users.yaml")
+    _, good = store.create_key("bot", "operator")
+    assert store.by_key(token) is None
+    assert store.by_key(good[:-1] + ("B" if good[-1] != "B" else "C")) is None  # one char off
+
+
+def test_an_api_only_person_cannot_sign_in_to_the_chat(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.yaml")
+    store.create_key("bot", "operator")
+    assert store.find("bot") is not None
+    assert store.verify("bot", "") is None and store.verify("bot", PASSWORD) is None
+
+
+def test_a_key_keeps_its_person_s_role_and_a_new_person_needs_one(tmp_path: Path) -> None:
+    store = UserStore(tmp_path / "users.yaml")
+    store.add("ann", PASSWORD, "viewer")
+    with pytest.raises(UserError, match="ann is a viewer"):
+        store.create_key("ann", "admin")  # a key never raises its person's role
+    with pytest.raises(UserError, match="give their --role"):
+        store.create_key("nobody")
+    with pytest.raises(UserError, match="unknown role"):
+        store.create_key("nobody", "root")
+    assert [p.name for p in store.people()] == ["ann"]  # nothing half-written
