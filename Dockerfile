@@ -1,6 +1,6 @@
-# devfactory image: the CLI and the embedded model, for use with docker-compose.yml.
+# devfactory image: the CLI, API and workers, and the embedded model (docker-compose.yml).
 FROM python:3.11-slim-bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake graphviz \
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake graphviz git bubblewrap \
     && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir uv==0.13.8
 WORKDIR /app

@@ -1,0 +1,245 @@
+"""Benchmark the service: runs per minute by worker count, API latency, SSE delivery.
+
+Three figures, with the scripted instant model (``tests.browser.models:scripted``), so
+that they measure the factory's own overhead (Postgres, the checkpointer, the audit
+log, the git workspace) and not a model:
+
+- runs completed per minute by 1, 2 and 4 ``devfactory worker`` processes, each time on
+  ``--runs`` fresh mvp runs queued at once (the ratio 4/1 is the figure that matters);
+- ``GET /runs/{id}`` p50/p95 under ``--clients`` concurrent clients of `devfactory serve`;
+- SSE delivery: from an event's insert in the feed to a client holding it, p50/p95.
+
+Usage: python -m bench.service_bench [--runs 24] [--clients 50] [--requests 1000] [--out F]
+
+Not a test: the numbers depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from devfactory.runner import Factory
+from devfactory.settings import Settings
+from devfactory.users import UserStore
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+REQUIREMENT = "A command-line tool that counts the words in a text file, number {n}"
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Return the ``q`` quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def environment(data: Path) -> dict[str, str]:
+    """Return the service processes' environment: scripted models, no code run, no memory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVFACTORY_")}
+    env.update(
+        DEVFACTORY_DATA_DIR=str(data),
+        DEVFACTORY_MODELS_FACTORY="tests.browser.models:scripted",
+        DEVFACTORY_MEMORY_ENABLED="false",
+        DEVFACTORY_RUN_CODE="false",
+        DEVFACTORY_REVIEW_REQUIRED="false",
+        DEVFACTORY_FACT_MEMORY="false",
+        DEVFACTORY_WORKER_POLL_S="0.5",
+        OLLAMA_HOST="http://127.0.0.1:9",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def runs_per_minute(factory: Factory, env: dict[str, str], workers: int, runs: int) -> float:
+    """Start ``workers`` workers, queue ``runs`` runs once they wait, time them to the end.
+
+    The clock starts when the runs are queued, not when the processes start: a
+    worker is a long-lived process, and its start-up is not the factory's throughput.
+    """
+    outs = Path(env["DEVFACTORY_DATA_DIR"]) / "out"
+    procs = [
+        subprocess.Popen(
+            [str(BIN / "devfactory"), "worker", "--no-watchdog"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
+    for proc in procs:  # each says so once it waits for runs
+        assert proc.stderr is not None
+        while "waiting for runs" not in (line := proc.stderr.readline()):
+            if not line:
+                raise SystemExit("a worker stopped before it was ready")
+    started = time.monotonic()
+    ids = [
+        factory.submit(REQUIREMENT.format(n=n), out_dir=outs / f"w{workers}-{n}").run_id
+        for n in range(runs)
+    ]
+    while any(factory.get(i).status not in ("COMPLETED", "FAILED") for i in ids):
+        time.sleep(0.2)
+    seconds = time.monotonic() - started
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(timeout=120)
+    failed = [i for i in ids if factory.get(i).status != "COMPLETED"]
+    if failed:
+        raise SystemExit(f"{len(failed)} run(s) did not complete: {failed[:3]}")
+    return runs / (seconds / 60)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def latencies(base: str, key: str, run_id: str, clients: int, requests: int) -> list[float]:
+    """Time ``requests`` GET /runs/{id} calls spread over ``clients`` concurrent clients."""
+    found: list[float] = []
+    per_client = max(1, requests // clients)
+
+    async def client() -> None:
+        async with httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
+        ) as http:
+            for _ in range(per_client):
+                started = time.perf_counter()
+                response = await http.get(f"/runs/{run_id}")
+                response.raise_for_status()
+                found.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return found
+
+
+def sse_delivery(factory: Factory, base: str, key: str, env: dict[str, str]) -> list[float]:
+    """Follow a new run's events live; return each event's delay from its insert to receipt."""
+    outs = Path(env["DEVFACTORY_DATA_DIR"]) / "out"
+    run_id = factory.submit(REQUIREMENT.format(n="sse"), out_dir=outs / "sse").run_id
+    received: dict[int, float] = {}
+
+    def follow() -> None:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as http:
+            with http.stream("GET", f"/runs/{run_id}/events", timeout=300) as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("id:"):
+                        received[int(line[3:])] = time.time()
+                    if line.startswith("data:") and '"run_finished"' in line:
+                        return
+
+    reader = threading.Thread(target=follow)
+    reader.start()
+    time.sleep(1.0)  # the stream is open before the run starts
+    worker = subprocess.Popen(
+        [str(BIN / "devfactory"), "worker", "--max-runs", "1", "--no-watchdog"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    reader.join(timeout=300)
+    worker.wait(timeout=60)
+    with factory.pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT id, extract(epoch FROM at) AS at FROM devfactory_events WHERE run_id = %s",
+            (run_id,),
+        ).fetchall()
+    inserted = {int(r["id"]): float(r["at"]) for r in rows}  # type: ignore[index]
+    return [received[i] - inserted[i] for i in received if i in inserted and i > 0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=24)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "service.json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="service-bench-") as tmp:
+        data = Path(tmp) / "data"
+        env = environment(data)
+        os.environ.update({k: v for k, v in env.items() if k.startswith("DEVFACTORY_")})
+        settings = Settings(data_dir=data)
+        result: dict[str, Any] = {
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "model": "scripted (instant)",
+            "pipeline": "mvp",
+            "runs_per_round": args.runs,
+        }
+        with Factory(settings) as factory:
+            env["DATABASE_URL"] = factory.database.owner_dsn
+            rates = {}
+            for workers in (1, 2, 4):
+                rates[str(workers)] = round(runs_per_minute(factory, env, workers, args.runs), 1)
+                print(f"{workers} worker(s): {rates[str(workers)]} runs/min", flush=True)
+            result["runs_per_minute"] = rates
+            result["ratio_4_to_1"] = round(rates["4"] / rates["1"], 2)
+            key = UserStore.of(settings).create_key("bench", "admin")[1]
+            port = free_port()
+            server = subprocess.Popen(
+                [str(BIN / "devfactory"), "serve", "--port", str(port)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            base = f"http://127.0.0.1:{port}"
+            try:
+                deadline = time.monotonic() + 120
+                while True:
+                    try:
+                        if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise SystemExit("the API did not start")
+                    time.sleep(0.3)
+                some_run = factory.list_runs(1)[0].run_id
+                warm = httpx.get(  # the first request compiles the pipeline's graph
+                    f"{base}/runs/{some_run}", headers={"Authorization": f"Bearer {key}"}
+                )
+                warm.raise_for_status()
+                timed = asyncio.run(latencies(base, key, some_run, args.clients, args.requests))
+                result["get_run"] = {
+                    "clients": args.clients,
+                    "requests": len(timed),
+                    "p50_ms": round(1000 * statistics.median(timed), 1),
+                    "p95_ms": round(1000 * quantile(timed, 0.95), 1),
+                }
+                print(f"GET /runs/{{id}}: {result['get_run']}", flush=True)
+                delays = sse_delivery(factory, base, key, env)
+                result["sse_delivery"] = {
+                    "events": len(delays),
+                    "p50_ms": round(1000 * statistics.median(delays), 1),
+                    "p95_ms": round(1000 * quantile(delays, 0.95), 1),
+                }
+                print(f"SSE delivery: {result['sse_delivery']}", flush=True)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
