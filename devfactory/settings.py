@@ -69,6 +69,15 @@ class Settings(BaseSettings):
         description="How long a run's driver holds it without renewing (renewed every third).",
     )
 
+    model_call_timeout_s: float = Field(
+        default=900.0,
+        gt=0,
+        le=7200,
+        description="Seconds one model call may take; past it the call fails, is retried up "
+        "to max_model_errors times (then the next model of the alias's chain), and the stage "
+        "is BLOCKED with the reason.",
+    )
+
     # Workers (devfactory worker): the run queue and its watchdog.
     worker_poll_s: float = Field(
         default=5.0,

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -160,6 +161,27 @@ def _role(message: BaseMessage) -> str:
     return {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
 
 
+class ModelTimeoutError(TimeoutError):
+    """A model call ran past ``model_call_timeout_s``."""
+
+
+def deadline_processor(seconds: float) -> Any:
+    """Return a llama.cpp logits processor that stops the generation ``seconds`` from now.
+
+    It runs before each token is sampled, so a generation never outlives its
+    deadline by more than one token (the prompt's evaluation, bounded by the
+    context size, comes before the first check).
+    """
+    deadline = time.monotonic() + seconds
+
+    def check(input_ids: Any, scores: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise ModelTimeoutError(f"no reply within {seconds:g} s (model_call_timeout_s)")
+        return scores
+
+    return check
+
+
 class EmbeddedChatModel(BaseChatModel):
     """A LangChain chat model over an in-process llama.cpp GGUF model.
 
@@ -177,6 +199,7 @@ class EmbeddedChatModel(BaseChatModel):
     temperature: float = 0.2
     repeat_penalty: float = 1.1
     seed: int = 0
+    timeout_s: float | None = None  # a call past it raises ModelTimeoutError
     _handle: tuple[Any, threading.Lock] | None = PrivateAttr(default=None)
 
     @property
@@ -223,6 +246,11 @@ class EmbeddedChatModel(BaseChatModel):
 
             gbnf = json_schema_grammar(json.dumps(kwargs["json_schema"], sort_keys=True))
             grammar = LlamaGrammar.from_string(gbnf, verbose=False)
+        processors = None
+        if self.timeout_s is not None:
+            from llama_cpp import LogitsProcessorList
+
+            processors = LogitsProcessorList([deadline_processor(self.timeout_s)])
         with lock:
             out = llm.create_chat_completion(
                 messages=payload,
@@ -232,6 +260,7 @@ class EmbeddedChatModel(BaseChatModel):
                 stop=stop,
                 grammar=grammar,
                 repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
+                logits_processor=processors,
             )
         choice = out["choices"][0]
         usage = out.get("usage") or {}
@@ -264,6 +293,7 @@ def build_embedded(
     temperature: float,
     n_ctx: int,
     n_threads: int,
+    timeout_s: float | None = None,
 ) -> EmbeddedChatModel:
     """Verify the weights and return a loaded ``EmbeddedChatModel``."""
     model = EmbeddedChatModel(
@@ -272,6 +302,7 @@ def build_embedded(
         temperature=temperature,
         n_ctx=n_ctx,
         n_threads=default_threads(n_threads),
+        timeout_s=timeout_s,
     )
     model.ensure_loaded()
     return model

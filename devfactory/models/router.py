@@ -209,6 +209,7 @@ class ModelRouter:
                 temperature=s.temperature,
                 num_predict=s.stage_max_tokens,
                 num_ctx=s.embedded_ctx,
+                client_kwargs={"timeout": s.model_call_timeout_s},
             )
             return chat, _bind_ollama
         if entry.provider == "embedded":
@@ -218,6 +219,7 @@ class ModelRouter:
                 temperature=s.temperature,
                 n_ctx=s.embedded_ctx,
                 n_threads=s.embedded_threads,
+                timeout_s=s.model_call_timeout_s,
             )
             return chat, _bind_embedded
         from langchain.chat_models import init_chat_model
@@ -227,6 +229,7 @@ class ModelRouter:
             model_provider=entry.provider,
             temperature=s.temperature,
             max_tokens=s.stage_max_tokens,
+            timeout=s.model_call_timeout_s,
         )
         return chat, _bind_prompt_only
 
