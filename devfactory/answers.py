@@ -68,6 +68,7 @@ class Answering(Queries):
         *,
         interrupt_id: str | None = None,
         kind: str | None = None,
+        by_policy: bool = False,
     ) -> list[Pending]:
         """Return the questions ``decision`` answers (``choose_pending`` picks them).
 
@@ -75,8 +76,10 @@ class Answering(Queries):
         when the decision may not answer the question.
         """
         row = self.get(run_id)
-        if decision.by.startswith(POLICY_PREFIX):
+        if decision.by.startswith(POLICY_PREFIX) and not by_policy:
             raise DecisionError(f"names starting with {POLICY_PREFIX!r} are the factory's own")
+        if by_policy and not decision.by.startswith(POLICY_PREFIX):
+            raise DecisionError(f"a policy's decision is signed {POLICY_PREFIX}<rule>")
         if row.status != Phase.PAUSED:
             raise RunStateError(f"run {run_id} is {row.shown_status}, not waiting for a person")
         chosen = choose_pending(run_id, self.pending(run_id), interrupt_id=interrupt_id, kind=kind)
@@ -93,6 +96,7 @@ class Answering(Queries):
         kind: str | None = None,
         on_event: EventSink | None = None,
         queue: bool = False,
+        by_policy: bool = False,
     ) -> RunReport:
         """Resume a paused run with a person's ``decision`` (checked by ``check_answer``).
 
@@ -102,7 +106,9 @@ class Answering(Queries):
         row = self.get(run_id)
         text = redact(checked_text(decision.text, "the answer", empty=True))
         decision = decision.model_copy(update={"text": text})
-        chosen = self.check_answer(run_id, decision, interrupt_id=interrupt_id, kind=kind)
+        chosen = self.check_answer(
+            run_id, decision, interrupt_id=interrupt_id, kind=kind, by_policy=by_policy
+        )
         snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
         phase = (snapshot.values or {}).get("phase", Phase.DRAFT)
         pause = chosen[0].pause

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
         le=300,
         description="How often a live event stream looks for new events without a NOTIFY.",
     )
+    pause_expiry_s: float = Field(
+        default=0,
+        ge=0,
+        le=365 * 86400,
+        description="Seconds a pause may wait for a person before the watchdog answers it by "
+        "the policy's unattended rule, recorded as policy:expiry (0: pauses never expire). "
+        "A rule set to wait, and a governance approval nobody pre-approved, still wait.",
+    )
     max_run_crashes: int = Field(
         default=3,
         ge=0,

@@ -13,8 +13,9 @@ advisory lock sweeps (the lock is held by a connection, so a dead leader's
 lock is released with its connection and another worker takes over). A sweep
 requeues worker-driven runs whose lease ran out (their worker died: the next
 worker resumes them from their checkpoint), fails the runs that died more
-than ``max_run_crashes`` times, with the reason, and ends the cancelled runs
-that nobody drives.
+than ``max_run_crashes`` times, with the reason, ends the cancelled runs that
+nobody drives, and answers the pauses older than ``pause_expiry_s`` by the
+policy's unattended rules (signed ``policy:expiry``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from typing import Any
 
 import psycopg
 
+from devfactory.control import unattended
+from devfactory.control.hitl import POLICY_PREFIX, DecisionError
 from devfactory.control.lifecycle import Phase
+from devfactory.control.policy import load_policy
 from devfactory.redact import redact
 from devfactory.reports import RunReport
 from devfactory.runner import Factory, RunBusyError, RunStateError
@@ -40,8 +44,51 @@ from devfactory.store.queue import CHANNEL, WATCHDOG_LOCK, Swept
 log = logging.getLogger(__name__)
 
 
+EXPIRY = f"{POLICY_PREFIX}expiry"
+
+
+def expire_pauses(factory: Factory) -> list[str]:
+    """Answer the pauses that waited past ``pause_expiry_s`` by the policy's unattended rule.
+
+    The decision is signed ``policy:expiry`` and says how long the pause waited;
+    the run goes back to the workers. A rule set to "wait", and a governance
+    approval nobody pre-approved, leave the pause to a person however long it waits.
+    """
+    limit = factory.settings.pause_expiry_s
+    if limit <= 0:
+        return []
+    policy = load_policy(factory.settings.policy_file)
+    answered: list[str] = []
+    for row in factory.queue.expired_pauses(limit):
+        for item in factory.pending(row.run_id):
+            ruled = unattended.answer(
+                item.pause,
+                policy,
+                project=row.project,
+                pre_approval=factory.approvals.current(row.project),
+            )
+            if ruled is None:
+                continue
+            why = f"the pause waited {limit:g} s for a person (pause_expiry_s); {ruled.text}"
+            decision = ruled.model_copy(update={"by": EXPIRY, "text": why[:8000]})
+            try:
+                factory.answer(
+                    row.run_id,
+                    decision,
+                    interrupt_id=item.interrupt_id,
+                    queue=True,
+                    by_policy=True,
+                )
+            except (DecisionError, RunStateError, RunBusyError) as exc:
+                log.info("watchdog: pause of run %s not expired: %s", row.run_id, exc)
+                continue
+            answered.append(row.run_id)
+            break  # the run goes on; its other questions are asked again if still open
+    return answered
+
+
 def sweep(factory: Factory) -> Swept:
-    """Requeue, fail or end the worker-driven runs that nobody drives any more."""
+    """Requeue, fail or end the worker-driven runs nobody drives; answer expired pauses."""
     requeued: list[str] = []
     failed: list[tuple[str, str]] = []
     cap = factory.settings.max_run_crashes
@@ -58,7 +105,7 @@ def sweep(factory: Factory) -> Swept:
         elif factory.queue.requeue_crashed(row):
             log.warning("watchdog: run %s lost its worker; queued again", row.run_id)
             requeued.append(row.run_id)
-    return Swept(tuple(requeued), tuple(failed))
+    return Swept(tuple(requeued), tuple(failed), tuple(expire_pauses(factory)))
 
 
 class Watchdog(threading.Thread):

@@ -36,10 +36,11 @@ _ROW = "SELECT *, (lease_until IS NOT NULL AND lease_until > now()) AS leased FR
 
 @dataclass(frozen=True)
 class Swept:
-    """What one watchdog sweep did: runs queued again, and runs failed with the reason."""
+    """What one watchdog sweep did: runs queued again, failed (with the reason), answered."""
 
     requeued: tuple[str, ...] = ()
     failed: tuple[tuple[str, str], ...] = ()
+    expired: tuple[str, ...] = ()  # runs whose pause expired and was answered by policy
 
 
 class RunQueue:
@@ -185,3 +186,14 @@ class RunQueue:
             if moved:
                 conn.execute(f"NOTIFY {CHANNEL}")
         return moved == 1
+
+    def expired_pauses(self, older_than_s: float) -> list[RunRow]:
+        """Return the paused runs that have waited for a person longer than ``older_than_s``."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                f"{_ROW} r WHERE status = 'PAUSED' AND (SELECT max(at) FROM"
+                " devfactory_transitions t WHERE t.run_id = r.run_id AND t.to_phase = 'PAUSED')"
+                " < now() - make_interval(secs => %s) ORDER BY updated_at",
+                (older_than_s,),
+            ).fetchall()
+        return [RunRow(**cast(dict[str, Any], r)) for r in rows]
