@@ -7,12 +7,22 @@ decision is checked and recorded the same way wherever it was given.
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.types import Command
 
-from devfactory.control.hitl import POLICY_PREFIX, Decision, DecisionError, check_decision
+from devfactory.control.hitl import (
+    POLICY_PREFIX,
+    Decision,
+    DecisionError,
+    RoleRefusedError,
+    check_decision,
+)
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.control.policy import load_policy
 from devfactory.control.unattended import PreApproval, check_pre_approver
@@ -36,6 +46,7 @@ class Answering(Queries):
     queue: RunQueue
     feed: EventFeed
     approvals: ProjectApprovals
+    checkpointer: PostgresSaver
 
     def _recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
         raise NotImplementedError
@@ -192,3 +203,47 @@ class Answering(Queries):
         recorder.finish(to, reason, dict(snapshot.values or {}), [])
         self.feed.append(row.run_id, RunFinished(run_id=row.run_id, status=to, reason=reason))
         return True
+
+    def purge(self, run_id: str, *, by: str, role: str) -> dict[str, Any]:
+        """Delete an archived run's checkpoints, live events and folder; keep its audit log.
+
+        Only an admin may (``RoleRefusedError``), and only an archived run
+        (``RunStateError``). The folder is deleted only when it holds this run's
+        ``run.json`` (a folder someone reused is kept, and the record says so).
+        The purge is appended to the run's audit log, which is never deleted.
+        """
+        if role != "admin":
+            raise RoleRefusedError(f"role {role!r} may not purge a run; only an admin may")
+        row = self.get(run_id)
+        if row.purged_at is not None:
+            raise RunStateError(f"run {run_id} was purged already")
+        if row.archived_at is None:
+            raise RunStateError(f"run {run_id} is not archived (see retention_days)")
+        folder = Path(row.out_dir)
+        removed = _remove_run_folder(folder, run_id)
+        self.checkpointer.delete_thread(run_id)
+        self.queue.mark_purged(run_id)
+        record = {
+            "checkpoints": "deleted",
+            "live_events": "deleted",
+            "folder": f"deleted {folder}" if removed else f"kept {folder}: {_KEPT}",
+        }
+        self.audit.append(run_id, "purged", record, actor=f"{by} ({role})", key="purged")
+        return record
+
+
+_KEPT = "it does not hold this run's run.json"
+
+
+def _remove_run_folder(folder: Path, run_id: str) -> bool:
+    """Delete ``folder`` if it is this run's folder (its run.json names the run)."""
+    summary = folder / "run.json"
+    if folder.is_symlink() or summary.is_symlink() or not summary.is_file():
+        return False
+    try:
+        if json.loads(summary.read_text("utf-8")).get("run_id") != run_id:
+            return False
+    except (OSError, ValueError, AttributeError):
+        return False
+    shutil.rmtree(folder)
+    return True

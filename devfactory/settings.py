@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         "the policy's unattended rule, recorded as policy:expiry (0: pauses never expire). "
         "A rule set to wait, and a governance approval nobody pre-approved, still wait.",
     )
+    retention_days: float = Field(
+        default=0,
+        ge=0,
+        le=36500,
+        description="Days after which the watchdog archives a finished run (0: never); an "
+        "admin may then purge its checkpoints, live events and folder (devfactory purge).",
+    )
     max_run_crashes: int = Field(
         default=3,
         ge=0,

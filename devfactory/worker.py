@@ -15,7 +15,8 @@ requeues worker-driven runs whose lease ran out (their worker died: the next
 worker resumes them from their checkpoint), fails the runs that died more
 than ``max_run_crashes`` times, with the reason, ends the cancelled runs that
 nobody drives, and answers the pauses older than ``pause_expiry_s`` by the
-policy's unattended rules (signed ``policy:expiry``).
+policy's unattended rules (signed ``policy:expiry``), and archives the runs that
+ended more than ``retention_days`` ago.
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ def sweep(factory: Factory) -> Swept:
         elif factory.queue.requeue_crashed(row):
             log.warning("watchdog: run %s lost its worker; queued again", row.run_id)
             requeued.append(row.run_id)
-    return Swept(tuple(requeued), tuple(failed), tuple(expire_pauses(factory)))
+    days = factory.settings.retention_days
+    archived = factory.queue.archive_finished(days) if days > 0 else []
+    return Swept(tuple(requeued), tuple(failed), tuple(expire_pauses(factory)), tuple(archived))
 
 
 class Watchdog(threading.Thread):

@@ -31,6 +31,7 @@ class Permission(StrEnum):
     CONTROL = "control"  # cancel or resume a run one may see
     ANSWER = "answer"  # answer a pause; the policy's roles for that pause decide
     METRICS = "metrics"
+    PURGE = "purge"  # delete an archived run's checkpoints, live events and folder
 
 
 MIN_ROLE: dict[Permission, str] = {
@@ -39,6 +40,7 @@ MIN_ROLE: dict[Permission, str] = {
     Permission.CONTROL: "operator",
     Permission.ANSWER: "viewer",
     Permission.METRICS: "viewer",
+    Permission.PURGE: "admin",
 }
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
 BEARER = {"WWW-Authenticate": 'Bearer realm="devfactory"'}
@@ -101,4 +103,5 @@ Starter = Annotated[Person, Depends(Allowed(Permission.START))]
 Controller = Annotated[Person, Depends(Allowed(Permission.CONTROL))]
 Answerer = Annotated[Person, Depends(Allowed(Permission.ANSWER))]
 MetricsReader = Annotated[Person, Depends(Allowed(Permission.METRICS))]
+Admin = Annotated[Person, Depends(Allowed(Permission.PURGE))]
 Rules = Annotated[Policy, Depends(policy)]

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from devfactory.api.auth import Answerer, Controller, Reader, Rules, Starter, visible
+from devfactory.api.auth import Admin, Answerer, Controller, Reader, Rules, Starter, visible
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.schemas import (
     Accepted,
@@ -243,3 +243,19 @@ async def answer_run(
 
 def _answer(factory: Factory, run_id: str, decision: Decision, ident: Any, kind: Any) -> Any:
     return factory.answer(run_id, decision, interrupt_id=ident, kind=kind, queue=True)
+
+
+@router.delete("/runs/{run_id}", summary="Purge an archived run")
+def purge_run(run_id: str, person: Admin, request: Request) -> dict[str, Any]:
+    """Delete an archived run's checkpoints, live events and folder (admins only).
+
+    The run's row, its lifecycle and its audit log stay; the purge is appended
+    to the audit log with who did it.
+    """
+    factory = factory_of(request)
+    get_run(factory, run_id)
+    try:
+        done = factory.purge(run_id, by=person.name, role=person.role)
+    except RunStateError as exc:
+        raise ApiError(409, str(exc)) from exc
+    return {"run_id": run_id, "purged": done}

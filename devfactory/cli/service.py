@@ -208,3 +208,23 @@ def revoke_key(ident: Annotated[str, typer.Argument(help="The key's id (keys lis
     if not UserStore.of(get_settings()).revoke_key(ident):
         raise fail(f"no key {ident!r}", EXIT_USAGE)
     console.print(f"revoked {ident}")
+
+
+@app.command(rich_help_panel="Service")
+def purge(
+    run_id: Annotated[str, typer.Argument(help="An archived run (see retention_days).")],
+    by: AsOption = None,
+    role: RoleOption = None,
+) -> None:
+    """Delete an archived run's checkpoints, live events and folder; its audit log stays."""
+    from devfactory.control.hitl import DecisionError
+    from devfactory.runner import RunStateError
+
+    who = identity(get_settings(), by, role)
+    with common.session() as factory:
+        try:
+            done = factory.purge(run_id, by=who[0], role=who[1])
+        except (DecisionError, RunStateError) as exc:
+            raise fail(str(exc), EXIT_USAGE) from exc
+    for what, how in done.items():
+        console.print(f"{what}: {how}", soft_wrap=True)

@@ -41,6 +41,7 @@ class Swept:
     requeued: tuple[str, ...] = ()
     failed: tuple[tuple[str, str], ...] = ()
     expired: tuple[str, ...] = ()  # runs whose pause expired and was answered by policy
+    archived: tuple[str, ...] = ()  # finished runs past retention_days
 
 
 class RunQueue:
@@ -197,3 +198,25 @@ class RunQueue:
                 (older_than_s,),
             ).fetchall()
         return [RunRow(**cast(dict[str, Any], r)) for r in rows]
+
+    def archive_finished(self, older_than_days: float) -> list[str]:
+        """Archive the runs that ended more than ``older_than_days`` ago; return their ids."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "UPDATE devfactory_runs SET archived_at = now() WHERE archived_at IS NULL AND"
+                " status = ANY(%s) AND updated_at < now() - make_interval(secs => %s)"
+                " RETURNING run_id",
+                (_ENDED, older_than_days * 86400),
+            ).fetchall()
+        return [cast(dict[str, Any], r)["run_id"] for r in rows]
+
+    def mark_purged(self, run_id: str) -> bool:
+        """Record that an archived run was purged; False if it was not archived (or purged)."""
+        with self.pool.connection() as conn, conn.transaction():
+            done = conn.execute(
+                "UPDATE devfactory_runs SET purged_at = now() WHERE run_id = %s AND"
+                " archived_at IS NOT NULL AND purged_at IS NULL",
+                (run_id,),
+            ).rowcount
+            conn.execute("DELETE FROM devfactory_events WHERE run_id = %s", (run_id,))
+        return done == 1

@@ -65,6 +65,8 @@ class RunRow:
     inbox: dict[str, Any] | None = None  # what the next worker's drive feeds the graph
     crashes: int = 0  # drives that ended without releasing the run
     cancel_by: str | None = None  # who asked the run to stop
+    archived_at: datetime | None = None  # kept past retention_days: it may be purged
+    purged_at: datetime | None = None  # its checkpoints, feed and folder were deleted
 
     @property
     def driver_gone(self) -> bool:

@@ -140,3 +140,10 @@ CREATE TABLE IF NOT EXISTS devfactory_events (
     at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS devfactory_events_run ON devfactory_events (run_id, id);
+
+-- Retention: a finished run older than ``retention_days`` is archived (the
+-- watchdog sets ``archived_at``); an admin may then purge it: its checkpoints,
+-- its event feed and its folder are deleted and ``purged_at`` set. Its row, its
+-- transitions and its audit log stay (audit rows are never deleted).
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS archived_at timestamptz;
+ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS purged_at timestamptz;

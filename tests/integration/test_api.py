@@ -253,6 +253,7 @@ ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/graph?pipeline=mvp", None, EVERYONE),
     ("GET", "/metrics", None, EVERYONE),
     ("GET", "/memory/team:qa-engineering/search?q=todos", None, EVERYONE),
+    ("DELETE", f"/runs/{NONE}", None, {**dict.fromkeys(ROLES, 403), "admin": 404}),
 ]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from devfactory.control.hitl import Decision
+from devfactory.control.hitl import Decision, DecisionError
 from devfactory.runner import Factory, RunStateError
 from devfactory.settings import Settings
 from devfactory.store.db import open_pool
@@ -331,3 +331,54 @@ def test_a_high_risk_approval_waits_for_a_person_however_long_it_waits(
         assert sweep(factory).expired == ()
         assert factory.get(run_id).status == "PAUSED"
         assert [p.pause.kind for p in factory.pending(run_id)] == ["governance"]
+
+
+def test_finished_runs_are_archived_after_retention_and_an_admin_may_purge_them(
+    pg_settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    settings = pg_settings.model_copy(update={"retention_days": 1.0})
+    with Factory(settings, models=ScriptedModels()) as factory:
+        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        Worker(factory).run(idle_exit_s=0)
+        assert factory.get(run_id).status == "COMPLETED"
+        assert sweep(factory).archived == ()  # it ended just now
+        with pytest.raises(RunStateError, match="not archived"):
+            factory.purge(run_id, by="root", role="admin")
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE devfactory_runs SET updated_at = now() - interval '2 days'"
+                " WHERE run_id = %s",
+                (run_id,),
+            )
+        assert sweep(factory).archived == (run_id,)
+        with pytest.raises(DecisionError, match="only an admin"):
+            factory.purge(run_id, by="ann", role="approver")
+        assert (tmp_path / "out" / "run.json").is_file()  # the refusal changed nothing
+        done = factory.purge(run_id, by="root", role="admin")
+        assert done["folder"] == f"deleted {tmp_path / 'out'}"
+        assert not (tmp_path / "out").exists()
+        snapshot = factory.graph("mvp").get_state({"configurable": {"thread_id": run_id}})
+        assert snapshot.created_at is None  # no checkpoint left
+        assert factory.feed.since(run_id) == []
+        row = factory.get(run_id)
+        assert row.purged_at is not None and row.status == "COMPLETED"
+        audit = factory.audit_events(run_id)
+        assert audit[-1].kind == "purged" and audit[-1].actor == "root (admin)"
+        assert factory.verify_audit(run_id).ok  # the log itself was never touched
+        with pytest.raises(RunStateError, match="purged already"):
+            factory.purge(run_id, by="root", role="admin")
+
+
+def test_a_purge_keeps_a_folder_that_is_not_the_run_s(
+    pg_settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        Worker(factory).run(idle_exit_s=0)
+        (tmp_path / "out" / "run.json").write_text('{"run_id": "someone-else"}')
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE devfactory_runs SET archived_at = now() WHERE run_id = %s", (run_id,)
+            )
+        done = factory.purge(run_id, by="root", role="admin")
+    assert done["folder"].startswith("kept ") and (tmp_path / "out" / "run.json").is_file()
