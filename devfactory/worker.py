@@ -199,28 +199,45 @@ class Worker:
         """Work until stopped, idle for ``idle_exit_s`` or done ``max_runs``; return runs driven.
 
         A run whose drive raised is left to the watchdog (its driver released it
-        with the reason); the worker goes on with the next one.
+        with the reason, or its lease runs out); the worker goes on with the
+        next one. A database that goes away is waited for: the worker listens
+        again once it is back, and the watchdog requeues what was cut short.
         """
         poll = self.factory.settings.worker_poll_s
         idle_since = time.monotonic()
-        with psycopg.connect(self.factory.dsn, autocommit=True) as listener:
-            listener.execute(f"LISTEN {CHANNEL}")
-            while not self.stopping:
-                if max_runs is not None and len(self.driven) >= max_runs:
-                    break
-                before = len(self.driven)
-                try:
-                    self.step()
-                except Exception as exc:  # noqa: BLE001 - one run's failure must not stop the worker
-                    log.error("worker %s: %s: %s", self.name, type(exc).__name__, redact(str(exc)))
-                if len(self.driven) > before:  # it claimed a run: look for the next one at once
-                    idle_since = time.monotonic()
-                    continue
-                if idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
-                    break
-                for _ in listener.notifies(timeout=poll, stop_after=1):
-                    pass
+        while not self.stopping and not self._done(max_runs):
+            try:
+                with psycopg.connect(self.factory.dsn, autocommit=True) as listener:
+                    listener.execute(f"LISTEN {CHANNEL}")
+                    while not self.stopping and not self._done(max_runs):
+                        before = len(self.driven)
+                        try:
+                            self.step()
+                        except Exception as exc:  # noqa: BLE001 - one run must not stop it
+                            log.error(
+                                "worker %s: %s: %s",
+                                self.name,
+                                type(exc).__name__,
+                                redact(str(exc)),
+                            )
+                        if len(self.driven) > before:  # it claimed one: look again at once
+                            idle_since = time.monotonic()
+                            continue
+                        if idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
+                            return len(self.driven)
+                        for _ in listener.notifies(timeout=poll, stop_after=1):
+                            pass
+            except psycopg.Error as exc:
+                log.warning(
+                    "worker %s: the database is unavailable (%s); waiting for it",
+                    self.name,
+                    redact(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__,
+                )
+                time.sleep(min(max(poll, 0.5), 5.0))
         return len(self.driven)
+
+    def _done(self, max_runs: int | None) -> bool:
+        return max_runs is not None and len(self.driven) >= max_runs
 
 
 def install_signal_handlers(worker: Worker, watchdog: Watchdog | None = None) -> None:

@@ -2,7 +2,8 @@
 
 Every call is appended to ``$DEVFACTORY_TEST_CALL_LOG`` so a test can count the
 calls of several processes. Governance rates a requirement about patients HIGH.
-Two switches make a process meet trouble when a team starts drafting:
+``$DEVFACTORY_TEST_SLOW_S`` makes every call take that long. Two switches make a
+process meet trouble when a team starts drafting:
 ``$DEVFACTORY_TEST_KILL_AT`` (the process SIGKILLs itself: a crash, as abrupt
 as they come) and ``$DEVFACTORY_TEST_STOP_DB_AT`` (the database stops taking
 connections and drops this process's: ``$DEVFACTORY_TEST_ADMIN_DSN`` says how).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import psycopg
@@ -36,7 +38,10 @@ def logged() -> ScriptedModels:
     kill_at = os.environ.get("DEVFACTORY_TEST_KILL_AT", "")
     stop_at = os.environ.get("DEVFACTORY_TEST_STOP_DB_AT", "")
 
+    slow = float(os.environ.get("DEVFACTORY_TEST_SLOW_S", "0"))
+
     def run(call: Call) -> str:
+        time.sleep(slow)  # a model that takes its time, so a test can act mid-run
         if call.kind == "draft" and call.team == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
         if call.kind == "draft" and call.team == stop_at:

@@ -382,3 +382,50 @@ def test_a_purge_keeps_a_folder_that_is_not_the_run_s(
             )
         done = factory.purge(run_id, by="root", role="admin")
     assert done["folder"].startswith("kept ") and (tmp_path / "out" / "run.json").is_file()
+
+
+def test_a_worker_waits_out_a_database_outage_and_its_run_still_completes(
+    pg_settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    from tests.integration.cli import cli_env, start
+    from tests.integration.models import stop_database
+
+    env = cli_env(database_url, tmp_path)
+    env.update(
+        DEVFACTORY_TEST_SLOW_S="0.3",
+        DEVFACTORY_RUN_LEASE_SECONDS="5",
+        DEVFACTORY_WATCHDOG_INTERVAL_S="1",
+        DEVFACTORY_WORKER_POLL_S="0.5",
+        DEVFACTORY_REVIEW_REQUIRED="false",
+    )
+    name = database_url.rsplit("dbname=", 1)[-1].split()[0]
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        first = factory.submit(TODO, out_dir=tmp_path / "a").run_id
+    worker = start(env, "worker")
+    try:
+        deadline = time.monotonic() + 120
+        with Factory(pg_settings, models=ScriptedModels()) as factory:
+            while not any(e.kind == "stage_finished" for e in factory.feed.since(first)):
+                assert time.monotonic() < deadline and worker.poll() is None
+                time.sleep(0.2)
+        stop_database(database_url)  # mid-run: every connection dropped, none accepted
+        time.sleep(3)
+        assert worker.poll() is None  # the worker waits for the database
+        with psycopg.connect(database_url.replace(f"dbname={name}", "dbname=postgres")) as conn:
+            conn.autocommit = True
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        with Factory(pg_settings, models=ScriptedModels()) as factory:
+            second = factory.submit(f"{TODO}, again", out_dir=tmp_path / "b").run_id
+            deadline = time.monotonic() + 240
+            while {factory.get(r).status for r in (first, second)} != {"COMPLETED"}:
+                statuses = [factory.get(r).status for r in (first, second)]
+                assert "FAILED" not in statuses and time.monotonic() < deadline, statuses
+                assert worker.poll() is None
+                time.sleep(0.5)
+            assert factory.get(first).crashes <= 1
+            for run_id in (first, second):
+                stages = factory.report(run_id).records
+                assert stages and all(s.outcome.value == "PASSED" for s in stages)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
