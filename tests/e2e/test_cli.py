@@ -177,3 +177,21 @@ def test_memory_commands_search_describe_and_reindex(env: dict[str, str], e2e_ho
     redone = cli("memory", "reindex", "team:e2e-cli", env=env)
     assert redone.returncode == 0 and "re-embedded 2 memories of team:e2e-cli" in redone.stdout
     assert cli("memory", "reindex", "team:nobody", env=env).returncode == 3
+
+
+def test_keys_are_made_listed_and_revoked_from_the_command_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    mine = {**env, "DEVFACTORY_USERS_FILE": str(tmp_path / "users.yaml")}
+    made = cli("keys", "create", "robot", "--role", "operator", env=mine)
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("dfk_") and token not in (tmp_path / "users.yaml").read_text()
+    ident = token.split("_")[1]
+    listed = cli("keys", "list", env=mine)
+    assert ident in listed.stdout and "robot" in listed.stdout and "operator" in listed.stdout
+    refused = cli("keys", "create", "robot", "--role", "admin", env=mine)
+    assert refused.returncode == 2 and "a key acts in its person's role" in refused.stderr
+    assert cli("keys", "revoke", ident, env=mine).returncode == 0
+    assert cli("keys", "revoke", ident, env=mine).returncode == 2
+    assert ident not in cli("keys", "list", env=mine).stdout
