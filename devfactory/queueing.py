@@ -17,6 +17,8 @@ from devfactory.control.budget import Caps
 from devfactory.events import Event, RunCreated
 from devfactory.queries import Queries
 from devfactory.reports import RunReport, pending_of
+from devfactory.settings import Settings
+from devfactory.store.lease import new_driver
 from devfactory.store.queue import RunQueue
 from devfactory.store.runs import RunRow, RunStateError
 
@@ -30,6 +32,7 @@ class Queueing(Queries):
     """Submit runs to the workers and drive claimed ones; the factory provides the rest."""
 
     queue: RunQueue
+    settings: Settings
 
     def _new_run(
         self,
@@ -73,7 +76,7 @@ class Queueing(Queries):
         created, payload, out = self._new_run(
             requirement, pipeline, project, caps, out_dir, run_id, unattended
         )
-        run_id = payload["run_id"]
+        run_id, hold = payload["run_id"], new_driver()
         self.queue.submit(
             run_id,
             created.requirement,
@@ -82,10 +85,12 @@ class Queueing(Queries):
             project,
             owner,
             {"start": payload},
+            hold=hold,
+            lease_s=self.settings.run_lease_seconds,
         )
-        row = self.get(run_id)
-        self._log_created(row, created, owner)
-        return row
+        self._log_created(self.get(run_id), created, owner)  # first, before any worker acts
+        self.queue.publish(run_id, hold)
+        return self.get(run_id)
 
     def drive_claimed(
         self, row: RunRow, driver: str, *, on_event: EventSink | None = None, stop: StopCheck

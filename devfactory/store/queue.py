@@ -59,13 +59,20 @@ class RunQueue:
         project: str,
         owner: str,
         inbox: dict[str, Any],
+        *,
+        hold: str,
+        lease_s: float,
     ) -> None:
-        """Insert a new DRAFT run that waits for a worker, and wake the workers."""
-        with self.pool.connection() as conn, conn.transaction():
+        """Insert a new DRAFT run for the workers, held by ``hold`` until ``publish``.
+
+        The hold lets the submitter record the run's creation before any worker
+        can take it, so a run's records always begin with its creation.
+        """
+        with self.pool.connection() as conn:
             conn.execute(
                 "INSERT INTO devfactory_runs (run_id, requirement, pipeline, status, out_dir,"
-                " project, owner, mode, queued_at, inbox) VALUES (%s, %s, %s, %s, %s, %s, %s,"
-                " 'worker', now(), %s)",
+                " project, owner, mode, inbox, driver, lease_until) VALUES (%s, %s, %s, %s, %s,"
+                " %s, %s, 'worker', %s, %s, now() + make_interval(secs => %s))",
                 (
                     run_id,
                     redact(requirement),
@@ -75,9 +82,21 @@ class RunQueue:
                     project,
                     owner,
                     Jsonb(inbox),
+                    hold,
+                    lease_s,
                 ),
             )
+
+    def publish(self, run_id: str, hold: str) -> bool:
+        """Hand a run ``submit`` held to the workers, and wake them."""
+        with self.pool.connection() as conn, conn.transaction():
+            queued = conn.execute(
+                "UPDATE devfactory_runs SET driver = NULL, lease_until = NULL, queued_at = now(),"
+                " updated_at = now() WHERE run_id = %s AND driver = %s",
+                (run_id, hold),
+            ).rowcount
             conn.execute(f"NOTIFY {CHANNEL}")
+        return queued == 1
 
     def enqueue(self, row: RunRow) -> bool:
         """Queue a working run whose driver is gone (``row`` as the caller saw it).
