@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from devfactory.api import errors, info, live, records, runs
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(errors.no_nul)],
     )
     app.state.settings = settings
     app.state.users = UserStore.of(settings)

@@ -6,6 +6,8 @@ route checks everything it can before it changes anything.
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,6 +34,12 @@ class ErrorResponse(BaseModel):
     """The body of every 4xx and 5xx."""
 
     error: ErrorBody
+
+
+def no_nul(request: Request) -> None:
+    """Refuse a path or query that holds a NUL character (nothing downstream can store one)."""
+    if "\x00" in unquote(request.url.path) or "\x00" in unquote(request.url.query):
+        raise ApiError(400, "the request's path or query holds a NUL character")
 
 
 def _body(status: int, message: str) -> dict[str, dict[str, object]]:

@@ -217,6 +217,17 @@ def test_bad_requests_get_a_4xx_with_a_message_and_store_nothing(
     assert len(after) == len(before)
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["/runs?project=%00", "/runs?owner=a%00b", "/runs/%00", "/memory/team%00/search?q=x"],
+)
+def test_nul_characters_in_a_path_or_query_get_a_400(service: Service, url: str) -> None:
+    with service.client("admin") as http:
+        answer = http.get(url)
+    assert answer.status_code == 400, answer.text
+    assert "NUL" in answer.json()["error"]["message"]
+
+
 @pytest.fixture(scope="module")
 def finished_run(service: Service) -> str:
     with service.client("operator") as http:
