@@ -267,7 +267,7 @@ class Factory(Answering, Queueing):
 
         failure = cancelled = let_go = ""
         resumed = not isinstance(payload, dict)  # a resume or an answer
-        with Lease(self.runs, run_id, driver, self.settings.run_lease_seconds):
+        with Lease(self.runs, run_id, driver, self.settings.run_lease_seconds) as lease:
             try:
                 show(
                     RunStarted(
@@ -297,6 +297,8 @@ class Factory(Answering, Queueing):
                             continue
                         # a step boundary: every started step ended and its writes are
                         # saved, and the next has not begun; stopping here loses nothing
+                        if lease.lost:  # another process drives it now: record nothing more
+                            break
                         cancelled = self.queue.cancel_requested(run_id) or ""
                         let_go = "" if cancelled or stop is None else stop()
                         if cancelled or let_go:
@@ -312,6 +314,9 @@ class Factory(Answering, Queueing):
             except BaseException as exc:
                 recorder.abandon(exc)  # resumable by anyone, with the reason
                 raise
+        if lease.lost:
+            show(RunError(run_id=run_id, message="the lease ran out; another process drives it"))
+            return self.report(run_id)
         snapshot = graph.get_state(config)
         values = dict(snapshot.values or {})
         if let_go:

@@ -65,6 +65,9 @@ def open_pool(dsn: str, *, max_size: int = 8, timeout: float = 15.0) -> Connecti
         min_size=1,
         max_size=max_size,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        # a connection is checked as it is handed out: after Postgres restarts, the dead
+        # ones are replaced at once instead of failing one caller each
+        check=ConnectionPool.check_connection,
         open=False,
     )
     try:
