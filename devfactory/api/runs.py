@@ -29,11 +29,11 @@ from devfactory.api.schemas import (
     RunSummary,
     Transition,
 )
-from devfactory.control.budget import Caps
+from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import Decision, DecisionError, RoleRefusedError
 from devfactory.control.lifecycle import Phase
 from devfactory.pipelines import PipelineError
-from devfactory.reports import Pending, report_document
+from devfactory.reports import Pending, RunUsage, report_document
 from devfactory.runner import Factory, RunBusyError, RunNotFoundError, RunStateError
 from devfactory.store.runs import RunInputError, RunRow
 
@@ -138,8 +138,9 @@ def show_run(run_id: str, person: Reader, rules: Rules, request: Request) -> Run
     """Return the run's status, lifecycle, stages with their TaskResults, usage and pauses."""
     factory = factory_of(request)
     row = visible(get_run(factory, run_id), person, rules)
-    report = factory.report(run_id)
-    document = report_document(report, factory.usage(run_id).total)
+    report = factory.report(run_id)  # one read of the checkpoint serves everything below
+    spent = RunUsage.of(run_id, row.project, report.values, default={}, project_spent=Spend()).total
+    document = report_document(report, spent)
     stages = document["stages"]
     for stage, record in zip(stages, report.records, strict=True):
         stage["result"] = record.result.model_dump(mode="json") if record.result else None
