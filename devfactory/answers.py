@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,39 +25,25 @@ from devfactory.control.hitl import (
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.control.policy import load_policy
 from devfactory.control.unattended import PreApproval, check_pre_approver
-from devfactory.events import Event, PhaseChanged, RunFinished
-from devfactory.queries import Queries
+from devfactory.events import PhaseChanged, RunFinished
+from devfactory.queueing import EventSink, Queueing
 from devfactory.recorder import RunRecorder, once
 from devfactory.redact import redact
 from devfactory.reports import Pending, RunReport, checked_text, choose_pending, pending_of
 from devfactory.store.approvals import ApprovalAction, ProjectApprovals
 from devfactory.store.events import EventFeed
 from devfactory.store.lease import new_driver
-from devfactory.store.queue import RunQueue
 from devfactory.store.runs import RunRow, RunStateError
 
-EventSink = Callable[[Event], None]
 
-
-class Answering(Queries):
+class Answering(Queueing):
     """Answer, cancel and pre-approve; the factory provides the stores and the drive."""
 
-    queue: RunQueue
     feed: EventFeed
     approvals: ProjectApprovals
     checkpointer: PostgresSaver
 
     def _recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
-        raise NotImplementedError
-
-    def _drive(
-        self,
-        row: RunRow,
-        driver: str,
-        payload: Any,
-        on_event: EventSink | None,
-        first: Event | None = None,
-    ) -> RunReport:
         raise NotImplementedError
 
     def pending(self, run_id: str | None = None) -> list[Pending]:

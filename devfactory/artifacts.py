@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -23,23 +24,32 @@ class ArtifactWriteError(OSError):
     """A file of the run could not be written where it belongs (and nothing was followed)."""
 
 
-def _open_folder(root: Path, parts: Sequence[str]) -> int:
+def _open_folder(root: Path, parts: Sequence[str], *, make: bool = True) -> int:
     """Open ``root/parts...`` as a directory, making what is missing, following no link.
 
     ``root`` is the run's folder (resolved when the run started); below it every
     component is opened with ``O_NOFOLLOW``, so a symbolic link planted in the
-    folder can never redirect a write outside it.
+    folder can never redirect a write (or, with ``make`` off, a read) outside it.
     """
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for part in parts:
             try:
-                os.mkdir(part, 0o755, dir_fd=fd)
+                if make:
+                    os.mkdir(part, 0o755, dir_fd=fd)
             except FileExistsError:
                 pass
             try:
                 child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except FileNotFoundError:
+                raise  # only when not making folders: nothing there to read
             except OSError as exc:  # a link (ELOOP) or a file (ENOTDIR) where a folder belongs
+                if not make:
+                    if stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
+                        raise PermissionError(
+                            f"refused to read through the link {part!r}"
+                        ) from None
+                    raise FileNotFoundError(f"{part!r} is not a folder") from None
                 raise ArtifactWriteError(
                     f"refused to write into {part!r}: it is a link or not a folder ({exc.strerror})"
                 ) from None
@@ -49,6 +59,41 @@ def _open_folder(root: Path, parts: Sequence[str]) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def read_file(root: Path, relative: str, limit: int) -> bytes:
+    """Read ``relative`` inside ``root`` without following any link; at most ``limit`` bytes.
+
+    Raises ``ValueError`` for a path that leaves the folder or touches its git
+    history, ``PermissionError`` for a link on the way, ``FileNotFoundError``
+    when there is no such file and ``ArtifactTooLargeError`` past ``limit``.
+    """
+    parts = check_relative_path(relative).split("/")
+    folder = _open_folder(root, parts[:-1], make=False)
+    try:
+        try:
+            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise PermissionError(f"refused to read {relative}: it is a link") from None
+            raise FileNotFoundError(f"no file {relative!r} in this run") from None
+    finally:
+        os.close(folder)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileNotFoundError(f"{relative!r} is not a file")
+        if info.st_size > limit:
+            raise ArtifactTooLargeError(
+                f"{relative!r} has {info.st_size} bytes; the most served is {limit}"
+            )
+        return os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+
+
+class ArtifactTooLargeError(OSError):
+    """A file of the run is larger than a reader takes whole."""
 
 
 def write_file(root: Path, relative: str, content: str) -> Path:

@@ -13,7 +13,6 @@ so that no client reaches past it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,7 +40,7 @@ from devfactory.memory.service import MemoryService
 from devfactory.models.router import ModelSource, model_source, router_for
 from devfactory.pipelines import load_pipeline
 from devfactory.queries import RunNotFoundError
-from devfactory.queueing import Queueing, StopCheck
+from devfactory.queueing import EventSink, StopCheck
 from devfactory.recorder import RunRecorder, once
 from devfactory.redact import redact
 from devfactory.reports import (
@@ -63,10 +62,8 @@ from devfactory.store.runs import RunBusyError, RunRow, RunStateError, RunStore
 
 __all__ = ["Factory", "RunBusyError", "RunNotFoundError", "RunStateError"]
 
-EventSink = Callable[[Event], None]
 
-
-class Factory(Answering, Queueing):
+class Factory(Answering):
     """The factory's runtime: database, checkpointer, compiled graphs, runs and their records.
 
     ``models`` serves each model alias; None takes ``model_source(settings)`` (the

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import errno
 import mimetypes
 import os
 from dataclasses import asdict
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError, ErrorResponse
 from devfactory.api.runs import factory_of, get_run
+from devfactory.artifacts import ArtifactTooLargeError, read_file
 
 router = APIRouter(tags=["records"], responses=ERRORS)
 MAX_FILE = 10 * 1024 * 1024  # the largest artifact served whole
@@ -40,42 +40,6 @@ def list_artifacts(run_id: str, person: Reader, rules: Rules, request: Request) 
     return {"run_id": run_id, "files": _files(root) if root.is_dir() else []}
 
 
-def _open_inside(root: Path, relative: str) -> bytes:
-    """Read ``relative`` under ``root`` without following any link; ApiError otherwise."""
-    parts = PurePosixPath(relative).parts
-    if not parts or relative.startswith("/") or any(p in ("..", ".", "") for p in parts):
-        raise ApiError(400, "a file path is relative, inside the run's folder, with no '..'")
-    if parts[0] in _SKIPPED:
-        raise ApiError(404, f"no file {relative!r} in this run")
-    flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(root, flags | os.O_DIRECTORY)
-    except OSError:
-        raise ApiError(404, f"no file {relative!r} in this run") from None
-    try:
-        for part in parts[:-1]:  # one component at a time: no link is ever followed
-            child = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
-            os.close(fd)
-            fd = child
-        leaf = os.open(parts[-1], flags, dir_fd=fd)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ApiError(400, f"{relative!r} is a link; links are not served") from None
-        raise ApiError(404, f"no file {relative!r} in this run") from None
-    finally:
-        os.close(fd)
-    try:
-        size = os.fstat(leaf).st_size
-        if size > MAX_FILE:
-            raise ApiError(413, f"{relative!r} has {size} bytes; the most served is {MAX_FILE}")
-        with os.fdopen(leaf, "rb", closefd=False) as handle:
-            return handle.read(MAX_FILE + 1)
-    except IsADirectoryError:
-        raise ApiError(404, f"{relative!r} is a folder; list the files instead") from None
-    finally:
-        os.close(leaf)
-
-
 @router.get(
     "/runs/{run_id}/artifacts/{path:path}",
     summary="Download one of a run's files",
@@ -90,7 +54,20 @@ def get_artifact(
 ) -> Response:
     """Return one file of the run's folder (never through a link, never outside the folder)."""
     row = visible(get_run(factory_of(request), run_id), person, rules)
-    content = _open_inside(Path(row.out_dir), path)
+    if path.split("/", 1)[0] in _SKIPPED:
+        raise ApiError(404, f"no file {path!r} in this run")
+    try:
+        content = read_file(Path(row.out_dir), path, MAX_FILE)
+    except ValueError:
+        raise ApiError(
+            400, "a file path is relative, inside the run's folder, with no '..'"
+        ) from None
+    except PermissionError:
+        raise ApiError(400, f"{path!r} goes through a link; links are not served") from None
+    except ArtifactTooLargeError as exc:
+        raise ApiError(413, str(exc)) from None
+    except OSError:  # no such file, or a folder
+        raise ApiError(404, f"no file {path!r} in this run") from None
     kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
     if kind.startswith("text/") or kind in ("application/json", "application/yaml"):
         kind += "; charset=utf-8"

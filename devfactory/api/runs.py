@@ -27,7 +27,6 @@ from devfactory.api.schemas import (
     RunPage,
     RunRequest,
     RunSummary,
-    Transition,
 )
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import Decision, DecisionError, RoleRefusedError
@@ -147,16 +146,7 @@ def show_run(run_id: str, person: Reader, rules: Rules, request: Request) -> Run
     return RunDetail(
         **RunSummary.of(row).model_dump(),
         out_dir=row.out_dir,
-        transitions=[
-            Transition(
-                from_phase=t.from_phase.value,
-                to_phase=t.to_phase.value,
-                actor=t.actor,
-                reason=t.reason,
-                at=t.at,
-            )
-            for t in factory.transitions(run_id)
-        ],
+        transitions=factory.transitions(run_id),
         stages=stages,
         usage=document["usage"],
         build=document["build"],

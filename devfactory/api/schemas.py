@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import DecisionAction
+from devfactory.control.lifecycle import Transition
 from devfactory.store.runs import RunRow
 
 RUN_ID = "20261123-051244-f67a09"
@@ -93,16 +94,6 @@ class RunPage(BaseModel):
 
     runs: list[RunSummary]
     next_cursor: str | None = None
-
-
-class Transition(BaseModel):
-    """One move of the run between lifecycle phases."""
-
-    from_phase: str
-    to_phase: str
-    actor: str
-    reason: str
-    at: datetime | None
 
 
 class PendingQuestion(BaseModel):

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
@@ -18,6 +19,7 @@ from typer.core import TyperCommand
 
 from devfactory.console import SafeConsole, styled
 from devfactory.control.budget import MAX_COST_USD, MAX_TOKENS
+from devfactory.pipelines import available_pipelines
 from devfactory.settings import Settings, get_settings
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_ENV, EXIT_BUG = 1, 2, 3, 4, 5
@@ -51,6 +53,18 @@ TokensOption = Annotated[
 CostOption = Annotated[
     float | None,
     typer.Option(min=0.000001, max=MAX_COST_USD, help="A cost cap for the run (USD)."),
+]
+PipelineOption = Annotated[str, typer.Option(help="Pipeline: " + ", ".join(available_pipelines()))]
+ProjectOption = Annotated[str, typer.Option(help="Project the run belongs to.")]
+OutOption = Annotated[Path | None, typer.Option(help="Output folder (default ./out/<run-id>).")]
+UnattendedOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--unattended/--attended",
+        help="Answer every pause by the policy's unattended rules (default: the "
+        "unattended setting); only a governance approval of a project nobody "
+        "pre-approved still waits for a person.",
+    ),
 ]
 InputOption = Annotated[
     bool,

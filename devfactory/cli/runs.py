@@ -20,8 +20,12 @@ from devfactory.cli.common import (
     GraphFormat,
     InputOption,
     JsonOption,
+    OutOption,
+    PipelineOption,
+    ProjectOption,
     RoleOption,
     TokensOption,
+    UnattendedOption,
     app,
     console,
     err,
@@ -30,34 +34,22 @@ from devfactory.cli.common import (
 )
 from devfactory.cli.driving import drive
 from devfactory.console import clean, pause_panel, styled, transitions_table
-from devfactory.pipelines import PipelineError, available_pipelines, load_pipeline
+from devfactory.pipelines import PipelineError, load_pipeline
 from devfactory.settings import get_settings
 
 
 @app.command(rich_help_panel="Runs")
 def run(
     requirement: Annotated[str, typer.Argument(help="What to build, in plain words.")],
-    pipeline: Annotated[
-        str, typer.Option(help="Pipeline: " + ", ".join(available_pipelines()))
-    ] = "mvp",
-    project: Annotated[str, typer.Option(help="Project the run belongs to.")] = "default",
+    pipeline: PipelineOption = "mvp",
+    project: ProjectOption = "default",
     budget_tokens: TokensOption = None,
     budget_cost: CostOption = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Output folder (default ./out/<run-id>).")
-    ] = None,
+    out: OutOption = None,
     by: AsOption = None,
     role: RoleOption = None,
     interactive: InputOption = True,
-    unattended: Annotated[
-        bool | None,
-        typer.Option(
-            "--unattended/--attended",
-            help="Answer every pause by the policy's unattended rules (default: the "
-            "unattended setting); only a governance approval of a project nobody "
-            "pre-approved still waits for a person.",
-        ),
-    ] = None,
+    unattended: UnattendedOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a pipeline on a requirement and write its artifacts.

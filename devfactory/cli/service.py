@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,8 +13,12 @@ from devfactory.cli.common import (
     AsOption,
     CostOption,
     JsonOption,
+    OutOption,
+    PipelineOption,
+    ProjectOption,
     RoleOption,
     TokensOption,
+    UnattendedOption,
     app,
     console,
     err,
@@ -23,31 +26,21 @@ from devfactory.cli.common import (
     identity,
 )
 from devfactory.console import styled
-from devfactory.pipelines import PipelineError, available_pipelines, load_pipeline
+from devfactory.pipelines import PipelineError, load_pipeline
 from devfactory.settings import get_settings
 
 
 @app.command(rich_help_panel="Service")
 def submit(
     requirement: Annotated[str, typer.Argument(help="What to build, in plain words.")],
-    pipeline: Annotated[
-        str, typer.Option(help="Pipeline: " + ", ".join(available_pipelines()))
-    ] = "mvp",
-    project: Annotated[str, typer.Option(help="Project the run belongs to.")] = "default",
+    pipeline: PipelineOption = "mvp",
+    project: ProjectOption = "default",
     budget_tokens: TokensOption = None,
     budget_cost: CostOption = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Output folder (default ./out/<run-id>).")
-    ] = None,
+    out: OutOption = None,
     by: AsOption = None,
     role: RoleOption = None,
-    unattended: Annotated[
-        bool | None,
-        typer.Option(
-            "--unattended/--attended",
-            help="Answer every pause by the policy's unattended rules (default: the setting).",
-        ),
-    ] = None,
+    unattended: UnattendedOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Queue a run for the workers (``devfactory worker``) and print its id; nothing runs here."""

@@ -26,12 +26,11 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.redact import redact
-from devfactory.store.runs import RunRow
+from devfactory.store.runs import ROW_QUERY, RunRow
 
 CHANNEL = "devfactory_queue"
 WATCHDOG_LOCK = "devfactory:watchdog"  # hashed into the advisory lock's key
 _ENDED = [p.value for p in TERMINAL]
-_ROW = "SELECT *, (lease_until IS NOT NULL AND lease_until > now()) AS leased FROM devfactory_runs"
 
 
 @dataclass(frozen=True)
@@ -106,16 +105,21 @@ class RunQueue:
         """
         if not row.driver_gone or row.status in TERMINAL or row.status == Phase.PAUSED:
             return False
+        return self._requeue(row, crashed=False)
+
+    def _requeue(self, row: RunRow, *, crashed: bool) -> bool:
+        """Queue ``row`` again for the workers if it is still as seen; count a crash or not."""
         with self.pool.connection() as conn, conn.transaction():
-            queued = conn.execute(
-                "UPDATE devfactory_runs SET queued_at = coalesce(queued_at, now()), mode ="
-                " 'worker', driver = NULL, lease_until = NULL, pid = NULL, updated_at = now()"
-                " WHERE run_id = %s AND driver IS NOT DISTINCT FROM %s AND status = %s",
-                (row.run_id, row.driver, row.status),
+            moved = conn.execute(
+                "UPDATE devfactory_runs SET queued_at = now(), mode = 'worker', crashes ="
+                " crashes + %s, driver = NULL, lease_until = NULL, pid = NULL, updated_at ="
+                " now() WHERE run_id = %s AND driver IS NOT DISTINCT FROM %s AND queued_at IS"
+                " NULL AND status = %s",
+                (int(crashed), row.run_id, row.driver, row.status),
             ).rowcount
-            if queued:
+            if moved:
                 conn.execute(f"NOTIFY {CHANNEL}")
-        return queued == 1
+        return moved == 1
 
     def claim(self, driver: str, lease_s: float) -> RunRow | None:
         """Take the oldest queued run nobody drives for ``driver``; None when none waits.
@@ -138,7 +142,7 @@ class RunQueue:
             if row is None:
                 return None
             run_id = cast(dict[str, Any], row)["run_id"]
-            got = conn.execute(f"{_ROW} WHERE run_id = %s", (run_id,)).fetchone()
+            got = conn.execute(f"{ROW_QUERY} WHERE run_id = %s", (run_id,)).fetchone()
         return RunRow(**cast(dict[str, Any], got))
 
     def depth(self) -> int:
@@ -159,7 +163,7 @@ class RunQueue:
                 " now() WHERE run_id = %s AND status <> ALL(%s)",
                 (by, run_id, _ENDED),
             )
-            got = conn.execute(f"{_ROW} WHERE run_id = %s", (run_id,)).fetchone()
+            got = conn.execute(f"{ROW_QUERY} WHERE run_id = %s", (run_id,)).fetchone()
         return RunRow(**cast(dict[str, Any], got)) if got else None
 
     def cancel_requested(self, run_id: str) -> str | None:
@@ -174,7 +178,7 @@ class RunQueue:
         """Return the worker-driven runs that are working but nobody drives or will (lease out)."""
         with self.pool.connection() as conn:
             rows = conn.execute(
-                f"{_ROW} WHERE mode = 'worker' AND queued_at IS NULL AND status <> ALL(%s)"
+                f"{ROW_QUERY} WHERE mode = 'worker' AND queued_at IS NULL AND status <> ALL(%s)"
                 " AND status <> 'PAUSED' AND (driver IS NULL OR lease_until IS NULL OR"
                 " lease_until < now()) ORDER BY updated_at",
                 (_ENDED,),
@@ -183,16 +187,7 @@ class RunQueue:
 
     def requeue_crashed(self, row: RunRow) -> bool:
         """Queue an orphaned run again, counting the crash; False if another process moved it."""
-        with self.pool.connection() as conn, conn.transaction():
-            moved = conn.execute(
-                "UPDATE devfactory_runs SET queued_at = now(), crashes = crashes + 1, driver ="
-                " NULL, lease_until = NULL, pid = NULL, updated_at = now() WHERE run_id = %s"
-                " AND driver IS NOT DISTINCT FROM %s AND queued_at IS NULL AND status = %s",
-                (row.run_id, row.driver, row.status),
-            ).rowcount
-            if moved:
-                conn.execute(f"NOTIFY {CHANNEL}")
-        return moved == 1
+        return self._requeue(row, crashed=True)
 
     def requeue_mine(self, run_id: str, driver: str) -> bool:
         """Hand a run this worker stops driving (it is shutting down) back to the queue."""
@@ -211,7 +206,7 @@ class RunQueue:
         """Return the paused runs that have waited for a person longer than ``older_than_s``."""
         with self.pool.connection() as conn:
             rows = conn.execute(
-                f"{_ROW} r WHERE status = 'PAUSED' AND (SELECT max(at) FROM"
+                f"{ROW_QUERY} r WHERE status = 'PAUSED' AND (SELECT max(at) FROM"
                 " devfactory_transitions t WHERE t.run_id = r.run_id AND t.to_phase = 'PAUSED')"
                 " < now() - make_interval(secs => %s) ORDER BY updated_at",
                 (older_than_s,),

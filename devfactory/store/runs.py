@@ -24,7 +24,9 @@ from devfactory.redact import redact
 
 RunStatus = Phase  # a run's status is its lifecycle phase
 
-_ROW = "SELECT *, (lease_until IS NOT NULL AND lease_until > now()) AS leased FROM devfactory_runs"
+ROW_QUERY = (  # a run row, and whether its lease still holds (computed by the database)
+    "SELECT *, (lease_until IS NOT NULL AND lease_until > now()) AS leased FROM devfactory_runs"
+)
 
 
 class RunBusyError(RuntimeError):
@@ -224,7 +226,7 @@ class RunStore:
         (another answer was taken first) and ``RunBusyError`` when it is driven.
         """
         with self.pool.connection() as conn, conn.transaction():
-            row = conn.execute(f"{_ROW} WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone()
+            row = conn.execute(f"{ROW_QUERY} WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone()
             if row is None:
                 raise LookupError(f"no run {run_id!r}")
             run = RunRow(**cast(dict[str, Any], row))
@@ -268,7 +270,7 @@ class RunStore:
         boundary and records the cancellation itself) or the run has ended.
         """
         with self.pool.connection() as conn, conn.transaction():
-            row = conn.execute(f"{_ROW} WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone()
+            row = conn.execute(f"{ROW_QUERY} WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone()
             if row is None:
                 raise LookupError(f"no run {run_id!r}")
             run = RunRow(**cast(dict[str, Any], row))
@@ -350,7 +352,7 @@ class RunStore:
     def get(self, run_id: str) -> RunRow | None:
         """Return one run, or None."""
         with self.pool.connection() as conn:
-            row = conn.execute(f"{_ROW} WHERE run_id = %s", (run_id,)).fetchone()
+            row = conn.execute(f"{ROW_QUERY} WHERE run_id = %s", (run_id,)).fetchone()
         return RunRow(**cast(dict[str, Any], row)) if row else None
 
     def page(
@@ -371,7 +373,7 @@ class RunStore:
         at, ident = after or (None, None)
         with self.pool.connection() as conn:
             rows = conn.execute(
-                f"{_ROW} WHERE (%s::text IS NULL OR status = %s) AND (NOT %s OR queued_at IS"
+                f"{ROW_QUERY} WHERE (%s::text IS NULL OR status = %s) AND (NOT %s OR queued_at IS"
                 " NOT NULL) AND (%s::text IS NULL OR owner = %s) AND (%s::text IS NULL OR"
                 " project = %s) AND (%s::timestamptz IS NULL OR (created_at, run_id) <"
                 " (%s::timestamptz, %s::text)) ORDER BY created_at DESC, run_id DESC LIMIT %s",
@@ -390,7 +392,7 @@ class RunStore:
         """Return the newest runs first (only those in ``status``, of ``owner``, in ``project``)."""
         with self.pool.connection() as conn:
             rows = conn.execute(
-                f"{_ROW} WHERE (%s::text IS NULL OR status = %s)"
+                f"{ROW_QUERY} WHERE (%s::text IS NULL OR status = %s)"
                 " AND (%s::text IS NULL OR owner = %s) AND (%s::text IS NULL OR project = %s)"
                 " ORDER BY created_at DESC LIMIT %s",
                 (status, status, owner, owner, project, project, limit),
