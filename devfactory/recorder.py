@@ -1,11 +1,12 @@
 """Record what happens in a run: each event type mapped to the handlers that keep it.
 
-The runner hands every event the graph emits to ``RunRecorder.record`` before
-showing it: a lifecycle move goes to the runs table and the audit log; a
-finished stage's files go to the run's folder (a git repository: a passed
-stage's files are one commit by its team) and its TaskResult and usage to
-the audit log; governance, clarifications, notices and fact extractions go to
-the audit log. When a drive stops, ``finish`` writes ``run.json`` and
+Every event a node emits reaches ``RunRecorder.record`` from inside the node,
+before LangGraph saves the node's writes (``graph/emit.py``): a lifecycle
+move goes to the runs table and the audit log; a finished stage's files go
+to the run's folder (a git repository: a passed stage's files are one commit
+by its team) and its TaskResult and usage to the audit log; governance,
+clarifications, notices, policy decisions and fact extractions go to the
+audit log. When a drive stops, ``finish`` writes ``run.json`` and
 ``SUMMARY.md`` (committed as the run summary), releases the run and, when the
 run has ended, retains its outcome in memory. To record a new kind of event,
 add its type to ``handlers``.
@@ -95,6 +96,7 @@ class RunRecorder:
             ClarificationRouted: (self._audit,),
             Notice: (self._audit,),
             FactsExtracted: (self._audit,),
+            DecisionRecorded: (self._decided,),  # a policy rule answered a pause in a node
         }
 
     def record(self, event: Event) -> None:
@@ -146,6 +148,9 @@ class RunRecorder:
 
     def _audit(self, event: Event) -> None:
         self.log(event, actor="factory")
+
+    def _decided(self, event: DecisionRecorded) -> None:
+        self.log(event, actor=event.by, key=f"decision:{event.key}")
 
     def _write_files(self, event: StageFinished) -> None:
         self._workspace()  # the folder's history starts before its first file

@@ -2,8 +2,9 @@
 
 This is the edge where durability, context and (later) tracing are attached;
 graph nodes never open connections themselves. Every event the graph emits
-goes to the run's ``RunRecorder`` (runs table, audit log, artifacts) and then
-to the caller's ``on_event``. The runner records its own moves: PAUSED when
+goes to the run's ``RunRecorder`` (runs table, audit log, artifacts), from
+inside the node through ``Context.record``, and then to the caller's
+``on_event``. The runner records its own moves: PAUSED when
 the graph stops at an interrupt, and the way back when a person's decision
 resumes it. An unattended run's pauses are answered inside the graph by the
 policy's rules; their decisions reach the audit log here as a person's do.
@@ -13,6 +14,7 @@ so that no client reaches past it.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,7 +27,6 @@ from devfactory.answers import Answering
 from devfactory.control.budget import Caps
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import (
-    DecisionRecorded,
     Event,
     PhaseChanged,
     RunCreated,
@@ -257,6 +258,14 @@ class Factory(Answering):
             pre_approval=self.approvals.current(row.project),
         )
         caller = on_event or (lambda event: None)
+        lock = threading.Lock()  # parallel stages emit from their own threads
+
+        def keep(event: Event) -> None:
+            with lock:
+                recorder.record(event)
+                self.feed.append(run_id, event)
+
+        context.record = keep  # a node's events are kept before its writes are saved
 
         def show(event: Event) -> None:
             self.feed.append(run_id, event)
@@ -302,10 +311,7 @@ class Factory(Answering):
                             break
                         continue
                     if isinstance(chunk, Event):
-                        recorder.record(chunk)
-                        if isinstance(chunk, DecisionRecorded):  # a policy rule answered in a node
-                            recorder.log(chunk, actor=chunk.by, key=f"decision:{chunk.key}")
-                        show(chunk)
+                        caller(chunk)  # kept already, by the node that emitted it
             except GraphRecursionError:
                 failure = f"recursion limit {self.settings.recursion_limit} reached"
             except BaseException as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from devfactory.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the graph is drawn and compiled without opening memory
     from devfactory.build.sandbox import Sandbox
+    from devfactory.events import Event
     from devfactory.memory.service import MemoryService
     from devfactory.models.embeddings import Embedder
     from devfactory.models.router import ModelSource
@@ -35,6 +37,8 @@ class Context:
         sandbox: where generated code runs; None means ``Sandbox.from_settings``.
         pre_approval: the run's project's standing pre-approval (an unattended run's
             governance approval proceeds on it), read by the runner; None: there is none.
+        record: keeps each event a node emits before the node's writes are saved
+            (the runner's recorder, ``graph/emit.py``); None: events are only streamed.
 
     """
 
@@ -47,6 +51,7 @@ class Context:
     embedder: Embedder | None = None
     pre_approval: PreApproval | None = None
     sandbox: Sandbox | None = None
+    record: Callable[[Event], None] | None = None
 
     def model_source(self) -> ModelSource:
         """Return the model source for this invocation."""

@@ -1,7 +1,8 @@
 """Move a run between lifecycle phases from inside a graph node.
 
 The node validates the move against the state machine and emits a
-``transition`` event; the runner records it in Postgres. The event's key is
+``transition`` event, which the run's recorder keeps in Postgres before the
+node's writes are saved (``graph/emit.py``). The event's key is
 the node's task namespace plus the move's index, which is the same when
 LangGraph re-runs the node (after an interrupt or a crash), so a replayed move
 is recorded once.

@@ -28,8 +28,23 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def start(env: dict[str, str], *args: str | bytes) -> subprocess.Popen[bytes]:
-    """Start ``devfactory *args`` (bytes arguments are passed as they are)."""
+def start(
+    env: dict[str, str], *args: str | bytes, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``devfactory *args`` (bytes arguments are passed as they are).
+
+    Its output is piped, or written to ``log`` for a long-lived process whose
+    output nobody reads as it goes (a full pipe would stall it).
+    """
+    if log is not None:
+        with log.open("ab") as sink:
+            return subprocess.Popen(
+                [str(BIN / "devfactory"), *args],
+                cwd=ROOT,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
     return subprocess.Popen(
         [str(BIN / "devfactory"), *args],
         cwd=ROOT,

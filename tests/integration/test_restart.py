@@ -53,7 +53,7 @@ def test_twenty_runs_in_flight_survive_a_postgres_restart(pg_root: Path, tmp_pat
                 factory.submit(f"A todo list API, number {n}", out_dir=tmp_path / f"r{n}").run_id
                 for n in range(RUNS)
             ]
-        workers = [start(env, "worker") for _ in range(2)]
+        workers = [start(env, "worker", log=tmp_path / f"worker{n}.log") for n in range(2)]
         deadline = time.monotonic() + 300
         with Factory(settings, models=ScriptedModels()) as factory:
             while sum(factory.get(r).status == "COMPLETED" for r in runs) < 3:

@@ -9,13 +9,16 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
+from devfactory.memory.audit import AuditLog
 from devfactory.runner import Factory, RunBusyError, RunNotFoundError
 from devfactory.settings import Settings
 from devfactory.store.lease import new_driver
-from devfactory.store.runs import RunStatus
+from devfactory.store.runs import RunStatus, RunStore
 from tests.fakes import ScriptedModels, good_report, report_with
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,3 +171,49 @@ def test_sigkilled_run_resumes_without_repeating_finished_stages(
     assert count[("governance", "governance")] == 1
     doc = json.loads((out / "run.json").read_text())
     assert doc["status"] == "COMPLETED" and len(doc["stages"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("lost", "where"),
+    [
+        # the plan node's move to PLANNING (a node of the run graph)
+        ("transition", lambda args: args[3] == "PLANNING"),
+        # the backend stage's TaskResult (a node inside the stage's own graph)
+        ("audit", lambda args: args[2] == "task_result" and "backend" in str(args[3])),
+    ],
+)
+def test_a_record_the_database_drops_is_kept_when_the_run_resumes(
+    pg_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lost: str, where: Any
+) -> None:
+    """The database goes away while a node's event is recorded: resuming loses nothing.
+
+    LangGraph saves a node's writes as soon as it ends; an event kept only after
+    that would be lost with the database, and the resumed run, which does not
+    run that node again, would miss it (a move: the next one is then illegal).
+    """
+    target = {"transition": RunStore, "audit": AuditLog}[lost]
+    real = getattr(target, {"transition": "transition", "audit": "append"}[lost])
+    dropped: list[tuple[Any, ...]] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if not dropped and where(args):
+            dropped.append(args)
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, real.__name__, flaky)
+    out = tmp_path / "out"
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        with pytest.raises(psycopg.OperationalError):
+            factory.start(REQ, pipeline="mvp", out_dir=out, run_id="dropped")
+        assert dropped
+        report = factory.resume("dropped")
+        assert report.status == RunStatus.COMPLETED, report.reason
+        moves = factory.runs.transitions("dropped")
+        # one unbroken lifecycle: each move starts where the last one ended
+        assert all(a.to_phase == b.from_phase for a, b in zip(moves, moves[1:], strict=False))
+        assert [m.to_phase for m in moves].count("PLANNING") == 1
+        kept = Counter((e.kind, e.payload.get("team")) for e in factory.audit_events("dropped"))
+        assert kept[("task_result", "backend-engineering")] == 1
+        assert factory.verify_audit("dropped").ok
+    assert (out / "src").is_dir() and len(report.records) == 5
