@@ -18,9 +18,11 @@ from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verificatio
 from devfactory.memory.live import Recalled
 from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
 from devfactory.pipelines import load_pipeline
+from devfactory.render import View, view
 from devfactory.reports import RunReport, RunUsage, default_caps, pending_of
 from devfactory.settings import Settings
 from devfactory.store.runs import RunRow, RunStore
+from devfactory.teams import load_teams
 
 
 class RunNotFoundError(LookupError):
@@ -68,6 +70,15 @@ class Queries:
         """Return the run's lifecycle transitions in order."""
         self.get(run_id)
         return self.runs.transitions(run_id)
+
+    def drawing(self, run_id: str, *, xray: bool = False) -> View:
+        """Draw a run's graph: each stage coloured by its outcome, attempts and confidence."""
+        report = self.report(run_id)
+        pipeline = self.get(run_id).pipeline
+        title = f"run {run_id} (pipeline {pipeline}): {report.status}"
+        return view(
+            self.graph(pipeline), load_teams(), title=title, xray=xray, records=report.records
+        )
 
     def usage(self, run_id: str) -> RunUsage:
         """Return the run's spend by team (every round), its caps and its project's total."""

@@ -1,38 +1,332 @@
-"""Draw a pipeline graph: Mermaid text, or PNG through Graphviz's ``dot``."""
+"""Draw a run graph as people read it: Mermaid text, or PNG through Graphviz's ``dot``.
+
+The picture is the compiled graph (every node and route LangGraph runs) plus
+what the compiled graph does not say: the teams grouped by cluster, the
+clarification edges each team may use (its ``may_ask``, drawn dotted and
+orange; a team asked that is not in the pipeline is drawn as answering only),
+the nodes that may pause the run for a person (their ``waits_for`` metadata,
+``graph/hitl.py``), and, for a run, each stage coloured by its outcome with its
+attempts and confidence. ``view`` builds the picture once; ``to_mermaid`` and
+``to_dot`` write it.
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from devfactory.contracts import StageRecord
+from devfactory.graph.hitl import WAITS_FOR
+from devfactory.teams import load_teams
+from devfactory.teams.registry import TeamRegistry
+
+Kind = Literal["terminal", "step", "team", "person", "outside"]
+LineKind = Literal["flow", "route", "asks"]
+NOT_RUN = "NOT RUN"
+
+# fill, border per outcome (a run view) and per kind of node
+COLOURS = {
+    "team": ("#f2f0ff", "#6b5fd3"),
+    "step": ("#f2f0ff", "#9f97d9"),
+    "terminal": ("#ffffff", "#6b5fd3"),
+    "PASSED": ("#d9f2d9", "#2f855a"),
+    "BLOCKED": ("#fbd5d5", "#c53030"),
+    "SKIPPED": ("#eeeeee", "#888888"),
+    NOT_RUN: ("#ffffff", "#bbbbbb"),
+    "person": ("#fff4d6", "#b7791f"),
+    "outside": ("#ffffff", "#999999"),
+}
+ASKS = "#d97706"
+LEGEND = (
+    "dotted orange, round head: a team may ask another (clarification); "
+    "hexagon: waits for a person; dashed box: answers questions only"
+)
+DOT_TIMEOUT_S = 60.0  # the longest Graphviz may take to draw one picture
+DOT_BREAK = "\\n"  # a line break inside a DOT label
 
 
-def graph_mermaid(graph: Any, *, xray: bool = False) -> str:
-    """Return the compiled graph as Mermaid (the same picture Studio shows)."""
-    return str(graph.get_graph(xray=xray).draw_mermaid())
+@dataclass(frozen=True)
+class Box:
+    """One node: its id in the compiled graph, its lines of text, and where it sits."""
+
+    id: str
+    lines: tuple[str, ...]
+    kind: Kind = "step"
+    groups: tuple[str, ...] = ()  # enclosing boxes, outermost first (cluster, then team)
+    outcome: str = ""  # a stage's outcome in a run view
 
 
-def graph_dot(graph: Any, *, xray: bool = False) -> str:
-    """Return the compiled graph in Graphviz DOT."""
-    drawable = graph.get_graph(xray=xray)
-    lines = ["digraph devfactory {", "  rankdir=TB;", '  node [shape=box, style="rounded"];']
-    for node in drawable.nodes.values():
-        lines.append(f'  "{node.id}" [label="{node.name}"];')
-    for edge in drawable.edges:
-        style = ' [style="dashed"]' if edge.conditional else ""
-        lines.append(f'  "{edge.source}" -> "{edge.target}"{style};')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+@dataclass(frozen=True)
+class Line:
+    """One edge: a fixed step, a route a node may take, or a question a team may ask."""
+
+    source: str
+    target: str
+    kind: LineKind = "flow"
+    back: bool = False  # it goes back up the flow (a retry, a revise round)
 
 
-def graph_png(graph: Any, *, xray: bool = False) -> bytes:
-    """Render the graph to PNG with Graphviz (``apt-get install graphviz``)."""
+@dataclass
+class View:
+    """A graph ready to write: boxes, lines and a title."""
+
+    title: str
+    boxes: list[Box] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+
+
+def view(
+    graph: Any,
+    teams: TeamRegistry,
+    *,
+    title: str,
+    xray: bool = False,
+    records: Sequence[StageRecord] | None = None,
+) -> View:
+    """Describe compiled ``graph``: its nodes and routes, clusters, questions and waits.
+
+    Args:
+        graph: the compiled run graph.
+        teams: the registry (names, clusters, ``may_ask``).
+        title: what the picture shows.
+        xray: draw each stage's own nodes (draft, gate, consult, ...) inside its team.
+        records: a run's stage records: each stage shows its outcome (None: no run).
+
+    """
+    drawn = graph.get_graph(xray=xray)
+    by_team = {r.team: r for r in records or ()}
+    out = View(title=title)
+    in_graph: list[str] = []
+    for node in drawn.nodes.values():
+        team, _, part = node.id.partition(":")
+        waits = (node.metadata or {}).get(WAITS_FOR)
+        if team not in teams:
+            shape: Kind = "terminal" if node.id.startswith("__") else "step"
+            name = node.id.strip("_")
+            lines = (name, f"waits for a person: {waits}") if waits else (name,)
+            out.boxes.append(Box(node.id, lines, "person" if waits else shape))
+            continue
+        spec = teams[team]
+        cluster = spec.cluster.value.title()
+        if team not in in_graph:
+            in_graph.append(team)
+        if part:  # one of the stage's own nodes (xray)
+            lines = (part, f"waits for a person: {waits}") if waits else (part,)
+            groups = (cluster, spec.name)
+            out.boxes.append(Box(node.id, lines, "person" if waits else "step", groups))
+            continue
+        if records is None:
+            out.boxes.append(Box(team, (spec.name,), "team", (cluster,)))
+            continue
+        record = by_team.get(team)
+        outcome = record.outcome.value if record else NOT_RUN
+        line = _stage_line(record) if record else NOT_RUN
+        out.boxes.append(Box(team, (spec.name, line), "team", (cluster,), outcome))
+    back = _back_edges([(e.source, e.target) for e in drawn.edges])
+    for edge in drawn.edges:
+        kind: LineKind = "route" if edge.conditional else "flow"
+        out.lines.append(Line(edge.source, edge.target, kind, (edge.source, edge.target) in back))
+    answering: list[str] = []
+    for team in in_graph:
+        for target in teams[team].may_ask:
+            if target not in in_graph and target not in answering:
+                answering.append(target)
+                spec = teams[target]
+                cluster = spec.cluster.value.title()
+                lines = (spec.name, "answers questions only")
+                out.boxes.append(Box(target, lines, "outside", (cluster,)))
+            asker = f"{team}:clarify" if xray else team
+            asked = f"{target}:recall" if xray and target in in_graph else target
+            out.lines.append(Line(asker, asked, "asks"))
+    return out
+
+
+def pipeline_view(pipeline: str, *, xray: bool = False) -> View:
+    """Draw ``pipeline``'s graph as compiled (no run, no database)."""
+    from devfactory.graph.builder import build_graph
+
+    teams = load_teams()
+    graph = build_graph(pipeline, teams).compile()
+    return view(graph, teams, title=f"pipeline {pipeline}", xray=xray)
+
+
+def _back_edges(edges: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Return the edges that close a loop, found depth-first from ``__start__``."""
+    after: dict[str, list[str]] = {}
+    for source, target in edges:
+        after.setdefault(source, []).append(target)
+    back: set[tuple[str, str]] = set()
+    done: set[str] = set()
+    path: list[str] = []
+
+    def walk(node: str) -> None:
+        path.append(node)
+        for nxt in after.get(node, []):
+            if nxt in path:
+                back.add((node, nxt))
+            elif nxt not in done:
+                walk(nxt)
+        path.pop()
+        done.add(node)
+
+    walk("__start__")
+    return back
+
+
+def _stage_line(record: StageRecord) -> str:
+    parts = [record.outcome.value]
+    if record.attempts:
+        parts.append(f"{record.attempts} attempt{'s' if record.attempts != 1 else ''}")
+    if record.result is not None:
+        parts.append(f"confidence {record.result.confidence:.2f}")
+    return " · ".join(parts)
+
+
+def _paint(box: Box) -> tuple[str, str] | None:
+    """Return a box's fill and border colours (None: the default)."""
+    if box.outcome:
+        return COLOURS[box.outcome]
+    return COLOURS.get(box.kind)
+
+
+def _ids(boxes: Sequence[Box], prefix: str) -> dict[str, str]:
+    """Give every box a drawing id made of letters, digits and underscores only."""
+    ids: dict[str, str] = {}
+    for box in boxes:
+        base = prefix + re.sub(r"\W", "_", box.id)
+        ids[box.id] = base if base not in ids.values() else f"{base}_{len(ids)}"
+    return ids
+
+
+def _groups(boxes: Sequence[Box], depth: int) -> list[tuple[str, list[Box]]]:
+    """Split the boxes nested deeper than ``depth`` by their group at ``depth``, in order."""
+    found: dict[str, list[Box]] = {}
+    for box in boxes:
+        if len(box.groups) > depth:
+            found.setdefault(box.groups[depth], []).append(box)
+    return list(found.items())
+
+
+_MERMAID_ESCAPES = {"&": "#amp;", '"': "#quot;", "<": "#lt;", ">": "#gt;"}
+
+
+def _mermaid_text(text: str) -> str:
+    return "".join(_MERMAID_ESCAPES.get(c, c) for c in text)
+
+
+def _group_id(box: Box, depth: int) -> str:
+    """Name the group ``box`` sits in at ``depth`` by the path of groups down to it."""
+    return re.sub(r"\W", "_", "_".join(box.groups[: depth + 1]))
+
+
+def to_mermaid(drawing: View) -> str:
+    """Write ``drawing`` as a Mermaid flowchart (GitHub, Studio and the chat render it)."""
+    ids = _ids(drawing.boxes, "n_")
+    shapes = {"terminal": ('(["', '"])'), "person": ('{{"', '"}}')}
+    title = _mermaid_text(drawing.title).replace("\\", "/")
+    out = ["---", f'title: "{title}"', "---", "flowchart TD", f"  %% {LEGEND}"]
+
+    def nest(boxes: Sequence[Box], depth: int, indent: str) -> None:
+        for box in (b for b in boxes if len(b.groups) == depth):
+            left, right = shapes.get(box.kind, ('["', '"]'))
+            label = "<br/>".join(_mermaid_text(line) for line in box.lines)
+            style = (box.outcome or box.kind).lower().replace(" ", "_")
+            out.append(f"{indent}{ids[box.id]}{left}{label}{right}:::{style}")
+        for name, inner in _groups(boxes, depth):
+            out.append(f'{indent}subgraph g_{_group_id(inner[0], depth)}["{_mermaid_text(name)}"]')
+            nest(inner, depth + 1, indent + "  ")
+            out.append(f"{indent}end")
+
+    nest(drawing.boxes, 0, "  ")
+    arrows = {"flow": "-->", "route": "-.->", "asks": "--o"}
+    asks: list[str] = []
+    for n, line in enumerate(drawing.lines):
+        out.append(f"  {ids[line.source]} {arrows[line.kind]} {ids[line.target]}")
+        if line.kind == "asks":
+            asks.append(str(n))
+    if asks:
+        out.append(f"  linkStyle {','.join(asks)} stroke:{ASKS},stroke-dasharray:3 3")
+    for name, (fill, border) in COLOURS.items():
+        dashed = ",stroke-dasharray:4 3" if name in ("outside", NOT_RUN) else ""
+        width = ",stroke-width:2px" if name == "person" else ""
+        style = name.lower().replace(" ", "_")
+        out.append(f"  classDef {style} fill:{fill},stroke:{border}{width}{dashed}")
+    return "\n".join(out) + "\n"
+
+
+def _dot_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def to_dot(drawing: View) -> str:
+    """Write ``drawing`` in Graphviz DOT: clusters as boxes, questions dotted and orange."""
+    ids = _ids(drawing.boxes, "n_")
+    out = [
+        "digraph devfactory {",
+        f'  label="{_dot_text(drawing.title)}{DOT_BREAK}{LEGEND}"; labelloc=t; rankdir=TB;',
+        '  fontname="Helvetica";',
+        '  node [shape=box, style="rounded,filled", fillcolor="#f2f0ff", fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
+
+    def nest(boxes: Sequence[Box], depth: int, indent: str) -> None:
+        for box in (b for b in boxes if len(b.groups) == depth):
+            label = DOT_BREAK.join(_dot_text(line) for line in box.lines)
+            attrs = [f'label="{label}"']
+            if box.kind == "person":
+                attrs.append("shape=hexagon")
+            elif box.kind == "terminal":
+                attrs.append("shape=oval")
+            paint = _paint(box)
+            if paint:
+                attrs.append(f'fillcolor="{paint[0]}", color="{paint[1]}"')
+            if box.kind == "outside" or box.outcome == NOT_RUN:
+                attrs.append('style="rounded,filled,dashed"')
+            out.append(f"{indent}{ids[box.id]} [{', '.join(attrs)}];")
+        for name, inner in _groups(boxes, depth):
+            out.append(f"{indent}subgraph cluster_{_group_id(inner[0], depth)} {{")
+            frame = 'style="rounded,dashed"; color="#999999";'
+            out.append(f'{indent}  label="{_dot_text(name)}"; {frame}')
+            nest(inner, depth + 1, indent + "  ")
+            out.append(f"{indent}}}")
+
+    nest(drawing.boxes, 0, "  ")
+    styles = {
+        "flow": "",
+        "route": " [style=dashed]",
+        # an empty label: without one, dot spends minutes placing the full
+        # pipeline's unconstrained edges between clusters (0.5 s with it)
+        "asks": f' [style=dotted, color="{ASKS}", arrowhead=odot, constraint=false, label=" "]',
+    }
+    for line in drawing.lines:
+        style, source, target = styles[line.kind], ids[line.source], ids[line.target]
+        if line.back:  # written forward and drawn backward, so the flow still goes down
+            style = style[:-1] + ", dir=back]" if style else " [dir=back]"
+            source, target = target, source
+        out.append(f"  {source} -> {target}{style};")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def to_png(drawing: View) -> bytes:
+    """Render ``drawing`` to PNG with Graphviz (``apt-get install graphviz``)."""
     dot = shutil.which("dot")
     if dot is None:
         raise RuntimeError("PNG output needs Graphviz's `dot` on PATH (apt-get install graphviz)")
-    proc = subprocess.run(
-        [dot, "-Tpng"], input=graph_dot(graph, xray=xray).encode(), capture_output=True, check=False
-    )
+    try:
+        proc = subprocess.run(
+            [dot, "-Tpng"],
+            input=to_dot(drawing).encode(),
+            capture_output=True,
+            check=False,
+            timeout=DOT_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"dot did not finish within {DOT_TIMEOUT_S:g} s") from exc
     if proc.returncode != 0:
         raise RuntimeError(f"dot failed: {proc.stderr.decode(errors='replace')[:500]}")
     return proc.stdout

@@ -7,15 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from devfactory.api.auth import MetricsReader, Reader
+from devfactory.api.auth import MetricsReader, Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.metrics import FactoryCollector
-from devfactory.api.runs import factory_of
+from devfactory.api.runs import factory_of, get_run
 from devfactory.api.schemas import Health, TeamSummary
 from devfactory.models.aliases import CHAT_ALIASES
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import PipelineError, available_pipelines
 from devfactory.redact import redact
+from devfactory.render import View, pipeline_view, to_dot, to_mermaid, to_png
 from devfactory.teams import load_teams
 
 router = APIRouter(responses=ERRORS)
@@ -46,40 +47,60 @@ def show_team(slug: str, person: Reader) -> dict[str, Any]:
     return teams[slug].model_dump(mode="json")
 
 
-@router.get(
-    "/graph",
-    tags=["graph"],
-    summary="Draw a pipeline's graph",
-    responses={
-        200: {
-            "content": {
-                "text/plain": {"schema": {"type": "string"}},
-                "image/png": {"schema": {"type": "string", "format": "binary"}},
-            }
+GRAPH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
         }
-    },
-)
+    }
+}
+GraphFormat = Annotated[str, Query(pattern="^(mermaid|dot|png)$")]
+
+
+def _drawn(drawing: View, format: str) -> Response:
+    """Write a graph view as Mermaid, DOT or PNG."""
+    if format == "png":
+        try:
+            return Response(to_png(drawing), media_type="image/png")
+        except RuntimeError as exc:
+            raise ApiError(503, str(exc)) from exc
+    text = to_dot(drawing) if format == "dot" else to_mermaid(drawing)
+    return Response(text, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/graph", tags=["graph"], summary="Draw a pipeline's graph", responses=GRAPH_RESPONSES)
 def graph(
     person: Reader,
-    request: Request,
     pipeline: Annotated[str, Query(max_length=60)] = "mvp",
-    format: Annotated[str, Query(pattern="^(mermaid|png)$")] = "mermaid",
+    format: GraphFormat = "mermaid",
+    xray: bool = False,
 ) -> Response:
-    """Return the pipeline's compiled graph as Mermaid text or a PNG picture."""
-    from devfactory.render import graph_mermaid, graph_png
-
+    """Draw the pipeline's compiled graph: clusters, clarification edges, nodes that wait."""
     if pipeline not in available_pipelines():
         raise ApiError(404, f"no pipeline {pipeline!r}; pipelines: {available_pipelines()}")
     try:
-        compiled = factory_of(request).graph(pipeline)
+        drawing = pipeline_view(pipeline, xray=xray)
     except PipelineError as exc:
         raise ApiError(400, str(exc)) from exc
-    if format == "png":
-        try:
-            return Response(graph_png(compiled), media_type="image/png")
-        except RuntimeError as exc:
-            raise ApiError(503, str(exc)) from exc
-    return Response(graph_mermaid(compiled), media_type="text/plain; charset=utf-8")
+    return _drawn(drawing, format)
+
+
+@router.get(
+    "/runs/{run_id}/graph", tags=["graph"], summary="Draw a run's graph", responses=GRAPH_RESPONSES
+)
+def run_graph(
+    run_id: str,
+    person: Reader,
+    rules: Rules,
+    request: Request,
+    format: GraphFormat = "mermaid",
+    xray: bool = False,
+) -> Response:
+    """Draw the run's graph: each stage coloured by its outcome, attempts and confidence."""
+    factory = factory_of(request)
+    visible(get_run(factory, run_id), person, rules)
+    return _drawn(factory.drawing(run_id, xray=xray), format)
 
 
 @router.get("/memory/{bank}/search", tags=["memory"], summary="Search a memory bank")

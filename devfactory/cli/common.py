@@ -142,6 +142,7 @@ class GraphFormat(StrEnum):
 
     mermaid = "mermaid"
     png = "png"
+    dot = "dot"
 
 
 # What a database that stopped answering raises (exit 4, never a traceback).

@@ -229,30 +229,42 @@ def list_runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None
 @app.command(rich_help_panel="Runs")
 def graph(
     pipeline: Annotated[str, typer.Option(help="Pipeline to draw.")] = "mvp",
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="Draw this run: each stage coloured by its outcome."),
+    ] = None,
     format: Annotated[
-        GraphFormat, typer.Option("--format", help="mermaid or png")
+        GraphFormat, typer.Option("--format", help="mermaid, dot or png")
     ] = GraphFormat.mermaid,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
     xray: Annotated[bool, typer.Option(help="Show each stage's draft/report/gate nodes.")] = False,
 ) -> None:
-    """Draw a pipeline's graph exactly as it is compiled."""
-    from devfactory.graph import build_graph
-    from devfactory.render import graph_mermaid, graph_png
+    """Draw a pipeline's graph as compiled, with its teams' clusters, questions and waits.
 
-    try:
-        compiled = build_graph(pipeline).compile()
-    except PipelineError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
+    Teams are grouped by cluster; a dotted orange line is a question a team may
+    ask another (its may_ask); a hexagon waits for a person. With --run, each
+    stage shows its outcome, attempts and confidence.
+    """
+    from devfactory.render import pipeline_view, to_dot, to_mermaid, to_png
+
+    if run is not None:
+        with common.session() as factory:
+            drawing = factory.drawing(run, xray=xray)
+    else:
+        try:
+            drawing = pipeline_view(pipeline, xray=xray)
+        except PipelineError as exc:
+            raise fail(str(exc), EXIT_USAGE) from exc
     if format is GraphFormat.png:
         if output is None:
             raise fail("--format png needs --output FILE", EXIT_USAGE)
         try:
-            output.write_bytes(graph_png(compiled, xray=xray))
+            output.write_bytes(to_png(drawing))
         except RuntimeError as exc:
             raise fail(str(exc), EXIT_ENV) from exc
         console.print(f"wrote {output}")
         return
-    text = graph_mermaid(compiled, xray=xray)
+    text = to_dot(drawing) if format is GraphFormat.dot else to_mermaid(drawing)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -11,6 +11,7 @@ from langgraph.graph import END, START, StateGraph
 from devfactory.graph.context import Context
 from devfactory.graph.control import REVIEW, VALIDATE, make_plan, make_review, make_validate
 from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN, approval, govern
+from devfactory.graph.hitl import waits_for
 from devfactory.graph.stage import make_team_node
 from devfactory.graph.state import RunInput, RunState
 from devfactory.pipelines import Pipeline, load_pipeline
@@ -32,7 +33,7 @@ def build_graph(
     builder = StateGraph(RunState, context_schema=Context, input_schema=RunInput)
     plan, first = make_plan(pipeline, teams)
     builder.add_node(GOVERNANCE, govern)
-    builder.add_node(APPROVAL, approval)
+    builder.add_node(APPROVAL, approval, metadata=waits_for("a governance approval"))
     builder.add_node(PLAN, plan, destinations=tuple(first))
     builder.add_edge(START, GOVERNANCE)
     for stage in pipeline.stages:
@@ -46,7 +47,12 @@ def build_graph(
     builder.add_node(
         VALIDATE, make_validate(pipeline, teams, first), destinations=(REVIEW, *first, END)
     )
-    builder.add_node(REVIEW, make_review(pipeline, first), destinations=(*first, END))
+    builder.add_node(
+        REVIEW,
+        make_review(pipeline, first),
+        destinations=(*first, END),
+        metadata=waits_for("a review of the finished run"),
+    )
     sinks = list(pipeline.sinks)
     builder.add_edge(sinks if len(sinks) > 1 else sinks[0], VALIDATE)
     return builder

@@ -21,6 +21,15 @@ from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.lifecycle import task_key
 
+# node metadata naming what a node may stop the run for a person to give; the
+# graph views draw such nodes as waiting for a person (``render.py``), Studio shows it
+WAITS_FOR = "waits_for"
+
+
+def waits_for(what: str) -> dict[str, str]:
+    """Return the metadata of a node that may pause the run until a person gives ``what``."""
+    return {WAITS_FOR: what}
+
 
 def ask_person(pause: Pause) -> Decision:
     """Interrupt with ``pause`` until a valid decision comes back.

@@ -12,15 +12,20 @@ from pathlib import Path
 import httpx
 
 from devfactory.graph import build_graph
-from devfactory.render import graph_mermaid
+from devfactory.graph.hitl import WAITS_FOR
+from devfactory.pipelines import load_pipeline
+from devfactory.render import pipeline_view, to_mermaid
 from tests.e2e.conftest import BIN, ROOT, cli, dot_available
 
 
 def test_graph_prints_the_compiled_mermaid(env: dict[str, str]) -> None:
     done = cli("graph", "--pipeline", "full", env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == graph_mermaid(build_graph("full").compile())
-    assert "api-design --> frontend-engineering;" in done.stdout
+    assert done.stdout == to_mermaid(pipeline_view("full"))
+    assert "n_api_design --> n_frontend_engineering" in done.stdout
+    assert build_graph("full").compile().get_graph().nodes.keys() <= {
+        b.id for b in pipeline_view("full").boxes
+    }
 
 
 def test_graph_png(env: dict[str, str], tmp_path: Path) -> None:
@@ -104,14 +109,31 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_langgraph_dev_serves_both_pipelines(env: dict[str, str]) -> None:
+def test_langgraph_dev_runs_a_pipeline_to_its_approval_and_on_with_the_sdk(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Studio's server (``langgraph dev``), driven by the official SDK: a thread, a run
+    that stops at the governance approval (a person's), the approval, the end."""
+    from langgraph_sdk import get_sync_client
+
     port = _free_port()
+    studio_env = {
+        **env,
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+        "DEVFACTORY_MODELS_FACTORY": "tests.integration.models:logged",
+        "DEVFACTORY_TEST_CALL_LOG": str(tmp_path / "calls.log"),
+        "DEVFACTORY_MEMORY_ENABLED": "false",
+        "DEVFACTORY_FACT_MEMORY": "false",
+        "DEVFACTORY_RUN_CODE": "false",
+        "DEVFACTORY_REVIEW_REQUIRED": "false",
+        "PYTHONPATH": str(ROOT),
+    }
     proc = subprocess.Popen(
         [str(BIN / "langgraph"), "dev", "--port", str(port), "--no-browser", "--no-reload"],
         cwd=ROOT,
-        env={**env, "LANGGRAPH_CLI_NO_ANALYTICS": "1"},
+        env=studio_env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(tmp_path / "studio.log").open("wb"),
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -123,20 +145,34 @@ def test_langgraph_dev_serves_both_pipelines(env: dict[str, str]) -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(1)
-        assistants = httpx.post(f"{base}/assistants/search", json={}, timeout=10).json()
-        by_graph = {a["graph_id"]: a["assistant_id"] for a in assistants}
+        client = get_sync_client(url=base)
+        by_graph = {a["graph_id"]: a["assistant_id"] for a in client.assistants.search()}
         assert set(by_graph) == {"factory_mvp", "factory_full"}
-        drawn = httpx.get(f"{base}/assistants/{by_graph['factory_full']}/graph", timeout=10).json()
+        drawn = client.assistants.get_graph(by_graph["factory_full"])
         ids = {node["id"] for node in drawn["nodes"]}
-        assert {
-            "api-design",
-            "frontend-engineering",
-            "documentation",
-            "validate",
-            "review",
-            "governance",
-        } <= ids
-        assert len(json.dumps(drawn)) > 1000
+        assert set(load_pipeline("full").teams) | {"governance", "approval", "review"} <= ids
+        waits = {n["id"] for n in drawn["nodes"] if (n.get("metadata") or {}).get(WAITS_FOR)}
+        assert waits == {"approval", "review"}
+
+        thread = client.threads.create()
+        start = {
+            "run_id": "studio-1",
+            "requirement": "A REST API to store patients' medical records",
+            "pipeline": "mvp",
+        }
+        client.runs.wait(thread["thread_id"], by_graph["factory_mvp"], input=start)
+        paused = client.threads.get_state(thread["thread_id"])
+        assert paused["next"] == ["approval"], paused
+        (task,) = [t for t in paused["tasks"] if t["interrupts"]]
+        assert task["interrupts"][0]["value"]["kind"] == "governance"
+        approve = {"action": "approve", "by": "studio-user", "role": "approver"}
+        final = client.runs.wait(
+            thread["thread_id"], by_graph["factory_mvp"], command={"resume": approve}
+        )
+        assert isinstance(final, dict)
+        assert final["phase"] == "COMPLETED", final.get("outcome")
+        assert set(final["stages"]) == set(load_pipeline("mvp").teams)
+        assert client.threads.get_state(thread["thread_id"])["next"] == []
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)

@@ -168,6 +168,7 @@ def test_the_whole_lifecycle_over_http(service: Service) -> None:
         verified = http.get(f"/runs/{run_id}/audit/verify").json()
         audit = http.get(f"/runs/{run_id}/audit").json()["events"]
         spent = http.get(f"/runs/{run_id}/usage").json()
+        drawn = http.get(f"/runs/{run_id}/graph").text
     assert run["status"] == "COMPLETED" and run["owner"] == "operator-1"
     moves = [(t["from_phase"], t["to_phase"], t["actor"]) for t in run["transitions"]]
     assert ("PAUSED", "GOVERNANCE_ANALYSIS", "approver-1 (approver)") in moves
@@ -180,6 +181,7 @@ def test_the_whole_lifecycle_over_http(service: Service) -> None:
     decisions = [e for e in audit if e["kind"] == "decision"]
     assert [d["actor"] for d in decisions] == ["approver-1 (approver)"]
     assert spent["total"]["input_tokens"] > 0
+    assert drawn.count("PASSED · 1 attempt · confidence") == len(run["stages"])
 
 
 def test_a_queued_run_is_cancelled_over_http(service: Service) -> None:
@@ -262,6 +264,7 @@ ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/teams", None, EVERYONE),
     ("GET", "/teams/qa-engineering", None, EVERYONE),
     ("GET", "/graph?pipeline=mvp", None, EVERYONE),
+    ("GET", "/runs/{run}/graph?format=dot", None, OWN_ONLY),
     ("GET", "/metrics", None, EVERYONE),
     ("GET", "/memory/team:qa-engineering/search?q=todos", None, EVERYONE),
     ("DELETE", f"/runs/{NONE}", None, {**dict.fromkeys(ROLES, 403), "admin": 404}),

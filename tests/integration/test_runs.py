@@ -44,6 +44,12 @@ def test_mvp_run_persists_every_stage(pg_settings: Settings, tmp_path: Path) -> 
         assert [r.outcome.value for r in stored.records] == ["PASSED"] * 5
         assert stored.next_stages == ()
         assert [row.run_id for row in again.runs.list()] == [report.run_id]
+        # the run's graph: each stage with its outcome, attempts and confidence
+        drawn = {b.id: b.lines for b in again.drawing(report.run_id).boxes if b.kind == "team"}
+        for record in stored.records:
+            assert record.result is not None
+            line = f"PASSED · 1 attempt · confidence {record.result.confidence:.2f}"
+            assert drawn[record.team][1] == line
     doc = json.loads((out / "run.json").read_text())
     assert doc["status"] == "COMPLETED"
     assert len(doc["stages"]) == 5

@@ -31,6 +31,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from devfactory.graph.context import Context
+from devfactory.graph.hitl import waits_for
 from devfactory.graph.stage.memory import recall, retain
 from devfactory.graph.stage.routes import clarify, consult, escalate, gate
 from devfactory.graph.stage.setup import StageSetup
@@ -62,6 +63,13 @@ NODES: dict[str, Node] = {
     "consult": consult,
     "escalate": escalate,
     "retain": retain,
+}
+# what each node may pause the run for (node metadata, drawn in the graph views)
+WAITS = {
+    "draft": "a budget override",
+    "report": "a budget override",
+    "consult": "an answer no team could give",
+    "escalate": "guidance for a blocked stage",
 }
 
 
@@ -96,7 +104,8 @@ def make_team_node(
         StageState, context_schema=Context, input_schema=RunState, output_schema=StageOutput
     )
     for name, node in NODES.items():
-        graph.add_node(name, bind(node, setup))
+        waits = waits_for(WAITS[name]) if name in WAITS else None
+        graph.add_node(name, bind(node, setup), metadata=waits)
     graph.add_edge(START, "recall")
     graph.add_edge("recall", "draft")
     graph.add_edge("retain", END)
