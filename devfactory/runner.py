@@ -36,6 +36,7 @@ from devfactory.events import (
 )
 from devfactory.graph.builder import build_graph
 from devfactory.graph.context import Context
+from devfactory.logs import bound_run
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.models.router import ModelSource, model_source, router_for
@@ -273,7 +274,10 @@ class Factory(Answering):
 
         failure = cancelled = let_go = ""
         resumed = not isinstance(payload, dict)  # a resume or an answer
-        with Lease(self.runs, run_id, driver, self.settings.run_lease_seconds) as lease:
+        with (
+            bound_run(run_id),  # every line logged while it drives names the run
+            Lease(self.runs, run_id, driver, self.settings.run_lease_seconds) as lease,
+        ):
             try:
                 show(
                     RunStarted(

@@ -255,6 +255,12 @@ class Settings(BaseSettings):
         description="module:function returning the model source (tests and plugins only).",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="'text' log lines for people, or 'json': one JSON object a line, with "
+        "the run, stage, team and step it is about (devfactory --log-format).",
+    )
+
     # The sandbox that runs generated code (docs/sandbox.md).
     sandbox: Literal["bwrap", "unsandboxed"] = Field(
         default="bwrap",

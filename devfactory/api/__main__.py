@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 import uvicorn
 
 from devfactory.api.app import create_app
+from devfactory.logs import configure
 from devfactory.settings import get_settings
 
 
@@ -17,7 +19,9 @@ def main() -> None:
     parser.add_argument("--host", default=settings.api_host)
     parser.add_argument("--port", type=int, default=settings.api_port)
     args = parser.parse_args()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    configure(settings.log_format, level=logging.INFO)
+    # log_config=None: uvicorn's own lines go through the same handler, in the same format
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
 
 
 if __name__ == "__main__":

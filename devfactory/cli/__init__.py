@@ -12,6 +12,7 @@ claimed it first, 130 interrupted by Ctrl-C (resume the run with
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -42,6 +43,7 @@ from devfactory.cli.common import (
     app,
     fail,
 )
+from devfactory.logs import LogFormat, configure
 from devfactory.settings import get_settings
 
 __all__ = [
@@ -59,7 +61,17 @@ __all__ = [
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log INFO lines too.")] = False,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            help="text, or json: one JSON object a line with its run, stage and team "
+            "(default: the log_format setting).",
+        ),
+    ] = None,
+) -> None:
     """Configure logging for every command, and refuse arguments that are not UTF-8."""
     for arg in sys.argv[1:]:
         try:
@@ -78,7 +90,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
         ) from None
     # pgserver asks platformdirs for a runtime dir; its fallback warning is noise.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    fmt = get_settings().log_format
+    if log_format is not None:
+        fmt = os.environ["DEVFACTORY_LOG_FORMAT"] = log_format.value  # and what it starts
+    configure(fmt, level=logging.INFO if verbose else logging.WARNING)

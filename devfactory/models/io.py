@@ -284,8 +284,16 @@ def ask_structured(
                 f"model call failed after {max_model_errors} tries: {type(exc).__name__}: {exc}"
             )
             return answer
-        answer.usage = answer.usage.add(usage_of(message))
+        used = usage_of(message)
+        answer.usage = answer.usage.add(used)
         answer.model = served_by(message) or answer.model
+        log.info(
+            "%s from %s: %d tokens in, %d out",
+            cls.__name__,
+            answer.model or "a model",
+            used.input_tokens,
+            used.output_tokens,
+        )
         text = text_of(message)
         value, problem, repairs = parse_object(text, cls, normalise=normalise)
         answer.repairs.extend(repairs)

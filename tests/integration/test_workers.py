@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import psycopg
 import pytest
 
 from devfactory.control.hitl import Decision, DecisionError
+from devfactory.graph.stage import NODES
 from devfactory.runner import Factory, RunStateError
 from devfactory.settings import Settings
 from devfactory.store.db import open_pool
@@ -22,6 +24,7 @@ from devfactory.store.lease import new_driver
 from devfactory.store.queue import RunQueue
 from devfactory.worker import Watchdog, Worker, sweep
 from tests.fakes import Call, ScriptedModels, always_good
+from tests.integration.cli import cli_env, finish, start
 
 ROOT = Path(__file__).resolve().parents[2]
 TODO = "A REST API for a personal todo list"
@@ -387,7 +390,7 @@ def test_a_purge_keeps_a_folder_that_is_not_the_run_s(
 def test_a_worker_waits_out_a_database_outage_and_its_run_still_completes(
     pg_settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
-    from tests.integration.cli import cli_env, start
+
     from tests.integration.models import stop_database
 
     env = cli_env(database_url, tmp_path)
@@ -429,3 +432,30 @@ def test_a_worker_waits_out_a_database_outage_and_its_run_still_completes(
     finally:
         worker.terminate()
         worker.wait(timeout=60)
+
+
+def test_a_json_logging_worker_names_the_run_stage_team_and_step_on_its_lines(
+    pg_settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    """``devfactory --log-format json -v worker``: every log line is one JSON object, and a
+    line logged while a run is driven says which run, stage, team and step it is about."""
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+    env = cli_env(database_url, tmp_path)
+    env["DEVFACTORY_REVIEW_REQUIRED"] = "false"
+    worker = start(env, "--log-format", "json", "-v", "worker", "--max-runs", "1")
+    code, _, err = finish(worker)
+    assert code == 0, err
+    logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    calls = [line for line in logged if "tokens in" in line["event"]]
+    assert calls and all(line["run_id"] == run_id for line in calls)
+    assert {line["level"] for line in logged} <= {"info", "warning", "error"}
+    assert all(line["timestamp"] and line["logger"] for line in logged)
+    assert {line["stage"] for line in calls} >= {"governance", "backend-engineering"}
+    team = [line for line in calls if line["stage"] == "backend-engineering"]
+    assert team and {line["team"] for line in team} == {"backend-engineering"}
+    assert {line["step"] for line in team} <= set(NODES)
+    # no log line in another format
+    assert not [line for line in err.splitlines() if line.startswith(("INFO ", "WARNING "))]
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        assert factory.get(run_id).status == "COMPLETED"

@@ -1,0 +1,117 @@
+"""Log lines for every entry point: text for people, one JSON object a line for machines.
+
+``configure`` installs one handler on the root logger (``--log-format`` or
+``DEVFACTORY_LOG_FORMAT``), so the CLI, the workers, the API (uvicorn's own
+lines included) and the chat all write the same format. Every line says what
+it is about, with nothing passed by the code that logs:
+
+- ``run_id``: bound for the length of a drive (``bound_run``), and read from
+  LangGraph's running config (its thread id) inside the graph;
+- ``stage``, ``team`` and ``step``: the graph node the line was logged in,
+  read from LangGraph's running config (its checkpoint namespace:
+  ``backend-engineering:<task>|draft:<task>`` is the stage and team
+  ``backend-engineering``, step ``draft``). Nodes never log their own context.
+
+JSON lines are rendered by structlog's ``ProcessorFormatter`` over the
+standard library's records, with an ISO timestamp, the level and the logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Any, TextIO
+
+import structlog
+from langchain_core.runnables.config import var_child_runnable_config
+
+CONTEXT = ("run_id", "stage", "team", "step")
+
+
+class LogFormat(StrEnum):
+    """How log lines are written."""
+
+    text = "text"
+    json = "json"
+
+
+_HANDLER = "devfactory"  # the name of the handler ``configure`` installs
+
+
+def graph_context(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Add the run, stage, team and step of the graph node running now (if any)."""
+    config = var_child_runnable_config.get()
+    if not config:
+        return event
+    configurable = config.get("configurable") or {}
+    if configurable.get("thread_id"):
+        event.setdefault("run_id", str(configurable["thread_id"]))
+    path = [part.split(":")[0] for part in str(configurable.get("checkpoint_ns", "")).split("|")]
+    path = [part for part in path if part]
+    if path:
+        event.setdefault("stage", path[0])
+        if len(path) > 1:  # a node inside a stage: the stage is a team's
+            event.setdefault("team", path[0])
+            event.setdefault("step", path[-1])
+    return event
+
+
+def _text(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
+    """Render a line for people: ``LEVEL logger: message [run=... team=...]``."""
+    about = " ".join(f"{key}={event[key]}" for key in CONTEXT if event.get(key))
+    line = f"{event.get('level', method).upper()} {event.get('logger', '')}: {event['event']}"
+    if about:
+        line += f" [{about}]"
+    if event.get("exception"):
+        line += "\n" + str(event["exception"])
+    return line
+
+
+def formatter(fmt: str) -> logging.Formatter:
+    """Return the formatter of ``fmt`` ("text" or "json")."""
+    chain: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        graph_context,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+    ]
+    if fmt == "json":
+        chain.append(structlog.processors.TimeStamper(fmt="iso", utc=True))
+        render: Any = structlog.processors.JSONRenderer()
+    else:
+        render = _text
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=chain,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            render,
+        ],
+    )
+
+
+def configure(
+    fmt: str = "text", *, level: int = logging.WARNING, stream: TextIO | None = None
+) -> None:
+    """Send every log line to ``stream`` (stderr) in ``fmt`` at ``level`` and above."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _HANDLER:  # configured before: this call replaces it
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(_HANDLER)
+    handler.setFormatter(formatter(fmt))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+@contextmanager
+def bound_run(run_id: str) -> Iterator[None]:
+    """Say ``run_id`` on every line logged in this block (and in the graph's threads)."""
+    with structlog.contextvars.bound_contextvars(run_id=run_id):
+        yield
