@@ -61,6 +61,7 @@ from devfactory.store.events import EventFeed
 from devfactory.store.lease import Lease, new_driver
 from devfactory.store.queue import RunQueue
 from devfactory.store.runs import RunBusyError, RunRow, RunStateError, RunStore
+from devfactory.tracing import RunTracer, open_tracing
 
 __all__ = ["Factory", "RunBusyError", "RunNotFoundError", "RunStateError"]
 
@@ -72,7 +73,9 @@ class Factory(Answering):
     router, or the ``models_factory`` hook), as every entry point does.
     """
 
-    def __init__(self, settings: Settings, *, models: ModelSource | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, models: ModelSource | None = None, tracing: Any | None = None
+    ) -> None:
         self.settings = settings
         self.models: ModelSource = models if models is not None else model_source(settings)
         self.database = prepare(settings)  # migrations run as the owner
@@ -85,6 +88,8 @@ class Factory(Answering):
         self.approvals = ProjectApprovals(self.pool)
         self.audit = AuditLog.open(settings, self.pool)
         self._memory: MemoryService | None = None
+        # Langfuse (LANGFUSE_* keys): one trace per run; None sends nothing
+        self.tracing = tracing if tracing is not None else open_tracing()
         self._graphs: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = {}
 
     def __enter__(self) -> Factory:
@@ -250,6 +255,9 @@ class Factory(Answering):
         """
         run_id, out_dir = row.run_id, Path(row.out_dir)
         graph, config = self.graph(row.pipeline), self._config(run_id)
+        tracer = RunTracer(self.tracing, row) if self.tracing is not None else None
+        if tracer is not None:  # Langfuse: this drive joins the run's one trace
+            config = cast(RunnableConfig, {**config, **tracer.config()})
         recorder = self._recorder(row, driver)
         context = Context(
             settings=self.settings,
@@ -265,11 +273,17 @@ class Factory(Answering):
             with lock:
                 recorder.record(event)
                 self.feed.append(run_id, event)
+                if tracer is not None:
+                    tracer.event(event)
 
         context.record = keep  # a node's events are kept before its writes are saved
 
         def show(event: Event) -> None:
             self.feed.append(run_id, event)
+            if tracer is not None:
+                tracer.event(event)
+                if isinstance(event, RunFinished):
+                    tracer.finish(event.status, event.reason)
             caller(event)
 
         failure = cancelled = let_go = ""

@@ -284,6 +284,7 @@ class ScriptedChatModel(BaseChatModel):
     script: Any
     log_path: Path | None = None
     calls: list[Call] = Field(default_factory=list)
+    model_name: str = "scripted:fake"  # what LangChain's callbacks (Langfuse) report
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property

@@ -35,6 +35,7 @@ from devfactory.pipelines import PipelineError
 from devfactory.reports import Pending, RunUsage, report_document
 from devfactory.runner import Factory, RunBusyError, RunNotFoundError, RunStateError
 from devfactory.store.runs import RunInputError, RunRow
+from devfactory.tracing import trace_url
 
 router = APIRouter(tags=["runs"], responses=ERRORS)
 
@@ -151,6 +152,7 @@ def show_run(run_id: str, person: Reader, rules: Rules, request: Request) -> Run
         usage=document["usage"],
         build=document["build"],
         pending=[question(p) for p in report.pending],
+        trace_url=trace_url(run_id),
     )
 
 

@@ -135,6 +135,7 @@ class RunDetail(RunSummary):
     usage: dict[str, Any]
     build: dict[str, Any] | None
     pending: list[PendingQuestion]
+    trace_url: str | None = None  # its Langfuse trace, when tracing is configured
 
 
 class Accepted(BaseModel):

@@ -44,6 +44,7 @@ from devfactory.events import (
     StageStarted,
 )
 from devfactory.runner import RunNotFoundError
+from devfactory.tracing import trace_url
 from devfactory.users import Person
 
 OPEN_RUNS_SHOWN = 3
@@ -120,7 +121,9 @@ class RunView:
             await handler(event)
 
     async def _run_started(self, event: RunStarted) -> None:
-        await self.open(f"pipeline {event.pipeline} · artifacts in `{event.out_dir}`")
+        link = trace_url(event.run_id)
+        trace = f" · [trace]({link})" if link else ""
+        await self.open(f"pipeline {event.pipeline} · artifacts in `{event.out_dir}`{trace}")
 
     async def _stage_started(self, event: StageStarted) -> None:
         step = await self.stage(event.team)

@@ -36,6 +36,7 @@ from devfactory.cli.driving import drive
 from devfactory.console import clean, pause_panel, styled, transitions_table
 from devfactory.pipelines import PipelineError, load_pipeline
 from devfactory.settings import get_settings
+from devfactory.tracing import trace_url
 
 
 @app.command(rich_help_panel="Runs")
@@ -136,6 +137,8 @@ def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> N
     if report.next_stages:
         console.print(f"next: {', '.join(report.next_stages)}")
     console.print(f"artifacts: {report.out_dir}", soft_wrap=True)
+    if (link := trace_url(run_id)) is not None:
+        console.print(f"trace: {link}", soft_wrap=True)
     console.print(transitions_table(transitions))
     table = Table(title="stages")
     for col in ("stage", "outcome", "model", "confidence", "attempts", "tokens in/out", "seconds"):

@@ -1,0 +1,151 @@
+"""Langfuse traces of real runs, captured for real by an in-memory OTEL exporter.
+
+The Langfuse client is the real one (langfuse 5, OTEL based); only its exporter
+is swapped for ``InMemorySpanExporter``, so what is checked is every span the
+client would have sent to a server.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langfuse import Langfuse
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from devfactory.control.hitl import Decision
+from devfactory.pipelines import load_pipeline
+from devfactory.runner import Factory
+from devfactory.settings import Settings
+from devfactory.tracing import trace_id_of, trace_url
+from tests.fakes import ScriptedModels
+
+LOW = "A command-line tool that counts the words in a text file"
+HIGH = "A REST API to store patients' medical records"
+
+
+@pytest.fixture
+def exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Langfuse, InMemorySpanExporter]]:
+    # Langfuse keeps one exporter per public key in the process: a key of its own
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", f"pk-lf-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-test")
+    monkeypatch.setenv("LANGFUSE_BASE_URL", "http://127.0.0.1:9")
+    spans = InMemorySpanExporter()
+    client = Langfuse(span_exporter=spans, flush_at=1)
+    yield client, spans
+    client.shutdown()
+
+
+def attributes(spans: InMemorySpanExporter) -> list[tuple[str, dict[str, Any], str]]:
+    return [
+        (s.name, dict(s.attributes or {}), format(s.context.trace_id, "032x"))
+        for s in spans.get_finished_spans()
+    ]
+
+
+def test_a_run_is_one_trace_with_a_span_per_stage_and_model_call(
+    pg_settings: Settings, tmp_path: Path, exporter: tuple[Langfuse, InMemorySpanExporter]
+) -> None:
+    client, spans = exporter
+    with Factory(pg_settings, models=ScriptedModels(), tracing=client) as factory:
+        report = factory.start(LOW, out_dir=tmp_path / "out", project="acme")
+    client.flush()
+    assert report.status == "COMPLETED"
+    seen = attributes(spans)
+    assert {trace for _, _, trace in seen} == {trace_id_of(report.run_id)}  # one trace
+    assert trace_url(report.run_id) == f"http://127.0.0.1:9/trace/{trace_id_of(report.run_id)}"
+    names = [name for name, _, _ in seen]
+    teams = load_pipeline("mvp").teams
+    for team in teams:  # a span for each stage, and its steps
+        assert team in names
+        assert f"stage {team}: PASSED" in names
+    generations = [a for _, a, _ in seen if a.get("langfuse.observation.type") == "generation"]
+    assert len(generations) >= len(teams) * 2  # drafts and reports, governance too
+    assert {g["langfuse.observation.model.name"] for g in generations} == {"scripted:fake"}
+    usage = [json.loads(g["langfuse.observation.usage_details"]) for g in generations]
+    assert all(u.get("input", 0) > 0 and u.get("output", 0) > 0 for u in usage)
+    sessions = {a.get("session.id") for _, a, _ in seen if "session.id" in a}
+    assert sessions == {report.run_id}
+    tags = {t for _, a, _ in seen for t in a.get("langfuse.trace.tags", ())}
+    assert {"project:acme", "pipeline:mvp"} <= tags
+    stage = next(a for n, a, _ in seen if n == "stage backend-engineering: PASSED")
+    prefix = "langfuse.observation.metadata."
+    meta = {k.removeprefix(prefix): json.loads(v) for k, v in stage.items() if k.startswith(prefix)}
+    assert meta["team"] == "backend-engineering" and meta["outcome"] == "PASSED"
+    assert meta["confidence"] > 0 and meta["attempts"] == 1
+    assert meta["usage"]["input_tokens"] > 0 and meta["model"] == "scripted:fake"
+    assert "run completed" in names and "DRAFT -> GOVERNANCE_ANALYSIS" in names
+
+
+def test_a_resumed_run_continues_its_trace_and_session(
+    pg_settings: Settings, tmp_path: Path, exporter: tuple[Langfuse, InMemorySpanExporter]
+) -> None:
+    client, spans = exporter
+    with Factory(pg_settings, models=ScriptedModels(), tracing=client) as factory:
+        paused = factory.start(HIGH, out_dir=tmp_path / "out")
+        assert paused.status == "PAUSED"
+        client.flush()
+        first = len(spans.get_finished_spans())
+        approve = Decision(action="approve", text="ok", by="alice", role="approver")
+        done = factory.answer(paused.run_id, approve)
+    client.flush()
+    assert done.status == "COMPLETED"
+    seen = attributes(spans)
+    assert len(seen) > first
+    assert {trace for _, _, trace in seen} == {trace_id_of(paused.run_id)}
+    assert {a["session.id"] for _, a, _ in seen if "session.id" in a} == {paused.run_id}
+    names = [name for name, _, _ in seen]
+    assert "run paused" in names[:first] and "run completed" in names[first:]
+    assert "PAUSED -> GOVERNANCE_ANALYSIS" in names  # the approval, on the trace
+
+
+class Counting(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        Counting.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_without_keys_nothing_is_sent(
+    pg_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for key in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("LANGFUSE_BASE_URL", f"http://127.0.0.1:{server.server_port}")
+    Counting.hits = []
+    try:
+        with Factory(pg_settings, models=ScriptedModels()) as factory:
+            assert factory.tracing is None
+            assert trace_url("any-run") is None
+            report = factory.start(LOW, out_dir=tmp_path / "out")
+    finally:
+        server.shutdown()
+    assert report.status == "COMPLETED"
+    assert Counting.hits == []
+
+
+def test_a_langfuse_that_refuses_connections_costs_the_run_nothing(
+    pg_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", f"pk-lf-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-refused")
+    monkeypatch.setenv("LANGFUSE_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        assert factory.tracing is not None  # the real client, exporting over HTTP
+        report = factory.start(LOW, out_dir=tmp_path / "out")
+        assert report.status == "COMPLETED"
+        assert len(report.records) == len(load_pipeline("mvp").teams)
+        factory.tracing.shutdown()
