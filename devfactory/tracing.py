@@ -69,12 +69,15 @@ def trace_id_of(run_id: str) -> str:
 def trace_url(run_id: str) -> str | None:
     """Return the link to ``run_id``'s trace (None when Langfuse is not configured).
 
-    Langfuse serves ``/trace/<id>`` and sends it on to the project that holds it.
+    Langfuse serves ``/trace/<id>`` and sends it on to the project that holds it;
+    ``LANGFUSE_UI_URL`` names the server as people open it (compose's
+    ``LANGFUSE_URL``), else the address the factory sends to is used.
     """
     if not tracing_configured():
         return None
     base = (
-        os.environ.get("LANGFUSE_BASE_URL")
+        os.environ.get("LANGFUSE_UI_URL")  # where people open it, when the factory
+        or os.environ.get("LANGFUSE_BASE_URL")  # sends to an address only it can reach
         or os.environ.get("LANGFUSE_HOST")
         or "https://cloud.langfuse.com"
     )

@@ -1,21 +1,82 @@
-"""The compose file: the API and the workers run beside Postgres, each watched and restarted."""
+"""The compose stack: every service watched and restarted, Ollama on a GPU, every variable set.
+
+Read as YAML (this machine has no Docker engine or compose plugin): the checks
+are the ones a person would make before ``docker compose up``.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = (ROOT / "docker-compose.yml").read_text()
+SERVICES: dict[str, Any] = yaml.safe_load(COMPOSE)["services"]
+FACTORY = ("api", "worker", "chat")
+LANGFUSE = ("langfuse-web", "langfuse-worker", "langfuse-postgres", "clickhouse", "minio", "redis")
 
 
-def test_api_and_workers_are_services_with_healthchecks_and_restarts() -> None:
-    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    assert services["api"]["command"][0] == "serve"
-    assert services["worker"]["command"] == ["worker"]
-    for name in ("api", "worker"):
-        service = services[name]
-        assert service["restart"] == "unless-stopped"
-        assert service["healthcheck"]["test"][0] == "CMD"
-        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
-        assert service["environment"]["DATABASE_URL"].startswith("postgresql://")
+def test_the_whole_stack_is_there() -> None:
+    assert set(SERVICES) == {
+        "postgres",
+        "ollama",
+        "ollama-pull",
+        *FACTORY,
+        "devfactory",
+        *LANGFUSE,
+    }
+    assert SERVICES["postgres"]["image"].startswith("pgvector/pgvector:")
+    assert SERVICES["api"]["command"][0] == "serve"
+    assert SERVICES["worker"]["command"] == ["worker"]
+    assert SERVICES["chat"]["command"][0] == "chat"
+    assert SERVICES["devfactory"]["profiles"] == ["cli"]  # run on demand, not by `up`
+
+
+def test_every_long_running_service_has_a_healthcheck_and_a_restart_policy() -> None:
+    for name, service in SERVICES.items():
+        if name in ("ollama-pull", "devfactory"):
+            assert service["restart"] == "no"
+            continue
+        assert service["restart"] == "unless-stopped", name
+        assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
+
+
+def test_ollama_has_a_gpu_and_the_models_are_pulled_before_the_factory_starts() -> None:
+    (device,) = SERVICES["ollama"]["deploy"]["resources"]["reservations"]["devices"]
+    assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+    pull = SERVICES["ollama-pull"]
+    assert pull["depends_on"]["ollama"]["condition"] == "service_healthy"
+    assert "ollama pull" in pull["command"][0]
+    assert "OLLAMA_EMBED_MODEL" in pull["command"][0]  # the stack's embedder, on the GPU
+    for name in (*FACTORY, "devfactory"):
+        needs = SERVICES[name]["depends_on"]
+        assert needs["ollama-pull"]["condition"] == "service_completed_successfully", name
+        assert needs["postgres"]["condition"] == "service_healthy", name
+
+
+def test_the_factory_sends_traces_to_langfuse_with_the_project_keys_langfuse_creates() -> None:
+    for name in FACTORY:
+        env = SERVICES[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql://")
+        assert env["LANGFUSE_BASE_URL"] == "http://langfuse-web:3000"
+        assert env["LANGFUSE_PUBLIC_KEY"] == "${LANGFUSE_PUBLIC_KEY:-}"
+    web = SERVICES["langfuse-web"]["environment"]
+    assert web["LANGFUSE_INIT_PROJECT_PUBLIC_KEY"] == "${LANGFUSE_PUBLIC_KEY:-}"
+    assert web["LANGFUSE_INIT_PROJECT_SECRET_KEY"] == "${LANGFUSE_SECRET_KEY:-}"
+    assert "langfuse-postgres:5432/langfuse" in web["DATABASE_URL"]  # its own database
+    for name in ("langfuse-web", "langfuse-worker"):
+        needs = SERVICES[name]["depends_on"]
+        assert {"langfuse-postgres", "clickhouse", "minio", "redis"} <= set(needs)
+
+
+def test_every_variable_the_stack_reads_is_in_env_example() -> None:
+    used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", COMPOSE))
+    example = (ROOT / ".env.example").read_text()
+    given = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", example, re.M))
+    assert used - given == set()
+    assert given - used == set()  # and nothing there that the stack does not read
+    required = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):\?", COMPOSE))
+    assert {"POSTGRES_PASSWORD", "LANGFUSE_ENCRYPTION_KEY", "REDIS_PASSWORD"} <= required
