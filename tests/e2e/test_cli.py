@@ -101,6 +101,9 @@ def test_models_shows_the_chain(env: dict[str, str]) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "embedded:qwen2.5-coder-0.5b-instruct-q4_k_m" in shown.stdout
     assert "ollama:qwen2.5-coder:7b" in shown.stdout
+    # the embedded embedder serves here (no Ollama): shown as available
+    (embedder,) = [line for line in shown.stdout.splitlines() if "all-minilm-l6-v2" in line]
+    assert "local/embed" in embedder and "yes" in embedder
 
 
 def _free_port() -> int:
@@ -173,6 +176,14 @@ def test_langgraph_dev_runs_a_pipeline_to_its_approval_and_on_with_the_sdk(
         assert final["phase"] == "COMPLETED", final.get("outcome")
         assert set(final["stages"]) == set(load_pipeline("mvp").teams)
         assert client.threads.get_state(thread["thread_id"])["next"] == []
+
+        # the server's store indexes with the factory's embedder (langgraph.json store.index)
+        notes = ("notes", "studio")
+        client.store.put_item(notes, "db", {"text": "Todos are stored in Postgres tables"})
+        client.store.put_item(notes, "ui", {"text": "The button colour is a warm orange"})
+        found = client.store.search_items(notes, query="which database keeps the data?")
+        assert [item["key"] for item in found["items"]][0] == "db"
+        assert found["items"][0]["score"] > found["items"][1]["score"]
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
