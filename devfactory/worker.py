@@ -25,12 +25,14 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
 import psycopg
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from devfactory.control import unattended
 from devfactory.control.hitl import POLICY_PREFIX, DecisionError
@@ -171,6 +173,7 @@ class Worker:
     name: str = field(default_factory=new_driver)
     stopping: str = ""  # why this worker must let go of its run ("" while it works on)
     driven: list[str] = field(default_factory=list)  # runs this worker drove, in order
+    current: str = ""  # the run it drives now ("" while it waits)
 
     def stop(self, why: str) -> None:
         """Stop claiming runs, and let go of the current one at its next step."""
@@ -187,6 +190,7 @@ class Worker:
             return None
         self.driven.append(row.run_id)
         log.info("worker %s: driving run %s", self.name, row.run_id)
+        self.current = row.run_id
         try:
             return self.factory.drive_claimed(row, driver, stop=self._stop_check)
         except (RunStateError, RunBusyError) as exc:
@@ -194,6 +198,8 @@ class Worker:
             self.factory.runs.release(row.run_id, reason=str(exc), driver=driver)
             log.warning("worker %s: run %s: %s", self.name, row.run_id, exc)
             return None
+        finally:
+            self.current = ""
 
     def run(self, *, idle_exit_s: float | None = None, max_runs: int | None = None) -> int:
         """Work until stopped, idle for ``idle_exit_s`` or done ``max_runs``; return runs driven.
@@ -253,3 +259,49 @@ def install_signal_handlers(worker: Worker, watchdog: Watchdog | None = None) ->
 
     signal.signal(signal.SIGTERM, graceful)
     signal.signal(signal.SIGINT, graceful)
+
+
+class WorkerCollector(Collector):
+    """A worker's own metrics, beside the factory's (``serve_metrics``)."""
+
+    def __init__(self, worker: Worker, watchdog: Watchdog | None) -> None:
+        self.worker, self.watchdog = worker, watchdog
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the runs it drove, whether it drives one now, whether it leads the watch."""
+        labels = ["worker"]
+        driven = CounterMetricFamily(
+            "devfactory_worker_runs_driven", "Runs this worker claimed and drove.", labels=labels
+        )
+        driven.add_metric([self.worker.name], len(self.worker.driven))
+        yield driven
+        busy = GaugeMetricFamily(
+            "devfactory_worker_driving", "1 while this worker drives a run.", labels=labels
+        )
+        busy.add_metric([self.worker.name], 1 if self.worker.current else 0)
+        yield busy
+        leads = GaugeMetricFamily(
+            "devfactory_worker_watchdog_leader",
+            "1 while this worker holds the watchdog lock.",
+            labels=labels,
+        )
+        leads.add_metric([self.worker.name], 1 if self.watchdog and self.watchdog.leader else 0)
+        yield leads
+
+
+def serve_metrics(
+    worker: Worker, watchdog: Watchdog | None, *, host: str, port: int
+) -> tuple[Any, threading.Thread]:
+    """Serve Prometheus metrics at ``http://host:port/``: the factory's, and the worker's.
+
+    The factory's are the API's ``/metrics`` (read from Postgres, the same from
+    any process); the worker's say what this process drove and does now.
+    """
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from devfactory.api.metrics import FactoryCollector
+
+    registry = CollectorRegistry()
+    registry.register(FactoryCollector(worker.factory))
+    registry.register(WorkerCollector(worker, watchdog))
+    return start_http_server(port, addr=host, registry=registry)

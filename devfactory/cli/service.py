@@ -9,6 +9,7 @@ import typer
 
 from devfactory.cli import common
 from devfactory.cli.common import (
+    EXIT_ENV,
     EXIT_USAGE,
     AsOption,
     CostOption,
@@ -83,13 +84,25 @@ def worker(
     watchdog: Annotated[
         bool, typer.Option(help="Take part in the watchdog (one worker at a time leads).")
     ] = True,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve Prometheus metrics on this port: the factory's, as the API's "
+            "/metrics, and this worker's own.",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Where the metrics listen (not exposed beyond it).")
+    ] = "127.0.0.1",
 ) -> None:
     """Claim queued runs and drive them, one at a time, until stopped (SIGTERM or Ctrl-C).
 
     Start as many as the machine has room for: two workers never drive the
     same run, and a run whose worker died is resumed by another.
     """
-    from devfactory.worker import Watchdog, Worker, install_signal_handlers
+    from devfactory.worker import Watchdog, Worker, install_signal_handlers, serve_metrics
 
     with common.session() as factory:
         work = Worker(factory)
@@ -97,6 +110,12 @@ def worker(
         install_signal_handlers(work, keeper)
         if keeper is not None:
             keeper.start()
+        if metrics_port is not None:
+            try:
+                serve_metrics(work, keeper, host=metrics_host, port=metrics_port)
+            except OSError as exc:
+                raise fail(f"metrics: {metrics_host}:{metrics_port}: {exc}", EXIT_ENV) from exc
+            err.print(styled(f"metrics on http://{metrics_host}:{metrics_port}/", "dim"))
         err.print(styled(f"worker {work.name}: waiting for runs", "dim"))
         try:
             driven = work.run(idle_exit_s=idle_exit, max_runs=max_runs)

@@ -459,3 +459,43 @@ def test_a_json_logging_worker_names_the_run_stage_team_and_step_on_its_lines(
     assert not [line for line in err.splitlines() if line.startswith(("INFO ", "WARNING "))]
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         assert factory.get(run_id).status == "COMPLETED"
+
+
+def test_a_worker_serves_the_factory_s_metrics_and_its_own(
+    pg_settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    import socket
+
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+    env = cli_env(database_url, tmp_path)
+    env["DEVFACTORY_REVIEW_REQUIRED"] = "false"
+    worker = start(env, "worker", "--metrics-port", str(port), log=tmp_path / "worker.log")
+    try:
+        deadline = time.monotonic() + 120
+        with Factory(pg_settings, models=ScriptedModels()) as factory:
+            while factory.get(run_id).status != "COMPLETED":
+                assert time.monotonic() < deadline and worker.poll() is None
+                time.sleep(0.3)
+        text = httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    mine = {
+        name: value for (name, _), value in samples.items() if name.startswith("devfactory_worker")
+    }
+    assert mine["devfactory_worker_runs_driven_total"] == 1
+    assert mine["devfactory_worker_driving"] == 0  # it finished and waits
+    assert mine["devfactory_worker_watchdog_leader"] == 1  # the only worker leads
+    assert samples[("devfactory_runs", (("status", "COMPLETED"),))] == 1  # the API's metrics
