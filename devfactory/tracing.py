@@ -9,8 +9,9 @@ the graph, each stage and each of a stage's steps, and a generation for each
 model call with its tokens and the model that served it; the trace is tagged
 with the project and pipeline. What the run records (``RunTracer.event``)
 becomes events on the trace: every move of the lifecycle, each stage's outcome
-(team, attempts, confidence, usage, cost, model, sandbox checks), governance,
-decisions, clarifications and notices (budget warnings among them).
+(team, attempts, confidence, usage, cost, model, sandbox checks), each time the
+gate sends a stage back (with its feedback), governance, decisions,
+clarifications and notices (budget warnings among them).
 
 Without keys nothing is sent: ``open_tracing`` returns None. Export is
 Langfuse's own background OTLP export: a server that refuses connections
@@ -33,6 +34,7 @@ from devfactory.events import (
     Notice,
     PhaseChanged,
     StageFinished,
+    StageStarted,
 )
 from devfactory.store.runs import RunRow
 
@@ -182,6 +184,9 @@ def describe(event: Event) -> Described | None:
         }
         level = "DEFAULT" if record.outcome.value == "PASSED" else "WARNING"
         return f"stage {record.team}: {record.outcome.value}", metadata, level
+    if isinstance(event, StageStarted) and event.attempt > 1:  # the gate sent it back
+        because = {"team": event.team, "attempt": event.attempt, "because": event.because[:10]}
+        return f"gate: {event.team} tries again (attempt {event.attempt})", because, "WARNING"
     if isinstance(event, PhaseChanged):
         return (
             f"{event.from_phase} -> {event.to_phase}",

@@ -24,7 +24,7 @@ from devfactory.pipelines import load_pipeline
 from devfactory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.tracing import trace_id_of, trace_url
-from tests.fakes import ScriptedModels
+from tests.fakes import Call, ScriptedModels, good_report, report_with
 
 LOW = "A command-line tool that counts the words in a text file"
 HIGH = "A REST API to store patients' medical records"
@@ -149,3 +149,24 @@ def test_a_langfuse_that_refuses_connections_costs_the_run_nothing(
         assert report.status == "COMPLETED"
         assert len(report.records) == len(load_pipeline("mvp").teams)
         factory.tracing.shutdown()
+
+
+def test_a_stage_the_gate_sends_back_shows_on_the_trace_with_its_feedback(
+    pg_settings: Settings, tmp_path: Path, exporter: tuple[Langfuse, InMemorySpanExporter]
+) -> None:
+    client, spans = exporter
+
+    def unsure_once(call: Call) -> str:
+        unsure = call.team == "backend-engineering" and call.n == 0
+        return json.dumps(good_report(call.spec, confidence=0.1 if unsure else 0.95))
+
+    models = ScriptedModels(report_with(unsure_once))
+    with Factory(pg_settings, models=models, tracing=client) as factory:
+        report = factory.start(LOW, out_dir=tmp_path / "out")
+    client.flush()
+    assert report.status == "COMPLETED"
+    seen = attributes(spans)
+    (again,) = [a for n, a, _ in seen if n == "gate: backend-engineering tries again (attempt 2)"]
+    because = json.loads(again["langfuse.observation.metadata.because"])
+    assert any("confidence" in line for line in because), because
+    assert again["langfuse.observation.level"] == "WARNING"
