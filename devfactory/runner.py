@@ -1,6 +1,6 @@
 """Drive runs: compile the graph with the Postgres checkpointer, stream, pause, resume.
 
-This is the edge where durability, context and (later) tracing are attached;
+This is the edge where durability, context, logging and tracing are attached;
 graph nodes never open connections themselves. Every event the graph emits
 goes to the run's ``RunRecorder`` (runs table, audit log, artifacts), from
 inside the node through ``Context.record``, and then to the caller's
@@ -269,21 +269,22 @@ class Factory(Answering):
         caller = on_event or (lambda event: None)
         lock = threading.Lock()  # parallel stages emit from their own threads
 
-        def keep(event: Event) -> None:
-            with lock:
-                recorder.record(event)
-                self.feed.append(run_id, event)
-                if tracer is not None:
-                    tracer.event(event)
-
-        context.record = keep  # a node's events are kept before its writes are saved
-
-        def show(event: Event) -> None:
+        def publish(event: Event) -> None:  # the live feed, and the trace
             self.feed.append(run_id, event)
             if tracer is not None:
                 tracer.event(event)
                 if isinstance(event, RunFinished):
                     tracer.finish(event.status, event.reason)
+
+        def keep(event: Event) -> None:
+            with lock:
+                recorder.record(event)
+                publish(event)
+
+        context.record = keep  # a node's events are kept before its writes are saved
+
+        def show(event: Event) -> None:
+            publish(event)
             caller(event)
 
         failure = cancelled = let_go = ""

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,10 +158,6 @@ class RunTracer:
 Described = tuple[str, dict[str, Any], str]
 
 
-def _checks(runs: Iterable[Any]) -> list[dict[str, Any]]:
-    return [run.model_dump(mode="json") for run in runs]
-
-
 def describe(event: Event) -> Described | None:
     """Return the name, metadata and level of the trace event for ``event`` (None: none)."""
     if isinstance(event, StageFinished):
@@ -179,7 +174,7 @@ def describe(event: Event) -> Described | None:
             "cost_usd": record.cost_usd,
             "seconds": record.seconds,
             "gate_feedback": record.gate_feedback[:10],
-            "checks": _checks(record.checks),
+            "checks": [check.model_dump(mode="json") for check in record.checks],
             "tags": [f"team:{record.team}", f"outcome:{record.outcome.value}"],
         }
         level = "DEFAULT" if record.outcome.value == "PASSED" else "WARNING"
