@@ -325,9 +325,14 @@ def missing_interfaces(plan: BuildPlan, requirement: str) -> list[str]:
     for name in named.files:
         if not any(p == name or p.endswith("/" + name) for p in paths):
             problems.append(f"the requirement names the file {name}: plan it under that name")
-    modules = set(plan.python_modules())
+    runnable = {  # a package runs with -m only through its __main__
+        name.removesuffix(".__main__")
+        for f in plan.files
+        if f.role is FileRole.CODE and not f.path.endswith("__init__.py")
+        and (name := module_name(f.path))
+    }  # fmt: skip
     for module in named.modules:
-        if module not in modules:
+        if module not in runnable:
             problems.append(
                 f"the requirement runs `python -m {module}`: plan a module {module} "
                 f"(for example {module.replace('.', '/')}/__main__.py or {module}.py)"

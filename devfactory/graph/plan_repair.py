@@ -3,8 +3,9 @@
 Each repair is recorded (it reaches the stage record's ``repairs``): a file
 listed twice is merged, dangling and cyclic ``depends_on`` entries are dropped,
 entries repeated word for word are kept once, a file of a kind no team of the
-pipeline writes is dropped, a module missing from the files and a missing tests
-file are planned for the one team that writes them, and fields the reply
+pipeline writes is dropped, a tests file planned as code becomes tests, a module
+missing from the files, a ``__main__`` that ``python -m`` needs and a missing
+tests file are planned for the one team that writes them, and fields the reply
 leaves out are taken from the plan pre-filled from the requirement's names.
 ``check_plan`` still judges the result: nothing here relaxes it.
 """
@@ -12,12 +13,15 @@ leaves out are taken from the plan pre-filled from the requirement's names.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from devfactory.build.plan import FileRole
 
 _ROLES = frozenset(r.value for r in FileRole)
+_TEST_FILE = re.compile(r"(^|/)(test_\w+|\w+_test|conftest)\.py$")
+_RUN_MODULE = re.compile(r"^python3? -m ([A-Za-z_][\w.]*)$")
 
 
 def plan_normaliser(
@@ -68,7 +72,9 @@ def plan_normaliser(
                         if not (isinstance(m, dict) and m.get("path") in unwritten)
                     ]
                 _merge_repeated_files(data, repairs)  # and drop what depended on them
+        _retag_tests(data, repairs)
         _add_module_files(data, writers.get(FileRole.CODE.value, []), repairs)
+        _add_main(data, writers.get(FileRole.CODE.value, []), repairs)
         _add_missing_tests(data, writers.get(FileRole.TESTS.value, []), repairs)
         for item in data.get("files") or []:
             if not isinstance(item, dict):
@@ -101,6 +107,34 @@ def _add_module_files(data: dict[str, Any], coders: Sequence[str], repairs: list
                  "purpose": "the module's public functions and classes"},
             )  # fmt: skip
             repairs.append(f"{path}: planned for {coders[0]} (a module missing from the files)")
+
+
+def _retag_tests(data: dict[str, Any], repairs: list[str]) -> None:
+    """Plan a file named as pytest collects tests (``tests/test_x.py``) as tests, not code."""
+    for item in data.get("files") or []:
+        path = item.get("path") if isinstance(item, dict) else None
+        if item.get("role") == "code" and isinstance(path, str) and _TEST_FILE.search(path):
+            item["role"] = FileRole.TESTS.value
+            repairs.append(f"{path}: role code -> tests (a tests file by its name)")
+
+
+def _add_main(data: dict[str, Any], coders: Sequence[str], repairs: list[str]) -> None:
+    """Plan ``pkg/__main__.py`` when the entry point runs ``python -m pkg`` on a package."""
+    found = _RUN_MODULE.match(str(data.get("entry_point") or "").strip())
+    files = data.get("files")
+    if not found or len(coders) != 1 or not isinstance(files, list):
+        return
+    base = found.group(1).replace(".", "/")
+    paths = {f.get("path") for f in files if isinstance(f, dict)}
+    for root in ("", "src/"):
+        init, main = f"{root}{base}/__init__.py", f"{root}{base}/__main__.py"
+        if init in paths and main not in paths and f"{root}{base}.py" not in paths:
+            files.append(
+                {"path": main, "role": "code", "owner": coders[0], "depends_on": [init],
+                 "purpose": f"the command line run as `python -m {found.group(1)}`"}
+            )  # fmt: skip
+            repairs.append(f"{main}: planned for {coders[0]} (`python -m` runs a package)")
+            return
 
 
 def _add_missing_tests(data: dict[str, Any], testers: Sequence[str], repairs: list[str]) -> None:

@@ -254,15 +254,22 @@ def draft_file(
 
     A reply cut off at the token limit is continued where it stopped, up to
     ``max_continuations`` more calls; one still unfinished then is reported, so
-    the gate can ask for a shorter one. A reply wrapped in one code fence is
-    unwrapped; a reply over the artifact limit is cut and the cut is reported.
+    the gate can ask for a shorter one. A markdown reply that loops (repeats
+    its paragraphs word for word, as small models do until the token limit) is
+    not continued when it ends in the loop: the repeats are dropped and
+    recorded as a repair, and it ends where the loop began. A reply wrapped in
+    one code fence is unwrapped; a reply over the artifact limit is cut and the
+    cut is reported.
     """
+    prose = kind == ArtifactKind.MARKDOWN
     try:
         message = invoke(model, messages, max_model_errors)
         usage, served, text = usage_of(message), served_by(message), text_of(message)
         for _ in range(max_continuations):
             if not _cut_off(message) or len(text) > MAX_ARTIFACT_CHARS:
                 break
+            if prose and drop_repeats(text, cut=True)[2]:
+                break  # looping: more would only repeat
             message = invoke(model, [*messages, *_continue(text)], max_model_errors)
             usage, text = usage.add(usage_of(message)), text + _rest(text, text_of(message))
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never raised
@@ -271,8 +278,13 @@ def draft_file(
     content = extract_file(text, kind)
     if not content.strip():
         return Draft(None, usage, served, problem=f"{path}: the reply was empty")
+    repairs, looped = [], False
+    if prose:
+        content, dropped, looped = drop_repeats(content, cut=_cut_off(message))
+        if dropped:
+            repairs.append(f"{dropped} repeated paragraphs dropped (the reply looped)")
     problem = ""
-    if _cut_off(message):
+    if _cut_off(message) and not looped:  # a reply cut off in a loop had nothing more
         problem = (
             f"{path}: cut off at the token limit before it was finished; "
             "write it shorter and complete"
@@ -282,7 +294,45 @@ def draft_file(
             f"{path}: {len(content)} characters, cut at {MAX_ARTIFACT_CHARS}; write it shorter"
         )
         content = content[:MAX_ARTIFACT_CHARS]
-    return Draft(Artifact(path=path, kind=kind, content=content), usage, served, problem)
+    return Draft(Artifact(path=path, kind=kind, content=content), usage, served, problem, repairs)
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+MIN_REPEAT_CHARS = 60  # shorter paragraphs (headings, "- Inputs:") may repeat by design
+
+
+def drop_repeats(text: str, *, cut: bool) -> tuple[str, int, bool]:
+    """Drop the paragraphs a looping reply repeats word for word.
+
+    Return the text, how many paragraphs went, and whether the reply ended in
+    the loop (its last paragraph went).
+
+    A run of paragraphs that each repeat an earlier one goes when it holds one
+    of ``MIN_REPEAT_CHARS`` or more (a repeated section, its headings with it);
+    a run of short repeats alone ("### Inputs" under each component) stays.
+    When the reply was ``cut`` at the token limit, a last paragraph that is the
+    start of an earlier one counts as a long repeat. The text is returned
+    unchanged when nothing goes.
+    """
+    paragraphs = _PARAGRAPH_BREAK.split(text.strip())
+    keys = [" ".join(p.split()) for p in paragraphs]
+    repeats = [k in keys[:i] for i, k in enumerate(keys)]
+    long = [r and len(k) >= MIN_REPEAT_CHARS for r, k in zip(repeats, keys, strict=True)]
+    if cut and any(k != keys[-1] and k.startswith(keys[-1]) for k in keys[:-1]):
+        repeats[-1] = long[-1] = True
+    drop = [False] * len(keys)
+    start = 0
+    while start < len(keys):
+        end = start
+        while end < len(keys) and repeats[end]:
+            end += 1
+        if any(long[start:end]):
+            drop[start:end] = [True] * (end - start)
+        start = end + 1
+    if not any(drop):
+        return text, 0, False
+    kept = [p for p, gone in zip(paragraphs, drop, strict=True) if not gone]
+    return "\n\n".join(kept).strip("\n"), sum(drop), drop[-1]
 
 
 def _continue(text: str) -> list[BaseMessage]:

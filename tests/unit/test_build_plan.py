@@ -19,6 +19,7 @@ from devfactory.build.plan import (
     named_interfaces,
 )
 from devfactory.build.validator import coverage, criteria_of, criteria_status, signatures
+from devfactory.graph.plan_repair import plan_normaliser
 from devfactory.graph.planning import draft_plan, stage_items
 from devfactory.teams import load_teams
 from tests.fakes import ScriptedModels, run_graph
@@ -131,11 +132,18 @@ def test_a_plan_that_drops_or_renames_a_named_interface_is_refused() -> None:
     assert any("--lines" in p for p in problems)
     no_module = cli_plan(entry_point="python -m counter")
     no_module["files"][0]["path"] = "counter.py"
+    no_module["files"][1]["path"] = "cli.py"
     no_module["modules"][0]["path"] = "counter.py"
     no_module["files"][1]["depends_on"] = ["counter.py"]
     no_module["files"][2]["depends_on"] = ["counter.py"]
     problems = missing_interfaces(BuildPlan.model_validate(no_module), CLI_REQUIREMENT)
     assert any("python -m wordcount" in p for p in problems)
+    package_only = cli_plan()  # `python -m wordcount` fails on a package without __main__
+    package_only["files"] = [f for f in package_only["files"] if "__main__" not in f["path"]]
+    package_only["files"][1]["depends_on"] = ["wordcount/__init__.py"]
+    problems = missing_interfaces(BuildPlan.model_validate(package_only), CLI_REQUIREMENT)
+    assert any("python -m wordcount" in p for p in problems)
+    assert missing_interfaces(BuildPlan.model_validate(cli_plan()), CLI_REQUIREMENT) == []
 
 
 def test_owners_must_be_pipeline_teams_that_write_that_kind_of_file() -> None:
@@ -255,6 +263,44 @@ def test_a_module_missing_from_the_files_is_planned_for_the_team_that_writes_cod
     added = next(f for f in drafted.plan.files if f.path == "wordcount/__init__.py")
     assert (added.role, added.owner) == (FileRole.CODE, "backend-engineering")
     assert "a module missing from the files" in " ".join(drafted.repairs)
+
+
+def test_a_tests_file_planned_as_code_goes_to_the_team_that_writes_tests() -> None:
+    plan = cli_plan()  # as the 0.5B model planned data-csv2json
+    plan["files"][2].update(role="code", owner="backend-engineering")
+    models = _plan_reply([json.dumps(plan)])
+    drafted = _ask(models)
+    assert drafted.problem == "" and drafted.plan is not None, drafted.problem
+    assert len(models.chat.calls) == 1  # repaired, not asked again
+    tests = next(f for f in drafted.plan.files if f.path == "tests/test_wordcount.py")
+    assert (tests.role, tests.owner) == (FileRole.TESTS, "qa-engineering")
+    assert "tests/test_wordcount.py: role code -> tests (a tests file by its name)" in (
+        drafted.repairs
+    )
+    assert [f.path for f in drafted.plan.files if f.role is FileRole.TESTS] == [tests.path]
+
+
+def test_a_package_run_with_python_m_gets_its_main_planned() -> None:
+    plan = cli_plan()  # as the 0.5B model planned cli-romanconv: __init__ only
+    plan["files"] = [f for f in plan["files"] if "__main__" not in f["path"]]
+    for item in plan["files"]:
+        item["depends_on"] = [d for d in item.get("depends_on", []) if "__main__" not in d]
+    models = _plan_reply([json.dumps(plan)])
+    drafted = _ask(models)
+    assert drafted.problem == "" and drafted.plan is not None, drafted.problem
+    assert len(models.chat.calls) == 1  # repaired, not asked again
+    main = next(f for f in drafted.plan.files if f.path == "wordcount/__main__.py")
+    assert (main.role, main.owner) == (FileRole.CODE, "backend-engineering")
+    assert main.depends_on == ["wordcount/__init__.py"]
+    assert any("`python -m` runs a package" in r for r in drafted.repairs)
+    single = cli_plan(entry_point="python -m counter")  # a plain module runs as it is
+    single["files"] = [{"path": "counter.py", "role": "code", "owner": "backend-engineering",
+                        "purpose": "all"}]  # fmt: skip
+    single["modules"][0]["path"] = "counter.py"
+    repairs: list[str] = []
+    repaired = plan_normaliser(MVP)(single, repairs)
+    assert [f["path"] for f in repaired["files"]] == ["counter.py", "tests/test_counter.py"]
+    assert not any("__main__" in r for r in repairs)
 
 
 def test_a_plan_dropping_a_named_interface_is_asked_again_with_the_reason() -> None:

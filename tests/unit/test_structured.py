@@ -11,7 +11,12 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, Status
-from devfactory.graph.structured import draft_file, parse_task_result, request_task_result
+from devfactory.graph.structured import (
+    draft_file,
+    drop_repeats,
+    parse_task_result,
+    request_task_result,
+)
 
 ARTS = [Artifact(path="docs/readme.md", kind="markdown", content="# Hi\n")]
 GOOD = {
@@ -245,6 +250,47 @@ def test_a_draft_cut_off_is_continued_where_it_stopped_up_to_the_cap() -> None:
     )  # fmt: skip
     assert len(capped.calls) == 3 and "a.md: cut off at the token limit" in still.problem
     assert still.artifact is not None and still.artifact.content == "# Doc\nhal# Doc\nhal# Doc\nhal"
+
+
+SECTION = (
+    "## Components\n\n"
+    "- **Reader**: reads each FILE, or standard input when FILE is `-`, as UTF-8 text.\n\n"
+    "### Responsibilities\n\n"
+    "The reader hands every line, without its line ending, to the counter in order.\n\n"
+)
+
+
+def test_a_looping_markdown_draft_ends_where_the_loop_began() -> None:
+    cut = {"finish_reason": "length"}
+    head = "# Architecture\n\n```mermaid\nflowchart LR\n  reader --> counter\n```\n\n"
+    looping = head + SECTION * 4 + SECTION[:70]  # as the 0.5B model wrote cli-wordcount's
+    model = Seen(messages=iter([AIMessage(looping, response_metadata=cut)] * 2), calls=[])
+    got = draft_file(
+        model, [HumanMessage("x")], path="a.md", kind="markdown", max_model_errors=1,
+        max_continuations=1,
+    )  # fmt: skip
+    assert len(model.calls) == 1  # not continued: more would only repeat
+    assert got.problem == "" and got.artifact is not None
+    assert got.artifact.content == (head + SECTION).strip("\n")
+    assert got.repairs == ["14 repeated paragraphs dropped (the reply looped)"]
+    # a draft cut off after a repeat, in new text, is still reported unfinished
+    onward = head + SECTION * 2 + "## Data flow\n\nThe counter sums the lines and the wor"
+    again = Seen(messages=iter([AIMessage(onward, response_metadata=cut)]), calls=[])
+    unfinished = draft_file(again, [HumanMessage("x")], path="a.md", kind="markdown",
+                            max_model_errors=1)  # fmt: skip
+    assert "a.md: cut off at the token limit" in unfinished.problem
+    assert unfinished.artifact is not None and "## Data flow" in unfinished.artifact.content
+
+
+def test_short_paragraphs_may_repeat_and_code_is_never_trimmed() -> None:
+    doc = "# A\n\n### Inputs\n\nThe file.\n\n### Inputs\n\nThe options."
+    assert drop_repeats(doc, cut=False) == (doc, 0, False)
+    code = "x = 1\n\n" + "def f(a):\n    return a + 1  # the same helper, on purpose\n\n" * 2
+    model = Seen(messages=iter([AIMessage(code, response_metadata={"finish_reason": "stop"})]),
+                 calls=[])  # fmt: skip
+    got = draft_file(model, [HumanMessage("x")], path="a.py", kind="python", max_model_errors=1)
+    assert got.artifact is not None and got.artifact.content == code.strip("\n")
+    assert got.repairs == []
 
 
 PROMPT = "Write the report. Without NAME it prints a usage message on stderr and exits with code 2."
