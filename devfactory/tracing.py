@@ -11,7 +11,10 @@ with the project and pipeline. What the run records (``RunTracer.event``)
 becomes events on the trace: every move of the lifecycle, each stage's outcome
 (team, attempts, confidence, usage, cost, model, sandbox checks), each time the
 gate sends a stage back (with its feedback), governance, decisions,
-clarifications and notices (budget warnings among them).
+clarifications and notices (budget warnings among them). Each stage's
+confidence is also a score on the trace (name ``confidence``, the team in its
+metadata), so Langfuse can chart and filter it; where a drive stops, the trace
+gains an ``outcome:`` tag.
 
 Without keys nothing is sent: ``open_tracing`` returns None. Export is
 Langfuse's own background OTLP export: a server that refuses connections
@@ -132,24 +135,39 @@ class RunTracer:
                 metadata={**metadata, "run_id": self.row.run_id, "tags": self.tags},
                 level=level,
             )
+            result = event.record.result if isinstance(event, StageFinished) else None
+            if isinstance(event, StageFinished) and result is not None:
+                record = event.record  # a score: Langfuse charts and filters a stage's confidence
+                self.client.create_score(
+                    name="confidence",
+                    value=result.confidence,
+                    trace_id=self.trace_id,
+                    data_type="NUMERIC",
+                    comment=f"{record.team}: {record.outcome.value}",
+                    metadata={"team": record.team, "outcome": record.outcome.value},
+                )
         except Exception as exc:  # noqa: BLE001
             log.warning("run %s: Langfuse event %s not sent: %s", self.row.run_id, name, exc)
 
     def finish(self, status: str, reason: str) -> None:
         """Mark where this drive left the run, and hand the spans to the exporter."""
+        from langfuse import propagate_attributes
+
         level = "ERROR" if status in ("FAILED", "REJECTED") else "DEFAULT"
+        tags = [*self.tags, f"outcome:{status.lower()}"]
         try:
-            self.client.create_event(
-                trace_context={"trace_id": self.trace_id},
-                name=f"run {status.lower()}",
-                metadata={
-                    "run_id": self.row.run_id,
-                    "status": status,
-                    "reason": reason[:2000],
-                    "tags": [*self.tags, f"outcome:{status}"],
-                },
-                level=level,
-            )
+            with propagate_attributes(tags=tags, session_id=self.row.run_id):
+                self.client.create_event(  # its trace tags join the trace's: filter by outcome
+                    trace_context={"trace_id": self.trace_id},
+                    name=f"run {status.lower()}",
+                    metadata={
+                        "run_id": self.row.run_id,
+                        "status": status,
+                        "reason": reason[:2000],
+                        "tags": tags,
+                    },
+                    level=level,
+                )
             self.client.flush()
         except Exception as exc:  # noqa: BLE001
             log.warning("run %s: Langfuse flush failed: %s", self.row.run_id, exc)

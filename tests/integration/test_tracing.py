@@ -81,6 +81,9 @@ def test_a_run_is_one_trace_with_a_span_per_stage_and_model_call(
     assert meta["confidence"] > 0 and meta["attempts"] == 1
     assert meta["usage"]["input_tokens"] > 0 and meta["model"] == "scripted:fake"
     assert "run completed" in names and "DRAFT -> GOVERNANCE_ANALYSIS" in names
+    finished = next(a for n, a, _ in seen if n == "run completed")  # the outcome tags the trace
+    assert {"outcome:completed", "project:acme"} <= set(finished["langfuse.trace.tags"])
+    assert finished["session.id"] == report.run_id
 
 
 def test_a_resumed_run_continues_its_trace_and_session(
@@ -107,11 +110,17 @@ def test_a_resumed_run_continues_its_trace_and_session(
 
 class Counting(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
+    bodies: list[Any] = []
 
     def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
         Counting.hits.append(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("Content-Type", "").startswith("application/json"):
+            Counting.bodies.append(json.loads(body))
         self.send_response(200)
+        self.send_header("Content-Type", "application/json")
         self.end_headers()
+        self.wfile.write(b"{}")
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -170,3 +179,33 @@ def test_a_stage_the_gate_sends_back_shows_on_the_trace_with_its_feedback(
     because = json.loads(again["langfuse.observation.metadata.because"])
     assert any("confidence" in line for line in because), because
     assert again["langfuse.observation.level"] == "WARNING"
+
+
+def test_each_stage_confidence_is_a_score_on_the_run_trace(
+    pg_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # scores travel over Langfuse's HTTP API, not OTEL: a local server receives them
+    server = http.server.HTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", f"pk-lf-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-test")
+    monkeypatch.setenv("LANGFUSE_BASE_URL", f"http://127.0.0.1:{server.server_port}")
+    Counting.hits, Counting.bodies = [], []
+    client = Langfuse(span_exporter=InMemorySpanExporter(), flush_at=1)
+    try:
+        with Factory(pg_settings, models=ScriptedModels(), tracing=client) as factory:
+            report = factory.start(LOW, out_dir=tmp_path / "out")
+        client.flush()
+    finally:
+        client.shutdown()
+        server.shutdown()
+    assert report.status == "COMPLETED"
+    sent = [s for body in Counting.bodies for s in (body if isinstance(body, list) else [body])]
+    scores = [s for s in sent if isinstance(s, dict) and s.get("name") == "confidence"]
+    by_team = {s["metadata"]["team"]: s for s in scores}
+    assert set(by_team) == {r.team for r in report.records}, Counting.hits
+    for record in report.records:
+        score = by_team[record.team]
+        assert score["traceId"] == trace_id_of(report.run_id) and score["dataType"] == "NUMERIC"
+        assert record.result is not None and score["value"] == record.result.confidence
+        assert score["metadata"]["outcome"] == "PASSED"
