@@ -117,9 +117,14 @@ def sql_statements(artifacts: Sequence[Artifact]) -> list[str]:
     return problems
 
 
+def has_mermaid(markdown: str) -> bool:
+    """Say whether ``markdown`` carries a typed mermaid diagram."""
+    return _MERMAID.search(markdown) is not None
+
+
 def mermaid_diagram(artifacts: Sequence[Artifact]) -> list[str]:
     """Check that a markdown file carries a typed mermaid diagram."""
-    if any(_MERMAID.search(a.content) for a in _of(artifacts, ArtifactKind.MARKDOWN)):
+    if any(has_mermaid(a.content) for a in _of(artifacts, ArtifactKind.MARKDOWN)):
         return []
     return ["no ```mermaid diagram (graph/flowchart/sequenceDiagram/...) in the markdown"]
 

@@ -15,6 +15,7 @@ from devfactory.events import StageFinished, StageStarted
 from devfactory.graph import metering
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
+from devfactory.graph.diagram import repair_diagram
 from devfactory.graph.emit import emit
 from devfactory.graph.planning import (
     PLAN_SCHEMA,
@@ -150,6 +151,8 @@ def draft(
         if result.problem:
             problems.append(result.problem)
         repairs += [f"{item.path}: {r}" for r in counted(result.repairs)]
+    if "mermaid_diagram" in spec.tools:
+        repairs += repair_diagram(drafts, plan)
     served = served or resolved.label
     return Command(
         goto="verify",
