@@ -5,7 +5,8 @@ listed twice is merged, dangling and cyclic ``depends_on`` entries are dropped,
 entries repeated word for word are kept once, a file of a kind no team of the
 pipeline writes is dropped, a tests file planned as code becomes tests, a module
 missing from the files, a ``__main__`` that ``python -m`` needs and a missing
-tests file are planned for the one team that writes them, and fields the reply
+tests file are planned for the one team that writes them, endpoint paths are
+written as the pattern asks (``GET /items/<id>/`` -> ``/items/{id}``), and fields the reply
 leaves out are taken from the plan pre-filled from the requirement's names.
 ``check_plan`` still judges the result: nothing here relaxes it.
 """
@@ -172,6 +173,7 @@ def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
                 repairs.append("depends_on wrapped in a list")
     _merge_repeated_files(data, repairs)
     _break_cycles(data, repairs)
+    _tidy_endpoints(data, repairs)
     _drop_repeated_entries(data, repairs)
     if isinstance(data.get("dependencies"), str):
         data["dependencies"] = [d.strip() for d in data["dependencies"].split(",") if d.strip()]
@@ -248,6 +250,36 @@ def _break_cycles(data: dict[str, Any], repairs: list[str]) -> None:
             repairs.append(f"{path}: depends_on {back} dropped (planned later, and back on it)")
             deps[path] = [d for d in deps[path] if d not in back]
             item["depends_on"] = [d for d in item["depends_on"] if d not in back]
+
+
+_METHOD = re.compile(r"^(GET|POST|PUT|PATCH|DELETE)\s+", re.I)
+_PATH_OK = re.compile(r"^/[A-Za-z0-9_{}/.:-]*$")
+
+
+def _tidy_endpoints(data: dict[str, Any], repairs: list[str]) -> None:
+    """Write endpoint paths as the plan's pattern asks: ``/items/{id}``.
+
+    Quotes, a method written into the path (its method field takes it when
+    empty), a query string, a trailing slash and Flask's ``<int:id>`` are the
+    forms small models use; a path still not clean after that is left to fail.
+    """
+    for item in data.get("endpoints") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+            continue
+        path = item["path"].strip().strip("`'\"").strip()
+        said = _METHOD.match(path)
+        if said:
+            path = path[said.end() :]
+            item.setdefault("method", said[1])
+        method = item.get("method")
+        if isinstance(method, str) and method != method.strip().upper():
+            item["method"] = method.strip().upper()
+            repairs.append(f"endpoint method {method!r} -> {item['method']!r}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path.split("?")[0].split("#")[0])
+        path = "/" + path.strip().strip("/") if path.strip() else path
+        if path != item["path"] and _PATH_OK.match(path):
+            repairs.append(f"endpoint {item['path']!r} -> {path!r}")
+            item["path"] = path
 
 
 def _drop_repeated_entries(data: dict[str, Any], repairs: list[str]) -> None:

@@ -19,7 +19,7 @@ from devfactory.build.plan import (
     named_interfaces,
 )
 from devfactory.build.validator import coverage, criteria_of, criteria_status, signatures
-from devfactory.graph.plan_repair import plan_normaliser
+from devfactory.graph.plan_repair import normalise_plan, plan_normaliser
 from devfactory.graph.planning import draft_plan, stage_items
 from devfactory.teams import load_teams
 from tests.fakes import ScriptedModels, run_graph
@@ -237,6 +237,33 @@ def test_a_dependency_cycle_and_repeated_commands_are_repaired() -> None:
     assert files["wordcount/__main__.py"].depends_on == ["wordcount/__init__.py"]
     assert [c.usage for c in drafted.plan.commands] == ["wordcount FILE... [--lines] [--json]"]
     assert "commands: 2 repeated entries dropped" in drafted.repairs
+
+
+@pytest.mark.parametrize(
+    ("written", "method", "path"),
+    [
+        ("GET /items/<int:item_id>/", "", "/items/{item_id}"),
+        ("'/items?category=tools'", "get", "/items"),
+        ("items/{id}", "DELETE", "/items/{id}"),
+        ("`/`", "POST", "/"),
+    ],
+)
+def test_endpoint_paths_are_written_as_the_plan_asks(written: str, method: str, path: str) -> None:
+    endpoint = {"path": written, "summary": ""} | ({"method": method} if method else {})
+    repairs: list[str] = []
+    data = normalise_plan(cli_plan(kind="web-service", endpoints=[endpoint],
+                                   entry_point="wordcount.api:app"), repairs)  # fmt: skip
+    plan = BuildPlan.model_validate(data)
+    assert (plan.endpoints[0].method, plan.endpoints[0].path) == (method.upper() or "GET", path)
+    assert f"endpoint {written!r} -> {path!r}" in repairs
+
+
+def test_an_endpoint_path_that_stays_unclean_is_left_to_fail() -> None:
+    repairs: list[str] = []
+    data = normalise_plan(cli_plan(endpoints=[{"method": "GET", "path": "/items list"}]), repairs)
+    assert data["endpoints"][0]["path"] == "/items list" and repairs == []
+    with pytest.raises(ValidationError, match="endpoints.0.path"):
+        BuildPlan.model_validate(data)
 
 
 def test_a_plan_without_a_tests_file_gets_one_for_the_team_that_writes_tests() -> None:
