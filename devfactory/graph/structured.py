@@ -28,6 +28,7 @@ from devfactory.contracts import (
     TaskResult,
     Usage,
 )
+from devfactory.graph.imports import add_missing_imports
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
 from devfactory.redact import redact
 
@@ -257,7 +258,9 @@ def draft_file(
     the gate can ask for a shorter one. A markdown reply that loops (repeats
     its paragraphs word for word, as small models do until the token limit) is
     not continued when it ends in the loop: the repeats are dropped and
-    recorded as a repair, and it ends where the loop began. A reply wrapped in
+    recorded as a repair, and it ends where the loop began. A Python reply gets
+    the standard-library imports it uses and forgot (``add_missing_imports``,
+    recorded). A reply wrapped in
     one code fence is unwrapped; a reply over the artifact limit is cut and the
     cut is reported.
     """
@@ -283,6 +286,9 @@ def draft_file(
         content, dropped, looped = drop_repeats(content, cut=_cut_off(message))
         if dropped:
             repairs.append(f"{dropped} repeated paragraphs dropped (the reply looped)")
+    if kind == ArtifactKind.PYTHON:
+        content, added = add_missing_imports(content)
+        repairs += [f"`import {name}` added (used, never imported)" for name in added]
     problem = ""
     if _cut_off(message) and not looped:  # a reply cut off in a loop had nothing more
         problem = (
