@@ -6,13 +6,23 @@ name used as ``name.attribute`` that is a standard-library module with
 those attributes and is bound nowhere in the file gets ``import name`` after the docstring and
 ``from __future__`` imports. Anything else (a name from a third-party
 package, ``Path`` without ``from pathlib import Path``) is left to the checks.
+
+The same holds for the project's own names: a tests file that calls
+``slugify`` and never imports it gets ``from textslug import slugify`` when
+exactly one written module of the plan defines ``slugify``
+(``add_project_imports``).
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import importlib
 import sys
+from collections.abc import Mapping, Sequence
+
+from devfactory.build.plan import BuildPlan, FileRole, module_name
+from devfactory.build.validator import public_names
 
 
 def bound_names(tree: ast.AST) -> set[str]:
@@ -68,7 +78,54 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
     )
     if not missing:
         return source, []
-    after = 0  # the line after the docstring and the __future__ imports
+    return _insert(source, tree, [f"import {name}" for name in missing]), missing
+
+
+def add_project_imports(source: str, modules: Mapping[str, Sequence[str]]) -> tuple[str, list[str]]:
+    """Import the project's own names a file uses and never binds; return it and the lines.
+
+    ``modules`` maps each written module of the project (``textslug``) to its
+    public names; a name is imported only from the one module that defines it.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source, []
+    unbound = (
+        {
+            node.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+        }
+        - bound_names(tree)
+        - set(dir(builtins))
+    )
+    found: dict[str, list[str]] = {}
+    for module, names in modules.items():
+        for name in set(names) & unbound:
+            found.setdefault(name, []).append(module)
+    wanted: dict[str, list[str]] = {}
+    for name, where in sorted(found.items()):
+        if len(where) == 1:
+            wanted.setdefault(where[0], []).append(name)
+    lines = [f"from {module} import {', '.join(names)}" for module, names in wanted.items()]
+    return (_insert(source, tree, lines), lines) if lines else (source, [])
+
+
+def project_modules(plan: BuildPlan, written: Mapping[str, str], path: str) -> dict[str, list[str]]:
+    """Return each written Python code module of the plan but ``path``, with its public names."""
+    modules = {}
+    for item in plan.files:
+        name = module_name(item.path) if item.path.endswith(".py") else ""
+        if item.role is FileRole.CODE and item.path != path and item.path in written and name:
+            if not name.endswith("__main__"):
+                modules[name] = public_names(written[item.path])
+    return modules
+
+
+def _insert(source: str, tree: ast.Module, imports: Sequence[str]) -> str:
+    """Put ``imports`` after the module's docstring and ``from __future__`` imports."""
+    after = 0
     for node in tree.body:
         docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
         future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
@@ -78,5 +135,5 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
     lines = source.splitlines(keepends=True)
     if after and not lines[after - 1].endswith("\n"):
         lines[after - 1] += "\n"
-    lines[after:after] = [f"import {name}\n" for name in missing]
-    return "".join(lines), missing
+    lines[after:after] = [f"{line}\n" for line in imports]
+    return "".join(lines)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
 
-from devfactory.graph.imports import add_missing_imports
+from devfactory.build.plan import PLAN_PATH, BuildPlan
+from devfactory.graph.imports import add_missing_imports, add_project_imports, project_modules
 from devfactory.graph.structured import draft_file
+from tests.fakes import ScriptedModels, always_good, run_graph
+from tests.unit.test_build_plan import CLI_REQUIREMENT, cli_plan
 from tests.unit.test_structured import model
 
 SLUG = '''"""Slugs."""
@@ -77,3 +82,52 @@ def test_a_python_draft_is_repaired_and_says_so() -> None:
     doc = draft_file(model("# Doc\n\nUse re.sub here.\n"), [HumanMessage("x")], path="a.md",
                      kind="markdown", max_model_errors=1)  # fmt: skip
     assert doc.repairs == []
+
+
+def test_the_project_names_a_file_uses_are_imported_from_the_one_module_that_defines_them() -> None:
+    source = (
+        '"""Tests."""\n\nimport pytest\n\n\ndef test_it(tmp_path):\n'
+        "    assert slugify('A b') == 'a-b' and parse('1.0') and len(tmp_path.name)\n"
+        "    assert Version and helper()\n"
+    )
+    modules = {"textslug": ["slugify", "helper"], "semver": ["Version", "parse", "helper"]}
+    fixed, lines = add_project_imports(source, modules)
+    assert lines == ["from semver import Version, parse", "from textslug import slugify"]
+    assert fixed.startswith('"""Tests."""\nfrom semver import Version, parse\nfrom textslug')
+    assert "helper" not in fixed.split("import pytest")[0]  # two modules define it: not guessed
+    bound = "from textslug import slugify as slugify\nslugify('x')\n"
+    assert add_project_imports(bound, modules) == (bound, [])
+
+
+def test_the_project_modules_are_the_written_code_files_but_this_one_and_main() -> None:
+    plan = BuildPlan.model_validate(cli_plan())
+    written = {
+        "wordcount/__init__.py": "def count_words(text):\n    return 0\n\n_hidden = 1\n",
+        "wordcount/__main__.py": "def main():\n    pass\n",
+    }
+    assert project_modules(plan, written, "tests/test_wordcount.py") == {
+        "wordcount": ["count_words"]
+    }
+    assert project_modules(plan, written, "wordcount/__init__.py") == {}
+
+
+def test_a_tests_file_that_never_imports_the_code_gets_the_import_in_the_stage(
+    settings: Any,
+) -> None:
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == PLAN_PATH:
+            return json.dumps(cli_plan())
+        if call.kind == "draft" and call.path == "wordcount/__init__.py":
+            return "def count_words(text: str) -> int:\n    return len(text.split())\n"
+        if call.kind == "draft" and call.path == "tests/test_wordcount.py":
+            return "def test_counts() -> None:\n    assert count_words('a b') == 2\n"
+        return always_good(call)
+
+    state = run_graph("lean", ScriptedModels(script), settings, CLI_REQUIREMENT)
+    qa = state["stages"]["qa-engineering"]
+    assert (
+        "tests/test_wordcount.py: `from wordcount import count_words` added (used, never imported)"
+        in qa["repairs"]
+    )
+    (tests,) = [a for a in qa["result"]["artifacts"] if a["path"] == "tests/test_wordcount.py"]
+    assert tests["content"].startswith("from wordcount import count_words\n")

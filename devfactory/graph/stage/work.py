@@ -10,13 +10,22 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from devfactory.build.plan import find_plan
-from devfactory.contracts import Artifact, StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.contracts import (
+    MAX_ARTIFACT_CHARS,
+    Artifact,
+    ArtifactKind,
+    StageOutcome,
+    StageRecord,
+    TaskResult,
+    Usage,
+)
 from devfactory.events import StageFinished, StageStarted
 from devfactory.graph import metering
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
 from devfactory.graph.diagram import repair_diagram
 from devfactory.graph.emit import emit
+from devfactory.graph.imports import add_project_imports, project_modules
 from devfactory.graph.planning import (
     PLAN_SCHEMA,
     draft_plan,
@@ -146,8 +155,15 @@ def draft(
             )
         usage, served = usage.add(result.usage), result.model or served
         if result.artifact is not None:
-            drafts.append(result.artifact.model_dump(mode="json"))
-            written[item.path] = result.artifact.content
+            drafted = result.artifact.model_dump(mode="json")
+            if plan is not None and item.kind == ArtifactKind.PYTHON:  # its own names, imported
+                own = project_modules(plan, written, item.path)
+                content, lines = add_project_imports(drafted["content"], own)
+                if lines and len(content) <= MAX_ARTIFACT_CHARS:
+                    drafted["content"] = content
+                    result.repairs += [f"`{line}` added (used, never imported)" for line in lines]
+            drafts.append(drafted)
+            written[item.path] = drafted["content"]
         if result.problem:
             problems.append(result.problem)
         repairs += [f"{item.path}: {r}" for r in counted(result.repairs)]
