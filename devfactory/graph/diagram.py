@@ -2,15 +2,17 @@
 
 A team whose checks include ``mermaid_diagram`` must put a typed mermaid
 diagram in its markdown. Small models often forget it, or open a ```mermaid
-block without saying which diagram it is. Two repairs, each recorded in the
-stage's repairs and neither inventing anything:
+block without saying which diagram it is, or copy the check's example. Three
+repairs, each recorded in the stage's repairs and none inventing anything:
 
 - a ```mermaid block whose first line names no diagram type gets
   ``flowchart TD`` (the type its ``-->`` edges already imply);
 - a document with no diagram at all, in a stage that drafted (or inherits) a
   build plan, gets the plan's component diagram: each planned file a node,
   each ``depends_on`` an edge, how it is entered (commands, endpoints), and the
-  tests with a dotted edge to what they test.
+  tests with a dotted edge to what they test;
+- the check's own example (``client --> api --> db``), copied as it is, is
+  replaced by the plan's component diagram, when there is a plan.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from devfactory.build.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.contracts import MAX_ARTIFACT_CHARS
-from devfactory.teams.checks import has_mermaid
+from devfactory.teams.checks import MERMAID_EXAMPLE, has_mermaid
 
 _BLOCK = re.compile(r"```mermaid[ \t]*\n(?P<first>[^\n]*)")
 
@@ -59,6 +61,16 @@ def _entry_file(plan: BuildPlan, code: list[Any]) -> str | None:
     return str(code[0].path) if code else None
 
 
+def _copied_example(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], str] | None:
+    """Return the document and block where the check's example diagram was copied as it is."""
+    example = " ".join(MERMAID_EXAMPLE.split())
+    for doc in docs:
+        for block in re.findall(r"```mermaid[ \t]*\n.*?```", doc["content"], re.S):
+            if " ".join(block.split()) == example:
+                return doc, block
+    return None
+
+
 def _label(text: str) -> str:
     return re.sub(r'["|<>]', "", text)[:60]
 
@@ -66,6 +78,20 @@ def _label(text: str) -> str:
 def repair_diagram(drafts: list[dict[str, Any]], plan: BuildPlan | None) -> list[str]:
     """Repair the markdown drafts in place so one carries a typed diagram; say what was done."""
     docs = [d for d in drafts if d.get("kind") == "markdown"]
+    drafted = next((d for d in drafts if d.get("path") == PLAN_PATH), None)
+    if drafted is not None:
+        try:
+            plan = BuildPlan.model_validate_json(drafted["content"])
+        except ValueError:
+            pass  # an invalid draft plan: the run's plan, if any, is the one that stands
+    copied = _copied_example(docs)
+    if copied is not None and plan is not None:
+        doc, block = copied
+        content = doc["content"].replace(block, component_diagram(plan), 1)
+        if len(content) > MAX_ARTIFACT_CHARS:
+            return []
+        doc["content"] = content
+        return [f"{doc['path']}: the instructions' example diagram replaced by the build plan's"]
     if not docs or any(has_mermaid(d["content"]) for d in docs):
         return []
     for doc in docs:
@@ -77,12 +103,6 @@ def repair_diagram(drafts: list[dict[str, Any]], plan: BuildPlan | None) -> list
                 return []
             doc["content"] = content
             return [f"{doc['path']}: `flowchart TD` added to its untyped mermaid block"]
-    drafted = next((d for d in drafts if d.get("path") == PLAN_PATH), None)
-    if drafted is not None:
-        try:
-            plan = BuildPlan.model_validate_json(drafted["content"])
-        except ValueError:
-            pass  # an invalid draft plan: the run's plan, if any, is the one that stands
     if plan is None:
         return []
     doc = docs[0]

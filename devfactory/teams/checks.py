@@ -117,6 +117,9 @@ def sql_statements(artifacts: Sequence[Artifact]) -> list[str]:
     return problems
 
 
+MERMAID_EXAMPLE = "```mermaid\nflowchart LR\n  client --> api\n  api --> db\n```"
+
+
 def has_mermaid(markdown: str) -> bool:
     """Say whether ``markdown`` carries a typed mermaid diagram."""
     return _MERMAID.search(markdown) is not None
@@ -168,8 +171,7 @@ CHECKS: dict[str, ArtifactCheck] = {
     ),
     "mermaid_diagram": ArtifactCheck(
         mermaid_diagram,
-        "A markdown file contains a mermaid diagram block, for example:"
-        "\n```mermaid\nflowchart LR\n  client --> api\n  api --> db\n```",
+        f"A markdown file contains a mermaid diagram block, for example:\n{MERMAID_EXAMPLE}",
     ),
 }
 

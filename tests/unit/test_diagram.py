@@ -57,6 +57,21 @@ def test_an_untyped_mermaid_block_is_typed_as_the_flowchart_its_edges_draw() -> 
     assert check(docs) == []
 
 
+def test_the_check_example_copied_as_it_is_becomes_the_plan_diagram() -> None:
+    copied = DOC + "\n```mermaid\nflowchart LR\n    client --> api\n  api --> db\n```\n\nEnd.\n"
+    docs = drafts(copied, cli_plan())
+    assert check(docs) == []  # the check alone is satisfied by the copy
+    assert repair_diagram(docs, None) == [
+        "architecture/architecture.md: the instructions' example diagram replaced by the "
+        "build plan's"
+    ]
+    text = docs[0]["content"]
+    assert "client --> api" not in text and '"wordcount/__main__.py"' in text
+    assert text.endswith("```\n\nEnd.\n") and check(docs) == []
+    alone = drafts(copied)  # no plan: nothing to draw, the copy stays
+    assert repair_diagram(alone, None) == [] and alone[0]["content"] == copied
+
+
 def test_nothing_is_drawn_without_a_plan_or_room_and_a_diagram_is_left_alone() -> None:
     docs = drafts(DOC)
     assert repair_diagram(docs, None) == [] and docs[0]["content"] == DOC and check(docs)
