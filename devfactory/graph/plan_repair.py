@@ -260,8 +260,10 @@ def _tidy_endpoints(data: dict[str, Any], repairs: list[str]) -> None:
     """Write endpoint paths as the plan's pattern asks: ``/items/{id}``.
 
     Quotes, a method written into the path (its method field takes it when
-    empty), a query string, a trailing slash and Flask's ``<int:id>`` are the
-    forms small models use; a path still not clean after that is left to fail.
+    empty), a scheme and host, words after the path, a query string, a
+    trailing slash and parameters written ``<int:id>``, ``{id:int}``, ``[id]`` or
+    ``:id`` are the forms small models use; a path still not clean after that
+    is left to fail.
     """
     for item in data.get("endpoints") or []:
         if not isinstance(item, dict) or not isinstance(item.get("path"), str):
@@ -275,11 +277,29 @@ def _tidy_endpoints(data: dict[str, Any], repairs: list[str]) -> None:
         if isinstance(method, str) and method != method.strip().upper():
             item["method"] = method.strip().upper()
             repairs.append(f"endpoint method {method!r} -> {item['method']!r}")
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path.split("?")[0].split("#")[0])
-        path = "/" + path.strip().strip("/") if path.strip() else path
+        path = _clean_path(path)
         if path != item["path"] and _PATH_OK.match(path):
             repairs.append(f"endpoint {item['path']!r} -> {path!r}")
             item["path"] = path
+
+
+_PARAMETERS = (
+    (re.compile(r"<(?:\w+:)?(\w+)>"), r"{\1}"),  # Flask: <int:id>
+    (re.compile(r"\{(\w+):[^}]*\}"), r"{\1}"),  # a typed parameter: {id:int}
+    (re.compile(r"\[(\w+)\]"), r"{\1}"),  # [id]
+    (re.compile(r"(?<=/):(\w+)"), r"{\1}"),  # Express: /:id
+)
+
+
+def _clean_path(path: str) -> str:
+    """Return ``path`` without a scheme and host, words after it, a query, a trailing slash."""
+    path = re.sub(r"^[a-z][a-z0-9+.-]*://[^/\s]*", "", path, flags=re.I)
+    words = path.split()
+    path = next((w for w in words if w.startswith("/")), words[0] if words else "")
+    path = path.split("?")[0].split("#")[0].rstrip(",;")
+    for pattern, replacement in _PARAMETERS:
+        path = pattern.sub(replacement, path)
+    return "/" + path.strip("/") if path else path
 
 
 def _drop_repeated_entries(data: dict[str, Any], repairs: list[str]) -> None:

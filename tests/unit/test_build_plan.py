@@ -246,6 +246,9 @@ def test_a_dependency_cycle_and_repeated_commands_are_repaired() -> None:
         ("'/items?category=tools'", "get", "/items"),
         ("items/{id}", "DELETE", "/items/{id}"),
         ("`/`", "POST", "/"),
+        ("http://localhost:8000/items/:sku/adjust", "POST", "/items/{sku}/adjust"),
+        ("/items/{sku:str} (returns the item)", "GET", "/items/{sku}"),
+        ("/items/[sku],", "DELETE", "/items/{sku}"),
     ],
 )
 def test_endpoint_paths_are_written_as_the_plan_asks(written: str, method: str, path: str) -> None:
@@ -260,8 +263,8 @@ def test_endpoint_paths_are_written_as_the_plan_asks(written: str, method: str, 
 
 def test_an_endpoint_path_that_stays_unclean_is_left_to_fail() -> None:
     repairs: list[str] = []
-    data = normalise_plan(cli_plan(endpoints=[{"method": "GET", "path": "/items list"}]), repairs)
-    assert data["endpoints"][0]["path"] == "/items list" and repairs == []
+    data = normalise_plan(cli_plan(endpoints=[{"method": "GET", "path": "/items/$sku"}]), repairs)
+    assert data["endpoints"][0]["path"] == "/items/$sku" and repairs == []
     with pytest.raises(ValidationError, match="endpoints.0.path"):
         BuildPlan.model_validate(data)
 
