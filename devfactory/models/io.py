@@ -151,7 +151,9 @@ def summarise(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:6]:
         loc = ".".join(str(p) for p in err["loc"]) or "(object)"
-        parts.append(f"{loc}: {err['msg']}")
+        got = err.get("input")  # a short value the model wrote is named: it knows what to fix
+        shown = f" (got {got[:60]!r})" if isinstance(got, str) and err["type"] != "missing" else ""
+        parts.append(f"{loc}: {err['msg']}{shown}")
     more = exc.error_count() - len(parts)
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 

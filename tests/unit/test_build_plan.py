@@ -267,6 +267,11 @@ def test_an_endpoint_path_that_stays_unclean_is_left_to_fail() -> None:
     assert data["endpoints"][0]["path"] == "/items/$sku" and repairs == []
     with pytest.raises(ValidationError, match="endpoints.0.path"):
         BuildPlan.model_validate(data)
+    bad = cli_plan(kind="web-service", entry_point="wordcount.api:app")
+    bad["endpoints"] = [{"method": "GET", "path": "/items/$sku"}]
+    drafted = _ask(_plan_reply([json.dumps(bad)]), retries=0)  # the value is named in the problem
+    assert "endpoints.0.path: String should match pattern" in drafted.problem
+    assert "(got '/items/$sku')" in drafted.problem
 
 
 def test_a_plan_without_a_tests_file_gets_one_for_the_team_that_writes_tests() -> None:
