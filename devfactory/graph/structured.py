@@ -146,6 +146,14 @@ def request_task_result(
 ) -> Reply:
     """Invoke ``model`` until it yields a valid ``TaskResult`` or the caps are reached.
 
+    A BLOCKED report whose blockers only repeat the request is asked again
+    (``echoed_blockers``); one still echoing at the cap is read as COMPLETE and
+    the reading recorded: a line of the request is no reason to stop, so the
+    status falls back to the gate's other checks (the files', the
+    confidence), which decide as they do for any report. A 0.5B model listed
+    Solution Architecture's own acceptance criteria as blockers, at
+    confidence 0.95, in 4 of 12 evaluation runs.
+
     Args:
         model: a chat model (already bound to the JSON schema where supported).
         messages: the stage's prompt.
@@ -169,6 +177,13 @@ def request_task_result(
     )
     if answer.value is not None:
         result = answer.value
+        echoed = echoed_blockers(result, prompt)
+        if echoed:  # asked again and echoed again: the status says nothing, the checks decide
+            quoted = "; ".join(repr(b[:60]) for b in result.blockers[:3])
+            result = result.model_copy(update={"status": Status.COMPLETE, "blockers": []})
+            answer.repairs.append(
+                f"status BLOCKED read as COMPLETE: every blocker repeated the request ({quoted})"
+            )
     elif answer.error:
         result = TaskResult.blocked(answer.error)
     else:

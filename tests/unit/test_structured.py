@@ -315,12 +315,22 @@ def test_a_blocked_report_that_only_repeats_the_request_is_asked_again() -> None
     assert ask_about(model(json.dumps(echo), json.dumps(GOOD))).usage.calls == 2
 
 
-def test_a_real_blocker_is_kept_and_the_last_try_is_kept_whatever_it_says() -> None:
+def test_a_real_blocker_is_kept_and_an_echo_at_the_cap_is_read_as_complete() -> None:
     taken = "The package name greet is already taken on PyPI, so it cannot be published"
     real = {**GOOD, "status": "BLOCKED", "confidence": 0.3, "blockers": [taken, "No NAME"]}
     reply = ask_about(model(json.dumps(real), json.dumps(GOOD)))
     assert reply.result.status is Status.BLOCKED and reply.usage.calls == 1
+    assert reply.result.blockers == [taken, "No NAME"] and reply.repairs == []
+    # one real blocker among echoes: a real report, not asked again
+    mixed = {**real, "blockers": [taken, "it prints a usage message on stderr and exits"]}
+    reply = ask_about(model(json.dumps(mixed), json.dumps(mixed)))
+    assert reply.result.status is Status.BLOCKED and reply.usage.calls == 1
     echo = {**real, "blockers": ["it prints a usage message on stderr and exits with code 2"]}
     reply = ask_about(model(json.dumps(echo), json.dumps(echo)), retries=1)
-    assert reply.result.status is Status.BLOCKED and reply.usage.calls == 2  # at the cap: kept
-    assert reply.result.blockers == echo["blockers"]
+    assert reply.usage.calls == 2  # asked again, echoed again: the status is read, recorded
+    assert reply.result.status is Status.COMPLETE and reply.result.blockers == []
+    assert reply.result.confidence == 0.3  # the gate still judges the confidence
+    assert reply.repairs == [
+        "status BLOCKED read as COMPLETE: every blocker repeated the request "
+        "('it prints a usage message on stderr and exits with code 2')"
+    ]
