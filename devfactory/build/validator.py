@@ -198,11 +198,23 @@ def blame(text: str, plan: BuildPlan, workspace: Path) -> str:
     return found
 
 
+def ruff_path() -> str | None:
+    """Return the ruff next to this interpreter, else the one on PATH, else None."""
+    return shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+
+
+def finding_text(item: Mapping[str, object]) -> str:
+    """Render one of ruff's JSON findings as ``line N: CODE message``."""
+    location = item.get("location")
+    row = location.get("row", "?") if isinstance(location, dict) else "?"
+    return f"line {row}: {item.get('code')} {item.get('message', '')}"
+
+
 def lint(
     workspace: Path, plan: BuildPlan, *, timeout: float = 60
 ) -> tuple[CheckRun, list[Problem]]:
     """Run ruff's run-time-error rules on the workspace (static: nothing is executed)."""
-    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    ruff = ruff_path()
     command = f"ruff check --select {LINT_RULES}"
     if ruff is None:
         return CheckRun(name="lint", command=command, summary="ruff not installed: skipped"), []
@@ -217,9 +229,7 @@ def lint(
     problems = []
     for item in findings[:40]:
         rel = str(Path(item.get("filename", "")).resolve().relative_to(workspace.resolve()))
-        row = (item.get("location") or {}).get("row", "?")
-        text = f"line {row}: {item.get('code')} {item.get('message', '')}"
-        problems.append(Problem(rel, plan.owner_of(rel), "lint", text))
+        problems.append(Problem(rel, plan.owner_of(rel), "lint", finding_text(item)))
     run = CheckRun(
         name="lint",
         command=command,

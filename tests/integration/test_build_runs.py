@@ -358,3 +358,34 @@ def test_a_bug_nobody_fixes_fails_the_run_after_the_fix_rounds(
     assert "the built software fails its checks" in report.reason
     assert "readtime.py" in report.reason and "ZeroDivisionError" in report.reason
     assert models.chat.count("backend-engineering", "draft") == 2  # 1 + max_fix_rounds
+
+
+def test_a_file_the_gate_would_refuse_is_asked_again_at_once_not_the_whole_stage(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    case = CASES["cli"]
+    base = scripted(case)
+    undefined = '"""Words."""\n\n\ndef count_words(text: str) -> int:\n    return len(words)\n'
+
+    def script(call: Call) -> str:
+        if call.team == "backend-engineering" and call.kind == "draft" and call.n == 0:
+            assert call.path == "wordcount/__init__.py"
+            return undefined
+        if call.team == "qa-engineering" and call.kind == "draft":
+            return textwrap.dedent(case["tests"]).strip().replace("{expected}", case["right"])
+        return base(call)
+
+    settings = sandboxed(pg_settings, tmp_path)
+    models = ScriptedModels(script)
+    with Factory(settings, models=models) as factory:
+        report = factory.start(case["requirement"], pipeline="mvp", out_dir=tmp_path / "out")
+    assert report.status == "COMPLETED", report.reason
+    backend = {r.team: r for r in report.records}["backend-engineering"]
+    assert backend.attempts == 1 and not backend.gate_feedback  # no attempt spent on it
+    drafts = [c for c in models.chat.calls if c.team == "backend-engineering" and c.kind == "draft"]
+    assert [c.path for c in drafts] == ["wordcount/__init__.py"] * 2 + ["wordcount/__main__.py"]
+    finding = "wordcount/__init__.py [lint]: line 5: F821 Undefined name `words`"
+    assert f"{finding} (the line: `return len(words)`)" in drafts[1].prompt
+    assert undefined.strip() in drafts[1].prompt  # the draft it is to correct
+    assert f"wordcount/__init__.py: asked again at once: {finding}" in " ".join(backend.repairs)
+    assert models.chat.count("backend-engineering", "report") == 1

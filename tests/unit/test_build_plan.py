@@ -35,6 +35,9 @@ CLI_REQUIREMENT = (
 )
 
 
+COUNT_WORDS = "def count_words(text: str) -> int:\n    return len(text.split())\n"
+
+
 def cli_plan(**changes: Any) -> dict[str, Any]:
     plan: dict[str, Any] = {
         "kind": "cli",
@@ -412,6 +415,8 @@ def test_a_cli_plan_skips_the_teams_it_gives_nothing_and_the_run_completes(setti
     def script(call: Any) -> str:
         if call.kind == "draft" and call.path == "architecture/plan.json":
             return json.dumps(cli_plan())
+        if call.kind == "draft" and call.path == "wordcount/__init__.py":
+            return COUNT_WORDS
         return always_good(call)
 
     models = ScriptedModels(script)
@@ -666,6 +671,8 @@ def test_the_stage_record_lists_the_repairs_made_to_the_plan(settings: Any) -> N
     def script(call: Any) -> str:
         if call.kind == "draft" and call.path == "architecture/plan.json":
             return json.dumps(plan)
+        if call.kind == "draft" and call.path == "wordcount/__init__.py":
+            return COUNT_WORDS
         return always_good(call)
 
     state = run_graph("lean", ScriptedModels(script), settings, CLI_REQUIREMENT)

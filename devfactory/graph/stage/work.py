@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from devfactory.build.plan import find_plan
+from devfactory.build.precheck import draft_problems
 from devfactory.contracts import (
     MAX_ARTIFACT_CHARS,
     Artifact,
@@ -46,6 +47,7 @@ from devfactory.graph.state import StageState
 from devfactory.graph.structured import Draft, draft_file, request_task_result
 from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError
+from devfactory.teams.spec import Deliverable
 
 
 def draft(
@@ -59,7 +61,10 @@ def draft(
     started) or when the plan gives the team nothing to do, and stops when the
     budget says so. Each file is drafted from the requirement, upstream work,
     the plan's interface, the gate's feedback, the team's previous version and
-    the answers it received.
+    the answers it received. A Python file the gate would refuse (it does not
+    parse, uses a name it never binds, or misses a planned name) is asked
+    again at once with the findings, up to ``max_parse_retries`` times: one
+    file's call instead of the whole stage's next attempt.
     """
     spec = setup.spec
     halted = halted_by(state["stages"])
@@ -114,10 +119,10 @@ def draft(
         for r in state["stages"].values()
         for a in (r.get("result") or {}).get("artifacts", [])
     }
-    for item in items:
-        brief = ""
-        if plan is not None and item.format == "file":
-            brief = interface_brief(plan, item.path, written, settings.upstream_chars)
+    feedback = feedback_for(state, spec.slug)
+
+    def ask(item: Deliverable, brief: str, found: list[str], earlier: str) -> Draft:
+        """Draft one file: asked with the checks' ``found`` lines and the ``earlier`` draft."""
         messages = draft_messages(
             spec,
             state,
@@ -125,8 +130,8 @@ def draft(
             needs=setup.needs,
             names=setup.names,
             upstream_chars=settings.upstream_chars,
-            feedback=feedback_for(state, spec.slug),
-            previous=previous.get(item.path, ""),
+            feedback=[*feedback, *found],
+            previous=earlier,
             notes=notes,
             budget=settings.context_tokens,
             count=count,
@@ -134,7 +139,7 @@ def draft(
             requirement_tokens=settings.requirement_tokens,
         )
         if item.format == "build-plan":
-            result: Draft = draft_plan(
+            return draft_plan(
                 resolved.structured(PLAN_SCHEMA),
                 messages,
                 path=item.path,
@@ -144,24 +149,42 @@ def draft(
                 max_parse_retries=settings.max_parse_retries,
                 max_model_errors=settings.max_model_errors,
             )
-        else:
-            result = draft_file(
-                resolved.plain(),
-                messages,
-                path=item.path,
-                kind=item.kind,
-                max_model_errors=settings.max_model_errors,
-                max_continuations=settings.max_continuations,
-            )
+        drafted = draft_file(
+            resolved.plain(),
+            messages,
+            path=item.path,
+            kind=item.kind,
+            max_model_errors=settings.max_model_errors,
+            max_continuations=settings.max_continuations,
+        )
+        if drafted.artifact is not None and plan is not None and item.kind == ArtifactKind.PYTHON:
+            own = project_modules(plan, written, item.path)  # its own names, imported
+            content, lines = add_project_imports(drafted.artifact.content, own)
+            if lines and len(content) <= MAX_ARTIFACT_CHARS:
+                drafted.artifact = drafted.artifact.model_copy(update={"content": content})
+                drafted.repairs += [f"`{line}` added (used, never imported)" for line in lines]
+        return drafted
+
+    for item in items:
+        brief = ""
+        if plan is not None and item.format == "file":
+            brief = interface_brief(plan, item.path, written, settings.upstream_chars)
+        result = ask(item, brief, [], previous.get(item.path, ""))
         usage, served = usage.add(result.usage), result.model or served
+        for _ in range(settings.max_parse_retries if item.kind == ArtifactKind.PYTHON else 0):
+            if result.artifact is None or result.problem:
+                break
+            found = draft_problems(item.path, result.artifact.content, plan)
+            if not found:
+                break
+            repairs.append(f"{item.path}: asked again at once: {found[0]}")
+            again = ask(item, brief, found, result.artifact.content)
+            usage, served = usage.add(again.usage), again.model or served
+            if again.artifact is None:
+                break  # the earlier draft is kept; the gate reports its findings
+            result = again
         if result.artifact is not None:
             drafted = result.artifact.model_dump(mode="json")
-            if plan is not None and item.kind == ArtifactKind.PYTHON:  # its own names, imported
-                own = project_modules(plan, written, item.path)
-                content, lines = add_project_imports(drafted["content"], own)
-                if lines and len(content) <= MAX_ARTIFACT_CHARS:
-                    drafted["content"] = content
-                    result.repairs += [f"`{line}` added (used, never imported)" for line in lines]
             drafts.append(drafted)
             written[item.path] = drafted["content"]
         if result.problem:
