@@ -6,7 +6,8 @@ entries repeated word for word are kept once, a file of a kind no team of the
 pipeline writes is dropped, a tests file planned as code becomes tests, a module
 missing from the files, a ``__main__`` that ``python -m`` needs and a missing
 tests file are planned for the one team that writes them, endpoint paths are
-written as the pattern asks (``GET /items/<id>/`` -> ``/items/{id}``), and fields the reply
+written as the pattern asks (``GET /items/<id>/`` -> ``/items/{id}``), a path that names
+an object in a module (``shortener:app``) becomes the module's file, and fields the reply
 leaves out are taken from the plan pre-filled from the requirement's names.
 ``check_plan`` still judges the result: nothing here relaxes it.
 """
@@ -171,6 +172,7 @@ def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
             if isinstance(item.get("depends_on"), str):
                 item["depends_on"] = [item["depends_on"]] if item["depends_on"] else []
                 repairs.append("depends_on wrapped in a list")
+    _object_paths(data, repairs)
     _merge_repeated_files(data, repairs)
     _break_cycles(data, repairs)
     _tidy_endpoints(data, repairs)
@@ -181,6 +183,42 @@ def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
     if data.get("entry_point") is None:
         data["entry_point"] = ""
     return data
+
+
+_OBJECT = re.compile(r"^([A-Za-z_][\w.]*):[A-Za-z_]\w*$")  # shortener:app, as uvicorn names it
+
+
+def _object_paths(data: dict[str, Any], repairs: list[str]) -> None:
+    """Plan the module's file where a file path names an object in it (``shortener:app``).
+
+    The file is the module's as the plan gives it elsewhere (its files or
+    modules, ``src/`` layout included), else ``<module>.py``; ``depends_on``
+    entries follow. A file listed twice after this is merged as usual.
+    """
+    files = data.get("files")
+    if not isinstance(files, list):
+        return
+    known = [
+        str(i["path"])
+        for key in ("files", "modules")
+        for i in data.get(key) or []
+        if isinstance(i, dict) and isinstance(i.get("path"), str)
+    ]
+    moved: dict[str, str] = {}
+    for item in files:
+        found = _OBJECT.match(str(item.get("path"))) if isinstance(item, dict) else None
+        if found is None:
+            continue
+        base = found.group(1).replace(".", "/")
+        options = [f"{root}{base}{end}" for root in ("", "src/") for end in ("/__init__.py", ".py")]
+        target = next((p for p in options if p in known), f"{base}.py")
+        moved[item["path"]] = target
+        repairs.append(f"{item['path']}: an object in a module, planned as its file {target}")
+        item["path"] = target
+    for item in files:
+        deps = item.get("depends_on") if isinstance(item, dict) else None
+        if moved and isinstance(deps, list):
+            item["depends_on"] = [moved.get(d, d) if isinstance(d, str) else d for d in deps]
 
 
 def _merge_repeated_files(data: dict[str, Any], repairs: list[str]) -> None:

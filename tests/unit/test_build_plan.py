@@ -277,6 +277,28 @@ def test_an_endpoint_path_that_stays_unclean_is_left_to_fail() -> None:
     assert "(got '/items/$sku')" in drafted.problem
 
 
+def test_a_file_path_that_names_an_object_in_a_module_becomes_the_module_s_file() -> None:
+    plan = cli_plan(kind="web-service", entry_point="wordcount:app")
+    plan["files"].insert(1, {"path": "wordcount:app", "role": "code",
+                             "owner": "backend-engineering", "purpose": "the app"})  # fmt: skip
+    plan["files"][2]["depends_on"] = ["wordcount:app"]  # __main__.py
+    repairs: list[str] = []
+    parsed = BuildPlan.model_validate(normalise_plan(plan, repairs))
+    assert [f.path for f in parsed.files].count("wordcount/__init__.py") == 1
+    assert "wordcount:app" not in {f.path for f in parsed.files}
+    assert parsed.files[1].depends_on == ["wordcount/__init__.py"]  # followed, not dropped
+    assert repairs[:2] == [
+        "wordcount:app: an object in a module, planned as its file wordcount/__init__.py",
+        "wordcount/__init__.py: listed twice, merged into its first entry",
+    ]
+    alone = cli_plan(files=[{"path": "short.api:app", "role": "code",
+                             "owner": "backend-engineering", "purpose": "app"}])  # fmt: skip
+    alone["modules"] = []
+    repairs = []
+    assert normalise_plan(alone, repairs)["files"][0]["path"] == "short/api.py"
+    assert normalise_plan(cli_plan(), []) == cli_plan()  # nothing to repair: untouched
+
+
 def test_a_plan_without_a_tests_file_gets_one_for_the_team_that_writes_tests() -> None:
     plan = cli_plan()
     plan["files"] = [f for f in plan["files"] if f["role"] != "tests"]
