@@ -29,6 +29,7 @@ from devfactory.contracts import (
     Usage,
 )
 from devfactory.graph.imports import add_missing_imports
+from devfactory.graph.quotes import escape_inner_quotes
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
 from devfactory.redact import redact
 
@@ -275,7 +276,8 @@ def draft_file(
     not continued when it ends in the loop: the repeats are dropped and
     recorded as a repair, and it ends where the loop began. A Python reply gets
     the standard-library imports it uses and forgot (``add_missing_imports``,
-    recorded). A reply wrapped in
+    recorded), after the quotes it left unescaped inside a string literal are
+    escaped (``escape_inner_quotes``, recorded). A reply wrapped in
     one code fence is unwrapped; a reply over the artifact limit is cut and the
     cut is reported.
     """
@@ -302,6 +304,9 @@ def draft_file(
         if dropped:
             repairs.append(f"{dropped} repeated paragraphs dropped (the reply looped)")
     if kind == ArtifactKind.PYTHON:
+        content, rows = escape_inner_quotes(content)
+        if rows:
+            repairs.append(f"quotes inside a string escaped (line {', '.join(map(str, rows))})")
         content, added = add_missing_imports(content)
         repairs += [f"`import {name}` added (used, never imported)" for name in added]
     problem = ""
