@@ -22,6 +22,7 @@ from devfactory.contracts import (
 )
 from devfactory.events import StageFinished, StageStarted
 from devfactory.graph import metering
+from devfactory.graph.aliases import alias_methods
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
 from devfactory.graph.diagram import repair_diagram
@@ -160,9 +161,14 @@ def draft(
         if drafted.artifact is not None and plan is not None and item.kind == ArtifactKind.PYTHON:
             own = project_modules(plan, written, item.path)  # its own names, imported
             content, lines = add_project_imports(drafted.artifact.content, own)
-            if lines and len(content) <= MAX_ARTIFACT_CHARS:
+            planned = [s.name for m in plan.modules if m.path == item.path for s in m.symbols]
+            content, aliases = alias_methods(content, planned)
+            if (lines or aliases) and len(content) <= MAX_ARTIFACT_CHARS:
                 drafted.artifact = drafted.artifact.model_copy(update={"content": content})
                 drafted.repairs += [f"`{line}` added (used, never imported)" for line in lines]
+                drafted.repairs += [
+                    f"`{a}` added (planned here, written as a method)" for a in aliases
+                ]
         return drafted
 
     for item in items:
