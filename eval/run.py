@@ -288,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         print(f"    {results[-1].line()}", flush=True)
         write_results(out, results, meta)  # after every case: a cut-short evaluation keeps its rows
+    write_results(out, results, meta)  # the totals and header of the table, kept rows included
     table = render_markdown(results, meta)
     print("\n" + table)
     if not args.reference and not args.no_docs:

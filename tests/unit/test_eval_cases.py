@@ -494,3 +494,11 @@ def test_resume_keeps_the_cases_measured_and_runs_the_rest(
     # another pipeline's results are not mixed in
     assert run.main([*again, "--pipeline", "mvp", "--resume"]) == 2
     assert ran == ["web-todo", "lib-textslug"]
+    # rows merged by hand: a resume with nothing to run writes the totals and header anew
+    merged = json.loads((out / "results.json").read_text())
+    merged["summary"]["cases"] = 99
+    (out / "results.json").write_text(json.dumps(merged))
+    assert run.main([*again, "--pipeline", "lean", "--resume"]) == 0
+    assert ran == ["web-todo", "lib-textslug"]  # nothing ran
+    rewritten = json.loads((out / "results.json").read_text())
+    assert rewritten["summary"]["cases"] == 2 and rewritten["meta"]["commit"] == "def5678"
