@@ -17,7 +17,7 @@ import logging
 import subprocess
 
 from devfactory.build.plan import BuildPlan
-from devfactory.build.validator import LINT_RULES, coverage, finding_text, ruff_path
+from devfactory.build.validator import RUFF_CHECK, coverage, finding_text, ruff_path
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,9 @@ def _lint(path: str, source: str, timeout: float) -> list[str]:
     ruff = ruff_path()
     if ruff is None:
         return []  # the gate's lint says it was skipped
-    argv = [ruff, "check", "--isolated", "--select", LINT_RULES, "--output-format", "json"]
     try:
         proc = subprocess.run(  # noqa: S603 - fixed argv, no shell; the text goes in on stdin
-            [*argv, "--stdin-filename", path, "-"],
+            [ruff, *RUFF_CHECK, "--stdin-filename", path, "-"],
             input=source,
             capture_output=True,
             text=True,

@@ -31,6 +31,7 @@ _CRITERION = re.compile(r"\bAC-(\d{1,3})\b")
 _TEST_CRITERION = re.compile(r"(?i)(?<![a-z0-9])ac[_-]?(\d{1,3})(?!\d)")
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)|^([\w./-]+\.py):(\d+):', re.M)
 LINT_RULES = "E9,F63,F7,F82"  # syntax errors, undefined names: what breaks at run time
+RUFF_CHECK = ("check", "--isolated", "--select", LINT_RULES, "--output-format", "json")
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def lint(
     command = f"ruff check --select {LINT_RULES}"
     if ruff is None:
         return CheckRun(name="lint", command=command, summary="ruff not installed: skipped"), []
-    argv = [ruff, "check", "--isolated", "--select", LINT_RULES, "--output-format", "json", "."]
+    argv = [ruff, *RUFF_CHECK, "."]
     proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
         argv, cwd=workspace, capture_output=True, text=True, timeout=timeout, check=False
     )

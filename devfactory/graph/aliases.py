@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
+from devfactory.build.validator import defined_names
+
 _BOUND_FREE = frozenset({"classmethod", "staticmethod"})
 
 
@@ -28,7 +30,7 @@ def alias_methods(source: str, planned: Iterable[str]) -> tuple[str, list[str]]:
         tree = ast.parse(source)
     except SyntaxError:
         return source, []
-    bound = _module_names(tree)
+    bound = defined_names(source)  # as the gate reads them: what it would call missing
     offers: dict[str, list[str]] = {}
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):
@@ -46,20 +48,3 @@ def alias_methods(source: str, planned: Iterable[str]) -> tuple[str, list[str]]:
     if not lines:
         return source, []
     return source.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", lines
-
-
-def _module_names(tree: ast.Module) -> set[str]:
-    """Return the names the module's own top level binds."""
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        else:
-            names |= {
-                n.id
-                for n in ast.walk(node)
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-            }
-    return names

@@ -20,7 +20,7 @@ import pytest
 
 from devfactory.runner import Factory
 from devfactory.settings import Settings
-from tests.fakes import Call, ScriptedModels, always_good
+from tests.fakes import Call, Script, ScriptedModels, always_good
 
 MVP = ["business-analysis", "solution-architecture", "backend-engineering", "qa-engineering",
        "documentation"]  # fmt: skip
@@ -236,6 +236,24 @@ def scripted(case: dict[str, Any]) -> Callable[[Call], str]:
     return script
 
 
+def right_tests_and(case: dict[str, Any], backend: Callable[[Call], str | None]) -> Script:
+    """The case's model with QA's tests right, and Backend's drafts ``backend``'s where given."""
+    base = scripted(case)
+
+    def script(call: Call) -> str:
+        if call.team == "backend-engineering" and call.kind == "draft":
+            drafted = backend(call)
+            if drafted is not None:
+                return drafted
+        if call.team == "qa-engineering" and call.kind == "draft":
+            return (
+                textwrap.dedent(case["tests"]).strip().replace("{expected}", case["right"]) + "\n"
+            )
+        return base(call)
+
+    return script
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_planned_run_builds_tests_and_commits(
     name: str, pg_settings: Settings, tmp_path: Path
@@ -305,16 +323,9 @@ def test_a_code_bug_found_by_qa_goes_back_to_the_code_team_in_a_fix_round(
             """Return whole minutes to read text, at least 1."""
             return max(1, math.ceil(len(text.split()) / (wpm - wpm)))
     '''
-    base = scripted(case)
-
-    def script(call: Call) -> str:
-        if call.team == "backend-engineering" and call.kind == "draft" and call.n == 0:
-            return textwrap.dedent(buggy).strip() + "\n"
-        if call.team == "qa-engineering" and call.kind == "draft":
-            right = textwrap.dedent(case["tests"]).strip().replace("{expected}", case["right"])
-            return right + "\n"
-        return base(call)
-
+    script = right_tests_and(
+        case, lambda c: textwrap.dedent(buggy).strip() + "\n" if c.n == 0 else None
+    )
     settings = sandboxed(pg_settings, tmp_path)
     models = ScriptedModels(script)
     out = tmp_path / "out"
@@ -341,17 +352,9 @@ def test_a_bug_nobody_fixes_fails_the_run_after_the_fix_rounds(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
     case = CASES["library"]
-    base = scripted(case)
-
-    def script(call: Call) -> str:
-        if call.team == "backend-engineering" and call.kind == "draft":
-            return "def reading_time(text: str, wpm: int = 200) -> int:\n    return 1 // 0\n"
-        if call.team == "qa-engineering" and call.kind == "draft":
-            return textwrap.dedent(case["tests"]).strip().replace("{expected}", case["right"])
-        return base(call)
-
+    broken = "def reading_time(text: str, wpm: int = 200) -> int:\n    return 1 // 0\n"
     settings = sandboxed(pg_settings, tmp_path)
-    models = ScriptedModels(script)
+    models = ScriptedModels(right_tests_and(case, lambda _: broken))
     with Factory(settings, models=models) as factory:
         report = factory.start(case["requirement"], pipeline="mvp", out_dir=tmp_path / "out")
     assert report.status == "FAILED"
@@ -364,19 +367,10 @@ def test_a_file_the_gate_would_refuse_is_asked_again_at_once_not_the_whole_stage
     pg_settings: Settings, tmp_path: Path
 ) -> None:
     case = CASES["cli"]
-    base = scripted(case)
     undefined = '"""Words."""\n\n\ndef count_words(text: str) -> int:\n    return len(words)\n'
-
-    def script(call: Call) -> str:
-        if call.team == "backend-engineering" and call.kind == "draft" and call.n == 0:
-            assert call.path == "wordcount/__init__.py"
-            return undefined
-        if call.team == "qa-engineering" and call.kind == "draft":
-            return textwrap.dedent(case["tests"]).strip().replace("{expected}", case["right"])
-        return base(call)
-
+    first = {"wordcount/__init__.py": undefined}  # its first draft only
     settings = sandboxed(pg_settings, tmp_path)
-    models = ScriptedModels(script)
+    models = ScriptedModels(right_tests_and(case, lambda c: first.pop(c.path, None)))
     with Factory(settings, models=models) as factory:
         report = factory.start(case["requirement"], pipeline="mvp", out_dir=tmp_path / "out")
     assert report.status == "COMPLETED", report.reason
