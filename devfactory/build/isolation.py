@@ -1,9 +1,11 @@
 """Run one command in a bubblewrap sandbox (or bare), bounded in time, resources and output.
 
-Every command starts through a tiny launcher (``python -I -S``) that enters
-the command's cgroup, sets its rlimits and then execs ``bwrap`` (or, in the
-unsandboxed mode, the command itself): no ``preexec_fn``, which is unsafe in
-a threaded server. Paths are the same inside the sandbox as outside (each
+Every command starts through a small launcher (``python -I -S``,
+``launcher.py``) that enters the command's cgroup, sets its rlimits and then
+runs ``bwrap`` (or, in the unsandboxed mode, the command itself): no
+``preexec_fn``, which is unsafe in a threaded server. For the code's own
+commands the launcher also puts the folders it may write on a size-capped
+tmpfs and copies them back after (``Layer``). Paths are the same inside the sandbox as outside (each
 bound folder is mounted at its own path), so tracebacks and reports name the
 files the caller knows.
 """
@@ -21,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from devfactory.build import jail
+from devfactory.build import jail, launcher
 from devfactory.build.limits import Limits
 from devfactory.build.ownership import SANDBOX_HOST_ID
 
@@ -42,35 +44,57 @@ _PASSWD = (
 _GROUP = "root:x:0:\n" + "".join(f"sandbox:x:{n}:\n" for n in _IDS) + "nogroup:x:65534:\n"
 _HOSTS = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n"
 
-# Runs before the command: join the cgroup, set the rlimits, exec. Stdlib only, and no json
-# (its import alone costs more than the sandbox). Arguments, in that order:
-# cgroup=PATH... RLIMIT_X=SOFT,HARD... -- ARGV.
-LAUNCHER = """
-import os, resource, sys
-split = sys.argv.index("--")
-argv = sys.argv[split + 1 :]
-try:
-    for item in sys.argv[1:split]:
-        name, _, value = item.partition("=")
-        if name == "cgroup":
-            with open(value, "w") as handle:
-                handle.write(str(os.getpid()))
-        else:
-            soft, hard = value.split(",")
-            resource.setrlimit(getattr(resource, name), (int(soft), int(hard)))
-    os.execvp(argv[0], argv)
-except OSError as exc:
-    sys.stderr.write("devfactory sandbox: cannot start %s: %s\\n" % (argv[0], exc))
-    sys.exit(127)
-"""
+SECCOMP_FD = 10  # the descriptor the launcher opens the seccomp filter on, for bwrap
+# the launcher (launcher.py) runs as its own process, importing nothing but the standard library
+_HOME = Path(launcher.__file__).parents[launcher.__name__.count(".")]  # where the package is
+_START = (
+    f"import sys; sys.path.insert(0, {str(_HOME)!r}); "
+    f"from {launcher.__name__} import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 @dataclass(frozen=True)
 class Bind:
-    """A host folder or file mounted at the same path inside the sandbox."""
+    """A host folder or file mounted at the same path inside the sandbox.
+
+    ``source``: what is mounted there instead of the host's own ``path`` (the
+    copy of a folder on the launcher's layer).
+    """
 
     path: Path
     writable: bool = False
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The size-capped tmpfs that a command's writable folders are copied to (``launcher``).
+
+    ``folders`` are host folders copied onto it before the command and back
+    after; bwrap mounts each copy (``copy_of``) at the folder's own path.
+    """
+
+    directory: Path  # the mount point (an empty folder of the factory's)
+    folders: tuple[Path, ...]
+    size_mb: int
+    owner: tuple[int, int]  # who the copies belong to: the user the code runs as
+    summary: Path  # where the launcher says what it left out when copying back
+
+    @property
+    def inodes(self) -> int:
+        """How many files and folders fit (a tmpfs bounds them apart from bytes)."""
+        return max(4096, self.size_mb * 256)
+
+    def copy_of(self, folder: Path) -> Path:
+        """Where ``folder``'s copy is, on the layer."""
+        return self.directory / str(self.folders.index(folder))
+
+    def options(self) -> list[str]:
+        """Return the launcher's arguments for this layer."""
+        uid, gid = self.owner
+        args = [f"layer={self.directory}", f"size={self.size_mb << 20}", f"inodes={self.inodes}"]
+        args += [f"owner={uid}:{gid}", f"summary={self.summary}"]
+        return args + [f"stage={folder}" for folder in self.folders]
 
 
 @dataclass
@@ -152,6 +176,7 @@ def bwrap_argv(
     network: bool = False,
     tmp_mb: int = 256,
     run_as: tuple[int, int] | None = None,
+    seccomp: int | None = None,
 ) -> list[str]:
     """Build the bubblewrap command line that runs ``argv`` isolated.
 
@@ -174,7 +199,9 @@ def bwrap_argv(
     CAP_DAC_READ_SEARCH, kept so that bwrap may enter a workspace only
     ``run_as`` may, and CAP_SETPCAP, with which it first empties the
     bounding set). bwrap always sets no_new_privs, so no set-user-ID program
-    can win anything back.
+    can win anything back. ``seccomp``: the descriptor of a filter bwrap loads
+    before the command starts (``seccomp.program``: no user namespaces, the
+    one thing ``--disable-userns`` cannot deny without one).
     """
     args = [bwrap]
     if run_as is None:
@@ -205,8 +232,11 @@ def bwrap_argv(
     made.add("/tmp")
     args += _folders([str(b.path) for b in binds], made)  # after /tmp: binds may be under it
     for bind in binds:
-        args += ["--bind" if bind.writable else "--ro-bind", str(bind.path), str(bind.path)]
+        mounted = str(bind.source or bind.path)
+        args += ["--bind" if bind.writable else "--ro-bind", mounted, str(bind.path)]
     args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", str(cwd)]
+    if seccomp is not None:
+        args += ["--seccomp", str(seccomp)]
     for name, value in env.items():
         args += ["--setenv", name, value]
     return [*args, "--", *argv]
@@ -245,6 +275,8 @@ def execute(
     stdin: Path | None = None,
     own_processes: int = 0,
     processes_uid: int | None = None,
+    fds: Mapping[int, Path] | None = None,
+    layer: Layer | None = None,
 ) -> Outcome:
     """Run ``argv`` (already wrapped in bwrap, or bare) within ``limits``; never raises for it.
 
@@ -255,8 +287,11 @@ def execute(
     the cgroup's process limit so that the command gets all of its own.
     ``processes_uid`` is the user the command's processes will run as,
     whose count RLIMIT_NPROC bounds where no cgroup can (default: ours).
+    ``fds``: files the command gets open as those descriptors. ``layer``:
+    the folders it may write go through a size-capped tmpfs (the launcher
+    then stays, and counts as one more process).
     """
-    processes = limits.processes + own_processes
+    processes = limits.processes + own_processes + (1 if layer else 0)
     cell = jail.Jail.create(processes=processes, memory_mb=limits.memory_mb)
     config = [f"cgroup={path}" for path in (cell.procs_files if cell else [])]
     user = os.geteuid() if processes_uid is None else processes_uid
@@ -264,7 +299,9 @@ def execute(
         processes_of=user if cell is None and user != 0 else None
     )
     config += [f"{name}={soft},{hard}" for name, (soft, hard) in rlimits.items()]
-    command = [sys.executable, "-I", "-S", "-c", LAUNCHER, *config, "--", *argv]
+    config += [f"fd={number}:{path}" for number, path in (fds or {}).items()]
+    config += layer.options() if layer else []
+    command = [sys.executable, "-I", "-S", "-c", _START, *config, "--", *argv]
     tail = _Tail(limits.output_chars)
     start = time.monotonic()
     try:

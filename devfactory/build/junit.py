@@ -1,18 +1,22 @@
 """Read pytest's JUnit XML into a typed report: the counts and every test case.
 
 The file is written inside the sandbox, so the code under test could have
-rewritten it: it is read with a size cap, by the standard library's expat
-parser (which resolves no external entities and, since expat 2.4.1, refuses
-entity-expansion bombs), and every string taken from it is bounded and
-redacted.
+rewritten it, or put a link or a FIFO in its place: it is read as a regular
+file only, never through a link, with a size cap (``untrusted.read_regular``),
+by the standard library's expat parser (which resolves no external entities
+and, since expat 2.4.1, refuses entity-expansion bombs), and every string
+taken from it is bounded and redacted.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devfactory.build.untrusted import RefusedFileError, read_regular
 from devfactory.redact import redact
 
 TRACEBACK_CHARS = 1500
@@ -78,9 +82,17 @@ def _file_of(classname: str, workspace: Path) -> str:
     parts = classname.split(".")
     for end in range(len(parts), 0, -1):
         candidate = "/".join(parts[:end]) + ".py"
-        if (workspace / candidate).is_file():
+        if _regular(workspace / candidate):
             return candidate
     return ""
+
+
+def _regular(path: Path) -> bool:
+    """Say whether ``path`` is a regular file itself (a link to one is not)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _case(element: ET.Element, workspace: Path) -> TestCase:
@@ -107,12 +119,21 @@ def _case(element: ET.Element, workspace: Path) -> TestCase:
 
 
 def parse_junit(path: Path, workspace: Path) -> TestReport | None:
-    """Read the JUnit XML at ``path``; None when it is missing, too large or not JUnit XML."""
+    """Read the JUnit XML at ``path``; None when it is absent, refused or not JUnit XML."""
     try:
-        if path.stat().st_size > MAX_XML_BYTES:
-            return None
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError):
+        data = read_regular(path, MAX_XML_BYTES)
+    except RefusedFileError:
+        return None
+    return junit_report(data, workspace)
+
+
+def junit_report(data: bytes, workspace: Path) -> TestReport | None:
+    """Read JUnit XML (at most ``MAX_XML_BYTES``); None when it is not JUnit XML."""
+    if len(data) > MAX_XML_BYTES:
+        return None
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
         return None
     if root.tag not in ("testsuites", "testsuite"):
         return None

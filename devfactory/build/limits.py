@@ -15,6 +15,7 @@ _BOUNDS = {
     "wall_seconds": (1, 86_400),
     "output_chars": (100, 10_000_000),
     "file_size_mb": (1, 1_048_576),
+    "disk_mb": (16, 1_048_576),
 }
 OPEN_FILES = 1024
 
@@ -26,6 +27,9 @@ class Limits:
     ``cpu_seconds``, ``memory_mb`` (address space) and ``file_size_mb`` bound
     each process; ``processes`` bounds the processes and threads alive at once,
     ``wall_seconds`` the whole command, ``output_chars`` the output kept (the tail).
+    ``disk_mb`` bounds what the code's commands may keep in the folders they
+    write (workspace and reports together, on a tmpfs: it counts as memory
+    too); it applies where the factory is root (see ``launcher``).
     """
 
     cpu_seconds: int = 60
@@ -34,6 +38,7 @@ class Limits:
     wall_seconds: int = 120
     output_chars: int = 20_000
     file_size_mb: int = 64
+    disk_mb: int = 256
 
     def __post_init__(self) -> None:
         for item in fields(self):

@@ -9,13 +9,21 @@ the only step with network; it runs in a sandbox too, where only the new
 environment and uv's cache are writable. ``unsandboxed`` runs the same
 commands with the same limits and a cleared environment but no isolation,
 and marks every result so.
+
+Why one module: ``Sandbox`` is the one door through which generated code runs;
+its commands (install, import, tests, smoke) share one protocol (the scratch
+folder, the workspace lock, the disk layer, the hand-over and clean-up of what
+the code wrote), and each step of it is already its own module (isolation,
+launcher, untrusted, ownership, installer, junit).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import platform
 import shutil
 import tempfile
 import threading
@@ -23,20 +31,25 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devfactory.build import seccomp
 from devfactory.build.commands import Smoke, check_modules, pytest_argv
 from devfactory.build.environments import Environment, validate_dependencies
 from devfactory.build.installer import install_environment
-from devfactory.build.isolation import BWRAP_PROCESSES, Bind, bwrap_argv, execute, support_etc
-from devfactory.build.junit import TestCase, TestReport, parse_junit
-from devfactory.build.limits import Limits
-from devfactory.build.ownership import (
-    escaping_links,
-    hand_over,
-    sandbox_ids,
-    take_back,
-    workspace_lock,
+from devfactory.build.isolation import (
+    BWRAP_PROCESSES,
+    SECCOMP_FD,
+    Bind,
+    Layer,
+    Outcome,
+    bwrap_argv,
+    execute,
+    support_etc,
 )
+from devfactory.build.junit import MAX_XML_BYTES, TestCase, TestReport, junit_report
+from devfactory.build.limits import Limits
+from devfactory.build.ownership import describe, remove_traps, sandbox_ids, workspace_lock
 from devfactory.build.results import CommandResult, judge
+from devfactory.build.untrusted import RefusedFileError, read_regular, remove_tree
 
 if TYPE_CHECKING:
     from devfactory.settings import Settings
@@ -108,6 +121,7 @@ class Sandbox:
             wall_seconds=settings.sandbox_wall_seconds,
             output_chars=settings.sandbox_output_chars,
             file_size_mb=settings.sandbox_file_size_mb,
+            disk_mb=settings.sandbox_disk_mb,
         )
         return cls(
             mode=settings.sandbox,
@@ -141,22 +155,18 @@ class Sandbox:
         if path is None:
             return f"bubblewrap was not found ({self.bwrap!r} is not an executable)."
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        argv = bwrap_argv(
-            path,
-            ["/bin/sh", "-c", "echo sandbox-ok"],
-            binds=[],
-            etc=support_etc(self.cache_dir / "etc", network=False),
-            env={"PATH": "/usr/bin:/bin"},
-            cwd=Path("/"),
-            tmp_mb=16,
-            run_as=self.ids,
-        )
-        probe = Limits(wall_seconds=30)
-        outcome = execute(
-            argv, env={"PATH": "/usr/bin:/bin"}, cwd=Path("/"), limits=probe,
-            own_processes=BWRAP_PROCESSES, processes_uid=self.ids[0] if self.ids else None,
-        )  # fmt: skip
-        if outcome.returncode != 0 or "sandbox-ok" not in outcome.output:
+        with self._scratch() as scratch:
+            folder = scratch / "probe"
+            folder.mkdir()
+            layer = self._layer(scratch, [folder], Limits(disk_mb=16))
+            binds = [Bind(folder, writable=True, source=layer.copy_of(folder) if layer else None)]
+            argv = ["/bin/sh", "-c", f"echo sandbox-ok; echo ok > {folder}/written"]
+            outcome = self._execute(
+                argv, binds=binds, env={"PATH": "/usr/bin:/bin"}, cwd=Path("/"),
+                limits=Limits(wall_seconds=30), stdin=None, network=False, layer=layer,
+            )  # fmt: skip
+            written = (folder / "written").is_file()
+        if outcome.returncode != 0 or "sandbox-ok" not in outcome.output or not written:
             return f"bubblewrap failed (exit {outcome.returncode}): {outcome.output.strip()[-500:]}"
         return ""
 
@@ -203,7 +213,7 @@ class Sandbox:
             argv = ["python", "-I", "-B", str(DRIVERS / "imports.py"), str(workspace), str(summary)]
             extra = [Bind(DRIVERS), Bind(report, writable=True)]
             result = self._run_code("import", [*argv, *names], workspace, env, scratch, extra=extra)
-            found = _read_json(summary)
+            found = _read_json(summary, result)
         imports, errors = found.get("imports"), found.get("compile_errors")
         if isinstance(imports, dict) and isinstance(errors, list):
             result.passed = sum(1 for v in imports.values() if not v)
@@ -227,10 +237,17 @@ class Sandbox:
             argv += [f"--junitxml={junit}", "-o", "junit_family=xunit1", "-p", "no:cacheprovider"]
             extra = [Bind(folder, writable=True)]
             result = self._run_code("tests", argv, workspace, env, scratch, extra=extra)
-            report = parse_junit(junit, Path(workspace).resolve()) or TestReport()
+            report = TestReport()
+            try:
+                data = read_regular(junit, MAX_XML_BYTES)
+            except RefusedFileError as exc:
+                if exc.errno != errno.ENOENT:  # none at all: said by the exit code and the counts
+                    _add_problem(result, f"the JUnit report {junit.name} {exc.strerror}")
+            else:
+                report = junit_report(data, Path(workspace).resolve()) or report
         result.passed, result.failed = report.passed, report.failed + report.errors
         if result.exit_code == 5:
-            result.problem = "no tests collected (pytest exit 5)"
+            _add_problem(result, "no tests collected (pytest exit 5)")
         return result, report
 
     def smoke(self, workspace: Path, env: Environment, smoke: Smoke) -> CommandResult:
@@ -239,7 +256,7 @@ class Sandbox:
             if smoke.kind == "cli":
                 result = self._run_code("smoke", [*smoke.argv, "--help"], workspace, env, scratch)
                 if result.exit_code == 0 and not result.output.strip():
-                    result.problem = "printed nothing for --help"
+                    _add_problem(result, "printed nothing for --help")
                 return result
             startup = max(1, min(smoke.startup_seconds, self.limits.wall_seconds - 15))
             driver = ["python", "-I", "-B", str(DRIVERS / "http_smoke.py"), smoke.path]
@@ -269,29 +286,43 @@ class Sandbox:
                 sandboxed=self.sandboxed, problem="its environment did not install",
             )  # fmt: skip
         variables = env.variables(home="/tmp" if self.sandboxed else str(scratch))
-        binds = [Bind(env.path), Bind(env.python_home()), *extra, Bind(workspace, writable=True)]
+        writable = [workspace, *(b.path for b in extra if b.writable)]
+        layer = self._layer(scratch, writable, limits or self.limits)
+        binds = [Bind(env.path), Bind(env.python_home())]
+        for bind in [*extra, Bind(workspace, writable=True)]:
+            copy = layer.copy_of(bind.path) if layer and bind.writable else None
+            binds.append(Bind(bind.path, bind.writable, source=copy))
         git = workspace / ".git"
         if git.is_dir() and not git.is_symlink():
             binds.append(Bind(git))  # read-only: its config and hooks run when the factory commits
-        ids = self.ids
         with workspace_lock(self.cache_dir / "locks", workspace):
-            owners = hand_over(workspace, *ids) if ids else {}
-            for bind in extra:
-                if bind.writable and ids:
-                    hand_over(bind.path, *ids)
             try:
                 result = self.spawn(
                     name, argv, cwd=workspace, env=variables, binds=binds,
-                    limits=limits or self.limits, scratch=scratch, stdin=stdin,
+                    limits=limits or self.limits, scratch=scratch, stdin=stdin, layer=layer,
                 )  # fmt: skip
-            finally:
-                if ids:
-                    take_back(workspace, owners, (os.geteuid(), os.getegid()))
-                links = escaping_links(workspace)
-        if links:
-            note = f"made links leading out of the workspace (removed): {', '.join(links[:5])}"
-            result.problem = f"{result.problem}; {note}" if result.problem else note
+            finally:  # nothing runs in the sandbox any more: clear what it left for us
+                removed = [t for folder in writable for t in remove_traps(folder)]
+        if layer is not None:
+            _copied_back(result, layer)
+        if removed:
+            _add_problem(
+                result, f"left what the factory must not read (removed): {describe(removed)}"
+            )
         return result
+
+    def _layer(self, scratch: Path, folders: Sequence[Path], limits: Limits) -> Layer | None:
+        """Return the size-capped tmpfs for ``folders`` (None: bound directly, no disk limit).
+
+        It needs the right to mount, which only a root factory has here; as
+        another user the folders are bound as they are (``docs/sandbox.md``).
+        """
+        if not self.sandboxed or self.ids is None:
+            return None
+        directory = scratch / "layer"
+        directory.mkdir(exist_ok=True)
+        summary = scratch / "layer.json"
+        return Layer(directory, tuple(folders), limits.disk_mb, self.ids, summary)
 
     @property
     def ids(self) -> tuple[int, int] | None:
@@ -310,6 +341,7 @@ class Sandbox:
         scratch: Path,
         stdin: str | None = None,
         network: bool = False,
+        layer: Layer | None = None,
     ) -> CommandResult:
         """Run ``argv`` sandboxed (or bare, in the unsandboxed mode) and judge how it ended."""
         source = None
@@ -318,21 +350,45 @@ class Sandbox:
             source.write_text(stdin)
         if self.sandboxed:
             self.check()
-            tmp_mb = 2048 if network else max(64, limits.memory_mb // 2)
-            etc = support_etc(self.cache_dir / "etc", network=network)
-            wrapped = bwrap_argv(
-                shutil.which(self.bwrap) or self.bwrap, argv, binds=binds, etc=etc,
-                env=env, cwd=cwd, network=network, tmp_mb=tmp_mb, run_as=self.ids,
-            )  # fmt: skip
-            outer = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-            outcome = execute(
-                wrapped, env=outer, cwd=Path("/"), limits=limits, stdin=source,
-                own_processes=BWRAP_PROCESSES,
-                processes_uid=self.ids[0] if self.ids else None,
+            outcome = self._execute(
+                argv, binds=binds, env=env, cwd=cwd, limits=limits, stdin=source,
+                network=network, layer=layer,
             )  # fmt: skip
         else:
             outcome = execute(argv, env=env, cwd=cwd, limits=limits, stdin=source)
         return judge(name, tuple(argv), outcome, sandboxed=self.sandboxed)
+
+    def _execute(
+        self,
+        argv: Sequence[str],
+        *,
+        binds: Sequence[Bind],
+        env: dict[str, str],
+        cwd: Path,
+        limits: Limits,
+        stdin: Path | None,
+        network: bool,
+        layer: Layer | None,
+    ) -> Outcome:
+        """Run ``argv`` under bubblewrap, no user namespaces allowed where a filter exists."""
+        tmp_mb = 2048 if network else max(64, limits.memory_mb // 2)
+        etc = support_etc(self.cache_dir / "etc", network=network)
+        denial = seccomp.program()
+        fds = {}
+        if denial is not None:
+            fds[SECCOMP_FD] = _keep(
+                self.cache_dir / "etc" / f"no-userns-{platform.machine()}.bpf", denial
+            )
+        wrapped = bwrap_argv(
+            shutil.which(self.bwrap) or self.bwrap, argv, binds=binds, etc=etc,
+            env=env, cwd=cwd, network=network, tmp_mb=tmp_mb, run_as=self.ids,
+            seccomp=SECCOMP_FD if fds else None,
+        )  # fmt: skip
+        return execute(
+            wrapped, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd=Path("/"),
+            limits=limits, stdin=stdin, own_processes=BWRAP_PROCESSES,
+            processes_uid=self.ids[0] if self.ids else None, fds=fds, layer=layer,
+        )  # fmt: skip
 
     @contextlib.contextmanager
     def _scratch(self) -> Iterator[Path]:
@@ -343,15 +399,55 @@ class Sandbox:
         try:
             yield path
         finally:
-            shutil.rmtree(path, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                remove_tree(path)  # iterative: what the code left may be deep
 
 
-def _read_json(path: Path, *, limit: int = 2 << 20) -> dict[str, object]:
-    """Read a small JSON object the sandbox wrote ({} when absent, too large or not an object)."""
+def _read_json(path: Path, result: CommandResult, *, limit: int = 2 << 20) -> dict[str, object]:
+    """Read a small JSON object the sandbox wrote ({} when absent, refused or not an object).
+
+    A report that is there but not a regular file (a link, a FIFO) or too
+    large is said in ``result``'s problem.
+    """
     try:
-        if path.stat().st_size > limit:
-            return {}
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_regular(path, limit))
+    except RefusedFileError as exc:
+        if exc.errno != errno.ENOENT:
+            _add_problem(result, f"the report {path.name} {exc.strerror}")
+        return {}
+    except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _add_problem(result: CommandResult, note: str) -> None:
+    result.problem = f"{result.problem}; {note}" if result.problem else note
+
+
+def _copied_back(result: CommandResult, layer: Layer) -> None:
+    """Say in ``result`` what the launcher did not copy back from the layer, and why."""
+    try:
+        found = json.loads(read_regular(layer.summary, 1 << 20))
+    except (RefusedFileError, ValueError):  # stopped before it copied anything back
+        _add_problem(result, "what it wrote was not kept (stopped before it was copied back)")
+        return
+    if found.get("error"):
+        _add_problem(result, str(found["error"])[:500])
+    dropped = [  # the workspace's paths as they are, a report folder's under its name
+        (f"{layer.folders[index].name}/{path}" if index else path, why)
+        for index, path, why in found.get("dropped", [])
+    ]
+    if dropped:
+        more = found.get("count", len(dropped)) - len(dropped)
+        note = f"left what the factory must not read (not copied back): {describe(dropped)}"
+        _add_problem(result, note + (f"; {more} more" if more > 0 else ""))
+
+
+def _keep(path: Path, data: bytes) -> Path:
+    """Write ``data`` at ``path`` unless it is there already (atomically); return ``path``."""
+    if not path.is_file() or path.read_bytes() != data:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        draft.write_bytes(data)
+        draft.replace(path)
+    return path

@@ -13,8 +13,9 @@ import textwrap
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -29,6 +30,7 @@ from devfactory.build.sandbox import (
     Smoke,
 )
 
+T = TypeVar("T")
 LIMITS = Limits(
     cpu_seconds=10, memory_mb=512, processes=32, wall_seconds=30, output_chars=5000, file_size_mb=8
 )
@@ -637,3 +639,241 @@ def test_cgroups_are_removed_after_each_command(
     mine = f"{PREFIX}-{os.getpid()}-"
     left = [p for _, parent in _parents() for p in parent.iterdir() if p.name.startswith(mine)]
     assert left == []
+
+
+# --- traps left for the host (issue 24: items 2, 10 and 11) -------------------------------
+
+
+def tree(root: Path) -> Iterator[os.DirEntry[str]]:
+    """Yield every entry under ``root``, links not followed (iterative: trees may be deep)."""
+    stack = [str(root)]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                yield entry
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+
+
+def finishes(call: Callable[[], T], seconds: float) -> tuple[T, float]:
+    """Run ``call`` in a daemon thread; fail when it has not returned after ``seconds``."""
+    done: list[T] = []
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            done.append(call())
+        except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
+            failed.append(exc)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if failed:
+        raise failed[0]
+    assert done, f"still running after {seconds} s (a hang, e.g. on a planted FIFO)"
+    return done[0], time.monotonic() - started
+
+
+def host_secret(tmp_path: Path, name: str, text: str) -> Path:
+    """A root-only host file, outside everything the sandbox sees."""
+    secret = tmp_path / name
+    secret.write_text(text)
+    secret.chmod(0o600)
+    return secret
+
+
+PLANTS = {  # how to plant it, and the word the result's problem uses for it
+    "link": ("os.symlink({secret!r}, path)", "link"),
+    "fifo": ("os.mkfifo(path)", "FIFO"),
+}
+
+
+@pytest.mark.parametrize("layer", ["tmpfs layer", "bound directly"])
+@pytest.mark.parametrize("plant", sorted(PLANTS))
+def test_a_junit_report_swapped_for_a_link_or_a_fifo_reads_nothing_outside(
+    sandbox: Sandbox,
+    env: Environment,
+    workspace: Path,
+    tmp_path: Path,
+    plant: str,
+    layer: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if layer == "bound directly":  # as a factory that is not root runs it: no layer
+        monkeypatch.setattr("devfactory.build.sandbox.sandbox_ids", lambda: None)
+    canary = f"canary-{uuid.uuid4().hex[:12]}"
+    secret = host_secret(
+        tmp_path,
+        "secret.xml",
+        f'<testsuite><testcase classname="x" name="{canary}"><failure message="{canary}">'
+        f"{canary}</failure></testcase></testsuite>",
+    )
+    swap = f"""
+        import atexit, os, sys
+
+        def swap():  # after pytest wrote its report: put a trap in its place
+            for arg in sys.argv:
+                if arg.startswith("--junitxml="):
+                    path = arg.split("=", 1)[1]
+                    os.remove(path)
+                    {PLANTS[plant][0].format(secret=str(secret))}
+
+        atexit.register(swap)
+
+        def test_fine():
+            assert True
+    """
+    write(workspace, {"tests/test_trap.py": swap})
+    (result, report), seconds = finishes(
+        lambda: sandbox.run_tests(workspace, env, "python -m pytest -q"), LIMITS.wall_seconds + 30
+    )
+    assert seconds < LIMITS.wall_seconds
+    shown = json.dumps([c.__dict__ for c in report.cases]) + result.output + result.problem
+    assert canary not in shown
+    assert "junit.xml" in result.problem and PLANTS[plant][1] in result.problem
+    assert not result.record(report).ok
+    assert not any(e.name == "junit.xml" for e in tree(workspace))
+
+
+@pytest.mark.parametrize("plant", sorted(PLANTS))
+def test_an_import_report_swapped_for_a_link_or_a_fifo_reads_nothing_outside(
+    sandbox: Sandbox, env: Environment, workspace: Path, tmp_path: Path, plant: str
+) -> None:
+    canary = f"canary-{uuid.uuid4().hex[:12]}"
+    fake = {"files": 1, "compile_errors": [], "imports": {canary: None}}
+    secret = host_secret(tmp_path, "secret.json", json.dumps(fake))
+    module = f"""
+        import atexit, os, sys
+
+        def swap():  # after the driver wrote its report (argv[2]): put a trap in its place
+            path = sys.argv[2]
+            os.remove(path)
+            {PLANTS[plant][0].format(secret=str(secret))}
+
+        atexit.register(swap)
+    """
+    write(workspace, {"trap.py": module})
+    result, seconds = finishes(
+        lambda: sandbox.compile_and_import(workspace, env, ["trap"]), LIMITS.wall_seconds + 30
+    )
+    assert seconds < LIMITS.wall_seconds
+    assert canary not in result.output + result.problem
+    assert (result.passed, result.failed) == (0, 0)
+    assert "imports.json" in result.problem and PLANTS[plant][1] in result.problem
+    assert not result.record().ok
+
+
+def test_fifos_sockets_and_links_planted_in_the_workspace_are_removed(
+    sandbox: Sandbox, env: Environment, workspace: Path
+) -> None:
+    code = """
+        import os, socket
+        os.mkfifo("pipe")
+        os.makedirs("sub")
+        socket.socket(socket.AF_UNIX).bind("sub/sock")
+        os.symlink("/etc/shadow", "sub/leak")
+        os.symlink("probe.py", "fine-link")
+        for i in range(1100):  # a chain longer than os.path.realpath can follow
+            os.symlink(f"chain{i + 1}", f"chain{i}")
+        os.symlink("/etc/shadow", "chain1100")
+        print("planted")
+    """
+    result, seconds = finishes(lambda: run_script(sandbox, workspace, env, code), 60)
+    assert "planted" in result.output
+    left = {e.name for e in tree(workspace)}
+    assert not {"pipe", "sock", "leak"} & left
+    assert not any(n.startswith("chain") for n in left)
+    assert "fine-link" in left and (workspace / "fine-link").is_symlink()
+    for said in ("a FIFO (pipe)", "a socket (sub/sock)", "1102 x a link leading out"):
+        assert said in result.problem, said
+    assert not result.record().ok
+
+
+def test_deeply_nested_folders_do_not_break_the_clean_up(
+    sandbox: Sandbox, env: Environment, workspace: Path
+) -> None:
+    code = """
+        import os
+        for _ in range(1100):
+            os.mkdir("d")
+            os.chdir("d")
+        os.symlink("/etc/shadow", "leak")
+        open("file.txt", "w").write("deep")
+        print("nested")
+    """
+    result, _ = finishes(lambda: run_script(sandbox, workspace, env, code), 60)
+    assert "nested" in result.output
+    me = (os.geteuid(), os.getegid())
+    for entry in tree(workspace):
+        assert entry.name != "leak"
+        stat = entry.stat(follow_symlinks=False)
+        assert (stat.st_uid, stat.st_gid) == me, entry.path
+    assert "too deep" in result.problem
+
+
+def test_the_workspace_has_a_disk_quota(
+    sandbox: Sandbox, env: Environment, workspace: Path
+) -> None:
+    code = """
+        import errno, os
+        written, why = 0, ""
+        try:
+            for i in range(1000):  # 8 GB, were there no quota
+                with open(f"fill{i}.bin", "wb") as handle:
+                    for _ in range(8):
+                        handle.write(b"x" * (1 << 20))
+                        handle.flush()
+                        written += 1 << 20
+        except OSError as exc:
+            why = errno.errorcode[exc.errno]
+        for i in range(1000):
+            os.remove(f"fill{i}.bin") if os.path.exists(f"fill{i}.bin") else None
+        files = 0
+        try:
+            for files in range(1_000_000):
+                open(f"f{files}", "w").close()
+        except OSError as exc:
+            why += " " + errno.errorcode[exc.errno]
+        print("written", written >> 20, "files", files, why)
+    """
+    limits = Limits(disk_mb=32, file_size_mb=8, wall_seconds=60, memory_mb=512)
+    started = time.monotonic()
+    result = run_script(sandbox, workspace, env, code, limits=limits)
+    seconds = time.monotonic() - started
+    words = result.output.split("written")[-1].split()
+    written, files, why = int(words[0]), int(words[2]), words[3:]
+    assert written <= 32 and why[0] == "ENOSPC", result.output
+    assert files < 100_000 and why[1] == "ENOSPC", result.output
+    on_host = sum(e.stat(follow_symlinks=False).st_size for e in tree(workspace))
+    assert on_host <= 32 << 20
+    assert seconds < 40
+
+
+def test_code_cannot_make_a_user_namespace(
+    sandbox: Sandbox, env: Environment, workspace: Path
+) -> None:
+    code = """
+        import ctypes, errno, json, os, subprocess, threading
+        libc = ctypes.CDLL(None, use_errno=True)
+        out = {}
+        tool = subprocess.run(["unshare", "-U", "true"], capture_output=True, text=True)
+        out["unshare -U"] = tool.returncode == 0 or tool.stderr.strip()
+        out["unshare(2)"] = libc.unshare(0x10000000) == 0 or errno.errorcode[ctypes.get_errno()]
+        box = []
+        thread = threading.Thread(target=lambda: box.append("thread ran"))
+        thread.start()
+        thread.join()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(7)
+        out["fork"] = os.waitpid(pid, 0)[1] >> 8
+        out["thread"] = box
+        print(json.dumps(out))
+    """
+    result = run_script(sandbox, workspace, env, code)
+    seen = json.loads(result.output.strip().splitlines()[-1])
+    assert seen["unshare(2)"] == "EPERM", seen
+    assert seen["unshare -U"] is not True and "not permitted" in seen["unshare -U"], seen
+    assert seen["fork"] == 7 and seen["thread"] == ["thread ran"]  # processes and threads work

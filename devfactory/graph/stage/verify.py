@@ -22,6 +22,7 @@ from langgraph.types import Command
 
 from devfactory.artifacts import write_file
 from devfactory.build.plan import PLAN_PATH, BuildPlan, FileRole, find_plan
+from devfactory.build.untrusted import remove_tree
 from devfactory.build.validator import Verification, criteria_of, verify
 from devfactory.contracts import CheckRun, StageOutcome, TaskResult
 from devfactory.graph.context import Context
@@ -54,8 +55,8 @@ def run_checks(
     """Lay ``files`` out in a temporary folder and verify them against ``plan``."""
     sandbox = runtime.context.get_sandbox()
     criteria = criteria_of(files.get(REQUIREMENTS_PATH, ""))
-    with tempfile.TemporaryDirectory(prefix="devfactory-ws-") as tmp:
-        root = Path(tmp)
+    root = Path(tempfile.mkdtemp(prefix="devfactory-ws-"))
+    try:
         for path, content in files.items():
             if path != PLAN_PATH and not path.startswith("analysis/"):
                 write_file(root, path, content)
@@ -69,6 +70,8 @@ def run_checks(
             criteria=criteria,
             files={p: c for p, c in files.items() if p != PLAN_PATH},
         )
+    finally:
+        remove_tree(root)  # iterative and link-safe: the code may have left any tree there
 
 
 def checks_update(found: Verification, team: str) -> dict[str, Any]:
