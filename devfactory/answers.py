@@ -62,7 +62,7 @@ class Answering(Queueing):
         run_id: str,
         decision: Decision,
         *,
-        interrupt_id: str | None = None,
+        interrupt_id: str,
         kind: str | None = None,
         by_policy: bool = False,
     ) -> list[Pending]:
@@ -88,7 +88,7 @@ class Answering(Queueing):
         run_id: str,
         decision: Decision,
         *,
-        interrupt_id: str | None = None,
+        interrupt_id: str,
         kind: str | None = None,
         on_event: EventSink | None = None,
         queue: bool = False,

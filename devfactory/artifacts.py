@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,11 +12,11 @@ from typing import Any
 
 from devfactory.contracts import CheckRun, StageOutcome, StageRecord, Usage, check_relative_path
 from devfactory.redact import redact, redact_data
+from devfactory.shown import shown
 
 BLOCKED_DIR = "_blocked"
 SUMMARY_COMMIT = "devfactory: run summary"
 SUBJECT_CHARS = 72  # a commit subject's length, as git tools show it
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class ArtifactWriteError(OSError):
@@ -72,7 +71,7 @@ def read_file(root: Path, relative: str, limit: int) -> bytes:
     folder = _open_folder(root, parts[:-1], make=False)
     try:
         try:
-            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise PermissionError(f"refused to read {relative}: it is a link") from None
@@ -87,7 +86,7 @@ def read_file(root: Path, relative: str, limit: int) -> bytes:
             raise ArtifactTooLargeError(
                 f"{relative!r} has {info.st_size} bytes; the most served is {limit}"
             )
-        return os.read(fd, limit + 1)
+        return os.read(fd, limit + 1)  # a regular file: O_NONBLOCK only kept a FIFO from hanging
     finally:
         os.close(fd)
 
@@ -177,8 +176,8 @@ def check_line(check: CheckRun) -> str:
     if check.exit_code is None and check.summary:
         counts.append(check.summary)
     where = "" if check.sandboxed else ", not sandboxed"
-    shown = ", ".join([ended, " ".join(counts)] if counts else [ended])
-    return f"{check.name}: {command} → {shown} ({check.seconds:.1f} s{where})"
+    outcome = ", ".join([ended, " ".join(counts)] if counts else [ended])
+    return f"{check.name}: {command} → {outcome} ({check.seconds:.1f} s{where})"
 
 
 def _counts(check: CheckRun) -> tuple[tuple[int, str], ...]:
@@ -193,7 +192,7 @@ def commit_message(record: StageRecord, team_name: str) -> str:
     Redacted like everything else the run records, and without control
     characters (someone will read it with ``git log`` in a terminal).
     """
-    reasoning = _CONTROL.sub("", record.result.reasoning if record.result else record.reason)
+    reasoning = shown(record.result.reasoning if record.result else record.reason)
     first = next((line.strip() for line in reasoning.splitlines() if line.strip()), "")
     subject = f"{team_name}: {first or record.outcome.value.lower()}"
     if len(subject) > SUBJECT_CHARS:
@@ -205,7 +204,7 @@ def commit_message(record: StageRecord, team_name: str) -> str:
         f"model: {record.model or '-'}",
     ]
     body += [f"{'✓' if c.ok else '✗'} {check_line(c)}" for c in record.checks]
-    return _CONTROL.sub("", redact("\n".join([subject, "", *body]))) + "\n"
+    return shown(redact("\n".join([subject, "", *body]))) + "\n"
 
 
 def _write_all(out_dir: Path, files: Sequence[tuple[str, str]]) -> list[str]:
@@ -298,7 +297,7 @@ def _build_section(build: Mapping[str, Any]) -> list[str]:
 
 
 def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> str:
-    """Render the human-readable summary of a run."""
+    """Render the human-readable summary of a run (``shown``: safe to print in a terminal)."""
     lines = [
         f"# Run {doc['run_id']}: {doc['status']}",
         "",
@@ -341,7 +340,7 @@ def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> st
     for r in records:
         if r.result:
             lines += [f"- **{r.team}:** {a}" for a in r.result.assumptions_made]
-    return "\n".join(lines) + "\n"
+    return shown("\n".join(lines)) + "\n"  # read in terminals too: no escapes, no bidi tricks
 
 
 def _cell(text: object) -> str:
@@ -362,10 +361,10 @@ def _checks_tables(records: Sequence[StageRecord]) -> list[str]:
         ]
         for c in r.checks:
             command = _cell(c.command)
-            shown = f"`{command}`" if "`" not in command else command
+            quoted = f"`{command}`" if "`" not in command else command
             ended = "-" if c.exit_code is None else str(c.exit_code)
             lines.append(
-                f"| {_cell(c.name)} | {shown} | {ended} | {c.passed}/{c.failed}/{c.errors} | "
+                f"| {_cell(c.name)} | {quoted} | {ended} | {c.passed}/{c.failed}/{c.errors} | "
                 f"{c.seconds:.1f} | {'yes' if c.sandboxed else 'no'} |"
             )
     return lines

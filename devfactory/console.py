@@ -8,7 +8,6 @@ as ``Text`` objects (``styled``), never as markup inside strings.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,13 +32,12 @@ from devfactory.events import (
     StageStarted,
 )
 from devfactory.pipelines import load_pipeline
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from devfactory.shown import shown
 
 
 def clean(value: object) -> str:
-    """Drop terminal control characters (escape sequences, bells, carriage returns)."""
-    return _CONTROL.sub("", str(value))
+    """Drop terminal control characters and show bidirectional controls (``shown.shown``)."""
+    return shown(value)
 
 
 def styled(text: object, style: str) -> Text:

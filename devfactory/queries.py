@@ -6,6 +6,7 @@ these, so that none of them reaches past the factory into its stores.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from langgraph.graph.state import CompiledStateGraph
 from devfactory.artifacts import ordered_records
 from devfactory.control.lifecycle import Transition
 from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verification
-from devfactory.memory.live import Recalled
+from devfactory.memory.live import Owners, Recalled
 from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
 from devfactory.pipelines import load_pipeline
 from devfactory.render import View, view
@@ -116,9 +117,20 @@ class Queries:
         return self.audit.events(run_id)
 
     def verify_audit(self, run_id: str) -> Verification:
-        """Recompute the run's audit chain and name the first link that does not hold."""
-        self.get(run_id)
-        return self.audit.verify(run_id)
+        """Recompute the run's audit chain and name the first link that does not hold.
+
+        The log verifies itself: a run whose row was deleted from the runs table is
+        still verified from its events and anchor, and the missing row is reported.
+        Raises ``RunNotFoundError`` only when neither a row nor any record exists.
+        """
+        checked = self.audit.verify(run_id)
+        if self.runs.get(run_id) is not None:
+            return checked
+        if checked.rows == 0 and self.audit.anchors.head(run_id) is None:
+            raise RunNotFoundError(f"no run with id {run_id!r}")
+        gone = "the run's row was deleted from the runs table; its audit log remains"
+        problem = f"{checked.problem}; {gone}" if checked.problem else gone
+        return replace(checked, row_deleted=True, problem=problem)
 
     def search_audit(
         self, query: str, *, run_id: str | None = None, limit: int = 20
@@ -126,9 +138,14 @@ class Queries:
         """Full-text search over every run's audit events (or one run's)."""
         return self.audit.search(query, run_id=run_id, limit=limit)
 
-    def search_memory(self, bank: str, query: str, *, k: int, threshold: float) -> list[Recalled]:
-        """Return the memories of ``bank`` closest to ``query`` (``facts:<team>`` for facts)."""
-        return self.memory.search(bank, query, k=k, threshold=threshold)
+    def search_memory(
+        self, bank: str, query: str, *, k: int, threshold: float, owners: Owners = None
+    ) -> list[Recalled]:
+        """Return ``owners``' memories of ``bank`` closest to ``query`` (``facts:<team>``: facts).
+
+        ``owners`` None (the local operator's CLI): every owner's memories.
+        """
+        return self.memory.search(bank, query, k=k, threshold=threshold, owners=owners)
 
     def memory_stats(self) -> MemoryStats:
         """Describe every memory bank, the embedder in use and each team's facts."""

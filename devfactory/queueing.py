@@ -43,6 +43,7 @@ class Queueing(Queries):
         out_dir: Path | None,
         run_id: str | None,
         unattended: bool | None,
+        owner: str,
     ) -> tuple[RunCreated, dict[str, Any], Path]:
         raise NotImplementedError
 
@@ -74,7 +75,7 @@ class Queueing(Queries):
     ) -> RunRow:
         """Create a run and queue it for a worker (``devfactory worker``); return its row."""
         created, payload, out = self._new_run(
-            requirement, pipeline, project, caps, out_dir, run_id, unattended
+            requirement, pipeline, project, caps, out_dir, run_id, unattended, owner
         )
         run_id, hold = payload["run_id"], new_driver()
         self.queue.submit(

@@ -269,6 +269,7 @@ class RunRecorder:
                 requirement=requirement or row.requirement,
                 status=status,
                 reason=reason,
+                owner=row.owner,
             )
         return records
 

@@ -1,8 +1,10 @@
 """Redact secrets before anything is stored or sent to a model.
 
 Two kinds of secret are recognised: the shapes of well-known credentials
-(provider API keys, access tokens, private keys, passwords in URLs and
-``key=value`` assignments), and the configured values of this process (every
+(detect-secrets' maintained set of provider keys and tokens, with ours for
+the shapes it misses or cuts short: unquoted assignments to names such as
+``AWS_SECRET_ACCESS_KEY`` or ``client_secret``, ``Authorization: Basic``, long
+Stripe keys, the factory's own ``dfk_`` API keys), and the configured values of this process (every
 environment variable whose name says it holds a secret, and values the
 factory registers, such as its database role's password and the audit key).
 Each is replaced by ``[REDACTED:<what>]``. NUL characters, which no database
@@ -24,36 +26,84 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-# (what, pattern): the secret is the whole match, or its group "secret" when it has one
-_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (what, re.compile(pattern))
-    for what, pattern in (
-        (
-            "private-key",
-            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
-        ),
-        ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
-        ("langfuse-key", r"\b(?:pk|sk)-lf-[A-Za-z0-9-]{8,}"),
-        ("openai-key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
-        ("aws-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-        ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})"),
-        ("slack-token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-        ("google-key", r"\bAIza[0-9A-Za-z_-]{35}"),
-        ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}"),
-        ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-        ("bearer-token", r"(?i:\bbearer\s+)(?P<secret>[A-Za-z0-9._~+/=-]{16,})"),
-        ("password", r"://[^/\s:@]+:(?P<secret>[^/\s@]+)@"),
-        (  # a quoted literal assigned to a secret's name
-            "assigned-secret",
-            r"(?i:\b(?:api[_-]?key|secret|token|password|passwd|pwd))[\"']?\s?[:=]\s?[\"']"
-            r"(?P<secret>[^\"'\s]{8,})[\"']",
-        ),
-        (  # a long bare token assigned to one (never a call: token=make_token(user))
-            "assigned-secret",
-            r"(?i:\b(?:api[_-]?key|secret|token|password|passwd|pwd))\s?[:=]\s?"
-            r"(?P<secret>[A-Za-z0-9_+/=-]{16,})(?![\w(.\[])",
-        ),
-    )
+# A name that says its value is a secret, anywhere in an identifier (client_secret,
+# AWS_SECRET_ACCESS_KEY, db.password), for the assignment shapes below.
+_NAME = (
+    r"(?i:(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*(?:api[_-]?key|access[_-]?key|account[_-]?key|secret|token|password"
+    r"|passwd|pwd|credential)[A-Za-z0-9_.-]*)"
+)
+# (what, pattern) of our own: the secret is the whole match, or its group "secret"
+_OWN_SHAPES: tuple[tuple[str, str], ...] = (
+    (
+        "private-key",
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+    ),
+    ("devfactory-api-key", r"\bdfk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}"),
+    ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
+    ("langfuse-key", r"\b(?:pk|sk)-lf-[A-Za-z0-9-]{8,}"),
+    ("openai-key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+    ("stripe-key", r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}"),
+    ("aws-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})"),
+    ("gitlab-token", r"\bgl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-[A-Za-z0-9_-]{20,}"),
+    ("slack-token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    ("google-key", r"\bAIza[0-9A-Za-z_-]{35}"),
+    ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}"),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    ("bearer-token", r"(?i:\bbearer\s+)(?P<secret>[A-Za-z0-9._~+/=-]{16,})"),
+    ("basic-auth", r"(?i:\bbasic\s+)(?P<secret>[A-Za-z0-9+/]{8,}={0,2})"),
+    ("azure-key", r"(?i:\bAccountKey=)(?P<secret>[A-Za-z0-9+/]{20,}={0,2})"),
+    ("password", r"://[^/\s:@]+:(?P<secret>[^/\s@]+)@"),
+    (  # a quoted literal assigned to a secret's name
+        "assigned-secret",
+        _NAME + r"[\"']?\s?[:=]\s?[\"'](?P<secret>[^\"'\s]{8,})[\"']",
+    ),
+    (  # a long bare token assigned to one (never a call: token=make_token(user))
+        "assigned-secret",
+        _NAME + r"\s?[:=]\s?(?P<secret>[A-Za-z0-9_+/=-]{16,})(?![\w(.\[])",
+    ),
+)
+
+
+_HEURISTIC = ("base", "keyword", "high_entropy_strings", "ip_public")
+_ASSIGNMENTS = ("cloudant", "ibm_cloud_iam", "ibm_cos_hmac", "softlayer")
+
+
+def _maintained_shapes() -> list[tuple[str, re.Pattern[str]]]:
+    """Return detect-secrets' credential shapes (Yelp's maintained set), whole matches masked.
+
+    Every plugin that recognises a credential by its shape is taken; the keyword
+    and entropy heuristics (which flag ordinary code), public IP addresses (not
+    secrets) and the vendor assignment rules (``ibm_cloud_iam = ...``: four
+    times the cost of all the others together, and a secret's name assigned a
+    value is our own ``assigned-secret`` shape) are not.
+    """
+    import importlib
+    import pkgutil
+
+    import detect_secrets.plugins as plugins
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    found: list[tuple[str, re.Pattern[str]]] = []
+    for module in pkgutil.iter_modules(plugins.__path__):
+        if module.name in _HEURISTIC or module.name in _ASSIGNMENTS:
+            continue
+        loaded = importlib.import_module(f"{plugins.__name__}.{module.name}")
+        for value in vars(loaded).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, RegexBasedDetector)
+                and value.__module__ == loaded.__name__
+            ):
+                what = re.sub(r"[^a-z0-9]+", "-", str(value.secret_type).lower()).strip("-")
+                denylist: list[re.Pattern[str]] = vars(value)["denylist"]  # a class attribute
+                found += [(what, re.compile(p.pattern, p.flags)) for p in denylist]
+    return found
+
+
+_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    *((what, re.compile(pattern)) for what, pattern in _OWN_SHAPES),
+    *_maintained_shapes(),
 )
 _SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)")
 MIN_SECRET_CHARS = 8  # shorter configured values would redact ordinary words
@@ -116,7 +166,7 @@ def _configured() -> re.Pattern[str] | None:
 
 def _masked(what: str) -> Callable[[re.Match[str]], str]:
     def mask(match: re.Match[str]) -> str:
-        if "secret" not in match.re.groupindex:
+        if "secret" not in match.re.groupindex or match.group("secret") is None:
             return f"[REDACTED:{what}]"
         start, end = match.span("secret")
         whole = match.group(0)

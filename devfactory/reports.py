@@ -85,32 +85,41 @@ def pending_of(run_id: str, snapshot: Any) -> tuple[Pending, ...]:
     return tuple(Pending(run_id, i.id, Pause.model_validate(i.value)) for i in snapshot.interrupts)
 
 
+MIN_ID_PREFIX = 6  # an answer names its question by the whole id or at least this much of it
+
+
 def choose_pending(
     run_id: str, waiting: Sequence[Pending], *, interrupt_id: str | None, kind: str | None
 ) -> list[Pending]:
-    """Pick the questions an answer is for: by id (or a prefix of it), by kind, or the only one.
+    """Pick the one question an answer is for: by its id, or an unambiguous prefix of it.
+
+    The id is required on every surface, and a prefix needs at least
+    ``MIN_ID_PREFIX`` characters: an empty or short one would match whatever is
+    pending, so a second ``approve`` would answer the next question, unread.
+    ``kind``, when given, must be that question's kind.
 
     Raises ``RunStateError`` when nothing waits any more (another answer was
-    taken first), and ``DecisionError`` when no question matches, or questions
-    of several kinds do.
+    taken first), and ``DecisionError`` when no id is given, or it is too
+    short, matches no question, matches several, or names another kind.
     """
     if not waiting:
         raise RunStateError(f"run {run_id} no longer waits for a person")
-    chosen = [
-        p
-        for p in waiting
-        if (interrupt_id is None or p.interrupt_id.startswith(interrupt_id))
-        and (kind is None or p.pause.kind == kind)
-    ]
-    if not chosen:
+    listed = ", ".join(f"{p.interrupt_id[:8]} ({p.pause.kind})" for p in waiting)
+    ident = (interrupt_id or "").strip()
+    exact = [p for p in waiting if p.interrupt_id == ident]
+    if not exact and len(ident) < MIN_ID_PREFIX:
         raise DecisionError(
-            "no pending question matches; pending: "
-            + ", ".join(f"{p.interrupt_id[:8]} ({p.pause.kind})" for p in waiting)
+            f"name the question you answer by its id (at least {MIN_ID_PREFIX} characters);"
+            f" pending: {listed}"
         )
-    if len({p.pause.kind for p in chosen}) > 1:
+    chosen = exact or [p for p in waiting if p.interrupt_id.startswith(ident)]
+    if not chosen:
+        raise DecisionError(f"no pending question has id {ident!r}; pending: {listed}")
+    if len(chosen) > 1:
+        raise DecisionError(f"{ident!r} names several pending questions; give more of the id")
+    if kind is not None and chosen[0].pause.kind != kind:
         raise DecisionError(
-            "several kinds of question are pending; choose one with --id or --kind: "
-            + ", ".join(f"{p.interrupt_id[:8]} ({p.pause.kind})" for p in chosen)
+            f"question {ident!r} is a {chosen[0].pause.kind} question, not a {kind} one"
         )
     return chosen
 

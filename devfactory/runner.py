@@ -159,7 +159,7 @@ class Factory(Answering):
         answer every pause; the run keeps it in its state, so a resumed run does too.
         """
         created, payload, out = self._new_run(
-            requirement, pipeline, project, caps, out_dir, run_id, unattended
+            requirement, pipeline, project, caps, out_dir, run_id, unattended, owner
         )
         run_id = payload["run_id"]
         driver, lease = new_driver(), self.settings.run_lease_seconds
@@ -186,6 +186,7 @@ class Factory(Answering):
         out_dir: Path | None,
         run_id: str | None,
         unattended: bool | None,
+        owner: str,
     ) -> tuple[RunCreated, dict[str, Any], Path]:
         """Check a new run's input; return its creation event, the graph's input, its folder."""
         unattended = self.settings.unattended if unattended is None else unattended
@@ -212,6 +213,7 @@ class Factory(Answering):
             "budget": budget,
             "phase": Phase.DRAFT.value,
             "unattended": unattended,
+            "owner": owner,
         }
         return created, payload, out
 

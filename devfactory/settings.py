@@ -12,13 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from devfactory.webguard import check_origin
 
 
 class Settings(BaseSettings):
@@ -98,6 +100,19 @@ class Settings(BaseSettings):
         gt=0,
         le=300,
         description="How often a live event stream looks for new events without a NOTIFY.",
+    )
+    web_max_body_kb: int = Field(
+        default=1024,
+        ge=1,
+        le=1_048_576,
+        description="The largest request body the API and the chat accept (KiB); 413 past it, "
+        "refused before it is read.",
+    )
+    web_frame_ancestors: tuple[str, ...] = Field(
+        default=(),
+        description="Origins (scheme://host[:port]) whose pages may show the chat and the API "
+        "in a frame (JSON list in the environment); none by default, so no page can lay them "
+        "under a decoy button.",
     )
     pause_expiry_s: float = Field(
         default=0,
@@ -283,6 +298,13 @@ class Settings(BaseSettings):
     sandbox_file_size_mb: int = Field(
         default=64, ge=1, le=65_536, description="The largest file a command may write."
     )
+    sandbox_disk_mb: int = Field(
+        default=256,
+        ge=16,
+        le=65_536,
+        description="What a command may keep in the workspace and its reports, in all "
+        "(a tmpfs, counted as memory too; enforced when the factory runs as root).",
+    )
     sandbox_install_seconds: int = Field(
         default=300, ge=10, le=3600, description="Time to build one dependency environment."
     )
@@ -301,6 +323,11 @@ class Settings(BaseSettings):
     budget_warn_at: float = Field(
         default=0.9, gt=0, lt=1, description="Fraction of a cap that pauses for an override."
     )
+
+    @field_validator("web_frame_ancestors")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_origin(origin) for origin in value)
 
     @model_validator(mode="after")
     def _expand(self) -> Settings:

@@ -379,3 +379,13 @@ def run_graph(pipeline: str, models: ScriptedModels, settings: Any, requirement:
         durability="sync",
     )
     return graph.get_state(cfg).values
+
+
+def answer_pending(factory: Any, run_id: str, decision: Any, *, kind: str | None = None, **kw: Any):
+    """Answer the one question ``run_id`` waits on (of ``kind``), naming it by its id.
+
+    Answers always name their question; tests about something else look it up here.
+    """
+    waiting = [p for p in factory.pending(run_id) if kind is None or p.pause.kind == kind]
+    ident = waiting[0].interrupt_id if waiting else "no-question-waits"
+    return factory.answer(run_id, decision, interrupt_id=ident, kind=kind, **kw)

@@ -16,11 +16,13 @@ from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from devfactory.api import errors, info, live, records, runs
+from devfactory.api.auth import signed_gate
 from devfactory.api.live import Listener
 from devfactory.control.policy import load_policy
 from devfactory.runner import Factory
 from devfactory.settings import Settings, get_settings
 from devfactory.users import UserStore
+from devfactory.webguard import BodyLimit, SecurityHeaders
 
 DESCRIPTION = """\
 Submit requirements, follow runs live, answer what they wait on, and fetch what
@@ -56,6 +58,11 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
     )
     app.state.settings = settings
     app.state.users = UserStore.of(settings)
+    # The edge, outermost last: every response refuses framing; a body past the cap, or
+    # any request without a valid key, is refused before its body is read.
+    max_body = settings.web_max_body_kb * 1024
+    app.add_middleware(BodyLimit, max_bytes=max_body, gate=signed_gate(app.state.users))
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.web_frame_ancestors)
     app.state.policy = load_policy(settings.policy_file)
     errors.install(app)
     for module in (runs, live, records, info):

@@ -21,6 +21,7 @@ from devfactory.api.errors import ApiError
 from devfactory.control.policy import ROLES, Policy
 from devfactory.store.runs import RunRow
 from devfactory.users import Person, UserStore
+from devfactory.webguard import Gate, Refusal, Scope
 
 
 class Permission(StrEnum):
@@ -39,11 +40,12 @@ MIN_ROLE: dict[Permission, str] = {
     Permission.START: "operator",
     Permission.CONTROL: "operator",
     Permission.ANSWER: "viewer",
-    Permission.METRICS: "viewer",
+    Permission.METRICS: "operator",  # the factory's whole activity, whoever owns the runs
     Permission.PURGE: "admin",
 }
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
 BEARER = {"WWW-Authenticate": 'Bearer realm="devfactory"'}
+_BEARER_HEADER = tuple(BEARER.items())
 
 
 def users(request: Request) -> UserStore:
@@ -61,17 +63,54 @@ def policy(request: Request) -> Policy:
 _BEARER = HTTPBearer(auto_error=False, description="An API key: `devfactory keys create`.")
 
 
+# Routes anyone may call: liveness, readiness and the API's own documentation.
+PUBLIC_PATHS = frozenset({"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+
+
+def identify(store: UserStore, authorization: str | None) -> Person | Refusal:
+    """Return who an ``Authorization: Bearer`` header acts for, or the 401 that refuses it."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return Refusal(401, "send an API key: Authorization: Bearer dfk_...", _BEARER_HEADER)
+    person = store.by_key(token.strip())
+    if person is None:
+        return Refusal(401, "that API key is not valid (revoked, or never made)", _BEARER_HEADER)
+    return person
+
+
+def signed_gate(store: UserStore) -> Gate:
+    """Return the edge check that refuses a request without a valid key before its body is read.
+
+    The person found is kept in the request's state, so the route's ``caller``
+    does not look the key up again.
+    """
+
+    def gate(scope: Scope) -> Refusal | None:
+        if scope["path"] in PUBLIC_PATHS:
+            return None
+        header = next((v for k, v in scope["headers"] if k.lower() == b"authorization"), None)
+        found = identify(store, header.decode("latin-1") if header is not None else None)
+        if isinstance(found, Refusal):
+            return found
+        scope.setdefault("state", {})["person"] = found
+        return None
+
+    return gate
+
+
 def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Person:
-    """Return who the bearer key acts for; 401 without a valid key."""
-    if credentials is None or not credentials.credentials.strip():
-        raise ApiError(401, "send an API key: Authorization: Bearer dfk_...", BEARER)
-    person = users(request).by_key(credentials.credentials.strip())
-    if person is None:
-        raise ApiError(401, "that API key is not valid (revoked, or never made)", BEARER)
-    return person
+    """Return who the bearer key acts for (as the edge found it); 401 without a valid key."""
+    known = getattr(request.state, "person", None)
+    if isinstance(known, Person):
+        return known
+    header = f"Bearer {credentials.credentials}" if credentials is not None else None
+    found = identify(users(request), header)
+    if isinstance(found, Refusal):
+        raise ApiError(found.status, found.message, dict(found.headers))
+    return found
 
 
 class Allowed:

@@ -107,14 +107,20 @@ def run_graph(
 def search_memory(
     bank: str,
     person: Reader,
+    rules: Rules,
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=2000)],
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     threshold: Annotated[float, Query(ge=-1, le=1)] = 0.0,
 ) -> dict[str, Any]:
-    """Return the memories of ``bank`` (``team:<slug>``, ``project:<name>``, ``facts:<team>``)."""
+    """Return the memories of ``bank`` (``team:<slug>``, ``project:<name>``, ``facts:<team>``).
+
+    Only memories of runs the caller may see are searched: their own runs', or
+    every run's for the policy's ``see_all_runs`` roles.
+    """
+    owners = rules.visible_owners(person.name, person.role)
     try:
-        found = factory_of(request).search_memory(bank, q, k=k, threshold=threshold)
+        found = factory_of(request).search_memory(bank, q, k=k, threshold=threshold, owners=owners)
     except (ValueError, KeyError) as exc:
         raise ApiError(400, str(exc)) from exc
     return {

@@ -158,18 +158,27 @@ class AnswerRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {"action": "approve", "text": "", "id": "2f6c0d0e"},
-                {"action": "answer", "text": "Use UTC timestamps.", "kind": "clarification"},
-                {"action": "approve", "caps": {"tokens": 400000}, "kind": "budget"},
+                {"action": "answer", "text": "Use UTC timestamps.", "id": "9b1e44a7"},
+                {
+                    "action": "approve",
+                    "caps": {"tokens": 400000},
+                    "id": "51d0c3e2",
+                    "kind": "budget",
+                },
             ]
         },
     )
 
     action: DecisionAction
     text: str = Field(default="", max_length=8000)
-    id: str | None = Field(
-        default=None, max_length=64, description="The question's id (or a unique prefix)."
+    id: str = Field(
+        min_length=6,
+        max_length=64,
+        description="The question's id (GET /pending), or an unambiguous prefix of 6+ characters.",
     )
-    kind: str | None = Field(default=None, max_length=40, description="Or the pause's kind.")
+    kind: str | None = Field(
+        default=None, max_length=40, description="The question's kind, checked when given."
+    )
     caps: Caps | None = Field(default=None, description="New run caps (budget pauses only).")
 
 

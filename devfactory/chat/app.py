@@ -18,7 +18,7 @@ Sign-in is by password (``devfactory users add``) or, behind a trusted proxy,
 by header; a person's role is the policy's, and only roles a pause accepts get
 its buttons (the factory checks the role again when the answer arrives). Only
 pages of the chat's own origin may call it (``guard.py``); repeated wrong
-passwords lock the name and the address (``signin.py``); every action reads the
+passwords lock the name and the address (``control/signin.py``); every action reads the
 person and their role from the users file again (``session.who``).
 
 This module holds Chainlit's callbacks for sign-in, profiles and messages;
@@ -50,15 +50,19 @@ from devfactory.chat.session import (
     settings,
     signed_out,
     teams,
+    throttle,
     who,
 )
-from devfactory.chat.signin import LockedError, SignInThrottle
 from devfactory.control.policy import ROLES
+from devfactory.control.signin import LockedError
 from devfactory.users import UserStore
+from devfactory.webguard import BodyLimit, SecurityHeaders
 
-# Only the origins written into Chainlit's config (``chat.prepare``) may call the chat.
+# Only the origins written into Chainlit's config (``chat.prepare``) may call the chat; no
+# body past the cap is read; no other site may frame it (the outermost: every answer says so).
 server.add_middleware(OriginGuard, origins=config.project.allow_origins, before=secret.refresh)
-throttle = SignInThrottle.of(settings)
+server.add_middleware(BodyLimit, max_bytes=settings.web_max_body_kb * 1024)
+server.add_middleware(SecurityHeaders, frame_ancestors=settings.web_frame_ancestors)
 log = logging.getLogger(__name__)
 
 
@@ -75,17 +79,18 @@ async def warm_up() -> None:
 async def password_login(username: str, password: str) -> cl.User | None:
     """Sign in with a name and password from the users file (throttled per name and address)."""
     address = client_address.get()
+    limits = await asyncio.to_thread(throttle)
     try:
-        attempt = throttle.attempt(username, address)
+        attempt = await asyncio.to_thread(limits.attempt, username, address)
     except LockedError:
         # Chainlit answers any refusal with the same 401, so a lock reads as a wrong password.
         log.warning("sign-in refused: %r or %s is locked out", username[:64], address)
         return None
     person = await asyncio.to_thread(UserStore.of(settings).verify, username, password)
     if person is None:
-        throttle.failed(attempt)
+        await asyncio.to_thread(limits.failed, attempt)
         return None
-    throttle.succeeded(attempt)
+    await asyncio.to_thread(limits.succeeded, attempt)
     return cl.User(identifier=person.name, metadata={"role": person.role, "provider": "password"})
 
 
@@ -215,8 +220,8 @@ async def on_message(message: cl.Message) -> None:
     if profile == FACTORY:
         await runs.start_run(person, text)
     elif profile == GROUP:
-        await group_chat(text, asker=person.name)
+        await group_chat(text, person=person)
     elif profile == QA:
-        await project_answer(text)
+        await project_answer(text, person=person)
     elif (slug := team_of_profile(profile)) is not None:
-        await team_chat(slug, text)
+        await team_chat(slug, text, person=person)

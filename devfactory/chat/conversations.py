@@ -12,7 +12,8 @@ from typing import Any
 import chainlit as cl
 
 from devfactory.chat import talk
-from devfactory.chat.session import DEFAULT_GROUP, chosen, hub, settings, teams
+from devfactory.chat.session import DEFAULT_GROUP, chosen, hub, policy, settings, teams
+from devfactory.users import Person
 
 
 async def stream_reply(model: Any, messages: list[Any], author: str) -> str:
@@ -30,11 +31,18 @@ def _memory() -> Any:
     return hub().factory.memory if settings.memory_enabled else None
 
 
-async def team_chat(slug: str, question: str) -> None:
-    """Answer as one team, from its identity documents and its memory."""
+def _owners(person: Person) -> tuple[str, ...] | None:
+    """Return whose runs' memories ``person`` may hear about (None: everyone's)."""
+    return policy().visible_owners(person.name, person.role)
+
+
+async def team_chat(slug: str, question: str, *, person: Person) -> None:
+    """Answer as one team, from its identity documents and what ``person`` may see of its memory."""
     spec = teams[slug]
     project = str(chosen("project", "default"))
-    memory_text = await asyncio.to_thread(talk.remembered, _memory(), spec, project, question)
+    memory_text = await asyncio.to_thread(
+        talk.remembered, _memory(), spec, project, question, owners=_owners(person)
+    )
     history: list[tuple[str, str]] = cl.user_session.get("history") or []
     messages = talk.team_messages(
         spec,
@@ -46,8 +54,9 @@ async def team_chat(slug: str, question: str) -> None:
     cl.user_session.set("history", [*history, ("user", question), ("assistant", text)])
 
 
-async def group_chat(question: str, *, asker: str) -> None:
+async def group_chat(question: str, *, person: Person) -> None:
     """Let the chosen teams discuss, a moderator picking each speaker; then sum up."""
+    asker, owners = person.name, _owners(person)
     slugs = [s for s in chosen("teams", DEFAULT_GROUP) if s in teams] or DEFAULT_GROUP
     specs = [teams[s] for s in slugs]
     rounds = max(
@@ -69,7 +78,9 @@ async def group_chat(question: str, *, asker: str) -> None:
         spec = teams[pick.speaker]
         async with cl.Step(name=f"Moderator: round {n} of {rounds}", type="tool") as step:
             step.output = f"{spec.name} speaks: {pick.reason}"
-        memory_text = await asyncio.to_thread(talk.remembered, _memory(), spec, project, question)
+        memory_text = await asyncio.to_thread(
+            talk.remembered, _memory(), spec, project, question, owners=owners
+        )
         messages = talk.group_turn_messages(
             spec, memory_text=memory_text, question=question, asker=asker, turns=turns, names=names
         )
@@ -80,15 +91,21 @@ async def group_chat(question: str, *, asker: str) -> None:
     await cl.Message(content=f"_The discussion ended after {rounds} rounds._").send()
 
 
-async def project_answer(question: str) -> None:
-    """Answer a question about a project from its memories and artifacts, with citations."""
+async def project_answer(question: str, *, person: Person) -> None:
+    """Answer a question about a project from its memories and artifacts, with citations.
+
+    Only the runs ``person`` may see count: their own, or all for ``see_all_runs`` roles.
+    """
     project = str(chosen("project", "default")).strip() or "default"
     if not settings.memory_enabled:
         await cl.Message(content="Memory is off (DEVFACTORY_MEMORY_ENABLED=false).").send()
         return
     factory = hub().factory
     rows = await asyncio.to_thread(factory.list_runs, 1000, project=project)
-    mine = {r.run_id: r.out_dir for r in rows}
+    rules = policy()
+    mine = {
+        r.run_id: r.out_dir for r in rows if rules.may_see_run(person.name, person.role, r.owner)
+    }
     sources = await asyncio.to_thread(
         talk.project_sources,
         factory.memory,
@@ -96,6 +113,7 @@ async def project_answer(question: str) -> None:
         run_ids=set(mine),
         out_dirs=mine,
         teams=list(teams),
+        owners=_owners(person),
         question=question,
         k=settings.recall_k,
         threshold=settings.recall_threshold,

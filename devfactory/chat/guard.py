@@ -22,9 +22,9 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from devfactory.settings import Settings
+from devfactory.webguard import origin_of
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,7 @@ client_address: contextvars.ContextVar[str] = contextvars.ContextVar(
 
 def normal_origin(url: str) -> str:
     """Return ``url``'s origin as browsers write it (``scheme://host[:port]``, no default port)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) origin: {url!r}")
-    host = parts.hostname
-    if ":" in host:
-        host = f"[{host}]"
-    default = {"http": 80, "https": 443}[parts.scheme]
-    port = "" if parts.port in (None, default) else f":{parts.port}"
-    return f"{parts.scheme}://{host}{port}"
+    return origin_of(url)
 
 
 def chat_origins(settings: Settings, host: str | None = None, port: int | None = None) -> list[str]:

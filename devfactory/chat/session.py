@@ -14,8 +14,10 @@ from devfactory.chat.access import recheck
 from devfactory.chat.grants import Grants
 from devfactory.chat.hub import RunHub
 from devfactory.control.policy import Policy, load_policy
+from devfactory.control.signin import SignInThrottle
 from devfactory.runner import Factory
 from devfactory.settings import Settings, get_settings
+from devfactory.store.signins import SignInStore
 from devfactory.teams import load_teams
 from devfactory.users import Person, UserStore
 
@@ -29,6 +31,7 @@ SIGNED_OUT = (
 settings: Settings = get_settings()
 teams = load_teams()
 _hub: RunHub | None = None
+_throttle: SignInThrottle | None = None
 _hub_lock = threading.Lock()
 
 
@@ -46,6 +49,25 @@ def hub() -> RunHub:
                 out_root=settings.data_dir / "chat" / "out",
             )
         return _hub
+
+
+def throttle() -> SignInThrottle:
+    """Return the sign-in throttle: its counts live in the factory's database (``hub``)."""
+    global _throttle
+    with _hub_lock:
+        found = _throttle
+    if found is None:
+        store = SignInStore(hub().factory.pool)
+        found = SignInThrottle(
+            max_failures=settings.chat_login_max_failures,
+            window_s=settings.chat_login_window_s,
+            lockout_s=settings.chat_login_lockout_s,
+            store=store,
+        )
+        with _hub_lock:
+            _throttle = _throttle or found
+            found = _throttle
+    return found
 
 
 def policy() -> Policy:

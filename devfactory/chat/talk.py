@@ -18,7 +18,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from devfactory.memory.live import Recalled, project_bank, team_bank
+from devfactory.memory.live import Owners, Recalled, project_bank, team_bank
 from devfactory.memory.service import MemoryService
 from devfactory.models.io import ask_structured, grammar_schema, with_choices
 from devfactory.prompts import render
@@ -52,15 +52,26 @@ def _prompt(name: str, **values: object) -> str:
     return render("devfactory.chat", name, **values)
 
 
-def remembered(memory: MemoryService | None, spec: TeamSpec, project: str, query: str) -> str:
-    """Render what ``spec``'s team remembers about ``query`` (mental model and recall)."""
+def remembered(
+    memory: MemoryService | None,
+    spec: TeamSpec,
+    project: str,
+    query: str,
+    *,
+    owners: Owners,
+) -> str:
+    """Render what ``spec``'s team remembers about ``query`` from ``owners``' runs.
+
+    ``owners`` None (a ``see_all_runs`` role) hears every run's memories and no
+    mental model (each owner's runs have their own); one owner hears theirs.
+    """
     if memory is None:
         return "(memory is off)"
     lines = []
-    mental = memory.mental_model(spec.slug)
-    if mental:
-        lines.append(mental)
-    for m in memory.recall(team=spec.slug, project=project, query=query):
+    mental = "\n".join(memory.mental_model(spec.slug, o) for o in owners or ())
+    if mental.strip():
+        lines.append(mental.strip())
+    for m in memory.recall(team=spec.slug, project=project, query=query, owners=owners):
         run = m.provenance.get("run")
         lines.append(f"- {m.text}" + (f" (run {run})" if run else ""))
     return "\n".join(lines)[:MEMORY_CHARS] or "(nothing yet)"
@@ -189,17 +200,21 @@ def project_sources(
     run_ids: set[str],
     out_dirs: dict[str, str],
     teams: list[str],
+    owners: Owners,
     question: str,
     k: int,
     threshold: float,
 ) -> list[Source]:
     """Collect numbered sources for a project question: its memories and artifacts.
 
-    Team memories count only when they came from one of the project's runs; an
+    Only ``owners``' memories are searched, and team memories count only when
+    they came from one of ``run_ids`` (the project's runs the asker may see); an
     artifact memory brings the head of the file it names when the file exists.
     """
     banks = [project_bank(project), *(team_bank(t) for t in teams)]
-    found: list[Recalled] = memory.search_banks(banks, question, k=k * 3, threshold=threshold)
+    found: list[Recalled] = memory.search_banks(
+        banks, question, k=k * 3, threshold=threshold, owners=owners
+    )
     sources: list[Source] = []
     for m in found:
         run = str(m.provenance.get("run", ""))

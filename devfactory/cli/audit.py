@@ -40,8 +40,8 @@ def verify(run_id: RunArg) -> None:
         intact = f": {result.rows} events of run {run_id}"
         console.print(Text.assemble(styled("chain intact", "green"), clean(intact)))
         return
-    broken = styled(f"chain broken at event {result.broken_at}", "bold red")
-    console.print(broken, f"of run {run_id}: {result.problem}")
+    where = "audit log" if result.broken_at is None else f"chain broken at event {result.broken_at}"
+    console.print(styled(where, "bold red"), f"of run {run_id}: {result.problem}")
     raise typer.Exit(EXIT_FAILED)
 
 

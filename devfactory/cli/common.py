@@ -42,10 +42,13 @@ RoleOption = Annotated[
 ]
 IdOption = Annotated[
     str | None,
-    typer.Option("--id", help="The pending question you answer (its id, or a prefix of it)."),
+    typer.Option(
+        "--id", help="The pending question you answer: its id, or 6+ characters of it (required)."
+    ),
 ]
 KindOption = Annotated[
-    str | None, typer.Option("--kind", help="Which kind of pending question, if several.")
+    str | None,
+    typer.Option("--kind", help="The kind of question --id names (checked, if given)."),
 ]
 TokensOption = Annotated[
     int | None, typer.Option(min=1, max=MAX_TOKENS, help="A token cap for the run.")

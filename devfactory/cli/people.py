@@ -59,7 +59,8 @@ def decide(
         raise fail(str(exc), EXIT_USAGE) from exc
     with common.session() as factory:
         row = factory.get(run_id)
-        if options.interrupt_id is None:  # an answer names the question it answers
+        ident = (options.interrupt_id or "").strip()
+        if not ident:  # an answer names the question it answers
             waiting = ", ".join(
                 f"--id {p.interrupt_id[:8]} ({p.pause.kind}: {p.pause.title})"
                 for p in factory.pending(run_id)
@@ -75,7 +76,7 @@ def decide(
             lambda f, p: f.answer(
                 run_id,
                 decision,
-                interrupt_id=options.interrupt_id,
+                interrupt_id=ident,
                 kind=options.kind or kind,
                 on_event=p,
             ),

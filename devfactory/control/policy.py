@@ -7,6 +7,11 @@ assessor are detected and raise the risk, and a model fooled into answering
 LOW is overruled by the deterministic floor. A second, independent check (its
 scores are measured outside this package, in graph/screening.py) adds risk
 factors by meaning; this module only compares them with the file's thresholds.
+
+Why one module: it is the policy file's schema and the rules read from it
+(risk floor, injection, roles, approval decision, screening thresholds); each
+rule reads fields the others define, and splitting the model from its rules
+would leave two halves of one file format.
 """
 
 from __future__ import annotations
@@ -48,24 +53,35 @@ ROLES = ("viewer", "operator", "reviewer", "approver", "admin")
 
 
 class RiskRule(BaseModel):
-    """A deterministic risk factor: any pattern match sets at least ``level``."""
+    """A deterministic risk factor: any pattern match sets at least ``level``.
+
+    With ``together_with``, a pattern counts only in a text where one of those
+    occurs too: a cue ("so staff do not notice") with what it is about (a screen).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     factor: str
     level: Risk
     patterns: tuple[str, ...] = Field(min_length=1)
+    together_with: tuple[str, ...] = ()
 
-    @field_validator("patterns")
+    @field_validator("patterns", "together_with")
     @classmethod
     def _compiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in value:
-            re.compile(pattern)
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} does not compile: {exc}") from exc
         return value
 
     def matches(self, text: str) -> bool:
-        """Say whether any pattern occurs in ``text``."""
-        return any(re.search(p, text, re.IGNORECASE) for p in self.patterns)
+        """Say whether any pattern occurs in ``text`` (with one of ``together_with``)."""
+        found = any(re.search(p, text, re.IGNORECASE) for p in self.patterns)
+        if not found or not self.together_with:
+            return found
+        return any(re.search(p, text, re.IGNORECASE) for p in self.together_with)
 
 
 class ApprovalRules(BaseModel):
@@ -79,12 +95,52 @@ class ApprovalRules(BaseModel):
 
 
 class Calibration(BaseModel):
-    """Cosine thresholds measured for one embedder (see tests/unit/test_screening.py)."""
+    """Thresholds measured for one embedder (see tests/unit/test_screening.py).
+
+    A part of a text shows an intent when its cosine similarity to the intent
+    reaches ``intent`` and exceeds its similarity to the nearest benign
+    look-alike by ``margin``; or, with a ``classifier`` threshold, when the
+    linear risk classifier scores it at least that and the intent is the
+    part's nearest, at least ``classifier_floor`` close and no more than
+    ``-classifier_margin`` further than the nearest look-alike. Injections have
+    their own threshold and margin against ordinary wording.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     intent: float = Field(gt=0.0, lt=1.0)
+    margin: float = Field(default=0.0, ge=0.0, lt=1.0)
+    classifier: float | None = Field(default=None, gt=-1.0, lt=1.0)
+    classifier_floor: float = Field(default=0.0, ge=0.0, lt=1.0)
+    classifier_margin: float = Field(default=-1.0, ge=-1.0, lt=1.0)
     injection: float = Field(gt=0.0, lt=1.0)
+    injection_margin: float = Field(default=0.0, ge=0.0, lt=1.0)
+
+    def by_similarity(self, score: float, benign: float) -> float:
+        """Return how far a part is past the similarity line (>= 0: it shows the intent)."""
+        return min(score - self.intent, score - benign - self.margin)
+
+    def by_classifier(self, score: float, benign: float, risk: float) -> float:
+        """Return how far a part is past the classifier's line (-1 without a classifier).
+
+        ``risk`` is the classifier's score for the part where the intent is
+        its nearest, else -1.
+        """
+        if self.classifier is None:
+            return -1.0
+        return min(
+            risk - self.classifier,
+            score - self.classifier_floor,
+            score - benign - self.classifier_margin,
+        )
+
+    def intent_slack(self, score: float, benign: float, risk: float) -> float:
+        """Return how far a part is past either line for an intent (>= 0: it shows it)."""
+        return max(self.by_similarity(score, benign), self.by_classifier(score, benign, risk))
+
+    def injection_slack(self, score: float, benign: float) -> float:
+        """Return how far a part is past the line for an injection (>= 0: it is one)."""
+        return min(score - self.injection, score - benign - self.injection_margin)
 
 
 class ScreeningRules(BaseModel):
@@ -99,7 +155,13 @@ class ScreeningRules(BaseModel):
 
 
 class Match(BaseModel):
-    """The known phrasing closest to some part of a text, and how close it is."""
+    """The part of a text that best shows an intent, and how close it is to the intent.
+
+    ``benign`` is that part's similarity to the nearest benign look-alike
+    (``look_alike``; -1 when the intents file has none); ``risk`` is the linear
+    risk classifier's score for the part when this intent is its nearest (-1
+    otherwise), clipped to [-1, 1].
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -108,6 +170,9 @@ class Match(BaseModel):
     level: Risk
     score: float = Field(ge=-1.0, le=1.0)
     part: str = Field(max_length=300)
+    benign: float = Field(default=-1.0, ge=-1.0, le=1.0)
+    look_alike: str = Field(default="", max_length=300)
+    risk: float = Field(default=-1.0, ge=-1.0, le=1.0)  # the classifier's, where nearest
 
 
 class Screen(BaseModel):
@@ -116,9 +181,10 @@ class Screen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     embedder: str = ""
-    intents: tuple[Match, ...] = ()  # the best match of each intent, closest first
+    intents: tuple[Match, ...] = ()  # the best match of each intent, the best shown first
     injection: float = -1.0  # the best similarity of a part to text addressed to reviewers
     injection_part: str = Field(default="", max_length=300)
+    injection_benign: float = -1.0  # that part's similarity to ordinary requirement wording
     parts: int = 0  # parts of the text scored
     skipped: int = 0  # parts left unscored past ``max_parts``
     problem: str = ""  # why the check could not run ("" when it ran)
@@ -204,6 +270,16 @@ class Policy(BaseModel):
         """Say whether ``name`` in ``role`` may see (and act on) a run ``owner`` started."""
         return bool(owner) and name == owner or role in self.see_all_runs
 
+    def visible_owners(self, name: str, role: str) -> tuple[str, ...] | None:
+        """Return whose runs' memories ``name`` in ``role`` may read (None: everyone's).
+
+        The same rule as ``may_see_run``: one's own, or every run for a role in
+        ``see_all_runs``; a person without a name sees nobody's.
+        """
+        if role in self.see_all_runs:
+            return None
+        return (name,) if name else ()
+
     def floor(self, requirement: str) -> tuple[Risk, list[str]]:
         """Return the lowest risk the rules allow for ``requirement`` and the factors found."""
         level, factors = Risk.LOW, []
@@ -236,14 +312,28 @@ class Policy(BaseModel):
                 f"scores at most {self.screening.max_parts}"
             )
         for match in screen.intents:
-            if match.score >= calibration.intent and match.factor not in factors:
-                level = max(level, match.level, key=lambda r: r.rank)
-                factors.append(match.factor)
-                reasons.append(
-                    f"independent check: {match.factor} (similarity {match.score:.2f} >= "
-                    f"{calibration.intent:.2f} in {match.part[:120]!r})"
+            slack = calibration.intent_slack(match.score, match.benign, match.risk)
+            if slack < 0 or match.factor in factors:
+                continue
+            level = max(level, match.level, key=lambda r: r.rank)
+            factors.append(match.factor)
+            if calibration.by_similarity(match.score, match.benign) >= 0:
+                why = f"similarity {match.score:.2f} >= {calibration.intent:.2f}"
+                if match.look_alike:
+                    why += (
+                        f", {match.score - match.benign:.2f} closer than to the benign "
+                        f"{match.look_alike[:80]!r}"
+                    )
+            else:
+                why = (
+                    f"risk classifier {match.risk:.2f} >= {calibration.classifier:.2f}, "
+                    f"nearest intent at similarity {match.score:.2f}"
                 )
-        if screen.injection >= calibration.injection:
+            reasons.append(
+                f"independent check: {match.intent}: {match.factor} ({why}, in "
+                f"{match.part[:120]!r})"
+            )
+        if calibration.injection_slack(screen.injection, screen.injection_benign) >= 0:
             level = max(level, self.injection.level, key=lambda r: r.rank)
             factors.append(self.injection.factor)
             reasons.append(

@@ -7,21 +7,24 @@ An attempt is counted *before* its password is checked, so that many
 concurrent guesses cannot all slip in before the first failure is recorded;
 a successful sign-in takes its own attempt back and clears the name.
 
-The state lives in the chat process's memory: the chat is one process
-(Chainlit keeps its sessions there too), a lockout is short, and a restart,
-which needs the operator, clears it. The tables are bounded (``max_keys``,
-oldest dropped first), so a flood of made-up names cannot grow them.
+What bounds the counts is time and the address, never eviction: the address
+is checked first, and a locked address is refused before the name it tries is
+counted, so one address adds at most ``max_failures`` names per lockout; a
+count goes only when it has expired (no failure in the window, no lock).
+Dropping the oldest counts to make room would let a flood of made-up names
+clear a real lock. The chat keeps the counts in Postgres (``store/signins.py``),
+so a lockout also outlives a restart; ``MemoryCounts`` holds them in a process
+(for tests, and for tools that have no database).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-
-from devfactory.settings import Settings
+from typing import Protocol
 
 
 class LockedError(RuntimeError):
@@ -29,9 +32,53 @@ class LockedError(RuntimeError):
 
 
 @dataclass
-class _Record:
+class Counts:
+    """One name's or address's recent failures (times) and how long it is locked."""
+
     failures: list[float] = field(default_factory=list)
     locked_until: float = 0.0
+
+
+class CountStore(Protocol):
+    """Where counts are kept: ``counts(keys)`` yields them locked and keeps the changes."""
+
+    def counts(self, keys: Sequence[str]) -> AbstractContextManager[dict[str, Counts]]:
+        """Yield the counts of ``keys`` (new ones empty), then keep what was changed."""
+        ...
+
+    def expire(self, now: float, window_s: float) -> int:
+        """Forget the counts that expired; return how many."""
+        ...
+
+
+class MemoryCounts:
+    """Counts in this process's memory (lost when it stops)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, Counts] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def counts(self, keys: Sequence[str]) -> Iterator[dict[str, Counts]]:
+        """Yield the counts of ``keys`` under this store's lock."""
+        with self._lock:
+            yield {k: self._counts.setdefault(k, Counts()) for k in keys}
+
+    def expire(self, now: float, window_s: float) -> int:
+        """Forget the counts with no failure in the window and no lock."""
+        with self._lock:
+            gone = [
+                k
+                for k, c in self._counts.items()
+                if c.locked_until <= now and not any(now - t < window_s for t in c.failures)
+            ]
+            for key in gone:
+                del self._counts[key]
+        return len(gone)
+
+    def __len__(self) -> int:
+        """Return how many names and addresses it remembers."""
+        return len(self._counts)
 
 
 @dataclass(frozen=True)
@@ -49,8 +96,8 @@ class SignInThrottle:
         max_failures: failures in ``window_s`` that lock a name or an address.
         window_s: the sliding window failures are counted in.
         lockout_s: how long a lock lasts.
-        max_keys: the most names and addresses remembered at once.
-        clock: the time source (tests pass their own).
+        store: where the counts are kept (default: this process's memory).
+        clock: the time source, in seconds since the epoch (tests pass their own).
 
     """
 
@@ -60,71 +107,50 @@ class SignInThrottle:
         max_failures: int,
         window_s: float,
         lockout_s: float,
-        max_keys: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
+        store: CountStore | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
         self.lockout_s = lockout_s
-        self.max_keys = max_keys
+        self.store: CountStore = store if store is not None else MemoryCounts()
         self.clock = clock
-        self._records: OrderedDict[str, _Record] = OrderedDict()
-        self._lock = threading.Lock()
 
-    @classmethod
-    def of(cls, settings: Settings) -> SignInThrottle:
-        """Return a throttle with the limits in ``settings``."""
-        return cls(
-            max_failures=settings.chat_login_max_failures,
-            window_s=settings.chat_login_window_s,
-            lockout_s=settings.chat_login_lockout_s,
-        )
-
-    def _record(self, key: str, now: float) -> _Record:
-        record = self._records.get(key)
-        if record is None:
-            record = self._records[key] = _Record()
-            while len(self._records) > self.max_keys:
-                self._records.popitem(last=False)
-        else:
-            self._records.move_to_end(key)
-        record.failures = [t for t in record.failures if now - t < self.window_s]
-        return record
+    def _locked(self, counts: Counts, now: float) -> bool:
+        counts.failures = [t for t in counts.failures if now - t < self.window_s]
+        return counts.locked_until > now or len(counts.failures) >= self.max_failures
 
     def attempt(self, name: str, address: str) -> Attempt:
         """Count a try by ``name`` from ``address``; raise ``LockedError`` if either is locked."""
-        keys = (f"name:{name.lower()}", f"addr:{address}")
-        with self._lock:
-            now = self.clock()
-            records = [self._record(k, now) for k in keys]
-            if any(r.locked_until > now or len(r.failures) >= self.max_failures for r in records):
+        now = self.clock()
+        self.store.expire(now, self.window_s)
+        where = f"addr:{address}"
+        with self.store.counts([where]) as found:  # a locked address never adds a name
+            if self._locked(found[where], now):
                 raise LockedError("too many failed sign-ins; try again later")
-            for record in records:
-                record.failures.append(now)
-            return Attempt(keys, now)
+        keys = (f"name:{name.lower()}", where)
+        with self.store.counts(keys) as found:
+            if any(self._locked(found[k], now) for k in keys):
+                raise LockedError("too many failed sign-ins; try again later")
+            for key in keys:
+                found[key].failures.append(now)
+        return Attempt(keys, now)
 
     def failed(self, attempt: Attempt) -> None:
         """Settle ``attempt`` as a failure: lock whatever reached the limit."""
-        with self._lock:
-            now = self.clock()
-            for key in attempt.keys:
-                record = self._record(key, now)
-                if len(record.failures) >= self.max_failures:
-                    record.locked_until = now + self.lockout_s
-                    record.failures.clear()
+        now = self.clock()
+        with self.store.counts(attempt.keys) as found:
+            for counts in found.values():
+                self._locked(counts, now)
+                if len(counts.failures) >= self.max_failures:
+                    counts.locked_until = now + self.lockout_s
+                    counts.failures.clear()
 
     def succeeded(self, attempt: Attempt) -> None:
         """Settle ``attempt`` as a success: take it back and forget the name's failures."""
-        with self._lock:
-            for key in attempt.keys:
-                record = self._records.get(key)
-                if record is None:
-                    continue
+        with self.store.counts(attempt.keys) as found:
+            for key, counts in found.items():
                 if key.startswith("name:"):
-                    record.failures.clear()
-                elif attempt.at in record.failures:
-                    record.failures.remove(attempt.at)
-
-    def __len__(self) -> int:
-        """Return how many names and addresses it remembers."""
-        return len(self._records)
+                    counts.failures.clear()
+                elif attempt.at in counts.failures:
+                    counts.failures.remove(attempt.at)

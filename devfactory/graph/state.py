@@ -31,6 +31,8 @@ class RunInput(TypedDict):
     requirement: str
     pipeline: str
     project: NotRequired[str]
+    # Who started the run: what it retains is theirs, and it recalls only their memories.
+    owner: NotRequired[str]
     budget: NotRequired[Keyed]  # {"run": Caps, "project": Caps}
     # Set at start and checkpointed, so a resumed run keeps it: every pause is answered
     # by the policy's unattended rules (control/unattended.py), bar a governance approval.

@@ -84,11 +84,12 @@ class Verification:
     rows: int
     broken_at: int | None = None  # seq of the first bad row
     problem: str = ""
+    row_deleted: bool = False  # the run's row is gone from the runs table, its log is not
 
     @property
     def ok(self) -> bool:
-        """Say whether every link holds."""
-        return self.broken_at is None
+        """Say whether every link holds and the run's row is still there."""
+        return self.broken_at is None and not self.row_deleted
 
 
 @dataclass(frozen=True)

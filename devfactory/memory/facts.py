@@ -41,13 +41,18 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field
 
 from devfactory.contracts import Usage
-from devfactory.memory.live import Recalled
+from devfactory.memory.live import Owners, Recalled
 from devfactory.models.embeddings import Embedder
 from devfactory.models.io import Answer, grammar_schema
 from devfactory.redact import redact
 
 PROVIDER = "devfactory-facts"
 MAX_FACT_CHARS = 300
+
+
+def owner_scope(owner: str) -> str:
+    """Return mem0's ``user_id`` for the facts of ``owner``'s runs (never empty)."""
+    return f"owner:{owner}"
 
 
 def facts_bank(team: str) -> str:
@@ -236,10 +241,14 @@ class TeamFacts:
         self.mem0.close()
         self.pool.close()
 
-    def extract(self, team: str, digest: str, source: dict[str, Any], ask: Ask) -> FactsOutcome:
-        """Extract ``team``'s new facts from ``digest`` and store them (deduplicated).
+    def extract(
+        self, team: str, digest: str, source: dict[str, Any], ask: Ask, *, owner: str
+    ) -> FactsOutcome:
+        """Extract ``team``'s new facts from ``digest`` and store them as ``owner``'s.
 
-        Never raises: a failed extraction is reported in ``problem`` and stores nothing.
+        mem0 dedups against ``owner``'s facts only (its ``user_id`` scope), so
+        nobody's facts are merged into another person's. Never raises: a failed
+        extraction is reported in ``problem`` and stores nothing.
         """
         outcome = FactsOutcome()
         token = _CALL.set(_Call(ask, self.max_facts, outcome))
@@ -247,6 +256,7 @@ class TeamFacts:
             result = self.mem0.add(
                 [{"role": "assistant", "content": redact(digest)}],
                 agent_id=team,
+                user_id=owner_scope(owner),
                 metadata={k: v for k, v in source.items() if v is not None},
                 infer=True,
             )
@@ -258,13 +268,28 @@ class TeamFacts:
         outcome.added = [r["memory"] for r in result.get("results", []) if r.get("event") == "ADD"]
         return outcome
 
-    def search(self, team: str, query: str, *, k: int, threshold: float) -> list[Recalled]:
-        """Return ``team``'s facts closest to ``query`` (at most ``k``, above ``threshold``)."""
+    def search(
+        self, team: str, query: str, *, k: int, threshold: float, owners: Owners
+    ) -> list[Recalled]:
+        """Return ``team``'s facts of ``owners`` closest to ``query`` (at most ``k``).
+
+        ``owners`` None: every owner's facts; otherwise each owner's are searched
+        apart (mem0 filters one ``user_id`` at a time) and the best ``k`` kept.
+        """
         if k <= 0 or not query.strip():
             return []
-        found = self.mem0.search(
-            query[:2000], filters={"agent_id": team}, top_k=k, threshold=max(threshold, 0.0)
+        scopes: list[dict[str, str]] = (
+            [{"agent_id": team}]
+            if owners is None
+            else [{"agent_id": team, "user_id": owner_scope(o)} for o in dict.fromkeys(owners)]
         )
+        found: list[dict[str, Any]] = []
+        for filters in scopes:
+            got = self.mem0.search(
+                query[:2000], filters=filters, top_k=k, threshold=max(threshold, 0.0)
+            )
+            found.extend(got.get("results", []))
+        found.sort(key=lambda r: float(r.get("score") or 0.0), reverse=True)
         return [
             Recalled(
                 facts_bank(team),
@@ -273,7 +298,7 @@ class TeamFacts:
                 dict(r.get("metadata") or {}),
                 float(r.get("score") or 0.0),
             )
-            for r in found.get("results", [])
+            for r in found[:k]
         ]
 
     def all(self, team: str, *, limit: int = 100) -> list[str]:

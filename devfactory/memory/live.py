@@ -5,6 +5,12 @@ project's runs produced) and ``factory-shared-world`` (what every team may
 recall). Each bank records the embedder and dimension that filled it; using
 it with another embedder is refused until ``reindex`` re-embeds it.
 
+Every memory belongs to the owner of the run it came from. Recall takes the
+owners whose memories the caller may see (``owners``; None for every owner,
+which only the policy's ``see_all_runs`` roles and the local operator get), so
+one person's requirement never reaches another's search, recall or prompt.
+Memories marked ``shared`` are for everyone; runs write none.
+
 Why a table of our own rather than LangGraph's ``PostgresStore``: the store
 fixes one vector dimension for all namespaces, while banks here must record
 and enforce their own embedder and dimension, carry provenance columns for
@@ -76,8 +82,13 @@ def _vector(values: Sequence[float]) -> str:
     return "[" + ",".join(f"{v:.7g}" for v in values) + "]"
 
 
-def _hash(kind: str, text: str) -> str:
-    return hashlib.sha256(f"{kind}\n{text}".encode()).hexdigest()
+def _hash(kind: str, text: str, owner: str) -> str:
+    """Hash a memory per owner: two people's identical facts are two memories, one each."""
+    return hashlib.sha256(f"{owner}\n{kind}\n{text}".encode()).hexdigest()
+
+
+# None: every owner's memories; else only these owners' (and the shared ones)
+Owners = Sequence[str] | None
 
 
 class LiveMemory:
@@ -115,8 +126,8 @@ class LiveMemory:
 
     # -- retain and recall -------------------------------------------------------------------
 
-    def retain(self, bank: str, items: Iterable[MemoryItem]) -> int:
-        """Embed and store ``items`` in ``bank`` (in one batch); return how many were new."""
+    def retain(self, bank: str, items: Iterable[MemoryItem], *, owner: str) -> int:
+        """Embed and store ``items`` in ``bank`` as ``owner``'s (in one batch); return how many."""
         items = [
             MemoryItem(i.kind, redact(i.text), redact_data(i.provenance))
             for i in items
@@ -131,15 +142,16 @@ class LiveMemory:
             for item, vector in zip(items, vectors, strict=True):
                 cur = conn.execute(
                     "INSERT INTO devfactory_memories (bank, kind, text, provenance, content_hash,"
-                    " embedding) VALUES (%s, %s, %s, %s, %s, %s::vector)"
+                    " embedding, owner) VALUES (%s, %s, %s, %s, %s, %s::vector, %s)"
                     " ON CONFLICT (bank, content_hash) DO NOTHING",
                     (
                         bank,
                         item.kind,
                         item.text,
                         Jsonb(item.provenance),
-                        _hash(item.kind, item.text),
+                        _hash(item.kind, item.text, owner),
                         _vector(vector),
+                        owner,
                     ),
                 )
                 added += cur.rowcount
@@ -152,13 +164,18 @@ class LiveMemory:
         *,
         k: int,
         threshold: float,
+        owners: Owners,
         kinds: Sequence[str] | None = None,
     ) -> list[Recalled]:
-        """Return up to ``k`` memories of ``banks`` at least ``threshold`` similar to ``query``."""
+        """Return up to ``k`` memories of ``banks`` at least ``threshold`` similar to ``query``.
+
+        Only ``owners``' memories and shared ones count (None: every owner's).
+        """
         if not query.strip() or k <= 0:
             return []
         [vector] = self.embedder.embed([query])
         dims, literal = self.embedder.dims, _vector(vector)
+        mine = None if owners is None else list(owners)
         found: list[Recalled] = []
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(f"SET LOCAL hnsw.ef_search = {int(self.ef_search)}")
@@ -170,8 +187,9 @@ class LiveMemory:
                     f" <=> %s::vector({dims})) AS score FROM devfactory_memories"
                     f" WHERE bank = %s AND vector_dims(embedding) = {dims}"
                     " AND (%s::text[] IS NULL OR kind = ANY(%s::text[]))"
+                    " AND (%s::text[] IS NULL OR shared OR owner = ANY(%s::text[]))"
                     f" ORDER BY embedding::vector({dims}) <=> %s::vector({dims}) LIMIT %s",
-                    (literal, bank, kinds, kinds, literal, k),
+                    (literal, bank, kinds, kinds, mine, mine, literal, k),
                 ).fetchall()
                 found.extend(
                     Recalled(bank, r["kind"], r["text"], r["provenance"], float(r["score"]))
@@ -183,30 +201,40 @@ class LiveMemory:
 
     # -- mental models -----------------------------------------------------------------------
 
-    def mental_model(self, bank: str) -> str:
-        """Return the bank's current mental model ("" when there is none)."""
+    def mental_model(self, bank: str, owner: str) -> str:
+        """Return the bank's current mental model of ``owner``'s runs ("" when there is none)."""
         with self.pool.connection() as conn:
             row = conn.execute(
                 "SELECT text FROM devfactory_memories WHERE bank = %s AND kind = 'mental_model'"
-                " ORDER BY id DESC LIMIT 1",
-                (bank,),
+                " AND owner = %s ORDER BY id DESC LIMIT 1",
+                (bank, owner),
             ).fetchone()
         return str(cast(dict[str, Any], row)["text"]) if row else ""
 
-    def set_mental_model(self, bank: str, text: str, provenance: dict[str, Any]) -> None:
-        """Replace the bank's mental model."""
+    def set_mental_model(
+        self, bank: str, text: str, provenance: dict[str, Any], *, owner: str
+    ) -> None:
+        """Replace the bank's mental model of ``owner``'s runs."""
         [vector] = self.embedder.embed([text])
         with self.pool.connection() as conn, conn.transaction():
             self._check(conn, bank, create=True)
             conn.execute(
-                "DELETE FROM devfactory_memories WHERE bank = %s AND kind = 'mental_model'",
-                (bank,),
+                "DELETE FROM devfactory_memories WHERE bank = %s AND kind = 'mental_model'"
+                " AND owner = %s",
+                (bank, owner),
             )
             conn.execute(
                 "INSERT INTO devfactory_memories (bank, kind, text, provenance, content_hash,"
-                " embedding) VALUES (%s, 'mental_model', %s, %s, %s, %s::vector)"
+                " embedding, owner) VALUES (%s, 'mental_model', %s, %s, %s, %s::vector, %s)"
                 " ON CONFLICT (bank, content_hash) DO NOTHING",
-                (bank, text, Jsonb(provenance), _hash("mental_model", text), _vector(vector)),
+                (
+                    bank,
+                    text,
+                    Jsonb(provenance),
+                    _hash("mental_model", text, owner),
+                    _vector(vector),
+                    owner,
+                ),
             )
 
     # -- maintenance -------------------------------------------------------------------------

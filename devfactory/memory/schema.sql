@@ -23,3 +23,15 @@ CREATE INDEX IF NOT EXISTS devfactory_memories_hnsw_384 ON devfactory_memories
     USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE vector_dims(embedding) = 384;
 CREATE INDEX IF NOT EXISTS devfactory_memories_hnsw_768 ON devfactory_memories
     USING hnsw ((embedding::vector(768)) vector_cosine_ops) WHERE vector_dims(embedding) = 768;
+
+-- Who may read a memory: every memory a run leaves carries the run's owner, and
+-- recall, search and Q&A return only the memories of owners the caller may see
+-- (their own, or every owner for the policy's ``see_all_runs`` roles). ``shared``
+-- marks knowledge meant for everyone; nothing a run writes is shared by itself.
+-- Rows from before owners were kept take the owner of the run they came from.
+ALTER TABLE devfactory_memories ADD COLUMN IF NOT EXISTS owner text NOT NULL DEFAULT '';
+ALTER TABLE devfactory_memories ADD COLUMN IF NOT EXISTS shared boolean NOT NULL DEFAULT false;
+UPDATE devfactory_memories AS m SET owner = r.owner FROM devfactory_runs AS r
+    WHERE m.owner = '' AND r.owner IS NOT NULL AND r.owner <> ''
+      AND r.run_id = m.provenance->>'run';
+CREATE INDEX IF NOT EXISTS devfactory_memories_owner ON devfactory_memories (bank, owner);

@@ -8,6 +8,11 @@ to the project's bank, and the team's mental model is refreshed; with fact
 memory on, mem0 extracts the team's new facts from a digest of the stage and
 drops the ones it already holds (``facts.py``), and those facts are recalled
 next to the live ones. A run's outcome goes to the shared world when it ends.
+
+Everything retained belongs to the run's owner, and everything recalled or
+searched is limited to the owners the caller may see (``Owners``: a run recalls
+its own owner's memories; a person, their own or, for the policy's
+``see_all_runs`` roles, everyone's).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from devfactory.memory.live import (
     BankStats,
     LiveMemory,
     MemoryItem,
+    Owners,
     Recalled,
     project_bank,
     team_bank,
@@ -112,11 +118,12 @@ class MemoryService:
             fact_k=settings.fact_k,
         )
 
-    def recall(self, *, team: str, project: str, query: str) -> list[Recalled]:
+    def recall(self, *, team: str, project: str, query: str, owners: Owners) -> list[Recalled]:
         """Recall what ``team`` and the factory know about ``query`` (bounded).
 
         Live memories (team, project, shared banks) come first, then the team's
-        mem0 facts that say something the live memories do not.
+        mem0 facts that say something the live memories do not; only ``owners``'
+        memories count (None: everyone's).
         """
         banks = [team_bank(team), project_bank(project), SHARED]
         found = self.live.recall(
@@ -124,18 +131,29 @@ class MemoryService:
             query,
             k=self.k,
             threshold=self.threshold,
+            owners=owners,
             kinds=["fact", "decision", "artifact", "lesson", "stage", "run"],
         )
         if self.facts is not None and self.fact_k:
             known = {m.text.strip().lower() for m in found}
-            for fact in self.facts.search(team, query, k=self.fact_k, threshold=self.threshold):
+            facts = self.facts.search(
+                team, query, k=self.fact_k, threshold=self.threshold, owners=owners
+            )
+            for fact in facts:
                 if fact.text.strip().lower() not in known:
                     found.append(fact)
                     known.add(fact.text.strip().lower())
         return found
 
     def extract_facts(
-        self, record: StageRecord, *, run_id: str, project: str, revision: int, ask: Ask
+        self,
+        record: StageRecord,
+        *,
+        run_id: str,
+        project: str,
+        revision: int,
+        owner: str,
+        ask: Ask,
     ) -> FactsOutcome | None:
         """Have mem0 extract and dedup a passed stage's facts; None when there is nothing to do."""
         result = record.result
@@ -148,14 +166,16 @@ class MemoryService:
             "round": revision,
             "project": project,
         }
-        return self.facts.extract(record.team, digest(record), source, ask)
+        return self.facts.extract(record.team, digest(record), source, ask, owner=owner)
 
-    def mental_model(self, team: str) -> str:
-        """Return the team's short summary of what it has learned."""
-        return self.live.mental_model(team_bank(team))
+    def mental_model(self, team: str, owner: str) -> str:
+        """Return the team's short summary of what it learned in ``owner``'s runs."""
+        return self.live.mental_model(team_bank(team), owner)
 
-    def retain_stage(self, record: StageRecord, *, run_id: str, project: str, revision: int) -> int:
-        """Retain a finished stage's knowledge; return how many memories were new."""
+    def retain_stage(
+        self, record: StageRecord, *, run_id: str, project: str, revision: int, owner: str
+    ) -> int:
+        """Retain a finished stage's knowledge as ``owner``'s; return how many were new."""
         source: dict[str, Any] = {
             "run": run_id,
             "stage": record.team,
@@ -180,7 +200,7 @@ class MemoryService:
             )
         else:
             return 0
-        added = self.live.retain(team_bank(record.team), items)
+        added = self.live.retain(team_bank(record.team), items, owner=owner)
         stage = (
             f"{record.team} {record.outcome.value} in run {run_id}"
             + (f" (confidence {result.confidence:.2f})" if result else "")
@@ -190,44 +210,50 @@ class MemoryService:
                 else ""
             )
         )
-        added += self.live.retain(project_bank(project), [MemoryItem("stage", stage, source)])
+        stage_item = MemoryItem("stage", stage, source)
+        added += self.live.retain(project_bank(project), [stage_item], owner=owner)
         if record.outcome is StageOutcome.PASSED and result is not None:
-            self._refresh(record.team, result.verified_facts, source)
+            self._refresh(record.team, result.verified_facts, source, owner)
         return added
 
-    def _refresh(self, team: str, facts: list[str], source: dict[str, Any]) -> None:
-        """Refresh the team's mental model: its newest facts first, bounded."""
+    def _refresh(self, team: str, facts: list[str], source: dict[str, Any], owner: str) -> None:
+        """Refresh the team's mental model of ``owner``'s runs: the newest facts first, bounded."""
         bank = team_bank(team)
-        old = [ln[2:] for ln in self.live.mental_model(bank).splitlines() if ln.startswith("- ")]
+        model = self.live.mental_model(bank, owner)
+        old = [ln[2:] for ln in model.splitlines() if ln.startswith("- ")]
         merged = list(dict.fromkeys([*facts, *old]))[:MENTAL_MODEL_FACTS]
         text = "\n".join(f"- {f}" for f in merged)
         if text:
-            self.live.set_mental_model(bank, text, source)
+            self.live.set_mental_model(bank, text, source, owner=owner)
 
     def retain_run(
-        self, *, run_id: str, project: str, requirement: str, status: str, reason: str
+        self, *, run_id: str, project: str, requirement: str, status: str, reason: str, owner: str
     ) -> int:
-        """Retain how a run ended in the shared world and the project's bank."""
+        """Retain how a run ended in the shared world and the project's bank, as ``owner``'s."""
         source = {"run": run_id, "project": project, "status": status}
         text = f"Run {run_id} ({project}) {status}: {requirement[:300]}" + (
             f" — {reason[:200]}" if reason else ""
         )
         item = MemoryItem("run", text, source)
-        return self.live.retain(SHARED, [item]) + self.live.retain(project_bank(project), [item])
+        shared = self.live.retain(SHARED, [item], owner=owner)
+        return shared + self.live.retain(project_bank(project), [item], owner=owner)
 
-    def search(self, bank: str, query: str, *, k: int, threshold: float) -> list[Recalled]:
-        """Return the memories of one bank closest to ``query`` (``facts:<team>`` for mem0's)."""
+    def search(
+        self, bank: str, query: str, *, k: int, threshold: float, owners: Owners
+    ) -> list[Recalled]:
+        """Return ``owners``' memories of one bank closest to ``query`` (``facts:<team>``: mem0)."""
         if bank.startswith("facts:"):
             if self.facts is None:
                 raise FactMemoryOffError("fact memory is off (DEVFACTORY_FACT_MEMORY=false)")
-            return self.facts.search(bank.removeprefix("facts:"), query, k=k, threshold=threshold)
-        return self.search_banks([bank], query, k=k, threshold=threshold)
+            team = bank.removeprefix("facts:")
+            return self.facts.search(team, query, k=k, threshold=threshold, owners=owners)
+        return self.search_banks([bank], query, k=k, threshold=threshold, owners=owners)
 
     def search_banks(
-        self, banks: Sequence[str], query: str, *, k: int, threshold: float
+        self, banks: Sequence[str], query: str, *, k: int, threshold: float, owners: Owners
     ) -> list[Recalled]:
-        """Return the live memories of ``banks`` closest to ``query``, best first."""
-        return self.live.recall(list(banks), query, k=k, threshold=threshold)
+        """Return ``owners``' live memories of ``banks`` closest to ``query``, best first."""
+        return self.live.recall(list(banks), query, k=k, threshold=threshold, owners=owners)
 
     def stats(self) -> MemoryStats:
         """Describe every bank, the embedder in use and the facts each team holds."""

@@ -147,3 +147,13 @@ CREATE INDEX IF NOT EXISTS devfactory_events_run ON devfactory_events (run_id, i
 -- transitions and its audit log stay (audit rows are never deleted).
 ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS archived_at timestamptz;
 ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS purged_at timestamptz;
+
+-- Sign-in failures of the chat, per name and per client address (``chat/signin.py``):
+-- kept here so that a lockout outlives the chat process, and shared by every
+-- replica. Rows go only when they expire (no failure left in the window and no
+-- lock), never to make room, so no flood of names can clear a lock.
+CREATE TABLE IF NOT EXISTS devfactory_signin_failures (
+    key          text PRIMARY KEY,
+    failures     double precision[] NOT NULL DEFAULT '{}',
+    locked_until double precision NOT NULL DEFAULT 0
+);

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,17 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LOCKOUT_S, PASSWORDS, add_user, devfactory, send, sign_in
+from tests.browser.conftest import (
+    BIN,
+    LOCKOUT_S,
+    PASSWORDS,
+    ROOT,
+    _free_port,
+    add_user,
+    devfactory,
+    send,
+    sign_in,
+)
 
 HIGH_RISK = "A REST API for a small clinic to store patient appointment notes"
 Shot = Callable[[Page, str], Path]
@@ -98,6 +109,65 @@ def hostile_site(chat_server: str, tmp_path: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
     server.shutdown()
     server.server_close()
+
+
+# A page elsewhere lays the factory under a decoy: the frame is what a person would click.
+FRAMING_PAGE = """<!doctype html><html><body><h1>Claim your prize</h1>
+<iframe id="target" src="__URL__" width="1200" height="800"></iframe></body></html>"""
+
+
+@pytest.fixture
+def framing_site(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Serve pages from a second port that frame a given URL; yield ``url -> page URL``."""
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    (tmp_path / "own.html").write_text("<p id='own'>a page of the framing site</p>")
+
+    def framing(url: str) -> str:
+        name = f"frame-{abs(hash(url))}.html"
+        (tmp_path / name).write_text(FRAMING_PAGE.replace("__URL__", url))
+        return f"http://127.0.0.1:{port}/{name}"
+
+    yield framing
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def api_server(chat_env: dict[str, str], pg_root: Path) -> Iterator[str]:
+    """Start ``devfactory serve`` beside the chat (same data); return its base URL."""
+    port = _free_port()
+    log = (pg_root / "api-server.log").open("w")
+    server = subprocess.Popen(
+        [str(BIN / "devfactory"), "serve", "--port", str(port)],
+        env=chat_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        assert server.poll() is None, (pg_root / "api-server.log").read_text()[-3000:]
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the API did not come up in 180 s"
+        time.sleep(0.5)
+    yield base
+    server.terminate()
+    server.wait(timeout=20)
+    log.close()
+
+
+def framed(page: Page, url: str) -> Any:
+    """Open ``url`` (a framing page) and return its frame once the frame has loaded."""
+    page.goto(url)
+    page.wait_for_load_state("load")
+    frame = page.frame_locator("#target")
+    [_, inner] = page.frames
+    return frame, inner
 
 
 def start_high_risk_run(browser: Browser, base: str, text: str) -> tuple[Page, str]:
@@ -378,3 +448,39 @@ def test_repeated_wrong_passwords_lock_the_name_and_the_address(chat_server: str
         assert time.monotonic() < deadline, "the lockout did not end"
         time.sleep(0.5)
     assert reply.status_code == 200
+
+
+def test_another_site_cannot_frame_the_chat_or_the_api_docs(
+    browser: Browser,
+    chat_server: str,
+    api_server: str,
+    framing_site: Callable[[str], str],
+    shots: Shot,
+) -> None:
+    alice = sign_in(browser, chat_server, "alice")  # her cookie would go with a framed chat
+    page = alice.context.new_page()
+    # the harness sees a frame that renders: a page that may be framed shows in it
+    control, _ = framed(page, framing_site("own.html"))
+    expect(control.locator("#own")).to_be_visible()
+    for url, rendered in (
+        (f"{chat_server}/", "#chat-input"),
+        (f"{api_server}/docs", "#swagger-ui"),
+    ):
+        frame, inner = framed(page, framing_site(url))
+        page.wait_for_timeout(1500)  # time enough for a frame that would render to show
+        shots(page, "framed-" + urlsplit(url).path.strip("/").replace("/", "-") or "chat")
+        assert frame.locator(rendered).count() == 0, f"{url} rendered inside a foreign frame"
+        assert inner.url.startswith("chrome-error://"), inner.url  # the browser refused it
+        answer = httpx.get(url, timeout=10)
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    alice.context.close()
+
+
+def test_the_chat_refuses_a_body_past_the_cap_before_reading_it(chat_server: str) -> None:
+    huge = httpx.post(f"{chat_server}/login", content=b"x" * (2 << 20), timeout=30)
+    assert huge.status_code == 413, huge.text
+    assert "larger than 1048576 bytes" in huge.text
+    assert huge.headers["x-frame-options"] == "DENY"
+    config = httpx.get(f"{chat_server}/auth/config", timeout=30)  # the chat is still well
+    assert config.status_code == 200 and config.json().get("passwordAuth")

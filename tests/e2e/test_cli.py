@@ -204,11 +204,16 @@ def test_memory_commands_search_describe_and_reindex(env: dict[str, str], e2e_ho
                 MemoryItem("fact", "Invoices are numbered per calendar year", {"run": "r-e2e"}),
                 MemoryItem("fact", "The frontend is written in TypeScript", {"run": "r-e2e"}),
             ],
+            owner="e2e",
         )
         extracted = Extraction(memory=[ExtractedFact(text="Refunds are issued within 14 days")])
         assert factory.memory.facts is not None
         factory.memory.facts.extract(
-            "e2e-cli", "digest", {"run": "r-facts"}, lambda existing, new: Answer(extracted)
+            "e2e-cli",
+            "digest",
+            {"run": "r-facts"},
+            lambda existing, new: Answer(extracted),
+            owner="e2e",
         )
     fact = cli("memory", "search", "facts:e2e-cli", "how long do refunds take?", env=env)
     assert fact.returncode == 0, fact.stderr

@@ -27,7 +27,7 @@ from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.runner import Factory, RunReport, RunStateError
 from devfactory.settings import Settings
-from tests.fakes import Call, Script, ScriptedModels, always_good, good_report
+from tests.fakes import Call, Script, ScriptedModels, always_good, answer_pending, good_report
 
 ANSWERED = "Answers and guidance you received"  # the heading notes get in a prompt
 GUIDED = "(a person) answered"  # a note from a person: an answer or guidance
@@ -159,7 +159,7 @@ def main(argv: list[str]) -> int:
                 kind = argv[7] if len(argv) > 7 and argv[7] else None
                 caps = Caps.model_validate_json(argv[8]) if len(argv) > 8 else None
                 decision = Decision(action=action, text=text, by=by, role=role, caps=caps)
-                report = factory.answer(run_id, decision, kind=kind)
+                report = answer_pending(factory, run_id, decision, kind=kind)
             else:
                 print(f"unknown mode {mode!r}", file=sys.stderr)
                 return 2

@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -144,6 +145,15 @@ def test_the_whole_lifecycle_over_http(service: Service) -> None:
     assert [p["kind"] for p in mine] == ["governance"]
     assert "approver" in mine[0]["roles"] and "operator" not in mine[0]["roles"]
 
+    with service.client("approver") as http:  # an answer that names no question takes none
+        unnamed = [
+            http.post(f"/runs/{run_id}/answer", json={"action": "approve", **named})
+            for named in ({}, {"id": ""}, {"id": mine[0]["id"][:5]})
+        ]
+        still = [p for p in http.get("/pending").json() if p["run_id"] == run_id]
+    assert [r.status_code for r in unnamed] == [422, 422, 422], [r.text for r in unnamed]
+    assert "id" in unnamed[0].json()["error"]["message"]
+    assert [p["id"] for p in still] == [mine[0]["id"]]
     approve = {"action": "approve", "id": mine[0]["id"][:8]}
     with service.client("operator") as http:  # the run's owner, but not an approver
         refused = http.post(f"/runs/{run_id}/answer", json=approve)
@@ -253,7 +263,12 @@ ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/runs", {"requirement": LOW, "pipeline": "nope"}, STARTERS),
     ("POST", f"/runs/{NONE}/cancel", None, CONTROL),
     ("POST", f"/runs/{NONE}/resume", None, CONTROL),
-    ("POST", f"/runs/{NONE}/answer", {"action": "approve"}, dict.fromkeys(ROLES, 404)),
+    (
+        "POST",
+        f"/runs/{NONE}/answer",
+        {"action": "approve", "id": "abcdef01"},
+        {**dict.fromkeys(ROLES, 404)},
+    ),
     ("GET", "/runs/{run}/events", None, OWN_ONLY),
     ("GET", "/pending", None, EVERYONE),
     ("GET", "/runs/{run}/artifacts", None, OWN_ONLY),
@@ -265,7 +280,7 @@ ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/teams/qa-engineering", None, EVERYONE),
     ("GET", "/graph?pipeline=mvp", None, EVERYONE),
     ("GET", "/runs/{run}/graph?format=dot", None, OWN_ONLY),
-    ("GET", "/metrics", None, EVERYONE),
+    ("GET", "/metrics", None, {**EVERYONE, "viewer": 403}),  # the whole factory's activity
     ("GET", "/memory/team:qa-engineering/search?q=todos", None, EVERYONE),
     ("DELETE", f"/runs/{NONE}", None, {**dict.fromkeys(ROLES, 403), "admin": 404}),
 ]
@@ -303,7 +318,7 @@ def test_health_needs_no_key_and_ready_checks_the_database_and_models(service: S
 
 
 def test_metrics_count_runs_and_stages(service: Service, finished_run: str) -> None:
-    with service.client("viewer") as http:
+    with service.client("operator") as http:
         text = http.get("/metrics").text
     assert 'devfactory_runs{status="COMPLETED"}' in text
     assert "devfactory_queue_depth" in text and "devfactory_pauses_waiting" in text
@@ -371,3 +386,70 @@ def test_the_openapi_schema_holds_and_no_request_gets_a_5xx(
         holds()
     assert "POST /runs" in checked and "GET /runs/{run_id}/events" in checked
     assert len(checked) >= 20
+
+
+def raw_post(service: Service, head: str, body: bytes, *, wait: float = 10) -> str:
+    """Send ``head`` and part of a body over a raw socket; return what the server answers."""
+    host, port = service.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        try:
+            sock.sendall(head.encode() + b"\r\n" + body)
+        except OSError:
+            pass  # the server answered and closed while the body was still going
+        answer = b""
+        try:
+            while b"\r\n\r\n" not in answer:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        except TimeoutError:
+            return ""  # the server is still reading the body
+        except ConnectionResetError:
+            pass
+    return answer.decode("latin-1")
+
+
+def test_an_unsigned_or_oversized_body_is_refused_before_it_is_read(service: Service) -> None:
+    huge = 150 << 20  # the review's 150 MB; only its first 64 KiB are ever sent
+    head = "POST /runs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    unsigned = raw_post(service, head + f"Content-Length: {huge}\r\n", b"{" * (1 << 16))
+    assert unsigned.startswith("HTTP/1.1 401"), unsigned[:200]
+    key = f"Authorization: Bearer {service.keys['operator']}\r\n"
+    signed = raw_post(service, head + key + f"Content-Length: {huge}\r\n", b"{" * (1 << 16))
+    assert signed.startswith("HTTP/1.1 413"), signed[:200]
+    assert "larger than 1048576 bytes" in signed
+    chunk = b"%x\r\n%s\r\n" % (1 << 16, b"{" * (1 << 16))
+    streamed = raw_post(service, head + key + "Transfer-Encoding: chunked\r\n", chunk * 20)
+    assert streamed.startswith("HTTP/1.1 413"), streamed[:200]  # cut off once past the cap
+    for answer in (unsigned, signed, streamed):
+        assert "x-frame-options: deny" in answer.lower()
+    with service.client("operator") as http:  # the server is still well
+        assert http.get("/runs").status_code == 200
+
+
+def test_memory_search_returns_only_memories_of_runs_the_caller_may_see(service: Service) -> None:
+    from devfactory.memory.live import MemoryItem
+    from devfactory.runner import Factory
+
+    secret = "Run r-1 COMPLETED: A REST API for the Hartley merger's insider review"
+    settings = Settings(
+        data_dir=Path(service.env["DEVFACTORY_DATA_DIR"]),
+        database_url=service.env["DATABASE_URL"],
+        memory_enabled=True,
+        fact_memory=False,
+    )
+    with Factory(settings) as factory:  # what the operator's run left, as a run leaves it
+        for bank in ("project:default", "factory-shared-world", "team:qa-engineering"):
+            factory.memory.live.retain(bank, [MemoryItem("run", secret)], owner="operator-1")
+
+    def texts(role: str, bank: str) -> list[str]:
+        with service.client(role) as http:
+            found = http.get(f"/memory/{bank}/search", params={"q": "Hartley merger", "k": 50})
+        assert found.status_code == 200, found.text
+        return [m["text"] for m in found.json()["memories"]]
+
+    for bank in ("project:default", "factory-shared-world", "team:qa-engineering"):
+        assert secret not in texts("viewer", bank), bank  # the review's viewer read it
+        assert secret in texts("operator", bank), bank  # the run's owner
+        assert secret in texts("admin", bank), bank  # a role that sees every run

@@ -11,7 +11,7 @@ import pytest
 from devfactory.control.hitl import Decision
 from devfactory.runner import Factory
 from devfactory.settings import Settings
-from tests.fakes import ScriptedModels
+from tests.fakes import ScriptedModels, answer_pending
 
 MEDICAL = "Store patient medical records for a clinic"
 
@@ -22,7 +22,7 @@ def approved_run(pg_settings: Settings, tmp_path: Path) -> str:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         paused = factory.start(MEDICAL, out_dir=tmp_path / "out")
         decision = Decision(action="approve", text="consent on file", by="alice", role="approver")
-        done = factory.answer(paused.run_id, decision)
+        done = answer_pending(factory, paused.run_id, decision)
     assert done.status == "COMPLETED"
     return done.run_id
 
@@ -161,6 +161,8 @@ def test_appending_is_idempotent_by_key_and_chains_per_run(pg_settings: Settings
         ("TRUNCATE devfactory_audit", "permission denied for table"),
         ("ALTER TABLE devfactory_audit DISABLE TRIGGER USER", "must be owner of table"),
         ("DROP TABLE devfactory_audit", "must be owner of table"),
+        ("DELETE FROM devfactory_runs", "permission denied for table"),  # runs stay, too
+        ("TRUNCATE devfactory_runs", "permission denied for table"),
     ],
 )
 def test_the_factorys_own_role_may_only_insert_and_select_audit_rows(
@@ -236,3 +238,17 @@ def test_the_chain_key_is_kept_outside_the_database(
     with Factory(other) as factory:  # another key cannot vouch for this chain
         wrong = factory.audit.verify(approved_run)
     assert not wrong.ok and wrong.broken_at == 1
+
+
+def test_a_run_row_deleted_by_the_owner_is_caught_from_the_log_itself(
+    pg_settings: Settings, database_url: str, approved_run: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:  # the owner role still can
+        conn.execute("DELETE FROM devfactory_runs WHERE run_id = %s", (approved_run,))
+    with Factory(pg_settings) as factory:
+        verified = factory.verify_audit(approved_run)
+        with pytest.raises(LookupError, match="no run"):
+            factory.verify_audit("19990101-000000-000000")  # nothing at all: no such run
+    assert not verified.ok and verified.row_deleted and verified.broken_at is None
+    assert verified.rows > 10  # every event still verifies from the log and its anchor
+    assert "row was deleted from the runs table" in verified.problem

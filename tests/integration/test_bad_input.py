@@ -18,7 +18,11 @@ from tests.fakes import Call, ScriptedModels, always_good, good_report
 from tests.integration.cli import cli_env, run
 
 CLINIC = "A REST API for a clinic's patient notes"
-MARKUP = "A todo list [/x] [bold]shouting[/bold] \x1b[31mred\x1b[0m \x07 :thumbs_up:"
+MARKUP = (
+    "A todo list [/x] [bold]shouting[/bold] \x1b[31mred\x1b[0m \x07 :thumbs_up:"
+    " \u202egnp.exe\u202c \u2066isolated\u2069"  # bidirectional controls (Trojan Source)
+)
+BIDI = ("\u202e", "\u202c", "\u2066", "\u2069")
 
 
 @pytest.fixture
@@ -48,10 +52,12 @@ def test_text_that_looks_like_markup_or_escapes_is_shown_as_written_everywhere(
     for command, (code, out, err) in reads.items():
         assert code == 0, f"{command}: {err}"
         assert "\x1b" not in out and "\x07" not in out, command  # no terminal escapes
+        assert not any(c in out for c in BIDI), command  # nothing reorders what is read
     for command in ("list", "status", "pending", "audit show"):  # the text as written
         assert "[/x]" in reads[command][1], command
     assert "[bold]shouting[/bold]" in reads["status"][1]
     assert "«shouting»" in reads["audit search"][1]
+    assert "<U+202E>gnp.exe<U+202C>" in reads["status"][1]  # shown, so a reader sees the trick
 
 
 def test_a_budget_past_any_real_cap_is_refused_before_a_run_exists(

@@ -28,6 +28,7 @@ from tests.fakes import (
     Script,
     ScriptedModels,
     always_good,
+    answer_pending,
     collect,
     good_report,
     plan_prompt,
@@ -282,7 +283,7 @@ def test_a_refused_question_goes_to_a_person_without_asking_the_refused_team(
         assert answers == (["compliance-legal"] if script == "cycle" else [])
     text = "Use ISO 8601 timestamps in UTC"
     with Factory(pg_settings, models=models) as again:
-        report = again.answer(paused.run_id, person("answer", text, role="operator"))
+        report = answer_pending(again, paused.run_id, person("answer", text, role="operator"))
         assert moves(again, report.run_id) == (GOVERNED + STARTED + PAUSED_IN_PROGRESS + FINISHED)
     assert report.status == "COMPLETED"
     assert text in prompts(models, asker, "report")[-1]
@@ -316,7 +317,9 @@ def test_past_the_request_limit_a_question_goes_to_a_person(
         assert pause.kind == "clarification" and pause.team == "backend-engineering"
         assert "request limit reached" in pause.question
         assert models.chat.count("api-design", "answer") == 1  # the first question only
-        report = factory.answer(paused.run_id, person("answer", "ISO 8601 in UTC", role="operator"))
+        report = answer_pending(
+            factory, paused.run_id, person("answer", "ISO 8601 in UTC", role="operator")
+        )
     assert report.status == "COMPLETED"
     assert models.chat.count("api-design", "answer") == 1
     assert "ISO 8601 in UTC" in prompts(models, "backend-engineering", "draft")[-1]
@@ -486,7 +489,7 @@ def test_a_process_that_dies_while_answering_leaves_the_question_pending(
         again = factory.resume(run_id)  # the answer never reached the graph: ask again
         assert again.status == "PAUSED" and factory.get(run_id).status == "PAUSED"
         assert only(again.pending).kind == "governance"
-        done = factory.answer(run_id, person("approve", "ok"))
+        done = answer_pending(factory, run_id, person("approve", "ok"))
         steps = moves(factory, run_id)
     assert done.status == "COMPLETED"
     assert steps[:5] == [
@@ -508,7 +511,7 @@ def test_a_role_that_may_not_approve_is_refused_and_nothing_resumes(
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         before = moves(factory, "gov-viewer")
         with pytest.raises(DecisionError, match="role 'viewer'"):
-            factory.answer("gov-viewer", person("approve", "ok", role="viewer"))
+            answer_pending(factory, "gov-viewer", person("approve", "ok", role="viewer"))
         assert (
             moves(factory, "gov-viewer")
             == before
@@ -680,7 +683,7 @@ def test_budget_override_goes_on_and_only_a_raised_cap_lets_the_run_finish(
     assert only(paused.pending).team == "backend-engineering"
     caps = Caps(tokens=cap * 10) if raise_cap else None
     with Factory(pg_settings, models=models) as again:
-        report = again.answer(paused.run_id, person("approve", "go on", caps=caps))
+        report = answer_pending(again, paused.run_id, person("approve", "go on", caps=caps))
         steps = moves(again, report.run_id)
     [decision] = decided(report, "budget")
     assert decision["caps"] == (caps.model_dump() if caps else None)
@@ -734,7 +737,7 @@ def test_review_approve_records_every_transition_in_order(
     pause = only(paused.pending)
     assert pause.kind == "review" and pause.actions == ("approve", "revise", "reject")
     with Factory(settings, models=ScriptedModels()) as again:
-        report = again.answer(paused.run_id, person("approve", role="reviewer", by="bob"))
+        report = answer_pending(again, paused.run_id, person("approve", role="reviewer", by="bob"))
         steps = again.transitions(paused.run_id)
         assert again.models.chat.calls == []  # approving runs no team again
     assert report.status == "COMPLETED"
@@ -762,14 +765,14 @@ def test_review_revise_reruns_every_stage_with_the_feedback_until_the_revision_c
     feedback = "Add rate limiting to every endpoint"
     with Factory(settings, models=models) as factory:
         run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
-        revised = factory.answer(run_id, person("revise", feedback, role="reviewer"))
+        revised = answer_pending(factory, run_id, person("revise", feedback, role="reviewer"))
         assert revised.status == "PAUSED"
         pause = only(revised.pending)
         assert pause.kind == "review" and pause.actions == ("approve", "reject")
         with pytest.raises(DecisionError, match="revision cap is reached"):
-            factory.answer(run_id, person("revise", "and caching", role="reviewer"))
+            answer_pending(factory, run_id, person("revise", "and caching", role="reviewer"))
         assert factory.get(run_id).status == "PAUSED"
-        report = factory.answer(run_id, person("approve", role="reviewer"))
+        report = answer_pending(factory, run_id, person("approve", role="reviewer"))
         steps = moves(factory, run_id)
     assert report.status == "COMPLETED"
     for team in MVP:
@@ -814,7 +817,7 @@ def test_guidance_for_a_blocked_stage_retries_it_with_the_guidance(
         assert pause.kind == "blocked" and pause.team == "business-analysis"
         assert "gate failed 3 of 3 attempts" in pause.question
         assert models.chat.count("business-analysis", "report") == 3
-        report = factory.answer(paused.run_id, person("answer", guidance, role="operator"))
+        report = answer_pending(factory, paused.run_id, person("answer", guidance, role="operator"))
         steps = moves(factory, paused.run_id)
     assert report.status == "COMPLETED"
     assert steps == GOVERNED + STARTED + PAUSED_IN_PROGRESS + FINISHED
@@ -834,7 +837,7 @@ def test_rejecting_a_blocked_stage_fails_the_run(pg_settings: Settings, tmp_path
     with Factory(settings, models=models) as factory:
         paused = factory.start(TODO, out_dir=tmp_path / "out")
         assert only(paused.pending).kind == "blocked"
-        report = factory.answer(paused.run_id, person("reject", role="operator"))
+        report = answer_pending(factory, paused.run_id, person("reject", role="operator"))
         steps = moves(factory, paused.run_id)
     assert report.status == "FAILED"
     assert report.reason.startswith("stage business-analysis BLOCKED: gate failed 3 of 3")

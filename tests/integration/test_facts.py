@@ -108,14 +108,22 @@ def test_facts_are_kept_per_embedder_and_mem0_stays_in_the_data_dir(
     other = TeamFacts(database_url, HashEmbedder(), data_dir, max_facts=2)
     try:
         facts = [FACT, "Todo titles are at most 200 characters", "A third fact over the cap"]
-        added = minilm.extract(BA, "digest", {"run": "r1"}, lambda e, n: StubAnswer(facts))
+        added = minilm.extract(
+            BA, "digest", {"run": "r1"}, lambda e, n: StubAnswer(facts), owner="ann"
+        )
         assert added.added == facts[:2]  # bounded by max_facts
         assert added.usage.calls == 1 and added.model == "stub"
         assert minilm.counts() == {BA: 2}
         assert other.counts() == {}  # another embedder never reads these vectors
         assert minilm.collection != other.collection == collection_name(HashEmbedder())
-        assert minilm.search(BA, "where are todo items stored?", k=1, threshold=0.2)[0].text == FACT
-        assert minilm.search("backend-engineering", "todo items", k=3, threshold=0.0) == []
+        question = "where are todo items stored?"
+        assert minilm.search(BA, question, k=1, threshold=0.2, owners=None)[0].text == FACT
+        assert minilm.search(BA, question, k=1, threshold=0.2, owners=["ann"])[0].text == FACT
+        assert minilm.search(BA, question, k=1, threshold=0.0, owners=["bob"]) == []  # ann's
+        assert (
+            minilm.search("backend-engineering", "todo items", k=3, threshold=0.0, owners=None)
+            == []
+        )
     finally:
         minilm.close()
         other.close()

@@ -17,7 +17,7 @@ import pytest
 from devfactory.control.hitl import Decision, DecisionError, Pause
 from devfactory.runner import Factory, RunReport
 from devfactory.settings import Settings
-from tests.fakes import ScriptedModels
+from tests.fakes import ScriptedModels, answer_pending
 from tests.integration.hitl_worker import SCRIPTS, blocked_until_guided
 
 TODO = "A REST API for a personal todo list"
@@ -73,7 +73,9 @@ def review(pg_settings: Settings) -> Settings:
 def revise_with_keystrokes(factory: Factory, tmp_path: Path) -> tuple[str, Pause]:
     """Run TODO to its review and ask for the covert keystroke module."""
     run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
-    paused = factory.answer(run_id, person("revise", KEYSTROKES, role="reviewer", by="bob"))
+    paused = answer_pending(
+        factory, run_id, person("revise", KEYSTROKES, role="reviewer", by="bob")
+    )
     assert paused.status == "PAUSED"
     return run_id, only(paused)
 
@@ -92,11 +94,13 @@ def test_a_risky_revision_waits_for_an_approver_before_any_team_sees_it(
         assert KEYS_FACTOR in pause.details["risk_factors"]
         assert pause.details["source"] == "review feedback from bob (revision 1)"
         with pytest.raises(DecisionError, match="role 'reviewer' may not answer a governance"):
-            factory.answer(run_id, person("approve", role="reviewer", by="bob"))
+            answer_pending(factory, run_id, person("approve", role="reviewer", by="bob"))
         assert seen(models, "keystroke") == []
         assert [models.chat.count(team, "report") for team in MVP] == [1] * 5
         assert models.chat.count("governance") == 1  # no new model call for the screen
-        report = factory.answer(run_id, person("reject", "no covert capture of staff input"))
+        report = answer_pending(
+            factory, run_id, person("reject", "no covert capture of staff input")
+        )
         steps = moves(factory, run_id)
     assert report.status == "FAILED"
     assert report.reason.startswith("governance rejected the review feedback: reject by alice")
@@ -123,9 +127,9 @@ def test_an_approved_revision_reaches_the_teams(review: Settings, tmp_path: Path
     models = ScriptedModels()
     with Factory(review, models=models) as factory:
         run_id, _ = revise_with_keystrokes(factory, tmp_path)
-        again = factory.answer(run_id, person("approve", "the staff agreed in writing"))
+        again = answer_pending(factory, run_id, person("approve", "the staff agreed in writing"))
         assert again.status == "PAUSED" and only(again).kind == "review"
-        report = factory.answer(run_id, person("approve", role="reviewer", by="bob"))
+        report = answer_pending(factory, run_id, person("approve", role="reviewer", by="bob"))
         steps = moves(factory, run_id)
     assert report.status == "COMPLETED"
     assert set(seen(models, KEYSTROKES)) == set(MVP)
@@ -147,7 +151,7 @@ def test_a_modified_revision_is_screened_again_and_replaces_the_feedback(
     safer = "Add rate limiting to every endpoint"
     with Factory(review, models=models) as factory:
         run_id, _ = revise_with_keystrokes(factory, tmp_path)
-        again = factory.answer(run_id, person("modify", safer))
+        again = answer_pending(factory, run_id, person("modify", safer))
         assert again.status == "PAUSED" and only(again).kind == "review"
     assert seen(models, "keystroke") == []
     assert set(seen(models, f"(revision 1): {safer}")) == set(MVP)
@@ -165,13 +169,13 @@ def test_a_modification_that_is_still_risky_is_asked_again_up_to_the_round_cap(
     with Factory(capped, models=models) as factory:
         run_id, first = revise_with_keystrokes(factory, tmp_path)
         assert first.actions == ("approve", "reject", "modify")
-        again = factory.answer(run_id, person("modify", f"Instead, {CARDS}"))
+        again = answer_pending(factory, run_id, person("modify", f"Instead, {CARDS}"))
         pause = only(again)
         assert pause.kind == "governance" and CARDS in pause.question
         assert CARD_FACTOR in pause.details["risk_factors"]
         assert pause.actions == ("approve", "reject")  # the last round: no further modify
         with pytest.raises(DecisionError, match="takes approve, reject, not modify"):
-            factory.answer(run_id, person("modify", "Add rate limiting"))
+            answer_pending(factory, run_id, person("modify", "Add rate limiting"))
     assert seen(models, CARDS) == []
 
 
@@ -187,12 +191,12 @@ def test_risky_guidance_for_a_blocked_stage_rejected_by_an_approver_fails_the_ru
     with Factory(guided, models=models) as factory:
         paused = factory.start(TODO, out_dir=tmp_path / "out")
         assert only(paused).kind == "blocked"
-        asked = factory.answer(paused.run_id, person("answer", CARDS, role="operator"))
+        asked = answer_pending(factory, paused.run_id, person("answer", CARDS, role="operator"))
         pause = only(asked)
         assert (pause.kind, pause.team) == ("governance", "business-analysis")
         assert "alice's guidance for Business Analysis" in pause.title
         assert CARD_FACTOR in pause.details["risk_factors"]
-        report = factory.answer(paused.run_id, person("reject", "never store card codes"))
+        report = answer_pending(factory, paused.run_id, person("reject", "never store card codes"))
         steps = moves(factory, paused.run_id)
     assert report.status == "FAILED"
     assert seen(models, CARDS) == []
@@ -217,8 +221,10 @@ def test_approved_guidance_reaches_the_blocked_team(guided: Settings, tmp_path: 
     models = ScriptedModels(blocked_until_guided)
     with Factory(guided, models=models) as factory:
         paused = factory.start(TODO, out_dir=tmp_path / "out")
-        factory.answer(paused.run_id, person("answer", CARDS, role="operator"))
-        report = factory.answer(paused.run_id, person("approve", "tokenised in the next sprint"))
+        answer_pending(factory, paused.run_id, person("answer", CARDS, role="operator"))
+        report = answer_pending(
+            factory, paused.run_id, person("approve", "tokenised in the next sprint")
+        )
     assert report.status == "COMPLETED"
     assert (
         f"guidance from alice: {CARDS}"
@@ -232,11 +238,13 @@ def test_a_persons_answer_to_a_team_is_screened_too(pg_settings: Settings, tmp_p
     with Factory(pg_settings, models=models) as factory:
         paused = factory.start(TODO, out_dir=tmp_path / "out")
         assert only(paused).kind == "clarification"
-        asked = factory.answer(paused.run_id, person("answer", CARDS, role="operator"))
+        asked = answer_pending(factory, paused.run_id, person("answer", CARDS, role="operator"))
         pause = only(asked)
         assert (pause.kind, pause.team) == ("governance", "backend-engineering")
         assert seen(models, CARDS) == []
-        report = factory.answer(paused.run_id, person("modify", "Use ISO 8601 timestamps in UTC"))
+        report = answer_pending(
+            factory, paused.run_id, person("modify", "Use ISO 8601 timestamps in UTC")
+        )
     assert report.status == "COMPLETED"
     assert seen(models, CARDS) == []
     assert (
@@ -249,8 +257,33 @@ def test_benign_guidance_goes_straight_to_the_team(guided: Settings, tmp_path: P
     models = ScriptedModels(blocked_until_guided)
     with Factory(guided, models=models) as factory:
         paused = factory.start(TODO, out_dir=tmp_path / "out")
-        report = factory.answer(
-            paused.run_id, person("answer", "Leave billing out of scope", role="operator")
+        report = answer_pending(
+            factory, paused.run_id, person("answer", "Leave billing out of scope", role="operator")
         )
     assert report.status == "COMPLETED"
     assert governed(report) == []
+
+
+COVERT = "software that watches people or runs on their devices without their knowledge"
+SCREEN_COPY = (
+    "Also take a copy of each employee's screen every minute, no icon, so staff do not notice"
+)
+
+
+def test_a_paraphrased_covert_capture_revision_waits_for_an_approver(
+    review: Settings, tmp_path: Path
+) -> None:
+    # issue 24: at bc3585e this revision went straight to the teams
+    models = ScriptedModels()
+    with Factory(review, models=models) as factory:
+        run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+        paused = answer_pending(
+            factory, run_id, person("revise", SCREEN_COPY, role="reviewer", by="bob")
+        )
+        pause = only(paused)
+        assert pause.kind == "governance" and pause.roles == ("approver", "admin")
+        assert COVERT in pause.details["risk_factors"]
+        assert seen(models, "no icon") == []
+        report = answer_pending(factory, run_id, person("reject", "no covert screen capture"))
+    assert report.status == "FAILED"
+    assert seen(models, "no icon") == []

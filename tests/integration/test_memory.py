@@ -63,13 +63,15 @@ def test_a_second_run_recalls_what_the_first_retained(
 def test_shared_memories_are_recalled_by_every_team(pg_settings: Settings) -> None:
     with Factory(pg_settings) as factory:
         live = factory.memory.live
-        live.retain(team_bank("business-analysis"), [MemoryItem("fact", FACT)])
+        live.retain(team_bank("business-analysis"), [MemoryItem("fact", FACT)], owner="ann")
         team_only = factory.memory.recall(
-            team="solution-architecture", project="p", query="how are todos stored?"
+            team="solution-architecture", project="p", query="how are todos stored?", owners=None
         )
-        live.retain(SHARED, [MemoryItem("fact", "Every service stores data in Postgres 16")])
+        shared_fact = MemoryItem("fact", "Every service stores data in Postgres 16")
+        live.retain(SHARED, [shared_fact], owner="ann")
+        question = "which database stores data?"
         shared = factory.memory.recall(
-            team="solution-architecture", project="p", query="which database stores data?"
+            team="solution-architecture", project="p", query=question, owners=["ann"]
         )
     assert all(m.bank != team_bank("business-analysis") for m in team_only)
     assert [m.text for m in shared if m.bank == SHARED] == [
@@ -81,10 +83,12 @@ def test_retaining_twice_stores_once_and_recall_is_bounded(pg_settings: Settings
     with Factory(pg_settings) as factory:
         live = LiveMemory(factory.pool, MiniLMEmbedder())
         items = [MemoryItem("fact", f"Service {i} listens on port {8000 + i}") for i in range(20)]
-        assert live.retain("team:x", items) == 20
-        assert live.retain("team:x", items) == 0
-        recalled = live.recall(["team:x"], "which port does service 3 use?", k=5, threshold=0.0)
-        strict = live.recall(["team:x"], "a recipe for lemon cake", k=5, threshold=0.5)
+        assert live.retain("team:x", items, owner="ann") == 20
+        assert live.retain("team:x", items, owner="ann") == 0
+        recalled = live.recall(
+            ["team:x"], "which port does service 3 use?", k=5, threshold=0.0, owners=None
+        )
+        strict = live.recall(["team:x"], "a recipe for lemon cake", k=5, threshold=0.5, owners=None)
     assert len(recalled) == 5
     assert recalled[0].text == "Service 3 listens on port 8003"
     assert [m.score for m in recalled] == sorted((m.score for m in recalled), reverse=True)
@@ -110,19 +114,52 @@ class HashEmbedder:
 def test_a_bank_refuses_another_embedder_until_it_is_reindexed(pg_settings: Settings) -> None:
     with Factory(pg_settings) as factory:
         minilm = LiveMemory(factory.pool, MiniLMEmbedder())
-        minilm.retain("team:y", [MemoryItem("fact", FACT), MemoryItem("decision", "Use WAL")])
+        kept = [MemoryItem("fact", FACT), MemoryItem("decision", "Use WAL")]
+        minilm.retain("team:y", kept, owner="ann")
         other = LiveMemory(factory.pool, HashEmbedder())
         with pytest.raises(EmbedderMismatchError) as refused:
-            other.recall(["team:y"], "storage", k=3, threshold=0.0)
+            other.recall(["team:y"], "storage", k=3, threshold=0.0, owners=None)
         message = str(refused.value)
         assert "embedded:all-minilm-l6-v2 (384 dims)" in message
         assert "ollama:nomic-embed-text (768 dims)" in message
         assert "devfactory memory reindex team:y" in message
         with pytest.raises(EmbedderMismatchError):
-            other.retain("team:y", [MemoryItem("fact", "another")])
+            other.retain("team:y", [MemoryItem("fact", "another")], owner="ann")
         assert other.reindex("team:y") == 2
         [bank] = [b for b in other.stats() if b.bank == "team:y"]
         assert (bank.embedder, bank.dims, bank.memories) == ("ollama:nomic-embed-text", 768, 2)
-        assert other.recall(["team:y"], FACT, k=1, threshold=0.99)[0].text == FACT
-        with pytest.raises(EmbedderMismatchError):
-            minilm.recall(["team:y"], "storage", k=3, threshold=0.0)  # now MiniLM is the stranger
+        assert other.recall(["team:y"], FACT, k=1, threshold=0.99, owners=None)[0].text == FACT
+        with pytest.raises(EmbedderMismatchError):  # now MiniLM is the stranger
+            minilm.recall(["team:y"], "storage", k=3, threshold=0.0, owners=None)
+
+
+def test_memories_stay_with_the_owner_of_the_run_that_left_them(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    secret = "A REST API for the Hartley merger's insider trading review"
+    with Factory(pg_settings, models=ScriptedModels(report_with(remembers))) as factory:
+        factory.start(secret, out_dir=tmp_path / "a", owner="alice")
+    bob_models, alice_models = ScriptedModels(), ScriptedModels()
+    with Factory(pg_settings, models=bob_models) as factory:
+        bob = factory.start("A web service for my todo items", out_dir=tmp_path / "b", owner="bob")
+        searches = {
+            who: [
+                m.text
+                for bank in ("team:business-analysis", "project:default", SHARED)
+                for m in factory.search_memory(bank, "todo", k=50, threshold=-1, owners=owners)
+            ]
+            for who, owners in (("bob", ("bob",)), ("reviewer", None))
+        }
+        mental = factory.memory.mental_model("business-analysis", "bob")
+    with Factory(pg_settings, models=alice_models) as factory:
+        alice = factory.start(
+            "A web service for my todo items", out_dir=tmp_path / "c", owner="alice"
+        )
+    # bob's run recalled nothing of alice's: not her fact, not her requirement
+    assert not any(FACT in r or "Hartley" in r for rec in bob.records for r in rec.recalled)
+    assert not any(FACT in c.prompt or "Hartley" in c.prompt for c in bob_models.chat.calls)
+    assert FACT not in mental
+    assert not any("Hartley" in t or FACT in t for t in searches["bob"])
+    # whoever may see every run finds it, and alice's own next run recalls it
+    assert any("Hartley" in t for t in searches["reviewer"]) and FACT in searches["reviewer"]
+    assert f"team:business-analysis: {FACT}" in alice.records[0].recalled

@@ -14,7 +14,7 @@ from devfactory.cli import common
 from devfactory.control.hitl import Decision
 from devfactory.runner import Factory
 from devfactory.settings import Settings
-from tests.fakes import ScriptedModels
+from tests.fakes import ScriptedModels, answer_pending
 
 REQ = "A REST API for a personal todo list"
 MVP = [
@@ -35,9 +35,9 @@ def test_a_revised_run_keeps_one_history_and_diff_shows_each_stage(
         run_id = factory.start(REQ, out_dir=out).run_id
         paused = Workspace(out).log()
         revise = Decision(action="revise", text="Add paging", by="bob", role="reviewer")
-        factory.answer(run_id, revise)
+        answer_pending(factory, run_id, revise)
         approve = Decision(action="approve", text="", by="bob", role="reviewer")
-        report = factory.answer(run_id, approve)
+        report = answer_pending(factory, run_id, approve)
     assert report.status == "COMPLETED"
 
     history = Workspace(out).log()

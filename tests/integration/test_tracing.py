@@ -24,7 +24,7 @@ from devfactory.pipelines import load_pipeline
 from devfactory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.tracing import trace_id_of, trace_url
-from tests.fakes import Call, ScriptedModels, good_report, report_with
+from tests.fakes import Call, ScriptedModels, answer_pending, good_report, report_with
 
 LOW = "A command-line tool that counts the words in a text file"
 HIGH = "A REST API to store patients' medical records"
@@ -96,7 +96,7 @@ def test_a_resumed_run_continues_its_trace_and_session(
         client.flush()
         first = len(spans.get_finished_spans())
         approve = Decision(action="approve", text="ok", by="alice", role="approver")
-        done = factory.answer(paused.run_id, approve)
+        done = answer_pending(factory, paused.run_id, approve)
     client.flush()
     assert done.status == "COMPLETED"
     seen = attributes(spans)

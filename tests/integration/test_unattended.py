@@ -11,7 +11,7 @@ from devfactory.control.hitl import Decision, DecisionError
 from devfactory.control.unattended import ACTOR
 from devfactory.runner import Factory
 from devfactory.settings import Settings
-from tests.fakes import ScriptedModels
+from tests.fakes import ScriptedModels, answer_pending
 
 MEDICAL = "Store patient medical records for a clinic"
 
@@ -81,9 +81,9 @@ def test_the_setting_makes_runs_unattended_and_high_risk_still_waits_for_an_appr
         assert waiting.pause.kind == "governance"
         posing = Decision(action="approve", by=ACTOR, role="approver")
         with pytest.raises(DecisionError, match="the factory's own"):
-            factory.answer(paused.run_id, posing)
+            answer_pending(factory, paused.run_id, posing)
         alice = Decision(action="approve", text="consent on file", by="alice", role="approver")
-        report = factory.answer(paused.run_id, alice)
+        report = answer_pending(factory, paused.run_id, alice)
         steps = [
             (t.from_phase.value, t.to_phase.value, t.actor)
             for t in factory.transitions(paused.run_id)

@@ -23,7 +23,7 @@ from devfactory.store.db import open_pool
 from devfactory.store.lease import new_driver
 from devfactory.store.queue import RunQueue
 from devfactory.worker import Watchdog, Worker, sweep
-from tests.fakes import Call, ScriptedModels, always_good
+from tests.fakes import Call, ScriptedModels, always_good, answer_pending
 from tests.integration.cli import cli_env, finish, start
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -265,7 +265,7 @@ def test_an_answer_queues_the_paused_run_for_a_worker(
         pending = factory.pending(run_id)
         assert [p.pause.kind for p in pending] == ["governance"]
         approve = Decision(action="approve", text="", by="ann", role="approver")
-        report = factory.answer(run_id, approve, queue=True)
+        report = answer_pending(factory, run_id, approve, queue=True)
         assert report.status == "QUEUED"
         row = factory.get(run_id)
         assert row.driver is None and row.inbox == {

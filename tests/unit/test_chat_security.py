@@ -20,8 +20,8 @@ from devfactory.chat import chainlit_config, frontend, secret
 from devfactory.chat.access import may_see_run, recheck
 from devfactory.chat.grants import Grant, Grants
 from devfactory.chat.guard import OriginGuard, chat_origins, normal_origin
-from devfactory.chat.signin import LockedError, SignInThrottle
 from devfactory.control.policy import Policy, load_policy
+from devfactory.control.signin import LockedError, MemoryCounts, SignInThrottle
 from devfactory.settings import Settings
 from devfactory.users import Person, UserError, UserStore, check_password
 
@@ -285,11 +285,30 @@ def test_concurrent_guesses_are_counted_before_they_are_checked() -> None:
     assert len(in_flight) == 5
 
 
-def test_the_throttle_remembers_a_bounded_number_of_names() -> None:
-    limits = SignInThrottle(max_failures=5, window_s=300, lockout_s=900, max_keys=10)
-    for n in range(100):
-        limits.failed(limits.attempt(f"made-up-{n}", "10.0.0.1" if n < 4 else f"10.1.{n}.1"))
-    assert len(limits) == 10
+def test_a_flood_of_made_up_names_never_clears_a_lock() -> None:
+    clock = Clock()
+    counts = MemoryCounts()
+    limits = SignInThrottle(max_failures=5, window_s=300, lockout_s=900, store=counts, clock=clock)
+    for n in range(5):
+        limits.failed(limits.attempt("alice", f"10.0.0.{n}"))  # alice is locked
+    for n in range(10_000):  # the review's 10,000 junk attempts, each from a new address
+        limits.failed(limits.attempt(f"made-up-{n}", f"10.{n // 250}.{n % 250}.1"))
+    with pytest.raises(LockedError):
+        limits.attempt("alice", "10.200.0.1")  # still locked: nothing was evicted
+    clock.now += 901  # what bounds the counts is time: they expire, every one of them
+    limits.succeeded(limits.attempt("alice", "10.200.0.1"))
+    assert len(counts) == 2  # only alice's name and her new address are left
+
+
+def test_a_locked_address_adds_no_more_names() -> None:
+    counts = MemoryCounts()
+    limits = SignInThrottle(max_failures=5, window_s=300, lockout_s=900, store=counts)
+    for n in range(5):
+        limits.failed(limits.attempt(f"guess-{n}", "10.0.0.1"))
+    for n in range(1000):
+        with pytest.raises(LockedError):
+            limits.attempt(f"more-{n}", "10.0.0.1")
+    assert len(counts) == 6  # five names and the address: one address is bounded
 
 
 # --- 2. rotating the secret ----------------------------------------------------------------

@@ -124,6 +124,8 @@ def test_an_answer_must_name_the_question_it_answers(monkeypatch: pytest.MonkeyP
     assert unnamed.exit_code == cli.EXIT_USAGE == 2
     assert "name the question you answer with --id" in unnamed.output
     assert "--id abcdef01 (governance: HIGH risk)" in unnamed.output
+    empty = CliRunner().invoke(cli.app, ["approve", "r1", "--id", "", "--as", "alice"])
+    assert empty.exit_code == 2 and "name the question you answer with --id" in empty.output
     assert fake.decisions == [] and fake.closed
 
 

@@ -29,10 +29,14 @@ def recall(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> d
     query = state["requirement"]
     if state.get("revision"):
         query += "\n" + state.get("review_feedback", "")
-    team = setup.spec.slug
-    recalled = memory.recall(team=team, project=state.get("project", "default"), query=query)
+    team, owner = setup.spec.slug, state.get("owner", "")
+    project = state.get("project", "default")
+    recalled = memory.recall(team=team, project=project, query=query, owners=[owner])
     emit(runtime, Recalled(team=team, memories=len(recalled)))
-    return {"memories": [m.__dict__ for m in recalled], "mental_model": memory.mental_model(team)}
+    return {
+        "memories": [m.__dict__ for m in recalled],
+        "mental_model": memory.mental_model(team, owner),
+    }
 
 
 def fact_asker(setup: StageSetup, context: Context) -> Ask:
@@ -76,6 +80,7 @@ def retain(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> d
         "run_id": state["run_id"],
         "project": state.get("project", "default"),
         "revision": state.get("revision", 0),
+        "owner": state.get("owner", ""),
     }
     memory.retain_stage(record, **where)
     if memory.facts is None or record.outcome is not StageOutcome.PASSED:

@@ -1,0 +1,177 @@
+"""What every web surface of the factory (the API, the chat) enforces at the HTTP edge.
+
+Two ASGI middlewares, shared so that no surface forgets one:
+
+* ``SecurityHeaders``: no page of the factory may be framed by another site
+  (``Content-Security-Policy: frame-ancestors`` and ``X-Frame-Options``), so a
+  page elsewhere cannot lay the chat under a decoy button and have a signed-in
+  approver click "approve" (clickjacking). Only the origins an operator
+  configures (``web_frame_ancestors``) may frame it. Responses are also marked
+  ``nosniff`` and keep their address to the factory's own origin.
+* ``BodyLimit``: a request body larger than ``web_max_body_kb`` is refused
+  with 413 before it is read (by its ``Content-Length``) or as soon as it
+  passes the cap (chunked bodies), and a surface may refuse an unauthenticated
+  request (401) before reading any of its body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class Refusal(NamedTuple):
+    """An answer given at the edge: status, message, extra headers."""
+
+    status: int
+    message: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+# Says why a request must be refused before its body is read, or None.
+Gate = Callable[[Scope], Refusal | None]
+
+
+def origin_of(url: str) -> str:
+    """Return ``url``'s origin as browsers write it (``scheme://host[:port]``, no default port)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) origin: {url!r}")
+    scheme = parts.scheme.lower()
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = {"http": 80, "https": 443}[scheme]
+    port = "" if parts.port in (None, default) else f":{parts.port}"
+    return f"{scheme}://{host}{port}"
+
+
+def check_origin(origin: str) -> str:
+    """Return ``origin`` as browsers write it, or raise ValueError when it is not only one."""
+    parts = urlsplit(origin.strip())
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"an origin is scheme://host[:port], nothing more: {origin!r}")
+    return origin_of(origin)
+
+
+def security_headers(frame_ancestors: Iterable[str] = ()) -> list[tuple[bytes, bytes]]:
+    """Return the headers every response carries (framing only by ``frame_ancestors``)."""
+    allowed = [check_origin(o) for o in frame_ancestors]
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+    if allowed:  # X-Frame-Options cannot name several origins; CSP wins where both are read
+        policy = "frame-ancestors 'self' " + " ".join(allowed)
+    else:
+        policy = "frame-ancestors 'none'"
+        headers.append((b"x-frame-options", b"DENY"))
+    headers.append((b"content-security-policy", policy.encode("latin-1")))
+    return headers
+
+
+class SecurityHeaders:
+    """ASGI middleware: add ``security_headers`` to every HTTP response, replacing any."""
+
+    def __init__(self, app: App, frame_ancestors: Iterable[str] = ()) -> None:
+        self.app = app
+        self.headers = security_headers(frame_ancestors)
+        self.names = {name for name, _ in self.headers}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; stamp the headers on its response."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                kept = [(k, v) for k, v in headers if k.lower() not in self.names]
+                message["headers"] = [*kept, *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
+class BodyTooLargeError(Exception):
+    """A request body went past the cap while it was read."""
+
+
+async def refuse(send: Send, refusal: Refusal) -> None:
+    """Answer ``refusal`` as the API's error format (JSON), closing the request."""
+    body = json.dumps({"error": {"status": refusal.status, "message": refusal.message}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in refusal.headers]
+    headers.append((b"connection", b"close"))  # the rest of the body is never read
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """ASGI middleware: refuse bodies over ``max_bytes`` (413), and unsigned requests first.
+
+    Args:
+        app: the application behind the limit.
+        max_bytes: the largest body any request may send.
+        gate: called before any of the body is read; a ``Refusal`` answers at once
+            (the API refuses a request without a valid key this way).
+
+    """
+
+    def __init__(self, app: App, max_bytes: int, gate: Gate | None = None) -> None:
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be positive")
+        self.app = app
+        self.max_bytes = max_bytes
+        self.gate = gate
+
+    def _too_large(self) -> Refusal:
+        return Refusal(413, f"the request body is larger than {self.max_bytes} bytes")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse at once, or pass the request on reading its body through the cap."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self.gate(scope) if self.gate is not None else None
+        if refusal is not None:
+            await refuse(send, refusal)
+            return
+        length = next((v for k, v in scope["headers"] if k.lower() == b"content-length"), None)
+        if length is not None and (not length.strip().isdigit() or int(length) > self.max_bytes):
+            await refuse(send, self._too_large())
+            return
+        read, started, answered = 0, False, False
+
+        async def capped() -> Message:
+            nonlocal read, answered
+            message = await receive()
+            if message["type"] == "http.request":
+                read += len(message.get("body", b""))
+                if read > self.max_bytes:
+                    if not started and not answered:
+                        answered = True
+                        await refuse(send, self._too_large())
+                    raise BodyTooLargeError(self._too_large().message)
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if answered:
+                return  # the 413 was sent; whatever the app says after it is dropped
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, capped, sending)
+        except BodyTooLargeError:
+            if not answered and not started:
+                await refuse(send, self._too_large())
