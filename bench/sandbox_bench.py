@@ -33,8 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from devfactory.build.isolation import process_bound
-from devfactory.build.sandbox import Environment, Limits, Sandbox
+from devfactory.sandbox.isolation import process_bound
+from devfactory.sandbox.runner import Environment, Limits, Sandbox
 
 PROJECT = {
     "calc.py": "def add(a, b):\n    return a + b\n",

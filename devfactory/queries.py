@@ -15,11 +15,11 @@ from langgraph.graph.state import CompiledStateGraph
 
 from devfactory.artifacts import ordered_records
 from devfactory.control.lifecycle import Transition
+from devfactory.drawing import View, view
 from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verification
-from devfactory.memory.live import Owners, Recalled
+from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
 from devfactory.pipelines import load_pipeline
-from devfactory.render import View, view
 from devfactory.reports import RunReport, RunUsage, default_caps, pending_of
 from devfactory.settings import Settings
 from devfactory.store.runs import RunRow, RunStore
@@ -140,7 +140,7 @@ class Queries:
 
     def search_memory(
         self, bank: str, query: str, *, k: int, threshold: float, owners: Owners = None
-    ) -> list[Recalled]:
+    ) -> list[RecalledMemory]:
         """Return ``owners``' memories of ``bank`` closest to ``query`` (``facts:<team>``: facts).
 
         ``owners`` None (the local operator's CLI): every owner's memories.

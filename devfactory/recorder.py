@@ -28,7 +28,6 @@ from devfactory.artifacts import (
     write_run_files,
     write_stage_artifacts,
 )
-from devfactory.build.workspace import Workspace, WorkspaceError
 from devfactory.control.budget import Spend
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import TERMINAL, Phase, Transition
@@ -47,6 +46,7 @@ from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.pipelines import load_pipeline
 from devfactory.reports import Pending
+from devfactory.software.workspace import Workspace, WorkspaceError
 from devfactory.store.runs import RunRow, RunStore
 from devfactory.teams import load_teams
 

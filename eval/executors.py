@@ -1,6 +1,6 @@
 """Where the evaluation runs code: the factory's sandbox, or this interpreter for references.
 
-``SandboxExecutor`` wraps ``devfactory.build.sandbox`` (install the dependencies,
+``SandboxExecutor`` wraps ``devfactory.sandbox.runner`` (install the dependencies,
 compile and import the modules, run pytest), the same isolation the factory's
 own checks use. ``LocalExecutor`` runs pytest in a subprocess of this
 interpreter with no isolation: only the reference self-test may use it, since
@@ -94,7 +94,7 @@ def one_line(text: object, limit: int = 240, *, first: bool = False) -> str:
 
 
 class SandboxExecutor:
-    """Run the evaluation's commands in ``devfactory.build.sandbox``."""
+    """Run the evaluation's commands in ``devfactory.sandbox.runner``."""
 
     def __init__(self, sandbox: Any, name: str = "sandbox") -> None:
         self.sandbox = sandbox
@@ -152,15 +152,15 @@ def sandbox_executor(settings: Any = None) -> SandboxExecutor:
     """Return the factory's sandbox as an executor.
 
     Raises:
-        ExecutorUnavailableError: if ``devfactory.build.sandbox`` is missing or
+        ExecutorUnavailableError: if ``devfactory.sandbox.runner`` is missing or
             reports that it cannot isolate code on this machine.
 
     """
     try:
-        from devfactory.build.sandbox import Sandbox
+        from devfactory.sandbox.runner import Sandbox
     except ImportError as exc:
         raise ExecutorUnavailableError(
-            f"devfactory.build.sandbox cannot be imported ({exc}); the evaluation runs "
+            f"devfactory.sandbox.runner cannot be imported ({exc}); the evaluation runs "
             "generated code only in the factory's sandbox"
         ) from None
     from devfactory.settings import get_settings

@@ -17,10 +17,10 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from devfactory.build.plan import PLAN_PATH, kind_of
 from devfactory.contracts import ArtifactKind
 from devfactory.events import Event
 from devfactory.models.router import ResolvedModel
+from devfactory.software.plan import PLAN_PATH, kind_of
 from devfactory.teams import load_teams
 from devfactory.teams.spec import TeamSpec
 

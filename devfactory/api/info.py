@@ -12,11 +12,11 @@ from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.metrics import FactoryCollector
 from devfactory.api.runs import factory_of, get_run
 from devfactory.api.schemas import Health, TeamSummary
+from devfactory.drawing import View, pipeline_view, to_dot, to_mermaid, to_png
 from devfactory.models.aliases import CHAT_ALIASES
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import PipelineError, available_pipelines
 from devfactory.redact import redact
-from devfactory.render import View, pipeline_view, to_dot, to_mermaid, to_png
 from devfactory.teams import load_teams
 
 router = APIRouter(responses=ERRORS)

@@ -18,7 +18,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from devfactory.memory.live import Owners, Recalled, project_bank, team_bank
+from devfactory.memory.live import Owners, RecalledMemory, project_bank, team_bank
 from devfactory.memory.service import MemoryService
 from devfactory.models.io import ask_structured, grammar_schema, with_choices
 from devfactory.prompts import render
@@ -212,7 +212,7 @@ def project_sources(
     artifact memory brings the head of the file it names when the file exists.
     """
     banks = [project_bank(project), *(team_bank(t) for t in teams)]
-    found: list[Recalled] = memory.search_banks(
+    found: list[RecalledMemory] = memory.search_banks(
         banks, question, k=k * 3, threshold=threshold, owners=owners
     )
     sources: list[Source] = []

@@ -177,7 +177,7 @@ def diff(
     """
     from rich.syntax import Syntax
 
-    from devfactory.build.workspace import Workspace, WorkspaceError
+    from devfactory.software.workspace import Workspace, WorkspaceError
 
     with common.session() as factory:
         row = factory.get(run_id)
@@ -248,7 +248,7 @@ def graph(
     ask another (its may_ask); a hexagon waits for a person. With --run, each
     stage shows its outcome, attempts and confidence.
     """
-    from devfactory.render import pipeline_view, to_dot, to_mermaid, to_png
+    from devfactory.drawing import pipeline_view, to_dot, to_mermaid, to_png
 
     if run is not None:
         with common.session() as factory:

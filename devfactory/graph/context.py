@@ -12,11 +12,11 @@ from devfactory.control.unattended import PreApproval
 from devfactory.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the graph is drawn and compiled without opening memory
-    from devfactory.build.sandbox import Sandbox
     from devfactory.events import Event
     from devfactory.memory.service import MemoryService
     from devfactory.models.embeddings import Embedder
     from devfactory.models.router import ModelSource
+    from devfactory.sandbox.runner import Sandbox
 
 
 @dataclass(kw_only=True)
@@ -64,7 +64,7 @@ class Context:
     def get_sandbox(self) -> Sandbox:
         """Return the sandbox for generated code (``SandboxUnavailableError`` if none works)."""
         if self.sandbox is None:
-            from devfactory.build.sandbox import Sandbox
+            from devfactory.sandbox.runner import Sandbox
 
             self.sandbox = Sandbox.from_settings(self.settings)
         self.sandbox.check()

@@ -13,7 +13,6 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.build.plan import find_plan
 from devfactory.contracts import StageOutcome, StageRecord
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import make_pause
@@ -28,6 +27,7 @@ from devfactory.graph.stage.verify import run_checks as verify_files
 from devfactory.graph.stage.verify import workspace_files
 from devfactory.graph.state import RESET, RunState
 from devfactory.pipelines import Pipeline
+from devfactory.software.plan import find_plan
 from devfactory.teams.checks import run_checks
 from devfactory.teams.registry import TeamRegistry
 
@@ -112,7 +112,7 @@ def final_checks(state: RunState, runtime: Runtime[Context]) -> dict[str, Any]:
     plan = find_plan(stages)
     if plan is None or not plan.executable or not runtime.context.settings.run_code:
         return {}
-    from devfactory.build.sandbox import SandboxUnavailableError
+    from devfactory.sandbox.runner import SandboxUnavailableError
 
     files = workspace_files(stages, [])
     try:

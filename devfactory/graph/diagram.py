@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from devfactory.build.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.contracts import MAX_ARTIFACT_CHARS
+from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.teams.checks import MERMAID_EXAMPLE, has_mermaid
 
 _BLOCK = re.compile(r"```mermaid[ \t]*\n(?P<first>[^\n]*)")

@@ -22,7 +22,7 @@ from devfactory.graph.emit import emit
 from devfactory.graph.lifecycle import task_key
 
 # node metadata naming what a node may stop the run for a person to give; the
-# graph views draw such nodes as waiting for a person (``render.py``), Studio shows it
+# graph views draw such nodes as waiting for a person (``drawing.py``), Studio shows it
 WAITS_FOR = "waits_for"
 
 

@@ -21,8 +21,8 @@ import importlib
 import sys
 from collections.abc import Mapping, Sequence
 
-from devfactory.build.plan import BuildPlan, FileRole, module_name
-from devfactory.build.validator import public_names
+from devfactory.software.plan import BuildPlan, FileRole, module_name
+from devfactory.software.validator import public_names
 
 
 def bound_names(tree: ast.AST) -> set[str]:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from devfactory.build.plan import FileRole
+from devfactory.software.plan import FileRole
 
 _ROLES = frozenset(r.value for r in FileRole)
 _TEST_FILE = re.compile(r"(^|/)(test_\w+|\w+_test|conftest)\.py$")

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from devfactory.build.plan import BuildPlan, FileRole, named_interfaces
+from devfactory.software.plan import BuildPlan, FileRole, named_interfaces
 
 
 def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:

@@ -18,7 +18,13 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
-from devfactory.build.plan import (
+from devfactory.contracts import Artifact, ArtifactKind, Usage
+from devfactory.graph.plan_repair import plan_normaliser
+from devfactory.graph.plan_start import start_block, starting_plan
+from devfactory.graph.prompts import render_prompt
+from devfactory.graph.structured import Draft
+from devfactory.models.io import ask_structured, grammar_schema
+from devfactory.software.plan import (
     BuildPlan,
     FileRole,
     check_plan,
@@ -26,13 +32,7 @@ from devfactory.build.plan import (
     module_name,
     named_interfaces,
 )
-from devfactory.build.validator import public_names, signatures
-from devfactory.contracts import Artifact, ArtifactKind, Usage
-from devfactory.graph.plan_repair import plan_normaliser
-from devfactory.graph.plan_start import start_block, starting_plan
-from devfactory.graph.prompts import render_prompt
-from devfactory.graph.structured import Draft
-from devfactory.models.io import ask_structured, grammar_schema
+from devfactory.software.validator import public_names, signatures
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import Deliverable, TeamSpec
 

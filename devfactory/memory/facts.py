@@ -41,7 +41,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field
 
 from devfactory.contracts import Usage
-from devfactory.memory.live import Owners, Recalled
+from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.models.embeddings import Embedder
 from devfactory.models.io import Answer, grammar_schema
 from devfactory.redact import redact
@@ -270,7 +270,7 @@ class TeamFacts:
 
     def search(
         self, team: str, query: str, *, k: int, threshold: float, owners: Owners
-    ) -> list[Recalled]:
+    ) -> list[RecalledMemory]:
         """Return ``team``'s facts of ``owners`` closest to ``query`` (at most ``k``).
 
         ``owners`` None: every owner's facts; otherwise each owner's are searched
@@ -291,7 +291,7 @@ class TeamFacts:
             found.extend(got.get("results", []))
         found.sort(key=lambda r: float(r.get("score") or 0.0), reverse=True)
         return [
-            Recalled(
+            RecalledMemory(
                 facts_bank(team),
                 "fact",
                 r["memory"],

@@ -57,7 +57,7 @@ class MemoryItem:
 
 
 @dataclass(frozen=True)
-class Recalled:
+class RecalledMemory:
     """A memory returned by recall, with its bank and cosine similarity."""
 
     bank: str
@@ -166,7 +166,7 @@ class LiveMemory:
         threshold: float,
         owners: Owners,
         kinds: Sequence[str] | None = None,
-    ) -> list[Recalled]:
+    ) -> list[RecalledMemory]:
         """Return up to ``k`` memories of ``banks`` at least ``threshold`` similar to ``query``.
 
         Only ``owners``' memories and shared ones count (None: every owner's).
@@ -176,7 +176,7 @@ class LiveMemory:
         [vector] = self.embedder.embed([query])
         dims, literal = self.embedder.dims, _vector(vector)
         mine = None if owners is None else list(owners)
-        found: list[Recalled] = []
+        found: list[RecalledMemory] = []
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(f"SET LOCAL hnsw.ef_search = {int(self.ef_search)}")
             for bank in banks:
@@ -192,7 +192,7 @@ class LiveMemory:
                     (literal, bank, kinds, kinds, mine, mine, literal, k),
                 ).fetchall()
                 found.extend(
-                    Recalled(bank, r["kind"], r["text"], r["provenance"], float(r["score"]))
+                    RecalledMemory(bank, r["kind"], r["text"], r["provenance"], float(r["score"]))
                     for r in (cast(dict[str, Any], row) for row in rows)
                     if float(r["score"]) >= threshold
                 )

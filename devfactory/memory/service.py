@@ -31,7 +31,7 @@ from devfactory.memory.live import (
     LiveMemory,
     MemoryItem,
     Owners,
-    Recalled,
+    RecalledMemory,
     project_bank,
     team_bank,
 )
@@ -118,7 +118,9 @@ class MemoryService:
             fact_k=settings.fact_k,
         )
 
-    def recall(self, *, team: str, project: str, query: str, owners: Owners) -> list[Recalled]:
+    def recall(
+        self, *, team: str, project: str, query: str, owners: Owners
+    ) -> list[RecalledMemory]:
         """Recall what ``team`` and the factory know about ``query`` (bounded).
 
         Live memories (team, project, shared banks) come first, then the team's
@@ -240,7 +242,7 @@ class MemoryService:
 
     def search(
         self, bank: str, query: str, *, k: int, threshold: float, owners: Owners
-    ) -> list[Recalled]:
+    ) -> list[RecalledMemory]:
         """Return ``owners``' memories of one bank closest to ``query`` (``facts:<team>``: mem0)."""
         if bank.startswith("facts:"):
             if self.facts is None:
@@ -251,7 +253,7 @@ class MemoryService:
 
     def search_banks(
         self, banks: Sequence[str], query: str, *, k: int, threshold: float, owners: Owners
-    ) -> list[Recalled]:
+    ) -> list[RecalledMemory]:
         """Return ``owners``' live memories of ``banks`` closest to ``query``, best first."""
         return self.live.recall(list(banks), query, k=k, threshold=threshold, owners=owners)
 

@@ -8,9 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from devfactory.build.plan import FileRole
 from devfactory.contracts import ArtifactKind, check_relative_path
 from devfactory.models.aliases import CHAT_ALIASES
+from devfactory.software.plan import FileRole
 
 IDENTITY_FILES = ("SOUL.md", "AGENTS.md", "TOOLS.md", "objective.md")
 _SLUG = r"^[a-z][a-z0-9-]{1,40}$"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 
+from devfactory.drawing import pipeline_view, to_mermaid
 from devfactory.graph import build_graph
 from devfactory.graph.hitl import WAITS_FOR
 from devfactory.pipelines import load_pipeline
-from devfactory.render import pipeline_view, to_mermaid
 from tests.e2e.conftest import BIN, ROOT, cli, dot_available
 
 

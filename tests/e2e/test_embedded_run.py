@@ -17,8 +17,8 @@ import subprocess
 from pathlib import Path
 
 from devfactory.artifacts import stage_files
-from devfactory.build.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
+from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from tests.e2e.conftest import BIN, ROOT, cli
 
 REQUIREMENT = "A small Python library that counts the words in a text."

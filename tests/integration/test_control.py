@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
-from devfactory.build.plan import PLAN_PATH
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import Decision, DecisionError, Pause
 from devfactory.runner import Factory, RunReport
 from devfactory.settings import Settings
+from devfactory.software.plan import PLAN_PATH
 from devfactory.teams import load_teams
 from tests.fakes import (
     Call,

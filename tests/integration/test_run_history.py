@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from devfactory import cli
-from devfactory.build.workspace import Workspace
 from devfactory.cli import common
 from devfactory.control.hitl import Decision
 from devfactory.runner import Factory
 from devfactory.settings import Settings
+from devfactory.software.workspace import Workspace
 from tests.fakes import ScriptedModels, answer_pending
 
 REQ = "A REST API for a personal todo list"

@@ -19,10 +19,10 @@ from typing import TypeVar
 
 import pytest
 
-from devfactory.build.environments import MARKER
-from devfactory.build.isolation import process_bound
-from devfactory.build.ownership import SANDBOX_HOST_ID
-from devfactory.build.sandbox import (
+from devfactory.sandbox.environments import MARKER
+from devfactory.sandbox.isolation import process_bound
+from devfactory.sandbox.ownership import SANDBOX_HOST_ID
+from devfactory.sandbox.runner import (
     Environment,
     Limits,
     Sandbox,
@@ -633,7 +633,7 @@ def test_cgroups_are_removed_after_each_command(
 ) -> None:
     if process_bound() != "cgroup":
         pytest.skip("no writable cgroup here: processes are bounded by RLIMIT_NPROC")
-    from devfactory.build.jail import PREFIX, _parents
+    from devfactory.sandbox.jail import PREFIX, _parents
 
     sandbox.run(["true"], workspace=workspace, env=env)
     mine = f"{PREFIX}-{os.getpid()}-"
@@ -702,7 +702,7 @@ def test_a_junit_report_swapped_for_a_link_or_a_fifo_reads_nothing_outside(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if layer == "bound directly":  # as a factory that is not root runs it: no layer
-        monkeypatch.setattr("devfactory.build.sandbox.sandbox_ids", lambda: None)
+        monkeypatch.setattr("devfactory.sandbox.runner.sandbox_ids", lambda: None)
     canary = f"canary-{uuid.uuid4().hex[:12]}"
     secret = host_secret(
         tmp_path,

@@ -47,12 +47,26 @@ ENTRY_POINTS = (
         ("control", (*DATABASE, "devfactory.graph", "devfactory.models", "devfactory.memory")),
         # models serve aliases; which team uses which alias is the teams' business
         ("models", ("devfactory.teams", "devfactory.graph", "devfactory.memory", *ENTRY_POINTS)),
-        # building software is a service of the graph: no graph, memory, teams or models
+        # what a run builds and how it is judged is a service of the graph
         (
-            "build",
+            "software",
             (
                 "langgraph",
                 *DATABASE,
+                "devfactory.graph",
+                "devfactory.memory",
+                "devfactory.teams",
+                "devfactory.models",
+                *ENTRY_POINTS,
+            ),
+        ),
+        # the sandbox runs commands; it knows nothing of plans, runs or teams
+        (
+            "sandbox",
+            (
+                "langgraph",
+                *DATABASE,
+                "devfactory.software",
                 "devfactory.graph",
                 "devfactory.memory",
                 "devfactory.teams",

@@ -9,7 +9,9 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import ValidationError
 
-from devfactory.build.plan import (
+from devfactory.graph.plan_repair import normalise_plan, plan_normaliser
+from devfactory.graph.planning import draft_plan, stage_items
+from devfactory.software.plan import (
     BuildPlan,
     FileRole,
     check_plan,
@@ -18,9 +20,7 @@ from devfactory.build.plan import (
     module_name,
     named_interfaces,
 )
-from devfactory.build.validator import coverage, criteria_of, criteria_status, signatures
-from devfactory.graph.plan_repair import normalise_plan, plan_normaliser
-from devfactory.graph.planning import draft_plan, stage_items
+from devfactory.software.validator import coverage, criteria_of, criteria_status, signatures
 from devfactory.teams import load_teams
 from tests.fakes import ScriptedModels, run_graph
 

@@ -85,7 +85,7 @@ def test_reference_is_laid_out_as_a_run_folder(case) -> None:
     plan = read_plan(case.reference_dir)
     assert plan.missing(case.reference_dir) == []
     assert case.module in plan.modules()
-    build = pytest.importorskip("devfactory.build.plan")
+    build = pytest.importorskip("devfactory.software.plan")
     text = (case.reference_dir / "architecture/plan.json").read_text(encoding="utf-8")
     build.BuildPlan.model_validate_json(text)  # the plan format the factory writes
 
@@ -214,7 +214,7 @@ def test_junit_counts_and_pytest_commands(tmp_path: Path) -> None:
 
 
 class FakeSandbox:
-    """Answers as ``devfactory.build.sandbox.Sandbox`` does, from canned results."""
+    """Answers as ``devfactory.sandbox.runner.Sandbox`` does, from canned results."""
 
     def __init__(self, install_exit: int = 0) -> None:
         self.install_exit = install_exit

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from langgraph.graph import END, START
 
+from devfactory.drawing import pipeline_view
 from devfactory.graph import build_graph
 from devfactory.graph.control import REVIEW, VALIDATE
 from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN
 from devfactory.pipelines import Pipeline, PipelineError, available_pipelines, load_pipeline
-from devfactory.render import pipeline_view
 from devfactory.teams import load_teams
 
 

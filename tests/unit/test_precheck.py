@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from devfactory.build.plan import BuildPlan
-from devfactory.build.precheck import draft_problems
+from devfactory.software.plan import BuildPlan
+from devfactory.software.precheck import draft_problems
 from tests.unit.test_build_plan import cli_plan
 
 PLAN = BuildPlan.model_validate(cli_plan())

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.artifacts import check_line, commit_message
-from devfactory.build.workspace import Workspace
 from devfactory.chat.view import stage_markdown
 from devfactory.cli import common
 from devfactory.console import Progress
@@ -29,6 +28,7 @@ from devfactory.contracts import (
 from devfactory.events import StageFinished
 from devfactory.queries import RunNotFoundError
 from devfactory.recorder import RunRecorder
+from devfactory.software.workspace import Workspace
 from devfactory.teams import load_teams
 
 TESTS = CheckRun(name="tests", command="pytest -q", exit_code=1, seconds=2.1, passed=3, failed=1)

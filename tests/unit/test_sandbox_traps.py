@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.build import seccomp
-from devfactory.build.isolation import Bind, Layer, bwrap_argv
-from devfactory.build.limits import Limits
-from devfactory.build.ownership import describe, hand_over, remove_traps, take_back
-from devfactory.build.untrusted import (
+from devfactory.sandbox import seccomp
+from devfactory.sandbox.isolation import Bind, Layer, bwrap_argv
+from devfactory.sandbox.limits import Limits
+from devfactory.sandbox.ownership import describe, hand_over, remove_traps, take_back
+from devfactory.sandbox.untrusted import (
     MAX_DEPTH,
     RefusedFileError,
     mirror,
@@ -247,7 +247,7 @@ def test_the_command_line_loads_the_filter_and_binds_the_copies(tmp_path: Path) 
 def test_the_disk_limit_is_bounded_and_set_from_the_settings(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="disk_mb"):
         Limits(disk_mb=1)
-    from devfactory.build.sandbox import Sandbox
+    from devfactory.sandbox.runner import Sandbox
 
     box = Sandbox.from_settings(Settings(data_dir=tmp_path, sandbox_disk_mb=48))
     assert box.limits.disk_mb == 48

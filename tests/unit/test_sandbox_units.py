@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.build.commands import Smoke, check_modules, pytest_argv
-from devfactory.build.environments import environment_key, validate_dependencies
-from devfactory.build.isolation import Bind, Outcome, _Tail, bwrap_argv
-from devfactory.build.junit import parse_junit
-from devfactory.build.limits import Limits
-from devfactory.build.results import judge
-from devfactory.build.sandbox import Sandbox
+from devfactory.sandbox.commands import Smoke, check_modules, pytest_argv
+from devfactory.sandbox.environments import environment_key, validate_dependencies
+from devfactory.sandbox.isolation import Bind, Outcome, _Tail, bwrap_argv
+from devfactory.sandbox.junit import parse_junit
+from devfactory.sandbox.limits import Limits
+from devfactory.sandbox.results import judge
+from devfactory.sandbox.runner import Sandbox
 from devfactory.settings import Settings
 
 

@@ -11,7 +11,6 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.build.plan import find_plan
 from devfactory.contracts import StageOutcome, TaskResult
 from devfactory.control.hitl import make_pause
 from devfactory.events import ClarificationRouted
@@ -28,6 +27,7 @@ from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState
 from devfactory.memory.packing import approx_tokens
+from devfactory.software.plan import find_plan
 
 
 def gate(

@@ -21,13 +21,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from devfactory.artifacts import write_file
-from devfactory.build.plan import PLAN_PATH, BuildPlan, FileRole, find_plan
-from devfactory.build.untrusted import remove_tree
-from devfactory.build.validator import Verification, criteria_of, verify
 from devfactory.contracts import CheckRun, StageOutcome, TaskResult
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
 from devfactory.graph.state import StageState
+from devfactory.sandbox.untrusted import remove_tree
+from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole, find_plan
+from devfactory.software.validator import Verification, criteria_of, verify
 
 REQUIREMENTS_PATH = "analysis/requirements.md"
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def verify_stage(
         return Command(goto="report", update={**skip, "checks": [off.model_dump(mode="json")]})
     done = [t for t, r in state["stages"].items() if r.get("outcome") == "PASSED"]
     files = workspace_files(state["stages"], drafts)
-    from devfactory.build.sandbox import SandboxUnavailableError
+    from devfactory.sandbox.runner import SandboxUnavailableError
 
     try:
         found = run_checks(plan, files, runtime, teams=[*done, slug])

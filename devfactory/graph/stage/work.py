@@ -9,8 +9,6 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.build.plan import find_plan
-from devfactory.build.precheck import draft_problems
 from devfactory.contracts import (
     MAX_ARTIFACT_CHARS,
     Artifact,
@@ -22,12 +20,12 @@ from devfactory.contracts import (
 )
 from devfactory.events import StageFinished, StageStarted
 from devfactory.graph import metering
-from devfactory.graph.aliases import alias_methods
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
 from devfactory.graph.diagram import repair_diagram
 from devfactory.graph.emit import emit
 from devfactory.graph.imports import add_project_imports, project_modules
+from devfactory.graph.method_aliases import alias_methods
 from devfactory.graph.planning import (
     PLAN_SCHEMA,
     draft_plan,
@@ -48,6 +46,8 @@ from devfactory.graph.state import StageState
 from devfactory.graph.structured import Draft, draft_file, request_task_result
 from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError
+from devfactory.software.plan import find_plan
+from devfactory.software.precheck import draft_problems
 from devfactory.teams.spec import Deliverable
 
 

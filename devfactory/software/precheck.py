@@ -16,8 +16,8 @@ import json
 import logging
 import subprocess
 
-from devfactory.build.plan import BuildPlan
-from devfactory.build.validator import RUFF_CHECK, coverage, finding_text, ruff_path
+from devfactory.software.plan import BuildPlan
+from devfactory.software.validator import RUFF_CHECK, coverage, finding_text, ruff_path
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from devfactory.build.results import CommandResult
+from devfactory.sandbox.results import CommandResult
 
 MAX_DEPENDENCIES = 50
 MAX_DEPENDENCY_CHARS = 200

@@ -31,11 +31,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devfactory.build import seccomp
-from devfactory.build.commands import Smoke, check_modules, pytest_argv
-from devfactory.build.environments import Environment, validate_dependencies
-from devfactory.build.installer import install_environment
-from devfactory.build.isolation import (
+from devfactory.sandbox import seccomp
+from devfactory.sandbox.commands import Smoke, check_modules, pytest_argv
+from devfactory.sandbox.environments import Environment, validate_dependencies
+from devfactory.sandbox.installer import install_environment
+from devfactory.sandbox.isolation import (
     BWRAP_PROCESSES,
     SECCOMP_FD,
     Bind,
@@ -45,11 +45,11 @@ from devfactory.build.isolation import (
     execute,
     support_etc,
 )
-from devfactory.build.junit import MAX_XML_BYTES, TestCase, TestReport, junit_report
-from devfactory.build.limits import Limits
-from devfactory.build.ownership import describe, remove_traps, sandbox_ids, workspace_lock
-from devfactory.build.results import CommandResult, judge
-from devfactory.build.untrusted import RefusedFileError, read_regular, remove_tree
+from devfactory.sandbox.junit import MAX_XML_BYTES, TestCase, TestReport, junit_report
+from devfactory.sandbox.limits import Limits
+from devfactory.sandbox.ownership import describe, remove_traps, sandbox_ids, workspace_lock
+from devfactory.sandbox.results import CommandResult, judge
+from devfactory.sandbox.untrusted import RefusedFileError, read_regular, remove_tree
 
 if TYPE_CHECKING:
     from devfactory.settings import Settings

@@ -13,10 +13,7 @@ import subprocess
 import pytest
 
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
-from devfactory.graph import build_graph
-from devfactory.graph.hitl import WAITS_FOR
-from devfactory.pipelines import available_pipelines, load_pipeline
-from devfactory.render import (
+from devfactory.drawing import (
     ASKS,
     DOT_TIMEOUT_S,
     NOT_RUN,
@@ -26,6 +23,9 @@ from devfactory.render import (
     to_mermaid,
     view,
 )
+from devfactory.graph import build_graph
+from devfactory.graph.hitl import WAITS_FOR
+from devfactory.pipelines import available_pipelines, load_pipeline
 from devfactory.teams import load_teams
 
 TEAMS = load_teams()

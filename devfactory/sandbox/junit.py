@@ -16,8 +16,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devfactory.build.untrusted import RefusedFileError, read_regular
 from devfactory.redact import redact
+from devfactory.sandbox.untrusted import RefusedFileError, read_regular
 
 TRACEBACK_CHARS = 1500
 MESSAGE_CHARS = 500

@@ -24,7 +24,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from devfactory.build.untrusted import KEEP, MAX_DEPTH, kind, open_folder, remove_at, walk
+from devfactory.sandbox.untrusted import KEEP, MAX_DEPTH, kind, open_folder, remove_at, walk
 
 SANDBOX_HOST_ID = 65_533  # Debian leaves 65000-65533 unallocated; nobody is 65534
 __all__ = ["KEEP", "SANDBOX_HOST_ID", "hand_over", "remove_traps", "take_back", "workspace_lock"]

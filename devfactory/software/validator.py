@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 
-from devfactory.build.plan import BuildPlan, FileRole, SoftwareKind, module_name
 from devfactory.contracts import CheckRun
+from devfactory.software.plan import BuildPlan, FileRole, SoftwareKind, module_name
 
 if TYPE_CHECKING:
-    from devfactory.build.sandbox import Sandbox, TestCase, TestReport
+    from devfactory.sandbox.runner import Sandbox, TestCase, TestReport
 
 _CRITERION = re.compile(r"\bAC-(\d{1,3})\b")
 _TEST_CRITERION = re.compile(r"(?i)(?<![a-z0-9])ac[_-]?(\d{1,3})(?!\d)")
@@ -303,7 +303,7 @@ def verify(
             followed, when not given).
 
     """
-    from devfactory.build.sandbox import Smoke
+    from devfactory.sandbox.runner import Smoke
 
     if files is None:
         files = {

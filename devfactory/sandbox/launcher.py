@@ -41,7 +41,7 @@ import sys
 
 TYPE_CHECKING = False  # not typing's: importing typing would double the launcher's start-up
 if TYPE_CHECKING:
-    from devfactory.build.untrusted import Mirrored
+    from devfactory.sandbox.untrusted import Mirrored
 
 _CLONE_NEWNS = 0x00020000
 _MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
@@ -124,7 +124,7 @@ def layered(argv: list[str], options: dict[str, list[str]]) -> int:
     """Run ``argv`` with the ``stage`` folders on a bounded tmpfs; copy them back after."""
     import json
 
-    from devfactory.build import untrusted
+    from devfactory.sandbox import untrusted
 
     layer, summary = options["layer"][-1], options["summary"][-1]
     uid, gid = (int(n) for n in options["owner"][-1].split(":"))
@@ -161,7 +161,7 @@ def _between(
     owner: tuple[int, int] | None = None,
 ) -> Mirrored:
     """Mirror one folder into another; each is a host path or (open folder, name in it)."""
-    from devfactory.build import untrusted
+    from devfactory.sandbox import untrusted
 
     fds = []
     try:

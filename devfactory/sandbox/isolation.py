@@ -23,9 +23,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from devfactory.build import jail, launcher
-from devfactory.build.limits import Limits
-from devfactory.build.ownership import SANDBOX_HOST_ID
+from devfactory.sandbox import jail, launcher
+from devfactory.sandbox.limits import Limits
+from devfactory.sandbox.ownership import SANDBOX_HOST_ID
 
 SANDBOX_UID = 1000  # code's user inside a user namespace (the factory's own user outside)
 SETPRIV = "/usr/bin/setpriv"  # util-linux: drops root's id inside the sandbox (see bwrap_argv)

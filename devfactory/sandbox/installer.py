@@ -20,19 +20,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devfactory.build.environments import (
+from devfactory.sandbox.environments import (
     MARKER,
     Environment,
     base_python,
     checked_prefix,
     environment_key,
 )
-from devfactory.build.isolation import Bind
-from devfactory.build.ownership import hand_over, take_back
-from devfactory.build.results import CommandResult
+from devfactory.sandbox.isolation import Bind
+from devfactory.sandbox.ownership import hand_over, take_back
+from devfactory.sandbox.results import CommandResult
 
 if TYPE_CHECKING:
-    from devfactory.build.sandbox import Sandbox
+    from devfactory.sandbox.runner import Sandbox
 
 # what reaches uv from the factory's environment: where the index is, and how to get there
 PASS_THROUGH = (

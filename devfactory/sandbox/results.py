@@ -11,8 +11,8 @@ from devfactory.contracts import CheckRun
 from devfactory.redact import redact
 
 if TYPE_CHECKING:
-    from devfactory.build.isolation import Outcome
-    from devfactory.build.junit import TestReport
+    from devfactory.sandbox.isolation import Outcome
+    from devfactory.sandbox.junit import TestReport
 
 _BY_SIGNAL = {signal.SIGXCPU: "cpu time", signal.SIGXFSZ: "file size"}
 # what a process prints when a limit made a call fail rather than killed it
