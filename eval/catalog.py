@@ -48,6 +48,11 @@ class Case(BaseModel):
         default=(), description="What the acceptance tests import beyond the stdlib (PEP 508)."
     )
     test_timeout: int = Field(ge=10, le=1800, description="Seconds for one acceptance run.")
+    split: Literal["dev", "holdout"] = Field(
+        default="dev",
+        description="dev: cases changes may be tuned on; holdout: never tuned on, the figure "
+        "that counts.",
+    )
     folder: Path = Field(exclude=True)
 
     @property
