@@ -1,8 +1,8 @@
-"""What people ask of runs: answers to pauses, cancellations, project pre-approvals.
+"""What people ask of runs: answers to pauses, cancellations, project pre-approvals, purges.
 
-``Answering`` is mixed into ``Factory`` (``runner.py``), which provides the
-stores and the drive; every client (CLI, chat, API) answers through it, so a
-decision is checked and recorded the same way wherever it was given.
+Every client (CLI, chat, API) answers through ``Answers`` (by way of
+``Factory``), so a decision is checked and recorded the same way wherever it
+was given; an answer given here is driven on by the ``RunDriver``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.types import Command
 
 from devfactory.control.hitl import (
@@ -25,37 +24,32 @@ from devfactory.control.hitl import (
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.control.policy import load_policy
 from devfactory.control.unattended import PreApproval, check_pre_approver
+from devfactory.driver import EventSink, RunDriver
 from devfactory.events import PhaseChanged, RunFinished
-from devfactory.queueing import EventSink, Queueing
-from devfactory.recorder import RunRecorder, once
+from devfactory.queries import Queries
+from devfactory.recorder import once
 from devfactory.redact import redact
-from devfactory.reports import Pending, RunReport, checked_text, choose_pending, pending_of
-from devfactory.store.approvals import ApprovalAction, ProjectApprovals
-from devfactory.store.events import EventFeed
+from devfactory.reports import Pending, RunReport, checked_text, choose_pending
+from devfactory.settings import Settings
+from devfactory.store.approvals import ApprovalAction
 from devfactory.store.lease import new_driver
 from devfactory.store.runs import RunRow, RunStateError
+from devfactory.stores import Graphs, Stores
 
 
-class Answering(Queueing):
-    """Answer, cancel and pre-approve; the factory provides the stores and the drive."""
+class Answers:
+    """Answer, cancel, pre-approve and purge: what people may ask of runs."""
 
-    feed: EventFeed
-    approvals: ProjectApprovals
-    checkpointer: PostgresSaver
-
-    def _recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
-        raise NotImplementedError
-
-    def pending(self, run_id: str | None = None) -> list[Pending]:
-        """List what paused runs (or one run) wait on, oldest question first."""
-        rows = [self.get(run_id)] if run_id else self.runs.list(1000, status=Phase.PAUSED)
-        found: list[Pending] = []
-        for row in rows:
-            if row.status != Phase.PAUSED:
-                continue
-            snapshot = self.graph(row.pipeline).get_state(self._config(row.run_id))
-            found.extend(pending_of(row.run_id, snapshot))
-        return found
+    def __init__(
+        self,
+        settings: Settings,
+        stores: Stores,
+        graphs: Graphs,
+        queries: Queries,
+        driver: RunDriver,
+    ) -> None:
+        self.settings, self.stores, self.graphs = settings, stores, graphs
+        self.queries, self.driver = queries, driver
 
     def check_answer(
         self,
@@ -71,14 +65,16 @@ class Answering(Queueing):
         Raises ``RunStateError`` when the run is not paused and ``DecisionError``
         when the decision may not answer the question.
         """
-        row = self.get(run_id)
+        row = self.queries.get(run_id)
         if decision.by.startswith(POLICY_PREFIX) and not by_policy:
             raise DecisionError(f"names starting with {POLICY_PREFIX!r} are the factory's own")
         if by_policy and not decision.by.startswith(POLICY_PREFIX):
             raise DecisionError(f"a policy's decision is signed {POLICY_PREFIX}<rule>")
         if row.status != Phase.PAUSED:
             raise RunStateError(f"run {run_id} is {row.shown_status}, not waiting for a person")
-        chosen = choose_pending(run_id, self.pending(run_id), interrupt_id=interrupt_id, kind=kind)
+        chosen = choose_pending(
+            run_id, self.queries.pending(run_id), interrupt_id=interrupt_id, kind=kind
+        )
         for item in chosen:
             check_decision(item.pause, decision)
         return chosen
@@ -99,13 +95,13 @@ class Answering(Queueing):
         With ``queue`` the run goes back to the workers with the answer instead
         of being driven here (the API never drives runs itself).
         """
-        row = self.get(run_id)
+        row = self.queries.get(run_id)
         text = redact(checked_text(decision.text, "the answer", empty=True))
         decision = decision.model_copy(update={"text": text})
         chosen = self.check_answer(
             run_id, decision, interrupt_id=interrupt_id, kind=kind, by_policy=by_policy
         )
-        snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
+        snapshot = self.graphs.state(row.pipeline, run_id)
         phase = (snapshot.values or {}).get("phase", Phase.DRAFT)
         pause = chosen[0].pause
         actor, why = f"{decision.by} ({decision.role})", f"{pause.kind}: {decision.summary()}"
@@ -113,7 +109,7 @@ class Answering(Queueing):
         driver = None if queue else new_driver()
         value = decision.model_dump(mode="json")
         answers = {p.interrupt_id: value for p in chosen}
-        moved = self.runs.take_pause(
+        moved = self.stores.runs.take_pause(
             run_id,
             [p.interrupt_id for p in chosen],
             driver=driver,
@@ -124,12 +120,12 @@ class Answering(Queueing):
             reason=why,
             inbox={"resume": answers},
         )
-        self._recorder(row, driver).answered(decision, chosen, key=key, moved=moved)
+        self.driver.recorder(row, driver).answered(decision, chosen, key=key, moved=moved)
         resumed = PhaseChanged(from_phase="PAUSED", to_phase=phase, actor=actor, reason=why)
         if driver is None:
-            self.feed.append(run_id, resumed)
-            return self.report(run_id)
-        return self._drive(row, driver, Command(resume=answers), on_event, first=resumed)
+            self.stores.feed.append(run_id, resumed)
+            return self.queries.report(run_id)
+        return self.driver.drive(row, driver, Command(resume=answers), on_event, first=resumed)
 
     def approve_project(
         self, project: str, *, by: str, role: str, note: str = "", revoke: bool = False
@@ -144,10 +140,10 @@ class Answering(Queueing):
         project = checked_text(project, "the project")
         check_pre_approver(load_policy(self.settings.policy_file), by, role)
         action: ApprovalAction = "revoke" if revoke else "approve"
-        ident, kept = self.approvals.add(project, action, by=by, role=role, note=note)
+        ident, kept = self.stores.approvals.add(project, action, by=by, role=role, note=note)
         body = {"id": ident, "action": action, **kept.model_dump(mode="json")}
         actor = f"{by} ({role})"
-        self.audit.append(
+        self.stores.audit.append(
             f"project:{project}", "pre_approval", body, actor=actor, key=f"pre_approval:{ident}"
         )
         return kept
@@ -157,14 +153,14 @@ class Answering(Queueing):
 
         Raises ``RunStateError`` when the run has already ended.
         """
-        row = self.get(run_id)
+        row = self.queries.get(run_id)
         if row.status in TERMINAL:
             raise RunStateError(f"run {run_id} already ended {row.status}")
         actor = f"{by} ({role})"
-        row = self.queue.request_cancel(run_id, actor) or row
+        row = self.stores.queue.request_cancel(run_id, actor) or row
         if row.driver_gone:
             self.end_idle(row, Phase.CANCELLED, actor=actor, reason=f"cancelled by {actor}")
-        return self.get(run_id)
+        return self.queries.get(run_id)
 
     def end_idle(self, row: RunRow, to: Phase, *, actor: str, reason: str) -> bool:
         """End a run nobody drives (CANCELLED or FAILED): the move, its files, the feed.
@@ -172,10 +168,12 @@ class Answering(Queueing):
         Returns False when a driver took the run meanwhile (it then stops at
         its next step and records the end itself) or the run had ended.
         """
-        moved = self.runs.end_idle(row.run_id, once(to.lower(), ()), to, actor=actor, reason=reason)
+        moved = self.stores.runs.end_idle(
+            row.run_id, once(to.lower(), ()), to, actor=actor, reason=reason
+        )
         if moved is None:
             return False
-        recorder = self._recorder(row)
+        recorder = self.driver.recorder(row)
         recorder.log_move(to.lower(), moved)
         changed = PhaseChanged(
             from_phase=moved.from_phase.value,
@@ -183,10 +181,12 @@ class Answering(Queueing):
             actor=actor,
             reason=reason,
         )
-        self.feed.append(row.run_id, changed)
-        snapshot = self.graph(row.pipeline).get_state(self._config(row.run_id))
+        self.stores.feed.append(row.run_id, changed)
+        snapshot = self.graphs.state(row.pipeline, row.run_id)
         recorder.finish(to, reason, dict(snapshot.values or {}), [])
-        self.feed.append(row.run_id, RunFinished(run_id=row.run_id, status=to, reason=reason))
+        self.stores.feed.append(
+            row.run_id, RunFinished(run_id=row.run_id, status=to, reason=reason)
+        )
         return True
 
     def purge(self, run_id: str, *, by: str, role: str) -> dict[str, Any]:
@@ -199,21 +199,21 @@ class Answering(Queueing):
         """
         if role != "admin":
             raise RoleRefusedError(f"role {role!r} may not purge a run; only an admin may")
-        row = self.get(run_id)
+        row = self.queries.get(run_id)
         if row.purged_at is not None:
             raise RunStateError(f"run {run_id} was purged already")
         if row.archived_at is None:
             raise RunStateError(f"run {run_id} is not archived (see retention_days)")
         folder = Path(row.out_dir)
         removed = _remove_run_folder(folder, run_id)
-        self.checkpointer.delete_thread(run_id)
-        self.queue.mark_purged(run_id)
+        self.stores.checkpointer.delete_thread(run_id)
+        self.stores.queue.mark_purged(run_id)
         record = {
             "checkpoints": "deleted",
             "live_events": "deleted",
             "folder": f"deleted {folder}" if removed else f"kept {folder}: {_KEPT}",
         }
-        self.audit.append(run_id, "purged", record, actor=f"{by} ({role})", key="purged")
+        self.stores.audit.append(run_id, "purged", record, actor=f"{by} ({role})", key="purged")
         return record
 
 

@@ -1,28 +1,26 @@
 """What the factory's clients ask about runs, the audit log and memory.
 
-``Queries`` is mixed into ``Factory``: the CLI, the chat (and the API) ask
-these, so that none of them reaches past the factory into its stores.
+``Queries`` reads the factory's stores and its runs' checkpoints; ``Factory``
+hands its clients' questions to it, so that the CLI, the chat and the API never
+reach past the factory into its stores.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-from langchain_core.runnables import RunnableConfig
-from langgraph.graph.state import CompiledStateGraph
 
 from devfactory.artifacts import ordered_records
-from devfactory.control.lifecycle import Transition
+from devfactory.control.lifecycle import Phase, Transition
 from devfactory.drawing import View, view
-from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verification
+from devfactory.memory.audit import AuditEvent, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
-from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
+from devfactory.memory.service import MemoryStats, Reindexed
 from devfactory.pipelines import load_pipeline
-from devfactory.reports import RunReport, RunUsage, default_caps, pending_of
+from devfactory.reports import Pending, RunReport, RunUsage, default_caps, pending_of
 from devfactory.settings import Settings
-from devfactory.store.runs import RunRow, RunStore
+from devfactory.store.runs import RunRow
+from devfactory.stores import Graphs, Stores
 from devfactory.teams import load_teams
 
 
@@ -31,27 +29,14 @@ class RunNotFoundError(LookupError):
 
 
 class Queries:
-    """Read-only questions about runs; the factory provides the stores they read."""
+    """Read-only questions about runs, their audit logs and memory."""
 
-    settings: Settings
-    runs: RunStore
-    audit: AuditLog
-
-    @property
-    def memory(self) -> MemoryService:
-        """The memory service."""
-        raise NotImplementedError
-
-    def graph(self, pipeline: str) -> CompiledStateGraph[Any, Any, Any, Any]:
-        """Return ``pipeline``'s compiled graph."""
-        raise NotImplementedError
-
-    def _config(self, run_id: str) -> RunnableConfig:
-        raise NotImplementedError
+    def __init__(self, settings: Settings, stores: Stores, graphs: Graphs) -> None:
+        self.settings, self.stores, self.graphs = settings, stores, graphs
 
     def get(self, run_id: str) -> RunRow:
         """Return a run's row or raise ``RunNotFoundError``."""
-        row = self.runs.get(run_id)
+        row = self.stores.runs.get(run_id)
         if row is None:
             raise RunNotFoundError(f"no run with id {run_id!r}")
         return row
@@ -65,12 +50,12 @@ class Queries:
         project: str | None = None,
     ) -> list[RunRow]:
         """Return the newest runs first (only those in ``status``, of ``owner``, in ``project``)."""
-        return self.runs.list(limit, status=status, owner=owner, project=project)
+        return self.stores.runs.list(limit, status=status, owner=owner, project=project)
 
     def transitions(self, run_id: str) -> list[Transition]:
         """Return the run's lifecycle transitions in order."""
         self.get(run_id)
-        return self.runs.transitions(run_id)
+        return self.stores.runs.transitions(run_id)
 
     def drawing(self, run_id: str, *, xray: bool = False) -> View:
         """Draw a run's graph: each stage coloured by its outcome, attempts and confidence."""
@@ -78,25 +63,29 @@ class Queries:
         pipeline = self.get(run_id).pipeline
         title = f"run {run_id} (pipeline {pipeline}): {report.status}"
         return view(
-            self.graph(pipeline), load_teams(), title=title, xray=xray, records=report.records
+            self.graphs.compiled(pipeline),
+            load_teams(),
+            title=title,
+            xray=xray,
+            records=report.records,
         )
 
     def usage(self, run_id: str) -> RunUsage:
         """Return the run's spend by team (every round), its caps and its project's total."""
         row = self.get(run_id)
-        values = self.graph(row.pipeline).get_state(self._config(run_id)).values or {}
+        values = self.graphs.state(row.pipeline, run_id).values or {}
         return RunUsage.of(
             run_id,
             row.project,
             values,
             default=default_caps(self.settings),
-            project_spent=self.runs.project_spent(row.project, excluding=run_id),
+            project_spent=self.stores.runs.project_spent(row.project, excluding=run_id),
         )
 
     def report(self, run_id: str) -> RunReport:
         """Describe a run from its row and latest checkpoint."""
         row = self.get(run_id)
-        snapshot = self.graph(row.pipeline).get_state(self._config(run_id))
+        snapshot = self.graphs.state(row.pipeline, run_id)
         values = dict(snapshot.values or {})
         records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
         pending = pending_of(run_id, snapshot)
@@ -111,10 +100,20 @@ class Queries:
             values,
         )
 
+    def pending(self, run_id: str | None = None) -> list[Pending]:
+        """List what paused runs (or one run) wait on, oldest question first."""
+        rows = [self.get(run_id)] if run_id else self.stores.runs.list(1000, status=Phase.PAUSED)
+        found: list[Pending] = []
+        for row in rows:
+            if row.status != Phase.PAUSED:
+                continue
+            found.extend(pending_of(row.run_id, self.graphs.state(row.pipeline, row.run_id)))
+        return found
+
     def audit_events(self, run_id: str) -> list[AuditEvent]:
         """Return the run's audit events in chain order."""
         self.get(run_id)
-        return self.audit.events(run_id)
+        return self.stores.audit.events(run_id)
 
     def verify_audit(self, run_id: str) -> Verification:
         """Recompute the run's audit chain and name the first link that does not hold.
@@ -123,10 +122,10 @@ class Queries:
         still verified from its events and anchor, and the missing row is reported.
         Raises ``RunNotFoundError`` only when neither a row nor any record exists.
         """
-        checked = self.audit.verify(run_id)
-        if self.runs.get(run_id) is not None:
+        checked = self.stores.audit.verify(run_id)
+        if self.stores.runs.get(run_id) is not None:
             return checked
-        if checked.rows == 0 and self.audit.anchors.head(run_id) is None:
+        if checked.rows == 0 and self.stores.audit.anchors.head(run_id) is None:
             raise RunNotFoundError(f"no run with id {run_id!r}")
         gone = "the run's row was deleted from the runs table; its audit log remains"
         problem = f"{checked.problem}; {gone}" if checked.problem else gone
@@ -136,7 +135,7 @@ class Queries:
         self, query: str, *, run_id: str | None = None, limit: int = 20
     ) -> list[SearchHit]:
         """Full-text search over every run's audit events (or one run's)."""
-        return self.audit.search(query, run_id=run_id, limit=limit)
+        return self.stores.audit.search(query, run_id=run_id, limit=limit)
 
     def search_memory(
         self, bank: str, query: str, *, k: int, threshold: float, owners: Owners = None
@@ -145,12 +144,12 @@ class Queries:
 
         ``owners`` None (the local operator's CLI): every owner's memories.
         """
-        return self.memory.search(bank, query, k=k, threshold=threshold, owners=owners)
+        return self.stores.memory().search(bank, query, k=k, threshold=threshold, owners=owners)
 
     def memory_stats(self) -> MemoryStats:
         """Describe every memory bank, the embedder in use and each team's facts."""
-        return self.memory.stats()
+        return self.stores.memory().stats()
 
     def reindex_memory(self, bank: str) -> Reindexed:
         """Re-embed ``bank`` with the embedder in use now (after switching embedders)."""
-        return self.memory.reindex(bank)
+        return self.stores.memory().reindex(bank)

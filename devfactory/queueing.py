@@ -1,65 +1,40 @@
 """Runs for the workers: submit a run to the queue, and drive one a worker claimed.
 
-``Queueing`` is mixed into ``Factory`` (``runner.py``), which provides the
-stores and the drive. The queue itself is ``store/queue.py``; the workers
-that claim from it and the watchdog are ``worker.py``.
+The queue itself is ``store/queue.py``; the workers that claim from it and the
+watchdog are ``worker.py``; the drive is the ``RunDriver``'s, as for a run
+started in the caller's own process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from langgraph.types import Command
 
 from devfactory.control.budget import Caps
-from devfactory.events import Event, RunCreated
+from devfactory.driver import EventSink, RunDriver, StopCheck
+from devfactory.intake import new_run
 from devfactory.queries import Queries
 from devfactory.reports import RunReport, pending_of
 from devfactory.settings import Settings
 from devfactory.store.lease import new_driver
-from devfactory.store.queue import RunQueue
 from devfactory.store.runs import RunRow, RunStateError
-
-EventSink = Callable[[Event], None]
-# Asked at every step boundary of a drive: why to stop now ("" to go on). A worker
-# that is shutting down says so, and hands the run back to the queue.
-StopCheck = Callable[[], str]
+from devfactory.stores import Graphs, Stores
 
 
-class Queueing(Queries):
-    """Submit runs to the workers and drive claimed ones; the factory provides the rest."""
+class QueuedRuns:
+    """Submit runs to the workers, and drive the ones they claim from their inbox."""
 
-    queue: RunQueue
-    settings: Settings
-
-    def _new_run(
+    def __init__(
         self,
-        requirement: str,
-        pipeline: str,
-        project: str,
-        caps: Caps | None,
-        out_dir: Path | None,
-        run_id: str | None,
-        unattended: bool | None,
-        owner: str,
-    ) -> tuple[RunCreated, dict[str, Any], Path]:
-        raise NotImplementedError
-
-    def _log_created(self, row: RunRow, created: RunCreated, owner: str) -> None:
-        raise NotImplementedError
-
-    def _drive(
-        self,
-        row: RunRow,
-        driver: str,
-        payload: Any,
-        on_event: EventSink | None,
-        first: Event | None = None,
-        stop: StopCheck | None = None,
-    ) -> RunReport:
-        raise NotImplementedError
+        settings: Settings,
+        stores: Stores,
+        graphs: Graphs,
+        queries: Queries,
+        driver: RunDriver,
+    ) -> None:
+        self.settings, self.stores, self.graphs = settings, stores, graphs
+        self.queries, self.driver = queries, driver
 
     def submit(
         self,
@@ -74,24 +49,33 @@ class Queueing(Queries):
         unattended: bool | None = None,
     ) -> RunRow:
         """Create a run and queue it for a worker (``devfactory worker``); return its row."""
-        created, payload, out = self._new_run(
-            requirement, pipeline, project, caps, out_dir, run_id, unattended, owner
+        new = new_run(
+            self.settings,
+            requirement,
+            pipeline=pipeline,
+            project=project,
+            caps=caps,
+            out_dir=out_dir,
+            run_id=run_id,
+            unattended=unattended,
+            owner=owner,
         )
-        run_id, hold = payload["run_id"], new_driver()
-        self.queue.submit(
-            run_id,
-            created.requirement,
+        hold = new_driver()
+        self.stores.queue.submit(
+            new.run_id,
+            new.created.requirement,
             pipeline,
-            str(out),
+            str(new.out),
             project,
             owner,
-            {"start": payload},
+            {"start": new.payload},
             hold=hold,
             lease_s=self.settings.run_lease_seconds,
         )
-        self._log_created(self.get(run_id), created, owner)  # first, before any worker acts
-        self.queue.publish(run_id, hold)
-        return self.get(run_id)
+        # logged first, before any worker acts
+        self.driver.log_created(self.queries.get(new.run_id), new.created, owner)
+        self.stores.queue.publish(new.run_id, hold)
+        return self.queries.get(new.run_id)
 
     def drive_claimed(
         self, row: RunRow, driver: str, *, on_event: EventSink | None = None, stop: StopCheck
@@ -103,7 +87,7 @@ class Queueing(Queries):
         input only when there is no checkpoint yet, a person's answers only
         while the questions they answer are still pending.
         """
-        snapshot = self.graph(row.pipeline).get_state(self._config(row.run_id))
+        snapshot = self.graphs.state(row.pipeline, row.run_id)
         inbox, payload = row.inbox or {}, None
         if snapshot.created_at is None:
             payload = inbox.get("start")
@@ -113,4 +97,4 @@ class Queueing(Queries):
             waiting = {p.interrupt_id for p in pending_of(row.run_id, snapshot)}
             if set(answers) <= waiting:
                 payload = Command(resume=answers)
-        return self._drive(row, driver, payload, on_event, stop=stop)
+        return self.driver.drive(row, driver, payload, on_event, stop=stop)

@@ -1,0 +1,331 @@
+"""Drive runs in this process: start or resume one, stream its graph step by step under a lease.
+
+This is the edge where durability, context, logging and tracing are attached;
+graph nodes never open connections themselves. Every event the graph emits
+goes to the run's ``RunRecorder`` (runs table, audit log, artifacts), from
+inside the node through ``Context.record``, and then to the caller's
+``on_event``. The driver records its own moves: PAUSED when the graph stops
+at an interrupt, CANCELLED when someone cancelled the run, and (through
+``Answers``) the way back when a person's decision resumes it. An unattended
+run's pauses are answered inside the graph by the policy's rules; their
+decisions reach the audit log through the recorder as a person's do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.errors import GraphRecursionError
+from langgraph.graph.state import CompiledStateGraph
+
+from devfactory.control.budget import Caps
+from devfactory.control.lifecycle import TERMINAL, Phase
+from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFinished, RunStarted
+from devfactory.graph.context import Context
+from devfactory.intake import new_run
+from devfactory.logs import bound_run
+from devfactory.models.router import ModelSource
+from devfactory.queries import Queries
+from devfactory.recorder import RunRecorder, once
+from devfactory.reports import Pending, RunReport, pending_of
+from devfactory.settings import Settings
+from devfactory.store.events import EventFeed
+from devfactory.store.lease import Lease, new_driver
+from devfactory.store.runs import RunBusyError, RunRow, RunStateError
+from devfactory.stores import Graphs, Stores
+from devfactory.tracing import RunTracer
+
+EventSink = Callable[[Event], None]
+# Asked at every step boundary of a drive: why to stop now ("" to go on). A worker
+# that is shutting down says so, and hands the run back to the queue.
+StopCheck = Callable[[], str]
+
+
+@dataclass(frozen=True)
+class _Halt:
+    """Why a drive's stream ended before the graph did ("" each: it ran to its end)."""
+
+    cancelled: str = ""  # who cancelled the run
+    let_go: str = ""  # why this process hands the run back to the queue
+    failure: str = ""  # why the graph failed (its recursion limit)
+
+
+class _Sinks:
+    """Where one drive's events go: the recorder, the live feed, the trace and the caller."""
+
+    def __init__(
+        self,
+        run_id: str,
+        feed: EventFeed,
+        recorder: RunRecorder,
+        tracer: RunTracer | None,
+        caller: EventSink | None,
+    ) -> None:
+        self.run_id, self.feed, self.recorder, self.tracer = run_id, feed, recorder, tracer
+        self.caller: EventSink = caller or (lambda event: None)
+        self._lock = threading.Lock()  # parallel stages emit from their own threads
+
+    def publish(self, event: Event) -> None:
+        """Append ``event`` to the live feed and the trace."""
+        self.feed.append(self.run_id, event)
+        if self.tracer is not None:
+            self.tracer.event(event)
+            if isinstance(event, RunFinished):
+                self.tracer.finish(event.status, event.reason)
+
+    def keep(self, event: Event) -> None:
+        """Record a node's event and publish it (before the node's writes are saved)."""
+        with self._lock:
+            self.recorder.record(event)
+            self.publish(event)
+
+    def show(self, event: Event) -> None:
+        """Publish one of the driver's own events and hand it to the caller."""
+        self.publish(event)
+        self.caller(event)
+
+
+@dataclass(frozen=True)
+class _Drive:
+    """One drive of one run: the run, its graph and thread, and where its events go."""
+
+    row: RunRow
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    config: RunnableConfig
+    sinks: _Sinks
+
+
+def _step_ended(running: set[str], task: dict[str, Any]) -> bool:
+    """Track a top-level task event; return True when no step of the pipeline is under way.
+
+    Then every started step has ended, its writes are saved and the next has not
+    begun: a drive that stops here loses nothing.
+    """
+    if "input" in task:
+        running.add(task["id"])
+        return False
+    running.discard(task["id"])
+    return not running
+
+
+class RunDriver:
+    """Start, resume and drive runs in this process, one drive per claimed lease."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        stores: Stores,
+        graphs: Graphs,
+        queries: Queries,
+        models: ModelSource,
+        tracing: Any | None,
+    ) -> None:
+        self.settings, self.stores, self.graphs, self.queries = settings, stores, graphs, queries
+        self.models, self.tracing = models, tracing
+
+    def recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
+        """Return a recorder for ``row`` (with memory when it is enabled)."""
+        memory = self.stores.memory() if self.settings.memory_enabled else None
+        return RunRecorder(self.stores.runs, self.stores.audit, row, memory, driver)
+
+    def log_created(self, row: RunRow, created: RunCreated, owner: str) -> None:
+        """Append a new run's creation to its audit log and its live feed."""
+        self.recorder(row).log(created, actor=owner or "factory", key="run_created")
+        self.stores.feed.append(row.run_id, created)
+
+    def start(
+        self,
+        requirement: str,
+        *,
+        pipeline: str = "mvp",
+        project: str = "default",
+        caps: Caps | None = None,
+        out_dir: Path | None = None,
+        on_event: EventSink | None = None,
+        run_id: str | None = None,
+        owner: str = "",
+        unattended: bool | None = None,
+    ) -> RunReport:
+        """Start a new run and drive it in this process until it ends or waits for a person."""
+        new = new_run(
+            self.settings,
+            requirement,
+            pipeline=pipeline,
+            project=project,
+            caps=caps,
+            out_dir=out_dir,
+            run_id=run_id,
+            unattended=unattended,
+            owner=owner,
+        )
+        driver = new_driver()
+        self.stores.runs.create(
+            new.run_id,
+            new.created.requirement,
+            pipeline,
+            str(new.out),
+            project,
+            owner,
+            driver=driver,
+            lease_s=self.settings.run_lease_seconds,
+        )
+        row = self.queries.get(new.run_id)
+        self.log_created(row, new.created, owner)
+        return self.drive(row, driver, new.payload, on_event)
+
+    def resume(self, run_id: str, *, on_event: EventSink | None = None) -> RunReport:
+        """Continue an interrupted run from its last checkpoint; finished stages are not rerun."""
+        row = self.queries.get(run_id)
+        if row.status == Phase.PAUSED:
+            raise RunStateError(
+                f"run {run_id} is waiting for a person; see `devfactory pending {run_id}`"
+            )
+        if row.status in TERMINAL:
+            raise RunStateError(f"run {run_id} already ended {row.status}")
+        if not row.interrupted:
+            raise RunBusyError(
+                f"run {run_id} is still running (pid {row.pid} on {row.host}); "
+                "resume it once that process has stopped"
+            )
+        driver = new_driver()
+        if not self.stores.runs.claim(row, driver, self.settings.run_lease_seconds):
+            raise RunBusyError(f"run {run_id} was claimed by another process first")
+        return self.drive(row, driver, None, on_event)
+
+    def drive(
+        self,
+        row: RunRow,
+        driver: str,
+        payload: Any,
+        on_event: EventSink | None,
+        first: Event | None = None,
+        stop: StopCheck | None = None,
+    ) -> RunReport:
+        """Stream the graph for a run this process claimed, holding its lease; then release it.
+
+        At every step boundary the drive asks whether someone cancelled the run
+        (then it ends CANCELLED) and ``stop`` whether this process must let go
+        (then the run goes back to the queue for another worker).
+        """
+        run_id = row.run_id
+        config = self.graphs.config(run_id)
+        tracer = RunTracer(self.tracing, row) if self.tracing is not None else None
+        if tracer is not None:  # Langfuse: this drive joins the run's one trace
+            config = cast(RunnableConfig, {**config, **tracer.config()})
+        recorder = self.recorder(row, driver)
+        sinks = _Sinks(run_id, self.stores.feed, recorder, tracer, on_event)
+        drive = _Drive(row, self.graphs.compiled(row.pipeline), config, sinks)
+        context = self._context(row, sinks)
+        resumed = not isinstance(payload, dict)  # a resume or an answer
+        with (
+            bound_run(run_id),  # every line logged while it drives names the run
+            Lease(self.stores.runs, run_id, driver, self.settings.run_lease_seconds) as lease,
+        ):
+            try:
+                sinks.show(
+                    RunStarted(
+                        run_id=run_id,
+                        pipeline=row.pipeline,
+                        out_dir=str(Path(row.out_dir)),
+                        resumed=resumed,
+                    )
+                )
+                if first is not None:
+                    sinks.show(first)
+                halt = self._stream(drive, payload, context, lease, stop)
+            except GraphRecursionError:
+                halt = _Halt(failure=f"recursion limit {self.settings.recursion_limit} reached")
+            except BaseException as exc:
+                recorder.abandon(exc)  # resumable by anyone, with the reason
+                raise
+        if lease.lost:
+            lost = "the lease ran out; another process drives it"
+            sinks.show(RunError(run_id=run_id, message=lost))
+            return self.queries.report(run_id)
+        if halt.let_go:
+            self.stores.queue.requeue_mine(run_id, driver)
+            sinks.show(RunError(run_id=run_id, message=f"handed back to the queue: {halt.let_go}"))
+            return self.queries.report(run_id)
+        return self._finish(drive, halt)
+
+    def _context(self, row: RunRow, sinks: _Sinks) -> Context:
+        return Context(
+            settings=self.settings,
+            models=self.models,
+            project_spent=self.stores.runs.project_spent(row.project, excluding=row.run_id),
+            memory=sinks.recorder.memory,
+            pre_approval=self.stores.approvals.current(row.project),
+            record=sinks.keep,  # a node's events are kept before its writes are saved
+        )
+
+    def _stream(
+        self, drive: _Drive, payload: Any, context: Context, lease: Lease, stop: StopCheck | None
+    ) -> _Halt:
+        """Stream the graph until it ends, or until a step boundary where the drive must stop."""
+        running: set[str] = set()  # the pipeline's steps under way (their task ids)
+        for ns, mode, chunk in drive.graph.stream(
+            payload,
+            drive.config,
+            context=context,
+            stream_mode=["custom", "tasks"],
+            subgraphs=True,
+            durability="sync",
+        ):
+            if mode != "tasks":
+                if isinstance(chunk, Event):
+                    drive.sinks.caller(chunk)  # kept already, by the node that emitted it
+                continue
+            # a step inside a stage (ns): the stage is still under way
+            if ns or not _step_ended(running, cast(dict[str, Any], chunk)):
+                continue
+            if lease.lost:  # another process drives it now: record nothing more
+                return _Halt()
+            cancelled = self.stores.queue.cancel_requested(drive.row.run_id) or ""
+            let_go = "" if cancelled or stop is None else stop()
+            if cancelled or let_go:
+                return _Halt(cancelled=cancelled, let_go=let_go)
+        return _Halt()
+
+    def _finish(self, drive: _Drive, halt: _Halt) -> RunReport:
+        """Record where the run stands now (cancelled, paused, failed or ended) and report it."""
+        run_id, sinks, recorder = drive.row.run_id, drive.sinks, drive.sinks.recorder
+        snapshot = drive.graph.get_state(drive.config)
+        values = dict(snapshot.values or {})
+        pending: tuple[Pending, ...] = ()
+        if halt.cancelled:
+            status, reason = Phase.CANCELLED, f"cancelled by {halt.cancelled}"
+            moved = recorder.move(
+                once("cancel", ()), Phase.CANCELLED, actor=halt.cancelled, reason=reason
+            )
+            if moved is not None:
+                sinks.show(
+                    PhaseChanged(
+                        from_phase=moved.from_phase.value,
+                        to_phase=moved.to_phase.value,
+                        actor=halt.cancelled,
+                        reason=reason,
+                    )
+                )
+        else:
+            pending = pending_of(run_id, snapshot)
+            status, reason, paused = recorder.stop(values, pending, halt.failure)
+            if paused is not None:
+                sinks.show(paused)
+        records = recorder.finish(status, reason, values, pending)
+        report = RunReport(
+            run_id,
+            status,
+            reason,
+            Path(drive.row.out_dir),
+            records,
+            tuple(snapshot.next),
+            pending,
+            values,
+        )
+        sinks.show(RunFinished(run_id=run_id, status=status, reason=reason))
+        return report
