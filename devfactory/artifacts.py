@@ -10,7 +10,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devfactory.contracts import CheckRun, StageOutcome, StageRecord, Usage, check_relative_path
+from devfactory.contracts import (
+    CheckRun,
+    FinalChecks,
+    StageOutcome,
+    StageRecord,
+    Usage,
+    check_relative_path,
+)
 from devfactory.redact import redact, redact_data
 from devfactory.shown import shown
 
@@ -231,13 +238,14 @@ def write_run_files(
     status: str,
     reason: str,
     records: Sequence[StageRecord],
-    build: Mapping[str, Any] | None = None,
+    final_checks: FinalChecks | None = None,
 ) -> list[str]:
     """Write every stage's files, ``run.json`` and ``SUMMARY.md``; return what was refused.
 
-    ``build`` is the final checks of the built software (checks, score, each
-    acceptance criterion, problems), when the run reached them. What the run
-    records (not the files the teams wrote) is redacted of secrets.
+    ``final_checks`` are those of the built software (checks, score, each
+    acceptance criterion, problems), when the run reached them; ``run.json``
+    shows them as ``build``. What the run records (not the files the teams
+    wrote) is redacted of secrets.
     """
     problems = [p for record in records for p in write_stage_artifacts(out_dir, record)]
     total = Usage()
@@ -252,7 +260,7 @@ def write_run_files(
         "usage": {**total.model_dump(), "total_tokens": total.total_tokens},
         "seconds": round(sum(r.seconds for r in records), 3),
         "stages": [_recorded(r) for r in records],
-        "build": redact_data(dict(build or {})),
+        "build": redact_data(final_checks.model_dump(mode="json") if final_checks else {}),
     }
     summary = redact(render_summary(doc, records))
     return problems + _write_all(
@@ -274,25 +282,25 @@ def _recorded(record: StageRecord) -> dict[str, Any]:
     return doc
 
 
-def _build_section(build: Mapping[str, Any]) -> list[str]:
+def _final_checks_section(doc: Mapping[str, Any]) -> list[str]:
     """Render the final checks: each check, the score, the acceptance criteria, the problems."""
-    if not build:
+    if not doc.get("build"):
         return []
-    lines = ["", f"## The built software (score {build.get('score', 0.0):.2f})", ""]
+    built = FinalChecks.model_validate(doc["build"])
+    lines = ["", f"## The built software (score {built.score:.2f})", ""]
     lines += ["| Check | Command | Exit | Passed | Failed | Seconds | Sandboxed | Summary |"]
     lines += ["|---|---|---|---|---|---|---|---|"]
-    for c in build.get("checks", []):
+    for c in built.checks:
         lines.append(
-            f"| {c['name']} | `{c['command']}` | {c.get('exit_code')} | {c.get('passed', 0)} | "
-            f"{c.get('failed', 0) + c.get('errors', 0)} | {c.get('seconds', 0.0):.1f} | "
-            f"{'yes' if c.get('sandboxed', True) else 'NO'} | {c.get('summary', '')} |"
+            f"| {c.name} | `{c.command}` | {c.exit_code} | {c.passed} | "
+            f"{c.failed + c.errors} | {c.seconds:.1f} | "
+            f"{'yes' if c.sandboxed else 'NO'} | {c.summary} |"
         )
-    criteria = build.get("criteria") or {}
-    if criteria:
-        lines += ["", "Acceptance criteria: " + ", ".join(f"{k} {v}" for k, v in criteria.items())]
-    problems = build.get("problems") or []
-    if problems:
-        lines += ["", "Problems:", *(f"- {p.splitlines()[0][:300]}" for p in problems[:20])]
+    if built.criteria:
+        criteria = ", ".join(f"{k} {v}" for k, v in built.criteria.items())
+        lines += ["", "Acceptance criteria: " + criteria]
+    if built.problems:
+        lines += ["", "Problems:", *(f"- {p.splitlines()[0][:300]}" for p in built.problems[:20])]
     return lines
 
 
@@ -331,7 +339,7 @@ def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> st
             lines += ["", f"### Gate feedback: {r.team}", ""]
             lines += [f"- {item}" for item in r.gate_feedback]
     lines += _checks_tables(records)
-    lines += _build_section(doc.get("build") or {})
+    lines += _final_checks_section(doc)
     lines += ["", "## Verified facts", ""]
     for r in records:
         if r.result:

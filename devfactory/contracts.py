@@ -1,11 +1,24 @@
-"""The typed contracts every stage speaks: ``TaskResult`` and ``StageRecord``."""
+"""The typed contracts every stage speaks (``TaskResult``, ``StageRecord``) and how a run ends.
+
+``RunOutcome`` is how a run ended, with the ``FinalChecks`` of the software it
+built; the graph stores each as its JSON dump, and every reader validates it
+back through the model.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 MAX_ARTIFACT_CHARS = 12000
 MAX_ARTIFACTS = 8
@@ -178,6 +191,73 @@ class StageRecord(BaseModel):
     checks: list[CheckRun] = Field(default_factory=list)  # the sandbox runs of its last attempt
     # mechanical fixes made to the model's replies in its last attempt ("path: what")
     repairs: list[str] = Field(default_factory=list)
+
+    def to_state(self) -> dict[str, Any]:
+        """Serialise for graph state (plain JSON, readable in Studio)."""
+        return self.model_dump(mode="json")
+
+
+class FinalChecks(BaseModel):
+    """The final checks of the built software: the whole workspace, run in the sandbox.
+
+    ``run.json`` and the API show it as ``build``, the name clients already read.
+    """
+
+    checks: list[CheckRun] = Field(default_factory=list)
+    score: float = 0.0  # 0..1: the share of checks that passed, times the share of tests
+    criteria: dict[str, str] = Field(default_factory=dict)  # "AC-1" -> passed|failed|not covered
+    problems: list[str] = Field(default_factory=list)  # "<owner or run>: <problem>"
+    owners: dict[str, list[str]] = Field(default_factory=dict)  # team -> its files' problems
+
+    @classmethod
+    def not_run(cls, why: str) -> FinalChecks:
+        """Build the result of checks that could not run: the run fails with ``why``."""
+        return cls(problems=[why])
+
+
+EndStatus = Literal["COMPLETED", "FAILED", "REJECTED"]
+
+
+class RunOutcome(BaseModel):
+    """How a run ended: its status, why, the stages that blocked it, its final checks.
+
+    Built by one of the constructors below, stored in graph state as
+    ``to_state()`` and read back with ``model_validate``. A checkpoint written
+    before the final checks had their name keeps them under ``build``.
+    """
+
+    status: EndStatus
+    reason: str = ""
+    blocked: list[str] = Field(default_factory=list)  # the stages that ended BLOCKED
+    final_checks: FinalChecks | None = Field(
+        default=None, validation_alias=AliasChoices("final_checks", "build")
+    )
+
+    @field_validator("final_checks", mode="before")
+    @classmethod
+    def _none_when_empty(cls, value: Any) -> Any:
+        return value or None  # an old checkpoint wrote {} for "no checks ran"
+
+    @classmethod
+    def completed(cls, final_checks: FinalChecks | None) -> RunOutcome:
+        """Build the outcome of a run that delivered (``final_checks``: None when none ran)."""
+        return cls(status="COMPLETED", final_checks=final_checks)
+
+    @classmethod
+    def failed(
+        cls,
+        reason: str,
+        *,
+        blocked: Sequence[str] = (),
+        final_checks: FinalChecks | None = None,
+    ) -> RunOutcome:
+        """Build the outcome of a run that failed: why, and the stages that blocked it."""
+        return cls(status="FAILED", reason=reason, blocked=list(blocked), final_checks=final_checks)
+
+    @classmethod
+    def rejected(cls, reason: str) -> RunOutcome:
+        """Build the outcome of a run governance rejected before any team worked."""
+        return cls(status="REJECTED", reason=reason)
 
     def to_state(self) -> dict[str, Any]:
         """Serialise for graph state (plain JSON, readable in Studio)."""

@@ -42,6 +42,7 @@ from devfactory.events import (
     StageFinished,
     stage_records,
 )
+from devfactory.graph.state import final_checks_of, outcome_of
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.pipelines import load_pipeline
@@ -230,8 +231,10 @@ class RunRecorder:
                 reason=reason,
             )
             return Phase.PAUSED, reason, shown
-        outcome = values.get("outcome") or {}
-        return Phase(outcome.get("status", Phase.FAILED)), outcome.get("reason", ""), None
+        outcome = outcome_of(values)
+        if outcome is None:
+            return Phase.FAILED, "", None
+        return Phase(outcome.status), outcome.reason, None
 
     def finish(
         self, status: str, reason: str, values: Mapping[str, Any], pending: Sequence[Pending]
@@ -249,7 +252,7 @@ class RunRecorder:
             status=status,
             reason=reason,
             records=records,
-            build=(values.get("outcome") or {}).get("build") or values.get("build"),
+            final_checks=final_checks_of(values),
         )
         for problem in refused:  # the run's state is in Postgres either way
             self._refused("factory", problem)

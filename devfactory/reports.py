@@ -13,6 +13,7 @@ from typing import Any
 from devfactory.contracts import StageRecord
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import DecisionError, Pause
+from devfactory.graph.state import final_checks_of
 from devfactory.settings import Settings
 from devfactory.store.runs import RunInputError, RunStateError
 
@@ -177,8 +178,9 @@ def report_document(report: RunReport, spent: Spend) -> dict[str, Any]:
 
     It holds the status and reason, the folder, the spend, each stage (outcome,
     attempts, tokens, seconds, reason and sandbox checks), the final checks of
-    the built software and what a paused run waits on.
+    the built software (as ``build``) and what a paused run waits on.
     """
+    built = final_checks_of(report.values)
     return {
         "run_id": report.run_id,
         "status": report.status,
@@ -199,7 +201,7 @@ def report_document(report: RunReport, spent: Spend) -> dict[str, Any]:
             }
             for r in report.records
         ],
-        "build": report.values.get("build") or None,
+        "build": built.model_dump(mode="json") if built else None,
         "pending": [
             {"id": p.interrupt_id, **p.pause.model_dump(mode="json", include=_PAUSE_FIELDS)}
             for p in report.pending

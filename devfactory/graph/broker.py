@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.contracts import TaskResult, Usage
 from devfactory.graph.prompts import render_prompt
-from devfactory.models.io import ask_structured, grammar_schema, with_choices
+from devfactory.models.io import Answer, ask_structured, grammar_schema, with_choices
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import TeamSpec
 
@@ -105,6 +105,32 @@ class Consultation:
 Resolve = Callable[[TeamSpec], Any]  # spec -> ResolvedModel
 
 
+@dataclass(frozen=True)
+class Broker:
+    """What every hop of a question shares: the teams, the run, the models and the limits.
+
+    Attributes:
+        teams: the registry (who may ask whom, each responder's identity).
+        requirement: the requirement as the responders see it.
+        stages: the run's stage records (what each responder knows in this run).
+        resolve: the model serving a team.
+        max_hops: how many teams a question may pass through after the first.
+        max_parse_retries: further tries for a reply that is not a valid answer.
+        max_model_errors: retries of a model's transport errors.
+        context_chars: how much of each file a responder sees.
+
+    """
+
+    teams: TeamRegistry
+    requirement: str
+    stages: Mapping[str, Any]
+    resolve: Resolve
+    max_hops: int
+    max_parse_retries: int
+    max_model_errors: int
+    context_chars: int
+
+
 def _known(record: Mapping[str, Any] | None, limit: int) -> str:
     if not record or not record.get("result"):
         return "Your team has not worked on this run yet; answer from your expertise."
@@ -115,115 +141,135 @@ def _known(record: Mapping[str, Any] | None, limit: int) -> str:
 
 
 def consult(
-    teams: TeamRegistry,
-    *,
-    asker: str,
-    target: str,
-    question: str,
-    requirement: str,
-    asker_context: str,
-    stages: Mapping[str, Any],
-    resolve: Resolve,
-    max_hops: int,
-    max_parse_retries: int,
-    max_model_errors: int,
-    context_chars: int,
+    broker: Broker, *, asker: str, target: str, question: str, asker_context: str
 ) -> Consultation:
     """Answer ``asker``'s ``question`` through ``target`` (and further teams, bounded)."""
     out = Consultation()
-
-    def ask(chain: list[str], who: str, q: str, ctx: str) -> tuple[str, str]:
-        """Return ``(answer, escalation reason)`` for ``chain[-1]`` asking ``who``."""
-        why = refusal(teams, chain[-1], who, chain=chain, max_hops=max_hops)
-        if why:
-            out.hops.append(Hop(chain[-1], who, q, "refused", reason=why))
-            return "", why
-        spec = teams[who]
-        answers = ""
-        for _ in range(2):  # once, plus once more after a further team answered
-            resolved = resolve(spec)
-            messages = [
-                SystemMessage(
-                    render_prompt(
-                        "responder_system",
-                        team_name=spec.name,
-                        soul=spec.soul.strip(),
-                        may_ask=", ".join(spec.may_ask) or "none",
-                    )
-                ),
-                HumanMessage(
-                    render_prompt(
-                        "responder_task",
-                        asker_name=teams[chain[-1]].name,
-                        question=q,
-                        requirement=requirement,
-                        asker_context=ctx or "(nothing yet)",
-                        known=_known(stages.get(who), context_chars),
-                        answers=answers,
-                    )
-                ),
-            ]
-            started = time.perf_counter()
-            reply = ask_structured(
-                resolved.structured(responder_schema(spec)),
-                messages,
-                ResponderReply,
-                max_parse_retries=max_parse_retries,
-                max_model_errors=max_model_errors,
-            )
-            out.usage[who] = out.usage.get(who, Usage()).add(reply.usage)
-            out.models[who] = reply.model or resolved.label
-            out.seconds[who] = out.seconds.get(who, 0.0) + time.perf_counter() - started
-            value = reply.value
-            if value is None:
-                why = f"{who} gave no valid answer: {reply.problem}"
-                out.hops.append(Hop(chain[-1], who, q, "cannot_answer", reason=why))
-                return "", why
-            if value.status == "ANSWERED" and value.answer.strip():
-                out.hops.append(
-                    Hop(
-                        chain[-1],
-                        who,
-                        q,
-                        "answered",
-                        value.answer,
-                        "",
-                        value.confidence,
-                        reply.model,
-                    )
-                )
-                out.answered_by = who
-                return value.answer, ""
-            if (
-                value.status == "NEEDS_CLARIFICATION"
-                and value.target_team
-                and value.question
-                and not answers
-            ):
-                out.hops.append(
-                    Hop(
-                        chain[-1],
-                        who,
-                        q,
-                        "asked_further",
-                        reason=f"asked {value.target_team}: {value.question}",
-                    )
-                )
-                further, why = ask([*chain, who], value.target_team, value.question, value.answer)
-                if why:
-                    return "", why
-                answers = (
-                    f"\n## {teams[value.target_team].name} answered your question\n"
-                    f"{value.question}\n-> {further}\n"
-                )
-                continue
-            why = f"{who} cannot answer: {value.answer or 'no answer given'}"
-            out.hops.append(Hop(chain[-1], who, q, "cannot_answer", reason=why))
-            return "", why
-        return "", f"{who} could not answer after a further team's answer"
-
-    answer, why = ask([asker], target, question, asker_context)
+    answer, why = ask(broker, out, [asker], target, question, asker_context)
     out.answer, out.escalate = answer, why
     if not answer:
         out.answered_by = ""
     return out
+
+
+def ask(
+    broker: Broker, out: Consultation, chain: list[str], who: str, question: str, context: str
+) -> tuple[str, str]:
+    """Have ``who`` answer the last team of ``chain``; return ``(answer, escalation reason)``.
+
+    A responder that needs another team first asks it (``ask_further``, one
+    hop deeper) and then answers once more with that answer; every hop is
+    recorded in ``out``.
+    """
+    asker = chain[-1]
+    why = refusal(broker.teams, asker, who, chain=chain, max_hops=broker.max_hops)
+    if why:
+        out.hops.append(Hop(asker, who, question, "refused", reason=why))
+        return "", why
+    answers = ""
+    for _ in range(2):  # once, plus once more after a further team answered
+        said = respond(broker, out, asker, who, question, context, answers)
+        reply = said.value
+        if reply is None:
+            why = f"{who} gave no valid answer: {said.problem}"
+            out.hops.append(Hop(asker, who, question, "cannot_answer", reason=why))
+            return "", why
+        if reply.status == "ANSWERED" and reply.answer.strip():
+            out.hops.append(
+                Hop(
+                    asker,
+                    who,
+                    question,
+                    "answered",
+                    answer=reply.answer,
+                    confidence=reply.confidence,
+                    model=said.model,
+                )
+            )
+            out.answered_by = who
+            return reply.answer, ""
+        if (
+            reply.status == "NEEDS_CLARIFICATION"
+            and reply.target_team
+            and reply.question
+            and not answers
+        ):
+            answers, why = ask_further(broker, out, [*chain, who], reply, question)
+            if why:
+                return "", why
+            continue
+        why = f"{who} cannot answer: {reply.answer or 'no answer given'}"
+        out.hops.append(Hop(asker, who, question, "cannot_answer", reason=why))
+        return "", why
+    return "", f"{who} could not answer after a further team's answer"
+
+
+def ask_further(
+    broker: Broker, out: Consultation, chain: list[str], reply: ResponderReply, question: str
+) -> tuple[str, str]:
+    """Pass a responder's own question one hop on; return the answer as its prompt's section.
+
+    ``chain`` ends with the responder; the second value is why a person must
+    answer instead ("" when the further team answered).
+    """
+    assert reply.target_team and reply.question  # ask routes here only with both
+    who = chain[-1]
+    asked = f"asked {reply.target_team}: {reply.question}"
+    out.hops.append(Hop(chain[-2], who, question, "asked_further", reason=asked))
+    further, why = ask(broker, out, chain, reply.target_team, reply.question, reply.answer)
+    if why:
+        return "", why
+    return (
+        f"\n## {broker.teams[reply.target_team].name} answered your question\n"
+        f"{reply.question}\n-> {further}\n"
+    ), ""
+
+
+def respond(
+    broker: Broker,
+    out: Consultation,
+    asker: str,
+    who: str,
+    question: str,
+    context: str,
+    answers: str,
+) -> Answer[ResponderReply]:
+    """Ask ``who``'s model for its reply (repaired, retried), metered to ``who``.
+
+    ``answers`` holds what further teams answered the responder, if it asked.
+    """
+    spec, teams = broker.teams[who], broker.teams
+    resolved = broker.resolve(spec)
+    messages = [
+        SystemMessage(
+            render_prompt(
+                "responder_system",
+                team_name=spec.name,
+                soul=spec.soul.strip(),
+                may_ask=", ".join(spec.may_ask) or "none",
+            )
+        ),
+        HumanMessage(
+            render_prompt(
+                "responder_task",
+                asker_name=teams[asker].name,
+                question=question,
+                requirement=broker.requirement,
+                asker_context=context or "(nothing yet)",
+                known=_known(broker.stages.get(who), broker.context_chars),
+                answers=answers,
+            )
+        ),
+    ]
+    started = time.perf_counter()
+    reply = ask_structured(
+        resolved.structured(responder_schema(spec)),
+        messages,
+        ResponderReply,
+        max_parse_retries=broker.max_parse_retries,
+        max_model_errors=broker.max_model_errors,
+    )
+    out.usage[who] = out.usage.get(who, Usage()).add(reply.usage)
+    out.models[who] = reply.model or resolved.label
+    out.seconds[who] = out.seconds.get(who, 0.0) + time.perf_counter() - started
+    return reply

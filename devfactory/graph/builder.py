@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
+from devfactory.graph.binding import bind
 from devfactory.graph.context import Context
-from devfactory.graph.control import REVIEW, VALIDATE, make_plan, make_review, make_validate
+from devfactory.graph.control import REVIEW, VALIDATE, RunSetup, plan, review, validate
 from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN, approval, govern
 from devfactory.graph.hitl import waits_for
 from devfactory.graph.stage import make_team_node
@@ -31,10 +32,11 @@ def build_graph(
         pipeline = load_pipeline(pipeline)
     pipeline.check_teams(teams)
     builder = StateGraph(RunState, context_schema=Context, input_schema=RunInput)
-    plan, first = make_plan(pipeline, teams)
+    setup = RunSetup.of(pipeline, teams)
+    first = setup.first
     builder.add_node(GOVERNANCE, govern)
     builder.add_node(APPROVAL, approval, metadata=waits_for("a governance approval"))
-    builder.add_node(PLAN, plan, destinations=tuple(first))
+    builder.add_node(PLAN, bind(plan, setup), destinations=first)
     builder.add_edge(START, GOVERNANCE)
     for stage in pipeline.stages:
         builder.add_node(
@@ -44,12 +46,10 @@ def build_graph(
             builder.add_edge(stage.needs[0], stage.team)
         elif stage.needs:
             builder.add_edge(list(stage.needs), stage.team)
-    builder.add_node(
-        VALIDATE, make_validate(pipeline, teams, first), destinations=(REVIEW, *first, END)
-    )
+    builder.add_node(VALIDATE, bind(validate, setup), destinations=(REVIEW, *first, END))
     builder.add_node(
         REVIEW,
-        make_review(pipeline, first),
+        bind(review, setup),
         destinations=(*first, END),
         metadata=waits_for("a review of the finished run"),
     )

@@ -1,21 +1,27 @@
 """The run's own nodes after governance: plan the stages, validate the result, final review.
 
+Each node is a top-level function taking the pipeline's frozen ``RunSetup``,
+as a stage's nodes take their team's ``StageSetup`` (``binding.bind`` gives
+it to them). Their routes name the pipeline's first stages, so the builder
+lists them (``destinations=``) and the drawn graph is the graph that runs.
+
 A reviewer's revision is new scope: it is screened (``scope.vet``) before any
 team reads it, and waits for an approver when it goes past what was approved.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import StageOutcome, StageRecord
+from devfactory.contracts import FinalChecks, RunOutcome, StageOutcome, StageRecord
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import make_pause
+from devfactory.control.hitl import Decision, Pause, make_pause
 from devfactory.control.lifecycle import Phase
 from devfactory.graph import metering
 from devfactory.graph.context import Context
@@ -25,9 +31,16 @@ from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import vet
 from devfactory.graph.stage.verify import run_checks as verify_files
 from devfactory.graph.stage.verify import workspace_files
-from devfactory.graph.state import RESET, RunState
+from devfactory.graph.state import (
+    RESET,
+    RunState,
+    StagePlan,
+    StageSlot,
+    build_plan_of,
+    final_checks_of,
+)
 from devfactory.pipelines import Pipeline
-from devfactory.software.plan import find_plan
+from devfactory.software.plan import BuildPlan
 from devfactory.teams.checks import run_checks
 from devfactory.teams.registry import TeamRegistry
 
@@ -35,38 +48,61 @@ VALIDATE = "validate"
 REVIEW = "review"
 
 
-def make_plan(pipeline: Pipeline, teams: TeamRegistry):
-    """Build the ``plan`` node: bind stages to objectives and per-team soft caps."""
-    first = [s.team for s in pipeline.stages if not s.needs]
-    shares = {t: teams[t].budget_share for t in pipeline.teams}
-    total_share = sum(shares.values()) or 1.0
+@dataclass(frozen=True)
+class RunSetup:
+    """A pipeline's fixed part of the run graph, made once when the graph is built.
 
-    def plan(state: RunState, runtime: Runtime[Context]) -> Command:
-        mover = Mover(state, runtime)
-        update: dict[str, Any] = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
-        run_caps = Caps.model_validate((state.get("budget") or {}).get("run") or {})
-        team_caps = {}
-        for team, share in shares.items():
-            part = share / total_share
-            team_caps[team] = Caps(
-                tokens=None if run_caps.tokens is None else max(1, int(run_caps.tokens * part)),
-                cost_usd=None if run_caps.cost_usd is None else run_caps.cost_usd * part,
-                seconds=None if run_caps.seconds is None else run_caps.seconds * part,
-            ).model_dump()
-        update["plan"] = {
-            "pipeline": pipeline.name,
-            "stages": [{"team": s.team, "needs": list(s.needs)} for s in pipeline.stages],
-            "team_caps": team_caps,
-        }
-        update |= mover.to(
-            Phase.IN_PROGRESS, reason=f"{len(pipeline.stages)} stages, starting {', '.join(first)}"
-        )
-        return Command(goto=first, update=update)
+    Attributes:
+        pipeline: the pipeline.
+        teams: the registry.
+        first: the stages that need none: where every round starts.
+        shares: each team's part of the run's caps (its budget share of the pipeline's).
 
-    return plan, first
+    """
+
+    pipeline: Pipeline
+    teams: TeamRegistry
+    first: tuple[str, ...]
+    shares: Mapping[str, float]
+
+    @classmethod
+    def of(cls, pipeline: Pipeline, teams: TeamRegistry) -> RunSetup:
+        """Build the setup of ``pipeline``'s run graph."""
+        shares = {t: teams[t].budget_share for t in pipeline.teams}
+        total = sum(shares.values()) or 1.0
+        first = tuple(s.team for s in pipeline.stages if not s.needs)
+        return cls(pipeline, teams, first, {t: share / total for t, share in shares.items()})
 
 
-def _blocked(stages: dict[str, Any]) -> list[StageRecord]:
+def part_of(caps: Caps, part: float) -> Caps:
+    """Return ``part`` (0..1) of ``caps``: a team's soft caps within the run's."""
+    return Caps(
+        tokens=None if caps.tokens is None else max(1, int(caps.tokens * part)),
+        cost_usd=None if caps.cost_usd is None else caps.cost_usd * part,
+        seconds=None if caps.seconds is None else caps.seconds * part,
+    )
+
+
+def plan(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command[str]:
+    """Lay out the pipeline's stages with each team's soft caps, and start the first ones."""
+    pipeline = setup.pipeline
+    mover = Mover(state, runtime)
+    update: dict[str, Any] = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
+    run_caps = Caps.model_validate((state.get("budget") or {}).get("run") or {})
+    update["stage_plan"] = StagePlan(
+        pipeline=pipeline.name,
+        stages=[StageSlot(team=s.team, needs=list(s.needs)) for s in pipeline.stages],
+        team_caps={t: part_of(run_caps, part).model_dump() for t, part in setup.shares.items()},
+    )
+    update |= mover.to(
+        Phase.IN_PROGRESS,
+        reason=f"{len(pipeline.stages)} stages, starting {', '.join(setup.first)}",
+    )
+    return Command(goto=list(setup.first), update=update)
+
+
+def blocked_stages(stages: Mapping[str, Any]) -> list[StageRecord]:
+    """Return the records of the stages that ended BLOCKED."""
     return [
         StageRecord.model_validate(r)
         for r in stages.values()
@@ -74,16 +110,34 @@ def _blocked(stages: dict[str, Any]) -> list[StageRecord]:
     ]
 
 
-def cross_check(pipeline: Pipeline, teams: TeamRegistry, stages: dict[str, Any]) -> list[str]:
+def blocked_outcome(state: RunState, blocked: list[StageRecord]) -> RunOutcome:
+    """Say why the run failed when stages blocked: the first one's reason, and the spend.
+
+    A stage stopped by the budget or the policy adds what the run spent.
+    """
+    first = blocked[0]
+    reason = f"stage {first.team} BLOCKED: {first.reason}"
+    if first.stopped_by in ("budget", "policy"):
+        spent = metering.run_spend(state)
+        reason += (
+            f" (spent {spent.tokens:,} tokens, ${spent.cost_usd:.4f}, "
+            f"{spent.seconds:.1f}s of model time)"
+        )
+    return RunOutcome.failed(reason, blocked=[r.team for r in blocked])
+
+
+def cross_check(
+    setup: RunSetup, stages: Mapping[str, Any], build_plan: BuildPlan | None
+) -> list[str]:
     """Check the finished round as a whole: every stage passed, every file present.
 
     A stage the build plan gave nothing to do (SKIPPED, stopped by the plan)
     counts as done; every other stage must have passed with its documents and
     its planned files.
     """
-    plan = find_plan(stages)
+    teams = setup.teams
     problems = []
-    for team in pipeline.teams:
+    for team in setup.pipeline.teams:
         record = stages.get(team)
         if record is not None and record.get("stopped_by") == "plan":
             continue
@@ -92,7 +146,7 @@ def cross_check(pipeline: Pipeline, teams: TeamRegistry, stages: dict[str, Any])
             continue
         result = StageRecord.model_validate(record).result
         produced = {a.path for a in result.artifacts} if result else set()
-        expected = [i.path for i in stage_items(teams[team], plan)]
+        expected = [i.path for i in stage_items(teams[team], build_plan)]
         missing = [p for p in expected if p not in produced]
         if missing:
             problems.append(f"{team} is missing {', '.join(missing)}")
@@ -101,36 +155,45 @@ def cross_check(pipeline: Pipeline, teams: TeamRegistry, stages: dict[str, Any])
     return problems
 
 
-def final_checks(state: RunState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Run the build plan's checks on the whole workspace; return what the outcome keeps.
+def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | None:
+    """Run the build plan's checks on the whole workspace.
 
-    Returns an empty dict when nothing is to run (no executable plan, or
-    ``run_code`` off); otherwise the checks, the score, each acceptance
-    criterion's status and the problems, each naming its file's owner.
+    Returns None when nothing is to run (no executable plan, or ``run_code``
+    off); otherwise the checks, the score, each acceptance criterion's status
+    and the problems, each naming its file's owner.
     """
     stages = state.get("stages", {})
-    plan = find_plan(stages)
-    if plan is None or not plan.executable or not runtime.context.settings.run_code:
-        return {}
+    build_plan = build_plan_of(state)
+    if build_plan is None or not build_plan.executable or not runtime.context.settings.run_code:
+        return None
     from devfactory.sandbox.runner import SandboxUnavailableError
 
     files = workspace_files(stages, [])
     try:
-        found = verify_files(plan, files, runtime, teams=list(stages))
+        found = verify_files(build_plan, files, runtime, teams=list(stages))
     except SandboxUnavailableError as exc:
-        return {"checks": [], "score": 0.0, "criteria": {}, "problems": [f"not run: {exc}"]}
+        return FinalChecks.not_run(f"not run: {exc}")
     except Exception as exc:  # noqa: BLE001 - the run fails with the reason, it never crashes
-        why = f"the final checks could not run: {type(exc).__name__}: {exc}"[:600]
-        return {"checks": [], "score": 0.0, "criteria": {}, "problems": [why]}
-    return {
-        "checks": [c.model_dump(mode="json") for c in found.checks],
-        "score": found.score,
-        "criteria": found.criteria,
-        "problems": [f"{p.owner or 'run'}: {p.line()}"[:1500] for p in found.problems],
-        "owners": {
+        return FinalChecks.not_run(
+            f"the final checks could not run: {type(exc).__name__}: {exc}"[:600]
+        )
+    return FinalChecks(
+        checks=found.checks,
+        score=found.score,
+        criteria=found.criteria,
+        problems=[f"{p.owner or 'run'}: {p.line()}"[:1500] for p in found.problems],
+        owners={
             team: [p.line()[:1500] for p in found.of(team)]
             for team in dict.fromkeys(p.owner for p in found.problems if p.owner in stages)
         },
+    )
+
+
+def prior_files(stages: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Return each team's files of the round that ended, by path: its next draft's start."""
+    return {
+        team: {a["path"]: a["content"] for a in (r.get("result") or {}).get("artifacts", [])}
+        for team, r in stages.items()
     }
 
 
@@ -139,190 +202,167 @@ def fix_round(state: RunState, owners: dict[str, list[str]]) -> dict[str, Any]:
 
     Every stage runs again, so the pipeline's joins hold: a team with nothing
     to fix keeps its record without a model call; an owner redrafts from its
-    current files with the problems as the gate's feedback.
+    current files with the problems as the gate's feedback. The build plan
+    stays: its stage keeps its record.
     """
     stages = state.get("stages", {})
     return {
         "fix_round": state.get("fix_round", 0) + 1,
         "fixes": owners,
         "kept_stages": dict(stages),
-        "prior": {
-            team: {a["path"]: a["content"] for a in (r.get("result") or {}).get("artifacts", [])}
-            for team, r in stages.items()
-        },
+        "prior": prior_files(stages),
         "stages": {RESET: True},
     }
 
 
-def make_validate(pipeline: Pipeline, teams: TeamRegistry, restart: Sequence[str] = ()):
-    """Build the ``validate`` node: the whole round must hold before a person reviews it.
+def validate(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command[str]:
+    """Hold the whole round up before a person reviews it: stages, files, the built software.
 
-    When the built software fails its checks, the failures go back to the
-    teams that own the failing files, up to ``max_fix_rounds`` times; then the
-    run FAILS with them.
+    A blocked stage or a missing file fails the run. When the built software
+    fails its checks, the failures go back to the teams that own the failing
+    files, up to ``max_fix_rounds`` times; then the run FAILS with them.
     """
-
-    def validate(state: RunState, runtime: Runtime[Context]) -> Command:
-        mover = Mover(state, runtime)
-        stages = state.get("stages", {})
-        blocked = _blocked(stages)
-        if blocked:
-            first = blocked[0]
-            spent = metering.run_spend(state)
-            reason = f"stage {first.team} BLOCKED: {first.reason}"
-            if first.stopped_by in ("budget", "policy"):
-                reason += (
-                    f" (spent {spent.tokens:,} tokens, ${spent.cost_usd:.4f}, "
-                    f"{spent.seconds:.1f}s of model time)"
-                )
-            failed: dict[str, Any] = {**mover.to(Phase.FAILED, reason=reason[:2000])}
-            failed["outcome"] = {
-                "status": Phase.FAILED.value,
-                "reason": reason,
-                "blocked": [r.team for r in blocked],
-            }
-            return Command(goto=END, update=failed)
-        update: dict[str, Any] = {}
-        update |= mover.to(Phase.VALIDATING, reason="every stage passed its gate")
-        problems = cross_check(pipeline, teams, stages)
-        if problems:
-            reason = "validation failed: " + "; ".join(problems)
-            update |= mover.to(Phase.FAILED, reason=reason[:2000])
-            update["outcome"] = {"status": Phase.FAILED.value, "reason": reason, "blocked": []}
-            return Command(goto=END, update=update)
-        built = final_checks(state, runtime)
-        owners = built.get("owners") or {}
-        rounds = state.get("fix_round", 0)
-        if owners and restart and rounds < runtime.context.settings.max_fix_rounds:
-            names = ", ".join(owners)
-            reason = f"fix round {rounds + 1}: the built software fails its checks; back to {names}"
-            update |= mover.to(Phase.IN_PROGRESS, reason=reason)
-            update |= fix_round(state, owners)
-            update["build"] = built
-            return Command(goto=list(restart), update=update)
-        if built.get("problems"):
-            reason = "the built software fails its checks: " + "; ".join(built["problems"])
-            update |= mover.to(Phase.FAILED, reason=reason[:2000])
-            update["outcome"] = {
-                "status": Phase.FAILED.value,
-                "reason": reason[:4000],
-                "blocked": [],
-                "build": built,
-            }
-            return Command(goto=END, update=update)
-        update["build"] = built
-        update |= mover.to(Phase.AWAITING_REVIEW, reason="deliverables validated")
-        if not runtime.context.settings.review_required:
-            update |= mover.to(Phase.COMPLETED, actor="policy", reason="final review not required")
-            update["outcome"] = {
-                "status": Phase.COMPLETED.value,
-                "reason": "",
-                "blocked": [],
-                "build": built,
-            }
-            return Command(goto=END, update=update)
-        return Command(goto=REVIEW, update=update)
-
-    return validate
+    mover = Mover(state, runtime)
+    stages = state.get("stages", {})
+    blocked = blocked_stages(stages)
+    if blocked:
+        return Command(goto=END, update=mover.end(blocked_outcome(state, blocked)))
+    update: dict[str, Any] = mover.to(Phase.VALIDATING, reason="every stage passed its gate")
+    problems = cross_check(setup, stages, build_plan_of(state))
+    if problems:
+        update |= mover.end(RunOutcome.failed("validation failed: " + "; ".join(problems)))
+        return Command(goto=END, update=update)
+    built = final_checks(state, runtime)
+    owners = built.owners if built else {}
+    rounds = state.get("fix_round", 0)
+    if owners and rounds < runtime.context.settings.max_fix_rounds:
+        names = ", ".join(owners)
+        reason = f"fix round {rounds + 1}: the built software fails its checks; back to {names}"
+        update |= mover.to(Phase.IN_PROGRESS, reason=reason)
+        update |= fix_round(state, owners)
+        update["final_checks"] = built.model_dump(mode="json") if built else None
+        return Command(goto=list(setup.first), update=update)
+    if built and built.problems:
+        reason = "the built software fails its checks: " + "; ".join(built.problems)
+        update |= mover.end(RunOutcome.failed(reason[:4000], final_checks=built))
+        return Command(goto=END, update=update)
+    update["final_checks"] = built.model_dump(mode="json") if built else None
+    update |= mover.to(Phase.AWAITING_REVIEW, reason="deliverables validated")
+    if not runtime.context.settings.review_required:
+        done = RunOutcome.completed(built)
+        update |= mover.end(done, actor="policy", reason="final review not required")
+        return Command(goto=END, update=update)
+    return Command(goto=REVIEW, update=update)
 
 
-def make_review(pipeline: Pipeline, first: Sequence[str]):
-    """Build the ``review`` node: a person approves, asks for changes (bounded) or rejects.
+def review_pause(state: RunState, runtime: Runtime[Context]) -> Pause:
+    """Build the final review's question: the round's files; past the cap, no more revising."""
+    settings = runtime.context.settings
+    revision = state.get("revision", 0)
+    files = [
+        f"{a['path']} ({r['team']})"
+        for r in state.get("stages", {}).values()
+        for a in (r.get("result") or {}).get("artifacts", [])
+    ]
+    pause = make_pause(
+        runtime.context.get_policy(),
+        "review",
+        title=f"final review of round {revision + 1}: {len(files)} files",
+        question=(f"Requirement: {state['requirement']}\nFiles: " + ", ".join(files))[:4000],
+        details={
+            "revision": revision,
+            "max_revisions": settings.max_review_rounds,
+            "files": files[:40],
+        },
+    )
+    if revision >= settings.max_review_rounds:
+        pause = pause.model_copy(update={"actions": ("approve", "reject")})
+    return pause
+
+
+def review(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command[str]:
+    """Ask a person to approve (COMPLETED), ask for changes (bounded, ``revise``) or reject.
 
     In an unattended run the policy's review rule decides (approve by default).
-
-    Changes are screened first; past the approved scope an approver decides
-    whether the teams see them (approve), the run ends (reject) or they are
-    rewritten and screened again (modify).
     """
+    decision = decide(review_pause(state, runtime), state, runtime)
+    mover = Mover(state, runtime)
+    update: dict[str, Any] = {
+        "decisions": {task_key(): {"kind": "review", **decision.model_dump(mode="json")}}
+    }
+    actor, summary = decision.actor, decision.summary()
+    if decision.action == "approve":
+        done = RunOutcome.completed(final_checks_of(state))
+        update |= mover.end(done, actor=actor, reason=summary)
+        return Command(goto=END, update=update)
+    if decision.action == "reject":
+        failed = RunOutcome.failed(f"review rejected: {summary}")
+        update |= mover.end(failed, actor=actor, reason=summary)
+        return Command(goto=END, update=update)
+    return revise(state, runtime, setup, decision, mover, update)
 
-    def review(state: RunState, runtime: Runtime[Context]) -> Command:
-        settings = runtime.context.settings
-        revision = state.get("revision", 0)
-        stages = state.get("stages", {})
-        files = [
-            f"{a['path']} ({r['team']})"
-            for r in stages.values()
-            for a in (r.get("result") or {}).get("artifacts", [])
-        ]
-        pause = make_pause(
-            runtime.context.get_policy(),
-            "review",
-            title=f"final review of round {revision + 1}: {len(files)} files",
-            question=(f"Requirement: {state['requirement']}\nFiles: " + ", ".join(files))[:4000],
-            details={
-                "revision": revision,
-                "max_revisions": settings.max_review_rounds,
-                "files": files[:40],
-            },
-        )
-        if revision >= settings.max_review_rounds:
-            pause = pause.model_copy(update={"actions": ("approve", "reject")})
-        decision = decide(pause, state, runtime)  # unattended: approved by the policy
-        mover = Mover(state, runtime)
-        actor = decision.actor
-        update: dict[str, Any] = {
-            "decisions": {task_key(): {"kind": "review", **decision.model_dump(mode="json")}}
-        }
-        if decision.action == "approve":
-            update |= mover.to(Phase.COMPLETED, actor=actor, reason=decision.summary())
-            update["outcome"] = {
-                "status": Phase.COMPLETED.value,
-                "reason": "",
-                "blocked": [],
-                "build": state.get("build", {}),
-            }
-            return Command(goto=END, update=update)
-        if decision.action == "reject":
-            update |= mover.to(Phase.FAILED, actor=actor, reason=decision.summary())
-            update["outcome"] = {
-                "status": Phase.FAILED.value,
-                "reason": f"review rejected: {decision.summary()}",
-                "blocked": [],
-            }
-            return Command(goto=END, update=update)
-        vetted = vet(
-            state,
-            runtime,
-            decision.text,
-            source=f"review feedback from {decision.by} (revision {revision + 1})",
-            key=task_key(),
-        )
-        update["decisions"] |= vetted.decisions
-        update["notices"] = vetted.publish(runtime)
-        if vetted.rejected:
-            reason = f"governance rejected the review feedback: {vetted.rejected}"
-            update |= mover.to(Phase.FAILED, actor=vetted.actor, reason=reason[:2000])
-            update["outcome"] = {"status": Phase.FAILED.value, "reason": reason, "blocked": []}
-            return Command(goto=END, update=update)
-        feedback = vetted.text
-        prior = {
-            team: {a["path"]: a["content"] for a in (r.get("result") or {}).get("artifacts", [])}
-            for team, r in stages.items()
-        }
-        summary = {
-            "revision": revision,
-            "feedback": feedback,
-            "stages": {
-                t: {"outcome": r["outcome"], "attempts": r["attempts"]} for t, r in stages.items()
-            },
-        }
-        update |= mover.to(
-            Phase.IN_PROGRESS,
-            actor=actor,
-            reason=f"revision {revision + 1}: {feedback}"[:2000],
-        )
-        update |= {
-            "revision": revision + 1,
-            "review_feedback": feedback,
-            "prior": prior,
-            "rounds": [*state.get("rounds", []), summary],
-            "stages": {RESET: True},
-            # a revision is a new round: every team works again, fix rounds start over
-            "fix_round": 0,
-            "fixes": {},
-            "kept_stages": {},
-        }
-        return Command(goto=list(first), update=update)
 
-    return review
+def revise(
+    state: RunState,
+    runtime: Runtime[Context],
+    setup: RunSetup,
+    decision: Decision,
+    mover: Mover,
+    update: dict[str, Any],
+) -> Command[str]:
+    """Start the next round with the reviewer's changes, once they are screened.
+
+    Past the approved scope an approver decides whether the teams see them
+    (approve), the run ends (reject) or they are rewritten and screened again
+    (modify).
+    """
+    revision = state.get("revision", 0)
+    vetted = vet(
+        state,
+        runtime,
+        decision.text,
+        source=f"review feedback from {decision.by} (revision {revision + 1})",
+        key=task_key(),
+    )
+    update["decisions"] |= vetted.decisions
+    update["notices"] = vetted.publish(runtime)
+    if vetted.rejected:
+        reason = f"governance rejected the review feedback: {vetted.rejected}"
+        update |= mover.end(RunOutcome.failed(reason), actor=vetted.actor)
+        return Command(goto=END, update=update)
+    update |= mover.to(
+        Phase.IN_PROGRESS,
+        actor=decision.actor,
+        reason=f"revision {revision + 1}: {vetted.text}"[:2000],
+    )
+    update |= next_round(state, vetted.text)
+    return Command(goto=list(setup.first), update=update)
+
+
+def next_round(state: RunState, feedback: str) -> dict[str, Any]:
+    """Return the update that starts a revision: every team works again, with ``feedback``.
+
+    The round's files become each team's previous version; the round is
+    summed up in ``rounds``; fix rounds start over, and the build plan waits
+    for its stage to pass again.
+    """
+    revision = state.get("revision", 0)
+    stages = state.get("stages", {})
+    summary = {
+        "revision": revision,
+        "feedback": feedback,
+        "stages": {
+            t: {"outcome": r["outcome"], "attempts": r["attempts"]} for t, r in stages.items()
+        },
+    }
+    return {
+        "revision": revision + 1,
+        "review_feedback": feedback,
+        "prior": prior_files(stages),
+        "rounds": [*state.get("rounds", []), summary],
+        "stages": {RESET: True},
+        "build_plan": {RESET: True},
+        "fix_round": 0,
+        "fixes": {},
+        "kept_stages": {},
+    }

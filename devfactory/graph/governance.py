@@ -16,7 +16,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import Usage
+from devfactory.contracts import RunOutcome, Usage
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import make_pause
 from devfactory.control.lifecycle import Phase
@@ -133,12 +133,7 @@ def approval(
         update |= mover.to(Phase.APPROVED, actor=actor, reason=decision.summary())
         return Command(goto=PLAN, update=update)
     if decision.action == "reject":
-        update |= mover.to(Phase.REJECTED, actor=actor, reason=decision.summary())
-        update["outcome"] = {
-            "status": Phase.REJECTED.value,
-            "reason": decision.summary(),
-            "blocked": [],
-        }
+        update |= mover.end(RunOutcome.rejected(decision.summary()), actor=actor)
         return Command(goto="__end__", update=update)
     update |= mover.to(
         Phase.GOVERNANCE_ANALYSIS,

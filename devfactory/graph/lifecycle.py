@@ -16,6 +16,7 @@ from typing import Any
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
+from devfactory.contracts import RunOutcome
 from devfactory.control.lifecycle import Phase, check
 from devfactory.events import PhaseChanged
 from devfactory.graph.emit import emit
@@ -51,3 +52,16 @@ class Mover:
         self._n += 1
         self.phase = target
         return {"phase": target.value}
+
+    def end(
+        self, outcome: RunOutcome, *, reason: str | None = None, actor: str = "factory"
+    ) -> dict[str, Any]:
+        """Move to the phase ``outcome`` ends in; return the update that stores it too.
+
+        The move's ``reason`` is the outcome's unless given (a decision's summary,
+        a rule's name).
+        """
+        moved = self.to(
+            Phase(outcome.status), actor=actor, reason=outcome.reason if reason is None else reason
+        )
+        return {**moved, "outcome": outcome.to_state()}

@@ -9,6 +9,7 @@ from typing import Any
 from devfactory.contracts import Usage
 from devfactory.control.budget import BudgetCheck, Caps, Spend, check_budget
 from devfactory.graph.context import Context
+from devfactory.graph.state import stage_plan_of
 
 
 def spend_key(state: Mapping[str, Any], team: str, suffix: str = "") -> str:
@@ -66,7 +67,8 @@ def check(state: Mapping[str, Any], team: str, context: Context) -> BudgetCheck:
     """Check the run, project and team caps before ``team``'s next model work."""
     caps = state.get("budget") or {}
     spent = run_spend(state)
-    team_caps = (state.get("plan") or {}).get("team_caps", {}).get(team) or {}
+    planned = stage_plan_of(state)
+    team_caps = (planned["team_caps"].get(team) if planned else None) or {}
     return check_budget(
         run_spend=spent,
         project_spend=context.project_spent + spent,

@@ -22,6 +22,7 @@ from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.plan_repair import plan_normaliser
 from devfactory.graph.plan_start import start_block, starting_plan
 from devfactory.graph.prompts import render_prompt
+from devfactory.graph.state import stage_plan_of
 from devfactory.graph.structured import Draft
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.software.plan import (
@@ -53,7 +54,9 @@ def pipeline_owners(
     state: Mapping[str, Any], teams: TeamRegistry
 ) -> dict[str, tuple[FileRole, ...]]:
     """Return, for each team of the run's pipeline, the kinds of files it writes."""
-    slugs = [s["team"] for s in (state.get("plan") or {}).get("stages", [])] or list(teams)
+    planned = stage_plan_of(state)
+    slugs = [s["team"] for s in planned["stages"]] if planned else []
+    slugs = slugs or list(teams)
     return {slug: teams[slug].owns for slug in slugs if slug in teams}
 
 

@@ -2,13 +2,20 @@
 
 Keys that parallel stages or subgraphs write are dictionaries merged by key,
 so a subgraph handing back its copy of a key never double-counts an entry.
+What has a model (the build plan, the final checks, the outcome) is stored as
+its JSON dump and read back through the model by the ``*_of`` readers here,
+which also read the keys a checkpoint written before they were renamed holds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, NotRequired
 
 from typing_extensions import TypedDict
+
+from devfactory.contracts import FinalChecks, RunOutcome
+from devfactory.software.plan import BuildPlan, find_plan
 
 RESET = "__reset__"
 
@@ -22,6 +29,40 @@ def merge_keyed(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
 
 
 Keyed = Annotated[dict[str, Any], merge_keyed]
+
+
+def keep_plan(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    """Keep the build plan a stage stored; ``{RESET: True}`` clears it.
+
+    Every stage subgraph hands back the copy it was given: an empty one, which
+    changes nothing, or the plan it read, which is the stored one. Only the
+    stage that passes with ``plan.json`` stores a new plan: a revision clears
+    the old one before any stage runs, and a fix round keeps that stage's
+    record (its team owns no planned file, so no check sends it back).
+    """
+    if not right:
+        return dict(left or {})
+    if right.get(RESET):
+        return {}
+    return right
+
+
+KeptPlan = Annotated[dict[str, Any], keep_plan]  # BuildPlan.model_dump(mode="json"), or {}
+
+
+class StageSlot(TypedDict):
+    """One stage of the pipeline: its team and the stages it waits for."""
+
+    team: str
+    needs: list[str]
+
+
+class StagePlan(TypedDict):
+    """The pipeline's stages as the ``plan`` node laid them out, and each team's soft caps."""
+
+    pipeline: str
+    stages: list[StageSlot]
+    team_caps: dict[str, dict[str, Any]]  # team -> Caps (its share of the run's caps)
 
 
 class RunInput(TypedDict):
@@ -58,16 +99,20 @@ class RunState(RunInput):
     notices: NotRequired[Keyed]
     budget_ack: NotRequired[Keyed]
     governance: NotRequired[dict[str, Any]]
-    plan: NotRequired[dict[str, Any]]
+    stage_plan: NotRequired[StagePlan]
+    build_plan: NotRequired[KeptPlan]  # stored when the stage writing plan.json passes
     revision: NotRequired[int]
     review_feedback: NotRequired[str]
-    prior: NotRequired[dict[str, Any]]  # team -> {path: content} of the last round
+    prior: NotRequired[dict[str, dict[str, str]]]  # team -> {path: content} of the last round
     rounds: NotRequired[list[dict[str, Any]]]
-    build: NotRequired[dict[str, Any]]  # the final checks of the built software
+    final_checks: NotRequired[dict[str, Any] | None]  # FinalChecks of the built software
     fix_round: NotRequired[int]  # how many times the final checks sent failures back
     fixes: NotRequired[dict[str, list[str]]]  # team -> the problems it must fix this round
     kept_stages: NotRequired[dict[str, Any]]  # records a fix round keeps as they are
-    outcome: NotRequired[dict[str, Any]]
+    outcome: NotRequired[dict[str, Any]]  # RunOutcome.to_state()
+    # Read only, from checkpoints written before these keys were renamed:
+    plan: NotRequired[StagePlan]  # now stage_plan
+    build: NotRequired[dict[str, Any]]  # now final_checks
 
 
 class StageOutput(TypedDict):
@@ -80,6 +125,7 @@ class StageOutput(TypedDict):
     notices: NotRequired[Keyed]
     budget_ack: NotRequired[Keyed]
     budget: NotRequired[Keyed]
+    build_plan: NotRequired[KeptPlan]
 
 
 class StageState(RunState):
@@ -105,3 +151,39 @@ class StageState(RunState):
     kept: NotRequired[bool]  # a fix round kept the stage's record: nothing to redo
     checks: NotRequired[list[dict[str, Any]]]  # the sandbox runs on this attempt's files
     check_problems: NotRequired[list[str]]  # what they found wrong in the team's files
+
+
+def build_plan_of(state: Mapping[str, Any]) -> BuildPlan | None:
+    """Return the run's build plan, once a stage passed one.
+
+    A checkpoint written before the plan was kept in state has it only in the
+    stage records' artifacts, where ``find_plan`` reads it.
+    """
+    stored = state.get("build_plan")
+    if stored:
+        return BuildPlan.model_validate(stored)
+    return find_plan(state.get("stages") or {})
+
+
+def stage_plan_of(state: Mapping[str, Any]) -> StagePlan | None:
+    """Return the pipeline's stages and team caps (None before the ``plan`` node ran)."""
+    return state.get("stage_plan") or state.get("plan") or None
+
+
+def final_checks_of(values: Mapping[str, Any]) -> FinalChecks | None:
+    """Return the run's last final checks: those it ended with, else the round's (None: none ran).
+
+    The outcome keeps them when they failed the run, which the round's key
+    does not hold then.
+    """
+    outcome = outcome_of(values)
+    if outcome is not None and outcome.final_checks is not None:
+        return outcome.final_checks
+    stored = values["final_checks"] if "final_checks" in values else values.get("build")
+    return FinalChecks.model_validate(stored) if stored else None
+
+
+def outcome_of(values: Mapping[str, Any]) -> RunOutcome | None:
+    """Return how the run ended (None while it has not)."""
+    stored = values.get("outcome")
+    return RunOutcome.model_validate(stored) if stored else None

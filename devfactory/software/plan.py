@@ -373,14 +373,24 @@ def check_plan(
     return problems
 
 
+def read_plan(content: str) -> BuildPlan | None:
+    """Parse the text of a ``plan.json`` artifact (None when it is not a valid plan)."""
+    try:
+        return BuildPlan.model_validate_json(content)
+    except ValueError:
+        return None
+
+
 def find_plan(stages: Mapping[str, Mapping[str, object]]) -> BuildPlan | None:
-    """Return the run's build plan from the stage records' artifacts, if a stage passed one."""
+    """Return the run's build plan from the stage records' artifacts, if a stage passed one.
+
+    The graph keeps the plan in run state when its stage passes
+    (``graph/state.py``: ``build_plan_of``); this reads the records, as a
+    checkpoint written before that holds it.
+    """
     for record in stages.values():
         result = record.get("result") or {}
         for art in result.get("artifacts", []) if isinstance(result, dict) else []:
             if art.get("path") == PLAN_PATH and record.get("outcome") == "PASSED":
-                try:
-                    return BuildPlan.model_validate_json(art["content"])
-                except ValueError:
-                    return None
+                return read_plan(art["content"])
     return None

@@ -398,13 +398,14 @@ def raw_post(service: Service, head: str, body: bytes, *, wait: float = 10) -> s
             pass  # the server answered and closed while the body was still going
         answer = b""
         try:
-            while b"\r\n\r\n" not in answer:
+            while True:  # the refusal closes the connection: read to its end
                 chunk = sock.recv(65536)
                 if not chunk:
                     break
                 answer += chunk
         except TimeoutError:
-            return ""  # the server is still reading the body
+            if b"\r\n\r\n" not in answer:
+                return ""  # the server is still reading the body
         except ConnectionResetError:
             pass
     return answer.decode("latin-1")

@@ -358,7 +358,7 @@ def test_a_team_over_its_soft_cap_is_warned_but_not_stopped(
     assert "solution-architecture" in teams
     assert teams <= set(EXPENSIVE_TEAMS)
     assert all("over its soft cap" in e["message"] for e in warned)
-    caps = report.values["plan"]["team_caps"]
+    caps = report.values["stage_plan"]["team_caps"]
     for team in teams:  # each warned team really spent past its share of the run cap
         spent = sum(
             s["input_tokens"] + s["output_tokens"]

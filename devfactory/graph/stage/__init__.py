@@ -22,14 +22,14 @@ are wired, change ``make_team_node``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
+from devfactory.graph.binding import bind
 from devfactory.graph.context import Context
 from devfactory.graph.hitl import waits_for
 from devfactory.graph.stage.memory import recall, retain
@@ -44,13 +44,6 @@ from devfactory.teams.spec import TeamSpec
 __all__ = ["StageSetup", "make_team_node"]
 
 Node = Callable[[StageState, Runtime[Context], StageSetup], Any]
-
-
-class BoundNode(Protocol):
-    """A node as LangGraph calls it: the state, and the runtime by keyword."""
-
-    def __call__(self, state: StageState, *, runtime: Runtime[Context]) -> Any: ...  # noqa: D102
-
 
 # node name -> function, in the order the stage runs them
 NODES: dict[str, Node] = {
@@ -71,21 +64,6 @@ WAITS = {
     "consult": "an answer no team could give",
     "escalate": "guidance for a blocked stage",
 }
-
-
-def bind(node: Node, setup: StageSetup) -> BoundNode:
-    """Give ``node`` its team's setup, keeping its name, docstring and routes.
-
-    LangGraph reads the routes a node may take from its ``Command[Literal[...]]``
-    return annotation, which ``functools.wraps`` carries over, so the drawn
-    graph is the graph that runs.
-    """
-
-    @functools.wraps(node)
-    def bound(state: StageState, *, runtime: Runtime[Context]) -> Any:
-        return node(state, runtime, setup)
-
-    return bound
 
 
 def make_team_node(

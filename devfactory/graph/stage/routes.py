@@ -16,6 +16,7 @@ from devfactory.control.hitl import make_pause
 from devfactory.events import ClarificationRouted
 from devfactory.graph import metering
 from devfactory.graph.briefs import requirement_view
+from devfactory.graph.broker import Broker
 from devfactory.graph.broker import consult as consult_broker
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
@@ -25,9 +26,8 @@ from devfactory.graph.lifecycle import task_key
 from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
-from devfactory.graph.state import StageState
+from devfactory.graph.state import StageState, build_plan_of
 from devfactory.memory.packing import approx_tokens
-from devfactory.software.plan import find_plan
 
 
 def gate(
@@ -46,7 +46,7 @@ def gate(
         attempt=attempt,
         max_attempts=max_attempts(state, runtime),
         extra_problems=[*state.get("draft_problems", []), *state.get("check_problems", [])],
-        expected=[i.path for i in stage_items(setup.spec, find_plan(state["stages"]))],
+        expected=[i.path for i in stage_items(setup.spec, build_plan_of(state))],
     )
     history = [*state.get("history", []), *(f"attempt {attempt}: {p}" for p in verdict.problems)]
     done = {**state, "history": history}
@@ -94,24 +94,27 @@ def clarify(
             f"#### {d['path']}\n{d['content'][: settings.upstream_chars]}"
             for d in state.get("drafts", [])
         )
-        consultation = consult_broker(
-            setup.teams,
-            asker=spec.slug,
-            target=ask.target_team,
-            question=ask.question,
+        broker = Broker(
+            teams=setup.teams,
             requirement=requirement_view(
                 state["requirement"],
                 ask.question,
                 budget=min(settings.requirement_tokens, settings.context_tokens),
                 count=approx_tokens,
             ),
-            asker_context=drafted,
             stages=state["stages"],
             resolve=lambda s: runtime.context.model_source().resolve(s.model),
             max_hops=settings.max_hops,
             max_parse_retries=settings.max_parse_retries,
             max_model_errors=settings.max_model_errors,
             context_chars=settings.upstream_chars,
+        )
+        consultation = consult_broker(
+            broker,
+            asker=spec.slug,
+            target=ask.target_team,
+            question=ask.question,
+            asker_context=drafted,
         )
         spend = dict(state.get("spend", {}))
         for who, usage in consultation.usage.items():

@@ -16,6 +16,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.schema import report_schema
 from devfactory.models.router import ResolvedModel
+from devfactory.software.plan import PLAN_PATH, read_plan
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import TeamSpec
 
@@ -110,7 +111,11 @@ def finish(
     stopped_by: str = "",
     update: Mapping[str, Any] | None = None,
 ) -> Command[Any]:
-    """End the stage: record how it went, tell the runner, and go on to ``retain``."""
+    """End the stage: record how it went, tell the runner, and go on to ``retain``.
+
+    A stage that passes with the build plan stores it in run state, validated
+    once, for every later stage and the run's checks to read.
+    """
     usage = state.get("usage", {})
     record = StageRecord(
         team=setup.spec.slug,
@@ -129,9 +134,13 @@ def finish(
         repairs=state.get("repairs", []),
     )
     emit(runtime, StageFinished(record=record))
-    return Command(
-        goto="retain", update={**(update or {}), "stages": {setup.spec.slug: record.to_state()}}
-    )
+    done = {**(update or {}), "stages": {setup.spec.slug: record.to_state()}}
+    planned = next((a for a in result.artifacts if a.path == PLAN_PATH), None) if result else None
+    if outcome is StageOutcome.PASSED and planned is not None:
+        plan = read_plan(planned.content)
+        if plan is not None:
+            done["build_plan"] = plan.model_dump(mode="json")
+    return Command(goto="retain", update=done)
 
 
 def stop_for_budget(

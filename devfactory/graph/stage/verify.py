@@ -24,9 +24,9 @@ from devfactory.artifacts import write_file
 from devfactory.contracts import CheckRun, StageOutcome, TaskResult
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
-from devfactory.graph.state import StageState
+from devfactory.graph.state import StageState, build_plan_of
 from devfactory.sandbox.untrusted import remove_tree
-from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole, find_plan
+from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.software.validator import Verification, criteria_of, verify
 
 REQUIREMENTS_PATH = "analysis/requirements.md"
@@ -97,7 +97,7 @@ def verify_stage(
     """
     slug = setup.spec.slug
     drafts = state.get("drafts", [])
-    plan = find_plan(state["stages"])
+    plan = build_plan_of(state)
     skip: dict[str, Any] = {"checks": [], "check_problems": []}
     if plan is None or not plan.executable:
         return Command(goto="report", update=skip)

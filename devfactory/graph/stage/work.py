@@ -42,11 +42,10 @@ from devfactory.graph.stage.setup import (
     notes_for,
     stop_for_budget,
 )
-from devfactory.graph.state import StageState
+from devfactory.graph.state import StageState, build_plan_of
 from devfactory.graph.structured import Draft, draft_file, request_task_result
 from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError
-from devfactory.software.plan import find_plan
 from devfactory.software.precheck import draft_problems
 from devfactory.teams.spec import Deliverable
 
@@ -77,7 +76,7 @@ def draft(
         record = StageRecord.model_validate(kept)
         emit(runtime, StageFinished(record=record))
         return Command(goto="retain", update={"stages": {spec.slug: kept}, "kept": True})
-    plan = find_plan(state["stages"])
+    plan = build_plan_of(state)
     items = stage_items(spec, plan)
     if not items:
         reason = (

@@ -1,0 +1,78 @@
+"""The run state's typed keys: the build plan kept once, the outcome, and old checkpoints' keys."""
+
+from __future__ import annotations
+
+import json
+
+from devfactory.contracts import FinalChecks, RunOutcome
+from devfactory.graph.state import (
+    RESET,
+    build_plan_of,
+    final_checks_of,
+    keep_plan,
+    outcome_of,
+    stage_plan_of,
+)
+from devfactory.software.plan import BuildPlan
+from tests.unit.test_build_plan import cli_plan
+
+CHECKS = {
+    "checks": [{"name": "tests", "command": "pytest -q", "exit_code": 0, "passed": 2}],
+    "score": 1.0,
+    "criteria": {"AC-1": "passed"},
+    "problems": [],
+}
+STAGE_PLAN = {
+    "pipeline": "lean",
+    "stages": [{"team": "solution-architecture", "needs": []}],
+    "team_caps": {"solution-architecture": {"tokens": 100, "cost_usd": None, "seconds": None}},
+}
+
+
+def test_the_outcome_keeps_its_wire_form_and_reads_back_through_the_model() -> None:
+    failed = RunOutcome.failed("stage qa BLOCKED: no", blocked=["qa-engineering"])
+    assert failed.to_state() == {
+        "status": "FAILED",
+        "reason": "stage qa BLOCKED: no",
+        "blocked": ["qa-engineering"],
+        "final_checks": None,
+    }
+    done = RunOutcome.completed(FinalChecks.model_validate(CHECKS))
+    assert outcome_of({"outcome": done.to_state()}) == done
+    assert RunOutcome.rejected("reject by bob").status == "REJECTED"
+    assert outcome_of({}) is None
+
+
+def test_the_build_plan_is_kept_in_state_and_read_from_the_records_without_it() -> None:
+    plan = BuildPlan.model_validate(cli_plan())
+    assert build_plan_of({"build_plan": plan.model_dump(mode="json"), "stages": {}}) == plan
+    record = {"outcome": "PASSED", "result": {"artifacts": [
+        {"path": "architecture/plan.json", "kind": "json", "content": json.dumps(cli_plan())}
+    ]}}  # fmt: skip
+    assert build_plan_of({"build_plan": {}, "stages": {"solution-architecture": record}}) == plan
+    assert build_plan_of({"stages": {}}) is None
+
+
+def test_a_stage_handing_back_its_copy_never_changes_the_kept_plan() -> None:
+    plan = BuildPlan.model_validate(cli_plan()).model_dump(mode="json")
+    assert keep_plan({}, plan) == plan  # the stage that passed with it
+    assert keep_plan(plan, {}) == plan  # a parallel stage's empty copy
+    assert keep_plan(plan, plan) == plan
+    assert keep_plan(plan, {RESET: True}) == {}  # a revision starts without it
+
+
+def test_a_checkpoint_written_before_the_keys_were_renamed_still_reads() -> None:
+    old = {
+        "plan": STAGE_PLAN,
+        "build": CHECKS,
+        "outcome": {"status": "COMPLETED", "reason": "", "blocked": [], "build": CHECKS},
+    }
+    assert stage_plan_of(old) == STAGE_PLAN
+    outcome = outcome_of(old)
+    assert outcome is not None and outcome.final_checks == FinalChecks.model_validate(CHECKS)
+    paused = {"plan": STAGE_PLAN, "build": CHECKS}  # waiting for its review
+    checks = final_checks_of(paused)
+    assert checks is not None and checks.criteria == {"AC-1": "passed"}
+    nothing_ran = {"status": "COMPLETED", "reason": "", "blocked": [], "build": {}}
+    assert RunOutcome.model_validate(nothing_ran).final_checks is None
+    assert final_checks_of({"final_checks": None, "build": CHECKS}) is None  # the new key wins
