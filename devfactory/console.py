@@ -22,14 +22,21 @@ from devfactory.contracts import CheckRun
 from devfactory.control.hitl import HELP, Pause
 from devfactory.events import (
     ClarificationRouted,
+    DecisionRecorded,
     Event,
     FactsExtracted,
     GovernanceAssessed,
     Notice,
     PhaseChanged,
+    Recalled,
+    RunCreated,
+    RunError,
+    RunFinished,
     RunStarted,
     StageFinished,
     StageStarted,
+    TaskResultRecorded,
+    UsageRecorded,
 )
 from devfactory.pipelines import load_pipeline
 from devfactory.shown import shown
@@ -85,6 +92,15 @@ class Progress:
             ClarificationRouted: self._clarification,
             FactsExtracted: self._facts,
             RunStarted: self._run_started,
+            # the command prints how the run ended, and why, once the drive returns
+            RunFinished: self._quiet,
+            RunError: self._quiet,
+            RunCreated: self._quiet,
+            DecisionRecorded: self._quiet,  # a policy rule's answer: read it in the audit log
+            Recalled: self._quiet,
+            # what the audit log keeps of a StageFinished, which has its own line
+            TaskResultRecorded: self._quiet,
+            UsageRecorded: self._quiet,
         }
 
     def table(self) -> Table:
@@ -112,8 +128,7 @@ class Progress:
 
     def __call__(self, event: Event) -> None:
         """Apply one run event: update the table, or print its line when not live."""
-        handler = self._handlers.get(type(event))
-        line = handler(event) if handler is not None else ""
+        line = self._handlers[type(event)](event)
         if self.live is not None:
             self.live.update(self.table())
         elif line:
@@ -168,6 +183,10 @@ class Progress:
             + (f" in {event.seconds:.1f}s" if event.seconds is not None else "")
             + (f" ({event.problem})" if event.problem else "")
         )
+
+    def _quiet(self, event: Event) -> str:
+        """Print nothing for ``event``: a kind this view shows elsewhere or not at all."""
+        return ""
 
     def _run_started(self, event: RunStarted) -> str:
         self.caption = f"run {event.run_id} -> {event.out_dir}"

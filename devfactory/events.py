@@ -4,8 +4,12 @@ Graph nodes write them with LangGraph's stream writer (``graph/emit.py``); the
 runner writes its own (a run started or finished, a person's decision). The
 ``RunRecorder`` maps each type to what records it (runs table, audit log,
 artifacts), and consumers (the CLI's progress, the chat's run view, the audit
-view) dispatch on the type through a table of handlers. Adding a kind of event
-is adding a class here and a handler where it matters.
+view, the Langfuse trace) dispatch on the type through a table of handlers.
+Every table names every kind, a kind it leaves alone too (a handler that does
+nothing, or a set of kinds shown as stored), so none is passed over unseen.
+Adding a kind of event is adding a class here and to ``RunEvent``, then its
+entry in each table: ``tests/unit/test_event_handlers.py`` names the tables
+that lack it.
 
 ``model_dump()`` is the wire form: a flat JSON object whose ``event`` key names
 the kind (the audit log stores it without that key, under ``kind``), and
@@ -15,7 +19,7 @@ the kind (the audit log stores it without that key, under ``kind``), and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -229,6 +233,8 @@ RunEvent = Annotated[
     Field(discriminator="event"),
 ]
 _ADAPTER: TypeAdapter[RunEvent] = TypeAdapter(RunEvent)
+EVENT_TYPES: Final[tuple[type[Event], ...]] = get_args(get_args(RunEvent)[0])
+"""Every kind of run event, in the order of ``RunEvent``."""
 
 
 def parse_event(data: Mapping[str, Any]) -> Event:

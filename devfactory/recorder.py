@@ -8,8 +8,8 @@ by its team) and its TaskResult and usage to the audit log; governance,
 clarifications, notices, policy decisions and fact extractions go to the
 audit log. When a drive stops, ``finish`` writes ``run.json`` and
 ``SUMMARY.md`` (committed as the run summary), releases the run and, when the
-run has ended, retains its outcome in memory. To record a new kind of event,
-add its type to ``handlers``.
+run has ended, retains its outcome in memory. ``handlers`` names every kind
+of event, with no handler for a kind the recorder does not keep.
 """
 
 from __future__ import annotations
@@ -39,7 +39,15 @@ from devfactory.events import (
     GovernanceAssessed,
     Notice,
     PhaseChanged,
+    Recalled,
+    RunCreated,
+    RunError,
+    RunFinished,
+    RunStarted,
     StageFinished,
+    StageStarted,
+    TaskResultRecorded,
+    UsageRecorded,
     stage_records,
 )
 from devfactory.graph.state import final_checks_of, outcome_of
@@ -98,11 +106,22 @@ class RunRecorder:
             Notice: (self._audit,),
             FactsExtracted: (self._audit,),
             DecisionRecorded: (self._decided,),  # a policy rule answered a pause in a node
+            # kept nowhere by this table: progress that is only shown,
+            StageStarted: (),
+            Recalled: (),
+            # what the driver keeps itself (the creation, at once) or only shows,
+            RunCreated: (),
+            RunStarted: (),
+            RunFinished: (),
+            RunError: (),
+            # and what _audit_stage makes of a StageFinished
+            TaskResultRecorded: (),
+            UsageRecorded: (),
         }
 
     def record(self, event: Event) -> None:
-        """Keep ``event`` wherever its type says (events no handler keeps are only shown)."""
-        for handle in self.handlers.get(type(event), ()):
+        """Keep ``event`` wherever its type says (no handler: it is only shown)."""
+        for handle in self.handlers[type(event)]:
             handle(event)
 
     def move(self, key: str, to: Phase | str, *, actor: str, reason: str) -> Transition | None:

@@ -2,25 +2,38 @@
 
 Values come from the environment (``DEVFACTORY_*``, plus the conventional
 ``DATABASE_URL`` and ``OLLAMA_HOST``) or an optional TOML file named by
-``DEVFACTORY_CONFIG``; defaults are safe for a laptop.
+``DEVFACTORY_CONFIG``; defaults are safe for a laptop. Each default and bound
+is written once: here, or for what one sandboxed command may use in
+``sandbox.limits.Limits``, which the settings hold as ``sandbox_limits``.
+
+Why one module: it is the one list of every cap and switch, with the sources
+it is read from; split, a reader would have two lists to search.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import asdict, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
+from devfactory.sandbox.limits import INSTALL_SECONDS, INSTALL_SECONDS_RANGE, Limits
 from devfactory.webguard import check_origin
+
+FLAT_LIMITS: Final = {f"sandbox_{item.name}": item.name for item in fields(Limits)}
+"""Each sandbox limit's flat setting name (``sandbox_cpu_seconds``) and its field in ``Limits``."""
 
 
 class Settings(BaseSettings):
@@ -282,31 +295,17 @@ class Settings(BaseSettings):
         description="'bwrap' isolates generated code with bubblewrap; 'unsandboxed' runs it "
         "with limits but no isolation (trusted code only; every result says so).",
     )
-    sandbox_cpu_seconds: int = Field(default=60, ge=1, le=3600, description="CPU per process.")
-    sandbox_memory_mb: int = Field(
-        default=1024, ge=64, le=65_536, description="Address space per process, and in all."
-    )
-    sandbox_processes: int = Field(
-        default=64, ge=4, le=4096, description="Processes and threads a command may run at once."
-    )
-    sandbox_wall_seconds: int = Field(
-        default=120, ge=1, le=3600, description="Wall time of one command before it is killed."
-    )
-    sandbox_output_chars: int = Field(
-        default=20_000, ge=1000, le=1_000_000, description="Output kept per command (the tail)."
-    )
-    sandbox_file_size_mb: int = Field(
-        default=64, ge=1, le=65_536, description="The largest file a command may write."
-    )
-    sandbox_disk_mb: int = Field(
-        default=256,
-        ge=16,
-        le=65_536,
-        description="What a command may keep in the workspace and its reports, in all "
-        "(a tmpfs, counted as memory too; enforced when the factory runs as root).",
+    sandbox_limits: Limits = Field(
+        default_factory=Limits,
+        description="What one sandboxed command may use (defaults and bounds: sandbox/limits.py); "
+        "each limit is also read by its flat name (sandbox_cpu_seconds, "
+        "DEVFACTORY_SANDBOX_CPU_SECONDS, ...).",
     )
     sandbox_install_seconds: int = Field(
-        default=300, ge=10, le=3600, description="Time to build one dependency environment."
+        default=INSTALL_SECONDS,
+        ge=INSTALL_SECONDS_RANGE[0],
+        le=INSTALL_SECONDS_RANGE[1],
+        description="Time to build one dependency environment.",
     )
     sandbox_cache_dir: Path | None = Field(
         default=None,
@@ -343,16 +342,65 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Read init args, then the environment, then ``DEVFACTORY_CONFIG`` (TOML)."""
+        """Read init args, then the environment, then ``DEVFACTORY_CONFIG`` (TOML).
+
+        Each source's flat sandbox limits are nested there (``FlatLimits``), so
+        the order holds limit by limit.
+        """
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = os.environ.get("DEVFACTORY_CONFIG")
         if path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
-        return tuple(sources)
+        return tuple(FlatLimits(source) for source in sources)
 
     def with_overrides(self, **changes: Any) -> Settings:
-        """Return a validated copy with ``changes`` applied."""
+        """Return a validated copy with ``changes`` applied (a limit by its flat name too)."""
         return Settings(**{**self.model_dump(), **changes})
+
+
+def nest_limits(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Move one source's flat sandbox limits (``sandbox_cpu_seconds``) into ``sandbox_limits``.
+
+    A flat name wins over the same limit given in ``sandbox_limits`` by the same source.
+    """
+    nested = dict(values)
+    flat = {FLAT_LIMITS[key]: nested.pop(key) for key in values if key in FLAT_LIMITS}
+    if flat:
+        given = nested.get("sandbox_limits") or {}
+        nested["sandbox_limits"] = {
+            **(asdict(given) if isinstance(given, Limits) else dict(given)),
+            **flat,
+        }
+    return nested
+
+
+class FlatLimits(PydanticBaseSettingsSource):
+    """A settings source that reads each sandbox limit by its flat name too (``nest_limits``).
+
+    The environment source reads only the settings' own fields, so the flat
+    variables (``DEVFACTORY_SANDBOX_CPU_SECONDS``) are looked up in its variables here.
+    """
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self.source = source
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Answer no field alone: ``__call__`` reads the whole source."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """Return the source's values, flat limits nested."""
+        values = dict(self.source())
+        if isinstance(self.source, EnvSettingsSource):
+            for flat in FLAT_LIMITS:
+                name = self.source.env_prefix + flat
+                value = self.source.env_vars.get(
+                    name if self.source.case_sensitive else name.lower()
+                )
+                if value is not None:
+                    values[flat] = value
+        return nest_limits(values)
 
 
 @lru_cache(maxsize=1)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +33,19 @@ from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
     Event,
+    FactsExtracted,
     GovernanceAssessed,
     Notice,
     PhaseChanged,
+    Recalled,
+    RunCreated,
+    RunError,
+    RunFinished,
+    RunStarted,
     StageFinished,
     StageStarted,
+    TaskResultRecorded,
+    UsageRecorded,
 )
 from devfactory.store.runs import RunRow
 
@@ -178,37 +187,72 @@ Described = tuple[str, dict[str, Any], str]
 
 def describe(event: Event) -> Described | None:
     """Return the name, metadata and level of the trace event for ``event`` (None: none)."""
-    if isinstance(event, StageFinished):
-        record = event.record
-        result = record.result
-        metadata: dict[str, Any] = {
-            "team": record.team,
-            "outcome": record.outcome.value,
-            "reason": record.reason[:2000],
-            "attempts": record.attempts,
-            "confidence": result.confidence if result else None,
-            "model": record.model,
-            "usage": record.usage.model_dump(),
-            "cost_usd": record.cost_usd,
-            "seconds": record.seconds,
-            "gate_feedback": record.gate_feedback[:10],
-            "checks": [check.model_dump(mode="json") for check in record.checks],
-            "tags": [f"team:{record.team}", f"outcome:{record.outcome.value}"],
-        }
-        level = "DEFAULT" if record.outcome.value == "PASSED" else "WARNING"
-        return f"stage {record.team}: {record.outcome.value}", metadata, level
-    if isinstance(event, StageStarted) and event.attempt > 1:  # the gate sent it back
-        because = {"team": event.team, "attempt": event.attempt, "because": event.because[:10]}
-        return f"gate: {event.team} tries again (attempt {event.attempt})", because, "WARNING"
-    if isinstance(event, PhaseChanged):
-        return (
-            f"{event.from_phase} -> {event.to_phase}",
-            {"actor": event.actor, "reason": event.reason},
-            "DEFAULT",
-        )
-    if isinstance(event, (GovernanceAssessed, DecisionRecorded, ClarificationRouted)):
-        return event.event, event.model_dump(mode="json", exclude={"event"}), "DEFAULT"
-    if isinstance(event, Notice):
-        body = event.model_dump(mode="json", exclude={"event"})
-        return f"notice: {event.kind}", body, "WARNING"
+    return DESCRIBE[type(event)](event)
+
+
+def _stage_finished(event: StageFinished) -> Described:
+    record = event.record
+    result = record.result
+    metadata: dict[str, Any] = {
+        "team": record.team,
+        "outcome": record.outcome.value,
+        "reason": record.reason[:2000],
+        "attempts": record.attempts,
+        "confidence": result.confidence if result else None,
+        "model": record.model,
+        "usage": record.usage.model_dump(),
+        "cost_usd": record.cost_usd,
+        "seconds": record.seconds,
+        "gate_feedback": record.gate_feedback[:10],
+        "checks": [check.model_dump(mode="json") for check in record.checks],
+        "tags": [f"team:{record.team}", f"outcome:{record.outcome.value}"],
+    }
+    level = "DEFAULT" if record.outcome.value == "PASSED" else "WARNING"
+    return f"stage {record.team}: {record.outcome.value}", metadata, level
+
+
+def _stage_started(event: StageStarted) -> Described | None:
+    if event.attempt <= 1:
+        return None  # the stage's span says it started; only a retry is news
+    because = {"team": event.team, "attempt": event.attempt, "because": event.because[:10]}
+    return f"gate: {event.team} tries again (attempt {event.attempt})", because, "WARNING"
+
+
+def _transition(event: PhaseChanged) -> Described:
+    return (
+        f"{event.from_phase} -> {event.to_phase}",
+        {"actor": event.actor, "reason": event.reason},
+        "DEFAULT",
+    )
+
+
+def _as_recorded(event: Event) -> Described:
+    return event.event, event.model_dump(mode="json", exclude={"event"}), "DEFAULT"
+
+
+def _notice(event: Notice) -> Described:
+    return f"notice: {event.kind}", event.model_dump(mode="json", exclude={"event"}), "WARNING"
+
+
+def _untraced(event: Event) -> None:
     return None
+
+
+# What each kind of event becomes on the trace; _untraced: nothing.
+DESCRIBE: dict[type[Event], Callable[[Any], Described | None]] = {
+    StageFinished: _stage_finished,
+    StageStarted: _stage_started,
+    PhaseChanged: _transition,
+    GovernanceAssessed: _as_recorded,
+    DecisionRecorded: _as_recorded,
+    ClarificationRouted: _as_recorded,
+    Notice: _notice,
+    RunFinished: _untraced,  # RunTracer.finish marks where the drive left the run
+    RunCreated: _untraced,  # the trace itself stands for the run
+    RunStarted: _untraced,
+    RunError: _untraced,
+    Recalled: _untraced,
+    FactsExtracted: _untraced,
+    TaskResultRecorded: _untraced,  # what StageFinished's event carries already
+    UsageRecorded: _untraced,
+}

@@ -33,15 +33,21 @@ from devfactory.control.hitl import Pause
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import (
     ClarificationRouted,
+    DecisionRecorded,
     Event,
     FactsExtracted,
     GovernanceAssessed,
     Notice,
     PhaseChanged,
+    Recalled,
+    RunCreated,
     RunError,
+    RunFinished,
     RunStarted,
     StageFinished,
     StageStarted,
+    TaskResultRecorded,
+    UsageRecorded,
 )
 from devfactory.runner import RunNotFoundError
 from devfactory.tracing import trace_url
@@ -83,6 +89,14 @@ class RunView:
             Notice: self._notice,
             PhaseChanged: self._transition,
             RunError: self._error,
+            # shown once the events end (show_state: the outcome, files and pauses)
+            RunFinished: self._quiet,
+            RunCreated: self._quiet,
+            DecisionRecorded: self._quiet,  # a policy rule's answer: read it in the audit log
+            Recalled: self._quiet,
+            # what the audit log keeps of a StageFinished, which its step shows
+            TaskResultRecorded: self._quiet,
+            UsageRecorded: self._quiet,
         }
 
     async def open(self, title: str) -> cl.Step:
@@ -115,10 +129,11 @@ class RunView:
         await step.update()
 
     async def apply(self, event: Event) -> None:
-        """Show one run event (kinds the chat does not show are passed over)."""
-        handler = self.handlers.get(type(event))
-        if handler is not None:
-            await handler(event)
+        """Show one run event (``handlers`` names every kind, those the chat leaves out too)."""
+        await self.handlers[type(event)](event)
+
+    async def _quiet(self, event: Event) -> None:
+        """Show nothing for ``event``: a kind this view shows elsewhere or not at all."""
 
     async def _run_started(self, event: RunStarted) -> None:
         link = trace_url(event.run_id)

@@ -17,9 +17,17 @@ from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
     Event,
+    FactsExtracted,
     GovernanceAssessed,
+    Notice,
     PhaseChanged,
+    Recalled,
     RunCreated,
+    RunError,
+    RunFinished,
+    RunStarted,
+    StageFinished,
+    StageStarted,
     TaskResultRecorded,
     UsageRecorded,
     parse_event,
@@ -65,7 +73,7 @@ def show(run_id: RunArg) -> None:
     console.print(table)
 
 
-# One line per kind of event, for the timeline; kinds not listed show their payload.
+# One line per kind of event, for the timeline; kinds in AS_STORED show their payload.
 LINES: dict[type[Event], Callable[[Any], str]] = {
     PhaseChanged: lambda e: f"{e.from_phase} -> {e.to_phase}: {e.reason}"[:120],
     TaskResultRecorded: lambda e: f"{e.team} {e.outcome} ({e.attempts} attempts)",
@@ -75,6 +83,19 @@ LINES: dict[type[Event], Callable[[Any], str]] = {
     ClarificationRouted: lambda e: f"{e.asker} asked {e.target}: {e.outcome}"[:120],
     RunCreated: lambda e: f"{e.pipeline}: {e.requirement}"[:120],
 }
+AS_STORED: frozenset[type[Event]] = frozenset(
+    {
+        Notice,  # its kind and message say it best
+        FactsExtracted,
+        # never appended to the audit log: the driver's own, and a stage's progress
+        RunStarted,
+        RunFinished,
+        RunError,
+        StageStarted,
+        StageFinished,  # kept as its task_result and usage
+        Recalled,
+    }
+)
 
 
 def what(kind: str, payload: dict[str, Any]) -> str:
@@ -83,8 +104,9 @@ def what(kind: str, payload: dict[str, Any]) -> str:
         event = parse_event({"event": kind, **payload})
     except ValidationError:  # a kind this version does not know, or an older shape
         return str(payload)[:120]
-    line = LINES.get(type(event))
-    return line(event) if line is not None else str(payload)[:120]
+    if type(event) in AS_STORED:
+        return str(payload)[:120]
+    return LINES[type(event)](event)
 
 
 @audit_app.command()

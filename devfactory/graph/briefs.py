@@ -18,6 +18,7 @@ from devfactory.contracts import Artifact, TaskResult
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.tools import clarification_tool
 from devfactory.memory.packing import Count, Upstream, approx_tokens, excerpt, pack
+from devfactory.settings import Settings
 from devfactory.teams.checks import describe_checks
 from devfactory.teams.spec import Deliverable, TeamSpec
 
@@ -45,6 +46,14 @@ def render_notes(notes: Sequence[str]) -> str:
     if not notes:
         return ""
     return "\nAnswers and guidance you received:\n" + _bullets(notes) + "\n"
+
+
+def requirement_budget(settings: Settings) -> int:
+    """Return the most tokens of the requirement one call sees (``requirement_tokens``).
+
+    It is part of the call's context, so never more than ``context_tokens``.
+    """
+    return min(settings.requirement_tokens, settings.context_tokens)
 
 
 def requirement_view(requirement: str, focus: str, *, budget: int, count: Count) -> str:
@@ -132,19 +141,19 @@ def draft_messages(
     *,
     needs: Sequence[str],
     names: Mapping[str, str],
-    upstream_chars: int,
+    settings: Settings,
     feedback: Sequence[str] = (),
     previous: str = "",
     notes: Sequence[str] = (),
-    budget: int = 100_000,
     count: Count = approx_tokens,
     brief: str = "",
-    requirement_tokens: int = 100_000,
 ) -> list[BaseMessage]:
     """Build the request for one deliverable, written as a plain file.
 
     ``brief`` is what the build plan says about the file (its interface and
-    the signatures of the files it depends on), added after the context.
+    the signatures of the files it depends on), added after the context. The
+    settings bound it: ``context_tokens`` the context, ``requirement_tokens``
+    the requirement within it, ``upstream_chars`` each file shown.
 
     The team's standards (acceptance criteria, checks) go in the system message
     and the user turn holds only the task: small models otherwise echo the
@@ -153,7 +162,7 @@ def draft_messages(
     requirement = requirement_view(
         state["requirement"],
         f"{item.path} {item.description} {brief} {spec.description}",
-        budget=min(requirement_tokens, budget),
+        budget=requirement_budget(settings),
         count=count,
     )
     system = render_prompt(
@@ -161,15 +170,15 @@ def draft_messages(
         team_name=spec.name,
         description=spec.description,
         criteria=spec.objective_section("Acceptance criteria", requirement=requirement),
-        checks=" ".join(describe_checks(spec.tools)),
+        checks=" ".join(describe_checks(spec.checks)),
     )
     context = stage_context(
         state,
         f"Requirement: {requirement}",
         needs=needs,
         names=names,
-        limit=upstream_chars,
-        budget=budget,
+        limit=settings.upstream_chars,
+        budget=settings.context_tokens,
         count=count,
     )
     ask = render_prompt(
@@ -180,7 +189,7 @@ def draft_messages(
         feedback=("\nThe gate rejected your last attempt:\n" + _bullets(feedback) + "\n")
         if feedback
         else "",
-        previous=render_prompt("previous_draft", content=_clip(previous, upstream_chars))
+        previous=render_prompt("previous_draft", content=_clip(previous, settings.upstream_chars))
         if previous
         else "",
         notes=render_notes(notes),
@@ -202,17 +211,18 @@ def report_messages(
     *,
     needs: Sequence[str],
     names: Mapping[str, str],
-    upstream_chars: int,
+    settings: Settings,
     feedback: Sequence[str] = (),
     attempt: int = 1,
     max_attempts: int = 1,
     notes: Sequence[str] = (),
-    budget: int = 100_000,
     count: Count = approx_tokens,
     checks: Sequence[str] = (),
-    requirement_tokens: int = 100_000,
 ) -> list[BaseMessage]:
-    """Build the request for the team's report on the files it drafted."""
+    """Build the request for the team's report on the files it drafted.
+
+    The settings bound it as they bound a draft (``draft_messages``).
+    """
     gate = ""
     if feedback:
         gate = render_prompt(
@@ -225,7 +235,7 @@ def report_messages(
     requirement = requirement_view(
         state["requirement"],
         " ".join([spec.description, *(f"{a.path} {a.content}" for a in artifacts)]),
-        budget=min(requirement_tokens, budget),
+        budget=requirement_budget(settings),
         count=count,
     )
     objective = spec.render_objective(requirement=requirement).strip()
@@ -239,12 +249,14 @@ def report_messages(
             objective,
             needs=needs,
             names=names,
-            limit=upstream_chars,
-            budget=budget,
+            limit=settings.upstream_chars,
+            budget=settings.context_tokens,
             count=count,
         ),
         feedback=gate,
         notes=render_notes(notes) + render_checks(checks),
     )
-    ask = render_prompt("report", task=task, artifacts=render_artifacts(artifacts, upstream_chars))
+    ask = render_prompt(
+        "report", task=task, artifacts=render_artifacts(artifacts, settings.upstream_chars)
+    )
     return [system_prompt(spec), HumanMessage(ask)]

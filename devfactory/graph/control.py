@@ -29,8 +29,7 @@ from devfactory.graph.hitl import decide
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import vet
-from devfactory.graph.stage.verify import run_checks as verify_files
-from devfactory.graph.stage.verify import workspace_files
+from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import (
     RESET,
     RunState,
@@ -41,7 +40,7 @@ from devfactory.graph.state import (
 )
 from devfactory.pipelines import Pipeline
 from devfactory.software.plan import BuildPlan
-from devfactory.teams.checks import run_checks
+from devfactory.teams.checks import run_artifact_checks
 from devfactory.teams.registry import TeamRegistry
 
 VALIDATE = "validate"
@@ -151,7 +150,8 @@ def cross_check(
         if missing:
             problems.append(f"{team} is missing {', '.join(missing)}")
         if result:
-            problems.extend(f"{team}: {p}" for p in run_checks(teams[team].tools, result.artifacts))
+            found = run_artifact_checks(teams[team].checks, result.artifacts)
+            problems.extend(f"{team}: {p}" for p in found)
     return problems
 
 
@@ -170,7 +170,7 @@ def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | No
 
     files = workspace_files(stages, [])
     try:
-        found = verify_files(build_plan, files, runtime, teams=list(stages))
+        found = run_code_checks(build_plan, files, runtime, teams=list(stages))
     except SandboxUnavailableError as exc:
         return FinalChecks.not_run(f"not run: {exc}")
     except Exception as exc:  # noqa: BLE001 - the run fails with the reason, it never crashes

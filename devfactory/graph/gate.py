@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from devfactory.contracts import Status, TaskResult
-from devfactory.teams.checks import run_checks
+from devfactory.teams.checks import run_artifact_checks
 from devfactory.teams.spec import TeamSpec
 
 
@@ -62,7 +62,7 @@ def inspect(spec: TeamSpec, result: TaskResult, expected: Sequence[str] | None =
     stray = sorted(produced - set(expected))
     if stray:
         problems.append(f"artifacts outside your deliverables: {', '.join(stray)}")
-    problems.extend(run_checks(spec.tools, result.artifacts))
+    problems.extend(run_artifact_checks(spec.checks, result.artifacts))
     return problems
 
 

@@ -1,28 +1,32 @@
-"""What one sandboxed command may use, and the rlimits that say so to the kernel."""
+"""What one sandboxed command may use, and the rlimits that say so to the kernel.
+
+``Limits`` is the one definition of each limit's default and bounds: the
+settings hold it as ``sandbox_limits`` (each limit also read by its flat name,
+``sandbox_cpu_seconds`` or ``DEVFACTORY_SANDBOX_CPU_SECONDS``), and the
+sandbox derives its own commands' limits from it with ``dataclasses.replace``,
+which validates them again.
+"""
 
 from __future__ import annotations
 
 import os
 import resource
-from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Final
 
-# (lowest, highest) accepted for each limit: a typo must not turn a limit off
-_BOUNDS = {
-    "cpu_seconds": (1, 86_400),
-    "memory_mb": (32, 1_048_576),
-    "processes": (4, 100_000),
-    "wall_seconds": (1, 86_400),
-    "output_chars": (100, 10_000_000),
-    "file_size_mb": (1, 1_048_576),
-    "disk_mb": (16, 1_048_576),
-}
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass
+
 OPEN_FILES = 1024
+INSTALL_SECONDS: Final = 300
+"""The default wall time of building one dependency environment (``sandbox_install_seconds``)."""
+INSTALL_SECONDS_RANGE: Final = (10, 3600)
+"""The lowest and highest ``install_seconds`` accepted."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class Limits:
-    """Bounds of one sandboxed command (defaults match ``Settings``).
+    """Bounds of one sandboxed command: each limit's default and accepted range.
 
     ``cpu_seconds``, ``memory_mb`` (address space) and ``file_size_mb`` bound
     each process; ``processes`` bounds the processes and threads alive at once,
@@ -30,22 +34,36 @@ class Limits:
     ``disk_mb`` bounds what the code's commands may keep in the folders they
     write (workspace and reports together, on a tmpfs: it counts as memory
     too); it applies where the factory is root (see ``launcher``).
+
+    Every limit has a floor and a ceiling, so a typo never turns one off. The
+    ceilings of ``cpu_seconds`` and ``processes`` leave room for what the
+    sandbox derives from them: an install step's CPU is its wall time times the
+    cores (up to a day), and a command's process count adds the wrapper's own.
     """
 
-    cpu_seconds: int = 60
-    memory_mb: int = 1024
-    processes: int = 64
-    wall_seconds: int = 120
-    output_chars: int = 20_000
-    file_size_mb: int = 64
-    disk_mb: int = 256
-
-    def __post_init__(self) -> None:
-        for item in fields(self):
-            value = getattr(self, item.name)
-            low, high = _BOUNDS[item.name]
-            if not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"Limits.{item.name} must be an integer in [{low}, {high}]")
+    cpu_seconds: int = Field(default=60, ge=1, le=86_400, description="CPU per process.")
+    memory_mb: int = Field(
+        default=1024, ge=64, le=65_536, description="Address space per process, and in all."
+    )
+    processes: int = Field(
+        default=64, ge=4, le=100_000, description="Processes and threads a command may run at once."
+    )
+    wall_seconds: int = Field(
+        default=120, ge=1, le=3600, description="Wall time of one command before it is killed."
+    )
+    output_chars: int = Field(
+        default=20_000, ge=1000, le=1_000_000, description="Output kept per command (the tail)."
+    )
+    file_size_mb: int = Field(
+        default=64, ge=1, le=65_536, description="The largest file a command may write."
+    )
+    disk_mb: int = Field(
+        default=256,
+        ge=16,
+        le=65_536,
+        description="What a command may keep in the workspace and its reports, in all "
+        "(a tmpfs, counted as memory too; enforced when the factory runs as root).",
+    )
 
     def rlimits(self, *, processes_of: int | None = None) -> dict[str, tuple[int, int]]:
         """Return the rlimits (name: (soft, hard)) every process of the command starts with.

@@ -46,7 +46,7 @@ from devfactory.sandbox.isolation import (
     support_etc,
 )
 from devfactory.sandbox.junit import MAX_XML_BYTES, TestCase, TestReport, junit_report
-from devfactory.sandbox.limits import Limits
+from devfactory.sandbox.limits import INSTALL_SECONDS, INSTALL_SECONDS_RANGE, Limits
 from devfactory.sandbox.ownership import describe, remove_traps, sandbox_ids, workspace_lock
 from devfactory.sandbox.results import CommandResult, judge
 from devfactory.sandbox.untrusted import RefusedFileError, read_regular, remove_tree
@@ -98,13 +98,14 @@ class Sandbox:
         mode: str = "bwrap",
         cache_dir: Path,
         limits: Limits = Limits(),  # noqa: B008 - frozen, so one shared default is safe
-        install_seconds: int = 300,
+        install_seconds: int = INSTALL_SECONDS,
         bwrap: str = "bwrap",
     ) -> None:
         if mode not in ("bwrap", "unsandboxed"):
             raise ValueError(f"sandbox mode must be 'bwrap' or 'unsandboxed', not {mode!r}")
-        if not 10 <= install_seconds <= 86_400:
-            raise ValueError("install_seconds must be in [10, 86400]")
+        low, high = INSTALL_SECONDS_RANGE
+        if not low <= install_seconds <= high:
+            raise ValueError(f"install_seconds must be in [{low}, {high}]")
         self.mode = mode
         self.cache_dir = Path(cache_dir).expanduser().resolve()
         self.limits = limits
@@ -114,19 +115,10 @@ class Sandbox:
     @classmethod
     def from_settings(cls, settings: Settings) -> Sandbox:
         """Build the sandbox the settings describe (``DEVFACTORY_SANDBOX*``)."""
-        limits = Limits(
-            cpu_seconds=settings.sandbox_cpu_seconds,
-            memory_mb=settings.sandbox_memory_mb,
-            processes=settings.sandbox_processes,
-            wall_seconds=settings.sandbox_wall_seconds,
-            output_chars=settings.sandbox_output_chars,
-            file_size_mb=settings.sandbox_file_size_mb,
-            disk_mb=settings.sandbox_disk_mb,
-        )
         return cls(
             mode=settings.sandbox,
             cache_dir=settings.sandbox_cache_dir or settings.data_dir / "sandbox",
-            limits=limits,
+            limits=settings.sandbox_limits,
             install_seconds=settings.sandbox_install_seconds,
         )
 

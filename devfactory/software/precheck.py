@@ -5,19 +5,18 @@ the plan gives its module costs the whole stage an attempt at the gate: every
 file is drafted again and the report asked again. Checked as soon as it is
 drafted, the same finding goes back for that one file at once (the stage's
 draft loop asks again, within ``max_parse_retries``). The checks are the
-validator's own, so the wording is the gate's: ruff's run-time-error rules on
-the text (through stdin: nothing is written or run) and the plan's coverage of
-the module. The sandbox still runs every check on the whole workspace after.
+validator's own objects, so the wording is the gate's: ``LintCheck`` on the
+text (through stdin: nothing is written or run) and ``PlanCoverageCheck`` on
+the module. The sandbox still runs every code check on the whole workspace after.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 
 from devfactory.software.plan import BuildPlan
-from devfactory.software.validator import RUFF_CHECK, coverage, finding_text, ruff_path
+from devfactory.software.validator import CheckContext, LintCheck, PlanCoverageCheck, finding_text
 
 log = logging.getLogger(__name__)
 
@@ -36,28 +35,15 @@ def draft_problems(
     """
     problems = [f"{path} [lint]: {text}" for text in _lint(path, source, timeout)]
     if plan is not None and not problems:
-        owner = plan.owner_of(path)
-        problems += [
-            p.line() for p in coverage(plan, {path: source}, teams=[owner]) if p.path == path
-        ]
+        draft = CheckContext(plan, {path: source}, teams=[plan.owner_of(path)])
+        problems += [p.line() for p in PlanCoverageCheck().run(draft).problems if p.path == path]
     return problems
 
 
 def _lint(path: str, source: str, timeout: float) -> list[str]:
-    ruff = ruff_path()
-    if ruff is None:
-        return []  # the gate's lint says it was skipped
     try:
-        proc = subprocess.run(  # noqa: S603 - fixed argv, no shell; the text goes in on stdin
-            [ruff, *RUFF_CHECK, "--stdin-filename", path, "-"],
-            input=source,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        findings = json.loads(proc.stdout or "[]")
-    except (subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as exc:
+        findings = LintCheck(timeout=timeout).findings_in(path, source)
+    except (subprocess.TimeoutExpired, OSError) as exc:
         log.warning("draft lint of %s not run: %s", path, exc)
         return []
     lines = source.splitlines()

@@ -1,9 +1,32 @@
-"""Objective gates: turn sandbox results, lint findings and plan coverage into problems.
+"""Code checks: judge the software a run builds, against its build plan, objectively.
 
-The validator never trusts a model's word: a planned file is present or not,
-a planned symbol is defined in its module's syntax tree or not, a module
-imports or not, a test passes or not. Every problem names the file it is
-about, so it goes back to the team that owns that file.
+The factory has two check systems, one per question:
+
+* **Code checks** (this module): does the software built so far hold up as a
+  whole? Each is a ``Check`` object with a ``name``, what it ``needs`` (a
+  workspace, a sandbox, the installed environment, code, tests files, an
+  entry point) and ``run(context) -> CheckOutcome``: plan coverage, lint,
+  install, import, tests, smoke (``CODE_CHECKS``). ``verify`` runs a list of
+  them and gathers a ``Verification``: records, problems per file and so per
+  owning team, acceptance criteria, a score. ``graph/stage/verify.py`` runs
+  them on a stage's code, ``graph/control.py`` on the whole workspace, and
+  ``software/precheck.py`` runs lint and plan coverage on one drafted file.
+* **Artifact checks** (``teams/checks.py``): is each file one stage returned
+  well formed for its kind (markdown has a heading, YAML parses, a mermaid
+  diagram is there)? A team's ``team.yaml`` names them under ``checks``; the
+  gate runs them on every stage, code or not. They never run code.
+
+A new code check (a type checker, say) is one class with those three members,
+added to the list ``verify`` is given. The checks never trust a model's word:
+a planned file is present or not, a planned symbol is defined in its module's
+syntax tree or not, a module imports or not, a test passes or not. Every
+problem names the file it is about, so it goes back to the team that owns it.
+
+Why one module: the checks, the ``Verification`` they fill and what they read
+from the plan and the source (planned names in a syntax tree, the test
+command, how to smoke-run the entry point, the file a traceback blames) are
+one concept, the objective judgement of the code; the signatures other teams
+are shown (``signatures``, ``public_names``) are the same syntax-tree reading.
 """
 
 from __future__ import annotations
@@ -16,22 +39,24 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from packaging.requirements import Requirement
 
 from devfactory.contracts import CheckRun
-from devfactory.software.plan import BuildPlan, FileRole, SoftwareKind, module_name
+from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole, SoftwareKind, module_name
 
 if TYPE_CHECKING:
-    from devfactory.sandbox.runner import Sandbox, TestCase, TestReport
+    from devfactory.sandbox.runner import Environment, Sandbox, TestCase, TestReport
 
 _CRITERION = re.compile(r"\bAC-(\d{1,3})\b")
 _TEST_CRITERION = re.compile(r"(?i)(?<![a-z0-9])ac[_-]?(\d{1,3})(?!\d)")
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)|^([\w./-]+\.py):(\d+):', re.M)
 LINT_RULES = "E9,F63,F7,F82"  # syntax errors, undefined names: what breaks at run time
 RUFF_CHECK = ("check", "--isolated", "--select", LINT_RULES, "--output-format", "json")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -48,14 +73,137 @@ class Problem:
         return f"{self.path} [{self.check}]: {self.text}" if self.path else self.text
 
 
+class Need(StrEnum):
+    """What a check needs; ``verify`` leaves out a check whose needs are not met."""
+
+    WORKSPACE = "workspace"  # the files laid out in a folder
+    SANDBOX = "sandbox"  # somewhere to run generated code
+    ENVIRONMENT = "environment"  # the plan's dependencies installed (by the install check)
+    CODE = "code"  # a planned code module written (a ``__main__`` is not imported)
+    TESTS = "tests"  # a planned tests file written
+    ENTRY_POINT = "entry point"  # an entry point a smoke run knows how to start
+
+
+def _needed(value: _T | None, need: Need) -> _T:
+    """Return ``value``, which a check's ``needs`` promised (``verify`` checked them)."""
+    if value is None:
+        raise RuntimeError(f"a check ran without its need: {need.value}")
+    return value
+
+
+@dataclass
+class CheckContext:
+    """What the checks look at: the plan, the files, and where code runs.
+
+    Attributes:
+        plan: the run's build plan.
+        files: the files written so far, by path.
+        teams: the teams whose planned files must be present by now.
+        workspace: a folder holding ``files``.
+        sandbox: where generated code runs.
+        criteria: the acceptance criteria ids to report on from the tests.
+        environment: the installed environment, once the install check made it.
+
+    """
+
+    plan: BuildPlan
+    files: Mapping[str, str]
+    teams: Sequence[str]
+    workspace: Path | None = None
+    sandbox: Sandbox | None = None
+    criteria: Sequence[str] = ()
+    environment: Environment | None = None
+
+    def code_modules(self) -> list[str]:
+        """Return the planned code modules written so far (a ``__main__`` runs when imported)."""
+        return [
+            name
+            for f in self.plan.files
+            if f.role is FileRole.CODE and f.path in self.files and f.path.endswith(".py")
+            if (name := module_name(f.path)) and not name.endswith("__main__")
+        ]
+
+    def has(self, need: Need) -> bool:
+        """Say whether ``need`` is met."""
+        match need:
+            case Need.WORKSPACE:
+                return self.workspace is not None
+            case Need.SANDBOX:
+                return self.sandbox is not None
+            case Need.ENVIRONMENT:
+                return self.environment is not None and self.environment.ok
+            case Need.CODE:
+                return bool(self.code_modules())
+            case Need.TESTS:
+                return any(
+                    f.role is FileRole.TESTS and f.path in self.files for f in self.plan.files
+                )
+            case Need.ENTRY_POINT:
+                return smoke_for(self.plan) is not None
+
+    def running(self) -> tuple[Sandbox, Path, Environment]:
+        """Return the sandbox, the workspace and the environment that code runs with."""
+        return (
+            _needed(self.sandbox, Need.SANDBOX),
+            _needed(self.workspace, Need.WORKSPACE),
+            _needed(self.environment, Need.ENVIRONMENT),
+        )
+
+
+@dataclass
+class CheckOutcome:
+    """What one check found: its records, its problems, and what later checks may use.
+
+    Attributes:
+        runs: the commands it ran, as the stage record keeps them (none for a
+            check that runs nothing, such as plan coverage).
+        problems: what it found, each about one file.
+        tests: the test report, from the check that ran the tests.
+        criteria: each acceptance criterion's status, from the tests.
+        environment: the environment it installed, for the checks after it.
+
+    """
+
+    runs: list[CheckRun] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    tests: TestReport | None = None
+    criteria: dict[str, str] = field(default_factory=dict)
+    environment: Environment | None = None
+
+
+class Check(Protocol):
+    """One objective check: a name, what it needs, and how it runs."""
+
+    @property
+    def name(self) -> str:
+        """The check's name: its records' and its problems' ``check``."""
+        ...
+
+    @property
+    def needs(self) -> frozenset[Need]:
+        """What must be there for it to run; without it, it is left out."""
+        ...
+
+    def run(self, context: CheckContext) -> CheckOutcome:
+        """Check ``context`` and say what was found."""
+        ...
+
+
 @dataclass
 class Verification:
-    """What the sandbox and the static checks found in a workspace."""
+    """What the code checks found in a workspace."""
 
     checks: list[CheckRun] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     tests: TestReport | None = None
     criteria: dict[str, str] = field(default_factory=dict)  # "AC-1" -> passed|failed|not covered
+
+    def add(self, outcome: CheckOutcome) -> None:
+        """Take in one check's outcome."""
+        self.checks.extend(outcome.runs)
+        self.problems.extend(outcome.problems)
+        self.tests = outcome.tests if outcome.tests is not None else self.tests
+        self.criteria.update(outcome.criteria)
 
     def of(self, team: str) -> list[Problem]:
         """Return the problems about ``team``'s files."""
@@ -211,37 +359,6 @@ def finding_text(item: Mapping[str, object]) -> str:
     return f"line {row}: {item.get('code')} {item.get('message', '')}"
 
 
-def lint(
-    workspace: Path, plan: BuildPlan, *, timeout: float = 60
-) -> tuple[CheckRun, list[Problem]]:
-    """Run ruff's run-time-error rules on the workspace (static: nothing is executed)."""
-    ruff = ruff_path()
-    command = f"ruff check --select {LINT_RULES}"
-    if ruff is None:
-        return CheckRun(name="lint", command=command, summary="ruff not installed: skipped"), []
-    argv = [ruff, *RUFF_CHECK, "."]
-    proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        argv, cwd=workspace, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    try:
-        findings = json.loads(proc.stdout or "[]")
-    except json.JSONDecodeError:
-        findings = []
-    problems = []
-    for item in findings[:40]:
-        rel = str(Path(item.get("filename", "")).resolve().relative_to(workspace.resolve()))
-        problems.append(Problem(rel, plan.owner_of(rel), "lint", finding_text(item)))
-    run = CheckRun(
-        name="lint",
-        command=command,
-        exit_code=proc.returncode,
-        failed=len(findings),
-        sandboxed=False,
-        summary=f"{len(findings)} finding(s)" if findings else "clean",
-    )
-    return run, problems
-
-
 def environment_for(plan: BuildPlan) -> list[str]:
     """Return the packages the checks need: the plan's, and uvicorn to serve a web service."""
     deps = list(plan.dependencies)
@@ -278,97 +395,229 @@ def smoke_for(plan: BuildPlan) -> tuple[str, tuple[str, ...], str] | None:
     return None
 
 
+class PlanCoverageCheck:
+    """Every planned file of the teams done by now is there and defines its planned names."""
+
+    name = "plan"
+    needs: frozenset[Need] = frozenset()
+
+    def run(self, context: CheckContext) -> CheckOutcome:
+        """List missing planned files and planned symbols not defined (nothing is run)."""
+        return CheckOutcome(problems=coverage(context.plan, context.files, teams=context.teams))
+
+
+@dataclass(frozen=True)
+class LintCheck:
+    """Ruff's run-time-error rules (syntax errors, undefined names): static, nothing is run."""
+
+    timeout: float = 60
+    max_findings: int = 40
+    name = "lint"
+    needs = frozenset({Need.WORKSPACE})
+    command = f"ruff check --select {LINT_RULES}"
+
+    def run(self, context: CheckContext) -> CheckOutcome:
+        """Lint every Python file in the workspace, each finding for its file's owner."""
+        workspace = _needed(context.workspace, Need.WORKSPACE)
+        ruff = ruff_path()
+        if ruff is None:
+            skipped = CheckRun(
+                name=self.name, command=self.command, summary="ruff not installed: skipped"
+            )
+            return CheckOutcome(runs=[skipped])
+        proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [ruff, *RUFF_CHECK, "."],
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            timeout=self.timeout,
+            check=False,
+        )
+        findings = _findings(proc.stdout)
+        problems = []
+        for item in findings[: self.max_findings]:
+            rel = str(Path(item.get("filename", "")).resolve().relative_to(workspace.resolve()))
+            problems.append(Problem(rel, context.plan.owner_of(rel), self.name, finding_text(item)))
+        run = CheckRun(
+            name=self.name,
+            command=self.command,
+            exit_code=proc.returncode,
+            failed=len(findings),
+            sandboxed=False,
+            summary=f"{len(findings)} finding(s)" if findings else "clean",
+        )
+        return CheckOutcome(runs=[run], problems=problems)
+
+    def findings_in(self, path: str, source: str) -> list[dict[str, Any]]:
+        """Lint one file's text, given on stdin (nothing is written); [] without ruff.
+
+        Raises ``subprocess.TimeoutExpired`` or ``OSError`` when ruff does not answer.
+        """
+        ruff = ruff_path()
+        if ruff is None:
+            return []
+        proc = subprocess.run(  # noqa: S603 - fixed argv, no shell; the text goes in on stdin
+            [ruff, *RUFF_CHECK, "--stdin-filename", path, "-"],
+            input=source,
+            capture_output=True,
+            text=True,
+            timeout=self.timeout,
+            check=False,
+        )
+        return _findings(proc.stdout)
+
+
+class InstallCheck:
+    """The plan's dependencies install in the sandbox; the checks after it run with them."""
+
+    name = "install"
+    needs = frozenset({Need.SANDBOX})
+
+    def run(self, context: CheckContext) -> CheckOutcome:
+        """Build (or reuse) the environment; a failed install is the plan's problem."""
+        env = _needed(context.sandbox, Need.SANDBOX).environment(environment_for(context.plan))
+        outcome = CheckOutcome(runs=[env.install.record()], environment=env)
+        if not env.ok:
+            tail = env.install.output[-800:]
+            why = f"dependencies {context.plan.dependencies} did not install: {tail}"
+            outcome.problems.append(Problem(PLAN_PATH, "", self.name, why))
+        return outcome
+
+
+class ImportCheck:
+    """Every Python file byte-compiles and every planned code module imports."""
+
+    name = "import"
+    needs = frozenset({Need.WORKSPACE, Need.ENVIRONMENT, Need.CODE})
+
+    def run(self, context: CheckContext) -> CheckOutcome:
+        """Import the modules in the sandbox; a failure goes to its module's owner."""
+        sandbox, workspace, env = context.running()
+        code = context.code_modules()
+        result = sandbox.compile_and_import(workspace, env, code)
+        outcome = CheckOutcome(runs=[result.record()])
+        if result.exit_code == 0:
+            return outcome
+        for line in result.output.splitlines():
+            name = line.split(":", 1)[0].strip()
+            path = _path_of(name, context.files)
+            if name in code and path:
+                owner = context.plan.owner_of(path)
+                outcome.problems.append(Problem(path, owner, self.name, line.strip()[:600]))
+        if not outcome.problems:
+            outcome.problems.append(Problem("", "", self.name, result.output[-600:]))
+        return outcome
+
+
+class TestsCheck:
+    """The plan's test command passes; each acceptance criterion as its tests say."""
+
+    __test__ = False  # not a pytest class, though its name says so
+    name = "tests"
+    needs = frozenset({Need.WORKSPACE, Need.ENVIRONMENT, Need.TESTS})
+
+    def run(self, context: CheckContext) -> CheckOutcome:
+        """Run the tests; a failure goes to the file its traceback ends in."""
+        plan, (sandbox, workspace, env) = context.plan, context.running()
+        result, report = sandbox.run_tests(workspace, env, test_command(plan))
+        outcome = CheckOutcome(
+            runs=[result.record(report)],
+            tests=report,
+            criteria=criteria_status(context.criteria, report.cases),
+        )
+        for case in report.cases:
+            if case.outcome in ("failed", "error"):
+                path = blame(case.traceback, plan, workspace) or case.file
+                text = f"{case.name} {case.outcome}: {case.message}\n{case.traceback}"[:1500]
+                outcome.problems.append(Problem(path, plan.owner_of(path), self.name, text))
+        if not report.cases and result.exit_code not in (0, None):
+            test_file = next(f for f in plan.files if f.role is FileRole.TESTS)
+            text = f"`{plan.test_command}` ran no tests (exit {result.exit_code}): "
+            outcome.problems.append(
+                Problem(test_file.path, test_file.owner, self.name, text + result.output[-800:])
+            )
+        return outcome
+
+
+class SmokeCheck:
+    """The entry point starts: ``--help`` for a CLI, one GET for a web service."""
+
+    name = "smoke"
+    needs = frozenset({Need.WORKSPACE, Need.ENVIRONMENT, Need.ENTRY_POINT})
+
+    def run(self, context: CheckContext) -> CheckOutcome:
+        """Smoke-run the entry point; a failure goes to the entry point's file."""
+        from devfactory.sandbox.runner import Smoke
+
+        sandbox, workspace, env = context.running()
+        kind, argv, path = _needed(smoke_for(context.plan), Need.ENTRY_POINT)
+        result = sandbox.smoke(workspace, env, Smoke(kind=kind, argv=argv, path=path))
+        outcome = CheckOutcome(runs=[result.record()])
+        if result.exit_code != 0:
+            target = _entry_file(context.plan, context.files)
+            owner = context.plan.owner_of(target)
+            outcome.problems.append(Problem(target, owner, self.name, result.output[-800:]))
+        return outcome
+
+
+CODE_CHECKS: tuple[Check, ...] = (
+    PlanCoverageCheck(),
+    LintCheck(),
+    InstallCheck(),
+    ImportCheck(),
+    TestsCheck(),
+    SmokeCheck(),
+)
+"""The checks ``verify`` runs by default, in order (install before what runs code)."""
+
+
 def verify(
     plan: BuildPlan,
     workspace: Path,
-    sandbox: Sandbox,
+    sandbox: Sandbox | None,
     *,
     teams: Sequence[str],
-    tests: bool,
-    smoke: bool,
     criteria: Sequence[str] = (),
     files: Mapping[str, str] | None = None,
+    checks: Sequence[Check] = CODE_CHECKS,
 ) -> Verification:
-    """Run every objective check on ``workspace``: coverage, lint, install, import, tests, smoke.
+    """Run ``checks`` on ``workspace`` in order, each whose needs are met, and gather them.
 
     Args:
         plan: the run's build plan.
         workspace: a folder holding the files written so far.
-        sandbox: where the code runs.
+        sandbox: where the code runs (None: only the checks that run nothing).
         teams: the teams whose planned files must be present by now.
-        tests: run the test command (when the plan's tests files exist).
-        smoke: smoke-run the entry point.
         criteria: acceptance criteria ids to report on from the tests.
         files: the files laid out in ``workspace`` (read from it, links not
             followed, when not given).
+        checks: the checks to run (``CODE_CHECKS`` by default).
 
     """
-    from devfactory.sandbox.runner import Smoke
-
     if files is None:
         files = {
             str(p.relative_to(workspace)): p.read_text(errors="replace")
             for p in workspace.rglob("*")
             if p.is_file() and not p.is_symlink()
         }
-    out = Verification(problems=coverage(plan, files, teams=teams))
-    run, found = lint(workspace, plan)
-    out.checks.append(run)
-    out.problems.extend(found)
-    env = sandbox.environment(environment_for(plan))
-    out.checks.append(env.install.record())
-    if not env.ok:
-        tail = env.install.output[-800:]
-        why = f"dependencies {plan.dependencies} did not install: {tail}"
-        out.problems.append(Problem("architecture/plan.json", "", "install", why))
-        return out
-    code = [  # the planned code modules written so far (a __main__ runs when imported)
-        name
-        for f in plan.files
-        if f.role is FileRole.CODE and f.path in files and f.path.endswith(".py")
-        if (name := module_name(f.path)) and not name.endswith("__main__")
-    ]
-    if code:
-        result = sandbox.compile_and_import(workspace, env, code)
-        out.checks.append(result.record())
-        if result.exit_code != 0:
-            for line in result.output.splitlines():
-                name = line.split(":", 1)[0].strip()
-                path = _path_of(name, files)
-                if name in code and path:
-                    out.problems.append(
-                        Problem(path, plan.owner_of(path), "import", line.strip()[:600])
-                    )
-            if not any(p.check == "import" for p in out.problems):
-                out.problems.append(Problem("", "", "import", result.output[-600:]))
-    has_tests = any(f.role is FileRole.TESTS and f.path in files for f in plan.files)
-    if tests and has_tests:
-        result, report = sandbox.run_tests(workspace, env, test_command(plan))
-        out.checks.append(result.record(report))
-        out.tests = report
-        for case in report.cases:
-            if case.outcome in ("failed", "error"):
-                path = blame(case.traceback, plan, workspace) or case.file
-                text = f"{case.name} {case.outcome}: {case.message}\n{case.traceback}"[:1500]
-                out.problems.append(Problem(path, plan.owner_of(path), "tests", text))
-        if not report.cases and result.exit_code not in (0, None):
-            test_file = next(f for f in plan.files if f.role is FileRole.TESTS)
-            text = f"`{plan.test_command}` ran no tests (exit {result.exit_code}): "
-            out.problems.append(
-                Problem(test_file.path, test_file.owner, "tests", text + result.output[-800:])
-            )
-        out.criteria = criteria_status(criteria, report.cases)
-    how = smoke_for(plan) if smoke else None
-    if how is not None:
-        kind, argv, path = how
-        result = sandbox.smoke(workspace, env, Smoke(kind=kind, argv=argv, path=path))
-        out.checks.append(result.record())
-        if result.exit_code != 0:
-            target = _entry_file(plan, files)
-            out.problems.append(
-                Problem(target, plan.owner_of(target), "smoke", result.output[-800:])
-            )
-    return out
+    context = CheckContext(
+        plan, files, teams, workspace=workspace, sandbox=sandbox, criteria=criteria
+    )
+    found = Verification()
+    for check in checks:
+        if all(context.has(need) for need in check.needs):
+            outcome = check.run(context)
+            context.environment = outcome.environment or context.environment
+            found.add(outcome)
+    return found
+
+
+def _findings(stdout: str) -> list[dict[str, Any]]:
+    try:
+        findings = json.loads(stdout or "[]")
+    except json.JSONDecodeError:
+        return []
+    return findings if isinstance(findings, list) else []
 
 
 def _path_of(module: str, files: Mapping[str, str]) -> str:

@@ -1,7 +1,18 @@
-"""Artifact checks: the tools a team's ``team.yaml`` names and the gate runs.
+"""Artifact checks: what a team's ``team.yaml`` names under ``checks``, run by the gate.
 
-Each check reads a stage's artifacts and returns problems as short sentences;
-an empty list means the check passed. Checks never execute generated code.
+The factory has two check systems, one per question:
+
+* **Artifact checks** (this module): is each file one stage returned well
+  formed for its kind? Markdown has a heading, YAML and JSON parse, an OpenAPI
+  document has paths, SQL is not destructive, a mermaid diagram is there. The
+  gate runs a team's on every attempt (``graph/gate.py``), and the run's
+  validation runs them again on each passed stage (``graph/control.py``).
+  Each reads the artifacts' text only: it never runs code, knows nothing of
+  the build plan, and its problems are short sentences ([] when it passed).
+* **Code checks** (``software/validator.py``): does the software built so far
+  hold up, against the build plan? Plan coverage, lint, install, import,
+  tests, smoke, run in the sandbox on a stage's code and on the whole
+  workspace, each problem going back to its file's owner.
 """
 
 from __future__ import annotations
@@ -144,7 +155,7 @@ class ArtifactCheck:
         return self.run(artifacts)
 
 
-CHECKS: dict[str, ArtifactCheck] = {
+ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
     "markdown_structure": ArtifactCheck(
         markdown_structure,
         "Markdown files have a `# ` heading and at least 15 words.",
@@ -178,9 +189,9 @@ CHECKS: dict[str, ArtifactCheck] = {
 
 def describe_checks(names: Sequence[str]) -> list[str]:
     """Return the promise of each named check, for the drafting prompt."""
-    return [CHECKS[name].promise for name in names]
+    return [ARTIFACT_CHECKS[name].promise for name in names]
 
 
-def run_checks(names: Sequence[str], artifacts: Sequence[Artifact]) -> list[str]:
-    """Run the named checks over ``artifacts`` and collect every problem."""
-    return [problem for name in names for problem in CHECKS[name](artifacts)]
+def run_artifact_checks(names: Sequence[str], artifacts: Sequence[Artifact]) -> list[str]:
+    """Run the named artifact checks over ``artifacts`` and collect every problem."""
+    return [problem for name in names for problem in ARTIFACT_CHECKS[name](artifacts)]

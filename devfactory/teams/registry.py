@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from importlib.resources import files
@@ -9,7 +10,7 @@ from importlib.resources.abc import Traversable
 
 import yaml
 
-from devfactory.teams.checks import CHECKS
+from devfactory.teams.checks import ARTIFACT_CHECKS
 from devfactory.teams.spec import TeamSpec
 
 
@@ -26,9 +27,9 @@ class TeamRegistry(Mapping[str, TeamSpec]):
             unknown = [t for t in spec.may_ask if t not in self._teams]
             if unknown:
                 raise TeamRegistryError(f"{spec.slug}: may_ask names unknown teams {unknown}")
-            missing = [t for t in spec.tools if t not in CHECKS]
+            missing = [c for c in spec.checks if c not in ARTIFACT_CHECKS]
             if missing:
-                raise TeamRegistryError(f"{spec.slug}: unknown tools {missing}")
+                raise TeamRegistryError(f"{spec.slug}: unknown checks {missing}")
 
     def __getitem__(self, slug: str) -> TeamSpec:
         try:
@@ -62,6 +63,13 @@ def load_team(folder: Traversable) -> TeamSpec:
         raise TeamRegistryError(f"{folder.name}/team.yaml must be a mapping")
     if raw.get("slug") != folder.name:
         raise TeamRegistryError(f"{folder.name}/team.yaml: slug {raw.get('slug')!r} != folder")
+    if "tools" in raw and "checks" not in raw:  # the key's earlier name
+        warnings.warn(
+            f"{folder.name}/team.yaml: `tools` is now called `checks`",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        raw["checks"] = raw.pop("tools")
     try:
         return TeamSpec(
             **raw,

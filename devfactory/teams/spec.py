@@ -59,7 +59,7 @@ class TeamSpec(BaseModel):
     description: str = Field(min_length=1, max_length=300)
     model: str
     confidence_threshold: float = Field(ge=0.0, le=1.0)
-    tools: tuple[str, ...] = Field(min_length=1)
+    checks: tuple[str, ...] = Field(min_length=1)  # artifact checks (teams/checks.py)
     may_ask: tuple[str, ...] = ()
     budget_share: float = Field(gt=0.0, le=1.0)
     # documents every run needs; the rest of a team's files come from the build plan

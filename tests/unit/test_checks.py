@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devfactory.contracts import Artifact
-from devfactory.teams.checks import CHECKS, run_checks
+from devfactory.teams.checks import ARTIFACT_CHECKS, run_artifact_checks
 
 
 def art(path: str, kind: str, content: str) -> Artifact:
@@ -49,7 +49,7 @@ CASES = [
 
 @pytest.mark.parametrize(("check", "artifacts", "expected"), CASES)
 def test_check(check: str, artifacts: list[Artifact], expected: list[str]) -> None:
-    problems = CHECKS[check](artifacts)
+    problems = ARTIFACT_CHECKS[check](artifacts)
     assert len(problems) == len(expected), problems
     for problem, needle in zip(problems, expected, strict=True):
         assert needle in problem
@@ -57,5 +57,7 @@ def test_check(check: str, artifacts: list[Artifact], expected: list[str]) -> No
 
 def test_checks_only_read_their_own_kinds() -> None:
     python = [art("a.py", "python", "def f(:\n")]
-    assert run_checks(["markdown_structure", "yaml_syntax", "sql_statements"], python) == []
-    assert len(run_checks(["python_syntax", "markdown_structure"], python)) == 1
+    assert (
+        run_artifact_checks(["markdown_structure", "yaml_syntax", "sql_statements"], python) == []
+    )
+    assert len(run_artifact_checks(["python_syntax", "markdown_structure"], python)) == 1

@@ -38,3 +38,48 @@ def test_environment_and_toml_configure_limits(
     assert s.max_stage_attempts == 5  # from the file
     assert s.recursion_limit == 77  # the environment wins over the file
     assert s.database_url == "postgresql://u@db/x"
+
+
+def test_the_sandbox_limits_are_defined_once(tmp_path: Path) -> None:
+    from devfactory.sandbox.limits import INSTALL_SECONDS, Limits
+    from devfactory.sandbox.runner import Sandbox
+
+    s = Settings(data_dir=tmp_path)
+    assert s.sandbox_limits == Limits()
+    assert s.sandbox_install_seconds == INSTALL_SECONDS
+    assert Sandbox(cache_dir=tmp_path).install_seconds == INSTALL_SECONDS
+    # the bounds are the limits' own: what the sandbox accepts, the settings accept
+    assert Settings(sandbox_cpu_seconds=86_400).sandbox_limits.cpu_seconds == 86_400
+    for flat, value in (("sandbox_cpu_seconds", 86_401), ("sandbox_memory_mb", 63)):
+        with pytest.raises(ValidationError):
+            Settings(**{flat: value})
+        with pytest.raises(ValidationError):
+            Limits(**{flat.removeprefix("sandbox_"): value})
+
+
+def test_each_sandbox_limit_is_read_by_its_flat_name_in_every_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml = tmp_path / "devfactory.toml"
+    toml.write_text("sandbox_wall_seconds = 33\nsandbox_cpu_seconds = 44\nsandbox_disk_mb = 32\n")
+    monkeypatch.setenv("DEVFACTORY_CONFIG", str(toml))
+    monkeypatch.setenv("DEVFACTORY_SANDBOX_CPU_SECONDS", "30")
+    monkeypatch.setenv("DEVFACTORY_SANDBOX_MEMORY_MB", "512")
+    limits = Settings(sandbox_disk_mb=48).sandbox_limits
+    # init args, then the environment, then the file: limit by limit
+    assert (limits.disk_mb, limits.cpu_seconds, limits.memory_mb) == (48, 30, 512)
+    assert limits.wall_seconds == 33
+    again = Settings().with_overrides(sandbox_wall_seconds=9).sandbox_limits
+    assert (again.wall_seconds, again.cpu_seconds) == (9, 30)
+    toml.write_text("[sandbox_limits]\nwall_seconds = 34\n")
+    assert Settings().sandbox_limits.wall_seconds == 34
+    monkeypatch.setenv("DEVFACTORY_SANDBOX_PROCESSES", "0")
+    with pytest.raises(ValidationError, match="processes"):
+        Settings()
+
+
+def test_the_prompts_take_their_budgets_from_the_settings() -> None:
+    from devfactory.graph.briefs import requirement_budget
+
+    assert requirement_budget(Settings(context_tokens=2500, requirement_tokens=1200)) == 1200
+    assert requirement_budget(Settings(context_tokens=500, requirement_tokens=900)) == 500

@@ -1,4 +1,4 @@
-"""The 17 teams load from their folders, render, and resolve their tools."""
+"""The 17 teams load from their folders, render, and resolve their artifact checks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devfactory.teams import load_teams
-from devfactory.teams.checks import CHECKS
+from devfactory.teams.checks import ARTIFACT_CHECKS
 from devfactory.teams.registry import TeamRegistryError
 
 DESIGN_TEAMS = {
@@ -50,7 +50,7 @@ def test_team_spec_is_complete_and_renders(slug: str) -> None:
         assert f"`{path}`" in rendered, f"objective.md does not name deliverable {path}"
     for doc in (spec.soul, spec.agents, spec.tools_doc):
         assert len(doc.split()) >= 60, "identity docs must have real substance"
-    assert all(tool in CHECKS for tool in spec.tools)
+    assert all(check in ARTIFACT_CHECKS for check in spec.checks)
     assert all(t in TEAMS and t != slug for t in spec.may_ask)
     assert spec.model.startswith("factory/")
 
@@ -79,7 +79,7 @@ def test_loader_accepts_a_copied_folder(tmp_path: Path) -> None:
             "unknown placeholder \\$nonsense",
         ),
         (lambda d: _edit_yaml(d, "slug: qa-engineering", "slug: quality"), "!= folder"),
-        (lambda d: _edit_yaml(d, "tools: [", "tools: [run_shell, "), "unknown tools"),
+        (lambda d: _edit_yaml(d, "checks: [", "checks: [run_shell, "), "unknown checks"),
         (
             lambda d: _edit_yaml(
                 d, "confidence_threshold:", "unknown_key: 1\nconfidence_threshold:"
@@ -108,6 +108,15 @@ def test_loader_rejects_asking_itself(tmp_path: Path) -> None:
     )
     with pytest.raises(TeamRegistryError, match="may not ask itself"):
         load_teams(root)  # type: ignore[arg-type]
+
+
+def test_a_team_yaml_still_naming_its_checks_tools_loads_with_a_warning(tmp_path: Path) -> None:
+    root = tmp_path / "teams"
+    shutil.copytree(TEAMS_ROOT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    _edit_yaml(root / "qa-engineering", "checks: [", "tools: [")
+    with pytest.deprecated_call(match="`tools` is now called `checks`"):
+        loaded = load_teams(root)  # type: ignore[arg-type]
+    assert loaded["qa-engineering"].checks == TEAMS["qa-engineering"].checks
 
 
 def _edit_yaml(folder: Path, old: str, new: str) -> None:

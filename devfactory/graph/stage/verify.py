@@ -1,9 +1,10 @@
-"""Run the stage's code: the build plan's objective checks, in the sandbox, before the report.
+"""Run the stage's code: the build plan's code checks, in the sandbox, before the report.
 
 The files written so far (every passed stage's, then this stage's drafts) are
-laid out in a fresh folder; the validator checks plan coverage and lint, and
-the sandbox installs the plan's dependencies, imports every module, runs the
-tests once tests exist and smoke-runs the entry point once its file exists.
+laid out in a fresh folder and the validator's code checks run on them
+(``software/validator.py``: plan coverage and lint, then, in the sandbox,
+install the plan's dependencies, import every module, run the tests once
+tests exist and smoke-run the entry point once its file exists).
 Problems about this team's files keep the stage from passing, whatever the
 team's confidence; problems about other teams' files go back to them from the
 run's final checks (``graph/control.py``).
@@ -45,14 +46,14 @@ def workspace_files(stages: Mapping[str, Any], drafts: list[dict[str, Any]]) -> 
     return files
 
 
-def run_checks(
+def run_code_checks(
     plan: BuildPlan,
     files: Mapping[str, str],
     runtime: Runtime[Context],
     *,
     teams: list[str],
 ) -> Verification:
-    """Lay ``files`` out in a temporary folder and verify them against ``plan``."""
+    """Lay ``files`` out in a temporary folder and run the code checks on them against ``plan``."""
     sandbox = runtime.context.get_sandbox()
     criteria = criteria_of(files.get(REQUIREMENTS_PATH, ""))
     root = Path(tempfile.mkdtemp(prefix="devfactory-ws-"))
@@ -65,8 +66,6 @@ def run_checks(
             root,
             sandbox,
             teams=teams,
-            tests=True,
-            smoke=True,
             criteria=criteria,
             files={p: c for p, c in files.items() if p != PLAN_PATH},
         )
@@ -112,7 +111,7 @@ def verify_stage(
     from devfactory.sandbox.runner import SandboxUnavailableError
 
     try:
-        found = run_checks(plan, files, runtime, teams=[*done, slug])
+        found = run_code_checks(plan, files, runtime, teams=[*done, slug])
     except SandboxUnavailableError as exc:
         reason = f"cannot run the code: {exc}"
         blocked = TaskResult.blocked(reason[:300], reasoning=reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -44,10 +45,12 @@ from devfactory.graph.stage.setup import (
 )
 from devfactory.graph.state import StageState, build_plan_of
 from devfactory.graph.structured import Draft, draft_file, request_task_result
-from devfactory.memory.packing import token_counter
-from devfactory.models.router import ModelUnavailableError
+from devfactory.memory.packing import Count, token_counter
+from devfactory.models.router import ModelUnavailableError, ResolvedModel
+from devfactory.settings import Settings
+from devfactory.software.plan import BuildPlan
 from devfactory.software.precheck import draft_problems
-from devfactory.teams.spec import Deliverable
+from devfactory.teams.spec import Deliverable, TeamSpec
 
 
 def draft(
@@ -71,20 +74,14 @@ def draft(
     if halted:
         reason = f"not started: stage {halted[0]} did not pass"
         return finish(setup, state, runtime, StageOutcome.SKIPPED, reason, None)
-    kept = (state.get("kept_stages") or {}).get(spec.slug)
-    if state.get("fix_round") and kept and spec.slug not in state.get("fixes", {}):
-        record = StageRecord.model_validate(kept)
-        emit(runtime, StageFinished(record=record))
+    kept = kept_record(state, spec.slug)
+    if kept is not None:
+        emit(runtime, StageFinished(record=StageRecord.model_validate(kept)))
         return Command(goto="retain", update={"stages": {spec.slug: kept}, "kept": True})
     plan = build_plan_of(state)
     items = stage_items(spec, plan)
     if not items:
-        reason = (
-            f"nothing to do in this plan: it gives {spec.name} no "
-            f"{'/'.join(r.value for r in spec.owns)} files"
-            if plan is not None
-            else "no build plan in this run gives the team files"
-        )
+        reason = nothing_to_do(spec, plan)
         return finish(setup, state, runtime, StageOutcome.SKIPPED, reason, None, stopped_by="plan")
     checked = stop_for_budget(setup, state, runtime)
     if isinstance(checked, Command):
@@ -104,112 +101,223 @@ def draft(
             because=feedback_for(state, spec.slug) if attempt > 1 or state.get("fix_round") else [],
         ),
     )
-    settings = runtime.context.settings
-    previous = {d["path"]: d["content"] for d in state.get("drafts", [])}
-    if not previous:
-        previous = dict((state.get("prior") or {}).get(spec.slug, {}))
-    notes = notes_for(state)
-    count = token_counter(resolved.chat)  # the serving model's tokenizer, where it has one
-    started, usage, served = time.perf_counter(), Usage(), ""
-    drafts: list[dict[str, Any]] = []
-    problems: list[str] = []
-    repairs: list[str] = []
-    written = {
-        a["path"]: a["content"]
-        for r in state["stages"].values()
-        for a in (r.get("result") or {}).get("artifacts", [])
-    }
-    feedback = feedback_for(state, spec.slug)
-
-    def ask(item: Deliverable, brief: str, found: list[str], earlier: str) -> Draft:
-        """Draft one file: asked with the checks' ``found`` lines and the ``earlier`` draft."""
-        messages = draft_messages(
-            spec,
-            state,
-            item,
-            needs=setup.needs,
-            names=setup.names,
-            upstream_chars=settings.upstream_chars,
-            feedback=[*feedback, *found],
-            previous=earlier,
-            notes=notes,
-            budget=settings.context_tokens,
-            count=count,
-            brief=brief,
-            requirement_tokens=settings.requirement_tokens,
-        )
-        if item.format == "build-plan":
-            return draft_plan(
-                resolved.structured(PLAN_SCHEMA),
-                messages,
-                path=item.path,
-                requirement=state["requirement"],
-                owners=pipeline_owners(state, setup.teams),
-                teams=setup.teams,
-                max_parse_retries=settings.max_parse_retries,
-                max_model_errors=settings.max_model_errors,
-            )
-        drafted = draft_file(
-            resolved.plain(),
-            messages,
-            path=item.path,
-            kind=item.kind,
-            max_model_errors=settings.max_model_errors,
-            max_continuations=settings.max_continuations,
-        )
-        if drafted.artifact is not None and plan is not None and item.kind == ArtifactKind.PYTHON:
-            own = project_modules(plan, written, item.path)  # its own names, imported
-            content, lines = add_project_imports(drafted.artifact.content, own)
-            planned = [s.name for m in plan.modules if m.path == item.path for s in m.symbols]
-            content, aliases = alias_methods(content, planned)
-            if (lines or aliases) and len(content) <= MAX_ARTIFACT_CHARS:
-                drafted.artifact = drafted.artifact.model_copy(update={"content": content})
-                drafted.repairs += [f"`{line}` added (used, never imported)" for line in lines]
-                drafted.repairs += [
-                    f"`{a}` added (planned here, written as a method)" for a in aliases
-                ]
-        return drafted
-
-    for item in items:
-        brief = ""
-        if plan is not None and item.format == "file":
-            brief = interface_brief(plan, item.path, written, settings.upstream_chars)
-        result = ask(item, brief, [], previous.get(item.path, ""))
-        usage, served = usage.add(result.usage), result.model or served
-        for _ in range(settings.max_parse_retries if item.kind == ArtifactKind.PYTHON else 0):
-            if result.artifact is None or result.problem:
-                break
-            found = draft_problems(item.path, result.artifact.content, plan)
-            if not found:
-                break
-            repairs.append(f"{item.path}: asked again at once: {found[0]}")
-            again = ask(item, brief, found, result.artifact.content)
-            usage, served = usage.add(again.usage), again.model or served
-            if again.artifact is None:
-                break  # the earlier draft is kept; the gate reports its findings
-            result = again
-        if result.artifact is not None:
-            drafted = result.artifact.model_dump(mode="json")
-            drafts.append(drafted)
-            written[item.path] = drafted["content"]
-        if result.problem:
-            problems.append(result.problem)
-        repairs += [f"{item.path}: {r}" for r in counted(result.repairs)]
-    if "mermaid_diagram" in spec.tools:
-        repairs += repair_diagram(drafts, plan)
-    served = served or resolved.label
+    work = Drafting(
+        setup=setup,
+        state=state,
+        settings=runtime.context.settings,
+        resolved=resolved,
+        plan=plan,
+        feedback=feedback_for(state, spec.slug),
+        notes=notes_for(state),
+        count=token_counter(resolved.chat),  # the serving model's tokenizer, where it has one
+        written=files_written(state),
+    )
+    started = time.perf_counter()
+    done = draft_items(work, items, previous_drafts(state, spec.slug))
+    if "mermaid_diagram" in spec.checks:
+        done.repairs += repair_diagram(done.drafts, plan)
+    served = done.served or resolved.label
     return Command(
         goto="verify",
         update={
             **checked,
             "attempt": attempt,
-            "drafts": drafts,
-            "draft_problems": problems,
-            "repairs": repairs,
+            "drafts": done.drafts,
+            "draft_problems": done.problems,
+            "repairs": done.repairs,
             "model": served,
-            **metering.stage_spent(state, spec.slug, usage, served, started, runtime.context),
+            **metering.stage_spent(state, spec.slug, done.usage, served, started, runtime.context),
         },
     )
+
+
+def kept_record(state: StageState, team: str) -> Any | None:
+    """Return the team's record of the last round when this fix round keeps it as it is.
+
+    A team the final checks found nothing to fix keeps its record without a
+    model call.
+    """
+    kept = (state.get("kept_stages") or {}).get(team)
+    if state.get("fix_round") and kept and team not in state.get("fixes", {}):
+        return kept
+    return None
+
+
+def nothing_to_do(spec: TeamSpec, plan: BuildPlan | None) -> str:
+    """Say why the team has no file to write in this run."""
+    if plan is None:
+        return "no build plan in this run gives the team files"
+    kinds = "/".join(r.value for r in spec.owns)
+    return f"nothing to do in this plan: it gives {spec.name} no {kinds} files"
+
+
+def previous_drafts(state: StageState, team: str) -> dict[str, str]:
+    """Return the team's earlier version of each file, by path.
+
+    Its drafts of the last attempt, else the files it wrote in the round
+    before (a revise or fix round), else nothing.
+    """
+    previous = {d["path"]: d["content"] for d in state.get("drafts", [])}
+    return previous or dict((state.get("prior") or {}).get(team, {}))
+
+
+def files_written(state: StageState) -> dict[str, str]:
+    """Return every file the finished stages wrote, by path."""
+    return {
+        a["path"]: a["content"]
+        for r in state["stages"].values()
+        for a in (r.get("result") or {}).get("artifacts", [])
+    }
+
+
+@dataclass(frozen=True)
+class Drafting:
+    """What every file of one attempt is drafted with.
+
+    Attributes:
+        setup: the team's stage.
+        state: the stage's state.
+        settings: the run's settings (the prompt's budgets, the retry caps).
+        resolved: the model serving the team.
+        plan: the run's build plan (None before Solution Architecture passed one).
+        feedback: the gate's problems with the last attempt.
+        notes: answers and guidance the stage received.
+        count: the serving model's token counter.
+        written: every file written so far, by path: the finished stages',
+            then this attempt's drafts as they come (the later files import them).
+
+    """
+
+    setup: StageSetup
+    state: StageState
+    settings: Settings
+    resolved: ResolvedModel
+    plan: BuildPlan | None
+    feedback: list[str]
+    notes: list[str]
+    count: Count
+    written: dict[str, str]
+
+
+@dataclass
+class Drafted:
+    """What one attempt's drafting produced: its files, problems, repairs and spend."""
+
+    drafts: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    served: str = ""  # the model that served the last call that said
+
+    def spent(self, reply: Draft) -> None:
+        """Add one model call's usage, and the model that served it."""
+        self.usage, self.served = self.usage.add(reply.usage), reply.model or self.served
+
+
+def draft_items(work: Drafting, items: list[Deliverable], previous: dict[str, str]) -> Drafted:
+    """Draft each item in order; each later file sees the earlier ones (``work.written``)."""
+    done = Drafted()
+    for item in items:
+        result = draft_item(work, item, previous.get(item.path, ""), done)
+        if result.artifact is not None:
+            drafted = result.artifact.model_dump(mode="json")
+            done.drafts.append(drafted)
+            work.written[item.path] = drafted["content"]
+        if result.problem:
+            done.problems.append(result.problem)
+        done.repairs += [f"{item.path}: {r}" for r in counted(result.repairs)]
+    return done
+
+
+def draft_item(work: Drafting, item: Deliverable, earlier: str, done: Drafted) -> Draft:
+    """Draft one file, asked again at once while the prechecks find what the gate would refuse.
+
+    A Python file is asked again up to ``max_parse_retries`` times; an answer
+    that brings no file keeps the earlier draft, whose findings the gate reports.
+    """
+    brief = ""
+    if work.plan is not None and item.format == "file":
+        brief = interface_brief(work.plan, item.path, work.written, work.settings.upstream_chars)
+    result = ask_file(work, item, brief, [], earlier)
+    done.spent(result)
+    for _ in range(work.settings.max_parse_retries if item.kind == ArtifactKind.PYTHON else 0):
+        if result.artifact is None or result.problem:
+            break
+        found = draft_problems(item.path, result.artifact.content, work.plan)
+        if not found:
+            break
+        done.repairs.append(f"{item.path}: asked again at once: {found[0]}")
+        again = ask_file(work, item, brief, found, result.artifact.content)
+        done.spent(again)
+        if again.artifact is None:
+            break  # the earlier draft is kept; the gate reports its findings
+        result = again
+    return result
+
+
+def ask_file(
+    work: Drafting, item: Deliverable, brief: str, found: list[str], earlier: str
+) -> Draft:
+    """Draft one file: asked with the checks' ``found`` lines and the ``earlier`` draft.
+
+    The build plan is asked for as a validated object; any other file as
+    plain text, a Python file then importing the project names it uses and
+    binding the planned names it wrote as methods (``bind_project_names``).
+    """
+    setup, state, settings = work.setup, work.state, work.settings
+    messages = draft_messages(
+        setup.spec,
+        state,
+        item,
+        needs=setup.needs,
+        names=setup.names,
+        settings=settings,
+        feedback=[*work.feedback, *found],
+        previous=earlier,
+        notes=work.notes,
+        count=work.count,
+        brief=brief,
+    )
+    if item.format == "build-plan":
+        return draft_plan(
+            work.resolved.structured(PLAN_SCHEMA),
+            messages,
+            path=item.path,
+            requirement=state["requirement"],
+            owners=pipeline_owners(state, setup.teams),
+            teams=setup.teams,
+            max_parse_retries=settings.max_parse_retries,
+            max_model_errors=settings.max_model_errors,
+        )
+    drafted = draft_file(
+        work.resolved.plain(),
+        messages,
+        path=item.path,
+        kind=item.kind,
+        max_model_errors=settings.max_model_errors,
+        max_continuations=settings.max_continuations,
+    )
+    if drafted.artifact is not None and work.plan is not None and item.kind == ArtifactKind.PYTHON:
+        bind_project_names(drafted, work.plan, work.written, item.path)
+    return drafted
+
+
+def bind_project_names(drafted: Draft, plan: BuildPlan, written: dict[str, str], path: str) -> None:
+    """Import the project names a drafted module uses and never imports; alias its methods.
+
+    A planned function written as a method gets its module-level name. Each
+    repair is recorded on ``drafted``, and kept only while the file stays
+    within ``MAX_ARTIFACT_CHARS``.
+    """
+    assert drafted.artifact is not None
+    own = project_modules(plan, written, path)  # its own names, imported
+    content, lines = add_project_imports(drafted.artifact.content, own)
+    planned = [s.name for m in plan.modules if m.path == path for s in m.symbols]
+    content, aliases = alias_methods(content, planned)
+    if (lines or aliases) and len(content) <= MAX_ARTIFACT_CHARS:
+        drafted.artifact = drafted.artifact.model_copy(update={"content": content})
+        drafted.repairs += [f"`{line}` added (used, never imported)" for line in lines]
+        drafted.repairs += [f"`{a}` added (planned here, written as a method)" for a in aliases]
 
 
 def counted(lines: list[str]) -> list[str]:
@@ -252,14 +360,12 @@ def report(
         artifacts,
         needs=setup.needs,
         names=setup.names,
-        upstream_chars=settings.upstream_chars,
+        settings=settings,
         feedback=feedback_for(state, setup.spec.slug),
         attempt=attempt,
         max_attempts=attempts,
         notes=notes_for(state),
         checks=sandbox_notes(state),
-        budget=settings.context_tokens,
-        requirement_tokens=settings.requirement_tokens,
         count=token_counter(resolved.chat),
     )
     started = time.perf_counter()
