@@ -89,7 +89,7 @@ graph: setup ## Regenerate docs/graph-*.mmd from the pipelines.
 bench: setup ## Memory benchmark: recall p50/p95 at 10k and 100k memories, recall@10, embedder speed.
 	$(BIN)/python -m bench.memory_bench --sizes 10000 100000 --queries 200 --out bench/memory.json
 
-eval: setup ## Score the factory's builds with hidden acceptance tests (docs/quality.md); EVAL_ARGS="--reference" self-tests.
+eval: setup ## Score the factory's builds with hidden acceptance tests (docs/quality.md); EVAL_ARGS="--split holdout --with-baseline" adds one call of the same model per case, "--reference" self-tests.
 	$(BIN)/python -m eval.run $(EVAL_ARGS)
 
 clean: ## Remove the virtualenv and build outputs (keeps ~/.devfactory).

@@ -21,7 +21,6 @@ from devfactory.contracts import (
 from devfactory.redact import redact, redact_data
 from devfactory.shown import shown
 
-BLOCKED_DIR = "_blocked"
 SUMMARY_COMMIT = "devfactory: run summary"
 SUBJECT_CHARS = 72  # a commit subject's length, as git tools show it
 
@@ -125,7 +124,9 @@ def stage_files(out_dir: Path, record: StageRecord) -> list[tuple[Path, str]]:
     """Say where each of a stage's artifacts belongs, with its content.
 
     A passed stage publishes its deliverables at their paths. A BLOCKED stage's
-    drafts are kept for review under ``_blocked/<team>/``, never as deliverables.
+    last drafts (the build loop's best version of a module) are written at their
+    paths too: the best so far is always delivered, and the stage record,
+    ``run.json`` and ``SUMMARY.md`` say plainly that it was not accepted.
     """
     return [(out_dir / relative, content) for relative, content in _stage_files(record)]
 
@@ -133,8 +134,7 @@ def stage_files(out_dir: Path, record: StageRecord) -> list[tuple[Path, str]]:
 def _stage_files(record: StageRecord) -> list[tuple[str, str]]:
     if record.result is None or record.outcome is StageOutcome.SKIPPED:
         return []
-    prefix = "" if record.outcome is StageOutcome.PASSED else f"{BLOCKED_DIR}/{record.team}/"
-    return [(prefix + a.path, a.content) for a in record.result.artifacts]
+    return [(a.path, a.content) for a in record.result.artifacts]
 
 
 def write_stage_artifacts(out_dir: Path, record: StageRecord) -> list[str]:
@@ -148,12 +148,12 @@ def write_stage_artifacts(out_dir: Path, record: StageRecord) -> list[str]:
 
 
 def published_paths(out_dir: Path, record: StageRecord) -> list[str]:
-    """Return a PASSED stage's deliverables as they stand in the folder (none for other stages).
+    """Return a stage's files as they stand in the folder: a PASSED stage's, or a BLOCKED one's.
 
     Only regular files reached without following a link count, so a file whose
     write was refused (a planted link) is never taken for the team's work.
     """
-    if record.outcome is not StageOutcome.PASSED or record.result is None:
+    if record.outcome not in (StageOutcome.PASSED, StageOutcome.BLOCKED) or record.result is None:
         return []
     return [a.path for a in record.result.artifacts if _plain_file(out_dir, a.path)]
 
@@ -192,16 +192,20 @@ def _counts(check: CheckRun) -> tuple[tuple[int, str], ...]:
 
 
 def commit_message(record: StageRecord, team_name: str) -> str:
-    """Return a passed stage's commit message: what it did, then how sure and how checked.
+    """Return a stage's commit message: what it did, then how sure and how checked.
 
-    The subject is the first line of the team's reasoning (clipped); the body
-    says confidence, attempts, outcome, model and one line per sandbox check.
+    The subject is the first line of the team's reasoning (clipped), or, for a
+    BLOCKED stage, "NOT ACCEPTED" and why; the body says confidence, attempts,
+    outcome, model and one line per sandbox check.
     Redacted like everything else the run records, and without control
     characters (someone will read it with ``git log`` in a terminal).
     """
     reasoning = shown(record.result.reasoning if record.result else record.reason)
     first = next((line.strip() for line in reasoning.splitlines() if line.strip()), "")
     subject = f"{team_name}: {first or record.outcome.value.lower()}"
+    if record.outcome is StageOutcome.BLOCKED:
+        why = next((ln.strip() for ln in shown(record.reason).splitlines() if ln.strip()), "")
+        subject = f"{team_name}: NOT ACCEPTED, best version kept: {why or 'blocked'}"
     if len(subject) > SUBJECT_CHARS:
         subject = subject[: SUBJECT_CHARS - 1] + "…"
     body = [
@@ -331,10 +335,11 @@ def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> st
             lines += [f"- `{a.path}` ({a.kind.value}, by {r.team})" for a in r.result.artifacts]
     blocked = [r for r in records if r.outcome is StageOutcome.BLOCKED and r.result]
     if blocked:
-        lines += ["", "## Drafts the gate rejected", ""]
+        lines += ["", "## Not accepted: the best versions the gate refused", ""]
+        lines += ["These files are in the folder as the best version found, NOT accepted:", ""]
         for r in blocked:
             arts = r.result.artifacts if r.result else []
-            lines += [f"- `{BLOCKED_DIR}/{r.team}/{a.path}`" for a in arts]
+            lines += [f"- `{a.path}` ({r.team}, BLOCKED)" for a in arts]
         for r in blocked:
             lines += ["", f"### Gate feedback: {r.team}", ""]
             lines += [f"- {item}" for item in r.gate_feedback]

@@ -210,6 +210,23 @@ class Settings(BaseSettings):
         "answer every pause; a governance approval waits unless the project is pre-approved.",
     )
 
+    candidates: int = Field(
+        default=3,
+        ge=1,
+        le=16,
+        description="Bodies drawn for each unit of a module (a function, a command, a "
+        "module with routes), each run against the example tests; the best is kept. Drawn "
+        "at temperatures from `temperature` up to `candidate_temperature`.",
+    )
+    candidate_temperature: float = Field(
+        default=0.9, ge=0.0, le=2.0, description="The temperature of the last candidate drawn."
+    )
+    repair_rounds: int = Field(
+        default=2,
+        ge=0,
+        le=8,
+        description="Repairs of a unit's best candidate, each shown the failing assertion.",
+    )
     max_fix_rounds: int = Field(
         default=1,
         ge=0,

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 CASES_DIR = Path(__file__).parent / "cases"
 KINDS = ("cli", "library", "web-service", "data")
 Kind = Literal["cli", "library", "web-service", "data"]
+SPLITS = ("dev", "holdout")
 
 
 class UnknownCaseError(LookupError):
@@ -95,17 +96,33 @@ def load_case(folder: Path) -> Case:
     return case
 
 
-def load_cases(selected: Sequence[str] | None = None, root: Path = CASES_DIR) -> list[Case]:
-    """Return the cases in ``root`` (only ``selected`` ones, in that order, when given)."""
+def load_cases(
+    selected: Sequence[str] | None = None, root: Path = CASES_DIR, split: str = "all"
+) -> list[Case]:
+    """Return the cases in ``root`` (only ``selected`` ones, in that order, when given).
+
+    ``split`` (``dev``, ``holdout`` or ``all``) keeps only that split's cases: with
+    ``selected``, the cases named that are in the split (both filters apply).
+
+    Raises:
+        UnknownCaseError: a selected name has no folder, or no selected case is in ``split``.
+
+    """
+    if split != "all" and split not in SPLITS:
+        raise UnknownCaseError(
+            f"no split named {split!r}; the splits are: all, {', '.join(SPLITS)}"
+        )
     folders = {p.name: p for p in sorted(root.iterdir()) if (p / "case.yaml").is_file()}
-    if not selected:
-        return [load_case(folder) for folder in folders.values()]
-    unknown = [name for name in selected if name not in folders]
+    unknown = [name for name in selected or () if name not in folders]
     if unknown:
         raise UnknownCaseError(
             f"no case named {', '.join(unknown)}; the cases are: {', '.join(folders)}"
         )
-    return [load_case(folders[name]) for name in selected]
+    cases = [load_case(folders[name]) for name in selected or folders]
+    chosen = [case for case in cases if split in ("all", case.split)]
+    if cases and not chosen:
+        raise UnknownCaseError(f"none of {', '.join(c.id for c in cases)} is in split {split!r}")
+    return chosen
 
 
 def count_test_items(source: str) -> int:

@@ -41,15 +41,16 @@ class CaseResult:
 
     case: str
     kind: str
-    run: str  # the run's status (COMPLETED, FAILED, ...), REFERENCE, or ERROR
+    run: str  # the run's status (COMPLETED, FAILED, ...), REFERENCE, ANSWERED (baseline), ERROR
     measured: Measured | None = None  # None: nothing could be measured
     reason: str = ""
     run_id: str = ""
     out_dir: str = ""
     tokens: int | None = None
-    factory_seconds: float | None = None
+    factory_seconds: float | None = None  # the build's wall time: the run, or the one call
     eval_seconds: float = 0.0
     commit: str = ""  # the checkout it was measured on ("": the evaluation's own)
+    split: str = ""  # the case's split (dev, holdout; "": rows written before splits)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseResult:
@@ -86,17 +87,38 @@ class CaseResult:
 class Meta:
     """What the results were measured with."""
 
-    mode: str  # "factory" or "reference"
+    mode: str  # "factory", "baseline" (one call per case) or "reference"
     model: str
     pipeline: str
     commit: str
     date: str
     executor: str
     command: str
+    served_by: str = ""  # the baseline's model as resolved (embedded:qwen2.5-...)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Meta:
+        """Read the metadata back from ``results.json``."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def what(self) -> str:
+        """Name what was measured, for a table's head."""
+        if self.mode == "reference":
+            return "Reference solutions (self-test)"
+        if self.mode == "baseline":
+            served = f" served by `{self.served_by}`" if self.served_by else ""
+            return f"Single-call baseline, model `{self.model}`{served}"
+        return f"Model `{self.model}`"
 
 
 def summary(results: Sequence[CaseResult]) -> dict[str, Any]:
-    """Total the rows: acceptance tests passed, cases passing, tokens and time."""
+    """Total the rows: acceptance tests passed, cases passing, tokens and time.
+
+    ``factory_seconds`` is the builds' wall time: the factory's runs, or the
+    baseline's calls.
+    """
     measured = [r.measured for r in results if r.measured is not None]
     passed = sum(m.acceptance_passed for m in measured)
     total = sum(m.acceptance_total for m in measured)
@@ -122,7 +144,8 @@ def _count(passed: int | None, total: int | None) -> str:
     return "–" if passed is None or total is None else f"{passed}/{total}"
 
 
-def _seconds(value: float) -> str:
+def duration(value: float) -> str:
+    """Write a duration as ``4.5 s`` or ``1m 01s``."""
     minutes, seconds = divmod(round(value), 60)
     return f"{minutes}m {seconds:02d}s" if minutes else f"{value:.1f} s"
 
@@ -145,41 +168,62 @@ def row(result: CaseResult) -> list[str]:
         _count(m.own_passed, m.own_total) if m else "–",
         _count(m.acceptance_passed, m.acceptance_total) if m else "–",
         "–" if result.tokens is None else f"{result.tokens:,}",
-        _seconds(seconds),
+        duration(seconds),
         _cell(result.notes[:200]),
     ]
 
 
+def commits_of(results: Sequence[CaseResult], meta: Meta) -> str:
+    """Name the commit the rows were measured on, or each commit and its number of cases."""
+    commits = Counter(r.commit or meta.commit for r in results if r.run != NOT_RUN)
+    if len(commits) > 1:
+        return "commits " + ", ".join(
+            f"`{c}` ({n} case{'' if n == 1 else 's'})" for c, n in commits.items()
+        )
+    return f"commit `{next(iter(commits), meta.commit)}`"
+
+
+SPLIT_NAMES = {"holdout": "Held-out", "dev": "Dev"}
+
+
+def split_lines(results: Sequence[CaseResult]) -> list[str]:
+    """Return one acceptance line per split, held-out first, when the rows span two."""
+    splits = sorted({r.split for r in results if r.split}, key=lambda s: s != "holdout")
+    if len(splits) < 2:
+        return []
+    lines = []
+    for split in splits:
+        totals = summary([r for r in results if r.split == split])
+        lines.append(
+            f"- {SPLIT_NAMES.get(split, split)}: {totals['acceptance_passed']}/"
+            f"{totals['acceptance_total']} tests ({totals['acceptance_rate']:.0%}), "
+            f"{totals['cases_passing']} of {totals['cases']} cases pass."
+        )
+    return ["", *lines]
+
+
 def render_markdown(results: Sequence[CaseResult], meta: Meta) -> str:
     """Render the results as a markdown paragraph, table and totals line."""
-    what = (
-        "Reference solutions (self-test)" if meta.mode == "reference" else f"Model `{meta.model}`"
-    )
-    commits = Counter(r.commit or meta.commit for r in results if r.run != NOT_RUN)
-    commit = (
-        "commits "
-        + ", ".join(f"`{c}` ({n} case{'' if n == 1 else 's'})" for c, n in commits.items())
-        if len(commits) > 1
-        else f"commit `{next(iter(commits), meta.commit)}`"
-    )
     head = (
-        f"{what}, pipeline `{meta.pipeline}`, {commit}, {meta.date}; "
+        f"{meta.what}, pipeline `{meta.pipeline}`, {commits_of(results, meta)}, {meta.date}; "
         f"code ran in: {meta.executor}. Command: `{meta.command}`."
     )
     lines = [head, "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row(r)) + " |" for r in results]
+    lines += split_lines(results)
     totals = summary(results)
     rate = f"{totals['acceptance_rate']:.0%}"
     tokens = "–" if totals["tokens"] is None else f"{totals['tokens']:,}"
+    build = "Call time" if meta.mode == "baseline" else "Factory time"
     lines += [
         "",
         f"**Acceptance: {totals['acceptance_passed']}/{totals['acceptance_total']} tests "
         f"({rate}); {totals['cases_passing']} of {totals['cases']} cases pass all their "
         f"acceptance tests"
         + (f", {totals['cases_not_run']} not run" if totals["cases_not_run"] else "")
-        + f".** Tokens: {tokens}. Factory time: "
-        f"{_seconds(totals['factory_seconds'])}; evaluation time: "
-        f"{_seconds(totals['eval_seconds'])}.",
+        + f".** Tokens: {tokens}. {build}: "
+        f"{duration(totals['factory_seconds'])}; evaluation time: "
+        f"{duration(totals['eval_seconds'])}.",
     ]
     return "\n".join(lines)
 

@@ -174,7 +174,8 @@ def low_risk(call: Call) -> str:
 class Call:
     """One model call as the script sees it.
 
-    ``kind`` is "draft", "report", "answer" (a clarification responder),
+    ``kind`` is "draft", "report", "unit" (the build loop asks for one unit of a
+    module; ``path`` is the unit's name), "answer" (a clarification responder),
     "facts" (mem0's fact extraction after a stage), "governance" (the risk
     assessment; ``spec`` is None then), or one of the chat's: "chat" (a team
     talking to a person), "select" and "summary" (a group chat's moderator)
@@ -265,6 +266,8 @@ def report_with(make: Callable[[Call], str]) -> Script:
     return script
 
 
+_UNIT = re.compile(r"Reply with the complete `([^`]+)` in one ```python block")
+
 _SPECIAL = {
     "You moderate a group discussion": "select",
     "You sum up a group discussion": "summary",
@@ -323,6 +326,8 @@ class ScriptedChatModel(BaseChatModel):
             kind, path = "facts", ""
         elif task.startswith("## Question from the"):
             kind, path = "answer", ""
+        elif unit := _UNIT.search(task):  # the build loop asks for one unit of a module
+            kind, path = "unit", unit.group(1)
         else:
             kind, path = ("draft", match.group(1)) if match else ("report", "")
         slug = spec.slug if spec is not None else (special or "governance")

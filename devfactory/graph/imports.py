@@ -8,8 +8,8 @@ those attributes and is bound nowhere in the file gets ``import name`` after the
 package, ``Path`` without ``from pathlib import Path``) is left to the checks.
 
 The same holds for the project's own names: a tests file that calls
-``slugify`` and never imports it gets ``from textslug import slugify`` when
-exactly one written module of the plan defines ``slugify``
+``parse_move`` and never imports it gets ``from chessmoves import parse_move`` when
+exactly one written module of the plan defines ``parse_move``
 (``add_project_imports``).
 """
 
@@ -84,7 +84,7 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
 def add_project_imports(source: str, modules: Mapping[str, Sequence[str]]) -> tuple[str, list[str]]:
     """Import the project's own names a file uses and never binds; return it and the lines.
 
-    ``modules`` maps each written module of the project (``textslug``) to its
+    ``modules`` maps each written module of the project (``chessmoves``) to its
     public names; a name is imported only from the one module that defines it.
     """
     try:

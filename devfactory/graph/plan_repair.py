@@ -7,7 +7,7 @@ pipeline writes is dropped, a tests file planned as code becomes tests, a module
 missing from the files, a ``__main__`` that ``python -m`` needs and a missing
 tests file are planned for the one team that writes them, endpoint paths are
 written as the pattern asks (``GET /items/<id>/`` -> ``/items/{id}``), a path that names
-an object in a module (``shortener:app``) becomes the module's file, and fields the reply
+an object in a module (``bakery:app``) becomes the module's file, and fields the reply
 leaves out are taken from the plan pre-filled from the requirement's names.
 ``check_plan`` still judges the result: nothing here relaxes it.
 """
@@ -185,11 +185,11 @@ def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
     return data
 
 
-_OBJECT = re.compile(r"^([A-Za-z_][\w.]*):[A-Za-z_]\w*$")  # shortener:app, as uvicorn names it
+_OBJECT = re.compile(r"^([A-Za-z_][\w.]*):[A-Za-z_]\w*$")  # bakery:app, as uvicorn names it
 
 
 def _object_paths(data: dict[str, Any], repairs: list[str]) -> None:
-    """Plan the module's file where a file path names an object in it (``shortener:app``).
+    """Plan the module's file where a file path names an object in it (``bakery:app``).
 
     The file is the module's as the plan gives it elsewhere (its files or
     modules, ``src/`` layout included), else ``<module>.py``; ``depends_on``

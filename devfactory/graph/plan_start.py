@@ -32,55 +32,55 @@ def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:
             writer.setdefault(role, team)
     code = writer.get(FileRole.CODE, "backend-engineering")
     files: list[dict[str, Any]] = [
-        {"path": "tempconv/__init__.py", "role": "code", "owner": code,
-         "purpose": "the two conversion functions", "depends_on": []},
-        {"path": "tempconv/__main__.py", "role": "code", "owner": code,
+        {"path": "moonphase/__init__.py", "role": "code", "owner": code,
+         "purpose": "the two phase functions", "depends_on": []},
+        {"path": "moonphase/__main__.py", "role": "code", "owner": code,
          "purpose": "the command line (argparse); usage errors exit 2",
-         "depends_on": ["tempconv/__init__.py"]},
+         "depends_on": ["moonphase/__init__.py"]},
     ]  # fmt: skip
     if FileRole.TESTS in writer:
         files.append(
-            {"path": "tests/test_tempconv.py", "role": "tests", "owner": writer[FileRole.TESTS],
+            {"path": "tests/test_moonphase.py", "role": "tests", "owner": writer[FileRole.TESTS],
              "purpose": "tests of both functions and of the command's output and exit codes",
-             "depends_on": ["tempconv/__init__.py", "tempconv/__main__.py"]}
+             "depends_on": ["moonphase/__init__.py", "moonphase/__main__.py"]}
         )  # fmt: skip
     if FileRole.DOCS in writer:
         files.append(
             {"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
-             "purpose": "install, usage and examples", "depends_on": ["tempconv/__main__.py"]}
+             "purpose": "install, usage and examples", "depends_on": ["moonphase/__main__.py"]}
         )  # fmt: skip
     return {
         "kind": "cli",
         "language": "python",
-        "summary": "Converts temperatures between Celsius and Fahrenheit.",
+        "summary": "Names the moon's phase and its lit fraction for a day of the lunar cycle.",
         "modules": [
             {
-                "path": "tempconv/__init__.py",
+                "path": "moonphase/__init__.py",
                 "symbols": [
                     {
-                        "name": "c_to_f",
-                        "signature": "def c_to_f(celsius: float) -> float",
-                        "summary": "Celsius to Fahrenheit",
+                        "name": "phase_name",
+                        "signature": "def phase_name(day: int) -> str",
+                        "summary": "the phase's name for day 0-29",
                     },
                     {
-                        "name": "f_to_c",
-                        "signature": "def f_to_c(fahrenheit: float) -> float",
-                        "summary": "Fahrenheit to Celsius",
+                        "name": "lit_fraction",
+                        "signature": "def lit_fraction(day: int) -> float",
+                        "summary": "how much of the disc is lit, 0.0 to 1.0",
                     },
                 ],
             },
         ],  # fmt: skip
         "commands": [
             {
-                "usage": "tempconv c2f VALUE | f2c VALUE [--precision N]",
-                "summary": "print the converted value",
+                "usage": "moonphase name DAY | lit DAY [--percent]",
+                "summary": "print the phase or the lit fraction",
             }
         ],  # fmt: skip
         "endpoints": [],
         "files": files,
         "dependencies": [],
         "test_command": "pytest -q",
-        "entry_point": "python -m tempconv",
+        "entry_point": "python -m moonphase",
     }
 
 
@@ -175,7 +175,79 @@ def start_block(requirement: str, owners: Mapping[str, Sequence[FileRole]]) -> s
             "each file's purpose, any file the requirement needs that it lacks."
         )
     return (
-        "## An example: the plan of another requirement (a CLI `python -m tempconv`)\n"
+        "## An example: the plan of another requirement (a CLI `python -m moonphase`)\n"
         f"{json.dumps(example_plan(owners))}\n\n"
         "Plan this requirement, not the example: its names, its files, its kind."
     )
+
+
+def tool_plan(requirement: str, owners: Mapping[str, Sequence[FileRole]]) -> BuildPlan | None:
+    """Return the whole build plan when the requirement's words settle it, else None.
+
+    Tools before models: a requirement that names its module and states its
+    interface exactly (signatures, usage lines or routes: ``software/requirement``)
+    needs no model to plan it. The module is one file, ``<module>.py``, written
+    from its skeleton (``software/skeleton``); the requirement's own examples are
+    a tests file made by tools (``software/examples``), beside the one the tests'
+    team writes. Every file goes to the pipeline's team for its kind, and the
+    plan must pass ``check_plan`` like any other, or None is returned and the
+    model is asked.
+    """
+    from devfactory.software.examples import PATH as EXAMPLES_PATH
+    from devfactory.software.examples import examples_file
+    from devfactory.software.plan import check_plan
+    from devfactory.software.requirement import Kind, read_requirement
+
+    facts = read_requirement(requirement)
+    if not facts.module or facts.kind is Kind.UNKNOWN:
+        return None
+    if not (facts.functions or facts.usages or facts.routes):
+        return None
+    writer: dict[FileRole, str] = {}
+    for team, roles in owners.items():
+        for role in roles:
+            writer.setdefault(role, team)
+    if FileRole.CODE not in writer:
+        return None
+    path = f"{facts.module}.py"
+    files: list[dict[str, Any]] = [
+        {"path": path, "role": "code", "owner": writer[FileRole.CODE], "depends_on": [],
+         "purpose": "the whole program, from its skeleton: " + (
+             "the web service's app and routes" if facts.routes else
+             "the command line and the functions it names" if facts.usages else
+             "the public functions")},
+    ]  # fmt: skip
+    if FileRole.TESTS in writer:
+        if examples_file(facts) is not None:
+            files.append({"path": EXAMPLES_PATH, "role": "tests", "owner": writer[FileRole.TESTS],
+                          "purpose": "the requirement's own examples, made into tests by tools",
+                          "depends_on": [path]})  # fmt: skip
+        files.append({"path": f"tests/test_{facts.module}.py", "role": "tests",
+                      "owner": writer[FileRole.TESTS], "depends_on": [path],
+                      "purpose": "tests of every behaviour the requirement states"})  # fmt: skip
+    if FileRole.DOCS in writer:
+        files.append({"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
+                      "purpose": "install, usage and examples", "depends_on": [path]})  # fmt: skip
+    symbols = [{"name": f.name, "signature": f.signature} for f in facts.functions[:16]]
+    if facts.routes:
+        symbols.append({"name": facts.app, "signature": f"{facts.app} = FastAPI()"})
+    kind = {"cli": "cli", "web-service": "web-service"}.get(facts.kind.value, "library")
+    first = next((s for s in facts.sentences if s[:1].isalpha()), facts.module)
+    plan = {
+        "kind": kind,
+        "language": "python",
+        "summary": first[:300],
+        "modules": [{"path": path, "symbols": symbols[:16]}],
+        "commands": [{"usage": u.line[:200]} for u in facts.usages][:8],
+        "endpoints": [{"method": r.method, "path": r.path} for r in facts.routes][:16],
+        "files": files,
+        "dependencies": list(facts.dependencies),
+        "test_command": "python -m pytest -q",
+        "entry_point": f"{facts.module}:{facts.app}" if facts.routes
+        else f"python -m {facts.module}" if facts.usages else "",
+    }  # fmt: skip
+    try:
+        made = BuildPlan.model_validate(plan)
+    except ValueError:
+        return None
+    return None if check_plan(made, requirement, owners=owners) else made

@@ -133,6 +133,7 @@ class StageState(RunState):
 
     attempt: NotRequired[int]
     drafts: NotRequired[list[dict[str, Any]]]
+    origins: NotRequired[dict[str, str]]  # each draft's writer: model, build (loop) or tools
     draft_problems: NotRequired[list[str]]
     repairs: NotRequired[list[str]]  # mechanical fixes made to this attempt's replies
     candidate: NotRequired[dict[str, Any]]

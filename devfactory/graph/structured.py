@@ -256,6 +256,7 @@ class Draft:
     model: str = ""
     problem: str = ""
     repairs: list[str] = field(default_factory=list)  # mechanical fixes made to the reply
+    origin: str = field(default="model", kw_only=True)  # model (free text), build (loop), tools
 
 
 def draft_file(

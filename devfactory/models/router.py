@@ -97,6 +97,27 @@ class ResolvedModel:
             return _REDACTED | self.chat
         return _REDACTED | self.chat.with_fallbacks([f.chat for f in self.fallbacks])
 
+    def sampled(self, temperature: float, seed: int) -> Runnable[Any, Any]:
+        """Return the model for free text sampled at ``temperature`` with ``seed``.
+
+        Candidates of one body are drawn this way: the same prompt with another
+        temperature or seed gives another answer, on every provider (each chat
+        model is copied with the two settings; a provider without ``seed`` keeps
+        its own).
+        """
+
+        def tuned(chat: BaseChatModel) -> BaseChatModel:
+            fields = type(chat).model_fields
+            update = {"temperature": temperature} if "temperature" in fields else {}
+            if "seed" in fields:
+                update["seed"] = seed
+            return chat.model_copy(update=update)
+
+        primary = tuned(self.chat)
+        if not self.fallbacks:
+            return _REDACTED | primary
+        return _REDACTED | primary.with_fallbacks([tuned(f.chat) for f in self.fallbacks])
+
     def structured(self, schema: dict[str, Any]) -> Runnable[Any, Any]:
         """Return the model constrained to ``schema`` where the provider supports it."""
         primary = self.bind_schema(self.chat, schema)

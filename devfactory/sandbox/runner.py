@@ -212,6 +212,36 @@ class Sandbox:
             result.failed = len(imports) - result.passed + len(errors)
         return result
 
+    def call(
+        self,
+        workspace: Path,
+        env: Environment,
+        module: str,
+        function: str,
+        arguments: Sequence[str],
+    ) -> list[str]:
+        """Call ``module.function`` on each literal argument tuple; return what each gave.
+
+        Each outcome is the result's ``repr`` or ``!ExceptionName`` (``drivers/calls.py``);
+        an empty list when the module did not import or nothing could be read back.
+        """
+        [name] = check_modules([module])
+        if not function.isidentifier():
+            raise ValueError(f"not a function name: {function!r}")
+        with self._scratch() as scratch:
+            report = scratch / "report"
+            report.mkdir()
+            out = report / "calls.json"
+            driver = ["python", "-I", "-B", str(DRIVERS / "calls.py"), str(workspace), str(out)]
+            argv = [*driver, name, function, json.dumps(list(arguments))]
+            extra = [Bind(DRIVERS), Bind(report, writable=True)]
+            result = self._run_code("calls", argv, workspace, env, scratch, extra=extra)
+            found = _read_json(out, result)
+        outcomes = found.get("outcomes")
+        if not isinstance(outcomes, list) or len(outcomes) != len(arguments):
+            return []
+        return [str(o)[:300] for o in outcomes]
+
     def run_tests(
         self, workspace: Path, env: Environment, command: str = "pytest"
     ) -> tuple[CommandResult, TestReport]:

@@ -79,7 +79,7 @@ class Symbol(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=rf"^{_IDENT}(\.{_IDENT})?$", max_length=80)
-    signature: str = Field(min_length=1, max_length=240)  # "def slugify(text: str) -> str"
+    signature: str = Field(min_length=1, max_length=240)  # "def parse_move(text: str) -> Move"
     summary: str = Field(default="", max_length=300)
 
 
@@ -97,7 +97,7 @@ class Command(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    usage: str = Field(min_length=1, max_length=200)  # "wordcount FILE... [--lines] [--json]"
+    usage: str = Field(min_length=1, max_length=200)  # "chessmoves FILE... [--count] [--json]"
     summary: str = Field(default="", max_length=300)
 
 

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from packaging.requirements import Requirement
 
 from devfactory.contracts import CheckRun
+from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole, SoftwareKind, module_name
 
 if TYPE_CHECKING:
@@ -330,6 +331,33 @@ def criteria_status(criteria: Sequence[str], cases: Sequence[TestCase]) -> dict[
     return status
 
 
+def arbitrate(
+    case: TestCase, cases: list[TestCase], plan: BuildPlan, workspace: Path
+) -> tuple[str, str]:
+    """Say whose a failing test is: the code's or the test's author's, and why.
+
+    The requirement's own examples (``examples.PATH``) are trusted: one that
+    fails is the code's fault, whatever frame the traceback ends in. A model's
+    test that fails on code passing every example goes back to the test's
+    author, with the reason: it asks for something the examples do not show,
+    so the test is checked against the requirement before the code is. Other
+    failures (some example fails too, or there are none) go to the file the
+    traceback ends in.
+    """
+    code = next((f.path for f in plan.files if f.role is FileRole.CODE), "")
+    if case.file == EXAMPLES_PATH:
+        found = blame(case.traceback, plan, workspace)
+        owned = found if found and found != EXAMPLES_PATH else code
+        return owned or case.file, "the requirement's own example fails: "
+    examples = [c for c in cases if c.file == EXAMPLES_PATH]
+    if examples and all(c.outcome == "passed" for c in examples):
+        return case.file, (
+            "the code passes every one of the requirement's own examples, and this test "
+            "fails on it: check the test against the requirement sentence it tests: "
+        )
+    return blame(case.traceback, plan, workspace) or case.file, ""
+
+
 def blame(text: str, plan: BuildPlan, workspace: Path) -> str:
     """Return the planned file in which a traceback ends (its innermost project frame)."""
     planned = {f.path for f in plan.files}
@@ -527,8 +555,9 @@ class TestsCheck:
         )
         for case in report.cases:
             if case.outcome in ("failed", "error"):
-                path = blame(case.traceback, plan, workspace) or case.file
-                text = f"{case.name} {case.outcome}: {case.message}\n{case.traceback}"[:1500]
+                path, note = arbitrate(case, report.cases, plan, workspace)
+                text = f"{case.name} {case.outcome}: {case.message}\n{case.traceback}"
+                text = (note + text)[:1500]
                 outcome.problems.append(Problem(path, plan.owner_of(path), self.name, text))
         if not report.cases and result.exit_code not in (0, None):
             test_file = next(f for f in plan.files if f.role is FileRole.TESTS)

@@ -24,14 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from devfactory.artifacts import BLOCKED_DIR
 from devfactory.contracts import check_relative_path
 
 GIT_TIMEOUT_S = 30.0
 DOMAIN = "devfactory.local"
 FACTORY = f"devfactory <factory@{DOMAIN}>"  # the committer, and the author of the summary
 MARK = "devfactory-workspace"  # a file in .git: this repository is a run's, made by devfactory
-_EXCLUDE = f"# devfactory: the drafts of BLOCKED stages stay out of the history\n/{BLOCKED_DIR}/\n"
+_EXCLUDE = "# devfactory: every file of the run is committed, a BLOCKED stage's as NOT ACCEPTED\n"
 _PERSON = re.compile(r"^([^<>\n]+) <([^<>\s]+)>$")
 # git options for every call: nothing configured elsewhere may run a program or change output
 _OPTIONS = (
@@ -127,7 +126,6 @@ class Workspace:
 
         Idempotent. A new repository is made only in an empty folder, so that
         nothing that was there before the run is ever committed.
-        ``.git/info/exclude`` keeps ``_blocked/`` out of the history.
         Lock files a killed git left behind are removed: only the run's single
         driver (it holds the run's lease) ever writes to the repository.
         """
@@ -179,7 +177,7 @@ class Workspace:
         return self.head()
 
     def commit_all(self, message: str, author: str = FACTORY) -> str | None:
-        """Commit everything in the folder but ``_blocked/``; return the sha (None: no change)."""
+        """Commit everything in the folder; return the sha (None: no change)."""
         self._run(["add", "--all"])
         if not self._staged(()):
             return None

@@ -1,17 +1,36 @@
-"""Load every ``teams/<slug>/`` folder into a frozen ``TeamSpec``."""
+"""Load every ``teams/<slug>/`` folder into a frozen ``TeamSpec``.
+
+SOUL.md, AGENTS.md and TOOLS.md are templates (``string.Template``, ``$name``;
+``$$`` is a dollar sign): what they say of limits and checks is filled in at
+load time from the code's own constants and checks (``identity_values``), so
+what a team is told cannot drift from what is enforced. An unknown
+placeholder fails loading.
+"""
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from string import Template
 
 import yaml
 
+from devfactory.contracts import MAX_ARTIFACT_CHARS, MAX_ARTIFACTS
+from devfactory.software.examples import PATH as EXAMPLES_PATH
+from devfactory.software.plan import FileRole
+from devfactory.software.validator import CODE_CHECKS, Check
 from devfactory.teams.checks import ARTIFACT_CHECKS
 from devfactory.teams.spec import TeamSpec
+
+RENDERED_FILES = ("SOUL.md", "AGENTS.md", "TOOLS.md")
+"""The identity files filled in at load time (objective.md is filled per requirement)."""
+
+CODE_ROLES = frozenset({FileRole.CODE, FileRole.TESTS})
+"""Kinds of planned files the sandbox runs, through the code checks, on the owner's stage."""
 
 
 class TeamRegistryError(ValueError):
@@ -56,6 +75,85 @@ def _read(folder: Traversable, name: str) -> str:
     return item.read_text(encoding="utf-8")
 
 
+def runs_code(spec: TeamSpec) -> bool:
+    """Say whether the team writes files the code checks run on its own stage (code or tests)."""
+    return bool(CODE_ROLES & set(spec.owns))
+
+
+def _summary(check: object) -> str:
+    """Return the first line of ``check``'s class docstring, in markdown's backticks."""
+    doc = inspect.getdoc(type(check)) or ""
+    return doc.split("\n", 1)[0].replace("``", "`").strip()
+
+
+def _code_check_line(check: Check) -> str:
+    command = getattr(check, "command", "")
+    text = _summary(check).rstrip(".") + (f" (`{command}`)" if command else "")
+    return f"- **{check.name}** — {text}."
+
+
+def checks_told(spec: TeamSpec) -> str:
+    """Render what checks the team's files, from the checks themselves (TOOLS.md's ``$checks``).
+
+    The artifact checks its ``team.yaml`` names (``teams/checks.py``), then,
+    for a team whose code or tests the sandbox runs, the code checks
+    (``software/validator.py``'s ``CODE_CHECKS``), else, for a team that
+    writes Python, the lint every drafted Python file gets.
+    """
+    lines = [
+        "The gate runs these artifact checks on the files you return, on every attempt; "
+        "a problem they find sends the stage back to you:"
+    ]
+    for name in spec.checks:
+        promise = ARTIFACT_CHECKS[name].promise.replace("\n", "\n  ")
+        lines.append(f"- **{name}** — {promise}")
+    lint = next((c for c in CODE_CHECKS if c.name == "lint"), None)
+    if runs_code(spec):
+        lines.append(
+            "\nWhen the build plan is in Python (and code execution is not turned off), your "
+            "code and tests files are laid out with every passed stage's files and go through "
+            "these code checks, in order, each once what it needs is there (those that run code "
+            "run it in the sandbox); a "
+            "problem in one of your files keeps the stage from passing, and the run's final "
+            "checks run them again on the whole workspace, each problem going to its file's owner:"
+        )
+        lines += [_code_check_line(c) for c in CODE_CHECKS]
+    elif "python_syntax" in spec.checks and lint is not None:
+        lines.append(
+            f"\nEach Python file you draft also gets the code checks' **{lint.name}** at once "
+            f"(`{getattr(lint, 'command', 'ruff')}`: syntax errors, undefined names; nothing is "
+            "run) and is asked for again at once when it finds something; when the build plan "
+            "is in Python (and code execution is not turned off), the run's final checks lint "
+            "every Python file again and send each finding to its file's owner."
+        )
+    return "\n".join(lines)
+
+
+def identity_values(spec: TeamSpec) -> dict[str, str]:
+    """Return what SOUL.md, AGENTS.md and TOOLS.md may name, as ``$name``."""
+    return {
+        "max_artifacts": str(MAX_ARTIFACTS),
+        "max_artifact_chars": str(MAX_ARTIFACT_CHARS),
+        "checks": checks_told(spec),
+        "examples_path": EXAMPLES_PATH,
+    }
+
+
+def render_identity(name: str, text: str, values: Mapping[str, str]) -> str:
+    """Fill ``text``'s placeholders from ``values``; an unknown one is a ``TeamRegistryError``."""
+    try:
+        return Template(text).substitute(values)
+    except KeyError as exc:
+        known = ", ".join(f"${key}" for key in sorted(values))
+        raise TeamRegistryError(
+            f"{name} uses unknown placeholder ${exc.args[0]} (known: {known}; $$ is a dollar)"
+        ) from None
+    except ValueError as exc:
+        raise TeamRegistryError(
+            f"{name} is not a valid template ($$ is a dollar sign): {exc}"
+        ) from None
+
+
 def load_team(folder: Traversable) -> TeamSpec:
     """Load one team folder."""
     raw = yaml.safe_load(_read(folder, "team.yaml"))
@@ -70,16 +168,25 @@ def load_team(folder: Traversable) -> TeamSpec:
             stacklevel=2,
         )
         raw["checks"] = raw.pop("tools")
+    docs = {name: _read(folder, name) for name in RENDERED_FILES}
     try:
-        return TeamSpec(
+        spec = TeamSpec(
             **raw,
-            soul=_read(folder, "SOUL.md"),
-            agents=_read(folder, "AGENTS.md"),
-            tools_doc=_read(folder, "TOOLS.md"),
+            soul=docs["SOUL.md"],
+            agents=docs["AGENTS.md"],
+            tools_doc=docs["TOOLS.md"],
             objective_template=_read(folder, "objective.md"),
         )
     except ValueError as exc:
         raise TeamRegistryError(f"{folder.name}: {exc}") from exc
+    missing = [c for c in spec.checks if c not in ARTIFACT_CHECKS]
+    if missing:
+        raise TeamRegistryError(f"{spec.slug}: unknown checks {missing}")
+    values = identity_values(spec)
+    soul, agents, tools_doc = (
+        render_identity(f"{folder.name}/{name}", docs[name], values) for name in RENDERED_FILES
+    )
+    return spec.model_copy(update={"soul": soul, "agents": agents, "tools_doc": tools_doc})
 
 
 def load_teams(root: Traversable | None = None) -> TeamRegistry:

@@ -32,7 +32,10 @@ class Deliverable(BaseModel):
     """A file the team writes: a document every run needs, or one the build plan gives it.
 
     ``format`` is ``build-plan`` for the one document that is asked for as a
-    validated ``BuildPlan`` rather than drafted as free text.
+    validated ``BuildPlan`` rather than drafted as free text, and
+    ``plan-overview`` for a document that tells the plan again: tools render it
+    from the plan when tools made the plan (``software/overview.py``), a model
+    drafts it otherwise.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -40,7 +43,7 @@ class Deliverable(BaseModel):
     path: str = Field(min_length=1, max_length=120)
     kind: ArtifactKind
     description: str = Field(min_length=1, max_length=300)
-    format: Literal["file", "build-plan"] = "file"
+    format: Literal["file", "build-plan", "plan-overview"] = "file"
 
     @field_validator("path")
     @classmethod

@@ -334,7 +334,8 @@ def test_a_code_bug_found_by_qa_goes_back_to_the_code_team_in_a_fix_round(
         moves = [t.reason for t in factory.transitions(report.run_id)]
     assert report.status == "COMPLETED", report.reason
     # QA's tests were right, so QA passed once; the failure was raised in readtime.py
-    assert models.chat.count("qa-engineering", "report") == 1
+    assert models.chat.count("qa-engineering", "draft") == 1
+    assert models.chat.count("qa-engineering", "report") == 0  # the sandbox judged: tools report
     assert models.chat.count("backend-engineering", "draft") == 2
     fix = [c for c in models.chat.calls if c.team == "backend-engineering" and c.kind == "draft"][1]
     assert "ZeroDivisionError" in fix.prompt and "Fix round 1" in fix.prompt
@@ -382,4 +383,4 @@ def test_a_file_the_gate_would_refuse_is_asked_again_at_once_not_the_whole_stage
     assert f"{finding} (the line: `return len(words)`)" in drafts[1].prompt
     assert undefined.strip() in drafts[1].prompt  # the draft it is to correct
     assert f"wordcount/__init__.py: asked again at once: {finding}" in " ".join(backend.repairs)
-    assert models.chat.count("backend-engineering", "report") == 1
+    assert models.chat.count("backend-engineering", "report") == 0  # the tools' report on code run

@@ -17,6 +17,7 @@ import pytest
 from devfactory.memory.audit import AuditLog
 from devfactory.runner import Factory, RunBusyError, RunNotFoundError
 from devfactory.settings import Settings
+from devfactory.software.workspace import Workspace
 from devfactory.store.lease import new_driver
 from devfactory.store.runs import RunStatus, RunStore
 from tests.fakes import ScriptedModels, good_report, report_with
@@ -79,12 +80,16 @@ def test_a_blocked_stage_fails_the_run_with_the_reason(
         "**Why it stopped:** stage business-analysis BLOCKED"
         in (tmp_path / "out" / "SUMMARY.md").read_text()
     )
-    assert not (tmp_path / "out" / "analysis").exists()  # blocked work is not published
-    kept = tmp_path / "out" / "_blocked" / "business-analysis" / "analysis" / "requirements.md"
+    # the best version is delivered where it belongs, and said plainly not to be accepted
+    kept = tmp_path / "out" / "analysis" / "requirements.md"
     assert kept.read_text().startswith("# Business Analysis deliverable")
     summary = (tmp_path / "out" / "SUMMARY.md").read_text()
-    assert "`_blocked/business-analysis/analysis/requirements.md`" in summary
+    assert "## Not accepted: the best versions the gate refused" in summary
+    assert "`analysis/requirements.md` (business-analysis, BLOCKED)" in summary
     assert "attempt 3: gate failed 3 of 3 attempts" in summary
+    [refused] = [c for c in Workspace(tmp_path / "out").log() if "NOT ACCEPTED" in c.subject]
+    assert refused.subject.startswith("Business Analysis: NOT ACCEPTED, best version kept")
+    assert refused.files == ("analysis/requirements.md",)
 
 
 def test_full_run_joins_parallel_teams(pg_settings: Settings, tmp_path: Path) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2] / "devfactory"
 
@@ -114,3 +116,57 @@ def test_a_long_module_says_why_it_is_one_concept() -> None:
         f"over {SOFT_MODULE_LINES} lines without '{WHY_ONE_MODULE} <reason>' in the docstring: "
         f"{unexplained}"
     )
+
+
+# Names of the evaluation's cases that are ordinary words or common identifiers: product
+# code may use them for its own reasons. A module among them counts only where it is
+# written as code (`polls`, `-m polls`, `polls.py`, `polls/`, `polls:app`, import polls).
+GENERIC_CASE_NAMES = frozenset(
+    """app line load parse export merge intersect subtract contains runs encode decode ratio
+    Version version compare bump prerelease prefix keys votes close results winner tags adjust
+    delta below Location visits malformed holidays separator max_length intervals inventory
+    polls bookmarks""".split()
+)
+PRODUCT_TEXT = (".py", ".md", ".yaml", ".yml", ".toml", ".json", ".txt", ".j2", ".jinja")
+
+
+def case_names() -> dict[str, str]:
+    """Map each distinctive name of an evaluation case to the case it comes from.
+
+    A case's id and module always count; of its stated ``names``, options (``--json``),
+    paths (``/items``), HTTP methods and other all-capital words (``PATCH``, ``TOTAL``),
+    messages (with spaces) and ``GENERIC_CASE_NAMES`` do not.
+    """
+    found: dict[str, str] = {}
+    for path in sorted((ROOT.parent / "eval" / "cases").glob("*/case.yaml")):
+        case = yaml.safe_load(path.read_text(encoding="utf-8"))
+        names = [case["id"], case["module"]]
+        for name in case.get("names", ()):
+            plain = not name.startswith(("-", "/")) and " " not in name and not name.isupper()
+            if plain and name not in GENERIC_CASE_NAMES:
+                names.append(name)
+        found.update(dict.fromkeys(names, case["id"]))
+    return found
+
+
+def test_product_code_names_no_evaluation_case() -> None:
+    """No repair, prompt or example may be tuned on a case: product code names none."""
+    patterns = {}
+    for name, case in case_names().items():
+        word = re.escape(name)
+        if name in GENERIC_CASE_NAMES:  # a module that is a word: only where written as code
+            pattern = (
+                rf"`{word}`|-m {word}\b|import {word}\b|from {word} import|\b{word}(\.py|/|:\w)"
+            )
+        else:
+            pattern = rf"(?<![\w-]){word}(?![\w-])"
+        patterns[name] = (re.compile(pattern), case)
+    hits = []
+    for path in sorted(ROOT.rglob("*")):
+        if path.suffix not in PRODUCT_TEXT or not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for name, (pattern, case) in patterns.items():
+                if pattern.search(line):
+                    hits.append(f"{path.relative_to(ROOT.parent)}:{number}: {name!r} ({case})")
+    assert not hits, "product code names evaluation cases:\n" + "\n".join(hits)

@@ -583,8 +583,8 @@ def test_the_plan_request_shows_a_valid_example_owned_by_the_pipelines_teams(pip
 
     owners = {slug: TEAMS[slug].owns for slug in load_pipeline(pipeline).teams}
     example = BuildPlan.model_validate(example_plan(owners))
-    tempconv = "A CLI `python -m tempconv c2f VALUE` with c_to_f(celsius) and f_to_c(fahrenheit)."
-    assert check_plan(example, tempconv, owners=owners) == []
+    own = "A CLI `python -m moonphase name DAY` with phase_name(day) and lit_fraction(day)."
+    assert check_plan(example, own, owners=owners) == []
     assert ("README.md" in {f.path for f in example.files}) == (pipeline != "lean")
     asked = plan_request(
         [HumanMessage("draft it")],
@@ -593,7 +593,7 @@ def test_the_plan_request_shows_a_valid_example_owned_by_the_pipelines_teams(pip
         owners=owners,
         teams=TEAMS,
     )[-1].content  # fmt: skip  (a requirement that names no module gets the example)
-    assert '"entry_point": "python -m tempconv"' in asked and "not the example" in asked
+    assert '"entry_point": "python -m moonphase"' in asked and "not the example" in asked
     # a plan that copies the example keeps none of this requirement's names: refused
     refused = check_plan(example, CLI_REQUIREMENT, owners=owners)
     assert any("count_words" in p for p in refused) and any("--lines" in p for p in refused)
@@ -639,7 +639,7 @@ def test_the_plan_request_starts_from_the_names_the_requirement_gives(pipeline: 
         owners=owners, teams=TEAMS,
     )[-1].content  # fmt: skip
     assert "A starting point, filled in from the names the requirement gives" in asked
-    assert json.dumps(start) in asked and "tempconv" not in asked
+    assert json.dumps(start) in asked and "moonphase" not in asked
 
 
 def test_a_web_service_and_a_library_start_from_their_module() -> None:

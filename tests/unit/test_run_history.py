@@ -86,7 +86,7 @@ def finish(rec: RunRecorder, records: list[StageRecord], status: str = "COMPLETE
     rec.finish(status, "", {"stages": stages, "requirement": "A todo API"}, [])
 
 
-def test_each_passed_stage_is_one_commit_by_its_team_and_blocked_drafts_none(
+def test_each_stage_is_one_commit_by_its_team_and_a_blocked_one_says_not_accepted(
     tmp_path: Path,
 ) -> None:
     rec, _ = recorder(tmp_path)
@@ -95,14 +95,16 @@ def test_each_passed_stage_is_one_commit_by_its_team_and_blocked_drafts_none(
     blocked = record("backend-engineering", StageOutcome.BLOCKED)
     for r in (ba, arch, blocked):
         rec.record(StageFinished(record=r))
-    assert (
-        tmp_path / "_blocked" / "backend-engineering" / "backend-engineering" / "work.md"
-    ).exists()
+    assert (tmp_path / "backend-engineering" / "work.md").exists()  # the best version, at its path
+    assert not (tmp_path / "_blocked").exists()
     history = Workspace(tmp_path).log()
     assert [c.author for c in history] == [
+        "Backend Engineering <backend-engineering@devfactory.local>",
         "Solution Architecture <solution-architecture@devfactory.local>",
         "Business Analysis <business-analysis@devfactory.local>",
     ]
+    assert history[0].subject.startswith("Backend Engineering: NOT ACCEPTED, best version kept")
+    assert "outcome: BLOCKED" in history[0].body
     first = history[-1]
     assert first.subject == "Business Analysis: business-analysis did its work."
     assert first.files == ("business-analysis/work.md",)
@@ -114,7 +116,9 @@ def test_each_passed_stage_is_one_commit_by_its_team_and_blocked_drafts_none(
     summary = Workspace(tmp_path).log()[0]
     assert summary.subject == "devfactory: run summary"
     assert set(summary.files) == {"SUMMARY.md", "run.json"}
-    assert len(Workspace(tmp_path).log()) == 3  # the blocked drafts are in no commit
+    text = (tmp_path / "SUMMARY.md").read_text()
+    assert "NOT accepted" in text
+    assert "`backend-engineering/work.md` (backend-engineering, BLOCKED)" in text
 
 
 def test_a_rerun_stage_commits_only_what_changed_and_a_revise_goes_on_top(

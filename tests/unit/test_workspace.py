@@ -59,16 +59,16 @@ def test_nothing_changed_makes_no_commit(ws: Workspace) -> None:
     assert [c.sha for c in ws.log()] == [first]
 
 
-def test_blocked_drafts_stay_out_of_the_history(ws: Workspace) -> None:
-    write(ws.root, "_blocked/backend-engineering/app.py", "draft\n")
+def test_the_summary_commit_takes_every_file_of_the_folder(ws: Workspace) -> None:
+    write(ws.root, "src/app.py", "best so far\n")  # a BLOCKED stage's best version is delivered
     write(ws.root, "SUMMARY.md", "# Run\n")
     write(ws.root, "run.json", "{}\n")
     sha = ws.commit_all("devfactory: run summary")
     assert sha is not None
     [commit] = ws.log()
-    assert commit.files == ("SUMMARY.md", "run.json")
+    assert commit.files == ("SUMMARY.md", "run.json", "src/app.py")
     assert commit.author == "devfactory <factory@devfactory.local>"
-    assert "_blocked" not in ws.diff()
+    assert ws.commit_all("devfactory: run summary") is None  # nothing changed, no commit
 
 
 def test_a_revise_round_continues_the_same_history(ws: Workspace) -> None:

@@ -27,7 +27,10 @@ from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
 from devfactory.graph.state import StageState, build_plan_of
 from devfactory.sandbox.untrusted import remove_tree
+from devfactory.software.examples import PATH as EXAMPLES_PATH
+from devfactory.software.examples import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
+from devfactory.software.requirement import read_requirement
 from devfactory.software.validator import Verification, criteria_of, verify
 
 REQUIREMENTS_PATH = "analysis/requirements.md"
@@ -44,6 +47,19 @@ def workspace_files(stages: Mapping[str, Any], drafts: list[dict[str, Any]]) -> 
             files[art["path"]] = art["content"]
     files.update({d["path"]: d["content"] for d in drafts})
     return files
+
+
+def with_examples(files: dict[str, str], plan: BuildPlan, requirement: str) -> dict[str, str]:
+    """Add the requirement's example tests when the plan has them and no stage wrote them yet.
+
+    They follow from the requirement alone, so the code's own stage is judged
+    by them before the tests' team publishes them: a failing example is the
+    code's to fix at once, not a later stage's.
+    """
+    if EXAMPLES_PATH in files or not any(f.path == EXAMPLES_PATH for f in plan.files):
+        return files
+    made = examples_file(read_requirement(requirement))
+    return {**files, EXAMPLES_PATH: made.source} if made is not None else files
 
 
 def run_code_checks(
@@ -107,7 +123,7 @@ def verify_stage(
         off = CheckRun(name="run", command="", summary="code not run: run_code is off")
         return Command(goto="report", update={**skip, "checks": [off.model_dump(mode="json")]})
     done = [t for t, r in state["stages"].items() if r.get("outcome") == "PASSED"]
-    files = workspace_files(state["stages"], drafts)
+    files = with_examples(workspace_files(state["stages"], drafts), plan, state["requirement"])
     from devfactory.sandbox.runner import SandboxUnavailableError
 
     try:

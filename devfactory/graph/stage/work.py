@@ -1,4 +1,10 @@
-"""The team's model work: draft each deliverable as a plain file, then report on it."""
+"""The team's model work: draft each deliverable as a plain file, then report on it.
+
+Why one module: drafting one file is one sequence (what tools make, the build
+loop, the model's request, the prechecks that ask again at once, the repairs
+that bind its names) over one ``Drafting`` value, and the report reads what
+that sequence left; cut apart, each half would import the other's internals.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +40,7 @@ from devfactory.graph.planning import (
     pipeline_owners,
     stage_items,
 )
+from devfactory.graph.stage.build import build_module, buildable
 from devfactory.graph.stage.setup import (
     StageSetup,
     feedback_for,
@@ -43,10 +50,12 @@ from devfactory.graph.stage.setup import (
     notes_for,
     stop_for_budget,
 )
+from devfactory.graph.stage.tools_made import tool_report, tools_made, written_by_tools
 from devfactory.graph.state import StageState, build_plan_of
 from devfactory.graph.structured import Draft, draft_file, request_task_result
 from devfactory.memory.packing import Count, token_counter
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
+from devfactory.sandbox.runner import Sandbox, SandboxUnavailableError
 from devfactory.settings import Settings
 from devfactory.software.plan import BuildPlan
 from devfactory.software.precheck import draft_problems
@@ -111,6 +120,7 @@ def draft(
         notes=notes_for(state),
         count=token_counter(resolved.chat),  # the serving model's tokenizer, where it has one
         written=files_written(state),
+        sandbox=code_sandbox(runtime, plan),
     )
     started = time.perf_counter()
     done = draft_items(work, items, previous_drafts(state, spec.slug))
@@ -123,6 +133,7 @@ def draft(
             **checked,
             "attempt": attempt,
             "drafts": done.drafts,
+            "origins": done.origins,
             "draft_problems": done.problems,
             "repairs": done.repairs,
             "model": served,
@@ -185,6 +196,7 @@ class Drafting:
         count: the serving model's token counter.
         written: every file written so far, by path: the finished stages',
             then this attempt's drafts as they come (the later files import them).
+        sandbox: where the build loop runs its candidates (None: nothing runs).
 
     """
 
@@ -197,6 +209,17 @@ class Drafting:
     notes: list[str]
     count: Count
     written: dict[str, str]
+    sandbox: Sandbox | None = None
+
+
+def code_sandbox(runtime: Runtime[Context], plan: BuildPlan | None) -> Sandbox | None:
+    """Return the sandbox the build loop runs candidates in, or None when code does not run."""
+    if plan is None or not plan.executable or not runtime.context.settings.run_code:
+        return None
+    try:
+        return runtime.context.get_sandbox()
+    except SandboxUnavailableError:
+        return None  # the stage's code checks say why, and stop the stage
 
 
 @dataclass
@@ -208,6 +231,7 @@ class Drafted:
     repairs: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     served: str = ""  # the model that served the last call that said
+    origins: dict[str, str] = field(default_factory=dict)  # path -> model, build or tools
 
     def spent(self, reply: Draft) -> None:
         """Add one model call's usage, and the model that served it."""
@@ -222,6 +246,7 @@ def draft_items(work: Drafting, items: list[Deliverable], previous: dict[str, st
         if result.artifact is not None:
             drafted = result.artifact.model_dump(mode="json")
             done.drafts.append(drafted)
+            done.origins[item.path] = result.origin
             work.written[item.path] = drafted["content"]
         if result.problem:
             done.problems.append(result.problem)
@@ -235,8 +260,16 @@ def draft_item(work: Drafting, item: Deliverable, earlier: str, done: Drafted) -
     A Python file is asked again up to ``max_parse_retries`` times; an answer
     that brings no file keeps the earlier draft, whose findings the gate reports.
     """
+    by_tools = tools_made(work, item)
+    if by_tools is not None:  # a plan the requirement settles, its examples as tests
+        return by_tools
+    made = buildable(work, item.path) if item.format != "build-plan" else None
+    if made is not None:  # the skeleton by tools, each unit drawn, run and selected
+        built = build_module(work, item.path, made, earlier)
+        done.spent(built)
+        return built
     brief = ""
-    if work.plan is not None and item.format == "file":
+    if work.plan is not None and item.format != "build-plan":
         brief = interface_brief(work.plan, item.path, work.written, work.settings.upstream_chars)
     result = ask_file(work, item, brief, [], earlier)
     done.spent(result)
@@ -349,9 +382,12 @@ def report(
     checked = stop_for_budget(setup, state, runtime)
     if isinstance(checked, Command):
         return checked
+    artifacts = [Artifact.model_validate(d) for d in state.get("drafts", [])]
+    if written_by_tools(state):  # the evidence is the checks': a model adds nothing to it
+        made = tool_report(state, artifacts)
+        return Command(goto="gate", update={**checked, "candidate": made.model_dump(mode="json")})
     settings = runtime.context.settings
     resolved = setup.model(runtime)
-    artifacts = [Artifact.model_validate(d) for d in state.get("drafts", [])]
     attempt, attempts = state.get("attempt", 1), max_attempts(state, runtime)
     can_ask = state.get("asked", 0) < settings.max_clarifications and attempt < attempts
     messages = report_messages(

@@ -1,0 +1,439 @@
+"""The build loop for one planned module: sample, run, select, repair, one unit at a time.
+
+The module starts as its skeleton, made by tools from the requirement
+(``software/skeleton.py``): imports, exact signatures quoting the requirement,
+a command line's parser, a web service's routes. Each unit (a function, a
+class, a command's ``run``, a web module's routes) is then written by the
+model: ``candidates`` bodies are drawn at rising temperatures, each is spliced
+into the module (``software/splice.py``) and run in the sandbox against the
+requirement's own examples (``software/examples.py``), and the best is kept;
+the first that passes every example of its unit stops the drawing. Up to
+``repair_rounds`` repairs then show the best one the assertions it still
+fails. What the model writes can never remove the skeleton's interface, lose
+its imports or be cut off: a reply that does not parse, or defines no such
+unit, is refused, and the stub (or the earlier body) stays.
+
+Without a sandbox (``run_code`` off, as in graph-logic tests) nothing runs:
+the first candidate that splices is kept.
+
+Why one module: drawing, scoring, selecting and repairing share one state (the
+module's text, the best score, the examples' verdicts) and one budget; split,
+each part would pass that state across a boundary it does not own.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from devfactory.artifacts import write_file
+from devfactory.contracts import Artifact, ArtifactKind, Usage
+from devfactory.graph.imports import add_missing_imports
+from devfactory.graph.prompts import render_prompt
+from devfactory.graph.structured import Draft
+from devfactory.models.io import invoke, served_by, text_of, usage_of
+from devfactory.sandbox.untrusted import remove_tree
+from devfactory.software.examples import PATH as EXAMPLES_PATH
+from devfactory.software.examples import ExampleTests, examples_file
+from devfactory.software.probes import clusters
+from devfactory.software.probes import inputs as probe_inputs
+from devfactory.software.requirement import Facts, read_requirement
+from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, skeleton
+from devfactory.software.splice import SpliceError, fragment, routes_of, splice
+
+if TYPE_CHECKING:
+    from devfactory.graph.stage.work import Drafting
+    from devfactory.sandbox.environments import Environment
+    from devfactory.sandbox.runner import Sandbox
+
+log = logging.getLogger(__name__)
+FAILURE_CHARS = 1500  # what a repair is shown of the assertions its unit fails
+_WHAT = {
+    UnitKind.FUNCTION: "the function",
+    UnitKind.CLASS: "the class",
+    UnitKind.COMMAND: "the command line's function",
+    UnitKind.MODULE: "the whole module: every route's handler and the state they share,",
+}
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One version of the module, run against the examples of one unit."""
+
+    source: str
+    passed: int = 0  # the unit's examples that passed
+    total: int = 0  # the unit's examples
+    others: int = 0  # every other example that passed (a tie-breaker)
+    failures: tuple[str, ...] = ()  # the unit's failing assertions, for a repair
+    problem: str = ""  # why it could not be run at all
+
+    @property
+    def score(self) -> tuple[int, int, int]:
+        """Order trials: runnable first, then the unit's examples, then all the others."""
+        return (0 if self.problem else 1, self.passed, self.others)
+
+    @property
+    def perfect(self) -> bool:
+        """Say whether it passes every example of its unit (and there are some)."""
+        return not self.problem and self.total > 0 and self.passed == self.total
+
+
+@dataclass
+class Built:
+    """What the loop spent and did, for the stage's record."""
+
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_facts(requirement: str) -> Facts:
+    """Read the requirement (a module's build loop starts from what it states exactly)."""
+    return read_requirement(requirement)
+
+
+def buildable(work: Drafting, path: str) -> Skeleton | None:
+    """Return the skeleton of ``path`` when the build loop can write it, else None."""
+    if work.plan is None or not path.endswith(".py"):
+        return None
+    facts = plan_facts(work.state["requirement"])
+    made = skeleton(facts, work.plan.summary)
+    return made if made is not None and made.path == path else None
+
+
+def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Draft:
+    """Write ``path`` unit by unit from its skeleton; return the best module found.
+
+    ``earlier`` is the team's previous version (a fix round or a later attempt):
+    its units that still parse are kept as the starting point, so only what
+    fails is drawn again.
+    """
+    facts = plan_facts(work.state["requirement"])
+    tests = examples_file(facts)
+    built = Built()
+    source = _starting_point(made, earlier)
+    runner = _Runner.open(work, tests)
+    try:
+        for unit in made.units:
+            source = _write_unit(work, made, unit, source, tests, runner, built)
+    finally:
+        runner.close()
+    artifact = Artifact(path=path, kind=ArtifactKind.PYTHON, content=source)
+    return Draft(artifact, built.usage, built.model, repairs=built.notes, origin="build")
+
+
+def _starting_point(made: Skeleton, earlier: str) -> str:
+    """Start from the earlier version when it still has every unit of the skeleton."""
+    if not earlier.strip():
+        return made.source
+    names = {u.name for u in made.units if u.kind != UnitKind.MODULE}
+    try:
+        for name in names:
+            fragment(earlier, name)
+    except SpliceError:
+        return made.source
+    return earlier
+
+
+def _stubbed(source: str, unit: Unit) -> bool:
+    """Say whether ``unit`` is still the skeleton's stub in ``source``."""
+    if unit.kind == UnitKind.MODULE:
+        return STUB in source
+    try:
+        return STUB in fragment(source, unit.name).unit
+    except SpliceError:
+        return True
+
+
+def _write_unit(
+    work: Drafting,
+    made: Skeleton,
+    unit: Unit,
+    source: str,
+    tests: ExampleTests | None,
+    runner: _Runner,
+    built: Built,
+) -> str:
+    """Draw candidates of ``unit``, keep the best, repair it; return the module with it."""
+    settings = work.settings
+    current = runner.trial(source, unit)
+    if not _stubbed(source, unit) and (current.perfect or not runner.judges(unit)):
+        return source  # an earlier version's unit that nothing shows wrong stays as it is
+    count = settings.candidates
+    seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0))
+    best: Trial | None = None if _stubbed(source, unit) else current  # the earlier body competes
+    if best is not None and best.failures:  # a later attempt: first repair what failed
+        best = _better(best, _repair(work, made, unit, best, seed, runner, built))
+    drawn: list[Trial] = [best] if best is not None else []
+    for n in range(count):
+        if best is not None and best.perfect:
+            break
+        temperature = _temperature(settings.temperature, settings.candidate_temperature, n, count)
+        trial = _candidate(work, made, unit, source, (), temperature, seed + n, runner, built)
+        best = _better(best, trial)
+        drawn += [trial] if trial is not None else []
+    if best is not None and not best.perfect and unit.kind == UnitKind.FUNCTION:
+        best = _most_agreed(work, unit, drawn, best, runner, built)
+    for r in range(settings.repair_rounds):
+        if best is None or best.perfect or not best.failures:
+            break
+        best = _better(best, _repair(work, made, unit, best, seed + 50 + r, runner, built))
+    if best is None:
+        built.notes.append(f"{unit.name}: no candidate could be spliced; the stub stays")
+        return source
+    built.notes.append(
+        f"{unit.name}: kept the best of {count} candidate(s)"
+        + (f", passing {best.passed}/{best.total} examples" if best.total else "")
+        + (f" ({best.problem})" if best.problem else "")
+    )
+    return best.source
+
+
+def _most_agreed(
+    work: Drafting, unit: Unit, drawn: list[Trial], best: Trial, runner: _Runner, built: Built
+) -> Trial:
+    """Among the candidates as good as ``best`` on the examples, keep the most agreed on.
+
+    Each is called on the same inputs (``software/probes``); the one whose
+    outcomes most others share is kept. With fewer than three such candidates,
+    or no inputs, ``best`` stays.
+    """
+    tied = [t for t in drawn if t.score == best.score]
+    function = next((f for f in plan_facts(work.state["requirement"]).functions
+                     if f.name == unit.name), None)  # fmt: skip
+    if len(tied) < 3 or function is None:
+        return best
+    arguments = probe_inputs(function)
+    if not arguments:
+        return best
+    behaviours = [runner.behaviour(t.source, unit.name, arguments) for t in tied]
+    sizes = clusters(behaviours)
+    chosen = max(range(len(tied)), key=lambda i: (sizes[i], -i))
+    if sizes[chosen] > 1:
+        built.notes.append(
+            f"{unit.name}: {sizes[chosen]} of {len(tied)} candidates behave alike on "
+            f"{len(arguments)} inputs; kept one of them"
+        )
+        return tied[chosen]
+    return best
+
+
+def _better(best: Trial | None, trial: Trial | None) -> Trial | None:
+    """Return the better of two trials (the earlier on a tie; a missing one loses)."""
+    if best is None:
+        return trial
+    if trial is None:
+        return best
+    return trial if trial.score > best.score else best
+
+
+def _repair(
+    work: Drafting, made: Skeleton, unit: Unit, trial: Trial, seed: int, runner: _Runner,
+    built: Built,
+) -> Trial | None:  # fmt: skip
+    """Ask for ``unit`` again, shown the assertions ``trial`` fails."""
+    temperature = work.settings.temperature
+    return _candidate(
+        work, made, unit, trial.source, trial.failures, temperature, seed, runner, built
+    )
+
+
+def _temperature(low: float, high: float, n: int, count: int) -> float:
+    """Return the n-th temperature of ``count``, from ``low`` up to ``high``."""
+    if count <= 1 or high <= low:
+        return low
+    return round(low + (high - low) * n / (count - 1), 3)
+
+
+def _candidate(
+    work: Drafting,
+    made: Skeleton,
+    unit: Unit,
+    source: str,
+    failures: tuple[str, ...],
+    temperature: float,
+    seed: int,
+    runner: _Runner,
+    built: Built,
+) -> Trial | None:
+    """Ask for one version of ``unit``, splice it in and run it; None when it cannot be used."""
+    messages = unit_messages(work, made, unit, source, failures)
+    model = work.resolved.sampled(temperature, seed)
+    try:
+        message = invoke(model, messages, work.settings.max_model_errors)
+    except Exception as exc:  # noqa: BLE001 - a failed call is a missing candidate
+        built.notes.append(f"{unit.name}: model call failed: {type(exc).__name__}: {exc}"[:300])
+        return None
+    built.usage = built.usage.add(usage_of(message))
+    built.model = served_by(message) or built.model
+    reply = text_of(message)
+    try:
+        if unit.kind == UnitKind.MODULE:
+            candidate = _whole_module(reply, made)
+        else:
+            others = frozenset(u.name for u in made.units) - {unit.name}
+            others |= {"build_parser", "main"}
+            try:
+                candidate = splice(source, fragment(reply, unit.name, others=others), unit.name)
+            except SpliceError:
+                if unit.kind != UnitKind.COMMAND:
+                    raise
+                # a whole command line of its own (its parser, its main): judged as written
+                candidate = _whole_module(reply, made, needs=("main", *others - {"build_parser"}))
+        candidate, _ = add_missing_imports(candidate)  # `string.x` used, never imported
+    except SpliceError as exc:
+        log.debug("candidate of %s refused: %s", unit.name, exc)
+        return None
+    return runner.trial(candidate, unit)
+
+
+def _whole_module(reply: str, made: Skeleton, needs: Sequence[str] = ()) -> str:
+    """Take a whole module from ``reply`` when it keeps the skeleton's routes and ``needs``.
+
+    ``needs`` are names it must define at the top level (a command line's ``main``
+    and the planned functions).
+    """
+    import ast
+
+    from devfactory.software.splice import code_of
+
+    code = code_of(reply)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        raise SpliceError(f"the reply does not parse: {exc.msg}") from None
+    defined = {
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+    missing = [n for n in needs if n not in defined]
+    if missing:
+        raise SpliceError(f"the reply does not define {', '.join(missing)}")
+    dropped = sorted(routes_of(made.source) - routes_of(code))
+    if dropped:
+        method, path = dropped[0]
+        raise SpliceError(f"the reply drops the route {method} {path}")
+    return code if code.endswith("\n") else code + "\n"
+
+
+def unit_messages(
+    work: Drafting, made: Skeleton, unit: Unit, source: str, failures: tuple[str, ...]
+) -> list[BaseMessage]:
+    """Build the request for one unit: the requirement, the module so far, what to write."""
+    spec = work.setup.spec
+    about = "\n".join(f"- {s}" for s in unit.sentences) or "- (see the requirement)"
+    shown = ""
+    if failures:
+        listed = "\n".join(f"- {f}" for f in failures)[:FAILURE_CHARS]
+        shown = render_prompt("unit_failures", unit=unit.name, failures=listed)
+    return [
+        SystemMessage(render_prompt("unit_system", team_name=spec.name, unit=unit.name)),
+        HumanMessage(
+            render_prompt(
+                "unit_task",
+                requirement=work.state["requirement"].strip(),
+                path=made.path,
+                source=source.rstrip(),
+                what=_WHAT.get(unit.kind, "the definition"),
+                unit=unit.name,
+                about=about,
+                failures=shown,
+            )
+        ),
+    ]
+
+
+class _Runner:
+    """Runs versions of the module against the example tests in the sandbox (or nothing)."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox | None,
+        env: Environment | None,
+        tests: ExampleTests | None,
+        module: str,
+    ) -> None:
+        self.sandbox, self.env, self.tests, self.module = sandbox, env, tests, module
+
+    @classmethod
+    def open(cls, work: Drafting, tests: ExampleTests | None) -> _Runner:
+        sandbox = work.sandbox
+        env = None
+        if sandbox is not None and work.plan is not None:
+            try:
+                env = sandbox.environment(work.plan.dependencies)
+            except ValueError as exc:
+                log.warning("the build loop runs nothing: %s", exc)
+                sandbox = None
+        module = work.plan.python_modules()[0] if work.plan and work.plan.python_modules() else ""
+        return cls(sandbox, env, tests, module)
+
+    def close(self) -> None:
+        """Nothing is held between trials (each runs in a folder of its own)."""
+
+    def judges(self, unit: Unit) -> bool:
+        """Say whether any example checks ``unit`` (else only splicing and importing judge it)."""
+        return bool(self.tests and self._names(unit))
+
+    def _names(self, unit: Unit) -> list[str]:
+        """Return the examples that judge ``unit``: its own, the command's, or all (a module)."""
+        if self.tests is None:
+            return []
+        if unit.kind == UnitKind.MODULE:
+            return list(self.tests.about)
+        if unit.kind == UnitKind.COMMAND:
+            return self.tests.of("cli")
+        return self.tests.of(unit.name)
+
+    def behaviour(self, source: str, function: str, arguments: list[str]) -> tuple[str, ...]:
+        """Return what ``function`` gives on each argument tuple (empty: it could not run)."""
+        if self.sandbox is None or self.env is None:
+            return ()
+        root = Path(tempfile.mkdtemp(prefix="devfactory-probe-"))
+        try:
+            write_file(root, f"{self.module}.py", source)
+            found = self.sandbox.call(root, self.env, self.module, function, arguments)
+        finally:
+            remove_tree(root)
+        return tuple(found)
+
+    def trial(self, source: str, unit: Unit) -> Trial:
+        """Run ``source`` against the examples; score it for ``unit``."""
+        if self.sandbox is None or self.env is None:
+            return Trial(source)
+        root = Path(tempfile.mkdtemp(prefix="devfactory-build-"))
+        try:
+            write_file(root, f"{self.module}.py", source)
+            if self.tests is None:
+                done = self.sandbox.compile_and_import(root, self.env, [self.module])
+                problem = "" if done.exit_code == 0 else f"it does not import: {done.output[-300:]}"
+                return Trial(source, problem=problem)
+            write_file(root, EXAMPLES_PATH, self.tests.source)
+            result, report = self.sandbox.run_tests(
+                root, self.env, f"python -m pytest -q -p no:cacheprovider {EXAMPLES_PATH}"
+            )
+        finally:
+            remove_tree(root)
+        if not report.cases:
+            return Trial(source, problem=f"the examples did not run: {result.output[-300:]}")
+        mine = set(self._names(unit))
+        passed = total = others = 0
+        failures: list[str] = []
+        for case in report.cases:
+            if case.name in mine:
+                total += 1
+                if case.outcome == "passed":
+                    passed += 1
+                else:
+                    quote = (case.message or case.traceback)[-400:]
+                    failures.append(f"{case.name}: {quote}")
+            elif case.outcome == "passed":
+                others += 1
+        return Trial(source, passed, total, others, tuple(failures))

@@ -1,0 +1,100 @@
+"""What tools write for a stage, exactly, with no model call.
+
+Tools before models: the build plan when the requirement's words settle it
+(``plan_start.tool_plan``), its architecture overview (``software/overview``),
+the requirement's own examples as tests (``software/examples``), and the report
+on files only tools and the build loop wrote, whose evidence is the checks'.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from devfactory.contracts import Artifact, ArtifactKind, Status, TaskResult, Usage
+from devfactory.graph.plan_start import tool_plan
+from devfactory.graph.planning import pipeline_owners
+from devfactory.graph.state import StageState
+from devfactory.graph.structured import Draft
+from devfactory.software.examples import PATH as EXAMPLES_PATH
+from devfactory.software.examples import examples_file
+from devfactory.software.overview import overview
+from devfactory.software.requirement import read_requirement
+from devfactory.teams.spec import Deliverable
+
+if TYPE_CHECKING:
+    from devfactory.graph.stage.work import Drafting
+
+
+def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
+    """Return the file when tools write it exactly, with no model call; else None.
+
+    The build plan, when the requirement's words settle it (``tool_plan``), and
+    the requirement's own examples as tests (``software/examples``).
+    """
+    state = work.state
+    if item.format in ("build-plan", "plan-overview"):
+        owners = pipeline_owners(state, work.setup.teams)
+        plan = tool_plan(state["requirement"], owners)
+        if plan is None:
+            return None
+        if item.format == "plan-overview":
+            doc = Artifact(path=item.path, kind=ArtifactKind.MARKDOWN, content=overview(plan))
+            return Draft(doc, Usage(), "tools", origin="tools")
+        content = json.dumps(plan.model_dump(mode="json"), indent=1)
+        artifact = Artifact(path=item.path, kind=ArtifactKind.JSON, content=content)
+        made = ["made by tools from the requirement"]
+        return Draft(artifact, Usage(), "tools", repairs=made, origin="tools")
+    if item.path == EXAMPLES_PATH and work.plan is not None:
+        tests = examples_file(read_requirement(state["requirement"]))
+        if tests is None:
+            return None
+        artifact = Artifact(path=item.path, kind=ArtifactKind.PYTHON, content=tests.source)
+        return Draft(artifact, Usage(), "tools", origin="tools")
+    return None
+
+
+def written_by_tools(state: StageState) -> bool:
+    """Say whether the attempt's files are judged by tools alone, so a model's report adds nothing.
+
+    Every file was made by tools or the build loop, or every file is Python and
+    the sandbox ran it (its checks' verdicts are the evidence the gate reads).
+    """
+    origins = state.get("origins") or {}
+    drafts = state.get("drafts", [])
+    if not drafts:
+        return False
+    if all(origins.get(d["path"]) in ("tools", "build") for d in drafts):
+        return True
+    ran = [c for c in state.get("checks", []) if c.get("command")]
+    return bool(ran) and all(d["path"].endswith(".py") for d in drafts)
+
+
+def tool_report(state: StageState, artifacts: list[Artifact]) -> TaskResult:
+    """Report on files tools and the build loop wrote: what the checks found, nothing else.
+
+    Asking a model to report on work it did not judge only invites questions
+    and guesses; the gate reads the checks (``check_problems``) either way. The
+    confidence says whether anything was found wrong.
+    """
+    problems = [*state.get("draft_problems", []), *state.get("check_problems", [])]
+    facts = [
+        f"{c['name']}: {c['summary'] or 'exit ' + str(c['exit_code'])}"[:300]
+        for c in state.get("checks", [])
+    ][:10]
+    made = [r for r in state.get("repairs", []) if ": kept the best of" in r]
+    reasoning = " ".join(
+        [
+            "Written by tools from the requirement and by the build loop: each unit drawn, "
+            "run against the requirement's own examples, and the best kept.",
+            *made,
+            *(f"The checks found: {p}" for p in problems[:4]),
+        ]
+    )
+    return TaskResult(
+        status=Status.COMPLETE,
+        confidence=0.95 if not problems else 0.3,
+        reasoning=reasoning[:1500],
+        verified_facts=facts,
+        artifacts=artifacts,
+    )

@@ -1,0 +1,279 @@
+"""Skeletons of the planned code, made by tools from the requirement's facts.
+
+A module's skeleton is what a parser and a template can write exactly: the
+module docstring, the imports a framework needs, each public function with its
+signature as the requirement writes it and a docstring quoting the requirement
+about it, the classes its signatures and its errors name, a command line's
+argparse parser built from its usage lines (so ``--help`` answers and a usage
+error exits 2 before any model writes a line), a web service's app object and
+its routes with their methods, paths and success statuses, and the
+``__main__`` wiring. The model then writes one body at a time (``Unit``), and a
+file can no longer lose its imports, rename its interface or be cut off.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import keyword
+import re
+import textwrap
+from dataclasses import dataclass
+
+from devfactory.software.requirement import Facts, Function, Option, Route, Usage
+
+STUB = "raise NotImplementedError"
+_TYPING = frozenset(
+    "Any Callable Iterable Iterator Mapping Sequence Optional Union Literal Self None".split()
+)
+_DOC_WIDTH = 88
+
+
+class UnitKind:
+    """What a unit of the skeleton is (plain strings, kept in state)."""
+
+    FUNCTION = "function"
+    CLASS = "class"
+    COMMAND = "command"  # the command line's ``run(args)``
+    MODULE = "module"  # the whole module: a web service's routes share their state
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of the skeleton the model writes: a function, a class, a route handler."""
+
+    name: str  # the top-level name it defines
+    kind: str
+    sentences: tuple[str, ...]  # the requirement's words about it
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A module's source with stubs, and the units a model fills in, in writing order."""
+
+    path: str
+    source: str
+    units: tuple[Unit, ...]
+
+
+def _doc(lines: list[str] | tuple[str, ...], indent: str) -> str:
+    """Render a docstring quoting the requirement (no triple quotes inside)."""
+    text = " ".join(" ".join(lines).split()).replace('"""', "'''").replace("\\", "\\\\")
+    if not text:
+        return ""
+    wrapped = textwrap.wrap(text, _DOC_WIDTH - len(indent))
+    if len(wrapped) == 1:
+        return f'{indent}"""{wrapped[0]}"""\n'
+    body = "\n".join(f"{indent}{line}" for line in wrapped)
+    return f'{indent}"""\n{body}\n{indent}"""\n'
+
+
+def _names_in(annotation: str) -> list[str]:
+    return re.findall(r"[A-Za-z_][A-Za-z0-9_]*", annotation)
+
+
+def _own_types(facts: Facts) -> list[str]:
+    """Return the classes the requirement's signatures and errors name that it must define."""
+    found: list[str] = []
+    known = set(dir(builtins)) | _TYPING | {"typing", "collections", "abc"}
+    for function in facts.functions:
+        for name in _names_in(f"{function.params} {function.returns}"):
+            if name[:1].isupper() and name not in known and name not in found:
+                found.append(name)
+    for error in facts.errors:
+        if error not in known and error not in found:
+            found.append(error)
+    return found
+
+
+def _sentences_naming(facts: Facts, name: str) -> tuple[str, ...]:
+    return tuple(s for s in facts.sentences if re.search(rf"`[^`]*\b{re.escape(name)}\b", s))
+
+
+def _class_stub(name: str, facts: Facts) -> str:
+    about = _sentences_naming(facts, name)
+    base = "Exception" if name.endswith(("Error", "Exception")) else ""
+    head = f"class {name}({base}):\n" if base else f"class {name}:\n"
+    doc = _doc(list(about) or [f"The {name} the requirement names."], "    ")
+    return head + doc + ("" if base else "\n    pass\n" if not about else "")
+
+
+def _function_stub(function: Function) -> str:
+    doc = _doc(list(function.sentences), "    ")
+    return f"{function.signature}:\n{doc}    {STUB}\n"
+
+
+def _header(facts: Facts, summary: str) -> list[str]:
+    lines = [_doc([summary or f"The {facts.module} module."], "").rstrip("\n"), ""]
+    lines += ["from __future__ import annotations", ""]
+    return lines
+
+
+def _option_lines(option: Option, target: str) -> list[str]:
+    args = ", ".join(repr(f) for f in option.flags)
+    parts = [args]
+    if option.metavar is None:
+        parts.append('action="store_true"')
+    else:
+        parts.append(f"metavar={option.metavar!r}")
+        if option.integer:
+            parts.append("type=int")
+        if option.required:
+            parts.append("required=True")
+    if option.dest != option.flags[-1].lstrip("-").replace("-", "_"):
+        parts.append(f"dest={option.dest!r}")
+    help_text = " ".join(" ".join(option.sentences).split())[:160]
+    if help_text:
+        parts.append(f"help={help_text.replace('%', '%%')!r}")
+    return [f"    {target}.add_argument({', '.join(parts)})"]
+
+
+def _positional_lines(usage: Usage, target: str) -> list[str]:
+    lines = []
+    for p in usage.positionals:
+        dest = p.name.lower()
+        dest = dest if dest.isidentifier() and not keyword.iskeyword(dest) else f"{dest}_"
+        if p.many:
+            dest = dest if dest.endswith("s") else f"{dest}s"
+        nargs = ("*" if p.optional else "+") if p.many else ("?" if p.optional else "")
+        extra = f", nargs={nargs!r}" if nargs else ""
+        lines.append(f"    {target}.add_argument({dest!r}, metavar={p.name!r}{extra})")
+    return lines
+
+
+def _parser(facts: Facts, summary: str) -> list[str]:
+    """Return the lines of ``build_parser()`` for the usage lines."""
+    doc = summary.replace('"', "'")[:200]
+    lines = [
+        "def build_parser() -> argparse.ArgumentParser:",
+        '    """Return the command line\'s parser, as the requirement\'s usage lines give it."""',
+        f"    parser = argparse.ArgumentParser(prog={facts.module!r}, description={doc!r})",
+    ]
+    commands = [u for u in facts.usages if u.command]
+    shared = [u for u in facts.usages if not u.command]
+    for usage in shared[:1]:
+        lines += _positional_lines(usage, "parser")
+    for option in facts.options if not commands else ():
+        lines += _option_lines(option, "parser")
+    if commands:
+        lines.append('    commands = parser.add_subparsers(dest="command", required=True)')
+        for n, usage in enumerate(commands):
+            lines.append(f"    command_{n} = commands.add_parser({usage.command!r})")
+            lines += _positional_lines(usage, f"command_{n}")
+            for option in usage.options:
+                lines += _option_lines(option, f"command_{n}")
+    lines.append("    return parser")
+    return lines
+
+
+def _cli(facts: Facts, summary: str) -> Skeleton:
+    lines = _header(facts, summary)
+    lines[-1:-1] = []
+    lines.insert(lines.index("from __future__ import annotations") + 2, "import argparse")
+    lines.insert(lines.index("import argparse") + 1, "import sys")
+    lines.append("")
+    units: list[Unit] = []
+    for name in _own_types(facts):
+        lines += ["", _class_stub(name, facts).rstrip("\n"), ""]
+        units.append(Unit(name, UnitKind.CLASS, _sentences_naming(facts, name)))
+    for function in facts.functions:
+        lines += ["", _function_stub(function).rstrip("\n"), ""]
+        units.append(Unit(function.name, UnitKind.FUNCTION, function.sentences))
+    lines += ["", *_parser(facts, summary), "", ""]
+    about = [s for s in facts.sentences if not any(f.name in s for f in facts.functions)]
+    lines += [
+        "def run(args: argparse.Namespace) -> int:",
+        _doc(["Do what the command line asks; return the exit status.", *about], "    ").rstrip(
+            "\n"
+        ),
+        f"    {STUB}",
+        "",
+        "",
+        "def main(argv: list[str] | None = None) -> int:",
+        '    """Parse ``argv`` (usage errors exit 2) and run the command."""',
+        "    return run(build_parser().parse_args(argv))",
+        "",
+        "",
+        'if __name__ == "__main__":',
+        "    sys.exit(main())",
+    ]
+    units.append(Unit("run", UnitKind.COMMAND, tuple(about)))
+    return Skeleton(f"{facts.module}.py", _tidy(lines), tuple(units))
+
+
+def handler_name(route: Route) -> str:
+    """Name a route's handler from its method and path (``POST /items/{sku}/adjust``)."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", route.path) if w]
+    verb = {"GET": "get", "POST": "post", "PUT": "put", "PATCH": "patch", "DELETE": "delete"}
+    return "_".join([verb[route.method], *[w.lower() for w in words]]) or verb[route.method]
+
+
+def _route_stub(route: Route, app: str) -> str:
+    params = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}", route.path)
+    args = ", ".join(f"{p}: str" for p in params)
+    status = f", status_code={route.success}" if route.success != 200 else ""
+    doc = _doc([f"{route.method} {route.path}:", *route.sentences], "    ")
+    return (
+        f"@{app}.{route.method.lower()}({route.path!r}{status})\n"
+        f"def {handler_name(route)}({args}):\n{doc}    {STUB}\n"
+    )
+
+
+def _web(facts: Facts, summary: str) -> Skeleton:
+    lines = _header(facts, summary)
+    if facts.framework == "flask":
+        lines += ["from flask import Flask", "", f"{facts.app} = Flask(__name__)", ""]
+    else:
+        lines += ["from fastapi import FastAPI, HTTPException, Response", ""]
+        lines += [f"{facts.app} = FastAPI()", ""]
+    units: list[Unit] = []
+    for name in _own_types(facts):
+        lines += ["", _class_stub(name, facts).rstrip("\n"), ""]
+        units.append(Unit(name, UnitKind.CLASS, _sentences_naming(facts, name)))
+    for function in facts.functions:
+        lines += ["", _function_stub(function).rstrip("\n"), ""]
+        units.append(Unit(function.name, UnitKind.FUNCTION, function.sentences))
+    for route in facts.routes:
+        lines += ["", _route_stub(route, facts.app).rstrip("\n"), ""]
+    # The routes share their state (the stored items, the next id): one unit writes them all.
+    units = [Unit(facts.module, UnitKind.MODULE, facts.sentences)]
+    return Skeleton(f"{facts.module}.py", _tidy(lines), tuple(units))
+
+
+def _library(facts: Facts, summary: str) -> Skeleton:
+    lines = _header(facts, summary)
+    units: list[Unit] = []
+    for name in _own_types(facts):
+        lines += ["", _class_stub(name, facts).rstrip("\n"), ""]
+        units.append(Unit(name, UnitKind.CLASS, _sentences_naming(facts, name)))
+    for function in facts.functions:
+        lines += ["", _function_stub(function).rstrip("\n"), ""]
+        units.append(Unit(function.name, UnitKind.FUNCTION, function.sentences))
+    return Skeleton(f"{facts.module}.py", _tidy(lines), tuple(units))
+
+
+def _tidy(lines: list[str]) -> str:
+    """Join ``lines`` with PEP 8's two blank lines between top-level definitions."""
+    text = "\n".join(lines)
+    text = re.sub(r"\n{3,}", "\n\n\n", text).strip() + "\n"
+    return re.sub(r'^("""[^\n]*"""|"""[\s\S]*?""")\n\n\n', r"\1\n\n", text, count=1)
+
+
+def skeleton(facts: Facts, summary: str = "") -> Skeleton | None:
+    """Return the skeleton of the requirement's one module, or None when facts cannot make one.
+
+    The source always parses; every stub raises ``NotImplementedError`` until a
+    unit's body replaces it.
+    """
+    if not facts.module:
+        return None
+    if facts.routes or facts.framework:
+        made = _web(facts, summary)
+    elif facts.usages:
+        made = _cli(facts, summary)
+    elif facts.functions:
+        made = _library(facts, summary)
+    else:
+        return None
+    ast.parse(made.source)  # a skeleton that does not parse is a bug here, not the model's
+    return made

@@ -1,0 +1,136 @@
+"""The build loop with a scripted model and the real sandbox: sample, run, select, repair.
+
+A small library requirement whose words settle the plan (so tools plan it and
+write its skeleton and example tests); the scripted model answers each unit
+request with a candidate chosen by the test. Every candidate runs in the
+bubblewrap sandbox against the requirement's own examples.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from devfactory.runner import Factory
+from devfactory.settings import Settings
+from devfactory.software.workspace import Workspace
+from tests.fakes import Call, ScriptedModels, always_good, good_report
+
+REQUIREMENT = """# doubler
+
+Build a Python module `doubler` with one function `double(n: int) -> int` that returns
+twice `n`. Standard library only.
+
+Examples: `double(2)` is `4`; `double(-3)` is `-6`.
+"""
+RIGHT = "```python\ndef double(n: int) -> int:\n    return n * 2\n```"
+OFF_BY_ONE = "```python\ndef double(n: int) -> int:\n    return n * 2 + 1\n```"
+HALF_RIGHT = "```python\ndef double(n: int) -> int:\n    return 4 if n == 2 else 0\n```"
+QA_TESTS = "from doubler import double\n\n\ndef test_double():\n    assert double(5) == {}\n"
+
+
+@pytest.fixture
+def settings(pg_settings: Settings) -> Settings:
+    return pg_settings.with_overrides(run_code=True, candidates=3, repair_rounds=1)
+
+
+def script(units: Callable[[Call], str], qa: Callable[[Call], str] | None = None):
+    def answer(call: Call) -> str:
+        if call.kind == "unit":
+            return units(call)
+        if call.kind == "draft" and call.path.startswith("tests/") and qa is not None:
+            return qa(call)
+        if call.kind == "draft" and call.path == "tests/test_doubler.py":
+            return QA_TESTS.format(10)
+        if call.kind == "report":
+            return json.dumps(good_report(call.spec))
+        return always_good(call)
+
+    return answer
+
+
+def run(settings: Settings, tmp_path: Path, models: ScriptedModels):
+    with Factory(settings, models=models) as factory:
+        return factory.start(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out")
+
+
+def units_asked(models: ScriptedModels) -> list[Call]:
+    return [c for c in models.chat.calls if c.kind == "unit"]
+
+
+def test_the_plan_skeleton_and_examples_are_made_by_tools(
+    settings: Settings, tmp_path: Path
+) -> None:
+    models = ScriptedModels(script(lambda call: RIGHT))
+    report = run(settings, tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    architects = [c for c in models.chat.calls if c.team == "solution-architecture"]
+    assert architects == []  # the plan, its overview and its report: no model call
+    out = tmp_path / "out"
+    plan = json.loads((out / "architecture" / "plan.json").read_text())
+    assert [f["path"] for f in plan["files"]] == [
+        "doubler.py",
+        "tests/test_requirement_examples.py",
+        "tests/test_doubler.py",
+    ]
+    examples = (out / "tests" / "test_requirement_examples.py").read_text()
+    assert "assert double(2) == 4" in examples and "`double(-3)` is `-6`" in examples
+    assert "return n * 2" in (out / "doubler.py").read_text()
+
+
+def test_of_three_candidates_the_one_passing_the_examples_is_kept(
+    settings: Settings, tmp_path: Path
+) -> None:
+    drawn = [OFF_BY_ONE, RIGHT, HALF_RIGHT]
+    models = ScriptedModels(script(lambda call: drawn[call.n % 3]))
+    report = run(settings, tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    assert "return n * 2\n" in (tmp_path / "out" / "doubler.py").read_text()
+    assert len(units_asked(models)) == 2  # the second passed every example: no third drawn
+
+
+def test_a_repair_shown_the_failing_assertion_passes(settings: Settings, tmp_path: Path) -> None:
+    def units(call: Call) -> str:
+        return RIGHT if "What your previous `double` did wrong" in call.prompt else OFF_BY_ONE
+
+    models = ScriptedModels(script(units))
+    report = run(settings, tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    [repair] = [c for c in units_asked(models) if "did wrong" in c.prompt]
+    assert "assert 5 == 4" in repair.prompt or "double(2) == 4" in repair.prompt
+    assert "return n * 2\n" in (tmp_path / "out" / "doubler.py").read_text()
+
+
+def test_a_qa_test_contradicting_the_examples_goes_back_to_qa_and_the_code_is_kept(
+    settings: Settings, tmp_path: Path
+) -> None:
+    def qa(call: Call) -> str:
+        return QA_TESTS.format(11 if call.n == 0 else 10)  # wrong first, then right
+
+    models = ScriptedModels(script(lambda call: RIGHT, qa))
+    report = run(settings, tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    qa_drafts = [c for c in models.chat.calls if c.team == "qa-engineering" and c.kind == "draft"]
+    assert len(qa_drafts) == 2
+    assert "passes every one of the requirement's own examples" in qa_drafts[1].prompt
+    assert len(units_asked(models)) == 1  # the code was never asked for again
+
+
+def test_a_failed_run_delivers_the_best_candidate_and_says_it_was_not_accepted(
+    settings: Settings, tmp_path: Path
+) -> None:
+    drawn = [OFF_BY_ONE, HALF_RIGHT, OFF_BY_ONE]
+    models = ScriptedModels(script(lambda call: drawn[call.n % 3]))
+    report = run(settings.with_overrides(max_human_retries=0), tmp_path, models)
+    assert report.status == "FAILED"
+    assert "backend-engineering BLOCKED" in report.reason
+    out = tmp_path / "out"
+    assert "return 4 if n == 2 else 0" in (out / "doubler.py").read_text()  # 1 of 2 examples
+    summary = (out / "SUMMARY.md").read_text()
+    assert "`doubler.py` (backend-engineering, BLOCKED)" in summary
+    assert "NOT accepted" in summary
+    log = Workspace(out).log()
+    assert any("NOT ACCEPTED" in c.subject and "doubler.py" in c.files for c in log)

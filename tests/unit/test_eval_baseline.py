@@ -1,0 +1,383 @@
+"""The evaluation's splits, its single-call baseline and the side-by-side table, without a model.
+
+The baseline's model is scripted here and no code runs: a fake executor answers
+for the sandbox. Only dev cases are evaluated; held-out ones are only selected.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from eval import baseline, run
+from eval.baseline import BaselineModel, code_of, plan_of, prompt, write_project
+from eval.catalog import UnknownCaseError, load_cases
+from eval.compare import render_comparison
+from eval.executors import Check
+from eval.factory import FactoryRun
+from eval.measure import Measured
+from eval.plan import read_plan
+from eval.report import BEGIN, END, NOT_RUN, CaseResult, Meta
+
+DEV = [case.id for case in load_cases(split="dev")]
+HOLDOUT = [case.id for case in load_cases(split="holdout")]
+
+
+# --- options and splits ----------------------------------------------------------------------
+
+
+def test_the_options_parse_with_their_defaults() -> None:
+    args = run.parse_args([])
+    assert (args.split, args.baseline, args.with_baseline, args.compare) == (
+        "all",
+        None,
+        False,
+        None,
+    )
+    args = run.parse_args(["--split", "holdout", "--baseline", "single-call"])
+    assert (args.split, args.baseline) == ("holdout", "single-call")
+    assert run.modes_of(args) == ("baseline",)
+    assert run.modes_of(run.parse_args(["--with-baseline"])) == ("factory", "baseline")
+    assert run.modes_of(run.parse_args(["--reference"])) == ("reference",)
+    assert run.modes_of(run.parse_args([])) == ("factory",)
+    assert run.parse_args(["--compare", "a", "b"]).compare == [Path("a"), Path("b")]
+    for bad in (["--split", "test"], ["--baseline", "two-calls"], ["--compare", "a"]):
+        with pytest.raises(SystemExit):
+            run.parse_args(bad)
+
+
+@pytest.mark.parametrize(
+    ("argv", "why"),
+    [
+        (["--reference", "--baseline", "single-call"], "--reference and --baseline"),
+        (["--baseline", "single-call", "--with-baseline"], "--baseline and --with-baseline"),
+        (["--compare", "a", "b", "--with-baseline"], "--with-baseline and --compare"),
+        (["--compare", "a", "b", "--resume"], "nothing to resume"),
+    ],
+)
+def test_options_that_do_not_go_together_are_a_usage_error(
+    argv: list[str], why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run.main(argv) == 2
+    assert why in capsys.readouterr().err
+
+
+def test_the_splits_are_twelve_dev_and_twelve_held_out_cases() -> None:
+    assert len(DEV) == 12 and len(HOLDOUT) == 12
+    assert not set(DEV) & set(HOLDOUT)
+    assert [c.id for c in load_cases()] == sorted(DEV + HOLDOUT)
+    assert "lib-textslug" in DEV and "cli-tempconv" in HOLDOUT
+
+
+def test_cases_and_split_together_keep_the_named_cases_in_the_split() -> None:
+    named = ["cli-tempconv", "lib-textslug", "web-todo"]
+    assert [c.id for c in load_cases(named, split="dev")] == ["lib-textslug", "web-todo"]
+    assert [c.id for c in load_cases(named, split="holdout")] == ["cli-tempconv"]
+    assert [c.id for c in load_cases(named)] == named
+    with pytest.raises(UnknownCaseError, match="split 'dev'"):
+        load_cases(["cli-tempconv"], split="dev")
+    with pytest.raises(UnknownCaseError, match="no split named"):
+        load_cases(split="test")
+
+
+def test_a_case_outside_the_split_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(["--cases", "cli-tempconv", "--split", "dev", "--reference"]) == 2
+    assert "split 'dev'" in capsys.readouterr().err
+
+
+# --- the one call ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        ("Here it is:\n```python\ndef f():\n    return 1\n```\nDone.", "def f():\n    return 1\n"),
+        ("```py\nx = 1\n```", "x = 1\n"),
+        ("```bash\npip install x\n```\n```Python\ny = 2\n```\n```python\nz = 3\n```", "y = 2\n"),
+        ("```\nuntagged = True\n```", "untagged = True\n"),
+        ("```python\ndef cut_off(:\n    pass", "def cut_off(:\n    pass\n"),
+        ("  def f():\n    return 1\n", "def f():\n    return 1\n"),
+    ],
+    ids=["python", "py", "first-python", "untagged", "unclosed", "no-fence"],
+)
+def test_the_reply_s_first_python_block_is_the_module(reply: str, code: str) -> None:
+    assert code_of(reply) == code
+
+
+def test_the_prompt_is_the_requirement_and_the_module_to_write() -> None:
+    case = load_cases(["lib-textslug"])[0]
+    text = prompt(case)
+    assert text.startswith(case.requirement.rstrip())
+    assert text.endswith("\n\nWrite the complete module `textslug.py`.")
+
+
+def test_the_module_is_written_as_a_run_s_folder(tmp_path: Path) -> None:
+    case = load_cases(["cli-wordcount"])[0]
+    folder = write_project(case, "```python\nprint('hi')\n```", tmp_path / "run")
+    assert (folder / "wordcount.py").read_text() == "print('hi')\n"
+    plan = read_plan(folder)
+    assert plan.missing(folder) == [] and plan.modules() == ["wordcount"]
+    assert (plan.kind, plan.test_command, plan.entry_point) == ("cli", "", "python -m wordcount")
+    assert plan_of(load_cases(["web-todo"])[0])["entry_point"] == ""
+
+
+class ScriptedChat:
+    """Answers every call with one reply, and records the messages it was sent."""
+
+    def __init__(self, reply: str, finish: str = "stop", fail: bool = False) -> None:
+        self.reply, self.finish, self.fail = reply, finish, fail
+        self.sent: list[Any] = []
+
+    def invoke(self, messages: list[Any]) -> AIMessage:
+        self.sent.append(messages)
+        if self.fail:
+            raise TimeoutError("no reply within 900 s")
+        return AIMessage(
+            content=self.reply,
+            usage_metadata={"input_tokens": 300, "output_tokens": 120, "total_tokens": 420},
+            response_metadata={"finish_reason": self.finish},
+        )
+
+
+class FakeExecutor:
+    """Installs and imports everything; the acceptance tests pass ``passed`` of each case."""
+
+    name = "fake"
+
+    def __init__(self, passed: int = 3) -> None:
+        self.passed = passed
+        self.tested: list[str] = []
+
+    def environment(self, dependencies: Any) -> tuple[Any, Check]:
+        return None, Check(True, "installed")
+
+    def imports(self, workspace: Path, env: Any, modules: Any) -> Check:
+        return Check(True, "imported")
+
+    def tests(self, workspace: Path, env: Any, command: str, timeout: int) -> Check:
+        self.tested.append(sorted(p.name for p in workspace.glob("*.py"))[0])
+        total = next(c for c in load_cases() if (workspace / f"{c.module}.py").is_file())
+        failed = total.acceptance_count() - self.passed
+        return Check(failed == 0, f"{self.passed} passed", passed=self.passed, failed=failed)
+
+
+def scripted(
+    monkeypatch: pytest.MonkeyPatch, chat: ScriptedChat, executor: FakeExecutor, docs: Path
+) -> None:
+    """Serve the baseline with ``chat``, measure with ``executor``, keep the docs in ``docs``."""
+    monkeypatch.setattr(
+        baseline, "resolve", lambda settings: BaselineModel(chat, "scripted:coder", 1024)
+    )
+    monkeypatch.setattr(run, "choose_executor", lambda *a, **k: executor)
+    monkeypatch.setattr(run, "factory_missing", lambda: "")
+    monkeypatch.setattr(run, "DOCS", docs)
+    docs.write_text(f"# Quality\n{BEGIN}\nold\n{END}\n")
+
+
+CODE = "```python\ndef slugify(text, max_length=80, separator='-'):\n    return text\n```"
+
+
+def test_the_baseline_asks_once_per_case_and_measures_the_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat, executor, docs = ScriptedChat(CODE), FakeExecutor(passed=3), tmp_path / "quality.md"
+    scripted(monkeypatch, chat, executor, docs)
+    out = tmp_path / "results"
+    argv = ["--cases", "lib-textslug,web-todo", "--baseline", "single-call", "--out", str(out)]
+    assert run.main(argv) == 0
+    assert len(chat.sent) == 2  # one call per case, one message each
+    assert [len(m) for m in chat.sent] == [1, 1]
+    assert chat.sent[0][0].content.endswith("Write the complete module `textslug.py`.")
+    folder = out / "lib-textslug"
+    assert (folder / "run" / "textslug.py").read_text().startswith("def slugify(")
+    assert (folder / "reply.md").read_text() == CODE
+    assert "Write the complete module" in (folder / "prompt.md").read_text()
+    assert executor.tested == ["textslug.py", "todo_api.py"]
+    data = json.loads((out / "results.json").read_text())
+    assert data["meta"]["mode"] == "baseline" and data["meta"]["pipeline"] == "single-call"
+    assert data["meta"]["served_by"] == "scripted:coder at temperature 0.2, up to 1024 tokens"
+    row = data["cases"][0]
+    assert (row["run"], row["tokens"], row["split"]) == ("ANSWERED", 420, "dev")
+    assert row["measured"]["acceptance_passed"] == 3 and row["measured"]["imports"] is True
+    head = (out / "results.md").read_text().splitlines()[0]
+    assert head.startswith("Single-call baseline, model `models.yaml defaults` served by ")
+    assert "pipeline `single-call`" in head
+    assert docs.read_text() == f"# Quality\n{BEGIN}\nold\n{END}\n"  # a baseline alone: no docs
+    # resumed, nothing is asked again; with another model serving, nothing is mixed in
+    assert run.main([*argv, "--resume"]) == 0 and len(chat.sent) == 2
+    monkeypatch.setattr(
+        baseline, "resolve", lambda settings: BaselineModel(chat, "ollama:qwen2.5-coder:7b", 1024)
+    )
+    assert run.main([*argv, "--resume"]) == 2 and len(chat.sent) == 2
+
+
+def test_a_failed_or_cut_off_call_is_the_row_s_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "results"
+    argv = ["--cases", "lib-textslug", "--baseline", "single-call", "--out", str(out)]
+    scripted(monkeypatch, ScriptedChat("", fail=True), FakeExecutor(), tmp_path / "q.md")
+    assert run.main([*argv, "--no-docs"]) == 0
+    row = json.loads((out / "results.json").read_text())["cases"][0]
+    assert row["run"] == "ERROR" and "TimeoutError: no reply within 900 s" in row["notes"]
+    assert row["measured"]["acceptance_total"] > 0  # 0 of the case's tests, not 0 of 0
+    scripted(monkeypatch, ScriptedChat(CODE, finish="length"), FakeExecutor(), tmp_path / "q.md")
+    assert run.main([*argv, "--no-docs"]) == 0
+    row = json.loads((out / "results.json").read_text())["cases"][0]
+    assert row["run"] == "ANSWERED" and "cut off at the token limit (1024" in row["notes"]
+
+
+def test_the_baseline_resolves_factory_coder_with_the_factory_s_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = baseline.settings_for({"DEVFACTORY_STAGE_MAX_TOKENS": "1536"}, None)
+    assert settings.stage_max_tokens == 1536 and settings.temperature == 0.2
+    seen: list[Any] = []
+
+    class Source:
+        def resolve(self, alias: str) -> Any:
+            seen.append(alias)
+            return type("Resolved", (), {"label": "scripted:x", "plain": lambda self: "chat"})()
+
+    monkeypatch.setattr("devfactory.models.router.model_source", lambda s: Source())
+    model = baseline.resolve(settings)
+    assert seen == ["factory/coder"]
+    assert model == BaselineModel("chat", "scripted:x", 1536)
+
+
+# --- side by side ----------------------------------------------------------------------------
+
+
+def fake_run(requirement_file: Path, *, out: Path, **_: Any) -> FactoryRun:
+    return FactoryRun("FAILED", "qa-engineering BLOCKED", out, "r1", 30_000, 600.0)
+
+
+def test_with_baseline_runs_both_and_puts_them_side_by_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat, docs = ScriptedChat(CODE), tmp_path / "quality.md"
+    scripted(monkeypatch, chat, FakeExecutor(passed=2), docs)
+    ran: list[str] = []
+
+    def factory(requirement_file: Path, *, out: Path, **kw: Any) -> FactoryRun:
+        ran.append(requirement_file.parent.name)
+        return fake_run(requirement_file, out=out, **kw)
+
+    monkeypatch.setattr(run, "run_factory", factory)
+    out = tmp_path / "results"
+    argv = ["--cases", "lib-textslug,web-todo", "--with-baseline", "--out", str(out)]
+    assert run.main(argv) == 0
+    assert ran == ["lib-textslug", "web-todo"] and len(chat.sent) == 2
+    factory_rows = json.loads((out / "factory" / "results.json").read_text())
+    baseline_rows = json.loads((out / "baseline" / "results.json").read_text())
+    assert (factory_rows["meta"]["mode"], baseline_rows["meta"]["mode"]) == ("factory", "baseline")
+    table = (out / "comparison.md").read_text()
+    assert table.strip() in docs.read_text()
+    assert "| `lib-textslug` | dev | library | 0/" in table
+    assert "**Dev total**" in table
+    # resumed, nothing is run again, in either mode
+    assert run.main([*argv, "--resume", "--no-docs"]) == 0
+    assert ran == ["lib-textslug", "web-todo"] and len(chat.sent) == 2
+
+
+def rows(split: str, *scores: tuple[str, int, int, int | None, float]) -> list[CaseResult]:
+    return [
+        CaseResult(
+            case,
+            "cli",
+            "FAILED" if passed < total else "COMPLETED",
+            Measured(acceptance_passed=passed, acceptance_total=total, acceptance_collected=total),
+            tokens=tokens,
+            factory_seconds=seconds,
+            split=split,
+        )
+        for case, passed, total, tokens, seconds in scores
+    ]
+
+
+FACTORY_META = Meta("factory", "embedded", "lean", "abc1234", "2026-11-24", "sandbox", "make eval")
+BASELINE_META = Meta(
+    "baseline", "embedded", "single-call", "abc1234", "2026-11-24", "sandbox", "eval -b", "e:q"
+)
+
+
+def test_the_side_by_side_table_has_the_held_out_total_as_its_headline() -> None:
+    factory = rows("dev", ("d-one", 4, 8, 30_000, 600.0), ("d-two", 0, 10, 20_000, 65.0))
+    factory += rows("holdout", ("h-one", 3, 6, 10_000, 300.0), ("h-two", 1, 4, None, 0.0))
+    baseline_rows = rows("dev", ("d-one", 8, 8, 500, 40.0), ("d-two", 0, 10, 400, 30.0))
+    baseline_rows += rows("holdout", ("h-one", 6, 6, 300, 20.0))
+    baseline_rows += [CaseResult("h-two", "cli", NOT_RUN, split="holdout")]
+    lines = render_comparison(factory, FACTORY_META, baseline_rows, BASELINE_META).splitlines()
+    assert lines[0].startswith("Factory: Model `embedded`, pipeline `lean`, commit `abc1234`")
+    assert "Baseline: Single-call baseline, model `embedded` served by `e:q`" in lines[0]
+    assert "command: `make eval`" in lines[0] and "command: `eval -b`" in lines[0]
+    assert lines[2] == (
+        "- **Held-out, 1 case: factory 3/6 acceptance tests (50%, 0 cases pass all), single-call "
+        "baseline 6/6 (100%, 1 case passes all); ratio 0.50.**"
+    )  # h-two is not compared: the baseline did not run it
+    assert lines[3].startswith("- Dev, 2 cases: factory 4/18 acceptance tests (22%, 0 cases")
+    assert lines[3].endswith("ratio 0.50.")
+    assert lines[4].startswith("- All, 3 cases: factory 7/24")
+    assert lines[6].startswith("| Case | Split | Kind | Factory | Baseline | Ratio | Factory tok")
+    body = lines[8:]
+    assert body[0] == (
+        "| `h-one` | holdout | cli | 3/6 | 6/6 | 0.50 | 10,000 | 300 | 5m 00s | 20.0 s | FAILED |"
+    )
+    assert body[1] == "| `h-two` | holdout | cli | 1/4 | not run | – | – | – | 0.0 s | – | FAILED |"
+    assert body[3] == (
+        "| `d-two` | dev | cli | 0/10 | 0/10 | – | 20,000 | 400 | 1m 05s | 30.0 s | FAILED |"
+    )  # no ratio where the baseline passed nothing
+    assert body[4] == (
+        "| **Held-out total** |  |  | **3/6** | **6/6** | **0.50** | 10,000 | 300 | 5m 00s "
+        "| 20.0 s |  |"
+    )
+    assert body[5].startswith("| **Dev total** |  |  | **4/18** | **8/18** | **0.50** | 50,000")
+    assert body[6].startswith("| **Total** |  |  | **7/24** | **14/24** | **0.50** |")
+
+
+def test_one_split_alone_has_no_all_line() -> None:
+    factory = rows("holdout", ("h-one", 3, 6, 10, 3.0))
+    table = render_comparison(
+        factory, FACTORY_META, rows("holdout", ("h-one", 0, 6, 5, 1.0)), BASELINE_META
+    )
+    assert "**Held-out, 1 case:" in table and "ratio –.**" in table
+    assert "All, " not in table and "**Total**" not in table
+
+
+def test_compare_renders_two_folders_into_the_docs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eval.report import write_results
+
+    docs = tmp_path / "quality.md"
+    docs.write_text(f"# Quality\n{BEGIN}\nold\n{END}\n")
+    monkeypatch.setattr(run, "DOCS", docs)
+    factory_dir, baseline_dir = tmp_path / "f", tmp_path / "b"
+    old = rows("", ("lib-textslug", 1, 17, 20_000, 400.0))  # written before splits
+    write_results(factory_dir, old, FACTORY_META)
+    write_results(baseline_dir, rows("", ("lib-textslug", 9, 17, 700, 50.0)), BASELINE_META)
+    assert run.main(["--compare", str(factory_dir), str(baseline_dir)]) == 0
+    text = docs.read_text()
+    assert "**Dev, 1 case: factory 1/17 acceptance tests" in text  # the split from the catalog
+    assert "| `lib-textslug` | dev | cli | 1/17 | 9/17 | 0.11 |" in text
+    assert run.main(["--compare", str(baseline_dir), str(factory_dir), "--no-docs"]) == 2
+    assert run.main(["--compare", str(factory_dir), str(tmp_path / "none"), "--no-docs"]) == 2
+
+
+def test_the_factory_s_own_table_totals_each_split_when_it_spans_two() -> None:
+    from eval.report import render_markdown
+
+    results = rows("dev", ("d-one", 4, 8, 10, 1.0)) + rows("holdout", ("h-one", 1, 6, 10, 1.0))
+    lines = render_markdown(results, FACTORY_META).splitlines()
+    assert lines[-5:-1] == [
+        "",
+        "- Held-out: 1/6 tests (17%), 0 of 1 cases pass.",
+        "- Dev: 4/8 tests (50%), 0 of 1 cases pass.",
+        "",
+    ]
+    assert lines[-1].startswith("**Acceptance: 5/14 tests (36%)")
+    assert "Held-out" not in render_markdown(results[:1], FACTORY_META)

@@ -1,0 +1,169 @@
+"""Skeletons, example tests and splicing: what tools write before and around the model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devfactory.software.examples import examples, examples_file
+from devfactory.software.requirement import read_requirement
+from devfactory.software.skeleton import STUB, UnitKind, skeleton
+from devfactory.software.splice import SpliceError, fragment, splice
+from tests.unit.test_requirement_parser import CLI, LIBRARY, SUBCOMMANDS, WEB
+
+ROMAN = """# numerals
+
+Build a Python module `numerals`.
+
+- `to_roman(n: int) -> str`: `n` from 1 to 3999 (4 is `IV`, 1994 is `MCMXCIV`). Anything
+  else raises `ValueError`.
+- `from_roman(s: str) -> int`: only canonical numerals (so `IIII` and `VX` raise
+  `ValueError`).
+
+Examples: `to_roman(9)` is `"IX"`; `from_roman("XL")` returns `40`; `to_roman(0)` raises
+`ValueError`.
+"""
+
+
+def write(tmp_path: Path, name: str, source: str) -> Path:
+    (tmp_path / name).write_text(source)
+    return tmp_path
+
+
+def run(tmp_path: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=tmp_path, capture_output=True, text=True
+    )
+
+
+def test_a_cli_skeleton_answers_help_and_refuses_bad_usage_before_any_model(
+    tmp_path: Path,
+) -> None:
+    made = skeleton(read_requirement(CLI), "Count words.")
+    assert made is not None and made.path == "tally.py"
+    assert [(u.name, u.kind) for u in made.units] == [("run", UnitKind.COMMAND)]
+    write(tmp_path, "tally.py", made.source)
+    helped = run(tmp_path, "tally", "--help")
+    assert helped.returncode == 0 and "--top" in helped.stdout and "-o" in helped.stdout
+    assert run(tmp_path, "tally", "--no-such-option").returncode == 2
+    assert run(tmp_path, "tally").returncode == 2  # FILE... is required
+    assert run(tmp_path, "tally", "a.txt", "--top", "x").returncode == 2  # N is an integer
+    stub = run(tmp_path, "tally", "a.txt")
+    assert "NotImplementedError" in stub.stderr  # the body is the model's to write
+
+
+def test_subcommands_become_subparsers(tmp_path: Path) -> None:
+    made = skeleton(read_requirement(SUBCOMMANDS), "Convert units.")
+    assert made is not None
+    write(tmp_path, "units.py", made.source)
+    assert "to-metres" in run(tmp_path, "units", "--help").stdout
+    assert run(tmp_path, "units", "nope", "1").returncode == 2
+    assert run(tmp_path, "units").returncode == 2
+
+
+def test_a_web_skeleton_serves_its_routes_with_their_statuses(tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    made = skeleton(read_requirement(WEB), "Notes.")
+    assert made is not None and [u.kind for u in made.units] == [UnitKind.MODULE]
+    write(tmp_path, "notes_api.py", made.source)
+    probe = (
+        "from fastapi.testclient import TestClient\nimport notes_api\n"
+        "routes = {(m, r.path): r.status_code for r in notes_api.app.routes "
+        "if hasattr(r, 'status_code') for m in r.methods}\nprint(sorted(routes.items()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(('POST', '/notes'), 201)" in done.stdout
+    assert "(('DELETE', '/notes/{id}'), 204)" in done.stdout
+    assert "(('GET', '/notes/{id}'), None)" in done.stdout
+
+
+def test_a_library_skeleton_keeps_signatures_and_quotes_the_requirement() -> None:
+    made = skeleton(read_requirement(LIBRARY), "Stats.")
+    assert made is not None
+    assert "def clamp(x: int, low: int = 0, high: int = 10) -> int:" in made.source
+    assert "the arithmetic mean" in made.source and made.source.count(STUB) == 2
+    assert [u.name for u in made.units] == ["mean", "clamp"]
+
+
+def test_examples_become_tests_that_quote_their_sentence() -> None:
+    facts = read_requirement(ROMAN)
+    bodies = {e.body.strip() for e in examples(facts)}
+    assert "assert to_roman(4) == 'IV'" in bodies
+    assert "assert to_roman(1994) == 'MCMXCIV'" in bodies
+    assert 'assert to_roman(9) == "IX"' in bodies
+    assert 'assert from_roman("XL") == 40' in bodies
+    assert "with pytest.raises(ValueError):\n        from_roman('IIII')" in bodies
+    assert "with pytest.raises(ValueError):\n        to_roman(0)" in bodies
+    made = examples_file(facts)
+    assert made is not None and "(4 is `IV`, 1994 is `MCMXCIV`)" in made.source  # quoted
+    assert set(made.about.values()) == {"to_roman", "from_roman"}
+    compile(made.source, "t.py", "exec")
+
+
+def test_the_examples_pass_on_a_right_module_and_fail_on_a_wrong_one(tmp_path: Path) -> None:
+    made = examples_file(read_requirement(ROMAN))
+    assert made is not None
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_examples.py").write_text(made.source)
+    right = (
+        "V = [(1000,'M'),(900,'CM'),(500,'D'),(400,'CD'),(100,'C'),(90,'XC'),(50,'L'),"
+        "(40,'XL'),(10,'X'),(9,'IX'),(5,'V'),(4,'IV'),(1,'I')]\n"
+        "def to_roman(n):\n    if not 1 <= n <= 3999: raise ValueError(n)\n    out=''\n"
+        "    for v,s in V:\n        while n>=v: out+=s; n-=v\n    return out\n"
+        "def from_roman(s):\n    for n in range(1,4000):\n        if to_roman(n)==s: return n\n"
+        "    raise ValueError(s)\n"
+    )
+    write(tmp_path, "numerals.py", right)
+    ok = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests"], cwd=tmp_path,
+                        capture_output=True, text=True)  # fmt: skip
+    assert ok.returncode == 0, ok.stdout
+    write(tmp_path, "numerals.py", right.replace("(4,'IV'),", ""))
+    wrong = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests"], cwd=tmp_path,
+                           capture_output=True, text=True)  # fmt: skip
+    assert wrong.returncode == 1 and "to_roman(4)" in wrong.stdout
+
+
+def test_cli_examples_are_probes_the_requirement_settles() -> None:
+    names = [e.name for e in examples(read_requirement(CLI))]
+    assert names == ["help", "unknown_option", "no_arguments", "unreadable_file"]
+
+
+def test_web_examples_probe_unknown_ids_for_404() -> None:
+    found = examples(read_requirement(WEB))
+    assert [e.body.strip() for e in found] == [
+        "assert client.get('/notes/999999').status_code == 404",
+        "assert client.delete('/notes/999999').status_code == 404",
+    ]
+
+
+def test_a_reply_is_spliced_as_the_unit_its_helpers_and_imports_only() -> None:
+    made = skeleton(read_requirement(LIBRARY), "Stats.")
+    assert made is not None
+    reply = (
+        "Sure:\n```python\nimport math\nfrom __future__ import annotations\n\n"
+        "def _total(xs):\n    return math.fsum(xs)\n\n"
+        "def mean(values):\n    if not values: raise ValueError('empty')\n"
+        "    return _total(values) / len(values)\n\n"
+        "def clamp(x, low=0, high=10):\n    return 5\n\nprint(mean([1, 2]))\n```"
+    )
+    piece = fragment(reply, "mean", others=frozenset({"clamp"}))
+    assert piece.imports == ("import math",) and len(piece.helpers) == 1
+    spliced = splice(made.source, piece, "mean")
+    assert "import math" in spliced and "def _total(xs)" in spliced
+    assert "return 5" not in spliced and "print(" not in spliced  # clamp is not mean's
+    assert spliced.count(STUB) == 1  # clamp still waits for its own unit
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [("```python\ndef mean(:\n```", "does not parse"), ("def other(): pass", "no top-level")],
+)
+def test_a_reply_without_the_unit_is_refused(reply: str, why: str) -> None:
+    with pytest.raises(SpliceError, match=why):
+        fragment(reply, "mean")
