@@ -98,3 +98,19 @@ def assess(
             Route.BLOCK, [f"gate failed {attempt} of {max_attempts} attempts", *problems]
         )
     return Verdict(Route.RETRY, problems)
+
+
+def settle_echoed_block(result: TaskResult) -> tuple[TaskResult, str]:
+    """Read a BLOCKED report whose every blocker only repeats the request: the gate's policy.
+
+    The report was asked again (``structured.echoed_blockers``) and echoed
+    again. A line of the request is no reason to stop, so the report is read
+    as COMPLETE with no blockers, and the gate's other checks (the files', the
+    confidence) decide as they do for any report. A 0.5B model listed Solution
+    Architecture's own acceptance criteria as blockers, at confidence 0.95, in
+    4 of 12 evaluation runs. Returns the result as read and the line that says
+    so (recorded with the reply's repairs).
+    """
+    quoted = "; ".join(repr(b[:60]) for b in result.blockers[:3])
+    read = result.model_copy(update={"status": Status.COMPLETE, "blockers": []})
+    return read, f"status BLOCKED read as COMPLETE: every blocker repeated the request ({quoted})"

@@ -10,6 +10,10 @@ written as the pattern asks (``GET /items/<id>/`` -> ``/items/{id}``), a path th
 an object in a module (``bakery:app``) becomes the module's file, and fields the reply
 leaves out are taken from the plan pre-filled from the requirement's names.
 ``check_plan`` still judges the result: nothing here relaxes it.
+
+Each step is an entry of the ``plan`` registry (``graph/repairs.py``), which
+applies them in its documented order; ``plan_normaliser`` hands that registry
+to ``ask_structured`` as the plan's normaliser.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from devfactory.software.plan import FileRole
@@ -26,78 +31,101 @@ _TEST_FILE = re.compile(r"(^|/)(test_\w+|\w+_test|conftest)\.py$")
 _RUN_MODULE = re.compile(r"^python3? -m ([A-Za-z_][\w.]*)$")
 
 
+@dataclass(frozen=True)
+class PlanContext:
+    """What the plan's repairs know of the run: who writes what, the starting plan if any."""
+
+    owners: Mapping[str, Sequence[FileRole]]
+    start: Mapping[str, Any] | None = None
+
+    @property
+    def writers(self) -> dict[str, list[str]]:
+        """Map each kind of file (a role's value) to the teams that write it."""
+        writers: dict[str, list[str]] = {}
+        for team, roles in self.owners.items():
+            for role in roles:
+                writers.setdefault(role.value, []).append(team)
+        return writers
+
+
 def plan_normaliser(
     owners: Mapping[str, Sequence[FileRole]], start: Mapping[str, Any] | None = None
 ) -> Callable[[dict[str, Any], list[str]], dict[str, Any]]:
-    """Return the plan's mechanical repairs for this pipeline.
+    """Return the ``plan`` repairs (``graph/repairs.py``) as ``ask_structured``'s normaliser.
 
-    Fields the reply leaves out or empty are taken from ``start``, the plan
-    pre-filled from the requirement's names (``plan_start``), when there is one.
-    Besides ``normalise_plan``'s, a file of a kind no team of the pipeline
-    writes (a README in a pipeline without Documentation) is dropped, and a
-    file whose owner does not write its kind of file goes to the one team of
-    the pipeline that does, when exactly one does, and a module the plan
-    describes but leaves out of its files is planned for the one team that
-    writes code (each recorded as a repair).
+    ``owners`` maps each team of the pipeline to the kinds of file it writes;
+    ``start`` is the plan pre-filled from the requirement's names
+    (``plan_start``), where the fields the reply leaves out are taken from.
     """
-    writers: dict[str, list[str]] = {}
-    for team, roles in owners.items():
-        for role in roles:
-            writers.setdefault(role.value, []).append(team)
+    from devfactory.graph.repairs import Kind, repair  # the registry imports this module
+
+    context = PlanContext(owners, start)
 
     def normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
-        missing = [k for k in (start or {}) if k not in data or data[k] in (None, "")]
-        if start and not data.get("files"):  # no files: the starting plan's, with its modules
-            missing += ["files"] + ([] if data.get("modules") else ["modules"])
-        missing = list(dict.fromkeys(missing))
-        if start and missing and any(k in data for k in start):
-            data = {**data, **{k: start[k] for k in missing}}
-            repairs.append(f"{', '.join(missing)} taken from the starting plan")
-        data = normalise_plan(data, repairs)
-        files = data.get("files")
-        if isinstance(files, list):
-            unwritten = {
-                i["path"]
-                for i in files
-                if isinstance(i, dict) and isinstance(i.get("path"), str)
-                and str(i.get("role")) in _ROLES and str(i["role"]) not in writers
-            }  # fmt: skip
-            if unwritten:
-                repairs.append(f"{sorted(unwritten)} dropped: no team of this pipeline writes them")
-                data["files"] = [
-                    i for i in files if not (isinstance(i, dict) and i.get("path") in unwritten)
-                ]
-                if isinstance(data.get("modules"), list):
-                    data["modules"] = [
-                        m
-                        for m in data["modules"]
-                        if not (isinstance(m, dict) and m.get("path") in unwritten)
-                    ]
-                _merge_repeated_files(data, repairs)  # and drop what depended on them
-        _retag_tests(data, repairs)
-        _add_module_files(data, writers.get(FileRole.CODE.value, []), repairs)
-        _add_main(data, writers.get(FileRole.CODE.value, []), repairs)
-        _add_missing_tests(data, writers.get(FileRole.TESTS.value, []), repairs)
-        for item in data.get("files") or []:
-            if not isinstance(item, dict):
-                continue
-            who = writers.get(str(item.get("role")), [])
-            if item.get("owner") not in who and len(who) == 1:
-                repairs.append(f"{item.get('path')}: owner {item.get('owner')!r} -> {who[0]!r}")
-                item["owner"] = who[0]
-        return data
+        fixed = repair(Kind.PLAN, data, context)
+        repairs.extend(fixed.notes)
+        return fixed.content
 
     return normalise
 
 
-def _add_module_files(data: dict[str, Any], coders: Sequence[str], repairs: list[str]) -> None:
+def take_start(data: dict[str, Any], plan: PlanContext, repairs: list[str]) -> dict[str, Any]:
+    """Take the fields the reply leaves out or empty from the starting plan, when there is one."""
+    start = plan.start
+    missing = [k for k in (start or {}) if k not in data or data[k] in (None, "")]
+    if start and not data.get("files"):  # no files: the starting plan's, with its modules
+        missing += ["files"] + ([] if data.get("modules") else ["modules"])
+    missing = list(dict.fromkeys(missing))
+    if start and missing and any(k in data for k in start):
+        data = {**data, **{k: start[k] for k in missing}}
+        repairs.append(f"{', '.join(missing)} taken from the starting plan")
+    return data
+
+
+def drop_unwritten(data: dict[str, Any], plan: PlanContext, repairs: list[str]) -> dict[str, Any]:
+    """Drop the files of a kind no team of the pipeline writes, and what depended on them."""
+    files, writers = data.get("files"), plan.writers
+    if not isinstance(files, list):
+        return data
+    unwritten = {
+        i["path"]
+        for i in files
+        if isinstance(i, dict) and isinstance(i.get("path"), str)
+        and str(i.get("role")) in _ROLES and str(i["role"]) not in writers
+    }  # fmt: skip
+    if unwritten:
+        repairs.append(f"{sorted(unwritten)} dropped: no team of this pipeline writes them")
+        for key in ("files", "modules"):
+            if isinstance(data.get(key), list):
+                data[key] = [
+                    i for i in data[key] if not (isinstance(i, dict) and i.get("path") in unwritten)
+                ]
+        _merge_repeated_files(data, repairs)  # and drop what depended on them
+    return data
+
+
+def assign_owners(data: dict[str, Any], plan: PlanContext, repairs: list[str]) -> dict[str, Any]:
+    """Give a file whose owner does not write its kind to the one team that does, if one does."""
+    writers = plan.writers
+    for item in data.get("files") or []:
+        if not isinstance(item, dict):
+            continue
+        who = writers.get(str(item.get("role")), [])
+        if item.get("owner") not in who and len(who) == 1:
+            repairs.append(f"{item.get('path')}: owner {item.get('owner')!r} -> {who[0]!r}")
+            item["owner"] = who[0]
+    return data
+
+
+def add_module_files(data: dict[str, Any], plan: PlanContext, repairs: list[str]) -> dict[str, Any]:
     """Plan the file of each module the plan describes but leaves out of its files.
 
     Only when the pipeline has one team that writes code, so the owner is not a guess.
     """
+    coders = plan.writers.get(FileRole.CODE.value, [])
     files, modules = data.get("files"), data.get("modules")
     if len(coders) != 1 or not isinstance(files, list) or not isinstance(modules, list):
-        return
+        return data
     planned = {f.get("path") for f in files if isinstance(f, dict)}
     for module in modules:
         path = module.get("path") if isinstance(module, dict) else None
@@ -109,23 +137,26 @@ def _add_module_files(data: dict[str, Any], coders: Sequence[str], repairs: list
                  "purpose": "the module's public functions and classes"},
             )  # fmt: skip
             repairs.append(f"{path}: planned for {coders[0]} (a module missing from the files)")
+    return data
 
 
-def _retag_tests(data: dict[str, Any], repairs: list[str]) -> None:
+def retag_tests(data: dict[str, Any], plan: PlanContext, repairs: list[str]) -> dict[str, Any]:
     """Plan a file named as pytest collects tests (``tests/test_x.py``) as tests, not code."""
     for item in data.get("files") or []:
         path = item.get("path") if isinstance(item, dict) else None
         if item.get("role") == "code" and isinstance(path, str) and _TEST_FILE.search(path):
             item["role"] = FileRole.TESTS.value
             repairs.append(f"{path}: role code -> tests (a tests file by its name)")
+    return data
 
 
-def _add_main(data: dict[str, Any], coders: Sequence[str], repairs: list[str]) -> None:
+def add_main(data: dict[str, Any], plan: PlanContext, repairs: list[str]) -> dict[str, Any]:
     """Plan ``pkg/__main__.py`` when the entry point runs ``python -m pkg`` on a package."""
+    coders = plan.writers.get(FileRole.CODE.value, [])
     found = _RUN_MODULE.match(str(data.get("entry_point") or "").strip())
     files = data.get("files")
     if not found or len(coders) != 1 or not isinstance(files, list):
-        return
+        return data
     base = found.group(1).replace(".", "/")
     paths = {f.get("path") for f in files if isinstance(f, dict)}
     for root in ("", "src/"):
@@ -136,27 +167,32 @@ def _add_main(data: dict[str, Any], coders: Sequence[str], repairs: list[str]) -
                  "purpose": f"the command line run as `python -m {found.group(1)}`"}
             )  # fmt: skip
             repairs.append(f"{main}: planned for {coders[0]} (`python -m` runs a package)")
-            return
+            return data
+    return data
 
 
-def _add_missing_tests(data: dict[str, Any], testers: Sequence[str], repairs: list[str]) -> None:
+def add_missing_tests(
+    data: dict[str, Any], plan: PlanContext, repairs: list[str]
+) -> dict[str, Any]:
     """Plan a tests file when the pipeline has one team that writes tests and none is planned."""
+    testers = plan.writers.get(FileRole.TESTS.value, [])
     files = data.get("files")
     if len(testers) != 1 or not isinstance(files, list):
-        return
+        return data
     planned = [f for f in files if isinstance(f, dict) and isinstance(f.get("path"), str)]
     code = [f["path"] for f in planned if f.get("role") == "code" and f["path"].endswith(".py")]
     if not code or any(f.get("role") == "tests" for f in planned):
-        return
+        return data
     name = code[0].split("/")[0].removesuffix(".py")
     path = f"tests/test_{name}.py"
     if any(f["path"] == path for f in planned):
-        return
+        return data
     files.append(
         {"path": path, "role": "tests", "owner": testers[0], "depends_on": code[:8],
          "purpose": "tests of every behaviour the requirement names"}
     )  # fmt: skip
     repairs.append(f"{path}: planned for {testers[0]} (the plan had no tests file)")
+    return data
 
 
 def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 The report goes through the one structured-output helper
 (``models/io.ask_structured``), with the report's own mechanical repairs
-recorded beside the generic ones: a percentage given for confidence, a bare
-string where a list belongs, unknown top-level keys. After the retries a
-report that is still invalid becomes a BLOCKED result with the reason. A
-BLOCKED report whose blockers only repeat the request is asked again too.
+(the ``report`` registry of ``graph/repairs.py``) recorded beside the generic
+ones: a percentage given for confidence, a bare string where a list belongs,
+unknown top-level keys. After the retries a report that is still invalid
+becomes a BLOCKED result with the reason. A BLOCKED report whose blockers only
+repeat the request is asked again too; one that still does is read as the
+gate's policy says (``graph/gate.py``, ``settle_echoed_block``).
 """
 
 from __future__ import annotations
@@ -28,13 +30,12 @@ from devfactory.contracts import (
     TaskResult,
     Usage,
 )
-from devfactory.graph.imports import add_missing_imports
-from devfactory.graph.quotes import escape_inner_quotes
+from devfactory.graph.gate import settle_echoed_block
+from devfactory.graph.repairs import Kind, is_tests_file, repair
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
 from devfactory.redact import redact
 
 log = logging.getLogger(__name__)
-_LIST_FIELDS = ("blockers", "assumptions_made", "verified_facts", "artifacts")
 
 
 @dataclass
@@ -51,35 +52,12 @@ class Reply:
 def _normalise(
     data: dict[str, Any], repairs: list[str], *, artifacts: Sequence[Artifact] | None
 ) -> dict[str, Any]:
-    """Repair a report mechanically; drafted ``artifacts`` replace any the reply carries."""
+    """Repair a report mechanically (the ``report`` repairs); drafted ``artifacts`` replace any."""
     if artifacts is not None:
         data["artifacts"] = [a.model_dump(mode="json") for a in artifacts]
-    known = set(TaskResult.model_fields)
-    extra = sorted(set(data) - known)
-    if extra:
-        repairs.append(f"dropped unknown fields {extra}")
-        data = {k: v for k, v in data.items() if k in known}
-    conf = data.get("confidence")
-    if isinstance(conf, str):
-        try:
-            conf = float(conf.strip().rstrip("%")) / (100 if conf.strip().endswith("%") else 1)
-            repairs.append("confidence parsed from text")
-        except ValueError:
-            pass
-    if isinstance(conf, int | float) and 1 < conf <= 100:
-        repairs.append(f"confidence {conf} read as a percentage")
-        conf = conf / 100
-    if conf is not None:
-        data["confidence"] = conf
-    for key in _LIST_FIELDS:
-        if isinstance(data.get(key), str | dict):
-            repairs.append(f"{key} wrapped in a list")
-            data[key] = [data[key]] if data[key] else []
-        elif data.get(key) is None and key in data:
-            data[key] = []
-    if data.get("clarification_needed") in ("", {}, "null", "none", "None"):
-        data["clarification_needed"] = None
-    return data
+    fixed = repair(Kind.REPORT, data)
+    repairs.extend(fixed.notes)
+    return fixed.content
 
 
 def parse_task_result(
@@ -148,12 +126,9 @@ def request_task_result(
     """Invoke ``model`` until it yields a valid ``TaskResult`` or the caps are reached.
 
     A BLOCKED report whose blockers only repeat the request is asked again
-    (``echoed_blockers``); one still echoing at the cap is read as COMPLETE and
-    the reading recorded: a line of the request is no reason to stop, so the
-    status falls back to the gate's other checks (the files', the
-    confidence), which decide as they do for any report. A 0.5B model listed
-    Solution Architecture's own acceptance criteria as blockers, at
-    confidence 0.95, in 4 of 12 evaluation runs.
+    (``echoed_blockers``); one still echoing at the cap is read as the gate's
+    policy says (``gate.settle_echoed_block``: as COMPLETE, the reading
+    recorded with the reply's repairs).
 
     Args:
         model: a chat model (already bound to the JSON schema where supported).
@@ -178,13 +153,9 @@ def request_task_result(
     )
     if answer.value is not None:
         result = answer.value
-        echoed = echoed_blockers(result, prompt)
-        if echoed:  # asked again and echoed again: the status says nothing, the checks decide
-            quoted = "; ".join(repr(b[:60]) for b in result.blockers[:3])
-            result = result.model_copy(update={"status": Status.COMPLETE, "blockers": []})
-            answer.repairs.append(
-                f"status BLOCKED read as COMPLETE: every blocker repeated the request ({quoted})"
-            )
+        if echoed_blockers(result, prompt):  # asked again and echoed again: the gate's reading
+            result, reading = settle_echoed_block(result)
+            answer.repairs.append(reading)
     elif answer.error:
         result = TaskResult.blocked(answer.error)
     else:
@@ -276,9 +247,9 @@ def draft_file(
     its paragraphs word for word, as small models do until the token limit) is
     not continued when it ends in the loop: the repeats are dropped and
     recorded as a repair, and it ends where the loop began. A Python reply gets
-    the standard-library imports it uses and forgot (``add_missing_imports``,
-    recorded), after the quotes it left unescaped inside a string literal are
-    escaped (``escape_inner_quotes``, recorded). A reply wrapped in
+    the ``python`` repairs (``graph/repairs.py``: quotes it left unescaped
+    inside a string literal escaped, then the standard-library imports it uses
+    and forgot added; each recorded). A reply wrapped in
     one code fence is unwrapped; a reply over the artifact limit is cut and the
     cut is reported.
     """
@@ -305,11 +276,9 @@ def draft_file(
         if dropped:
             repairs.append(f"{dropped} repeated paragraphs dropped (the reply looped)")
     if kind == ArtifactKind.PYTHON:
-        content, rows = escape_inner_quotes(content)
-        if rows:
-            repairs.append(f"quotes inside a string escaped (line {', '.join(map(str, rows))})")
-        content, added = add_missing_imports(content)
-        repairs += [f"`import {name}` added (used, never imported)" for name in added]
+        fixed = repair(Kind.PYTHON_TESTS if is_tests_file(path) else Kind.PYTHON, content)
+        content = fixed.content
+        repairs += fixed.notes
     problem = ""
     if _cut_off(message) and not looped:  # a reply cut off in a loop had nothing more
         problem = (

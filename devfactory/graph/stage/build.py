@@ -34,8 +34,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from devfactory.artifacts import write_file
 from devfactory.contracts import Artifact, ArtifactKind, Usage
-from devfactory.graph.imports import add_missing_imports
 from devfactory.graph.prompts import render_prompt
+from devfactory.graph.repairs import Kind, repair
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
 from devfactory.sandbox.untrusted import remove_tree
@@ -286,7 +286,7 @@ def _candidate(
                     raise
                 # a whole command line of its own (its parser, its main): judged as written
                 candidate = _whole_module(reply, made, needs=("main", *others - {"build_parser"}))
-        candidate, _ = add_missing_imports(candidate)  # `string.x` used, never imported
+        candidate = repair(Kind.PYTHON, candidate).content  # `string.x` used, never imported
     except SpliceError as exc:
         log.debug("candidate of %s refused: %s", unit.name, exc)
         return None

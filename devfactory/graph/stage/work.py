@@ -29,10 +29,8 @@ from devfactory.events import StageFinished, StageStarted
 from devfactory.graph import metering
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
-from devfactory.graph.diagram import repair_diagram
 from devfactory.graph.emit import emit
-from devfactory.graph.imports import add_project_imports, project_modules
-from devfactory.graph.method_aliases import alias_methods
+from devfactory.graph.imports import project_modules
 from devfactory.graph.planning import (
     PLAN_SCHEMA,
     draft_plan,
@@ -40,6 +38,7 @@ from devfactory.graph.planning import (
     pipeline_owners,
     stage_items,
 )
+from devfactory.graph.repairs import Kind, ProjectNames, repair
 from devfactory.graph.stage.build import build_module, buildable
 from devfactory.graph.stage.setup import (
     StageSetup,
@@ -125,7 +124,9 @@ def draft(
     started = time.perf_counter()
     done = draft_items(work, items, previous_drafts(state, spec.slug))
     if "mermaid_diagram" in spec.checks:
-        done.repairs += repair_diagram(done.drafts, plan)
+        fixed = repair(Kind.DIAGRAM, done.drafts, plan)
+        done.drafts = fixed.content
+        done.repairs += fixed.notes
     served = done.served or resolved.label
     return Command(
         goto="verify",
@@ -338,19 +339,18 @@ def ask_file(
 def bind_project_names(drafted: Draft, plan: BuildPlan, written: dict[str, str], path: str) -> None:
     """Import the project names a drafted module uses and never imports; alias its methods.
 
-    A planned function written as a method gets its module-level name. Each
-    repair is recorded on ``drafted``, and kept only while the file stays
-    within ``MAX_ARTIFACT_CHARS``.
+    A planned function written as a method gets its module-level name (the
+    ``python-in-project`` repairs of ``graph/repairs.py``). The repairs are
+    recorded on ``drafted``, and kept only while the file stays within
+    ``MAX_ARTIFACT_CHARS``.
     """
     assert drafted.artifact is not None
     own = project_modules(plan, written, path)  # its own names, imported
-    content, lines = add_project_imports(drafted.artifact.content, own)
     planned = [s.name for m in plan.modules if m.path == path for s in m.symbols]
-    content, aliases = alias_methods(content, planned)
-    if (lines or aliases) and len(content) <= MAX_ARTIFACT_CHARS:
-        drafted.artifact = drafted.artifact.model_copy(update={"content": content})
-        drafted.repairs += [f"`{line}` added (used, never imported)" for line in lines]
-        drafted.repairs += [f"`{a}` added (planned here, written as a method)" for a in aliases]
+    fixed = repair(Kind.PYTHON_IN_PROJECT, drafted.artifact.content, ProjectNames(own, planned))
+    if fixed.notes and len(fixed.content) <= MAX_ARTIFACT_CHARS:
+        drafted.artifact = drafted.artifact.model_copy(update={"content": fixed.content})
+        drafted.repairs += fixed.notes
 
 
 def counted(lines: list[str]) -> list[str]:

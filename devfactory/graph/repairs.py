@@ -1,0 +1,272 @@
+"""The mechanical repairs of model output, as one layer: ``repair(kind, content, context)``.
+
+A repair fixes what small models get wrong the same way every time, never
+invents anything, and says what it did: each one that fires adds a note to
+the result (``Repaired.notes``), which reaches the stage record's
+``repairs``. Every kind of output has one registry, applied in this order
+(each entry sees the one before it's result):
+
+``python``, a Python file as the model wrote it (``draft_file``, the build loop's candidates):
+  1. ``quotes``: quotes left unescaped inside a string literal (``graph/quotes.py``)
+  2. ``stdlib-imports``: a standard-library module used, never imported (``graph/imports.py``)
+
+``python-tests``, a tests file as the model wrote it (``draft_file``, a path under ``tests/``
+or named ``test_*.py``):
+  1. ``quotes``: as for ``python``
+  2. ``stdlib-imports``: as for ``python``
+  3. ``broken-tests``: a file that still does not parse keeps its complete tests; the
+     statements that break it (a test cut off at the token limit) are dropped and named
+     (``software/salvage.py``)
+
+``python-in-project``, a drafted module among the project's written files (``bind_project_names``;
+context: ``ProjectNames``):
+  1. ``project-imports``: a project name used, never imported (``graph/imports.py``)
+  2. ``method-aliases``: a planned function written as a class's method
+     (``graph/method_aliases.py``)
+
+``plan``, the build plan reply's JSON object (``plan_normaliser``; context:
+``plan_repair.PlanContext``), all in ``graph/plan_repair.py``:
+  1. ``starting-plan``: fields left out taken from the plan pre-filled from the requirement
+  2. ``plan-shape``: ``normalise_plan`` (enum case, bare strings for lists, object paths,
+     repeated files, cyclic and dangling ``depends_on``, endpoint paths, repeated entries)
+  3. ``unwritten-files``: files of a kind no team of the pipeline writes dropped
+  4. ``tests-by-name``: a tests file planned as code planned as tests
+  5. ``module-files``: a module the plan describes but leaves out of its files planned
+  6. ``python-m-main``: the ``__main__.py`` that ``python -m pkg`` needs planned
+  7. ``missing-tests``: a tests file planned when none is
+  8. ``owners``: a file given to the one team that writes its kind
+
+``report``, a ``TaskResult`` reply's JSON object (the report's normaliser in
+``graph/structured.py``):
+  1. ``unknown-fields``: top-level keys the contract does not know dropped
+  2. ``confidence``: a confidence given as text or a percentage read as a fraction
+  3. ``lists``: a bare string or object where a list belongs wrapped in one
+  4. ``no-question``: an empty ``clarification_needed`` read as none
+
+``diagram``, a stage's drafts, for a team whose checks want a mermaid diagram
+(context: the run's ``BuildPlan`` or None):
+  1. ``diagram``: an untyped block typed, a missing or copied diagram drawn from the plan
+     (``graph/diagram.py``)
+
+Below this layer, ``models/io.py`` repairs what any structured answer may need
+(JSON syntax, the case of enum values) before a kind's registry sees it:
+``models/`` never imports the graph. Not a repair: reading a BLOCKED report
+whose blockers only repeat the request as COMPLETE is the gate's policy
+(``graph/gate.py``, ``settle_echoed_block``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from devfactory.contracts import TaskResult
+from devfactory.graph import plan_repair
+from devfactory.graph.diagram import repair_diagram
+from devfactory.graph.imports import add_missing_imports, add_project_imports
+from devfactory.graph.method_aliases import alias_methods
+from devfactory.graph.quotes import escape_inner_quotes
+from devfactory.software.plan import BuildPlan
+from devfactory.software.salvage import salvage_tests
+
+
+class Kind(StrEnum):
+    """The kinds of model output the repairs know, one registry each."""
+
+    PYTHON = "python"
+    PYTHON_TESTS = "python-tests"
+    PYTHON_IN_PROJECT = "python-in-project"
+    PLAN = "plan"
+    REPORT = "report"
+    DIAGRAM = "diagram"
+
+
+@dataclass(frozen=True)
+class Repaired:
+    """The content after the repairs, and one note for each repair that fired."""
+
+    content: Any
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One registered repair: its name, the kind of output it applies to, and what it does."""
+
+    name: str
+    kind: Kind
+    apply: Callable[[Any, Any], Repaired]  # (content, context) -> Repaired
+
+
+@dataclass(frozen=True)
+class ProjectNames:
+    """What a drafted module is repaired against: the project's written modules, its plan.
+
+    Attributes:
+        modules: each written module of the project (``chessmoves``) with its public names.
+        planned: the names the plan gives this module.
+
+    """
+
+    modules: Mapping[str, Sequence[str]]
+    planned: Sequence[str]
+
+
+def _quotes(source: str, _: object) -> Repaired:
+    fixed, rows = escape_inner_quotes(source)
+    if not rows:
+        return Repaired(source)
+    return Repaired(fixed, (f"quotes inside a string escaped (line {', '.join(map(str, rows))})",))
+
+
+def _stdlib_imports(source: str, _: object) -> Repaired:
+    fixed, added = add_missing_imports(source)
+    return Repaired(fixed, tuple(f"`import {name}` added (used, never imported)" for name in added))
+
+
+def _broken_tests(source: str, _: object) -> Repaired:
+    saved = salvage_tests(source)
+    if saved is None:
+        return Repaired(source)
+    dropped = ", ".join(f"`{name}`" for name in saved.dropped) or "nothing"
+    return Repaired(
+        saved.source, (f"the file did not parse: kept its complete tests, dropped {dropped}",)
+    )
+
+
+def is_tests_file(path: str) -> bool:
+    """Say whether a drafted Python file is a tests file (under ``tests/`` or ``test_*.py``)."""
+    name = path.rsplit("/", 1)[-1]
+    return path.startswith("tests/") or "/tests/" in path or name.startswith("test_")
+
+
+def _project_imports(source: str, names: ProjectNames) -> Repaired:
+    fixed, lines = add_project_imports(source, names.modules)
+    return Repaired(fixed, tuple(f"`{line}` added (used, never imported)" for line in lines))
+
+
+def _method_aliases(source: str, names: ProjectNames) -> Repaired:
+    fixed, lines = alias_methods(source, names.planned)
+    return Repaired(fixed, tuple(f"`{a}` added (planned here, written as a method)" for a in lines))
+
+
+PlanStep = Callable[[dict[str, Any], plan_repair.PlanContext, list[str]], dict[str, Any]]
+
+
+def _plan(step: PlanStep) -> Callable[[Any, Any], Repaired]:
+    """Return a plan step (``data, context, repairs -> data``) as a registry entry."""
+
+    def apply(data: dict[str, Any], context: plan_repair.PlanContext) -> Repaired:
+        notes: list[str] = []
+        data = step(data, context, notes)
+        return Repaired(data, tuple(notes))
+
+    return apply
+
+
+def _plan_shape(
+    data: dict[str, Any], _: plan_repair.PlanContext, notes: list[str]
+) -> dict[str, Any]:
+    return plan_repair.normalise_plan(data, notes)
+
+
+_LIST_FIELDS = ("blockers", "assumptions_made", "verified_facts", "artifacts")
+
+
+def _unknown_fields(data: dict[str, Any], _: object) -> Repaired:
+    extra = sorted(set(data) - set(TaskResult.model_fields))
+    if not extra:
+        return Repaired(data)
+    kept = {k: v for k, v in data.items() if k in TaskResult.model_fields}
+    return Repaired(kept, (f"dropped unknown fields {extra}",))
+
+
+def _confidence(data: dict[str, Any], _: object) -> Repaired:
+    notes = []
+    conf = data.get("confidence")
+    if isinstance(conf, str):
+        try:
+            conf = float(conf.strip().rstrip("%")) / (100 if conf.strip().endswith("%") else 1)
+            notes.append("confidence parsed from text")
+        except ValueError:
+            pass
+    if isinstance(conf, int | float) and 1 < conf <= 100:
+        notes.append(f"confidence {conf} read as a percentage")
+        conf = conf / 100
+    if conf is not None:
+        data["confidence"] = conf
+    return Repaired(data, tuple(notes))
+
+
+def _lists(data: dict[str, Any], _: object) -> Repaired:
+    notes = []
+    for key in _LIST_FIELDS:
+        if isinstance(data.get(key), str | dict):
+            notes.append(f"{key} wrapped in a list")
+            data[key] = [data[key]] if data[key] else []
+        elif data.get(key) is None and key in data:
+            data[key] = []
+    return Repaired(data, tuple(notes))
+
+
+def _no_question(data: dict[str, Any], _: object) -> Repaired:
+    if data.get("clarification_needed") in ("", {}, "null", "none", "None"):
+        data["clarification_needed"] = None
+    return Repaired(data)
+
+
+def _diagram(drafts: Sequence[dict[str, Any]], plan: BuildPlan | None) -> Repaired:
+    copied = [dict(d) for d in drafts]  # the caller's drafts stay as they were
+    return Repaired(copied, tuple(repair_diagram(copied, plan)))
+
+
+Apply = Callable[[Any, Any], Repaired]
+_ENTRIES: dict[Kind, list[tuple[str, Apply]]] = {
+    Kind.PYTHON: [("quotes", _quotes), ("stdlib-imports", _stdlib_imports)],
+    Kind.PYTHON_TESTS: [
+        ("quotes", _quotes),
+        ("stdlib-imports", _stdlib_imports),
+        ("broken-tests", _broken_tests),
+    ],
+    Kind.PYTHON_IN_PROJECT: [
+        ("project-imports", _project_imports),
+        ("method-aliases", _method_aliases),
+    ],
+    Kind.PLAN: [
+        ("starting-plan", _plan(plan_repair.take_start)),
+        ("plan-shape", _plan(_plan_shape)),
+        ("unwritten-files", _plan(plan_repair.drop_unwritten)),
+        ("tests-by-name", _plan(plan_repair.retag_tests)),
+        ("module-files", _plan(plan_repair.add_module_files)),
+        ("python-m-main", _plan(plan_repair.add_main)),
+        ("missing-tests", _plan(plan_repair.add_missing_tests)),
+        ("owners", _plan(plan_repair.assign_owners)),
+    ],
+    Kind.REPORT: [
+        ("unknown-fields", _unknown_fields),
+        ("confidence", _confidence),
+        ("lists", _lists),
+        ("no-question", _no_question),
+    ],
+    Kind.DIAGRAM: [("diagram", _diagram)],
+}
+REGISTRY: dict[Kind, tuple[Repair, ...]] = {
+    kind: tuple(Repair(name, kind, apply) for name, apply in entries)
+    for kind, entries in _ENTRIES.items()
+}
+
+
+def repair(kind: Kind, content: Any, context: Any = None) -> Repaired:
+    """Apply ``kind``'s repairs to ``content`` in the registry's order; return it and the notes.
+
+    ``context`` is what the kind's repairs need (see the module's docstring);
+    ``content`` that needs no repair comes back as it is, with no notes.
+    """
+    notes: list[str] = []
+    for entry in REGISTRY[kind]:
+        done = entry.apply(content, context)
+        content = done.content
+        notes += done.notes
+    return Repaired(content, tuple(notes))

@@ -1,0 +1,102 @@
+"""Keep the complete tests of a tests file that does not parse, and say which were dropped.
+
+A small model's tests file is often cut off at the token limit, or has one
+test with an unterminated string: one bad test then makes the whole file a
+syntax error, and every good test in it is lost with it (the file cannot be
+collected, the stage is asked again, and the run may end on it). Tools before
+models: the file is cut into its top-level statements (a decorated function is
+one statement with its decorators), and the statements are taken in order,
+each one only if the file so far still parses with it. What is dropped is
+named, so the stage's record says which tests were lost and why.
+
+Only a file that already fails to parse is touched, and only when what is kept
+still has a test: a file that parses is returned as written.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+# a line that continues the statement above it although it starts at column 0
+_CONTINUES = re.compile(r"^(?:[)\]}]|else\b|elif\b|except\b|finally\b|case\b)")
+_NAMED = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)")
+_STRINGS = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|#.*")
+_DEFINES = re.compile(r"^(?:async\s+def|def|class)\s|^@")
+TEST = re.compile(r"^(?:async\s+)?def\s+test\w*|^class\s+Test\w*", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Salvaged:
+    """A tests file with its broken statements dropped."""
+
+    source: str
+    dropped: tuple[str, ...]  # what each dropped statement was: a test's name, or its first line
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def statements(source: str) -> list[str]:
+    """Cut ``source`` into its top-level statements, as text, comments going with the next one."""
+    chunks: list[list[str]] = []
+    pending: list[str] = []  # blank lines, comments and decorators wait for their statement
+    depth = 0  # brackets left open (strings and comments on one line left out)
+    for line in source.splitlines(keepends=True):
+        if _DEFINES.match(line):  # no definition starts inside brackets: an open one was broken
+            depth = 0
+        starts = depth <= 0 and bool(line[:1].strip()) and not _CONTINUES.match(line)
+        bare = _STRINGS.sub("", line)
+        depth = max(
+            0, depth + sum(bare.count(c) for c in "([{") - sum(bare.count(c) for c in ")]}")
+        )
+        if starts and (line.startswith("#") or line.startswith("@")):
+            pending.append(line)
+            continue
+        if starts or not chunks:
+            chunks.append([*pending, line])
+            pending = []
+        elif pending:
+            chunks[-1].extend(pending)
+            chunks[-1].append(line)
+            pending = []
+        else:
+            chunks[-1].append(line)
+    if pending:
+        chunks.append(pending)
+    return ["".join(chunk) for chunk in chunks]
+
+
+def _label(chunk: str) -> str:
+    for line in chunk.splitlines():
+        if match := _NAMED.match(line):
+            return match.group(1)
+    first = next((ln.strip() for ln in chunk.splitlines() if ln.strip()), "")
+    return first[:60]
+
+
+def salvage_tests(source: str) -> Salvaged | None:
+    """Return ``source`` with the statements that break it dropped, or None to leave it alone.
+
+    None when the file parses as written, or when nothing that parses and still
+    holds a test can be kept.
+    """
+    if _parses(source):
+        return None
+    kept: list[str] = []
+    dropped: list[str] = []
+    for chunk in statements(source):
+        if _parses("".join([*kept, chunk])):
+            kept.append(chunk)
+        elif chunk.strip():
+            dropped.append(_label(chunk))
+    text = "".join(kept).rstrip() + "\n"
+    if not TEST.search(text) or not _parses(text):
+        return None
+    return Salvaged(text, tuple(dropped))

@@ -1,0 +1,89 @@
+"""A tests file that does not parse keeps its complete tests, and says which were dropped."""
+
+from __future__ import annotations
+
+import ast
+
+from devfactory.software.salvage import salvage_tests, statements
+
+HEAD = '''"""Tests."""
+
+import pytest
+
+from wc import count
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_one(n):
+    assert count("a") == 1
+
+
+def test_two():
+    assert count(
+        "a b"
+    ) == 2
+'''
+
+
+def test_a_file_that_parses_is_left_alone() -> None:
+    assert salvage_tests(HEAD) is None
+
+
+def test_a_file_cut_off_keeps_its_complete_tests() -> None:
+    cut = HEAD + '\n\ndef test_three():\n    assert count("a b c") == 3\n    assert count("x\n'
+    saved = salvage_tests(cut)
+    assert saved is not None
+    assert saved.source == HEAD
+    assert saved.dropped == ("test_three",)
+
+
+def test_a_broken_test_in_the_middle_is_dropped_and_the_rest_kept() -> None:
+    broken = '\n\ndef test_bad():\n    assert count("unterminated) == 1\n'
+    later = '\n\ndef test_later():\n    assert count("") == 0\n'
+    saved = salvage_tests(HEAD + broken + later)
+    assert saved is not None
+    tree = ast.parse(saved.source)
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert names == ["test_one", "test_two", "test_later"]
+    assert saved.dropped == ("test_bad",)
+    assert "@pytest.mark.parametrize" in saved.source  # a decorator stays with its test
+
+
+def test_nothing_is_kept_when_no_test_survives() -> None:
+    assert salvage_tests('import pytest\n\ndef test_only():\n    assert f("x) == 1\n') is None
+    assert salvage_tests("def helper(:\n    pass\n") is None
+
+
+def test_statements_keep_continuations_and_comments_with_their_statement() -> None:
+    source = "x = (\n1,\n)\n# about f\n@d\ndef f():\n    pass\nelse_ = 1\n"
+    assert statements(source) == [
+        "x = (\n1,\n)\n",
+        "# about f\n@d\ndef f():\n    pass\n",
+        "else_ = 1\n",
+    ]
+
+
+def test_a_bracket_left_open_by_a_broken_line_does_not_swallow_the_tests_after_it() -> None:
+    broken = '\n\ndef test_bad():\n    assert count(("x) == 1\n'
+    later = '\n\ndef test_later():\n    assert count("") == 0\n'
+    saved = salvage_tests(HEAD + broken + later)
+    assert saved is not None
+    assert "def test_later" in saved.source and saved.dropped == ("test_bad",)
+
+
+def test_a_drafted_tests_file_cut_off_is_kept_without_its_broken_test() -> None:
+    from langchain_core.messages import HumanMessage
+
+    from devfactory.graph.structured import draft_file
+    from tests.unit.test_imports import model
+
+    reply = HEAD + '\n\ndef test_three():\n    assert count("x\n'
+    got = draft_file(model(reply), [HumanMessage("x")], path="tests/test_wc.py", kind="python",
+                     max_model_errors=1)  # fmt: skip
+    assert got.artifact is not None and got.artifact.content.strip() == HEAD.strip()
+    assert got.repairs[-1] == (
+        "the file did not parse: kept its complete tests, dropped `test_three`"
+    )
+    code = draft_file(model(reply), [HumanMessage("x")], path="wc.py", kind="python",
+                      max_model_errors=1)  # fmt: skip
+    assert code.artifact is not None and "test_three" in code.artifact.content  # code: untouched
