@@ -168,17 +168,11 @@ def _parser(facts: Facts, summary: str) -> list[str]:
 
 def _cli(facts: Facts, summary: str) -> Skeleton:
     lines = _header(facts, summary)
-    lines[-1:-1] = []
     lines.insert(lines.index("from __future__ import annotations") + 2, "import argparse")
     lines.insert(lines.index("import argparse") + 1, "import sys")
     lines.append("")
-    units: list[Unit] = []
-    for name in _own_types(facts):
-        lines += ["", _class_stub(name, facts).rstrip("\n"), ""]
-        units.append(Unit(name, UnitKind.CLASS, _sentences_naming(facts, name)))
-    for function in facts.functions:
-        lines += ["", _function_stub(function).rstrip("\n"), ""]
-        units.append(Unit(function.name, UnitKind.FUNCTION, function.sentences))
+    stubs, units = _stubs(facts)
+    lines += stubs
     lines += ["", *_parser(facts, summary), "", ""]
     about = [s for s in facts.sentences if not any(f.name in s for f in facts.functions)]
     lines += [
@@ -226,22 +220,22 @@ def _web(facts: Facts, summary: str) -> Skeleton:
     else:
         lines += ["from fastapi import FastAPI, HTTPException, Response", ""]
         lines += [f"{facts.app} = FastAPI()", ""]
-    units: list[Unit] = []
-    for name in _own_types(facts):
-        lines += ["", _class_stub(name, facts).rstrip("\n"), ""]
-        units.append(Unit(name, UnitKind.CLASS, _sentences_naming(facts, name)))
-    for function in facts.functions:
-        lines += ["", _function_stub(function).rstrip("\n"), ""]
-        units.append(Unit(function.name, UnitKind.FUNCTION, function.sentences))
+    lines += _stubs(facts)[0]
     for route in facts.routes:
         lines += ["", _route_stub(route, facts.app).rstrip("\n"), ""]
     # The routes share their state (the stored items, the next id): one unit writes them all.
-    units = [Unit(facts.module, UnitKind.MODULE, facts.sentences)]
-    return Skeleton(f"{facts.module}.py", _tidy(lines), tuple(units))
+    module = Unit(facts.module, UnitKind.MODULE, facts.sentences)
+    return Skeleton(f"{facts.module}.py", _tidy(lines), (module,))
 
 
 def _library(facts: Facts, summary: str) -> Skeleton:
-    lines = _header(facts, summary)
+    stubs, units = _stubs(facts)
+    return Skeleton(f"{facts.module}.py", _tidy(_header(facts, summary) + stubs), tuple(units))
+
+
+def _stubs(facts: Facts) -> tuple[list[str], list[Unit]]:
+    """Return the stubs of the module's own types and functions, and a unit for each."""
+    lines: list[str] = []
     units: list[Unit] = []
     for name in _own_types(facts):
         lines += ["", _class_stub(name, facts).rstrip("\n"), ""]
@@ -249,7 +243,7 @@ def _library(facts: Facts, summary: str) -> Skeleton:
     for function in facts.functions:
         lines += ["", _function_stub(function).rstrip("\n"), ""]
         units.append(Unit(function.name, UnitKind.FUNCTION, function.sentences))
-    return Skeleton(f"{facts.module}.py", _tidy(lines), tuple(units))
+    return lines, units
 
 
 def _tidy(lines: list[str]) -> str:
