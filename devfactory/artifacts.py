@@ -1,4 +1,8 @@
-"""Write a run's output folder: one file per artifact, ``run.json`` and ``SUMMARY.md``."""
+"""Write a run's output folder: one file per artifact, ``run.json`` and ``SUMMARY.md``.
+
+What ``SUMMARY.md`` says is ``summary.py``'s; here it is written, like every file, without
+following a link.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,13 @@ from devfactory.contracts import (
     FinalChecks,
     StageOutcome,
     StageRecord,
-    Usage,
     check_relative_path,
 )
+from devfactory.control.budget import Spend
+from devfactory.findings import not_run_line
 from devfactory.redact import redact, redact_data
 from devfactory.shown import shown
+from devfactory.summary import render_summary
 
 SUMMARY_COMMIT = "devfactory: run summary"
 SUBJECT_CHARS = 72  # a commit subject's length, as git tools show it
@@ -174,8 +180,11 @@ def _plain_file(root: Path, relative: str) -> bool:
 def check_line(check: CheckRun) -> str:
     """Describe one sandbox check in a line.
 
-    For example ``tests: pytest -q → exit 1, 3 passed 1 failed (2.1 s)``.
+    For example ``tests: pytest -q → exit 1, 3 passed 1 failed (2.1 s)``, or,
+    for a check that never ran, ``run: not run (code not run: run_code is off)``.
     """
+    if not check.ran:
+        return not_run_line(check)
     command = " ".join(check.command.split())
     command = command if len(command) <= 80 else command[:79] + "…"
     ended = "did not exit" if check.exit_code is None else f"exit {check.exit_code}"
@@ -189,6 +198,11 @@ def check_line(check: CheckRun) -> str:
 
 def _counts(check: CheckRun) -> tuple[tuple[int, str], ...]:
     return (check.passed, "passed"), (check.failed, "failed"), (check.errors, "errors")
+
+
+def check_mark(check: CheckRun) -> str:
+    """Mark a check for a list: ✓ passed, ✗ failed, – not run (never shown as passed)."""
+    return "–" if not check.ran else "✓" if check.ok else "✗"
 
 
 def commit_message(record: StageRecord, team_name: str) -> str:
@@ -214,7 +228,7 @@ def commit_message(record: StageRecord, team_name: str) -> str:
         f"outcome: {record.outcome.value}",
         f"model: {record.model or '-'}",
     ]
-    body += [f"{'✓' if c.ok else '✗'} {check_line(c)}" for c in record.checks]
+    body += [f"{check_mark(c)} {check_line(c)}" for c in record.checks]
     return shown(redact("\n".join([subject, "", *body]))) + "\n"
 
 
@@ -242,34 +256,42 @@ def write_run_files(
     status: str,
     reason: str,
     records: Sequence[StageRecord],
+    spend: Mapping[str, Spend],
     final_checks: FinalChecks | None = None,
+    instructions: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Write every stage's files, ``run.json`` and ``SUMMARY.md``; return what was refused.
 
-    ``final_checks`` are those of the built software (checks, score, each
-    acceptance criterion, problems), when the run reached them; ``run.json``
-    shows them as ``build``. What the run records (not the files the teams
-    wrote) is redacted of secrets.
+    ``spend`` is the run's ledger summed by team (``graph.metering.spend_by_team``):
+    the one count of its calls and tokens, which ``devfactory usage`` and the
+    API show too. ``final_checks`` are those of the built software (checks,
+    score, each acceptance criterion, problems), when the run reached them;
+    ``run.json`` shows them as ``build``. ``instructions`` holds each team's
+    instruction files, so that a claim copied from them is not listed. What
+    the run records (not the files the teams wrote) is redacted of secrets.
     """
     problems = [p for record in records for p in write_stage_artifacts(out_dir, record)]
-    total = Usage()
-    for record in records:
-        total = total.add(record.usage)
     doc = {
         "run_id": run_id,
         "requirement": redact(requirement),
         "pipeline": pipeline,
         "status": status,
         "reason": redact(reason),
-        "usage": {**total.model_dump(), "total_tokens": total.total_tokens},
+        "usage": _usage(Spend.total(spend.values())),
+        "usage_by_team": {team: _usage(s) for team, s in spend.items()},
         "seconds": round(sum(r.seconds for r in records), 3),
         "stages": [_recorded(r) for r in records],
         "build": redact_data(final_checks.model_dump(mode="json") if final_checks else {}),
     }
-    summary = redact(render_summary(doc, records))
+    summary = redact(render_summary(doc, records, instructions=instructions))
     return problems + _write_all(
         out_dir, [("run.json", json.dumps(doc, indent=2)), ("SUMMARY.md", summary)]
     )
+
+
+def _usage(spend: Spend) -> dict[str, Any]:
+    """Describe a spend for ``run.json``: calls, tokens in, out and in all, cost, model time."""
+    return {**spend.model_dump(), "total_tokens": spend.tokens}
 
 
 def _recorded(record: StageRecord) -> dict[str, Any]:
@@ -284,100 +306,3 @@ def _recorded(record: StageRecord) -> dict[str, Any]:
     else:
         doc["result"] = None
     return doc
-
-
-def _final_checks_section(doc: Mapping[str, Any]) -> list[str]:
-    """Render the final checks: each check, the score, the acceptance criteria, the problems."""
-    if not doc.get("build"):
-        return []
-    built = FinalChecks.model_validate(doc["build"])
-    lines = ["", f"## The built software (score {built.score:.2f})", ""]
-    lines += ["| Check | Command | Exit | Passed | Failed | Seconds | Sandboxed | Summary |"]
-    lines += ["|---|---|---|---|---|---|---|---|"]
-    for c in built.checks:
-        lines.append(
-            f"| {c.name} | `{c.command}` | {c.exit_code} | {c.passed} | "
-            f"{c.failed + c.errors} | {c.seconds:.1f} | "
-            f"{'yes' if c.sandboxed else 'NO'} | {c.summary} |"
-        )
-    if built.criteria:
-        criteria = ", ".join(f"{k} {v}" for k, v in built.criteria.items())
-        lines += ["", "Acceptance criteria: " + criteria]
-    if built.problems:
-        lines += ["", "Problems:", *(f"- {p.splitlines()[0][:300]}" for p in built.problems[:20])]
-    return lines
-
-
-def render_summary(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> str:
-    """Render the human-readable summary of a run (``shown``: safe to print in a terminal)."""
-    lines = [
-        f"# Run {doc['run_id']}: {doc['status']}",
-        "",
-        f"**Pipeline:** {doc['pipeline']}  ",
-        f"**Requirement:** {doc['requirement']}",
-        "",
-    ]
-    if doc["reason"]:
-        lines += [f"**Why it stopped:** {doc['reason']}", ""]
-    lines += [
-        "| Stage | Outcome | Model | Confidence | Attempts | Tokens (in/out) | Seconds |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in records:
-        conf = f"{r.result.confidence:.2f}" if r.result else "-"
-        lines.append(
-            f"| {r.team} | {r.outcome.value} | {r.model or '-'} | {conf} | {r.attempts} | "
-            f"{r.usage.input_tokens}/{r.usage.output_tokens} | {r.seconds:.1f} |"
-        )
-    lines += ["", "## Artifacts", ""]
-    for r in records:
-        if r.outcome is StageOutcome.PASSED and r.result:
-            lines += [f"- `{a.path}` ({a.kind.value}, by {r.team})" for a in r.result.artifacts]
-    blocked = [r for r in records if r.outcome is StageOutcome.BLOCKED and r.result]
-    if blocked:
-        lines += ["", "## Not accepted: the best versions the gate refused", ""]
-        lines += ["These files are in the folder as the best version found, NOT accepted:", ""]
-        for r in blocked:
-            arts = r.result.artifacts if r.result else []
-            lines += [f"- `{a.path}` ({r.team}, BLOCKED)" for a in arts]
-        for r in blocked:
-            lines += ["", f"### Gate feedback: {r.team}", ""]
-            lines += [f"- {item}" for item in r.gate_feedback]
-    lines += _checks_tables(records)
-    lines += _final_checks_section(doc)
-    lines += ["", "## Verified facts", ""]
-    for r in records:
-        if r.result:
-            lines += [f"- **{r.team}:** {fact}" for fact in r.result.verified_facts]
-    lines += ["", "## Assumptions", ""]
-    for r in records:
-        if r.result:
-            lines += [f"- **{r.team}:** {a}" for a in r.result.assumptions_made]
-    return shown("\n".join(lines)) + "\n"  # read in terminals too: no escapes, no bidi tricks
-
-
-def _cell(text: object) -> str:
-    """Make ``text`` one Markdown table cell (no line breaks, pipes escaped)."""
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def _checks_tables(records: Sequence[StageRecord]) -> list[str]:
-    """Render one table of sandbox checks per stage that ran any."""
-    lines = []
-    for r in records:
-        if not r.checks:
-            continue
-        lines += ["", f"## Checks: {r.team}", ""]
-        lines += [
-            "| Check | Command | Exit | Passed/failed/errors | Seconds | Sandboxed |",
-            "|---|---|---|---|---|---|",
-        ]
-        for c in r.checks:
-            command = _cell(c.command)
-            quoted = f"`{command}`" if "`" not in command else command
-            ended = "-" if c.exit_code is None else str(c.exit_code)
-            lines.append(
-                f"| {_cell(c.name)} | {quoted} | {ended} | {c.passed}/{c.failed}/{c.errors} | "
-                f"{c.seconds:.1f} | {'yes' if c.sandboxed else 'no'} |"
-            )
-    return lines

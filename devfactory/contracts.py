@@ -7,6 +7,7 @@ back through the model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -23,6 +24,8 @@ from pydantic import (
 MAX_ARTIFACT_CHARS = 12000
 MAX_ARTIFACTS = 8
 _PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
+# how a check's summary says that nothing ran: "ruff not installed: skipped", "code not run: ..."
+_NOT_RUN = re.compile(r"\bskipped\b|\bnot run\b|^did not start\b", re.IGNORECASE)
 
 
 class Status(StrEnum):
@@ -153,7 +156,9 @@ class CheckRun(BaseModel):
     """One command run on a stage's code (in the sandbox): what ran, how it ended, the counts.
 
     ``name`` says which check it was: ``install``, ``compile``, ``import``,
-    ``tests``, ``smoke`` or ``lint``.
+    ``tests``, ``smoke`` or ``lint``. A check that never ran (code execution
+    off, a tool missing, the checks failing before any command) has ``ran``
+    False and says why in ``summary``; it is never sandboxed and never ok.
     """
 
     name: str
@@ -165,11 +170,29 @@ class CheckRun(BaseModel):
     errors: int = 0
     sandboxed: bool = True
     summary: str = ""  # one line: "3 passed, 1 failed", "killed after 120 s (wall time)"
+    ran: bool = True  # False: no command ran (``summary`` says why); inferred when not given
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_ran(cls, data: Any) -> Any:
+        """Say whether the check ran when its maker (or an old record) did not say.
+
+        A check with no command, or whose summary says it was skipped, not run
+        or did not start, ran nothing; nothing it did was then sandboxed.
+        """
+        if not isinstance(data, dict):
+            return data
+        ran = data.get("ran")
+        if ran is None:
+            ran = bool(str(data.get("command") or "").strip()) and not _NOT_RUN.search(
+                str(data.get("summary") or "")
+            )
+        return {**data, "ran": ran, **({} if ran else {"sandboxed": False})}
 
     @property
     def ok(self) -> bool:
-        """Whether the command ended by itself with exit code 0 and nothing failed."""
-        return self.exit_code == 0 and not self.failed and not self.errors
+        """Whether the command ran, ended by itself with exit code 0 and nothing failed."""
+        return self.ran and self.exit_code == 0 and not self.failed and not self.errors
 
 
 class StageRecord(BaseModel):

@@ -50,6 +50,8 @@ from devfactory.events import (
     UsageRecorded,
     stage_records,
 )
+from devfactory.findings import instructions_of
+from devfactory.graph.metering import spend_by_team
 from devfactory.graph.state import final_checks_of, outcome_of
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
@@ -263,6 +265,8 @@ class RunRecorder:
         records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
         requirement = values.get("requirement", "")
         self._workspace()
+        teams = load_teams()
+        told = {r.team: instructions_of(teams[r.team]) for r in records if r.team in teams}
         refused = write_run_files(
             self.out_dir,
             run_id=row.run_id,
@@ -271,7 +275,9 @@ class RunRecorder:
             status=status,
             reason=reason,
             records=records,
+            spend=spend_by_team(values),  # the ledger: what `usage` and the API count too
             final_checks=final_checks_of(values),
+            instructions=told,  # a claim copied from them is not listed
         )
         for problem in refused:  # the run's state is in Postgres either way
             self._refused("factory", problem)
@@ -279,7 +285,7 @@ class RunRecorder:
         self.runs.release(
             row.run_id,
             reason=reason,
-            spend=Spend.total(values.get("spend", {}).values()),
+            spend=Spend.total(spend_by_team(values).values()),
             requirement=requirement or None,
             pending=[p.interrupt_id for p in pending],
             driver=self.driver,

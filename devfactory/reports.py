@@ -13,6 +13,7 @@ from typing import Any
 from devfactory.contracts import StageRecord
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import DecisionError, Pause
+from devfactory.graph.metering import spend_by_team
 from devfactory.graph.state import final_checks_of
 from devfactory.settings import Settings
 from devfactory.store.runs import RunInputError, RunStateError
@@ -64,10 +65,7 @@ class RunUsage:
         project_spent: Spend,
     ) -> RunUsage:
         """Sum a run's ledger by team (every round) against its caps and its project's."""
-        teams: dict[str, Spend] = {}
-        for entry in values.get("spend", {}).values():
-            team = entry.get("team", "?")
-            teams[team] = teams.get(team, Spend()) + Spend.model_validate(entry)
+        teams = spend_by_team(values)
         total = Spend.total(teams.values())
         budget = values.get("budget") or default
         return cls(

@@ -8,6 +8,7 @@ from typing import Any
 from devfactory.artifacts import check_line
 from devfactory.contracts import CheckRun
 from devfactory.control.hitl import HELP, Pause
+from devfactory.findings import check_fact, claim_line, claims_of, instructions_of
 from devfactory.teams.registry import TeamRegistry
 
 ACTION_LABELS = {
@@ -19,6 +20,10 @@ ACTION_LABELS = {
 }
 
 
+def _mark(check: CheckRun) -> str:
+    return "➖" if not check.ran else "✅" if check.ok else "❌"  # never ran: neither
+
+
 def _list(title: str, items: list[str]) -> list[str]:
     return [f"**{title}**\n\n" + "\n".join(f"- {i}" for i in items)] if items else []
 
@@ -28,7 +33,12 @@ def _code(text: str) -> str:
 
 
 def stage_markdown(record: dict[str, Any], teams: TeamRegistry) -> str:
-    """Render a finished stage: team, model, status, confidence, what it assumed and verified."""
+    """Render a finished stage: team, model, status, confidence, its checks and its claims.
+
+    What the checks that ran found is listed as verified; what the team's
+    report asserts or assumes is listed once, as claims (lines copied from its
+    instructions left out).
+    """
     spec = teams.get(record["team"])
     result = record.get("result") or {}
     usage = record.get("usage") or {}
@@ -41,11 +51,17 @@ def stage_markdown(record: dict[str, Any], teams: TeamRegistry) -> str:
     ]
     if record.get("reason"):
         blocks.append(f"> {record['reason']}")
-    blocks += _list("Assumptions", list(result.get("assumptions_made") or []))
-    blocks += _list("Verified facts", list(result.get("verified_facts") or []))
-    blocks += _list("Artifacts", [f"`{a['path']}`" for a in result.get("artifacts") or []])
     checks = [CheckRun.model_validate(c) for c in record.get("checks") or []]
-    blocks += _list("Checks", [f"{'✅' if c.ok else '❌'} {_code(check_line(c))}" for c in checks])
+    blocks += _list("Verified by checks", [check_fact(c) for c in checks if c.ran])
+    claims, _ = claims_of(
+        record["team"],
+        result.get("verified_facts") or [],
+        result.get("assumptions_made") or [],
+        instructions_of(spec) if spec else "",
+    )
+    blocks += _list("Claims (not verified)", [claim_line(c) for c in claims])
+    blocks += _list("Artifacts", [f"`{a['path']}`" for a in result.get("artifacts") or []])
+    blocks += _list("Checks", [f"{_mark(c)} {_code(check_line(c))}" for c in checks])
     if record.get("recalled"):
         blocks.append(f"_recalled {len(record['recalled'])} memories before it worked_")
     return "\n\n".join(blocks)

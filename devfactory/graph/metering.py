@@ -35,7 +35,8 @@ def add_spend(
         cost_usd=cost,
         seconds=seconds,
     )
-    return {"team": team, **spend.model_dump()}
+    # the model is the one that served the entry's latest call (the costs page sums by it)
+    return {"team": team, "model": model, **spend.model_dump()}
 
 
 def stage_spent(
@@ -61,6 +62,22 @@ def run_spend(state: Mapping[str, Any], team: str | None = None) -> Spend:
     """Sum the run's ledger (only ``team``'s entries when given)."""
     entries = state.get("spend", {}).values()
     return Spend.total(e for e in entries if team is None or e.get("team") == team)
+
+
+def spend_by_team(state: Mapping[str, Any]) -> dict[str, Spend]:
+    """Sum the run's ledger by team: every model call the run made, counted once.
+
+    The ledger is the one count of a run's calls and tokens: every round and
+    attempt of each team, its answers to questions and its fact extraction,
+    and governance's calls (under ``governance``). ``run.json``, ``SUMMARY.md``,
+    ``devfactory usage`` and the API's usage all read it through here. A stage
+    record's ``usage`` is only that stage's last round.
+    """
+    teams: dict[str, Spend] = {}
+    for entry in (state.get("spend") or {}).values():
+        team = entry.get("team", "?")
+        teams[team] = teams.get(team, Spend()) + Spend.model_validate(entry)
+    return teams
 
 
 def check(state: Mapping[str, Any], team: str, context: Context) -> BudgetCheck:
