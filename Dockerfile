@@ -10,6 +10,7 @@ ENV CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON
 COPY pyproject.toml uv.lock README.md ./
 COPY devfactory ./devfactory
 RUN uv sync --frozen --no-dev
-VOLUME ["/data", "/out"]
+# run folders live in /data/runs/<run-id> (DEVFACTORY_RUNS_DIR), beside the users file
+VOLUME ["/data"]
 ENTRYPOINT ["devfactory"]
 CMD ["--help"]

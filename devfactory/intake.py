@@ -51,7 +51,7 @@ def new_run(
     requirement = redact(checked_text(requirement, "the requirement"))
     project = checked_text(project, "the project")
     run_id = run_id or new_run_id()
-    out = writable_folder(out_dir or Path.cwd() / "out" / run_id)
+    out = writable_folder(out_dir or settings.run_folder(run_id))
     budget = default_caps(settings)
     if caps is not None:
         budget["run"] = {**budget["run"], **caps.model_dump(exclude_none=True)}

@@ -13,7 +13,10 @@ it is about, with nothing passed by the code that logs:
   ``backend-engineering``, step ``draft``). Nodes never log their own context.
 
 JSON lines are rendered by structlog's ``ProcessorFormatter`` over the
-standard library's records, with an ISO timestamp, the level and the logger.
+standard library's records, with an ISO timestamp, the level and the logger;
+a record's ``extra`` fields become the line's own keys (``run_event_fields``
+gives a run event's), and Python's warnings are log lines too, so that under
+``json`` every line a process logs is one JSON object.
 """
 
 from __future__ import annotations
@@ -28,7 +31,19 @@ from typing import Any, TextIO
 import structlog
 from langchain_core.runnables.config import var_child_runnable_config
 
+from devfactory.events import Event
+from devfactory.redact import redact
+
 CONTEXT = ("run_id", "stage", "team", "step")
+# The keys every line has; the others a line has are its record's ``extra`` fields.
+_OWN_KEYS = frozenset({"event", "level", "logger", "timestamp", "exception", *CONTEXT})
+# A record's own attributes (those formatting adds too): the others are its ``extra``.
+_RECORD_KEYS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# What a run event's field may not be named in a line: the record's own attributes, the
+# line's own keys, and the two a worker's event line adds (the event's kind, the worker).
+# Its run, stage and team are the line's context, and keep their names.
+_TAKEN = _RECORD_KEYS | {"kind", "worker"} | (_OWN_KEYS - set(CONTEXT))
+_LONGEST = 300  # characters of one field's value in a log line
 
 
 class LogFormat(StrEnum):
@@ -61,9 +76,22 @@ def graph_context(
     return event
 
 
+def record_extras(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Add the record's ``extra`` fields (``log.info(..., extra={...})``) to the line."""
+    record = event.get("_record")
+    if record is not None:
+        event.update((k, v) for k, v in vars(record).items() if k not in _RECORD_KEYS)
+    return event
+
+
 def _text(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
     """Render a line for people: ``LEVEL logger: message [run=... team=...]``."""
-    about = " ".join(f"{key}={event[key]}" for key in CONTEXT if event.get(key))
+    about = " ".join(
+        [f"{key}={event[key]}" for key in CONTEXT if event.get(key)]
+        + [f"{key}={value}" for key, value in event.items() if key not in _OWN_KEYS]
+    )
     line = f"{event.get('level', method).upper()} {event.get('logger', '')}: {event['event']}"
     if about:
         line += f" [{about}]"
@@ -79,6 +107,7 @@ def formatter(fmt: str) -> logging.Formatter:
         graph_context,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        record_extras,
     ]
     if fmt == "json":
         chain.append(structlog.processors.TimeStamper(fmt="iso", utc=True))
@@ -108,6 +137,7 @@ def configure(
     handler.setFormatter(formatter(fmt))
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # a warning is a line in the same format, not raw stderr
 
 
 @contextmanager
@@ -115,3 +145,35 @@ def bound_run(run_id: str) -> Iterator[None]:
     """Say ``run_id`` on every line logged in this block (and in the graph's threads)."""
     with structlog.contextvars.bound_contextvars(run_id=run_id):
         yield
+
+
+def run_event_fields(event: Event) -> dict[str, Any]:
+    """Return a run event as a log line's ``extra`` fields: its kind and its short values.
+
+    Scalars (and lists of them) are kept, clipped and redacted; a nested
+    object's (a stage's record) are lifted to the top, where the event's own
+    win. A name the line already uses is prefixed with the kind
+    (``error_message``).
+    """
+    fields: dict[str, Any] = {"kind": event.event}
+    body = event.body()
+    nested = [value for value in body.values() if isinstance(value, dict)]
+    for source in (body, *nested):
+        for key, value in source.items():
+            shown = _short(value)
+            if shown is None:
+                continue
+            name = f"{event.event}_{key}" if key in _TAKEN else key
+            fields.setdefault(name, shown)
+    return fields
+
+
+def _short(value: Any) -> Any:
+    """Return ``value`` as a log line shows it (None: not shown)."""
+    if isinstance(value, str):
+        return redact(value[:_LONGEST])
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str | bool | int | float) for v in value):
+        return [_short(v) for v in value[:10]]
+    return None

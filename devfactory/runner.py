@@ -78,7 +78,7 @@ class Factory:
         self.approvals: ProjectApprovals = self.stores.approvals
         self.audit: AuditLog = self.stores.audit
         # Langfuse (LANGFUSE_* keys): one trace per run; None sends nothing
-        self.tracing = tracing if tracing is not None else open_tracing()
+        self.tracing = tracing if tracing is not None else open_tracing(settings.probe_timeout_s)
         self.graphs = Graphs(self.checkpointer, settings.recursion_limit)
         self._queries = Queries(settings, self.stores, self.graphs)
         self._driver = RunDriver(
@@ -242,6 +242,10 @@ class Factory:
     def memory_stats(self) -> MemoryStats:
         """Describe every memory bank, the embedder in use and each team's facts."""
         return self._queries.memory_stats()
+
+    def recent_memories(self, bank: str, *, owners: Owners, limit: int) -> list[RecalledMemory]:
+        """Return the newest memories of ``bank`` that ``owners`` may see, newest first."""
+        return self._queries.recent_memories(bank, owners=owners, limit=limit)
 
     def reindex_memory(self, bank: str) -> Reindexed:
         """Re-embed ``bank`` with the embedder in use now (after switching embedders)."""

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(default=Path.home() / ".devfactory")
+    runs_dir: Path | None = Field(
+        default=None,
+        description="Where each run's folder is made, as <runs_dir>/<run-id> (default: "
+        "<data_dir>/runs, so the API, the workers and the chat that share the data directory "
+        "see the same files); a run's own folder (--out) wins.",
+    )
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "DEVFACTORY_DATABASE_URL")
     )
@@ -348,6 +354,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _expand(self) -> Settings:
         object.__setattr__(self, "data_dir", self.data_dir.expanduser().resolve())
+        if self.runs_dir is not None:
+            object.__setattr__(self, "runs_dir", self.runs_dir.expanduser().resolve())
         return self
 
     @classmethod
@@ -369,6 +377,10 @@ class Settings(BaseSettings):
         if path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
         return tuple(FlatLimits(source) for source in sources)
+
+    def run_folder(self, run_id: str) -> Path:
+        """Return the folder a run gets when it is given none (``runs_dir``/<run-id>)."""
+        return (self.runs_dir or self.data_dir / "runs") / run_id
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a validated copy with ``changes`` applied (a limit by its flat name too)."""

@@ -16,18 +16,25 @@ confidence is also a score on the trace (name ``confidence``, the team in its
 metadata), so Langfuse can chart and filter it; where a drive stops, the trace
 gains an ``outcome:`` tag.
 
-Without keys nothing is sent: ``open_tracing`` returns None. Export is
-Langfuse's own background OTLP export: a server that refuses connections
-costs a warning, never the run.
+Without keys nothing is sent: ``open_tracing`` returns None. With keys it
+first asks the server's health endpoint, once, with a short timeout: a server
+that refuses connections, or accepts them and never answers, costs that one
+warning and at most the timeout, and the process traces nothing. Past the
+probe, export is Langfuse's own background OTLP export with a short timeout,
+and the exporter's complaints about a server that went away are one line per
+``QUIET_S``, not one per batch and retry.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+import httpx
 
 from devfactory.events import (
     ClarificationRouted,
@@ -52,6 +59,18 @@ from devfactory.store.runs import RunRow
 log = logging.getLogger(__name__)
 
 KEYS = ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY")
+EXPORT_TIMEOUT_S: Final = 2
+"""Seconds one export to Langfuse may take (``LANGFUSE_TIMEOUT`` overrides it)."""
+QUIET_S: Final = 600.0
+"""After one line from Langfuse's exporter about a failed export, the next such within this
+many seconds is dropped."""
+# Where the exporter's complaints come from: Langfuse's own, and OpenTelemetry's export.
+EXPORT_LOGGERS: Final = (
+    "langfuse",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.sdk.trace.export",
+    "opentelemetry.sdk._shared_internal",
+)
 
 
 def tracing_configured() -> bool:
@@ -59,17 +78,79 @@ def tracing_configured() -> bool:
     return all(os.environ.get(key) for key in KEYS)
 
 
-def open_tracing() -> Any | None:
-    """Return the Langfuse client the keys in the environment name, or None without keys."""
+def server_url() -> str:
+    """Return the Langfuse server the factory sends to (as the Langfuse client picks it)."""
+    return (
+        os.environ.get("LANGFUSE_BASE_URL")
+        or os.environ.get("LANGFUSE_HOST")
+        or "https://cloud.langfuse.com"
+    ).rstrip("/")
+
+
+def open_tracing(probe_timeout_s: float = 1.5) -> Any | None:
+    """Return the Langfuse client the keys in the environment name; None without keys.
+
+    None too, after one warning, when the server does not answer its health
+    endpoint within ``probe_timeout_s``: a dead or silent Langfuse costs the
+    probe, never the runs.
+    """
     if not tracing_configured():
+        return None
+    server = server_url()
+    problem = _unreachable(server, probe_timeout_s)
+    if problem:
+        log.warning("Langfuse at %s %s: runs of this process are not traced", server, problem)
         return None
     from langfuse import Langfuse
 
+    _quiet_exporter()
     try:
-        return Langfuse()
+        return Langfuse(timeout=int(os.environ.get("LANGFUSE_TIMEOUT") or EXPORT_TIMEOUT_S))
     except Exception as exc:  # noqa: BLE001 - tracing must never stop a run
         log.warning("Langfuse is configured but could not start: %s", exc)
         return None
+
+
+def _unreachable(server: str, timeout_s: float) -> str:
+    """Say why ``server`` is not a Langfuse that answers ("" when it answers in time)."""
+    try:
+        response = httpx.get(f"{server}/api/public/health", timeout=timeout_s)
+    except httpx.TimeoutException:
+        return f"did not answer within {timeout_s:g} s"
+    except (httpx.HTTPError, ValueError) as exc:  # refused, no such host, a bad URL
+        return f"cannot be reached ({type(exc).__name__}: {exc})"
+    if response.status_code in (502, 503, 504):  # a proxy in front of a Langfuse that is down
+        return f"answered {response.status_code}"
+    return ""
+
+
+class _Quiet(logging.Filter):
+    """Let one warning or error through per ``QUIET_S``, from all the exporter's loggers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last = float("-inf")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        now = time.monotonic()
+        if now - self.last < QUIET_S:
+            return False
+        self.last = now
+        record.exc_info = record.exc_text = None  # one line: the retries' tracebacks say no more
+        return True
+
+
+_QUIET = _Quiet()
+
+
+def _quiet_exporter() -> None:
+    """Put ``_QUIET`` on the exporter's loggers (once per process)."""
+    for name in EXPORT_LOGGERS:
+        logger = logging.getLogger(name)
+        if _QUIET not in logger.filters:
+            logger.addFilter(_QUIET)
 
 
 def trace_id_of(run_id: str) -> str:
@@ -88,12 +169,8 @@ def trace_url(run_id: str) -> str | None:
     """
     if not tracing_configured():
         return None
-    base = (
-        os.environ.get("LANGFUSE_UI_URL")  # where people open it, when the factory
-        or os.environ.get("LANGFUSE_BASE_URL")  # sends to an address only it can reach
-        or os.environ.get("LANGFUSE_HOST")
-        or "https://cloud.langfuse.com"
-    )
+    # where people open it, when the factory sends to an address only it can reach
+    base = os.environ.get("LANGFUSE_UI_URL") or server_url()
     return f"{base.rstrip('/')}/trace/{trace_id_of(run_id)}"
 
 

@@ -6,7 +6,10 @@ idle worker sleeps until ``NOTIFY devfactory_queue`` or ``worker_poll_s``.
 A run executes in exactly one worker at a time (the claim is one
 compare-and-set under ``FOR UPDATE SKIP LOCKED``), and a worker that is told
 to stop (SIGTERM, Ctrl-C) lets go of its run at the next step boundary and
-hands it back to the queue.
+hands it back to the queue. A worker has no console: it logs one line per run
+event it sees (``devfactory.worker.events``, at INFO whatever the root's level),
+with the run's id and the event's kind and short fields, in the process's log
+format (``logs.py``).
 
 Every worker runs a ``Watchdog`` thread, but only the one holding a Postgres
 advisory lock sweeps (the lock is held by a connection, so a dead leader's
@@ -38,6 +41,8 @@ from devfactory.control import unattended
 from devfactory.control.hitl import POLICY_PREFIX, DecisionError
 from devfactory.control.lifecycle import Phase
 from devfactory.control.policy import load_policy
+from devfactory.events import Event
+from devfactory.logs import run_event_fields
 from devfactory.redact import redact
 from devfactory.reports import RunReport
 from devfactory.runner import Factory, RunBusyError, RunStateError
@@ -45,6 +50,8 @@ from devfactory.store.lease import new_driver
 from devfactory.store.queue import CHANNEL, WATCHDOG_LOCK, Swept
 
 log = logging.getLogger(__name__)
+# its lines per run event (INFO, written whatever the root's level unless set elsewhere)
+events_log = logging.getLogger(f"{__name__}.events")
 
 
 EXPIRY = f"{POLICY_PREFIX}expiry"
@@ -83,7 +90,12 @@ def expire_pauses(factory: Factory) -> list[str]:
                     by_policy=True,
                 )
             except (DecisionError, RunStateError, RunBusyError) as exc:
-                log.info("watchdog: pause of run %s not expired: %s", row.run_id, exc)
+                log.info(
+                    "watchdog: pause of run %s not expired: %s",
+                    row.run_id,
+                    exc,
+                    extra={"run_id": row.run_id},
+                )
                 continue
             answered.append(row.run_id)
             break  # the run goes on; its other questions are asked again if still open
@@ -106,7 +118,11 @@ def sweep(factory: Factory) -> Swept:
             if factory.end_idle(row, Phase.FAILED, actor="watchdog", reason=reason):
                 failed.append((row.run_id, reason))
         elif factory.queue.requeue_crashed(row):
-            log.warning("watchdog: run %s lost its worker; queued again", row.run_id)
+            log.warning(
+                "watchdog: run %s lost its worker; queued again",
+                row.run_id,
+                extra={"run_id": row.run_id},
+            )
             requeued.append(row.run_id)
     days = factory.settings.retention_days
     archived = factory.queue.archive_finished(days) if days > 0 else []
@@ -179,8 +195,17 @@ class Worker:
         """Stop claiming runs, and let go of the current one at its next step."""
         self.stopping = self.stopping or why
 
+    def __post_init__(self) -> None:
+        if events_log.level == logging.NOTSET:
+            events_log.setLevel(logging.INFO)
+
     def _stop_check(self) -> str:
         return self.stopping
+
+    def _log_event(self, run_id: str, event: Event) -> None:
+        """Log one line for a run event, with its run and kind (in every format)."""
+        fields = {**run_event_fields(event), "run_id": run_id, "worker": self.name}
+        events_log.info(event.event, extra=fields)
 
     def step(self) -> RunReport | None:
         """Claim and drive one queued run; None when the queue is empty."""
@@ -189,14 +214,21 @@ class Worker:
         if row is None:
             return None
         self.driven.append(row.run_id)
-        log.info("worker %s: driving run %s", self.name, row.run_id)
+        log.info("worker %s: driving run %s", self.name, row.run_id, extra={"run_id": row.run_id})
         self.current = row.run_id
         try:
-            return self.factory.drive_claimed(row, driver, stop=self._stop_check)
+            return self.factory.drive_claimed(
+                row,
+                driver,
+                stop=self._stop_check,
+                on_event=lambda event: self._log_event(row.run_id, event),
+            )
         except (RunStateError, RunBusyError) as exc:
             # nothing ran: let go at once, so that the watchdog counts it and decides
             self.factory.runs.release(row.run_id, reason=str(exc), driver=driver)
-            log.warning("worker %s: run %s: %s", self.name, row.run_id, exc)
+            log.warning(
+                "worker %s: run %s: %s", self.name, row.run_id, exc, extra={"run_id": row.run_id}
+            )
             return None
         finally:
             self.current = ""

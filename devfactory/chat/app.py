@@ -39,6 +39,7 @@ from chainlit.server import app as server
 from starlette.datastructures import Headers
 
 from devfactory.chat import actions, runs, secret  # noqa: F401 - actions: the buttons
+from devfactory.chat.avatars import author_name
 from devfactory.chat.conversations import group_chat, project_answer, team_chat
 from devfactory.chat.guard import OriginGuard, client_address
 from devfactory.chat.session import (
@@ -55,6 +56,7 @@ from devfactory.chat.session import (
 )
 from devfactory.control.policy import ROLES
 from devfactory.control.signin import LockedError
+from devfactory.pipelines import available_pipelines, load_pipeline
 from devfactory.users import UserStore
 from devfactory.webguard import BodyLimit, SecurityHeaders
 
@@ -132,6 +134,19 @@ async def profiles(user: cl.User | None = None) -> list[cl.ChatProfile]:
     ]
 
 
+def pipeline_select(default: str = "mvp") -> Select:
+    """Return the Factory profile's pipeline choice: every pipeline in ``pipelines/``."""
+    names = list(available_pipelines())
+    sizes = " · ".join(f"{name}: {len(load_pipeline(name).teams)} teams" for name in names)
+    return Select(
+        id="pipeline",
+        label="Pipeline",
+        values=names,
+        initial_index=names.index(default) if default in names else 0,
+        description=sizes,
+    )
+
+
 def team_of_profile(profile: str | None) -> str | None:
     """Return the team slug a profile talks to, if it is a team's."""
     return next((s.slug for s in teams.values() if s.name == profile), None)
@@ -148,7 +163,7 @@ async def start() -> None:
     if profile == FACTORY:
         values = await cl.ChatSettings(
             [
-                Select(id="pipeline", label="Pipeline", values=["mvp", "full"], initial_index=0),
+                pipeline_select(),
                 TextInput(id="project", label="Project", initial="default"),
             ]
         ).send()
@@ -195,7 +210,7 @@ async def start() -> None:
             await cl.Message(
                 content=f"You are talking to the **{teams[slug].name}** team. "
                 f"{teams[slug].description}",
-                author=teams[slug].name,
+                author=author_name(teams[slug].name),
             ).send()
     cl.user_session.set("history", [])
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +35,7 @@ app = typer.Typer(
 )
 console = SafeConsole()
 err = SafeConsole(stderr=True)
+log = logging.getLogger(__name__)
 
 AsOption = Annotated[
     str | None, typer.Option("--as", help="Who answers (default: DEVFACTORY_OPERATOR or $USER).")
@@ -59,7 +62,10 @@ CostOption = Annotated[
 ]
 PipelineOption = Annotated[str, typer.Option(help="Pipeline: " + ", ".join(available_pipelines()))]
 ProjectOption = Annotated[str, typer.Option(help="Project the run belongs to.")]
-OutOption = Annotated[Path | None, typer.Option(help="Output folder (default ./out/<run-id>).")]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(help="Output folder (default <data_dir>/runs/<run-id>, or runs_dir's when set)."),
+]
 UnattendedOption = Annotated[
     bool | None,
     typer.Option(
@@ -187,8 +193,21 @@ def open_factory(settings: Settings) -> Any:
         raise fail(str(exc), EXIT_ENV) from exc
     except DATABASE_DOWN as exc:
         raise fail(database_down(exc), EXIT_ENV) from exc
-    err.print(styled(f"database: {describe_database(settings)}", "dim"))
+    where = f"database: {describe_database(settings)}"
+    if logs_json(settings):
+        log.info(where)  # a log line like every other (shown with --verbose)
+    else:
+        err.print(styled(where, "dim"))
     return factory
+
+
+def logs_json(settings: Settings) -> bool:
+    """Say whether this process logs JSON lines, where stderr takes nothing but log lines.
+
+    ``--log-format`` is in the environment (the CLI's callback puts it there for
+    what it starts), else the setting says.
+    """
+    return (os.environ.get("DEVFACTORY_LOG_FORMAT") or settings.log_format) == "json"
 
 
 @contextmanager

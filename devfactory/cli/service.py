@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated
 
 import typer
@@ -29,6 +30,11 @@ from devfactory.cli.common import (
 from devfactory.console import styled
 from devfactory.pipelines import PipelineError, load_pipeline
 from devfactory.settings import get_settings
+
+# A worker's own lines (its metrics address, waiting, stopped): log lines, not console
+# text, so that under ``--log-format json`` all it writes is JSON. INFO, written whatever
+# the root's level unless set elsewhere, as its run-event lines are (``worker.events_log``).
+log = logging.getLogger(__name__)
 
 
 @app.command(rich_help_panel="Service")
@@ -104,6 +110,8 @@ def worker(
     """
     from devfactory.worker import Watchdog, Worker, install_signal_handlers, serve_metrics
 
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
     with common.session() as factory:
         work = Worker(factory)
         keeper = Watchdog(factory) if watchdog else None
@@ -115,17 +123,20 @@ def worker(
                 serve_metrics(work, keeper, host=metrics_host, port=metrics_port)
             except OSError as exc:
                 raise fail(f"metrics: {metrics_host}:{metrics_port}: {exc}", EXIT_ENV) from exc
-            err.print(styled(f"metrics on http://{metrics_host}:{metrics_port}/", "dim"))
-        err.print(styled(f"worker {work.name}: waiting for runs", "dim"))
+            log.info("metrics on http://%s:%s/", metrics_host, metrics_port)
+        log.info("worker %s: waiting for runs", work.name, extra={"worker": work.name})
         try:
             driven = work.run(idle_exit_s=idle_exit, max_runs=max_runs)
         finally:
             if keeper is not None:
                 keeper.stop()
                 keeper.join(timeout=10)
-        err.print(
-            styled(f"worker {work.name}: stopped after {driven} run(s)", "dim")
-            + (f" ({work.stopping})" if work.stopping else "")
+        log.info(
+            "worker %s: stopped after %d run(s)%s",
+            work.name,
+            driven,
+            f" ({work.stopping})" if work.stopping else "",
+            extra={"worker": work.name, "runs": driven},
         )
 
 

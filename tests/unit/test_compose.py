@@ -78,6 +78,19 @@ def test_the_factory_sends_traces_to_langfuse_with_the_project_keys_langfuse_cre
         assert {"langfuse-postgres", "clickhouse", "minio", "redis"} <= set(needs)
 
 
+def test_the_api_the_workers_and_the_chat_share_one_data_volume_holding_run_folders() -> None:
+    data_dir = re.search(r"DEVFACTORY_DATA_DIR=(\S+)", (ROOT / "Dockerfile").read_text())
+    assert data_dir is not None
+    for name in (*FACTORY, "devfactory"):
+        volumes = SERVICES[name]["volumes"]
+        assert f"factory-data:{data_dir[1]}" in volumes, name
+        # nothing a run writes goes to a folder of the container's own (it would be lost)
+        assert all(v.startswith("factory-data:") for v in volumes), name
+        env = SERVICES[name]["environment"]
+        assert "DEVFACTORY_RUNS_DIR" not in env  # run folders: the default, <data_dir>/runs
+    assert "factory-data" in yaml.safe_load(COMPOSE)["volumes"]
+
+
 def test_every_variable_the_stack_reads_is_in_env_example() -> None:
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", COMPOSE))
     example = (ROOT / ".env.example").read_text()

@@ -1,0 +1,111 @@
+"""Two services sharing only the data volume: what a worker writes, the API serves.
+
+In the compose stack the API and each worker are containers of their own: each
+has its own working directory, and they share only the database and the data
+volume. Here each is a process started in a working directory of its own; the
+run's folder must be made under the shared data directory, never under either.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from devfactory.settings import Settings
+from devfactory.users import UserStore
+from tests.integration.cli import BIN, cli_env
+from tests.integration.test_api import LOW, free_port
+
+
+@pytest.fixture
+def shared_database(server_dsn: str) -> Iterator[str]:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield make_conninfo(server_dsn, dbname=name)
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def service(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``devfactory *args`` in ``cwd`` (its container's working directory)."""
+    cwd.mkdir()
+    with (cwd.parent / f"{cwd.name}.log").open("ab") as log:
+        return subprocess.Popen(
+            [str(BIN / "devfactory"), *args], cwd=cwd, env=env, stdout=log, stderr=log
+        )
+
+
+def wait_for(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, "the API died"
+        assert time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.3)
+
+
+def test_a_run_driven_by_a_worker_is_served_by_the_api_files_included(
+    shared_database: str, tmp_path: Path
+) -> None:
+    env = cli_env(shared_database, tmp_path)  # the data dir: tmp_path/data, shared by both
+    env.update(DEVFACTORY_WORKER_POLL_S="0.5", DEVFACTORY_REVIEW_REQUIRED="false")
+    data_dir = Path(env["DEVFACTORY_DATA_DIR"])
+    key = UserStore.of(Settings(data_dir=data_dir)).create_key("op-1", "operator")[1]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    api = service(env, tmp_path / "api", "serve", "--port", str(port))
+    worker = service(env, tmp_path / "worker", "worker")
+    try:
+        wait_for(base, api)
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as http:
+            run_id = http.post("/runs", json={"requirement": LOW}).json()["run_id"]
+            deadline = time.monotonic() + 180
+            while (run := http.get(f"/runs/{run_id}").json())["status"] != "COMPLETED":
+                assert run["status"] not in ("FAILED", "REJECTED"), run
+                assert worker.poll() is None, "the worker died"
+                assert time.monotonic() < deadline, run
+                time.sleep(0.5)
+            listed = http.get(f"/runs/{run_id}/artifacts")
+            assert listed.status_code == 200
+            served = {
+                item["path"]: http.get(f"/runs/{run_id}/artifacts/{item['path']}")
+                for item in listed.json()["files"]
+            }
+    finally:
+        for proc in (worker, api):
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    folder = data_dir / "runs" / run_id
+    assert Path(run["out_dir"]) == folder
+    written = {
+        str(path.relative_to(folder))
+        for path in folder.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(folder).parts
+    }
+    assert {"run.json", "SUMMARY.md"} <= written
+    assert any(path.endswith(".md") and "/" in path for path in written)  # a stage's file
+    assert set(served) == written
+    for path, response in served.items():
+        assert response.status_code == 200, path
+        assert response.content == (folder / path).read_bytes(), path
+    # neither service wrote anything into its own working directory
+    assert list((tmp_path / "api").iterdir()) == []
+    assert list((tmp_path / "worker").iterdir()) == []
