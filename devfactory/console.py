@@ -83,6 +83,7 @@ class Progress:
         self.live: Live | None = None
         self.caption = ""
         self.phase = ""
+        self.run_id: str | None = None  # known once the drive began (``RunStarted``)
         self._handlers: dict[type[Event], Callable[[Any], str]] = {
             StageStarted: self._stage_started,
             StageFinished: self._stage_finished,
@@ -189,6 +190,7 @@ class Progress:
         return ""
 
     def _run_started(self, event: RunStarted) -> str:
+        self.run_id = event.run_id
         self.caption = f"run {event.run_id} -> {event.out_dir}"
         return (
             f"run {event.run_id} ({'resumed' if event.resumed else 'new'}), "
@@ -234,10 +236,21 @@ def pause_panel(run_id: str, interrupt_id: str, pause: Pause) -> Panel:
     return Panel(body, title=title, subtitle=styled(pause.title, ""), expand=False)
 
 
+def add_id_column(table: Table, header: str, ids: list[str]) -> None:
+    """Add a column that shows every id whole, however narrow the terminal.
+
+    The column never wraps and is never narrower than its longest id; the
+    table's other columns (wrapping ones) give up the room instead.
+    """
+    table.add_column(header, no_wrap=True, min_width=max(map(len, [header, *ids])))
+
+
 def pending_table(items: list[Any]) -> Table:
-    """Render what paused runs wait on."""
+    """Render what paused runs wait on (run ids and question ids shown whole)."""
     table = Table(title="waiting for a person")
-    for col in ("run", "id", "kind", "team", "who may answer", "question"):
+    add_id_column(table, "run", [item.run_id for item in items])
+    add_id_column(table, "id", [item.interrupt_id[:8] for item in items])
+    for col in ("kind", "team", "who may answer", "question"):
         table.add_column(col)
     for item in items:
         table.add_row(
@@ -247,6 +260,26 @@ def pending_table(items: list[Any]) -> Table:
             item.pause.team or "-",
             ", ".join(item.pause.roles),
             item.pause.title,
+        )
+    return table
+
+
+def runs_table(rows: list[Any]) -> Table:
+    """Render recent runs (``devfactory list``); a run id is shown whole, the requirement cut."""
+    table = Table()
+    add_id_column(table, "run", [row.run_id for row in rows])
+    for col in ("status", "project", "pipeline"):
+        table.add_column(col)
+    table.add_column("created", no_wrap=True)
+    table.add_column("requirement", overflow="ellipsis")
+    for row in rows:
+        table.add_row(
+            row.run_id,
+            row.shown_status,
+            row.project,
+            row.pipeline,
+            f"{row.created_at:%Y-%m-%d %H:%M}",
+            Text(clean(row.requirement[:60]), no_wrap=True, overflow="ellipsis"),
         )
     return table
 

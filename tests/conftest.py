@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devfactory.settings import Settings
+from tests import leftovers
 
 # Graph-logic tests script their files and never run them; processes they start inherit
 # this. The build tests (tests/**/test_build*.py) and the embedded e2e run turn it on.
@@ -35,16 +38,38 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let SIGTERM (``timeout``, a CI runner) end the session as Ctrl-C does: torn down.
+
+    Its fixtures then stop the servers they started; a SIGKILL is left to the
+    next session's ``leftovers.sweep``.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupted)
+
+
 @pytest.fixture(scope="session")
 def pg_root() -> Iterator[Path]:
     """A directory for an embedded Postgres, outside pytest's own temporary root.
+
+    It names this session as its owner; servers left in it are stopped at the
+    session's end, or by the next session if this one is killed (``leftovers``).
 
     As root, pgserver runs Postgres as a ``pgserver`` user that must reach its
     data directory. Every pytest session resets ``/tmp/pytest-of-root`` to mode
     0700, which would cut a running server off from its files whenever another
     pytest session starts on the machine.
     """
-    root = Path(tempfile.mkdtemp(prefix="devfactory-test-"))
+    base = Path(tempfile.gettempdir())
+    leftovers.sweep(base)  # servers of sessions killed before their teardown
+    root = Path(tempfile.mkdtemp(prefix=leftovers.PREFIX, dir=base))
     root.chmod(0o755)
+    leftovers.claim(root)
     yield root
+    leftovers.stop_users(root)  # what this session's servers started and left running
     shutil.rmtree(root, ignore_errors=True)

@@ -12,12 +12,16 @@ from typing import Any
 import chainlit as cl
 
 from devfactory.chat import talk
+from devfactory.chat.avatars import MODERATOR, author_name
 from devfactory.chat.session import DEFAULT_GROUP, chosen, hub, policy, settings, teams
 from devfactory.users import Person
 
 
 async def stream_reply(model: Any, messages: list[Any], author: str) -> str:
-    """Stream a model's reply into a new message; return its text."""
+    """Stream a model's reply into a new message by ``author``; return its text.
+
+    A team speaks as ``author_name(spec.name)``: the name its avatar is served under.
+    """
     reply = cl.Message(content="", author=author)
     async for chunk in model.astream(messages):
         token = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
@@ -50,7 +54,9 @@ async def team_chat(slug: str, question: str, *, person: Person) -> None:
         history=history[-2 * settings.chat_history_turns :] if settings.chat_history_turns else [],
         question=question,
     )
-    text = await stream_reply(hub().factory.models_for(spec.model), messages, spec.name)
+    text = await stream_reply(
+        hub().factory.models_for(spec.model), messages, author_name(spec.name)
+    )
     cl.user_session.set("history", [*history, ("user", question), ("assistant", text)])
 
 
@@ -84,10 +90,10 @@ async def group_chat(question: str, *, person: Person) -> None:
         messages = talk.group_turn_messages(
             spec, memory_text=memory_text, question=question, asker=asker, turns=turns, names=names
         )
-        text = await stream_reply(factory.models_for(spec.model), messages, spec.name)
+        text = await stream_reply(factory.models_for(spec.model), messages, author_name(spec.name))
         turns.append(talk.Turn(spec.slug, text, pick.reason))
     summary = talk.summary_messages(question, turns, names)
-    await stream_reply(factory.models_for("factory/fast"), summary, "Moderator")
+    await stream_reply(factory.models_for("factory/fast"), summary, MODERATOR)
     await cl.Message(content=f"_The discussion ended after {rounds} rounds._").send()
 
 

@@ -8,15 +8,24 @@ copies in ``chat/static`` instead, served from Chainlit's ``/public`` folder.
 The page's scripts and styles are Chainlit's own (``assets`` is a link to
 them). If a Chainlit upgrade adds another outside reference, ``localize``
 refuses rather than serve it.
+
+``build`` also writes Chainlit's translations into the app root's
+``.chainlit/translations`` (Chainlit copies its own only where one is missing)
+with the sign-in form asking for a user name, which is what the chat signs in
+with, not an email address. And it draws each speaker's avatar (``avatars.py``).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import Any
+
+from devfactory.chat.avatars import write_avatars
 
 BUILD = "frontend"  # under the app root; the config's custom_build names it
 PUBLIC = "devfactory"  # under the app root's public/, served at /public/devfactory/
@@ -25,6 +34,12 @@ KATEX = f'<link rel="stylesheet" href="/public/{PUBLIC}/katex/katex.min.css" />'
 _PRECONNECT = re.compile(r'\s*<link\s+rel="preconnect"[^>]*>', re.I)
 _FONT_BLOCK = re.compile(r"(<!-- FONT START -->).*?(<!-- FONT END -->)", re.S)
 _KATEX = re.compile(r'<link\s+rel="stylesheet"\s+href="https://[^"]*/katex[^"]*\.css"\s*/?>', re.I)
+# The sign-in form's first field (Chainlit calls it "email"): the chat signs in by user name.
+USER_NAME = {
+    "label": "User name",
+    "placeholder": "your user name",
+    "required": "user name is a required field",
+}
 _OUTSIDE = re.compile(r'(?:href|src)\s*=\s*["\']?(?:[a-z][a-z0-9+.-]*:)?//', re.I)
 
 
@@ -32,12 +47,35 @@ class FrontendError(RuntimeError):
     """Chainlit's page refers to an outside host we do not know how to replace."""
 
 
-def chainlit_dist() -> Path:
-    """Return Chainlit's built frontend (found without importing chainlit)."""
+def chainlit_package() -> Path:
+    """Return Chainlit's package folder (found without importing chainlit)."""
     spec = importlib.util.find_spec("chainlit")
     if spec is None or not spec.submodule_search_locations:
         raise FrontendError("chainlit is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "frontend" / "dist"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def chainlit_dist() -> Path:
+    """Return Chainlit's built frontend."""
+    return chainlit_package() / "frontend" / "dist"
+
+
+def signs_in_by_name(translation: dict[str, Any]) -> dict[str, Any]:
+    """Return a Chainlit translation whose sign-in form asks for a user name, not an email."""
+    form = translation.get("auth", {}).get("login", {}).get("form", {})
+    if "email" in form:
+        form["email"] = {**form["email"], **USER_NAME}
+    return translation
+
+
+def write_translations(root: Path) -> Path:
+    """Write Chainlit's translations, signing in by user name, under the app ``root``."""
+    out = root / ".chainlit" / "translations"
+    out.mkdir(parents=True, exist_ok=True)
+    for source in sorted((chainlit_package() / "translations").glob("*.json")):
+        translation = signs_in_by_name(json.loads(source.read_text("utf-8")))
+        (out / source.name).write_text(json.dumps(translation, indent=4, ensure_ascii=False))
+    return out
 
 
 def localize(html: str) -> str:
@@ -76,4 +114,6 @@ def build(root: Path) -> Path:
     public = root / "public" / PUBLIC
     with as_file(files("devfactory.chat") / "static") as static:
         shutil.copytree(static, public, dirs_exist_ok=True)
+    write_translations(root)
+    write_avatars(root / "public" / "avatars")
     return out

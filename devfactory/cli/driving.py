@@ -82,6 +82,18 @@ def ask_inline(report: Any, by: str, role: str) -> tuple[Any, str | None] | None
 Action = Callable[[Any, Progress], Any]
 
 
+def interrupted(run_id: str | None, *, waiting: bool = False) -> str:
+    """Say that the drive was interrupted, and how to go on with the run it drove.
+
+    ``waiting``: the run was paused, and the person was being asked inline.
+    """
+    if run_id is None:  # stopped before the run began: it may not exist
+        return "interrupted before the run started; `devfactory list` shows it if it was created"
+    if waiting:
+        return f"interrupted; run {run_id} waits for a person: see `devfactory pending {run_id}`"
+    return f"interrupted run {run_id}; continue it with `devfactory resume {run_id}`"
+
+
 def drive(
     factory: Any,
     pipeline: str,
@@ -103,16 +115,23 @@ def drive(
     from devfactory.runner import RunBusyError, RunNotFoundError, RunStateError
     from devfactory.store.runs import RunInputError
 
+    progress: Progress | None = None  # the latest, which knows the run's id once it began
+    asking = False
     try:
-        with Progress(pipeline, shown) as progress:
+        progress = Progress(pipeline, shown)
+        with progress:
             report = action(factory, progress)
         while inline and report.status == "PAUSED" and report.pending:
+            asking = True
             asked = ask_inline(report, *as_)
+            asking = False
             if asked is None:
                 break
             decision, interrupt_id = asked
+            progress = Progress(pipeline, console)
+            progress.run_id = report.run_id
             try:
-                with Progress(pipeline, console) as progress:
+                with progress:
                     report = factory.answer(
                         report.run_id, decision, interrupt_id=interrupt_id, on_event=progress
                     )
@@ -120,9 +139,8 @@ def drive(
                 err.print(styled("refused:", "bold red"), str(exc))
                 report = factory.report(report.run_id)
     except KeyboardInterrupt:
-        raise fail(
-            "interrupted; continue with `devfactory resume <run-id>`", EXIT_INTERRUPTED
-        ) from None
+        run_id = progress.run_id if progress is not None else None
+        raise fail(interrupted(run_id, waiting=asking), EXIT_INTERRUPTED) from None
     except ModelUnavailableError as exc:
         raise fail(str(exc), EXIT_ENV) from exc
     except DecisionError as exc:
@@ -139,8 +157,9 @@ def drive(
         raise
     except Exception as exc:  # noqa: BLE001 - scripts must tell a crash from a FAILED run
         err.print_exception()
+        run_id = (progress.run_id if progress is not None else None) or "<run-id>"
         raise fail(
-            f"unexpected error: {exc}; `devfactory resume <run-id>` continues from the last "
+            f"unexpected error: {exc}; `devfactory resume {run_id}` continues from the last "
             "checkpoint",
             EXIT_BUG,
         ) from exc

@@ -33,7 +33,7 @@ from devfactory.cli.common import (
     identity,
 )
 from devfactory.cli.driving import drive
-from devfactory.console import clean, pause_panel, styled, transitions_table
+from devfactory.console import clean, pause_panel, runs_table, styled, transitions_table
 from devfactory.pipelines import PipelineError, load_pipeline
 from devfactory.settings import get_settings
 from devfactory.tracing import trace_url
@@ -214,19 +214,7 @@ def list_runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None
     """List recent runs, newest first."""
     with common.session() as factory:
         rows = factory.list_runs(limit)
-    table = Table()
-    for col in ("run", "status", "project", "pipeline", "created", "requirement"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(
-            row.run_id,
-            row.shown_status,
-            row.project,
-            row.pipeline,
-            f"{row.created_at:%Y-%m-%d %H:%M}",
-            row.requirement[:60],
-        )
-    console.print(table)
+    console.print(runs_table(rows))
 
 
 @app.command(rich_help_panel="Runs")

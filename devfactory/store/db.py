@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.redact import kept_secret, redact
 from devfactory.settings import Settings
+from devfactory.store.reaper import start_reaper
 
 log = logging.getLogger(__name__)
 _EMBEDDED: dict[str, Any] = {}
@@ -37,11 +38,14 @@ def embedded_dsn(settings: Settings) -> str:
 
             pgdata.parent.mkdir(parents=True, exist_ok=True)
             try:
-                _EMBEDDED[str(pgdata)] = pgserver.get_server(pgdata, cleanup_mode="stop")
+                server = pgserver.get_server(pgdata, cleanup_mode="stop")
             except Exception as exc:
                 raise DatabaseError(
                     f"could not start embedded Postgres in {pgdata}: {exc}"
                 ) from exc
+            # pgserver stops it at exit, which a process killed by a signal never reaches
+            start_reaper(server.pgdata)
+            _EMBEDDED[str(pgdata)] = server
             log.info("embedded Postgres running in %s", pgdata)
         return str(_EMBEDDED[str(pgdata)].get_uri())
 

@@ -16,6 +16,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from devfactory.settings import Settings
+from devfactory.store.reaper import start_reaper
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +28,7 @@ def server_dsn(pg_root: Path) -> Iterator[str]:
 
     (pg_root / "pg").mkdir(exist_ok=True)
     server = pgserver.get_server(pg_root / "pg" / "data", cleanup_mode="stop")
+    start_reaper(server.pgdata)  # stopped even if this session is killed before its teardown
     yield server.get_uri()
     server.cleanup()
 

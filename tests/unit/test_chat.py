@@ -46,7 +46,11 @@ def test_bad_people_are_refused(
         UserStore(tmp_path / "users.yaml").add(name, password, role)
 
 
-def test_a_stage_step_shows_model_status_confidence_assumptions_facts_and_files() -> None:
+def test_a_stage_step_shows_model_status_confidence_claims_checks_and_files() -> None:
+    copied = (
+        "- Imports are only the standard library, the plan's dependencies"
+        " and the plan's own modules"
+    )
     record = {
         "team": "backend-engineering",
         "outcome": "PASSED",
@@ -54,10 +58,14 @@ def test_a_stage_step_shows_model_status_confidence_assumptions_facts_and_files(
         "attempts": 2,
         "usage": {"input_tokens": 10, "output_tokens": 5},
         "seconds": 1.5,
+        "checks": [
+            {"name": "tests", "command": "pytest -q", "exit_code": 0, "passed": 12},
+            {"name": "run", "command": "", "summary": "code not run: run_code is off"},
+        ],
         "result": {
             "confidence": 0.91,
-            "assumptions_made": ["one region"],
-            "verified_facts": ["titles are unique"],
+            "assumptions_made": ["one region", "titles are unique", copied],
+            "verified_facts": ["titles are unique", copied],
             "artifacts": [{"path": "src/backend/app.py"}],
         },
     }
@@ -65,11 +73,14 @@ def test_a_stage_step_shows_model_status_confidence_assumptions_facts_and_files(
     for part in (
         "**Backend Engineering** · PASSED · confidence 0.91",
         "model `embedded:qwen` · 2 attempt(s) · 10/5 tokens · 1.5 s",
-        "**Assumptions**\n\n- one region",
-        "**Verified facts**\n\n- titles are unique",
+        "**Verified by checks**\n\n- tests: 12 passed (pytest, sandboxed)\n\n",
+        "**Claims (not verified)**\n\n- titles are unique\n- one region (assumed)\n\n",
+        "➖ `run: not run (code not run: run_code is off)`",
         "- `src/backend/app.py`",
     ):
         assert part in text
+    assert "**Verified facts**" not in text and "**Assumptions**" not in text
+    assert "Imports are only" not in text  # copied from the team's acceptance criteria
 
 
 def test_a_pause_tells_a_person_without_the_role_who_may_answer() -> None:
