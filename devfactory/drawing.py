@@ -6,8 +6,13 @@ clarification edges each team may use (its ``may_ask``, drawn dotted and
 orange; a team asked that is not in the pipeline is drawn as answering only),
 the nodes that may pause the run for a person (their ``waits_for`` metadata,
 ``graph/hitl.py``), and, for a run, each stage coloured by its outcome with its
-attempts and confidence. ``view`` builds the picture once; ``to_mermaid`` and
-``to_dot`` write it.
+attempts and confidence, the node a paused run waits at, and the questions its
+teams actually asked. ``view`` builds the picture once; ``to_mermaid``,
+``to_dot``, ``to_png`` and ``to_svg`` write it.
+
+Why one module: the picture and its writers share one vocabulary (box kinds,
+outcomes, colours, the legend); a writer split from the picture would repeat it
+or reach back for it, and each writer is a few dozen lines.
 """
 
 from __future__ import annotations
@@ -15,18 +20,22 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from devfactory.contracts import StageRecord
+from devfactory.graph.control import REVIEW
+from devfactory.graph.governance import APPROVAL
 from devfactory.graph.hitl import WAITS_FOR
 from devfactory.teams import load_teams
 from devfactory.teams.registry import TeamRegistry
 
 Kind = Literal["terminal", "step", "team", "person", "outside"]
-LineKind = Literal["flow", "route", "asks"]
+LineKind = Literal["flow", "route", "asks", "asked"]
 NOT_RUN = "NOT RUN"
+WAITING = "WAITING"  # the node a paused run waits on a person at
 
 # fill, border per outcome (a run view) and per kind of node
 COLOURS = {
@@ -37,6 +46,7 @@ COLOURS = {
     "BLOCKED": ("#fbd5d5", "#c53030"),
     "SKIPPED": ("#eeeeee", "#888888"),
     NOT_RUN: ("#ffffff", "#bbbbbb"),
+    WAITING: ("#ffe8a3", "#d97706"),
     "person": ("#fff4d6", "#b7791f"),
     "outside": ("#ffffff", "#999999"),
 }
@@ -45,6 +55,7 @@ LEGEND = (
     "dotted orange, round head: a team may ask another (clarification); "
     "hexagon: waits for a person; dashed box: answers questions only"
 )
+RUN_LEGEND = "bold orange: questions a team asked in this run; thick amber: waits for a person"
 DOT_TIMEOUT_S = 60.0  # the longest Graphviz may take to draw one picture
 DOT_BREAK = "\\n"  # a line break inside a DOT label
 
@@ -58,6 +69,7 @@ class Box:
     kind: Kind = "step"
     groups: tuple[str, ...] = ()  # enclosing boxes, outermost first (cluster, then team)
     outcome: str = ""  # a stage's outcome in a run view
+    waiting: bool = False  # the run waits here for a person (a run view)
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,7 @@ class Line:
     target: str
     kind: LineKind = "flow"
     back: bool = False  # it goes back up the flow (a retry, a revise round)
+    label: str = ""  # what the line says (how many questions were asked)
 
 
 @dataclass
@@ -77,6 +90,7 @@ class View:
     title: str
     boxes: list[Box] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
+    legend: str = LEGEND
 
 
 def view(
@@ -86,6 +100,8 @@ def view(
     title: str,
     xray: bool = False,
     records: Sequence[StageRecord] | None = None,
+    waiting: Collection[str] = (),
+    asked: Sequence[tuple[str, str]] = (),
 ) -> View:
     """Describe compiled ``graph``: its nodes and routes, clusters, questions and waits.
 
@@ -95,6 +111,9 @@ def view(
         title: what the picture shows.
         xray: draw each stage's own nodes (draft, gate, consult, ...) inside its team.
         records: a run's stage records: each stage shows its outcome (None: no run).
+        waiting: the nodes (team slugs or node ids) a paused run waits on a person at.
+        asked: the clarification questions the run's teams asked, as (asker, target)
+            pairs, one per question: drawn bold beside what each team may ask.
 
     """
     drawn = graph.get_graph(xray=xray)
@@ -139,10 +158,33 @@ def view(
                 cluster = spec.cluster.value.title()
                 lines = (spec.name, "answers questions only")
                 out.boxes.append(Box(target, lines, "outside", (cluster,)))
-            asker = f"{team}:clarify" if xray else team
-            asked = f"{target}:recall" if xray and target in in_graph else target
-            out.lines.append(Line(asker, asked, "asks"))
+            source = f"{team}:clarify" if xray else team
+            sink = f"{target}:recall" if xray and target in in_graph else target
+            out.lines.append(Line(source, sink, "asks"))
+    _mark_run(out, waiting, asked, xray=xray)
     return out
+
+
+def _mark_run(
+    out: View, waiting: Collection[str], asked: Sequence[tuple[str, str]], *, xray: bool
+) -> None:
+    """Highlight where a run waits for a person, and draw the questions its teams asked."""
+    if waiting:
+        out.boxes = [replace(b, waiting=b.id in waiting) for b in out.boxes]
+    drawn = {b.id for b in out.boxes}
+    for (asker, target), count in Counter(asked).items():
+        source = f"{asker}:clarify" if xray else asker
+        sink = f"{target}:recall" if xray and f"{target}:recall" in drawn else target
+        if source in drawn and sink in drawn:
+            label = f"asked {count}" if count > 1 else "asked"
+            out.lines.append(Line(source, sink, "asked", label=label))
+    if waiting or asked:
+        out.legend = f"{LEGEND}; {RUN_LEGEND}"
+
+
+def waits_at(team: str | None, kind: str) -> str:
+    """Return the node a pause waits at: its team's, else the run's own node for its kind."""
+    return team or {"governance": APPROVAL, "review": REVIEW}.get(kind, kind)
 
 
 def pipeline_view(pipeline: str, *, xray: bool = False) -> View:
@@ -188,6 +230,8 @@ def _stage_line(record: StageRecord) -> str:
 
 def _paint(box: Box) -> tuple[str, str] | None:
     """Return a box's fill and border colours (None: the default)."""
+    if box.waiting:
+        return COLOURS[WAITING]
     if box.outcome:
         return COLOURS[box.outcome]
     return COLOURS.get(box.kind)
@@ -228,13 +272,13 @@ def to_mermaid(drawing: View) -> str:
     ids = _ids(drawing.boxes, "n_")
     shapes = {"terminal": ('(["', '"])'), "person": ('{{"', '"}}')}
     title = _mermaid_text(drawing.title).replace("\\", "/")
-    out = ["---", f'title: "{title}"', "---", "flowchart TD", f"  %% {LEGEND}"]
+    out = ["---", f'title: "{title}"', "---", "flowchart TD", f"  %% {drawing.legend}"]
 
     def nest(boxes: Sequence[Box], depth: int, indent: str) -> None:
         for box in (b for b in boxes if len(b.groups) == depth):
             left, right = shapes.get(box.kind, ('["', '"]'))
             label = "<br/>".join(_mermaid_text(line) for line in box.lines)
-            style = (box.outcome or box.kind).lower().replace(" ", "_")
+            style = (WAITING if box.waiting else box.outcome or box.kind).lower().replace(" ", "_")
             out.append(f"{indent}{ids[box.id]}{left}{label}{right}:::{style}")
         for name, inner in _groups(boxes, depth):
             out.append(f'{indent}subgraph g_{_group_id(inner[0], depth)}["{_mermaid_text(name)}"]')
@@ -242,17 +286,22 @@ def to_mermaid(drawing: View) -> str:
             out.append(f"{indent}end")
 
     nest(drawing.boxes, 0, "  ")
-    arrows = {"flow": "-->", "route": "-.->", "asks": "--o"}
+    arrows = {"flow": "-->", "route": "-.->", "asks": "--o", "asked": "==>"}
     asks: list[str] = []
+    asked: list[str] = []
     for n, line in enumerate(drawing.lines):
-        out.append(f"  {ids[line.source]} {arrows[line.kind]} {ids[line.target]}")
-        if line.kind == "asks":
-            asks.append(str(n))
+        arrow = arrows[line.kind]
+        if line.label:
+            arrow = f'{arrow}|"{_mermaid_text(line.label)}"|'
+        out.append(f"  {ids[line.source]} {arrow} {ids[line.target]}")
+        {"asks": asks, "asked": asked}.get(line.kind, []).append(str(n))
     if asks:
         out.append(f"  linkStyle {','.join(asks)} stroke:{ASKS},stroke-dasharray:3 3")
+    if asked:
+        out.append(f"  linkStyle {','.join(asked)} stroke:{ASKS},stroke-width:3px")
     for name, (fill, border) in COLOURS.items():
         dashed = ",stroke-dasharray:4 3" if name in ("outside", NOT_RUN) else ""
-        width = ",stroke-width:2px" if name == "person" else ""
+        width = {"person": ",stroke-width:2px", WAITING: ",stroke-width:4px"}.get(name, "")
         style = name.lower().replace(" ", "_")
         out.append(f"  classDef {style} fill:{fill},stroke:{border}{width}{dashed}")
     return "\n".join(out) + "\n"
@@ -267,7 +316,8 @@ def to_dot(drawing: View) -> str:
     ids = _ids(drawing.boxes, "n_")
     out = [
         "digraph devfactory {",
-        f'  label="{_dot_text(drawing.title)}{DOT_BREAK}{LEGEND}"; labelloc=t; rankdir=TB;',
+        f'  label="{_dot_text(drawing.title)}{DOT_BREAK}{_dot_text(drawing.legend)}";',
+        "  labelloc=t; rankdir=TB;",
         '  fontname="Helvetica";',
         '  node [shape=box, style="rounded,filled", fillcolor="#f2f0ff", fontname="Helvetica"];',
         '  edge [fontname="Helvetica", fontsize=10];',
@@ -276,7 +326,8 @@ def to_dot(drawing: View) -> str:
     def nest(boxes: Sequence[Box], depth: int, indent: str) -> None:
         for box in (b for b in boxes if len(b.groups) == depth):
             label = DOT_BREAK.join(_dot_text(line) for line in box.lines)
-            attrs = [f'label="{label}"']
+            # the id names the node in SVG (the console finds a stage by it)
+            attrs = [f'label="{label}"', f'id="{_dot_text(node_id(box.id))}"']
             if box.kind == "person":
                 attrs.append("shape=hexagon")
             elif box.kind == "terminal":
@@ -286,6 +337,8 @@ def to_dot(drawing: View) -> str:
                 attrs.append(f'fillcolor="{paint[0]}", color="{paint[1]}"')
             if box.kind == "outside" or box.outcome == NOT_RUN:
                 attrs.append('style="rounded,filled,dashed"')
+            if box.waiting:
+                attrs.append("penwidth=4")
             out.append(f"{indent}{ids[box.id]} [{', '.join(attrs)}];")
         for name, inner in _groups(boxes, depth):
             out.append(f"{indent}subgraph cluster_{_group_id(inner[0], depth)} {{")
@@ -301,9 +354,14 @@ def to_dot(drawing: View) -> str:
         # an empty label: without one, dot spends minutes placing the full
         # pipeline's unconstrained edges between clusters (0.5 s with it)
         "asks": f' [style=dotted, color="{ASKS}", arrowhead=odot, constraint=false, label=" "]',
+        "asked": f' [style=bold, penwidth=3, color="{ASKS}", constraint=false]',
     }
     for line in drawing.lines:
         style, source, target = styles[line.kind], ids[line.source], ids[line.target]
+        if line.label:
+            style = style[:-1] + f', label="{_dot_text(line.label)}"]'
+        if line.kind == "asked":
+            style = style[:-1] + f', id="{_dot_text(f"asked-{line.source}-{line.target}")}"]'
         if line.back:  # written forward and drawn backward, so the flow still goes down
             style = style[:-1] + ", dir=back]" if style else " [dir=back]"
             source, target = target, source
@@ -312,14 +370,21 @@ def to_dot(drawing: View) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_png(drawing: View) -> bytes:
-    """Render ``drawing`` to PNG with Graphviz (``apt-get install graphviz``)."""
+def node_id(box_id: str) -> str:
+    """Return the id a box carries in SVG: ``node-`` and the graph's node id."""
+    return f"node-{box_id}"
+
+
+def _render(drawing: View, fmt: Literal["png", "svg"]) -> bytes:
+    """Lay ``drawing`` out with Graphviz's ``dot`` and write it as ``fmt``."""
     dot = shutil.which("dot")
     if dot is None:
-        raise RuntimeError("PNG output needs Graphviz's `dot` on PATH (apt-get install graphviz)")
+        raise RuntimeError(
+            f"{fmt.upper()} output needs Graphviz's `dot` on PATH (apt-get install graphviz)"
+        )
     try:
         proc = subprocess.run(
-            [dot, "-Tpng"],
+            [dot, f"-T{fmt}"],
             input=to_dot(drawing).encode(),
             capture_output=True,
             check=False,
@@ -330,3 +395,13 @@ def to_png(drawing: View) -> bytes:
     if proc.returncode != 0:
         raise RuntimeError(f"dot failed: {proc.stderr.decode(errors='replace')[:500]}")
     return proc.stdout
+
+
+def to_png(drawing: View) -> bytes:
+    """Render ``drawing`` to PNG with Graphviz (``apt-get install graphviz``)."""
+    return _render(drawing, "png")
+
+
+def to_svg(drawing: View) -> str:
+    """Render ``drawing`` to SVG with Graphviz: each node's ``id`` is ``node_id(box.id)``."""
+    return _render(drawing, "svg").decode()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from devfactory.artifacts import ordered_records
 from devfactory.control.lifecycle import Phase, Transition
-from devfactory.drawing import View, view
+from devfactory.drawing import View, view, waits_at
 from devfactory.memory.audit import AuditEvent, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryStats, Reindexed
@@ -62,12 +62,18 @@ class Queries:
         report = self.report(run_id)
         pipeline = self.get(run_id).pipeline
         title = f"run {run_id} (pipeline {pipeline}): {report.status}"
+        asked = [
+            (str(q.get("asker", "")), str(q.get("target", "")))
+            for q in (report.values.get("clarifications") or {}).values()
+        ]
         return view(
             self.graphs.compiled(pipeline),
             load_teams(),
             title=title,
             xray=xray,
             records=report.records,
+            waiting={waits_at(p.pause.team, p.pause.kind) for p in report.pending},
+            asked=asked,
         )
 
     def usage(self, run_id: str) -> RunUsage:
@@ -145,6 +151,10 @@ class Queries:
         ``owners`` None (the local operator's CLI): every owner's memories.
         """
         return self.stores.memory().search(bank, query, k=k, threshold=threshold, owners=owners)
+
+    def recent_memories(self, bank: str, *, owners: Owners, limit: int) -> list[RecalledMemory]:
+        """Return the newest memories of ``bank`` that ``owners`` may see, newest first."""
+        return self.stores.memory().recent(bank, owners=owners, limit=limit)
 
     def memory_stats(self) -> MemoryStats:
         """Describe every memory bank, the embedder in use and each team's facts."""

@@ -14,10 +14,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
-from devfactory.api import errors, info, live, records, runs
-from devfactory.api.auth import signed_gate
+from devfactory.api import console, errors, info, live, records, runs
+from devfactory.api.auth import DOCS_ASSETS, signed_gate
 from devfactory.api.live import Listener
+from devfactory.api.signin import ConsoleSessions, secret_file
 from devfactory.control.policy import load_policy
 from devfactory.runner import Factory
 from devfactory.settings import Settings, get_settings
@@ -49,22 +52,32 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
             if own:
                 await run_in_threadpool(app.state.factory.close)
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets the package carries (no CDN: /docs works offline)
+    app = FastAPIOffline(
         title="devfactory",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(errors.no_nul)],
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
     )
     app.state.settings = settings
     app.state.users = UserStore.of(settings)
     # The edge, outermost last: every response refuses framing; a body past the cap, or
     # any request without a valid key, is refused before its body is read.
     max_body = settings.web_max_body_kb * 1024
-    app.add_middleware(BodyLimit, max_bytes=max_body, gate=signed_gate(app.state.users))
+    # the console signs people in with the chat's users file and session length
+    app.state.console_sessions = ConsoleSessions(
+        app.state.users, secret_file(settings.data_dir), settings.chat_session_minutes * 60.0
+    )
+    gate = signed_gate(app.state.users, app.state.console_sessions)
+    app.add_middleware(BodyLimit, max_bytes=max_body, gate=gate)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.web_frame_ancestors)
     app.state.policy = load_policy(settings.policy_file)
     errors.install(app)
-    for module in (runs, live, records, info):
+    for module in (runs, live, records, info, console):
         app.include_router(module.router)
+    app.include_router(console.pages)
+    app.mount("/console/static", StaticFiles(directory=console.STATIC), name="console-static")
     return app

@@ -12,12 +12,13 @@ anyone else another's run does not exist (404).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from devfactory.api.errors import ApiError
+from devfactory.api.signin import ConsoleSessions
 from devfactory.control.policy import ROLES, Policy
 from devfactory.store.runs import RunRow
 from devfactory.users import Person, UserStore
@@ -63,8 +64,36 @@ def policy(request: Request) -> Policy:
 _BEARER = HTTPBearer(auto_error=False, description="An API key: `devfactory keys create`.")
 
 
-# Routes anyone may call: liveness, readiness and the API's own documentation.
-PUBLIC_PATHS = frozenset({"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+DOCS_ASSETS: Final = "/docs/assets"
+"""Where the Swagger UI and ReDoc assets are served (from the ``fastapi-offline`` package)."""
+
+# Routes anyone may call: liveness, readiness, the API's own documentation, and the
+# console's pages, sign-in form and assets (they hold no data: what the console shows
+# comes from the other routes, with its sign-in cookie).
+PUBLIC_PATHS = frozenset(
+    {
+        "/health",
+        "/ready",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/openapi.json",
+        *(
+            f"{DOCS_ASSETS}/{name}"
+            for name in (
+                "swagger-ui-bundle.js",
+                "swagger-ui.css",
+                "redoc.standalone.js",
+                "favicon.png",
+            )
+        ),
+        "/console",
+        "/console/",
+        "/console/signin",
+        "/console/signout",
+    }
+)
+PUBLIC_PREFIXES = ("/console/static/",)
 
 
 def identify(store: UserStore, authorization: str | None) -> Person | Refusal:
@@ -78,17 +107,26 @@ def identify(store: UserStore, authorization: str | None) -> Person | Refusal:
     return person
 
 
-def signed_gate(store: UserStore) -> Gate:
+def signed_gate(store: UserStore, sessions: ConsoleSessions | None = None) -> Gate:
     """Return the edge check that refuses a request without a valid key before its body is read.
 
-    The person found is kept in the request's state, so the route's ``caller``
-    does not look the key up again.
+    A request without an ``Authorization`` header may instead carry the
+    console's sign-in cookie (``sessions``). The person found is kept in the
+    request's state, so the route's ``caller`` does not look them up again.
     """
 
     def gate(scope: Scope) -> Refusal | None:
-        if scope["path"] in PUBLIC_PATHS:
+        path = scope["path"]
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return None
         header = next((v for k, v in scope["headers"] if k.lower() == b"authorization"), None)
+        if header is None and sessions is not None:
+            signed_in = sessions.identify(scope)
+            if signed_in is not None:
+                if isinstance(signed_in, Refusal):
+                    return signed_in
+                scope.setdefault("state", {})["person"] = signed_in
+                return None
         found = identify(store, header.decode("latin-1") if header is not None else None)
         if isinstance(found, Refusal):
             return found

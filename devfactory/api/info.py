@@ -12,7 +12,7 @@ from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.metrics import FactoryCollector
 from devfactory.api.runs import factory_of, get_run
 from devfactory.api.schemas import Health, TeamSummary
-from devfactory.drawing import View, pipeline_view, to_dot, to_mermaid, to_png
+from devfactory.drawing import View, pipeline_view, to_dot, to_mermaid, to_png, to_svg
 from devfactory.models.aliases import CHAT_ALIASES
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import PipelineError, available_pipelines
@@ -52,17 +52,20 @@ GRAPH_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {
             "text/plain": {"schema": {"type": "string"}},
             "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/svg+xml": {"schema": {"type": "string"}},
         }
     }
 }
-GraphFormat = Annotated[str, Query(pattern="^(mermaid|dot|png)$")]
+GraphFormat = Annotated[str, Query(pattern="^(mermaid|dot|png|svg)$")]
 
 
 def _drawn(drawing: View, format: str) -> Response:
-    """Write a graph view as Mermaid, DOT or PNG."""
-    if format == "png":
+    """Write a graph view as Mermaid, DOT, PNG or SVG (the last two need Graphviz)."""
+    if format in ("png", "svg"):
         try:
-            return Response(to_png(drawing), media_type="image/png")
+            if format == "png":
+                return Response(to_png(drawing), media_type="image/png")
+            return Response(to_svg(drawing), media_type="image/svg+xml")
         except RuntimeError as exc:
             raise ApiError(503, str(exc)) from exc
     text = to_dot(drawing) if format == "dot" else to_mermaid(drawing)

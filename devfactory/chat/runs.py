@@ -72,6 +72,16 @@ async def start_run(person: Person, requirement: str) -> None:
     await follow(person, run_id)
 
 
+def stage_title(record: dict[str, Any]) -> str:
+    """Return a finished stage step's title: the team, its outcome and its confidence."""
+    team = record["team"]
+    name = teams[team].name if team in teams else team
+    result = record.get("result") or {}
+    confidence = result.get("confidence")
+    shown = f" · confidence {confidence:.2f}" if isinstance(confidence, int | float) else ""
+    return f"{name}: {record['outcome']}{shown}"
+
+
 class RunView:
     """One session's view of a run: a step for the run, one nested step per stage."""
 
@@ -122,8 +132,9 @@ class RunView:
         return self.stages[team]
 
     async def finish_stage(self, record: dict[str, Any]) -> None:
-        """Show a finished stage's record in its step."""
+        """Show a finished stage's record in its step; its title says how it ended."""
         step = await self.stage(record["team"])
+        step.name = stage_title(record)
         step.output = stage_markdown(record, teams)
         step.is_error = record["outcome"] in ("BLOCKED", "FAILED")
         await step.update()
@@ -142,6 +153,8 @@ class RunView:
 
     async def _stage_started(self, event: StageStarted) -> None:
         step = await self.stage(event.team)
+        name = teams[event.team].name if event.team in teams else event.team
+        step.name = f"{name}: running, attempt {event.attempt}"
         step.output = f"attempt {event.attempt} on `{event.model}`"
         await step.update()
 

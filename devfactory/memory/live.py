@@ -201,6 +201,21 @@ class LiveMemory:
 
     # -- mental models -----------------------------------------------------------------------
 
+    def recent(self, bank: str, *, owners: Owners, limit: int) -> list[RecalledMemory]:
+        """Return ``bank``'s newest memories that ``owners`` may see (None: everyone's)."""
+        mine = None if owners is None else list(owners)
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT kind, text, provenance FROM devfactory_memories WHERE bank = %s"
+                " AND (%s::text[] IS NULL OR shared OR owner = ANY(%s::text[]))"
+                " ORDER BY id DESC LIMIT %s",
+                (bank, mine, mine, limit),
+            ).fetchall()
+        return [
+            RecalledMemory(bank, r["kind"], r["text"], r["provenance"], 1.0)
+            for r in (cast(dict[str, Any], row) for row in rows)
+        ]
+
     def mental_model(self, bank: str, owner: str) -> str:
         """Return the bank's current mental model of ``owner``'s runs ("" when there is none)."""
         with self.pool.connection() as conn:

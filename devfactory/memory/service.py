@@ -257,6 +257,10 @@ class MemoryService:
         """Return ``owners``' live memories of ``banks`` closest to ``query``, best first."""
         return self.live.recall(list(banks), query, k=k, threshold=threshold, owners=owners)
 
+    def recent(self, bank: str, *, owners: Owners, limit: int) -> list[RecalledMemory]:
+        """Return the newest memories of a live bank that ``owners`` may see."""
+        return self.live.recent(bank, owners=owners, limit=limit)
+
     def stats(self) -> MemoryStats:
         """Describe every bank, the embedder in use and the facts each team holds."""
         embedder = self.live.embedder

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from tests.fakes import Call, ScriptedModels, always_good
+from tests.fakes import Call, ScriptedModels, always_good, good_report
 
 
 def script(call: Call) -> str:
@@ -29,3 +29,18 @@ def script(call: Call) -> str:
 def scripted() -> ScriptedModels:
     """Return the model source the chat server uses in browser tests."""
     return ScriptedModels(script)
+
+
+def console_script(call: Call) -> str:
+    """As ``script``, and Backend Engineering's first report asks Solution Architecture."""
+    if call.team == "backend-engineering" and call.kind == "report" and call.n == 0:
+        question = {"target_team": "solution-architecture", "question": "Which store do we use?"}
+        return json.dumps(
+            good_report(call.spec, status="NEEDS_CLARIFICATION", clarification_needed=question)
+        )
+    return script(call)
+
+
+def console_scripted() -> ScriptedModels:
+    """Return the model source the console's server and worker use in browser tests."""
+    return ScriptedModels(console_script)

@@ -42,14 +42,15 @@ def test_a_high_risk_run_is_approved_completes_and_its_artifact_downloads(
     expect(page.get_by_text(re.compile(r"Run \S+: COMPLETED"))).to_be_visible(timeout=120_000)
     expect(page.get_by_text("alice (approver): Approve.")).to_be_visible()
     # one step per stage, nested in the run's step, in pipeline order
-    for name in STAGES:
-        expect(page.locator(f'[id="step-{name}"]')).to_have_count(1)
+    titles = [f"{name}: PASSED · confidence 0.95" for name in STAGES]  # the title says how
+    for title in titles:
+        expect(page.locator(f'[id="step-{title}"]')).to_have_count(1)
     headers = page.eval_on_selector_all(
         "[id^='step-']", "els => els.map(e => e.id).filter(i => !/^step-[0-9a-f-]{36}$/.test(i))"
     )
-    assert [h.removeprefix("step-") for h in headers if not h.startswith("step-Run ")] == STAGES
-    page.locator('[id="step-Backend Engineering"]').click()
-    expect(page.get_by_text("Verified facts").first).to_be_visible()
+    assert [h.removeprefix("step-") for h in headers if not h.startswith("step-Run ")] == titles
+    page.locator('[id="step-Backend Engineering: PASSED · confidence 0.95"]').click()
+    expect(page.get_by_text("Claims (not verified)").first).to_be_visible()
     expect(page.get_by_text("src/backend/app.py").first).to_be_visible()
     shots(page, "completed")
     link = page.locator('a.inline-file[download="src/backend/app.py"]')

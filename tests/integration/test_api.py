@@ -7,6 +7,7 @@ requirement about patients HIGH, so its run waits for an approver.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -138,6 +139,11 @@ def test_the_whole_lifecycle_over_http(service: Service) -> None:
     assert "governance" in kinds and kinds[-1] == "run_finished"
     ids = [int(e["id"]) for e in first]
     assert ids == sorted(ids)
+    with service.client("operator") as http:  # the graph marks where the run waits
+        svg = http.get(f"/runs/{run_id}/graph", params={"format": "svg"})
+    assert svg.headers["content-type"].startswith("image/svg+xml"), svg.text
+    approval = re.search(r'<g id="node&#45;approval" class="node">(.*?)</g>', svg.text, re.S)
+    assert approval and 'fill="#ffe8a3"' in approval.group(1), svg.text[:2000]
 
     with service.client("approver") as http:
         pending = http.get("/pending").json()
@@ -191,6 +197,12 @@ def test_the_whole_lifecycle_over_http(service: Service) -> None:
     decisions = [e for e in audit if e["kind"] == "decision"]
     assert [d["actor"] for d in decisions] == ["approver-1 (approver)"]
     assert spent["total"]["input_tokens"] > 0
+    recorded = json.loads(summary.text)["usage"]  # one count: run.json and the API agree
+    assert (recorded["calls"], recorded["input_tokens"], recorded["output_tokens"]) == (
+        spent["total"]["calls"],
+        spent["total"]["input_tokens"],
+        spent["total"]["output_tokens"],
+    )
     assert drawn.count("PASSED · 1 attempt · confidence") == len(run["stages"])
 
 
@@ -282,6 +294,13 @@ ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/runs/{run}/graph?format=dot", None, OWN_ONLY),
     ("GET", "/metrics", None, {**EVERYONE, "viewer": 403}),  # the whole factory's activity
     ("GET", "/memory/team:qa-engineering/search?q=todos", None, EVERYONE),
+    ("GET", "/runs/{run}/graph?format=svg", None, OWN_ONLY),
+    ("GET", "/console/api/me", None, EVERYONE),
+    ("GET", "/console/api/runs?q=words", None, EVERYONE),
+    ("GET", "/console/api/runs/{run}/diffs", None, OWN_ONLY),
+    ("GET", "/console/api/costs", None, EVERYONE),
+    ("GET", "/console/api/memory", None, EVERYONE),
+    ("GET", "/console/api/settings", None, EVERYONE),
     ("DELETE", f"/runs/{NONE}", None, {**dict.fromkeys(ROLES, 403), "admin": 404}),
 ]
 
@@ -450,7 +469,67 @@ def test_memory_search_returns_only_memories_of_runs_the_caller_may_see(service:
         assert found.status_code == 200, found.text
         return [m["text"] for m in found.json()["memories"]]
 
+    def newest(role: str) -> list[str]:  # the console's newest entries, by the same rule
+        with service.client(role) as http:
+            found = http.get("/console/api/memory", params={"recent": 50})
+        assert found.status_code == 200, found.text
+        return [e["text"] for b in found.json()["banks"] for e in b["recent"]]
+
+    assert secret not in newest("viewer")
+    assert secret in newest("operator") and secret in newest("admin")
     for bank in ("project:default", "factory-shared-world", "team:qa-engineering"):
         assert secret not in texts("viewer", bank), bank  # the review's viewer read it
         assert secret in texts("operator", bank), bank  # the run's owner
         assert secret in texts("admin", bank), bank  # a role that sees every run
+
+
+def console_client(service: Service) -> httpx.Client:
+    return httpx.Client(base_url=service.base, timeout=30, follow_redirects=False)
+
+
+def test_the_console_signs_in_with_a_password_and_its_cookie_acts_only_with_its_header(
+    service: Service,
+) -> None:
+    store = UserStore.of(Settings(data_dir=Path(service.env["DEVFACTORY_DATA_DIR"])))
+    store.add("olive", "olive-operates-it", "operator")
+    with console_client(service) as http:
+        page = http.get("/console")
+        assert page.status_code == 200 and "/console/static/console.js" in page.text
+        wrong = http.post("/console/signin", data={"name": "olive", "password": "nope"})
+        assert wrong.status_code == 303 and wrong.headers["location"].endswith("problem=wrong")
+        assert "devfactory_console" not in wrong.headers.get("set-cookie", "")
+        assert http.get("/console/api/me").status_code == 401  # no cookie, no key
+        signed = http.post(
+            "/console/signin", data={"name": "olive", "password": "olive-operates-it"}
+        )
+        assert signed.status_code == 303 and signed.headers["location"] == "/console"
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        me = http.get("/console/api/me").json()
+        assert (me["name"], me["role"], me["may"]["start"], me["may"]["purge"]) == (
+            "olive",
+            "operator",
+            True,
+            False,
+        )
+        # a change with the cookie alone (what another site's form could send) is refused
+        bare = http.post("/runs", json={"requirement": LOW})
+        assert bare.status_code == 403 and "x-devfactory-console" in bare.text
+        sent = http.post("/runs", json={"requirement": LOW}, headers={"X-Devfactory-Console": "1"})
+        assert sent.status_code == 202, sent.text
+        run_id = sent.json()["run_id"]
+        listed = http.get("/console/api/runs", params={"q": run_id}).json()
+        assert [r["run_id"] for r in listed["runs"]] == [run_id]
+        assert listed["runs"][0]["owner"] == "olive" and "tokens" in listed["runs"][0]["spent"]
+        # a tampered cookie is no sign-in; a role taken away takes effect at once
+        token = http.cookies["devfactory_console"]
+        tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+        for sent_cookie, status in ((tampered, 401), (token, 200)):
+            with console_client(service) as other:
+                other.cookies.set("devfactory_console", sent_cookie)
+                assert other.get("/console/api/me").status_code == status
+        store.remove("olive")
+        gone = http.get("/console/api/me")
+        assert gone.status_code == 401 and "sign in again" in gone.text
+        out = http.post("/console/signout")
+        assert out.status_code == 303 and 'devfactory_console=""' in out.headers["set-cookie"]

@@ -1,0 +1,347 @@
+"""The operator's console: pages served by ``devfactory serve``, and the reads only it needs.
+
+The pages (``console_static/``: HTML, one script, one stylesheet; nothing from
+another host) hold no data. They sign a person in with the users file's name
+and password (``signin.py``: a signed cookie, throttled like the chat), then
+read and act through the API's own routes (runs, the run's graph as SVG drawn
+by Graphviz, Server-Sent Events, files, pending questions, answers), so the
+roles and the policy decide exactly what they decide for an API key. The
+routes here add what only a console shows: who is signed in and what their
+role allows, runs with their spend, each stage's diff, costs summed by team,
+model, project and day, memory banks with their newest entries, and which
+model serves each alias now and why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from devfactory.api.auth import MIN_ROLE, Permission, Reader, Rules, users, visible
+from devfactory.api.errors import ERRORS
+from devfactory.api.runs import factory_of, get_run
+from devfactory.api.signin import COOKIE, ConsoleSessions
+from devfactory.control.budget import Spend
+from devfactory.control.policy import ROLES
+from devfactory.control.signin import LockedError, SignInThrottle
+from devfactory.models.router import router_for
+from devfactory.pipelines import available_pipelines
+from devfactory.reports import default_caps
+from devfactory.software.workspace import Workspace
+from devfactory.store.runs import RunRow
+from devfactory.store.signins import SignInStore
+from devfactory.users import Person
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "console_static"
+pages = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/console/api", tags=["console"], responses=ERRORS)
+MAX_FORM = 4096  # the largest sign-in form read
+RUNS_READ = 500  # the newest runs summed on the costs page
+COST_DETAIL_RUNS = 40  # of those, the newest whose ledgers are read for teams and models
+MAX_DIFF = 200_000  # characters of one stage's diff shown
+_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+def sessions(request: Request) -> ConsoleSessions:
+    """Return the app's console sessions."""
+    found: ConsoleSessions = request.app.state.console_sessions
+    return found
+
+
+def _throttle(request: Request) -> SignInThrottle:
+    found = getattr(request.app.state, "console_throttle", None)
+    if found is None:
+        settings = request.app.state.settings
+        found = SignInThrottle(
+            max_failures=settings.chat_login_max_failures,
+            window_s=settings.chat_login_window_s,
+            lockout_s=settings.chat_login_lockout_s,
+            store=SignInStore(factory_of(request).pool),
+        )
+        request.app.state.console_throttle = found
+    return found
+
+
+@pages.get("/console")
+@pages.get("/console/")
+def console_page() -> FileResponse:
+    """Serve the console (it signs in on its own page when there is no sign-in)."""
+    return FileResponse(STATIC / "console.html", headers={"Cache-Control": "no-store"})
+
+
+@pages.get("/console/signin")
+def signin_page() -> FileResponse:
+    """Serve the sign-in form."""
+    return FileResponse(STATIC / "signin.html", headers={"Cache-Control": "no-store"})
+
+
+def _back_to_signin(problem: str) -> RedirectResponse:
+    return RedirectResponse(f"/console/signin?problem={problem}", status_code=303)
+
+
+@pages.post("/console/signin")
+async def sign_in(request: Request) -> Response:
+    """Check a name and password from the form; on success set the sign-in cookie."""
+    body = await request.body()
+    if len(body) > MAX_FORM:
+        return _back_to_signin("form")
+    form = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=4)
+    name = (form.get("name") or [""])[0].strip()[:120]
+    password = (form.get("password") or [""])[0][:1000]
+    if not name or not password:
+        return _back_to_signin("empty")
+    throttle = _throttle(request)
+    address = request.client.host if request.client else "unknown"
+    try:
+        attempt = await run_in_threadpool(throttle.attempt, name, address)
+    except LockedError:
+        return _back_to_signin("locked")
+    person = await run_in_threadpool(users(request).verify, name, password)
+    if person is None:
+        await run_in_threadpool(throttle.failed, attempt)
+        return _back_to_signin("wrong")
+    await run_in_threadpool(throttle.succeeded, attempt)
+    found = sessions(request)
+    done = RedirectResponse("/console", status_code=303)
+    done.set_cookie(
+        COOKIE,
+        found.issue(person),
+        max_age=int(found.lifetime_s),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    log.info("console: %s signed in (%s)", person.name, person.role)
+    return done
+
+
+@pages.post("/console/signout")
+def sign_out() -> Response:
+    """Forget the sign-in cookie."""
+    done = RedirectResponse("/console/signin", status_code=303)
+    done.delete_cookie(COOKIE, path="/")
+    return done
+
+
+def _may(person: Person, permission: Permission) -> bool:
+    return _RANK.get(person.role, -1) >= _RANK[MIN_ROLE[permission]]
+
+
+@router.get("/me", summary="Who is signed in and what their role allows")
+def me(person: Reader, rules: Rules) -> dict[str, Any]:
+    """Return the signed-in person, their role, what it allows, and the pipelines."""
+    return {
+        "name": person.name,
+        "role": person.role,
+        "may": {p.value: _may(person, p) for p in Permission},
+        "sees_all_runs": person.role in rules.see_all_runs,
+        "answers": sorted(kind for kind, roles in rules.roles.items() if person.role in roles),
+        "pipelines": available_pipelines(),
+    }
+
+
+def _spent(row: RunRow) -> dict[str, Any]:
+    spend = Spend.model_validate(row.spend or {})
+    return {"tokens": spend.tokens, "cost_usd": spend.cost_usd, "calls": spend.calls}
+
+
+def _visible_rows(request: Request, person: Person, rules: Rules, **where: Any) -> list[RunRow]:
+    owner = None if person.role in rules.see_all_runs else person.name
+    return factory_of(request).runs.page(RUNS_READ, owner=owner, **where)
+
+
+@router.get("/runs", summary="Runs with their spend, filtered and searched")
+def console_runs(
+    person: Reader,
+    rules: Rules,
+    request: Request,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    project: Annotated[str | None, Query(max_length=120)] = None,
+    q: Annotated[str, Query(max_length=200, description="Words in the id, text, owner")] = "",
+    limit: Annotated[int, Query(ge=1, le=RUNS_READ)] = 100,
+) -> dict[str, Any]:
+    """List the runs the person may see, newest first, with what each spent."""
+    rows = _visible_rows(request, person, rules, status=status or None, project=project or None)
+    words = q.lower().split()
+    found = []
+    for row in rows:
+        text = f"{row.run_id} {row.requirement} {row.owner} {row.project}".lower()
+        if all(w in text for w in words):
+            found.append(
+                {
+                    "run_id": row.run_id,
+                    "status": row.shown_status,
+                    "reason": row.reason,
+                    "pipeline": row.pipeline,
+                    "project": row.project,
+                    "owner": row.owner,
+                    "requirement": row.requirement[:300],
+                    "created_at": row.created_at.isoformat(),
+                    "updated_at": row.updated_at.isoformat(),
+                    "spent": _spent(row),
+                }
+            )
+    return {"runs": found[:limit], "matched": len(found)}
+
+
+@router.get("/runs/{run_id}/diffs", summary="What each stage changed in the run's folder")
+def stage_diffs(run_id: str, person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
+    """Return each team's newest change to the run's git workspace as a unified diff."""
+    factory = factory_of(request)
+    row = visible(get_run(factory, run_id), person, rules)
+    workspace = Workspace(Path(row.out_dir))
+    if not workspace.exists():
+        return {"run_id": run_id, "stages": []}
+    found = []
+    for record in factory.report(run_id).records:
+        patch = workspace.diff(record.team)
+        if patch:
+            cut = len(patch) > MAX_DIFF
+            found.append({"team": record.team, "diff": patch[:MAX_DIFF], "cut": cut})
+    return {"run_id": run_id, "stages": found}
+
+
+def _add(into: dict[str, Spend], key: str, spend: Spend) -> None:
+    into[key] = into.get(key, Spend()) + spend
+
+
+@router.get("/costs", summary="Tokens, cost and model time by team, model, project and day")
+def costs(person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
+    """Sum the spend of the runs the person may see, against the budgets.
+
+    Projects and days sum the recorded totals of the newest ``RUNS_READ`` runs;
+    teams and models sum the spend ledgers (every model call) of the newest
+    ``COST_DETAIL_RUNS``, a ledger entry counted under the model of its latest call.
+    """
+    factory = factory_of(request)
+    rows = _visible_rows(request, person, rules)
+    by_project: dict[str, Spend] = {}
+    by_day: dict[str, Spend] = {}
+    for row in rows:
+        spend = Spend.model_validate(row.spend or {})
+        _add(by_project, row.project, spend)
+        _add(by_day, row.created_at.date().isoformat(), spend)
+    by_team: dict[str, Spend] = {}
+    by_model: dict[str, Spend] = {}
+    for row in rows[:COST_DETAIL_RUNS]:
+        values = factory.graphs.state(row.pipeline, row.run_id).values or {}
+        for entry in (values.get("spend") or {}).values():
+            spend = Spend.model_validate(entry)
+            _add(by_team, str(entry.get("team") or "?"), spend)
+            _add(by_model, str(entry.get("model") or "not recorded"), spend)
+
+    def table(found: dict[str, Spend]) -> list[dict[str, Any]]:
+        return [
+            {"name": name, **spend.model_dump(), "tokens": spend.tokens}
+            for name, spend in sorted(found.items(), key=lambda kv: -kv[1].tokens)
+        ]
+
+    return {
+        "runs": len(rows),
+        "detail_runs": min(len(rows), COST_DETAIL_RUNS),
+        "by_project": table(by_project),
+        "by_team": table(by_team),
+        "by_model": table(by_model),
+        "by_day": sorted(table(by_day), key=lambda r: r["name"]),
+        "caps": default_caps(factory.settings),
+    }
+
+
+def _project_of(bank: str) -> str | None:
+    return bank.removeprefix("project:") if bank.startswith("project:") else None
+
+
+@router.get("/memory", summary="Memory banks, their sizes and newest entries")
+def memory(
+    person: Reader,
+    rules: Rules,
+    request: Request,
+    recent: Annotated[int, Query(ge=0, le=50)] = 5,
+) -> dict[str, Any]:
+    """Describe the banks the person may read, each with its newest entries they may see."""
+    factory = factory_of(request)
+    owners = rules.visible_owners(person.name, person.role)
+    stats = factory.memory_stats()
+    mine = None
+    if owners is not None:
+        mine = {row.project for row in _visible_rows(request, person, rules)}
+    banks = []
+    for bank in stats.banks:
+        project = _project_of(bank.bank)
+        if mine is not None and project is not None and project not in mine:
+            continue
+        entries = factory.recent_memories(bank.bank, owners=owners, limit=recent) if recent else []
+        banks.append(
+            {
+                "bank": bank.bank,
+                "memories": bank.memories,
+                "kinds": bank.kinds,
+                "embedder": bank.embedder,
+                "recent": [{"kind": m.kind, "text": m.text} for m in entries],
+            }
+        )
+    return {
+        "enabled": factory.settings.memory_enabled,
+        "embedder": stats.embedder,
+        "dims": stats.dims,
+        "banks": banks,
+        "facts": stats.facts,
+    }
+
+
+@router.get("/settings", summary="Which model serves each alias now and why, and the budgets")
+def settings_view(person: Reader, request: Request) -> dict[str, Any]:
+    """Return the model routing, the providers' health and the budgets a new run gets.
+
+    Each alias shows its fallback chain, what serves it now and why.
+    """
+    factory = factory_of(request)
+    settings = factory.settings
+    aliases: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    routing: list[dict[str, Any]]
+    if settings.models_factory:
+        why = f"models_factory {settings.models_factory} serves every alias"
+        routing = [{"alias": "*", "serves": settings.models_factory, "why": why, "chain": []}]
+    else:
+        router = router_for(settings)
+        for alias, label, ok in router.describe():
+            aliases[alias].append({"model": label, "available": ok})
+        routing = []
+        for alias, chain in aliases.items():
+            first = next((e for e in chain if e["available"]), None)
+            skipped = [e["model"] for e in chain[: chain.index(first)]] if first else []
+            if first is None:
+                why = "nothing in its fallback chain is available"
+            elif skipped:
+                why = f"the first available in its chain; {', '.join(skipped)} not available"
+            else:
+                why = "the first in its chain, and available"
+            routing.append(
+                {
+                    "alias": alias,
+                    "serves": first["model"] if first else None,
+                    "why": why,
+                    "chain": chain,
+                }
+            )
+    pulled = [] if settings.models_factory else sorted(router_for(settings).ollama_models())
+    ollama: dict[str, Any] = {"host": settings.ollama_host or "", "models": pulled}
+    return {
+        "routing": routing,
+        "providers": {
+            "ollama": {**ollama, "reachable": bool(ollama["models"])},
+        },
+        "caps": default_caps(settings),
+        "budget_warn_at": settings.budget_warn_at,
+        "change": "budgets and routing are set in the settings (DEVFACTORY_BUDGET_*, "
+        "models.yaml) and read when a run starts",
+    }

@@ -1,0 +1,491 @@
+"use strict";
+// The devfactory console: one page, five views (runs, a run, costs, memory, settings).
+// Everything shown comes from the API with the sign-in cookie; text is always set with
+// textContent, never parsed as HTML. The run graph is SVG that the server drew with
+// Graphviz; it is parsed as SVG and stripped of anything active before it is shown.
+
+const CONSOLE_HEADER = { "X-Devfactory-Console": "1" };
+const FEED_MAX = 500; // feed lines kept on screen
+const FLUSH_MS = 400; // events are drawn in batches, at most this often
+const REFRESH_MS = 1200; // the graph, pending questions and files are read again at most this often
+let me = null;
+let leave = () => {}; // closes what the current view holds open (an event stream, timers)
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function api(path, options) {
+  const opts = Object.assign({ credentials: "same-origin" }, options || {});
+  const method = (opts.method || "GET").toUpperCase();
+  if (method !== "GET") {
+    opts.headers = Object.assign({ "Content-Type": "application/json" }, CONSOLE_HEADER, opts.headers || {});
+  }
+  const response = await fetch(path, opts);
+  if (response.status === 401) {
+    window.location.assign("/console/signin");
+    throw new Error("signed out");
+  }
+  if (!response.ok) {
+    let message = response.statusText;
+    try {
+      message = (await response.json()).detail || message;
+    } catch (e) { /* not JSON */ }
+    throw new Error(`${response.status}: ${message}`);
+  }
+  const type = response.headers.get("content-type") || "";
+  return type.includes("json") ? response.json() : response.text();
+}
+
+function view() {
+  return document.getElementById("view");
+}
+
+function show(...nodes) {
+  view().replaceChildren(...nodes);
+}
+
+function problem(error) {
+  return el("p", { class: "problem", text: String(error.message || error) });
+}
+
+function money(value) {
+  return `$${Number(value || 0).toFixed(4)}`;
+}
+
+function count(value) {
+  return Number(value || 0).toLocaleString("en");
+}
+
+function age(iso) {
+  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} d`;
+}
+
+function statusBadge(status) {
+  return el("span", { class: `status status-${String(status).toLowerCase()}`, text: status });
+}
+
+function table(headers, rows) {
+  return el(
+    "table",
+    {},
+    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { text: h })))),
+    el("tbody", {}, rows),
+  );
+}
+
+// ---------------------------------------------------------------- runs
+async function runsView(params) {
+  const status = params.get("status") || "";
+  const project = params.get("project") || "";
+  const q = params.get("q") || "";
+  const form = el(
+    "form",
+    { class: "filters", id: "run-filters" },
+    el("label", {}, "Status ",
+      el("select", { name: "status" },
+        ["", "QUEUED", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "REJECTED", "CANCELLED", "INTERRUPTED"].map(
+          (s) => el("option", { value: s, selected: s === status, text: s || "any" })))),
+    el("label", {}, "Project ", el("input", { name: "project", value: project, maxlength: 120 })),
+    el("label", {}, "Search ", el("input", { name: "q", value: q, maxlength: 200, type: "search" })),
+    el("button", { type: "submit", text: "Filter" }),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new URLSearchParams(new FormData(form));
+    for (const [key, value] of [...data.entries()]) if (!value) data.delete(key);
+    window.location.hash = `#/runs?${data}`;
+  });
+  show(el("h1", { text: "Runs" }), form, el("p", { text: "Loading…" }));
+  const query = new URLSearchParams();
+  if (status) query.set("status", status);
+  if (project) query.set("project", project);
+  if (q) query.set("q", q);
+  try {
+    const found = await api(`/console/api/runs?${query}`);
+    const rows = found.runs.map((run) =>
+      el("tr", { "data-run": run.run_id },
+        el("td", {}, el("a", { href: `#/run/${encodeURIComponent(run.run_id)}`, class: "run-id", text: run.run_id })),
+        el("td", {}, statusBadge(run.status)),
+        el("td", { text: run.project }),
+        el("td", { text: run.owner || "—" }),
+        el("td", { class: "num", text: money(run.spent.cost_usd) }),
+        el("td", { class: "num", text: count(run.spent.tokens) }),
+        el("td", { text: age(run.created_at) }),
+        el("td", { class: "requirement", text: run.requirement }),
+      ));
+    show(
+      el("h1", { text: "Runs" }), form,
+      el("p", { class: "hint", text: `${found.matched} run${found.matched === 1 ? "" : "s"}` }),
+      table(["Run", "Status", "Project", "Owner", "Cost", "Tokens", "Age", "Requirement"], rows),
+    );
+  } catch (error) {
+    show(el("h1", { text: "Runs" }), form, problem(error));
+  }
+}
+
+// ---------------------------------------------------------------- one run
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function cleanSvg(text) {
+  const parsed = new DOMParser().parseFromString(text, "image/svg+xml");
+  const svg = parsed.documentElement;
+  if (svg.namespaceURI !== SVG_NS || svg.nodeName !== "svg") throw new Error("the graph is not SVG");
+  for (const bad of svg.querySelectorAll("script, foreignObject, iframe")) bad.remove();
+  for (const node of svg.querySelectorAll("*")) {
+    for (const attr of [...node.attributes]) {
+      const name = attr.name.toLowerCase();
+      if (name.startsWith("on") || ((name === "href" || name === "xlink:href") && !attr.value.startsWith("#"))) {
+        node.removeAttribute(attr.name);
+      }
+    }
+  }
+  svg.removeAttribute("width");
+  svg.removeAttribute("height");
+  return document.importNode(svg, true);
+}
+
+function describe(kind, body) {
+  switch (kind) {
+    case "stage_started":
+      return `▶ ${body.team}: attempt ${body.attempt} (${body.model})` +
+        (body.because && body.because.length ? ` because ${body.because.join("; ")}` : "");
+    case "stage_finished": {
+      const record = body.record || {};
+      const confidence = record.result ? `, confidence ${Number(record.result.confidence).toFixed(2)}` : "";
+      return `■ ${record.team}: ${record.outcome} after ${record.attempts} attempt(s)${confidence}` +
+        (record.reason ? ` — ${record.reason}` : "");
+    }
+    case "clarification":
+      return `? ${body.asker} asked ${body.target}: “${body.question}” → ${body.outcome}` +
+        (body.answered_by ? ` by ${body.answered_by}` : "");
+    case "decision":
+      return `✔ ${body.by} (${body.role}) ${body.action} ${body.pause}` + (body.text ? `: ${body.text}` : "");
+    case "transition":
+      return `→ ${body.from} to ${body.to}` + (body.reason ? `: ${body.reason}` : "");
+    case "governance":
+      return `⚖ governance: risk ${body.risk}, ${body.action}` + (body.reasons && body.reasons.length ? ` (${body.reasons.join("; ")})` : "");
+    case "notice":
+      return `! ${body.team}: ${body.message}`;
+    case "usage":
+      return `· ${body.team}: ${count(body.input_tokens + body.output_tokens)} tokens, ${body.calls} call(s), ${Number(body.seconds).toFixed(1)} s`;
+    case "recalled":
+      return `· ${body.team} recalled ${body.memories} memories`;
+    case "facts":
+      return `· ${body.team}: ${body.added.length} new fact(s)` + (body.problem ? ` (${body.problem})` : "");
+    case "task_result":
+      return null; // the stage_finished line says it
+    case "run_finished":
+      return `■ run ${body.status}` + (body.reason ? `: ${body.reason}` : "");
+    case "run_started":
+      return "▶ run started";
+    case "run_created":
+      return "· run created";
+    case "run_error":
+      return `✖ ${body.error || body.message || "error"}`;
+    default:
+      return `· ${kind}`;
+  }
+}
+
+function pendingCard(run, question, onAnswered) {
+  const mayAnswer = me && question.roles.includes(me.role);
+  const text = el("textarea", { rows: 2, maxlength: 8000, placeholder: "Your answer, changes or guidance (when the action needs words)", class: "answer-text" });
+  const result = el("p", { class: "hint" });
+  const buttons = question.actions.map((action) =>
+    el("button", {
+      type: "button",
+      class: `action action-${action}`,
+      "data-action": action,
+      text: action,
+      onclick: async () => {
+        result.textContent = "Sending…";
+        try {
+          await api(`/runs/${encodeURIComponent(run)}/answer`, {
+            method: "POST",
+            body: JSON.stringify({ id: question.id, kind: question.kind, action, text: text.value }),
+          });
+          result.textContent = `${action} recorded; the run goes back to the workers.`;
+          onAnswered();
+        } catch (error) {
+          result.textContent = String(error.message || error);
+        }
+      },
+    }));
+  return el("div", { class: "pending", "data-pause": question.id },
+    el("h3", { text: question.title }),
+    el("p", { class: "question", text: question.question }),
+    mayAnswer
+      ? el("div", {}, text, el("div", { class: "buttons" }, buttons), result)
+      : el("p", { class: "hint waits-for", text: `Waits for: ${question.roles.join(", ")}. Your role (${me ? me.role : "?"}) may not answer it.` }),
+  );
+}
+
+async function runView(runId) {
+  const graph = el("div", { id: "graph", class: "graph" }, el("p", { text: "Drawing…" }));
+  const pending = el("section", { id: "pending" });
+  const feed = el("ol", { id: "feed", class: "feed" });
+  const files = el("ul", { id: "files", class: "files" });
+  const fileShown = el("pre", { id: "file", class: "file", hidden: true });
+  const diffs = el("div", { id: "diffs" });
+  const head = el("div", { id: "run-head" });
+  show(
+    head,
+    el("div", { class: "run" },
+      el("section", { class: "left" }, el("h2", { text: "Pipeline" }), graph),
+      el("section", { class: "right" },
+        pending,
+        el("h2", { text: "Activity" }), feed,
+        el("h2", { text: "Files" }), files, fileShown,
+        el("h2", { text: "What each stage changed" }), diffs)),
+  );
+  let closed = false;
+  let refreshTimer = null;
+  let flushTimer = null;
+  const buffer = [];
+
+  async function drawHead() {
+    const run = await api(`/runs/${encodeURIComponent(runId)}`);
+    head.replaceChildren(
+      el("h1", {}, "Run ", el("span", { class: "run-id", text: run.run_id }), " ", statusBadge(run.status)),
+      el("p", { class: "requirement", text: run.requirement }),
+      el("p", { class: "hint", text: `pipeline ${run.pipeline} · project ${run.project} · owner ${run.owner || "—"}` +
+        (run.usage && run.usage.total ? ` · ${count(run.usage.total.tokens)} tokens, ${money(run.usage.total.cost_usd)}` : "") +
+        (run.reason ? ` · ${run.reason}` : "") }),
+    );
+  }
+
+  async function drawGraph() {
+    const text = await api(`/runs/${encodeURIComponent(runId)}/graph?format=svg`);
+    graph.replaceChildren(cleanSvg(text));
+    graph.dataset.drawn = String(Number(graph.dataset.drawn || 0) + 1);
+  }
+
+  async function drawPending() {
+    const all = await api("/pending");
+    const mine = all.filter((q) => q.run_id === runId);
+    pending.replaceChildren(...(mine.length
+      ? [el("h2", { text: "Waiting for a person" }), ...mine.map((q) => pendingCard(runId, q, schedule))]
+      : []));
+  }
+
+  async function drawFiles() {
+    const found = await api(`/runs/${encodeURIComponent(runId)}/artifacts`);
+    files.replaceChildren(...found.files.map((f) =>
+      el("li", {},
+        el("a", {
+          href: "#", text: f.path, "data-path": f.path,
+          onclick: async (event) => {
+            event.preventDefault();
+            const path = f.path.split("/").map(encodeURIComponent).join("/");
+            fileShown.hidden = false;
+            fileShown.textContent = await api(`/runs/${encodeURIComponent(runId)}/artifacts/${path}`).catch((e) => String(e.message));
+          },
+        }),
+        el("span", { class: "hint", text: ` ${count(f.bytes)} bytes` }))));
+    const changed = await api(`/console/api/runs/${encodeURIComponent(runId)}/diffs`);
+    diffs.replaceChildren(...changed.stages.map((s) =>
+      el("details", {}, el("summary", { text: s.team + (s.cut ? " (cut)" : "") }), el("pre", { class: "diff", text: s.diff }))));
+  }
+
+  async function refresh() {
+    refreshTimer = null;
+    if (closed) return;
+    const steps = [drawHead(), drawGraph(), drawPending(), drawFiles()];
+    const results = await Promise.allSettled(steps);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed && !closed) graph.prepend(problem(failed.reason));
+  }
+
+  function schedule() {
+    if (refreshTimer === null && !closed) refreshTimer = setTimeout(refresh, REFRESH_MS);
+  }
+
+  function flush() {
+    flushTimer = null;
+    const lines = buffer.splice(0).map(([kind, body, id]) => {
+      const text = describe(kind, body);
+      return text === null ? null : el("li", { class: `ev ev-${kind}`, "data-id": id, text });
+    }).filter(Boolean);
+    feed.append(...lines);
+    while (feed.childElementCount > FEED_MAX) feed.firstElementChild.remove();
+    feed.scrollTop = feed.scrollHeight;
+  }
+
+  const stream = new EventSource(`/runs/${encodeURIComponent(runId)}/events`);
+  const kinds = ["run_created", "run_started", "run_finished", "run_error", "transition", "governance", "notice",
+    "stage_started", "stage_finished", "recalled", "clarification", "facts", "decision", "task_result", "usage"];
+  for (const kind of kinds) {
+    stream.addEventListener(kind, (message) => {
+      let body = {};
+      try { body = JSON.parse(message.data); } catch (e) { /* shown as its kind */ }
+      buffer.push([kind, body, message.lastEventId]);
+      if (flushTimer === null) flushTimer = setTimeout(flush, FLUSH_MS);
+      schedule();
+    });
+  }
+  stream.onerror = () => {
+    // the server ends the stream when the run ends; read the final state once more
+    if (stream.readyState === EventSource.CLOSED) schedule();
+  };
+  leave = () => {
+    closed = true;
+    stream.close();
+    clearTimeout(refreshTimer);
+    clearTimeout(flushTimer);
+  };
+  await refresh();
+}
+
+// ---------------------------------------------------------------- costs
+function bars(rows, total, label) {
+  const biggest = Math.max(1, ...rows.map((r) => r.tokens));
+  return table([label, "Tokens", "", "Cost", "Model time", "Calls"], rows.map((r) =>
+    el("tr", {},
+      el("td", { text: r.name }),
+      el("td", { class: "num", text: count(r.tokens) }),
+      el("td", { class: "bar-cell" }, el("span", { class: "bar", style: `width:${Math.round((100 * r.tokens) / biggest)}%` })),
+      el("td", { class: "num", text: money(r.cost_usd) }),
+      el("td", { class: "num", text: `${Number(r.seconds).toFixed(1)} s` }),
+      el("td", { class: "num", text: count(r.calls) }))));
+}
+
+function capsLine(caps) {
+  const parts = Object.entries(caps || {}).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${count(v)}`);
+  return parts.length ? parts.join(", ") : "no cap";
+}
+
+async function costsView() {
+  show(el("h1", { text: "Costs" }), el("p", { text: "Loading…" }));
+  try {
+    const c = await api("/console/api/costs");
+    show(
+      el("h1", { text: "Costs" }),
+      el("p", { class: "hint", text: `The ${c.runs} newest runs you may see. Budgets: each run ${capsLine(c.caps.run)}; each project ${capsLine(c.caps.project)}.` }),
+      el("h2", { text: "By project" }), bars(c.by_project, null, "Project"),
+      el("h2", { text: "By team" }),
+      el("p", { class: "hint", text: `Teams and models: every model call of the ${c.detail_runs} newest runs.` }),
+      bars(c.by_team, null, "Team"),
+      el("h2", { text: "By model" }), bars(c.by_model, null, "Model"),
+      el("h2", { text: "By day" }), bars(c.by_day, null, "Day"),
+    );
+  } catch (error) {
+    show(el("h1", { text: "Costs" }), problem(error));
+  }
+}
+
+// ---------------------------------------------------------------- memory
+async function memoryView() {
+  show(el("h1", { text: "Memory" }), el("p", { text: "Loading…" }));
+  try {
+    const m = await api("/console/api/memory?recent=5");
+    const results = el("div", { id: "memory-results" });
+    const bankSelect = el("select", { name: "bank" }, m.banks.map((b) => el("option", { value: b.bank, text: b.bank })),
+      Object.keys(m.facts).map((team) => el("option", { value: `facts:${team}`, text: `facts:${team}` })));
+    const query = el("input", { name: "q", type: "search", maxlength: 2000, placeholder: "What to look for" });
+    const form = el("form", { class: "filters", id: "memory-search" }, bankSelect, query, el("button", { type: "submit", text: "Search" }));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!query.value.trim()) return;
+      results.textContent = "Searching…";
+      try {
+        const found = await api(`/memory/${encodeURIComponent(bankSelect.value)}/search?q=${encodeURIComponent(query.value)}&k=10`);
+        results.replaceChildren(found.memories.length
+          ? table(["Score", "Kind", "Memory"], found.memories.map((x) =>
+            el("tr", {}, el("td", { class: "num", text: x.score.toFixed(2) }), el("td", { text: x.kind }), el("td", { text: x.text }))))
+          : el("p", { text: "Nothing close enough." }));
+      } catch (error) {
+        results.replaceChildren(problem(error));
+      }
+    });
+    show(
+      el("h1", { text: "Memory" }),
+      el("p", { class: "hint", text: `Embedder ${m.embedder} (${m.dims} dimensions).` }),
+      form, results,
+      el("h2", { text: "Banks" }),
+      table(["Bank", "Memories", "Kinds", "Newest"], m.banks.map((b) =>
+        el("tr", {},
+          el("td", { text: b.bank }),
+          el("td", { class: "num", text: count(b.memories) }),
+          el("td", { text: Object.entries(b.kinds).map(([k, v]) => `${k} ${v}`).join(", ") }),
+          el("td", {}, el("ul", {}, b.recent.map((r) => el("li", { text: `${r.kind}: ${r.text}` }))))))),
+      el("h2", { text: "Facts (mem0)" }),
+      table(["Team", "Facts"], Object.entries(m.facts).map(([team, n]) => el("tr", {}, el("td", { text: team }), el("td", { class: "num", text: count(n) })))),
+    );
+  } catch (error) {
+    show(el("h1", { text: "Memory" }), problem(error));
+  }
+}
+
+// ---------------------------------------------------------------- settings
+async function settingsView() {
+  show(el("h1", { text: "Settings" }), el("p", { text: "Loading…" }));
+  try {
+    const s = await api("/console/api/settings");
+    const ollama = s.providers.ollama;
+    show(
+      el("h1", { text: "Settings" }),
+      el("h2", { text: "Which model serves each alias" }),
+      table(["Alias", "Serves now", "Why", "Fallback chain"], s.routing.map((r) =>
+        el("tr", {},
+          el("td", { text: r.alias }),
+          el("td", { text: r.serves || "nothing" }),
+          el("td", { text: r.why }),
+          el("td", {}, el("ul", {}, r.chain.map((c) => el("li", { class: c.available ? "ok" : "off", text: `${c.model}: ${c.available ? "available" : "not available"}` }))))))),
+      el("h2", { text: "Providers" }),
+      el("p", { text: `Ollama at ${ollama.host || "(default)"}: ${ollama.reachable ? `reachable, ${ollama.models.length} model(s)` : "not reachable or no models"}` }),
+      el("h2", { text: "Budgets a new run gets" }),
+      el("p", { text: `Each run: ${capsLine(s.caps.run)}. Each project: ${capsLine(s.caps.project)}. A warning at ${Math.round(100 * s.budget_warn_at)} %.` }),
+      el("p", { class: "hint", text: s.change }),
+    );
+  } catch (error) {
+    show(el("h1", { text: "Settings" }), problem(error));
+  }
+}
+
+// ---------------------------------------------------------------- routing
+async function route() {
+  leave();
+  leave = () => {};
+  const [path, query] = (window.location.hash.slice(1) || "/runs").split("?");
+  const params = new URLSearchParams(query || "");
+  const parts = path.split("/").filter(Boolean);
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    link.classList.toggle("current", link.dataset.nav === parts[0] || (parts[0] === "run" && link.dataset.nav === "runs"));
+  }
+  if (parts[0] === "run" && parts[1]) return runView(decodeURIComponent(parts[1]));
+  if (parts[0] === "costs") return costsView();
+  if (parts[0] === "memory") return memoryView();
+  if (parts[0] === "settings") return settingsView();
+  return runsView(params);
+}
+
+async function start() {
+  try {
+    me = await api("/console/api/me");
+  } catch (error) {
+    show(problem(error));
+    return;
+  }
+  document.getElementById("who").textContent = `${me.name} (${me.role})`;
+  window.addEventListener("hashchange", route);
+  await route();
+}
+
+start();
