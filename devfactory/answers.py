@@ -14,6 +14,7 @@ from typing import Any
 
 from langgraph.types import Command
 
+from devfactory.control.budget import Caps
 from devfactory.control.hitl import (
     POLICY_PREFIX,
     Decision,
@@ -35,6 +36,8 @@ from devfactory.store.approvals import ApprovalAction
 from devfactory.store.lease import new_driver
 from devfactory.store.runs import RunRow, RunStateError
 from devfactory.stores import Graphs, Stores
+
+ADMIN = "admin"  # the role that sets budgets per project
 
 
 class Answers:
@@ -145,6 +148,27 @@ class Answers:
         actor = f"{by} ({role})"
         self.stores.audit.append(
             f"project:{project}", "pre_approval", body, actor=actor, key=f"pre_approval:{ident}"
+        )
+        return kept
+
+    def set_project_caps(
+        self, project: str, caps: dict[str, Caps], *, by: str, role: str
+    ) -> dict[str, Any]:
+        """Set the budgets ``project``'s new runs get (``run`` and ``project`` caps).
+
+        Only an admin may (``RoleRefusedError`` otherwise). The change is appended
+        to the audit log as ``project:<name>``'s ``caps`` event, with who made it and
+        what it was before; runs already started keep their caps.
+        """
+        project = checked_text(project, "the project")
+        if role != ADMIN:
+            raise RoleRefusedError(f"role {role!r} may not set a project's budgets; it needs admin")
+        before = self.stores.caps.current(project)
+        kept = {scope: c.model_dump() for scope, c in caps.items()}
+        ident = self.stores.caps.add(project, kept, by=by, role=role)
+        body = {"id": ident, "caps": kept, "before": before}
+        self.stores.audit.append(
+            f"project:{project}", "caps", body, actor=f"{by} ({role})", key=f"caps:{ident}"
         )
         return kept
 

@@ -162,6 +162,7 @@ class RunDriver:
             run_id=run_id,
             unattended=unattended,
             owner=owner,
+            project_caps=self.stores.caps.current(project),
         )
         driver = new_driver()
         self.stores.runs.create(

@@ -44,15 +44,20 @@ def new_run(
     run_id: str | None,
     unattended: bool | None,
     owner: str,
+    project_caps: dict[str, Any] | None = None,
 ) -> NewRun:
-    """Check a new run's input; return its creation event, the graph's input and its folder."""
+    """Check a new run's input; return its creation event, the graph's input and its folder.
+
+    ``project_caps``: the caps an admin set for ``project`` (None: the settings'); a
+    run's own ``caps`` still win over its project's run caps.
+    """
     unattended = settings.unattended if unattended is None else unattended
     load_pipeline(pipeline)  # fail fast on an unknown pipeline
     requirement = redact(checked_text(requirement, "the requirement"))
     project = checked_text(project, "the project")
     run_id = run_id or new_run_id()
     out = writable_folder(out_dir or settings.run_folder(run_id))
-    budget = default_caps(settings)
+    budget = default_caps(settings, project_caps)
     if caps is not None:
         budget["run"] = {**budget["run"], **caps.model_dump(exclude_none=True)}
     created = RunCreated(

@@ -84,7 +84,7 @@ class Queries:
             run_id,
             row.project,
             values,
-            default=default_caps(self.settings),
+            default=default_caps(self.settings, self.stores.caps.current(row.project)),
             project_spent=self.stores.runs.project_spent(row.project, excluding=run_id),
         )
 

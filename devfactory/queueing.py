@@ -59,6 +59,7 @@ class QueuedRuns:
             run_id=run_id,
             unattended=unattended,
             owner=owner,
+            project_caps=self.stores.caps.current(project),
         )
         hold = new_driver()
         self.stores.queue.submit(

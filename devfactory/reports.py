@@ -152,8 +152,25 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def default_caps(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Return the run and project caps the settings give a new run."""
+def default_caps(
+    settings: Settings, project_set: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Return the run and project caps a new run gets: the settings', or an admin's.
+
+    ``project_set``: the caps an admin set for the run's project (``{"run": ...,
+    "project": ...}``, ``store/approvals.ProjectCaps``); where given, each replaces the
+    settings' whole.
+    """
+    if project_set:
+        found = _settings_caps(settings)
+        for scope in ("run", "project"):
+            if project_set.get(scope) is not None:
+                found[scope] = Caps.model_validate(project_set[scope]).model_dump()
+        return found
+    return _settings_caps(settings)
+
+
+def _settings_caps(settings: Settings) -> dict[str, dict[str, Any]]:
     return {
         "run": Caps(
             tokens=settings.budget_run_tokens,

@@ -295,6 +295,16 @@ class Factory:
         """Pre-approve ``project``'s unattended runs at their governance pause (or revoke it)."""
         return self._answers.approve_project(project, by=by, role=role, note=note, revoke=revoke)
 
+    def set_project_caps(
+        self, project: str, caps: dict[str, Caps], *, by: str, role: str
+    ) -> dict[str, Any]:
+        """Set the budgets ``project``'s new runs get (admins only; audited)."""
+        return self._answers.set_project_caps(project, caps, by=by, role=role)
+
+    def project_caps(self) -> list[dict[str, Any]]:
+        """Return the budgets set per project: each project's newest row."""
+        return self.stores.caps.every()
+
     def cancel(self, run_id: str, *, by: str, role: str) -> RunRow:
         """Ask a run to stop: at once when nobody drives it, else at its driver's next step."""
         return self._answers.cancel(run_id, by=by, role=role)

@@ -22,7 +22,7 @@ from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.models.router import router_for
 from devfactory.settings import Settings
-from devfactory.store.approvals import ProjectApprovals
+from devfactory.store.approvals import ProjectApprovals, ProjectCaps
 from devfactory.store.db import open_pool
 from devfactory.store.events import EventFeed
 from devfactory.store.queue import RunQueue
@@ -59,6 +59,7 @@ class Stores:
     queue: RunQueue
     feed: EventFeed
     approvals: ProjectApprovals
+    caps: ProjectCaps
     audit: AuditLog
     memory: LazyMemory
 
@@ -73,6 +74,7 @@ class Stores:
             queue=RunQueue(pool),
             feed=EventFeed(pool),
             approvals=ProjectApprovals(pool),
+            caps=ProjectCaps(pool),
             audit=AuditLog.open(settings, pool),
             memory=LazyMemory(settings, pool, dsn),
         )

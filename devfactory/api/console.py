@@ -15,32 +15,37 @@ model serves each alias now and why.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Query, Request
+import httpx
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from devfactory.api.auth import MIN_ROLE, Permission, Reader, Rules, users, visible
-from devfactory.api.errors import ERRORS
+from devfactory.api.auth import MIN_ROLE, Admin, Permission, Reader, Rules, users, visible
+from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.runs import factory_of, get_run
 from devfactory.api.signin import COOKIE, ConsoleSessions
-from devfactory.control.budget import Spend
+from devfactory.control.budget import Caps, Spend
 from devfactory.control.policy import ROLES
 from devfactory.control.signin import LockedError, SignInThrottle
-from devfactory.models.router import router_for
+from devfactory.models.embedded import embedded_available
+from devfactory.models.router import ModelRouter
 from devfactory.pipelines import available_pipelines
+from devfactory.redact import redact
 from devfactory.reports import default_caps
 from devfactory.software.workspace import Workspace
-from devfactory.store.runs import RunRow
+from devfactory.store.runs import RunInputError, RunRow
 from devfactory.store.signins import SignInStore
 from devfactory.users import Person
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent / "console_static"
+STATIC = FilePath(__file__).resolve().parent / "console_static"
 pages = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/console/api", tags=["console"], responses=ERRORS)
 MAX_FORM = 4096  # the largest sign-in form read
@@ -198,7 +203,7 @@ def stage_diffs(run_id: str, person: Reader, rules: Rules, request: Request) -> 
     """Return each team's newest change to the run's git workspace as a unified diff."""
     factory = factory_of(request)
     row = visible(get_run(factory, run_id), person, rules)
-    workspace = Workspace(Path(row.out_dir))
+    workspace = Workspace(FilePath(row.out_dir))
     if not workspace.exists():
         return {"run_id": run_id, "stages": []}
     found = []
@@ -256,6 +261,38 @@ def costs(person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
     }
 
 
+def _served(alias: str, chain: list[dict[str, Any]]) -> dict[str, Any]:
+    """Say which entry of an alias's fallback chain serves it, and why that one."""
+    first = next((e for e in chain if e["available"]), None)
+    skipped = [e["model"] for e in chain[: chain.index(first)]] if first else []
+    if first is None:
+        why = "nothing in its fallback chain is available"
+    elif skipped:
+        why = f"the first available in its chain; {', '.join(skipped)} not available"
+    else:
+        why = "the first in its chain, and available"
+    return {"alias": alias, "serves": first["model"] if first else None, "why": why, "chain": chain}
+
+
+def _ollama_health(host: str, timeout: float) -> dict[str, Any]:
+    """Ask Ollama for its models now: reachable or not, how fast, and what went wrong."""
+    started = time.perf_counter()
+    try:
+        answer = httpx.get(f"{host}/api/tags", timeout=timeout)
+        answer.raise_for_status()
+        models = sorted(str(m["name"]) for m in answer.json().get("models", []))
+        problem = ""
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        models, problem = [], redact(str(exc))[:300] or type(exc).__name__
+    return {
+        "host": host,
+        "reachable": not problem,
+        "models": models,
+        "ms": round(1000 * (time.perf_counter() - started)),
+        "problem": problem,
+    }
+
+
 def _project_of(bank: str) -> str | None:
     return bank.removeprefix("project:") if bank.startswith("project:") else None
 
@@ -308,40 +345,53 @@ def settings_view(person: Reader, request: Request) -> dict[str, Any]:
     settings = factory.settings
     aliases: dict[str, list[dict[str, Any]]] = defaultdict(list)
     routing: list[dict[str, Any]]
+    router = ModelRouter(settings)  # a fresh one: its probes say how things stand now
     if settings.models_factory:
         why = f"models_factory {settings.models_factory} serves every alias"
         routing = [{"alias": "*", "serves": settings.models_factory, "why": why, "chain": []}]
     else:
-        router = router_for(settings)
         for alias, label, ok in router.describe():
             aliases[alias].append({"model": label, "available": ok})
-        routing = []
-        for alias, chain in aliases.items():
-            first = next((e for e in chain if e["available"]), None)
-            skipped = [e["model"] for e in chain[: chain.index(first)]] if first else []
-            if first is None:
-                why = "nothing in its fallback chain is available"
-            elif skipped:
-                why = f"the first available in its chain; {', '.join(skipped)} not available"
-            else:
-                why = "the first in its chain, and available"
-            routing.append(
-                {
-                    "alias": alias,
-                    "serves": first["model"] if first else None,
-                    "why": why,
-                    "chain": chain,
-                }
-            )
-    pulled = [] if settings.models_factory else sorted(router_for(settings).ollama_models())
-    ollama: dict[str, Any] = {"host": settings.ollama_host or "", "models": pulled}
+        routing = [_served(alias, chain) for alias, chain in aliases.items()]
     return {
+        "projects": [{**row, "at": row["at"].isoformat()} for row in factory.project_caps()],
         "routing": routing,
         "providers": {
-            "ollama": {**ollama, "reachable": bool(ollama["models"])},
+            "ollama": _ollama_health(router.ollama_host, settings.probe_timeout_s),
+            "embedded": {"available": embedded_available()},
         },
         "caps": default_caps(settings),
         "budget_warn_at": settings.budget_warn_at,
-        "change": "budgets and routing are set in the settings (DEVFACTORY_BUDGET_*, "
-        "models.yaml) and read when a run starts",
+        "change": "an admin sets a project's budgets below (recorded in the audit log as "
+        "project:<name>); the defaults and the model routing are set in the settings "
+        "(DEVFACTORY_BUDGET_*) and models.yaml. A run takes its caps when it starts.",
     }
+
+
+class ProjectCapsRequest(BaseModel):
+    """The budgets a project's new runs get: each run's caps, and the project's total."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run: Caps | None = Field(default=None, description="Each new run's caps (None: the settings').")
+    project: Caps | None = Field(
+        default=None, description="The project's caps over all its runs (None: the settings')."
+    )
+
+
+@router.put("/settings/projects/{project}", summary="Set a project's budgets (admins)")
+def set_project_caps(
+    project: Annotated[str, Path(max_length=120)],
+    body: ProjectCapsRequest,
+    person: Admin,
+    request: Request,
+) -> dict[str, Any]:
+    """Set the caps the project's new runs get; the change is recorded in the audit log."""
+    caps = {scope: c for scope, c in (("run", body.run), ("project", body.project)) if c}
+    if not caps:
+        raise ApiError(400, "give run caps, project caps, or both")
+    try:
+        kept = factory_of(request).set_project_caps(project, caps, by=person.name, role=person.role)
+    except RunInputError as exc:
+        raise ApiError(400, str(exc)) from exc
+    return {"project": project, "caps": kept}

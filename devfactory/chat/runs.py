@@ -13,6 +13,7 @@ a run (its owner, or a role the policy's ``see_all_runs`` lists) are shown it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ from devfactory.chat.view import (
 )
 from devfactory.control.hitl import Pause
 from devfactory.control.lifecycle import TERMINAL, Phase
+from devfactory.drawing import to_png
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
@@ -82,6 +84,10 @@ def stage_title(record: dict[str, Any]) -> str:
     return f"{name}: {record['outcome']}{shown}"
 
 
+log = logging.getLogger(__name__)
+GRAPH = "pipeline"  # the name of the run graph's picture in the run's step
+
+
 class RunView:
     """One session's view of a run: a step for the run, one nested step per stage."""
 
@@ -89,6 +95,7 @@ class RunView:
         self.run_id = run_id
         self.root: cl.Step | None = None
         self.stages: dict[str, cl.Step] = {}
+        self.graph_id = ""  # the run graph's element, drawn again as the run goes on
         self.handlers: dict[type[Event], Callable[[Any], Awaitable[None]]] = {
             RunStarted: self._run_started,
             StageStarted: self._stage_started,
@@ -131,13 +138,36 @@ class RunView:
             self.stages[team] = step
         return self.stages[team]
 
-    async def finish_stage(self, record: dict[str, Any]) -> None:
+    async def finish_stage(self, record: dict[str, Any], *, draw: bool = True) -> None:
         """Show a finished stage's record in its step; its title says how it ended."""
         step = await self.stage(record["team"])
         step.name = stage_title(record)
         step.output = stage_markdown(record, teams)
         step.is_error = record["outcome"] in ("BLOCKED", "FAILED")
         await step.update()
+        if draw:
+            await self.draw()
+
+    async def draw(self) -> None:
+        """Show the run's graph in the run's step as it stands now (Graphviz, as the console).
+
+        The same picture replaces the last one, so the chat embeds the run's graph
+        live: stages coloured by outcome, the node waiting for a person, the
+        questions asked. Without Graphviz the step shows no picture.
+        """
+        root = await self.open("")
+        factory = hub().factory
+        try:
+            picture = await asyncio.to_thread(lambda: to_png(factory.drawing(self.run_id)))
+        except (RuntimeError, RunNotFoundError) as exc:
+            log.warning("chat: no graph for run %s: %s", self.run_id, exc)
+            return
+        image = cl.Image(name=GRAPH, content=picture, mime="image/png", display="inline")
+        if self.graph_id:
+            image.id = self.graph_id
+        self.graph_id = image.id
+        root.elements = [image]
+        await root.update()
 
     async def apply(self, event: Event) -> None:
         """Show one run event (``handlers`` names every kind, those the chat leaves out too)."""
@@ -224,6 +254,7 @@ async def show_state(person: Person, run_id: str, view: RunView) -> None:
         await not_shown(run_id)
         return
     records = [r.model_dump(mode="json") for r in report.records]
+    await view.draw()
     if report.status == Phase.PAUSED or report.pending:
         for item in report.pending:
             await show_pause(run_id, item.interrupt_id, item.pause, person.role)
@@ -282,7 +313,7 @@ async def attach(person: Person, run_id: str) -> None:
     await view.open(f"{report.status} · artifacts in `{report.out_dir}`")
     for record in report.records:
         if record.outcome.value != "PENDING":
-            await view.finish_stage(record.model_dump(mode="json"))
+            await view.finish_stage(record.model_dump(mode="json"), draw=False)
     if hub().driving(run_id):
         await follow(person, run_id, view=view, since=len(hub().feed(run_id).events))
     else:

@@ -177,8 +177,11 @@ def interactive(enabled: bool) -> bool:
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    """Print an error and return the exit to raise."""
-    err.print(styled("error:", "bold red"), message, soft_wrap=True)
+    """Print an error (a JSON log line where the process logs JSON) and return the exit to raise."""
+    if os.environ.get("DEVFACTORY_LOG_FORMAT") == "json":  # the CLI callback sets it
+        logging.getLogger("devfactory.cli").error(message, extra={"exit_code": code})
+    else:
+        err.print(styled("error:", "bold red"), message, soft_wrap=True)
     return typer.Exit(code)
 
 

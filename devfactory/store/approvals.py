@@ -1,7 +1,10 @@
-"""Standing pre-approvals of projects for unattended runs (``devfactory approve-project``).
+"""Standing decisions per project: pre-approvals, and budgets an admin set.
 
-The table only grows: approving or revoking adds a row, and a project's newest
-row decides. Who may pre-approve is a rule of the policy
+Pre-approvals let a project's unattended runs through governance (``devfactory
+approve-project``); budgets are the caps its new runs get (the console's settings).
+
+Both tables only grow: approving, revoking or setting caps adds a row, and a
+project's newest row decides. Who may pre-approve is a rule of the policy
 (``control/unattended.check_pre_approver``), checked before anything is stored.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from devfactory.control.unattended import PreApproval
@@ -59,3 +63,43 @@ class ProjectApprovals:
             note=found["note"],
             at=found["at"],
         )
+
+
+class ProjectCaps:
+    """Read and add rows of ``devfactory_project_caps``: budgets an admin set per project.
+
+    Each row holds a project's run and project caps (``{"run": Caps, "project": Caps}``
+    as JSON); the newest row decides.
+    """
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def add(self, project: str, caps: dict[str, Any], *, by: str, role: str) -> int:
+        """Record ``by``'s caps for ``project``; return the row's id."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "INSERT INTO devfactory_project_caps (project, caps, set_by, role)"
+                " VALUES (%s, %s, %s, %s) RETURNING id",
+                (project, Jsonb(caps), by, role),
+            ).fetchone()
+        return int(cast(dict[str, Any], row)["id"])
+
+    def current(self, project: str) -> dict[str, Any] | None:
+        """Return the caps set for ``project`` (None: none were, the settings decide)."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT caps FROM devfactory_project_caps WHERE project = %s"
+                " ORDER BY id DESC LIMIT 1",
+                (project,),
+            ).fetchone()
+        return dict(cast(dict[str, Any], row)["caps"]) if row else None
+
+    def every(self) -> list[dict[str, Any]]:
+        """Return each project's newest caps row (project, caps, set_by, role, at)."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT ON (project) project, caps, set_by, role, at"
+                " FROM devfactory_project_caps ORDER BY project, id DESC"
+            ).fetchall()
+        return [dict(cast(dict[str, Any], r)) for r in rows]

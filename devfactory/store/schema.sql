@@ -114,6 +114,31 @@ BEGIN
 END
 $$;
 
+-- Budgets set per project by an admin (the console's settings, ``PUT /projects/{p}/caps``).
+-- The table only grows: a project's newest row decides what its new runs get.
+CREATE TABLE IF NOT EXISTS devfactory_project_caps (
+    id      bigserial PRIMARY KEY,
+    project text NOT NULL,
+    caps    jsonb NOT NULL,
+    set_by  text NOT NULL,
+    role    text NOT NULL,
+    at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS devfactory_project_caps_newest ON devfactory_project_caps (project, id DESC);
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'devfactory_project_caps_no_change'
+                   AND tgrelid = 'devfactory_project_caps'::regclass) THEN
+        CREATE TRIGGER devfactory_project_caps_no_change
+            BEFORE UPDATE OR DELETE ON devfactory_project_caps
+            FOR EACH ROW EXECUTE FUNCTION devfactory_append_only();
+        CREATE TRIGGER devfactory_project_caps_no_truncate
+            BEFORE TRUNCATE ON devfactory_project_caps
+            FOR EACH STATEMENT EXECUTE FUNCTION devfactory_append_only();
+    END IF;
+END
+$$;
+
 -- The run queue (devfactory worker). A run submitted to the workers (``mode``
 -- 'worker') waits with ``queued_at`` set until a worker claims it with
 -- ``FOR UPDATE SKIP LOCKED`` and takes its lease; ``inbox`` is what the next

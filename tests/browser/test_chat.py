@@ -37,6 +37,8 @@ def test_a_high_risk_run_is_approved_completes_and_its_artifact_downloads(
     expect(approve).to_be_visible()
     expect(page.get_by_text("Governance rated the requirement HIGH")).to_be_visible()
     expect(page.get_by_role("button", name="Reject", exact=True)).to_be_visible()
+    graph = page.locator('img[alt="pipeline"]')  # the run's graph, embedded and kept current
+    expect(graph.first).to_be_visible()
     shots(page, "governance-pause")
     approve.click()
     expect(page.get_by_text(re.compile(r"Run \S+: COMPLETED"))).to_be_visible(timeout=120_000)
@@ -52,6 +54,7 @@ def test_a_high_risk_run_is_approved_completes_and_its_artifact_downloads(
     page.locator('[id="step-Backend Engineering: PASSED · confidence 0.95"]').click()
     expect(page.get_by_text("Claims (not verified)").first).to_be_visible()
     expect(page.get_by_text("src/backend/app.py").first).to_be_visible()
+    expect(graph.first).to_be_visible()
     shots(page, "completed")
     link = page.locator('a.inline-file[download="src/backend/app.py"]')
     with page.expect_download() as download:

@@ -197,6 +197,7 @@ def test_an_approver_answers_from_the_console_and_the_graph_turns_green_live(
     shots(page, "costs")
     page.click("a[data-nav=settings]")
     expect(page.locator("td", has_text="models_factory")).to_be_visible()
+    expect(page.locator("#ollama-health")).to_contain_text("not reachable")  # port 9: nobody
     shots(page, "settings")
     assert not [u for u in requested if u.startswith("error:")], requested
     hosts = {urlsplit(u).netloc for u in requested if not u.startswith(("data:", "blob:"))}
@@ -216,3 +217,24 @@ def test_a_wrong_password_is_refused_on_the_sign_in_page(
     expect(page.locator("#problem")).to_have_text("That name and password do not match.")
     assert not [c for c in context.cookies() if c["name"] == "devfactory_console"]
     context.close()
+
+
+def test_only_an_admin_sets_a_projects_budgets_from_the_settings_page(
+    browser: Browser, console_server: str, shots: Shot
+) -> None:
+    approver, _ = console_sign_in(browser, console_server, "alice")
+    approver.click("a[data-nav=settings]")
+    expect(approver.get_by_text("Only an admin may change a project's budgets.")).to_be_visible()
+    assert approver.locator("#caps-form").count() == 0
+    page, requested = console_sign_in(browser, console_server, "adam")
+    page.click("a[data-nav=settings]")
+    page.fill("#caps-form input[name=project]", "shop")
+    page.fill("#caps-form input[name=run_tokens]", "50000")
+    page.fill("#caps-form input[name=project_cost]", "12.5")
+    page.click("#caps-form button[type=submit]")
+    row = page.locator('tr[data-project="shop"]')
+    expect(row).to_contain_text("tokens 50,000")
+    expect(row).to_contain_text("cost_usd 12.5")
+    expect(row).to_contain_text("adam (admin)")
+    shots(page, "budgets-set")
+    assert not [u for u in requested if u.startswith("error:")], requested

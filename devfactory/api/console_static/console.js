@@ -449,14 +449,53 @@ async function settingsView() {
           el("td", { text: r.why }),
           el("td", {}, el("ul", {}, r.chain.map((c) => el("li", { class: c.available ? "ok" : "off", text: `${c.model}: ${c.available ? "available" : "not available"}` }))))))),
       el("h2", { text: "Providers" }),
-      el("p", { text: `Ollama at ${ollama.host || "(default)"}: ${ollama.reachable ? `reachable, ${ollama.models.length} model(s)` : "not reachable or no models"}` }),
+      el("p", { id: "ollama-health", text: `Ollama at ${ollama.host}: ` + (ollama.reachable
+        ? `reachable in ${ollama.ms} ms, ${ollama.models.length} model(s)${ollama.models.length ? ": " + ollama.models.join(", ") : ""}`
+        : `not reachable (${ollama.problem}, after ${ollama.ms} ms)`) }),
+      el("p", { id: "embedded-health", text: `The embedded model: ${s.providers.embedded.available ? "available" : "not built or not downloaded (make setup)"}` }),
       el("h2", { text: "Budgets a new run gets" }),
-      el("p", { text: `Each run: ${capsLine(s.caps.run)}. Each project: ${capsLine(s.caps.project)}. A warning at ${Math.round(100 * s.budget_warn_at)} %.` }),
+      el("p", { text: `By default, each run: ${capsLine(s.caps.run)}. Each project: ${capsLine(s.caps.project)}. A warning at ${Math.round(100 * s.budget_warn_at)} %.` }),
+      table(["Project", "Each run", "The project", "Set by", "When"], s.projects.map((p) =>
+        el("tr", { "data-project": p.project },
+          el("td", { text: p.project }),
+          el("td", { text: p.caps.run ? capsLine(p.caps.run) : "the default" }),
+          el("td", { text: p.caps.project ? capsLine(p.caps.project) : "the default" }),
+          el("td", { text: `${p.set_by} (${p.role})` }),
+          el("td", { text: age(p.at) + " ago" })))),
+      me && me.may.purge ? capsForm() : el("p", { class: "hint", text: "Only an admin may change a project's budgets." }),
       el("p", { class: "hint", text: s.change }),
     );
   } catch (error) {
     show(el("h1", { text: "Settings" }), problem(error));
   }
+}
+
+function capsForm() {
+  const field = (name, label, step) => el("label", {}, `${label} `, el("input", { name, type: "number", min: step, step, class: "cap" }));
+  const result = el("p", { class: "hint", id: "caps-result" });
+  const form = el("form", { id: "caps-form", class: "filters" },
+    el("label", {}, "Project ", el("input", { name: "project", required: true, maxlength: 120 })),
+    field("run_tokens", "Run tokens", 1), field("run_cost", "Run $", 0.01),
+    field("project_tokens", "Project tokens", 1), field("project_cost", "Project $", 0.01),
+    el("button", { type: "submit", text: "Set budgets" }), result);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const caps = (tokens, cost) => {
+      const found = {};
+      if (data.get(tokens)) found.tokens = Number(data.get(tokens));
+      if (data.get(cost)) found.cost_usd = Number(data.get(cost));
+      return Object.keys(found).length ? found : null;
+    };
+    const body = { run: caps("run_tokens", "run_cost"), project: caps("project_tokens", "project_cost") };
+    try {
+      await api(`/console/api/settings/projects/${encodeURIComponent(data.get("project"))}`, { method: "PUT", body: JSON.stringify(body) });
+      await settingsView();
+    } catch (error) {
+      result.textContent = String(error.message || error);
+    }
+  });
+  return el("div", {}, el("h3", { text: "Set a project's budgets (recorded in the audit log)" }), form);
 }
 
 // ---------------------------------------------------------------- routing
