@@ -6,14 +6,13 @@ Backend Engineering's first report asks Solution Architecture a question. A
 viewer owns the run (the local CLI submits it in their name), so they see it
 but may not answer; an approver answers from the console, and the graph turns
 green stage by stage without a reload. Screenshots go to
-``test-output/browser/<test>/``; two of them illustrate the README.
+``test-output/browser/<test>/``; two of them, copied by hand, illustrate the README.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +29,6 @@ HIGH_RISK = "A REST API for a small clinic to store patient appointment notes"
 PASSED_FILL = "#d9f2d9"
 WAITING_FILL = "#ffe8a3"
 NOT_RUN_FILL = "#ffffff"
-README_SHOTS = ROOT / "docs" / "img"
 Shot = Callable[[Page, str], Path]
 
 
@@ -185,12 +183,10 @@ def test_an_approver_answers_from_the_console_and_the_graph_turns_green_live(
     expect(page.locator("#files a", has_text="SUMMARY.md")).to_be_visible()
     page.locator("#files a", has_text="SUMMARY.md").click()
     expect(page.locator("#file")).to_contain_text("# ")
-    shot = shots(page, "approved-and-completed")
-    README_SHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, README_SHOTS / "console-run.png")
+    shots(page, "approved-and-completed")  # docs/img/console-run.png
     page.click("a[data-nav=runs]")
     expect(page.locator(f'tr[data-run="{paused_run}"] .status')).to_have_text("COMPLETED")
-    shutil.copyfile(shots(page, "runs"), README_SHOTS / "console-runs.png")
+    shots(page, "runs")  # docs/img/console-runs.png
     page.click("a[data-nav=costs]")
     expect(page.locator("h2", has_text="By team")).to_be_visible()
     expect(page.locator("td", has_text="backend-engineering").first).to_be_visible()
