@@ -51,7 +51,7 @@ from devfactory.events import (
     stage_records,
 )
 from devfactory.findings import instructions_of
-from devfactory.graph.metering import spend_by_team
+from devfactory.graph.metering import spend_by_team, spend_by_team_and_model
 from devfactory.graph.state import final_checks_of, outcome_of
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
@@ -286,6 +286,7 @@ class RunRecorder:
             row.run_id,
             reason=reason,
             spend=Spend.total(spend_by_team(values).values()),
+            spend_detail=spend_by_team_and_model(values),
             requirement=requirement or None,
             pending=[p.interrupt_id for p in pending],
             driver=self.driver,

@@ -50,7 +50,6 @@ pages = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/console/api", tags=["console"], responses=ERRORS)
 MAX_FORM = 4096  # the largest sign-in form read
 RUNS_READ = 500  # the newest runs summed on the costs page
-COST_DETAIL_RUNS = 40  # of those, the newest whose ledgers are read for teams and models
 MAX_DIFF = 200_000  # characters of one stage's diff shown
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
 
@@ -223,9 +222,10 @@ def _add(into: dict[str, Spend], key: str, spend: Spend) -> None:
 def costs(person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
     """Sum the spend of the runs the person may see, against the budgets.
 
-    Projects and days sum the recorded totals of the newest ``RUNS_READ`` runs;
-    teams and models sum the spend ledgers (every model call) of the newest
-    ``COST_DETAIL_RUNS``, a ledger entry counted under the model of its latest call.
+    The newest ``RUNS_READ`` runs count, each by what its row keeps (one query,
+    no checkpoint read): its total for projects and days, and its split by team
+    and model (every model call of the run's ledger, an entry under the model of
+    its latest call) for teams and models.
     """
     factory = factory_of(request)
     rows = _visible_rows(request, person, rules)
@@ -237,9 +237,8 @@ def costs(person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
         _add(by_day, row.created_at.date().isoformat(), spend)
     by_team: dict[str, Spend] = {}
     by_model: dict[str, Spend] = {}
-    for row in rows[:COST_DETAIL_RUNS]:
-        values = factory.graphs.state(row.pipeline, row.run_id).values or {}
-        for entry in (values.get("spend") or {}).values():
+    for row in rows:
+        for entry in (row.spend or {}).get("by") or ():
             spend = Spend.model_validate(entry)
             _add(by_team, str(entry.get("team") or "?"), spend)
             _add(by_model, str(entry.get("model") or "not recorded"), spend)
@@ -252,7 +251,6 @@ def costs(person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
 
     return {
         "runs": len(rows),
-        "detail_runs": min(len(rows), COST_DETAIL_RUNS),
         "by_project": table(by_project),
         "by_team": table(by_team),
         "by_model": table(by_model),

@@ -80,6 +80,21 @@ def spend_by_team(state: Mapping[str, Any]) -> dict[str, Spend]:
     return teams
 
 
+def spend_by_team_and_model(state: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Sum the run's ledger by team and model (an entry counts under its latest call's model).
+
+    Kept with the run's row, so that the console sums costs without reading checkpoints.
+    """
+    found: dict[tuple[str, str], Spend] = {}
+    for entry in (state.get("spend") or {}).values():
+        key = (str(entry.get("team") or "?"), str(entry.get("model") or "not recorded"))
+        found[key] = found.get(key, Spend()) + Spend.model_validate(entry)
+    return [
+        {"team": team, "model": model, **spend.model_dump()}
+        for (team, model), spend in sorted(found.items())
+    ]
+
+
 def check(state: Mapping[str, Any], team: str, context: Context) -> BudgetCheck:
     """Check the run, project and team caps before ``team``'s next model work."""
     caps = state.get("budget") or {}

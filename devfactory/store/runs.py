@@ -180,18 +180,20 @@ class RunStore:
         *,
         reason: str,
         spend: Spend | None = None,
+        spend_detail: list[dict[str, Any]] | None = None,
         requirement: str | None = None,
         pending: list[str] | None = None,
         driver: str | None = None,
     ) -> bool:
         """Record where the run stopped; nobody drives it until it is claimed again.
 
-        With ``driver``, only that driver's hold is released (a driver whose
-        lease was taken over changes nothing).
+        ``spend`` is the run's total; ``spend_detail`` its split by team and model,
+        kept beside the total as ``by``. With ``driver``, only that driver's hold is
+        released (a driver whose lease was taken over changes nothing).
         """
         values: dict[str, Any] = {"reason": redact(reason), "pending": pending or []}
         if spend is not None:
-            values["spend"] = Jsonb(spend.model_dump())
+            values["spend"] = Jsonb({**spend.model_dump(), "by": spend_detail or []})
         if requirement:
             values["requirement"] = redact(requirement)
         cols = ", ".join(f"{k} = %s" for k in values)

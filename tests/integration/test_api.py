@@ -206,6 +206,57 @@ def test_the_whole_lifecycle_over_http(service: Service) -> None:
     assert drawn.count("PASSED · 1 attempt · confidence") == len(run["stages"])
 
 
+# Here, before the schemathesis test queues many runs: this one waits for its runs to end.
+def test_an_admin_sets_a_projects_budgets_new_runs_get_them_and_the_audit_log_keeps_it(
+    service: Service,
+) -> None:
+    from devfactory.runner import Factory
+
+    caps = {"run": {"tokens": 123456, "cost_usd": 0.5}, "project": {"tokens": 2000000}}
+    with service.client("admin") as http:
+        bad = http.put("/console/api/settings/projects/capped", json={"run": {"tokens": 0}})
+        empty = http.put("/console/api/settings/projects/capped", json={})
+        done = http.put("/console/api/settings/projects/capped", json=caps)
+    assert bad.status_code == 422 and empty.status_code == 400, (bad.text, empty.text)
+    assert done.status_code == 200, done.text
+    with service.client("operator") as http:
+        refused = http.put("/console/api/settings/projects/capped", json=caps)
+        run_id = http.post("/runs", json={"requirement": LOW, "project": "capped"}).json()["run_id"]
+        other = http.post("/runs", json={"requirement": LOW}).json()["run_id"]
+        shown = http.get("/console/api/settings").json()["projects"]
+    assert refused.status_code == 403
+    service.wait_status(run_id, "COMPLETED")
+    service.wait_status(other, "COMPLETED")
+    with service.client("operator") as http:
+        spent = http.get(f"/runs/{run_id}/usage").json()
+        usual = http.get(f"/runs/{other}/usage").json()
+    assert spent["run_caps"]["tokens"] == 123456 and spent["run_caps"]["cost_usd"] == 0.5
+    assert spent["project_caps"]["tokens"] == 2000000
+    assert usual["run_caps"]["tokens"] != 123456  # another project keeps the settings' caps
+    with service.client("admin") as http:  # costs sum what each run's row keeps
+        costs = http.get("/console/api/costs").json()
+    teams = {r["name"]: r for r in costs["by_team"]}
+    assert {"governance", "business-analysis"} <= set(teams)
+    assert teams["business-analysis"]["calls"] >= 2  # both runs' calls
+    assert costs["by_model"] and "not recorded" not in {r["name"] for r in costs["by_model"]}
+    projects = {r["name"]: r for r in costs["by_project"]}
+    assert (
+        projects["capped"]["tokens"]
+        == spent["total"]["input_tokens"] + spent["total"]["output_tokens"]
+    )
+    assert [(p["project"], p["set_by"]) for p in shown if p["project"] == "capped"] == [
+        ("capped", "admin-1")
+    ]
+    settings = Settings(
+        data_dir=Path(service.env["DEVFACTORY_DATA_DIR"]),
+        database_url=service.env["DATABASE_URL"],
+    )
+    with Factory(settings) as factory:
+        kept = factory.stores.audit.events("project:capped")
+    assert [(e.kind, e.actor) for e in kept] == [("caps", "admin-1 (admin)")]
+    assert kept[0].payload["caps"]["run"]["tokens"] == 123456
+
+
 def test_a_queued_run_is_cancelled_over_http(service: Service) -> None:
     with service.client("operator") as http:
         run_id = http.post("/runs", json={"requirement": LOW}).json()["run_id"]
@@ -539,42 +590,3 @@ def test_the_console_signs_in_with_a_password_and_its_cookie_acts_only_with_its_
         assert gone.status_code == 401 and "sign in again" in gone.text
         out = http.post("/console/signout")
         assert out.status_code == 303 and 'devfactory_console=""' in out.headers["set-cookie"]
-
-
-def test_an_admin_sets_a_projects_budgets_new_runs_get_them_and_the_audit_log_keeps_it(
-    service: Service,
-) -> None:
-    from devfactory.runner import Factory
-
-    caps = {"run": {"tokens": 123456, "cost_usd": 0.5}, "project": {"tokens": 2000000}}
-    with service.client("admin") as http:
-        bad = http.put("/console/api/settings/projects/capped", json={"run": {"tokens": 0}})
-        empty = http.put("/console/api/settings/projects/capped", json={})
-        done = http.put("/console/api/settings/projects/capped", json=caps)
-    assert bad.status_code == 422 and empty.status_code == 400, (bad.text, empty.text)
-    assert done.status_code == 200, done.text
-    with service.client("operator") as http:
-        refused = http.put("/console/api/settings/projects/capped", json=caps)
-        run_id = http.post("/runs", json={"requirement": LOW, "project": "capped"}).json()["run_id"]
-        other = http.post("/runs", json={"requirement": LOW}).json()["run_id"]
-        shown = http.get("/console/api/settings").json()["projects"]
-    assert refused.status_code == 403
-    service.wait_status(run_id, "COMPLETED")
-    service.wait_status(other, "COMPLETED")
-    with service.client("operator") as http:
-        spent = http.get(f"/runs/{run_id}/usage").json()
-        usual = http.get(f"/runs/{other}/usage").json()
-    assert spent["run_caps"]["tokens"] == 123456 and spent["run_caps"]["cost_usd"] == 0.5
-    assert spent["project_caps"]["tokens"] == 2000000
-    assert usual["run_caps"]["tokens"] != 123456  # another project keeps the settings' caps
-    assert [(p["project"], p["set_by"]) for p in shown if p["project"] == "capped"] == [
-        ("capped", "admin-1")
-    ]
-    settings = Settings(
-        data_dir=Path(service.env["DEVFACTORY_DATA_DIR"]),
-        database_url=service.env["DATABASE_URL"],
-    )
-    with Factory(settings) as factory:
-        kept = factory.stores.audit.events("project:capped")
-    assert [(e.kind, e.actor) for e in kept] == [("caps", "admin-1 (admin)")]
-    assert kept[0].payload["caps"]["run"]["tokens"] == 123456

@@ -380,7 +380,7 @@ async function costsView() {
       el("p", { class: "hint", text: `The ${c.runs} newest runs you may see. Budgets: each run ${capsLine(c.caps.run)}; each project ${capsLine(c.caps.project)}.` }),
       el("h2", { text: "By project" }), bars(c.by_project, null, "Project"),
       el("h2", { text: "By team" }),
-      el("p", { class: "hint", text: `Teams and models: every model call of the ${c.detail_runs} newest runs.` }),
+      el("p", { class: "hint", text: "Teams and models: every model call of each run, as the run recorded it when it last stopped." }),
       bars(c.by_team, null, "Team"),
       el("h2", { text: "By model" }), bars(c.by_model, null, "Model"),
       el("h2", { text: "By day" }), bars(c.by_day, null, "Day"),
