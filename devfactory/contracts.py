@@ -25,7 +25,8 @@ MAX_ARTIFACT_CHARS = 12000
 MAX_ARTIFACTS = 8
 _PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
 # how a check's summary says that nothing ran: "ruff not installed: skipped", "code not run: ..."
-_NOT_RUN = re.compile(r"\bskipped\b|\bnot run\b|^did not start\b", re.IGNORECASE)
+# ("1 skipped", a count of skipped tests, is not it)
+_NOT_RUN = re.compile(r"(?<!\d )\bskipped\b|\bnot run\b|^did not start\b", re.IGNORECASE)
 
 
 class Status(StrEnum):

@@ -32,7 +32,7 @@ from devfactory.logs import bound_run
 from devfactory.models.router import ModelSource
 from devfactory.queries import Queries
 from devfactory.recorder import RunRecorder, once
-from devfactory.reports import Pending, RunReport, pending_of
+from devfactory.reports import Pending, RunReport, checked_text, pending_of
 from devfactory.settings import Settings
 from devfactory.store.events import EventFeed
 from devfactory.store.lease import Lease, new_driver
@@ -162,7 +162,7 @@ class RunDriver:
             run_id=run_id,
             unattended=unattended,
             owner=owner,
-            project_caps=self.stores.caps.current(project),
+            project_caps=self.stores.caps.current(checked_text(project, "the project")),
         )
         driver = new_driver()
         self.stores.runs.create(

@@ -15,7 +15,7 @@ from devfactory.control.budget import Caps
 from devfactory.driver import EventSink, RunDriver, StopCheck
 from devfactory.intake import new_run
 from devfactory.queries import Queries
-from devfactory.reports import RunReport, pending_of
+from devfactory.reports import RunReport, checked_text, pending_of
 from devfactory.settings import Settings
 from devfactory.store.lease import new_driver
 from devfactory.store.runs import RunRow, RunStateError
@@ -59,7 +59,7 @@ class QueuedRuns:
             run_id=run_id,
             unattended=unattended,
             owner=owner,
-            project_caps=self.stores.caps.current(project),
+            project_caps=self.stores.caps.current(checked_text(project, "the project")),
         )
         hold = new_driver()
         self.stores.queue.submit(

@@ -187,9 +187,7 @@ class RunStore:
     ) -> bool:
         """Record where the run stopped; nobody drives it until it is claimed again.
 
-        ``spend`` is the run's total; ``spend_detail`` its split by team and model,
-        kept beside the total as ``by``. With ``driver``, only that driver's hold is
-        released (a driver whose lease was taken over changes nothing).
+        ``spend_detail`` is kept in ``spend`` as ``by``; ``driver``: only its hold is released.
         """
         values: dict[str, Any] = {"reason": redact(reason), "pending": pending or []}
         if spend is not None:
