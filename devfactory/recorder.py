@@ -267,6 +267,7 @@ class RunRecorder:
         self._workspace()
         teams = load_teams()
         told = {r.team: instructions_of(teams[r.team]) for r in records if r.team in teams}
+        spent = spend_by_team(values)  # the ledger: what `usage` and the API count too
         refused = write_run_files(
             self.out_dir,
             run_id=row.run_id,
@@ -275,7 +276,7 @@ class RunRecorder:
             status=status,
             reason=reason,
             records=records,
-            spend=spend_by_team(values),  # the ledger: what `usage` and the API count too
+            spend=spent,
             final_checks=final_checks_of(values),
             instructions=told,  # a claim copied from them is not listed
         )
@@ -285,7 +286,7 @@ class RunRecorder:
         self.runs.release(
             row.run_id,
             reason=reason,
-            spend=Spend.total(spend_by_team(values).values()),
+            spend=Spend.total(spent.values()),
             spend_detail=spend_by_team_and_model(values),
             requirement=requirement or None,
             pending=[p.interrupt_id for p in pending],

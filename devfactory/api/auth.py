@@ -45,6 +45,13 @@ MIN_ROLE: dict[Permission, str] = {
     Permission.PURGE: "admin",
 }
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+def allows(role: str, permission: Permission) -> bool:
+    """Whether ``role`` ranks at or above what ``permission`` needs (unknown roles never do)."""
+    return _RANK.get(role, -1) >= _RANK[MIN_ROLE[permission]]
+
+
 BEARER = {"WWW-Authenticate": 'Bearer realm="devfactory"'}
 _BEARER_HEADER = tuple(BEARER.items())
 
@@ -159,8 +166,8 @@ class Allowed:
 
     def __call__(self, person: Annotated[Person, Depends(caller)]) -> Person:
         """Return the caller, or refuse them."""
-        need = MIN_ROLE[self.permission]
-        if _RANK.get(person.role, -1) < _RANK[need]:
+        if not allows(person.role, self.permission):
+            need = MIN_ROLE[self.permission]
             raise ApiError(
                 403,
                 f"role {person.role!r} may not {self.permission.value}; it needs {need} or above",

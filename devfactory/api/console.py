@@ -27,12 +27,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from devfactory.api.auth import MIN_ROLE, Admin, Permission, Reader, Rules, users, visible
+from devfactory.api.auth import Admin, Permission, Reader, Rules, allows, users, visible
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.runs import factory_of, get_run
 from devfactory.api.signin import COOKIE, ConsoleSessions
 from devfactory.control.budget import Caps, Spend
-from devfactory.control.policy import ROLES
+from devfactory.control.lifecycle import Phase
 from devfactory.control.signin import LockedError, SignInThrottle
 from devfactory.models.embedded import embedded_available
 from devfactory.models.router import ModelRouter
@@ -51,7 +51,6 @@ router = APIRouter(prefix="/console/api", tags=["console"], responses=ERRORS)
 MAX_FORM = 4096  # the largest sign-in form read
 RUNS_READ = 500  # the newest runs summed on the costs page
 MAX_DIFF = 200_000  # characters of one stage's diff shown
-_RANK = {role: rank for rank, role in enumerate(ROLES)}
 
 
 def sessions(request: Request) -> ConsoleSessions:
@@ -136,17 +135,13 @@ def sign_out() -> Response:
     return done
 
 
-def _may(person: Person, permission: Permission) -> bool:
-    return _RANK.get(person.role, -1) >= _RANK[MIN_ROLE[permission]]
-
-
 @router.get("/me", summary="Who is signed in and what their role allows")
 def me(person: Reader, rules: Rules) -> dict[str, Any]:
     """Return the signed-in person, their role, what it allows, and the pipelines."""
     return {
         "name": person.name,
         "role": person.role,
-        "may": {p.value: _may(person, p) for p in Permission},
+        "may": {p.value: allows(person.role, p) for p in Permission},
         "sees_all_runs": person.role in rules.see_all_runs,
         "answers": sorted(kind for kind, roles in rules.roles.items() if person.role in roles),
         "pipelines": available_pipelines(),
@@ -168,33 +163,38 @@ def console_runs(
     person: Reader,
     rules: Rules,
     request: Request,
-    status: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(max_length=40, description="A phase, or QUEUED.")] = None,
     project: Annotated[str | None, Query(max_length=120)] = None,
     q: Annotated[str, Query(max_length=200, description="Words in the id, text, owner")] = "",
     limit: Annotated[int, Query(ge=1, le=RUNS_READ)] = 100,
 ) -> dict[str, Any]:
-    """List the runs the person may see, newest first, with what each spent."""
-    rows = _visible_rows(request, person, rules, status=status or None, project=project or None)
-    words = q.lower().split()
-    found = []
-    for row in rows:
-        text = f"{row.run_id} {row.requirement} {row.owner} {row.project}".lower()
-        if all(w in text for w in words):
-            found.append(
-                {
-                    "run_id": row.run_id,
-                    "status": row.shown_status,
-                    "reason": row.reason,
-                    "pipeline": row.pipeline,
-                    "project": row.project,
-                    "owner": row.owner,
-                    "requirement": row.requirement[:300],
-                    "created_at": row.created_at.isoformat(),
-                    "updated_at": row.updated_at.isoformat(),
-                    "spent": _spent(row),
-                }
-            )
-    return {"runs": found[:limit], "matched": len(found)}
+    """List the runs the person may see, newest first, with what each spent.
+
+    The filters and the words are one query; ``more`` says whether runs past
+    ``limit`` matched too.
+    """
+    if status and status != "QUEUED" and status not in Phase.__members__:
+        raise ApiError(400, f"unknown status {status!r}; a lifecycle phase, or QUEUED")
+    owner = None if person.role in rules.see_all_runs else person.name
+    rows = factory_of(request).runs.page(
+        limit + 1, status=status or None, owner=owner, project=project or None, words=q.split()
+    )
+    found = [
+        {
+            "run_id": row.run_id,
+            "status": row.shown_status,
+            "reason": row.reason,
+            "pipeline": row.pipeline,
+            "project": row.project,
+            "owner": row.owner,
+            "requirement": row.requirement[:300],
+            "created_at": row.created_at.isoformat(),
+            "updated_at": row.updated_at.isoformat(),
+            "spent": _spent(row),
+        }
+        for row in rows[:limit]
+    ]
+    return {"runs": found, "matched": len(found), "more": len(rows) > limit}
 
 
 @router.get("/runs/{run_id}/diffs", summary="What each stage changed in the run's folder")

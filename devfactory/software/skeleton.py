@@ -202,27 +202,84 @@ def handler_name(route: Route) -> str:
     return "_".join([verb[route.method], *[w.lower() for w in words]]) or verb[route.method]
 
 
+_QUERY = re.compile(r"\?([A-Za-z_][A-Za-z0-9_]*)=([^`&\s]*)")
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _query_params(route: Route) -> list[str]:
+    """Return ``name: type | None = None`` for each ``?name=value`` the route's sentences show."""
+    found: dict[str, str] = {}
+    for sentence in route.sentences:
+        for name, value in _QUERY.findall(sentence):
+            if value.lower() in ("true", "false"):
+                kind = "bool"
+            elif value.lstrip("-").isdigit() or (value.isupper() and len(value) <= 2):
+                kind = "int"  # `?below=N`, `?limit=10`
+            else:
+                kind = "str"
+            found.setdefault(name, kind)
+    return [f"{name}: {kind} | None = None" for name, kind in found.items()]
+
+
+def _takes_body(route: Route) -> bool | None:
+    """Whether the route reads a JSON body: True when required, False when optional, else None.
+
+    Required where the requirement says ``METHOD /path` with ...``; optional for any
+    other POST, PUT or PATCH; GET and DELETE take none.
+    """
+    if route.method not in _BODY_METHODS:
+        return None
+    code = f"`{route.method} {route.path}`"
+    return any(re.search(re.escape(code) + r"[^.;:]*?\bwith\b", s) for s in route.sentences)
+
+
 def _route_stub(route: Route, app: str) -> str:
+    """Write a route's handler: its path parameters, its query parameters, its JSON body."""
     params = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}", route.path)
-    args = ", ".join(f"{p}: str" for p in params)
+    args = [f"{p}: str" for p in params]
+    lines = [f"{route.method} {route.path}:", *route.sentences]
+    body = _takes_body(route)
+    if body is not None:
+        args.append(
+            "body: dict[str, Any] = Body(...)"
+            if body
+            else "body: dict[str, Any] | None = Body(None)"
+        )
+        lines.append("`body` is the request's JSON object, as FastAPI parsed it.")
+    args += _query_params(route)
     status = f", status_code={route.success}" if route.success != 200 else ""
-    doc = _doc([f"{route.method} {route.path}:", *route.sentences], "    ")
+    doc = _doc(lines, "    ")
     return (
         f"@{app}.{route.method.lower()}({route.path!r}{status})\n"
-        f"def {handler_name(route)}({args}):\n{doc}    {STUB}\n"
+        f"def {handler_name(route)}({', '.join(args)}):\n{doc}    {STUB}\n"
+    )
+
+
+def _flask_route_stub(route: Route, app: str) -> str:
+    """Write a Flask handler: its path parameters; it reads the body with ``request``."""
+    path = re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}", r"<\1>", route.path)
+    params = re.findall(r"<([A-Za-z_][A-Za-z0-9_]*)>", path)
+    doc = _doc([f"{route.method} {route.path}:", *route.sentences], "    ")
+    return (
+        f"@{app}.route({path!r}, methods=[{route.method!r}])\n"
+        f"def {handler_name(route)}({', '.join(params)}):\n{doc}    {STUB}\n"
     )
 
 
 def _web(facts: Facts, summary: str) -> Skeleton:
     lines = _header(facts, summary)
-    if facts.framework == "flask":
-        lines += ["from flask import Flask", "", f"{facts.app} = Flask(__name__)", ""]
+    flask = facts.framework == "flask"
+    if flask:
+        lines += ["from flask import Flask, abort, jsonify, request", ""]
+        lines += [f"{facts.app} = Flask(__name__)", ""]
     else:
-        lines += ["from fastapi import FastAPI, HTTPException, Response", ""]
+        lines += ["from typing import Any", ""]
+        lines += ["from fastapi import Body, FastAPI, HTTPException, Response", ""]
         lines += [f"{facts.app} = FastAPI()", ""]
     lines += _stubs(facts)[0]
+    stub = _flask_route_stub if flask else _route_stub
     for route in facts.routes:
-        lines += ["", _route_stub(route, facts.app).rstrip("\n"), ""]
+        lines += ["", stub(route, facts.app).rstrip("\n"), ""]
     # The routes share their state (the stored items, the next id): one unit writes them all.
     module = Unit(facts.module, UnitKind.MODULE, facts.sentences)
     return Skeleton(f"{facts.module}.py", _tidy(lines), (module,))

@@ -4,12 +4,18 @@ A run is driven by one process at a time. The driver holds a lease (a token
 and an expiry) that it renews while it works (``store/lease.py``). Claiming a
 run and answering a paused run are each one compare-and-set in Postgres: of two
 processes trying at once, one wins and the other is refused with the reason.
+
+Why one module: every statement here reads or writes the one runs table, and its
+status column may change only through ``lifecycle.check``; split, a write path
+could skip that check.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -363,21 +369,25 @@ class RunStore:
         status: str | None = None,
         owner: str | None = None,
         project: str | None = None,
+        words: Sequence[str] = (),
     ) -> list[RunRow]:
         """Return up to ``limit`` runs older than ``after`` (created_at, run_id), newest first.
 
         ``status`` QUEUED means waiting for a worker; any other is a lifecycle phase.
+        ``words`` must each appear (any case) in the id, requirement, owner or project.
         """
         queued = status == "QUEUED"
         phase = None if queued else status
         at, ident = after or (None, None)
+        likes = ["%" + re.sub(r"([\\%_])", r"\\\1", w.lower()) + "%" for w in words]
         with self.pool.connection() as conn:
             rows = conn.execute(
                 f"{ROW_QUERY} WHERE (%s::text IS NULL OR status = %s) AND (NOT %s OR queued_at IS"
                 " NOT NULL) AND (%s::text IS NULL OR owner = %s) AND (%s::text IS NULL OR"
                 " project = %s) AND (%s::timestamptz IS NULL OR (created_at, run_id) <"
-                " (%s::timestamptz, %s::text)) ORDER BY created_at DESC, run_id DESC LIMIT %s",
-                (phase, phase, queued, owner, owner, project, project, at, at, ident, limit),
+                " (%s::timestamptz, %s::text)) AND lower(concat_ws(' ', run_id, requirement, owner,"
+                " project)) LIKE ALL (%s::text[]) ORDER BY created_at DESC, run_id DESC LIMIT %s",
+                (phase, phase, queued, owner, owner, project, project, at, at, ident, likes, limit),
             ).fetchall()
         return [RunRow(**cast(dict[str, Any], r)) for r in rows]
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.servers import free_port, launch, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -36,12 +36,6 @@ ROUNDS = 3
 # Two cores shared with other test runs can take more than the default 5 s to answer.
 expect.set_options(timeout=20_000)
 LOCKOUT_S = 3  # short, so that a test can wait out a sign-in lockout
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -92,33 +86,19 @@ def chat_server(chat_env: dict[str, str], pg_root: Path) -> Iterator[str]:
     env = chat_env
     for name in PASSWORDS:
         add_user(env, name)
-    port = _free_port()
-    log = (pg_root / "chat-server.log").open("w")
-    server = subprocess.Popen(
-        [str(BIN / "devfactory"), "chat", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        assert server.poll() is None, (pg_root / "chat-server.log").read_text()[-3000:]
-        try:
-            if httpx.get(f"{base}/auth/config", timeout=2).json().get("passwordAuth"):
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the chat server did not come up in 180 s"
-        time.sleep(0.5)
-    yield base
-    server.terminate()
+    log = pg_root / "chat-server.log"
+    server = launch(env, ["chat", "--port", str(port)], log)
+
+    def ready() -> bool:
+        return bool(httpx.get(f"{base}/auth/config", timeout=2).json().get("passwordAuth"))
+
     try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+        wait_ready(server, log, ready, what="the chat server")
+        yield base
+    finally:
+        stop(server, wait=20)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,16 +24,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
-    BIN,
     LOCKOUT_S,
     PASSWORDS,
-    ROOT,
-    _free_port,
     add_user,
     devfactory,
     send,
     sign_in,
 )
+from tests.servers import serving
 
 HIGH_RISK = "A REST API for a small clinic to store patient appointment notes"
 Shot = Callable[[Page, str], Path]
@@ -138,27 +135,8 @@ def framing_site(tmp_path: Path) -> Iterator[Callable[[str], str]]:
 @pytest.fixture(scope="module")
 def api_server(chat_env: dict[str, str], pg_root: Path) -> Iterator[str]:
     """Start ``devfactory serve`` beside the chat (same data); return its base URL."""
-    port = _free_port()
-    log = (pg_root / "api-server.log").open("w")
-    server = subprocess.Popen(
-        [str(BIN / "devfactory"), "serve", "--port", str(port)],
-        env=chat_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        assert server.poll() is None, (pg_root / "api-server.log").read_text()[-3000:]
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the API did not come up in 180 s"
-        time.sleep(0.5)
-    yield base
-    server.terminate()
-    server.wait(timeout=20)
-    log.close()
+    with serving(chat_env, pg_root / "api-logs") as base:
+        yield base
 
 
 def framed(page: Page, url: str) -> Any:

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import BIN, PASSWORDS, ROOT, _free_port, add_user, devfactory
+from tests.browser.conftest import PASSWORDS, ROOT, add_user, devfactory
+from tests.servers import serving
 
 HIGH_RISK = "A REST API for a small clinic to store patient appointment notes"
 PASSED_FILL = "#d9f2d9"
@@ -61,38 +60,8 @@ def console_server(console_env: dict[str, str], pg_root: Path) -> Iterator[str]:
     """Start ``devfactory serve`` and one ``devfactory worker``; return the API's base URL."""
     for name in PASSWORDS:
         add_user(console_env, name)
-    port = _free_port()
-    logs = [(pg_root / f"console-{n}.log").open("w") for n in ("serve", "worker")]
-    procs = [
-        subprocess.Popen(
-            [str(BIN / "devfactory"), *args],
-            env=console_env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for args, log in ((["serve", "--port", str(port)], logs[0]), (["worker"], logs[1]))
-    ]
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        assert procs[0].poll() is None, (pg_root / "console-serve.log").read_text()[-3000:]
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the API did not come up in 120 s"
-        time.sleep(0.3)
-    yield base
-    for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    for log in logs:
-        log.close()
+    with serving(console_env, pg_root / "console-logs", workers=1, timeout=120) as base:
+        yield base
 
 
 def console_sign_in(browser: Browser, base: str, name: str) -> tuple[Page, list[str]]:

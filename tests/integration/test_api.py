@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,17 +24,12 @@ from psycopg.conninfo import make_conninfo
 
 from devfactory.settings import Settings
 from devfactory.users import UserStore
-from tests.integration.cli import cli_env, start
+from tests.integration.cli import cli_env
+from tests.servers import serving
 
 ROLES = ("viewer", "operator", "reviewer", "approver", "admin")
 LOW = "A command-line tool that counts the words in a text file"
 HIGH = "A REST API to store patients' medical records"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Service:
@@ -70,29 +64,10 @@ def service(server_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     store = UserStore.of(Settings(data_dir=tmp / "data"))
     keys = {role: store.create_key(f"{role}-1", role)[1] for role in ROLES}
     keys["stranger"] = "dfk_000000000000_" + "A" * 43  # well formed, never made
-    port = free_port()
-    server = start(env, "serve", "--port", str(port))
-    worker = start(env, "worker")
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, server.communicate()[1].decode()[-3000:]
-            assert time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.3)
-        yield Service(base, keys, env)
+        with serving(env, tmp / "logs", workers=1, timeout=120) as base:
+            yield Service(base, keys, env)
     finally:
-        for proc in (worker, server):
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         with psycopg.connect(server_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -294,7 +269,13 @@ def test_bad_requests_get_a_4xx_with_a_message_and_store_nothing(
 
 @pytest.mark.parametrize(
     "url",
-    ["/runs?project=%00", "/runs?owner=a%00b", "/runs/%00", "/memory/team%00/search?q=x"],
+    [
+        "/runs?project=%00",
+        "/runs?owner=a%00b",
+        "/runs/%00",
+        "/memory/team%00/search?q=x",
+        "/console/api/runs?q=a%00b",
+    ],
 )
 def test_nul_characters_in_a_path_or_query_get_a_400(service: Service, url: str) -> None:
     with service.client("admin") as http:
@@ -578,6 +559,9 @@ def test_the_console_signs_in_with_a_password_and_its_cookie_acts_only_with_its_
         listed = http.get("/console/api/runs", params={"q": run_id}).json()
         assert [r["run_id"] for r in listed["runs"]] == [run_id]
         assert listed["runs"][0]["owner"] == "olive" and "tokens" in listed["runs"][0]["spent"]
+        assert listed["more"] is False
+        odd = http.get("/console/api/runs", params={"status": "HALF_DONE"})
+        assert odd.status_code == 400 and "unknown status" in odd.json()["error"]["message"]
         # a tampered cookie is no sign-in; a role taken away takes effect at once
         token = http.cookies["devfactory_console"]
         tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]

@@ -120,6 +120,25 @@ def test_a_run_driven_by_a_live_process_is_not_resumed(pg_settings: Settings) ->
         assert factory.get("live-1").status == "DRAFT"
 
 
+def test_runs_are_searched_by_every_word_in_the_database(pg_settings: Settings) -> None:
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        runs, lease = factory.runs, {"driver": new_driver(), "lease_s": 60}
+        runs.create("s-1", "A Word Counter for text", "lean", "/tmp/a", "tools", "ann", **lease)
+        runs.create("s-2", "A word game", "lean", "/tmp/b", "games", "bob", **lease)
+        runs.create("s-3", "100% done_ish", "lean", "/tmp/c", "tools", "bob", **lease)
+
+        def found(*words: str, **where: str) -> set[str]:
+            return {r.run_id for r in runs.page(10, words=words, **where)}
+
+        assert found("word") == {"s-1", "s-2"}  # any case
+        assert found("WORD", "counter") == {"s-1"}  # every word
+        assert found("bob", "tools") == {"s-3"}  # owner and project count too
+        assert found("word", owner="bob") == {"s-2"}
+        assert found("%") == {"s-3"} and found("_") == {"s-3"}  # LIKE's wildcards are literal
+        assert found("s-") == {"s-1", "s-2", "s-3"} and found("nothing") == set()
+        assert len(runs.page(2, words=["s-"])) == 2
+
+
 def test_unknown_run_and_empty_requirement_are_refused(pg_settings: Settings) -> None:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         with pytest.raises(RunNotFoundError):

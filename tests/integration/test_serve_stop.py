@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import free_port, health_ok, launch, wait_ready
 
 
 def _postmaster(pgdata: Path) -> int:
@@ -42,27 +31,12 @@ def test_sigterm_stops_serve_and_its_embedded_postgres(pg_root: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVFACTORY_")}
     env.pop("DATABASE_URL", None)
     env.update(DEVFACTORY_DATA_DIR=str(home), OLLAMA_HOST="http://127.0.0.1:9")
-    port = _free_port()
+    port = free_port()
     log = home.with_suffix(".log")
-    with log.open("w") as out:
-        serve = subprocess.Popen(
-            [str(BIN / "devfactory"), "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    serve = launch(env, ["serve", "--port", str(port)], log)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert serve.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the API did not come up in 120 s"
-            time.sleep(0.3)
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(serve, log, lambda: health_ok(base), timeout=120, what="the API")
         postgres = _postmaster(home / "pg")
         assert psutil.pid_exists(postgres)
 

@@ -8,7 +8,6 @@ run's folder must be made under the shared data directory, never under either.
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,8 +20,9 @@ from psycopg.conninfo import make_conninfo
 
 from devfactory.settings import Settings
 from devfactory.users import UserStore
-from tests.integration.cli import BIN, cli_env
-from tests.integration.test_api import LOW, free_port
+from tests.integration.cli import cli_env
+from tests.integration.test_api import LOW
+from tests.servers import free_port, health_ok, launch, stop, wait_ready
 
 
 @pytest.fixture
@@ -35,28 +35,6 @@ def shared_database(server_dsn: str) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def service(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[bytes]:
-    """Start ``devfactory *args`` in ``cwd`` (its container's working directory)."""
-    cwd.mkdir()
-    with (cwd.parent / f"{cwd.name}.log").open("ab") as log:
-        return subprocess.Popen(
-            [str(BIN / "devfactory"), *args], cwd=cwd, env=env, stdout=log, stderr=log
-        )
-
-
-def wait_for(base: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, "the API died"
-        assert time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.3)
-
-
 def test_a_run_driven_by_a_worker_is_served_by_the_api_files_included(
     shared_database: str, tmp_path: Path
 ) -> None:
@@ -66,10 +44,12 @@ def test_a_run_driven_by_a_worker_is_served_by_the_api_files_included(
     key = UserStore.of(Settings(data_dir=data_dir)).create_key("op-1", "operator")[1]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    api = service(env, tmp_path / "api", "serve", "--port", str(port))
-    worker = service(env, tmp_path / "worker", "worker")
+    for home in ("api", "worker"):  # each its own working directory, as in its container
+        (tmp_path / home).mkdir()
+    api = launch(env, ["serve", "--port", str(port)], tmp_path / "api.log", tmp_path / "api")
+    worker = launch(env, ["worker"], tmp_path / "worker.log", tmp_path / "worker")
     try:
-        wait_for(base, api)
+        wait_ready(api, tmp_path / "api.log", lambda: health_ok(base), what="the API")
         with httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30
         ) as http:
@@ -87,12 +67,7 @@ def test_a_run_driven_by_a_worker_is_served_by_the_api_files_included(
                 for item in listed.json()["files"]
             }
     finally:
-        for proc in (worker, api):
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(worker, api)
     folder = data_dir / "runs" / run_id
     assert Path(run["out_dir"]) == folder
     written = {

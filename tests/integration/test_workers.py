@@ -404,7 +404,7 @@ def test_a_worker_waits_out_a_database_outage_and_its_run_still_completes(
     name = database_url.rsplit("dbname=", 1)[-1].split()[0]
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         first = factory.submit(TODO, out_dir=tmp_path / "a").run_id
-    worker = start(env, "worker")
+    worker = start(env, "worker", log=tmp_path / "worker.log")
     try:
         deadline = time.monotonic() + 120
         with Factory(pg_settings, models=ScriptedModels()) as factory:

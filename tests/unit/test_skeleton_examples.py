@@ -83,6 +83,34 @@ def test_a_web_skeleton_serves_its_routes_with_their_statuses(tmp_path: Path) ->
     assert "(('GET', '/notes/{id}'), None)" in done.stdout
 
 
+def test_web_handlers_take_the_json_body_and_the_query_the_requirement_shows(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("fastapi")
+    text = WEB + "- `GET /notes`: 200 and the notes; `?pinned=true` only the pinned ones.\n"
+    text += "- `POST /notes/{id}/pin`: 200 and the note.\n"
+    made = skeleton(read_requirement(text), "Notes.")
+    assert made is not None
+    assert "def post_notes(body: dict[str, Any] = Body(...)):" in made.source  # "with {...}"
+    assert "def get_notes(pinned: bool | None = None):" in made.source
+    assert "def post_notes_id_pin(id: str, body: dict[str, Any] | None = Body(None)):" in (
+        made.source
+    )
+    assert "def get_notes_id(id: str):" in made.source  # GET takes no body
+    write(tmp_path, "notes_api.py", made.source)
+    probe = (
+        "from fastapi.testclient import TestClient\nimport notes_api\n"
+        "c = TestClient(notes_api.app, raise_server_exceptions=False)\n"
+        "print(c.post('/notes').status_code, c.post('/notes', json=[1]).status_code,"
+        " c.post('/notes', json={'text': 'a'}).status_code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True
+    )
+    # no body and a body that is no object are refused by FastAPI; an object reaches the stub
+    assert done.stdout.split() == ["422", "422", "500"], done.stderr
+
+
 def test_a_library_skeleton_keeps_signatures_and_quotes_the_requirement() -> None:
     made = skeleton(read_requirement(LIBRARY), "Stats.")
     assert made is not None

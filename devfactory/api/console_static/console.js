@@ -132,7 +132,7 @@ async function runsView(params) {
       ));
     show(
       el("h1", { text: "Runs" }), form,
-      el("p", { class: "hint", text: `${found.matched} run${found.matched === 1 ? "" : "s"}` }),
+      el("p", { class: "hint", text: found.more ? `the newest ${found.matched} runs that match` : `${found.matched} run${found.matched === 1 ? "" : "s"}` }),
       table(["Run", "Status", "Project", "Owner", "Cost", "Tokens", "Age", "Requirement"], rows),
     );
   } catch (error) {
