@@ -18,7 +18,7 @@ import builtins
 import re
 from dataclasses import dataclass
 
-from devfactory.software.requirement import Facts, Function, Route
+from devfactory.software.requirement import Facts, Function, Option, Route
 
 PATH = "tests/test_requirement_examples.py"
 _CALL = r"`(?P<call>[A-Za-z_][A-Za-z0-9_]*\([^`]*\))`"
@@ -223,16 +223,42 @@ def _cli_examples(facts: Facts) -> list[Example]:
     unreadable = codes.get(1, "")
     file_arg = next((p for p in required if any(w in p.name.upper() for w in _FILE_WORDS)), None)
     if unreadable and file_arg is not None and _UNREADABLE.search(unreadable):
-        found.append(
-            Example(
-                "unreadable_file",
-                unreadable,
-                "    done = run_cli(str(tmp_path / 'no-such-file.txt'))\n"
-                "    assert done.returncode == 1, done.stderr\n",
-                "cli",
+        others = [p for p in required if p is not file_arg]
+        needed = [o for o in facts.options if o.required and o.metavar]
+        if not others and all(_sample_value(o) for o in needed):
+            given = "".join(f", {o.flags[-1]!r}, {_sample_value(o)!r}" for o in needed)
+            found.append(
+                Example(
+                    "unreadable_file",
+                    unreadable,
+                    f"    done = run_cli(str(tmp_path / 'no-such-file.txt'){given})\n"
+                    "    assert done.returncode == 1, done.stderr\n",
+                    "cli",
+                )
             )
-        )
     return found
+
+
+def _sample_value(option: Option) -> str | None:
+    """Return a value the requirement allows for a required option, or None when it shows none.
+
+    The first of the values it lists (`--by` is `region`, `product` or `month`:
+    ``region``), for a count ``1``, else the first literal its sentences give after
+    naming it.
+    """
+    if option.choices:
+        return option.choices[0]
+    if option.integer:
+        return "1"
+    for sentence in option.sentences:
+        for flag in option.flags:
+            at = sentence.find(f"`{flag}`")
+            if at < 0:
+                continue
+            for literal in re.findall(r"`([^`\s]+)`", sentence[at + len(flag) + 2 :]):
+                if not literal.startswith("-") and re.fullmatch(r"[\w.:/-]+", literal):
+                    return literal
+    return None
 
 
 def _probe_path(route: Route) -> str | None:

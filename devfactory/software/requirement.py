@@ -91,14 +91,42 @@ class Option:
         long = next((f for f in self.flags if f.startswith("--")), self.flags[0])
         return long.lstrip("-").replace("-", "_")
 
+    def _after_mentions(self) -> list[str]:
+        """Return, for each mention of the option (its flag, its value's name), what follows it."""
+        names = [re.escape(f) for f in self.flags]
+        if self.metavar:
+            names.append(re.escape(self.metavar))
+        alternatives = "|".join(names)
+        mention = re.compile(rf"(?<![\w-])(?:{alternatives})\b(?:\s+[A-Z][A-Z0-9_]*)?`?")
+        return [s[m.end() :] for s in self.sentences for m in mention.finditer(s)]
+
     @property
     def integer(self) -> bool:
-        """Say whether its value is a count, by its name or its sentences."""
+        """Say whether its value is a count: by its name, or "an integer" said of it.
+
+        Only what a sentence says right after naming the option counts (``N a
+        positive integer``), not an integer the same sentence says of something else.
+        """
         if self.metavar is None:
             return False
         if self.metavar.upper() in _INT_METAVARS:
             return True
-        return any(re.search(r"\ban? (?:positive )?integer\b", s, re.I) for s in self.sentences)
+        said = re.compile(r"^[^.;]{0,60}?\ban? (?:positive |non-negative )?integer\b", re.I)
+        return any(said.search(rest) for rest in self._after_mentions())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """Return the values the requirement lists for it (`--by` is `a`, `b` or `c`), if any."""
+        if self.metavar is None:
+            return ()
+        listed = re.compile(
+            r"^\s*(?:is|must be|:)\s+(?:one of\s+)?((?:`[\w.-]+`,?\s+)+(?:or|and)\s+`[\w.-]+`)"
+        )
+        for rest in self._after_mentions():
+            found = listed.search(rest)
+            if found:
+                return tuple(re.findall(r"`([\w.-]+)`", found.group(1)))
+        return ()
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,8 @@ def _option_lines(option: Option, target: str) -> list[str]:
         parts.append(f"metavar={option.metavar!r}")
         if option.integer:
             parts.append("type=int")
+        if option.choices:
+            parts.append(f"choices={list(option.choices)!r}")
         if option.required:
             parts.append("required=True")
     if option.dest != option.flags[-1].lstrip("-").replace("-", "_"):

@@ -92,6 +92,36 @@ def test_of_three_candidates_the_one_passing_the_examples_is_kept(
     assert len(units_asked(models)) == 2  # the second passed every example: no third drawn
 
 
+SLOPPY = (  # passes every example, but names what nobody defined on a path they miss
+    "```python\ndef double(n: int) -> int:\n    if n > 10**9:\n"
+    "        return undefined_total\n    return n * 2\n```"
+)
+
+
+def test_a_candidate_the_linter_refuses_does_not_stop_the_drawing_and_loses_a_tie(
+    settings: Settings, tmp_path: Path
+) -> None:
+    drawn = [SLOPPY, RIGHT, SLOPPY]
+    models = ScriptedModels(script(lambda call: drawn[call.n % 3]))
+    report = run(settings, tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    source = (tmp_path / "out" / "doubler.py").read_text()
+    assert "return n * 2\n" in source and "undefined_total" not in source
+    assert len(units_asked(models)) == 2  # the clean one passed everything: no third drawn
+
+
+def test_lint_findings_are_shown_to_a_repair(settings: Settings, tmp_path: Path) -> None:
+    def units(call: Call) -> str:
+        return RIGHT if "did wrong" in call.prompt else SLOPPY
+
+    models = ScriptedModels(script(units))
+    report = run(settings, tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    [repair] = [c for c in units_asked(models) if "did wrong" in c.prompt]
+    assert "F821 Undefined name `undefined_total`" in repair.prompt
+    assert "undefined_total" not in (tmp_path / "out" / "doubler.py").read_text()
+
+
 def test_a_repair_shown_the_failing_assertion_passes(settings: Settings, tmp_path: Path) -> None:
     def units(call: Call) -> str:
         return RIGHT if "What your previous `double` did wrong" in call.prompt else OFF_BY_ONE

@@ -55,6 +55,36 @@ def test_a_cli_skeleton_answers_help_and_refuses_bad_usage_before_any_model(
     assert "NotImplementedError" in stub.stderr  # the body is the model's to write
 
 
+REPORT = """# tallies
+
+Build a script, run as `python -m tallies DATA_CSV --by FIELD [--top N]`, that sums a
+CSV file's `amount` column (an integer) by a field.
+
+`--by` is `region`, `product` or `month`; `--top N` keeps the N largest groups.
+
+Errors exit 1 with a message on stderr: a value that is not an integer, or an unreadable
+file. A `--by` value not listed exits 2.
+"""
+
+
+def test_an_options_listed_values_become_choices_and_an_integer_said_of_another_does_not_count(
+    tmp_path: Path,
+) -> None:
+    facts = read_requirement(REPORT)
+    options = {o.flags[-1]: (o.integer, o.choices) for o in facts.options}
+    assert options == {"--by": (False, ("region", "product", "month")), "--top": (True, ())}
+    made = skeleton(facts, "Sums.")
+    assert made is not None
+    write(tmp_path, "tallies.py", made.source)
+    assert run(tmp_path, "tallies", "--help").returncode == 0
+    assert run(tmp_path, "tallies", "a.csv", "--by", "colour").returncode == 2  # not listed
+    stub = run(tmp_path, "tallies", "a.csv", "--by", "region")  # parses: the body runs
+    assert "NotImplementedError" in stub.stderr
+    # the unreadable-file probe gives the required option a value the parser takes
+    [probe] = [e for e in examples(facts) if e.name == "unreadable_file"]
+    assert "run_cli(str(tmp_path / 'no-such-file.txt'), '--by', 'region')" in probe.body
+
+
 def test_subcommands_become_subparsers(tmp_path: Path) -> None:
     made = skeleton(read_requirement(SUBCOMMANDS), "Convert units.")
     assert made is not None

@@ -6,10 +6,11 @@ a command line's parser, a web service's routes. Each unit (a function, a
 class, a command's ``run``, a web module's routes) is then written by the
 model: ``candidates`` bodies are drawn at rising temperatures, each is spliced
 into the module (``software/splice.py``) and run in the sandbox against the
-requirement's own examples (``software/examples.py``), and the best is kept;
-the first that passes every example of its unit stops the drawing. Up to
-``repair_rounds`` repairs then show the best one the assertions it still
-fails. What the model writes can never remove the skeleton's interface, lose
+requirement's own examples (``software/examples.py``) and linted with the
+gate's own rules (undefined names: a sure ``NameError``), and the best is kept;
+the first that passes every example of its unit, lint clean, stops the drawing.
+Up to ``repair_rounds`` repairs then show the best one the assertions and
+findings it still fails. What the model writes can never remove the skeleton's interface, lose
 its imports or be cut off: a reply that does not parse, or defines no such
 unit, is refused, and the stub (or the earlier body) stays.
 
@@ -24,6 +25,7 @@ each part would pass that state across a boundary it does not own.
 from __future__ import annotations
 
 import logging
+import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ from devfactory.software.probes import inputs as probe_inputs
 from devfactory.software.requirement import Facts, read_requirement
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, skeleton
 from devfactory.software.splice import SpliceError, fragment, routes_of, splice
+from devfactory.software.validator import LintCheck, finding_text
 
 if TYPE_CHECKING:
     from devfactory.graph.stage.work import Drafting
@@ -72,16 +75,17 @@ class Trial:
     others: int = 0  # every other example that passed (a tie-breaker)
     failures: tuple[str, ...] = ()  # the unit's failing assertions, for a repair
     problem: str = ""  # why it could not be run at all
+    lint: tuple[str, ...] = ()  # undefined names and the like: the gate's lint would refuse it
 
     @property
-    def score(self) -> tuple[int, int, int]:
-        """Order trials: runnable first, then the unit's examples, then all the others."""
-        return (0 if self.problem else 1, self.passed, self.others)
+    def score(self) -> tuple[int, int, int, int]:
+        """Order trials: runnable, the unit's examples, fewest lint findings, the other examples."""
+        return (0 if self.problem else 1, self.passed, -len(self.lint), self.others)
 
     @property
     def perfect(self) -> bool:
-        """Say whether it passes every example of its unit (and there are some)."""
-        return not self.problem and self.total > 0 and self.passed == self.total
+        """Say whether it passes every example of its unit (and there are some), lint clean."""
+        return not self.problem and self.total > 0 and self.passed == self.total and not self.lint
 
 
 @dataclass
@@ -414,15 +418,17 @@ class _Runner:
             if self.tests is None:
                 done = self.sandbox.compile_and_import(root, self.env, [self.module])
                 problem = "" if done.exit_code == 0 else f"it does not import: {done.output[-300:]}"
-                return Trial(source, problem=problem)
+                return Trial(source, problem=problem, lint=self.lint(source))
             write_file(root, EXAMPLES_PATH, self.tests.source)
             result, report = self.sandbox.run_tests(
                 root, self.env, f"python -m pytest -q -p no:cacheprovider {EXAMPLES_PATH}"
             )
         finally:
             remove_tree(root)
+        lint = self.lint(source)
         if not report.cases:
-            return Trial(source, problem=f"the examples did not run: {result.output[-300:]}")
+            why = f"the examples did not run: {result.output[-300:]}"
+            return Trial(source, problem=why, lint=lint)
         mine = set(self._names(unit))
         passed = total = others = 0
         failures: list[str] = []
@@ -436,4 +442,14 @@ class _Runner:
                     failures.append(f"{case.name}: {quote}")
             elif case.outcome == "passed":
                 others += 1
-        return Trial(source, passed, total, others, tuple(failures))
+        failures += [f"{self.module}.py {finding}" for finding in lint]  # a repair sees them too
+        return Trial(source, passed, total, others, tuple(failures), lint=lint)
+
+    def lint(self, source: str) -> tuple[str, ...]:
+        """Return the gate's lint findings on ``source`` (nothing runs it; none without ruff)."""
+        try:
+            found = LintCheck(timeout=30).findings_in(f"{self.module}.py", source)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("lint of a candidate failed: %s", exc)
+            return ()
+        return tuple(finding_text(item) for item in found)
