@@ -35,7 +35,8 @@ class UnitKind:
     FUNCTION = "function"
     CLASS = "class"
     COMMAND = "command"  # the command line's ``run(args)``
-    MODULE = "module"  # the whole module: a web service's routes share their state
+    ROUTE = "route"  # one route's handler of a FastAPI service (its state is declared for it)
+    MODULE = "module"  # the whole module: a Flask service's routes share their state
 
 
 @dataclass(frozen=True)
@@ -235,10 +236,18 @@ def _takes_body(route: Route) -> bool | None:
     return any(re.search(re.escape(code) + r"[^.;:]*?\bwith\b", s) for s in route.sentences)
 
 
+_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
+
+
+def _numbered(param: str) -> bool:
+    """Whether a path parameter is a number the service gives out (``{id}``, ``{todo_id}``)."""
+    return param == "id" or param.endswith("_id")
+
+
 def _route_stub(route: Route, app: str) -> str:
     """Write a route's handler: its path parameters, its query parameters, its JSON body."""
-    params = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}", route.path)
-    args = [f"{p}: str" for p in params]
+    params = _PATH_PARAM.findall(route.path)
+    args = [f"{p}: {'int' if _numbered(p) else 'str'}" for p in params]
     lines = [f"{route.method} {route.path}:", *route.sentences]
     body = _takes_body(route)
     if body is not None:
@@ -268,23 +277,65 @@ def _flask_route_stub(route: Route, app: str) -> str:
     )
 
 
+_IN_MEMORY = re.compile(r"\bkeep(?:s|ing)? (?:the |its |all )?([a-z_]+) in memory", re.I)
+
+
+def _store(facts: Facts) -> tuple[str, str, bool] | None:
+    """Name the service's in-memory store: (its name, what keys it, whether keys are numbers).
+
+    The name is what the requirement says it keeps in memory (``keeping todos in
+    memory``), else the first segment of its routes' paths; the key is the path
+    parameter of the routes about one stored object (``/todos/{id}``).
+    """
+    said = next((m.group(1).lower() for m in map(_IN_MEMORY.search, facts.sentences) if m), "")
+    first = next((p for r in facts.routes for p in r.path.split("/") if p and "{" not in p), "")
+    name = said or first.lower().replace("-", "_")
+    keys = [p for r in facts.routes for p in _PATH_PARAM.findall(r.path)]
+    if not name.isidentifier() or keyword.iskeyword(name) or name == facts.app or not keys:
+        return None
+    return name, keys[0], _numbered(keys[0])
+
+
+def _state(facts: Facts) -> list[str]:
+    """Declare the state the handlers share, so that each handler can be written on its own."""
+    found = _store(facts)
+    if found is None:
+        return []
+    name, key, numbered = found
+    lines = ["# The service's state, in memory: every handler reads and writes it."]
+    kind = "int" if numbered else "str"
+    lines.append(
+        f"{name}: dict[{kind}, dict[str, Any]] = {{}}  # by {key}: each as its JSON object"
+    )
+    if numbered:
+        lines.append(
+            f"{key}s = itertools.count(1)  # next({key}s) gives the next new {key}: 1, 2, 3"
+        )
+    return lines
+
+
 def _web(facts: Facts, summary: str) -> Skeleton:
     lines = _header(facts, summary)
-    flask = facts.framework == "flask"
-    if flask:
+    if facts.framework == "flask":
         lines += ["from flask import Flask, abort, jsonify, request", ""]
         lines += [f"{facts.app} = Flask(__name__)", ""]
-    else:
-        lines += ["from typing import Any", ""]
-        lines += ["from fastapi import Body, FastAPI, HTTPException, Response", ""]
-        lines += [f"{facts.app} = FastAPI()", ""]
-    lines += _stubs(facts)[0]
-    stub = _flask_route_stub if flask else _route_stub
+        lines += _stubs(facts)[0]
+        for route in facts.routes:
+            lines += ["", _flask_route_stub(route, facts.app).rstrip("\n"), ""]
+        # The routes share their state (the stored items, the next id): one unit writes them all.
+        module = Unit(facts.module, UnitKind.MODULE, facts.sentences)
+        return Skeleton(f"{facts.module}.py", _tidy(lines), (module,))
+    state = _state(facts)
+    lines += ["import itertools"] if any("itertools" in line for line in state) else []
+    lines += ["from typing import Any", ""]
+    lines += ["from fastapi import Body, FastAPI, HTTPException, Response", ""]
+    lines += [f"{facts.app} = FastAPI()", "", *state, ""]
+    stubs, units = _stubs(facts)
+    lines += stubs
     for route in facts.routes:
-        lines += ["", stub(route, facts.app).rstrip("\n"), ""]
-    # The routes share their state (the stored items, the next id): one unit writes them all.
-    module = Unit(facts.module, UnitKind.MODULE, facts.sentences)
-    return Skeleton(f"{facts.module}.py", _tidy(lines), (module,))
+        lines += ["", _route_stub(route, facts.app).rstrip("\n"), ""]
+        units.append(Unit(handler_name(route), UnitKind.ROUTE, route.sentences))
+    return Skeleton(f"{facts.module}.py", _tidy(lines), tuple(units))
 
 
 def _library(facts: Facts, summary: str) -> Skeleton:

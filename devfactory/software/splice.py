@@ -129,10 +129,14 @@ def splice(module: str, piece: Fragment, unit: str) -> str:
     decorators = [d.lineno for d in getattr(target, "decorator_list", [])]
     start = min([target.lineno, *decorators]) - 1
     end = target.end_lineno or target.lineno
-    kept = _keep_decorators(lines[start : target.lineno - 1], piece.unit)
+    skeleton_decorators = lines[start : target.lineno - 1]
+    unit_text = piece.unit
+    if routes_of("".join(lines[start:end])):  # a route's method, path and status are the spec's
+        unit_text = _without_decorators(unit_text)
+    kept = _keep_decorators(skeleton_decorators, unit_text)
     defined = {_defines(n) for n in tree.body} - {None, unit}
     helpers = [h for h in piece.helpers if _name_of(h) not in defined]
-    replacement = "".join(f"{h.rstrip()}\n\n\n" for h in helpers) + kept + piece.unit
+    replacement = "".join(f"{h.rstrip()}\n\n\n" for h in helpers) + kept + unit_text
     text = "".join(lines[:start]) + replacement + "".join(lines[end:])
     text = _merge_imports(text, piece.imports)
     try:
@@ -147,6 +151,12 @@ def _keep_decorators(decorators: list[str], unit: str) -> str:
     if unit.lstrip().startswith("@"):
         return ""
     return "".join(decorators)
+
+
+def _without_decorators(code: str) -> str:
+    """Return a definition without the decorators it was written with."""
+    node = ast.parse(code).body[0]
+    return "\n".join(code.splitlines()[node.lineno - 1 :]) + "\n"
 
 
 def _name_of(code: str) -> str | None:

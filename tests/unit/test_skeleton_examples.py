@@ -97,7 +97,15 @@ def test_subcommands_become_subparsers(tmp_path: Path) -> None:
 def test_a_web_skeleton_serves_its_routes_with_their_statuses(tmp_path: Path) -> None:
     pytest.importorskip("fastapi")
     made = skeleton(read_requirement(WEB), "Notes.")
-    assert made is not None and [u.kind for u in made.units] == [UnitKind.MODULE]
+    assert made is not None
+    assert [(u.name, u.kind) for u in made.units] == [
+        ("post_notes", UnitKind.ROUTE),
+        ("get_notes_id", UnitKind.ROUTE),
+        ("delete_notes_id", UnitKind.ROUTE),
+    ]
+    # the state the handlers share is declared by tools, so each is written on its own
+    assert "notes: dict[int, dict[str, Any]] = {}" in made.source
+    assert "ids = itertools.count(1)" in made.source and "def get_notes_id(id: int):" in made.source
     write(tmp_path, "notes_api.py", made.source)
     probe = (
         "from fastapi.testclient import TestClient\nimport notes_api\n"
@@ -123,10 +131,10 @@ def test_web_handlers_take_the_json_body_and_the_query_the_requirement_shows(
     assert made is not None
     assert "def post_notes(body: dict[str, Any] = Body(...)):" in made.source  # "with {...}"
     assert "def get_notes(pinned: bool | None = None):" in made.source
-    assert "def post_notes_id_pin(id: str, body: dict[str, Any] | None = Body(None)):" in (
+    assert "def post_notes_id_pin(id: int, body: dict[str, Any] | None = Body(None)):" in (
         made.source
     )
-    assert "def get_notes_id(id: str):" in made.source  # GET takes no body
+    assert "def get_notes_id(id: int):" in made.source  # GET takes no body
     write(tmp_path, "notes_api.py", made.source)
     probe = (
         "from fastapi.testclient import TestClient\nimport notes_api\n"
@@ -225,3 +233,20 @@ def test_a_reply_is_spliced_as_the_unit_its_helpers_and_imports_only() -> None:
 def test_a_reply_without_the_unit_is_refused(reply: str, why: str) -> None:
     with pytest.raises(SpliceError, match=why):
         fragment(reply, "mean")
+
+
+def test_a_route_handler_is_spliced_under_the_skeletons_decorator() -> None:
+    made = skeleton(read_requirement(WEB), "Notes.")
+    assert made is not None
+    reply = (
+        "```python\nfrom fastapi import FastAPI\napp = FastAPI()\nnotes = {}\n\n"
+        "@app.post('/notes')\ndef post_notes(body: dict[str, Any] = Body(...)):\n"
+        "    note = {'id': next(ids), 'text': body['text']}\n"
+        "    notes[note['id']] = note\n    return note\n```"
+    )
+    spliced = splice(made.source, fragment(reply, "post_notes"), "post_notes")
+    assert "@app.post('/notes', status_code=201)\ndef post_notes(" in spliced  # the spec's
+    assert "@app.post('/notes')\n" not in spliced  # the reply's own decorator is dropped
+    assert spliced.count("app = FastAPI()") == 1 and spliced.count("notes: dict[") == 1
+    assert "notes = {}" not in spliced  # the declared state is not declared again
+    assert STUB in fragment(spliced, "get_notes_id").unit  # the other handlers wait their turn

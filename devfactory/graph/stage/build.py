@@ -3,7 +3,7 @@
 The module starts as its skeleton, made by tools from the requirement
 (``software/skeleton.py``): imports, exact signatures quoting the requirement,
 a command line's parser, a web service's routes. Each unit (a function, a
-class, a command's ``run``, a web module's routes) is then written by the
+class, a command's ``run``, a route's handler) is then written by the
 model: ``candidates`` bodies are drawn at rising temperatures, each is spliced
 into the module (``software/splice.py``) and run in the sandbox against the
 requirement's own examples (``software/examples.py``) and linted with the
@@ -61,6 +61,7 @@ _WHAT = {
     UnitKind.FUNCTION: "the function",
     UnitKind.CLASS: "the class",
     UnitKind.COMMAND: "the command line's function",
+    UnitKind.ROUTE: "the route's handler, reading and writing the state declared above it,",
     UnitKind.MODULE: "the whole module: every route's handler and the state they share,",
 }
 
@@ -286,10 +287,15 @@ def _candidate(
             try:
                 candidate = splice(source, fragment(reply, unit.name, others=others), unit.name)
             except SpliceError:
-                if unit.kind != UnitKind.COMMAND:
+                if unit.kind == UnitKind.COMMAND:
+                    # a whole command line of its own (its parser, its main): judged as written
+                    needs = ("main", *others - {"build_parser"})
+                    candidate = _whole_module(reply, made, needs=needs)
+                elif unit.kind == UnitKind.ROUTE:
+                    # a whole service of its own, every route kept: judged as written
+                    candidate = _whole_module(reply, made)
+                else:
                     raise
-                # a whole command line of its own (its parser, its main): judged as written
-                candidate = _whole_module(reply, made, needs=("main", *others - {"build_parser"}))
         candidate = repair(Kind.PYTHON, candidate).content  # `string.x` used, never imported
     except SpliceError as exc:
         log.debug("candidate of %s refused: %s", unit.name, exc)
