@@ -280,6 +280,19 @@ def _web_examples(facts: Facts) -> list[Example]:
 
     found: list[Example] = []
     for route in facts.routes:
+        listed = route.method == "GET" and "{" not in route.path and 200 in route.statuses
+        if listed:  # a fresh service lists what it keeps: 200, and JSON
+            quote = next(s for s in route.sentences if "200" in s)
+            found.append(
+                Example(
+                    "get_list_is_200",
+                    quote,
+                    f"    listed = client.get({route.path!r})\n"
+                    "    assert listed.status_code == 200, listed.text\n"
+                    "    listed.json()\n",
+                    handler_name(route),
+                )
+            )
         path = _probe_path(route)
         if path is None or 404 not in route.statuses or route.method not in ("GET", "DELETE"):
             continue

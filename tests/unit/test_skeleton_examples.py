@@ -206,6 +206,10 @@ def test_web_examples_probe_unknown_ids_for_404() -> None:
         "assert client.get('/notes/999999').status_code == 404",
         "assert client.delete('/notes/999999').status_code == 404",
     ]
+    listing = WEB + "- `GET /notes`: 200 and a JSON list of the notes.\n"
+    [listed] = [e for e in examples(read_requirement(listing)) if e.name == "get_list_is_200"]
+    assert "client.get('/notes')" in listed.body and listed.about == "get_notes"
+    assert listed.quote.startswith("`GET /notes`: 200")
 
 
 def test_a_reply_is_spliced_as_the_unit_its_helpers_and_imports_only() -> None:
