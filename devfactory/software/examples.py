@@ -275,6 +275,30 @@ def _unknown(param: str) -> str:
     return "no-such-" + re.sub(r"[^a-z0-9]+", "-", name).strip("-")
 
 
+_FIELD = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)":\s*(str|int|float|bool)\b')
+_SAMPLE = {"str": "example", "int": 1, "float": 1.5, "bool": True}
+
+
+def _no_server_error(route: Route, handler: str) -> Example:
+    """Send a body shaped as the route's sentence shows (else ``{}``): never a 5xx.
+
+    Whatever the rules refuse (422, 409, 404) is the handler's to decide; an
+    exception or a 500 is never what a requirement asks for.
+    """
+    code = f"`{route.method} {route.path}`"
+    said = next((s for s in route.sentences if code in s), route.sentences[0])
+    shape = re.search(r"`(\{[^`]*\})`", said[said.find(code) :] if code in said else said)
+    body = {k: _SAMPLE[t] for k, t in _FIELD.findall(shape.group(1))} if shape else {}
+    path = _probe_path(route) or route.path
+    call = f"client.{route.method.lower()}({path!r}, json={body!r})"
+    return Example(
+        f"{route.method.lower()}_never_a_server_error",
+        said,
+        f"    answer = {call}\n    assert answer.status_code < 500, answer.text\n",
+        handler,
+    )
+
+
 def _web_examples(facts: Facts) -> list[Example]:
     from devfactory.software.skeleton import handler_name
 
@@ -293,6 +317,8 @@ def _web_examples(facts: Facts) -> list[Example]:
                     handler_name(route),
                 )
             )
+        if route.method in ("POST", "PUT", "PATCH") and not any(c >= 500 for c in route.statuses):
+            found.append(_no_server_error(route, handler_name(route)))
         path = _probe_path(route)
         if path is None or 404 not in route.statuses or route.method not in ("GET", "DELETE"):
             continue

@@ -203,6 +203,8 @@ def test_cli_examples_are_probes_the_requirement_settles() -> None:
 def test_web_examples_probe_unknown_ids_for_404() -> None:
     found = examples(read_requirement(WEB))
     assert [e.body.strip() for e in found] == [
+        "answer = client.post('/notes', json={'text': 'example'})\n"
+        "    assert answer.status_code < 500, answer.text",  # the shape its sentence shows
         "assert client.get('/notes/999999').status_code == 404",
         "assert client.delete('/notes/999999').status_code == 404",
     ]
@@ -254,3 +256,28 @@ def test_a_route_handler_is_spliced_under_the_skeletons_decorator() -> None:
     assert spliced.count("app = FastAPI()") == 1 and spliced.count("notes: dict[") == 1
     assert "notes = {}" not in spliced  # the declared state is not declared again
     assert STUB in fragment(spliced, "get_notes_id").unit  # the other handlers wait their turn
+
+
+@pytest.mark.parametrize(
+    ("post", "outcome"),
+    [
+        ("    raise HTTPException(status_code=422, detail='no')", "passed"),  # a refusal is fine
+        ("    return {'id': ids.next(), **body}", "failed"),  # AttributeError: a server error
+    ],
+)
+def test_a_handler_that_crashes_on_a_well_shaped_body_fails_the_examples(
+    tmp_path: Path, post: str, outcome: str
+) -> None:
+    pytest.importorskip("fastapi")
+    facts = read_requirement(WEB)
+    made, tests = skeleton(facts, "Notes."), examples_file(facts)
+    assert made is not None and tests is not None
+    source = made.source.replace(f"    {STUB}", post, 1)  # the first handler: POST /notes
+    write(tmp_path, "notes_api.py", source)
+    (tmp_path / "test_examples.py").write_text(tests.source)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_examples.py",
+         "-k", "post_never_a_server_error"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert f"1 {outcome}" in done.stdout, done.stdout[-2000:]
