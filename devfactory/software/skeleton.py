@@ -308,9 +308,9 @@ def _state(facts: Facts) -> list[str]:
         f"{name}: dict[{kind}, dict[str, Any]] = {{}}  # by {key}: each as its JSON object"
     )
     if numbered:
-        lines.append(
-            f"{key}s = itertools.count(1)  # next({key}s) gives the next new {key}: 1, 2, 3"
-        )
+        lines += [f"_{key}s = itertools.count(1)", "", ""]
+        lines += [f"def new_{key}() -> int:", f'    """Return the next new {key}: 1, 2, 3, ...'
+                  f' (never one given before)."""', f"    return next(_{key}s)"]  # fmt: skip
     return lines
 
 

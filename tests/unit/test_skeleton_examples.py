@@ -105,7 +105,7 @@ def test_a_web_skeleton_serves_its_routes_with_their_statuses(tmp_path: Path) ->
     ]
     # the state the handlers share is declared by tools, so each is written on its own
     assert "notes: dict[int, dict[str, Any]] = {}" in made.source
-    assert "ids = itertools.count(1)" in made.source and "def get_notes_id(id: int):" in made.source
+    assert "def new_id() -> int:" in made.source and "def get_notes_id(id: int):" in made.source
     write(tmp_path, "notes_api.py", made.source)
     probe = (
         "from fastapi.testclient import TestClient\nimport notes_api\n"
@@ -247,7 +247,7 @@ def test_a_route_handler_is_spliced_under_the_skeletons_decorator() -> None:
     reply = (
         "```python\nfrom fastapi import FastAPI\napp = FastAPI()\nnotes = {}\n\n"
         "@app.post('/notes')\ndef post_notes(body: dict[str, Any] = Body(...)):\n"
-        "    note = {'id': next(ids), 'text': body['text']}\n"
+        "    note = {'id': new_id(), 'text': body['text']}\n"
         "    notes[note['id']] = note\n    return note\n```"
     )
     spliced = splice(made.source, fragment(reply, "post_notes"), "post_notes")
@@ -262,7 +262,7 @@ def test_a_route_handler_is_spliced_under_the_skeletons_decorator() -> None:
     ("post", "outcome"),
     [
         ("    raise HTTPException(status_code=422, detail='no')", "passed"),  # a refusal is fine
-        ("    return {'id': ids.next(), **body}", "failed"),  # AttributeError: a server error
+        ("    return {'id': new_id().next(), **body}", "failed"),  # AttributeError: a 500
     ],
 )
 def test_a_handler_that_crashes_on_a_well_shaped_body_fails_the_examples(
