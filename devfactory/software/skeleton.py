@@ -258,11 +258,25 @@ def _route_stub(route: Route, app: str) -> str:
         )
         lines.append("`body` is the request's JSON object, as FastAPI parsed it.")
     args += _query_params(route)
+    lines.append(_answer(route))
     status = f", status_code={route.success}" if route.success != 200 else ""
     doc = _doc(lines, "    ")
     return (
         f"@{app}.{route.method.lower()}({route.path!r}{status})\n"
         f"def {handler_name(route)}({', '.join(args)}):\n{doc}    {STUB}\n"
+    )
+
+
+def _answer(route: Route) -> str:
+    """Say how the handler answers, in FastAPI's terms, for the route's status of success."""
+    refuse = "A refusal raises `HTTPException(status_code=..., detail=...)`."
+    if route.success == 204:
+        return f"It answers `Response(status_code=204)` (no body). {refuse}"
+    if 300 <= route.success < 400:
+        return f"It answers `RedirectResponse(url, status_code={route.success})`. {refuse}"
+    return (
+        "It returns the JSON answer itself, a dict or a list (FastAPI sends it with status "
+        f"{route.success}; never `Response(content=...)`). {refuse}"
     )
 
 
@@ -328,7 +342,10 @@ def _web(facts: Facts, summary: str) -> Skeleton:
     state = _state(facts)
     lines += ["import itertools"] if any("itertools" in line for line in state) else []
     lines += ["from typing import Any", ""]
-    lines += ["from fastapi import Body, FastAPI, HTTPException, Response", ""]
+    lines += ["from fastapi import Body, FastAPI, HTTPException, Response"]
+    if any(300 <= r.success < 400 for r in facts.routes):
+        lines += ["from fastapi.responses import RedirectResponse"]
+    lines += [""]
     lines += [f"{facts.app} = FastAPI()", "", *state, ""]
     stubs, units = _stubs(facts)
     lines += stubs

@@ -135,6 +135,10 @@ def test_web_handlers_take_the_json_body_and_the_query_the_requirement_shows(
         made.source
     )
     assert "def get_notes_id(id: int):" in made.source  # GET takes no body
+    # each handler is told how FastAPI answers for its status: a dict, or the 204's Response
+    said = " ".join(made.source.split())
+    assert said.count("never `Response(content=...)`") == 4  # all but the DELETE
+    assert "It answers `Response(status_code=204)` (no body)." in said
     write(tmp_path, "notes_api.py", made.source)
     probe = (
         "from fastapi.testclient import TestClient\nimport notes_api\n"
