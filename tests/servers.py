@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -29,7 +29,7 @@ def free_port() -> int:
 
 
 def launch(
-    env: dict[str, str], args: list[str], log: Path, cwd: Path = ROOT
+    env: dict[str, str], args: Sequence[str | bytes], log: Path, cwd: Path = ROOT
 ) -> subprocess.Popen[bytes]:
     """Start ``devfactory *args`` with its output appended to ``log``."""
     with log.open("ab") as sink:

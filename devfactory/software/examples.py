@@ -6,9 +6,16 @@ item, or 404" has already written tests; this module writes them down, one
 test per statement, each quoting its sentence in its docstring. Only what the
 words settle becomes a test (a call with literal arguments and a literal
 result, a status or exit code a probe can reach without inventing data), so a
-test here is right whenever the requirement is; these tests are trusted above
-any a model writes, select among candidate bodies and arbitrate between a
-model's tests and its code.
+test here is right whenever the requirement is. One probe does invent data: a
+route that takes a JSON body is sent one shaped as its sentence shows, with
+sample values, and must answer without a server error, which no requirement
+asks for. These tests are trusted above any a model writes, select among
+candidate bodies and arbitrate between a model's tests and its code.
+
+Why one module: the function, command-line and web examples render into one
+tests file, whose names, imports and preamble (``run_cli``, the test client)
+depend on which kinds are present; split, each part would have to know the
+others' to write a file that collects.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.servers import launch
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -37,14 +39,7 @@ def start(
     output nobody reads as it goes (a full pipe would stall it).
     """
     if log is not None:
-        with log.open("ab") as sink:
-            return subprocess.Popen(
-                [str(BIN / "devfactory"), *args],
-                cwd=ROOT,
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
+        return launch(env, args, log)
     return subprocess.Popen(
         [str(BIN / "devfactory"), *args],
         cwd=ROOT,
