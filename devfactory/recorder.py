@@ -8,7 +8,9 @@ by its team) and its TaskResult and usage to the audit log; governance,
 clarifications, notices, policy decisions and fact extractions go to the
 audit log. When a drive stops, ``finish`` writes ``run.json`` and
 ``SUMMARY.md`` (committed as the run summary), releases the run and, when the
-run has ended, retains its outcome in memory. ``handlers`` names every kind
+run has ended, retains its outcome in memory. A move to an ending phase
+(COMPLETED, FAILED, REJECTED) is recorded by ``finish`` after the files: a
+client that sees a run ended finds every file it wrote. ``handlers`` names every kind
 of event, with no handler for a kind the recorder does not keep.
 """
 
@@ -30,7 +32,7 @@ from devfactory.artifacts import (
 )
 from devfactory.control.budget import Spend
 from devfactory.control.hitl import Decision
-from devfactory.control.lifecycle import TERMINAL, Phase, Transition
+from devfactory.control.lifecycle import TERMINAL, IllegalTransitionError, Phase, Transition
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
@@ -99,6 +101,7 @@ class RunRecorder:
         self.out_dir = Path(row.out_dir)
         self._git: Workspace | None = None  # the run folder's repository, made on first write
         self._git_failed = False
+        self._ending: tuple[str, Phase, str, str] | None = None  # key, phase, actor, reason
         self.handlers: dict[type[Event], tuple[Handler, ...]] = {
             PhaseChanged: (self._move,),
             # the record first; then the files, committed when the stage passed
@@ -166,7 +169,23 @@ class RunRecorder:
         self.audit.append(self.row.run_id, event.event, body, actor=actor, key=key)
 
     def _move(self, event: PhaseChanged) -> None:
+        if Phase(event.to_phase) in TERMINAL:  # recorded by finish, once the files are written
+            self._ending = (event.key, Phase(event.to_phase), event.actor, event.reason)
+            return
         self.move(event.key, event.to_phase, actor=event.actor, reason=event.reason)
+
+    def _end(self) -> None:
+        """Record the move to the phase the run ended in, unless the runs table has it."""
+        if self._ending is None:
+            return
+        key, status, actor, reason = self._ending
+        current = self.runs.get(self.row.run_id)
+        if current is None or current.status == status:
+            return  # e.g. a run resumed after the move, whose files were not all written
+        try:
+            self.move(key, status, actor=actor, reason=reason)
+        except IllegalTransitionError as exc:  # the run's state is in the checkpoint either way
+            log.warning("run %s: its end was not recorded: %s", self.row.run_id, exc)
 
     def _audit(self, event: Event) -> None:
         self.log(event, actor="factory")
@@ -236,8 +255,8 @@ class RunRecorder:
         Returns the run's status, why, and the move to PAUSED to show (None when
         there is none, or it was recorded already).
         """
-        if failure:
-            self.move(once("failed", ()), Phase.FAILED, actor="factory", reason=failure)
+        if failure:  # recorded by finish, once the files are written
+            self._ending = (once("failed", ()), Phase.FAILED, "factory", failure)
             return Phase.FAILED, failure, None
         if pending:
             reason = "waiting for a person: " + "; ".join(p.pause.title for p in pending)
@@ -255,7 +274,10 @@ class RunRecorder:
         outcome = outcome_of(values)
         if outcome is None:
             return Phase.FAILED, "", None
-        return Phase(outcome.status), outcome.reason, None
+        ended = Phase(outcome.status)
+        if self._ending is None or self._ending[1] != ended:  # a drive resumed after the node
+            self._ending = (once("end", ()), ended, "factory", outcome.reason)
+        return ended, outcome.reason, None
 
     def finish(
         self, status: str, reason: str, values: Mapping[str, Any], pending: Sequence[Pending]
@@ -283,6 +305,7 @@ class RunRecorder:
         for problem in refused:  # the run's state is in Postgres either way
             self._refused("factory", problem)
         self._commit_summary()
+        self._end()
         self.runs.release(
             row.run_id,
             reason=reason,

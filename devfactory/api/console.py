@@ -29,10 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.api.auth import Admin, Permission, Reader, Rules, allows, users, visible
 from devfactory.api.errors import ERRORS, ApiError
-from devfactory.api.runs import factory_of, get_run
+from devfactory.api.runs import factory_of, get_run, known_status
 from devfactory.api.signin import COOKIE, ConsoleSessions
 from devfactory.control.budget import Caps, Spend
-from devfactory.control.lifecycle import Phase
 from devfactory.control.signin import LockedError, SignInThrottle
 from devfactory.models.embedded import embedded_available
 from devfactory.models.router import ModelRouter
@@ -173,8 +172,7 @@ def console_runs(
     The filters and the words are one query; ``more`` says whether runs past
     ``limit`` matched too.
     """
-    if status and status != "QUEUED" and status not in Phase.__members__:
-        raise ApiError(400, f"unknown status {status!r}; a lifecycle phase, or QUEUED")
+    known_status(status)
     owner = None if person.role in rules.see_all_runs else person.name
     rows = factory_of(request).runs.page(
         limit + 1, status=status or None, owner=owner, project=project or None, words=q.split()

@@ -54,6 +54,12 @@ def get_run(factory: Factory, run_id: str) -> RunRow:
         raise ApiError(404, f"no run with id {run_id!r}") from None
 
 
+def known_status(status: str | None) -> None:
+    """Refuse (400) a status filter that is neither a lifecycle phase nor QUEUED."""
+    if status and status != "QUEUED" and status not in Phase.__members__:
+        raise ApiError(400, f"unknown status {status!r}; a lifecycle phase, or QUEUED")
+
+
 def question(item: Pending) -> PendingQuestion:
     """Describe one pending question."""
     pause = item.pause
@@ -116,8 +122,7 @@ def list_runs(
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> RunPage:
     """List the runs the caller may see (their own, or all for ``see_all_runs`` roles)."""
-    if status is not None and status != "QUEUED" and status not in Phase.__members__:
-        raise ApiError(400, f"unknown status {status!r}; a lifecycle phase, or QUEUED")
+    known_status(status)
     if person.role not in rules.see_all_runs:
         if owner not in (None, person.name):
             return RunPage(runs=[])

@@ -282,8 +282,8 @@ def _answer(route: Route) -> str:
 
 def _flask_route_stub(route: Route, app: str) -> str:
     """Write a Flask handler: its path parameters; it reads the body with ``request``."""
-    path = re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}", r"<\1>", route.path)
-    params = re.findall(r"<([A-Za-z_][A-Za-z0-9_]*)>", path)
+    path = _PATH_PARAM.sub(r"<\1>", route.path)
+    params = _PATH_PARAM.findall(route.path)
     doc = _doc([f"{route.method} {route.path}:", *route.sentences], "    ")
     return (
         f"@{app}.route({path!r}, methods=[{route.method!r}])\n"
@@ -339,8 +339,8 @@ def _web(facts: Facts, summary: str) -> Skeleton:
         # The routes share their state (the stored items, the next id): one unit writes them all.
         module = Unit(facts.module, UnitKind.MODULE, facts.sentences)
         return Skeleton(f"{facts.module}.py", _tidy(lines), (module,))
-    state = _state(facts)
-    lines += ["import itertools"] if any("itertools" in line for line in state) else []
+    state, found = _state(facts), _store(facts)
+    lines += ["import itertools"] if found is not None and found[2] else []
     lines += ["from typing import Any", ""]
     lines += ["from fastapi import Body, FastAPI, HTTPException, Response"]
     if any(300 <= r.success < 400 for r in facts.routes):

@@ -65,6 +65,29 @@ def test_mvp_run_persists_every_stage(pg_settings: Settings, tmp_path: Path) -> 
     )
 
 
+@pytest.mark.parametrize("ends", ["COMPLETED", "FAILED"])
+def test_a_run_is_shown_ended_only_once_its_files_are_written(
+    pg_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ends: str
+) -> None:
+    # a client that polls until the run ended, then lists its files, must find them all
+    out, seen = tmp_path / "out", []
+    move = RunStore.transition
+
+    def watched(self: RunStore, run_id: str, key: str, to: Any, **kw: Any) -> Any:
+        seen.append((str(to), (out / "run.json").exists(), (out / "SUMMARY.md").exists()))
+        return move(self, run_id, key, to, **kw)
+
+    monkeypatch.setattr(RunStore, "transition", watched)
+    low = report_with(lambda c: json.dumps(good_report(c.spec, confidence=0.1)))
+    script = () if ends == "COMPLETED" else (low,)
+    settings = pg_settings.with_overrides(max_human_retries=0)
+    with Factory(settings, models=ScriptedModels(*script)) as factory:
+        report = factory.start(REQ, pipeline="mvp", out_dir=out)
+        assert factory.get(report.run_id).status == ends
+    assert report.status == ends
+    assert [s for s in seen if s[0] == ends] == [(ends, True, True)]  # recorded once, after
+
+
 def test_a_blocked_stage_fails_the_run_with_the_reason(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
