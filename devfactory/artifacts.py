@@ -25,7 +25,7 @@ from devfactory.control.budget import Spend
 from devfactory.findings import not_run_line
 from devfactory.redact import redact, redact_data
 from devfactory.shown import shown
-from devfactory.summary import render_summary
+from devfactory.summary import folder_path, render_summary
 
 SUMMARY_COMMIT = "devfactory: run summary"
 SUBJECT_CHARS = 72  # a commit subject's length, as git tools show it
@@ -132,7 +132,9 @@ def stage_files(out_dir: Path, record: StageRecord) -> list[tuple[Path, str]]:
     A passed stage publishes its deliverables at their paths. A BLOCKED stage's
     last drafts (the build loop's best version of a module) are written at their
     paths too: the best so far is always delivered, and the stage record,
-    ``run.json`` and ``SUMMARY.md`` say plainly that it was not accepted.
+    ``run.json`` and ``SUMMARY.md`` say plainly that it was not accepted. (A
+    refused Python file that does not even parse lies beside its path:
+    ``summary.folder_path``.)
     """
     return [(out_dir / relative, content) for relative, content in _stage_files(record)]
 
@@ -140,7 +142,7 @@ def stage_files(out_dir: Path, record: StageRecord) -> list[tuple[Path, str]]:
 def _stage_files(record: StageRecord) -> list[tuple[str, str]]:
     if record.result is None or record.outcome is StageOutcome.SKIPPED:
         return []
-    return [(a.path, a.content) for a in record.result.artifacts]
+    return [(folder_path(record, a), a.content) for a in record.result.artifacts]
 
 
 def write_stage_artifacts(out_dir: Path, record: StageRecord) -> list[str]:
@@ -161,7 +163,8 @@ def published_paths(out_dir: Path, record: StageRecord) -> list[str]:
     """
     if record.outcome not in (StageOutcome.PASSED, StageOutcome.BLOCKED) or record.result is None:
         return []
-    return [a.path for a in record.result.artifacts if _plain_file(out_dir, a.path)]
+    paths = [folder_path(record, a) for a in record.result.artifacts]
+    return [path for path in paths if _plain_file(out_dir, path)]
 
 
 def _plain_file(root: Path, relative: str) -> bool:

@@ -7,10 +7,11 @@ what its teams only claim. A check that never ran says so, and why.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecord
+from devfactory.contracts import Artifact, CheckRun, FinalChecks, StageOutcome, StageRecord
 from devfactory.findings import checks_not_run, claim_line, claims_of, verified_facts
 from devfactory.shown import shown
 
@@ -94,7 +95,7 @@ def render_summary(
         lines += ["These files are in the folder as the best version found, NOT accepted:", ""]
         for r in blocked:
             arts = r.result.artifacts if r.result else []
-            lines += [f"- `{a.path}` ({r.team}, BLOCKED)" for a in arts]
+            lines += [_blocked_line(r, a) for a in arts]
         for r in blocked:
             lines += ["", f"### Gate feedback: {r.team}", ""]
             lines += [f"- {item}" for item in r.gate_feedback]
@@ -102,6 +103,32 @@ def render_summary(
     lines += _final_checks_section(doc)
     lines += _findings_section(doc, records, instructions or {})
     return shown("\n".join(lines)) + "\n"  # read in terminals too: no escapes, no bidi tricks
+
+
+UNPARSED = ".unparsed"  # the suffix of a refused Python draft that does not parse
+
+
+def folder_path(record: StageRecord, artifact: Artifact) -> str:
+    """Say where a stage's artifact lies in the run's folder.
+
+    At its path, except a BLOCKED stage's Python file that does not parse: a
+    syntax error at its path would break every import and every ``pytest`` of
+    the folder, so it lies beside it, as ``<path>.unparsed``.
+    """
+    if record.outcome is StageOutcome.BLOCKED and artifact.path.endswith(".py"):
+        try:
+            ast.parse(artifact.content)
+        except (SyntaxError, ValueError):
+            return artifact.path + UNPARSED
+    return artifact.path
+
+
+def _blocked_line(record: StageRecord, artifact: Artifact) -> str:
+    where = folder_path(record, artifact)
+    if where == artifact.path:
+        return f"- `{where}` ({record.team}, BLOCKED)"
+    why = f"it does not parse, so it is not at `{artifact.path}`"
+    return f"- `{where}` ({record.team}, BLOCKED; {why})"
 
 
 def _usage_section(doc: Mapping[str, Any]) -> list[str]:

@@ -104,7 +104,9 @@ def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path
         assert record.usage.input_tokens > 0 and record.usage.output_tokens > 0
         assert record.seconds > 0
         assert record.result.artifacts, f"{record.team} drafted nothing"
-        for path, content in stage_files(out, record):  # published, or kept under _blocked/
+        for path, content in stage_files(
+            out, record
+        ):  # at its path (beside it, when a refused one does not parse)
             assert path.read_text().strip() == content.strip()
     assert ran[0].outcome is not StageOutcome.SKIPPED
     for record in ran[1:]:  # mem0 extracted (or reported failing to extract) each stage's facts

@@ -121,6 +121,29 @@ def test_each_stage_is_one_commit_by_its_team_and_a_blocked_one_says_not_accepte
     assert "`backend-engineering/work.md` (backend-engineering, BLOCKED)" in text
 
 
+def test_a_refused_python_file_that_does_not_parse_lies_beside_its_path(tmp_path: Path) -> None:
+    # cut off at the token limit: at its path it would break every import and pytest run
+    rec, _ = recorder(tmp_path)
+    drafts = [
+        Artifact(path="tests/test_app.py", kind=ArtifactKind.PYTHON, content="def test_a(:\n"),
+        Artifact(path="app.py", kind=ArtifactKind.PYTHON, content="def f():\n    return 1\n"),
+    ]
+    blocked = record("qa-engineering", StageOutcome.BLOCKED)
+    assert blocked.result is not None
+    blocked = blocked.model_copy(
+        update={"result": blocked.result.model_copy(update={"artifacts": drafts})}
+    )
+    rec.record(StageFinished(record=blocked))
+    assert not (tmp_path / "tests" / "test_app.py").exists()
+    assert (tmp_path / "tests" / "test_app.py.unparsed").read_text() == "def test_a(:\n"
+    assert (tmp_path / "app.py").read_text() == "def f():\n    return 1\n"  # it parses: at its path
+    assert set(Workspace(tmp_path).log()[0].files) == {"tests/test_app.py.unparsed", "app.py"}
+    finish(rec, [blocked], status="FAILED")
+    text = (tmp_path / "SUMMARY.md").read_text()
+    assert "`tests/test_app.py.unparsed` (qa-engineering, BLOCKED; it does not parse" in text
+    assert "- `app.py` (qa-engineering, BLOCKED)" in text
+
+
 def test_a_rerun_stage_commits_only_what_changed_and_a_revise_goes_on_top(
     tmp_path: Path,
 ) -> None:
