@@ -1,7 +1,8 @@
 """The import a Python draft uses and forgot: ``re.sub(...)`` with no ``import re``.
 
 Small models often use a standard-library module by name and never import
-it (ruff's F821, a NameError when it runs). Only that case is repaired: a
+it (ruff's F821, a NameError when it runs). Only that case is repaired (and
+``pytest`` in a tests file, ``add_pytest_import``): a
 name used as ``name.attribute`` that is a standard-library module with
 those attributes and is bound nowhere in the file gets ``import name`` after the docstring and
 ``from __future__`` imports. Anything else (a name from a third-party
@@ -79,6 +80,26 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
     if not missing:
         return source, []
     return _insert(source, tree, [f"import {name}" for name in missing]), missing
+
+
+def add_pytest_import(source: str) -> tuple[str, list[str]]:
+    """Return a tests file with ``import pytest`` when it uses ``pytest.x`` and never binds it.
+
+    pytest is in every environment tests run in, so the import is always right.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source, []
+    used = any(
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "pytest"
+        for node in ast.walk(tree)
+    )
+    if not used or "pytest" in bound_names(tree):
+        return source, []
+    return _insert(source, tree, ["import pytest"]), ["pytest"]
 
 
 def add_project_imports(source: str, modules: Mapping[str, Sequence[str]]) -> tuple[str, list[str]]:

@@ -14,7 +14,8 @@ the result (``Repaired.notes``), which reaches the stage record's
 or named ``test_*.py``):
   1. ``quotes``: as for ``python``
   2. ``stdlib-imports``: as for ``python``
-  3. ``broken-tests``: a file that still does not parse keeps its complete tests; the
+  3. ``pytest-import``: ``pytest.raises`` and the like with no ``import pytest``
+  4. ``broken-tests``: a file that still does not parse keeps its complete tests; the
      statements that break it (a test cut off at the token limit) are dropped and named
      (``software/salvage.py``)
 
@@ -65,7 +66,7 @@ from typing import Any
 from devfactory.contracts import TaskResult
 from devfactory.graph import plan_repair
 from devfactory.graph.diagram import repair_diagram
-from devfactory.graph.imports import add_missing_imports, add_project_imports
+from devfactory.graph.imports import add_missing_imports, add_project_imports, add_pytest_import
 from devfactory.graph.method_aliases import alias_methods
 from devfactory.graph.quotes import escape_inner_quotes
 from devfactory.software.plan import BuildPlan
@@ -124,6 +125,11 @@ def _quotes(source: str, _: object) -> Repaired:
 def _stdlib_imports(source: str, _: object) -> Repaired:
     fixed, added = add_missing_imports(source)
     return Repaired(fixed, tuple(f"`import {name}` added (used, never imported)" for name in added))
+
+
+def _pytest_import(source: str, _: object) -> Repaired:
+    fixed, added = add_pytest_import(source)
+    return Repaired(fixed, ("`import pytest` added (used, never imported)",) if added else ())
 
 
 def _broken_tests(source: str, _: object) -> Repaired:
@@ -228,6 +234,7 @@ _ENTRIES: dict[Kind, list[tuple[str, Apply]]] = {
     Kind.PYTHON_TESTS: [
         ("quotes", _quotes),
         ("stdlib-imports", _stdlib_imports),
+        ("pytest-import", _pytest_import),
         ("broken-tests", _broken_tests),
     ],
     Kind.PYTHON_IN_PROJECT: [

@@ -34,6 +34,7 @@ from devfactory.graph.gate import settle_echoed_block
 from devfactory.graph.repairs import Kind, is_tests_file, repair
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
 from devfactory.redact import redact
+from devfactory.software.salvage import salvage_cut
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +244,9 @@ def draft_file(
 
     A reply cut off at the token limit is continued where it stopped, up to
     ``max_continuations`` more calls; one still unfinished then is reported, so
-    the gate can ask for a shorter one. A markdown reply that loops (repeats
+    the gate can ask for a shorter one, except a tests file that has complete
+    tests before the one it stopped in: those are kept, the unfinished one is
+    dropped and named (``salvage_cut``). A markdown reply that loops (repeats
     its paragraphs word for word, as small models do until the token limit) is
     not continued when it ends in the loop: the repeats are dropped and
     recorded as a repair, and it ends where the loop began. A Python reply gets
@@ -275,12 +278,19 @@ def draft_file(
         content, dropped, looped = drop_repeats(content, cut=_cut_off(message))
         if dropped:
             repairs.append(f"{dropped} repeated paragraphs dropped (the reply looped)")
+    cut = _cut_off(message) and not looped  # a reply cut off in a loop had nothing more
+    if kind == ArtifactKind.PYTHON and cut and is_tests_file(path):
+        saved = salvage_cut(content)  # its complete tests are a complete, shorter file
+        if saved is not None:
+            content, cut = saved.source, False
+            lost = ", ".join(f"`{name}`" for name in saved.dropped)
+            repairs.append(f"cut off at the token limit: kept its complete tests, dropped {lost}")
     if kind == ArtifactKind.PYTHON:
         fixed = repair(Kind.PYTHON_TESTS if is_tests_file(path) else Kind.PYTHON, content)
         content = fixed.content
         repairs += fixed.notes
     problem = ""
-    if _cut_off(message) and not looped:  # a reply cut off in a loop had nothing more
+    if cut:
         problem = (
             f"{path}: cut off at the token limit before it was finished; "
             "write it shorter and complete"

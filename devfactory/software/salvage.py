@@ -10,7 +10,9 @@ each one only if the file so far still parses with it. What is dropped is
 named, so the stage's record says which tests were lost and why.
 
 Only a file that already fails to parse is touched, and only when what is kept
-still has a test: a file that parses is returned as written.
+still has a test: a file that parses is returned as written. A tests file the
+reply was cut off in (``salvage_cut``) loses the statement it stopped in too,
+even when what came before the cut happens to parse: that test was not finished.
 """
 
 from __future__ import annotations
@@ -100,3 +102,22 @@ def salvage_tests(source: str) -> Salvaged | None:
     if not TEST.search(text) or not _parses(text):
         return None
     return Salvaged(text, tuple(dropped))
+
+
+def salvage_cut(source: str) -> Salvaged | None:
+    """Return a tests file cut off at the token limit without the statement it stopped in.
+
+    The last statement was being written when the reply stopped, so it goes;
+    so does any earlier one that breaks the file. None when no complete test
+    would be left (the file is then refused as cut off).
+    """
+    chunks = [chunk for chunk in statements(source) if chunk.strip()]
+    if not chunks:
+        return None
+    last = _label(chunks.pop())
+    before = "".join(chunks)
+    saved = salvage_tests(before)
+    text = (before if saved is None else saved.source).rstrip() + "\n"
+    if not TEST.search(text) or not _parses(text):
+        return None
+    return Salvaged(text, (*(saved.dropped if saved else ()), last))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from devfactory.software.salvage import salvage_tests, statements
+from devfactory.software.salvage import salvage_cut, salvage_tests, statements
 
 HEAD = '''"""Tests."""
 
@@ -87,3 +87,23 @@ def test_a_drafted_tests_file_cut_off_is_kept_without_its_broken_test() -> None:
     code = draft_file(model(reply), [HumanMessage("x")], path="wc.py", kind="python",
                       max_model_errors=1)  # fmt: skip
     assert code.artifact is not None and "test_three" in code.artifact.content  # code: untouched
+
+
+def test_a_file_cut_off_loses_the_test_it_stopped_in_even_when_what_came_before_parses() -> None:
+    # the cut fell after a complete line: the file parses, but test_three was not finished
+    cut = HEAD + '\n\ndef test_three():\n    assert count("a b c") == 3\n'
+    saved = salvage_cut(cut)
+    assert saved is not None
+    assert saved.source == HEAD
+    assert saved.dropped == ("test_three",)
+    broken = (
+        HEAD + '\n\ndef test_bad():\n    assert count("x) == 1\n\n\ndef test_four():\n    x = ('
+    )
+    again = salvage_cut(broken)
+    assert again is not None and again.source == HEAD
+    assert again.dropped == ("test_bad", "test_four")
+
+
+def test_a_cut_file_with_no_complete_test_is_not_salvaged() -> None:
+    assert salvage_cut('import pytest\n\ndef test_one():\n    assert run({"files": ["a\n') is None
+    assert salvage_cut("") is None

@@ -222,6 +222,33 @@ class Seen(Replies):
         return super()._generate(messages, *args, **kwargs)
 
 
+def test_a_tests_file_cut_off_keeps_its_complete_tests_and_is_not_refused() -> None:
+    whole = "from m import f\n\n\ndef test_a():\n    assert f(1) == 2\n"
+    cut = {"finish_reason": "length"}
+    reply = AIMessage(whole + "\n\ndef test_b():\n    assert f(2) == 3\n", response_metadata=cut)
+    got = draft_file(
+        Replies(messages=iter([reply])),
+        [HumanMessage("x")],
+        path="tests/test_m.py",
+        kind="python",
+        max_model_errors=1,
+    )
+    assert got.artifact is not None and got.artifact.content == whole
+    assert got.problem == ""
+    assert got.repairs == ["cut off at the token limit: kept its complete tests, dropped `test_b`"]
+    # no complete test before the cut, or a module that is not a tests file: refused as cut off
+    for path, text in (("tests/test_m.py", "def test_a():\n    assert f(1"), ("m.py", whole)):
+        reply = AIMessage(text, response_metadata=cut)
+        again = draft_file(
+            Replies(messages=iter([reply])),
+            [HumanMessage("x")],
+            path=path,
+            kind="python",
+            max_model_errors=1,
+        )
+        assert f"{path}: cut off at the token limit" in again.problem
+
+
 def test_a_draft_cut_off_is_continued_where_it_stopped_up_to_the_cap() -> None:
     cut, stop = {"finish_reason": "length"}, {"finish_reason": "stop"}
     replies = [
