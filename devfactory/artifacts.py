@@ -155,6 +155,11 @@ def write_stage_artifacts(out_dir: Path, record: StageRecord) -> list[str]:
     return _write_all(out_dir, _stage_files(record))
 
 
+def write_draft(out_dir: Path, relative: str, content: str) -> list[str]:
+    """Write the build loop's best version so far of one file; return what was refused."""
+    return _write_all(out_dir, [(relative, content)])
+
+
 def published_paths(out_dir: Path, record: StageRecord) -> list[str]:
     """Return a stage's files as they stand in the folder: a PASSED stage's, or a BLOCKED one's.
 

@@ -23,6 +23,7 @@ from devfactory.control.hitl import HELP, Pause
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
+    DraftSaved,
     Event,
     FactsExtracted,
     GovernanceAssessed,
@@ -99,6 +100,7 @@ class Progress:
             RunCreated: self._quiet,
             DecisionRecorded: self._quiet,  # a policy rule's answer: read it in the audit log
             Recalled: self._quiet,
+            DraftSaved: self._draft_saved,
             # what the audit log keeps of a StageFinished, which has its own line
             TaskResultRecorded: self._quiet,
             UsageRecorded: self._quiet,
@@ -135,6 +137,12 @@ class Progress:
         elif line:
             self.out.print(line, highlight=False, soft_wrap=True)
             self.out.file.flush()
+
+    def _draft_saved(self, event: DraftSaved) -> str:
+        row = self.rows[event.team]
+        attempt = row["status"].split(" · ")[0]
+        row.update(status=f"{attempt} · {event.written}/{event.units} units")
+        return f"  ✎ {event.path}: {event.written} of {event.units} units written, saved"
 
     def _stage_started(self, event: StageStarted) -> str:
         self.rows[event.team].update(model=event.model, status=f"attempt {event.attempt}")

@@ -142,6 +142,21 @@ class Recalled(Event):
     memories: int
 
 
+class DraftSaved(Event):
+    """The build loop kept a better version of a module, written to the run's folder at once.
+
+    A run stopped in the middle of a stage (killed, out of time) still leaves
+    its best version so far; the stage's end writes and commits its own.
+    """
+
+    event: Literal["draft_saved"] = "draft_saved"
+    team: str
+    path: str
+    content: str
+    written: int  # the units written so far
+    units: int  # the module's units
+
+
 class ClarificationRouted(Event):
     """A team's question went to the broker: answered, or escalated to a person."""
 
@@ -225,6 +240,7 @@ RunEvent = Annotated[
     | StageStarted
     | StageFinished
     | Recalled
+    | DraftSaved
     | ClarificationRouted
     | FactsExtracted
     | DecisionRecorded

@@ -4,7 +4,8 @@ Every event a node emits reaches ``RunRecorder.record`` from inside the node,
 before LangGraph saves the node's writes (``graph/emit.py``): a lifecycle
 move goes to the runs table and the audit log; a finished stage's files go
 to the run's folder (a git repository: a passed stage's files are one commit
-by its team) and its TaskResult and usage to the audit log; governance,
+by its team; the build loop's better versions of a module are written there
+as they come, uncommitted) and its TaskResult and usage to the audit log; governance,
 clarifications, notices, policy decisions and fact extractions go to the
 audit log. When a drive stops, ``finish`` writes ``run.json`` and
 ``SUMMARY.md`` (committed as the run summary), releases the run and, when the
@@ -27,6 +28,7 @@ from devfactory.artifacts import (
     commit_message,
     ordered_records,
     published_paths,
+    write_draft,
     write_run_files,
     write_stage_artifacts,
 )
@@ -36,6 +38,7 @@ from devfactory.control.lifecycle import TERMINAL, IllegalTransitionError, Phase
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
+    DraftSaved,
     Event,
     FactsExtracted,
     GovernanceAssessed,
@@ -106,6 +109,7 @@ class RunRecorder:
             PhaseChanged: (self._move,),
             # the record first; then the files, committed when the stage passed
             StageFinished: (self._audit_stage, self._write_files, self._commit_stage),
+            DraftSaved: (self._write_draft,),  # uncommitted: the stage's end commits its files
             GovernanceAssessed: (self._audit,),
             ClarificationRouted: (self._audit,),
             Notice: (self._audit,),
@@ -197,6 +201,11 @@ class RunRecorder:
         self._workspace()  # the folder's history starts before its first file
         for problem in write_stage_artifacts(self.out_dir, event.record):
             self._refused(event.record.team, problem)
+
+    def _write_draft(self, event: DraftSaved) -> None:
+        self._workspace()
+        for problem in write_draft(self.out_dir, event.path, event.content):
+            self._refused(event.team, problem)
 
     def _refused(self, team: str, problem: str, kind: str = "artifact_refused") -> None:
         """Record a file that was not written or committed (a planted link, a full disk).

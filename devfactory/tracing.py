@@ -39,6 +39,7 @@ import httpx
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
+    DraftSaved,
     Event,
     FactsExtracted,
     GovernanceAssessed,
@@ -329,6 +330,7 @@ DESCRIBE: dict[type[Event], Callable[[Any], Described | None]] = {
     RunStarted: _untraced,
     RunError: _untraced,
     Recalled: _untraced,
+    DraftSaved: _untraced,  # the stage's span ends with its files
     FactsExtracted: _untraced,
     TaskResultRecorded: _untraced,  # what StageFinished's event carries already
     UsageRecorded: _untraced,

@@ -36,6 +36,7 @@ from devfactory.drawing import to_png
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
+    DraftSaved,
     Event,
     FactsExtracted,
     GovernanceAssessed,
@@ -111,6 +112,7 @@ class RunView:
             RunCreated: self._quiet,
             DecisionRecorded: self._quiet,  # a policy rule's answer: read it in the audit log
             Recalled: self._quiet,
+            DraftSaved: self._quiet,  # the stage's step shows its files when it ends
             # what the audit log keeps of a StageFinished, which its step shows
             TaskResultRecorded: self._quiet,
             UsageRecorded: self._quiet,

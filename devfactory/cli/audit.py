@@ -16,6 +16,7 @@ from devfactory.console import clean, styled
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
+    DraftSaved,
     Event,
     FactsExtracted,
     GovernanceAssessed,
@@ -94,6 +95,7 @@ AS_STORED: frozenset[type[Event]] = frozenset(
         StageStarted,
         StageFinished,  # kept as its task_result and usage
         Recalled,
+        DraftSaved,
     }
 )
 

@@ -164,3 +164,29 @@ def test_a_failed_run_delivers_the_best_candidate_and_says_it_was_not_accepted(
     assert "NOT accepted" in summary
     log = Workspace(out).log()
     assert any("NOT ACCEPTED" in c.subject and "doubler.py" in c.files for c in log)
+
+
+def test_a_run_stopped_in_the_middle_of_a_stage_leaves_its_best_version_so_far(
+    settings: Settings, tmp_path: Path
+) -> None:
+    requirement = REQUIREMENT.replace(
+        "one function `double(n: int) -> int` that returns\ntwice `n`.",
+        "two functions: `double(n: int) -> int` returns twice `n`, and\n"
+        "`triple(n: int) -> int` returns three times `n`.",
+    )
+    assert "triple" in requirement
+
+    def unit(call: Call) -> str:
+        if call.path == "triple":
+            raise KeyboardInterrupt  # the process is stopped while the second unit is drawn
+        return RIGHT
+
+    with (
+        Factory(settings, models=ScriptedModels(script(unit))) as factory,
+        pytest.raises(KeyboardInterrupt),
+    ):
+        factory.start(requirement, pipeline="lean", out_dir=tmp_path / "out")
+    out = tmp_path / "out"
+    kept = (out / "doubler.py").read_text()  # written as soon as its first unit was kept
+    assert "return n * 2" in kept and "def triple" in kept
+    assert all("doubler.py" not in c.files for c in Workspace(out).log())  # never committed

@@ -187,6 +187,8 @@ function describe(kind, body) {
       return `· ${body.team}: ${count(body.input_tokens + body.output_tokens)} tokens, ${body.calls} call(s), ${Number(body.seconds).toFixed(1)} s`;
     case "recalled":
       return `· ${body.team} recalled ${body.memories} memories`;
+    case "draft_saved":
+      return `✎ ${body.team}: ${body.path}, ${body.written} of ${body.units} units written, saved`;
     case "facts":
       return `· ${body.team}: ${body.added.length} new fact(s)` + (body.problem ? ` (${body.problem})` : "");
     case "task_result":
@@ -330,7 +332,7 @@ async function runView(runId) {
 
   const stream = new EventSource(`/runs/${encodeURIComponent(runId)}/events`);
   const kinds = ["run_created", "run_started", "run_finished", "run_error", "transition", "governance", "notice",
-    "stage_started", "stage_finished", "recalled", "clarification", "facts", "decision", "task_result", "usage"];
+    "stage_started", "stage_finished", "recalled", "draft_saved", "clarification", "facts", "decision", "task_result", "usage"];
   for (const kind of kinds) {
     stream.addEventListener(kind, (message) => {
       let body = {};

@@ -125,8 +125,10 @@ def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Dra
     source = _starting_point(made, earlier)
     runner = _Runner.open(work, tests)
     try:
-        for unit in made.units:
-            source = _write_unit(work, made, unit, source, tests, runner, built)
+        for n, unit in enumerate(made.units, 1):
+            before, source = source, _write_unit(work, made, unit, source, tests, runner, built)
+            if source != before and work.saved is not None:  # a stopped run keeps it
+                work.saved(path, source, n, len(made.units))
     finally:
         runner.close()
     artifact = Artifact(path=path, kind=ArtifactKind.PYTHON, content=source)

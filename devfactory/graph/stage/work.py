@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,7 +26,7 @@ from devfactory.contracts import (
     TaskResult,
     Usage,
 )
-from devfactory.events import StageFinished, StageStarted
+from devfactory.events import DraftSaved, StageFinished, StageStarted
 from devfactory.graph import metering
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
@@ -120,6 +121,10 @@ def draft(
         count=token_counter(resolved.chat),  # the serving model's tokenizer, where it has one
         written=files_written(state),
         sandbox=code_sandbox(runtime, plan),
+        saved=lambda path, content, written, units: emit(
+            runtime,
+            DraftSaved(team=spec.slug, path=path, content=content, written=written, units=units),
+        ),
     )
     started = time.perf_counter()
     done = draft_items(work, items, previous_drafts(state, spec.slug))
@@ -198,6 +203,8 @@ class Drafting:
         written: every file written so far, by path: the finished stages',
             then this attempt's drafts as they come (the later files import them).
         sandbox: where the build loop runs its candidates (None: nothing runs).
+        saved: told each better version of a module the build loop keeps (path,
+            content, units written, units), so that the run's folder has it at once.
 
     """
 
@@ -211,6 +218,7 @@ class Drafting:
     count: Count
     written: dict[str, str]
     sandbox: Sandbox | None = None
+    saved: Callable[[str, str, int, int], None] | None = None
 
 
 def code_sandbox(runtime: Runtime[Context], plan: BuildPlan | None) -> Sandbox | None:
