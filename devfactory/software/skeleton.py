@@ -9,6 +9,10 @@ error exits 2 before any model writes a line), a web service's app object and
 its routes with their methods, paths and success statuses, and the
 ``__main__`` wiring. The model then writes one body at a time (``Unit``), and a
 file can no longer lose its imports, rename its interface or be cut off.
+
+Why one module: the skeletons of the three kinds share the header, the stubs of
+the requirement's functions and types, the docstrings that quote it and the
+tidying; a filter command line's reading and writing live in ``streams.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import textwrap
 from dataclasses import dataclass
 
 from devfactory.software.requirement import Facts, Function, Option, Route, Usage
+from devfactory.software.streams import TRANSFORM, stream
+from devfactory.software.streams import lines as stream_lines
 
 STUB = "raise NotImplementedError"
 _TYPING = frozenset(
@@ -62,7 +68,7 @@ def _doc(lines: list[str] | tuple[str, ...], indent: str) -> str:
     text = " ".join(" ".join(lines).split()).replace('"""', "'''").replace("\\", "\\\\")
     if not text:
         return ""
-    wrapped = textwrap.wrap(text, _DOC_WIDTH - len(indent))
+    wrapped = textwrap.wrap(text, _DOC_WIDTH - len(indent), break_on_hyphens=False)
     if len(wrapped) == 1:
         return f'{indent}"""{wrapped[0]}"""\n'
     body = "\n".join(f"{indent}{line}" for line in wrapped)
@@ -178,6 +184,12 @@ def _cli(facts: Facts, summary: str) -> Skeleton:
     lines += stubs
     lines += ["", *_parser(facts, summary), "", ""]
     about = [s for s in facts.sentences if not any(f.name in s for f in facts.functions)]
+    found = stream(facts)
+    if found is not None:  # a filter: tools read and write, the model writes the transform
+        stub, wiring = stream_lines(found, about, _doc)
+        lines += ["", "", *stub, *wiring, "", "", *_main()]
+        units.append(Unit(TRANSFORM, UnitKind.COMMAND, tuple(about)))
+        return Skeleton(f"{facts.module}.py", _tidy(lines), tuple(units))
     lines += [
         "def run(args: argparse.Namespace) -> int:",
         _doc(["Do what the command line asks; return the exit status.", *about], "    ").rstrip(
@@ -186,6 +198,14 @@ def _cli(facts: Facts, summary: str) -> Skeleton:
         f"    {STUB}",
         "",
         "",
+        *_main(),
+    ]
+    units.append(Unit("run", UnitKind.COMMAND, tuple(about)))
+    return Skeleton(f"{facts.module}.py", _tidy(lines), tuple(units))
+
+
+def _main() -> list[str]:
+    return [
         "def main(argv: list[str] | None = None) -> int:",
         '    """Parse ``argv`` (usage errors exit 2) and run the command."""',
         "    return run(build_parser().parse_args(argv))",
@@ -194,8 +214,6 @@ def _cli(facts: Facts, summary: str) -> Skeleton:
         'if __name__ == "__main__":',
         "    sys.exit(main())",
     ]
-    units.append(Unit("run", UnitKind.COMMAND, tuple(about)))
-    return Skeleton(f"{facts.module}.py", _tidy(lines), tuple(units))
 
 
 def handler_name(route: Route) -> str:

@@ -190,3 +190,29 @@ def test_a_run_stopped_in_the_middle_of_a_stage_leaves_its_best_version_so_far(
     kept = (out / "doubler.py").read_text()  # written as soon as its first unit was kept
     assert "return n * 2" in kept and "def triple" in kept
     assert all("doubler.py" not in c.files for c in Workspace(out).log())  # never committed
+
+
+FILTER = """# upcase
+
+Build a command-line program, run as `python -m upcase FILE [--output OUT]`, that prints
+a UTF-8 text file in upper case. Exit codes: 0 on success; 1 when FILE cannot be read;
+2 on usage errors. Standard library only.
+"""
+TRANSFORM = (  # the body asked for, with a `run` of the model's own that must not be taken
+    "```python\nimport sys\n\n\ndef transform(text: str) -> str:\n    return text.upper()\n\n\n"
+    "def run(args):\n    print('mine')\n    return 0\n```"
+)
+
+
+def test_a_filter_command_line_asks_the_model_for_its_transform_only(
+    settings: Settings, tmp_path: Path
+) -> None:
+    models = ScriptedModels(script(lambda call: TRANSFORM))
+    with Factory(settings.with_overrides(max_human_retries=0), models=models) as factory:
+        factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
+    asked = units_asked(models)
+    assert asked and {c.path for c in asked} == {"transform"}
+    source = (tmp_path / "out" / "upcase.py").read_text()
+    assert "return text.upper()" in source
+    assert "print('mine')" not in source  # the skeleton's own `run` reads and writes
+    assert "text = read_input(args.file)" in source

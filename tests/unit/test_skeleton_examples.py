@@ -55,6 +55,71 @@ def test_a_cli_skeleton_answers_help_and_refuses_bad_usage_before_any_model(
     assert "NotImplementedError" in stub.stderr  # the body is the model's to write
 
 
+FILTER = """# squeeze
+
+Build a command-line program, run as `python -m squeeze [FILE] [--upper] [--keep N]
+[--output OUT]`, that drops repeated lines of a UTF-8 text file.
+
+- Input: FILE, or standard input when FILE is omitted or is `-`.
+- `--upper`: print the kept lines in upper case. `--keep N`: keep at most N lines.
+- A line holding only `STOP` is refused: print `squeeze: <message>` on stderr and exit 3.
+- Exit codes: 0 on success; 1 when FILE cannot be read; 2 on usage errors.
+"""
+
+TRANSFORM_BODY = """
+def transform(text: str, upper: bool = False, keep: int | None = None) -> str:
+    seen = []
+    for line in text.splitlines():
+        if line == "STOP":
+            raise ValueError("STOP is not a line")
+        if line not in seen:
+            seen.append(line)
+    kept = seen[:keep] if keep is not None else seen
+    return "\\n".join(line.upper() if upper else line for line in kept)
+"""
+
+
+def test_a_filter_cli_reads_and_writes_by_tools_and_asks_the_model_only_for_the_transform(
+    tmp_path: Path,
+) -> None:
+    facts = read_requirement(FILTER)
+    made = skeleton(facts, "Squeeze.")
+    assert made is not None
+    assert [(u.name, u.kind) for u in made.units] == [("transform", UnitKind.COMMAND)]
+    assert "def transform(text: str, upper: bool = False, keep: int | None = None) -> str:" in (
+        made.source
+    )
+    write(tmp_path, "squeeze.py", made.source)
+    (tmp_path / "in.txt").write_text("\ufeffa\nb\na\n")  # a byte-order mark is dropped
+    stub = run(tmp_path, "squeeze", "in.txt")
+    assert "NotImplementedError" in stub.stderr  # the transform is the model's to write
+    missing = run(tmp_path, "squeeze", "nope.txt")  # the reading needs no model at all
+    assert missing.returncode == 1 and missing.stderr.startswith("squeeze: nope.txt: ")
+
+    written = splice(made.source, fragment(TRANSFORM_BODY, "transform"), "transform")
+    write(tmp_path, "squeeze.py", written)
+    done = run(tmp_path, "squeeze", "in.txt", "--upper")
+    assert (done.returncode, done.stdout) == (0, "A\nB\n")  # the output ends with a newline
+    piped = subprocess.run(
+        [sys.executable, "-m", "squeeze", "-", "--keep", "1"],
+        cwd=tmp_path, input="x\nx\ny\n", capture_output=True, text=True,
+    )  # fmt: skip
+    assert (piped.returncode, piped.stdout) == (0, "x\n")
+    saved = run(tmp_path, "squeeze", "in.txt", "--output", "out.txt")
+    assert (saved.returncode, saved.stdout) == (0, "")
+    assert (tmp_path / "out.txt").read_text() == "a\nb\n"
+    (tmp_path / "bad.txt").write_text("a\nSTOP\n")
+    refused = run(tmp_path, "squeeze", "bad.txt", "--output", "never.txt")
+    assert (refused.returncode, refused.stderr.strip()) == (3, "squeeze: STOP is not a line")
+    assert not (tmp_path / "never.txt").exists()  # a refused input writes nothing
+
+
+def test_a_cli_over_many_files_or_with_subcommands_is_written_whole() -> None:
+    for text in (CLI, SUBCOMMANDS):
+        made = skeleton(read_requirement(text), "Whole.")
+        assert made is not None and [u.name for u in made.units][-1] == "run"
+
+
 REPORT = """# tallies
 
 Build a script, run as `python -m tallies DATA_CSV --by FIELD [--top N]`, that sums a
@@ -78,6 +143,7 @@ def test_an_options_listed_values_become_choices_and_an_integer_said_of_another_
     write(tmp_path, "tallies.py", made.source)
     assert run(tmp_path, "tallies", "--help").returncode == 0
     assert run(tmp_path, "tallies", "a.csv", "--by", "colour").returncode == 2  # not listed
+    (tmp_path / "a.csv").write_text("region,amount\n")
     stub = run(tmp_path, "tallies", "a.csv", "--by", "region")  # parses: the body runs
     assert "NotImplementedError" in stub.stderr
     # the unreadable-file probe gives the required option a value the parser takes

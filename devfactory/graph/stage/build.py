@@ -24,6 +24,7 @@ each part would pass that state across a boundary it does not own.
 
 from __future__ import annotations
 
+import ast
 import logging
 import subprocess
 import tempfile
@@ -284,14 +285,14 @@ def _candidate(
         if unit.kind == UnitKind.MODULE:
             candidate = _whole_module(reply, made)
         else:
-            others = frozenset(u.name for u in made.units) - {unit.name}
-            others |= {"build_parser", "main"}
+            units = frozenset(u.name for u in made.units) - {unit.name}
+            others = units | _top_level(made.source) - {unit.name}  # the skeleton's own stay
             try:
                 candidate = splice(source, fragment(reply, unit.name, others=others), unit.name)
             except SpliceError:
                 if unit.kind == UnitKind.COMMAND:
                     # a whole command line of its own (its parser, its main): judged as written
-                    needs = ("main", *others - {"build_parser"})
+                    needs = ("main", *sorted(units))
                     candidate = _whole_module(reply, made, needs=needs)
                 elif unit.kind == UnitKind.ROUTE:
                     # a whole service of its own, every route kept: judged as written
@@ -305,14 +306,21 @@ def _candidate(
     return runner.trial(candidate, unit)
 
 
+def _top_level(source: str) -> frozenset[str]:
+    """Return the names ``source`` defines at its top level (functions and classes)."""
+    return frozenset(
+        n.name
+        for n in ast.parse(source).body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    )
+
+
 def _whole_module(reply: str, made: Skeleton, needs: Sequence[str] = ()) -> str:
     """Take a whole module from ``reply`` when it keeps the skeleton's routes and ``needs``.
 
     ``needs`` are names it must define at the top level (a command line's ``main``
     and the planned functions).
     """
-    import ast
-
     from devfactory.software.splice import code_of
 
     code = code_of(reply)

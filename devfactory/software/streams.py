@@ -1,0 +1,180 @@
+"""A command line that reads one input and writes one output, wired by tools.
+
+Many command lines are filters: ``python -m tool FILE [--flag] [--output OUT]``
+reads one file (or standard input), turns its text into other text, and prints
+it or writes it to OUT; an unreadable file exits 1 with ``tool: FILE: reason``
+on stderr. The reading, the writing and those exit statuses follow from the
+usage line alone, so tools write them exactly, and the model is asked for the
+one thing that needs judgement: ``transform(text, options...) -> str``, a pure
+function from the input's text to the output's, which raises ``ValueError`` to
+refuse an input (the command then prints ``tool: message`` on stderr and exits
+with the requirement's error status, writing nothing).
+
+A usage line qualifies when it has no subcommand and exactly one positional,
+single (not ``FILE...``), that names a file (``FILE``, ``INPUT``, ``LOGFILE``,
+``DATA_CSV``), or that the requirement reads from standard input; any other
+command line keeps a ``run(args)`` the model writes whole.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from devfactory.software.requirement import Facts, Option, Positional
+
+TRANSFORM = "transform"
+_FILE_NAME = re.compile(r"FILE|INPUT|PATH|CSV|LOG|JSON|TXT|TEXT|SOURCE|SRC|DATA", re.I)
+_OUTPUT = re.compile(r"^(OUT|OUTPUT|OUTFILE|OUTPUT_FILE|DEST|TARGET)$", re.I)
+_STDIN = re.compile(r"standard input|\bstdin\b", re.I)
+_READ_FAILS = re.compile(r"\b(read|exist|missing|unreadable|open|found)\b", re.I)
+_ERRORS = re.compile(r"\b(errors?|invalid|malformed|refus\w*|bad|not an?)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """What a filter command line reads, writes, and how it fails."""
+
+    prog: str  # the module's name, the prefix of its error messages
+    source: str  # the positional's attribute (``file``)
+    stdin: bool  # read standard input when the positional is left out or is ``-``
+    output: Option | None  # ``--output OUT``: where the output goes instead of stdout
+    options: tuple[Option, ...]  # every other option: the transform's parameters
+    unreadable: int  # the exit status of an input that cannot be read
+    refused: int  # the exit status of an input the transform refuses
+    prefix: str  # what an error message starts with (``tool:`` or ``error:``)
+
+
+def _dest(positional: Positional) -> str:
+    dest = positional.name.lower()
+    return dest if dest.isidentifier() and not keyword.iskeyword(dest) else f"{dest}_"
+
+
+def _status(facts: Facts, about: re.Pattern[str], default: int) -> int:
+    """Return the non-zero exit status whose meaning matches ``about`` (2 is argparse's)."""
+    for code in facts.exit_codes:
+        if code.code not in (0, 2) and about.search(code.meaning):
+            return code.code
+    return default
+
+
+def stream(facts: Facts) -> Stream | None:
+    """Return the filter the requirement's usage line describes, or None when it is not one."""
+    if len(facts.usages) != 1 or facts.usages[0].command or facts.functions:
+        return None
+    [usage] = facts.usages
+    if len(usage.positionals) != 1 or usage.positionals[0].many:
+        return None
+    positional = usage.positionals[0]
+    text = " ".join(facts.sentences)
+    stdin = bool(_STDIN.search(text))
+    if not _FILE_NAME.search(positional.name) and not stdin:
+        return None
+    outputs = [
+        o for o in usage.options if o.metavar and (_OUTPUT.match(o.metavar) or o.dest == "output")
+    ]
+    options = tuple(o for o in usage.options if o not in outputs[:1])
+    if any(not o.dest.isidentifier() or keyword.iskeyword(o.dest) for o in options):
+        return None
+    named = re.search(rf"`{re.escape(facts.module)}:", text)
+    prefix = f"{facts.module}:" if named or not re.search(r"`error:", text) else "error:"
+    return Stream(
+        prog=facts.module,
+        source=_dest(positional),
+        stdin=stdin and (positional.optional or "`-`" in text),
+        output=outputs[0] if outputs else None,
+        options=options,
+        unreadable=_status(facts, _READ_FAILS, 1),
+        refused=_status(facts, _ERRORS, 1),
+        prefix=prefix,
+    )
+
+
+def _parameter(option: Option) -> str:
+    if option.metavar is None:
+        return f"{option.dest}: bool = False"
+    kind = "int" if option.integer else "str"
+    return f"{option.dest}: {kind} | None = None"
+
+
+def lines(
+    found: Stream, about: list[str], doc: Callable[[list[str], str], str]
+) -> tuple[list[str], list[str]]:
+    """Return the transform's stub and the command's tool-written code, as source lines.
+
+    ``doc`` renders a docstring (``skeleton._doc``): the transform's quotes the
+    requirement, which the model reads when it writes the body.
+    """
+    params = ", ".join(["text: str", *(_parameter(o) for o in found.options)])
+    told = [
+        "Return what the command outputs for the input `text` (already read from the file "
+        "or standard input: reading and writing are done).",
+        *(
+            f"`{o.dest}` is the option {'/'.join(o.flags)}"
+            + (" (True when given)." if o.metavar is None else " (None when not given).")
+            for o in found.options
+        ),
+        f"To refuse the input, raise `ValueError(message)`: the command prints "
+        f"`{found.prefix} message` on stderr and exits {found.refused}.",
+        "The requirement says:",
+        *about,
+    ]
+    stub = [f"def {TRANSFORM}({params}) -> str:", doc(told, "    ").rstrip("\n")]
+    stub += ["    raise NotImplementedError", "", ""]
+    return stub, _wiring(found)
+
+
+def _wiring(found: Stream) -> list[str]:
+    """Write ``read_input``, ``write_output`` and ``run``: everything but the transform."""
+    source = f"args.{found.source}"
+    empty = "path is None or path == '-'" if found.stdin else "path is None"
+    reading = [
+        "def read_input(path: str | None) -> str:",
+        '    """Return the UTF-8 text of ``path`` (without a byte-order mark)'
+        + (', or of stdin."""' if found.stdin else '."""'),
+        f"    if {empty}:",
+        "        return sys.stdin.read()",
+        '    with open(path, encoding="utf-8-sig") as handle:',
+        "        return handle.read()",
+        "",
+        "",
+        "def write_output(text: str, path: str | None) -> None:",
+        '    """Write ``text``, ending with a newline, to ``path``, or print it when None."""',
+        '    if text and not text.endswith("\\n"):',
+        '        text += "\\n"',
+        "    if path is None:",
+        "        sys.stdout.write(text)",
+        "        return",
+        '    with open(path, "w", encoding="utf-8") as handle:',
+        "        handle.write(text)",
+        "",
+        "",
+    ]
+    keywords = ", ".join(f"{o.dest}=args.{o.dest}" for o in found.options)
+    call = f"{TRANSFORM}(text{', ' + keywords if keywords else ''})"
+    target = f"args.{found.output.dest}" if found.output else "None"
+    prefix = found.prefix
+    run = [
+        "def run(args: argparse.Namespace) -> int:",
+        '    """Read the input, transform it, write the output; return the exit status."""',
+        "    try:",
+        f"        text = read_input({source})",
+        "    except (OSError, UnicodeDecodeError) as exc:",
+        "        reason = getattr(exc, 'strerror', None) or exc",
+        f'        print(f"{prefix} {{{source}}}: {{reason}}", file=sys.stderr)',
+        f"        return {found.unreadable}",
+        "    try:",
+        f"        output = {call}",
+        "    except ValueError as exc:",
+        f'        print(f"{prefix} {{exc}}", file=sys.stderr)',
+        f"        return {found.refused}",
+        "    try:",
+        f"        write_output(output, {target})",
+        "    except OSError as exc:",
+        f'        print(f"{prefix} {{{target}}}: {{exc.strerror or exc}}", file=sys.stderr)',
+        f"        return {found.unreadable}",
+        "    return 0",
+    ]
+    return reading + run
