@@ -175,7 +175,8 @@ class Call:
     """One model call as the script sees it.
 
     ``kind`` is "draft", "report", "unit" (the build loop asks for one unit of a
-    module; ``path`` is the unit's name), "answer" (a clarification responder),
+    module; ``path`` is the unit's name), "sample" (a sample input to compare a
+    filter's candidates on), "answer" (a clarification responder),
     "facts" (mem0's fact extraction after a stage), "governance" (the risk
     assessment; ``spec`` is None then), or one of the chat's: "chat" (a team
     talking to a person), "select" and "summary" (a group chat's moderator)
@@ -326,6 +327,8 @@ class ScriptedChatModel(BaseChatModel):
             kind, path = "facts", ""
         elif task.startswith("## Question from the"):
             kind, path = "answer", ""
+        elif "realistic sample input" in system:  # inputs to compare a filter's candidates on
+            kind, path = "sample", ""
         elif unit := _UNIT.search(task):  # the build loop asks for one unit of a module
             kind, path = "unit", unit.group(1)
         else:

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from devfactory.software.requirement import Function
+from devfactory.software.requirement import Function, Option
 
 MAX_DEPTH = 3
 _INTS = (0, 1, 2, 3, 5, 7, 10, -1, 42, 100)
@@ -153,3 +153,36 @@ def clusters(behaviours: Sequence[tuple[str, ...]]) -> list[int]:
     ]
     counts = Counter(useful)
     return [counts[b] for b in useful]
+
+
+def stream_inputs(options: Sequence[Option], samples: Sequence[str], count: int = 12) -> list[str]:
+    """Return argument tuples for a filter's ``transform(text, *options)``, as Python literals.
+
+    Each sample text is given with the options at their defaults (a required
+    option at its first listed value), then with one option changed at a time:
+    a switch on, a number set to 2, another listed value.
+    """
+    base: list[object] = []
+    for option in options:
+        if option.metavar is None:
+            base.append(False)
+        else:
+            base.append(option.choices[0] if option.required and option.choices else None)
+    variants = [list(base)]
+    for n, option in enumerate(options):
+        values: list[object] = []
+        if option.metavar is None:
+            values = [True]
+        elif option.integer:
+            values = [2]
+        else:
+            values = [c for c in option.choices if c != base[n]]
+        for value in values:
+            variants.append([*base[:n], value, *base[n + 1 :]])
+    found: list[str] = []
+    for text in samples:
+        for variant in variants:
+            literal = repr((text, *variant))
+            if literal not in found:
+                found.append(literal)
+    return found[:count]

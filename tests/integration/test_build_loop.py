@@ -216,3 +216,23 @@ def test_a_filter_command_line_asks_the_model_for_its_transform_only(
     assert "return text.upper()" in source
     assert "print('mine')" not in source  # the skeleton's own `run` reads and writes
     assert "text = read_input(args.file)" in source
+
+
+def test_a_filters_candidates_no_example_tells_apart_are_compared_on_sample_inputs(
+    settings: Settings, tmp_path: Path
+) -> None:
+    lower = TRANSFORM.replace("text.upper()", "text.lower()")
+    drawn = [lower, TRANSFORM, TRANSFORM]  # the first passes every example too: --help, ...
+
+    def answer(call: Call) -> str:
+        if call.kind == "sample":
+            return "```\nSome Text\nmore\n```" if call.n == 0 else "```\nOther\n```"
+        return drawn[call.n % 3]
+
+    models = ScriptedModels(script(answer))
+    with Factory(settings.with_overrides(max_human_retries=0), models=models) as factory:
+        factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
+    assert len(units_asked(models)) == 3  # no early stop: the examples cannot judge a body
+    samples = [c for c in models.chat.calls if c.kind == "sample"]
+    assert len(samples) == 2 and "FILE" in samples[0].prompt
+    assert "return text.upper()" in (tmp_path / "out" / "upcase.py").read_text()  # 2 of 3 agree

@@ -351,3 +351,19 @@ def test_a_handler_that_crashes_on_a_well_shaped_body_fails_the_examples(
         cwd=tmp_path, capture_output=True, text=True,
     )  # fmt: skip
     assert f"1 {outcome}" in done.stdout, done.stdout[-2000:]
+
+
+def test_a_filters_probe_inputs_vary_one_option_at_a_time() -> None:
+    from devfactory.software.probes import stream_inputs
+    from devfactory.software.streams import stream
+
+    found = stream(read_requirement(REPORT))
+    assert found is not None and [o.dest for o in found.options] == ["by", "top"]
+    got = stream_inputs(found.options, ["a,1\n"])
+    # --by is required: always one of its values; --top is left out, then 2
+    assert got == [
+        "('a,1\\n', 'region', None)",
+        "('a,1\\n', 'product', None)",
+        "('a,1\\n', 'month', None)",
+        "('a,1\\n', 'region', 2)",
+    ]

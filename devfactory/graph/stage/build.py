@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -44,11 +45,12 @@ from devfactory.models.io import invoke, served_by, text_of, usage_of
 from devfactory.sandbox.untrusted import remove_tree
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests, examples_file
-from devfactory.software.probes import clusters
+from devfactory.software.probes import clusters, stream_inputs
 from devfactory.software.probes import inputs as probe_inputs
 from devfactory.software.requirement import Facts, read_requirement
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, skeleton
 from devfactory.software.splice import SpliceError, fragment, routes_of, splice
+from devfactory.software.streams import TRANSFORM, Stream, stream
 from devfactory.software.validator import LintCheck, finding_text
 
 if TYPE_CHECKING:
@@ -58,6 +60,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FAILURE_CHARS = 1500  # what a repair is shown of the assertions its unit fails
+SAMPLES = 2  # sample inputs the model writes for a filter, to compare its candidates on
+SAMPLE_LINES = 8  # the lines a sample is asked to have at most
+SAMPLE_CHARS = 1200  # what is kept of a sample
 _WHAT = {
     UnitKind.FUNCTION: "the function",
     UnitKind.CLASS: "the class",
@@ -175,19 +180,23 @@ def _write_unit(
         return source  # an earlier version's unit that nothing shows wrong stays as it is
     count = settings.candidates
     seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0))
-    best: Trial | None = None if _stubbed(source, unit) else current  # the earlier body competes
+    stubbed = _stubbed(source, unit)
+    # examples the stub itself passes (--help, a usage error) cannot tell bodies apart
+    blind = stubbed and not current.problem and current.passed == current.total
+    blind = blind and (unit.kind == UnitKind.FUNCTION or unit.name == TRANSFORM)  # comparable
+    best: Trial | None = None if stubbed else current  # the earlier body competes
     if best is not None and best.failures:  # a later attempt: first repair what failed
         best = _better(best, _repair(work, made, unit, best, seed, runner, built))
     drawn: list[Trial] = [best] if best is not None else []
     for n in range(count):
-        if best is not None and best.perfect:
+        if best is not None and best.perfect and not blind:
             break
         temperature = _temperature(settings.temperature, settings.candidate_temperature, n, count)
         trial = _candidate(work, made, unit, source, (), temperature, seed + n, runner, built)
         best = _better(best, trial)
         drawn += [trial] if trial is not None else []
-    if best is not None and not best.perfect and unit.kind == UnitKind.FUNCTION:
-        best = _most_agreed(work, unit, drawn, best, runner, built)
+    if best is not None and (blind or not best.perfect):
+        best = _most_agreed(work, made, unit, drawn, best, runner, built)
     for r in range(settings.repair_rounds):
         if best is None or best.perfect or not best.failures:
             break
@@ -204,7 +213,13 @@ def _write_unit(
 
 
 def _most_agreed(
-    work: Drafting, unit: Unit, drawn: list[Trial], best: Trial, runner: _Runner, built: Built
+    work: Drafting,
+    made: Skeleton,
+    unit: Unit,
+    drawn: list[Trial],
+    best: Trial,
+    runner: _Runner,
+    built: Built,
 ) -> Trial:
     """Among the candidates as good as ``best`` on the examples, keep the most agreed on.
 
@@ -213,11 +228,9 @@ def _most_agreed(
     or no inputs, ``best`` stays.
     """
     tied = [t for t in drawn if t.score == best.score]
-    function = next((f for f in plan_facts(work.state["requirement"]).functions
-                     if f.name == unit.name), None)  # fmt: skip
-    if len(tied) < 3 or function is None:
+    if len(tied) < 3:
         return best
-    arguments = probe_inputs(function)
+    arguments = _probe_arguments(work, made, unit, runner, built)
     if not arguments:
         return best
     behaviours = [runner.behaviour(t.source, unit.name, arguments) for t in tied]
@@ -230,6 +243,64 @@ def _most_agreed(
         )
         return tied[chosen]
     return best
+
+
+def _probe_arguments(
+    work: Drafting, made: Skeleton, unit: Unit, runner: _Runner, built: Built
+) -> list[str]:
+    """Return the inputs to compare ``unit``'s candidates on (empty: they cannot be compared).
+
+    A function's come from its annotations and the literals of its sentences; a
+    filter's transform gets sample input texts the model writes once per module
+    (the one thing tools cannot know: what a realistic input looks like).
+    """
+    facts = plan_facts(work.state["requirement"])
+    if unit.kind == UnitKind.FUNCTION:
+        function = next((f for f in facts.functions if f.name == unit.name), None)
+        return probe_inputs(function) if function is not None else []
+    found = stream(facts)
+    if unit.name != TRANSFORM or found is None:
+        return []
+    if runner.samples is None:
+        runner.samples = _samples(work, made, found, built)
+    return stream_inputs(found.options, runner.samples) if runner.samples else []
+
+
+def _samples(work: Drafting, made: Skeleton, found: Stream, built: Built) -> list[str]:
+    """Ask the model for up to ``SAMPLES`` sample inputs of a filter; refuse empty ones."""
+    spec = work.setup.spec
+    messages = [
+        SystemMessage(render_prompt("sample_system", team_name=spec.name)),
+        HumanMessage(
+            render_prompt(
+                "sample_task",
+                requirement=work.state["requirement"].strip(),
+                source=found.source.upper(),
+                lines=SAMPLE_LINES,
+            )
+        ),
+    ]
+    texts: list[str] = []
+    for n in range(SAMPLES):
+        model = work.resolved.sampled(work.settings.candidate_temperature, 7000 + n)
+        try:
+            message = invoke(model, messages, work.settings.max_model_errors)
+        except Exception as exc:  # noqa: BLE001 - no sample: the candidates are not compared
+            built.notes.append(f"sample input: model call failed: {type(exc).__name__}")
+            continue
+        built.usage = built.usage.add(usage_of(message))
+        text = _fenced(text_of(message))[:SAMPLE_CHARS]
+        if text.strip() and text not in texts:
+            texts.append(text if text.endswith("\n") else text + "\n")
+    if texts:
+        built.notes.append(f"{made.path}: {len(texts)} sample input(s) to compare candidates on")
+    return texts
+
+
+def _fenced(reply: str) -> str:
+    """Return the first fenced block's content, else the reply itself."""
+    match = re.search(r"```[^\n]*\n(.*?)(?:```|\Z)", reply, re.S)
+    return match.group(1) if match else reply.strip()
 
 
 def _better(best: Trial | None, trial: Trial | None) -> Trial | None:
@@ -381,6 +452,7 @@ class _Runner:
         module: str,
     ) -> None:
         self.sandbox, self.env, self.tests, self.module = sandbox, env, tests, module
+        self.samples: list[str] | None = None  # a filter's sample inputs, asked for once
 
     @classmethod
     def open(cls, work: Drafting, tests: ExampleTests | None) -> _Runner:
