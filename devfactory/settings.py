@@ -224,6 +224,14 @@ class Settings(BaseSettings):
         "module with routes), each run against the example tests; the best is kept. Drawn "
         "at temperatures from `temperature` up to `candidate_temperature`.",
     )
+    compared_candidates: int = Field(
+        default=5,
+        ge=1,
+        le=16,
+        description="Bodies drawn for a unit no example of the requirement can judge (a "
+        "function without examples, a filter's transform): they are compared by what they "
+        "do on the same inputs, and the one the others agree with most is kept.",
+    )
     candidate_temperature: float = Field(
         default=0.9, ge=0.0, le=2.0, description="The temperature of the last candidate drawn."
     )

@@ -1,10 +1,10 @@
 """Inputs to tell candidate bodies apart by what they do, when no example settles it.
 
 Where the requirement gives a function no example, its candidates can still be
-compared: each is called on the same inputs, and candidates that give the same
-outcomes on all of them form a cluster. Wrong bodies tend to be wrong in
-different ways while right ones agree, so the largest cluster is the best bet
-(AlphaCode's selection by behaviour). The inputs are made from the function's
+compared: each is called on the same inputs, and each scores how often the
+others gave its outcome. Wrong bodies tend to be wrong in different ways while
+right ones agree, so the most agreed on is the best bet (AlphaCode's selection
+by behaviour). The inputs are made from the function's
 type annotations and the literals its requirement writes, deterministically:
 the same function always gets the same inputs.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import random
 import re
-from collections import Counter
 from collections.abc import Sequence
 
 from devfactory.software.requirement import Function, Option
@@ -141,18 +140,23 @@ def inputs(function: Function, count: int = 10) -> list[str]:
     return found
 
 
-def clusters(behaviours: Sequence[tuple[str, ...]]) -> list[int]:
-    """Return, for each candidate's outcomes, how many candidates behaved exactly alike.
+def agreement(behaviours: Sequence[tuple[str, ...]]) -> list[int]:
+    """Return, for each candidate, how often another gave the same outcome on the same input.
 
-    A candidate whose every call raised, or timed out, counts as alone: agreeing
-    on failing everywhere says nothing.
+    Summed over the inputs and the other candidates (selection by execution
+    agreement, as MBR-exec and AlphaCode do): bodies alike on every input score
+    highest, and one right on most inputs beats one right on few. A raise or a
+    timeout (``!...``) agrees with nothing; a candidate that could not run scores 0.
     """
-    useful = [
-        b if b and not all(o.startswith("!") for o in b) else (f"#{n}",)
-        for n, b in enumerate(behaviours)
-    ]
-    counts = Counter(useful)
-    return [counts[b] for b in useful]
+    scores: list[int] = []
+    for i, mine in enumerate(behaviours):
+        score = 0
+        for j, theirs in enumerate(behaviours):
+            if i != j and len(theirs) == len(mine):
+                pairs = zip(mine, theirs, strict=True)
+                score += sum(a == b and not a.startswith("!") for a, b in pairs)
+        scores.append(score)
+    return scores
 
 
 def stream_inputs(options: Sequence[Option], samples: Sequence[str], count: int = 12) -> list[str]:

@@ -328,9 +328,8 @@ def _store(facts: Facts) -> tuple[str, str, bool] | None:
     return name, keys[0], _numbered(keys[0])
 
 
-def _state(facts: Facts) -> list[str]:
-    """Declare the state the handlers share, so that each handler can be written on its own."""
-    found = _store(facts)
+def _state(found: tuple[str, str, bool] | None) -> list[str]:
+    """Declare the state the handlers share (``_store``), so each handler is written on its own."""
     if found is None:
         return []
     name, key, numbered = found
@@ -357,7 +356,8 @@ def _web(facts: Facts, summary: str) -> Skeleton:
         # The routes share their state (the stored items, the next id): one unit writes them all.
         module = Unit(facts.module, UnitKind.MODULE, facts.sentences)
         return Skeleton(f"{facts.module}.py", _tidy(lines), (module,))
-    state, found = _state(facts), _store(facts)
+    found = _store(facts)
+    state = _state(found)
     lines += ["import itertools"] if found is not None and found[2] else []
     lines += ["from typing import Any", ""]
     lines += ["from fastapi import Body, FastAPI, HTTPException, Response"]

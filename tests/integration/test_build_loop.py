@@ -222,17 +222,19 @@ def test_a_filters_candidates_no_example_tells_apart_are_compared_on_sample_inpu
     settings: Settings, tmp_path: Path
 ) -> None:
     lower = TRANSFORM.replace("text.upper()", "text.lower()")
-    drawn = [lower, TRANSFORM, TRANSFORM]  # the first passes every example too: --help, ...
+    titled = TRANSFORM.replace("text.upper()", "text.title()")
+    drawn = [lower, TRANSFORM, TRANSFORM, titled]  # all pass every example: --help, ...
 
     def answer(call: Call) -> str:
         if call.kind == "sample":
             return "```\nSome Text\nmore\n```" if call.n == 0 else "```\nOther\n```"
-        return drawn[call.n % 3]
+        return drawn[call.n % 4]
 
     models = ScriptedModels(script(answer))
-    with Factory(settings.with_overrides(max_human_retries=0), models=models) as factory:
+    capped = settings.with_overrides(max_human_retries=0, compared_candidates=4)
+    with Factory(capped, models=models) as factory:
         factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
-    assert len(units_asked(models)) == 3  # no early stop: the examples cannot judge a body
+    assert len(units_asked(models)) == 4  # no early stop (no example judges a body), capped
     samples = [c for c in models.chat.calls if c.kind == "sample"]
     assert len(samples) == 2 and "FILE" in samples[0].prompt
-    assert "return text.upper()" in (tmp_path / "out" / "upcase.py").read_text()  # 2 of 3 agree
+    assert "return text.upper()" in (tmp_path / "out" / "upcase.py").read_text()

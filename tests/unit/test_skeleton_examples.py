@@ -367,3 +367,13 @@ def test_a_filters_probe_inputs_vary_one_option_at_a_time() -> None:
         "('a,1\\n', 'month', None)",
         "('a,1\\n', 'region', 2)",
     ]
+
+
+def test_the_candidate_the_others_agree_with_most_on_the_same_inputs_scores_highest() -> None:
+    from devfactory.software.probes import agreement
+
+    right, half, wrong = ("1", "2", "3"), ("1", "2", "9"), ("7", "8", "9")
+    # "half" agrees with "right" on two inputs and with "wrong" on one
+    assert agreement([right, half, wrong, right]) == [2 + 3, 2 + 1 + 2, 1, 3 + 2]
+    # a raise agrees with nothing, and a candidate that could not run scores 0
+    assert agreement([("!ValueError",), ("!ValueError",), ()]) == [0, 0, 0]

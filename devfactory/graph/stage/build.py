@@ -45,7 +45,7 @@ from devfactory.models.io import invoke, served_by, text_of, usage_of
 from devfactory.sandbox.untrusted import remove_tree
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests, examples_file
-from devfactory.software.probes import clusters, stream_inputs
+from devfactory.software.probes import agreement, stream_inputs
 from devfactory.software.probes import inputs as probe_inputs
 from devfactory.software.requirement import Facts, read_requirement
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, skeleton
@@ -178,12 +178,12 @@ def _write_unit(
     current = runner.trial(source, unit)
     if not _stubbed(source, unit) and (current.perfect or not runner.judges(unit)):
         return source  # an earlier version's unit that nothing shows wrong stays as it is
-    count = settings.candidates
     seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0))
     stubbed = _stubbed(source, unit)
     # examples the stub itself passes (--help, a usage error) cannot tell bodies apart
     blind = stubbed and not current.problem and current.passed == current.total
     blind = blind and (unit.kind == UnitKind.FUNCTION or unit.name == TRANSFORM)  # comparable
+    count = settings.compared_candidates if blind else settings.candidates
     best: Trial | None = None if stubbed else current  # the earlier body competes
     if best is not None and best.failures:  # a later attempt: first repair what failed
         best = _better(best, _repair(work, made, unit, best, seed, runner, built))
@@ -196,7 +196,7 @@ def _write_unit(
         best = _better(best, trial)
         drawn += [trial] if trial is not None else []
     if best is not None and (blind or not best.perfect):
-        best = _most_agreed(work, made, unit, drawn, best, runner, built)
+        best = _most_agreed(work, unit, drawn, best, runner, built)
     for r in range(settings.repair_rounds):
         if best is None or best.perfect or not best.failures:
             break
@@ -213,41 +213,33 @@ def _write_unit(
 
 
 def _most_agreed(
-    work: Drafting,
-    made: Skeleton,
-    unit: Unit,
-    drawn: list[Trial],
-    best: Trial,
-    runner: _Runner,
-    built: Built,
+    work: Drafting, unit: Unit, drawn: list[Trial], best: Trial, runner: _Runner, built: Built
 ) -> Trial:
     """Among the candidates as good as ``best`` on the examples, keep the most agreed on.
 
     Each is called on the same inputs (``software/probes``); the one whose
-    outcomes most others share is kept. With fewer than three such candidates,
-    or no inputs, ``best`` stays.
+    outcomes the others share most is kept (``probes.agreement``). With fewer
+    than three such candidates, no inputs or no agreement, ``best`` stays.
     """
     tied = [t for t in drawn if t.score == best.score]
     if len(tied) < 3:
         return best
-    arguments = _probe_arguments(work, made, unit, runner, built)
+    arguments = _probe_arguments(work, unit, runner, built)
     if not arguments:
         return best
     behaviours = [runner.behaviour(t.source, unit.name, arguments) for t in tied]
-    sizes = clusters(behaviours)
-    chosen = max(range(len(tied)), key=lambda i: (sizes[i], -i))
-    if sizes[chosen] > 1:
+    scores = agreement(behaviours)
+    chosen = max(range(len(tied)), key=lambda i: (scores[i], -i))
+    if scores[chosen] > 0:
         built.notes.append(
-            f"{unit.name}: {sizes[chosen]} of {len(tied)} candidates behave alike on "
-            f"{len(arguments)} inputs; kept one of them"
+            f"{unit.name}: of {len(tied)} candidates, kept the one whose outcomes on "
+            f"{len(arguments)} inputs the others share most ({scores[chosen]} agreements)"
         )
         return tied[chosen]
     return best
 
 
-def _probe_arguments(
-    work: Drafting, made: Skeleton, unit: Unit, runner: _Runner, built: Built
-) -> list[str]:
+def _probe_arguments(work: Drafting, unit: Unit, runner: _Runner, built: Built) -> list[str]:
     """Return the inputs to compare ``unit``'s candidates on (empty: they cannot be compared).
 
     A function's come from its annotations and the literals of its sentences; a
@@ -262,11 +254,11 @@ def _probe_arguments(
     if unit.name != TRANSFORM or found is None:
         return []
     if runner.samples is None:
-        runner.samples = _samples(work, made, found, built)
+        runner.samples = _samples(work, found, built)
     return stream_inputs(found.options, runner.samples) if runner.samples else []
 
 
-def _samples(work: Drafting, made: Skeleton, found: Stream, built: Built) -> list[str]:
+def _samples(work: Drafting, found: Stream, built: Built) -> list[str]:
     """Ask the model for up to ``SAMPLES`` sample inputs of a filter; refuse empty ones."""
     spec = work.setup.spec
     messages = [
@@ -293,7 +285,7 @@ def _samples(work: Drafting, made: Skeleton, found: Stream, built: Built) -> lis
         if text.strip() and text not in texts:
             texts.append(text if text.endswith("\n") else text + "\n")
     if texts:
-        built.notes.append(f"{made.path}: {len(texts)} sample input(s) to compare candidates on")
+        built.notes.append(f"{len(texts)} sample input(s) to compare candidates on")
     return texts
 
 
