@@ -228,9 +228,9 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         le=16,
-        description="Bodies drawn for a unit no example of the requirement can judge (a "
-        "function without examples, a filter's transform): they are compared by what they "
-        "do on the same inputs, and the one the others agree with most is kept.",
+        description="Bodies drawn for a filter command line's transform when no example of "
+        "the requirement can judge it (the stub passes them all): they are compared by what "
+        "they do on the same sample inputs, and the one the others agree with most is kept.",
     )
     candidate_temperature: float = Field(
         default=0.9, ge=0.0, le=2.0, description="The temperature of the last candidate drawn."

@@ -183,7 +183,11 @@ def _write_unit(
     # examples the stub itself passes (--help, a usage error) cannot tell bodies apart
     blind = stubbed and not current.problem and current.passed == current.total
     blind = blind and (unit.kind == UnitKind.FUNCTION or unit.name == TRANSFORM)  # comparable
-    count = settings.compared_candidates if blind else settings.candidates
+    # a filter's transform draws more: its examples stop nothing (a function without
+    # examples draws `candidates`, all of them, as before)
+    count = (
+        settings.compared_candidates if blind and unit.name == TRANSFORM else settings.candidates
+    )
     best: Trial | None = None if stubbed else current  # the earlier body competes
     if best is not None and best.failures:  # a later attempt: first repair what failed
         best = _better(best, _repair(work, made, unit, best, seed, runner, built))
