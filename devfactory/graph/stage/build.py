@@ -232,6 +232,8 @@ def _most_agreed(
     if not arguments:
         return best
     behaviours = [runner.behaviour(t.source, unit.name, arguments) for t in tied]
+    if unit.name == TRANSFORM:  # compared as the command writes them
+        behaviours = [tuple(map(_as_written, b)) for b in behaviours]
     scores = agreement(behaviours)
     chosen = max(range(len(tied)), key=lambda i: (scores[i], -i))
     if scores[chosen] > 0:
@@ -240,7 +242,23 @@ def _most_agreed(
             f"{len(arguments)} inputs the others share most ({scores[chosen]} agreements)"
         )
         return tied[chosen]
+    ran = sum(1 for b in behaviours if b)
+    built.notes.append(
+        f"{unit.name}: no two of {len(tied)} candidates ({ran} ran) agreed on any of "
+        f"{len(arguments)} inputs; kept the first"
+    )
     return best
+
+
+def _as_written(outcome: str) -> str:
+    """Return a transform's result as ``write_output`` writes it (ending with a newline)."""
+    try:
+        value = ast.literal_eval(outcome)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return outcome  # a raise (``!ValueError``), or a result cut to its first characters
+    if isinstance(value, str) and value and not value.endswith("\n"):
+        return repr(value + "\n")
+    return outcome
 
 
 def _probe_arguments(work: Drafting, unit: Unit, runner: _Runner, built: Built) -> list[str]:
