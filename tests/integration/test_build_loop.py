@@ -39,7 +39,7 @@ def settings(pg_settings: Settings) -> Settings:
 
 def script(units: Callable[[Call], str], qa: Callable[[Call], str] | None = None):
     def answer(call: Call) -> str:
-        if call.kind == "unit":
+        if call.kind in ("unit", "sample"):  # a filter's sample inputs too
             return units(call)
         if call.kind == "draft" and call.path.startswith("tests/") and qa is not None:
             return qa(call)
@@ -223,7 +223,9 @@ def test_a_filters_candidates_no_example_tells_apart_are_compared_on_sample_inpu
 ) -> None:
     lower = TRANSFORM.replace("text.upper()", "text.lower()")
     titled = TRANSFORM.replace("text.upper()", "text.title()")
-    drawn = [lower, TRANSFORM, TRANSFORM, titled]  # all pass every example: --help, ...
+    # the same output as the command writes it: a final newline is added to either
+    stripped = TRANSFORM.replace("text.upper()", "text.upper().rstrip()")
+    drawn = [lower, TRANSFORM, stripped, titled]  # all pass every example: --help, ...
 
     def answer(call: Call) -> str:
         if call.kind == "sample":

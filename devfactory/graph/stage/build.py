@@ -304,8 +304,9 @@ def _samples(work: Drafting, found: Stream, built: Built) -> list[str]:
             continue
         built.usage = built.usage.add(usage_of(message))
         text = _fenced(text_of(message))[:SAMPLE_CHARS]
+        text = text if text.endswith("\n") else text + "\n"
         if text.strip() and text not in texts:
-            texts.append(text if text.endswith("\n") else text + "\n")
+            texts.append(text)
     if texts:
         built.notes.append(f"{len(texts)} sample input(s) to compare candidates on")
     return texts
