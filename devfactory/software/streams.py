@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from devfactory.software.requirement import Facts, Option, Positional
 
 TRANSFORM = "transform"
+TEXT = "text"  # the transform's first parameter: the input's text
 _FILE_NAME = re.compile(r"FILE|INPUT|PATH|CSV|LOG|JSON|TXT|TEXT|SOURCE|SRC|DATA", re.I)
 _OUTPUT = re.compile(r"^(OUT|OUTPUT|OUTFILE|OUTPUT_FILE|DEST|TARGET)$", re.I)
 _STDIN = re.compile(r"standard input|\bstdin\b", re.I)
@@ -76,6 +77,9 @@ def stream(facts: Facts) -> Stream | None:
         o for o in usage.options if o.metavar and (_OUTPUT.match(o.metavar) or o.dest == "output")
     ]
     options = tuple(o for o in usage.options if o not in outputs[:1])
+    names = [TEXT, *(o.dest for o in options)]  # the transform's parameters
+    if len(set(names)) < len(names) or not _dest(positional).isidentifier():
+        return None  # `--text`, an option given twice: no such transform can be written
     if any(not o.dest.isidentifier() or keyword.iskeyword(o.dest) for o in options):
         return None
     named = re.search(rf"`{re.escape(facts.module)}:", text)
@@ -107,7 +111,7 @@ def lines(
     ``doc`` renders a docstring (``skeleton._doc``): the transform's quotes the
     requirement, which the model reads when it writes the body.
     """
-    params = ", ".join(["text: str", *(_parameter(o) for o in found.options)])
+    params = ", ".join([f"{TEXT}: str", *(_parameter(o) for o in found.options)])
     told = [
         "Return what the command outputs for the input `text` (already read from the file "
         "or standard input: reading and writing are done).",

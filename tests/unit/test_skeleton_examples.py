@@ -377,3 +377,9 @@ def test_the_candidate_the_others_agree_with_most_on_the_same_inputs_scores_high
     assert agreement([right, half, wrong, right]) == [2 + 3, 2 + 1 + 2, 1, 3 + 2]
     # a raise agrees with nothing, and a candidate that could not run scores 0
     assert agreement([("!ValueError",), ("!ValueError",), ()]) == [0, 0, 0]
+
+
+def test_a_filter_whose_option_would_clash_with_the_transforms_text_is_written_whole() -> None:
+    clash = FILTER.replace("[--upper]", "[--text]").replace("`--upper`", "`--text`")
+    made = skeleton(read_requirement(clash), "Squeeze.")  # it still parses
+    assert made is not None and [u.name for u in made.units] == ["run"]

@@ -176,10 +176,10 @@ def _write_unit(
     """Draw candidates of ``unit``, keep the best, repair it; return the module with it."""
     settings = work.settings
     current = runner.trial(source, unit)
-    if not _stubbed(source, unit) and (current.perfect or not runner.judges(unit)):
+    stubbed = _stubbed(source, unit)
+    if not stubbed and (current.perfect or not runner.judges(unit)):
         return source  # an earlier version's unit that nothing shows wrong stays as it is
     seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0))
-    stubbed = _stubbed(source, unit)
     # examples the stub itself passes (--help, a usage error) cannot tell bodies apart
     blind = stubbed and not current.problem and current.passed == current.total
     blind = blind and (unit.kind == UnitKind.FUNCTION or unit.name == TRANSFORM)  # comparable
