@@ -137,6 +137,13 @@ class Positional:
     many: bool = False  # FILE...
     optional: bool = False  # [FILE]
 
+    @property
+    def dest(self) -> str:
+        """Return the attribute argparse stores it under (``FILE...`` as ``files``)."""
+        dest = self.name.lower()
+        dest = dest if dest.isidentifier() and not keyword.iskeyword(dest) else f"{dest}_"
+        return dest if not self.many or dest.endswith("s") else f"{dest}s"
+
 
 @dataclass(frozen=True)
 class Usage:

@@ -140,10 +140,7 @@ def _option_lines(option: Option, target: str) -> list[str]:
 def _positional_lines(usage: Usage, target: str) -> list[str]:
     lines = []
     for p in usage.positionals:
-        dest = p.name.lower()
-        dest = dest if dest.isidentifier() and not keyword.iskeyword(dest) else f"{dest}_"
-        if p.many:
-            dest = dest if dest.endswith("s") else f"{dest}s"
+        dest = p.dest
         nargs = ("*" if p.optional else "+") if p.many else ("?" if p.optional else "")
         extra = f", nargs={nargs!r}" if nargs else ""
         lines.append(f"    {target}.add_argument({dest!r}, metavar={p.name!r}{extra})")

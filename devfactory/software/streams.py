@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devfactory.software.requirement import Facts, Option, Positional
+from devfactory.software.requirement import Facts, Option
 
 TRANSFORM = "transform"
 TEXT = "text"  # the transform's first parameter: the input's text
@@ -38,7 +38,6 @@ _ERRORS = re.compile(r"\b(errors?|invalid|malformed|refus\w*|bad|not an?)\b", re
 class Stream:
     """What a filter command line reads, writes, and how it fails."""
 
-    prog: str  # the module's name, the prefix of its error messages
     source: str  # the positional's attribute (``file``)
     stdin: bool  # read standard input when the positional is left out or is ``-``
     output: Option | None  # ``--output OUT``: where the output goes instead of stdout
@@ -46,11 +45,6 @@ class Stream:
     unreadable: int  # the exit status of an input that cannot be read
     refused: int  # the exit status of an input the transform refuses
     prefix: str  # what an error message starts with (``tool:`` or ``error:``)
-
-
-def _dest(positional: Positional) -> str:
-    dest = positional.name.lower()
-    return dest if dest.isidentifier() and not keyword.iskeyword(dest) else f"{dest}_"
 
 
 def _status(facts: Facts, about: re.Pattern[str], default: int) -> int:
@@ -78,15 +72,14 @@ def stream(facts: Facts) -> Stream | None:
     ]
     options = tuple(o for o in usage.options if o not in outputs[:1])
     names = [TEXT, *(o.dest for o in options)]  # the transform's parameters
-    if len(set(names)) < len(names) or not _dest(positional).isidentifier():
+    if len(set(names)) < len(names) or not positional.dest.isidentifier():
         return None  # `--text`, an option given twice: no such transform can be written
     if any(not o.dest.isidentifier() or keyword.iskeyword(o.dest) for o in options):
         return None
     named = re.search(rf"`{re.escape(facts.module)}:", text)
     prefix = f"{facts.module}:" if named or not re.search(r"`error:", text) else "error:"
     return Stream(
-        prog=facts.module,
-        source=_dest(positional),
+        source=positional.dest,
         stdin=stdin and (positional.optional or "`-`" in text),
         output=outputs[0] if outputs else None,
         options=options,

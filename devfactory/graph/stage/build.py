@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ast
 import logging
-import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -49,7 +48,7 @@ from devfactory.software.probes import agreement, stream_inputs
 from devfactory.software.probes import inputs as probe_inputs
 from devfactory.software.requirement import Facts, read_requirement
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, skeleton
-from devfactory.software.splice import SpliceError, fragment, routes_of, splice
+from devfactory.software.splice import SpliceError, code_of, fragment, routes_of, splice
 from devfactory.software.streams import TRANSFORM, Stream, stream
 from devfactory.software.validator import LintCheck, finding_text
 
@@ -303,19 +302,13 @@ def _samples(work: Drafting, found: Stream, built: Built) -> list[str]:
             built.notes.append(f"sample input: model call failed: {type(exc).__name__}")
             continue
         built.usage = built.usage.add(usage_of(message))
-        text = _fenced(text_of(message))[:SAMPLE_CHARS]
+        text = code_of(text_of(message))[:SAMPLE_CHARS]
         text = text if text.endswith("\n") else text + "\n"
         if text.strip() and text not in texts:
             texts.append(text)
     if texts:
         built.notes.append(f"{len(texts)} sample input(s) to compare candidates on")
     return texts
-
-
-def _fenced(reply: str) -> str:
-    """Return the first fenced block's content, else the reply itself."""
-    match = re.search(r"```[^\n]*\n(.*?)(?:```|\Z)", reply, re.S)
-    return match.group(1) if match else reply.strip()
 
 
 def _better(best: Trial | None, trial: Trial | None) -> Trial | None:
@@ -407,8 +400,6 @@ def _whole_module(reply: str, made: Skeleton, needs: Sequence[str] = ()) -> str:
     ``needs`` are names it must define at the top level (a command line's ``main``
     and the planned functions).
     """
-    from devfactory.software.splice import code_of
-
     code = code_of(reply)
     try:
         tree = ast.parse(code)
