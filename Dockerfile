@@ -9,7 +9,7 @@ ENV CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON
     DEVFACTORY_DATA_DIR=/data
 COPY pyproject.toml uv.lock README.md ./
 COPY devfactory ./devfactory
-RUN uv sync --frozen --no-dev
+RUN uv sync --frozen --no-dev --compile-bytecode
 # run folders live in /data/runs/<run-id> (DEVFACTORY_RUNS_DIR), beside the users file
 VOLUME ["/data"]
 ENTRYPOINT ["devfactory"]

@@ -26,8 +26,9 @@ help: ## List the targets.
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+# --compile-bytecode: the packages are installed compiled, so no command compiles them as it starts
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 system-deps: ## Install Graphviz (PNG graphs), Chromium (browser tests) and bubblewrap (the sandbox) from Debian when missing.

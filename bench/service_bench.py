@@ -4,12 +4,16 @@ Three figures, with the scripted instant model (``tests.browser.models:scripted`
 that they measure the factory's own overhead (Postgres, the checkpointer, the audit
 log, the git workspace) and not a model:
 
-- runs completed per minute by 1, 2 and 4 ``devfactory worker`` processes, each time on
-  ``--runs`` fresh mvp runs queued at once (the ratio 4/1 is the figure that matters);
-- ``GET /runs/{id}`` p50/p95 under ``--clients`` concurrent clients of `devfactory serve`;
+- runs completed per minute by 1, 2 and 4 ``devfactory worker`` processes (``--workers``),
+  each time on ``--runs`` fresh mvp runs queued at once (the ratio 4/1 is the figure that
+  matters);
+- ``GET /runs/{id}`` p50/p95 and requests per second under each of ``--clients`` (50 and
+  200) concurrent clients of one `devfactory serve` process; ``GET /runs``,
+  ``GET /pending`` and ``GET /health`` (the floor: it reads nothing) under the first;
 - SSE delivery: from an event's insert in the feed to a client holding it, p50/p95.
 
-Usage: python -m bench.service_bench [--runs 24] [--clients 50] [--requests 1000] [--out F]
+Usage: python -m bench.service_bench [--runs 24] [--workers 1 2 4] [--clients 50 200]
+[--requests 1000] [--out F]. The figures are printed and written to ``--out`` as JSON.
 
 Not a test: the numbers depend on the machine and on what else runs on it.
 """
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from devfactory.runner import Factory
 from devfactory.settings import Settings
@@ -112,23 +117,66 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def latencies(base: str, key: str, run_id: str, clients: int, requests: int) -> list[float]:
-    """Time ``requests`` GET /runs/{id} calls spread over ``clients`` concurrent clients."""
+async def latencies(
+    base: str, key: str, path: str, clients: int, requests: int
+) -> tuple[list[float], float]:
+    """Time ``requests`` GET ``path`` calls spread over ``clients`` concurrent clients.
+
+    Returns each call's latency and the wall time of them all. Each client opens its
+    connection before the clock starts, so that the figures are those of the service.
+    """
     found: list[float] = []
     per_client = max(1, requests // clients)
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=1)
+    https = [
+        httpx.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits)
+        for _ in range(clients)
+    ]
 
-    async def client() -> None:
-        async with httpx.AsyncClient(
-            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
-        ) as http:
-            for _ in range(per_client):
-                started = time.perf_counter()
-                response = await http.get(f"/runs/{run_id}")
-                response.raise_for_status()
-                found.append(time.perf_counter() - started)
+    async def client(http: httpx.AsyncClient) -> None:
+        for _ in range(per_client):
+            started = time.perf_counter()
+            response = await http.get(path)
+            response.raise_for_status()
+            found.append(time.perf_counter() - started)
 
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return found
+    try:
+        await asyncio.gather(*(http.get("/health") for http in https))  # connected
+        started = time.perf_counter()
+        await asyncio.gather(*(client(http) for http in https))
+        wall = time.perf_counter() - started
+    finally:
+        await asyncio.gather(*(http.aclose() for http in https))
+    return found, wall
+
+
+def figures(timed: list[float], wall: float, clients: int, cpu_s: float) -> dict[str, Any]:
+    """Summarise one latency round: p50, p95, requests per second and the server's CPU.
+
+    ``server_cpu_ms`` is the API process's CPU time per request: on a busy machine,
+    where the wall-clock figures suffer from what else runs, it still says what one
+    request costs the service.
+    """
+    return {
+        "clients": clients,
+        "requests": len(timed),
+        "p50_ms": round(1000 * statistics.median(timed), 1),
+        "p95_ms": round(1000 * quantile(timed, 0.95), 1),
+        "requests_per_s": round(len(timed) / wall, 1),
+        "server_cpu_ms": round(1000 * cpu_s / len(timed), 2),
+    }
+
+
+def timed_round(
+    server: psutil.Process, base: str, key: str, path: str, clients: int, requests: int
+) -> dict[str, Any]:
+    """Run one latency round against ``path`` and summarise it."""
+    before = server.cpu_times()
+    timed, wall = asyncio.run(latencies(base, key, path, clients, requests))
+    after = server.cpu_times()
+    cpu = (after.user - before.user) + (after.system - before.system)
+    return figures(timed, wall, clients, cpu)
 
 
 def sse_delivery(factory: Factory, base: str, key: str, env: dict[str, str]) -> list[float]:
@@ -170,7 +218,8 @@ def sse_delivery(factory: Factory, base: str, key: str, env: dict[str, str]) -> 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=24)
-    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "service.json")
     args = parser.parse_args()
@@ -188,11 +237,12 @@ def main() -> None:
         with Factory(settings) as factory:
             env["DATABASE_URL"] = factory.database.owner_dsn
             rates = {}
-            for workers in (1, 2, 4):
+            for workers in args.workers:
                 rates[str(workers)] = round(runs_per_minute(factory, env, workers, args.runs), 1)
                 print(f"{workers} worker(s): {rates[str(workers)]} runs/min", flush=True)
             result["runs_per_minute"] = rates
-            result["ratio_4_to_1"] = round(rates["4"] / rates["1"], 2)
+            if "4" in rates and "1" in rates:
+                result["ratio_4_to_1"] = round(rates["4"] / rates["1"], 2)
             key = UserStore.of(settings).create_key("bench", "admin")[1]
             port = free_port()
             server = subprocess.Popen(
@@ -219,14 +269,21 @@ def main() -> None:
                     f"{base}/runs/{some_run}", headers={"Authorization": f"Bearer {key}"}
                 )
                 warm.raise_for_status()
-                timed = asyncio.run(latencies(base, key, some_run, args.clients, args.requests))
-                result["get_run"] = {
-                    "clients": args.clients,
-                    "requests": len(timed),
-                    "p50_ms": round(1000 * statistics.median(timed), 1),
-                    "p95_ms": round(1000 * quantile(timed, 0.95), 1),
-                }
-                print(f"GET /runs/{{id}}: {result['get_run']}", flush=True)
+                serving = psutil.Process(server.pid)  # `devfactory serve` execs the server
+                by_clients = {}
+                for clients in args.clients:
+                    by_clients[str(clients)] = timed_round(
+                        serving, base, key, f"/runs/{some_run}", clients, args.requests
+                    )
+                    print(f"GET /runs/{{id}}: {by_clients[str(clients)]}", flush=True)
+                result["get_run"] = by_clients[str(args.clients[0])]  # the headline figure
+                result["get_run_by_clients"] = by_clients
+                paths = (("list_runs", "/runs"), ("pending", "/pending"), ("health", "/health"))
+                for name, path in paths:  # /health: the floor, a route that reads nothing
+                    result[name] = timed_round(
+                        serving, base, key, path, args.clients[0], args.requests
+                    )
+                    print(f"GET {path}: {result[name]}", flush=True)
                 delays = sse_delivery(factory, base, key, env)
                 result["sse_delivery"] = {
                     "events": len(delays),

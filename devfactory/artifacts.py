@@ -250,11 +250,6 @@ def _write_all(out_dir: Path, files: Sequence[tuple[str, str]]) -> list[str]:
     return problems
 
 
-def ordered_records(stages: Mapping[str, Any], order: Sequence[str]) -> list[StageRecord]:
-    """Return stage records in pipeline order (stages never reached are left out)."""
-    return [StageRecord.model_validate(stages[t]) for t in order if t in stages]
-
-
 def write_run_files(
     out_dir: Path,
     *,

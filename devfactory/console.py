@@ -1,9 +1,8 @@
-"""Terminal rendering for the CLI: live stage progress, pauses, usage and transitions.
+"""A run's live progress on the terminal: each stage, its checks, repairs and pauses.
 
-Requirements, answers and model output are shown as written and never
-interpreted: the CLI's consoles read no markup and drop terminal control
-characters from every string they render (``SafeConsole``). Styling is given
-as ``Text`` objects (``styled``), never as markup inside strings.
+It renders through ``devfactory.terminal`` (a console that reads no markup,
+``styled`` text, the pause panel); the tables of ``list``, ``status`` and
+``pending`` live there, light to import.
 """
 
 from __future__ import annotations
@@ -13,13 +12,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
-from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from devfactory.artifacts import check_line
 from devfactory.contracts import CheckRun
-from devfactory.control.hitl import HELP, Pause
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
@@ -40,34 +37,7 @@ from devfactory.events import (
     UsageRecorded,
 )
 from devfactory.pipelines import load_pipeline
-from devfactory.shown import shown
-
-
-def clean(value: object) -> str:
-    """Drop terminal control characters and show bidirectional controls (``shown.shown``)."""
-    return shown(value)
-
-
-def styled(text: object, style: str) -> Text:
-    """Return ``text``, cleaned, in ``style`` (the way to colour anything someone wrote)."""
-    return Text(clean(text), style=style)
-
-
-class SafeConsole(Console):
-    """A rich console that reads no markup and no emoji codes, and cleans every string.
-
-    Every string rendered (printed, or in a table, panel or title) goes through
-    ``render_str``, so nobody's text can restyle the terminal, break the render
-    (``[/x]``) or send escape sequences.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(markup=False, emoji=False, **kwargs)
-
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        """Render ``text`` literally, without control characters."""
-        kwargs.update(markup=False, emoji=False)
-        return super().render_str(clean(text), **kwargs)
+from devfactory.terminal import styled
 
 
 class Progress:
@@ -228,127 +198,3 @@ def check_cells(check: CheckRun) -> tuple[str | Text, ...]:
     return f"  ↳ {check.name}", command, styled(shown, colour), "", "", f"{check.seconds:.1f}"
 
 
-def pause_panel(run_id: str, interrupt_id: str, pause: Pause) -> Panel:
-    """Render one pending question for a person."""
-    body = Text()
-    if pause.team:
-        body.append(f"team: {clean(pause.team)}\n")
-    body.append(clean(pause.question) + "\n\n")
-    body.append(HELP[pause.kind], style="bold")
-    body.append(f"\nmay answer: {', '.join(pause.roles)}   actions: {', '.join(pause.actions)}")
-    if pause.error:
-        body.append(f"\nlast answer refused: {clean(pause.error)}", style="red")
-    title = Text.assemble(
-        (pause.kind, "bold yellow"), f" · run {clean(run_id)} · id {interrupt_id[:8]}"
-    )
-    return Panel(body, title=title, subtitle=styled(pause.title, ""), expand=False)
-
-
-def add_id_column(table: Table, header: str, ids: list[str]) -> None:
-    """Add a column that shows every id whole, however narrow the terminal.
-
-    The column never wraps and is never narrower than its longest id; the
-    table's other columns (wrapping ones) give up the room instead.
-    """
-    table.add_column(header, no_wrap=True, min_width=max(map(len, [header, *ids])))
-
-
-def pending_table(items: list[Any]) -> Table:
-    """Render what paused runs wait on (run ids and question ids shown whole)."""
-    table = Table(title="waiting for a person")
-    add_id_column(table, "run", [item.run_id for item in items])
-    add_id_column(table, "id", [item.interrupt_id[:8] for item in items])
-    for col in ("kind", "team", "who may answer", "question"):
-        table.add_column(col)
-    for item in items:
-        table.add_row(
-            item.run_id,
-            item.interrupt_id[:8],
-            item.pause.kind,
-            item.pause.team or "-",
-            ", ".join(item.pause.roles),
-            item.pause.title,
-        )
-    return table
-
-
-def runs_table(rows: list[Any]) -> Table:
-    """Render recent runs (``devfactory list``); a run id is shown whole, the requirement cut."""
-    table = Table()
-    add_id_column(table, "run", [row.run_id for row in rows])
-    for col in ("status", "project", "pipeline"):
-        table.add_column(col)
-    table.add_column("created", no_wrap=True)
-    table.add_column("requirement", overflow="ellipsis")
-    for row in rows:
-        table.add_row(
-            row.run_id,
-            row.shown_status,
-            row.project,
-            row.pipeline,
-            f"{row.created_at:%Y-%m-%d %H:%M}",
-            Text(clean(row.requirement[:60]), no_wrap=True, overflow="ellipsis"),
-        )
-    return table
-
-
-def transitions_table(transitions: list[Any]) -> Table:
-    """Render a run's lifecycle transitions in order."""
-    table = Table(title="lifecycle")
-    for col in ("#", "when (UTC)", "from", "to", "by", "why"):
-        table.add_column(col)
-    for i, t in enumerate(transitions, 1):
-        table.add_row(
-            str(i),
-            f"{t.at:%H:%M:%S}" if t.at else "",
-            t.from_phase.value,
-            t.to_phase.value,
-            t.actor,
-            t.reason[:160],
-        )
-    return table
-
-
-def usage_table(usage: Any) -> Table:
-    """Render a run's spend by team with its caps."""
-    table = Table(title=f"usage of run {usage.run_id} (project {usage.project})")
-    for col in ("team", "calls", "tokens in", "tokens out", "cost USD", "model seconds"):
-        table.add_column(col, justify="right" if col != "team" else "left")
-    for team, s in usage.teams.items():
-        table.add_row(
-            team,
-            str(s.calls),
-            f"{s.input_tokens:,}",
-            f"{s.output_tokens:,}",
-            f"{s.cost_usd:.4f}",
-            f"{s.seconds:.1f}",
-        )
-    t = usage.total
-    table.add_row(
-        styled("run total", "bold"),
-        str(t.calls),
-        f"{t.input_tokens:,}",
-        f"{t.output_tokens:,}",
-        f"{t.cost_usd:.4f}",
-        f"{t.seconds:.1f}",
-    )
-    return table
-
-
-def caps_lines(usage: Any) -> list[str]:
-    """Describe each cap and how much of it is used."""
-    out = []
-    for scope, spend, caps in (
-        ("run", usage.total, usage.run_caps),
-        ("project", usage.project_total, usage.project_caps),
-    ):
-        for metric in ("tokens", "cost_usd", "seconds"):
-            cap = caps.limit(metric)
-            used = spend.value(metric)
-            fmt = "{:,.4f}" if metric == "cost_usd" else "{:,.0f}"
-            shown = fmt.format(used)
-            if cap is None:
-                out.append(f"{scope} {metric}: {shown} (no cap)")
-            else:
-                out.append(f"{scope} {metric}: {shown} of {fmt.format(cap)} ({used / cap:.0%})")
-    return out

@@ -8,7 +8,7 @@ back through the model.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -219,6 +219,11 @@ class StageRecord(BaseModel):
     def to_state(self) -> dict[str, Any]:
         """Serialise for graph state (plain JSON, readable in Studio)."""
         return self.model_dump(mode="json")
+
+
+def ordered_records(stages: Mapping[str, Any], order: Sequence[str]) -> list[StageRecord]:
+    """Return stage records in pipeline order (stages never reached are left out)."""
+    return [StageRecord.model_validate(stages[t]) for t in order if t in stages]
 
 
 class FinalChecks(BaseModel):

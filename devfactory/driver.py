@@ -273,16 +273,23 @@ class RunDriver:
             payload,
             drive.config,
             context=context,
-            stream_mode=["custom", "tasks"],
+            stream_mode=["custom", "tasks", "values"],
             subgraphs=True,
             durability="sync",
         ):
+            if mode == "values":  # the run's state after a step: its readers' view follows
+                if not ns:
+                    drive.sinks.recorder.progress(cast(dict[str, Any], chunk))
+                continue
             if mode != "tasks":
                 if isinstance(chunk, Event):
                     drive.sinks.caller(chunk)  # kept already, by the node that emitted it
                 continue
+            task = cast(dict[str, Any], chunk)
+            if not ns and "input" in task:  # a resume would start here
+                drive.sinks.recorder.started(str(task["name"]))
             # a step inside a stage (ns): the stage is still under way
-            if ns or not _step_ended(running, cast(dict[str, Any], chunk)):
+            if ns or not _step_ended(running, task):
                 continue
             if lease.lost:  # another process drives it now: record nothing more
                 return _Halt()
@@ -317,7 +324,7 @@ class RunDriver:
             status, reason, paused = recorder.stop(values, pending, halt.failure)
             if paused is not None:
                 sinks.show(paused)
-        records = recorder.finish(status, reason, values, pending)
+        records = recorder.finish(status, reason, values, pending, tuple(snapshot.next))
         report = RunReport(
             run_id,
             status,

@@ -25,14 +25,10 @@ import logging
 import sys
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from enum import StrEnum
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import structlog
-from langchain_core.runnables.config import var_child_runnable_config
-
-from devfactory.events import Event
-from devfactory.redact import redact
+if TYPE_CHECKING:
+    from devfactory.events import Event
 
 CONTEXT = ("run_id", "stage", "team", "step")
 # The keys every line has; the others a line has are its record's ``extra`` fields.
@@ -46,13 +42,6 @@ _TAKEN = _RECORD_KEYS | {"kind", "worker"} | (_OWN_KEYS - set(CONTEXT))
 _LONGEST = 300  # characters of one field's value in a log line
 
 
-class LogFormat(StrEnum):
-    """How log lines are written."""
-
-    text = "text"
-    json = "json"
-
-
 _HANDLER = "devfactory"  # the name of the handler ``configure`` installs
 
 
@@ -60,7 +49,10 @@ def graph_context(
     logger: Any, method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """Add the run, stage, team and step of the graph node running now (if any)."""
-    config = var_child_runnable_config.get()
+    runnables = sys.modules.get("langchain_core.runnables.config")
+    if runnables is None:  # never loaded, so no graph node runs: a CLI read stays light
+        return event
+    config = runnables.var_child_runnable_config.get()
     if not config:
         return event
     configurable = config.get("configurable") or {}
@@ -102,6 +94,8 @@ def _text(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
 
 def formatter(fmt: str) -> logging.Formatter:
     """Return the formatter of ``fmt`` ("text" or "json")."""
+    import structlog
+
     chain: list[Any] = [
         structlog.contextvars.merge_contextvars,
         graph_context,
@@ -124,6 +118,25 @@ def formatter(fmt: str) -> logging.Formatter:
     )
 
 
+class _Deferred(logging.Formatter):
+    """``formatter(fmt)``, built when the first line is formatted.
+
+    structlog (and the renderer it loads) costs a command that logs nothing
+    a quarter of a second: ``devfactory list`` never pays it.
+    """
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__()
+        self.kind = fmt
+        self._built: logging.Formatter | None = None
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format ``record`` with the formatter of this handler's format."""
+        if self._built is None:
+            self._built = formatter(self.kind)
+        return self._built.format(record)
+
+
 def configure(
     fmt: str = "text", *, level: int = logging.WARNING, stream: TextIO | None = None
 ) -> None:
@@ -134,7 +147,7 @@ def configure(
             root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(_HANDLER)
-    handler.setFormatter(formatter(fmt))
+    handler.setFormatter(_Deferred(fmt))
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # a warning is a line in the same format, not raw stderr
@@ -143,6 +156,8 @@ def configure(
 @contextmanager
 def bound_run(run_id: str) -> Iterator[None]:
     """Say ``run_id`` on every line logged in this block (and in the graph's threads)."""
+    import structlog
+
     with structlog.contextvars.bound_contextvars(run_id=run_id):
         yield
 
@@ -171,6 +186,9 @@ def run_event_fields(event: Event) -> dict[str, Any]:
 def _short(value: Any) -> Any:
     """Return ``value`` as a log line shows it (None: not shown)."""
     if isinstance(value, str):
+        # imported here: a process that logs no run event never loads detect-secrets
+        from devfactory.redact import redact
+
         return redact(value[:_LONGEST])
     if isinstance(value, bool | int | float):
         return value

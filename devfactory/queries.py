@@ -1,61 +1,41 @@
 """What the factory's clients ask about runs, the audit log and memory.
 
-``Queries`` reads the factory's stores and its runs' checkpoints; ``Factory``
-hands its clients' questions to it, so that the CLI, the chat and the API never
-reach past the factory into its stores.
+``Queries`` reads the factory's stores; ``Factory`` hands its clients' questions
+to it, so that the CLI, the chat and the API never reach past the factory into
+its stores. A run's stages, spend and pending questions are read from its view
+(``store/views.py``, kept by its recorder), not from its checkpoint: a read is
+a few keyed queries, however many clients ask. Only a run recorded before views
+existed has its checkpoint read, once, to build its view.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
-from devfactory.artifacts import ordered_records
-from devfactory.control.lifecycle import Phase, Transition
+from devfactory.control.lifecycle import Phase
 from devfactory.drawing import View, view, waits_at
 from devfactory.memory.audit import AuditEvent, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryStats, Reindexed
-from devfactory.pipelines import load_pipeline
-from devfactory.reports import Pending, RunReport, RunUsage, default_caps, pending_of
+from devfactory.reads import RunNotFoundError, RunReads
+from devfactory.reports import RunUsage, default_caps, pending_of
 from devfactory.settings import Settings
 from devfactory.store.runs import RunRow
+from devfactory.store.views import RunView, shown
 from devfactory.stores import Graphs, Stores
 from devfactory.teams import load_teams
 
 
-class RunNotFoundError(LookupError):
-    """No run has that id."""
+class Queries(RunReads):
+    """Read-only questions about runs, their audit logs and memory.
 
-
-class Queries:
-    """Read-only questions about runs, their audit logs and memory."""
+    A run's row, report and questions are ``RunReads``'s (no graph); a run
+    recorded before views existed has its view built here, from its checkpoint.
+    """
 
     def __init__(self, settings: Settings, stores: Stores, graphs: Graphs) -> None:
+        super().__init__(stores.runs, missing=self.view_from_checkpoint)
         self.settings, self.stores, self.graphs = settings, stores, graphs
-
-    def get(self, run_id: str) -> RunRow:
-        """Return a run's row or raise ``RunNotFoundError``."""
-        row = self.stores.runs.get(run_id)
-        if row is None:
-            raise RunNotFoundError(f"no run with id {run_id!r}")
-        return row
-
-    def list_runs(
-        self,
-        limit: int = 20,
-        *,
-        status: str | None = None,
-        owner: str | None = None,
-        project: str | None = None,
-    ) -> list[RunRow]:
-        """Return the newest runs first (only those in ``status``, of ``owner``, in ``project``)."""
-        return self.stores.runs.list(limit, status=status, owner=owner, project=project)
-
-    def transitions(self, run_id: str) -> list[Transition]:
-        """Return the run's lifecycle transitions in order."""
-        self.get(run_id)
-        return self.stores.runs.transitions(run_id)
 
     def drawing(self, run_id: str, *, xray: bool = False) -> View:
         """Draw a run's graph: each stage coloured by its outcome, attempts and confidence."""
@@ -76,10 +56,30 @@ class Queries:
             asked=asked,
         )
 
+    def view_from_checkpoint(self, row: RunRow) -> RunView:
+        """Build the view of a run recorded before views existed, from its checkpoint; keep it.
+
+        That checkpoint's questions are kept only where the row still names them:
+        an answered question stays in the checkpoint until the run is driven on.
+        """
+        snapshot = self.graphs.state(row.pipeline, row.run_id)
+        waiting = set(row.pending) if row.status == Phase.PAUSED else set()
+        found = RunView(
+            shown(snapshot.values or {}),
+            [
+                {"id": p.interrupt_id, "pause": p.pause.model_dump(mode="json")}
+                for p in pending_of(row.run_id, snapshot)
+                if p.interrupt_id in waiting
+            ],
+            list(snapshot.next),
+        )
+        self.stores.runs.views.repair(row.run_id, found)
+        return found
+
     def usage(self, run_id: str) -> RunUsage:
         """Return the run's spend by team (every round), its caps and its project's total."""
         row = self.get(run_id)
-        values = self.graphs.state(row.pipeline, run_id).values or {}
+        values = self.view(row).values
         return RunUsage.of(
             run_id,
             row.project,
@@ -87,34 +87,6 @@ class Queries:
             default=default_caps(self.settings, self.stores.caps.current(row.project)),
             project_spent=self.stores.runs.project_spent(row.project, excluding=run_id),
         )
-
-    def report(self, run_id: str) -> RunReport:
-        """Describe a run from its row and latest checkpoint."""
-        row = self.get(run_id)
-        snapshot = self.graphs.state(row.pipeline, run_id)
-        values = dict(snapshot.values or {})
-        records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
-        pending = pending_of(run_id, snapshot)
-        return RunReport(
-            run_id,
-            row.shown_status,
-            row.reason,
-            Path(row.out_dir),
-            records,
-            tuple(snapshot.next),
-            pending,
-            values,
-        )
-
-    def pending(self, run_id: str | None = None) -> list[Pending]:
-        """List what paused runs (or one run) wait on, oldest question first."""
-        rows = [self.get(run_id)] if run_id else self.stores.runs.list(1000, status=Phase.PAUSED)
-        found: list[Pending] = []
-        for row in rows:
-            if row.status != Phase.PAUSED:
-                continue
-            found.extend(pending_of(row.run_id, self.graphs.state(row.pipeline, row.run_id)))
-        return found
 
     def audit_events(self, run_id: str) -> list[AuditEvent]:
         """Return the run's audit events in chain order."""

@@ -7,7 +7,9 @@ to the run's folder (a git repository: a passed stage's files are one commit
 by its team; the build loop's better versions of a module are written there
 as they come, uncommitted) and its TaskResult and usage to the audit log; governance,
 clarifications, notices, policy decisions and fact extractions go to the
-audit log. When a drive stops, ``finish`` writes ``run.json`` and
+audit log. After every step of the graph ``progress`` keeps the shown part of its
+state in the run's view (``store/views.py``), which its readers read instead of
+the checkpoint. When a drive stops, ``finish`` writes ``run.json`` and
 ``SUMMARY.md`` (committed as the run summary), releases the run and, when the
 run has ended, retains its outcome in memory. A move to an ending phase
 (COMPLETED, FAILED, REJECTED) is recorded by ``finish`` after the files: a
@@ -26,12 +28,12 @@ from typing import Any
 from devfactory.artifacts import (
     SUMMARY_COMMIT,
     commit_message,
-    ordered_records,
     published_paths,
     write_draft,
     write_run_files,
     write_stage_artifacts,
 )
+from devfactory.contracts import ordered_records
 from devfactory.control.budget import Spend
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import TERMINAL, IllegalTransitionError, Phase, Transition
@@ -64,10 +66,16 @@ from devfactory.pipelines import load_pipeline
 from devfactory.reports import Pending
 from devfactory.software.workspace import Workspace, WorkspaceError
 from devfactory.store.runs import RunRow, RunStore
+from devfactory.store.views import RunView, shown
 from devfactory.teams import load_teams
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]
+
+
+def asked(pending: Sequence[Pending]) -> list[dict[str, Any]]:
+    """Describe the questions a run waits on as its view keeps them."""
+    return [{"id": p.interrupt_id, "pause": p.pause.model_dump(mode="json")} for p in pending]
 
 
 def once(kind: str, ids: Iterable[str]) -> str:
@@ -105,6 +113,9 @@ class RunRecorder:
         self._git: Workspace | None = None  # the run folder's repository, made on first write
         self._git_failed = False
         self._ending: tuple[str, Phase, str, str] | None = None  # key, phase, actor, reason
+        self._shown: dict[str, Any] | None = None  # what the run's view shows, as last kept
+        self._next: list[str] = []  # the nodes of the graph's step under way
+        self._stepped = True  # a step ended since the last node started
         self.handlers: dict[type[Event], tuple[Handler, ...]] = {
             PhaseChanged: (self._move,),
             # the record first; then the files, committed when the stage passed
@@ -132,6 +143,21 @@ class RunRecorder:
         """Keep ``event`` wherever its type says (no handler: it is only shown)."""
         for handle in self.handlers[type(event)]:
             handle(event)
+
+    def progress(self, values: Mapping[str, Any]) -> None:
+        """Keep the shown part of the run's state after a step of its graph (when it changed)."""
+        self._stepped = True
+        now = shown(values)
+        if now != self._shown:
+            self.runs.views.show(self.row.run_id, now)
+            self._shown = now
+
+    def started(self, node: str) -> None:
+        """Keep a node of the graph's step under way as the run's next (where a resume starts)."""
+        if self._stepped:
+            self._next, self._stepped = [], False
+        self._next.append(node)
+        self.runs.views.next(self.row.run_id, self._next)
 
     def move(self, key: str, to: Phase | str, *, actor: str, reason: str) -> Transition | None:
         """Record a lifecycle move in the runs table and the audit log (once per ``key``)."""
@@ -270,9 +296,12 @@ class RunRecorder:
         if pending:
             reason = "waiting for a person: " + "; ".join(p.pause.title for p in pending)
             key = once("pause", (p.interrupt_id for p in pending))
-            paused = self.move(key, Phase.PAUSED, actor="factory", reason=reason[:2000])
+            paused = self.runs.pause(
+                self.row.run_id, key, asked(pending), actor="factory", reason=reason[:2000]
+            )
             if paused is None:
                 return Phase.PAUSED, reason, None
+            self.log_move(key, paused)
             shown = PhaseChanged(
                 from_phase=paused.from_phase.value,
                 to_phase=Phase.PAUSED.value,
@@ -289,9 +318,18 @@ class RunRecorder:
         return ended, outcome.reason, None
 
     def finish(
-        self, status: str, reason: str, values: Mapping[str, Any], pending: Sequence[Pending]
+        self,
+        status: str,
+        reason: str,
+        values: Mapping[str, Any],
+        pending: Sequence[Pending],
+        next_stages: Sequence[str] = (),
     ) -> list[Any]:
-        """Write the run's files, release the run, and retain how it ended; return its records."""
+        """Write the run's files, release the run, and retain how it ended; return its records.
+
+        The run's view gets the whole of what it shows with the release: its state
+        as the drive left it, the questions it waits on and its graph's ``next_stages``.
+        """
         row = self.row
         records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
         requirement = values.get("requirement", "")
@@ -323,6 +361,7 @@ class RunRecorder:
             requirement=requirement or None,
             pending=[p.interrupt_id for p in pending],
             driver=self.driver,
+            view=RunView(shown(values), asked(pending), list(next_stages)),
         )
         if status in TERMINAL and self.memory is not None:
             self.memory.retain_run(

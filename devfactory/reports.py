@@ -13,8 +13,6 @@ from typing import Any
 from devfactory.contracts import StageRecord
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import DecisionError, Pause
-from devfactory.graph.metering import spend_by_team
-from devfactory.graph.state import final_checks_of
 from devfactory.settings import Settings
 from devfactory.store.runs import RunInputError, RunStateError
 
@@ -65,6 +63,8 @@ class RunUsage:
         project_spent: Spend,
     ) -> RunUsage:
         """Sum a run's ledger by team (every round) against its caps and its project's."""
+        from devfactory.graph.metering import spend_by_team  # the graph: not for status
+
         teams = spend_by_team(values)
         total = Spend.total(teams.values())
         budget = values.get("budget") or default
@@ -195,6 +195,8 @@ def report_document(report: RunReport, spent: Spend) -> dict[str, Any]:
     attempts, tokens, seconds, reason and sandbox checks), the final checks of
     the built software (as ``build``) and what a paused run waits on.
     """
+    from devfactory.graph.state import final_checks_of  # the graph: not for status
+
     built = final_checks_of(report.values)
     return {
         "run_id": report.run_id,

@@ -30,8 +30,9 @@ from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verificatio
 from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
 from devfactory.models.router import ModelSource, model_source
-from devfactory.queries import Queries, RunNotFoundError
+from devfactory.queries import Queries
 from devfactory.queueing import QueuedRuns
+from devfactory.reads import RunNotFoundError
 from devfactory.reports import Pending, RunReport, RunUsage, new_run_id
 from devfactory.settings import Settings
 from devfactory.store.approvals import ProjectApprovals
@@ -39,6 +40,7 @@ from devfactory.store.db import prepare
 from devfactory.store.events import EventFeed
 from devfactory.store.queue import RunQueue
 from devfactory.store.runs import RunBusyError, RunRow, RunStateError, RunStore
+from devfactory.store.views import RunView
 from devfactory.stores import Graphs, Stores
 from devfactory.tracing import open_tracing
 
@@ -212,8 +214,16 @@ class Factory:
         return self._queries.usage(run_id)
 
     def report(self, run_id: str) -> RunReport:
-        """Describe a run from its row and latest checkpoint."""
+        """Describe a run from its row and its view (``store/views.py``)."""
         return self._queries.report(run_id)
+
+    def view_from_checkpoint(self, row: RunRow) -> RunView:
+        """Build and keep the view of a run recorded before views existed."""
+        return self._queries.view_from_checkpoint(row)
+
+    def detail(self, run_id: str) -> tuple[RunRow, RunReport, list[Transition]]:
+        """Return a run's row, its report and its transitions, read in one query."""
+        return self._queries.detail(run_id)
 
     def pending(self, run_id: str | None = None) -> list[Pending]:
         """List what paused runs (or one run) wait on, oldest question first."""

@@ -120,6 +120,13 @@ class Settings(BaseSettings):
         le=300,
         description="How often a live event stream looks for new events without a NOTIFY.",
     )
+    api_db_pool_size: int = Field(
+        default=16,
+        ge=2,
+        le=100,
+        description="The most database connections one `devfactory serve` process holds; its "
+        "routes run in threads, each holding one while it queries.",
+    )
     web_max_body_kb: int = Field(
         default=1024,
         ge=1,
@@ -266,6 +273,21 @@ class Settings(BaseSettings):
     fact_k: int = Field(default=4, ge=0, le=50, description="Team facts recalled per stage.")
     max_facts_per_stage: int = Field(
         default=6, ge=1, le=20, description="The most facts one stage may add."
+    )
+    fact_queue: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Stages whose fact extraction may wait for a background worker after the "
+        "stage, for runs with no token, cost or time cap (0: always inline, metered in the "
+        "run's ledger). A full queue extracts inline.",
+    )
+    fact_queue_flush_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="How long closing the factory waits for queued fact extractions; "
+        "the rest are dropped with a log line.",
     )
 
     # The chat (devfactory chat).

@@ -119,6 +119,8 @@ class UserStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # by_key's copy of the file and the (inode, mtime, size) it was read at
+        self._seen: tuple[tuple[int, int, int], dict[str, dict[str, dict[str, str]]]] | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> UserStore:
@@ -133,6 +135,22 @@ class UserStore:
         if not isinstance(users, dict) or not isinstance(keys, dict):
             raise UserError(f"{self.path}: 'users' and 'keys' must be mappings")
         return {"users": users, "keys": keys}
+
+    def _current(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Return the file as ``by_key`` reads it on every request: parsed again once it changed.
+
+        Every write replaces the file (a new inode), so a removed person or a new
+        role still counts from the next request. The result must not be changed.
+        """
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return {"users": {}, "keys": {}}
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        seen = self._seen
+        if seen is None or seen[0] != stamp:
+            seen = self._seen = (stamp, self._read())
+        return seen[1]
 
     def _load(self) -> dict[str, dict[str, str]]:
         return self._read()["users"]
@@ -206,7 +224,7 @@ class UserStore:
         if match is None:
             return None
         ident, secret = match.groups()
-        data = self._read()
+        data = self._current()
         key = data["keys"].get(ident)
         if key is None or not hmac.compare_digest(_digest(secret), str(key.get("sha256", ""))):
             return None

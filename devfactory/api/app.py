@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = factory is None
         app.state.factory = factory or await run_in_threadpool(Factory, settings)
+        if own:  # the API's routes run in threads: enough connections for them to query at once
+            app.state.factory.pool.resize(min_size=2, max_size=settings.api_db_pool_size)
         app.state.listener = Listener(app.state.factory.dsn)
         app.state.listener.start()
         try:

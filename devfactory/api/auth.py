@@ -62,7 +62,9 @@ def users(request: Request) -> UserStore:
     return store
 
 
-def policy(request: Request) -> Policy:
+# The dependencies below do no I/O: async, they run on the event loop instead of each
+# taking a thread of the pool that the routes' database reads wait for.
+async def policy(request: Request) -> Policy:
     """Return the policy the app was started with."""
     found: Policy = request.app.state.policy
     return found
@@ -143,7 +145,7 @@ def signed_gate(store: UserStore, sessions: ConsoleSessions | None = None) -> Ga
     return gate
 
 
-def caller(
+async def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Person:
@@ -164,7 +166,7 @@ class Allowed:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(self, person: Annotated[Person, Depends(caller)]) -> Person:
+    async def __call__(self, person: Annotated[Person, Depends(caller)]) -> Person:
         """Return the caller, or refuse them."""
         if not allows(person.role, self.permission):
             need = MIN_ROLE[self.permission]

@@ -36,7 +36,7 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-def no_nul(request: Request) -> None:
+async def no_nul(request: Request) -> None:
     """Refuse a path or query that holds a NUL character (nothing downstream can store one)."""
     if "\x00" in unquote(request.url.path) or "\x00" in unquote(request.url.query):
         raise ApiError(400, "the request's path or query holds a NUL character")

@@ -14,7 +14,7 @@ from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError, ErrorResponse
 from devfactory.api.runs import factory_of, get_run
 from devfactory.artifacts import ArtifactTooLargeError, read_file
-from devfactory.queries import RunNotFoundError
+from devfactory.reads import RunNotFoundError
 
 router = APIRouter(tags=["records"], responses=ERRORS)
 MAX_FILE = 10 * 1024 * 1024  # the largest artifact served whole

@@ -142,8 +142,11 @@ def list_runs(
 def show_run(run_id: str, person: Reader, rules: Rules, request: Request) -> RunDetail:
     """Return the run's status, lifecycle, stages with their TaskResults, usage and pauses."""
     factory = factory_of(request)
-    row = visible(get_run(factory, run_id), person, rules)
-    report = factory.report(run_id)  # one read of the checkpoint serves everything below
+    try:  # one query: the row, its view (store/views.py, not the checkpoint), its moves
+        found, report, transitions = factory.detail(run_id)
+    except RunNotFoundError:
+        raise ApiError(404, f"no run with id {run_id!r}") from None
+    row = visible(found, person, rules)
     spent = RunUsage.of(run_id, row.project, report.values, default={}, project_spent=Spend()).total
     document = report_document(report, spent)
     stages = document["stages"]
@@ -152,7 +155,7 @@ def show_run(run_id: str, person: Reader, rules: Rules, request: Request) -> Run
     return RunDetail(
         **RunSummary.of(row).model_dump(),
         out_dir=row.out_dir,
-        transitions=factory.transitions(run_id),
+        transitions=transitions,
         stages=stages,
         usage=document["usage"],
         build=document["build"],
@@ -198,14 +201,16 @@ def resume_run(run_id: str, person: Controller, rules: Rules, request: Request) 
 
 @router.get("/pending", response_model=list[PendingQuestion], summary="What waits on people")
 def list_pending(person: Reader, rules: Rules, request: Request) -> list[PendingQuestion]:
-    """List the questions paused runs the caller may see wait on, oldest first."""
+    """List the questions paused runs the caller may see wait on, newest run first."""
     factory = factory_of(request)
-    found = []
-    for item in factory.pending():
-        row = factory.get(item.run_id)
-        if rules.may_see_run(person.name, person.role, row.owner):
-            found.append(question(item))
-    return found
+    items = factory.pending()
+    owners = {r.run_id: r.owner for r in factory.list_runs(1000, status=Phase.PAUSED)}
+    return [
+        question(item)
+        for item in items
+        if item.run_id in owners  # a run answered since: it waits no more
+        and rules.may_see_run(person.name, person.role, owners[item.run_id])
+    ]
 
 
 @router.post(

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 # The commands register themselves on import, in the order of the help panels.
 # isort: off
@@ -40,11 +39,11 @@ from devfactory.cli.common import (
     EXIT_NOT_FOUND,
     EXIT_PAUSED,
     EXIT_USAGE,
+    LogFormat,
     app,
     fail,
+    get_settings,
 )
-from devfactory.logs import LogFormat, configure
-from devfactory.settings import get_settings
 
 __all__ = [
     "EXIT_BUG",
@@ -73,6 +72,10 @@ def main(
     ] = None,
 ) -> None:
     """Configure logging for every command, and refuse arguments that are not UTF-8."""
+    from pydantic import ValidationError
+
+    from devfactory.logs import configure
+
     for arg in sys.argv[1:]:
         try:
             arg.encode("utf-8")

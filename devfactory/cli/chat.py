@@ -6,10 +6,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, console, fail
-from devfactory.settings import get_settings
+from devfactory.cli import common
+from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, fail, get_settings
 
 users_app = typer.Typer(help="People who may sign in to the chat, and their roles.")
 app.add_typer(users_app, name="users", rich_help_panel="Chat")
@@ -35,8 +34,8 @@ def chat(
     from devfactory.chat.guard import chat_origins
 
     host, port = host or settings.chat_host, port or settings.chat_port
-    console.print(f"devfactory chat on http://{host}:{port} (Ctrl-C stops it)")
-    console.print(
+    common.console.print(f"devfactory chat on http://{host}:{port} (Ctrl-C stops it)")
+    common.console.print(
         "open it at "
         + " or ".join(chat_origins(settings, host, port))
         + " (pages from elsewhere are refused; set chat_public_origin behind a proxy)"
@@ -70,19 +69,21 @@ def add_user(
         person = UserStore.of(settings).add(name, password, role)
     except UserError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
-    console.print(f"{person.name} may sign in as {person.role}")
+    common.console.print(f"{person.name} may sign in as {person.role}")
 
 
 @users_app.command("list")
 def list_users() -> None:
     """List who may sign in, with their roles."""
+    from rich.table import Table
+
     from devfactory.users import UserStore
 
     settings = get_settings()
     table = Table("name", "role")
     for person in UserStore.of(settings).people():
         table.add_row(person.name, person.role)
-    console.print(table)
+    common.console.print(table)
 
 
 @users_app.command("remove")
@@ -93,7 +94,7 @@ def remove_user(name: Annotated[str, typer.Argument(help="The sign-in name.")]) 
     settings = get_settings()
     if not UserStore.of(settings).remove(name):
         raise fail(f"no user {name!r}", EXIT_NOT_FOUND)
-    console.print(f"{name} removed")
+    common.console.print(f"{name} removed")
 
 
 @users_app.command("rotate-secret")
@@ -102,7 +103,7 @@ def rotate_secret() -> None:
     from devfactory.chat.secret import rotate
 
     path = rotate(get_settings())
-    console.print(
+    common.console.print(
         f"replaced {path}: every chat sign-in is revoked; people sign in again. "
         "(A chat whose environment sets CHAINLIT_AUTH_SECRET keeps that secret: "
         "change it there and restart the chat.)"

@@ -1,8 +1,17 @@
-"""Shared pieces of the CLI: the app, consoles, exit codes, options, the factory."""
+"""Shared pieces of the CLI: the app, consoles, exit codes, options, the factory.
+
+The CLI starts light: this module and every command module import only typer
+and the standard library at the top, and each command imports what it needs
+when it runs. ``devfactory --help`` loads no settings, no database driver and
+no rich; ``list``, ``status`` and ``pending`` never load LangChain, the models
+or the graph (``tests/unit/test_cli_light.py`` holds both). The consoles are
+made on first use (``console``, ``err``).
+"""
 
 from __future__ import annotations
 
 import getpass
+import importlib.util
 import logging
 import os
 import sys
@@ -12,30 +21,93 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import psycopg
 import typer
-from psycopg_pool import PoolTimeout
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
-from devfactory.console import SafeConsole, styled
-from devfactory.control.budget import MAX_COST_USD, MAX_TOKENS
-from devfactory.pipelines import available_pipelines
-from devfactory.settings import Settings, get_settings
+from devfactory.control.ceilings import MAX_COST_USD, MAX_TOKENS
+
+if TYPE_CHECKING:
+    from devfactory.reads import RunReads
+    from devfactory.settings import Settings
+    from devfactory.terminal import SafeConsole
+
+    console: SafeConsole  # standard output, made on first use (module ``__getattr__``)
+    err: SafeConsole  # standard error
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_ENV, EXIT_BUG = 1, 2, 3, 4, 5
 EXIT_PAUSED, EXIT_CONFLICT, EXIT_INTERRUPTED = 6, 7, 130
 
+
+class PanelGroup(TyperGroup):
+    """A command group whose plain help lists its commands under their panels' titles."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """Write one section per help panel ("Runs", "Service"...), in the commands' order."""
+        shown = [
+            (name, command)
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        ]
+        panels: dict[str, list[tuple[str, Any]]] = {}
+        for name, command in shown:
+            panels.setdefault(getattr(command, "rich_help_panel", None) or "Commands", []).append(
+                (name, command)
+            )
+        for title, commands in panels.items():
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+            with formatter.section(title):
+                formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in commands])
+
+
 app = typer.Typer(
+    cls=PanelGroup,
     name="devfactory",
     help="A self-hosted AI software factory: requirement in, reviewed artifacts out.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: typer's rich help alone loads ~0.3 s of modules
 )
-console = SafeConsole()
-err = SafeConsole(stderr=True)
 log = logging.getLogger(__name__)
+
+
+@cache
+def _consoles() -> tuple[SafeConsole, SafeConsole]:
+    from devfactory.terminal import SafeConsole
+
+    return SafeConsole(), SafeConsole(stderr=True)
+
+
+def __getattr__(name: str) -> Any:
+    """Make ``console`` (standard output) and ``err`` (standard error) on first use."""
+    if name == "console":
+        return _consoles()[0]
+    if name == "err":
+        return _consoles()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def get_settings() -> Settings:
+    """Return the process's settings (``devfactory.settings``, loaded on first use)."""
+    from devfactory import settings
+
+    return settings.get_settings()
+
+
+def pipeline_names() -> tuple[str, ...]:
+    """Name every packaged pipeline, from its file names (nothing is imported)."""
+    spec = importlib.util.find_spec("devfactory.pipelines")
+    folders = spec.submodule_search_locations if spec is not None else None
+    return tuple(sorted(p.stem for folder in folders or () for p in Path(folder).glob("*.yaml")))
+
+
+class LogFormat(StrEnum):
+    """How log lines are written (``--log-format``)."""
+
+    text = "text"
+    json = "json"
+
 
 AsOption = Annotated[
     str | None, typer.Option("--as", help="Who answers (default: DEVFACTORY_OPERATOR or $USER).")
@@ -60,7 +132,7 @@ CostOption = Annotated[
     float | None,
     typer.Option(min=0.000001, max=MAX_COST_USD, help="A cost cap for the run (USD)."),
 ]
-PipelineOption = Annotated[str, typer.Option(help="Pipeline: " + ", ".join(available_pipelines()))]
+PipelineOption = Annotated[str, typer.Option(help="Pipeline: " + ", ".join(pipeline_names()))]
 ProjectOption = Annotated[str, typer.Option(help="Project the run belongs to.")]
 OutOption = Annotated[
     Path | None,
@@ -154,8 +226,13 @@ class GraphFormat(StrEnum):
     dot = "dot"
 
 
-# What a database that stopped answering raises (exit 4, never a traceback).
-DATABASE_DOWN = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+@cache
+def database_down_errors() -> tuple[type[BaseException], ...]:
+    """Return what a database that stopped answering raises (exit 4, never a traceback)."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    return (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 
 def database_down(exc: BaseException) -> str:
@@ -173,7 +250,7 @@ def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str,
 
 def interactive(enabled: bool) -> bool:
     """Say whether to ask questions inline: asked for, and on a terminal both ways."""
-    return enabled and sys.stdin.isatty() and console.is_terminal
+    return enabled and sys.stdin.isatty() and _consoles()[0].is_terminal
 
 
 def fail(message: str, code: int) -> typer.Exit:
@@ -181,27 +258,37 @@ def fail(message: str, code: int) -> typer.Exit:
     if os.environ.get("DEVFACTORY_LOG_FORMAT") == "json":  # the CLI callback sets it
         logging.getLogger("devfactory.cli").error(message, extra={"exit_code": code})
     else:
-        err.print(styled("error:", "bold red"), message, soft_wrap=True)
+        from devfactory.terminal import styled
+
+        _consoles()[1].print(styled("error:", "bold red"), message, soft_wrap=True)
     return typer.Exit(code)
 
 
 def open_factory(settings: Settings) -> Any:
     """Open the factory (database, checkpointer); exit 4 when the database is unavailable."""
     from devfactory.runner import Factory
-    from devfactory.store.db import DatabaseError, describe_database
+    from devfactory.store.db import DatabaseError
 
     try:
         factory = Factory(settings)
     except DatabaseError as exc:
         raise fail(str(exc), EXIT_ENV) from exc
-    except DATABASE_DOWN as exc:
+    except database_down_errors() as exc:
         raise fail(database_down(exc), EXIT_ENV) from exc
+    say_database(settings)
+    return factory
+
+
+def say_database(settings: Settings) -> None:
+    """Say which database a command uses (a log line where the process logs JSON)."""
+    from devfactory.store.db import describe_database
+    from devfactory.terminal import styled
+
     where = f"database: {describe_database(settings)}"
     if logs_json(settings):
         log.info(where)  # a log line like every other (shown with --verbose)
     else:
-        err.print(styled(where, "dim"))
-    return factory
+        _consoles()[1].print(styled(where, "dim"))
 
 
 def logs_json(settings: Settings) -> bool:
@@ -223,10 +310,54 @@ def session() -> Iterator[Any]:
         yield factory
     except RunNotFoundError as exc:
         raise fail(str(exc), EXIT_NOT_FOUND) from exc
-    except DATABASE_DOWN as exc:
+    except database_down_errors() as exc:
         raise fail(database_down(exc), EXIT_ENV) from exc
     finally:
         try:
             factory.close()
-        except DATABASE_DOWN:  # closing a pool whose server went away must not mask why
+        except database_down_errors():  # closing a pool whose server went away must not mask why
+            pass
+
+
+@contextmanager
+def reading() -> Iterator[RunReads]:
+    """Open the run records for a read (``list``, ``status``, ``pending``): no graph, no models.
+
+    Only the database is opened. A run recorded before views existed has its
+    view built from its checkpoint, by the whole factory, opened for it alone.
+    """
+    from devfactory.reads import RunNotFoundError, RunReads
+    from devfactory.store.db import DatabaseError, open_pool, prepare
+    from devfactory.store.runs import RunStore
+    from devfactory.store.views import RunView
+
+    settings = get_settings()
+    try:
+        database = prepare(settings)
+        pool = open_pool(database.dsn, max_size=2, timeout=settings.database_connect_timeout_s)
+    except DatabaseError as exc:
+        raise fail(str(exc), EXIT_ENV) from exc
+    except database_down_errors() as exc:
+        raise fail(database_down(exc), EXIT_ENV) from exc
+    say_database(settings)
+    whole: list[Any] = []
+
+    def from_checkpoint(row: Any) -> RunView:
+        if not whole:
+            whole.append(open_factory(settings))
+        built: RunView = whole[0].view_from_checkpoint(row)
+        return built
+
+    try:
+        yield RunReads(RunStore(pool), missing=from_checkpoint)
+    except RunNotFoundError as exc:
+        raise fail(str(exc), EXIT_NOT_FOUND) from exc
+    except database_down_errors() as exc:
+        raise fail(database_down(exc), EXIT_ENV) from exc
+    finally:
+        try:
+            for factory in whole:
+                factory.close()
+            pool.close()
+        except database_down_errors():  # closing a pool whose server went away must not mask why
             pass

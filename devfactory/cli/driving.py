@@ -10,7 +10,6 @@ import typer
 from rich.prompt import Prompt
 
 from devfactory.cli.common import (
-    DATABASE_DOWN,
     EXIT_BUG,
     EXIT_CONFLICT,
     EXIT_ENV,
@@ -20,10 +19,12 @@ from devfactory.cli.common import (
     EXIT_USAGE,
     console,
     database_down,
+    database_down_errors,
     err,
     fail,
 )
-from devfactory.console import Progress, pause_panel, styled
+from devfactory.console import Progress
+from devfactory.terminal import pause_panel, styled
 
 
 def exit_code(report: Any) -> int:
@@ -151,7 +152,7 @@ def drive(
         raise fail(str(exc), EXIT_CONFLICT) from exc
     except RunInputError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
-    except DATABASE_DOWN as exc:
+    except database_down_errors() as exc:
         raise fail(database_down(exc), EXIT_ENV) from exc
     except RunNotFoundError:
         raise

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from devfactory.cli import common
-from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, console, fail
+from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, fail
 
 memory_app = typer.Typer(
     help=(
@@ -29,6 +28,8 @@ def search(
     threshold: Annotated[float, typer.Option(min=-1.0, max=1.0)] = 0.0,
 ) -> None:
     """Show the memories of a bank closest in meaning to the query."""
+    from rich.table import Table
+
     from devfactory.memory.live import EmbedderMismatchError
     from devfactory.memory.service import FactMemoryOffError
 
@@ -38,7 +39,7 @@ def search(
         except (EmbedderMismatchError, FactMemoryOffError) as exc:
             raise fail(str(exc), EXIT_USAGE) from exc
     if not found:
-        console.print(f"nothing in {bank} matches")
+        common.console.print(f"nothing in {bank} matches")
         return
     table = Table(title=f"{bank}: {query!r}")
     for col in ("score", "kind", "memory", "from"):
@@ -46,12 +47,14 @@ def search(
     for m in found:
         source = ", ".join(f"{k}={v}" for k, v in m.provenance.items() if k in ("run", "team"))
         table.add_row(f"{m.score:.3f}", m.kind, m.text, source)
-    console.print(table)
+    common.console.print(table)
 
 
 @memory_app.command()
 def stats() -> None:
     """List every bank with its embedder, dimension and what it holds."""
+    from rich.table import Table
+
     with common.session() as factory:
         held = factory.memory_stats()
     table = Table(title=f"memory banks (embedding with {held.embedder}, {held.dims} dims)")
@@ -62,9 +65,9 @@ def stats() -> None:
         table.add_row(b.bank, b.embedder, str(b.dims), str(b.memories), kinds)
     for team, n in held.facts.items():
         table.add_row(f"facts:{team}", held.embedder, str(held.dims), str(n), f"fact {n}")
-    console.print(table)
+    common.console.print(table)
     if held.facts_table:
-        console.print(f"team facts (mem0) are in table {held.facts_table}")
+        common.console.print(f"team facts (mem0) are in table {held.facts_table}")
 
 
 @memory_app.command()
@@ -75,6 +78,6 @@ def reindex(bank: Annotated[str, typer.Argument(help="The bank to re-embed.")]) 
             done = factory.reindex_memory(bank)
         except LookupError as exc:
             raise fail(str(exc), EXIT_NOT_FOUND) from exc
-    console.print(
+    common.console.print(
         f"re-embedded {done.count} memories of {bank} with {done.embedder} ({done.dims} dims)"
     )

@@ -22,13 +22,10 @@ from devfactory.cli.common import (
     TokensOption,
     answerer,
     app,
-    console,
     fail,
+    get_settings,
     identity,
 )
-from devfactory.cli.driving import drive
-from devfactory.console import caps_lines, pause_panel, pending_table, usage_table
-from devfactory.settings import get_settings
 
 RunArg = Annotated[str, typer.Argument(help="The paused run.")]
 PANEL = "Waiting for a person"
@@ -49,6 +46,7 @@ def decide(
     (``modify`` answers governance, ``revise`` the final review); ``--kind``
     picks otherwise.
     """
+    from devfactory.cli.driving import drive
     from devfactory.control.hitl import Decision
 
     options = answerer(ctx)
@@ -148,8 +146,10 @@ def pending(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List what paused runs are waiting on, and who may answer."""
-    with common.session() as factory:
-        items = factory.pending(run_id)
+    from devfactory.terminal import pause_panel, pending_table
+
+    with common.reading() as reads:
+        items = reads.pending(run_id)
     if as_json:
         doc = [
             {"run_id": i.run_id, "id": i.interrupt_id, **i.pause.model_dump(mode="json")}
@@ -158,21 +158,23 @@ def pending(
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     if not items:
-        console.print("nothing is waiting for a person")
+        common.console.print("nothing is waiting for a person")
         return
-    console.print(pending_table(items))
+    common.console.print(pending_table(items))
     for item in items:
-        console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
+        common.console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
 
 
 @app.command(rich_help_panel=PANEL)
 def usage(run_id: Annotated[str, typer.Argument(help="The run.")]) -> None:
     """Show a run's tokens, cost and model time by team, against its budget caps."""
+    from devfactory.terminal import caps_lines, usage_table
+
     with common.session() as factory:
         spent = factory.usage(run_id)
-    console.print(usage_table(spent))
+    common.console.print(usage_table(spent))
     for line in caps_lines(spent):
-        console.print(line)
+        common.console.print(line)
 
 
 @app.command("approve-project", rich_help_panel=PANEL)
@@ -204,6 +206,6 @@ def approve_project(
         except (DecisionError, RunInputError) as exc:
             raise fail(str(exc), EXIT_USAGE) from exc
     done = "revoked the pre-approval of" if revoke else "pre-approved"
-    console.print(
+    common.console.print(
         f"{kept.by} ({kept.role}) {done} project {kept.project!r} at {kept.at:%Y-%m-%d %H:%M}"
     )

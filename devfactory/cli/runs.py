@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from devfactory.cli import common
 from devfactory.cli.common import (
@@ -27,16 +26,10 @@ from devfactory.cli.common import (
     TokensOption,
     UnattendedOption,
     app,
-    console,
-    err,
     fail,
+    get_settings,
     identity,
 )
-from devfactory.cli.driving import drive
-from devfactory.console import clean, pause_panel, runs_table, styled, transitions_table
-from devfactory.pipelines import PipelineError, load_pipeline
-from devfactory.settings import get_settings
-from devfactory.tracing import trace_url
 
 
 @app.command(rich_help_panel="Runs")
@@ -59,7 +52,9 @@ def run(
     pauses (exit 6) and waits for ``devfactory approve|reject|answer ...``.
     With ``--unattended`` the policy answers instead (``config/policy.yaml``).
     """
+    from devfactory.cli.driving import drive
     from devfactory.control.budget import Caps
+    from devfactory.pipelines import PipelineError, load_pipeline
 
     try:
         load_pipeline(pipeline)
@@ -97,6 +92,7 @@ def resume(
     as_json: JsonOption = False,
 ) -> None:
     """Continue an interrupted run from its last finished stage."""
+    from devfactory.cli.driving import drive
     from devfactory.runner import RunBusyError
 
     with common.session() as factory:
@@ -117,29 +113,34 @@ def resume(
 @app.command(rich_help_panel="Runs")
 def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> None:
     """Show a run's state, its lifecycle transitions, its stages and what it waits on."""
-    with common.session() as factory:
-        report = factory.report(run_id)
-        transitions = factory.transitions(run_id)
-    console.print(f"run {report.run_id}:", styled(report.status, "bold"))
+    from rich.table import Table
+
+    from devfactory.terminal import pause_panel, styled, transitions_table
+    from devfactory.tracing import trace_url
+
+    with common.reading() as reads:
+        report = reads.report(run_id)
+        transitions = reads.transitions(run_id)
+    common.console.print(f"run {report.run_id}:", styled(report.status, "bold"))
     if report.values.get("unattended"):
-        console.print("unattended: the policy's rules answer its pauses")
+        common.console.print("unattended: the policy's rules answer its pauses")
     if report.reason:
-        console.print(f"reason: {report.reason}", soft_wrap=True)
+        common.console.print(f"reason: {report.reason}", soft_wrap=True)
     gov = report.values.get("governance") or {}
     if gov:
-        console.print(
+        common.console.print(
             f"governance: risk {gov.get('risk')} ({gov.get('action')}); "
             + "; ".join(gov.get("risk_factors", []) or ["no risk factors"]),
             soft_wrap=True,
         )
     if report.status == "INTERRUPTED":
-        console.print(f"its process is gone; continue with: devfactory resume {run_id}")
+        common.console.print(f"its process is gone; continue with: devfactory resume {run_id}")
     if report.next_stages:
-        console.print(f"next: {', '.join(report.next_stages)}")
-    console.print(f"artifacts: {report.out_dir}", soft_wrap=True)
+        common.console.print(f"next: {', '.join(report.next_stages)}")
+    common.console.print(f"artifacts: {report.out_dir}", soft_wrap=True)
     if (link := trace_url(run_id)) is not None:
-        console.print(f"trace: {link}", soft_wrap=True)
-    console.print(transitions_table(transitions))
+        common.console.print(f"trace: {link}", soft_wrap=True)
+    common.console.print(transitions_table(transitions))
     table = Table(title="stages")
     for col in ("stage", "outcome", "model", "confidence", "attempts", "tokens in/out", "seconds"):
         table.add_column(col)
@@ -153,13 +154,13 @@ def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> N
             f"{r.usage.input_tokens}/{r.usage.output_tokens}",
             f"{r.seconds:.1f}",
         )
-    console.print(table)
+    common.console.print(table)
     for notice in (report.values.get("notices") or {}).values():
-        console.print(
+        common.console.print(
             styled("notice", "yellow"), f"{notice['kind']}: {notice['message']}", soft_wrap=True
         )
     for item in report.pending:
-        console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
+        common.console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
 
 
 @app.command(rich_help_panel="Runs")
@@ -177,7 +178,9 @@ def diff(
     """
     from rich.syntax import Syntax
 
+    from devfactory.pipelines import PipelineError, load_pipeline
     from devfactory.software.workspace import Workspace, WorkspaceError
+    from devfactory.terminal import clean, styled
 
     with common.session() as factory:
         row = factory.get(run_id)
@@ -200,11 +203,13 @@ def diff(
     except WorkspaceError as exc:
         raise fail(str(exc), EXIT_ENV) from exc
     if commit is not None:
-        err.print(styled(f"{commit.sha[:10]} {commit.author}: {commit.subject}", "bold"))
+        common.err.print(styled(f"{commit.sha[:10]} {commit.author}: {commit.subject}", "bold"))
     if not text:
-        err.print(f"{team or 'the run'} committed nothing in run {run_id}")
-    elif console.is_terminal:
-        console.print(Syntax(clean(text), "diff", theme="ansi_dark", background_color="default"))
+        common.err.print(f"{team or 'the run'} committed nothing in run {run_id}")
+    elif common.console.is_terminal:
+        common.console.print(
+            Syntax(clean(text), "diff", theme="ansi_dark", background_color="default")
+        )
     else:
         sys.stdout.write(text)
 
@@ -212,9 +217,11 @@ def diff(
 @app.command("list", rich_help_panel="Runs")
 def list_runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
     """List recent runs, newest first."""
-    with common.session() as factory:
-        rows = factory.list_runs(limit)
-    console.print(runs_table(rows))
+    from devfactory.terminal import runs_table
+
+    with common.reading() as reads:
+        rows = reads.list_runs(limit)
+    common.console.print(runs_table(rows))
 
 
 @app.command(rich_help_panel="Runs")
@@ -237,6 +244,7 @@ def graph(
     stage shows its outcome, attempts and confidence.
     """
     from devfactory.drawing import pipeline_view, to_dot, to_mermaid, to_png
+    from devfactory.pipelines import PipelineError
 
     if run is not None:
         with common.session() as factory:
@@ -253,20 +261,23 @@ def graph(
             output.write_bytes(to_png(drawing))
         except RuntimeError as exc:
             raise fail(str(exc), EXIT_ENV) from exc
-        console.print(f"wrote {output}")
+        common.console.print(f"wrote {output}")
         return
     text = to_dot(drawing) if format is GraphFormat.dot else to_mermaid(drawing)
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text)
-        console.print(f"wrote {output}")
+        common.console.print(f"wrote {output}")
 
 
 @app.command(rich_help_panel="Runs")
 def models() -> None:
     """Show which model serves each alias, in fallback order."""
+    from rich.table import Table
+
     from devfactory.models.router import ModelRouter
+    from devfactory.terminal import styled
 
     router = ModelRouter(get_settings())
     table = Table(title=f"Ollama: {router.ollama_host}")
@@ -274,4 +285,4 @@ def models() -> None:
         table.add_column(col)
     for alias, label, ok in router.describe():
         table.add_row(alias, label, styled("yes", "green") if ok else styled("no", "dim"))
-    console.print(table)
+    common.console.print(table)

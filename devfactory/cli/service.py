@@ -22,14 +22,10 @@ from devfactory.cli.common import (
     TokensOption,
     UnattendedOption,
     app,
-    console,
-    err,
     fail,
+    get_settings,
     identity,
 )
-from devfactory.console import styled
-from devfactory.pipelines import PipelineError, load_pipeline
-from devfactory.settings import get_settings
 
 # A worker's own lines (its metrics address, waiting, stopped): log lines, not console
 # text, so that under ``--log-format json`` all it writes is JSON. INFO, written whatever
@@ -52,7 +48,9 @@ def submit(
 ) -> None:
     """Queue a run for the workers (``devfactory worker``) and print its id; nothing runs here."""
     from devfactory.control.budget import Caps
+    from devfactory.pipelines import PipelineError, load_pipeline
     from devfactory.store.runs import RunInputError
+    from devfactory.terminal import styled
 
     try:
         load_pipeline(pipeline)
@@ -75,7 +73,7 @@ def submit(
     if as_json:
         typer.echo(json.dumps({"run_id": row.run_id, "status": row.shown_status}))
     else:
-        console.print(styled("QUEUED", "bold cyan"), f"run {row.run_id}")
+        common.console.print(styled("QUEUED", "bold cyan"), f"run {row.run_id}")
 
 
 @app.command(rich_help_panel="Service")
@@ -148,6 +146,7 @@ def cancel(
 ) -> None:
     """Cancel a run: at once if nobody drives it, else at its driver's next step."""
     from devfactory.runner import RunStateError
+    from devfactory.terminal import styled
 
     who = identity(get_settings(), by, role)
     with common.session() as factory:
@@ -156,9 +155,9 @@ def cancel(
         except RunStateError as exc:
             raise fail(str(exc), EXIT_USAGE) from exc
     if row.status == "CANCELLED":
-        console.print(styled("CANCELLED", "bold red"), f"run {run_id}")
+        common.console.print(styled("CANCELLED", "bold red"), f"run {run_id}")
     else:
-        console.print(
+        common.console.print(
             styled("CANCELLING", "bold yellow"),
             f"run {run_id}: its driver stops at the next step",
         )
@@ -202,13 +201,14 @@ def create_key(
     ] = None,
 ) -> None:
     """Make an API key and print it once; the file keeps only its hash."""
+    from devfactory.terminal import styled
     from devfactory.users import UserError, UserStore
 
     try:
         key, token = UserStore.of(get_settings()).create_key(name, role)
     except UserError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
-    err.print(styled(f"key {key.id} for {key.name}; it is shown only now:", "dim"))
+    common.err.print(styled(f"key {key.id} for {key.name}; it is shown only now:", "dim"))
     typer.echo(token)
 
 
@@ -220,7 +220,7 @@ def list_keys() -> None:
     store = UserStore.of(get_settings())
     for key in store.keys():
         person = store.find(key.name)
-        console.print(key.id, key.name, person.role if person else "-", key.created)
+        common.console.print(key.id, key.name, person.role if person else "-", key.created)
 
 
 @keys_app.command("revoke")
@@ -230,7 +230,7 @@ def revoke_key(ident: Annotated[str, typer.Argument(help="The key's id (keys lis
 
     if not UserStore.of(get_settings()).revoke_key(ident):
         raise fail(f"no key {ident!r}", EXIT_USAGE)
-    console.print(f"revoked {ident}")
+    common.console.print(f"revoked {ident}")
 
 
 @app.command(rich_help_panel="Service")
@@ -250,4 +250,4 @@ def purge(
         except (DecisionError, RunStateError) as exc:
             raise fail(str(exc), EXIT_USAGE) from exc
     for what, how in done.items():
-        console.print(f"{what}: {how}", soft_wrap=True)
+        common.console.print(f"{what}: {how}", soft_wrap=True)

@@ -16,8 +16,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from devfactory.control.ceilings import MAX_COST_USD, MAX_SECONDS, MAX_TOKENS
 
 Metric = Literal["tokens", "cost_usd", "seconds"]
 METRICS: tuple[Metric, ...] = ("tokens", "cost_usd", "seconds")
@@ -63,11 +64,15 @@ def load_prices(path: Path | None = None) -> PriceTable:
     """Read the price file at ``path`` or the packaged default."""
     if path is None:
         return _packaged_prices()
+    import yaml  # here: reading a run's row needs no price file
+
     return PriceTable.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
 @lru_cache(maxsize=1)
 def _packaged_prices() -> PriceTable:
+    import yaml
+
     text = (files("devfactory.config") / "prices.yaml").read_text(encoding="utf-8")
     return PriceTable.model_validate(yaml.safe_load(text))
 
@@ -107,13 +112,6 @@ class Spend(BaseModel):
         for s in spends:
             out = out + (s if isinstance(s, Spend) else cls.model_validate(s))
         return out
-
-
-# The largest caps anyone may set: far beyond any real run, well inside what
-# Postgres, JSON and the checkpointer's serialisation represent exactly.
-MAX_TOKENS = 10**12
-MAX_COST_USD = 10.0**9
-MAX_SECONDS = 10.0**9
 
 
 class Caps(BaseModel):

@@ -187,8 +187,6 @@ def prepare(settings: Settings) -> Database:
     of its own with the grants above; the role is made once and its password
     set each time (so rotating ``database_app_password`` takes effect).
     """
-    from langgraph.checkpoint.postgres import PostgresSaver
-
     owner_dsn = resolve_dsn(settings)
     try:  # fail fast on a server that is not there
         conn = psycopg.connect(
@@ -207,6 +205,8 @@ def prepare(settings: Settings) -> Database:
         digest = schema_digest()
         current = migrated(conn, digest)
         if not current:
+            from langgraph.checkpoint.postgres import PostgresSaver  # here: reads never load it
+
             migrate(conn)
             PostgresSaver(conn).setup()
         me = cast(

@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.redact import redact
+from devfactory.store import views
 from devfactory.store.runs import ROW_QUERY, RunRow
 
 CHANNEL = "devfactory_queue"
@@ -67,7 +68,7 @@ class RunQueue:
         The hold lets the submitter record the run's creation before any worker
         can take it, so a run's records always begin with its creation.
         """
-        with self.pool.connection() as conn:
+        with self.pool.connection() as conn, conn.transaction():
             conn.execute(
                 "INSERT INTO devfactory_runs (run_id, requirement, pipeline, status, out_dir,"
                 " project, owner, mode, inbox, driver, lease_until) VALUES (%s, %s, %s, %s, %s,"
@@ -85,6 +86,7 @@ class RunQueue:
                     lease_s,
                 ),
             )
+            views.create(conn, run_id)
 
     def publish(self, run_id: str, hold: str) -> bool:
         """Hand a run ``submit`` held to the workers, and wake them."""
@@ -233,4 +235,6 @@ class RunQueue:
                 (run_id,),
             ).rowcount
             conn.execute("DELETE FROM devfactory_events WHERE run_id = %s", (run_id,))
+            if done == 1:
+                views.forget(conn, run_id)
         return done == 1

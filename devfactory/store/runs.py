@@ -7,7 +7,8 @@ processes trying at once, one wins and the other is refused with the reason.
 
 Why one module: every statement here reads or writes the one runs table, and its
 status column may change only through ``lifecycle.check``; split, a write path
-could skip that check.
+could skip that check. The questions a run waits on are written to its view
+(``store/views.py``) in the same transactions as its ``pending`` ids.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-import psutil
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from devfactory.control.budget import Spend
 from devfactory.control.lifecycle import TERMINAL, Phase, Transition, check
 from devfactory.redact import redact
+from devfactory.store import views
+from devfactory.store.views import RunView, RunViews
 
 RunStatus = Phase  # a run's status is its lifecycle phase
 
@@ -81,6 +83,8 @@ class RunRow:
         """Say whether the run's driver is known to be gone: no lease, or a dead local process."""
         if self.driver is None or not self.leased:
             return True
+        import psutil  # here: a listing whose runs hold no lease never loads it
+
         return self.host == socket.gethostname() and (
             self.pid is None or not psutil.pid_exists(self.pid)
         )
@@ -106,10 +110,11 @@ class RunRow:
 
 
 class RunStore:
-    """Read and write run rows and their transitions."""
+    """Read and write run rows and their transitions (and, beside them, the runs' ``views``)."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
+        self.views = RunViews(pool)
 
     def create(
         self,
@@ -124,7 +129,7 @@ class RunStore:
         lease_s: float,
     ) -> None:
         """Insert a new DRAFT run started by ``owner`` and driven by ``driver`` (its lease)."""
-        with self.pool.connection() as conn:
+        with self.pool.connection() as conn, conn.transaction():
             conn.execute(
                 "INSERT INTO devfactory_runs (run_id, requirement, pipeline, status, out_dir,"
                 " pid, host, project, owner, driver, lease_until) VALUES (%s, %s, %s, %s, %s,"
@@ -143,6 +148,7 @@ class RunStore:
                     lease_s,
                 ),
             )
+            views.create(conn, run_id)
 
     def claim(self, row: RunRow, driver: str, lease_s: float) -> bool:
         """Take the run for ``driver`` if nobody drives it; one compare-and-set.
@@ -190,10 +196,13 @@ class RunStore:
         requirement: str | None = None,
         pending: list[str] | None = None,
         driver: str | None = None,
+        view: RunView | None = None,
     ) -> bool:
         """Record where the run stopped; nobody drives it until it is claimed again.
 
         ``spend_detail`` is kept in ``spend`` as ``by``; ``driver``: only its hold is released.
+        ``view``: what the run's readers are shown now, its questions those ``pending`` names
+        (None: it waits on nothing, and the rest of its view stays as it was).
         """
         values: dict[str, Any] = {"reason": redact(reason), "pending": pending or []}
         if spend is not None:
@@ -201,14 +210,46 @@ class RunStore:
         if requirement:
             values["requirement"] = redact(requirement)
         cols = ", ".join(f"{k} = %s" for k in values)
-        with self.pool.connection() as conn:
+        with self.pool.connection() as conn, conn.transaction():
             released = conn.execute(
                 f"UPDATE devfactory_runs SET {cols}, driver = NULL, lease_until = NULL,"  # noqa: S608
                 " pid = NULL, updated_at = now() WHERE run_id = %s"
                 " AND (%s::text IS NULL OR driver = %s)",
                 (*values.values(), run_id, driver, driver),
             ).rowcount
+            if released == 1 and view is not None:
+                views.stopped(conn, run_id, view)
+            elif released == 1:
+                views.ask(conn, run_id, [])
         return released == 1
+
+    def pause(
+        self,
+        run_id: str,
+        key: str,
+        questions: Sequence[dict[str, Any]],
+        *,
+        actor: str,
+        reason: str,
+    ) -> Transition | None:
+        """Move the run to PAUSED with the questions it waits on, in one transaction.
+
+        Each question is ``{"id": <interrupt id>, "pause": ...}``: the ids are what an
+        answer must name (``take_pause``), the questions what readers are shown.
+        """
+        with self.pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "SELECT status FROM devfactory_runs WHERE run_id = %s FOR UPDATE", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"no run {run_id!r}")
+            moved = self._move(conn, run_id, key, Phase.PAUSED, actor=actor, reason=reason)
+            conn.execute(
+                "UPDATE devfactory_runs SET pending = %s WHERE run_id = %s",
+                ([str(q["id"]) for q in questions], run_id),
+            )
+            views.ask(conn, run_id, questions)
+        return moved
 
     def take_pause(
         self,
@@ -263,6 +304,7 @@ class RunStore:
                     " + make_interval(secs => %s), pid = %s, host = %s WHERE run_id = %s",
                     (driver, lease_s, os.getpid(), socket.gethostname(), run_id),
                 )
+            views.ask(conn, run_id, [])  # answered: readers see the question go with its id
         assert moved is not None  # the key is new: one per answer
         return moved
 
@@ -288,6 +330,7 @@ class RunStore:
                 " inbox = NULL, driver = NULL, lease_until = NULL, pid = NULL WHERE run_id = %s",
                 (redact(reason)[:2000], run_id),
             )
+            views.ask(conn, run_id, [])
         return moved
 
     def transition(

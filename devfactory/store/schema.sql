@@ -182,3 +182,15 @@ CREATE TABLE IF NOT EXISTS devfactory_signin_failures (
     failures     double precision[] NOT NULL DEFAULT '{}',
     locked_until double precision NOT NULL DEFAULT 0
 );
+
+-- What a run's readers are shown (``store/views.py``): the part of its graph state
+-- that GET /runs/{id}, /pending and `devfactory status` show, and the questions a
+-- paused run waits on, kept by its recorder so that no read decodes a checkpoint.
+-- A run recorded before this table existed has no row until its first read.
+CREATE TABLE IF NOT EXISTS devfactory_run_views (
+    run_id     text PRIMARY KEY REFERENCES devfactory_runs (run_id) ON DELETE CASCADE,
+    state      jsonb NOT NULL DEFAULT '{}'::jsonb,
+    pending    jsonb NOT NULL DEFAULT '[]'::jsonb,
+    next       text[] NOT NULL DEFAULT '{}',
+    updated_at timestamptz NOT NULL DEFAULT now()
+);

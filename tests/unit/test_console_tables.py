@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,11 +13,11 @@ from rich.table import Table
 from typer.testing import CliRunner
 
 from devfactory import cli
-from devfactory.cli import common, runs
-from devfactory.console import SafeConsole, pending_table, runs_table
+from devfactory.cli import common
 from devfactory.control.hitl import Pause
 from devfactory.reports import Pending
 from devfactory.store.runs import RunRow
+from devfactory.terminal import SafeConsole, pending_table, runs_table
 
 RUN_IDS = ["20261121-051500-a1b2c3", "20261124-235959-ffffff"]
 LONG = "A multi-tenant URL shortener with click analytics, rate limits and an admin UI " * 2
@@ -77,11 +79,12 @@ def test_devfactory_list_shows_each_run_id_whole_at_80_columns(
             asked.append(limit)
             return rows
 
-        def close(self) -> None:
-            pass
+    @contextmanager
+    def reading() -> Iterator[Listing]:
+        yield Listing()
 
-    monkeypatch.setattr(common, "open_factory", lambda settings: Listing())
-    monkeypatch.setattr(runs, "console", SafeConsole(width=80, color_system=None))
+    monkeypatch.setattr(common, "reading", reading)
+    monkeypatch.setattr(common, "console", SafeConsole(width=80, color_system=None))
     result = CliRunner().invoke(cli.app, ["list", "--limit", "5"])
     assert result.exit_code == 0, result.output
     assert asked == [5]

@@ -18,10 +18,11 @@ import pytest
 
 from devfactory import events, tracing
 from devfactory.chat.runs import RunView
-from devfactory.cli import audit
-from devfactory.console import Progress, SafeConsole
+from devfactory.cli import timeline
+from devfactory.console import Progress
 from devfactory.events import EVENT_TYPES, Event
 from devfactory.recorder import RunRecorder
+from devfactory.terminal import SafeConsole
 
 
 class Synthetic(Event):
@@ -45,7 +46,7 @@ def tables(tmp_path: Path) -> dict[str, set[type[Event]]]:
         "recorder.py RunRecorder.handlers": set(recorder(tmp_path).handlers),
         "console.py Progress._handlers": set(progress()._handlers),
         "chat/runs.py RunView.handlers": set(RunView("r1").handlers),
-        "cli/audit.py LINES and AS_STORED": set(audit.LINES) | audit.AS_STORED,
+        "cli/timeline.py LINES and AS_STORED": set(timeline.LINES) | timeline.AS_STORED,
         "tracing.py DESCRIBE": set(tracing.DESCRIBE),
     }
 
@@ -78,7 +79,7 @@ def test_no_table_names_a_kind_that_is_not_a_run_event(tmp_path: Path) -> None:
 
 
 def test_the_audit_view_shows_each_kind_one_way() -> None:
-    assert not set(audit.LINES) & audit.AS_STORED
+    assert not set(timeline.LINES) & timeline.AS_STORED
 
 
 def test_a_new_kind_without_handlers_is_named_in_every_table(tmp_path: Path) -> None:
@@ -111,6 +112,6 @@ def test_kinds_a_view_leaves_alone_print_and_keep_nothing(tmp_path: Path) -> Non
     kept.record(events.StageStarted(team="qa", model="m", attempt=1))  # no store is touched
     assert out.getvalue() == ""
     assert tracing.describe(usage) is None
-    assert audit.what("notice", {"kind": "k", "team": "t", "message": "m"}) == str(
+    assert timeline.what("notice", {"kind": "k", "team": "t", "message": "m"}) == str(
         {"kind": "k", "team": "t", "message": "m"}
     )

@@ -26,7 +26,7 @@ from devfactory.contracts import (
     TaskResult,
 )
 from devfactory.events import StageFinished
-from devfactory.queries import RunNotFoundError
+from devfactory.reads import RunNotFoundError
 from devfactory.recorder import RunRecorder
 from devfactory.software.workspace import Workspace
 from devfactory.teams import load_teams

@@ -1,0 +1,10 @@
+"""The largest caps anyone may set on a run's spend.
+
+Far beyond any real run, well inside what Postgres, JSON and the
+checkpointer's serialisation represent exactly. A module of its own, with no
+imports: the CLI's options read them before anything else is loaded.
+"""
+
+MAX_TOKENS = 10**12
+MAX_COST_USD = 10.0**9
+MAX_SECONDS = 10.0**9

@@ -1,0 +1,136 @@
+"""The command line starts light: ``devfactory --help`` loads typer and the standard library.
+
+A command's own ``--help`` runs the CLI's callback first (click's order), which
+reads the settings and sets up logging; it still loads none of the run's
+machinery.
+
+Each check runs in a fresh interpreter, so what an earlier test imported
+cannot hide a heavy import; each lists the modules it finds, so a failure says
+which import came back.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+# Modules ``devfactory --help`` must not load: settings and validation, the terminal's
+# renderer, the database driver, logging's processors, secret scanning, and everything
+# of LangChain, LangGraph, the models and the graph.
+HEAVY = (
+    "pydantic",
+    "pydantic_settings",
+    "rich",
+    "psycopg",
+    "psycopg_pool",
+    "structlog",
+    "detect_secrets",
+    "yaml",
+    "langchain_core",
+    "langgraph",
+    "llama_cpp",
+    "devfactory.settings",
+    "devfactory.graph",
+    "devfactory.models",
+    "devfactory.runner",
+)
+# What no help and no read command may load: the run's machinery.
+MACHINERY = (
+    "langchain_core",
+    "langgraph",
+    "llama_cpp",
+    "mem0",
+    "onnxruntime",
+    "devfactory.graph",
+    "devfactory.models",
+    "devfactory.runner",
+    "devfactory.memory.live",
+    "devfactory.memory.facts",
+    "devfactory.memory.service",
+)
+
+PROBE = """
+import atexit, json, sys
+atexit.register(lambda: print(json.dumps(sorted(sys.modules))))
+from devfactory.cli import app
+app(sys.argv[1:], prog_name="devfactory")
+"""
+
+
+def loaded(*args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120
+    )
+    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    return done, modules
+
+
+def among(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == n or m.startswith(n + ".") for n in names)]
+
+
+@pytest.mark.parametrize("args", [["--help"], []], ids=["--help", "no arguments"])
+def test_help_loads_no_settings_renderer_database_or_graph(args: list[str]) -> None:
+    done, modules = loaded(*args)
+    assert done.returncode in (0, 2), done.stderr  # no arguments: help, exit 2 (click's rule)
+    assert "Usage: devfactory" in done.stdout + done.stderr
+    assert among(modules, HEAVY) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["run", "--help"], ["status", "--help"], ["audit", "show", "--help"], ["memory", "--help"]],
+    ids=" ".join,
+)
+def test_a_commands_help_loads_none_of_the_runs_machinery(args: list[str]) -> None:
+    done, modules = loaded(*args)
+    assert done.returncode == 0, done.stderr
+    assert f"Usage: devfactory {args[0]}" in done.stdout
+    assert among(modules, MACHINERY) == []
+
+
+def test_help_lists_the_commands_under_their_panels() -> None:
+    done, _ = loaded("--help")
+    text = done.stdout
+    for panel, command in (
+        ("Runs:", "status"),
+        ("Waiting for a person:", "pending"),
+        ("Service:", "worker"),
+        ("Records:", "audit"),
+    ):
+        assert panel in text, text
+        assert text.index(panel) < text.index(f"  {command} "), text
+    assert "full, lean, mvp" not in text  # a command's options are on its own help
+
+
+def test_a_commands_help_names_every_packaged_pipeline() -> None:
+    from devfactory.pipelines import available_pipelines
+
+    done, modules = loaded("submit", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "Pipeline: " + ", ".join(available_pipelines()) in " ".join(done.stdout.split())
+    assert among(modules, MACHINERY) == []
+
+
+def test_the_consoles_are_made_once_on_first_use() -> None:
+    from devfactory.cli import common
+    from devfactory.terminal import SafeConsole
+
+    assert common.console is common.console
+    assert isinstance(common.err, SafeConsole) and common.err.stderr
+    assert not common.console.stderr
+    with pytest.raises(AttributeError):
+        _ = common.nothing_here
+
+
+def test_the_setup_and_the_image_install_the_packages_compiled() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sync = [line for line in (root / "Makefile").read_text().splitlines() if " sync " in line]
+    image = [line for line in (root / "Dockerfile").read_text().splitlines() if " sync " in line]
+    assert sync and all("--compile-bytecode" in line for line in sync), sync
+    assert image and all("--compile-bytecode" in line for line in image), image
