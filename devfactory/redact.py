@@ -23,15 +23,21 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+# The words that say a name's value is a secret
+_SECRET_WORDS = (
+    r"api[_-]?key|access[_-]?key|account[_-]?key|secret|token|password|passwd|pwd|credential"
+)
 # A name that says its value is a secret, anywhere in an identifier (client_secret,
 # AWS_SECRET_ACCESS_KEY, db.password), for the assignment shapes below.
-_NAME = (
-    r"(?i:(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*(?:api[_-]?key|access[_-]?key|account[_-]?key|secret|token|password"
-    r"|passwd|pwd|credential)[A-Za-z0-9_.-]*)"
-)
+_NAME = rf"(?i:(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*(?:{_SECRET_WORDS})[A-Za-z0-9_.-]*)"
+# A shape that starts with _NAME matches only where the text holds one of the words (never
+# in a mask: its "]" follows the word, where the shapes need [:=]), so a text without any,
+# most of what is redacted, is not scanned by those shapes (the costliest by far)
+_SECRET_WORD = re.compile(rf"(?i:{_SECRET_WORDS})")
 # (what, pattern) of our own: the secret is the whole match, or its group "secret"
 _OWN_SHAPES: tuple[tuple[str, str], ...] = (
     (
@@ -101,16 +107,45 @@ def _maintained_shapes() -> list[tuple[str, re.Pattern[str]]]:
     return found
 
 
-_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    *((what, re.compile(pattern)) for what, pattern in _OWN_SHAPES),
-    *_maintained_shapes(),
-)
+def _masked(what: str) -> Callable[[re.Match[str]], str]:
+    def mask(match: re.Match[str]) -> str:
+        if "secret" not in match.re.groupindex or match.group("secret") is None:
+            return f"[REDACTED:{what}]"
+        start, end = match.span("secret")
+        whole = match.group(0)
+        offset = match.start()
+        return whole[: start - offset] + f"[REDACTED:{what}]" + whole[end - offset :]
+
+    return mask
+
+
+Shape = tuple[re.Pattern[str], Callable[[re.Match[str]], str], bool]
+
+
+@cache
+def _shapes() -> tuple[Shape, ...]:
+    """Return (pattern, its mask, whether it matches only after a secret's name), in order.
+
+    Made at the first redaction, not at import: detect-secrets costs a fifth of a
+    second to load, and a command that stores nothing (``devfactory list``)
+    never needs it.
+    """
+    return tuple(
+        (pattern, _masked(what), pattern.pattern.startswith(_NAME))
+        for what, pattern in (
+            *((what, re.compile(pattern)) for what, pattern in _OWN_SHAPES),
+            *_maintained_shapes(),
+        )
+    )
+
+
 _SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)")
 MIN_SECRET_CHARS = 8  # shorter configured values would redact ordinary words
 
 _lock = threading.Lock()
 _registered: set[str] = set()
-_compiled: dict[frozenset[str], re.Pattern[str]] = {}
+# the environment as last read and the pattern of the configured secrets made from it
+_configured_for: tuple[dict[Any, Any], re.Pattern[str] | None] | None = None
 
 
 def kept_secret(path: Path, given: str | None = None) -> str:
@@ -140,40 +175,48 @@ def kept_secret(path: Path, given: str | None = None) -> str:
 
 def register(values: Iterable[str | None]) -> None:
     """Treat ``values`` as secrets from now on (the factory's own: database password, keys)."""
+    global _configured_for
     with _lock:
         _registered.update(v for v in values if v and len(v) >= MIN_SECRET_CHARS)
+        _configured_for = None  # made again with them at the next redact
+
+
+def _environment() -> dict[Any, Any]:
+    """Return the process environment as ``os.environ`` holds it, without decoding it.
+
+    On CPython that is its own dict (``os.environ._data``), which every change
+    made through ``os.environ`` (setting, deleting, ``update``, pytest's
+    ``monkeypatch.setenv``) changes; comparing it with a copy is one dict
+    comparison in C, where decoding it is a Python call per variable. Elsewhere,
+    a decoded copy.
+    """
+    data = getattr(os.environ, "_data", None)
+    return data if isinstance(data, dict) else dict(os.environ)
 
 
 def _configured() -> re.Pattern[str] | None:
-    """Return a pattern of the configured secret values (read from the environment each time)."""
-    found = frozenset(
-        {
+    """Return a pattern of the configured secret values, or None when there are none.
+
+    The environment is compared with the one the pattern was made from at every
+    call, so a secret set in it after the process started is redacted from then
+    on (``register`` drops the pattern too). Made again only when either changed.
+    """
+    global _configured_for
+    made = _configured_for
+    environment = _environment()
+    if made is not None and made[0] == environment:
+        return made[1]
+    with _lock:
+        seen = dict(environment)  # before reading it: a change from now on makes it again
+        found = {
             value
             for name, value in os.environ.items()
             if _SECRET_NAME.search(name) and len(value) >= MIN_SECRET_CHARS
-        }
-        | _registered
-    )
-    if not found:
-        return None
-    with _lock:
-        if found not in _compiled:
-            ordered = sorted(found, key=len, reverse=True)  # the longest match wins
-            _compiled.clear()
-            _compiled[found] = re.compile("|".join(map(re.escape, ordered)))
-        return _compiled[found]
-
-
-def _masked(what: str) -> Callable[[re.Match[str]], str]:
-    def mask(match: re.Match[str]) -> str:
-        if "secret" not in match.re.groupindex or match.group("secret") is None:
-            return f"[REDACTED:{what}]"
-        start, end = match.span("secret")
-        whole = match.group(0)
-        offset = match.start()
-        return whole[: start - offset] + f"[REDACTED:{what}]" + whole[end - offset :]
-
-    return mask
+        } | _registered
+        ordered = sorted(found, key=len, reverse=True)  # the longest match wins
+        pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        _configured_for = (seen, pattern)
+        return pattern
 
 
 def redact(text: str) -> str:
@@ -184,8 +227,10 @@ def redact(text: str) -> str:
     configured = _configured()
     if configured is not None:
         text = configured.sub("[REDACTED:configured-secret]", text)
-    for what, pattern in _SHAPES:
-        text = pattern.sub(_masked(what), text)
+    named = _SECRET_WORD.search(text) is not None
+    for pattern, mask, after_name in _shapes():
+        if named or not after_name:
+            text = pattern.sub(mask, text)
     return text
 
 

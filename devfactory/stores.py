@@ -44,9 +44,9 @@ class LazyMemory:
         return self._service
 
     def close(self) -> None:
-        """Close mem0's own connection pool, if fact memory was opened."""
-        if self._service is not None and self._service.facts is not None:
-            self._service.facts.close()
+        """Finish queued fact extractions and close mem0's pool, if memory was opened."""
+        if self._service is not None:
+            self._service.close()
 
 
 @dataclass(frozen=True)

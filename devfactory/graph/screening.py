@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.control.policy import Calibration, Match, Risk, Screen, ScreeningRules
 from devfactory.graph.context import Context
-from devfactory.models.embeddings import Embedder, MiniLMEmbedder
+from devfactory.models.embeddings import Embedder, embedded_minilm
 
 Phrase = Annotated[str, Field(min_length=3, max_length=300)]
 
@@ -124,10 +124,9 @@ def split_text(text: str, *, min_words: int) -> list[str]:
     return parts
 
 
-@lru_cache(maxsize=1)
-def embedded_embedder() -> MiniLMEmbedder:
-    """Return the process's embedded MiniLM (its ONNX session loads on first use)."""
-    return MiniLMEmbedder(threads=1)
+def embedded_embedder() -> Embedder:
+    """Return the process's embedded MiniLM, the one memory uses (its session loads once)."""
+    return embedded_minilm(threads=1)
 
 
 def screening_embedder(context: Context, rules: ScreeningRules) -> Embedder:

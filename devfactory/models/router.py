@@ -29,9 +29,9 @@ from devfactory.models.embeddings import (
     OLLAMA_DIMS,
     Embedder,
     EmbedderUnavailableError,
-    MiniLMEmbedder,
-    OllamaEmbedder,
+    embedded_minilm,
     minilm_available,
+    ollama_embedder,
 )
 from devfactory.redact import redact
 from devfactory.settings import Settings
@@ -133,12 +133,17 @@ def _redact_messages(messages: Any) -> Any:
         return redact(messages)
     if not isinstance(messages, list):
         return messages
-    return [
-        m.model_copy(update={"content": redact(m.content)})
-        if isinstance(m, BaseMessage) and isinstance(m.content, str)
-        else m
-        for m in messages
-    ]
+    return [_redacted_message(m) for m in messages]
+
+
+def _redacted_message(message: Any) -> Any:
+    """Return ``message`` with its text redacted: itself when nothing in it is a secret."""
+    if not isinstance(message, BaseMessage) or not isinstance(message.content, str):
+        return message
+    content = redact(message.content)
+    if content == message.content:
+        return message
+    return message.model_copy(update={"content": content})
 
 
 _REDACTED: Runnable[Any, Any] = RunnableLambda(_redact_messages, name="redact_secrets")
@@ -294,7 +299,8 @@ class ModelRouter:
         """Return the first available embedder of the ``local/embed`` chain.
 
         An Ollama embedding model serves when it is pulled and its dimension is
-        known; the embedded MiniLM serves when nothing before it does.
+        known; the embedded MiniLM serves when nothing before it does. Either is
+        the process's one instance (``shared_embedder``), built on first use.
         """
         for entry in self.config.aliases[EMBED_ALIAS]:
             if not self.available(entry):
@@ -302,9 +308,9 @@ class ModelRouter:
             if entry.provider == "ollama":
                 dims = OLLAMA_DIMS.get(entry.model.split(":")[0])
                 if dims is not None:
-                    return OllamaEmbedder(self.ollama_host, entry.model, dims)
+                    return ollama_embedder(self.ollama_host, entry.model, dims)
             elif entry.provider == "embedded":
-                return MiniLMEmbedder(threads=max(1, self.settings.embedded_threads or 1))
+                return embedded_minilm(threads=max(1, self.settings.embedded_threads or 1))
         raise EmbedderUnavailableError(f"no embedder in the {EMBED_ALIAS} chain is available")
 
     def describe(self) -> list[tuple[str, str, bool]]:

@@ -49,6 +49,11 @@ _OPTIONS = (
 
 # the message from stdin; "whitespace" cleanup keeps a line that starts with "#" (a heading)
 _MESSAGE = ("--cleanup=whitespace", "--no-verify", "--file=-")
+# a commit's summary names the commit unabbreviated ("[main (root-commit) <sha>] subject"):
+# a repository devfactory made has SHA-1 names (git runs without configuration or GIT_*
+# variables from outside), so 40 is the whole name
+_FULL_NAMES = ("-c", "core.abbrev=40")
+_SUMMARY = re.compile(r"\[[^\]\n]*\b([0-9a-f]{40})\] ")
 
 
 class WorkspaceError(RuntimeError):
@@ -169,20 +174,34 @@ class Workspace:
         if not checked:
             return None
         self._run(["add", "--force", "--", *checked])
-        if not self._staged(checked):
-            return None
-        author = team_author(team_slug, team_name)
-        args = ["commit", "--quiet", "--only", *_MESSAGE, "--", *checked]
-        self._run(args, stdin=_message(message), author=author)
-        return self.head()
+        args = ["commit", "--only", *_MESSAGE, "--", *checked]
+        return self._commit(args, checked, message, team_author(team_slug, team_name))
 
     def commit_all(self, message: str, author: str = FACTORY) -> str | None:
         """Commit everything in the folder; return the sha (None: no change)."""
         self._run(["add", "--all"])
-        if not self._staged(()):
+        return self._commit(["commit", *_MESSAGE], (), message, author)
+
+    def _commit(
+        self, args: Sequence[str], paths: Sequence[str], message: str, author: str
+    ) -> str | None:
+        """Run a ``git commit`` of what is staged at ``paths``; return its sha (None: no change).
+
+        One git process where nothing goes wrong: git refuses a commit that
+        changes nothing with exit status 1, and only then is the index compared
+        with ``HEAD`` to tell that from a failure; the sha is read from the
+        commit's summary line.
+        """
+        done = self._run(
+            args, stdin=_message(message), author=author, ok=(0, 1), options=_FULL_NAMES
+        )
+        if done.returncode == 1:
+            if self._staged(paths):  # a change git would not commit: say why
+                why = " ".join((done.stderr or done.stdout).split())[:500] or "no reason given"
+                raise WorkspaceError(f"git commit failed (exit 1): {why}")
             return None
-        self._run(["commit", "--quiet", *_MESSAGE], stdin=_message(message), author=author)
-        return self.head()
+        found = _SUMMARY.match(done.stdout)
+        return found.group(1) if found else self.head()
 
     def head(self) -> str | None:
         """Return the sha of the newest commit (None before the first)."""
@@ -266,14 +285,15 @@ class Workspace:
         author: str | None = None,
         ok: tuple[int, ...] = (0,),
         git_dir: bool = True,
+        options: Sequence[str] = (),
     ) -> subprocess.CompletedProcess[str]:
-        """Run one git command in the folder; any failure is a ``WorkspaceError``."""
+        """Run one git command in the folder (``options`` before it); fail as ``WorkspaceError``."""
         where = ["--git-dir", str(self.git_dir), "--work-tree", str(self.root)] if git_dir else []
         if not self.root.is_dir():
             raise WorkspaceError(f"the run's folder {self.root} is not there")
         try:
             done = subprocess.run(
-                [self.program, *_OPTIONS, *where, *args],
+                [self.program, *_OPTIONS, *options, *where, *args],
                 cwd=self.root,
                 env=self._env(author),
                 input=stdin,

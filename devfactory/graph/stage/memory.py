@@ -1,24 +1,34 @@
-"""A stage's memory: recall before its first attempt, retain (and extract facts) after it."""
+"""A stage's memory: recall before its first attempt, retain (and extract facts) after it.
+
+Fact extraction runs inline, metered in the run's ledger, unless the factory
+has a fact queue (``fact_queue``) and no token, cost or time cap applies to
+the run: then it runs after the stage on the queue's worker, its event kept
+(audit, feed) when it ends, and a full queue extracts inline.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from devfactory.contracts import StageOutcome, StageRecord
+from devfactory.control.budget import Caps
 from devfactory.events import FactsExtracted, Recalled
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.stage.setup import StageSetup, halted_by
-from devfactory.graph.state import StageState
-from devfactory.memory.facts import Ask, Extraction, extraction_schema
+from devfactory.graph.state import StageState, stage_plan_of
+from devfactory.memory.facts import Ask, Extraction, FactsOutcome, extraction_schema
 from devfactory.models.io import Answer, ask_structured
 from devfactory.models.router import ModelUnavailableError
+
+if TYPE_CHECKING:
+    from devfactory.memory.service import MemoryService
 
 
 def recall(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> dict[str, Any]:
@@ -90,6 +100,10 @@ def retain(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> d
         skipped = "skipped: the budget is too close to its cap"
         emit(runtime, FactsExtracted(team=team, added=[], problem=skipped))
         return {}
+    if memory.later is not None and uncapped(state, team):
+        context = runtime.context
+        if memory.later.submit(lambda: _extract_later(memory, record, setup, context, where)):
+            return {}  # the queue's worker extracts after the stage; a full queue: inline
     started = time.perf_counter()
     try:
         outcome = memory.extract_facts(record, ask=fact_asker(setup, runtime.context), **where)
@@ -99,18 +113,52 @@ def retain(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> d
     if outcome is None:
         return {}
     seconds = time.perf_counter() - started
-    emit(
-        runtime,
-        FactsExtracted(
-            team=team,
-            added=outcome.added,
-            model=outcome.model,
-            problem=outcome.problem,
-            seconds=round(seconds, 2),
-        ),
-    )
+    emit(runtime, _extracted(team, outcome, seconds))
     key = metering.spend_key(state, team, ":facts")
     entry = metering.add_spend(
         state.get("spend", {}), key, team, outcome.usage, outcome.model, runtime.context, seconds
     )
     return {"spend": {key: entry}}
+
+
+def uncapped(state: StageState, team: str) -> bool:
+    """Say whether no token, cost or time cap applies to the run (or its project, or team).
+
+    Only then may fact extraction leave the run's ledger: its calls could
+    never take a capped run past its cap unseen.
+    """
+    caps = state.get("budget") or {}
+    planned = stage_plan_of(state)
+    team_caps = (planned["team_caps"].get(team) if planned else None) or {}
+    found = [caps.get("run") or {}, caps.get("project") or {}, team_caps]
+    return all(Caps.model_validate(c) == Caps() for c in found)
+
+
+def _extracted(team: str, outcome: FactsOutcome, seconds: float) -> FactsExtracted:
+    return FactsExtracted(
+        team=team,
+        added=outcome.added,
+        model=outcome.model,
+        problem=outcome.problem,
+        seconds=round(seconds, 2),
+    )
+
+
+def _extract_later(
+    memory: MemoryService,
+    record: StageRecord,
+    setup: StageSetup,
+    context: Context,
+    where: dict[str, Any],
+) -> None:
+    """Extract a passed stage's facts on the fact queue's worker; keep its event."""
+    started = time.perf_counter()
+    try:
+        outcome = memory.extract_facts(record, ask=fact_asker(setup, context), **where)
+    except ModelUnavailableError as exc:
+        outcome = FactsOutcome(problem=str(exc))
+    if outcome is None:
+        return
+    event = _extracted(record.team, outcome, time.perf_counter() - started)
+    if context.record is not None:
+        context.record(event)  # the run's stream has moved on: kept, not streamed

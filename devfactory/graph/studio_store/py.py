@@ -9,16 +9,10 @@ package's docstring.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
-from devfactory.models.embeddings import MiniLMEmbedder
-
-
-@lru_cache(maxsize=1)
-def _embedder() -> MiniLMEmbedder:
-    return MiniLMEmbedder()
+from devfactory.models.embeddings import embedded_minilm
 
 
 def embed(texts: Sequence[str]) -> list[list[float]]:
-    """Embed texts for the server's store index."""
-    return _embedder().embed(list(texts))
+    """Embed texts for the server's store index (with the process's one MiniLM)."""
+    return embedded_minilm().embed(list(texts))
