@@ -17,7 +17,7 @@ export LANGGRAPH_CLI_NO_ANALYTICS := 1
 EVAL_ARGS ?=
 DEMO_REQUIREMENT ?= A REST API for a personal todo list: create, list, complete and delete todos, with a title, an optional due date and a done flag, stored in SQLite.
 
-.PHONY: help setup system-deps demo chat test test-unit test-integration test-e2e test-browser lint format graph bench eval clean
+.PHONY: help setup system-deps demo chat test test-unit test-integration test-e2e test-browser lint format graph bench bench-memory eval clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -87,7 +87,10 @@ graph: setup ## Regenerate docs/graph-*.mmd from the pipelines.
 	$(BIN)/devfactory graph --pipeline mvp -o docs/graph-mvp.mmd
 	$(BIN)/devfactory graph --pipeline full -o docs/graph-full.mmd
 
-bench: setup ## Memory benchmark: recall p50/p95 at 10k and 100k memories, recall@10, embedder speed.
+bench: setup ## Speed targets beside their references (CLI, API, workers, per stage, model wrapper) into docs/performance.md; BENCH_ARGS="--quick --no-model".
+	$(BIN)/python -m bench.suite --docs docs/performance.md $(BENCH_ARGS)
+
+bench-memory: setup ## Memory benchmark: recall p50/p95 at 10k and 100k memories, recall@10, embedder speed.
 	$(BIN)/python -m bench.memory_bench --sizes 10000 100000 --queries 200 --out bench/memory.json
 
 eval: setup ## Score the factory's builds with hidden acceptance tests (docs/quality.md); EVAL_ARGS="--split holdout --with-baseline" adds one call of the same model per case, "--reference" self-tests.

@@ -1,0 +1,227 @@
+"""``make bench``: every speed target of the factory, measured beside its reference.
+
+It runs the benchmarks one after the other (never two at once: they share the
+cores), reads the JSON each writes, and prints one table: each figure, its
+reference measured in the same run, the ratio, the target and whether it was
+met. ``--docs FILE`` rewrites the table between the markers in FILE
+(``docs/performance.md``), with the command and the commit.
+
+- ``bench/cli_bench.py``: ``devfactory --help`` against ``python -c pass``;
+  ``devfactory list`` with 1,000 runs.
+- ``bench/service_bench.py``: ``GET /runs/{id}`` at 50 and 200 clients on one
+  ``devfactory serve``; 1, 2 and 4 workers.
+- ``bench/stage_bench.py``: the factory's own cost per stage against raw
+  LangGraph with subgraphs on the same saver; memory's share.
+- ``bench/model_bench.py --wrapper-only``: the embedded wrapper's decoding
+  against llama-cpp-python's own (skipped with ``--no-model``).
+
+Usage: python -m bench.suite [--quick] [--no-model] [--docs docs/performance.md]
+
+Not a test: the numbers depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+START = "<!-- bench:start -->"
+END = "<!-- bench:end -->"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure against its target (``at_most``: lower is better).
+
+    ``of_ratio``: the target is on the figure over its reference, not the figure.
+    """
+
+    name: str
+    value: float
+    unit: str
+    reference: str
+    reference_value: float | None
+    target: float | None  # None: reported, with no target
+    at_most: bool = True
+    of_ratio: bool = False
+
+    @property
+    def ratio(self) -> float | None:
+        """Return the figure over its reference, where it has one."""
+        if not self.reference_value:
+            return None
+        return self.value / self.reference_value
+
+    @property
+    def met(self) -> bool | None:
+        """Say whether the target is met (a ratio target compares the ratio); None: no target."""
+        measured = self.ratio if self.of_ratio else self.value
+        if self.target is None:
+            return None
+        if measured is None:
+            return False
+        return measured <= self.target if self.at_most else measured >= self.target
+
+
+def run(module: str, *args: str) -> None:
+    """Run one benchmark module to its end, its output shown as it goes."""
+    print(f"$ python -m {module} {' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, check=True)
+
+
+def figures(out: Path, model: bool) -> list[Figure]:
+    """Read the benchmarks' JSON files into the figures the issue's targets name."""
+    cli = json.loads((out / "cli.json").read_text())["figures"]
+    service = json.loads((out / "service.json").read_text())
+    stage = json.loads((out / "stage.json").read_text())
+    rows = {row["variant"]: row for row in stage["per_stage"]}
+    memory = rows["memory"]
+    by_clients = service.get("get_run_by_clients") or {"50": service["get_run"]}
+    found = [
+        Figure("devfactory --help, CPU", cli["help"]["cpu_s"], "s", "", None, 0.25),
+        Figure(
+            "devfactory --help, wall",
+            cli["help"]["wall_s"],
+            "s",
+            "python -c pass",
+            cli["help"]["reference_wall_s"],
+            10.0,
+            of_ratio=True,
+        ),
+        Figure("devfactory list, 1,000 runs, wall", cli["list"]["wall_s"], "s", "", None, 0.6),
+    ]
+    for clients, (p50, p95, rate) in (("50", (25.0, 80.0, 600.0)), ("200", (None, None, None))):
+        got = by_clients.get(clients)
+        if got is None:
+            continue
+        route = f"GET /runs/{{id}}, {clients} clients"
+        found += [
+            Figure(f"{route}, p50", got["p50_ms"], "ms", "", None, p50),
+            Figure(f"{route}, p95", got["p95_ms"], "ms", "", None, p95),
+            Figure(f"{route}, throughput", got["requests_per_s"], "req/s", "", None, rate, False),
+        ]
+    rates = service["runs_per_minute"]
+    if "4" in rates and "1" in rates:
+        found.append(
+            Figure(
+                "mvp runs a minute, 4 workers",
+                rates["4"],
+                "runs/min",
+                "1 worker",
+                rates["1"],
+                1.8,
+                at_most=False,
+                of_ratio=True,
+            )
+        )
+    found.append(
+        Figure(
+            "factory cost per stage, memory on",
+            memory["factory_ms"],
+            "ms",
+            "raw LangGraph, subgraphs, same saver",
+            memory["raw_ms"],
+            2.0,
+            of_ratio=True,
+        )
+    )
+    found.append(Figure("memory per stage", memory["memory_ms"], "ms", "", None, 30.0))
+    if model:
+        wrapped = json.loads((out / "model.json").read_text())["wrapper_vs_raw"]
+        found.append(
+            Figure(
+                "embedded wrapper decoding",
+                wrapped["wrapper_tokens_per_second"],
+                "tok/s",
+                "llama-cpp-python",
+                wrapped["raw_tokens_per_second"],
+                0.95,
+                at_most=False,
+                of_ratio=True,
+            )
+        )
+    return found
+
+
+def shown(value: float) -> str:
+    """Write a figure with at most three decimals, trailing zeros dropped."""
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
+def table(found: list[Figure]) -> str:
+    """Render the figures as a Markdown table."""
+    lines = [
+        "| Figure | Measured | Reference | Ratio | Target | Met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in found:
+        unit = f" {f.unit}"
+        ref = f"{f.reference}: {shown(f.reference_value)}{unit}" if f.reference_value else "-"
+        ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
+        sign = "<=" if f.at_most else ">="
+        bound = f"{shown(f.target)}x" if f.of_ratio else f"{shown(f.target or 0)}{unit}"
+        target = "-" if f.target is None else f"{sign} {bound}"
+        met = {None: "-", True: "yes", False: "**no**"}[f.met]
+        lines.append(f"| {f.name} | {shown(f.value)}{unit} | {ref} | {ratio} | {target} | {met} |")
+    return "\n".join(lines)
+
+
+def commit() -> str:
+    """Return the commit measured (``-dirty`` when the product's code has changes)."""
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "devfactory"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return (head or "unknown") + ("-dirty" if dirty else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs and requests")
+    parser.add_argument("--no-model", action="store_true", help="skip the embedded model")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench")
+    parser.add_argument("--docs", type=Path, help="rewrite the table in this Markdown file")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    load = os.getloadavg()[0]
+    quick = args.quick
+    run("bench.cli_bench", "--runs", "3" if quick else "7", "--out", str(args.out / "cli.json"))
+    run(
+        "bench.service_bench",
+        "--runs", "8" if quick else "24",
+        "--requests", "300" if quick else "1000",
+        "--out", str(args.out / "service.json"),
+    )  # fmt: skip
+    run("bench.stage_bench", "--runs", "3" if quick else "5", "--out", str(args.out / "stage.json"))
+    if not args.no_model:
+        run("bench.model_bench", "--wrapper-only", "--out", str(args.out / "model.json"))
+    found = figures(args.out, model=not args.no_model)
+    text = table(found)
+    command = "make bench" + (" (--quick)" if quick else "")
+    where = (
+        f"Measured {started:%Y-%m-%d %H:%M} UTC at commit `{commit()}` with `{command}`;"
+        f" load average {load:.2f} when it began; {os.cpu_count()} cores."
+    )
+    print("\n" + where + "\n\n" + text)
+    judged = [f for f in found if f.met is not None]
+    print(f"\n{sum(bool(f.met) for f in judged)} of {len(judged)} targets met")
+    if args.docs:
+        doc = args.docs.read_text()
+        head, rest = doc.split(START, 1)
+        _, tail = rest.split(END, 1)
+        args.docs.write_text(f"{head}{START}\n{where}\n\n{text}\n{END}{tail}")
+        print(f"wrote the table into {args.docs}")
+
+
+if __name__ == "__main__":
+    main()
