@@ -196,5 +196,3 @@ def check_cells(check: CheckRun) -> tuple[str | Text, ...]:
     command = command if len(command) <= 40 else command[:39] + "…"
     colour = "green" if check.ok else "red"
     return f"  ↳ {check.name}", command, styled(shown, colour), "", "", f"{check.seconds:.1f}"
-
-

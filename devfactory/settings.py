@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     database_connect_timeout_s: float = Field(
         default=5.0, ge=1.0, le=120.0, description="How long to wait for Postgres to answer."
     )
+    database_prepare_wait_s: float = Field(
+        default=120.0,
+        ge=1.0,
+        le=3600.0,
+        description="How long a starting process waits while another migrates the database.",
+    )
     database_app_password: str | None = Field(
         default=None,
         description="Password of the restricted role the factory runs as "

@@ -24,6 +24,7 @@ from devfactory.shown import shown
 if TYPE_CHECKING:
     from devfactory.control.hitl import Pause
 
+
 def clean(value: object) -> str:
     """Drop terminal control characters and show bidirectional controls (``shown.shown``)."""
     return shown(value)

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any, cast
@@ -178,6 +179,35 @@ REVOKE DELETE, TRUNCATE, REFERENCES, TRIGGER ON devfactory_runs FROM {role};
 """
 
 
+PREPARE_LOCK = "devfactory:prepare"  # hashed into the session advisory lock's key
+
+
+def take_prepare_lock(conn: Any, wait_s: float) -> None:
+    """Take the prepare lock for ``conn``'s session, trying in short statements; wait ``wait_s``.
+
+    A process blocked inside ``pg_advisory_lock`` is a transaction in progress,
+    and the holder's ``CREATE INDEX CONCURRENTLY`` (LangGraph's saver setup on a
+    new database) waits for every transaction older than itself: the two
+    deadlocked when an API and a worker prepared one new database at once.
+    Between tries this session holds no transaction, so nothing waits on it.
+    """
+    deadline = time.monotonic() + wait_s
+    pause = 0.02
+    while True:
+        got = conn.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s)) AS got", (PREPARE_LOCK,)
+        ).fetchone()
+        if got["got"]:
+            return
+        if time.monotonic() >= deadline:
+            raise DatabaseError(
+                f"another process held the database's prepare lock for over {wait_s:g} s"
+                " (database_prepare_wait_s)"
+            )
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, 0.5)
+
+
 def prepare(settings: Settings) -> Database:
     """Migrate as the owner, then set up the role the factory runs as.
 
@@ -201,7 +231,7 @@ def prepare(settings: Settings) -> Database:
         raise DatabaseError(f"could not connect to Postgres: {redact(reason)}") from exc
     with conn:
         # one process prepares at a time: catalog changes made at once conflict
-        conn.execute("SELECT pg_advisory_lock(hashtext('devfactory:prepare'))")
+        take_prepare_lock(conn, settings.database_prepare_wait_s)
         digest = schema_digest()
         current = migrated(conn, digest)
         if not current:
