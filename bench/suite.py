@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.stage_bench import commit
+
 ROOT = Path(__file__).resolve().parents[1]
 START = "<!-- bench:start -->"
 END = "<!-- bench:end -->"
@@ -134,7 +136,7 @@ def figures(out: Path, model: bool) -> list[Figure]:
     )
     found.append(Figure("memory per stage", memory["memory_ms"], "ms", "", None, 30.0))
     if model:
-        wrapped = json.loads((out / "model.json").read_text())["wrapper_vs_raw"]
+        wrapped = json.loads((out / "model_wrapper.json").read_text())["wrapper_vs_raw"]
         found.append(
             Figure(
                 "embedded wrapper decoding",
@@ -173,17 +175,6 @@ def table(found: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-def commit() -> str:
-    """Return the commit measured (``-dirty`` when the product's code has changes)."""
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "devfactory"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    return (head or "unknown") + ("-dirty" if dirty else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs and requests")
@@ -204,7 +195,7 @@ def main() -> None:
     )  # fmt: skip
     run("bench.stage_bench", "--runs", "3" if quick else "5", "--out", str(args.out / "stage.json"))
     if not args.no_model:
-        run("bench.model_bench", "--wrapper-only", "--out", str(args.out / "model.json"))
+        run("bench.model_bench", "--wrapper-only", "--out", str(args.out / "model_wrapper.json"))
     found = figures(args.out, model=not args.no_model)
     text = table(found)
     command = "make bench" + (" (--quick)" if quick else "")

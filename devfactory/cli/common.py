@@ -15,7 +15,7 @@ import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -301,22 +301,33 @@ def logs_json(settings: Settings) -> bool:
 
 
 @contextmanager
-def session() -> Iterator[Any]:
-    """Open the factory for one command, and close it; a run that does not exist exits 3."""
-    from devfactory.runner import RunNotFoundError
+def answering(close: Callable[[], None]) -> Iterator[None]:
+    """Run a command's reads and writes: a missing run exits 3, a database gone exits 4.
 
-    factory = open_factory(get_settings())
+    ``close`` runs at the end, whatever happened; a pool whose server went away
+    fails to close, and must not hide why the command stopped.
+    """
+    from devfactory.reads import RunNotFoundError
+
     try:
-        yield factory
+        yield
     except RunNotFoundError as exc:
         raise fail(str(exc), EXIT_NOT_FOUND) from exc
     except database_down_errors() as exc:
         raise fail(database_down(exc), EXIT_ENV) from exc
     finally:
         try:
-            factory.close()
-        except database_down_errors():  # closing a pool whose server went away must not mask why
+            close()
+        except database_down_errors():
             pass
+
+
+@contextmanager
+def session() -> Iterator[Any]:
+    """Open the factory for one command, and close it; a run that does not exist exits 3."""
+    factory = open_factory(get_settings())
+    with answering(factory.close):
+        yield factory
 
 
 @contextmanager
@@ -326,7 +337,7 @@ def reading() -> Iterator[RunReads]:
     Only the database is opened. A run recorded before views existed has its
     view built from its checkpoint, by the whole factory, opened for it alone.
     """
-    from devfactory.reads import RunNotFoundError, RunReads
+    from devfactory.reads import RunReads
     from devfactory.store.db import DatabaseError, open_pool, prepare
     from devfactory.store.runs import RunStore
     from devfactory.store.views import RunView
@@ -348,16 +359,10 @@ def reading() -> Iterator[RunReads]:
         built: RunView = whole[0].view_from_checkpoint(row)
         return built
 
-    try:
+    def close() -> None:
+        for factory in whole:
+            factory.close()
+        pool.close()
+
+    with answering(close):
         yield RunReads(RunStore(pool), missing=from_checkpoint)
-    except RunNotFoundError as exc:
-        raise fail(str(exc), EXIT_NOT_FOUND) from exc
-    except database_down_errors() as exc:
-        raise fail(database_down(exc), EXIT_ENV) from exc
-    finally:
-        try:
-            for factory in whole:
-                factory.close()
-            pool.close()
-        except database_down_errors():  # closing a pool whose server went away must not mask why
-            pass

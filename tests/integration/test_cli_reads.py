@@ -9,9 +9,6 @@ checkpoint once (then the machinery is loaded, for that run alone).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -19,48 +16,19 @@ import pytest
 
 from devfactory.runner import Factory
 from devfactory.settings import Settings
+from tests.cli_probe import MACHINERY, among, loaded
 from tests.fakes import ScriptedModels
-from tests.integration.cli import ROOT, cli_env
+from tests.integration.cli import cli_env
 
 TODO = "A REST API for a personal todo list"
-MACHINERY = (
-    "langchain_core",
-    "langgraph",
-    "llama_cpp",
-    "mem0",
-    "onnxruntime",
-    "devfactory.graph",
-    "devfactory.models.router",
-    "devfactory.models.embedded",
-    "devfactory.runner",
-    "devfactory.memory.live",
-    "devfactory.memory.facts",
-    "devfactory.memory.service",
-)
-PROBE = """
-import atexit, json, sys
-atexit.register(lambda: sys.stderr.write("MODULES " + json.dumps(sorted(sys.modules)) + "\\n"))
-from devfactory.cli import app
-app(sys.argv[1:], prog_name="devfactory")
-"""
 
 
 def devfactory(env: dict[str, str], *args: str) -> tuple[int, str, list[str]]:
-    """Run a command in-process of a fresh interpreter; return its code, output and modules."""
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
-    return done.returncode, done.stdout + done.stderr, json.loads(line[len("MODULES ") :])
+    return loaded(*args, env=env)
 
 
 def machinery(modules: list[str]) -> list[str]:
-    return [m for m in modules if any(m == n or m.startswith(n + ".") for n in MACHINERY)]
+    return among(modules, MACHINERY)
 
 
 @pytest.fixture

@@ -11,11 +11,9 @@ which import came back.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
+
+from tests.cli_probe import MACHINERY, among, loaded
 
 # Modules ``devfactory --help`` must not load: settings and validation, the terminal's
 # renderer, the database driver, logging's processors, secret scanning, and everything
@@ -37,46 +35,13 @@ HEAVY = (
     "devfactory.models",
     "devfactory.runner",
 )
-# What no help and no read command may load: the run's machinery.
-MACHINERY = (
-    "langchain_core",
-    "langgraph",
-    "llama_cpp",
-    "mem0",
-    "onnxruntime",
-    "devfactory.graph",
-    "devfactory.models",
-    "devfactory.runner",
-    "devfactory.memory.live",
-    "devfactory.memory.facts",
-    "devfactory.memory.service",
-)
-
-PROBE = """
-import atexit, json, sys
-atexit.register(lambda: print(json.dumps(sorted(sys.modules))))
-from devfactory.cli import app
-app(sys.argv[1:], prog_name="devfactory")
-"""
-
-
-def loaded(*args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120
-    )
-    modules = json.loads(done.stdout.strip().splitlines()[-1])
-    return done, modules
-
-
-def among(modules: list[str], names: tuple[str, ...]) -> list[str]:
-    return [m for m in modules if any(m == n or m.startswith(n + ".") for n in names)]
 
 
 @pytest.mark.parametrize("args", [["--help"], []], ids=["--help", "no arguments"])
 def test_help_loads_no_settings_renderer_database_or_graph(args: list[str]) -> None:
-    done, modules = loaded(*args)
-    assert done.returncode in (0, 2), done.stderr  # no arguments: help, exit 2 (click's rule)
-    assert "Usage: devfactory" in done.stdout + done.stderr
+    code, out, modules = loaded(*args)
+    assert code in (0, 2), out  # no arguments: help, exit 2 (click's rule)
+    assert "Usage: devfactory" in out
     assert among(modules, HEAVY) == []
 
 
@@ -86,15 +51,14 @@ def test_help_loads_no_settings_renderer_database_or_graph(args: list[str]) -> N
     ids=" ".join,
 )
 def test_a_commands_help_loads_none_of_the_runs_machinery(args: list[str]) -> None:
-    done, modules = loaded(*args)
-    assert done.returncode == 0, done.stderr
-    assert f"Usage: devfactory {args[0]}" in done.stdout
+    code, out, modules = loaded(*args)
+    assert code == 0, out
+    assert f"Usage: devfactory {args[0]}" in out
     assert among(modules, MACHINERY) == []
 
 
 def test_help_lists_the_commands_under_their_panels() -> None:
-    done, _ = loaded("--help")
-    text = done.stdout
+    _, text, _ = loaded("--help")
     for panel, command in (
         ("Runs:", "status"),
         ("Waiting for a person:", "pending"),
@@ -109,9 +73,9 @@ def test_help_lists_the_commands_under_their_panels() -> None:
 def test_a_commands_help_names_every_packaged_pipeline() -> None:
     from devfactory.pipelines import available_pipelines
 
-    done, modules = loaded("submit", "--help")
-    assert done.returncode == 0, done.stderr
-    assert "Pipeline: " + ", ".join(available_pipelines()) in " ".join(done.stdout.split())
+    code, out, modules = loaded("submit", "--help")
+    assert code == 0, out
+    assert "Pipeline: " + ", ".join(available_pipelines()) in " ".join(out.split())
     assert among(modules, MACHINERY) == []
 
 
