@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import platform
@@ -93,6 +94,8 @@ def runs_per_minute(factory: Factory, env: dict[str, str], workers: int, runs: i
         while "waiting for runs" not in (line := proc.stderr.readline()):
             if not line:
                 raise SystemExit("a worker stopped before it was ready")
+        # then its lines (one per run event) are read and dropped: a full pipe would stall it
+        threading.Thread(target=collections.deque, args=(proc.stderr, 0), daemon=True).start()
     started = time.monotonic()
     ids = [
         factory.submit(REQUIREMENT.format(n=n), out_dir=outs / f"w{workers}-{n}").run_id
