@@ -1,7 +1,8 @@
 """Write a run's output folder: one file per artifact, ``run.json`` and ``SUMMARY.md``.
 
 What ``SUMMARY.md`` says is ``summary.py``'s; here it is written, like every file, without
-following a link.
+following a link. A run that delivers into a repository adds its branch, what
+changed against the base and how the repository's own tests fared.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from devfactory.control.budget import Spend
 from devfactory.findings import not_run_line
 from devfactory.redact import redact, redact_data
 from devfactory.shown import shown
+from devfactory.software.repository import Delivery, RepositoryError, changed_files, delivery_of
+from devfactory.software.workspace import GIT_TIMEOUT_S
 from devfactory.summary import folder_path, render_summary
 
 SUMMARY_COMMIT = "devfactory: run summary"
@@ -286,10 +289,30 @@ def write_run_files(
         "stages": [_recorded(r) for r in records],
         "build": redact_data(final_checks.model_dump(mode="json") if final_checks else {}),
     }
+    delivery = delivery_of(out_dir, run_id)
+    if delivery is not None:
+        doc["repository"] = delivery_doc(out_dir, delivery, final_checks)
     summary = redact(render_summary(doc, records, instructions=instructions))
     return problems + _write_all(
         out_dir, [("run.json", json.dumps(doc, indent=2)), ("SUMMARY.md", summary)]
     )
+
+
+def delivery_doc(
+    out_dir: Path, delivery: Delivery, final_checks: FinalChecks | None
+) -> dict[str, Any]:
+    """Describe a run's branch for ``run.json``: where, from what, what changed, the old tests."""
+    try:
+        changed = changed_files(out_dir, delivery, timeout=GIT_TIMEOUT_S)
+    except RepositoryError as exc:
+        changed = [f"(not listed: {exc})"]
+    ran = [c for c in (final_checks.checks if final_checks else []) if c.name == "existing_tests"]
+    old_tests = check_line(ran[-1]) if ran else "not run yet (they run in the final checks)"
+    return {
+        **delivery.to_state(),
+        "changed": changed,
+        "old_tests": f"{check_mark(ran[-1])} {old_tests}" if ran else old_tests,
+    }
 
 
 def _usage(spend: Spend) -> dict[str, Any]:

@@ -9,6 +9,12 @@ at an interrupt, CANCELLED when someone cancelled the run, and (through
 ``Answers``) the way back when a person's decision resumes it. An unattended
 run's pauses are answered inside the graph by the policy's rules; their
 decisions reach the audit log through the recorder as a person's do.
+
+The operator's controls (``operations.py``) are asked at the same step
+boundaries as a cancellation: the emergency stop, or a hold on the run's
+project, hands the run back to the queue with its checkpoint (workers claim
+it once the hold is released); a drive that would begin while one holds hands
+it back before its first step.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ from devfactory.graph.context import Context
 from devfactory.intake import new_run
 from devfactory.logs import bound_run
 from devfactory.models.router import ModelSource
+from devfactory.operations import Operations
 from devfactory.queries import Queries
 from devfactory.recorder import RunRecorder, once
 from devfactory.reports import Pending, RunReport, checked_text, pending_of
 from devfactory.settings import Settings
+from devfactory.store.controls import HaltedError
 from devfactory.store.events import EventFeed
 from devfactory.store.lease import Lease, new_driver
 from devfactory.store.runs import RunBusyError, RunRow, RunStateError
@@ -52,6 +60,7 @@ class _Halt:
 
     cancelled: str = ""  # who cancelled the run
     let_go: str = ""  # why this process hands the run back to the queue
+    held: str = ""  # the operator's hold that sends it back to the queue (the stop, its project)
     failure: str = ""  # why the graph failed (its recursion limit)
 
 
@@ -124,14 +133,17 @@ class RunDriver:
         queries: Queries,
         models: ModelSource,
         tracing: Any | None,
+        operations: Operations | None = None,
     ) -> None:
         self.settings, self.stores, self.graphs, self.queries = settings, stores, graphs, queries
         self.models, self.tracing = models, tracing
+        self.operations = operations  # the operator's controls and incidents (None: none)
 
     def recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
         """Return a recorder for ``row`` (with memory when it is enabled)."""
         memory = self.stores.memory() if self.settings.memory_enabled else None
-        return RunRecorder(self.stores.runs, self.stores.audit, row, memory, driver)
+        watch = self.operations.watch(row) if self.operations is not None else None
+        return RunRecorder(self.stores.runs, self.stores.audit, row, memory, driver, watch)
 
     def log_created(self, row: RunRow, created: RunCreated, owner: str) -> None:
         """Append a new run's creation to its audit log and its live feed."""
@@ -151,7 +163,13 @@ class RunDriver:
         owner: str = "",
         unattended: bool | None = None,
     ) -> RunReport:
-        """Start a new run and drive it in this process until it ends or waits for a person."""
+        """Start a new run and drive it in this process until it ends or waits for a person.
+
+        Refused (``HaltedError``) while the emergency stop holds; a run of a project
+        on hold is created and waits in the queue.
+        """
+        if self.operations is not None:
+            self.operations.check_new()
         new = new_run(
             self.settings,
             requirement,
@@ -188,6 +206,8 @@ class RunDriver:
             )
         if row.status in TERMINAL:
             raise RunStateError(f"run {run_id} already ended {row.status}")
+        if self.operations is not None:
+            self.operations.check_drive(row.project)
         if not row.interrupted:
             raise RunBusyError(
                 f"run {run_id} is still running (pid {row.pid} on {row.host}); "
@@ -210,8 +230,11 @@ class RunDriver:
         """Stream the graph for a run this process claimed, holding its lease; then release it.
 
         At every step boundary the drive asks whether someone cancelled the run
-        (then it ends CANCELLED) and ``stop`` whether this process must let go
-        (then the run goes back to the queue for another worker).
+        (then it ends CANCELLED), ``stop`` whether this process must let go
+        (then the run goes back to the queue for another worker), and the
+        operator's controls whether the emergency stop or a hold on the run's
+        project holds (then it goes back to the queue too; a drive with no
+        ``stop``, for a person, then raises ``HaltedError`` saying so).
         """
         run_id = row.run_id
         config = self.graphs.config(run_id)
@@ -238,7 +261,11 @@ class RunDriver:
                 )
                 if first is not None:
                     sinks.show(first)
-                halt = self._stream(drive, payload, context, lease, stop)
+                held = self._held(row)
+                if held:  # not one step while the operator holds it
+                    halt = _Halt(held=held)
+                else:
+                    halt = self._stream(drive, payload, context, lease, stop)
             except GraphRecursionError:
                 halt = _Halt(failure=f"recursion limit {self.settings.recursion_limit} reached")
             except BaseException as exc:
@@ -252,6 +279,14 @@ class RunDriver:
             self.stores.queue.requeue_mine(run_id, driver)
             sinks.show(RunError(run_id=run_id, message=f"handed back to the queue: {halt.let_go}"))
             return self.queries.report(run_id)
+        if halt.held:
+            first_input = {"start": payload} if isinstance(payload, dict) else None
+            self.stores.queue.requeue_mine(run_id, driver, inbox=first_input)
+            message = f"held: {halt.held}; it waits in the queue until that is released"
+            sinks.show(RunError(run_id=run_id, message=message))
+            if stop is None:  # driven for a person (CLI, chat): say why it did not go on
+                raise HaltedError(f"run {run_id} {message}")
+            return self.queries.report(run_id)
         return self._finish(drive, halt)
 
     def _context(self, row: RunRow, sinks: _Sinks) -> Context:
@@ -262,7 +297,20 @@ class RunDriver:
             memory=sinks.recorder.memory,
             pre_approval=self.stores.approvals.current(row.project),
             record=sinks.keep,  # a node's events are kept before its writes are saved
+            overrides=self.operations.overrides if self.operations is not None else None,
+            live_caps=self._live_caps(row.project),
         )
+
+    def _live_caps(self, project: str) -> Callable[[], dict[str, Any] | None] | None:
+        """Return the reader of ``project``'s caps as an admin sets them now (None: none)."""
+        operations = self.operations
+        if operations is None:
+            return None
+        return lambda: operations.project_caps(project)
+
+    def _held(self, row: RunRow) -> str:
+        """Say which of the operator's holds stops ``row`` now ("" when none does)."""
+        return self.operations.halt(row.project) if self.operations is not None else ""
 
     def _stream(
         self, drive: _Drive, payload: Any, context: Context, lease: Lease, stop: StopCheck | None
@@ -295,8 +343,9 @@ class RunDriver:
                 return _Halt()
             cancelled = self.stores.queue.cancel_requested(drive.row.run_id) or ""
             let_go = "" if cancelled or stop is None else stop()
-            if cancelled or let_go:
-                return _Halt(cancelled=cancelled, let_go=let_go)
+            held = "" if cancelled or let_go else self._held(drive.row)
+            if cancelled or let_go or held:
+                return _Halt(cancelled=cancelled, let_go=let_go, held=held)
         return _Halt()
 
     def _finish(self, drive: _Drive, halt: _Halt) -> RunReport:

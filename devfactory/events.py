@@ -47,6 +47,8 @@ class RunCreated(Event):
     project: str
     budget: dict[str, Any]
     unattended: bool = False  # its pauses are answered by the policy's rules
+    # the repository it delivers into (source as shown, base, base_commit, branch); None: none
+    repository: dict[str, str] | None = None
 
 
 class RunStarted(Event):
@@ -203,6 +205,7 @@ class DecisionRecorded(Event):
     role: str
     caps: dict[str, Any] | None
     at: str
+    alternative: str | None = None  # the alternative a person (or an expiry rule) picked
 
 
 class TaskResultRecorded(Event):

@@ -11,6 +11,7 @@ from the checkpoint for a run recorded before views existed (``missing``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,23 +95,29 @@ class RunReads:
         return row, report, [Transition.model_validate(m) for m in moves]
 
     def pending(self, run_id: str | None = None) -> list[Pending]:
-        """List what paused runs (or one run) wait on, newest run first.
+        """List what paused runs (or one run) wait on, the most urgent first.
 
         A run's questions are those its view keeps; they are set in the same
         transaction as the run's PAUSED status and cleared with the answer.
+        The queue is sorted by priority (CRITICAL first), then deadline
+        (soonest first), then the newest run (``reports.queue_order``).
         """
+        from devfactory.reports import queue_order
+
         if run_id:
             row = self.get(run_id)
             if row.status != Phase.PAUSED:
                 return []
-            return list(questions(run_id, self.view(row).pending))
+            paused = [t.at for t in self.runs.transitions(run_id) if t.to_phase == Phase.PAUSED]
+            since = paused[-1] if paused else None
+            return queue_order(questions(run_id, self.view(row).pending, since))
         found: list[Pending] = []
-        for paused, asked in self.runs.views.waiting(MAX_PAUSED):
+        for paused_run, asked, since in self.runs.views.waiting_since(MAX_PAUSED):
             if asked is None:  # recorded before views existed
-                kept = self.runs.get(paused)
+                kept = self.runs.get(paused_run)
                 asked = self.missing(kept).pending if kept is not None else []
-            found.extend(questions(paused, asked))
-        return found
+            found.extend(questions(paused_run, asked, since))
+        return queue_order(found)
 
 
 def report_of(row: RunRow, view: RunView) -> RunReport:
@@ -132,9 +139,13 @@ def report_of(row: RunRow, view: RunView) -> RunReport:
     )
 
 
-def questions(run_id: str, asked: list[dict[str, Any]]) -> tuple[Pending, ...]:
-    """Read the questions a run's view keeps."""
+def questions(
+    run_id: str, asked: list[dict[str, Any]], paused_at: datetime | None = None
+) -> tuple[Pending, ...]:
+    """Read the questions a run's view keeps (``paused_at``: when the run paused)."""
     from devfactory.control.hitl import Pause
     from devfactory.reports import Pending
 
-    return tuple(Pending(run_id, str(q["id"]), Pause.model_validate(q["pause"])) for q in asked)
+    return tuple(
+        Pending(run_id, str(q["id"]), Pause.model_validate(q["pause"]), paused_at) for q in asked
+    )

@@ -11,10 +11,17 @@ audit log. After every step of the graph ``progress`` keeps the shown part of it
 state in the run's view (``store/views.py``), which its readers read instead of
 the checkpoint. When a drive stops, ``finish`` writes ``run.json`` and
 ``SUMMARY.md`` (committed as the run summary), releases the run and, when the
-run has ended, retains its outcome in memory. A move to an ending phase
+run has ended, retains its outcome in memory. The incident triggers
+(``operations.IncidentWatch``) weigh each finished stage and the run's end as
+they are recorded. A move to an ending phase
 (COMPLETED, FAILED, REJECTED) is recorded by ``finish`` after the files: a
 client that sees a run ended finds every file it wrote. ``handlers`` names every kind
 of event, with no handler for a kind the recorder does not keep.
+
+Why one module: it is the one table from event kinds to where each is kept, and
+the handlers share one run's state (its pending end, its folder's repository,
+what its view last showed); split by destination, the order between them (the
+record before the files, the files before the end) would be nobody's.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devfactory.artifacts import (
     SUMMARY_COMMIT,
@@ -69,6 +76,9 @@ from devfactory.store.runs import RunRow, RunStore
 from devfactory.store.views import RunView, shown
 from devfactory.teams import load_teams
 
+if TYPE_CHECKING:
+    from devfactory.operations import IncidentWatch
+
 log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]
 
@@ -96,6 +106,8 @@ class RunRecorder:
         row: the run being driven.
         memory: where a finished run's outcome is retained (None: memory is off).
         driver: who drives the run now (its lease is released when the drive stops).
+        watch: the incident triggers fed with each finished stage and the run's end
+            (None: no incidents).
 
     """
 
@@ -106,9 +118,10 @@ class RunRecorder:
         row: RunRow,
         memory: MemoryService | None,
         driver: str | None = None,
+        watch: IncidentWatch | None = None,
     ) -> None:
         self.runs, self.audit, self.row, self.memory = runs, audit, row, memory
-        self.driver = driver
+        self.driver, self.watch = driver, watch
         self.out_dir = Path(row.out_dir)
         self._git: Workspace | None = None  # the run folder's repository, made on first write
         self._git_failed = False
@@ -118,8 +131,14 @@ class RunRecorder:
         self._stepped = True  # a step ended since the last node started
         self.handlers: dict[type[Event], tuple[Handler, ...]] = {
             PhaseChanged: (self._move,),
-            # the record first; then the files, committed when the stage passed
-            StageFinished: (self._audit_stage, self._write_files, self._commit_stage),
+            # the record first; then the files, committed when the stage passed; last,
+            # what it means for the project (an incident's trigger)
+            StageFinished: (
+                self._audit_stage,
+                self._write_files,
+                self._commit_stage,
+                self._watch_stage,
+            ),
             DraftSaved: (self._write_draft,),  # uncommitted: the stage's end commits its files
             GovernanceAssessed: (self._audit,),
             ClarificationRouted: (self._audit,),
@@ -278,6 +297,10 @@ class RunRecorder:
         except WorkspaceError as exc:
             self._refused("factory", f"git: {exc}", "workspace")
 
+    def _watch_stage(self, event: StageFinished) -> None:
+        if self.watch is not None:
+            self.watch.stage(event.record)
+
     def _audit_stage(self, event: StageFinished) -> None:
         for kept in stage_records(event.record):
             self.log(kept, actor=event.record.team)
@@ -363,6 +386,8 @@ class RunRecorder:
             driver=self.driver,
             view=RunView(shown(values), asked(pending), list(next_stages)),
         )
+        if self.watch is not None:
+            self.watch.ended(status, values)
         if status in TERMINAL and self.memory is not None:
             self.memory.retain_run(
                 run_id=row.run_id,

@@ -6,7 +6,7 @@ import os
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,42 @@ from devfactory.store.runs import RunInputError, RunStateError
 
 @dataclass(frozen=True)
 class Pending:
-    """One question a paused run waits on."""
+    """One question a paused run waits on (a request for a person).
+
+    ``paused_at``: when its run paused (None where unknown); with the pause's
+    ``deadline_s`` it gives the request's deadline.
+    """
 
     run_id: str
     interrupt_id: str
     pause: Pause
+    paused_at: datetime | None = field(default=None, compare=False)  # read, not the question
+
+    @property
+    def deadline(self) -> datetime | None:
+        """Return when the request expires (None: never, or its pause time is unknown)."""
+        if self.paused_at is None or not self.pause.deadline_s or self.pause.kind == "hold":
+            return None
+        return self.paused_at + timedelta(seconds=self.pause.deadline_s)
+
+    def expired(self, now: datetime | None = None) -> bool:
+        """Say whether the request is past its deadline (EXPIRED: its rule's on_expiry applies)."""
+        deadline = self.deadline
+        return deadline is not None and deadline <= (now or datetime.now(UTC))
+
+
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def queue_order(items: Sequence[Pending]) -> list[Pending]:
+    """Sort requests as the queue shows them: priority (CRITICAL first), then deadline (soonest).
+
+    A request with no deadline comes after those with one of its priority;
+    ties keep their order (the newest run first, as listed).
+    """
+    from devfactory.control.requests import priority_rank
+
+    return sorted(items, key=lambda p: (-priority_rank(p.pause.priority), p.deadline or _LAST))
 
 
 @dataclass(frozen=True)
@@ -185,7 +216,16 @@ def _settings_caps(settings: Settings) -> dict[str, dict[str, Any]]:
     }
 
 
-_PAUSE_FIELDS = {"kind", "title", "question", "team", "actions", "roles"}
+_PAUSE_FIELDS = {
+    "kind",
+    "title",
+    "question",
+    "team",
+    "actions",
+    "roles",
+    "priority",
+    "alternatives",
+}
 
 
 def report_document(report: RunReport, spent: Spend) -> dict[str, Any]:

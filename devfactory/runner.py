@@ -26,10 +26,13 @@ from devfactory.control.lifecycle import Phase, Transition
 from devfactory.control.unattended import PreApproval
 from devfactory.drawing import View
 from devfactory.driver import EventSink, RunDriver, StopCheck
+from devfactory.intake import checkout
 from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
 from devfactory.models.router import ModelSource, model_source
+from devfactory.operations import Operations
+from devfactory.pipelines import load_pipeline
 from devfactory.queries import Queries
 from devfactory.queueing import QueuedRuns
 from devfactory.reads import RunNotFoundError
@@ -38,6 +41,7 @@ from devfactory.settings import Settings
 from devfactory.store.approvals import ProjectApprovals
 from devfactory.store.db import prepare
 from devfactory.store.events import EventFeed
+from devfactory.store.health import publish_health
 from devfactory.store.queue import RunQueue
 from devfactory.store.runs import RunBusyError, RunRow, RunStateError, RunStore
 from devfactory.store.views import RunView
@@ -73,6 +77,8 @@ class Factory:
         self.dsn = self.database.dsn
         self.stores = Stores.open(settings, self.dsn)
         self.pool: ConnectionPool = self.stores.pool
+        # the models' health, written for the API and `devfactory models` (store/health.py)
+        self.health = publish_health(settings, self.models, self.pool)
         self.checkpointer: PostgresSaver = self.stores.checkpointer
         self.runs: RunStore = self.stores.runs
         self.queue: RunQueue = self.stores.queue
@@ -83,10 +89,19 @@ class Factory:
         self.tracing = tracing if tracing is not None else open_tracing(settings.probe_timeout_s)
         self.graphs = Graphs(self.checkpointer, settings.recursion_limit)
         self._queries = Queries(settings, self.stores, self.graphs)
+        # the operator's controls and incidents (operations.py): drives obey them
+        self.operations = Operations(settings, self.stores)
         self._driver = RunDriver(
-            settings, self.stores, self.graphs, self._queries, self.models, self.tracing
+            settings,
+            self.stores,
+            self.graphs,
+            self._queries,
+            self.models,
+            self.tracing,
+            self.operations,
         )
         self._answers = Answers(settings, self.stores, self.graphs, self._queries, self._driver)
+        self.operations.answers = self._answers  # holds and rollbacks are answered through it
         self._queued = QueuedRuns(settings, self.stores, self.graphs, self._queries, self._driver)
 
     def __enter__(self) -> Factory:
@@ -97,6 +112,8 @@ class Factory:
 
     def close(self) -> None:
         """Close the connection pools (and mem0's, when fact memory was opened)."""
+        if self.health is not None:
+            self.health.close()  # its last snapshot, while the pool is open
         self.stores.close()
 
     def model_source(self) -> ModelSource:
@@ -130,12 +147,19 @@ class Factory:
         run_id: str | None = None,
         owner: str = "",
         unattended: bool | None = None,
+        repo: str | None = None,
+        base: str | None = None,
     ) -> RunReport:
         """Start a new run and drive it in this process until it ends or waits for a person.
 
         ``unattended`` (default: the ``unattended`` setting) has the policy's rules
         answer every pause; the run keeps it in its state, so a resumed run does too.
+        ``repo`` (a path or URL) delivers into that repository on a branch
+        ``devfactory/<run-id>`` from ``base`` (default: its HEAD branch; intake.checkout).
         """
+        if repo is not None:
+            load_pipeline(pipeline)  # refused before anything is cloned
+            run_id, out_dir = checkout(self.settings, repo, base, run_id=run_id, out_dir=out_dir)
         return self._driver.start(
             requirement,
             pipeline=pipeline,
@@ -165,8 +189,17 @@ class Factory:
         run_id: str | None = None,
         owner: str = "",
         unattended: bool | None = None,
+        repo: str | None = None,
+        base: str | None = None,
     ) -> RunRow:
-        """Create a run and queue it for a worker (``devfactory worker``); return its row."""
+        """Create a run and queue it for a worker (``devfactory worker``); return its row.
+
+        ``repo`` and ``base``: as for ``start`` (the clone is made here, before the run
+        is queued, in the run's folder the worker drives it in).
+        """
+        if repo is not None:
+            load_pipeline(pipeline)  # refused before anything is cloned
+            run_id, out_dir = checkout(self.settings, repo, base, run_id=run_id, out_dir=out_dir)
         return self._queued.submit(
             requirement,
             pipeline=pipeline,

@@ -105,6 +105,76 @@ class Settings(BaseSettings):
         "is BLOCKED with the reason.",
     )
 
+    # HEALTH (issue 29, part 3): provider health, circuit breakers (models/health.py).
+    health_failures_to_open: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Failed model calls in a row (errors and timeouts) that open a model's "
+        "circuit: its calls then fail at once and the alias's next model serves.",
+    )
+    health_cooldown_s: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=3600.0,
+        description="Seconds an open circuit waits before one trial call (half-open); the "
+        "trial's success closes it, its failure opens it again for as long.",
+    )
+    health_window: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Recent calls of a model its health score is taken over.",
+    )
+    health_window_s: float = Field(
+        default=600.0,
+        ge=10.0,
+        le=86_400.0,
+        description="Seconds a call counts in its model's health score (so a degraded model "
+        "left unused is trusted again once its failures are this old).",
+    )
+    health_min_score: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="A model scoring under this is degraded: tried after the healthy models "
+        "of its alias.",
+    )
+    health_min_calls: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Calls a model's window must hold before a low score degrades it (one "
+        "unlucky call moves nothing; failures in a row still open its circuit).",
+    )
+    health_slow_s: float = Field(
+        default=30.0,
+        ge=0.1,
+        le=3600.0,
+        description="The median latency (seconds) that halves the speed part of a score.",
+    )
+    health_latency_weight: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="How much of a health score is speed; the rest is the share of calls "
+        "that succeeded.",
+    )
+    health_snapshot_s: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=3600.0,
+        description="At most one health snapshot per process this often (and soon after a "
+        "circuit changes), for `devfactory models`, GET /models and the console.",
+    )
+    health_fresh_s: float = Field(
+        default=900.0,
+        ge=10.0,
+        le=86_400.0,
+        description="A process's health snapshot older than this is not shown (the process "
+        "stopped making calls, or ended); older than ten times this, it is deleted.",
+    )
+
     # Workers (devfactory worker): the run queue and its watchdog.
     worker_poll_s: float = Field(
         default=5.0,
@@ -150,9 +220,21 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         le=365 * 86400,
-        description="Seconds a pause may wait for a person before the watchdog answers it by "
-        "the policy's unattended rule, recorded as policy:expiry (0: pauses never expire). "
-        "A rule set to wait, and a governance approval nobody pre-approved, still wait.",
+        description="Seconds a pause may wait for a person where its approval rule gives no "
+        "deadline_s; past it the request is EXPIRED and the watchdog answers it by the rule's "
+        "on_expiry (by default the policy's unattended rule), recorded as policy:expiry (0: "
+        "such pauses never expire). A rule set to wait, a hold, and a governance approval "
+        "nobody pre-approved, still wait.",
+    )
+
+    # APPROVALS (issue 29, part 1): requests for a person (control/requests.py,
+    # graph/requests.py); the rules themselves are the policy file's approval_rules.
+    cheap_model_cost_ratio: float = Field(
+        default=0.3,
+        gt=0.0,
+        le=1.0,
+        description="The share of the estimated cost to finish that the cheaper_model "
+        "alternative (the remaining stages on factory/cheap) is estimated at, shown with it.",
     )
     retention_days: float = Field(
         default=0,
@@ -369,6 +451,108 @@ class Settings(BaseSettings):
     sandbox_cache_dir: Path | None = Field(
         default=None,
         description="Environments and uv's cache (default: <data_dir>/sandbox).",
+    )
+
+    # REPOSITORY (issue 29): a run delivered into an existing repository on a branch
+    # (`devfactory run --repo PATH_OR_URL [--base BRANCH]`, software/repository.py).
+    repo_git_timeout_s: float = Field(
+        default=300.0,
+        ge=5.0,
+        le=3600.0,
+        description="Seconds one clone, fetch or push of a run's repository may take.",
+    )
+    repo_max_mb: int = Field(
+        default=500,
+        ge=1,
+        le=20_000,
+        description="The largest clone a run takes, in MiB on disk (a larger one is removed "
+        "and the run refused).",
+    )
+    repo_map_files: int = Field(
+        default=300,
+        ge=10,
+        le=5000,
+        description="Paths of the repository's tree the plan is shown (the rest are counted).",
+    )
+    repo_map_chars: int = Field(
+        default=6000,
+        ge=500,
+        le=100_000,
+        description="Characters of the repository map (tree, public names, tests) in a prompt.",
+    )
+    repo_file_chars: int = Field(
+        default=12_000,
+        ge=200,
+        le=200_000,
+        description="Characters of an existing file a team that modifies it is shown.",
+    )
+    repo_local_roots: tuple[Path, ...] = Field(
+        default=(),
+        max_length=50,
+        description="Folders on the API's machine under which a repository path is taken over "
+        "the API (none: the API takes only URLs; the CLI takes any path its user can read).",
+    )
+    repo_read_bytes: int = Field(
+        default=20_000_000,
+        ge=10_000,
+        le=1_000_000_000,
+        description="Bytes of the base branch's text files read to lay out the old tests' "
+        "workspace (files past it are left out, and the check says so).",
+    )
+
+    # Operations (issue 29, part 2): override controls and incidents (devfactory/operations.py).
+    operations_cache_s: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="How long a process reuses what it read of the operator's controls (the "
+        "emergency stop, paused teams and projects, thresholds) at a step boundary.",
+    )
+    incidents_enabled: bool = Field(
+        default=True, description="Open incidents (and pause the project) when a trigger fires."
+    )
+    incident_spend_multiple: float = Field(
+        default=5.0,
+        ge=1.5,
+        le=100.0,
+        description="A stage spending more than this times the median of its team's recent "
+        "stages in the project (cost, or tokens where nothing is priced) is a budget spike.",
+    )
+    incident_latency_multiple: float = Field(
+        default=5.0,
+        ge=1.5,
+        le=100.0,
+        description="Model seconds per call over this times the team's median in the project "
+        "is anomalous.",
+    )
+    incident_cost_multiple: float = Field(
+        default=5.0,
+        ge=1.5,
+        le=100.0,
+        description="Model cost per call over this times the team's median in the project is "
+        "anomalous.",
+    )
+    incident_failing_runs: int = Field(
+        default=3,
+        ge=1,
+        le=50,
+        description="Runs of a project in a row whose final tests failed that open an incident.",
+    )
+    incident_window: int = Field(
+        default=20,
+        ge=3,
+        le=500,
+        description="How many of a team's recent stages in a project the medians are taken over.",
+    )
+    incident_min_samples: int = Field(
+        default=5,
+        ge=2,
+        le=500,
+        description="Stages a team must have finished in a project before its spend, latency "
+        "or cost compared with their median can open an incident.",
+    )
+    incident_last_actions: int = Field(
+        default=10, ge=1, le=100, description="Audit events an incident record quotes."
     )
 
     # Budgets (None: no cap). Tokens count for every model; cost follows the price table.

@@ -74,6 +74,7 @@ def render_summary(
     ]
     if doc["reason"]:
         lines += [f"**Why it stopped:** {doc['reason']}", ""]
+    lines += _delivery_section(doc)
     lines += [
         "| Stage | Outcome | Model | Confidence | Attempts | Seconds |",
         "|---|---|---|---|---|---|",
@@ -103,6 +104,27 @@ def render_summary(
     lines += _final_checks_section(doc)
     lines += _findings_section(doc, records, instructions or {})
     return shown("\n".join(lines)) + "\n"  # read in terminals too: no escapes, no bidi tricks
+
+
+def _delivery_section(doc: Mapping[str, Any]) -> list[str]:
+    """Describe a run delivered into a repository as a merge request reads: branch, changes."""
+    repo = doc.get("repository")
+    if not repo:
+        return []
+    lines = [
+        "## The branch, for review",
+        "",
+        f"**Repository:** {repo['source']}  ",
+        f"**Branch:** `{repo['branch']}` from `{repo['base']}` at {repo['base_commit'][:12]}  ",
+        f"**The repository's own tests:** {repo['old_tests']}",
+        "",
+    ]
+    changed = repo.get("changed") or []
+    lines += [f"Changed against `{repo['base']}` ({len(changed)} files):", ""]
+    lines += [f"- {line}" for line in changed[:200]] or ["- (nothing yet)"]
+    if len(changed) > 200:
+        lines.append(f"- ... and {len(changed) - 200} more")
+    return [*lines, ""]
 
 
 UNPARSED = ".unparsed"  # the suffix of a refused Python draft that does not parse

@@ -12,6 +12,7 @@ The live progress of a run is ``devfactory.console``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -52,22 +53,58 @@ class SafeConsole(Console):
         return super().render_str(clean(text), **kwargs)
 
 
-def pause_panel(run_id: str, interrupt_id: str, pause: Pause) -> Panel:
-    """Render one pending question for a person."""
+def pause_panel(
+    run_id: str, interrupt_id: str, pause: Pause, *, deadline: datetime | None = None
+) -> Panel:
+    """Render one pending request for a person: the question, why, its cost, its alternatives."""
     from devfactory.control.hitl import HELP  # loaded already: ``pause`` is one of its own
 
     body = Text()
     if pause.team:
         body.append(f"team: {clean(pause.team)}\n")
-    body.append(clean(pause.question) + "\n\n")
+    body.append(clean(pause.question) + "\n")
+    if pause.reasoning and pause.reasoning != pause.question:
+        body.append(f"why: {clean(pause.reasoning)}\n")
+    if pause.risk_factors:
+        body.append("risk factors: " + "; ".join(clean(f) for f in pause.risk_factors) + "\n")
+    if pause.confidence is not None:
+        body.append(f"confidence: {pause.confidence:.2f}\n")
+    if pause.estimate is not None:
+        est = pause.estimate
+        body.append(
+            f"cost to finish: ~${est.cost_to_finish_usd:.4f}, ~{est.tokens_to_finish:,} tokens"
+            f" ({clean(est.basis)})\n"
+        )
+    if pause.sources:
+        body.append(f"sources: {clean(', '.join(pause.sources[:8]))}")
+        more = len(pause.sources) - 8
+        body.append(f" and {more} more\n" if more > 0 else "\n")
+    for alt in pause.alternatives:
+        cost = "" if alt.estimated_cost_usd is None else f", ~${alt.estimated_cost_usd:.4f}"
+        body.append(f"alternative {clean(alt.id)}: {clean(alt.title)}{cost}\n", style="cyan")
+        for pro in alt.pros:
+            body.append(f"  + {clean(pro)}\n")
+        for con in alt.cons:
+            body.append(f"  - {clean(con)}\n")
+    body.append("\n")
     body.append(HELP[pause.kind], style="bold")
     body.append(f"\nmay answer: {', '.join(pause.roles)}   actions: {', '.join(pause.actions)}")
+    body.append(f"\npriority: {pause.priority}   deadline: {_deadline(deadline)}")
     if pause.error:
         body.append(f"\nlast answer refused: {clean(pause.error)}", style="red")
     title = Text.assemble(
         (pause.kind, "bold yellow"), f" · run {clean(run_id)} · id {interrupt_id[:8]}"
     )
     return Panel(body, title=title, subtitle=styled(pause.title, ""), expand=False)
+
+
+def _deadline(deadline: datetime | None) -> str:
+    """Show a request's deadline, or EXPIRED past it, or "none"."""
+    if deadline is None:
+        return "none"
+    if deadline <= datetime.now(UTC):
+        return f"EXPIRED ({deadline:%Y-%m-%d %H:%M} UTC)"
+    return f"{deadline:%Y-%m-%d %H:%M} UTC"
 
 
 def add_id_column(table: Table, header: str, ids: list[str]) -> None:
@@ -80,16 +117,18 @@ def add_id_column(table: Table, header: str, ids: list[str]) -> None:
 
 
 def pending_table(items: list[Any]) -> Table:
-    """Render what paused runs wait on (run ids and question ids shown whole)."""
+    """Render what paused runs wait on, as sorted (run ids and question ids shown whole)."""
     table = Table(title="waiting for a person")
     add_id_column(table, "run", [item.run_id for item in items])
     add_id_column(table, "id", [item.interrupt_id[:8] for item in items])
-    for col in ("kind", "team", "who may answer", "question"):
+    for col in ("priority", "deadline", "kind", "team", "who may answer", "question"):
         table.add_column(col)
     for item in items:
         table.add_row(
             item.run_id,
             item.interrupt_id[:8],
+            item.pause.priority,
+            _deadline(item.deadline),
             item.pause.kind,
             item.pause.team or "-",
             ", ".join(item.pause.roles),

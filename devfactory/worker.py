@@ -17,8 +17,9 @@ lock is released with its connection and another worker takes over). A sweep
 requeues worker-driven runs whose lease ran out (their worker died: the next
 worker resumes them from their checkpoint), fails the runs that died more
 than ``max_run_crashes`` times, with the reason, ends the cancelled runs that
-nobody drives, and answers the pauses older than ``pause_expiry_s`` by the
-policy's unattended rules (signed ``policy:expiry``), and archives the runs that
+nobody drives, answers the requests past their deadline (their approval rule's
+``deadline_s``, else ``pause_expiry_s``) by the rule's ``on_expiry`` (signed
+``policy:expiry``), and archives the runs that
 ended more than ``retention_days`` ago.
 """
 
@@ -30,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -38,7 +40,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from devfactory.control import unattended
-from devfactory.control.hitl import POLICY_PREFIX, DecisionError
+from devfactory.control.hitl import DecisionError
 from devfactory.control.lifecycle import Phase
 from devfactory.control.policy import load_policy
 from devfactory.events import Event
@@ -54,33 +56,46 @@ log = logging.getLogger(__name__)
 events_log = logging.getLogger(f"{__name__}.events")
 
 
-EXPIRY = f"{POLICY_PREFIX}expiry"
+EXPIRY = unattended.EXPIRY
 
 
 def expire_pauses(factory: Factory) -> list[str]:
-    """Answer the pauses that waited past ``pause_expiry_s`` by the policy's unattended rule.
+    """Answer the requests past their deadline by their approval rule's ``on_expiry``.
 
-    The decision is signed ``policy:expiry`` and says how long the pause waited;
-    the run goes back to the workers. A rule set to "wait", and a governance
-    approval nobody pre-approved, leave the pause to a person however long it waits.
+    A request's deadline is its rule's ``deadline_s`` (``Pause.deadline_s``),
+    counted from when its run paused; ``pause_expiry_s`` where it has none.
+    Past it the request is EXPIRED and ``unattended.expired`` decides, signed
+    ``policy:expiry``, saying how long it waited; the run goes back to the
+    workers. A rule set to "wait" (or an "unattended" one whose rule waits, or
+    a governance approval nobody pre-approved) and a hold leave it to a person.
     """
-    limit = factory.settings.pause_expiry_s
-    if limit <= 0:
-        return []
     policy = load_policy(factory.settings.policy_file)
+    default = factory.settings.pause_expiry_s
+    limits = [r.deadline_s for r in policy.approval_rules if r.deadline_s]
+    limits += [default] if default > 0 else []
+    if not limits:
+        return []
     answered: list[str] = []
-    for row in factory.queue.expired_pauses(limit):
+    now = datetime.now(UTC)
+    for row, paused_at in factory.queue.expired_pauses(min(limits)):
+        waited = (now - paused_at).total_seconds()
         for item in factory.pending(row.run_id):
-            ruled = unattended.answer(
+            limit = item.pause.deadline_s or default
+            if item.pause.kind == "hold" or limit <= 0 or waited < limit:
+                continue
+            source = f"rule {item.pause.rule}" if item.pause.deadline_s else "pause_expiry_s"
+            if item.pause.deadline_s == default:
+                source = "pause_expiry_s"
+            decision = unattended.expired(
                 item.pause,
                 policy,
+                waited_s=limit,
+                deadline=source,
                 project=row.project,
                 pre_approval=factory.approvals.current(row.project),
             )
-            if ruled is None:
+            if decision is None:
                 continue
-            why = f"the pause waited {limit:g} s for a person (pause_expiry_s); {ruled.text}"
-            decision = ruled.model_copy(update={"by": EXPIRY, "text": why[:8000]})
             try:
                 factory.answer(
                     row.run_id,

@@ -60,8 +60,9 @@ def factory_command(requirement: str, pipeline: str, out: Path) -> list[str]:
 
 # What every run of the evaluation is given unless ``--set`` says otherwise. Memory off: a
 # case's run must not recall earlier runs (of the same case, too), or a measurement
-# would depend on what ran before it.
-RUN_DEFAULTS = {"memory_enabled": "false"}
+# would depend on what ran before it. Incidents off: failing tests are what is measured,
+# and a streak of them must not put the next case's project on hold.
+RUN_DEFAULTS = {"memory_enabled": "false", "incidents_enabled": "false"}
 
 
 def setting_overrides(pairs: Sequence[str]) -> dict[str, str]:

@@ -4,7 +4,9 @@ The app shares the factory with the CLI and the chat (one ``Factory`` per
 process, opened in the lifespan) and never drives a run itself: runs are
 queued for ``devfactory worker`` processes. Routes live in ``runs.py`` (runs,
 answers, pending), ``live.py`` (Server-Sent Events), ``records.py`` (files,
-audit, usage) and ``info.py`` (teams, graphs, memory, health, metrics).
+audit, usage), ``info.py`` (teams, graphs, memory, health, metrics) and
+``operations.py`` (the emergency stop, held teams and projects, thresholds,
+incidents).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from devfactory.api import console, errors, info, live, records, runs
+from devfactory.api import console, errors, info, live, operations, records, runs
 from devfactory.api.auth import DOCS_ASSETS, signed_gate
 from devfactory.api.live import Listener
 from devfactory.api.signin import ConsoleSessions, secret_file
@@ -78,7 +80,8 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.web_frame_ancestors)
     app.state.policy = load_policy(settings.policy_file)
     errors.install(app)
-    for module in (runs, live, records, info, console):
+    operations.install(app)  # a run the emergency stop refuses: 423 with why
+    for module in (runs, live, records, info, console, operations):
         app.include_router(module.router)
     app.include_router(console.pages)
     app.mount("/console/static", StaticFiles(directory=console.STATIC), name="console-static")

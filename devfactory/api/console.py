@@ -39,6 +39,7 @@ from devfactory.pipelines import available_pipelines
 from devfactory.redact import redact
 from devfactory.reports import default_caps
 from devfactory.software.workspace import Workspace
+from devfactory.store.health import read_health
 from devfactory.store.runs import RunInputError, RunRow
 from devfactory.store.signins import SignInStore
 from devfactory.users import Person
@@ -258,13 +259,19 @@ def costs(person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
 
 
 def _served(alias: str, chain: list[dict[str, Any]]) -> dict[str, Any]:
-    """Say which entry of an alias's fallback chain serves it, and why that one."""
-    first = next((e for e in chain if e["available"]), None)
+    """Say which entry of an alias's fallback chain serves it, and why that one.
+
+    Entries with an ``order`` (``ModelRouter.view``: health, price) serve in that order.
+    """
+    ordered = [e for e in chain if e.get("order")]
+    first = min(ordered, key=lambda e: e["order"], default=None) if ordered else None
+    first = first or next((e for e in chain if e["available"] and "order" not in e), None)
     skipped = [e["model"] for e in chain[: chain.index(first)]] if first else []
     if first is None:
         why = "nothing in its fallback chain is available"
     elif skipped:
         why = f"the first available in its chain; {', '.join(skipped)} not available"
+        why += " (or circuit open, degraded or dearer)" if ordered else ""
     else:
         why = "the first in its chain, and available"
     return {"alias": alias, "serves": first["model"] if first else None, "why": why, "chain": chain}
@@ -346,8 +353,8 @@ def settings_view(person: Reader, request: Request) -> dict[str, Any]:
         why = f"models_factory {settings.models_factory} serves every alias"
         routing = [{"alias": "*", "serves": settings.models_factory, "why": why, "chain": []}]
     else:
-        for alias, label, ok in router.describe():
-            aliases[alias].append({"model": label, "available": ok})
+        for link in router.view(read_health(factory.pool, settings.health_fresh_s)):
+            aliases[link["alias"]].append(link)  # model, available, order, health, price
         routing = [_served(alias, chain) for alias, chain in aliases.items()]
     return {
         "projects": [{**row, "at": row["at"].isoformat()} for row in factory.project_caps()],

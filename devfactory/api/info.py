@@ -1,22 +1,25 @@
-"""Teams, pipeline graphs, memory search, health, readiness and Prometheus metrics."""
+"""Teams, pipeline graphs, memory search, model routing and health, readiness, metrics."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from psycopg_pool import PoolTimeout
 
 from devfactory.api.auth import MetricsReader, Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.metrics import FactoryCollector
 from devfactory.api.runs import factory_of, get_run
-from devfactory.api.schemas import Health, TeamSummary
+from devfactory.api.schemas import Health, ModelsOut, TeamSummary
 from devfactory.drawing import View, pipeline_view, to_dot, to_mermaid, to_png, to_svg
 from devfactory.models.aliases import CHAT_ALIASES
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import PipelineError, available_pipelines
 from devfactory.redact import redact
+from devfactory.store.health import HealthStore
 from devfactory.teams import load_teams
 
 router = APIRouter(responses=ERRORS)
@@ -132,6 +135,33 @@ def search_memory(
             {"bank": m.bank, "kind": m.kind, "text": m.text, "score": m.score} for m in found
         ],
     }
+
+
+@router.get(
+    "/models", response_model=ModelsOut, tags=["service"], summary="Model routing and health"
+)
+def models(person: Reader, request: Request) -> ModelsOut:
+    """Show each alias's chain in the order a call now tries it, with each provider's health.
+
+    Health is what the processes calling models (workers, the chat, CLI runs)
+    wrote in the last ``health_fresh_s``, merged per model: the worst circuit,
+    the lowest score, the calls and errors added up. A model without health has
+    made no call yet. A ``models_factory`` (a plugin or tests) serves every alias
+    itself: then no chain is shown.
+    """
+    factory = factory_of(request)
+    settings = factory.settings
+    router = ModelRouter(settings)  # a fresh one: its probes say how things stand now
+    if settings.models_factory:
+        return ModelsOut(
+            models_factory=settings.models_factory, ollama=router.ollama_host, models=[]
+        )
+    try:
+        found = HealthStore(factory.pool).read(settings.health_fresh_s)
+    except (psycopg.Error, PoolTimeout) as exc:
+        raise ApiError(503, f"model health unavailable: {redact(str(exc))[:200]}") from exc
+    rows = router.view({label: h.as_dict() for label, h in found.items()})
+    return ModelsOut.model_validate({"ollama": router.ollama_host, "models": rows})
 
 
 @router.get("/health", response_model=Health, tags=["service"], summary="Liveness")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -34,6 +36,7 @@ from devfactory.control.lifecycle import Phase
 from devfactory.pipelines import PipelineError
 from devfactory.reports import Pending, RunUsage, report_document
 from devfactory.runner import Factory, RunBusyError, RunNotFoundError, RunStateError
+from devfactory.software.repository import local_path_of
 from devfactory.store.runs import RunInputError, RunRow
 from devfactory.tracing import trace_url
 
@@ -72,6 +75,17 @@ def question(item: Pending) -> PendingQuestion:
         team=pause.team,
         actions=list(pause.actions),
         roles=list(pause.roles),
+        priority=pause.priority,
+        deadline=item.deadline,
+        expired=item.expired(),
+        rule=pause.rule,
+        reasoning=pause.reasoning,
+        sources=list(pause.sources),
+        estimate=pause.estimate.model_dump(mode="json") if pause.estimate else None,
+        risk_factors=list(pause.risk_factors),
+        confidence=pause.confidence,
+        alternatives=[a.model_dump(mode="json") for a in pause.alternatives],
+        refused_alternatives=list(pause.refused_alternatives),
     )
 
 
@@ -93,8 +107,14 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
 
 @router.post("/runs", status_code=202, response_model=Accepted, summary="Queue a run")
 def submit_run(body: RunRequest, person: Starter, request: Request) -> Accepted:
-    """Queue a run for the workers; it starts as soon as one is free."""
+    """Queue a run for the workers; it starts as soon as one is free.
+
+    With ``repo`` the repository is cloned onto the run's branch here, before the
+    run is queued, so a source or base git cannot use is refused at once.
+    """
     factory = factory_of(request)
+    if body.repo is not None and (folder := local_path_of(body.repo)) is not None:
+        local_source_allowed(folder, factory.settings.repo_local_roots)
     try:
         row = factory.submit(
             body.requirement,
@@ -103,11 +123,28 @@ def submit_run(body: RunRequest, person: Starter, request: Request) -> Accepted:
             caps=Caps(tokens=body.budget_tokens, cost_usd=body.budget_cost_usd),
             owner=person.name,
             unattended=body.unattended,
+            repo=body.repo,
+            base=body.base,
         )
     except (PipelineError, RunInputError) as exc:
         raise ApiError(400, str(exc)) from exc
     # what this call did; a worker may already have claimed it by now
     return Accepted(run_id=row.run_id, status="QUEUED", message="queued for a worker")
+
+
+def local_source_allowed(folder: Path, roots: Sequence[Path]) -> None:
+    """Refuse (422) a repository path on this server outside the ``repo_local_roots`` setting.
+
+    Over HTTP, a path names a folder on the API's machine, which its caller may not
+    be allowed to read; only the folders an operator listed may be cloned.
+    """
+    target = folder.resolve()
+    if not any(target.is_relative_to(root.resolve()) for root in roots):
+        raise ApiError(
+            422,
+            "a repository path is taken over the API only under the repo_local_roots setting; "
+            "give a URL git can reach",
+        )
 
 
 @router.get("/runs", response_model=RunPage, summary="List runs, newest first")
@@ -201,7 +238,10 @@ def resume_run(run_id: str, person: Controller, rules: Rules, request: Request) 
 
 @router.get("/pending", response_model=list[PendingQuestion], summary="What waits on people")
 def list_pending(person: Reader, rules: Rules, request: Request) -> list[PendingQuestion]:
-    """List the questions paused runs the caller may see wait on, newest run first."""
+    """List the questions paused runs the caller may see wait on, the most urgent first.
+
+    Sorted by priority (CRITICAL first), then deadline (soonest first).
+    """
     factory = factory_of(request)
     items = factory.pending()
     owners = {r.run_id: r.owner for r in factory.list_runs(1000, status=Phase.PAUSED)}
@@ -233,6 +273,7 @@ async def answer_run(
             by=person.name,
             role=person.role,
             caps=body.caps,
+            alternative=body.alternative,
         )
         report = await run_in_threadpool(_answer, factory, run_id, decision, body.id, body.kind)
     except RoleRefusedError as exc:

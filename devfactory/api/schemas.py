@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import DecisionAction
 from devfactory.control.lifecycle import Transition
+from devfactory.software.repository import check_ref, check_source
 from devfactory.store.runs import RunRow
 
 RUN_ID = "20261123-051244-f67a09"
@@ -40,6 +41,33 @@ class RunRequest(BaseModel):
     unattended: bool | None = Field(
         default=None, description="Answer every pause by the policy's rules (default: setting)."
     )
+    repo: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Deliver into this existing repository (a URL git can reach, or a path "
+        "under the repo_local_roots setting) on a new branch devfactory/<run-id>.",
+    )
+    base: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The repository's branch to start from (default: its HEAD branch).",
+    )
+
+    @field_validator("repo")
+    @classmethod
+    def _repo(cls, value: str | None) -> str | None:
+        return None if value is None else check_source(value)
+
+    @field_validator("base")
+    @classmethod
+    def _base(cls, value: str | None) -> str | None:
+        return None if value is None else check_ref(value)
+
+    @model_validator(mode="after")
+    def _base_needs_repo(self) -> RunRequest:
+        if self.base is not None and self.repo is None:
+            raise ValueError("base names a branch of repo; give repo too")
+        return self
 
 
 class RunSummary(BaseModel):
@@ -111,6 +139,20 @@ class PendingQuestion(BaseModel):
                     "team": None,
                     "actions": ["approve", "reject", "modify"],
                     "roles": ["approver", "admin"],
+                    "priority": "HIGH",
+                    "deadline": "2026-11-25T04:00:00+00:00",
+                    "expired": False,
+                    "rule": "governance-high",
+                    "alternatives": [
+                        {
+                            "id": "narrow_scope",
+                            "kind": "narrow_scope",
+                            "title": "continue with a narrowed requirement",
+                            "pros": ["leaves out what raised the risk"],
+                            "cons": ["the run builds less than was asked"],
+                            "estimated_cost_usd": 0.12,
+                        }
+                    ],
                 }
             ]
         }
@@ -124,6 +166,26 @@ class PendingQuestion(BaseModel):
     team: str | None
     actions: list[str]
     roles: list[str]
+    priority: str = Field(default="MEDIUM", description="LOW, MEDIUM, HIGH or CRITICAL.")
+    deadline: datetime | None = Field(
+        default=None, description="When the request expires and its rule's on_expiry applies."
+    )
+    expired: bool = False
+    rule: str = Field(default="", description="The approval rule that decides it.")
+    reasoning: str = ""
+    sources: list[str] = Field(default_factory=list, description="Stage records and files.")
+    estimate: dict[str, Any] | None = Field(
+        default=None, description="The estimated cost to finish (an estimate, with its basis)."
+    )
+    risk_factors: list[str] = Field(default_factory=list)
+    confidence: float | None = None
+    alternatives: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Other courses a person may pick: answer with their id as `alternative`.",
+    )
+    refused_alternatives: list[str] = Field(
+        default_factory=list, description="Proposed alternatives the policy removed, and why."
+    )
 
 
 class RunDetail(RunSummary):
@@ -180,6 +242,13 @@ class AnswerRequest(BaseModel):
         default=None, max_length=40, description="The question's kind, checked when given."
     )
     caps: Caps | None = Field(default=None, description="New run caps (budget pauses only).")
+    alternative: str | None = Field(
+        default=None,
+        max_length=120,
+        description="The id of one of the question's alternatives to take instead (with "
+        "approve, or answer where the question takes no approve); narrow_scope takes the "
+        "narrowed requirement as text.",
+    )
 
 
 class TeamSummary(BaseModel):
@@ -198,3 +267,44 @@ class Health(BaseModel):
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class ModelHealthOut(BaseModel):
+    """A model's health merged over the processes that call it (``store/health.py``)."""
+
+    label: str
+    breaker: Literal["closed", "open", "half_open"]
+    standing: Literal["healthy", "degraded", "blocked"]
+    score: float = Field(ge=0, le=1)
+    calls: int
+    errors: int
+    timeouts: int
+    failures: int = Field(description="Failed calls in a row now.")
+    p50_ms: int | None = Field(description="Median latency of the recent calls.")
+    retry_in_s: float | None = Field(description="While open: seconds until its trial call.")
+    last_error: str
+    processes: int = Field(description="Processes whose fresh snapshots were merged.")
+    at: datetime
+
+
+class ModelLinkOut(BaseModel):
+    """One link of an alias's chain: where a call now tries it, its price and its health."""
+
+    alias: str
+    model: str
+    available: bool
+    usd_per_mtok: float = Field(description="The dearer of its input and output prices.")
+    over_ceiling: bool = Field(description="Priced above the alias's ceiling: never used.")
+    prefer: Literal["order", "cheapest"]
+    order: int | None = Field(description="1 is tried first; None: not tried now.")
+    health: ModelHealthOut | None = Field(description="None: no call recorded yet.")
+
+
+class ModelsOut(BaseModel):
+    """The model routing with each provider's health."""
+
+    models_factory: str | None = Field(
+        default=None, description="A models_factory serves every alias (no routing, no health)."
+    )
+    ollama: str
+    models: list[ModelLinkOut]

@@ -16,11 +16,17 @@ import chainlit as cl
 
 from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
-from devfactory.chat.runs import attach, follow, may_see, not_shown, show_pause
+from devfactory.chat.runs import ALTERNATIVE, attach, follow, may_see, not_shown, show_pause
 from devfactory.chat.session import grants, hub, signed_out, who
 from devfactory.chat.view import ACTION_LABELS
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import TEXT_FOR, Decision, DecisionError, needs_text
+from devfactory.control.hitl import (
+    TEXT_FOR,
+    Decision,
+    DecisionError,
+    alternative_action,
+    needs_text,
+)
 from devfactory.runner import RunStateError
 from devfactory.users import Person
 
@@ -70,7 +76,17 @@ async def decide(action: cl.Action) -> None:
         return
     caps: Caps | None = None
     text = ""
-    if needs_text(grant.pause_kind, verb):
+    alternative: str | None = None
+    if verb.startswith(ALTERNATIVE):  # the grant offered it: the pause's own alternative
+        alternative = verb.removeprefix(ALTERNATIVE)
+        verb = alternative_action(grant.pause)
+        chosen = grant.pause.alternative(alternative)
+        if chosen is not None and chosen.kind == "narrow_scope":
+            text = await ask_text("Type the narrowed requirement.")
+            if not text:
+                await _again(grant, person, "Nothing was sent")
+                return
+    elif needs_text(grant.pause_kind, verb):
         text = await ask_text(f"Type {TEXT_FOR[verb]}.")
         if not text:
             await _again(grant, person, "Nothing was sent")
@@ -85,9 +101,16 @@ async def decide(action: cl.Action) -> None:
     if again is None or again.role != person.role:
         await signed_out()
         return
-    # the verb is one the grant allows (the pause's own actions), so it validates
+    # the verb is one the grant allows (the pause's own actions or alternatives): it validates
     decision = Decision.model_validate(
-        {"action": verb, "text": text, "by": person.name, "role": person.role, "caps": caps}
+        {
+            "action": verb,
+            "text": text,
+            "by": person.name,
+            "role": person.role,
+            "caps": caps,
+            "alternative": alternative,
+        }
     )
     await _answer(person, grant, decision)
 

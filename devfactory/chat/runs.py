@@ -281,11 +281,16 @@ async def show_state(person: Person, run_id: str, view: RunView) -> None:
         ).send()
 
 
+ALTERNATIVE = "alternative:"  # a button's verb that picks the alternative named after it
+
+
 async def show_pause(run_id: str, interrupt_id: str, pause: Pause, role: str) -> None:
     """Show a pending question, with buttons (one grant for them all) when ``role`` may answer."""
     labels: dict[str, str] = {a: ACTION_LABELS[a] for a in pause.actions}
     if pause.kind == "budget":
         labels["raise"] = "Approve and raise the token cap"
+    for alt in pause.alternatives:  # a button per alternative the request offers
+        labels[f"{ALTERNATIVE}{alt.id}"] = f"Instead: {alt.title}"[:80]
     actions: list[cl.Action] = []
     if role in pause.roles:
         grant = Grant(

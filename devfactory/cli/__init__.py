@@ -28,6 +28,7 @@ from devfactory.cli import audit  # noqa: F401
 from devfactory.cli import memory  # noqa: F401
 from devfactory.cli import chat  # noqa: F401
 from devfactory.cli import service  # noqa: F401
+from devfactory.cli import operations  # noqa: F401
 
 # isort: on
 from devfactory.cli.common import (

@@ -304,15 +304,19 @@ def logs_json(settings: Settings) -> bool:
 def answering(close: Callable[[], None]) -> Iterator[None]:
     """Run a command's reads and writes: a missing run exits 3, a database gone exits 4.
 
+    A run the emergency stop (or its project's hold) refuses exits 7 with why.
     ``close`` runs at the end, whatever happened; a pool whose server went away
     fails to close, and must not hide why the command stopped.
     """
     from devfactory.reads import RunNotFoundError
+    from devfactory.store.controls import HaltedError
 
     try:
         yield
     except RunNotFoundError as exc:
         raise fail(str(exc), EXIT_NOT_FOUND) from exc
+    except HaltedError as exc:
+        raise fail(str(exc), EXIT_CONFLICT) from exc
     except database_down_errors() as exc:
         raise fail(database_down(exc), EXIT_ENV) from exc
     finally:

@@ -48,6 +48,8 @@ def finish(report: Any) -> None:
     if report.reason:
         console.print(f"reason: {report.reason}", soft_wrap=True)
     console.print(f"artifacts: {report.out_dir}", soft_wrap=True)
+    if branch := delivered_branch(report):
+        console.print(f"branch: {branch}", soft_wrap=True)
     if report.status == "PAUSED":
         for item in report.pending:
             console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
@@ -59,6 +61,16 @@ def finish(report: Any) -> None:
         raise typer.Exit(EXIT_PAUSED)
     if report.status != "COMPLETED":
         raise typer.Exit(EXIT_FAILED)
+
+
+def delivered_branch(report: Any) -> str:
+    """Say which branch of which repository a run delivers into ("" when it delivers into none)."""
+    from pathlib import Path
+
+    from devfactory.software.repository import delivery_of
+
+    found = delivery_of(Path(report.out_dir), report.run_id) if report.out_dir else None
+    return f"{found.branch} of {found.source} (base {found.base})" if found else ""
 
 
 def ask_inline(report: Any, by: str, role: str) -> tuple[Any, str | None] | None:

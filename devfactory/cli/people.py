@@ -28,6 +28,15 @@ from devfactory.cli.common import (
 )
 
 RunArg = Annotated[str, typer.Argument(help="The paused run.")]
+AlternativeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--alternative",
+        help="Pick one of the request's alternatives by its id (devfactory pending lists "
+        "them), e.g. cheaper_model or drop_stage:documentation; narrow_scope takes the "
+        "narrowed requirement as the text.",
+    ),
+]
 PANEL = "Waiting for a person"
 
 
@@ -39,6 +48,7 @@ def decide(
     *,
     caps: Any = None,
     kind: str | None = None,
+    alternative: str | None = None,
 ) -> None:
     """Answer a paused run's question as a person, then drive it on.
 
@@ -52,7 +62,14 @@ def decide(
     options = answerer(ctx)
     who = identity(get_settings(), options.by, options.role)
     try:
-        decision = Decision(action=action, text=text, by=who[0], role=who[1], caps=caps)  # type: ignore[arg-type]
+        decision = Decision(
+            action=action,  # type: ignore[arg-type]
+            text=text,
+            by=who[0],
+            role=who[1],
+            caps=caps,
+            alternative=(alternative or "").strip() or None,
+        )
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     with common.session() as factory:
@@ -90,14 +107,19 @@ def approve(
     comment: Annotated[str, typer.Option(help="Why you approve (recorded).")] = "",
     budget_tokens: TokensOption = None,
     budget_cost: CostOption = None,
+    alternative: AlternativeOption = None,
 ) -> None:
-    """Approve what a paused run waits on (governance, budget override, final review)."""
+    """Approve what a paused run waits on (governance, budget override, final review, merge).
+
+    With ``--alternative`` the run takes that course instead (the comment is the
+    narrowed requirement for narrow_scope).
+    """
     from devfactory.control.budget import Caps
 
     caps = None
     if budget_tokens is not None or budget_cost is not None:
         caps = Caps(tokens=budget_tokens, cost_usd=budget_cost)
-    decide(ctx, run_id, "approve", comment, caps=caps)
+    decide(ctx, run_id, "approve", comment, caps=caps, alternative=alternative)
 
 
 @app.command(cls=AnswerCommand, rich_help_panel=PANEL)
@@ -114,10 +136,15 @@ def reject(
 def answer(
     ctx: typer.Context,
     run_id: RunArg,
-    text: Annotated[str, typer.Argument(help="Your answer or guidance.")],
+    text: Annotated[str, typer.Argument(help="Your answer or guidance ('' with an alternative).")],
+    alternative: AlternativeOption = None,
 ) -> None:
-    """Answer a team's escalated question, or guide a BLOCKED stage to try again."""
-    decide(ctx, run_id, "answer", text)
+    """Answer a team's escalated question, or guide a BLOCKED stage to try again.
+
+    With ``--alternative`` a BLOCKED stage takes that course instead (the cheaper
+    model, or dropping the stage).
+    """
+    decide(ctx, run_id, "answer", text, alternative=alternative)
 
 
 @app.command(cls=AnswerCommand, rich_help_panel=PANEL)
@@ -145,14 +172,23 @@ def pending(
     run_id: Annotated[str | None, typer.Argument(help="Only this run.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List what paused runs are waiting on, and who may answer."""
+    """List what paused runs are waiting on, most urgent first, and who may answer.
+
+    Sorted by priority (CRITICAL first), then deadline (soonest first).
+    """
     from devfactory.terminal import pause_panel, pending_table
 
     with common.reading() as reads:
         items = reads.pending(run_id)
     if as_json:
         doc = [
-            {"run_id": i.run_id, "id": i.interrupt_id, **i.pause.model_dump(mode="json")}
+            {
+                "run_id": i.run_id,
+                "id": i.interrupt_id,
+                **i.pause.model_dump(mode="json"),
+                "deadline": i.deadline.isoformat() if i.deadline else None,
+                "expired": i.expired(),
+            }
             for i in items
         ]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -162,7 +198,9 @@ def pending(
         return
     common.console.print(pending_table(items))
     for item in items:
-        common.console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
+        common.console.print(
+            pause_panel(item.run_id, item.interrupt_id, item.pause, deadline=item.deadline)
+        )
 
 
 @app.command(rich_help_panel=PANEL)

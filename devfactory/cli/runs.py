@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,6 +31,9 @@ from devfactory.cli.common import (
     identity,
 )
 
+if TYPE_CHECKING:
+    from devfactory.settings import Settings
+
 
 @app.command(rich_help_panel="Runs")
 def run(
@@ -45,12 +48,27 @@ def run(
     interactive: InputOption = True,
     unattended: UnattendedOption = None,
     as_json: JsonOption = False,
+    repo: Annotated[
+        str | None,
+        typer.Option(
+            "--repo",
+            help="Deliver into this existing repository (a path or a URL git can reach): "
+            "the run works on a new branch devfactory/<run-id>, never on the base branch.",
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="The branch to start from (default: the repository's HEAD)."),
+    ] = None,
 ) -> None:
     """Run a pipeline on a requirement and write its artifacts.
 
     On a terminal, questions for a person are asked inline; otherwise the run
     pauses (exit 6) and waits for ``devfactory approve|reject|answer ...``.
     With ``--unattended`` the policy answers instead (``config/policy.yaml``).
+    With ``--repo`` the run clones the repository into its folder, commits each
+    passed stage on ``devfactory/<run-id>``, pushes that branch back and asks
+    before merging it into ``--base`` (a "merge" pause).
     """
     from devfactory.cli.driving import drive
     from devfactory.control.budget import Caps
@@ -62,6 +80,8 @@ def run(
         raise fail(str(exc), EXIT_USAGE) from exc
     if not requirement.strip():
         raise fail("the requirement is empty", EXIT_USAGE)
+    if base is not None and repo is None:
+        raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
     settings = get_settings()
     caps = Caps(tokens=budget_tokens, cost_usd=budget_cost)
     who = identity(settings, by, role)
@@ -78,6 +98,8 @@ def run(
                 on_event=p,
                 owner=who[0],
                 unattended=unattended,
+                repo=repo,
+                base=base,
             ),
             inline=common.interactive(interactive),
             as_=who,
@@ -272,17 +294,89 @@ def graph(
 
 
 @app.command(rich_help_panel="Runs")
-def models() -> None:
-    """Show which model serves each alias, in fallback order."""
+def models(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the routing and health as JSON on stdout.")
+    ] = False,
+    health: Annotated[
+        bool,
+        typer.Option(
+            "--health/--no-health",
+            help="Read the providers' health from the database (default on).",
+        ),
+    ] = True,
+) -> None:
+    """Show which model serves each alias, in the order a call now tries them, with health.
+
+    Health (score, circuit, calls, errors, median latency) is what the processes
+    calling the models (workers, the chat, CLI runs) recorded in the last
+    ``health_fresh_s``; a model with none made no call yet. Without a database
+    the routing is shown alone.
+    """
+    import json
+
     from rich.table import Table
 
     from devfactory.models.router import ModelRouter
     from devfactory.terminal import styled
 
-    router = ModelRouter(get_settings())
+    settings = get_settings()
+    router = ModelRouter(settings)
+    merged: dict[str, dict[str, Any]] = {}
+    problem = ""
+    if health:
+        try:
+            merged = _read_health(settings)
+        except Exception as exc:  # noqa: BLE001 - the routing is still worth showing
+            from devfactory.redact import redact
+
+            problem = f"health not shown: {redact(str(exc)).splitlines()[0][:200]}"
+    rows = router.view(merged)
+    if as_json:
+        doc = {"ollama": router.ollama_host, "models": rows, "health_problem": problem}
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+        return
     table = Table(title=f"Ollama: {router.ollama_host}")
-    for col in ("alias", "model", "available"):
+    for col in ("alias", "order", "model", "available", "$/Mtok", "score", "circuit"):
         table.add_column(col)
-    for alias, label, ok in router.describe():
-        table.add_row(alias, label, styled("yes", "green") if ok else styled("no", "dim"))
+    for col in ("calls", "errors", "timeouts", "p50 ms"):
+        table.add_column(col, justify="right")
+    for row in rows:
+        found = row["health"] or {}
+        if row["over_ceiling"]:
+            shown = styled("over ceiling", "yellow")
+        else:
+            shown = styled("yes", "green") if row["available"] else styled("no", "dim")
+        circuit = str(found.get("breaker", "-"))
+        colour = {"closed": "green", "open": "red", "half_open": "yellow"}.get(circuit, "dim")
+        score = found.get("score")
+        table.add_row(
+            row["alias"] + (" (cheapest)" if row["prefer"] == "cheapest" else ""),
+            str(row["order"] or "-"),
+            row["model"],
+            shown,
+            f"{row['usd_per_mtok']:g}",
+            "-" if score is None else f"{score:.2f}",
+            styled(circuit, colour),
+            str(found.get("calls", "-")),
+            str(found.get("errors", "-")),
+            str(found.get("timeouts", "-")),
+            "-" if found.get("p50_ms") is None else str(found["p50_ms"]),
+        )
     common.console.print(table)
+    if problem:
+        common.err.print(styled(problem, "yellow"))
+
+
+def _read_health(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Return every model's health merged over the processes that call models."""
+    from devfactory.store.db import open_pool, prepare
+    from devfactory.store.health import HealthStore
+
+    database = prepare(settings)  # its errors are shown, with the routing still
+    pool = open_pool(database.dsn, max_size=1, timeout=settings.database_connect_timeout_s)
+    try:
+        found = HealthStore(pool).read(settings.health_fresh_s)
+    finally:
+        pool.close()
+    return {label: h.as_dict() for label, h in found.items()}

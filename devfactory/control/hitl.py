@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.control.budget import Caps
-from devfactory.control.policy import PauseKind, Policy
+from devfactory.control.policy import PauseKind, Policy, Priority
+from devfactory.control.requests import Alternative
 
 DecisionAction = Literal["approve", "reject", "modify", "answer", "revise"]
 
@@ -24,6 +25,8 @@ ACTIONS: dict[str, tuple[DecisionAction, ...]] = {
     "review": ("approve", "revise", "reject"),
     "blocked": ("answer", "reject"),
     "clarification": ("answer", "reject"),
+    "merge": ("approve", "reject"),
+    "hold": ("approve",),  # go on now: the operator's hold is lifted for this stage
 }
 
 # What a person types with an action, as the CLI and the chat ask for it.
@@ -40,6 +43,8 @@ HELP: dict[str, str] = {
     "review": "approve the result, revise it with feedback, or reject it",
     "blocked": "answer with guidance and the team tries again, or reject to fail the run",
     "clarification": "answer the team's question, or reject and let it decide alone",
+    "merge": "approve to merge the run's branch into its repository, or reject to keep it apart",
+    "hold": "approve to let the held stage go on now",
 }
 
 
@@ -48,8 +53,31 @@ HELP: dict[str, str] = {
 POLICY_PREFIX = "policy:"
 
 
+class Estimate(BaseModel):
+    """The estimated cost to finish a run: what it spent, and the stages still to run.
+
+    An estimate, and says so: the average spend per finished stage times the
+    stages left (the spend so far stands for one stage when none finished).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spent_tokens: int = Field(default=0, ge=0)
+    spent_cost_usd: float = Field(default=0.0, ge=0)
+    stages_done: int = Field(default=0, ge=0)
+    stages_left: int = Field(default=0, ge=0)
+    tokens_to_finish: int = Field(default=0, ge=0)
+    cost_to_finish_usd: float = Field(default=0.0, ge=0)
+    basis: str = Field(default="", max_length=300)
+
+
 class Pause(BaseModel):
-    """One question a run is waiting on."""
+    """One question a run is waiting on, with what a person needs to decide it.
+
+    The request's fields after ``details`` are filled by ``graph/requests.py``
+    from the run's state and the matched approval rule; a pause recorded
+    before they existed reads with their defaults.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +89,20 @@ class Pause(BaseModel):
     roles: tuple[str, ...]
     details: dict[str, Any] = Field(default_factory=dict)
     error: str = ""  # why the last answer to this pause was refused
+    rule: str = Field(default="", max_length=60)  # the approval rule that decides it
+    reasoning: str = Field(default="", max_length=4000)
+    sources: tuple[str, ...] = Field(default=(), max_length=60)  # stage records, files
+    estimate: Estimate | None = None
+    risk_factors: tuple[str, ...] = Field(default=(), max_length=20)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    priority: Priority = "MEDIUM"
+    deadline_s: float | None = Field(default=None, gt=0)  # after the run paused; None: never
+    alternatives: tuple[Alternative, ...] = Field(default=(), max_length=10)
+    refused_alternatives: tuple[str, ...] = Field(default=(), max_length=10)
+
+    def alternative(self, ident: str) -> Alternative | None:
+        """Return the offered alternative ``ident`` names (None: not offered)."""
+        return next((a for a in self.alternatives if a.id == ident), None)
 
 
 class Decision(BaseModel):
@@ -73,6 +115,7 @@ class Decision(BaseModel):
     by: str = Field(min_length=1, max_length=120)
     role: str = Field(min_length=1, max_length=60)
     caps: Caps | None = None  # budget override: the new run caps
+    alternative: str | None = Field(default=None, max_length=120)  # the chosen one's id
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -88,7 +131,8 @@ class Decision(BaseModel):
     def summary(self) -> str:
         """One line for the audit trail."""
         text = f": {self.text}" if self.text else ""
-        return f"{self.action} by {self.actor}{text}"[:2000]
+        chose = f" (alternative {self.alternative})" if self.alternative else ""
+        return f"{self.action}{chose} by {self.actor}{text}"[:2000]
 
 
 class DecisionError(ValueError):
@@ -124,9 +168,33 @@ def check_decision(pause: Pause, decision: Decision) -> None:
             f"role {decision.role!r} may not answer a {pause.kind} pause; "
             f"allowed roles: {', '.join(pause.roles)}"
         )
-    if needs_text(pause.kind, decision.action) and not decision.text.strip():
+    if decision.alternative is not None:
+        _check_alternative(pause, decision)
+    elif needs_text(pause.kind, decision.action) and not decision.text.strip():
         if decision.action == "reject":
             raise DecisionError("reject needs a reason")
         raise DecisionError(f"{decision.action} needs text (the answer, feedback or requirement)")
     if decision.caps is not None and pause.kind != "budget":
         raise DecisionError("new budget caps can only answer a budget pause")
+
+
+def alternative_action(pause: Pause) -> DecisionAction:
+    """Return the action that picks an alternative on ``pause``: approve, else answer."""
+    return "approve" if "approve" in pause.actions else "answer"
+
+
+def _check_alternative(pause: Pause, decision: Decision) -> None:
+    """Refuse an alternative the pause did not offer, or one picked with the wrong action."""
+    chosen = pause.alternative(decision.alternative or "")
+    if chosen is None:
+        offered = ", ".join(a.id for a in pause.alternatives) or "none"
+        raise DecisionError(
+            f"this {pause.kind} pause offers no alternative {decision.alternative!r}; "
+            f"offered: {offered}"
+        )
+    if decision.action != alternative_action(pause):
+        raise DecisionError(
+            f"an alternative is picked with {alternative_action(pause)}, not {decision.action}"
+        )
+    if chosen.kind == "narrow_scope" and not decision.text.strip():
+        raise DecisionError("narrow_scope needs the narrowed requirement as text")

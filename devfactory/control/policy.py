@@ -9,7 +9,8 @@ scores are measured outside this package, in graph/screening.py) adds risk
 factors by meaning; this module only compares them with the file's thresholds.
 
 Why one module: it is the policy file's schema and the rules read from it
-(risk floor, injection, roles, approval decision, screening thresholds); each
+(risk floor, injection, roles, approval decision, screening thresholds, and
+the schema of the approval rules that control/requests.py applies); each
 rule reads fields the others define, and splitting the model from its rules
 would leave two halves of one file format.
 """
@@ -22,10 +23,10 @@ from enum import StrEnum
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Risk(StrEnum):
@@ -41,8 +42,36 @@ class Risk(StrEnum):
         return ("LOW", "MEDIUM", "HIGH").index(self.value)
 
 
-PauseKind = Literal["governance", "budget", "review", "blocked", "clarification"]
+PauseKind = Literal["governance", "budget", "review", "blocked", "clarification", "merge", "hold"]
 Action = Literal["proceed", "notify", "approve"]
+
+# What an approval rule is about: the pause kinds as the policy file groups them (a
+# stage that is blocked or asks a question no team could answer is a stage gate).
+ActionKind = Literal["governance", "stage_gate", "budget", "review", "merge", "hold"]
+ACTION_OF: dict[str, ActionKind] = {
+    "governance": "governance",
+    "budget": "budget",
+    "review": "review",
+    "blocked": "stage_gate",
+    "clarification": "stage_gate",
+    "merge": "merge",
+    "hold": "hold",
+}
+Priority = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+PRIORITIES: tuple[Priority, ...] = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+# Other courses a person may pick instead of the asked one (their effect: graph/requests.py).
+AlternativeKind = Literal["cheaper_model", "drop_stage", "narrow_scope"]
+ALTERNATIVE_KINDS: tuple[AlternativeKind, ...] = ("cheaper_model", "drop_stage", "narrow_scope")
+# The extra checks a rule may ask before it auto-approves (control/requests.py runs them).
+ExtraCheck = Literal[
+    "final_checks_passed", "no_new_risk_factors", "no_blocked_stages", "within_budget"
+]
+# What the watchdog does with a request past its deadline: the unattended rule of its kind
+# (what expiry did before rules had their own), approve, reject, wait for ever, or pick the
+# offered alternative of a kind ("alternative:cheaper_model").
+EXPIRY_CHOICES = ("unattended", "approve", "reject", "wait")
+# Roles of the pause kinds added after policy files were written (an older file still loads).
+LATER_KIND_ROLES: dict[str, list[str]] = {"merge": ["approver", "admin"], "hold": ["admin"]}
 
 # The factor of a text the independent check could not vouch for (it fails closed).
 UNCHECKED = "the independent risk check could not vouch for the text"
@@ -92,6 +121,67 @@ class ApprovalRules(BaseModel):
     budget_tokens_over: int | None = Field(default=None, ge=0)
     budget_cost_over_usd: float | None = Field(default=None, ge=0)
     confidence_below: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class ApprovalRule(BaseModel):
+    """One rule of ``approval_rules``: which requests it matches and how they are decided.
+
+    A rule matches a request by team (or "any"), action kind and risk (or "any");
+    the first match wins and each kind has a default (``control/requests.py``).
+    ``auto_approve`` lets the policy approve, signed ``policy:rule:<name>``, when
+    the thresholds and ``checks`` all hold; otherwise a person in ``roles`` (the
+    ``roles`` of the pause kind when empty) decides before ``deadline_s`` (None:
+    the ``pause_expiry_s`` setting), after which ``on_expiry`` applies.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    action: ActionKind
+    team: str = Field(default="any", min_length=1, max_length=60)
+    risk: Risk | Literal["any"] = "any"
+    auto_approve: bool = False
+    roles: tuple[str, ...] = ()
+    max_cost_usd: float | None = Field(default=None, ge=0, le=1_000_000)
+    max_tokens: int | None = Field(default=None, ge=0, le=10_000_000_000)
+    min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    checks: tuple[ExtraCheck, ...] = ()
+    priority: Priority = "MEDIUM"
+    deadline_s: float | None = Field(default=None, gt=0, le=365 * 86400)
+    on_expiry: str = "unattended"
+    alternatives: tuple[AlternativeKind, ...] = ALTERNATIVE_KINDS  # kinds it lets teams offer
+
+    @field_validator("on_expiry")
+    @classmethod
+    def _known_expiry(cls, value: str) -> str:
+        kind = value.removeprefix("alternative:")
+        if value in EXPIRY_CHOICES or (kind != value and kind in ("cheaper_model", "drop_stage")):
+            return value
+        raise ValueError(
+            f"on_expiry {value!r} is not one of {', '.join(EXPIRY_CHOICES)}, "
+            "alternative:cheaper_model, alternative:drop_stage"
+        )
+
+    def model_post_init(self, __context: object) -> None:
+        """Refuse a rule that could not act as written."""
+        if self.auto_approve and self.action in ("stage_gate", "hold"):
+            raise ValueError(
+                f"rule {self.name}: a {self.action} request asks a person for guidance; "
+                "it cannot be auto-approved"
+            )
+        if self.action == "hold" and self.on_expiry != "wait":
+            raise ValueError(f"rule {self.name}: a hold never expires (on_expiry: wait)")
+        unknown = sorted(set(self.roles) - set(ROLES))
+        if unknown:
+            raise ValueError(f"rule {self.name} names unknown roles {unknown}")
+
+    def matches(self, action: ActionKind, team: str | None, risk: Risk | None) -> bool:
+        """Say whether the rule is about a request of ``action`` by ``team`` at ``risk``."""
+        return (
+            self.action == action
+            and (self.team == "any" or self.team == (team or ""))
+            and (self.risk == "any" or self.risk == risk)
+        )
 
 
 class Calibration(BaseModel):
@@ -236,6 +326,7 @@ class UnattendedRules(BaseModel):
     budget: Literal["stop", "wait"] = "stop"  # no override at the warning line
     scope: Literal["reject", "wait"] = "reject"  # later text past the approved scope
     governance: Literal["pre_approved", "wait"] = "pre_approved"
+    merge: Literal["approve", "wait"] = "wait"  # an unattended run never merges by itself
 
 
 class Policy(BaseModel):
@@ -244,7 +335,10 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     risk_actions: dict[Risk, Action]
-    approval_rules: ApprovalRules = ApprovalRules()
+    # Reasons for a governance approval whatever the risk (the file's ``approval_triggers``;
+    # a file that still calls this mapping ``approval_rules`` is read the same).
+    approval_triggers: ApprovalRules = ApprovalRules()
+    approval_rules: tuple[ApprovalRule, ...] = ()  # first match wins (control/requests.py)
     roles: dict[PauseKind, tuple[str, ...]]
     # Roles that may see every run (stages, pauses, files); others see only their own.
     see_all_runs: tuple[str, ...] = ()
@@ -252,6 +346,19 @@ class Policy(BaseModel):
     injection: RiskRule
     screening: ScreeningRules
     unattended: UnattendedRules = UnattendedRules()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_files(cls, data: Any) -> Any:
+        """Read a file written before approval rules were a list, or before merge and hold."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("approval_rules"), dict):
+            data["approval_triggers"] = data.pop("approval_rules")
+        if isinstance(data.get("roles"), dict):
+            data["roles"] = {**LATER_KIND_ROLES, **data["roles"]}
+        return data
 
     def model_post_init(self, __context: object) -> None:
         """Require an action for every level and roles for every pause kind."""
@@ -265,6 +372,10 @@ class Policy(BaseModel):
         unknown = sorted(named - set(ROLES))
         if unknown:
             raise ValueError(f"policy names unknown roles {unknown}; roles: {', '.join(ROLES)}")
+        names = [r.name for r in self.approval_rules]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"approval_rules names {twice} more than once")
 
     def may_see_run(self, name: str, role: str, owner: str | None) -> bool:
         """Say whether ``name`` in ``role`` may see (and act on) a run ``owner`` started."""
@@ -382,7 +493,7 @@ class Policy(BaseModel):
                 )
         reasons.extend(why)
         action = self.risk_actions[risk]
-        rules = self.approval_rules
+        rules = self.approval_triggers
         if action != "approve":
             if assessment is not None and assessment.confidence < rules.confidence_below:
                 risk, action = Risk.HIGH, "approve"

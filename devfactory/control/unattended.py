@@ -29,15 +29,17 @@ from devfactory.control.hitl import (
     DecisionAction,
     DecisionError,
     Pause,
+    alternative_action,
     check_decision,
 )
 from devfactory.control.policy import ROLES, PauseKind, Policy
+from devfactory.control.requests import named_rule, on_expiry
 
 ACTOR = f"{POLICY_PREFIX}unattended"
 
 # What a rule answers: each pause kind, and "scope" (a governance pause on text
 # that reaches the teams after the requirement was approved).
-Rule = Literal["governance", "scope", "budget", "review", "blocked", "clarification"]
+Rule = Literal["governance", "scope", "budget", "review", "blocked", "clarification", "merge"]
 RULES: tuple[Rule, ...] = get_args(Rule)
 
 # What each rule's choice decides: the action, and the reason recorded with it.
@@ -57,6 +59,7 @@ OUTCOMES: dict[tuple[Rule, str], tuple[DecisionAction, str]] = {
         "reject",
         "no budget override in an unattended run: the run stops at the warning line",
     ),
+    ("merge", "approve"): ("approve", "the unattended run's branch is merged by policy"),
     ("scope", "reject"): (
         "reject",
         "text past the approved scope is rejected by policy in an unattended run",
@@ -79,6 +82,8 @@ class PreApproval(BaseModel):
 def rule_of(pause: Pause, rule: Rule | None = None) -> Rule:
     """Return the rule that answers ``pause``: ``rule`` when named, else its kind's."""
     kind: PauseKind = pause.kind
+    if kind == "hold":
+        raise ValueError("no unattended rule answers a hold")
     return rule or kind
 
 
@@ -102,7 +107,7 @@ def check_pre_approver(policy: Policy, by: str, role: str) -> None:
         )
 
 
-def _least_trusted(roles: tuple[str, ...]) -> str:
+def least_trusted(roles: tuple[str, ...]) -> str:
     """Return the least trusted of ``roles`` (in ``ROLES`` order): the one the policy acts in."""
     return next((r for r in ROLES if r in roles), roles[0])
 
@@ -143,6 +148,8 @@ def answer(
         pre_approval: the project's standing pre-approval, if any.
 
     """
+    if pause.kind == "hold":
+        return None  # a stage an operator held waits for the operator
     name = rule_of(pause, rule)
     choice = getattr(policy.unattended, name)
     if choice == "wait" or not pause.roles:
@@ -152,11 +159,66 @@ def answer(
     else:
         action, reason = OUTCOMES[(name, choice)]
         text = f"{reason} (unattended rule {name}: {choice})"
-        decision = Decision(action=action, text=text, by=ACTOR, role=_least_trusted(pause.roles))
+        decision = Decision(action=action, text=text, by=ACTOR, role=least_trusted(pause.roles))
     if decision is None:
         return None
     try:
         check_decision(pause, decision)
     except DecisionError:
         return None  # the policy file no longer lets this rule answer: a person decides
+    return decision
+
+
+EXPIRY = f"{POLICY_PREFIX}expiry"
+
+
+def expired(
+    pause: Pause,
+    policy: Policy,
+    *,
+    waited_s: float,
+    deadline: str = "pause_expiry_s",
+    project: str = "default",
+    pre_approval: PreApproval | None = None,
+) -> Decision | None:
+    """Return the decision on a request past its deadline, by its rule's ``on_expiry``.
+
+    The decision is signed ``policy:expiry`` and says how long the request
+    waited and which rule decided. "unattended" answers as the kind's
+    unattended rule would (what expiry did before rules had their own);
+    ``deadline`` names where the deadline came from (the setting, or the rule).
+    "wait", a hold, and a rule whose decision the pause would refuse leave it
+    to a person (None).
+    """
+    rule = named_rule(policy, pause.rule, pause.kind)
+    plan = on_expiry(rule, pause.kind, pause.alternatives)
+    waited = (
+        f"the pause waited {waited_s:g} s for a person ({deadline}) and EXPIRED (rule {rule.name}"
+    )
+    role = least_trusted(pause.roles) if pause.roles else ""
+    if plan.action == "wait" or not role:
+        return None
+    if plan.action == "unattended":
+        ruled = answer(pause, policy, project=project, pre_approval=pre_approval)
+        if ruled is None:
+            return None
+        text = f"{waited}: on_expiry unattended); {ruled.text}"
+        decision = ruled.model_copy(update={"by": EXPIRY, "text": text[:8000]})
+    elif plan.action == "alternative" and plan.alternative is not None:
+        text = f"{waited}: on_expiry picks {plan.alternative.title})"
+        decision = Decision(
+            action=alternative_action(pause),
+            text=text[:8000],
+            by=EXPIRY,
+            role=role,
+            alternative=plan.alternative.id,
+        )
+    else:
+        verb = "approved" if plan.action == "approve" else "rejected"
+        text = f"{waited}: on_expiry {plan.action}); {verb} by policy"
+        decision = Decision(action=plan.action, text=text[:8000], by=EXPIRY, role=role)  # type: ignore[arg-type]
+    try:
+        check_decision(pause, decision)
+    except DecisionError:
+        return None
     return decision

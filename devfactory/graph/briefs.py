@@ -4,12 +4,14 @@ Drafting gets a compact brief (identity line and standards as the system
 message; requirement, upstream work and the file to write as the task): small
 models write real files from it, and echo long instruction blocks instead.
 The report gets the team's whole identity (SOUL, AGENTS, TOOLS), because
-judging the work is where its values matter.
+judging the work is where its values matter. A run that changes an existing
+repository adds what a draft needs of it (``repository_brief``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -19,6 +21,7 @@ from devfactory.graph.prompts import render_prompt
 from devfactory.graph.tools import clarification_tool
 from devfactory.memory.packing import Count, Upstream, approx_tokens, excerpt, pack
 from devfactory.settings import Settings
+from devfactory.software.repository import base_text
 from devfactory.teams.checks import describe_checks
 from devfactory.teams.spec import Deliverable, TeamSpec
 
@@ -181,6 +184,10 @@ def draft_messages(
         budget=settings.context_tokens,
         count=count,
     )
+    if state.get("repository"):
+        brief = "\n\n".join(
+            filter(None, [brief, repository_brief(state["repository"], item, settings, previous)])
+        )
     ask = render_prompt(
         "draft_artifact",
         context=f"{context}\n\n{brief}" if brief else context,
@@ -195,6 +202,35 @@ def draft_messages(
         notes=render_notes(notes),
     )
     return [SystemMessage(system), HumanMessage(ask)]
+
+
+def repository_brief(
+    repository: Mapping[str, Any], item: Deliverable, settings: Settings, previous: str
+) -> str:
+    """Say what a draft needs of the repository the run changes.
+
+    The build plan sees the repository's map (its tree, public names and
+    tests), so that it plans an existing file as changed, never as new; a file
+    that exists is shown to its team as it stands on the base branch (unless
+    the team already has a version of its own to start from), so the team
+    changes it rather than writing it anew.
+    """
+    if item.format == "build-plan":
+        return str(repository.get("map", ""))
+    if previous or item.path not in set(repository.get("paths") or ()):
+        return ""
+    content = base_text(
+        Path(str(repository.get("folder", ""))),
+        str(repository.get("base_commit", "")),
+        item.path,
+        limit=settings.repo_file_chars,
+        timeout=settings.repo_git_timeout_s,
+    )
+    if content is None:
+        return ""
+    return render_prompt(
+        "existing_file", path=item.path, base=repository.get("base", ""), content=content
+    )
 
 
 def render_checks(checks: Sequence[str]) -> str:

@@ -1,7 +1,8 @@
 """The budget check a stage runs before every attempt, with its pause for an override.
 
 At the warning line a person approves going on (optionally raising the run's
-caps) or stops the run; at the cap the stage stops. Nothing with side effects
+caps, or picking an alternative: the cheaper model, or dropping a later stage)
+or stops the run; at the cap the stage stops. Nothing with side effects
 happens before the interrupt, so a resumed node reaches it again unchanged.
 """
 
@@ -19,8 +20,9 @@ from devfactory.events import Notice
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
-from devfactory.graph.hitl import decide
+from devfactory.graph.hitl import decide, requested
 from devfactory.graph.lifecycle import task_key
+from devfactory.graph.requests import course_update
 from devfactory.teams.spec import TeamSpec
 
 
@@ -71,6 +73,9 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Conte
     )
     decision = decide(pause, state, runtime)  # unattended: no override, the run stops
     out.update["decisions"] = {task_key(): {"kind": "budget", **decision.model_dump(mode="json")}}
+    course = course_update(requested(pause, state, runtime), decision)
+    if course:  # an alternative: the cheaper model, or a later stage dropped
+        out.update["course"] = course
     if decision.action == "reject":
         out.stop, out.stopped_by = (
             f"budget override refused: {decision.summary()} ({lines})",

@@ -1,7 +1,8 @@
 """Build a run graph from a pipeline definition and the team registry.
 
 ``governance -> [approval] -> plan -> stages (the pipeline's DAG) -> validate
--> review``, with the review looping back to the first stages on revise.
+-> review [-> merge]``, with the review looping back to the first stages on revise; a
+run that delivers into a repository ends at the merge gate.
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ from langgraph.graph import END, START, StateGraph
 
 from devfactory.graph.binding import bind
 from devfactory.graph.context import Context
-from devfactory.graph.control import REVIEW, VALIDATE, RunSetup, plan, review, validate
+from devfactory.graph.control import (
+    MERGE,
+    REVIEW,
+    VALIDATE,
+    RunSetup,
+    plan,
+    review,
+    validate,
+)
+from devfactory.graph.delivery import merge
 from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN, approval, govern
 from devfactory.graph.hitl import waits_for
 from devfactory.graph.stage import make_team_node
@@ -46,12 +56,18 @@ def build_graph(
             builder.add_edge(stage.needs[0], stage.team)
         elif stage.needs:
             builder.add_edge(list(stage.needs), stage.team)
-    builder.add_node(VALIDATE, bind(validate, setup), destinations=(REVIEW, *first, END))
+    builder.add_node(VALIDATE, bind(validate, setup), destinations=(REVIEW, MERGE, *first, END))
     builder.add_node(
         REVIEW,
         bind(review, setup),
-        destinations=(*first, END),
+        destinations=(MERGE, *first, END),
         metadata=waits_for("a review of the finished run"),
+    )
+    builder.add_node(
+        MERGE,
+        bind(merge, setup),
+        destinations=(END,),
+        metadata=waits_for("a merge of the run's branch into its repository"),
     )
     sinks = list(pipeline.sinks)
     builder.add_edge(sinks if len(sinks) > 1 else sinks[0], VALIDATE)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devfactory.control.budget import PriceTable, Spend, load_prices
+from devfactory.control.overrides import Hold, Overrides
 from devfactory.control.policy import Policy, load_policy
 from devfactory.control.unattended import PreApproval
 from devfactory.settings import Settings, get_settings
@@ -39,6 +40,10 @@ class Context:
             governance approval proceeds on it), read by the runner; None: there is none.
         record: keeps each event a node emits before the node's writes are saved
             (the runner's recorder, ``graph/emit.py``); None: events are only streamed.
+        overrides: reads the operator's controls now (held teams, confidence
+            thresholds; ``operations.py``, cached under a second); None: there are none.
+        live_caps: reads the caps an admin set for the run's project now (None from
+            it: none were); the budget check applies their project caps at each attempt.
 
     """
 
@@ -52,6 +57,20 @@ class Context:
     pre_approval: PreApproval | None = None
     sandbox: Sandbox | None = None
     record: Callable[[Event], None] | None = None
+    overrides: Callable[[], Overrides] | None = None
+    live_caps: Callable[[], Mapping[str, Any] | None] | None = None
+
+    def held(self, team: str) -> Hold | None:
+        """Return the operator's hold on ``team`` (None: it may work)."""
+        return self.overrides().teams.get(team) if self.overrides is not None else None
+
+    def threshold(self, team: str, default: float) -> float:
+        """Return ``team``'s confidence threshold: an admin's override, else ``default``."""
+        return self.overrides().threshold(team, default) if self.overrides else default
+
+    def project_caps(self) -> Mapping[str, Any] | None:
+        """Return the caps an admin set for the run's project now (None: none, or not read)."""
+        return self.live_caps() if self.live_caps is not None else None
 
     def model_source(self) -> ModelSource:
         """Return the model source for this invocation."""

@@ -7,6 +7,10 @@ lists them (``destinations=``) and the drawn graph is the graph that runs.
 
 A reviewer's revision is new scope: it is screened (``scope.vet``) before any
 team reads it, and waits for an approver when it goes past what was approved.
+
+A run that delivers into an existing repository (its state's ``repository``)
+has the repository's old tests in its final checks, and after its review goes
+to the ``merge`` gate (``graph/delivery.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from devfactory.graph.hitl import decide
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import vet
+from devfactory.graph.stage.setup import left_out
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import (
     RESET,
@@ -40,11 +45,14 @@ from devfactory.graph.state import (
 )
 from devfactory.pipelines import Pipeline
 from devfactory.software.plan import BuildPlan
+from devfactory.software.repository import repository_files
+from devfactory.software.validator import CODE_CHECKS, Check, ExistingTestsCheck
 from devfactory.teams.checks import run_artifact_checks
 from devfactory.teams.registry import TeamRegistry
 
 VALIDATE = "validate"
 REVIEW = "review"
+MERGE = "merge"
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,7 @@ def cross_check(
     problems = []
     for team in setup.pipeline.teams:
         record = stages.get(team)
-        if record is not None and record.get("stopped_by") == "plan":
+        if record is not None and left_out(record):
             continue
         if record is None or record["outcome"] != StageOutcome.PASSED:
             problems.append(f"stage {team} has no passed result")
@@ -169,8 +177,14 @@ def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | No
     from devfactory.sandbox.runner import SandboxUnavailableError
 
     files = workspace_files(stages, [])
+    repository = state.get("repository")
+    checks: tuple[Check, ...] = CODE_CHECKS
+    if repository:  # the repository's own tests, as they were, must still pass
+        checks = (*CODE_CHECKS, existing_tests(repository, runtime))
     try:
-        found = run_code_checks(build_plan, files, runtime, teams=list(stages))
+        found = run_code_checks(
+            build_plan, files, runtime, teams=list(stages), repository=repository, checks=checks
+        )
     except SandboxUnavailableError as exc:
         return FinalChecks.not_run(f"not run: {exc}")
     except Exception as exc:  # noqa: BLE001 - the run fails with the reason, it never crashes
@@ -187,6 +201,15 @@ def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | No
             for team in dict.fromkeys(p.owner for p in found.problems if p.owner in stages)
         },
     )
+
+
+def existing_tests(repository: Mapping[str, Any], runtime: Runtime[Context]) -> ExistingTestsCheck:
+    """Return the check of the repository's own tests, with its base branch's files."""
+    settings = runtime.context.settings
+    base = repository_files(
+        repository, max_bytes=settings.repo_read_bytes, timeout=settings.repo_git_timeout_s
+    )
+    return ExistingTestsCheck(base, tuple(repository.get("tests") or ()))
 
 
 def prior_files(stages: Mapping[str, Any]) -> dict[str, dict[str, str]]:
@@ -249,6 +272,8 @@ def validate(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Com
     update["final_checks"] = built.model_dump(mode="json") if built else None
     update |= mover.to(Phase.AWAITING_REVIEW, reason="deliverables validated")
     if not runtime.context.settings.review_required:
+        if state.get("repository"):  # the branch goes back to its repository first
+            return Command(goto=MERGE, update=update)
         done = RunOutcome.completed(built)
         update |= mover.end(done, actor="policy", reason="final review not required")
         return Command(goto=END, update=update)
@@ -291,6 +316,8 @@ def review(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comma
         "decisions": {task_key(): {"kind": "review", **decision.model_dump(mode="json")}}
     }
     actor, summary = decision.actor, decision.summary()
+    if decision.action == "approve" and state.get("repository"):
+        return Command(goto=MERGE, update=update)  # the merge is a gate of its own
     if decision.action == "approve":
         done = RunOutcome.completed(final_checks_of(state))
         update |= mover.end(done, actor=actor, reason=summary)

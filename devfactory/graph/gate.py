@@ -33,13 +33,21 @@ class Verdict:
         return "; ".join(self.problems)[:600]
 
 
-def inspect(spec: TeamSpec, result: TaskResult, expected: Sequence[str] | None = None) -> list[str]:
+def inspect(
+    spec: TeamSpec,
+    result: TaskResult,
+    expected: Sequence[str] | None = None,
+    threshold: float | None = None,
+) -> list[str]:
     """List everything that keeps ``result`` from passing ``spec``'s gate.
 
     ``expected`` are the paths the team had to write this stage (its documents
     and the files the build plan gives it); by default its documents.
+    ``threshold`` is the confidence it needs: an admin's override set at run
+    time (``Context.threshold``), else the team's own.
     """
     expected = spec.deliverable_paths if expected is None else tuple(expected)
+    needed = spec.confidence_threshold if threshold is None else threshold
     problems: list[str] = []
     if result.status is Status.NEEDS_CLARIFICATION and result.clarification_needed:
         ask = result.clarification_needed
@@ -49,10 +57,10 @@ def inspect(spec: TeamSpec, result: TaskResult, expected: Sequence[str] | None =
         )
     elif result.status is not Status.COMPLETE:
         problems.append(f"status is {result.status.value}: {'; '.join(result.blockers)}")
-    if result.confidence < spec.confidence_threshold:
+    if result.confidence < needed:
         problems.append(
             f"confidence {result.confidence:.2f} is below the team's threshold "
-            f"{spec.confidence_threshold:.2f}: improve the deliverables until every "
+            f"{needed:.2f}: improve the deliverables until every "
             "acceptance criterion holds, then report your honest confidence"
         )
     produced = {a.path for a in result.artifacts}
@@ -74,8 +82,11 @@ def assess(
     max_attempts: int,
     extra_problems: Sequence[str] = (),
     expected: Sequence[str] | None = None,
+    threshold: float | None = None,
 ) -> Verdict:
     """Decide the route for ``result`` on its ``attempt``-th try (1-based).
+
+    ``threshold``: the confidence needed, when not the team's own (``inspect``).
 
     ``extra_problems`` are found before the report (a draft that was cut or
     empty, a plan refused, the sandbox's failures on the team's files) and
@@ -87,7 +98,7 @@ def assess(
     question for another team goes to the clarification broker while an
     attempt is left to use its answer.
     """
-    problems = [*extra_problems, *inspect(spec, result, expected)]
+    problems = [*extra_problems, *inspect(spec, result, expected, threshold)]
     if not problems:
         return Verdict(Route.PASS)
     asking = result.status is Status.NEEDS_CLARIFICATION and result.clarification_needed

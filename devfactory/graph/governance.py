@@ -25,9 +25,10 @@ from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
-from devfactory.graph.hitl import decide
+from devfactory.graph.hitl import decide, requested
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.prompts import render_prompt
+from devfactory.graph.requests import course_update
 from devfactory.graph.screening import screen
 from devfactory.graph.state import RunState
 from devfactory.models.io import ask_structured, grammar_schema
@@ -129,16 +130,21 @@ def approval(
         "decisions": {task_key(): {"kind": "governance", **decision.model_dump(mode="json")}}
     }
     actor = decision.actor
-    if decision.action == "approve":
+    course = course_update(requested(pause, state, runtime), decision)
+    narrowed = "scope" in course  # the narrowed text is screened again, as a modify is
+    if course and not narrowed:
+        update["course"] = course
+    if decision.action == "approve" and not narrowed:
         update |= mover.to(Phase.APPROVED, actor=actor, reason=decision.summary())
         return Command(goto=PLAN, update=update)
     if decision.action == "reject":
         update |= mover.end(RunOutcome.rejected(decision.summary()), actor=actor)
         return Command(goto="__end__", update=update)
+    how = "narrowed (alternative narrow_scope)" if narrowed else "modified"
     update |= mover.to(
         Phase.GOVERNANCE_ANALYSIS,
         actor=actor,
-        reason=f"requirement modified: {decision.text}"[:2000],
+        reason=f"requirement {how}: {decision.text}"[:2000],
     )
     update["requirement"] = decision.text.strip()
     return Command(goto=GOVERNANCE, update=update)

@@ -20,6 +20,7 @@ from devfactory.events import DecisionRecorded
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.lifecycle import task_key
+from devfactory.graph.requests import auto_decision, enrich
 
 # node metadata naming what a node may stop the run for a person to give; the
 # graph views draw such nodes as waiting for a person (``drawing.py``), Studio shows it
@@ -55,12 +56,17 @@ def decide(
     *,
     rule: unattended.Rule | None = None,
 ) -> Decision:
-    """Answer ``pause`` by the unattended policy's rule when the run is unattended, else ask.
+    """Answer ``pause`` by an approval rule or the unattended policy, else ask a person.
 
-    The policy's decision is emitted as a ``DecisionRecorded`` (the runner
-    appends it to the audit log under the policy's name) and returned to the
-    node, which records it in ``decisions`` and its transitions as it would a
-    person's. A rule that leaves the pause to a person interrupts as usual.
+    The pause is first filled in as a request (``graph/requests.py``: its rule,
+    roles, sources, estimate, risk factors, confidence, priority, deadline and
+    alternatives). A rule that auto-approves it decides, signed
+    ``policy:rule:<name>``; an unattended run's rule decides next. Either
+    decision is emitted as a ``DecisionRecorded`` (the runner appends it to the
+    audit log under the policy's name) and returned to the node, which records
+    it in ``decisions`` and its transitions as it would a person's. Otherwise
+    the run interrupts as usual. Use ``requested`` to read the filled-in pause
+    (its alternatives) when applying the decision.
 
     Args:
         pause: what the run would ask.
@@ -69,7 +75,11 @@ def decide(
         rule: the rule that answers, when not the pause's kind ("scope").
 
     """
-    if state.get("unattended"):
+    scope = rule == "scope"
+    pause = requested(pause, state, runtime, scope=scope)
+    decision = auto_decision(pause, state, runtime, scope=scope)
+    name = pause.rule
+    if decision is None and state.get("unattended") and pause.kind != "hold":
         decision = unattended.answer(
             pause,
             runtime.context.get_policy(),
@@ -77,17 +87,25 @@ def decide(
             project=state.get("project") or "default",
             pre_approval=runtime.context.pre_approval,
         )
-        if decision is not None:
-            emit(
-                runtime,
-                DecisionRecorded(
-                    key=f"{task_key()}:{unattended.rule_of(pause, rule)}",
-                    pause=pause.kind,
-                    team=pause.team,
-                    question=pause.title,
-                    interrupts=[],
-                    **decision.model_dump(mode="json"),
-                ),
-            )
-            return decision
-    return ask_person(pause)
+        name = unattended.rule_of(pause, rule)
+    if decision is None:
+        return ask_person(pause)
+    emit(
+        runtime,
+        DecisionRecorded(
+            key=f"{task_key()}:{name}",
+            pause=pause.kind,
+            team=pause.team,
+            question=pause.title,
+            interrupts=[],
+            **decision.model_dump(mode="json"),
+        ),
+    )
+    return decision
+
+
+def requested(
+    pause: Pause, state: Mapping[str, Any], runtime: Runtime[Context], *, scope: bool = False
+) -> Pause:
+    """Return ``pause`` filled in as a request (the same on every run of the node)."""
+    return enrich(pause, state, runtime, scope=scope)

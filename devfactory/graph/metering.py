@@ -96,8 +96,16 @@ def spend_by_team_and_model(state: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def check(state: Mapping[str, Any], team: str, context: Context) -> BudgetCheck:
-    """Check the run, project and team caps before ``team``'s next model work."""
-    caps = state.get("budget") or {}
+    """Check the run, project and team caps before ``team``'s next model work.
+
+    The project's caps are the ones an admin set for it now, when one did
+    (``Context.project_caps``): a change made at run time holds from the next
+    attempt of every running run. The run's own caps stay the run's.
+    """
+    caps = dict(state.get("budget") or {})
+    live = context.project_caps()
+    if live and "project" in live:
+        caps["project"] = live["project"]
     spent = run_spend(state)
     planned = stage_plan_of(state)
     team_caps = (planned["team_caps"].get(team) if planned else None) or {}

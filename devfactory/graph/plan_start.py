@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from devfactory.software.plan import BuildPlan, FileRole, named_interfaces
@@ -181,7 +181,11 @@ def start_block(requirement: str, owners: Mapping[str, Sequence[FileRole]]) -> s
     )
 
 
-def tool_plan(requirement: str, owners: Mapping[str, Sequence[FileRole]]) -> BuildPlan | None:
+def tool_plan(
+    requirement: str,
+    owners: Mapping[str, Sequence[FileRole]],
+    existing: Collection[str] = (),
+) -> BuildPlan | None:
     """Return the whole build plan when the requirement's words settle it, else None.
 
     Tools before models: a requirement that names its module and states its
@@ -191,7 +195,9 @@ def tool_plan(requirement: str, owners: Mapping[str, Sequence[FileRole]]) -> Bui
     a tests file made by tools (``software/examples``), beside the one the tests'
     team writes. Every file goes to the pipeline's team for its kind, and the
     plan must pass ``check_plan`` like any other, or None is returned and the
-    model is asked.
+    model is asked. In a run that changes a repository, ``existing`` are its
+    files: a plan by tools writes whole files from skeletons, so where one of
+    its files exists the model plans instead, from the repository's map.
     """
     from devfactory.software.examples import PATH as EXAMPLES_PATH
     from devfactory.software.examples import examples_file
@@ -246,6 +252,8 @@ def tool_plan(requirement: str, owners: Mapping[str, Sequence[FileRole]]) -> Bui
         "entry_point": f"{facts.module}:{facts.app}" if facts.routes
         else f"python -m {facts.module}" if facts.usages else "",
     }  # fmt: skip
+    if set(existing) & {f["path"] for f in files}:
+        return None  # it would write an existing file anew
     try:
         made = BuildPlan.model_validate(plan)
     except ValueError:

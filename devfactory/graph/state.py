@@ -78,6 +78,9 @@ class RunInput(TypedDict):
     # Set at start and checkpointed, so a resumed run keeps it: every pause is answered
     # by the policy's unattended rules (control/unattended.py), bar a governance approval.
     unattended: NotRequired[bool]
+    # A run delivering into an existing repository (issue 29, intake.repository_state):
+    # its source (as shown), base, base_commit, branch, folder, map, tests and paths.
+    repository: NotRequired[dict[str, Any]]
 
 
 class RunState(RunInput):
@@ -98,6 +101,9 @@ class RunState(RunInput):
     clarifications: NotRequired[Keyed]
     notices: NotRequired[Keyed]
     budget_ack: NotRequired[Keyed]
+    # The course people chose among a request's alternatives (graph/requests.py): "model"
+    # (the alias the remaining stages use), "drop:<team>" (who dropped it), "scope".
+    course: NotRequired[Keyed]
     governance: NotRequired[dict[str, Any]]
     stage_plan: NotRequired[StagePlan]
     build_plan: NotRequired[KeptPlan]  # stored when the stage writing plan.json passes
@@ -126,6 +132,7 @@ class StageOutput(TypedDict):
     budget_ack: NotRequired[Keyed]
     budget: NotRequired[Keyed]
     build_plan: NotRequired[KeptPlan]
+    course: NotRequired[Keyed]
 
 
 class StageState(RunState):

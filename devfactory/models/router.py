@@ -1,16 +1,27 @@
 """Resolve model aliases to models through a configured fallback chain.
 
-Chat aliases resolve to a ``ResolvedModel`` (the first available entry, the
-later ones as runtime fallbacks); ``local/embed`` resolves to an ``Embedder``.
-``model_source`` is the one hook every entry point uses to get its models: the
-router, or what ``models_factory`` names (tests and plugins).
+Chat aliases resolve to a ``ResolvedModel`` (the available entries, in the
+configured order); ``local/embed`` resolves to an ``Embedder``. The router's
+models are watched by its ``HealthBook`` (``models/health.py``): each call's
+chain is ordered when it is made, so a link whose circuit is open is left out,
+a degraded one goes after the healthy ones, and a recovered one takes its place
+back. With everything healthy the order is the configured one, or, for an alias
+that prefers the cheapest, the cheapest first (``AliasRoute``). ``model_source``
+is the one hook every entry point uses to get its models: the router, or what
+``models_factory`` names (tests and plugins).
+
+Why one module: which model answers a call is one decision made of parts that
+must agree: the configured chain and its route, what is reachable, what is
+within the price ceiling, and the order each call takes by health. Readers
+(``devfactory models``, GET /models, the console) see that order from ``view``,
+computed by the same ``rank`` the calls use, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -21,8 +32,9 @@ import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from devfactory.control.budget import PriceTable, load_prices
 from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
 from devfactory.models.embedded import build_embedded, embedded_available
 from devfactory.models.embeddings import (
@@ -33,6 +45,7 @@ from devfactory.models.embeddings import (
     minilm_available,
     ollama_embedder,
 )
+from devfactory.models.health import HealthBook, HealthPolicy, Standing, WatchedModel
 from devfactory.redact import redact
 from devfactory.settings import Settings
 
@@ -58,18 +71,67 @@ class ModelEntry(BaseModel):
         return f"{self.provider}:{self.model}"
 
 
+class AliasRoute(BaseModel):
+    """How an alias picks among its healthy links (``models.yaml``'s mapping form)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefer: Literal["order", "cheapest"] = Field(
+        default="order",
+        description="order: the chain's order; cheapest: the cheapest healthy link first "
+        "(prices.yaml; ties keep the chain's order).",
+    )
+    max_usd_per_mtok: float | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="Leave out every link whose dearer price (input or output, USD per "
+        "million tokens) is above this; None: no ceiling.",
+    )
+
+
 class ModelsConfig(BaseModel):
-    """The parsed ``models.yaml``."""
+    """The parsed ``models.yaml``.
+
+    An alias is a list of links, or a mapping with the list under ``chain`` and
+    its ``AliasRoute`` options beside it (``prefer``, ``max_usd_per_mtok``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     aliases: dict[str, tuple[ModelEntry, ...]]
+    routes: dict[str, AliasRoute] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_routes(cls, data: Any) -> Any:
+        """Read the mapping form of an alias into its chain and its route."""
+        if not isinstance(data, dict) or not isinstance(data.get("aliases"), dict):
+            return data
+        aliases, routes = {}, dict(data.get("routes") or {})
+        for alias, value in data["aliases"].items():
+            if isinstance(value, dict):
+                options = dict(value)
+                if "chain" not in options:
+                    raise ValueError(f"alias {alias!r} is a mapping without a 'chain' list")
+                aliases[alias] = options.pop("chain")
+                routes[alias] = options
+            else:
+                aliases[alias] = value
+        return {**data, "aliases": aliases, "routes": routes}
 
     def model_post_init(self, __context: Any) -> None:
         """Require a non-empty chain for every alias the teams may name."""
         for alias in (*CHAT_ALIASES, EMBED_ALIAS):
             if not self.aliases.get(alias):
                 raise ValueError(f"models config has no chain for alias {alias!r}")
+        for alias in self.routes:
+            if alias not in self.aliases:
+                raise ValueError(f"models config routes an alias it does not chain: {alias!r}")
+
+    def route(self, alias: str) -> AliasRoute:
+        """Return how ``alias`` picks among its links (the chain's order by default)."""
+        return self.routes.get(alias) or AliasRoute()
 
     @classmethod
     def load(cls, settings: Settings) -> ModelsConfig:
@@ -81,21 +143,100 @@ class ModelsConfig(BaseModel):
         return cls.model_validate(yaml.safe_load(text))
 
 
+def rate(prices: PriceTable, label: str) -> float:
+    """Return what a link costs for routing: its dearer price, USD per million tokens."""
+    price = prices.price(label)
+    return max(price.input, price.output)
+
+
+def rank(
+    links: list[tuple[Standing, float, float]], prefer: Literal["order", "cheapest"]
+) -> list[int]:
+    """Return the indexes of ``(standing, score, rate)`` links in the order to try them.
+
+    Healthy links first, in the chain's order (or cheapest first, ties in the
+    chain's order); then degraded ones, best score first; blocked ones are left out.
+    """
+    ranked: list[tuple[int, float, int]] = []
+    for i, (standing, score, cost) in enumerate(links):
+        if standing is Standing.HEALTHY:
+            ranked.append((0, cost if prefer == "cheapest" else 0.0, i))
+        elif standing is Standing.DEGRADED:
+            ranked.append((1, -score, i))
+    return [i for _, _, i in sorted(ranked)]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """How a resolved alias orders its links at each call: by health, then by price."""
+
+    alias: str
+    book: HealthBook
+    prefer: Literal["order", "cheapest"] = "order"
+    rates: tuple[float, ...] = ()  # each link's ``rate``, in chain order
+
+    def order(self, labels: tuple[str, ...]) -> list[int]:
+        """Return the indexes of the links to try now, best first.
+
+        Healthy links come first (in the chain's order, or cheapest first), then
+        degraded ones (best score first); links whose circuit is open are left out.
+
+        Raises:
+            ModelUnavailableError: if every link's circuit is open.
+
+        """
+        found = [self.book.health(label) for label in labels]
+        rates = self.rates or (0.0,) * len(labels)
+        ranked = rank(
+            [(h.standing, h.score, r) for h, r in zip(found, rates, strict=True)], self.prefer
+        )
+        if not ranked:
+            waits = [
+                f"{h.label} (tried again in {h.retry_in_s:.0f} s)" if h.retry_in_s else h.label
+                for h in found
+            ]
+            raise ModelUnavailableError(
+                f"every model of {self.alias!r} is failing and its circuit is open: "
+                + ", ".join(waits)
+            )
+        return ranked
+
+
 @dataclass(frozen=True)
 class ResolvedModel:
-    """A chat model chosen for an alias, with the providers that back it up."""
+    """A chat model chosen for an alias, with the providers that back it up.
+
+    ``chat`` and ``label`` are the chain's first link (its tokenizer counts a
+    stage's context). With ``routing``, each call orders the links by health
+    (and price) when it is made; without it (a scripted model), the order is fixed.
+    """
 
     alias: str
     label: str
     chat: BaseChatModel
     bind_schema: Callable[[BaseChatModel, dict[str, Any]], Runnable[Any, Any]]
     fallbacks: tuple[ResolvedModel, ...] = field(default=())
+    routing: Routing | None = None
+
+    def _chain(self, make: Callable[[ResolvedModel], Runnable[Any, Any]]) -> Runnable[Any, Any]:
+        """Return the links made by ``make``, redacted, with fallbacks, ordered per call."""
+        links = (self, *self.fallbacks)
+        if self.routing is None:
+            head, *rest = [make(link) for link in links]
+            return _REDACTED | (head.with_fallbacks(rest) if rest else head)
+        routing, book = self.routing, self.routing.book
+        watched = [WatchedModel(make(link), link.label, book) for link in links]
+        labels = tuple(link.label for link in links)
+
+        def pick(messages: Any) -> Runnable[Any, Any]:
+            head, *rest = [watched[i] for i in routing.order(labels)]
+            return head.with_fallbacks(rest) if rest else head
+
+        return _REDACTED | RunnableLambda(pick, name=f"route:{self.alias}")
 
     def plain(self) -> Runnable[Any, Any]:
         """Return the model for free text, with the same fallbacks (secrets never reach it)."""
-        if not self.fallbacks:
-            return _REDACTED | self.chat
-        return _REDACTED | self.chat.with_fallbacks([f.chat for f in self.fallbacks])
+        return self._chain(lambda link: link.chat)
 
     def sampled(self, temperature: float, seed: int) -> Runnable[Any, Any]:
         """Return the model for free text sampled at ``temperature`` with ``seed``.
@@ -113,18 +254,11 @@ class ResolvedModel:
                 update["seed"] = seed
             return chat.model_copy(update=update)
 
-        primary = tuned(self.chat)
-        if not self.fallbacks:
-            return _REDACTED | primary
-        return _REDACTED | primary.with_fallbacks([tuned(f.chat) for f in self.fallbacks])
+        return self._chain(lambda link: tuned(link.chat))
 
     def structured(self, schema: dict[str, Any]) -> Runnable[Any, Any]:
         """Return the model constrained to ``schema`` where the provider supports it."""
-        primary = self.bind_schema(self.chat, schema)
-        if not self.fallbacks:
-            return _REDACTED | primary
-        fallbacks = [f.bind_schema(f.chat, schema) for f in self.fallbacks]
-        return _REDACTED | primary.with_fallbacks(fallbacks)
+        return self._chain(lambda link: link.bind_schema(link.chat, schema))
 
 
 def _redact_messages(messages: Any) -> Any:
@@ -169,8 +303,24 @@ def _bind_prompt_only(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[A
     return chat  # the prompt carries the contract; replies are repaired or retried
 
 
+@dataclass(frozen=True)
+class ChainLink:
+    """One configured link as ``devfactory models`` and the API show it."""
+
+    alias: str
+    label: str
+    available: bool
+    rate: float  # USD per million tokens, the dearer of input and output
+    over_ceiling: bool  # priced above the alias's ``max_usd_per_mtok``: never used
+    prefer: str
+
+
 class ModelRouter:
-    """Resolve aliases against what is reachable now, once per alias per process."""
+    """Resolve aliases against what is reachable now, once per alias per process.
+
+    ``health`` watches every call of the models it resolves (one book per router,
+    so per process: ``router_for``); the order of a chain is decided per call.
+    """
 
     def __init__(
         self,
@@ -178,9 +328,13 @@ class ModelRouter:
         config: ModelsConfig | None = None,
         *,
         http: httpx.Client | None = None,
+        health: HealthBook | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         self.settings = settings
         self.config = config or ModelsConfig.load(settings)
+        self.health = health or HealthBook(HealthPolicy.from_settings(settings))
+        self.prices = prices or load_prices(settings.prices_file)
         self._http = http
         self._ollama_tags: set[str] | None = None
         self._cache: dict[str, ResolvedModel] = {}
@@ -271,10 +425,24 @@ class ModelRouter:
                 self._cache[alias] = self._resolve(alias)
             return self._cache[alias]
 
+    def over_ceiling(self, alias: str, entry: ModelEntry) -> bool:
+        """Say whether ``entry`` costs more than ``alias``'s ceiling allows."""
+        ceiling = self.config.route(alias).max_usd_per_mtok
+        return ceiling is not None and rate(self.prices, entry.label) > ceiling
+
     def _resolve(self, alias: str) -> ResolvedModel:
         chain = [e for e in self.config.aliases.get(alias, ()) if e.kind == "chat"]
         if not chain:
             raise ModelUnavailableError(f"no chat models are configured for alias {alias!r}")
+        route = self.config.route(alias)
+        priced = [e for e in chain if not self.over_ceiling(alias, e)]
+        if not priced:
+            dear = ", ".join(f"{e.label} (${rate(self.prices, e.label):g})" for e in chain)
+            raise ModelUnavailableError(
+                f"no model of {alias!r} is priced within its ceiling of "
+                f"${route.max_usd_per_mtok:g} per million tokens: {dear}"
+            )
+        chain = priced
         ready = [e for e in chain if self.available(e)]
         if not ready:
             tried = ", ".join(e.label for e in chain)
@@ -293,7 +461,15 @@ class ModelRouter:
         if not resolved:
             raise ModelUnavailableError(f"no model could be loaded for {alias!r}: {errors}")
         head, *rest = resolved
-        return ResolvedModel(alias, head.label, head.chat, head.bind_schema, tuple(rest))
+        routing = Routing(
+            alias,
+            self.health,
+            route.prefer,
+            tuple(rate(self.prices, link.label) for link in resolved),
+        )
+        return ResolvedModel(
+            alias, head.label, head.chat, head.bind_schema, tuple(rest), routing=routing
+        )
 
     def embedder(self) -> Embedder:
         """Return the first available embedder of the ``local/embed`` chain.
@@ -320,6 +496,60 @@ class ModelRouter:
             for alias, chain in self.config.aliases.items()
             for e in chain
         ]
+
+    def links(self) -> list[ChainLink]:
+        """List every configured link with its availability, price and the alias's preference."""
+        return [
+            ChainLink(
+                alias=alias,
+                label=e.label,
+                available=self.available(e),
+                rate=rate(self.prices, e.label),
+                over_ceiling=self.over_ceiling(alias, e),
+                prefer=self.config.route(alias).prefer,
+            )
+            for alias, chain in self.config.aliases.items()
+            for e in chain
+        ]
+
+    def view(self, health: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Return every chat link with its health (``health`` by label) and its place now.
+
+        ``order`` is where a call made now would try the link (1 first; None: not
+        tried, because it is unavailable, over its alias's price ceiling or its
+        circuit is open). A link with no health yet made no call: it is trusted.
+        """
+        rows: list[dict[str, Any]] = []
+        by_alias: dict[str, list[tuple[ChainLink, dict[str, Any]]]] = {}
+        for link in self.links():
+            if link.alias == EMBED_ALIAS:
+                continue
+            found = health.get(link.label)
+            row: dict[str, Any] = {
+                "alias": link.alias,
+                "model": link.label,
+                "available": link.available,
+                "usd_per_mtok": link.rate,
+                "over_ceiling": link.over_ceiling,
+                "prefer": link.prefer,
+                "health": dict(found) if found is not None else None,
+                "order": None,
+            }
+            rows.append(row)
+            if link.available and not link.over_ceiling:
+                by_alias.setdefault(link.alias, []).append((link, row))
+        for alias, usable in by_alias.items():
+            judged = [
+                (
+                    Standing((row["health"] or {}).get("standing", Standing.HEALTHY)),
+                    float((row["health"] or {}).get("score", 1.0)),
+                    link.rate,
+                )
+                for link, row in usable
+            ]
+            for place, i in enumerate(rank(judged, self.config.route(alias).prefer), start=1):
+                usable[i][1]["order"] = place
+        return rows
 
 
 @lru_cache(maxsize=4)

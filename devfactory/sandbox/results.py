@@ -20,6 +20,9 @@ _BY_MESSAGE = (
     ("MemoryError", "memory"),
     ("Cannot allocate memory", "memory"),
     ("File too large", "file size"),
+    # no network while code runs: a call that tried it was denied by the sandbox
+    ("Network is unreachable", "network"),
+    ("Temporary failure in name resolution", "network"),
 )
 
 
@@ -30,9 +33,10 @@ class CommandResult:
     ``exit_code`` is None when the command did not end by itself (killed by a
     signal or at the wall-time limit). ``killed`` names the limit it ran into,
     on the best evidence: ``wall time``, ``cpu time``, ``memory``,
-    ``processes`` or ``file size`` (also when a limit made it fail rather than
-    die, e.g. a MemoryError). ``problem`` says why a command that exited 0
-    still failed its check (a CLI that printed nothing, no tests collected).
+    ``processes``, ``file size`` or ``network`` (also when a limit made it fail
+    rather than die, e.g. a MemoryError, or a denied network call). ``problem``
+    says why a command that exited 0 still failed its check (a CLI that printed
+    nothing, no tests collected).
     """
 
     name: str

@@ -6,7 +6,8 @@ The factory has two check systems, one per question:
   whole? Each is a ``Check`` object with a ``name``, what it ``needs`` (a
   workspace, a sandbox, the installed environment, code, tests files, an
   entry point) and ``run(context) -> CheckOutcome``: plan coverage, lint,
-  install, import, tests, smoke (``CODE_CHECKS``). ``verify`` runs a list of
+  install, import, tests, smoke (``CODE_CHECKS``), and for a run that delivers
+  into an existing repository its old tests (``ExistingTestsCheck``). ``verify`` runs a list of
   them and gathers a ``Verification``: records, problems per file and so per
   owning team, acceptance criteria, a score. ``graph/stage/verify.py`` runs
   them on a stage's code, ``graph/control.py`` on the whole workspace, and
@@ -32,11 +33,15 @@ are shown (``signatures``, ``public_names``) are the same syntax-tree reading.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -45,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from packaging.requirements import Requirement
 
-from devfactory.contracts import CheckRun
+from devfactory.contracts import CheckRun, check_relative_path
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole, SoftwareKind, module_name
 
@@ -375,6 +380,33 @@ def blame(text: str, plan: BuildPlan, workspace: Path) -> str:
     return found
 
 
+def imported_planned(test_file: str, plan: BuildPlan, workspace: Path) -> str:
+    """Return the planned code file a test file that the plan does not list imports ("" if none).
+
+    A repository's own test fails where the run changed the code it tests; when
+    its traceback ends in the test itself (a wrong result, not a crash), the
+    planned module it imports is the file to blame, not the test.
+    """
+    if plan.owner_of(test_file) or not test_file.endswith(".py"):
+        return ""
+    try:
+        tree = ast.parse((workspace / test_file).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return ""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    planned = {
+        module_name(f.path): f.path
+        for f in plan.files
+        if f.role is FileRole.CODE and f.path.endswith(".py")
+    }
+    return next((planned[name] for name in sorted(names) if name in planned), "")
+
+
 def ruff_path() -> str | None:
     """Return the ruff next to this interpreter, else the one on PATH, else None."""
     return shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
@@ -445,7 +477,7 @@ class LintCheck:
     command = f"ruff check --select {LINT_RULES}"
 
     def run(self, context: CheckContext) -> CheckOutcome:
-        """Lint every Python file in the workspace, each finding for its file's owner."""
+        """Lint the run's Python files in the workspace, each finding for its file's owner."""
         workspace = _needed(context.workspace, Need.WORKSPACE)
         ruff = ruff_path()
         if ruff is None:
@@ -453,8 +485,15 @@ class LintCheck:
                 name=self.name, command=self.command, summary="ruff not installed: skipped"
             )
             return CheckOutcome(runs=[skipped])
+        # the run's own files only: a repository's files it did not touch are not its to fix
+        mine = sorted(p for p in context.files if p.endswith(".py") and (workspace / p).is_file())
+        if not mine:
+            clean = CheckRun(
+                name=self.name, command=self.command, exit_code=0, sandboxed=False, summary="clean"
+            )
+            return CheckOutcome(runs=[clean])
         proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            [ruff, *RUFF_CHECK, "."],
+            [ruff, *RUFF_CHECK, "--", *mine],
             cwd=workspace,
             capture_output=True,
             text=True,
@@ -532,9 +571,24 @@ class ImportCheck:
             if name in code and path:
                 owner = context.plan.owner_of(path)
                 outcome.problems.append(Problem(path, owner, self.name, line.strip()[:600]))
-        if not outcome.problems:
+        if not outcome.problems and own_failures(result.output, context.files):
             outcome.problems.append(Problem("", "", self.name, result.output[-600:]))
         return outcome
+
+
+def own_failures(output: str, files: Mapping[str, str]) -> list[str]:
+    """Return the failure lines of an import check that are about the run's own files.
+
+    A file the run did not write (a repository's own, as it was) that does not
+    compile is not the run's to fix; every other failure line is.
+    """
+    said = ("ok ", "compiled ")  # a module that imported; the closing count
+    lines = [line for line in output.splitlines() if line.strip() and not line.startswith(said)]
+    return [
+        line
+        for line in lines
+        if not (line.startswith("compile ") and line[8:].split(":", 1)[0] not in files)
+    ]
 
 
 class TestsCheck:
@@ -545,7 +599,11 @@ class TestsCheck:
     needs = frozenset({Need.WORKSPACE, Need.ENVIRONMENT, Need.TESTS})
 
     def run(self, context: CheckContext) -> CheckOutcome:
-        """Run the tests; a failure goes to the file its traceback ends in."""
+        """Run the tests; a failure goes to the file its traceback ends in.
+
+        Only the run's own test files are judged here; a repository's tests the
+        run did not write are judged against their base branch (``ExistingTestsCheck``).
+        """
         plan, (sandbox, workspace, env) = context.plan, context.running()
         result, report = sandbox.run_tests(workspace, env, test_command(plan))
         outcome = CheckOutcome(
@@ -554,8 +612,12 @@ class TestsCheck:
             criteria=criteria_status(context.criteria, report.cases),
         )
         for case in report.cases:
+            if case.file and case.file not in context.files:
+                continue  # a repository's own test, as it was: ExistingTestsCheck judges it
             if case.outcome in ("failed", "error"):
                 path, note = arbitrate(case, report.cases, plan, workspace)
+                if not plan.owner_of(path):  # a repository's own test: the code it imports
+                    path = imported_planned(case.file, plan, workspace) or path
                 text = f"{case.name} {case.outcome}: {case.message}\n{case.traceback}"
                 text = (note + text)[:1500]
                 outcome.problems.append(Problem(path, plan.owner_of(path), self.name, text))
@@ -587,6 +649,116 @@ class SmokeCheck:
             owner = context.plan.owner_of(target)
             outcome.problems.append(Problem(target, owner, self.name, result.output[-800:]))
         return outcome
+
+
+@dataclass(frozen=True)
+class ExistingTestsCheck:
+    """The tests a repository had before the run still pass on what the run changed.
+
+    A run that delivers into an existing repository lays its files over the
+    base branch's; these are the test files that existed there
+    (``software/repomap.py``), run as they were, once on the base branch alone
+    (the baseline) and once on the run's files. A test that passed on the base
+    branch and fails now is a problem for the team whose file its traceback
+    ends in (or that the test imports), else for the run: the final checks
+    fail, so such a run cannot pass its gate. A test that already failed on
+    the base branch (a dependency the sandbox lacks, say) is not the run's.
+    """
+
+    __test__ = False  # not a pytest class, though its name says so
+    base: Mapping[str, str]  # the base branch's text files, by path
+    tests: tuple[str, ...]  # the old test files among them
+    name = "existing_tests"
+    needs = frozenset({Need.WORKSPACE, Need.ENVIRONMENT})
+
+    def originals(self) -> dict[str, str]:
+        """Return each old test file's text on the base branch, by path."""
+        return {path: self.base[path] for path in self.tests if path in self.base}
+
+    def command(self) -> str:
+        """Return the test command: pytest on each old test file."""
+        paths = (shlex.quote(f"./{path}") for path in sorted(self.originals()))
+        return " ".join(["python", "-m", "pytest", "-q", *paths])
+
+    def run(self, context: CheckContext) -> CheckOutcome:
+        """Run the old tests on the base branch, then on the run's files; compare.
+
+        Each old test file is written back as it was on the base branch (a run
+        that changed one is still held to the old one's assertions); this check
+        runs last, so no other check sees them.
+        """
+        sandbox, workspace, env = context.running()
+        if not self.originals():
+            skipped = CheckRun(name=self.name, command="", summary="no existing tests to run")
+            return CheckOutcome(runs=[skipped])
+        try:
+            for path, text in self.originals().items():
+                write_text_in(workspace, path, text)
+            passed_before = self.baseline(sandbox, env)
+        except (OSError, ValueError) as exc:
+            why = f"the old tests could not be laid out: {exc}"
+            return CheckOutcome(
+                runs=[CheckRun(name=self.name, command=self.command(), summary=why, ran=False)],
+                problems=[Problem("", "", self.name, why)],
+            )
+        result, report = sandbox.run_tests(workspace, env, self.command())
+        record = result.record(report)
+        already = [c for c in report.cases if c.outcome in ("failed", "error")]
+        broken = [c for c in already if c.nodeid in passed_before]
+        if len(broken) < len(already):
+            note = f"{len(already) - len(broken)} failed on the base branch too"
+            record = record.model_copy(update={"summary": f"{record.summary}; {note}"})
+        outcome = CheckOutcome(runs=[record.model_copy(update={"name": self.name})])
+        for case in broken:
+            path = blame(case.traceback, context.plan, workspace) or imported_planned(
+                case.file, context.plan, workspace
+            )
+            text = f"an existing test broke: {case.name} {case.outcome}: {case.message}"
+            text = f"{text}\n{case.traceback}"[:1500]
+            outcome.problems.append(
+                Problem(path or case.file, context.plan.owner_of(path), self.name, text)
+            )
+        if not report.cases and passed_before and result.exit_code not in (0, None):
+            text = f"the existing tests no longer run (exit {result.exit_code}): "
+            outcome.problems.append(Problem("", "", self.name, text + result.output[-800:]))
+        return outcome
+
+    def baseline(self, sandbox: Sandbox, env: Environment) -> set[str]:
+        """Run the old tests on the base branch alone; return the ids of those that passed."""
+        from devfactory.sandbox.untrusted import remove_tree
+
+        root = Path(tempfile.mkdtemp(prefix="devfactory-base-"))
+        try:
+            for path, text in self.base.items():
+                write_text_in(root, path, text)
+            _, report = sandbox.run_tests(root, env, self.command())
+        finally:
+            remove_tree(root)
+        return {case.nodeid for case in report.cases if case.outcome == "passed"}
+
+
+def write_text_in(root: Path, relative: str, text: str) -> None:
+    """Write ``text`` at ``relative`` in ``root``, replacing what is there, following no link.
+
+    Raises ``OSError`` (a link or a file where a folder belongs, a folder where
+    the file belongs) or ``ValueError`` (a path that leaves ``root``).
+    """
+    parts = check_relative_path(relative).split("/")
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o755, dir_fd=fd)
+            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(parts[-1], dir_fd=fd)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with os.fdopen(os.open(parts[-1], flags, 0o644, dir_fd=fd), "w", encoding="utf-8") as out:
+            out.write(text)
+    finally:
+        os.close(fd)
 
 
 CODE_CHECKS: tuple[Check, ...] = (

@@ -12,11 +12,14 @@ goes on.
 
 A repository devfactory made carries a mark file in its ``.git``; ``init``
 refuses a folder that is already someone else's repository (an ``--out``
-pointing at a project checkout) rather than committing into it.
+pointing at a project checkout) rather than committing into it. A clone made
+for a run that delivers into an existing repository (``software/repository.py``)
+carries the mark too, and a ``DELIVERY`` record beside it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -30,10 +33,12 @@ GIT_TIMEOUT_S = 30.0
 DOMAIN = "devfactory.local"
 FACTORY = f"devfactory <factory@{DOMAIN}>"  # the committer, and the author of the summary
 MARK = "devfactory-workspace"  # a file in .git: this repository is a run's, made by devfactory
+DELIVERY = "devfactory-delivery.json"  # in .git: the run delivers into a repository's branch
+RECORDS = ("run.json", "SUMMARY.md")  # the run's own records: never on a delivery's branch
 _EXCLUDE = "# devfactory: every file of the run is committed, a BLOCKED stage's as NOT ACCEPTED\n"
 _PERSON = re.compile(r"^([^<>\n]+) <([^<>\s]+)>$")
 # git options for every call: nothing configured elsewhere may run a program or change output
-_OPTIONS = (
+GIT_OPTIONS = (
     "--no-pager",
     "-c", "core.hooksPath=/dev/null",
     "-c", "core.fsmonitor=false",
@@ -177,9 +182,21 @@ class Workspace:
         args = ["commit", "--only", *_MESSAGE, "--", *checked]
         return self._commit(args, checked, message, team_author(team_slug, team_name))
 
+    def delivers(self) -> bool:
+        """Say whether the folder is a clone on a run's branch of an existing repository."""
+        record = self.git_dir / DELIVERY
+        return record.is_file() and not record.is_symlink()
+
     def commit_all(self, message: str, author: str = FACTORY) -> str | None:
-        """Commit everything in the folder; return the sha (None: no change)."""
+        """Commit everything in the folder; return the sha (None: no change).
+
+        On a delivery's branch the run's own records (``RECORDS``) stay out:
+        the branch carries the teams' work for review, and a file of the same
+        name in the repository is never replaced by the run's.
+        """
         self._run(["add", "--all"])
+        if self.delivers():
+            self._run(["reset", "--quiet", "--", *RECORDS], ok=(0, 1))
         return self._commit(["commit", *_MESSAGE], (), message, author)
 
     def _commit(
@@ -233,8 +250,9 @@ class Workspace:
         it changed in the latest round in which it changed something (a rerun
         that wrote the same bytes makes no commit; then this shows the round
         before). With no team, the diff runs from the empty tree to ``HEAD``:
-        every file the run committed, the first commit's included. Empty when
-        there is nothing to show.
+        every file the run committed, the first commit's included (on a
+        delivery's branch, from the base commit: what the branch changes).
+        Empty when there is nothing to show.
         """
         patch = ["diff-tree", "-r", "-p", "--no-color", "--no-ext-diff", "--no-textconv"]
         if team is not None:
@@ -244,8 +262,24 @@ class Workspace:
             return self._run([*patch, "--root", "--no-commit-id", commit.sha, "--"]).stdout
         if self.head() is None:
             return ""
-        empty = self._run(["hash-object", "-t", "tree", "--stdin"], stdin="").stdout.strip()
-        return self._run([*patch, empty, "HEAD", "--"]).stdout
+        start = (
+            self.base_commit()
+            or self._run(["hash-object", "-t", "tree", "--stdin"], stdin="").stdout.strip()
+        )
+        return self._run([*patch, start, "HEAD", "--"]).stdout
+
+    def base_commit(self) -> str:
+        """Return the commit a delivery's branch started from ("" for a run's own repository)."""
+        if not self.delivers():
+            return ""
+        try:
+            found = json.loads((self.git_dir / DELIVERY).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return ""
+        commit = found.get("base_commit", "") if isinstance(found, dict) else ""
+        return (
+            commit if isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{40,64}", commit) else ""
+        )
 
     def _files(self, sha: str) -> tuple[str, ...]:
         args = ["diff-tree", "-r", "-z", "--root", "--no-commit-id", "--name-only", "--no-renames"]
@@ -293,7 +327,7 @@ class Workspace:
             raise WorkspaceError(f"the run's folder {self.root} is not there")
         try:
             done = subprocess.run(
-                [self.program, *_OPTIONS, *options, *where, *args],
+                [self.program, *GIT_OPTIONS, *options, *where, *args],
                 cwd=self.root,
                 env=self._env(author),
                 input=stdin,

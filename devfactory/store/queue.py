@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from psycopg.types.json import Jsonb
@@ -27,6 +28,7 @@ from psycopg_pool import ConnectionPool
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.redact import redact
 from devfactory.store import views
+from devfactory.store.controls import HaltedError
 from devfactory.store.runs import ROW_QUERY, RunRow
 
 CHANNEL = "devfactory_queue"
@@ -66,9 +68,20 @@ class RunQueue:
         """Insert a new DRAFT run for the workers, held by ``hold`` until ``publish``.
 
         The hold lets the submitter record the run's creation before any worker
-        can take it, so a run's records always begin with its creation.
+        can take it, so a run's records always begin with its creation. While the
+        emergency stop holds, the run is refused (``HaltedError``, with who and why).
         """
         with self.pool.connection() as conn, conn.transaction():
+            stop = conn.execute(
+                "SELECT held_by, reason FROM devfactory_controls WHERE kind = 'stop'"
+            ).fetchone()
+            if stop is not None:
+                held = cast(dict[str, Any], stop)
+                raise HaltedError(
+                    f"the factory is stopped (the emergency stop held by {held['held_by']}: "
+                    f"{held['reason']}); nothing new starts until an admin releases it "
+                    "(devfactory release)"
+                )
             conn.execute(
                 "INSERT INTO devfactory_runs (run_id, requirement, pipeline, status, out_dir,"
                 " project, owner, mode, inbox, driver, lease_until) VALUES (%s, %s, %s, %s, %s,"
@@ -128,7 +141,9 @@ class RunQueue:
 
         ``SKIP LOCKED`` lets workers claim at once without waiting on each
         other's rows; the conditions are checked again under the row lock, so
-        two workers never take the same run.
+        two workers never take the same run. Nothing is claimed while the
+        emergency stop holds, nor a run whose project is on hold
+        (``devfactory_controls``).
         """
         with self.pool.connection() as conn, conn.transaction():
             row = conn.execute(
@@ -137,6 +152,8 @@ class RunQueue:
                 " updated_at = now() WHERE run_id = (SELECT run_id FROM devfactory_runs"
                 " WHERE queued_at IS NOT NULL AND status <> ALL(%s) AND status <> 'PAUSED'"
                 " AND (driver IS NULL OR lease_until IS NULL OR lease_until < now())"
+                " AND NOT EXISTS (SELECT 1 FROM devfactory_controls c WHERE c.kind = 'stop'"
+                " OR (c.kind = 'project' AND c.target = devfactory_runs.project))"
                 " ORDER BY queued_at, created_at FOR UPDATE SKIP LOCKED LIMIT 1)"
                 " RETURNING run_id",
                 (driver, lease_s, os.getpid(), socket.gethostname(), _ENDED),
@@ -191,29 +208,46 @@ class RunQueue:
         """Queue an orphaned run again, counting the crash; False if another process moved it."""
         return self._requeue(row, crashed=True)
 
-    def requeue_mine(self, run_id: str, driver: str) -> bool:
-        """Hand a run this worker stops driving (it is shutting down) back to the queue."""
+    def requeue_mine(
+        self, run_id: str, driver: str, *, inbox: dict[str, Any] | None = None
+    ) -> bool:
+        """Hand a run this process stops driving back to the queue (with ``inbox``, if given).
+
+        A worker shutting down does, and a drive the operator's controls halt
+        (the first input of a run that never took a step goes in its inbox).
+        """
         with self.pool.connection() as conn, conn.transaction():
             moved = conn.execute(
                 "UPDATE devfactory_runs SET queued_at = now(), driver = NULL, lease_until ="
-                " NULL, pid = NULL, updated_at = now() WHERE run_id = %s AND driver = %s"
-                " AND status <> ALL(%s) AND status <> 'PAUSED'",
-                (run_id, driver, _ENDED),
+                " NULL, pid = NULL, inbox = coalesce(%s, inbox), updated_at = now()"
+                " WHERE run_id = %s AND driver = %s AND status <> ALL(%s) AND status <> 'PAUSED'",
+                (Jsonb(inbox) if inbox is not None else None, run_id, driver, _ENDED),
             ).rowcount
             if moved:
                 conn.execute(f"NOTIFY {CHANNEL}")
         return moved == 1
 
-    def expired_pauses(self, older_than_s: float) -> list[RunRow]:
-        """Return the paused runs that have waited for a person longer than ``older_than_s``."""
+    def expired_pauses(self, older_than_s: float) -> list[tuple[RunRow, datetime]]:
+        """Return the paused runs that have waited longer than ``older_than_s``, and since when.
+
+        Each request has its own deadline (its approval rule's, ``Pause.deadline_s``);
+        ``older_than_s`` is the shortest one in force, and the watchdog compares each
+        request's own with the time its run paused, given here.
+        """
         with self.pool.connection() as conn:
             rows = conn.execute(
-                f"{ROW_QUERY} r WHERE status = 'PAUSED' AND (SELECT max(at) FROM"
-                " devfactory_transitions t WHERE t.run_id = r.run_id AND t.to_phase = 'PAUSED')"
-                " < now() - make_interval(secs => %s) ORDER BY updated_at",
+                f"SELECT * FROM ({ROW_QUERY} r WHERE status = 'PAUSED') r, LATERAL (SELECT"
+                " max(at) AS paused_at FROM devfactory_transitions t WHERE t.run_id = r.run_id"
+                " AND t.to_phase = 'PAUSED') p WHERE p.paused_at < now() -"
+                " make_interval(secs => %s) ORDER BY r.updated_at",
                 (older_than_s,),
             ).fetchall()
-        return [RunRow(**cast(dict[str, Any], r)) for r in rows]
+        found = []
+        for r in rows:
+            kept = dict(cast(dict[str, Any], r))
+            paused_at = kept.pop("paused_at")
+            found.append((RunRow(**kept), paused_at))
+        return found
 
     def archive_finished(self, older_than_days: float) -> list[str]:
         """Archive the runs that ended more than ``older_than_days`` ago; return their ids."""

@@ -194,3 +194,82 @@ CREATE TABLE IF NOT EXISTS devfactory_run_views (
     next       text[] NOT NULL DEFAULT '{}',
     updated_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Model health (``store/health.py``): each process that calls models writes its
+-- snapshot (one row per model label, throttled); `devfactory models`, GET /models and
+-- the console read the fresh rows of every process.
+CREATE TABLE IF NOT EXISTS devfactory_model_health (
+    source     text NOT NULL,  -- host:pid of the process that made the calls
+    label      text NOT NULL,  -- provider:model
+    breaker    text NOT NULL CHECK (breaker IN ('closed', 'open', 'half_open')),
+    standing   text NOT NULL CHECK (standing IN ('healthy', 'degraded', 'blocked')),
+    score      double precision NOT NULL CHECK (score >= 0 AND score <= 1),
+    calls      bigint NOT NULL DEFAULT 0,
+    errors     bigint NOT NULL DEFAULT 0,
+    timeouts   bigint NOT NULL DEFAULT 0,
+    failures   integer NOT NULL DEFAULT 0,
+    p50_ms     bigint,
+    retry_in_s double precision,
+    last_error text NOT NULL DEFAULT '',
+    at         timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (source, label)
+);
+
+-- Operations (``store/controls.py``): what an admin holds now. A row exists while it
+-- holds: the emergency stop (kind 'stop', target ''), a paused team (kind 'team') or a
+-- paused project (kind 'project', by a person or an open incident). Releasing deletes
+-- the row; every change is appended to the audit log (``operations``) with who made it.
+CREATE TABLE IF NOT EXISTS devfactory_controls (
+    kind     text NOT NULL CHECK (kind IN ('stop', 'team', 'project')),
+    target   text NOT NULL DEFAULT '',
+    held_by  text NOT NULL,
+    reason   text NOT NULL DEFAULT '',
+    incident bigint,
+    at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (kind, target)
+);
+-- Confidence thresholds an admin set per team at run time (the gate reads them at the
+-- next attempt; a team with no row keeps its team.yaml's threshold).
+CREATE TABLE IF NOT EXISTS devfactory_thresholds (
+    team       text PRIMARY KEY,
+    confidence double precision NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
+    set_by     text NOT NULL,
+    at         timestamptz NOT NULL DEFAULT now()
+);
+
+-- Incidents (``store/incidents.py``): a trigger paused a project; a person resumes,
+-- rolls back or closes it. ``facts`` are what the triggers compare with: one row per
+-- finished stage (spend, seconds, calls) and per finished run whose tests ran.
+CREATE TABLE IF NOT EXISTS devfactory_incidents (
+    id           bigserial PRIMARY KEY,
+    project      text NOT NULL,
+    run_id       text NOT NULL DEFAULT '',
+    trigger      text NOT NULL,
+    summary      text NOT NULL,
+    last_actions jsonb NOT NULL DEFAULT '[]'::jsonb,
+    spend        jsonb NOT NULL DEFAULT '{}'::jsonb,
+    status       text NOT NULL DEFAULT 'open'
+                 CHECK (status IN ('open', 'resumed', 'rolled_back', 'closed')),
+    opened_at    timestamptz NOT NULL DEFAULT now(),
+    decided_by   text,
+    decision     text NOT NULL DEFAULT '',
+    decided_at   timestamptz
+);
+CREATE INDEX IF NOT EXISTS devfactory_incidents_open ON devfactory_incidents (project)
+    WHERE status = 'open';
+CREATE TABLE IF NOT EXISTS devfactory_incident_facts (
+    id           bigserial PRIMARY KEY,
+    project      text NOT NULL,
+    run_id       text NOT NULL,
+    kind         text NOT NULL CHECK (kind IN ('stage', 'run')),
+    key          text NOT NULL UNIQUE,  -- a stage recorded again (a resumed run) counts once
+    team         text NOT NULL DEFAULT '',
+    tokens       bigint NOT NULL DEFAULT 0,
+    cost_usd     double precision NOT NULL DEFAULT 0,
+    seconds      double precision NOT NULL DEFAULT 0,
+    calls        integer NOT NULL DEFAULT 0,
+    tests_failed boolean,
+    at           timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS devfactory_incident_facts_recent
+    ON devfactory_incident_facts (project, kind, id DESC);

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any, Final, cast
 
@@ -138,14 +139,23 @@ class RunViews:
 
     def waiting(self, limit: int) -> list[tuple[str, list[dict[str, Any]] | None]]:
         """Return the paused runs, newest first, each with its questions (None: it has no view)."""
+        return [(run_id, asked) for run_id, asked, _ in self.waiting_since(limit)]
+
+    def waiting_since(
+        self, limit: int
+    ) -> list[tuple[str, list[dict[str, Any]] | None, datetime | None]]:
+        """Return ``waiting``'s runs, each also with when it paused (its requests' deadlines)."""
         with self.pool.connection() as conn:
             rows = conn.execute(
-                "SELECT r.run_id, v.pending FROM devfactory_runs r LEFT JOIN"
-                " devfactory_run_views v USING (run_id) WHERE r.status = 'PAUSED'"
-                " ORDER BY r.created_at DESC LIMIT %s",
+                "SELECT r.run_id, v.pending, (SELECT max(t.at) FROM devfactory_transitions t"
+                " WHERE t.run_id = r.run_id AND t.to_phase = 'PAUSED') AS paused_at"
+                " FROM devfactory_runs r LEFT JOIN devfactory_run_views v USING (run_id)"
+                " WHERE r.status = 'PAUSED' ORDER BY r.created_at DESC LIMIT %s",
                 (limit,),
             ).fetchall()
-        return [(r["run_id"], r["pending"]) for r in cast(list[dict[str, Any]], rows)]
+        return [
+            (r["run_id"], r["pending"], r["paused_at"]) for r in cast(list[dict[str, Any]], rows)
+        ]
 
 
 def create(conn: Any, run_id: str) -> None:

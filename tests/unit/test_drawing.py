@@ -29,7 +29,7 @@ from devfactory.pipelines import available_pipelines, load_pipeline
 from devfactory.teams import load_teams
 
 TEAMS = load_teams()
-PERSON_NODES = {"approval", "review"}  # at the top level; each stage adds consult and escalate
+PERSON_NODES = {"approval", "review", "merge"}  # top level; each stage adds consult, escalate
 
 
 def asks_of(pipeline: str) -> set[tuple[str, str]]:

@@ -435,10 +435,14 @@ def test_settings_for_the_runs_are_checked_and_passed_as_factory_variables(
 ) -> None:
     assert run.setting_overrides(["stage_max_tokens=1536", "max-stage-attempts = 2"]) == {
         "DEVFACTORY_MEMORY_ENABLED": "false",  # the default: no run recalls an earlier one
+        "DEVFACTORY_INCIDENTS_ENABLED": "false",  # no streak of failing cases holds the next
         "DEVFACTORY_STAGE_MAX_TOKENS": "1536",
         "DEVFACTORY_MAX_STAGE_ATTEMPTS": "2",
     }
-    assert run.setting_overrides(["memory_enabled=true"]) == {"DEVFACTORY_MEMORY_ENABLED": "true"}
+    assert run.setting_overrides(["memory_enabled=true"]) == {
+        "DEVFACTORY_MEMORY_ENABLED": "true",
+        "DEVFACTORY_INCIDENTS_ENABLED": "false",
+    }
     seen: list[dict[str, str]] = []
 
     def recorded(requirement_file: Path, *, out: Path, overrides: Any, **_: Any) -> FactoryRun:
@@ -449,7 +453,13 @@ def test_settings_for_the_runs_are_checked_and_passed_as_factory_variables(
     out = tmp_path / "results"
     argv = ["--cases", "web-todo", "--no-docs", "--out", str(out), "--set", "fact_memory=false"]
     assert run.main(argv) == 0
-    assert seen == [{"DEVFACTORY_MEMORY_ENABLED": "false", "DEVFACTORY_FACT_MEMORY": "false"}]
+    assert seen == [
+        {
+            "DEVFACTORY_MEMORY_ENABLED": "false",
+            "DEVFACTORY_INCIDENTS_ENABLED": "false",
+            "DEVFACTORY_FACT_MEMORY": "false",
+        }
+    ]
     assert "--set fact_memory=false" in (out / "results.md").read_text()
     assert run.main(["--set", "no_such_setting=1", "--out", str(out)]) == 2
 

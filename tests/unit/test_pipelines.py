@@ -7,7 +7,7 @@ from langgraph.graph import END, START
 
 from devfactory.drawing import pipeline_view
 from devfactory.graph import build_graph
-from devfactory.graph.control import REVIEW, VALIDATE
+from devfactory.graph.control import MERGE, REVIEW, VALIDATE
 from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN
 from devfactory.pipelines import Pipeline, PipelineError, available_pipelines, load_pipeline
 from devfactory.teams import load_teams
@@ -58,6 +58,7 @@ def test_drawn_graph_matches_the_pipeline(name: str) -> None:
     expected |= {(VALIDATE, REVIEW), (VALIDATE, END), (REVIEW, END)}
     expected |= {(REVIEW, team) for team in first}  # revise loops back to the first stages
     expected |= {(VALIDATE, team) for team in first}  # a fix round, for the built software
+    expected |= {(VALIDATE, MERGE), (REVIEW, MERGE), (MERGE, END)}  # a repository's merge gate
     assert edges == expected
     assert set(drawn.nodes) == {
         START,
@@ -67,6 +68,7 @@ def test_drawn_graph_matches_the_pipeline(name: str) -> None:
         PLAN,
         VALIDATE,
         REVIEW,
+        MERGE,
         *pipeline.teams,
     }
     drawing = pipeline_view(name)  # the picture draws exactly the compiled routes

@@ -1,5 +1,7 @@
 "use strict";
-// The devfactory console: one page, five views (runs, a run, costs, memory, settings).
+// The devfactory console: one page, six views (runs, a run, costs, memory, settings,
+// operations), and on every page the emergency stop: a banner while it holds (or while
+// incidents are open), and for admins the button that turns it on or off.
 // Everything shown comes from the API with the sign-in cookie; text is always set with
 // textContent, never parsed as HTML. The run graph is SVG that the server drew with
 // Graphviz; it is parsed as SVG and stripped of anything active before it is shown.
@@ -41,7 +43,8 @@ async function api(path, options) {
   if (!response.ok) {
     let message = response.statusText;
     try {
-      message = (await response.json()).detail || message;
+      const body = await response.json();
+      message = (body.error && body.error.message) || body.detail || message;
     } catch (e) { /* not JSON */ }
     throw new Error(`${response.status}: ${message}`);
   }
@@ -500,6 +503,160 @@ function capsForm() {
   return el("div", {}, el("h3", { text: "Set a project's budgets (recorded in the audit log)" }), form);
 }
 
+// ---------------------------------------------------------------- operations
+function isAdmin() {
+  return Boolean(me && me.role === "admin");
+}
+
+async function post(path, body) {
+  return api(path, { method: "POST", body: JSON.stringify(body || {}) });
+}
+
+// The banner and the stop button, read again on every page (operators and above see them).
+async function operationsBanner() {
+  const alert = document.getElementById("alert");
+  const control = document.getElementById("stop-control");
+  let state;
+  let open = [];
+  try {
+    state = await api("/operations");
+    open = await api("/incidents?status=open");
+  } catch (error) {
+    alert.hidden = true; // a viewer reads no operations
+    control.replaceChildren();
+    return;
+  }
+  if (state.stopped) {
+    alert.className = "";
+    alert.replaceChildren(`EMERGENCY STOP by ${state.stop.by}: ${state.stop.reason} — no run takes a step until it is released.`);
+    alert.hidden = false;
+  } else if (open.length) {
+    alert.className = "incidents";
+    alert.replaceChildren(
+      `${open.length} open incident${open.length > 1 ? "s" : ""}: projects on hold (${[...new Set(open.map((i) => i.project))].join(", ")}). `,
+      el("a", { href: "#/operations", text: "Decide" }),
+    );
+    alert.hidden = false;
+  } else {
+    alert.hidden = true;
+  }
+  if (!isAdmin()) {
+    control.replaceChildren();
+    return;
+  }
+  const button = state.stopped
+    ? el("button", { id: "release", class: "release", type: "button", text: "Release the stop" })
+    : el("button", { id: "emergency-stop", class: "emergency", type: "button", text: "Emergency stop" });
+  button.addEventListener("click", async () => {
+    try {
+      if (state.stopped) {
+        if (!window.confirm("Release the emergency stop? Queued runs go on.")) return;
+        await post("/operations/release", {});
+      } else {
+        const reason = window.prompt("Emergency stop: every run halts at its next step. Why?");
+        if (!reason || !reason.trim()) return;
+        await post("/operations/stop", { reason: reason.trim() });
+      }
+      await route();
+    } catch (error) {
+      window.alert(String(error.message || error));
+    }
+  });
+  control.replaceChildren(button);
+}
+
+function holdsTable(holds) {
+  if (!holds.length) return el("p", { class: "hint", text: "none" });
+  return table(["Held", "By", "Why", "Since"], holds.map((h) => el("tr", {},
+    el("td", { text: h.target || h.kind }), el("td", { text: h.by }),
+    el("td", { text: h.reason }), el("td", { text: age(h.at) }))));
+}
+
+function incidentCard(incident) {
+  const note = el("textarea", { rows: 2, maxlength: 2000, placeholder: "why (kept with the decision)" });
+  const result = el("span", { class: "problem" });
+  const decide = (action) => async () => {
+    try {
+      await post(`/incidents/${incident.id}/${action}`, { note: note.value });
+      await route();
+    } catch (error) {
+      result.textContent = String(error.message || error);
+    }
+  };
+  const since = incident.spend.since_last_gate || {};
+  return el("div", { class: "incident", id: `incident-${incident.id}` },
+    el("h3", { text: `Incident ${incident.id}: ${incident.trigger} — project ${incident.project}` }),
+    el("p", { text: incident.summary }),
+    el("p", { class: "hint", text: `run ${incident.run_id || "-"}, opened ${age(incident.opened_at)} ago; spend since the last gate: ${count(since.tokens)} tokens, ${money(since.cost_usd)}` }),
+    el("ul", {}, incident.last_actions.map((a) => el("li", { text: `${a.kind} by ${a.actor}: ${a.what || ""}` }))),
+    isAdmin() ? el("div", {}, note, el("div", { class: "buttons" },
+      el("button", { type: "button", text: "Resume", onclick: decide("resume") }),
+      el("button", { type: "button", text: "Roll back", class: "action-reject", onclick: decide("rollback") }),
+      el("button", { type: "button", text: "Close", onclick: decide("close") }),
+      result)) : el("p", { class: "hint", text: "an admin decides" }));
+}
+
+function teamForm(state) {
+  const result = el("span", { class: "problem" });
+  const form = el("form", { class: "filters", id: "team-form" },
+    el("label", {}, "Team ", el("input", { name: "team", required: true, maxlength: 80 })),
+    el("label", {}, "Why ", el("input", { name: "reason", maxlength: 2000 })),
+    el("button", { type: "submit", name: "pause", text: "Pause team" }),
+    el("button", { type: "button", name: "resume", text: "Resume team" }),
+    el("label", {}, "Confidence threshold ", el("input", { name: "threshold", type: "number", min: 0, max: 1, step: 0.01 })),
+    el("button", { type: "button", name: "set-threshold", text: "Set threshold" }),
+    result);
+  const act = async (what) => {
+    const data = new FormData(form);
+    const team = encodeURIComponent(String(data.get("team") || "").trim());
+    try {
+      if (what === "pause") await post(`/teams/${team}/pause`, { reason: data.get("reason") || "" });
+      if (what === "resume") await post(`/teams/${team}/resume`, {});
+      if (what === "threshold") {
+        const value = data.get("threshold");
+        await post("/thresholds", { team: decodeURIComponent(team), confidence: value === "" ? null : Number(value) });
+      }
+      await route();
+    } catch (error) {
+      result.textContent = String(error.message || error);
+    }
+  };
+  form.addEventListener("submit", (event) => { event.preventDefault(); act("pause"); });
+  form.querySelector("[name=resume]").addEventListener("click", () => act("resume"));
+  form.querySelector("[name=set-threshold]").addEventListener("click", () => act("threshold"));
+  return el("div", {}, el("h3", { text: "Teams (recorded in the audit log)" }), form);
+}
+
+async function operationsView() {
+  show(el("h1", { text: "Operations" }), el("p", { text: "Loading…" }));
+  try {
+    const [state, open, recent] = await Promise.all([
+      api("/operations"), api("/incidents?status=open"), api("/incidents?limit=20"),
+    ]);
+    const thresholds = Object.entries(state.thresholds);
+    show(
+      el("h1", { text: "Operations" }),
+      el("p", { text: state.stopped ? `Emergency stop ON: ${state.stop.by}: ${state.stop.reason}` : "Emergency stop off." }),
+      el("h2", { text: "Open incidents" }),
+      open.length ? open.map(incidentCard) : el("p", { class: "hint", text: "none" }),
+      el("h2", { text: "Paused teams" }), holdsTable(state.teams),
+      el("h2", { text: "Projects on hold" }), holdsTable(state.projects),
+      el("h2", { text: "Confidence thresholds set at run time" }),
+      thresholds.length
+        ? table(["Team", "Threshold"], thresholds.map(([t, v]) => el("tr", {}, el("td", { text: t }), el("td", { class: "num", text: v }))))
+        : el("p", { class: "hint", text: "none: each team's own" }),
+      isAdmin() ? teamForm(state) : null,
+      el("h2", { text: "Recent incidents" }),
+      table(["Id", "Status", "Trigger", "Project", "Decision"], recent.map((i) => el("tr", {},
+        el("td", { class: "num", text: i.id }), el("td", {}, statusBadge(i.status)),
+        el("td", { text: i.trigger }), el("td", { text: i.project }),
+        el("td", { text: i.decision || "" })))),
+    );
+  } catch (error) {
+    show(el("h1", { text: "Operations" }), problem(error));
+  }
+}
+
 // ---------------------------------------------------------------- routing
 async function route() {
   leave();
@@ -507,6 +664,7 @@ async function route() {
   const [path, query] = (window.location.hash.slice(1) || "/runs").split("?");
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter(Boolean);
+  operationsBanner();
   for (const link of document.querySelectorAll("[data-nav]")) {
     link.classList.toggle("current", link.dataset.nav === parts[0] || (parts[0] === "run" && link.dataset.nav === "runs"));
   }
@@ -514,6 +672,7 @@ async function route() {
   if (parts[0] === "costs") return costsView();
   if (parts[0] === "memory") return memoryView();
   if (parts[0] === "settings") return settingsView();
+  if (parts[0] === "operations") return operationsView();
   return runsView(params);
 }
 

@@ -3,6 +3,8 @@
 A stage is a small compiled subgraph of top-level node functions, each taking
 the team's frozen ``StageSetup``:
 
+* ``hold`` (``graph/holds.py``): while an operator holds the team, the stage
+  waits here for a person before it starts (the other stages go on).
 * ``recall`` (``memory.py``): what the team and the factory remember.
 * ``draft``, ``report`` (``work.py``): each file as plain text (the build
   plan as a validated object), then the team's ``TaskResult`` on them.
@@ -32,6 +34,7 @@ from langgraph.runtime import Runtime
 from devfactory.graph.binding import bind
 from devfactory.graph.context import Context
 from devfactory.graph.hitl import waits_for
+from devfactory.graph.holds import hold
 from devfactory.graph.stage.memory import recall, retain
 from devfactory.graph.stage.routes import clarify, consult, escalate, gate
 from devfactory.graph.stage.setup import StageSetup
@@ -47,6 +50,7 @@ Node = Callable[[StageState, Runtime[Context], StageSetup], Any]
 
 # node name -> function, in the order the stage runs them
 NODES: dict[str, Node] = {
+    "hold": hold,
     "recall": recall,
     "draft": draft,
     "verify": verify_stage,
@@ -59,6 +63,7 @@ NODES: dict[str, Node] = {
 }
 # what each node may pause the run for (node metadata, drawn in the graph views)
 WAITS = {
+    "hold": "an operator to resume the team",
     "draft": "a budget override",
     "report": "a budget override",
     "consult": "an answer no team could give",
@@ -84,7 +89,8 @@ def make_team_node(
     for name, node in NODES.items():
         waits = waits_for(WAITS[name]) if name in WAITS else None
         graph.add_node(name, bind(node, setup), metadata=waits)
-    graph.add_edge(START, "recall")
+    graph.add_edge(START, "hold")
+    graph.add_edge("hold", "recall")
     graph.add_edge("recall", "draft")
     graph.add_edge("retain", END)
     return graph.compile(name=spec.slug)

@@ -21,9 +21,10 @@ from devfactory.graph.broker import consult as consult_broker
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.gate import Route, assess
-from devfactory.graph.hitl import decide
+from devfactory.graph.hitl import decide, requested
 from devfactory.graph.lifecycle import task_key
 from devfactory.graph.planning import stage_items
+from devfactory.graph.requests import course_update
 from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState, build_plan_of
@@ -47,6 +48,8 @@ def gate(
         max_attempts=max_attempts(state, runtime),
         extra_problems=[*state.get("draft_problems", []), *state.get("check_problems", [])],
         expected=[i.path for i in stage_items(setup.spec, build_plan_of(state))],
+        # an admin's override set at run time (devfactory threshold), else team.yaml's
+        threshold=runtime.context.threshold(setup.spec.slug, setup.spec.confidence_threshold),
     )
     history = [*state.get("history", []), *(f"attempt {attempt}: {p}" for p in verdict.problems)]
     done = {**state, "history": history}
@@ -231,7 +234,10 @@ def escalate(
 ) -> Command[Literal["draft", "retain"]]:
     """Ask a person about a stage out of attempts: guidance earns a fresh set, reject blocks it.
 
-    Guidance is screened first; an approver who rejects it stops the stage.
+    Guidance is screened first; an approver who rejects it stops the stage. The
+    person may pick an alternative instead: the cheaper model (a fresh set of
+    attempts on ``factory/cheap``), dropping the stage (SKIPPED, by "person"), or
+    a narrowed scope (screened as guidance is, then read by every later stage).
     """
     spec = setup.spec
     reason = state["verdict"]["reason"]
@@ -248,6 +254,29 @@ def escalate(
     )
     decision = decide(pause, state, runtime)  # unattended: no more retries, BLOCKED
     decided = {task_key(): {"kind": "blocked", **decision.model_dump(mode="json")}}
+    course = course_update(requested(pause, state, runtime), decision)
+    if any(k.startswith("drop:") for k in course):  # the person drops this stage
+        return finish(
+            setup,
+            state,
+            runtime,
+            StageOutcome.SKIPPED,
+            f"{reason} (dropped: {decision.summary()})"[:1000],
+            TaskResult.model_validate(state["candidate"]),
+            stopped_by="person",
+            update={"decisions": decided, "course": course},
+        )
+    if course and not decision.text.strip():  # the cheaper model, with no guidance
+        chosen = f"{decision.by} chose to continue with {course['model']}"
+        return Command(
+            goto="draft",
+            update={
+                "human_retries": state.get("human_retries", 0) + 1,
+                "feedback": [chosen],
+                "decisions": decided,
+                "course": course,
+            },
+        )
     if decision.action == "reject":
         return finish(
             setup,
@@ -275,6 +304,8 @@ def escalate(
         "question": "how to get unblocked",
         "answer": vetted.text,
     }
+    if "scope" in course:  # narrow_scope: the screened text is the scope of every later stage
+        course["scope"] = vetted.text
     return Command(
         goto="draft",
         update={
@@ -283,5 +314,6 @@ def escalate(
             "feedback": [f"guidance from {decision.by}: {vetted.text}"],
             "decisions": decided,
             "notices": vetted.publish(runtime),
+            "course": course,
         },
     )

@@ -56,18 +56,36 @@ class StageSetup:
             report_schema(spec, can_ask=False),
         )
 
-    def model(self, runtime: Runtime[Context]) -> ResolvedModel:
-        """Return the model serving the team's alias (``ModelUnavailableError`` if none)."""
-        return runtime.context.model_source().resolve(self.spec.model)
+    def model(
+        self, runtime: Runtime[Context], state: Mapping[str, Any] | None = None
+    ) -> ResolvedModel:
+        """Return the model serving the team's alias (``ModelUnavailableError`` if none).
+
+        A person who chose the ``cheaper_model`` alternative set the run's course:
+        the remaining stages use that alias instead of the team's.
+        """
+        alias = ((state or {}).get("course") or {}).get("model") or self.spec.model
+        return runtime.context.model_source().resolve(alias)
 
 
 def halted_by(stages: dict[str, Any]) -> list[str]:
-    """Return the stages that did not pass (a stage the plan did not need is not one)."""
+    """Return the stages that did not pass (one the plan or a person left out is not one)."""
     return [
         team
         for team, record in stages.items()
-        if record["outcome"] != StageOutcome.PASSED and record.get("stopped_by") != "plan"
+        if record["outcome"] != StageOutcome.PASSED and not left_out(record)
     ]
+
+
+def left_out(record: Mapping[str, Any]) -> bool:
+    """Say whether a stage was left out on purpose: the plan gave it nothing, a person dropped it.
+
+    A person drops a stage by picking a request's ``drop_stage`` alternative;
+    the stage then ends SKIPPED, stopped by "person", without model work.
+    """
+    if record.get("stopped_by") == "plan":
+        return True
+    return record["outcome"] == StageOutcome.SKIPPED and record.get("stopped_by") == "person"
 
 
 def feedback_for(state: Mapping[str, Any], team: str) -> list[str]:
@@ -92,6 +110,9 @@ def notes_for(state: Mapping[str, Any]) -> list[str]:
             f"Fix round {state['fix_round']}: the run's final checks ran the software and "
             "found the problems listed as the gate's feedback. Fix them in your previous version."
         )
+    scope = (state.get("course") or {}).get("scope")
+    if scope:
+        notes.append(f"A person narrowed the run's scope; work to this: {scope}")
     if state.get("revision"):
         notes.append(
             f"The reviewer asked for changes (revision {state['revision']}): "

@@ -35,7 +35,8 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
     state = work.state
     if item.format in ("build-plan", "plan-overview"):
         owners = pipeline_owners(state, work.setup.teams)
-        plan = tool_plan(state["requirement"], owners)
+        existing = (state.get("repository") or {}).get("paths") or ()
+        plan = tool_plan(state["requirement"], owners, existing)
         if plan is None:
             return None
         if item.format == "plan-overview":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,8 +30,9 @@ from devfactory.sandbox.untrusted import remove_tree
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
+from devfactory.software.repository import repository_files
 from devfactory.software.requirement import read_requirement
-from devfactory.software.validator import Verification, criteria_of, verify
+from devfactory.software.validator import CODE_CHECKS, Check, Verification, criteria_of, verify
 
 REQUIREMENTS_PATH = "analysis/requirements.md"
 log = logging.getLogger(__name__)
@@ -68,12 +69,24 @@ def run_code_checks(
     runtime: Runtime[Context],
     *,
     teams: list[str],
+    repository: Mapping[str, Any] | None = None,
+    checks: Sequence[Check] = CODE_CHECKS,
 ) -> Verification:
-    """Lay ``files`` out in a temporary folder and run the code checks on them against ``plan``."""
+    """Lay ``files`` out in a temporary folder and run ``checks`` on them against ``plan``.
+
+    A run delivering into a ``repository`` (the run state's) has its files laid
+    over the base branch's, so its code runs with the repository around it.
+    """
     sandbox = runtime.context.get_sandbox()
     criteria = criteria_of(files.get(REQUIREMENTS_PATH, ""))
     root = Path(tempfile.mkdtemp(prefix="devfactory-ws-"))
     try:
+        settings = runtime.context.settings
+        base = repository_files(
+            repository, max_bytes=settings.repo_read_bytes, timeout=settings.repo_git_timeout_s
+        )
+        for path, content in base.items():
+            write_file(root, path, content)
         for path, content in files.items():
             if path != PLAN_PATH and not path.startswith("analysis/"):
                 write_file(root, path, content)
@@ -84,6 +97,7 @@ def run_code_checks(
             teams=teams,
             criteria=criteria,
             files={p: c for p, c in files.items() if p != PLAN_PATH},
+            checks=checks,
         )
     finally:
         remove_tree(root)  # iterative and link-safe: the code may have left any tree there
@@ -127,7 +141,9 @@ def verify_stage(
     from devfactory.sandbox.runner import SandboxUnavailableError
 
     try:
-        found = run_code_checks(plan, files, runtime, teams=[*done, slug])
+        found = run_code_checks(
+            plan, files, runtime, teams=[*done, slug], repository=state.get("repository")
+        )
     except SandboxUnavailableError as exc:
         reason = f"cannot run the code: {exc}"
         blocked = TaskResult.blocked(reason[:300], reasoning=reason)

@@ -40,6 +40,7 @@ from devfactory.graph.planning import (
     stage_items,
 )
 from devfactory.graph.repairs import Kind, ProjectNames, repair
+from devfactory.graph.requests import dropped
 from devfactory.graph.stage.build import build_module, buildable
 from devfactory.graph.stage.setup import (
     StageSetup,
@@ -83,6 +84,12 @@ def draft(
     if halted:
         reason = f"not started: stage {halted[0]} did not pass"
         return finish(setup, state, runtime, StageOutcome.SKIPPED, reason, None)
+    dropped_by = dropped(state).get(spec.slug)
+    if dropped_by:
+        reason = f"dropped by {dropped_by} (a request's drop_stage alternative)"
+        return finish(
+            setup, state, runtime, StageOutcome.SKIPPED, reason, None, stopped_by="person"
+        )
     kept = kept_record(state, spec.slug)
     if kept is not None:
         emit(runtime, StageFinished(record=StageRecord.model_validate(kept)))
@@ -96,7 +103,7 @@ def draft(
     if isinstance(checked, Command):
         return checked
     try:
-        resolved = setup.model(runtime)
+        resolved = setup.model(runtime, {**state, **checked})
     except ModelUnavailableError as exc:
         blocked = TaskResult.blocked(str(exc))
         return finish(setup, state, runtime, StageOutcome.BLOCKED, str(exc), blocked)
@@ -395,7 +402,7 @@ def report(
         made = tool_report(state, artifacts)
         return Command(goto="gate", update={**checked, "candidate": made.model_dump(mode="json")})
     settings = runtime.context.settings
-    resolved = setup.model(runtime)
+    resolved = setup.model(runtime, {**state, **checked})
     attempt, attempts = state.get("attempt", 1), max_attempts(state, runtime)
     can_ask = state.get("asked", 0) < settings.max_clarifications and attempt < attempts
     messages = report_messages(

@@ -1,0 +1,264 @@
+"""Operations over HTTP: the emergency stop, held teams and projects, thresholds, incidents.
+
+Every change is an admin's (403 for any other role) and is appended to the
+audit log with who made it; operators may read what holds and the incidents.
+While the emergency stop holds, a request that would start or drive a run is
+answered 423 (Locked) with who stopped the factory and why (``install``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from devfactory.api.auth import Admin, Controller
+from devfactory.api.errors import ERRORS, ApiError
+from devfactory.control.incidents import IncidentAction
+from devfactory.control.overrides import Hold, OperationsRefusedError
+from devfactory.operations import (
+    IncidentError,
+    IncidentNotFoundError,
+    Operations,
+    UnknownTeamError,
+)
+from devfactory.store.controls import HaltedError
+from devfactory.store.incidents import Incident
+
+router = APIRouter(tags=["operations"], responses=ERRORS)
+
+
+class StopRequest(BaseModel):
+    """Why the factory must stop now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, description="Kept in the audit log.")
+
+
+class NoteRequest(BaseModel):
+    """A note kept with a release, a resume or an incident's decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(default="", max_length=2000)
+
+
+class HoldRequest(BaseModel):
+    """Why a team or a project is held."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=2000)
+
+
+class ThresholdRequest(BaseModel):
+    """A team's confidence threshold, set at run time (null: back to its team.yaml's)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"team": "qa-engineering", "confidence": 0.8}]},
+    )
+
+    team: str = Field(min_length=1, max_length=80)
+    confidence: float | None = Field(ge=0.0, le=1.0)
+
+
+class HoldView(BaseModel):
+    """One control that holds."""
+
+    kind: Literal["stop", "team", "project"]
+    target: str
+    by: str
+    reason: str
+    at: datetime
+    incident: int | None = None
+
+
+class ControlsView(BaseModel):
+    """What holds now: the emergency stop, held teams and projects, thresholds."""
+
+    stopped: bool
+    stop: HoldView | None
+    teams: list[HoldView]
+    projects: list[HoldView]
+    thresholds: dict[str, float]
+
+
+class Done(BaseModel):
+    """What a change did."""
+
+    changed: bool
+    message: str
+    runs: list[str] = Field(default_factory=list)  # the runs it let go on
+
+
+def _view(hold: Hold) -> HoldView:
+    return HoldView(
+        kind=hold.kind,
+        target=hold.target,
+        by=hold.by,
+        reason=hold.reason,
+        at=hold.at,
+        incident=hold.incident,
+    )
+
+
+def operations_of(request: Request) -> Operations:
+    """Return the factory's operations service."""
+    ops: Operations = request.app.state.factory.operations
+    return ops
+
+
+def _refusals(exc: Exception) -> ApiError:
+    """Map a refused operation to its status."""
+    if isinstance(exc, OperationsRefusedError):
+        return ApiError(403, str(exc))
+    if isinstance(exc, UnknownTeamError | IncidentNotFoundError):
+        return ApiError(404, str(exc))
+    if isinstance(exc, IncidentError):
+        return ApiError(409, str(exc))
+    return ApiError(400, str(exc))
+
+
+_REFUSED = (OperationsRefusedError, UnknownTeamError, IncidentError, ValueError)
+
+
+@router.get("/operations", response_model=ControlsView, summary="What holds now")
+def controls(person: Controller, request: Request) -> ControlsView:
+    """Show the emergency stop, the held teams and projects, and the thresholds set."""
+    now = operations_of(request).controls.read()
+    return ControlsView(
+        stopped=now.stop is not None,
+        stop=_view(now.stop) if now.stop is not None else None,
+        teams=[_view(h) for h in now.teams.values()],
+        projects=[_view(h) for h in now.projects.values()],
+        thresholds=now.thresholds,
+    )
+
+
+@router.post("/operations/stop", response_model=Done, summary="Emergency stop")
+def stop(body: StopRequest, person: Admin, request: Request) -> Done:
+    """Stop every run at its next step and refuse new ones until released (admins only)."""
+    try:
+        held, made = operations_of(request).stop(
+            by=person.name, role=person.role, reason=body.reason
+        )
+    except _REFUSED as exc:
+        raise _refusals(exc) from exc
+    return Done(changed=made, message=held.describe())
+
+
+@router.post("/operations/release", response_model=Done, summary="Release the emergency stop")
+def release(body: NoteRequest, person: Admin, request: Request) -> Done:
+    """Release the emergency stop; queued runs go on (admins only)."""
+    try:
+        released = operations_of(request).release(by=person.name, role=person.role, note=body.note)
+    except _REFUSED as exc:
+        raise _refusals(exc) from exc
+    if released is None:
+        return Done(changed=False, message="the emergency stop was not on")
+    return Done(changed=True, message=f"released ({released.describe()})")
+
+
+@router.post("/teams/{slug}/pause", response_model=Done, summary="Pause a team in every run")
+def pause_team(slug: str, body: HoldRequest, person: Admin, request: Request) -> Done:
+    """Hold a team: its stages wait before they start; other stages go on (admins only)."""
+    try:
+        made = operations_of(request).pause_team(
+            slug, by=person.name, role=person.role, reason=body.reason
+        )
+    except _REFUSED as exc:
+        raise _refusals(exc) from exc
+    return Done(changed=made is not None, message=f"team {slug} paused")
+
+
+@router.post("/teams/{slug}/resume", response_model=Done, summary="Resume a team")
+def resume_team(slug: str, person: Admin, request: Request) -> Done:
+    """Release a team and let each of its held stages go on (admins only)."""
+    try:
+        went_on = operations_of(request).resume_team(slug, by=person.name, role=person.role)
+    except _REFUSED as exc:
+        raise _refusals(exc) from exc
+    return Done(changed=True, message=f"team {slug} resumed", runs=went_on)
+
+
+@router.post("/projects/{project}/pause", response_model=Done, summary="Pause a project")
+def pause_project(project: str, body: HoldRequest, person: Admin, request: Request) -> Done:
+    """Hold a project: its runs halt at their next step, new ones queue (admins only)."""
+    try:
+        made = operations_of(request).pause_project(
+            project, by=person.name, role=person.role, reason=body.reason
+        )
+    except _REFUSED as exc:
+        raise _refusals(exc) from exc
+    return Done(changed=made is not None, message=f"project {project} paused")
+
+
+@router.post("/projects/{project}/resume", response_model=Done, summary="Resume a project")
+def resume_project(project: str, person: Admin, request: Request) -> Done:
+    """Release a project's hold (a person's or an incident's); its runs go on (admins only)."""
+    try:
+        released = operations_of(request).resume_project(project, by=person.name, role=person.role)
+    except _REFUSED as exc:
+        raise _refusals(exc) from exc
+    return Done(changed=released is not None, message=f"project {project} resumed")
+
+
+@router.post("/thresholds", response_model=Done, summary="Set a team's confidence threshold")
+def set_threshold(body: ThresholdRequest, person: Admin, request: Request) -> Done:
+    """Set a team's confidence threshold; the next attempt of every run uses it (admins only)."""
+    try:
+        before = operations_of(request).set_threshold(
+            body.team, body.confidence, by=person.name, role=person.role
+        )
+    except _REFUSED as exc:
+        raise _refusals(exc) from exc
+    was = "its own" if before is None else f"{before:g}"
+    now = "its own" if body.confidence is None else f"{body.confidence:g}"
+    return Done(changed=True, message=f"team {body.team}: threshold {now} (was {was})")
+
+
+@router.get("/incidents", response_model=list[Incident], summary="List incidents")
+def list_incidents(
+    person: Controller,
+    request: Request,
+    status: Literal["open", "resumed", "rolled_back", "closed"] | None = None,
+    limit: int = Query(default=50, ge=1, le=500),
+) -> list[Incident]:
+    """List the incidents, newest first (only those in ``status`` when given)."""
+    return operations_of(request).list_incidents(status=status, limit=limit)
+
+
+@router.get("/incidents/{ident}", response_model=Incident, summary="Show an incident")
+def show_incident(ident: int, person: Controller, request: Request) -> Incident:
+    """Show one incident: summary, last actions, spend since the last gate, decision."""
+    try:
+        return operations_of(request).incident(ident)
+    except _REFUSED as exc:
+        raise _refusals(exc) from exc
+
+
+@router.post("/incidents/{ident}/{action}", response_model=Incident, summary="Decide an incident")
+def decide_incident(
+    ident: int, action: IncidentAction, body: NoteRequest, person: Admin, request: Request
+) -> Incident:
+    """Resume, roll back (revise at review, else cancel) or close an incident (admins only)."""
+    try:
+        return operations_of(request).decide_incident(
+            ident, action, by=person.name, role=person.role, text=body.note
+        )
+    except _REFUSED as exc:
+        raise _refusals(exc) from exc
+
+
+def install(app: FastAPI) -> None:
+    """Answer a run refused by the emergency stop (or its project's hold) with 423 and why."""
+
+    async def halted(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": {"status": 423, "message": str(exc)}}, 423)
+
+    app.add_exception_handler(HaltedError, halted)

@@ -1,0 +1,539 @@
+"""An existing repository a run delivers into: its checked source, a clone on a branch, push, merge.
+
+A run given ``--repo PATH_OR_URL [--base BRANCH]`` works in its own folder, as
+every run does; here that folder is a clone of the repository (``git clone
+--no-hardlinks`` for a path), switched to a new branch ``devfactory/<run-id>``
+from the base branch (by default the repository's HEAD branch). The run's
+commits (one per passed stage, by its team) go on that branch only; the
+source's base branch and its checked-out working tree are never written.
+
+At the end the branch is pushed back to the source as ``devfactory/<run-id>``
+(``push_branch``), like a merge request; merging it into the base branch is a
+person's decision (the "merge" pause), and ``merge_into_base`` then
+fast-forwards the base branch only when it has not moved since the run started
+(a compare-and-swap on the ref) and is not checked out in the source.
+
+Every git call runs without system or user configuration, hooks, prompts for
+credentials (``GIT_TERMINAL_PROMPT=0``, ssh in batch mode), with only the
+file, git, ssh, http and https transports, and under a timeout. A source that
+looks like an option, or names another transport (``ext::``), is refused; a
+URL's credentials are never recorded (``shown_source``). What the clone is
+about (its base branch and commit, its branch, the source as shown) is kept
+beside the workspace mark in the clone's ``.git`` (``DELIVERY``), so every part of
+the factory that reads the run's folder finds it there.
+
+Why one module: checking where a repository is, cloning it onto the run's
+branch, reading its base tree and pushing or merging the branch back are one
+concept (the run's link to the repository it delivers into) and share one
+git environment and one error type.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from urllib.parse import unquote, urlsplit
+
+from devfactory.contracts import check_relative_path
+from devfactory.redact import redact
+from devfactory.software.workspace import DELIVERY, FACTORY, GIT_OPTIONS, MARK
+
+BRANCH_PREFIX = "devfactory/"
+MAX_SOURCE_CHARS = 2000
+_TRANSPORTS = "file:git:ssh:http:https"
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://", re.ASCII)
+_SCP = re.compile(r"^(?:[^@/\s]+@)?[A-Za-z0-9.-]+:(?!//)", re.ASCII)  # user@host:path
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
+_REF_BAD = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|\.lock(?:/|$)")
+_SCHEMES = frozenset({"file", "git", "ssh", "http", "https"})
+
+
+class RepositoryError(ValueError):
+    """A repository, its base branch or a git call on it cannot serve the run (said safely)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a run delivers into: kept in the clone's ``.git`` and in the run's state.
+
+    Attributes:
+        run_id: the run.
+        source: where the repository is, as shown (a URL's credentials removed).
+        local: whether the source is a path on this machine.
+        base: the base branch the run started from.
+        base_commit: the base branch's commit when the run started.
+        branch: the run's branch, ``devfactory/<run-id>``.
+
+    """
+
+    run_id: str
+    source: str
+    local: bool
+    base: str
+    base_commit: str
+    branch: str
+
+    def to_state(self) -> dict[str, object]:
+        """Return the delivery as the run's state keeps it."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GitOutcome:
+    """What a push or a merge did: whether it happened, and a line that says what or why not."""
+
+    ok: bool
+    message: str
+
+
+def is_url(source: str) -> bool:
+    """Say whether ``source`` is a URL (``scheme://`` or ``user@host:path``) rather than a path."""
+    return bool(_URL.match(source)) or (bool(_SCP.match(source)) and not Path(source).exists())
+
+
+def local_path_of(source: str) -> Path | None:
+    """Return the folder on this machine that ``source`` names (a path or ``file://``), or None."""
+    if source.lower().startswith("file://"):
+        return Path(unquote(urlsplit(source).path))
+    return None if is_url(source) else Path(source).expanduser()
+
+
+def shown_source(source: str) -> str:
+    """Return ``source`` as it may be recorded: a URL's user and password removed, redacted."""
+    return redact(_CREDENTIALS.sub(lambda m: m.group("scheme") + "[REDACTED]@", source))
+
+
+def _safe(text: str, source: str = "") -> str:
+    """Return git's output as it may be shown: one line, no credentials, bounded."""
+    line = " ".join(text.split())
+    if source:
+        line = line.replace(source, shown_source(source))
+    return shown_source(line)[:600] or "no reason given"
+
+
+def check_source(text: str) -> str:
+    """Return a repository's source as given, or raise ``RepositoryError`` saying what is wrong.
+
+    A path or a URL git can clone: never empty, never option-like (``-...``),
+    no control characters, no transport other than file, git, ssh, http and
+    https (``ext::`` runs a command).
+    """
+    source = text.strip()
+    if not source:
+        raise RepositoryError("the repository is empty: give a path or a URL")
+    if len(source) > MAX_SOURCE_CHARS:
+        raise RepositoryError(f"the repository is longer than {MAX_SOURCE_CHARS} characters")
+    if source.startswith("-"):
+        raise RepositoryError("the repository must not start with '-' (it would read as an option)")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in source):
+        raise RepositoryError("the repository has control characters")
+    if "::" in source.split("/", 1)[0]:
+        raise RepositoryError("the repository names a transport helper (<helper>::); refused")
+    found = _URL.match(source)
+    if found and found.group("scheme").lower() not in _SCHEMES:
+        scheme = found.group("scheme")
+        raise RepositoryError(
+            f"the repository's scheme {scheme!r} is not file, git, ssh or http(s)"
+        )
+    return source
+
+
+def check_ref(name: str, what: str = "the base branch") -> str:
+    r"""Return a branch name git accepts, or raise ``RepositoryError`` (``git check-ref-format``).
+
+    Refused: empty, option-like, ``@``, control characters and spaces, ``~^:?*[\\``,
+    ``..``, ``@{``, ``//``, a part starting with ``.``, ending in ``.lock``, ``/`` or ``.``.
+    """
+    ref = name.strip()
+    if not ref:
+        raise RepositoryError(f"{what} is empty")
+    if len(ref) > 200:
+        raise RepositoryError(f"{what} is longer than 200 characters")
+    if ref.startswith("-"):
+        raise RepositoryError(f"{what} must not start with '-' (it would read as an option)")
+    if ref == "@" or ref.startswith(("/", ".")) or ref.endswith(("/", ".")):
+        raise RepositoryError(f"{what} {ref!r} is not a branch name")
+    if _REF_BAD.search(ref) or ref.endswith(".lock"):
+        raise RepositoryError(f"{what} {ref!r} is not a branch name git accepts")
+    if ref.startswith("refs/"):
+        raise RepositoryError(f"{what} is a branch's short name, not a ref ({ref!r})")
+    return ref
+
+
+def branch_of(run_id: str) -> str:
+    """Return the run's branch: ``devfactory/<run-id>``."""
+    return check_ref(BRANCH_PREFIX + run_id, "the run's branch")
+
+
+def _env() -> dict[str, str]:
+    name, email = FACTORY.split(" <", 1)
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": os.environ.get("HOME", "/nonexistent"),  # ssh reads its known hosts there
+        "LC_ALL": "C",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "true",  # never ask anyone for a password: an empty answer fails
+        "SSH_ASKPASS": "true",
+        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
+        "GIT_ALLOW_PROTOCOL": _TRANSPORTS,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email.rstrip(">"),
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email.rstrip(">"),
+    }
+
+
+def git(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    ok: tuple[int, ...] = (0,),
+    source: str = "",
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run one git command in ``cwd`` in the controlled environment; fail as ``RepositoryError``."""
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed program, arguments after options, no shell
+            ["git", *GIT_OPTIONS, *args],
+            cwd=cwd,
+            env=_env(),
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RepositoryError(f"git {args[0]} took longer than {timeout:g} s") from None
+    except FileNotFoundError:
+        raise RepositoryError("git was not found (is git installed?)") from None
+    except OSError as exc:
+        raise RepositoryError(f"git {args[0]} could not run: {exc.strerror}") from None
+    if done.returncode not in ok:
+        why = _safe(done.stderr or done.stdout, source)
+        raise RepositoryError(f"git {args[0]} failed (exit {done.returncode}): {why}")
+    return done
+
+
+def folder_bytes(root: Path, limit: int) -> int:
+    """Return the bytes under ``root`` (no link followed), stopping once past ``limit``."""
+    total = 0
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+            if total > limit:
+                return total
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+    return total
+
+
+def _local_path(source: str) -> Path:
+    """Return a local source as an existing folder, or raise ``RepositoryError``."""
+    path = Path(source).expanduser()
+    if not path.is_dir():
+        raise RepositoryError(f"no repository at {source!r}: not a folder")
+    return path.resolve()
+
+
+def clone_for_run(
+    source: str,
+    base: str | None,
+    run_id: str,
+    dest: Path,
+    *,
+    timeout: float,
+    max_bytes: int,
+) -> Delivery:
+    """Clone ``source`` into ``dest`` on a new branch ``devfactory/<run-id>`` from ``base``.
+
+    ``dest`` must be missing or empty; it is removed again when anything fails,
+    so a refused repository leaves nothing behind. ``base`` None takes the
+    repository's HEAD branch. Raises ``RepositoryError`` with the reason (an
+    unknown base, a clone past ``max_bytes`` or ``timeout``, no commits).
+    """
+    source = check_source(source)
+    base = check_ref(base) if base is not None else None
+    branch = branch_of(run_id)
+    local = not is_url(source)
+    origin = str(_local_path(source)) if local else source
+    dest = Path(dest)
+    if dest.exists() and (dest.is_symlink() or not dest.is_dir() or any(dest.iterdir())):
+        raise RepositoryError(f"the run's folder {dest} is not empty: a clone needs an empty one")
+    made = not dest.exists()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        args = ["clone", "--quiet", "--template=", "--no-recurse-submodules"]
+        args += ["--no-hardlinks"] if local else []
+        args += ["--branch", base] if base is not None else []
+        try:
+            git([*args, "--", origin, str(dest)], cwd=dest.parent, timeout=timeout, source=origin)
+        except RepositoryError as exc:
+            if base is not None and "not found in upstream" in str(exc):
+                raise RepositoryError(
+                    f"the repository has no branch {base!r} (the base branch)"
+                ) from None
+            raise
+        if folder_bytes(dest, max_bytes) > max_bytes:
+            raise RepositoryError(
+                f"the repository takes more than {max_bytes // 2**20} MiB (repo_max_mb)"
+            )
+        head = git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=dest, timeout=timeout)
+        base = base or check_ref(head.stdout.strip())
+        commit = git(
+            ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+            cwd=dest,
+            timeout=timeout,
+            ok=(0, 1),
+        ).stdout.strip()
+        if not commit:
+            raise RepositoryError(f"the base branch {base!r} has no commits to start from")
+        git(["switch", "--quiet", "-c", branch], cwd=dest, timeout=timeout)
+        delivery = Delivery(run_id, shown_source(origin), local, base, commit, branch)
+        git_dir = dest / ".git"
+        (git_dir / MARK).write_text("made by devfactory for the run in this folder\n")
+        (git_dir / DELIVERY).write_text(json.dumps(delivery.to_state(), indent=1) + "\n")
+        return delivery
+    except BaseException:
+        if made:
+            shutil.rmtree(dest, ignore_errors=True)
+        else:
+            for child in dest.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+        raise
+
+
+def delivery_of(folder: Path, run_id: str | None = None) -> Delivery | None:
+    """Return what the run in ``folder`` delivers into (None: it delivers into no repository).
+
+    With ``run_id``, a record made for another run (a reused folder) is not taken.
+    """
+    record = Path(folder) / ".git" / DELIVERY
+    try:
+        if record.is_symlink() or not record.is_file() or record.stat().st_size > 10_000:
+            return None
+        doc = json.loads(record.read_text(encoding="utf-8"))
+        found = Delivery(**{k: doc[k] for k in Delivery.__dataclass_fields__})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return found if run_id is None or found.run_id == run_id else None
+
+
+def base_files(
+    folder: Path, commit: str, *, max_bytes: int, timeout: float
+) -> tuple[dict[str, str], list[str]]:
+    """Return the text files of ``commit`` in the clone at ``folder``, and the paths left out.
+
+    Links, submodules, binary files, paths a run may not write and files past
+    ``max_bytes`` in all are left out (and listed), so a layout of them is
+    always bounded and safe to write without following anything.
+    """
+    listed = git(["ls-tree", "-r", "-z", "--long", commit], cwd=folder, timeout=timeout).stdout
+    wanted: list[tuple[str, str]] = []
+    left: list[str] = []
+    budget = max_bytes
+    for entry in filter(None, listed.split("\0")):
+        meta, _, path = entry.partition("\t")
+        mode, kind, sha, size = (meta.split() + ["", "", "", ""])[:4]
+        try:
+            check_relative_path(path)
+        except ValueError:
+            left.append(path)
+            continue
+        if kind != "blob" or mode == "120000" or not size.isdigit() or int(size) > budget:
+            left.append(path)
+            continue
+        budget -= int(size)
+        wanted.append((path, sha))
+    files: dict[str, str] = {}
+    batch = _cat_blobs([sha for _, sha in wanted], folder, timeout)
+    for path, sha in wanted:
+        try:
+            text = batch.get(sha, b"\0").decode("utf-8")
+        except UnicodeDecodeError:
+            text = "\0"
+        if "\0" in text:  # binary, or not read
+            left.append(path)
+            continue
+        files[path] = text
+    return files, left
+
+
+def _cat_blobs(shas: Sequence[str], folder: Path, timeout: float) -> dict[str, bytes]:
+    """Read blobs by sha with one ``git cat-file --batch``; return their bytes by sha."""
+    if not shas:
+        return {}
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed argv, no shell; shas from git itself
+            ["git", *GIT_OPTIONS, "cat-file", "--batch"],
+            cwd=folder,
+            env=_env(),
+            input="".join(f"{sha}\n" for sha in shas).encode(),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        raise RepositoryError(f"git cat-file could not read the base tree: {exc}") from None
+    out, found, at = done.stdout, {}, 0
+    while at < len(out):
+        end = out.find(b"\n", at)
+        if end < 0:
+            break
+        head = out[at:end].split()
+        if len(head) != 3 or not head[2].isdigit():  # "<sha> missing"
+            at = end + 1
+            continue
+        size = int(head[2])
+        found[head[0].decode()] = out[end + 1 : end + 1 + size]
+        at = end + 1 + size + 1
+    return found
+
+
+@lru_cache(maxsize=2)
+def _base_files_cached(
+    folder: str, commit: str, max_bytes: int, timeout: float
+) -> tuple[MappingProxyType[str, str], tuple[str, ...]]:
+    files, left = base_files(Path(folder), commit, max_bytes=max_bytes, timeout=timeout)
+    return MappingProxyType(files), tuple(left)
+
+
+def base_layout(folder: Path, commit: str, *, max_bytes: int, timeout: float) -> Mapping[str, str]:
+    """Return the base tree's text files (``base_files``), read once per process and commit."""
+    return _base_files_cached(str(folder), commit, max_bytes, timeout)[0]
+
+
+def repository_files(
+    repository: Mapping[str, object] | None, *, max_bytes: int, timeout: float
+) -> Mapping[str, str]:
+    """Return the base tree's text files of a run's ``repository`` state (none without one).
+
+    A clone that is gone or unreadable gives none (the old tests then cannot run,
+    and their check says so).
+    """
+    if not repository:
+        return {}
+    try:
+        return base_layout(
+            Path(str(repository["folder"])),
+            str(repository["base_commit"]),
+            max_bytes=max_bytes,
+            timeout=timeout,
+        )
+    except (RepositoryError, KeyError, OSError):
+        return {}
+
+
+def base_text(folder: Path, commit: str, path: str, *, limit: int, timeout: float) -> str | None:
+    """Return one file's text at ``commit`` (``limit`` characters at most); None: not text."""
+    try:
+        check_relative_path(path)
+        done = git(["show", f"{commit}:{path}"], cwd=folder, timeout=timeout, ok=(0, 128))
+    except (RepositoryError, ValueError):
+        return None
+    if done.returncode != 0 or "\0" in done.stdout:
+        return None
+    return done.stdout[:limit]
+
+
+def changed_files(folder: Path, delivery: Delivery, *, timeout: float) -> list[str]:
+    """Return ``A path``/``M path``/``D path`` lines: the branch's changes against its base."""
+    args = ["diff", "--name-status", "--no-renames", "-z", delivery.base_commit, "HEAD", "--"]
+    out = git(args, cwd=folder, timeout=timeout).stdout.split("\0")
+    return [f"{status} {path}" for status, path in zip(out[0::2], out[1::2], strict=False) if path]
+
+
+def push_branch(folder: Path, delivery: Delivery, *, timeout: float) -> GitOutcome:
+    """Push the run's branch to the source as ``devfactory/<run-id>``; a failure is said.
+
+    The base branch is never pushed here; the run's branch only grows (one
+    commit a passed stage), so the push is a fast-forward of the source's copy.
+    """
+    ref = f"refs/heads/{delivery.branch}"
+    try:
+        git(
+            ["push", "--quiet", "--porcelain", "origin", f"{ref}:{ref}"],
+            cwd=folder,
+            timeout=timeout,
+        )
+    except RepositoryError as exc:
+        return GitOutcome(False, f"the branch {delivery.branch} was not pushed to "
+                          f"{delivery.source}: {exc}")  # fmt: skip
+    return GitOutcome(True, f"the branch {delivery.branch} is in {delivery.source}, for review")
+
+
+def checked_out_base(delivery: Delivery, origin: Path, *, timeout: float) -> bool:
+    """Say whether the local source at ``origin`` has its base branch checked out."""
+    bare = git(["rev-parse", "--is-bare-repository"], cwd=origin, timeout=timeout, ok=(0, 128))
+    if bare.returncode != 0 or bare.stdout.strip() == "true":
+        return False
+    head = git(["symbolic-ref", "--quiet", "HEAD"], cwd=origin, timeout=timeout, ok=(0, 1))
+    return head.stdout.strip() == f"refs/heads/{delivery.base}"
+
+
+def merge_into_base(folder: Path, delivery: Delivery, *, timeout: float) -> GitOutcome:
+    """Fast-forward the source's base branch to the run's branch, when that is safe.
+
+    It is pushed only when the base branch is still at the commit the run
+    started from (``--force-with-lease`` makes that a compare-and-swap on the
+    ref) and, for a local source, when the base branch is not checked out in a
+    working tree there (pushing would change a checked-out branch under someone's
+    files). Otherwise the branch stays for review and the reason is said.
+    """
+    pushed = push_branch(folder, delivery, timeout=timeout)
+    if not pushed.ok:
+        return pushed
+    hand = (
+        f"the branch {delivery.branch} is ready to merge by hand "
+        f"(git merge --ff-only {delivery.branch} on {delivery.base})"
+    )
+    try:
+        if delivery.local:
+            origin_url = git(["remote", "get-url", "origin"], cwd=folder, timeout=timeout)
+            origin = Path(origin_url.stdout.strip())
+            if checked_out_base(delivery, origin, timeout=timeout):
+                return GitOutcome(
+                    False,
+                    f"{delivery.base} is checked out in {delivery.source}: not merged; {hand}",
+                )
+        ref = f"refs/heads/{delivery.base}"
+        now = git(["ls-remote", "origin", ref], cwd=folder, timeout=timeout).stdout.split()
+        head = git(["rev-parse", f"refs/heads/{delivery.branch}"], cwd=folder, timeout=timeout)
+        if now and now[0] == head.stdout.strip():  # a resumed merge that was done already
+            return GitOutcome(True, f"{delivery.branch} merged into {delivery.base} (fast-forward)")
+        if not now or now[0] != delivery.base_commit:
+            moved = now[0][:12] if now else "gone"
+            return GitOutcome(
+                False,
+                f"{delivery.base} moved since the run started ({delivery.base_commit[:12]} -> "
+                f"{moved}): not merged; the branch {delivery.branch} stays for review",
+            )
+        lease = f"--force-with-lease={ref}:{delivery.base_commit}"
+        refspec = f"refs/heads/{delivery.branch}:{ref}"
+        git(
+            ["push", "--quiet", "--porcelain", lease, "origin", refspec],
+            cwd=folder,
+            timeout=timeout,
+        )
+    except RepositoryError as exc:
+        return GitOutcome(False, f"not merged: {exc}; {hand}")
+    return GitOutcome(True, f"{delivery.branch} merged into {delivery.base} (fast-forward)")
