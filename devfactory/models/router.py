@@ -513,7 +513,7 @@ class ModelRouter:
         ]
 
     def view(self, health: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Return every chat link with its health (``health`` by label) and its place now.
+        """Return every link with its health (``health`` by label) and its place now.
 
         ``order`` is where a call made now would try the link (1 first; None: not
         tried, because it is unavailable, over its alias's price ceiling or its
@@ -521,9 +521,7 @@ class ModelRouter:
         """
         rows: list[dict[str, Any]] = []
         by_alias: dict[str, list[tuple[ChainLink, dict[str, Any]]]] = {}
-        for link in self.links():
-            if link.alias == EMBED_ALIAS:
-                continue
+        for link in self.links():  # the embedder's chain too: the first available serves
             found = health.get(link.label)
             row: dict[str, Any] = {
                 "alias": link.alias,

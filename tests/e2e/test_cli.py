@@ -155,7 +155,7 @@ def test_langgraph_dev_runs_a_pipeline_to_its_approval_and_on_with_the_sdk(
         ids = {node["id"] for node in drawn["nodes"]}
         assert set(load_pipeline("full").teams) | {"governance", "approval", "review"} <= ids
         waits = {n["id"] for n in drawn["nodes"] if (n.get("metadata") or {}).get(WAITS_FOR)}
-        assert waits == {"approval", "review"}
+        assert waits == {"approval", "review", "merge"}  # merge: a run with a repository
 
         thread = client.threads.create()
         start = {

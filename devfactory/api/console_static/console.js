@@ -439,6 +439,17 @@ async function memoryView() {
 }
 
 // ---------------------------------------------------------------- settings
+// One link of an alias's chain: available or not, its place now, its health.
+function linkLine(c) {
+  if (!c.available) return "not available";
+  if (c.over_ceiling) return "over the alias's price ceiling";
+  const place = c.order ? `tried ${c.order}${c.order === 1 ? "st" : c.order === 2 ? "nd" : c.order === 3 ? "rd" : "th"}` : "not tried now";
+  const h = c.health;
+  if (!h) return `${place}; no calls yet`;
+  const p50 = h.p50_ms == null ? "" : `, p50 ${h.p50_ms} ms`;
+  return `${place}; score ${Number(h.score).toFixed(2)}, circuit ${h.breaker}, ${h.calls} call(s), ${h.errors} error(s)${p50}`;
+}
+
 async function settingsView() {
   show(el("h1", { text: "Settings" }), el("p", { text: "Loading…" }));
   try {
@@ -452,7 +463,7 @@ async function settingsView() {
           el("td", { text: r.alias }),
           el("td", { text: r.serves || "nothing" }),
           el("td", { text: r.why }),
-          el("td", {}, el("ul", {}, r.chain.map((c) => el("li", { class: c.available ? "ok" : "off", text: `${c.model}: ${c.available ? "available" : "not available"}` }))))))),
+          el("td", {}, el("ul", {}, r.chain.map((c) => el("li", { class: c.available && c.order ? "ok" : "off", "data-circuit": c.health ? c.health.breaker : "closed", text: `${c.model}: ${linkLine(c)}` }))))))),
       el("h2", { text: "Providers" }),
       el("p", { id: "ollama-health", text: `Ollama at ${ollama.host}: ` + (ollama.reachable
         ? `reachable in ${ollama.ms} ms, ${ollama.models.length} model(s)${ollama.models.length ? ": " + ollama.models.join(", ") : ""}`
