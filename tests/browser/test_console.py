@@ -114,7 +114,13 @@ def test_a_viewer_follows_their_run_and_sees_no_buttons(
     page.click(f'a.run-id:text("{paused_run}")')
     expect(page.locator(".pending h3")).to_be_visible()
     expect(page.locator(".waits-for")).to_contain_text("approver")
-    assert page.locator("button.action").count() == 0
+    # the request says how urgent it is and what else could be done (governance-high rule)
+    expect(page.locator(".pending .priority")).to_have_text("HIGH")
+    expect(page.locator(".pending .request-head")).to_contain_text("rule governance-high")
+    narrow = page.locator('.pending .alternative[data-alternative="narrow_scope"]')
+    expect(narrow).to_be_visible()
+    expect(narrow.locator(".pro").first).to_be_visible()
+    assert page.locator("button.action").count() == 0  # nor a button to choose it
     expect(page.locator('#graph g[id="node-approval"]')).to_be_visible()
     assert fill_of(page, "approval") == WAITING_FILL
     assert fill_of(page, "business-analysis") == NOT_RUN_FILL
@@ -130,6 +136,8 @@ def test_an_approver_answers_from_the_console_and_the_graph_turns_green_live(
     page, requested = console_sign_in(browser, console_server, "alice")
     page.click(f'a.run-id:text("{paused_run}")')
     expect(page.locator("button.action-approve")).to_be_visible()
+    choose = page.locator('.alternative[data-alternative="narrow_scope"] button.choose')
+    expect(choose).to_be_visible()
     assert fill_of(page, "business-analysis") == NOT_RUN_FILL
     drawn = int(page.locator("#graph").get_attribute("data-drawn") or 0)
     shots(page, "approver-sees-the-question")
@@ -202,4 +210,36 @@ def test_only_an_admin_sets_a_projects_budgets_from_the_settings_page(
     expect(row).to_contain_text("cost_usd 12.5")
     expect(row).to_contain_text("adam (admin)")
     shots(page, "budgets-set")
+    assert not [u for u in requested if u.startswith("error:")], requested
+
+
+def test_an_admin_stops_everything_with_the_button_and_releases_it(
+    browser: Browser, console_server: str, console_env: dict[str, str], shots: Shot
+) -> None:
+    """Last in the module: the stop holds every run of the module's server while it is on."""
+    approver, _ = console_sign_in(browser, console_server, "alice")
+    expect(approver.locator("#alert")).to_be_hidden()
+    assert approver.locator("#emergency-stop").count() == 0  # only an admin has the button
+    page, requested = console_sign_in(browser, console_server, "adam")
+    page.on("dialog", lambda dialog: dialog.accept("maintenance of the database"))
+    try:
+        page.click("#emergency-stop")
+        expect(page.locator("#alert")).to_contain_text("EMERGENCY STOP by adam")
+        expect(page.locator("#alert")).to_contain_text("maintenance of the database")
+        expect(page.locator("#release")).to_be_visible()
+        shots(page, "emergency-stop")
+        refused = devfactory(console_env, "submit", "A command line that adds two numbers")
+        assert refused.returncode == 7, refused.stdout + refused.stderr
+        assert "emergency stop" in (refused.stdout + refused.stderr).lower()
+        shown = devfactory(console_env, "controls", "--json")
+        assert shown.returncode == 0 and '"stopped": true' in shown.stdout, shown.stdout
+        approver.reload()  # every signed-in page shows the banner
+        expect(approver.locator("#alert")).to_contain_text("EMERGENCY STOP by adam")
+        page.click("#release")
+        expect(page.locator("#alert")).to_be_hidden()
+        expect(page.locator("#emergency-stop")).to_be_visible()
+    finally:
+        devfactory(console_env, "release", "--as", "adam", "--role", "admin")
+    shown = devfactory(console_env, "controls", "--json")
+    assert '"stopped": false' in shown.stdout, shown.stdout
     assert not [u for u in requested if u.startswith("error:")], requested

@@ -73,7 +73,16 @@ function count(value) {
 }
 
 function age(iso) {
-  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  return span((Date.now() - Date.parse(iso)) / 1000);
+}
+
+// How long until ``iso`` (0 s when it has passed).
+function until(iso) {
+  return span((Date.parse(iso) - Date.now()) / 1000);
+}
+
+function span(length) {
+  const seconds = Math.max(0, length);
   if (seconds < 90) return `${Math.round(seconds)} s`;
   if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
   if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
@@ -209,33 +218,60 @@ function describe(kind, body) {
   }
 }
 
+// What a request says beside its question: priority, deadline, reasoning, estimate, sources.
+function requestFacts(question) {
+  const due = question.deadline
+    ? (question.expired ? "EXPIRED: its rule applies at the watchdog's next round"
+      : `expires in ${until(question.deadline)}`)
+    : "no deadline";
+  const facts = [
+    el("p", { class: "request-head" },
+      el("span", { class: `priority priority-${String(question.priority || "MEDIUM").toLowerCase()}`, text: question.priority || "MEDIUM" }),
+      ` ${due}${question.rule ? ` · rule ${question.rule}` : ""}`),
+  ];
+  if (question.reasoning) facts.push(el("p", { class: "reasoning", text: question.reasoning }));
+  const lines = [];
+  if (question.estimate && question.estimate.basis) lines.push(question.estimate.basis);
+  if (question.confidence !== null && question.confidence !== undefined) lines.push(`confidence ${Number(question.confidence).toFixed(2)}`);
+  if (question.risk_factors && question.risk_factors.length) lines.push(`risk factors: ${question.risk_factors.join("; ")}`);
+  if (question.sources && question.sources.length) lines.push(`sources: ${question.sources.slice(0, 8).join(", ")}${question.sources.length > 8 ? ", …" : ""}`);
+  if (lines.length) facts.push(el("ul", { class: "request-facts" }, lines.map((line) => el("li", { text: line }))));
+  return facts;
+}
+
 function pendingCard(run, question, onAnswered) {
   const mayAnswer = me && question.roles.includes(me.role);
   const text = el("textarea", { rows: 2, maxlength: 8000, placeholder: "Your answer, changes or guidance (when the action needs words)", class: "answer-text" });
   const result = el("p", { class: "hint" });
+  const send = (action, alternative) => async () => {
+    result.textContent = "Sending…";
+    try {
+      const body = { id: question.id, kind: question.kind, action, text: text.value };
+      if (alternative) body.alternative = alternative;
+      await api(`/runs/${encodeURIComponent(run)}/answer`, { method: "POST", body: JSON.stringify(body) });
+      result.textContent = `${alternative ? `${alternative} chosen` : action} recorded; the run goes back to the workers.`;
+      onAnswered();
+    } catch (error) {
+      result.textContent = String(error.message || error);
+    }
+  };
   const buttons = question.actions.map((action) =>
-    el("button", {
-      type: "button",
-      class: `action action-${action}`,
-      "data-action": action,
-      text: action,
-      onclick: async () => {
-        result.textContent = "Sending…";
-        try {
-          await api(`/runs/${encodeURIComponent(run)}/answer`, {
-            method: "POST",
-            body: JSON.stringify({ id: question.id, kind: question.kind, action, text: text.value }),
-          });
-          result.textContent = `${action} recorded; the run goes back to the workers.`;
-          onAnswered();
-        } catch (error) {
-          result.textContent = String(error.message || error);
-        }
-      },
-    }));
+    el("button", { type: "button", class: `action action-${action}`, "data-action": action, text: action, onclick: send(action) }));
+  // an alternative is picked with approve where the pause has it, else with answer (control/hitl.py)
+  const picks = question.actions.includes("approve") ? "approve" : "answer";
+  const alternatives = (question.alternatives || []).map((alt) =>
+    el("li", { class: "alternative", "data-alternative": alt.id },
+      el("strong", { text: alt.title || alt.id }),
+      alt.estimated_cost_usd !== null && alt.estimated_cost_usd !== undefined ? ` (estimated $${Number(alt.estimated_cost_usd).toFixed(4)})` : "",
+      el("ul", {},
+        (alt.pros || []).map((p) => el("li", { class: "pro", text: `+ ${p}` })),
+        (alt.cons || []).map((c) => el("li", { class: "con", text: `− ${c}` }))),
+      mayAnswer ? el("button", { type: "button", class: "action choose", text: "choose this", onclick: send(picks, alt.id) }) : null));
   return el("div", { class: "pending", "data-pause": question.id },
     el("h3", { text: question.title }),
+    ...requestFacts(question),
     el("p", { class: "question", text: question.question }),
+    alternatives.length ? el("div", { class: "alternatives" }, el("h4", { text: "Alternatives" }), el("ul", {}, alternatives)) : null,
     mayAnswer
       ? el("div", {}, text, el("div", { class: "buttons" }, buttons), result)
       : el("p", { class: "hint waits-for", text: `Waits for: ${question.roles.join(", ")}. Your role (${me ? me.role : "?"}) may not answer it.` }),
