@@ -63,18 +63,8 @@ def pause_panel(
     if pause.team:
         body.append(f"team: {clean(pause.team)}\n")
     body.append(clean(pause.question) + "\n")
-    if pause.reasoning and pause.reasoning != pause.question:
-        body.append(f"why: {clean(pause.reasoning)}\n")
-    if pause.risk_factors:
-        body.append("risk factors: " + "; ".join(clean(f) for f in pause.risk_factors) + "\n")
-    if pause.confidence is not None:
-        body.append(f"confidence: {pause.confidence:.2f}\n")
-    if pause.estimate is not None:
-        est = pause.estimate
-        body.append(
-            f"cost to finish: ~${est.cost_to_finish_usd:.4f}, ~{est.tokens_to_finish:,} tokens"
-            f" ({clean(est.basis)})\n"
-        )
+    for label, text in pause.facts():
+        body.append(f"{label}: {clean(text)}\n")
     if pause.sources:
         body.append(f"sources: {clean(', '.join(pause.sources[:8]))}")
         more = len(pause.sources) - 8

@@ -71,18 +71,7 @@ def pause_markdown(run_id: str, pause: Pause, role: str) -> str:
     """Render a pending question, and whether ``role`` may answer it."""
     lines = [f"**{pause.title}** (run `{run_id}`)", "", pause.question, ""]
     lines.append(f"Priority **{pause.priority}** · rule `{pause.rule or 'default'}`")
-    if pause.reasoning and pause.reasoning != pause.question:
-        lines.append(f"Why: {pause.reasoning}")
-    if pause.risk_factors:
-        lines.append("Risk factors: " + "; ".join(pause.risk_factors))
-    if pause.confidence is not None:
-        lines.append(f"Confidence: {pause.confidence:.2f}")
-    if pause.estimate is not None:
-        est = pause.estimate
-        lines.append(
-            f"Cost to finish: ~${est.cost_to_finish_usd:.4f}, ~{est.tokens_to_finish:,} tokens "
-            f"({est.basis})"
-        )
+    lines.extend(f"{label.capitalize()}: {text}" for label, text in pause.facts())
     for alt in pause.alternatives:
         cost = "" if alt.estimated_cost_usd is None else f" (~${alt.estimated_cost_usd:.4f})"
         pros = "".join(f"\n  - pro: {p}" for p in alt.pros)

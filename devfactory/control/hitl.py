@@ -104,6 +104,31 @@ class Pause(BaseModel):
         """Return the offered alternative ``ident`` names (None: not offered)."""
         return next((a for a in self.alternatives if a.id == ident), None)
 
+    def facts(self) -> list[tuple[str, str]]:
+        """Return what the request says beside its question, as ``(label, text)`` lines.
+
+        The reasoning (when it is not the question again), the risk factors, the
+        confidence and the estimated cost to finish: the CLI's panel and the
+        chat's message render the same lines, each in its own style.
+        """
+        lines: list[tuple[str, str]] = []
+        if self.reasoning and self.reasoning != self.question:
+            lines.append(("why", self.reasoning))
+        if self.risk_factors:
+            lines.append(("risk factors", "; ".join(self.risk_factors)))
+        if self.confidence is not None:
+            lines.append(("confidence", f"{self.confidence:.2f}"))
+        if self.estimate is not None:
+            est = self.estimate
+            lines.append(
+                (
+                    "cost to finish",
+                    f"~${est.cost_to_finish_usd:.4f}, ~{est.tokens_to_finish:,} tokens "
+                    f"({est.basis})",
+                )
+            )
+        return lines
+
 
 class Decision(BaseModel):
     """A person's answer to a pause, with who gave it."""

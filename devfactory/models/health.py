@@ -44,7 +44,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -80,32 +80,28 @@ class CircuitOpenError(RuntimeError):
     """A link's breaker is open (or its one half-open trial is in flight): not called."""
 
 
+def _setting(name: str) -> Any:
+    """Return the default of the setting ``health_<name>``: the settings keep the one default."""
+    return Settings.model_fields[f"health_{name}"].default
+
+
 @dataclass(frozen=True)
 class HealthPolicy:
-    """The numbers a book judges by (all from the settings, each bounded there)."""
+    """The numbers a book judges by: each is the setting ``health_<field>`` (bounded there)."""
 
-    failures_to_open: int = 3
-    cooldown_s: float = 60.0
-    window: int = 20
-    window_s: float = 600.0
-    min_score: float = 0.5
-    min_calls: int = 5
-    slow_s: float = 30.0
-    latency_weight: float = 0.2
+    failures_to_open: int = _setting("failures_to_open")
+    cooldown_s: float = _setting("cooldown_s")
+    window: int = _setting("window")
+    window_s: float = _setting("window_s")
+    min_score: float = _setting("min_score")
+    min_calls: int = _setting("min_calls")
+    slow_s: float = _setting("slow_s")
+    latency_weight: float = _setting("latency_weight")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HealthPolicy:
         """Read the policy from the ``health_*`` settings."""
-        return cls(
-            failures_to_open=settings.health_failures_to_open,
-            cooldown_s=settings.health_cooldown_s,
-            window=settings.health_window,
-            window_s=settings.health_window_s,
-            min_score=settings.health_min_score,
-            min_calls=settings.health_min_calls,
-            slow_s=settings.health_slow_s,
-            latency_weight=settings.health_latency_weight,
-        )
+        return cls(**{f.name: getattr(settings, f"health_{f.name}") for f in fields(cls)})
 
 
 @dataclass(frozen=True)

@@ -13,20 +13,19 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
-from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.runtime import Runtime
 from langgraph.types import Command, StateSnapshot
 from pydantic import ValidationError
 
 from devfactory.control.hitl import Decision, Pause, make_pause
 from devfactory.control.policy import ApprovalRule, Policy, load_policy
-from devfactory.events import DecisionRecorded, Event, StageStarted
-from devfactory.graph import build_graph
+from devfactory.events import DecisionRecorded, StageStarted
 from devfactory.graph.context import Context
 from devfactory.graph.requests import CHEAP_ALIAS, enrich, estimate, facts, propose, sources
 from devfactory.models.router import ResolvedModel
 from devfactory.settings import Settings
 from tests.fakes import Call, Script, ScriptedModels, always_good, good_report
+from tests.unit.test_unattended_runs import Run as UnattendedRun
 
 TODO = "A REST API for a personal todo list"
 MEDICAL = "Store patient medical records for a clinic"
@@ -40,30 +39,15 @@ class AliasModels(ScriptedModels):
         return dataclasses.replace(super().resolve(alias), label=alias)
 
 
-class Run:
+class Run(UnattendedRun):
     """One attended run of the mvp graph, keeping the events its nodes emit."""
 
     def __init__(
         self, settings: Settings, script: Script = always_good, policy: Policy | None = None
     ) -> None:
+        super().__init__(settings, script, policy=policy)
         self.models = AliasModels(script)
-        self.graph = build_graph("mvp").compile(checkpointer=InMemorySaver())
-        self.cfg: Any = {"configurable": {"thread_id": "t"}}
-        self.context = Context(settings=settings, models=self.models, policy=policy)
-        self.events: list[Event] = []
-
-    def drive(self, value: Any) -> StateSnapshot:
-        for _ns, chunk in self.graph.stream(
-            value,
-            self.cfg,
-            context=self.context,
-            stream_mode="custom",
-            subgraphs=True,
-            durability="sync",
-        ):
-            if isinstance(chunk, Event):
-                self.events.append(chunk)
-        return self.graph.get_state(self.cfg)
+        self.context.models = self.models
 
     def start(self, requirement: str = TODO, **inputs: Any) -> StateSnapshot:
         return self.drive({"run_id": "t", "requirement": requirement, "pipeline": "mvp", **inputs})
