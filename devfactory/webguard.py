@@ -76,13 +76,37 @@ def security_headers(frame_ancestors: Iterable[str] = ()) -> list[tuple[bytes, b
     return headers
 
 
+_CSP = b"content-security-policy"
+
+
+def merged_policy(own: bytes, framing: bytes) -> bytes:
+    """Return a route's own CSP with the factory's ``frame-ancestors`` in place of any of its own.
+
+    A route may send a stricter policy of its own (a run's files are served with
+    ``sandbox; default-src 'none'``, the console's pages allow only their own
+    scripts); the edge keeps every directive of it and decides framing alone.
+    """
+    kept = [
+        d.strip()
+        for d in own.split(b";")
+        if d.strip() and not d.strip().lower().startswith(b"frame-ancestors")
+    ]
+    return b"; ".join([*kept, framing])
+
+
 class SecurityHeaders:
-    """ASGI middleware: add ``security_headers`` to every HTTP response, replacing any."""
+    """ASGI middleware: add ``security_headers`` to every HTTP response.
+
+    The headers replace a response's own, but for its ``Content-Security-Policy``:
+    a route's own policy is kept, with the factory's ``frame-ancestors`` merged in
+    (``merged_policy``), so a route can only ever tighten what the edge sends.
+    """
 
     def __init__(self, app: App, frame_ancestors: Iterable[str] = ()) -> None:
         self.app = app
         self.headers = security_headers(frame_ancestors)
         self.names = {name for name, _ in self.headers}
+        self.framing = next(v for k, v in self.headers if k == _CSP)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; stamp the headers on its response."""
@@ -93,8 +117,13 @@ class SecurityHeaders:
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.get("headers", [])
+                own = [v for k, v in headers if k.lower() == _CSP]
                 kept = [(k, v) for k, v in headers if k.lower() not in self.names]
-                message["headers"] = [*kept, *self.headers]
+                stamp = [
+                    (k, merged_policy(b"; ".join(own), v) if k == _CSP and own else v)
+                    for k, v in self.headers
+                ]
+                message["headers"] = [*kept, *stamp]
             await send(message)
 
         await self.app(scope, receive, stamped)

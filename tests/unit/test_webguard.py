@@ -94,6 +94,22 @@ def test_every_response_refuses_to_be_framed_unless_an_origin_is_configured() ->
     assert headers[b"content-security-policy"] == b"frame-ancestors 'self' https://portal.example"
 
 
+class OwnPolicy:
+    """An app whose response sends a policy of its own, with a framing rule the edge overrides."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        own = b"sandbox; default-src 'none'; frame-ancestors *"
+        headers = [(b"content-security-policy", own)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def test_a_routes_own_policy_is_kept_and_only_the_edge_decides_framing() -> None:
+    sent, _ = call(SecurityHeaders(OwnPolicy()), {}, [b""])
+    policies = [v for k, v in sent[0]["headers"] if k == b"content-security-policy"]
+    assert policies == [b"sandbox; default-src 'none'; frame-ancestors 'none'"]
+
+
 @pytest.mark.parametrize("bad", ["*", "javascript:alert(1)", "https://a.example/path", ""])
 def test_only_plain_origins_may_be_allowed_to_frame(bad: str) -> None:
     with pytest.raises(ValueError):
