@@ -8,7 +8,6 @@ was given; an answer given here is driven on by the ``RunDriver``.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,8 @@ from devfactory.events import PhaseChanged, RunFinished
 from devfactory.queries import Queries
 from devfactory.recorder import once
 from devfactory.redact import redact
-from devfactory.reports import Pending, RunReport, checked_text, choose_pending
+from devfactory.reports import Pending, RunReport, checked_name, checked_text, choose_pending
+from devfactory.runfiles import read_file, remove_tree
 from devfactory.settings import Settings
 from devfactory.store.approvals import ApprovalAction
 from devfactory.store.lease import new_driver
@@ -140,7 +140,7 @@ class Answers:
         ``pre_approval`` event, and every run it lets through records the policy's
         decision naming it.
         """
-        project = checked_text(project, "the project")
+        project = checked_name(project, "the project")
         check_pre_approver(load_policy(self.settings.policy_file), by, role)
         action: ApprovalAction = "revoke" if revoke else "approve"
         ident, kept = self.stores.approvals.add(project, action, by=by, role=role, note=note)
@@ -160,7 +160,7 @@ class Answers:
         to the audit log as ``project:<name>``'s ``caps`` event, with who made it and
         what it was before; runs already started keep their caps.
         """
-        project = checked_text(project, "the project")
+        project = checked_name(project, "the project")
         if role != ADMIN:
             raise RoleRefusedError(f"role {role!r} may not set a project's budgets; it needs admin")
         before = self.stores.caps.current(project)
@@ -229,7 +229,7 @@ class Answers:
         if row.archived_at is None:
             raise RunStateError(f"run {run_id} is not archived (see retention_days)")
         folder = Path(row.out_dir)
-        removed = _remove_run_folder(folder, run_id)
+        removed = _remove_run_folder(folder, run_id, self.settings.run_file_max_bytes)
         self.stores.checkpointer.delete_thread(run_id)
         self.stores.queue.mark_purged(run_id)
         record = {
@@ -244,15 +244,20 @@ class Answers:
 _KEPT = "it does not hold this run's run.json"
 
 
-def _remove_run_folder(folder: Path, run_id: str) -> bool:
-    """Delete ``folder`` if it is this run's folder (its run.json names the run)."""
-    summary = folder / "run.json"
-    if folder.is_symlink() or summary.is_symlink() or not summary.is_file():
-        return False
+def _remove_run_folder(folder: Path, run_id: str, limit: int) -> bool:
+    """Delete ``folder`` if it is this run's folder (its run.json names the run).
+
+    ``run.json`` is read through ``runfiles`` (a regular file reached without a
+    link, at most ``limit`` bytes), and the folder is removed without following
+    any link in it and without recursion, however deep the tree a run or a
+    repository left. A folder that is itself a link is kept (``runfiles`` does
+    not open it).
+    """
     try:
-        if json.loads(summary.read_text("utf-8")).get("run_id") != run_id:
-            return False
-    except (OSError, ValueError, AttributeError):
+        doc = json.loads(read_file(folder, "run.json", limit))
+    except (OSError, ValueError):
         return False
-    shutil.rmtree(folder)
+    if not isinstance(doc, dict) or doc.get("run_id") != run_id:
+        return False
+    remove_tree(folder)
     return True

@@ -1,13 +1,13 @@
 """Write a run's output folder: one file per artifact, ``run.json`` and ``SUMMARY.md``.
 
 What ``SUMMARY.md`` says is ``summary.py``'s; here it is written, like every file, without
-following a link. A run that delivers into a repository adds its branch, what
-changed against the base and how the repository's own tests fared.
+following a link (reading them is ``runfiles``', the one way in). A run that delivers into a
+repository adds its branch, what changed against the base and how the repository's own tests
+fared.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import stat
@@ -15,16 +15,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devfactory.contracts import (
-    CheckRun,
-    FinalChecks,
-    StageOutcome,
-    StageRecord,
-    check_relative_path,
-)
+from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecord
 from devfactory.control.budget import Spend
 from devfactory.findings import not_run_line
 from devfactory.redact import redact, redact_data
+from devfactory.runfiles import is_regular_file, open_within, relative_parts
 from devfactory.shown import shown
 from devfactory.software.repository import Delivery, RepositoryError, changed_files, delivery_of
 from devfactory.software.workspace import GIT_TIMEOUT_S
@@ -38,90 +33,31 @@ class ArtifactWriteError(OSError):
     """A file of the run could not be written where it belongs (and nothing was followed)."""
 
 
-def _open_folder(root: Path, parts: Sequence[str], *, make: bool = True) -> int:
-    """Open ``root/parts...`` as a directory, making what is missing, following no link.
-
-    ``root`` is the run's folder (resolved when the run started); below it every
-    component is opened with ``O_NOFOLLOW``, so a symbolic link planted in the
-    folder can never redirect a write (or, with ``make`` off, a read) outside it.
-    """
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for part in parts:
-            try:
-                if make:
-                    os.mkdir(part, 0o755, dir_fd=fd)
-            except FileExistsError:
-                pass
-            try:
-                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            except FileNotFoundError:
-                raise  # only when not making folders: nothing there to read
-            except OSError as exc:  # a link (ELOOP) or a file (ENOTDIR) where a folder belongs
-                if not make:
-                    if stat.S_ISLNK(os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
-                        raise PermissionError(
-                            f"refused to read through the link {part!r}"
-                        ) from None
-                    raise FileNotFoundError(f"{part!r} is not a folder") from None
-                raise ArtifactWriteError(
-                    f"refused to write into {part!r}: it is a link or not a folder ({exc.strerror})"
-                ) from None
-            os.close(fd)
-            fd = child
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def read_file(root: Path, relative: str, limit: int) -> bytes:
-    """Read ``relative`` inside ``root`` without following any link; at most ``limit`` bytes.
-
-    Raises ``ValueError`` for a path that leaves the folder or touches its git
-    history, ``PermissionError`` for a link on the way, ``FileNotFoundError``
-    when there is no such file and ``ArtifactTooLargeError`` past ``limit``.
-    """
-    parts = check_relative_path(relative).split("/")
-    folder = _open_folder(root, parts[:-1], make=False)
-    try:
-        try:
-            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise PermissionError(f"refused to read {relative}: it is a link") from None
-            raise FileNotFoundError(f"no file {relative!r} in this run") from None
-    finally:
-        os.close(folder)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise FileNotFoundError(f"{relative!r} is not a file")
-        if info.st_size > limit:
-            raise ArtifactTooLargeError(
-                f"{relative!r} has {info.st_size} bytes; the most served is {limit}"
-            )
-        return os.read(fd, limit + 1)  # a regular file: O_NONBLOCK only kept a FIFO from hanging
-    finally:
-        os.close(fd)
-
-
-class ArtifactTooLargeError(OSError):
-    """A file of the run is larger than a reader takes whole."""
-
-
 def write_file(root: Path, relative: str, content: str) -> Path:
-    """Write ``content`` at ``relative`` inside ``root`` without following any link."""
-    parts = check_relative_path(relative).split("/")
-    folder = _open_folder(root, parts[:-1])
+    """Write ``content`` at ``relative`` inside ``root`` without following any link.
+
+    The folders on the way are made or opened by ``runfiles.open_within`` (a
+    link or a file where a folder belongs is refused); the file itself is
+    opened with ``O_NOFOLLOW`` (a link planted at its name is refused) and
+    ``O_NONBLOCK`` (a FIFO planted there is refused at once, never waited on).
+    """
+    parts = relative_parts(relative)
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        folder = open_within(root, parts[:-1], make=True)
+    except OSError as exc:
+        raise ArtifactWriteError(f"refused to write {relative}: {exc.strerror}") from None
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
             fd = os.open(parts[-1], flags, 0o644, dir_fd=folder)
         except OSError as exc:
             raise ArtifactWriteError(
                 f"refused to write {relative}: it is a link or cannot be written ({exc.strerror})"
             ) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ArtifactWriteError(f"refused to write {relative}: it is not a regular file")
+        os.ftruncate(fd, 0)  # only now: O_TRUNC would have applied to whatever was there
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content if content.endswith("\n") else content + "\n")
     finally:
@@ -172,20 +108,7 @@ def published_paths(out_dir: Path, record: StageRecord) -> list[str]:
     if record.outcome not in (StageOutcome.PASSED, StageOutcome.BLOCKED) or record.result is None:
         return []
     paths = [folder_path(record, a) for a in record.result.artifacts]
-    return [path for path in paths if _plain_file(out_dir, path)]
-
-
-def _plain_file(root: Path, relative: str) -> bool:
-    here = root
-    for part in relative.split("/"):
-        here = here / part
-        try:
-            mode = here.lstat().st_mode
-        except OSError:
-            return False
-        if stat.S_ISLNK(mode):
-            return False
-    return stat.S_ISREG(mode)
+    return [path for path in paths if is_regular_file(out_dir, path)]
 
 
 def check_line(check: CheckRun) -> str:

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from devfactory.runfiles import relative_parts
+
 MAX_ARTIFACT_CHARS = 12000
 MAX_ARTIFACTS = 8
 _PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"
@@ -52,12 +54,8 @@ class ArtifactKind(StrEnum):
 
 
 def check_relative_path(path: str) -> str:
-    """Reject absolute paths and any ``..`` segment so artifacts stay in the run folder."""
-    parts = path.split("/")
-    if path.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"artifact path {path!r} must be relative, without '.', '..' or '//'")
-    if any(p.lower() == ".git" for p in parts):
-        raise ValueError(f"artifact path {path!r} must not touch the run's git repository")
+    """Reject a path that leaves the run's folder or touches its history (``runfiles``' rule)."""
+    relative_parts(path)
     return path
 
 

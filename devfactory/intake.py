@@ -3,11 +3,20 @@
 Both ways to start a run take it in the same way: ``RunDriver.start`` (driven in
 the caller's process) and ``QueuedRuns.submit`` (driven by a worker).
 
-A run that delivers into an existing repository (``--repo``) gets its folder
-from ``checkout`` first: a clone on the run's branch, made before the run is
-created, so that a bad source or an unknown base branch is refused before
-anything runs. ``new_run`` then finds the clone's delivery record in the folder
-and gives the graph the repository's map (``software/repomap.py``).
+A run that delivers into an existing repository (``--repo``) works in a clone
+of it, on the run's branch. Where the clone is made depends on who waits:
+
+- a run driven in the caller's process (``devfactory run --repo``) gets its
+  folder from ``checkout`` first, before the run is created: the local operator
+  waits for the bounded clone, and is told git's own reason when it fails;
+- a queued run (``POST /runs``, ``devfactory submit --repo``) is only checked
+  here (``check_clone``: the source's syntax, its host against
+  ``repo_allowed_hosts``, with no name resolved and nothing connected to) and
+  carries a ``CloneOrder`` in its inbox; the worker that claims it clones
+  (``clone_into_run``) before the first step, so no request ever waits on git.
+
+Either way ``repository_state`` then gives the graph the repository's map
+(``software/repomap.py``) from the clone's delivery record.
 """
 
 from __future__ import annotations
@@ -21,22 +30,50 @@ from devfactory.control.lifecycle import Phase
 from devfactory.events import RunCreated
 from devfactory.pipelines import load_pipeline
 from devfactory.redact import redact
-from devfactory.reports import checked_text, default_caps, new_run_id, writable_folder
+from devfactory.reports import checked_name, checked_text, default_caps, new_run_id, writable_folder
 from devfactory.settings import Settings
+from devfactory.software.cloning import CloneLimits
+from devfactory.software.remotes import HostPolicy
 from devfactory.software.repomap import map_repository
 from devfactory.software.repository import (
     Delivery,
     RepositoryError,
     base_files,
+    branch_of,
+    check_destination,
     check_ref,
+    check_remote,
     check_source,
     clone_for_run,
     delivery_of,
+    empty_folder,
+    local_path_of,
     shown_source,
 )
 from devfactory.store.runs import RunInputError
 
 MAX_PATHS = 5000  # the existing paths a run's state keeps (what the teams are told exists)
+
+
+@dataclass(frozen=True)
+class CloneOrder:
+    """What a queued run's worker clones before its first step: the source and its base branch.
+
+    It waits in the run's inbox (``clone``); the source as given, credentials
+    included (git needs them), as the clone's own ``.git/config`` keeps them.
+    """
+
+    source: str
+    base: str | None = None
+
+    def to_inbox(self) -> dict[str, str | None]:
+        """Return the order as the run's inbox keeps it."""
+        return {"source": self.source, "base": self.base}
+
+    @classmethod
+    def from_inbox(cls, order: dict[str, Any]) -> CloneOrder:
+        """Read an order from the run's inbox."""
+        return cls(str(order["source"]), order.get("base"))
 
 
 @dataclass(frozen=True)
@@ -65,18 +102,26 @@ def new_run(
     unattended: bool | None,
     owner: str,
     project_caps: dict[str, Any] | None = None,
+    clone: CloneOrder | None = None,
 ) -> NewRun:
     """Check a new run's input; return its creation event, the graph's input and its folder.
 
     ``project_caps``: the caps an admin set for ``project`` (None: the settings'); a
-    run's own ``caps`` still win over its project's run caps.
+    run's own ``caps`` still win over its project's run caps. ``clone``: the
+    repository a worker clones into the run's folder later (it must be empty);
+    the creation event says where it comes from and which branch the run gets.
     """
     unattended = settings.unattended if unattended is None else unattended
     load_pipeline(pipeline)  # fail fast on an unknown pipeline
     requirement = redact(checked_text(requirement, "the requirement"))
-    project = checked_text(project, "the project")
+    project = checked_name(project, "the project")
     run_id = run_id or new_run_id()
     out = writable_folder(out_dir or settings.run_folder(run_id))
+    if clone is not None:
+        try:
+            check_destination(out)
+        except RepositoryError as exc:
+            raise RunInputError(str(exc)) from None
     budget = default_caps(settings, project_caps)
     if caps is not None:
         budget["run"] = {**budget["run"], **caps.model_dump(exclude_none=True)}
@@ -104,7 +149,58 @@ def new_run(
         created = created.model_copy(
             update={"repository": {key: str(getattr(delivery, key)) for key in where}}
         )
+    elif clone is not None:  # its base commit is known once a worker has cloned it
+        ordered = {"source": shown_source(clone.source), "branch": branch_of(run_id)}
+        created = created.model_copy(update={"repository": ordered | {"base": clone.base or ""}})
     return NewRun(created, payload, out)
+
+
+def check_clone(settings: Settings, repo: str, base: str | None) -> CloneOrder:
+    """Check a repository a worker is to clone for a queued run; return the order.
+
+    Nothing is resolved or connected to: the source's syntax, a URL's scheme and
+    host against ``repo_allowed_hosts``, a path's folder, and the base branch's
+    name. (Over the API a path must also be under ``repo_local_roots``: the API
+    checks that before it gets here.) Raises ``RunInputError``, a client's mistake.
+    """
+    try:
+        source = check_source(repo)
+        base = check_ref(base) if base is not None else None
+        path = local_path_of(source)  # a path, or a file:// URL
+        if path is None:
+            check_remote(source, HostPolicy.parse(settings.repo_allowed_hosts))
+        elif not path.is_dir():
+            raise RepositoryError(f"no repository at {source!r}: not a folder")
+    except RepositoryError as exc:
+        raise RunInputError(str(exc)) from None
+    return CloneOrder(source, base)
+
+
+def clone_into_run(settings: Settings, order: CloneOrder, run_id: str, out: Path) -> Delivery:
+    """Clone a queued run's repository into its folder, for the worker that claimed it.
+
+    The folder is emptied first: what a worker killed mid-clone left there is
+    gone before the clone starts again. Raises ``RepositoryError`` (its message
+    safe for whoever sees the run, git's own words in its ``detail``).
+    """
+    empty_folder(out)
+    return bounded_clone(settings, order.source, order.base, run_id, out)
+
+
+def bounded_clone(
+    settings: Settings, source: str, base: str | None, run_id: str, out: Path
+) -> Delivery:
+    """Clone ``source`` into ``out`` within the settings' hosts, size, time and limits."""
+    return clone_for_run(
+        source,
+        base,
+        run_id,
+        out,
+        timeout=settings.repo_git_timeout_s,
+        max_bytes=settings.repo_max_mb * 2**20,
+        hosts=HostPolicy.parse(settings.repo_allowed_hosts),
+        limits=CloneLimits.of(settings),
+    )
 
 
 def checkout(
@@ -117,8 +213,10 @@ def checkout(
 ) -> tuple[str, Path]:
     """Clone ``repo`` for a new run on its branch ``devfactory/<run-id>``; return its id and folder.
 
-    Raises ``RunInputError`` (a client's mistake: 4xx in the API, an exit code in
-    the CLI) for a source or base git cannot use, with git's reason, credentials removed.
+    The clone is the worker's bounded one (``clone_for_run``), waited for here:
+    this is the local operator's own process, never a request's. Raises
+    ``RunInputError`` (an exit code in the CLI) for a source or base git cannot
+    use, with git's reason, credentials removed.
     """
     try:
         source = check_source(repo)
@@ -128,15 +226,11 @@ def checkout(
     run_id = run_id or new_run_id()
     out = (out_dir or settings.run_folder(run_id)).expanduser().resolve()
     try:
-        clone_for_run(
-            source,
-            base,
-            run_id,
-            out,
-            timeout=settings.repo_git_timeout_s,
-            max_bytes=settings.repo_max_mb * 2**20,
-        )
-    except (RepositoryError, OSError) as exc:
+        bounded_clone(settings, source, base, run_id, out)
+    except RepositoryError as exc:
+        told = exc.told()
+        raise RunInputError(f"cannot deliver into {shown_source(repo)!r}: {told}"[:2000]) from None
+    except OSError as exc:
         raise RunInputError(f"cannot deliver into {shown_source(repo)!r}: {exc}"[:2000]) from None
     return run_id, out
 

@@ -17,6 +17,13 @@ standard library's records, with an ISO timestamp, the level and the logger;
 a record's ``extra`` fields become the line's own keys (``run_event_fields``
 gives a run event's), and Python's warnings are log lines too, so that under
 ``json`` every line a process logs is one JSON object.
+
+What a line says may come from anyone (a project's name, a model's reply, a
+request's path), so both formats write every value as one line of visible
+text, controls and bidi controls as escapes (``shown.one_line``), with the credentials
+of any URL in it masked (``redact.shown_urls``): a value can neither act on
+the terminal that shows the log, nor start a line of its own. A traceback
+keeps its lines, each marked as the continuation of its record (``  | ``).
 """
 
 from __future__ import annotations
@@ -40,9 +47,14 @@ _RECORD_KEYS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime
 # Its run, stage and team are the line's context, and keep their names.
 _TAKEN = _RECORD_KEYS | {"kind", "worker"} | (_OWN_KEYS - set(CONTEXT))
 _LONGEST = 300  # characters of one field's value in a log line
+# what is not a line's extra field: the record's own, and uvicorn's copy of its message with
+# terminal colours in it
+_NOT_EXTRAS = _RECORD_KEYS | {"color_message"}
 
 
 _HANDLER = "devfactory"  # the name of the handler ``configure`` installs
+_MULTILINE = ("exception", "stack")  # values kept as lines, each made safe
+CONTINUED = "  | "  # how a text line that continues its record (a traceback) starts
 
 
 def graph_context(
@@ -74,8 +86,37 @@ def record_extras(
     """Add the record's ``extra`` fields (``log.info(..., extra={...})``) to the line."""
     record = event.get("_record")
     if record is not None:
-        event.update((k, v) for k, v in vars(record).items() if k not in _RECORD_KEYS)
+        event.update((k, v) for k, v in vars(record).items() if k not in _NOT_EXTRAS)
     return event
+
+
+def _safe(value: Any) -> Any:
+    """Return a line's value as visible text on one line, URLs masked; numbers kept."""
+    from devfactory.redact import shown_urls
+    from devfactory.shown import one_line
+
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, list | tuple):
+        return [_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {one_line(k): _safe(v) for k, v in value.items()}
+    return one_line(shown_urls(str(value)))
+
+
+def safe_values(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Make every key and value of the line safe to show (``_safe``); tracebacks keep lines."""
+    safe: dict[str, Any] = {}
+    for key, value in event.items():
+        if key.startswith("_"):  # structlog's own (the record), never rendered
+            safe[key] = value
+        elif key in _MULTILINE and isinstance(value, str):
+            safe[key] = "\n".join(_safe(line) for line in value.split("\n"))
+        else:
+            safe[_safe(key)] = _safe(value)
+    return safe
 
 
 def _text(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
@@ -87,8 +128,9 @@ def _text(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
     line = f"{event.get('level', method).upper()} {event.get('logger', '')}: {event['event']}"
     if about:
         line += f" [{about}]"
-    if event.get("exception"):
-        line += "\n" + str(event["exception"])
+    for key in _MULTILINE:
+        if event.get(key):
+            line += "".join(f"\n{CONTINUED}{part}" for part in str(event[key]).split("\n"))
     return line
 
 
@@ -113,6 +155,7 @@ def formatter(fmt: str) -> logging.Formatter:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            safe_values,
             render,
         ],
     )

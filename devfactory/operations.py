@@ -70,8 +70,9 @@ from devfactory.control.overrides import (
 from devfactory.events import Notice
 from devfactory.graph.state import final_checks_of
 from devfactory.redact import redact
-from devfactory.reports import checked_text
+from devfactory.reports import checked_name
 from devfactory.settings import Settings
+from devfactory.shown import one_line
 from devfactory.store.controls import CachedControls, Controls, HaltedError
 from devfactory.store.incidents import Incident, IncidentStore
 from devfactory.store.queue import CHANNEL
@@ -128,19 +129,28 @@ def append_text(path: Path, text: str) -> None:
 
 
 def _incident_markdown(incident: Incident) -> str:
-    """Render an incident as INCIDENTS.md keeps it: one section per incident."""
+    """Render an incident as INCIDENTS.md keeps it: one section per incident.
+
+    Every value is written on its own line (``one_line``): a summary, an action
+    or a name from a run cannot start a line of its own, so no section or
+    incident can be forged inside another.
+    """
     lines = [
-        f"## Incident {incident.id}: {incident.trigger} ({incident.opened_at.isoformat()})",
+        f"## Incident {incident.id}: {one_line(incident.trigger)}"
+        f" ({incident.opened_at.isoformat()})",
         "",
-        f"- Project: {incident.project}",
-        f"- Run: {incident.run_id or '-'}",
-        f"- Summary: {incident.summary}",
+        f"- Project: {one_line(incident.project)}",
+        f"- Run: {one_line(incident.run_id or '-')}",
+        f"- Summary: {one_line(incident.summary)}",
         f"- Spend since the last gate: {json.dumps(incident.spend.get('since_last_gate', {}))}",
         f"- Run's spend: {json.dumps(incident.spend.get('run', {}))}",
         "- Last actions:",
     ]
     lines += [
-        f"  - {a.get('at', '')} {a.get('kind', '')} by {a.get('actor', '')}: {a.get('what', '')}"
+        "  - "
+        + one_line(
+            f"{a.get('at', '')} {a.get('kind', '')} by {a.get('actor', '')}: {a.get('what', '')}"
+        )
         for a in incident.last_actions
     ] or ["  - (none recorded)"]
     return "\n".join(lines) + "\n\n"
@@ -149,8 +159,8 @@ def _incident_markdown(incident: Incident) -> str:
 def _decision_markdown(incident: Incident) -> str:
     at = incident.decided_at.isoformat() if incident.decided_at else ""
     return (
-        f"### Incident {incident.id} {incident.status} ({at})\n\n"
-        f"- By: {incident.decided_by}\n- Decision: {incident.decision}\n\n"
+        f"### Incident {incident.id} {one_line(incident.status)} ({at})\n\n"
+        f"- By: {one_line(incident.decided_by)}\n- Decision: {one_line(incident.decision)}\n\n"
     )
 
 
@@ -160,6 +170,11 @@ def _what(payload: Mapping[str, Any]) -> str:
         if payload.get(key):
             return str(payload[key])[:160]
     return ""
+
+
+def _reason(text: str) -> str:
+    """Return a person's reason or note as it is kept: stripped, redacted (no NUL), bounded."""
+    return redact(text.strip())[:2000]
 
 
 def _spend(tokens: int = 0, cost_usd: float = 0.0, seconds: float = 0.0) -> dict[str, Any]:
@@ -229,7 +244,7 @@ class Operations:
     def stop(self, *, by: str, role: str, reason: str) -> tuple[Hold, bool]:
         """Turn the emergency stop on; return it and whether this call turned it on."""
         check_admin(role, "stop the factory")
-        reason = redact(reason.strip())[:2000]
+        reason = _reason(reason)
         if not reason:
             raise ValueError("an emergency stop needs a reason")
         actor = f"{by} ({role})"
@@ -252,7 +267,7 @@ class Operations:
         if released is None:
             return None
         actor = f"{by} ({role})"
-        self._audit("emergency_release", {"stopped_by": released.by, "note": note[:2000]}, actor)
+        self._audit("emergency_release", {"stopped_by": released.by, "note": _reason(note)}, actor)
         self._wake_workers()
         log.warning("emergency stop released by %s", actor)
         return released
@@ -264,7 +279,7 @@ class Operations:
         check_admin(role, "pause a team")
         self._known_team(team)
         actor = f"{by} ({role})"
-        made = self.controls.hold("team", team, by=actor, reason=reason)
+        made = self.controls.hold("team", team, by=actor, reason=_reason(reason))
         self.current.forget()
         if made is not None:
             self._audit("team_paused", {"team": team, "reason": made.reason}, actor)
@@ -288,9 +303,9 @@ class Operations:
     def pause_project(self, project: str, *, by: str, role: str, reason: str = "") -> Hold | None:
         """Hold ``project``: its runs halt at their next step, its new runs queue."""
         check_admin(role, "pause a project")
-        project = checked_text(project, "the project")
+        project = checked_name(project, "the project")
         actor = f"{by} ({role})"
-        made = self.controls.hold("project", project, by=actor, reason=reason)
+        made = self.controls.hold("project", project, by=actor, reason=_reason(reason))
         self.current.forget()
         if made is not None:
             self._audit_project(project, "project_paused", {"reason": made.reason}, actor)
@@ -299,7 +314,7 @@ class Operations:
     def resume_project(self, project: str, *, by: str, role: str) -> Hold | None:
         """Release ``project`` (a hold by a person or an incident); its runs go on."""
         check_admin(role, "resume a project")
-        project = checked_text(project, "the project")
+        project = checked_name(project, "the project")
         released = self.controls.release("project", project)
         self.current.forget()
         if released is not None:
@@ -381,18 +396,35 @@ class Operations:
         log.warning("%s", message, extra={"run_id": row.run_id})
         return incident
 
-    def list_incidents(self, *, status: str | None = None, limit: int = 50) -> list[Incident]:
-        """Return the newest incidents first (only those in ``status`` when given)."""
+    def list_incidents(
+        self, *, status: str | None = None, limit: int = 50, owners: tuple[str, ...] | None = None
+    ) -> list[Incident]:
+        """Return the newest incidents first (only those in ``status`` when given).
+
+        ``owners``: only the incidents of runs these people started, the rule runs
+        are seen by (``Policy.visible_owners``; None: every incident).
+        """
         if status is not None and status not in ("open", *DECIDED.values()):
             raise IncidentError(f"no incident status {status!r}")
-        return self.incidents.every(status=status, limit=limit)
+        return self.incidents.every(status=status, limit=limit, owners=owners)
 
-    def incident(self, ident: int) -> Incident:
-        """Return one incident, or raise ``IncidentError``."""
+    def incident(self, ident: int, *, owners: tuple[str, ...] | None = None) -> Incident:
+        """Return one incident, or raise ``IncidentNotFoundError``.
+
+        ``owners`` as for ``list_incidents``: the incident of a run someone may not
+        see does not exist for them, as the run does not.
+        """
         found = self.incidents.get(ident)
-        if found is None:
+        if found is None or not self._seen_by(found, owners):
             raise IncidentNotFoundError(f"no incident {ident}")
         return found
+
+    def _seen_by(self, incident: Incident, owners: tuple[str, ...] | None) -> bool:
+        """Say whether the run of ``incident`` was started by one of ``owners`` (None: all)."""
+        if owners is None:
+            return True
+        row = self.stores.runs.get(incident.run_id) if incident.run_id else None
+        return row is not None and row.owner in owners
 
     def decide_incident(
         self, ident: int, action: IncidentAction, *, by: str, role: str, text: str = ""
@@ -518,7 +550,8 @@ class Operations:
         path = project_folder(self.settings, project) / "INCIDENTS.md"
         try:
             fresh = not path.exists()
-            append_text(path, (f"# Incidents of project {project}\n\n" if fresh else "") + text)
+            title = f"# Incidents of project {one_line(project)}\n\n"
+            append_text(path, (title if fresh else "") + text)
         except OSError as exc:  # the record is in Postgres and the audit log either way
             log.warning("INCIDENTS.md of project %s not written: %s", project, exc)
 

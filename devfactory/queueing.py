@@ -3,23 +3,43 @@
 The queue itself is ``store/queue.py``; the workers that claim from it and the
 watchdog are ``worker.py``; the drive is the ``RunDriver``'s, as for a run
 started in the caller's own process.
+
+A run that delivers into a repository is submitted with a clone order in its
+inbox and nothing cloned (``intake.check_clone``: no network in a request). The
+worker that claims it clones before the first step, holding one of the
+``repo_max_clones`` slots (``store/slots.py``) and the run's lease: with every
+slot taken it hands the run back to the queue for ``repo_clone_retry_s`` and
+goes on with other runs. A clone that fails ends the run FAILED before any
+team worked, with a reason that names no detail; the run's events and audit
+log say why in words that never quote the remote host (``RepositoryError``'s
+message), and the worker's log has git's own account.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from langgraph.types import Command
 
 from devfactory.control.budget import Caps
+from devfactory.control.lifecycle import Phase
 from devfactory.driver import EventSink, RunDriver, StopCheck
-from devfactory.intake import new_run
+from devfactory.events import Event, Notice, PhaseChanged, RunFinished
+from devfactory.intake import CloneOrder, clone_into_run, new_run, repository_state
 from devfactory.queries import Queries
 from devfactory.reports import RunReport, checked_text, pending_of
 from devfactory.settings import Settings
-from devfactory.store.lease import new_driver
+from devfactory.software.repository import RepositoryError
+from devfactory.store.lease import Lease, new_driver
 from devfactory.store.runs import RunRow, RunStateError
+from devfactory.store.slots import Slots
 from devfactory.stores import Graphs, Stores
+
+log = logging.getLogger(__name__)
+
+CLONE_SLOTS = "devfactory:clones"  # hashed into the slots' advisory lock key
+CLONE_FAILED = "the repository could not be cloned; the run's events say why"
 
 
 class QueuedRuns:
@@ -35,6 +55,13 @@ class QueuedRuns:
     ) -> None:
         self.settings, self.stores, self.graphs = settings, stores, graphs
         self.queries, self.driver = queries, driver
+        conninfo = stores.pool.conninfo  # the pool's: a string, or what makes one
+        self.clones = Slots(
+            conninfo if isinstance(conninfo, str) else conninfo(),
+            CLONE_SLOTS,
+            settings.repo_max_clones,
+            connect_timeout=settings.database_connect_timeout_s,
+        )
 
     def submit(
         self,
@@ -47,8 +74,12 @@ class QueuedRuns:
         run_id: str | None = None,
         owner: str = "",
         unattended: bool | None = None,
+        clone: CloneOrder | None = None,
     ) -> RunRow:
-        """Create a run and queue it for a worker (``devfactory worker``); return its row."""
+        """Create a run and queue it for a worker (``devfactory worker``); return its row.
+
+        ``clone``: the repository the worker clones into the run's folder first.
+        """
         new = new_run(
             self.settings,
             requirement,
@@ -60,8 +91,10 @@ class QueuedRuns:
             unattended=unattended,
             owner=owner,
             project_caps=self.stores.caps.current(checked_text(project, "the project")),
+            clone=clone,
         )
         hold = new_driver()
+        inbox = {"start": new.payload} | ({"clone": clone.to_inbox()} if clone else {})
         self.stores.queue.submit(
             new.run_id,
             new.created.requirement,
@@ -69,7 +102,7 @@ class QueuedRuns:
             str(new.out),
             project,
             owner,
-            {"start": new.payload},
+            inbox,
             hold=hold,
             lease_s=self.settings.run_lease_seconds,
         )
@@ -85,7 +118,8 @@ class QueuedRuns:
 
         The inbox is fed only where it still applies, so a run whose last drive
         died part way picks up exactly where its checkpoint stands: the first
-        input only when there is no checkpoint yet, a person's answers only
+        input only when there is no checkpoint yet (after cloning the run's
+        repository, when its inbox orders a clone), a person's answers only
         while the questions they answer are still pending.
         """
         snapshot = self.graphs.state(row.pipeline, row.run_id)
@@ -94,8 +128,95 @@ class QueuedRuns:
             payload = inbox.get("start")
             if payload is None:
                 raise RunStateError(f"run {row.run_id} has no checkpoint and no first input")
+            if (order := inbox.get("clone")) is not None:
+                payload = self._clone(row, driver, payload, CloneOrder.from_inbox(order), on_event)
+                if payload is None:  # it failed, waits for a slot or is held: nothing to drive
+                    return self.queries.report(row.run_id)
         elif answers := inbox.get("resume"):
             waiting = {p.interrupt_id for p in pending_of(row.run_id, snapshot)}
             if set(answers) <= waiting:
                 payload = Command(resume=answers)
         return self.driver.drive(row, driver, payload, on_event, stop=stop)
+
+    def _clone(
+        self,
+        row: RunRow,
+        driver: str,
+        payload: dict[str, object],
+        order: CloneOrder,
+        on_event: EventSink | None,
+    ) -> dict[str, object] | None:
+        """Clone the run's repository into its folder; return the first input with it.
+
+        None when the run does not go on now: the operator holds it, every clone
+        slot is taken (both: back to the queue), or the clone failed (the run
+        ended FAILED).
+        """
+        run_id = row.run_id
+        operations = self.driver.operations
+        held = operations.halt(row.project) if operations is not None else ""
+        if held:  # no clone while the emergency stop or its project's hold holds
+            self.stores.queue.requeue_mine(run_id, driver)
+            log.info("run %s: %s; not cloned", run_id, held, extra={"run_id": run_id})
+            return None
+        lease_s = self.settings.run_lease_seconds
+        with self.clones.hold() as slot:
+            if slot is None:  # said in the log only: a retry every few seconds is no event
+                wait = self.settings.repo_clone_retry_s
+                self.stores.queue.requeue_mine(run_id, driver, wait_s=wait)
+                log.info(
+                    "run %s: every clone slot is taken (repo_max_clones=%d); back in the queue "
+                    "for %g s",
+                    run_id, self.clones.count, wait, extra={"run_id": run_id},
+                )  # fmt: skip
+                return None
+            out = Path(row.out_dir)
+            try:
+                with Lease(self.stores.runs, run_id, driver, lease_s):
+                    delivery = clone_into_run(self.settings, order, run_id, out)
+                    state = repository_state(self.settings, delivery, out)
+            except RepositoryError as exc:
+                self._failed(row, driver, exc, on_event)
+                return None
+        cloned = {**payload, "repository": state}
+        self.stores.queue.cloned(run_id, driver, cloned)
+        said = (
+            f"cloned {delivery.source} ({delivery.base} at {delivery.base_commit[:12]}); "
+            f"the run works on {delivery.branch}"
+        )
+        self._show(row, Notice(kind="repository_cloned", team="factory", message=said), on_event)
+        return cloned
+
+    def _failed(
+        self, row: RunRow, driver: str, exc: RepositoryError, on_event: EventSink | None
+    ) -> None:
+        """End a run whose clone failed: FAILED, said safely to its viewers, in full in the log."""
+        run_id = row.run_id
+        log.warning("run %s: the clone failed: %s", run_id, exc.told(), extra={"run_id": run_id})
+        recorder = self.driver.recorder(row, driver)
+        notice = Notice(kind="clone_failed", team="factory", message=str(exc)[:1000])
+        self._show(row, notice, on_event)
+        # the move is recorded by finish once the run's files are written, as for any run
+        recorder.stop({}, [], CLONE_FAILED)
+        recorder.finish(Phase.FAILED, CLONE_FAILED, {}, [])
+        moved = PhaseChanged(
+            from_phase=Phase(row.status).value,
+            to_phase=Phase.FAILED.value,
+            actor="factory",
+            reason=CLONE_FAILED,
+        )
+        self._show(row, moved, on_event)
+        ended = RunFinished(run_id=run_id, status=Phase.FAILED, reason=CLONE_FAILED)
+        self._show(row, ended, on_event)
+
+    def _show(self, row: RunRow, event: Event, on_event: EventSink | None) -> None:
+        """Publish a clone's event to the run's feed and the caller; a notice to its audit log.
+
+        A move is in the audit log already (``RunRecorder.move``), and how the run
+        ended is its transition and its files.
+        """
+        if isinstance(event, Notice):
+            self.driver.recorder(row).log(event, actor="factory")
+        self.stores.feed.append(row.run_id, event)
+        if on_event is not None:
+            on_event(event)

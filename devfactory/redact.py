@@ -4,11 +4,18 @@ Two kinds of secret are recognised: the shapes of well-known credentials
 (detect-secrets' maintained set of provider keys and tokens, with ours for
 the shapes it misses or cuts short: unquoted assignments to names such as
 ``AWS_SECRET_ACCESS_KEY`` or ``client_secret``, ``Authorization: Basic``, long
-Stripe keys, the factory's own ``dfk_`` API keys), and the configured values of this process (every
-environment variable whose name says it holds a secret, and values the
-factory registers, such as its database role's password and the audit key).
-Each is replaced by ``[REDACTED:<what>]``. NUL characters, which no database
-stores, are dropped too.
+Stripe keys, the factory's own ``dfk_`` API keys, an AWS secret key written
+beside its ``AKIA`` id, ``curl -u user:password``), and the configured values of
+this process (every environment variable whose name says it holds a secret, and
+values the factory registers, such as its database role's password and the
+audit key). Each is replaced by ``[REDACTED:<what>]``. NUL characters, which no
+database stores, are dropped too.
+
+URLs are masked by one function, ``shown_url``: the credentials before the
+host (``http://svc:password@host``) and the values of query and fragment
+parameters named as secrets (``?token=``, ``?api_key=``, ``&sig=``...). Every
+URL the factory shows or logs goes through it (a provider's address, the
+model routing, Langfuse's), and ``redact`` applies it to every URL in a text.
 
 The factory redacts where text crosses a boundary: what a model is sent
 (``models/router.ResolvedModel``), error messages from models and providers,
@@ -44,12 +51,26 @@ _OWN_SHAPES: tuple[tuple[str, str], ...] = (
         "private-key",
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
     ),
+    (  # an AWS secret key beside its key id, as a CSV, an ini or a line lists them
+        "aws-secret-key",
+        r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b[\s,;:|=\"']{1,16}"
+        r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+    ),
+    (  # ... or before it
+        "aws-secret-key",
+        r"(?<![A-Za-z0-9/+])(?P<secret>[A-Za-z0-9/+]{40})[\s,;:|=\"']{1,16}"
+        r"(?=(?:AKIA|ASIA)[0-9A-Z]{16}\b)",
+    ),
+    ("aws-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # after the pairs: they look for it
+    (  # wget's (and others') --password, --http-password, --ftp-password, --proxy-password
+        "password-option",
+        r"(?<![\w-])--(?:http-|ftp-|proxy-)?password(?:\s+|=)[\"']?(?P<secret>(?!\$)[^\s\"']+)",
+    ),
     ("devfactory-api-key", r"\bdfk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}"),
     ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
     ("langfuse-key", r"\b(?:pk|sk)-lf-[A-Za-z0-9-]{8,}"),
     ("openai-key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
     ("stripe-key", r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}"),
-    ("aws-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})"),
     ("gitlab-token", r"\bgl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-[A-Za-z0-9_-]{20,}"),
     ("slack-token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
@@ -59,7 +80,6 @@ _OWN_SHAPES: tuple[tuple[str, str], ...] = (
     ("bearer-token", r"(?i:\bbearer\s+)(?P<secret>[A-Za-z0-9._~+/=-]{16,})"),
     ("basic-auth", r"(?i:\bbasic\s+)(?P<secret>[A-Za-z0-9+/]{8,}={0,2})"),
     ("azure-key", r"(?i:\bAccountKey=)(?P<secret>[A-Za-z0-9+/]{20,}={0,2})"),
-    ("password", r"://[^/\s:@]+:(?P<secret>[^/\s@]+)@"),
     (  # a quoted literal assigned to a secret's name
         "assigned-secret",
         _NAME + r"[\"']?\s?[:=]\s?[\"'](?P<secret>[^\"'\s]{8,})[\"']",
@@ -69,6 +89,93 @@ _OWN_SHAPES: tuple[tuple[str, str], ...] = (
         _NAME + r"\s?[:=]\s?(?P<secret>[A-Za-z0-9_+/=-]{16,})(?![\w(.\[])",
     ),
 )
+
+
+# Shapes scanned only where the text holds what they need (a cheap search first)
+_NEEDS = {
+    "aws-secret-key": re.compile(r"AKIA|ASIA"),
+    "password-option": re.compile(r"--(?:http-|ftp-|proxy-)?password"),
+    # detect-secrets' npm shape (//.+/:_authToken=) takes time quadratic in the "//" of a
+    # text: 20,000 URLs took seconds; without the word it cannot match
+    "npm-tokens": re.compile(r"_authToken"),
+}
+# curl's user and password (-u, --user, --proxy-user, -U) on a line that runs curl: each
+# line holding the word is found once, then its flags (a flag alone is too common:
+# ``docker run -u 1000:1000``, ``git push -u origin``)
+_CURL = re.compile(r"\bcurl\b")
+_CURL_LINE = re.compile(r"(?m)^[^\n]*\bcurl\b[^\n]*")
+_CURL_USER = re.compile(
+    r"(?<![\w-])(?:-u\s*|-U\s*|--(?:proxy-)?user(?:\s+|=))[\"']?[^\s:\"']*:"
+    r"(?P<secret>(?!\$)[^\s\"']+)"
+)
+
+
+def _curl_passwords(text: str) -> str:
+    """Mask the password of every ``curl -u user:password`` (and its other spellings)."""
+    if _CURL.search(text) is None:
+        return text
+    mask = _masked("curl-password")
+    return _CURL_LINE.sub(lambda line: _CURL_USER.sub(mask, line.group(0)), text)
+
+
+# A URL in text: a scheme, then everything up to a space, a quote or a closing parenthesis.
+# The scheme is bounded, so a long word is not scanned again from each of its letters.
+_URL = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s\"'<>`)]*")
+# Query and fragment parameters whose value is a secret: a secret's word in the name
+# (access_token, api_key, client_secret, X-Amz-Credential...), or a name that is a key or
+# a signature by itself (key, sig, X-Amz-Signature, subscription-key, auth, jwt).
+_URL_SECRET_PARAM = re.compile(
+    rf"(?i:{_SECRET_WORDS}|(?:^|[_.-])(?:key|sig|signature|auth|authorization|jwt|session"
+    r"|sessionid)$)"
+)
+_USER_MASK = "[REDACTED:url-credentials]"
+_PARAM_MASK = "[REDACTED:url-secret]"
+# A user name alone this long is a token used as one (https://<token>@github.com)
+_TOKEN_AS_USER = 16
+
+
+def _shown_params(params: str) -> str:
+    """Mask the values of the secret parameters of a query or fragment (``a=1&token=x``)."""
+    parts = re.split(r"([&;])", params)
+    for i in range(0, len(parts), 2):
+        name, eq, value = parts[i].partition("=")
+        if eq and value and not value.startswith("[REDACTED") and _URL_SECRET_PARAM.search(name):
+            parts[i] = f"{name}={_PARAM_MASK}"
+    return "".join(parts)
+
+
+def shown_url(url: str) -> str:
+    """Return ``url`` as it may be shown or logged: its credentials and secret parameters masked.
+
+    The user information before the host is masked whole when it holds a
+    password (``http://svc:pw@host``) or is long enough to be a token used as a
+    name; a short name alone (``ssh://git@host``) is kept. Parameters of the
+    query and the fragment named as secrets keep their names, not their values.
+    A URL without a scheme (``svc:pw@host:11434``, as ``OLLAMA_HOST`` may be
+    given) is read the same way. Masking twice changes nothing.
+    """
+    scheme, sep, rest = url.partition("://")
+    head = scheme + sep if sep else ""
+    rest = rest if sep else url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    user, at, host = authority.rpartition("@")
+    if at and (":" in user or len(user) >= _TOKEN_AS_USER):
+        authority = f"{_USER_MASK}@{host}"
+    before_fragment, hash_, fragment = tail.partition("#")
+    path, question, query = before_fragment.partition("?")
+    if question:
+        path += question + _shown_params(query)
+    if hash_:
+        path += hash_ + _shown_params(fragment)
+    return head + authority + path
+
+
+def shown_urls(text: str) -> str:
+    """Return ``text`` with every URL in it as ``shown_url`` shows it."""
+    if "://" not in text:
+        return text
+    return _URL.sub(lambda match: shown_url(match.group(0)), text)
 
 
 _HEURISTIC = ("base", "keyword", "high_entropy_strings", "ip_public")
@@ -119,19 +226,23 @@ def _masked(what: str) -> Callable[[re.Match[str]], str]:
     return mask
 
 
-Shape = tuple[re.Pattern[str], Callable[[re.Match[str]], str], bool]
+Shape = tuple[re.Pattern[str], Callable[[re.Match[str]], str], re.Pattern[str] | None]
 
 
 @cache
 def _shapes() -> tuple[Shape, ...]:
-    """Return (pattern, its mask, whether it matches only after a secret's name), in order.
+    """Return (pattern, its mask, what the text must hold for it to be scanned), in order.
 
     Made at the first redaction, not at import: detect-secrets costs a fifth of a
     second to load, and a command that stores nothing (``devfactory list``)
     never needs it.
     """
     return tuple(
-        (pattern, _masked(what), pattern.pattern.startswith(_NAME))
+        (
+            pattern,
+            _masked(what),
+            _SECRET_WORD if pattern.pattern.startswith(_NAME) else _NEEDS.get(what),
+        )
         for what, pattern in (
             *((what, re.compile(pattern)) for what, pattern in _OWN_SHAPES),
             *_maintained_shapes(),
@@ -157,11 +268,7 @@ def kept_secret(path: Path, given: str | None = None) -> str:
     """
     if not given:
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(secrets.token_urlsafe(48))
+            draft = _private_draft(path, secrets.token_urlsafe(48))
             try:
                 os.link(draft, path)  # fails if another process made it first: theirs wins
             except FileExistsError:
@@ -171,6 +278,44 @@ def kept_secret(path: Path, given: str | None = None) -> str:
         given = path.read_text("utf-8").strip()
     register([given])
     return given
+
+
+def _private_draft(path: Path, text: str) -> Path:
+    """Write ``text`` to a new file beside ``path`` that only this user may read; return it.
+
+    The draft is made 0600 by the call that creates it (never widened and then
+    narrowed), under a fresh random name that must not exist (``O_EXCL``) and
+    is never reached through a link (``O_NOFOLLOW``), and is on disk before the
+    caller puts it in place.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(draft, flags, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        draft.unlink(missing_ok=True)
+        raise
+    return draft
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` at once, in a file only this user may read from the start.
+
+    For every file that holds a secret (the users file, keys): a reader sees the
+    old file or the new one, never a part; the new one was never readable by
+    others, not even for an instant; a link at ``path`` is replaced, not followed.
+    """
+    draft = _private_draft(path, text)
+    try:
+        os.replace(draft, path)
+    except BaseException:
+        draft.unlink(missing_ok=True)
+        raise
 
 
 def register(values: Iterable[str | None]) -> None:
@@ -227,9 +372,10 @@ def redact(text: str) -> str:
     configured = _configured()
     if configured is not None:
         text = configured.sub("[REDACTED:configured-secret]", text)
-    named = _SECRET_WORD.search(text) is not None
-    for pattern, mask, after_name in _shapes():
-        if named or not after_name:
+    text = _curl_passwords(shown_urls(text))
+    holds = {gate: gate.search(text) is not None for gate in (_SECRET_WORD, *_NEEDS.values())}
+    for pattern, mask, needs in _shapes():
+        if needs is None or holds[needs]:
             text = pattern.sub(mask, text)
     return text
 

@@ -14,6 +14,7 @@ from devfactory.contracts import StageRecord
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import DecisionError, Pause
 from devfactory.settings import Settings
+from devfactory.shown import name_problem
 from devfactory.store.runs import RunInputError, RunStateError
 
 
@@ -164,6 +165,14 @@ def checked_text(text: str, what: str, *, empty: bool = False) -> str:
     if not text and not empty:
         raise RunInputError(f"{what} is empty")
     return text
+
+
+def checked_name(name: str, what: str) -> str:
+    """Return a name a person gave, stripped; refuse (``RunInputError``) any ``name_problem``."""
+    problem = name_problem(name, what)
+    if problem is not None:
+        raise RunInputError(problem)
+    return checked_text(name, what)
 
 
 def writable_folder(path: Path) -> Path:

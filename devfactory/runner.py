@@ -26,7 +26,7 @@ from devfactory.control.lifecycle import Phase, Transition
 from devfactory.control.unattended import PreApproval
 from devfactory.drawing import View
 from devfactory.driver import EventSink, RunDriver, StopCheck
-from devfactory.intake import checkout
+from devfactory.intake import check_clone, checkout
 from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
@@ -194,12 +194,11 @@ class Factory:
     ) -> RunRow:
         """Create a run and queue it for a worker (``devfactory worker``); return its row.
 
-        ``repo`` and ``base``: as for ``start`` (the clone is made here, before the run
-        is queued, in the run's folder the worker drives it in).
+        ``repo`` and ``base``: as for ``start``, but nothing is cloned here: they are
+        checked without any network (``intake.check_clone``) and the worker that
+        claims the run clones the repository into its folder before the first step.
         """
-        if repo is not None:
-            load_pipeline(pipeline)  # refused before anything is cloned
-            run_id, out_dir = checkout(self.settings, repo, base, run_id=run_id, out_dir=out_dir)
+        clone = check_clone(self.settings, repo, base) if repo is not None else None
         return self._queued.submit(
             requirement,
             pipeline=pipeline,
@@ -209,6 +208,7 @@ class Factory:
             run_id=run_id,
             owner=owner,
             unattended=unattended,
+            clone=clone,
         )
 
     def drive_claimed(

@@ -30,6 +30,8 @@ from pydantic_settings import (
 )
 
 from devfactory.sandbox.limits import INSTALL_SECONDS, INSTALL_SECONDS_RANGE, Limits
+from devfactory.software.remotes import MAX_ENTRIES as MAX_HOST_ENTRIES
+from devfactory.software.remotes import HostPolicy
 from devfactory.webguard import check_origin
 
 FLAT_LIMITS: Final = {f"sandbox_{item.name}": item.name for item in fields(Limits)}
@@ -216,6 +218,28 @@ class Settings(BaseSettings):
         "in a frame (JSON list in the environment); none by default, so no page can lay them "
         "under a decoy button.",
     )
+    run_file_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description="The largest file of a run's folder a reader takes whole (the API's "
+        "download, a file the chat attaches, the run.json a purge checks); larger ones are "
+        "refused (413 over the API).",
+    )
+    run_files_listed: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description="Entries (files, folders, links) a listing of a run's folder looks at "
+        "before it stops and says there are more.",
+    )
+    chat_attachment_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description="Bytes of a finished run's files the chat attaches to its message in all; "
+        "the files past it are named in the message, not attached.",
+    )
     pause_expiry_s: float = Field(
         default=0,
         ge=0,
@@ -398,6 +422,13 @@ class Settings(BaseSettings):
     chat_session_minutes: int = Field(
         default=60, ge=1, le=7 * 24 * 60, description="How long a chat sign-in lasts."
     )
+    console_sessions_per_person: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Console sign-ins one person may hold at once (browsers, devices); "
+        "signing in past it ends their oldest.",
+    )
     chat_login_max_failures: int = Field(
         default=5,
         ge=1,
@@ -409,6 +440,20 @@ class Settings(BaseSettings):
     )
     chat_login_lockout_s: int = Field(
         default=900, ge=1, le=86_400, description="How long a locked name or address waits."
+    )
+    password_checks_at_once: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Password hashes a process works at once (each Argon2id check takes 64 "
+        "MiB); more sign-ins wait their turn.",
+    )
+    chat_secret_recheck_s: float = Field(
+        default=1.0,
+        ge=0.1,
+        le=60,
+        description="How old the chat's copy of its signing secret may grow before it reads "
+        "the database again: a rotation ends every chat sign-in within this time.",
     )
     chat_max_active_runs: int = Field(
         default=2, ge=1, le=32, description="Runs the chat drives at once; more wait in line."
@@ -499,6 +544,45 @@ class Settings(BaseSettings):
         description="Bytes of the base branch's text files read to lay out the old tests' "
         "workspace (files past it are left out, and the check says so).",
     )
+    repo_allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        max_length=MAX_HOST_ENTRIES,
+        description="The hosts a run's repository may be cloned from and pushed to: names "
+        "(github.com), patterns (*.example.com; * for any name) and, to reach a loopback, "
+        "link-local, private or reserved address at all, that address or its CIDR "
+        "(127.0.0.1, 10.0.0.0/8). Empty: no remote host (software/remotes.py).",
+    )
+    repo_resolve_timeout_s: float = Field(
+        default=10.0,
+        ge=0.5,
+        le=120.0,
+        description="Seconds a worker waits for a repository's host name to resolve.",
+    )
+    repo_clone_cpu_s: int = Field(
+        default=600, ge=10, le=86_400, description="CPU seconds each process of a clone may use."
+    )
+    repo_clone_memory_mb: int = Field(
+        default=1024,
+        ge=256,
+        le=16_384,
+        description="Memory a clone's git may use, in MiB (its repo_max_mb tmpfs comes on top).",
+    )
+    repo_clone_processes: int = Field(
+        default=64, ge=8, le=1024, description="Processes and threads a clone may run at once."
+    )
+    repo_max_clones: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Clones at once across every worker; a worker that finds none free hands "
+        "the run back to the queue for repo_clone_retry_s.",
+    )
+    repo_clone_retry_s: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=600.0,
+        description="How long a run that found every clone slot taken waits in the queue.",
+    )
 
     # Operations (issue 29, part 2): override controls and incidents (devfactory/operations.py).
     operations_cache_s: float = Field(
@@ -565,6 +649,12 @@ class Settings(BaseSettings):
     budget_warn_at: float = Field(
         default=0.9, gt=0, lt=1, description="Fraction of a cap that pauses for an override."
     )
+
+    @field_validator("repo_allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        HostPolicy.parse(value)  # a typo is an error at start-up, not a refusal later
+        return tuple(entry.strip().lower() for entry in value)
 
     @field_validator("web_frame_ancestors")
     @classmethod

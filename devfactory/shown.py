@@ -9,14 +9,38 @@ which make a terminal show characters in another order than they are stored
 ("Trojan Source", CVE-2021-42574). Control characters are dropped; a
 bidirectional control is replaced by its visible code point (``<U+202E>``),
 so a reader sees that someone tried.
+
+Two stricter forms, for what must stay one line:
+
+- ``one_line``: a log line or a field of a record (``INCIDENTS.md``). Every
+  control character, newlines included, is written as Python writes it in a
+  string (a backslash, then ``n`` or ``x1b``) and every invisible formatting
+  character as its code point (``<U+202E>``), so a value can neither start a
+  forged line nor hide what it says.
+- ``name_problem``: what no name a person gives may hold (a project, a
+  user, a pipeline, a filter, a branch): a name is refused, not repaired, where
+  it enters (the API's schemas, the CLI's options, ``reports.checked_name``).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Every control character (C0 with newline and tab, DEL, C1) and the invisible formatting
+# characters: the bidi controls, the Mongolian vowel separator, zero-width spaces and
+# joiners, the line and paragraph separators, word joiners and invisible operators, the
+# byte order mark and the interlinear annotation marks.
+UNSEEN = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# The Unicode categories of characters a name may not hold: controls, formatting
+# characters (bidi controls, zero-width ones, tags), line and paragraph separators, and
+# surrogates (half a character, never valid text).
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -26,3 +50,38 @@ def _visible(match: re.Match[str]) -> str:
 def shown(value: object) -> str:
     """Return ``value`` as text safe to show: controls dropped, bidi controls made visible."""
     return BIDI.sub(_visible, CONTROL.sub("", str(value)))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group(0)
+    code = ord(char)
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    return f"\\x{code:02x}" if code < 0x100 else f"<U+{code:04X}>"
+
+
+def one_line(value: object) -> str:
+    """Return ``value`` as one line: every control and invisible character a visible escape."""
+    return UNSEEN.sub(_escaped, str(value))
+
+
+def hidden_character(text: str) -> str | None:
+    """Return the first character of ``text`` not shown as itself, as ``U+XXXX``; None if none."""
+    for char in text:
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def name_problem(name: str, what: str) -> str | None:
+    """Say what is wrong with a name a person gave (None: nothing), as a refusal says it.
+
+    A name is shown on one line in logs, records and terminals, so it may hold no
+    control character (newlines, NUL, escape sequences) and no invisible
+    formatting character (bidirectional controls, zero-width characters): with
+    one, a name could forge a line or read as another name.
+    """
+    found = hidden_character(name)
+    if found is None:
+        return None
+    return f"{what} holds a control or invisible character ({found}); a name is one line of text"

@@ -55,6 +55,7 @@ from devfactory.events import (
     TaskResultRecorded,
     UsageRecorded,
 )
+from devfactory.redact import shown_url
 from devfactory.store.runs import RunRow
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,9 @@ def trace_url(run_id: str) -> str | None:
         return None
     # where people open it, when the factory sends to an address only it can reach
     base = os.environ.get("LANGFUSE_UI_URL") or server_url()
-    return f"{base.rstrip('/')}/trace/{trace_id_of(run_id)}"
+    return shown_url(  # a link people see: never its credentials
+        f"{base.rstrip('/')}/trace/{trace_id_of(run_id)}"
+    )
 
 
 @dataclass

@@ -1,14 +1,27 @@
-"""Who may use the factory: names, roles, scrypt password hashes and API keys in one YAML file.
+"""Who may use the factory: names, roles, Argon2id password hashes and API keys in one YAML file.
 
 Roles are the policy's (``config/policy.yaml`` says which role may answer which
-pause): viewer, operator, reviewer, approver, admin. The file is written only by
-``devfactory users`` and read on every sign-in and every action in the chat, so
-removing someone or changing their role takes effect at once, without a restart.
+pause): viewer, operator, reviewer, approver, admin. The file is written by
+``devfactory users`` and ``devfactory keys`` (and by a sign-in that rehashes a
+password) and read on every sign-in and every action in the chat, so removing
+someone or changing their role takes effect at once, without a restart. Every
+write replaces the whole file with one made 0600 from its first byte
+(``redact.write_private``), under a lock, from the file as it is then: two
+writers never lose each other's change.
 
 A password needs ``MIN_PASSWORD`` characters and a zxcvbn score of at least
 ``MIN_SCORE`` (zxcvbn knows common passwords, names, words and keyboard
-patterns). Checking a name that is not in the file costs the same scrypt work
-as checking one that is, so the time a sign-in takes does not say who exists.
+patterns). It is kept as an Argon2id hash (argon2-cffi) with RFC 9106's
+second recommended profile (``RFC_9106_LOW_MEMORY``: 64 MiB, 3 passes, 4
+lanes), the library's default: memory-hard, where the scrypt it replaces ran
+at N=2^14 (16 MiB), and cheap enough that a sign-in takes a fraction of a
+second. A hash made with other parameters (older ones, or a scrypt hash of an
+earlier version) is still accepted, and replaced with one of the current
+parameters at that person's next successful sign-in. At most
+``password_checks_at_once`` hashes are worked at once in a process, so a flood
+of sign-ins cannot take 64 MiB each without bound. Checking a name that is not
+in the file costs the same work as checking one that is, so the time a
+sign-in takes does not say who exists.
 
 API keys (``devfactory keys``) belong to a person in the same file, so the chat
 and the API agree on who is who: a key acts as its person, in the role the file
@@ -20,25 +33,38 @@ API only: without a password they cannot sign in to the chat.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
 from devfactory.control.policy import ROLES
+from devfactory.redact import write_private
 from devfactory.settings import Settings
 
-_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
-_KEY = re.compile(r"^dfk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
-_N, _R, _P = 2**14, 8, 1
+log = logging.getLogger(__name__)
+_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")  # the whole name (fullmatch: no trailing newline)
+_KEY = re.compile(r"dfk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
+"""How passwords are hashed now: Argon2id with RFC 9106's low-memory profile."""
+_Data = dict[str, dict[str, dict[str, str]]]
+_T = TypeVar("_T")
 MIN_PASSWORD = 12
 MIN_SCORE = 3  # zxcvbn: 0 too guessable ... 4 very unguessable
 
@@ -55,15 +81,15 @@ class Person:
     role: str
 
 
-def _hash(password: str, salt: bytes) -> str:
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+def _scrypt_matches(password: str, stored: str) -> bool:
+    """Say whether ``password`` matches a scrypt hash of an earlier version (``scrypt$N$r$p$...``).
 
-
-def _matches(password: str, stored: str) -> bool:
+    Its parameters are bounded before any work: a users file edited to ask for
+    more memory than N=2^17, r=8 cannot make a sign-in take it.
+    """
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
+        if scheme != "scrypt" or int(n) > 2**17 or int(r) > 8 or int(p) > 4:
             return False
         again = hashlib.scrypt(
             password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32
@@ -78,9 +104,15 @@ def _digest(secret: str) -> str:
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """Return a hash no password matches, made with the same work as real ones."""
-    return _hash(os.urandom(16).hex(), os.urandom(16))
+    return hasher.hash(secrets.token_hex(16))
+
+
+@cache
+def _checks(at_once: int) -> threading.BoundedSemaphore:
+    """Return the process's gate on password hashes worked at once (one per limit)."""
+    return threading.BoundedSemaphore(at_once)
 
 
 def check_password(password: str, name: str = "") -> str:
@@ -115,19 +147,59 @@ class ApiKey:
 
 
 class UserStore:
-    """The users file (created on the first ``add``)."""
+    """The users file (created on the first ``add``).
 
-    def __init__(self, path: Path) -> None:
+    ``hasher``: how new passwords are hashed (``HASHER``; tests pass a cheaper
+    one); a stored hash made otherwise is replaced at its next good sign-in.
+    ``checks_at_once``: password hashes worked at once in this process.
+    """
+
+    def __init__(
+        self, path: Path, *, hasher: PasswordHasher = HASHER, checks_at_once: int = 4
+    ) -> None:
         self.path = path
+        self.hasher = hasher
+        self._checks = _checks(checks_at_once)
         # by_key's copy of the file and the (inode, mtime, size) it was read at
-        self._seen: tuple[tuple[int, int, int], dict[str, dict[str, dict[str, str]]]] | None = None
+        self._seen: tuple[tuple[int, int, int], _Data] | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> UserStore:
         """Return the configured users file (``users_file``, else ``<data_dir>/users.yaml``)."""
-        return cls(settings.users_file or settings.data_dir / "users.yaml")
+        return cls(
+            settings.users_file or settings.data_dir / "users.yaml",
+            checks_at_once=settings.password_checks_at_once,
+        )
 
-    def _read(self) -> dict[str, dict[str, dict[str, str]]]:
+    def _hash(self, password: str) -> str:
+        with self._checks:
+            return self.hasher.hash(password)
+
+    @contextmanager
+    def _writing(self) -> Iterator[_Data]:
+        """Hold the file's lock; yield the file as it is now, and save it as changed.
+
+        The lock is on the file's folder (``flock``), so every writer (the CLI, a
+        sign-in's rehash) reads what the last one wrote, and none loses another's
+        change. Nothing is saved when the block raises.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX)
+            data = self._read()
+            yield data
+            text = yaml.safe_dump({"users": data["users"], "keys": data["keys"]}, sort_keys=True)
+            write_private(self.path, text)
+        finally:
+            os.close(folder)  # and the lock with it
+
+    def _update(self, change: Callable[[_Data], _T]) -> _T:
+        """Apply ``change`` to the file as it is now, under the lock, and save it."""
+        with self._writing() as data:
+            return change(data)
+
+    def _read(self) -> _Data:
         if not self.path.exists():
             return {"users": {}, "keys": {}}
         data = yaml.safe_load(self.path.read_text("utf-8")) or {}
@@ -136,7 +208,7 @@ class UserStore:
             raise UserError(f"{self.path}: 'users' and 'keys' must be mappings")
         return {"users": users, "keys": keys}
 
-    def _current(self) -> dict[str, dict[str, dict[str, str]]]:
+    def _current(self) -> _Data:
         """Return the file as ``by_key`` reads it on every request: parsed again once it changed.
 
         Every write replaces the file (a new inode), so a removed person or a new
@@ -157,23 +229,16 @@ class UserStore:
 
     def add(self, name: str, password: str, role: str) -> Person:
         """Add or replace ``name`` with a new password and role."""
-        if not _NAME.match(name):
-            raise UserError("a name is 1-64 letters, digits, '.', '_', '@' or '-'")
+        _check_name(name)
         check_password(password, name)
-        users = self._load()
-        users[name] = {"role": check_role(role), "password": _hash(password, os.urandom(16))}
-        self._save(users)
-        return Person(name, role)
+        check_role(role)
+        hashed = self._hash(password)
 
-    def _save(
-        self, users: dict[str, dict[str, str]], keys: dict[str, dict[str, str]] | None = None
-    ) -> None:
-        keys = self._read()["keys"] if keys is None else keys
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(yaml.safe_dump({"users": users, "keys": keys}, sort_keys=True), "utf-8")
-        tmp.chmod(0o600)
-        tmp.replace(self.path)
+        def put(data: _Data) -> None:
+            data["users"][name] = {"role": role, "password": hashed}
+
+        self._update(put)
+        return Person(name, role)
 
     def create_key(self, name: str, role: str | None = None) -> tuple[ApiKey, str]:
         """Make an API key for ``name``; return it and its token (shown this once).
@@ -182,24 +247,25 @@ class UserStore:
         ``role``; for a person in the file, ``role`` must be theirs (change a
         role with ``devfactory users add``).
         """
-        if not _NAME.match(name):
-            raise UserError("a name is 1-64 letters, digits, '.', '_', '@' or '-'")
-        data = self._read()
-        users, keys = data["users"], data["keys"]
-        person = users.get(name)
-        if person is None:
-            if role is None:
-                raise UserError(f"{name} is not in {self.path}: give their --role")
-            users[name] = {"role": check_role(role)}
-        elif role is not None and person.get("role") != role:
-            raise UserError(
-                f"{name} is a {person.get('role')}; a key acts in its person's role "
-                "(change the role with `devfactory users add`)"
-            )
+        _check_name(name)
         ident, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        keys[ident] = {"name": name, "sha256": _digest(secret), "created": created}
-        self._save(users, keys)
+
+        def put(data: _Data) -> None:
+            users, keys = data["users"], data["keys"]
+            person = users.get(name)
+            if person is None:
+                if role is None:
+                    raise UserError(f"{name} is not in {self.path}: give their --role")
+                users[name] = {"role": check_role(role)}
+            elif role is not None and person.get("role") != role:
+                raise UserError(
+                    f"{name} is a {person.get('role')}; a key acts in its person's role "
+                    "(change the role with `devfactory users add`)"
+                )
+            keys[ident] = {"name": name, "sha256": _digest(secret), "created": created}
+
+        self._update(put)
         return ApiKey(ident, name, created), f"dfk_{ident}_{secret}"
 
     def keys(self) -> list[ApiKey]:
@@ -212,15 +278,13 @@ class UserStore:
 
     def revoke_key(self, ident: str) -> bool:
         """Delete an API key; return whether it was there."""
-        data = self._read()
-        if data["keys"].pop(ident, None) is None:
+        if ident not in self._read()["keys"]:
             return False
-        self._save(data["users"], data["keys"])
-        return True
+        return self._update(lambda data: data["keys"].pop(ident, None) is not None)
 
     def by_key(self, token: str) -> Person | None:
         """Return the person a key acts for, in their current role; None for any bad key."""
-        match = _KEY.match(token)
+        match = _KEY.fullmatch(token)
         if match is None:
             return None
         ident, secret = match.groups()
@@ -236,12 +300,16 @@ class UserStore:
 
     def remove(self, name: str) -> bool:
         """Remove ``name`` and their API keys; return whether they were there."""
-        data = self._read()
-        if data["users"].pop(name, None) is None:
+        if name not in self._load():
             return False
-        keys = {i: k for i, k in data["keys"].items() if k.get("name") != name}
-        self._save(data["users"], keys)
-        return True
+
+        def drop(data: _Data) -> bool:
+            if data["users"].pop(name, None) is None:
+                return False
+            data["keys"] = {i: k for i, k in data["keys"].items() if k.get("name") != name}
+            return True
+
+        return self._update(drop)
 
     def people(self) -> list[Person]:
         """List everyone who may sign in."""
@@ -256,13 +324,60 @@ class UserStore:
         return Person(name, role if role in ROLES else "viewer")
 
     def verify(self, name: str, password: str) -> Person | None:
-        """Return the person when ``password`` is theirs, else None (taking the same time)."""
-        user = self._load().get(name)
-        # a person without a password (an API-only one) costs the same work and never matches
-        stored = str(user.get("password") or _dummy_hash()) if user else _dummy_hash()
-        if user and not user.get("password"):
-            user = {}
-        if not _matches(password, stored) or not user:
+        """Return the person when ``password`` is theirs, else None (taking the same time).
+
+        A good password whose hash was made with other parameters than the
+        hasher's now (or with scrypt) is hashed again and saved; a file that
+        cannot be written then leaves the old hash, and the sign-in stands.
+        """
+        user: dict[str, Any] = self._load().get(name) or {}
+        stored = str(user.get("password") or "")
+        # a name not in the file, or without a password (an API-only one), costs the same
+        # work and never matches
+        if not self._matches(password, stored or _dummy_hash(self.hasher)) or not stored:
             return None
+        if self._stale(stored):
+            self._rehash(name, password, stored)
         role = str(user.get("role", "viewer"))
         return Person(name, role if role in ROLES else "viewer")
+
+    def _matches(self, password: str, stored: str) -> bool:
+        with self._checks:
+            if stored.startswith("scrypt$"):
+                return _scrypt_matches(password, stored)
+            try:
+                return self.hasher.verify(stored, password)
+            except (VerificationError, InvalidHashError):
+                return False
+
+    def _stale(self, stored: str) -> bool:
+        """Say whether ``stored`` was made otherwise than the hasher makes hashes now."""
+        try:
+            return self.hasher.check_needs_rehash(stored)
+        except (InvalidHashError, ValueError):  # scrypt, or not an Argon2 hash at all
+            return True
+
+    def _rehash(self, name: str, password: str, stored: str) -> None:
+        """Replace ``name``'s verified hash ``stored`` with one of the current parameters.
+
+        Only when the file still holds ``stored`` for them: a password changed or
+        a person removed in between is left as it is.
+        """
+        fresh = self._hash(password)
+
+        def swap(data: _Data) -> None:
+            user = data["users"].get(name)
+            if user is not None and user.get("password") == stored:
+                user["password"] = fresh
+
+        try:
+            self._update(swap)
+        except OSError as exc:
+            log.warning("the password of %s was not rehashed: %s", name, exc)
+
+
+def _check_name(name: str) -> str:
+    """Return a person's name, or raise ``UserError``: 1-64 letters, digits, ``._@-``."""
+    if not _NAME.fullmatch(name):
+        raise UserError("a name is 1-64 letters, digits, '.', '_', '@' or '-'")
+    return name

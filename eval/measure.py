@@ -9,6 +9,7 @@ reconfigure them.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from devfactory.runfiles import is_regular_file, open_folder, remove_at, remove_tree, walk
+from devfactory.sandbox.untrusted import mirror
 from eval.catalog import Case
 from eval.executors import Executor
 from eval.plan import Plan, PlanError, read_plan
@@ -29,9 +32,7 @@ ACCEPTANCE_COMMAND = (
 )
 PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider\n"
 HARNESS_CONFTEST = Path(__file__).with_name("acceptance_conftest.py")
-NOT_COPIED = shutil.ignore_patterns(
-    ".git", ".venv", "__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache"
-)
+NOT_COPIED = (".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 
 
 @dataclass
@@ -59,8 +60,23 @@ class Measured:
 
 
 def copy_project(project: Path, dest: Path) -> Path:
-    """Copy ``project`` to ``dest`` without VCS folders and caches; return ``dest``."""
-    shutil.copytree(project, dest, ignore=NOT_COPIED, symlinks=True)
+    """Copy ``project`` to ``dest`` without VCS folders and caches; return ``dest``.
+
+    A run's folder is the run's: it is copied as the sandbox copies a workspace
+    (``untrusted.mirror``: folders, regular files, links as their text, nothing
+    followed or opened but regular files; FIFOs, sockets and trees nested past
+    ``MAX_DEPTH`` left out), and the copy only ever runs inside the sandbox.
+    """
+    dest.mkdir(parents=True)  # as copytree made it: its parents too, never an existing one
+    source, target = open_folder(project), open_folder(dest)
+    try:
+        mirror(source, target)
+        for entry in walk(target, skip=()):  # entered after it is yielded: a removed one is not
+            if entry.name in NOT_COPIED or entry.name.endswith(".pyc"):
+                remove_at(entry.folder, entry.name)
+    finally:
+        os.close(source)
+        os.close(target)
     return dest
 
 
@@ -68,10 +84,7 @@ def acceptance_workspace(project: Path, case: Case, dest: Path) -> Path:
     """Copy ``project`` to ``dest`` and add the case's acceptance tests in their own folder."""
     workspace = copy_project(project, dest)
     folder = workspace / ACCEPTANCE_DIR
-    if folder.is_dir() and not folder.is_symlink():
-        shutil.rmtree(folder)
-    elif folder.exists() or folder.is_symlink():
-        folder.unlink()
+    remove_tree(folder)  # the project's own folder of that name (a link is removed, not followed)
     folder.mkdir()
     for test in sorted(case.acceptance_dir.glob("*.py")):
         shutil.copyfile(test, folder / test.name)
@@ -98,7 +111,8 @@ def merge_dependencies(*groups: Sequence[str]) -> list[str]:
 
 def _own_tests(plan: Plan, project: Path) -> bool:
     return bool(plan.test_command) and any(
-        f.is_test and f.path.endswith(".py") and (project / f.path).is_file() for f in plan.files
+        f.is_test and f.path.endswith(".py") and is_regular_file(project, f.path)
+        for f in plan.files
     )
 
 

@@ -7,13 +7,17 @@ own model: a plan the factory accepted is measured, not re-judged.
 
 from __future__ import annotations
 
+import errno
 import json
 import keyword
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from devfactory.runfiles import RefusedFileError, is_regular_file, read_file
+
 PLAN_PATH = "architecture/plan.json"
+PLAN_BYTES = 2 << 20  # a plan is a few kilobytes; a larger file is not one the factory wrote
 TEST_ROLES = frozenset({"tests", "test"})
 
 
@@ -52,8 +56,8 @@ class Plan:
     files: tuple[PlannedFile, ...]
 
     def missing(self, root: Path) -> list[str]:
-        """Return the planned files that ``root`` does not hold."""
-        return [f.path for f in self.files if not (root / f.path).is_file()]
+        """Return the planned files that ``root`` does not hold (as regular files, not links)."""
+        return [f.path for f in self.files if not is_regular_file(root, f.path)]
 
     def modules(self) -> list[str]:
         """Return the dotted names of the planned Python code modules, to import."""
@@ -99,12 +103,13 @@ def read_plan(root: Path) -> Plan:
         PlanError: if it is missing, not JSON, or lacks the files list.
 
     """
-    path = root / PLAN_PATH
-    if not path.is_file():
-        raise PlanError(f"no {PLAN_PATH} in the run's folder")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    try:  # the run's folder is the run's: read through runfiles, never through a link
+        data = json.loads(read_file(root, PLAN_PATH, PLAN_BYTES))
+    except RefusedFileError as exc:
+        if exc.errno == errno.ENOENT:
+            raise PlanError(f"no {PLAN_PATH} in the run's folder") from None
+        raise PlanError(f"{PLAN_PATH} was not read: it {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PlanError(f"{PLAN_PATH} is not readable JSON: {exc}") from None
     if not isinstance(data, dict):
         raise PlanError(f"{PLAN_PATH} is not a JSON object")

@@ -19,16 +19,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from devfactory.api import console, errors, info, live, operations, records, runs
+from devfactory.api import console, console_pages, errors, info, live, operations, records, runs
 from devfactory.api.auth import DOCS_ASSETS, signed_gate
 from devfactory.api.live import Listener
-from devfactory.api.signin import ConsoleSessions, secret_file
+from devfactory.api.signin import ConsoleSessions
 from devfactory.control.policy import load_policy
 from devfactory.runner import Factory
 from devfactory.settings import Settings, get_settings
+from devfactory.store.db import open_pool
+from devfactory.store.sessions import SessionStore
 from devfactory.users import UserStore
 from devfactory.webguard import BodyLimit, SecurityHeaders
 
+LEGACY_CONSOLE_SECRET = "console-secret"  # under the data directory; removed at start
 DESCRIPTION = """\
 Submit requirements, follow runs live, answer what they wait on, and fetch what
 they built. Send an API key as a bearer token (`devfactory keys create NAME
@@ -47,12 +50,23 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
         app.state.factory = factory or await run_in_threadpool(Factory, settings)
         if own:  # the API's routes run in threads: enough connections for them to query at once
             app.state.factory.pool.resize(min_size=2, max_size=settings.api_db_pool_size)
+        # console sign-ins are looked up at the edge, on the event loop: a pool of their
+        # own, so that a lookup never waits behind the routes' threads for a connection
+        wait_s = settings.database_connect_timeout_s
+        sign_ins = await run_in_threadpool(
+            open_pool, app.state.factory.dsn, max_size=2, timeout=wait_s
+        )
+        app.state.session_store = SessionStore(sign_ins, wait_s=wait_s)
+        # earlier versions signed console cookies with a key kept in this file; nothing
+        # reads it any more, and a copy of it must not outlive the version that trusted it
+        (settings.data_dir / LEGACY_CONSOLE_SECRET).unlink(missing_ok=True)
         app.state.listener = Listener(app.state.factory.dsn)
         app.state.listener.start()
         try:
             yield
         finally:
             await app.state.listener.stop()
+            await run_in_threadpool(sign_ins.close)
             if own:
                 await run_in_threadpool(app.state.factory.close)
 
@@ -71,9 +85,13 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
     # The edge, outermost last: every response refuses framing; a body past the cap, or
     # any request without a valid key, is refused before its body is read.
     max_body = settings.web_max_body_kb * 1024
-    # the console signs people in with the chat's users file and session length
+    # the console signs people in with the chat's users file and session length; each
+    # sign-in is a row of the database (revocable), opened in the lifespan above
     app.state.console_sessions = ConsoleSessions(
-        app.state.users, secret_file(settings.data_dir), settings.chat_session_minutes * 60.0
+        app.state.users,
+        store=lambda: app.state.session_store,
+        lifetime_s=settings.chat_session_minutes * 60.0,
+        per_person=settings.console_sessions_per_person,
     )
     gate = signed_gate(app.state.users, app.state.console_sessions)
     app.add_middleware(BodyLimit, max_bytes=max_body, gate=gate)
@@ -83,6 +101,6 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
     operations.install(app)  # a run the emergency stop refuses: 423 with why
     for module in (runs, live, records, info, console, operations):
         app.include_router(module.router)
-    app.include_router(console.pages)
-    app.mount("/console/static", StaticFiles(directory=console.STATIC), name="console-static")
+    app.include_router(console_pages.pages)
+    app.mount("/console/static", StaticFiles(directory=console_pages.STATIC), name="console-static")
     return app

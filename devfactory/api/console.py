@@ -1,15 +1,13 @@
-"""The operator's console: pages served by ``devfactory serve``, and the reads only it needs.
+"""The operator's console: the reads only it needs (its pages are ``console_pages.py``).
 
-The pages (``console_static/``: HTML, one script, one stylesheet; nothing from
-another host) hold no data. They sign a person in with the users file's name
-and password (``signin.py``: a signed cookie, throttled like the chat), then
-read and act through the API's own routes (runs, the run's graph as SVG drawn
-by Graphviz, Server-Sent Events, files, pending questions, answers), so the
-roles and the policy decide exactly what they decide for an API key. The
-routes here add what only a console shows: who is signed in and what their
-role allows, runs with their spend, each stage's diff, costs summed by team,
-model, project and day, memory banks with their newest entries, and which
-model serves each alias now and why.
+The console's pages hold no data: signed in (``signin.py``), they read and act
+through the API's own routes (runs, the run's graph as SVG drawn by Graphviz,
+Server-Sent Events, files, pending questions, answers), so the roles and the
+policy decide exactly what they decide for an API key. The routes here add what
+only a console shows: who is signed in and what their role allows, runs with
+their spend, each stage's diff, costs summed by team, model, project and day,
+memory banks with their newest entries, and which model serves each alias now
+and why.
 """
 
 from __future__ import annotations
@@ -19,120 +17,29 @@ import time
 from collections import defaultdict
 from pathlib import Path as FilePath
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 import httpx
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from devfactory.api.auth import Admin, Permission, Reader, Rules, allows, users, visible
+from devfactory.api.auth import Admin, Permission, Reader, Rules, allows, visible
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.runs import factory_of, get_run, known_status
-from devfactory.api.signin import COOKIE, ConsoleSessions
 from devfactory.control.budget import Caps, Spend
-from devfactory.control.signin import LockedError, SignInThrottle
 from devfactory.models.embedded import embedded_available
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import available_pipelines
-from devfactory.redact import redact
+from devfactory.redact import redact, shown_url
 from devfactory.reports import default_caps
 from devfactory.software.workspace import Workspace
 from devfactory.store.health import read_health
 from devfactory.store.runs import RunInputError, RunRow
-from devfactory.store.signins import SignInStore
 from devfactory.users import Person
 
 log = logging.getLogger(__name__)
-STATIC = FilePath(__file__).resolve().parent / "console_static"
-pages = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/console/api", tags=["console"], responses=ERRORS)
-MAX_FORM = 4096  # the largest sign-in form read
 RUNS_READ = 500  # the newest runs summed on the costs page
 MAX_DIFF = 200_000  # characters of one stage's diff shown
-
-
-def sessions(request: Request) -> ConsoleSessions:
-    """Return the app's console sessions."""
-    found: ConsoleSessions = request.app.state.console_sessions
-    return found
-
-
-def _throttle(request: Request) -> SignInThrottle:
-    found = getattr(request.app.state, "console_throttle", None)
-    if found is None:
-        settings = request.app.state.settings
-        found = SignInThrottle(
-            max_failures=settings.chat_login_max_failures,
-            window_s=settings.chat_login_window_s,
-            lockout_s=settings.chat_login_lockout_s,
-            store=SignInStore(factory_of(request).pool),
-        )
-        request.app.state.console_throttle = found
-    return found
-
-
-@pages.get("/console")
-@pages.get("/console/")
-def console_page() -> FileResponse:
-    """Serve the console (it signs in on its own page when there is no sign-in)."""
-    return FileResponse(STATIC / "console.html", headers={"Cache-Control": "no-store"})
-
-
-@pages.get("/console/signin")
-def signin_page() -> FileResponse:
-    """Serve the sign-in form."""
-    return FileResponse(STATIC / "signin.html", headers={"Cache-Control": "no-store"})
-
-
-def _back_to_signin(problem: str) -> RedirectResponse:
-    return RedirectResponse(f"/console/signin?problem={problem}", status_code=303)
-
-
-@pages.post("/console/signin")
-async def sign_in(request: Request) -> Response:
-    """Check a name and password from the form; on success set the sign-in cookie."""
-    body = await request.body()
-    if len(body) > MAX_FORM:
-        return _back_to_signin("form")
-    form = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=4)
-    name = (form.get("name") or [""])[0].strip()[:120]
-    password = (form.get("password") or [""])[0][:1000]
-    if not name or not password:
-        return _back_to_signin("empty")
-    throttle = _throttle(request)
-    address = request.client.host if request.client else "unknown"
-    try:
-        attempt = await run_in_threadpool(throttle.attempt, name, address)
-    except LockedError:
-        return _back_to_signin("locked")
-    person = await run_in_threadpool(users(request).verify, name, password)
-    if person is None:
-        await run_in_threadpool(throttle.failed, attempt)
-        return _back_to_signin("wrong")
-    await run_in_threadpool(throttle.succeeded, attempt)
-    found = sessions(request)
-    done = RedirectResponse("/console", status_code=303)
-    done.set_cookie(
-        COOKIE,
-        found.issue(person),
-        max_age=int(found.lifetime_s),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
-    log.info("console: %s signed in (%s)", person.name, person.role)
-    return done
-
-
-@pages.post("/console/signout")
-def sign_out() -> Response:
-    """Forget the sign-in cookie."""
-    done = RedirectResponse("/console/signin", status_code=303)
-    done.delete_cookie(COOKIE, path="/")
-    return done
 
 
 @router.get("/me", summary="Who is signed in and what their role allows")
@@ -288,7 +195,7 @@ def _ollama_health(host: str, timeout: float) -> dict[str, Any]:
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         models, problem = [], redact(str(exc))[:300] or type(exc).__name__
     return {
-        "host": host,
+        "host": shown_url(host),
         "reachable": not problem,
         "models": models,
         "ms": round(1000 * (time.perf_counter() - started)),

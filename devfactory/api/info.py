@@ -18,7 +18,7 @@ from devfactory.drawing import View, pipeline_view, to_dot, to_mermaid, to_png, 
 from devfactory.models.aliases import CHAT_ALIASES
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import PipelineError, available_pipelines
-from devfactory.redact import redact
+from devfactory.redact import redact, shown_url
 from devfactory.store.health import HealthStore
 from devfactory.teams import load_teams
 
@@ -147,21 +147,22 @@ def models(person: Reader, request: Request) -> ModelsOut:
     wrote in the last ``health_fresh_s``, merged per model: the worst circuit,
     the lowest score, the calls and errors added up. A model without health has
     made no call yet. A ``models_factory`` (a plugin or tests) serves every alias
-    itself: then no chain is shown.
+    itself: then no chain is shown. Ollama's address is shown without its
+    credentials (``redact.shown_url``): a viewer may read this page.
     """
     factory = factory_of(request)
     settings = factory.settings
     router = ModelRouter(settings)  # a fresh one: its probes say how things stand now
     if settings.models_factory:
         return ModelsOut(
-            models_factory=settings.models_factory, ollama=router.ollama_host, models=[]
+            models_factory=settings.models_factory, ollama=shown_url(router.ollama_host), models=[]
         )
     try:
         found = HealthStore(factory.pool).read(settings.health_fresh_s)
     except (psycopg.Error, PoolTimeout) as exc:
         raise ApiError(503, f"model health unavailable: {redact(str(exc))[:200]}") from exc
     rows = router.view({label: h.as_dict() for label, h in found.items()})
-    return ModelsOut.model_validate({"ollama": router.ollama_host, "models": rows})
+    return ModelsOut.model_validate({"ollama": shown_url(router.ollama_host), "models": rows})
 
 
 @router.get("/health", response_model=Health, tags=["service"], summary="Liveness")

@@ -2,21 +2,25 @@
 
 Every change is an admin's (403 for any other role) and is appended to the
 audit log with who made it; operators may read what holds and the incidents.
-While the emergency stop holds, a request that would start or drive a run is
-answered 423 (Locked) with who stopped the factory and why (``install``).
+An incident is seen by whoever may see its run (its owner, and the policy's
+``see_all_runs`` roles); to anyone else it does not exist (404), and a hold
+it put on a project says only which incident holds it. While the emergency
+stop holds, a request that would start or drive a run is answered 423
+(Locked) with who stopped the factory and why (``install``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from devfactory.api.auth import Admin, Controller
+from devfactory.api.auth import Admin, Controller, Rules
 from devfactory.api.errors import ERRORS, ApiError
+from devfactory.api.schemas import PlainName, one_line_name
 from devfactory.control.incidents import IncidentAction
 from devfactory.control.overrides import Hold, OperationsRefusedError
 from devfactory.operations import (
@@ -29,6 +33,8 @@ from devfactory.store.controls import HaltedError
 from devfactory.store.incidents import Incident
 
 router = APIRouter(tags=["operations"], responses=ERRORS)
+TeamSlug = Annotated[str, Path(max_length=80), AfterValidator(one_line_name)]
+ProjectName = Annotated[str, Path(max_length=120), AfterValidator(one_line_name)]
 
 
 class StopRequest(BaseModel):
@@ -63,7 +69,7 @@ class ThresholdRequest(BaseModel):
         json_schema_extra={"examples": [{"team": "qa-engineering", "confidence": 0.8}]},
     )
 
-    team: str = Field(min_length=1, max_length=80)
+    team: PlainName = Field(min_length=1, max_length=80)
     confidence: float | None = Field(ge=0.0, le=1.0)
 
 
@@ -96,12 +102,13 @@ class Done(BaseModel):
     runs: list[str] = Field(default_factory=list)  # the runs it let go on
 
 
-def _view(hold: Hold) -> HoldView:
+def _view(hold: Hold, hidden: bool = False) -> HoldView:
+    """Describe a hold; ``hidden``: its incident's run is not the caller's to see."""
     return HoldView(
         kind=hold.kind,
         target=hold.target,
         by=hold.by,
-        reason=hold.reason,
+        reason=f"incident {hold.incident}" if hidden else hold.reason,
         at=hold.at,
         incident=hold.incident,
     )
@@ -128,14 +135,30 @@ _REFUSED = (OperationsRefusedError, UnknownTeamError, IncidentError, ValueError)
 
 
 @router.get("/operations", response_model=ControlsView, summary="What holds now")
-def controls(person: Controller, request: Request) -> ControlsView:
-    """Show the emergency stop, the held teams and projects, and the thresholds set."""
-    now = operations_of(request).controls.read()
+def controls(person: Controller, rules: Rules, request: Request) -> ControlsView:
+    """Show the emergency stop, the held teams and projects, and the thresholds set.
+
+    A project held by an incident of a run the caller may not see is listed with
+    the incident's id alone: what the run did is its owner's to read.
+    """
+    ops = operations_of(request)
+    now = ops.controls.read()
+    owners = rules.visible_owners(person.name, person.role)
+
+    def hidden(hold: Hold) -> bool:
+        if hold.incident is None or owners is None:
+            return False
+        try:
+            ops.incident(hold.incident, owners=owners)
+        except IncidentNotFoundError:
+            return True
+        return False
+
     return ControlsView(
         stopped=now.stop is not None,
         stop=_view(now.stop) if now.stop is not None else None,
         teams=[_view(h) for h in now.teams.values()],
-        projects=[_view(h) for h in now.projects.values()],
+        projects=[_view(h, hidden(h)) for h in now.projects.values()],
         thresholds=now.thresholds,
     )
 
@@ -165,7 +188,7 @@ def release(body: NoteRequest, person: Admin, request: Request) -> Done:
 
 
 @router.post("/teams/{slug}/pause", response_model=Done, summary="Pause a team in every run")
-def pause_team(slug: str, body: HoldRequest, person: Admin, request: Request) -> Done:
+def pause_team(slug: TeamSlug, body: HoldRequest, person: Admin, request: Request) -> Done:
     """Hold a team: its stages wait before they start; other stages go on (admins only)."""
     try:
         made = operations_of(request).pause_team(
@@ -177,7 +200,7 @@ def pause_team(slug: str, body: HoldRequest, person: Admin, request: Request) ->
 
 
 @router.post("/teams/{slug}/resume", response_model=Done, summary="Resume a team")
-def resume_team(slug: str, person: Admin, request: Request) -> Done:
+def resume_team(slug: TeamSlug, person: Admin, request: Request) -> Done:
     """Release a team and let each of its held stages go on (admins only)."""
     try:
         went_on = operations_of(request).resume_team(slug, by=person.name, role=person.role)
@@ -187,7 +210,7 @@ def resume_team(slug: str, person: Admin, request: Request) -> Done:
 
 
 @router.post("/projects/{project}/pause", response_model=Done, summary="Pause a project")
-def pause_project(project: str, body: HoldRequest, person: Admin, request: Request) -> Done:
+def pause_project(project: ProjectName, body: HoldRequest, person: Admin, request: Request) -> Done:
     """Hold a project: its runs halt at their next step, new ones queue (admins only)."""
     try:
         made = operations_of(request).pause_project(
@@ -199,7 +222,7 @@ def pause_project(project: str, body: HoldRequest, person: Admin, request: Reque
 
 
 @router.post("/projects/{project}/resume", response_model=Done, summary="Resume a project")
-def resume_project(project: str, person: Admin, request: Request) -> Done:
+def resume_project(project: ProjectName, person: Admin, request: Request) -> Done:
     """Release a project's hold (a person's or an incident's); its runs go on (admins only)."""
     try:
         released = operations_of(request).resume_project(project, by=person.name, role=person.role)
@@ -225,19 +248,22 @@ def set_threshold(body: ThresholdRequest, person: Admin, request: Request) -> Do
 @router.get("/incidents", response_model=list[Incident], summary="List incidents")
 def list_incidents(
     person: Controller,
+    rules: Rules,
     request: Request,
     status: Literal["open", "resumed", "rolled_back", "closed"] | None = None,
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[Incident]:
-    """List the incidents, newest first (only those in ``status`` when given)."""
-    return operations_of(request).list_incidents(status=status, limit=limit)
+    """List the incidents of the runs the caller may see, newest first (in ``status`` if given)."""
+    owners = rules.visible_owners(person.name, person.role)
+    return operations_of(request).list_incidents(status=status, limit=limit, owners=owners)
 
 
 @router.get("/incidents/{ident}", response_model=Incident, summary="Show an incident")
-def show_incident(ident: int, person: Controller, request: Request) -> Incident:
-    """Show one incident: summary, last actions, spend since the last gate, decision."""
+def show_incident(ident: int, person: Controller, rules: Rules, request: Request) -> Incident:
+    """Show one incident of a run the caller may see: summary, last actions, spend, decision."""
+    owners = rules.visible_owners(person.name, person.role)
     try:
-        return operations_of(request).incident(ident)
+        return operations_of(request).incident(ident, owners=owners)
     except _REFUSED as exc:
         raise _refusals(exc) from exc
 

@@ -1,78 +1,108 @@
-"""What a run left: its files (path-checked), its audit log and its usage."""
+"""What a run left: its files (read through ``runfiles``, served inert), its audit log, its usage.
+
+A run's files were written by a model, by the code it ran and by a repository's
+owner, and the API shares its origin with the operator's console: a file served
+as ``text/html`` or ``image/svg+xml`` there would run its script as whoever is
+signed in. So every file is served as text (``text/plain; charset=utf-8``), or,
+when it is not UTF-8, as a download (``application/octet-stream``,
+``Content-Disposition: attachment``), always with ``nosniff`` and
+``Content-Security-Policy: sandbox; default-src 'none'`` (no script, no
+plugin, no fetch, an opaque origin even if a browser rendered it).
+"""
 
 from __future__ import annotations
 
-import mimetypes
-import os
+import errno
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
 from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError, ErrorResponse
 from devfactory.api.runs import factory_of, get_run
-from devfactory.artifacts import ArtifactTooLargeError, read_file
 from devfactory.reads import RunNotFoundError
+from devfactory.runfiles import RefusedFileError, list_files, read_file
 
 router = APIRouter(tags=["records"], responses=ERRORS)
-MAX_FILE = 10 * 1024 * 1024  # the largest artifact served whole
-_SKIPPED = {".git"}
-
-
-def _files(root: Path) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for folder, dirs, names in os.walk(root):  # never follows links
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED)
-        for name in sorted(names):
-            path = Path(folder) / name
-            if path.is_symlink() or not path.is_file():
-                continue
-            found.append({"path": path.relative_to(root).as_posix(), "bytes": path.stat().st_size})
-    return found
+INERT = {  # every file of a run, whatever its name says it is
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Cache-Control": "no-store",
+}
+TEXT = "text/plain; charset=utf-8"
+BINARY = "application/octet-stream"
 
 
 @router.get("/runs/{run_id}/artifacts", summary="List a run's files")
 def list_artifacts(run_id: str, person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
-    """List the files in the run's folder (its git history left out)."""
-    row = visible(get_run(factory_of(request), run_id), person, rules)
-    root = Path(row.out_dir)
-    return {"run_id": run_id, "files": _files(root) if root.is_dir() else []}
+    """List the regular files in the run's folder (links, FIFOs and its git history left out).
+
+    The walk looks at no more than the ``run_files_listed`` setting's entries;
+    ``more`` says when it stopped there.
+    """
+    factory = factory_of(request)
+    row = visible(get_run(factory, run_id), person, rules)
+    try:
+        found = list_files(row.out_dir, factory.settings.run_files_listed)
+    except RefusedFileError:  # no folder (yet, or any more)
+        return {"run_id": run_id, "files": [], "more": False}
+    files = [{"path": path, "bytes": size} for path, size in found.files]
+    return {"run_id": run_id, "files": files, "more": found.more}
 
 
 @router.get(
     "/runs/{run_id}/artifacts/{path:path}",
     summary="Download one of a run's files",
+    description="Every file is served inert, whatever its name: as `text/plain; "
+    "charset=utf-8` when it is UTF-8 text, otherwise as `application/octet-stream` with "
+    "`Content-Disposition: attachment`; always with `X-Content-Type-Options: nosniff` and "
+    "`Content-Security-Policy: sandbox; default-src 'none'`. Links are never followed.",
     response_class=Response,
     responses={
-        200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+        200: {
+            "content": {
+                TEXT: {"schema": {"type": "string"}},
+                BINARY: {"schema": {"type": "string", "format": "binary"}},
+            }
+        },
         413: {"model": ErrorResponse, "description": "the file is too large to serve whole"},
     },
 )
 def get_artifact(
     run_id: str, path: str, person: Reader, rules: Rules, request: Request
 ) -> Response:
-    """Return one file of the run's folder (never through a link, never outside the folder)."""
-    row = visible(get_run(factory_of(request), run_id), person, rules)
-    if path.split("/", 1)[0] in _SKIPPED:
-        raise ApiError(404, f"no file {path!r} in this run")
+    """Return one file of the run's folder, inert (never through a link, never outside it)."""
+    factory = factory_of(request)
+    row = visible(get_run(factory, run_id), person, rules)
+    limit = factory.settings.run_file_max_bytes
     try:
-        content = read_file(Path(row.out_dir), path, MAX_FILE)
+        content = read_file(row.out_dir, path, limit)
     except ValueError:
         raise ApiError(
-            400, "a file path is relative, inside the run's folder, with no '..'"
+            400, "a file path is relative, inside the run's folder, with no '..' and no .git"
         ) from None
-    except PermissionError:
-        raise ApiError(400, f"{path!r} goes through a link; links are not served") from None
-    except ArtifactTooLargeError as exc:
-        raise ApiError(413, str(exc)) from None
-    except OSError:  # no such file, or a folder
+    except RefusedFileError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ApiError(400, f"{path!r} goes through a link; links are not served") from None
+        if exc.errno == errno.EFBIG:
+            raise ApiError(413, f"{path!r} is larger than {limit} bytes") from None
         raise ApiError(404, f"no file {path!r} in this run") from None
-    kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    if kind.startswith("text/") or kind in ("application/json", "application/yaml"):
-        kind += "; charset=utf-8"
-    return Response(content, media_type=kind, headers={"X-Content-Type-Options": "nosniff"})
+    return inert(content, path.rsplit("/", 1)[-1])
+
+
+def inert(content: bytes, name: str) -> Response:
+    """Return ``content`` as a response no browser runs: text, or else a download named ``name``."""
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)
+        disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+        return Response(
+            content, media_type=BINARY, headers={**INERT, "Content-Disposition": disposition}
+        )
+    return Response(content, media_type=TEXT, headers=INERT)
 
 
 @router.get("/runs/{run_id}/audit", summary="A run's audit events")

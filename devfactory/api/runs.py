@@ -25,6 +25,7 @@ from devfactory.api.schemas import (
     Accepted,
     AnswerRequest,
     PendingQuestion,
+    PlainName,
     RunDetail,
     RunPage,
     RunRequest,
@@ -109,8 +110,11 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
 def submit_run(body: RunRequest, person: Starter, request: Request) -> Accepted:
     """Queue a run for the workers; it starts as soon as one is free.
 
-    With ``repo`` the repository is cloned onto the run's branch here, before the
-    run is queued, so a source or base git cannot use is refused at once.
+    With ``repo`` nothing is cloned here and nothing is connected to: the source's
+    syntax, a path's place under ``repo_local_roots`` and a URL's host against
+    ``repo_allowed_hosts`` are checked, and the worker that claims the run clones
+    it (bounded, at the address it checked) before the first step. A clone that
+    fails ends the run FAILED; its events say why, never quoting the host.
     """
     factory = factory_of(request)
     if body.repo is not None and (folder := local_path_of(body.repo)) is not None:
@@ -153,8 +157,8 @@ def list_runs(
     rules: Rules,
     request: Request,
     status: Annotated[str | None, Query(max_length=40, description="A phase, or QUEUED.")] = None,
-    project: Annotated[str | None, Query(max_length=120)] = None,
-    owner: Annotated[str | None, Query(max_length=120)] = None,
+    project: Annotated[PlainName | None, Query(max_length=120)] = None,
+    owner: Annotated[PlainName | None, Query(max_length=120)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> RunPage:

@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import DecisionAction
 from devfactory.control.lifecycle import Transition
+from devfactory.shown import name_problem
 from devfactory.software.repository import check_ref, check_source
 from devfactory.store.runs import RunRow
 
 RUN_ID = "20261123-051244-f67a09"
+
+
+def one_line_name(value: str) -> str:
+    """Return a name given in a request, refusing (422) a control or invisible character."""
+    problem = name_problem(value, "it")
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+PlainName = Annotated[str, AfterValidator(one_line_name)]
+"""A name a person gives (a project, a pipeline, a branch, an id, a filter): one line of text."""
 
 
 class RunRequest(BaseModel):
@@ -34,8 +54,8 @@ class RunRequest(BaseModel):
     )
 
     requirement: str = Field(min_length=1, max_length=100_000, description="What to build.")
-    pipeline: str = Field(default="mvp", max_length=60, description="mvp, lean or full.")
-    project: str = Field(default="default", min_length=1, max_length=120)
+    pipeline: PlainName = Field(default="mvp", max_length=60, description="mvp, lean or full.")
+    project: PlainName = Field(default="default", min_length=1, max_length=120)
     budget_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
     budget_cost_usd: float | None = Field(default=None, gt=0, le=100_000)
     unattended: bool | None = Field(
@@ -47,7 +67,7 @@ class RunRequest(BaseModel):
         description="Deliver into this existing repository (a URL git can reach, or a path "
         "under the repo_local_roots setting) on a new branch devfactory/<run-id>.",
     )
-    base: str | None = Field(
+    base: PlainName | None = Field(
         default=None,
         max_length=200,
         description="The repository's branch to start from (default: its HEAD branch).",
@@ -233,16 +253,16 @@ class AnswerRequest(BaseModel):
 
     action: DecisionAction
     text: str = Field(default="", max_length=8000)
-    id: str = Field(
+    id: PlainName = Field(
         min_length=6,
         max_length=64,
         description="The question's id (GET /pending), or an unambiguous prefix of 6+ characters.",
     )
-    kind: str | None = Field(
+    kind: PlainName | None = Field(
         default=None, max_length=40, description="The question's kind, checked when given."
     )
     caps: Caps | None = Field(default=None, description="New run caps (budget pauses only).")
-    alternative: str | None = Field(
+    alternative: PlainName | None = Field(
         default=None,
         max_length=120,
         description="The id of one of the question's alternatives to take instead (with "

@@ -1,37 +1,49 @@
-"""Browser sign-in for the console: a signed, short-lived cookie standing for a person.
+"""Browser sign-in for the console: a random token in a cookie, for a sign-in kept in Postgres.
 
 A person signs in with the name and password of the users file (the chat's),
 throttled per name and per address in the database like the chat's sign-in
-(``control/signin.py``). The cookie holds a token signed with a secret kept in
-``<data_dir>/console-secret`` (HS256, ``iat`` and ``exp``); it names the person
-only: their role is read from the users file on every request, so a removed
-person or a changed role takes effect at once. The cookie is ``HttpOnly`` and
-``SameSite=Strict``, and a request that changes something with it must also
-carry ``X-Devfactory-Console: 1``, a header another site's page cannot send
-without a CORS preflight this API never grants.
+(``control/signin.py``). The cookie holds 256 random bits; the database keeps
+only their SHA-256, with the person, when the sign-in began, ends and was last
+used (``store/sessions.py``). Nothing signs a cookie, so there is no key to
+steal: a sign-in is valid exactly while its row exists, which is what makes it
+revocable. Signing out deletes the row, ``devfactory users rotate-secret``
+deletes every row, and removing a person deletes theirs. The row names the
+person only: their role is read from the users file on every request, so a
+removed person or a changed role takes effect at once.
+
+The cookie is ``HttpOnly`` and ``SameSite=Strict``, and a request that changes
+something with it must also carry ``X-Devfactory-Console: 1``, a header another
+site's page cannot send without a CORS preflight this API never grants.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import re
+import secrets
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
-import jwt
+import psycopg
+from psycopg_pool import PoolTimeout
 
-from devfactory.redact import kept_secret
+from devfactory.store.sessions import SessionStore
 from devfactory.users import Person, UserStore
 from devfactory.webguard import Refusal, Scope
 
+log = logging.getLogger(__name__)
 COOKIE = "devfactory_console"
 CSRF_HEADER = "x-devfactory-console"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ALGORITHM = "HS256"
-
-
-def secret_file(data_dir: Path) -> Path:
-    """Return where the console keeps the secret that signs its cookies."""
-    return data_dir / "console-secret"
+TOKEN_BYTES: Final = 32
+"""Random bytes in a sign-in token (256 bits: never guessed, so a fast hash keeps it)."""
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32); anything else is never looked up
+TOUCH_AFTER: Final = timedelta(seconds=60)
+"""How stale a sign-in's ``last_seen`` may get before a request writes it again."""
 
 
 def cookie_of(scope: Scope, name: str = COOKIE) -> str | None:
@@ -53,50 +65,81 @@ def header_of(scope: Scope, name: bytes) -> str | None:
     )
 
 
+def token_digest(token: str) -> str:
+    """Return the SHA-256 (hex) a token is kept under."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 @dataclass(frozen=True)
 class ConsoleSessions:
-    """Issue and read the console's signed sign-in tokens.
+    """Issue, read and end the console's sign-ins.
 
     Args:
         users: the users file (names, passwords, roles).
-        secret_path: where the signing secret is kept (made on first use, mode 0600).
+        store: returns where sign-ins are kept (the app opens it with its database,
+            in its lifespan, after this object is made).
         lifetime_s: how long a sign-in lasts.
+        per_person: the most sign-ins one person holds; one more ends their oldest.
+        clock: the time now, in seconds since the epoch.
 
     """
 
     users: UserStore
-    secret_path: Path
+    store: Callable[[], SessionStore]
     lifetime_s: float
+    per_person: int
+    clock: Callable[[], float] = field(default=time.time)
 
-    def _secret(self) -> str:
-        return kept_secret(self.secret_path)
-
-    def issue(self, person: Person, *, now: float | None = None) -> str:
-        """Return a token that stands for ``person`` until ``lifetime_s`` from now."""
-        issued = int(now if now is not None else time.time())
-        claims = {"sub": person.name, "iat": issued, "exp": issued + int(self.lifetime_s)}
-        return jwt.encode(claims, self._secret(), algorithm=ALGORITHM)
+    def issue(self, person: Person) -> str:
+        """Start a sign-in for ``person``; return its token (for the cookie, shown nowhere else)."""
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        ended = self.store().add(
+            token_digest(token),
+            person.name,
+            now=_utc(self.clock()),
+            lifetime=timedelta(seconds=self.lifetime_s),
+            keep=self.per_person,
+        )
+        if ended:
+            log.info("console: %d of %s's oldest sign-ins ended", ended, person.name)
+        return token
 
     def person(self, token: str) -> Person | None:
-        """Return who ``token`` stands for, as the users file says now (None: not valid)."""
-        try:
-            claims = jwt.decode(
-                token, self._secret(), algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
-            )
-        except jwt.PyJWTError:
+        """Return who ``token`` stands for, as the users file says now (None: not valid).
+
+        A token of the wrong shape (an old signed cookie, a forged one) is refused
+        without a database read.
+        """
+        if not _TOKEN.match(token):
             return None
-        return self.users.find(str(claims["sub"]))
+        found = self.store().find(
+            token_digest(token), now=_utc(self.clock()), touch_after=TOUCH_AFTER
+        )
+        return self.users.find(found.person) if found is not None else None
+
+    def end(self, token: str) -> bool:
+        """End the sign-in ``token`` stands for (signing out); return whether it was live."""
+        return bool(_TOKEN.match(token)) and self.store().end(token_digest(token))
 
     def identify(self, scope: Scope) -> Person | Refusal | None:
         """Return the person a request's console cookie stands for, a refusal, or None (no cookie).
 
         A cookie that is no longer valid is refused (401); one sent with a request
         that changes something, without the console's header, is refused (403).
+        When the database cannot say, the request is refused (503), never let through.
         """
         token = cookie_of(scope)
         if token is None:
             return None
-        person = self.person(token)
+        try:
+            person = self.person(token)
+        except (psycopg.Error, PoolTimeout) as exc:
+            log.warning("console: a sign-in could not be checked: %s", type(exc).__name__)
+            return Refusal(503, "sign-ins cannot be checked now (the database); try again")
         if person is None:
             return Refusal(401, "your console sign-in has expired or was withdrawn; sign in again")
         changes = scope.get("method", "GET") not in SAFE_METHODS

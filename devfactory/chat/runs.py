@@ -22,10 +22,12 @@ import chainlit as cl
 from devfactory.chat.access import may_see_run
 from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
-from devfactory.chat.session import chosen, grants, hub, policy, teams
+from devfactory.chat.session import chosen, grants, hub, policy, settings, teams
 from devfactory.chat.view import (
     ACTION_LABELS,
     artifact_files,
+    attachment_mime,
+    left_out_markdown,
     pause_markdown,
     stage_markdown,
     summary_markdown,
@@ -271,13 +273,21 @@ async def show_state(person: Person, run_id: str, view: RunView) -> None:
         ).send()
         return
     if report.status in TERMINAL:
-        files = [
-            cl.File(name=path, path=str(file), display="inline")
-            for path, file in artifact_files(report.out_dir, records)
+        found = await asyncio.to_thread(
+            artifact_files,
+            report.out_dir,
+            records,
+            file_limit=settings.run_file_max_bytes,
+            total_limit=settings.chat_attachment_bytes,
+        )
+        files = [  # the bytes read through runfiles, never a path Chainlit would open itself
+            cl.File(name=path, content=data, mime=attachment_mime(data), display="inline")
+            for path, data in found.attached
         ]
+        summary = summary_markdown(run_id, report.status, report.reason, records, report.out_dir)
+        left_out = left_out_markdown(found.left_out)
         await cl.Message(
-            content=summary_markdown(run_id, report.status, report.reason, records, report.out_dir),
-            elements=files,
+            content=f"{summary}\n\n{left_out}" if left_out else summary, elements=files
         ).send()
 
 

@@ -12,7 +12,6 @@ run and stage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -22,6 +21,7 @@ from devfactory.memory.live import Owners, RecalledMemory, project_bank, team_ba
 from devfactory.memory.service import MemoryService
 from devfactory.models.io import ask_structured, grammar_schema, with_choices
 from devfactory.prompts import render
+from devfactory.runfiles import RefusedFileError, read_head
 from devfactory.settings import Settings
 from devfactory.teams.spec import TeamSpec
 
@@ -209,7 +209,8 @@ def project_sources(
 
     Only ``owners``' memories are searched, and team memories count only when
     they came from one of ``run_ids`` (the project's runs the asker may see); an
-    artifact memory brings the head of the file it names when the file exists.
+    artifact memory brings the head of the file it names when that is a regular
+    file of the run's folder, reached without a link.
     """
     banks = [project_bank(project), *(team_bank(t) for t in teams)]
     found: list[RecalledMemory] = memory.search_banks(
@@ -223,14 +224,27 @@ def project_sources(
         text = m.text
         path = m.provenance.get("path")
         if m.kind == "artifact" and path and run in out_dirs:
-            file = Path(out_dirs[run]) / str(path)
-            if file.is_file():
-                text = f"{path}:\n{file.read_text('utf-8', errors='replace')[:SOURCE_CHARS]}"
+            head = _file_head(out_dirs[run], str(path))
+            if head is not None:
+                text = f"{path}:\n{head}"
         stage = str(m.provenance.get("stage") or m.provenance.get("team") or m.bank)
         sources.append(Source(len(sources) + 1, run, stage, text))
         if len(sources) == k:
             break
     return sources
+
+
+def _file_head(out_dir: str, path: str) -> str | None:
+    """Return the first ``SOURCE_CHARS`` of a run's file, or None when it is not one to read.
+
+    Through ``runfiles``: a name the folder turned into a link (to a secret of
+    the data directory, say) or a FIFO gives nothing, and only the head is read.
+    """
+    try:
+        data = read_head(out_dir, path, SOURCE_CHARS * 4)  # UTF-8: at most 4 bytes a character
+    except (ValueError, RefusedFileError):
+        return None
+    return data.decode("utf-8", errors="replace")[:SOURCE_CHARS]
 
 
 def qa_messages(project: str, question: str, sources: list[Source]) -> list[BaseMessage]:

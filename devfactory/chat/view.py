@@ -1,7 +1,13 @@
-"""Markdown for the chat: a stage's step, a pause, a run's summary (no Chainlit here)."""
+"""Markdown for the chat: a stage's step, a pause, a run's summary (no Chainlit here).
+
+A finished run's files are read here for the chat to attach: through
+``runfiles``, as bytes, never as a path Chainlit would open itself.
+"""
 
 from __future__ import annotations
 
+import errno
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +15,7 @@ from devfactory.artifacts import check_line
 from devfactory.contracts import CheckRun
 from devfactory.control.hitl import HELP, Pause
 from devfactory.findings import check_fact, claim_line, claims_of, instructions_of
+from devfactory.runfiles import RefusedFileError, read_file
 from devfactory.teams.registry import TeamRegistry
 
 ACTION_LABELS = {
@@ -101,17 +108,69 @@ def summary_markdown(
     return "\n\n".join(lines)
 
 
-def artifact_files(out_dir: Path, records: list[dict[str, Any]]) -> list[tuple[str, Path]]:
-    """Return ``(path, file)`` for every published artifact of the run that exists."""
-    found = []
-    for record in records:
-        if record["outcome"] != "PASSED":
+RUN_RECORDS = ("SUMMARY.md", "run.json")
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """A finished run's files for the chat: those read, and those left out with the reason."""
+
+    attached: list[tuple[str, bytes]] = field(default_factory=list)
+    left_out: list[tuple[str, str]] = field(default_factory=list)
+
+
+def artifact_files(
+    out_dir: Path, records: list[dict[str, Any]], *, file_limit: int, total_limit: int
+) -> RunFiles:
+    """Read a finished run's published artifacts, ``SUMMARY.md`` and ``run.json`` to attach.
+
+    Each is read through ``runfiles`` (no link followed, a regular file only, at
+    most ``file_limit`` bytes), so a name the run's folder turned into a link to
+    a host file attaches nothing of it. Files past ``total_limit`` bytes in all
+    are left out and named; a missing or empty file is skipped (Chainlit takes
+    no element without content).
+    """
+    paths = [
+        str(artifact["path"])
+        for record in records
+        if record["outcome"] == "PASSED"
+        for artifact in (record.get("result") or {}).get("artifacts") or []
+    ]
+    found = RunFiles()
+    total = 0
+    for path in dict.fromkeys([*paths, *RUN_RECORDS]):
+        try:
+            data = read_file(out_dir, path, file_limit)
+        except ValueError:
+            found.left_out.append((path, "its path leaves the run's folder"))
             continue
-        for artifact in (record.get("result") or {}).get("artifacts") or []:
-            file = out_dir / artifact["path"]
-            if file.is_file():
-                found.append((artifact["path"], file))
-    for extra in ("SUMMARY.md", "run.json"):
-        if (out_dir / extra).is_file():
-            found.append((extra, out_dir / extra))
+        except RefusedFileError as exc:
+            if exc.errno != errno.ENOENT:
+                found.left_out.append((path, str(exc.strerror)))
+            continue
+        if not data:
+            continue
+        if total + len(data) > total_limit:
+            found.left_out.append((path, f"past the {total_limit} bytes the chat attaches"))
+            continue
+        total += len(data)
+        found.attached.append((path, data))
     return found
+
+
+def attachment_mime(data: bytes) -> str:
+    """Say how the chat serves an attached file: as plain text, or as bytes to download.
+
+    Never by its name: an ``.html`` or ``.svg`` file served as such on the
+    chat's origin would run its script as whoever opened it.
+    """
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "application/octet-stream"
+    return "text/plain"
+
+
+def left_out_markdown(left_out: list[tuple[str, str]]) -> str:
+    """List the files a message does not attach, each with why ("" when none)."""
+    return "\n\n".join(_list("Not attached", [f"{_code(p)}: {why}" for p, why in left_out]))

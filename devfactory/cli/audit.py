@@ -7,12 +7,12 @@ from typing import Annotated
 import typer
 
 from devfactory.cli import common
-from devfactory.cli.common import EXIT_FAILED, app
+from devfactory.cli.common import EXIT_FAILED, app, plain_name
 
 audit_app = typer.Typer(help="The immutable, hash-chained audit log of every run.")
 app.add_typer(audit_app, name="audit", rich_help_panel="Records")
 
-RunArg = Annotated[str, typer.Argument(help="The run.")]
+RunArg = Annotated[str, typer.Argument(help="The run.", callback=plain_name)]
 
 
 @audit_app.command()
@@ -60,7 +60,9 @@ def show(run_id: RunArg) -> None:
 @audit_app.command()
 def search(
     query: Annotated[str, typer.Argument(help='Words, "a phrase", or -excluded.')],
-    run_id: Annotated[str | None, typer.Option("--run", help="Only this run.")] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="Only this run.", callback=plain_name)
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """Full-text search over every run's events."""

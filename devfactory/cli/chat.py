@@ -1,14 +1,19 @@
-"""``devfactory chat`` and ``devfactory users``: the chat server and who may sign in."""
+"""``devfactory chat`` and ``devfactory users``: the chat, who may sign in, and their sign-ins."""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from devfactory.cli import common
-from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, fail, get_settings
+from devfactory.cli.common import EXIT_ENV, EXIT_NOT_FOUND, EXIT_USAGE, app, fail, get_settings
+
+if TYPE_CHECKING:
+    from devfactory.settings import Settings
+    from devfactory.store.sessions import SessionStore
 
 users_app = typer.Typer(help="People who may sign in to the chat, and their roles.")
 app.add_typer(users_app, name="users", rich_help_panel="Chat")
@@ -40,12 +45,19 @@ def chat(
         + " or ".join(chat_origins(settings, host, port))
         + " (pages from elsewhere are refused; set chat_public_origin behind a proxy)"
     )
-    serve(settings, host=host, port=port)
+    from devfactory.store.db import DatabaseError
+
+    try:
+        serve(settings, host=host, port=port)
+    except DatabaseError as exc:  # the signing secret and the runs live in the database
+        raise fail(str(exc), EXIT_ENV) from exc
+    except common.database_down_errors() as exc:
+        raise fail(common.database_down(exc), EXIT_ENV) from exc
 
 
 @users_app.command("add")
 def add_user(
-    name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    name: Annotated[str, typer.Argument(help="The sign-in name.", callback=common.plain_name)],
     role: Annotated[
         str, typer.Option(help="viewer, operator, reviewer, approver or admin.")
     ] = "operator",
@@ -86,25 +98,62 @@ def list_users() -> None:
     common.console.print(table)
 
 
+def end_console_sign_ins(settings: Settings, ending: Callable[[SessionStore], int]) -> int | None:
+    """End console sign-ins with ``ending`` (on the sign-in store); return how many ended.
+
+    None: the factory has no database yet (no ``DATABASE_URL``, no embedded
+    Postgres made under the data directory), so nobody ever signed in to the
+    console, and no Postgres is started for nothing. A database that cannot be
+    reached exits 4: the caller must not believe that the sign-ins ended.
+    """
+    if not settings.database_url and not (settings.data_dir / "pg").exists():
+        return None
+    from devfactory.store.db import DatabaseError, open_pool, prepare
+    from devfactory.store.sessions import SessionStore
+
+    try:
+        database = prepare(settings)  # the sign-ins' table exists, whatever version made it
+        pool = open_pool(database.dsn, max_size=1, timeout=settings.database_connect_timeout_s)
+    except DatabaseError as exc:
+        raise fail(f"console sign-ins were not ended: {exc}", EXIT_ENV) from exc
+    except common.database_down_errors() as exc:
+        raise fail(
+            f"console sign-ins were not ended: {common.database_down(exc)}", EXIT_ENV
+        ) from exc
+    with common.answering(pool.close):
+        return ending(SessionStore(pool))
+
+
 @users_app.command("remove")
-def remove_user(name: Annotated[str, typer.Argument(help="The sign-in name.")]) -> None:
-    """Remove someone."""
+def remove_user(
+    name: Annotated[str, typer.Argument(help="The sign-in name.", callback=common.plain_name)],
+) -> None:
+    """Remove someone, and end their console sign-ins."""
     from devfactory.users import UserStore
 
     settings = get_settings()
     if not UserStore.of(settings).remove(name):
         raise fail(f"no user {name!r}", EXIT_NOT_FOUND)
-    common.console.print(f"{name} removed")
+    # their sign-ins already act for nobody (the file is read on every request); ending
+    # them means one made before does not come back if the name is given to someone again
+    ended = end_console_sign_ins(settings, lambda store: store.end_person(name))
+    common.console.print(
+        f"{name} removed" + (f"; {ended} console sign-in(s) ended" if ended else "")
+    )
 
 
 @users_app.command("rotate-secret")
 def rotate_secret() -> None:
-    """Replace the chat's signing secret: every sign-in ends now; people sign in again."""
+    """Replace the chat's signing secret and end every console sign-in; people sign in again."""
     from devfactory.chat.secret import rotate
 
-    path = rotate(get_settings())
+    settings = get_settings()
+    path = rotate(settings)
     common.console.print(
         f"replaced {path}: every chat sign-in is revoked; people sign in again. "
         "(A chat whose environment sets CHAINLIT_AUTH_SECRET keeps that secret: "
         "change it there and restart the chat.)"
     )
+    ended = end_console_sign_ins(settings, lambda store: store.end_all())
+    if ended is not None:
+        common.console.print(f"every console sign-in ended ({ended}); people sign in again")

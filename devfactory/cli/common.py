@@ -109,21 +109,40 @@ class LogFormat(StrEnum):
     json = "json"
 
 
+def plain_name(param: typer.CallbackParam, value: Any) -> Any:
+    """Refuse (exit 2, saying why) a name given with a control or invisible character.
+
+    A name a person types (a project, a person, a pipeline, a team, a run or a
+    question id) is written into logs, records and the audit log on one line:
+    ``shown.name_problem`` is the rule, which the API's schemas apply too.
+    """
+    from devfactory.shown import name_problem
+
+    problem = name_problem(value, "the name") if isinstance(value, str) else None
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    return value
+
+
+def name_option(*names: str, help: str) -> Any:
+    """Return an option that takes a name (``plain_name`` checks it)."""
+    return typer.Option(*names, help=help, callback=plain_name)
+
+
 AsOption = Annotated[
-    str | None, typer.Option("--as", help="Who answers (default: DEVFACTORY_OPERATOR or $USER).")
+    str | None, name_option("--as", help="Who answers (default: DEVFACTORY_OPERATOR or $USER).")
 ]
 RoleOption = Annotated[
-    str | None, typer.Option("--role", help="The role you answer as (default: operator_role).")
+    str | None, name_option("--role", help="The role you answer as (default: operator_role).")
 ]
 IdOption = Annotated[
     str | None,
-    typer.Option(
+    name_option(
         "--id", help="The pending question you answer: its id, or 6+ characters of it (required)."
     ),
 ]
 KindOption = Annotated[
-    str | None,
-    typer.Option("--kind", help="The kind of question --id names (checked, if given)."),
+    str | None, name_option("--kind", help="The kind of question --id names (checked, if given).")
 ]
 TokensOption = Annotated[
     int | None, typer.Option(min=1, max=MAX_TOKENS, help="A token cap for the run.")
@@ -132,8 +151,8 @@ CostOption = Annotated[
     float | None,
     typer.Option(min=0.000001, max=MAX_COST_USD, help="A cost cap for the run (USD)."),
 ]
-PipelineOption = Annotated[str, typer.Option(help="Pipeline: " + ", ".join(pipeline_names()))]
-ProjectOption = Annotated[str, typer.Option(help="Project the run belongs to.")]
+PipelineOption = Annotated[str, name_option(help="Pipeline: " + ", ".join(pipeline_names()))]
+ProjectOption = Annotated[str, name_option(help="Project the run belongs to.")]
 OutOption = Annotated[
     Path | None,
     typer.Option(help="Output folder (default <data_dir>/runs/<run-id>, or runs_dir's when set)."),

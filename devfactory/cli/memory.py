@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from devfactory.cli import common
-from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, fail
+from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, fail, plain_name
 
 memory_app = typer.Typer(
     help=(
@@ -21,7 +21,11 @@ app.add_typer(memory_app, name="memory", rich_help_panel="Records")
 @memory_app.command()
 def search(
     bank: Annotated[
-        str, typer.Argument(help="e.g. team:backend-engineering or facts:backend-engineering")
+        str,
+        typer.Argument(
+            help="e.g. team:backend-engineering or facts:backend-engineering",
+            callback=plain_name,
+        ),
     ],
     query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many.")] = 10,
@@ -71,7 +75,9 @@ def stats() -> None:
 
 
 @memory_app.command()
-def reindex(bank: Annotated[str, typer.Argument(help="The bank to re-embed.")]) -> None:
+def reindex(
+    bank: Annotated[str, typer.Argument(help="The bank to re-embed.", callback=plain_name)],
+) -> None:
     """Re-embed a bank with the embedder in use now (after switching embedders)."""
     with common.session() as factory:
         try:

@@ -23,6 +23,7 @@ from devfactory.cli.common import (
     fail,
     get_settings,
     identity,
+    plain_name,
 )
 
 PANEL = "Operations"
@@ -35,8 +36,10 @@ app.add_typer(team_app, name="team", rich_help_panel=PANEL)
 app.add_typer(project_app, name="project", rich_help_panel=PANEL)
 app.add_typer(incidents_app, name="incidents", rich_help_panel=PANEL)
 
-TeamArg = Annotated[str, typer.Argument(help="The team's slug (devfactory teams).")]
-ProjectArg = Annotated[str, typer.Argument(help="The project.")]
+TeamArg = Annotated[
+    str, typer.Argument(help="The team's slug (devfactory teams).", callback=plain_name)
+]
+ProjectArg = Annotated[str, typer.Argument(help="The project.", callback=plain_name)]
 IncidentArg = Annotated[int, typer.Argument(min=1, help="The incident's id.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]

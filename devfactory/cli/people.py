@@ -25,9 +25,10 @@ from devfactory.cli.common import (
     fail,
     get_settings,
     identity,
+    plain_name,
 )
 
-RunArg = Annotated[str, typer.Argument(help="The paused run.")]
+RunArg = Annotated[str, typer.Argument(help="The paused run.", callback=plain_name)]
 AlternativeOption = Annotated[
     str | None,
     typer.Option(
@@ -169,7 +170,9 @@ def revise(
 
 @app.command(rich_help_panel=PANEL)
 def pending(
-    run_id: Annotated[str | None, typer.Argument(help="Only this run.")] = None,
+    run_id: Annotated[
+        str | None, typer.Argument(help="Only this run.", callback=plain_name)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List what paused runs are waiting on, most urgent first, and who may answer.
@@ -204,7 +207,7 @@ def pending(
 
 
 @app.command(rich_help_panel=PANEL)
-def usage(run_id: Annotated[str, typer.Argument(help="The run.")]) -> None:
+def usage(run_id: RunArg) -> None:
     """Show a run's tokens, cost and model time by team, against its budget caps."""
     from devfactory.terminal import caps_lines, usage_table
 
@@ -217,10 +220,18 @@ def usage(run_id: Annotated[str, typer.Argument(help="The run.")]) -> None:
 
 @app.command("approve-project", rich_help_panel=PANEL)
 def approve_project(
-    project: Annotated[str, typer.Argument(help="The project whose unattended runs you approve.")],
+    project: Annotated[
+        str,
+        typer.Argument(help="The project whose unattended runs you approve.", callback=plain_name),
+    ],
     by: Annotated[
         str | None,
-        typer.Option("--by", "--as", help="Who approves (default: DEVFACTORY_OPERATOR or $USER)."),
+        typer.Option(
+            "--by",
+            "--as",
+            help="Who approves (default: DEVFACTORY_OPERATOR or $USER).",
+            callback=plain_name,
+        ),
     ] = None,
     role: RoleOption = None,
     note: Annotated[str, typer.Option(help="Why, or on what terms (recorded).")] = "",

@@ -29,6 +29,7 @@ from devfactory.cli.common import (
     fail,
     get_settings,
     identity,
+    plain_name,
 )
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def run(
 
 @app.command(rich_help_panel="Runs")
 def resume(
-    run_id: Annotated[str, typer.Argument(help="The run to continue.")],
+    run_id: Annotated[str, typer.Argument(help="The run to continue.", callback=plain_name)],
     interactive: InputOption = True,
     as_json: JsonOption = False,
 ) -> None:
@@ -133,7 +134,9 @@ def resume(
 
 
 @app.command(rich_help_panel="Runs")
-def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> None:
+def status(
+    run_id: Annotated[str, typer.Argument(help="The run to show.", callback=plain_name)],
+) -> None:
     """Show a run's state, its lifecycle transitions, its stages and what it waits on."""
     from rich.table import Table
 
@@ -187,9 +190,10 @@ def status(run_id: Annotated[str, typer.Argument(help="The run to show.")]) -> N
 
 @app.command(rich_help_panel="Runs")
 def diff(
-    run_id: Annotated[str, typer.Argument(help="The run.")],
+    run_id: Annotated[str, typer.Argument(help="The run.", callback=plain_name)],
     team: Annotated[
-        str | None, typer.Argument(help="A team of the run (default: the whole run).")
+        str | None,
+        typer.Argument(help="A team of the run (default: the whole run).", callback=plain_name),
     ] = None,
 ) -> None:
     """Show what a run's stages changed, from the git history of its folder.
@@ -248,10 +252,12 @@ def list_runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None
 
 @app.command(rich_help_panel="Runs")
 def graph(
-    pipeline: Annotated[str, typer.Option(help="Pipeline to draw.")] = "mvp",
+    pipeline: Annotated[str, typer.Option(help="Pipeline to draw.", callback=plain_name)] = "mvp",
     run: Annotated[
         str | None,
-        typer.Option("--run", help="Draw this run: each stage coloured by its outcome."),
+        typer.Option(
+            "--run", help="Draw this run: each stage coloured by its outcome.", callback=plain_name
+        ),
     ] = None,
     format: Annotated[
         GraphFormat, typer.Option("--format", help="mermaid, dot or png")
@@ -318,6 +324,7 @@ def models(
     from rich.table import Table
 
     from devfactory.models.router import ModelRouter
+    from devfactory.redact import redact, shown_url
     from devfactory.terminal import styled
 
     settings = get_settings()
@@ -328,15 +335,14 @@ def models(
         try:
             merged = _read_health(settings)
         except Exception as exc:  # noqa: BLE001 - the routing is still worth showing
-            from devfactory.redact import redact
-
             problem = f"health not shown: {redact(str(exc)).splitlines()[0][:200]}"
     rows = router.view(merged)
+    ollama = shown_url(router.ollama_host)  # where it is, never its credentials
     if as_json:
-        doc = {"ollama": router.ollama_host, "models": rows, "health_problem": problem}
+        doc = {"ollama": ollama, "models": rows, "health_problem": problem}
         sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
         return
-    table = Table(title=f"Ollama: {router.ollama_host}")
+    table = Table(title=f"Ollama: {ollama}")
     for col in ("alias", "order", "model", "available", "$/Mtok", "score", "circuit"):
         table.add_column(col)
     for col in ("calls", "errors", "timeouts", "p50 ms"):

@@ -25,6 +25,7 @@ from devfactory.cli.common import (
     fail,
     get_settings,
     identity,
+    plain_name,
 )
 
 # A worker's own lines (its metrics address, waiting, stopped): log lines, not console
@@ -45,8 +46,26 @@ def submit(
     role: RoleOption = None,
     unattended: UnattendedOption = None,
     as_json: JsonOption = False,
+    repo: Annotated[
+        str | None,
+        typer.Option(
+            "--repo",
+            help="Deliver into this existing repository (a path or a URL whose host "
+            "repo_allowed_hosts lists): the worker clones it, and the run works on a new "
+            "branch devfactory/<run-id>.",
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="The branch to start from (default: the repository's HEAD)."),
+    ] = None,
 ) -> None:
-    """Queue a run for the workers (``devfactory worker``) and print its id; nothing runs here."""
+    """Queue a run for the workers (``devfactory worker``) and print its id; nothing runs here.
+
+    With ``--repo`` the repository is only checked here (no network): the worker
+    that claims the run clones it first, and a clone that fails ends the run
+    FAILED (``devfactory status`` says so; the worker's log has git's reason).
+    """
     from devfactory.control.budget import Caps
     from devfactory.pipelines import PipelineError, load_pipeline
     from devfactory.store.runs import RunInputError
@@ -56,6 +75,8 @@ def submit(
         load_pipeline(pipeline)
     except PipelineError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
+    if base is not None and repo is None:
+        raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
     who = identity(get_settings(), by, role)
     with common.session() as factory:
         try:
@@ -67,6 +88,8 @@ def submit(
                 out_dir=out,
                 owner=who[0],
                 unattended=unattended,
+                repo=repo,
+                base=base,
             )
         except RunInputError as exc:
             raise fail(str(exc), EXIT_USAGE) from exc
@@ -140,7 +163,7 @@ def worker(
 
 @app.command(rich_help_panel="Service")
 def cancel(
-    run_id: Annotated[str, typer.Argument(help="The run to stop.")],
+    run_id: Annotated[str, typer.Argument(help="The run to stop.", callback=plain_name)],
     by: AsOption = None,
     role: RoleOption = None,
 ) -> None:
@@ -195,7 +218,10 @@ app.add_typer(keys_app, name="keys", rich_help_panel="Service")
 
 @keys_app.command("create")
 def create_key(
-    name: Annotated[str, typer.Argument(help="Whose key: a person of the users file, or new.")],
+    name: Annotated[
+        str,
+        typer.Argument(help="Whose key: a person of the users file, or new.", callback=plain_name),
+    ],
     role: Annotated[
         str | None, typer.Option(help="The role of a new person (API only: no chat password).")
     ] = None,
@@ -224,7 +250,9 @@ def list_keys() -> None:
 
 
 @keys_app.command("revoke")
-def revoke_key(ident: Annotated[str, typer.Argument(help="The key's id (keys list).")]) -> None:
+def revoke_key(
+    ident: Annotated[str, typer.Argument(help="The key's id (keys list).", callback=plain_name)],
+) -> None:
     """Delete an API key: requests sent with it are refused from now on."""
     from devfactory.users import UserStore
 
@@ -235,7 +263,9 @@ def revoke_key(ident: Annotated[str, typer.Argument(help="The key's id (keys lis
 
 @app.command(rich_help_panel="Service")
 def purge(
-    run_id: Annotated[str, typer.Argument(help="An archived run (see retention_days).")],
+    run_id: Annotated[
+        str, typer.Argument(help="An archived run (see retention_days).", callback=plain_name)
+    ],
     by: AsOption = None,
     role: RoleOption = None,
 ) -> None:

@@ -4,9 +4,9 @@ The decision is made here, in code, from the policy file and the assessment;
 the model only contributes a rating that can raise the level. Text in the
 requirement can therefore never approve itself: instructions aimed at the
 assessor are detected and raise the risk, and a model fooled into answering
-LOW is overruled by the deterministic floor. A second, independent check (its
-scores are measured outside this package, in graph/screening.py) adds risk
-factors by meaning; this module only compares them with the file's thresholds.
+LOW is overruled by the deterministic floor. A second, independent check (a
+trained classifier, measured outside this package in graph/screening.py) adds
+risk factors by meaning; this module only compares its scores with their lines.
 
 Why one module: it is the policy file's schema and the rules read from it
 (risk floor, injection, roles, approval decision, screening thresholds, and
@@ -184,49 +184,32 @@ class ApprovalRule(BaseModel):
         )
 
 
-class Calibration(BaseModel):
-    """Thresholds measured for one embedder (see tests/unit/test_screening.py).
+# The similarity screen's per-embedder lines, replaced by the trained classifier's.
+SIMILARITY_LINES = ("intent", "margin", "classifier", "classifier_floor", "classifier_margin")
 
-    A part of a text shows an intent when its cosine similarity to the intent
-    reaches ``intent`` and exceeds its similarity to the nearest benign
-    look-alike by ``margin``; or, with a ``classifier`` threshold, when the
-    linear risk classifier scores it at least that and the intent is the
-    part's nearest, at least ``classifier_floor`` close and no more than
-    ``-classifier_margin`` further than the nearest look-alike. Injections have
-    their own threshold and margin against ordinary wording.
+
+class Calibration(BaseModel):
+    """The injection detector's thresholds measured for one embedder.
+
+    A part of a text is addressed to the reviewers when its cosine similarity
+    to an injection phrasing reaches ``injection`` and exceeds its similarity
+    to ordinary wording near one by ``injection_margin``. Listing an embedder
+    here is what lets the check run with it; the risk classifier's own line
+    comes with its trained model (``graph/screening_model.py``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    intent: float = Field(gt=0.0, lt=1.0)
-    margin: float = Field(default=0.0, ge=0.0, lt=1.0)
-    classifier: float | None = Field(default=None, gt=-1.0, lt=1.0)
-    classifier_floor: float = Field(default=0.0, ge=0.0, lt=1.0)
-    classifier_margin: float = Field(default=-1.0, ge=-1.0, lt=1.0)
     injection: float = Field(gt=0.0, lt=1.0)
     injection_margin: float = Field(default=0.0, ge=0.0, lt=1.0)
 
-    def by_similarity(self, score: float, benign: float) -> float:
-        """Return how far a part is past the similarity line (>= 0: it shows the intent)."""
-        return min(score - self.intent, score - benign - self.margin)
-
-    def by_classifier(self, score: float, benign: float, risk: float) -> float:
-        """Return how far a part is past the classifier's line (-1 without a classifier).
-
-        ``risk`` is the classifier's score for the part where the intent is
-        its nearest, else -1.
-        """
-        if self.classifier is None:
-            return -1.0
-        return min(
-            risk - self.classifier,
-            score - self.classifier_floor,
-            score - benign - self.classifier_margin,
-        )
-
-    def intent_slack(self, score: float, benign: float, risk: float) -> float:
-        """Return how far a part is past either line for an intent (>= 0: it shows it)."""
-        return max(self.by_similarity(score, benign), self.by_classifier(score, benign, risk))
+    @model_validator(mode="before")
+    @classmethod
+    def _similarity_lines(cls, data: Any) -> Any:
+        """Read a file written for the similarity screen: its intent lines no longer apply."""
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in SIMILARITY_LINES}
+        return data
 
     def injection_slack(self, score: float, benign: float) -> float:
         """Return how far a part is past the line for an injection (>= 0: it is one)."""
@@ -234,23 +217,23 @@ class Calibration(BaseModel):
 
 
 class ScreeningRules(BaseModel):
-    """The independent check: a text's similarity to risky intents and to injections."""
+    """The independent check: a trained risk classifier, and similarity to injections."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     intents_file: Path | None = None  # None: the packaged config/risky_intents.yaml
+    model_file: Path | None = None  # None: the packaged config/screening_model.npz
     calibrated: dict[str, Calibration] = Field(min_length=1)  # by embedder name
     max_parts: int = Field(default=120, ge=1, le=1000)  # parts of a text scored; more fails
-    min_part_words: int = Field(default=3, ge=1, le=20)
+    min_part_words: int = Field(default=12, ge=1, le=20)  # must be the model's own
 
 
 class Match(BaseModel):
-    """The part of a text that best shows an intent, and how close it is to the intent.
+    """The part of a text likeliest to be risky among those that show one intent.
 
-    ``benign`` is that part's similarity to the nearest benign look-alike
-    (``look_alike``; -1 when the intents file has none); ``risk`` is the linear
-    risk classifier's score for the part when this intent is its nearest (-1
-    otherwise), clipped to [-1, 1].
+    ``probability`` is the risk classifier's calibrated probability that the
+    part states a risky intent; the intent is the one its intent model finds
+    likeliest for that part.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -258,11 +241,8 @@ class Match(BaseModel):
     intent: str
     factor: str
     level: Risk
-    score: float = Field(ge=-1.0, le=1.0)
+    probability: float = Field(ge=0.0, le=1.0)
     part: str = Field(max_length=300)
-    benign: float = Field(default=-1.0, ge=-1.0, le=1.0)
-    look_alike: str = Field(default="", max_length=300)
-    risk: float = Field(default=-1.0, ge=-1.0, le=1.0)  # the classifier's, where nearest
 
 
 class Screen(BaseModel):
@@ -271,7 +251,9 @@ class Screen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     embedder: str = ""
-    intents: tuple[Match, ...] = ()  # the best match of each intent, the best shown first
+    model: str = ""  # the start of the trained model's data SHA-256
+    threshold: float = Field(default=1.0, ge=0.0, le=1.0)  # the model's line (cross-validated)
+    intents: tuple[Match, ...] = ()  # the likeliest risky part of each intent, best first
     injection: float = -1.0  # the best similarity of a part to text addressed to reviewers
     injection_part: str = Field(default="", max_length=300)
     injection_benign: float = -1.0  # that part's similarity to ordinary requirement wording
@@ -403,8 +385,10 @@ class Policy(BaseModel):
     def screened(self, screen: Screen) -> tuple[Risk, list[str], list[str]]:
         """Return the level, risk factors and reasons the independent check found.
 
-        A check that could not run, ran with an embedder that has no thresholds
-        here, or left parts of the text unscored cannot vouch for it: HIGH.
+        A part counts for an intent when the risk classifier's probability
+        reaches the model's line. A check that could not run, ran with an
+        embedder that has no thresholds here, or left parts of the text unscored
+        cannot vouch for it: HIGH.
         """
         calibration = self.screening.calibrated.get(screen.embedder)
         if screen.problem or calibration is None:
@@ -423,26 +407,13 @@ class Policy(BaseModel):
                 f"scores at most {self.screening.max_parts}"
             )
         for match in screen.intents:
-            slack = calibration.intent_slack(match.score, match.benign, match.risk)
-            if slack < 0 or match.factor in factors:
+            if match.probability < screen.threshold or match.factor in factors:
                 continue
             level = max(level, match.level, key=lambda r: r.rank)
             factors.append(match.factor)
-            if calibration.by_similarity(match.score, match.benign) >= 0:
-                why = f"similarity {match.score:.2f} >= {calibration.intent:.2f}"
-                if match.look_alike:
-                    why += (
-                        f", {match.score - match.benign:.2f} closer than to the benign "
-                        f"{match.look_alike[:80]!r}"
-                    )
-            else:
-                why = (
-                    f"risk classifier {match.risk:.2f} >= {calibration.classifier:.2f}, "
-                    f"nearest intent at similarity {match.score:.2f}"
-                )
             reasons.append(
-                f"independent check: {match.intent}: {match.factor} ({why}, in "
-                f"{match.part[:120]!r})"
+                f"independent check: {match.intent}: {match.factor} (risk classifier "
+                f"{match.probability:.2f} >= {screen.threshold:.2f} in {match.part[:120]!r})"
             )
         if calibration.injection_slack(screen.injection, screen.injection_benign) >= 0:
             level = max(level, self.injection.level, key=lambda r: r.rank)

@@ -23,6 +23,7 @@ from devfactory.graph.control import RunSetup
 from devfactory.graph.hitl import decide
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.state import RunState, final_checks_of
+from devfactory.software.remotes import HostPolicy
 from devfactory.software.repository import (
     Delivery,
     GitOutcome,
@@ -91,7 +92,10 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
     delivery = delivery_in(state)
     folder = Path(str((state.get("repository") or {}).get("folder", "")))
     built = final_checks_of(state)
-    pushed = push_branch(folder, delivery, timeout=settings.repo_git_timeout_s)
+    hosts, wait = HostPolicy.parse(settings.repo_allowed_hosts), settings.repo_resolve_timeout_s
+    pushed = push_branch(
+        folder, delivery, timeout=settings.repo_git_timeout_s, hosts=hosts, resolve_seconds=wait
+    )
     policy = runtime.context.get_policy()
     if state.get("unattended") and policy.unattended.merge == "wait":
         reason = f"{pushed.message}; an unattended run never merges by itself"
@@ -102,7 +106,9 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
         "decisions": {task_key(): {"kind": "merge", **decision.model_dump(mode="json")}}
     }
     if decision.action == "approve":
-        merged = merge_into_base(folder, delivery, timeout=settings.repo_git_timeout_s)
+        merged = merge_into_base(
+            folder, delivery, timeout=settings.repo_git_timeout_s, hosts=hosts, resolve_seconds=wait
+        )
         reason = merged.message
     else:
         reason = f"{pushed.message}; not merged: {decision.summary()}"

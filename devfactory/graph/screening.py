@@ -1,23 +1,21 @@
 """The governance screen's independent check: what a text means, not which words it uses.
 
-Keyword rules (``control/policy.py``) miss paraphrases. This check embeds a
-text, each of its sentences and each of its clauses (so a long text cannot
-dilute one risky clause), and compares every part with the maintained
-phrasings of risky intents and of text addressed to the reviewers
-(``config/risky_intents.yaml``), and with ordinary requirements that look like
-them (benign look-alikes, ordinary wording near an injection). A part shows an
-intent when it is close to the intent and closer to it than to every
-look-alike by a margin: "a screenshot tool the user starts" is near covert
-screen capture, and nearer still to its look-alike. A second, linear
-classifier (ridge regression on the same vectors, fitted to the file's risky
-phrasings against its look-alikes when the file is loaded) catches a part
-whose nearest intent is not quite close enough but whose direction is risky.
-It only measures: the policy's lines, calibrated per embedder, say what a
-score means; for each intent it reports the part that best shows it under them.
+Keyword rules (``control/policy.py``) miss paraphrases, and a text's nearness
+to risky phrasings follows vocabulary both ways. This check scores a text, each
+of its sentences and each of its clauses (so a long text cannot dilute one
+risky clause) with a classifier trained and calibrated on labelled examples
+(``graph/screening_model.py``, fitted by ``graph/screening_train.py``): the
+calibrated probability that a part states a risky intent, the line chosen by
+cross-validation, and the intent a risky part shows. It also compares every
+part with text addressed to the reviewers and with ordinary wording near it
+(``config/risky_intents.yaml``), for the injection detector. It only measures:
+the policy (``control/policy.py``) turns the scores into a level and reasons.
 
-The embedder is memory's when the policy has thresholds for it, else the
-embedded all-MiniLM-L6-v2 (local, pinned, no network). The phrasings' vectors
-are computed once per process for each embedder and intents file.
+The embedder is the embedded all-MiniLM-L6-v2 (local, pinned, no network),
+or memory's when the policy has thresholds for it; the model refuses vectors
+of an embedder it was not trained on, and the policy then fails closed. No
+training example is embedded at run time; the injection phrasings (a few
+dozen) are embedded once per process.
 """
 
 from __future__ import annotations
@@ -37,51 +35,45 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.control.policy import Calibration, Match, Risk, Screen, ScreeningRules
 from devfactory.graph.context import Context
+from devfactory.graph.screening_model import load_model
 from devfactory.models.embeddings import Embedder, embedded_minilm
 
 Phrase = Annotated[str, Field(min_length=3, max_length=300)]
 
 
 class Intent(BaseModel):
-    """A risky intent: the risk factor it stands for and several ways to say it."""
+    """A risky intent: the risk factor it stands for and labelled examples of it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[a-z0-9-]{1,60}$")
     factor: str = Field(min_length=3, max_length=120)
     level: Risk = Risk.HIGH
-    phrasings: tuple[Phrase, ...] = Field(min_length=1, max_length=40)
+    examples: tuple[Phrase, ...] = Field(min_length=1, max_length=200)
 
 
 class IntentSet(BaseModel):
-    """The parsed intents file."""
+    """The parsed intents file: the classifier's risky examples and the injection phrasings."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     intents: tuple[Intent, ...] = Field(min_length=1, max_length=200)
-    benign: tuple[Phrase, ...] = Field(default=(), max_length=400)  # look-alikes of intents
     injection: tuple[Phrase, ...] = Field(min_length=1, max_length=100)
     not_injection: tuple[Phrase, ...] = Field(default=(), max_length=100)
 
 
 @dataclass(frozen=True)
-class _Index:
-    """An intent set's phrasings as unit vectors of one embedder, and its risk classifier."""
+class _Injections:
+    """Text addressed to the reviewers, and ordinary wording near it, as unit vectors."""
 
-    intents: IntentSet
-    owner: np.ndarray  # the intent of each phrasing row
-    phrasings: np.ndarray  # (phrasings, dims)
-    benign: np.ndarray  # (benign look-alikes, dims)
     injection: np.ndarray  # (injection phrasings, dims)
     not_injection: np.ndarray  # (ordinary wording near injections, dims)
-    direction: np.ndarray  # (dims + 1,): the risk classifier's weights, then its bias
 
 
-RIDGE: Final = 0.003
-"""The risk classifier's L2 penalty: larger is smoother (less tied to single phrasings)."""
+LENGTH_GROUP: Final = 8
+"""Parts embedded in one call, grouped by length (see ``_embedded``)."""
 
-
-_INDEXES: dict[tuple[str, str], _Index] = {}
+_INDEXES: dict[tuple[str, str], _Injections] = {}
 _LOCK = threading.Lock()
 
 # sentence ends, then the joints inside a sentence
@@ -145,115 +137,102 @@ def _unit(vectors: list[list[float]]) -> np.ndarray:
     return matrix / np.clip(norms, 1e-12, None)
 
 
+def _embedded(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Return unit vectors of ``texts``, embedded in groups of similar length.
+
+    A batch is padded to its longest text, so a text's whole and its short
+    sentences in one batch cost as many tokens as the whole each: grouped by
+    length, a 24-part document embeds several times faster.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors: list[list[float]] = [[] for _ in texts]
+    for start in range(0, len(order), LENGTH_GROUP):
+        group = order[start : start + LENGTH_GROUP]
+        for i, vector in zip(group, embedder.embed([texts[i] for i in group]), strict=True):
+            vectors[i] = vector
+    return _unit(vectors)
+
+
 def _vectors(embedder: Embedder, texts: tuple[str, ...]) -> np.ndarray:
     return _unit(embedder.embed(list(texts))) if texts else np.zeros((0, embedder.dims))
 
 
-def train_direction(risky: np.ndarray, benign: np.ndarray) -> np.ndarray:
-    """Fit the linear risk classifier: ridge regression of +1 (risky) and -1 (benign).
-
-    Both classes weigh the same whatever their sizes; the closed form makes it
-    deterministic, and it takes milliseconds for a few hundred phrasings.
-    """
-    vectors = np.vstack([risky, benign]).astype(np.float64)
-    target = np.r_[np.ones(len(risky)), -np.ones(len(benign))]
-    weight = np.r_[np.full(len(risky), 0.5 / len(risky)), np.full(len(benign), 0.5 / len(benign))]
-    design = np.hstack([vectors, np.ones((len(vectors), 1))])
-    penalty = RIDGE * np.eye(design.shape[1])
-    penalty[-1, -1] = 0.0  # the bias is not penalised
-    gram = design.T @ (design * weight[:, None]) + penalty
-    return np.linalg.solve(gram, design.T @ (weight * target))
-
-
-def _index(embedder: Embedder, text: str) -> _Index:
+def _injections(embedder: Embedder, text: str) -> _Injections:
     key = (embedder.name, hashlib.sha256(text.encode()).hexdigest())
     with _LOCK:
         found = _INDEXES.get(key)
         if found is None:
             intents = parse_intents(text)
-            owner = [i for i, intent in enumerate(intents.intents) for _ in intent.phrasings]
-            phrasings = _vectors(
-                embedder, tuple(p for intent in intents.intents for p in intent.phrasings)
-            )
-            benign = _vectors(embedder, intents.benign)
-            not_injection = _vectors(embedder, intents.not_injection)
-            ordinary = np.vstack([benign, not_injection])
-            found = _Index(
-                intents,
-                np.asarray(owner),
-                phrasings,
-                benign,
-                _vectors(embedder, intents.injection),
-                not_injection,
-                train_direction(phrasings, ordinary) if len(ordinary) else np.zeros(0),
+            found = _Injections(
+                _vectors(embedder, intents.injection), _vectors(embedder, intents.not_injection)
             )
             _INDEXES[key] = found
         return found
 
 
-def _nearest(vectors: np.ndarray, phrasings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return each part's best similarity to ``phrasings`` and its row (-1 and -1: none)."""
+def _nearest(vectors: np.ndarray, phrasings: np.ndarray) -> np.ndarray:
+    """Return each part's best similarity to ``phrasings`` (-1 when there are none)."""
     if not len(phrasings):
-        none = np.full(len(vectors), -1)
-        return none.astype(np.float32), none
-    similar = vectors @ phrasings.T
-    return similar.max(axis=1), similar.argmax(axis=1)
+        return np.full(len(vectors), -1.0)
+    return (vectors @ phrasings.T).max(axis=1)
 
 
 def _clip(value: float) -> float:
     return round(min(1.0, max(-1.0, float(value))), 4)
 
 
-def _risk(vectors: np.ndarray, index: _Index, nearest: np.ndarray) -> np.ndarray:
-    """Return the classifier's score of each part, per intent: -1 where it is not the nearest."""
-    risk = np.full((len(vectors), len(index.intents.intents)), -1.0)
-    if len(index.direction):
-        score = np.clip(vectors @ index.direction[:-1] + index.direction[-1], -1.0, 1.0)
-        risk[np.arange(len(vectors)), nearest] = score
-    return risk
+class ScreeningUnavailableError(RuntimeError):
+    """The check cannot vouch for a text with this embedder, model or policy."""
 
 
 def measure(text: str, embedder: Embedder, rules: ScreeningRules) -> Screen:
-    """Score ``text``'s parts against the intents and look-alikes; the policy judges them.
+    """Score ``text``'s parts with the trained classifier and the injection phrasings.
 
-    For each intent the part reported is the one furthest past the
-    embedder's calibration (the policy's lines), so one that passes is
-    reported if any does. An uncalibrated embedder is measured against neutral
-    lines, for the record only: the policy then fails closed anyway.
+    For each intent the part reported is the likeliest to be risky among the
+    parts that show that intent, best first; the policy compares each with the
+    model's line. An uncalibrated embedder is measured against a neutral
+    injection line, for the record only: the policy then fails closed anyway.
+
+    Raises:
+        ScreeningUnavailableError: the model was trained on another embedder or
+            calibrated with another ``min_part_words`` than the policy's.
+
     """
-    index = _index(embedder, intents_text(rules.intents_file))
-    calibration = rules.calibrated.get(embedder.name) or Calibration(intent=0.5, injection=0.5)
+    model = load_model(rules.model_file)
+    if model.embedder != embedder.name:
+        raise ScreeningUnavailableError(
+            f"the screening model was trained on {model.embedder}, not {embedder.name}"
+        )
+    if model.min_part_words != rules.min_part_words:
+        raise ScreeningUnavailableError(
+            f"the screening model was calibrated with min_part_words {model.min_part_words}, "
+            f"the policy says {rules.min_part_words}"
+        )
+    injections = _injections(embedder, intents_text(rules.intents_file))
+    calibration = rules.calibrated.get(embedder.name) or Calibration(injection=0.5)
     parts = split_text(text, min_words=rules.min_part_words)
     scored = parts[: rules.max_parts]
+    model_id, line = model.data_sha256[:12], round(model.threshold, 4)
     if not scored:
-        return Screen(embedder=embedder.name)
-    vectors = _unit(embedder.embed(scored))
-    similar = vectors @ index.phrasings.T  # parts x phrasings
-    count = len(index.intents.intents)
-    closest = np.stack([similar[:, index.owner == i].max(axis=1) for i in range(count)], axis=1)
-    benign, alike = _nearest(vectors, index.benign)
-    risk = _risk(vectors, index, closest.argmax(axis=1))
-    ranked = []
-    for i, intent in enumerate(index.intents.intents):
-        slack = [
-            calibration.intent_slack(float(closest[p, i]), float(benign[p]), float(risk[p, i]))
-            for p in range(len(scored))
-        ]
-        part = int(np.argmax(slack))
-        match = Match(
-            intent=intent.id,
-            factor=intent.factor,
-            level=intent.level,
-            score=_clip(closest[part, i]),
+        return Screen(embedder=embedder.name, model=model_id, threshold=line)
+    vectors = _embedded(embedder, scored)
+    risk = model.risk(vectors)
+    which, _ = model.intent(vectors)
+    best: dict[int, int] = {}  # intent -> its likeliest risky part
+    for part in np.argsort(-risk, kind="stable"):
+        best.setdefault(int(which[part]), int(part))
+    matches = tuple(
+        Match(
+            intent=model.intents[intent].id,
+            factor=model.intents[intent].factor,
+            level=model.intents[intent].level,
+            probability=round(float(risk[part]), 4),
             part=scored[part][:300],
-            benign=_clip(benign[part]),
-            look_alike=index.intents.benign[alike[part]] if alike[part] >= 0 else "",
-            risk=_clip(risk[part, i]),
         )
-        ranked.append((slack[part], match))
-    ranked.sort(key=lambda pair: -pair[0])
-    injection = (vectors @ index.injection.T).max(axis=1)
-    ordinary, _ = _nearest(vectors, index.not_injection)
+        for intent, part in list(best.items())[:5]
+    )
+    injection = _nearest(vectors, injections.injection)
+    ordinary = _nearest(vectors, injections.not_injection)
     worst = int(
         np.argmax(
             [
@@ -264,7 +243,9 @@ def measure(text: str, embedder: Embedder, rules: ScreeningRules) -> Screen:
     )
     return Screen(
         embedder=embedder.name,
-        intents=tuple(match for _, match in ranked[:5]),
+        model=model_id,
+        threshold=line,
+        intents=matches,
         injection=_clip(injection[worst]),
         injection_part=scored[worst][:300],
         injection_benign=_clip(ordinary[worst]),
@@ -276,8 +257,9 @@ def measure(text: str, embedder: Embedder, rules: ScreeningRules) -> Screen:
 def screen(text: str, context: Context) -> Screen:
     """Measure ``text`` with the context's embedder; a check that cannot run says why.
 
-    Any failure (no embedder, a broken intents file, an embedder error) is
-    reported in ``problem``, and the policy then fails closed.
+    Any failure (no embedder, a broken intents or model file, an embedder
+    error, a model trained on another embedder) is reported in ``problem``,
+    and the policy then fails closed.
     """
     rules = context.get_policy().screening
     try:

@@ -46,7 +46,7 @@ from devfactory.models.embeddings import (
     ollama_embedder,
 )
 from devfactory.models.health import HealthBook, HealthPolicy, Standing, WatchedModel
-from devfactory.redact import redact
+from devfactory.redact import redact, shown_url
 from devfactory.settings import Settings
 
 DEFAULT_OLLAMA = "http://127.0.0.1:11434"
@@ -448,7 +448,7 @@ class ModelRouter:
             tried = ", ".join(e.label for e in chain)
             raise ModelUnavailableError(
                 f"no model can serve {alias!r} (tried {tried}); start Ollama "
-                f"({self.ollama_host}) or run `make setup` for the embedded model"
+                f"({shown_url(self.ollama_host)}) or run `make setup` for the embedded model"
             )
         resolved, errors = [], []
         for entry in ready:

@@ -2,7 +2,7 @@
 
 The file is written inside the sandbox, so the code under test could have
 rewritten it, or put a link or a FIFO in its place: it is read as a regular
-file only, never through a link, with a size cap (``untrusted.read_regular``),
+file only, never through a link, with a size cap (``runfiles.read_file``),
 by the standard library's expat parser (which resolves no external entities
 and, since expat 2.4.1, refuses entity-expansion bombs), and every string
 taken from it is bounded and redacted.
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devfactory.redact import redact
-from devfactory.sandbox.untrusted import RefusedFileError, read_regular
+from devfactory.runfiles import RefusedFileError, read_file
 
 TRACEBACK_CHARS = 1500
 MESSAGE_CHARS = 500
@@ -121,7 +121,7 @@ def _case(element: ET.Element, workspace: Path) -> TestCase:
 def parse_junit(path: Path, workspace: Path) -> TestReport | None:
     """Read the JUnit XML at ``path``; None when it is absent, refused or not JUnit XML."""
     try:
-        data = read_regular(path, MAX_XML_BYTES)
+        data = read_file(path.parent, path.name, MAX_XML_BYTES)
     except RefusedFileError:
         return None
     return junit_report(data, workspace)

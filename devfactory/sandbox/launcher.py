@@ -124,13 +124,13 @@ def layered(argv: list[str], options: dict[str, list[str]]) -> int:
     """Run ``argv`` with the ``stage`` folders on a bounded tmpfs; copy them back after."""
     import json
 
-    from devfactory.sandbox import untrusted
+    from devfactory import runfiles
 
     layer, summary = options["layer"][-1], options["summary"][-1]
     uid, gid = (int(n) for n in options["owner"][-1].split(":"))
     stages = options.get("stage", [])
     mount_layer(layer, int(options["size"][-1]), int(options["inodes"][-1]))
-    top = untrusted.open_folder(layer)
+    top = runfiles.open_folder(layer)
     try:
         for index, host in enumerate(stages):
             os.mkdir(str(index), 0o700, dir_fd=top)
@@ -161,6 +161,7 @@ def _between(
     owner: tuple[int, int] | None = None,
 ) -> Mirrored:
     """Mirror one folder into another; each is a host path or (open folder, name in it)."""
+    from devfactory import runfiles
     from devfactory.sandbox import untrusted
 
     fds = []
@@ -169,7 +170,7 @@ def _between(
             if isinstance(where, tuple):
                 fds.append(os.open(where[1], os.O_RDONLY | os.O_DIRECTORY, dir_fd=where[0]))
             else:
-                fds.append(untrusted.open_folder(where))
+                fds.append(runfiles.open_folder(where))
         found = untrusted.mirror(fds[0], fds[1], owner=owner)
         if owner is not None and _is_folder(fds[0], ".git"):
             os.mkdir(".git", 0o755, dir_fd=fds[1])  # where bwrap mounts the history, read-only

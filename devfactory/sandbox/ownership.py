@@ -11,7 +11,7 @@ to it for the run and taken back after. Whatever the code leaves in a
 folder the factory reads afterwards is then cleared of traps
 (``remove_traps``): links leading out, FIFOs, sockets, devices, folders
 nested too deep. Every walk here is iterative and follows no link
-(``untrusted``).
+(``runfiles``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from devfactory.sandbox.untrusted import KEEP, MAX_DEPTH, kind, open_folder, remove_at, walk
+from devfactory.runfiles import KEEP, MAX_DEPTH, kind, open_folder, remove_at, walk
 
 SANDBOX_HOST_ID = 65_533  # Debian leaves 65000-65533 unallocated; nobody is 65534
 __all__ = ["KEEP", "SANDBOX_HOST_ID", "hand_over", "remove_traps", "take_back", "workspace_lock"]

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devfactory.runfiles import RefusedFileError, read_file, remove_tree
 from devfactory.sandbox import seccomp
 from devfactory.sandbox.commands import Smoke, check_modules, pytest_argv
 from devfactory.sandbox.environments import Environment, validate_dependencies
@@ -49,7 +50,6 @@ from devfactory.sandbox.junit import MAX_XML_BYTES, TestCase, TestReport, junit_
 from devfactory.sandbox.limits import INSTALL_SECONDS, INSTALL_SECONDS_RANGE, Limits
 from devfactory.sandbox.ownership import describe, remove_traps, sandbox_ids, workspace_lock
 from devfactory.sandbox.results import CommandResult, judge
-from devfactory.sandbox.untrusted import RefusedFileError, read_regular, remove_tree
 
 if TYPE_CHECKING:
     from devfactory.settings import Settings
@@ -261,7 +261,7 @@ class Sandbox:
             result = self._run_code("tests", argv, workspace, env, scratch, extra=extra)
             report = TestReport()
             try:
-                data = read_regular(junit, MAX_XML_BYTES)
+                data = read_file(folder, junit.name, MAX_XML_BYTES)
             except RefusedFileError as exc:
                 if exc.errno != errno.ENOENT:  # none at all: said by the exit code and the counts
                     _add_problem(result, f"the JUnit report {junit.name} {exc.strerror}")
@@ -432,7 +432,7 @@ def _read_json(path: Path, result: CommandResult, *, limit: int = 2 << 20) -> di
     large is said in ``result``'s problem.
     """
     try:
-        data = json.loads(read_regular(path, limit))
+        data = json.loads(read_file(path.parent, path.name, limit))
     except RefusedFileError as exc:
         if exc.errno != errno.ENOENT:
             _add_problem(result, f"the report {path.name} {exc.strerror}")
@@ -449,7 +449,7 @@ def _add_problem(result: CommandResult, note: str) -> None:
 def _copied_back(result: CommandResult, layer: Layer) -> None:
     """Say in ``result`` what the launcher did not copy back from the layer, and why."""
     try:
-        found = json.loads(read_regular(layer.summary, 1 << 20))
+        found = json.loads(read_file(layer.summary.parent, layer.summary.name, 1 << 20))
     except (RefusedFileError, ValueError):  # stopped before it copied anything back
         _add_problem(result, "what it wrote was not kept (stopped before it was copied back)")
         return

@@ -1,223 +1,29 @@
-"""Files and folders that sandboxed code wrote: walked, copied, removed and read safely.
+"""What sandboxed code wrote, copied into and out of the sandbox's disk (``mirror``).
 
-Whatever the code could write, it could also have replaced: a report swapped
+Whatever the code could write, it could also have replaced: a file swapped
 for a link to a root-only host file, a FIFO that blocks whoever opens it, a
-socket, a chain of a thousand links, a thousand nested folders. So every
-host-side operation on such a tree here
-
-- follows no link: each step is an ``openat`` with ``O_NOFOLLOW`` relative
-  to the folder above it, never a path string resolved from the top (a deep
-  tree's path is also longer than the kernel takes);
-- is iterative, never recursive (Python 3.11's ``os.walk``, ``shutil.rmtree``
-  and ``os.path.realpath`` recurse, and raise RecursionError a thousand
-  levels down);
-- holds at most ``MAX_DEPTH`` open folders: what lies deeper is handed to the
-  caller, not entered, and removed by moving its folders up, so no chain of
-  folders is ever followed;
-- opens a file only after ``lstat`` said it is a regular one, with
-  ``O_NONBLOCK`` (a FIFO swapped in meanwhile opens at once instead of waiting
-  for a writer) and checks the open file again with ``fstat``.
+socket, a chain of a thousand links, a thousand nested folders. So the copy
+walks both trees as ``runfiles.walk`` does (each step an ``openat`` with
+``O_NOFOLLOW``, iterative, at most ``MAX_DEPTH`` folders deep), copies
+folders, regular files (opened by ``runfiles.open_regular``: never anything
+else) and links as their text, and leaves out and reports the rest. Reading,
+listing and removing what the code wrote is ``runfiles``' (the one way in to
+a run's files); this module is only the sandbox's copy.
 
 The launcher imports this module before anything else is importable, so it
-uses the standard library only.
+uses the standard library only (and ``runfiles``, which does too).
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from collections.abc import Iterator
 
-MAX_DEPTH = 100  # folders below the workspace; deeper ones are removed (no project needs them)
-KEEP = (".git",)  # a workspace's history: never walked, copied or removed here
+from devfactory.runfiles import KEEP, MAX_DEPTH, kind, open_regular, remove_at
+
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _CHUNK = 1 << 20
-
-
-class RefusedFileError(OSError):
-    """A file that came out of the sandbox was not read: its message says why."""
-
-
-def kind(mode: int) -> str:
-    """Name the kind of file ``mode`` describes: ``a FIFO``, ``a socket``, ``a link``..."""
-    for test, name in (
-        (stat.S_ISREG, "a regular file"),
-        (stat.S_ISDIR, "a folder"),
-        (stat.S_ISLNK, "a symbolic link"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-def read_regular(path: os.PathLike[str] | str, limit: int) -> bytes:
-    """Return the regular file at ``path`` (at most ``limit`` bytes), never following a link.
-
-    The folders above ``path`` must be the factory's own; its last component
-    is what the sandbox may have replaced. Raises RefusedFileError saying why
-    it was not read: missing, a link, a FIFO, a socket, or larger than
-    ``limit``.
-    """
-    name = os.fspath(path)
-    try:
-        info = os.lstat(name)
-    except FileNotFoundError:
-        raise RefusedFileError(errno.ENOENT, "is missing") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise RefusedFileError(errno.EINVAL, f"is {kind(info.st_mode)}, not a regular file")
-    try:
-        fd = os.open(name, _FILE)
-    except OSError as exc:  # swapped after the lstat: a link (ELOOP), a socket (ENXIO)...
-        raise RefusedFileError(exc.errno, f"could not be opened: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise RefusedFileError(errno.EINVAL, f"is {kind(info.st_mode)}, not a regular file")
-        if info.st_size > limit:
-            raise RefusedFileError(errno.EFBIG, f"is larger than {limit} bytes")
-        data = bytearray()
-        while len(data) <= limit and (chunk := os.read(fd, min(_CHUNK, limit + 1 - len(data)))):
-            data += chunk
-        if len(data) > limit:
-            raise RefusedFileError(errno.EFBIG, f"is larger than {limit} bytes")
-        return bytes(data)
-    finally:
-        os.close(fd)
-
-
-class Entry:
-    """One thing found in a tree: where it is, what it is, how deep (root's children: 1).
-
-    A plain class: the launcher imports this module on every command, and
-    ``dataclasses`` alone would double its start-up time.
-    """
-
-    __slots__ = ("depth", "folder", "info", "name", "path")
-
-    def __init__(self, folder: int, name: str, path: str, info: os.stat_result, depth: int):
-        self.folder = (
-            folder  # a descriptor of the folder holding it (valid until the walk moves on)
-        )
-        self.name = name
-        self.path = path  # relative to the root, "/"-separated
-        self.info = info  # lstat: a link is a link
-        self.depth = depth
-
-    @property
-    def is_dir(self) -> bool:
-        """Whether it is a real folder (a link to one is not)."""
-        return stat.S_ISDIR(self.info.st_mode)
-
-
-def open_folder(path: os.PathLike[str] | str) -> int:
-    """Open the folder at ``path`` (not through a link in its last component)."""
-    return os.open(os.fspath(path), _DIR)
-
-
-def walk(root: int, *, skip: tuple[str, ...] = KEEP) -> Iterator[Entry]:
-    """Yield everything under the open folder ``root``, depth first, following no link.
-
-    Folders down to ``MAX_DEPTH`` are entered; an entry deeper than that is
-    yielded (its ``depth`` says so) but never entered. The caller may remove
-    or change what it was just given: the walk only enters a folder after
-    yielding it, and skips what is gone. ``skip`` names are ignored at the top.
-    A folder that cannot be read is yielded and not entered.
-    """
-    frames: list[tuple[int, str, Iterator[str]]] = [(root, "", iter(sorted(os.listdir(root))))]
-    try:
-        while frames:
-            folder, prefix, names = frames[-1]
-            name = next(names, None)
-            if name is None:
-                frames.pop()
-                if folder != root:
-                    os.close(folder)
-                continue
-            depth = len(frames)
-            if depth == 1 and name in skip:
-                continue
-            try:
-                info = os.stat(name, dir_fd=folder, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            path = f"{prefix}{name}"
-            yield Entry(folder, name, path, info, depth)
-            if depth > MAX_DEPTH:
-                continue
-            try:
-                child = os.open(name, _DIR, dir_fd=folder)
-            except OSError:
-                continue  # removed or replaced by the caller, or not a folder
-            try:
-                listed = iter(sorted(os.listdir(child)))
-            except OSError:
-                os.close(child)
-                continue
-            frames.append((child, f"{path}/", listed))
-    finally:
-        for folder, _, _ in frames:
-            if folder != root:
-                os.close(folder)
-
-
-def remove_at(folder: int, name: str) -> None:
-    """Remove ``name`` in the open ``folder``, with everything under it, whatever its depth.
-
-    Iterative and flat: each folder met is first moved up into ``folder``
-    under a fresh name, so no more than two folders are ever open and no path
-    grows with the tree's depth. A link is removed, never followed.
-    """
-    queue = [name]
-    while queue:
-        current = queue.pop()
-        try:
-            fd = os.open(current, _DIR, dir_fd=folder)
-        except FileNotFoundError:
-            continue
-        except OSError:  # not a folder (ENOTDIR), or a link (ELOOP): remove the name itself
-            _unlink(folder, current)
-            continue
-        try:
-            for child in os.listdir(fd):
-                try:
-                    mode = os.stat(child, dir_fd=fd, follow_symlinks=False).st_mode
-                except FileNotFoundError:
-                    continue
-                if stat.S_ISDIR(mode):
-                    moved = f".devfactory-removed-{os.urandom(8).hex()}"
-                    os.rename(child, moved, src_dir_fd=fd, dst_dir_fd=folder)
-                    queue.append(moved)
-                else:
-                    _unlink(fd, child)
-        finally:
-            os.close(fd)
-        try:
-            os.rmdir(current, dir_fd=folder)
-        except FileNotFoundError:
-            pass
-
-
-def _unlink(folder: int, name: str) -> None:
-    try:
-        os.unlink(name, dir_fd=folder)
-    except FileNotFoundError:
-        pass
-
-
-def remove_tree(path: os.PathLike[str] | str) -> None:
-    """Remove the folder at ``path`` and everything in it (nothing when it is not there)."""
-    name = os.fspath(path).rstrip("/")
-    parent = os.open(os.path.dirname(name) or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        remove_at(parent, os.path.basename(name))
-    finally:
-        os.close(parent)
 
 
 def copy_file(
@@ -230,10 +36,8 @@ def copy_file(
     when given, ``owner``.
     """
     fresh = f".devfactory-copy-{os.urandom(8).hex()}"
-    src = os.open(name, _FILE, dir_fd=source)
+    src = open_regular(source, name)  # a link, a FIFO or a socket swapped in: refused
     try:
-        if not stat.S_ISREG(os.fstat(src).st_mode):
-            raise RefusedFileError(errno.EINVAL, f"{name} is not a regular file")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         dst = os.open(fresh, flags, 0o600, dir_fd=target)
         try:
@@ -248,7 +52,10 @@ def copy_file(
         finally:
             os.close(dst)
     except BaseException:
-        _unlink(target, fresh)
+        try:
+            os.unlink(fresh, dir_fd=target)
+        except FileNotFoundError:
+            pass
         raise
     finally:
         os.close(src)

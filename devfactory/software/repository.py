@@ -15,12 +15,16 @@ fast-forwards the base branch only when it has not moved since the run started
 
 Every git call runs without system or user configuration, hooks, prompts for
 credentials (``GIT_TERMINAL_PROMPT=0``, ssh in batch mode), with only the
-file, git, ssh, http and https transports, and under a timeout. A source that
-looks like an option, or names another transport (``ext::``), is refused; a
-URL's credentials are never recorded (``shown_source``). What the clone is
-about (its base branch and commit, its branch, the source as shown) is kept
-beside the workspace mark in the clone's ``.git`` (``DELIVERY``), so every part of
-the factory that reads the run's folder finds it there.
+transport it needs (file for a path; https, http or ssh for a URL), and under a
+timeout. A source that looks like an option, or names another transport
+(``ext::``, ``git://``), is refused; a URL's credentials are never recorded
+(``shown_source``). A remote's host must be one the ``repo_allowed_hosts``
+setting lists, and git is held to the address the factory checked, for the
+clone and for every push and fetch back (``remotes.py``). The clone itself runs
+in a bounded child process (``cloning.py``). What the clone is about (its base
+branch and commit, its branch, the source as shown) is kept beside the
+workspace mark in the clone's ``.git`` (``DELIVERY``), so every part of the
+factory that reads the run's folder finds it there.
 
 Why one module: checking where a repository is, cloning it onto the run's
 branch, reading its base tree and pushing or merging the branch back are one
@@ -31,9 +35,9 @@ git environment and one error type.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -44,20 +48,39 @@ from urllib.parse import unquote, urlsplit
 
 from devfactory.contracts import check_relative_path
 from devfactory.redact import redact
+from devfactory.runfiles import remove_tree
+from devfactory.software.cloning import CloneFailure, CloneLimits, run_clone
+from devfactory.software.remotes import HostPolicy, Pin, RemoteRefusedError, remote_of
 from devfactory.software.workspace import DELIVERY, FACTORY, GIT_OPTIONS, MARK
+
+log = logging.getLogger(__name__)
 
 BRANCH_PREFIX = "devfactory/"
 MAX_SOURCE_CHARS = 2000
-_TRANSPORTS = "file:git:ssh:http:https"
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://", re.ASCII)
 _SCP = re.compile(r"^(?:[^@/\s]+@)?[A-Za-z0-9.-]+:(?!//)", re.ASCII)  # user@host:path
 _CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
 _REF_BAD = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|\.lock(?:/|$)")
-_SCHEMES = frozenset({"file", "git", "ssh", "http", "https"})
+_SCHEMES = frozenset({"file", "ssh", "http", "https"})
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 class RepositoryError(ValueError):
-    """A repository, its base branch or a git call on it cannot serve the run (said safely)."""
+    """A repository, its base branch or a git call on it cannot serve the run (said safely).
+
+    Its message is safe for whoever may see the run: it never quotes what a
+    remote host sent. ``detail`` is git's own account (credentials removed, one
+    line), which may quote the host: for the factory's operator (the worker's log,
+    the CLI's user), never for an API caller.
+    """
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+    def told(self) -> str:
+        """Return the message with git's account, for the local operator (the CLI)."""
+        return f"{self}: {self.detail}" if self.detail else str(self)
 
 
 @dataclass(frozen=True)
@@ -112,8 +135,8 @@ def shown_source(source: str) -> str:
 
 
 def _safe(text: str, source: str = "") -> str:
-    """Return git's output as it may be shown: one line, no credentials, bounded."""
-    line = " ".join(text.split())
+    """Return git's output as it may be shown: one line, no credentials, no controls, bounded."""
+    line = " ".join(_CONTROLS.sub(" ", text).split())
     if source:
         line = line.replace(source, shown_source(source))
     return shown_source(line)[:600] or "no reason given"
@@ -123,8 +146,8 @@ def check_source(text: str) -> str:
     """Return a repository's source as given, or raise ``RepositoryError`` saying what is wrong.
 
     A path or a URL git can clone: never empty, never option-like (``-...``),
-    no control characters, no transport other than file, git, ssh, http and
-    https (``ext::`` runs a command).
+    no control characters, no transport other than file, ssh, http and https
+    (``ext::`` runs a command; ``git://`` is neither authenticated nor encrypted).
     """
     source = text.strip()
     if not source:
@@ -141,9 +164,22 @@ def check_source(text: str) -> str:
     if found and found.group("scheme").lower() not in _SCHEMES:
         scheme = found.group("scheme")
         raise RepositoryError(
-            f"the repository's scheme {scheme!r} is not file, git, ssh or http(s)"
+            f"the repository's scheme {scheme!r} is not file, ssh or http(s)"
+            + (" (git:// is neither authenticated nor encrypted)" if scheme == "git" else "")
         )
     return source
+
+
+def check_remote(source: str, hosts: HostPolicy) -> str:
+    """Return a remote source as git will be given it, if ``hosts`` lists its host.
+
+    No name is resolved and nothing is connected to: a request may call it.
+    Raises ``RepositoryError`` saying which rule refused it.
+    """
+    try:
+        return hosts.check_host(remote_of(check_source(source))).url
+    except RemoteRefusedError as exc:
+        raise RepositoryError(f"the repository is refused: {exc}") from None
 
 
 def check_ref(name: str, what: str = "the base branch") -> str:
@@ -173,7 +209,12 @@ def branch_of(run_id: str) -> str:
     return check_ref(BRANCH_PREFIX + run_id, "the run's branch")
 
 
-def _env() -> dict[str, str]:
+def _env(pin: Pin | None = None) -> dict[str, str]:
+    """Return git's environment: nothing of the user's, no prompt, only the transport it needs.
+
+    Without ``pin`` only local repositories (``file``) can be reached; with one,
+    only its scheme, and ssh goes to its checked address.
+    """
     name, email = FACTORY.split(" <", 1)
     return {
         "PATH": os.environ.get("PATH", os.defpath),
@@ -184,8 +225,10 @@ def _env() -> dict[str, str]:
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_ASKPASS": "true",  # never ask anyone for a password: an empty answer fails
         "SSH_ASKPASS": "true",
-        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
-        "GIT_ALLOW_PROTOCOL": _TRANSPORTS,
+        "GIT_SSH_COMMAND": pin.ssh_command() if pin else "ssh -F /dev/null -o BatchMode=yes",
+        "GIT_SSH_VARIANT": "ssh",
+        "GIT_ALLOW_PROTOCOL": pin.remote.scheme if pin else "file",
+        "GIT_PROTOCOL_FROM_USER": "0",
         "GIT_COMMITTER_NAME": name,
         "GIT_COMMITTER_EMAIL": email.rstrip(">"),
         "GIT_AUTHOR_NAME": name,
@@ -201,13 +244,18 @@ def git(
     ok: tuple[int, ...] = (0,),
     source: str = "",
     stdin: str | None = None,
+    pin: Pin | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run one git command in ``cwd`` in the controlled environment; fail as ``RepositoryError``."""
+    """Run one git command in ``cwd`` in the controlled environment; fail as ``RepositoryError``.
+
+    ``pin``: the command reaches that remote, at its checked address only.
+    """
+    pinned = pin.git_options() if pin else []
     try:
         done = subprocess.run(  # noqa: S603 - fixed program, arguments after options, no shell
-            ["git", *GIT_OPTIONS, *args],
+            ["git", *GIT_OPTIONS, *pinned, *args],
             cwd=cwd,
-            env=_env(),
+            env=_env(pin),
             input=stdin,
             stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True,
@@ -225,6 +273,10 @@ def git(
         raise RepositoryError(f"git {args[0]} could not run: {exc.strerror}") from None
     if done.returncode not in ok:
         why = _safe(done.stderr or done.stdout, source)
+        if pin is not None:  # its words may quote the remote host: for the operator only
+            raise RepositoryError(
+                f"git {args[0]} failed (exit {done.returncode}) at {pin.remote.host}", detail=why
+            )
         raise RepositoryError(f"git {args[0]} failed (exit {done.returncode}): {why}")
     return done
 
@@ -260,39 +312,48 @@ def clone_for_run(
     *,
     timeout: float,
     max_bytes: int,
+    hosts: HostPolicy | None = None,
+    limits: CloneLimits | None = None,
 ) -> Delivery:
     """Clone ``source`` into ``dest`` on a new branch ``devfactory/<run-id>`` from ``base``.
 
-    ``dest`` must be missing or empty; it is removed again when anything fails,
-    so a refused repository leaves nothing behind. ``base`` None takes the
-    repository's HEAD branch. Raises ``RepositoryError`` with the reason (an
-    unknown base, a clone past ``max_bytes`` or ``timeout``, no commits).
+    ``dest`` must be missing or empty; it is left empty (or removed, when this
+    made it) when anything fails, so a refused repository leaves nothing behind.
+    ``base`` None takes the repository's HEAD branch. A URL's host must be one
+    ``hosts`` lists (None: none is), and git reaches only the address checked
+    here. The clone runs bounded by ``limits`` (``cloning.py``), for at most
+    ``timeout`` seconds, and writes at most ``max_bytes``. Raises
+    ``RepositoryError`` with the reason (a refused host, an unknown base, a
+    clone past a limit, no commits); git's own words are its ``detail``.
     """
     source = check_source(source)
     base = check_ref(base) if base is not None else None
     branch = branch_of(run_id)
-    local = not is_url(source)
-    origin = str(_local_path(source)) if local else source
+    limits = limits or CloneLimits()
+    path = local_path_of(source)  # a path, or a file:// URL
+    local = path is not None
+    pin: Pin | None = None
+    if path is not None:
+        origin = str(_local_path(str(path)))
+    else:
+        try:
+            pin = (hosts or HostPolicy()).pin(remote_of(source), timeout=limits.resolve_seconds)
+        except RemoteRefusedError as exc:
+            raise RepositoryError(f"the repository is refused: {exc}") from None
+        origin = pin.remote.url
     dest = Path(dest)
-    if dest.exists() and (dest.is_symlink() or not dest.is_dir() or any(dest.iterdir())):
-        raise RepositoryError(f"the run's folder {dest} is not empty: a clone needs an empty one")
+    check_destination(dest)
     made = not dest.exists()
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        args = ["clone", "--quiet", "--template=", "--no-recurse-submodules"]
-        args += ["--no-hardlinks"] if local else []
-        args += ["--branch", base] if base is not None else []
-        try:
-            git([*args, "--", origin, str(dest)], cwd=dest.parent, timeout=timeout, source=origin)
-        except RepositoryError as exc:
-            if base is not None and "not found in upstream" in str(exc):
-                raise RepositoryError(
-                    f"the repository has no branch {base!r} (the base branch)"
-                ) from None
-            raise
-        if folder_bytes(dest, max_bytes) > max_bytes:
-            raise RepositoryError(
-                f"the repository takes more than {max_bytes // 2**20} MiB (repo_max_mb)"
+        failure = _clone(
+            origin, base, dest, pin=pin, timeout=timeout, max_bytes=max_bytes, limits=limits
+        )
+        if failure is None and folder_bytes(dest, max_bytes) > max_bytes:
+            failure = CloneFailure("size", "")  # the unsandboxed mode's check, after the clone
+        if failure is not None:
+            raise _refusal(
+                failure, origin, base, remote=pin is not None, timeout=timeout, max_bytes=max_bytes
             )
         head = git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=dest, timeout=timeout)
         base = base or check_ref(head.stdout.strip())
@@ -311,15 +372,90 @@ def clone_for_run(
         (git_dir / DELIVERY).write_text(json.dumps(delivery.to_state(), indent=1) + "\n")
         return delivery
     except BaseException:
-        if made:
-            shutil.rmtree(dest, ignore_errors=True)
-        else:
-            for child in dest.iterdir():
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child, ignore_errors=True)
-                else:
-                    child.unlink(missing_ok=True)
+        remove_tree(dest)  # iterative: a hostile tree may be thousands of folders deep
+        if not made:
+            dest.mkdir()
         raise
+
+
+def check_destination(dest: Path) -> None:
+    """Refuse (``RepositoryError``) a clone's folder that is there and is not an empty folder."""
+    if dest.exists() and (dest.is_symlink() or not dest.is_dir() or any(dest.iterdir())):
+        raise RepositoryError(f"the run's folder {dest} is not empty: a clone needs an empty one")
+
+
+def empty_folder(folder: Path) -> None:
+    """Leave ``folder`` empty (made anew, so no link in it is ever followed)."""
+    remove_tree(folder)
+    folder.mkdir(parents=True)
+
+
+def _clone(
+    origin: str,
+    base: str | None,
+    dest: Path,
+    *,
+    pin: Pin | None,
+    timeout: float,
+    max_bytes: int,
+    limits: CloneLimits,
+) -> CloneFailure | None:
+    """Run the bounded clone of ``origin`` into the empty ``dest`` (``cloning.run_clone``)."""
+    args = ["git", *GIT_OPTIONS, *(pin.git_options() if pin else [])]
+    args += ["clone", "--quiet", "--template=", "--no-recurse-submodules"]
+    args += ["--no-hardlinks"] if pin is None else []
+    args += ["--branch", base] if base is not None else []
+    # a local source may belong to another user than the one who clones it
+    trusted = "".join(f"[safe]\n\tdirectory = {p}\n" for p in (origin, f"{origin}/.git"))
+    return run_clone(
+        [*args, "--", origin],
+        _env(pin) | ({"PATH": "/usr/bin:/bin"} if limits.sandboxed else {}),
+        dest,
+        seconds=timeout,
+        max_bytes=max_bytes,
+        limits=limits,
+        network=pin is not None,
+        reads=[Path(origin)] if pin is None else [],
+        ssh=pin is not None and pin.remote.scheme == "ssh",
+        config=trusted if pin is None else "",
+    )
+
+
+def _refusal(
+    failure: CloneFailure,
+    origin: str,
+    base: str | None,
+    *,
+    remote: bool,
+    timeout: float,
+    max_bytes: int,
+) -> RepositoryError:
+    """Say why a clone failed in words safe for whoever sees the run; git's own as the detail.
+
+    Whatever a remote host did (refused the connection, kept it open and silent,
+    answered with something that is not git, asked for a password) reads the
+    same: a caller cannot tell an open port from a closed one by the words, and
+    never reads a byte the host sent.
+    """
+    detail = _safe(failure.detail, origin) if failure.detail else ""
+    if failure.kind == "size":
+        message = f"the repository takes more than {max_bytes // 2**20} MiB (repo_max_mb)"
+    elif failure.kind == "branch" and base is not None:
+        message = f"the repository has no branch {base!r} (the base branch)"
+    elif failure.kind == "depth":
+        message = "the repository nests folders deeper than the factory takes"
+    else:
+        limit = {"time": f"took longer than {timeout:g} s", "cpu": "used up its CPU time",
+                 "memory": "ran out of memory", "processes": "ran too many processes"}  # fmt: skip
+        if failure.kind in limit:
+            detail = f"the clone {limit[failure.kind]}; {detail}".rstrip("; ")
+        why = (
+            "its host could not be reached, did not answer as a git server or refused it"
+            if remote
+            else "it is not a repository git can read"
+        )
+        message = f"git could not clone {shown_source(origin)} ({why}, or the clone passed a limit)"
+    return RepositoryError(message, detail=detail)
 
 
 def delivery_of(folder: Path, run_id: str | None = None) -> Delivery | None:
@@ -462,20 +598,58 @@ def changed_files(folder: Path, delivery: Delivery, *, timeout: float) -> list[s
     return [f"{status} {path}" for status, path in zip(out[0::2], out[1::2], strict=False) if path]
 
 
-def push_branch(folder: Path, delivery: Delivery, *, timeout: float) -> GitOutcome:
+def origin_pin(
+    folder: Path,
+    delivery: Delivery,
+    *,
+    timeout: float,
+    hosts: HostPolicy | None,
+    resolve_seconds: float = 10.0,
+) -> Pin | None:
+    """Check the clone's remote origin again and hold git to it (None: a local source).
+
+    The host is checked against ``hosts`` as the clone's was, and resolved
+    anew: an address that changed since the clone is checked before any push.
+    """
+    if delivery.local:
+        return None
+    url = git(["remote", "get-url", "origin"], cwd=folder, timeout=timeout).stdout.strip()
+    try:
+        return (hosts or HostPolicy()).pin(remote_of(url), timeout=resolve_seconds)
+    except RemoteRefusedError as exc:
+        raise RepositoryError(f"the repository is refused: {exc}") from None
+
+
+def push_branch(
+    folder: Path,
+    delivery: Delivery,
+    *,
+    timeout: float,
+    hosts: HostPolicy | None = None,
+    resolve_seconds: float = 10.0,
+    pin: Pin | None = None,
+) -> GitOutcome:
     """Push the run's branch to the source as ``devfactory/<run-id>``; a failure is said.
 
     The base branch is never pushed here; the run's branch only grows (one
     commit a passed stage), so the push is a fast-forward of the source's copy.
+    A remote source is reached at the address ``hosts`` allows (``origin_pin``),
+    or at ``pin`` when the caller checked it already.
     """
     ref = f"refs/heads/{delivery.branch}"
     try:
+        pin = pin or origin_pin(
+            folder, delivery, timeout=timeout, hosts=hosts, resolve_seconds=resolve_seconds
+        )
         git(
             ["push", "--quiet", "--porcelain", "origin", f"{ref}:{ref}"],
             cwd=folder,
             timeout=timeout,
+            pin=pin,
         )
     except RepositoryError as exc:
+        if exc.detail:
+            log.warning("the branch %s was not pushed: %s", delivery.branch, exc.told())
         return GitOutcome(False, f"the branch {delivery.branch} was not pushed to "
                           f"{delivery.source}: {exc}")  # fmt: skip
     return GitOutcome(True, f"the branch {delivery.branch} is in {delivery.source}, for review")
@@ -490,16 +664,30 @@ def checked_out_base(delivery: Delivery, origin: Path, *, timeout: float) -> boo
     return head.stdout.strip() == f"refs/heads/{delivery.base}"
 
 
-def merge_into_base(folder: Path, delivery: Delivery, *, timeout: float) -> GitOutcome:
+def merge_into_base(
+    folder: Path,
+    delivery: Delivery,
+    *,
+    timeout: float,
+    hosts: HostPolicy | None = None,
+    resolve_seconds: float = 10.0,
+) -> GitOutcome:
     """Fast-forward the source's base branch to the run's branch, when that is safe.
 
     It is pushed only when the base branch is still at the commit the run
     started from (``--force-with-lease`` makes that a compare-and-swap on the
     ref) and, for a local source, when the base branch is not checked out in a
     working tree there (pushing would change a checked-out branch under someone's
-    files). Otherwise the branch stays for review and the reason is said.
+    files). Otherwise the branch stays for review and the reason is said. A
+    remote source is reached as ``push_branch`` reaches it, at one checked address.
     """
-    pushed = push_branch(folder, delivery, timeout=timeout)
+    try:
+        pin = origin_pin(
+            folder, delivery, timeout=timeout, hosts=hosts, resolve_seconds=resolve_seconds
+        )
+    except RepositoryError as exc:
+        return GitOutcome(False, f"the branch {delivery.branch} was not pushed: {exc}")
+    pushed = push_branch(folder, delivery, timeout=timeout, pin=pin)
     if not pushed.ok:
         return pushed
     hand = (
@@ -516,7 +704,8 @@ def merge_into_base(folder: Path, delivery: Delivery, *, timeout: float) -> GitO
                     f"{delivery.base} is checked out in {delivery.source}: not merged; {hand}",
                 )
         ref = f"refs/heads/{delivery.base}"
-        now = git(["ls-remote", "origin", ref], cwd=folder, timeout=timeout).stdout.split()
+        listed = git(["ls-remote", "origin", ref], cwd=folder, timeout=timeout, pin=pin)
+        now = listed.stdout.split()
         head = git(["rev-parse", f"refs/heads/{delivery.branch}"], cwd=folder, timeout=timeout)
         if now and now[0] == head.stdout.strip():  # a resumed merge that was done already
             return GitOutcome(True, f"{delivery.branch} merged into {delivery.base} (fast-forward)")
@@ -533,7 +722,10 @@ def merge_into_base(folder: Path, delivery: Delivery, *, timeout: float) -> GitO
             ["push", "--quiet", "--porcelain", lease, "origin", refspec],
             cwd=folder,
             timeout=timeout,
+            pin=pin,
         )
     except RepositoryError as exc:
+        if exc.detail:
+            log.warning("%s was not merged: %s", delivery.branch, exc.told())
         return GitOutcome(False, f"not merged: {exc}; {hand}")
     return GitOutcome(True, f"{delivery.branch} merged into {delivery.base} (fast-forward)")

@@ -50,7 +50,15 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from packaging.requirements import Requirement
 
-from devfactory.contracts import CheckRun, check_relative_path
+from devfactory.contracts import CheckRun
+from devfactory.runfiles import (
+    is_regular_file,
+    list_files,
+    open_within,
+    read_file,
+    relative_parts,
+    remove_tree,
+)
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole, SoftwareKind, module_name
 
@@ -60,6 +68,8 @@ if TYPE_CHECKING:
 _CRITERION = re.compile(r"\bAC-(\d{1,3})\b")
 _TEST_CRITERION = re.compile(r"(?i)(?<![a-z0-9])ac[_-]?(\d{1,3})(?!\d)")
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)|^([\w./-]+\.py):(\d+):', re.M)
+PARSED_BYTES = 4 << 20  # a file of the workspace larger than this is not read to be parsed
+LISTED_ENTRIES = 100_000  # entries of a workspace looked at when its files are not given
 LINT_RULES = "E9,F63,F7,F82"  # syntax errors, undefined names: what breaks at run time
 RUFF_CHECK = ("check", "--isolated", "--select", LINT_RULES, "--output-format", "json")
 _T = TypeVar("_T")
@@ -389,8 +399,9 @@ def imported_planned(test_file: str, plan: BuildPlan, workspace: Path) -> str:
     """
     if plan.owner_of(test_file) or not test_file.endswith(".py"):
         return ""
-    try:
-        tree = ast.parse((workspace / test_file).read_text(encoding="utf-8", errors="replace"))
+    try:  # the code under test ran in this folder: read through runfiles, never through a link
+        source = read_file(workspace, test_file, PARSED_BYTES)
+        tree = ast.parse(source.decode("utf-8", errors="replace"))
     except (OSError, SyntaxError, ValueError):
         return ""
     names = set()
@@ -486,7 +497,9 @@ class LintCheck:
             )
             return CheckOutcome(runs=[skipped])
         # the run's own files only: a repository's files it did not touch are not its to fix
-        mine = sorted(p for p in context.files if p.endswith(".py") and (workspace / p).is_file())
+        mine = sorted(
+            p for p in context.files if p.endswith(".py") and is_regular_file(workspace, p)
+        )
         if not mine:
             clean = CheckRun(
                 name=self.name, command=self.command, exit_code=0, sandboxed=False, summary="clean"
@@ -725,8 +738,6 @@ class ExistingTestsCheck:
 
     def baseline(self, sandbox: Sandbox, env: Environment) -> set[str]:
         """Run the old tests on the base branch alone; return the ids of those that passed."""
-        from devfactory.sandbox.untrusted import remove_tree
-
         root = Path(tempfile.mkdtemp(prefix="devfactory-base-"))
         try:
             for path, text in self.base.items():
@@ -743,15 +754,9 @@ def write_text_in(root: Path, relative: str, text: str) -> None:
     Raises ``OSError`` (a link or a file where a folder belongs, a folder where
     the file belongs) or ``ValueError`` (a path that leaves ``root``).
     """
-    parts = check_relative_path(relative).split("/")
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    parts = relative_parts(relative)
+    fd = open_within(root, parts[:-1], make=True)
     try:
-        for part in parts[:-1]:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(part, 0o755, dir_fd=fd)
-            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = child
         with contextlib.suppress(FileNotFoundError):
             os.unlink(parts[-1], dir_fd=fd)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
@@ -796,10 +801,11 @@ def verify(
 
     """
     if files is None:
+        listed = list_files(workspace, LISTED_ENTRIES).files
         files = {
-            str(p.relative_to(workspace)): p.read_text(errors="replace")
-            for p in workspace.rglob("*")
-            if p.is_file() and not p.is_symlink()
+            path: read_file(workspace, path, PARSED_BYTES).decode("utf-8", errors="replace")
+            for path, size in listed
+            if size <= PARSED_BYTES
         }
     context = CheckContext(
         plan, files, teams, workspace=workspace, sandbox=sandbox, criteria=criteria

@@ -144,13 +144,25 @@ class IncidentStore:
             ).fetchone()
         return Incident.model_validate(dict(cast(dict[str, Any], row))) if row else None
 
-    def every(self, *, status: IncidentStatus | None = None, limit: int = 50) -> list[Incident]:
-        """Return the newest incidents first (only those in ``status`` when given)."""
+    def every(
+        self,
+        *,
+        status: IncidentStatus | None = None,
+        limit: int = 50,
+        owners: tuple[str, ...] | None = None,
+    ) -> list[Incident]:
+        """Return the newest incidents first (only those in ``status`` when given).
+
+        ``owners``: only the incidents of runs these people started (None: every
+        incident), filtered before the limit, so a page is never short of them.
+        """
         with self.pool.connection() as conn:
+            seen = None if owners is None else list(owners)
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM devfactory_incidents WHERE %s::text IS NULL OR"
-                " status = %s ORDER BY id DESC LIMIT %s",
-                (status, status, limit),
+                f"SELECT {_COLUMNS} FROM devfactory_incidents WHERE (%s::text IS NULL OR"
+                " status = %s) AND (%s::text[] IS NULL OR run_id IN (SELECT run_id FROM"
+                " devfactory_runs WHERE owner = ANY(%s::text[]))) ORDER BY id DESC LIMIT %s",
+                (status, status, seen, seen or [], limit),
             ).fetchall()
         return [Incident.model_validate(dict(cast(dict[str, Any], r))) for r in rows]
 

@@ -150,7 +150,8 @@ class RunQueue:
                 "UPDATE devfactory_runs SET driver = %s, lease_until = now() +"
                 " make_interval(secs => %s), pid = %s, host = %s, queued_at = NULL,"
                 " updated_at = now() WHERE run_id = (SELECT run_id FROM devfactory_runs"
-                " WHERE queued_at IS NOT NULL AND status <> ALL(%s) AND status <> 'PAUSED'"
+                " WHERE queued_at IS NOT NULL AND queued_at <= now() AND status <> ALL(%s)"
+                " AND status <> 'PAUSED'"
                 " AND (driver IS NULL OR lease_until IS NULL OR lease_until < now())"
                 " AND NOT EXISTS (SELECT 1 FROM devfactory_controls c WHERE c.kind = 'stop'"
                 " OR (c.kind = 'project' AND c.target = devfactory_runs.project))"
@@ -209,22 +210,45 @@ class RunQueue:
         return self._requeue(row, crashed=True)
 
     def requeue_mine(
-        self, run_id: str, driver: str, *, inbox: dict[str, Any] | None = None
+        self,
+        run_id: str,
+        driver: str,
+        *,
+        inbox: dict[str, Any] | None = None,
+        wait_s: float = 0.0,
     ) -> bool:
         """Hand a run this process stops driving back to the queue (with ``inbox``, if given).
 
         A worker shutting down does, and a drive the operator's controls halt
         (the first input of a run that never took a step goes in its inbox).
+        ``wait_s``: no worker claims it before that many seconds have passed (a
+        run whose clone found every slot taken); the runs behind it go first.
         """
         with self.pool.connection() as conn, conn.transaction():
             moved = conn.execute(
-                "UPDATE devfactory_runs SET queued_at = now(), driver = NULL, lease_until ="
-                " NULL, pid = NULL, inbox = coalesce(%s, inbox), updated_at = now()"
-                " WHERE run_id = %s AND driver = %s AND status <> ALL(%s) AND status <> 'PAUSED'",
-                (Jsonb(inbox) if inbox is not None else None, run_id, driver, _ENDED),
+                "UPDATE devfactory_runs SET queued_at = now() + make_interval(secs => %s),"
+                " driver = NULL, lease_until = NULL, pid = NULL, inbox = coalesce(%s, inbox),"
+                " updated_at = now() WHERE run_id = %s AND driver = %s AND status <> ALL(%s)"
+                " AND status <> 'PAUSED'",
+                (wait_s, Jsonb(inbox) if inbox is not None else None, run_id, driver, _ENDED),
             ).rowcount
             if moved:
                 conn.execute(f"NOTIFY {CHANNEL}")
+        return moved == 1
+
+    def cloned(self, run_id: str, driver: str, first_input: dict[str, Any]) -> bool:
+        """Replace a claimed run's clone order by its first input, now that its clone is made.
+
+        A drive that dies after this starts from the clone already in the run's
+        folder; one that died before it clones again. False: not this driver's run.
+        """
+        with self.pool.connection() as conn:
+            moved = conn.execute(
+                "UPDATE devfactory_runs SET inbox = (coalesce(inbox, '{}'::jsonb) - 'clone')"
+                " || jsonb_build_object('start', %s::jsonb), updated_at = now()"
+                " WHERE run_id = %s AND driver = %s",
+                (Jsonb(first_input), run_id, driver),
+            ).rowcount
         return moved == 1
 
     def expired_pauses(self, older_than_s: float) -> list[tuple[RunRow, datetime]]:

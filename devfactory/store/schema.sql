@@ -273,3 +273,29 @@ CREATE TABLE IF NOT EXISTS devfactory_incident_facts (
 );
 CREATE INDEX IF NOT EXISTS devfactory_incident_facts_recent
     ON devfactory_incident_facts (project, kind, id DESC);
+
+-- Console sign-ins (``store/sessions.py``): one row per signed-in browser, keyed by the
+-- SHA-256 of the random token in its cookie (the token itself is never stored). Signing
+-- out deletes the row, `devfactory users rotate-secret` deletes them all, and expired
+-- rows are purged a batch at a time as people sign in (the runtime role deletes them).
+CREATE TABLE IF NOT EXISTS devfactory_console_sessions (
+    id           bigserial PRIMARY KEY,
+    token_sha256 text NOT NULL UNIQUE CHECK (token_sha256 ~ '^[0-9a-f]{64}$'),
+    person       text NOT NULL,
+    created_at   timestamptz NOT NULL,
+    expires_at   timestamptz NOT NULL,
+    last_seen    timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS devfactory_console_sessions_person
+    ON devfactory_console_sessions (person, created_at DESC);
+CREATE INDEX IF NOT EXISTS devfactory_console_sessions_expiry
+    ON devfactory_console_sessions (expires_at);
+
+-- Secrets kept out of the data directory's files, by name (``chat/secret.py``: the chat's
+-- signing secret, read by every chat process and replaced by `devfactory users
+-- rotate-secret`): a link planted in a run's folder cannot name a row.
+CREATE TABLE IF NOT EXISTS devfactory_secrets (
+    name       text PRIMARY KEY,
+    value      text NOT NULL CHECK (length(value) >= 32),
+    changed_at timestamptz NOT NULL DEFAULT now()
+);

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -55,6 +56,35 @@ def chat_env(pg_root: Path) -> dict[str, str]:
     )
     env.pop("DATABASE_URL", None)
     return env
+
+
+@contextmanager
+def service_env(folder: Path, models: str, **extra: str) -> Iterator[dict[str, str]]:
+    """Yield the environment of a module's own API and CLI: a database of its own in ``folder``.
+
+    ``models`` names the scripted models' factory; review, running code and memory
+    are off, and no Ollama is reachable. The database stops afterwards.
+    """
+    import pgserver
+
+    (folder / "pg").mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(folder / "pg" / "data", cleanup_mode="stop")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVFACTORY_")}
+    env.update(
+        DATABASE_URL=server.get_uri(),
+        DEVFACTORY_DATA_DIR=str(folder / "home"),
+        DEVFACTORY_MODELS_FACTORY=models,
+        DEVFACTORY_REVIEW_REQUIRED="false",
+        DEVFACTORY_RUN_CODE="false",
+        DEVFACTORY_MEMORY_ENABLED="false",
+        OLLAMA_HOST="http://127.0.0.1:9",
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    try:
+        yield env
+    finally:
+        server.cleanup()
 
 
 def devfactory(

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from devfactory.settings import Settings
 from tests.browser.conftest import (
     LOCKOUT_S,
     PASSWORDS,
@@ -296,6 +297,9 @@ def claims(token: str) -> dict[str, object]:
     return dict(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
 
 
+RECHECK_S = float(Settings.model_fields["chat_secret_recheck_s"].default)  # the module's chat's
+
+
 def test_a_sign_in_lasts_an_hour_and_rotating_the_secret_ends_every_session(
     chat_server: str, chat_env: dict[str, str]
 ) -> None:
@@ -306,6 +310,16 @@ def test_a_sign_in_lasts_an_hour_and_rotating_the_secret_ends_every_session(
     rotated = devfactory(chat_env, "users", "rotate-secret")
     assert rotated.returncode == 0, rotated.stderr
     assert "sign in again" in rotated.stdout
+    # a chat reads the secret again once its copy is chat_secret_recheck_s (1 s) old; a
+    # read made by other traffic just before the rotation keeps the old one until then
+    deadline = time.monotonic() + RECHECK_S + 4  # and a margin for a loaded machine
+    while (
+        shown := httpx.get(f"{chat_server}/user", cookies={"access_token": token})
+    ).status_code == 200:
+        assert time.monotonic() < deadline, "the old sign-in outlived the secret's recheck"
+        time.sleep(0.1)
+    assert shown.status_code == 401
+    time.sleep(RECHECK_S)  # and it stays refused
     assert httpx.get(f"{chat_server}/user", cookies={"access_token": token}).status_code == 401
     fresh = login(chat_server, "olga")  # new sign-ins work at once, with the new secret
     assert httpx.get(f"{chat_server}/user", cookies={"access_token": fresh}).status_code == 200

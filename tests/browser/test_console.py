@@ -7,52 +7,51 @@ viewer owns the run (the local CLI submits it in their name), so they see it
 but may not answer; an approver answers from the console, and the graph turns
 green stage by stage without a reload. Screenshots go to
 ``test-output/browser/<test>/``; two of them, copied by hand, illustrate the README.
+
+The console's pages run only their own script files (a Content-Security-Policy):
+every page records the policy's refusals, and a test fails on any. A second
+server on the same database draws every graph as an attacker's SVG
+(``tests/browser/hostile_graph.py``): the console shows it and nothing in it runs.
 """
 
 from __future__ import annotations
 
-import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PASSWORDS, ROOT, add_user, devfactory
-from tests.servers import serving
+from tests.browser.conftest import PASSWORDS, ROOT, add_user, devfactory, service_env
+from tests.servers import free_port, health_ok, serving, stop, wait_ready
 
 HIGH_RISK = "A REST API for a small clinic to store patient appointment notes"
 PASSED_FILL = "#d9f2d9"
 WAITING_FILL = "#ffe8a3"
 NOT_RUN_FILL = "#ffffff"
 Shot = Callable[[Page, str], Path]
+# Every page of a signed-in context keeps what its Content-Security-Policy refused (a
+# script Playwright adds this way is not subject to the page's policy).
+RECORD_REFUSALS = """
+window.refused = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.refused.push(`${event.effectiveDirective} ${event.blockedURI}`);
+});
+"""
 
 
 @pytest.fixture(scope="module")
 def console_env(pg_root: Path) -> Iterator[dict[str, str]]:
     """The environment of the module's API, worker and CLI: one database, scripted models."""
-    import pgserver
-
-    folder = pg_root / "console"
-    (folder / "pg").mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(folder / "pg" / "data", cleanup_mode="stop")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVFACTORY_")}
-    env.update(
-        DATABASE_URL=server.get_uri(),
-        DEVFACTORY_DATA_DIR=str(folder / "home"),
-        DEVFACTORY_MODELS_FACTORY="tests.browser.models:console_scripted",
-        DEVFACTORY_REVIEW_REQUIRED="false",
-        DEVFACTORY_RUN_CODE="false",
-        DEVFACTORY_MEMORY_ENABLED="false",
-        DEVFACTORY_WORKER_POLL_S="0.5",
-        OLLAMA_HOST="http://127.0.0.1:9",
-        PYTHONPATH=str(ROOT),
-    )
-    yield env
-    server.cleanup()
+    models = "tests.browser.models:console_scripted"
+    with service_env(pg_root / "console", models, DEVFACTORY_WORKER_POLL_S="0.5") as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +70,7 @@ def console_sign_in(browser: Browser, base: str, name: str) -> tuple[Page, list[
     """
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(60_000)
+    context.add_init_script(RECORD_REFUSALS)
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
@@ -82,6 +82,11 @@ def console_sign_in(browser: Browser, base: str, name: str) -> tuple[Page, list[
     page.click("#signin")
     expect(page.locator("#who")).to_contain_text(name)
     return page, requested
+
+
+def refused(page: Page) -> list[str]:
+    """Return what the page's Content-Security-Policy refused since it loaded."""
+    return list(page.evaluate("window.refused"))
 
 
 def fill_of(page: Page, node: str) -> str:
@@ -125,6 +130,7 @@ def test_a_viewer_follows_their_run_and_sees_no_buttons(
     assert fill_of(page, "approval") == WAITING_FILL
     assert fill_of(page, "business-analysis") == NOT_RUN_FILL
     shots(page, "viewer-waits")
+    assert refused(page) == []  # the graph and the page need nothing the policy refuses
     assert not [u for u in requested if u.startswith("error:")], requested
     hosts = {urlsplit(u).netloc for u in requested if not u.startswith(("data:", "blob:"))}
     assert hosts == {urlsplit(console_server).netloc}, hosts
@@ -167,11 +173,16 @@ def test_an_approver_answers_from_the_console_and_the_graph_turns_green_live(
     page.click("a[data-nav=costs]")
     expect(page.locator("h2", has_text="By team")).to_be_visible()
     expect(page.locator("td", has_text="backend-engineering").first).to_be_visible()
+    widths = page.locator(".bar").evaluate_all("(bars) => bars.map((b) => b.style.width)")
+    assert (
+        "100%" in widths
+    )  # the largest bar is drawn full width, under a policy with no inline style
     shots(page, "costs")
     page.click("a[data-nav=settings]")
     expect(page.locator("td", has_text="models_factory")).to_be_visible()
     expect(page.locator("#ollama-health")).to_contain_text("not reachable")  # port 9: nobody
     shots(page, "settings")
+    assert refused(page) == []  # every view, the costs' bars included, within the policy
     assert not [u for u in requested if u.startswith("error:")], requested
     hosts = {urlsplit(u).netloc for u in requested if not u.startswith(("data:", "blob:"))}
     assert hosts == {urlsplit(console_server).netloc}, hosts
@@ -211,6 +222,108 @@ def test_only_an_admin_sets_a_projects_budgets_from_the_settings_page(
     expect(row).to_contain_text("adam (admin)")
     shots(page, "budgets-set")
     assert not [u for u in requested if u.startswith("error:")], requested
+
+
+@pytest.fixture(scope="module")
+def hostile_server(
+    console_server: str, console_env: dict[str, str], pg_root: Path
+) -> Iterator[str]:
+    """Serve the API a second time, on the module's database, drawing every graph as a trap."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = pg_root / "console-logs" / "hostile-graph.log"
+    with log.open("ab") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tests.browser.hostile_graph", "--port", str(port)],
+            cwd=ROOT,
+            env=console_env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_ready(server, log, lambda: health_ok(base), what="the hostile graph's server")
+        yield base
+    finally:
+        stop(server)
+
+
+def test_a_graph_carrying_scripts_is_shown_and_nothing_in_it_runs(
+    browser: Browser, hostile_server: str, paused_run: str, shots: Shot
+) -> None:
+    """A run graph with script, animate/set on links and handlers, foreignObject: all inert."""
+    graph = httpx.get(
+        f"{hostile_server}/runs/{paused_run}/graph",
+        params={"format": "svg"},
+        headers={"Authorization": "Bearer none"},
+    )
+    assert graph.status_code == 401  # the trap is behind the sign-in like every graph
+    page, requested = console_sign_in(browser, hostile_server, "adam")
+    page.click(f'a.run-id:text("{paused_run}")')
+    shown = page.locator("#graph svg")
+    expect(shown.locator('g[id="node-approval"] polygon')).to_have_attribute("fill", "#ffe8a3")
+    expect(shown.locator("#trap-animate")).to_be_visible()  # the text stays; its link does not
+    for trap in ("#trap-animate", "#trap-set", "#trap-onclick"):
+        shown.locator(trap).click()
+    shown.locator("#trap-hover").hover()
+    page.wait_for_timeout(1500)  # what a click or a hover would start runs by then
+    shots(page, "hostile-graph")
+    assert page.evaluate("window.pwned") is None
+    left = page.evaluate(
+        """() => [...document.querySelectorAll("#graph *")].flatMap((node) => [
+            ...["script", "foreignObject", "animate", "set", "a", "image", "iframe"]
+                .filter((tag) => node.localName === tag),
+            ...[...node.attributes].map((a) => a.name)
+                .filter((name) => name.startsWith("on") || name.endsWith("href")),
+        ])"""
+    )
+    assert left == []
+    assert not [u for u in requested if "nowhere" in u or u.startswith("error:")], requested
+
+
+def test_the_consoles_policy_refuses_an_inline_script_and_a_handler(
+    browser: Browser, console_server: str
+) -> None:
+    """Should markup ever reach a console page, its script does not run."""
+    page, requested = console_sign_in(browser, console_server, "vic")
+    answer = page.goto(f"{console_server}/console")
+    assert answer is not None
+    policy = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "object-src 'none'" in policy, policy
+    assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy, policy
+    expect(page.locator("#who")).to_contain_text("vic")
+    ran = page.evaluate(
+        """() => new Promise((done) => {
+            const script = document.createElement("script");
+            script.textContent = "window.inlineRan = 'script'";
+            document.body.append(script);
+            const image = document.createElement("img");
+            image.setAttribute("onerror", "window.inlineRan = 'handler'");
+            image.src = "/nowhere.png";
+            document.body.append(image);
+            setTimeout(() => done(window.inlineRan || null), 1500);
+        })"""
+    )
+    assert ran is None
+    assert {line.split()[0] for line in refused(page)} == {"script-src-elem", "script-src-attr"}
+    form = page.goto(f"{console_server}/console/signin?problem=locked")
+    assert form is not None and form.headers["content-security-policy"] == policy
+    expect(page.locator("#problem")).to_have_text("Too many failed sign-ins; try again later.")
+    assert refused(page) == []  # the sign-in page's own script runs under the same policy
+
+
+def test_signing_out_ends_the_sign_in_for_every_copy_of_the_cookie(
+    browser: Browser, console_server: str
+) -> None:
+    page, _ = console_sign_in(browser, console_server, "olga")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "devfactory_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    copied = {"devfactory_console": cookie["value"]}
+    assert httpx.get(f"{console_server}/console/api/me", cookies=copied).status_code == 200
+    page.click("#signout")
+    expect(page).to_have_url(re.compile(r"/console/signin"))
+    gone = httpx.get(f"{console_server}/console/api/me", cookies=copied)
+    assert gone.status_code == 401 and "sign in again" in gone.text
+    page.context.close()
 
 
 def test_an_admin_stops_everything_with_the_button_and_releases_it(

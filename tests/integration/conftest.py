@@ -7,16 +7,14 @@ embedded pgserver (PG16 + pgvector) is started once for the session.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from devfactory.settings import Settings
 from devfactory.store.reaper import start_reaper
+from tests.integration.databases import fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -35,12 +33,8 @@ def server_dsn(pg_root: Path) -> Iterator[str]:
 
 @pytest.fixture
 def database_url(server_dsn: str) -> Iterator[str]:
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_conninfo(server_dsn, dbname=name)
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(server_dsn) as database:
+        yield database
 
 
 @pytest.fixture

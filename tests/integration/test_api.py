@@ -10,21 +10,19 @@ import json
 import re
 import socket
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import hypothesis
-import psycopg
 import pytest
 import schemathesis
-from psycopg.conninfo import make_conninfo
 
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.integration.cli import cli_env
+from tests.integration.databases import fresh_database
 from tests.servers import serving
 
 ROLES = ("viewer", "operator", "reviewer", "approver", "admin")
@@ -56,20 +54,14 @@ class Service:
 @pytest.fixture(scope="module")
 def service(server_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     tmp = tmp_path_factory.mktemp("api")
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = cli_env(make_conninfo(server_dsn, dbname=name), tmp)
-    env.update(DEVFACTORY_WORKER_POLL_S="0.5", DEVFACTORY_REVIEW_REQUIRED="false")
-    store = UserStore.of(Settings(data_dir=tmp / "data"))
-    keys = {role: store.create_key(f"{role}-1", role)[1] for role in ROLES}
-    keys["stranger"] = "dfk_000000000000_" + "A" * 43  # well formed, never made
-    try:
+    with fresh_database(server_dsn) as database:
+        env = cli_env(database, tmp)
+        env.update(DEVFACTORY_WORKER_POLL_S="0.5", DEVFACTORY_REVIEW_REQUIRED="false")
+        store = UserStore.of(Settings(data_dir=tmp / "data"))
+        keys = {role: store.create_key(f"{role}-1", role)[1] for role in ROLES}
+        keys["stranger"] = "dfk_000000000000_" + "A" * 43  # well formed, never made
         with serving(env, tmp / "logs", workers=1, timeout=120) as base:
             yield Service(base, keys, env)
-    finally:
-        with psycopg.connect(server_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def read_events(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def test_teams_thresholds_and_incidents_over_http(
     assert set_.status_code == 200 and "0.8" in set_.json()["message"]
     assert factory.operations.controls.read().thresholds == {"qa-engineering": 0.8}
     # an incident: listed for operators, decided by admins only
-    row = factory.submit(TODO, project="shop", out_dir=tmp_path / "a")
+    row = factory.submit(TODO, project="shop", out_dir=tmp_path / "a", owner="operator")
     incident = factory.operations.open_incident(row, Trigger("budget_spike", "a spike"), {})
     assert incident is not None
     listed = http.get("/incidents?status=open", headers=operator).json()
@@ -89,6 +90,36 @@ def test_teams_thresholds_and_incidents_over_http(
     again = http.post(f"/incidents/{incident.id}/resume", json={}, headers=admin)
     assert again.status_code == 409 and "closed already" in again.json()["error"]["message"]
     assert http.get("/operations", headers=operator).json()["projects"] == []
+
+
+def test_an_operator_sees_only_the_incidents_of_runs_it_may_see(
+    served: tuple[Factory, TestClient, dict[str, str]], tmp_path: Path
+) -> None:
+    factory, http, keys = served
+    operator, approver = {"Authorization": keys["operator"]}, {"Authorization": keys["approver"]}
+    theirs = factory.submit(TODO, project="shop", out_dir=tmp_path / "a", owner="ann")
+    spike = Trigger("sandbox_violation", "the sandbox stopped a write to /etc in ann's check")
+    hidden = factory.operations.open_incident(theirs, spike, {})
+    own = factory.submit(TODO, project="shop", out_dir=tmp_path / "b", owner="operator")
+    shown = factory.operations.open_incident(own, Trigger("budget_spike", "a spike"), {})
+    assert hidden is not None and shown is not None
+    assert http.get(f"/runs/{theirs.run_id}", headers=operator).status_code == 404
+    listed = http.get("/incidents", headers=operator).json()
+    assert [i["id"] for i in listed] == [shown.id]
+    assert http.get("/incidents?status=open&limit=1", headers=operator).json()[0]["id"] == shown.id
+    refused = http.get(f"/incidents/{hidden.id}", headers=operator)
+    assert refused.status_code == 404 and "ann" not in refused.text
+    held = http.get("/operations", headers=operator).json()["projects"]
+    assert [h["reason"] for h in held] == [f"incident {hidden.id}"]  # the first hold stands
+    assert "/etc" not in json.dumps(http.get("/operations", headers=operator).json())
+    # a role that sees every run sees every incident, and what it found
+    assert {i["id"] for i in http.get("/incidents", headers=approver).json()} == {
+        hidden.id,
+        shown.id,
+    }
+    assert http.get(f"/incidents/{hidden.id}", headers=approver).status_code == 200
+    reasons = [h["reason"] for h in http.get("/operations", headers=approver).json()["projects"]]
+    assert reasons and "/etc" in reasons[0]
 
 
 def test_the_command_line_stops_and_releases_as_admin_only(

@@ -26,6 +26,7 @@ from devfactory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.store.runs import RunInputError
 from tests.fakes import Call, ScriptedModels, always_good
+from tests.repos import git
 
 MVP = ["business-analysis", "solution-architecture", "backend-engineering", "qa-engineering",
        "documentation"]  # fmt: skip
@@ -108,17 +109,6 @@ PLAN = {
     "test_command": "pytest -q",
     "entry_point": "",
 }
-
-
-def git(*args: str, cwd: Path) -> str:
-    """Run git in ``cwd`` without the user's configuration; return its output."""
-    env = {"PATH": "/usr/bin:/bin", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
-           "HOME": str(cwd)}  # fmt: skip
-    done = subprocess.run(
-        ["git", "-c", "user.name=Owner", "-c", "user.email=owner@example.com", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    return done.stdout.strip()
 
 
 def make_repository(root: Path, *, bare: bool = False) -> Path:

@@ -9,30 +9,24 @@ run's folder must be made under the shared data directory, never under either.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.integration.cli import cli_env
+from tests.integration.databases import fresh_database
 from tests.integration.test_api import LOW
 from tests.servers import free_port, health_ok, launch, stop, wait_ready
 
 
 @pytest.fixture
 def shared_database(server_dsn: str) -> Iterator[str]:
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield make_conninfo(server_dsn, dbname=name)
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(server_dsn) as database:
+        yield database
 
 
 def test_a_run_driven_by_a_worker_is_served_by_the_api_files_included(

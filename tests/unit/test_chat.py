@@ -21,7 +21,7 @@ def test_people_sign_in_with_their_password_and_role(tmp_path: Path) -> None:
     assert store.verify("alice", "wrong horse battery") is None
     assert store.verify("mallory", "correct horse battery") is None
     text = (tmp_path / "users.yaml").read_text()
-    assert "correct horse" not in text and "scrypt$" in text  # only a salted hash is kept
+    assert "correct horse" not in text and "$argon2id$" in text  # only a salted hash is kept
     assert stat.S_IMODE((tmp_path / "users.yaml").stat().st_mode) == 0o600
     store.add("alice", "a new password here", "viewer")  # replacing changes password and role
     assert store.verify("alice", "correct horse battery") is None

@@ -311,33 +311,15 @@ def test_a_locked_address_adds_no_more_names() -> None:
     assert len(counts) == 6  # five names and the address: one address is bounded
 
 
-# --- 2. rotating the secret ----------------------------------------------------------------
-
-
-def test_rotating_the_secret_file_changes_the_secret_the_chat_signs_with(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv(secret.SECRET_ENV, raising=False)
-    monkeypatch.delenv(secret.FILE_ENV, raising=False)
-    settings = Settings(data_dir=tmp_path)
-    secret.use(settings)
-    before = os.environ[secret.SECRET_ENV]
-    assert (tmp_path / "chat-secret").stat().st_mode & 0o777 == 0o600
-    monkeypatch.setattr("devfactory.cli.chat.get_settings", lambda: settings)
-    rotated = CliRunner().invoke(cli.app, ["users", "rotate-secret"])
-    assert rotated.exit_code == 0 and "sign in again" in rotated.output
-    assert os.environ[secret.SECRET_ENV] == before  # the chat has not looked yet
-    secret.refresh()  # what the chat does at each request and action
-    assert os.environ[secret.SECRET_ENV] not in ("", before)
-    assert (tmp_path / "chat-secret").read_text().strip() == os.environ[secret.SECRET_ENV]
+# --- 2. the secret (rotating it: tests/integration/test_chat_secret.py) ---------------------
 
 
 def test_a_secret_the_operator_set_is_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(secret.SECRET_ENV, "from-the-operator")
-    monkeypatch.delenv(secret.FILE_ENV, raising=False)
-    secret.use(Settings(data_dir=tmp_path))
+    monkeypatch.delenv(secret.MANAGED_ENV, raising=False)
+    secret.use(Settings(data_dir=tmp_path))  # no database is opened for it either
     assert os.environ[secret.SECRET_ENV] == "from-the-operator"
     assert not (tmp_path / "chat-secret").exists()
 

@@ -13,20 +13,15 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 
 from devfactory.logs import bound_run, configure
+from tests.logged import log_stream
 
 log = logging.getLogger("devfactory.test")
 
 
 @pytest.fixture
 def lines() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    before, level = list(root.handlers), root.level
-    stream = io.StringIO()
-    yield stream
-    for handler in list(root.handlers):
-        if handler not in before:
-            root.removeHandler(handler)
-    root.setLevel(level)
+    with log_stream() as stream:
+        yield stream
 
 
 def parsed(stream: io.StringIO) -> list[dict[str, Any]]:
@@ -101,3 +96,44 @@ def test_lines_logged_inside_the_graph_name_the_stage_team_and_step(lines: io.St
         "backend-engineering",
         "draft",
     )
+
+
+HOSTILE = "name \x1b[2J\x1b]0;owned\x07 \u202egnp.exe\nFAKE LINE \u2066x\u2069\r"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_line_carrying_controls_is_one_line_of_visible_text(lines: io.StringIO, fmt: str) -> None:
+    configure(fmt, level=logging.INFO, stream=lines)
+    log.warning("project %s failed", HOSTILE, extra={"project": HOSTILE, "tags": [HOSTILE]})
+    written = lines.getvalue()
+    assert written.count("\n") == 1 and written.endswith("\n")
+    for raw in ("\x1b", "\x07", "\u202e", "\u2066", "\r"):
+        assert raw not in written
+    line = written if fmt == "text" else json.dumps(json.loads(written), ensure_ascii=False)
+    assert "<U+202E>gnp.exe" in line and "FAKE LINE" in line  # shown, not acted on
+    if fmt == "json":  # a reader that decodes the line gets no control character either
+        decoded = json.loads(written)
+        for value in (decoded["event"], decoded["project"], decoded["tags"][0]):
+            assert value.isprintable() and "\\n" in value
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_traceback_keeps_its_lines_but_none_can_pass_for_a_record(
+    lines: io.StringIO, fmt: str
+) -> None:
+    configure(fmt, level=logging.INFO, stream=lines)
+    try:
+        raise ValueError("bad\nCRITICAL devfactory.api: forged \x1b[31m")
+    except ValueError:
+        log.exception("it failed")
+    written = lines.getvalue()
+    assert "\x1b" not in written
+    if fmt == "text":
+        first, *rest = written.splitlines()
+        assert first == "ERROR devfactory.test: it failed"
+        assert rest and all(line.startswith("  | ") for line in rest)
+    else:
+        assert len(written.splitlines()) == 1
+        exception = json.loads(written)["exception"]  # a reader decodes no control either
+        assert "\x1b" not in exception
+        assert exception.splitlines()[-1] == "CRITICAL devfactory.api: forged \\x1b[31m"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from devfactory.redact import redact
+from devfactory.redact import redact, shown_url
 
 STRIPE = "sk_live_51HqLyjWDarjtT1zdp7dc" + "x7Fh2kLq9" * 8
 SHAPES = {
@@ -29,6 +31,32 @@ SHAPES = {
                            "q2W_e4R-t6Y8u0I2o4P6a8S0d2F4g6H8j0K2l4Z6x8C"),
     "npm token (maintained set)": ("//registry.npmjs.org/:_authToken=npm_" + "a" * 36, "a" * 36),
     "pypi token (maintained set)": ("pypi-AgEIcHlwaS5vcmc" + "B" * 80, "B" * 80),
+    "aws secret beside its id": ("AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                                 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    "aws secret in a csv": ("ann,,AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    "aws secret before its id": ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\tAKIAIOSFODNN7EXAMPLE",
+                                 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    "aws pair in an ini without names": ("[p]\nAKIAIOSFODNN7EXAMPLE\n"
+                                         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                                         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    "curl -u": ("curl -u deploy:Tr0ub4dor-and-3 https://api.example.com", "Tr0ub4dor-and-3"),
+    "curl --user": ("curl -s --user deploy:hunter2 https://x", "hunter2"),
+    "curl --user=": ("curl --user=deploy:hunter2 https://x", "hunter2"),
+    "curl -uuser:pass": ("curl -udeploy:hunter2 https://x", "hunter2"),
+    "curl -u quoted": ("curl -X POST -u 'deploy:hunter two' https://x", "hunter"),
+    "wget --password": ("wget --user=deploy --password=hunter2 https://x", "hunter2"),
+    "url credentials": ("OLLAMA_HOST=http://svc:S3cr3tPassw0rd@host", "S3cr3tPassw0rd"),
+    "url credentials, port and path": ("http://svc:S3cr3tPassw0rd@host:11434/",
+                                       "S3cr3tPassw0rd"),
+    "url token as user": ("https://0f9e8d7c6b5a49382716@git.example.com/r.git",
+                          "0f9e8d7c6b5a49382716"),
+    "url query token": ("https://h.example/x?page=2&access_token=abc123", "abc123"),
+    "url query key": ("https://maps.example/api?key=Zq81kk", "Zq81kk"),
+    "url signature": ("https://b.s3.amazonaws.com/o?X-Amz-Signature=9f8e7d&X-Amz-Credential=AK",
+                      "9f8e7d"),
+    "url sas sig": ("https://a.blob.core.windows.net/c?sv=2022&sig=q%2Bw3e", "q%2Bw3e"),
+    "url fragment token": ("https://app.example/cb#access_token=eyJhbGci0&state=1", "eyJhbGci0"),
 }  # fmt: skip
 
 
@@ -49,7 +77,58 @@ def test_each_secret_shape_is_redacted(shape: str) -> None:
         "The client_secret is read from the environment.",
         "Use a basic setup with a token bucket of 10",
         "AccountKey is configured in the portal",
+        "docker run -u 1000:1000 image",
+        "git push -u origin main:main",
+        'curl -u "$DEPLOY_USER:$DEPLOY_PASSWORD" https://api.example.com',
+        "curl -u user: https://example.com (curl asks for the password)",
+        "echo $PASS | docker login --password-stdin",
+        "ssh://git@github.com/org/repo.git and git@github.com:org/repo.git",
+        "http://[::1]:11434/api/tags and https://example.com/search?q=token&page=2",
+        "GET /items?key=name returns the item (a path, not a URL)",
+        "AKIAIOSFODNN7EXAMPLE is an example id; the docs list it alone",
     ],
 )
 def test_ordinary_code_and_prose_stay_as_written(text: str) -> None:
+    if "AKIA" in text:  # an id alone is still masked, and nothing else
+        assert redact(text) == text.replace("AKIAIOSFODNN7EXAMPLE", "[REDACTED:aws-key]")
+        return
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://svc:S3cr3tPassw0rd@host", "http://[REDACTED:url-credentials]@host"),
+        (
+            "http://svc:S3cr3tPassw0rd@host:11434/",
+            "http://[REDACTED:url-credentials]@host:11434/",
+        ),
+        ("svc:pw@ollama:11434", "[REDACTED:url-credentials]@ollama:11434"),  # no scheme
+        (
+            "postgresql://app:pw@db:5432/factory?sslmode=require&password=pw",
+            "postgresql://[REDACTED:url-credentials]@db:5432/factory"
+            "?sslmode=require&password=[REDACTED:url-secret]",
+        ),
+        (
+            "https://lf.example/api?api_key=k1;token=k2#sig=k3",
+            "https://lf.example/api?api_key=[REDACTED:url-secret];"
+            "token=[REDACTED:url-secret]#sig=[REDACTED:url-secret]",
+        ),
+        ("http://127.0.0.1:11434", "http://127.0.0.1:11434"),
+        ("ssh://git@github.com/org/repo.git", "ssh://git@github.com/org/repo.git"),
+    ],
+)
+def test_a_shown_url_keeps_where_it_points_and_no_credentials(url: str, shown: str) -> None:
+    assert shown_url(url) == shown
+    assert shown_url(shown) == shown  # masking twice changes nothing
+    if "://" in url:  # in text, a URL is known by its scheme
+        assert redact(f"at {url} now") == f"at {shown} now"
+
+
+def test_a_text_of_many_urls_is_redacted_in_linear_time() -> None:
+    """detect-secrets' npm shape took time quadratic in a text's "//": 40,000 URLs took a minute."""
+    text = "see https://x.example/a and curl -s https://y.example/b\n" * 20_000
+    started = time.perf_counter()
+    redacted = redact(text + "curl -u deploy:hunter2 https://z.example\n")
+    assert time.perf_counter() - started < 15
+    assert redacted.endswith("curl -u deploy:[REDACTED:curl-password] https://z.example\n")

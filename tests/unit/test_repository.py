@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from devfactory.api.schemas import RunRequest
-from devfactory.intake import checkout
+from devfactory.intake import CloneOrder, check_clone, checkout, clone_into_run
 from devfactory.settings import Settings
+from devfactory.software.cloning import CloneLimits
 from devfactory.software.repository import (
     RepositoryError,
     base_files,
@@ -20,6 +25,7 @@ from devfactory.software.repository import (
     check_source,
     clone_for_run,
     delivery_of,
+    folder_bytes,
     is_url,
     local_path_of,
     merge_into_base,
@@ -28,18 +34,9 @@ from devfactory.software.repository import (
 )
 from devfactory.software.workspace import Workspace
 from devfactory.store.runs import RunInputError
+from tests.repos import git
 
 MB = 2**20
-
-
-def git(*args: str, cwd: Path) -> str:
-    """Run git in ``cwd`` as a plain user would; return its output."""
-    env = {"PATH": "/usr/bin:/bin", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
-           "HOME": str(cwd)}  # fmt: skip
-    return subprocess.run(
-        ["git", "-c", "user.name=Owner", "-c", "user.email=o@example.com", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=60,
-    ).stdout.strip()  # fmt: skip
 
 
 @pytest.fixture
@@ -68,6 +65,7 @@ def source(tmp_path: Path) -> Path:
         ("fd::17", "transport helper"),
         ("https://host/repo\n.git", "control characters"),
         ("ftp://host/repo.git", "scheme 'ftp'"),
+        ("git://host/repo.git", "neither authenticated nor encrypted"),
         ("x" * 2001, "longer than 2000"),
     ],
 )
@@ -282,3 +280,158 @@ def test_the_run_s_diff_on_a_delivery_is_what_the_branch_changes(
     diff = Workspace(dest).diff()
     assert "+++ b/pkg/extra.py" in diff
     assert "pkg/core.py" not in diff and "test_core.py" not in diff  # the base is not news
+
+
+def big_repository(root: Path, mib: int) -> Path:
+    """A repository whose one commit holds ``mib`` MiB of bytes no compression shrinks."""
+    work = root / "big"
+    work.mkdir()
+    (work / "blob.bin").write_bytes(os.urandom(mib * MB))
+    git("init", "-q", "-b", "main", cwd=work)
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "big", cwd=work)
+    return work
+
+
+def peak_bytes_while(dest: Path, clone: Callable[[], object]) -> tuple[int, BaseException | None]:
+    """Run ``clone``; return the most bytes ``dest`` ever held meanwhile, and what it raised."""
+    peak, done = [0], threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if dest.exists():
+                peak[0] = max(peak[0], folder_bytes(dest, 1 << 40))
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    raised: BaseException | None = None
+    try:
+        clone()
+    except RepositoryError as exc:
+        raised = exc
+    finally:
+        done.set()
+        watcher.join()
+    return peak[0], raised
+
+
+def test_a_clone_past_the_size_cap_is_refused_before_it_reaches_the_disk(
+    tmp_path: Path,
+) -> None:
+    source = big_repository(tmp_path, 40)
+    dest = tmp_path / "run"
+    peak, raised = peak_bytes_while(
+        dest, lambda: clone_for_run(str(source), None, "r1", dest, timeout=60, max_bytes=5 * MB)
+    )
+    assert isinstance(raised, RepositoryError), raised
+    assert "more than 5 MiB (repo_max_mb)" in str(raised)
+    assert "No space left on device" in raised.detail  # it filled its tmpfs, not the disk
+    assert peak <= 5 * MB  # the run's folder never held more than the cap (it held nothing)
+    assert not dest.exists()
+
+
+def test_without_the_sandbox_each_file_of_a_clone_is_capped(tmp_path: Path) -> None:
+    source = big_repository(tmp_path, 40)
+    dest = tmp_path / "run"
+    bare = CloneLimits(sandboxed=False)
+    peak, raised = peak_bytes_while(
+        dest,
+        lambda: clone_for_run(
+            str(source), None, "r1", dest, timeout=60, max_bytes=5 * MB, limits=bare
+        ),
+    )
+    assert isinstance(raised, RepositoryError) and "more than 5 MiB" in str(raised), raised
+    assert peak <= 6 * MB + 256 * 1024  # RLIMIT_FSIZE: the cap and a MiB, a file
+    assert not dest.exists()
+
+
+def test_a_local_clone_reads_nothing_of_the_host_beyond_its_source(
+    source: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere.git"
+    git("clone", "-q", "--bare", str(source), str(elsewhere), cwd=tmp_path)
+    borrowing = tmp_path / "borrowing"  # its objects are another repository's (alternates)
+    git("clone", "-q", "--shared", str(elsewhere), str(borrowing), cwd=tmp_path)
+    with pytest.raises(RepositoryError, match="not a repository git can read") as refused:
+        clone_for_run(str(borrowing), None, "r1", tmp_path / "run", timeout=60, max_bytes=MB)
+    assert "alternate" in refused.value.detail
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_queued_clone_empties_what_an_earlier_attempt_left_in_the_run_s_folder(
+    settings: Settings, source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    (out / "half" / "deep").mkdir(parents=True)
+    (out / "half" / "deep" / "pack.tmp").write_bytes(b"\0" * 1000)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("keep\n")
+    (out / "link").symlink_to(secret)
+    order = check_clone(settings, str(source), "dev")
+    found = clone_into_run(settings, order, "r1", out)
+    assert found.base == "dev" and delivery_of(out, "r1") == found
+    assert not (out / "half").exists() and not (out / "link").is_symlink()
+    assert secret.read_text() == "keep\n"  # the link was removed, never followed
+    assert sorted(p.name for p in out.iterdir()) == [".git", "logo.bin", "pkg", "test_core.py"]
+
+
+def test_a_queued_clone_is_checked_without_any_name_resolved(
+    settings: Settings, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a request resolved a name")
+
+    monkeypatch.setattr(socket, "getaddrinfo", never)
+    listed = settings.with_overrides(repo_allowed_hosts=("git.example.com",))
+    order = check_clone(listed, "https://git.example.com/org/repo.git", "main")
+    assert order == CloneOrder("https://git.example.com/org/repo.git", "main")
+    assert check_clone(listed, f"file://{source}", None).source == f"file://{source}"
+    for repo, why in (
+        ("https://gitlab.com/org/repo.git", "gitlab.com is not listed"),
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is not listed"),
+        ("http://10.0.0.1/x.git", "10.0.0.1 is not listed"),
+        ("git://git.example.com/org/repo.git", "neither authenticated nor encrypted"),
+        (str(source / "missing"), "not a folder"),
+    ):
+        with pytest.raises(RunInputError, match=why):
+            check_clone(listed, repo, None)
+    with pytest.raises(RunInputError, match="repo_allowed_hosts setting is empty"):
+        check_clone(settings, "https://github.com/org/repo.git", None)
+
+
+def test_a_failed_clone_reads_the_same_whatever_the_host_answered() -> None:
+    from devfactory.software.cloning import CloneFailure
+    from devfactory.software.repository import _refusal
+
+    origin = "http://127.0.0.1:8080/r.git"
+    answers = [
+        CloneFailure("git", "fatal: unable to access: Failed to connect: Connection refused"),
+        CloneFailure("git", "fatal: unable to access: Received HTTP/0.9 when not allowed"),
+        CloneFailure("git", "remote: SSH-2.0-OpenSSH_9.6 secret-banner fatal: not valid"),
+        CloneFailure("time", "git-remote-http: nothing read"),
+        CloneFailure("git", "fatal: Authentication failed for 'http://127.0.0.1:8080/r.git/'"),
+    ]
+    said = [_refusal(a, origin, None, remote=True, timeout=5, max_bytes=MB) for a in answers]
+    assert len({str(s) for s in said}) == 1, [str(s) for s in said]
+    assert "secret-banner" not in str(said[2]) and "secret-banner" in said[2].detail
+    assert "took longer than 5 s" in said[3].detail
+
+
+@pytest.mark.parametrize(
+    ("name", "low", "high"),
+    [
+        ("repo_clone_cpu_s", 10, 86_400),
+        ("repo_clone_memory_mb", 256, 16_384),
+        ("repo_clone_processes", 8, 1024),
+        ("repo_max_clones", 1, 64),
+        ("repo_clone_retry_s", 0.5, 600.0),
+        ("repo_resolve_timeout_s", 0.5, 120.0),
+    ],
+)
+def test_each_clone_limit_is_bounded(name: str, low: float, high: float) -> None:
+    assert getattr(Settings(**{name: low}), name) == low
+    assert getattr(Settings(**{name: high}), name) == high
+    for beyond in (low - 0.5 if isinstance(low, float) else low - 1, high * 2):
+        with pytest.raises(ValidationError):
+            Settings(**{name: beyond})

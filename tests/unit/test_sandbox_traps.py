@@ -20,18 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from devfactory.runfiles import MAX_DEPTH, RefusedFileError, open_folder, read_file, remove_tree
 from devfactory.sandbox import seccomp
 from devfactory.sandbox.isolation import Bind, Layer, bwrap_argv
 from devfactory.sandbox.limits import Limits
 from devfactory.sandbox.ownership import describe, hand_over, remove_traps, take_back
-from devfactory.sandbox.untrusted import (
-    MAX_DEPTH,
-    RefusedFileError,
-    mirror,
-    open_folder,
-    read_regular,
-    remove_tree,
-)
+from devfactory.sandbox.untrusted import mirror
 from devfactory.settings import Settings
 
 DEEP = 1100  # deeper than Python's recursion limit
@@ -65,7 +59,7 @@ def test_a_report_is_read_only_when_it_is_a_regular_file(tmp_path: Path) -> None
     secret.write_text("root-only")
     secret.chmod(0o600)
     (tmp_path / "report.xml").write_text("<testsuite/>")
-    assert read_regular(tmp_path / "report.xml", 100) == b"<testsuite/>"
+    assert read_file(tmp_path, "report.xml", 100) == b"<testsuite/>"
     (tmp_path / "link").symlink_to(secret)
     os.mkfifo(tmp_path / "fifo")
     with socket.socket(socket.AF_UNIX) as server:
@@ -78,11 +72,11 @@ def test_a_report_is_read_only_when_it_is_a_regular_file(tmp_path: Path) -> None
             ("absent", "missing"),
         ):
             with pytest.raises(RefusedFileError, match=why):
-                read_regular(tmp_path / name, 100)
+                read_file(tmp_path, name, 100)
     assert time.monotonic() - started < 1  # the FIFO did not block
     (tmp_path / "big").write_bytes(b"x" * 101)
     with pytest.raises(RefusedFileError, match="larger than 100"):
-        read_regular(tmp_path / "big", 100)
+        read_file(tmp_path, "big", 100)
 
 
 def test_deep_trees_are_handed_over_taken_back_and_cleaned_without_recursion(

@@ -41,7 +41,7 @@ from devfactory.graph.prompts import render_prompt
 from devfactory.graph.repairs import Kind, repair
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
-from devfactory.sandbox.untrusted import remove_tree
+from devfactory.runfiles import remove_tree
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests, examples_file
 from devfactory.software.probes import agreement, stream_inputs

@@ -26,7 +26,7 @@ from devfactory.contracts import CheckRun, StageOutcome, TaskResult
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
 from devfactory.graph.state import StageState, build_plan_of
-from devfactory.sandbox.untrusted import remove_tree
+from devfactory.runfiles import remove_tree
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole

@@ -1,0 +1,162 @@
+"""The console's pages: its HTML under a policy that runs only its own scripts, and sign-in.
+
+The pages (``console_static/``: HTML, one script, one stylesheet, and DOMPurify
+vendored under ``vendor/`` with its version and SHA-256 recorded; nothing from
+another host) hold no data: what they show comes from the API's routes and
+``console.py``'s, with the sign-in cookie. Every page is served with
+``PAGE_POLICY``, a Content-Security-Policy that runs only the console's own
+script files: no inline script, no handler attribute, no ``javascript:`` URL,
+whatever a page came to hold. A person signs in with the users file's name and
+password, throttled per name and address like the chat; the sign-in is a row
+of the database (``signin.py``), which signing out deletes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+
+from devfactory.api.auth import users
+from devfactory.api.runs import factory_of
+from devfactory.api.signin import COOKIE, ConsoleSessions
+from devfactory.control.signin import LockedError, SignInThrottle
+from devfactory.store.signins import SignInStore
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "console_static"
+PAGE_POLICY: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'"
+)
+"""The Content-Security-Policy of every console page (the edge adds ``frame-ancestors``).
+
+Scripts run only from the console's own files (``console.js``, ``signin.js`` and the
+vendored DOMPurify): an inline script, an ``on...`` attribute or a ``javascript:`` URL
+that reached a page never runs. Styles come only from ``console.css`` (the script
+sizes bars through the CSSOM, which the policy allows); the run graph Graphviz draws
+colours its shapes with presentation attributes, which no policy governs.
+"""
+
+
+class ConsolePage(APIRoute):
+    """A route of the console's pages: its every response carries ``PAGE_POLICY``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap the route's handler so that what it answers carries the page policy."""
+        handler = super().get_route_handler()
+
+        async def with_policy(request: Request) -> Response:
+            response = await handler(request)
+            response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+            return response
+
+        return with_policy
+
+
+pages = APIRouter(include_in_schema=False, route_class=ConsolePage)
+MAX_FORM = 4096  # the largest sign-in form read
+
+
+def sessions(request: Request) -> ConsoleSessions:
+    """Return the app's console sessions."""
+    found: ConsoleSessions = request.app.state.console_sessions
+    return found
+
+
+def _throttle(request: Request) -> SignInThrottle:
+    found = getattr(request.app.state, "console_throttle", None)
+    if found is None:
+        settings = request.app.state.settings
+        found = SignInThrottle(
+            max_failures=settings.chat_login_max_failures,
+            window_s=settings.chat_login_window_s,
+            lockout_s=settings.chat_login_lockout_s,
+            store=SignInStore(factory_of(request).pool),
+        )
+        request.app.state.console_throttle = found
+    return found
+
+
+@pages.get("/console")
+@pages.get("/console/")
+def console_page() -> FileResponse:
+    """Serve the console (it signs in on its own page when there is no sign-in)."""
+    return FileResponse(STATIC / "console.html", headers={"Cache-Control": "no-store"})
+
+
+@pages.get("/console/signin")
+def signin_page() -> FileResponse:
+    """Serve the sign-in form."""
+    return FileResponse(STATIC / "signin.html", headers={"Cache-Control": "no-store"})
+
+
+def _back_to_signin(problem: str) -> RedirectResponse:
+    return RedirectResponse(f"/console/signin?problem={problem}", status_code=303)
+
+
+@pages.post("/console/signin")
+async def sign_in(request: Request) -> Response:
+    """Check a name and password from the form; on success set the sign-in cookie."""
+    body = await request.body()
+    if len(body) > MAX_FORM:
+        return _back_to_signin("form")
+    form = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=4)
+    name = (form.get("name") or [""])[0].strip()[:120]
+    password = (form.get("password") or [""])[0][:1000]
+    if not name or not password:
+        return _back_to_signin("empty")
+    throttle = _throttle(request)
+    address = request.client.host if request.client else "unknown"
+    try:
+        attempt = await run_in_threadpool(throttle.attempt, name, address)
+    except LockedError:
+        return _back_to_signin("locked")
+    person = await run_in_threadpool(users(request).verify, name, password)
+    if person is None:
+        await run_in_threadpool(throttle.failed, attempt)
+        return _back_to_signin("wrong")
+    await run_in_threadpool(throttle.succeeded, attempt)
+    found = sessions(request)
+    token = await run_in_threadpool(found.issue, person)
+    done = RedirectResponse("/console", status_code=303)
+    done.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(found.lifetime_s),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    log.info("console: %s signed in (%s)", person.name, person.role)
+    return done
+
+
+@pages.post("/console/signout")
+async def sign_out(request: Request) -> Response:
+    """End the sign-in the cookie stands for, in the database, and forget the cookie.
+
+    The sign-in ends for good: a copy of the cookie kept elsewhere no longer works.
+    """
+    token = request.cookies.get(COOKIE)
+    if token:
+        ended = await run_in_threadpool(sessions(request).end, token)
+        if ended:
+            log.info("console: a sign-in ended (signed out)")
+    done = RedirectResponse("/console/signin", status_code=303)
+    done.delete_cookie(
+        COOKIE,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return done
