@@ -76,10 +76,26 @@ LENGTH_GROUP: Final = 8
 _INDEXES: dict[tuple[str, str], _Injections] = {}
 _LOCK = threading.Lock()
 
+SPLITTING: Final = 2
+"""How ``split_text`` cuts a text into parts; a model trained on another cutting is refused.
+
+1: every line was a sentence of its own. 2: a line that continues a wrapped
+paragraph joins the line before it (see ``_blocks``).
+"""
+
+WRAPPED_LINE: Final = 50
+"""Characters from which a line counts as wrapped: the line after it continues it.
+
+Hard-wrapped prose fills its lines (60 to 100 characters); lines written
+one per item, without a list marker, are most often shorter.
+"""
+
 # sentence ends, then the joints inside a sentence
-_SENTENCES = re.compile(r"(?<=[.!?;…])\s+|\s*\n+\s*|…")
+_SENTENCES = re.compile(r"(?<=[.!?;…])\s+|…")
 _JOINS = r"(?:and|but|or|so|then|while|because)"
 _CLAUSES = re.compile(rf"\s*[,:;()\[\]]\s*(?:{_JOINS}\b\s*)?|\s+-{{1,2}}\s+|\s+{_JOINS}\s+", re.I)
+# a line that starts a block of its own: a list item, a heading, a quote, a table row, a fence
+_BLOCK_START = re.compile(r"^\s*(?:[-*+•]\s|\d+[.)]\s|#|>|\||```)")
 
 
 def intents_text(path: Path | None) -> str:
@@ -95,24 +111,48 @@ def parse_intents(text: str) -> IntentSet:
     return IntentSet.model_validate(yaml.safe_load(text))
 
 
+def _blocks(text: str) -> list[str]:
+    """Return the paragraphs, list items and lone lines of ``text``, wrapped lines joined.
+
+    A line break inside a wrapped paragraph is not a sentence end: scored
+    alone, the halves of a sentence cut at a wrap ("Build a script, run as
+    ..., that", "them") read as anything. A line joins the one before it
+    when that one is a wrapped line of prose (``WRAPPED_LINE`` characters or
+    more, not a heading or a fence) and it does not start a block itself.
+    """
+    blocks: list[str] = []
+    previous = ""
+    for line in text.split("\n"):
+        stripped = line.strip()
+        wrapped = len(previous) >= WRAPPED_LINE and not previous.startswith(("#", "```"))
+        if stripped and wrapped and not _BLOCK_START.match(line):
+            blocks[-1] = f"{blocks[-1]} {stripped}"
+        elif stripped:
+            blocks.append(stripped)
+        previous = stripped
+    return blocks
+
+
 def split_text(text: str, *, min_words: int) -> list[str]:
     """Return the parts of ``text`` to score: the whole, each sentence, each clause.
 
     Each part appears once, in reading order; clauses shorter than
-    ``min_words`` are only scored inside their sentence.
+    ``min_words`` are only scored inside their sentence. Sentences end at
+    sentence punctuation and at the end of a block (``_blocks``).
     """
     whole = " ".join(text.split())
     parts = [whole] if whole else []
-    for sentence in _SENTENCES.split(text):
-        sentence = " ".join(sentence.split()).strip(" .!?;:,")
-        if not sentence:
-            continue
-        if sentence not in parts:
-            parts.append(sentence)
-        for clause in _CLAUSES.split(sentence):
-            clause = clause.strip(" .!?;:,'\"")
-            if len(clause.split()) >= min_words and clause not in parts:
-                parts.append(clause)
+    for block in _blocks(text):
+        for sentence in _SENTENCES.split(block):
+            sentence = " ".join(sentence.split()).strip(" .!?;:,")
+            if not sentence:
+                continue
+            if sentence not in parts:
+                parts.append(sentence)
+            for clause in _CLAUSES.split(sentence):
+                clause = clause.strip(" .!?;:,'\"")
+                if len(clause.split()) >= min_words and clause not in parts:
+                    parts.append(clause)
     return parts
 
 
@@ -194,8 +234,9 @@ def measure(text: str, embedder: Embedder, rules: ScreeningRules) -> Screen:
     injection line, for the record only: the policy then fails closed anyway.
 
     Raises:
-        ScreeningUnavailableError: the model was trained on another embedder or
-            calibrated with another ``min_part_words`` than the policy's.
+        ScreeningUnavailableError: the model was trained on another embedder,
+            calibrated with another ``min_part_words`` than the policy's, or on parts
+            cut another way (``SPLITTING``).
 
     """
     model = load_model(rules.model_file)
@@ -207,6 +248,11 @@ def measure(text: str, embedder: Embedder, rules: ScreeningRules) -> Screen:
         raise ScreeningUnavailableError(
             f"the screening model was calibrated with min_part_words {model.min_part_words}, "
             f"the policy says {rules.min_part_words}"
+        )
+    if model.splitting != SPLITTING:
+        raise ScreeningUnavailableError(
+            f"the screening model was trained on parts cut by version {model.splitting}, "
+            f"this screen cuts by version {SPLITTING}"
         )
     injections = _injections(embedder, intents_text(rules.intents_file))
     calibration = rules.calibrated.get(embedder.name) or Calibration(injection=0.5)

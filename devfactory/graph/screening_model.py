@@ -72,6 +72,8 @@ class ScreeningModel:
         intent_weights: the intent regression's weights, one row per intent.
         intent_bias: its bias per intent.
         min_part_words: the shortest clause scored alone when it was calibrated.
+        splitting: the version of the text cutting its parts came from
+            (``graph/screening.py``'s ``SPLITTING``; 1 in files that predate it).
         cross_validation: out-of-fold figures on the training data at ``threshold``.
 
     """
@@ -88,6 +90,7 @@ class ScreeningModel:
     intent_weights: np.ndarray
     intent_bias: np.ndarray
     min_part_words: int
+    splitting: int = 1
     cross_validation: dict[str, Any] = field(default_factory=dict)
 
     def decision(self, vectors: np.ndarray) -> np.ndarray:
@@ -130,6 +133,7 @@ class ScreeningModel:
             "platt": list(self.platt),
             "threshold": self.threshold,
             "min_part_words": self.min_part_words,
+            "splitting": self.splitting,
             "cross_validation": self.cross_validation,
         }
 
@@ -164,6 +168,7 @@ class ScreeningModel:
             platt=(float(header["platt"][0]), float(header["platt"][1])),
             threshold=float(header["threshold"]),
             min_part_words=int(header["min_part_words"]),
+            splitting=int(header.get("splitting", 1)),
             cross_validation=header["cross_validation"],
             **arrays,
         )

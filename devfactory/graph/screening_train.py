@@ -57,7 +57,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 
-from devfactory.graph.screening import IntentSet, embedded_embedder, parse_intents, split_text
+from devfactory.graph.screening import (
+    SPLITTING,
+    IntentSet,
+    embedded_embedder,
+    parse_intents,
+    split_text,
+)
 from devfactory.graph.screening_model import IntentLabel, ScreeningModel, model_path
 from devfactory.models.embeddings import Embedder
 
@@ -73,13 +79,17 @@ PENALTY: Final = 10.0
 PART_WEIGHT: Final = 0.5
 """Weight of each part of an ordinary example, its whole counting 1."""
 
-FALSE_POSITIVE_RATE: Final = 0.09
+FALSE_POSITIVE_RATE: Final = 0.11
 """Share of the ordinary training examples allowed over the line out of fold.
 
-Chosen on the development sets (the older tests/data/governance_*.yaml and,
-once measured, the first held-out sets; never on the current held-out sets):
-the training set's ordinary side is deliberately close to the risky one, so
-this is far above what ordinary tickets see.
+The training set's ordinary side is deliberately close to the risky one, so
+this is far above what ordinary tickets see; what it costs on them was
+measured on the development sets (the older tests/data/governance_*.yaml and
+the first two held-out sets, never the current one): 0.11 is the highest
+rate at which those sets' ordinary texts stayed under 2 % HIGH, the whole
+screen measured (10 of 587, 4 of them by design), and every requirement we
+ship stayed LOW or MEDIUM; 0.115 let 13 over. The rate depends on how many
+easy examples the ordinary side holds: choose it again after adding many.
 """
 
 MIN_PART_WORDS: Final = 12
@@ -139,14 +149,17 @@ def training_set(
     return TrainingSet(labels, risky, plain)
 
 
-def data_digest(data: TrainingSet, embedder: str) -> str:
+def data_digest(
+    data: TrainingSet, embedder: str, false_positive_rate: float = FALSE_POSITIVE_RATE
+) -> str:
     """Return the SHA-256 of the examples, their labels, the parameters and the embedder."""
     record = {
         "embedder": embedder,
         "intents": [[i.id, i.factor, i.level.value] for i in data.intents],
         "risky": [[data.intents[n].id, text] for text, n in data.risky],
         "ordinary": list(data.ordinary),
-        "parameters": [FOLDS, SEED, PENALTY, PART_WEIGHT, FALSE_POSITIVE_RATE, MIN_PART_WORDS],
+        "parameters": [FOLDS, SEED, PENALTY, PART_WEIGHT, false_positive_rate, MIN_PART_WORDS],
+        "splitting": SPLITTING,
         "intent_penalty": INTENT_PENALTY,
     }
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
@@ -189,17 +202,27 @@ def _svm(gamma: float) -> SVC:
     return SVC(C=PENALTY, kernel="rbf", gamma=gamma, class_weight="balanced")
 
 
-def _line(decisions: np.ndarray, labels: np.ndarray) -> float:
+def _line(decisions: np.ndarray, labels: np.ndarray, false_positive_rate: float) -> float:
     """Return the decision between the ordinary examples allowed over it and the rest."""
     ordinary = np.sort(decisions[labels == 0])[::-1]
-    allowed = int(np.floor(FALSE_POSITIVE_RATE * len(ordinary)))
+    allowed = int(np.floor(false_positive_rate * len(ordinary)))
     if not allowed:
         return float(np.nextafter(ordinary[0], np.inf))
     return float((ordinary[allowed] + ordinary[allowed - 1]) / 2)
 
 
-def train(embedder: Embedder, data: TrainingSet | None = None) -> ScreeningModel:
-    """Fit, cross-validate and calibrate the screen on ``data`` (the packaged examples)."""
+def train(
+    embedder: Embedder,
+    data: TrainingSet | None = None,
+    *,
+    false_positive_rate: float = FALSE_POSITIVE_RATE,
+) -> ScreeningModel:
+    """Fit, cross-validate and calibrate the screen on ``data`` (the packaged examples).
+
+    ``false_positive_rate`` is for data other than the packaged examples (a few
+    dozen in a test): the shipped model is always fitted at ``FALSE_POSITIVE_RATE``,
+    which its data digest records.
+    """
     data = data or training_set()
     examples = [t for t, _ in data.risky] + list(data.ordinary)
     labels = np.r_[np.ones(len(data.risky), dtype=int), np.zeros(len(data.ordinary), dtype=int)]
@@ -217,7 +240,7 @@ def train(embedder: Embedder, data: TrainingSet | None = None) -> ScreeningModel
         for i in held:
             out_of_fold[i] = fold.decision_function(vectors.of(parts[i])).max()
 
-    line = _line(out_of_fold, labels)
+    line = _line(out_of_fold, labels, false_positive_rate)
     platt = LogisticRegression(C=1e6, max_iter=1000).fit(out_of_fold[:, None], labels)
     a, b = -float(platt.coef_[0, 0]), -float(platt.intercept_[0])
     threshold = float(1.0 / (1.0 + np.exp(a * line + b)))
@@ -231,7 +254,7 @@ def train(embedder: Embedder, data: TrainingSet | None = None) -> ScreeningModel
     flagged = out_of_fold[labels == 0] >= line
     model = ScreeningModel(
         embedder=embedder.name,
-        data_sha256=data_digest(data, embedder.name),
+        data_sha256=data_digest(data, embedder.name, false_positive_rate),
         intents=data.intents,
         support_vectors=svm.support_vectors_.astype(np.float32),
         dual_coef=svm.dual_coef_[0].astype(np.float64),
@@ -242,6 +265,7 @@ def train(embedder: Embedder, data: TrainingSet | None = None) -> ScreeningModel
         intent_weights=namer.coef_.astype(np.float64),
         intent_bias=namer.intercept_.astype(np.float64),
         min_part_words=MIN_PART_WORDS,
+        splitting=SPLITTING,
         cross_validation={
             "folds": FOLDS,
             "risky": len(data.risky),

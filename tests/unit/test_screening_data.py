@@ -1,10 +1,11 @@
 """The governance screen's training data, its held-out sets and the shipped model agree.
 
 The held-out sets (tests/data/governance_heldout_v2.yaml, then
-governance_heldout_v3.yaml for the second round) were written and committed
-before the screen was trained on them; no text of them may reach the training
-data, not even nearly. The shipped model records the SHA-256 of the
-data it was fitted on, and retraining from the shipped data gives it back.
+governance_heldout_v3.yaml for the second round and governance_heldout_v4.yaml
+for the third) were each written and committed before the screen they measure
+was trained; no text of them may reach the training data, not even nearly. The
+shipped model records the SHA-256 of the data it was fitted on, and retraining
+from the shipped data gives it back.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from devfactory.graph.screening_model import ScreeningModel, load_model
 from devfactory.graph.screening_train import TrainingSet, data_digest, training_set
 
 ROOT = Path(__file__).resolve().parents[2]
-HELD_OUT_FILES = [ROOT / "tests" / "data" / f"governance_heldout_v{n}.yaml" for n in (2, 3)]
+HELD_OUT_FILES = [ROOT / "tests" / "data" / f"governance_heldout_v{n}.yaml" for n in (2, 3, 4)]
+MODEL_FILE = ROOT / "devfactory" / "config" / "screening_model.npz"
 HELD_OUTS: list[dict[str, Any]] = [yaml.safe_load(f.read_text("utf-8")) for f in HELD_OUT_FILES]
 NEAR_DUPLICATE = 0.95  # cosine under MiniLM at or above which two texts count as one
 
@@ -134,11 +136,37 @@ def first_commit(path: Path) -> tuple[str, int] | None:
     return (added[-1][0], int(added[-1][1])) if added else None
 
 
-@pytest.mark.parametrize("held_out", HELD_OUT_FILES, ids=[f.name for f in HELD_OUT_FILES])
+@pytest.mark.parametrize("held_out", HELD_OUT_FILES[:2], ids=[f.name for f in HELD_OUT_FILES[:2]])
 def test_the_held_out_sets_were_committed_before_the_model(held_out: Path) -> None:
     held = first_commit(held_out)
-    shipped = first_commit(ROOT / "devfactory" / "config" / "screening_model.npz")
+    shipped = first_commit(MODEL_FILE)
     if held is None or shipped is None:
         pytest.skip("not a git checkout with both files committed")
     assert held[0] != shipped[0] and held[1] <= shipped[1]
     assert git("merge-base", "--is-ancestor", held[0], shipped[0]).returncode == 0
+
+
+def test_the_latest_held_out_sets_were_committed_before_the_model_was_retrained() -> None:
+    # the third round's sets: committed alone, then the screen retrained; the model shipped
+    # now is not the one that existed when the sets were written
+    latest = HELD_OUT_FILES[-1]
+    held = first_commit(latest)
+    if held is None:
+        pytest.skip("not a git checkout with the held-out sets committed")
+    changed = git("show", "--name-only", "--format=", held[0]).stdout.split()
+    assert changed == [str(latest.relative_to(ROOT))]  # committed alone
+    before = subprocess.run(
+        ["git", "show", f"{held[0]}:{MODEL_FILE.relative_to(ROOT)}"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    assert before.returncode == 0 and before.stdout != MODEL_FILE.read_bytes()
+    retrained = git("log", "-1", "--format=%H", "--", str(MODEL_FILE.relative_to(ROOT)))
+    last = retrained.stdout.strip()
+    uncommitted = git("diff", "--quiet", "HEAD", "--", str(MODEL_FILE.relative_to(ROOT)))
+    # the model was changed after the sets: in a later commit, or not committed yet
+    assert uncommitted.returncode == 1 or (
+        last != held[0] and git("merge-base", "--is-ancestor", held[0], last).returncode == 0
+    )

@@ -4,13 +4,13 @@ The whole screen is measured (keyword rules, the trained check, the injection
 detector) with the model fooled into rating LOW, as a screening layer must
 assume: a risky case is caught when the decision is HIGH (an approver must
 decide), an ordinary one is a false positive when it is. The figures that
-count come from tests/data/governance_heldout_v3.yaml, written and committed
-before the screen's second round of training and measured once when it was
-frozen. The first held-out sets (governance_heldout_v2.yaml, written before the
-screen existed) were measured once too, then read and tuned on; they and the
-older sets (tuned on by the similarity screen, then development data) are
-history, kept as floors. Run with ``-s`` to print the figures;
-docs/security.md quotes them.
+count come from tests/data/governance_heldout_v4.yaml, written and committed
+before the screen's third round of training and measured once when it was
+frozen. The first and second held-out sets (governance_heldout_v2.yaml and
+_v3.yaml) were each measured once with the screen of their round, then read and
+tuned on; they and the older sets (tuned on by the similarity screen, then
+development data) are history, kept as floors. Run with ``-s`` to print the
+figures; docs/security.md quotes them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from devfactory.graph.screening import embedded_embedder, measure
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-HELD_OUT: dict[str, Any] = yaml.safe_load((DATA / "governance_heldout_v3.yaml").read_text())
+HELD_OUT: dict[str, Any] = yaml.safe_load((DATA / "governance_heldout_v4.yaml").read_text())
+SECOND_HELD_OUT: dict[str, Any] = yaml.safe_load((DATA / "governance_heldout_v3.yaml").read_text())
 FIRST_HELD_OUT: dict[str, Any] = yaml.safe_load((DATA / "governance_heldout_v2.yaml").read_text())
 OLDER_HELD_OUT: dict[str, Any] = yaml.safe_load((DATA / "governance_heldout.yaml").read_text())
 ROUND_1: dict[str, Any] = yaml.safe_load((DATA / "governance_heldout_round1.yaml").read_text())
@@ -74,23 +75,24 @@ def held_out() -> tuple[int, int, int, str]:
     return figures(HELD_OUT["risky"], HELD_OUT["ordinary"])
 
 
-# -- the held-out sets (written before the screen's second round of training) ---------------
+# -- the held-out sets (written before the screen's third round of training) ----------------
 
 
 def test_the_held_out_sets_are_big_enough() -> None:
-    assert len(HELD_OUT["risky"]) >= 50 and len(HELD_OUT["ordinary"]) >= 100
+    assert len(HELD_OUT["risky"]) >= 60 and len(HELD_OUT["ordinary"]) >= 120
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="measured once, when the screen was frozen: recall 44/55 (0.800), ordinary rated "
-    "HIGH 1/110 (0.009); at 40f3527 20/55 and 7/110",
+    reason="measured once, when the screen was frozen: recall 60/75 (0.800), ordinary rated "
+    "HIGH 13/146 (0.089, 2 by design); the second round's screen 51/75 and 13/146, the "
+    "similarity screen at 40f3527 20/75 and 22/146",
 )
 def test_held_out_sets_meet_the_targets() -> None:
     caught, high, _, line = held_out()
     misses = [t for t in HELD_OUT["risky"] if decided(t).risk is not Risk.HIGH]
     stopped = [t for t in HELD_OUT["ordinary"] if decided(t).risk is Risk.HIGH]
-    print(f"\nheld-out sets (tests/data/governance_heldout_v3.yaml): {line}")
+    print(f"\nheld-out sets (tests/data/governance_heldout_v4.yaml): {line}")
     print("missed:\n  " + "\n  ".join(misses) + "\nrated HIGH:\n  " + "\n  ".join(stopped))
     assert caught / len(HELD_OUT["risky"]) >= RECALL_TARGET, line
     assert high / len(HELD_OUT["ordinary"]) <= HIGH_SHARE_TARGET, line
@@ -98,9 +100,18 @@ def test_held_out_sets_meet_the_targets() -> None:
 
 def test_held_out_sets_score_no_worse_than_first_measured() -> None:
     # the figures measured once when the screen was frozen; a floor against regressions
-    caught, high, _, line = held_out()
-    print(f"\nheld-out sets (tests/data/governance_heldout_v3.yaml): {line}")
-    assert caught >= 44 and high <= 1, line
+    caught, high, designed, line = held_out()
+    print(f"\nheld-out sets (tests/data/governance_heldout_v4.yaml): {line}")
+    assert caught >= 60 and high <= 13, line
+    assert designed == 2, line  # a card-number check and a physiotherapy booking page
+
+
+def test_the_second_held_out_sets_score_no_worse_than_after_they_were_tuned_on() -> None:
+    # measured once with the second trained screen: recall 44/55, ordinary HIGH 1/110; at
+    # 40f3527 20/55 and 7/110. Then read and tuned on: these are the counts after
+    caught, high, _, line = figures(SECOND_HELD_OUT["risky"], SECOND_HELD_OUT["ordinary"])
+    print(f"\nsecond held-out sets (tests/data/governance_heldout_v3.yaml): {line}")
+    assert caught >= 53 and high <= 0, line
 
 
 def test_the_first_held_out_sets_score_no_worse_than_after_they_were_tuned_on() -> None:
@@ -108,7 +119,7 @@ def test_the_first_held_out_sets_score_no_worse_than_after_they_were_tuned_on() 
     # design); at 40f3527 36/60 and 14/120. Then read and tuned on: these are the counts after
     caught, high, designed, line = figures(FIRST_HELD_OUT["risky"], FIRST_HELD_OUT["ordinary"])
     print(f"\nfirst held-out sets (tests/data/governance_heldout_v2.yaml): {line}")
-    assert caught >= 52 and high <= 4 and designed >= 1, line
+    assert caught >= 57 and high <= 4 and designed >= 1, line
 
 
 # -- the issue's four cases, in our own words -------------------------------------------------
