@@ -249,8 +249,8 @@ def _cli_examples(facts: Facts) -> list[Example]:
 def _sample_value(option: Option) -> str | None:
     """Return a value the requirement allows for a required option, or None when it shows none.
 
-    The first of the values it lists (`--by` is `region`, `product` or `month`:
-    ``region``), for a count ``1``, else the first literal its sentences give after
+    The first of the values it lists (`--unit` is `cm`, `in` or `pt`: ``cm``),
+    for a count ``1``, else the first literal its sentences give after
     naming it.
     """
     if option.choices:
