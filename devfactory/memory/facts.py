@@ -7,11 +7,13 @@ exact repeats by hash, and stores the rest with its own history. Ours are the
 parts around it:
 
 * **The model.** Extraction runs on the ``factory/cheap`` alias through
-  ``FactExtractor``, an LLM provider registered with mem0. mem0's own
-  extraction prompt is about 8,000 tokens and written for user/assistant chats,
-  so it would not fit the embedded model's context. The extractor keeps the
-  two sections of mem0's prompt that carry data (existing memories and the new
-  message) and hands them to the caller's ``ask``. That call uses a short
+  ``ExtractionChat``, a LangChain chat model handed to mem0's own ``langchain``
+  LLM provider (as the embedder is handed to its ``langchain`` embedder).
+  mem0's own extraction prompt is about 8,000 tokens and written for
+  user/assistant chats, so it would not fit the embedded model's context. The
+  chat model keeps the two sections of mem0's request that carry data
+  (existing memories and the new message) and hands them to the caller's
+  ``ask``. That call uses a short
   team-fact prompt and a grammar-bounded schema, and is repaired and retried
   like every other structured answer. It also says what the call spent, so
   the stage can meter it.
@@ -22,6 +24,13 @@ parts around it:
 * **Files and telemetry.** ``MEM0_DIR`` and the history database live under
   the project's data directory, and telemetry is off. Both are set before
   mem0 is first imported, because mem0 reads them at import time.
+
+This module is the one adapter to mem0: nothing else in devfactory imports
+mem0 or knows its request, its tables or its scopes. The request's layout is
+mem0's private prompt builder, so ``REQUEST_SECTIONS`` pins the sections the
+installed version writes; ``check_request_layout`` rebuilds a request with
+that builder when fact memory opens and refuses to open on another layout, so
+an upgrade that moves them fails loudly instead of storing nothing.
 """
 
 from __future__ import annotations
@@ -30,13 +39,17 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final
 
-from psycopg import sql
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field
 
@@ -103,6 +116,17 @@ class _Call:
 _CALL: ContextVar[_Call | None] = ContextVar("devfactory_fact_call", default=None)
 _SECTION = re.compile(r"^## (?P<name>[^\n]+)\n(?P<body>.*?)(?=\n\n## |\n\n# |\Z)", re.M | re.S)
 
+REQUEST_SECTIONS: Final = (
+    "Summary",
+    "Last k Messages",
+    "Recently Extracted Memories",
+    "Existing Memories",
+    "New Messages",
+    "Observation Date",
+    "Current Date",
+)
+"""The sections of mem0 2.2's extraction request, in its order; two carry our data."""
+
 
 _LABEL = re.compile(r"^\s*(?:[-*•]\s*|\d+[.)]\s*|(?:verified|decided|fact)\s*:\s*)+", re.I)
 
@@ -114,6 +138,54 @@ def _clean(text: str) -> str:
 
 def _sections(prompt: str) -> dict[str, str]:
     return {m["name"].strip(): m["body"].strip() for m in _SECTION.finditer(prompt)}
+
+
+def read_request(request: str) -> tuple[str, str]:
+    """Return the existing memories (a JSON list) and the new message of mem0's request.
+
+    Raises:
+        RuntimeError: the request has no new message, so mem0 wrote another layout.
+
+    """
+    parts = _sections(request)
+    if "New Messages" not in parts:
+        raise RuntimeError("mem0's extraction prompt has no 'New Messages' section")
+    return parts.get("Existing Memories", "[]"), parts["New Messages"]
+
+
+def check_request_layout() -> None:
+    """Refuse to open on a mem0 whose extraction request is not the layout read here.
+
+    Builds a request with the installed mem0's own prompt builder and reads it
+    back. Call it after ``_prepare_environment`` (it imports mem0).
+
+    Raises:
+        RuntimeError: the sections differ from ``REQUEST_SECTIONS`` or do not
+            give back the memories and message put in.
+
+    """
+    from importlib.metadata import version
+
+    from mem0.configs.prompts import generate_additive_extraction_prompt
+
+    existing = [{"id": "0", "text": "Existing fact"}]
+    message = "assistant: New fact\n- detail"
+    request = generate_additive_extraction_prompt(
+        existing_memories=existing,
+        new_messages=message,
+        last_k_messages=[{"role": "user", "content": "older message"}],
+    )
+    written = tuple(_sections(request))
+    problem = ""
+    if written != REQUEST_SECTIONS:
+        problem = f"its sections are {list(written)}, not {list(REQUEST_SECTIONS)}"
+    elif read_request(request) != (json.dumps(existing), message):
+        problem = "the existing memories and new message do not read back as written"
+    if problem:
+        raise RuntimeError(
+            f"mem0 {version('mem0ai')} writes another extraction request: {problem}; "
+            "update devfactory/memory/facts.py"
+        )
 
 
 def _prepare_environment(data_dir: Path) -> Path:
@@ -128,47 +200,52 @@ def _prepare_environment(data_dir: Path) -> Path:
     return home
 
 
-def _extractor_class() -> type:
-    from mem0.llms.base import LLMBase
+def _extract(request: str) -> str:
+    """Answer mem0's extraction ``request`` through the current call's ``Ask``."""
+    call = _CALL.get()
+    if call is None:
+        raise RuntimeError("fact extraction runs only inside TeamFacts.extract")
+    existing, new = read_request(request)
+    answer = call.ask(existing, new)
+    outcome = call.outcome
+    outcome.usage = outcome.usage.add(answer.usage)
+    outcome.model = answer.model or outcome.model
+    if answer.value is None:
+        outcome.problem = answer.problem or "no valid extraction"
+        raise RuntimeError(outcome.problem)
+    facts = [_clean(f.text) for f in answer.value.memory][: call.max_facts]
+    return json.dumps(
+        {
+            "memory": [
+                {"id": str(i), "text": text, "attributed_to": "assistant"}
+                for i, text in enumerate(facts)
+                if text
+            ]
+        }
+    )
 
-    class FactExtractor(LLMBase):
-        """mem0's LLM: answers its extraction request through the current ``Ask``."""
 
-        def generate_response(
-            self,
-            messages: list[dict[str, str]],
-            response_format: Any = None,
-            tools: Any = None,
-            tool_choice: str = "auto",
-            **kwargs: Any,
-        ) -> str:
-            call = _CALL.get()
-            if call is None:
-                raise RuntimeError("fact extraction runs only inside TeamFacts.extract")
-            user = next((m["content"] for m in messages if m.get("role") == "user"), "")
-            parts = _sections(user)
-            if "New Messages" not in parts:
-                raise RuntimeError("mem0's extraction prompt has no 'New Messages' section")
-            existing = parts.get("Existing Memories", "[]")
-            answer = call.ask(existing, parts["New Messages"])
-            outcome = call.outcome
-            outcome.usage = outcome.usage.add(answer.usage)
-            outcome.model = answer.model or outcome.model
-            if answer.value is None:
-                outcome.problem = answer.problem or "no valid extraction"
-                raise RuntimeError(outcome.problem)
-            facts = [_clean(f.text) for f in answer.value.memory][: call.max_facts]
-            return json.dumps(
-                {
-                    "memory": [
-                        {"id": str(i), "text": text, "attributed_to": "assistant"}
-                        for i, text in enumerate(facts)
-                        if text
-                    ]
-                }
-            )
+class ExtractionChat(BaseChatModel):
+    """mem0's chat model: answers its extraction request through the current ``Ask``.
 
-    return FactExtractor
+    mem0 takes any LangChain chat model through its ``langchain`` provider, so
+    the model needs no registration with mem0 and its config no bypass.
+    """
+
+    @property
+    def _llm_type(self) -> str:
+        return PROVIDER
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        request = next((m.text for m in messages if m.type == "human"), "")
+        answer = AIMessage(content=_extract(request))
+        return ChatResult(generations=[ChatGeneration(message=answer)])
 
 
 def _embeddings(embedder: Embedder) -> Any:
@@ -206,14 +283,13 @@ class TeamFacts:
 
     def __init__(self, dsn: str, embedder: Embedder, data_dir: Path, *, max_facts: int = 6) -> None:
         home = _prepare_environment(data_dir)
+        check_request_layout()
         from mem0 import Memory
         from mem0.configs.base import MemoryConfig
         from mem0.embeddings.configs import EmbedderConfig
         from mem0.llms.configs import LlmConfig
-        from mem0.utils.factory import LlmFactory
         from mem0.vector_stores.configs import VectorStoreConfig
 
-        LlmFactory.register_provider(PROVIDER, f"{__name__}._FactExtractor")
         self.embedder = embedder
         self.max_facts = max_facts
         self.collection = collection_name(embedder)
@@ -230,8 +306,7 @@ class TeamFacts:
                 },
             ),
             embedder=EmbedderConfig(provider="langchain", config={"model": _embeddings(embedder)}),
-            # mem0 validates providers against its own list; ours is registered above.
-            llm=LlmConfig.model_construct(provider=PROVIDER, config={}),
+            llm=LlmConfig(provider="langchain", config={"model": ExtractionChat()}),
             history_db_path=str(home / "history.db"),
         )
         self.mem0 = Memory(config)
@@ -308,23 +383,7 @@ class TeamFacts:
         return [r["memory"] for r in reversed(items)]
 
     def counts(self) -> dict[str, int]:
-        """Return how many facts each team holds."""
-        query = sql.SQL(
-            "SELECT payload->>'agent_id', count(*) FROM {} GROUP BY 1 ORDER BY 1"
-        ).format(sql.Identifier(self.collection))
-        with self.pool.connection() as conn:
-            exists = conn.execute("SELECT to_regclass(%s)", (self.collection,)).fetchone()
-            if exists is None or exists[0] is None:
-                return {}
-            rows = conn.execute(query).fetchall()
-        return {str(team): int(n) for team, n in cast(Sequence[tuple[Any, Any]], rows)}
-
-
-def __getattr__(name: str) -> Any:
-    # mem0 loads its LLM provider by dotted path; build the class on first use so
-    # that importing this module does not import mem0.
-    if name == "_FactExtractor":
-        cls = _extractor_class()
-        globals()[name] = cls
-        return cls
-    raise AttributeError(name)
+        """Return how many facts each team holds (read through mem0's store, no SQL)."""
+        [rows] = self.mem0.vector_store.list(filters=None, top_k=None)
+        held = Counter(str((row.payload or {}).get("agent_id")) for row in rows)
+        return dict(sorted(held.items()))

@@ -32,7 +32,7 @@ _CALL = r"`(?P<call>[A-Za-z_][A-Za-z0-9_]*\([^`]*\))`"
 _VALUE = r"`(?P<value>[^`]+)`"
 _IS = re.compile(_CALL + r"\s+(?:is|returns|gives|evaluates to|==|->|→)\s+" + _VALUE, re.IGNORECASE)
 _RAISES = re.compile(_CALL + r"\s+raises\s+`(?P<error>[A-Za-z_][A-Za-z0-9_]*)`", re.IGNORECASE)
-# "(4 is `IV`, 1994 is `MCMXCIV`)" in a one-argument function's own statement
+# "<argument> is `<value>`" in a one-argument function's own statement: "(3 is `9`, -2 is `4`)"
 _BARE_IS = re.compile(r"(?<![\w`.])(?P<arg>-?\d+|`[^`]+`)\s+is\s+" + _VALUE)
 _FILE_WORDS = ("FILE", "INPUT", "PATH", "CSV", "LOG", "SOURCE")
 _UNREADABLE = re.compile(r"cannot be read|can't be read|does not exist|unreadable|missing", re.I)
@@ -105,7 +105,7 @@ def _function_examples(facts: Facts) -> list[Example]:
             name = call.split("(", 1)[0]
             body = f"    with pytest.raises({match['error']}):\n        {call}\n"
             found.append(Example(name, sentence, body, name))
-    for function in one_arg.values():  # "(4 is `IV`, 1994 is `MCMXCIV`)" in its own statement
+    for function in one_arg.values():  # "(3 is `9`, -2 is `4`)" in its own statement
         param = _annotation(_split_params(function.params)[0])
         for sentence in _own_sentences(facts, function):
             for match in _BARE_IS.finditer(sentence):
@@ -249,8 +249,8 @@ def _cli_examples(facts: Facts) -> list[Example]:
 def _sample_value(option: Option) -> str | None:
     """Return a value the requirement allows for a required option, or None when it shows none.
 
-    The first of the values it lists (`--by` is `region`, `product` or `month`:
-    ``region``), for a count ``1``, else the first literal its sentences give after
+    The first of the values it lists (`--unit` is `cm`, `in` or `pt`: ``cm``),
+    for a count ``1``, else the first literal its sentences give after
     naming it.
     """
     if option.choices:

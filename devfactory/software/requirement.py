@@ -2,7 +2,7 @@
 
 Tools before models: whatever a requirement writes precisely (a module named in
 backticks, a signature ``f(x: int) -> str``, a usage line ``python -m tool FILE
-[--json]``, ``POST /items`` with its status codes, "exit 2 on usage errors") is
+[--json]``, ``POST /items`` with its status codes, "exit status 2: bad usage") is
 read here, by a parser, into ``Facts``. The build plan, the skeletons and the
 example tests are made from the facts; a model is asked only for what they leave
 open. Each fact keeps the sentences it came from, so a skeleton's docstring and
@@ -65,7 +65,7 @@ class Function:
     """A public function the requirement names with its signature."""
 
     name: str
-    params: str  # as written: "text: str, max_length: int = 80"
+    params: str  # as written: "text: str, width: int = 80"
     returns: str  # "" when the requirement gives no return type
     sentences: tuple[str, ...]  # the requirement's text about it
 

@@ -221,6 +221,9 @@ def handler_name(route: Route) -> str:
 
 
 _QUERY = re.compile(r"\?([A-Za-z_][A-Za-z0-9_]*)=([^`&\s]*)")
+# A placeholder that stands for a whole number by convention (``?limit=N``,
+# ``?page=K``, ``?size=COUNT``); another capital (``?tag=T``) stands for text.
+_NUMBER_PLACEHOLDER = re.compile(r"[NKM]|NUM|NUMBER|COUNT|INT|INTEGER")
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
@@ -231,8 +234,8 @@ def _query_params(route: Route) -> list[str]:
         for name, value in _QUERY.findall(sentence):
             if value.lower() in ("true", "false"):
                 kind = "bool"
-            elif value.lstrip("-").isdigit() or (value.isupper() and len(value) <= 2):
-                kind = "int"  # `?below=N`, `?limit=10`
+            elif value.lstrip("-").isdigit() or _NUMBER_PLACEHOLDER.fullmatch(value):
+                kind = "int"  # `?limit=10`, `?limit=N`
             else:
                 kind = "str"
             found.setdefault(name, kind)

@@ -129,6 +129,8 @@ def _wiring(found: Stream) -> list[str]:
     empty = "path is None or path == '-'" if found.stdin else "path is None"
     reading = [
         "def read_input(path: str | None) -> str:",
+        # A byte-order mark is how some editors and spreadsheets mark a file as UTF-8,
+        # never part of its text: any filter drops it, whatever the requirement says.
         '    """Return the UTF-8 text of ``path`` (without a byte-order mark)'
         + (', or of stdin."""' if found.stdin else '."""'),
         f"    if {empty}:",

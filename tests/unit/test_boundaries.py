@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -118,55 +121,135 @@ def test_a_long_module_says_why_it_is_one_concept() -> None:
     )
 
 
-# Names of the evaluation's cases that are ordinary words or common identifiers: product
-# code may use them for its own reasons. A module among them counts only where it is
-# written as code (`polls`, `-m polls`, `polls.py`, `polls/`, `polls:app`, import polls).
-GENERIC_CASE_NAMES = frozenset(
-    """app line load parse export merge intersect subtract contains runs encode decode ratio
-    Version version compare bump prerelease prefix keys votes close results winner tags adjust
-    delta below Location visits malformed holidays separator max_length intervals inventory
-    polls bookmarks""".split()
-)
 PRODUCT_TEXT = (".py", ".md", ".yaml", ".yml", ".toml", ".json", ".txt", ".j2", ".jinja")
 
 
-def case_names() -> dict[str, str]:
-    """Map each distinctive name of an evaluation case to the case it comes from.
+def _plain_word(name: str) -> bool:
+    """Whether ``name`` is an ordinary word (``polls``, ``Version``), not an identifier."""
+    return bool(re.fullmatch(r"[A-Za-z][a-z]+", name))
 
-    A case's id and module always count; of its stated ``names``, options (``--json``),
-    paths (``/items``), HTTP methods and other all-capital words (``PATCH``, ``TOTAL``),
-    messages (with spaces) and ``GENERIC_CASE_NAMES`` do not.
+
+def _cases() -> list[dict[str, Any]]:
+    paths = sorted((ROOT.parent / "eval" / "cases").glob("*/case.yaml"))
+    return [yaml.safe_load(path.read_text(encoding="utf-8")) for path in paths]
+
+
+def case_names() -> dict[str, str]:
+    """Map each name of an evaluation case to the case it comes from.
+
+    A case's id, module and stated ``names`` count; options (``--json``), paths
+    (``/items``), HTTP methods and other all-capital words (``PATCH``, ``TOTAL``)
+    and messages (with spaces) do not.
     """
     found: dict[str, str] = {}
-    for path in sorted((ROOT.parent / "eval" / "cases").glob("*/case.yaml")):
-        case = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for case in _cases():
         names = [case["id"], case["module"]]
         for name in case.get("names", ()):
-            plain = not name.startswith(("-", "/")) and " " not in name and not name.isupper()
-            if plain and name not in GENERIC_CASE_NAMES:
+            if not name.startswith(("-", "/")) and " " not in name and not name.isupper():
                 names.append(name)
         found.update(dict.fromkeys(names, case["id"]))
     return found
 
 
+def _prose(path: Path) -> list[tuple[int, str]]:
+    """Return the numbered lines of ``path`` that are text: a Python file's strings and comments."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".py":
+        return list(enumerate(text.splitlines(), 1))
+    found = []
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type in (tokenize.STRING, tokenize.COMMENT):
+            first = token.start[0]
+            found += [(first + i, line) for i, line in enumerate(token.string.splitlines())]
+    return found
+
+
 def test_product_code_names_no_evaluation_case() -> None:
-    """No repair, prompt or example may be tuned on a case: product code names none."""
-    patterns = {}
-    for name, case in case_names().items():
-        word = re.escape(name)
-        if name in GENERIC_CASE_NAMES:  # a module that is a word: only where written as code
-            pattern = (
-                rf"`{word}`|-m {word}\b|import {word}\b|from {word} import|\b{word}(\.py|/|:\w)"
+    """No repair, prompt or example may be tuned on a case: product code names none.
+
+    A case's id and module count wherever they are written, as code or text; a
+    module that is an ordinary word (``polls``) only where it is written as a
+    module (``-m polls``, ``import polls``, ``polls.py``). Any other name of a case
+    that is an identifier (``to_roman``) counts in text: strings, comments,
+    prompts and docs. As Python code such a name is the product's own
+    (``Field(max_length=...)``); an ordinary word (``load``) is the product's in
+    any sense, and what a rule quotes of a case's sentences is
+    ``test_rules_quote_no_evaluation_case``'s to find.
+    """
+    code_patterns, text_patterns = [], []
+    for case in _cases():
+        for name in (case["id"], case["module"]):
+            word = re.escape(name)
+            if _plain_word(name):
+                pattern = rf"-m {word}\b|import {word}\b|from {word} import|(?<![\w/]){word}\.py\b"
+            else:
+                pattern = rf"(?<![\w-]){word}(?![\w-])"
+            code_patterns.append((re.compile(pattern), name, case["id"]))
+    for name, case_id in case_names().items():
+        if not _plain_word(name):
+            text_patterns.append(
+                (re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])"), name, case_id)
             )
-        else:
-            pattern = rf"(?<![\w-]){word}(?![\w-])"
-        patterns[name] = (re.compile(pattern), case)
     hits = []
     for path in sorted(ROOT.rglob("*")):
         if path.suffix not in PRODUCT_TEXT or not path.is_file():
             continue
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            for name, (pattern, case) in patterns.items():
-                if pattern.search(line):
-                    hits.append(f"{path.relative_to(ROOT.parent)}:{number}: {name!r} ({case})")
-    assert not hits, "product code names evaluation cases:\n" + "\n".join(hits)
+        where = path.relative_to(ROOT.parent)
+        lines = enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for number, line in lines:
+            hits += [
+                f"{where}:{number}: {n!r} ({c})" for p, n, c in code_patterns if p.search(line)
+            ]
+        for number, line in _prose(path):
+            hits += [
+                f"{where}:{number}: {n!r} ({c})" for p, n, c in text_patterns if p.search(line)
+            ]
+    assert not hits, "product code names evaluation cases:\n" + "\n".join(sorted(set(hits)))
+
+
+RULE_MODULES = (
+    "software/requirement.py",
+    "software/skeleton.py",
+    "software/examples.py",
+    "software/streams.py",
+    "graph/repairs.py",
+    "graph/plan_repair.py",
+)
+QUOTE_WORDS = 5  # a run of this many words, in order, is a quote rather than a shape
+
+
+def _runs(text: str) -> set[tuple[str, ...]]:
+    """Return the runs of ``QUOTE_WORDS`` words of ``text``, never across a sentence's end.
+
+    Quotes, backticks and commas are read through (a rule's comment may quote a
+    case's example without them); a regex's escapes and alternatives end a run,
+    and so does ``python -m``, which is Python's way to run a module, not a case's.
+    """
+    found: set[tuple[str, ...]] = set()
+    for piece in re.split(r"[.;:!?()\[\]{}|<>=\n]+|\\[a-z]|python -m", text.lower()):
+        words = re.findall(r"[\w']+", piece)
+        found |= {tuple(words[i : i + QUOTE_WORDS]) for i in range(len(words) - QUOTE_WORDS + 1)}
+    return found
+
+
+def test_rules_quote_no_evaluation_case() -> None:
+    """A rule's literals state shapes of requirement text, never a case's own sentences.
+
+    Compares every string and comment of the tools' rules (the parser, the
+    skeletons, the example tests, the filters and the repairs) with the text of
+    every evaluation case: a run of ``QUOTE_WORDS`` words they share is a rule
+    written from that case. Unlike a list of names, this catches a case's
+    wording whatever words it uses, and lets a rule use a general word a case
+    happens to use too.
+    """
+    quoted: dict[tuple[str, ...], str] = {}
+    for folder in sorted((ROOT.parent / "eval" / "cases").iterdir()):
+        for path in (folder / "requirement.md", folder / "case.yaml"):
+            if path.is_file():
+                quoted.update(dict.fromkeys(_runs(path.read_text(encoding="utf-8")), folder.name))
+    hits = []
+    for module in RULE_MODULES:
+        for number, line in _prose(ROOT / module):
+            for run in sorted(_runs(line) & quoted.keys()):
+                hits.append(f"devfactory/{module}:{number}: {' '.join(run)!r} ({quoted[run]})")
+    assert not hits, "rules quote evaluation cases:\n" + "\n".join(hits)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+import devfactory
 from devfactory.contracts import (
     Artifact,
     ArtifactKind,
@@ -13,7 +18,14 @@ from devfactory.contracts import (
     Status,
     TaskResult,
 )
-from devfactory.memory.facts import _clean, _prepare_environment, _sections, extraction_schema
+from devfactory.memory.facts import (
+    REQUEST_SECTIONS,
+    _clean,
+    _prepare_environment,
+    check_request_layout,
+    extraction_schema,
+    read_request,
+)
 from devfactory.memory.service import digest
 
 
@@ -27,10 +39,58 @@ def test_the_sections_are_read_from_mem0s_own_prompt_builder(tmp_path: Path) -> 
         new_messages="assistant: Facts the team verified:\n- Titles are unique\n",
         last_k_messages=[{"role": "user", "content": "an older message"}],
     )
-    parts = _sections(prompt)
-    assert json.loads(parts["Existing Memories"]) == existing
-    assert parts["New Messages"] == "assistant: Facts the team verified:\n- Titles are unique"
-    assert "an older message" not in parts["New Messages"] + parts["Existing Memories"]
+    old, new = read_request(prompt)
+    assert json.loads(old) == existing
+    assert new == "assistant: Facts the team verified:\n- Titles are unique"
+    assert "an older message" not in old + new
+
+
+def test_the_adapter_is_pinned_to_the_installed_mem0s_request_sections(tmp_path: Path) -> None:
+    """An upgrade of mem0 that moves its request's sections fails here, not in the memory."""
+    _prepare_environment(tmp_path)
+    from mem0.configs.prompts import generate_additive_extraction_prompt
+
+    written = re.findall(r"^## (.+)$", generate_additive_extraction_prompt(), re.M)
+    assert (
+        tuple(written)
+        == REQUEST_SECTIONS
+        == (
+            "Summary",
+            "Last k Messages",
+            "Recently Extracted Memories",
+            "Existing Memories",
+            "New Messages",
+            "Observation Date",
+            "Current Date",
+        )
+    )
+    check_request_layout()  # what fact memory runs when it opens
+
+
+def test_fact_memory_refuses_a_mem0_that_writes_another_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _prepare_environment(tmp_path)
+    from mem0.configs import prompts
+
+    def renamed(**kwargs: Any) -> str:
+        return "## Summary\n\n\n## Messages To Read\nassistant: New fact\n\n# Output:"
+
+    monkeypatch.setattr(prompts, "generate_additive_extraction_prompt", renamed)
+    with pytest.raises(RuntimeError, match="writes another extraction request"):
+        check_request_layout()
+    with pytest.raises(RuntimeError, match="no 'New Messages' section"):
+        read_request(renamed())
+
+
+def test_only_the_adapter_imports_mem0() -> None:
+    root = Path(devfactory.__file__).parent
+    importers = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if re.search(r"^\s*(from|import) mem0\b", path.read_text(encoding="utf-8"), re.M)
+    )
+    assert importers == ["memory/facts.py"]
 
 
 def test_copied_list_markers_and_labels_are_dropped() -> None:
