@@ -25,7 +25,7 @@ context: ``ProjectNames``):
   2. ``method-aliases``: a planned function written as a class's method
      (``graph/method_aliases.py``)
 
-``plan``, the build plan reply's JSON object (``plan_normaliser``; context:
+``plan``, the build plan reply's JSON object (``plan_normaliser`` here; context:
 ``plan_repair.PlanContext``), all in ``graph/plan_repair.py``:
   1. ``starting-plan``: fields left out taken from the plan pre-filled from the requirement
   2. ``plan-shape``: ``normalise_plan`` (enum case, bare strings for lists, object paths,
@@ -69,7 +69,7 @@ from devfactory.graph.diagram import repair_diagram
 from devfactory.graph.imports import add_missing_imports, add_project_imports, add_pytest_import
 from devfactory.graph.method_aliases import alias_methods
 from devfactory.graph.quotes import escape_inner_quotes
-from devfactory.software.plan import BuildPlan
+from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.software.salvage import salvage_tests
 
 
@@ -277,3 +277,22 @@ def repair(kind: Kind, content: Any, context: Any = None) -> Repaired:
         content = done.content
         notes += done.notes
     return Repaired(content, tuple(notes))
+
+
+def plan_normaliser(
+    owners: Mapping[str, Sequence[FileRole]], start: Mapping[str, Any] | None = None
+) -> Callable[[dict[str, Any], list[str]], dict[str, Any]]:
+    """Return the ``plan`` repairs as ``ask_structured``'s normaliser.
+
+    ``owners`` maps each team of the pipeline to the kinds of file it writes;
+    ``start`` is the plan pre-filled from the requirement's names
+    (``plan_start``), where the fields the reply leaves out are taken from.
+    """
+    context = plan_repair.PlanContext(owners, start)
+
+    def normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
+        fixed = repair(Kind.PLAN, data, context)
+        repairs.extend(fixed.notes)
+        return fixed.content
+
+    return normalise

@@ -9,8 +9,9 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import ValidationError
 
-from devfactory.graph.plan_repair import normalise_plan, plan_normaliser
+from devfactory.graph.plan_repair import normalise_plan
 from devfactory.graph.planning import draft_plan, stage_items
+from devfactory.graph.repairs import plan_normaliser
 from devfactory.software.plan import (
     BuildPlan,
     FileRole,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from devfactory.graph import repairs as layer
-from devfactory.graph.plan_repair import PlanContext, plan_normaliser
-from devfactory.graph.repairs import REGISTRY, Kind, ProjectNames, repair
+from devfactory.graph.plan_repair import PlanContext
+from devfactory.graph.repairs import REGISTRY, Kind, ProjectNames, plan_normaliser, repair
 from devfactory.software.plan import FileRole
 
 OWNERS = {"dev": [FileRole.CODE], "qa": [FileRole.TESTS]}

@@ -39,6 +39,7 @@ from devfactory.artifacts import write_file
 from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.repairs import Kind, repair
+from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
 from devfactory.runfiles import remove_tree
@@ -53,7 +54,6 @@ from devfactory.software.streams import TRANSFORM, Stream, stream
 from devfactory.software.validator import LintCheck, finding_text
 
 if TYPE_CHECKING:
-    from devfactory.graph.stage.work import Drafting
     from devfactory.sandbox.environments import Environment
     from devfactory.sandbox.runner import Sandbox
 
