@@ -33,7 +33,7 @@ from devfactory.software.plan import (
     module_name,
     named_interfaces,
 )
-from devfactory.software.validator import public_names, signatures
+from devfactory.software.source import public_names, signatures
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import Deliverable, TeamSpec
 

@@ -26,8 +26,8 @@ problem names the file it is about, so it goes back to the team that owns it.
 Why one module: the checks, the ``Verification`` they fill and what they read
 from the plan and the source (planned names in a syntax tree, the test
 command, how to smoke-run the entry point, the file a traceback blames) are
-one concept, the objective judgement of the code; the signatures other teams
-are shown (``signatures``, ``public_names``) are the same syntax-tree reading.
+one concept, the objective judgement of the code. The syntax-tree reading it
+shares with the planner (``defined_names``) is ``software/source.py``.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from devfactory.runfiles import (
 )
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole, SoftwareKind, module_name
+from devfactory.software.source import defined_names
 
 if TYPE_CHECKING:
     from devfactory.sandbox.runner import Environment, Sandbox, TestCase, TestReport
@@ -237,31 +238,6 @@ class Verification:
         return round(share, 3)
 
 
-def defined_names(source: str) -> set[str]:
-    """Return the top-level names and ``Class.method`` names a module defines."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-            if isinstance(node, ast.ClassDef):
-                names.update(
-                    f"{node.name}.{item.name}"
-                    for item in node.body
-                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
-                )
-        elif isinstance(node, ast.Assign):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-        elif isinstance(node, ast.ImportFrom | ast.Import):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-    return names
-
-
 def coverage(plan: BuildPlan, files: Mapping[str, str], *, teams: Sequence[str]) -> list[Problem]:
     """List planned files of ``teams`` that are missing and planned symbols not defined."""
     problems = []
@@ -284,46 +260,6 @@ def coverage(plan: BuildPlan, files: Mapping[str, str], *, teams: Sequence[str])
                     )
                 )
     return problems
-
-
-def signatures(source: str, *, limit: int = 2000) -> str:
-    """Return a module's public signatures (def/class lines and first docstring lines)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return source[:limit]
-    lines = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if node.name.startswith("_"):
-                continue
-            head = ast.get_source_segment(source, node) or ""
-            lines.append(head.split(":\n", 1)[0].split("\n")[0].rstrip(":") + ": ...")
-            if isinstance(node, ast.ClassDef):
-                for item in node.body:
-                    if isinstance(item, ast.FunctionDef) and not item.name.startswith("__"):
-                        seg = ast.get_source_segment(source, item) or ""
-                        lines.append("    " + seg.split("\n")[0].strip().rstrip(":") + ": ...")
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            lines.append((ast.get_source_segment(source, node) or "")[:120])
-    return "\n".join(lines)[:limit]
-
-
-def public_names(source: str) -> list[str]:
-    """Return the public top-level functions, classes and assigned names of a module."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    names: list[str] = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.append(node.name)
-        elif isinstance(node, ast.Assign):
-            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.append(node.target.id)
-    return [n for n in dict.fromkeys(names) if not n.startswith("_")]
 
 
 def criteria_of(requirements_md: str) -> list[str]:

@@ -21,7 +21,8 @@ from devfactory.software.plan import (
     module_name,
     named_interfaces,
 )
-from devfactory.software.validator import coverage, criteria_of, criteria_status, signatures
+from devfactory.software.source import signatures
+from devfactory.software.validator import coverage, criteria_of, criteria_status
 from devfactory.teams import load_teams
 from tests.fakes import ScriptedModels, run_graph
 
