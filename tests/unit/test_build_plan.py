@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from devfactory.graph.plan_repair import normalise_plan
 from devfactory.graph.planning import draft_plan, stage_items
 from devfactory.graph.repairs import plan_normaliser
+from devfactory.software.checks.criteria import criteria_of, criteria_status
+from devfactory.software.checks.plan_coverage import coverage
 from devfactory.software.plan import (
     BuildPlan,
     FileRole,
@@ -22,7 +24,6 @@ from devfactory.software.plan import (
     named_interfaces,
 )
 from devfactory.software.source import signatures
-from devfactory.software.validator import coverage, criteria_of, criteria_status
 from devfactory.teams import load_teams
 from tests.fakes import ScriptedModels, run_graph
 

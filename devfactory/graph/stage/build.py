@@ -43,6 +43,7 @@ from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
 from devfactory.runfiles import remove_tree
+from devfactory.software.checks import LintCheck, finding_text
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests, examples_file
 from devfactory.software.probes import agreement, stream_inputs
@@ -51,7 +52,6 @@ from devfactory.software.requirement import Facts, read_requirement
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, skeleton
 from devfactory.software.splice import SpliceError, code_of, fragment, routes_of, splice
 from devfactory.software.streams import TRANSFORM, Stream, stream
-from devfactory.software.validator import LintCheck, finding_text
 
 if TYPE_CHECKING:
     from devfactory.sandbox.environments import Environment
