@@ -34,14 +34,14 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.prompts import render_prompt
-from devfactory.graph.repairs import Kind, repair
+from devfactory.graph.repairs import RepairKind, repair
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
 from devfactory.software.examples import ExampleTests, examples_file
 from devfactory.software.probes import agreement, stream_inputs
 from devfactory.software.probes import inputs as probe_inputs
-from devfactory.software.requirement import Facts, read_requirement
+from devfactory.software.requirement import RequirementFacts, read_requirement
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, skeleton
 from devfactory.software.splice import SpliceError, code_of, fragment, routes_of, splice
 from devfactory.software.streams import TRANSFORM, Stream, stream
@@ -71,7 +71,7 @@ class Built:
     samples: list[str] | None = None  # a filter's sample inputs, asked for once
 
 
-def plan_facts(requirement: str) -> Facts:
+def plan_facts(requirement: str) -> RequirementFacts:
     """Read the requirement (a module's build loop starts from what it states exactly)."""
     return read_requirement(requirement)
 
@@ -346,7 +346,7 @@ def _candidate(
                     candidate = _whole_module(reply, made)
                 else:
                     raise
-        candidate = repair(Kind.PYTHON, candidate).content  # `string.x` used, never imported
+        candidate = repair(RepairKind.PYTHON, candidate).content  # `string.x` used, never imported
     except SpliceError as exc:
         log.debug("candidate of %s refused: %s", unit.name, exc)
         return None

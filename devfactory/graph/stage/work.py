@@ -38,7 +38,7 @@ from devfactory.graph.planning import (
     pipeline_owners,
     stage_items,
 )
-from devfactory.graph.repairs import Kind, ProjectNames, repair
+from devfactory.graph.repairs import ProjectNames, RepairKind, repair
 from devfactory.graph.requests import dropped
 from devfactory.graph.stage.build import build_module, buildable
 from devfactory.graph.stage.drafting import Drafting
@@ -135,7 +135,7 @@ def draft(
     started = time.perf_counter()
     done = draft_items(work, items, previous_drafts(state, spec.slug))
     if "mermaid_diagram" in spec.checks:
-        fixed = repair(Kind.DIAGRAM, done.drafts, plan)
+        fixed = repair(RepairKind.DIAGRAM, done.drafts, plan)
         done.drafts = fixed.content
         done.repairs += fixed.notes
     served = done.served or resolved.label
@@ -327,7 +327,9 @@ def bind_project_names(drafted: Draft, plan: BuildPlan, written: dict[str, str],
     assert drafted.artifact is not None
     own = project_modules(plan, written, path)  # its own names, imported
     planned = [s.name for m in plan.modules if m.path == path for s in m.symbols]
-    fixed = repair(Kind.PYTHON_IN_PROJECT, drafted.artifact.content, ProjectNames(own, planned))
+    fixed = repair(
+        RepairKind.PYTHON_IN_PROJECT, drafted.artifact.content, ProjectNames(own, planned)
+    )
     if fixed.notes and len(fixed.content) <= MAX_ARTIFACT_CHARS:
         drafted.artifact = drafted.artifact.model_copy(update={"content": fixed.content})
         drafted.repairs += fixed.notes
