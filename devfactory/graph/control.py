@@ -44,9 +44,9 @@ from devfactory.graph.state import (
     final_checks_of,
 )
 from devfactory.pipelines import Pipeline
+from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
 from devfactory.software.plan import BuildPlan
 from devfactory.software.repository import repository_files
-from devfactory.software.validator import CODE_CHECKS, Check, ExistingTestsCheck
 from devfactory.teams.checks import run_artifact_checks
 from devfactory.teams.registry import TeamRegistry
 

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from devfactory.software.plan import BuildPlan, FileRole, module_name
-from devfactory.software.validator import public_names
+from devfactory.software.source import public_names
 
 
 def bound_names(tree: ast.AST) -> set[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
-from devfactory.software.validator import defined_names
+from devfactory.software.source import defined_names
 
 _BOUND_FREE = frozenset({"classmethod", "staticmethod"})
 

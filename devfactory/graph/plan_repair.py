@@ -12,15 +12,15 @@ leaves out are taken from the plan pre-filled from the requirement's names.
 ``check_plan`` still judges the result: nothing here relaxes it.
 
 Each step is an entry of the ``plan`` registry (``graph/repairs.py``), which
-applies them in its documented order; ``plan_normaliser`` hands that registry
-to ``ask_structured`` as the plan's normaliser.
+applies them in its documented order; ``repairs.plan_normaliser`` hands that
+registry to ``ask_structured`` as the plan's normaliser.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,27 +46,6 @@ class PlanContext:
             for role in roles:
                 writers.setdefault(role.value, []).append(team)
         return writers
-
-
-def plan_normaliser(
-    owners: Mapping[str, Sequence[FileRole]], start: Mapping[str, Any] | None = None
-) -> Callable[[dict[str, Any], list[str]], dict[str, Any]]:
-    """Return the ``plan`` repairs (``graph/repairs.py``) as ``ask_structured``'s normaliser.
-
-    ``owners`` maps each team of the pipeline to the kinds of file it writes;
-    ``start`` is the plan pre-filled from the requirement's names
-    (``plan_start``), where the fields the reply leaves out are taken from.
-    """
-    from devfactory.graph.repairs import Kind, repair  # the registry imports this module
-
-    context = PlanContext(owners, start)
-
-    def normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
-        fixed = repair(Kind.PLAN, data, context)
-        repairs.extend(fixed.notes)
-        return fixed.content
-
-    return normalise
 
 
 def take_start(data: dict[str, Any], plan: PlanContext, repairs: list[str]) -> dict[str, Any]:

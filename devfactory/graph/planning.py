@@ -19,9 +19,9 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
 from devfactory.contracts import Artifact, ArtifactKind, Usage
-from devfactory.graph.plan_repair import plan_normaliser
 from devfactory.graph.plan_start import start_block, starting_plan
 from devfactory.graph.prompts import render_prompt
+from devfactory.graph.repairs import plan_normaliser
 from devfactory.graph.state import stage_plan_of
 from devfactory.graph.structured import Draft
 from devfactory.models.io import ask_structured, grammar_schema
@@ -33,7 +33,7 @@ from devfactory.software.plan import (
     module_name,
     named_interfaces,
 )
-from devfactory.software.validator import public_names, signatures
+from devfactory.software.source import public_names, signatures
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import Deliverable, TeamSpec
 

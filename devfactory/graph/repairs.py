@@ -25,7 +25,7 @@ context: ``ProjectNames``):
   2. ``method-aliases``: a planned function written as a class's method
      (``graph/method_aliases.py``)
 
-``plan``, the build plan reply's JSON object (``plan_normaliser``; context:
+``plan``, the build plan reply's JSON object (``plan_normaliser`` here; context:
 ``plan_repair.PlanContext``), all in ``graph/plan_repair.py``:
   1. ``starting-plan``: fields left out taken from the plan pre-filled from the requirement
   2. ``plan-shape``: ``normalise_plan`` (enum case, bare strings for lists, object paths,
@@ -69,11 +69,11 @@ from devfactory.graph.diagram import repair_diagram
 from devfactory.graph.imports import add_missing_imports, add_project_imports, add_pytest_import
 from devfactory.graph.method_aliases import alias_methods
 from devfactory.graph.quotes import escape_inner_quotes
-from devfactory.software.plan import BuildPlan
+from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.software.salvage import salvage_tests
 
 
-class Kind(StrEnum):
+class RepairKind(StrEnum):
     """The kinds of model output the repairs know, one registry each."""
 
     PYTHON = "python"
@@ -97,7 +97,7 @@ class Repair:
     """One registered repair: its name, the kind of output it applies to, and what it does."""
 
     name: str
-    kind: Kind
+    kind: RepairKind
     apply: Callable[[Any, Any], Repaired]  # (content, context) -> Repaired
 
 
@@ -229,19 +229,19 @@ def _diagram(drafts: Sequence[dict[str, Any]], plan: BuildPlan | None) -> Repair
 
 
 Apply = Callable[[Any, Any], Repaired]
-_ENTRIES: dict[Kind, list[tuple[str, Apply]]] = {
-    Kind.PYTHON: [("quotes", _quotes), ("stdlib-imports", _stdlib_imports)],
-    Kind.PYTHON_TESTS: [
+_ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
+    RepairKind.PYTHON: [("quotes", _quotes), ("stdlib-imports", _stdlib_imports)],
+    RepairKind.PYTHON_TESTS: [
         ("quotes", _quotes),
         ("stdlib-imports", _stdlib_imports),
         ("pytest-import", _pytest_import),
         ("broken-tests", _broken_tests),
     ],
-    Kind.PYTHON_IN_PROJECT: [
+    RepairKind.PYTHON_IN_PROJECT: [
         ("project-imports", _project_imports),
         ("method-aliases", _method_aliases),
     ],
-    Kind.PLAN: [
+    RepairKind.PLAN: [
         ("starting-plan", _plan(plan_repair.take_start)),
         ("plan-shape", _plan(_plan_shape)),
         ("unwritten-files", _plan(plan_repair.drop_unwritten)),
@@ -251,21 +251,21 @@ _ENTRIES: dict[Kind, list[tuple[str, Apply]]] = {
         ("missing-tests", _plan(plan_repair.add_missing_tests)),
         ("owners", _plan(plan_repair.assign_owners)),
     ],
-    Kind.REPORT: [
+    RepairKind.REPORT: [
         ("unknown-fields", _unknown_fields),
         ("confidence", _confidence),
         ("lists", _lists),
         ("no-question", _no_question),
     ],
-    Kind.DIAGRAM: [("diagram", _diagram)],
+    RepairKind.DIAGRAM: [("diagram", _diagram)],
 }
-REGISTRY: dict[Kind, tuple[Repair, ...]] = {
+REGISTRY: dict[RepairKind, tuple[Repair, ...]] = {
     kind: tuple(Repair(name, kind, apply) for name, apply in entries)
     for kind, entries in _ENTRIES.items()
 }
 
 
-def repair(kind: Kind, content: Any, context: Any = None) -> Repaired:
+def repair(kind: RepairKind, content: Any, context: Any = None) -> Repaired:
     """Apply ``kind``'s repairs to ``content`` in the registry's order; return it and the notes.
 
     ``context`` is what the kind's repairs need (see the module's docstring);
@@ -277,3 +277,22 @@ def repair(kind: Kind, content: Any, context: Any = None) -> Repaired:
         content = done.content
         notes += done.notes
     return Repaired(content, tuple(notes))
+
+
+def plan_normaliser(
+    owners: Mapping[str, Sequence[FileRole]], start: Mapping[str, Any] | None = None
+) -> Callable[[dict[str, Any], list[str]], dict[str, Any]]:
+    """Return the ``plan`` repairs as ``ask_structured``'s normaliser.
+
+    ``owners`` maps each team of the pipeline to the kinds of file it writes;
+    ``start`` is the plan pre-filled from the requirement's names
+    (``plan_start``), where the fields the reply leaves out are taken from.
+    """
+    context = plan_repair.PlanContext(owners, start)
+
+    def normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
+        fixed = repair(RepairKind.PLAN, data, context)
+        repairs.extend(fixed.notes)
+        return fixed.content
+
+    return normalise

@@ -31,7 +31,7 @@ from devfactory.contracts import (
     Usage,
 )
 from devfactory.graph.gate import settle_echoed_block
-from devfactory.graph.repairs import Kind, is_tests_file, repair
+from devfactory.graph.repairs import RepairKind, is_tests_file, repair
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
 from devfactory.redact import redact
 from devfactory.software.salvage import salvage_cut
@@ -56,7 +56,7 @@ def _normalise(
     """Repair a report mechanically (the ``report`` repairs); drafted ``artifacts`` replace any."""
     if artifacts is not None:
         data["artifacts"] = [a.model_dump(mode="json") for a in artifacts]
-    fixed = repair(Kind.REPORT, data)
+    fixed = repair(RepairKind.REPORT, data)
     repairs.extend(fixed.notes)
     return fixed.content
 
@@ -286,7 +286,9 @@ def draft_file(
             lost = ", ".join(f"`{name}`" for name in saved.dropped)
             repairs.append(f"cut off at the token limit: kept its complete tests, dropped {lost}")
     if kind == ArtifactKind.PYTHON:
-        fixed = repair(Kind.PYTHON_TESTS if is_tests_file(path) else Kind.PYTHON, content)
+        fixed = repair(
+            RepairKind.PYTHON_TESTS if is_tests_file(path) else RepairKind.PYTHON, content
+        )
         content = fixed.content
         repairs += fixed.notes
     problem = ""

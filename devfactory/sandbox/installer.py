@@ -7,6 +7,10 @@ reach the index) but only the new environment, uv's cache and a private
 built in a temporary folder beside its final place and renamed into place
 once complete, so no process ever sees half of one; two processes building
 the same one at once both succeed and the first rename wins.
+
+The installer asks the sandbox for what it needs through ``Spawner`` (its
+caches, limits, the user code runs as, and one command run), so it needs the
+one door of ``runner.py`` without importing it.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from devfactory.sandbox.environments import (
     MARKER,
@@ -27,12 +32,10 @@ from devfactory.sandbox.environments import (
     checked_prefix,
     environment_key,
 )
-from devfactory.sandbox.isolation import Bind
+from devfactory.sandbox.isolation import Bind, Layer
+from devfactory.sandbox.limits import Limits
 from devfactory.sandbox.ownership import hand_over, take_back
 from devfactory.sandbox.results import CommandResult
-
-if TYPE_CHECKING:
-    from devfactory.sandbox.runner import Sandbox
 
 # what reaches uv from the factory's environment: where the index is, and how to get there
 PASS_THROUGH = (
@@ -57,6 +60,52 @@ PASS_THROUGH = (
 )
 
 
+class Spawner(Protocol):
+    """What an install needs of the sandbox (``runner.Sandbox`` is one): where, how, as whom."""
+
+    @property
+    def cache_dir(self) -> Path:
+        """The folder of the environments, uv's cache and the scratch folders."""
+        ...
+
+    @property
+    def limits(self) -> Limits:
+        """The limits every command runs under (an install raises some of them)."""
+        ...
+
+    @property
+    def install_seconds(self) -> int:
+        """The wall time an install may take, both of its steps together."""
+        ...
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether commands run isolated (False: the unsandboxed opt-in)."""
+        ...
+
+    @property
+    def ids(self) -> tuple[int, int] | None:
+        """The (uid, gid) sandboxed code runs as; None: the factory's own."""
+        ...
+
+    def spawn(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        binds: Sequence[Bind],
+        limits: Limits,
+        scratch: Path,
+        stdin: str | None = None,
+        network: bool = False,
+        layer: Layer | None = None,
+    ) -> CommandResult:
+        """Run ``argv`` sandboxed (or bare, in the unsandboxed mode) and judge how it ended."""
+        ...
+
+
 def uv_binary() -> Path:
     """Return the pinned uv binary (the ``uv`` package), or the one on PATH."""
     try:
@@ -70,7 +119,7 @@ def uv_binary() -> Path:
         return Path(found).resolve()
 
 
-def install_environment(sandbox: Sandbox, deps: tuple[str, ...], scratch: Path) -> Environment:
+def install_environment(sandbox: Spawner, deps: tuple[str, ...], scratch: Path) -> Environment:
     """Return the environment for ``deps`` (validated), reusing a finished one."""
     interpreter, version = base_python()
     key = environment_key(deps, version)
@@ -102,7 +151,7 @@ def install_environment(sandbox: Sandbox, deps: tuple[str, ...], scratch: Path) 
 
 
 def _install(
-    sandbox: Sandbox, staging: Path, interpreter: Path, deps: tuple[str, ...], scratch: Path
+    sandbox: Spawner, staging: Path, interpreter: Path, deps: tuple[str, ...], scratch: Path
 ) -> CommandResult:
     """Run ``uv venv`` and ``uv pip install`` into ``staging``, within install_seconds."""
     uv = uv_binary()

@@ -25,7 +25,7 @@ import builtins
 import re
 from dataclasses import dataclass
 
-from devfactory.software.requirement import Facts, Function, Option, Route
+from devfactory.software.requirement import Function, Option, RequirementFacts, Route
 
 PATH = "tests/test_requirement_examples.py"
 _CALL = r"`(?P<call>[A-Za-z_][A-Za-z0-9_]*\([^`]*\))`"
@@ -83,7 +83,7 @@ def _quote(sentence: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', "'''")[:300]
 
 
-def _function_examples(facts: Facts) -> list[Example]:
+def _function_examples(facts: RequirementFacts) -> list[Example]:
     names = {f.name for f in facts.functions}
     one_arg = {f.name: f for f in facts.functions if _arity(f) == 1}
     found: list[Example] = []
@@ -129,7 +129,7 @@ def _function_examples(facts: Facts) -> list[Example]:
     return found
 
 
-def _own_sentences(facts: Facts, function: Function) -> list[str]:
+def _own_sentences(facts: RequirementFacts, function: Function) -> list[str]:
     """Return the sentences of the statement that introduces ``function`` (its bullet)."""
     head = f"`{function.signature[4:]}"
     block = next((s for s in function.sentences if head in s), "")
@@ -189,7 +189,7 @@ def _split_params(params: str) -> list[str]:
     return parts
 
 
-def _cli_examples(facts: Facts) -> list[Example]:
+def _cli_examples(facts: RequirementFacts) -> list[Example]:
     found: list[Example] = []
     codes = {e.code: e.meaning for e in facts.exit_codes}
     found.append(
@@ -306,7 +306,7 @@ def _no_server_error(route: Route, handler: str) -> Example:
     )
 
 
-def _web_examples(facts: Facts) -> list[Example]:
+def _web_examples(facts: RequirementFacts) -> list[Example]:
     from devfactory.software.skeleton import handler_name
 
     found: list[Example] = []
@@ -342,7 +342,7 @@ def _web_examples(facts: Facts) -> list[Example]:
     return found
 
 
-def examples(facts: Facts) -> list[Example]:
+def examples(facts: RequirementFacts) -> list[Example]:
     """Return the tests the requirement's own statements settle, in order."""
     found = _function_examples(facts)
     if facts.usages:
@@ -374,7 +374,7 @@ class ExampleTests:
         return [name for name, what in self.about.items() if what == unit]
 
 
-def examples_file(facts: Facts) -> ExampleTests | None:
+def examples_file(facts: RequirementFacts) -> ExampleTests | None:
     """Render the example tests as a pytest module (None when the requirement gives none)."""
     found = examples(facts)
     if not found:

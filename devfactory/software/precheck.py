@@ -5,7 +5,7 @@ the plan gives its module costs the whole stage an attempt at the gate: every
 file is drafted again and the report asked again. Checked as soon as it is
 drafted, the same finding goes back for that one file at once (the stage's
 draft loop asks again, within ``max_parse_retries``). The checks are the
-validator's own objects, so the wording is the gate's: ``LintCheck`` on the
+code checks' own objects, so the wording is the gate's: ``LintCheck`` on the
 text (through stdin: nothing is written or run) and ``PlanCoverageCheck`` on
 the module. The sandbox still runs every code check on the whole workspace after.
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import subprocess
 
+from devfactory.software.checks import CheckContext, LintCheck, PlanCoverageCheck, finding_text
 from devfactory.software.plan import BuildPlan
-from devfactory.software.validator import CheckContext, LintCheck, PlanCoverageCheck, finding_text
 
 log = logging.getLogger(__name__)
 

@@ -50,8 +50,9 @@ from devfactory.contracts import check_relative_path
 from devfactory.redact import redact
 from devfactory.runfiles import remove_tree
 from devfactory.software.cloning import CloneFailure, CloneLimits, run_clone
+from devfactory.software.git import GIT_OPTIONS, GitError, clean_env, read_git, run_git
 from devfactory.software.remotes import HostPolicy, Pin, RemoteRefusedError, remote_of
-from devfactory.software.workspace import DELIVERY, FACTORY, GIT_OPTIONS, MARK
+from devfactory.software.workspace import DELIVERY, FACTORY, MARK
 
 log = logging.getLogger(__name__)
 
@@ -216,24 +217,19 @@ def _env(pin: Pin | None = None) -> dict[str, str]:
     only its scheme, and ssh goes to its checked address.
     """
     name, email = FACTORY.split(" <", 1)
-    return {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": os.environ.get("HOME", "/nonexistent"),  # ssh reads its known hosts there
-        "LC_ALL": "C",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_ASKPASS": "true",  # never ask anyone for a password: an empty answer fails
-        "SSH_ASKPASS": "true",
-        "GIT_SSH_COMMAND": pin.ssh_command() if pin else "ssh -F /dev/null -o BatchMode=yes",
-        "GIT_SSH_VARIANT": "ssh",
-        "GIT_ALLOW_PROTOCOL": pin.remote.scheme if pin else "file",
-        "GIT_PROTOCOL_FROM_USER": "0",
-        "GIT_COMMITTER_NAME": name,
-        "GIT_COMMITTER_EMAIL": email.rstrip(">"),
-        "GIT_AUTHOR_NAME": name,
-        "GIT_AUTHOR_EMAIL": email.rstrip(">"),
-    }
+    return clean_env(
+        HOME=os.environ.get("HOME", "/nonexistent"),  # ssh reads its known hosts there
+        GIT_ASKPASS="true",  # never ask anyone for a password: an empty answer fails
+        SSH_ASKPASS="true",
+        GIT_SSH_COMMAND=pin.ssh_command() if pin else "ssh -F /dev/null -o BatchMode=yes",
+        GIT_SSH_VARIANT="ssh",
+        GIT_ALLOW_PROTOCOL=pin.remote.scheme if pin else "file",
+        GIT_PROTOCOL_FROM_USER="0",
+        GIT_COMMITTER_NAME=name,
+        GIT_COMMITTER_EMAIL=email.rstrip(">"),
+        GIT_AUTHOR_NAME=name,
+        GIT_AUTHOR_EMAIL=email.rstrip(">"),
+    )
 
 
 def git(
@@ -252,33 +248,16 @@ def git(
     """
     pinned = pin.git_options() if pin else []
     try:
-        done = subprocess.run(  # noqa: S603 - fixed program, arguments after options, no shell
-            ["git", *GIT_OPTIONS, *pinned, *args],
-            cwd=cwd,
-            env=_env(pin),
-            input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-            check=False,
+        return run_git(
+            args, cwd=cwd, env=_env(pin), timeout=timeout, options=pinned, stdin=stdin, ok=ok
         )
-    except subprocess.TimeoutExpired:
-        raise RepositoryError(f"git {args[0]} took longer than {timeout:g} s") from None
-    except FileNotFoundError:
-        raise RepositoryError("git was not found (is git installed?)") from None
-    except OSError as exc:
-        raise RepositoryError(f"git {args[0]} could not run: {exc.strerror}") from None
-    if done.returncode not in ok:
-        why = _safe(done.stderr or done.stdout, source)
+    except GitError as exc:
+        if exc.done is None:
+            raise RepositoryError(str(exc)) from None
+        why = _safe(exc.done.stderr or exc.done.stdout, source)
         if pin is not None:  # its words may quote the remote host: for the operator only
-            raise RepositoryError(
-                f"git {args[0]} failed (exit {done.returncode}) at {pin.remote.host}", detail=why
-            )
-        raise RepositoryError(f"git {args[0]} failed (exit {done.returncode}): {why}")
-    return done
+            raise RepositoryError(f"{exc} at {pin.remote.host}", detail=why) from None
+        raise RepositoryError(f"{exc}: {why}") from None
 
 
 def folder_bytes(root: Path, limit: int) -> int:
@@ -519,18 +498,16 @@ def _cat_blobs(shas: Sequence[str], folder: Path, timeout: float) -> dict[str, b
     if not shas:
         return {}
     try:
-        done = subprocess.run(  # noqa: S603 - fixed argv, no shell; shas from git itself
-            ["git", *GIT_OPTIONS, "cat-file", "--batch"],
+        out = read_git(
+            ["cat-file", "--batch"],
             cwd=folder,
             env=_env(),
-            input="".join(f"{sha}\n" for sha in shas).encode(),
-            capture_output=True,
             timeout=timeout,
-            check=False,
+            stdin="".join(f"{sha}\n" for sha in shas).encode(),
         )
-    except (subprocess.TimeoutExpired, OSError) as exc:
+    except GitError as exc:
         raise RepositoryError(f"git cat-file could not read the base tree: {exc}") from None
-    out, found, at = done.stdout, {}, 0
+    found, at = {}, 0
     while at < len(out):
         end = out.find(b"\n", at)
         if end < 0:

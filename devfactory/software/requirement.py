@@ -3,7 +3,7 @@
 Tools before models: whatever a requirement writes precisely (a module named in
 backticks, a signature ``f(x: int) -> str``, a usage line ``python -m tool FILE
 [--json]``, ``POST /items`` with its status codes, "exit status 2: bad usage") is
-read here, by a parser, into ``Facts``. The build plan, the skeletons and the
+read here, by a parser, into ``RequirementFacts``. The build plan, the skeletons and the
 example tests are made from the facts; a model is asked only for what they leave
 open. Each fact keeps the sentences it came from, so a skeleton's docstring and
 a test can quote them.
@@ -13,7 +13,7 @@ written (backticks around code, bullets per behaviour, "returns", "raises",
 "exit codes").
 
 Why one module: every rule reads the same blocks and sentences and fills the
-same Facts; the rules for functions, usage lines and routes share the backtick
+same RequirementFacts; the rules for functions, usage lines and routes share the backtick
 and sentence readers, and a rule's order against the others matters.
 """
 
@@ -146,7 +146,7 @@ class Positional:
 
 
 @dataclass(frozen=True)
-class Usage:
+class UsageLine:
     """One ``python -m module ...`` line: its subcommand, positionals and options."""
 
     module: str
@@ -180,13 +180,13 @@ class ExitCode:
 
 
 @dataclass(frozen=True)
-class Facts:
+class RequirementFacts:
     """What a requirement states exactly."""
 
     module: str = ""
     kind: Kind = Kind.UNKNOWN
     functions: tuple[Function, ...] = ()
-    usages: tuple[Usage, ...] = ()
+    usages: tuple[UsageLine, ...] = ()
     routes: tuple[Route, ...] = ()
     exit_codes: tuple[ExitCode, ...] = ()
     app: str = ""  # the web app object's name
@@ -324,7 +324,7 @@ def _functions(text: str, statements: list[str], module: str) -> tuple[Function,
 _TOKEN = re.compile(r"\[[^\[\]]*\]|\S+")
 
 
-def _usage(line: str, statements: list[str]) -> Usage | None:
+def _usage(line: str, statements: list[str]) -> UsageLine | None:
     run = _RUN.match(line.strip())
     if run is None:
         return None
@@ -355,11 +355,11 @@ def _usage(line: str, statements: list[str]) -> Usage | None:
             positionals.append(Positional(name, inner.endswith("..."), optional))
         elif n == 0 and re.fullmatch(r"[a-z][a-z0-9-]*", inner) and not optional:
             command = inner
-    return Usage(module, line.strip(), command, tuple(positionals), tuple(options))
+    return UsageLine(module, line.strip(), command, tuple(positionals), tuple(options))
 
 
-def _usages(text: str, statements: list[str]) -> tuple[Usage, ...]:
-    found: dict[str, Usage] = {}
+def _usages(text: str, statements: list[str]) -> tuple[UsageLine, ...]:
+    found: dict[str, UsageLine] = {}
     for code in _codes(text):
         usage = _usage(code, statements)
         if usage is not None and usage.line not in found:
@@ -370,7 +370,7 @@ def _usages(text: str, statements: list[str]) -> tuple[Usage, ...]:
     return tuple(usages)
 
 
-def _is_outline(usage: Usage) -> bool:
+def _is_outline(usage: UsageLine) -> bool:
     return bool(usage.positionals) and usage.positionals[0].name in ("COMMAND", "CMD", "ACTION")
 
 
@@ -407,7 +407,9 @@ def _exit_codes(statements: list[str]) -> tuple[ExitCode, ...]:
     return tuple(sorted(found.values(), key=lambda e: e.code))
 
 
-def _kind(usages: tuple[Usage, ...], routes: tuple[Route, ...], framework: str, text: str) -> Kind:
+def _kind(
+    usages: tuple[UsageLine, ...], routes: tuple[Route, ...], framework: str, text: str
+) -> Kind:
     if routes or framework:
         return Kind.WEB_SERVICE
     if usages:
@@ -417,7 +419,7 @@ def _kind(usages: tuple[Usage, ...], routes: tuple[Route, ...], framework: str, 
     return Kind.UNKNOWN
 
 
-def read_requirement(text: str) -> Facts:
+def read_requirement(text: str) -> RequirementFacts:
     """Read ``text`` into the facts it states exactly (empty fields where it says nothing)."""
     statements = sentences(text)
     items = blocks(text)
@@ -427,7 +429,7 @@ def read_requirement(text: str) -> Facts:
     lowered = text.lower()
     framework = next((f for f in _FRAMEWORKS if re.search(rf"\b{f}\b", lowered)), "")
     app = _APP.search(text)
-    return Facts(
+    return RequirementFacts(
         module=module,
         kind=_kind(usages, routes, framework, text),
         functions=_functions(text, items, module),

@@ -24,7 +24,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from devfactory.software.requirement import Facts, Function, Option, Route, Usage
+from devfactory.software.requirement import Function, Option, RequirementFacts, Route, UsageLine
 from devfactory.software.streams import TRANSFORM, stream
 from devfactory.software.streams import lines as stream_lines
 
@@ -79,7 +79,7 @@ def _names_in(annotation: str) -> list[str]:
     return re.findall(r"[A-Za-z_][A-Za-z0-9_]*", annotation)
 
 
-def _own_types(facts: Facts) -> list[str]:
+def _own_types(facts: RequirementFacts) -> list[str]:
     """Return the classes the requirement's signatures and errors name that it must define."""
     found: list[str] = []
     known = set(dir(builtins)) | _TYPING | {"typing", "collections", "abc"}
@@ -93,11 +93,11 @@ def _own_types(facts: Facts) -> list[str]:
     return found
 
 
-def _sentences_naming(facts: Facts, name: str) -> tuple[str, ...]:
+def _sentences_naming(facts: RequirementFacts, name: str) -> tuple[str, ...]:
     return tuple(s for s in facts.sentences if re.search(rf"`[^`]*\b{re.escape(name)}\b", s))
 
 
-def _class_stub(name: str, facts: Facts) -> str:
+def _class_stub(name: str, facts: RequirementFacts) -> str:
     about = _sentences_naming(facts, name)
     base = "Exception" if name.endswith(("Error", "Exception")) else ""
     head = f"class {name}({base}):\n" if base else f"class {name}:\n"
@@ -110,7 +110,7 @@ def _function_stub(function: Function) -> str:
     return f"{function.signature}:\n{doc}    {STUB}\n"
 
 
-def _header(facts: Facts, summary: str) -> list[str]:
+def _header(facts: RequirementFacts, summary: str) -> list[str]:
     lines = [_doc([summary or f"The {facts.module} module."], "").rstrip("\n"), ""]
     lines += ["from __future__ import annotations", ""]
     return lines
@@ -137,7 +137,7 @@ def _option_lines(option: Option, target: str) -> list[str]:
     return [f"    {target}.add_argument({', '.join(parts)})"]
 
 
-def _positional_lines(usage: Usage, target: str) -> list[str]:
+def _positional_lines(usage: UsageLine, target: str) -> list[str]:
     lines = []
     for p in usage.positionals:
         dest = p.dest
@@ -147,7 +147,7 @@ def _positional_lines(usage: Usage, target: str) -> list[str]:
     return lines
 
 
-def _parser(facts: Facts, summary: str) -> list[str]:
+def _parser(facts: RequirementFacts, summary: str) -> list[str]:
     """Return the lines of ``build_parser()`` for the usage lines."""
     doc = summary.replace('"', "'")[:200]
     lines = [
@@ -172,7 +172,7 @@ def _parser(facts: Facts, summary: str) -> list[str]:
     return lines
 
 
-def _cli(facts: Facts, summary: str) -> Skeleton:
+def _cli(facts: RequirementFacts, summary: str) -> Skeleton:
     lines = _header(facts, summary)
     lines.insert(lines.index("from __future__ import annotations") + 2, "import argparse")
     lines.insert(lines.index("import argparse") + 1, "import sys")
@@ -312,7 +312,7 @@ def _flask_route_stub(route: Route, app: str) -> str:
 _IN_MEMORY = re.compile(r"\bkeep(?:s|ing)? (?:the |its |all )?([a-z_]+) in memory", re.I)
 
 
-def _store(facts: Facts) -> tuple[str, str, bool] | None:
+def _store(facts: RequirementFacts) -> tuple[str, str, bool] | None:
     """Name the service's in-memory store: (its name, what keys it, whether keys are numbers).
 
     The name is what the requirement says it keeps in memory (``keeping todos in
@@ -345,7 +345,7 @@ def _state(found: tuple[str, str, bool] | None) -> list[str]:
     return lines
 
 
-def _web(facts: Facts, summary: str) -> Skeleton:
+def _web(facts: RequirementFacts, summary: str) -> Skeleton:
     lines = _header(facts, summary)
     if facts.framework == "flask":
         lines += ["from flask import Flask, abort, jsonify, request", ""]
@@ -373,12 +373,12 @@ def _web(facts: Facts, summary: str) -> Skeleton:
     return Skeleton(f"{facts.module}.py", _tidy(lines), tuple(units))
 
 
-def _library(facts: Facts, summary: str) -> Skeleton:
+def _library(facts: RequirementFacts, summary: str) -> Skeleton:
     stubs, units = _stubs(facts)
     return Skeleton(f"{facts.module}.py", _tidy(_header(facts, summary) + stubs), tuple(units))
 
 
-def _stubs(facts: Facts) -> tuple[list[str], list[Unit]]:
+def _stubs(facts: RequirementFacts) -> tuple[list[str], list[Unit]]:
     """Return the stubs of the module's own types and functions, and a unit for each."""
     lines: list[str] = []
     units: list[Unit] = []
@@ -398,7 +398,7 @@ def _tidy(lines: list[str]) -> str:
     return re.sub(r'^("""[^\n]*"""|"""[\s\S]*?""")\n\n\n', r"\1\n\n", text, count=1)
 
 
-def skeleton(facts: Facts, summary: str = "") -> Skeleton | None:
+def skeleton(facts: RequirementFacts, summary: str = "") -> Skeleton | None:
     """Return the skeleton of the requirement's one module, or None when facts cannot make one.
 
     The source always parses; every stub raises ``NotImplementedError`` until a

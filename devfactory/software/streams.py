@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devfactory.software.requirement import Facts, Option
+from devfactory.software.requirement import Option, RequirementFacts
 
 TRANSFORM = "transform"
 TEXT = "text"  # the transform's first parameter: the input's text
@@ -47,7 +47,7 @@ class Stream:
     prefix: str  # what an error message starts with (``tool:`` or ``error:``)
 
 
-def _status(facts: Facts, about: re.Pattern[str], default: int) -> int:
+def _status(facts: RequirementFacts, about: re.Pattern[str], default: int) -> int:
     """Return the non-zero exit status whose meaning matches ``about`` (2 is argparse's)."""
     for code in facts.exit_codes:
         if code.code not in (0, 2) and about.search(code.meaning):
@@ -55,7 +55,7 @@ def _status(facts: Facts, about: re.Pattern[str], default: int) -> int:
     return default
 
 
-def stream(facts: Facts) -> Stream | None:
+def stream(facts: RequirementFacts) -> Stream | None:
     """Return the filter the requirement's usage line describes, or None when it is not one."""
     if len(facts.usages) != 1 or facts.usages[0].command or facts.functions:
         return None

@@ -1,6 +1,7 @@
 """A run's folder as a git repository: one commit per passed stage, by its team.
 
-``Workspace`` drives the ``git`` command line in a controlled environment: no
+``Workspace`` drives the ``git`` command line through ``software/git.py``, in a
+controlled environment: no
 system or user configuration, no hooks, no pager, no external diff or textconv
 program, no background maintenance, literal pathspecs, an explicit git dir (a
 folder without its own ``.git`` is never mistaken for part of a repository
@@ -20,7 +21,6 @@ carries the mark too, and a ``DELIVERY`` record beside it.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Sequence
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devfactory.contracts import check_relative_path
+from devfactory.software.git import GitError, clean_env, run_git
 
 GIT_TIMEOUT_S = 30.0
 DOMAIN = "devfactory.local"
@@ -37,19 +38,6 @@ DELIVERY = "devfactory-delivery.json"  # in .git: the run delivers into a reposi
 RECORDS = ("run.json", "SUMMARY.md")  # the run's own records: never on a delivery's branch
 _EXCLUDE = "# devfactory: every file of the run is committed, a BLOCKED stage's as NOT ACCEPTED\n"
 _PERSON = re.compile(r"^([^<>\n]+) <([^<>\s]+)>$")
-# git options for every call: nothing configured elsewhere may run a program or change output
-GIT_OPTIONS = (
-    "--no-pager",
-    "-c", "core.hooksPath=/dev/null",
-    "-c", "core.fsmonitor=false",
-    "-c", "core.autocrlf=false",
-    "-c", "core.quotePath=false",
-    "-c", "commit.gpgSign=false",
-    "-c", "log.showSignature=false",
-    "-c", "gc.auto=0",
-    "-c", "maintenance.auto=false",
-    "-c", "init.defaultBranch=main",
-)  # fmt: skip
 
 
 # the message from stdin; "whitespace" cleanup keeps a line that starts with "#" (a heading)
@@ -296,17 +284,12 @@ class Workspace:
 
     def _env(self, author: str | None) -> dict[str, str]:
         committer = _person(FACTORY)
-        env = {
-            "PATH": os.environ.get("PATH", os.defpath),
-            "LC_ALL": "C",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_LITERAL_PATHSPECS": "1",
-            "GIT_OPTIONAL_LOCKS": "0",
-            "GIT_COMMITTER_NAME": committer[0],
-            "GIT_COMMITTER_EMAIL": committer[1],
-        }
+        env = clean_env(
+            GIT_LITERAL_PATHSPECS="1",
+            GIT_OPTIONAL_LOCKS="0",
+            GIT_COMMITTER_NAME=committer[0],
+            GIT_COMMITTER_EMAIL=committer[1],
+        )
         if author is not None:
             env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = _person(author)
         return env
@@ -326,26 +309,12 @@ class Workspace:
         if not self.root.is_dir():
             raise WorkspaceError(f"the run's folder {self.root} is not there")
         try:
-            done = subprocess.run(
-                [self.program, *GIT_OPTIONS, *options, *where, *args],
-                cwd=self.root,
-                env=self._env(author),
-                input=stdin,
-                stdin=None if stdin is not None else subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                timeout=self.timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise WorkspaceError(f"git {args[0]} took longer than {self.timeout:g} s") from None
-        except FileNotFoundError:
-            raise WorkspaceError(f"{self.program!r} was not found (is git installed?)") from None
-        except OSError as exc:
-            raise WorkspaceError(f"git {args[0]} could not run: {exc.strerror}") from None
-        if done.returncode not in ok:
-            why = " ".join(done.stderr.split())[:500] or "no reason given"
-            raise WorkspaceError(f"git {args[0]} failed (exit {done.returncode}): {why}")
-        return done
+            return run_git(
+                args, cwd=self.root, env=self._env(author), timeout=self.timeout,
+                program=self.program, options=[*options, *where], stdin=stdin, ok=ok,
+            )  # fmt: skip
+        except GitError as exc:
+            if exc.done is None:
+                raise WorkspaceError(str(exc)) from None
+            why = " ".join(exc.done.stderr.split())[:500] or "no reason given"
+            raise WorkspaceError(f"{exc}: {why}") from None

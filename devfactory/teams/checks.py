@@ -9,7 +9,7 @@ The factory has two check systems, one per question:
   validation runs them again on each passed stage (``graph/control.py``).
   Each reads the artifacts' text only: it never runs code, knows nothing of
   the build plan, and its problems are short sentences ([] when it passed).
-* **Code checks** (``software/validator.py``): does the software built so far
+* **Code checks** (``software/checks/``): does the software built so far
   hold up, against the build plan? Plan coverage, lint, install, import,
   tests, smoke, run in the sandbox on a stage's code and on the whole
   workspace, each problem going back to its file's owner.

@@ -20,9 +20,9 @@ from string import Template
 import yaml
 
 from devfactory.contracts import MAX_ARTIFACT_CHARS, MAX_ARTIFACTS
+from devfactory.software.checks import CODE_CHECKS, Check
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import FileRole
-from devfactory.software.validator import CODE_CHECKS, Check
 from devfactory.teams.checks import ARTIFACT_CHECKS
 from devfactory.teams.spec import TeamSpec
 
@@ -97,7 +97,7 @@ def checks_told(spec: TeamSpec) -> str:
 
     The artifact checks its ``team.yaml`` names (``teams/checks.py``), then,
     for a team whose code or tests the sandbox runs, the code checks
-    (``software/validator.py``'s ``CODE_CHECKS``), else, for a team that
+    (``software/checks/``'s ``CODE_CHECKS``), else, for a team that
     writes Python, the lint every drafted Python file gets.
     """
     lines = [

@@ -9,8 +9,11 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import ValidationError
 
-from devfactory.graph.plan_repair import normalise_plan, plan_normaliser
+from devfactory.graph.plan_repair import normalise_plan
 from devfactory.graph.planning import draft_plan, stage_items
+from devfactory.graph.repairs import plan_normaliser
+from devfactory.software.checks.criteria import criteria_of, criteria_status
+from devfactory.software.checks.plan_coverage import coverage
 from devfactory.software.plan import (
     BuildPlan,
     FileRole,
@@ -20,7 +23,7 @@ from devfactory.software.plan import (
     module_name,
     named_interfaces,
 )
-from devfactory.software.validator import coverage, criteria_of, criteria_status, signatures
+from devfactory.software.source import signatures
 from devfactory.teams import load_teams
 from tests.fakes import ScriptedModels, run_graph
 

@@ -1,4 +1,4 @@
-"""The validator runs a list of code checks, each when what it needs is there."""
+"""The code checks run as a list, each when what it needs is there."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from devfactory.sandbox.commands import Smoke
 from devfactory.sandbox.environments import MARKER, Environment
 from devfactory.sandbox.junit import TestCase, TestReport
 from devfactory.sandbox.results import CommandResult
-from devfactory.software.plan import BuildPlan
-from devfactory.software.validator import (
+from devfactory.software.checks import (
     CODE_CHECKS,
     CheckContext,
     CheckOutcome,
@@ -19,6 +18,7 @@ from devfactory.software.validator import (
     Problem,
     verify,
 )
+from devfactory.software.plan import BuildPlan
 from tests.unit.test_build_plan import COUNT_WORDS, cli_plan
 
 PLAN = BuildPlan.model_validate(cli_plan())

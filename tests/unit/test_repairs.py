@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from devfactory.graph import repairs as layer
-from devfactory.graph.plan_repair import PlanContext, plan_normaliser
-from devfactory.graph.repairs import REGISTRY, Kind, ProjectNames, repair
+from devfactory.graph.plan_repair import PlanContext
+from devfactory.graph.repairs import REGISTRY, ProjectNames, RepairKind, plan_normaliser, repair
 from devfactory.software.plan import FileRole
 
 OWNERS = {"dev": [FileRole.CODE], "qa": [FileRole.TESTS]}
@@ -34,104 +34,107 @@ def doc(content: str) -> list[dict[str, Any]]:
 
 
 # (kind, name, context, input, output, notes): the repair fires
-FIRES: list[tuple[Kind, str, Any, Any, Any, tuple[str, ...]]] = [
-    (Kind.PYTHON, "quotes", None, 'print("use {"a": 1} here")\n',
+FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
+    (RepairKind.PYTHON, "quotes", None, 'print("use {"a": 1} here")\n',
      'print("use {\\"a\\": 1} here")\n', ("quotes inside a string escaped (line 1)",)),
-    (Kind.PYTHON, "stdlib-imports", None, "x = os.getcwd()",
+    (RepairKind.PYTHON, "stdlib-imports", None, "x = os.getcwd()",
      "import os\nx = os.getcwd()", ("`import os` added (used, never imported)",)),
-    (Kind.PYTHON_TESTS, "quotes", None, 'print("use {"a": 1} here")\n',
+    (RepairKind.PYTHON_TESTS, "quotes", None, 'print("use {"a": 1} here")\n',
      'print("use {\\"a\\": 1} here")\n', ("quotes inside a string escaped (line 1)",)),
-    (Kind.PYTHON_TESTS, "stdlib-imports", None, "x = os.getcwd()",
+    (RepairKind.PYTHON_TESTS, "stdlib-imports", None, "x = os.getcwd()",
      "import os\nx = os.getcwd()", ("`import os` added (used, never imported)",)),
-    (Kind.PYTHON_TESTS, "pytest-import", None,
+    (RepairKind.PYTHON_TESTS, "pytest-import", None,
      '"""Tests."""\n\n\n@pytest.mark.slow\ndef test_a():\n    pass\n',
      '"""Tests."""\nimport pytest\n\n\n@pytest.mark.slow\ndef test_a():\n    pass\n',
      ("`import pytest` added (used, never imported)",)),
-    (Kind.PYTHON_TESTS, "broken-tests", None, CUT_TESTS, WHOLE_TESTS,
+    (RepairKind.PYTHON_TESTS, "broken-tests", None, CUT_TESTS, WHOLE_TESTS,
      ("the file did not parse: kept its complete tests, dropped `test_b`",)),
-    (Kind.PYTHON_IN_PROJECT, "project-imports",
+    (RepairKind.PYTHON_IN_PROJECT, "project-imports",
      ProjectNames({"chessmoves": ["parse_move"]}, []), 'print(parse_move("e4"))\n',
      'from chessmoves import parse_move\nprint(parse_move("e4"))\n',
      ("`from chessmoves import parse_move` added (used, never imported)",)),
-    (Kind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["parse"]), ALIASED,
+    (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["parse"]), ALIASED,
      ALIASED + "\nparse = Version.parse\n",
      ("`parse = Version.parse` added (planned here, written as a method)",)),
-    (Kind.PLAN, "starting-plan", STARTED, {"kind": "cli", "files": [code("x.py")], "modules": []},
+    (RepairKind.PLAN, "starting-plan", STARTED,
+     {"kind": "cli", "files": [code("x.py")], "modules": []},
      {"kind": "cli", "files": [code("x.py")], "modules": [], "entry_point": "python -m x"},
      ("entry_point taken from the starting plan",)),
-    (Kind.PLAN, "plan-shape", PLAN, {"kind": "CLI"}, {"kind": "cli", "entry_point": ""},
+    (RepairKind.PLAN, "plan-shape", PLAN, {"kind": "CLI"}, {"kind": "cli", "entry_point": ""},
      ("kind lower-cased",)),
-    (Kind.PLAN, "unwritten-files", PLAN,
+    (RepairKind.PLAN, "unwritten-files", PLAN,
      {"files": [code("x.py"), {"path": "README.md", "role": "docs", "owner": "dev"}],
       "modules": [{"path": "README.md"}]},
      {"files": [code("x.py")], "modules": []},
      ("['README.md'] dropped: no team of this pipeline writes them",)),
-    (Kind.PLAN, "tests-by-name", PLAN, {"files": [code("tests/test_x.py")]},
+    (RepairKind.PLAN, "tests-by-name", PLAN, {"files": [code("tests/test_x.py")]},
      {"files": [{**code("tests/test_x.py"), "role": "tests"}]},
      ("tests/test_x.py: role code -> tests (a tests file by its name)",)),
-    (Kind.PLAN, "module-files", PLAN, {"files": [], "modules": [{"path": "x.py"}]},
+    (RepairKind.PLAN, "module-files", PLAN, {"files": [], "modules": [{"path": "x.py"}]},
      {"files": [code("x.py", purpose="the module's public functions and classes")],
       "modules": [{"path": "x.py"}]},
      ("x.py: planned for dev (a module missing from the files)",)),
-    (Kind.PLAN, "python-m-main", PLAN,
+    (RepairKind.PLAN, "python-m-main", PLAN,
      {"entry_point": "python -m pkg", "files": [code("pkg/__init__.py")]},
      {"entry_point": "python -m pkg",
       "files": [code("pkg/__init__.py"),
                 code("pkg/__main__.py", depends_on=["pkg/__init__.py"],
                      purpose="the command line run as `python -m pkg`")]},
      ("pkg/__main__.py: planned for dev (`python -m` runs a package)",)),
-    (Kind.PLAN, "missing-tests", PLAN, {"files": [code("x.py")]},
+    (RepairKind.PLAN, "missing-tests", PLAN, {"files": [code("x.py")]},
      {"files": [code("x.py"),
                 {"path": "tests/test_x.py", "role": "tests", "owner": "qa",
                  "depends_on": ["x.py"],
                  "purpose": "tests of every behaviour the requirement names"}]},
      ("tests/test_x.py: planned for qa (the plan had no tests file)",)),
-    (Kind.PLAN, "owners", PLAN, {"files": [code("x.py", owner="qa")]},
+    (RepairKind.PLAN, "owners", PLAN, {"files": [code("x.py", owner="qa")]},
      {"files": [code("x.py")]}, ("x.py: owner 'qa' -> 'dev'",)),
-    (Kind.REPORT, "unknown-fields", None, {"status": "COMPLETE", "mood": "good"},
+    (RepairKind.REPORT, "unknown-fields", None, {"status": "COMPLETE", "mood": "good"},
      {"status": "COMPLETE"}, ("dropped unknown fields ['mood']",)),
-    (Kind.REPORT, "confidence", None, {"confidence": "85%"}, {"confidence": 0.85},
+    (RepairKind.REPORT, "confidence", None, {"confidence": "85%"}, {"confidence": 0.85},
      ("confidence parsed from text",)),
-    (Kind.REPORT, "lists", None, {"blockers": "no key", "artifacts": None},
+    (RepairKind.REPORT, "lists", None, {"blockers": "no key", "artifacts": None},
      {"blockers": ["no key"], "artifacts": []}, ("blockers wrapped in a list",)),
-    (Kind.REPORT, "no-question", None, {"clarification_needed": "none"},
+    (RepairKind.REPORT, "no-question", None, {"clarification_needed": "none"},
      {"clarification_needed": None}, ()),  # a silent repair: an empty question is none
-    (Kind.DIAGRAM, "diagram", None, doc(UNTYPED),
+    (RepairKind.DIAGRAM, "diagram", None, doc(UNTYPED),
      doc(UNTYPED.replace("```mermaid\n", "```mermaid\nflowchart TD\n")),
      ("design/architecture.md: `flowchart TD` added to its untyped mermaid block",)),
 ]  # fmt: skip
 
 # (kind, name, context, input): nothing to repair
-LEAVES: list[tuple[Kind, str, Any, Any]] = [
-    (Kind.PYTHON, "quotes", None, 'print("use {\\"a\\": 1} here")\n'),
-    (Kind.PYTHON, "stdlib-imports", None, "import os\nx = os.getcwd()"),
-    (Kind.PYTHON_TESTS, "quotes", None, 'print("use {\\"a\\": 1} here")\n'),
-    (Kind.PYTHON_TESTS, "stdlib-imports", None, "import os\nx = os.getcwd()"),
-    (Kind.PYTHON_TESTS, "pytest-import", None,
+LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
+    (RepairKind.PYTHON, "quotes", None, 'print("use {\\"a\\": 1} here")\n'),
+    (RepairKind.PYTHON, "stdlib-imports", None, "import os\nx = os.getcwd()"),
+    (RepairKind.PYTHON_TESTS, "quotes", None, 'print("use {\\"a\\": 1} here")\n'),
+    (RepairKind.PYTHON_TESTS, "stdlib-imports", None, "import os\nx = os.getcwd()"),
+    (RepairKind.PYTHON_TESTS, "pytest-import", None,
      "import pytest\n\n\n@pytest.mark.slow\ndef test_a():\n    pass\n"),
-    (Kind.PYTHON_TESTS, "broken-tests", None, WHOLE_TESTS),
-    (Kind.PYTHON_IN_PROJECT, "project-imports", ProjectNames({"chessmoves": ["parse_move"]}, []),
+    (RepairKind.PYTHON_TESTS, "broken-tests", None, WHOLE_TESTS),
+    (RepairKind.PYTHON_IN_PROJECT, "project-imports",
+     ProjectNames({"chessmoves": ["parse_move"]}, []),
      "def parse_move(m):\n    return m\n\nprint(parse_move('e4'))\n"),
-    (Kind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["bump"]), ALIASED),
-    (Kind.PLAN, "starting-plan", PLAN, {"kind": "cli", "files": [code("x.py")]}),
-    (Kind.PLAN, "plan-shape", PLAN, {"kind": "cli", "entry_point": ""}),
-    (Kind.PLAN, "unwritten-files", PLAN, {"files": [code("x.py")]}),
-    (Kind.PLAN, "tests-by-name", PLAN, {"files": [code("x.py")]}),
-    (Kind.PLAN, "module-files", PLAN, {"files": [code("x.py")], "modules": [{"path": "x.py"}]}),
-    (Kind.PLAN, "python-m-main", PLAN,
+    (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["bump"]), ALIASED),
+    (RepairKind.PLAN, "starting-plan", PLAN, {"kind": "cli", "files": [code("x.py")]}),
+    (RepairKind.PLAN, "plan-shape", PLAN, {"kind": "cli", "entry_point": ""}),
+    (RepairKind.PLAN, "unwritten-files", PLAN, {"files": [code("x.py")]}),
+    (RepairKind.PLAN, "tests-by-name", PLAN, {"files": [code("x.py")]}),
+    (RepairKind.PLAN, "module-files", PLAN,
+     {"files": [code("x.py")], "modules": [{"path": "x.py"}]}),
+    (RepairKind.PLAN, "python-m-main", PLAN,
      {"entry_point": "python -m pkg", "files": [code("pkg/__init__.py"), code("pkg/__main__.py")]}),
-    (Kind.PLAN, "missing-tests", PLAN,
+    (RepairKind.PLAN, "missing-tests", PLAN,
      {"files": [code("x.py"), {**code("tests/t.py", owner="qa"), "role": "tests"}]}),
-    (Kind.PLAN, "owners", PLAN, {"files": [code("x.py")]}),
-    (Kind.REPORT, "unknown-fields", None, {"status": "COMPLETE"}),
-    (Kind.REPORT, "confidence", None, {"confidence": 0.85}),
-    (Kind.REPORT, "lists", None, {"blockers": ["no key"]}),
-    (Kind.REPORT, "no-question", None, {"clarification_needed": None}),
-    (Kind.DIAGRAM, "diagram", None, doc(TYPED)),
+    (RepairKind.PLAN, "owners", PLAN, {"files": [code("x.py")]}),
+    (RepairKind.REPORT, "unknown-fields", None, {"status": "COMPLETE"}),
+    (RepairKind.REPORT, "confidence", None, {"confidence": 0.85}),
+    (RepairKind.REPORT, "lists", None, {"blockers": ["no key"]}),
+    (RepairKind.REPORT, "no-question", None, {"clarification_needed": None}),
+    (RepairKind.DIAGRAM, "diagram", None, doc(TYPED)),
 ]  # fmt: skip
 
 
-def entry(kind: Kind, name: str) -> layer.Repair:
+def entry(kind: RepairKind, name: str) -> layer.Repair:
     return next(r for r in REGISTRY[kind] if r.name == name)
 
 
@@ -141,7 +144,7 @@ def entry(kind: Kind, name: str) -> layer.Repair:
     ids=[f"{k}:{n}" for k, n, *_ in FIRES],
 )
 def test_each_repair_fires_on_its_fixture(
-    kind: Kind, name: str, context: Any, given: Any, fixed: Any, notes: tuple[str, ...]
+    kind: RepairKind, name: str, context: Any, given: Any, fixed: Any, notes: tuple[str, ...]
 ) -> None:
     done = entry(kind, name).apply(copy.deepcopy(given), context)
     assert done.content == fixed
@@ -152,7 +155,7 @@ def test_each_repair_fires_on_its_fixture(
     ("kind", "name", "context", "given"), LEAVES, ids=[f"{k}:{n}" for k, n, *_ in LEAVES]
 )
 def test_each_repair_leaves_what_needs_none(
-    kind: Kind, name: str, context: Any, given: Any
+    kind: RepairKind, name: str, context: Any, given: Any
 ) -> None:
     done = entry(kind, name).apply(copy.deepcopy(given), context)
     assert done.content == given
@@ -182,28 +185,28 @@ def documented() -> dict[str, list[str]]:
 
 
 def test_the_registry_lists_every_repair_once_in_the_documented_order() -> None:
-    assert list(REGISTRY) == list(Kind)
+    assert list(REGISTRY) == list(RepairKind)
     for kind, entries in REGISTRY.items():
         names = [r.name for r in entries]
         assert len(names) == len(set(names)), kind
         assert all(r.kind is kind for r in entries)
-    assert documented() == {k.value: [r.name for r in REGISTRY[k]] for k in Kind}
+    assert documented() == {k.value: [r.name for r in REGISTRY[k]] for k in RepairKind}
 
 
 def test_a_kind_applies_its_repairs_in_order_and_says_each() -> None:
     source = 'print("use {"a": 1} here", os.getcwd())\n'
-    done = repair(Kind.PYTHON, source)
+    done = repair(RepairKind.PYTHON, source)
     assert done.content == 'import os\nprint("use {\\"a\\": 1} here", os.getcwd())\n'
     assert done.notes == (
         "quotes inside a string escaped (line 1)",
         "`import os` added (used, never imported)",
     )  # the quotes first: an import is only added to a file that parses
-    assert repair(Kind.PYTHON, done.content) == layer.Repaired(done.content)
+    assert repair(RepairKind.PYTHON, done.content) == layer.Repaired(done.content)
 
 
 def test_the_diagram_repair_leaves_the_callers_drafts_as_they_were() -> None:
     drafts = doc(UNTYPED)
-    done = repair(Kind.DIAGRAM, drafts, None)
+    done = repair(RepairKind.DIAGRAM, drafts, None)
     assert drafts == doc(UNTYPED) and done.content != drafts
 
 
@@ -211,7 +214,7 @@ def test_the_plan_normaliser_is_the_plan_registry() -> None:
     data = {"kind": "CLI", "files": [code("tests/test_x.py", owner="qa"), code("x.py")]}
     notes: list[str] = []
     got = plan_normaliser(OWNERS)(copy.deepcopy(data), notes)
-    done = repair(Kind.PLAN, copy.deepcopy(data), PLAN)
+    done = repair(RepairKind.PLAN, copy.deepcopy(data), PLAN)
     assert got == done.content and tuple(notes) == done.notes
     assert notes == [
         "kind lower-cased",

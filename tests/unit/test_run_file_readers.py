@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from devfactory.artifacts import write_file
-from devfactory.software.validator import imported_planned, verify
+from devfactory.software.checks import verify
+from devfactory.software.checks.blame import imported_planned
 from tests.unit.test_code_checks import FILES, PLAN, TEAMS
 
 OUTSIDE_TEST = "from wordcount import count_words\n\nSECRET = 'root-only'\n"

@@ -60,7 +60,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         "the run folder's writer: creates a file with O_NOFOLLOW | O_NONBLOCK (and checks it "
         "is regular) in a folder runfiles.open_within opened; it reads nothing",
     ),
-    "devfactory/software/validator.py": (
+    "devfactory/software/checks/existing_tests.py": (
         frozenset({"os.open"}),
         "writes the old tests' scratch workspace (O_EXCL | O_NOFOLLOW) in a folder "
         "runfiles.open_within made; its reads of a workspace go through runfiles",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devfactory.contracts import MAX_ARTIFACT_CHARS, MAX_ARTIFACTS
-from devfactory.software.validator import CODE_CHECKS
+from devfactory.software.checks import CODE_CHECKS
 from devfactory.teams import load_teams, registry
 from devfactory.teams.checks import ARTIFACT_CHECKS
 from devfactory.teams.registry import RENDERED_FILES, TeamRegistryError, runs_code

@@ -14,11 +14,12 @@ findings it still fails. What the model writes can never remove the skeleton's i
 its imports or be cut off: a reply that does not parse, or defines no such
 unit, is refused, and the stub (or the earlier body) stays.
 
-Without a sandbox (``run_code`` off, as in graph-logic tests) nothing runs:
-the first candidate that splices is kept.
+Running a version and scoring it calls no model: that is ``software/trials.py``
+(``Trial``, ``TrialRunner``). Without a sandbox (``run_code`` off, as in
+graph-logic tests) nothing runs: the first candidate that splices is kept.
 
-Why one module: drawing, scoring, selecting and repairing share one state (the
-module's text, the best score, the examples' verdicts) and one budget; split,
+Why one module: drawing, selecting and repairing share one state (the
+module's text, the best trial, the sample inputs) and one budget; split,
 each part would pass that state across a boundary it does not own.
 """
 
@@ -26,36 +27,25 @@ from __future__ import annotations
 
 import ast
 import logging
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from devfactory.artifacts import write_file
 from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.prompts import render_prompt
-from devfactory.graph.repairs import Kind, repair
+from devfactory.graph.repairs import RepairKind, repair
+from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
-from devfactory.runfiles import remove_tree
-from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests, examples_file
 from devfactory.software.probes import agreement, stream_inputs
 from devfactory.software.probes import inputs as probe_inputs
-from devfactory.software.requirement import Facts, read_requirement
+from devfactory.software.requirement import RequirementFacts, read_requirement
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, skeleton
 from devfactory.software.splice import SpliceError, code_of, fragment, routes_of, splice
 from devfactory.software.streams import TRANSFORM, Stream, stream
-from devfactory.software.validator import LintCheck, finding_text
-
-if TYPE_CHECKING:
-    from devfactory.graph.stage.work import Drafting
-    from devfactory.sandbox.environments import Environment
-    from devfactory.sandbox.runner import Sandbox
+from devfactory.software.trials import Trial, TrialRunner
 
 log = logging.getLogger(__name__)
 FAILURE_CHARS = 1500  # what a repair is shown of the assertions its unit fails
@@ -71,39 +61,17 @@ _WHAT = {
 }
 
 
-@dataclass(frozen=True)
-class Trial:
-    """One version of the module, run against the examples of one unit."""
-
-    source: str
-    passed: int = 0  # the unit's examples that passed
-    total: int = 0  # the unit's examples
-    others: int = 0  # every other example that passed (a tie-breaker)
-    failures: tuple[str, ...] = ()  # the unit's failing assertions, for a repair
-    problem: str = ""  # why it could not be run at all
-    lint: tuple[str, ...] = ()  # undefined names and the like: the gate's lint would refuse it
-
-    @property
-    def score(self) -> tuple[int, int, int, int]:
-        """Order trials: runnable, the unit's examples, fewest lint findings, the other examples."""
-        return (0 if self.problem else 1, self.passed, -len(self.lint), self.others)
-
-    @property
-    def perfect(self) -> bool:
-        """Say whether it passes every example of its unit (and there are some), lint clean."""
-        return not self.problem and self.total > 0 and self.passed == self.total and not self.lint
-
-
 @dataclass
 class Built:
-    """What the loop spent and did, for the stage's record."""
+    """What the loop spent and did, for the stage's record, and the inputs it asked for."""
 
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     notes: list[str] = field(default_factory=list)
+    samples: list[str] | None = None  # a filter's sample inputs, asked for once
 
 
-def plan_facts(requirement: str) -> Facts:
+def plan_facts(requirement: str) -> RequirementFacts:
     """Read the requirement (a module's build loop starts from what it states exactly)."""
     return read_requirement(requirement)
 
@@ -128,7 +96,7 @@ def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Dra
     tests = examples_file(facts)
     built = Built()
     source = _starting_point(made, earlier)
-    runner = _Runner.open(work, tests)
+    runner = TrialRunner.open(work.sandbox, work.plan, tests)
     try:
         for n, unit in enumerate(made.units, 1):
             before, source = source, _write_unit(work, made, unit, source, tests, runner, built)
@@ -169,7 +137,7 @@ def _write_unit(
     unit: Unit,
     source: str,
     tests: ExampleTests | None,
-    runner: _Runner,
+    runner: TrialRunner,
     built: Built,
 ) -> str:
     """Draw candidates of ``unit``, keep the best, repair it; return the module with it."""
@@ -216,7 +184,7 @@ def _write_unit(
 
 
 def _most_agreed(
-    work: Drafting, unit: Unit, drawn: list[Trial], best: Trial, runner: _Runner, built: Built
+    work: Drafting, unit: Unit, drawn: list[Trial], best: Trial, runner: TrialRunner, built: Built
 ) -> Trial:
     """Among the candidates as good as ``best`` on the examples, keep the most agreed on.
 
@@ -260,7 +228,7 @@ def _as_written(outcome: str) -> str:
     return outcome
 
 
-def _probe_arguments(work: Drafting, unit: Unit, runner: _Runner, built: Built) -> list[str]:
+def _probe_arguments(work: Drafting, unit: Unit, runner: TrialRunner, built: Built) -> list[str]:
     """Return the inputs to compare ``unit``'s candidates on (empty: they cannot be compared).
 
     A function's come from its annotations and the literals of its sentences; a
@@ -274,9 +242,9 @@ def _probe_arguments(work: Drafting, unit: Unit, runner: _Runner, built: Built) 
     found = stream(facts)
     if unit.name != TRANSFORM or found is None:
         return []
-    if runner.samples is None:
-        runner.samples = _samples(work, found, built)
-    return stream_inputs(found.options, runner.samples) if runner.samples else []
+    if built.samples is None:
+        built.samples = _samples(work, found, built)
+    return stream_inputs(found.options, built.samples) if built.samples else []
 
 
 def _samples(work: Drafting, found: Stream, built: Built) -> list[str]:
@@ -321,7 +289,7 @@ def _better(best: Trial | None, trial: Trial | None) -> Trial | None:
 
 
 def _repair(
-    work: Drafting, made: Skeleton, unit: Unit, trial: Trial, seed: int, runner: _Runner,
+    work: Drafting, made: Skeleton, unit: Unit, trial: Trial, seed: int, runner: TrialRunner,
     built: Built,
 ) -> Trial | None:  # fmt: skip
     """Ask for ``unit`` again, shown the assertions ``trial`` fails."""
@@ -346,7 +314,7 @@ def _candidate(
     failures: tuple[str, ...],
     temperature: float,
     seed: int,
-    runner: _Runner,
+    runner: TrialRunner,
     built: Built,
 ) -> Trial | None:
     """Ask for one version of ``unit``, splice it in and run it; None when it cannot be used."""
@@ -378,7 +346,7 @@ def _candidate(
                     candidate = _whole_module(reply, made)
                 else:
                     raise
-        candidate = repair(Kind.PYTHON, candidate).content  # `string.x` used, never imported
+        candidate = repair(RepairKind.PYTHON, candidate).content  # `string.x` used, never imported
     except SpliceError as exc:
         log.debug("candidate of %s refused: %s", unit.name, exc)
         return None
@@ -445,105 +413,3 @@ def unit_messages(
             )
         ),
     ]
-
-
-class _Runner:
-    """Runs versions of the module against the example tests in the sandbox (or nothing)."""
-
-    def __init__(
-        self,
-        sandbox: Sandbox | None,
-        env: Environment | None,
-        tests: ExampleTests | None,
-        module: str,
-    ) -> None:
-        self.sandbox, self.env, self.tests, self.module = sandbox, env, tests, module
-        self.samples: list[str] | None = None  # a filter's sample inputs, asked for once
-
-    @classmethod
-    def open(cls, work: Drafting, tests: ExampleTests | None) -> _Runner:
-        sandbox = work.sandbox
-        env = None
-        if sandbox is not None and work.plan is not None:
-            try:
-                env = sandbox.environment(work.plan.dependencies)
-            except ValueError as exc:
-                log.warning("the build loop runs nothing: %s", exc)
-                sandbox = None
-        module = work.plan.python_modules()[0] if work.plan and work.plan.python_modules() else ""
-        return cls(sandbox, env, tests, module)
-
-    def close(self) -> None:
-        """Nothing is held between trials (each runs in a folder of its own)."""
-
-    def judges(self, unit: Unit) -> bool:
-        """Say whether any example checks ``unit`` (else only splicing and importing judge it)."""
-        return bool(self.tests and self._names(unit))
-
-    def _names(self, unit: Unit) -> list[str]:
-        """Return the examples that judge ``unit``: its own, the command's, or all (a module)."""
-        if self.tests is None:
-            return []
-        if unit.kind == UnitKind.MODULE:
-            return list(self.tests.about)
-        if unit.kind == UnitKind.COMMAND:
-            return self.tests.of("cli")
-        return self.tests.of(unit.name)
-
-    def behaviour(self, source: str, function: str, arguments: list[str]) -> tuple[str, ...]:
-        """Return what ``function`` gives on each argument tuple (empty: it could not run)."""
-        if self.sandbox is None or self.env is None:
-            return ()
-        root = Path(tempfile.mkdtemp(prefix="devfactory-probe-"))
-        try:
-            write_file(root, f"{self.module}.py", source)
-            found = self.sandbox.call(root, self.env, self.module, function, arguments)
-        finally:
-            remove_tree(root)
-        return tuple(found)
-
-    def trial(self, source: str, unit: Unit) -> Trial:
-        """Run ``source`` against the examples; score it for ``unit``."""
-        if self.sandbox is None or self.env is None:
-            return Trial(source)
-        root = Path(tempfile.mkdtemp(prefix="devfactory-build-"))
-        try:
-            write_file(root, f"{self.module}.py", source)
-            if self.tests is None:
-                done = self.sandbox.compile_and_import(root, self.env, [self.module])
-                problem = "" if done.exit_code == 0 else f"it does not import: {done.output[-300:]}"
-                return Trial(source, problem=problem, lint=self.lint(source))
-            write_file(root, EXAMPLES_PATH, self.tests.source)
-            result, report = self.sandbox.run_tests(
-                root, self.env, f"python -m pytest -q -p no:cacheprovider {EXAMPLES_PATH}"
-            )
-        finally:
-            remove_tree(root)
-        lint = self.lint(source)
-        if not report.cases:
-            why = f"the examples did not run: {result.output[-300:]}"
-            return Trial(source, problem=why, lint=lint)
-        mine = set(self._names(unit))
-        passed = total = others = 0
-        failures: list[str] = []
-        for case in report.cases:
-            if case.name in mine:
-                total += 1
-                if case.outcome == "passed":
-                    passed += 1
-                else:
-                    quote = (case.message or case.traceback)[-400:]
-                    failures.append(f"{case.name}: {quote}")
-            elif case.outcome == "passed":
-                others += 1
-        failures += [f"{self.module}.py {finding}" for finding in lint]  # a repair sees them too
-        return Trial(source, passed, total, others, tuple(failures), lint=lint)
-
-    def lint(self, source: str) -> tuple[str, ...]:
-        """Return the gate's lint findings on ``source`` (nothing runs it; none without ruff)."""
-        try:
-            found = LintCheck(timeout=30).findings_in(f"{self.module}.py", source)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            log.warning("lint of a candidate failed: %s", exc)
-            return ()
-        return tuple(finding_text(item) for item in found)

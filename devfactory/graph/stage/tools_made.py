@@ -9,11 +9,11 @@ on files only tools and the build loop wrote, whose evidence is the checks'.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from devfactory.contracts import Artifact, ArtifactKind, Status, TaskResult, Usage
 from devfactory.graph.plan_start import tool_plan
 from devfactory.graph.planning import pipeline_owners
+from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import StageState
 from devfactory.graph.structured import Draft
 from devfactory.software.examples import PATH as EXAMPLES_PATH
@@ -21,9 +21,6 @@ from devfactory.software.examples import examples_file
 from devfactory.software.overview import overview
 from devfactory.software.requirement import read_requirement
 from devfactory.teams.spec import Deliverable
-
-if TYPE_CHECKING:
-    from devfactory.graph.stage.work import Drafting
 
 
 def tools_made(work: Drafting, item: Deliverable) -> Draft | None:

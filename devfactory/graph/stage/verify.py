@@ -1,8 +1,8 @@
 """Run the stage's code: the build plan's code checks, in the sandbox, before the report.
 
 The files written so far (every passed stage's, then this stage's drafts) are
-laid out in a fresh folder and the validator's code checks run on them
-(``software/validator.py``: plan coverage and lint, then, in the sandbox,
+laid out in a fresh folder and the code checks run on them
+(``software/checks/``: plan coverage and lint, then, in the sandbox,
 install the plan's dependencies, import every module, run the tests once
 tests exist and smoke-run the entry point once its file exists).
 Problems about this team's files keep the stage from passing, whatever the
@@ -27,12 +27,12 @@ from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
 from devfactory.graph.state import StageState, build_plan_of
 from devfactory.runfiles import remove_tree
+from devfactory.software.checks import CODE_CHECKS, Check, Verification, criteria_of, verify
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.software.repository import repository_files
 from devfactory.software.requirement import read_requirement
-from devfactory.software.validator import CODE_CHECKS, Check, Verification, criteria_of, verify
 
 REQUIREMENTS_PATH = "analysis/requirements.md"
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,9 +38,10 @@ from devfactory.graph.planning import (
     pipeline_owners,
     stage_items,
 )
-from devfactory.graph.repairs import Kind, ProjectNames, repair
+from devfactory.graph.repairs import ProjectNames, RepairKind, repair
 from devfactory.graph.requests import dropped
 from devfactory.graph.stage.build import build_module, buildable
+from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.stage.setup import (
     StageSetup,
     feedback_for,
@@ -54,10 +54,9 @@ from devfactory.graph.stage.setup import (
 from devfactory.graph.stage.tools_made import tool_report, tools_made, written_by_tools
 from devfactory.graph.state import StageState, build_plan_of
 from devfactory.graph.structured import Draft, draft_file, request_task_result
-from devfactory.memory.packing import Count, token_counter
-from devfactory.models.router import ModelUnavailableError, ResolvedModel
+from devfactory.memory.packing import token_counter
+from devfactory.models.router import ModelUnavailableError
 from devfactory.sandbox.runner import Sandbox, SandboxUnavailableError
-from devfactory.settings import Settings
 from devfactory.software.plan import BuildPlan
 from devfactory.software.precheck import draft_problems
 from devfactory.teams.spec import Deliverable, TeamSpec
@@ -136,7 +135,7 @@ def draft(
     started = time.perf_counter()
     done = draft_items(work, items, previous_drafts(state, spec.slug))
     if "mermaid_diagram" in spec.checks:
-        fixed = repair(Kind.DIAGRAM, done.drafts, plan)
+        fixed = repair(RepairKind.DIAGRAM, done.drafts, plan)
         done.drafts = fixed.content
         done.repairs += fixed.notes
     served = done.served or resolved.label
@@ -192,40 +191,6 @@ def files_written(state: StageState) -> dict[str, str]:
         for r in state["stages"].values()
         for a in (r.get("result") or {}).get("artifacts", [])
     }
-
-
-@dataclass(frozen=True)
-class Drafting:
-    """What every file of one attempt is drafted with.
-
-    Attributes:
-        setup: the team's stage.
-        state: the stage's state.
-        settings: the run's settings (the prompt's budgets, the retry caps).
-        resolved: the model serving the team.
-        plan: the run's build plan (None before Solution Architecture passed one).
-        feedback: the gate's problems with the last attempt.
-        notes: answers and guidance the stage received.
-        count: the serving model's token counter.
-        written: every file written so far, by path: the finished stages',
-            then this attempt's drafts as they come (the later files import them).
-        sandbox: where the build loop runs its candidates (None: nothing runs).
-        saved: told each better version of a module the build loop keeps (path,
-            content, units written, units), so that the run's folder has it at once.
-
-    """
-
-    setup: StageSetup
-    state: StageState
-    settings: Settings
-    resolved: ResolvedModel
-    plan: BuildPlan | None
-    feedback: list[str]
-    notes: list[str]
-    count: Count
-    written: dict[str, str]
-    sandbox: Sandbox | None = None
-    saved: Callable[[str, str, int, int], None] | None = None
 
 
 def code_sandbox(runtime: Runtime[Context], plan: BuildPlan | None) -> Sandbox | None:
@@ -362,7 +327,9 @@ def bind_project_names(drafted: Draft, plan: BuildPlan, written: dict[str, str],
     assert drafted.artifact is not None
     own = project_modules(plan, written, path)  # its own names, imported
     planned = [s.name for m in plan.modules if m.path == path for s in m.symbols]
-    fixed = repair(Kind.PYTHON_IN_PROJECT, drafted.artifact.content, ProjectNames(own, planned))
+    fixed = repair(
+        RepairKind.PYTHON_IN_PROJECT, drafted.artifact.content, ProjectNames(own, planned)
+    )
     if fixed.notes and len(fixed.content) <= MAX_ARTIFACT_CHARS:
         drafted.artifact = drafted.artifact.model_copy(update={"content": fixed.content})
         drafted.repairs += fixed.notes

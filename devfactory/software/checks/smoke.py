@@ -1,0 +1,44 @@
+"""The smoke check: the entry point starts (``--help`` for a CLI, one GET for a web service)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from devfactory.sandbox.commands import Smoke
+from devfactory.software.checks.framework import (
+    CheckContext,
+    CheckOutcome,
+    Need,
+    Problem,
+    needed,
+    path_of,
+)
+from devfactory.software.checks.plan_commands import smoke_for
+from devfactory.software.plan import BuildPlan, FileRole
+
+
+class SmokeCheck:
+    """The entry point starts: ``--help`` for a CLI, one GET for a web service."""
+
+    name = "smoke"
+    needs = frozenset({Need.WORKSPACE, Need.ENVIRONMENT, Need.ENTRY_POINT})
+
+    def run(self, context: CheckContext) -> CheckOutcome:
+        """Smoke-run the entry point; a failure goes to the entry point's file."""
+        sandbox, workspace, env = context.running()
+        kind, argv, path = needed(smoke_for(context.plan), Need.ENTRY_POINT)
+        result = sandbox.smoke(workspace, env, Smoke(kind=kind, argv=argv, path=path))
+        outcome = CheckOutcome(runs=[result.record()])
+        if result.exit_code != 0:
+            target = _entry_file(context.plan, context.files)
+            owner = context.plan.owner_of(target)
+            outcome.problems.append(Problem(target, owner, self.name, result.output[-800:]))
+        return outcome
+
+
+def _entry_file(plan: BuildPlan, files: Mapping[str, str]) -> str:
+    entry = plan.entry_point.split()[-1].split(":")[0]
+    path = path_of(entry, files) or path_of(entry + ".__main__", files)
+    if path:
+        return path
+    return next((f.path for f in plan.files if f.role is FileRole.CODE), "")

@@ -1,0 +1,73 @@
+"""The code checks a run gets by default, in order, and ``verify``, which runs them on a folder."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devfactory.runfiles import list_files, read_file
+from devfactory.software.checks.framework import (
+    LISTED_ENTRIES,
+    PARSED_BYTES,
+    Check,
+    CheckContext,
+    Verification,
+    run_checks,
+)
+from devfactory.software.checks.importing import ImportCheck
+from devfactory.software.checks.install import InstallCheck
+from devfactory.software.checks.lint import LintCheck
+from devfactory.software.checks.plan_coverage import PlanCoverageCheck
+from devfactory.software.checks.smoke import SmokeCheck
+from devfactory.software.checks.testing import TestsCheck
+from devfactory.software.plan import BuildPlan
+
+if TYPE_CHECKING:
+    from devfactory.sandbox.runner import Sandbox
+
+CODE_CHECKS: tuple[Check, ...] = (
+    PlanCoverageCheck(),
+    LintCheck(),
+    InstallCheck(),
+    ImportCheck(),
+    TestsCheck(),
+    SmokeCheck(),
+)
+"""The checks ``verify`` runs by default, in order (install before what runs code)."""
+
+
+def verify(
+    plan: BuildPlan,
+    workspace: Path,
+    sandbox: Sandbox | None,
+    *,
+    teams: Sequence[str],
+    criteria: Sequence[str] = (),
+    files: Mapping[str, str] | None = None,
+    checks: Sequence[Check] = CODE_CHECKS,
+) -> Verification:
+    """Run ``checks`` on ``workspace`` in order, each whose needs are met, and gather them.
+
+    Args:
+        plan: the run's build plan.
+        workspace: a folder holding the files written so far.
+        sandbox: where the code runs (None: only the checks that run nothing).
+        teams: the teams whose planned files must be present by now.
+        criteria: acceptance criteria ids to report on from the tests.
+        files: the files laid out in ``workspace`` (read from it, links not
+            followed, when not given).
+        checks: the checks to run (``CODE_CHECKS`` by default).
+
+    """
+    if files is None:
+        listed = list_files(workspace, LISTED_ENTRIES).files
+        files = {
+            path: read_file(workspace, path, PARSED_BYTES).decode("utf-8", errors="replace")
+            for path, size in listed
+            if size <= PARSED_BYTES
+        }
+    context = CheckContext(
+        plan, files, teams, workspace=workspace, sandbox=sandbox, criteria=criteria
+    )
+    return run_checks(context, checks)
