@@ -9,8 +9,6 @@ fared.
 from __future__ import annotations
 
 import json
-import os
-import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecor
 from devfactory.control.budget import Spend
 from devfactory.findings import not_run_line
 from devfactory.redact import redact, redact_data
-from devfactory.runfiles import is_regular_file, open_within, relative_parts
+from devfactory.runfiles import is_regular_file, write_file
 from devfactory.shown import shown
 from devfactory.software.repository import Delivery, RepositoryError, changed_files, delivery_of
 from devfactory.software.workspace import GIT_TIMEOUT_S
@@ -27,42 +25,6 @@ from devfactory.summary import folder_path, render_summary
 
 SUMMARY_COMMIT = "devfactory: run summary"
 SUBJECT_CHARS = 72  # a commit subject's length, as git tools show it
-
-
-class ArtifactWriteError(OSError):
-    """A file of the run could not be written where it belongs (and nothing was followed)."""
-
-
-def write_file(root: Path, relative: str, content: str) -> Path:
-    """Write ``content`` at ``relative`` inside ``root`` without following any link.
-
-    The folders on the way are made or opened by ``runfiles.open_within`` (a
-    link or a file where a folder belongs is refused); the file itself is
-    opened with ``O_NOFOLLOW`` (a link planted at its name is refused) and
-    ``O_NONBLOCK`` (a FIFO planted there is refused at once, never waited on).
-    """
-    parts = relative_parts(relative)
-    try:
-        folder = open_within(root, parts[:-1], make=True)
-    except OSError as exc:
-        raise ArtifactWriteError(f"refused to write {relative}: {exc.strerror}") from None
-    try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-        try:
-            fd = os.open(parts[-1], flags, 0o644, dir_fd=folder)
-        except OSError as exc:
-            raise ArtifactWriteError(
-                f"refused to write {relative}: it is a link or cannot be written ({exc.strerror})"
-            ) from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise ArtifactWriteError(f"refused to write {relative}: it is not a regular file")
-        os.ftruncate(fd, 0)  # only now: O_TRUNC would have applied to whatever was there
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content if content.endswith("\n") else content + "\n")
-    finally:
-        os.close(folder)
-    return root / relative
 
 
 def stage_files(out_dir: Path, record: StageRecord) -> list[tuple[Path, str]]:

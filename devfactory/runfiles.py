@@ -1,4 +1,4 @@
-"""The one way in to a run's files: read, list, walk and remove them, following no link.
+"""The one way in to a run's files: read, list, walk, write and remove them, following no link.
 
 A run's folder is written by a model (its teams' files), by the code the
 sandbox ran (copied back as folders, regular files and links), and, for a run
@@ -40,6 +40,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 MAX_DEPTH = 100  # folders below a root; deeper ones are listed, never entered (none is needed)
 KEEP = (".git",)  # a workspace's history: never walked, copied or removed by the walk
@@ -391,3 +392,39 @@ def remove_tree(path: os.PathLike[str] | str) -> None:
         remove_at(parent, os.path.basename(name))
     finally:
         os.close(parent)
+
+
+class ArtifactWriteError(OSError):
+    """A file of the run could not be written where it belongs (and nothing was followed)."""
+
+
+def write_file(root: Path, relative: str, content: str) -> Path:
+    """Write ``content`` at ``relative`` inside ``root`` without following any link.
+
+    The folders on the way are made or opened by ````open_within```` (a
+    link or a file where a folder belongs is refused); the file itself is
+    opened with ``O_NOFOLLOW`` (a link planted at its name is refused) and
+    ``O_NONBLOCK`` (a FIFO planted there is refused at once, never waited on).
+    """
+    parts = relative_parts(relative)
+    try:
+        folder = open_within(root, parts[:-1], make=True)
+    except OSError as exc:
+        raise ArtifactWriteError(f"refused to write {relative}: {exc.strerror}") from None
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(parts[-1], flags, 0o644, dir_fd=folder)
+        except OSError as exc:
+            raise ArtifactWriteError(
+                f"refused to write {relative}: it is a link or cannot be written ({exc.strerror})"
+            ) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ArtifactWriteError(f"refused to write {relative}: it is not a regular file")
+        os.ftruncate(fd, 0)  # only now: O_TRUNC would have applied to whatever was there
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content if content.endswith("\n") else content + "\n")
+    finally:
+        os.close(folder)
+    return root / relative

@@ -29,7 +29,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Literal, Protocol
 
 from devfactory.runfiles import RefusedFileError, read_file, remove_tree
 from devfactory.sandbox import seccomp
@@ -51,9 +51,6 @@ from devfactory.sandbox.limits import INSTALL_SECONDS, INSTALL_SECONDS_RANGE, Li
 from devfactory.sandbox.ownership import describe, remove_traps, sandbox_ids, workspace_lock
 from devfactory.sandbox.results import CommandResult, judge
 
-if TYPE_CHECKING:
-    from devfactory.settings import Settings
-
 __all__ = [
     "CommandResult",
     "Environment",
@@ -64,6 +61,21 @@ __all__ = [
     "TestCase",
     "TestReport",
 ]
+
+
+class SandboxSettings(Protocol):
+    """The settings a sandbox is built from (``devfactory.settings.Settings`` has them).
+
+    A protocol, not the settings class: the sandbox sits below the settings,
+    which hold its ``Limits``, and never imports them.
+    """
+
+    sandbox: Literal["bwrap", "unsandboxed"]
+    sandbox_cache_dir: Path | None
+    data_dir: Path
+    sandbox_limits: Limits
+    sandbox_install_seconds: int
+
 
 DRIVERS = Path(__file__).resolve().parent / "drivers"
 _probes: dict[str, str] = {}  # bwrap path -> why isolation fails ("" when it works)
@@ -113,7 +125,7 @@ class Sandbox:
         self.bwrap = bwrap
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Sandbox:
+    def from_settings(cls, settings: SandboxSettings) -> Sandbox:
         """Build the sandbox the settings describe (``DEVFACTORY_SANDBOX*``)."""
         return cls(
             mode=settings.sandbox,

@@ -39,7 +39,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal, Protocol
 
 from devfactory.runfiles import (
     MAX_DEPTH,
@@ -63,9 +63,6 @@ from devfactory.sandbox.isolation import (
 from devfactory.sandbox.limits import Limits
 from devfactory.sandbox.ownership import sandbox_ids
 from devfactory.sandbox.results import judge
-
-if TYPE_CHECKING:
-    from devfactory.settings import Settings
 
 MiB: Final = 1 << 20
 CLONE_DIR: Final = "/tmp/clone"
@@ -91,6 +88,20 @@ class RepositoryScratchError(OSError):
     """The clones' scratch folder cannot be trusted (another user made it first)."""
 
 
+class CloneSettings(Protocol):
+    """The settings a clone's limits are read from (``devfactory.settings.Settings`` has them).
+
+    A protocol, not the settings class: software sits below the settings and
+    never imports them.
+    """
+
+    repo_clone_cpu_s: int
+    repo_clone_memory_mb: int
+    repo_clone_processes: int
+    repo_resolve_timeout_s: float
+    sandbox: Literal["bwrap", "unsandboxed"]
+
+
 @dataclass(frozen=True)
 class CloneLimits:
     """What one clone's child process may use, beside its wall time and its size cap.
@@ -106,7 +117,7 @@ class CloneLimits:
     sandboxed: bool = True
 
     @classmethod
-    def of(cls, settings: Settings) -> CloneLimits:
+    def of(cls, settings: CloneSettings) -> CloneLimits:
         """Read the ``repo_clone_*`` settings and the sandbox's mode."""
         return cls(
             cpu_seconds=settings.repo_clone_cpu_s,

@@ -55,11 +55,6 @@ CHAINLIT_ELEMENTS = {"File", "Image", "Pdf", "Text", "Audio", "Video"}  # each o
 
 # module -> (the reading calls it may make, why none of them is a run's folder)
 ALLOWED: dict[str, tuple[frozenset[str], str]] = {
-    "devfactory/artifacts.py": (
-        frozenset({"os.open"}),
-        "the run folder's writer: creates a file with O_NOFOLLOW | O_NONBLOCK (and checks it "
-        "is regular) in a folder runfiles.open_within opened; it reads nothing",
-    ),
     "devfactory/software/checks/existing_tests.py": (
         frozenset({"os.open"}),
         "writes the old tests' scratch workspace (O_EXCL | O_NOFOLLOW) in a folder "

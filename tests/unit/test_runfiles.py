@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.artifacts import ArtifactWriteError, write_file
 from devfactory.runfiles import (
     MAX_DEPTH,
+    ArtifactWriteError,
     RefusedFileError,
     is_regular_file,
     list_files,
@@ -20,6 +20,7 @@ from devfactory.runfiles import (
     read_file,
     read_head,
     remove_tree,
+    write_file,
 )
 
 SECRET = "root-only secret\n"

@@ -21,12 +21,11 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.artifacts import write_file
 from devfactory.contracts import CheckRun, StageOutcome, TaskResult
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
 from devfactory.graph.state import StageState, build_plan_of
-from devfactory.runfiles import remove_tree
+from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.checks import CODE_CHECKS, Check, Verification, criteria_of, verify
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import examples_file
