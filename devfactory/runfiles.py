@@ -26,6 +26,10 @@ file without being allowed to, with its reason. Here every operation
   down), holding at most ``MAX_DEPTH`` open folders: what lies deeper is handed
   to the caller, not entered, and removed by moving its folders up.
 
+Why one module: reading, listing, writing and removing are one walk (the
+same ``openat`` descent, the same refusals, the same caps); apart, a second
+copy of the walk would be the reader that goes around the first.
+
 Why at the package root: a run's folder is read by the API, the chat, the
 factory's answers, the code checks and the sandbox alike, and belongs to none
 of them. Standard library only, and no ``dataclasses`` or ``typing``: the
