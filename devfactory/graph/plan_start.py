@@ -200,7 +200,7 @@ def tool_plan(
     its files exists the model plans instead, from the repository's map.
     """
     from devfactory.software.examples import PATH as EXAMPLES_PATH
-    from devfactory.software.examples import examples_file
+    from devfactory.software.kinds import examples_file
     from devfactory.software.plan import check_plan
     from devfactory.software.requirement import Kind, read_requirement
 
