@@ -1,7 +1,7 @@
 """The build loop for one planned module: sample, run, select, repair, one unit at a time.
 
-The module starts as its skeleton, made by tools from the requirement
-(``software/skeleton.py``): imports, exact signatures quoting the requirement,
+The module starts as its skeleton, made by tools from the requirement by its
+kind (``software/kinds/``): imports, exact signatures quoting the requirement,
 a command line's parser, a web service's routes. Each unit (a function, a
 class, a command's ``run``, a route's handler) is then written by the
 model: ``candidates`` bodies are drawn at rising temperatures, each is spliced
