@@ -26,6 +26,7 @@ from devfactory.software.examples import (
 )
 from devfactory.software.kinds.command_line import COMMAND_LINE
 from devfactory.software.kinds.library import LIBRARY
+from devfactory.software.kinds.script import SCRIPT
 from devfactory.software.kinds.shape import PlanPart, SoftwareShape
 from devfactory.software.kinds.text_filter import TEXT_FILTER
 from devfactory.software.kinds.web_service import WEB_SERVICE
@@ -35,6 +36,7 @@ from devfactory.software.skeleton import Skeleton
 
 SHAPES: Final[tuple[SoftwareShape, ...]] = (
     WEB_SERVICE,
+    SCRIPT,
     TEXT_FILTER,
     COMMAND_LINE,
     LIBRARY,
