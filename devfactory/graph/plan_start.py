@@ -193,35 +193,33 @@ def tool_plan(
     needs no model to plan it. The module is one file, ``<module>.py``, written
     from its skeleton (``software/skeleton``); the requirement's own examples are
     a tests file made by tools (``software/examples``), beside the one the tests'
-    team writes. Every file goes to the pipeline's team for its kind, and the
-    plan must pass ``check_plan`` like any other, or None is returned and the
-    model is asked. In a run that changes a repository, ``existing`` are its
+    team writes. The kind of software (``software/kinds``) gives the code file,
+    the plan's kind and its entry point. Every file goes to the pipeline's team
+    for its kind, and the plan must pass ``check_plan`` like any other, or None
+    is returned and the model is asked. In a run that changes a repository, ``existing`` are its
     files: a plan by tools writes whole files from skeletons, so where one of
     its files exists the model plans instead, from the repository's map.
     """
     from devfactory.software.examples import PATH as EXAMPLES_PATH
-    from devfactory.software.examples import examples_file
+    from devfactory.software.kinds import examples_file, reading
     from devfactory.software.plan import check_plan
-    from devfactory.software.requirement import Kind, read_requirement
+    from devfactory.software.requirement import read_requirement
 
-    facts = read_requirement(requirement)
-    if not facts.module or facts.kind is Kind.UNKNOWN:
+    found = reading(read_requirement(requirement))
+    part = found.shape.planned(found.facts) if found is not None else None
+    if found is None or part is None or not found.facts.module:
         return None
-    if not (facts.functions or facts.usages or facts.routes):
-        return None
+    facts = found.facts
     writer: dict[FileRole, str] = {}
     for team, roles in owners.items():
         for role in roles:
             writer.setdefault(role, team)
     if FileRole.CODE not in writer:
         return None
-    path = f"{facts.module}.py"
+    path = part.path
     files: list[dict[str, Any]] = [
         {"path": path, "role": "code", "owner": writer[FileRole.CODE], "depends_on": [],
-         "purpose": "the whole program, from its skeleton: " + (
-             "the web service's app and routes" if facts.routes else
-             "the command line and the functions it names" if facts.usages else
-             "the public functions")},
+         "purpose": f"the whole program, from its skeleton: {part.purpose}"},
     ]  # fmt: skip
     if FileRole.TESTS in writer:
         if examples_file(facts) is not None:
@@ -235,12 +233,10 @@ def tool_plan(
         files.append({"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
                       "purpose": "install, usage and examples", "depends_on": [path]})  # fmt: skip
     symbols = [{"name": f.name, "signature": f.signature} for f in facts.functions[:16]]
-    if facts.routes:
-        symbols.append({"name": facts.app, "signature": f"{facts.app} = FastAPI()"})
-    kind = {"cli": "cli", "web-service": "web-service"}.get(facts.kind.value, "library")
+    symbols += [{"name": name, "signature": signature} for name, signature in part.symbols]
     first = next((s for s in facts.sentences if s[:1].isalpha()), facts.module)
     plan = {
-        "kind": kind,
+        "kind": part.kind.value,
         "language": "python",
         "summary": first[:300],
         "modules": [{"path": path, "symbols": symbols[:16]}],
@@ -249,8 +245,7 @@ def tool_plan(
         "files": files,
         "dependencies": list(facts.dependencies),
         "test_command": "python -m pytest -q",
-        "entry_point": f"{facts.module}:{facts.app}" if facts.routes
-        else f"python -m {facts.module}" if facts.usages else "",
+        "entry_point": part.entry_point,
     }  # fmt: skip
     if set(existing) & {f["path"] for f in files}:
         return None  # it would write an existing file anew

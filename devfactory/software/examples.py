@@ -12,10 +12,10 @@ sample values, and must answer without a server error, which no requirement
 asks for. These tests are trusted above any a model writes, select among
 candidate bodies and arbitrate between a model's tests and its code.
 
-Why one module: the function, command-line and web examples render into one
-tests file, whose names, imports and preamble (``run_cli``, the test client)
-depend on which kinds are present; split, each part would have to know the
-others' to write a file that collects.
+The functions' examples are here, with the rendering of the one tests file;
+each kind of software adds its own (``software/kinds/``: a command line's
+exit statuses, a web service's routes) as an ``ExampleSet``, with the lines
+its tests need (``run_cli``, the test client).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import builtins
 import re
 from dataclasses import dataclass
 
-from devfactory.software.requirement import Function, Option, RequirementFacts, Route
+from devfactory.software.requirement import Function, RequirementFacts
 
 PATH = "tests/test_requirement_examples.py"
 _CALL = r"`(?P<call>[A-Za-z_][A-Za-z0-9_]*\([^`]*\))`"
@@ -34,9 +34,6 @@ _IS = re.compile(_CALL + r"\s+(?:is|returns|gives|evaluates to|==|->|→)\s+" + 
 _RAISES = re.compile(_CALL + r"\s+raises\s+`(?P<error>[A-Za-z_][A-Za-z0-9_]*)`", re.IGNORECASE)
 # "<argument> is `<value>`" in a one-argument function's own statement: "(3 is `9`, -2 is `4`)"
 _BARE_IS = re.compile(r"(?<![\w`.])(?P<arg>-?\d+|`[^`]+`)\s+is\s+" + _VALUE)
-_FILE_WORDS = ("FILE", "INPUT", "PATH", "CSV", "LOG", "SOURCE")
-_UNREADABLE = re.compile(r"cannot be read|can't be read|does not exist|unreadable|missing", re.I)
-_USAGE = re.compile(r"usage error|unknown option|missing or unknown|invalid option", re.I)
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,8 @@ def _quote(sentence: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', "'''")[:300]
 
 
-def _function_examples(facts: RequirementFacts) -> list[Example]:
+def function_examples(facts: RequirementFacts) -> list[Example]:
+    """Return the tests the requirement's statements about its functions settle, in order."""
     names = {f.name for f in facts.functions}
     one_arg = {f.name: f for f in facts.functions if _arity(f) == 1}
     found: list[Example] = []
@@ -189,169 +187,6 @@ def _split_params(params: str) -> list[str]:
     return parts
 
 
-def _cli_examples(facts: RequirementFacts) -> list[Example]:
-    found: list[Example] = []
-    codes = {e.code: e.meaning for e in facts.exit_codes}
-    found.append(
-        Example(
-            "help",
-            f"Run as `python -m {facts.module}`: `--help` describes the usage.",
-            "    done = run_cli('--help')\n    assert done.returncode == 0, done.stderr\n"
-            + "".join(
-                f"    assert {flag!r} in done.stdout\n"
-                for option in facts.options
-                for flag in option.flags[-1:]
-            ),
-            "cli",
-        )
-    )
-    usage_error = codes.get(2, "")
-    if usage_error and _USAGE.search(usage_error) or "usage" in usage_error.lower():
-        found.append(
-            Example(
-                "unknown_option",
-                usage_error,
-                "    done = run_cli('--no-such-option-at-all')\n"
-                "    assert done.returncode == 2, done.stderr\n",
-                "cli",
-            )
-        )
-    shared = next((u for u in facts.usages if not u.command), None)
-    required = [p for p in shared.positionals if not p.optional] if shared else []
-    if usage_error and required and re.search(r"\bno\b|missing", usage_error, re.I):
-        found.append(
-            Example(
-                "no_arguments",
-                usage_error,
-                "    done = run_cli()\n    assert done.returncode == 2, done.stderr\n",
-                "cli",
-            )
-        )
-    unreadable = codes.get(1, "")
-    file_arg = next((p for p in required if any(w in p.name.upper() for w in _FILE_WORDS)), None)
-    if unreadable and file_arg is not None and _UNREADABLE.search(unreadable):
-        others = [p for p in required if p is not file_arg]
-        needed = [o for o in facts.options if o.required and o.metavar]
-        if not others and all(_sample_value(o) for o in needed):
-            given = "".join(f", {o.flags[-1]!r}, {_sample_value(o)!r}" for o in needed)
-            found.append(
-                Example(
-                    "unreadable_file",
-                    unreadable,
-                    f"    done = run_cli(str(tmp_path / 'no-such-file.txt'){given})\n"
-                    "    assert done.returncode == 1, done.stderr\n",
-                    "cli",
-                )
-            )
-    return found
-
-
-def _sample_value(option: Option) -> str | None:
-    """Return a value the requirement allows for a required option, or None when it shows none.
-
-    The first of the values it lists (`--unit` is `cm`, `in` or `pt`: ``cm``),
-    for a count ``1``, else the first literal its sentences give after
-    naming it.
-    """
-    if option.choices:
-        return option.choices[0]
-    if option.integer:
-        return "1"
-    for sentence in option.sentences:
-        for flag in option.flags:
-            at = sentence.find(f"`{flag}`")
-            if at < 0:
-                continue
-            for literal in re.findall(r"`([^`\s]+)`", sentence[at + len(flag) + 2 :]):
-                if not literal.startswith("-") and re.fullmatch(r"[\w.:/-]+", literal):
-                    return literal
-    return None
-
-
-def _probe_path(route: Route) -> str | None:
-    if not re.search(r"\{[^}]+\}", route.path):
-        return None
-    return re.sub(r"\{([^}:]+)(?::[^}]*)?\}", lambda m: _unknown(m.group(1)), route.path)
-
-
-def _unknown(param: str) -> str:
-    """Return a value of a path parameter that no object has (a number for an id)."""
-    name = param.lower()
-    if name in ("id", "n", "number") or name.endswith("_id"):
-        return "999999"
-    return "no-such-" + re.sub(r"[^a-z0-9]+", "-", name).strip("-")
-
-
-_FIELD = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)":\s*(str|int|float|bool)\b')
-_SAMPLE = {"str": "example", "int": 1, "float": 1.5, "bool": True}
-
-
-def _no_server_error(route: Route, handler: str) -> Example:
-    """Send a body shaped as the route's sentence shows (else ``{}``): never a 5xx.
-
-    Whatever the rules refuse (422, 409, 404) is the handler's to decide; an
-    exception or a 500 is never what a requirement asks for.
-    """
-    code = f"`{route.method} {route.path}`"
-    said = next((s for s in route.sentences if code in s), route.sentences[0])
-    shape = re.search(r"`(\{[^`]*\})`", said[said.find(code) :] if code in said else said)
-    body = {k: _SAMPLE[t] for k, t in _FIELD.findall(shape.group(1))} if shape else {}
-    path = _probe_path(route) or route.path
-    call = f"client.{route.method.lower()}({path!r}, json={body!r})"
-    return Example(
-        f"{route.method.lower()}_never_a_server_error",
-        said,
-        f"    answer = {call}\n    assert answer.status_code < 500, answer.text\n",
-        handler,
-    )
-
-
-def _web_examples(facts: RequirementFacts) -> list[Example]:
-    from devfactory.software.skeleton import handler_name
-
-    found: list[Example] = []
-    for route in facts.routes:
-        listed = route.method == "GET" and "{" not in route.path and 200 in route.statuses
-        if listed:  # a fresh service lists what it keeps: 200, and JSON
-            quote = next(s for s in route.sentences if "200" in s)
-            found.append(
-                Example(
-                    "get_list_is_200",
-                    quote,
-                    f"    listed = client.get({route.path!r})\n"
-                    "    assert listed.status_code == 200, listed.text\n"
-                    "    listed.json()\n",
-                    handler_name(route),
-                )
-            )
-        if route.method in ("POST", "PUT", "PATCH") and not any(c >= 500 for c in route.statuses):
-            found.append(_no_server_error(route, handler_name(route)))
-        path = _probe_path(route)
-        if path is None or 404 not in route.statuses or route.method not in ("GET", "DELETE"):
-            continue
-        quote = next((s for s in route.sentences if "404" in s), route.sentences[0])
-        call = f"client.{route.method.lower()}({path!r})"
-        found.append(
-            Example(
-                f"{route.method.lower()}_unknown_is_404",
-                quote,
-                f"    assert {call}.status_code == 404\n",
-                handler_name(route),
-            )
-        )
-    return found
-
-
-def examples(facts: RequirementFacts) -> list[Example]:
-    """Return the tests the requirement's own statements settle, in order."""
-    found = _function_examples(facts)
-    if facts.usages:
-        found += _cli_examples(facts)
-    if facts.routes and facts.framework == "fastapi":
-        found += _web_examples(facts)
-    return found
-
-
 def _test_name(example: Example, taken: set[str]) -> str:
     base = re.sub(r"[^a-z0-9_]+", "_", f"test_{example.name}".lower()).strip("_")
     name, n = base, 1
@@ -374,9 +209,24 @@ class ExampleTests:
         return [name for name, what in self.about.items() if what == unit]
 
 
-def examples_file(facts: RequirementFacts) -> ExampleTests | None:
-    """Render the example tests as a pytest module (None when the requirement gives none)."""
-    found = examples(facts)
+@dataclass(frozen=True)
+class ExampleSet:
+    """A kind's own example tests, and what their module needs for them.
+
+    The functions' examples are every kind's (``function_examples``); a kind adds
+    the tests its interface settles (a command line's exit statuses, a web
+    service's routes) and the lines those tests call.
+    """
+
+    tests: tuple[Example, ...] = ()
+    imports: tuple[str, ...] = ()  # standard-library imports, before pytest's
+    setup: tuple[str, ...] = ()  # after the module's own imports: a test client
+    helpers: tuple[str, ...] = ()  # the functions the tests call: running the command line
+
+
+def render(facts: RequirementFacts, own: ExampleSet) -> ExampleTests | None:
+    """Render the functions' examples and a kind's as a pytest module (None when none)."""
+    found = [*function_examples(facts), *own.tests]
     if not found:
         return None
     names = sorted({e.about for e in found if e.about in {f.name for f in facts.functions}})
@@ -386,10 +236,7 @@ def examples_file(facts: RequirementFacts) -> ExampleTests | None:
         "from __future__ import annotations",
         "",
     ]
-    cli = any(e.about == "cli" for e in found)
-    web = facts.routes and facts.framework == "fastapi"
-    if cli:
-        lines += ["import subprocess", "import sys"]
+    lines += own.imports
     lines += ["", "import pytest", ""] if any("pytest." in e.body for e in found) else [""]
     if names:
         lines.append(f"from {facts.module} import {', '.join(names)}")
@@ -397,19 +244,7 @@ def examples_file(facts: RequirementFacts) -> ExampleTests | None:
     own_errors = [e for e in errors if not hasattr(builtins, e) and e in facts.errors]
     if own_errors:
         lines.append(f"from {facts.module} import {', '.join(own_errors)}")
-    if web:
-        lines += ["from fastapi.testclient import TestClient", "", f"from {facts.module} import "
-                  f"{facts.app}", "", f"client = TestClient({facts.app})"]  # fmt: skip
-    if cli:
-        lines += [
-            "",
-            "",
-            "def run_cli(*args: str, stdin: str = '') -> subprocess.CompletedProcess[str]:",
-            f'    """Run ``python -m {facts.module}`` with ``args``."""',
-            f"    command = [sys.executable, '-m', {facts.module!r}, *args]",
-            "    return subprocess.run(command, input=stdin, capture_output=True, text=True,"
-            " timeout=60)",
-        ]
+    lines += [*own.setup, *own.helpers]
     taken: set[str] = set()
     about: dict[str, str] = {}
     for example in found:

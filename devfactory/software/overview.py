@@ -3,26 +3,17 @@
 When tools made the plan from the requirement's exact words, the overview of
 it says nothing a model could add: its context, a component diagram, each
 file's responsibility, the technology the plan names, the data flow of its
-kind and how it is checked. A template writes it from the plan, exactly, and
-no model call is spent re-telling it.
+kind (who uses it and how: ``software/kinds/``) and how it is checked. A
+template writes it from the plan, exactly, and no model call is spent
+re-telling it.
 """
 
 from __future__ import annotations
 
 import re
 
-from devfactory.software.plan import BuildPlan, FileRole, SoftwareKind
-
-_FLOW = {
-    SoftwareKind.CLI: "The user runs `{entry}`; `build_parser()` reads the arguments "
-    "(a usage error exits 2 before any work), `run(args)` does the work and returns the "
-    "exit status, output goes to standard output and errors to standard error.",
-    SoftwareKind.WEB_SERVICE: "A client sends an HTTP request to the app `{entry}`; the route "
-    "for its method and path validates the input, reads or changes the state kept in "
-    "memory and answers with the status the requirement gives.",
-    SoftwareKind.LIBRARY: "The caller imports the module and calls its functions with plain "
-    "values; each returns its result or raises the error the requirement names.",
-}
+from devfactory.software.kinds import shape_for
+from devfactory.software.plan import BuildPlan, FileRole
 
 
 def _node(path: str) -> str:
@@ -35,8 +26,8 @@ def overview(plan: BuildPlan) -> str:
     tests = [f for f in plan.files if f.role is FileRole.TESTS]
     lines = ["# Architecture", "", "## Context", "", plan.summary, ""]
     lines += ["## Components", "", "```mermaid", "flowchart LR"]
-    user = {"cli": "user[user at a terminal]", "web-service": "client[HTTP client]"}
-    first = user.get(plan.kind.value, "caller[calling code]")
+    shape = shape_for(plan)
+    first = shape.user
     lines.append(f"    {first}")
     for item in code:
         lines.append(f"    {_node(item.path)}[{item.path}]")
@@ -53,8 +44,7 @@ def overview(plan: BuildPlan) -> str:
     if plan.entry_point:
         lines.append(f"- Entry point: `{plan.entry_point}`.")
     lines += ["", "## Data flow", ""]
-    flow = _FLOW.get(plan.kind, _FLOW[SoftwareKind.LIBRARY])
-    lines += [flow.format(entry=plan.entry_point or "the module"), ""]
+    lines += [shape.flow.format(entry=plan.entry_point or "the module"), ""]
     interface = [s.signature for m in plan.modules for s in m.symbols]
     interface += [c.usage for c in plan.commands]
     interface += [f"{e.method} {e.path}" for e in plan.endpoints]

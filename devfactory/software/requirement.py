@@ -3,10 +3,11 @@
 Tools before models: whatever a requirement writes precisely (a module named in
 backticks, a signature ``f(x: int) -> str``, a usage line ``python -m tool FILE
 [--json]``, ``POST /items`` with its status codes, "exit status 2: bad usage") is
-read here, by a parser, into ``RequirementFacts``. The build plan, the skeletons and the
-example tests are made from the facts; a model is asked only for what they leave
-open. Each fact keeps the sentences it came from, so a skeleton's docstring and
-a test can quote them.
+read here, by a parser, into ``RequirementFacts``. The build plan, the skeletons
+and the example tests are made from the facts; a model is asked only for what
+they leave open. Each fact keeps the sentences it came from, so a skeleton's
+docstring and a test can quote them. Which kind of software the facts ask for
+is the registry's to say (``software/kinds/``), not the parser's.
 
 Nothing here knows an evaluation case; every rule is about how requirements are
 written (backticks around code, bullets per behaviour, "returns", "raises",
@@ -23,7 +24,6 @@ import keyword
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _CODE = re.compile(r"`([^`]+)`")
@@ -49,15 +49,6 @@ _FRAMEWORKS = {"fastapi": ("fastapi", "httpx"), "flask": ("flask",)}
 _INT_METAVARS = frozenset({"N", "NUM", "NUMBER", "COUNT", "WIDTH", "DIGITS", "SIZE", "LIMIT",
                            "DEPTH", "LINES", "SECONDS", "DAYS", "PORT", "K", "M"})  # fmt: skip
 _STDLIB_ONLY = re.compile(r"standard library only|stdlib only|only the standard library", re.I)
-
-
-class Kind(StrEnum):
-    """What the requirement asks for, as far as its words settle it."""
-
-    LIBRARY = "library"
-    CLI = "cli"
-    WEB_SERVICE = "web-service"
-    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -184,7 +175,6 @@ class RequirementFacts:
     """What a requirement states exactly."""
 
     module: str = ""
-    kind: Kind = Kind.UNKNOWN
     functions: tuple[Function, ...] = ()
     usages: tuple[UsageLine, ...] = ()
     routes: tuple[Route, ...] = ()
@@ -407,18 +397,6 @@ def _exit_codes(statements: list[str]) -> tuple[ExitCode, ...]:
     return tuple(sorted(found.values(), key=lambda e: e.code))
 
 
-def _kind(
-    usages: tuple[UsageLine, ...], routes: tuple[Route, ...], framework: str, text: str
-) -> Kind:
-    if routes or framework:
-        return Kind.WEB_SERVICE
-    if usages:
-        return Kind.CLI
-    if re.search(r"\b(module|package|library|function)\b", text, re.I):
-        return Kind.LIBRARY
-    return Kind.UNKNOWN
-
-
 def read_requirement(text: str) -> RequirementFacts:
     """Read ``text`` into the facts it states exactly (empty fields where it says nothing)."""
     statements = sentences(text)
@@ -431,7 +409,6 @@ def read_requirement(text: str) -> RequirementFacts:
     app = _APP.search(text)
     return RequirementFacts(
         module=module,
-        kind=_kind(usages, routes, framework, text),
         functions=_functions(text, items, module),
         usages=usages,
         routes=routes,

@@ -20,8 +20,9 @@ from devfactory.contracts import StageOutcome
 from devfactory.graph.stage.build import _whole_module
 from devfactory.runner import Factory
 from devfactory.settings import Settings
+from devfactory.software.kinds import skeleton
 from devfactory.software.requirement import read_requirement
-from devfactory.software.skeleton import UnitKind, skeleton
+from devfactory.software.skeleton import UnitKind
 from devfactory.software.splice import SpliceError
 from eval.catalog import load_cases
 from eval.executors import LocalExecutor

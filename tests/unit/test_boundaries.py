@@ -211,7 +211,7 @@ RULE_MODULES = (
     "software/requirement.py",
     "software/skeleton.py",
     "software/examples.py",
-    "software/streams.py",
+    *(f"software/kinds/{p.name}" for p in sorted((ROOT / "software" / "kinds").glob("*.py"))),
     "graph/repairs.py",
     "graph/plan_repair.py",
 )

@@ -8,10 +8,9 @@ case's wording fails here.
 
 from __future__ import annotations
 
-from devfactory.software.examples import examples
+from devfactory.software.kinds import examples, skeleton
+from devfactory.software.kinds.text_filter import stream
 from devfactory.software.requirement import read_requirement
-from devfactory.software.skeleton import skeleton
-from devfactory.software.streams import stream
 
 SHELVES = """# shelves
 

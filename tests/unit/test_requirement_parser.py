@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from devfactory.software.requirement import Kind, read_requirement, sentences
+from devfactory.software.kinds import shape_of
+from devfactory.software.kinds.command_line import COMMAND_LINE
+from devfactory.software.kinds.library import LIBRARY as LIBRARY_KIND
+from devfactory.software.kinds.web_service import WEB_SERVICE
+from devfactory.software.requirement import read_requirement, sentences
 
 LIBRARY = """# stats
 
@@ -46,7 +50,7 @@ Build a notes HTTP service with FastAPI: an app object named `app` in the module
 
 def test_a_library_gives_its_module_signatures_and_errors() -> None:
     facts = read_requirement(LIBRARY)
-    assert (facts.module, facts.kind) == ("stats", Kind.LIBRARY)
+    assert (facts.module, shape_of(facts)) == ("stats", LIBRARY_KIND)
     assert [f.signature for f in facts.functions] == [
         "def mean(values: list[float]) -> float",
         "def clamp(x: int, low: int = 0, high: int = 10) -> int",
@@ -59,7 +63,7 @@ def test_a_library_gives_its_module_signatures_and_errors() -> None:
 
 def test_a_usage_line_gives_positionals_options_and_exit_codes() -> None:
     facts = read_requirement(CLI)
-    assert (facts.module, facts.kind) == ("tally", Kind.CLI)
+    assert (facts.module, shape_of(facts)) == ("tally", COMMAND_LINE)
     [usage] = facts.usages
     assert [(p.name, p.many, p.optional) for p in usage.positionals] == [("FILE", True, False)]
     options = {o.flags: (o.metavar, o.required, o.integer) for o in usage.options}
@@ -82,9 +86,9 @@ def test_subcommand_lines_replace_the_outline() -> None:
 
 def test_routes_carry_the_status_codes_their_statements_give() -> None:
     facts = read_requirement(WEB)
-    assert (facts.module, facts.kind, facts.app, facts.framework) == (
+    assert (facts.module, shape_of(facts), facts.app, facts.framework) == (
         "notes_api",
-        Kind.WEB_SERVICE,
+        WEB_SERVICE,
         "app",
         "fastapi",
     )
@@ -104,4 +108,4 @@ def test_sentences_keep_code_whole_and_bullets_apart() -> None:
 
 def test_a_vague_requirement_settles_nothing() -> None:
     facts = read_requirement("A URL shortener with click analytics.")
-    assert (facts.module, facts.kind, facts.functions, facts.usages) == ("", Kind.UNKNOWN, (), ())
+    assert (facts.module, shape_of(facts), facts.functions, facts.usages) == ("", None, (), ())

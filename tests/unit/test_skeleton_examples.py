@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.software.examples import examples, examples_file
+from devfactory.software.kinds import examples, examples_file, skeleton
 from devfactory.software.requirement import read_requirement
-from devfactory.software.skeleton import STUB, UnitKind, skeleton
+from devfactory.software.skeleton import STUB, UnitKind
 from devfactory.software.splice import SpliceError, fragment, splice
 from tests.unit.test_requirement_parser import CLI, LIBRARY, SUBCOMMANDS, WEB
 
@@ -354,8 +354,8 @@ def test_a_handler_that_crashes_on_a_well_shaped_body_fails_the_examples(
 
 
 def test_a_filters_probe_inputs_vary_one_option_at_a_time() -> None:
+    from devfactory.software.kinds.text_filter import stream
     from devfactory.software.probes import stream_inputs
-    from devfactory.software.streams import stream
 
     found = stream(read_requirement(REPORT))
     assert found is not None and [o.dest for o in found.options] == ["by", "top"]

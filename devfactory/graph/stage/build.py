@@ -1,7 +1,7 @@
 """The build loop for one planned module: sample, run, select, repair, one unit at a time.
 
-The module starts as its skeleton, made by tools from the requirement
-(``software/skeleton.py``): imports, exact signatures quoting the requirement,
+The module starts as its skeleton, made by tools from the requirement by its
+kind (``software/kinds/``): imports, exact signatures quoting the requirement,
 a command line's parser, a web service's routes. Each unit (a function, a
 class, a command's ``run``, a route's handler) is then written by the
 model: ``candidates`` bodies are drawn at rising temperatures, each is spliced
@@ -38,13 +38,14 @@ from devfactory.graph.repairs import RepairKind, repair
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
-from devfactory.software.examples import ExampleTests, examples_file
+from devfactory.software.examples import ExampleTests
+from devfactory.software.kinds import examples_file, skeleton
+from devfactory.software.kinds.text_filter import TRANSFORM, Stream, stream
 from devfactory.software.probes import agreement, stream_inputs
 from devfactory.software.probes import inputs as probe_inputs
 from devfactory.software.requirement import RequirementFacts, read_requirement
-from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, skeleton
+from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind
 from devfactory.software.splice import SpliceError, code_of, fragment, routes_of, splice
-from devfactory.software.streams import TRANSFORM, Stream, stream
 from devfactory.software.trials import Trial, TrialRunner
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import StageState
 from devfactory.graph.structured import Draft
 from devfactory.software.examples import PATH as EXAMPLES_PATH
-from devfactory.software.examples import examples_file
+from devfactory.software.kinds import examples_file
 from devfactory.software.overview import overview
 from devfactory.software.requirement import read_requirement
 from devfactory.teams.spec import Deliverable

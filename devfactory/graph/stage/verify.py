@@ -28,7 +28,7 @@ from devfactory.graph.state import StageState, build_plan_of
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.checks import CODE_CHECKS, Check, Verification, criteria_of, verify
 from devfactory.software.examples import PATH as EXAMPLES_PATH
-from devfactory.software.examples import examples_file
+from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.software.repository import repository_files
 from devfactory.software.requirement import read_requirement

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from packaging.requirements import Requirement
-
-from devfactory.software.plan import BuildPlan, SoftwareKind
+from devfactory.sandbox.commands import Smoke
+from devfactory.software.kinds import shape_for
+from devfactory.software.plan import BuildPlan
 
 
 def environment_for(plan: BuildPlan) -> list[str]:
-    """Return the packages the checks need: the plan's, and uvicorn to serve a web service."""
-    deps = list(plan.dependencies)
-    names = {Requirement(d).name.lower().replace("_", "-") for d in deps}
-    if plan.kind is SoftwareKind.WEB_SERVICE and "uvicorn" not in names:
-        deps.append("uvicorn")  # the smoke run serves the app; the plan need not list it
-    return deps
+    """Return the packages the checks need: the plan's, and what its kind's smoke run needs."""
+    return [*plan.dependencies, *shape_for(plan).packages(plan)]
 
 
 def test_command(plan: BuildPlan) -> str:
@@ -29,15 +25,8 @@ def test_command(plan: BuildPlan) -> str:
     return " ".join(["python", "-m", "pytest", *layout, *args])
 
 
-def smoke_for(plan: BuildPlan) -> tuple[str, tuple[str, ...], str] | None:
-    """Return how to smoke-run the entry point: ``(kind, argv, path)``, or None."""
-    entry = plan.entry_point
-    if not entry:
+def smoke_for(plan: BuildPlan) -> Smoke | None:
+    """Return how to smoke-run the plan's entry point, as its kind says, or None."""
+    if not plan.entry_point:
         return None
-    if plan.kind is SoftwareKind.WEB_SERVICE and ":" in entry:
-        get = next((e.path for e in plan.endpoints if e.method == "GET" and "{" not in e.path), "/")
-        argv = ("python", "-m", "uvicorn", entry, "--host", "127.0.0.1", "--port", "{port}")
-        return "http", argv, get
-    if plan.kind in (SoftwareKind.CLI, SoftwareKind.SCRIPT, SoftwareKind.DATA_PIPELINE):
-        return "cli", tuple(entry.split()), "/"
-    return None
+    return shape_for(plan).smoke(plan)

@@ -1,10 +1,9 @@
-"""The smoke check: the entry point starts (``--help`` for a CLI, one GET for a web service)."""
+"""The smoke check: the entry point starts, as its kind runs it (``software/kinds/``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from devfactory.sandbox.commands import Smoke
 from devfactory.software.checks.framework import (
     CheckContext,
     CheckOutcome,
@@ -26,8 +25,8 @@ class SmokeCheck:
     def run(self, context: CheckContext) -> CheckOutcome:
         """Smoke-run the entry point; a failure goes to the entry point's file."""
         sandbox, workspace, env = context.running()
-        kind, argv, path = needed(smoke_for(context.plan), Need.ENTRY_POINT)
-        result = sandbox.smoke(workspace, env, Smoke(kind=kind, argv=argv, path=path))
+        smoke = needed(smoke_for(context.plan), Need.ENTRY_POINT)
+        result = sandbox.smoke(workspace, env, smoke)
         outcome = CheckOutcome(runs=[result.record()])
         if result.exit_code != 0:
             target = _entry_file(context.plan, context.files)

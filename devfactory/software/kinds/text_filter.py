@@ -14,6 +14,9 @@ A usage line qualifies when it has no subcommand and exactly one positional,
 single (not ``FILE...``), that names a file (``FILE``, ``INPUT``, ``LOGFILE``,
 ``DATA_CSV``), or that the requirement reads from standard input; any other
 command line keeps a ``run(args)`` the model writes whole.
+
+A filter is planned, tested and smoke-run as a command line (``command_line.py``):
+only its skeleton differs.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from devfactory.sandbox.commands import Smoke
+from devfactory.software.examples import ExampleSet
+from devfactory.software.kinds.command_line import COMMAND_LINE, command_head, main_lines
+from devfactory.software.kinds.shape import PlanPart
+from devfactory.software.plan import BuildPlan, SoftwareKind
 from devfactory.software.requirement import Option, RequirementFacts
+from devfactory.software.skeleton import Skeleton, Unit, UnitKind, doc, tidy
 
 TRANSFORM = "transform"
 TEXT = "text"  # the transform's first parameter: the input's text
@@ -96,12 +105,12 @@ def _parameter(option: Option) -> str:
     return f"{option.dest}: {kind} | None = None"
 
 
-def lines(
+def lines_of(
     found: Stream, about: list[str], doc: Callable[[list[str], str], str]
 ) -> tuple[list[str], list[str]]:
     """Return the transform's stub and the command's tool-written code, as source lines.
 
-    ``doc`` renders a docstring (``skeleton._doc``): the transform's quotes the
+    ``doc`` renders a docstring (``skeleton.doc``): the transform's quotes the
     requirement, which the model reads when it writes the body.
     """
     params = ", ".join([f"{TEXT}: str", *(_parameter(o) for o in found.options)])
@@ -177,3 +186,46 @@ def _wiring(found: Stream) -> list[str]:
         "    return 0",
     ]
     return reading + run
+
+
+class TextFilter:
+    """The filter kind (``SoftwareShape``): a command line whose transform the model writes."""
+
+    name = "filter"
+    plan_kinds: tuple[SoftwareKind, ...] = ()  # a plan says "cli": the command line answers
+    user = COMMAND_LINE.user
+    flow = COMMAND_LINE.flow
+
+    def read(self, facts: RequirementFacts) -> RequirementFacts | None:
+        """Take a command line that reads one input and writes one output (``stream``)."""
+        return facts if stream(facts) is not None else None
+
+    def planned(self, facts: RequirementFacts) -> PlanPart | None:
+        """Plan it as the command line it is."""
+        return COMMAND_LINE.planned(facts)
+
+    def skeleton(self, facts: RequirementFacts, summary: str) -> Skeleton:
+        """Return the parser, the transform's stub and the reading and writing around it."""
+        found = stream(facts)
+        if found is None:
+            raise ValueError("not a filter: its usage line reads no one input")
+        lines, units, about = command_head(facts, summary)
+        stub, wiring = lines_of(found, about, doc)
+        lines += ["", "", *stub, *wiring, "", "", *main_lines()]
+        units.append(Unit(TRANSFORM, UnitKind.COMMAND, tuple(about)))
+        return Skeleton(f"{facts.module}.py", tidy(lines), tuple(units))
+
+    def examples(self, facts: RequirementFacts) -> ExampleSet:
+        """Return the command line's examples."""
+        return COMMAND_LINE.examples(facts)
+
+    def smoke(self, plan: BuildPlan) -> Smoke | None:
+        """Run it as the command line it is."""
+        return COMMAND_LINE.smoke(plan)
+
+    def packages(self, plan: BuildPlan) -> tuple[str, ...]:
+        """Need nothing beyond the plan's dependencies."""
+        return ()
+
+
+TEXT_FILTER = TextFilter()

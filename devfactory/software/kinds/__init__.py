@@ -1,0 +1,120 @@
+"""The kinds of software the build loop builds, one module each, and the registry that picks one.
+
+Each kind meets one protocol, ``SoftwareShape`` (``shape.py``): it reads the
+requirement's facts, adds its part to a plan made by tools, writes its
+skeleton and its example tests, says how the code checks smoke-run it and
+what the architecture overview says of it. ``SHAPES`` lists them, the most
+particular first: the first whose ``read`` takes the facts is the kind. The
+rest of the factory asks this registry, never a kind by name.
+
+Adding a kind is a module here and its line in ``SHAPES`` (docs/architecture.md,
+"Adding a kind of software").
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Final
+
+from devfactory.software.examples import (
+    Example,
+    ExampleSet,
+    ExampleTests,
+    function_examples,
+    render,
+)
+from devfactory.software.kinds.command_line import COMMAND_LINE
+from devfactory.software.kinds.library import LIBRARY
+from devfactory.software.kinds.script import SCRIPT
+from devfactory.software.kinds.shape import PlanPart, SoftwareShape
+from devfactory.software.kinds.text_filter import TEXT_FILTER
+from devfactory.software.kinds.web_service import WEB_SERVICE
+from devfactory.software.plan import BuildPlan
+from devfactory.software.requirement import RequirementFacts
+from devfactory.software.skeleton import Skeleton
+
+SHAPES: Final[tuple[SoftwareShape, ...]] = (
+    WEB_SERVICE,
+    SCRIPT,
+    TEXT_FILTER,
+    COMMAND_LINE,
+    LIBRARY,
+)
+FALLBACK: Final[SoftwareShape] = LIBRARY
+"""What a plan whose kind no shape answers for (a web app) is checked and told as."""
+
+__all__ = [
+    "FALLBACK",
+    "SHAPES",
+    "PlanPart",
+    "Reading",
+    "SoftwareShape",
+    "examples",
+    "examples_file",
+    "reading",
+    "shape_for",
+    "shape_of",
+    "skeleton",
+]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The kind a requirement asks for, and the facts as that kind builds from them."""
+
+    shape: SoftwareShape
+    facts: RequirementFacts
+
+
+def reading(facts: RequirementFacts) -> Reading | None:
+    """Return the first kind whose ``read`` takes ``facts`` (None: the words settle no kind)."""
+    for shape in SHAPES:
+        read = shape.read(facts)
+        if read is not None:
+            return Reading(shape, read)
+    return None
+
+
+def shape_of(facts: RequirementFacts) -> SoftwareShape | None:
+    """Return the kind of software the requirement's facts ask for, if they settle one."""
+    found = reading(facts)
+    return found.shape if found is not None else None
+
+
+def shape_for(plan: BuildPlan) -> SoftwareShape:
+    """Return the kind that answers for a plan's checks and overview (``FALLBACK`` if none)."""
+    return next((s for s in SHAPES if plan.kind in s.plan_kinds), FALLBACK)
+
+
+def skeleton(facts: RequirementFacts, summary: str = "") -> Skeleton | None:
+    """Return the skeleton of the requirement's one module, or None when facts cannot make one.
+
+    The source always parses; every stub raises ``NotImplementedError`` until a
+    unit's body replaces it.
+    """
+    found = reading(facts)
+    if found is None or not found.facts.module:
+        return None
+    made = found.shape.skeleton(found.facts, summary)
+    ast.parse(made.source)  # a skeleton that does not parse is a bug here, not the model's
+    return made
+
+
+def _own(facts: RequirementFacts) -> tuple[RequirementFacts, ExampleSet]:
+    found = reading(facts)
+    if found is None:
+        return facts, ExampleSet()
+    return found.facts, found.shape.examples(found.facts)
+
+
+def examples(facts: RequirementFacts) -> list[Example]:
+    """Return the tests the requirement's own statements settle, in order."""
+    read, own = _own(facts)
+    return [*function_examples(read), *own.tests]
+
+
+def examples_file(facts: RequirementFacts) -> ExampleTests | None:
+    """Render the example tests as a pytest module (None when the requirement gives none)."""
+    read, own = _own(facts)
+    return render(read, own)

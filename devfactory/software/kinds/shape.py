@@ -1,0 +1,75 @@
+"""SoftwareShape: what one kind of software knows, from the requirement to the smoke run.
+
+A kind of software (a library, a command line, a filter, a web service) is
+one module of this package with one object that meets this protocol; the
+registry (``software/kinds/__init__.py``) picks the first whose ``read`` takes
+the requirement's facts. Everything a kind changes is asked of it here, so
+adding one is a module and a line in the registry:
+
+- ``read``: whether the requirement asks for this kind, from its facts;
+- ``planned``: what it adds to a plan made by tools (its code file, the plan's
+  kind, the entry point, the symbols its skeleton declares beside the functions);
+- ``skeleton``: its module's skeleton and the units the model writes;
+- ``examples``: its example tests beyond the functions' (and what they call);
+- ``smoke`` and ``packages``: how the code checks smoke-run a plan of it, and
+  the packages they need beyond the plan's;
+- ``user`` and ``flow``: what the architecture overview says of it.
+
+``plan_kinds`` are the values of ``BuildPlan.kind`` whose checks and overview
+this kind answers for, when only a plan is known (a plan a model wrote).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from devfactory.sandbox.commands import Smoke
+from devfactory.software.examples import ExampleSet
+from devfactory.software.plan import BuildPlan, SoftwareKind
+from devfactory.software.requirement import RequirementFacts
+from devfactory.software.skeleton import Skeleton
+
+
+@dataclass(frozen=True)
+class PlanPart:
+    """What a kind adds to a plan made by tools: its code file and how the software runs."""
+
+    kind: SoftwareKind
+    path: str  # the one code file, written from the kind's skeleton
+    purpose: str  # what the code file holds, as the plan says it
+    entry_point: str = ""
+    symbols: tuple[tuple[str, str], ...] = ()  # (name, signature) beside the functions
+
+
+class SoftwareShape(Protocol):
+    """One kind of software the build loop builds (see the module's docstring)."""
+
+    name: str  # what the kind is called in notes and docs ("command line")
+    plan_kinds: tuple[SoftwareKind, ...]
+    user: str  # the overview diagram's first node: who uses it ("user[user at a terminal]")
+    flow: str  # the overview's data flow; ``{entry}`` is the plan's entry point
+
+    def read(self, facts: RequirementFacts) -> RequirementFacts | None:
+        """Return the facts as this kind builds from them, or None when it is not this kind."""
+        ...
+
+    def planned(self, facts: RequirementFacts) -> PlanPart | None:
+        """Return what it adds to a plan by tools (None: tools cannot plan it)."""
+        ...
+
+    def skeleton(self, facts: RequirementFacts, summary: str) -> Skeleton:
+        """Return its module's skeleton (``summary`` is the module's docstring)."""
+        ...
+
+    def examples(self, facts: RequirementFacts) -> ExampleSet:
+        """Return its own example tests (the functions' are every kind's)."""
+        ...
+
+    def smoke(self, plan: BuildPlan) -> Smoke | None:
+        """Return how to smoke-run a plan of it with an entry point (None: nothing runs)."""
+        ...
+
+    def packages(self, plan: BuildPlan) -> tuple[str, ...]:
+        """Return the packages the checks need beyond the plan's dependencies."""
+        ...
