@@ -12,7 +12,7 @@ state in the run's view (``store/views.py``), which its readers read instead of
 the checkpoint. When a drive stops, ``finish`` writes ``run.json`` and
 ``SUMMARY.md`` (committed as the run summary), releases the run and, when the
 run has ended, retains its outcome in memory. The incident triggers
-(``operations.IncidentWatch``) weigh each finished stage and the run's end as
+(``incident_watch.IncidentWatch``) weigh each finished stage and the run's end as
 they are recorded. A move to an ending phase
 (COMPLETED, FAILED, REJECTED) is recorded by ``finish`` after the files: a
 client that sees a run ended finds every file it wrote. ``handlers`` names every kind
@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from devfactory.artifacts import (
     SUMMARY_COMMIT,
@@ -67,6 +67,7 @@ from devfactory.events import (
 from devfactory.findings import instructions_of
 from devfactory.graph.metering import spend_by_team, spend_by_team_and_model
 from devfactory.graph.state import final_checks_of, outcome_of
+from devfactory.incident_watch import IncidentWatch
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.pipelines import load_pipeline
@@ -75,9 +76,6 @@ from devfactory.software.workspace import Workspace, WorkspaceError
 from devfactory.store.runs import RunRow, RunStore
 from devfactory.store.views import RunView, shown
 from devfactory.teams import load_teams
-
-if TYPE_CHECKING:
-    from devfactory.operations import IncidentWatch
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]

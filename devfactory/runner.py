@@ -7,7 +7,11 @@ them: ``RunDriver`` (``driver.py``: start, resume and drive runs),
 answers, cancellations, pre-approvals, purges) and ``QueuedRuns``
 (``queueing.py``: runs for the workers). Its methods hand each question to the
 service that answers it, so that no client (CLI, chat, API, workers) reaches
-past the factory.
+past the factory. The operator's services are attributes: ``operations``
+(``operations.py``: the stop, holds, thresholds and incidents the driver
+obeys) and ``interventions`` (``interventions.py``: resuming a team, deciding
+an incident, which answer runs through ``Answers``). Each service is given
+what it needs when it is made; none is wired to another afterwards.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from devfactory.control.unattended import PreApproval
 from devfactory.drawing import View
 from devfactory.driver import EventSink, RunDriver, StopCheck
 from devfactory.intake import check_clone, checkout
+from devfactory.interventions import Interventions
 from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
@@ -101,7 +106,8 @@ class Factory:
             self.operations,
         )
         self._answers = Answers(settings, self.stores, self.graphs, self._queries, self._driver)
-        self.operations.answers = self._answers  # holds and rollbacks are answered through it
+        # the operator's decisions that answer runs: resuming a team, deciding an incident
+        self.interventions = Interventions(self.operations, self._answers, self._queries)
         self._queued = QueuedRuns(settings, self.stores, self.graphs, self._queries, self._driver)
 
     def __enter__(self) -> Factory:

@@ -53,7 +53,7 @@ def test_a_paused_team_holds_its_stage_while_the_sibling_stage_goes_on_until_res
                 interrupt_id=hold.interrupt_id,
             )
 
-        went_on = ops.resume_team(HELD, by="ann", role="admin")
+        went_on = factory.interventions.resume_team(HELD, by="ann", role="admin")
         assert went_on == [report.run_id]
         assert factory.get(report.run_id).queued  # back to the workers
         assert Worker(factory).run(idle_exit_s=0) == 1

@@ -90,7 +90,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({".read_text", "os.open"}),
         "the redaction secret, a 0600 file of the data directory created with O_EXCL",
     ),
-    "devfactory/operations.py": (
+    "devfactory/incidents_file.py": (
         frozenset({"os.open"}),
         "appends to INCIDENTS.md in the data directory, O_NOFOLLOW, after refusing a linked folder",
     ),
