@@ -15,7 +15,6 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from devfactory.artifacts import check_line
 from devfactory.contracts import CheckRun
 from devfactory.events import (
     ClarificationRouted,
@@ -36,6 +35,7 @@ from devfactory.events import (
     TaskResultRecorded,
     UsageRecorded,
 )
+from devfactory.factory.artifacts import check_line
 from devfactory.pipelines import load_pipeline
 from devfactory.terminal import styled
 

@@ -584,7 +584,8 @@ class Settings(BaseSettings):
         description="How long a run that found every clone slot taken waits in the queue.",
     )
 
-    # Operations (issue 29, part 2): override controls and incidents (devfactory/operations.py).
+    # Operations (issue 29, part 2): override controls and incidents
+    # (devfactory/factory/operations.py).
     operations_cache_s: float = Field(
         default=0.5,
         ge=0.0,

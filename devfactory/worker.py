@@ -47,10 +47,10 @@ from devfactory.control.hitl import DecisionError
 from devfactory.control.lifecycle import Phase
 from devfactory.control.policy import load_policy
 from devfactory.events import Event
+from devfactory.factory.reports import RunReport
+from devfactory.factory.runner import Factory, RunBusyError, RunStateError
 from devfactory.logs import run_event_fields
 from devfactory.redact import redact
-from devfactory.reports import RunReport
-from devfactory.runner import Factory, RunBusyError, RunStateError
 from devfactory.store.lease import new_driver
 from devfactory.store.queue import CHANNEL, WATCHDOG_LOCK, Swept
 

@@ -23,8 +23,8 @@ from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.schemas import PlainName, one_line_name
 from devfactory.control.incidents import IncidentAction
 from devfactory.control.overrides import Hold, OperationsRefusedError
-from devfactory.interventions import Interventions
-from devfactory.operations import (
+from devfactory.factory.interventions import Interventions
+from devfactory.factory.operations import (
     IncidentError,
     IncidentNotFoundError,
     Operations,

@@ -29,7 +29,7 @@ from typer.core import TyperCommand, TyperGroup
 from devfactory.control.ceilings import MAX_COST_USD, MAX_TOKENS
 
 if TYPE_CHECKING:
-    from devfactory.reads import RunReads
+    from devfactory.factory.reads import RunReads
     from devfactory.settings import Settings
     from devfactory.terminal import SafeConsole
 
@@ -285,7 +285,7 @@ def fail(message: str, code: int) -> typer.Exit:
 
 def open_factory(settings: Settings) -> Any:
     """Open the factory (database, checkpointer); exit 4 when the database is unavailable."""
-    from devfactory.runner import Factory
+    from devfactory.factory.runner import Factory
     from devfactory.store.db import DatabaseError
 
     try:
@@ -327,7 +327,7 @@ def answering(close: Callable[[], None]) -> Iterator[None]:
     ``close`` runs at the end, whatever happened; a pool whose server went away
     fails to close, and must not hide why the command stopped.
     """
-    from devfactory.reads import RunNotFoundError
+    from devfactory.factory.reads import RunNotFoundError
     from devfactory.store.controls import HaltedError
 
     try:
@@ -360,7 +360,7 @@ def reading() -> Iterator[RunReads]:
     Only the database is opened. A run recorded before views existed has its
     view built from its checkpoint, by the whole factory, opened for it alone.
     """
-    from devfactory.reads import RunReads
+    from devfactory.factory.reads import RunReads
     from devfactory.store.db import DatabaseError, open_pool, prepare
     from devfactory.store.runs import RunStore
     from devfactory.store.views import RunView

@@ -49,7 +49,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 def operating() -> Iterator[Any]:
     """Open the factory for one operator's command; refusals and bad input exit 2."""
     from devfactory.control.overrides import OperationsRefusedError
-    from devfactory.operations import IncidentError, UnknownTeamError
+    from devfactory.factory.operations import IncidentError, UnknownTeamError
 
     with common.session() as factory:
         try:

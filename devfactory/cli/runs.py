@@ -116,7 +116,7 @@ def resume(
 ) -> None:
     """Continue an interrupted run from its last finished stage."""
     from devfactory.cli.driving import drive
-    from devfactory.runner import RunBusyError
+    from devfactory.factory.runner import RunBusyError
 
     with common.session() as factory:
         row = factory.get(run_id)
@@ -271,7 +271,7 @@ def graph(
     ask another (its may_ask); a hexagon waits for a person. With --run, each
     stage shows its outcome, attempts and confidence.
     """
-    from devfactory.drawing import pipeline_view, to_dot, to_mermaid, to_png
+    from devfactory.factory.drawing import pipeline_view, to_dot, to_mermaid, to_png
     from devfactory.pipelines import PipelineError
 
     if run is not None:

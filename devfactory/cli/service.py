@@ -168,7 +168,7 @@ def cancel(
     role: RoleOption = None,
 ) -> None:
     """Cancel a run: at once if nobody drives it, else at its driver's next step."""
-    from devfactory.runner import RunStateError
+    from devfactory.factory.runner import RunStateError
     from devfactory.terminal import styled
 
     who = identity(get_settings(), by, role)
@@ -271,7 +271,7 @@ def purge(
 ) -> None:
     """Delete an archived run's checkpoints, live events and folder; its audit log stays."""
     from devfactory.control.hitl import DecisionError
-    from devfactory.runner import RunStateError
+    from devfactory.factory.runner import RunStateError
 
     who = identity(get_settings(), by, role)
     with common.session() as factory:

@@ -10,9 +10,9 @@ import pytest
 from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecord, Usage
 from devfactory.control.incidents import StageFact, Trigger
 from devfactory.control.overrides import OperationsRefusedError
-from devfactory.incidents_file import project_folder
-from devfactory.operations import IncidentError
-from devfactory.runner import Factory
+from devfactory.factory.incidents_file import project_folder
+from devfactory.factory.operations import IncidentError
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.store.controls import HaltedError
 from devfactory.store.incidents import Incident

@@ -8,8 +8,8 @@ import pytest
 
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.control.overrides import OperationsRefusedError
-from devfactory.operations import UnknownTeamError
-from devfactory.runner import Factory
+from devfactory.factory.operations import UnknownTeamError
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.worker import Worker
 from tests.fakes import ScriptedModels

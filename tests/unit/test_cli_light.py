@@ -33,7 +33,7 @@ HEAVY = (
     "devfactory.settings",
     "devfactory.graph",
     "devfactory.models",
-    "devfactory.runner",
+    "devfactory.factory.runner",
 )
 
 

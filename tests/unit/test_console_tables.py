@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from devfactory import cli
 from devfactory.cli import common
 from devfactory.control.hitl import Pause
-from devfactory.reports import Pending
+from devfactory.factory.reports import Pending
 from devfactory.store.runs import RunRow
 from devfactory.terminal import SafeConsole, pending_table, runs_table
 

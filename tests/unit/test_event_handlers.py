@@ -21,7 +21,7 @@ from devfactory.chat.runs import RunView
 from devfactory.cli import timeline
 from devfactory.console import Progress
 from devfactory.events import EVENT_TYPES, Event
-from devfactory.recorder import RunRecorder
+from devfactory.factory.recorder import RunRecorder
 from devfactory.terminal import SafeConsole
 
 

@@ -25,8 +25,8 @@ from devfactory.control.overrides import (
     check_admin,
     check_threshold,
 )
-from devfactory.incident_watch import IncidentWatch
-from devfactory.incidents_file import append_text, project_folder
+from devfactory.factory.incident_watch import IncidentWatch
+from devfactory.factory.incidents_file import append_text, project_folder
 from devfactory.settings import Settings
 from devfactory.store.runs import RunRow
 

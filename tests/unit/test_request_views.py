@@ -15,8 +15,8 @@ from devfactory.cli import common
 from devfactory.control.hitl import Estimate, Pause, check_decision, make_pause
 from devfactory.control.policy import load_policy
 from devfactory.control.requests import Alternative
-from devfactory.reports import Pending
-from devfactory.runner import RunReport
+from devfactory.factory.reports import Pending
+from devfactory.factory.runner import RunReport
 from devfactory.terminal import pause_panel, pending_table
 
 CHEAPER = Alternative(

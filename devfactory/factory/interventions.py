@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import logging
 
-from devfactory.answers import Answers
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.control.incidents import IncidentAction
 from devfactory.control.lifecycle import TERMINAL
 from devfactory.control.overrides import ADMIN, OPERATIONS
-from devfactory.operations import Operations
-from devfactory.queries import Queries
+from devfactory.factory.answers import Answers
+from devfactory.factory.operations import Operations
+from devfactory.factory.queries import Queries
 from devfactory.redact import redact
 from devfactory.store.incidents import Incident
 from devfactory.store.runs import RunBusyError, RunStateError

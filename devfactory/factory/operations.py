@@ -48,16 +48,16 @@ from typing import Any
 from devfactory.control.incidents import DECIDED, IncidentAction, Trigger
 from devfactory.control.overrides import Hold, Overrides, check_admin, check_threshold
 from devfactory.events import Notice
-from devfactory.incident_watch import IncidentWatch
-from devfactory.incidents_file import append_section, decided_section, opened_section
+from devfactory.factory.incident_watch import IncidentWatch
+from devfactory.factory.incidents_file import append_section, decided_section, opened_section
+from devfactory.factory.reports import checked_name
+from devfactory.factory.stores import Stores
 from devfactory.redact import redact
-from devfactory.reports import checked_name
 from devfactory.settings import Settings
 from devfactory.store.controls import CachedControls, Controls, HaltedError
 from devfactory.store.incidents import Incident, IncidentStore
 from devfactory.store.queue import CHANNEL
 from devfactory.store.runs import RunRow
-from devfactory.stores import Stores
 
 log = logging.getLogger(__name__)
 

@@ -32,14 +32,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devfactory.artifacts import (
-    SUMMARY_COMMIT,
-    commit_message,
-    published_paths,
-    write_draft,
-    write_run_files,
-    write_stage_artifacts,
-)
 from devfactory.contracts import ordered_records
 from devfactory.control.budget import Spend
 from devfactory.control.hitl import Decision
@@ -64,14 +56,22 @@ from devfactory.events import (
     UsageRecorded,
     stage_records,
 )
-from devfactory.findings import instructions_of
+from devfactory.factory.artifacts import (
+    SUMMARY_COMMIT,
+    commit_message,
+    published_paths,
+    write_draft,
+    write_run_files,
+    write_stage_artifacts,
+)
+from devfactory.factory.findings import instructions_of
+from devfactory.factory.incident_watch import IncidentWatch
+from devfactory.factory.reports import Pending
 from devfactory.graph.metering import spend_by_team, spend_by_team_and_model
 from devfactory.graph.state import final_checks_of, outcome_of
-from devfactory.incident_watch import IncidentWatch
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.pipelines import load_pipeline
-from devfactory.reports import Pending
 from devfactory.software.workspace import Workspace, WorkspaceError
 from devfactory.store.runs import RunRow, RunStore
 from devfactory.store.views import RunView, shown
