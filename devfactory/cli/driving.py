@@ -23,8 +23,8 @@ from devfactory.cli.common import (
     err,
     fail,
 )
-from devfactory.console import Progress
-from devfactory.terminal import pause_panel, styled
+from devfactory.cli.progress import Progress
+from devfactory.cli.terminal import pause_panel, styled
 
 
 def exit_code(report: Any) -> int:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from devfactory import cli
 from devfactory.chat.view import stage_markdown
 from devfactory.cli import common
-from devfactory.console import Progress
+from devfactory.cli.progress import Progress
 from devfactory.contracts import (
     Artifact,
     ArtifactKind,
