@@ -81,7 +81,7 @@ def side_by_side(argv: list[str], env: dict[str, str], runs: int) -> dict[str, A
 
 def fill(settings: Any, runs: int) -> str:
     """Create ``runs`` runs in the table (as ``devfactory submit`` does); return one id."""
-    from devfactory.reports import new_run_id
+    from devfactory.factory.reports import new_run_id
     from devfactory.store.db import open_pool, prepare
     from devfactory.store.runs import RunStore
 

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 import psutil
 
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 

@@ -107,7 +107,7 @@ class Settings(BaseSettings):
         "is BLOCKED with the reason.",
     )
 
-    # HEALTH (issue 29, part 3): provider health, circuit breakers (models/health.py).
+    # HEALTH: provider health, circuit breakers (models/health.py).
     health_failures_to_open: int = Field(
         default=3,
         ge=1,
@@ -251,7 +251,7 @@ class Settings(BaseSettings):
         "nobody pre-approved, still wait.",
     )
 
-    # APPROVALS (issue 29, part 1): requests for a person (control/requests.py,
+    # APPROVALS: requests for a person (control/requests.py,
     # graph/requests.py); the rules themselves are the policy file's approval_rules.
     cheap_model_cost_ratio: float = Field(
         default=0.3,
@@ -498,7 +498,7 @@ class Settings(BaseSettings):
         description="Environments and uv's cache (default: <data_dir>/sandbox).",
     )
 
-    # REPOSITORY (issue 29): a run delivered into an existing repository on a branch
+    # REPOSITORY: a run delivered into an existing repository on a branch
     # (`devfactory run --repo PATH_OR_URL [--base BRANCH]`, software/repository.py).
     repo_git_timeout_s: float = Field(
         default=300.0,
@@ -584,7 +584,7 @@ class Settings(BaseSettings):
         description="How long a run that found every clone slot taken waits in the queue.",
     )
 
-    # Operations (issue 29, part 2): override controls and incidents (devfactory/operations.py).
+    # OPERATIONS: override controls and incidents (factory/operations.py).
     operations_cache_s: float = Field(
         default=0.5,
         ge=0.0,

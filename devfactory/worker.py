@@ -8,7 +8,7 @@ compare-and-set under ``FOR UPDATE SKIP LOCKED``), and a worker that is told
 to stop (SIGTERM, Ctrl-C) lets go of its run at the next step boundary and
 hands it back to the queue. A run that delivers into a repository is cloned
 by the worker that claims it, before its first step, in one of the
-``repo_max_clones`` slots (``queueing.py``); with none free the worker hands it
+``repo_max_clones`` slots (``factory/queueing.py``); with none free the worker hands it
 back for a few seconds and takes the next run. A worker has no console: it logs
 one line per run event it sees (``devfactory.worker.events``, at INFO whatever
 the root's level), with the run's id and the event's kind and short fields, in
@@ -47,10 +47,10 @@ from devfactory.control.hitl import DecisionError
 from devfactory.control.lifecycle import Phase
 from devfactory.control.policy import load_policy
 from devfactory.events import Event
+from devfactory.factory.reports import RunReport
+from devfactory.factory.runner import Factory, RunBusyError, RunStateError
 from devfactory.logs import run_event_fields
 from devfactory.redact import redact
-from devfactory.reports import RunReport
-from devfactory.runner import Factory, RunBusyError, RunStateError
 from devfactory.store.lease import new_driver
 from devfactory.store.queue import CHANNEL, WATCHDOG_LOCK, Swept
 

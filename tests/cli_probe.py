@@ -25,7 +25,7 @@ MACHINERY = (
     "devfactory.graph",
     "devfactory.models.router",
     "devfactory.models.embedded",
-    "devfactory.runner",
+    "devfactory.factory.runner",
     "devfactory.memory.live",
     "devfactory.memory.facts",
     "devfactory.memory.service",

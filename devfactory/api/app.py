@@ -24,7 +24,7 @@ from devfactory.api.auth import DOCS_ASSETS, signed_gate
 from devfactory.api.live import Listener
 from devfactory.api.signin import ConsoleSessions
 from devfactory.control.policy import load_policy
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings, get_settings
 from devfactory.store.db import open_pool
 from devfactory.store.sessions import SessionStore

@@ -26,11 +26,11 @@ from devfactory.api.auth import Admin, Permission, Reader, Rules, allows, visibl
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.runs import factory_of, get_run, known_status
 from devfactory.control.budget import Caps, Spend
+from devfactory.factory.reports import default_caps
 from devfactory.models.embedded import embedded_available
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import available_pipelines
 from devfactory.redact import redact, shown_url
-from devfactory.reports import default_caps
 from devfactory.software.workspace import Workspace
 from devfactory.store.health import read_health
 from devfactory.store.runs import RunInputError, RunRow

@@ -14,7 +14,7 @@ from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.metrics import FactoryCollector
 from devfactory.api.runs import factory_of, get_run
 from devfactory.api.schemas import Health, ModelsOut, TeamSummary
-from devfactory.drawing import View, pipeline_view, to_dot, to_mermaid, to_png, to_svg
+from devfactory.factory.drawing import View, pipeline_view, to_dot, to_mermaid, to_png, to_svg
 from devfactory.models.aliases import CHAT_ALIASES
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import PipelineError, available_pipelines

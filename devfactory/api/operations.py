@@ -23,7 +23,8 @@ from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.schemas import PlainName, one_line_name
 from devfactory.control.incidents import IncidentAction
 from devfactory.control.overrides import Hold, OperationsRefusedError
-from devfactory.operations import (
+from devfactory.factory.interventions import Interventions
+from devfactory.factory.operations import (
     IncidentError,
     IncidentNotFoundError,
     Operations,
@@ -120,6 +121,12 @@ def operations_of(request: Request) -> Operations:
     return ops
 
 
+def interventions_of(request: Request) -> Interventions:
+    """Return the factory's service for the operator's decisions that answer runs."""
+    done: Interventions = request.app.state.factory.interventions
+    return done
+
+
 def _refusals(exc: Exception) -> ApiError:
     """Map a refused operation to its status."""
     if isinstance(exc, OperationsRefusedError):
@@ -203,7 +210,7 @@ def pause_team(slug: TeamSlug, body: HoldRequest, person: Admin, request: Reques
 def resume_team(slug: TeamSlug, person: Admin, request: Request) -> Done:
     """Release a team and let each of its held stages go on (admins only)."""
     try:
-        went_on = operations_of(request).resume_team(slug, by=person.name, role=person.role)
+        went_on = interventions_of(request).resume_team(slug, by=person.name, role=person.role)
     except _REFUSED as exc:
         raise _refusals(exc) from exc
     return Done(changed=True, message=f"team {slug} resumed", runs=went_on)
@@ -274,7 +281,7 @@ def decide_incident(
 ) -> Incident:
     """Resume, roll back (revise at review, else cancel) or close an incident (admins only)."""
     try:
-        return operations_of(request).decide_incident(
+        return interventions_of(request).decide_incident(
             ident, action, by=person.name, role=person.role, text=body.note
         )
     except _REFUSED as exc:

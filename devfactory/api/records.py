@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request, Response
 from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError, ErrorResponse
 from devfactory.api.runs import factory_of, get_run
-from devfactory.reads import RunNotFoundError
+from devfactory.factory.reads import RunNotFoundError
 from devfactory.runfiles import RefusedFileError, list_files, read_file
 
 router = APIRouter(tags=["records"], responses=ERRORS)

@@ -34,9 +34,9 @@ from devfactory.api.schemas import (
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import Decision, DecisionError, RoleRefusedError
 from devfactory.control.lifecycle import Phase
+from devfactory.factory.reports import Pending, RunUsage, report_document
+from devfactory.factory.runner import Factory, RunBusyError, RunNotFoundError, RunStateError
 from devfactory.pipelines import PipelineError
-from devfactory.reports import Pending, RunUsage, report_document
-from devfactory.runner import Factory, RunBusyError, RunNotFoundError, RunStateError
 from devfactory.software.repository import local_path_of
 from devfactory.store.runs import RunInputError, RunRow
 from devfactory.tracing import trace_url

@@ -27,7 +27,7 @@ from devfactory.control.hitl import (
     alternative_action,
     needs_text,
 )
-from devfactory.runner import RunStateError
+from devfactory.factory.runner import RunStateError
 from devfactory.users import Person
 
 STALE = "This button is no longer valid (it was used, or it belongs to another session)."

@@ -34,7 +34,6 @@ from devfactory.chat.view import (
 )
 from devfactory.control.hitl import Pause
 from devfactory.control.lifecycle import TERMINAL, Phase
-from devfactory.drawing import to_png
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
@@ -54,7 +53,8 @@ from devfactory.events import (
     TaskResultRecorded,
     UsageRecorded,
 )
-from devfactory.runner import RunNotFoundError
+from devfactory.factory.drawing import to_png
+from devfactory.factory.runner import RunNotFoundError
 from devfactory.tracing import trace_url
 from devfactory.users import Person
 

@@ -15,7 +15,7 @@ from devfactory.chat.grants import Grants
 from devfactory.chat.hub import RunHub
 from devfactory.control.policy import Policy, load_policy
 from devfactory.control.signin import SignInThrottle
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings, get_settings
 from devfactory.store.signins import SignInStore
 from devfactory.teams import load_teams

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devfactory.artifacts import check_line
 from devfactory.contracts import CheckRun
 from devfactory.control.hitl import HELP, Pause
-from devfactory.findings import check_fact, claim_line, claims_of, instructions_of
+from devfactory.factory.artifacts import check_line
+from devfactory.factory.findings import check_fact, claim_line, claims_of, instructions_of
 from devfactory.runfiles import RefusedFileError, read_file
 from devfactory.teams.registry import TeamRegistry
 

@@ -20,7 +20,7 @@ def verify(run_id: RunArg) -> None:
     """Recompute a run's hash chain; name the first broken link (exit 1) if any."""
     from rich.text import Text
 
-    from devfactory.terminal import clean, styled
+    from devfactory.cli.terminal import clean, styled
 
     with common.session() as factory:
         result = factory.verify_audit(run_id)

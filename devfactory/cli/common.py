@@ -29,9 +29,9 @@ from typer.core import TyperCommand, TyperGroup
 from devfactory.control.ceilings import MAX_COST_USD, MAX_TOKENS
 
 if TYPE_CHECKING:
-    from devfactory.reads import RunReads
+    from devfactory.cli.terminal import SafeConsole
+    from devfactory.factory.reads import RunReads
     from devfactory.settings import Settings
-    from devfactory.terminal import SafeConsole
 
     console: SafeConsole  # standard output, made on first use (module ``__getattr__``)
     err: SafeConsole  # standard error
@@ -74,7 +74,7 @@ log = logging.getLogger(__name__)
 
 @cache
 def _consoles() -> tuple[SafeConsole, SafeConsole]:
-    from devfactory.terminal import SafeConsole
+    from devfactory.cli.terminal import SafeConsole
 
     return SafeConsole(), SafeConsole(stderr=True)
 
@@ -277,7 +277,7 @@ def fail(message: str, code: int) -> typer.Exit:
     if os.environ.get("DEVFACTORY_LOG_FORMAT") == "json":  # the CLI callback sets it
         logging.getLogger("devfactory.cli").error(message, extra={"exit_code": code})
     else:
-        from devfactory.terminal import styled
+        from devfactory.cli.terminal import styled
 
         _consoles()[1].print(styled("error:", "bold red"), message, soft_wrap=True)
     return typer.Exit(code)
@@ -285,7 +285,7 @@ def fail(message: str, code: int) -> typer.Exit:
 
 def open_factory(settings: Settings) -> Any:
     """Open the factory (database, checkpointer); exit 4 when the database is unavailable."""
-    from devfactory.runner import Factory
+    from devfactory.factory.runner import Factory
     from devfactory.store.db import DatabaseError
 
     try:
@@ -300,8 +300,8 @@ def open_factory(settings: Settings) -> Any:
 
 def say_database(settings: Settings) -> None:
     """Say which database a command uses (a log line where the process logs JSON)."""
+    from devfactory.cli.terminal import styled
     from devfactory.store.db import describe_database
-    from devfactory.terminal import styled
 
     where = f"database: {describe_database(settings)}"
     if logs_json(settings):
@@ -327,7 +327,7 @@ def answering(close: Callable[[], None]) -> Iterator[None]:
     ``close`` runs at the end, whatever happened; a pool whose server went away
     fails to close, and must not hide why the command stopped.
     """
-    from devfactory.reads import RunNotFoundError
+    from devfactory.factory.reads import RunNotFoundError
     from devfactory.store.controls import HaltedError
 
     try:
@@ -360,7 +360,7 @@ def reading() -> Iterator[RunReads]:
     Only the database is opened. A run recorded before views existed has its
     view built from its checkpoint, by the whole factory, opened for it alone.
     """
-    from devfactory.reads import RunReads
+    from devfactory.factory.reads import RunReads
     from devfactory.store.db import DatabaseError, open_pool, prepare
     from devfactory.store.runs import RunStore
     from devfactory.store.views import RunView

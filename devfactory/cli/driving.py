@@ -23,8 +23,8 @@ from devfactory.cli.common import (
     err,
     fail,
 )
-from devfactory.console import Progress
-from devfactory.terminal import pause_panel, styled
+from devfactory.cli.progress import Progress
+from devfactory.cli.terminal import pause_panel, styled
 
 
 def exit_code(report: Any) -> int:
@@ -34,7 +34,7 @@ def exit_code(report: Any) -> int:
 
 def finish_json(factory: Any, report: Any) -> None:
     """Print the run's report as one JSON object on stdout and exit with its code."""
-    from devfactory.reports import report_document
+    from devfactory.factory.reports import report_document
 
     spent = factory.usage(report.run_id).total
     typer.echo(json.dumps(report_document(report, spent)))
@@ -124,8 +124,8 @@ def drive(
     shown = err if as_json else console
     inline = inline and not as_json
     from devfactory.control.hitl import DecisionError
+    from devfactory.factory.runner import RunBusyError, RunNotFoundError, RunStateError
     from devfactory.models.router import ModelUnavailableError
-    from devfactory.runner import RunBusyError, RunNotFoundError, RunStateError
     from devfactory.store.runs import RunInputError
 
     progress: Progress | None = None  # the latest, which knows the run's id once it began

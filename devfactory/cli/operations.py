@@ -47,13 +47,13 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 @contextmanager
 def operating() -> Iterator[Any]:
-    """Open the factory's operations for one command; refusals and bad input exit 2."""
+    """Open the factory for one operator's command; refusals and bad input exit 2."""
     from devfactory.control.overrides import OperationsRefusedError
-    from devfactory.operations import IncidentError, UnknownTeamError
+    from devfactory.factory.operations import IncidentError, UnknownTeamError
 
     with common.session() as factory:
         try:
-            yield factory.operations
+            yield factory
         except (OperationsRefusedError, UnknownTeamError, IncidentError, ValueError) as exc:
             raise fail(str(exc), EXIT_USAGE) from exc
 
@@ -74,8 +74,8 @@ def stop(
 ) -> None:
     """Emergency stop: every run halts at its next step and nothing new starts (admin)."""
     who = _who(by, role)
-    with operating() as ops:
-        held, made = ops.stop(by=who[0], role=who[1], reason=reason)
+    with operating() as factory:
+        held, made = factory.operations.stop(by=who[0], role=who[1], reason=reason)
     said = "emergency stop ON" if made else "the emergency stop was already on"
     _say(f"{said}: {held.describe()}; release it with `devfactory release`")
 
@@ -88,8 +88,8 @@ def release(
 ) -> None:
     """Release the emergency stop: queued runs go on (admin)."""
     who = _who(by, role)
-    with operating() as ops:
-        released = ops.release(by=who[0], role=who[1], note=note)
+    with operating() as factory:
+        released = factory.operations.release(by=who[0], role=who[1], note=note)
     _say("the emergency stop was not on" if released is None else "emergency stop released")
 
 
@@ -99,8 +99,8 @@ def pause_team(
 ) -> None:
     """Hold a team: its stages wait before they start, in every run (admin)."""
     who = _who(by, role)
-    with operating() as ops:
-        made = ops.pause_team(team, by=who[0], role=who[1], reason=reason)
+    with operating() as factory:
+        made = factory.operations.pause_team(team, by=who[0], role=who[1], reason=reason)
     _say(f"team {team} paused" if made is not None else f"team {team} was already paused")
 
 
@@ -108,8 +108,8 @@ def pause_team(
 def resume_team(team: TeamArg, by: AsOption = None, role: RoleOption = None) -> None:
     """Resume a team: each of its held stages goes on (its run returns to the workers)."""
     who = _who(by, role)
-    with operating() as ops:
-        went_on = ops.resume_team(team, by=who[0], role=who[1])
+    with operating() as factory:
+        went_on = factory.interventions.resume_team(team, by=who[0], role=who[1])
     runs = ", ".join(went_on) or "none waited"
     _say(f"team {team} resumed; runs going on: {runs}")
 
@@ -120,8 +120,8 @@ def pause_project(
 ) -> None:
     """Hold a project: its runs halt at their next step, its new runs queue (admin)."""
     who = _who(by, role)
-    with operating() as ops:
-        made = ops.pause_project(project, by=who[0], role=who[1], reason=reason)
+    with operating() as factory:
+        made = factory.operations.pause_project(project, by=who[0], role=who[1], reason=reason)
     _say(f"project {project} paused" if made else f"project {project} was already on hold")
 
 
@@ -129,8 +129,8 @@ def pause_project(
 def resume_project(project: ProjectArg, by: AsOption = None, role: RoleOption = None) -> None:
     """Release a project's hold (a person's or an incident's); its runs go on (admin)."""
     who = _who(by, role)
-    with operating() as ops:
-        released = ops.resume_project(project, by=who[0], role=who[1])
+    with operating() as factory:
+        released = factory.operations.resume_project(project, by=who[0], role=who[1])
     _say(f"project {project} resumed" if released else f"project {project} was not on hold")
 
 
@@ -151,8 +151,10 @@ def threshold(
     if (value is None) == (not clear):
         raise fail("give a VALUE between 0 and 1, or --clear", EXIT_USAGE)
     who = _who(by, role)
-    with operating() as ops:
-        before = ops.set_threshold(team, None if clear else value, by=who[0], role=who[1])
+    with operating() as factory:
+        before = factory.operations.set_threshold(
+            team, None if clear else value, by=who[0], role=who[1]
+        )
     was = "its own" if before is None else f"{before:g}"
     now = "its own (team.yaml)" if clear else f"{value:g}"
     _say(f"team {team}: confidence threshold {now} (was {was})")
@@ -199,8 +201,8 @@ def caps(
 @app.command(rich_help_panel=PANEL)
 def controls(as_json: JsonFlag = False) -> None:
     """Show what holds now: the emergency stop, paused teams and projects, thresholds."""
-    with operating() as ops:
-        now = ops.controls.read()
+    with operating() as factory:
+        now = factory.operations.controls.read()
     holds = [h for h in (now.stop, *now.teams.values(), *now.projects.values()) if h]
     if as_json:
         typer.echo(
@@ -265,8 +267,8 @@ def list_incidents(
 
 
 def _list(status: str | None, as_json: bool) -> None:
-    with operating() as ops:
-        found = ops.list_incidents(status=status)
+    with operating() as factory:
+        found = factory.operations.list_incidents(status=status)
     if as_json:
         typer.echo(json.dumps([i.model_dump(mode="json") for i in found]))
         return
@@ -280,8 +282,8 @@ def _list(status: str | None, as_json: bool) -> None:
 @incidents_app.command("show")
 def show_incident(ident: IncidentArg, as_json: JsonFlag = False) -> None:
     """Show one incident: its summary, last actions, spend and the decision."""
-    with operating() as ops:
-        incident = ops.incident(ident)
+    with operating() as factory:
+        incident = factory.operations.incident(ident)
     if as_json:
         typer.echo(incident.model_dump_json())
         return
@@ -307,8 +309,10 @@ def _decide(action: str) -> Callable[..., None]:
         role: RoleOption = None,
     ) -> None:
         who = _who(by, role)
-        with operating() as ops:
-            decided = ops.decide_incident(ident, action, by=who[0], role=who[1], text=note)
+        with operating() as factory:
+            decided = factory.interventions.decide_incident(
+                ident, action, by=who[0], role=who[1], text=note
+            )
         _say(f"incident {decided.id} {decided.status}: {decided.decision}")
 
     return command

@@ -179,7 +179,7 @@ def pending(
 
     Sorted by priority (CRITICAL first), then deadline (soonest first).
     """
-    from devfactory.terminal import pause_panel, pending_table
+    from devfactory.cli.terminal import pause_panel, pending_table
 
     with common.reading() as reads:
         items = reads.pending(run_id)
@@ -209,7 +209,7 @@ def pending(
 @app.command(rich_help_panel=PANEL)
 def usage(run_id: RunArg) -> None:
     """Show a run's tokens, cost and model time by team, against its budget caps."""
-    from devfactory.terminal import caps_lines, usage_table
+    from devfactory.cli.terminal import caps_lines, usage_table
 
     with common.session() as factory:
         spent = factory.usage(run_id)

@@ -116,7 +116,7 @@ def resume(
 ) -> None:
     """Continue an interrupted run from its last finished stage."""
     from devfactory.cli.driving import drive
-    from devfactory.runner import RunBusyError
+    from devfactory.factory.runner import RunBusyError
 
     with common.session() as factory:
         row = factory.get(run_id)
@@ -140,7 +140,7 @@ def status(
     """Show a run's state, its lifecycle transitions, its stages and what it waits on."""
     from rich.table import Table
 
-    from devfactory.terminal import pause_panel, styled, transitions_table
+    from devfactory.cli.terminal import pause_panel, styled, transitions_table
     from devfactory.tracing import trace_url
 
     with common.reading() as reads:
@@ -204,9 +204,9 @@ def diff(
     """
     from rich.syntax import Syntax
 
+    from devfactory.cli.terminal import clean, styled
     from devfactory.pipelines import PipelineError, load_pipeline
     from devfactory.software.workspace import Workspace, WorkspaceError
-    from devfactory.terminal import clean, styled
 
     with common.session() as factory:
         row = factory.get(run_id)
@@ -243,7 +243,7 @@ def diff(
 @app.command("list", rich_help_panel="Runs")
 def list_runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
     """List recent runs, newest first."""
-    from devfactory.terminal import runs_table
+    from devfactory.cli.terminal import runs_table
 
     with common.reading() as reads:
         rows = reads.list_runs(limit)
@@ -271,7 +271,7 @@ def graph(
     ask another (its may_ask); a hexagon waits for a person. With --run, each
     stage shows its outcome, attempts and confidence.
     """
-    from devfactory.drawing import pipeline_view, to_dot, to_mermaid, to_png
+    from devfactory.factory.drawing import pipeline_view, to_dot, to_mermaid, to_png
     from devfactory.pipelines import PipelineError
 
     if run is not None:
@@ -323,9 +323,9 @@ def models(
 
     from rich.table import Table
 
+    from devfactory.cli.terminal import styled
     from devfactory.models.router import ModelRouter
     from devfactory.redact import redact, shown_url
-    from devfactory.terminal import styled
 
     settings = get_settings()
     router = ModelRouter(settings)

@@ -66,10 +66,10 @@ def submit(
     that claims the run clones it first, and a clone that fails ends the run
     FAILED (``devfactory status`` says so; the worker's log has git's reason).
     """
+    from devfactory.cli.terminal import styled
     from devfactory.control.budget import Caps
     from devfactory.pipelines import PipelineError, load_pipeline
     from devfactory.store.runs import RunInputError
-    from devfactory.terminal import styled
 
     try:
         load_pipeline(pipeline)
@@ -168,8 +168,8 @@ def cancel(
     role: RoleOption = None,
 ) -> None:
     """Cancel a run: at once if nobody drives it, else at its driver's next step."""
-    from devfactory.runner import RunStateError
-    from devfactory.terminal import styled
+    from devfactory.cli.terminal import styled
+    from devfactory.factory.runner import RunStateError
 
     who = identity(get_settings(), by, role)
     with common.session() as factory:
@@ -227,7 +227,7 @@ def create_key(
     ] = None,
 ) -> None:
     """Make an API key and print it once; the file keeps only its hash."""
-    from devfactory.terminal import styled
+    from devfactory.cli.terminal import styled
     from devfactory.users import UserError, UserStore
 
     try:
@@ -271,7 +271,7 @@ def purge(
 ) -> None:
     """Delete an archived run's checkpoints, live events and folder; its audit log stays."""
     from devfactory.control.hitl import DecisionError
-    from devfactory.runner import RunStateError
+    from devfactory.factory.runner import RunStateError
 
     who = identity(get_settings(), by, role)
     with common.session() as factory:

@@ -8,7 +8,7 @@ tests that failed in
 several runs in a row, or the sandbox stopping code that tried what it may not
 (a fork bomb killed at the process limit, a denied network call). Each rule
 here takes the facts and the thresholds and says whether it fires and why; the
-recorder feeds them (``operations.IncidentWatch``) and the factory acts.
+recorder feeds them (``incident_watch.IncidentWatch``) and the factory acts.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from devfactory.graph.lifecycle import task_key
 from devfactory.graph.requests import auto_decision, enrich
 
 # node metadata naming what a node may stop the run for a person to give; the
-# graph views draw such nodes as waiting for a person (``drawing.py``), Studio shows it
+# graph views draw such nodes as waiting for a person (``factory/drawing.py``), Studio shows it
 WAITS_FOR = "waits_for"
 
 

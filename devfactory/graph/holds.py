@@ -4,7 +4,7 @@ The node runs first in every stage (before ``recall``). While the team is held
 (``devfactory team pause``; ``Context.held`` reads the operator's controls) it
 asks a ``hold`` pause: the run pauses there, while the other stages of the same
 step go on and keep their work. Resuming the team answers every hold of that
-team (``Operations.resume_team``); an admin may also let one stage go on by
+team (``Interventions.resume_team``); an admin may also let one stage go on by
 approving its hold. A team resumed meanwhile is simply not held when the
 resumed node runs again, so the node asks nothing then.
 

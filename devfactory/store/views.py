@@ -3,7 +3,7 @@
 ``GET /runs/{id}``, ``GET /pending``, ``devfactory status`` and ``pending`` read
 a run's stages, spend, build checks and the questions it waits on from here,
 with one keyed query, instead of reading and decoding its latest checkpoint on
-every request. The run's recorder keeps it (``recorder.py``): the part of the
+every request. The run's recorder keeps it (``factory/recorder.py``): the part of the
 graph's state that is shown after every step of a drive, and all of it when a
 drive stops. The questions a paused run waits on are written in the same
 transaction as the run's ``pending`` ids (``store/runs.py``), so they appear

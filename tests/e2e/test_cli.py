@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from devfactory.drawing import pipeline_view, to_mermaid
+from devfactory.factory.drawing import pipeline_view, to_mermaid
 from devfactory.graph import build_graph
 from devfactory.graph.hitl import WAITS_FOR
 from devfactory.pipelines import load_pipeline
@@ -190,10 +190,10 @@ def test_langgraph_dev_runs_a_pipeline_to_its_approval_and_on_with_the_sdk(
 
 
 def test_memory_commands_search_describe_and_reindex(env: dict[str, str], e2e_home: Path) -> None:
+    from devfactory.factory.runner import Factory
     from devfactory.memory.facts import ExtractedFact, Extraction
     from devfactory.memory.live import MemoryItem
     from devfactory.models.io import Answer
-    from devfactory.runner import Factory
     from devfactory.settings import Settings
 
     settings = Settings(data_dir=e2e_home, ollama_host="http://127.0.0.1:9", probe_timeout_s=0.3)

@@ -16,8 +16,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from devfactory.artifacts import stage_files
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
+from devfactory.factory.artifacts import stage_files
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from tests.e2e.conftest import BIN, ROOT, cli
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from devfactory.control.hitl import Decision
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending
 

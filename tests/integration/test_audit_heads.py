@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from devfactory.factory.runner import Factory
 from devfactory.memory.audit import GENESIS, AuditEvent, AuditLog
-from devfactory.runner import Factory
 from devfactory.settings import Settings
 
 

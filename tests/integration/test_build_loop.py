@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.software.workspace import Workspace
 from tests.fakes import Call, ScriptedModels, always_good, good_report

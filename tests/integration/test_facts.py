@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from devfactory.contracts import Usage
+from devfactory.factory.runner import Factory
 from devfactory.memory.facts import ExtractedFact, Extraction, TeamFacts, collection_name
 from devfactory.models.embeddings import MiniLMEmbedder
-from devfactory.runner import Factory
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good, collect
 from tests.integration.test_memory import HashEmbedder

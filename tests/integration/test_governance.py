@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from devfactory.control.hitl import Decision, DecisionError, Pause
-from devfactory.runner import Factory, RunReport
+from devfactory.factory.runner import Factory, RunReport
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending
 from tests.integration.hitl_worker import SCRIPTS, blocked_until_guided

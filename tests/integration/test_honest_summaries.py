@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.store.runs import RunStatus
 from tests.fakes import Call, ScriptedModels, always_good, good_report

@@ -10,8 +10,9 @@ import pytest
 from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecord, Usage
 from devfactory.control.incidents import StageFact, Trigger
 from devfactory.control.overrides import OperationsRefusedError
-from devfactory.operations import IncidentError, project_folder
-from devfactory.runner import Factory
+from devfactory.factory.incidents_file import project_folder
+from devfactory.factory.operations import IncidentError
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.store.controls import HaltedError
 from devfactory.store.incidents import Incident
@@ -75,13 +76,15 @@ def test_a_budget_spike_pauses_the_project_halts_its_run_and_records_the_inciden
         assert waiting.queued
 
         with pytest.raises(OperationsRefusedError):
-            ops.decide_incident(incident.id, "resume", by="olly", role="operator")
-        decided = ops.decide_incident(incident.id, "resume", by="ann", role="admin", text="ok")
+            factory.interventions.decide_incident(incident.id, "resume", by="olly", role="operator")
+        decided = factory.interventions.decide_incident(
+            incident.id, "resume", by="ann", role="admin", text="ok"
+        )
         assert (decided.status, decided.decided_by) == ("resumed", "ann (admin)")
         assert "resume by ann (admin): ok" in decided.decision
         assert "shop" not in ops.controls.read().projects
         with pytest.raises(IncidentError, match="resumed already"):
-            ops.decide_incident(incident.id, "close", by="ann", role="admin")
+            factory.interventions.decide_incident(incident.id, "close", by="ann", role="admin")
         # its runs go on: the workers may claim them again
         assert factory.queue.claim(new_driver(), 60) is not None
         assert [e.kind for e in factory.audit.events("project:shop")] == [
@@ -116,7 +119,7 @@ def test_anomalous_model_latency_pauses_the_project_and_closing_resumes_it(
         incident = only_open(factory, "fast")
         assert incident.trigger == "model_latency"
         assert factory.get(report.run_id).queued
-        closed = factory.operations.decide_incident(
+        closed = factory.interventions.decide_incident(
             incident.id, "close", by="ann", role="admin", text="a slow host, fixed"
         )
         assert closed.status == "closed"
@@ -170,7 +173,7 @@ def test_a_sandbox_violation_pauses_the_project_and_a_rollback_cancels_its_run(
         incident = only_open(factory, "lab")
         assert incident.trigger == "sandbox_violation" and "fork bomb" in incident.summary
         assert "lab" in factory.operations.controls.read().projects
-        rolled = factory.operations.decide_incident(
+        rolled = factory.interventions.decide_incident(
             incident.id, "rollback", by="ann", role="admin", text="unsafe code"
         )
         assert rolled.status == "rolled_back"
@@ -221,7 +224,7 @@ def test_a_rollback_sends_a_run_at_its_review_back_with_revise(
             row, Trigger("budget_spike", "a spike at the end"), {}
         )
         assert incident is not None
-        rolled = factory.operations.decide_incident(
+        rolled = factory.interventions.decide_incident(
             incident.id, "rollback", by="ann", role="admin", text="too dear"
         )
         assert f"run {row.run_id} sent back with revise" in rolled.decision

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from devfactory import runner
-from devfactory.runner import Factory
+from devfactory.factory import runner
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.tracing import EXPORT_LOGGERS
 from tests.fakes import ScriptedModels

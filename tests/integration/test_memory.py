@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from devfactory.factory.runner import Factory
 from devfactory.memory.live import (
     SHARED,
     EmbedderMismatchError,
@@ -17,7 +18,6 @@ from devfactory.memory.live import (
     team_bank,
 )
 from devfactory.models.embeddings import MiniLMEmbedder
-from devfactory.runner import Factory
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, good_report, report_with
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
+from devfactory.factory.runner import Factory
 from devfactory.memory.live import SHARED, LiveMemory, MemoryItem, project_bank, team_bank
 from devfactory.memory.service import MemoryService
-from devfactory.runner import Factory
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good
 from tests.integration.test_memory import HashEmbedder

@@ -20,8 +20,8 @@ from langchain_core.messages import HumanMessage
 from typer.testing import CliRunner
 
 from devfactory.api.app import create_app
+from devfactory.factory.runner import Factory
 from devfactory.models.io import invoke, served_by
-from devfactory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.store.db import open_pool, prepare
 from devfactory.store.health import HealthStore

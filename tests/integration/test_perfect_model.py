@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from devfactory.contracts import StageOutcome
+from devfactory.factory.runner import Factory
 from devfactory.graph.stage.build import _whole_module
-from devfactory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.software.kinds import skeleton
 from devfactory.software.requirement import read_requirement

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from devfactory.api.app import create_app
 from devfactory.control.incidents import Trigger
-from devfactory.operations import project_folder
-from devfactory.runner import Factory
+from devfactory.factory.incidents_file import project_folder
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.store.runs import RunInputError
 from devfactory.users import UserStore
@@ -106,6 +106,8 @@ def test_incidents_md_keeps_each_value_on_its_line(pg_settings: Settings, tmp_pa
 def test_a_name_logged_as_it_was_given_is_one_line(tmp_path: Path) -> None:
     """Defence in depth: a name that got past a check still cannot forge a log line."""
     lines = logged_in_every_format(
-        "devfactory.operations", "INCIDENTS.md of project %s not written", HOSTILE["newline"]
+        "devfactory.factory.incidents_file",
+        "INCIDENTS.md of project %s not written",
+        HOSTILE["newline"],
     ).splitlines()
     assert len(lines) == 2 and not any(line.startswith("## Incident") for line in lines)

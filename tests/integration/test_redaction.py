@@ -7,8 +7,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devfactory.factory.runner import Factory
 from devfactory.redact import redact
-from devfactory.runner import Factory
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good
 

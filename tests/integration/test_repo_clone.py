@@ -29,8 +29,8 @@ import httpx
 import psycopg
 import pytest
 
-from devfactory.queueing import CLONE_FAILED, CLONE_SLOTS
-from devfactory.runner import Factory
+from devfactory.factory.queueing import CLONE_FAILED, CLONE_SLOTS
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.software import remotes
 from devfactory.software.remotes import HostPolicy

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from devfactory.control.hitl import Decision
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.store.runs import RunInputError
 from tests.fakes import Call, ScriptedModels, always_good

@@ -12,7 +12,7 @@ import yaml
 
 from devfactory.api.runs import question
 from devfactory.control.hitl import Decision, DecisionError
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.worker import Worker, sweep
 from tests.fakes import ScriptedModels

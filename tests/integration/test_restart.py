@@ -14,8 +14,8 @@ from pathlib import Path
 import pgserver
 from pgserver._commands import pg_ctl
 
+from devfactory.factory.runner import Factory
 from devfactory.pipelines import load_pipeline
-from devfactory.runner import Factory
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels
 from tests.integration.cli import cli_env, start

@@ -24,10 +24,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devfactory.api.app import create_app
-from devfactory.artifacts import published_paths
 from devfactory.chat import talk
 from devfactory.chat.view import artifact_files
-from devfactory.runner import Factory
+from devfactory.factory.artifacts import published_paths
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels

@@ -22,9 +22,9 @@ from devfactory.api.app import create_app
 from devfactory.contracts import ordered_records
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import Phase
+from devfactory.factory.reports import pending_of
+from devfactory.factory.runner import Factory
 from devfactory.pipelines import load_pipeline
-from devfactory.reports import pending_of
-from devfactory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.store.views import shown
 from devfactory.users import UserStore

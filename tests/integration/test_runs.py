@@ -14,8 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from devfactory.factory.runner import Factory, RunBusyError, RunNotFoundError
 from devfactory.memory.audit import AuditLog
-from devfactory.runner import Factory, RunBusyError, RunNotFoundError
 from devfactory.settings import Settings
 from devfactory.software.workspace import Workspace
 from devfactory.store.lease import new_driver

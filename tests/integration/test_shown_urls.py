@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.api.app import create_app
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devfactory.control.signin import LockedError, SignInThrottle
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.store.signins import SignInStore
 

@@ -8,8 +8,8 @@ import pytest
 
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.control.overrides import OperationsRefusedError
-from devfactory.operations import UnknownTeamError
-from devfactory.runner import Factory
+from devfactory.factory.operations import UnknownTeamError
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.worker import Worker
 from tests.fakes import ScriptedModels
@@ -53,7 +53,7 @@ def test_a_paused_team_holds_its_stage_while_the_sibling_stage_goes_on_until_res
                 interrupt_id=hold.interrupt_id,
             )
 
-        went_on = ops.resume_team(HELD, by="ann", role="admin")
+        went_on = factory.interventions.resume_team(HELD, by="ann", role="admin")
         assert went_on == [report.run_id]
         assert factory.get(report.run_id).queued  # back to the workers
         assert Worker(factory).run(idle_exit_s=0) == 1

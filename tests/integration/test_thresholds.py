@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from devfactory.control.budget import Caps
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.worker import Worker
 from tests.fakes import ScriptedModels
@@ -46,7 +46,7 @@ def test_project_caps_set_while_a_run_waits_hold_at_its_next_attempt(
         assert [p.pause.kind for p in factory.pending(report.run_id)] == ["hold"]
         # the run has spent tokens on its first stage; the admin now caps the project below that
         factory.set_project_caps("tight", {"project": Caps(tokens=10)}, by="ann", role="admin")
-        ops.resume_team("solution-architecture", by="ann", role="admin")
+        factory.interventions.resume_team("solution-architecture", by="ann", role="admin")
         Worker(factory).run(idle_exit_s=0)
         done = factory.report(report.run_id)
         assert done.status == "FAILED"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.runner import Factory
+from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels
 from tests.integration.cli import cli_env, start

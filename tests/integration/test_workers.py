@@ -16,8 +16,8 @@ import psycopg
 import pytest
 
 from devfactory.control.hitl import Decision, DecisionError
+from devfactory.factory.runner import Factory, RunStateError
 from devfactory.graph.stage import NODES
-from devfactory.runner import Factory, RunStateError
 from devfactory.settings import Settings
 from devfactory.store.db import open_pool
 from devfactory.store.lease import new_driver

@@ -1,7 +1,7 @@
 import pytest
 
 from devfactory.control.hitl import DecisionError, Pause
-from devfactory.reports import Pending, choose_pending
+from devfactory.factory.reports import Pending, choose_pending
 from devfactory.store.runs import RunStateError
 
 

@@ -34,7 +34,7 @@ from devfactory.control.requests import (
     screen_alternatives,
 )
 from devfactory.control.unattended import EXPIRY, expired
-from devfactory.reports import Pending, queue_order
+from devfactory.factory.reports import Pending, queue_order
 
 
 def packaged() -> dict[str, Any]:

@@ -33,7 +33,7 @@ ENTRY_POINTS = (
     "devfactory.api",
     "devfactory.chat",
     "devfactory.cli",
-    "devfactory.runner",
+    "devfactory.factory.runner",
     "chainlit",
     "fastapi",
 )
@@ -43,7 +43,7 @@ ENTRY_POINTS = (
     ("package", "forbidden"),
     [
         # the graph is driven from the edges; it never knows who drives it
-        ("graph", (*ENTRY_POINTS, "devfactory.recorder")),
+        ("graph", (*ENTRY_POINTS, "devfactory.factory.recorder")),
         # teams are data with a loader: nothing of the run, the graph or memory
         ("teams", ("devfactory.graph", "devfactory.memory", *ENTRY_POINTS)),
         # memory serves the graph and the entry points, and imports neither

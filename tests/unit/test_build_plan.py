@@ -519,7 +519,7 @@ def test_a_second_attempt_says_why_it_runs_again(settings: Any) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
     from rich.console import Console
 
-    from devfactory.console import Progress
+    from devfactory.cli.progress import Progress
     from devfactory.events import StageStarted
     from devfactory.graph import build_graph
     from devfactory.graph.context import Context

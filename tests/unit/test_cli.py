@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common
-from devfactory.runner import RunReport
+from devfactory.factory.runner import RunReport
 from devfactory.settings import get_settings
 
 
@@ -56,7 +56,7 @@ class PausingFactory:
     def __init__(self) -> None:
         from devfactory.control.hitl import make_pause
         from devfactory.control.policy import load_policy
-        from devfactory.runner import Pending
+        from devfactory.factory.runner import Pending
 
         self.pause = make_pause(load_policy(), "governance", title="HIGH risk", question="ok?")
         self.pending_item = Pending("r1", "abcdef0123", self.pause)

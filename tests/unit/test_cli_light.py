@@ -33,7 +33,7 @@ HEAVY = (
     "devfactory.settings",
     "devfactory.graph",
     "devfactory.models",
-    "devfactory.runner",
+    "devfactory.factory.runner",
 )
 
 
@@ -81,7 +81,7 @@ def test_a_commands_help_names_every_packaged_pipeline() -> None:
 
 def test_the_consoles_are_made_once_on_first_use() -> None:
     from devfactory.cli import common
-    from devfactory.terminal import SafeConsole
+    from devfactory.cli.terminal import SafeConsole
 
     assert common.console is common.console
     assert isinstance(common.err, SafeConsole) and common.err.stderr

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common
-from devfactory.runner import RunReport
+from devfactory.factory.runner import RunReport
 from devfactory.software.repository import clone_for_run
 from devfactory.store.runs import RunInputError
 

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common
+from devfactory.cli.terminal import SafeConsole, pending_table, runs_table
 from devfactory.control.hitl import Pause
-from devfactory.reports import Pending
+from devfactory.factory.reports import Pending
 from devfactory.store.runs import RunRow
-from devfactory.terminal import SafeConsole, pending_table, runs_table
 
 RUN_IDS = ["20261121-051500-a1b2c3", "20261124-235959-ffffff"]
 LONG = "A multi-tenant URL shortener with click analytics, rate limits and an admin UI " * 2

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
-from devfactory.drawing import (
+from devfactory.factory.drawing import (
     ASKS,
     DOT_TIMEOUT_S,
     NOT_RUN,

@@ -19,10 +19,10 @@ import pytest
 from devfactory import events, tracing
 from devfactory.chat.runs import RunView
 from devfactory.cli import timeline
-from devfactory.console import Progress
+from devfactory.cli.progress import Progress
+from devfactory.cli.terminal import SafeConsole
 from devfactory.events import EVENT_TYPES, Event
-from devfactory.recorder import RunRecorder
-from devfactory.terminal import SafeConsole
+from devfactory.factory.recorder import RunRecorder
 
 
 class Synthetic(Event):
@@ -44,7 +44,7 @@ def tables(tmp_path: Path) -> dict[str, set[type[Event]]]:
     """Return the kinds each table names, by where it is."""
     return {
         "recorder.py RunRecorder.handlers": set(recorder(tmp_path).handlers),
-        "console.py Progress._handlers": set(progress()._handlers),
+        "cli/progress.py Progress._handlers": set(progress()._handlers),
         "chat/runs.py RunView.handlers": set(RunView("r1").handlers),
         "cli/timeline.py LINES and AS_STORED": set(timeline.LINES) | timeline.AS_STORED,
         "tracing.py DESCRIBE": set(tracing.DESCRIBE),

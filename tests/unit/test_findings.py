@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.artifacts import check_line, commit_message, write_run_files
 from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecord, TaskResult
 from devfactory.control.budget import Spend
-from devfactory.findings import (
+from devfactory.factory.artifacts import check_line, commit_message, write_run_files
+from devfactory.factory.findings import (
     check_fact,
     claims_of,
     instructions_of,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
 
+from devfactory.contracts import CheckRun, StageOutcome, StageRecord, Usage
 from devfactory.control.incidents import (
     StageFact,
     Thresholds,
+    Trigger,
     failing_streak,
     sandbox_violation,
     stage_triggers,
@@ -22,8 +25,10 @@ from devfactory.control.overrides import (
     check_admin,
     check_threshold,
 )
-from devfactory.operations import append_text, project_folder
+from devfactory.factory.incident_watch import IncidentWatch
+from devfactory.factory.incidents_file import append_text, project_folder
 from devfactory.settings import Settings
+from devfactory.store.runs import RunRow
 
 RULES = Thresholds(
     spend_multiple=5.0, latency_multiple=4.0, cost_multiple=3.0, failing_runs=3, min_samples=5
@@ -178,3 +183,37 @@ def test_each_operations_setting_is_bounded_and_taken_at_its_caps(
     for bad in (low - step, high + step):
         with pytest.raises(ValidationError):
             Settings(**{field: bad})
+
+
+class Opened:
+    """An IncidentSink that keeps what it was handed."""
+
+    def __init__(self) -> None:
+        self.opened: list[tuple[str, Trigger, dict[str, Any]]] = []
+
+    def open_incident(self, row: RunRow, trigger: Trigger, spend: dict[str, Any]) -> object:
+        self.opened.append((row.run_id, trigger, spend))
+        return None
+
+
+def test_a_watch_hands_a_fired_trigger_and_the_drive_s_spend_to_its_sink(tmp_path: Path) -> None:
+    sink = Opened()
+    row = RunRow("r-1", "req", "mvp", "IN_PROGRESS", "", str(tmp_path), None, None, NOW, NOW)
+    # no model call: the stage's spend is not weighed against history, so no store is read
+    watch = IncidentWatch(sink, cast(Any, None), Settings(data_dir=tmp_path), row)
+    spent = Usage(input_tokens=40, output_tokens=2)
+    passed = StageRecord(team="a", outcome=StageOutcome.PASSED, usage=spent, cost_usd=0.5)
+    watch.stage(passed)
+    assert sink.opened == []  # nothing fired
+    stopped = CheckRun(name="tests", command="pytest", summary="processes limit reached")
+    blocked = StageRecord(
+        team="b", outcome=StageOutcome.BLOCKED, usage=spent, seconds=2.0, checks=[stopped]
+    )
+    watch.stage(blocked)
+    ((run_id, trigger, spend),) = sink.opened
+    assert (run_id, trigger.kind) == ("r-1", "sandbox_violation")
+    # since the last gate: only the stage after the one that passed; the run: both
+    assert spend == {
+        "since_last_gate": {"tokens": 42, "cost_usd": 0.0, "seconds": 2.0},
+        "run": {"tokens": 84, "cost_usd": 0.5, "seconds": 2.0},
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from langgraph.graph import END, START
 
-from devfactory.drawing import pipeline_view
+from devfactory.factory.drawing import pipeline_view
 from devfactory.graph import build_graph
 from devfactory.graph.control import MERGE, REVIEW, VALIDATE
 from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from devfactory import cli
-from devfactory.reports import checked_name
+from devfactory.factory.reports import checked_name
 from devfactory.settings import Settings
 from devfactory.shown import name_problem, one_line
 from devfactory.store.runs import RunInputError

@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from devfactory.api.schemas import RunRequest
-from devfactory.intake import CloneOrder, check_clone, checkout, clone_into_run
+from devfactory.factory.intake import CloneOrder, check_clone, checkout, clone_into_run
 from devfactory.settings import Settings
 from devfactory.software.cloning import CloneLimits
 from devfactory.software.repository import (

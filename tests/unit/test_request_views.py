@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 from devfactory import cli
 from devfactory.chat.view import pause_markdown
 from devfactory.cli import common
+from devfactory.cli.terminal import pause_panel, pending_table
 from devfactory.control.hitl import Estimate, Pause, check_decision, make_pause
 from devfactory.control.policy import load_policy
 from devfactory.control.requests import Alternative
-from devfactory.reports import Pending
-from devfactory.runner import RunReport
-from devfactory.terminal import pause_panel, pending_table
+from devfactory.factory.reports import Pending
+from devfactory.factory.runner import RunReport
 
 CHEAPER = Alternative(
     id="cheaper_model",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devfactory.artifacts import write_file
+from devfactory.factory.artifacts import write_file
 from devfactory.software.checks import verify
 from devfactory.software.checks.blame import imported_planned
 from tests.unit.test_code_checks import FILES, PLAN, TEAMS

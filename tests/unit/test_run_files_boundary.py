@@ -90,7 +90,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({".read_text", "os.open"}),
         "the redaction secret, a 0600 file of the data directory created with O_EXCL",
     ),
-    "devfactory/operations.py": (
+    "devfactory/factory/incidents_file.py": (
         frozenset({"os.open"}),
         "appends to INCIDENTS.md in the data directory, O_NOFOLLOW, after refusing a linked folder",
     ),
@@ -345,7 +345,7 @@ file = Path(out_dirs[run]) / str(path)
 if file.is_file():
     text = f"{path}:\\n{file.read_text('utf-8', errors='replace')[:SOURCE_CHARS]}"
 """,
-    "devfactory/answers.py": """
+    "devfactory/factory/answers.py": """
 summary = folder / "run.json"
 if folder.is_symlink() or summary.is_symlink() or not summary.is_file():
     return False

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from devfactory.api.records import inert
-from devfactory.artifacts import write_file
 from devfactory.chat.view import artifact_files, attachment_mime, left_out_markdown
+from devfactory.factory.artifacts import write_file
 from devfactory.settings import Settings
 
 PAGE = b"<!doctype html><script>fetch('/operations/stop', {method: 'POST'})</script>"

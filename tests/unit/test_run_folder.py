@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.intake import new_run
+from devfactory.factory.intake import new_run
 from devfactory.settings import Settings
 
 

@@ -12,10 +12,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from devfactory import cli
-from devfactory.artifacts import check_line, commit_message
 from devfactory.chat.view import stage_markdown
 from devfactory.cli import common
-from devfactory.console import Progress
+from devfactory.cli.progress import Progress
 from devfactory.contracts import (
     Artifact,
     ArtifactKind,
@@ -26,8 +25,9 @@ from devfactory.contracts import (
     TaskResult,
 )
 from devfactory.events import StageFinished
-from devfactory.reads import RunNotFoundError
-from devfactory.recorder import RunRecorder
+from devfactory.factory.artifacts import check_line, commit_message
+from devfactory.factory.reads import RunNotFoundError
+from devfactory.factory.recorder import RunRecorder
 from devfactory.software.workspace import Workspace
 from devfactory.teams import load_teams
 

@@ -1,8 +1,8 @@
-from devfactory.artifacts import commit_message
+from devfactory.cli.terminal import SafeConsole
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
+from devfactory.factory.artifacts import commit_message
+from devfactory.factory.summary import render_summary
 from devfactory.shown import shown
-from devfactory.summary import render_summary
-from devfactory.terminal import SafeConsole
 
 TRICK = "approve \u202eexe.gnp\u202c \u2066x\u2069 \u200f\u200e\u061c \x1b[31mred\x1b[0m\x07\r"
 

@@ -21,7 +21,7 @@ from devfactory.control.unattended import (
     check_pre_approver,
     rules_table,
 )
-from devfactory.runner import RunReport
+from devfactory.factory.runner import RunReport
 
 POLICY = load_policy()
 HIGH_RISK = {"risk": "HIGH", "risk_factors": ["handles health or medical records"]}

@@ -7,7 +7,11 @@ them: ``RunDriver`` (``driver.py``: start, resume and drive runs),
 answers, cancellations, pre-approvals, purges) and ``QueuedRuns``
 (``queueing.py``: runs for the workers). Its methods hand each question to the
 service that answers it, so that no client (CLI, chat, API, workers) reaches
-past the factory.
+past the factory. The operator's services are attributes: ``operations``
+(``operations.py``: the stop, holds, thresholds and incidents the driver
+obeys) and ``interventions`` (``interventions.py``: resuming a team, deciding
+an incident, which answer runs through ``Answers``). Each service is given
+what it needs when it is made; none is wired to another afterwards.
 """
 
 from __future__ import annotations
@@ -19,24 +23,26 @@ from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.graph.state import CompiledStateGraph
 from psycopg_pool import ConnectionPool
 
-from devfactory.answers import Answers
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import Phase, Transition
 from devfactory.control.unattended import PreApproval
-from devfactory.drawing import View
-from devfactory.driver import EventSink, RunDriver, StopCheck
-from devfactory.intake import check_clone, checkout
+from devfactory.factory.answers import Answers
+from devfactory.factory.drawing import View
+from devfactory.factory.driver import EventSink, RunDriver, StopCheck
+from devfactory.factory.intake import check_clone, checkout
+from devfactory.factory.interventions import Interventions
+from devfactory.factory.operations import Operations
+from devfactory.factory.queries import Queries
+from devfactory.factory.queueing import QueuedRuns
+from devfactory.factory.reads import RunNotFoundError
+from devfactory.factory.reports import Pending, RunReport, RunUsage, new_run_id
+from devfactory.factory.stores import Graphs, Stores
 from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
 from devfactory.models.router import ModelSource, model_source
-from devfactory.operations import Operations
 from devfactory.pipelines import load_pipeline
-from devfactory.queries import Queries
-from devfactory.queueing import QueuedRuns
-from devfactory.reads import RunNotFoundError
-from devfactory.reports import Pending, RunReport, RunUsage, new_run_id
 from devfactory.settings import Settings
 from devfactory.store.approvals import ProjectApprovals
 from devfactory.store.db import prepare
@@ -45,7 +51,6 @@ from devfactory.store.health import publish_health
 from devfactory.store.queue import RunQueue
 from devfactory.store.runs import RunBusyError, RunRow, RunStateError, RunStore
 from devfactory.store.views import RunView
-from devfactory.stores import Graphs, Stores
 from devfactory.tracing import open_tracing
 
 __all__ = [
@@ -101,7 +106,8 @@ class Factory:
             self.operations,
         )
         self._answers = Answers(settings, self.stores, self.graphs, self._queries, self._driver)
-        self.operations.answers = self._answers  # holds and rollbacks are answered through it
+        # the operator's decisions that answer runs: resuming a team, deciding an incident
+        self.interventions = Interventions(self.operations, self._answers, self._queries)
         self._queued = QueuedRuns(settings, self.stores, self.graphs, self._queries, self._driver)
 
     def __enter__(self) -> Factory:

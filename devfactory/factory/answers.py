@@ -24,18 +24,24 @@ from devfactory.control.hitl import (
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.control.policy import load_policy
 from devfactory.control.unattended import PreApproval, check_pre_approver
-from devfactory.driver import EventSink, RunDriver
 from devfactory.events import PhaseChanged, RunFinished
-from devfactory.queries import Queries
-from devfactory.recorder import once
+from devfactory.factory.driver import EventSink, RunDriver
+from devfactory.factory.queries import Queries
+from devfactory.factory.recorder import once
+from devfactory.factory.reports import (
+    Pending,
+    RunReport,
+    checked_name,
+    checked_text,
+    choose_pending,
+)
+from devfactory.factory.stores import Graphs, Stores
 from devfactory.redact import redact
-from devfactory.reports import Pending, RunReport, checked_name, checked_text, choose_pending
 from devfactory.runfiles import read_file, remove_tree
 from devfactory.settings import Settings
 from devfactory.store.approvals import ApprovalAction
 from devfactory.store.lease import new_driver
 from devfactory.store.runs import RunRow, RunStateError
-from devfactory.stores import Graphs, Stores
 
 ADMIN = "admin"  # the role that sets budgets per project
 

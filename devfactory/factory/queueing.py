@@ -24,17 +24,17 @@ from langgraph.types import Command
 
 from devfactory.control.budget import Caps
 from devfactory.control.lifecycle import Phase
-from devfactory.driver import EventSink, RunDriver, StopCheck
 from devfactory.events import Event, Notice, PhaseChanged, RunFinished
-from devfactory.intake import CloneOrder, clone_into_run, new_run, repository_state
-from devfactory.queries import Queries
-from devfactory.reports import RunReport, checked_text, pending_of
+from devfactory.factory.driver import EventSink, RunDriver, StopCheck
+from devfactory.factory.intake import CloneOrder, clone_into_run, new_run, repository_state
+from devfactory.factory.queries import Queries
+from devfactory.factory.reports import RunReport, checked_text, pending_of
+from devfactory.factory.stores import Graphs, Stores
 from devfactory.settings import Settings
 from devfactory.software.repository import RepositoryError
 from devfactory.store.lease import Lease, new_driver
 from devfactory.store.runs import RunRow, RunStateError
 from devfactory.store.slots import Slots
-from devfactory.stores import Graphs, Stores
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ as ``Text`` objects (``styled``), never as markup inside strings.
 
 Light to import (rich and the standard library): ``devfactory list``,
 ``status`` and ``pending`` render with it and never load the run machinery.
-The live progress of a run is ``devfactory.console``.
+The live progress of a run is ``devfactory.cli.progress``.
 """
 
 from __future__ import annotations

@@ -28,9 +28,15 @@ from typing import Any, cast
 from devfactory.control.budget import Caps
 from devfactory.control.lifecycle import Phase
 from devfactory.events import RunCreated
+from devfactory.factory.reports import (
+    checked_name,
+    checked_text,
+    default_caps,
+    new_run_id,
+    writable_folder,
+)
 from devfactory.pipelines import load_pipeline
 from devfactory.redact import redact
-from devfactory.reports import checked_name, checked_text, default_caps, new_run_id, writable_folder
 from devfactory.settings import Settings
 from devfactory.software.cloning import CloneLimits
 from devfactory.software.remotes import HostPolicy

@@ -16,16 +16,20 @@ How each control acts:
 * **A held project** (by an admin, or by an incident): its runs halt the same
   way; its new runs are created and queued, and not claimed until it is resumed.
 * **A held team**: its stages ask a ``hold`` pause before they start
-  (``graph/holds.py``); the other stages of the same step go on. Resuming the team
-  answers every hold of that team (``approve`` by ``policy:operations``).
+  (``graph/holds.py``); the other stages of the same step go on. Releasing the
+  team lets its next stages start; the holds already asked are answered by
+  ``Interventions.resume_team`` (``interventions.py``).
 * **Thresholds**: a team's confidence threshold and a project's caps are read by
   the gate and the budget check at each attempt, so running runs follow them.
 
-Incidents: ``IncidentWatch`` is fed by the recorder as facts arrive (a stage
-finished, a run ended) and applies the pure rules of ``control/incidents.py``.
-A trigger opens an incident: the project is held, the incident is written to the
-audit log and to ``INCIDENTS.md`` in the project's folder, and a ``Notice`` goes
-to the run's live feed and the log. A person resumes, rolls back or closes it.
+Incidents: an ``IncidentWatch`` (``incident_watch.py``) is fed by the recorder
+as facts arrive (a stage finished, a run ended) and hands each trigger that fires
+to ``open_incident``: the project is held, the incident is written to the audit
+log and to ``INCIDENTS.md`` in the project's folder (``incidents_file.py``), and
+a ``Notice`` goes to the run's live feed and the log. A person resumes, rolls
+back or closes it through ``Interventions.decide_incident``: what a decision does
+to the incident's run is done there, through ``Answers``; the record of the
+decision and the release of the project's hold are done here (``end_incident``).
 
 Why one module: the controls and the incidents are one mechanism, the holds on
 the factory that the driver and the queue obey; an incident is an automatic
@@ -34,53 +38,26 @@ hold of a project with a record, and its decisions release that same hold.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
-import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from devfactory.contracts import CheckRun, StageOutcome, StageRecord
-from devfactory.control.hitl import Decision, DecisionError
-from devfactory.control.incidents import (
-    DECIDED,
-    IncidentAction,
-    StageFact,
-    Thresholds,
-    Trigger,
-    failing_streak,
-    sandbox_violation,
-    stage_triggers,
-)
-from devfactory.control.lifecycle import TERMINAL, Phase
-from devfactory.control.overrides import (
-    ADMIN,
-    OPERATIONS,
-    Hold,
-    Overrides,
-    check_admin,
-    check_threshold,
-)
+from devfactory.control.incidents import DECIDED, IncidentAction, Trigger
+from devfactory.control.overrides import Hold, Overrides, check_admin, check_threshold
 from devfactory.events import Notice
-from devfactory.graph.state import final_checks_of
+from devfactory.factory.incident_watch import IncidentWatch
+from devfactory.factory.incidents_file import append_section, decided_section, opened_section
+from devfactory.factory.reports import checked_name
+from devfactory.factory.stores import Stores
 from devfactory.redact import redact
-from devfactory.reports import checked_name
 from devfactory.settings import Settings
-from devfactory.shown import one_line
 from devfactory.store.controls import CachedControls, Controls, HaltedError
 from devfactory.store.incidents import Incident, IncidentStore
 from devfactory.store.queue import CHANNEL
-from devfactory.store.runs import RunBusyError, RunRow, RunStateError
-from devfactory.stores import Stores
-
-if TYPE_CHECKING:
-    from devfactory.answers import Answers
+from devfactory.store.runs import RunRow
 
 log = logging.getLogger(__name__)
 
@@ -100,70 +77,6 @@ class IncidentNotFoundError(IncidentError):
     """No incident has that id."""
 
 
-def project_folder(settings: Settings, project: str) -> Path:
-    """Return the project's data folder: ``<data_dir>/projects/<name>`` (a safe name).
-
-    A name with characters a folder should not carry (a path separator, a
-    leading dot) keeps its safe characters and gets a digest of the whole name,
-    so two projects never share a folder and none escapes ``projects/``.
-    """
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", project).lstrip(".") or "_"
-    if safe != project:
-        safe = f"{safe[:60]}-{hashlib.sha256(project.encode()).hexdigest()[:12]}"
-    return settings.data_dir / "projects" / safe
-
-
-def append_text(path: Path, text: str) -> None:
-    """Append ``text`` to ``path`` (made 0600 if new), never through a link.
-
-    Raises OSError when the folder or the file is a link, or cannot be written.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for part in (path.parent, path.parent.parent):
-        if part.is_symlink():
-            raise OSError(f"{part} is a link; nothing is written through it")
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as out:
-        out.write(text)
-
-
-def _incident_markdown(incident: Incident) -> str:
-    """Render an incident as INCIDENTS.md keeps it: one section per incident.
-
-    Every value is written on its own line (``one_line``): a summary, an action
-    or a name from a run cannot start a line of its own, so no section or
-    incident can be forged inside another.
-    """
-    lines = [
-        f"## Incident {incident.id}: {one_line(incident.trigger)}"
-        f" ({incident.opened_at.isoformat()})",
-        "",
-        f"- Project: {one_line(incident.project)}",
-        f"- Run: {one_line(incident.run_id or '-')}",
-        f"- Summary: {one_line(incident.summary)}",
-        f"- Spend since the last gate: {json.dumps(incident.spend.get('since_last_gate', {}))}",
-        f"- Run's spend: {json.dumps(incident.spend.get('run', {}))}",
-        "- Last actions:",
-    ]
-    lines += [
-        "  - "
-        + one_line(
-            f"{a.get('at', '')} {a.get('kind', '')} by {a.get('actor', '')}: {a.get('what', '')}"
-        )
-        for a in incident.last_actions
-    ] or ["  - (none recorded)"]
-    return "\n".join(lines) + "\n\n"
-
-
-def _decision_markdown(incident: Incident) -> str:
-    at = incident.decided_at.isoformat() if incident.decided_at else ""
-    return (
-        f"### Incident {incident.id} {one_line(incident.status)} ({at})\n\n"
-        f"- By: {one_line(incident.decided_by)}\n- Decision: {one_line(incident.decision)}\n\n"
-    )
-
-
 def _what(payload: Mapping[str, Any]) -> str:
     """Say in a few words what an audit event held (for an incident's last actions)."""
     for key in ("reason", "message", "to", "team", "question", "action"):
@@ -177,23 +90,14 @@ def _reason(text: str) -> str:
     return redact(text.strip())[:2000]
 
 
-def _spend(tokens: int = 0, cost_usd: float = 0.0, seconds: float = 0.0) -> dict[str, Any]:
-    return {"tokens": tokens, "cost_usd": round(cost_usd, 6), "seconds": round(seconds, 3)}
-
-
 class Operations:
-    """The operator's controls and the incidents: what admins change, and what triggers do.
-
-    ``answers`` is set by the factory once it is made (answering holds and
-    rolling back runs go through it, as a person's answers do).
-    """
+    """The operator's controls and the incidents: what admins change, and what triggers do."""
 
     def __init__(self, settings: Settings, stores: Stores) -> None:
         self.settings, self.stores = settings, stores
         self.controls = Controls(stores.pool)
         self.incidents = IncidentStore(stores.pool)
         self.current = CachedControls(self.controls, settings.operations_cache_s)
-        self.answers: Answers | None = None
         self._caps: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._caps_lock = threading.Lock()
 
@@ -237,7 +141,7 @@ class Operations:
 
     def watch(self, row: RunRow) -> IncidentWatch:
         """Return the incident triggers for one drive of ``row``."""
-        return IncidentWatch(self, row)
+        return IncidentWatch(self, self.incidents, self.settings, row)
 
     # --- the emergency stop ---------------------------------------------------------------
 
@@ -285,11 +189,11 @@ class Operations:
             self._audit("team_paused", {"team": team, "reason": made.reason}, actor)
         return made
 
-    def resume_team(self, team: str, *, by: str, role: str) -> list[str]:
-        """Release ``team`` and answer each of its holds; return the runs that go on.
+    def release_team(self, team: str, *, by: str, role: str) -> Hold | None:
+        """Release ``team``: its next stages start. None: it was not held.
 
-        Each hold is answered ``approve`` by ``policy:operations`` (acting as admin),
-        and its run goes back to the workers.
+        The holds its stages asked already wait for an answer; resuming a team
+        (``Interventions.resume_team``) answers them after this.
         """
         check_admin(role, "resume a team")
         self._known_team(team)
@@ -298,7 +202,7 @@ class Operations:
         self.current.forget()
         if released is not None:
             self._audit("team_resumed", {"team": team, "held_by": released.by}, actor)
-        return self._answer_holds(team, actor)
+        return released
 
     def pause_project(self, project: str, *, by: str, role: str, reason: str = "") -> Hold | None:
         """Hold ``project``: its runs halt at their next step, its new runs queue."""
@@ -385,7 +289,7 @@ class Operations:
         self.stores.audit.append(
             row.run_id, "incident", body, actor="factory", key=f"incident:{incident.id}"
         )
-        self._write_incidents_md(project, _incident_markdown(incident))
+        append_section(self.settings, project, opened_section(incident))
         message = (
             f"incident {incident.id} ({trigger.kind}): {trigger.summary}; project {project} is "
             "on hold until a person resumes, rolls back or closes it"
@@ -426,17 +330,12 @@ class Operations:
         row = self.stores.runs.get(incident.run_id) if incident.run_id else None
         return row is not None and row.owner in owners
 
-    def decide_incident(
-        self, ident: int, action: IncidentAction, *, by: str, role: str, text: str = ""
-    ) -> Incident:
-        """End an open incident: resume its project, roll its run back, or close it.
+    def decidable(self, ident: int, action: IncidentAction, *, role: str) -> Incident:
+        """Return the open incident ``ident`` that ``role`` may decide with ``action``.
 
-        ``rollback`` sends the run that triggered it back: with ``revise`` when it
-        waits on its final review, else it is cancelled with the reason. Every
-        decision ends the incident and, when no other incident of the project is
-        open, releases the hold the incidents put on it (a hold an admin set by
-        hand stays). The decision is recorded in the incident, the audit log and
-        INCIDENTS.md.
+        Raises ``OperationsRefusedError`` for a role that is not an admin's,
+        ``IncidentNotFoundError`` for no such incident, and ``IncidentError`` for
+        an unknown action or an incident decided already.
         """
         check_admin(role, "decide an incident")
         if action not in DECIDED:
@@ -444,12 +343,22 @@ class Operations:
         incident = self.incident(ident)
         if incident.status != "open":
             raise IncidentError(f"incident {ident} is {incident.status} already")
+        return incident
+
+    def end_incident(
+        self, incident: Incident, action: IncidentAction, *, by: str, role: str, decision: str
+    ) -> Incident:
+        """End an incident ``decidable`` returned with ``action``, saying ``decision``.
+
+        When no other incident of the project is open, the hold the incidents put
+        on it is released (a hold an admin set by hand stays). The decision is
+        recorded in the incident, the audit log and INCIDENTS.md. What it does to
+        the incident's run is done first, by ``Interventions.decide_incident``.
+        """
+        check_admin(role, "decide an incident")
         actor = f"{by} ({role})"
-        said = redact(text.strip())[:1500]
-        what = f"{action} by {actor}" + (f": {said}" if said else "")
-        if action == "rollback":
-            what += f"; {self._roll_back(incident, by, role, said)}"
-        decided = self.incidents.decide(ident, DECIDED[action], by=actor, decision=what)
+        ident = incident.id
+        decided = self.incidents.decide(ident, DECIDED[action], by=actor, decision=decision)
         if decided is None:
             raise IncidentError(f"incident {ident} was decided by someone else first")
         if not self.incidents.open_for(incident.project):
@@ -465,67 +374,10 @@ class Operations:
             self.stores.audit.append(
                 incident.run_id, "incident_decided", body, actor=actor, key=key
             )
-        self._write_incidents_md(incident.project, _decision_markdown(decided))
+        append_section(self.settings, incident.project, decided_section(decided))
         return decided
 
     # --- helpers --------------------------------------------------------------------------
-
-    def _roll_back(self, incident: Incident, by: str, role: str, text: str) -> str:
-        """Send the incident's run back (revise at its review, else cancel); say what was done.
-
-        The admin who decided is who revises or cancels it, in the run's records too.
-        """
-        answers = self._answers()
-        if not incident.run_id:
-            return "no run to roll back"
-        row = answers.queries.get(incident.run_id)
-        if row.status in TERMINAL:
-            return f"run {row.run_id} had ended {row.status}; nothing to roll back"
-        why = f"incident {incident.id} ({incident.trigger}) rolled back by {by} ({role})" + (
-            f": {text}" if text else ""
-        )
-        review = [p for p in answers.queries.pending(row.run_id) if p.pause.kind == "review"]
-        if review and "revise" in review[0].pause.actions:
-            decision = Decision(action="revise", text=why[:8000], by=by, role=role)
-            answers.answer(
-                row.run_id,
-                decision,
-                interrupt_id=review[0].interrupt_id,
-                kind="review",
-                queue=True,
-            )
-            return f"run {row.run_id} sent back with revise"
-        answers.cancel(row.run_id, by=by, role=role)
-        return f"run {row.run_id} cancelled"
-
-    def _answer_holds(self, team: str, actor: str) -> list[str]:
-        answers = self._answers()
-        went_on: list[str] = []
-        for item in answers.queries.pending():
-            if item.pause.kind != "hold" or item.pause.team != team:
-                continue
-            decision = Decision(
-                action="approve", text=f"team {team} resumed by {actor}", by=OPERATIONS, role=ADMIN
-            )
-            try:
-                answers.answer(
-                    item.run_id,
-                    decision,
-                    interrupt_id=item.interrupt_id,
-                    kind="hold",
-                    queue=True,
-                    by_policy=True,
-                )
-            except (DecisionError, RunStateError, RunBusyError) as exc:
-                log.info("hold of run %s not answered: %s", item.run_id, exc)
-                continue
-            went_on.append(item.run_id)
-        return went_on
-
-    def _answers(self) -> Answers:
-        if self.answers is None:
-            raise RuntimeError("Operations.answers is not set (the factory sets it)")
-        return self.answers
 
     def _known_team(self, team: str) -> None:
         from devfactory.teams import load_teams
@@ -546,26 +398,6 @@ class Operations:
         with self.stores.pool.connection() as conn:
             conn.execute(f"NOTIFY {CHANNEL}")
 
-    def _write_incidents_md(self, project: str, text: str) -> None:
-        path = project_folder(self.settings, project) / "INCIDENTS.md"
-        try:
-            fresh = not path.exists()
-            title = f"# Incidents of project {one_line(project)}\n\n"
-            append_text(path, (title if fresh else "") + text)
-        except OSError as exc:  # the record is in Postgres and the audit log either way
-            log.warning("INCIDENTS.md of project %s not written: %s", project, exc)
-
-    def thresholds(self) -> Thresholds:
-        """Return the incident triggers' thresholds (the ``incident_*`` settings)."""
-        s = self.settings
-        return Thresholds(
-            spend_multiple=s.incident_spend_multiple,
-            latency_multiple=s.incident_latency_multiple,
-            cost_multiple=s.incident_cost_multiple,
-            failing_runs=s.incident_failing_runs,
-            min_samples=s.incident_min_samples,
-        )
-
 
 def stopped_message(stop: Hold) -> str:
     """Say why nothing new starts while the emergency stop holds."""
@@ -573,93 +405,3 @@ def stopped_message(stop: Hold) -> str:
         f"the factory is stopped ({stop.describe()}); nothing new starts until an admin "
         "releases it (devfactory release)"
     )
-
-
-class IncidentWatch:
-    """One drive's incident triggers, fed by its recorder as the facts arrive.
-
-    ``stage`` takes each finished stage (spend against the medians of the same
-    team's recent stages in the project, the sandbox's verdicts); ``ended`` takes
-    the run's end (its final tests, for the streak; the final checks' sandbox
-    verdicts). The spend since the last gate is what the stages finished in this
-    drive since the last one that passed spent.
-    """
-
-    def __init__(self, operations: Operations, row: RunRow) -> None:
-        self.operations, self.row = operations, row
-        self._since = _spend()
-        self._run = _spend()
-
-    def stage(self, record: StageRecord) -> None:
-        """Weigh a finished stage; open an incident when a trigger fires."""
-        ops = self.operations
-        if not ops.settings.incidents_enabled:
-            return
-        tokens = record.usage.input_tokens + record.usage.output_tokens
-        for total in (self._since, self._run):
-            total["tokens"] += tokens
-            total["cost_usd"] = round(total["cost_usd"] + record.cost_usd, 6)
-            total["seconds"] = round(total["seconds"] + record.seconds, 3)
-        fired: list[Trigger] = []
-        if record.usage.calls:
-            fact = StageFact(
-                team=record.team,
-                tokens=tokens,
-                cost_usd=record.cost_usd,
-                seconds=record.seconds,
-                calls=record.usage.calls,
-            )
-            digest = hashlib.sha256(record.model_dump_json().encode()).hexdigest()[:24]
-            key = f"{self.row.run_id}:{record.team}:{digest}"
-            history = ops.incidents.recent_stages(
-                self.row.project, record.team, ops.settings.incident_window
-            )
-            if ops.incidents.add_stage(self.row.project, self.row.run_id, fact, key=key):
-                fired += stage_triggers(fact, history, ops.thresholds())
-        violation = sandbox_violation(_summaries(record.checks))
-        if violation is not None:
-            fired.append(violation)
-        self._open(fired)
-        if record.outcome is StageOutcome.PASSED:
-            self._since = _spend()
-
-    def ended(self, status: str, values: Mapping[str, Any]) -> None:
-        """Weigh a run that ended: its final tests (the streak) and its final checks."""
-        ops = self.operations
-        if not ops.settings.incidents_enabled or status not in TERMINAL:
-            return
-        checks = final_checks_of(values)
-        runs = checks.checks if checks is not None else []
-        fired: list[Trigger] = []
-        tests = [c for c in runs if c.name == "tests" and c.ran]
-        if tests and status != Phase.REJECTED:
-            failed = not all(c.ok for c in tests)
-            if ops.incidents.add_run(self.row.project, self.row.run_id, tests_failed=failed):
-                recent = ops.incidents.recent_runs(
-                    self.row.project, ops.settings.incident_failing_runs
-                )
-                streak = failing_streak(recent, ops.thresholds())
-                if streak is not None:
-                    fired.append(streak)
-        violation = sandbox_violation(_summaries(runs))
-        if violation is not None:
-            fired.append(violation)
-        self._open(fired)
-
-    def _open(self, fired: Sequence[Trigger]) -> None:
-        for trigger in fired:
-            spend = {"since_last_gate": dict(self._since), "run": dict(self._run)}
-            try:
-                self.operations.open_incident(self.row, trigger, spend)
-            except Exception as exc:  # noqa: BLE001 - a record that fails must not fail the run
-                log.error(
-                    "run %s: incident %s not opened: %s",
-                    self.row.run_id,
-                    trigger.kind,
-                    redact(str(exc)),
-                    extra={"run_id": self.row.run_id},
-                )
-
-
-def _summaries(checks: Sequence[CheckRun]) -> list[tuple[str, str]]:
-    return [(c.name, c.summary) for c in checks]

@@ -15,13 +15,13 @@ from typing import Any
 
 from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecord
 from devfactory.control.budget import Spend
-from devfactory.findings import not_run_line
+from devfactory.factory.findings import not_run_line
+from devfactory.factory.summary import folder_path, render_summary
 from devfactory.redact import redact, redact_data
 from devfactory.runfiles import is_regular_file, write_file
 from devfactory.shown import shown
 from devfactory.software.repository import Delivery, RepositoryError, changed_files, delivery_of
 from devfactory.software.workspace import GIT_TIMEOUT_S
-from devfactory.summary import folder_path, render_summary
 
 SUMMARY_COMMIT = "devfactory: run summary"
 SUBJECT_CHARS = 72  # a commit subject's length, as git tools show it

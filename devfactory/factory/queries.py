@@ -13,16 +13,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from devfactory.control.lifecycle import Phase
-from devfactory.drawing import View, view, waits_at
+from devfactory.factory.drawing import View, view, waits_at
+from devfactory.factory.reads import RunNotFoundError, RunReads
+from devfactory.factory.reports import RunUsage, default_caps, pending_of
+from devfactory.factory.stores import Graphs, Stores
 from devfactory.memory.audit import AuditEvent, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryStats, Reindexed
-from devfactory.reads import RunNotFoundError, RunReads
-from devfactory.reports import RunUsage, default_caps, pending_of
 from devfactory.settings import Settings
 from devfactory.store.runs import RunRow
 from devfactory.store.views import RunView, shown
-from devfactory.stores import Graphs, Stores
 from devfactory.teams import load_teams
 
 

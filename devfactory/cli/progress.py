@@ -1,6 +1,6 @@
 """A run's live progress on the terminal: each stage, its checks, repairs and pauses.
 
-It renders through ``devfactory.terminal`` (a console that reads no markup,
+It renders through ``devfactory.cli.terminal`` (a console that reads no markup,
 ``styled`` text, the pause panel); the tables of ``list``, ``status`` and
 ``pending`` live there, light to import.
 """
@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from devfactory.artifacts import check_line
+from devfactory.cli.terminal import styled
 from devfactory.contracts import CheckRun
 from devfactory.events import (
     ClarificationRouted,
@@ -36,8 +36,8 @@ from devfactory.events import (
     TaskResultRecorded,
     UsageRecorded,
 )
+from devfactory.factory.artifacts import check_line
 from devfactory.pipelines import load_pipeline
-from devfactory.terminal import styled
 
 
 class Progress:

@@ -12,7 +12,7 @@ state in the run's view (``store/views.py``), which its readers read instead of
 the checkpoint. When a drive stops, ``finish`` writes ``run.json`` and
 ``SUMMARY.md`` (committed as the run summary), releases the run and, when the
 run has ended, retains its outcome in memory. The incident triggers
-(``operations.IncidentWatch``) weigh each finished stage and the run's end as
+(``incident_watch.IncidentWatch``) weigh each finished stage and the run's end as
 they are recorded. A move to an ending phase
 (COMPLETED, FAILED, REJECTED) is recorded by ``finish`` after the files: a
 client that sees a run ended finds every file it wrote. ``handlers`` names every kind
@@ -30,16 +30,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from devfactory.artifacts import (
-    SUMMARY_COMMIT,
-    commit_message,
-    published_paths,
-    write_draft,
-    write_run_files,
-    write_stage_artifacts,
-)
 from devfactory.contracts import ordered_records
 from devfactory.control.budget import Spend
 from devfactory.control.hitl import Decision
@@ -64,20 +56,26 @@ from devfactory.events import (
     UsageRecorded,
     stage_records,
 )
-from devfactory.findings import instructions_of
+from devfactory.factory.artifacts import (
+    SUMMARY_COMMIT,
+    commit_message,
+    published_paths,
+    write_draft,
+    write_run_files,
+    write_stage_artifacts,
+)
+from devfactory.factory.findings import instructions_of
+from devfactory.factory.incident_watch import IncidentWatch
+from devfactory.factory.reports import Pending
 from devfactory.graph.metering import spend_by_team, spend_by_team_and_model
 from devfactory.graph.state import final_checks_of, outcome_of
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.pipelines import load_pipeline
-from devfactory.reports import Pending
 from devfactory.software.workspace import Workspace, WorkspaceError
 from devfactory.store.runs import RunRow, RunStore
 from devfactory.store.views import RunView, shown
 from devfactory.teams import load_teams
-
-if TYPE_CHECKING:
-    from devfactory.operations import IncidentWatch
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Any], None]

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from devfactory.contracts import Artifact, CheckRun, FinalChecks, StageOutcome, StageRecord
-from devfactory.findings import checks_not_run, claim_line, claims_of, verified_facts
+from devfactory.factory.findings import checks_not_run, claim_line, claims_of, verified_facts
 from devfactory.shown import shown
 
 

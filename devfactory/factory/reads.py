@@ -20,7 +20,7 @@ from devfactory.store.runs import RunRow, RunStore
 from devfactory.store.views import RunView
 
 if TYPE_CHECKING:  # loaded by the reads that show a run, not by ``list``
-    from devfactory.reports import Pending, RunReport
+    from devfactory.factory.reports import Pending, RunReport
 
 # How many paused runs ``pending`` lists at most.
 MAX_PAUSED = 1000
@@ -102,7 +102,7 @@ class RunReads:
         The queue is sorted by priority (CRITICAL first), then deadline
         (soonest first), then the newest run (``reports.queue_order``).
         """
-        from devfactory.reports import queue_order
+        from devfactory.factory.reports import queue_order
 
         if run_id:
             row = self.get(run_id)
@@ -123,8 +123,8 @@ class RunReads:
 def report_of(row: RunRow, view: RunView) -> RunReport:
     """Describe a run from its row and its view."""
     from devfactory.contracts import ordered_records
+    from devfactory.factory.reports import RunReport
     from devfactory.pipelines import load_pipeline
-    from devfactory.reports import RunReport
 
     records = ordered_records(view.values.get("stages") or {}, load_pipeline(row.pipeline).teams)
     return RunReport(
@@ -144,7 +144,7 @@ def questions(
 ) -> tuple[Pending, ...]:
     """Read the questions a run's view keeps (``paused_at``: when the run paused)."""
     from devfactory.control.hitl import Pause
-    from devfactory.reports import Pending
+    from devfactory.factory.reports import Pending
 
     return tuple(
         Pending(run_id, str(q["id"]), Pause.model_validate(q["pause"]), paused_at) for q in asked

@@ -32,20 +32,20 @@ from langgraph.graph.state import CompiledStateGraph
 from devfactory.control.budget import Caps
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFinished, RunStarted
+from devfactory.factory.intake import new_run
+from devfactory.factory.operations import Operations
+from devfactory.factory.queries import Queries
+from devfactory.factory.recorder import RunRecorder, once
+from devfactory.factory.reports import Pending, RunReport, checked_text, pending_of
+from devfactory.factory.stores import Graphs, Stores
 from devfactory.graph.context import Context
-from devfactory.intake import new_run
 from devfactory.logs import bound_run
 from devfactory.models.router import ModelSource
-from devfactory.operations import Operations
-from devfactory.queries import Queries
-from devfactory.recorder import RunRecorder, once
-from devfactory.reports import Pending, RunReport, checked_text, pending_of
 from devfactory.settings import Settings
 from devfactory.store.controls import HaltedError
 from devfactory.store.events import EventFeed
 from devfactory.store.lease import Lease, new_driver
 from devfactory.store.runs import RunBusyError, RunRow, RunStateError
-from devfactory.stores import Graphs, Stores
 from devfactory.tracing import RunTracer
 
 EventSink = Callable[[Event], None]

@@ -1,0 +1,168 @@
+"""One drive's incident triggers, fed by its recorder as the facts arrive.
+
+The recorder hands ``IncidentWatch`` each finished stage and the run's end. The
+watch keeps what the drive spent (``DriveSpend``), weighs each fact with the
+pure rules of ``control/incidents.py`` against the project's recent history
+(``store/incidents.py``), and hands every trigger that fires to its
+``IncidentSink``, the one method of ``Operations`` it needs: the recorder and
+the watch know nothing else of the operator's controls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from devfactory.contracts import CheckRun, StageOutcome, StageRecord
+from devfactory.control.incidents import (
+    StageFact,
+    Thresholds,
+    Trigger,
+    failing_streak,
+    sandbox_violation,
+    stage_triggers,
+)
+from devfactory.control.lifecycle import TERMINAL, Phase
+from devfactory.graph.state import final_checks_of
+from devfactory.redact import redact
+from devfactory.settings import Settings
+from devfactory.store.incidents import IncidentStore
+from devfactory.store.runs import RunRow
+
+log = logging.getLogger(__name__)
+
+
+class IncidentSink(Protocol):
+    """Where a trigger that fired goes: whoever opens incidents (``Operations``)."""
+
+    def open_incident(self, row: RunRow, trigger: Trigger, spend: dict[str, Any]) -> object:
+        """Open an incident for ``row``'s project: hold it, record it, tell people."""
+        ...
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    """Return the incident triggers' thresholds (the ``incident_*`` settings)."""
+    return Thresholds(
+        spend_multiple=settings.incident_spend_multiple,
+        latency_multiple=settings.incident_latency_multiple,
+        cost_multiple=settings.incident_cost_multiple,
+        failing_runs=settings.incident_failing_runs,
+        min_samples=settings.incident_min_samples,
+    )
+
+
+def _spend() -> dict[str, Any]:
+    return {"tokens": 0, "cost_usd": 0.0, "seconds": 0.0}
+
+
+@dataclass
+class DriveSpend:
+    """What the stages finished in one drive spent: since the last one that passed, and in all."""
+
+    since_gate: dict[str, Any] = field(default_factory=_spend)
+    run: dict[str, Any] = field(default_factory=_spend)
+
+    def add(self, tokens: int, cost_usd: float, seconds: float) -> None:
+        """Count a finished stage's spend in both totals."""
+        for total in (self.since_gate, self.run):
+            total["tokens"] += tokens
+            total["cost_usd"] = round(total["cost_usd"] + cost_usd, 6)
+            total["seconds"] = round(total["seconds"] + seconds, 3)
+
+    def gate_passed(self) -> None:
+        """Start the spend since the last gate again (a stage passed)."""
+        self.since_gate = _spend()
+
+    def shown(self) -> dict[str, Any]:
+        """Return both totals as an incident keeps them."""
+        return {"since_last_gate": dict(self.since_gate), "run": dict(self.run)}
+
+
+class IncidentWatch:
+    """One drive's incident triggers, fed by its recorder as the facts arrive.
+
+    ``stage`` takes each finished stage (spend against the medians of the same
+    team's recent stages in the project, the sandbox's verdicts); ``ended`` takes
+    the run's end (its final tests, for the streak; the final checks' sandbox
+    verdicts). The spend since the last gate is what the stages finished in this
+    drive since the last one that passed spent.
+    """
+
+    def __init__(
+        self, sink: IncidentSink, incidents: IncidentStore, settings: Settings, row: RunRow
+    ) -> None:
+        self.sink, self.incidents, self.settings, self.row = sink, incidents, settings, row
+        self.spend = DriveSpend()
+
+    def stage(self, record: StageRecord) -> None:
+        """Weigh a finished stage; open an incident when a trigger fires."""
+        settings = self.settings
+        if not settings.incidents_enabled:
+            return
+        tokens = record.usage.input_tokens + record.usage.output_tokens
+        self.spend.add(tokens, record.cost_usd, record.seconds)
+        fired: list[Trigger] = []
+        if record.usage.calls:
+            fact = StageFact(
+                team=record.team,
+                tokens=tokens,
+                cost_usd=record.cost_usd,
+                seconds=record.seconds,
+                calls=record.usage.calls,
+            )
+            digest = hashlib.sha256(record.model_dump_json().encode()).hexdigest()[:24]
+            key = f"{self.row.run_id}:{record.team}:{digest}"
+            history = self.incidents.recent_stages(
+                self.row.project, record.team, settings.incident_window
+            )
+            if self.incidents.add_stage(self.row.project, self.row.run_id, fact, key=key):
+                fired += stage_triggers(fact, history, thresholds(settings))
+        violation = sandbox_violation(_summaries(record.checks))
+        if violation is not None:
+            fired.append(violation)
+        self._open(fired)
+        if record.outcome is StageOutcome.PASSED:
+            self.spend.gate_passed()
+
+    def ended(self, status: str, values: Mapping[str, Any]) -> None:
+        """Weigh a run that ended: its final tests (the streak) and its final checks."""
+        settings = self.settings
+        if not settings.incidents_enabled or status not in TERMINAL:
+            return
+        checks = final_checks_of(values)
+        runs = checks.checks if checks is not None else []
+        fired: list[Trigger] = []
+        tests = [c for c in runs if c.name == "tests" and c.ran]
+        if tests and status != Phase.REJECTED:
+            failed = not all(c.ok for c in tests)
+            if self.incidents.add_run(self.row.project, self.row.run_id, tests_failed=failed):
+                recent = self.incidents.recent_runs(
+                    self.row.project, settings.incident_failing_runs
+                )
+                streak = failing_streak(recent, thresholds(settings))
+                if streak is not None:
+                    fired.append(streak)
+        violation = sandbox_violation(_summaries(runs))
+        if violation is not None:
+            fired.append(violation)
+        self._open(fired)
+
+    def _open(self, fired: Sequence[Trigger]) -> None:
+        for trigger in fired:
+            try:
+                self.sink.open_incident(self.row, trigger, self.spend.shown())
+            except Exception as exc:  # noqa: BLE001 - a record that fails must not fail the run
+                log.error(
+                    "run %s: incident %s not opened: %s",
+                    self.row.run_id,
+                    trigger.kind,
+                    redact(str(exc)),
+                    extra={"run_id": self.row.run_id},
+                )
+
+
+def _summaries(checks: Sequence[CheckRun]) -> list[tuple[str, str]]:
+    return [(c.name, c.summary) for c in checks]
