@@ -66,6 +66,10 @@ def test_help_is_always_probed_and_names_each_options_flag() -> None:
     [
         ("2 on usage errors", True),
         ("2 for an unknown option", True),
+        ("2 when an option is invalid", True),
+        ("2 on a missing or bad argument", True),
+        ("2 if a flag is not recognised or the subcommand is wrong", True),
+        ("2 when the lamp is missing", False),
         ("2 when the bulb is broken", False),
     ],
 )
