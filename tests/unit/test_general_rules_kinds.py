@@ -235,6 +235,12 @@ def test_an_id_is_a_number_the_service_gives_out_and_another_key_is_text() -> No
     [
         ("keeping the bookings in memory", "bookings"),
         ("it keeps all seats in memory", "seats"),
+        ("it stores its bookings in memory", "bookings"),
+        ("holding the chairs in memory", "chairs"),
+        ("storing lamps in memory", "lamps"),
+        ("whose rooms are held in memory", "rooms"),
+        ("it keeps them in memory", "desks"),
+        ("everything is kept in memory", "desks"),
         ("with no state saved", "desks"),
     ],
 )
