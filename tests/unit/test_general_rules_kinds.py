@@ -171,11 +171,30 @@ def test_a_filter_reads_stdin_when_its_input_may_be_left_out_or_be_a_dash() -> N
 
 
 def test_a_filters_messages_start_with_the_prefix_the_requirement_writes() -> None:
-    own = stream(read_requirement("Start `python -m lamps FILE`; errors print `lamps: why`."))
-    error = stream(read_requirement("Start `python -m lamps FILE`; errors print `error: why`."))
-    unsaid = stream(read_requirement("Start `python -m lamps FILE`."))
-    assert own is not None and error is not None and unsaid is not None
-    assert (own.prefix, error.prefix, unsaid.prefix) == ("lamps:", "error:", "lamps:")
+    start = "Start `python -m lamps FILE`."
+    said = {
+        "own": "Errors print `lamps: <why>` on stderr.",
+        "error": "Errors print `error: why` on stderr.",
+        "other": "A dark lamp prints `oops: <why>` on standard error.",
+        "bare": "Each message starts with `dim:`.",
+        "both": "Messages read `lamps: <why>`; `warn: <why>` is a warning message.",
+        "no message": "Each line `key: value` sets a lamp; a bad `key: value` is an error.",
+        "none": "",
+    }
+    prefixes = {}
+    for name, sentence in said.items():
+        found = stream(read_requirement(f"{start} {sentence}"))
+        assert found is not None
+        prefixes[name] = found.prefix
+    assert prefixes == {
+        "own": "lamps:",
+        "error": "error:",
+        "other": "oops:",
+        "bare": "dim:",
+        "both": "lamps:",
+        "no message": "lamps:",
+        "none": "lamps:",
+    }
 
 
 # --- a web service ---------------------------------------------------------------------------
