@@ -7,8 +7,9 @@ case's wording fails here. This file holds the parser's rules
 (``software/requirement.py``) and the function examples' (``software/examples.py``);
 ``test_general_rules_kinds.py`` holds those of the kinds of software, the
 skeleton toolkit, the probes and the plan's names. Neither file quotes an eval
-case: ``test_these_sentences_quote_no_evaluation_case`` holds both to it with
-the comparison ``test_boundaries`` holds the rules to.
+case, nor do the parser's and the script kind's own tests:
+``test_these_sentences_quote_no_evaluation_case`` holds all four to it with the
+comparison ``test_boundaries`` holds the rules to.
 """
 
 from __future__ import annotations
@@ -385,7 +386,15 @@ def _cases_runs() -> dict[tuple[str, ...], str]:
     return quoted
 
 
-@pytest.mark.parametrize("name", ["test_general_rules.py", "test_general_rules_kinds.py"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "test_general_rules.py",
+        "test_general_rules_kinds.py",
+        "test_requirement_parser.py",
+        "test_kind_script.py",
+    ],
+)
 def test_these_sentences_quote_no_evaluation_case(name: str) -> None:
     """A run of five words shared with a case would make a rule's test that case's own."""
     quoted = _cases_runs()
