@@ -6,10 +6,10 @@ that shape with requirements written for the test, so a rule tuned to one eval
 case's wording fails here. This file holds the parser's rules
 (``software/requirement.py``) and the function examples' (``software/examples.py``);
 ``test_general_rules_kinds.py`` holds those of the kinds of software, the
-skeleton toolkit, the probes and the plan's names. Neither file quotes an eval
-case, nor do the parser's and the script kind's own tests:
-``test_these_sentences_quote_no_evaluation_case`` holds all four to it with the
-comparison ``test_boundaries`` holds the rules to.
+skeleton toolkit and the probes, ``test_general_rules_plan.py`` the plan's names
+and repairs. None of them quotes an eval case, nor do the parser's and the
+script kind's own tests: ``test_these_sentences_quote_no_evaluation_case``
+holds all five to it with the comparison ``test_boundaries`` holds the rules to.
 """
 
 from __future__ import annotations
@@ -391,6 +391,7 @@ def _cases_runs() -> dict[tuple[str, ...], str]:
     [
         "test_general_rules.py",
         "test_general_rules_kinds.py",
+        "test_general_rules_plan.py",
         "test_requirement_parser.py",
         "test_kind_script.py",
     ],

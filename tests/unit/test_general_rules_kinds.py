@@ -1,4 +1,4 @@
-"""The rules of the kinds of software, the skeleton toolkit, the probes and the plan's names.
+"""The rules of the kinds of software, the skeleton toolkit and the probes.
 
 Each on sentences of its own that no eval case has (see ``test_general_rules.py``,
 which also holds this file to quoting none). The script kind's rule (``python
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from devfactory.graph.plan_start import starting_plan
 from devfactory.software.kinds import examples, shape_of, skeleton
 from devfactory.software.kinds.command_line import COMMAND_LINE, command_examples
 from devfactory.software.kinds.library import LIBRARY
 from devfactory.software.kinds.text_filter import TEXT_FILTER, stream
 from devfactory.software.kinds.web_service import WEB_SERVICE, handler_name
-from devfactory.software.plan import FileRole, named_interfaces
 from devfactory.software.probes import inputs
 from devfactory.software.requirement import Function, read_requirement
 from devfactory.software.skeleton import stubs
@@ -331,37 +329,3 @@ def test_a_functions_probe_inputs_use_the_literals_its_sentences_write() -> None
     assert "'paper'" in drawn and "12345" in drawn
     assert "'-x'" not in drawn and "'/y'" not in drawn
     assert inputs(Function("fold", "word", "str", ())) == []  # no annotation: nothing to draw
-
-
-# --- the names a plan must keep --------------------------------------------------------------
-
-
-def test_the_plan_keeps_the_calls_routes_options_files_and_modules_the_text_names() -> None:
-    named = named_interfaces(
-        "Call `brew(cup)` then print(len(x)), e.g(1). Serve `GET /cups/{id}` and `POST /cups`. "
-        "A log line `GET /cups HTTP/1.1 200` is data. Pass `--strong` to `python -m cafe.tools`; "
-        "the helpers live in `cafe/grind.py`."
-    )
-    assert named.functions == ("brew",)
-    assert named.endpoints == (("GET", "/cups/{id}"), ("POST", "/cups"))
-    assert (named.options, named.files, named.modules) == (
-        ("--strong",),
-        ("cafe/grind.py",),
-        ("cafe.tools",),
-    )
-
-
-def test_a_starting_plan_is_the_package_run_or_named_with_the_calls_as_written() -> None:
-    owners = {"backend-engineering": [FileRole.CODE]}
-    plan = starting_plan(
-        "The package `brewer` makes tea.\n\n- `steep(leaf: str, secs: int = 90) -> str`: tea.\n",
-        owners,
-    )
-    assert plan is not None and plan["kind"] == "library"
-    assert plan["modules"][0]["symbols"] == [
-        {"name": "steep", "signature": "def steep(leaf: str, secs: int = 90) -> str"}
-    ]
-    command = starting_plan("Run `python -m brewer --cups N` each morning.", owners)
-    assert command is not None and command["entry_point"] == "python -m brewer"
-    assert command["commands"] == [{"usage": "brewer --cups N"}]
-    assert starting_plan("Tea, brewed well.", owners) is None
