@@ -171,7 +171,8 @@ def test_the_errors_are_the_exceptions_the_text_says_are_raised() -> None:
 
 def test_a_usage_line_gives_positionals_switches_options_and_their_values() -> None:
     facts = read_requirement(
-        "Run `python -m ledger ACCOUNT... [REPORT] --from DATE [--to date] [-q|--quiet]`."
+        "Run `python -m ledger ACCOUNT... [REPORT] --from DATE [--to date] [-q|--quiet] "
+        "[--at HH:MM]`."
     )
     [usage] = facts.usages
     assert usage.module == "ledger" and usage.command == ""
@@ -183,6 +184,7 @@ def test_a_usage_line_gives_positionals_switches_options_and_their_values() -> N
         (("--from",), "DATE", True),
         (("--to",), "DATE", False),
         (("-q", "--quiet"), None, False),
+        (("--at",), "VALUE", False),  # a value's name that is no word
     ]
 
 

@@ -288,6 +288,24 @@ def test_an_unknown_key_that_is_not_an_id_is_a_word_no_object_has() -> None:
     assert "client.get('/rooms/no-such-room-code')" in probe
 
 
+def test_a_handler_answers_as_its_status_of_success_asks() -> None:
+    made = skeleton(
+        read_requirement(
+            "FastAPI, module `desks_api`.\n\n- `DELETE /desks/{id}`: 204, or 404.\n"
+            "- `GET /go/{id}`: 307 to the desk's page.\n- `GET /desks`: 200 and all desks.\n"
+        ),
+        "Desks.",
+    )
+    assert made is not None
+    assert "@app.delete('/desks/{id}', status_code=204)" in made.source
+    assert "`Response(status_code=204)` (no body)" in made.source
+    assert "`RedirectResponse(url, status_code=307)`" in made.source
+    assert "from fastapi.responses import RedirectResponse" in made.source
+    assert "@app.get('/desks')\n" in made.source and "FastAPI sends it with status 200" in (
+        made.source.replace("\n    ", " ")
+    )
+
+
 def test_a_flask_service_is_written_as_one_unit_with_its_routes_in_flasks_form() -> None:
     facts = read_requirement(
         "A Flask app in the module `desks_api`.\n\n- `GET /desks/{id}`: 404.\n"
@@ -316,6 +334,8 @@ def test_a_capitalised_name_no_builtin_has_in_a_signature_or_an_error_is_a_class
         ("NoWayError", "class"),
     ]
     assert "class NoWayError(Exception):" in source and "class Place:" in source
+    assert units[2].sentences == ("`route(a: Place, b: Place) -> Optional[Path]`: the way; "
+                                  "a gap raises `NoWayError`.",)  # fmt: skip
     assert "class ValueError" not in source and "class Optional" not in source
 
 
