@@ -19,12 +19,12 @@ Build a Python module `stats` of pure functions. Standard library only.
 
 CLI = """# tally
 
-Build a command-line program, run as `python -m tally FILE... [--top N] [--json]
-[-o OUT]`, that counts words in text files.
+A word counter, started as `python -m tally FILE... [--top N] [--json]
+[-o OUT]`, over the words of text files.
 
 - `--top N`: print only the N most frequent words (N a positive integer).
-- `--json`: print one JSON object instead.
-- Exit codes: 0 on success; 1 if a FILE cannot be read; 2 on usage errors, such as no FILE.
+- `--json`: write a single JSON object.
+- Exit codes: 0 on success; 1 if a FILE cannot be read; 2 on usage errors, like no FILE given.
 """
 
 SUBCOMMANDS = """# units
@@ -33,18 +33,18 @@ A program run as `python -m units COMMAND VALUE`:
 
 - `python -m units to-metres FEET` prints the metres.
 - `python -m units to-feet METRES` prints the feet.
-- A missing or unknown command exits 2.
+- With no command, or one it does not know, it exits 2.
 """
 
 WEB = """# notes
 
-Build a notes HTTP service with FastAPI: an app object named `app` in the module
-`notes_api`, keeping notes in memory.
+A notes service over HTTP, made with FastAPI: the application object named `app`
+lives in the module `notes_api`; notes stay in memory.
 
 - `POST /notes` with `{"text": str}`: 201 and the note; a text longer than 500
   characters gives 422.
 - `GET /notes/{id}`: 200 and the note, or 404.
-- `DELETE /notes/{id}`: 204 with an empty body, or 404.
+- `DELETE /notes/{id}`: 204 and no body, or 404.
 """
 
 

@@ -24,7 +24,13 @@ from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, doc, he
 
 _FILE_WORDS = ("FILE", "INPUT", "PATH", "CSV", "LOG", "SOURCE")
 _UNREADABLE = re.compile(r"cannot be read|can't be read|does not exist|unreadable|missing", re.I)
-_USAGE = re.compile(r"usage error|unknown option|missing or unknown|invalid option", re.I)
+# Bad usage, as a requirement says it: "usage", or a word of wrong use next to what was
+# used wrongly ("an unknown option", "a missing or bad argument", "the command is invalid").
+_WRONG = r"\b(?:unknown|invalid|missing|bad|wrong|unrecogni[sz]ed)\b"
+_ARGUMENT = r"\b(?:options?|arguments?|flags?|(?:sub)?commands?)\b"
+_USAGE = re.compile(
+    rf"usage|{_WRONG}[\w\s,]{{0,20}}?{_ARGUMENT}|{_ARGUMENT}[\w\s]{{0,20}}?{_WRONG}", re.I
+)
 
 
 def _option_lines(option: Option, target: str) -> list[str]:
@@ -151,7 +157,7 @@ def command_examples(facts: RequirementFacts, command: str) -> list[Example]:
         )
     )
     usage_error = codes.get(2, "")
-    if usage_error and _USAGE.search(usage_error) or "usage" in usage_error.lower():
+    if _USAGE.search(usage_error):
         found.append(
             Example(
                 "unknown_option",

@@ -41,6 +41,8 @@ _OUTPUT = re.compile(r"^(OUT|OUTPUT|OUTFILE|OUTPUT_FILE|DEST|TARGET)$", re.I)
 _STDIN = re.compile(r"standard input|\bstdin\b", re.I)
 _READ_FAILS = re.compile(r"\b(read|exist|missing|unreadable|open|found)\b", re.I)
 _ERRORS = re.compile(r"\b(errors?|invalid|malformed|refus\w*|bad|not an?)\b", re.I)
+_ABOUT_MESSAGES = re.compile(r"stderr|standard error|message", re.I)
+_PREFIXED = re.compile(r"`([A-Za-z][\w-]*):(?:\s[^`]*)?`")  # `oops: <message>`, `oops:`
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Stream:
     options: tuple[Option, ...]  # every other option: the transform's parameters
     unreadable: int  # the exit status of an input that cannot be read
     refused: int  # the exit status of an input the transform refuses
-    prefix: str  # what an error message starts with (``tool:`` or ``error:``)
+    prefix: str  # what an error message starts with: ``tool:``, or the word the text writes
 
 
 def _status(facts: RequirementFacts, about: re.Pattern[str], default: int) -> int:
@@ -85,8 +87,8 @@ def stream(facts: RequirementFacts) -> Stream | None:
         return None  # `--text`, an option given twice: no such transform can be written
     if any(not o.dest.isidentifier() or keyword.iskeyword(o.dest) for o in options):
         return None
-    named = re.search(rf"`{re.escape(facts.module)}:", text)
-    prefix = f"{facts.module}:" if named or not re.search(r"`error:", text) else "error:"
+    written = _prefixes(facts)
+    prefix = f"{written[0]}:" if written and facts.module not in written else f"{facts.module}:"
     return Stream(
         source=positional.dest,
         stdin=stdin and (positional.optional or "`-`" in text),
@@ -96,6 +98,18 @@ def stream(facts: RequirementFacts) -> Stream | None:
         refused=_status(facts, _ERRORS, 1),
         prefix=prefix,
     )
+
+
+def _prefixes(facts: RequirementFacts) -> list[str]:
+    """Return the words the requirement's messages start with (`oops: <message>` on stderr).
+
+    A code span that starts with a word and a colon, in a sentence about
+    messages or standard error (not a ``key: value`` line an input may hold);
+    the command's own name among them wins.
+    """
+    return [
+        m[1] for s in facts.sentences if _ABOUT_MESSAGES.search(s) for m in _PREFIXED.finditer(s)
+    ]
 
 
 def _parameter(option: Option) -> str:

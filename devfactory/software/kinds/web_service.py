@@ -121,17 +121,26 @@ def _flask_route_stub(route: Route, app: str) -> str:
     )
 
 
-_IN_MEMORY = re.compile(r"\bkeep(?:s|ing)? (?:the |its |all )?([a-z_]+) in memory", re.I)
+# What a service keeps in memory, said actively ("storing the orders in memory") or
+# passively ("orders are held in memory"); a pronoun names nothing.
+_PRONOUN = r"(?!(?:it|them|they|everything|which|that)\b)"
+_KEEPS = r"(?:keep(?:s|ing)?|stor(?:e|es|ing)|hold(?:s|ing)?) (?:the |its |their |all )?"
+_IN_MEMORY = re.compile(
+    rf"\b{_KEEPS}{_PRONOUN}([a-z_]+) in memory"
+    rf"|\b{_PRONOUN}([a-z_]+) (?:are|is) (?:kept|stored|held) in memory",
+    re.I,
+)
 
 
 def _store(facts: RequirementFacts) -> tuple[str, str, bool] | None:
     """Name the service's in-memory store: (its name, what keys it, whether keys are numbers).
 
-    The name is what the requirement says it keeps in memory (``keeping todos in
-    memory``), else the first segment of its routes' paths; the key is the path
-    parameter of the routes about one stored object (``/todos/{id}``).
+    The name is what the requirement says it keeps in memory (``keeping orders in
+    memory``, ``orders are stored in memory``), else the first segment of its
+    routes' paths; the key is the path parameter of the routes about one stored
+    object (``/orders/{id}``).
     """
-    said = next((m.group(1).lower() for m in map(_IN_MEMORY.search, facts.sentences) if m), "")
+    said = next(((m[1] or m[2]).lower() for m in map(_IN_MEMORY.search, facts.sentences) if m), "")
     first = next((p for r in facts.routes for p in r.path.split("/") if p and "{" not in p), "")
     name = said or first.lower().replace("-", "_")
     keys = [p for r in facts.routes for p in _PATH_PARAM.findall(r.path)]

@@ -1,0 +1,351 @@
+"""The rules of the kinds of software, the skeleton toolkit and the probes.
+
+Each on sentences of its own that no eval case has (see ``test_general_rules.py``,
+which also holds this file to quoting none). The script kind's rule (``python
+name.py``) has its own file, ``test_kind_script.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from devfactory.software.kinds import examples, shape_of, skeleton
+from devfactory.software.kinds.command_line import COMMAND_LINE, command_examples
+from devfactory.software.kinds.library import LIBRARY
+from devfactory.software.kinds.text_filter import TEXT_FILTER, stream
+from devfactory.software.kinds.web_service import WEB_SERVICE, handler_name
+from devfactory.software.probes import inputs
+from devfactory.software.requirement import Function, read_requirement
+from devfactory.software.skeleton import stubs
+
+# --- which kind ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("- `GET /lamps`: 200.\n- `lamp(n: int) -> str`: one.", WEB_SERVICE),
+        ("A web page in Flask, module `lamps`.", WEB_SERVICE),
+        ("Start `python -m lamps FILE`; it prints FILE.", TEXT_FILTER),
+        ("Start `python -m lamps FILE... [--dim N]`.", COMMAND_LINE),
+        ("The module `lamps`: `lamp(n: int) -> str` names a lamp.", LIBRARY),
+        ("Lamps that glow.", None),
+    ],
+)
+def test_routes_or_a_framework_make_a_service_usage_lines_a_command_signatures_a_library(
+    text: str, kind: object
+) -> None:
+    assert shape_of(read_requirement(text)) is kind
+
+
+# --- a command line's example tests ----------------------------------------------------------
+
+LAMPS = """# lamps
+
+Start `python -m lamps INPUT NAME --colour HUE [--watts N]`.
+
+- `--colour HUE` is `red`, `green` or `blue`.
+- Exit codes: 0 on success; 1 if INPUT does not exist; 2 on a missing or bad argument.
+"""
+
+
+def _probes(text: str) -> dict[str, str]:
+    facts = read_requirement(text)
+    return {e.name: e.body for e in command_examples(facts, "python -m lamps")}
+
+
+def test_help_is_always_probed_and_names_each_options_flag() -> None:
+    body = _probes(LAMPS)["help"]
+    assert "assert '--colour' in done.stdout" in body and "assert '--watts' in done.stdout" in body
+
+
+@pytest.mark.parametrize(
+    ("meaning", "probed"),
+    [
+        ("2 on usage errors", True),
+        ("2 for an unknown option", True),
+        ("2 when an option is invalid", True),
+        ("2 on a missing or bad argument", True),
+        ("2 if a flag is not recognised or the subcommand is wrong", True),
+        ("2 when the lamp is missing", False),
+        ("2 when the bulb is broken", False),
+    ],
+)
+def test_an_unknown_option_is_probed_when_status_2_means_bad_usage(
+    meaning: str, probed: bool
+) -> None:
+    text = f"Start `python -m lamps NAME`.\n\nExit codes: 0 on success; {meaning}.\n"
+    assert ("unknown_option" in _probes(text)) is probed
+
+
+def test_no_arguments_is_probed_when_status_2_says_something_is_missing_or_none() -> None:
+    said = "Start `python -m lamps NAME`.\n\nExit codes: 0 on success; 2 {}.\n"
+    assert "no_arguments" in _probes(said.format("for bad usage, like no NAME given"))
+    assert "no_arguments" in _probes(said.format("when NAME is missing"))
+    assert "no_arguments" not in _probes(said.format("on usage errors"))
+    optional = (
+        "Start `python -m lamps [NAME]`.\n\nExit codes: 0 on success; 2 when none is given.\n"
+    )
+    assert "no_arguments" not in _probes(optional)
+
+
+def test_an_unreadable_file_is_probed_for_a_positional_named_as_a_file() -> None:
+    text = "Start `python -m lamps SOURCE`.\n\nExit codes: 0 on success; 1 if SOURCE is missing.\n"
+    assert "run_cli(str(tmp_path / 'no-such-file.txt'))" in _probes(text)["unreadable_file"]
+    named = "Start `python -m lamps NAME`.\n\nExit codes: 0 on success; 1 if NAME is missing.\n"
+    assert "unreadable_file" not in _probes(named)
+    other = "Start `python -m lamps SOURCE`.\n\nExit codes: 0 on success; 1 if SOURCE is empty.\n"
+    assert "unreadable_file" not in _probes(other)
+
+
+def test_an_unreadable_file_probe_gives_each_required_option_a_value_the_text_allows() -> None:
+    text = (
+        "Start `python -m lamps PATH --colour HUE --watts N --room ROOM`.\n\n"
+        "- `--colour HUE` must be `red` or `blue`.\n"
+        "- `--room` takes a name, e.g. `hall` or `den`.\n"
+        "- Exit codes: 0 on success; 1 when PATH can't be read.\n"
+    )
+    body = _probes(text)["unreadable_file"]
+    assert "'--colour', 'red', '--watts', '1', '--room', 'hall'" in body
+    two = LAMPS  # a second required positional: no file probe, its value is no guess
+    assert "unreadable_file" not in _probes(two)
+
+
+# --- a filter --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        "python -m lamps FILE",
+        "python -m lamps LOGFILE",
+        "python -m lamps DATA_CSV",
+        "python -m lamps [SRC]",
+        "python -m lamps NOTES --flip",
+    ],
+)
+def test_a_filter_reads_one_input_named_as_a_file_or_standard_input(usage: str) -> None:
+    said = "It reads stdin when NOTES is left out." if "NOTES" in usage else "It prints it."
+    assert stream(read_requirement(f"Start `{usage}`. {said}")) is not None
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        "python -m lamps NAME",
+        "python -m lamps FILE...",
+        "python -m lamps FILE OTHER",
+        "python -m lamps turn FILE",
+        "python -m lamps FILE [--text WORDS]",
+    ],
+)
+def test_no_filter_without_exactly_one_file_input_and_no_subcommand(usage: str) -> None:
+    assert stream(read_requirement(f"Start `{usage}`; it prints it.")) is None
+
+
+def test_a_filters_output_option_is_where_it_writes_and_the_others_are_parameters() -> None:
+    found = stream(read_requirement("Start `python -m lamps FILE [--dim N] [-d|--dest DEST]`."))
+    assert found is not None and found.output is not None
+    assert found.output.dest == "dest" and [o.dest for o in found.options] == ["dim"]
+
+
+def test_a_filters_statuses_are_those_whose_meaning_says_unreadable_or_refused() -> None:
+    text = (
+        "Start `python -m lamps FILE`.\n\nExit codes: 0 on success; 3 when FILE does "
+        "not exist; 4 on malformed input; 2 on usage errors.\n"
+    )
+    found = stream(read_requirement(text))
+    assert found is not None and (found.unreadable, found.refused) == (3, 4)
+    plain = stream(read_requirement("Start `python -m lamps FILE`."))
+    assert plain is not None and (plain.unreadable, plain.refused) == (1, 1)
+
+
+def test_a_filter_reads_stdin_when_its_input_may_be_left_out_or_be_a_dash() -> None:
+    optional = stream(read_requirement("Start `python -m lamps [FILE]`; else it reads stdin."))
+    dash = stream(read_requirement("Start `python -m lamps FILE`; `-` reads standard input."))
+    said_only = stream(read_requirement("Start `python -m lamps FILE`; stdin is never read."))
+    assert optional is not None and dash is not None and said_only is not None
+    assert optional.stdin and dash.stdin and not said_only.stdin
+
+
+def test_a_filters_messages_start_with_the_prefix_the_requirement_writes() -> None:
+    start = "Start `python -m lamps FILE`."
+    said = {
+        "own": "Errors print `lamps: <why>` on stderr.",
+        "error": "Errors print `error: why` on stderr.",
+        "other": "A dark lamp prints `oops: <why>` on standard error.",
+        "bare": "Each message starts with `dim:`.",
+        "both": "Messages read `lamps: <why>`; `warn: <why>` is a warning message.",
+        "no message": "Each line `key: value` sets a lamp; a bad `key: value` is an error.",
+        "none": "",
+    }
+    prefixes = {}
+    for name, sentence in said.items():
+        found = stream(read_requirement(f"{start} {sentence}"))
+        assert found is not None
+        prefixes[name] = found.prefix
+    assert prefixes == {
+        "own": "lamps:",
+        "error": "error:",
+        "other": "oops:",
+        "bare": "dim:",
+        "both": "lamps:",
+        "no message": "lamps:",
+        "none": "lamps:",
+    }
+
+
+# --- a web service ---------------------------------------------------------------------------
+
+DESKS = """# desks
+
+Desk booking over HTTP with FastAPI, in the module `desks_api`; it stores desks in memory.
+
+- `GET /desks`: 200 and every desk; `?free=true` only the free ones, `?floor=3` one
+  floor, `?limit=N` at most N, `?wing=W` one wing.
+- `POST /desks` with `{"name": str, "seats": int, "ratio": float, "quiet": bool}`: 201 and
+  the desk.
+- `PUT /desks/{desk_id}`: 200 and the desk, or 404.
+- `DELETE /desks/{desk_id}`: 204, or 404.
+- `PATCH /wings/{wing}`: 200 and the wing, or 404.
+"""
+
+
+def _desks() -> str:
+    made = skeleton(read_requirement(DESKS), "Desks.")
+    assert made is not None
+    return made.source
+
+
+def test_a_handler_is_named_by_its_method_and_the_words_of_its_path() -> None:
+    names = [handler_name(r) for r in read_requirement(DESKS).routes]
+    assert names == ["get_desks", "post_desks", "put_desks_desk_id", "delete_desks_desk_id",
+                     "patch_wings_wing"]  # fmt: skip
+
+
+def test_a_query_value_gives_its_type_true_a_bool_a_numeral_an_int_else_a_string() -> None:
+    assert (
+        "def get_desks(free: bool | None = None, floor: int | None = None, "
+        "limit: int | None = None, wing: str | None = None):"
+    ) in _desks()
+
+
+def test_a_body_is_required_where_the_route_is_said_with_one_and_optional_elsewhere() -> None:
+    source = _desks()
+    assert "def post_desks(body: dict[str, Any] = Body(...)):" in source
+    assert "def put_desks_desk_id(desk_id: int, body: dict[str, Any] | None = Body(None)):" in (
+        source
+    )
+    assert "def delete_desks_desk_id(desk_id: int):" in source
+
+
+def test_an_id_is_a_number_the_service_gives_out_and_another_key_is_text() -> None:
+    source = _desks()
+    assert "def patch_wings_wing(wing: str, body" in source
+    assert "desks: dict[int, dict[str, Any]] = {}" in source and "def new_desk_id() -> int:" in (
+        source
+    )
+
+
+@pytest.mark.parametrize(
+    ("said", "store"),
+    [
+        ("keeping the bookings in memory", "bookings"),
+        ("it keeps all seats in memory", "seats"),
+        ("it stores its bookings in memory", "bookings"),
+        ("holding the chairs in memory", "chairs"),
+        ("storing lamps in memory", "lamps"),
+        ("whose rooms are held in memory", "rooms"),
+        ("it keeps them in memory", "desks"),
+        ("everything is kept in memory", "desks"),
+        ("with no state saved", "desks"),
+    ],
+)
+def test_the_store_is_what_the_text_keeps_in_memory_else_the_first_path_word(
+    said: str, store: str
+) -> None:
+    text = f"A FastAPI service in the module `desks_api`, {said}.\n\n- `GET /desks/{{id}}`: 404.\n"
+    made = skeleton(read_requirement(text), "Desks.")
+    assert made is not None
+    assert f"\n{store}: dict[int, dict[str, Any]] = {{}}" in made.source
+
+
+def test_a_service_examples_list_probe_unknown_ids_and_send_a_body_of_the_shape_shown() -> None:
+    found = {e.name: e.body for e in examples(read_requirement(DESKS))}
+    assert "client.get('/desks')" in found["get_list_is_200"]
+    assert (
+        "client.post('/desks', json={'name': 'example', 'seats': 1, 'ratio': 1.5, 'quiet': True})"
+        in found["post_never_a_server_error"]
+    )
+    assert "client.delete('/desks/999999').status_code == 404" in found["delete_unknown_is_404"]
+    assert "client.put('/desks/999999', json={})" in found["put_never_a_server_error"]
+    assert "patch_never_a_server_error" in found and "patch_unknown_is_404" not in found
+
+
+def test_an_unknown_key_that_is_not_an_id_is_a_word_no_object_has() -> None:
+    text = "FastAPI, module `rooms_api`.\n\n- `GET /rooms/{room_code}`: 200, or 404.\n"
+    [probe] = [e.body for e in examples(read_requirement(text)) if e.name == "get_unknown_is_404"]
+    assert "client.get('/rooms/no-such-room-code')" in probe
+
+
+def test_a_handler_answers_as_its_status_of_success_asks() -> None:
+    made = skeleton(
+        read_requirement(
+            "FastAPI, module `desks_api`.\n\n- `DELETE /desks/{id}`: 204, or 404.\n"
+            "- `GET /go/{id}`: 307 to the desk's page.\n- `GET /desks`: 200 and all desks.\n"
+        ),
+        "Desks.",
+    )
+    assert made is not None
+    assert "@app.delete('/desks/{id}', status_code=204)" in made.source
+    assert "`Response(status_code=204)` (no body)" in made.source
+    assert "`RedirectResponse(url, status_code=307)`" in made.source
+    assert "from fastapi.responses import RedirectResponse" in made.source
+    assert "@app.get('/desks')\n" in made.source and "FastAPI sends it with status 200" in (
+        made.source.replace("\n    ", " ")
+    )
+
+
+def test_a_flask_service_is_written_as_one_unit_with_its_routes_in_flasks_form() -> None:
+    facts = read_requirement(
+        "A Flask app in the module `desks_api`.\n\n- `GET /desks/{id}`: 404.\n"
+    )
+    made = skeleton(facts, "Desks.")
+    assert made is not None and [u.kind for u in made.units] == ["module"]
+    assert "@app.route('/desks/<id>', methods=['GET'])" in made.source
+
+
+# --- the skeleton toolkit --------------------------------------------------------------------
+
+
+def test_a_capitalised_name_no_builtin_has_in_a_signature_or_an_error_is_a_class_to_define() -> (
+    None
+):
+    facts = read_requirement(
+        "The module `atlas`.\n\n- `route(a: Place, b: Place) -> Optional[Path]`: the way; "
+        "a gap raises `NoWayError`.\n"
+        "- `near(p: Place) -> list[Place]`: raises `ValueError` if far.\n"
+    )
+    lines, units = stubs(facts)
+    source = "\n".join(lines)
+    assert [(u.name, u.kind) for u in units][:3] == [
+        ("Place", "class"),
+        ("Path", "class"),
+        ("NoWayError", "class"),
+    ]
+    assert "class NoWayError(Exception):" in source and "class Place:" in source
+    assert units[2].sentences == ("`route(a: Place, b: Place) -> Optional[Path]`: the way; "
+                                  "a gap raises `NoWayError`.",)  # fmt: skip
+    assert "class ValueError" not in source and "class Optional" not in source
+
+
+# --- the probes' inputs ----------------------------------------------------------------------
+
+
+def test_a_functions_probe_inputs_use_the_literals_its_sentences_write() -> None:
+    said = ("`fold` turns `paper` over 12345 times, never `-x` or `/y`.",)
+    function = Function("fold", "word: str, times: int", "str", said)
+    drawn = " ".join(inputs(function, count=40))
+    assert "'paper'" in drawn and "12345" in drawn
+    assert "'-x'" not in drawn and "'/y'" not in drawn
+    assert inputs(Function("fold", "word", "str", ())) == []  # no annotation: nothing to draw
