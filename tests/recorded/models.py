@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -25,10 +26,21 @@ from pydantic import SkipValidation
 
 from devfactory.memory.packing import approx_tokens
 from devfactory.models.embedded import EmbeddedChatModel
-from devfactory.models.router import ModelRouter, ResolvedModel
+from devfactory.models.health import HealthBook, HealthPolicy
+from devfactory.models.router import ModelRouter, ResolvedModel, Routing
 from devfactory.settings import Settings
 from devfactory.teams import load_teams
-from tests.recorded.tape import Call, Recording, Reply, Sent, Tape, schema_key, sha256
+from tests.recorded.tape import (
+    Call,
+    Places,
+    Recording,
+    Reply,
+    Sent,
+    Tape,
+    normalise,
+    schema_key,
+    sha256,
+)
 
 
 class ReplayError(RuntimeError):
@@ -95,7 +107,7 @@ class RecordingChatModel(EmbeddedChatModel):
         """Count with the real tokenizer, and keep the count."""
         count = super().count_tokens(text)
         with self.tape.lock:
-            self.tape.tokens[sha256(text)] = count
+            self.tape.tokens[text] = count
         return count
 
     def _generate(
@@ -151,9 +163,10 @@ class RecordingModels:
 class Player:
     """The recorded calls and counts, and what a replay was sent, in order."""
 
-    def __init__(self, recording: Recording) -> None:
+    def __init__(self, recording: Recording, places: Places) -> None:
         self.recorded = recording.calls
         self.counts = recording.tokens
+        self.places = places
         self.tape = Tape()  # what the replay sends
         self.misses: list[str] = []  # texts counted that the recorded run never counted
 
@@ -177,7 +190,7 @@ class Player:
         A text it never counted is estimated and noted in ``misses``: the replay
         then cannot say what the real tokenizer would have counted.
         """
-        key = sha256(text)
+        key = sha256(normalise(text, self.places))
         if key in self.counts:
             return self.counts[key]
         with self.tape.lock:
@@ -236,11 +249,13 @@ class ReplayModels:
     """A model source that serves every alias with the replaying model, as the router would.
 
     The chat model gets the settings the router gives the embedded model, and
-    each alias the label it had when recorded.
+    each alias the label it had when recorded. ``out_dir`` is the replayed run's
+    folder (the texts it counts are normalised with it).
     """
 
-    def __init__(self, settings: Settings, recording: Recording) -> None:
-        self.player = Player(recording)
+    def __init__(self, settings: Settings, recording: Recording, out_dir: Path) -> None:
+        self.player = Player(recording, Places(out_dir, settings.data_dir))
+        self.health = HealthBook(HealthPolicy.from_settings(settings))
         self.labels: dict[str, str] = dict(recording.meta["labels"])
         self.chat = ReplayChatModel(
             model_path=settings.data_dir / "models" / "replayed.gguf",  # never read
@@ -253,10 +268,15 @@ class ReplayModels:
         )
 
     def resolve(self, alias: str) -> ResolvedModel:
-        """Return the replaying model for ``alias``, bound to schemas as the embedded one is."""
+        """Return the replaying model for ``alias``, bound and watched as the embedded one is.
+
+        Routed through a health book, as the router routes it, so each reply is
+        labelled with the link that served it.
+        """
         return ResolvedModel(
             alias,
             self.labels[alias],
             self.chat,
             lambda chat, schema: chat.bind(json_schema=schema),
+            routing=Routing(alias, self.health),
         )

@@ -91,13 +91,9 @@ def record(folder: Path, scratch: Path) -> int:
         "seconds": seconds,
         "calls": len(models.tape.calls),
         "labels": models.labels,
-        "out_dir": str(places.out_dir),
-        "data_dir": str(places.data_dir),
-        "repo": str(places.repo),
-        "temp": str(places.temp),
         "settings": behaviour(settings),
     }
-    save(folder, models.tape, read_artifacts(out), outcome_of(report, places), meta)
+    save(folder, models.tape, read_artifacts(out), outcome_of(report, places), meta, places)
     print(
         f"{CASE}: {report.status} in {seconds} s, {len(models.tape.calls)} calls; "
         f"recorded in {folder}"

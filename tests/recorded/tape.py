@@ -8,7 +8,8 @@ A recording is a folder:
 - ``schemas.json``: the JSON schemas the calls constrained decoding to, by SHA-256
   (a call names its schema by that hash);
 - ``tokens.json``: what the model's tokenizer counted, by the SHA-256 of the text
-  counted (context packing asks the serving model; a replay must answer the same);
+  counted, normalised (context packing asks the serving model; a replay must answer
+  the same; a text holds wall times and places as a prompt does);
 - ``artifacts.json``: every file the run wrote in its folder (``.git`` apart), by path;
 - ``outcome.json``: the run's final status, its reason and each stage's outcome;
 - ``meta.json``: how it was recorded (case, pipeline, commit, settings, time taken).
@@ -95,7 +96,7 @@ class Tape:
     """
 
     calls: list[Call] = field(default_factory=list)
-    tokens: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)  # by the text counted
     schemas: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -276,17 +277,23 @@ def save(
     artifacts: Mapping[str, str],
     outcome: Outcome,
     meta: Mapping[str, Any],
+    places: Places,
 ) -> None:
-    """Write a recording into ``folder`` (its files are replaced)."""
+    """Write a recording of a run that lived in ``places`` into ``folder`` (files replaced).
+
+    ``meta`` gets the places, which ``normalise`` needs to compare anything with it.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "calls.jsonl").open("w", encoding="utf-8") as fh:
         for call in tape.calls:
             fh.write(call.model_dump_json() + "\n")
     _write_json(folder / "schemas.json", tape.schemas)
-    _write_json(folder / "tokens.json", tape.tokens)
+    tokens = {sha256(normalise(text, places)): n for text, n in tape.tokens.items()}
+    _write_json(folder / "tokens.json", tokens)
     _write_json(folder / "artifacts.json", dict(artifacts))
     _write_json(folder / "outcome.json", outcome.model_dump(mode="json"))
-    _write_json(folder / "meta.json", dict(meta))
+    where = {k: str(getattr(places, k)) for k in ("out_dir", "data_dir", "repo", "temp")}
+    _write_json(folder / "meta.json", {**meta, **where})
 
 
 def load(folder: Path = RECORDING) -> Recording:

@@ -34,6 +34,7 @@ from tests.recorded.tape import (
     save,
     schema_difference,
     schema_key,
+    sha256,
 )
 
 PLACES = Places(Path("/tmp/run-a/out"), Path("/tmp/run-a/data"), Path("/work/a"), Path("/tmp"))
@@ -148,7 +149,7 @@ def test_the_replaying_model_answers_in_order_and_keeps_what_it_was_sent(
     settings: Settings,
 ) -> None:
     recording = _recording(_call("a", "first"), _call("b", "second"), _call("c", '{"x": 1}'))
-    models = ReplayModels(settings, recording)
+    models = ReplayModels(settings, recording, OTHER.out_dir)
     resolved = models.resolve("factory/coder")
     ask = [SystemMessage("You are the QA Engineering team."), HumanMessage("Write the tests.")]
 
@@ -176,7 +177,9 @@ def test_a_recorded_error_is_raised_again(settings: Settings) -> None:
     failed.reply = Reply(
         error_type=f"{ModelTimeoutError.__module__}:ModelTimeoutError", error="late"
     )
-    chat = ReplayModels(settings, _recording(failed)).resolve("factory/coder").plain()
+    chat = (
+        ReplayModels(settings, _recording(failed), OTHER.out_dir).resolve("factory/coder").plain()
+    )
 
     with pytest.raises(ModelTimeoutError, match="late"):
         chat.invoke([HumanMessage("a")])
@@ -185,12 +188,13 @@ def test_a_recorded_error_is_raised_again(settings: Settings) -> None:
 def test_token_counts_are_the_recorded_ones_and_a_text_never_counted_is_noted(
     settings: Settings,
 ) -> None:
-    from tests.recorded.tape import sha256
-
-    models = ReplayModels(settings, _recording(tokens={sha256("known text"): 7}))
+    places = Places(OTHER.out_dir, settings.data_dir)
+    counted = {sha256("tests: 3 passed in <s> s, in <out>"): 7}
+    models = ReplayModels(settings, _recording(tokens=counted), places.out_dir)
     chat = models.resolve("factory/coder").chat
 
-    assert chat.count_tokens("known text") == 7  # type: ignore[attr-defined]
+    # the same text as the recorded one but for a wall time and the run's folder
+    assert chat.count_tokens(f"tests: 3 passed in 0.2 s, in {places.out_dir}") == 7  # type: ignore[attr-defined]
     assert models.player.misses == []
     chat.count_tokens("a text of 40 characters, or about that..")  # type: ignore[attr-defined]
     assert models.player.misses == ["a text of 40 characters, or about that.."]
@@ -225,10 +229,8 @@ def test_a_recording_saved_and_loaded_replays_to_the_same_prompts(
         tape,
         {"a.py": "x = 1\n"},
         Outcome(status="FAILED", reason="r", stages=[("qa-engineering", "BLOCKED")]),
-        {
-            "labels": {"factory/coder": "embedded:qwen"},
-            **{k: str(v) for k, v in vars(PLACES).items()},
-        },
+        {"labels": {"factory/coder": "embedded:qwen"}},
+        PLACES,
     )
 
     recording = load(tmp_path / "rec")
@@ -240,7 +242,7 @@ def test_a_recording_saved_and_loaded_replays_to_the_same_prompts(
         "total_tokens": 11,
     }
     assert recording.artifacts == {"a.py": "x = 1\n"}
-    models = ReplayModels(settings, recording)
+    models = ReplayModels(settings, recording, OTHER.out_dir)
     replayed = models.resolve("factory/coder").structured(SCHEMA).invoke(ask)
     assert replayed.content == "seen 2"
     assert replayed.usage_metadata == {"input_tokens": 9, "output_tokens": 2, "total_tokens": 11}
