@@ -17,7 +17,7 @@ from devfactory.reports import RunReport
 from devfactory.runner import Factory
 from devfactory.settings import Settings
 from eval.catalog import Case, load_cases
-from tests.recorded.tape import RUN_ID, Outcome, Places, normalise
+from tests.recorded.tape import RUN_ID, Outcome
 
 CASE = "lib-textslug"  # a dev case (never a held-out one) with one function to build
 PIPELINE = "lean"
@@ -86,10 +86,10 @@ def run_case(settings: Settings, models: ModelSource, out_dir: Path) -> RunRepor
         )
 
 
-def outcome_of(report: RunReport, places: Places) -> Outcome:
-    """Return how a run ended, its reason normalised."""
+def outcome_of(report: RunReport) -> Outcome:
+    """Return how a run ended."""
     return Outcome(
         status=report.status,
-        reason=normalise(report.reason, places),
+        reason=report.reason,
         stages=[(r.team, r.outcome.value) for r in report.records],
     )

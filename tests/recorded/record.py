@@ -93,7 +93,7 @@ def record(folder: Path, scratch: Path) -> int:
         "labels": models.labels,
         "settings": behaviour(settings),
     }
-    save(folder, models.tape, read_artifacts(out), outcome_of(report, places), meta, places)
+    save(folder, models.tape, read_artifacts(out), outcome_of(report), meta, places)
     print(
         f"{CASE}: {report.status} in {seconds} s, {len(models.tape.calls)} calls; "
         f"recorded in {folder}"

@@ -86,6 +86,10 @@ class Outcome(BaseModel):
     reason: str
     stages: list[tuple[str, str]] = Field(description="(team, outcome) in the run's order.")
 
+    def normalised(self, places: Places) -> Outcome:
+        """Return this outcome with its reason normalised."""
+        return self.model_copy(update={"reason": normalise(self.reason, places)})
+
 
 @dataclass
 class Tape:
@@ -131,6 +135,7 @@ class Places:
 
 _TEMP_DIR = re.compile(r"(?<=/)([\w.-]*?-)[a-z0-9_]{8}(?=[/\s`'\"]|$)", re.M)
 _IN_SECONDS = re.compile(r"\bin \d+(?:\.\d+)? s\b")
+_MODEL_TIME = re.compile(r"\b\d+(?:\.\d+)?s of model time\b")
 _JSON_SECONDS = re.compile(r'("seconds": )\d+(?:\.\d+)?')
 
 
@@ -159,9 +164,9 @@ def normalise(text: str, places: Places) -> str:
       system's temporary directory: ``<out>``, ``<data>``, ``<repo>``, ``<temp>``;
     - the random part of a directory made by ``tempfile.mkdtemp`` (a path segment
       ``prefix-`` plus eight characters of ``[a-z0-9_]``): ``prefix-<tmp>``;
-    - wall times: "in 0.3 s" in a check's summary, a ``"seconds"`` value in a run
-      file, and the cells of a markdown table's "Seconds" or "Model seconds" column:
-      ``<s>``.
+    - wall times: "in 0.3 s" in a check's summary, "527.7s of model time" in a
+      stopped run's reason, a ``"seconds"`` value in a run file, and the cells of a
+      markdown table's "Seconds" or "Model seconds" column: ``<s>``.
 
     The run id needs nothing: both runs are started with ``RUN_ID``.
     """
@@ -175,6 +180,7 @@ def normalise(text: str, places: Places) -> str:
             text = text.replace(spelling + "/" if name == "<temp>/" else spelling, name)
     text = _TEMP_DIR.sub(r"\1<tmp>", text)
     text = _IN_SECONDS.sub("in <s> s", text)
+    text = _MODEL_TIME.sub("<s>s of model time", text)
     text = _JSON_SECONDS.sub(r"\1<s>", text)
     return _timed_columns(text)
 

@@ -17,8 +17,10 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from devfactory.models.embedded import EmbeddedChatModel, ModelTimeoutError
 from devfactory.settings import Settings
+from tests.recorded.case import CASE, the_case
 from tests.recorded.models import RecordingChatModel, ReplayError, ReplayModels
 from tests.recorded.tape import (
+    RECORDING,
     Call,
     Outcome,
     Places,
@@ -123,6 +125,7 @@ def test_normalise_replaces_the_places_temporary_directories_and_wall_times() ->
         "cd /tmp/run-a/out && pytest --junitxml=/tmp/run-a/data/sandbox/runs/run-7e0ip_8j/j.xml\n"
         "python -I /work/a/devfactory/sandbox/drivers/imports.py /tmp/devfactory-ws-chmfpm41 x\n"
         "tests: exit 0; 3 passed in 12.5 s\n"
+        "(spent 29,091 tokens, $0.0000, 527.7s of model time)\n"
         '{"seconds": 1.569, "confidence": 0.95, "passed": 3}\n'
         "\n| Stage | Confidence | Seconds |\n|---|---|---|\n| qa | 0.95 | 1.6 |\n"
     )
@@ -131,6 +134,7 @@ def test_normalise_replaces_the_places_temporary_directories_and_wall_times() ->
         "cd <out> && pytest --junitxml=<data>/sandbox/runs/run-<tmp>/j.xml\n"
         "python -I <repo>/devfactory/sandbox/drivers/imports.py <temp>/devfactory-ws-<tmp> x\n"
         "tests: exit 0; 3 passed in <s> s\n"
+        "(spent 29,091 tokens, $0.0000, <s>s of model time)\n"
         '{"seconds": <s>, "confidence": 0.95, "passed": 3}\n'
         "\n| Stage | Confidence | Seconds |\n|---|---|---|\n| qa | 0.95 | <s> |\n"
     )
@@ -250,3 +254,22 @@ def test_a_recording_saved_and_loaded_replays_to_the_same_prompts(
     assert models.resolve("factory/coder").chat.count_tokens("twelve chars") == 4  # type: ignore[attr-defined]
     sent = models.player.tape.calls
     assert prompt_difference(prompts(recording.calls, PLACES), prompts(sent, OTHER)) == ""
+
+
+def test_the_committed_recording_is_a_small_dev_case_run_and_a_changed_prompt_in_it_is_caught() -> (
+    None
+):
+    recording = load()
+    assert recording.meta["case"] == CASE and the_case().split == "dev"
+    assert len(recording.calls) == recording.meta["calls"] > 0
+    assert sum(f.stat().st_size for f in RECORDING.iterdir()) < 2_000_000
+    recorded = prompts(recording.calls, recording.places)
+    assert prompt_difference(recorded, list(recorded)) == ""
+
+    n = len(recorded) // 2
+    changed = [*recorded[:n], recorded[n].replace("\n", "\n\n", 1), *recorded[n + 1 :]]
+
+    assert prompt_difference(recorded, changed).startswith(f"call {n} was sent another prompt")
+    assert prompt_difference(recorded, recorded[:-1]).startswith(
+        f"the recorded run made {len(recorded)} calls, the replay {len(recorded) - 1}"
+    )
