@@ -1,14 +1,24 @@
-"""The recorded case and how it is run: one place for the recording and its replay.
+"""The recorded cases and how they are run: one place for the recordings and their replays.
 
-The run is the evaluation's run of a dev case (``eval/factory.py``): the
-``lean`` pipeline, unattended, no review, memory and incidents off, code run in
-the sandbox. ``fact_memory`` is off too, so no model call waits in a background
+A run is the evaluation's run of a dev case (``eval/factory.py``): the ``lean``
+pipeline, unattended, no review, memory and incidents off, code run in the
+sandbox. ``fact_memory`` is off too, so no model call waits in a background
 queue and the calls come in one order.
+
+Both runs of a case live in a fresh ``recorded-run-*`` directory of the system's
+temporary directory (``scratch``), as the run's sandbox workspace does: tools
+print paths relative to the workspace (pytest's tracebacks), and the factory cuts
+long output to a length, so only places laid out alike give the same text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +27,10 @@ from devfactory.reports import RunReport
 from devfactory.runner import Factory
 from devfactory.settings import Settings
 from eval.catalog import Case, load_cases
-from tests.recorded.tape import RUN_ID, Outcome
+from tests.recorded.tape import RUN_ID, Outcome, Recording
 
-CASE = "lib-textslug"  # a dev case (never a held-out one) with one function to build
+# dev cases (never held-out ones), small: one function, then a parser and three functions
+CASES = ("lib-textslug", "lib-semverlite")
 PIPELINE = "lean"
 PROJECT = "eval"
 
@@ -52,12 +63,56 @@ PLACE_SETTINGS = frozenset(
 )
 
 
-def the_case() -> Case:
-    """Return the recorded case; it must be a dev case."""
-    [case] = load_cases([CASE])
+def the_case(case_id: str) -> Case:
+    """Return the case ``case_id``; it must be a dev case.
+
+    Raises:
+        ValueError: it is a held-out case.
+
+    """
+    [case] = load_cases([case_id])
     if case.split != "dev":
-        raise ValueError(f"{CASE} is a {case.split} case: only dev cases may be recorded")
+        raise ValueError(f"{case_id} is a {case.split} case: only dev cases may be recorded")
     return case
+
+
+@contextmanager
+def scratch() -> Iterator[Path]:
+    """Yield a fresh ``recorded-run-*`` directory in the temporary directory; remove it after.
+
+    Readable by others (0755): run as root, pgserver's own user must reach a
+    Postgres data directory made in it.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="recorded-run-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def interpreter() -> dict[str, str]:
+    """Return this interpreter's version and installation (the sandbox's Python is the same).
+
+    A run whose tests fail inside Python's own modules shows their paths and line
+    numbers in its prompts and files: replaying it needs the same interpreter.
+    """
+    return {"python": platform.python_version(), "prefix": sys.base_prefix}
+
+
+def replayable_here(recording: Recording) -> str:
+    """Say why ``recording`` cannot be replayed with this interpreter ("" when it can)."""
+    recorded = recording.meta["interpreter"]
+    if recorded == interpreter():
+        return ""
+    texts = [t for c in recording.calls for _, t in c.sent.messages]
+    if not any(recorded["prefix"] in t for t in [*texts, *recording.artifacts.values()]):
+        return ""  # nothing it sent or wrote names the interpreter
+    return (
+        f"recorded with Python {recorded['python']} at {recorded['prefix']}, whose paths and "
+        f"line numbers its prompts quote; this is Python {interpreter()['python']} at "
+        f"{sys.base_prefix}"
+    )
 
 
 def case_settings(base: Settings) -> Settings:
@@ -77,9 +132,9 @@ def settings_difference(recorded: Mapping[str, Any], settings: Settings) -> dict
     return {k: (recorded[k], now[k]) for k in recorded.keys() & now.keys() if recorded[k] != now[k]}
 
 
-def run_case(settings: Settings, models: ModelSource, out_dir: Path) -> RunReport:
-    """Run the case through the factory with ``models`` into ``out_dir``, as the eval runs it."""
-    case = the_case()
+def run_case(case_id: str, settings: Settings, models: ModelSource, out_dir: Path) -> RunReport:
+    """Run a case through the factory with ``models`` into ``out_dir``, as the eval runs it."""
+    case = the_case(case_id)
     with Factory(settings, models=models) as factory:
         return factory.start(
             case.requirement, pipeline=PIPELINE, project=PROJECT, out_dir=out_dir, run_id=RUN_ID

@@ -1,10 +1,10 @@
-"""Record a real run of the embedded model: ``python -m tests.recorded.record [--out DIR]``.
+"""Record a real run of the embedded model: ``python -m tests.recorded.record CASE [--out DIR]``.
 
-It runs the case of ``case.py`` through the factory in this process, as the
+It runs a case of ``case.py`` through the factory in this process, as the
 evaluation runs it, with every chat alias served by the embedded llama.cpp model
 (``model_chain=embedded``) on an embedded Postgres of its own under a temporary
 directory, and writes the recording (``tape.py`` says what it holds) into
-``tests/data/recorded_run/`` or ``--out``. It takes minutes of CPU (set
+``tests/data/recorded_run/CASE/`` or ``--out``. It takes minutes of CPU (set
 ``DEVFACTORY_EMBEDDED_THREADS`` for llama.cpp's threads). Any other
 ``DEVFACTORY_*`` variable is refused: the replay test runs with the defaults.
 
@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,13 +26,15 @@ from devfactory.settings import Settings
 from devfactory.store.reaper import start_reaper
 from tests.integration.databases import fresh_database
 from tests.recorded.case import (
-    CASE,
+    CASES,
     PIPELINE,
     PROJECT,
     behaviour,
     case_settings,
+    interpreter,
     outcome_of,
     run_case,
+    scratch,
     the_case,
 )
 from tests.recorded.models import RecordingModels
@@ -55,13 +55,12 @@ def commit() -> str:
     return f"{head}-dirty" if dirty else head
 
 
-def record(folder: Path, scratch: Path) -> int:
-    """Record the case into ``folder``, working under ``scratch``; return an exit code."""
+def record(case_id: str, folder: Path, scratch: Path) -> int:
+    """Record ``case_id`` into ``folder``, working under ``scratch``; return an exit code."""
     import pgserver
 
-    the_case()  # refused unless it is a dev case
-    (scratch / "pg").mkdir(parents=True)
-    scratch.chmod(0o755)  # as root, pgserver's own user must reach its data directory
+    the_case(case_id)  # refused unless it is a dev case
+    (scratch / "pg").mkdir()
     server = pgserver.get_server(scratch / "pg", cleanup_mode="stop")
     start_reaper(server.pgdata)  # stopped even if this process is killed
     try:
@@ -76,13 +75,13 @@ def record(folder: Path, scratch: Path) -> int:
             models = RecordingModels(settings)
             out = scratch / "out"
             started = time.monotonic()
-            report = run_case(settings, models, out)
+            report = run_case(case_id, settings, models, out)
             seconds = round(time.monotonic() - started, 1)
     finally:
         server.cleanup()
     places = Places(out, settings.data_dir)
     meta = {
-        "case": CASE,
+        "case": case_id,
         "pipeline": PIPELINE,
         "project": PROJECT,
         "run_id": RUN_ID,
@@ -91,30 +90,26 @@ def record(folder: Path, scratch: Path) -> int:
         "seconds": seconds,
         "calls": len(models.tape.calls),
         "labels": models.labels,
+        "interpreter": interpreter(),
         "settings": behaviour(settings),
     }
     save(folder, models.tape, read_artifacts(out), outcome_of(report), meta, places)
-    print(
-        f"{CASE}: {report.status} in {seconds} s, {len(models.tape.calls)} calls; "
-        f"recorded in {folder}"
-    )
+    print(f"{case_id}: {report.status} in {seconds} s, {len(models.tape.calls)} calls; in {folder}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Record the case (see the module's docstring)."""
+    """Record a case (see the module's docstring)."""
     parser = argparse.ArgumentParser(prog="python -m tests.recorded.record")
-    parser.add_argument("--out", type=Path, default=RECORDING, help="the recording's folder")
+    parser.add_argument("case", choices=CASES, help="the case to record")
+    parser.add_argument("--out", type=Path, help="the recording's folder (default: its own)")
     args = parser.parse_args(argv)
     stray = sorted(k for k in os.environ if k.startswith("DEVFACTORY_") and k not in ALLOWED_ENV)
     if stray:
         print(f"unset {', '.join(stray)}: the recording runs with the defaults", file=sys.stderr)
         return 2
-    scratch = Path(tempfile.mkdtemp(prefix="recorded-run-"))
-    try:
-        return record(args.out, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with scratch() as folder:
+        return record(args.case, args.out or RECORDING / args.case, folder)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout the factory's code runs from
-RECORDING = ROOT / "tests" / "data" / "recorded_run"
+RECORDING = ROOT / "tests" / "data" / "recorded_run"  # a folder per case
 RUN_ID = "20260101-000000-record"  # both runs take this id, so no id needs normalising
 
 
@@ -133,7 +133,14 @@ class Places:
     temp: Path = Path(tempfile.gettempdir())
 
 
-_TEMP_DIR = re.compile(r"(?<=/)([\w.-]*?-)[a-z0-9_]{8}(?=[/\s`'\"]|$)", re.M)
+# what the factory (and ``case.scratch``) names the directories it makes with mkdtemp
+TEMP_PREFIXES = ("devfactory-ws-", "devfactory-base-", "devfactory-probe-", "devfactory-build-",
+                 "run-", "recorded-run-")  # fmt: skip
+_TEMP_DIR = re.compile(
+    rf"(?<=/)({'|'.join(map(re.escape, TEMP_PREFIXES))})[a-z0-9_]{{8}}(?![a-z0-9_])"
+)
+# the scratch directory's name where the factory cut a long text in the middle of it
+_CUT_SCRATCH = re.compile(r"(?<=/)(recorded-run-)[a-z0-9_]{1,7}(?![a-z0-9_])")
 _IN_SECONDS = re.compile(r"\bin \d+(?:\.\d+)? s\b")
 _MODEL_TIME = re.compile(r"\b\d+(?:\.\d+)?s of model time\b")
 _JSON_SECONDS = re.compile(r'("seconds": )\d+(?:\.\d+)?')
@@ -162,8 +169,10 @@ def normalise(text: str, places: Places) -> str:
 
     - the run's folder, its data directory, the checkout the code runs from and the
       system's temporary directory: ``<out>``, ``<data>``, ``<repo>``, ``<temp>``;
-    - the random part of a directory made by ``tempfile.mkdtemp`` (a path segment
-      ``prefix-`` plus eight characters of ``[a-z0-9_]``): ``prefix-<tmp>``;
+    - the random part of a directory made by ``tempfile.mkdtemp`` (a path segment of
+      one of ``TEMP_PREFIXES`` and eight characters of ``[a-z0-9_]``, or fewer for
+      the runs' own ``recorded-run-`` directory where a text was cut inside its name):
+      ``prefix-<tmp>``;
     - wall times: "in 0.3 s" in a check's summary, "527.7s of model time" in a
       stopped run's reason, a ``"seconds"`` value in a run file, and the cells of a
       markdown table's "Seconds" or "Model seconds" column: ``<s>``.
@@ -179,6 +188,7 @@ def normalise(text: str, places: Places) -> str:
         for spelling in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
             text = text.replace(spelling + "/" if name == "<temp>/" else spelling, name)
     text = _TEMP_DIR.sub(r"\1<tmp>", text)
+    text = _CUT_SCRATCH.sub(r"\1<tmp>", text)
     text = _IN_SECONDS.sub("in <s> s", text)
     text = _MODEL_TIME.sub("<s>s of model time", text)
     text = _JSON_SECONDS.sub(r"\1<s>", text)
@@ -302,7 +312,7 @@ def save(
     _write_json(folder / "meta.json", {**meta, **where})
 
 
-def load(folder: Path = RECORDING) -> Recording:
+def load(folder: Path) -> Recording:
     """Read the recording in ``folder``."""
 
     def read(name: str) -> Any:

@@ -17,7 +17,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from devfactory.models.embedded import EmbeddedChatModel, ModelTimeoutError
 from devfactory.settings import Settings
-from tests.recorded.case import CASE, the_case
+from tests.recorded.case import CASES, interpreter, replayable_here, the_case
 from tests.recorded.models import RecordingChatModel, ReplayError, ReplayModels
 from tests.recorded.tape import (
     RECORDING,
@@ -125,6 +125,7 @@ def test_normalise_replaces_the_places_temporary_directories_and_wall_times() ->
         "cd /tmp/run-a/out && pytest --junitxml=/tmp/run-a/data/sandbox/runs/run-7e0ip_8j/j.xml\n"
         "python -I /work/a/devfactory/sandbox/drivers/imports.py /tmp/devfactory-ws-chmfpm41 x\n"
         "tests: exit 0; 3 passed in 12.5 s\n"
+        "    mod = import_path(\n../recorded-run-cnh53s (stopped)\n"
         "(spent 29,091 tokens, $0.0000, 527.7s of model time)\n"
         '{"seconds": 1.569, "confidence": 0.95, "passed": 3}\n'
         "\n| Stage | Confidence | Seconds |\n|---|---|---|\n| qa | 0.95 | 1.6 |\n"
@@ -134,6 +135,7 @@ def test_normalise_replaces_the_places_temporary_directories_and_wall_times() ->
         "cd <out> && pytest --junitxml=<data>/sandbox/runs/run-<tmp>/j.xml\n"
         "python -I <repo>/devfactory/sandbox/drivers/imports.py <temp>/devfactory-ws-<tmp> x\n"
         "tests: exit 0; 3 passed in <s> s\n"
+        "    mod = import_path(\n../recorded-run-<tmp> (stopped)\n"
         "(spent 29,091 tokens, $0.0000, <s>s of model time)\n"
         '{"seconds": <s>, "confidence": 0.95, "passed": 3}\n'
         "\n| Stage | Confidence | Seconds |\n|---|---|---|\n| qa | 0.95 | <s> |\n"
@@ -143,6 +145,7 @@ def test_normalise_replaces_the_places_temporary_directories_and_wall_times() ->
 def test_normalise_keeps_what_a_change_could_alter() -> None:
     kept = (
         "slugify(text, max_length=80) -> str\n3 passed, 1 failed\nrun 2 of 3 took 4 tries\n"
+        "../lib/python3.11/site-packages/_pytest/python.py:528: in importtestmodule\n"
         '{"confidence": 0.95, "input_tokens": 812}\n'
         "| Team | Tokens in | Cost USD |\n|---|---|---|\n| qa | 812 | 0.0010 |\n"
     )
@@ -256,13 +259,14 @@ def test_a_recording_saved_and_loaded_replays_to_the_same_prompts(
     assert prompt_difference(prompts(recording.calls, PLACES), prompts(sent, OTHER)) == ""
 
 
-def test_the_committed_recording_is_a_small_dev_case_run_and_a_changed_prompt_in_it_is_caught() -> (
-    None
-):
-    recording = load()
-    assert recording.meta["case"] == CASE and the_case().split == "dev"
+@pytest.mark.parametrize("case_id", CASES)
+def test_a_committed_recording_is_a_small_dev_case_run_and_a_changed_prompt_in_it_is_caught(
+    case_id: str,
+) -> None:
+    recording = load(RECORDING / case_id)
+    assert recording.meta["case"] == case_id and the_case(case_id).split == "dev"
     assert len(recording.calls) == recording.meta["calls"] > 0
-    assert sum(f.stat().st_size for f in RECORDING.iterdir()) < 2_000_000
+    assert sum(f.stat().st_size for f in (RECORDING / case_id).iterdir()) < 1_000_000
     recorded = prompts(recording.calls, recording.places)
     assert prompt_difference(recorded, list(recorded)) == ""
 
@@ -273,3 +277,18 @@ def test_the_committed_recording_is_a_small_dev_case_run_and_a_changed_prompt_in
     assert prompt_difference(recorded, recorded[:-1]).startswith(
         f"the recorded run made {len(recorded)} calls, the replay {len(recorded) - 1}"
     )
+
+
+def test_a_recording_quoting_another_interpreter_is_not_replayed_here() -> None:
+    elsewhere = {"python": "3.11.2", "prefix": "/opt/python-elsewhere"}
+    quoting = _call("Fix it:\n/opt/python-elsewhere/lib/python3.11/ast.py:50: in parse")
+    plain = _recording(_call("Write `slugify`."))
+    plain.meta["interpreter"] = elsewhere
+    quoted = _recording(quoting)
+    quoted.meta["interpreter"] = elsewhere
+    same = _recording(quoting)
+    same.meta["interpreter"] = interpreter()
+
+    assert replayable_here(plain) == ""  # nothing it sent names the interpreter
+    assert replayable_here(same) == ""
+    assert "recorded with Python 3.11.2 at /opt/python-elsewhere" in replayable_here(quoted)
