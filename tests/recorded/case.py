@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from devfactory.factory.reports import RunReport
+from devfactory.factory.runner import Factory
 from devfactory.models.router import ModelSource
-from devfactory.reports import RunReport
-from devfactory.runner import Factory
 from devfactory.settings import Settings
 from eval.catalog import Case, load_cases
 from tests.recorded.tape import RUN_ID, Outcome, Recording
