@@ -6,7 +6,9 @@ words. When the requirement names its package (run as ``python -m x``, or
 (functions with their signatures as written, usage lines, endpoints), each file
 owned by the pipeline's team for its kind; the architect corrects and completes
 it. Otherwise it carries a complete plan of another requirement as an example.
-``check_plan`` judges whatever comes back.
+Either way the kinds of software (``software/kinds``) give the plan's kind, its
+code files beside ``__init__.py`` and its entry point. ``check_plan`` judges
+whatever comes back.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from devfactory.software.plan import BuildPlan, FileRole, named_interfaces
+from devfactory.software.kinds import examples_file, reading, starting
+from devfactory.software.plan import BuildPlan, FileRole, Named, named_interfaces
+
+_EXAMPLE = "moonphase"  # the example requirement's package, run as ``python -m moonphase``
 
 
 def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:
@@ -24,38 +29,40 @@ def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:
 
     Small models fill a shape they have seen far better than one described in
     words; the example's names are unlike any requirement's, and ``check_plan``
-    refuses a plan that copies them instead of keeping the requirement's.
+    refuses a plan that copies them instead of keeping the requirement's. Its
+    kind, code files and entry point are what the kinds (``software/kinds``)
+    start a package run with ``python -m`` as.
     """
-    writer: dict[FileRole, str] = {}
-    for team, roles in owners.items():
-        for role in roles:
-            writer.setdefault(role, team)
+    part = starting(Named(modules=(_EXAMPLE,)), _EXAMPLE)
+    assert part is not None  # the registry's last kind starts any package
+    writer = _writers(owners)
     code = writer.get(FileRole.CODE, "backend-engineering")
+    init = f"{_EXAMPLE}/__init__.py"
     files: list[dict[str, Any]] = [
-        {"path": "moonphase/__init__.py", "role": "code", "owner": code,
+        {"path": init, "role": "code", "owner": code,
          "purpose": "the two phase functions", "depends_on": []},
-        {"path": "moonphase/__main__.py", "role": "code", "owner": code,
-         "purpose": "the command line (argparse); usage errors exit 2",
-         "depends_on": ["moonphase/__init__.py"]},
+        *({"path": path, "role": "code", "owner": code, "purpose": purpose, "depends_on": [init]}
+          for path, purpose in part.files),
     ]  # fmt: skip
+    run_by = files[-1]["path"]  # the file the README shows how to run
     if FileRole.TESTS in writer:
         files.append(
-            {"path": "tests/test_moonphase.py", "role": "tests", "owner": writer[FileRole.TESTS],
+            {"path": f"tests/test_{_EXAMPLE}.py", "role": "tests", "owner": writer[FileRole.TESTS],
              "purpose": "tests of both functions and of the command's output and exit codes",
-             "depends_on": ["moonphase/__init__.py", "moonphase/__main__.py"]}
+             "depends_on": [f["path"] for f in files]}
         )  # fmt: skip
     if FileRole.DOCS in writer:
         files.append(
             {"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
-             "purpose": "install, usage and examples", "depends_on": ["moonphase/__main__.py"]}
+             "purpose": "install, usage and examples", "depends_on": [run_by]}
         )  # fmt: skip
     return {
-        "kind": "cli",
+        "kind": part.kind.value,
         "language": "python",
         "summary": "Names the moon's phase and its lit fraction for a day of the lunar cycle.",
         "modules": [
             {
-                "path": "moonphase/__init__.py",
+                "path": init,
                 "symbols": [
                     {
                         "name": "phase_name",
@@ -78,10 +85,19 @@ def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:
         ],  # fmt: skip
         "endpoints": [],
         "files": files,
-        "dependencies": [],
+        "dependencies": list(part.dependencies),
         "test_command": "pytest -q",
-        "entry_point": "python -m moonphase",
+        "entry_point": part.entry_point,
     }
+
+
+def _writers(owners: Mapping[str, Sequence[FileRole]]) -> dict[FileRole, str]:
+    """Return the team that writes each role: the first in the pipeline that owns it."""
+    writer: dict[FileRole, str] = {}
+    for team, roles in owners.items():
+        for role in roles:
+            writer.setdefault(role, team)
+    return writer
 
 
 _MODULE_NAMED = re.compile(r"\b(?:module|package)\s+`([a-z_][a-z0-9_]*)`")
@@ -119,22 +135,17 @@ def starting_plan(
     package = named.modules[0].split(".")[0] if named.modules else (found and found.group(1))
     if not package:
         return None
-    writer: dict[FileRole, str] = {}
-    for team, roles in owners.items():
-        for role in roles:
-            writer.setdefault(role, team)
+    part = starting(named, package)
+    if part is None:
+        return None
+    writer = _writers(owners)
     code = writer.get(FileRole.CODE, "backend-engineering")
-    web, cli = bool(named.endpoints), bool(named.modules)
     init = f"{package}/__init__.py"
     files: list[dict[str, Any]] = [
-        {"path": init, "role": "code", "owner": code, "depends_on": [],
-         "purpose": "the web service: the FastAPI app and its endpoints" if web
-         else "the public functions"},
+        {"path": init, "role": "code", "owner": code, "depends_on": [], "purpose": part.purpose},
     ]  # fmt: skip
-    if cli:
-        files.append({"path": f"{package}/__main__.py", "role": "code", "owner": code,
-                      "purpose": "the command line (argparse); usage errors exit 2",
-                      "depends_on": [init]})  # fmt: skip
+    files += [{"path": path, "role": "code", "owner": code, "purpose": purpose,
+               "depends_on": [init]} for path, purpose in part.files]  # fmt: skip
     if FileRole.TESTS in writer:
         files.append({"path": f"tests/test_{package}.py", "role": "tests",
                       "owner": writer[FileRole.TESTS], "purpose": "tests of every named behaviour",
@@ -143,20 +154,19 @@ def starting_plan(
         files.append({"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
                       "purpose": "install, usage and examples", "depends_on": [init]})  # fmt: skip
     symbols = [{"name": f, "signature": _signature(requirement, f)} for f in named.functions[:15]]
-    if web:
-        symbols.append({"name": "app", "signature": "app = FastAPI()"})
+    symbols += [{"name": name, "signature": signature} for name, signature in part.symbols]
     first = next((line for line in requirement.splitlines() if line.strip()[:1].isalpha()), "")
     plan = {
-        "kind": "web-service" if web else "cli" if cli else "library",
+        "kind": part.kind.value,
         "language": "python",
         "summary": first.strip()[:200] or package,
         "modules": [{"path": init, "symbols": symbols}],
         "commands": [{"usage": u} for u in dict.fromkeys(_RUN_USAGE.findall(requirement))][:8],
         "endpoints": [{"method": m, "path": p} for m, p in named.endpoints][:24],
         "files": files,
-        "dependencies": ["fastapi", "uvicorn", "httpx"] if web else [],
+        "dependencies": list(part.dependencies),
         "test_command": "pytest -q",
-        "entry_point": f"{package}:app" if web else f"python -m {package}" if cli else "",
+        "entry_point": part.entry_point,
     }
     try:
         BuildPlan.model_validate(plan)
@@ -201,7 +211,6 @@ def tool_plan(
     its files exists the model plans instead, from the repository's map.
     """
     from devfactory.software.examples import PATH as EXAMPLES_PATH
-    from devfactory.software.kinds import examples_file, reading
     from devfactory.software.plan import check_plan
     from devfactory.software.requirement import read_requirement
 
@@ -210,10 +219,7 @@ def tool_plan(
     if found is None or part is None or not found.facts.module:
         return None
     facts = found.facts
-    writer: dict[FileRole, str] = {}
-    for team, roles in owners.items():
-        for role in roles:
-            writer.setdefault(role, team)
+    writer = _writers(owners)
     if FileRole.CODE not in writer:
         return None
     path = part.path

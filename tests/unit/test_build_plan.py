@@ -671,6 +671,19 @@ def test_a_web_service_and_a_library_start_from_their_module() -> None:
     assert starting_plan("Count the words in some text.", owners) is None
 
 
+def test_a_web_service_also_run_with_dash_m_starts_with_its_command_file() -> None:
+    from devfactory.graph.plan_start import starting_plan
+
+    start = starting_plan(
+        "A FastAPI service `python -m notes serve` in the module `notes`: GET /notes lists them.",
+        MVP,
+    )
+    assert start is not None and start["kind"] == "web-service"
+    assert start["entry_point"] == "notes:app"
+    main = next(f for f in start["files"] if f["path"] == "notes/__main__.py")
+    assert main["depends_on"] == ["notes/__init__.py"] and "command line" in main["purpose"]
+
+
 def test_fields_a_plan_leaves_out_are_taken_from_the_starting_plan() -> None:
     plan = cli_plan()
     del plan["kind"], plan["summary"]

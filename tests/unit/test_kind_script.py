@@ -11,11 +11,18 @@ from pathlib import Path
 
 from devfactory.graph.plan_start import tool_plan
 from devfactory.software.checks.plan_commands import environment_for, smoke_for
-from devfactory.software.kinds import examples_file, reading, shape_for, shape_of, skeleton
+from devfactory.software.kinds import (
+    examples_file,
+    reading,
+    shape_for,
+    shape_of,
+    skeleton,
+    starting,
+)
 from devfactory.software.kinds.command_line import COMMAND_LINE
 from devfactory.software.kinds.script import SCRIPT
 from devfactory.software.overview import overview
-from devfactory.software.plan import FileRole, SoftwareKind
+from devfactory.software.plan import FileRole, Named, SoftwareKind
 from devfactory.software.requirement import read_requirement
 from devfactory.software.splice import fragment, splice
 from tests.unit.test_requirement_parser import CLI
@@ -131,3 +138,14 @@ def test_the_skeleton_answers_help_and_its_examples_run_the_script_by_path(tmp_p
     (tmp_path / "shelfcount.py").write_text(written)
     right = _pytest(tmp_path)
     assert right.returncode == 0, right.stdout
+
+
+def test_a_script_starts_no_plan_and_a_package_run_with_dash_m_starts_as_a_command_line() -> None:
+    names = Named(modules=("tally",))
+    assert SCRIPT.starting(names, "tally") is None  # a starting plan is a package's
+    part = starting(names, "tally")
+    assert part is not None and part == COMMAND_LINE.starting(names, "tally")
+    assert part.kind == SoftwareKind.CLI and part.entry_point == "python -m tally"
+    assert part.files == (
+        ("tally/__main__.py", "the command line (argparse); usage errors exit 2"),
+    )

@@ -27,10 +27,10 @@ from devfactory.software.examples import (
 from devfactory.software.kinds.command_line import COMMAND_LINE
 from devfactory.software.kinds.library import LIBRARY
 from devfactory.software.kinds.script import SCRIPT
-from devfactory.software.kinds.shape import PlanPart, SoftwareShape
+from devfactory.software.kinds.shape import PlanPart, SoftwareShape, StartPart
 from devfactory.software.kinds.text_filter import TEXT_FILTER
 from devfactory.software.kinds.web_service import WEB_SERVICE
-from devfactory.software.plan import BuildPlan
+from devfactory.software.plan import BuildPlan, Named
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton
 
@@ -50,12 +50,14 @@ __all__ = [
     "PlanPart",
     "Reading",
     "SoftwareShape",
+    "StartPart",
     "examples",
     "examples_file",
     "reading",
     "shape_for",
     "shape_of",
     "skeleton",
+    "starting",
 ]
 
 
@@ -85,6 +87,12 @@ def shape_of(facts: RequirementFacts) -> SoftwareShape | None:
 def shape_for(plan: BuildPlan) -> SoftwareShape:
     """Return the kind that answers for a plan's checks and overview (``FALLBACK`` if none)."""
     return next((s for s in SHAPES if plan.kind in s.plan_kinds), FALLBACK)
+
+
+def starting(named: Named, package: str) -> StartPart | None:
+    """Return the first kind's part of a starting plan of ``package`` from the names given."""
+    parts = (shape.starting(named, package) for shape in SHAPES)
+    return next((part for part in parts if part is not None), None)
 
 
 def skeleton(facts: RequirementFacts, summary: str = "") -> Skeleton | None:

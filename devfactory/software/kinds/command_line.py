@@ -17,8 +17,8 @@ import re
 
 from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import Example, ExampleSet
-from devfactory.software.kinds.shape import PlanPart
-from devfactory.software.plan import BuildPlan, SoftwareKind
+from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import Option, RequirementFacts, UsageLine
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, doc, header, stubs, tidy
 
@@ -120,6 +120,11 @@ def command_skeleton(facts: RequirementFacts, summary: str, path: str) -> Skelet
     ]
     units.append(Unit("run", UnitKind.COMMAND, tuple(about)))
     return Skeleton(path, tidy(lines), tuple(units))
+
+
+def main_file(package: str) -> tuple[str, str]:
+    """Return the ``__main__.py`` of a package run as ``python -m package``, and its purpose."""
+    return f"{package}/__main__.py", "the command line (argparse); usage errors exit 2"
 
 
 def main_lines() -> list[str]:
@@ -274,6 +279,17 @@ class CommandLine:
             f"{facts.module}.py",
             "the command line and the functions it names",
             entry_point=f"python -m {facts.module}",
+        )
+
+    def starting(self, named: Named, package: str) -> StartPart | None:
+        """Start a package run as ``python -m package``: its ``__main__.py`` holds the command."""
+        if not named.modules:
+            return None
+        return StartPart(
+            SoftwareKind.CLI,
+            "the public functions",
+            files=(main_file(package),),
+            entry_point=f"python -m {package}",
         )
 
     def skeleton(self, facts: RequirementFacts, summary: str) -> Skeleton:

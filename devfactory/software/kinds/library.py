@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import ExampleSet
-from devfactory.software.kinds.shape import PlanPart
-from devfactory.software.plan import BuildPlan, SoftwareKind
+from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, header, stubs, tidy
 
@@ -34,6 +34,10 @@ class Library:
     def planned(self, facts: RequirementFacts) -> PlanPart | None:
         """Plan one module of the public functions; it has no entry point."""
         return PlanPart(SoftwareKind.LIBRARY, f"{facts.module}.py", "the public functions")
+
+    def starting(self, named: Named, package: str) -> StartPart | None:
+        """Start any named package as a library: its public functions, no entry point."""
+        return StartPart(SoftwareKind.LIBRARY, "the public functions")
 
     def skeleton(self, facts: RequirementFacts, summary: str) -> Skeleton:
         """Return the module's docstring and the stubs of its types and functions."""

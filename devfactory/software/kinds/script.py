@@ -23,8 +23,8 @@ from devfactory.software.kinds.command_line import (
     command_skeleton,
     run_smoke,
 )
-from devfactory.software.kinds.shape import PlanPart
-from devfactory.software.plan import BuildPlan, SoftwareKind
+from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import RequirementFacts, read_requirement
 from devfactory.software.skeleton import Skeleton
 
@@ -86,6 +86,10 @@ class Script:
             "the script: its command line and the functions it names",
             entry_point=f"python {facts.module}.py",
         )
+
+    def starting(self, named: Named, package: str) -> StartPart | None:
+        """Start no plan: a starting plan is a package's, and a script is one file."""
+        return None
 
     def skeleton(self, facts: RequirementFacts, summary: str) -> Skeleton:
         """Return a command line's skeleton in the script's file."""

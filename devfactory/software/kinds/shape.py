@@ -9,6 +9,8 @@ adding one is a module and a line in the registry:
 - ``read``: whether the requirement asks for this kind, from its facts;
 - ``planned``: what it adds to a plan made by tools (its code file, the plan's
   kind, the entry point, the symbols its skeleton declares beside the functions);
+- ``starting``: what it adds to the starting plan shown to the model, when the
+  names the requirement gives (routes, ``python -m`` lines) show this kind;
 - ``skeleton``: its module's skeleton and the units the model writes;
 - ``examples``: its example tests beyond the functions' (and what they call);
 - ``smoke`` and ``packages``: how the code checks smoke-run a plan of it, and
@@ -26,7 +28,7 @@ from typing import Protocol
 
 from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import ExampleSet
-from devfactory.software.plan import BuildPlan, SoftwareKind
+from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton
 
@@ -40,6 +42,18 @@ class PlanPart:
     purpose: str  # what the code file holds, as the plan says it
     entry_point: str = ""
     symbols: tuple[tuple[str, str], ...] = ()  # (name, signature) beside the functions
+
+
+@dataclass(frozen=True)
+class StartPart:
+    """What a kind adds to a starting plan: the package's ``__init__.py`` is every kind's."""
+
+    kind: SoftwareKind
+    purpose: str  # what the package's ``__init__.py`` holds, as the plan says it
+    files: tuple[tuple[str, str], ...] = ()  # (path, purpose) of its code files beside it
+    symbols: tuple[tuple[str, str], ...] = ()  # (name, signature) beside the functions
+    dependencies: tuple[str, ...] = ()
+    entry_point: str = ""
 
 
 class SoftwareShape(Protocol):
@@ -56,6 +70,10 @@ class SoftwareShape(Protocol):
 
     def planned(self, facts: RequirementFacts) -> PlanPart | None:
         """Return what it adds to a plan by tools (None: tools cannot plan it)."""
+        ...
+
+    def starting(self, named: Named, package: str) -> StartPart | None:
+        """Return what it adds to a starting plan of ``package`` (None: the names show another)."""
         ...
 
     def skeleton(self, facts: RequirementFacts, summary: str) -> Skeleton:

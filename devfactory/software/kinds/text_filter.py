@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import ExampleSet
 from devfactory.software.kinds.command_line import COMMAND_LINE, command_head, main_lines
-from devfactory.software.kinds.shape import PlanPart
-from devfactory.software.plan import BuildPlan, SoftwareKind
+from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import Option, RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit, UnitKind, doc, tidy
 
@@ -217,6 +217,10 @@ class TextFilter:
     def planned(self, facts: RequirementFacts) -> PlanPart | None:
         """Plan it as the command line it is."""
         return COMMAND_LINE.planned(facts)
+
+    def starting(self, named: Named, package: str) -> StartPart | None:
+        """Leave it to the command line: names alone do not tell a filter from another command."""
+        return None
 
     def skeleton(self, facts: RequirementFacts, summary: str) -> Skeleton:
         """Return the parser, the transform's stub and the reading and writing around it."""

@@ -19,8 +19,9 @@ from packaging.requirements import Requirement
 
 from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import Example, ExampleSet
-from devfactory.software.kinds.shape import PlanPart
-from devfactory.software.plan import BuildPlan, SoftwareKind
+from devfactory.software.kinds.command_line import main_file
+from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import RequirementFacts, Route
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, doc, header, stubs, tidy
 
@@ -292,6 +293,22 @@ class WebService:
             "the web service's app and routes",
             entry_point=f"{facts.module}:{facts.app}",
             symbols=((facts.app, f"{facts.app} = FastAPI()"),),
+        )
+
+    def starting(self, named: Named, package: str) -> StartPart | None:
+        """Start a FastAPI app served as ``package:app`` when the requirement names routes.
+
+        A service also run with ``python -m`` keeps the command line's ``__main__.py``.
+        """
+        if not named.endpoints:
+            return None
+        return StartPart(
+            SoftwareKind.WEB_SERVICE,
+            "the web service: the FastAPI app and its endpoints",
+            files=(main_file(package),) if named.modules else (),
+            symbols=(("app", "app = FastAPI()"),),
+            dependencies=("fastapi", "uvicorn", "httpx"),
+            entry_point=f"{package}:app",
         )
 
     def skeleton(self, facts: RequirementFacts, summary: str) -> Skeleton:
