@@ -46,9 +46,20 @@ _EXIT = re.compile(
 _APP = re.compile(rf"\bapp(?:lication)?\s+object\s+named\s+`({_IDENT})`|`({_IDENT})`\s+app\b")
 _RAISES = re.compile(rf"\braises?\s+`?({_IDENT}(?:Error|Exception))`?")
 _FRAMEWORKS = {"fastapi": ("fastapi", "httpx"), "flask": ("flask",)}
-_INT_METAVARS = frozenset({"N", "NUM", "NUMBER", "COUNT", "WIDTH", "DIGITS", "SIZE", "LIMIT",
-                           "DEPTH", "LINES", "SECONDS", "DAYS", "PORT", "K", "M"})  # fmt: skip
+_NUMBER_NAMES = frozenset({"N", "K", "M", "NUM", "NUMBER", "INT", "INTEGER", "COUNT", "WIDTH",
+                           "DIGITS", "SIZE", "LIMIT", "DEPTH", "LINES", "SECONDS", "DAYS",
+                           "PORT"})  # fmt: skip
+_FILE_NAME = re.compile(r"FILE|INPUT|PATH|CSV|LOG|JSON|TXT|TEXT|SOURCE|SRC|DATA", re.I)
 _STDLIB_ONLY = re.compile(r"standard library only|stdlib only|only the standard library", re.I)
+
+
+def names_a_number(placeholder: str) -> bool:
+    """Say whether a placeholder in capitals stands for a whole number by convention.
+
+    ``N``, ``COUNT``, ``LIMIT``: an option's value (``--top N``) or a query's
+    (``?limit=N``); another capital (``?tag=T``, ``NAME``) stands for text.
+    """
+    return placeholder in _NUMBER_NAMES
 
 
 @dataclass(frozen=True)
@@ -100,7 +111,7 @@ class Option:
         """
         if self.metavar is None:
             return False
-        if self.metavar.upper() in _INT_METAVARS:
+        if names_a_number(self.metavar.upper()):
             return True
         said = re.compile(r"^[^.;]{0,60}?\ban? (?:positive |non-negative )?integer\b", re.I)
         return any(said.search(rest) for rest in self._after_mentions())
@@ -134,6 +145,11 @@ class Positional:
         dest = self.name.lower()
         dest = dest if dest.isidentifier() and not keyword.iskeyword(dest) else f"{dest}_"
         return dest if not self.many or dest.endswith("s") else f"{dest}s"
+
+    @property
+    def file(self) -> bool:
+        """Say whether its name says it is a file: ``FILE``, ``INPUT``, ``LOGFILE``, ``DATA``."""
+        return bool(_FILE_NAME.search(self.name))
 
 
 @dataclass(frozen=True)

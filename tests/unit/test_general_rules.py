@@ -210,9 +210,31 @@ def _option(metavar: str, *said: str) -> Option:
     return Option(("--span",), metavar, False, said)
 
 
-@pytest.mark.parametrize("metavar", ["N", "COUNT", "LIMIT", "PORT", "DAYS", "K"])
+@pytest.mark.parametrize("metavar", ["N", "COUNT", "LIMIT", "PORT", "DAYS", "K", "INT", "INTEGER"])
 def test_a_value_named_as_a_count_by_convention_is_an_integer(metavar: str) -> None:
     assert _option(metavar).integer
+
+
+@pytest.mark.parametrize("name", ["N", "COUNT", "LIMIT", "INT", "WIDTH"])
+def test_an_options_value_and_a_querys_are_numbers_by_the_same_names(name: str) -> None:
+    made = skeleton(
+        read_requirement(
+            f"Start `python -m lamps --span {name}`.\n\nThe module `lamps_api` is a FastAPI "
+            f"app.\n\n- `GET /lamps`: 200 and the lamps; `?span={name}` shows that many.\n"
+        )
+    )
+    assert _option(name).integer
+    assert made is not None and "span: int | None = None" in made.source
+
+
+@pytest.mark.parametrize("name", ["FILE", "LOGFILE", "DATA_CSV", "SRC", "notes.txt", "JSON"])
+def test_a_positional_is_a_file_when_its_name_says_so(name: str) -> None:
+    assert Positional(name).file
+
+
+@pytest.mark.parametrize("name", ["NAME", "WORD", "N", "ACCOUNT"])
+def test_a_positional_named_otherwise_is_no_file(name: str) -> None:
+    assert not Positional(name).file
 
 
 def test_a_value_is_an_integer_when_said_so_right_after_its_option_only() -> None:

@@ -96,6 +96,8 @@ def test_an_unreadable_file_is_probed_for_a_positional_named_as_a_file() -> None
     assert "unreadable_file" not in _probes(named)
     other = "Start `python -m lamps SOURCE`.\n\nExit codes: 0 on success; 1 if SOURCE is empty.\n"
     assert "unreadable_file" not in _probes(other)
+    data = "Start `python -m lamps DATA`.\n\nExit codes: 0 on success; 1 if DATA is missing.\n"
+    assert "unreadable_file" in _probes(data)  # the filter's names for a file are the same
 
 
 def test_an_unreadable_file_probe_gives_each_required_option_a_value_the_text_allows() -> None:

@@ -22,7 +22,6 @@ from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import Option, RequirementFacts, UsageLine
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, doc, header, stubs, tidy
 
-_FILE_WORDS = ("FILE", "INPUT", "PATH", "CSV", "LOG", "SOURCE")
 _UNREADABLE = re.compile(r"cannot be read|can't be read|does not exist|unreadable|missing", re.I)
 # Bad usage, as a requirement says it: "usage", or a word of wrong use next to what was
 # used wrongly ("an unknown option", "a missing or bad argument", "the command is invalid").
@@ -184,7 +183,7 @@ def command_examples(facts: RequirementFacts, command: str) -> list[Example]:
             )
         )
     unreadable = codes.get(1, "")
-    file_arg = next((p for p in required if any(w in p.name.upper() for w in _FILE_WORDS)), None)
+    file_arg = next((p for p in required if p.file), None)
     if unreadable and file_arg is not None and _UNREADABLE.search(unreadable):
         others = [p for p in required if p is not file_arg]
         needed = [o for o in facts.options if o.required and o.metavar]

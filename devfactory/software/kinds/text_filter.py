@@ -36,7 +36,6 @@ from devfactory.software.skeleton import Skeleton, Unit, UnitKind, doc, tidy
 
 TRANSFORM = "transform"
 TEXT = "text"  # the transform's first parameter: the input's text
-_FILE_NAME = re.compile(r"FILE|INPUT|PATH|CSV|LOG|JSON|TXT|TEXT|SOURCE|SRC|DATA", re.I)
 _OUTPUT = re.compile(r"^(OUT|OUTPUT|OUTFILE|OUTPUT_FILE|DEST|TARGET)$", re.I)
 _STDIN = re.compile(r"standard input|\bstdin\b", re.I)
 _READ_FAILS = re.compile(r"\b(read|exist|missing|unreadable|open|found)\b", re.I)
@@ -76,7 +75,7 @@ def stream(facts: RequirementFacts) -> Stream | None:
     positional = usage.positionals[0]
     text = " ".join(facts.sentences)
     stdin = bool(_STDIN.search(text))
-    if not _FILE_NAME.search(positional.name) and not stdin:
+    if not positional.file and not stdin:
         return None
     outputs = [
         o for o in usage.options if o.metavar and (_OUTPUT.match(o.metavar) or o.dest == "output")

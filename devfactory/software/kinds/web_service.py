@@ -22,7 +22,7 @@ from devfactory.software.examples import Example, ExampleSet
 from devfactory.software.kinds.command_line import main_file
 from devfactory.software.kinds.shape import PlanPart, StartPart
 from devfactory.software.plan import BuildPlan, Named, SoftwareKind
-from devfactory.software.requirement import RequirementFacts, Route
+from devfactory.software.requirement import RequirementFacts, Route, names_a_number
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, doc, header, stubs, tidy
 
 
@@ -34,9 +34,6 @@ def handler_name(route: Route) -> str:
 
 
 _QUERY = re.compile(r"\?([A-Za-z_][A-Za-z0-9_]*)=([^`&\s]*)")
-# A placeholder that stands for a whole number by convention (``?limit=N``,
-# ``?page=K``, ``?size=COUNT``); another capital (``?tag=T``) stands for text.
-_NUMBER_PLACEHOLDER = re.compile(r"[NKM]|NUM|NUMBER|COUNT|INT|INTEGER")
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
@@ -47,7 +44,7 @@ def _query_params(route: Route) -> list[str]:
         for name, value in _QUERY.findall(sentence):
             if value.lower() in ("true", "false"):
                 kind = "bool"
-            elif value.lstrip("-").isdigit() or _NUMBER_PLACEHOLDER.fullmatch(value):
+            elif value.lstrip("-").isdigit() or names_a_number(value):
                 kind = "int"  # `?limit=10`, `?limit=N`
             else:
                 kind = "str"
