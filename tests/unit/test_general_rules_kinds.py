@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from devfactory.software.kinds import examples, shape_of, skeleton
+from devfactory.software.kinds import comparison, examples, shape_of, skeleton
 from devfactory.software.kinds.command_line import COMMAND_LINE, command_examples
 from devfactory.software.kinds.library import LIBRARY
 from devfactory.software.kinds.text_filter import TEXT_FILTER, stream
@@ -195,6 +195,19 @@ def test_a_filters_messages_start_with_the_prefix_the_requirement_writes() -> No
         "no message": "lamps:",
         "none": "lamps:",
     }
+
+
+def test_only_a_filters_transform_is_compared_on_sample_texts_of_the_file_it_reads() -> None:
+    facts = read_requirement("Start `python -m lamps LOGFILE [--dim N]`; it prints LOGFILE.")
+    compared = comparison(facts, "transform")
+    assert compared is not None and compared.sample.endswith("given as LOGFILE")
+    assert compared.arguments(["a\n"])[0] == "('a\\n', None)"
+    assert (
+        compared.written("'lit'") == "'lit\\n'" and compared.written("!ValueError") == "!ValueError"
+    )
+    assert comparison(facts, "build_parser") is None  # its examples tell other units apart
+    command = read_requirement("Start `python -m lamps NAME... [--dim N]`.")
+    assert comparison(command, "transform") is None  # no filter, nothing compared on samples
 
 
 # --- a web service ---------------------------------------------------------------------------

@@ -39,9 +39,8 @@ from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
 from devfactory.software.examples import ExampleTests
-from devfactory.software.kinds import examples_file, skeleton
-from devfactory.software.kinds.text_filter import TRANSFORM, Stream, stream
-from devfactory.software.probes import agreement, stream_inputs
+from devfactory.software.kinds import Comparison, comparison, examples_file, skeleton
+from devfactory.software.probes import agreement
 from devfactory.software.probes import inputs as probe_inputs
 from devfactory.software.requirement import RequirementFacts, read_requirement
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind
@@ -50,7 +49,7 @@ from devfactory.software.trials import Trial, TrialRunner
 
 log = logging.getLogger(__name__)
 FAILURE_CHARS = 1500  # what a repair is shown of the assertions its unit fails
-SAMPLES = 2  # sample inputs the model writes for a filter, to compare its candidates on
+SAMPLES = 2  # sample inputs the model writes for a unit compared on them (a filter's)
 SAMPLE_LINES = 8  # the lines a sample is asked to have at most
 SAMPLE_CHARS = 1200  # what is kept of a sample
 _WHAT = {
@@ -69,7 +68,7 @@ class Built:
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     notes: list[str] = field(default_factory=list)
-    samples: list[str] | None = None  # a filter's sample inputs, asked for once
+    samples: list[str] | None = None  # the sample inputs (a filter's), asked for once
 
 
 def plan_facts(requirement: str) -> RequirementFacts:
@@ -150,12 +149,11 @@ def _write_unit(
     seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0))
     # examples the stub itself passes (--help, a usage error) cannot tell bodies apart
     blind = stubbed and not current.problem and current.passed == current.total
-    blind = blind and (unit.kind == UnitKind.FUNCTION or unit.name == TRANSFORM)  # comparable
-    # a filter's transform draws more: its examples stop nothing (a function without
-    # examples draws `candidates`, all of them, as before)
-    count = (
-        settings.compared_candidates if blind and unit.name == TRANSFORM else settings.candidates
-    )
+    compared = comparison(plan_facts(work.state["requirement"]), unit.name)
+    blind = blind and (unit.kind == UnitKind.FUNCTION or compared is not None)  # comparable
+    # a unit compared on samples (a filter's transform) draws more: its examples stop
+    # nothing (a function without examples draws `candidates`, all of them, as before)
+    count = settings.compared_candidates if blind and compared else settings.candidates
     best: Trial | None = None if stubbed else current  # the earlier body competes
     if best is not None and best.failures:  # a later attempt: first repair what failed
         best = _better(best, _repair(work, made, unit, best, seed, runner, built))
@@ -168,7 +166,7 @@ def _write_unit(
         best = _better(best, trial)
         drawn += [trial] if trial is not None else []
     if best is not None and (blind or not best.perfect):
-        best = _most_agreed(work, unit, drawn, best, runner, built)
+        best = _most_agreed(work, unit, compared, drawn, best, runner, built)
     for r in range(settings.repair_rounds):
         if best is None or best.perfect or not best.failures:
             break
@@ -185,7 +183,13 @@ def _write_unit(
 
 
 def _most_agreed(
-    work: Drafting, unit: Unit, drawn: list[Trial], best: Trial, runner: TrialRunner, built: Built
+    work: Drafting,
+    unit: Unit,
+    compared: Comparison | None,
+    drawn: list[Trial],
+    best: Trial,
+    runner: TrialRunner,
+    built: Built,
 ) -> Trial:
     """Among the candidates as good as ``best`` on the examples, keep the most agreed on.
 
@@ -196,12 +200,12 @@ def _most_agreed(
     tied = [t for t in drawn if t.score == best.score]
     if len(tied) < 3:
         return best
-    arguments = _probe_arguments(work, unit, runner, built)
+    arguments = _probe_arguments(work, unit, compared, built)
     if not arguments:
         return best
     behaviours = [runner.behaviour(t.source, unit.name, arguments) for t in tied]
-    if unit.name == TRANSFORM:  # compared as the command writes them
-        behaviours = [tuple(map(_as_written, b)) for b in behaviours]
+    if compared is not None:  # compared as the program writes them
+        behaviours = [tuple(map(compared.written, b)) for b in behaviours]
     scores = agreement(behaviours)
     chosen = max(range(len(tied)), key=lambda i: (scores[i], -i))
     if scores[chosen] > 0:
@@ -218,38 +222,28 @@ def _most_agreed(
     return best
 
 
-def _as_written(outcome: str) -> str:
-    """Return a transform's result as ``write_output`` writes it (ending with a newline)."""
-    try:
-        value = ast.literal_eval(outcome)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return outcome  # a raise (``!ValueError``), or a result cut to its first characters
-    if isinstance(value, str) and value and not value.endswith("\n"):
-        return repr(value + "\n")
-    return outcome
-
-
-def _probe_arguments(work: Drafting, unit: Unit, runner: TrialRunner, built: Built) -> list[str]:
+def _probe_arguments(
+    work: Drafting, unit: Unit, compared: Comparison | None, built: Built
+) -> list[str]:
     """Return the inputs to compare ``unit``'s candidates on (empty: they cannot be compared).
 
     A function's come from its annotations and the literals of its sentences; a
-    filter's transform gets sample input texts the model writes once per module
-    (the one thing tools cannot know: what a realistic input looks like).
+    unit its kind compares on samples (a filter's transform) gets them from sample
+    inputs the model writes once per module, as the kind says (``Comparison``).
     """
     facts = plan_facts(work.state["requirement"])
     if unit.kind == UnitKind.FUNCTION:
         function = next((f for f in facts.functions if f.name == unit.name), None)
         return probe_inputs(function) if function is not None else []
-    found = stream(facts)
-    if unit.name != TRANSFORM or found is None:
+    if compared is None:
         return []
     if built.samples is None:
-        built.samples = _samples(work, found, built)
-    return stream_inputs(found.options, built.samples) if built.samples else []
+        built.samples = _samples(work, compared, built)
+    return compared.arguments(built.samples) if built.samples else []
 
 
-def _samples(work: Drafting, found: Stream, built: Built) -> list[str]:
-    """Ask the model for up to ``SAMPLES`` sample inputs of a filter; refuse empty ones."""
+def _samples(work: Drafting, compared: Comparison, built: Built) -> list[str]:
+    """Ask the model for up to ``SAMPLES`` sample inputs, as the kind says; refuse empty ones."""
     spec = work.setup.spec
     messages = [
         SystemMessage(render_prompt("sample_system", team_name=spec.name)),
@@ -257,7 +251,7 @@ def _samples(work: Drafting, found: Stream, built: Built) -> list[str]:
             render_prompt(
                 "sample_task",
                 requirement=work.state["requirement"].strip(),
-                source=found.source.upper(),
+                sample=compared.sample,
                 lines=SAMPLE_LINES,
             )
         ),

@@ -27,7 +27,7 @@ from devfactory.software.examples import (
 from devfactory.software.kinds.command_line import COMMAND_LINE
 from devfactory.software.kinds.library import LIBRARY
 from devfactory.software.kinds.script import SCRIPT
-from devfactory.software.kinds.shape import PlanPart, SoftwareShape, StartPart
+from devfactory.software.kinds.shape import Comparison, PlanPart, SoftwareShape, StartPart
 from devfactory.software.kinds.text_filter import TEXT_FILTER
 from devfactory.software.kinds.web_service import WEB_SERVICE
 from devfactory.software.plan import BuildPlan, Named
@@ -45,12 +45,14 @@ FALLBACK: Final[SoftwareShape] = LIBRARY
 """What a plan whose kind no shape answers for (a web app) is checked and told as."""
 
 __all__ = [
+    "Comparison",
     "FALLBACK",
     "SHAPES",
     "PlanPart",
     "Reading",
     "SoftwareShape",
     "StartPart",
+    "comparison",
     "examples",
     "examples_file",
     "reading",
@@ -93,6 +95,12 @@ def starting(named: Named, package: str) -> StartPart | None:
     """Return the first kind's part of a starting plan of ``package`` from the names given."""
     parts = (shape.starting(named, package) for shape in SHAPES)
     return next((part for part in parts if part is not None), None)
+
+
+def comparison(facts: RequirementFacts, unit: str) -> Comparison | None:
+    """Return how the kind compares candidates of its unit ``unit`` on samples, if it does."""
+    found = reading(facts)
+    return found.shape.compared(found.facts, unit) if found is not None else None
 
 
 def skeleton(facts: RequirementFacts, summary: str = "") -> Skeleton | None:

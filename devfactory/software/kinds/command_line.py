@@ -17,7 +17,7 @@ import re
 
 from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import Example, ExampleSet
-from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.kinds.shape import Comparison, PlanPart, StartPart
 from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import Option, RequirementFacts, UsageLine
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, doc, header, stubs, tidy
@@ -299,6 +299,10 @@ class CommandLine:
         """Return the command line's examples, run as ``python -m module``."""
         argv = f"sys.executable, '-m', {facts.module!r}"
         return command_example_set(facts, f"python -m {facts.module}", argv)
+
+    def compared(self, facts: RequirementFacts, unit: str) -> Comparison | None:
+        """Compare no unit on samples: its examples run the command itself."""
+        return None
 
     def smoke(self, plan: BuildPlan) -> Smoke | None:
         """Run the entry point with ``--help``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import ExampleSet
-from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.kinds.shape import Comparison, PlanPart, StartPart
 from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, header, stubs, tidy
@@ -47,6 +47,10 @@ class Library:
     def examples(self, facts: RequirementFacts) -> ExampleSet:
         """Add nothing to the functions' examples."""
         return ExampleSet()
+
+    def compared(self, facts: RequirementFacts, unit: str) -> Comparison | None:
+        """Compare no unit on samples: a function's inputs come from its annotations."""
+        return None
 
     def smoke(self, plan: BuildPlan) -> Smoke | None:
         """Smoke-run nothing: a library has no entry point to start."""

@@ -23,7 +23,7 @@ from devfactory.software.kinds.command_line import (
     command_skeleton,
     run_smoke,
 )
-from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.kinds.shape import Comparison, PlanPart, StartPart
 from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import RequirementFacts, read_requirement
 from devfactory.software.skeleton import Skeleton
@@ -101,6 +101,10 @@ class Script:
         argv = f"sys.executable, str(Path(__file__).resolve().parents[1] / {script!r})"
         made = command_example_set(facts, f"python {script}", argv)
         return replace(made, imports=(*made.imports, "from pathlib import Path"))
+
+    def compared(self, facts: RequirementFacts, unit: str) -> Comparison | None:
+        """Compare no unit on samples: its examples run the script itself."""
+        return None
 
     def smoke(self, plan: BuildPlan) -> Smoke | None:
         """Run the script with ``--help``."""

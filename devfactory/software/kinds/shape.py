@@ -13,6 +13,8 @@ adding one is a module and a line in the registry:
   names the requirement gives (routes, ``python -m`` lines) show this kind;
 - ``skeleton``: its module's skeleton and the units the model writes;
 - ``examples``: its example tests beyond the functions' (and what they call);
+- ``compared``: how the build loop compares candidates of one of its units
+  that no example tells apart (on sample inputs the model writes), if at all;
 - ``smoke`` and ``packages``: how the code checks smoke-run a plan of it, and
   the packages they need beyond the plan's;
 - ``user`` and ``flow``: what the architecture overview says of it.
@@ -23,6 +25,7 @@ this kind answers for, when only a plan is known (a plan a model wrote).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,6 +59,20 @@ class StartPart:
     entry_point: str = ""
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """How candidates of a unit that no example tells apart are compared: on sample inputs.
+
+    What a realistic input looks like is the one thing tools cannot know, so the
+    model writes samples once per module; the kind says what a sample is, makes
+    the unit's arguments of the samples, and says how an outcome is written out.
+    """
+
+    sample: str  # what one sample input is, as the model is asked for it
+    arguments: Callable[[Sequence[str]], list[str]]  # the unit's arguments, from the samples
+    written: Callable[[str], str]  # an outcome (a literal, or a raise) as the program writes it
+
+
 class SoftwareShape(Protocol):
     """One kind of software the build loop builds (see the module's docstring)."""
 
@@ -82,6 +99,10 @@ class SoftwareShape(Protocol):
 
     def examples(self, facts: RequirementFacts) -> ExampleSet:
         """Return its own example tests (the functions' are every kind's)."""
+        ...
+
+    def compared(self, facts: RequirementFacts, unit: str) -> Comparison | None:
+        """Return how candidates of its unit ``unit`` are compared on samples (None: not)."""
         ...
 
     def smoke(self, plan: BuildPlan) -> Smoke | None:

@@ -21,16 +21,19 @@ only its skeleton differs.
 
 from __future__ import annotations
 
+import ast
 import keyword
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import ExampleSet
 from devfactory.software.kinds.command_line import COMMAND_LINE, command_head, main_lines
-from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.kinds.shape import Comparison, PlanPart, StartPart
 from devfactory.software.plan import BuildPlan, Named, SoftwareKind
+from devfactory.software.probes import stream_inputs
 from devfactory.software.requirement import Option, RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit, UnitKind, doc, tidy
 
@@ -201,6 +204,17 @@ def _wiring(found: Stream) -> list[str]:
     return reading + run
 
 
+def as_written(outcome: str) -> str:
+    """Return a transform's result as ``write_output`` writes it (ending with a newline)."""
+    try:
+        value = ast.literal_eval(outcome)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return outcome  # a raise (``!ValueError``), or a result cut to its first characters
+    if isinstance(value, str) and value and not value.endswith("\n"):
+        return repr(value + "\n")
+    return outcome
+
+
 class TextFilter:
     """The filter kind (``SoftwareShape``): a command line whose transform the model writes."""
 
@@ -235,6 +249,22 @@ class TextFilter:
     def examples(self, facts: RequirementFacts) -> ExampleSet:
         """Return the command line's examples."""
         return COMMAND_LINE.examples(facts)
+
+    def compared(self, facts: RequirementFacts, unit: str) -> Comparison | None:
+        """Compare the transform's candidates on sample texts of the file the command reads.
+
+        Its examples (``--help``, a usage error) stop no body, so candidates are
+        run on the samples with its options (``software/probes``) and compared
+        as the command writes their results.
+        """
+        found = stream(facts)
+        if unit != TRANSFORM or found is None:
+            return None
+        return Comparison(
+            sample=f"the content of the file it is given as {found.source.upper()}",
+            arguments=partial(stream_inputs, found.options),
+            written=as_written,
+        )
 
     def smoke(self, plan: BuildPlan) -> Smoke | None:
         """Run it as the command line it is."""

@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import Example, ExampleSet
 from devfactory.software.kinds.command_line import main_file
-from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.kinds.shape import Comparison, PlanPart, StartPart
 from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import RequirementFacts, Route, names_a_number
 from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, doc, header, stubs, tidy
@@ -325,6 +325,10 @@ class WebService:
             f"client = TestClient({app})",
         )
         return ExampleSet(tests=tuple(_web_examples(facts)), setup=setup)
+
+    def compared(self, facts: RequirementFacts, unit: str) -> Comparison | None:
+        """Compare no unit on samples: its examples call the routes themselves."""
+        return None
 
     def smoke(self, plan: BuildPlan) -> Smoke | None:
         """Serve ``module:app`` with uvicorn and GET its first listing (else ``/``)."""
