@@ -251,7 +251,7 @@ class Settings(BaseSettings):
         "nobody pre-approved, still wait.",
     )
 
-    # APPROVALS: requests for a person (control/requests.py,
+    # APPROVALS: requests for a person (control/approval_rules.py,
     # graph/requests.py); the rules themselves are the policy file's approval_rules.
     cheap_model_cost_ratio: float = Field(
         default=0.3,

@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from devfactory.control.approval_rules import Alternative
 from devfactory.control.budget import Caps
 from devfactory.control.policy import PauseKind, Policy, Priority
-from devfactory.control.requests import Alternative
 
 DecisionAction = Literal["approve", "reject", "modify", "answer", "revise"]
 

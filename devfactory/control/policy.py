@@ -10,7 +10,7 @@ risk factors by meaning; this module only compares its scores with their lines.
 
 Why one module: it is the policy file's schema and the rules read from it
 (risk floor, injection, roles, approval decision, screening thresholds, and
-the schema of the approval rules that control/requests.py applies); each
+the schema of the approval rules that control/approval_rules.py applies); each
 rule reads fields the others define, and splitting the model from its rules
 would leave two halves of one file format.
 """
@@ -62,7 +62,7 @@ PRIORITIES: tuple[Priority, ...] = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 # Other courses a person may pick instead of the asked one (their effect: graph/requests.py).
 AlternativeKind = Literal["cheaper_model", "drop_stage", "narrow_scope"]
 ALTERNATIVE_KINDS: tuple[AlternativeKind, ...] = ("cheaper_model", "drop_stage", "narrow_scope")
-# The extra checks a rule may ask before it auto-approves (control/requests.py runs them).
+# The extra checks a rule may ask before it auto-approves (control/approval_rules.py runs them).
 ExtraCheck = Literal[
     "final_checks_passed", "no_new_risk_factors", "no_blocked_stages", "within_budget"
 ]
@@ -127,7 +127,7 @@ class ApprovalRule(BaseModel):
     """One rule of ``approval_rules``: which requests it matches and how they are decided.
 
     A rule matches a request by team (or "any"), action kind and risk (or "any");
-    the first match wins and each kind has a default (``control/requests.py``).
+    the first match wins and each kind has a default (``control/approval_rules.py``).
     ``auto_approve`` lets the policy approve, signed ``policy:rule:<name>``, when
     the thresholds and ``checks`` all hold; otherwise a person in ``roles`` (the
     ``roles`` of the pause kind when empty) decides before ``deadline_s`` (None:
@@ -320,7 +320,7 @@ class Policy(BaseModel):
     # Reasons for a governance approval whatever the risk (the file's ``approval_triggers``;
     # a file that still calls this mapping ``approval_rules`` is read the same).
     approval_triggers: ApprovalRules = ApprovalRules()
-    approval_rules: tuple[ApprovalRule, ...] = ()  # first match wins (control/requests.py)
+    approval_rules: tuple[ApprovalRule, ...] = ()  # first match wins (control/approval_rules.py)
     roles: dict[PauseKind, tuple[str, ...]]
     # Roles that may see every run (stages, pauses, files); others see only their own.
     see_all_runs: tuple[str, ...] = ()

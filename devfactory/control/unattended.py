@@ -23,6 +23,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from devfactory.control.approval_rules import named_rule, on_expiry
 from devfactory.control.hitl import (
     POLICY_PREFIX,
     Decision,
@@ -33,7 +34,6 @@ from devfactory.control.hitl import (
     check_decision,
 )
 from devfactory.control.policy import ROLES, PauseKind, Policy
-from devfactory.control.requests import named_rule, on_expiry
 
 ACTOR = f"{POLICY_PREFIX}unattended"
 

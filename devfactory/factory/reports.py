@@ -53,7 +53,7 @@ def queue_order(items: Sequence[Pending]) -> list[Pending]:
     A request with no deadline comes after those with one of its priority;
     ties keep their order (the newest run first, as listed).
     """
-    from devfactory.control.requests import priority_rank
+    from devfactory.control.approval_rules import priority_rank
 
     return sorted(items, key=lambda p: (-priority_rank(p.pause.priority), p.deadline or _LAST))
 

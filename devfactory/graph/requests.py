@@ -1,7 +1,7 @@
 """A request for a person, filled in from the run: rule, sources, estimate, alternatives.
 
 ``graph/hitl.decide`` calls ``enrich`` on every pause before it asks anyone:
-the matched approval rule (``control/requests.py``) gives the roles, the
+the matched approval rule (``control/approval_rules.py``) gives the roles, the
 priority and the deadline; the run's state gives the sources (the stage
 records and files the pause is about), the estimated cost to finish, the risk
 factors and the confidence; and the asking team proposes alternatives by
@@ -21,9 +21,7 @@ from typing import Any, Final
 from langgraph.runtime import Runtime
 
 from devfactory.contracts import StageOutcome
-from devfactory.control.hitl import Decision, Estimate, Pause
-from devfactory.control.policy import Risk
-from devfactory.control.requests import (
+from devfactory.control.approval_rules import (
     RULE_PREFIX,
     Alternative,
     Facts,
@@ -33,6 +31,8 @@ from devfactory.control.requests import (
     rule_for,
     screen_alternatives,
 )
+from devfactory.control.hitl import Decision, Estimate, Pause
+from devfactory.control.policy import Risk
 from devfactory.control.unattended import least_trusted
 from devfactory.graph import metering
 from devfactory.graph.context import Context

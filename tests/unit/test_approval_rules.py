@@ -1,6 +1,6 @@
 """Approval rules: each kind decides as written; thresholds, checks, alternatives, expiry.
 
-Pure: the rules of ``control/requests.py`` and the expiry of ``control/unattended.py``
+Pure: the rules of ``control/approval_rules.py`` and the expiry of ``control/unattended.py``
 on pauses built by hand, with policies written here or the packaged one.
 """
 
@@ -15,15 +15,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from devfactory.control.hitl import (
-    Decision,
-    DecisionError,
-    Pause,
-    check_decision,
-    make_pause,
-)
-from devfactory.control.policy import Policy, Risk, load_policy
-from devfactory.control.requests import (
+from devfactory.control.approval_rules import (
     Alternative,
     Facts,
     auto_approves,
@@ -33,6 +25,14 @@ from devfactory.control.requests import (
     rule_for,
     screen_alternatives,
 )
+from devfactory.control.hitl import (
+    Decision,
+    DecisionError,
+    Pause,
+    check_decision,
+    make_pause,
+)
+from devfactory.control.policy import Policy, Risk, load_policy
 from devfactory.control.unattended import EXPIRY, expired
 from devfactory.factory.reports import Pending, queue_order
 

@@ -13,9 +13,9 @@ from devfactory import cli
 from devfactory.chat.view import pause_markdown
 from devfactory.cli import common
 from devfactory.cli.terminal import pause_panel, pending_table
+from devfactory.control.approval_rules import Alternative
 from devfactory.control.hitl import Estimate, Pause, check_decision, make_pause
 from devfactory.control.policy import load_policy
-from devfactory.control.requests import Alternative
 from devfactory.factory.reports import Pending
 from devfactory.factory.runner import RunReport
 
