@@ -26,6 +26,7 @@ from devfactory.control.policy import load_policy
 from devfactory.control.unattended import PreApproval, check_pre_approver
 from devfactory.driver import EventSink, RunDriver
 from devfactory.events import PhaseChanged, RunFinished
+from devfactory.graph.checkpoints import dumped
 from devfactory.queries import Queries
 from devfactory.recorder import once
 from devfactory.redact import redact
@@ -207,7 +208,7 @@ class Answers:
         )
         self.stores.feed.append(row.run_id, changed)
         snapshot = self.graphs.state(row.pipeline, row.run_id)
-        recorder.finish(to, reason, dict(snapshot.values or {}), [])
+        recorder.finish(to, reason, dumped(snapshot.values or {}), [])
         self.stores.feed.append(
             row.run_id, RunFinished(run_id=row.run_id, status=to, reason=reason)
         )

@@ -32,6 +32,7 @@ from langgraph.graph.state import CompiledStateGraph
 from devfactory.control.budget import Caps
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFinished, RunStarted
+from devfactory.graph.checkpoints import dumped, upgrade
 from devfactory.graph.context import Context
 from devfactory.intake import new_run
 from devfactory.logs import bound_run
@@ -318,7 +319,7 @@ class RunDriver:
         """Stream the graph until it ends, or until a step boundary where the drive must stop."""
         running: set[str] = set()  # the pipeline's steps under way (their task ids)
         for ns, mode, chunk in drive.graph.stream(
-            payload,
+            upgrade(payload) if isinstance(payload, dict) else payload,  # a first input: typed
             drive.config,
             context=context,
             stream_mode=["custom", "tasks", "values"],
@@ -352,7 +353,7 @@ class RunDriver:
         """Record where the run stands now (cancelled, paused, failed or ended) and report it."""
         run_id, sinks, recorder = drive.row.run_id, drive.sinks, drive.sinks.recorder
         snapshot = drive.graph.get_state(drive.config)
-        values = dict(snapshot.values or {})
+        values = dumped(snapshot.values or {})  # what the run's readers read: plain JSON
         pending: tuple[Pending, ...] = ()
         if halt.cancelled:
             status, reason = Phase.CANCELLED, f"cancelled by {halt.cancelled}"

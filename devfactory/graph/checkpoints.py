@@ -8,16 +8,28 @@ restores those and hands back every other model as a plain dict. The state's
 models are listed here, so they come back as themselves, and nothing else a
 checkpoint names is imported.
 
-A model that moves to another module after a checkpoint was written comes back
-from it as a dict; ``upgrade`` (``graph/upgrade.py``) reads such values again.
+A checkpoint written before the state held models holds their JSON dumps, and a
+model that moved to another module since its checkpoint was written comes back
+from it as a dict. ``upgrade`` reads such a state once into today's, by the state's
+own type hints; ``RunCheckpoints``, the Postgres checkpointer every entry point
+compiles the graphs on, applies it to every checkpoint and pending write it reads,
+so no node and no reader ever sees an earlier version's state.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import types
+from collections.abc import Iterator, Mapping
+from functools import cache
+from typing import Any, Final, Union, cast, get_args, get_origin, get_type_hints
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple
+from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from pydantic import BaseModel
+from psycopg_pool import ConnectionPool
+from pydantic import BaseModel, TypeAdapter
+from pydantic_core import to_jsonable_python
 
 from devfactory.contracts import (
     Artifact,
@@ -29,6 +41,7 @@ from devfactory.contracts import (
     Usage,
 )
 from devfactory.control.budget import Caps
+from devfactory.graph.state import RESET, StageState
 from devfactory.software.plan import BuildPlan
 
 STATE_MODELS: Final[tuple[type[BaseModel], ...]] = (
@@ -50,3 +63,104 @@ def serializer() -> JsonPlusSerializer:
     return JsonPlusSerializer(
         allowed_msgpack_modules=[(model.__module__, model.__name__) for model in STATE_MODELS]
     )
+
+
+def _holds_model(hint: Any) -> bool:
+    """Say whether a type hint names a pydantic model anywhere inside it."""
+    if isinstance(hint, type) and issubclass(hint, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in get_args(hint))
+
+
+def _is_keyed(hint: Any) -> bool:
+    """Say whether a type hint is a dict (a keyed value, which ``RESET`` may empty)."""
+    return get_origin(hint) is dict
+
+
+def _optional(hint: Any) -> bool:
+    """Say whether a type hint admits None."""
+    origin = get_origin(hint)
+    return (origin is Union or origin is types.UnionType) and type(None) in get_args(hint)
+
+
+@cache
+def _typed_keys() -> dict[str, tuple[Any, TypeAdapter[Any]]]:
+    """Return each state key that holds models: its type, and the adapter that reads it."""
+    hints = get_type_hints(StageState)  # the run's keys and a stage's (it extends RunState)
+    return {key: (hint, TypeAdapter(hint)) for key, hint in hints.items() if _holds_model(hint)}
+
+
+def upgrade_value(key: str, value: Any) -> Any:
+    """Return the value of the state's ``key`` as today's state holds it.
+
+    A model's dump becomes the model (one already a model is kept as it is); an
+    update that resets a keyed value keeps its ``RESET`` mark; the empty dict an
+    earlier version wrote for "none" becomes None where the key holds one model.
+    """
+    typed = _typed_keys().get(key)
+    if typed is None or value is None:
+        return value
+    hint, adapter = typed
+    if isinstance(value, Mapping) and RESET in value:
+        if not _is_keyed(hint):
+            return value
+        rest = {k: v for k, v in value.items() if k != RESET}
+        return {RESET: value[RESET], **adapter.validate_python(rest)}
+    if isinstance(value, Mapping) and not value and not _is_keyed(hint) and _optional(hint):
+        return None
+    return adapter.validate_python(value)
+
+
+def upgrade(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a run's state (or a stage's) as today's: models where an earlier version kept dicts.
+
+    Idempotent: today's state comes back as it was. A value that is not what its
+    key's type says raises pydantic's ``ValidationError``: never read half-typed.
+    """
+    return {key: upgrade_value(key, value) for key, value in values.items()}
+
+
+def dumped(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a run's state as plain JSON, each model as its dump: what readers outside it read.
+
+    The run's row, its view, its report and the API show the state as they always
+    have; a value JSON cannot hold is kept as its text, as the views' column keeps it.
+    """
+    return cast(dict[str, Any], to_jsonable_python(dict(values), by_alias=False, fallback=str))
+
+
+def upgraded(found: CheckpointTuple) -> CheckpointTuple:
+    """Return a checkpoint read from the database with its values and pending writes upgraded."""
+    checkpoint = found.checkpoint
+    return found._replace(
+        checkpoint={**checkpoint, "channel_values": upgrade(checkpoint["channel_values"])},
+        pending_writes=[
+            (task, channel, upgrade_value(channel, value))
+            for task, channel, value in found.pending_writes or []
+        ],
+    )
+
+
+class RunCheckpoints(PostgresSaver):
+    """The Postgres checkpointer of the runs: the state's serializer, and every read upgraded."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        """Keep checkpoints on ``pool``, serialized with the state's models."""
+        super().__init__(pool, serde=serializer())  # type: ignore[arg-type]
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Return the checkpoint ``config`` names, as today's state."""
+        found = super().get_tuple(config)
+        return None if found is None else upgraded(found)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,  # noqa: A002 - the saver's own argument name
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """List checkpoints (newest first), each as today's state."""
+        for found in super().list(config, filter=filter, before=before, limit=limit):
+            yield upgraded(found)

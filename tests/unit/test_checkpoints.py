@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from base64 import b64decode
+from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.base import CheckpointTuple, empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import BaseModel
 
@@ -21,7 +25,14 @@ from devfactory.contracts import (
     Usage,
 )
 from devfactory.control.budget import Caps
-from devfactory.graph.checkpoints import STATE_MODELS, serializer
+from devfactory.graph.checkpoints import (
+    STATE_MODELS,
+    serializer,
+    upgrade,
+    upgrade_value,
+    upgraded,
+)
+from devfactory.graph.state import RESET
 from devfactory.software.plan import BuildPlan, FileRole, PlannedFile, SoftwareKind
 
 RESULT = TaskResult(
@@ -100,3 +111,81 @@ def test_the_enums_inside_a_model_come_back_as_enums() -> None:
 
     assert back.outcome is StageOutcome.PASSED
     assert back.result.status is Status.COMPLETE
+
+
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "checkpoint_40f3527.json"
+
+
+def _stored(saved: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, Any]]]:
+    """Return a stored checkpoint's channel values and pending writes, as the serializer reads."""
+    serde = serializer()
+    values = dict(saved["checkpoint"].get("channel_values") or {})
+    for blob in saved["blobs"]:
+        values[blob["channel"]] = serde.loads_typed((blob["type"], b64decode(blob["blob"] or "")))
+    writes = [
+        (w["task_id"], w["channel"], serde.loads_typed((w["type"], b64decode(w["blob"] or ""))))
+        for w in saved["writes"]
+    ]
+    return values, writes
+
+
+def _fixture() -> dict[str, Any]:
+    return json.loads(FIXTURE.read_text())
+
+
+@pytest.fixture
+def paused_root() -> dict[str, Any]:
+    return _stored(_fixture()["paused"]["root"])[0]
+
+
+@pytest.fixture
+def paused_stage() -> dict[str, Any]:
+    return _stored(_fixture()["paused"]["stage"])[0]
+
+
+@pytest.fixture
+def completed() -> dict[str, Any]:
+    return _stored(_fixture()["completed"]["root"])[0]
+
+
+def test_the_fixture_is_a_real_run_of_the_earlier_version() -> None:
+    doc = _fixture()
+    assert doc["commit"] == "40f3527"
+    values, writes = _stored(doc["paused"]["root"])
+    assert values["phase"] == "IN_PROGRESS"  # paused inside a stage (the runs table says PAUSED)
+    assert [channel for _, channel, _ in writes] == ["__interrupt__"]
+
+
+def test_upgrade_keeps_every_key_and_reads_today_s_state_as_it_is(
+    paused_root: dict[str, Any], paused_stage: dict[str, Any], completed: dict[str, Any]
+) -> None:
+    for values in (paused_root, paused_stage, completed):
+        once = upgrade(values)
+        assert set(once) == set(values)
+        assert upgrade(once) == once
+
+
+def test_a_checkpoint_read_back_has_its_values_and_pending_writes_upgraded(
+    completed: dict[str, Any],
+) -> None:
+    record = completed["stages"]["documentation"]
+    found = CheckpointTuple(
+        config={"configurable": {"thread_id": "t"}},
+        checkpoint={**empty_checkpoint(), "channel_values": dict(completed)},
+        metadata={},
+        parent_config=None,
+        pending_writes=[("task", "stages", {"documentation": record}), ("task", "phase", "X")],
+    )
+
+    back = upgraded(found)
+
+    assert back.checkpoint["channel_values"] == upgrade(completed)
+    assert back.pending_writes == [
+        ("task", "stages", upgrade_value("stages", {"documentation": record})),
+        ("task", "phase", "X"),
+    ]
+
+
+def test_a_reset_of_a_keyed_value_keeps_its_mark() -> None:
+    assert upgrade_value("stages", {RESET: True}) == {RESET: True}
+    assert upgrade_value("phase", {RESET: True}) == {RESET: True}
