@@ -195,7 +195,7 @@ class CheckRun(BaseModel):
 
 
 class StageRecord(BaseModel):
-    """What the run remembers about one stage (stored in graph state as JSON)."""
+    """What the run remembers about one stage (kept in the graph's state by team)."""
 
     team: str
     outcome: StageOutcome
@@ -213,10 +213,6 @@ class StageRecord(BaseModel):
     checks: list[CheckRun] = Field(default_factory=list)  # the sandbox runs of its last attempt
     # mechanical fixes made to the model's replies in its last attempt ("path: what")
     repairs: list[str] = Field(default_factory=list)
-
-    def to_state(self) -> dict[str, Any]:
-        """Serialise for graph state (plain JSON, readable in Studio)."""
-        return self.model_dump(mode="json")
 
 
 def ordered_records(stages: Mapping[str, Any], order: Sequence[str]) -> list[StageRecord]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from devfactory.contracts import Artifact, TaskResult
+from devfactory.contracts import Artifact
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.tools import clarification_tool
 from devfactory.memory.packing import Count, Upstream, approx_tokens, excerpt, pack
@@ -92,9 +92,9 @@ def stage_context(
     ]
     upstream: list[Upstream] = []
     for team in needs:
-        if not state["stages"][team].get("result"):
+        result = state["stages"][team].result
+        if result is None:
             continue  # a stage the build plan gave nothing to do
-        result = TaskResult.model_validate(state["stages"][team]["result"])
         who = f"{names.get(team, team)} (confidence {result.confidence:.2f})"
         upstream.append(Upstream(f"From {who}: verified facts", _bullets(result.verified_facts)))
         upstream.extend(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterator, Mapping
+from enum import Enum
 from functools import cache
 from typing import Any, Final, Union, cast, get_args, get_origin, get_type_hints
 
@@ -58,10 +59,35 @@ STATE_MODELS: Final[tuple[type[BaseModel], ...]] = (
 """Every model the run's state holds as a value (its fields' models travel inside it)."""
 
 
+def _classes_in(hint: Any, found: set[type]) -> None:
+    """Add the models and enums a type hint names, and those their fields name, to ``found``."""
+    if isinstance(hint, type) and hint not in found:
+        if issubclass(hint, Enum):
+            found.add(hint)
+        elif issubclass(hint, BaseModel):
+            found.add(hint)
+            for field in hint.model_fields.values():
+                _classes_in(field.annotation, found)
+    for arg in get_args(hint):
+        _classes_in(arg, found)
+
+
+def stored_classes() -> list[type]:
+    """Return the classes a checkpoint of the state names: its models, and their fields' enums.
+
+    A model is packed with its fields' values as they are, so an enum member in
+    one is packed as its own class, and must be listed too.
+    """
+    found: set[type] = set()
+    for model in STATE_MODELS:
+        _classes_in(model, found)
+    return sorted(found, key=lambda c: (c.__module__, c.__name__))
+
+
 def serializer() -> JsonPlusSerializer:
-    """Return the checkpoints' serializer: it restores the state's models and no other class."""
+    """Return the checkpoints' serializer: it restores the state's classes and no other."""
     return JsonPlusSerializer(
-        allowed_msgpack_modules=[(model.__module__, model.__name__) for model in STATE_MODELS]
+        allowed_msgpack_modules=[(c.__module__, c.__name__) for c in stored_classes()]
     )
 
 

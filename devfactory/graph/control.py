@@ -108,13 +108,9 @@ def plan(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command
     return Command(goto=list(setup.first), update=update)
 
 
-def blocked_stages(stages: Mapping[str, Any]) -> list[StageRecord]:
+def blocked_stages(stages: Mapping[str, StageRecord]) -> list[StageRecord]:
     """Return the records of the stages that ended BLOCKED."""
-    return [
-        StageRecord.model_validate(r)
-        for r in stages.values()
-        if r["outcome"] == StageOutcome.BLOCKED
-    ]
+    return [r for r in stages.values() if r.outcome is StageOutcome.BLOCKED]
 
 
 def blocked_outcome(state: RunState, blocked: list[StageRecord]) -> RunOutcome:
@@ -134,7 +130,7 @@ def blocked_outcome(state: RunState, blocked: list[StageRecord]) -> RunOutcome:
 
 
 def cross_check(
-    setup: RunSetup, stages: Mapping[str, Any], build_plan: BuildPlan | None
+    setup: RunSetup, stages: Mapping[str, StageRecord], build_plan: BuildPlan | None
 ) -> list[str]:
     """Check the finished round as a whole: every stage passed, every file present.
 
@@ -148,10 +144,10 @@ def cross_check(
         record = stages.get(team)
         if record is not None and left_out(record):
             continue
-        if record is None or record["outcome"] != StageOutcome.PASSED:
+        if record is None or record.outcome is not StageOutcome.PASSED:
             problems.append(f"stage {team} has no passed result")
             continue
-        result = StageRecord.model_validate(record).result
+        result = record.result
         produced = {a.path for a in result.artifacts} if result else set()
         expected = [i.path for i in stage_items(teams[team], build_plan)]
         missing = [p for p in expected if p not in produced]
@@ -212,10 +208,10 @@ def existing_tests(repository: Mapping[str, Any], runtime: Runtime[Context]) -> 
     return ExistingTestsCheck(base, tuple(repository.get("tests") or ()))
 
 
-def prior_files(stages: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+def prior_files(stages: Mapping[str, StageRecord]) -> dict[str, dict[str, str]]:
     """Return each team's files of the round that ended, by path: its next draft's start."""
     return {
-        team: {a["path"]: a["content"] for a in (r.get("result") or {}).get("artifacts", [])}
+        team: {a.path: a.content for a in (r.result.artifacts if r.result else [])}
         for team, r in stages.items()
     }
 
@@ -285,9 +281,9 @@ def review_pause(state: RunState, runtime: Runtime[Context]) -> Pause:
     settings = runtime.context.settings
     revision = state.get("revision", 0)
     files = [
-        f"{a['path']} ({r['team']})"
+        f"{a.path} ({r.team})"
         for r in state.get("stages", {}).values()
-        for a in (r.get("result") or {}).get("artifacts", [])
+        for a in (r.result.artifacts if r.result else [])
     ]
     pause = make_pause(
         runtime.context.get_policy(),
@@ -379,7 +375,7 @@ def next_round(state: RunState, feedback: str) -> dict[str, Any]:
         "revision": revision,
         "feedback": feedback,
         "stages": {
-            t: {"outcome": r["outcome"], "attempts": r["attempts"]} for t, r in stages.items()
+            t: {"outcome": r.outcome.value, "attempts": r.attempts} for t, r in stages.items()
         },
     }
     return {

@@ -95,10 +95,9 @@ def sources(pause: Pause, state: Mapping[str, Any]) -> tuple[str, ...]:
         found.extend(f"file {d['path']}" for d in state.get("drafts") or [] if d.get("path"))
     if pause.kind in ("review", "merge", "budget"):
         for team, record in stages.items():
-            found.append(f"stage record {team} ({record.get('outcome')})")
-            if pause.kind != "budget":
-                result = record.get("result") or {}
-                found.extend(f"file {a['path']}" for a in result.get("artifacts") or [])
+            found.append(f"stage record {team} ({record.outcome.value})")
+            if pause.kind != "budget" and record.result is not None:
+                found.extend(f"file {a.path}" for a in record.result.artifacts)
     if pause.kind == "budget":
         found.extend(f"spend {key}" for key in sorted(state.get("spend") or {}))
     unique = list(dict.fromkeys(found))
@@ -121,9 +120,9 @@ def _candidate_confidence(state: Mapping[str, Any]) -> tuple[float | None, list[
 def _review_confidence(state: Mapping[str, Any]) -> float | None:
     """Return the lowest confidence of the passed stages (None: none reported one)."""
     found = [
-        r["result"]["confidence"]
+        r.result.confidence
         for r in (state.get("stages") or {}).values()
-        if r.get("result") and r.get("outcome") == StageOutcome.PASSED
+        if r.result is not None and r.outcome is StageOutcome.PASSED
     ]
     return min(found) if found else None
 
@@ -289,9 +288,7 @@ def facts(
         if pause.kind == "governance"
         else (),
         final_checks_passed=None if checks is None else bool(checks.checks) and not checks.problems,
-        blocked_stages=tuple(
-            t for t, r in stages.items() if r.get("outcome") == StageOutcome.BLOCKED
-        ),
+        blocked_stages=tuple(t for t, r in stages.items() if r.outcome is StageOutcome.BLOCKED),
         budget_breaches=tuple(b.describe() for b in (*verdict.near, *verdict.exhausted)),
     )
 

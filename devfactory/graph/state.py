@@ -14,7 +14,7 @@ from typing import Annotated, Any, NotRequired
 
 from typing_extensions import TypedDict
 
-from devfactory.contracts import FinalChecks, RunOutcome
+from devfactory.contracts import FinalChecks, RunOutcome, StageRecord
 from devfactory.software.plan import BuildPlan, find_plan
 
 RESET = "__reset__"
@@ -29,6 +29,7 @@ def merge_keyed(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
 
 
 Keyed = Annotated[dict[str, Any], merge_keyed]
+Records = Annotated[dict[str, StageRecord], merge_keyed]  # team -> its stage's record
 
 
 def keep_plan(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -95,7 +96,7 @@ class RunState(RunInput):
     """
 
     phase: NotRequired[str]
-    stages: Keyed
+    stages: Records
     spend: NotRequired[Keyed]
     decisions: NotRequired[Keyed]
     clarifications: NotRequired[Keyed]
@@ -114,7 +115,7 @@ class RunState(RunInput):
     final_checks: NotRequired[dict[str, Any] | None]  # FinalChecks of the built software
     fix_round: NotRequired[int]  # how many times the final checks sent failures back
     fixes: NotRequired[dict[str, list[str]]]  # team -> the problems it must fix this round
-    kept_stages: NotRequired[dict[str, Any]]  # records a fix round keeps as they are
+    kept_stages: NotRequired[dict[str, StageRecord]]  # records a fix round keeps as they are
     outcome: NotRequired[dict[str, Any]]  # RunOutcome.to_state()
     # Read only, from checkpoints written before these keys were renamed:
     plan: NotRequired[StagePlan]  # now stage_plan
@@ -124,7 +125,7 @@ class RunState(RunInput):
 class StageOutput(TypedDict):
     """What a team subgraph hands back to the run."""
 
-    stages: Keyed
+    stages: Records
     spend: NotRequired[Keyed]
     decisions: NotRequired[Keyed]
     clarifications: NotRequired[Keyed]

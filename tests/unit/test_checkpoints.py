@@ -106,8 +106,10 @@ def test_a_model_nobody_registered_comes_back_as_a_dict() -> None:
     assert back["value"] == {"name": "x"}  # the allow-list is in force: no class imported
 
 
-def test_the_enums_inside_a_model_come_back_as_enums() -> None:
+def test_the_enums_inside_a_model_come_back_as_enums(caplog: pytest.LogCaptureFixture) -> None:
     back = _round_trip({"record": SAMPLES[StageRecord]})["record"]
+
+    assert not [r for r in caplog.records if "deserializ" in r.getMessage().lower()]
 
     assert back.outcome is StageOutcome.PASSED
     assert back.result.status is Status.COMPLETE
@@ -189,3 +191,20 @@ def test_a_checkpoint_read_back_has_its_values_and_pending_writes_upgraded(
 def test_a_reset_of_a_keyed_value_keeps_its_mark() -> None:
     assert upgrade_value("stages", {RESET: True}) == {RESET: True}
     assert upgrade_value("phase", {RESET: True}) == {RESET: True}
+
+
+def test_the_earlier_version_s_stage_records_are_read_as_records(completed: dict[str, Any]) -> None:
+    stages = upgrade(completed)["stages"]
+
+    assert list(stages) == [
+        "business-analysis",
+        "solution-architecture",
+        "backend-engineering",
+        "qa-engineering",
+        "documentation",
+    ]
+    assert all(type(r) is StageRecord for r in stages.values())
+    analysis = stages["business-analysis"]
+    assert analysis.outcome is StageOutcome.PASSED and analysis.attempts == 4
+    assert analysis.result is not None and analysis.result.artifacts
+    assert analysis.model_dump(mode="json") == completed["stages"]["business-analysis"]

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from devfactory.control.hitl import Decision, Pause, make_pause
 from devfactory.control.policy import ApprovalRule, Policy, load_policy
 from devfactory.events import DecisionRecorded, StageStarted
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.context import Context
 from devfactory.graph.requests import CHEAP_ALIAS, enrich, estimate, facts, propose, sources
 from devfactory.models.router import ResolvedModel
@@ -193,14 +194,13 @@ def test_the_estimate_averages_the_finished_stages_over_the_ones_left() -> None:
 
 
 def test_the_sources_of_a_review_are_the_stage_records_and_their_files() -> None:
-    state = {
-        "stages": {
-            "backend-engineering": {
-                "outcome": "PASSED",
-                "result": {"artifacts": [{"path": "app/main.py"}, {"path": "README.md"}]},
-            }
-        }
+    files = [{"path": p, "kind": "text", "content": "x"} for p in ("app/main.py", "README.md")]
+    record = {
+        "team": "backend-engineering",
+        "outcome": "PASSED",
+        "result": {"status": "COMPLETE", "confidence": 0.9, "reasoning": "r", "artifacts": files},
     }
+    state = upgrade({"stages": {"backend-engineering": record}})
     review = make_pause(load_policy(), "review", title="t", question="q")
     assert sources(review, state) == (
         "stage record backend-engineering (PASSED)",

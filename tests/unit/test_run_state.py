@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from devfactory.contracts import FinalChecks, RunOutcome
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.state import (
     RESET,
     build_plan_of,
@@ -46,10 +47,12 @@ def test_the_outcome_keeps_its_wire_form_and_reads_back_through_the_model() -> N
 def test_the_build_plan_is_kept_in_state_and_read_from_the_records_without_it() -> None:
     plan = BuildPlan.model_validate(cli_plan())
     assert build_plan_of({"build_plan": plan.model_dump(mode="json"), "stages": {}}) == plan
-    record = {"outcome": "PASSED", "result": {"artifacts": [
+    record = {"team": "solution-architecture", "outcome": "PASSED", "result": {
+        "status": "COMPLETE", "confidence": 0.9, "reasoning": "r", "artifacts": [
         {"path": "architecture/plan.json", "kind": "json", "content": json.dumps(cli_plan())}
     ]}}  # fmt: skip
-    assert build_plan_of({"build_plan": {}, "stages": {"solution-architecture": record}}) == plan
+    old = {"build_plan": {}, "stages": {"solution-architecture": record}}
+    assert build_plan_of(upgrade(old)) == plan
     assert build_plan_of({"stages": {}}) is None
 
 

@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from devfactory.contracts import Artifact, StageOutcome, TaskResult
 from devfactory.events import Event, StageFinished
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.context import Context
 from devfactory.graph.stage import StageSetup
 from devfactory.graph.stage.routes import gate
@@ -44,7 +45,7 @@ def test_the_gate_passes_a_good_report_and_tells_the_runner(settings: Settings) 
     [finished] = events
     assert isinstance(finished, StageFinished)
     assert finished.record.outcome is StageOutcome.PASSED and finished.record.model == "m"
-    assert command.update["stages"][BA]["outcome"] == "PASSED"
+    assert command.update["stages"][BA].outcome == "PASSED"
 
 
 def test_the_gate_sends_a_report_under_the_threshold_back_with_the_problem(
@@ -65,7 +66,7 @@ def test_a_stage_after_one_that_did_not_pass_is_skipped_without_a_model_call(
     events: list[Event] = []
     models = ScriptedModels()
     setup = StageSetup.of(TEAMS["solution-architecture"], needs=(BA,), teams=TEAMS)
-    state: Any = {"stages": {BA: {"team": BA, "outcome": "BLOCKED"}}, "requirement": "r"}
+    state: Any = upgrade({"stages": {BA: {"team": BA, "outcome": "BLOCKED"}}, "requirement": "r"})
     context = Context(settings=settings, models=models)
     command = draft(state, Runtime(context=context, stream_writer=events.append), setup)
     assert command.goto == "retain" and models.chat.calls == []

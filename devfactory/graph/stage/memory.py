@@ -85,7 +85,7 @@ def retain(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> d
     if memory is None or state.get("kept"):
         return {}
     team = setup.spec.slug
-    record = StageRecord.model_validate(state["stages"][team])
+    record = state["stages"][team]
     where: dict[str, Any] = {
         "run_id": state["run_id"],
         "project": state.get("project", "default"),

@@ -68,24 +68,24 @@ class StageSetup:
         return runtime.context.model_source().resolve(alias)
 
 
-def halted_by(stages: dict[str, Any]) -> list[str]:
+def halted_by(stages: Mapping[str, StageRecord]) -> list[str]:
     """Return the stages that did not pass (one the plan or a person left out is not one)."""
     return [
         team
         for team, record in stages.items()
-        if record["outcome"] != StageOutcome.PASSED and not left_out(record)
+        if record.outcome is not StageOutcome.PASSED and not left_out(record)
     ]
 
 
-def left_out(record: Mapping[str, Any]) -> bool:
+def left_out(record: StageRecord) -> bool:
     """Say whether a stage was left out on purpose: the plan gave it nothing, a person dropped it.
 
     A person drops a stage by picking a request's ``drop_stage`` alternative;
     the stage then ends SKIPPED, stopped by "person", without model work.
     """
-    if record.get("stopped_by") == "plan":
+    if record.stopped_by == "plan":
         return True
-    return record["outcome"] == StageOutcome.SKIPPED and record.get("stopped_by") == "person"
+    return record.outcome is StageOutcome.SKIPPED and record.stopped_by == "person"
 
 
 def feedback_for(state: Mapping[str, Any], team: str) -> list[str]:
@@ -155,7 +155,7 @@ def finish(
         repairs=state.get("repairs", []),
     )
     emit(runtime, StageFinished(record=record))
-    done = {**(update or {}), "stages": {setup.spec.slug: record.to_state()}}
+    done = {**(update or {}), "stages": {setup.spec.slug: record}}
     planned = next((a for a in result.artifacts if a.path == PLAN_PATH), None) if result else None
     if outcome is StageOutcome.PASSED and planned is not None:
         plan = read_plan(planned.content)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import CheckRun, StageOutcome, TaskResult
+from devfactory.contracts import CheckRun, StageOutcome, StageRecord, TaskResult
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
 from devfactory.graph.state import StageState, build_plan_of
@@ -37,14 +37,16 @@ REQUIREMENTS_PATH = "analysis/requirements.md"
 log = logging.getLogger(__name__)
 
 
-def workspace_files(stages: Mapping[str, Any], drafts: list[dict[str, Any]]) -> dict[str, str]:
+def workspace_files(
+    stages: Mapping[str, StageRecord], drafts: list[dict[str, Any]]
+) -> dict[str, str]:
     """Return every passed stage's files, then ``drafts`` over them, by path."""
     files: dict[str, str] = {}
     for record in stages.values():
-        if record.get("outcome") != "PASSED":
+        if record.outcome is not StageOutcome.PASSED or record.result is None:
             continue
-        for art in (record.get("result") or {}).get("artifacts", []):
-            files[art["path"]] = art["content"]
+        for art in record.result.artifacts:
+            files[art.path] = art.content
     files.update({d["path"]: d["content"] for d in drafts})
     return files
 
@@ -135,7 +137,7 @@ def verify_stage(
     if not runtime.context.settings.run_code:
         off = CheckRun(name="run", command="", summary="code not run: run_code is off")
         return Command(goto="report", update={**skip, "checks": [off.model_dump(mode="json")]})
-    done = [t for t, r in state["stages"].items() if r.get("outcome") == "PASSED"]
+    done = [t for t, r in state["stages"].items() if r.outcome is StageOutcome.PASSED]
     files = with_examples(workspace_files(state["stages"], drafts), plan, state["requirement"])
     from devfactory.sandbox.runner import SandboxUnavailableError
 

@@ -91,7 +91,7 @@ def draft(
         )
     kept = kept_record(state, spec.slug)
     if kept is not None:
-        emit(runtime, StageFinished(record=StageRecord.model_validate(kept)))
+        emit(runtime, StageFinished(record=kept))
         return Command(goto="retain", update={"stages": {spec.slug: kept}, "kept": True})
     plan = build_plan_of(state)
     items = stage_items(spec, plan)
@@ -154,7 +154,7 @@ def draft(
     )
 
 
-def kept_record(state: StageState, team: str) -> Any | None:
+def kept_record(state: StageState, team: str) -> StageRecord | None:
     """Return the team's record of the last round when this fix round keeps it as it is.
 
     A team the final checks found nothing to fix keeps its record without a
@@ -187,9 +187,10 @@ def previous_drafts(state: StageState, team: str) -> dict[str, str]:
 def files_written(state: StageState) -> dict[str, str]:
     """Return every file the finished stages wrote, by path."""
     return {
-        a["path"]: a["content"]
+        a.path: a.content
         for r in state["stages"].values()
-        for a in (r.get("result") or {}).get("artifacts", [])
+        if r.result is not None
+        for a in r.result.artifacts
     }
 
 
