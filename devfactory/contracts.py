@@ -215,6 +215,30 @@ class StageRecord(BaseModel):
     repairs: list[str] = Field(default_factory=list)
 
 
+class GateVerdict(BaseModel):
+    """Why the gate stopped a stage out of attempts: what a person is asked to get it past."""
+
+    reason: str
+
+
+class Escalation(BaseModel):
+    """A team's question no team could answer, waiting for a person (``key`` in the ledger).
+
+    ``hops`` are the broker's steps (``graph/broker.Hop``), as the run's
+    ``clarifications`` ledger keeps them.
+    """
+
+    key: str
+    asker: str
+    target: str
+    question: str
+    attempt: int
+    outcome: str
+    reason: str = ""
+    hops: list[dict[str, str | float]] = Field(default_factory=list)
+    answered_by: str = ""
+
+
 def ordered_records(stages: Mapping[str, Any], order: Sequence[str]) -> list[StageRecord]:
     """Return stage records in pipeline order (stages never reached are left out)."""
     return [StageRecord.model_validate(stages[t]) for t in order if t in stages]

@@ -111,10 +111,10 @@ def _run_risk(state: Mapping[str, Any]) -> Risk | None:
 
 def _candidate_confidence(state: Mapping[str, Any]) -> tuple[float | None, list[str]]:
     """Return the stage's last report's confidence and its blockers (None: no report)."""
-    candidate = state.get("candidate") or {}
-    if not candidate:
+    candidate = state.get("candidate")
+    if candidate is None:
         return None, []
-    return candidate.get("confidence"), list(candidate.get("blockers") or [])
+    return candidate.confidence, list(candidate.blockers)
 
 
 def _review_confidence(state: Mapping[str, Any]) -> float | None:
@@ -260,9 +260,11 @@ def _reasoning(pause: Pause, state: Mapping[str, Any], factors: list[str]) -> st
     if pause.kind == "governance":
         return "; ".join(gov.get("reasons") or []) or "the policy asks an approver"
     if pause.kind == "blocked":
-        return str((state.get("verdict") or {}).get("reason") or pause.question)
+        verdict = state.get("verdict")
+        return verdict.reason if verdict is not None and verdict.reason else pause.question
     if pause.kind == "clarification":
-        return str((state.get("escalation") or {}).get("reason") or pause.question)
+        escalation = state.get("escalation")
+        return escalation.reason if escalation is not None and escalation.reason else pause.question
     if pause.kind == "budget":
         return "the run reached the warning line: " + "; ".join(factors)
     return pause.question

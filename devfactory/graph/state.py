@@ -14,7 +14,14 @@ from typing import Annotated, Any, NotRequired
 
 from typing_extensions import TypedDict
 
-from devfactory.contracts import FinalChecks, RunOutcome, StageRecord
+from devfactory.contracts import (
+    Escalation,
+    FinalChecks,
+    GateVerdict,
+    RunOutcome,
+    StageRecord,
+    TaskResult,
+)
 from devfactory.software.plan import BuildPlan, find_plan
 
 RESET = "__reset__"
@@ -144,7 +151,7 @@ class StageState(RunState):
     origins: NotRequired[dict[str, str]]  # each draft's writer: model, build (loop) or tools
     draft_problems: NotRequired[list[str]]
     repairs: NotRequired[list[str]]  # mechanical fixes made to this attempt's replies
-    candidate: NotRequired[dict[str, Any]]
+    candidate: NotRequired[TaskResult]  # this attempt's report, for the gate
     feedback: NotRequired[list[str]]
     model: NotRequired[str]
     usage: NotRequired[dict[str, Any]]
@@ -152,9 +159,9 @@ class StageState(RunState):
     history: NotRequired[list[str]]
     answers: NotRequired[list[dict[str, Any]]]  # clarification answers for the next draft
     asked: NotRequired[int]  # clarification requests this objective has made
-    escalation: NotRequired[dict[str, Any]]  # a question waiting for a person
+    escalation: NotRequired[Escalation | None]  # a question waiting for a person
     human_retries: NotRequired[int]
-    verdict: NotRequired[dict[str, Any]]
+    verdict: NotRequired[GateVerdict]  # why the gate asks a person for guidance
     memories: NotRequired[list[dict[str, Any]]]  # recalled before the first attempt
     mental_model: NotRequired[str]
     kept: NotRequired[bool]  # a fix round kept the stage's record: nothing to redo

@@ -16,7 +16,9 @@ from devfactory.contracts import (
     Artifact,
     ArtifactKind,
     CheckRun,
+    Escalation,
     FinalChecks,
+    GateVerdict,
     RunOutcome,
     StageOutcome,
     StageRecord,
@@ -62,6 +64,16 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
     ),
     Caps: Caps(tokens=1000, cost_usd=0.5),
     CheckRun: CHECK,
+    Escalation: Escalation(
+        key="r0:qa-engineering:q1",
+        asker="qa-engineering",
+        target="api-design",
+        question="Which status code?",
+        attempt=1,
+        outcome="escalated",
+        hops=[{"asker": "qa-engineering", "target": "api-design", "confidence": 0.4}],
+    ),
+    GateVerdict: GateVerdict(reason="gate failed 3 of 3 attempts"),
     FinalChecks: FinalChecks(checks=[CHECK], score=1.0, criteria={"AC-1": "passed"}),
     RunOutcome: RunOutcome.failed("stage qa BLOCKED", blocked=["qa-engineering"]),
     StageRecord: StageRecord(
@@ -208,3 +220,17 @@ def test_the_earlier_version_s_stage_records_are_read_as_records(completed: dict
     assert analysis.outcome is StageOutcome.PASSED and analysis.attempts == 4
     assert analysis.result is not None and analysis.result.artifacts
     assert analysis.model_dump(mode="json") == completed["stages"]["business-analysis"]
+
+
+def test_the_earlier_version_s_stage_state_is_read_as_models(paused_stage: dict[str, Any]) -> None:
+    state = upgrade(paused_stage)
+
+    assert type(state["candidate"]) is TaskResult
+    assert state["candidate"].confidence == paused_stage["candidate"]["confidence"]
+    assert type(state["verdict"]) is GateVerdict
+    assert state["verdict"].reason == paused_stage["verdict"]["reason"]
+    assert state["verdict"].reason.startswith("gate failed 3 of 3 attempts")
+
+
+def test_a_cleared_escalation_of_the_earlier_version_is_none() -> None:
+    assert upgrade({"escalation": {}}) == {"escalation": None}

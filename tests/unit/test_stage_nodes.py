@@ -26,14 +26,14 @@ def runtime(settings: Settings, events: list[Event]) -> Runtime[Context]:
     return Runtime(context=context, stream_writer=events.append)
 
 
-def candidate(confidence: float) -> dict[str, Any]:
+def candidate(confidence: float) -> TaskResult:
     spec = TEAMS[BA]
     files = [
         Artifact(path=d.path, kind=d.kind, content=sample_content(spec, d.path))
         for d in spec.deliverables
     ]
     report = {**good_report(spec, confidence=confidence), "artifacts": files}
-    return TaskResult.model_validate(report).model_dump(mode="json")
+    return TaskResult.model_validate(report)
 
 
 def test_the_gate_passes_a_good_report_and_tells_the_runner(settings: Settings) -> None:

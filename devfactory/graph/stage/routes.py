@@ -11,7 +11,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import StageOutcome, TaskResult
+from devfactory.contracts import Escalation, GateVerdict, StageOutcome
 from devfactory.control.hitl import make_pause
 from devfactory.events import ClarificationRouted
 from devfactory.graph import metering
@@ -39,7 +39,7 @@ def gate(
     At the attempt cap a person is asked for guidance (``escalate``) while the
     stage has human retries left; after that the stage ends BLOCKED.
     """
-    result = TaskResult.model_validate(state["candidate"])
+    result = state["candidate"]
     attempt = state["attempt"]
     verdict = assess(
         setup.spec,
@@ -61,7 +61,7 @@ def gate(
         if state.get("human_retries", 0) < runtime.context.settings.max_human_retries:
             return Command(
                 goto="escalate",
-                update={"history": history, "verdict": {"reason": verdict.reason}},
+                update={"history": history, "verdict": GateVerdict(reason=verdict.reason)},
             )
         return finish(setup, done, runtime, StageOutcome.BLOCKED, verdict.reason, result)
     return Command(goto="draft", update={"feedback": verdict.problems, "history": history})
@@ -76,7 +76,7 @@ def clarify(
     teams' model calls are metered to them.
     """
     spec, settings = setup.spec, runtime.context.settings
-    ask = TaskResult.model_validate(state["candidate"]).clarification_needed
+    ask = state["candidate"].clarification_needed
     assert ask is not None  # the gate routes here only with a question
     asked = state.get("asked", 0) + 1
     entry: dict[str, Any] = {
@@ -150,7 +150,7 @@ def clarify(
     emit(runtime, ClarificationRouted(key=key, **entry))
     if entry["outcome"] == "answered":
         return Command(goto="draft", update=update)
-    update["escalation"] = {**entry, "key": key}
+    update["escalation"] = Escalation(key=key, **entry)
     return Command(goto="consult", update=update)
 
 
@@ -170,7 +170,7 @@ def _stopped(
         runtime,
         StageOutcome.BLOCKED,
         reason[:1000],
-        TaskResult.model_validate(state["candidate"]),
+        state["candidate"],
         stopped_by="governance",
         update={"decisions": decided, "notices": vetted.publish(runtime)},
     )
@@ -185,14 +185,15 @@ def consult(
     An unattended run is answered at once: the team decides and lists its assumption.
     """
     esc = state["escalation"]
-    target = setup.names.get(esc["target"], esc["target"])
+    assert esc is not None  # the broker routes here only with a question for a person
+    target = setup.names.get(esc.target, esc.target)
     pause = make_pause(
         runtime.context.get_policy(),
         "clarification",
-        title=f"{setup.spec.name} asks {target}: {esc['question']}"[:200],
-        question=f"{esc['question']}\n(escalated to a person: {esc['reason']})",
+        title=f"{setup.spec.name} asks {target}: {esc.question}"[:200],
+        question=f"{esc.question}\n(escalated to a person: {esc.reason})",
         team=setup.spec.slug,
-        details={"target": esc["target"], "reason": esc["reason"], "key": esc["key"]},
+        details={"target": esc.target, "reason": esc.reason, "key": esc.key},
     )
     decision = decide(pause, state, runtime)  # unattended: at once, the team decides
     decided = {task_key(): {"kind": "clarification", **decision.model_dump(mode="json")}}
@@ -216,15 +217,21 @@ def consult(
     who, outcome = f"{decision.by} (a person)", "answered_by_person"
     if decision.by_policy:
         who, outcome = f"the factory's policy ({decision.by})", "decided_by_team"
-    answer = {"from": who, "question": esc["question"], "answer": text}
+    answer = {"from": who, "question": esc.question, "answer": text}
     return Command(
         goto="draft",
         update={
             "answers": [*state.get("answers", []), answer],
-            "escalation": {},
+            "escalation": None,
             "notices": notices,
             "decisions": decided,
-            "clarifications": {esc["key"]: {**esc, "outcome": outcome, "answered_by": decision.by}},
+            "clarifications": {
+                esc.key: {
+                    **esc.model_dump(mode="json"),
+                    "outcome": outcome,
+                    "answered_by": decision.by,
+                }
+            },
         },
     )
 
@@ -240,7 +247,7 @@ def escalate(
     a narrowed scope (screened as guidance is, then read by every later stage).
     """
     spec = setup.spec
-    reason = state["verdict"]["reason"]
+    reason = state["verdict"].reason
     pause = make_pause(
         runtime.context.get_policy(),
         "blocked",
@@ -262,7 +269,7 @@ def escalate(
             runtime,
             StageOutcome.SKIPPED,
             f"{reason} (dropped: {decision.summary()})"[:1000],
-            TaskResult.model_validate(state["candidate"]),
+            state["candidate"],
             stopped_by="person",
             update={"decisions": decided, "course": course},
         )
@@ -284,7 +291,7 @@ def escalate(
             runtime,
             StageOutcome.BLOCKED,
             f"{reason} (stopped: {decision.summary()})"[:1000],
-            TaskResult.model_validate(state["candidate"]),
+            state["candidate"],
             stopped_by="policy" if decision.by_policy else "person",
             update={"decisions": decided},
         )

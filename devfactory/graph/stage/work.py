@@ -368,7 +368,7 @@ def report(
     artifacts = [Artifact.model_validate(d) for d in state.get("drafts", [])]
     if written_by_tools(state):  # the evidence is the checks': a model adds nothing to it
         made = tool_report(state, artifacts)
-        return Command(goto="gate", update={**checked, "candidate": made.model_dump(mode="json")})
+        return Command(goto="gate", update={**checked, "candidate": made})
     settings = runtime.context.settings
     resolved = setup.model(runtime, {**state, **checked})
     attempt, attempts = state.get("attempt", 1), max_attempts(state, runtime)
@@ -400,7 +400,7 @@ def report(
         goto="gate",
         update={
             **checked,
-            "candidate": reply.result.model_dump(mode="json"),
+            "candidate": reply.result,
             "repairs": [
                 *state.get("repairs", []),
                 *(f"report: {r}" for r in counted(reply.repairs)),
