@@ -44,6 +44,7 @@ from devfactory.contracts import (
     Usage,
 )
 from devfactory.control.budget import Caps
+from devfactory.control.policy import GovernanceRecord
 from devfactory.graph.state import RESET, StageState
 from devfactory.software.plan import BuildPlan
 
@@ -55,6 +56,7 @@ STATE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     Escalation,
     FinalChecks,
     GateVerdict,
+    GovernanceRecord,
     RunOutcome,
     StageRecord,
     TaskResult,

@@ -105,8 +105,8 @@ def sources(pause: Pause, state: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _run_risk(state: Mapping[str, Any]) -> Risk | None:
-    level = str((state.get("governance") or {}).get("risk") or "")
-    return Risk(level) if level in Risk.__members__ else None
+    gov = state.get("governance")
+    return gov.risk if gov is not None else None
 
 
 def _candidate_confidence(state: Mapping[str, Any]) -> tuple[float | None, list[str]]:
@@ -133,17 +133,17 @@ def risk_and_confidence(pause: Pause, state: Mapping[str, Any]) -> tuple[list[st
     A governance pause on later text (``scope``) names that text's factors in
     its details; the run's own approval, the run's assessment.
     """
-    gov = state.get("governance") or {}
+    gov = state.get("governance")
     if pause.kind == "governance":
-        factors = pause.details.get("risk_factors") or gov.get("risk_factors") or []
-        return list(factors), gov.get("confidence")
+        factors = pause.details.get("risk_factors") or (gov.risk_factors if gov else [])
+        return list(factors), gov.confidence if gov else None
     if pause.kind in ("blocked", "clarification"):
         confidence, blockers = _candidate_confidence(state)
         return blockers, confidence
     if pause.kind == "budget":
         near = pause.details.get("near") or []
         return [f"{b.get('scope', '')} {b.get('metric', '')} near its cap" for b in near], None
-    return list(gov.get("risk_factors") or []), _review_confidence(state)
+    return list(gov.risk_factors if gov else []), _review_confidence(state)
 
 
 def dropped(state: Mapping[str, Any]) -> dict[str, str]:
@@ -256,9 +256,9 @@ def enrich(
 
 def _reasoning(pause: Pause, state: Mapping[str, Any], factors: list[str]) -> str:
     """Say why the run asks: the kind's own reasons, from the state."""
-    gov = state.get("governance") or {}
+    gov = state.get("governance")
     if pause.kind == "governance":
-        return "; ".join(gov.get("reasons") or []) or "the policy asks an approver"
+        return "; ".join(gov.reasons if gov else []) or "the policy asks an approver"
     if pause.kind == "blocked":
         verdict = state.get("verdict")
         return verdict.reason if verdict is not None and verdict.reason else pause.question
@@ -280,7 +280,8 @@ def facts(
     """
     checks = final_checks_of(state)
     stages = state.get("stages") or {}
-    approved = set((state.get("governance") or {}).get("risk_factors") or []) if scope else set()
+    gov = state.get("governance")
+    approved = set(gov.risk_factors) if scope and gov is not None else set()
     verdict = metering.check(state, pause.team or "", runtime.context)
     return Facts(
         cost_to_finish_usd=pause.estimate.cost_to_finish_usd if pause.estimate else None,

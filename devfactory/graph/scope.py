@@ -67,9 +67,9 @@ def approved_scope(state: Mapping[str, Any]) -> tuple[Risk, set[str]]:
     That is the governance decision on the requirement, plus every scope
     change a person approved in a governance pause since.
     """
-    gov = state.get("governance") or {}
-    risk = Risk(gov.get("risk", Risk.LOW))
-    factors = set(gov.get("risk_factors", []))
+    gov = state.get("governance")
+    risk = gov.risk if gov is not None else Risk.LOW
+    factors = set(gov.risk_factors if gov is not None else [])
     for decision in (state.get("decisions") or {}).values():
         scope = decision.get("scope")
         if decision.get("kind") == GOVERNANCE and scope and decision.get("action") == "approve":
@@ -115,7 +115,7 @@ def vet(
     policy = runtime.context.get_policy()
     settings = runtime.context.settings
     approved, factors = approved_scope(state)
-    gov = state.get("governance") or {}
+    gov = state.get("governance")
     decisions: dict[str, Any] = {}
     events: list[GovernanceAssessed | Notice] = []
     for n in range(1, settings.max_governance_rounds + 1):
@@ -129,7 +129,7 @@ def vet(
                     action=decision.action,
                     reasons=[f"new text from {source}"[:200], *decision.reasons],
                     risk_factors=decision.risk_factors,
-                    round=gov.get("round", 0),
+                    round=gov.round if gov is not None else 0,
                     model="",
                     problem="",
                 )

@@ -22,6 +22,7 @@ from devfactory.contracts import (
     StageRecord,
     TaskResult,
 )
+from devfactory.control.policy import GovernanceRecord
 from devfactory.software.plan import BuildPlan, find_plan
 
 RESET = "__reset__"
@@ -112,7 +113,7 @@ class RunState(RunInput):
     # The course people chose among a request's alternatives (graph/requests.py): "model"
     # (the alias the remaining stages use), "drop:<team>" (who dropped it), "scope".
     course: NotRequired[Keyed]
-    governance: NotRequired[dict[str, Any]]
+    governance: NotRequired[GovernanceRecord]
     stage_plan: NotRequired[StagePlan]
     build_plan: NotRequired[KeptPlan]  # stored when the stage writing plan.json passes
     revision: NotRequired[int]

@@ -27,6 +27,7 @@ from devfactory.contracts import (
     Usage,
 )
 from devfactory.control.budget import Caps
+from devfactory.control.policy import GovernanceRecord, Match, Risk, Screen
 from devfactory.graph.checkpoints import (
     STATE_MODELS,
     serializer,
@@ -74,6 +75,19 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
         hops=[{"asker": "qa-engineering", "target": "api-design", "confidence": 0.4}],
     ),
     GateVerdict: GateVerdict(reason="gate failed 3 of 3 attempts"),
+    GovernanceRecord: GovernanceRecord(
+        risk=Risk.MEDIUM,
+        action="notify",
+        reasons=["stores personal data"],
+        risk_factors=["personal data"],
+        model_risk=Risk.LOW,
+        model="factory/fast",
+        confidence=0.8,
+        screen=Screen(
+            embedder="e",
+            intents=(Match(intent="i", factor="f", level=Risk.LOW, probability=0.2, part="p"),),
+        ),
+    ),
     FinalChecks: FinalChecks(checks=[CHECK], score=1.0, criteria={"AC-1": "passed"}),
     RunOutcome: RunOutcome.failed("stage qa BLOCKED", blocked=["qa-engineering"]),
     StageRecord: StageRecord(
@@ -234,3 +248,11 @@ def test_the_earlier_version_s_stage_state_is_read_as_models(paused_stage: dict[
 
 def test_a_cleared_escalation_of_the_earlier_version_is_none() -> None:
     assert upgrade({"escalation": {}}) == {"escalation": None}
+
+
+def test_the_earlier_version_s_governance_is_read_as_a_record(completed: dict[str, Any]) -> None:
+    governance = upgrade(completed)["governance"]
+
+    assert type(governance) is GovernanceRecord
+    assert governance.risk is Risk.LOW and governance.round == 1 and governance.screen is not None
+    assert governance.model_dump(mode="json") == completed["governance"]

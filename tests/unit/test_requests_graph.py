@@ -18,7 +18,7 @@ from langgraph.types import Command, StateSnapshot
 from pydantic import ValidationError
 
 from devfactory.control.hitl import Decision, Pause, make_pause
-from devfactory.control.policy import ApprovalRule, Policy, load_policy
+from devfactory.control.policy import ApprovalRule, GovernanceRecord, Policy, load_policy
 from devfactory.events import DecisionRecorded, StageStarted
 from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.context import Context
@@ -334,7 +334,9 @@ def test_a_pause_on_text_past_the_approved_scope_offers_no_alternatives(
     runtime = Runtime(context=Context(settings=settings))
     state: dict[str, Any] = {
         "pipeline": "mvp",
-        "governance": {"risk": "LOW", "risk_factors": ["handles personal data"]},
+        "governance": GovernanceRecord(
+            risk="LOW", action="proceed", reasons=[], risk_factors=["handles personal data"]
+        ),
         "stages": {},
     }
     pause = make_pause(
