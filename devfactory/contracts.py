@@ -268,9 +268,8 @@ EndStatus = Literal["COMPLETED", "FAILED", "REJECTED"]
 class RunOutcome(BaseModel):
     """How a run ended: its status, why, the stages that blocked it, its final checks.
 
-    Built by one of the constructors below, stored in graph state as
-    ``to_state()`` and read back with ``model_validate``. A checkpoint written
-    before the final checks had their name keeps them under ``build``.
+    Built by one of the constructors below and held in graph state. A checkpoint
+    written before the final checks had their name keeps them under ``build``.
     """
 
     status: EndStatus
@@ -305,7 +304,3 @@ class RunOutcome(BaseModel):
     def rejected(cls, reason: str) -> RunOutcome:
         """Build the outcome of a run governance rejected before any team worked."""
         return cls(status="REJECTED", reason=reason)
-
-    def to_state(self) -> dict[str, Any]:
-        """Serialise for graph state (plain JSON, readable in Studio)."""
-        return self.model_dump(mode="json")

@@ -68,6 +68,7 @@ from devfactory.control.overrides import (
     check_threshold,
 )
 from devfactory.events import Notice
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.state import final_checks_of
 from devfactory.redact import redact
 from devfactory.reports import checked_name
@@ -628,7 +629,7 @@ class IncidentWatch:
         ops = self.operations
         if not ops.settings.incidents_enabled or status not in TERMINAL:
             return
-        checks = final_checks_of(values)
+        checks = final_checks_of(upgrade(values))
         runs = checks.checks if checks is not None else []
         fired: list[Trigger] = []
         tests = [c for c in runs if c.name == "tests" and c.ran]

@@ -65,6 +65,7 @@ from devfactory.events import (
     stage_records,
 )
 from devfactory.findings import instructions_of
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.metering import spend_by_team, spend_by_team_and_model
 from devfactory.graph.state import final_checks_of, outcome_of
 from devfactory.memory.audit import AuditLog
@@ -332,7 +333,7 @@ class RunRecorder:
                 reason=reason,
             )
             return Phase.PAUSED, reason, shown
-        outcome = outcome_of(values)
+        outcome = outcome_of(upgrade(values))
         if outcome is None:
             return Phase.FAILED, "", None
         ended = Phase(outcome.status)
@@ -369,7 +370,7 @@ class RunRecorder:
             reason=reason,
             records=records,
             spend=spent,
-            final_checks=final_checks_of(values),
+            final_checks=final_checks_of(upgrade(values)),
             instructions=told,  # a claim copied from them is not listed
         )
         for problem in refused:  # the run's state is in Postgres either way

@@ -244,9 +244,10 @@ def report_document(report: RunReport, spent: Spend) -> dict[str, Any]:
     attempts, tokens, seconds, reason and sandbox checks), the final checks of
     the built software (as ``build``) and what a paused run waits on.
     """
-    from devfactory.graph.state import final_checks_of  # the graph: not for status
+    from devfactory.graph.checkpoints import upgrade  # the graph: not for status
+    from devfactory.graph.state import final_checks_of
 
-    built = final_checks_of(report.values)
+    built = final_checks_of(upgrade(report.values))
     return {
         "run_id": report.run_id,
         "status": report.status,

@@ -259,13 +259,13 @@ def validate(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Com
         reason = f"fix round {rounds + 1}: the built software fails its checks; back to {names}"
         update |= mover.to(Phase.IN_PROGRESS, reason=reason)
         update |= fix_round(state, owners)
-        update["final_checks"] = built.model_dump(mode="json") if built else None
+        update["final_checks"] = built
         return Command(goto=list(setup.first), update=update)
     if built and built.problems:
         reason = "the built software fails its checks: " + "; ".join(built.problems)
         update |= mover.end(RunOutcome.failed(reason[:4000], final_checks=built))
         return Command(goto=END, update=update)
-    update["final_checks"] = built.model_dump(mode="json") if built else None
+    update["final_checks"] = built
     update |= mover.to(Phase.AWAITING_REVIEW, reason="deliverables validated")
     if not runtime.context.settings.review_required:
         if state.get("repository"):  # the branch goes back to its repository first

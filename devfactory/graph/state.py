@@ -2,9 +2,10 @@
 
 Keys that parallel stages or subgraphs write are dictionaries merged by key,
 so a subgraph handing back its copy of a key never double-counts an entry.
-What has a model (the build plan, the final checks, the outcome) is stored as
-its JSON dump and read back through the model by the ``*_of`` readers here,
-which also read the keys a checkpoint written before they were renamed holds.
+What has a model (a stage's record, the build plan, the final checks, the
+outcome, ...) is held as the model; a checkpoint an earlier version wrote is
+read into these types once, by ``graph/checkpoints.upgrade``. The ``*_of``
+readers here also read the keys a checkpoint written before they were renamed holds.
 """
 
 from __future__ import annotations
@@ -40,23 +41,26 @@ Keyed = Annotated[dict[str, Any], merge_keyed]
 Records = Annotated[dict[str, StageRecord], merge_keyed]  # team -> its stage's record
 
 
-def keep_plan(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+def keep_plan(
+    left: BuildPlan | None, right: BuildPlan | Mapping[str, bool] | None
+) -> BuildPlan | None:
     """Keep the build plan a stage stored; ``{RESET: True}`` clears it.
 
     Every stage subgraph hands back the copy it was given: an empty one, which
     changes nothing, or the plan it read, which is the stored one. Only the
     stage that passes with ``plan.json`` stores a new plan: a revision clears
     the old one before any stage runs, and a fix round keeps that stage's
-    record (its team owns no planned file, so no check sends it back).
+    record (its team owns no planned file, so no check sends it back). A
+    channel's first value is stored without this reducer: a reset it held is none.
     """
-    if not right:
-        return dict(left or {})
-    if right.get(RESET):
-        return {}
-    return right
+    if isinstance(right, BuildPlan):
+        return right
+    if right and right.get(RESET):
+        return None
+    return left if isinstance(left, BuildPlan) else None
 
 
-KeptPlan = Annotated[dict[str, Any], keep_plan]  # BuildPlan.model_dump(mode="json"), or {}
+KeptPlan = Annotated[BuildPlan | None, keep_plan]
 
 
 class StageSlot(TypedDict):
@@ -120,14 +124,14 @@ class RunState(RunInput):
     review_feedback: NotRequired[str]
     prior: NotRequired[dict[str, dict[str, str]]]  # team -> {path: content} of the last round
     rounds: NotRequired[list[dict[str, Any]]]
-    final_checks: NotRequired[dict[str, Any] | None]  # FinalChecks of the built software
+    final_checks: NotRequired[FinalChecks | None]  # the built software's, None: none ran
     fix_round: NotRequired[int]  # how many times the final checks sent failures back
     fixes: NotRequired[dict[str, list[str]]]  # team -> the problems it must fix this round
     kept_stages: NotRequired[dict[str, StageRecord]]  # records a fix round keeps as they are
-    outcome: NotRequired[dict[str, Any]]  # RunOutcome.to_state()
+    outcome: NotRequired[RunOutcome]  # built in one place: graph/lifecycle.Mover.end
     # Read only, from checkpoints written before these keys were renamed:
     plan: NotRequired[StagePlan]  # now stage_plan
-    build: NotRequired[dict[str, Any]]  # now final_checks
+    build: NotRequired[FinalChecks | None]  # now final_checks
 
 
 class StageOutput(TypedDict):
@@ -177,8 +181,8 @@ def build_plan_of(state: Mapping[str, Any]) -> BuildPlan | None:
     stage records' artifacts, where ``find_plan`` reads it.
     """
     stored = state.get("build_plan")
-    if stored:
-        return BuildPlan.model_validate(stored)
+    if isinstance(stored, BuildPlan):
+        return stored
     return find_plan(state.get("stages") or {})
 
 
@@ -197,10 +201,10 @@ def final_checks_of(values: Mapping[str, Any]) -> FinalChecks | None:
     if outcome is not None and outcome.final_checks is not None:
         return outcome.final_checks
     stored = values["final_checks"] if "final_checks" in values else values.get("build")
-    return FinalChecks.model_validate(stored) if stored else None
+    return stored if isinstance(stored, FinalChecks) else None
 
 
 def outcome_of(values: Mapping[str, Any]) -> RunOutcome | None:
     """Return how the run ended (None while it has not)."""
     stored = values.get("outcome")
-    return RunOutcome.model_validate(stored) if stored else None
+    return stored if isinstance(stored, RunOutcome) else None

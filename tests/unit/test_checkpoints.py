@@ -256,3 +256,15 @@ def test_the_earlier_version_s_governance_is_read_as_a_record(completed: dict[st
     assert type(governance) is GovernanceRecord
     assert governance.risk is Risk.LOW and governance.round == 1 and governance.screen is not None
     assert governance.model_dump(mode="json") == completed["governance"]
+
+
+def test_the_earlier_version_s_outcome_and_plan_are_read_as_models(
+    completed: dict[str, Any], paused_stage: dict[str, Any]
+) -> None:
+    state = upgrade(completed)
+
+    assert type(state["outcome"]) is RunOutcome and state["outcome"].status == "COMPLETED"
+    assert type(state["build_plan"]) is BuildPlan
+    assert state["build_plan"].model_dump(mode="json") == completed["build_plan"]
+    assert state["final_checks"] is None  # the run did not run its code
+    assert paused_stage["build_plan"] == {} and upgrade(paused_stage)["build_plan"] is None

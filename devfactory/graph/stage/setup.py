@@ -160,7 +160,7 @@ def finish(
     if outcome is StageOutcome.PASSED and planned is not None:
         plan = read_plan(planned.content)
         if plan is not None:
-            done["build_plan"] = plan.model_dump(mode="json")
+            done["build_plan"] = plan
     return Command(goto="retain", update=done)
 
 
