@@ -302,7 +302,7 @@ class RunDriver:
             live_caps=self._live_caps(row.project),
         )
 
-    def _live_caps(self, project: str) -> Callable[[], dict[str, Any] | None] | None:
+    def _live_caps(self, project: str) -> Callable[[], dict[str, Caps | None] | None] | None:
         """Return the reader of ``project``'s caps as an admin sets them now (None: none)."""
         operations = self.operations
         if operations is None:

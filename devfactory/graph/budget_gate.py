@@ -84,10 +84,8 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Conte
         return out
     caps = dict(state.get("budget") or {})
     if decision.caps is not None:
-        merged = {
-            **Caps.model_validate(caps.get("run") or {}).model_dump(),
-            **decision.caps.model_dump(exclude_none=True),
-        }
+        run = caps.get("run") or Caps()
+        merged = run.model_copy(update=decision.caps.model_dump(exclude_none=True))
         caps["run"] = merged
         out.update["budget"] = {"run": merged}
     again = metering.check({**state, "budget": caps}, spec.slug, context)

@@ -31,6 +31,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, TypeAdapter
 from pydantic_core import to_jsonable_python
+from typing_extensions import is_typeddict
 
 from devfactory.contracts import (
     Artifact,
@@ -98,9 +99,11 @@ def serializer() -> JsonPlusSerializer:
 
 
 def _holds_model(hint: Any) -> bool:
-    """Say whether a type hint names a pydantic model anywhere inside it."""
+    """Say whether a type hint names a pydantic model anywhere inside it (a TypedDict's too)."""
     if isinstance(hint, type) and issubclass(hint, BaseModel):
         return True
+    if is_typeddict(hint):
+        return any(_holds_model(field) for field in get_type_hints(hint).values())
     return any(_holds_model(arg) for arg in get_args(hint))
 
 

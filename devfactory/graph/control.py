@@ -95,11 +95,11 @@ def plan(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command
     pipeline = setup.pipeline
     mover = Mover(state, runtime)
     update: dict[str, Any] = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
-    run_caps = Caps.model_validate((state.get("budget") or {}).get("run") or {})
+    run_caps = (state.get("budget") or {}).get("run") or Caps()
     update["stage_plan"] = StagePlan(
         pipeline=pipeline.name,
         stages=[StageSlot(team=s.team, needs=list(s.needs)) for s in pipeline.stages],
-        team_caps={t: part_of(run_caps, part).model_dump() for t, part in setup.shares.items()},
+        team_caps={t: part_of(run_caps, part) for t, part in setup.shares.items()},
     )
     update |= mover.to(
         Phase.IN_PROGRESS,

@@ -65,7 +65,7 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
         usage = answer.usage
     except ModelUnavailableError as exc:  # no model: the policy fails closed (HIGH)
         assessment, problem, served, usage = None, str(exc), "", Usage()
-    run_caps = Caps.model_validate((state.get("budget") or {}).get("run") or {})
+    run_caps = (state.get("budget") or {}).get("run") or Caps()
     screened = screen(state["requirement"], runtime.context)
     decision = runtime.context.get_policy().decide(
         state["requirement"],

@@ -102,20 +102,20 @@ def check(state: Mapping[str, Any], team: str, context: Context) -> BudgetCheck:
     (``Context.project_caps``): a change made at run time holds from the next
     attempt of every running run. The run's own caps stay the run's.
     """
-    caps = dict(state.get("budget") or {})
+    caps: dict[str, Caps | None] = dict(state.get("budget") or {})
     live = context.project_caps()
     if live and "project" in live:
         caps["project"] = live["project"]
     spent = run_spend(state)
     planned = stage_plan_of(state)
-    team_caps = (planned["team_caps"].get(team) if planned else None) or {}
+    team_caps = planned["team_caps"].get(team) if planned else None
     return check_budget(
         run_spend=spent,
         project_spend=context.project_spent + spent,
         team_spend=run_spend(state, team),
-        run_caps=Caps.model_validate(caps.get("run") or {}),
-        project_caps=Caps.model_validate(caps.get("project") or {}),
-        team_caps=Caps.model_validate(team_caps),
+        run_caps=caps.get("run") or Caps(),
+        project_caps=caps.get("project") or Caps(),
+        team_caps=team_caps or Caps(),
         warn_at=context.settings.budget_warn_at,
         acknowledged=(state.get("budget_ack") or {}).keys(),
     )

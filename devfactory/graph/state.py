@@ -23,6 +23,7 @@ from devfactory.contracts import (
     StageRecord,
     TaskResult,
 )
+from devfactory.control.budget import Caps
 from devfactory.control.policy import GovernanceRecord
 from devfactory.software.plan import BuildPlan, find_plan
 
@@ -39,6 +40,7 @@ def merge_keyed(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
 
 Keyed = Annotated[dict[str, Any], merge_keyed]
 Records = Annotated[dict[str, StageRecord], merge_keyed]  # team -> its stage's record
+Budget = Annotated[dict[str, Caps], merge_keyed]  # "run" and "project" -> their caps
 
 
 def keep_plan(
@@ -75,7 +77,7 @@ class StagePlan(TypedDict):
 
     pipeline: str
     stages: list[StageSlot]
-    team_caps: dict[str, dict[str, Any]]  # team -> Caps (its share of the run's caps)
+    team_caps: dict[str, Caps]  # team -> its share of the run's caps
 
 
 class RunInput(TypedDict):
@@ -87,7 +89,7 @@ class RunInput(TypedDict):
     project: NotRequired[str]
     # Who started the run: what it retains is theirs, and it recalls only their memories.
     owner: NotRequired[str]
-    budget: NotRequired[Keyed]  # {"run": Caps, "project": Caps}
+    budget: NotRequired[Budget]
     # Set at start and checkpointed, so a resumed run keeps it: every pause is answered
     # by the policy's unattended rules (control/unattended.py), bar a governance approval.
     unattended: NotRequired[bool]
@@ -143,7 +145,7 @@ class StageOutput(TypedDict):
     clarifications: NotRequired[Keyed]
     notices: NotRequired[Keyed]
     budget_ack: NotRequired[Keyed]
-    budget: NotRequired[Keyed]
+    budget: NotRequired[Budget]
     build_plan: NotRequired[KeptPlan]
     course: NotRequired[Keyed]
 

@@ -268,3 +268,13 @@ def test_the_earlier_version_s_outcome_and_plan_are_read_as_models(
     assert state["build_plan"].model_dump(mode="json") == completed["build_plan"]
     assert state["final_checks"] is None  # the run did not run its code
     assert paused_stage["build_plan"] == {} and upgrade(paused_stage)["build_plan"] is None
+
+
+def test_the_earlier_version_s_caps_are_read_as_caps(completed: dict[str, Any]) -> None:
+    state = upgrade(completed)
+
+    assert state["budget"] == {"run": Caps(tokens=2000000, cost_usd=5.0), "project": Caps()}
+    team_caps = state["stage_plan"]["team_caps"]
+    assert set(team_caps) == set(completed["stages"])
+    assert all(type(c) is Caps for c in team_caps.values())
+    assert team_caps["documentation"].tokens == 181818

@@ -51,7 +51,8 @@ class Run(UnattendedRun):
         self.context.models = self.models
 
     def start(self, requirement: str = TODO, **inputs: Any) -> StateSnapshot:
-        return self.drive({"run_id": "t", "requirement": requirement, "pipeline": "mvp", **inputs})
+        payload = {"run_id": "t", "requirement": requirement, "pipeline": "mvp", **inputs}
+        return self.drive(upgrade(payload))  # a first input, as the driver reads it
 
     def answer(self, **decision: Any) -> StateSnapshot:
         value = Decision(by="alice", role="approver", **decision).model_dump(mode="json")

@@ -129,9 +129,9 @@ def uncapped(state: StageState, team: str) -> bool:
     """
     caps = state.get("budget") or {}
     planned = stage_plan_of(state)
-    team_caps = (planned["team_caps"].get(team) if planned else None) or {}
-    found = [caps.get("run") or {}, caps.get("project") or {}, team_caps]
-    return all(Caps.model_validate(c) == Caps() for c in found)
+    team_caps = planned["team_caps"].get(team) if planned else None
+    found = [caps.get("run"), caps.get("project"), team_caps]
+    return all((c or Caps()) == Caps() for c in found)
 
 
 def _extracted(team: str, outcome: FactsOutcome, seconds: float) -> FactsExtracted:
