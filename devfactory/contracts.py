@@ -239,6 +239,46 @@ class Escalation(BaseModel):
     answered_by: str = ""
 
 
+class Delivery(BaseModel):
+    """What a run delivers into: kept in the clone's ``.git`` and in the run's state.
+
+    Attributes:
+        run_id: the run.
+        source: where the repository is, as shown (a URL's credentials removed).
+        local: whether the source is a path on this machine.
+        base: the base branch the run started from.
+        base_commit: the base branch's commit when the run started.
+        branch: the run's branch, ``devfactory/<run-id>``.
+
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    source: str
+    local: bool
+    base: str
+    base_commit: str
+    branch: str
+
+
+class Repository(Delivery):
+    """What a run's state keeps of the repository it delivers into (``intake.repository_state``).
+
+    Attributes:
+        folder: the clone, the run's folder.
+        map: the repository's map, as the build plan's team is shown it.
+        tests: its test files.
+        paths: its files (the first ``intake.MAX_PATHS``): what the teams are told exists.
+
+    """
+
+    folder: str
+    map: str = ""
+    tests: list[str] = Field(default_factory=list)
+    paths: list[str] = Field(default_factory=list)
+
+
 def ordered_records(stages: Mapping[str, Any], order: Sequence[str]) -> list[StageRecord]:
     """Return stage records in pipeline order (stages never reached are left out)."""
     return [StageRecord.model_validate(stages[t]) for t in order if t in stages]

@@ -23,7 +23,7 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import FinalChecks, RunOutcome, StageOutcome, StageRecord
+from devfactory.contracts import FinalChecks, Repository, RunOutcome, StageOutcome, StageRecord
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, Pause, make_pause
 from devfactory.control.lifecycle import Phase
@@ -199,13 +199,13 @@ def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | No
     )
 
 
-def existing_tests(repository: Mapping[str, Any], runtime: Runtime[Context]) -> ExistingTestsCheck:
+def existing_tests(repository: Repository, runtime: Runtime[Context]) -> ExistingTestsCheck:
     """Return the check of the repository's own tests, with its base branch's files."""
     settings = runtime.context.settings
     base = repository_files(
         repository, max_bytes=settings.repo_read_bytes, timeout=settings.repo_git_timeout_s
     )
-    return ExistingTestsCheck(base, tuple(repository.get("tests") or ()))
+    return ExistingTestsCheck(base, tuple(repository.tests))
 
 
 def prior_files(stages: Mapping[str, StageRecord]) -> dict[str, dict[str, str]]:

@@ -19,6 +19,7 @@ from devfactory.contracts import (
     Escalation,
     FinalChecks,
     GateVerdict,
+    Repository,
     RunOutcome,
     StageRecord,
     TaskResult,
@@ -93,9 +94,8 @@ class RunInput(TypedDict):
     # Set at start and checkpointed, so a resumed run keeps it: every pause is answered
     # by the policy's unattended rules (control/unattended.py), bar a governance approval.
     unattended: NotRequired[bool]
-    # A run delivering into an existing repository (issue 29, intake.repository_state):
-    # its source (as shown), base, base_commit, branch, folder, map, tests and paths.
-    repository: NotRequired[dict[str, Any]]
+    # A run delivering into an existing repository (intake.repository_state).
+    repository: NotRequired[Repository]
 
 
 class RunState(RunInput):

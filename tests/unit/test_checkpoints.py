@@ -16,9 +16,11 @@ from devfactory.contracts import (
     Artifact,
     ArtifactKind,
     CheckRun,
+    Delivery,
     Escalation,
     FinalChecks,
     GateVerdict,
+    Repository,
     RunOutcome,
     StageOutcome,
     StageRecord,
@@ -75,6 +77,16 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
         hops=[{"asker": "qa-engineering", "target": "api-design", "confidence": 0.4}],
     ),
     GateVerdict: GateVerdict(reason="gate failed 3 of 3 attempts"),
+    Repository: Repository(
+        run_id="r1",
+        source="/src/lib",
+        local=True,
+        base="main",
+        base_commit="0" * 40,
+        branch="devfactory/r1",
+        folder="/runs/r1",
+        paths=["lib.py"],
+    ),
     GovernanceRecord: GovernanceRecord(
         risk=Risk.MEDIUM,
         action="notify",
@@ -278,3 +290,24 @@ def test_the_earlier_version_s_caps_are_read_as_caps(completed: dict[str, Any]) 
     assert set(team_caps) == set(completed["stages"])
     assert all(type(c) is Caps for c in team_caps.values())
     assert team_caps["documentation"].tokens == 181818
+
+
+def test_an_earlier_version_s_repository_is_read_as_a_delivery() -> None:
+    stored = {
+        "run_id": "r1",
+        "source": "https://example.org/lib.git",
+        "local": False,
+        "base": "main",
+        "base_commit": "0" * 40,
+        "branch": "devfactory/r1",
+        "folder": "/runs/r1",
+        "map": "lib/\n  core.py",
+        "tests": ["tests/test_core.py"],
+        "paths": ["lib/core.py", "tests/test_core.py"],
+    }
+
+    repository = upgrade({"repository": stored})["repository"]
+
+    assert type(repository) is Repository and isinstance(repository, Delivery)
+    assert repository.branch == "devfactory/r1" and repository.paths == stored["paths"]
+    assert repository.model_dump() == stored

@@ -32,7 +32,8 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
     state = work.state
     if item.format in ("build-plan", "plan-overview"):
         owners = pipeline_owners(state, work.setup.teams)
-        existing = (state.get("repository") or {}).get("paths") or ()
+        repository = state.get("repository")
+        existing = repository.paths if repository is not None else ()
         plan = tool_plan(state["requirement"], owners, existing)
         if plan is None:
             return None

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import CheckRun, StageOutcome, StageRecord, TaskResult
+from devfactory.contracts import CheckRun, Repository, StageOutcome, StageRecord, TaskResult
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
 from devfactory.graph.state import StageState, build_plan_of
@@ -70,7 +70,7 @@ def run_code_checks(
     runtime: Runtime[Context],
     *,
     teams: list[str],
-    repository: Mapping[str, Any] | None = None,
+    repository: Repository | None = None,
     checks: Sequence[Check] = CODE_CHECKS,
 ) -> Verification:
     """Lay ``files`` out in a temporary folder and run ``checks`` on them against ``plan``.
