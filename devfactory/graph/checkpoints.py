@@ -45,7 +45,7 @@ from devfactory.contracts import (
     TaskResult,
     Usage,
 )
-from devfactory.control.budget import Caps
+from devfactory.control.budget import Caps, Spend
 from devfactory.control.policy import GovernanceRecord
 from devfactory.graph.state import RESET, StageState
 from devfactory.software.plan import BuildPlan
@@ -61,6 +61,7 @@ STATE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     GovernanceRecord,
     Repository,
     RunOutcome,
+    Spend,
     StageRecord,
     TaskResult,
     Usage,

@@ -52,7 +52,9 @@ def stage_spent(
     key = spend_key(state, team)
     entry = add_spend(state.get("spend", {}), key, team, usage, model, context, seconds)
     return {
-        "usage": {k: entry[k] for k in ("input_tokens", "output_tokens", "calls", "cost_usd")},
+        "usage": Spend(
+            **{k: entry[k] for k in ("input_tokens", "output_tokens", "calls", "cost_usd")}
+        ),
         "seconds": state.get("seconds", 0.0) + seconds,
         "spend": {key: entry},
     }

@@ -92,7 +92,7 @@ def sources(pause: Pause, state: Mapping[str, Any]) -> tuple[str, ...]:
         found.append("governance assessment")
     if pause.team:
         found.append(f"stage {pause.team}")
-        found.extend(f"file {d['path']}" for d in state.get("drafts") or [] if d.get("path"))
+        found.extend(f"file {d.path}" for d in state.get("drafts") or [])
     if pause.kind in ("review", "merge", "budget"):
         for team, record in stages.items():
             found.append(f"stage record {team} ({record.outcome.value})")

@@ -16,6 +16,8 @@ from typing import Annotated, Any, NotRequired
 from typing_extensions import TypedDict
 
 from devfactory.contracts import (
+    Artifact,
+    CheckRun,
     Escalation,
     FinalChecks,
     GateVerdict,
@@ -24,7 +26,7 @@ from devfactory.contracts import (
     StageRecord,
     TaskResult,
 )
-from devfactory.control.budget import Caps
+from devfactory.control.budget import Caps, Spend
 from devfactory.control.policy import GovernanceRecord
 from devfactory.software.plan import BuildPlan, find_plan
 
@@ -154,14 +156,14 @@ class StageState(RunState):
     """A team subgraph's private working state for one stage."""
 
     attempt: NotRequired[int]
-    drafts: NotRequired[list[dict[str, Any]]]
+    drafts: NotRequired[list[Artifact]]  # this attempt's files
     origins: NotRequired[dict[str, str]]  # each draft's writer: model, build (loop) or tools
     draft_problems: NotRequired[list[str]]
     repairs: NotRequired[list[str]]  # mechanical fixes made to this attempt's replies
     candidate: NotRequired[TaskResult]  # this attempt's report, for the gate
     feedback: NotRequired[list[str]]
     model: NotRequired[str]
-    usage: NotRequired[dict[str, Any]]
+    usage: NotRequired[Spend]  # the stage's model work so far (no seconds: ``seconds``)
     seconds: NotRequired[float]
     history: NotRequired[list[str]]
     answers: NotRequired[list[dict[str, Any]]]  # clarification answers for the next draft
@@ -172,7 +174,7 @@ class StageState(RunState):
     memories: NotRequired[list[dict[str, Any]]]  # recalled before the first attempt
     mental_model: NotRequired[str]
     kept: NotRequired[bool]  # a fix round kept the stage's record: nothing to redo
-    checks: NotRequired[list[dict[str, Any]]]  # the sandbox runs on this attempt's files
+    checks: NotRequired[list[CheckRun]]  # the sandbox runs on this attempt's files
     check_problems: NotRequired[list[str]]  # what they found wrong in the team's files
 
 

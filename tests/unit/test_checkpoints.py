@@ -28,7 +28,7 @@ from devfactory.contracts import (
     TaskResult,
     Usage,
 )
-from devfactory.control.budget import Caps
+from devfactory.control.budget import Caps, Spend
 from devfactory.control.policy import GovernanceRecord, Match, Risk, Screen
 from devfactory.graph.checkpoints import (
     STATE_MODELS,
@@ -101,6 +101,7 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
         ),
     ),
     FinalChecks: FinalChecks(checks=[CHECK], score=1.0, criteria={"AC-1": "passed"}),
+    Spend: Spend(input_tokens=3, output_tokens=4, calls=1, cost_usd=0.01),
     RunOutcome: RunOutcome.failed("stage qa BLOCKED", blocked=["qa-engineering"]),
     StageRecord: StageRecord(
         team="qa-engineering",
@@ -311,3 +312,15 @@ def test_an_earlier_version_s_repository_is_read_as_a_delivery() -> None:
     assert type(repository) is Repository and isinstance(repository, Delivery)
     assert repository.branch == "devfactory/r1" and repository.paths == stored["paths"]
     assert repository.model_dump() == stored
+
+
+def test_the_earlier_version_s_drafts_checks_and_usage_are_read_as_models(
+    paused_stage: dict[str, Any],
+) -> None:
+    state = upgrade(paused_stage)
+
+    assert [type(d) for d in state["drafts"]] == [Artifact] * len(paused_stage["drafts"])
+    assert [d.path for d in state["drafts"]] == [d["path"] for d in paused_stage["drafts"]]
+    assert state["checks"] == []
+    assert type(state["usage"]) is Spend
+    assert state["usage"].input_tokens == paused_stage["usage"]["input_tokens"] > 0

@@ -94,7 +94,7 @@ def clarify(
         entry.update(outcome="escalated", reason=why, hops=[])
     else:
         drafted = "\n".join(
-            f"#### {d['path']}\n{d['content'][: settings.upstream_chars]}"
+            f"#### {d.path}\n{d.content[: settings.upstream_chars]}"
             for d in state.get("drafts", [])
         )
         broker = Broker(

@@ -9,7 +9,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import CheckRun, StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.contracts import StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.control.budget import Spend
 from devfactory.events import StageFinished
 from devfactory.graph.budget_gate import budget_gate
 from devfactory.graph.context import Context
@@ -137,7 +138,7 @@ def finish(
     A stage that passes with the build plan stores it in run state, validated
     once, for every later stage and the run's checks to read.
     """
-    usage = state.get("usage", {})
+    usage = state.get("usage") or Spend()
     record = StageRecord(
         team=setup.spec.slug,
         outcome=outcome,
@@ -145,13 +146,15 @@ def finish(
         result=result,
         model=state.get("model", ""),
         attempts=state.get("attempt", 0),
-        usage=Usage.model_validate(usage),
+        usage=Usage(
+            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, calls=usage.calls
+        ),
         seconds=round(state.get("seconds", 0.0), 3),
-        cost_usd=round(usage.get("cost_usd", 0.0), 6),
+        cost_usd=round(usage.cost_usd, 6),
         gate_feedback=state.get("history", []),
         stopped_by=stopped_by,
         recalled=[f"{m['bank']}: {m['text']}" for m in state.get("memories", [])],
-        checks=[CheckRun.model_validate(c) for c in state.get("checks", [])],
+        checks=list(state.get("checks", [])),
         repairs=state.get("repairs", []),
     )
     emit(runtime, StageFinished(record=record))
