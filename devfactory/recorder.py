@@ -360,7 +360,8 @@ class RunRecorder:
         self._workspace()
         teams = load_teams()
         told = {r.team: instructions_of(teams[r.team]) for r in records if r.team in teams}
-        spent = spend_by_team(values)  # the ledger: what `usage` and the API count too
+        typed = upgrade(values)  # the run's state as the graph holds it
+        spent = spend_by_team(typed)  # the ledger: what `usage` and the API count too
         refused = write_run_files(
             self.out_dir,
             run_id=row.run_id,
@@ -370,7 +371,7 @@ class RunRecorder:
             reason=reason,
             records=records,
             spend=spent,
-            final_checks=final_checks_of(upgrade(values)),
+            final_checks=final_checks_of(typed),
             instructions=told,  # a claim copied from them is not listed
         )
         for problem in refused:  # the run's state is in Postgres either way
@@ -381,7 +382,7 @@ class RunRecorder:
             row.run_id,
             reason=reason,
             spend=Spend.total(spent.values()),
-            spend_detail=spend_by_team_and_model(values),
+            spend_detail=spend_by_team_and_model(typed),
             requirement=requirement or None,
             pending=[p.interrupt_id for p in pending],
             driver=self.driver,

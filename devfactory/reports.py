@@ -95,9 +95,10 @@ class RunUsage:
         project_spent: Spend,
     ) -> RunUsage:
         """Sum a run's ledger by team (every round) against its caps and its project's."""
-        from devfactory.graph.metering import spend_by_team  # the graph: not for status
+        from devfactory.graph.checkpoints import upgrade_value  # the graph: not for status
+        from devfactory.graph.metering import spend_by_team
 
-        teams = spend_by_team(values)
+        teams = spend_by_team({"spend": upgrade_value("spend", values.get("spend") or {})})
         total = Spend.total(teams.values())
         budget = values.get("budget") or default
         return cls(

@@ -45,7 +45,7 @@ from devfactory.contracts import (
     TaskResult,
     Usage,
 )
-from devfactory.control.budget import Caps, Spend
+from devfactory.control.budget import Caps, Spend, SpendEntry
 from devfactory.control.policy import GovernanceRecord
 from devfactory.graph.state import RESET, StageState
 from devfactory.software.plan import BuildPlan
@@ -62,6 +62,7 @@ STATE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     Repository,
     RunOutcome,
     Spend,
+    SpendEntry,
     StageRecord,
     TaskResult,
     Usage,

@@ -26,7 +26,7 @@ from devfactory.contracts import (
     StageRecord,
     TaskResult,
 )
-from devfactory.control.budget import Caps, Spend
+from devfactory.control.budget import Caps, Spend, SpendEntry
 from devfactory.control.policy import GovernanceRecord
 from devfactory.software.plan import BuildPlan, find_plan
 
@@ -44,6 +44,7 @@ def merge_keyed(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
 Keyed = Annotated[dict[str, Any], merge_keyed]
 Records = Annotated[dict[str, StageRecord], merge_keyed]  # team -> its stage's record
 Budget = Annotated[dict[str, Caps], merge_keyed]  # "run" and "project" -> their caps
+Ledger = Annotated[dict[str, SpendEntry], merge_keyed]  # spend by key (r<round>:<team>...)
 
 
 def keep_plan(
@@ -113,7 +114,7 @@ class RunState(RunInput):
 
     phase: NotRequired[str]
     stages: Records
-    spend: NotRequired[Keyed]
+    spend: NotRequired[Ledger]
     decisions: NotRequired[Keyed]
     clarifications: NotRequired[Keyed]
     notices: NotRequired[Keyed]
@@ -142,7 +143,7 @@ class StageOutput(TypedDict):
     """What a team subgraph hands back to the run."""
 
     stages: Records
-    spend: NotRequired[Keyed]
+    spend: NotRequired[Ledger]
     decisions: NotRequired[Keyed]
     clarifications: NotRequired[Keyed]
     notices: NotRequired[Keyed]

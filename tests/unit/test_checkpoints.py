@@ -28,7 +28,7 @@ from devfactory.contracts import (
     TaskResult,
     Usage,
 )
-from devfactory.control.budget import Caps, Spend
+from devfactory.control.budget import Caps, Spend, SpendEntry
 from devfactory.control.policy import GovernanceRecord, Match, Risk, Screen
 from devfactory.graph.checkpoints import (
     STATE_MODELS,
@@ -102,6 +102,7 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
     ),
     FinalChecks: FinalChecks(checks=[CHECK], score=1.0, criteria={"AC-1": "passed"}),
     Spend: Spend(input_tokens=3, output_tokens=4, calls=1, cost_usd=0.01),
+    SpendEntry: SpendEntry(team="qa-engineering", model="embedded", calls=1, seconds=0.5),
     RunOutcome: RunOutcome.failed("stage qa BLOCKED", blocked=["qa-engineering"]),
     StageRecord: StageRecord(
         team="qa-engineering",
@@ -324,3 +325,12 @@ def test_the_earlier_version_s_drafts_checks_and_usage_are_read_as_models(
     assert state["checks"] == []
     assert type(state["usage"]) is Spend
     assert state["usage"].input_tokens == paused_stage["usage"]["input_tokens"] > 0
+
+
+def test_the_earlier_version_s_spend_ledger_is_read_as_entries(completed: dict[str, Any]) -> None:
+    ledger = upgrade(completed)["spend"]
+
+    assert set(ledger) == set(completed["spend"])
+    assert all(type(e) is SpendEntry for e in ledger.values())
+    assert {e.team for e in ledger.values()} == {"governance", *completed["stages"]}
+    assert [e.model_dump() for e in ledger.values()] == list(completed["spend"].values())
