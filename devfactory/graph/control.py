@@ -37,9 +37,11 @@ from devfactory.graph.stage.setup import left_out
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import (
     RESET,
+    RoundSummary,
     RunState,
     StagePlan,
     StageSlot,
+    StageSummary,
     build_plan_of,
     final_checks_of,
 )
@@ -371,13 +373,13 @@ def next_round(state: RunState, feedback: str) -> dict[str, Any]:
     """
     revision = state.get("revision", 0)
     stages = state.get("stages", {})
-    summary = {
-        "revision": revision,
-        "feedback": feedback,
-        "stages": {
-            t: {"outcome": r.outcome.value, "attempts": r.attempts} for t, r in stages.items()
+    summary = RoundSummary(
+        revision=revision,
+        feedback=feedback,
+        stages={
+            t: StageSummary(outcome=r.outcome.value, attempts=r.attempts) for t, r in stages.items()
         },
-    }
+    )
     return {
         "revision": revision + 1,
         "review_feedback": feedback,

@@ -318,7 +318,7 @@ def auto_decision(
     )
 
 
-def course_update(pause: Pause, decision: Decision) -> dict[str, Any]:
+def course_update(pause: Pause, decision: Decision) -> dict[str, str]:
     """Return the run's ``course`` entries a chosen alternative sets ({} for none).
 
     ``cheaper_model`` moves the remaining stages to ``factory/cheap``;

@@ -45,6 +45,7 @@ Keyed = Annotated[dict[str, Any], merge_keyed]
 Records = Annotated[dict[str, StageRecord], merge_keyed]  # team -> its stage's record
 Budget = Annotated[dict[str, Caps], merge_keyed]  # "run" and "project" -> their caps
 Ledger = Annotated[dict[str, SpendEntry], merge_keyed]  # spend by key (r<round>:<team>...)
+Marks = Annotated[dict[str, str], merge_keyed]  # a key -> who or what set it
 
 
 def keep_plan(
@@ -67,6 +68,25 @@ def keep_plan(
 
 
 KeptPlan = Annotated[BuildPlan | None, keep_plan]
+
+
+Answer = TypedDict("Answer", {"from": str, "question": str, "answer": str})
+"""An answer or a person's guidance a stage reads in its next draft: who gave it, to what."""
+
+
+class StageSummary(TypedDict):
+    """How a stage of a finished round ended, as ``rounds`` keeps it."""
+
+    outcome: str
+    attempts: int
+
+
+class RoundSummary(TypedDict):
+    """A round a revision closed: its number, the reviewer's feedback and how each stage ended."""
+
+    revision: int
+    feedback: str
+    stages: dict[str, StageSummary]
 
 
 class StageSlot(TypedDict):
@@ -118,17 +138,17 @@ class RunState(RunInput):
     decisions: NotRequired[Keyed]
     clarifications: NotRequired[Keyed]
     notices: NotRequired[Keyed]
-    budget_ack: NotRequired[Keyed]
+    budget_ack: NotRequired[Marks]  # a warning's key -> who acknowledged it
     # The course people chose among a request's alternatives (graph/requests.py): "model"
     # (the alias the remaining stages use), "drop:<team>" (who dropped it), "scope".
-    course: NotRequired[Keyed]
+    course: NotRequired[Marks]
     governance: NotRequired[GovernanceRecord]
     stage_plan: NotRequired[StagePlan]
     build_plan: NotRequired[KeptPlan]  # stored when the stage writing plan.json passes
     revision: NotRequired[int]
     review_feedback: NotRequired[str]
     prior: NotRequired[dict[str, dict[str, str]]]  # team -> {path: content} of the last round
-    rounds: NotRequired[list[dict[str, Any]]]
+    rounds: NotRequired[list[RoundSummary]]
     final_checks: NotRequired[FinalChecks | None]  # the built software's, None: none ran
     fix_round: NotRequired[int]  # how many times the final checks sent failures back
     fixes: NotRequired[dict[str, list[str]]]  # team -> the problems it must fix this round
@@ -147,10 +167,10 @@ class StageOutput(TypedDict):
     decisions: NotRequired[Keyed]
     clarifications: NotRequired[Keyed]
     notices: NotRequired[Keyed]
-    budget_ack: NotRequired[Keyed]
+    budget_ack: NotRequired[Marks]  # a warning's key -> who acknowledged it
     budget: NotRequired[Budget]
     build_plan: NotRequired[KeptPlan]
-    course: NotRequired[Keyed]
+    course: NotRequired[Marks]
 
 
 class StageState(RunState):
@@ -167,7 +187,7 @@ class StageState(RunState):
     usage: NotRequired[Spend]  # the stage's model work so far (no seconds: ``seconds``)
     seconds: NotRequired[float]
     history: NotRequired[list[str]]
-    answers: NotRequired[list[dict[str, Any]]]  # clarification answers for the next draft
+    answers: NotRequired[list[Answer]]  # clarification answers for the next draft
     asked: NotRequired[int]  # clarification requests this objective has made
     escalation: NotRequired[Escalation | None]  # a question waiting for a person
     human_retries: NotRequired[int]

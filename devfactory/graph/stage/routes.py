@@ -27,7 +27,7 @@ from devfactory.graph.planning import stage_items
 from devfactory.graph.requests import course_update
 from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
-from devfactory.graph.state import StageState, build_plan_of
+from devfactory.graph.state import Answer, StageState, build_plan_of
 from devfactory.memory.packing import approx_tokens
 
 
@@ -139,11 +139,13 @@ def clarify(
             reason=consultation.escalate,
         )
         if consultation.answer:
-            answer = {
-                "from": f"the {setup.names[consultation.answered_by]} team",
-                "question": ask.question,
-                "answer": consultation.answer,
-            }
+            answer = Answer(
+                {
+                    "from": f"the {setup.names[consultation.answered_by]} team",
+                    "question": ask.question,
+                    "answer": consultation.answer,
+                }
+            )
             update["answers"] = [*state.get("answers", []), answer]
     key = f"{metering.spend_key(state, spec.slug)}:q{asked}"
     update["clarifications"] = {key: entry}
@@ -217,7 +219,7 @@ def consult(
     who, outcome = f"{decision.by} (a person)", "answered_by_person"
     if decision.by_policy:
         who, outcome = f"the factory's policy ({decision.by})", "decided_by_team"
-    answer = {"from": who, "question": esc.question, "answer": text}
+    answer = Answer({"from": who, "question": esc.question, "answer": text})
     return Command(
         goto="draft",
         update={
@@ -306,11 +308,13 @@ def escalate(
     decided |= vetted.decisions
     if vetted.rejected:
         return _stopped(setup, state, runtime, vetted, "guidance", decided)
-    guidance = {
-        "from": f"{decision.by} (a person)",
-        "question": "how to get unblocked",
-        "answer": vetted.text,
-    }
+    guidance = Answer(
+        {
+            "from": f"{decision.by} (a person)",
+            "question": "how to get unblocked",
+            "answer": vetted.text,
+        }
+    )
     if "scope" in course:  # narrow_scope: the screened text is the scope of every later stage
         course["scope"] = vetted.text
     return Command(
