@@ -310,6 +310,13 @@ class GovernanceRecord(PolicyDecision):
     screen: Screen | dict[str, Any] | None = Field(default=None, union_mode="left_to_right")
 
 
+class ScopeChange(PolicyDecision):
+    """Text a person wrote for the teams after governance, as the policy screened it."""
+
+    source: str  # who wrote it and where ("review feedback from bob")
+    text: str
+
+
 class UnattendedRules(BaseModel):
     """How an unattended run answers each pause (applied in control/unattended.py).
 

@@ -15,7 +15,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import make_pause
+from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.events import Notice
 from devfactory.graph import metering
 from devfactory.graph.context import Context
@@ -72,7 +72,7 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Conte
         details={"near": [b.model_dump() for b in verdict.near]},
     )
     decision = decide(pause, state, runtime)  # unattended: no override, the run stops
-    out.update["decisions"] = {task_key(): {"kind": "budget", **decision.model_dump(mode="json")}}
+    out.update["decisions"] = {task_key(): DecisionRecord.of("budget", decision)}
     course = course_update(requested(pause, state, runtime), decision)
     if course:  # an alternative: the cheaper model, or a later stage dropped
         out.update["course"] = course

@@ -46,6 +46,7 @@ from devfactory.contracts import (
     Usage,
 )
 from devfactory.control.budget import Caps, Spend, SpendEntry
+from devfactory.control.hitl import DecisionRecord
 from devfactory.control.policy import GovernanceRecord
 from devfactory.graph.state import RESET, StageState
 from devfactory.software.plan import BuildPlan
@@ -55,6 +56,7 @@ STATE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     BuildPlan,
     Caps,
     CheckRun,
+    DecisionRecord,
     Escalation,
     FinalChecks,
     GateVerdict,

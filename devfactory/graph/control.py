@@ -25,7 +25,7 @@ from langgraph.types import Command
 
 from devfactory.contracts import FinalChecks, Repository, RunOutcome, StageOutcome, StageRecord
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import Decision, Pause, make_pause
+from devfactory.control.hitl import Decision, DecisionRecord, Pause, make_pause
 from devfactory.control.lifecycle import Phase
 from devfactory.graph import metering
 from devfactory.graph.context import Context
@@ -310,9 +310,7 @@ def review(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comma
     """
     decision = decide(review_pause(state, runtime), state, runtime)
     mover = Mover(state, runtime)
-    update: dict[str, Any] = {
-        "decisions": {task_key(): {"kind": "review", **decision.model_dump(mode="json")}}
-    }
+    update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("review", decision)}}
     actor, summary = decision.actor, decision.summary()
     if decision.action == "approve" and state.get("repository"):
         return Command(goto=MERGE, update=update)  # the merge is a gate of its own

@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from devfactory.contracts import Repository, RunOutcome
-from devfactory.control.hitl import Pause, make_pause
+from devfactory.control.hitl import DecisionRecord, Pause, make_pause
 from devfactory.graph.context import Context
 from devfactory.graph.control import RunSetup
 from devfactory.graph.hitl import decide
@@ -100,9 +100,7 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
         done = RunOutcome.completed(built).model_copy(update={"reason": reason})
         return Command(goto=END, update=mover.end(done, actor="policy", reason=reason))
     decision = decide(merge_pause(state, runtime, pushed), state, runtime)
-    update: dict[str, Any] = {
-        "decisions": {task_key(): {"kind": "merge", **decision.model_dump(mode="json")}}
-    }
+    update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("merge", decision)}}
     if decision.action == "approve":
         merged = merge_into_base(
             folder, delivery, timeout=settings.repo_git_timeout_s, hosts=hosts, resolve_seconds=wait

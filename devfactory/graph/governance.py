@@ -18,7 +18,7 @@ from langgraph.types import Command
 
 from devfactory.contracts import RunOutcome, Usage
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import make_pause
+from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.control.lifecycle import Phase
 from devfactory.control.policy import Assessment, GovernanceRecord
 from devfactory.events import GovernanceAssessed, Notice
@@ -130,9 +130,7 @@ def approval(
         pause = pause.model_copy(update={"actions": ("approve", "reject")})
     decision = decide(pause, state, runtime)  # unattended: only on a project pre-approval
     mover = Mover(state, runtime)
-    update: dict[str, Any] = {
-        "decisions": {task_key(): {"kind": "governance", **decision.model_dump(mode="json")}}
-    }
+    update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("governance", decision)}}
     actor = decision.actor
     course = course_update(requested(pause, state, runtime), decision)
     narrowed = "scope" in course  # the narrowed text is screened again, as a modify is

@@ -19,8 +19,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from devfactory.control.hitl import make_pause
-from devfactory.control.policy import PolicyDecision, Risk
+from devfactory.control.hitl import DecisionRecord, make_pause
+from devfactory.control.policy import PolicyDecision, Risk, ScopeChange
 from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
@@ -46,7 +46,7 @@ class Vetted:
 
     key: str
     text: str
-    decisions: dict[str, Any] = field(default_factory=dict)
+    decisions: dict[str, DecisionRecord] = field(default_factory=dict)
     rejected: str = ""
     actor: str = ""
     events: tuple[GovernanceAssessed | Notice, ...] = ()
@@ -71,10 +71,10 @@ def approved_scope(state: Mapping[str, Any]) -> tuple[Risk, set[str]]:
     risk = gov.risk if gov is not None else Risk.LOW
     factors = set(gov.risk_factors if gov is not None else [])
     for decision in (state.get("decisions") or {}).values():
-        scope = decision.get("scope")
-        if decision.get("kind") == GOVERNANCE and scope and decision.get("action") == "approve":
-            risk = max(risk, Risk(scope["risk"]), key=lambda r: r.rank)
-            factors.update(scope["risk_factors"])
+        scope = decision.scope
+        if decision.kind == GOVERNANCE and scope is not None and decision.action == "approve":
+            risk = max(risk, scope.risk, key=lambda r: r.rank)
+            factors.update(scope.risk_factors)
     return risk, factors
 
 
@@ -116,7 +116,7 @@ def vet(
     settings = runtime.context.settings
     approved, factors = approved_scope(state)
     gov = state.get("governance")
-    decisions: dict[str, Any] = {}
+    decisions: dict[str, DecisionRecord] = {}
     events: list[GovernanceAssessed | Notice] = []
     for n in range(1, settings.max_governance_rounds + 1):
         decision = policy.rescreen(
@@ -157,12 +157,8 @@ def vet(
         if n == settings.max_governance_rounds:
             pause = pause.model_copy(update={"actions": ("approve", "reject")})
         answer = decide(pause, state, runtime, rule="scope")  # unattended: rejected
-        scope = {"source": source, "text": text[:2000], **decision.model_dump(mode="json")}
-        decisions[f"{key}:scope{n}"] = {
-            "kind": GOVERNANCE,
-            **answer.model_dump(mode="json"),
-            "scope": scope,
-        }
+        scope = ScopeChange(source=source, text=text[:2000], **dict(decision))
+        decisions[f"{key}:scope{n}"] = DecisionRecord.of(GOVERNANCE, answer, scope)
         actor = answer.actor
         if answer.action == "approve":
             return Vetted(key, text, decisions, events=tuple(events))

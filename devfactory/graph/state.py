@@ -27,6 +27,7 @@ from devfactory.contracts import (
     TaskResult,
 )
 from devfactory.control.budget import Caps, Spend, SpendEntry
+from devfactory.control.hitl import DecisionRecord
 from devfactory.control.policy import GovernanceRecord
 from devfactory.software.plan import BuildPlan, find_plan
 
@@ -46,6 +47,7 @@ Records = Annotated[dict[str, StageRecord], merge_keyed]  # team -> its stage's 
 Budget = Annotated[dict[str, Caps], merge_keyed]  # "run" and "project" -> their caps
 Ledger = Annotated[dict[str, SpendEntry], merge_keyed]  # spend by key (r<round>:<team>...)
 Marks = Annotated[dict[str, str], merge_keyed]  # a key -> who or what set it
+Decisions = Annotated[dict[str, DecisionRecord], merge_keyed]  # by pause (its node's task)
 
 
 def keep_plan(
@@ -135,7 +137,7 @@ class RunState(RunInput):
     phase: NotRequired[str]
     stages: Records
     spend: NotRequired[Ledger]
-    decisions: NotRequired[Keyed]
+    decisions: NotRequired[Decisions]
     clarifications: NotRequired[Keyed]
     notices: NotRequired[Keyed]
     budget_ack: NotRequired[Marks]  # a warning's key -> who acknowledged it
@@ -164,7 +166,7 @@ class StageOutput(TypedDict):
 
     stages: Records
     spend: NotRequired[Ledger]
-    decisions: NotRequired[Keyed]
+    decisions: NotRequired[Decisions]
     clarifications: NotRequired[Keyed]
     notices: NotRequired[Keyed]
     budget_ack: NotRequired[Marks]  # a warning's key -> who acknowledged it

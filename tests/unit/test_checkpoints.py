@@ -29,9 +29,11 @@ from devfactory.contracts import (
     Usage,
 )
 from devfactory.control.budget import Caps, Spend, SpendEntry
-from devfactory.control.policy import GovernanceRecord, Match, Risk, Screen
+from devfactory.control.hitl import Decision, DecisionRecord
+from devfactory.control.policy import GovernanceRecord, Match, Risk, ScopeChange, Screen
 from devfactory.graph.checkpoints import (
     STATE_MODELS,
+    dumped,
     serializer,
     upgrade,
     upgrade_value,
@@ -77,6 +79,18 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
         hops=[{"asker": "qa-engineering", "target": "api-design", "confidence": 0.4}],
     ),
     GateVerdict: GateVerdict(reason="gate failed 3 of 3 attempts"),
+    DecisionRecord: DecisionRecord.of(
+        "governance",
+        Decision(action="approve", by="alice", role="approver", caps=Caps(tokens=10)),
+        ScopeChange(
+            source="review feedback from bob",
+            text="also export CSV",
+            risk=Risk.MEDIUM,
+            action="approve",
+            reasons=["new data"],
+            risk_factors=["exports data"],
+        ),
+    ),
     Repository: Repository(
         run_id="r1",
         source="/src/lib",
@@ -334,3 +348,13 @@ def test_the_earlier_version_s_spend_ledger_is_read_as_entries(completed: dict[s
     assert all(type(e) is SpendEntry for e in ledger.values())
     assert {e.team for e in ledger.values()} == {"governance", *completed["stages"]}
     assert [e.model_dump() for e in ledger.values()] == list(completed["spend"].values())
+
+
+def test_the_earlier_version_s_decisions_are_read_as_records(completed: dict[str, Any]) -> None:
+    decisions = upgrade(completed)["decisions"]
+
+    assert set(decisions) == set(completed["decisions"])
+    [record] = decisions.values()
+    assert type(record) is DecisionRecord and record.kind == "blocked" and record.scope is None
+    assert record.by == "alice" and record.action == "answer"
+    assert dumped(decisions) == completed["decisions"]  # the ledger's JSON shape is kept

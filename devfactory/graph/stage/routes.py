@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from devfactory.contracts import Escalation, GateVerdict, StageOutcome
-from devfactory.control.hitl import make_pause
+from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.events import ClarificationRouted
 from devfactory.graph import metering
 from devfactory.graph.briefs import requirement_view
@@ -162,7 +162,7 @@ def _stopped(
     runtime: Runtime[Context],
     vetted: Vetted,
     what: str,
-    decided: dict[str, Any],
+    decided: dict[str, DecisionRecord],
 ) -> Command[Any]:
     """End the stage BLOCKED because an approver rejected a person's text for it."""
     reason = f"governance rejected the {what}: {vetted.rejected}"
@@ -198,7 +198,7 @@ def consult(
         details={"target": esc.target, "reason": esc.reason, "key": esc.key},
     )
     decision = decide(pause, state, runtime)  # unattended: at once, the team decides
-    decided = {task_key(): {"kind": "clarification", **decision.model_dump(mode="json")}}
+    decided = {task_key(): DecisionRecord.of("clarification", decision)}
     text = "no answer: decide it yourself and record the decision under assumptions_made"
     if decision.by_policy:
         text = decision.text  # names the rule, and asks for the assumption to be listed
@@ -262,7 +262,7 @@ def escalate(
         details={"attempts": state["attempt"], "reason": reason},
     )
     decision = decide(pause, state, runtime)  # unattended: no more retries, BLOCKED
-    decided = {task_key(): {"kind": "blocked", **decision.model_dump(mode="json")}}
+    decided = {task_key(): DecisionRecord.of("blocked", decision)}
     course = course_update(requested(pause, state, runtime), decision)
     if any(k.startswith("drop:") for k in course):  # the person drops this stage
         return finish(
