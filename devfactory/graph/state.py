@@ -76,6 +76,16 @@ Answer = TypedDict("Answer", {"from": str, "question": str, "answer": str})
 """An answer or a person's guidance a stage reads in its next draft: who gave it, to what."""
 
 
+class Recollection(TypedDict):
+    """A memory recalled before a stage's first attempt (``memory.live.RecalledMemory``)."""
+
+    bank: str
+    kind: str
+    text: str
+    provenance: dict[str, object]  # where it came from: its team, run, project
+    score: float
+
+
 class StageSummary(TypedDict):
     """How a stage of a finished round ended, as ``rounds`` keeps it."""
 
@@ -194,7 +204,7 @@ class StageState(RunState):
     escalation: NotRequired[Escalation | None]  # a question waiting for a person
     human_retries: NotRequired[int]
     verdict: NotRequired[GateVerdict]  # why the gate asks a person for guidance
-    memories: NotRequired[list[dict[str, Any]]]  # recalled before the first attempt
+    memories: NotRequired[list[Recollection]]  # recalled before the first attempt
     mental_model: NotRequired[str]
     kept: NotRequired[bool]  # a fix round kept the stage's record: nothing to redo
     checks: NotRequired[list[CheckRun]]  # the sandbox runs on this attempt's files
