@@ -23,6 +23,7 @@ from devfactory.graph.emit import emit
 from devfactory.graph.hitl import decide, requested
 from devfactory.graph.lifecycle import task_key
 from devfactory.graph.requests import course_update
+from devfactory.graph.state import notice_entry
 from devfactory.teams.spec import TeamSpec
 
 
@@ -56,7 +57,7 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Conte
                 + "; ".join(b.describe() for b in verdict.team_over),
             )
             emit(runtime, notice)
-            out.update["notices"] = {key: notice.body()}
+            out.update["notices"] = {key: notice_entry(notice)}
     if not verdict.near:
         return out
     lines = "; ".join(b.describe() for b in verdict.near)

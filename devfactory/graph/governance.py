@@ -30,7 +30,7 @@ from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.requests import course_update
 from devfactory.graph.screening import screen
-from devfactory.graph.state import RunState
+from devfactory.graph.state import RunState, notice_entry
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError
 
@@ -97,7 +97,7 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
     if decision.action == "notify":
         notice = Notice(kind="notification", team=GOVERNANCE, message=summary)
         emit(runtime, notice)
-        update["notices"] = {f"governance:{rounds}": notice.body()}
+        update["notices"] = {f"governance:{rounds}": notice_entry(notice)}
     update |= mover.to(Phase.APPROVED, actor="policy", reason=summary)
     return Command(goto=PLAN, update=update)
 

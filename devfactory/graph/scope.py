@@ -26,6 +26,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.hitl import decide
 from devfactory.graph.screening import screen
+from devfactory.graph.state import NoticeEntry, notice_entry
 
 GOVERNANCE = "governance"
 
@@ -51,13 +52,13 @@ class Vetted:
     actor: str = ""
     events: tuple[GovernanceAssessed | Notice, ...] = ()
 
-    def publish(self, runtime: Runtime[Context]) -> dict[str, Any]:
+    def publish(self, runtime: Runtime[Context]) -> dict[str, NoticeEntry]:
         """Emit the events; return the ``notices`` update for a notification among them."""
         notices = {}
         for event in self.events:
             emit(runtime, event)
             if isinstance(event, Notice):
-                notices[f"{self.key}:scope"] = event.body()
+                notices[f"{self.key}:scope"] = notice_entry(event)
         return notices
 
 

@@ -29,6 +29,7 @@ from devfactory.contracts import (
 from devfactory.control.budget import Caps, Spend, SpendEntry
 from devfactory.control.hitl import DecisionRecord
 from devfactory.control.policy import GovernanceRecord
+from devfactory.events import Notice
 from devfactory.software.plan import BuildPlan, find_plan
 
 RESET = "__reset__"
@@ -42,12 +43,13 @@ def merge_keyed(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
     return {**(left or {}), **right}
 
 
-Keyed = Annotated[dict[str, Any], merge_keyed]
 Records = Annotated[dict[str, StageRecord], merge_keyed]  # team -> its stage's record
 Budget = Annotated[dict[str, Caps], merge_keyed]  # "run" and "project" -> their caps
 Ledger = Annotated[dict[str, SpendEntry], merge_keyed]  # spend by key (r<round>:<team>...)
 Marks = Annotated[dict[str, str], merge_keyed]  # a key -> who or what set it
 Decisions = Annotated[dict[str, DecisionRecord], merge_keyed]  # by pause (its node's task)
+Clarifications = Annotated[dict[str, "ClarificationEntry"], merge_keyed]  # by question
+Notices = Annotated[dict[str, "NoticeEntry"], merge_keyed]
 
 
 def keep_plan(
@@ -74,6 +76,36 @@ KeptPlan = Annotated[BuildPlan | None, keep_plan]
 
 Answer = TypedDict("Answer", {"from": str, "question": str, "answer": str})
 """An answer or a person's guidance a stage reads in its next draft: who gave it, to what."""
+
+
+class NoticeEntry(TypedDict):
+    """A notification or warning as the run's ``notices`` keep it (``events.Notice.body``)."""
+
+    kind: str
+    team: str
+    message: str
+
+
+def notice_entry(notice: Notice) -> NoticeEntry:
+    """Return ``notice`` as the run's ``notices`` keep it."""
+    return NoticeEntry(kind=notice.kind, team=notice.team, message=notice.message)
+
+
+class ClarificationEntry(TypedDict, total=False):
+    """A question a team asked and how the broker, then perhaps a person, handled it.
+
+    ``hops`` are the broker's steps (``graph/broker.Hop``). An entry a person
+    answered is the ``contracts.Escalation`` it was, with its ``key``.
+    """
+
+    asker: str
+    target: str
+    question: str
+    attempt: int
+    outcome: str
+    reason: str
+    hops: list[dict[str, str | float]]
+    answered_by: str
 
 
 class Recollection(TypedDict):
@@ -148,8 +180,8 @@ class RunState(RunInput):
     stages: Records
     spend: NotRequired[Ledger]
     decisions: NotRequired[Decisions]
-    clarifications: NotRequired[Keyed]
-    notices: NotRequired[Keyed]
+    clarifications: NotRequired[Clarifications]
+    notices: NotRequired[Notices]
     budget_ack: NotRequired[Marks]  # a warning's key -> who acknowledged it
     # The course people chose among a request's alternatives (graph/requests.py): "model"
     # (the alias the remaining stages use), "drop:<team>" (who dropped it), "scope".
@@ -177,8 +209,8 @@ class StageOutput(TypedDict):
     stages: Records
     spend: NotRequired[Ledger]
     decisions: NotRequired[Decisions]
-    clarifications: NotRequired[Keyed]
-    notices: NotRequired[Keyed]
+    clarifications: NotRequired[Clarifications]
+    notices: NotRequired[Notices]
     budget_ack: NotRequired[Marks]  # a warning's key -> who acknowledged it
     budget: NotRequired[Budget]
     build_plan: NotRequired[KeptPlan]

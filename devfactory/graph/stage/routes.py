@@ -6,7 +6,7 @@ reads it; past the approved scope an approver decides first.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -27,7 +27,7 @@ from devfactory.graph.planning import stage_items
 from devfactory.graph.requests import course_update
 from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
-from devfactory.graph.state import Answer, StageState, build_plan_of
+from devfactory.graph.state import Answer, ClarificationEntry, StageState, build_plan_of
 from devfactory.memory.packing import approx_tokens
 
 
@@ -79,7 +79,7 @@ def clarify(
     ask = state["candidate"].clarification_needed
     assert ask is not None  # the gate routes here only with a question
     asked = state.get("asked", 0) + 1
-    entry: dict[str, Any] = {
+    entry: ClarificationEntry = {
         "asker": spec.slug,
         "target": ask.target_team,
         "question": ask.question,
@@ -91,7 +91,7 @@ def clarify(
             f"request limit reached: {spec.slug} may route {settings.max_clarifications} "
             "questions per objective"
         )
-        entry.update(outcome="escalated", reason=why, hops=[])
+        entry["outcome"], entry["reason"], entry["hops"] = "escalated", why, []
     else:
         drafted = "\n".join(
             f"#### {d.path}\n{d.content[: settings.upstream_chars]}"
@@ -132,12 +132,10 @@ def clarify(
                 consultation.seconds[who],
             )
             update.setdefault("spend", {})[key] = spend[key]
-        entry.update(
-            hops=[h.to_state() for h in consultation.hops],
-            answered_by=consultation.answered_by,
-            outcome="answered" if consultation.answer else "escalated",
-            reason=consultation.escalate,
-        )
+        entry["hops"] = [h.to_state() for h in consultation.hops]
+        entry["answered_by"] = consultation.answered_by
+        entry["outcome"] = "answered" if consultation.answer else "escalated"
+        entry["reason"] = consultation.escalate
         if consultation.answer:
             answer = Answer(
                 {
@@ -228,11 +226,10 @@ def consult(
             "notices": notices,
             "decisions": decided,
             "clarifications": {
-                esc.key: {
-                    **esc.model_dump(mode="json"),
-                    "outcome": outcome,
-                    "answered_by": decision.by,
-                }
+                esc.key: cast(
+                    ClarificationEntry,
+                    {**esc.model_dump(mode="json"), "outcome": outcome, "answered_by": decision.by},
+                )
             },
         },
     )
