@@ -195,7 +195,7 @@ class CheckRun(BaseModel):
 
 
 class StageRecord(BaseModel):
-    """What the run remembers about one stage (stored in graph state as JSON)."""
+    """What the run remembers about one stage (kept in the graph's state by team)."""
 
     team: str
     outcome: StageOutcome
@@ -214,9 +214,69 @@ class StageRecord(BaseModel):
     # mechanical fixes made to the model's replies in its last attempt ("path: what")
     repairs: list[str] = Field(default_factory=list)
 
-    def to_state(self) -> dict[str, Any]:
-        """Serialise for graph state (plain JSON, readable in Studio)."""
-        return self.model_dump(mode="json")
+
+class GateVerdict(BaseModel):
+    """Why the gate stopped a stage out of attempts: what a person is asked to get it past."""
+
+    reason: str
+
+
+class Escalation(BaseModel):
+    """A team's question no team could answer, waiting for a person (``key`` in the ledger).
+
+    ``hops`` are the broker's steps (``graph/broker.Hop``), as the run's
+    ``clarifications`` ledger keeps them.
+    """
+
+    key: str
+    asker: str
+    target: str
+    question: str
+    attempt: int
+    outcome: str
+    reason: str = ""
+    hops: list[dict[str, str | float]] = Field(default_factory=list)
+    answered_by: str = ""
+
+
+class Delivery(BaseModel):
+    """What a run delivers into: kept in the clone's ``.git`` and in the run's state.
+
+    Attributes:
+        run_id: the run.
+        source: where the repository is, as shown (a URL's credentials removed).
+        local: whether the source is a path on this machine.
+        base: the base branch the run started from.
+        base_commit: the base branch's commit when the run started.
+        branch: the run's branch, ``devfactory/<run-id>``.
+
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    source: str
+    local: bool
+    base: str
+    base_commit: str
+    branch: str
+
+
+class Repository(Delivery):
+    """What a run's state keeps of the repository it delivers into (``intake.repository_state``).
+
+    Attributes:
+        folder: the clone, the run's folder.
+        map: the repository's map, as the build plan's team is shown it.
+        tests: its test files.
+        paths: its files (the first ``intake.MAX_PATHS``): what the teams are told exists.
+
+    """
+
+    folder: str
+    map: str = ""
+    tests: list[str] = Field(default_factory=list)
+    paths: list[str] = Field(default_factory=list)
 
 
 def ordered_records(stages: Mapping[str, Any], order: Sequence[str]) -> list[StageRecord]:
@@ -248,9 +308,8 @@ EndStatus = Literal["COMPLETED", "FAILED", "REJECTED"]
 class RunOutcome(BaseModel):
     """How a run ended: its status, why, the stages that blocked it, its final checks.
 
-    Built by one of the constructors below, stored in graph state as
-    ``to_state()`` and read back with ``model_validate``. A checkpoint written
-    before the final checks had their name keeps them under ``build``.
+    Built by one of the constructors below and held in graph state. A checkpoint
+    written before the final checks had their name keeps them under ``build``.
     """
 
     status: EndStatus
@@ -285,7 +344,3 @@ class RunOutcome(BaseModel):
     def rejected(cls, reason: str) -> RunOutcome:
         """Build the outcome of a run governance rejected before any team worked."""
         return cls(status="REJECTED", reason=reason)
-
-    def to_state(self) -> dict[str, Any]:
-        """Serialise for graph state (plain JSON, readable in Studio)."""
-        return self.model_dump(mode="json")

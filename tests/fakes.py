@@ -376,6 +376,7 @@ def run_graph(pipeline: str, models: ScriptedModels, settings: Any, requirement:
     from langgraph.checkpoint.memory import InMemorySaver
 
     from devfactory.graph import build_graph
+    from devfactory.graph.checkpoints import dumped
     from devfactory.graph.context import Context
 
     graph = build_graph(pipeline).compile(checkpointer=InMemorySaver())
@@ -386,7 +387,7 @@ def run_graph(pipeline: str, models: ScriptedModels, settings: Any, requirement:
         context=Context(settings=settings, models=models),
         durability="sync",
     )
-    return graph.get_state(cfg).values
+    return dumped(graph.get_state(cfg).values)  # as the run's readers read it
 
 
 def answer_pending(factory: Any, run_id: str, decision: Any, *, kind: str | None = None, **kw: Any):

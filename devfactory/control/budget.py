@@ -114,6 +114,17 @@ class Spend(BaseModel):
         return out
 
 
+class SpendEntry(Spend):
+    """One entry of a run's spend ledger: a team's spend under one key, and its latest model.
+
+    The model is the one that served the entry's latest call (the costs page sums by it);
+    an entry kept before models were recorded has none.
+    """
+
+    team: str = "?"
+    model: str = ""
+
+
 class Caps(BaseModel):
     """Upper limits on spend; None means no cap on that metric."""
 

@@ -11,11 +11,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from devfactory.control.approval_rules import Alternative
 from devfactory.control.budget import Caps
-from devfactory.control.policy import PauseKind, Policy, Priority
+from devfactory.control.policy import PauseKind, Policy, Priority, ScopeChange
 
 DecisionAction = Literal["approve", "reject", "modify", "answer", "revise"]
 
@@ -158,6 +164,29 @@ class Decision(BaseModel):
         text = f": {self.text}" if self.text else ""
         chose = f" (alternative {self.alternative})" if self.alternative else ""
         return f"{self.action}{chose} by {self.actor}{text}"[:2000]
+
+
+class DecisionRecord(Decision):
+    """A decision as the run's ``decisions`` ledger keeps it: what kind of pause it answered.
+
+    ``scope``: the text past the approved scope that a governance pause asked about
+    (``graph/scope.py``); a record of any other decision has none, and shows none.
+    """
+
+    kind: str
+    scope: ScopeChange | None = None
+
+    @classmethod
+    def of(cls, kind: str, decision: Decision, scope: ScopeChange | None = None) -> DecisionRecord:
+        """Record ``decision``, the answer to a pause of ``kind``."""
+        return cls(kind=kind, scope=scope, **dict(decision))
+
+    @model_serializer(mode="wrap")
+    def _no_empty_scope(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.scope is None:
+            data.pop("scope", None)
+        return data
 
 
 class DecisionError(ValueError):

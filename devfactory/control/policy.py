@@ -293,6 +293,30 @@ class PolicyDecision(BaseModel):
         return self.action == "approve"
 
 
+class GovernanceRecord(PolicyDecision):
+    """A run's governance as its state keeps it: the policy's decision, and how it was reached.
+
+    ``round`` counts the assessments (a modified requirement is assessed again);
+    ``model`` served the last, ``problem`` says why it gave no valid assessment,
+    ``confidence`` is its own, and ``screen`` what the independent check measured:
+    a ``Screen``, or as an earlier version's check wrote it (its measures were
+    others), kept as it was for the run's readers.
+    """
+
+    round: int = 1
+    model: str = ""
+    problem: str = ""
+    confidence: float | None = None
+    screen: Screen | dict[str, Any] | None = Field(default=None, union_mode="left_to_right")
+
+
+class ScopeChange(PolicyDecision):
+    """Text a person wrote for the teams after governance, as the policy screened it."""
+
+    source: str  # who wrote it and where ("review feedback from bob")
+    text: str
+
+
 class UnattendedRules(BaseModel):
     """How an unattended run answers each pause (applied in control/unattended.py).
 

@@ -13,14 +13,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecord
+from devfactory.contracts import CheckRun, Delivery, FinalChecks, StageOutcome, StageRecord
 from devfactory.control.budget import Spend
 from devfactory.factory.findings import not_run_line
 from devfactory.factory.summary import folder_path, render_summary
 from devfactory.redact import redact, redact_data
 from devfactory.runfiles import is_regular_file, write_file
 from devfactory.shown import shown
-from devfactory.software.repository import Delivery, RepositoryError, changed_files, delivery_of
+from devfactory.software.repository import RepositoryError, changed_files, delivery_of
 from devfactory.software.workspace import GIT_TIMEOUT_S
 
 SUMMARY_COMMIT = "devfactory: run summary"
@@ -194,7 +194,7 @@ def delivery_doc(
     ran = [c for c in (final_checks.checks if final_checks else []) if c.name == "existing_tests"]
     old_tests = check_line(ran[-1]) if ran else "not run yet (they run in the final checks)"
     return {
-        **delivery.to_state(),
+        **delivery.model_dump(),
         "changed": changed,
         "old_tests": f"{check_mark(ran[-1])} {old_tests}" if ran else old_tests,
     }

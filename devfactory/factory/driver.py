@@ -38,6 +38,7 @@ from devfactory.factory.queries import Queries
 from devfactory.factory.recorder import RunRecorder, once
 from devfactory.factory.reports import Pending, RunReport, checked_text, pending_of
 from devfactory.factory.stores import Graphs, Stores
+from devfactory.graph.checkpoints import dumped, upgrade
 from devfactory.graph.context import Context
 from devfactory.logs import bound_run
 from devfactory.models.router import ModelSource
@@ -301,7 +302,7 @@ class RunDriver:
             live_caps=self._live_caps(row.project),
         )
 
-    def _live_caps(self, project: str) -> Callable[[], dict[str, Any] | None] | None:
+    def _live_caps(self, project: str) -> Callable[[], dict[str, Caps | None] | None] | None:
         """Return the reader of ``project``'s caps as an admin sets them now (None: none)."""
         operations = self.operations
         if operations is None:
@@ -318,7 +319,7 @@ class RunDriver:
         """Stream the graph until it ends, or until a step boundary where the drive must stop."""
         running: set[str] = set()  # the pipeline's steps under way (their task ids)
         for ns, mode, chunk in drive.graph.stream(
-            payload,
+            upgrade(payload) if isinstance(payload, dict) else payload,  # a first input: typed
             drive.config,
             context=context,
             stream_mode=["custom", "tasks", "values"],
@@ -352,7 +353,7 @@ class RunDriver:
         """Record where the run stands now (cancelled, paused, failed or ended) and report it."""
         run_id, sinks, recorder = drive.row.run_id, drive.sinks, drive.sinks.recorder
         snapshot = drive.graph.get_state(drive.config)
-        values = dict(snapshot.values or {})
+        values = dumped(snapshot.values or {})  # what the run's readers read: plain JSON
         pending: tuple[Pending, ...] = ()
         if halt.cancelled:
             status, reason = Phase.CANCELLED, f"cancelled by {halt.cancelled}"

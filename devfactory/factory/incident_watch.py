@@ -26,6 +26,7 @@ from devfactory.control.incidents import (
     stage_triggers,
 )
 from devfactory.control.lifecycle import TERMINAL, Phase
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.state import final_checks_of
 from devfactory.redact import redact
 from devfactory.settings import Settings
@@ -132,7 +133,7 @@ class IncidentWatch:
         settings = self.settings
         if not settings.incidents_enabled or status not in TERMINAL:
             return
-        checks = final_checks_of(values)
+        checks = final_checks_of(upgrade(values))
         runs = checks.checks if checks is not None else []
         fired: list[Trigger] = []
         tests = [c for c in runs if c.name == "tests" and c.ran]

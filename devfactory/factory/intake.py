@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from devfactory.contracts import Delivery
 from devfactory.control.budget import Caps
 from devfactory.control.lifecycle import Phase
 from devfactory.events import RunCreated
@@ -42,7 +43,6 @@ from devfactory.software.cloning import CloneLimits
 from devfactory.software.remotes import HostPolicy
 from devfactory.software.repomap import map_repository
 from devfactory.software.repository import (
-    Delivery,
     RepositoryError,
     base_files,
     branch_of,
@@ -252,7 +252,7 @@ def repository_state(settings: Settings, delivery: Delivery, out: Path) -> dict[
     paths = sorted([*texts, *left])
     mapped = map_repository(paths, texts, max_paths=settings.repo_map_files)
     return {
-        **delivery.to_state(),
+        **delivery.model_dump(),
         "folder": str(out),
         "map": mapped.render(settings.repo_map_chars),
         "tests": list(mapped.tests),

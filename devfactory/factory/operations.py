@@ -45,6 +45,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from devfactory.control.budget import Caps
 from devfactory.control.incidents import DECIDED, IncidentAction, Trigger
 from devfactory.control.overrides import Hold, Overrides, check_admin, check_threshold
 from devfactory.events import Notice
@@ -98,7 +99,7 @@ class Operations:
         self.controls = Controls(stores.pool)
         self.incidents = IncidentStore(stores.pool)
         self.current = CachedControls(self.controls, settings.operations_cache_s)
-        self._caps: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._caps: dict[str, tuple[float, dict[str, Caps | None] | None]] = {}
         self._caps_lock = threading.Lock()
 
     # --- what drives and the graph read ---------------------------------------------------
@@ -123,14 +124,22 @@ class Operations:
                 "resumed (devfactory incidents, or devfactory project resume)"
             )
 
-    def project_caps(self, project: str) -> dict[str, Any] | None:
+    def project_caps(self, project: str) -> dict[str, Caps | None] | None:
         """Return the caps an admin set for ``project`` now (cached ``operations_cache_s``)."""
         ttl = self.settings.operations_cache_s
         with self._caps_lock:
             kept = self._caps.get(project)
             if kept is not None and time.monotonic() - kept[0] < ttl:
                 return kept[1]
-        caps = self.stores.caps.current(project)
+        kept_caps = self.stores.caps.current(project)
+        caps = (
+            None
+            if kept_caps is None
+            else {
+                scope: None if c is None else Caps.model_validate(c)
+                for scope, c in kept_caps.items()
+            }
+        )
         with self._caps_lock:
             self._caps[project] = (time.monotonic(), caps)
         return caps

@@ -67,6 +67,7 @@ from devfactory.factory.artifacts import (
 from devfactory.factory.findings import instructions_of
 from devfactory.factory.incident_watch import IncidentWatch
 from devfactory.factory.reports import Pending
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.metering import spend_by_team, spend_by_team_and_model
 from devfactory.graph.state import final_checks_of, outcome_of
 from devfactory.memory.audit import AuditLog
@@ -330,7 +331,7 @@ class RunRecorder:
                 reason=reason,
             )
             return Phase.PAUSED, reason, shown
-        outcome = outcome_of(values)
+        outcome = outcome_of(upgrade(values))
         if outcome is None:
             return Phase.FAILED, "", None
         ended = Phase(outcome.status)
@@ -357,7 +358,8 @@ class RunRecorder:
         self._workspace()
         teams = load_teams()
         told = {r.team: instructions_of(teams[r.team]) for r in records if r.team in teams}
-        spent = spend_by_team(values)  # the ledger: what `usage` and the API count too
+        typed = upgrade(values)  # the run's state as the graph holds it
+        spent = spend_by_team(typed)  # the ledger: what `usage` and the API count too
         refused = write_run_files(
             self.out_dir,
             run_id=row.run_id,
@@ -367,7 +369,7 @@ class RunRecorder:
             reason=reason,
             records=records,
             spend=spent,
-            final_checks=final_checks_of(values),
+            final_checks=final_checks_of(typed),
             instructions=told,  # a claim copied from them is not listed
         )
         for problem in refused:  # the run's state is in Postgres either way
@@ -378,7 +380,7 @@ class RunRecorder:
             row.run_id,
             reason=reason,
             spend=Spend.total(spent.values()),
-            spend_detail=spend_by_team_and_model(values),
+            spend_detail=spend_by_team_and_model(typed),
             requirement=requirement or None,
             pending=[p.interrupt_id for p in pending],
             driver=self.driver,

@@ -95,9 +95,10 @@ class RunUsage:
         project_spent: Spend,
     ) -> RunUsage:
         """Sum a run's ledger by team (every round) against its caps and its project's."""
-        from devfactory.graph.metering import spend_by_team  # the graph: not for status
+        from devfactory.graph.checkpoints import upgrade_value  # the graph: not for status
+        from devfactory.graph.metering import spend_by_team
 
-        teams = spend_by_team(values)
+        teams = spend_by_team({"spend": upgrade_value("spend", values.get("spend") or {})})
         total = Spend.total(teams.values())
         budget = values.get("budget") or default
         return cls(
@@ -244,9 +245,10 @@ def report_document(report: RunReport, spent: Spend) -> dict[str, Any]:
     attempts, tokens, seconds, reason and sandbox checks), the final checks of
     the built software (as ``build``) and what a paused run waits on.
     """
-    from devfactory.graph.state import final_checks_of  # the graph: not for status
+    from devfactory.graph.checkpoints import upgrade  # the graph: not for status
+    from devfactory.graph.state import final_checks_of
 
-    built = final_checks_of(report.values)
+    built = final_checks_of(upgrade(report.values))
     return {
         "run_id": report.run_id,
         "status": report.status,

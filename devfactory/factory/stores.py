@@ -18,6 +18,7 @@ from langgraph.types import StateSnapshot
 from psycopg_pool import ConnectionPool
 
 from devfactory.graph.builder import build_graph
+from devfactory.graph.checkpoints import RunCheckpoints
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.models.router import router_for
@@ -69,7 +70,7 @@ class Stores:
         pool = open_pool(dsn, timeout=settings.database_connect_timeout_s)
         return cls(
             pool=pool,
-            checkpointer=PostgresSaver(pool),  # type: ignore[arg-type]
+            checkpointer=RunCheckpoints(pool),
             runs=RunStore(pool),
             queue=RunQueue(pool),
             feed=EventFeed(pool),

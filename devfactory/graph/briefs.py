@@ -16,7 +16,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from devfactory.contracts import Artifact, TaskResult
+from devfactory.contracts import Artifact, Repository
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.tools import clarification_tool
 from devfactory.memory.packing import Count, Upstream, approx_tokens, excerpt, pack
@@ -92,9 +92,9 @@ def stage_context(
     ]
     upstream: list[Upstream] = []
     for team in needs:
-        if not state["stages"][team].get("result"):
+        result = state["stages"][team].result
+        if result is None:
             continue  # a stage the build plan gave nothing to do
-        result = TaskResult.model_validate(state["stages"][team]["result"])
         who = f"{names.get(team, team)} (confidence {result.confidence:.2f})"
         upstream.append(Upstream(f"From {who}: verified facts", _bullets(result.verified_facts)))
         upstream.extend(
@@ -205,7 +205,7 @@ def draft_messages(
 
 
 def repository_brief(
-    repository: Mapping[str, Any], item: Deliverable, settings: Settings, previous: str
+    repository: Repository, item: Deliverable, settings: Settings, previous: str
 ) -> str:
     """Say what a draft needs of the repository the run changes.
 
@@ -216,21 +216,19 @@ def repository_brief(
     changes it rather than writing it anew.
     """
     if item.format == "build-plan":
-        return str(repository.get("map", ""))
-    if previous or item.path not in set(repository.get("paths") or ()):
+        return repository.map
+    if previous or item.path not in set(repository.paths):
         return ""
     content = base_text(
-        Path(str(repository.get("folder", ""))),
-        str(repository.get("base_commit", "")),
+        Path(repository.folder),
+        repository.base_commit,
         item.path,
         limit=settings.repo_file_chars,
         timeout=settings.repo_git_timeout_s,
     )
     if content is None:
         return ""
-    return render_prompt(
-        "existing_file", path=item.path, base=repository.get("base", ""), content=content
-    )
+    return render_prompt("existing_file", path=item.path, base=repository.base, content=content)
 
 
 def render_checks(checks: Sequence[str]) -> str:

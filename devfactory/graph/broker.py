@@ -18,7 +18,7 @@ from typing import Any, Literal
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
-from devfactory.contracts import TaskResult, Usage
+from devfactory.contracts import StageRecord, Usage
 from devfactory.graph.prompts import render_prompt
 from devfactory.models.io import Answer, ask_structured, grammar_schema, with_choices
 from devfactory.teams.registry import TeamRegistry
@@ -123,7 +123,7 @@ class Broker:
 
     teams: TeamRegistry
     requirement: str
-    stages: Mapping[str, Any]
+    stages: Mapping[str, StageRecord]
     resolve: Resolve
     max_hops: int
     max_parse_retries: int
@@ -131,10 +131,10 @@ class Broker:
     context_chars: int
 
 
-def _known(record: Mapping[str, Any] | None, limit: int) -> str:
-    if not record or not record.get("result"):
+def _known(record: StageRecord | None, limit: int) -> str:
+    result = record.result if record is not None else None
+    if result is None:
         return "Your team has not worked on this run yet; answer from your expertise."
-    result = TaskResult.model_validate(record["result"])
     facts = "\n".join(f"- {f}" for f in result.verified_facts) or "- (none)"
     files = "\n".join(f"#### {a.path}\n{a.content[:limit]}" for a in result.artifacts)
     return f"Verified facts:\n{facts}\n{files}"

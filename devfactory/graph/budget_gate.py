@@ -15,7 +15,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import make_pause
+from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.events import Notice
 from devfactory.graph import metering
 from devfactory.graph.context import Context
@@ -23,6 +23,7 @@ from devfactory.graph.emit import emit
 from devfactory.graph.hitl import decide, requested
 from devfactory.graph.lifecycle import task_key
 from devfactory.graph.requests import course_update
+from devfactory.graph.state import notice_entry
 from devfactory.teams.spec import TeamSpec
 
 
@@ -56,7 +57,7 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Conte
                 + "; ".join(b.describe() for b in verdict.team_over),
             )
             emit(runtime, notice)
-            out.update["notices"] = {key: notice.body()}
+            out.update["notices"] = {key: notice_entry(notice)}
     if not verdict.near:
         return out
     lines = "; ".join(b.describe() for b in verdict.near)
@@ -72,7 +73,7 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Conte
         details={"near": [b.model_dump() for b in verdict.near]},
     )
     decision = decide(pause, state, runtime)  # unattended: no override, the run stops
-    out.update["decisions"] = {task_key(): {"kind": "budget", **decision.model_dump(mode="json")}}
+    out.update["decisions"] = {task_key(): DecisionRecord.of("budget", decision)}
     course = course_update(requested(pause, state, runtime), decision)
     if course:  # an alternative: the cheaper model, or a later stage dropped
         out.update["course"] = course
@@ -84,10 +85,8 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Conte
         return out
     caps = dict(state.get("budget") or {})
     if decision.caps is not None:
-        merged = {
-            **Caps.model_validate(caps.get("run") or {}).model_dump(),
-            **decision.caps.model_dump(exclude_none=True),
-        }
+        run = caps.get("run") or Caps()
+        merged = run.model_copy(update=decision.caps.model_dump(exclude_none=True))
         caps["run"] = merged
         out.update["budget"] = {"run": merged}
     again = metering.check({**state, "budget": caps}, spec.slug, context)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from devfactory.control.budget import PriceTable, Spend, load_prices
+from devfactory.control.budget import Caps, PriceTable, Spend, load_prices
 from devfactory.control.overrides import Hold, Overrides
 from devfactory.control.policy import Policy, load_policy
 from devfactory.control.unattended import PreApproval
@@ -58,7 +58,7 @@ class Context:
     sandbox: Sandbox | None = None
     record: Callable[[Event], None] | None = None
     overrides: Callable[[], Overrides] | None = None
-    live_caps: Callable[[], Mapping[str, Any] | None] | None = None
+    live_caps: Callable[[], Mapping[str, Caps | None] | None] | None = None
 
     def held(self, team: str) -> Hold | None:
         """Return the operator's hold on ``team`` (None: it may work)."""
@@ -68,7 +68,7 @@ class Context:
         """Return ``team``'s confidence threshold: an admin's override, else ``default``."""
         return self.overrides().threshold(team, default) if self.overrides else default
 
-    def project_caps(self) -> Mapping[str, Any] | None:
+    def project_caps(self) -> Mapping[str, Caps | None] | None:
         """Return the caps an admin set for the run's project now (None: none, or not read)."""
         return self.live_caps() if self.live_caps is not None else None
 

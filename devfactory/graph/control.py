@@ -23,9 +23,9 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import FinalChecks, RunOutcome, StageOutcome, StageRecord
+from devfactory.contracts import FinalChecks, Repository, RunOutcome, StageOutcome, StageRecord
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import Decision, Pause, make_pause
+from devfactory.control.hitl import Decision, DecisionRecord, Pause, make_pause
 from devfactory.control.lifecycle import Phase
 from devfactory.graph import metering
 from devfactory.graph.context import Context
@@ -37,9 +37,11 @@ from devfactory.graph.stage.setup import left_out
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import (
     RESET,
+    RoundSummary,
     RunState,
     StagePlan,
     StageSlot,
+    StageSummary,
     build_plan_of,
     final_checks_of,
 )
@@ -95,11 +97,11 @@ def plan(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command
     pipeline = setup.pipeline
     mover = Mover(state, runtime)
     update: dict[str, Any] = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
-    run_caps = Caps.model_validate((state.get("budget") or {}).get("run") or {})
+    run_caps = (state.get("budget") or {}).get("run") or Caps()
     update["stage_plan"] = StagePlan(
         pipeline=pipeline.name,
         stages=[StageSlot(team=s.team, needs=list(s.needs)) for s in pipeline.stages],
-        team_caps={t: part_of(run_caps, part).model_dump() for t, part in setup.shares.items()},
+        team_caps={t: part_of(run_caps, part) for t, part in setup.shares.items()},
     )
     update |= mover.to(
         Phase.IN_PROGRESS,
@@ -108,13 +110,9 @@ def plan(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command
     return Command(goto=list(setup.first), update=update)
 
 
-def blocked_stages(stages: Mapping[str, Any]) -> list[StageRecord]:
+def blocked_stages(stages: Mapping[str, StageRecord]) -> list[StageRecord]:
     """Return the records of the stages that ended BLOCKED."""
-    return [
-        StageRecord.model_validate(r)
-        for r in stages.values()
-        if r["outcome"] == StageOutcome.BLOCKED
-    ]
+    return [r for r in stages.values() if r.outcome is StageOutcome.BLOCKED]
 
 
 def blocked_outcome(state: RunState, blocked: list[StageRecord]) -> RunOutcome:
@@ -134,7 +132,7 @@ def blocked_outcome(state: RunState, blocked: list[StageRecord]) -> RunOutcome:
 
 
 def cross_check(
-    setup: RunSetup, stages: Mapping[str, Any], build_plan: BuildPlan | None
+    setup: RunSetup, stages: Mapping[str, StageRecord], build_plan: BuildPlan | None
 ) -> list[str]:
     """Check the finished round as a whole: every stage passed, every file present.
 
@@ -148,10 +146,10 @@ def cross_check(
         record = stages.get(team)
         if record is not None and left_out(record):
             continue
-        if record is None or record["outcome"] != StageOutcome.PASSED:
+        if record is None or record.outcome is not StageOutcome.PASSED:
             problems.append(f"stage {team} has no passed result")
             continue
-        result = StageRecord.model_validate(record).result
+        result = record.result
         produced = {a.path for a in result.artifacts} if result else set()
         expected = [i.path for i in stage_items(teams[team], build_plan)]
         missing = [p for p in expected if p not in produced]
@@ -203,19 +201,19 @@ def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | No
     )
 
 
-def existing_tests(repository: Mapping[str, Any], runtime: Runtime[Context]) -> ExistingTestsCheck:
+def existing_tests(repository: Repository, runtime: Runtime[Context]) -> ExistingTestsCheck:
     """Return the check of the repository's own tests, with its base branch's files."""
     settings = runtime.context.settings
     base = repository_files(
         repository, max_bytes=settings.repo_read_bytes, timeout=settings.repo_git_timeout_s
     )
-    return ExistingTestsCheck(base, tuple(repository.get("tests") or ()))
+    return ExistingTestsCheck(base, tuple(repository.tests))
 
 
-def prior_files(stages: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+def prior_files(stages: Mapping[str, StageRecord]) -> dict[str, dict[str, str]]:
     """Return each team's files of the round that ended, by path: its next draft's start."""
     return {
-        team: {a["path"]: a["content"] for a in (r.get("result") or {}).get("artifacts", [])}
+        team: {a.path: a.content for a in (r.result.artifacts if r.result else [])}
         for team, r in stages.items()
     }
 
@@ -263,13 +261,13 @@ def validate(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Com
         reason = f"fix round {rounds + 1}: the built software fails its checks; back to {names}"
         update |= mover.to(Phase.IN_PROGRESS, reason=reason)
         update |= fix_round(state, owners)
-        update["final_checks"] = built.model_dump(mode="json") if built else None
+        update["final_checks"] = built
         return Command(goto=list(setup.first), update=update)
     if built and built.problems:
         reason = "the built software fails its checks: " + "; ".join(built.problems)
         update |= mover.end(RunOutcome.failed(reason[:4000], final_checks=built))
         return Command(goto=END, update=update)
-    update["final_checks"] = built.model_dump(mode="json") if built else None
+    update["final_checks"] = built
     update |= mover.to(Phase.AWAITING_REVIEW, reason="deliverables validated")
     if not runtime.context.settings.review_required:
         if state.get("repository"):  # the branch goes back to its repository first
@@ -285,9 +283,9 @@ def review_pause(state: RunState, runtime: Runtime[Context]) -> Pause:
     settings = runtime.context.settings
     revision = state.get("revision", 0)
     files = [
-        f"{a['path']} ({r['team']})"
+        f"{a.path} ({r.team})"
         for r in state.get("stages", {}).values()
-        for a in (r.get("result") or {}).get("artifacts", [])
+        for a in (r.result.artifacts if r.result else [])
     ]
     pause = make_pause(
         runtime.context.get_policy(),
@@ -312,9 +310,7 @@ def review(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comma
     """
     decision = decide(review_pause(state, runtime), state, runtime)
     mover = Mover(state, runtime)
-    update: dict[str, Any] = {
-        "decisions": {task_key(): {"kind": "review", **decision.model_dump(mode="json")}}
-    }
+    update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("review", decision)}}
     actor, summary = decision.actor, decision.summary()
     if decision.action == "approve" and state.get("repository"):
         return Command(goto=MERGE, update=update)  # the merge is a gate of its own
@@ -375,13 +371,13 @@ def next_round(state: RunState, feedback: str) -> dict[str, Any]:
     """
     revision = state.get("revision", 0)
     stages = state.get("stages", {})
-    summary = {
-        "revision": revision,
-        "feedback": feedback,
-        "stages": {
-            t: {"outcome": r["outcome"], "attempts": r["attempts"]} for t, r in stages.items()
+    summary = RoundSummary(
+        revision=revision,
+        feedback=feedback,
+        stages={
+            t: StageSummary(outcome=r.outcome.value, attempts=r.attempts) for t, r in stages.items()
         },
-    }
+    )
     return {
         "revision": revision + 1,
         "review_feedback": feedback,

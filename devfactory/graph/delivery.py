@@ -16,8 +16,8 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import RunOutcome
-from devfactory.control.hitl import Pause, make_pause
+from devfactory.contracts import Repository, RunOutcome
+from devfactory.control.hitl import DecisionRecord, Pause, make_pause
 from devfactory.graph.context import Context
 from devfactory.graph.control import RunSetup
 from devfactory.graph.hitl import decide
@@ -25,7 +25,6 @@ from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.state import RunState, final_checks_of
 from devfactory.software.remotes import HostPolicy
 from devfactory.software.repository import (
-    Delivery,
     GitOutcome,
     RepositoryError,
     changed_files,
@@ -34,16 +33,15 @@ from devfactory.software.repository import (
 )
 
 
-def delivery_in(state: RunState) -> Delivery:
-    """Return the run's delivery (what its ``repository`` state says)."""
-    repository = state.get("repository") or {}
-    return Delivery(**{name: repository[name] for name in Delivery.__dataclass_fields__})
+def delivery_in(state: RunState) -> Repository:
+    """Return the run's delivery: the repository its state says it delivers into."""
+    return state["repository"]
 
 
 def merge_pause(state: RunState, runtime: Runtime[Context], pushed: GitOutcome) -> Pause:
     """Build the merge gate's question, as a merge request reads: branch, changes, checks."""
     delivery = delivery_in(state)
-    folder = Path(str((state.get("repository") or {}).get("folder", "")))
+    folder = Path(delivery.folder)
     try:
         timeout = runtime.context.settings.repo_git_timeout_s
         changed = changed_files(folder, delivery, timeout=timeout)
@@ -90,7 +88,7 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
     """
     settings, mover = runtime.context.settings, Mover(state, runtime)
     delivery = delivery_in(state)
-    folder = Path(str((state.get("repository") or {}).get("folder", "")))
+    folder = Path(delivery.folder)
     built = final_checks_of(state)
     hosts, wait = HostPolicy.parse(settings.repo_allowed_hosts), settings.repo_resolve_timeout_s
     pushed = push_branch(
@@ -102,9 +100,7 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
         done = RunOutcome.completed(built).model_copy(update={"reason": reason})
         return Command(goto=END, update=mover.end(done, actor="policy", reason=reason))
     decision = decide(merge_pause(state, runtime, pushed), state, runtime)
-    update: dict[str, Any] = {
-        "decisions": {task_key(): {"kind": "merge", **decision.model_dump(mode="json")}}
-    }
+    update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("merge", decision)}}
     if decision.action == "approve":
         merged = merge_into_base(
             folder, delivery, timeout=settings.repo_git_timeout_s, hosts=hosts, resolve_seconds=wait

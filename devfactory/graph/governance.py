@@ -18,9 +18,9 @@ from langgraph.types import Command
 
 from devfactory.contracts import RunOutcome, Usage
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import make_pause
+from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.control.lifecycle import Phase
-from devfactory.control.policy import Assessment
+from devfactory.control.policy import Assessment, GovernanceRecord
 from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph import metering
 from devfactory.graph.context import Context
@@ -30,7 +30,7 @@ from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.requests import course_update
 from devfactory.graph.screening import screen
-from devfactory.graph.state import RunState
+from devfactory.graph.state import RunState, notice_entry
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError
 
@@ -65,7 +65,7 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
         usage = answer.usage
     except ModelUnavailableError as exc:  # no model: the policy fails closed (HIGH)
         assessment, problem, served, usage = None, str(exc), "", Usage()
-    run_caps = Caps.model_validate((state.get("budget") or {}).get("run") or {})
+    run_caps = (state.get("budget") or {}).get("run") or Caps()
     screened = screen(state["requirement"], runtime.context)
     decision = runtime.context.get_policy().decide(
         state["requirement"],
@@ -74,28 +74,30 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
         budget_tokens=run_caps.tokens,
         budget_cost_usd=run_caps.cost_usd,
     )
-    rounds = (state.get("governance") or {}).get("round", 0) + 1
+    assessed = state.get("governance")
+    rounds = (assessed.round if assessed is not None else 0) + 1
     key = metering.spend_key(state, GOVERNANCE, f":g{rounds}")
     seconds = time.perf_counter() - started
     update["spend"] = {
         key: metering.add_spend({}, key, GOVERNANCE, usage, served, runtime.context, seconds)
     }
-    update["governance"] = {
-        **decision.model_dump(mode="json"),
-        "round": rounds,
-        "model": served,
-        "problem": problem,
-        "confidence": assessment.confidence if assessment else None,
-    }
-    emit(runtime, GovernanceAssessed(**update["governance"]))
-    update["governance"]["screen"] = screened.model_dump(mode="json")
+    record = GovernanceRecord(
+        **decision.model_dump(),
+        round=rounds,
+        model=served,
+        problem=problem,
+        confidence=assessment.confidence if assessment else None,
+        screen=screened,
+    )
+    emit(runtime, GovernanceAssessed(**record.model_dump(mode="json", exclude={"screen"})))
+    update["governance"] = record
     summary = f"risk {decision.risk}: " + "; ".join(decision.reasons)[:1500]
     if decision.needs_approval:
         return Command(goto=APPROVAL, update=update)
     if decision.action == "notify":
         notice = Notice(kind="notification", team=GOVERNANCE, message=summary)
         emit(runtime, notice)
-        update["notices"] = {f"governance:{rounds}": notice.body()}
+        update["notices"] = {f"governance:{rounds}": notice_entry(notice)}
     update |= mover.to(Phase.APPROVED, actor="policy", reason=summary)
     return Command(goto=PLAN, update=update)
 
@@ -108,27 +110,27 @@ def approval(
     An unattended run waits too, unless an approver pre-approved its project.
     """
     settings = runtime.context.settings
-    gov = state.get("governance") or {}
-    actions_left = gov.get("round", 1) < settings.max_governance_rounds
+    gov = state["governance"]  # the governance node assessed the requirement first
+    actions_left = gov.round < settings.max_governance_rounds
     pause = make_pause(
         runtime.context.get_policy(),
         "governance",
-        title=f"{gov.get('risk', 'HIGH')} risk: approve this run?",
+        title=f"{gov.risk} risk: approve this run?",
         question=(
             f"Requirement: {state['requirement']}\n"
-            f"Risk {gov.get('risk')} (model said {gov.get('model_risk') or 'nothing valid'}).\n"
-            "Reasons: " + "; ".join(gov.get("reasons", [])) + "\n"
-            "Risk factors: " + ("; ".join(gov.get("risk_factors", [])) or "none")
+            f"Risk {gov.risk} (model said {gov.model_risk or 'nothing valid'}).\n"
+            "Reasons: " + "; ".join(gov.reasons) + "\n"
+            "Risk factors: " + ("; ".join(gov.risk_factors) or "none")
         )[:4000],
-        details={k: gov.get(k) for k in ("risk", "model_risk", "reasons", "risk_factors")},
+        details=gov.model_dump(
+            mode="json", include={"risk", "model_risk", "reasons", "risk_factors"}
+        ),
     )
     if not actions_left:
         pause = pause.model_copy(update={"actions": ("approve", "reject")})
     decision = decide(pause, state, runtime)  # unattended: only on a project pre-approval
     mover = Mover(state, runtime)
-    update: dict[str, Any] = {
-        "decisions": {task_key(): {"kind": "governance", **decision.model_dump(mode="json")}}
-    }
+    update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("governance", decision)}}
     actor = decision.actor
     course = course_update(requested(pause, state, runtime), decision)
     narrowed = "scope" in course  # the narrowed text is screened again, as a modify is

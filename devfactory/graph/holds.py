@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from langgraph.runtime import Runtime
 
-from devfactory.control.hitl import make_pause
+from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.graph.context import Context
 from devfactory.graph.hitl import decide
 from devfactory.graph.lifecycle import task_key
@@ -48,4 +48,4 @@ def hold(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> dic
         details={"held_by": held.by, "reason": held.reason, "since": held.at.isoformat()},
     )
     decision = decide(pause, state, runtime)  # never answered by unattended rules
-    return {"decisions": {task_key(): {"kind": "hold", **decision.model_dump(mode="json")}}}
+    return {"decisions": {task_key(): DecisionRecord.of("hold", decision)}}

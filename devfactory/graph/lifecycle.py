@@ -64,4 +64,4 @@ class Mover:
         moved = self.to(
             Phase(outcome.status), actor=actor, reason=outcome.reason if reason is None else reason
         )
-        return {**moved, "outcome": outcome.to_state()}
+        return {**moved, "outcome": outcome}

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from devfactory.contracts import Usage
-from devfactory.control.budget import BudgetCheck, Caps, Spend, check_budget
+from devfactory.control.budget import BudgetCheck, Caps, Spend, SpendEntry, check_budget
 from devfactory.graph.context import Context
 from devfactory.graph.state import stage_plan_of
 
@@ -18,17 +18,17 @@ def spend_key(state: Mapping[str, Any], team: str, suffix: str = "") -> str:
 
 
 def add_spend(
-    ledger: Mapping[str, Any],
+    ledger: Mapping[str, SpendEntry],
     key: str,
     team: str,
     usage: Usage,
     model: str,
     context: Context,
     seconds: float = 0.0,
-) -> dict[str, Any]:
+) -> SpendEntry:
     """Return the ledger entry ``key`` with ``usage`` (priced for ``model``) added."""
     cost = context.get_prices().cost(model, usage.input_tokens, usage.output_tokens)
-    spend = Spend.model_validate(ledger.get(key, {})) + Spend(
+    spend = (ledger.get(key) or Spend()) + Spend(
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         calls=usage.calls,
@@ -36,7 +36,7 @@ def add_spend(
         seconds=seconds,
     )
     # the model is the one that served the entry's latest call (the costs page sums by it)
-    return {"team": team, "model": model, **spend.model_dump()}
+    return SpendEntry(team=team, model=model, **spend.model_dump())
 
 
 def stage_spent(
@@ -52,7 +52,12 @@ def stage_spent(
     key = spend_key(state, team)
     entry = add_spend(state.get("spend", {}), key, team, usage, model, context, seconds)
     return {
-        "usage": {k: entry[k] for k in ("input_tokens", "output_tokens", "calls", "cost_usd")},
+        "usage": Spend(
+            input_tokens=entry.input_tokens,
+            output_tokens=entry.output_tokens,
+            calls=entry.calls,
+            cost_usd=entry.cost_usd,
+        ),
         "seconds": state.get("seconds", 0.0) + seconds,
         "spend": {key: entry},
     }
@@ -61,7 +66,7 @@ def stage_spent(
 def run_spend(state: Mapping[str, Any], team: str | None = None) -> Spend:
     """Sum the run's ledger (only ``team``'s entries when given)."""
     entries = state.get("spend", {}).values()
-    return Spend.total(e for e in entries if team is None or e.get("team") == team)
+    return Spend.total(e for e in entries if team is None or e.team == team)
 
 
 def spend_by_team(state: Mapping[str, Any]) -> dict[str, Spend]:
@@ -75,8 +80,7 @@ def spend_by_team(state: Mapping[str, Any]) -> dict[str, Spend]:
     """
     teams: dict[str, Spend] = {}
     for entry in (state.get("spend") or {}).values():
-        team = entry.get("team", "?")
-        teams[team] = teams.get(team, Spend()) + Spend.model_validate(entry)
+        teams[entry.team] = teams.get(entry.team, Spend()) + entry
     return teams
 
 
@@ -87,8 +91,8 @@ def spend_by_team_and_model(state: Mapping[str, Any]) -> list[dict[str, Any]]:
     """
     found: dict[tuple[str, str], Spend] = {}
     for entry in (state.get("spend") or {}).values():
-        key = (str(entry.get("team") or "?"), str(entry.get("model") or "not recorded"))
-        found[key] = found.get(key, Spend()) + Spend.model_validate(entry)
+        key = (entry.team or "?", entry.model or "not recorded")
+        found[key] = found.get(key, Spend()) + entry
     return [
         {"team": team, "model": model, **spend.model_dump()}
         for (team, model), spend in sorted(found.items())
@@ -102,20 +106,20 @@ def check(state: Mapping[str, Any], team: str, context: Context) -> BudgetCheck:
     (``Context.project_caps``): a change made at run time holds from the next
     attempt of every running run. The run's own caps stay the run's.
     """
-    caps = dict(state.get("budget") or {})
+    caps: dict[str, Caps | None] = dict(state.get("budget") or {})
     live = context.project_caps()
     if live and "project" in live:
         caps["project"] = live["project"]
     spent = run_spend(state)
     planned = stage_plan_of(state)
-    team_caps = (planned["team_caps"].get(team) if planned else None) or {}
+    team_caps = planned["team_caps"].get(team) if planned else None
     return check_budget(
         run_spend=spent,
         project_spend=context.project_spent + spent,
         team_spend=run_spend(state, team),
-        run_caps=Caps.model_validate(caps.get("run") or {}),
-        project_caps=Caps.model_validate(caps.get("project") or {}),
-        team_caps=Caps.model_validate(team_caps),
+        run_caps=caps.get("run") or Caps(),
+        project_caps=caps.get("project") or Caps(),
+        team_caps=team_caps or Caps(),
         warn_at=context.settings.budget_warn_at,
         acknowledged=(state.get("budget_ack") or {}).keys(),
     )

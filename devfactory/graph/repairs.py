@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from devfactory.contracts import TaskResult
+from devfactory.contracts import Artifact, TaskResult
 from devfactory.graph import plan_repair
 from devfactory.graph.diagram import repair_diagram
 from devfactory.graph.imports import add_missing_imports, add_project_imports, add_pytest_import
@@ -223,9 +223,13 @@ def _no_question(data: dict[str, Any], _: object) -> Repaired:
     return Repaired(data)
 
 
-def _diagram(drafts: Sequence[dict[str, Any]], plan: BuildPlan | None) -> Repaired:
-    copied = [dict(d) for d in drafts]  # the caller's drafts stay as they were
-    return Repaired(copied, tuple(repair_diagram(copied, plan)))
+def _diagram(drafts: Sequence[Artifact], plan: BuildPlan | None) -> Repaired:
+    copied = [d.model_dump(mode="json") for d in drafts]  # the caller's drafts stay as they were
+    notes = tuple(repair_diagram(copied, plan))
+    fixed = [
+        d.model_copy(update={"content": c["content"]}) for d, c in zip(drafts, copied, strict=True)
+    ]
+    return Repaired(fixed, notes)
 
 
 Apply = Callable[[Any, Any], Repaired]

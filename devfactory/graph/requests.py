@@ -92,13 +92,12 @@ def sources(pause: Pause, state: Mapping[str, Any]) -> tuple[str, ...]:
         found.append("governance assessment")
     if pause.team:
         found.append(f"stage {pause.team}")
-        found.extend(f"file {d['path']}" for d in state.get("drafts") or [] if d.get("path"))
+        found.extend(f"file {d.path}" for d in state.get("drafts") or [])
     if pause.kind in ("review", "merge", "budget"):
         for team, record in stages.items():
-            found.append(f"stage record {team} ({record.get('outcome')})")
-            if pause.kind != "budget":
-                result = record.get("result") or {}
-                found.extend(f"file {a['path']}" for a in result.get("artifacts") or [])
+            found.append(f"stage record {team} ({record.outcome.value})")
+            if pause.kind != "budget" and record.result is not None:
+                found.extend(f"file {a.path}" for a in record.result.artifacts)
     if pause.kind == "budget":
         found.extend(f"spend {key}" for key in sorted(state.get("spend") or {}))
     unique = list(dict.fromkeys(found))
@@ -106,24 +105,24 @@ def sources(pause: Pause, state: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _run_risk(state: Mapping[str, Any]) -> Risk | None:
-    level = str((state.get("governance") or {}).get("risk") or "")
-    return Risk(level) if level in Risk.__members__ else None
+    gov = state.get("governance")
+    return gov.risk if gov is not None else None
 
 
 def _candidate_confidence(state: Mapping[str, Any]) -> tuple[float | None, list[str]]:
     """Return the stage's last report's confidence and its blockers (None: no report)."""
-    candidate = state.get("candidate") or {}
-    if not candidate:
+    candidate = state.get("candidate")
+    if candidate is None:
         return None, []
-    return candidate.get("confidence"), list(candidate.get("blockers") or [])
+    return candidate.confidence, list(candidate.blockers)
 
 
 def _review_confidence(state: Mapping[str, Any]) -> float | None:
     """Return the lowest confidence of the passed stages (None: none reported one)."""
     found = [
-        r["result"]["confidence"]
+        r.result.confidence
         for r in (state.get("stages") or {}).values()
-        if r.get("result") and r.get("outcome") == StageOutcome.PASSED
+        if r.result is not None and r.outcome is StageOutcome.PASSED
     ]
     return min(found) if found else None
 
@@ -134,17 +133,17 @@ def risk_and_confidence(pause: Pause, state: Mapping[str, Any]) -> tuple[list[st
     A governance pause on later text (``scope``) names that text's factors in
     its details; the run's own approval, the run's assessment.
     """
-    gov = state.get("governance") or {}
+    gov = state.get("governance")
     if pause.kind == "governance":
-        factors = pause.details.get("risk_factors") or gov.get("risk_factors") or []
-        return list(factors), gov.get("confidence")
+        factors = pause.details.get("risk_factors") or (gov.risk_factors if gov else [])
+        return list(factors), gov.confidence if gov else None
     if pause.kind in ("blocked", "clarification"):
         confidence, blockers = _candidate_confidence(state)
         return blockers, confidence
     if pause.kind == "budget":
         near = pause.details.get("near") or []
         return [f"{b.get('scope', '')} {b.get('metric', '')} near its cap" for b in near], None
-    return list(gov.get("risk_factors") or []), _review_confidence(state)
+    return list(gov.risk_factors if gov else []), _review_confidence(state)
 
 
 def dropped(state: Mapping[str, Any]) -> dict[str, str]:
@@ -257,13 +256,15 @@ def enrich(
 
 def _reasoning(pause: Pause, state: Mapping[str, Any], factors: list[str]) -> str:
     """Say why the run asks: the kind's own reasons, from the state."""
-    gov = state.get("governance") or {}
+    gov = state.get("governance")
     if pause.kind == "governance":
-        return "; ".join(gov.get("reasons") or []) or "the policy asks an approver"
+        return "; ".join(gov.reasons if gov else []) or "the policy asks an approver"
     if pause.kind == "blocked":
-        return str((state.get("verdict") or {}).get("reason") or pause.question)
+        verdict = state.get("verdict")
+        return verdict.reason if verdict is not None and verdict.reason else pause.question
     if pause.kind == "clarification":
-        return str((state.get("escalation") or {}).get("reason") or pause.question)
+        escalation = state.get("escalation")
+        return escalation.reason if escalation is not None and escalation.reason else pause.question
     if pause.kind == "budget":
         return "the run reached the warning line: " + "; ".join(factors)
     return pause.question
@@ -279,7 +280,8 @@ def facts(
     """
     checks = final_checks_of(state)
     stages = state.get("stages") or {}
-    approved = set((state.get("governance") or {}).get("risk_factors") or []) if scope else set()
+    gov = state.get("governance")
+    approved = set(gov.risk_factors) if scope and gov is not None else set()
     verdict = metering.check(state, pause.team or "", runtime.context)
     return Facts(
         cost_to_finish_usd=pause.estimate.cost_to_finish_usd if pause.estimate else None,
@@ -289,9 +291,7 @@ def facts(
         if pause.kind == "governance"
         else (),
         final_checks_passed=None if checks is None else bool(checks.checks) and not checks.problems,
-        blocked_stages=tuple(
-            t for t, r in stages.items() if r.get("outcome") == StageOutcome.BLOCKED
-        ),
+        blocked_stages=tuple(t for t, r in stages.items() if r.outcome is StageOutcome.BLOCKED),
         budget_breaches=tuple(b.describe() for b in (*verdict.near, *verdict.exhausted)),
     )
 
@@ -318,7 +318,7 @@ def auto_decision(
     )
 
 
-def course_update(pause: Pause, decision: Decision) -> dict[str, Any]:
+def course_update(pause: Pause, decision: Decision) -> dict[str, str]:
     """Return the run's ``course`` entries a chosen alternative sets ({} for none).
 
     ``cheaper_model`` moves the remaining stages to ``factory/cheap``;

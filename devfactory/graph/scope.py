@@ -19,13 +19,14 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from devfactory.control.hitl import make_pause
-from devfactory.control.policy import PolicyDecision, Risk
+from devfactory.control.hitl import DecisionRecord, make_pause
+from devfactory.control.policy import PolicyDecision, Risk, ScopeChange
 from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.hitl import decide
 from devfactory.graph.screening import screen
+from devfactory.graph.state import NoticeEntry, notice_entry
 
 GOVERNANCE = "governance"
 
@@ -46,18 +47,18 @@ class Vetted:
 
     key: str
     text: str
-    decisions: dict[str, Any] = field(default_factory=dict)
+    decisions: dict[str, DecisionRecord] = field(default_factory=dict)
     rejected: str = ""
     actor: str = ""
     events: tuple[GovernanceAssessed | Notice, ...] = ()
 
-    def publish(self, runtime: Runtime[Context]) -> dict[str, Any]:
+    def publish(self, runtime: Runtime[Context]) -> dict[str, NoticeEntry]:
         """Emit the events; return the ``notices`` update for a notification among them."""
         notices = {}
         for event in self.events:
             emit(runtime, event)
             if isinstance(event, Notice):
-                notices[f"{self.key}:scope"] = event.body()
+                notices[f"{self.key}:scope"] = notice_entry(event)
         return notices
 
 
@@ -67,14 +68,14 @@ def approved_scope(state: Mapping[str, Any]) -> tuple[Risk, set[str]]:
     That is the governance decision on the requirement, plus every scope
     change a person approved in a governance pause since.
     """
-    gov = state.get("governance") or {}
-    risk = Risk(gov.get("risk", Risk.LOW))
-    factors = set(gov.get("risk_factors", []))
+    gov = state.get("governance")
+    risk = gov.risk if gov is not None else Risk.LOW
+    factors = set(gov.risk_factors if gov is not None else [])
     for decision in (state.get("decisions") or {}).values():
-        scope = decision.get("scope")
-        if decision.get("kind") == GOVERNANCE and scope and decision.get("action") == "approve":
-            risk = max(risk, Risk(scope["risk"]), key=lambda r: r.rank)
-            factors.update(scope["risk_factors"])
+        scope = decision.scope
+        if decision.kind == GOVERNANCE and scope is not None and decision.action == "approve":
+            risk = max(risk, scope.risk, key=lambda r: r.rank)
+            factors.update(scope.risk_factors)
     return risk, factors
 
 
@@ -115,8 +116,8 @@ def vet(
     policy = runtime.context.get_policy()
     settings = runtime.context.settings
     approved, factors = approved_scope(state)
-    gov = state.get("governance") or {}
-    decisions: dict[str, Any] = {}
+    gov = state.get("governance")
+    decisions: dict[str, DecisionRecord] = {}
     events: list[GovernanceAssessed | Notice] = []
     for n in range(1, settings.max_governance_rounds + 1):
         decision = policy.rescreen(
@@ -129,7 +130,7 @@ def vet(
                     action=decision.action,
                     reasons=[f"new text from {source}"[:200], *decision.reasons],
                     risk_factors=decision.risk_factors,
-                    round=gov.get("round", 0),
+                    round=gov.round if gov is not None else 0,
                     model="",
                     problem="",
                 )
@@ -157,12 +158,8 @@ def vet(
         if n == settings.max_governance_rounds:
             pause = pause.model_copy(update={"actions": ("approve", "reject")})
         answer = decide(pause, state, runtime, rule="scope")  # unattended: rejected
-        scope = {"source": source, "text": text[:2000], **decision.model_dump(mode="json")}
-        decisions[f"{key}:scope{n}"] = {
-            "kind": GOVERNANCE,
-            **answer.model_dump(mode="json"),
-            "scope": scope,
-        }
+        scope = ScopeChange(source=source, text=text[:2000], **dict(decision))
+        decisions[f"{key}:scope{n}"] = DecisionRecord.of(GOVERNANCE, answer, scope)
         actor = answer.actor
         if answer.action == "approve":
             return Vetted(key, text, decisions, events=tuple(events))

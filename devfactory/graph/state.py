@@ -2,9 +2,10 @@
 
 Keys that parallel stages or subgraphs write are dictionaries merged by key,
 so a subgraph handing back its copy of a key never double-counts an entry.
-What has a model (the build plan, the final checks, the outcome) is stored as
-its JSON dump and read back through the model by the ``*_of`` readers here,
-which also read the keys a checkpoint written before they were renamed holds.
+What has a model (a stage's record, the build plan, the final checks, the
+outcome, ...) is held as the model; a checkpoint an earlier version wrote is
+read into these types once, by ``graph/checkpoints.upgrade``. The ``*_of``
+readers here also read the keys a checkpoint written before they were renamed holds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,21 @@ from typing import Annotated, Any, NotRequired
 
 from typing_extensions import TypedDict
 
-from devfactory.contracts import FinalChecks, RunOutcome
+from devfactory.contracts import (
+    Artifact,
+    CheckRun,
+    Escalation,
+    FinalChecks,
+    GateVerdict,
+    Repository,
+    RunOutcome,
+    StageRecord,
+    TaskResult,
+)
+from devfactory.control.budget import Caps, Spend, SpendEntry
+from devfactory.control.hitl import DecisionRecord
+from devfactory.control.policy import GovernanceRecord
+from devfactory.events import Notice
 from devfactory.software.plan import BuildPlan, find_plan
 
 RESET = "__reset__"
@@ -28,26 +43,94 @@ def merge_keyed(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
     return {**(left or {}), **right}
 
 
-Keyed = Annotated[dict[str, Any], merge_keyed]
+Records = Annotated[dict[str, StageRecord], merge_keyed]  # team -> its stage's record
+Budget = Annotated[dict[str, Caps], merge_keyed]  # "run" and "project" -> their caps
+Ledger = Annotated[dict[str, SpendEntry], merge_keyed]  # spend by key (r<round>:<team>...)
+Marks = Annotated[dict[str, str], merge_keyed]  # a key -> who or what set it
+Decisions = Annotated[dict[str, DecisionRecord], merge_keyed]  # by pause (its node's task)
+Clarifications = Annotated[dict[str, "ClarificationEntry"], merge_keyed]  # by question
+Notices = Annotated[dict[str, "NoticeEntry"], merge_keyed]
 
 
-def keep_plan(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+def keep_plan(
+    left: BuildPlan | None, right: BuildPlan | Mapping[str, bool] | None
+) -> BuildPlan | None:
     """Keep the build plan a stage stored; ``{RESET: True}`` clears it.
 
     Every stage subgraph hands back the copy it was given: an empty one, which
     changes nothing, or the plan it read, which is the stored one. Only the
     stage that passes with ``plan.json`` stores a new plan: a revision clears
     the old one before any stage runs, and a fix round keeps that stage's
-    record (its team owns no planned file, so no check sends it back).
+    record (its team owns no planned file, so no check sends it back). A
+    channel's first value is stored without this reducer: a reset it held is none.
     """
-    if not right:
-        return dict(left or {})
-    if right.get(RESET):
-        return {}
-    return right
+    if isinstance(right, BuildPlan):
+        return right
+    if right and right.get(RESET):
+        return None
+    return left if isinstance(left, BuildPlan) else None
 
 
-KeptPlan = Annotated[dict[str, Any], keep_plan]  # BuildPlan.model_dump(mode="json"), or {}
+KeptPlan = Annotated[BuildPlan | None, keep_plan]
+
+
+Answer = TypedDict("Answer", {"from": str, "question": str, "answer": str})
+"""An answer or a person's guidance a stage reads in its next draft: who gave it, to what."""
+
+
+class NoticeEntry(TypedDict):
+    """A notification or warning as the run's ``notices`` keep it (``events.Notice.body``)."""
+
+    kind: str
+    team: str
+    message: str
+
+
+def notice_entry(notice: Notice) -> NoticeEntry:
+    """Return ``notice`` as the run's ``notices`` keep it."""
+    return NoticeEntry(kind=notice.kind, team=notice.team, message=notice.message)
+
+
+class ClarificationEntry(TypedDict, total=False):
+    """A question a team asked and how the broker, then perhaps a person, handled it.
+
+    ``hops`` are the broker's steps (``graph/broker.Hop``). An entry a person
+    answered is the ``contracts.Escalation`` it was, with its ``key``.
+    """
+
+    asker: str
+    target: str
+    question: str
+    attempt: int
+    outcome: str
+    reason: str
+    hops: list[dict[str, str | float]]
+    answered_by: str
+
+
+class Recollection(TypedDict):
+    """A memory recalled before a stage's first attempt (``memory.live.RecalledMemory``)."""
+
+    bank: str
+    kind: str
+    text: str
+    provenance: dict[str, object]  # where it came from: its team, run, project
+    score: float
+
+
+class StageSummary(TypedDict):
+    """How a stage of a finished round ended, as ``rounds`` keeps it."""
+
+    outcome: str
+    attempts: int
+
+
+class RoundSummary(TypedDict):
+    """A round a revision closed: its number, the reviewer's feedback and how each stage ended."""
+
+    revision: int
+    feedback: str
+    stages: dict[str, StageSummary]
 
 
 class StageSlot(TypedDict):
@@ -62,7 +145,7 @@ class StagePlan(TypedDict):
 
     pipeline: str
     stages: list[StageSlot]
-    team_caps: dict[str, dict[str, Any]]  # team -> Caps (its share of the run's caps)
+    team_caps: dict[str, Caps]  # team -> its share of the run's caps
 
 
 class RunInput(TypedDict):
@@ -74,13 +157,12 @@ class RunInput(TypedDict):
     project: NotRequired[str]
     # Who started the run: what it retains is theirs, and it recalls only their memories.
     owner: NotRequired[str]
-    budget: NotRequired[Keyed]  # {"run": Caps, "project": Caps}
+    budget: NotRequired[Budget]
     # Set at start and checkpointed, so a resumed run keeps it: every pause is answered
     # by the policy's unattended rules (control/unattended.py), bar a governance approval.
     unattended: NotRequired[bool]
-    # A run delivering into an existing repository (factory/intake.repository_state):
-    # its source (as shown), base, base_commit, branch, folder, map, tests and paths.
-    repository: NotRequired[dict[str, Any]]
+    # A run delivering into an existing repository (factory/intake.repository_state).
+    repository: NotRequired[Repository]
 
 
 class RunState(RunInput):
@@ -95,69 +177,69 @@ class RunState(RunInput):
     """
 
     phase: NotRequired[str]
-    stages: Keyed
-    spend: NotRequired[Keyed]
-    decisions: NotRequired[Keyed]
-    clarifications: NotRequired[Keyed]
-    notices: NotRequired[Keyed]
-    budget_ack: NotRequired[Keyed]
+    stages: Records
+    spend: NotRequired[Ledger]
+    decisions: NotRequired[Decisions]
+    clarifications: NotRequired[Clarifications]
+    notices: NotRequired[Notices]
+    budget_ack: NotRequired[Marks]  # a warning's key -> who acknowledged it
     # The course people chose among a request's alternatives (graph/requests.py): "model"
     # (the alias the remaining stages use), "drop:<team>" (who dropped it), "scope".
-    course: NotRequired[Keyed]
-    governance: NotRequired[dict[str, Any]]
+    course: NotRequired[Marks]
+    governance: NotRequired[GovernanceRecord]
     stage_plan: NotRequired[StagePlan]
     build_plan: NotRequired[KeptPlan]  # stored when the stage writing plan.json passes
     revision: NotRequired[int]
     review_feedback: NotRequired[str]
     prior: NotRequired[dict[str, dict[str, str]]]  # team -> {path: content} of the last round
-    rounds: NotRequired[list[dict[str, Any]]]
-    final_checks: NotRequired[dict[str, Any] | None]  # FinalChecks of the built software
+    rounds: NotRequired[list[RoundSummary]]
+    final_checks: NotRequired[FinalChecks | None]  # the built software's, None: none ran
     fix_round: NotRequired[int]  # how many times the final checks sent failures back
     fixes: NotRequired[dict[str, list[str]]]  # team -> the problems it must fix this round
-    kept_stages: NotRequired[dict[str, Any]]  # records a fix round keeps as they are
-    outcome: NotRequired[dict[str, Any]]  # RunOutcome.to_state()
+    kept_stages: NotRequired[dict[str, StageRecord]]  # records a fix round keeps as they are
+    outcome: NotRequired[RunOutcome]  # built in one place: graph/lifecycle.Mover.end
     # Read only, from checkpoints written before these keys were renamed:
     plan: NotRequired[StagePlan]  # now stage_plan
-    build: NotRequired[dict[str, Any]]  # now final_checks
+    build: NotRequired[FinalChecks | None]  # now final_checks
 
 
 class StageOutput(TypedDict):
     """What a team subgraph hands back to the run."""
 
-    stages: Keyed
-    spend: NotRequired[Keyed]
-    decisions: NotRequired[Keyed]
-    clarifications: NotRequired[Keyed]
-    notices: NotRequired[Keyed]
-    budget_ack: NotRequired[Keyed]
-    budget: NotRequired[Keyed]
+    stages: Records
+    spend: NotRequired[Ledger]
+    decisions: NotRequired[Decisions]
+    clarifications: NotRequired[Clarifications]
+    notices: NotRequired[Notices]
+    budget_ack: NotRequired[Marks]  # a warning's key -> who acknowledged it
+    budget: NotRequired[Budget]
     build_plan: NotRequired[KeptPlan]
-    course: NotRequired[Keyed]
+    course: NotRequired[Marks]
 
 
 class StageState(RunState):
     """A team subgraph's private working state for one stage."""
 
     attempt: NotRequired[int]
-    drafts: NotRequired[list[dict[str, Any]]]
+    drafts: NotRequired[list[Artifact]]  # this attempt's files
     origins: NotRequired[dict[str, str]]  # each draft's writer: model, build (loop) or tools
     draft_problems: NotRequired[list[str]]
     repairs: NotRequired[list[str]]  # mechanical fixes made to this attempt's replies
-    candidate: NotRequired[dict[str, Any]]
+    candidate: NotRequired[TaskResult]  # this attempt's report, for the gate
     feedback: NotRequired[list[str]]
     model: NotRequired[str]
-    usage: NotRequired[dict[str, Any]]
+    usage: NotRequired[Spend]  # the stage's model work so far (no seconds: ``seconds``)
     seconds: NotRequired[float]
     history: NotRequired[list[str]]
-    answers: NotRequired[list[dict[str, Any]]]  # clarification answers for the next draft
+    answers: NotRequired[list[Answer]]  # clarification answers for the next draft
     asked: NotRequired[int]  # clarification requests this objective has made
-    escalation: NotRequired[dict[str, Any]]  # a question waiting for a person
+    escalation: NotRequired[Escalation | None]  # a question waiting for a person
     human_retries: NotRequired[int]
-    verdict: NotRequired[dict[str, Any]]
-    memories: NotRequired[list[dict[str, Any]]]  # recalled before the first attempt
+    verdict: NotRequired[GateVerdict]  # why the gate asks a person for guidance
+    memories: NotRequired[list[Recollection]]  # recalled before the first attempt
     mental_model: NotRequired[str]
     kept: NotRequired[bool]  # a fix round kept the stage's record: nothing to redo
-    checks: NotRequired[list[dict[str, Any]]]  # the sandbox runs on this attempt's files
+    checks: NotRequired[list[CheckRun]]  # the sandbox runs on this attempt's files
     check_problems: NotRequired[list[str]]  # what they found wrong in the team's files
 
 
@@ -168,8 +250,8 @@ def build_plan_of(state: Mapping[str, Any]) -> BuildPlan | None:
     stage records' artifacts, where ``find_plan`` reads it.
     """
     stored = state.get("build_plan")
-    if stored:
-        return BuildPlan.model_validate(stored)
+    if isinstance(stored, BuildPlan):
+        return stored
     return find_plan(state.get("stages") or {})
 
 
@@ -188,10 +270,10 @@ def final_checks_of(values: Mapping[str, Any]) -> FinalChecks | None:
     if outcome is not None and outcome.final_checks is not None:
         return outcome.final_checks
     stored = values["final_checks"] if "final_checks" in values else values.get("build")
-    return FinalChecks.model_validate(stored) if stored else None
+    return stored if isinstance(stored, FinalChecks) else None
 
 
 def outcome_of(values: Mapping[str, Any]) -> RunOutcome | None:
     """Return how the run ended (None while it has not)."""
     stored = values.get("outcome")
-    return RunOutcome.model_validate(stored) if stored else None
+    return stored if isinstance(stored, RunOutcome) else None

@@ -23,7 +23,7 @@ from typing import Annotated, Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from devfactory.contracts import ArtifactKind, check_relative_path
+from devfactory.contracts import ArtifactKind, StageOutcome, StageRecord, check_relative_path
 
 PLAN_PATH = "architecture/plan.json"
 MAX_PLANNED_FILES = 24
@@ -381,7 +381,7 @@ def read_plan(content: str) -> BuildPlan | None:
         return None
 
 
-def find_plan(stages: Mapping[str, Mapping[str, object]]) -> BuildPlan | None:
+def find_plan(stages: Mapping[str, StageRecord]) -> BuildPlan | None:
     """Return the run's build plan from the stage records' artifacts, if a stage passed one.
 
     The graph keeps the plan in run state when its stage passes
@@ -389,8 +389,9 @@ def find_plan(stages: Mapping[str, Mapping[str, object]]) -> BuildPlan | None:
     checkpoint written before that holds it.
     """
     for record in stages.values():
-        result = record.get("result") or {}
-        for art in result.get("artifacts", []) if isinstance(result, dict) else []:
-            if art.get("path") == PLAN_PATH and record.get("outcome") == "PASSED":
-                return read_plan(art["content"])
+        if record.outcome is not StageOutcome.PASSED or record.result is None:
+            continue
+        for art in record.result.artifacts:
+            if art.path == PLAN_PATH:
+                return read_plan(art.content)
     return None

@@ -40,13 +40,13 @@ import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import unquote, urlsplit
 
-from devfactory.contracts import check_relative_path
+from devfactory.contracts import Delivery, Repository, check_relative_path
 from devfactory.redact import redact
 from devfactory.runfiles import remove_tree
 from devfactory.software.cloning import CloneFailure, CloneLimits, run_clone
@@ -82,32 +82,6 @@ class RepositoryError(ValueError):
     def told(self) -> str:
         """Return the message with git's account, for the local operator (the CLI)."""
         return f"{self}: {self.detail}" if self.detail else str(self)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What a run delivers into: kept in the clone's ``.git`` and in the run's state.
-
-    Attributes:
-        run_id: the run.
-        source: where the repository is, as shown (a URL's credentials removed).
-        local: whether the source is a path on this machine.
-        base: the base branch the run started from.
-        base_commit: the base branch's commit when the run started.
-        branch: the run's branch, ``devfactory/<run-id>``.
-
-    """
-
-    run_id: str
-    source: str
-    local: bool
-    base: str
-    base_commit: str
-    branch: str
-
-    def to_state(self) -> dict[str, object]:
-        """Return the delivery as the run's state keeps it."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -345,10 +319,17 @@ def clone_for_run(
         if not commit:
             raise RepositoryError(f"the base branch {base!r} has no commits to start from")
         git(["switch", "--quiet", "-c", branch], cwd=dest, timeout=timeout)
-        delivery = Delivery(run_id, shown_source(origin), local, base, commit, branch)
+        delivery = Delivery(
+            run_id=run_id,
+            source=shown_source(origin),
+            local=local,
+            base=base,
+            base_commit=commit,
+            branch=branch,
+        )
         git_dir = dest / ".git"
         (git_dir / MARK).write_text("made by devfactory for the run in this folder\n")
-        (git_dir / DELIVERY).write_text(json.dumps(delivery.to_state(), indent=1) + "\n")
+        (git_dir / DELIVERY).write_text(json.dumps(delivery.model_dump(), indent=1) + "\n")
         return delivery
     except BaseException:
         remove_tree(dest)  # iterative: a hostile tree may be thousands of folders deep
@@ -447,7 +428,7 @@ def delivery_of(folder: Path, run_id: str | None = None) -> Delivery | None:
         if record.is_symlink() or not record.is_file() or record.stat().st_size > 10_000:
             return None
         doc = json.loads(record.read_text(encoding="utf-8"))
-        found = Delivery(**{k: doc[k] for k in Delivery.__dataclass_fields__})
+        found = Delivery(**{k: doc[k] for k in Delivery.model_fields})
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return found if run_id is None or found.run_id == run_id else None
@@ -536,7 +517,7 @@ def base_layout(folder: Path, commit: str, *, max_bytes: int, timeout: float) ->
 
 
 def repository_files(
-    repository: Mapping[str, object] | None, *, max_bytes: int, timeout: float
+    repository: Repository | None, *, max_bytes: int, timeout: float
 ) -> Mapping[str, str]:
     """Return the base tree's text files of a run's ``repository`` state (none without one).
 
@@ -547,12 +528,9 @@ def repository_files(
         return {}
     try:
         return base_layout(
-            Path(str(repository["folder"])),
-            str(repository["base_commit"]),
-            max_bytes=max_bytes,
-            timeout=timeout,
+            Path(repository.folder), repository.base_commit, max_bytes=max_bytes, timeout=timeout
         )
-    except (RepositoryError, KeyError, OSError):
+    except (RepositoryError, OSError):
         return {}
 
 

@@ -24,6 +24,7 @@ from typing import Any, Final, cast
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+from pydantic_core import to_jsonable_python
 
 HIDDEN: Final = frozenset({"prior", "kept_stages", "build_plan"})
 """Keys of a run's state its readers never show: copies of a round's files, and the plan
@@ -36,8 +37,10 @@ def shown(values: Mapping[str, Any]) -> dict[str, Any]:
     """Return the part of a run's state that its readers show (all but ``HIDDEN``).
 
     A key LangGraph adds to what it streams (``__interrupt__``) is not state: left out.
+    The state's models are kept as their JSON dumps, as readers have always read them.
     """
-    return {k: v for k, v in values.items() if k not in HIDDEN and not k.startswith("__")}
+    kept = {k: v for k, v in values.items() if k not in HIDDEN and not k.startswith("__")}
+    return cast(dict[str, Any], to_jsonable_python(kept, by_alias=False, fallback=str))
 
 
 def jsonb(value: Any) -> Jsonb:

@@ -24,6 +24,7 @@ from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import Phase
 from devfactory.factory.reports import pending_of
 from devfactory.factory.runner import Factory
+from devfactory.graph.checkpoints import dumped
 from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings
 from devfactory.store.views import shown
@@ -59,7 +60,7 @@ def assert_view_tells_the_checkpoint(factory: Factory, run_id: str) -> None:
     """The report, the pending list and the usage read from the view equal the checkpoint's."""
     row = factory.get(run_id)
     truth = factory.graphs.state(row.pipeline, run_id)
-    values = dict(truth.values or {})
+    values = dumped(truth.values or {})  # the checkpoint as the run's readers read it
     report = factory.report(run_id)
     waiting = pending_of(run_id, truth) if row.status == Phase.PAUSED else ()
     assert report.pending == waiting

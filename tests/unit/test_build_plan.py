@@ -9,6 +9,8 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import ValidationError
 
+from devfactory.contracts import StageRecord
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.plan_repair import normalise_plan
 from devfactory.graph.planning import draft_plan, stage_items
 from devfactory.graph.repairs import plan_normaliser
@@ -173,12 +175,14 @@ def test_teams_get_their_planned_files_and_nothing_for_a_cli_frontend() -> None:
         "architecture/architecture.md",
         "architecture/plan.json",
     ]
-    record = {"outcome": "PASSED", "result": {"artifacts": [
+    record = {"team": "solution-architecture", "outcome": "PASSED", "result": {
+        "status": "COMPLETE", "confidence": 0.9, "reasoning": "r", "artifacts": [
         {"path": "architecture/plan.json", "kind": "json", "content": json.dumps(cli_plan())}
     ]}}  # fmt: skip
-    found = find_plan({"solution-architecture": record})
+    found = find_plan({"solution-architecture": StageRecord.model_validate(record)})
     assert found is not None and found.kind.value == "cli"
-    assert find_plan({"solution-architecture": {**record, "outcome": "BLOCKED"}}) is None
+    blocked = StageRecord.model_validate({**record, "outcome": "BLOCKED"})
+    assert find_plan({"solution-architecture": blocked}) is None
 
 
 def _plan_reply(replies: list[str]) -> ScriptedModels:
@@ -571,7 +575,7 @@ def test_the_lean_pipeline_plans_codes_and_tests_without_a_requirements_document
         "solution-architecture", "backend-engineering", "qa-engineering",
     ]  # fmt: skip
     assert {s["outcome"] for s in state["stages"].values()} == {"PASSED"}
-    plan = find_plan(state["stages"])
+    plan = find_plan(upgrade(state)["stages"])
     assert plan is not None and "README.md" not in {f.path for f in plan.files}
     drafted = [c.path for c in models.chat.calls if c.kind == "draft"]
     assert "wordcount/__main__.py" in drafted and "tests/test_wordcount.py" in drafted

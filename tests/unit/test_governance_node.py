@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from devfactory.graph import build_graph
+from devfactory.graph.checkpoints import dumped
 from devfactory.graph.context import Context
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good
@@ -53,7 +54,12 @@ def govern(requirement: str, models: ScriptedModels, settings: Settings) -> Any:
         context=Context(settings=settings, models=models),
         durability="sync",
     )
-    return graph.get_state(cfg)
+    return read(graph.get_state(cfg))
+
+
+def read(snapshot: StateSnapshot) -> StateSnapshot:
+    """Return the snapshot with its values as the run's readers read them."""
+    return snapshot._replace(values=dumped(snapshot.values))
 
 
 @pytest.mark.parametrize(
@@ -138,7 +144,7 @@ def test_a_modified_requirement_is_screened_again(settings: Settings) -> None:
     graph.invoke(start, cfg, context=context, durability="sync")
     modify = {"action": "modify", "text": PARAPHRASES[1], "by": "alice", "role": "approver"}
     graph.invoke(Command(resume=modify), cfg, context=context, durability="sync")
-    snapshot = graph.get_state(cfg)
+    snapshot = read(graph.get_state(cfg))
     assert snapshot.next == ("approval",)  # the modified text is no safer: asked again
     gov = snapshot.values["governance"]
     assert (gov["round"], gov["risk"]) == (2, "HIGH")

@@ -10,6 +10,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
 
 from devfactory.graph import build_graph
+from devfactory.graph.checkpoints import dumped
 from devfactory.graph.context import Context
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good, good_report, report_with, run_graph
@@ -28,7 +29,7 @@ def run(pipeline: str, models: ScriptedModels, settings: Settings, **config: Any
         context=Context(settings=settings, models=models),
         durability="sync",
     )
-    return graph.get_state(cfg).values
+    return dumped(graph.get_state(cfg).values)  # as the run's readers read it
 
 
 def test_mvp_passes_every_stage_and_hands_work_downstream(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.metering import spend_by_team, spend_by_team_and_model
 
 
@@ -19,14 +20,16 @@ def _entry(team: str, model: str | None, tokens: int, calls: int) -> dict[str, o
     return entry
 
 
-STATE = {
-    "spend": {
-        "r0:backend-engineering": _entry("backend-engineering", "embedded", 100, 2),
-        "r1:backend-engineering": _entry("backend-engineering", "ollama:qwen", 50, 1),
-        "r0:governance": _entry("governance", "embedded", 10, 1),
-        "r0:qa-engineering": _entry("qa-engineering", None, 7, 1),  # kept before models were
+STATE = upgrade(
+    {
+        "spend": {
+            "r0:backend-engineering": _entry("backend-engineering", "embedded", 100, 2),
+            "r1:backend-engineering": _entry("backend-engineering", "ollama:qwen", 50, 1),
+            "r0:governance": _entry("governance", "embedded", 10, 1),
+            "r0:qa-engineering": _entry("qa-engineering", None, 7, 1),  # kept before models were
+        }
     }
-}
+)  # a ledger as an earlier version kept it
 
 
 def test_by_team_sums_every_round() -> None:

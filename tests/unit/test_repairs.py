@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from devfactory.contracts import Artifact, ArtifactKind
 from devfactory.graph import repairs as layer
 from devfactory.graph.plan_repair import PlanContext
 from devfactory.graph.repairs import REGISTRY, ProjectNames, RepairKind, plan_normaliser, repair
@@ -29,8 +30,8 @@ def code(path: str, owner: str = "dev", **more: Any) -> dict[str, Any]:
     return {"path": path, "role": "code", "owner": owner, "depends_on": [], **more}
 
 
-def doc(content: str) -> list[dict[str, Any]]:
-    return [{"path": "design/architecture.md", "kind": "markdown", "content": content}]
+def doc(content: str) -> list[Artifact]:
+    return [Artifact(path="design/architecture.md", kind=ArtifactKind.MARKDOWN, content=content)]
 
 
 # (kind, name, context, input, output, notes): the repair fires

@@ -18,8 +18,9 @@ from langgraph.types import Command, StateSnapshot
 from pydantic import ValidationError
 
 from devfactory.control.hitl import Decision, Pause, make_pause
-from devfactory.control.policy import ApprovalRule, Policy, load_policy
+from devfactory.control.policy import ApprovalRule, GovernanceRecord, Policy, load_policy
 from devfactory.events import DecisionRecorded, StageStarted
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.context import Context
 from devfactory.graph.requests import CHEAP_ALIAS, enrich, estimate, facts, propose, sources
 from devfactory.models.router import ResolvedModel
@@ -50,7 +51,8 @@ class Run(UnattendedRun):
         self.context.models = self.models
 
     def start(self, requirement: str = TODO, **inputs: Any) -> StateSnapshot:
-        return self.drive({"run_id": "t", "requirement": requirement, "pipeline": "mvp", **inputs})
+        payload = {"run_id": "t", "requirement": requirement, "pipeline": "mvp", **inputs}
+        return self.drive(upgrade(payload))  # a first input, as the driver reads it
 
     def answer(self, **decision: Any) -> StateSnapshot:
         value = Decision(by="alice", role="approver", **decision).model_dump(mode="json")
@@ -193,14 +195,13 @@ def test_the_estimate_averages_the_finished_stages_over_the_ones_left() -> None:
 
 
 def test_the_sources_of_a_review_are_the_stage_records_and_their_files() -> None:
-    state = {
-        "stages": {
-            "backend-engineering": {
-                "outcome": "PASSED",
-                "result": {"artifacts": [{"path": "app/main.py"}, {"path": "README.md"}]},
-            }
-        }
+    files = [{"path": p, "kind": "text", "content": "x"} for p in ("app/main.py", "README.md")]
+    record = {
+        "team": "backend-engineering",
+        "outcome": "PASSED",
+        "result": {"status": "COMPLETE", "confidence": 0.9, "reasoning": "r", "artifacts": files},
     }
+    state = upgrade({"stages": {"backend-engineering": record}})
     review = make_pause(load_policy(), "review", title="t", question="q")
     assert sources(review, state) == (
         "stage record backend-engineering (PASSED)",
@@ -334,7 +335,9 @@ def test_a_pause_on_text_past_the_approved_scope_offers_no_alternatives(
     runtime = Runtime(context=Context(settings=settings))
     state: dict[str, Any] = {
         "pipeline": "mvp",
-        "governance": {"risk": "LOW", "risk_factors": ["handles personal data"]},
+        "governance": GovernanceRecord(
+            risk="LOW", action="proceed", reasons=[], risk_factors=["handles personal data"]
+        ),
         "stages": {},
     }
     pause = make_pause(

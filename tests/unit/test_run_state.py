@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from devfactory.contracts import FinalChecks, RunOutcome
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.state import (
     RESET,
     build_plan_of,
@@ -31,34 +32,39 @@ STAGE_PLAN = {
 
 def test_the_outcome_keeps_its_wire_form_and_reads_back_through_the_model() -> None:
     failed = RunOutcome.failed("stage qa BLOCKED: no", blocked=["qa-engineering"])
-    assert failed.to_state() == {
+    assert failed.model_dump(mode="json") == {
         "status": "FAILED",
         "reason": "stage qa BLOCKED: no",
         "blocked": ["qa-engineering"],
         "final_checks": None,
     }
     done = RunOutcome.completed(FinalChecks.model_validate(CHECKS))
-    assert outcome_of({"outcome": done.to_state()}) == done
+    assert outcome_of(upgrade({"outcome": done.model_dump(mode="json")})) == done
     assert RunOutcome.rejected("reject by bob").status == "REJECTED"
     assert outcome_of({}) is None
 
 
 def test_the_build_plan_is_kept_in_state_and_read_from_the_records_without_it() -> None:
     plan = BuildPlan.model_validate(cli_plan())
-    assert build_plan_of({"build_plan": plan.model_dump(mode="json"), "stages": {}}) == plan
-    record = {"outcome": "PASSED", "result": {"artifacts": [
+    assert (
+        build_plan_of(upgrade({"build_plan": plan.model_dump(mode="json"), "stages": {}})) == plan
+    )
+    record = {"team": "solution-architecture", "outcome": "PASSED", "result": {
+        "status": "COMPLETE", "confidence": 0.9, "reasoning": "r", "artifacts": [
         {"path": "architecture/plan.json", "kind": "json", "content": json.dumps(cli_plan())}
     ]}}  # fmt: skip
-    assert build_plan_of({"build_plan": {}, "stages": {"solution-architecture": record}}) == plan
+    old = {"build_plan": {}, "stages": {"solution-architecture": record}}
+    assert build_plan_of(upgrade(old)) == plan
     assert build_plan_of({"stages": {}}) is None
 
 
 def test_a_stage_handing_back_its_copy_never_changes_the_kept_plan() -> None:
-    plan = BuildPlan.model_validate(cli_plan()).model_dump(mode="json")
-    assert keep_plan({}, plan) == plan  # the stage that passed with it
-    assert keep_plan(plan, {}) == plan  # a parallel stage's empty copy
+    plan = BuildPlan.model_validate(cli_plan())
+    assert keep_plan(None, plan) == plan  # the stage that passed with it
+    assert keep_plan(plan, None) == plan  # a parallel stage's empty copy
     assert keep_plan(plan, plan) == plan
-    assert keep_plan(plan, {RESET: True}) == {}  # a revision starts without it
+    assert keep_plan(plan, {RESET: True}) is None  # a revision starts without it
+    assert keep_plan({RESET: True}, None) is None  # a channel's first value: a reset
 
 
 def test_a_checkpoint_written_before_the_keys_were_renamed_still_reads() -> None:
@@ -68,11 +74,12 @@ def test_a_checkpoint_written_before_the_keys_were_renamed_still_reads() -> None
         "outcome": {"status": "COMPLETED", "reason": "", "blocked": [], "build": CHECKS},
     }
     assert stage_plan_of(old) == STAGE_PLAN
-    outcome = outcome_of(old)
+    outcome = outcome_of(upgrade(old))
     assert outcome is not None and outcome.final_checks == FinalChecks.model_validate(CHECKS)
     paused = {"plan": STAGE_PLAN, "build": CHECKS}  # waiting for its review
-    checks = final_checks_of(paused)
+    checks = final_checks_of(upgrade(paused))
     assert checks is not None and checks.criteria == {"AC-1": "passed"}
     nothing_ran = {"status": "COMPLETED", "reason": "", "blocked": [], "build": {}}
     assert RunOutcome.model_validate(nothing_ran).final_checks is None
-    assert final_checks_of({"final_checks": None, "build": CHECKS}) is None  # the new key wins
+    new_key = {"final_checks": None, "build": CHECKS}
+    assert final_checks_of(upgrade(new_key)) is None  # the new key wins

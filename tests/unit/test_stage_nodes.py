@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from devfactory.contracts import Artifact, StageOutcome, TaskResult
 from devfactory.events import Event, StageFinished
+from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.context import Context
 from devfactory.graph.stage import StageSetup
 from devfactory.graph.stage.routes import gate
@@ -25,14 +26,14 @@ def runtime(settings: Settings, events: list[Event]) -> Runtime[Context]:
     return Runtime(context=context, stream_writer=events.append)
 
 
-def candidate(confidence: float) -> dict[str, Any]:
+def candidate(confidence: float) -> TaskResult:
     spec = TEAMS[BA]
     files = [
         Artifact(path=d.path, kind=d.kind, content=sample_content(spec, d.path))
         for d in spec.deliverables
     ]
     report = {**good_report(spec, confidence=confidence), "artifacts": files}
-    return TaskResult.model_validate(report).model_dump(mode="json")
+    return TaskResult.model_validate(report)
 
 
 def test_the_gate_passes_a_good_report_and_tells_the_runner(settings: Settings) -> None:
@@ -44,7 +45,7 @@ def test_the_gate_passes_a_good_report_and_tells_the_runner(settings: Settings) 
     [finished] = events
     assert isinstance(finished, StageFinished)
     assert finished.record.outcome is StageOutcome.PASSED and finished.record.model == "m"
-    assert command.update["stages"][BA]["outcome"] == "PASSED"
+    assert command.update["stages"][BA].outcome == "PASSED"
 
 
 def test_the_gate_sends_a_report_under_the_threshold_back_with_the_problem(
@@ -65,7 +66,7 @@ def test_a_stage_after_one_that_did_not_pass_is_skipped_without_a_model_call(
     events: list[Event] = []
     models = ScriptedModels()
     setup = StageSetup.of(TEAMS["solution-architecture"], needs=(BA,), teams=TEAMS)
-    state: Any = {"stages": {BA: {"team": BA, "outcome": "BLOCKED"}}, "requirement": "r"}
+    state: Any = upgrade({"stages": {BA: {"team": BA, "outcome": "BLOCKED"}}, "requirement": "r"})
     context = Context(settings=settings, models=models)
     command = draft(state, Runtime(context=context, stream_writer=events.append), setup)
     assert command.goto == "retain" and models.chat.calls == []

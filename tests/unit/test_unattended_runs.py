@@ -20,6 +20,7 @@ from devfactory.control.policy import Policy, UnattendedRules, load_policy
 from devfactory.control.unattended import ACTOR, PreApproval
 from devfactory.events import DecisionRecorded, Event, PhaseChanged
 from devfactory.graph import build_graph
+from devfactory.graph.checkpoints import dumped, upgrade
 from devfactory.graph.context import Context
 from devfactory.settings import Settings
 from tests.fakes import Call, Script, ScriptedModels, always_good, good_report, report_with
@@ -64,11 +65,12 @@ class Run:
         ):
             if isinstance(chunk, Event):
                 self.events.append(chunk)
-        return self.graph.get_state(self.cfg)
+        snapshot = self.graph.get_state(self.cfg)
+        return snapshot._replace(values=dumped(snapshot.values))  # as the run's readers read it
 
     def start(self, requirement: str = TODO, **inputs: Any) -> StateSnapshot:
         payload = {"run_id": "t", "requirement": requirement, "pipeline": "mvp"}
-        return self.drive({**payload, "unattended": True, **inputs})
+        return self.drive(upgrade({**payload, "unattended": True, **inputs}))  # as the driver
 
     def moves(self) -> list[tuple[str, str, str]]:
         return [

@@ -22,7 +22,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.stage.setup import StageSetup, halted_by
-from devfactory.graph.state import StageState, stage_plan_of
+from devfactory.graph.state import Recollection, StageState, stage_plan_of
 from devfactory.memory.facts import Ask, Extraction, FactsOutcome, extraction_schema
 from devfactory.models.io import Answer, ask_structured
 from devfactory.models.router import ModelUnavailableError
@@ -44,7 +44,12 @@ def recall(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> d
     recalled = memory.recall(team=team, project=project, query=query, owners=[owner])
     emit(runtime, Recalled(team=team, memories=len(recalled)))
     return {
-        "memories": [m.__dict__ for m in recalled],
+        "memories": [
+            Recollection(
+                bank=m.bank, kind=m.kind, text=m.text, provenance=m.provenance, score=m.score
+            )
+            for m in recalled
+        ],
         "mental_model": memory.mental_model(team, owner),
     }
 
@@ -85,7 +90,7 @@ def retain(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> d
     if memory is None or state.get("kept"):
         return {}
     team = setup.spec.slug
-    record = StageRecord.model_validate(state["stages"][team])
+    record = state["stages"][team]
     where: dict[str, Any] = {
         "run_id": state["run_id"],
         "project": state.get("project", "default"),
@@ -129,9 +134,9 @@ def uncapped(state: StageState, team: str) -> bool:
     """
     caps = state.get("budget") or {}
     planned = stage_plan_of(state)
-    team_caps = (planned["team_caps"].get(team) if planned else None) or {}
-    found = [caps.get("run") or {}, caps.get("project") or {}, team_caps]
-    return all(Caps.model_validate(c) == Caps() for c in found)
+    team_caps = planned["team_caps"].get(team) if planned else None
+    found = [caps.get("run"), caps.get("project"), team_caps]
+    return all((c or Caps()) == Caps() for c in found)
 
 
 def _extracted(team: str, outcome: FactsOutcome, seconds: float) -> FactsExtracted:

@@ -6,13 +6,13 @@ reads it; past the approved scope an approver decides first.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import StageOutcome, TaskResult
-from devfactory.control.hitl import make_pause
+from devfactory.contracts import Escalation, GateVerdict, StageOutcome
+from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.events import ClarificationRouted
 from devfactory.graph import metering
 from devfactory.graph.briefs import requirement_view
@@ -27,7 +27,7 @@ from devfactory.graph.planning import stage_items
 from devfactory.graph.requests import course_update
 from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
-from devfactory.graph.state import StageState, build_plan_of
+from devfactory.graph.state import Answer, ClarificationEntry, StageState, build_plan_of
 from devfactory.memory.packing import approx_tokens
 
 
@@ -39,7 +39,7 @@ def gate(
     At the attempt cap a person is asked for guidance (``escalate``) while the
     stage has human retries left; after that the stage ends BLOCKED.
     """
-    result = TaskResult.model_validate(state["candidate"])
+    result = state["candidate"]
     attempt = state["attempt"]
     verdict = assess(
         setup.spec,
@@ -61,7 +61,7 @@ def gate(
         if state.get("human_retries", 0) < runtime.context.settings.max_human_retries:
             return Command(
                 goto="escalate",
-                update={"history": history, "verdict": {"reason": verdict.reason}},
+                update={"history": history, "verdict": GateVerdict(reason=verdict.reason)},
             )
         return finish(setup, done, runtime, StageOutcome.BLOCKED, verdict.reason, result)
     return Command(goto="draft", update={"feedback": verdict.problems, "history": history})
@@ -76,10 +76,10 @@ def clarify(
     teams' model calls are metered to them.
     """
     spec, settings = setup.spec, runtime.context.settings
-    ask = TaskResult.model_validate(state["candidate"]).clarification_needed
+    ask = state["candidate"].clarification_needed
     assert ask is not None  # the gate routes here only with a question
     asked = state.get("asked", 0) + 1
-    entry: dict[str, Any] = {
+    entry: ClarificationEntry = {
         "asker": spec.slug,
         "target": ask.target_team,
         "question": ask.question,
@@ -91,10 +91,10 @@ def clarify(
             f"request limit reached: {spec.slug} may route {settings.max_clarifications} "
             "questions per objective"
         )
-        entry.update(outcome="escalated", reason=why, hops=[])
+        entry["outcome"], entry["reason"], entry["hops"] = "escalated", why, []
     else:
         drafted = "\n".join(
-            f"#### {d['path']}\n{d['content'][: settings.upstream_chars]}"
+            f"#### {d.path}\n{d.content[: settings.upstream_chars]}"
             for d in state.get("drafts", [])
         )
         broker = Broker(
@@ -132,25 +132,25 @@ def clarify(
                 consultation.seconds[who],
             )
             update.setdefault("spend", {})[key] = spend[key]
-        entry.update(
-            hops=[h.to_state() for h in consultation.hops],
-            answered_by=consultation.answered_by,
-            outcome="answered" if consultation.answer else "escalated",
-            reason=consultation.escalate,
-        )
+        entry["hops"] = [h.to_state() for h in consultation.hops]
+        entry["answered_by"] = consultation.answered_by
+        entry["outcome"] = "answered" if consultation.answer else "escalated"
+        entry["reason"] = consultation.escalate
         if consultation.answer:
-            answer = {
-                "from": f"the {setup.names[consultation.answered_by]} team",
-                "question": ask.question,
-                "answer": consultation.answer,
-            }
+            answer = Answer(
+                {
+                    "from": f"the {setup.names[consultation.answered_by]} team",
+                    "question": ask.question,
+                    "answer": consultation.answer,
+                }
+            )
             update["answers"] = [*state.get("answers", []), answer]
     key = f"{metering.spend_key(state, spec.slug)}:q{asked}"
     update["clarifications"] = {key: entry}
     emit(runtime, ClarificationRouted(key=key, **entry))
     if entry["outcome"] == "answered":
         return Command(goto="draft", update=update)
-    update["escalation"] = {**entry, "key": key}
+    update["escalation"] = Escalation(key=key, **entry)
     return Command(goto="consult", update=update)
 
 
@@ -160,7 +160,7 @@ def _stopped(
     runtime: Runtime[Context],
     vetted: Vetted,
     what: str,
-    decided: dict[str, Any],
+    decided: dict[str, DecisionRecord],
 ) -> Command[Any]:
     """End the stage BLOCKED because an approver rejected a person's text for it."""
     reason = f"governance rejected the {what}: {vetted.rejected}"
@@ -170,7 +170,7 @@ def _stopped(
         runtime,
         StageOutcome.BLOCKED,
         reason[:1000],
-        TaskResult.model_validate(state["candidate"]),
+        state["candidate"],
         stopped_by="governance",
         update={"decisions": decided, "notices": vetted.publish(runtime)},
     )
@@ -185,17 +185,18 @@ def consult(
     An unattended run is answered at once: the team decides and lists its assumption.
     """
     esc = state["escalation"]
-    target = setup.names.get(esc["target"], esc["target"])
+    assert esc is not None  # the broker routes here only with a question for a person
+    target = setup.names.get(esc.target, esc.target)
     pause = make_pause(
         runtime.context.get_policy(),
         "clarification",
-        title=f"{setup.spec.name} asks {target}: {esc['question']}"[:200],
-        question=f"{esc['question']}\n(escalated to a person: {esc['reason']})",
+        title=f"{setup.spec.name} asks {target}: {esc.question}"[:200],
+        question=f"{esc.question}\n(escalated to a person: {esc.reason})",
         team=setup.spec.slug,
-        details={"target": esc["target"], "reason": esc["reason"], "key": esc["key"]},
+        details={"target": esc.target, "reason": esc.reason, "key": esc.key},
     )
     decision = decide(pause, state, runtime)  # unattended: at once, the team decides
-    decided = {task_key(): {"kind": "clarification", **decision.model_dump(mode="json")}}
+    decided = {task_key(): DecisionRecord.of("clarification", decision)}
     text = "no answer: decide it yourself and record the decision under assumptions_made"
     if decision.by_policy:
         text = decision.text  # names the rule, and asks for the assumption to be listed
@@ -216,15 +217,20 @@ def consult(
     who, outcome = f"{decision.by} (a person)", "answered_by_person"
     if decision.by_policy:
         who, outcome = f"the factory's policy ({decision.by})", "decided_by_team"
-    answer = {"from": who, "question": esc["question"], "answer": text}
+    answer = Answer({"from": who, "question": esc.question, "answer": text})
     return Command(
         goto="draft",
         update={
             "answers": [*state.get("answers", []), answer],
-            "escalation": {},
+            "escalation": None,
             "notices": notices,
             "decisions": decided,
-            "clarifications": {esc["key"]: {**esc, "outcome": outcome, "answered_by": decision.by}},
+            "clarifications": {
+                esc.key: cast(
+                    ClarificationEntry,
+                    {**esc.model_dump(mode="json"), "outcome": outcome, "answered_by": decision.by},
+                )
+            },
         },
     )
 
@@ -240,7 +246,7 @@ def escalate(
     a narrowed scope (screened as guidance is, then read by every later stage).
     """
     spec = setup.spec
-    reason = state["verdict"]["reason"]
+    reason = state["verdict"].reason
     pause = make_pause(
         runtime.context.get_policy(),
         "blocked",
@@ -253,7 +259,7 @@ def escalate(
         details={"attempts": state["attempt"], "reason": reason},
     )
     decision = decide(pause, state, runtime)  # unattended: no more retries, BLOCKED
-    decided = {task_key(): {"kind": "blocked", **decision.model_dump(mode="json")}}
+    decided = {task_key(): DecisionRecord.of("blocked", decision)}
     course = course_update(requested(pause, state, runtime), decision)
     if any(k.startswith("drop:") for k in course):  # the person drops this stage
         return finish(
@@ -262,7 +268,7 @@ def escalate(
             runtime,
             StageOutcome.SKIPPED,
             f"{reason} (dropped: {decision.summary()})"[:1000],
-            TaskResult.model_validate(state["candidate"]),
+            state["candidate"],
             stopped_by="person",
             update={"decisions": decided, "course": course},
         )
@@ -284,7 +290,7 @@ def escalate(
             runtime,
             StageOutcome.BLOCKED,
             f"{reason} (stopped: {decision.summary()})"[:1000],
-            TaskResult.model_validate(state["candidate"]),
+            state["candidate"],
             stopped_by="policy" if decision.by_policy else "person",
             update={"decisions": decided},
         )
@@ -299,11 +305,13 @@ def escalate(
     decided |= vetted.decisions
     if vetted.rejected:
         return _stopped(setup, state, runtime, vetted, "guidance", decided)
-    guidance = {
-        "from": f"{decision.by} (a person)",
-        "question": "how to get unblocked",
-        "answer": vetted.text,
-    }
+    guidance = Answer(
+        {
+            "from": f"{decision.by} (a person)",
+            "question": "how to get unblocked",
+            "answer": vetted.text,
+        }
+    )
     if "scope" in course:  # narrow_scope: the screened text is the scope of every later stage
         course["scope"] = vetted.text
     return Command(

@@ -9,7 +9,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import CheckRun, StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.contracts import StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.control.budget import Spend
 from devfactory.events import StageFinished
 from devfactory.graph.budget_gate import budget_gate
 from devfactory.graph.context import Context
@@ -68,24 +69,24 @@ class StageSetup:
         return runtime.context.model_source().resolve(alias)
 
 
-def halted_by(stages: dict[str, Any]) -> list[str]:
+def halted_by(stages: Mapping[str, StageRecord]) -> list[str]:
     """Return the stages that did not pass (one the plan or a person left out is not one)."""
     return [
         team
         for team, record in stages.items()
-        if record["outcome"] != StageOutcome.PASSED and not left_out(record)
+        if record.outcome is not StageOutcome.PASSED and not left_out(record)
     ]
 
 
-def left_out(record: Mapping[str, Any]) -> bool:
+def left_out(record: StageRecord) -> bool:
     """Say whether a stage was left out on purpose: the plan gave it nothing, a person dropped it.
 
     A person drops a stage by picking a request's ``drop_stage`` alternative;
     the stage then ends SKIPPED, stopped by "person", without model work.
     """
-    if record.get("stopped_by") == "plan":
+    if record.stopped_by == "plan":
         return True
-    return record["outcome"] == StageOutcome.SKIPPED and record.get("stopped_by") == "person"
+    return record.outcome is StageOutcome.SKIPPED and record.stopped_by == "person"
 
 
 def feedback_for(state: Mapping[str, Any], team: str) -> list[str]:
@@ -137,7 +138,7 @@ def finish(
     A stage that passes with the build plan stores it in run state, validated
     once, for every later stage and the run's checks to read.
     """
-    usage = state.get("usage", {})
+    usage = state.get("usage") or Spend()
     record = StageRecord(
         team=setup.spec.slug,
         outcome=outcome,
@@ -145,22 +146,24 @@ def finish(
         result=result,
         model=state.get("model", ""),
         attempts=state.get("attempt", 0),
-        usage=Usage.model_validate(usage),
+        usage=Usage(
+            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, calls=usage.calls
+        ),
         seconds=round(state.get("seconds", 0.0), 3),
-        cost_usd=round(usage.get("cost_usd", 0.0), 6),
+        cost_usd=round(usage.cost_usd, 6),
         gate_feedback=state.get("history", []),
         stopped_by=stopped_by,
         recalled=[f"{m['bank']}: {m['text']}" for m in state.get("memories", [])],
-        checks=[CheckRun.model_validate(c) for c in state.get("checks", [])],
+        checks=list(state.get("checks", [])),
         repairs=state.get("repairs", []),
     )
     emit(runtime, StageFinished(record=record))
-    done = {**(update or {}), "stages": {setup.spec.slug: record.to_state()}}
+    done = {**(update or {}), "stages": {setup.spec.slug: record}}
     planned = next((a for a in result.artifacts if a.path == PLAN_PATH), None) if result else None
     if outcome is StageOutcome.PASSED and planned is not None:
         plan = read_plan(planned.content)
         if plan is not None:
-            done["build_plan"] = plan.model_dump(mode="json")
+            done["build_plan"] = plan
     return Command(goto="retain", update=done)
 
 

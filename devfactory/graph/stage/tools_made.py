@@ -32,7 +32,8 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
     state = work.state
     if item.format in ("build-plan", "plan-overview"):
         owners = pipeline_owners(state, work.setup.teams)
-        existing = (state.get("repository") or {}).get("paths") or ()
+        repository = state.get("repository")
+        existing = repository.paths if repository is not None else ()
         plan = tool_plan(state["requirement"], owners, existing)
         if plan is None:
             return None
@@ -62,10 +63,10 @@ def written_by_tools(state: StageState) -> bool:
     drafts = state.get("drafts", [])
     if not drafts:
         return False
-    if all(origins.get(d["path"]) in ("tools", "build") for d in drafts):
+    if all(origins.get(d.path) in ("tools", "build") for d in drafts):
         return True
-    ran = [c for c in state.get("checks", []) if c.get("command")]
-    return bool(ran) and all(d["path"].endswith(".py") for d in drafts)
+    ran = [c for c in state.get("checks", []) if c.command]
+    return bool(ran) and all(d.path.endswith(".py") for d in drafts)
 
 
 def tool_report(state: StageState, artifacts: list[Artifact]) -> TaskResult:
@@ -77,7 +78,7 @@ def tool_report(state: StageState, artifacts: list[Artifact]) -> TaskResult:
     """
     problems = [*state.get("draft_problems", []), *state.get("check_problems", [])]
     facts = [
-        f"{c['name']}: {c['summary'] or 'exit ' + str(c['exit_code'])}"[:300]
+        f"{c.name}: {c.summary or 'exit ' + str(c.exit_code)}"[:300]
         for c in state.get("checks", [])
     ][:10]
     made = [r for r in state.get("repairs", []) if ": kept the best of" in r]

@@ -21,7 +21,14 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import CheckRun, StageOutcome, TaskResult
+from devfactory.contracts import (
+    Artifact,
+    CheckRun,
+    Repository,
+    StageOutcome,
+    StageRecord,
+    TaskResult,
+)
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
 from devfactory.graph.state import StageState, build_plan_of
@@ -37,15 +44,17 @@ REQUIREMENTS_PATH = "analysis/requirements.md"
 log = logging.getLogger(__name__)
 
 
-def workspace_files(stages: Mapping[str, Any], drafts: list[dict[str, Any]]) -> dict[str, str]:
+def workspace_files(
+    stages: Mapping[str, StageRecord], drafts: Sequence[Artifact]
+) -> dict[str, str]:
     """Return every passed stage's files, then ``drafts`` over them, by path."""
     files: dict[str, str] = {}
     for record in stages.values():
-        if record.get("outcome") != "PASSED":
+        if record.outcome is not StageOutcome.PASSED or record.result is None:
             continue
-        for art in (record.get("result") or {}).get("artifacts", []):
-            files[art["path"]] = art["content"]
-    files.update({d["path"]: d["content"] for d in drafts})
+        for art in record.result.artifacts:
+            files[art.path] = art.content
+    files.update({d.path: d.content for d in drafts})
     return files
 
 
@@ -68,7 +77,7 @@ def run_code_checks(
     runtime: Runtime[Context],
     *,
     teams: list[str],
-    repository: Mapping[str, Any] | None = None,
+    repository: Repository | None = None,
     checks: Sequence[Check] = CODE_CHECKS,
 ) -> Verification:
     """Lay ``files`` out in a temporary folder and run ``checks`` on them against ``plan``.
@@ -105,7 +114,7 @@ def run_code_checks(
 def checks_update(found: Verification, team: str) -> dict[str, Any]:
     """Return the stage-state update that carries ``found`` to the report and the gate."""
     return {
-        "checks": [c.model_dump(mode="json") for c in found.checks],
+        "checks": list(found.checks),
         # this team's files, and what belongs to no planned file (an install, a crash);
         # other teams' problems go back to them from the final checks (graph/control.py)
         "check_problems": [p.line() for p in found.problems if p.owner in (team, "")],
@@ -130,12 +139,12 @@ def verify_stage(
     if plan is None or not plan.executable:
         return Command(goto="report", update=skip)
     mine = {f.path for f in plan.files_of(slug) if f.role in (FileRole.CODE, FileRole.TESTS)}
-    if not mine & {d["path"] for d in drafts}:
+    if not mine & {d.path for d in drafts}:
         return Command(goto="report", update=skip)
     if not runtime.context.settings.run_code:
         off = CheckRun(name="run", command="", summary="code not run: run_code is off")
-        return Command(goto="report", update={**skip, "checks": [off.model_dump(mode="json")]})
-    done = [t for t, r in state["stages"].items() if r.get("outcome") == "PASSED"]
+        return Command(goto="report", update={**skip, "checks": [off]})
+    done = [t for t, r in state["stages"].items() if r.outcome is StageOutcome.PASSED]
     files = with_examples(workspace_files(state["stages"], drafts), plan, state["requirement"])
     from devfactory.sandbox.runner import SandboxUnavailableError
 
@@ -154,7 +163,7 @@ def verify_stage(
             goto="report",
             update={
                 **skip,
-                "checks": [failed.model_dump(mode="json")],
+                "checks": [failed],
                 "check_problems": [f"the checks could not run: {type(exc).__name__}: {exc}"[:600]],
             },
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -91,7 +91,7 @@ def draft(
         )
     kept = kept_record(state, spec.slug)
     if kept is not None:
-        emit(runtime, StageFinished(record=StageRecord.model_validate(kept)))
+        emit(runtime, StageFinished(record=kept))
         return Command(goto="retain", update={"stages": {spec.slug: kept}, "kept": True})
     plan = build_plan_of(state)
     items = stage_items(spec, plan)
@@ -154,7 +154,7 @@ def draft(
     )
 
 
-def kept_record(state: StageState, team: str) -> Any | None:
+def kept_record(state: StageState, team: str) -> StageRecord | None:
     """Return the team's record of the last round when this fix round keeps it as it is.
 
     A team the final checks found nothing to fix keeps its record without a
@@ -180,16 +180,17 @@ def previous_drafts(state: StageState, team: str) -> dict[str, str]:
     Its drafts of the last attempt, else the files it wrote in the round
     before (a revise or fix round), else nothing.
     """
-    previous = {d["path"]: d["content"] for d in state.get("drafts", [])}
+    previous = {d.path: d.content for d in state.get("drafts", [])}
     return previous or dict((state.get("prior") or {}).get(team, {}))
 
 
 def files_written(state: StageState) -> dict[str, str]:
     """Return every file the finished stages wrote, by path."""
     return {
-        a["path"]: a["content"]
+        a.path: a.content
         for r in state["stages"].values()
-        for a in (r.get("result") or {}).get("artifacts", [])
+        if r.result is not None
+        for a in r.result.artifacts
     }
 
 
@@ -207,7 +208,7 @@ def code_sandbox(runtime: Runtime[Context], plan: BuildPlan | None) -> Sandbox |
 class Drafted:
     """What one attempt's drafting produced: its files, problems, repairs and spend."""
 
-    drafts: list[dict[str, Any]] = field(default_factory=list)
+    drafts: list[Artifact] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
@@ -225,10 +226,9 @@ def draft_items(work: Drafting, items: list[Deliverable], previous: dict[str, st
     for item in items:
         result = draft_item(work, item, previous.get(item.path, ""), done)
         if result.artifact is not None:
-            drafted = result.artifact.model_dump(mode="json")
-            done.drafts.append(drafted)
+            done.drafts.append(result.artifact)
             done.origins[item.path] = result.origin
-            work.written[item.path] = drafted["content"]
+            work.written[item.path] = result.artifact.content
         if result.problem:
             done.problems.append(result.problem)
         done.repairs += [f"{item.path}: {r}" for r in counted(result.repairs)]
@@ -343,8 +343,7 @@ def counted(lines: list[str]) -> list[str]:
 def sandbox_notes(state: StageState) -> list[str]:
     """Say what the sandbox found in the files, so the report's confidence can be honest."""
     notes = [
-        f"{c['name']} (`{c['command']}`): {c['summary'] or c['exit_code']}"
-        for c in state.get("checks", [])
+        f"{c.name} (`{c.command}`): {c.summary or c.exit_code}" for c in state.get("checks", [])
     ]
     notes += [f"the checks found: {p}" for p in state.get("check_problems", [])[:6]]
     return notes
@@ -364,10 +363,10 @@ def report(
     checked = stop_for_budget(setup, state, runtime)
     if isinstance(checked, Command):
         return checked
-    artifacts = [Artifact.model_validate(d) for d in state.get("drafts", [])]
+    artifacts = list(state.get("drafts", []))
     if written_by_tools(state):  # the evidence is the checks': a model adds nothing to it
         made = tool_report(state, artifacts)
-        return Command(goto="gate", update={**checked, "candidate": made.model_dump(mode="json")})
+        return Command(goto="gate", update={**checked, "candidate": made})
     settings = runtime.context.settings
     resolved = setup.model(runtime, {**state, **checked})
     attempt, attempts = state.get("attempt", 1), max_attempts(state, runtime)
@@ -399,7 +398,7 @@ def report(
         goto="gate",
         update={
             **checked,
-            "candidate": reply.result.model_dump(mode="json"),
+            "candidate": reply.result,
             "repairs": [
                 *state.get("repairs", []),
                 *(f"report: {r}" for r in counted(reply.repairs)),
