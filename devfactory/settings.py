@@ -584,7 +584,7 @@ class Settings(BaseSettings):
         description="How long a run that found every clone slot taken waits in the queue.",
     )
 
-    # OPERATIONS: override controls and incidents (factory/operations.py).
+    # OPERATIONS: override controls and incidents (factory/switchboard.py).
     operations_cache_s: float = Field(
         default=0.5,
         ge=0.0,

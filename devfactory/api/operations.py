@@ -24,10 +24,10 @@ from devfactory.api.schemas import PlainName, one_line_name
 from devfactory.control.incidents import IncidentAction
 from devfactory.control.overrides import Hold, OperationsRefusedError
 from devfactory.factory.interventions import Interventions
-from devfactory.factory.operations import (
+from devfactory.factory.switchboard import (
     IncidentError,
     IncidentNotFoundError,
-    Operations,
+    Switchboard,
     UnknownTeamError,
 )
 from devfactory.store.controls import HaltedError
@@ -115,9 +115,9 @@ def _view(hold: Hold, hidden: bool = False) -> HoldView:
     )
 
 
-def operations_of(request: Request) -> Operations:
+def switchboard_of(request: Request) -> Switchboard:
     """Return the factory's operations service."""
-    ops: Operations = request.app.state.factory.operations
+    ops: Switchboard = request.app.state.factory.switchboard
     return ops
 
 
@@ -148,7 +148,7 @@ def controls(person: Controller, rules: Rules, request: Request) -> ControlsView
     A project held by an incident of a run the caller may not see is listed with
     the incident's id alone: what the run did is its owner's to read.
     """
-    ops = operations_of(request)
+    ops = switchboard_of(request)
     now = ops.controls.read()
     owners = rules.visible_owners(person.name, person.role)
 
@@ -174,7 +174,7 @@ def controls(person: Controller, rules: Rules, request: Request) -> ControlsView
 def stop(body: StopRequest, person: Admin, request: Request) -> Done:
     """Stop every run at its next step and refuse new ones until released (admins only)."""
     try:
-        held, made = operations_of(request).stop(
+        held, made = switchboard_of(request).stop(
             by=person.name, role=person.role, reason=body.reason
         )
     except _REFUSED as exc:
@@ -186,7 +186,7 @@ def stop(body: StopRequest, person: Admin, request: Request) -> Done:
 def release(body: NoteRequest, person: Admin, request: Request) -> Done:
     """Release the emergency stop; queued runs go on (admins only)."""
     try:
-        released = operations_of(request).release(by=person.name, role=person.role, note=body.note)
+        released = switchboard_of(request).release(by=person.name, role=person.role, note=body.note)
     except _REFUSED as exc:
         raise _refusals(exc) from exc
     if released is None:
@@ -198,7 +198,7 @@ def release(body: NoteRequest, person: Admin, request: Request) -> Done:
 def pause_team(slug: TeamSlug, body: HoldRequest, person: Admin, request: Request) -> Done:
     """Hold a team: its stages wait before they start; other stages go on (admins only)."""
     try:
-        made = operations_of(request).pause_team(
+        made = switchboard_of(request).pause_team(
             slug, by=person.name, role=person.role, reason=body.reason
         )
     except _REFUSED as exc:
@@ -220,7 +220,7 @@ def resume_team(slug: TeamSlug, person: Admin, request: Request) -> Done:
 def pause_project(project: ProjectName, body: HoldRequest, person: Admin, request: Request) -> Done:
     """Hold a project: its runs halt at their next step, new ones queue (admins only)."""
     try:
-        made = operations_of(request).pause_project(
+        made = switchboard_of(request).pause_project(
             project, by=person.name, role=person.role, reason=body.reason
         )
     except _REFUSED as exc:
@@ -232,7 +232,7 @@ def pause_project(project: ProjectName, body: HoldRequest, person: Admin, reques
 def resume_project(project: ProjectName, person: Admin, request: Request) -> Done:
     """Release a project's hold (a person's or an incident's); its runs go on (admins only)."""
     try:
-        released = operations_of(request).resume_project(project, by=person.name, role=person.role)
+        released = switchboard_of(request).resume_project(project, by=person.name, role=person.role)
     except _REFUSED as exc:
         raise _refusals(exc) from exc
     return Done(changed=released is not None, message=f"project {project} resumed")
@@ -242,7 +242,7 @@ def resume_project(project: ProjectName, person: Admin, request: Request) -> Don
 def set_threshold(body: ThresholdRequest, person: Admin, request: Request) -> Done:
     """Set a team's confidence threshold; the next attempt of every run uses it (admins only)."""
     try:
-        before = operations_of(request).set_threshold(
+        before = switchboard_of(request).set_threshold(
             body.team, body.confidence, by=person.name, role=person.role
         )
     except _REFUSED as exc:
@@ -262,7 +262,7 @@ def list_incidents(
 ) -> list[Incident]:
     """List the incidents of the runs the caller may see, newest first (in ``status`` if given)."""
     owners = rules.visible_owners(person.name, person.role)
-    return operations_of(request).list_incidents(status=status, limit=limit, owners=owners)
+    return switchboard_of(request).list_incidents(status=status, limit=limit, owners=owners)
 
 
 @router.get("/incidents/{ident}", response_model=Incident, summary="Show an incident")
@@ -270,7 +270,7 @@ def show_incident(ident: int, person: Controller, rules: Rules, request: Request
     """Show one incident of a run the caller may see: summary, last actions, spend, decision."""
     owners = rules.visible_owners(person.name, person.role)
     try:
-        return operations_of(request).incident(ident, owners=owners)
+        return switchboard_of(request).incident(ident, owners=owners)
     except _REFUSED as exc:
         raise _refusals(exc) from exc
 

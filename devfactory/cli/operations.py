@@ -49,7 +49,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 def operating() -> Iterator[Any]:
     """Open the factory for one operator's command; refusals and bad input exit 2."""
     from devfactory.control.overrides import OperationsRefusedError
-    from devfactory.factory.operations import IncidentError, UnknownTeamError
+    from devfactory.factory.switchboard import IncidentError, UnknownTeamError
 
     with common.session() as factory:
         try:
@@ -75,7 +75,7 @@ def stop(
     """Emergency stop: every run halts at its next step and nothing new starts (admin)."""
     who = _who(by, role)
     with operating() as factory:
-        held, made = factory.operations.stop(by=who[0], role=who[1], reason=reason)
+        held, made = factory.switchboard.stop(by=who[0], role=who[1], reason=reason)
     said = "emergency stop ON" if made else "the emergency stop was already on"
     _say(f"{said}: {held.describe()}; release it with `devfactory release`")
 
@@ -89,7 +89,7 @@ def release(
     """Release the emergency stop: queued runs go on (admin)."""
     who = _who(by, role)
     with operating() as factory:
-        released = factory.operations.release(by=who[0], role=who[1], note=note)
+        released = factory.switchboard.release(by=who[0], role=who[1], note=note)
     _say("the emergency stop was not on" if released is None else "emergency stop released")
 
 
@@ -100,7 +100,7 @@ def pause_team(
     """Hold a team: its stages wait before they start, in every run (admin)."""
     who = _who(by, role)
     with operating() as factory:
-        made = factory.operations.pause_team(team, by=who[0], role=who[1], reason=reason)
+        made = factory.switchboard.pause_team(team, by=who[0], role=who[1], reason=reason)
     _say(f"team {team} paused" if made is not None else f"team {team} was already paused")
 
 
@@ -121,7 +121,7 @@ def pause_project(
     """Hold a project: its runs halt at their next step, its new runs queue (admin)."""
     who = _who(by, role)
     with operating() as factory:
-        made = factory.operations.pause_project(project, by=who[0], role=who[1], reason=reason)
+        made = factory.switchboard.pause_project(project, by=who[0], role=who[1], reason=reason)
     _say(f"project {project} paused" if made else f"project {project} was already on hold")
 
 
@@ -130,7 +130,7 @@ def resume_project(project: ProjectArg, by: AsOption = None, role: RoleOption = 
     """Release a project's hold (a person's or an incident's); its runs go on (admin)."""
     who = _who(by, role)
     with operating() as factory:
-        released = factory.operations.resume_project(project, by=who[0], role=who[1])
+        released = factory.switchboard.resume_project(project, by=who[0], role=who[1])
     _say(f"project {project} resumed" if released else f"project {project} was not on hold")
 
 
@@ -152,7 +152,7 @@ def threshold(
         raise fail("give a VALUE between 0 and 1, or --clear", EXIT_USAGE)
     who = _who(by, role)
     with operating() as factory:
-        before = factory.operations.set_threshold(
+        before = factory.switchboard.set_threshold(
             team, None if clear else value, by=who[0], role=who[1]
         )
     was = "its own" if before is None else f"{before:g}"
@@ -202,7 +202,7 @@ def caps(
 def controls(as_json: JsonFlag = False) -> None:
     """Show what holds now: the emergency stop, paused teams and projects, thresholds."""
     with operating() as factory:
-        now = factory.operations.controls.read()
+        now = factory.switchboard.controls.read()
     holds = [h for h in (now.stop, *now.teams.values(), *now.projects.values()) if h]
     if as_json:
         typer.echo(
@@ -268,7 +268,7 @@ def list_incidents(
 
 def _list(status: str | None, as_json: bool) -> None:
     with operating() as factory:
-        found = factory.operations.list_incidents(status=status)
+        found = factory.switchboard.list_incidents(status=status)
     if as_json:
         typer.echo(json.dumps([i.model_dump(mode="json") for i in found]))
         return
@@ -283,7 +283,7 @@ def _list(status: str | None, as_json: bool) -> None:
 def show_incident(ident: IncidentArg, as_json: JsonFlag = False) -> None:
     """Show one incident: its summary, last actions, spend and the decision."""
     with operating() as factory:
-        incident = factory.operations.incident(ident)
+        incident = factory.switchboard.incident(ident)
     if as_json:
         typer.echo(incident.model_dump_json())
         return

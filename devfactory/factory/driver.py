@@ -10,7 +10,7 @@ at an interrupt, CANCELLED when someone cancelled the run, and (through
 run's pauses are answered inside the graph by the policy's rules; their
 decisions reach the audit log through the recorder as a person's do.
 
-The operator's controls (``operations.py``) are asked at the same step
+The operator's controls (``switchboard.py``) are asked at the same step
 boundaries as a cancellation: the emergency stop, or a hold on the run's
 project, hands the run back to the queue with its checkpoint (workers claim
 it once the hold is released); a drive that would begin while one holds hands
@@ -33,11 +33,11 @@ from devfactory.control.budget import Caps
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFinished, RunStarted
 from devfactory.factory.intake import new_run
-from devfactory.factory.operations import Operations
 from devfactory.factory.queries import Queries
 from devfactory.factory.recorder import RunRecorder, once
 from devfactory.factory.reports import Pending, RunReport, checked_text, pending_of
 from devfactory.factory.stores import Graphs, Stores
+from devfactory.factory.switchboard import Switchboard
 from devfactory.graph.checkpoints import dumped, upgrade
 from devfactory.graph.context import Context
 from devfactory.logs import bound_run
@@ -134,16 +134,16 @@ class RunDriver:
         queries: Queries,
         models: ModelSource,
         tracing: Any | None,
-        operations: Operations | None = None,
+        switchboard: Switchboard | None = None,
     ) -> None:
         self.settings, self.stores, self.graphs, self.queries = settings, stores, graphs, queries
         self.models, self.tracing = models, tracing
-        self.operations = operations  # the operator's controls and incidents (None: none)
+        self.switchboard = switchboard  # the operator's controls and incidents (None: none)
 
     def recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
         """Return a recorder for ``row`` (with memory when it is enabled)."""
         memory = self.stores.memory() if self.settings.memory_enabled else None
-        watch = self.operations.watch(row) if self.operations is not None else None
+        watch = self.switchboard.watch(row) if self.switchboard is not None else None
         return RunRecorder(self.stores.runs, self.stores.audit, row, memory, driver, watch)
 
     def log_created(self, row: RunRow, created: RunCreated, owner: str) -> None:
@@ -169,8 +169,8 @@ class RunDriver:
         Refused (``HaltedError``) while the emergency stop holds; a run of a project
         on hold is created and waits in the queue.
         """
-        if self.operations is not None:
-            self.operations.check_new()
+        if self.switchboard is not None:
+            self.switchboard.check_new()
         new = new_run(
             self.settings,
             requirement,
@@ -207,8 +207,8 @@ class RunDriver:
             )
         if row.status in TERMINAL:
             raise RunStateError(f"run {run_id} already ended {row.status}")
-        if self.operations is not None:
-            self.operations.check_drive(row.project)
+        if self.switchboard is not None:
+            self.switchboard.check_drive(row.project)
         if not row.interrupted:
             raise RunBusyError(
                 f"run {run_id} is still running (pid {row.pid} on {row.host}); "
@@ -298,20 +298,20 @@ class RunDriver:
             memory=sinks.recorder.memory,
             pre_approval=self.stores.approvals.current(row.project),
             record=sinks.keep,  # a node's events are kept before its writes are saved
-            overrides=self.operations.overrides if self.operations is not None else None,
+            overrides=self.switchboard.overrides if self.switchboard is not None else None,
             live_caps=self._live_caps(row.project),
         )
 
     def _live_caps(self, project: str) -> Callable[[], dict[str, Caps | None] | None] | None:
         """Return the reader of ``project``'s caps as an admin sets them now (None: none)."""
-        operations = self.operations
-        if operations is None:
+        switchboard = self.switchboard
+        if switchboard is None:
             return None
-        return lambda: operations.project_caps(project)
+        return lambda: switchboard.project_caps(project)
 
     def _held(self, row: RunRow) -> str:
         """Say which of the operator's holds stops ``row`` now ("" when none does)."""
-        return self.operations.halt(row.project) if self.operations is not None else ""
+        return self.switchboard.halt(row.project) if self.switchboard is not None else ""
 
     def _stream(
         self, drive: _Drive, payload: Any, context: Context, lease: Lease, stop: StopCheck | None

@@ -4,7 +4,7 @@ The recorder hands ``IncidentWatch`` each finished stage and the run's end. The
 watch keeps what the drive spent (``DriveSpend``), weighs each fact with the
 pure rules of ``control/incidents.py`` against the project's recent history
 (``store/incidents.py``), and hands every trigger that fires to its
-``IncidentSink``, the one method of ``Operations`` it needs: the recorder and
+``IncidentSink``, the one method of ``Switchboard`` it needs: the recorder and
 the watch know nothing else of the operator's controls.
 """
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 class IncidentSink(Protocol):
-    """Where a trigger that fired goes: whoever opens incidents (``Operations``)."""
+    """Where a trigger that fired goes: whoever opens incidents (``Switchboard``)."""
 
     def open_incident(self, row: RunRow, trigger: Trigger, spend: dict[str, Any]) -> object:
         """Open an incident for ``row``'s project: hold it, record it, tell people."""

@@ -1,6 +1,6 @@
 """An operator's decisions that reach into runs: a team resumed, an incident decided.
 
-``Operations`` is the switchboard the driver and the queue obey (the stop, the
+``Switchboard`` is the switchboard the driver and the queue obey (the stop, the
 holds, the thresholds, the incidents' records). Some of an operator's decisions
 also act on the runs a hold stopped, and they act as a person's answers do,
 through ``Answers``:
@@ -10,7 +10,7 @@ through ``Answers``:
   workers;
 * rolling back an incident sends its run back: with ``revise`` when it waits on
   its final review, else it is cancelled with the reason. Every decision on an
-  incident then ends it and releases its project (``Operations.end_incident``).
+  incident then ends it and releases its project (``Switchboard.end_incident``).
 
 ``Interventions`` is made with both services, above them: the driver below
 never needs it.
@@ -25,8 +25,8 @@ from devfactory.control.incidents import IncidentAction
 from devfactory.control.lifecycle import TERMINAL
 from devfactory.control.overrides import ADMIN, OPERATIONS
 from devfactory.factory.answers import Answers
-from devfactory.factory.operations import Operations
 from devfactory.factory.queries import Queries
+from devfactory.factory.switchboard import Switchboard
 from devfactory.redact import redact
 from devfactory.store.incidents import Incident
 from devfactory.store.runs import RunBusyError, RunStateError
@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 class Interventions:
     """Resume a team and decide an incident: the operator's decisions that answer runs."""
 
-    def __init__(self, operations: Operations, answers: Answers, queries: Queries) -> None:
-        self.operations, self.answers, self.queries = operations, answers, queries
+    def __init__(self, switchboard: Switchboard, answers: Answers, queries: Queries) -> None:
+        self.switchboard, self.answers, self.queries = switchboard, answers, queries
 
     def resume_team(self, team: str, *, by: str, role: str) -> list[str]:
         """Release ``team`` and answer each of its holds; return the runs that go on.
@@ -46,7 +46,7 @@ class Interventions:
         Each hold is answered ``approve`` by ``policy:operations`` (acting as admin),
         and its run goes back to the workers.
         """
-        self.operations.release_team(team, by=by, role=role)
+        self.switchboard.release_team(team, by=by, role=role)
         return self._answer_holds(team, f"{by} ({role})")
 
     def decide_incident(
@@ -61,13 +61,13 @@ class Interventions:
         hand stays). The decision is recorded in the incident, the audit log and
         INCIDENTS.md.
         """
-        incident = self.operations.decidable(ident, action, role=role)
+        incident = self.switchboard.decidable(ident, action, role=role)
         actor = f"{by} ({role})"
         said = redact(text.strip())[:1500]
         what = f"{action} by {actor}" + (f": {said}" if said else "")
         if action == "rollback":
             what += f"; {self._roll_back(incident, by, role, said)}"
-        return self.operations.end_incident(incident, action, by=by, role=role, decision=what)
+        return self.switchboard.end_incident(incident, action, by=by, role=role, decision=what)
 
     def _roll_back(self, incident: Incident, by: str, role: str, text: str) -> str:
         """Send the incident's run back (revise at its review, else cancel); say what was done.

@@ -7,8 +7,8 @@ them: ``RunDriver`` (``driver.py``: start, resume and drive runs),
 answers, cancellations, pre-approvals, purges) and ``QueuedRuns``
 (``queueing.py``: runs for the workers). Its methods hand each question to the
 service that answers it, so that no client (CLI, chat, API, workers) reaches
-past the factory. The operator's services are attributes: ``operations``
-(``operations.py``: the stop, holds, thresholds and incidents the driver
+past the factory. The operator's services are attributes: ``switchboard``
+(``switchboard.py``: the stop, holds, thresholds and incidents the driver
 obeys) and ``interventions`` (``interventions.py``: resuming a team, deciding
 an incident, which answer runs through ``Answers``). Each service is given
 what it needs when it is made; none is wired to another afterwards.
@@ -32,12 +32,12 @@ from devfactory.factory.drawing import View
 from devfactory.factory.driver import EventSink, RunDriver, StopCheck
 from devfactory.factory.intake import check_clone, checkout
 from devfactory.factory.interventions import Interventions
-from devfactory.factory.operations import Operations
 from devfactory.factory.queries import Queries
 from devfactory.factory.queueing import QueuedRuns
 from devfactory.factory.reads import RunNotFoundError
 from devfactory.factory.reports import Pending, RunReport, RunUsage, new_run_id
 from devfactory.factory.stores import Graphs, Stores
+from devfactory.factory.switchboard import Switchboard
 from devfactory.memory.audit import AuditEvent, AuditLog, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryService, MemoryStats, Reindexed
@@ -94,8 +94,8 @@ class Factory:
         self.tracing = tracing if tracing is not None else open_tracing(settings.probe_timeout_s)
         self.graphs = Graphs(self.checkpointer, settings.recursion_limit)
         self._queries = Queries(settings, self.stores, self.graphs)
-        # the operator's controls and incidents (operations.py): drives obey them
-        self.operations = Operations(settings, self.stores)
+        # the operator's controls and incidents (switchboard.py): drives obey them
+        self.switchboard = Switchboard(settings, self.stores)
         self._driver = RunDriver(
             settings,
             self.stores,
@@ -103,11 +103,11 @@ class Factory:
             self._queries,
             self.models,
             self.tracing,
-            self.operations,
+            self.switchboard,
         )
         self._answers = Answers(settings, self.stores, self.graphs, self._queries, self._driver)
         # the operator's decisions that answer runs: resuming a team, deciding an incident
-        self.interventions = Interventions(self.operations, self._answers, self._queries)
+        self.interventions = Interventions(self.switchboard, self._answers, self._queries)
         self._queued = QueuedRuns(settings, self.stores, self.graphs, self._queries, self._driver)
 
     def __enter__(self) -> Factory:

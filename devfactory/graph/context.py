@@ -41,7 +41,7 @@ class Context:
         record: keeps each event a node emits before the node's writes are saved
             (the runner's recorder, ``graph/emit.py``); None: events are only streamed.
         overrides: reads the operator's controls now (held teams, confidence
-            thresholds; ``factory/operations.py``, cached under a second); None: there are none.
+            thresholds; ``factory/switchboard.py``, cached under a second); None: there are none.
         live_caps: reads the caps an admin set for the run's project now (None from
             it: none were); the budget check applies their project caps at each attempt.
 

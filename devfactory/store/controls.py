@@ -1,7 +1,7 @@
 """The operator's controls in Postgres: the emergency stop, held teams and projects, thresholds.
 
 A row of ``devfactory_controls`` exists while it holds; releasing deletes it
-(the audit log keeps the history, ``factory/operations.py`` appends to it). Every
+(the audit log keeps the history, ``factory/switchboard.py`` appends to it). Every
 driving process reads all of it in one small query at each step boundary;
 ``CachedControls`` lets a process reuse what it read for under a second.
 """

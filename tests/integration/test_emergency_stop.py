@@ -63,8 +63,8 @@ def test_the_emergency_stop_halts_two_running_runs_within_one_step_and_refuses_n
         for _ in ids:  # both runs are inside their first stage, at its model call
             assert script.arrived.acquire(timeout=120)
         with pytest.raises(OperationsRefusedError, match="needs admin"):
-            factory.operations.stop(by="olly", role="operator", reason="no")
-        held, made = factory.operations.stop(by="ann", role="admin", reason="a model went rogue")
+            factory.switchboard.stop(by="olly", role="operator", reason="no")
+        held, made = factory.switchboard.stop(by="ann", role="admin", reason="a model went rogue")
         assert made and held.by == "ann (admin)"
         script.go.set()  # the stage under way finishes its step
         for thread in threads:
@@ -86,9 +86,9 @@ def test_the_emergency_stop_halts_two_running_runs_within_one_step_and_refuses_n
         with pytest.raises(HaltedError, match="the factory is stopped"):
             factory.start(f"{TODO}, number 8.", out_dir=tmp_path / "8")
         assert factory.queue.claim(new_driver(), 60) is None
-        assert factory.operations.stop(by="bob", role="admin", reason="again")[1] is False
+        assert factory.switchboard.stop(by="bob", role="admin", reason="again")[1] is False
 
-        assert factory.operations.release(by="ann", role="admin", note="fixed") is not None
+        assert factory.switchboard.release(by="ann", role="admin", note="fixed") is not None
         later = factory.submit(f"{TODO}, number 2.", out_dir=tmp_path / "2")
         assert later.queued
         assert Worker(factory).run(idle_exit_s=0) == 3
@@ -105,7 +105,7 @@ def test_a_paused_project_s_new_run_waits_in_the_queue_until_the_project_is_resu
 ) -> None:
     settings = pg_settings.with_overrides(memory_enabled=False)
     with Factory(settings, models=ScriptedModels()) as factory:
-        ops = factory.operations
+        ops = factory.switchboard
         with pytest.raises(OperationsRefusedError):
             ops.pause_project("shop", by="olly", role="operator")
         assert ops.pause_project("shop", by="ann", role="admin", reason="audit") is not None

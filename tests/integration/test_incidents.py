@@ -11,8 +11,8 @@ from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecor
 from devfactory.control.incidents import StageFact, Trigger
 from devfactory.control.overrides import OperationsRefusedError
 from devfactory.factory.incidents_file import project_folder
-from devfactory.factory.operations import IncidentError
 from devfactory.factory.runner import Factory
+from devfactory.factory.switchboard import IncidentError
 from devfactory.settings import Settings
 from devfactory.store.controls import HaltedError
 from devfactory.store.incidents import Incident
@@ -26,7 +26,7 @@ TODO = "A REST API for a personal todo list"
 def seed(factory: Factory, project: str, fact: StageFact, n: int = 3) -> None:
     """Give ``project`` a history of ``n`` stages like ``fact``."""
     for i in range(n):
-        factory.operations.incidents.add_stage(project, "seed", fact, key=f"{project}:seed:{i}")
+        factory.switchboard.incidents.add_stage(project, "seed", fact, key=f"{project}:seed:{i}")
 
 
 def settings_for(pg_settings: Settings, **changes: object) -> Settings:
@@ -34,7 +34,7 @@ def settings_for(pg_settings: Settings, **changes: object) -> Settings:
 
 
 def only_open(factory: Factory, project: str) -> Incident:
-    (incident,) = factory.operations.incidents.open_for(project)
+    (incident,) = factory.switchboard.incidents.open_for(project)
     return incident
 
 
@@ -43,7 +43,7 @@ def test_a_budget_spike_pauses_the_project_halts_its_run_and_records_the_inciden
 ) -> None:
     settings = settings_for(pg_settings)
     with Factory(settings, models=ScriptedModels()) as factory:
-        ops = factory.operations
+        ops = factory.switchboard
         seed(factory, "shop", StageFact(team="business-analysis", tokens=1, seconds=1.0, calls=1))
         # the person who started it is told why it stopped
         with pytest.raises(HaltedError, match="held by incident:1: budget_spike"):
@@ -123,8 +123,8 @@ def test_anomalous_model_latency_pauses_the_project_and_closing_resumes_it(
             incident.id, "close", by="ann", role="admin", text="a slow host, fixed"
         )
         assert closed.status == "closed"
-        assert factory.operations.controls.read().projects == {}
-        assert factory.operations.list_incidents(status="closed")[0].id == incident.id
+        assert factory.switchboard.controls.read().projects == {}
+        assert factory.switchboard.list_incidents(status="closed")[0].id == incident.id
 
 
 def queued_run(factory: Factory, project: str, tmp_path: Path) -> RunRow:
@@ -146,11 +146,11 @@ def test_anomalous_model_cost_pauses_the_project(pg_settings: Settings, tmp_path
             cost_usd=0.02,  # twice the usual stage, but ten times the usual call
             seconds=2.0,
         )
-        factory.operations.watch(row).stage(record)
+        factory.switchboard.watch(row).stage(record)
         incident = only_open(factory, "dear")
         assert incident.trigger == "model_cost" and incident.run_id == row.run_id
         assert incident.spend["since_last_gate"]["cost_usd"] == 0.02
-        assert "dear" in factory.operations.controls.read().projects
+        assert "dear" in factory.switchboard.controls.read().projects
         assert factory.queue.claim(new_driver(), 60) is None
 
 
@@ -167,19 +167,19 @@ def test_a_sandbox_violation_pauses_the_project_and_a_rollback_cancels_its_run(
         record = StageRecord(
             team="backend-engineering", outcome=StageOutcome.BLOCKED, checks=[bomb]
         )
-        watch = factory.operations.watch(row)
+        watch = factory.switchboard.watch(row)
         watch.stage(record)
         watch.stage(record)  # the same stage seen again opens nothing more
         incident = only_open(factory, "lab")
         assert incident.trigger == "sandbox_violation" and "fork bomb" in incident.summary
-        assert "lab" in factory.operations.controls.read().projects
+        assert "lab" in factory.switchboard.controls.read().projects
         rolled = factory.interventions.decide_incident(
             incident.id, "rollback", by="ann", role="admin", text="unsafe code"
         )
         assert rolled.status == "rolled_back"
         assert f"run {row.run_id} cancelled" in rolled.decision
         assert factory.get(row.run_id).status == "CANCELLED"
-        assert "lab" not in factory.operations.controls.read().projects
+        assert "lab" not in factory.switchboard.controls.read().projects
 
 
 def test_failing_tests_in_runs_in_a_row_pause_the_project(
@@ -202,14 +202,14 @@ def test_failing_tests_in_runs_in_a_row_pause_the_project(
     with Factory(settings, models=ScriptedModels()) as factory:
         first = factory.submit(TODO, project="red", out_dir=tmp_path / "1")
         second = factory.submit(TODO, project="red", out_dir=tmp_path / "2")
-        factory.operations.watch(first).ended("FAILED", values)
-        assert factory.operations.incidents.open_for("red") == []  # one run is no streak
-        factory.operations.watch(first).ended("FAILED", values)  # the same run counts once
-        assert factory.operations.incidents.open_for("red") == []
-        factory.operations.watch(second).ended("FAILED", values)
+        factory.switchboard.watch(first).ended("FAILED", values)
+        assert factory.switchboard.incidents.open_for("red") == []  # one run is no streak
+        factory.switchboard.watch(first).ended("FAILED", values)  # the same run counts once
+        assert factory.switchboard.incidents.open_for("red") == []
+        factory.switchboard.watch(second).ended("FAILED", values)
         incident = only_open(factory, "red")
         assert incident.trigger == "failing_tests" and "2 runs" in incident.summary
-        assert "red" in factory.operations.controls.read().projects
+        assert "red" in factory.switchboard.controls.read().projects
 
 
 def test_a_rollback_sends_a_run_at_its_review_back_with_revise(
@@ -220,7 +220,7 @@ def test_a_rollback_sends_a_run_at_its_review_back_with_revise(
         report = factory.start(TODO, project="rev", out_dir=tmp_path / "a")
         assert [p.pause.kind for p in factory.pending(report.run_id)] == ["review"]
         row = factory.get(report.run_id)
-        incident = factory.operations.open_incident(
+        incident = factory.switchboard.open_incident(
             row, Trigger("budget_spike", "a spike at the end"), {}
         )
         assert incident is not None
@@ -243,6 +243,6 @@ def test_each_team_is_compared_with_its_own_stages_not_the_project_s_others(
         seed(factory, "calm", StageFact(team="api-design", tokens=1, seconds=1.0, calls=1))
         report = factory.start(TODO, project="calm", out_dir=tmp_path / "a")
         assert report.status == "COMPLETED"
-        assert factory.operations.list_incidents() == []
-        facts = factory.operations.incidents.recent_stages("calm", "business-analysis", 10)
+        assert factory.switchboard.list_incidents() == []
+        facts = factory.switchboard.incidents.recent_stages("calm", "business-analysis", 10)
         assert len(facts) == 1 and facts[0].tokens > 5

@@ -73,10 +73,10 @@ def test_teams_thresholds_and_incidents_over_http(
         "/thresholds", json={"team": "qa-engineering", "confidence": 0.8}, headers=admin
     )
     assert set_.status_code == 200 and "0.8" in set_.json()["message"]
-    assert factory.operations.controls.read().thresholds == {"qa-engineering": 0.8}
+    assert factory.switchboard.controls.read().thresholds == {"qa-engineering": 0.8}
     # an incident: listed for operators, decided by admins only
     row = factory.submit(TODO, project="shop", out_dir=tmp_path / "a", owner="operator")
-    incident = factory.operations.open_incident(row, Trigger("budget_spike", "a spike"), {})
+    incident = factory.switchboard.open_incident(row, Trigger("budget_spike", "a spike"), {})
     assert incident is not None
     listed = http.get("/incidents?status=open", headers=operator).json()
     assert [i["id"] for i in listed] == [incident.id]
@@ -99,9 +99,9 @@ def test_an_operator_sees_only_the_incidents_of_runs_it_may_see(
     operator, approver = {"Authorization": keys["operator"]}, {"Authorization": keys["approver"]}
     theirs = factory.submit(TODO, project="shop", out_dir=tmp_path / "a", owner="ann")
     spike = Trigger("sandbox_violation", "the sandbox stopped a write to /etc in ann's check")
-    hidden = factory.operations.open_incident(theirs, spike, {})
+    hidden = factory.switchboard.open_incident(theirs, spike, {})
     own = factory.submit(TODO, project="shop", out_dir=tmp_path / "b", owner="operator")
-    shown = factory.operations.open_incident(own, Trigger("budget_spike", "a spike"), {})
+    shown = factory.switchboard.open_incident(own, Trigger("budget_spike", "a spike"), {})
     assert hidden is not None and shown is not None
     assert http.get(f"/runs/{theirs.run_id}", headers=operator).status_code == 404
     listed = http.get("/incidents", headers=operator).json()
@@ -183,4 +183,4 @@ def test_the_console_carries_the_stop_button_and_an_admin_stops_from_it(
             http.post("/console/signin", data={"name": "ada", "password": "ada-administers-it"})
             stopped = http.post("/operations/stop", json={"reason": "drill"}, headers=console)
             assert stopped.status_code == 200, stopped.text
-            assert factory.operations.controls.read().stop is not None
+            assert factory.switchboard.controls.read().stop is not None

@@ -70,7 +70,7 @@ def test_a_name_with_a_control_or_invisible_character_is_refused_with_422(
         assert reply.status_code == 422, (reply.request.url, reply.text)
         assert "control or invisible character" in reply.json()["error"]["message"]
     assert factory.list_runs(10) == []
-    assert factory.operations.controls.read().projects == {}
+    assert factory.switchboard.controls.read().projects == {}
 
 
 def test_a_nul_in_a_reason_is_dropped_not_a_500(
@@ -81,7 +81,7 @@ def test_a_nul_in_a_reason_is_dropped_not_a_500(
     for path in ("/teams/qa-engineering/pause", "/projects/shop/pause", "/operations/stop"):
         reply = http.post(path, json={"reason": "bad\x00 deploy"}, headers=admin)
         assert reply.status_code == 200, (path, reply.text)
-    now = factory.operations.controls.read()
+    now = factory.switchboard.controls.read()
     assert now.stop is not None and now.stop.reason == "bad deploy"
     assert now.projects["shop"].reason == "bad deploy"
     assert http.post("/operations/release", json={"note": "\x00"}, headers=admin).status_code == 200
@@ -90,10 +90,10 @@ def test_a_nul_in_a_reason_is_dropped_not_a_500(
 def test_incidents_md_keeps_each_value_on_its_line(pg_settings: Settings, tmp_path: Path) -> None:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         with pytest.raises(RunInputError, match="control or invisible character"):
-            factory.operations.pause_project(HOSTILE["newline"], by="ann", role="admin")
+            factory.switchboard.pause_project(HOSTILE["newline"], by="ann", role="admin")
         row = factory.submit(TODO, project="shop", out_dir=tmp_path / "b")
         summary = "spent too much\n\n## Incident 999: forged (2020-01-01)\n- Project: other"
-        incident = factory.operations.open_incident(row, Trigger("budget_spike", summary), {})
+        incident = factory.switchboard.open_incident(row, Trigger("budget_spike", summary), {})
         assert incident is not None
     text = (project_folder(pg_settings, "shop") / "INCIDENTS.md").read_text()
     headings = [line for line in text.splitlines() if line.startswith("#")]

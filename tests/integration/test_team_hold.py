@@ -8,8 +8,8 @@ import pytest
 
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.control.overrides import OperationsRefusedError
-from devfactory.factory.operations import UnknownTeamError
 from devfactory.factory.runner import Factory
+from devfactory.factory.switchboard import UnknownTeamError
 from devfactory.settings import Settings
 from devfactory.worker import Worker
 from tests.fakes import ScriptedModels
@@ -25,7 +25,7 @@ def test_a_paused_team_holds_its_stage_while_the_sibling_stage_goes_on_until_res
     settings = pg_settings.with_overrides(memory_enabled=False)
     models = ScriptedModels()
     with Factory(settings, models=models) as factory:
-        ops = factory.operations
+        ops = factory.switchboard
         with pytest.raises(OperationsRefusedError):
             ops.pause_team(HELD, by="olly", role="operator")
         with pytest.raises(UnknownTeamError, match="no team"):
@@ -75,7 +75,7 @@ def test_a_held_team_s_stage_may_be_let_go_by_an_admin_while_the_team_stays_paus
 ) -> None:
     settings = pg_settings.with_overrides(memory_enabled=False)
     with Factory(settings, models=ScriptedModels()) as factory:
-        factory.operations.pause_team(HELD, by="ann", role="admin")
+        factory.switchboard.pause_team(HELD, by="ann", role="admin")
         report = factory.start(TODO, pipeline="full", out_dir=tmp_path / "out")
         (hold,) = factory.pending(report.run_id)
         done = factory.answer(
@@ -84,4 +84,4 @@ def test_a_held_team_s_stage_may_be_let_go_by_an_admin_while_the_team_stays_paus
             interrupt_id=hold.interrupt_id,
         )
         assert done.status == "COMPLETED", done.reason
-        assert factory.operations.controls.read().teams[HELD].by == "ann (admin)"
+        assert factory.switchboard.controls.read().teams[HELD].by == "ann (admin)"

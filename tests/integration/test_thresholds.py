@@ -18,7 +18,7 @@ def test_a_team_s_threshold_set_by_an_admin_is_the_one_its_gate_applies(
 ) -> None:
     settings = pg_settings.with_overrides(memory_enabled=False)
     with Factory(settings, models=ScriptedModels()) as factory:  # reports say 0.95
-        factory.operations.set_threshold("business-analysis", 0.99, by="ann", role="admin")
+        factory.switchboard.set_threshold("business-analysis", 0.99, by="ann", role="admin")
         report = factory.start(TODO, out_dir=tmp_path / "a")
         assert report.status == "PAUSED"
         (asked,) = factory.pending(report.run_id)
@@ -40,7 +40,7 @@ def test_project_caps_set_while_a_run_waits_hold_at_its_next_attempt(
     # read at once (a process may reuse what it read for operations_cache_s)
     settings = pg_settings.with_overrides(memory_enabled=False, operations_cache_s=0)
     with Factory(settings, models=ScriptedModels()) as factory:
-        ops = factory.operations
+        ops = factory.switchboard
         ops.pause_team("solution-architecture", by="ann", role="admin")
         report = factory.start(TODO, project="tight", out_dir=tmp_path / "a")
         assert [p.pause.kind for p in factory.pending(report.run_id)] == ["hold"]

@@ -1,6 +1,6 @@
 """Operate the factory: the emergency stop, held teams and projects, thresholds, incidents.
 
-``Operations`` is the factory's service for operators (``Factory.operations``).
+``Switchboard`` is the factory's service for operators (``Factory.switchboard``).
 Every change is an admin's (``control/overrides.check_admin``), kept in
 Postgres (``store/controls.py``) and appended to the audit log: the factory's
 own changes under the chain ``factory:operations``, a project's incidents under
@@ -91,7 +91,7 @@ def _reason(text: str) -> str:
     return redact(text.strip())[:2000]
 
 
-class Operations:
+class Switchboard:
     """The operator's controls and the incidents: what admins change, and what triggers do."""
 
     def __init__(self, settings: Settings, stores: Stores) -> None:
