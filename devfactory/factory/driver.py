@@ -353,7 +353,7 @@ class RunDriver:
         """Record where the run stands now (cancelled, paused, failed or ended) and report it."""
         run_id, sinks, recorder = drive.row.run_id, drive.sinks, drive.sinks.recorder
         snapshot = drive.graph.get_state(drive.config)
-        values = dumped(snapshot.values or {})  # what the run's readers read: plain JSON
+        values = snapshot.values or {}  # typed: the checkpointer upgrades every state it reads
         pending: tuple[Pending, ...] = ()
         if halt.cancelled:
             status, reason = Phase.CANCELLED, f"cancelled by {halt.cancelled}"
@@ -383,7 +383,7 @@ class RunDriver:
             records,
             tuple(snapshot.next),
             pending,
-            values,
+            dumped(values),
         )
         sinks.show(RunFinished(run_id=run_id, status=status, reason=reason))
         return report
