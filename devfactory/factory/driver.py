@@ -40,6 +40,7 @@ from devfactory.factory.stores import Graphs, Stores
 from devfactory.factory.switchboard import Switchboard
 from devfactory.graph.checkpoints import dumped, upgrade
 from devfactory.graph.context import Context
+from devfactory.graph.state import final_checks_of
 from devfactory.logs import bound_run
 from devfactory.models.router import ModelSource
 from devfactory.settings import Settings
@@ -384,6 +385,7 @@ class RunDriver:
             tuple(snapshot.next),
             pending,
             dumped(values),
+            final_checks_of(values),
         )
         sinks.show(RunFinished(run_id=run_id, status=status, reason=reason))
         return report

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from devfactory.contracts import StageRecord
+from devfactory.contracts import FinalChecks, RunOutcome, StageRecord
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import DecisionError, Pause
 from devfactory.settings import Settings
@@ -60,7 +60,11 @@ def queue_order(items: Sequence[Pending]) -> list[Pending]:
 
 @dataclass(frozen=True)
 class RunReport:
-    """How a run stands after the factory drove it as far as it could."""
+    """How a run stands after the factory drove it as far as it could.
+
+    ``values``: the shown part of the run's state as plain JSON, as its view keeps
+    it. ``final_checks``: the run's last final checks (None: none ran), as a model.
+    """
 
     run_id: str
     status: str
@@ -70,6 +74,22 @@ class RunReport:
     next_stages: tuple[str, ...] = ()
     pending: tuple[Pending, ...] = ()
     values: dict[str, Any] = field(default_factory=dict)
+    final_checks: FinalChecks | None = None
+
+
+def final_checks_shown(values: Mapping[str, Any]) -> FinalChecks | None:
+    """Return a run's last final checks from its state as JSON (its view): None when none ran.
+
+    ``graph/state.final_checks_of``'s rule, read from the JSON its readers keep,
+    without loading the graph: those the run ended with, else the round's.
+    """
+    ended = values.get("outcome")
+    if ended:
+        outcome = RunOutcome.model_validate(ended)
+        if outcome.final_checks is not None:
+            return outcome.final_checks
+    stored = values["final_checks"] if "final_checks" in values else values.get("build")
+    return FinalChecks.model_validate(stored) if stored else None
 
 
 @dataclass(frozen=True)
@@ -245,10 +265,7 @@ def report_document(report: RunReport, spent: Spend) -> dict[str, Any]:
     attempts, tokens, seconds, reason and sandbox checks), the final checks of
     the built software (as ``build``) and what a paused run waits on.
     """
-    from devfactory.graph.checkpoints import upgrade  # the graph: not for status
-    from devfactory.graph.state import final_checks_of
-
-    built = final_checks_of(upgrade(report.values))
+    built = report.final_checks
     return {
         "run_id": report.run_id,
         "status": report.status,

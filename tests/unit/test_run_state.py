@@ -83,3 +83,24 @@ def test_a_checkpoint_written_before_the_keys_were_renamed_still_reads() -> None
     assert RunOutcome.model_validate(nothing_ran).final_checks is None
     new_key = {"final_checks": None, "build": CHECKS}
     assert final_checks_of(upgrade(new_key)) is None  # the new key wins
+
+
+def test_the_final_checks_read_from_a_runs_json_are_those_its_typed_state_holds() -> None:
+    from devfactory.factory.reports import final_checks_shown
+    from devfactory.store.views import shown
+
+    checks = FinalChecks.model_validate(CHECKS)
+    other = checks.model_copy(update={"score": 0.5})
+    states = [
+        {"final_checks": checks},  # the round's, before the run ended
+        {"final_checks": other, "outcome": RunOutcome.failed("no", final_checks=checks)},
+        {"final_checks": checks, "outcome": RunOutcome.completed(None)},
+        {"final_checks": None, "build": CHECKS},  # the new key wins
+        {"plan": STAGE_PLAN, "build": CHECKS},  # written before the keys were renamed
+        {"outcome": {"status": "COMPLETED", "reason": "", "blocked": [], "build": CHECKS}},
+        {},
+    ]
+    for state in states:
+        typed = upgrade(state)
+        assert final_checks_shown(shown(typed)) == final_checks_of(typed), state
+    assert final_checks_shown(shown(states[1])) == checks  # the outcome's win
