@@ -40,7 +40,7 @@ from devfactory.factory.stores import Graphs, Stores
 from devfactory.factory.switchboard import Switchboard
 from devfactory.graph.checkpoints import dumped, upgrade
 from devfactory.graph.context import Context
-from devfactory.graph.state import final_checks_of
+from devfactory.graph.state import RunState, final_checks_of
 from devfactory.logs import bound_run
 from devfactory.models.router import ModelSource
 from devfactory.settings import Settings
@@ -329,7 +329,7 @@ class RunDriver:
         ):
             if mode == "values":  # the run's state after a step: its readers' view follows
                 if not ns:
-                    drive.sinks.recorder.progress(cast(dict[str, Any], chunk))
+                    drive.sinks.recorder.progress(cast(RunState, chunk))
                 continue
             if mode != "tasks":
                 if isinstance(chunk, Event):
@@ -354,7 +354,7 @@ class RunDriver:
         """Record where the run stands now (cancelled, paused, failed or ended) and report it."""
         run_id, sinks, recorder = drive.row.run_id, drive.sinks, drive.sinks.recorder
         snapshot = drive.graph.get_state(drive.config)
-        values = snapshot.values or {}  # typed: the checkpointer upgrades every state it reads
+        values = cast(RunState, snapshot.values or {})  # typed: every read is upgraded
         pending: tuple[Pending, ...] = ()
         if halt.cancelled:
             status, reason = Phase.CANCELLED, f"cancelled by {halt.cancelled}"
