@@ -386,6 +386,7 @@ class RunDriver:
             pending,
             dumped(values),
             final_checks_of(values),
+            values.get("governance"),
         )
         sinks.show(RunFinished(run_id=run_id, status=status, reason=reason))
         return report

@@ -13,6 +13,7 @@ from typing import Any
 from devfactory.contracts import FinalChecks, RunOutcome, StageRecord
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import DecisionError, Pause
+from devfactory.control.policy import GovernanceRecord
 from devfactory.settings import Settings
 from devfactory.shown import name_problem
 from devfactory.store.runs import RunInputError, RunStateError
@@ -63,7 +64,8 @@ class RunReport:
     """How a run stands after the factory drove it as far as it could.
 
     ``values``: the shown part of the run's state as plain JSON, as its view keeps
-    it. ``final_checks``: the run's last final checks (None: none ran), as a model.
+    it. ``final_checks``: the run's last final checks (None: none ran), and
+    ``governance``: its governance (None: not assessed yet), as models.
     """
 
     run_id: str
@@ -75,6 +77,13 @@ class RunReport:
     pending: tuple[Pending, ...] = ()
     values: dict[str, Any] = field(default_factory=dict)
     final_checks: FinalChecks | None = None
+    governance: GovernanceRecord | None = None
+
+
+def governance_shown(values: Mapping[str, Any]) -> GovernanceRecord | None:
+    """Return a run's governance from its state as JSON (its view): None before it was assessed."""
+    found = values.get("governance")
+    return GovernanceRecord.model_validate(found) if found else None
 
 
 def final_checks_shown(values: Mapping[str, Any]) -> FinalChecks | None:

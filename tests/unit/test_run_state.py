@@ -104,3 +104,16 @@ def test_the_final_checks_read_from_a_runs_json_are_those_its_typed_state_holds(
         typed = upgrade(state)
         assert final_checks_shown(shown(typed)) == final_checks_of(typed), state
     assert final_checks_shown(shown(states[1])) == checks  # the outcome's win
+
+
+def test_the_governance_read_from_a_runs_json_is_the_record_its_state_holds() -> None:
+    from devfactory.control.policy import GovernanceRecord, Risk
+    from devfactory.factory.reports import governance_shown
+    from devfactory.store.views import shown
+
+    record = GovernanceRecord(
+        risk=Risk.HIGH, action="approve", reasons=["deletes data"], risk_factors=["rm -rf"]
+    )
+    assert governance_shown(shown({"governance": record})) == record
+    assert governance_shown({"governance": {}}) is None  # not assessed yet
+    assert governance_shown({}) is None
