@@ -387,6 +387,7 @@ class RunDriver:
             dumped(values),
             final_checks_of(values),
             values.get("governance"),
+            values.get("spend") or {},
         )
         sinks.show(RunFinished(run_id=run_id, status=status, reason=reason))
         return report

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from devfactory.contracts import FinalChecks, RunOutcome, StageRecord
-from devfactory.control.budget import Caps, Spend
+from devfactory.control.budget import Caps, Spend, SpendEntry
 from devfactory.control.hitl import DecisionError, Pause
 from devfactory.control.policy import GovernanceRecord
 from devfactory.settings import Settings
@@ -65,7 +65,8 @@ class RunReport:
 
     ``values``: the shown part of the run's state as plain JSON, as its view keeps
     it. ``final_checks``: the run's last final checks (None: none ran), and
-    ``governance``: its governance (None: not assessed yet), as models.
+    ``governance``: its governance (None: not assessed yet), and ``spend``: its
+    spend ledger, by key, as models.
     """
 
     run_id: str
@@ -78,6 +79,14 @@ class RunReport:
     values: dict[str, Any] = field(default_factory=dict)
     final_checks: FinalChecks | None = None
     governance: GovernanceRecord | None = None
+    spend: dict[str, SpendEntry] = field(default_factory=dict)
+
+
+def ledger_shown(values: Mapping[str, Any]) -> dict[str, SpendEntry]:
+    """Return a run's spend ledger from its state as JSON (its view), by key."""
+    return {
+        key: SpendEntry.model_validate(entry) for key, entry in (values.get("spend") or {}).items()
+    }
 
 
 def governance_shown(values: Mapping[str, Any]) -> GovernanceRecord | None:
@@ -118,18 +127,16 @@ class RunUsage:
         cls,
         run_id: str,
         project: str,
-        values: Mapping[str, Any],
+        ledger: Mapping[str, SpendEntry],
+        budget: Mapping[str, Any],
         *,
-        default: dict[str, dict[str, Any]],
         project_spent: Spend,
     ) -> RunUsage:
         """Sum a run's ledger by team (every round) against its caps and its project's."""
-        from devfactory.graph.checkpoints import upgrade_value  # the graph: not for status
-        from devfactory.graph.metering import spend_by_team
+        from devfactory.graph.metering import spend_by_team  # the graph: not for status
 
-        teams = spend_by_team({"spend": upgrade_value("spend", values.get("spend") or {})})
+        teams = spend_by_team({"spend": ledger})
         total = Spend.total(teams.values())
-        budget = values.get("budget") or default
         return cls(
             run_id,
             project,

@@ -117,3 +117,16 @@ def test_the_governance_read_from_a_runs_json_is_the_record_its_state_holds() ->
     assert governance_shown(shown({"governance": record})) == record
     assert governance_shown({"governance": {}}) is None  # not assessed yet
     assert governance_shown({}) is None
+
+
+def test_the_ledger_read_from_a_runs_json_is_the_one_its_state_holds() -> None:
+    from devfactory.control.budget import SpendEntry
+    from devfactory.factory.reports import ledger_shown
+    from devfactory.store.views import shown
+
+    ledger = {
+        "r0:qa-engineering": SpendEntry(team="qa-engineering", input_tokens=3, cost_usd=0.1),
+        "governance": SpendEntry(team="governance", calls=1, model="local"),
+    }
+    assert ledger_shown(shown({"spend": ledger})) == ledger == upgrade({"spend": ledger})["spend"]
+    assert ledger_shown({"spend": None}) == {} == ledger_shown({})
