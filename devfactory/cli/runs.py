@@ -151,11 +151,11 @@ def status(
         common.console.print("unattended: the policy's rules answer its pauses")
     if report.reason:
         common.console.print(f"reason: {report.reason}", soft_wrap=True)
-    gov = report.values.get("governance") or {}
-    if gov:
+    gov = report.governance
+    if gov is not None:
         common.console.print(
-            f"governance: risk {gov.get('risk')} ({gov.get('action')}); "
-            + "; ".join(gov.get("risk_factors", []) or ["no risk factors"]),
+            f"governance: risk {gov.risk} ({gov.action}); "
+            + "; ".join(gov.risk_factors or ["no risk factors"]),
             soft_wrap=True,
         )
     if report.status == "INTERRUPTED":

@@ -36,7 +36,6 @@ from devfactory.factory.reports import (
     choose_pending,
 )
 from devfactory.factory.stores import Graphs, Stores
-from devfactory.graph.checkpoints import dumped
 from devfactory.redact import redact
 from devfactory.runfiles import read_file, remove_tree
 from devfactory.settings import Settings
@@ -214,7 +213,7 @@ class Answers:
         )
         self.stores.feed.append(row.run_id, changed)
         snapshot = self.graphs.state(row.pipeline, row.run_id)
-        recorder.finish(to, reason, dumped(snapshot.values or {}), [])
+        recorder.finish(to, reason, snapshot.values or {}, [])
         self.stores.feed.append(
             row.run_id, RunFinished(run_id=row.run_id, status=to, reason=reason)
         )

@@ -40,6 +40,7 @@ from devfactory.factory.stores import Graphs, Stores
 from devfactory.factory.switchboard import Switchboard
 from devfactory.graph.checkpoints import dumped, upgrade
 from devfactory.graph.context import Context
+from devfactory.graph.state import RunState, final_checks_of
 from devfactory.logs import bound_run
 from devfactory.models.router import ModelSource
 from devfactory.settings import Settings
@@ -328,7 +329,7 @@ class RunDriver:
         ):
             if mode == "values":  # the run's state after a step: its readers' view follows
                 if not ns:
-                    drive.sinks.recorder.progress(cast(dict[str, Any], chunk))
+                    drive.sinks.recorder.progress(cast(RunState, chunk))
                 continue
             if mode != "tasks":
                 if isinstance(chunk, Event):
@@ -353,7 +354,7 @@ class RunDriver:
         """Record where the run stands now (cancelled, paused, failed or ended) and report it."""
         run_id, sinks, recorder = drive.row.run_id, drive.sinks, drive.sinks.recorder
         snapshot = drive.graph.get_state(drive.config)
-        values = dumped(snapshot.values or {})  # what the run's readers read: plain JSON
+        values = cast(RunState, snapshot.values or {})  # typed: every read is upgraded
         pending: tuple[Pending, ...] = ()
         if halt.cancelled:
             status, reason = Phase.CANCELLED, f"cancelled by {halt.cancelled}"
@@ -383,7 +384,10 @@ class RunDriver:
             records,
             tuple(snapshot.next),
             pending,
-            values,
+            dumped(values),
+            final_checks_of(values),
+            values.get("governance"),
+            values.get("spend") or {},
         )
         sinks.show(RunFinished(run_id=run_id, status=status, reason=reason))
         return report

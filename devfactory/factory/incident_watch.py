@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from devfactory.contracts import CheckRun, StageOutcome, StageRecord
+from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecord
 from devfactory.control.incidents import (
     StageFact,
     Thresholds,
@@ -26,8 +26,6 @@ from devfactory.control.incidents import (
     stage_triggers,
 )
 from devfactory.control.lifecycle import TERMINAL, Phase
-from devfactory.graph.checkpoints import upgrade
-from devfactory.graph.state import final_checks_of
 from devfactory.redact import redact
 from devfactory.settings import Settings
 from devfactory.store.incidents import IncidentStore
@@ -128,12 +126,14 @@ class IncidentWatch:
         if record.outcome is StageOutcome.PASSED:
             self.spend.gate_passed()
 
-    def ended(self, status: str, values: Mapping[str, Any]) -> None:
-        """Weigh a run that ended: its final tests (the streak) and its final checks."""
+    def ended(self, status: str, checks: FinalChecks | None) -> None:
+        """Weigh a run that ended: its final tests (the streak) and its final checks.
+
+        ``checks``: the run's last final checks (``graph/state.final_checks_of``; None: none ran).
+        """
         settings = self.settings
         if not settings.incidents_enabled or status not in TERMINAL:
             return
-        checks = final_checks_of(upgrade(values))
         runs = checks.checks if checks is not None else []
         fired: list[Trigger] = []
         tests = [c for c in runs if c.name == "tests" and c.ran]

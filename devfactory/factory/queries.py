@@ -15,7 +15,7 @@ from dataclasses import replace
 from devfactory.control.lifecycle import Phase
 from devfactory.factory.drawing import View, view, waits_at
 from devfactory.factory.reads import RunNotFoundError, RunReads
-from devfactory.factory.reports import RunUsage, default_caps, pending_of
+from devfactory.factory.reports import RunUsage, default_caps, ledger_shown, pending_of
 from devfactory.factory.stores import Graphs, Stores
 from devfactory.memory.audit import AuditEvent, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
@@ -83,8 +83,9 @@ class Queries(RunReads):
         return RunUsage.of(
             run_id,
             row.project,
-            values,
-            default=default_caps(self.settings, self.stores.caps.current(row.project)),
+            ledger_shown(values),
+            values.get("budget")
+            or default_caps(self.settings, self.stores.caps.current(row.project)),
             project_spent=self.stores.runs.project_spent(row.project, excluding=run_id),
         )
 

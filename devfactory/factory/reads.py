@@ -123,7 +123,12 @@ class RunReads:
 def report_of(row: RunRow, view: RunView) -> RunReport:
     """Describe a run from its row and its view."""
     from devfactory.contracts import ordered_records
-    from devfactory.factory.reports import RunReport
+    from devfactory.factory.reports import (
+        RunReport,
+        final_checks_shown,
+        governance_shown,
+        ledger_shown,
+    )
     from devfactory.pipelines import load_pipeline
 
     records = ordered_records(view.values.get("stages") or {}, load_pipeline(row.pipeline).teams)
@@ -136,6 +141,9 @@ def report_of(row: RunRow, view: RunView) -> RunReport:
         tuple(view.next),
         questions(row.run_id, view.pending),
         view.values,
+        final_checks_shown(view.values),
+        governance_shown(view.values),
+        ledger_shown(view.values),
     )
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devfactory.contracts import ordered_records
+from devfactory.contracts import StageRecord, ordered_records
 from devfactory.control.budget import Spend
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import TERMINAL, IllegalTransitionError, Phase, Transition
@@ -67,7 +67,6 @@ from devfactory.factory.artifacts import (
 from devfactory.factory.findings import instructions_of
 from devfactory.factory.incident_watch import IncidentWatch
 from devfactory.factory.reports import Pending
-from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.metering import spend_by_team, spend_by_team_and_model
 from devfactory.graph.state import final_checks_of, outcome_of
 from devfactory.memory.audit import AuditLog
@@ -309,8 +308,9 @@ class RunRecorder:
     ) -> tuple[Phase, str, PhaseChanged | None]:
         """Record where the drive stopped: failed, paused for a person, or the graph's outcome.
 
-        Returns the run's status, why, and the move to PAUSED to show (None when
-        there is none, or it was recorded already).
+        ``values``: the run's state as its graph holds it (``graph/state.RunState``, its
+        models as models). Returns the run's status, why, and the move to PAUSED to show
+        (None when there is none, or it was recorded already).
         """
         if failure:  # recorded by finish, once the files are written
             self._ending = (once("failed", ()), Phase.FAILED, "factory", failure)
@@ -331,7 +331,7 @@ class RunRecorder:
                 reason=reason,
             )
             return Phase.PAUSED, reason, shown
-        outcome = outcome_of(upgrade(values))
+        outcome = outcome_of(values)
         if outcome is None:
             return Phase.FAILED, "", None
         ended = Phase(outcome.status)
@@ -346,11 +346,13 @@ class RunRecorder:
         values: Mapping[str, Any],
         pending: Sequence[Pending],
         next_stages: Sequence[str] = (),
-    ) -> list[Any]:
+    ) -> list[StageRecord]:
         """Write the run's files, release the run, and retain how it ended; return its records.
 
-        The run's view gets the whole of what it shows with the release: its state
-        as the drive left it, the questions it waits on and its graph's ``next_stages``.
+        ``values``: the run's state as its graph holds it (``graph/state.RunState``); what
+        leaves the process (``run.json``, the run's view) is made from it here. The run's
+        view gets the whole of what it shows with the release: its state as the drive left
+        it, the questions it waits on and its graph's ``next_stages``.
         """
         row = self.row
         records = ordered_records(values.get("stages", {}), load_pipeline(row.pipeline).teams)
@@ -358,8 +360,8 @@ class RunRecorder:
         self._workspace()
         teams = load_teams()
         told = {r.team: instructions_of(teams[r.team]) for r in records if r.team in teams}
-        typed = upgrade(values)  # the run's state as the graph holds it
-        spent = spend_by_team(typed)  # the ledger: what `usage` and the API count too
+        checks = final_checks_of(values)
+        spent = spend_by_team(values)  # the ledger: what `usage` and the API count too
         refused = write_run_files(
             self.out_dir,
             run_id=row.run_id,
@@ -369,7 +371,7 @@ class RunRecorder:
             reason=reason,
             records=records,
             spend=spent,
-            final_checks=final_checks_of(typed),
+            final_checks=checks,
             instructions=told,  # a claim copied from them is not listed
         )
         for problem in refused:  # the run's state is in Postgres either way
@@ -380,14 +382,14 @@ class RunRecorder:
             row.run_id,
             reason=reason,
             spend=Spend.total(spent.values()),
-            spend_detail=spend_by_team_and_model(typed),
+            spend_detail=spend_by_team_and_model(values),
             requirement=requirement or None,
             pending=[p.interrupt_id for p in pending],
             driver=self.driver,
             view=RunView(shown(values), asked(pending), list(next_stages)),
         )
         if self.watch is not None:
-            self.watch.ended(status, values)
+            self.watch.ended(status, checks)
         if status in TERMINAL and self.memory is not None:
             self.memory.retain_run(
                 run_id=row.run_id,

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from devfactory.contracts import StageRecord
-from devfactory.control.budget import Caps, Spend
+from devfactory.contracts import FinalChecks, RunOutcome, StageRecord
+from devfactory.control.budget import Caps, Spend, SpendEntry
 from devfactory.control.hitl import DecisionError, Pause
+from devfactory.control.policy import GovernanceRecord
 from devfactory.settings import Settings
 from devfactory.shown import name_problem
 from devfactory.store.runs import RunInputError, RunStateError
@@ -60,7 +61,13 @@ def queue_order(items: Sequence[Pending]) -> list[Pending]:
 
 @dataclass(frozen=True)
 class RunReport:
-    """How a run stands after the factory drove it as far as it could."""
+    """How a run stands after the factory drove it as far as it could.
+
+    ``values``: the shown part of the run's state as plain JSON, as its view keeps
+    it. ``final_checks``: the run's last final checks (None: none ran), and
+    ``governance``: its governance (None: not assessed yet), and ``spend``: its
+    spend ledger, by key, as models.
+    """
 
     run_id: str
     status: str
@@ -70,6 +77,37 @@ class RunReport:
     next_stages: tuple[str, ...] = ()
     pending: tuple[Pending, ...] = ()
     values: dict[str, Any] = field(default_factory=dict)
+    final_checks: FinalChecks | None = None
+    governance: GovernanceRecord | None = None
+    spend: dict[str, SpendEntry] = field(default_factory=dict)
+
+
+def ledger_shown(values: Mapping[str, Any]) -> dict[str, SpendEntry]:
+    """Return a run's spend ledger from its state as JSON (its view), by key."""
+    return {
+        key: SpendEntry.model_validate(entry) for key, entry in (values.get("spend") or {}).items()
+    }
+
+
+def governance_shown(values: Mapping[str, Any]) -> GovernanceRecord | None:
+    """Return a run's governance from its state as JSON (its view): None before it was assessed."""
+    found = values.get("governance")
+    return GovernanceRecord.model_validate(found) if found else None
+
+
+def final_checks_shown(values: Mapping[str, Any]) -> FinalChecks | None:
+    """Return a run's last final checks from its state as JSON (its view): None when none ran.
+
+    ``graph/state.final_checks_of``'s rule, read from the JSON its readers keep,
+    without loading the graph: those the run ended with, else the round's.
+    """
+    ended = values.get("outcome")
+    if ended:
+        outcome = RunOutcome.model_validate(ended)
+        if outcome.final_checks is not None:
+            return outcome.final_checks
+    stored = values["final_checks"] if "final_checks" in values else values.get("build")
+    return FinalChecks.model_validate(stored) if stored else None
 
 
 @dataclass(frozen=True)
@@ -89,18 +127,16 @@ class RunUsage:
         cls,
         run_id: str,
         project: str,
-        values: Mapping[str, Any],
+        ledger: Mapping[str, SpendEntry],
+        budget: Mapping[str, Any],
         *,
-        default: dict[str, dict[str, Any]],
         project_spent: Spend,
     ) -> RunUsage:
         """Sum a run's ledger by team (every round) against its caps and its project's."""
-        from devfactory.graph.checkpoints import upgrade_value  # the graph: not for status
-        from devfactory.graph.metering import spend_by_team
+        from devfactory.graph.metering import spend_by_team  # the graph: not for status
 
-        teams = spend_by_team({"spend": upgrade_value("spend", values.get("spend") or {})})
+        teams = spend_by_team({"spend": ledger})
         total = Spend.total(teams.values())
-        budget = values.get("budget") or default
         return cls(
             run_id,
             project,
@@ -245,10 +281,7 @@ def report_document(report: RunReport, spent: Spend) -> dict[str, Any]:
     attempts, tokens, seconds, reason and sandbox checks), the final checks of
     the built software (as ``build``) and what a paused run waits on.
     """
-    from devfactory.graph.checkpoints import upgrade  # the graph: not for status
-    from devfactory.graph.state import final_checks_of
-
-    built = final_checks_of(upgrade(report.values))
+    built = report.final_checks
     return {
         "run_id": report.run_id,
         "status": report.status,

@@ -198,15 +198,14 @@ def test_failing_tests_in_runs_in_a_row_pause_the_project(
             )
         ]
     )
-    values = {"final_checks": failed.model_dump(mode="json")}
     with Factory(settings, models=ScriptedModels()) as factory:
         first = factory.submit(TODO, project="red", out_dir=tmp_path / "1")
         second = factory.submit(TODO, project="red", out_dir=tmp_path / "2")
-        factory.switchboard.watch(first).ended("FAILED", values)
+        factory.switchboard.watch(first).ended("FAILED", failed)
         assert factory.switchboard.incidents.open_for("red") == []  # one run is no streak
-        factory.switchboard.watch(first).ended("FAILED", values)  # the same run counts once
+        factory.switchboard.watch(first).ended("FAILED", failed)  # the same run counts once
         assert factory.switchboard.incidents.open_for("red") == []
-        factory.switchboard.watch(second).ended("FAILED", values)
+        factory.switchboard.watch(second).ended("FAILED", failed)
         incident = only_open(factory, "red")
         assert incident.trigger == "failing_tests" and "2 runs" in incident.summary
         assert "red" in factory.switchboard.controls.read().projects

@@ -83,3 +83,50 @@ def test_a_checkpoint_written_before_the_keys_were_renamed_still_reads() -> None
     assert RunOutcome.model_validate(nothing_ran).final_checks is None
     new_key = {"final_checks": None, "build": CHECKS}
     assert final_checks_of(upgrade(new_key)) is None  # the new key wins
+
+
+def test_the_final_checks_read_from_a_runs_json_are_those_its_typed_state_holds() -> None:
+    from devfactory.factory.reports import final_checks_shown
+    from devfactory.store.views import shown
+
+    checks = FinalChecks.model_validate(CHECKS)
+    other = checks.model_copy(update={"score": 0.5})
+    states = [
+        {"final_checks": checks},  # the round's, before the run ended
+        {"final_checks": other, "outcome": RunOutcome.failed("no", final_checks=checks)},
+        {"final_checks": checks, "outcome": RunOutcome.completed(None)},
+        {"final_checks": None, "build": CHECKS},  # the new key wins
+        {"plan": STAGE_PLAN, "build": CHECKS},  # written before the keys were renamed
+        {"outcome": {"status": "COMPLETED", "reason": "", "blocked": [], "build": CHECKS}},
+        {},
+    ]
+    for state in states:
+        typed = upgrade(state)
+        assert final_checks_shown(shown(typed)) == final_checks_of(typed), state
+    assert final_checks_shown(shown(states[1])) == checks  # the outcome's win
+
+
+def test_the_governance_read_from_a_runs_json_is_the_record_its_state_holds() -> None:
+    from devfactory.control.policy import GovernanceRecord, Risk
+    from devfactory.factory.reports import governance_shown
+    from devfactory.store.views import shown
+
+    record = GovernanceRecord(
+        risk=Risk.HIGH, action="approve", reasons=["deletes data"], risk_factors=["rm -rf"]
+    )
+    assert governance_shown(shown({"governance": record})) == record
+    assert governance_shown({"governance": {}}) is None  # not assessed yet
+    assert governance_shown({}) is None
+
+
+def test_the_ledger_read_from_a_runs_json_is_the_one_its_state_holds() -> None:
+    from devfactory.control.budget import SpendEntry
+    from devfactory.factory.reports import ledger_shown
+    from devfactory.store.views import shown
+
+    ledger = {
+        "r0:qa-engineering": SpendEntry(team="qa-engineering", input_tokens=3, cost_usd=0.1),
+        "governance": SpendEntry(team="governance", calls=1, model="local"),
+    }
+    assert ledger_shown(shown({"spend": ledger})) == ledger == upgrade({"spend": ledger})["spend"]
+    assert ledger_shown({"spend": None}) == {} == ledger_shown({})
