@@ -302,6 +302,27 @@ class FinalChecks(BaseModel):
         return cls(problems=[why])
 
 
+def round_checks(values: Mapping[str, Any]) -> Any:
+    """Return the round's final checks as a run's state keeps them (typed or as JSON).
+
+    A checkpoint written before the final checks had their name keeps them under ``build``.
+    """
+    return values["final_checks"] if "final_checks" in values else values.get("build")
+
+
+def last_final_checks(
+    outcome: RunOutcome | None, round_checked: FinalChecks | None
+) -> FinalChecks | None:
+    """Return a run's last final checks: those it ended with, else the round's (None: none ran).
+
+    The outcome keeps them when they failed the run, which the round's key does
+    not hold then. The one rule for the graph's typed state and the views' JSON.
+    """
+    if outcome is not None and outcome.final_checks is not None:
+        return outcome.final_checks
+    return round_checked
+
+
 EndStatus = Literal["COMPLETED", "FAILED", "REJECTED"]
 
 

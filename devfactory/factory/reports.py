@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from devfactory.contracts import FinalChecks, RunOutcome, StageRecord
+from devfactory.contracts import (
+    FinalChecks,
+    RunOutcome,
+    StageRecord,
+    last_final_checks,
+    round_checks,
+)
 from devfactory.control.budget import Caps, Spend, SpendEntry
 from devfactory.control.hitl import DecisionError, Pause
 from devfactory.control.policy import GovernanceRecord
@@ -98,16 +104,16 @@ def governance_shown(values: Mapping[str, Any]) -> GovernanceRecord | None:
 def final_checks_shown(values: Mapping[str, Any]) -> FinalChecks | None:
     """Return a run's last final checks from its state as JSON (its view): None when none ran.
 
-    ``graph/state.final_checks_of``'s rule, read from the JSON its readers keep,
-    without loading the graph: those the run ended with, else the round's.
+    ``contracts.last_final_checks``, the rule ``graph/state.final_checks_of``
+    reads the typed state by, read from the JSON its readers keep, without
+    loading the graph.
     """
     ended = values.get("outcome")
-    if ended:
-        outcome = RunOutcome.model_validate(ended)
-        if outcome.final_checks is not None:
-            return outcome.final_checks
-    stored = values["final_checks"] if "final_checks" in values else values.get("build")
-    return FinalChecks.model_validate(stored) if stored else None
+    stored = round_checks(values)
+    return last_final_checks(
+        RunOutcome.model_validate(ended) if ended else None,
+        FinalChecks.model_validate(stored) if stored else None,
+    )
 
 
 @dataclass(frozen=True)

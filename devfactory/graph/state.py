@@ -25,6 +25,8 @@ from devfactory.contracts import (
     RunOutcome,
     StageRecord,
     TaskResult,
+    last_final_checks,
+    round_checks,
 )
 from devfactory.control.budget import Caps, Spend, SpendEntry
 from devfactory.control.hitl import DecisionRecord
@@ -261,16 +263,10 @@ def stage_plan_of(state: Mapping[str, Any]) -> StagePlan | None:
 
 
 def final_checks_of(values: Mapping[str, Any]) -> FinalChecks | None:
-    """Return the run's last final checks: those it ended with, else the round's (None: none ran).
-
-    The outcome keeps them when they failed the run, which the round's key
-    does not hold then.
-    """
-    outcome = outcome_of(values)
-    if outcome is not None and outcome.final_checks is not None:
-        return outcome.final_checks
-    stored = values["final_checks"] if "final_checks" in values else values.get("build")
-    return stored if isinstance(stored, FinalChecks) else None
+    """Return the run's last final checks (``contracts.last_final_checks``; None: none ran)."""
+    stored = round_checks(values)
+    checked = stored if isinstance(stored, FinalChecks) else None
+    return last_final_checks(outcome_of(values), checked)
 
 
 def outcome_of(values: Mapping[str, Any]) -> RunOutcome | None:
