@@ -28,17 +28,18 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 
 from devfactory.control.budget import Caps
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFinished, RunStarted
-from devfactory.factory.intake import new_run
+from devfactory.factory.intake import RunRequest, new_run
 from devfactory.factory.queries import Queries
 from devfactory.factory.recorder import RunRecorder, once
 from devfactory.factory.reports import Pending, RunReport, checked_text, pending_of
 from devfactory.factory.stores import Graphs, Stores
 from devfactory.factory.switchboard import Switchboard
-from devfactory.graph.checkpoints import dumped, upgrade
+from devfactory.graph.checkpoints import dumped
 from devfactory.graph.context import Context
 from devfactory.graph.state import RunState, final_checks_of
 from devfactory.logs import bound_run
@@ -197,7 +198,7 @@ class RunDriver:
         )
         row = self.queries.get(new.run_id)
         self.log_created(row, new.created, owner)
-        return self.drive(row, driver, new.payload, on_event)
+        return self.drive(row, driver, new.request, on_event)
 
     def resume(self, run_id: str, *, on_event: EventSink | None = None) -> RunReport:
         """Continue an interrupted run from its last checkpoint; finished stages are not rerun."""
@@ -224,7 +225,7 @@ class RunDriver:
         self,
         row: RunRow,
         driver: str,
-        payload: Any,
+        payload: RunRequest | Command | None,
         on_event: EventSink | None,
         first: Event | None = None,
         stop: StopCheck | None = None,
@@ -247,7 +248,7 @@ class RunDriver:
         sinks = _Sinks(run_id, self.stores.feed, recorder, tracer, on_event)
         drive = _Drive(row, self.graphs.compiled(row.pipeline), config, sinks)
         context = self._context(row, sinks)
-        resumed = not isinstance(payload, dict)  # a resume or an answer
+        resumed = not isinstance(payload, RunRequest)  # a resume or an answer
         with (
             bound_run(run_id),  # every line logged while it drives names the run
             Lease(self.stores.runs, run_id, driver, self.settings.run_lease_seconds) as lease,
@@ -282,7 +283,11 @@ class RunDriver:
             sinks.show(RunError(run_id=run_id, message=f"handed back to the queue: {halt.let_go}"))
             return self.queries.report(run_id)
         if halt.held:
-            first_input = {"start": payload} if isinstance(payload, dict) else None
+            first_input = (
+                {"start": payload.model_dump(mode="json")}
+                if isinstance(payload, RunRequest)
+                else None
+            )
             self.stores.queue.requeue_mine(run_id, driver, inbox=first_input)
             message = f"held: {halt.held}; it waits in the queue until that is released"
             sinks.show(RunError(run_id=run_id, message=message))
@@ -315,12 +320,17 @@ class RunDriver:
         return self.switchboard.halt(row.project) if self.switchboard is not None else ""
 
     def _stream(
-        self, drive: _Drive, payload: Any, context: Context, lease: Lease, stop: StopCheck | None
+        self,
+        drive: _Drive,
+        payload: RunRequest | Command | None,
+        context: Context,
+        lease: Lease,
+        stop: StopCheck | None,
     ) -> _Halt:
         """Stream the graph until it ends, or until a step boundary where the drive must stop."""
         running: set[str] = set()  # the pipeline's steps under way (their task ids)
         for ns, mode, chunk in drive.graph.stream(
-            upgrade(payload) if isinstance(payload, dict) else payload,  # a first input: typed
+            payload.first_input() if isinstance(payload, RunRequest) else payload,
             drive.config,
             context=context,
             stream_mode=["custom", "tasks", "values"],

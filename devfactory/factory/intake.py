@@ -17,17 +17,23 @@ of it, on the run's branch. Where the clone is made depends on who waits:
 
 Either way ``repository_state`` then gives the graph the repository's map
 (``software/repomap.py``) from the clone's delivery record.
+
+What a new run is asked is one ``RunRequest``, made here for every way a run
+starts (the API, the CLI, the chat and the workers all start runs through
+``new_run``). A queued run's request waits in its inbox as its JSON dump and is
+read back once, where a worker drives it (``queueing.QueuedRuns.drive_claimed``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from devfactory.contracts import Delivery
+from pydantic import BaseModel, ConfigDict
+
+from devfactory.contracts import Delivery, Repository
 from devfactory.control.budget import Caps
-from devfactory.control.lifecycle import Phase
 from devfactory.events import RunCreated
 from devfactory.factory.reports import (
     checked_name,
@@ -36,6 +42,7 @@ from devfactory.factory.reports import (
     new_run_id,
     writable_folder,
 )
+from devfactory.graph.state import RunInput
 from devfactory.pipelines import load_pipeline
 from devfactory.redact import redact
 from devfactory.settings import Settings
@@ -61,39 +68,75 @@ from devfactory.store.runs import RunInputError
 MAX_PATHS = 5000  # the existing paths a run's state keeps (what the teams are told exists)
 
 
-@dataclass(frozen=True)
-class CloneOrder:
+class CloneOrder(BaseModel):
     """What a queued run's worker clones before its first step: the source and its base branch.
 
-    It waits in the run's inbox (``clone``); the source as given, credentials
-    included (git needs them), as the clone's own ``.git/config`` keeps them.
+    It waits in the run's inbox (``clone``) as its JSON dump; the source as given,
+    credentials included (git needs them), as the clone's own ``.git/config`` keeps them.
     """
+
+    model_config = ConfigDict(frozen=True)
 
     source: str
     base: str | None = None
 
-    def to_inbox(self) -> dict[str, str | None]:
-        """Return the order as the run's inbox keeps it."""
-        return {"source": self.source, "base": self.base}
 
-    @classmethod
-    def from_inbox(cls, order: dict[str, Any]) -> CloneOrder:
-        """Read an order from the run's inbox."""
-        return cls(str(order["source"]), order.get("base"))
+class RunRequest(BaseModel):
+    """What a new run is asked: the graph's first input, as a queued run's inbox keeps it.
+
+    Attributes:
+        run_id: the run.
+        requirement: what it is to build (checked and redacted).
+        pipeline: the pipeline it runs.
+        project: the project it belongs to.
+        owner: who started it: what it retains is theirs, and it recalls only their memories.
+        budget: its caps, by scope ("run", "project").
+        unattended: its pauses are answered by the policy's rules.
+        repository: the repository it delivers into (None: a new folder of its own).
+
+    Keys an earlier version's inbox held beside these (its first ``phase``) are ignored.
+
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    requirement: str
+    pipeline: str
+    project: str = "default"
+    owner: str = ""
+    budget: dict[str, Caps]
+    unattended: bool = False
+    repository: Repository | None = None
+
+    def first_input(self) -> RunInput:
+        """Return the graph's first input: these fields, the models as they are."""
+        first = RunInput(
+            run_id=self.run_id,
+            requirement=self.requirement,
+            pipeline=self.pipeline,
+            project=self.project,
+            owner=self.owner,
+            budget=dict(self.budget),
+            unattended=self.unattended,
+        )
+        if self.repository is not None:
+            first["repository"] = self.repository
+        return first
 
 
 @dataclass(frozen=True)
 class NewRun:
-    """A new run's checked input: its creation event, the graph's first input, its folder."""
+    """A new run's checked input: its creation event, what it is asked, its folder."""
 
     created: RunCreated
-    payload: dict[str, Any]
+    request: RunRequest
     out: Path
 
     @property
     def run_id(self) -> str:
         """The run's id."""
-        return cast(str, self.payload["run_id"])
+        return self.request.run_id
 
 
 def new_run(
@@ -128,29 +171,32 @@ def new_run(
             check_destination(out)
         except RepositoryError as exc:
             raise RunInputError(str(exc)) from None
-    budget = default_caps(settings, project_caps)
+    budget = {
+        scope: Caps.model_validate(scoped)
+        for scope, scoped in default_caps(settings, project_caps).items()
+    }
     if caps is not None:
-        budget["run"] = {**budget["run"], **caps.model_dump(exclude_none=True)}
+        budget["run"] = budget["run"].model_copy(update=caps.model_dump(exclude_none=True))
     created = RunCreated(
         requirement=requirement,
         pipeline=pipeline,
         project=project,
+        budget={scope: scoped.model_dump() for scope, scoped in budget.items()},
+        unattended=unattended,
+    )
+    request = RunRequest(
+        run_id=run_id,
+        requirement=requirement,
+        pipeline=pipeline,
+        project=project,
+        owner=owner,
         budget=budget,
         unattended=unattended,
     )
-    payload = {
-        "run_id": run_id,
-        "requirement": requirement,
-        "pipeline": pipeline,
-        "project": project,
-        "budget": budget,
-        "phase": Phase.DRAFT.value,
-        "unattended": unattended,
-        "owner": owner,
-    }
     delivery = delivery_of(out, run_id)
     if delivery is not None:
-        payload["repository"] = repository_state(settings, delivery, out)
+        repository = repository_state(settings, delivery, out)
+        request = request.model_copy(update={"repository": repository})
         where = ("source", "base", "base_commit", "branch")
         created = created.model_copy(
             update={"repository": {key: str(getattr(delivery, key)) for key in where}}
@@ -158,7 +204,7 @@ def new_run(
     elif clone is not None:  # its base commit is known once a worker has cloned it
         ordered = {"source": shown_source(clone.source), "branch": branch_of(run_id)}
         created = created.model_copy(update={"repository": ordered | {"base": clone.base or ""}})
-    return NewRun(created, payload, out)
+    return NewRun(created, request, out)
 
 
 def check_clone(settings: Settings, repo: str, base: str | None) -> CloneOrder:
@@ -179,7 +225,7 @@ def check_clone(settings: Settings, repo: str, base: str | None) -> CloneOrder:
             raise RepositoryError(f"no repository at {source!r}: not a folder")
     except RepositoryError as exc:
         raise RunInputError(str(exc)) from None
-    return CloneOrder(source, base)
+    return CloneOrder(source=source, base=base)
 
 
 def clone_into_run(settings: Settings, order: CloneOrder, run_id: str, out: Path) -> Delivery:
@@ -241,7 +287,7 @@ def checkout(
     return run_id, out
 
 
-def repository_state(settings: Settings, delivery: Delivery, out: Path) -> dict[str, Any]:
+def repository_state(settings: Settings, delivery: Delivery, out: Path) -> Repository:
     """Return what the graph keeps of the repository: where, its base, its map, its paths."""
     texts, left = base_files(
         out,
@@ -251,10 +297,10 @@ def repository_state(settings: Settings, delivery: Delivery, out: Path) -> dict[
     )
     paths = sorted([*texts, *left])
     mapped = map_repository(paths, texts, max_paths=settings.repo_map_files)
-    return {
+    return Repository(
         **delivery.model_dump(),
-        "folder": str(out),
-        "map": mapped.render(settings.repo_map_chars),
-        "tests": list(mapped.tests),
-        "paths": paths[:MAX_PATHS],
-    }
+        folder=str(out),
+        map=mapped.render(settings.repo_map_chars),
+        tests=list(mapped.tests),
+        paths=paths[:MAX_PATHS],
+    )

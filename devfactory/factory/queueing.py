@@ -13,20 +13,33 @@ goes on with other runs. A clone that fails ends the run FAILED before any
 team worked, with a reason that names no detail; the run's events and audit
 log say why in words that never quote the remote host (``RepositoryError``'s
 message), and the worker's log has git's own account.
+
+A run's inbox holds JSON: its request (``intake.RunRequest``) and clone order as
+their dumps, read back once here; an inbox that does not read as them (written by
+hand, or by a version that kept other fields) ends the run FAILED with the reason,
+before any team worked, instead of stopping the worker.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from langgraph.types import Command
+from pydantic import ValidationError
 
 from devfactory.control.budget import Caps
 from devfactory.control.lifecycle import Phase
 from devfactory.events import Event, Notice, PhaseChanged, RunFinished
 from devfactory.factory.driver import EventSink, RunDriver, StopCheck
-from devfactory.factory.intake import CloneOrder, clone_into_run, new_run, repository_state
+from devfactory.factory.intake import (
+    CloneOrder,
+    RunRequest,
+    clone_into_run,
+    new_run,
+    repository_state,
+)
 from devfactory.factory.queries import Queries
 from devfactory.factory.reports import RunReport, checked_text, pending_of
 from devfactory.factory.stores import Graphs, Stores
@@ -40,6 +53,7 @@ log = logging.getLogger(__name__)
 
 CLONE_SLOTS = "devfactory:clones"  # hashed into the slots' advisory lock key
 CLONE_FAILED = "the repository could not be cloned; the run's events say why"
+BAD_INBOX = "the run's queued input could not be read; the run's events say why"
 
 
 class QueuedRuns:
@@ -94,7 +108,9 @@ class QueuedRuns:
             clone=clone,
         )
         hold = new_driver()
-        inbox = {"start": new.payload} | ({"clone": clone.to_inbox()} if clone else {})
+        inbox = {"start": new.request.model_dump(mode="json")}
+        if clone is not None:
+            inbox["clone"] = clone.model_dump(mode="json")
         self.stores.queue.submit(
             new.run_id,
             new.created.requirement,
@@ -123,30 +139,52 @@ class QueuedRuns:
         while the questions they answer are still pending.
         """
         snapshot = self.graphs.state(row.pipeline, row.run_id)
-        inbox, payload = row.inbox or {}, None
+        inbox = row.inbox or {}
+        payload: RunRequest | Command | None = None
         if snapshot.created_at is None:
-            payload = inbox.get("start")
-            if payload is None:
-                raise RunStateError(f"run {row.run_id} has no checkpoint and no first input")
-            if (order := inbox.get("clone")) is not None:
-                payload = self._clone(row, driver, payload, CloneOrder.from_inbox(order), on_event)
-                if payload is None:  # it failed, waits for a slot or is held: nothing to drive
-                    return self.queries.report(row.run_id)
+            payload = self._first_input(row, driver, inbox, on_event)
+            if payload is None:  # it failed, waits for a slot or is held: nothing to drive
+                return self.queries.report(row.run_id)
         elif answers := inbox.get("resume"):
             waiting = {p.interrupt_id for p in pending_of(row.run_id, snapshot)}
             if set(answers) <= waiting:
                 payload = Command(resume=answers)
         return self.driver.drive(row, driver, payload, on_event, stop=stop)
 
+    def _first_input(
+        self,
+        row: RunRow,
+        driver: str,
+        inbox: Mapping[str, object],
+        on_event: EventSink | None,
+    ) -> RunRequest | None:
+        """Read a queued run's request from its inbox; clone its repository first where ordered.
+
+        None when the run does not go on now: its inbox does not read as a request
+        (and a clone order), so it ended FAILED saying which fields are wrong, or
+        its clone does not go on now (``_clone``).
+        """
+        if inbox.get("start") is None:
+            raise RunStateError(f"run {row.run_id} has no checkpoint and no first input")
+        try:
+            request = RunRequest.model_validate(inbox["start"])
+            order = inbox.get("clone")
+            clone = None if order is None else CloneOrder.model_validate(order)
+        except ValidationError as exc:
+            notice = Notice(kind="bad_input", team="factory", message=_invalid(exc))
+            self._failed(row, driver, notice, BAD_INBOX, on_event)
+            return None
+        return request if clone is None else self._clone(row, driver, request, clone, on_event)
+
     def _clone(
         self,
         row: RunRow,
         driver: str,
-        payload: dict[str, object],
+        request: RunRequest,
         order: CloneOrder,
         on_event: EventSink | None,
-    ) -> dict[str, object] | None:
-        """Clone the run's repository into its folder; return the first input with it.
+    ) -> RunRequest | None:
+        """Clone the run's repository into its folder; return the run's request with it.
 
         None when the run does not go on now: the operator holds it, every clone
         slot is taken (both: back to the queue), or the clone failed (the run
@@ -176,10 +214,14 @@ class QueuedRuns:
                     delivery = clone_into_run(self.settings, order, run_id, out)
                     state = repository_state(self.settings, delivery, out)
             except RepositoryError as exc:
-                self._failed(row, driver, exc, on_event)
+                log.warning(
+                    "run %s: the clone failed: %s", run_id, exc.told(), extra={"run_id": run_id}
+                )
+                notice = Notice(kind="clone_failed", team="factory", message=str(exc)[:1000])
+                self._failed(row, driver, notice, CLONE_FAILED, on_event)
                 return None
-        cloned = {**payload, "repository": state}
-        self.stores.queue.cloned(run_id, driver, cloned)
+        cloned = request.model_copy(update={"repository": state})
+        self.stores.queue.cloned(run_id, driver, cloned.model_dump(mode="json"))
         said = (
             f"cloned {delivery.source} ({delivery.base} at {delivery.base_commit[:12]}); "
             f"the run works on {delivery.branch}"
@@ -188,25 +230,23 @@ class QueuedRuns:
         return cloned
 
     def _failed(
-        self, row: RunRow, driver: str, exc: RepositoryError, on_event: EventSink | None
+        self, row: RunRow, driver: str, notice: Notice, reason: str, on_event: EventSink | None
     ) -> None:
-        """End a run whose clone failed: FAILED, said safely to its viewers, in full in the log."""
+        """End a run before its first step: FAILED for ``reason``, ``notice`` saying why."""
         run_id = row.run_id
-        log.warning("run %s: the clone failed: %s", run_id, exc.told(), extra={"run_id": run_id})
         recorder = self.driver.recorder(row, driver)
-        notice = Notice(kind="clone_failed", team="factory", message=str(exc)[:1000])
         self._show(row, notice, on_event)
         # the move is recorded by finish once the run's files are written, as for any run
-        recorder.stop({}, [], CLONE_FAILED)
-        recorder.finish(Phase.FAILED, CLONE_FAILED, {}, [])
+        recorder.stop({}, [], reason)
+        recorder.finish(Phase.FAILED, reason, {}, [])
         moved = PhaseChanged(
             from_phase=Phase(row.status).value,
             to_phase=Phase.FAILED.value,
             actor="factory",
-            reason=CLONE_FAILED,
+            reason=reason,
         )
         self._show(row, moved, on_event)
-        ended = RunFinished(run_id=run_id, status=Phase.FAILED, reason=CLONE_FAILED)
+        ended = RunFinished(run_id=run_id, status=Phase.FAILED, reason=reason)
         self._show(row, ended, on_event)
 
     def _show(self, row: RunRow, event: Event, on_event: EventSink | None) -> None:
@@ -220,3 +260,12 @@ class QueuedRuns:
         self.stores.feed.append(row.run_id, event)
         if on_event is not None:
             on_event(event)
+
+
+def _invalid(exc: ValidationError) -> str:
+    """Say which fields of a queued input are wrong and how, quoting none of their values."""
+    wrong = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'the input'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)
+    )
+    return f"the run's queued input is not valid ({wrong})"[:1000]

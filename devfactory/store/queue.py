@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+from pydantic import JsonValue
 
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.redact import redact
@@ -60,7 +62,7 @@ class RunQueue:
         out_dir: str,
         project: str,
         owner: str,
-        inbox: dict[str, Any],
+        inbox: Mapping[str, JsonValue],
         *,
         hold: str,
         lease_s: float,
@@ -214,7 +216,7 @@ class RunQueue:
         run_id: str,
         driver: str,
         *,
-        inbox: dict[str, Any] | None = None,
+        inbox: Mapping[str, JsonValue] | None = None,
         wait_s: float = 0.0,
     ) -> bool:
         """Hand a run this process stops driving back to the queue (with ``inbox``, if given).
@@ -236,7 +238,7 @@ class RunQueue:
                 conn.execute(f"NOTIFY {CHANNEL}")
         return moved == 1
 
-    def cloned(self, run_id: str, driver: str, first_input: dict[str, Any]) -> bool:
+    def cloned(self, run_id: str, driver: str, first_input: Mapping[str, JsonValue]) -> bool:
         """Replace a claimed run's clone order by its first input, now that its clone is made.
 
         A drive that dies after this starts from the clone already in the run's

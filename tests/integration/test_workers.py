@@ -15,7 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionError
+from devfactory.factory.intake import RunRequest
+from devfactory.factory.queueing import BAD_INBOX
 from devfactory.factory.runner import Factory, RunStateError
 from devfactory.graph.stage import NODES
 from devfactory.settings import Settings
@@ -252,6 +255,35 @@ def test_a_driven_run_stops_at_the_next_step_once_cancelled(
         assert models.chat.count("qa-engineering") == 0
         summary = (tmp_path / "out" / "run.json").read_text()
         assert '"CANCELLED"' in summary
+
+
+def test_a_queued_run_whose_input_does_not_read_fails_saying_why_and_others_go_on(
+    pg_settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    models = ScriptedModels()
+    with Factory(pg_settings, models=models) as factory:
+        bad = factory.submit(TODO, out_dir=tmp_path / "bad", caps=Caps(tokens=80_000))
+        good = factory.submit(TODO, out_dir=tmp_path / "good", caps=Caps(tokens=80_000))
+        queued = factory.get(good.run_id).inbox or {}
+        assert queued["start"]["budget"]["run"]["tokens"] == 80_000  # the request's JSON
+        assert RunRequest.model_validate(queued["start"]).budget["run"].tokens == 80_000
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE devfactory_runs SET inbox = jsonb_set(inbox,"
+                " '{start,budget,run,tokens}', '\"lots\"') WHERE run_id = %s",
+                (bad.run_id,),
+            )
+        Worker(factory).run(idle_exit_s=0)
+        failed = factory.get(bad.run_id)
+        said = [
+            str(e.payload["message"])
+            for e in factory.audit_events(bad.run_id)
+            if e.kind == "notice" and e.payload.get("kind") == "bad_input"
+        ]
+        assert (failed.status, failed.reason) == ("FAILED", BAD_INBOX)
+        assert moves(factory, bad.run_id) == [("DRAFT", "FAILED")]  # no team worked
+        assert "budget.run.tokens" in said[0] and "lots" not in said[0]
+        assert factory.get(good.run_id).status == "COMPLETED"  # the worker went on
 
 
 def test_an_answer_queues_the_paused_run_for_a_worker(

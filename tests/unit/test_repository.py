@@ -385,7 +385,7 @@ def test_a_queued_clone_is_checked_without_any_name_resolved(
     monkeypatch.setattr(socket, "getaddrinfo", never)
     listed = settings.with_overrides(repo_allowed_hosts=("git.example.com",))
     order = check_clone(listed, "https://git.example.com/org/repo.git", "main")
-    assert order == CloneOrder("https://git.example.com/org/repo.git", "main")
+    assert order == CloneOrder(source="https://git.example.com/org/repo.git", base="main")
     assert check_clone(listed, f"file://{source}", None).source == f"file://{source}"
     for repo, why in (
         ("https://gitlab.com/org/repo.git", "gitlab.com is not listed"),

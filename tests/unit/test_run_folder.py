@@ -1,12 +1,15 @@
-"""A run's folder lives under the data directory, wherever the process that made it runs."""
+"""A new run's intake: its folder under the data directory, and its typed request."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from devfactory.factory.intake import new_run
+from devfactory.control.budget import Caps
+from devfactory.factory.intake import RunRequest, new_run
 from devfactory.settings import Settings
 
 
@@ -52,3 +55,48 @@ def test_runs_dir_is_read_from_the_environment(
     monkeypatch.setenv("DEVFACTORY_RUNS_DIR", str(tmp_path / "volume" / "runs"))
     settings = Settings(data_dir=tmp_path / "data")
     assert settings.run_folder("r-1") == tmp_path / "volume" / "runs" / "r-1"
+
+
+def test_a_new_run_s_request_is_typed_and_reads_back_from_its_queued_json(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", budget_run_tokens=50_000)
+    new = new_run(
+        settings,
+        "A command-line tool that counts words",
+        pipeline="mvp",
+        project="default",
+        caps=Caps(cost_usd=2.5),
+        out_dir=None,
+        run_id="20260101-000000-abcdef",
+        unattended=True,
+        owner="ann",
+    )
+    request = new.request
+    assert request.budget["run"] == Caps(tokens=50_000, cost_usd=2.5, seconds=None)
+    assert new.created.budget["run"] == request.budget["run"].model_dump()  # the audit's JSON
+    queued = json.loads(json.dumps(request.model_dump(mode="json")))  # as the inbox keeps it
+    assert RunRequest.model_validate(queued) == request
+    first = request.first_input()
+    assert first["budget"] == request.budget and first["unattended"] is True
+    assert (first["owner"], first["project"], "repository" in first) == ("ann", "default", False)
+
+
+def test_a_request_an_earlier_version_queued_still_reads() -> None:
+    earlier = {
+        "run_id": "r-1",
+        "requirement": "A command-line tool that counts words",
+        "pipeline": "mvp",
+        "project": "default",
+        "budget": {
+            "run": {"tokens": 1000, "cost_usd": None, "seconds": None},
+            "project": {"tokens": None, "cost_usd": None, "seconds": None},
+        },
+        "phase": "DRAFT",  # kept by earlier versions, and never read by the graph
+        "unattended": False,
+        "owner": "ann",
+    }
+    request = RunRequest.model_validate(earlier)
+    assert request.budget == {"run": Caps(tokens=1000), "project": Caps()}
+    with pytest.raises(ValidationError, match="budget.run.tokens"):
+        RunRequest.model_validate({**earlier, "budget": {"run": {"tokens": "lots"}}})
