@@ -55,6 +55,8 @@ EventSink = Callable[[Event], None]
 # Asked at every step boundary of a drive: why to stop now ("" to go on). A worker
 # that is shutting down says so, and hands the run back to the queue.
 StopCheck = Callable[[], str]
+# What a drive feeds the graph: a new run's request, a person's answers, or nothing (resume).
+Feed = RunRequest | Command | None
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ class RunDriver:
         self,
         row: RunRow,
         driver: str,
-        payload: RunRequest | Command | None,
+        payload: Feed,
         on_event: EventSink | None,
         first: Event | None = None,
         stop: StopCheck | None = None,
@@ -283,12 +285,8 @@ class RunDriver:
             sinks.show(RunError(run_id=run_id, message=f"handed back to the queue: {halt.let_go}"))
             return self.queries.report(run_id)
         if halt.held:
-            first_input = (
-                {"start": payload.model_dump(mode="json")}
-                if isinstance(payload, RunRequest)
-                else None
-            )
-            self.stores.queue.requeue_mine(run_id, driver, inbox=first_input)
+            fed = payload.model_dump(mode="json") if isinstance(payload, RunRequest) else None
+            self.stores.queue.requeue_mine(run_id, driver, inbox={"start": fed} if fed else None)
             message = f"held: {halt.held}; it waits in the queue until that is released"
             sinks.show(RunError(run_id=run_id, message=message))
             if stop is None:  # driven for a person (CLI, chat): say why it did not go on
@@ -320,12 +318,7 @@ class RunDriver:
         return self.switchboard.halt(row.project) if self.switchboard is not None else ""
 
     def _stream(
-        self,
-        drive: _Drive,
-        payload: RunRequest | Command | None,
-        context: Context,
-        lease: Lease,
-        stop: StopCheck | None,
+        self, drive: _Drive, payload: Feed, context: Context, lease: Lease, stop: StopCheck | None
     ) -> _Halt:
         """Stream the graph until it ends, or until a step boundary where the drive must stop."""
         running: set[str] = set()  # the pipeline's steps under way (their task ids)
