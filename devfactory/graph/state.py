@@ -21,6 +21,7 @@ from devfactory.contracts import (
     Escalation,
     FinalChecks,
     GateVerdict,
+    Hop,
     Repository,
     RunOutcome,
     StageRecord,
@@ -96,17 +97,18 @@ def notice_entry(notice: Notice) -> NoticeEntry:
 class ClarificationEntry(TypedDict, total=False):
     """A question a team asked and how the broker, then perhaps a person, handled it.
 
-    ``hops`` are the broker's steps (``graph/broker.Hop``). An entry a person
-    answered is the ``contracts.Escalation`` it was, with its ``key``.
+    ``key``: its key in the ledger (``r<round>:<team>:q<n>``); ``hops``: the broker's
+    steps. An entry a person answered is the ``contracts.Escalation`` it was.
     """
 
+    key: str
     asker: str
     target: str
     question: str
     attempt: int
     outcome: str
     reason: str
-    hops: list[dict[str, str | float]]
+    hops: list[Hop]
     answered_by: str
 
 
