@@ -13,6 +13,7 @@ from langgraph.types import Command
 
 from devfactory.contracts import Escalation, GateVerdict, StageOutcome
 from devfactory.control.hitl import DecisionRecord, make_pause
+from devfactory.control.run_records import ClarificationEntry
 from devfactory.events import ClarificationRouted
 from devfactory.graph import metering
 from devfactory.graph.briefs import requirement_view
@@ -27,7 +28,7 @@ from devfactory.graph.planning import stage_items
 from devfactory.graph.requests import course_update
 from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
-from devfactory.graph.state import Answer, ClarificationEntry, StageState, build_plan_of
+from devfactory.graph.state import Answer, StageState, build_plan_of
 from devfactory.memory.packing import approx_tokens
 
 
