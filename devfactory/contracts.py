@@ -221,11 +221,28 @@ class GateVerdict(BaseModel):
     reason: str
 
 
+class Hop(BaseModel):
+    """One step of a clarification chain (``graph/broker.py``), as the run keeps it.
+
+    ``outcome``: the target ``answered`` (``answer``, with its ``confidence`` and
+    ``model``), could not (``cannot_answer``), was not asked (``refused``), or
+    asked a further team (``asked_further``); ``reason`` says why, where not answered.
+    """
+
+    asker: str
+    target: str
+    question: str
+    outcome: Literal["answered", "cannot_answer", "refused", "asked_further"]
+    answer: str = ""
+    reason: str = ""
+    confidence: float = 0.0
+    model: str = ""
+
+
 class Escalation(BaseModel):
     """A team's question no team could answer, waiting for a person (``key`` in the ledger).
 
-    ``hops`` are the broker's steps (``graph/broker.Hop``), as the run's
-    ``clarifications`` ledger keeps them.
+    ``hops`` are the broker's steps, as the run's ``clarifications`` ledger keeps them.
     """
 
     key: str
@@ -235,7 +252,7 @@ class Escalation(BaseModel):
     attempt: int
     outcome: str
     reason: str = ""
-    hops: list[dict[str, str | float]] = Field(default_factory=list)
+    hops: list[Hop] = Field(default_factory=list)
     answered_by: str = ""
 
 

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
 
-from devfactory.contracts import StageRecord
+from devfactory.contracts import Hop, StageRecord
 
 
 class Event(BaseModel):
@@ -170,7 +170,7 @@ class ClarificationRouted(Event):
     attempt: int
     outcome: str
     reason: str = ""
-    hops: list[dict[str, Any]] = Field(default_factory=list)
+    hops: list[Hop] = Field(default_factory=list)
     answered_by: str = ""
 
 

@@ -188,7 +188,7 @@ def show_run(run_id: str, person: Reader, rules: Rules, request: Request) -> Run
     except RunNotFoundError:
         raise ApiError(404, f"no run with id {run_id!r}") from None
     row = visible(found, person, rules)
-    spent = RunUsage.of(run_id, row.project, report.spend, {}, project_spent=Spend()).total
+    spent = RunUsage.of(run_id, row.project, report.shown.spend, {}, project_spent=Spend()).total
     document = report_document(report, spent)
     stages = document["stages"]
     for stage, record in zip(stages, report.records, strict=True):

@@ -147,11 +147,11 @@ def status(
         report = reads.report(run_id)
         transitions = reads.transitions(run_id)
     common.console.print(f"run {report.run_id}:", styled(report.status, "bold"))
-    if report.values.get("unattended"):
+    if report.shown.unattended:
         common.console.print("unattended: the policy's rules answer its pauses")
     if report.reason:
         common.console.print(f"reason: {report.reason}", soft_wrap=True)
-    gov = report.governance
+    gov = report.shown.governance
     if gov is not None:
         common.console.print(
             f"governance: risk {gov.risk} ({gov.action}); "
@@ -180,7 +180,7 @@ def status(
             f"{r.seconds:.1f}",
         )
     common.console.print(table)
-    for notice in (report.values.get("notices") or {}).values():
+    for notice in report.shown.notices.values():
         common.console.print(
             styled("notice", "yellow"), f"{notice['kind']}: {notice['message']}", soft_wrap=True
         )

@@ -36,12 +36,11 @@ from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFini
 from devfactory.factory.intake import RunRequest, new_run
 from devfactory.factory.queries import Queries
 from devfactory.factory.recorder import RunRecorder, once
-from devfactory.factory.reports import Pending, RunReport, checked_text, pending_of
+from devfactory.factory.reports import Pending, RunReport, ShownRun, checked_text, pending_of
 from devfactory.factory.stores import Graphs, Stores
 from devfactory.factory.switchboard import Switchboard
-from devfactory.graph.checkpoints import dumped
 from devfactory.graph.context import Context
-from devfactory.graph.state import RunState, final_checks_of
+from devfactory.graph.state import RunState
 from devfactory.logs import bound_run
 from devfactory.models.router import ModelSource
 from devfactory.settings import Settings
@@ -49,6 +48,7 @@ from devfactory.store.controls import HaltedError
 from devfactory.store.events import EventFeed
 from devfactory.store.lease import Lease, new_driver
 from devfactory.store.runs import RunBusyError, RunRow, RunStateError
+from devfactory.store.views import shown
 from devfactory.tracing import RunTracer
 
 EventSink = Callable[[Event], None]
@@ -387,10 +387,7 @@ class RunDriver:
             records,
             tuple(snapshot.next),
             pending,
-            dumped(values),
-            final_checks_of(values),
-            values.get("governance"),
-            values.get("spend") or {},
+            ShownRun.of(shown(values)),  # as the run's view keeps it: its readers' report
         )
         sinks.show(RunFinished(run_id=run_id, status=status, reason=reason))
         return report

@@ -15,7 +15,7 @@ from dataclasses import replace
 from devfactory.control.lifecycle import Phase
 from devfactory.factory.drawing import View, view, waits_at
 from devfactory.factory.reads import RunNotFoundError, RunReads
-from devfactory.factory.reports import RunUsage, default_caps, ledger_shown, pending_of
+from devfactory.factory.reports import RunUsage, ShownRun, default_caps, pending_of
 from devfactory.factory.stores import Graphs, Stores
 from devfactory.memory.audit import AuditEvent, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
@@ -43,8 +43,7 @@ class Queries(RunReads):
         pipeline = self.get(run_id).pipeline
         title = f"run {run_id} (pipeline {pipeline}): {report.status}"
         asked = [
-            (str(q.get("asker", "")), str(q.get("target", "")))
-            for q in (report.values.get("clarifications") or {}).values()
+            (q.get("asker", ""), q.get("target", "")) for q in report.shown.clarifications.values()
         ]
         return view(
             self.graphs.compiled(pipeline),
@@ -79,13 +78,12 @@ class Queries(RunReads):
     def usage(self, run_id: str) -> RunUsage:
         """Return the run's spend by team (every round), its caps and its project's total."""
         row = self.get(run_id)
-        values = self.view(row).values
+        state = ShownRun.of(self.view(row).values)
         return RunUsage.of(
             run_id,
             row.project,
-            ledger_shown(values),
-            values.get("budget")
-            or default_caps(self.settings, self.stores.caps.current(row.project)),
+            state.spend,
+            state.budget or default_caps(self.settings, self.stores.caps.current(row.project)),
             project_spent=self.stores.runs.project_spent(row.project, excluding=run_id),
         )
 

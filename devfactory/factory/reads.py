@@ -79,7 +79,7 @@ class RunReads:
     def report(self, run_id: str) -> RunReport:
         """Describe a run from its row and its view.
 
-        ``values`` holds the shown part of the run's state (all but ``store.views.HIDDEN``).
+        ``shown`` holds the shown part of the run's state (all but ``store.views.HIDDEN``).
         """
         row = self.get(run_id)
         return report_of(row, self.view(row))
@@ -123,27 +123,19 @@ class RunReads:
 def report_of(row: RunRow, view: RunView) -> RunReport:
     """Describe a run from its row and its view."""
     from devfactory.contracts import ordered_records
-    from devfactory.factory.reports import (
-        RunReport,
-        final_checks_shown,
-        governance_shown,
-        ledger_shown,
-    )
+    from devfactory.factory.reports import RunReport, ShownRun
     from devfactory.pipelines import load_pipeline
 
-    records = ordered_records(view.values.get("stages") or {}, load_pipeline(row.pipeline).teams)
+    state = ShownRun.of(view.values)
     return RunReport(
         row.run_id,
         row.shown_status,
         row.reason,
         Path(row.out_dir),
-        records,
+        ordered_records(state.stages, load_pipeline(row.pipeline).teams),
         tuple(view.next),
         questions(row.run_id, view.pending),
-        view.values,
-        final_checks_shown(view.values),
-        governance_shown(view.values),
-        ledger_shown(view.values),
+        state,
     )
 
 

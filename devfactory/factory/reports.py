@@ -8,18 +8,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from devfactory.contracts import (
     FinalChecks,
+    Repository,
     RunOutcome,
     StageRecord,
     last_final_checks,
-    round_checks,
 )
 from devfactory.control.budget import Caps, Spend, SpendEntry
-from devfactory.control.hitl import DecisionError, Pause
+from devfactory.control.hitl import DecisionError, DecisionRecord, Pause
 from devfactory.control.policy import GovernanceRecord
+from devfactory.control.run_records import (
+    ClarificationEntry,
+    NoticeEntry,
+    RoundSummary,
+    StagePlan,
+)
 from devfactory.settings import Settings
 from devfactory.shown import name_problem
 from devfactory.store.runs import RunInputError, RunStateError
@@ -65,14 +73,85 @@ def queue_order(items: Sequence[Pending]) -> list[Pending]:
     return sorted(items, key=lambda p: (-priority_rank(p.pause.priority), p.deadline or _LAST))
 
 
+_ONE_MODEL: Final = frozenset(
+    {"repository", "governance", "stage_plan", "plan", "final_checks", "build", "outcome"}
+)
+"""The keys that hold one model, for which an earlier version wrote ``{}`` for "none"."""
+
+
+class ShownRun(BaseModel):
+    """The shown part of a run's state (all but ``store.views.HIDDEN``), as models.
+
+    What ``graph/state.RunState`` holds, read from the JSON a run's view keeps
+    (``store/views.py``) without loading the graph: ``ShownRun.of`` is the one
+    place that reads it. A key absent from the view reads as its default; the
+    keys a checkpoint written before they were renamed holds (``plan``,
+    ``build``) are read under today's names, and the ``{}`` an earlier version
+    wrote for "none" is read as None. What is not a key of the state (a channel
+    LangGraph keeps beside it, such as a branch's) is left out.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    run_id: str = ""
+    requirement: str = ""
+    pipeline: str = ""
+    project: str = ""
+    owner: str = ""
+    budget: dict[str, Caps] = Field(default_factory=dict)  # "run" and "project" -> caps
+    unattended: bool = False
+    repository: Repository | None = None
+    phase: str = ""
+    stages: dict[str, StageRecord] = Field(default_factory=dict)  # by team
+    spend: dict[str, SpendEntry] = Field(default_factory=dict)  # by key (r<round>:<team>...)
+    decisions: dict[str, DecisionRecord] = Field(default_factory=dict)  # by pause
+    clarifications: dict[str, ClarificationEntry] = Field(default_factory=dict)  # by question
+    notices: dict[str, NoticeEntry] = Field(default_factory=dict)
+    budget_ack: dict[str, str] = Field(default_factory=dict)  # a warning's key -> who
+    course: dict[str, str] = Field(default_factory=dict)  # what people chose, -> who
+    governance: GovernanceRecord | None = None  # None: not assessed yet
+    stage_plan: StagePlan | None = Field(
+        default=None, validation_alias=AliasChoices("stage_plan", "plan")
+    )
+    revision: int = 0
+    review_feedback: str = ""
+    rounds: list[RoundSummary] = Field(default_factory=list)
+    final_checks: FinalChecks | None = Field(  # the round's; ``last_checks``: the run's
+        default=None, validation_alias=AliasChoices("final_checks", "build")
+    )
+    fix_round: int = 0
+    fixes: dict[str, list[str]] = Field(default_factory=dict)  # team -> what it must fix
+    outcome: RunOutcome | None = None  # None: the run has not ended
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_kept(cls, data: Any) -> Any:
+        """Read a missing value (None, or ``{}`` for one model) as the key's default."""
+        if not isinstance(data, Mapping):
+            return data
+        found = {
+            k: v for k, v in data.items() if v is not None and not (k in _ONE_MODEL and v == {})
+        }
+        if "final_checks" in data:  # the round's key wins over its earlier name, even None
+            found.pop("build", None)
+        return found
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> ShownRun:
+        """Read the shown part of a run's state from the JSON its view keeps."""
+        return cls.model_validate(values)
+
+    @property
+    def last_checks(self) -> FinalChecks | None:
+        """Return the run's last final checks (``contracts.last_final_checks``; None: none ran)."""
+        return last_final_checks(self.outcome, self.final_checks)
+
+
 @dataclass(frozen=True)
 class RunReport:
     """How a run stands after the factory drove it as far as it could.
 
-    ``values``: the shown part of the run's state as plain JSON, as its view keeps
-    it. ``final_checks``: the run's last final checks (None: none ran), and
-    ``governance``: its governance (None: not assessed yet), and ``spend``: its
-    spend ledger, by key, as models.
+    ``shown``: the shown part of the run's state, as its view keeps it.
     """
 
     run_id: str
@@ -82,38 +161,7 @@ class RunReport:
     records: list[StageRecord]
     next_stages: tuple[str, ...] = ()
     pending: tuple[Pending, ...] = ()
-    values: dict[str, Any] = field(default_factory=dict)
-    final_checks: FinalChecks | None = None
-    governance: GovernanceRecord | None = None
-    spend: dict[str, SpendEntry] = field(default_factory=dict)
-
-
-def ledger_shown(values: Mapping[str, Any]) -> dict[str, SpendEntry]:
-    """Return a run's spend ledger from its state as JSON (its view), by key."""
-    return {
-        key: SpendEntry.model_validate(entry) for key, entry in (values.get("spend") or {}).items()
-    }
-
-
-def governance_shown(values: Mapping[str, Any]) -> GovernanceRecord | None:
-    """Return a run's governance from its state as JSON (its view): None before it was assessed."""
-    found = values.get("governance")
-    return GovernanceRecord.model_validate(found) if found else None
-
-
-def final_checks_shown(values: Mapping[str, Any]) -> FinalChecks | None:
-    """Return a run's last final checks from its state as JSON (its view): None when none ran.
-
-    ``contracts.last_final_checks``, the rule ``graph/state.final_checks_of``
-    reads the typed state by, read from the JSON its readers keep, without
-    loading the graph.
-    """
-    ended = values.get("outcome")
-    stored = round_checks(values)
-    return last_final_checks(
-        RunOutcome.model_validate(ended) if ended else None,
-        FinalChecks.model_validate(stored) if stored else None,
-    )
+    shown: ShownRun = field(default_factory=ShownRun)
 
 
 @dataclass(frozen=True)
@@ -287,7 +335,7 @@ def report_document(report: RunReport, spent: Spend) -> dict[str, Any]:
     attempts, tokens, seconds, reason and sandbox checks), the final checks of
     the built software (as ``build``) and what a paused run waits on.
     """
-    built = report.final_checks
+    built = report.shown.last_checks
     return {
         "run_id": report.run_id,
         "status": report.status,

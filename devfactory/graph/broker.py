@@ -18,7 +18,7 @@ from typing import Any, Literal
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
-from devfactory.contracts import StageRecord, Usage
+from devfactory.contracts import Hop, StageRecord, Usage
 from devfactory.graph.prompts import render_prompt
 from devfactory.models.io import Answer, ask_structured, grammar_schema, with_choices
 from devfactory.teams.registry import TeamRegistry
@@ -69,24 +69,6 @@ def refusal(
     if len(chain) > max_hops:
         return f"hop limit reached: {' -> '.join([*chain, target])} exceeds {max_hops} hops"
     return ""
-
-
-@dataclass
-class Hop:
-    """One step of a clarification chain, as recorded in the run."""
-
-    asker: str
-    target: str
-    question: str
-    outcome: Literal["answered", "cannot_answer", "refused", "asked_further"]
-    answer: str = ""
-    reason: str = ""
-    confidence: float = 0.0
-    model: str = ""
-
-    def to_state(self) -> dict[str, Any]:
-        """Serialise for graph state."""
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -164,7 +146,9 @@ def ask(
     asker = chain[-1]
     why = refusal(broker.teams, asker, who, chain=chain, max_hops=broker.max_hops)
     if why:
-        out.hops.append(Hop(asker, who, question, "refused", reason=why))
+        out.hops.append(
+            Hop(asker=asker, target=who, question=question, outcome="refused", reason=why)
+        )
         return "", why
     answers = ""
     for _ in range(2):  # once, plus once more after a further team answered
@@ -172,15 +156,17 @@ def ask(
         reply = said.value
         if reply is None:
             why = f"{who} gave no valid answer: {said.problem}"
-            out.hops.append(Hop(asker, who, question, "cannot_answer", reason=why))
+            out.hops.append(
+                Hop(asker=asker, target=who, question=question, outcome="cannot_answer", reason=why)
+            )
             return "", why
         if reply.status == "ANSWERED" and reply.answer.strip():
             out.hops.append(
                 Hop(
-                    asker,
-                    who,
-                    question,
-                    "answered",
+                    asker=asker,
+                    target=who,
+                    question=question,
+                    outcome="answered",
                     answer=reply.answer,
                     confidence=reply.confidence,
                     model=said.model,
@@ -199,7 +185,9 @@ def ask(
                 return "", why
             continue
         why = f"{who} cannot answer: {reply.answer or 'no answer given'}"
-        out.hops.append(Hop(asker, who, question, "cannot_answer", reason=why))
+        out.hops.append(
+            Hop(asker=asker, target=who, question=question, outcome="cannot_answer", reason=why)
+        )
         return "", why
     return "", f"{who} could not answer after a further team's answer"
 
@@ -215,7 +203,9 @@ def ask_further(
     assert reply.target_team and reply.question  # ask routes here only with both
     who = chain[-1]
     asked = f"asked {reply.target_team}: {reply.question}"
-    out.hops.append(Hop(chain[-2], who, question, "asked_further", reason=asked))
+    out.hops.append(
+        Hop(asker=chain[-2], target=who, question=question, outcome="asked_further", reason=asked)
+    )
     further, why = ask(broker, out, chain, reply.target_team, reply.question, reply.answer)
     if why:
         return "", why

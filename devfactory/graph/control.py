@@ -27,6 +27,7 @@ from devfactory.contracts import FinalChecks, Repository, RunOutcome, StageOutco
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionRecord, Pause, make_pause
 from devfactory.control.lifecycle import Phase
+from devfactory.control.run_records import RoundSummary, StagePlan, StageSlot, StageSummary
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.hitl import decide
@@ -35,16 +36,7 @@ from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import vet
 from devfactory.graph.stage.setup import left_out
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
-from devfactory.graph.state import (
-    RESET,
-    RoundSummary,
-    RunState,
-    StagePlan,
-    StageSlot,
-    StageSummary,
-    build_plan_of,
-    final_checks_of,
-)
+from devfactory.graph.state import RESET, RunState, build_plan_of, final_checks_of
 from devfactory.pipelines import Pipeline
 from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
 from devfactory.software.plan import BuildPlan

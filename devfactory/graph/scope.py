@@ -21,12 +21,13 @@ from langgraph.runtime import Runtime
 
 from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.control.policy import PolicyDecision, Risk, ScopeChange
+from devfactory.control.run_records import NoticeEntry
 from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.hitl import decide
 from devfactory.graph.screening import screen
-from devfactory.graph.state import NoticeEntry, notice_entry
+from devfactory.graph.state import notice_entry
 
 GOVERNANCE = "governance"
 

@@ -31,6 +31,12 @@ from devfactory.contracts import (
 from devfactory.control.budget import Caps, Spend, SpendEntry
 from devfactory.control.hitl import DecisionRecord
 from devfactory.control.policy import GovernanceRecord
+from devfactory.control.run_records import (
+    ClarificationEntry,
+    NoticeEntry,
+    RoundSummary,
+    StagePlan,
+)
 from devfactory.events import Notice
 from devfactory.software.plan import BuildPlan, find_plan
 
@@ -80,34 +86,9 @@ Answer = TypedDict("Answer", {"from": str, "question": str, "answer": str})
 """An answer or a person's guidance a stage reads in its next draft: who gave it, to what."""
 
 
-class NoticeEntry(TypedDict):
-    """A notification or warning as the run's ``notices`` keep it (``events.Notice.body``)."""
-
-    kind: str
-    team: str
-    message: str
-
-
 def notice_entry(notice: Notice) -> NoticeEntry:
     """Return ``notice`` as the run's ``notices`` keep it."""
     return NoticeEntry(kind=notice.kind, team=notice.team, message=notice.message)
-
-
-class ClarificationEntry(TypedDict, total=False):
-    """A question a team asked and how the broker, then perhaps a person, handled it.
-
-    ``hops`` are the broker's steps (``graph/broker.Hop``). An entry a person
-    answered is the ``contracts.Escalation`` it was, with its ``key``.
-    """
-
-    asker: str
-    target: str
-    question: str
-    attempt: int
-    outcome: str
-    reason: str
-    hops: list[dict[str, str | float]]
-    answered_by: str
 
 
 class Recollection(TypedDict):
@@ -118,36 +99,6 @@ class Recollection(TypedDict):
     text: str
     provenance: dict[str, object]  # where it came from: its team, run, project
     score: float
-
-
-class StageSummary(TypedDict):
-    """How a stage of a finished round ended, as ``rounds`` keeps it."""
-
-    outcome: str
-    attempts: int
-
-
-class RoundSummary(TypedDict):
-    """A round a revision closed: its number, the reviewer's feedback and how each stage ended."""
-
-    revision: int
-    feedback: str
-    stages: dict[str, StageSummary]
-
-
-class StageSlot(TypedDict):
-    """One stage of the pipeline: its team and the stages it waits for."""
-
-    team: str
-    needs: list[str]
-
-
-class StagePlan(TypedDict):
-    """The pipeline's stages as the ``plan`` node laid them out, and each team's soft caps."""
-
-    pipeline: str
-    stages: list[StageSlot]
-    team_caps: dict[str, Caps]  # team -> its share of the run's caps
 
 
 class RunInput(TypedDict):

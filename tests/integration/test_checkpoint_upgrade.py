@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.postgres import PostgresSaver
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from devfactory.contracts import Hop
 from devfactory.graph.builder import build_graph
 from devfactory.graph.checkpoints import RunCheckpoints, upgrade
-from tests.unit.test_checkpoints import _stored
+from tests.unit.test_checkpoints import EARLIER_HOP, _stored
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "checkpoint_40f3527.json"
 
@@ -79,3 +83,31 @@ def test_the_checkpointer_reads_an_earlier_version_s_checkpoint_as_today_s_state
     assert stage is not None
     assert stage.checkpoint["channel_values"] == upgrade(_stored(doc["paused"]["stage"])[0])
     assert listed.checkpoint["channel_values"] == upgrade(completed)
+
+
+def test_an_earlier_version_s_clarification_hops_are_read_as_hops(database_url: str) -> None:
+    # the earlier version kept each hop as a dict (tests/unit/test_checkpoints.EARLIER_HOP)
+    entry = {
+        "asker": "backend-engineering",
+        "target": "api-design",
+        "question": "Which timestamp format?",
+        "attempt": 1,
+        "outcome": "answered",
+        "reason": "",
+        "hops": [EARLIER_HOP],
+        "answered_by": "api-design",
+    }
+    config: RunnableConfig = {"configurable": {"thread_id": "asked", "checkpoint_ns": ""}}
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"] = {"clarifications": {"r0:backend-engineering:q1": entry}}
+    checkpoint["channel_versions"] = {"clarifications": 1}
+    with ConnectionPool(database_url, kwargs={"autocommit": True}) as pool:
+        saver = RunCheckpoints(pool)
+        saver.setup()
+        PostgresSaver(pool).put(config, checkpoint, {}, {"clarifications": 1})  # type: ignore[arg-type]
+        found = saver.get_tuple({"configurable": {"thread_id": "asked"}})
+
+    assert found is not None
+    [kept] = found.checkpoint["channel_values"]["clarifications"].values()
+    assert kept["hops"] == [Hop.model_validate(EARLIER_HOP)]
+    assert type(kept["hops"][0]) is Hop and kept["answered_by"] == "api-design"

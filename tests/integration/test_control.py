@@ -18,7 +18,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from devfactory.control.budget import Caps, Spend
-from devfactory.control.hitl import Decision, DecisionError, Pause
+from devfactory.control.hitl import Decision, DecisionError, DecisionRecord, Pause
 from devfactory.factory.runner import Factory, RunReport
 from devfactory.settings import Settings
 from devfactory.software.plan import PLAN_PATH
@@ -79,8 +79,8 @@ def only(pending: Any) -> Pause:
     return pending[0].pause
 
 
-def decided(report: RunReport, kind: str) -> list[dict[str, Any]]:
-    return [d for d in report.values.get("decisions", {}).values() if d["kind"] == kind]
+def decided(report: RunReport, kind: str) -> list[DecisionRecord]:
+    return [d for d in report.shown.decisions.values() if d.kind == kind]
 
 
 def outcomes(report: RunReport) -> dict[str, str]:
@@ -180,17 +180,17 @@ def test_a_question_answered_by_the_target_team_reaches_the_next_draft(
     drafts = prompts(models, "backend-engineering", "draft")
     assert all("API Design says: use UTC timestamps" not in p for p in drafts[:2])
     assert all("API Design says: use UTC timestamps" in p for p in drafts[2:])
-    [(key, hop)] = report.values["clarifications"].items()
+    [(key, hop)] = report.shown.clarifications.items()
     assert key == "r0:backend-engineering:q1"
     assert hop["asker"] == "backend-engineering" and hop["target"] == "api-design"
     assert hop["outcome"] == "answered" and hop["answered_by"] == "api-design"
-    assert [h["outcome"] for h in hop["hops"]] == ["answered"]
-    assert hop["hops"][0]["answer"] == "API Design says: use UTC timestamps"
-    answered = report.values["spend"]["r0:api-design:answers:backend-engineering"]
-    assert answered["calls"] == 1 and answered["team"] == "api-design"
+    assert [h.outcome for h in hop["hops"]] == ["answered"]
+    assert hop["hops"][0].answer == "API Design says: use UTC timestamps"
+    answered = report.shown.spend["r0:api-design:answers:backend-engineering"]
+    assert answered.calls == 1 and answered.team == "api-design"
     # the responder's call is priced for the model that served it, not the default
-    tokens_used = answered["input_tokens"] + answered["output_tokens"]
-    assert answered["cost_usd"] == pytest.approx(tokens_used / 1_000_000, abs=1e-6)
+    tokens_used = answered.input_tokens + answered.output_tokens
+    assert answered.cost_usd == pytest.approx(tokens_used / 1_000_000, abs=1e-6)
     assert decided(report, "clarification") == []
 
 
@@ -227,13 +227,13 @@ def test_hop_limit_asks_a_person_and_a_new_process_resumes_with_the_answer(
         back = factory.transitions("hops-1")[5]
         assert back.actor == "alice (operator)" and text in back.reason
     assert outcomes(report) == dict.fromkeys(MVP, "PASSED")
-    [hop] = report.values["clarifications"].values()
+    [hop] = report.shown.clarifications.values()
     assert hop["outcome"] == "answered_by_person" and hop["answered_by"] == "alice"
-    assert [h["outcome"] for h in hop["hops"]] == ["asked_further", "refused"]
-    assert hop["hops"][1]["reason"].startswith("hop limit reached")
+    assert [h.outcome for h in hop["hops"]] == ["asked_further", "refused"]
+    assert hop["hops"][1].reason.startswith("hop limit reached")
     [decision] = decided(report, "clarification")
-    assert (decision["action"], decision["text"]) == ("answer", text)
-    assert (decision["by"], decision["role"]) == ("alice", "operator")
+    assert (decision.action, decision.text) == ("answer", text)
+    assert (decision.by, decision.role) == ("alice", "operator")
 
 
 @pytest.mark.parametrize(
@@ -289,11 +289,11 @@ def test_a_refused_question_goes_to_a_person_without_asking_the_refused_team(
     assert text in prompts(models, asker, "report")[-1]
     assert models.chat.count(silent, "answer") == 0
     # the record reaches the run's state when the stage ends (a paused stage keeps it)
-    [hop] = report.values["clarifications"].values()
+    [hop] = report.shown.clarifications.values()
     assert hop["outcome"] == "answered_by_person" and hop["reason"] == reason
-    assert [h["outcome"] for h in hop["hops"]] == hops
+    assert [h.outcome for h in hop["hops"]] == hops
     [decision] = decided(report, "clarification")
-    assert (decision["by"], decision["role"], decision["text"]) == ("alice", "operator", text)
+    assert (decision.by, decision.role, decision.text) == ("alice", "operator", text)
 
 
 def test_past_the_request_limit_a_question_goes_to_a_person(
@@ -323,7 +323,7 @@ def test_past_the_request_limit_a_question_goes_to_a_person(
     assert report.status == "COMPLETED"
     assert models.chat.count("api-design", "answer") == 1
     assert "ISO 8601 in UTC" in prompts(models, "backend-engineering", "draft")[-1]
-    entries = list(report.values["clarifications"].values())
+    entries = list(report.shown.clarifications.values())
     assert [e["outcome"] for e in entries] == ["answered", "answered_by_person"]
     assert entries[1]["answered_by"] == "alice"
 
@@ -358,14 +358,13 @@ def test_a_team_over_its_soft_cap_is_warned_but_not_stopped(
     assert "solution-architecture" in teams
     assert teams <= set(EXPENSIVE_TEAMS)
     assert all("over its soft cap" in e["message"] for e in warned)
-    caps = report.values["stage_plan"]["team_caps"]
+    assert report.shown.stage_plan is not None
+    caps = report.shown.stage_plan["team_caps"]
     for team in teams:  # each warned team really spent past its share of the run cap
         spent = sum(
-            s["input_tokens"] + s["output_tokens"]
-            for s in report.values["spend"].values()
-            if s["team"] == team
+            s.input_tokens + s.output_tokens for s in report.shown.spend.values() if s.team == team
         )
-        assert spent > caps[team]["tokens"]
+        assert spent > (caps[team].tokens or 0)
 
 
 # -- governance ------------------------------------------------------------------------------
@@ -415,9 +414,9 @@ def test_high_risk_approved_in_a_new_process_runs_to_completion(
     assert "alice" in steps[2].actor and "alice" in steps[3].actor
     assert "cleared with the DPO" in steps[3].reason
     assert report.status == "COMPLETED"
-    assert report.values["governance"]["risk"] == "HIGH"
+    assert report.shown.governance.risk == "HIGH"
     [decision] = decided(report, "governance")
-    assert (decision["action"], decision["by"], decision["role"]) == (
+    assert (decision.action, decision.by, decision.role) == (
         "approve",
         "alice",
         "approver",
@@ -443,7 +442,7 @@ def test_high_risk_rejected_in_a_new_process_ends_rejected_before_any_team(
     assert row.status == "REJECTED" and reason in row.reason
     assert report.records == []
     [decision] = decided(report, "governance")
-    assert (decision["action"], decision["text"]) == ("reject", reason)
+    assert (decision.action, decision.text) == ("reject", reason)
 
 
 def test_a_modified_requirement_is_assessed_again_and_proceeds(
@@ -468,9 +467,9 @@ def test_a_modified_requirement_is_assessed_again_and_proceeds(
         *FINISHED,
     ]
     assert steps[3].actor == "alice (approver)" and steps[4].actor == "policy"
-    assert row.requirement == TODO and report.values["requirement"] == TODO
-    assert report.values["governance"]["risk"] == "LOW"
-    assert report.values["governance"]["round"] == 2
+    assert row.requirement == TODO and report.shown.requirement == TODO
+    assert report.shown.governance.risk == "LOW"
+    assert report.shown.governance.round == 2
     assert outcomes(report) == dict.fromkeys(MVP, "PASSED")
 
 
@@ -550,10 +549,11 @@ def test_an_injection_that_fools_the_assessor_still_needs_approval(
     assert report.status == "PAUSED"
     pause = only(report.pending)
     assert pause.kind == "governance" and pause.details["risk"] == "HIGH"
-    governance = report.values["governance"]
-    assert governance["risk"] == "HIGH" and governance["model_risk"] == "LOW"
-    assert governance["action"] == "approve"
-    assert governance["risk_factors"] == factors
+    governance = report.shown.governance
+    assert governance is not None
+    assert governance.risk == "HIGH" and governance.model_risk == "LOW"
+    assert governance.action == "approve"
+    assert governance.risk_factors == factors
     assert [c.kind for c in models.chat.calls] == ["governance"]
 
 
@@ -564,7 +564,7 @@ def test_the_fooled_assessor_alone_lets_a_benign_requirement_proceed(
     with Factory(pg_settings, models=ScriptedModels(SCRIPTS["obeys-injection"])) as factory:
         report = factory.start(TODO, out_dir=tmp_path / "out")
     assert report.status == "COMPLETED"
-    assert report.values["governance"]["risk"] == "LOW"
+    assert report.shown.governance.risk == "LOW"
 
 
 def test_medium_risk_proceeds_and_emits_a_notification(
@@ -579,11 +579,11 @@ def test_medium_risk_proceeds_and_emits_a_notification(
         )
         transitions = factory.transitions(report.run_id)
     assert report.status == "COMPLETED"
-    assert report.values["governance"]["risk"] == "MEDIUM"
-    assert report.values["governance"]["action"] == "notify"
+    assert report.shown.governance.risk == "MEDIUM"
+    assert report.shown.governance.action == "notify"
     notices = [e for e in events if e["event"] == "notice" and e["kind"] == "notification"]
     assert len(notices) == 1 and "personal data" in notices[0]["message"]
-    assert list(report.values["notices"].values())[0]["kind"] == "notification"
+    assert list(report.shown.notices.values())[0]["kind"] == "notification"
     approved = transitions[1]
     assert (approved.to_phase.value, approved.actor) == ("APPROVED", "policy")
     assert not [e for e in events if e["event"] == "transition" and e["to"] == "PAUSED"]
@@ -624,12 +624,12 @@ def test_budget_warning_pauses_once_and_an_approval_in_a_new_process_finishes(
     assert steps[5].actor == "alice (approver)" and "budget: approve" in steps[5].reason
     assert report.status == "COMPLETED"
     assert outcomes(report) == dict.fromkeys(MVP, "PASSED")
-    assert Spend.total(report.values["spend"].values()).tokens == sum(plan)
+    assert Spend.total(report.shown.spend.values()).tokens == sum(plan)
     assert Spend.model_validate(row.spend).tokens == sum(plan)
-    assert report.values["budget"]["run"]["tokens"] == cap
-    assert report.values["budget_ack"] == {f"run.tokens@{cap}": "alice"}
+    assert report.shown.budget["run"].tokens == cap
+    assert report.shown.budget_ack == {f"run.tokens@{cap}": "alice"}
     [decision] = decided(report, "budget")
-    assert (decision["action"], decision["by"], decision["role"]) == (
+    assert (decision.action, decision.by, decision.role) == (
         "approve",
         "alice",
         "approver",
@@ -686,13 +686,13 @@ def test_budget_override_goes_on_and_only_a_raised_cap_lets_the_run_finish(
         report = answer_pending(again, paused.run_id, person("approve", "go on", caps=caps))
         steps = moves(again, report.run_id)
     [decision] = decided(report, "budget")
-    assert decision["caps"] == (caps.model_dump() if caps else None)
+    assert decision.caps == caps
     assert models.chat.count("backend-engineering", "draft") == 2
     assert models.chat.count("backend-engineering", "report") == (1 if raise_cap else 0)
     if raise_cap:
         assert report.status == "COMPLETED"
         assert steps == GOVERNED + STARTED + PAUSED_IN_PROGRESS + FINISHED
-        assert report.values["budget"]["run"]["tokens"] == cap * 10
+        assert report.shown.budget["run"].tokens == cap * 10
         assert outcomes(report) == dict.fromkeys(MVP, "PASSED")
     else:
         assert report.status == "FAILED"
@@ -754,7 +754,7 @@ def test_review_approve_records_every_transition_in_order(
     ]
     assert [t.seq for t in steps] == sorted(t.seq for t in steps)
     [decision] = decided(report, "review")
-    assert (decision["action"], decision["by"], decision["role"]) == ("approve", "bob", "reviewer")
+    assert (decision.action, decision.by, decision.role) == ("approve", "bob", "reviewer")
 
 
 def test_review_revise_reruns_every_stage_with_the_feedback_until_the_revision_cap(
@@ -796,9 +796,9 @@ def test_review_revise_reruns_every_stage_with_the_feedback_until_the_revision_c
         *review,
         ("AWAITING_REVIEW", "COMPLETED"),
     ]
-    assert report.values["revision"] == 1
-    assert report.values["rounds"][0]["feedback"] == feedback
-    assert [d["action"] for d in decided(report, "review")] == ["revise", "approve"]
+    assert report.shown.revision == 1
+    assert report.shown.rounds[0]["feedback"] == feedback
+    assert [d.action for d in decided(report, "review")] == ["revise", "approve"]
 
 
 # -- a BLOCKED stage -------------------------------------------------------------------------
@@ -828,7 +828,7 @@ def test_guidance_for_a_blocked_stage_retries_it_with_the_guidance(
     assert outcomes(report) == dict.fromkeys(MVP, "PASSED")
     assert report.records[0].attempts == 4
     [decision] = decided(report, "blocked")
-    assert (decision["action"], decision["by"], decision["role"]) == ("answer", "alice", "operator")
+    assert (decision.action, decision.by, decision.role) == ("answer", "alice", "operator")
 
 
 def test_rejecting_a_blocked_stage_fails_the_run(pg_settings: Settings, tmp_path: Path) -> None:
@@ -848,4 +848,4 @@ def test_rejecting_a_blocked_stage_fails_the_run(pg_settings: Settings, tmp_path
     assert models.chat.count("business-analysis", "report") == 3
     assert models.chat.count("solution-architecture") == 0
     [decision] = decided(report, "blocked")
-    assert (decision["action"], decision["by"]) == ("reject", "alice")
+    assert (decision.action, decision.by) == ("reject", "alice")

@@ -10,11 +10,10 @@ FAILED with the reason) or modify (the new text is screened again).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from devfactory.control.hitl import Decision, DecisionError, Pause
+from devfactory.control.hitl import Decision, DecisionError, DecisionRecord, Pause
 from devfactory.factory.runner import Factory, RunReport
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending
@@ -61,8 +60,8 @@ def seen(models: ScriptedModels, text: str) -> list[str]:
     return [c.team for c in models.chat.calls if text in c.prompt]
 
 
-def governed(report: RunReport) -> list[dict[str, Any]]:
-    return [d for d in report.values.get("decisions", {}).values() if d["kind"] == "governance"]
+def governed(report: RunReport) -> list[DecisionRecord]:
+    return [d for d in report.shown.decisions.values() if d.kind == "governance"]
 
 
 @pytest.fixture
@@ -119,8 +118,9 @@ def test_a_risky_revision_waits_for_an_approver_before_any_team_sees_it(
         "alice (approver)",
     ]
     [decision] = governed(report)
-    assert (decision["action"], decision["by"], decision["role"]) == ("reject", "alice", "approver")
-    assert decision["scope"]["text"] == KEYSTROKES and decision["scope"]["risk"] == "HIGH"
+    assert (decision.action, decision.by, decision.role) == ("reject", "alice", "approver")
+    assert decision.scope is not None
+    assert decision.scope.text == KEYSTROKES and decision.scope.risk == "HIGH"
 
 
 def test_an_approved_revision_reaches_the_teams(review: Settings, tmp_path: Path) -> None:
@@ -139,9 +139,10 @@ def test_an_approved_revision_reaches_the_teams(review: Settings, tmp_path: Path
         ("AWAITING_REVIEW", "IN_PROGRESS"),
     ]
     assert steps[9][2] == "alice (approver)"
-    assert report.values["review_feedback"] == KEYSTROKES
+    assert report.shown.review_feedback == KEYSTROKES
     [decision] = governed(report)
-    assert decision["action"] == "approve" and KEYS_FACTOR in decision["scope"]["risk_factors"]
+    assert decision.action == "approve" and decision.scope is not None
+    assert KEYS_FACTOR in decision.scope.risk_factors
 
 
 def test_a_modified_revision_is_screened_again_and_replaces_the_feedback(
@@ -155,10 +156,10 @@ def test_a_modified_revision_is_screened_again_and_replaces_the_feedback(
         assert again.status == "PAUSED" and only(again).kind == "review"
     assert seen(models, "keystroke") == []
     assert set(seen(models, f"(revision 1): {safer}")) == set(MVP)
-    assert again.values["review_feedback"] == safer
-    assert again.values["rounds"][0]["feedback"] == safer
+    assert again.shown.review_feedback == safer
+    assert again.shown.rounds[0]["feedback"] == safer
     [decision] = governed(again)
-    assert (decision["action"], decision["text"]) == ("modify", safer)
+    assert (decision.action, decision.text) == ("modify", safer)
 
 
 def test_a_modification_that_is_still_risky_is_asked_again_up_to_the_round_cap(
@@ -213,7 +214,7 @@ def test_risky_guidance_for_a_blocked_stage_rejected_by_an_approver_fails_the_ru
         ("IN_PROGRESS", "FAILED"),
     ]
     assert steps[5][2] == "alice (operator)" and steps[7][2] == "alice (approver)"
-    kinds = [d["kind"] for d in report.values["decisions"].values()]
+    kinds = [d.kind for d in report.shown.decisions.values()]
     assert sorted(kinds) == ["blocked", "governance"]
 
 
@@ -230,7 +231,7 @@ def test_approved_guidance_reaches_the_blocked_team(guided: Settings, tmp_path: 
         f"guidance from alice: {CARDS}"
         in [c.prompt for c in models.chat.calls if c.team == "business-analysis"][-2]
     )
-    assert [d["action"] for d in governed(report)] == ["approve"]
+    assert [d.action for d in governed(report)] == ["approve"]
 
 
 def test_a_persons_answer_to_a_team_is_screened_too(pg_settings: Settings, tmp_path: Path) -> None:

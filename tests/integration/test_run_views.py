@@ -22,12 +22,12 @@ from devfactory.api.app import create_app
 from devfactory.contracts import ordered_records
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import Phase
-from devfactory.factory.reports import pending_of
+from devfactory.factory.reports import ShownRun, pending_of
 from devfactory.factory.runner import Factory
 from devfactory.graph.checkpoints import dumped
 from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings
-from devfactory.store.views import shown
+from devfactory.store.views import HIDDEN, shown
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels, answer_pending
 
@@ -69,8 +69,10 @@ def assert_view_tells_the_checkpoint(factory: Factory, run_id: str) -> None:
         values.get("stages", {}), load_pipeline(row.pipeline).teams
     )
     assert report.next_stages == tuple(truth.next)
-    assert report.values == json.loads(json.dumps(shown(values), default=str))
-    assert "prior" not in report.values and "kept_stages" not in report.values
+    assert report.shown == ShownRun.of(shown(truth.values or {}))  # the checkpoint's models
+    kept = factory.runs.views.get(run_id)
+    assert kept is not None and kept.values == json.loads(json.dumps(shown(values), default=str))
+    assert not HIDDEN & set(kept.values)  # a round's copies and the plan stay in the checkpoint
     usage = factory.usage(run_id)
     assert usage.total.tokens == sum(
         e["input_tokens"] + e["output_tokens"] for e in values.get("spend", {}).values()
@@ -96,7 +98,7 @@ def test_the_view_follows_the_checkpoint_through_pause_revision_answer_and_end(
         assert revised.status == "PAUSED"
         [again] = factory.pending(run_id)
         assert again.interrupt_id != question.interrupt_id
-        assert factory.report(run_id).values["revision"] == 1
+        assert factory.report(run_id).shown.revision == 1
         assert_view_tells_the_checkpoint(factory, run_id)
 
         done = answer_pending(factory, run_id, person("approve"))

@@ -55,7 +55,7 @@ def test_a_pre_approved_projects_high_risk_run_completes_unattended_and_is_audit
         events = factory.audit.events(report.run_id)
         verified = factory.audit.verify(report.run_id)
     assert report.status == "COMPLETED" and report.pending == ()
-    assert report.values["governance"]["risk"] == "HIGH"
+    assert report.shown.governance.risk == "HIGH"
     actors = {(t.from_phase.value, t.to_phase.value): t.actor for t in steps}
     assert actors[("GOVERNANCE_ANALYSIS", "APPROVED")] == ACTOR
     assert actors[("AWAITING_REVIEW", "COMPLETED")] == ACTOR
@@ -88,7 +88,7 @@ def test_the_setting_makes_runs_unattended_and_high_risk_still_waits_for_an_appr
             (t.from_phase.value, t.to_phase.value, t.actor)
             for t in factory.transitions(paused.run_id)
         ]
-    assert report.status == "COMPLETED" and report.values["unattended"] is True
+    assert report.status == "COMPLETED" and report.shown.unattended is True
     assert ("PAUSED", "GOVERNANCE_ANALYSIS", "alice (approver)") in steps
     assert steps[-1] == ("AWAITING_REVIEW", "COMPLETED", ACTOR)
     assert [t[1] for t in steps].count("PAUSED") == 1  # only the governance pause

@@ -20,6 +20,7 @@ from devfactory.contracts import (
     Escalation,
     FinalChecks,
     GateVerdict,
+    Hop,
     Repository,
     RunOutcome,
     StageOutcome,
@@ -58,6 +59,16 @@ class Stray(BaseModel):
 
 CHECK = CheckRun(name="tests", command="pytest -q", exit_code=0, passed=2)
 
+HOP = Hop(
+    asker="qa-engineering",
+    target="api-design",
+    question="Which status code?",
+    outcome="cannot_answer",
+    reason="api-design cannot answer: not in the spec",
+    confidence=0.4,
+    model="factory/fast",
+)
+
 SAMPLES: dict[type[BaseModel], BaseModel] = {
     Artifact: RESULT.artifacts[0],
     BuildPlan: BuildPlan(
@@ -76,7 +87,7 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
         question="Which status code?",
         attempt=1,
         outcome="escalated",
-        hops=[{"asker": "qa-engineering", "target": "api-design", "confidence": 0.4}],
+        hops=[HOP],
     ),
     GateVerdict: GateVerdict(reason="gate failed 3 of 3 attempts"),
     DecisionRecord: DecisionRecord.of(
@@ -101,6 +112,7 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
         folder="/runs/r1",
         paths=["lib.py"],
     ),
+    Hop: HOP,
     GovernanceRecord: GovernanceRecord(
         risk=Risk.MEDIUM,
         action="notify",
@@ -358,3 +370,45 @@ def test_the_earlier_version_s_decisions_are_read_as_records(completed: dict[str
     assert type(record) is DecisionRecord and record.kind == "blocked" and record.scope is None
     assert record.by == "alice" and record.action == "answer"
     assert dumped(decisions) == completed["decisions"]  # the ledger's JSON shape is kept
+
+
+# A hop as the earlier version's broker kept it in the state: its dataclass's fields, as a dict.
+EARLIER_HOP = {
+    "asker": "backend-engineering",
+    "target": "api-design",
+    "question": "Which timestamp format?",
+    "outcome": "answered",
+    "answer": "UTC, ISO 8601",
+    "reason": "",
+    "confidence": 0.8,
+    "model": "embedded",
+}
+
+
+def test_the_earlier_version_s_hops_are_read_as_hops() -> None:
+    entry = {
+        "asker": "backend-engineering",
+        "target": "api-design",
+        "question": "Which timestamp format?",
+        "attempt": 1,
+        "outcome": "escalated",
+        "reason": "api-design could not answer",
+        "hops": [EARLIER_HOP],
+        "answered_by": "",
+    }
+    answered = {**entry, "key": "r0:backend-engineering:q1", "outcome": "answered_by_person"}
+    earlier = {
+        "clarifications": {"r0:backend-engineering:q1": answered},
+        "escalation": {**entry, "key": "r0:backend-engineering:q1"},
+    }
+
+    state = upgrade(earlier)
+
+    [kept] = state["clarifications"].values()
+    assert [type(h) for h in kept["hops"]] == [Hop]
+    assert kept["hops"][0].answer == "UTC, ISO 8601" and kept["hops"][0].confidence == 0.8
+    assert kept["key"] == "r0:backend-engineering:q1"  # the person's answer keeps its key
+    assert type(state["escalation"]) is Escalation
+    assert state["escalation"].hops == [Hop.model_validate(EARLIER_HOP)]
+    assert dumped(state) == earlier  # the ledger's JSON shape is kept
+    assert upgrade(state) == state

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import get_type_hints
 
 from devfactory.contracts import FinalChecks, RunOutcome
+from devfactory.control.budget import SpendEntry
+from devfactory.control.policy import GovernanceRecord, Risk
+from devfactory.factory.reports import ShownRun
 from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.state import (
     RESET,
+    RunState,
     build_plan_of,
     final_checks_of,
     keep_plan,
@@ -15,7 +20,9 @@ from devfactory.graph.state import (
     stage_plan_of,
 )
 from devfactory.software.plan import BuildPlan
+from devfactory.store.views import HIDDEN, shown
 from tests.unit.test_build_plan import cli_plan
+from tests.unit.test_checkpoints import FIXTURE, _stored
 
 CHECKS = {
     "checks": [{"name": "tests", "command": "pytest -q", "exit_code": 0, "passed": 2}],
@@ -86,9 +93,6 @@ def test_a_checkpoint_written_before_the_keys_were_renamed_still_reads() -> None
 
 
 def test_the_final_checks_read_from_a_runs_json_are_those_its_typed_state_holds() -> None:
-    from devfactory.factory.reports import final_checks_shown
-    from devfactory.store.views import shown
-
     checks = FinalChecks.model_validate(CHECKS)
     other = checks.model_copy(update={"score": 0.5})
     states = [
@@ -102,31 +106,49 @@ def test_the_final_checks_read_from_a_runs_json_are_those_its_typed_state_holds(
     ]
     for state in states:
         typed = upgrade(state)
-        assert final_checks_shown(shown(typed)) == final_checks_of(typed), state
-    assert final_checks_shown(shown(states[1])) == checks  # the outcome's win
+        assert ShownRun.of(shown(typed)).last_checks == final_checks_of(typed), state
+    assert ShownRun.of(shown(states[1])).last_checks == checks  # the outcome's win
+    assert ShownRun.of(shown(states[0])).final_checks == checks  # the round's own
 
 
 def test_the_governance_read_from_a_runs_json_is_the_record_its_state_holds() -> None:
-    from devfactory.control.policy import GovernanceRecord, Risk
-    from devfactory.factory.reports import governance_shown
-    from devfactory.store.views import shown
-
     record = GovernanceRecord(
         risk=Risk.HIGH, action="approve", reasons=["deletes data"], risk_factors=["rm -rf"]
     )
-    assert governance_shown(shown({"governance": record})) == record
-    assert governance_shown({"governance": {}}) is None  # not assessed yet
-    assert governance_shown({}) is None
+    assert ShownRun.of(shown({"governance": record})).governance == record
+    assert ShownRun.of({"governance": {}}).governance is None  # not assessed yet
+    assert ShownRun.of({}).governance is None
 
 
 def test_the_ledger_read_from_a_runs_json_is_the_one_its_state_holds() -> None:
-    from devfactory.control.budget import SpendEntry
-    from devfactory.factory.reports import ledger_shown
-    from devfactory.store.views import shown
-
     ledger = {
         "r0:qa-engineering": SpendEntry(team="qa-engineering", input_tokens=3, cost_usd=0.1),
         "governance": SpendEntry(team="governance", calls=1, model="local"),
     }
-    assert ledger_shown(shown({"spend": ledger})) == ledger == upgrade({"spend": ledger})["spend"]
-    assert ledger_shown({"spend": None}) == {} == ledger_shown({})
+    read = ShownRun.of(shown({"spend": ledger})).spend
+    assert read == ledger == upgrade({"spend": ledger})["spend"]
+    assert ShownRun.of({"spend": None}).spend == {} == ShownRun.of({}).spend
+
+
+def test_the_shown_run_has_every_key_of_the_state_its_view_shows() -> None:
+    earlier = {"plan": "stage_plan", "build": "final_checks"}  # read under today's names
+    shown_keys = set(get_type_hints(RunState)) - HIDDEN - set(earlier)
+    assert set(ShownRun.model_fields) == shown_keys
+    for old, new in earlier.items():
+        assert old in str(ShownRun.model_fields[new].validation_alias)
+
+
+def test_an_earlier_version_s_run_read_from_its_view_is_its_typed_state() -> None:
+    doc = json.loads(FIXTURE.read_text())
+    for part in ("completed", "paused"):
+        stored = _stored(doc[part]["root"])[0]
+        typed = upgrade(stored)
+        state = ShownRun.of(json.loads(json.dumps(shown(stored), default=str)))
+        assert state == ShownRun.of(shown(typed))  # the view of either reads the same
+        assert state.governance == typed["governance"]
+        assert state.spend == typed.get("spend", {}) and state.budget == typed["budget"]
+        assert state.stages == typed.get("stages", {})
+        assert state.stage_plan == typed["stage_plan"]
+        assert state.last_checks == final_checks_of(typed)
+        assert state.outcome == typed.get("outcome")
+        assert state.unattended is typed["unattended"] and state.owner == typed["owner"]

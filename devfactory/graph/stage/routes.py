@@ -13,6 +13,7 @@ from langgraph.types import Command
 
 from devfactory.contracts import Escalation, GateVerdict, StageOutcome
 from devfactory.control.hitl import DecisionRecord, make_pause
+from devfactory.control.run_records import ClarificationEntry
 from devfactory.events import ClarificationRouted
 from devfactory.graph import metering
 from devfactory.graph.briefs import requirement_view
@@ -27,7 +28,7 @@ from devfactory.graph.planning import stage_items
 from devfactory.graph.requests import course_update
 from devfactory.graph.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
-from devfactory.graph.state import Answer, ClarificationEntry, StageState, build_plan_of
+from devfactory.graph.state import Answer, StageState, build_plan_of
 from devfactory.memory.packing import approx_tokens
 
 
@@ -79,7 +80,9 @@ def clarify(
     ask = state["candidate"].clarification_needed
     assert ask is not None  # the gate routes here only with a question
     asked = state.get("asked", 0) + 1
+    key = f"{metering.spend_key(state, spec.slug)}:q{asked}"
     entry: ClarificationEntry = {
+        "key": key,
         "asker": spec.slug,
         "target": ask.target_team,
         "question": ask.question,
@@ -121,18 +124,18 @@ def clarify(
         )
         spend = dict(state.get("spend", {}))
         for who, usage in consultation.usage.items():
-            key = metering.spend_key(state, who, f":answers:{spec.slug}")
-            spend[key] = metering.add_spend(
+            spent_key = metering.spend_key(state, who, f":answers:{spec.slug}")
+            spend[spent_key] = metering.add_spend(
                 spend,
-                key,
+                spent_key,
                 who,
                 usage,
                 consultation.models[who],
                 runtime.context,
                 consultation.seconds[who],
             )
-            update.setdefault("spend", {})[key] = spend[key]
-        entry["hops"] = [h.to_state() for h in consultation.hops]
+            update.setdefault("spend", {})[spent_key] = spend[spent_key]
+        entry["hops"] = list(consultation.hops)
         entry["answered_by"] = consultation.answered_by
         entry["outcome"] = "answered" if consultation.answer else "escalated"
         entry["reason"] = consultation.escalate
@@ -145,12 +148,11 @@ def clarify(
                 }
             )
             update["answers"] = [*state.get("answers", []), answer]
-    key = f"{metering.spend_key(state, spec.slug)}:q{asked}"
     update["clarifications"] = {key: entry}
-    emit(runtime, ClarificationRouted(key=key, **entry))
+    emit(runtime, ClarificationRouted(**entry))
     if entry["outcome"] == "answered":
         return Command(goto="draft", update=update)
-    update["escalation"] = Escalation(key=key, **entry)
+    update["escalation"] = Escalation(**entry)
     return Command(goto="consult", update=update)
 
 
@@ -228,7 +230,7 @@ def consult(
             "clarifications": {
                 esc.key: cast(
                     ClarificationEntry,
-                    {**esc.model_dump(mode="json"), "outcome": outcome, "answered_by": decision.by},
+                    {**dict(esc), "outcome": outcome, "answered_by": decision.by},
                 )
             },
         },
