@@ -106,6 +106,16 @@ def test_the_word_check_finds_names_only_as_whole_words() -> None:
     assert not as_word("tally", text) and not as_word("--to", text) and not as_word("item", text)
 
 
+def test_the_prose_split_is_balanced() -> None:
+    assert len(PROSE) == 12
+    kinds = Counter(case.kind for case in PROSE)
+    assert kinds == dict.fromkeys(KINDS, 3)
+    splits = Counter(case.split for case in PROSE)
+    assert splits == {"dev": 6, "holdout": 6}
+    for split in ("dev", "holdout"):
+        assert {case.kind for case in PROSE if case.split == split} == set(KINDS), split
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_acceptance_tests_parse_and_use_the_stated_interface(case) -> None:
     source = (case.acceptance_dir / "test_acceptance.py").read_text(encoding="utf-8")
