@@ -20,6 +20,7 @@ CASES_DIR = Path(__file__).parent / "cases"
 KINDS = ("cli", "library", "web-service", "data")
 Kind = Literal["cli", "library", "web-service", "data"]
 SPLITS = ("dev", "holdout")
+STYLES = ("marked", "prose")
 
 
 class UnknownCaseError(LookupError):
@@ -53,6 +54,11 @@ class Case(BaseModel):
         default="dev",
         description="dev: cases changes may be tuned on; holdout: never tuned on, the figure "
         "that counts.",
+    )
+    style: Literal["marked", "prose"] = Field(
+        default="marked",
+        description="marked: the interface is written in code spans; prose: names, formats "
+        "and examples are stated in words, as people write tickets.",
     )
     folder: Path = Field(exclude=True)
 

@@ -1,9 +1,10 @@
-"""The factory next to the single-call baseline: one table, per case and per split.
+"""The factory next to the single-call baseline: one table, per case, split and style.
 
 Each side is a results folder (``results.json``) of its own: a factory
 evaluation and a ``--baseline single-call`` one, or the ``factory/`` and
 ``baseline/`` folders that ``--with-baseline`` writes. Cases are compared where
-both sides measured them; the held-out split's total is the headline.
+both sides measured them; the held-out split's total is the headline, and where the
+cases span both styles (marked, prose) each style is totalled within each split too.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
-from eval.report import NOT_RUN, SPLIT_NAMES, CaseResult, Meta, commits_of, duration
+from eval.report import NOT_RUN, SPLIT_ORDER, STYLE_ORDER, CaseResult, Meta, commits_of, duration
+from eval.report import grouped as grouped_by
 
 COLUMNS = (
     "Case",
     "Split",
+    "Style",
     "Kind",
     "Factory",
     "Baseline",
@@ -28,13 +32,15 @@ COLUMNS = (
     "Baseline time",
     "Factory run",
 )
-SPLIT_ORDER = ("holdout", "dev")
 
 
 def load_results(
-    folder: Path, splits: Mapping[str, str] | None = None
+    folder: Path, splits: Mapping[str, str] | None = None, styles: Mapping[str, str] | None = None
 ) -> tuple[Meta, list[CaseResult]]:
-    """Read ``folder/results.json``; rows without a split get it from ``splits`` (by case).
+    """Read ``folder/results.json``; rows without a split or style get it by case.
+
+    ``splits`` and ``styles`` map a case to its split and style (the catalog's),
+    for rows written before results kept them.
 
     Raises:
         ValueError: the file is missing or unreadable.
@@ -47,8 +53,15 @@ def load_results(
         rows = [CaseResult.from_json(r) for r in data["cases"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{path} cannot be read: {exc}") from exc
-    splits = splits or {}
-    return meta, [r if r.split else replace(r, split=splits.get(r.case, "")) for r in rows]
+    splits, styles = splits or {}, styles or {}
+    return meta, [
+        replace(
+            r,
+            split=r.split or splits.get(r.case, ""),
+            style=r.style or styles.get(r.case, ""),
+        )
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -112,31 +125,56 @@ def _time(result: CaseResult | None) -> str:
     return duration(result.factory_seconds or 0)
 
 
-def pairs(
-    factory: Sequence[CaseResult], baseline: Sequence[CaseResult]
-) -> list[tuple[str, str, str, CaseResult | None, CaseResult | None]]:
-    """Pair the rows by case: ``(case, split, kind, factory row, baseline row)``, held-out first."""
+class Pair(NamedTuple):
+    """One case's two rows, either absent where that side did not measure it."""
+
+    case: str
+    split: str
+    style: str
+    kind: str
+    factory: CaseResult | None
+    baseline: CaseResult | None
+
+
+def pairs(factory: Sequence[CaseResult], baseline: Sequence[CaseResult]) -> list[Pair]:
+    """Pair the rows by case, held-out first, then by style (marked first)."""
     by_factory = {r.case: r for r in factory}
     by_baseline = {r.case: r for r in baseline}
     found = []
     for case in dict.fromkeys([*by_factory, *by_baseline]):
         row = by_factory.get(case) or by_baseline[case]
-        found.append((case, row.split, row.kind, by_factory.get(case), by_baseline.get(case)))
-    order = {split: n for n, split in enumerate(SPLIT_ORDER)}
-    return sorted(found, key=lambda p: order.get(p[1], len(order)))
+        found.append(
+            Pair(case, row.split, row.style, row.kind, by_factory.get(case), by_baseline.get(case))
+        )
+
+    def rank(pair: Pair) -> tuple[int, int]:
+        split = SPLIT_ORDER.index(pair.split) if pair.split in SPLIT_ORDER else len(SPLIT_ORDER)
+        style = STYLE_ORDER.index(pair.style) if pair.style in STYLE_ORDER else len(STYLE_ORDER)
+        return split, style
+
+    return sorted(found, key=rank)
 
 
-def totals(
-    paired: Sequence[tuple[str, str, str, CaseResult | None, CaseResult | None]],
-) -> tuple[Side, Side, int]:
+def totals(paired: Sequence[Pair]) -> tuple[Side, Side, int]:
     """Total both sides over the cases both measured; return them and that number of cases."""
-    both = [(f, b) for *_, f, b in paired if _compared(f) and _compared(b)]
+    both = [
+        (p.factory, p.baseline) for p in paired if _compared(p.factory) and _compared(p.baseline)
+    ]
     return Side.of([f for f, _ in both if f]), Side.of([b for _, b in both if b]), len(both)
+
+
+def groups_of(paired: Sequence[Pair]) -> list[tuple[str, list[Pair]]]:
+    """Group the pairs by split and style (``report.grouped``), and all of them when mixed."""
+    groups = grouped_by(paired, lambda p: (p.split, p.style))
+    if len({p.split for p in paired}) != 1 or not all(p.split for p in paired):
+        groups.append(("All", list(paired)))
+    return groups
 
 
 def _total_row(label: str, factory: Side, baseline: Side) -> str:
     cells = [
         f"**{label}**",
+        "",
         "",
         "",
         f"**{factory.score}**",
@@ -172,7 +210,7 @@ def render_comparison(
     baseline: Sequence[CaseResult],
     baseline_meta: Meta,
 ) -> str:
-    """Render the side-by-side table: a head, the headline per split, rows and totals."""
+    """Render the side-by-side table: a head, the lines per split and style, rows and totals."""
     paired = pairs(factory, baseline)
     head = (
         f"Factory: {factory_meta.what}, pipeline `{factory_meta.pipeline}`, "
@@ -183,10 +221,7 @@ def render_comparison(
         "factory's acceptance tests passed over the baseline's. Time: the build's wall time "
         "(the factory's run; the baseline's one call), not the measuring, the same for both."
     )
-    splits = [s for s in SPLIT_ORDER if any(p[1] == s for p in paired)]
-    groups = [(SPLIT_NAMES[s], [p for p in paired if p[1] == s]) for s in splits]
-    if len(groups) != 1 or len(paired) != len(groups[0][1]):
-        groups.append(("All", list(paired)))
+    groups = groups_of(paired)
     summaries = []
     for number, (label, members) in enumerate(groups):
         f_side, b_side, cases = totals(members)
@@ -194,12 +229,14 @@ def render_comparison(
         summaries.append(f"- **{line}**" if number == 0 else f"- {line}")
     lines = [head, "", *summaries, ""]
     lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for case, split, kind, f, b in paired:
-        both = totals([(case, split, kind, f, b)])
+    for pair in paired:
+        f, b = pair.factory, pair.baseline
+        both = totals([pair])
         cells = [
-            f"`{case}`",
-            split or "–",
-            kind,
+            f"`{pair.case}`",
+            pair.split or "–",
+            pair.style or "–",
+            pair.kind,
             _score(f),
             _score(b),
             ratio(both[0].passed, both[1].passed) if both[2] else "–",

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eval.measure import Measured
 
@@ -51,6 +51,7 @@ class CaseResult:
     eval_seconds: float = 0.0
     commit: str = ""  # the checkout it was measured on ("": the evaluation's own)
     split: str = ""  # the case's split (dev, holdout; "": rows written before splits)
+    style: str = ""  # how its requirement is written (marked, prose; "": rows before styles)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseResult:
@@ -184,22 +185,79 @@ def commits_of(results: Sequence[CaseResult], meta: Meta) -> str:
 
 
 SPLIT_NAMES = {"holdout": "Held-out", "dev": "Dev"}
+SPLIT_ORDER = ("holdout", "dev")  # the held-out split first: its figure is the one that counts
+STYLE_ORDER = ("marked", "prose")
+
+T = TypeVar("T")
 
 
-def split_lines(results: Sequence[CaseResult]) -> list[str]:
-    """Return one acceptance line per split, held-out first, when the rows span two."""
-    splits = sorted({r.split for r in results if r.split}, key=lambda s: s != "holdout")
-    if len(splits) < 2:
+def _ordered(values: set[str], order: Sequence[str]) -> list[str]:
+    return sorted(values, key=lambda v: (order.index(v) if v in order else len(order), v))
+
+
+def grouped(items: Sequence[T], key: Callable[[T], tuple[str, str]]) -> list[tuple[str, list[T]]]:
+    """Group ``items`` by split and by style (``key`` gives an item's pair); label each group.
+
+    Each split is a group (held-out first); where the items span both styles, each
+    style within a split is one too ("Held-out (prose)"), and, across two splits,
+    each style over both ("Prose (all splits)"). Items without a split or style are
+    in no group of that kind: rows written before there were splits or styles.
+    """
+    splits = _ordered({key(i)[0] for i in items if key(i)[0]}, SPLIT_ORDER)
+    styles = _ordered({key(i)[1] for i in items if key(i)[1]}, STYLE_ORDER)
+    found: list[tuple[str, list[T]]] = []
+    for split in splits:
+        members = [i for i in items if key(i)[0] == split]
+        found.append((SPLIT_NAMES.get(split, split), members))
+        if len(styles) > 1:
+            found += [
+                (f"{SPLIT_NAMES.get(split, split)} ({style})", kept)
+                for style in styles
+                if (kept := [i for i in members if key(i)[1] == style])
+            ]
+    if len(styles) > 1:
+        where = " (all splits)" if len(splits) > 1 else ""
+        found += [
+            (f"{style.capitalize()}{where}", [i for i in items if key(i)[1] == style])
+            for style in styles
+            if len(splits) != 1  # with one split, its style groups say it already
+        ]
+    return found
+
+
+def split_and_style(result: CaseResult) -> tuple[str, str]:
+    """Return a row's split and style, the keys it is grouped by."""
+    return result.split, result.style
+
+
+def group_lines(results: Sequence[CaseResult]) -> list[str]:
+    """Return one acceptance line per split and style, held-out first, when there are two."""
+    groups = grouped(results, split_and_style)
+    if len(groups) < 2:
         return []
     lines = []
-    for split in splits:
-        totals = summary([r for r in results if r.split == split])
+    for label, members in groups:
+        totals = summary(members)
         lines.append(
-            f"- {SPLIT_NAMES.get(split, split)}: {totals['acceptance_passed']}/"
+            f"- {label}: {totals['acceptance_passed']}/"
             f"{totals['acceptance_total']} tests ({totals['acceptance_rate']:.0%}), "
             f"{totals['cases_passing']} of {totals['cases']} cases pass."
         )
     return ["", *lines]
+
+
+def breakdown(results: Sequence[CaseResult]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Total the rows per split, per style and per split and style, for ``results.json``."""
+    keys: dict[str, Callable[[CaseResult], str]] = {
+        "by_split": lambda r: r.split,
+        "by_style": lambda r: r.style,
+        "by_split_and_style": lambda r: f"{r.split}/{r.style}" if r.split and r.style else "",
+    }
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, key in keys.items():
+        values = sorted({key(r) for r in results if key(r)})
+        found[name] = {v: summary([r for r in results if key(r) == v]) for v in values}
+    return found
 
 
 def render_markdown(results: Sequence[CaseResult], meta: Meta) -> str:
@@ -210,7 +268,7 @@ def render_markdown(results: Sequence[CaseResult], meta: Meta) -> str:
     )
     lines = [head, "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row(r)) + " |" for r in results]
-    lines += split_lines(results)
+    lines += group_lines(results)
     totals = summary(results)
     rate = f"{totals['acceptance_rate']:.0%}"
     tokens = "–" if totals["tokens"] is None else f"{totals['tokens']:,}"
@@ -234,6 +292,7 @@ def write_results(folder: Path, results: Sequence[CaseResult], meta: Meta) -> tu
     data = {
         "meta": asdict(meta),
         "summary": summary(results),
+        **breakdown(results),
         "cases": [{**asdict(r), "passed": r.passed, "notes": r.notes} for r in results],
     }
     as_json = folder / "results.json"

@@ -344,10 +344,12 @@ def measured_before(out: Path, meta: Meta) -> dict[str, CaseResult]:
 
 def compare_folders(args: argparse.Namespace, names: list[str]) -> int:
     """Render two results folders side by side (``--compare``); return the exit code."""
-    splits = {case.id: case.split for case in load_cases()}
+    catalog = load_cases()
+    splits = {case.id: case.split for case in catalog}
+    styles = {case.id: case.style for case in catalog}
     try:
-        factory_meta, factory = load_results(args.compare[0], splits)
-        baseline_meta, baseline_rows = load_results(args.compare[1], splits)
+        factory_meta, factory = load_results(args.compare[0], splits, styles)
+        baseline_meta, baseline_rows = load_results(args.compare[1], splits, styles)
     except ValueError as exc:
         print(f"eval: --compare: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -478,7 +480,7 @@ def run_cases(
             label = f"[{number}/{len(cases)}] {case.id}" + (f" ({mode})" if len(modes) > 1 else "")
             before = kept[mode].get(case.id)
             if before is not None:
-                results[mode].append(replace(before, split=case.split))
+                results[mode].append(replace(before, split=case.split, style=case.style))
                 print(f"{label}: kept (commit {before.commit})")
                 continue
             if time.monotonic() >= setup.deadline - 60:  # no time left to run a case
@@ -487,7 +489,7 @@ def run_cases(
                 print(f"{label} ...", flush=True)
                 result = evaluate(case, mode, folders[mode], setup)
                 result = replace(result, commit=metas[mode].commit)
-            results[mode].append(replace(result, split=case.split))
+            results[mode].append(replace(result, split=case.split, style=case.style))
             print(f"    {results[mode][-1].line()}", flush=True)
             # after every case: a cut-short evaluation keeps its rows
             write_results(folders[mode], results[mode], metas[mode])

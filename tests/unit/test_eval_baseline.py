@@ -7,6 +7,7 @@ for the sandbox. Only dev cases are evaluated; held-out ones are only selected.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,9 @@ def test_options_that_do_not_go_together_are_a_usage_error(
     assert why in capsys.readouterr().err
 
 
-def test_the_splits_are_twelve_dev_and_twelve_held_out_cases() -> None:
-    assert len(DEV) == 12 and len(HOLDOUT) == 12
+def test_the_marked_splits_are_twelve_dev_and_twelve_held_out_cases() -> None:
+    marked = {case.id for case in load_cases() if case.style == "marked"}
+    assert len(marked & set(DEV)) == 12 and len(marked & set(HOLDOUT)) == 12
     assert not set(DEV) & set(HOLDOUT)
     assert [c.id for c in load_cases()] == sorted(DEV + HOLDOUT)
     assert "lib-textslug" in DEV and "cli-tempconv" in HOLDOUT
@@ -277,7 +279,7 @@ def test_with_baseline_runs_both_and_puts_them_side_by_side(
     assert (factory_rows["meta"]["mode"], baseline_rows["meta"]["mode"]) == ("factory", "baseline")
     table = (out / "comparison.md").read_text()
     assert table.strip() in docs.read_text()
-    assert "| `lib-textslug` | dev | library | 0/" in table
+    assert "| `lib-textslug` | dev | marked | library | 0/" in table
     assert "**Dev total**" in table
     # resumed, nothing is run again, in either mode
     assert run.main([*argv, "--resume", "--no-docs"]) == 0
@@ -322,21 +324,66 @@ def test_the_side_by_side_table_has_the_held_out_total_as_its_headline() -> None
     assert lines[3].startswith("- Dev, 2 cases: factory 4/18 acceptance tests (22%, 0 cases")
     assert lines[3].endswith("ratio 0.50.")
     assert lines[4].startswith("- All, 3 cases: factory 7/24")
-    assert lines[6].startswith("| Case | Split | Kind | Factory | Baseline | Ratio | Factory tok")
+    assert lines[6].startswith("| Case | Split | Style | Kind | Factory | Baseline | Ratio |")
     body = lines[8:]
     assert body[0] == (
-        "| `h-one` | holdout | cli | 3/6 | 6/6 | 0.50 | 10,000 | 300 | 5m 00s | 20.0 s | FAILED |"
+        "| `h-one` | holdout | – | cli | 3/6 | 6/6 | 0.50 | 10,000 | 300 | 5m 00s | 20.0 s "
+        "| FAILED |"
     )
-    assert body[1] == "| `h-two` | holdout | cli | 1/4 | not run | – | – | – | 0.0 s | – | FAILED |"
+    assert body[1] == (
+        "| `h-two` | holdout | – | cli | 1/4 | not run | – | – | – | 0.0 s | – | FAILED |"
+    )
     assert body[3] == (
-        "| `d-two` | dev | cli | 0/10 | 0/10 | – | 20,000 | 400 | 1m 05s | 30.0 s | FAILED |"
+        "| `d-two` | dev | – | cli | 0/10 | 0/10 | – | 20,000 | 400 | 1m 05s | 30.0 s | FAILED |"
     )  # no ratio where the baseline passed nothing
     assert body[4] == (
-        "| **Held-out total** |  |  | **3/6** | **6/6** | **0.50** | 10,000 | 300 | 5m 00s "
+        "| **Held-out total** |  |  |  | **3/6** | **6/6** | **0.50** | 10,000 | 300 | 5m 00s "
         "| 20.0 s |  |"
     )
-    assert body[5].startswith("| **Dev total** |  |  | **4/18** | **8/18** | **0.50** | 50,000")
-    assert body[6].startswith("| **Total** |  |  | **7/24** | **14/24** | **0.50** |")
+    assert body[5].startswith("| **Dev total** |  |  |  | **4/18** | **8/18** | **0.50** | 50,")
+    assert body[6].startswith("| **Total** |  |  |  | **7/24** | **14/24** | **0.50** |")
+
+
+def test_the_side_by_side_table_totals_each_style_within_and_across_splits() -> None:
+    def styled(split: str, style: str, case: str, passed: int, total: int) -> CaseResult:
+        [row] = rows(split, (case, passed, total, 100, 1.0))
+        return replace(row, style=style)
+
+    factory = [
+        styled("dev", "prose", "d-prose", 1, 10),
+        styled("holdout", "prose", "h-prose", 2, 10),
+        styled("holdout", "marked", "h-marked", 6, 8),
+        styled("dev", "marked", "d-marked", 3, 8),
+    ]
+    baseline_rows = [
+        styled("dev", "prose", "d-prose", 0, 10),
+        styled("holdout", "prose", "h-prose", 1, 10),
+        styled("holdout", "marked", "h-marked", 3, 8),
+        styled("dev", "marked", "d-marked", 3, 8),
+    ]
+    lines = render_comparison(factory, FACTORY_META, baseline_rows, BASELINE_META).splitlines()
+    summaries = [line for line in lines if line.startswith("- ")]
+    assert [line.split(",")[0] for line in summaries] == [
+        "- **Held-out",
+        "- Held-out (marked)",
+        "- Held-out (prose)",
+        "- Dev",
+        "- Dev (marked)",
+        "- Dev (prose)",
+        "- Marked (all splits)",
+        "- Prose (all splits)",
+        "- All",
+    ]
+    assert summaries[2] == (
+        "- Held-out (prose), 1 case: factory 2/10 acceptance tests (20%, 0 cases pass all), "
+        "single-call baseline 1/10 (10%, 0 cases pass all); ratio 2.00."
+    )
+    assert summaries[7].startswith("- Prose (all splits), 2 cases: factory 3/20")
+    cases = [line.split(" | ")[0] for line in lines if line.startswith("| `")]
+    assert cases == ["| `h-marked`", "| `h-prose`", "| `d-marked`", "| `d-prose`"]
+    assert lines[-12].startswith("| `h-prose` | holdout | prose | cli | 2/10 | 1/10 | 2.00 |")
+    assert lines[-1].startswith("| **Total** |  |  |  | **12/36** | **7/36** | **1.71** |")
+    assert lines[-7].startswith("| **Held-out (prose) total** |  |  |  | **2/10** | **1/10** |")
 
 
 def test_one_split_alone_has_no_all_line() -> None:
@@ -363,7 +410,7 @@ def test_compare_renders_two_folders_into_the_docs(
     assert run.main(["--compare", str(factory_dir), str(baseline_dir)]) == 0
     text = docs.read_text()
     assert "**Dev, 1 case: factory 1/17 acceptance tests" in text  # the split from the catalog
-    assert "| `lib-textslug` | dev | cli | 1/17 | 9/17 | 0.11 |" in text
+    assert "| `lib-textslug` | dev | marked | cli | 1/17 | 9/17 | 0.11 |" in text  # catalog too
     assert run.main(["--compare", str(baseline_dir), str(factory_dir), "--no-docs"]) == 2
     assert run.main(["--compare", str(factory_dir), str(tmp_path / "none"), "--no-docs"]) == 2
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,7 +15,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from eval import run
-from eval.catalog import KINDS, CaseError, count_test_items, load_case, load_cases
+from eval.catalog import KINDS, STYLES, CaseError, count_test_items, load_case, load_cases
 from eval.executors import (
     Check,
     ExecutorUnavailableError,
@@ -26,10 +27,22 @@ from eval.executors import (
 from eval.factory import FactoryRun, last_json_object, models_file, tokens_of
 from eval.measure import ACCEPTANCE_COMMAND, Measured, merge_dependencies
 from eval.plan import PlanError, read_plan
-from eval.report import BEGIN, END, CaseResult, Meta, render_markdown, replace_block, summary
+from eval.report import (
+    BEGIN,
+    END,
+    CaseResult,
+    Meta,
+    grouped,
+    render_markdown,
+    replace_block,
+    summary,
+    write_results,
+)
 
 CASES = load_cases()
 IDS = [case.id for case in CASES]
+MARKED = [case for case in CASES if case.style == "marked"]
+PROSE = [case for case in CASES if case.style == "prose"]
 
 
 def test_there_are_twelve_cases_at_least_three_of_each_kind() -> None:
@@ -52,6 +65,13 @@ def test_case_folder_is_complete(case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_every_case_yaml_states_its_style(case) -> None:
+    data = yaml.safe_load((case.folder / "case.yaml").read_text(encoding="utf-8"))
+    assert data.get("style") in STYLES
+    assert case.style == data["style"]
+
+
+@pytest.mark.parametrize("case", MARKED, ids=[case.id for case in MARKED])
 def test_requirement_is_short_and_states_the_interface(case) -> None:
     text = case.requirement
     assert 60 <= len(text.split()) <= 200
@@ -60,6 +80,40 @@ def test_requirement_is_short_and_states_the_interface(case) -> None:
         assert name in text, name
     if case.kind == "web-service":
         assert "FastAPI" in text and "named `app`" in text
+
+
+def as_word(name: str, text: str) -> bool:
+    """Whether ``name`` occurs in ``text`` as a word of its own, not inside a longer one."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
+
+
+@pytest.mark.parametrize("case", PROSE, ids=[case.id for case in PROSE])
+def test_a_prose_requirement_states_the_interface_in_words(case) -> None:
+    text = case.requirement
+    assert 60 <= len(text.split()) <= 220
+    assert "`" not in text and "~~~" not in text  # no code span, no fence of either kind
+    assert not re.search(r"(?m)^(?: {4}|\t)\S", text)  # no indented code block either
+    for name in (case.module, *case.names):
+        assert as_word(name, text), name
+    if case.kind == "web-service":
+        assert "FastAPI" in text
+        assert re.search(r"\b(?:named|called) app\b", text), "the app object is named in words"
+
+
+def test_the_word_check_finds_names_only_as_whole_words() -> None:
+    text = "Run tallyho with --top 3; a GET request to /items/ followed by an id."
+    assert as_word("tallyho", text) and as_word("--top", text) and as_word("/items", text)
+    assert not as_word("tally", text) and not as_word("--to", text) and not as_word("item", text)
+
+
+def test_the_prose_split_is_balanced() -> None:
+    assert len(PROSE) == 12
+    kinds = Counter(case.kind for case in PROSE)
+    assert kinds == dict.fromkeys(KINDS, 3)
+    splits = Counter(case.split for case in PROSE)
+    assert splits == {"dev": 6, "holdout": 6}
+    for split in ("dev", "holdout"):
+        assert {case.kind for case in PROSE if case.split == split} == set(KINDS), split
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -97,6 +151,12 @@ def test_case_yaml_must_be_valid_and_name_its_folder(tmp_path: Path) -> None:
     (folder / "case.yaml").write_text(yaml.safe_dump({**good, "kind": "gui"}))
     with pytest.raises(CaseError, match="kind"):
         load_case(folder)
+    (folder / "case.yaml").write_text(yaml.safe_dump({**good, "style": "terse"}))
+    with pytest.raises(CaseError, match="style"):
+        load_case(folder)
+    unstyled = {k: v for k, v in good.items() if k != "style"}
+    (folder / "case.yaml").write_text(yaml.safe_dump({**unstyled, "id": "cli-thing"}))
+    assert load_case(folder).style == "marked"  # a case says prose, or it is marked
     (folder / "case.yaml").write_text(yaml.safe_dump(good))
     with pytest.raises(CaseError, match="cli-thing"):
         load_case(folder)
@@ -512,3 +572,66 @@ def test_resume_keeps_the_cases_measured_and_runs_the_rest(
     assert ran == ["web-todo", "lib-textslug"]  # nothing ran
     rewritten = json.loads((out / "results.json").read_text())
     assert rewritten["summary"]["cases"] == 2 and rewritten["meta"]["commit"] == "def5678"
+
+
+def styled(split: str, style: str, case: str, passed: int, total: int) -> CaseResult:
+    measured = Measured(
+        acceptance_passed=passed, acceptance_total=total, acceptance_collected=total
+    )
+    return CaseResult(case, "cli", "COMPLETED", measured, split=split, style=style)
+
+
+STYLED = [
+    styled("dev", "marked", "d-marked", 4, 8),
+    styled("holdout", "prose", "h-prose", 1, 10),
+    styled("dev", "prose", "d-prose", 0, 6),
+    styled("holdout", "marked", "h-marked", 6, 6),
+]
+
+
+def test_rows_are_grouped_by_split_then_by_style_within_and_across_splits() -> None:
+    groups = grouped(STYLED, lambda r: (r.split, r.style))
+    assert [(label, [r.case for r in rows]) for label, rows in groups] == [
+        ("Held-out", ["h-prose", "h-marked"]),
+        ("Held-out (marked)", ["h-marked"]),
+        ("Held-out (prose)", ["h-prose"]),
+        ("Dev", ["d-marked", "d-prose"]),
+        ("Dev (marked)", ["d-marked"]),
+        ("Dev (prose)", ["d-prose"]),
+        ("Marked (all splits)", ["d-marked", "h-marked"]),
+        ("Prose (all splits)", ["h-prose", "d-prose"]),
+    ]
+    one_split = [r for r in STYLED if r.split == "holdout"]
+    assert [label for label, _ in grouped(one_split, lambda r: (r.split, r.style))] == [
+        "Held-out",
+        "Held-out (marked)",
+        "Held-out (prose)",
+    ]
+    one_style = [r for r in STYLED if r.style == "marked"]
+    assert [label for label, _ in grouped(one_style, lambda r: (r.split, r.style))] == [
+        "Held-out",
+        "Dev",
+    ]  # one style: no style groups, as before there were styles
+
+
+def test_the_table_and_results_json_total_each_split_and_style(tmp_path: Path) -> None:
+    lines = render_markdown(STYLED, META).splitlines()
+    assert "- Held-out (prose): 1/10 tests (10%), 0 of 1 cases pass." in lines
+    assert "- Held-out (marked): 6/6 tests (100%), 1 of 1 cases pass." in lines
+    assert "- Prose (all splits): 1/16 tests (6%), 0 of 2 cases pass." in lines
+    assert lines.index("- Held-out: 7/16 tests (44%), 1 of 2 cases pass.") < lines.index(
+        "- Dev: 4/14 tests (29%), 0 of 2 cases pass."
+    )
+    write_results(tmp_path, STYLED, META)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["by_split"]["holdout"]["acceptance_passed"] == 7
+    assert data["by_style"]["prose"]["acceptance_total"] == 16
+    assert data["by_style"]["marked"]["cases_passing"] == 1
+    assert data["by_split_and_style"]["dev/prose"]["acceptance_total"] == 6
+    assert set(data["by_split_and_style"]) == {
+        "dev/marked",
+        "dev/prose",
+        "holdout/marked",
+        "holdout/prose",
+    }
+    assert [c["style"] for c in data["cases"]] == ["marked", "prose", "prose", "marked"]
