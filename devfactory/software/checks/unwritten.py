@@ -23,32 +23,50 @@ from devfactory.software.source import stubbed_names, unwritten
 NAME = "stubs"
 
 
-def planned_units(plan: BuildPlan, requirement: str) -> dict[str, tuple[list[str], str]]:
-    """Return each module's planned units and its skeleton's source (empty: none), by path."""
-    units: dict[str, tuple[list[str], str]] = {
-        module.path: ([s.name for s in module.symbols], "") for module in plan.modules
-    }
-    made = skeleton(read_requirement(requirement), plan.summary) if requirement else None
-    if made is not None and plan.owner_of(made.path):
+def planned_units(
+    symbols: Mapping[str, Sequence[str]], requirement: str, summary: str = ""
+) -> dict[str, tuple[list[str], str]]:
+    """Return each module's planned units and its skeleton's source (empty: none), by path.
+
+    ``symbols`` are the plan's names by module path; ``requirement`` adds what
+    its skeleton (``summary``: the plan's, its docstring) left to be written.
+    """
+    units = {path: (list(names), "") for path, names in symbols.items()}
+    made = skeleton(read_requirement(requirement), summary) if requirement.strip() else None
+    if made is not None:
         planned, _ = units.get(made.path, ([], ""))
         units[made.path] = ([*stubbed_names(made.source), *planned], made.source)
     return units
+
+
+def stubs_left(
+    files: Mapping[str, str],
+    symbols: Mapping[str, Sequence[str]],
+    requirement: str,
+    summary: str = "",
+) -> list[tuple[str, str]]:
+    """Return the planned units ``files`` still leave stubs, as (path, unit), in order.
+
+    The stubs check asks it of a stage's files, the evaluation of a run's folder.
+    """
+    return [
+        (path, name)
+        for path, (names, made) in planned_units(symbols, requirement, summary).items()
+        if path in files
+        for name in unwritten(files[path], names, skeleton=made)
+    ]
 
 
 def not_written(
     plan: BuildPlan, files: Mapping[str, str], *, teams: Sequence[str], requirement: str = ""
 ) -> list[Problem]:
     """List the planned units of ``teams``' written modules that are still stubs."""
-    problems = []
-    for path, (names, made) in planned_units(plan, requirement).items():
-        owner = plan.owner_of(path)
-        if owner not in teams or path not in files:
-            continue
-        problems += [
-            Problem(path, owner, NAME, f"not written: {name} (its body is still a stub)")
-            for name in unwritten(files[path], names, skeleton=made)
-        ]
-    return problems
+    symbols = {module.path: [s.name for s in module.symbols] for module in plan.modules}
+    mine = {p: text for p, text in files.items() if plan.owner_of(p) in teams}
+    return [
+        Problem(path, plan.owner_of(path), NAME, f"not written: {name} (its body is still a stub)")
+        for path, name in stubs_left(mine, symbols, requirement, plan.summary)
+    ]
 
 
 class UnwrittenCheck:
