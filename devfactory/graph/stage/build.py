@@ -143,9 +143,11 @@ def _stubbed(source: str, unit: Unit, made: Skeleton) -> bool:
 def _no_candidate(candidate: str, unit: Unit, made: Skeleton) -> bool:
     """Say whether a candidate leaves ``unit`` a stub, so that it is no candidate at all.
 
-    A whole module (a module unit, or a command line's own) is one when it
-    writes none of what its skeleton left to be written; one that writes some
-    competes, and the gate names what it left (``UnwrittenCheck``).
+    A module unit's candidate is one when it writes none of what its skeleton
+    left to be written; one that writes some competes, and the gate names what
+    it left (``UnwrittenCheck``). Any other's is one when its unit is still a
+    stub (a whole command line of the model's own without that unit is judged
+    as written).
     """
     if unit.kind == UnitKind.MODULE:
         left = stubbed_names(made.source)
