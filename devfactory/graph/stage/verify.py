@@ -2,7 +2,7 @@
 
 The files written so far (every passed stage's, then this stage's drafts) are
 laid out in a fresh folder and the code checks run on them
-(``software/checks/``: plan coverage and lint, then, in the sandbox,
+(``software/checks/``: plan coverage, stubs and lint, then, in the sandbox,
 install the plan's dependencies, import every module, run the tests once
 tests exist and smoke-run the entry point once its file exists).
 Problems about this team's files keep the stage from passing, whatever the
