@@ -16,6 +16,8 @@ import pytest
 
 from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
+from devfactory.software.kinds import skeleton
+from devfactory.software.requirement import read_requirement
 from devfactory.software.workspace import Workspace
 from tests.fakes import Call, ScriptedModels, always_good, good_report
 
@@ -240,3 +242,29 @@ def test_a_filters_candidates_no_example_tells_apart_are_compared_on_sample_inpu
     samples = [c for c in models.chat.calls if c.kind == "sample"]
     assert len(samples) == 2 and "FILE" in samples[0].prompt
     assert "return text.upper()" in (tmp_path / "out" / "upcase.py").read_text()
+
+
+def test_a_model_that_echoes_the_stub_never_gets_it_accepted(
+    settings: Settings, tmp_path: Path
+) -> None:
+    made = skeleton(read_requirement(FILTER))
+    assert made is not None and "    raise NotImplementedError\n" in made.source
+    echo = f"```python\n{made.source}```"  # the module it was shown, the stub as it was
+
+    def answer(call: Call) -> str:
+        return "```\nSome Text\n```" if call.kind == "sample" else echo
+
+    models = ScriptedModels(script(answer))
+    with Factory(settings.with_overrides(max_human_retries=0), models=models) as factory:
+        report = factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
+    assert report.status == "FAILED"
+    assert "backend-engineering BLOCKED" in report.reason
+    assert "not written: transform" in report.reason
+    assert units_asked(models)  # asked, and every candidate dropped
+    out = tmp_path / "out"
+    summary = (out / "SUMMARY.md").read_text()
+    assert "`upcase.py` (backend-engineering, BLOCKED)" in summary
+    assert "upcase.py [stubs]: not written: transform" in summary
+    recorded = (out / "run.json").read_text()
+    assert json.loads(recorded)["status"] == "FAILED"
+    assert "candidate(s) still a stub, dropped; not written: transform" in recorded
