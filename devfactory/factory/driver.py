@@ -15,10 +15,25 @@ boundaries as a cancellation: the emergency stop, or a hold on the run's
 project, hands the run back to the queue with its checkpoint (workers claim
 it once the hold is released); a drive that would begin while one holds hands
 it back before its first step.
+
+Two more stops keep what a run spent and built when it cannot run to its end.
+Past its time cap (``run_deadline_s``, counted from each drive's start) a run
+ends FAILED at the next step boundary, as a run out of budget does (the
+stages' budget check and the build loop see the cap too, inside a long step).
+Asked to stop by its process (``interrupt``: the CLI's SIGTERM) it stops at the
+next step boundary and stays resumable, shown INTERRUPTED. Either way, and
+when the process is interrupted at once (KeyboardInterrupt), ``run.json`` and
+``SUMMARY.md`` say what it spent and which files it kept.
+
+Why one module: a drive is one loop over the graph's stream, and every way it
+stops (a cancellation, a worker letting go, a hold, the time cap, an interrupt,
+a failure) is decided at that loop's step boundaries and recorded by its end;
+split, the reason a drive halted and the record of it would live apart.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +45,7 @@ from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 
 from devfactory.control.budget import Caps
+from devfactory.control.deadline import Deadline
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFinished, RunStarted
 from devfactory.factory.intake import new_run
@@ -38,6 +54,7 @@ from devfactory.factory.recorder import RunRecorder, once
 from devfactory.factory.reports import Pending, RunReport, checked_text, pending_of
 from devfactory.factory.stores import Graphs, Stores
 from devfactory.factory.switchboard import Switchboard
+from devfactory.graph import metering
 from devfactory.graph.checkpoints import dumped, upgrade
 from devfactory.graph.context import Context
 from devfactory.graph.state import RunState, final_checks_of
@@ -50,7 +67,9 @@ from devfactory.store.lease import Lease, new_driver
 from devfactory.store.runs import RunBusyError, RunRow, RunStateError
 from devfactory.tracing import RunTracer
 
+log = logging.getLogger(__name__)
 EventSink = Callable[[Event], None]
+INTERRUPTED = "INTERRUPTED"  # how a run whose drive stopped, resumable, is shown
 # Asked at every step boundary of a drive: why to stop now ("" to go on). A worker
 # that is shutting down says so, and hands the run back to the queue.
 StopCheck = Callable[[], str]
@@ -64,6 +83,8 @@ class _Halt:
     let_go: str = ""  # why this process hands the run back to the queue
     held: str = ""  # the operator's hold that sends it back to the queue (the stop, its project)
     failure: str = ""  # why the graph failed (its recursion limit)
+    late: str = ""  # the drive's time cap was reached: the run ends FAILED, as out of budget
+    interrupted: str = ""  # why this process stops driving it, leaving it resumable
 
 
 class _Sinks:
@@ -140,6 +161,15 @@ class RunDriver:
         self.settings, self.stores, self.graphs, self.queries = settings, stores, graphs, queries
         self.models, self.tracing = models, tracing
         self.switchboard = switchboard  # the operator's controls and incidents (None: none)
+        self.stopping = ""  # why this process asked its drives to stop ("" while they go on)
+
+    def interrupt(self, why: str) -> None:
+        """Ask every drive of this process to stop at its next step boundary (a SIGTERM).
+
+        Its run keeps its checkpoint and shows INTERRUPTED (``devfactory resume``
+        goes on with it); its ``run.json`` and ``SUMMARY.md`` say what it spent.
+        """
+        self.stopping = self.stopping or why
 
     def recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
         """Return a recorder for ``row`` (with memory when it is enabled)."""
@@ -236,7 +266,10 @@ class RunDriver:
         (then the run goes back to the queue for another worker), and the
         operator's controls whether the emergency stop or a hold on the run's
         project holds (then it goes back to the queue too; a drive with no
-        ``stop``, for a person, then raises ``HaltedError`` saying so).
+        ``stop``, for a person, then raises ``HaltedError`` saying so). Then it
+        asks whether the drive's time cap is reached (the run ends FAILED, with
+        what it spent) and whether this process asked its drives to stop
+        (``interrupt``: the run stays resumable, shown INTERRUPTED).
         """
         run_id = row.run_id
         config = self.graphs.config(run_id)
@@ -270,6 +303,10 @@ class RunDriver:
                     halt = self._stream(drive, payload, context, lease, stop)
             except GraphRecursionError:
                 halt = _Halt(failure=f"recursion limit {self.settings.recursion_limit} reached")
+            except KeyboardInterrupt as exc:  # stopped at once: what it spent is still said
+                if not self._kept_interrupted(drive, "interrupted at once"):
+                    recorder.abandon(exc)
+                raise
             except BaseException as exc:
                 recorder.abandon(exc)  # resumable by anyone, with the reason
                 raise
@@ -301,6 +338,7 @@ class RunDriver:
             record=sinks.keep,  # a node's events are kept before its writes are saved
             overrides=self.switchboard.overrides if self.switchboard is not None else None,
             live_caps=self._live_caps(row.project),
+            deadline=Deadline.starting(self.settings.run_deadline_s),  # from this drive's start
         )
 
     def _live_caps(self, project: str) -> Callable[[], dict[str, Caps | None] | None] | None:
@@ -346,17 +384,33 @@ class RunDriver:
             cancelled = self.stores.queue.cancel_requested(drive.row.run_id) or ""
             let_go = "" if cancelled or stop is None else stop()
             held = "" if cancelled or let_go else self._held(drive.row)
-            if cancelled or let_go or held:
-                return _Halt(cancelled=cancelled, let_go=let_go, held=held)
+            late = "" if cancelled or let_go or held else context.out_of_time()
+            interrupted = "" if cancelled or let_go or held or late else self.stopping
+            if cancelled or let_go or held or late or interrupted:
+                return _Halt(cancelled, let_go, held, late=late, interrupted=interrupted)
         return _Halt()
+
+    def _kept_interrupted(self, drive: _Drive, why: str) -> bool:
+        """Write what an interrupted drive leaves (best effort); False when it could not."""
+        try:
+            self._finish(drive, _Halt(interrupted=why))
+        except Exception:  # noqa: BLE001 - e.g. the database is gone: abandon says why
+            log.warning("run %s: its files were not written", drive.row.run_id, exc_info=True)
+            return False
+        return True
 
     def _finish(self, drive: _Drive, halt: _Halt) -> RunReport:
         """Record where the run stands now (cancelled, paused, failed or ended) and report it."""
         run_id, sinks, recorder = drive.row.run_id, drive.sinks, drive.sinks.recorder
         snapshot = drive.graph.get_state(drive.config)
         values = cast(RunState, snapshot.values or {})  # typed: every read is upgraded
+        if not snapshot.next and (halt.late or halt.interrupted):
+            halt = _Halt()  # the graph ended in the step the stop came after: as it says
         pending: tuple[Pending, ...] = ()
-        if halt.cancelled:
+        if halt.interrupted:  # no move: the run goes on when resumed
+            status = INTERRUPTED
+            reason = f"stopped: {halt.interrupted}; continue it with `devfactory resume {run_id}`"
+        elif halt.cancelled:
             status, reason = Phase.CANCELLED, f"cancelled by {halt.cancelled}"
             moved = recorder.move(
                 once("cancel", ()), Phase.CANCELLED, actor=halt.cancelled, reason=reason
@@ -372,7 +426,7 @@ class RunDriver:
                 )
         else:
             pending = pending_of(run_id, snapshot)
-            status, reason, paused = recorder.stop(values, pending, halt.failure)
+            status, reason, paused = recorder.stop(values, pending, _failure(halt, values))
             if paused is not None:
                 sinks.show(paused)
         records = recorder.finish(status, reason, values, pending, tuple(snapshot.next))
@@ -391,3 +445,14 @@ class RunDriver:
         )
         sinks.show(RunFinished(run_id=run_id, status=status, reason=reason))
         return report
+
+
+def _failure(halt: _Halt, values: RunState) -> str:
+    """Say why the drive failed ("" when it did not): the graph's failure, or its time cap."""
+    if halt.failure or not halt.late:
+        return halt.failure
+    spent = metering.run_spend(values)
+    return (
+        f"{halt.late} (spent {spent.tokens:,} tokens, ${spent.cost_usd:.4f}, "
+        f"{spent.seconds:.1f}s of model time)"
+    )

@@ -182,6 +182,10 @@ class Factory:
         """Continue an interrupted run from its last checkpoint; finished stages are not rerun."""
         return self._driver.resume(run_id, on_event=on_event)
 
+    def interrupt(self, why: str) -> None:
+        """Ask the runs this process drives to stop at their next step boundary, resumable."""
+        self._driver.interrupt(why)
+
     # --- runs for the workers (QueuedRuns) -----------------------------------------------
 
     def submit(
