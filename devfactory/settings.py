@@ -660,12 +660,13 @@ class Settings(BaseSettings):
         "loop draws no more candidates and every stage's budget check stops it.",
     )
     stop_grace_s: float = Field(
-        default=20.0,
+        default=15.0,
         ge=1.0,
         le=600.0,
         description="Seconds `devfactory run` and `resume` wait, after a SIGTERM asked the "
         "run to stop at its next step boundary, before they end it at once (as a second "
-        "signal does); either way the run stays resumable.",
+        "signal does), its files written from its last saved step; either way the run "
+        "stays resumable.",
     )
 
     @field_validator("repo_allowed_hosts")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -101,6 +102,9 @@ def ask_inline(report: Any, by: str, role: str) -> tuple[Any, str | None] | None
 Action = Callable[[Any, Progress], Any]
 
 
+ENDING_S = 10.0  # how long a process ended at once may take to write its runs' files
+
+
 @contextmanager
 def stopped_gracefully(factory: Any) -> Iterator[None]:
     """Let a SIGTERM stop the drive at its next step boundary, its run resumable.
@@ -108,7 +112,7 @@ def stopped_gracefully(factory: Any) -> Iterator[None]:
     The first SIGTERM asks the factory to stop (``Factory.interrupt``): the run
     writes ``run.json`` and ``SUMMARY.md`` with what it spent and kept, and the
     command ends INTERRUPTED (exit 130). A second SIGTERM, or the first's
-    ``stop_grace_s`` running out, ends it at once (KeyboardInterrupt, as Ctrl-C).
+    ``stop_grace_s`` running out, ends it at once (``end_at_once``).
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # signals reach the main thread only
@@ -117,12 +121,15 @@ def stopped_gracefully(factory: Any) -> Iterator[None]:
 
     def asked(signum: int, frame: FrameType | None) -> None:
         nonlocal timer
-        if timer is not None:  # the second signal, or the grace period's end
+        name = signal.Signals(signum).name
+        if timer is not None:  # the second signal
             timer.cancel()
-            raise KeyboardInterrupt
-        factory.interrupt(f"received {signal.Signals(signum).name}")
+            end_at_once(factory, f"a second {name}")
+            return
+        factory.interrupt(f"received {name}")
         grace = factory.settings.stop_grace_s
-        timer = threading.Timer(grace, os.kill, (os.getpid(), signal.SIGTERM))
+        why = f"the grace period of {grace:g} s after {name} ran out"
+        timer = threading.Timer(grace, end_at_once, (factory, why))
         timer.daemon = True
         timer.start()
 
@@ -133,6 +140,31 @@ def stopped_gracefully(factory: Any) -> Iterator[None]:
         signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
         if timer is not None:
             timer.cancel()
+
+
+def end_at_once(factory: Any, why: str) -> None:
+    """End the process now, once the runs it drives are recorded as interrupted.
+
+    A step under way (a model's reply, a sandbox run) is not waited for: each
+    run's ``run.json`` and ``SUMMARY.md`` are written from its last saved step,
+    and it stays resumable. The writing happens on a thread of its own, so that
+    it never waits for a lock the interrupted main thread holds, and it gets
+    ``ENDING_S`` at most.
+    """
+
+    def end() -> None:
+        backstop = threading.Timer(ENDING_S, os._exit, (EXIT_INTERRUPTED,))
+        backstop.daemon = True
+        backstop.start()
+        try:
+            for run_id in factory.stop_now(f"ended at once: {why}"):
+                err.print(f"error: {interrupted(run_id)}", soft_wrap=True)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+
+    threading.Thread(target=end, name="end-at-once", daemon=True).start()
 
 
 def interrupted(run_id: str | None, *, waiting: bool = False) -> str:

@@ -162,6 +162,8 @@ class RunDriver:
         self.models, self.tracing = models, tracing
         self.switchboard = switchboard  # the operator's controls and incidents (None: none)
         self.stopping = ""  # why this process asked its drives to stop ("" while they go on)
+        self._under_way: dict[str, _Drive] = {}  # drives whose stop is not recorded yet
+        self._lock = threading.Lock()
 
     def interrupt(self, why: str) -> None:
         """Ask every drive of this process to stop at its next step boundary (a SIGTERM).
@@ -170,6 +172,23 @@ class RunDriver:
         goes on with it); its ``run.json`` and ``SUMMARY.md`` say what it spent.
         """
         self.stopping = self.stopping or why
+
+    def stop_now(self, why: str) -> list[str]:
+        """Record every drive under way as interrupted, from its last saved step; return their runs.
+
+        For a process about to end at once (the CLI's second SIGTERM): called from
+        another thread than the drives', it writes each run's ``run.json`` and
+        ``SUMMARY.md`` and releases it, resumable; the drives then record nothing more.
+        """
+        with self._lock:
+            drives = list(self._under_way.values())
+            self._under_way.clear()
+        return [d.row.run_id for d in drives if self._kept_interrupted(d, why)]
+
+    def _taken(self, drive: _Drive) -> bool:
+        """Take ``drive`` off the drives under way; False when ``stop_now`` took it first."""
+        with self._lock:
+            return self._under_way.pop(drive.row.run_id, None) is not None
 
     def recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
         """Return a recorder for ``row`` (with memory when it is enabled)."""
@@ -266,10 +285,11 @@ class RunDriver:
         (then the run goes back to the queue for another worker), and the
         operator's controls whether the emergency stop or a hold on the run's
         project holds (then it goes back to the queue too; a drive with no
-        ``stop``, for a person, then raises ``HaltedError`` saying so). Then it
-        asks whether the drive's time cap is reached (the run ends FAILED, with
-        what it spent) and whether this process asked its drives to stop
-        (``interrupt``: the run stays resumable, shown INTERRUPTED).
+        ``stop``, for a person, then raises ``HaltedError`` saying so). Once
+        each step's state is saved, it asks whether the drive's time cap is
+        reached (the run ends FAILED, with what it spent) and whether this
+        process asked its drives to stop (``interrupt``: the run stays resumable,
+        shown INTERRUPTED).
         """
         run_id = row.run_id
         config = self.graphs.config(run_id)
@@ -281,6 +301,8 @@ class RunDriver:
         drive = _Drive(row, self.graphs.compiled(row.pipeline), config, sinks)
         context = self._context(row, sinks)
         resumed = not isinstance(payload, dict)  # a resume or an answer
+        with self._lock:
+            self._under_way[run_id] = drive
         with (
             bound_run(run_id),  # every line logged while it drives names the run
             Lease(self.stores.runs, run_id, driver, self.settings.run_lease_seconds) as lease,
@@ -304,12 +326,15 @@ class RunDriver:
             except GraphRecursionError:
                 halt = _Halt(failure=f"recursion limit {self.settings.recursion_limit} reached")
             except KeyboardInterrupt as exc:  # stopped at once: what it spent is still said
-                if not self._kept_interrupted(drive, "interrupted at once"):
+                if self._taken(drive) and not self._kept_interrupted(drive, "interrupted"):
                     recorder.abandon(exc)
                 raise
             except BaseException as exc:
-                recorder.abandon(exc)  # resumable by anyone, with the reason
+                if self._taken(drive):
+                    recorder.abandon(exc)  # resumable by anyone, with the reason
                 raise
+        if not self._taken(drive):  # recorded as interrupted by ``stop_now``
+            return self.queries.report(run_id)
         if lease.lost:
             lost = "the lease ran out; another process drives it"
             sinks.show(RunError(run_id=run_id, message=lost))
@@ -368,6 +393,12 @@ class RunDriver:
             if mode == "values":  # the run's state after a step: its readers' view follows
                 if not ns:
                     drive.sinks.recorder.progress(cast(RunState, chunk))
+                    # the step's checkpoint is saved and the next has not begun: stopped
+                    # here, the run's files say all it did and a resume starts afresh
+                    late = context.out_of_time()
+                    interrupted = "" if late else self.stopping
+                    if late or interrupted:
+                        return _Halt(late=late, interrupted=interrupted)
                 continue
             if mode != "tasks":
                 if isinstance(chunk, Event):
@@ -384,10 +415,8 @@ class RunDriver:
             cancelled = self.stores.queue.cancel_requested(drive.row.run_id) or ""
             let_go = "" if cancelled or stop is None else stop()
             held = "" if cancelled or let_go else self._held(drive.row)
-            late = "" if cancelled or let_go or held else context.out_of_time()
-            interrupted = "" if cancelled or let_go or held or late else self.stopping
-            if cancelled or let_go or held or late or interrupted:
-                return _Halt(cancelled, let_go, held, late=late, interrupted=interrupted)
+            if cancelled or let_go or held:
+                return _Halt(cancelled=cancelled, let_go=let_go, held=held)
         return _Halt()
 
     def _kept_interrupted(self, drive: _Drive, why: str) -> bool:
@@ -404,7 +433,7 @@ class RunDriver:
         run_id, sinks, recorder = drive.row.run_id, drive.sinks, drive.sinks.recorder
         snapshot = drive.graph.get_state(drive.config)
         values = cast(RunState, snapshot.values or {})  # typed: every read is upgraded
-        if not snapshot.next and (halt.late or halt.interrupted):
+        if (halt.late or halt.interrupted) and not snapshot.next and values.get("outcome"):
             halt = _Halt()  # the graph ended in the step the stop came after: as it says
         pending: tuple[Pending, ...] = ()
         if halt.interrupted:  # no move: the run goes on when resumed

@@ -186,6 +186,10 @@ class Factory:
         """Ask the runs this process drives to stop at their next step boundary, resumable."""
         self._driver.interrupt(why)
 
+    def stop_now(self, why: str) -> list[str]:
+        """Record the runs this process drives as interrupted now, for a process ending at once."""
+        return self._driver.stop_now(why)
+
     # --- runs for the workers (QueuedRuns) -----------------------------------------------
 
     def submit(
