@@ -458,7 +458,9 @@ class RunDriver:
             status, reason, paused = recorder.stop(values, pending, _failure(halt, values))
             if paused is not None:
                 sinks.show(paused)
-        records = recorder.finish(status, reason, values, pending, tuple(snapshot.next))
+        records = recorder.finish(
+            status, reason, values, pending, tuple(snapshot.next), commit=not halt.interrupted
+        )
         report = RunReport(
             run_id,
             status,
