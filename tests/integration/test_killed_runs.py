@@ -127,3 +127,46 @@ def test_a_run_whose_step_outlasts_the_grace_period_is_ended_at_once_and_still_r
     code, stdout, stderr = run(quick, "resume", doc["run_id"], "--json", "--no-input")
     assert code == 0, stderr
     assert json.loads(stdout)["status"] == "COMPLETED"
+
+
+def test_the_build_loop_past_the_time_cap_draws_no_more_and_its_best_version_is_kept(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    from tests.integration.test_build_loop import REQUIREMENT, RIGHT, script
+
+    requirement = REQUIREMENT.replace(
+        "one function `double(n: int) -> int` that returns\ntwice `n`.",
+        "two functions: `double(n: int) -> int` returns twice `n`, and\n"
+        "`triple(n: int) -> int` returns three times `n`.",
+    )
+    assert "triple" in requirement
+    cap = 10
+    first: list[float] = []
+
+    def unit(call: Call) -> str:
+        if call.path == "double":  # its first candidate comes back past the run's time cap
+            time.sleep(max(0.0, first[0] + cap + 0.5 - time.monotonic()))
+        return RIGHT
+
+    def timed(call: Call) -> str:
+        first[:] = first or [time.monotonic()]  # the drive began before its first call
+        return script(unit)(call)
+
+    out = tmp_path / "out"
+    models = ScriptedModels(timed)
+    settings = pg_settings.with_overrides(
+        run_code=True, candidates=3, repair_rounds=1, run_deadline_s=cap
+    )
+    with Factory(settings, models=models) as factory:
+        report = factory.start(requirement, pipeline="lean", out_dir=out)
+    assert report.status == "FAILED"
+    assert report.reason.startswith(f"time cap of {cap} s reached")
+    asked = [c.path for c in models.chat.calls if c.kind == "unit"]
+    assert asked == ["double"]  # one candidate, and nothing drawn for `triple`
+    kept = (out / "doubler.py").read_text()  # the best version so far, in the folder
+    assert "return n * 2" in kept and "def triple" in kept
+    doc = json.loads((out / "run.json").read_text())
+    [built] = [s for s in doc["stages"] if s["outcome"] == "BLOCKED"]
+    assert built["reason"] == f"time cap of {cap} s reached"
+    assert "doubler.py" in [a["path"] for a in built["result"]["artifacts"]]
+    assert any("triple: not written: the run's time cap was reached" in r for r in built["repairs"])
