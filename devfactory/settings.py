@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from devfactory.control.ceilings import MAX_RUN_DEADLINE_S
 from devfactory.sandbox.limits import INSTALL_SECONDS, INSTALL_SECONDS_RANGE, Limits
 from devfactory.software.remotes import MAX_ENTRIES as MAX_HOST_ENTRIES
 from devfactory.software.remotes import HostPolicy
@@ -648,6 +649,24 @@ class Settings(BaseSettings):
     budget_project_seconds: float | None = Field(default=None, gt=0)
     budget_warn_at: float = Field(
         default=0.9, gt=0, lt=1, description="Fraction of a cap that pauses for an override."
+    )
+    run_deadline_s: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_RUN_DEADLINE_S,
+        description="Wall-clock seconds one drive of a run may take (0: no time cap). Past it "
+        "the run stops itself at the next step boundary, FAILED like a run out of budget, "
+        "with its tokens and its best version so far in run.json and SUMMARY.md; the build "
+        "loop draws no more candidates and every stage's budget check stops it.",
+    )
+    stop_grace_s: float = Field(
+        default=15.0,
+        ge=1.0,
+        le=600.0,
+        description="Seconds `devfactory run` and `resume` wait, after a SIGTERM asked the "
+        "run to stop at its next step boundary, before they end it at once (as a second "
+        "signal does), its files written from its last saved step; either way the run "
+        "stays resumable.",
     )
 
     @field_validator("repo_allowed_hosts")

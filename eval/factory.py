@@ -4,6 +4,12 @@ It runs ``devfactory run REQUIREMENT --pipeline P --out DIR --unattended
 --json``: progress on stderr, one JSON report on stdout. The run happens in a
 child process, so that a crash, a hang (``timeout``) or a model's memory stays
 out of the evaluation.
+
+The run is given a time cap a little under the timeout (``run_deadline``), so
+it stops itself and reports what it spent and built. One the timeout still
+catches is sent SIGTERM (it stops at its next step, or at once after its grace
+period) and, 30 s later, SIGKILL; what it spent is then read from the
+``run.json`` it left in its folder, when it left one.
 """
 
 from __future__ import annotations
@@ -63,6 +69,25 @@ def factory_command(requirement: str, pipeline: str, out: Path) -> list[str]:
 # would depend on what ran before it. Incidents off: failing tests are what is measured,
 # and a streak of them must not put the next case's project on hold.
 RUN_DEFAULTS = {"memory_enabled": "false", "incidents_enabled": "false"}
+
+
+def run_deadline(timeout: float) -> int:
+    """Return the time cap a run given ``timeout`` seconds gets: a little under it.
+
+    The margin (a tenth, at least 30 s and at most 10 min) is for the step under
+    way at the cap (a model's reply, a sandbox run) and for writing the report.
+    """
+    margin = min(max(30.0, timeout / 10), 600.0)
+    return max(1, int(timeout - margin))
+
+
+def killed_report(out: Path) -> dict[str, Any] | None:
+    """Return the ``run.json`` a killed run left in ``out`` (None: none, or not readable)."""
+    try:
+        found = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def setting_overrides(pairs: Sequence[str]) -> dict[str, str]:
@@ -213,6 +238,7 @@ def run_factory(
     }
     if models is not None:
         env["DEVFACTORY_MODELS_FILE"] = str(models)
+    env["DEVFACTORY_RUN_DEADLINE_S"] = str(run_deadline(timeout))  # it stops itself first
     env.update(overrides or {})
     argv = factory_command(requirement, pipeline, out)
     try:
@@ -226,8 +252,19 @@ def run_factory(
     report = last_json_object(stdout)
     if code is None:
         reason = f"killed after {timeout:.0f} s"
+        folder = Path(str((report or {}).get("out_dir") or out))
+        left = killed_report(folder)
+        if left is None:  # it wrote nothing: nothing it spent can be counted
+            run_id = str((report or {}).get("run_id", ""))
+            return FactoryRun("ERROR", reason, out, run_id, None, seconds, killed=True)
         return FactoryRun(
-            "ERROR", reason, out, str((report or {}).get("run_id", "")), None, seconds, killed=True
+            status=str(left.get("status") or "ERROR"),
+            reason=f"{reason}; {left.get('reason') or 'its run.json gives no reason'}",
+            out_dir=folder,
+            run_id=str(left.get("run_id") or (report or {}).get("run_id") or ""),
+            tokens=tokens_of(left),
+            seconds=seconds,
+            killed=True,
         )
     if report is None:
         why = one_line(stderr) or one_line(stdout) or "no output"

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import typer
@@ -28,8 +34,9 @@ from devfactory.cli.terminal import pause_panel, styled
 
 
 def exit_code(report: Any) -> int:
-    """Return the run's exit code: 0 COMPLETED, 6 PAUSED, 1 otherwise."""
-    return {"COMPLETED": 0, "PAUSED": EXIT_PAUSED}.get(report.status, EXIT_FAILED)
+    """Return the run's exit code: 0 COMPLETED, 6 PAUSED, 130 INTERRUPTED, 1 otherwise."""
+    codes = {"COMPLETED": 0, "PAUSED": EXIT_PAUSED, "INTERRUPTED": EXIT_INTERRUPTED}
+    return codes.get(report.status, EXIT_FAILED)
 
 
 def finish_json(factory: Any, report: Any) -> None:
@@ -60,7 +67,7 @@ def finish(report: Any) -> None:
             )
         raise typer.Exit(EXIT_PAUSED)
     if report.status != "COMPLETED":
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(exit_code(report))
 
 
 def delivered_branch(report: Any) -> str:
@@ -93,6 +100,71 @@ def ask_inline(report: Any, by: str, role: str) -> tuple[Any, str | None] | None
 
 
 Action = Callable[[Any, Progress], Any]
+
+
+ENDING_S = 10.0  # how long a process ended at once may take to write its runs' files
+
+
+@contextmanager
+def stopped_gracefully(factory: Any) -> Iterator[None]:
+    """Let a SIGTERM stop the drive at its next step boundary, its run resumable.
+
+    The first SIGTERM asks the factory to stop (``Factory.interrupt``): the run
+    writes ``run.json`` and ``SUMMARY.md`` with what it spent and kept, and the
+    command ends INTERRUPTED (exit 130). A second SIGTERM, or the first's
+    ``stop_grace_s`` running out, ends it at once (``end_at_once``).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    timer: threading.Timer | None = None
+
+    def asked(signum: int, frame: FrameType | None) -> None:
+        nonlocal timer
+        name = signal.Signals(signum).name
+        if timer is not None:  # the second signal
+            timer.cancel()
+            end_at_once(factory, f"a second {name}")
+            return
+        factory.interrupt(f"received {name}")
+        grace = factory.settings.stop_grace_s
+        why = f"the grace period of {grace:g} s after {name} ran out"
+        timer = threading.Timer(grace, end_at_once, (factory, why))
+        timer.daemon = True
+        timer.start()
+
+    before = signal.signal(signal.SIGTERM, asked)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+        if timer is not None:
+            timer.cancel()
+
+
+def end_at_once(factory: Any, why: str) -> None:
+    """End the process now, once the runs it drives are recorded as interrupted.
+
+    A step under way (a model's reply, a sandbox run) is not waited for: each
+    run's ``run.json`` and ``SUMMARY.md`` are written from its last saved step,
+    and it stays resumable. The writing happens on a thread of its own, so that
+    it never waits for a lock the interrupted main thread holds, and it gets
+    ``ENDING_S`` at most.
+    """
+
+    def end() -> None:
+        backstop = threading.Timer(ENDING_S, os._exit, (EXIT_INTERRUPTED,))
+        backstop.daemon = True
+        backstop.start()
+        try:
+            for run_id in factory.stop_now(f"ended at once: {why}"):
+                err.print(f"error: {interrupted(run_id)}", soft_wrap=True)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+
+    threading.Thread(target=end, name="end-at-once", daemon=True).start()
 
 
 def interrupted(run_id: str | None, *, waiting: bool = False) -> str:
@@ -132,7 +204,7 @@ def drive(
     asking = False
     try:
         progress = Progress(pipeline, shown)
-        with progress:
+        with progress, stopped_gracefully(factory):
             report = action(factory, progress)
         while inline and report.status == "PAUSED" and report.pending:
             asking = True

@@ -8,3 +8,4 @@ imports: the CLI's options read them before anything else is loaded.
 MAX_TOKENS = 10**12
 MAX_COST_USD = 10.0**9
 MAX_SECONDS = 10.0**9
+MAX_RUN_DEADLINE_S = 7 * 86_400  # a drive's wall-clock time cap: a week

@@ -15,10 +15,25 @@ boundaries as a cancellation: the emergency stop, or a hold on the run's
 project, hands the run back to the queue with its checkpoint (workers claim
 it once the hold is released); a drive that would begin while one holds hands
 it back before its first step.
+
+Two more stops keep what a run spent and built when it cannot run to its end.
+Past its time cap (``run_deadline_s``, counted from each drive's start) a run
+ends FAILED at the next step boundary, as a run out of budget does (the
+stages' budget check and the build loop see the cap too, inside a long step).
+Asked to stop by its process (``interrupt``: the CLI's SIGTERM) it stops at the
+next step boundary and stays resumable, shown INTERRUPTED. Either way, and
+when the process is interrupted at once (KeyboardInterrupt), ``run.json`` and
+``SUMMARY.md`` say what it spent and which files it kept.
+
+Why one module: a drive is one loop over the graph's stream, and every way it
+stops (a cancellation, a worker letting go, a hold, the time cap, an interrupt,
+a failure) is decided at that loop's step boundaries and recorded by its end;
+split, the reason a drive halted and the record of it would live apart.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +46,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from devfactory.control.budget import Caps
+from devfactory.control.deadline import Deadline
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFinished, RunStarted
 from devfactory.factory.intake import RunRequest, new_run
@@ -39,6 +55,7 @@ from devfactory.factory.recorder import RunRecorder, once
 from devfactory.factory.reports import Pending, RunReport, ShownRun, checked_text, pending_of
 from devfactory.factory.stores import Graphs, Stores
 from devfactory.factory.switchboard import Switchboard
+from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.state import RunState
 from devfactory.logs import bound_run
@@ -51,7 +68,9 @@ from devfactory.store.runs import RunBusyError, RunRow, RunStateError
 from devfactory.store.views import shown
 from devfactory.tracing import RunTracer
 
+log = logging.getLogger(__name__)
 EventSink = Callable[[Event], None]
+INTERRUPTED = "INTERRUPTED"  # how a run whose drive stopped, resumable, is shown
 # Asked at every step boundary of a drive: why to stop now ("" to go on). A worker
 # that is shutting down says so, and hands the run back to the queue.
 StopCheck = Callable[[], str]
@@ -67,6 +86,8 @@ class _Halt:
     let_go: str = ""  # why this process hands the run back to the queue
     held: str = ""  # the operator's hold that sends it back to the queue (the stop, its project)
     failure: str = ""  # why the graph failed (its recursion limit)
+    late: str = ""  # the drive's time cap was reached: the run ends FAILED, as out of budget
+    interrupted: str = ""  # why this process stops driving it, leaving it resumable
 
 
 class _Sinks:
@@ -143,6 +164,34 @@ class RunDriver:
         self.settings, self.stores, self.graphs, self.queries = settings, stores, graphs, queries
         self.models, self.tracing = models, tracing
         self.switchboard = switchboard  # the operator's controls and incidents (None: none)
+        self.stopping = ""  # why this process asked its drives to stop ("" while they go on)
+        self._under_way: dict[str, _Drive] = {}  # drives whose stop is not recorded yet
+        self._lock = threading.Lock()
+
+    def interrupt(self, why: str) -> None:
+        """Ask every drive of this process to stop at its next step boundary (a SIGTERM).
+
+        Its run keeps its checkpoint and shows INTERRUPTED (``devfactory resume``
+        goes on with it); its ``run.json`` and ``SUMMARY.md`` say what it spent.
+        """
+        self.stopping = self.stopping or why
+
+    def stop_now(self, why: str) -> list[str]:
+        """Record every drive under way as interrupted, from its last saved step; return their runs.
+
+        For a process about to end at once (the CLI's second SIGTERM): called from
+        another thread than the drives', it writes each run's ``run.json`` and
+        ``SUMMARY.md`` and releases it, resumable; the drives then record nothing more.
+        """
+        with self._lock:
+            drives = list(self._under_way.values())
+            self._under_way.clear()
+        return [d.row.run_id for d in drives if self._kept_interrupted(d, why)]
+
+    def _taken(self, drive: _Drive) -> bool:
+        """Take ``drive`` off the drives under way; False when ``stop_now`` took it first."""
+        with self._lock:
+            return self._under_way.pop(drive.row.run_id, None) is not None
 
     def recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
         """Return a recorder for ``row`` (with memory when it is enabled)."""
@@ -239,7 +288,11 @@ class RunDriver:
         (then the run goes back to the queue for another worker), and the
         operator's controls whether the emergency stop or a hold on the run's
         project holds (then it goes back to the queue too; a drive with no
-        ``stop``, for a person, then raises ``HaltedError`` saying so).
+        ``stop``, for a person, then raises ``HaltedError`` saying so). Once
+        each step's state is saved, it asks whether the drive's time cap is
+        reached (the run ends FAILED, with what it spent) and whether this
+        process asked its drives to stop (``interrupt``: the run stays resumable,
+        shown INTERRUPTED).
         """
         run_id = row.run_id
         config = self.graphs.config(run_id)
@@ -251,6 +304,8 @@ class RunDriver:
         drive = _Drive(row, self.graphs.compiled(row.pipeline), config, sinks)
         context = self._context(row, sinks)
         resumed = not isinstance(payload, RunRequest)  # a resume or an answer
+        with self._lock:
+            self._under_way[run_id] = drive
         with (
             bound_run(run_id),  # every line logged while it drives names the run
             Lease(self.stores.runs, run_id, driver, self.settings.run_lease_seconds) as lease,
@@ -273,9 +328,16 @@ class RunDriver:
                     halt = self._stream(drive, payload, context, lease, stop)
             except GraphRecursionError:
                 halt = _Halt(failure=f"recursion limit {self.settings.recursion_limit} reached")
-            except BaseException as exc:
-                recorder.abandon(exc)  # resumable by anyone, with the reason
+            except KeyboardInterrupt as exc:  # stopped at once: what it spent is still said
+                if self._taken(drive) and not self._kept_interrupted(drive, "interrupted"):
+                    recorder.abandon(exc)
                 raise
+            except BaseException as exc:
+                if self._taken(drive):
+                    recorder.abandon(exc)  # resumable by anyone, with the reason
+                raise
+        if not self._taken(drive):  # recorded as interrupted by ``stop_now``
+            return self.queries.report(run_id)
         if lease.lost:
             lost = "the lease ran out; another process drives it"
             sinks.show(RunError(run_id=run_id, message=lost))
@@ -304,6 +366,7 @@ class RunDriver:
             record=sinks.keep,  # a node's events are kept before its writes are saved
             overrides=self.switchboard.overrides if self.switchboard is not None else None,
             live_caps=self._live_caps(row.project),
+            deadline=Deadline.starting(self.settings.run_deadline_s),  # from this drive's start
         )
 
     def _live_caps(self, project: str) -> Callable[[], dict[str, Caps | None] | None] | None:
@@ -333,6 +396,12 @@ class RunDriver:
             if mode == "values":  # the run's state after a step: its readers' view follows
                 if not ns:
                     drive.sinks.recorder.progress(cast(RunState, chunk))
+                    # the step's checkpoint is saved and the next has not begun: stopped
+                    # here, the run's files say all it did and a resume starts afresh
+                    late = context.out_of_time()
+                    interrupted = "" if late else self.stopping
+                    if late or interrupted:
+                        return _Halt(late=late, interrupted=interrupted)
                 continue
             if mode != "tasks":
                 if isinstance(chunk, Event):
@@ -353,13 +422,27 @@ class RunDriver:
                 return _Halt(cancelled=cancelled, let_go=let_go, held=held)
         return _Halt()
 
+    def _kept_interrupted(self, drive: _Drive, why: str) -> bool:
+        """Write what an interrupted drive leaves (best effort); False when it could not."""
+        try:
+            self._finish(drive, _Halt(interrupted=why))
+        except Exception:  # noqa: BLE001 - e.g. the database is gone: abandon says why
+            log.warning("run %s: its files were not written", drive.row.run_id, exc_info=True)
+            return False
+        return True
+
     def _finish(self, drive: _Drive, halt: _Halt) -> RunReport:
         """Record where the run stands now (cancelled, paused, failed or ended) and report it."""
         run_id, sinks, recorder = drive.row.run_id, drive.sinks, drive.sinks.recorder
         snapshot = drive.graph.get_state(drive.config)
         values = cast(RunState, snapshot.values or {})  # typed: every read is upgraded
+        if (halt.late or halt.interrupted) and not snapshot.next and values.get("outcome"):
+            halt = _Halt()  # the graph ended in the step the stop came after: as it says
         pending: tuple[Pending, ...] = ()
-        if halt.cancelled:
+        if halt.interrupted:  # no move: the run goes on when resumed
+            status = INTERRUPTED
+            reason = f"stopped: {halt.interrupted}; continue it with `devfactory resume {run_id}`"
+        elif halt.cancelled:
             status, reason = Phase.CANCELLED, f"cancelled by {halt.cancelled}"
             moved = recorder.move(
                 once("cancel", ()), Phase.CANCELLED, actor=halt.cancelled, reason=reason
@@ -375,10 +458,12 @@ class RunDriver:
                 )
         else:
             pending = pending_of(run_id, snapshot)
-            status, reason, paused = recorder.stop(values, pending, halt.failure)
+            status, reason, paused = recorder.stop(values, pending, _failure(halt, values))
             if paused is not None:
                 sinks.show(paused)
-        records = recorder.finish(status, reason, values, pending, tuple(snapshot.next))
+        records = recorder.finish(
+            status, reason, values, pending, tuple(snapshot.next), commit=not halt.interrupted
+        )
         report = RunReport(
             run_id,
             status,
@@ -391,3 +476,14 @@ class RunDriver:
         )
         sinks.show(RunFinished(run_id=run_id, status=status, reason=reason))
         return report
+
+
+def _failure(halt: _Halt, values: RunState) -> str:
+    """Say why the drive failed ("" when it did not): the graph's failure, or its time cap."""
+    if halt.failure or not halt.late:
+        return halt.failure
+    spent = metering.run_spend(values)
+    return (
+        f"{halt.late} (spent {spent.tokens:,} tokens, ${spent.cost_usd:.4f}, "
+        f"{spent.seconds:.1f}s of model time)"
+    )

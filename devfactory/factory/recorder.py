@@ -346,8 +346,14 @@ class RunRecorder:
         values: Mapping[str, Any],
         pending: Sequence[Pending],
         next_stages: Sequence[str] = (),
+        *,
+        commit: bool = True,
     ) -> list[StageRecord]:
         """Write the run's files, release the run, and retain how it ended; return its records.
+
+        ``commit``: commit ``run.json`` and ``SUMMARY.md`` with what the folder holds. A
+        drive interrupted mid-run commits nothing: the build loop's drafts of the stage
+        under way are no one's accepted work yet, and the resumed drive commits them.
 
         ``values``: the run's state as its graph holds it (``graph/state.RunState``); what
         leaves the process (``run.json``, the run's view) is made from it here. The run's
@@ -376,7 +382,8 @@ class RunRecorder:
         )
         for problem in refused:  # the run's state is in Postgres either way
             self._refused("factory", problem)
-        self._commit_summary()
+        if commit:
+            self._commit_summary()
         self._end()
         self.runs.release(
             row.run_id,

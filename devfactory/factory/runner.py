@@ -182,6 +182,14 @@ class Factory:
         """Continue an interrupted run from its last checkpoint; finished stages are not rerun."""
         return self._driver.resume(run_id, on_event=on_event)
 
+    def interrupt(self, why: str) -> None:
+        """Ask the runs this process drives to stop at their next step boundary, resumable."""
+        self._driver.interrupt(why)
+
+    def stop_now(self, why: str) -> list[str]:
+        """Record the runs this process drives as interrupted now, for a process ending at once."""
+        return self._driver.stop_now(why)
+
     # --- runs for the workers (QueuedRuns) -----------------------------------------------
 
     def submit(

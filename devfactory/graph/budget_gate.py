@@ -41,8 +41,14 @@ def _exhausted(breaches: list[Any]) -> str:
 
 
 def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Context]) -> BudgetGate:
-    """Check the run, project and team caps before ``spec``'s next attempt."""
+    """Check the run's time cap, then its, its project's and the team's caps before an attempt.
+
+    Past the time cap the stage stops as it does at a spent cap, stopped by the budget.
+    """
     context = runtime.context
+    late = context.out_of_time()
+    if late:
+        return BudgetGate(stop=late, stopped_by="budget")
     verdict = metering.check(state, spec.slug, context)
     if verdict.exhausted:
         return BudgetGate(stop=_exhausted(verdict.exhausted), stopped_by="budget")

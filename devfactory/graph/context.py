@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from devfactory.control.budget import Caps, PriceTable, Spend, load_prices
+from devfactory.control.deadline import Deadline
 from devfactory.control.overrides import Hold, Overrides
 from devfactory.control.policy import Policy, load_policy
 from devfactory.control.unattended import PreApproval
@@ -44,6 +45,9 @@ class Context:
             thresholds; ``factory/switchboard.py``, cached under a second); None: there are none.
         live_caps: reads the caps an admin set for the run's project now (None from
             it: none were); the budget check applies their project caps at each attempt.
+        deadline: this drive's time cap (``run_deadline_s``), set by the runner; the
+            budget check stops a stage past it, and the build loop draws no more
+            candidates. None: no cap.
 
     """
 
@@ -59,6 +63,7 @@ class Context:
     record: Callable[[Event], None] | None = None
     overrides: Callable[[], Overrides] | None = None
     live_caps: Callable[[], Mapping[str, Caps | None] | None] | None = None
+    deadline: Deadline | None = None
 
     def held(self, team: str) -> Hold | None:
         """Return the operator's hold on ``team`` (None: it may work)."""
@@ -71,6 +76,10 @@ class Context:
     def project_caps(self) -> Mapping[str, Caps | None] | None:
         """Return the caps an admin set for the run's project now (None: none, or not read)."""
         return self.live_caps() if self.live_caps is not None else None
+
+    def out_of_time(self) -> str:
+        """Say why the run must stop now: its time cap is reached ("" while time is left)."""
+        return self.deadline.passed() if self.deadline is not None else ""
 
     def model_source(self) -> ModelSource:
         """Return the model source for this invocation."""

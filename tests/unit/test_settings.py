@@ -19,11 +19,32 @@ from devfactory.settings import Settings
         ("recursion_limit", 3),
         ("stage_max_tokens", 10),
         ("max_model_errors", 0),
+        ("run_deadline_s", -1),
+        ("run_deadline_s", 7 * 86_400 + 1),
+        ("stop_grace_s", 0.5),
+        ("stop_grace_s", 601),
     ],
 )
 def test_caps_out_of_range_are_refused(field: str, value: int) -> None:
     with pytest.raises(ValidationError):
         Settings(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("run_deadline_s", 0),
+        ("run_deadline_s", 7 * 86_400),
+        ("stop_grace_s", 1),
+        ("stop_grace_s", 600),
+    ],
+)
+def test_caps_at_their_bounds_are_taken(field: str, value: float) -> None:
+    assert getattr(Settings(**{field: value}), field) == value
+
+
+def test_a_run_has_no_time_cap_unless_one_is_set() -> None:
+    assert Settings().run_deadline_s == 0
 
 
 def test_environment_and_toml_configure_limits(

@@ -105,6 +105,9 @@ def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Dra
     runner = TrialRunner.open(work.sandbox, work.plan, tests)
     try:
         for n, unit in enumerate(made.units, 1):
+            if work.out_of_time():  # the run's time cap: the units left stay as they are
+                built.notes.append(f"{unit.name}: not written: the run's time cap was reached")
+                continue
             before, source = source, _write_unit(work, made, unit, source, tests, runner, built)
             if source != before and work.saved is not None:  # a stopped run keeps it
                 work.saved(path, source, n, len(made.units))
@@ -183,16 +186,16 @@ def _write_unit(
         best = _better(best, _repair(work, made, unit, best, seed, runner, built))
     drawn: list[Trial] = [best] if best is not None else []
     for n in range(count):
-        if best is not None and best.perfect and not blind:
+        if work.out_of_time() or (best is not None and best.perfect and not blind):
             break
         temperature = _temperature(settings.temperature, settings.candidate_temperature, n, count)
         trial = _candidate(work, made, unit, source, (), temperature, seed + n, runner, built)
         best = _better(best, trial)
         drawn += [trial] if trial is not None else []
-    if best is not None and (blind or not best.perfect):
+    if best is not None and (blind or not best.perfect) and not work.out_of_time():
         best = _most_agreed(work, unit, compared, drawn, best, runner, built)
     for r in range(settings.repair_rounds):
-        if best is None or best.perfect or not best.failures:
+        if best is None or best.perfect or not best.failures or work.out_of_time():
             break
         best = _better(best, _repair(work, made, unit, best, seed + 50 + r, runner, built))
     dropped = built.stubs.get(unit.name, 0)

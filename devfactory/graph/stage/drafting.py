@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from devfactory.control.deadline import Deadline
 from devfactory.graph.stage.setup import StageSetup
 from devfactory.graph.state import StageState
 from devfactory.memory.packing import Count
@@ -37,6 +38,8 @@ class Drafting:
         sandbox: where the build loop runs its candidates (None: nothing runs).
         saved: told each better version of a module the build loop keeps (path,
             content, units written, units), so that the run's folder has it at once.
+        deadline: the drive's time cap (``Context.deadline``; None: none): past it
+            no more is drawn, and what was kept so far is the attempt's draft.
 
     """
 
@@ -51,3 +54,8 @@ class Drafting:
     written: dict[str, str]
     sandbox: Sandbox | None = None
     saved: Callable[[str, str, int, int], None] | None = None
+    deadline: Deadline | None = None
+
+    def out_of_time(self) -> bool:
+        """Say whether the drive's time cap is reached: draw nothing more."""
+        return self.deadline is not None and bool(self.deadline.passed())

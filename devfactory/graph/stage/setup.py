@@ -9,7 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import StageOutcome, StageRecord, TaskResult, Usage
+from devfactory.contracts import MAX_ARTIFACTS, StageOutcome, StageRecord, TaskResult, Usage
 from devfactory.control.budget import Spend
 from devfactory.events import StageFinished
 from devfactory.graph.budget_gate import budget_gate
@@ -173,18 +173,26 @@ def stop_for_budget(
     """Check the budget before model work: the finishing Command if it stops the stage.
 
     Otherwise return the state updates the check made (a soft-cap notice, a
-    person's override), for the node to pass on.
+    person's override), for the node to pass on. A stopped stage keeps its
+    last drafts as its BLOCKED result's files: the best so far is delivered,
+    marked as not accepted.
     """
     budget = budget_gate(state, setup.spec, runtime)
     if not budget.stop:
         return budget.update
+    blocked = TaskResult.blocked(budget.stop[:300])
+    drafts = {d.path: d for d in state.get("drafts", [])}  # one file a path
+    if drafts:
+        blocked = TaskResult.model_validate(
+            {**blocked.model_dump(), "artifacts": list(drafts.values())[:MAX_ARTIFACTS]}
+        )
     return finish(
         setup,
         state,
         runtime,
         StageOutcome.BLOCKED,
         budget.stop,
-        TaskResult.blocked(budget.stop[:300]),
+        blocked,
         stopped_by=budget.stopped_by,
         update=budget.update,
     )

@@ -131,6 +131,7 @@ def draft(
             runtime,
             DraftSaved(team=spec.slug, path=path, content=content, written=written, units=units),
         ),
+        deadline=runtime.context.deadline,
     )
     started = time.perf_counter()
     done = draft_items(work, items, previous_drafts(state, spec.slug))
@@ -224,6 +225,9 @@ def draft_items(work: Drafting, items: list[Deliverable], previous: dict[str, st
     """Draft each item in order; each later file sees the earlier ones (``work.written``)."""
     done = Drafted()
     for item in items:
+        if work.out_of_time():  # the drive's time cap: the files drafted so far are the draft
+            done.problems.append(f"{item.path}: not drafted: the run's time cap was reached")
+            continue
         result = draft_item(work, item, previous.get(item.path, ""), done)
         if result.artifact is not None:
             done.drafts.append(result.artifact)
