@@ -37,10 +37,16 @@ def settings(pg_settings: Settings) -> Settings:
     return pg_settings.with_overrides(run_code=True, candidates=3, repair_rounds=1)
 
 
-def script(units: Callable[[Call], str], qa: Callable[[Call], str] | None = None):
+def script(
+    units: Callable[[Call], str],
+    qa: Callable[[Call], str] | None = None,
+    tests: Callable[[Call], str] | None = None,
+):
     def answer(call: Call) -> str:
-        if call.kind in ("unit", "sample"):  # a filter's sample inputs too
+        if call.kind == "unit":
             return units(call)
+        if call.kind == "tests" and tests is not None:  # the model's tests of one unit
+            return tests(call)
         if call.kind == "draft" and call.path.startswith("tests/") and qa is not None:
             return qa(call)
         if call.kind == "draft" and call.path == "tests/test_doubler.py":
@@ -74,6 +80,7 @@ def test_the_plan_skeleton_and_examples_are_made_by_tools(
     assert [f["path"] for f in plan["files"]] == [
         "doubler.py",
         "tests/test_requirement_examples.py",
+        "tests/test_agreed_behaviour.py",  # the model's tests of `double` the code passes
         "tests/test_doubler.py",
     ]
     examples = (out / "tests" / "test_requirement_examples.py").read_text()
@@ -218,7 +225,13 @@ def test_a_filter_command_line_asks_the_model_for_its_transform_only(
     assert "text = read_input(args.file)" in source
 
 
-def test_a_filters_candidates_no_example_tells_apart_are_compared_on_sample_inputs(
+def _tests(*tests: tuple[str, str, str]) -> str:
+    """The model's tests as JSON: (sentence, arguments, expected)."""
+    made = [{"sentence": q, "arguments": a, "expected": e, "raises": ""} for q, a, e in tests]
+    return json.dumps({"tests": made})
+
+
+def test_a_filters_transform_is_chosen_by_agreement_with_the_models_tests(
     settings: Settings, tmp_path: Path
 ) -> None:
     lower = TRANSFORM.replace("text.upper()", "text.lower()")
@@ -226,17 +239,59 @@ def test_a_filters_candidates_no_example_tells_apart_are_compared_on_sample_inpu
     # the same output as the command writes it: a final newline is added to either
     stripped = TRANSFORM.replace("text.upper()", "text.upper().rstrip()")
     drawn = [lower, TRANSFORM, stripped, titled]  # all pass every example: --help, ...
-
-    def answer(call: Call) -> str:
-        if call.kind == "sample":
-            return "```\nSome Text\nmore\n```" if call.n == 0 else "```\nOther\n```"
-        return drawn[call.n % 4]
-
-    models = ScriptedModels(script(answer))
-    capped = settings.with_overrides(max_human_retries=0, compared_candidates=4)
+    said = "prints a UTF-8 text file in upper case"
+    models = ScriptedModels(
+        script(
+            lambda call: drawn[call.n % 4],
+            tests=lambda call: _tests((said, "('Some text\\n',)", "'SOME TEXT\\n'")),
+        )
+    )
+    capped = settings.with_overrides(max_human_retries=0, candidates=4)
     with Factory(capped, models=models) as factory:
         factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
     assert len(units_asked(models)) == 4  # no early stop (no example judges a body), capped
-    samples = [c for c in models.chat.calls if c.kind == "sample"]
-    assert len(samples) == 2 and "FILE" in samples[0].prompt
+    [asked] = [c for c in models.chat.calls if c.kind == "tests"]
+    assert asked.path == "transform" and "`def transform(text: str) -> str:`" in asked.prompt
     assert "return text.upper()" in (tmp_path / "out" / "upcase.py").read_text()
+
+
+LIBRARY = """# shouter
+
+Build a Python module `shouter` with one function `shout(text: str) -> str`.
+`shout` returns the text in upper case with one exclamation mark added at its end.
+Standard library only.
+"""
+SHOUT = "```python\ndef shout(text: str) -> str:\n    return {}\n```"
+SAID = "`shout` returns the text in upper case with one exclamation mark added at its end."
+
+
+def test_candidates_that_disagree_are_chosen_by_dual_agreement_and_qa_starts_from_the_tests(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # no example judges `shout`: the first body is wrong, the other two agree and are right
+    drawn = [SHOUT.format('text + "!"'), SHOUT.format('text.upper() + "!"'),
+             SHOUT.format('f"{text.upper()}!"')]  # fmt: skip
+    tests = _tests(
+        (SAID, "('hi',)", "'HI!'"),
+        (SAID, "('a b',)", "'A B!'"),
+        ("shout shouts loudly at everyone", "('x',)", "'X!'"),  # quotes nothing: dropped
+        (SAID, "(1, 2)", "'?'"),  # two arguments: dropped
+    )
+    models = ScriptedModels(script(lambda call: drawn[call.n % 3], tests=lambda call: tests))
+    with Factory(settings, models=models) as factory:
+        report = factory.start(LIBRARY, pipeline="lean", out_dir=tmp_path / "out")
+    assert report.status == "COMPLETED", (
+        report.reason,
+        report.values.get("stages", {}).get("qa-engineering"),
+    )
+    out = tmp_path / "out"
+    assert 'return text.upper() + "!"' in (out / "shouter.py").read_text()
+    assert len(units_asked(models)) == 3  # every candidate drawn: the model's tests judge them
+    agreed = (out / "tests" / "test_agreed_behaviour.py").read_text()
+    assert "from shouter import shout\n" in agreed
+    assert f"    # {SAID.replace('`', '')}\n    assert shout('hi') == 'HI!'\n" in agreed
+    assert "assert shout('a b') == 'A B!'" in agreed and "'X!'" not in agreed
+    backend = [r for r in report.records if r.team == "backend-engineering"]
+    notes = " ".join(backend[0].repairs) if backend else ""
+    assert "2 behaviour test(s) from the model; dropped 2" in notes, notes
+    assert "kept candidate 2: 2 agree on the 2 of 2 behaviour test(s)" in notes, notes
