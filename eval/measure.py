@@ -1,10 +1,12 @@
-"""Measure one project against its case: plan, install, import, own tests, acceptance tests.
+"""Measure one project against its case: plan, stubs, install, import, own tests, acceptance.
 
 A project is a run's output folder (or a case's reference, laid out the same
 way). It is never changed: each step runs on a copy under ``scratch``. The
 acceptance tests go into a folder of their own in a second copy, with their own
 ini file and conftest boundary, so nothing the factory wrote can shadow or
-reconfigure them.
+reconfigure them. The planned units the project still leaves stubs are found
+by the factory's own stubs check (``software/checks/unwritten.py``), on the
+files as they lie, nothing run.
 """
 
 from __future__ import annotations
@@ -19,8 +21,17 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from devfactory.runfiles import is_regular_file, open_folder, remove_at, remove_tree, walk
+from devfactory.runfiles import (
+    RefusedFileError,
+    is_regular_file,
+    open_folder,
+    read_file,
+    remove_at,
+    remove_tree,
+    walk,
+)
 from devfactory.sandbox.untrusted import mirror
+from devfactory.software.checks.unwritten import stubs_left
 from eval.catalog import Case
 from eval.executors import Executor
 from eval.plan import Plan, PlanError, read_plan
@@ -33,6 +44,7 @@ ACCEPTANCE_COMMAND = (
 PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider\n"
 HARNESS_CONFTEST = Path(__file__).with_name("acceptance_conftest.py")
 NOT_COPIED = (".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+MODULE_BYTES = 4 << 20  # a planned module larger than this is not read for stubs
 
 
 @dataclass
@@ -41,6 +53,7 @@ class Measured:
 
     complete: bool | None = None
     missing: list[str] = field(default_factory=list)
+    stubs: list[str] = field(default_factory=list)  # "path: unit", planned units left stubs
     installs: bool | None = None
     imports: bool | None = None
     own_passed: int | None = None
@@ -109,6 +122,24 @@ def merge_dependencies(*groups: Sequence[str]) -> list[str]:
     return list(found.values())
 
 
+def delivered_stubs(project: Path, plan: Plan, requirement: str) -> list[str]:
+    """Return the planned units ``project`` delivers as stubs, as ``path: unit``.
+
+    The units are the plan's symbols and what the requirement's skeleton left
+    to be written, judged as the factory's gate judges them; a planned file
+    that is missing, a link or not text is not read (``missing`` says so).
+    """
+    files: dict[str, str] = {}
+    for f in plan.files:
+        if f.path.endswith(".py") and not f.is_test:
+            try:
+                files[f.path] = read_file(project, f.path, MODULE_BYTES).decode("utf-8")
+            except (RefusedFileError, UnicodeDecodeError, ValueError):
+                continue
+    left = stubs_left(files, dict(plan.symbols), requirement)
+    return [f"{path}: {name}" for path, name in left]
+
+
 def _own_tests(plan: Plan, project: Path) -> bool:
     return bool(plan.test_command) and any(
         f.is_test and f.path.endswith(".py") and is_regular_file(project, f.path)
@@ -130,6 +161,10 @@ def measure(project: Path, case: Case, executor: Executor, scratch: Path) -> Mea
         if out.missing:
             shown = ", ".join(out.missing[:4]) + (" ..." if len(out.missing) > 4 else "")
             out.notes.append(f"missing planned files: {shown}")
+        out.stubs = delivered_stubs(project, plan, case.requirement)
+        if out.stubs:
+            shown = ", ".join(out.stubs[:4]) + (" ..." if len(out.stubs) > 4 else "")
+            out.notes.append(f"planned units delivered as stubs: {shown}")
 
     dependencies = merge_dependencies(
         plan.dependencies if plan else (), case.dependencies, ["pytest"]

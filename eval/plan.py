@@ -54,6 +54,7 @@ class Plan:
     dependencies: tuple[str, ...]
     test_command: str
     files: tuple[PlannedFile, ...]
+    symbols: tuple[tuple[str, tuple[str, ...]], ...] = ()  # each module's planned names
 
     def missing(self, root: Path) -> list[str]:
         """Return the planned files that ``root`` does not hold (as regular files, not links)."""
@@ -96,6 +97,22 @@ def _file(item: Any) -> PlannedFile:
     return PlannedFile(path, str(item.get("owner", "")), str(item.get("role", "")))
 
 
+def _symbols(modules: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Return each module's path and planned names; what is not shaped so is left out."""
+    found = []
+    for module in modules if isinstance(modules, list) else []:
+        if not isinstance(module, dict) or not isinstance(module.get("path"), str):
+            continue
+        symbols = module.get("symbols")
+        names = [
+            s["name"]
+            for s in (symbols if isinstance(symbols, list) else [])
+            if isinstance(s, dict) and isinstance(s.get("name"), str)
+        ]
+        found.append((module["path"], tuple(names)))
+    return tuple(found)
+
+
 def read_plan(root: Path) -> Plan:
     """Read ``root/architecture/plan.json``.
 
@@ -125,4 +142,5 @@ def read_plan(root: Path) -> Plan:
         dependencies=tuple(deps),
         test_command=_text(data, "test_command"),
         files=tuple(_file(item) for item in files),
+        symbols=_symbols(data.get("modules")),
     )

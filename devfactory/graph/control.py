@@ -181,7 +181,13 @@ def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | No
         checks = (*CODE_CHECKS, existing_tests(repository, runtime))
     try:
         found = run_code_checks(
-            build_plan, files, runtime, teams=list(stages), repository=repository, checks=checks
+            build_plan,
+            files,
+            runtime,
+            teams=list(stages),
+            repository=repository,
+            checks=checks,
+            requirement=state["requirement"],
         )
     except SandboxUnavailableError as exc:
         return FinalChecks.not_run(f"not run: {exc}")

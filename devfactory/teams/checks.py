@@ -10,7 +10,7 @@ The factory has two check systems, one per question:
   Each reads the artifacts' text only: it never runs code, knows nothing of
   the build plan, and its problems are short sentences ([] when it passed).
 * **Code checks** (``software/checks/``): does the software built so far
-  hold up, against the build plan? Plan coverage, lint, install, import,
+  hold up, against the build plan? Plan coverage, stubs, lint, install, import,
   tests, smoke, run in the sandbox on a stage's code and on the whole
   workspace, each problem going back to its file's owner.
 """

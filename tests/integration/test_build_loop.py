@@ -16,6 +16,8 @@ import pytest
 
 from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
+from devfactory.software.kinds import skeleton
+from devfactory.software.requirement import read_requirement
 from devfactory.software.workspace import Workspace
 from tests.fakes import Call, ScriptedModels, always_good, good_report
 
@@ -280,10 +282,7 @@ def test_candidates_that_disagree_are_chosen_by_dual_agreement_and_qa_starts_fro
     models = ScriptedModels(script(lambda call: drawn[call.n % 3], tests=lambda call: tests))
     with Factory(settings, models=models) as factory:
         report = factory.start(LIBRARY, pipeline="lean", out_dir=tmp_path / "out")
-    assert report.status == "COMPLETED", (
-        report.reason,
-        report.values.get("stages", {}).get("qa-engineering"),
-    )
+    assert report.status == "COMPLETED", report.reason
     out = tmp_path / "out"
     assert 'return text.upper() + "!"' in (out / "shouter.py").read_text()
     assert len(units_asked(models)) == 3  # every candidate drawn: the model's tests judge them
@@ -295,3 +294,26 @@ def test_candidates_that_disagree_are_chosen_by_dual_agreement_and_qa_starts_fro
     notes = " ".join(backend[0].repairs) if backend else ""
     assert "2 behaviour test(s) from the model; dropped 2" in notes, notes
     assert "kept candidate 2: 2 agree on the 2 of 2 behaviour test(s)" in notes, notes
+
+
+def test_a_model_that_echoes_the_stub_never_gets_it_accepted(
+    settings: Settings, tmp_path: Path
+) -> None:
+    made = skeleton(read_requirement(FILTER))
+    assert made is not None and "    raise NotImplementedError\n" in made.source
+    echo = f"```python\n{made.source}```"  # the module it was shown, the stub as it was
+
+    models = ScriptedModels(script(lambda call: echo))
+    with Factory(settings.with_overrides(max_human_retries=0), models=models) as factory:
+        report = factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
+    assert report.status == "FAILED"
+    assert "backend-engineering BLOCKED" in report.reason
+    assert "not written: transform" in report.reason
+    assert units_asked(models)  # asked, and every candidate dropped
+    out = tmp_path / "out"
+    summary = (out / "SUMMARY.md").read_text()
+    assert "`upcase.py` (backend-engineering, BLOCKED)" in summary
+    assert "upcase.py [stubs]: not written: transform" in summary
+    recorded = (out / "run.json").read_text()
+    assert json.loads(recorded)["status"] == "FAILED"
+    assert "candidate(s) still a stub, dropped; not written: transform" in recorded

@@ -36,8 +36,8 @@ from devfactory.software.behaviour import (
 )
 from devfactory.software.kinds import Comparison, examples
 from devfactory.software.requirement import read_requirement
-from devfactory.software.skeleton import STUB, Skeleton, Unit
-from devfactory.software.splice import SpliceError, fragment
+from devfactory.software.skeleton import Skeleton, Unit
+from devfactory.software.source import unwritten
 from devfactory.software.trials import Trial, TrialRunner
 
 
@@ -92,6 +92,7 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
 
 
 def agreed(
+    made: Skeleton,
     unit: Unit,
     drawn: Sequence[Trial],
     tests: Sequence[BehaviourTest],
@@ -100,12 +101,13 @@ def agreed(
 ) -> tuple[Trial, Choice, list[BehaviourTest]] | None:
     """Return the candidate dual agreement keeps, why, and the tests it passes as written.
 
-    Only candidates that are not the stub take part (None when none is left).
+    Only candidates that are no stub (``source.unwritten``) take part (None when
+    none is left).
     Each is called on every test's arguments in one sandbox call; outcomes are
     compared as the kind says (``compared``). The tests returned pass on the
     chosen candidate as plain values, so they hold as QA's pytest asserts.
     """
-    pool = [t for t in drawn if not stub(t.source, unit.name)]
+    pool = [t for t in drawn if not unwritten(t.source, [unit.name], skeleton=made.source)]
     if not pool:
         return None
     arguments = [t.arguments for t in tests]
@@ -115,24 +117,6 @@ def agreed(
     mine = outcomes[choice.index]
     kept = [t for t, o in zip(tests, mine, strict=True) if passes(o, t)] if mine else []
     return pool[choice.index], choice, kept
-
-
-def stub(source: str, name: str) -> bool:
-    """Say whether ``name``'s body in ``source`` only raises ``NotImplementedError``."""
-    try:
-        text = fragment(source, name).unit
-        tree = ast.parse(text)
-    except (SpliceError, SyntaxError):
-        return True
-    definition = tree.body[0] if tree.body else None
-    if not isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef):
-        return STUB in text
-    body = [
-        n
-        for n in definition.body
-        if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
-    ]
-    return len(body) == 1 and STUB in ast.unparse(body[0])
 
 
 def _signature(source: str, name: str) -> tuple[str, tuple[int, int]]:

@@ -17,7 +17,11 @@ the tests it passes become QA's starting tests (``software/behaviour.PATH``).
 Up to ``repair_rounds`` repairs then show the best one the assertions and
 findings it still fails. What the model writes can never remove the skeleton's interface, lose
 its imports or be cut off: a reply that does not parse, or defines no such
-unit, is refused, and the stub (or the earlier body) stays.
+unit, is refused, and the stub (or the earlier body) stays. A reply that
+leaves the unit a stub (``source.unwritten``: ``raise NotImplementedError``,
+``pass``, a docstring alone, the skeleton's own body) is no candidate: it is
+dropped before anything runs or is selected, and the note says so; a unit no
+candidate wrote is ``not written``, which the gate's stubs check refuses.
 
 Running a version and scoring it calls no model: that is ``software/trials.py``
 (``Trial``, ``TrialRunner``). Without a sandbox (``run_code`` off, as in
@@ -50,7 +54,8 @@ from devfactory.software.behaviour import BehaviourTest, render
 from devfactory.software.examples import ExampleTests
 from devfactory.software.kinds import behaviour_tested, comparison, examples_file, skeleton
 from devfactory.software.requirement import RequirementFacts, read_requirement
-from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind
+from devfactory.software.skeleton import Skeleton, Unit, UnitKind
+from devfactory.software.source import defined_names, stubbed_names, unwritten
 from devfactory.software.splice import SpliceError, code_of, fragment, routes_of, splice
 from devfactory.software.trials import Trial, TrialRunner
 
@@ -73,6 +78,7 @@ class Built:
     model: str = ""
     notes: list[str] = field(default_factory=list)
     agreed: list[BehaviourTest] = field(default_factory=list)  # the model's, the kept code passes
+    stubs: dict[str, int] = field(default_factory=dict)  # candidates still a stub, by unit
 
 
 def plan_facts(requirement: str) -> RequirementFacts:
@@ -137,14 +143,32 @@ def _starting_point(made: Skeleton, earlier: str) -> str:
     return earlier
 
 
-def _stubbed(source: str, unit: Unit) -> bool:
-    """Say whether ``unit`` is still the skeleton's stub in ``source``."""
+def _stubbed(source: str, unit: Unit, made: Skeleton) -> bool:
+    """Say whether ``unit`` is still a stub in ``source`` (or not there at all).
+
+    A module unit is one while any definition its skeleton left to be written
+    (a route's handler) still is.
+    """
     if unit.kind == UnitKind.MODULE:
-        return STUB in source
-    try:
-        return STUB in fragment(source, unit.name).unit
-    except SpliceError:
+        return bool(unwritten(source, stubbed_names(made.source), skeleton=made.source))
+    if unit.name not in defined_names(source):
         return True
+    return bool(unwritten(source, [unit.name], skeleton=made.source))
+
+
+def _no_candidate(candidate: str, unit: Unit, made: Skeleton) -> bool:
+    """Say whether a candidate leaves ``unit`` a stub, so that it is no candidate at all.
+
+    A module unit's candidate is one when it writes none of what its skeleton
+    left to be written; one that writes some competes, and the gate names what
+    it left (``UnwrittenCheck``). Any other's is one when its unit is still a
+    stub (a whole command line of the model's own without that unit is judged
+    as written).
+    """
+    if unit.kind == UnitKind.MODULE:
+        left = stubbed_names(made.source)
+        return len(unwritten(candidate, left, skeleton=made.source)) == len(left)
+    return bool(unwritten(candidate, [unit.name], skeleton=made.source))
 
 
 def _write_unit(
@@ -159,7 +183,7 @@ def _write_unit(
     """Draw candidates of ``unit``, keep the best, repair it; return the module with it."""
     settings = work.settings
     current = runner.trial(source, unit)
-    stubbed = _stubbed(source, unit)
+    stubbed = _stubbed(source, unit, made)
     if not stubbed and (current.perfect or not runner.judges(unit)):
         return source  # an earlier version's unit that nothing shows wrong stays as it is
     seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0))
@@ -184,9 +208,9 @@ def _write_unit(
         drawn += [trial] if trial is not None else []
     chosen: tuple[Trial, list[BehaviourTest]] | None = None
     if best is not None and behaviour:
-        found_best = agreed(unit, drawn, behaviour, runner, comparison(facts, unit.name))
+        found_best = agreed(made, unit, drawn, behaviour, runner, comparison(facts, unit.name))
         if found_best is None:
-            built.notes.append(f"{unit.name}: every candidate was the stub; none to compare")
+            built.notes.append(f"{unit.name}: every candidate was a stub; none to compare")
         else:
             best, choice, passed = found_best
             built.notes.append(choice.note(unit.name))
@@ -199,11 +223,15 @@ def _write_unit(
         best = _better(best, _repair(work, made, unit, best, seed + 50 + r, runner, built))
     if chosen is not None and chosen[0] is best:  # a repair that replaced it passed no test yet
         built.agreed += chosen[1]
+    dropped = built.stubs.get(unit.name, 0)
+    stubs = f"{dropped} candidate(s) still a stub, dropped" if dropped else ""
     if best is None:
-        built.notes.append(f"{unit.name}: no candidate could be spliced; the stub stays")
+        why = stubs or "no candidate could be spliced"
+        built.notes.append(f"{unit.name}: {why}; not written: {unit.name}")
         return source
     built.notes.append(
         f"{unit.name}: kept the best of {count} candidate(s)"
+        + (f" ({stubs})" if stubs else "")
         + (f", passing {best.passed}/{best.total} examples" if best.total else "")
         + (f" ({best.problem})" if best.problem else "")
     )
@@ -280,6 +308,9 @@ def _candidate(
         candidate = repair(RepairKind.PYTHON, candidate).content  # `string.x` used, never imported
     except SpliceError as exc:
         log.debug("candidate of %s refused: %s", unit.name, exc)
+        return None
+    if _no_candidate(candidate, unit, made):  # never run, never selected, never kept
+        built.stubs[unit.name] = built.stubs.get(unit.name, 0) + 1
         return None
     return runner.trial(candidate, unit)
 

@@ -2,7 +2,7 @@
 
 The files written so far (every passed stage's, then this stage's drafts) are
 laid out in a fresh folder and the code checks run on them
-(``software/checks/``: plan coverage and lint, then, in the sandbox,
+(``software/checks/``: plan coverage, stubs and lint, then, in the sandbox,
 install the plan's dependencies, import every module, run the tests once
 tests exist and smoke-run the entry point once its file exists).
 Problems about this team's files keep the stage from passing, whatever the
@@ -79,11 +79,14 @@ def run_code_checks(
     teams: list[str],
     repository: Repository | None = None,
     checks: Sequence[Check] = CODE_CHECKS,
+    requirement: str = "",
 ) -> Verification:
     """Lay ``files`` out in a temporary folder and run ``checks`` on them against ``plan``.
 
-    A run delivering into a ``repository`` (the run state's) has its files laid
-    over the base branch's, so its code runs with the repository around it.
+    ``requirement`` is the run's: the units its skeleton leaves to be written
+    must not be stubs any more. A run delivering into a ``repository`` (the
+    run state's) has its files laid over the base branch's, so its code runs
+    with the repository around it.
     """
     sandbox = runtime.context.get_sandbox()
     criteria = criteria_of(files.get(REQUIREMENTS_PATH, ""))
@@ -106,6 +109,7 @@ def run_code_checks(
             criteria=criteria,
             files={p: c for p, c in files.items() if p != PLAN_PATH},
             checks=checks,
+            requirement=requirement,
         )
     finally:
         remove_tree(root)  # iterative and link-safe: the code may have left any tree there
@@ -150,7 +154,12 @@ def verify_stage(
 
     try:
         found = run_code_checks(
-            plan, files, runtime, teams=[*done, slug], repository=state.get("repository")
+            plan,
+            files,
+            runtime,
+            teams=[*done, slug],
+            repository=state.get("repository"),
+            requirement=state["requirement"],
         )
     except SandboxUnavailableError as exc:
         reason = f"cannot run the code: {exc}"

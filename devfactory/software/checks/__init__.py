@@ -6,11 +6,12 @@ The factory has two check systems, one per question:
   whole? Each is a ``Check`` object with a ``name``, what it ``needs`` (a
   workspace, a sandbox, the installed environment, code, tests files, an
   entry point) and ``run(context) -> CheckOutcome`` (``framework.py``): plan
-  coverage, lint, install, import, tests, smoke (``CODE_CHECKS``, one module
-  each), and for a run that delivers into an existing repository its old tests
-  (``ExistingTestsCheck``). ``verify`` (``suite.py``) runs a list of them and
-  gathers a ``Verification``: records, problems per file and so per owning
-  team, acceptance criteria (``criteria.py``), a score. ``graph/stage/verify.py``
+  coverage, stubs (no planned unit left unwritten), lint, install, import,
+  tests, smoke (``CODE_CHECKS``, one module each), and for a run that
+  delivers into an existing repository its old tests (``ExistingTestsCheck``).
+  ``verify`` (``suite.py``) runs a list of them and gathers a
+  ``Verification``: records, problems per file and so per owning team,
+  acceptance criteria (``criteria.py``), a score. ``graph/stage/verify.py``
   runs them on a stage's code, ``graph/control.py`` on the whole workspace, and
   ``software/precheck.py`` runs lint and plan coverage on one drafted file.
 * **Artifact checks** (``teams/checks.py``): is each file one stage returned
@@ -41,6 +42,7 @@ from devfactory.software.checks.framework import (
 from devfactory.software.checks.lint import LintCheck, finding_text
 from devfactory.software.checks.plan_coverage import PlanCoverageCheck
 from devfactory.software.checks.suite import CODE_CHECKS, verify
+from devfactory.software.checks.unwritten import UnwrittenCheck
 
 __all__ = [
     "CODE_CHECKS",
@@ -52,6 +54,7 @@ __all__ = [
     "Need",
     "PlanCoverageCheck",
     "Problem",
+    "UnwrittenCheck",
     "Verification",
     "criteria_of",
     "finding_text",

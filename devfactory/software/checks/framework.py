@@ -83,6 +83,8 @@ class CheckContext:
         sandbox: where generated code runs.
         criteria: the acceptance criteria ids to report on from the tests.
         environment: the installed environment, once the install check made it.
+        requirement: the run's requirement, whose skeleton names the units the
+            build loop writes (empty: only the plan's symbols are known).
 
     """
 
@@ -93,6 +95,7 @@ class CheckContext:
     sandbox: Sandbox | None = None
     criteria: Sequence[str] = ()
     environment: Environment | None = None
+    requirement: str = ""
 
     def code_modules(self) -> list[str]:
         """Return the planned code modules written so far (a ``__main__`` runs when imported)."""

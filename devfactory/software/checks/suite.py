@@ -21,6 +21,7 @@ from devfactory.software.checks.lint import LintCheck
 from devfactory.software.checks.plan_coverage import PlanCoverageCheck
 from devfactory.software.checks.smoke import SmokeCheck
 from devfactory.software.checks.testing import TestsCheck
+from devfactory.software.checks.unwritten import UnwrittenCheck
 from devfactory.software.plan import BuildPlan
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 CODE_CHECKS: tuple[Check, ...] = (
     PlanCoverageCheck(),
+    UnwrittenCheck(),
     LintCheck(),
     InstallCheck(),
     ImportCheck(),
@@ -46,6 +48,7 @@ def verify(
     criteria: Sequence[str] = (),
     files: Mapping[str, str] | None = None,
     checks: Sequence[Check] = CODE_CHECKS,
+    requirement: str = "",
 ) -> Verification:
     """Run ``checks`` on ``workspace`` in order, each whose needs are met, and gather them.
 
@@ -58,6 +61,7 @@ def verify(
         files: the files laid out in ``workspace`` (read from it, links not
             followed, when not given).
         checks: the checks to run (``CODE_CHECKS`` by default).
+        requirement: the run's requirement (its skeleton's units must be written).
 
     """
     if files is None:
@@ -68,6 +72,12 @@ def verify(
             if size <= PARSED_BYTES
         }
     context = CheckContext(
-        plan, files, teams, workspace=workspace, sandbox=sandbox, criteria=criteria
+        plan,
+        files,
+        teams,
+        workspace=workspace,
+        sandbox=sandbox,
+        criteria=criteria,
+        requirement=requirement,
     )
     return run_checks(context, checks)
