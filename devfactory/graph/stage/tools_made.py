@@ -101,11 +101,14 @@ def tool_report(state: StageState, artifacts: list[Artifact]) -> TaskResult:
         f"{c.name}: {c.summary or 'exit ' + str(c.exit_code)}"[:300]
         for c in state.get("checks", [])
     ][:10]
-    made = [r for r in state.get("repairs", []) if ": kept the best of" in r]
+    made = [
+        r for r in state.get("repairs", []) if ": kept the best of" in r or "behaviour test" in r
+    ]
     reasoning = " ".join(
         [
             "Written by tools from the requirement and by the build loop: each unit drawn, "
-            "run against the requirement's own examples, and the best kept.",
+            "run against the requirement's own examples and the model's behaviour tests, and "
+            "the best kept.",
             *made,
             *(f"The checks found: {p}" for p in problems[:4]),
         ]
