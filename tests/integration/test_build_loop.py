@@ -88,6 +88,12 @@ def test_the_plan_skeleton_and_examples_are_made_by_tools(
     examples = (out / "tests" / "test_requirement_examples.py").read_text()
     assert "assert double(2) == 4" in examples and "`double(-3)` is `-6`" in examples
     assert "return n * 2" in (out / "doubler.py").read_text()
+    # the scripted model wrote no behaviour test: the examples alone chose, and QA's
+    # starting tests say that none agreed
+    agreed = (out / "tests" / "test_agreed_behaviour.py").read_text()
+    assert agreed.startswith('"""No test the model wrote') and "def test" not in agreed
+    [backend] = [r for r in report.records if r.team == "backend-engineering"]
+    assert any("double: no behaviour test could be used" in r for r in backend.repairs)
 
 
 def test_of_three_candidates_the_one_passing_the_examples_is_kept(
@@ -317,3 +323,26 @@ def test_a_model_that_echoes_the_stub_never_gets_it_accepted(
     recorded = (out / "run.json").read_text()
     assert json.loads(recorded)["status"] == "FAILED"
     assert "candidate(s) still a stub, dropped; not written: transform" in recorded
+
+
+def test_the_models_tests_are_asked_for_again_only_while_too_few_are_kept(
+    settings: Settings, tmp_path: Path
+) -> None:
+    right = SHOUT.format('text.upper() + "!"')
+    replies = [
+        _tests((SAID, "('hi',)", "'HI!'")),  # one: fewer than the unit's cap of two
+        _tests((SAID, "('hi',)", "'HI!'"), (SAID, "('a b',)", "'A B!'")),  # one repeats
+        _tests((SAID, "('c',)", "'C!'")),  # never asked: the cap was reached
+    ]
+    models = ScriptedModels(script(lambda call: right, tests=lambda call: replies[call.n]))
+    capped = settings.with_overrides(behaviour_test_calls=3, behaviour_tests_per_unit=2)
+    with Factory(capped, models=models) as factory:
+        report = factory.start(LIBRARY, pipeline="lean", out_dir=tmp_path / "out")
+    assert report.status == "COMPLETED", report.reason
+    assert len([c for c in models.chat.calls if c.kind == "tests"]) == 2
+    agreed = (tmp_path / "out" / "tests" / "test_agreed_behaviour.py").read_text()
+    assert agreed.count("def test_shout_") == 2 and "'C!'" not in agreed
+    [backend] = [r for r in report.records if r.team == "backend-engineering"]
+    notes = " ".join(backend.repairs)
+    assert "2 behaviour test(s) from the model; dropped 1: 1 repeating a call" in notes, notes
+    assert "kept candidate 1: 3 agree on the 2 of 2 behaviour test(s)" in notes, notes
