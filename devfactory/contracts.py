@@ -213,6 +213,9 @@ class StageRecord(BaseModel):
     checks: list[CheckRun] = Field(default_factory=list)  # the sandbox runs of its last attempt
     # mechanical fixes made to the model's replies in its last attempt ("path: what")
     repairs: list[str] = Field(default_factory=list)
+    # files tools made in its last attempt for another team's planned file (the build
+    # loop's agreed tests, which QA starts from): handed on, never its own deliverables
+    handed: list[Artifact] = Field(default_factory=list)
 
 
 class GateVerdict(BaseModel):

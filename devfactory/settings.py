@@ -344,13 +344,26 @@ class Settings(BaseSettings):
         "module with routes), each run against the example tests; the best is kept. Drawn "
         "at temperatures from `temperature` up to `candidate_temperature`.",
     )
-    compared_candidates: int = Field(
-        default=5,
+    behaviour_tests_per_sentence: int = Field(
+        default=3,
         ge=1,
-        le=16,
-        description="Bodies drawn for a filter command line's transform when no example of "
-        "the requirement can judge it (the stub passes them all): they are compared by what "
-        "they do on the same sample inputs, and the one the others agree with most is kept.",
+        le=8,
+        description="Tests the model may write of one behaviour sentence of a unit it can call "
+        "(a planned function, a filter's transform); candidates are chosen by dual agreement "
+        "with them among those tied on the requirement's examples.",
+    )
+    behaviour_tests_per_unit: int = Field(
+        default=8,
+        ge=1,
+        le=24,
+        description="Tests of a unit's behaviour kept in all (each run on every candidate).",
+    )
+    behaviour_test_calls: int = Field(
+        default=1,
+        ge=0,
+        le=4,
+        description="Model calls asking for a unit's behaviour tests (0: none are asked; "
+        "later calls only while fewer than `behaviour_tests_per_unit` were kept).",
     )
     candidate_temperature: float = Field(
         default=0.9, ge=0.0, le=2.0, description="The temperature of the last candidate drawn."

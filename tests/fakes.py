@@ -175,8 +175,8 @@ class Call:
     """One model call as the script sees it.
 
     ``kind`` is "draft", "report", "unit" (the build loop asks for one unit of a
-    module; ``path`` is the unit's name), "sample" (a sample input to compare a
-    filter's candidates on), "answer" (a clarification responder),
+    module; ``path`` is the unit's name), "tests" (the model's tests of one unit's
+    behaviour; ``path`` is the unit's name), "answer" (a clarification responder),
     "facts" (mem0's fact extraction after a stage), "governance" (the risk
     assessment; ``spec`` is None then), or one of the chat's: "chat" (a team
     talking to a person), "select" and "summary" (a group chat's moderator)
@@ -245,6 +245,8 @@ def always_good(call: Call) -> str:
         if call.path == PLAN_PATH:
             return json.dumps(scripted_plan(call))
         return sample_content(call.spec, call.path)
+    if call.kind == "tests":
+        return json.dumps({"tests": []})  # no behaviour tests: the examples alone judge
     if call.kind == "answer":
         return json.dumps(
             {
@@ -268,6 +270,7 @@ def report_with(make: Callable[[Call], str]) -> Script:
 
 
 _UNIT = re.compile(r"Reply with the complete `([^`]+)` in one ```python block")
+_TESTS = re.compile(r"^## Your task: tests of `([^`]+)`$", re.M)
 
 _SPECIAL = {
     "You moderate a group discussion": "select",
@@ -327,8 +330,8 @@ class ScriptedChatModel(BaseChatModel):
             kind, path = "facts", ""
         elif task.startswith("## Question from the"):
             kind, path = "answer", ""
-        elif "realistic sample input" in system:  # inputs to compare a filter's candidates on
-            kind, path = "sample", ""
+        elif tests := _TESTS.search(task):  # the build loop asks for tests of one unit
+            kind, path = "tests", tests.group(1)
         elif unit := _UNIT.search(task):  # the build loop asks for one unit of a module
             kind, path = "unit", unit.group(1)
         else:

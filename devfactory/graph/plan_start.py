@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from devfactory.software.kinds import examples_file, reading, starting
+from devfactory.software.kinds import behaviour_tested, examples_file, reading, starting
 from devfactory.software.plan import BuildPlan, FileRole, Named, named_interfaces
 
 _EXAMPLE = "moonphase"  # the example requirement's package, run as ``python -m moonphase``
@@ -203,13 +203,16 @@ def tool_plan(
     needs no model to plan it. The module is one file, ``<module>.py``, written
     from its skeleton (``software/skeleton``); the requirement's own examples are
     a tests file made by tools (``software/examples``), beside the one the tests'
-    team writes. The kind of software (``software/kinds``) gives the code file,
+    team writes; a unit the model writes tests of (``kinds.behaviour_tested``) adds the file
+    of those the chosen code passes (``software/behaviour.PATH``). The kind of
+    software (``software/kinds``) gives the code file,
     the plan's kind and its entry point. Every file goes to the pipeline's team
     for its kind, and the plan must pass ``check_plan`` like any other, or None
     is returned and the model is asked. In a run that changes a repository, ``existing`` are its
     files: a plan by tools writes whole files from skeletons, so where one of
     its files exists the model plans instead, from the repository's map.
     """
+    from devfactory.software.behaviour import PATH as AGREED_PATH
     from devfactory.software.examples import PATH as EXAMPLES_PATH
     from devfactory.software.plan import check_plan
     from devfactory.software.requirement import read_requirement
@@ -232,6 +235,11 @@ def tool_plan(
             files.append({"path": EXAMPLES_PATH, "role": "tests", "owner": writer[FileRole.TESTS],
                           "purpose": "the requirement's own examples, made into tests by tools",
                           "depends_on": [path]})  # fmt: skip
+        units = found.shape.skeleton(facts, "").units
+        if any(behaviour_tested(read_requirement(requirement), u) for u in units):
+            files.append({"path": AGREED_PATH, "role": "tests", "owner": writer[FileRole.TESTS],
+                          "purpose": "the model's tests of the behaviour, that the chosen code "
+                          "passes (made by the build loop)", "depends_on": [path]})  # fmt: skip
         files.append({"path": f"tests/test_{facts.module}.py", "role": "tests",
                       "owner": writer[FileRole.TESTS], "depends_on": [path],
                       "purpose": "tests of every behaviour the requirement states"})  # fmt: skip

@@ -229,6 +229,9 @@ class Draft:
     problem: str = ""
     repairs: list[str] = field(default_factory=list)  # mechanical fixes made to the reply
     origin: str = field(default="model", kw_only=True)  # model (free text), build (loop), tools
+    # files tools made beside it for another team's planned file (the build loop's agreed
+    # tests): handed on in the stage's record, not published as this file's team's
+    companions: list[Artifact] = field(default_factory=list, kw_only=True)
 
 
 def draft_file(

@@ -6,8 +6,8 @@ written to a fresh folder with the requirement's own examples
 (``software/examples.py``), the examples run in the sandbox and the ones about
 the unit being written are counted, the gate's lint is applied, and a
 ``Trial`` holds the score. ``TrialRunner.behaviour`` calls a function of a
-version on probe inputs, so that tied versions can be compared by what they
-do. Nothing here calls a model.
+version on the arguments of the model's tests, so that tied versions can be
+judged by what they do (``software/agreement.py``). Nothing here calls a model.
 """
 
 from __future__ import annotations
@@ -86,6 +86,11 @@ class TrialRunner:
                 sandbox = None
         module = plan.python_modules()[0] if plan and plan.python_modules() else ""
         return cls(sandbox, env, tests, module)
+
+    @property
+    def runs(self) -> bool:
+        """Say whether versions run here (a sandbox and an environment), else nothing is judged."""
+        return self.sandbox is not None and self.env is not None
 
     def close(self) -> None:
         """Nothing is held between trials (each runs in a folder of its own)."""

@@ -20,6 +20,7 @@ from string import Template
 import yaml
 
 from devfactory.contracts import MAX_ARTIFACT_CHARS, MAX_ARTIFACTS
+from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.checks import CODE_CHECKS, Check
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import FileRole
@@ -136,6 +137,7 @@ def identity_values(spec: TeamSpec) -> dict[str, str]:
         "max_artifact_chars": str(MAX_ARTIFACT_CHARS),
         "checks": checks_told(spec),
         "examples_path": EXAMPLES_PATH,
+        "agreed_path": AGREED_PATH,
     }
 
 

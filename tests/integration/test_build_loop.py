@@ -39,10 +39,16 @@ def settings(pg_settings: Settings) -> Settings:
     return pg_settings.with_overrides(run_code=True, candidates=3, repair_rounds=1)
 
 
-def script(units: Callable[[Call], str], qa: Callable[[Call], str] | None = None):
+def script(
+    units: Callable[[Call], str],
+    qa: Callable[[Call], str] | None = None,
+    tests: Callable[[Call], str] | None = None,
+):
     def answer(call: Call) -> str:
-        if call.kind in ("unit", "sample"):  # a filter's sample inputs too
+        if call.kind == "unit":
             return units(call)
+        if call.kind == "tests" and tests is not None:  # the model's tests of one unit
+            return tests(call)
         if call.kind == "draft" and call.path.startswith("tests/") and qa is not None:
             return qa(call)
         if call.kind == "draft" and call.path == "tests/test_doubler.py":
@@ -76,11 +82,18 @@ def test_the_plan_skeleton_and_examples_are_made_by_tools(
     assert [f["path"] for f in plan["files"]] == [
         "doubler.py",
         "tests/test_requirement_examples.py",
+        "tests/test_agreed_behaviour.py",  # the model's tests of `double` the code passes
         "tests/test_doubler.py",
     ]
     examples = (out / "tests" / "test_requirement_examples.py").read_text()
     assert "assert double(2) == 4" in examples and "`double(-3)` is `-6`" in examples
     assert "return n * 2" in (out / "doubler.py").read_text()
+    # the scripted model wrote no behaviour test: the examples alone chose, and QA's
+    # starting tests say that none agreed
+    agreed = (out / "tests" / "test_agreed_behaviour.py").read_text()
+    assert agreed.startswith('"""No test the model wrote') and "def test" not in agreed
+    [backend] = [r for r in report.records if r.team == "backend-engineering"]
+    assert any("double: no behaviour test could be used" in r for r in backend.repairs)
 
 
 def test_of_three_candidates_the_one_passing_the_examples_is_kept(
@@ -220,7 +233,13 @@ def test_a_filter_command_line_asks_the_model_for_its_transform_only(
     assert "text = read_input(args.file)" in source
 
 
-def test_a_filters_candidates_no_example_tells_apart_are_compared_on_sample_inputs(
+def _tests(*tests: tuple[str, str, str]) -> str:
+    """The model's tests as JSON: (sentence, arguments, expected)."""
+    made = [{"sentence": q, "arguments": a, "expected": e, "raises": ""} for q, a, e in tests]
+    return json.dumps({"tests": made})
+
+
+def test_a_filters_transform_is_chosen_by_agreement_with_the_models_tests(
     settings: Settings, tmp_path: Path
 ) -> None:
     lower = TRANSFORM.replace("text.upper()", "text.lower()")
@@ -228,20 +247,59 @@ def test_a_filters_candidates_no_example_tells_apart_are_compared_on_sample_inpu
     # the same output as the command writes it: a final newline is added to either
     stripped = TRANSFORM.replace("text.upper()", "text.upper().rstrip()")
     drawn = [lower, TRANSFORM, stripped, titled]  # all pass every example: --help, ...
-
-    def answer(call: Call) -> str:
-        if call.kind == "sample":
-            return "```\nSome Text\nmore\n```" if call.n == 0 else "```\nOther\n```"
-        return drawn[call.n % 4]
-
-    models = ScriptedModels(script(answer))
-    capped = settings.with_overrides(max_human_retries=0, compared_candidates=4)
+    said = "prints a UTF-8 text file in upper case"
+    models = ScriptedModels(
+        script(
+            lambda call: drawn[call.n % 4],
+            tests=lambda call: _tests((said, "('Some text\\n',)", "'SOME TEXT\\n'")),
+        )
+    )
+    capped = settings.with_overrides(max_human_retries=0, candidates=4)
     with Factory(capped, models=models) as factory:
         factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
     assert len(units_asked(models)) == 4  # no early stop (no example judges a body), capped
-    samples = [c for c in models.chat.calls if c.kind == "sample"]
-    assert len(samples) == 2 and "FILE" in samples[0].prompt
+    [asked] = [c for c in models.chat.calls if c.kind == "tests"]
+    assert asked.path == "transform" and "`def transform(text: str) -> str:`" in asked.prompt
     assert "return text.upper()" in (tmp_path / "out" / "upcase.py").read_text()
+
+
+LIBRARY = """# shouter
+
+Build a Python module `shouter` with one function `shout(text: str) -> str`.
+`shout` returns the text in upper case with one exclamation mark added at its end.
+Standard library only.
+"""
+SHOUT = "```python\ndef shout(text: str) -> str:\n    return {}\n```"
+SAID = "`shout` returns the text in upper case with one exclamation mark added at its end."
+
+
+def test_candidates_that_disagree_are_chosen_by_dual_agreement_and_qa_starts_from_the_tests(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # no example judges `shout`: the first body is wrong, the other two agree and are right
+    drawn = [SHOUT.format('text + "!"'), SHOUT.format('text.upper() + "!"'),
+             SHOUT.format('f"{text.upper()}!"')]  # fmt: skip
+    tests = _tests(
+        (SAID, "('hi',)", "'HI!'"),
+        (SAID, "('a b',)", "'A B!'"),
+        ("shout shouts loudly at everyone", "('x',)", "'X!'"),  # quotes nothing: dropped
+        (SAID, "(1, 2)", "'?'"),  # two arguments: dropped
+    )
+    models = ScriptedModels(script(lambda call: drawn[call.n % 3], tests=lambda call: tests))
+    with Factory(settings, models=models) as factory:
+        report = factory.start(LIBRARY, pipeline="lean", out_dir=tmp_path / "out")
+    assert report.status == "COMPLETED", report.reason
+    out = tmp_path / "out"
+    assert 'return text.upper() + "!"' in (out / "shouter.py").read_text()
+    assert len(units_asked(models)) == 3  # every candidate drawn: the model's tests judge them
+    agreed = (out / "tests" / "test_agreed_behaviour.py").read_text()
+    assert "from shouter import shout\n" in agreed
+    assert f"    # {SAID.replace('`', '')}\n    assert shout('hi') == 'HI!'\n" in agreed
+    assert "assert shout('a b') == 'A B!'" in agreed and "'X!'" not in agreed
+    backend = [r for r in report.records if r.team == "backend-engineering"]
+    notes = " ".join(backend[0].repairs) if backend else ""
+    assert "2 behaviour test(s) from the model; dropped 2" in notes, notes
+    assert "kept candidate 2: 2 agree on the 2 of 2 behaviour test(s)" in notes, notes
 
 
 def test_a_model_that_echoes_the_stub_never_gets_it_accepted(
@@ -251,10 +309,7 @@ def test_a_model_that_echoes_the_stub_never_gets_it_accepted(
     assert made is not None and "    raise NotImplementedError\n" in made.source
     echo = f"```python\n{made.source}```"  # the module it was shown, the stub as it was
 
-    def answer(call: Call) -> str:
-        return "```\nSome Text\n```" if call.kind == "sample" else echo
-
-    models = ScriptedModels(script(answer))
+    models = ScriptedModels(script(lambda call: echo))
     with Factory(settings.with_overrides(max_human_retries=0), models=models) as factory:
         report = factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
     assert report.status == "FAILED"
@@ -268,3 +323,26 @@ def test_a_model_that_echoes_the_stub_never_gets_it_accepted(
     recorded = (out / "run.json").read_text()
     assert json.loads(recorded)["status"] == "FAILED"
     assert "candidate(s) still a stub, dropped; not written: transform" in recorded
+
+
+def test_the_models_tests_are_asked_for_again_only_while_too_few_are_kept(
+    settings: Settings, tmp_path: Path
+) -> None:
+    right = SHOUT.format('text.upper() + "!"')
+    replies = [
+        _tests((SAID, "('hi',)", "'HI!'")),  # one: fewer than the unit's cap of two
+        _tests((SAID, "('hi',)", "'HI!'"), (SAID, "('a b',)", "'A B!'")),  # one repeats
+        _tests((SAID, "('c',)", "'C!'")),  # never asked: the cap was reached
+    ]
+    models = ScriptedModels(script(lambda call: right, tests=lambda call: replies[call.n]))
+    capped = settings.with_overrides(behaviour_test_calls=3, behaviour_tests_per_unit=2)
+    with Factory(capped, models=models) as factory:
+        report = factory.start(LIBRARY, pipeline="lean", out_dir=tmp_path / "out")
+    assert report.status == "COMPLETED", report.reason
+    assert len([c for c in models.chat.calls if c.kind == "tests"]) == 2
+    agreed = (tmp_path / "out" / "tests" / "test_agreed_behaviour.py").read_text()
+    assert agreed.count("def test_shout_") == 2 and "'C!'" not in agreed
+    [backend] = [r for r in report.records if r.team == "backend-engineering"]
+    notes = " ".join(backend.repairs)
+    assert "2 behaviour test(s) from the model; dropped 1: 1 repeating a call" in notes, notes
+    assert "kept candidate 1: 3 agree on the 2 of 2 behaviour test(s)" in notes, notes

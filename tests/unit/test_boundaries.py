@@ -211,7 +211,6 @@ RULE_MODULES = (
     "software/requirement.py",
     "software/skeleton.py",
     "software/examples.py",
-    "software/probes.py",
     "software/plan.py",  # the names a plan must keep, read from the requirement
     *(f"software/kinds/{p.name}" for p in sorted((ROOT / "software" / "kinds").glob("*.py"))),
     "graph/plan_start.py",  # the plan pre-filled from the requirement's names

@@ -1,4 +1,4 @@
-"""The rules of the kinds of software, the skeleton toolkit and the probes.
+"""The rules of the kinds of software and the skeleton toolkit.
 
 Each on sentences of its own that no eval case has (see ``test_general_rules.py``,
 which also holds this file to quoting none). The script kind's rule (``python
@@ -7,15 +7,16 @@ name.py``) has its own file, ``test_kind_script.py``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from devfactory.software.kinds import comparison, examples, shape_of, skeleton
+from devfactory.software.kinds import behaviour_tested, comparison, examples, shape_of, skeleton
 from devfactory.software.kinds.command_line import COMMAND_LINE, command_examples
 from devfactory.software.kinds.library import LIBRARY
 from devfactory.software.kinds.text_filter import TEXT_FILTER, stream
 from devfactory.software.kinds.web_service import WEB_SERVICE, handler_name
-from devfactory.software.probes import inputs
-from devfactory.software.requirement import Function, read_requirement
+from devfactory.software.requirement import read_requirement
 from devfactory.software.skeleton import stubs
 
 # --- which kind ------------------------------------------------------------------------------
@@ -197,17 +198,30 @@ def test_a_filters_messages_start_with_the_prefix_the_requirement_writes() -> No
     }
 
 
-def test_only_a_filters_transform_is_compared_on_sample_texts_of_the_file_it_reads() -> None:
+def test_only_a_filters_transform_is_called_on_the_models_tests_and_compared_as_written() -> None:
     facts = read_requirement("Start `python -m lamps LOGFILE [--dim N]`; it prints LOGFILE.")
     compared = comparison(facts, "transform")
-    assert compared is not None and compared.sample.endswith("given as LOGFILE")
-    assert compared.arguments(["a\n"])[0] == "('a\\n', None)"
+    assert compared is not None
     assert (
         compared.written("'lit'") == "'lit\\n'" and compared.written("!ValueError") == "!ValueError"
     )
     assert comparison(facts, "build_parser") is None  # its examples tell other units apart
     command = read_requirement("Start `python -m lamps NAME... [--dim N]`.")
-    assert comparison(command, "transform") is None  # no filter, nothing compared on samples
+    assert comparison(command, "transform") is None  # no filter, nothing called
+
+
+def test_the_model_writes_tests_of_a_planned_function_or_a_transform_with_sentences() -> None:
+    library = read_requirement("The module `lamps`: `lamp(n: int) -> str` names lamp `n`.")
+    made = skeleton(library)
+    assert made is not None
+    [unit] = [u for u in made.units if u.name == "lamp"]
+    assert behaviour_tested(library, unit)
+    assert not behaviour_tested(library, replace(unit, sentences=()))  # nothing said
+    assert not behaviour_tested(library, replace(unit, name="other"))  # no such function
+    flt = read_requirement("Start `python -m lamps LOGFILE [--dim N]`; it prints LOGFILE.")
+    made = skeleton(flt)
+    assert made is not None
+    assert [u.name for u in made.units if behaviour_tested(flt, u)] == ["transform"]
 
 
 # --- a web service ---------------------------------------------------------------------------
@@ -355,12 +369,3 @@ def test_a_capitalised_name_no_builtin_has_in_a_signature_or_an_error_is_a_class
 
 
 # --- the probes' inputs ----------------------------------------------------------------------
-
-
-def test_a_functions_probe_inputs_use_the_literals_its_sentences_write() -> None:
-    said = ("`fold` turns `paper` over 12345 times, never `-x` or `/y`.",)
-    function = Function("fold", "word: str, times: int", "str", said)
-    drawn = " ".join(inputs(function, count=40))
-    assert "'paper'" in drawn and "12345" in drawn
-    assert "'-x'" not in drawn and "'/y'" not in drawn
-    assert inputs(Function("fold", "word", "str", ())) == []  # no annotation: nothing to draw

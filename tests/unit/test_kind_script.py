@@ -102,6 +102,7 @@ def test_the_plan_by_tools_is_a_script_run_by_its_path() -> None:
     assert [f.path for f in plan.files] == [
         "shelfcount.py",
         "tests/test_requirement_examples.py",
+        "tests/test_agreed_behaviour.py",  # its planned function's sentences: the model's tests
         "tests/test_shelfcount.py",
         "README.md",
     ]

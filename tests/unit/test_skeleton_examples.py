@@ -353,32 +353,6 @@ def test_a_handler_that_crashes_on_a_well_shaped_body_fails_the_examples(
     assert f"1 {outcome}" in done.stdout, done.stdout[-2000:]
 
 
-def test_a_filters_probe_inputs_vary_one_option_at_a_time() -> None:
-    from devfactory.software.kinds.text_filter import stream
-    from devfactory.software.probes import stream_inputs
-
-    found = stream(read_requirement(REPORT))
-    assert found is not None and [o.dest for o in found.options] == ["by", "top"]
-    got = stream_inputs(found.options, ["a,1\n"])
-    # --by is required: always one of its values; --top is left out, then 2
-    assert got == [
-        "('a,1\\n', 'region', None)",
-        "('a,1\\n', 'product', None)",
-        "('a,1\\n', 'month', None)",
-        "('a,1\\n', 'region', 2)",
-    ]
-
-
-def test_the_candidate_the_others_agree_with_most_on_the_same_inputs_scores_highest() -> None:
-    from devfactory.software.probes import agreement
-
-    right, half, wrong = ("1", "2", "3"), ("1", "2", "9"), ("7", "8", "9")
-    # "half" agrees with "right" on two inputs and with "wrong" on one
-    assert agreement([right, half, wrong, right]) == [2 + 3, 2 + 1 + 2, 1, 3 + 2]
-    # a raise agrees with nothing, and a candidate that could not run scores 0
-    assert agreement([("!ValueError",), ("!ValueError",), ()]) == [0, 0, 0]
-
-
 def test_a_filter_whose_option_would_clash_with_the_transforms_text_is_written_whole() -> None:
     clash = FILTER.replace("[--upper]", "[--text]").replace("`--upper`", "`--text`")
     made = skeleton(read_requirement(clash), "Squeeze.")  # it still parses

@@ -9,6 +9,11 @@ into the module (``software/splice.py``) and run in the sandbox against the
 requirement's own examples (``software/examples.py``) and linted with the
 gate's own rules (undefined names: a sure ``NameError``), and the best is kept;
 the first that passes every example of its unit, lint clean, stops the drawing.
+A unit the model's tests can call (a planned function, a filter's transform)
+is first given small tests the model writes from its sentences
+(``stage/behaviour.py``); then every candidate is drawn, and among those tied
+on the examples the one dual agreement picks is kept (``software/agreement.py``);
+the tests it passes become QA's starting tests (``software/behaviour.PATH``).
 Up to ``repair_rounds`` repairs then show the best one the assertions and
 findings it still fails. What the model writes can never remove the skeleton's interface, lose
 its imports or be cut off: a reply that does not parse, or defines no such
@@ -20,10 +25,11 @@ candidate wrote is ``not written``, which the gate's stubs check refuses.
 
 Running a version and scoring it calls no model: that is ``software/trials.py``
 (``Trial``, ``TrialRunner``). Without a sandbox (``run_code`` off, as in
-graph-logic tests) nothing runs: the first candidate that splices is kept.
+graph-logic tests) nothing runs: the first candidate that splices is kept, and
+no tests are asked for.
 
 Why one module: drawing, selecting and repairing share one state (the
-module's text, the best trial, the sample inputs) and one budget; split,
+module's text, the best trial, the tests agreed with) and one budget; split,
 each part would pass that state across a boundary it does not own.
 """
 
@@ -39,13 +45,14 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.repairs import RepairKind, repair
+from devfactory.graph.stage.behaviour import agreed, asked
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
+from devfactory.software.behaviour import PATH as AGREED_PATH
+from devfactory.software.behaviour import BehaviourTest, render
 from devfactory.software.examples import ExampleTests
-from devfactory.software.kinds import Comparison, comparison, examples_file, skeleton
-from devfactory.software.probes import agreement
-from devfactory.software.probes import inputs as probe_inputs
+from devfactory.software.kinds import behaviour_tested, comparison, examples_file, skeleton
 from devfactory.software.requirement import RequirementFacts, read_requirement
 from devfactory.software.skeleton import Skeleton, Unit, UnitKind
 from devfactory.software.source import defined_names, stubbed_names, unwritten
@@ -54,9 +61,6 @@ from devfactory.software.trials import Trial, TrialRunner
 
 log = logging.getLogger(__name__)
 FAILURE_CHARS = 1500  # what a repair is shown of the assertions its unit fails
-SAMPLES = 2  # sample inputs the model writes for a unit compared on them (a filter's)
-SAMPLE_LINES = 8  # the lines a sample is asked to have at most
-SAMPLE_CHARS = 1200  # what is kept of a sample
 _WHAT = {
     UnitKind.FUNCTION: "the function",
     UnitKind.CLASS: "the class",
@@ -68,12 +72,12 @@ _WHAT = {
 
 @dataclass
 class Built:
-    """What the loop spent and did, for the stage's record, and the inputs it asked for."""
+    """What the loop spent and did, for the stage's record, and the tests the code agreed with."""
 
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     notes: list[str] = field(default_factory=list)
-    samples: list[str] | None = None  # the sample inputs (a filter's), asked for once
+    agreed: list[BehaviourTest] = field(default_factory=list)  # the model's, the kept code passes
     stubs: dict[str, int] = field(default_factory=dict)  # candidates still a stub, by unit
 
 
@@ -114,7 +118,19 @@ def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Dra
     finally:
         runner.close()
     artifact = Artifact(path=path, kind=ArtifactKind.PYTHON, content=source)
-    return Draft(artifact, built.usage, built.model, repairs=built.notes, origin="build")
+    draft = Draft(artifact, built.usage, built.model, repairs=built.notes, origin="build")
+    draft.companions = _agreed_tests(work, made, source, built)
+    return draft
+
+
+def _agreed_tests(work: Drafting, made: Skeleton, source: str, built: Built) -> list[Artifact]:
+    """Return QA's starting tests, when the plan has their file: the model's the code passes."""
+    if work.plan is None or not any(f.path == AGREED_PATH for f in work.plan.files):
+        return []
+    content = render(built.agreed, made.path.removesuffix(".py").replace("/", "."), source)
+    if content is None:
+        return []
+    return [Artifact(path=AGREED_PATH, kind=ArtifactKind.PYTHON, content=content)]
 
 
 def _starting_point(made: Skeleton, earlier: str) -> str:
@@ -174,30 +190,43 @@ def _write_unit(
     if not stubbed and (current.perfect or not runner.judges(unit)):
         return source  # an earlier version's unit that nothing shows wrong stays as it is
     seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0))
-    # examples the stub itself passes (--help, a usage error) cannot tell bodies apart
-    blind = stubbed and not current.problem and current.passed == current.total
-    compared = comparison(plan_facts(work.state["requirement"]), unit.name)
-    blind = blind and (unit.kind == UnitKind.FUNCTION or compared is not None)  # comparable
-    # a unit compared on samples (a filter's transform) draws more: its examples stop
-    # nothing (a function without examples draws `candidates`, all of them, as before)
-    count = settings.compared_candidates if blind and compared else settings.candidates
+    facts = plan_facts(work.state["requirement"])
+    behaviour: list[BehaviourTest] = []
+    asks = runner.runs and settings.behaviour_test_calls and not work.out_of_time()
+    if asks and behaviour_tested(facts, unit):
+        found, usage, model = asked(work, made, unit)
+        built.usage, built.model = built.usage.add(usage), model or built.model
+        built.notes.append(found.note(unit.name))
+        behaviour = found.tests
+    count = settings.candidates  # judged by the model's tests too: every one is drawn
     best: Trial | None = None if stubbed else current  # the earlier body competes
     if best is not None and best.failures:  # a later attempt: first repair what failed
         best = _better(best, _repair(work, made, unit, best, seed, runner, built))
     drawn: list[Trial] = [best] if best is not None else []
     for n in range(count):
-        if work.out_of_time() or (best is not None and best.perfect and not blind):
+        if work.out_of_time() or (best is not None and best.perfect and not behaviour):
             break
         temperature = _temperature(settings.temperature, settings.candidate_temperature, n, count)
         trial = _candidate(work, made, unit, source, (), temperature, seed + n, runner, built)
         best = _better(best, trial)
         drawn += [trial] if trial is not None else []
-    if best is not None and (blind or not best.perfect) and not work.out_of_time():
-        best = _most_agreed(work, unit, compared, drawn, best, runner, built)
+    chosen: tuple[Trial, list[BehaviourTest]] | None = None
+    if best is not None and behaviour and not work.out_of_time():
+        found_best = agreed(made, unit, drawn, behaviour, runner, comparison(facts, unit.name))
+        if found_best is None:
+            built.notes.append(f"{unit.name}: every candidate was a stub; none to compare")
+        else:
+            best, choice, passed = found_best
+            built.notes.append(choice.note(unit.name))
+            chosen = best, passed
+    elif best is not None and runner.runs and behaviour_tested(facts, unit):
+        built.notes.append(f"{unit.name}: no behaviour test could be used; the best on examples")
     for r in range(settings.repair_rounds):
         if best is None or best.perfect or not best.failures or work.out_of_time():
             break
         best = _better(best, _repair(work, made, unit, best, seed + 50 + r, runner, built))
+    if chosen is not None and chosen[0] is best:  # a repair that replaced it passed no test yet
+        built.agreed += chosen[1]
     dropped = built.stubs.get(unit.name, 0)
     stubs = f"{dropped} candidate(s) still a stub, dropped" if dropped else ""
     if best is None:
@@ -211,98 +240,6 @@ def _write_unit(
         + (f" ({best.problem})" if best.problem else "")
     )
     return best.source
-
-
-def _most_agreed(
-    work: Drafting,
-    unit: Unit,
-    compared: Comparison | None,
-    drawn: list[Trial],
-    best: Trial,
-    runner: TrialRunner,
-    built: Built,
-) -> Trial:
-    """Among the candidates as good as ``best`` on the examples, keep the most agreed on.
-
-    Each is called on the same inputs (``software/probes``); the one whose
-    outcomes the others share most is kept (``probes.agreement``). With fewer
-    than three such candidates, no inputs or no agreement, ``best`` stays.
-    """
-    tied = [t for t in drawn if t.score == best.score]
-    if len(tied) < 3:
-        return best
-    arguments = _probe_arguments(work, unit, compared, built)
-    if not arguments:
-        return best
-    behaviours = [runner.behaviour(t.source, unit.name, arguments) for t in tied]
-    if compared is not None:  # compared as the program writes them
-        behaviours = [tuple(map(compared.written, b)) for b in behaviours]
-    scores = agreement(behaviours)
-    chosen = max(range(len(tied)), key=lambda i: (scores[i], -i))
-    if scores[chosen] > 0:
-        built.notes.append(
-            f"{unit.name}: of {len(tied)} candidates, kept the one whose outcomes on "
-            f"{len(arguments)} inputs the others share most ({scores[chosen]} agreements)"
-        )
-        return tied[chosen]
-    ran = sum(1 for b in behaviours if b)
-    built.notes.append(
-        f"{unit.name}: no two of {len(tied)} candidates ({ran} ran) agreed on any of "
-        f"{len(arguments)} inputs; kept the first"
-    )
-    return best
-
-
-def _probe_arguments(
-    work: Drafting, unit: Unit, compared: Comparison | None, built: Built
-) -> list[str]:
-    """Return the inputs to compare ``unit``'s candidates on (empty: they cannot be compared).
-
-    A function's come from its annotations and the literals of its sentences; a
-    unit its kind compares on samples (a filter's transform) gets them from sample
-    inputs the model writes once per module, as the kind says (``Comparison``).
-    """
-    facts = plan_facts(work.state["requirement"])
-    if unit.kind == UnitKind.FUNCTION:
-        function = next((f for f in facts.functions if f.name == unit.name), None)
-        return probe_inputs(function) if function is not None else []
-    if compared is None:
-        return []
-    if built.samples is None:
-        built.samples = _samples(work, compared, built)
-    return compared.arguments(built.samples) if built.samples else []
-
-
-def _samples(work: Drafting, compared: Comparison, built: Built) -> list[str]:
-    """Ask the model for up to ``SAMPLES`` sample inputs, as the kind says; refuse empty ones."""
-    spec = work.setup.spec
-    messages = [
-        SystemMessage(render_prompt("sample_system", team_name=spec.name)),
-        HumanMessage(
-            render_prompt(
-                "sample_task",
-                requirement=work.state["requirement"].strip(),
-                sample=compared.sample,
-                lines=SAMPLE_LINES,
-            )
-        ),
-    ]
-    texts: list[str] = []
-    for n in range(SAMPLES):
-        model = work.resolved.sampled(work.settings.candidate_temperature, 7000 + n)
-        try:
-            message = invoke(model, messages, work.settings.max_model_errors)
-        except Exception as exc:  # noqa: BLE001 - no sample: the candidates are not compared
-            built.notes.append(f"sample input: model call failed: {type(exc).__name__}")
-            continue
-        built.usage = built.usage.add(usage_of(message))
-        text = code_of(text_of(message))[:SAMPLE_CHARS]
-        text = text if text.endswith("\n") else text + "\n"
-        if text.strip() and text not in texts:
-            texts.append(text)
-    if texts:
-        built.notes.append(f"{len(texts)} sample input(s) to compare candidates on")
-    return texts
 
 
 def _better(best: Trial | None, trial: Trial | None) -> Trial | None:

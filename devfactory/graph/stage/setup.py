@@ -156,6 +156,7 @@ def finish(
         recalled=[f"{m['bank']}: {m['text']}" for m in state.get("memories", [])],
         checks=list(state.get("checks", [])),
         repairs=state.get("repairs", []),
+        handed=state.get("handed", []),
     )
     emit(runtime, StageFinished(record=record))
     done = {**(update or {}), "stages": {setup.spec.slug: record}}

@@ -2,32 +2,41 @@
 
 Tools before models: the build plan when the requirement's words settle it
 (``plan_start.tool_plan``), its architecture overview (``software/overview``),
-the requirement's own examples as tests (``software/examples``), and the report
-on files only tools and the build loop wrote, whose evidence is the checks'.
+the requirement's own examples as tests (``software/examples``), the model's
+tests the chosen code agreed with, and the report on files only tools and the
+build loop wrote, whose evidence is the checks'.
 """
 
 from __future__ import annotations
 
 import json
 
-from devfactory.contracts import Artifact, ArtifactKind, Status, TaskResult, Usage
+from devfactory.contracts import Artifact, ArtifactKind, StageOutcome, Status, TaskResult, Usage
 from devfactory.graph.plan_start import tool_plan
 from devfactory.graph.planning import pipeline_owners
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import StageState
 from devfactory.graph.structured import Draft
+from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.overview import overview
 from devfactory.software.requirement import read_requirement
 from devfactory.teams.spec import Deliverable
 
+NONE_AGREED = (
+    '"""No test the model wrote of the behaviour was passed by the chosen code, or none was '
+    'asked."""\n'
+)
+
 
 def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
     """Return the file when tools write it exactly, with no model call; else None.
 
-    The build plan, when the requirement's words settle it (``tool_plan``), and
-    the requirement's own examples as tests (``software/examples``).
+    The build plan, when the requirement's words settle it (``tool_plan``), the
+    requirement's own examples as tests (``software/examples``), and the tests
+    the model wrote that the chosen code passes (``software/behaviour.PATH``:
+    the build loop published them with the code; QA starts from them).
     """
     state = work.state
     if item.format in ("build-plan", "plan-overview"):
@@ -49,6 +58,17 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
         if tests is None:
             return None
         artifact = Artifact(path=item.path, kind=ArtifactKind.PYTHON, content=tests.source)
+        return Draft(artifact, Usage(), "tools", origin="tools")
+    if item.path == AGREED_PATH and work.plan is not None:
+        handed = [
+            a.content
+            for r in state["stages"].values()
+            if r.outcome is StageOutcome.PASSED
+            for a in r.handed
+            if a.path == AGREED_PATH
+        ]
+        content = handed[-1] if handed else NONE_AGREED
+        artifact = Artifact(path=item.path, kind=ArtifactKind.PYTHON, content=content)
         return Draft(artifact, Usage(), "tools", origin="tools")
     return None
 
@@ -81,11 +101,14 @@ def tool_report(state: StageState, artifacts: list[Artifact]) -> TaskResult:
         f"{c.name}: {c.summary or 'exit ' + str(c.exit_code)}"[:300]
         for c in state.get("checks", [])
     ][:10]
-    made = [r for r in state.get("repairs", []) if ": kept the best of" in r]
+    made = [
+        r for r in state.get("repairs", []) if ": kept the best of" in r or "behaviour test" in r
+    ]
     reasoning = " ".join(
         [
             "Written by tools from the requirement and by the build loop: each unit drawn, "
-            "run against the requirement's own examples, and the best kept.",
+            "run against the requirement's own examples and the model's behaviour tests, and "
+            "the best kept.",
             *made,
             *(f"The checks found: {p}" for p in problems[:4]),
         ]

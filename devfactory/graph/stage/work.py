@@ -149,6 +149,7 @@ def draft(
             "origins": done.origins,
             "draft_problems": done.problems,
             "repairs": done.repairs,
+            **({"handed": done.handed} if done.handed else {}),  # else an earlier attempt's stay
             "model": served,
             **metering.stage_spent(state, spec.slug, done.usage, served, started, runtime.context),
         },
@@ -215,6 +216,7 @@ class Drafted:
     usage: Usage = field(default_factory=Usage)
     served: str = ""  # the model that served the last call that said
     origins: dict[str, str] = field(default_factory=dict)  # path -> model, build or tools
+    handed: list[Artifact] = field(default_factory=list)  # made for another team's planned file
 
     def spent(self, reply: Draft) -> None:
         """Add one model call's usage, and the model that served it."""
@@ -233,6 +235,7 @@ def draft_items(work: Drafting, items: list[Deliverable], previous: dict[str, st
             done.drafts.append(result.artifact)
             done.origins[item.path] = result.origin
             work.written[item.path] = result.artifact.content
+        done.handed += result.companions  # for a later team: the build loop's agreed tests
         if result.problem:
             done.problems.append(result.problem)
         done.repairs += [f"{item.path}: {r}" for r in counted(result.repairs)]

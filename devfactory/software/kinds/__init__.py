@@ -32,7 +32,7 @@ from devfactory.software.kinds.text_filter import TEXT_FILTER
 from devfactory.software.kinds.web_service import WEB_SERVICE
 from devfactory.software.plan import BuildPlan, Named
 from devfactory.software.requirement import RequirementFacts
-from devfactory.software.skeleton import Skeleton
+from devfactory.software.skeleton import Skeleton, Unit, UnitKind
 
 SHAPES: Final[tuple[SoftwareShape, ...]] = (
     WEB_SERVICE,
@@ -52,6 +52,7 @@ __all__ = [
     "Reading",
     "SoftwareShape",
     "StartPart",
+    "behaviour_tested",
     "comparison",
     "examples",
     "examples_file",
@@ -98,9 +99,22 @@ def starting(named: Named, package: str) -> StartPart | None:
 
 
 def comparison(facts: RequirementFacts, unit: str) -> Comparison | None:
-    """Return how the kind compares candidates of its unit ``unit`` on samples, if it does."""
+    """Return how the kind compares the outcomes of calls of its unit ``unit``, if it calls it."""
     found = reading(facts)
     return found.shape.compared(found.facts, unit) if found is not None else None
+
+
+def behaviour_tested(facts: RequirementFacts, unit: Unit) -> bool:
+    """Say whether the model writes tests of ``unit``: it has sentences and is called on literals.
+
+    A planned function is; so is a unit its kind compares by calling it (a
+    filter's transform). Classes, commands, routes and whole modules are not.
+    """
+    if not unit.sentences:
+        return False
+    if unit.kind == UnitKind.FUNCTION and any(f.name == unit.name for f in facts.functions):
+        return True
+    return comparison(facts, unit.name) is not None
 
 
 def skeleton(facts: RequirementFacts, summary: str = "") -> Skeleton | None:

@@ -13,8 +13,9 @@ adding one is a module and a line in the registry:
   names the requirement gives (routes, ``python -m`` lines) show this kind;
 - ``skeleton``: its module's skeleton and the units the model writes;
 - ``examples``: its example tests beyond the functions' (and what they call);
-- ``compared``: how the build loop compares candidates of one of its units
-  that no example tells apart (on sample inputs the model writes), if at all;
+- ``compared``: whether the build loop calls one of its units that is no
+  planned function on the model's tests (a filter's transform), and how it
+  compares the outcomes;
 - ``smoke`` and ``packages``: how the code checks smoke-run a plan of it, and
   the packages they need beyond the plan's;
 - ``user`` and ``flow``: what the architecture overview says of it.
@@ -25,7 +26,7 @@ this kind answers for, when only a plan is known (a plan a model wrote).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,15 +62,13 @@ class StartPart:
 
 @dataclass(frozen=True)
 class Comparison:
-    """How candidates of a unit that no example tells apart are compared: on sample inputs.
+    """How a unit of a kind that is no planned function is called and its outcomes compared.
 
-    What a realistic input looks like is the one thing tools cannot know, so the
-    model writes samples once per module; the kind says what a sample is, makes
-    the unit's arguments of the samples, and says how an outcome is written out.
+    The build loop calls such a unit (a filter's transform) on the arguments of
+    the tests the model writes of it, and compares each outcome with the
+    expected one as the program writes it out (a filter adds a final newline).
     """
 
-    sample: str  # what one sample input is, as the model is asked for it
-    arguments: Callable[[Sequence[str]], list[str]]  # the unit's arguments, from the samples
     written: Callable[[str], str]  # an outcome (a literal, or a raise) as the program writes it
 
 
@@ -102,7 +101,7 @@ class SoftwareShape(Protocol):
         ...
 
     def compared(self, facts: RequirementFacts, unit: str) -> Comparison | None:
-        """Return how candidates of its unit ``unit`` are compared on samples (None: not)."""
+        """Return how its unit ``unit``'s outcomes are compared when called (None: not called)."""
         ...
 
     def smoke(self, plan: BuildPlan) -> Smoke | None:

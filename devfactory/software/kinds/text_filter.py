@@ -26,14 +26,12 @@ import keyword
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import ExampleSet
 from devfactory.software.kinds.command_line import COMMAND_LINE, command_head, main_lines
 from devfactory.software.kinds.shape import Comparison, PlanPart, StartPart
 from devfactory.software.plan import BuildPlan, Named, SoftwareKind
-from devfactory.software.probes import stream_inputs
 from devfactory.software.requirement import Option, RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit, UnitKind, doc, tidy
 
@@ -251,20 +249,14 @@ class TextFilter:
         return COMMAND_LINE.examples(facts)
 
     def compared(self, facts: RequirementFacts, unit: str) -> Comparison | None:
-        """Compare the transform's candidates on sample texts of the file the command reads.
+        """Call the transform on the model's tests; compare its results as the command writes them.
 
-        Its examples (``--help``, a usage error) stop no body, so candidates are
-        run on the samples with its options (``software/probes``) and compared
-        as the command writes their results.
+        Its examples (``--help``, a usage error) stop no body, so its candidates
+        are judged by the tests the model writes of it (``software/agreement``).
         """
-        found = stream(facts)
-        if unit != TRANSFORM or found is None:
+        if unit != TRANSFORM or stream(facts) is None:
             return None
-        return Comparison(
-            sample=f"the content of the file it is given as {found.source.upper()}",
-            arguments=partial(stream_inputs, found.options),
-            written=as_written,
-        )
+        return Comparison(written=as_written)
 
     def smoke(self, plan: BuildPlan) -> Smoke | None:
         """Run it as the command line it is."""

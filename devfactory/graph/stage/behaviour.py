@@ -1,0 +1,138 @@
+"""Ask the model for small tests of a unit's behaviour, and choose its code by agreement with them.
+
+The build loop (``build.py``) calls these for a unit the model's tests can
+call (``kinds.behaviour_tested``: a planned function, a filter's transform): ``asked``
+gets the tests, one JSON object under ``ProposedTests``'s schema per call,
+checked by code (``software/behaviour.checked``); ``agreed`` runs every
+candidate on every test's arguments in one sandbox call each and keeps the
+one dual agreement picks (``software/agreement.choose``), among those tied on
+the requirement's own examples. Stubs never take part.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Sequence
+
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from devfactory.contracts import Usage
+from devfactory.graph.prompts import render_prompt
+from devfactory.graph.stage.drafting import Drafting
+from devfactory.models.io import ask_structured, grammar_schema
+from devfactory.software.agreement import Choice, choose
+from devfactory.software.behaviour import (
+    BehaviourTest,
+    Checked,
+    Limits,
+    ProposedTest,
+    ProposedTests,
+    arity,
+    checked,
+    examples_said,
+    matrix,
+    passes,
+)
+from devfactory.software.kinds import Comparison, examples
+from devfactory.software.requirement import read_requirement
+from devfactory.software.skeleton import Skeleton, Unit
+from devfactory.software.source import unwritten
+from devfactory.software.trials import Trial, TrialRunner
+
+
+def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, str]:
+    """Ask for tests of ``unit`` (up to ``behaviour_test_calls`` calls); return those kept.
+
+    Also returns the calls' usage and the model that served them. The calls
+    stop once ``behaviour_tests_per_unit`` tests are kept; a failed call or a
+    reply that never validates adds nothing.
+    """
+    settings = work.settings
+    limits = Limits(settings.behaviour_tests_per_sentence, settings.behaviour_tests_per_unit)
+    signature, takes = _signature(made.source, unit.name)
+    requirement = work.state["requirement"]
+    said = examples_said(examples(read_requirement(requirement)))
+    schema = grammar_schema(ProposedTests)
+    schema["properties"]["tests"]["maxItems"] = limits.per_unit
+    messages = [
+        SystemMessage(render_prompt("behaviour_system", team_name=work.setup.spec.name)),
+        HumanMessage(
+            render_prompt(
+                "behaviour_task",
+                requirement=requirement.strip(),
+                signature=signature,
+                about="\n".join(f"- {s}" for s in unit.sentences),
+                unit=unit.name,
+                per_sentence=limits.per_sentence,
+                per_unit=limits.per_unit,
+                takes=_takes(takes),
+            )
+        ),
+    ]
+    proposed: list[ProposedTest] = []
+    found, usage, model = Checked(), Usage(), ""
+    for _ in range(settings.behaviour_test_calls):
+        answer = ask_structured(
+            work.resolved.structured(schema),
+            messages,
+            ProposedTests,
+            max_parse_retries=settings.max_parse_retries,
+            max_model_errors=settings.max_model_errors,
+        )
+        usage, model = usage.add(answer.usage), answer.model or model
+        if answer.value is not None:
+            proposed += answer.value.tests
+        found = checked(
+            proposed, unit=unit.name, requirement=requirement, takes=takes, limits=limits, said=said
+        )
+        if len(found.tests) >= limits.per_unit:
+            break
+    return found, usage, model
+
+
+def agreed(
+    made: Skeleton,
+    unit: Unit,
+    drawn: Sequence[Trial],
+    tests: Sequence[BehaviourTest],
+    runner: TrialRunner,
+    compared: Comparison | None,
+) -> tuple[Trial, Choice, list[BehaviourTest]] | None:
+    """Return the candidate dual agreement keeps, why, and the tests it passes as written.
+
+    Only candidates that are no stub (``source.unwritten``) take part (None when
+    none is left).
+    Each is called on every test's arguments in one sandbox call; outcomes are
+    compared as the kind says (``compared``). The tests returned pass on the
+    chosen candidate as plain values, so they hold as QA's pytest asserts.
+    """
+    pool = [t for t in drawn if not unwritten(t.source, [unit.name], skeleton=made.source)]
+    if not pool:
+        return None
+    arguments = [t.arguments for t in tests]
+    outcomes = [runner.behaviour(t.source, unit.name, arguments) for t in pool]
+    written = compared.written if compared is not None else None
+    choice = choose([t.score for t in pool], matrix(outcomes, tests, written))
+    mine = outcomes[choice.index]
+    kept = [t for t, o in zip(tests, mine, strict=True) if passes(o, t)] if mine else []
+    return pool[choice.index], choice, kept
+
+
+def _signature(source: str, name: str) -> tuple[str, tuple[int, int]]:
+    """Return ``name``'s ``def`` line in the skeleton and how many arguments it takes."""
+    takes = arity(source, name) or (0, 0)
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            head = copy.copy(node)
+            head.body, head.decorator_list = [ast.Expr(ast.Constant(...))], []
+            return ast.unparse(head).split("\n")[0], takes
+    return f"def {name}(...)", takes
+
+
+def _takes(takes: tuple[int, int]) -> str:
+    """Say how many arguments a call gives, for the prompt."""
+    fewest, most = takes
+    if fewest == most:
+        return f"exactly {fewest} argument{'s' if fewest != 1 else ''}"
+    return f"from {fewest} to {most} arguments"

@@ -1,0 +1,304 @@
+"""Tests the model writes of a unit's behaviour, checked by code before anything runs them.
+
+Where the requirement's own examples (``software/examples.py``) say nothing of
+what a function does, the model is asked, sentence by sentence, for small
+tests: the sentence quoted, the arguments as a Python literal tuple, and the
+expected result as a literal (or the exception raised). What it writes is a
+``ProposedTests`` object, decoded under its JSON schema; ``checked`` keeps
+only the tests code can vouch for the form of: the quote is the requirement's
+own words, both literals parse, the arguments fit the signature, no example of
+the requirement says otherwise, and the caps hold. Whether a test is *right*
+is not decided here: candidates and tests judge each other by dual agreement
+(``software/agreement.py``), and the tests the chosen code passes become QA's
+starting tests (``render``).
+
+Nothing here calls a model or runs code.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from devfactory.software.examples import Example
+
+PATH = "tests/test_agreed_behaviour.py"
+"""QA's starting tests: the model's tests the chosen code and the examples agree with."""
+MIN_QUOTE_WORDS = 3  # a shorter "quote" occurs in any text and proves nothing
+_LITERAL_ERRORS = (ValueError, SyntaxError, TypeError, MemoryError, RecursionError)
+
+
+class ProposedTest(BaseModel):
+    """One test as the model writes it (the JSON schema it is decoded under)."""
+
+    sentence: str = Field(description="The requirement's sentence this test checks, quoted.")
+    arguments: str = Field(description="The call's arguments as a Python literal tuple.")
+    expected: str = Field(description="The result as a Python literal; empty when it raises.")
+    raises: str = Field(description="The exception's class name when the call raises, else empty.")
+
+
+class ProposedTests(BaseModel):
+    """The model's tests of one unit."""
+
+    tests: list[ProposedTest] = Field(description="Small tests, each of one sentence.")
+
+
+@dataclass(frozen=True)
+class BehaviourTest:
+    """One checked test: ``unit(*arguments)`` gives ``expected`` (or raises ``raises``)."""
+
+    unit: str
+    quote: str  # the requirement's words it checks, whitespace-normalised
+    arguments: str  # a literal tuple, as ``repr`` writes it
+    expected: str = ""  # a literal, as ``repr`` writes it ("" when it raises)
+    raises: str = ""  # an exception's class name
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many tests one unit keeps: per sentence quoted, and in all."""
+
+    per_sentence: int
+    per_unit: int
+
+
+@dataclass
+class Checked:
+    """The tests kept, and why each dropped one was dropped (reason -> count)."""
+
+    tests: list[BehaviourTest] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def note(self, unit: str) -> str:
+        """Say what was kept and dropped, for the stage's notes."""
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.dropped.items()))
+        return f"{unit}: {len(self.tests)} behaviour test(s) from the model" + (
+            f"; dropped {sum(self.dropped.values())}: {why}" if why else ""
+        )
+
+
+def normalised(text: str) -> str:
+    """Return ``text`` with its whitespace collapsed and Markdown's backticks dropped."""
+    return " ".join(text.replace("`", "").split())
+
+
+def arity(definition: str, name: str) -> tuple[int, int] | None:
+    """Return how many positional arguments ``name`` in ``definition`` takes (fewest, most).
+
+    None when ``definition`` does not parse or defines no such function; a
+    ``*args`` has no upper bound (given as a large number).
+    """
+    try:
+        tree = ast.parse(definition)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            positional = [*node.args.posonlyargs, *node.args.args]
+            most = 1_000 if node.args.vararg is not None else len(positional)
+            return len(positional) - len(node.args.defaults), most
+    return None
+
+
+def _literal(text: str) -> tuple[bool, object]:
+    try:
+        return True, ast.literal_eval(text.strip())
+    except _LITERAL_ERRORS:
+        return False, None
+
+
+def examples_said(examples: Iterable[Example]) -> dict[tuple[str, str], str]:
+    """Return what the requirement's examples say of calls: (unit, arguments) -> outcome.
+
+    An outcome is written as ``TrialRunner.behaviour`` gives it: a result's
+    ``repr``, or ``!Name`` for a raise. Only examples that call one function on
+    literals count (a command line's or a route's say nothing of a call).
+    """
+    said: dict[tuple[str, str], str] = {}
+    for example in examples:
+        try:
+            tree = ast.parse(example.body.strip())
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare):
+                compare = node.test
+                if len(compare.ops) == 1 and isinstance(compare.ops[0], ast.Eq):
+                    _said_call(said, compare.left, ast.unparse(compare.comparators[0]), "")
+            elif isinstance(node, ast.With) and isinstance(node.items[0].context_expr, ast.Call):
+                raised = node.items[0].context_expr
+                if raised.args and isinstance(raised.args[0], ast.Name) and node.body:
+                    body = node.body[0]
+                    if isinstance(body, ast.Expr):
+                        _said_call(said, body.value, "", raised.args[0].id)
+    return said
+
+
+def _said_call(said: dict[tuple[str, str], str], call: ast.expr, value: str, error: str) -> None:
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.keywords:
+        return
+    try:
+        arguments = tuple(ast.literal_eval(a) for a in call.args)
+        outcome = f"!{error}" if error else repr(ast.literal_eval(value))
+    except _LITERAL_ERRORS:
+        return
+    said[(call.func.id, repr(arguments))] = outcome
+
+
+def checked(
+    proposed: Sequence[ProposedTest],
+    *,
+    unit: str,
+    requirement: str,
+    takes: tuple[int, int],
+    limits: Limits,
+    said: dict[tuple[str, str], str] | None = None,
+) -> Checked:
+    """Keep the proposed tests of ``unit`` whose form code can vouch for; count the others.
+
+    A test is dropped when its quote (at least ``MIN_QUOTE_WORDS`` words) is not
+    in the requirement, whitespace-normalised; when its arguments or expected
+    value is no Python literal, or its exception no class name; when the
+    arguments do not fit ``takes`` (fewest, most); when an example of the
+    requirement (``said``, from ``examples_said``) gives the same call another
+    outcome; when it repeats an earlier test's call; or past the caps.
+    """
+    text = normalised(requirement)
+    found = Checked()
+    per_quote: Counter[str] = Counter()
+    seen: set[str] = set()
+    for test in proposed:
+        quote = normalised(test.sentence).strip(" \"'")
+        made, why = _made(test, unit, quote, text, takes)
+        if made is None:
+            found.dropped[why] += 1
+            continue
+        outcome = f"!{made.raises}" if made.raises else made.expected
+        if (said or {}).get((unit, made.arguments), outcome) != outcome:
+            found.dropped["contradicting an example"] += 1
+        elif made.arguments in seen:
+            found.dropped["repeating a call"] += 1
+        elif per_quote[quote] >= limits.per_sentence or len(found.tests) >= limits.per_unit:
+            found.dropped["over the cap"] += 1
+        else:
+            seen.add(made.arguments)
+            per_quote[quote] += 1
+            found.tests.append(made)
+    return found
+
+
+def _made(
+    test: ProposedTest, unit: str, quote: str, text: str, takes: tuple[int, int]
+) -> tuple[BehaviourTest | None, str]:
+    """Return the checked test, or None and why it was dropped."""
+    if len(quote.split()) < MIN_QUOTE_WORDS or quote not in text:
+        return None, "quoting no sentence of the requirement"
+    ok, arguments = _literal(test.arguments)
+    if not ok:
+        return None, "with arguments that are no literal"
+    values = arguments if isinstance(arguments, tuple) else (arguments,)
+    if not takes[0] <= len(values) <= takes[1]:
+        return None, "with the wrong number of arguments"
+    raises = test.raises.strip()
+    if raises:
+        if not raises.isidentifier():
+            return None, "raising no class name"
+        return BehaviourTest(unit, quote, repr(values), raises=raises), ""
+    ok, expected = _literal(test.expected)
+    if not ok:
+        return None, "expecting no literal"
+    return BehaviourTest(unit, quote, repr(values), repr(expected)), ""
+
+
+def passes(outcome: str, test: BehaviourTest, written: Callable[[str], str] | None = None) -> bool:
+    """Say whether a call's ``outcome`` (a ``repr`` or ``!Name``) is what ``test`` expects.
+
+    Results are compared as values (both sides read back as literals where they
+    can be); ``written`` compares them as the program writes them instead (a
+    filter adds a final newline to its transform's result).
+    """
+    if test.raises:
+        return outcome == f"!{test.raises}"
+    if not outcome or outcome.startswith("!"):
+        return False
+    if written is not None:
+        return written(outcome) == written(test.expected)
+    ok, got = _literal(outcome)
+    return got == _literal(test.expected)[1] if ok else outcome == test.expected
+
+
+def matrix(
+    outcomes: Sequence[Sequence[str]],
+    tests: Sequence[BehaviourTest],
+    written: Callable[[str], str] | None = None,
+) -> list[tuple[bool, ...]]:
+    """Return, per candidate, which tests its outcomes pass (none when it could not run)."""
+    rows: list[tuple[bool, ...]] = []
+    for found in outcomes:
+        if len(found) != len(tests):
+            rows.append((False,) * len(tests))
+        else:
+            rows.append(tuple(passes(o, t, written) for o, t in zip(found, tests, strict=True)))
+    return rows
+
+
+def render(tests: Sequence[BehaviourTest], module: str, source: str) -> str | None:
+    """Render ``tests`` as a pytest module importing ``module`` (None when there are none).
+
+    Each test is one ``assert`` (or ``pytest.raises``) with its quoted sentence as
+    a comment. An exception that is no builtin is imported from the module, and
+    a test raising one the module (``source``) does not define is left out.
+    """
+    own = _defined(source)
+    kept = [t for t in tests if not t.raises or hasattr(builtins, t.raises) or t.raises in own]
+    if not kept:
+        return None
+    names = sorted({t.unit for t in kept} | {t.raises for t in kept if t.raises in own})
+    lines = [
+        '"""Tests the model wrote from the requirement\'s sentences, that the chosen code passes.',
+        "",
+        "Each quotes the sentence it checks; no example of the requirement contradicts one.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+    ]
+    lines += ["import pytest", ""] if any(t.raises for t in kept) else []
+    lines.append(f"from {module} import {', '.join(names)}")
+    taken: Counter[str] = Counter()
+    for test in kept:
+        taken[test.unit] += 1
+        call = f"{test.unit}({_listed(test.arguments)})"
+        lines += ["", "", f"def test_{test.unit}_{taken[test.unit]}() -> None:"]
+        lines.append(f"    # {_comment(test.quote)}")
+        if test.raises:
+            lines += [f"    with pytest.raises({test.raises}):", f"        {call}"]
+        else:
+            lines.append(f"    assert {call} == {test.expected}")
+    source_text = "\n".join(lines) + "\n"
+    ast.parse(source_text)
+    return source_text
+
+
+def _listed(arguments: str) -> str:
+    """Write a literal tuple's items as a call's arguments."""
+    values = ast.literal_eval(arguments)
+    return ", ".join(repr(v) for v in values)
+
+
+def _comment(quote: str) -> str:
+    return re.sub(r"\s+", " ", quote)[:200]
+
+
+def _defined(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {n.name for n in tree.body if isinstance(n, ast.ClassDef)}

@@ -1,0 +1,234 @@
+"""Dual agreement and the model's behaviour tests: chosen and checked by code alone.
+
+The selection (``software/agreement.choose``) on hand-made pass matrices, and
+the checks every model-written test goes through (``software/behaviour``)
+before any candidate runs it; the requirement here is one of its own.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from devfactory.software.agreement import choose
+from devfactory.software.behaviour import (
+    BehaviourTest,
+    Limits,
+    ProposedTest,
+    arity,
+    checked,
+    examples_said,
+    matrix,
+    passes,
+    render,
+)
+from devfactory.software.examples import Example
+
+T, F = True, False
+
+# --- the selection ---------------------------------------------------------------------------
+
+
+def test_a_small_group_passing_many_tests_beats_a_big_group_passing_few() -> None:
+    # CodeT's own shape: three alike bodies pass 1 test; two others pass 4 of 5
+    passed = [
+        (T, F, F, F, F),
+        (F, T, T, T, T),
+        (T, F, F, F, F),
+        (F, T, T, T, T),
+        (T, F, F, F, F),
+    ]
+    choice = choose([(1, 2)] * 5, passed)
+    assert (choice.index, choice.group, choice.passed, choice.tests) == (1, 2, 4, 5)
+    assert choice.score == 8 and choice.tied == 5  # 2 x 4 against 3 x 1
+
+
+def test_a_big_group_beats_a_lone_candidate_passing_a_little_more() -> None:
+    passed = [(T, T, F), (T, T, T), (T, T, F), (T, T, F)]
+    choice = choose([0, 0, 0, 0], passed)
+    assert (choice.index, choice.group, choice.passed) == (0, 3, 2)  # 3 x 2 against 1 x 3
+
+
+def test_the_examples_rank_first_and_only_the_tied_are_compared() -> None:
+    # the last two agree on every test, but the first passes one more example
+    passed = [(F, F), (T, T), (T, T)]
+    choice = choose([(1, 3), (1, 2), (1, 2)], passed)
+    assert (choice.index, choice.group, choice.passed, choice.tied) == (0, 1, 0, 1)
+
+
+def test_ties_go_to_more_tests_passed_then_to_the_earlier_candidate() -> None:
+    # 2 x 2 against 1 x 4: the same score; the group passing more tests wins
+    passed = [(T, T, F, F), (T, T, F, F), (T, T, T, T)]
+    assert choose([0, 0, 0], passed).index == 2
+    # the same score and tests: the earlier candidate
+    assert choose([0, 0], [(T, F), (F, T)]).index == 0
+    # no test passed by anyone: the first of those best on the examples stays
+    assert choose([0, 1, 1], [(F,), (F,), (F,)]).index == 1
+
+
+def test_a_candidate_without_a_row_is_refused() -> None:
+    with pytest.raises(ValueError):
+        choose([0, 0], [(T,)])
+    with pytest.raises(ValueError):
+        choose([], [])
+
+
+def test_the_note_says_what_was_chosen_and_why() -> None:
+    note = choose([0, 0, 0], [(T, F), (T, F), (F, F)]).note("fold")
+    assert note == (
+        "fold: of 3 candidate(s) tied on the examples, kept candidate 1: 2 agree on the 1 of "
+        "2 behaviour test(s) they pass (score 2)"
+    )
+
+
+# --- outcomes against tests ------------------------------------------------------------------
+
+
+def test_outcomes_are_compared_as_values_and_a_raise_by_its_class_name() -> None:
+    three = BehaviourTest("f", "q", "(1,)", "3")
+    assert passes("3", three) and not passes("4", three) and not passes("!ValueError", three)
+    floats = BehaviourTest("f", "q", "(1,)", "[1.0, 2]")
+    assert passes("[1, 2.0]", floats)  # equal values, written otherwise
+    raising = BehaviourTest("f", "q", "(1,)", raises="ValueError")
+    assert passes("!ValueError", raising) and not passes("!TypeError", raising)
+    assert not passes("'x'", BehaviourTest("f", "q", "(1,)", "'x\\n'"))
+    newline = BehaviourTest("f", "q", "(1,)", "'x'")
+    written = {"'x'": "'x\\n'"}
+    assert passes("'x\\n'", newline, lambda o: written.get(o, o))  # as the program writes it
+
+
+def test_a_candidate_that_could_not_run_passes_no_test() -> None:
+    tests = [BehaviourTest("f", "q", "(1,)", "2"), BehaviourTest("f", "q", "(2,)", "4")]
+    assert matrix([("2", "5"), (), ("2", "4")], tests) == [(T, F), (F, F), (T, T)]
+
+
+# --- checking what the model wrote -----------------------------------------------------------
+
+REQUIREMENT = """# knots
+
+The module `knots` has `tie(rope: str, turns: int = 1) -> str`.
+
+`tie` wraps the rope in
+brackets once per turn. A turn count below
+zero raises `ValueError`.
+
+Example: `tie("a")` is `"[a]"`.
+"""
+LIMITS = Limits(per_sentence=2, per_unit=4)
+WRAPS = "tie wraps the rope in brackets once per turn."  # backticks and a line break dropped
+
+
+def _check(*tests: ProposedTest, limits: Limits = LIMITS) -> tuple[list[BehaviourTest], dict]:
+    found = checked(
+        list(tests),
+        unit="tie",
+        requirement=REQUIREMENT,
+        takes=(1, 2),
+        limits=limits,
+        said={("tie", "('a',)"): "'[a]'"},
+    )
+    return found.tests, dict(found.dropped)
+
+
+def _test(sentence: str = WRAPS, arguments: str = "('b', 2)", expected: str = "'[[b]]'",
+          raises: str = "") -> ProposedTest:  # fmt: skip
+    return ProposedTest(sentence=sentence, arguments=arguments, expected=expected, raises=raises)
+
+
+def test_a_test_quoting_the_requirement_with_literals_that_fit_is_kept() -> None:
+    kept, dropped = _check(
+        _test(),
+        _test("A turn count below zero raises `ValueError`.", "('b', -1)", "", "ValueError"),
+        _test(arguments="'c'", expected="'[c]'"),  # one argument, written without a tuple
+    )
+    assert dropped == {}
+    assert kept == [
+        BehaviourTest("tie", WRAPS, "('b', 2)", "'[[b]]'"),
+        BehaviourTest(
+            "tie", "A turn count below zero raises ValueError.", "('b', -1)", raises="ValueError"
+        ),
+        BehaviourTest("tie", WRAPS, "('c',)", "'[c]'"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("test", "why"),
+    [
+        (_test("tie wraps the rope in ribbons."), "quoting no sentence of the requirement"),
+        (_test("once per turn"[:8]), "quoting no sentence of the requirement"),  # too short
+        (_test(""), "quoting no sentence of the requirement"),
+        (_test(arguments="(rope, 2)"), "with arguments that are no literal"),
+        (_test(arguments="('b', 2"), "with arguments that are no literal"),
+        (_test(expected="'[' + 'b' + ']'"), "expecting no literal"),
+        (_test(expected=""), "expecting no literal"),
+        (_test(arguments="()"), "with the wrong number of arguments"),
+        (_test(arguments="('b', 2, 3)"), "with the wrong number of arguments"),
+        (_test(raises="Value Error"), "raising no class name"),
+        (_test(arguments="('a',)", expected="'a'"), "contradicting an example"),
+    ],
+)
+def test_a_bad_test_is_dropped_and_counted(test: ProposedTest, why: str) -> None:
+    kept, dropped = _check(test)
+    assert kept == [] and dropped == {why: 1}
+
+
+def test_the_caps_per_sentence_and_per_unit_hold_and_repeats_are_dropped() -> None:
+    wraps = [_test(arguments=f"('b', {n})", expected=f"'{'[' * n}b{']' * n}'") for n in range(4)]
+    raising = "A turn count below zero raises `ValueError`."
+    below = [_test(raising, f"('b', {n})", "", "ValueError") for n in (-1, -2, -3)]
+    kept, dropped = _check(*wraps, wraps[0], *below)
+    assert [t.arguments for t in kept] == ["('b', 0)", "('b', 1)", "('b', -1)", "('b', -2)"]
+    assert dropped == {"over the cap": 3, "repeating a call": 1}
+    assert len(kept) == LIMITS.per_unit  # exactly at the cap
+    kept, dropped = _check(*wraps, limits=Limits(per_sentence=8, per_unit=3))
+    assert len(kept) == 3 and dropped == {"over the cap": 1}
+
+
+def test_the_note_counts_what_was_dropped_and_why() -> None:
+    found = checked(
+        [_test(), _test(arguments="(x,)")],
+        unit="tie",
+        requirement=REQUIREMENT,
+        takes=(1, 2),
+        limits=LIMITS,
+    )
+    assert found.note("tie") == (
+        "tie: 1 behaviour test(s) from the model; dropped 1: 1 with arguments that are no literal"
+    )
+
+
+def test_the_arity_is_read_from_the_signature() -> None:
+    source = "def tie(rope: str, turns: int = 1) -> str:\n    raise NotImplementedError\n"
+    assert arity(source, "tie") == (1, 2)
+    assert arity("def many(*parts): ...\n", "many") == (0, 1_000)
+    assert arity("def other(): ...\n", "tie") is None and arity("def (", "tie") is None
+
+
+def test_what_the_examples_say_of_calls_is_read_from_their_tests() -> None:
+    said = examples_said(
+        [
+            Example("tie", "q", "    assert tie('a') == '[a]'\n", "tie"),
+            Example("tie", "q", "    with pytest.raises(ValueError):\n        tie('a', -1)\n", "t"),
+            Example("cli", "q", "    assert run_cli('--help').returncode == 0\n", "cli"),
+        ]
+    )
+    assert said == {("tie", "('a',)"): "'[a]'", ("tie", "('a', -1)"): "!ValueError"}  # by call
+
+
+def test_the_agreed_tests_render_as_pytest_asserts_quoting_their_sentences() -> None:
+    tests = [
+        BehaviourTest("tie", WRAPS, "('b', 2)", "'[[b]]'"),
+        BehaviourTest("tie", "below zero raises", "('b', -1)", raises="ValueError"),
+        BehaviourTest("tie", "a knot error", "('b', 99)", raises="KnotError"),  # not defined
+    ]
+    source = render(tests, "knots", "def tie(rope, turns=1):\n    return rope\n")
+    assert source is not None
+    ast.parse(source)
+    assert "from knots import tie\n" in source
+    assert f"    # {WRAPS}\n    assert tie('b', 2) == '[[b]]'\n" in source
+    assert "    with pytest.raises(ValueError):\n        tie('b', -1)\n" in source
+    assert "KnotError" not in source  # the module defines no such class: left out
+    own = render(tests[2:], "knots", "class KnotError(Exception):\n    pass\n")
+    assert own is not None and "from knots import KnotError, tie\n" in own
+    assert render([], "knots", "") is None
