@@ -277,6 +277,13 @@ class Settings(BaseSettings):
 
     # Generation limits.
     stage_max_tokens: int = Field(default=1024, ge=64, le=32_768)
+    baseline_max_tokens: int = Field(
+        default=2048,
+        ge=256,
+        le=32_768,
+        description="Generation cap of the evaluation's single-call baseline (eval/baseline.py), "
+        "which writes a whole module in one reply: its own cap, not stage_max_tokens.",
+    )
     upstream_chars: int = Field(default=1500, ge=200, le=100_000)
     max_continuations: int = Field(
         default=1,
