@@ -13,6 +13,10 @@ Nothing here knows an evaluation case; every rule is about how requirements are
 written (backticks around code, bullets per behaviour, "returns", "raises",
 "exit codes").
 
+The text is read as Markdown by a real parser (markdown-it-py, CommonMark):
+paragraphs and list items are blocks, code spans and fenced code are code,
+headings are titles, never statements.
+
 Why one module: every rule reads the same blocks and sentences and fills the
 same RequirementFacts; the rules for functions, usage lines and routes share the backtick
 and sentence readers, and a rule's order against the others matters.
@@ -20,10 +24,14 @@ and sentence readers, and a rule's order against the others matters.
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from markdown_it import MarkdownIt
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _CODE = re.compile(r"`([^`]+)`")
@@ -224,35 +232,69 @@ class RequirementFacts:
 # --- sentences -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Markdown:
+    """A requirement read as Markdown: its blocks of prose and its code, each as such."""
+
+    blocks: tuple[str, ...]  # each paragraph, list item's paragraph and fenced code, lines joined
+    codes: tuple[str, ...]  # each code span (headings' too), each line of fenced code
+
+
+_MARKDOWN = MarkdownIt("commonmark").disable("code")  # an indented line is prose, not code
+_PROMPT = re.compile(r"^\$\s+")  # a shell prompt before a command in fenced code
+
+
+@functools.lru_cache(maxsize=64)
+def markdown(text: str) -> Markdown:
+    """Read ``text`` with a Markdown parser (CommonMark): blocks, code spans and fenced code.
+
+    Indented code is off: a requirement's indented lines are wrapped prose far
+    more often than code, which people fence. Headings give no block (a title is
+    no statement), but their code spans count. Fenced code is a block of its own,
+    fences kept (an example input is what the requirement says too, and its
+    sentences are never cut), and each of its lines is code (a ``$`` prompt
+    dropped). Whitespace inside a code span is collapsed (a span may wrap lines,
+    never a paragraph: the parser's rule).
+    """
+    found: list[str] = []
+    codes: list[str] = []
+    heading = False
+    for token in _MARKDOWN.parse(textwrap.dedent(text)):
+        if token.type in ("heading_open", "heading_close"):
+            heading = token.type == "heading_open"
+        elif token.type == "inline":
+            spans = (c.content for c in token.children or () if c.type == "code_inline")
+            codes += [" ".join(c.split()) for c in spans]
+            if not heading:
+                found.append(_joined(token.content))
+        elif token.type == "html_block":
+            found.append(_joined(token.content))
+        elif token.type == "fence":
+            lines = (line.strip() for line in token.content.splitlines())
+            codes += [_PROMPT.sub("", line) for line in lines if line]
+            found.append(_joined(f"{token.markup}{token.info}\n{token.content}{token.markup}"))
+    return Markdown(tuple(found), tuple(codes))
+
+
+def _joined(content: str) -> str:
+    return " ".join(line.strip() for line in content.splitlines() if line.strip())
+
+
 def blocks(text: str) -> list[str]:
     """Split a requirement into blocks: each bullet or numbered item, each paragraph.
 
     Wrapped lines are joined; headings are dropped. A bullet is what a
     requirement says about one thing (a function, a route, an option).
     """
-    found: list[str] = []
-    current: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        starts_item = bool(re.match(r"^([-*+]|\d+[.)])\s+", line))
-        if not line or line.startswith("#") or starts_item:
-            if current:
-                found.append(" ".join(current))
-            current = []
-            if starts_item:
-                current = [re.sub(r"^([-*+]|\d+[.)])\s+", "", line)]
-            continue
-        current.append(line)
-    if current:
-        found.append(" ".join(current))
-    return found
+    return list(markdown(text).blocks)
 
 
 def sentences(text: str) -> list[str]:
     """Split a requirement into sentences (cut at sentence ends outside backticks)."""
     found: list[str] = []
     for block in blocks(text):
-        found.extend(_split_outside_code(block))
+        fenced = block[:3] in ("```", "~~~") and block.endswith(block[:3])
+        found.extend([block] if fenced else _split_outside_code(block))
     return [s for s in (s.strip() for s in found) if s]
 
 
@@ -279,8 +321,8 @@ def _about(statements: list[str], needle: str) -> tuple[str, ...]:
 
 
 def _codes(text: str) -> list[str]:
-    """Return the code spans of ``text``: a span may wrap lines, never a paragraph."""
-    return [" ".join(c.split()) for c in _CODE.findall(text) if "\n\n" not in c]
+    """Return the code of ``text``: its code spans and the lines of its fenced code."""
+    return list(markdown(text).codes)
 
 
 def _module(text: str) -> str:
