@@ -7,9 +7,10 @@ case's wording fails here. This file holds the parser's rules
 (``software/requirement.py``) and the function examples' (``software/examples.py``);
 ``test_general_rules_kinds.py`` holds those of the kinds of software, the
 skeleton toolkit and the probes, ``test_general_rules_plan.py`` the plan's names
-and repairs. None of them quotes an eval case, nor do the parser's and the
+and repairs, ``test_general_rules_prose.py`` the rules for requirements written
+as prose. None of them quotes an eval case, nor do the parser's and the
 script kind's own tests: ``test_these_sentences_quote_no_evaluation_case``
-holds all five to it with the comparison ``test_boundaries`` holds the rules to.
+holds all six to it with the comparison ``test_boundaries`` holds the rules to.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def test_a_code_span_may_wrap_a_line_but_never_a_paragraph() -> None:
     wrapped = read_requirement("Run it as `python -m lamp ON\n[--dim N]` at night.")
     assert [u.line for u in wrapped.usages] == ["python -m lamp ON [--dim N]"]
     torn = read_requirement("Run it as `python -m lamp ON\n\n[--dim N]` at night.")
-    assert torn.usages == ()
+    assert all(u.synthesised for u in torn.usages)  # no line read from code: words only
 
 
 def test_a_wrapped_line_that_starts_with_a_number_and_a_stop_stays_in_its_bullet() -> None:
@@ -451,6 +452,7 @@ def _cases_runs() -> dict[tuple[str, ...], str]:
         "test_general_rules.py",
         "test_general_rules_kinds.py",
         "test_general_rules_plan.py",
+        "test_general_rules_prose.py",
         "test_requirement_parser.py",
         "test_kind_script.py",
     ],
