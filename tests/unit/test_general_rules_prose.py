@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from devfactory.software.kinds import reading, skeleton
+from devfactory.software.kinds import examples_file, reading, skeleton
 from devfactory.software.requirement import (
     Function,
     RequirementFacts,
@@ -221,6 +221,13 @@ def test_a_route_in_words_is_a_method_and_a_path_with_the_statuses_said_after_it
     assert facts.routes[3].sentences[-1] == "It answers 404 when nothing is parked there."
     found = reading(facts)
     assert found is not None and found.shape.name == "web service"
+
+
+def test_routes_without_a_module_make_no_example_tests_they_could_not_import() -> None:
+    facts = read_requirement("It answers GET /gliders with 200 and GET /gliders/{id} with 404.")
+    assert len(facts.routes) == 2 and facts.module == ""
+    assert examples_file(facts) is None
+    assert examples_file(read_requirement(f"A module called hangar.\n\n{HANGAR}")) is not None
 
 
 # --- functions -------------------------------------------------------------------------------
