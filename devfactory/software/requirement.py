@@ -481,6 +481,16 @@ _MODULE_IN_WORDS = re.compile(
     rf"|\b[Pp]ython\s+(?:module|package)\s+(?!(?:called|named)\b){_QUOTED}"
 )
 _RUN_IN_WORDS = re.compile(rf"(?<![\w-])python3?\s+-m\s+[`\"']?({_IDENT})\b(?!\.\w)")
+_PROGRAM_IN_WORDS = re.compile(
+    r"\b(?:tool|program|script|utility|command|service|application|library)\s+"
+    rf"(?:called|named)\s+{_QUOTED}"
+)
+# "run as a Python module", "run with python -m": the program named is run with -m
+_RUN_AS_MODULE = re.compile(
+    r"\b(?:run|started|invoked|used)\s+(?:as|like)\s+an?\s+(?:Python\s+)?module\b"
+    r"|\b(?:run|started|invoked)\s+with\s+python3?\s+-m\b(?!\s+\w)",
+    re.I,
+)
 # what `python -m` runs in a requirement without being the software itself
 _TOOLS = frozenset(sys.stdlib_module_names) | {
     "pytest", "pip", "uvicorn", "gunicorn", "hypercorn", "flask", "black", "ruff", "mypy",
@@ -489,8 +499,11 @@ _TOOLS = frozenset(sys.stdlib_module_names) | {
 
 
 def _module_in_words(items: list[str]) -> str:
-    """Return the module the words name: run with ``python -m``, or "a module called X"."""
-    for pattern in (_RUN_IN_WORDS, _MODULE_IN_WORDS):
+    """Return the module the words name: run with ``-m``, "a module called X", "a tool called X".
+
+    A program's name is the module it is run as, where no module is named.
+    """
+    for pattern in (_RUN_IN_WORDS, _MODULE_IN_WORDS, _PROGRAM_IN_WORDS):
         for item in items:
             for match in pattern.finditer(item):
                 name = next(g for g in match.groups() if g)
@@ -581,6 +594,11 @@ def _options_in_words(items: list[str]) -> tuple[Option, ...]:
                 values[flag] = _value_of(_SHORT_AFTER.sub("", rest, count=1).lstrip("`"))
             if re.search(r"\brequired\b|\bmust (?:always )?be given\b", rest, re.I):
                 required.add(flag)
+            before = statement[: match.start()]
+            if re.search(r"\bwithout\s+(?:the\s+)?(?:option\s+)?`?$", before, re.I) and re.search(
+                r"\berror\b", statement, re.I
+            ):
+                required.add(flag)  # "without --by it is a usage error"
     return tuple(
         Option(
             (shorts[flag], flag) if flag in shorts else (flag,),
@@ -594,7 +612,7 @@ def _options_in_words(items: list[str]) -> tuple[Option, ...]:
 
 _GIVEN = r"(?:takes|accepts|expects|receives|requires|is\s+given|gets|reads)"
 _ARGUMENT = r"(?:as\s+(?:its|an|the|a)\s+(?:only\s+|first\s+|single\s+|sole\s+)?argument"
-_ARGUMENT += r"|on\s+the\s+command[- ]line|as\s+(?:a\s+)?positional)"
+_ARGUMENT += r"|as\s+(?:its\s+)?arguments|on\s+the\s+command[- ]line|as\s+(?:a\s+)?positional)"
 _MANY = r"(?:one\s+or\s+more|several|many|any\s+number\s+of|a\s+list\s+of|multiple)"
 _FILE_ARGUMENT = re.compile(
     rf"\b{_GIVEN}\s+(?:(?:a|an|the|one|({_MANY}))\s+)?(?:(?:path|name)s?\s+(?:of|to)\s+"
@@ -611,7 +629,10 @@ _NO_FILE = re.compile(
     r"|(?:file|path|argument)\s+is\s+(?:omitted|left out|not given|missing)[^.;]*"
     r"(?:standard input|\bstdin\b)"
     r"|(?:standard input|\bstdin\b)[^.;]*(?:file|path|argument)\s+is\s+"
-    r"(?:omitted|left out|not given|missing)",
+    r"(?:omitted|left out|not given|missing)"
+    r"|(?:standard input|\bstdin\b)\s*,?\s+or\s+(?:from\s+)?(?:a|an|the)\s+(?:[\w-]+\s+)?"
+    r"(?:file|path)|\b(?:a|an|the)\s+(?:[\w-]+\s+)?(?:file|path)\s*,?\s+or\s+(?:from\s+)?"
+    r"(?:standard input|\bstdin\b)",
     re.I,
 )
 
@@ -678,6 +699,7 @@ def _usage_in_words(module: str, items: list[str]) -> UsageLine | None:
         return None
     text = " ".join(items)
     runs = any(m.group(1) == module for m in _RUN_IN_WORDS.finditer(text))
+    runs = runs or bool(_RUN_AS_MODULE.search(text))
     options = _options_in_words(items)
     if not runs and not (options and re.search(r"\bcommand[- ]line\b", text, re.I)):
         return None
@@ -698,7 +720,7 @@ def _usage_in_words(module: str, items: list[str]) -> UsageLine | None:
 _METHOD_PATH = re.compile(
     r"(?<![\w/])(GET|POST|PUT|PATCH|DELETE)\s+(?:(?:requests?|calls?)\s+)?"
     r"(?:(?:to|on|at|for|against)\s+)?(?:the\s+)?(?:(?:path|endpoint|route|url)\s+)?"
-    r"[`\"']?(/[A-Za-z0-9_{}<>/.:-]*)"
+    r"[`\"']?(/[A-Za-z0-9_{}<>/.:-]*)(?:\s+followed\s+by\s+(?:a|an|the|its)\s+([a-z_]+))?"
 )
 _HTTP_STATUSES = frozenset(
     {200, 201, 202, 204, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 406, 409, 410,
@@ -740,7 +762,10 @@ def _routes_in_words(items: list[str]) -> tuple[Route, ...]:
                     add(last, sentence, sentence)
                 continue
             for n, match in enumerate(mentions):
-                last = (match.group(1), _path_in_words(match.group(2)))
+                path = match.group(2)
+                if path.endswith("/") and match.group(3):  # "/items/ followed by an id"
+                    path += "{" + match.group(3) + "}"
+                last = (match.group(1), _path_in_words(path))
                 said.setdefault(last, [])
                 statuses.setdefault(last, [])
                 end = mentions[n + 1].start() if n + 1 < len(mentions) else len(sentence)
@@ -752,9 +777,10 @@ def _routes_in_words(items: list[str]) -> tuple[Route, ...]:
     )
 
 
-_FUNCTION_IN_WORDS = re.compile(
-    rf"\bfunction\s+(?:(?:called|named)\s+{_QUOTED}|[`\"']({_IDENT})[`\"'])(?:\(\))?"
-    r"(?P<rest>[^.;]*)",
+_VERBS = r"(?:takes|accepts|receives|returns|gives|is\s+given|is\s+called)\b"
+_FUNCTION_IN_WORDS = re.compile(  # its name said ("called f", "`f`"), or right before a verb
+    rf"\bfunction\s+(?:(?:called|named)\s+{_QUOTED}|[`\"']({_IDENT})[`\"']"
+    rf"|({_IDENT})(?=\s+{_VERBS}))(?:\(\))?(?P<rest>(?:[^.;]|\.(?=\d))*)",
     re.I,
 )
 _TAKES = re.compile(
@@ -769,10 +795,10 @@ _TYPE_WORDS: tuple[tuple[re.Pattern[str], str, str], ...] = (  # phrase, type, a
     (re.compile(r"\b(?:list|sequence)\s+of\s+(?:whole\s+numbers|integers|ints)\b", re.I),
      "list[int]", "numbers"),
     (re.compile(r"\btrue\s+or\s+false\b|\bboolean\b|\bbool\b", re.I), "bool", "flag"),
-    (re.compile(r"\b(?:whole\s+number|integer|int)\b", re.I), "int", "n"),
-    (re.compile(r"\b(?:decimal\s+number|floating[- ]point\s+number|float)\b", re.I),
+    (re.compile(r"\b(?:whole\s+numbers?|integers?|int)\b", re.I), "int", "n"),
+    (re.compile(r"\b(?:decimal\s+numbers?|floating[- ]point\s+numbers?|floats?)\b", re.I),
      "float", "x"),
-    (re.compile(r"\b(?:string|str)\b", re.I), "str", "text"),
+    (re.compile(r"\b(?:strings?|str)\b", re.I), "str", "text"),
 )  # fmt: skip
 _ARTICLE = re.compile(r"^(?:a|an|the|one|some|its|two|three)\s+", re.I)
 
@@ -787,11 +813,16 @@ def _typed(phrase: str) -> tuple[str, str, str]:
 
 
 def _parameter_in_words(phrase: str) -> tuple[str, str]:
-    """Return a parameter's (name, type) from its words: "a string text", "the width"."""
+    """Return a parameter's (name, type) from its words: "a string text", "the width".
+
+    The name is the last word before what describes it ("a weight from 0 to 1":
+    ``weight``), or the type's usual name where the words give only a type.
+    """
     kind, by_type, rest = _typed(phrase)
     quoted = re.search(rf"[`\"']({_IDENT})[`\"']", phrase)
+    rest = _DESCRIBED.sub("", _ARTICLE.sub("", rest.strip()))
     words = [
-        w for w in re.findall(rf"{_IDENT}", _ARTICLE.sub("", rest))
+        w for w in re.findall(rf"{_IDENT}", rest)
         if w.lower() not in _STOP_WORDS and w.lower() not in ("called", "named")
     ]  # fmt: skip
     name = quoted.group(1) if quoted else (words[-1] if words else by_type)
@@ -801,6 +832,60 @@ def _parameter_in_words(phrase: str) -> tuple[str, str]:
     return name, kind
 
 
+_DESCRIBED = re.compile(
+    r"\s+(?:from|to|of|in|with|that|which|between|as|for|followed|where|whose)\b.*$", re.I
+)
+_COUNT = {"two": 2, "three": 3, "four": 4, "five": 5}
+_DEFAULT = re.compile(
+    r",?\s*(?:which|that)\s+(?:is|defaults\s+to)\s+(-?\d+(?:\.\d+)?|\"[^\"]*\"|'[^']*')\s+"
+    r"(?:when|if)\s+(?:it\s+is\s+)?(?:not\s+given|omitted|left\s+out)\s*,?",
+    re.I,
+)
+_MARK = "\x00"  # where a default was said, in the phrase of the parameter before it
+
+
+def _parameters_in_words(phrase: str) -> list[str]:
+    """Return the parameters a "takes ..." phrase gives, with the defaults it says.
+
+    A list joins its last item with "and" ("a string, a width and a fill");
+    without one, what follows a comma describes the first ("a code, a hash
+    sign and six digits" is one). "three whole numbers, red, green and blue"
+    names three; "two codes" makes ``code1, code2``; ", which is 0.5 when not
+    given" is the default of the parameter before it.
+    """
+    phrase = _DEFAULT.sub(lambda m: f" {_MARK}{m.group(1)}{_MARK}", phrase)
+    if re.search(r"\band\b", phrase):
+        pieces = [p for p in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", phrase) if p.strip()]
+    else:
+        pieces = [phrase.split(",")[0]]
+    params: list[tuple[str, str, str]] = []  # name, type, default
+    while pieces:
+        piece = pieces.pop(0)
+        default = piece.split(_MARK)[1] if piece.count(_MARK) == 2 else ""
+        piece = piece.split(_MARK)[0]
+        count = _COUNT.get(piece.strip().split(" ", 1)[0].lower(), 1)
+        name, kind = _parameter_in_words(piece)
+        if count == 1:
+            params.append((name, kind, default))
+            continue
+        named = pieces[:count]
+        if len(named) == count and all(re.fullmatch(_IDENT, n.strip()) for n in named):
+            del pieces[:count]
+            params += [(n.strip(), kind, "") for n in named]
+        else:
+            params += [(f"{name.rstrip('s')}{i}", kind, "") for i in range(1, count + 1)]
+    written: list[str] = []
+    for n, (name, kind, default) in enumerate(params):
+        while any(w.split(":")[0].split("=")[0] == name for w in written):
+            name += "_"
+        trailing = all(d for _, _, d in params[n:])  # a default only where all after have one
+        value = f" = {default}" if default and trailing and kind else f"={default}"
+        written.append(f"{name}: {kind}" if kind else name)
+        if default and trailing:
+            written[-1] += value
+    return written
+
+
 def _returns_in_words(phrase: str) -> str:
     """Return the type the words say a function returns ("" where they say none)."""
     phrase = _ARTICLE.sub("", phrase.strip())
@@ -808,6 +893,12 @@ def _returns_in_words(phrase: str) -> str:
         return "bool"
     if re.match(r"(?:the\s+)?number\s+of\b|how\s+many\b", phrase, re.I):
         return "int"
+    tupled = re.match(
+        r"tuple\s+of\s+(two|three|four|five)\s+(?:whole\s+numbers|integers|strings)\b", phrase, re.I
+    )
+    if tupled:
+        item = "str" if tupled.group(0).lower().endswith("strings") else "int"
+        return f"tuple[{', '.join([item] * _COUNT[tupled.group(1).lower()])}]"
     kind, _, rest = _typed(phrase.split(",")[0])
     return kind if kind and len(rest.split()) <= 3 else ""
 
@@ -817,7 +908,7 @@ def _functions_in_words(items: list[str], module: str) -> tuple[Function, ...]:
     found: dict[str, Function] = {}
     for item in items:
         for match in _FUNCTION_IN_WORDS.finditer(item):
-            name = match.group(1) or match.group(2)
+            name = match.group(1) or match.group(2) or match.group(3)
             if name in found or keyword.iskeyword(name) or name == module:
                 continue
             if name.lower() in _STOP_WORDS:
@@ -826,13 +917,7 @@ def _functions_in_words(items: list[str], module: str) -> tuple[Function, ...]:
             takes = _TAKES.search(rest)
             params: list[str] = []
             if takes and not re.match(r"no\s+(?:arguments|parameters)", takes.group(1), re.I):
-                for phrase in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", takes.group(1)):
-                    if not phrase.strip():
-                        continue
-                    param, kind = _parameter_in_words(phrase)
-                    while any(p.split(":")[0] == param for p in params):
-                        param += "_"
-                    params.append(f"{param}: {kind}" if kind else param)
+                params = _parameters_in_words(takes.group(1))
             returns = _RETURNS.search(rest)
             found[name] = Function(
                 name,

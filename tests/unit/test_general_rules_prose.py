@@ -34,6 +34,7 @@ from devfactory.software.requirement import (
         ("We want a Python module that flies kites.", ""),
         ("The kites are checked with python -m pytest before release.", ""),
         ("Kites fly under python -m kites.tools.reel here.", ""),
+        ("A terminal utility named reelcount tallies reels.", "reelcount"),
     ],
 )
 def test_the_module_in_words_is_run_with_dash_m_or_called_a_module_or_package(
@@ -139,6 +140,33 @@ def test_a_plain_usage_line_that_leaves_out_an_option_the_words_give_is_rendered
     assert usage.synthesised and usage.line == "python -m spools FILE [--fast]"
 
 
+def test_a_program_called_x_run_as_a_python_module_is_the_command_line_x() -> None:
+    text = "We need a utility called reelcount, run as a Python module, that counts reels."
+    facts = read_requirement(text)
+    assert facts.module == "reelcount"
+    assert [(u.line, u.synthesised) for u in facts.usages] == [("python -m reelcount", True)]
+
+
+@pytest.mark.parametrize(
+    ("said", "positional"),
+    [
+        ("It reads standard input, or a reel file when one is named.", ("FILE", False, True)),
+        ("It reads a file or standard input.", ("FILE", False, True)),
+        ("It takes one or more words as arguments.", ("WORD", True, False)),
+    ],
+)
+def test_a_file_or_standard_input_is_an_optional_file_and_nouns_as_arguments_repeat(
+    said: str, positional: tuple[str, bool, bool]
+) -> None:
+    [usage] = read_requirement(f"A tool called reelcount, run as a Python module. {said}").usages
+    assert [(p.name, p.many, p.optional) for p in usage.positionals] == [positional]
+
+
+def test_an_option_without_which_the_command_is_a_usage_error_is_required() -> None:
+    text = "Run it as python -m reels. Without --depth N the command is a usage error."
+    assert [o.required for o in read_requirement(text).options] == [True]
+
+
 def test_options_make_a_command_line_only_of_a_program_said_to_be_one() -> None:
     told = read_requirement("A command-line tool, module named spools, has --reverse.")
     assert [u.line for u in told.usages] == ["python -m spools [--reverse]"]
@@ -219,6 +247,8 @@ def test_a_route_in_words_is_a_method_and_a_path_with_the_statuses_said_after_it
         ("DELETE", "/gliders/{id}", (204, 404)),
     ]
     assert facts.routes[3].sentences[-1] == "It answers 404 when nothing is parked there."
+    hangar = read_requirement("A GET request to /hangars/ followed by a code answers 200.")
+    assert [r.path for r in hangar.routes] == ["/hangars/{code}"]
     found = reading(facts)
     assert found is not None and found.shape.name == "web service"
 
@@ -251,6 +281,21 @@ def test_routes_without_a_module_make_no_example_tests_they_could_not_import() -
             "def knots(speeds: list[int]) -> int",
         ),
         ("a function called breeze that takes no arguments", "def breeze()"),
+        (
+            "a function called tint that takes three whole numbers, hue, shade and glow, and "
+            "returns a tuple of three integers",
+            "def tint(hue: int, shade: int, glow: int) -> tuple[int, int, int]",
+        ),
+        (
+            "a function called splice that takes two ropes and a slack from 0 to 9, which is 2 "
+            "when not given, and returns a string",
+            "def splice(rope1, rope2, slack=2) -> str",
+        ),
+        (
+            "a function called moor that takes a knot name, a word of two to nine letters "
+            "here, and returns a string",
+            "def moor(name) -> str",
+        ),
     ],
 )
 def test_a_function_in_words_gets_its_parameters_and_only_the_types_said(
@@ -259,6 +304,11 @@ def test_a_function_in_words_gets_its_parameters_and_only_the_types_said(
     facts = read_requirement(f"Write a module called rigging with {said}.")
     assert [f.signature for f in facts.functions] == [signature]
     assert facts.functions[0].sentences[0].startswith("Write a module called rigging")
+
+
+def test_the_function_name_before_takes_or_returns_is_a_function_in_words() -> None:
+    text = "A module called rigging.\n\nThe function coil takes a string and returns a string.\n"
+    assert [f.signature for f in read_requirement(text).functions] == ["def coil(text: str) -> str"]
 
 
 def test_a_function_is_read_only_by_a_name_that_is_written_as_an_identifier() -> None:

@@ -133,10 +133,10 @@ def examples(facts: RequirementFacts) -> list[Example]:
 def examples_file(facts: RequirementFacts) -> ExampleTests | None:
     """Render the example tests as a pytest module (None when the requirement gives none).
 
-    None too where no module is named: the tests import what they test from it
-    (a service's routes read from prose may come without one).
+    None too where the kind names no module: the tests import what they test
+    from it (a service's routes read from prose may come without one).
     """
-    if not facts.module:
-        return None
     read, own = _own(facts)
+    if not read.module:
+        return None
     return render(read, own)
