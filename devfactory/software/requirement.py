@@ -100,6 +100,7 @@ class Option:
     metavar: str | None
     required: bool
     sentences: tuple[str, ...] = ()
+    default: str | None = None  # its value when not given, where the words say it ("3")
 
     @property
     def dest(self) -> str:
@@ -530,6 +531,13 @@ _SWITCH_SAID = re.compile(r"^\s*(?:is\s+)?(?:an?\s+)?(?:switch|flag)\b", re.I)
 _CAPITALS = re.compile(r"^\s*=?\s*<?([A-Z][A-Z0-9_]*)>?(?![\w-])")
 _ANGLED = re.compile(r"^\s*=?\s*<([A-Za-z][\w -]*)>")
 _NUMERAL = re.compile(r"^\s*=?\s*-?\d+(?:\.\d+)?\b")
+# "is 3 when not given", "defaults to 3", "(default: 3)": the value of an option left out
+_OPTION_DEFAULT = re.compile(
+    r"^[^.;]{0,80}?\b(?:is|are)\s+(-?\d+(?:\.\d+)?|\"[^\"]*\")\s+(?:when|if)\s+(?:it\s+is\s+)?"
+    r"(?:not\s+given|omitted|left\s+out)|^[^.;]{0,80}?\bdefault(?:s\s+to|\s+is|:)?\s+"
+    r"(-?\d+(?:\.\d+)?|\"[^\"]*\")",
+    re.I,
+)
 _HEAD_NOUNS = frozenset(
     "name number path file string value character size code id date time word list count "
     "format pattern prefix suffix key".split()
@@ -579,6 +587,7 @@ def _options_in_words(items: list[str]) -> tuple[Option, ...]:
     shorts: dict[str, str] = {}
     values: dict[str, str | None] = {}
     required: set[str] = set()
+    defaults: dict[str, str] = {}
     for statement in (s for item in items for s in _split_outside_code(item) if s.strip()):
         for match in _FLAG.finditer(statement):
             flag = match.group(1)
@@ -594,6 +603,9 @@ def _options_in_words(items: list[str]) -> tuple[Option, ...]:
                 values[flag] = _value_of(_SHORT_AFTER.sub("", rest, count=1).lstrip("`"))
             if re.search(r"\brequired\b|\bmust (?:always )?be given\b", rest, re.I):
                 required.add(flag)
+            default = _OPTION_DEFAULT.search(rest)
+            if default:
+                defaults.setdefault(flag, default.group(1) or default.group(2))
             before = statement[: match.start()]
             if re.search(r"\bwithout\s+(?:the\s+)?(?:option\s+)?`?$", before, re.I) and re.search(
                 r"\berror\b", statement, re.I
@@ -605,6 +617,7 @@ def _options_in_words(items: list[str]) -> tuple[Option, ...]:
             values.get(flag),
             flag in required,
             tuple(dict.fromkeys(s.strip() for s in sentences_of)),
+            defaults.get(flag) if values.get(flag) else None,
         )
         for flag, sentences_of in said.items()
     )

@@ -102,6 +102,25 @@ def test_an_options_value_and_its_name_are_what_the_words_after_it_say(
     assert option.metavar == metavar
 
 
+@pytest.mark.parametrize(
+    ("said", "default"),
+    [
+        ("--width followed by a number, which is 72 when not given,", "72"),
+        ("--width N (default: 72)", "72"),
+        ('--fill that takes a string and defaults to "-"', '"-"'),
+        ("--width followed by a number", None),
+    ],
+)
+def test_an_options_default_is_the_value_the_words_give_when_it_is_left_out(
+    said: str, default: str | None
+) -> None:
+    text = f"Run it as python -m reels. The {said} pads the reel."
+    [option] = read_requirement(text).options
+    assert option.default == default
+    made = skeleton(read_requirement(text), "Reels.")
+    assert made is not None and (f"default={default}" in made.source) == (default is not None)
+
+
 def test_an_option_is_required_only_where_the_words_say_so() -> None:
     text = "Run it as python -m reels. --spool NAME is required. --slack N is not."
     assert [o.required for o in read_requirement(text).options] == [True, False]
@@ -251,6 +270,18 @@ def test_a_route_in_words_is_a_method_and_a_path_with_the_statuses_said_after_it
     assert [r.path for r in hangar.routes] == ["/hangars/{code}"]
     found = reading(facts)
     assert found is not None and found.shape.name == "web service"
+
+
+def test_a_service_in_words_takes_the_body_and_the_query_parameters_its_words_give() -> None:
+    text = (
+        "A module called hangar.\n\nA POST request to /gliders with a name and a span parks "
+        "one. A GET request to /gliders lists them; a query parameter called pilot keeps "
+        "those of one pilot, and a query parameter limit, a whole number, keeps that many.\n"
+    )
+    made = skeleton(read_requirement(text), "Hangar.")
+    assert made is not None
+    assert "def post_gliders(body: dict[str, Any] = Body(...)):" in made.source
+    assert "def get_gliders(pilot: str | None = None, limit: int | None = None):" in made.source
 
 
 def test_routes_without_a_module_make_no_example_tests_they_could_not_import() -> None:

@@ -43,6 +43,8 @@ def _option_lines(option: Option, target: str) -> list[str]:
             parts.append("type=int")
         if option.choices:
             parts.append(f"choices={list(option.choices)!r}")
+        if option.default is not None:  # as said: a number as a number, a quoted text as text
+            parts.append(f"default={option.default}")
         if option.required:
             parts.append("required=True")
     if option.dest != option.flags[-1].lstrip("-").replace("-", "_"):
