@@ -727,6 +727,8 @@ def _usage_in_words(module: str, items: list[str]) -> UsageLine | None:
             return replace(written, options=options_written)
     positionals = written.positionals if written else _positionals_in_words(items)
     line = _rendered(module, positionals, options)
+    if "--help" in _FLAG.findall(text):
+        line += " [--help]"  # argparse's own, so no option of the parser; the line names it
     return UsageLine(module, line, "", positionals, options, synthesised=True)
 
 

@@ -145,6 +145,13 @@ def test_a_positional_in_words_is_a_file_maybe_many_maybe_left_out_or_the_noun_g
     assert found == ([positional] if positional else [])
 
 
+def test_help_said_in_words_is_in_the_line_but_left_to_argparse() -> None:
+    text = "Run it as python -m reels. --help explains it and --slow winds slowly."
+    [usage] = read_requirement(text).usages
+    assert usage.line == "python -m reels [--slow] [--help]"
+    assert [o.flags for o in usage.options] == [("--slow",)]
+
+
 def test_a_usage_line_written_in_plain_text_is_read_as_written() -> None:
     text = "Start it with python -m spools FILE... [--wind N].\nThe --wind option takes a number."
     [usage] = read_requirement(text).usages
