@@ -893,11 +893,10 @@ def _parameters_in_words(phrase: str) -> list[str]:
     for n, (name, kind, default) in enumerate(params):
         while any(w.split(":")[0].split("=")[0] == name for w in written):
             name += "_"
-        trailing = all(d for _, _, d in params[n:])  # a default only where all after have one
-        value = f" = {default}" if default and trailing and kind else f"={default}"
-        written.append(f"{name}: {kind}" if kind else name)
-        if default and trailing:
-            written[-1] += value
+        param = f"{name}: {kind}" if kind else name
+        if default and all(d for _, _, d in params[n:]):  # only where all after have one too
+            param += f" = {default}" if kind else f"={default}"
+        written.append(param)
     return written
 
 
@@ -940,15 +939,14 @@ def _functions_in_words(items: list[str], module: str) -> tuple[Function, ...]:
                 _returns_in_words(returns.group(1)) if returns else "",
                 (),
             )
-    names = [re.compile(rf"(?<![\w]){re.escape(n)}\b") for n in found]
-    general = tuple(
-        s for s in items if not any(n.search(s) for n in names) and "python -m" not in s
+    names = {n: re.compile(rf"(?<!\w){re.escape(n)}\b") for n in found}
+    general = tuple(  # what the words say of every function: blocks that name none of them
+        s for s in items if not any(n.search(s) for n in names.values()) and "python -m" not in s
     )
     return tuple(
-        Function(f.name, f.params, f.returns, tuple(s for s in items if re.search(
-            rf"(?<![\w]){re.escape(f.name)}\b", s)) + general)
+        replace(f, sentences=tuple(s for s in items if names[f.name].search(s)) + general)
         for f in found.values()
-    )  # fmt: skip
+    )
 
 
 _NUMBER_NAMED = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
