@@ -538,6 +538,7 @@ _OPTION_DEFAULT = re.compile(
     r"(-?\d+(?:\.\d+)?|\"[^\"]*\")",
     re.I,
 )
+_NEAR = 200  # characters either side of an option's flag that may speak of it
 _HEAD_NOUNS = frozenset(
     "name number path file string value character size code id date time word list count "
     "format pattern prefix suffix key".split()
@@ -595,8 +596,10 @@ def _options_in_words(items: list[str]) -> tuple[Option, ...]:
                 continue  # argparse's own
             if statement not in said.setdefault(flag, []):
                 said[flag].append(statement.strip())
-            rest = statement[match.end() :].lstrip("`")
-            short = re.search(_SHORT_BEFORE, statement[: match.start()]) or _SHORT_AFTER.match(rest)
+            # what is said of an option is said near it: a window each side keeps this linear
+            rest = statement[match.end() : match.end() + _NEAR].lstrip("`")
+            before = statement[max(0, match.start() - _NEAR) : match.start()]
+            short = re.search(_SHORT_BEFORE, before) or _SHORT_AFTER.match(rest)
             if short:
                 shorts.setdefault(flag, short.group(1))
             if values.get(flag) is None:
@@ -606,7 +609,6 @@ def _options_in_words(items: list[str]) -> tuple[Option, ...]:
             default = _OPTION_DEFAULT.search(rest)
             if default:
                 defaults.setdefault(flag, default.group(1) or default.group(2))
-            before = statement[: match.start()]
             if re.search(r"\bwithout\s+(?:the\s+)?(?:option\s+)?`?$", before, re.I) and re.search(
                 r"\berror\b", statement, re.I
             ):
@@ -857,6 +859,7 @@ _DEFAULT = re.compile(
     re.I,
 )
 _MARK = "\x00"  # where a default was said, in the phrase of the parameter before it
+_MOST_PARAMETERS = 12  # more is a sentence misread as a list, not a signature
 
 
 def _parameters_in_words(phrase: str) -> list[str]:
@@ -889,10 +892,13 @@ def _parameters_in_words(phrase: str) -> list[str]:
             params += [(n.strip(), kind, "") for n in named]
         else:
             params += [(f"{name.rstrip('s')}{i}", kind, "") for i in range(1, count + 1)]
+    params = params[:_MOST_PARAMETERS]
     written: list[str] = []
+    taken: set[str] = set()
     for n, (name, kind, default) in enumerate(params):
-        while any(w.split(":")[0].split("=")[0] == name for w in written):
+        while name in taken:
             name += "_"
+        taken.add(name)
         param = f"{name}: {kind}" if kind else name
         if default and all(d for _, _, d in params[n:]):  # only where all after have one too
             param += f" = {default}" if kind else f"={default}"
@@ -973,7 +979,10 @@ def _exit_codes_in_words(statements: list[str]) -> tuple[ExitCode, ...]:
             matches = list(_EXIT_IN_WORDS.finditer(part))
             if not matches:
                 continue
-            starts = [0] + [_clause_start(part, m.start()) for m in matches[1:]]
+            starts = [0] + [
+                _clause_start(part, before.end(), m.start())
+                for before, m in zip(matches, matches[1:], strict=False)
+            ]
             ends = starts[1:] + [len(part)]
             for match, start, end in zip(matches, starts, ends, strict=True):
                 said = next(g for g in match.groups() if g).lower()
@@ -983,9 +992,13 @@ def _exit_codes_in_words(statements: list[str]) -> tuple[ExitCode, ...]:
     return tuple(sorted(found.values(), key=lambda e: e.code))
 
 
-def _clause_start(part: str, at: int) -> int:
-    """Return where the clause holding ``at`` begins: after the last comma or "and" before it."""
-    cuts = [m.end() for m in re.finditer(r"(?:,\s*|\s+)(?:and|but|while)\s+|,\s*", part[:at])]
+def _clause_start(part: str, after: int, at: int) -> int:
+    """Return where the clause holding ``at`` begins: after the last comma or "and" before it.
+
+    Only what follows the previous status (``after``) is searched.
+    """
+    between = re.compile(r"(?:,\s*|\s+)(?:and|but|while)\s+|,\s*")
+    cuts = [m.end() for m in between.finditer(part, after, at)]
     return cuts[-1] if cuts else at
 
 

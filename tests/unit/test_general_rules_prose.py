@@ -9,6 +9,8 @@ is a general shape of such text, held to sentences written for the test
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from devfactory.software.kinds import examples_file, reading, skeleton
@@ -378,3 +380,19 @@ def test_left_open_names_what_no_rule_found_and_facts_are_made_of_verified_facts
     assert left_open(verified) == ()
     made = skeleton(verified, "Counts kites.")
     assert made is not None and "def count(sky: str) -> int:" in made.source
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "--a --b followed by a number, ",
+        "it exits with status 2, and ",
+        "the function called fold takes a and b and c ",
+        "GET /reels/{id} gives 404, POST /reels with a name gives 201, ",
+    ],
+)
+def test_a_long_text_without_a_full_stop_is_read_in_linear_time(piece: str) -> None:
+    text = "A tool called reels, run as a Python module. " + piece * 2500
+    started = time.monotonic()
+    read_requirement(text)
+    assert time.monotonic() - started < 10  # seconds; quadratic rules took minutes here
