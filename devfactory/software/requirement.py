@@ -486,7 +486,7 @@ _PROGRAM_IN_WORDS = re.compile(
     r"\b(?:tool|program|script|utility|command|service|application|library)\s+"
     rf"(?:called|named)\s+{_QUOTED}"
 )
-# "run as a Python module", "run with python -m": the program named is run with -m
+# "run as a module", "invoked with python -m": the program named runs with -m
 _RUN_AS_MODULE = re.compile(
     r"\b(?:run|started|invoked|used)\s+(?:as|like)\s+an?\s+(?:Python\s+)?module\b"
     r"|\b(?:run|started|invoked)\s+with\s+python3?\s+-m\b(?!\s+\w)",
@@ -531,7 +531,7 @@ _SWITCH_SAID = re.compile(r"^\s*(?:is\s+)?(?:an?\s+)?(?:switch|flag)\b", re.I)
 _CAPITALS = re.compile(r"^\s*=?\s*<?([A-Z][A-Z0-9_]*)>?(?![\w-])")
 _ANGLED = re.compile(r"^\s*=?\s*<([A-Za-z][\w -]*)>")
 _NUMERAL = re.compile(r"^\s*=?\s*-?\d+(?:\.\d+)?\b")
-# "is 3 when not given", "defaults to 3", "(default: 3)": the value of an option left out
+# "is 7 if omitted", "defaults to 7", "(default: 7)": the value of an option left out
 _OPTION_DEFAULT = re.compile(
     r"^[^.;]{0,80}?\b(?:is|are)\s+(-?\d+(?:\.\d+)?|\"[^\"]*\")\s+(?:when|if)\s+(?:it\s+is\s+)?"
     r"(?:not\s+given|omitted|left\s+out)|^[^.;]{0,80}?\bdefault(?:s\s+to|\s+is|:)?\s+"
@@ -832,8 +832,8 @@ def _typed(phrase: str) -> tuple[str, str, str]:
 def _parameter_in_words(phrase: str) -> tuple[str, str]:
     """Return a parameter's (name, type) from its words: "a string text", "the width".
 
-    The name is the last word before what describes it ("a weight from 0 to 1":
-    ``weight``), or the type's usual name where the words give only a type.
+    The name is the last word before what describes it ("a slack from 2 to 8":
+    ``slack``), or the type's usual name where the words give only a type.
     """
     kind, by_type, rest = _typed(phrase)
     quoted = re.search(rf"[`\"']({_IDENT})[`\"']", phrase)
@@ -866,10 +866,10 @@ def _parameters_in_words(phrase: str) -> list[str]:
     """Return the parameters a "takes ..." phrase gives, with the defaults it says.
 
     A list joins its last item with "and" ("a string, a width and a fill");
-    without one, what follows a comma describes the first ("a code, a hash
-    sign and six digits" is one). "three whole numbers, red, green and blue"
-    names three; "two codes" makes ``code1, code2``; ", which is 0.5 when not
-    given" is the default of the parameter before it.
+    without one, what follows a comma describes the first ("a tag, a short
+    label," is one). "two integers, low and high" names two; "two ropes"
+    makes ``rope1, rope2``; ", which is 4 when omitted" is the default of the
+    parameter before it.
     """
     phrase = _DEFAULT.sub(lambda m: f" {_MARK}{m.group(1)}{_MARK}", phrase)
     if re.search(r"\band\b", phrase):
@@ -968,7 +968,7 @@ _EXIT_IN_WORDS = re.compile(
 
 
 def _exit_codes_in_words(statements: list[str]) -> tuple[ExitCode, ...]:
-    """Read "exits with status 2 when ...", "the exit code is 1 if ..." (a clause per status).
+    """Read "exits with status N when ...", "the exit code is N if ..." (a clause per status).
 
     A sentence that gives two statuses gives each its own clause: it ends where
     the next status's clause begins (at its comma or "and").

@@ -57,7 +57,7 @@ The option --top followed by a number keeps only that many kites. An option --se
 that takes a string sets the column separator. The -q/--quiet switch prints no header.
 --since DATE skips earlier flights.
 
-It exits with status 2 on bad usage, and the exit code is 1 when the file cannot be read.
+It exits with status 2 on bad usage, and its exit code is 3 when the log is unreadable.
 """
 
 
@@ -169,7 +169,7 @@ def test_a_plain_usage_line_that_leaves_out_an_option_the_words_give_is_rendered
 
 
 def test_a_program_called_x_run_as_a_python_module_is_the_command_line_x() -> None:
-    text = "We need a utility called reelcount, run as a Python module, that counts reels."
+    text = "We need a utility called reelcount, started as a Python module, to count reels."
     facts = read_requirement(text)
     assert facts.module == "reelcount"
     assert [(u.line, u.synthesised) for u in facts.usages] == [("python -m reelcount", True)]
@@ -178,15 +178,17 @@ def test_a_program_called_x_run_as_a_python_module_is_the_command_line_x() -> No
 @pytest.mark.parametrize(
     ("said", "positional"),
     [
-        ("It reads standard input, or a reel file when one is named.", ("FILE", False, True)),
+        ("Its input is standard input, or a reel file when one is named.", ("FILE", False, True)),
         ("It reads a file or standard input.", ("FILE", False, True)),
-        ("It takes one or more words as arguments.", ("WORD", True, False)),
+        ("It accepts one or more words as arguments.", ("WORD", True, False)),
     ],
 )
 def test_a_file_or_standard_input_is_an_optional_file_and_nouns_as_arguments_repeat(
     said: str, positional: tuple[str, bool, bool]
 ) -> None:
-    [usage] = read_requirement(f"A tool called reelcount, run as a Python module. {said}").usages
+    [usage] = read_requirement(
+        f"A tool called reelcount, started as a Python module. {said}"
+    ).usages
     assert [(p.name, p.many, p.optional) for p in usage.positionals] == [positional]
 
 
@@ -236,8 +238,8 @@ def test_a_file_read_or_standard_input_in_words_is_a_filter() -> None:
 def test_exit_statuses_in_words_each_mean_their_own_clause() -> None:
     codes = read_requirement(KITES).exit_codes
     assert [(e.code, e.meaning) for e in codes] == [
-        (1, "the exit code is 1 when the file cannot be read."),
         (2, "It exits with status 2 on bad usage"),
+        (3, "its exit code is 3 when the log is unreadable."),
     ]
 
 
@@ -312,7 +314,7 @@ def test_routes_without_a_module_make_no_example_tests_they_could_not_import() -
             "def fold_sail(text: str, n: int) -> list[str]",
         ),
         (
-            "a function named is_calm that takes a wind speed and returns true or false",
+            "a function named is_calm that takes a wind speed, returning true or false",
             "def is_calm(speed) -> bool",
         ),
         (
@@ -323,7 +325,7 @@ def test_routes_without_a_module_make_no_example_tests_they_could_not_import() -
         ("a function called breeze that takes no arguments", "def breeze()"),
         (
             "a function called tint that takes three whole numbers, hue, shade and glow, and "
-            "returns a tuple of three integers",
+            "gives back a tuple of three integers",
             "def tint(hue: int, shade: int, glow: int) -> tuple[int, int, int]",
         ),
         (
@@ -392,7 +394,7 @@ def test_left_open_names_what_no_rule_found_and_facts_are_made_of_verified_facts
     ],
 )
 def test_a_long_text_without_a_full_stop_is_read_in_linear_time(piece: str) -> None:
-    text = "A tool called reels, run as a Python module. " + piece * 2500
+    text = "A tool called reels, started as a Python module. " + piece * 2500
     started = time.monotonic()
     read_requirement(text)
     assert time.monotonic() - started < 10  # seconds; quadratic rules took minutes here
