@@ -179,7 +179,7 @@ def test_a_program_called_x_run_as_a_python_module_is_the_command_line_x() -> No
     ("said", "positional"),
     [
         ("Its input is standard input, or a reel file when one is named.", ("FILE", False, True)),
-        ("It reads a file or standard input.", ("FILE", False, True)),
+        ("It reads a log file or standard input.", ("FILE", False, True)),
         ("It accepts one or more words as arguments.", ("WORD", True, False)),
     ],
 )
