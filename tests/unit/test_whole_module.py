@@ -1,0 +1,158 @@
+"""The module written whole in one reply: its prompt, which replies are usable, its token cap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ValidationError
+
+from devfactory.graph.stage.whole import how_run, usable, whole_messages
+from devfactory.models.router import ResolvedModel
+from devfactory.settings import Settings
+from devfactory.software.requirement import read_requirement
+from devfactory.software.splice import SpliceError
+
+COMMAND = """# wordcount
+
+Build a command-line program, run as `python -m wordcount FILE [--lines]`, that counts the
+words of a text file. Standard library only.
+"""
+LIBRARY = """# tallies
+
+Build a Python module `tallies` with one function `tally(items: list[str]) -> dict[str, int]`
+that counts how often each item occurs.
+"""
+SERVICE = """# notes
+
+Build a FastAPI service in `notes.py`, its app object named `api`, with `GET /notes` returning the
+notes as a JSON list and `POST /notes` adding one (status 201).
+"""
+
+
+def test_a_command_line_is_said_to_run_with_python_m_and_its_main_guard() -> None:
+    how = how_run(read_requirement(COMMAND), "wordcount.py", ("main",))
+    assert how.startswith("It is run as `python -m wordcount`")
+    assert '`if __name__ == "__main__":` calling `main()`' in how
+    assert "It defines" not in how  # `main` is said once, in the run line
+
+
+def test_a_library_is_said_to_be_imported_with_the_names_it_defines() -> None:
+    how = how_run(read_requirement(LIBRARY), "tallies.py", ("tally",))
+    assert how == "It is a library, imported as `tallies`. It defines `tally`."
+
+
+def test_a_web_service_is_said_to_be_its_app_object() -> None:
+    facts = read_requirement(SERVICE)
+    how = how_run(facts, "notes.py")
+    assert "It is a web service: the FastAPI app object `api` in `notes.py`" in how
+
+
+def test_the_request_is_a_short_system_line_the_requirement_and_one_code_block() -> None:
+    system, task = whole_messages(LIBRARY, "It is a library.", "tallies.py")
+    assert str(system.content).startswith("You are an expert Python programmer.")
+    assert len(str(system.content).splitlines()) == 1
+    text = str(task.content)
+    assert (
+        text.startswith("# tallies\n") and "Write the complete Python module `tallies.py`." in text
+    )
+    assert text.rstrip().endswith("one ```python code block holding the whole module.")
+
+
+def test_the_largest_python_block_is_kept() -> None:
+    reply = (
+        "Usage:\n```python\nimport tallies\n```\nThe module:\n"
+        "```python\nfrom collections import Counter\n\n\ndef tally(items):\n"
+        "    return dict(Counter(items))\n```"
+    )
+    assert usable(reply, needs=("tally",)).startswith("from collections import Counter\n")
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (
+            "```python\ndef tally(items):\n    raise NotImplementedError\n```",
+            "leaves a stub: tally",
+        ),
+        ("```python\ndef count(items):\n    return {}\n```", "does not define tally"),
+        ("```python\ndef tally(items:\n```", "does not parse"),
+    ],
+)
+def test_a_reply_with_a_stub_a_missing_unit_or_no_code_is_refused(reply: str, why: str) -> None:
+    with pytest.raises(SpliceError, match=why):
+        usable(reply, needs=("tally",))
+
+
+def test_a_reply_that_drops_a_route_of_the_skeleton_is_refused() -> None:
+    skeleton = (
+        "from fastapi import FastAPI\napp = FastAPI()\n\n\n@app.get('/notes')\ndef a():\n"
+        "    pass\n\n\n@app.post('/notes')\ndef b():\n    pass\n"
+    )
+    reply = "```python\nfrom fastapi import FastAPI\napp = FastAPI()\n\n\n@app.get('/notes')\n"
+    reply += "def notes():\n    return []\n```"
+    with pytest.raises(SpliceError, match="drops the route POST /notes"):
+        usable(reply, skeleton=skeleton)
+
+
+class _Echo(BaseChatModel):
+    """Replies with the sampling it was called with."""
+
+    temperature: float = 0.7
+    seed: int = -1
+    max_tokens: int = 1024
+
+    @property
+    def _llm_type(self) -> str:
+        return "echo"
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        said = f"{self.max_tokens} {self.temperature} {self.seed}"
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(said))])
+
+
+class _Predict(BaseChatModel):
+    """An Ollama-like model: its reply cap is ``num_predict``, and it has no ``max_tokens``."""
+
+    temperature: float = 0.7
+    num_predict: int = 128
+
+    @property
+    def _llm_type(self) -> str:
+        return "predict"
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(str(self.num_predict)))])
+
+
+def _resolved(chat: BaseChatModel) -> ResolvedModel:
+    return ResolvedModel("factory/coder", "echo", chat, lambda c, s: c)
+
+
+def test_a_sampled_model_gets_its_own_token_cap_only_when_asked() -> None:
+    asked = [HumanMessage("hi")]
+    assert _resolved(_Echo()).sampled(0.2, 7, 2048).invoke(asked).content == "2048 0.2 7"
+    assert _resolved(_Echo()).sampled(0.2, 7).invoke(asked).content == "1024 0.2 7"
+
+
+def test_an_ollama_like_model_gets_its_cap_as_num_predict() -> None:
+    asked = [HumanMessage("hi")]
+    assert _resolved(_Predict()).sampled(0.2, 7, 2048).invoke(asked).content == "2048"
+    assert _resolved(_Predict()).sampled(0.2, 7).invoke(asked).content == "128"
+
+
+def test_the_whole_module_settings_are_bounded() -> None:
+    settings = Settings()
+    assert settings.whole_module_candidates == 1 and settings.whole_module_max_tokens == 2048
+    assert Settings(whole_module_candidates=3).whole_module_candidates == 3
+    for wrong in ({"whole_module_candidates": 4}, {"whole_module_candidates": -1},
+                  {"whole_module_max_tokens": 100}):  # fmt: skip
+        with pytest.raises(ValidationError):
+            Settings.model_validate(wrong)
