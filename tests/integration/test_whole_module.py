@@ -101,6 +101,44 @@ def test_the_units_are_delivered_when_the_whole_module_does_worse(
     ), notes
 
 
+TWO = REQUIREMENT.replace(
+    "one function `double(n: int) -> int` that returns\ntwice `n`.",
+    "two functions: `double(n: int) -> int` returns twice `n`, and\n"
+    "`triple(n: int) -> int` returns three times `n`.",
+).replace("`double(-3)` is `-6`.", "`triple(2)` is `6`.")
+TRIPLE_WRONG = "```python\ndef triple(n: int) -> int:\n    return n * 4\n```"
+HALF_AND_HALF = (  # the whole module's `double` is wrong, its `triple` right
+    "```python\nFACTOR = 3\n\n\ndef double(n: int) -> int:\n    return n\n\n\n"
+    "def triple(n: int) -> int:\n    return n * FACTOR\n```"
+)
+
+
+def test_a_unit_the_whole_module_writes_better_is_taken_into_the_units(
+    settings: Settings, tmp_path: Path
+) -> None:
+    assert "`triple(2)` is `6`" in TWO
+
+    def units(call: Call) -> str:
+        return RIGHT if call.path == "double" else TRIPLE_WRONG
+
+    def answer(call: Call) -> str:
+        return units(call) if call.kind == "unit" else script(RIGHT, lambda c: HALF_AND_HALF)(call)
+
+    models = ScriptedModels(answer)
+    with Factory(settings, models=models) as factory:
+        report = factory.start(TWO, pipeline="lean", out_dir=tmp_path / "out")
+    assert report.status == "COMPLETED", report.reason
+    source = (tmp_path / "out" / "doubler.py").read_text()
+    assert "return n * 2\n" in source  # the units' `double`
+    assert "return n * FACTOR" in source and "FACTOR = 3" in source  # the whole's `triple`
+    notes = backend_notes(report)
+    assert (
+        "whole module: passes 1/2 examples, 0/0 behaviour tests; took triple from it into the "
+        "unit-by-unit build (1/2 examples, 0/0 behaviour tests), which then passes "
+        "2/2 examples, 0/0 behaviour tests" in notes
+    ), notes
+
+
 def test_a_whole_module_missing_a_planned_function_is_no_candidate(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -183,3 +221,40 @@ def test_a_run_whose_plan_blocks_asks_no_whole_module_when_the_text_names_none(
     recorded = json.loads((tmp_path / "out" / "run.json").read_text())
     [architect] = [s for s in recorded["stages"] if s["team"] == "solution-architecture"]
     assert "whole module: not asked: the requirement names no module" in architect["repairs"]
+
+
+SHOUTER = """# shouter
+
+Build a Python module `shouter` with one function `shout(text: str) -> str`.
+`shout` returns the text in upper case with one exclamation mark added at its end.
+Standard library only.
+"""
+SAID = "`shout` returns the text in upper case with one exclamation mark added at its end."
+
+
+def test_a_whole_module_wins_on_the_models_tests_the_units_fail_and_qa_starts_from_them(
+    settings: Settings, tmp_path: Path
+) -> None:
+    made = [{"sentence": SAID, "arguments": a, "expected": e, "raises": ""}
+            for a, e in (("('hi',)", "'HI!'"), ("('a b',)", "'A B!'"))]  # fmt: skip
+    quiet = "```python\ndef shout(text: str) -> str:\n    return text + '!'\n```"
+    loud = "```python\ndef shout(text: str) -> str:\n    return f'{text.upper()}!'\n```"
+
+    def answer(call: Call) -> str:
+        if call.kind == "tests":
+            return json.dumps({"tests": made})
+        return script(quiet, lambda c: loud)(call)
+
+    models = ScriptedModels(answer)
+    with Factory(settings, models=models) as factory:
+        report = factory.start(SHOUTER, pipeline="lean", out_dir=tmp_path / "out")
+    assert report.status == "COMPLETED", report.reason
+    out = tmp_path / "out"
+    assert "return f'{text.upper()}!'" in (out / "shouter.py").read_text()
+    notes = backend_notes(report)
+    assert (
+        "whole module: passes 0/0 examples, 2/2 behaviour tests; kept over the unit-by-unit "
+        "build (0/0 examples, 0/2 behaviour tests)" in notes
+    ), notes
+    agreed = (out / "tests" / "test_agreed_behaviour.py").read_text()
+    assert "assert shout('hi') == 'HI!'" in agreed and "assert shout('a b') == 'A B!'" in agreed

@@ -83,6 +83,7 @@ class Built:
     model: str = ""
     notes: list[str] = field(default_factory=list)
     agreed: list[BehaviourTest] = field(default_factory=list)  # the model's, the kept code passes
+    tests: list[BehaviourTest] = field(default_factory=list)  # every checked one of the model's
     stubs: dict[str, int] = field(default_factory=dict)  # candidates still a stub, by unit
 
 
@@ -207,6 +208,7 @@ def _write_unit(
         built.usage, built.model = built.usage.add(usage), model or built.model
         built.notes.append(found.note(unit.name))
         behaviour = found.tests
+        built.tests += behaviour
     count = settings.candidates  # judged by the model's tests too: every one is drawn
     best: Trial | None = None if stubbed else current  # the earlier body competes
     if best is not None and best.failures:  # a later attempt: first repair what failed
@@ -283,6 +285,25 @@ def _needs(made: Skeleton) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*planned, *main]))
 
 
+def _passed(
+    source: str,
+    name: str,
+    tests: Sequence[BehaviourTest],
+    facts: RequirementFacts,
+    runner: TrialRunner,
+) -> list[BehaviourTest]:
+    """Return the model's tests of ``name`` that ``source`` passes (one sandbox call)."""
+    mine = [t for t in tests if t.unit == name]
+    if not mine:
+        return []
+    found = runner.behaviour(source, name, [t.arguments for t in mine])
+    compared = comparison(facts, name)
+    shown = compared.written if compared is not None else None
+    if len(found) != len(mine):
+        return []
+    return [t for t, o in zip(mine, found, strict=True) if passes(o, t, shown)]
+
+
 def _standing(
     made: Skeleton,
     source: str,
@@ -294,14 +315,52 @@ def _standing(
     everything = Unit(made.path.removesuffix(".py"), UnitKind.MODULE, ())
     passed: list[BehaviourTest] = []
     for name in dict.fromkeys(t.unit for t in tests):
-        mine = [t for t in tests if t.unit == name]
-        found = runner.behaviour(source, name, [t.arguments for t in mine])
-        compared = comparison(facts, name)
-        shown = compared.written if compared is not None else None
-        if len(found) == len(mine):
-            passed += [t for t, o in zip(mine, found, strict=True) if passes(o, t, shown)]
+        passed += _passed(source, name, tests, facts, runner)
     written = not any(_stubbed(source, u, made) for u in made.units)
     return _Standing(source, runner.trial(source, everything), written, passed, len(tests))
+
+
+def _unit_score(
+    made: Skeleton,
+    unit: Unit,
+    source: str,
+    facts: RequirementFacts,
+    runner: TrialRunner,
+    tests: Sequence[BehaviourTest],
+) -> tuple[int, int, int, int, int]:
+    """Score ``unit`` in ``source``: no stub, runnable, its examples, its tests, fewest lint."""
+    runnable, examples, lint, _ = runner.trial(source, unit).score
+    behaviour = len(_passed(source, unit.name, tests, facts, runner))
+    return (int(not _stubbed(source, unit, made)), runnable, examples, behaviour, lint)
+
+
+def _units_from(
+    whole: str,
+    made: Skeleton,
+    source: str,
+    facts: RequirementFacts,
+    runner: TrialRunner,
+    tests: Sequence[BehaviourTest],
+) -> tuple[str, list[str]]:
+    """Take into ``source`` each planned function or class whose ``whole`` version does better.
+
+    Better is judged on the unit's own examples and the model's tests of it;
+    the unit is spliced as the build splices a candidate (``software/splice.py``).
+    """
+    taken: list[str] = []
+    names = frozenset(u.name for u in made.units) | _top_level(made.source)
+    for unit in made.units:
+        if unit.kind not in (UnitKind.FUNCTION, UnitKind.CLASS):
+            continue
+        try:
+            piece = fragment(whole, unit.name, others=names - {unit.name})
+            candidate = splice(source, piece, unit.name)
+        except SpliceError:
+            continue
+        ours = _unit_score(made, unit, source, facts, runner, tests)
+        if _unit_score(made, unit, candidate, facts, runner, tests) > ours:
+            source, taken = candidate, [*taken, unit.name]
+    return source, taken
 
 
 def _against_whole(
@@ -312,10 +371,15 @@ def _against_whole(
     runner: TrialRunner,
     built: Built,
 ) -> str:
-    """Ask for the module written whole; return it when it beats the unit-by-unit build.
+    """Ask for the module written whole; return what does best of it, the units, or both.
 
-    Both run against the same examples and the model's tests the build kept,
-    ordered by ``_Standing.score``; a tie keeps the units.
+    Each runs against the same examples and the model's tests the build kept,
+    ordered by ``_Standing.score``. A planned unit the whole module writes
+    better than the unit-by-unit build is taken into it (``_units_from``);
+    that mix is kept when it beats both, else the whole module when it beats
+    the units. A tie keeps the units. The model's tests are every checked
+    one (``Built.tests``), not only those the units' code agreed with: a
+    whole module can win on the tests the units fail.
     """
     needs = _needs(made)
     requirement = work.state["requirement"]
@@ -329,9 +393,19 @@ def _against_whole(
         why = "; ".join(dict.fromkeys(found.refused)) or "no answer"
         built.notes.append(f"whole module: no usable answer ({why})"[:300])
         return source
-    units = _standing(made, source, facts, runner, built.agreed)
-    wholes = [_standing(made, s, facts, runner, built.agreed) for s in found.sources]
+    tests = built.tests
+    units = _standing(made, source, facts, runner, tests)
+    wholes = [_standing(made, s, facts, runner, tests) for s in found.sources]
     best = max(wholes, key=lambda w: w.score)  # the earliest on a tie
+    mixed, taken = _units_from(best.source, made, source, facts, runner, tests)
+    both = _standing(made, mixed, facts, runner, tests) if taken else None
+    if both is not None and both.score > max(units.score, best.score):
+        built.notes.append(
+            f"whole module: passes {best.said()}; took {', '.join(taken)} from it into the "
+            f"unit-by-unit build ({units.said()}), which then passes {both.said()}"
+        )
+        built.agreed = both.passed
+        return mixed
     if best.score > units.score:
         built.notes.append(
             f"whole module: passes {best.said()}; kept over the unit-by-unit build ({units.said()})"

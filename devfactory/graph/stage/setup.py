@@ -145,7 +145,9 @@ def finish(
     repairs = list(state.get("repairs", []))
     if outcome is StageOutcome.BLOCKED:  # the plan blocked: the module written whole, if any
         resolve = partial(setup.model, runtime, state)
-        result, note, spent = blocked_plan_answer(setup.spec, state, runtime, result, resolve)
+        result, note, spent = blocked_plan_answer(
+            setup.spec, state, runtime, result, resolve, stopped_by=stopped_by
+        )
         repairs += [note] if note else []
         update = {**(update or {}), **spent}
         state = {**state, **spent}

@@ -148,6 +148,8 @@ def blocked_plan_answer(
     runtime: Runtime[Context],
     result: TaskResult | None,
     resolve: Callable[[], ResolvedModel],
+    *,
+    stopped_by: str = "",
 ) -> tuple[TaskResult | None, str, dict[str, Any]]:
     """Ask for the whole module when the plan's stage ends BLOCKED; add it, not accepted.
 
@@ -156,7 +158,8 @@ def blocked_plan_answer(
     not accepted), a note saying what happened, and the state update that
     meters the call. Nothing is asked when the stage does not write the plan,
     a plan was already kept, the setting is 0, or the requirement names no
-    module (the note says so). ``resolve`` returns the team's model.
+    module, nor when the budget stopped the stage (``stopped_by``) or the run's
+    time cap is reached (the note says so). ``resolve`` returns the team's model.
     """
     settings = runtime.context.settings
     writes_plan = any(d.format == "build-plan" for d in spec.deliverables)
@@ -164,6 +167,10 @@ def blocked_plan_answer(
         return result, "", {}
     if not settings.whole_module_candidates:
         return result, "whole module: not asked (whole_module_candidates is 0)", {}
+    if stopped_by == "budget":
+        return result, "whole module: not asked: the budget stopped the stage", {}
+    if runtime.context.out_of_time():
+        return result, "whole module: not asked: the run's time cap was reached", {}
     requirement = state["requirement"]
     facts = read_requirement(requirement)
     if not facts.module:
