@@ -8,13 +8,25 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
-from devfactory.graph.stage.whole import how_run, usable, whole_messages
+from devfactory.contracts import TaskResult
+from devfactory.control.deadline import Deadline
+from devfactory.graph.context import Context
+from devfactory.graph.stage.whole import (
+    NOT_ACCEPTED,
+    blocked_plan_answer,
+    how_run,
+    usable,
+    whole_messages,
+)
 from devfactory.models.router import ResolvedModel
 from devfactory.settings import Settings
 from devfactory.software.requirement import read_requirement
 from devfactory.software.splice import SpliceError
+from devfactory.teams import load_teams
+from tests.fakes import ScriptedModels, always_good
 
 COMMAND = """# wordcount
 
@@ -156,3 +168,55 @@ def test_the_whole_module_settings_are_bounded() -> None:
                   {"whole_module_max_tokens": 100}):  # fmt: skip
         with pytest.raises(ValidationError):
             Settings.model_validate(wrong)
+
+
+ARCHITECT = "solution-architecture"
+NAMED = "# doubler\n\nBuild a Python module `doubler` that doubles numbers.\n"
+WHOLE = "```python\ndef double(n):\n    return n * 2\n```"
+
+
+def _blocked(settings: Settings, requirement: str, **kw: Any) -> tuple[Any, str, Any, Any]:
+    spec = load_teams()[ARCHITECT]
+    models = ScriptedModels(lambda call: WHOLE if call.kind == "whole" else always_good(call))
+    context = Context(settings=settings, models=models, deadline=kw.pop("deadline", None))
+    state: Any = {"requirement": requirement, "attempt": 3, "stages": {}}
+    result = TaskResult.blocked("the plan names no module")
+    found, note, spent = blocked_plan_answer(
+        spec, state, Runtime(context=context), result, lambda: models.resolve(spec.model), **kw
+    )
+    return found, note, spent, models
+
+
+def test_a_blocked_plan_gets_the_whole_module_as_its_file_marked_not_accepted(
+    settings: Settings,
+) -> None:
+    found, note, spent, models = _blocked(settings, NAMED)
+    [module] = found.artifacts
+    assert module.path == "doubler.py" and "return n * 2" in module.content
+    assert f"doubler.py: {NOT_ACCEPTED}" in found.assumptions_made
+    assert note == "whole module `doubler.py`: delivered, NOT accepted (the plan blocked)"
+    assert spent["usage"].calls == 1  # metered as the team's call
+    assert [c.kind for c in models.chat.calls] == ["whole"]
+
+
+@pytest.mark.parametrize(
+    ("requirement", "changes", "said"),
+    [
+        (NAMED, {"stopped_by": "budget"}, "not asked: the budget stopped the stage"),
+        (NAMED, {"deadline": Deadline(1.0, 0.0, lambda: 5.0)}, "the run's time cap was reached"),
+        ("# doubling\n\nDouble numbers.\n", {}, "not asked: the requirement names no module"),
+    ],
+)
+def test_no_whole_module_is_asked_past_the_budget_the_time_cap_or_without_a_name(
+    settings: Settings, requirement: str, changes: dict[str, Any], said: str
+) -> None:
+    found, note, spent, models = _blocked(settings, requirement, **changes)
+    assert found.artifacts == [] and said in note and spent == {}
+    assert models.chat.calls == []
+
+
+def test_no_whole_module_is_asked_at_a_cap_of_zero(settings: Settings) -> None:
+    off = settings.with_overrides(whole_module_candidates=0)
+    found, note, _, models = _blocked(off, NAMED)
+    assert found.artifacts == [] and note.endswith("(whole_module_candidates is 0)")
+    assert models.chat.calls == []
