@@ -258,3 +258,49 @@ def test_a_whole_module_wins_on_the_models_tests_the_units_fail_and_qa_starts_fr
     ), notes
     agreed = (out / "tests" / "test_agreed_behaviour.py").read_text()
     assert "assert shout('hi') == 'HI!'" in agreed and "assert shout('a b') == 'A B!'" in agreed
+
+
+FILTER = """# upcase
+
+Build a command-line program, run as `python -m upcase FILE [--output OUT]`, that prints
+a UTF-8 text file in upper case. Exit codes: 0 on success; 1 when FILE cannot be read;
+2 on usage errors. Standard library only.
+"""
+WHOLE_CLI = """```python
+import argparse
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="upcase")
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--output", metavar="OUT")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        print(f"upcase: {exc}", file=sys.stderr)
+        return 1
+    print(text.upper(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+```"""
+
+
+def test_a_whole_command_line_beats_units_left_a_stub(settings: Settings, tmp_path: Path) -> None:
+    stub = "```python\ndef transform(text: str) -> str:\n    raise NotImplementedError\n```"
+    models = ScriptedModels(script(stub, lambda call: WHOLE_CLI))
+    with Factory(settings.with_overrides(max_human_retries=0), models=models) as factory:
+        report = factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
+    [asked] = wholes(models)
+    assert "It is run as `python -m upcase`" in asked.prompt
+    assert "print(text.upper()" in (tmp_path / "out" / "upcase.py").read_text()
+    notes = backend_notes(report)
+    assert (
+        "whole module: passes 3/3 examples, 0/0 behaviour tests; kept over the unit-by-unit "
+        "build (3/3 examples, 0/0 behaviour tests, a unit left a stub)" in notes
+    ), notes

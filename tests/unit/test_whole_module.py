@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.runtime import Runtime
@@ -16,6 +17,7 @@ from devfactory.control.deadline import Deadline
 from devfactory.graph.context import Context
 from devfactory.graph.stage.whole import (
     NOT_ACCEPTED,
+    ask_whole,
     blocked_plan_answer,
     how_run,
     usable,
@@ -220,3 +222,15 @@ def test_no_whole_module_is_asked_at_a_cap_of_zero(settings: Settings) -> None:
     found, note, _, models = _blocked(off, NAMED)
     assert found.artifacts == [] and note.endswith("(whole_module_candidates is 0)")
     assert models.chat.calls == []
+
+
+def test_a_reply_cut_off_at_its_cap_says_so() -> None:
+    cut = AIMessage(
+        "```python\ndef double(n):\n    return (", response_metadata={"done_reason": "length"}
+    )
+    whole = GenericFakeChatModel(messages=iter([cut]))
+    settings = Settings(whole_module_max_tokens=512)
+    found = ask_whole(_resolved(whole), settings, [HumanMessage("hi")], 0, needs=("double",))
+    assert found.sources == []
+    assert found.refused[0].startswith("the reply does not parse")
+    assert found.refused[0].endswith("(cut off at 512 tokens)")

@@ -316,8 +316,26 @@ def _standing(
     passed: list[BehaviourTest] = []
     for name in dict.fromkeys(t.unit for t in tests):
         passed += _passed(source, name, tests, facts, runner)
-    written = not any(_stubbed(source, u, made) for u in made.units)
-    return _Standing(source, runner.trial(source, everything), written, passed, len(tests))
+    return _Standing(
+        source,
+        runner.trial(source, everything),
+        _complete(source, made),
+        passed,
+        len(tests),
+    )
+
+
+def _complete(source: str, made: Skeleton) -> bool:
+    """Say whether no unit of ``source`` is left a stub, and every planned one is there.
+
+    A skeleton's own part a whole module does without (a command line's
+    ``run``, a filter's ``transform``) is not missing: it is not planned.
+    """
+    defined = defined_names(source)
+    planned = (UnitKind.FUNCTION, UnitKind.CLASS, UnitKind.MODULE)
+    return not any(
+        _stubbed(source, u, made) for u in made.units if u.kind in planned or u.name in defined
+    )
 
 
 def _unit_score(

@@ -138,8 +138,15 @@ def ask_whole(
         try:
             found.sources.append(usable(text_of(message), needs=needs, skeleton=skeleton))
         except SpliceError as exc:
-            found.refused.append(str(exc))
+            cap = settings.whole_module_max_tokens
+            found.refused.append(f"{exc} (cut off at {cap} tokens)" if _cut(message) else str(exc))
     return found
+
+
+def _cut(message: Any) -> bool:
+    """Say whether a reply stopped at its token cap (OpenAI-like and Ollama metadata)."""
+    meta = getattr(message, "response_metadata", None) or {}
+    return "length" in (meta.get("finish_reason"), meta.get("done_reason"))
 
 
 def blocked_plan_answer(
