@@ -372,6 +372,21 @@ class Settings(BaseSettings):
         description="Model calls asking for a unit's behaviour tests (0: none are asked; "
         "later calls only while fewer than `behaviour_tests_per_unit` were kept).",
     )
+    whole_module_candidates: int = Field(
+        default=1,
+        ge=0,
+        le=3,
+        description="Calls per module and attempt asking for the whole module in one reply, as "
+        "a fair single call writes it (0: none). It competes with the unit-by-unit build on "
+        "the same tests, and is what a run whose plan blocked delivers, marked not accepted.",
+    )
+    whole_module_max_tokens: int = Field(
+        default=2048,
+        ge=256,
+        le=16_384,
+        description="The token cap of a whole-module reply (not stage_max_tokens: a whole "
+        "module needs more than one file's usual reply).",
+    )
     candidate_temperature: float = Field(
         default=0.9, ge=0.0, le=2.0, description="The temperature of the last candidate drawn."
     )

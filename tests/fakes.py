@@ -180,7 +180,8 @@ class Call:
     "facts" (mem0's fact extraction after a stage), "governance" (the risk
     assessment; ``spec`` is None then), or one of the chat's: "chat" (a team
     talking to a person), "select" and "summary" (a group chat's moderator)
-    and "qa" (project questions); ``spec`` is None for the last three.
+    and "qa" (project questions); ``spec`` is None for the last three, and for
+    "whole" (the build loop asks for the module written whole in one reply).
     """
 
     spec: Any
@@ -237,6 +238,8 @@ def always_good(call: Call) -> str:
     """Rate LOW, draft passing files, report COMPLETE, answer every question."""
     if call.kind in ("chat", "select", "summary", "qa"):
         return chat_reply(call)
+    if call.kind == "whole":
+        return "No module this time."  # no code: the unit-by-unit build stands alone
     if call.kind == "governance":
         return low_risk(call)
     if call.kind == "facts":
@@ -276,6 +279,7 @@ _SPECIAL = {
     "You moderate a group discussion": "select",
     "You sum up a group discussion": "summary",
     "You answer questions about the devfactory project": "qa",
+    "You are an expert Python programmer": "whole",  # the module written whole in one reply
 }
 
 
