@@ -31,6 +31,7 @@ from devfactory.control.run_records import RoundSummary, StagePlan, StageSlot, S
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.hitl import decide
+from devfactory.graph.interface import read_once
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import vet
@@ -85,10 +86,15 @@ def part_of(caps: Caps, part: float) -> Caps:
 
 
 def plan(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command[str]:
-    """Lay out the pipeline's stages with each team's soft caps, and start the first ones."""
+    """Lay out the pipeline's stages with each team's soft caps, and start the first ones.
+
+    The requirement's facts are read here, once (``interface.read_once``), so
+    every stage reads the same ones.
+    """
     pipeline = setup.pipeline
     mover = Mover(state, runtime)
     update: dict[str, Any] = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
+    update |= read_once(state, runtime)
     run_caps = (state.get("budget") or {}).get("run") or Caps()
     update["stage_plan"] = StagePlan(
         pipeline=pipeline.name,

@@ -31,14 +31,14 @@ from devfactory.contracts import (
 )
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
-from devfactory.graph.state import StageState, build_plan_of
+from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.checks import CODE_CHECKS, Check, Verification, criteria_of, verify
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.software.repository import repository_files
-from devfactory.software.requirement import read_requirement
+from devfactory.software.requirement import RequirementFacts
 
 REQUIREMENTS_PATH = "analysis/requirements.md"
 log = logging.getLogger(__name__)
@@ -58,7 +58,9 @@ def workspace_files(
     return files
 
 
-def with_examples(files: dict[str, str], plan: BuildPlan, requirement: str) -> dict[str, str]:
+def with_examples(
+    files: dict[str, str], plan: BuildPlan, facts: RequirementFacts
+) -> dict[str, str]:
     """Add the requirement's example tests when the plan has them and no stage wrote them yet.
 
     They follow from the requirement alone, so the code's own stage is judged
@@ -67,7 +69,7 @@ def with_examples(files: dict[str, str], plan: BuildPlan, requirement: str) -> d
     """
     if EXAMPLES_PATH in files or not any(f.path == EXAMPLES_PATH for f in plan.files):
         return files
-    made = examples_file(read_requirement(requirement))
+    made = examples_file(facts)
     return {**files, EXAMPLES_PATH: made.source} if made is not None else files
 
 
@@ -149,7 +151,9 @@ def verify_stage(
         off = CheckRun(name="run", command="", summary="code not run: run_code is off")
         return Command(goto="report", update={**skip, "checks": [off]})
     done = [t for t, r in state["stages"].items() if r.outcome is StageOutcome.PASSED]
-    files = with_examples(workspace_files(state["stages"], drafts), plan, state["requirement"])
+    files = with_examples(
+        workspace_files(state["stages"], drafts), plan, requirement_facts_of(state)
+    )
     from devfactory.sandbox.runner import SandboxUnavailableError
 
     try:

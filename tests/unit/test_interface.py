@@ -1,0 +1,297 @@
+"""The facts a model proposes where the parser read none: checked against the text, kept once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from devfactory.factory.reports import ShownRun
+from devfactory.graph.checkpoints import serializer, upgrade
+from devfactory.graph.state import requirement_facts_of
+from devfactory.settings import Settings
+from devfactory.software.proposed import (
+    Limits,
+    ProposedCommand,
+    ProposedExample,
+    ProposedFacts,
+    ProposedFunction,
+    ProposedModule,
+    ProposedOption,
+    ProposedParameter,
+    ProposedRoute,
+    RunFacts,
+    annotation,
+    checked,
+    leaves_open,
+    merged,
+    plain,
+    run_facts,
+)
+from devfactory.software.requirement import read_requirement
+from tests.fakes import NO_FACTS, Call, ScriptedModels, always_good, run_graph
+
+# A requirement written as people write tickets: no code spans, names stated in words.
+PROSE = """# Shelf labels
+
+Build a small Python library called shelfmark for a bookshop's shelves.
+
+It offers a function named label_for that takes a title (a string) and a
+shelf number (an integer) and returns the label as a string, such as
+"B-12: Emma" for the title Emma on shelf 12.
+"""
+
+LIMITS = Limits(per_kind=8, quote_chars=300)
+
+GOOD_MODULE = ProposedModule(name="shelfmark", quote="a small Python library called shelfmark")
+GOOD_FUNCTION = ProposedFunction(
+    name="label_for",
+    parameters=[
+        ProposedParameter(name="title", type="a string"),
+        ProposedParameter(name="shelf", type="an integer"),
+    ],
+    returns="string",
+    quote="a function named label_for that takes a title (a string)",
+)
+
+
+def _proposal(**changes: Any) -> ProposedFacts:
+    return ProposedFacts(module=GOOD_MODULE, functions=[GOOD_FUNCTION]).model_copy(update=changes)
+
+
+def test_the_parser_leaves_the_prose_requirement_open() -> None:
+    parsed = read_requirement(PROSE)
+    assert leaves_open(parsed)
+    assert parsed.module == "" and parsed.functions == ()
+
+
+def test_a_script_the_script_kind_reads_is_not_left_open() -> None:
+    script = (
+        "Write a script `tally.py`, run as `python tally.py FILE [--top N]`, that counts "
+        "the words of FILE."
+    )
+    assert read_requirement(script).module == ""  # the parser reads only `python -m` lines
+    assert not leaves_open(read_requirement(script))
+
+
+def test_a_quote_is_compared_without_markdown_case_or_line_breaks() -> None:
+    assert plain("It offers a **function** named `label_for`\n that") == (
+        "it offers a function named label_for that"
+    )
+    assert "called shelfmark for a bookshop's" in plain(PROSE)
+
+
+def test_only_facts_whose_quote_and_names_are_in_the_text_survive_with_their_quotes() -> None:
+    invented_quote = ProposedFunction(
+        name="label_for", quote="a function label_for that formats every shelf in the shop"
+    )
+    invented_name = ProposedFunction(
+        name="shelf_code", quote="It offers a function named label_for that takes a title"
+    )
+    invented_parameter = ProposedFunction(
+        name="label_for",
+        parameters=[ProposedParameter(name="author", type="str")],
+        quote="It offers a function named label_for",
+    )
+    proposal = _proposal(functions=[invented_quote, invented_name, invented_parameter])
+    proposal.functions.append(GOOD_FUNCTION)
+
+    found = checked(proposal, PROSE, LIMITS)
+
+    assert found.module == GOOD_MODULE
+    assert found.functions == [GOOD_FUNCTION]  # (c) alone, with its quote
+    assert found.proposed == 5 and found.kept == 2
+    assert len(found.dropped) == 3
+    assert "is not in the requirement" in found.dropped[0]  # (a) its quote is invented
+    assert "'shelf_code' not in the requirement" in found.dropped[1]  # (b) its name is
+    assert "'author' not in the requirement" in found.dropped[2]
+
+
+def test_a_command_s_flags_and_a_route_s_path_must_be_written_in_the_text() -> None:
+    text = (
+        "Run it as python -m stockwatch with an optional --limit flag that takes a number. "
+        "The service answers GET requests on /shelves/<shelf> with 200 or 404."
+    )
+    proposal = ProposedFacts(
+        command=ProposedCommand(
+            program="stockwatch",
+            options=[ProposedOption(flags=["--limit", "--verbose"], takes_value=True)],
+            quote="Run it as python -m stockwatch",
+        ),
+        routes=[
+            ProposedRoute(method="GET", path="/shelves/{shelf}", statuses=[200, 404],
+                          quote="answers GET requests on /shelves/<shelf>"),
+            ProposedRoute(method="POST", path="/orders", quote="answers GET requests"),
+        ],
+    )  # fmt: skip
+
+    found = checked(proposal, text, LIMITS)
+
+    assert found.command is None  # --verbose is not in the text
+    assert "'--verbose' not in the requirement" in found.dropped[0]
+    assert [r.path for r in found.routes] == ["/shelves/{shelf}"]
+    assert "path '/orders' not in the requirement" in found.dropped[1]
+
+
+def test_the_model_fills_only_what_the_parser_left_empty() -> None:
+    marked = (
+        "A module `shelfmark` with `label_for(title: str, shelf: int) -> str`: "
+        "it returns the shelf's label."
+    )
+    parsed = read_requirement(marked)
+    assert parsed.module == "shelfmark" and parsed.functions
+    rival = ProposedFacts(
+        module=ProposedModule(name="label_for", quote="with label_for"),
+        functions=[ProposedFunction(name="label_for", returns="int", quote="it returns")],
+    )
+
+    facts, filled = merged(parsed, checked(rival, marked, LIMITS))
+
+    assert facts == parsed and filled == []  # the parser's facts are never overwritten
+
+
+def test_a_prose_requirement_gets_its_module_and_function_from_the_model() -> None:
+    kept = run_facts(PROSE, read_requirement(PROSE), [_proposal()], limits=LIMITS, calls=1)
+
+    assert kept.facts.module == "shelfmark"
+    [function] = kept.facts.functions
+    assert function.signature == "def label_for(title: str, shelf: int) -> str"
+    assert function.sentences[0] == GOOD_FUNCTION.quote
+    assert not leaves_open(kept.facts)
+    assert kept.proposed == 2 and kept.kept == 2 and kept.calls == 1
+    assert "filled function label_for from the model's facts" in kept.notes
+
+
+def test_facts_past_the_cap_and_quotes_past_their_length_are_dropped() -> None:
+    tight = Limits(per_kind=1, quote_chars=40)
+    long_quote = "It offers a function named label_for that takes a title (a string)"
+    examples = [
+        ProposedExample(call="label_for('Emma', 12)", expected='"B-12: Emma"', quote="B-12: Emma"),
+        ProposedExample(call="label_for('Emma', 1)", expected='"B-1: Emma"', quote="shelf 12"),
+    ]
+    proposal = _proposal(
+        functions=[GOOD_FUNCTION.model_copy(update={"quote": long_quote})], examples=examples
+    )
+
+    found = checked(proposal, PROSE, tight)
+
+    assert found.functions == []
+    assert f"its quote is {len(long_quote)} characters, over 40" in found.dropped[0]
+    assert found.examples == examples[:1]
+    assert found.dropped[-1].endswith("over the cap of 1")
+
+
+def test_types_in_words_become_python_annotations() -> None:
+    assert annotation("a list of integers") == "list[int]"
+    assert annotation("dict[str, int]") == "dict[str, int]"
+    assert annotation("some kind of shelf thing") == ""
+
+
+def test_the_kept_facts_round_trip_through_the_checkpointer() -> None:
+    kept = run_facts(PROSE, read_requirement(PROSE), [_proposal()], limits=LIMITS, calls=1)
+    serde = serializer()
+
+    back = upgrade(serde.loads_typed(serde.dumps_typed({"requirement_facts": kept})))
+
+    assert type(back["requirement_facts"]) is RunFacts and back["requirement_facts"] == kept
+    assert requirement_facts_of({"requirement": PROSE, **back}) == kept.facts
+
+
+def test_a_state_without_kept_facts_or_with_another_requirement_s_reads_the_text() -> None:
+    kept = run_facts(PROSE, read_requirement(PROSE), [_proposal()], limits=LIMITS)
+
+    assert requirement_facts_of({"requirement": PROSE}) == read_requirement(PROSE)
+    other = "A module `dial` with `turn(n: int) -> int`."
+    assert requirement_facts_of({"requirement": other, "requirement_facts": kept}).module == "dial"
+
+
+def _reading(proposal: dict[str, Any]) -> Any:
+    def script(call: Call) -> str:
+        return json.dumps(proposal) if call.kind == "interface" else always_good(call)
+
+    return script
+
+
+@pytest.fixture
+def reading(settings: Settings) -> Settings:
+    return settings.model_copy(update={"prose_fact_calls": 1})
+
+
+def test_a_run_reads_its_facts_once_and_builds_the_skeleton_from_the_model_s(
+    reading: Settings,
+) -> None:
+    proposal = _proposal(
+        functions=[
+            GOOD_FUNCTION,
+            ProposedFunction(name="shelf_code", quote="a function named shelf_code"),
+        ]
+    )
+    models = ScriptedModels(_reading(proposal.model_dump(mode="json")))
+
+    state = run_graph("lean", models, reading, PROSE)
+
+    assert models.chat.count("interface") == 1  # once a run, before any stage
+    kept = state["requirement_facts"]
+    assert kept["facts"]["module"] == "shelfmark" and kept["kept"] == 2
+    assert any("shelf_code" in n and "not in the requirement" in n for n in kept["notes"])
+    assert any(k.endswith(":interface") for k in state["spend"])
+    shown = ShownRun.of(state).requirement_facts  # the run's view says what was dropped
+    assert shown is not None and shown.facts.functions[0].name == "label_for"
+    assert shown.notes == tuple(kept["notes"])
+    drafted = [c.path for c in models.chat.calls if c.kind == "draft"]
+    assert "architecture/plan.json" not in drafted  # the plan was made by tools from the facts
+    units = [c for c in models.chat.calls if c.kind == "unit"]
+    assert [c.path for c in units][:1] == ["label_for"]  # the build loop wrote its body
+    assert "def label_for(title: str, shelf: int) -> str" in units[0].prompt
+    code = {
+        a["path"]: a["content"]
+        for a in state["stages"]["backend-engineering"]["result"]["artifacts"]
+    }
+    assert "def label_for(title: str, shelf: int) -> str:" in code["shelfmark.py"]
+
+
+def test_a_requirement_the_parser_reads_costs_no_model_call(reading: Settings) -> None:
+    marked = (
+        "Write a module `shelfmark` with `label_for(title: str, shelf: int) -> str`, "
+        "which returns the label of a title on a shelf."
+    )
+    models = ScriptedModels()
+
+    state = run_graph("lean", models, reading, marked)
+
+    assert models.chat.count("interface") == 0
+    assert state["requirement_facts"]["calls"] == 0 and state["requirement_facts"]["notes"] == []
+    assert not any(k.endswith(":interface") for k in state["spend"])
+
+
+def test_a_reply_with_no_facts_leaves_the_parser_s_as_they_are(reading: Settings) -> None:
+    models = ScriptedModels(_reading(NO_FACTS))
+
+    state = run_graph("lean", models, reading, PROSE)
+
+    assert models.chat.count("interface") == 1
+    assert state["requirement_facts"]["facts"]["module"] == ""
+    assert state["requirement_facts"]["proposed"] == 0
+
+
+def test_the_stored_facts_survive_a_checkpoint_of_the_whole_run(reading: Settings) -> None:
+    from devfactory.graph import build_graph
+    from devfactory.graph.context import Context
+
+    saver = InMemorySaver(serde=serializer())
+    graph = build_graph("lean").compile(checkpointer=saver)
+    cfg: Any = {"configurable": {"thread_id": "facts"}}
+    models = ScriptedModels(_reading(_proposal().model_dump(mode="json")))
+    graph.invoke(
+        {"run_id": "facts", "requirement": PROSE, "pipeline": "lean"},
+        cfg,
+        context=Context(settings=reading, models=models),
+        durability="sync",
+    )
+
+    values = upgrade(graph.get_state(cfg).values)
+
+    assert type(values["requirement_facts"]) is RunFacts
+    assert values["requirement_facts"].facts.module == "shelfmark"
