@@ -270,6 +270,11 @@ def _problem(fact: Quoted, text: str, limits: Limits) -> str:
         names = [fact.program, *(f for o in fact.options for f in o.flags)]
     elif isinstance(fact, ProposedRoute):
         return "" if _path_occurs(fact.path, text) else f"path {fact.path!r} not in the requirement"
+    elif isinstance(fact, ProposedExample):
+        expected = plain(fact.expected.strip().strip("\"'"))
+        if not expected or expected not in text:
+            return f"its expected value {fact.expected[:40]!r} is not in the requirement"
+        return ""
     else:
         names = []
     bad = [n for n in names if n.lstrip("-") and not _identifier(n.lstrip("-").replace("-", "_"))]

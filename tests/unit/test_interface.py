@@ -183,6 +183,18 @@ def test_facts_past_the_cap_and_quotes_past_their_length_are_dropped() -> None:
     assert found.dropped[-1].endswith("over the cap of 1")
 
 
+def test_an_example_s_expected_value_must_be_written_in_the_text() -> None:
+    stated = ProposedExample(
+        call="label_for('Emma', 12)", expected='"B-12: Emma"', quote='such as "B-12: Emma"'
+    )
+    guessed = stated.model_copy(update={"expected": '"B12 Emma"'})
+
+    found = checked(ProposedFacts(examples=[stated, guessed]), PROSE, LIMITS)
+
+    assert found.examples == [stated]
+    assert "its expected value '\"B12 Emma\"' is not in the requirement" in found.dropped[0]
+
+
 def test_types_in_words_become_python_annotations() -> None:
     assert annotation("a list of integers") == "list[int]"
     assert annotation("dict[str, int]") == "dict[str, int]"
@@ -295,3 +307,26 @@ def test_the_stored_facts_survive_a_checkpoint_of_the_whole_run(reading: Setting
 
     assert type(values["requirement_facts"]) is RunFacts
     assert values["requirement_facts"].facts.module == "shelfmark"
+
+
+def test_the_calls_stop_at_their_cap_or_once_nothing_is_left_open(reading: Settings) -> None:
+    two = reading.model_copy(update={"prose_fact_calls": 2})
+    empty = ScriptedModels(_reading(NO_FACTS))
+    run_graph("lean", empty, two, PROSE)
+    assert empty.chat.count("interface") == 2  # nothing filled: asked again, up to the cap
+
+    filled = ScriptedModels(_reading(_proposal().model_dump(mode="json")))
+    state = run_graph("lean", filled, two, PROSE)
+    assert filled.chat.count("interface") == 1  # the first reply closed the gaps
+    assert state["requirement_facts"]["calls"] == 1
+
+
+def test_the_schema_the_model_decodes_under_carries_the_caps() -> None:
+    from devfactory.graph.interface import schema
+
+    capped = schema(Limits(per_kind=3, quote_chars=120))
+
+    assert capped["properties"]["functions"]["maxItems"] == 3
+    function = capped["properties"]["functions"]["items"]
+    assert function["properties"]["quote"]["maxLength"] == 120
+    assert function["additionalProperties"] is False and "quote" in function["required"]
