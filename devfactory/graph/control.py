@@ -37,7 +37,13 @@ from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import vet
 from devfactory.graph.stage.setup import left_out
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
-from devfactory.graph.state import RESET, RunState, build_plan_of, final_checks_of
+from devfactory.graph.state import (
+    RESET,
+    RunState,
+    build_plan_of,
+    final_checks_of,
+    requirement_facts_of,
+)
 from devfactory.pipelines import Pipeline
 from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
 from devfactory.software.plan import BuildPlan
@@ -186,6 +192,7 @@ def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | No
             repository=repository,
             checks=checks,
             requirement=state["requirement"],
+            facts=requirement_facts_of(state),
         )
     except SandboxUnavailableError as exc:
         return FinalChecks.not_run(f"not run: {exc}")

@@ -330,3 +330,16 @@ def test_the_schema_the_model_decodes_under_carries_the_caps() -> None:
     function = capped["properties"]["functions"]["items"]
     assert function["properties"]["quote"]["maxLength"] == 120
     assert function["additionalProperties"] is False and "quote" in function["required"]
+
+
+def test_the_stubs_check_knows_the_units_of_a_skeleton_made_from_the_model_s_facts() -> None:
+    from devfactory.software.checks.unwritten import stubs_left
+    from devfactory.software.kinds import skeleton
+
+    kept = run_facts(PROSE, read_requirement(PROSE), [_proposal()], limits=LIMITS)
+    made = skeleton(kept.facts)
+    assert made is not None and made.path == "shelfmark.py"
+    files = {made.path: made.source}
+
+    assert stubs_left(files, {}, PROSE, facts=kept.facts) == [("shelfmark.py", "label_for")]
+    assert stubs_left(files, {}, PROSE) == []  # the parser alone knows no unit of it

@@ -82,11 +82,13 @@ def run_code_checks(
     repository: Repository | None = None,
     checks: Sequence[Check] = CODE_CHECKS,
     requirement: str = "",
+    facts: RequirementFacts | None = None,
 ) -> Verification:
     """Lay ``files`` out in a temporary folder and run ``checks`` on them against ``plan``.
 
-    ``requirement`` is the run's: the units its skeleton leaves to be written
-    must not be stubs any more. A run delivering into a ``repository`` (the
+    ``requirement`` is the run's: the units its skeleton (made from ``facts``,
+    what the run read of it, when given) leaves to be written must not be
+    stubs any more. A run delivering into a ``repository`` (the
     run state's) has its files laid over the base branch's, so its code runs
     with the repository around it.
     """
@@ -112,6 +114,7 @@ def run_code_checks(
             files={p: c for p, c in files.items() if p != PLAN_PATH},
             checks=checks,
             requirement=requirement,
+            facts=facts,
         )
     finally:
         remove_tree(root)  # iterative and link-safe: the code may have left any tree there
@@ -164,6 +167,7 @@ def verify_stage(
             teams=[*done, slug],
             repository=state.get("repository"),
             requirement=state["requirement"],
+            facts=requirement_facts_of(state),
         )
     except SandboxUnavailableError as exc:
         reason = f"cannot run the code: {exc}"
