@@ -92,15 +92,11 @@ def part_of(caps: Caps, part: float) -> Caps:
 
 
 def plan(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command[str]:
-    """Lay out the pipeline's stages with each team's soft caps, and start the first ones.
-
-    The requirement's facts are read here, once (``interface.read_once``), so
-    every stage reads the same ones.
-    """
+    """Lay out the pipeline's stages with each team's soft caps, and start the first ones."""
     pipeline = setup.pipeline
     mover = Mover(state, runtime)
     update: dict[str, Any] = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
-    update |= read_once(state, runtime)
+    update |= read_once(state, runtime)  # the requirement's facts, once: every stage reads them
     run_caps = (state.get("budget") or {}).get("run") or Caps()
     update["stage_plan"] = StagePlan(
         pipeline=pipeline.name,
