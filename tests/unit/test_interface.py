@@ -343,3 +343,17 @@ def test_the_stubs_check_knows_the_units_of_a_skeleton_made_from_the_model_s_fac
 
     assert stubs_left(files, {}, PROSE, facts=kept.facts) == [("shelfmark.py", "label_for")]
     assert stubs_left(files, {}, PROSE) == []  # the parser alone knows no unit of it
+
+
+@pytest.mark.parametrize(
+    ("name", "most", "least"),
+    [("prose_fact_calls", 4, 0), ("prose_facts_per_kind", 32, 1), ("prose_quote_chars", 2000, 20)],
+)
+def test_the_facts_settings_are_bounded(name: str, most: int, least: int) -> None:
+    from pydantic import ValidationError
+
+    assert getattr(Settings(**{name: most}), name) == most
+    assert getattr(Settings(**{name: least}), name) == least
+    for outside in (most + 1, least - 1):
+        with pytest.raises(ValidationError):
+            Settings(**{name: outside})
