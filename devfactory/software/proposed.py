@@ -382,7 +382,8 @@ def _function(fact: ProposedFunction, statements: Sequence[str]) -> Function:
     )
 
 
-def _usage(fact: ProposedCommand) -> UsageLine:
+def _usage(fact: ProposedCommand, statements: Sequence[str]) -> UsageLine:
+    """Return the usage line the command stands for; each option keeps the sentences naming it."""
     positionals = tuple(
         Positional(p.upper()) for p in fact.positionals if _identifier(p.lower()) and p
     )
@@ -394,7 +395,9 @@ def _usage(fact: ProposedCommand) -> UsageLine:
             value = option.value_name.strip().upper().replace("-", "_")
             metavar = value if re.fullmatch(r"[A-Z][A-Z0-9_]*", value) else "VALUE"
         flags = tuple(option.flags)
-        options.append(Option(flags, metavar, False, (fact.quote,)))
+        named = [re.compile(rf"(?<![\w-]){re.escape(f)}(?![\w-])") for f in flags]
+        about = tuple(s for s in statements if any(n.search(s) for n in named))
+        options.append(Option(flags, metavar, False, about or (fact.quote,)))
         words.append(f"[{'|'.join(flags)}{' ' + metavar if metavar else ''}]")
     return UsageLine(fact.program, " ".join(words), "", positionals, tuple(options))
 
@@ -420,7 +423,7 @@ def merged(parsed: RequirementFacts, found: Checked) -> tuple[RequirementFacts, 
         filled += [f"function {f.name}" for f in functions]
     usages = parsed.usages
     if not usages and found.command is not None and found.command.program == module:
-        usages = (_usage(found.command),)
+        usages = (_usage(found.command, statements),)
         filled.append(f"usage line {usages[0].line}")
     routes = parsed.routes
     if not routes and found.routes:

@@ -12,10 +12,12 @@ from devfactory.factory.reports import ShownRun
 from devfactory.graph.checkpoints import serializer, upgrade
 from devfactory.graph.state import requirement_facts_of
 from devfactory.settings import Settings
+from devfactory.software.kinds import skeleton
 from devfactory.software.proposed import (
     Limits,
     ProposedCommand,
     ProposedExample,
+    ProposedExitCode,
     ProposedFacts,
     ProposedFunction,
     ProposedModule,
@@ -334,7 +336,6 @@ def test_the_schema_the_model_decodes_under_carries_the_caps() -> None:
 
 def test_the_stubs_check_knows_the_units_of_a_skeleton_made_from_the_model_s_facts() -> None:
     from devfactory.software.checks.unwritten import stubs_left
-    from devfactory.software.kinds import skeleton
 
     kept = run_facts(PROSE, read_requirement(PROSE), [_proposal()], limits=LIMITS)
     made = skeleton(kept.facts)
@@ -357,3 +358,37 @@ def test_the_facts_settings_are_bounded(name: str, most: int, least: int) -> Non
     for outside in (most + 1, least - 1):
         with pytest.raises(ValidationError):
             Settings(**{name: outside})
+
+
+def test_a_prose_command_line_gets_its_usage_line_options_and_exit_codes() -> None:
+    text = (
+        "Write a command line tool, run as python -m stockwatch, that prints the items of a "
+        "stock file that run low. It takes the path of the file and an optional --limit "
+        "option that takes a number. With the --json switch it prints a JSON list. "
+        "It exits with status 2 when the file cannot be read."
+    )
+    proposal = ProposedFacts(
+        command=ProposedCommand(
+            program="stockwatch",
+            positionals=["FILE"],
+            options=[
+                ProposedOption(flags=["--limit"], takes_value=True, value_name="N"),
+                ProposedOption(flags=["--json"]),
+            ],
+            quote="run as python -m stockwatch",
+        ),
+        exit_codes=[ProposedExitCode(code=2, meaning="unreadable", quote="status 2 when the file")],
+    )
+
+    facts = run_facts(text, read_requirement(text), [proposal], limits=LIMITS).facts
+
+    [usage] = facts.usages
+    assert usage.line == "python -m stockwatch FILE [--limit N] [--json]"
+    limit, switch = usage.options
+    assert limit.metavar == "N" and limit.integer and switch.metavar is None
+    assert switch.sentences == ("With the --json switch it prints a JSON list.",)
+    assert [(e.code, e.meaning) for e in facts.exit_codes] == [(2, "unreadable")]
+    made = skeleton(facts)
+    assert (
+        made is not None and "parser.add_argument('--limit', metavar='N', type=int" in made.source
+    )
