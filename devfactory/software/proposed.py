@@ -373,6 +373,12 @@ def _about(statements: Sequence[str], name: str, quote: str) -> tuple[str, ...]:
     return (quote, *(s for s in statements if word.search(s) and plain(quote) not in plain(s)))
 
 
+def _holding(statements: Sequence[str], quote: str) -> tuple[str, ...]:
+    """Return the requirement's sentences that hold ``quote`` (the quote itself if none does)."""
+    words = plain(quote)
+    return tuple(s for s in statements if words in plain(s)) or (quote,)
+
+
 def _function(fact: ProposedFunction, statements: Sequence[str]) -> Function:
     params = ", ".join(
         f"{p.name}: {typed}" if (typed := annotation(p.type)) else p.name for p in fact.parameters
@@ -427,7 +433,10 @@ def merged(parsed: RequirementFacts, found: Checked) -> tuple[RequirementFacts, 
         filled.append(f"usage line {usages[0].line}")
     routes = parsed.routes
     if not routes and found.routes:
-        routes = tuple(Route(r.method, r.path, tuple(r.statuses), (r.quote,)) for r in found.routes)
+        routes = tuple(
+            Route(r.method, r.path, tuple(r.statuses), _holding(statements, r.quote))
+            for r in found.routes
+        )
         filled += [f"route {r.method} {r.path}" for r in routes]
     exit_codes = parsed.exit_codes
     if not exit_codes and found.exit_codes and usages:

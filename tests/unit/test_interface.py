@@ -392,3 +392,35 @@ def test_a_prose_command_line_gets_its_usage_line_options_and_exit_codes() -> No
     assert (
         made is not None and "parser.add_argument('--limit', metavar='N', type=int" in made.source
     )
+
+
+def test_a_prose_web_service_gets_its_routes_with_the_sentences_that_hold_their_quotes() -> None:
+    text = (
+        "Build a small web service in a module called pantry. Listing the items is a GET "
+        "request to /items, which answers 200. Fetching one is a GET on /items/<item_id>, "
+        "answering 404 when there is no such item."
+    )
+    proposal = ProposedFacts(
+        module=ProposedModule(name="pantry", quote="a module called pantry"),
+        routes=[
+            ProposedRoute(method="GET", path="/items", statuses=[200],
+                          quote="a GET request to /items"),
+            ProposedRoute(method="GET", path="/items/{item_id}", statuses=[200, 404],
+                          quote="a GET on /items/<item_id>, answering 404"),
+        ],
+    )  # fmt: skip
+
+    facts = run_facts(text, read_requirement(text), [proposal], limits=LIMITS).facts
+
+    assert facts.module == "pantry" and facts.framework == "fastapi" and facts.app == "app"
+    listing, one = facts.routes
+    assert listing.sentences == (
+        "Listing the items is a GET request to /items, which answers 200.",
+    )
+    assert one.path == "/items/{item_id}" and one.statuses == (200, 404)
+    made = skeleton(facts)
+    assert (
+        made is not None
+        and made.path == "pantry.py"
+        and "@app.get('/items/{item_id}'" in (made.source)
+    )
