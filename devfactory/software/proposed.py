@@ -267,9 +267,15 @@ def _problem(fact: Quoted, text: str, limits: Limits) -> str:
     elif isinstance(fact, ProposedFunction):
         names = _function_names(fact)
     elif isinstance(fact, ProposedCommand):
-        names = [fact.program, *(f for o in fact.options for f in o.flags)]
+        flags = [f for o in fact.options for f in o.flags]
+        if unflagged := [f for f in flags if not f.startswith("-")]:
+            return f"{', '.join(repr(f) for f in unflagged)} is not an option's flag"
+        names = [fact.program, *flags]
     elif isinstance(fact, ProposedRoute):
         return "" if _path_occurs(fact.path, text) else f"path {fact.path!r} not in the requirement"
+    elif isinstance(fact, ProposedExitCode):
+        said = re.search(rf"(?<![\w.]){fact.code}(?![\w.])", plain(fact.quote))
+        return "" if said else f"its quote does not give the code {fact.code}"
     elif isinstance(fact, ProposedExample):
         expected = plain(fact.expected.strip().strip("\"'"))
         if not expected or expected not in text:
@@ -288,7 +294,8 @@ def checked(proposed: ProposedFacts, requirement: str, limits: Limits) -> Checke
 
     At most ``limits.per_kind`` facts of each kind are kept; the rest are
     dropped as over the cap. A function, option flag or route proposed twice
-    is kept once.
+    is kept once. An exit code must be in its quote; a route's status codes
+    that the requirement does not write are left out of it.
     """
     text = plain(requirement)
     found = Checked()
@@ -317,7 +324,10 @@ def checked(proposed: ProposedFacts, requirement: str, limits: Limits) -> Checke
     found.functions = keep("function", proposed.functions)
     commands = keep("command", [proposed.command] if proposed.command else [])
     found.command = commands[0] if commands else None
-    found.routes = keep("route", proposed.routes)
+    found.routes = [  # a status the requirement does not write is not the route's
+        r.model_copy(update={"statuses": [s for s in r.statuses if _occurs(str(s), text)]})
+        for r in keep("route", proposed.routes)
+    ]
     found.exit_codes = keep("exit code", proposed.exit_codes)
     found.examples = keep("example", proposed.examples)
     return found

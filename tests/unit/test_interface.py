@@ -424,3 +424,31 @@ def test_a_prose_web_service_gets_its_routes_with_the_sentences_that_hold_their_
         and made.path == "pantry.py"
         and "@app.get('/items/{item_id}'" in (made.source)
     )
+
+
+def test_an_exit_code_must_be_in_its_quote_and_a_route_keeps_only_written_statuses() -> None:
+    text = (
+        "Run it as python -m stockwatch; it exits 2 when the file is missing. "
+        "GET /items lists them, or answers 404."
+    )
+    proposal = ProposedFacts(
+        command=ProposedCommand(
+            program="stockwatch",
+            options=[ProposedOption(flags=["limit"], takes_value=True)],
+            quote="Run it as python -m stockwatch",
+        ),
+        exit_codes=[
+            ProposedExitCode(code=2, quote="exits 2 when the file is missing"),
+            ProposedExitCode(code=1, quote="exits 2 when the file is missing"),
+        ],
+        routes=[
+            ProposedRoute(method="GET", path="/items", statuses=[200, 404], quote="GET /items")
+        ],
+    )
+
+    found = checked(proposal, text, LIMITS)
+
+    assert found.command is None and "'limit' is not an option's flag" in found.dropped[0]
+    assert [e.code for e in found.exit_codes] == [2]
+    assert "its quote does not give the code 1" in found.dropped[1]
+    assert found.routes[0].statuses == [404]  # 200 is not written
