@@ -353,11 +353,14 @@ def test_the_stubs_check_knows_the_units_of_a_skeleton_made_from_the_model_s_fac
 def test_the_facts_settings_are_bounded(name: str, most: int, least: int) -> None:
     from pydantic import ValidationError
 
-    assert getattr(Settings(**{name: most}), name) == most
-    assert getattr(Settings(**{name: least}), name) == least
+    def made(value: int) -> Settings:
+        values: dict[str, Any] = {name: value}
+        return Settings(**values)
+
+    assert getattr(made(most), name) == most and getattr(made(least), name) == least
     for outside in (most + 1, least - 1):
         with pytest.raises(ValidationError):
-            Settings(**{name: outside})
+            made(outside)
 
 
 def test_a_prose_command_line_gets_its_usage_line_options_and_exit_codes() -> None:
@@ -452,3 +455,24 @@ def test_an_exit_code_must_be_in_its_quote_and_a_route_keeps_only_written_status
     assert [e.code for e in found.exit_codes] == [2]
     assert "its quote does not give the code 1" in found.dropped[1]
     assert found.routes[0].statuses == [404]  # 200 is not written
+
+
+def test_no_model_to_ask_leaves_the_parser_s_facts_and_says_so(reading: Settings) -> None:
+    from langgraph.runtime import Runtime
+
+    from devfactory.graph.context import Context
+    from devfactory.graph.interface import read_once
+    from devfactory.models.router import ModelUnavailableError
+
+    class NoModels:
+        def resolve(self, alias: str) -> Any:
+            raise ModelUnavailableError(f"no model serves {alias}")
+
+    runtime: Any = Runtime(context=Context(settings=reading, models=NoModels()))
+
+    update = read_once({"requirement": PROSE}, runtime)
+
+    kept = update["requirement_facts"]
+    assert kept.facts == read_requirement(PROSE) and kept.calls == 0 and "spend" not in update
+    assert kept.notes == ("no model read the facts: no model serves factory/architect",)
+    assert read_once({"requirement": PROSE, "requirement_facts": kept}, runtime) == {}
