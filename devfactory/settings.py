@@ -277,6 +277,13 @@ class Settings(BaseSettings):
 
     # Generation limits.
     stage_max_tokens: int = Field(default=1024, ge=64, le=32_768)
+    baseline_max_tokens: int = Field(
+        default=2048,
+        ge=256,
+        le=32_768,
+        description="Generation cap of the evaluation's single-call baseline (eval/baseline.py), "
+        "which writes a whole module in one reply: its own cap, not stage_max_tokens.",
+    )
     upstream_chars: int = Field(default=1500, ge=200, le=100_000)
     max_continuations: int = Field(
         default=1,
@@ -385,6 +392,21 @@ class Settings(BaseSettings):
         ge=20,
         le=2000,
         description="The longest quote a model's fact may carry; a longer one is dropped.",
+    )
+    whole_module_candidates: int = Field(
+        default=1,
+        ge=0,
+        le=3,
+        description="Calls per module and attempt asking for the whole module in one reply, as "
+        "a fair single call writes it (0: none). It competes with the unit-by-unit build on "
+        "the same tests, and is what a run whose plan blocked delivers, marked not accepted.",
+    )
+    whole_module_max_tokens: int = Field(
+        default=2048,
+        ge=256,
+        le=16_384,
+        description="The token cap of a whole-module reply (not stage_max_tokens: a whole "
+        "module needs more than one file's usual reply).",
     )
     candidate_temperature: float = Field(
         default=0.9, ge=0.0, le=2.0, description="The temperature of the last candidate drawn."

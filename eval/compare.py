@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
+from eval.baseline import CUT_OFF
 from eval.report import NOT_RUN, SPLIT_ORDER, STYLE_ORDER, CaseResult, Meta, commits_of, duration
 from eval.report import grouped as grouped_by
 
@@ -112,7 +113,8 @@ def _score(result: CaseResult | None) -> str:
     if result.run == NOT_RUN:
         return "not run"
     m = result.measured
-    return f"{m.acceptance_passed}/{m.acceptance_total}" if m else "–"
+    score = f"{m.acceptance_passed}/{m.acceptance_total}" if m else "–"
+    return f"{score} (cut off)" if result.run == CUT_OFF else score
 
 
 def _compared(result: CaseResult | None) -> bool:

@@ -41,7 +41,9 @@ class CaseResult:
 
     case: str
     kind: str
-    run: str  # the run's status (COMPLETED, FAILED, ...), REFERENCE, ANSWERED (baseline), ERROR
+    # the run's status (COMPLETED, FAILED, ...), REFERENCE, ERROR; for the baseline ANSWERED,
+    # or CUT OFF when its reply stopped at the token limit (each row's Run cell says which)
+    run: str
     measured: Measured | None = None  # None: nothing could be measured
     reason: str = ""
     run_id: str = ""

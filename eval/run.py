@@ -247,11 +247,12 @@ def evaluate_baseline(
 ) -> CaseResult:
     """Ask ``model`` once for the case's module, write it as a run's folder, measure it.
 
-    The prompt and the reply are kept beside the folder (``prompt.md``, ``reply.md``).
+    The prompt and the reply are kept beside the folder (``prompt.md``, ``reply.md``); a
+    reply that stopped at the token limit is a CUT OFF row, with the limit in its notes.
     """
     folder = out / case.id
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "prompt.md").write_text(baseline.prompt(case), encoding="utf-8")
+    (folder / "prompt.md").write_text(baseline.transcript(case), encoding="utf-8")
     try:
         reply = baseline.ask(model.chat, case)
     except Exception as exc:  # noqa: BLE001 - a failed call is the row's reason
@@ -267,7 +268,7 @@ def evaluate_baseline(
     result = CaseResult(
         case.id,
         case.kind,
-        baseline.ANSWERED,
+        baseline.CUT_OFF if baseline.was_cut_off(reply) else baseline.ANSWERED,
         reason=baseline.cut_off(reply, model.max_tokens),
         out_dir=str(project),
         tokens=reply.tokens,

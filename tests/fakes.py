@@ -185,7 +185,8 @@ class Call:
     assessment; ``spec`` is None then), "interface" (the facts the parser left
     open, read once a run; ``spec`` is None), or one of the chat's: "chat" (a team
     talking to a person), "select" and "summary" (a group chat's moderator)
-    and "qa" (project questions); ``spec`` is None for the last three.
+    and "qa" (project questions); ``spec`` is None for the last three, and for
+    "whole" (the build loop asks for the module written whole in one reply).
     """
 
     spec: Any
@@ -242,6 +243,8 @@ def always_good(call: Call) -> str:
     """Rate LOW, draft passing files, report COMPLETE, answer every question."""
     if call.kind in ("chat", "select", "summary", "qa"):
         return chat_reply(call)
+    if call.kind == "whole":
+        return "No module this time."  # no code: the unit-by-unit build stands alone
     if call.kind == "governance":
         return low_risk(call)
     if call.kind == "interface":
@@ -284,6 +287,7 @@ _SPECIAL = {
     "You sum up a group discussion": "summary",
     "You answer questions about the devfactory project": "qa",
     "You read what a requirement states about the interface": "interface",
+    "You are an expert Python programmer": "whole",  # the module written whole in one reply
 }
 
 

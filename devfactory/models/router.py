@@ -238,20 +238,27 @@ class ResolvedModel:
         """Return the model for free text, with the same fallbacks (secrets never reach it)."""
         return self._chain(lambda link: link.chat)
 
-    def sampled(self, temperature: float, seed: int) -> Runnable[Any, Any]:
+    def sampled(
+        self, temperature: float, seed: int, max_tokens: int | None = None
+    ) -> Runnable[Any, Any]:
         """Return the model for free text sampled at ``temperature`` with ``seed``.
 
         Candidates of one body are drawn this way: the same prompt with another
         temperature or seed gives another answer, on every provider (each chat
         model is copied with the two settings; a provider without ``seed`` keeps
-        its own).
+        its own). ``max_tokens`` replaces the reply's token cap where the
+        provider has one (Ollama calls it ``num_predict``).
         """
 
         def tuned(chat: BaseChatModel) -> BaseChatModel:
             fields = type(chat).model_fields
-            update = {"temperature": temperature} if "temperature" in fields else {}
+            update: dict[str, Any] = {"temperature": temperature} if "temperature" in fields else {}
             if "seed" in fields:
                 update["seed"] = seed
+            if max_tokens is not None:
+                cap = next((f for f in ("max_tokens", "num_predict") if f in fields), None)
+                if cap is not None:
+                    update[cap] = max_tokens
             return chat.model_copy(update=update)
 
         return self._chain(lambda link: tuned(link.chat))

@@ -40,6 +40,7 @@ from devfactory.software.requirement import (
     RequirementFacts,
     Route,
     UsageLine,
+    left_open,
 )
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -206,7 +207,7 @@ def leaves_open(facts: RequirementFacts) -> bool:
     """
     found = reading(facts)
     read = found.facts if found is not None else facts
-    return not read.module or not (read.functions or read.usages or read.routes)
+    return bool({"module", "interface"} & set(left_open(read)))
 
 
 # --- the checks ------------------------------------------------------------------------------

@@ -11,7 +11,16 @@ is the registry's to say (``software/kinds/``), not the parser's.
 
 Nothing here knows an evaluation case; every rule is about how requirements are
 written (backticks around code, bullets per behaviour, "returns", "raises",
-"exit codes").
+"exit codes"). A requirement that marks no interface with code spans is read
+for the same facts in its words ("a module called X", "run as python -m X",
+"--top followed by a number", "a GET request to /x/{id}", "a function called f
+that takes a string"); a usage line those words describe is rendered by the
+parser and marked ``synthesised``. ``left_open`` names what neither reading
+found, for whatever fills it from the words (facts that quote the text).
+
+The text is read as Markdown by a real parser (markdown-it-py, CommonMark):
+paragraphs and list items are blocks, code spans and fenced code are code,
+headings are titles, never statements.
 
 Why one module: every rule reads the same blocks and sentences and fills the
 same RequirementFacts; the rules for functions, usage lines and routes share the backtick
@@ -20,10 +29,15 @@ and sentence readers, and a rule's order against the others matters.
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
+import sys
+import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from markdown_it import MarkdownIt
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _CODE = re.compile(r"`([^`]+)`")
@@ -86,6 +100,7 @@ class Option:
     metavar: str | None
     required: bool
     sentences: tuple[str, ...] = ()
+    default: str | None = None  # its value when not given, where the words say it ("3")
 
     @property
     def dest(self) -> str:
@@ -161,6 +176,9 @@ class UsageLine:
     command: str = ""  # a literal subcommand ("to-metres"), "" when there is none
     positionals: tuple[Positional, ...] = ()
     options: tuple[Option, ...] = ()
+    # True when the requirement states it in words and ``line`` is the parser's rendering of
+    # them, never words the requirement wrote (what quotes the requirement must not quote it)
+    synthesised: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,35 +242,69 @@ class RequirementFacts:
 # --- sentences -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Markdown:
+    """A requirement read as Markdown: its blocks of prose and its code, each as such."""
+
+    blocks: tuple[str, ...]  # each paragraph, list item's paragraph and fenced code, lines joined
+    codes: tuple[str, ...]  # each code span (headings' too), each line of fenced code
+
+
+_MARKDOWN = MarkdownIt("commonmark").disable("code")  # an indented line is prose, not code
+_PROMPT = re.compile(r"^\$\s+")  # a shell prompt before a command in fenced code
+
+
+@functools.lru_cache(maxsize=64)
+def markdown(text: str) -> Markdown:
+    """Read ``text`` with a Markdown parser (CommonMark): blocks, code spans and fenced code.
+
+    Indented code is off: a requirement's indented lines are wrapped prose far
+    more often than code, which people fence. Headings give no block (a title is
+    no statement), but their code spans count. Fenced code is a block of its own,
+    fences kept (an example input is what the requirement says too, and its
+    sentences are never cut), and each of its lines is code (a ``$`` prompt
+    dropped). Whitespace inside a code span is collapsed (a span may wrap lines,
+    never a paragraph: the parser's rule).
+    """
+    found: list[str] = []
+    codes: list[str] = []
+    heading = False
+    for token in _MARKDOWN.parse(textwrap.dedent(text)):
+        if token.type in ("heading_open", "heading_close"):
+            heading = token.type == "heading_open"
+        elif token.type == "inline":
+            spans = (c.content for c in token.children or () if c.type == "code_inline")
+            codes += [" ".join(c.split()) for c in spans]
+            if not heading:
+                found.append(_joined(token.content))
+        elif token.type == "html_block":
+            found.append(_joined(token.content))
+        elif token.type == "fence":
+            lines = (line.strip() for line in token.content.splitlines())
+            codes += [_PROMPT.sub("", line) for line in lines if line]
+            found.append(_joined(f"{token.markup}{token.info}\n{token.content}{token.markup}"))
+    return Markdown(tuple(found), tuple(codes))
+
+
+def _joined(content: str) -> str:
+    return " ".join(line.strip() for line in content.splitlines() if line.strip())
+
+
 def blocks(text: str) -> list[str]:
     """Split a requirement into blocks: each bullet or numbered item, each paragraph.
 
     Wrapped lines are joined; headings are dropped. A bullet is what a
     requirement says about one thing (a function, a route, an option).
     """
-    found: list[str] = []
-    current: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        starts_item = bool(re.match(r"^([-*+]|\d+[.)])\s+", line))
-        if not line or line.startswith("#") or starts_item:
-            if current:
-                found.append(" ".join(current))
-            current = []
-            if starts_item:
-                current = [re.sub(r"^([-*+]|\d+[.)])\s+", "", line)]
-            continue
-        current.append(line)
-    if current:
-        found.append(" ".join(current))
-    return found
+    return list(markdown(text).blocks)
 
 
 def sentences(text: str) -> list[str]:
     """Split a requirement into sentences (cut at sentence ends outside backticks)."""
     found: list[str] = []
     for block in blocks(text):
-        found.extend(_split_outside_code(block))
+        fenced = block[:3] in ("```", "~~~") and block.endswith(block[:3])
+        found.extend([block] if fenced else _split_outside_code(block))
     return [s for s in (s.strip() for s in found) if s]
 
 
@@ -279,8 +331,8 @@ def _about(statements: list[str], needle: str) -> tuple[str, ...]:
 
 
 def _codes(text: str) -> list[str]:
-    """Return the code spans of ``text``: a span may wrap lines, never a paragraph."""
-    return [" ".join(c.split()) for c in _CODE.findall(text) if "\n\n" not in c]
+    """Return the code of ``text``: its code spans and the lines of its fenced code."""
+    return list(markdown(text).codes)
 
 
 def _module(text: str) -> str:
@@ -413,22 +465,587 @@ def _exit_codes(statements: list[str]) -> tuple[ExitCode, ...]:
     return tuple(sorted(found.values(), key=lambda e: e.code))
 
 
+# --- the same facts stated in words ----------------------------------------------------------
+#
+# A requirement written as prose names its module, its options, its routes and its
+# functions in plain words. These rules read them where no code span marks the
+# interface: a requirement that marks it says exactly what it means in its code spans,
+# and its prose explains them.
+
+_QUOTED = rf"[`\"'*]{{0,2}}({_IDENT})[`\"'*]{{0,2}}"
+_STOP_WORDS = frozenset(
+    "a an the that which who whose to for with of in on at by and or is are it its this "
+    "called named providing offering exposing containing holding implementing".split()
+)
+_MODULE_IN_WORDS = re.compile(
+    rf"\b(?:module|package)\s+(?:called|named)\s+{_QUOTED}"
+    rf"|\b[Pp]ython\s+(?:module|package)\s+(?!(?:called|named)\b){_QUOTED}"
+)
+_RUN_IN_WORDS = re.compile(rf"(?<![\w-])python3?\s+-m\s+[`\"']?({_IDENT})\b(?!\.\w)")
+_PROGRAM_IN_WORDS = re.compile(
+    r"\b(?:tool|program|script|utility|command|service|application|library)\s+"
+    rf"(?:called|named)\s+{_QUOTED}"
+)
+# "run as a module", "invoked with python -m": the program named runs with -m
+_RUN_AS_MODULE = re.compile(
+    r"\b(?:run|started|invoked|used)\s+(?:as|like)\s+an?\s+(?:Python\s+)?module\b"
+    r"|\b(?:run|started|invoked)\s+with\s+python3?\s+-m\b(?!\s+\w)",
+    re.I,
+)
+# what `python -m` runs in a requirement without being the software itself
+_TOOLS = frozenset(sys.stdlib_module_names) | {
+    "pytest", "pip", "uvicorn", "gunicorn", "hypercorn", "flask", "black", "ruff", "mypy",
+    "twine", "build", "coverage", "pylint", "flake8", "isort", "tox", "nox",
+}  # fmt: skip
+
+
+def _module_in_words(items: list[str]) -> str:
+    """Return the module the words name: run with ``-m``, "a module called X", "a tool called X".
+
+    A program's name is the module it is run as, where no module is named.
+    """
+    for pattern in (_RUN_IN_WORDS, _MODULE_IN_WORDS, _PROGRAM_IN_WORDS):
+        for item in items:
+            for match in pattern.finditer(item):
+                name = next(g for g in match.groups() if g)
+                if name.lower() not in _STOP_WORDS and name not in _TOOLS:
+                    return name
+    return ""
+
+
+_FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w-])")
+_SHORT_BEFORE = r"(?<![\w-])(-[A-Za-z])\s*(?:/|\||,|\bor\b)\s*`?$"
+_SHORT_AFTER = re.compile(r"^`?\s*(?:/|\||,|\bor\b|\()\s*`?(-[A-Za-z])(?![\w-])")
+_NUMBER_WORDS = re.compile(r"\b(?:number|integer|int|count|digits?|amount)s?\b", re.I)
+_TEXT_WORDS = re.compile(r"\b(?:string|value|text|argument)s?\b", re.I)
+_FILE_WORDS = re.compile(r"\b(?:file\s*name|filename|file)s?\b", re.I)
+_NOUN_STOP = re.compile(r"\s*(?:\b(?:and|or|that|which|to|for|as|of|with|when|if|giving|"
+                        r"saying|naming)\b|[,.;:()])", re.I)  # fmt: skip
+_VALUE_SAID = re.compile(
+    r"^\s*(?:option|flag)?\s*,?\s*(?:(?:which|that)\s+)?(?:is\s+)?"
+    r"(?:followed\s+by|takes|accepts|expects|requires|needs|sets|given|with)\s+"
+    r"(?:(?:a|an|one|the)\s+)?(.{1,40})",
+    re.I,
+)
+_SWITCH_SAID = re.compile(r"^\s*(?:is\s+)?(?:an?\s+)?(?:switch|flag)\b", re.I)
+_CAPITALS = re.compile(r"^\s*=?\s*<?([A-Z][A-Z0-9_]*)>?(?![\w-])")
+_ANGLED = re.compile(r"^\s*=?\s*<([A-Za-z][\w -]*)>")
+_NUMERAL = re.compile(r"^\s*=?\s*-?\d+(?:\.\d+)?\b")
+# "is 7 if omitted", "defaults to 7", "(default: 7)": the value of an option left out
+_OPTION_DEFAULT = re.compile(
+    r"^[^.;]{0,80}?\b(?:is|are)\s+(-?\d+(?:\.\d+)?|\"[^\"]*\")\s+(?:when|if)\s+(?:it\s+is\s+)?"
+    r"(?:not\s+given|omitted|left\s+out)|^[^.;]{0,80}?\bdefault(?:s\s+to|\s+is|:)?\s+"
+    r"(-?\d+(?:\.\d+)?|\"[^\"]*\")",
+    re.I,
+)
+_NEAR = 200  # characters either side of an option's flag that may speak of it
+_HEAD_NOUNS = frozenset(
+    "name number path file string value character size code id date time word list count "
+    "format pattern prefix suffix key".split()
+)
+_NOT_NAMES = frozenset({"A", "I", "OR", "AND", "TO", "IS", "IF", "ON", "IN", "OF"})
+
+
+def _metavar_of(phrase: str) -> str:
+    """Name what a phrase says an option takes: a number is N, a file FILE, else the noun.
+
+    The noun is the phrase's first word, or its second where that is a head noun
+    ("a colour name": NAME); what follows is the sentence going on.
+    """
+    words = _NOUN_STOP.split(phrase, maxsplit=1)[0].split()[:2]
+    if len(words) == 2 and words[1].lower().rstrip("s") not in _HEAD_NOUNS:
+        words = words[:1]
+    said = " ".join(words)
+    if _NUMBER_WORDS.search(said):
+        return "N"
+    if _FILE_WORDS.search(said):
+        return "FILE"
+    if not words or _TEXT_WORDS.search(said):
+        return "VALUE"
+    noun = re.sub(r"[^A-Za-z0-9]+", "_", words[-1]).strip("_").upper()
+    return noun if noun and noun[0].isalpha() else "VALUE"
+
+
+def _value_of(rest: str) -> str | None:
+    """Return the value's name an option's words give right after it (None: a switch)."""
+    if _SWITCH_SAID.match(rest):
+        return None
+    angled = _ANGLED.match(rest)
+    if angled:
+        return _metavar_of(angled.group(1)) if " " in angled.group(1) else angled.group(1).upper()
+    capitals = _CAPITALS.match(rest)
+    if capitals and capitals.group(1) not in _NOT_NAMES:
+        return capitals.group(1)
+    if _NUMERAL.match(rest):
+        return "N"  # `--top 5`: a number
+    said = _VALUE_SAID.match(rest)
+    return _metavar_of(said.group(1)) if said else None
+
+
+def _options_in_words(items: list[str]) -> tuple[Option, ...]:
+    """Read each ``--flag`` the words write: its short flag, its value, its sentences."""
+    said: dict[str, list[str]] = {}
+    shorts: dict[str, str] = {}
+    values: dict[str, str | None] = {}
+    required: set[str] = set()
+    defaults: dict[str, str] = {}
+    for statement in (s for item in items for s in _split_outside_code(item) if s.strip()):
+        for match in _FLAG.finditer(statement):
+            flag = match.group(1)
+            if flag == "--help":
+                continue  # argparse's own
+            if statement not in said.setdefault(flag, []):
+                said[flag].append(statement.strip())
+            # what is said of an option is said near it: a window each side keeps this linear
+            rest = statement[match.end() : match.end() + _NEAR].lstrip("`")
+            before = statement[max(0, match.start() - _NEAR) : match.start()]
+            short = re.search(_SHORT_BEFORE, before) or _SHORT_AFTER.match(rest)
+            if short:
+                shorts.setdefault(flag, short.group(1))
+            if values.get(flag) is None:
+                values[flag] = _value_of(_SHORT_AFTER.sub("", rest, count=1).lstrip("`"))
+            if re.search(r"\brequired\b|\bmust (?:always )?be given\b", rest, re.I):
+                required.add(flag)
+            default = _OPTION_DEFAULT.search(rest)
+            if default:
+                defaults.setdefault(flag, default.group(1) or default.group(2))
+            if re.search(r"\bwithout\s+(?:the\s+)?(?:option\s+)?`?$", before, re.I) and re.search(
+                r"\berror\b", statement, re.I
+            ):
+                required.add(flag)  # "without --by it is a usage error"
+    return tuple(
+        Option(
+            (shorts[flag], flag) if flag in shorts else (flag,),
+            values.get(flag),
+            flag in required,
+            tuple(dict.fromkeys(s.strip() for s in sentences_of)),
+            defaults.get(flag) if values.get(flag) else None,
+        )
+        for flag, sentences_of in said.items()
+    )
+
+
+_GIVEN = r"(?:takes|accepts|expects|receives|requires|is\s+given|gets|reads)"
+_ARGUMENT = r"(?:as\s+(?:its|an|the|a)\s+(?:only\s+|first\s+|single\s+|sole\s+)?argument"
+_ARGUMENT += r"|as\s+(?:its\s+)?arguments|on\s+the\s+command[- ]line|as\s+(?:a\s+)?positional)"
+_MANY = r"(?:one\s+or\s+more|several|many|any\s+number\s+of|a\s+list\s+of|multiple)"
+_FILE_ARGUMENT = re.compile(
+    rf"\b{_GIVEN}\s+(?:(?:a|an|the|one|({_MANY}))\s+)?(?:(?:path|name)s?\s+(?:of|to)\s+"
+    rf"(?:(?:a|an|the|one|({_MANY}))\s+)?)?(?:[\w-]+\s+)?"
+    r"(?:file\s*names?|filenames?|files?|paths?)\b",
+    re.I,
+)
+_NOUN_ARGUMENT = re.compile(
+    rf"\b{_GIVEN}\s+(?:(?:a|an|the|one|({_MANY}))\s+)?([a-z]+?)s?\s+{_ARGUMENT}", re.I
+)
+_NO_FILE = re.compile(
+    r"(?:standard input|\bstdin\b)[^.;]*\b(?:no|without)\b[^.;]*\b(?:file|path|argument)"
+    r"|\b(?:no|without)\b[^.;]*\b(?:file|path|argument)[^.;]*(?:standard input|\bstdin\b)"
+    r"|(?:file|path|argument)\s+is\s+(?:omitted|left out|not given|missing)[^.;]*"
+    r"(?:standard input|\bstdin\b)"
+    r"|(?:standard input|\bstdin\b)[^.;]*(?:file|path|argument)\s+is\s+"
+    r"(?:omitted|left out|not given|missing)"
+    r"|(?:standard input|\bstdin\b)\s*,?\s+or\s+(?:from\s+)?(?:a|an|the)\s+(?:[\w-]+\s+)?"
+    r"(?:file|path)|\b(?:a|an|the)\s+(?:[\w-]+\s+)?(?:file|path)\s*,?\s+or\s+(?:from\s+)?"
+    r"(?:standard input|\bstdin\b)",
+    re.I,
+)
+
+
+def _positionals_in_words(items: list[str]) -> tuple[Positional, ...]:
+    """Read the argument a command takes in words: a file (maybe many, maybe left out)."""
+    text = " ".join(items)
+    optional = bool(_NO_FILE.search(text))
+    found = _FILE_ARGUMENT.search(text)
+    if found or optional:
+        many = bool(found and (found.group(1) or found.group(2)))
+        return (Positional("FILE", many, optional),)
+    noun = _NOUN_ARGUMENT.search(text)
+    if noun and noun.group(2).lower() not in _STOP_WORDS:
+        return (Positional(noun.group(2).upper(), bool(noun.group(1))),)
+    return ()
+
+
+def _rendered(module: str, positionals: tuple[Positional, ...], options: tuple[Option, ...]) -> str:
+    """Write the usage line the words describe, as a usage line is written."""
+    parts = [f"python -m {module}"]
+    for p in positionals:
+        name = f"{p.name}..." if p.many else p.name
+        parts.append(f"[{name}]" if p.optional else name)
+    for o in options:
+        flags = "|".join(o.flags) + (f" {o.metavar}" if o.metavar else "")
+        parts.append(flags if o.required else f"[{flags}]")
+    return " ".join(parts)
+
+
+# A usage token written in plain text: ``[...]``, ``--flag``, ``-x``, ``FILE``, ``FILE...``
+_USAGE_TOKEN = re.compile(
+    r"\s+(\[[^\[\]]*\]|--?[A-Za-z][\w-]*|[A-Z][A-Z0-9_]*(?:\.\.\.)?)(?=[\s.,;:]|$)"
+)
+
+
+def _written_line(module: str, text: str) -> str:
+    """Return the usage line written in plain text (``python -m tool FILE [--top N]``), if any.
+
+    It is ``python -m module`` and the usage tokens right after it; a plain
+    ``python -m module`` followed by words is no usage line.
+    """
+    for match in _RUN_IN_WORDS.finditer(text):
+        if match.group(1) != module:
+            continue
+        tokens, at = [], match.end()
+        while (token := _USAGE_TOKEN.match(text, at)) is not None:
+            tokens.append(token.group(1))
+            at = token.end()
+        if tokens:
+            return " ".join([f"python -m {module}", *tokens])
+    return ""
+
+
+def _usage_in_words(module: str, items: list[str]) -> UsageLine | None:
+    """Return the command line the words describe: run with ``-m``, or a command line's options.
+
+    A program run with ``python -m`` is a command line; so is one the text calls
+    a command line and gives ``--options``. A usage line written in plain text
+    is read as written, where it names every option the words give; otherwise
+    the line is synthesised from the words, and marked so.
+    """
+    if not module:
+        return None
+    text = " ".join(items)
+    runs = any(m.group(1) == module for m in _RUN_IN_WORDS.finditer(text))
+    runs = runs or bool(_RUN_AS_MODULE.search(text))
+    options = _options_in_words(items)
+    if not runs and not (options and re.search(r"\bcommand[- ]line\b", text, re.I)):
+        return None
+    written = _usage(_written_line(module, text), items) if runs else None
+    if written is not None:
+        said = {o.flags[-1]: o for o in options}
+        options_written = tuple(
+            replace(o, sentences=said[o.flags[-1]].sentences) if o.flags[-1] in said else o
+            for o in written.options
+        )
+        if set(said) <= {o.flags[-1] for o in options_written}:
+            return replace(written, options=options_written)
+    positionals = written.positionals if written else _positionals_in_words(items)
+    line = _rendered(module, positionals, options)
+    if "--help" in _FLAG.findall(text):
+        line += " [--help]"  # argparse's own, so no option of the parser; the line names it
+    return UsageLine(module, line, "", positionals, options, synthesised=True)
+
+
+_METHOD_PATH = re.compile(
+    r"(?<![\w/])(GET|POST|PUT|PATCH|DELETE)\s+(?:(?:requests?|calls?)\s+)?"
+    r"(?:(?:to|on|at|for|against)\s+)?(?:the\s+)?(?:(?:path|endpoint|route|url)\s+)?"
+    r"[`\"']?(/[A-Za-z0-9_{}<>/.:-]*)(?:\s+followed\s+by\s+(?:a|an|the|its)\s+([a-z_]+))?"
+)
+_HTTP_STATUSES = frozenset(
+    {200, 201, 202, 204, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 406, 409, 410,
+     411, 412, 413, 415, 422, 429, 500, 501, 502, 503}
+)  # fmt: skip
+
+
+def _path_in_words(path: str) -> str:
+    """Write a path's parameters one way (``<id>``, ``<int:id>``, ``:id`` are ``{id}``)."""
+    path = path.rstrip(".,;:)`\"'")
+    path = re.sub(r"<(?:\w+:)?([A-Za-z_]\w*)>", r"{\1}", path)
+    path = re.sub(r"(?<=/):([A-Za-z_]\w*)", r"{\1}", path)
+    return path.rstrip("/") or "/"
+
+
+def _routes_in_words(items: list[str]) -> tuple[Route, ...]:
+    """Read ``METHOD /path`` in the words, with the statuses the sentences about it give.
+
+    A sentence is about the routes it names, and a sentence that names none
+    about the last route its block named; a number is a status only where it is
+    one HTTP uses, and only after the route's mention, before the next one's.
+    """
+    said: dict[tuple[str, str], list[str]] = {}
+    statuses: dict[tuple[str, str], list[int]] = {}
+
+    def add(key: tuple[str, str], sentence: str, part: str) -> None:
+        if sentence not in said[key]:
+            said[key].append(sentence)
+        for status in map(int, _STATUS.findall(part)):
+            if status in _HTTP_STATUSES and status not in statuses[key]:
+                statuses[key].append(status)
+
+    for item in items:
+        last: tuple[str, str] | None = None
+        for sentence in (s.strip() for s in _split_outside_code(item) if s.strip()):
+            mentions = list(_METHOD_PATH.finditer(sentence))
+            if not mentions:
+                if last is not None:
+                    add(last, sentence, sentence)
+                continue
+            for n, match in enumerate(mentions):
+                path = match.group(2)
+                if path.endswith("/") and match.group(3):  # "/items/ followed by an id"
+                    path += "{" + match.group(3) + "}"
+                last = (match.group(1), _path_in_words(path))
+                said.setdefault(last, [])
+                statuses.setdefault(last, [])
+                end = mentions[n + 1].start() if n + 1 < len(mentions) else len(sentence)
+                add(last, sentence, sentence[match.end() : end])
+    return tuple(
+        Route(method, path, tuple(statuses[(method, path)]), tuple(said[(method, path)]))
+        for method, path in said
+        if path.startswith("/")
+    )
+
+
+_VERBS = r"(?:takes|accepts|receives|returns|gives|is\s+given|is\s+called)\b"
+_FUNCTION_IN_WORDS = re.compile(  # its name said ("called f", "`f`"), or right before a verb
+    rf"\bfunction\s+(?:(?:called|named)\s+{_QUOTED}|[`\"']({_IDENT})[`\"']"
+    rf"|({_IDENT})(?=\s+{_VERBS}))(?:\(\))?(?P<rest>(?:[^.;]|\.(?=\d))*)",
+    re.I,
+)
+_TAKES = re.compile(
+    r"\b(?:takes|accepts|receives|is\s+given|is\s+called\s+with|taking|accepting)\s+(.*?)"
+    r"(?=\s*,?\s*(?:and\s+)?(?:returns?|returning|gives\s+back|giving\s+back)\b|$)",
+    re.I,
+)
+_RETURNS = re.compile(r"\b(?:returns?|returning|gives\s+back|giving\s+back)\s+(.*)$", re.I)
+_TYPE_WORDS: tuple[tuple[re.Pattern[str], str, str], ...] = (  # phrase, type, a name for it
+    (re.compile(r"\b(?:list|sequence)\s+of\s+(?:strings|words|texts|names|lines)\b", re.I),
+     "list[str]", "items"),
+    (re.compile(r"\b(?:list|sequence)\s+of\s+(?:whole\s+numbers|integers|ints)\b", re.I),
+     "list[int]", "numbers"),
+    (re.compile(r"\btrue\s+or\s+false\b|\bboolean\b|\bbool\b", re.I), "bool", "flag"),
+    (re.compile(r"\b(?:whole\s+numbers?|integers?|int)\b", re.I), "int", "n"),
+    (re.compile(r"\b(?:decimal\s+numbers?|floating[- ]point\s+numbers?|floats?)\b", re.I),
+     "float", "x"),
+    (re.compile(r"\b(?:strings?|str)\b", re.I), "str", "text"),
+)  # fmt: skip
+_ARTICLE = re.compile(r"^(?:a|an|the|one|some|its|two|three)\s+", re.I)
+
+
+def _typed(phrase: str) -> tuple[str, str, str]:
+    """Return (type, a name for it, the rest of the phrase) of a phrase ("" where none)."""
+    for pattern, kind, name in _TYPE_WORDS:
+        found = pattern.search(phrase)
+        if found:
+            return kind, name, (phrase[: found.start()] + " " + phrase[found.end() :]).strip()
+    return "", "", phrase
+
+
+def _parameter_in_words(phrase: str) -> tuple[str, str]:
+    """Return a parameter's (name, type) from its words: "a string text", "the width".
+
+    The name is the last word before what describes it ("a slack from 2 to 8":
+    ``slack``), or the type's usual name where the words give only a type.
+    """
+    kind, by_type, rest = _typed(phrase)
+    quoted = re.search(rf"[`\"']({_IDENT})[`\"']", phrase)
+    rest = _DESCRIBED.sub("", _ARTICLE.sub("", rest.strip()))
+    words = [
+        w for w in re.findall(rf"{_IDENT}", rest)
+        if w.lower() not in _STOP_WORDS and w.lower() not in ("called", "named")
+    ]  # fmt: skip
+    name = quoted.group(1) if quoted else (words[-1] if words else by_type)
+    name = re.sub(r"\W", "_", name.lower()) if not quoted else name
+    if not name.isidentifier() or keyword.iskeyword(name):
+        name = by_type or "value"
+    return name, kind
+
+
+_DESCRIBED = re.compile(
+    r"\s+(?:from|to|of|in|with|that|which|between|as|for|followed|where|whose)\b.*$", re.I
+)
+_COUNT = {"two": 2, "three": 3, "four": 4, "five": 5}
+_DEFAULT = re.compile(
+    r",?\s*(?:which|that)\s+(?:is|defaults\s+to)\s+(-?\d+(?:\.\d+)?|\"[^\"]*\"|'[^']*')\s+"
+    r"(?:when|if)\s+(?:it\s+is\s+)?(?:not\s+given|omitted|left\s+out)\s*,?",
+    re.I,
+)
+_MARK = "\x00"  # where a default was said, in the phrase of the parameter before it
+_MOST_PARAMETERS = 12  # more is a sentence misread as a list, not a signature
+
+
+def _parameters_in_words(phrase: str) -> list[str]:
+    """Return the parameters a "takes ..." phrase gives, with the defaults it says.
+
+    A list joins its last item with "and" ("a string, a width and a fill");
+    without one, what follows a comma describes the first ("a tag, a short
+    label," is one). "two integers, low and high" names two; "two ropes"
+    makes ``rope1, rope2``; ", which is 4 when omitted" is the default of the
+    parameter before it.
+    """
+    phrase = _DEFAULT.sub(lambda m: f" {_MARK}{m.group(1)}{_MARK}", phrase)
+    if re.search(r"\band\b", phrase):
+        pieces = [p for p in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", phrase) if p.strip()]
+    else:
+        pieces = [phrase.split(",")[0]]
+    params: list[tuple[str, str, str]] = []  # name, type, default
+    while pieces:
+        piece = pieces.pop(0)
+        default = piece.split(_MARK)[1] if piece.count(_MARK) == 2 else ""
+        piece = piece.split(_MARK)[0]
+        count = _COUNT.get(piece.strip().split(" ", 1)[0].lower(), 1)
+        name, kind = _parameter_in_words(piece)
+        if count == 1:
+            params.append((name, kind, default))
+            continue
+        named = pieces[:count]
+        if len(named) == count and all(re.fullmatch(_IDENT, n.strip()) for n in named):
+            del pieces[:count]
+            params += [(n.strip(), kind, "") for n in named]
+        else:
+            params += [(f"{name.rstrip('s')}{i}", kind, "") for i in range(1, count + 1)]
+    params = params[:_MOST_PARAMETERS]
+    written: list[str] = []
+    taken: set[str] = set()
+    for n, (name, kind, default) in enumerate(params):
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        param = f"{name}: {kind}" if kind else name
+        if default and all(d for _, _, d in params[n:]):  # only where all after have one too
+            param += f" = {default}" if kind else f"={default}"
+        written.append(param)
+    return written
+
+
+def _returns_in_words(phrase: str) -> str:
+    """Return the type the words say a function returns ("" where they say none)."""
+    phrase = _ARTICLE.sub("", phrase.strip())
+    if re.match(r"(?:true|false)\b", phrase, re.I):
+        return "bool"
+    if re.match(r"(?:the\s+)?number\s+of\b|how\s+many\b", phrase, re.I):
+        return "int"
+    tupled = re.match(
+        r"tuple\s+of\s+(two|three|four|five)\s+(?:whole\s+numbers|integers|strings)\b", phrase, re.I
+    )
+    if tupled:
+        item = "str" if tupled.group(0).lower().endswith("strings") else "int"
+        return f"tuple[{', '.join([item] * _COUNT[tupled.group(1).lower()])}]"
+    kind, _, rest = _typed(phrase.split(",")[0])
+    return kind if kind and len(rest.split()) <= 3 else ""
+
+
+def _functions_in_words(items: list[str], module: str) -> tuple[Function, ...]:
+    """Read "a function called NAME that takes A and B and returns C" (types only where said)."""
+    found: dict[str, Function] = {}
+    for item in items:
+        for match in _FUNCTION_IN_WORDS.finditer(item):
+            name = match.group(1) or match.group(2) or match.group(3)
+            if name in found or keyword.iskeyword(name) or name == module:
+                continue
+            if name.lower() in _STOP_WORDS:
+                continue
+            rest = match.group("rest")
+            takes = _TAKES.search(rest)
+            params: list[str] = []
+            if takes and not re.match(r"no\s+(?:arguments|parameters)", takes.group(1), re.I):
+                params = _parameters_in_words(takes.group(1))
+            returns = _RETURNS.search(rest)
+            found[name] = Function(
+                name,
+                ", ".join(params),
+                _returns_in_words(returns.group(1)) if returns else "",
+                (),
+            )
+    names = {n: re.compile(rf"(?<!\w){re.escape(n)}\b") for n in found}
+    general = tuple(  # what the words say of every function: blocks that name none of them
+        s for s in items if not any(n.search(s) for n in names.values()) and "python -m" not in s
+    )
+    return tuple(
+        replace(f, sentences=tuple(s for s in items if names[f.name].search(s)) + general)
+        for f in found.values()
+    )
+
+
+_NUMBER_NAMED = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_EXIT_IN_WORDS = re.compile(
+    r"\bexit(?:s|ing|ed)?\s+(?:with\s+)?(?:an?\s+)?(?:exit\s+)?(?:status|code)\s+(?:of\s+)?"
+    r"(\d|zero|one|two|three|four|five)\b"
+    r"|\bexit\s+(?:status|code)\s+(?:is|will\s+be|should\s+be|must\s+be|becomes)\s+"
+    r"(\d|zero|one|two|three|four|five)\b"
+    r"|\b(?:returns?|with)\s+(?:an?\s+)?exit\s+(?:status|code)\s+(?:of\s+)?"
+    r"(\d|zero|one|two|three|four|five)\b",
+    re.I,
+)
+
+
+def _exit_codes_in_words(statements: list[str]) -> tuple[ExitCode, ...]:
+    """Read "exits with status N when ...", "the exit code is N if ..." (a clause per status).
+
+    A sentence that gives two statuses gives each its own clause: it ends where
+    the next status's clause begins (at its comma or "and").
+    """
+    found: dict[int, ExitCode] = {}
+    for sentence in statements:
+        for part in re.split(r";\s*", sentence):
+            matches = list(_EXIT_IN_WORDS.finditer(part))
+            if not matches:
+                continue
+            starts = [0] + [
+                _clause_start(part, before.end(), m.start())
+                for before, m in zip(matches, matches[1:], strict=False)
+            ]
+            ends = starts[1:] + [len(part)]
+            for match, start, end in zip(matches, starts, ends, strict=True):
+                said = next(g for g in match.groups() if g).lower()
+                code = _NUMBER_NAMED[said] if said in _NUMBER_NAMED else int(said)
+                meaning = re.sub(r"[\s,]+(?:and|but|while)?$", "", part[start:end].strip())
+                found.setdefault(code, ExitCode(code, meaning.strip()))
+    return tuple(sorted(found.values(), key=lambda e: e.code))
+
+
+def _clause_start(part: str, after: int, at: int) -> int:
+    """Return where the clause holding ``at`` begins: after the last comma or "and" before it.
+
+    Only what follows the previous status (``after``) is searched.
+    """
+    between = re.compile(r"(?:,\s*|\s+)(?:and|but|while)\s+|,\s*")
+    cuts = [m.end() for m in between.finditer(part, after, at)]
+    return cuts[-1] if cuts else at
+
+
+def left_open(facts: RequirementFacts) -> tuple[str, ...]:
+    """Name the facts a requirement leaves open, for whatever fills them from its words.
+
+    ``module``: no module is named; ``interface``: no function, usage line or
+    route is found; ``exit_codes``: a command line whose exit statuses are not
+    said. A filler gives back facts (``RequirementFacts`` is made of them) that
+    quote the requirement's words.
+    """
+    missing = []
+    if not facts.module:
+        missing.append("module")
+    if not (facts.functions or facts.usages or facts.routes):
+        missing.append("interface")
+    if facts.usages and not facts.exit_codes:
+        missing.append("exit_codes")
+    return tuple(missing)
+
+
 def read_requirement(text: str) -> RequirementFacts:
     """Read ``text`` into the facts it states exactly (empty fields where it says nothing)."""
     statements = sentences(text)
     items = blocks(text)
-    module = _module(text)
+    module = _module(text) or _module_in_words(items)
     usages = _usages(text, items)
     routes = _routes(text, items)
+    functions = _functions(text, items, module)
+    exit_codes = _exit_codes(statements) if usages else ()
+    if not (usages or routes or functions):  # no code marks the interface: read the words
+        usage = _usage_in_words(module, items)
+        usages = (usage,) if usage is not None else ()
+        routes = _routes_in_words(items)
+        functions = _functions_in_words(items, module)
+        said = {e.code: e for e in _exit_codes_in_words(statements)} if usages else {}
+        said.update({e.code: e for e in _exit_codes(statements)} if usages else {})
+        exit_codes = tuple(sorted(said.values(), key=lambda e: e.code))
     lowered = text.lower()
     framework = next((f for f in _FRAMEWORKS if re.search(rf"\b{f}\b", lowered)), "")
     app = _APP.search(text)
     return RequirementFacts(
         module=module,
-        functions=_functions(text, items, module),
+        functions=functions,
         usages=usages,
         routes=routes,
-        exit_codes=_exit_codes(statements) if usages else (),
+        exit_codes=exit_codes,
         app=(app.group(1) or app.group(2)) if app else ("app" if routes or framework else ""),
         framework=framework or ("fastapi" if routes else ""),
         errors=tuple(dict.fromkeys(_RAISES.findall(text))),

@@ -37,7 +37,7 @@ def test_a_correct_reply_passes_every_acceptance_test(
     case = load_cases(["lib-textslug"])[0]
     code = (case.reference_dir / f"{case.module}.py").read_text(encoding="utf-8")
     chat = RepliesWithTheReference(code)
-    monkeypatch.setattr(baseline, "resolve", lambda settings: BaselineModel(chat, "scripted", 1024))
+    monkeypatch.setattr(baseline, "resolve", lambda settings: BaselineModel(chat, "scripted", 2048))
     monkeypatch.setattr(run, "choose_executor", lambda *a, **k: LocalExecutor())
     out = tmp_path / "results"
     argv = ["--cases", case.id, "--baseline", "single-call", "--out", str(out), "--no-docs"]

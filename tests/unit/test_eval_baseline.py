@@ -100,21 +100,82 @@ def test_a_case_outside_the_split_is_a_usage_error(capsys: pytest.CaptureFixture
         ("Here it is:\n```python\ndef f():\n    return 1\n```\nDone.", "def f():\n    return 1\n"),
         ("```py\nx = 1\n```", "x = 1\n"),
         ("```bash\npip install x\n```\n```Python\ny = 2\n```\n```python\nz = 3\n```", "y = 2\n"),
-        ("```\nuntagged = True\n```", "untagged = True\n"),
+        (
+            "Use it so:\n```python\nimport m\n```\nThe module:\n```python\nimport sys\n"
+            "\ndef main():\n    return 0\n```\nRun:\n```python\nm.main()\n```",
+            "import sys\n\ndef main():\n    return 0\n",
+        ),
+        ("```\nshort\n```\n```\nuntagged = True\n```", "untagged = True\n"),
+        ("```text\nnot code at all, but long\n```\n```\nx = 1\n```", "x = 1\n"),
         ("```python\ndef cut_off(:\n    pass", "def cut_off(:\n    pass\n"),
         ("  def f():\n    return 1\n", "def f():\n    return 1\n"),
     ],
-    ids=["python", "py", "first-python", "untagged", "unclosed", "no-fence"],
+    ids=[
+        "python",
+        "py",
+        "first-of-equal",
+        "largest-python",
+        "largest-untagged",
+        "untagged-over-other",
+        "unclosed",
+        "no-fence",
+    ],
 )
-def test_the_reply_s_first_python_block_is_the_module(reply: str, code: str) -> None:
+def test_the_reply_s_largest_python_block_is_the_module(reply: str, code: str) -> None:
     assert code_of(reply) == code
 
 
-def test_the_prompt_is_the_requirement_and_the_module_to_write() -> None:
-    case = load_cases(["lib-textslug"])[0]
-    text = prompt(case)
-    assert text.startswith(case.requirement.rstrip())
-    assert text.endswith("\n\nWrite the complete module `textslug.py`.")
+RUN_AS_MAIN = 'so end it with `if __name__ == "__main__":`.'
+
+
+@pytest.mark.parametrize(
+    ("case_id", "usage"),
+    [
+        (
+            "cli-wordcount",
+            "Write the complete module `wordcount.py`. It is a command-line program, run as "
+            f"`python -m wordcount`, {RUN_AS_MAIN}",
+        ),
+        (
+            "data-csv2json",
+            "Write the complete module `csv2json.py`. It is a data tool, run as "
+            f"`python -m csv2json`, {RUN_AS_MAIN}",
+        ),
+        (
+            "lib-textslug",
+            "Write the complete module `textslug.py`. It is a library, imported as `textslug`.",
+        ),
+        (
+            "web-todo",
+            "Write the complete module `todo_api.py`. It is a web service: a FastAPI app object, "
+            "named as the requirement says, in `todo_api.py`.",
+        ),
+    ],
+    ids=["cli", "data", "library", "web-service"],
+)
+def test_the_prompt_is_frozen_per_kind(case_id: str, usage: str) -> None:
+    """The exact messages of this version: a change to them is a new ``baseline.VERSION``."""
+    case = load_cases([case_id])[0]
+    assert baseline.VERSION == "single-call v2"
+    assert baseline.system() == (
+        "You are an expert Python programmer: you write complete, correct, working Python modules."
+    )
+    assert prompt(case) == (
+        f"{case.requirement.rstrip()}\n\n{usage}\n\n"
+        "Reply with one Python code block holding the whole module.\n"
+    )
+    assert baseline.transcript(case).startswith(f"# System\n\n{baseline.system()}\n\n# User\n\n")
+
+
+def test_every_kind_has_its_usage_line() -> None:
+    from eval.catalog import KINDS
+
+    cases = {case.kind: case for case in load_cases()}
+    assert set(cases) == set(KINDS)
+    lines = {kind: prompt(case).splitlines()[-3] for kind, case in cases.items()}
+    assert len(set(lines.values())) == len(KINDS)  # no kind falls back on another's line
+    for kind in ("cli", "data"):
+        assert f"run as `python -m {cases[kind].module}`" in lines[kind]
 
 
 def test_the_module_is_written_as_a_run_s_folder(tmp_path: Path) -> None:
@@ -172,7 +233,7 @@ def scripted(
 ) -> None:
     """Serve the baseline with ``chat``, measure with ``executor``, keep the docs in ``docs``."""
     monkeypatch.setattr(
-        baseline, "resolve", lambda settings: BaselineModel(chat, "scripted:coder", 1024)
+        baseline, "resolve", lambda settings: BaselineModel(chat, "scripted:coder", 2048)
     )
     monkeypatch.setattr(run, "choose_executor", lambda *a, **k: executor)
     monkeypatch.setattr(run, "factory_missing", lambda: "")
@@ -191,17 +252,21 @@ def test_the_baseline_asks_once_per_case_and_measures_the_module(
     out = tmp_path / "results"
     argv = ["--cases", "lib-textslug,web-todo", "--baseline", "single-call", "--out", str(out)]
     assert run.main(argv) == 0
-    assert len(chat.sent) == 2  # one call per case, one message each
-    assert [len(m) for m in chat.sent] == [1, 1]
-    assert chat.sent[0][0].content.endswith("Write the complete module `textslug.py`.")
+    assert len(chat.sent) == 2  # one call per case: a system line and the user's message
+    assert [[m.type for m in sent] for sent in chat.sent] == [["system", "human"]] * 2
+    textslug = load_cases(["lib-textslug"])[0]
+    assert chat.sent[0][0].content == baseline.system()
+    assert chat.sent[0][1].content == prompt(textslug)
     folder = out / "lib-textslug"
     assert (folder / "run" / "textslug.py").read_text().startswith("def slugify(")
     assert (folder / "reply.md").read_text() == CODE
-    assert "Write the complete module" in (folder / "prompt.md").read_text()
+    assert (folder / "prompt.md").read_text() == baseline.transcript(textslug)
     assert executor.tested == ["textslug.py", "todo_api.py"]
     data = json.loads((out / "results.json").read_text())
     assert data["meta"]["mode"] == "baseline" and data["meta"]["pipeline"] == "single-call"
-    assert data["meta"]["served_by"] == "scripted:coder at temperature 0.2, up to 1024 tokens"
+    assert data["meta"]["served_by"] == (
+        "scripted:coder at temperature 0.2, up to 2048 tokens; single-call v2"
+    )
     row = data["cases"][0]
     assert (row["run"], row["tokens"], row["split"]) == ("ANSWERED", 420, "dev")
     assert row["measured"]["acceptance_passed"] == 3 and row["measured"]["imports"] is True
@@ -211,8 +276,17 @@ def test_the_baseline_asks_once_per_case_and_measures_the_module(
     assert docs.read_text() == f"# Quality\n{BEGIN}\nold\n{END}\n"  # a baseline alone: no docs
     # resumed, nothing is asked again; with another model serving, nothing is mixed in
     assert run.main([*argv, "--resume"]) == 0 and len(chat.sent) == 2
+    for other in (
+        BaselineModel(chat, "ollama:qwen2.5-coder:7b", 2048),
+        BaselineModel(chat, "scripted:coder", 1024),  # another cap: another baseline
+    ):
+        monkeypatch.setattr(baseline, "resolve", lambda settings, other=other: other)
+        assert run.main([*argv, "--resume"]) == 2 and len(chat.sent) == 2
+    saved = json.loads((out / "results.json").read_text())
+    saved["meta"]["served_by"] = "scripted:coder at temperature 0.2, up to 2048 tokens"
+    (out / "results.json").write_text(json.dumps(saved))  # measured by an older version
     monkeypatch.setattr(
-        baseline, "resolve", lambda settings: BaselineModel(chat, "ollama:qwen2.5-coder:7b", 1024)
+        baseline, "resolve", lambda settings: BaselineModel(chat, "scripted:coder", 2048)
     )
     assert run.main([*argv, "--resume"]) == 2 and len(chat.sent) == 2
 
@@ -230,25 +304,63 @@ def test_a_failed_or_cut_off_call_is_the_row_s_reason(
     scripted(monkeypatch, ScriptedChat(CODE, finish="length"), FakeExecutor(), tmp_path / "q.md")
     assert run.main([*argv, "--no-docs"]) == 0
     row = json.loads((out / "results.json").read_text())["cases"][0]
-    assert row["run"] == "ANSWERED" and "cut off at the token limit (1024" in row["notes"]
+    assert row["run"] == "CUT OFF"
+    assert "reply cut off at the token limit (2048 tokens, baseline_max_tokens)" in row["notes"]
+    assert "| `lib-textslug` | library | CUT OFF | yes |" in (out / "results.md").read_text()
+    assert row["measured"]["acceptance_passed"] == 3  # what the cut reply holds is measured
 
 
-def test_the_baseline_resolves_factory_coder_with_the_factory_s_settings(
+def test_a_cut_off_reply_is_marked_in_the_side_by_side_table() -> None:
+    factory = rows("holdout", ("h-one", 3, 6, 10_000, 300.0), ("h-two", 1, 4, 9_000, 200.0))
+    baseline_rows = rows("holdout", ("h-one", 2, 6, 2_400, 60.0), ("h-two", 1, 4, 900, 20.0))
+    baseline_rows[0] = replace(baseline_rows[0], run=baseline.CUT_OFF)
+    table = render_comparison(factory, FACTORY_META, baseline_rows, BASELINE_META)
+    assert "| `h-one` | holdout | – | cli | 3/6 | 2/6 (cut off) | 1.50 |" in table
+    assert "| `h-two` | holdout | – | cli | 1/4 | 1/4 | 1.00 |" in table
+    assert "**Held-out, 2 cases: factory 4/10 acceptance tests" in table
+
+
+def test_the_baseline_resolves_factory_coder_at_its_own_token_cap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = baseline.settings_for({"DEVFACTORY_STAGE_MAX_TOKENS": "1536"}, None)
     assert settings.stage_max_tokens == 1536 and settings.temperature == 0.2
+    assert settings.baseline_max_tokens == 2048
     seen: list[Any] = []
 
-    class Source:
-        def resolve(self, alias: str) -> Any:
-            seen.append(alias)
-            return type("Resolved", (), {"label": "scripted:x", "plain": lambda self: "chat"})()
+    class Chat:
+        repeat_penalty, seed = 1.1, 0
 
-    monkeypatch.setattr("devfactory.models.router.model_source", lambda s: Source())
+    class Source:
+        def __init__(self, settings: Any) -> None:
+            self.settings = settings
+
+        def resolve(self, alias: str) -> Any:
+            seen.append((alias, self.settings.stage_max_tokens))
+            resolved = type("Resolved", (), {"label": "scripted:x", "plain": lambda self: "chat"})
+            resolved.chat = Chat()
+            return resolved()
+
+    monkeypatch.setattr("devfactory.models.router.model_source", Source)
     model = baseline.resolve(settings)
-    assert seen == ["factory/coder"]
-    assert model == BaselineModel("chat", "scripted:x", 1536)
+    assert seen == [("factory/coder", 2048)]  # the model is built at the baseline's cap
+    assert model == BaselineModel(
+        "chat", "scripted:x", 2048, "temperature 0.2, repeat_penalty 1.1, seed 0"
+    )
+    assert model.served_by == (
+        "scripted:x at temperature 0.2, repeat_penalty 1.1, seed 0, up to 2048 tokens; "
+        "single-call v2"
+    )
+    at_the_cap = baseline.settings_for({"DEVFACTORY_BASELINE_MAX_TOKENS": "32768"}, None)
+    assert baseline.resolve(at_the_cap).max_tokens == 32_768 and seen[-1][1] == 32_768
+
+
+@pytest.mark.parametrize("value", ["255", "32769"])
+def test_a_baseline_cap_out_of_bounds_is_refused(value: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="baseline_max_tokens"):
+        baseline.settings_for({"DEVFACTORY_BASELINE_MAX_TOKENS": value}, None)
 
 
 # --- side by side ----------------------------------------------------------------------------

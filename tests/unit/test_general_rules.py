@@ -7,9 +7,10 @@ case's wording fails here. This file holds the parser's rules
 (``software/requirement.py``) and the function examples' (``software/examples.py``);
 ``test_general_rules_kinds.py`` holds those of the kinds of software, the
 skeleton toolkit and the probes, ``test_general_rules_plan.py`` the plan's names
-and repairs. None of them quotes an eval case, nor do the parser's and the
+and repairs, ``test_general_rules_prose.py`` the rules for requirements written
+as prose. None of them quotes an eval case, nor do the parser's and the
 script kind's own tests: ``test_these_sentences_quote_no_evaluation_case``
-holds all five to it with the comparison ``test_boundaries`` holds the rules to.
+holds all six to it with the comparison ``test_boundaries`` holds the rules to.
 """
 
 from __future__ import annotations
@@ -103,7 +104,42 @@ def test_a_code_span_may_wrap_a_line_but_never_a_paragraph() -> None:
     wrapped = read_requirement("Run it as `python -m lamp ON\n[--dim N]` at night.")
     assert [u.line for u in wrapped.usages] == ["python -m lamp ON [--dim N]"]
     torn = read_requirement("Run it as `python -m lamp ON\n\n[--dim N]` at night.")
-    assert torn.usages == ()
+    assert all(u.synthesised for u in torn.usages)  # no line read from code: words only
+
+
+def test_a_wrapped_line_that_starts_with_a_number_and_a_stop_stays_in_its_bullet() -> None:
+    text = "- `DELETE /kites/{id}`: removes the kite and answers\n  204. An unknown kite is 404.\n"
+    [route] = read_requirement(text).routes
+    assert route.statuses == (204, 404)
+    assert blocks(text) == [
+        "`DELETE /kites/{id}`: removes the kite and answers 204. An unknown kite is 404."
+    ]
+
+
+def test_fenced_code_is_one_block_never_cut_and_each_of_its_lines_is_code() -> None:
+    text = (
+        "The tool paints fences.\nIt is run like this:\n"
+        "```sh\n$ python -m paintpot COLOUR [--coats N]\n# a comment. Not a heading\n```\n"
+        "Then `dry(hours: int) -> bool` says when it is dry.\n"
+    )
+    facts = read_requirement(text)
+    assert [u.line for u in facts.usages] == ["python -m paintpot COLOUR [--coats N]"]
+    assert [f.name for f in facts.functions] == ["dry"]
+    assert sentences(text) == [
+        "The tool paints fences.",
+        "It is run like this:",
+        "```sh $ python -m paintpot COLOUR [--coats N] # a comment. Not a heading ```",
+        "Then `dry(hours: int) -> bool` says when it is dry.",
+    ]
+
+
+def test_a_stray_backtick_pairs_with_nothing_outside_its_paragraph() -> None:
+    text = (
+        "Quote a tick ` like so.\n\n- `GET /hats`: 200 and the hats.\n\n> Quoted: `POST /hats`.\n"
+    )
+    facts = read_requirement(text)
+    assert [(r.method, r.path) for r in facts.routes] == [("GET", "/hats"), ("POST", "/hats")]
+    assert blocks(text)[-1] == "Quoted: `POST /hats`."
 
 
 # --- the module ------------------------------------------------------------------------------
@@ -416,6 +452,7 @@ def _cases_runs() -> dict[tuple[str, ...], str]:
         "test_general_rules.py",
         "test_general_rules_kinds.py",
         "test_general_rules_plan.py",
+        "test_general_rules_prose.py",
         "test_requirement_parser.py",
         "test_kind_script.py",
     ],

@@ -14,6 +14,10 @@ is first given small tests the model writes from its sentences
 (``stage/behaviour.py``); then every candidate is drawn, and among those tied
 on the examples the one dual agreement picks is kept (``software/agreement.py``);
 the tests it passes become QA's starting tests (``software/behaviour.PATH``).
+Last, the module written whole in one reply, as a fair single call writes it
+(``stage/whole.py``), runs against the same examples and kept tests; it is
+delivered only when it does better (no stub first, then the examples, the
+model's tests, lint), so the build is never worse than one call.
 Up to ``repair_rounds`` repairs then show the best one the assertions and
 findings it still fails. What the model writes can never remove the skeleton's interface, lose
 its imports or be cut off: a reply that does not parse, or defines no such
@@ -47,11 +51,12 @@ from devfactory.graph.prompts import render_prompt
 from devfactory.graph.repairs import RepairKind, repair
 from devfactory.graph.stage.behaviour import agreed, asked
 from devfactory.graph.stage.drafting import Drafting
+from devfactory.graph.stage.whole import ask_whole, how_run, whole_messages
 from devfactory.graph.state import requirement_facts_of
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
 from devfactory.software.behaviour import PATH as AGREED_PATH
-from devfactory.software.behaviour import BehaviourTest, render
+from devfactory.software.behaviour import BehaviourTest, passes, render
 from devfactory.software.examples import ExampleTests
 from devfactory.software.kinds import behaviour_tested, comparison, examples_file, skeleton
 from devfactory.software.requirement import RequirementFacts
@@ -79,6 +84,7 @@ class Built:
     model: str = ""
     notes: list[str] = field(default_factory=list)
     agreed: list[BehaviourTest] = field(default_factory=list)  # the model's, the kept code passes
+    tests: list[BehaviourTest] = field(default_factory=list)  # every checked one of the model's
     stubs: dict[str, int] = field(default_factory=dict)  # candidates still a stub, by unit
 
 
@@ -119,6 +125,10 @@ def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Dra
             before, source = source, _write_unit(work, made, unit, source, tests, runner, built)
             if source != before and work.saved is not None:  # a stopped run keeps it
                 work.saved(path, source, n, len(made.units))
+        if work.settings.whole_module_candidates and runner.runs and not work.out_of_time():
+            before, source = source, _against_whole(work, made, source, facts, runner, built)
+            if source != before and work.saved is not None:
+                work.saved(path, source, len(made.units), len(made.units))
     finally:
         runner.close()
     artifact = Artifact(path=path, kind=ArtifactKind.PYTHON, content=source)
@@ -202,6 +212,7 @@ def _write_unit(
         built.usage, built.model = built.usage.add(usage), model or built.model
         built.notes.append(found.note(unit.name))
         behaviour = found.tests
+        built.tests += behaviour
     count = settings.candidates  # judged by the model's tests too: every one is drawn
     best: Trial | None = None if stubbed else current  # the earlier body competes
     if best is not None and best.failures:  # a later attempt: first repair what failed
@@ -244,6 +255,189 @@ def _write_unit(
         + (f" ({best.problem})" if best.problem else "")
     )
     return best.source
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """How one version of the whole module fares: examples, the model's tests, stubs, lint."""
+
+    source: str
+    trial: Trial
+    written: bool  # no planned unit left a stub
+    passed: list[BehaviourTest]  # the model's tests it passes
+    tests: int  # the model's tests there were
+
+    @property
+    def score(self) -> tuple[int, int, int, int, int]:
+        """Order versions: no stub, runnable, examples passed, the model's tests, fewest lint."""
+        runnable, passed, lint, _ = self.trial.score
+        return (int(self.written), runnable, passed, len(self.passed), lint)
+
+    def said(self) -> str:
+        """Say what it passes, for the notes."""
+        stub = "" if self.written else ", a unit left a stub"
+        return (
+            f"{self.trial.passed}/{self.trial.total} examples, "
+            f"{len(self.passed)}/{self.tests} behaviour tests{stub}"
+        )
+
+
+def _needs(made: Skeleton) -> tuple[str, ...]:
+    """Return what a whole module must define: the planned functions and classes, and ``main``."""
+    planned = [u.name for u in made.units if u.kind in (UnitKind.FUNCTION, UnitKind.CLASS)]
+    main = ["main"] if "main" in _top_level(made.source) else []
+    return tuple(dict.fromkeys([*planned, *main]))
+
+
+def _passed(
+    source: str,
+    name: str,
+    tests: Sequence[BehaviourTest],
+    facts: RequirementFacts,
+    runner: TrialRunner,
+) -> list[BehaviourTest]:
+    """Return the model's tests of ``name`` that ``source`` passes (one sandbox call)."""
+    mine = [t for t in tests if t.unit == name]
+    if not mine:
+        return []
+    found = runner.behaviour(source, name, [t.arguments for t in mine])
+    compared = comparison(facts, name)
+    shown = compared.written if compared is not None else None
+    if len(found) != len(mine):
+        return []
+    return [t for t, o in zip(mine, found, strict=True) if passes(o, t, shown)]
+
+
+def _standing(
+    made: Skeleton,
+    source: str,
+    facts: RequirementFacts,
+    runner: TrialRunner,
+    tests: Sequence[BehaviourTest],
+) -> _Standing:
+    """Run one version against every example and the model's tests the build kept."""
+    everything = Unit(made.path.removesuffix(".py"), UnitKind.MODULE, ())
+    passed: list[BehaviourTest] = []
+    for name in dict.fromkeys(t.unit for t in tests):
+        passed += _passed(source, name, tests, facts, runner)
+    return _Standing(
+        source,
+        runner.trial(source, everything),
+        _complete(source, made),
+        passed,
+        len(tests),
+    )
+
+
+def _complete(source: str, made: Skeleton) -> bool:
+    """Say whether no unit of ``source`` is left a stub, and every planned one is there.
+
+    A skeleton's own part a whole module does without (a command line's
+    ``run``, a filter's ``transform``) is not missing: it is not planned.
+    """
+    defined = defined_names(source)
+    planned = (UnitKind.FUNCTION, UnitKind.CLASS, UnitKind.MODULE)
+    return not any(
+        _stubbed(source, u, made) for u in made.units if u.kind in planned or u.name in defined
+    )
+
+
+def _unit_score(
+    made: Skeleton,
+    unit: Unit,
+    source: str,
+    facts: RequirementFacts,
+    runner: TrialRunner,
+    tests: Sequence[BehaviourTest],
+) -> tuple[int, int, int, int, int]:
+    """Score ``unit`` in ``source``: no stub, runnable, its examples, its tests, fewest lint."""
+    runnable, examples, lint, _ = runner.trial(source, unit).score
+    behaviour = len(_passed(source, unit.name, tests, facts, runner))
+    return (int(not _stubbed(source, unit, made)), runnable, examples, behaviour, lint)
+
+
+def _units_from(
+    whole: str,
+    made: Skeleton,
+    source: str,
+    facts: RequirementFacts,
+    runner: TrialRunner,
+    tests: Sequence[BehaviourTest],
+) -> tuple[str, list[str]]:
+    """Take into ``source`` each planned function or class whose ``whole`` version does better.
+
+    Better is judged on the unit's own examples and the model's tests of it;
+    the unit is spliced as the build splices a candidate (``software/splice.py``).
+    """
+    taken: list[str] = []
+    names = frozenset(u.name for u in made.units) | _top_level(made.source)
+    for unit in made.units:
+        if unit.kind not in (UnitKind.FUNCTION, UnitKind.CLASS):
+            continue
+        try:
+            piece = fragment(whole, unit.name, others=names - {unit.name})
+            candidate = splice(source, piece, unit.name)
+        except SpliceError:
+            continue
+        ours = _unit_score(made, unit, source, facts, runner, tests)
+        if _unit_score(made, unit, candidate, facts, runner, tests) > ours:
+            source, taken = candidate, [*taken, unit.name]
+    return source, taken
+
+
+def _against_whole(
+    work: Drafting,
+    made: Skeleton,
+    source: str,
+    facts: RequirementFacts,
+    runner: TrialRunner,
+    built: Built,
+) -> str:
+    """Ask for the module written whole; return what does best of it, the units, or both.
+
+    Each runs against the same examples and the model's tests the build kept,
+    ordered by ``_Standing.score``. A planned unit the whole module writes
+    better than the unit-by-unit build is taken into it (``_units_from``);
+    that mix is kept when it beats both, else the whole module when it beats
+    the units. A tie keeps the units. The model's tests are every checked
+    one (``Built.tests``), not only those the units' code agreed with: a
+    whole module can win on the tests the units fail.
+    """
+    needs = _needs(made)
+    requirement = work.state["requirement"]
+    messages = whole_messages(requirement, how_run(facts, made.path, needs), made.path)
+    seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0)) + 90
+    found = ask_whole(
+        work.resolved, work.settings, messages, seed, needs=needs, skeleton=made.source
+    )
+    built.usage, built.model = built.usage.add(found.usage), found.model or built.model
+    if not found.sources:
+        why = "; ".join(dict.fromkeys(found.refused)) or "no answer"
+        built.notes.append(f"whole module: no usable answer ({why})"[:300])
+        return source
+    tests = built.tests
+    units = _standing(made, source, facts, runner, tests)
+    wholes = [_standing(made, s, facts, runner, tests) for s in found.sources]
+    best = max(wholes, key=lambda w: w.score)  # the earliest on a tie
+    mixed, taken = _units_from(best.source, made, source, facts, runner, tests)
+    both = _standing(made, mixed, facts, runner, tests) if taken else None
+    if both is not None and both.score > max(units.score, best.score):
+        built.notes.append(
+            f"whole module: passes {best.said()}; took {', '.join(taken)} from it into the "
+            f"unit-by-unit build ({units.said()}), which then passes {both.said()}"
+        )
+        built.agreed = both.passed
+        return mixed
+    if best.score > units.score:
+        built.notes.append(
+            f"whole module: passes {best.said()}; kept over the unit-by-unit build ({units.said()})"
+        )
+        built.agreed = best.passed
+        return best.source
+    built.notes.append(
+        f"whole module: passes {best.said()}; the unit-by-unit build kept ({units.said()})"
+    )
+    return source
 
 
 def _better(best: Trial | None, trial: Trial | None) -> Trial | None:

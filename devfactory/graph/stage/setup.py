@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -16,6 +17,7 @@ from devfactory.graph.budget_gate import budget_gate
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.schema import report_schema
+from devfactory.graph.stage.whole import blocked_plan_answer
 from devfactory.models.router import ResolvedModel
 from devfactory.software.plan import PLAN_PATH, read_plan
 from devfactory.teams.registry import TeamRegistry
@@ -136,8 +138,19 @@ def finish(
     """End the stage: record how it went, tell the runner, and go on to ``retain``.
 
     A stage that passes with the build plan stores it in run state, validated
-    once, for every later stage and the run's checks to read.
+    once, for every later stage and the run's checks to read. When the plan's
+    stage ends BLOCKED, the module written whole in one reply is its best so
+    far (``whole.blocked_plan_answer``), delivered and marked as not accepted.
     """
+    repairs = list(state.get("repairs", []))
+    if outcome is StageOutcome.BLOCKED:  # the plan blocked: the module written whole, if any
+        resolve = partial(setup.model, runtime, state)
+        result, note, spent = blocked_plan_answer(
+            setup.spec, state, runtime, result, resolve, stopped_by=stopped_by
+        )
+        repairs += [note] if note else []
+        update = {**(update or {}), **spent}
+        state = {**state, **spent}
     usage = state.get("usage") or Spend()
     record = StageRecord(
         team=setup.spec.slug,
@@ -155,7 +168,7 @@ def finish(
         stopped_by=stopped_by,
         recalled=[f"{m['bank']}: {m['text']}" for m in state.get("memories", [])],
         checks=list(state.get("checks", [])),
-        repairs=state.get("repairs", []),
+        repairs=repairs,
         handed=state.get("handed", []),
     )
     emit(runtime, StageFinished(record=record))

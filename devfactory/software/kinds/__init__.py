@@ -145,6 +145,12 @@ def examples(facts: RequirementFacts) -> list[Example]:
 
 
 def examples_file(facts: RequirementFacts) -> ExampleTests | None:
-    """Render the example tests as a pytest module (None when the requirement gives none)."""
+    """Render the example tests as a pytest module (None when the requirement gives none).
+
+    None too where the kind names no module: the tests import what they test
+    from it (a service's routes read from prose may come without one).
+    """
     read, own = _own(facts)
+    if not read.module:
+        return None
     return render(read, own)

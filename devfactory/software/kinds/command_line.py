@@ -43,6 +43,8 @@ def _option_lines(option: Option, target: str) -> list[str]:
             parts.append("type=int")
         if option.choices:
             parts.append(f"choices={list(option.choices)!r}")
+        if option.default is not None:  # as said: a number as a number, a quoted text as text
+            parts.append(f"default={option.default}")
         if option.required:
             parts.append("required=True")
     if option.dest != option.flags[-1].lstrip("-").replace("-", "_"):
@@ -66,9 +68,14 @@ def _positional_lines(usage: UsageLine, target: str) -> list[str]:
 def parser_lines(facts: RequirementFacts, summary: str) -> list[str]:
     """Return the lines of ``build_parser()`` for the usage lines."""
     doc = summary.replace('"', "'")[:200]
+    said = (  # a usage line the words describe is the parser's rendering, not the requirement's
+        "as the requirement's words describe it"
+        if any(u.synthesised for u in facts.usages)
+        else "as the requirement's usage lines give it"
+    )
     lines = [
         "def build_parser() -> argparse.ArgumentParser:",
-        '    """Return the command line\'s parser, as the requirement\'s usage lines give it."""',
+        f'    """Return the command line\'s parser, {said}."""',
         f"    parser = argparse.ArgumentParser(prog={facts.module!r}, description={doc!r})",
     ]
     commands = [u for u in facts.usages if u.command]
@@ -268,7 +275,11 @@ class CommandLine:
     )
 
     def read(self, facts: RequirementFacts) -> RequirementFacts | None:
-        """Take a requirement that writes ``python -m module`` usage lines."""
+        """Take a requirement that writes ``python -m module`` usage lines, or says them in words.
+
+        A program run with ``-m`` whose options the words give is a command line,
+        not a library: the parser renders its usage line (``synthesised``).
+        """
         return facts if facts.usages else None
 
     def planned(self, facts: RequirementFacts) -> PlanPart | None:

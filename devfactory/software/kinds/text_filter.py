@@ -133,7 +133,7 @@ def lines_of(
         "or standard input: reading and writing are done).",
         *(
             f"`{o.dest}` is the option {'/'.join(o.flags)}"
-            + (" (True when given)." if o.metavar is None else " (None when not given).")
+            + (" (True when given)." if o.metavar is None else f" ({o.default} when not given).")
             for o in found.options
         ),
         f"To refuse the input, raise `ValueError(message)`: the command prints "

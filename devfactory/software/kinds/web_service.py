@@ -38,7 +38,12 @@ _BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 def _query_params(route: Route) -> list[str]:
-    """Return ``name: type | None = None`` for each ``?name=value`` the route's sentences show."""
+    """Return ``name: type | None = None`` for each ``?name=value`` the route's sentences show.
+
+    Where they show none, each query parameter they name in words ("a query
+    parameter called tag"): a whole number where the words right after say so,
+    else text.
+    """
     found: dict[str, str] = {}
     for sentence in route.sentences:
         for name, value in _QUERY.findall(sentence):
@@ -49,19 +54,36 @@ def _query_params(route: Route) -> list[str]:
             else:
                 kind = "str"
             found.setdefault(name, kind)
+    if not found:
+        for sentence in route.sentences:
+            for match in _QUERY_IN_WORDS.finditer(sentence):
+                said = _A_NUMBER.match(sentence[match.end() :])
+                found.setdefault(match.group(1), "int" if said else "str")
     return [f"{name}: {kind} | None = None" for name, kind in found.items()]
+
+
+_QUERY_IN_WORDS = re.compile(
+    r"\bquery\s+(?:string\s+)?parameter\s+(?:called\s+|named\s+)?[`\"']?([a-z_][a-z0-9_]*)\b"
+)
+_A_NUMBER = re.compile(
+    r"^[`\"']?,?\s+(?:is\s+|which\s+is\s+|as\s+)?an?\s+(?:whole\s+number|integer)"
+)
 
 
 def _takes_body(route: Route) -> bool | None:
     """Whether the route reads a JSON body: True when required, False when optional, else None.
 
-    Required where the requirement says ``METHOD /path` with ...``; optional for any
-    other POST, PUT or PATCH; GET and DELETE take none.
+    Required where the requirement says ``METHOD /path` with ...`` (in words: "a
+    POST request to /path with ..."); optional for any other POST, PUT or PATCH;
+    GET and DELETE take none.
     """
     if route.method not in _BODY_METHODS:
         return None
     code = f"`{route.method} {route.path}`"
-    return any(re.search(re.escape(code) + r"[^.;:]*?\bwith\b", s) for s in route.sentences)
+    if any(code in s for s in route.sentences):
+        return any(re.search(re.escape(code) + r"[^.;:]*?\bwith\b", s) for s in route.sentences)
+    said = re.compile(rf"\b{route.method}\b[^.;:]*?{re.escape(route.path)}[^.;:]*?\bwith\b")
+    return any(said.search(s) for s in route.sentences)
 
 
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
