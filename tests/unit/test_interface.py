@@ -32,11 +32,24 @@ from devfactory.software.proposed import (
     plain,
     run_facts,
 )
-from devfactory.software.requirement import read_requirement
+from devfactory.software.requirement import left_open, read_requirement
 from tests.fakes import NO_FACTS, Call, ScriptedModels, always_good, run_graph
 
-# A requirement written as people write tickets: no code spans, names stated in words.
+# A requirement written as people write tickets, in shapes the parser does not read: the
+# library's name given as "its name is ...", its one function named without "called",
+# "named" or a verb after it. The model is asked for these facts.
 PROSE = """# Shelf labels
+
+Build a small Python library for a bookshop's shelves; its name is shelfmark.
+
+Its one function is label_for: given a title (a string) and a
+shelf number (an integer), it gives the label as a string, such as
+"B-12: Emma" for the title Emma on shelf 12.
+"""
+
+# The same library in the shapes the parser reads: "a library called ...", "a function
+# named ... that takes ... and returns ...". Its facts are the parser's, never the model's.
+CALLED = """# Shelf labels
 
 Build a small Python library called shelfmark for a bookshop's shelves.
 
@@ -47,7 +60,7 @@ shelf number (an integer) and returns the label as a string, such as
 
 LIMITS = Limits(per_kind=8, quote_chars=300)
 
-GOOD_MODULE = ProposedModule(name="shelfmark", quote="a small Python library called shelfmark")
+GOOD_MODULE = ProposedModule(name="shelfmark", quote="its name is shelfmark")
 GOOD_FUNCTION = ProposedFunction(
     name="label_for",
     parameters=[
@@ -55,7 +68,7 @@ GOOD_FUNCTION = ProposedFunction(
         ProposedParameter(name="shelf", type="an integer"),
     ],
     returns="string",
-    quote="a function named label_for that takes a title (a string)",
+    quote="Its one function is label_for: given a title (a string)",
 )
 
 
@@ -67,6 +80,30 @@ def test_the_parser_leaves_the_prose_requirement_open() -> None:
     parsed = read_requirement(PROSE)
     assert leaves_open(parsed)
     assert parsed.module == "" and parsed.functions == ()
+
+
+def test_the_parser_reads_the_called_and_named_shapes_and_its_facts_win() -> None:
+    parsed = read_requirement(CALLED)
+    assert parsed.module == "shelfmark" and not leaves_open(parsed)
+    [function] = parsed.functions
+    assert function.signature == "def label_for(title: str, number: int) -> str"
+    rival = ProposedFacts(
+        module=ProposedModule(name="label_for", quote="It offers a function named label_for"),
+        functions=[
+            ProposedFunction(
+                name="label_for",
+                parameters=[ProposedParameter(name="shelf", type="an integer")],
+                returns="int",
+                quote="a function named label_for that takes a title",
+            )
+        ],
+    )
+    assert checked(rival, CALLED, LIMITS).dropped == []  # the rival's facts pass the checks
+
+    kept = run_facts(CALLED, parsed, [rival], limits=LIMITS, calls=1)
+
+    assert kept.facts == parsed and kept.kept == 0  # the parser's facts are never overwritten
+    assert not any(n.startswith("filled") for n in kept.notes)
 
 
 def test_a_script_the_script_kind_reads_is_not_left_open() -> None:
@@ -82,7 +119,7 @@ def test_a_quote_is_compared_without_markdown_case_or_line_breaks() -> None:
     assert plain("It offers a **function** named `label_for`\n that") == (
         "it offers a function named label_for that"
     )
-    assert "called shelfmark for a bookshop's" in plain(PROSE)
+    assert "given a title (a string) and a shelf number" in plain(PROSE)
 
 
 def test_only_facts_whose_quote_and_names_are_in_the_text_survive_with_their_quotes() -> None:
@@ -90,12 +127,12 @@ def test_only_facts_whose_quote_and_names_are_in_the_text_survive_with_their_quo
         name="label_for", quote="a function label_for that formats every shelf in the shop"
     )
     invented_name = ProposedFunction(
-        name="shelf_code", quote="It offers a function named label_for that takes a title"
+        name="shelf_code", quote="Its one function is label_for: given a title"
     )
     invented_parameter = ProposedFunction(
         name="label_for",
         parameters=[ProposedParameter(name="author", type="str")],
-        quote="It offers a function named label_for",
+        quote="Its one function is label_for",
     )
     proposal = _proposal(functions=[invented_quote, invented_name, invented_parameter])
     proposal.functions.append(GOOD_FUNCTION)
@@ -168,7 +205,7 @@ def test_a_prose_requirement_gets_its_module_and_function_from_the_model() -> No
 
 def test_facts_past_the_cap_and_quotes_past_their_length_are_dropped() -> None:
     tight = Limits(per_kind=1, quote_chars=40)
-    long_quote = "It offers a function named label_for that takes a title (a string)"
+    long_quote = "Its one function is label_for: given a title (a string)"
     examples = [
         ProposedExample(call="label_for('Emma', 12)", expected='"B-12: Emma"', quote="B-12: Emma"),
         ProposedExample(call="label_for('Emma', 1)", expected='"B-1: Emma"', quote="shelf 12"),
@@ -266,16 +303,22 @@ def test_a_run_reads_its_facts_once_and_builds_the_skeleton_from_the_model_s(
     assert "def label_for(title: str, shelf: int) -> str:" in code["shelfmark.py"]
 
 
-def test_a_requirement_the_parser_reads_costs_no_model_call(reading: Settings) -> None:
-    marked = (
-        "Write a module `shelfmark` with `label_for(title: str, shelf: int) -> str`, "
-        "which returns the label of a title on a shelf."
-    )
-    models = ScriptedModels()
+MARKED = (
+    "Write a module `shelfmark` with `label_for(title: str, shelf: int) -> str`, "
+    "which returns the label of a title on a shelf."
+)
 
-    state = run_graph("lean", models, reading, marked)
+
+@pytest.mark.parametrize("requirement", [MARKED, CALLED], ids=["code spans", "prose"])
+def test_a_requirement_the_parser_reads_costs_no_model_call(
+    reading: Settings, requirement: str
+) -> None:
+    models = ScriptedModels(_reading(_proposal().model_dump(mode="json")))
+
+    state = run_graph("lean", models, reading, requirement)
 
     assert models.chat.count("interface") == 0
+    assert state["requirement_facts"]["facts"]["module"] == "shelfmark"
     assert state["requirement_facts"]["calls"] == 0 and state["requirement_facts"]["notes"] == []
     assert not any(k.endswith(":interface") for k in state["spend"])
 
@@ -363,14 +406,20 @@ def test_the_facts_settings_are_bounded(name: str, most: int, least: int) -> Non
             made(outside)
 
 
-def test_a_prose_command_line_gets_its_usage_line_options_and_exit_codes() -> None:
-    text = (
-        "Write a command line tool, run as python -m stockwatch, that prints the items of a "
-        "stock file that run low. It takes the path of the file and an optional --limit "
-        "option that takes a number. With the --json switch it prints a JSON list. "
-        "It exits with status 2 when the file cannot be read."
-    )
-    proposal = ProposedFacts(
+# A command line whose name is given as "whose name is ...", never run with "python -m" in
+# the text: the parser reads no module, so no command line, and the model's command is asked.
+COMMAND = (
+    "Write a command line tool whose name is stockwatch; it prints the items of a "
+    "stock file that run low. It takes the path of the file and an optional --limit "
+    "option that takes a number. With the --json switch it prints a JSON list. "
+    "It exits with status 2 when the stock file is missing."
+)
+# The same tool run as "python -m stockwatch": the parser reads its usage line and exit codes.
+COMMAND_RUN = COMMAND.replace(" whose name is stockwatch;", ", run as python -m stockwatch, that")
+
+
+def _command(quote: str) -> ProposedFacts:
+    return ProposedFacts(
         command=ProposedCommand(
             program="stockwatch",
             positionals=["FILE"],
@@ -378,13 +427,21 @@ def test_a_prose_command_line_gets_its_usage_line_options_and_exit_codes() -> No
                 ProposedOption(flags=["--limit"], takes_value=True, value_name="N"),
                 ProposedOption(flags=["--json"]),
             ],
-            quote="run as python -m stockwatch",
+            quote=quote,
         ),
-        exit_codes=[ProposedExitCode(code=2, meaning="unreadable", quote="status 2 when the file")],
+        exit_codes=[
+            ProposedExitCode(code=2, meaning="unreadable", quote="status 2 when the stock file")
+        ],
     )
 
-    facts = run_facts(text, read_requirement(text), [proposal], limits=LIMITS).facts
 
+def test_a_prose_command_line_gets_its_usage_line_options_and_exit_codes() -> None:
+    parsed = read_requirement(COMMAND)
+    assert parsed.module == "" and parsed.usages == () and leaves_open(parsed)
+
+    facts = run_facts(COMMAND, parsed, [_command("whose name is stockwatch")], limits=LIMITS).facts
+
+    assert facts.module == "stockwatch"
     [usage] = facts.usages
     assert usage.line == "python -m stockwatch FILE [--limit N] [--json]"
     limit, switch = usage.options
@@ -397,28 +454,43 @@ def test_a_prose_command_line_gets_its_usage_line_options_and_exit_codes() -> No
     )
 
 
+# A web service whose module is named in words the parser reads, and whose routes give the
+# path before the method ("the path /items, read with GET"), a shape the parser does not read.
+SERVICE = (
+    "Build a small web service in a module called pantry. The path /items, read with "
+    "GET, lists the items and answers 200. The path /items/<item_id>, also read with GET, "
+    "gives one item, or answers 404 if that item does not exist."
+)
+# The same service with each method before its path: the parser reads the routes.
+SERVICE_ROUTED = (
+    "Build a small web service in a module called pantry. Listing the items is a GET "
+    "request to /items, which answers 200. Fetching one is a GET on /items/<item_id>, "
+    "answering 404 if that item does not exist."
+)
+
+
 def test_a_prose_web_service_gets_its_routes_with_the_sentences_that_hold_their_quotes() -> None:
-    text = (
-        "Build a small web service in a module called pantry. Listing the items is a GET "
-        "request to /items, which answers 200. Fetching one is a GET on /items/<item_id>, "
-        "answering 404 when there is no such item."
-    )
+    parsed = read_requirement(SERVICE)
+    assert parsed.module == "pantry" and parsed.routes == () and leaves_open(parsed)
     proposal = ProposedFacts(
-        module=ProposedModule(name="pantry", quote="a module called pantry"),
+        module=ProposedModule(name="service", quote="a small web service"),
         routes=[
             ProposedRoute(method="GET", path="/items", statuses=[200],
-                          quote="a GET request to /items"),
+                          quote="The path /items, read with GET"),
             ProposedRoute(method="GET", path="/items/{item_id}", statuses=[200, 404],
-                          quote="a GET on /items/<item_id>, answering 404"),
+                          quote="The path /items/<item_id>, also read with GET"),
         ],
     )  # fmt: skip
 
-    facts = run_facts(text, read_requirement(text), [proposal], limits=LIMITS).facts
+    kept = run_facts(SERVICE, parsed, [proposal], limits=LIMITS)
+    facts = kept.facts
 
-    assert facts.module == "pantry" and facts.framework == "fastapi" and facts.app == "app"
+    assert facts.module == "pantry"  # the parser's, though the model's module passed its checks
+    assert facts.framework == "fastapi" and facts.app == "app"
+    assert not any(n.startswith("dropped") for n in kept.notes)
     listing, one = facts.routes
     assert listing.sentences == (
-        "Listing the items is a GET request to /items, which answers 200.",
+        "The path /items, read with GET, lists the items and answers 200.",
     )
     assert one.path == "/items/{item_id}" and one.statuses == (200, 404)
     made = skeleton(facts)
@@ -427,6 +499,42 @@ def test_a_prose_web_service_gets_its_routes_with_the_sentences_that_hold_their_
         and made.path == "pantry.py"
         and "@app.get('/items/{item_id}'" in (made.source)
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "proposal"),
+    [
+        (COMMAND_RUN, _command("run as python -m stockwatch")),
+        (
+            SERVICE_ROUTED,
+            ProposedFacts(
+                routes=[
+                    ProposedRoute(
+                        method="GET", path="/items", statuses=[200], quote="a GET request to /items"
+                    ),
+                    ProposedRoute(
+                        method="POST",
+                        path="/items/{item_id}",
+                        statuses=[404],
+                        quote="a GET on /items/<item_id>, answering 404",
+                    ),
+                ]
+            ),
+        ),
+    ],  # fmt: skip
+    ids=["command line", "routes"],
+)
+def test_a_command_line_or_routes_the_parser_reads_keep_the_parser_s_facts(
+    text: str, proposal: ProposedFacts
+) -> None:
+    parsed = read_requirement(text)
+    assert left_open(parsed) == ()  # module, interface and (for a command line) exit codes
+    assert checked(proposal, text, LIMITS).dropped == []  # the model's facts pass the checks
+
+    kept = run_facts(text, parsed, [proposal], limits=LIMITS, calls=1)
+
+    assert kept.facts == parsed and kept.kept == 0  # the parser's facts are never overwritten
+    assert not any(n.startswith("filled") for n in kept.notes)
 
 
 def test_an_exit_code_must_be_in_its_quote_and_a_route_keeps_only_written_statuses() -> None:
