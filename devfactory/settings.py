@@ -372,6 +372,27 @@ class Settings(BaseSettings):
         description="Model calls asking for a unit's behaviour tests (0: none are asked; "
         "later calls only while fewer than `behaviour_tests_per_unit` were kept).",
     )
+    prose_fact_calls: int = Field(
+        default=1,
+        ge=0,
+        le=4,
+        description="Model calls asking for the facts the parser left open (no module, or no "
+        "function, usage line or route; 0: none are asked). A requirement whose interface the "
+        "parser reads costs none.",
+    )
+    prose_facts_per_kind: int = Field(
+        default=8,
+        ge=1,
+        le=32,
+        description="Facts of each kind (functions, routes, exit codes, examples) kept of the "
+        "model's; the rest are dropped as over the cap.",
+    )
+    prose_quote_chars: int = Field(
+        default=300,
+        ge=20,
+        le=2000,
+        description="The longest quote a model's fact may carry; a longer one is dropped.",
+    )
     whole_module_candidates: int = Field(
         default=1,
         ge=0,

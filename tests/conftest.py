@@ -35,6 +35,9 @@ def settings(tmp_path: Path) -> Settings:
         max_human_retries=0,
         # graph-logic tests script their files; the sandbox tests (test_build*.py) turn this on
         run_code=False,
+        # graph-logic tests script their stages' calls; the facts' tests (test_interface.py)
+        # turn the model's reading of what the parser left open on
+        prose_fact_calls=0,
     )
 
 

@@ -156,6 +156,10 @@ def scripted_plan(call: Call) -> dict[str, Any]:
 
 
 _WRITE = re.compile(r"Write the file `([^`]+)`")
+NO_FACTS: dict[str, Any] = {
+    "module": None, "functions": [], "command": None, "routes": [], "exit_codes": [],
+    "examples": [],
+}  # fmt: skip
 
 
 def low_risk(call: Call) -> str:
@@ -178,7 +182,8 @@ class Call:
     module; ``path`` is the unit's name), "tests" (the model's tests of one unit's
     behaviour; ``path`` is the unit's name), "answer" (a clarification responder),
     "facts" (mem0's fact extraction after a stage), "governance" (the risk
-    assessment; ``spec`` is None then), or one of the chat's: "chat" (a team
+    assessment; ``spec`` is None then), "interface" (the facts the parser left
+    open, read once a run; ``spec`` is None), or one of the chat's: "chat" (a team
     talking to a person), "select" and "summary" (a group chat's moderator)
     and "qa" (project questions); ``spec`` is None for the last three, and for
     "whole" (the build loop asks for the module written whole in one reply).
@@ -242,6 +247,8 @@ def always_good(call: Call) -> str:
         return "No module this time."  # no code: the unit-by-unit build stands alone
     if call.kind == "governance":
         return low_risk(call)
+    if call.kind == "interface":
+        return json.dumps(NO_FACTS)  # the parser's facts stand as they are
     if call.kind == "facts":
         return extract_verified(call)
     if call.kind == "draft":
@@ -279,6 +286,7 @@ _SPECIAL = {
     "You moderate a group discussion": "select",
     "You sum up a group discussion": "summary",
     "You answer questions about the devfactory project": "qa",
+    "You read what a requirement states about the interface": "interface",
     "You are an expert Python programmer": "whole",  # the module written whole in one reply
 }
 

@@ -30,6 +30,7 @@ from devfactory.control.run_records import (
 )
 from devfactory.settings import Settings
 from devfactory.shown import name_problem
+from devfactory.software.proposed import RunFacts
 from devfactory.store.runs import RunInputError, RunStateError
 
 
@@ -113,6 +114,7 @@ class ShownRun(BaseModel):
     stage_plan: StagePlan | None = Field(
         default=None, validation_alias=AliasChoices("stage_plan", "plan")
     )
+    requirement_facts: RunFacts | None = None  # None: not read yet (or an earlier version's run)
     revision: int = 0
     review_feedback: str = ""
     rounds: list[RoundSummary] = Field(default_factory=list)

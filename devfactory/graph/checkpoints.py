@@ -51,6 +51,7 @@ from devfactory.control.hitl import DecisionRecord
 from devfactory.control.policy import GovernanceRecord
 from devfactory.graph.state import RESET, StageState
 from devfactory.software.plan import BuildPlan
+from devfactory.software.proposed import RunFacts
 
 STATE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     Artifact,
@@ -64,6 +65,7 @@ STATE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     GovernanceRecord,
     Hop,
     Repository,
+    RunFacts,
     RunOutcome,
     Spend,
     SpendEntry,

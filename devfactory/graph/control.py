@@ -31,12 +31,19 @@ from devfactory.control.run_records import RoundSummary, StagePlan, StageSlot, S
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.hitl import decide
+from devfactory.graph.interface import read_once
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import vet
 from devfactory.graph.stage.setup import left_out
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
-from devfactory.graph.state import RESET, RunState, build_plan_of, final_checks_of
+from devfactory.graph.state import (
+    RESET,
+    RunState,
+    build_plan_of,
+    final_checks_of,
+    requirement_facts_of,
+)
 from devfactory.pipelines import Pipeline
 from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
 from devfactory.software.plan import BuildPlan
@@ -89,6 +96,7 @@ def plan(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command
     pipeline = setup.pipeline
     mover = Mover(state, runtime)
     update: dict[str, Any] = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
+    update |= read_once(state, runtime)  # the requirement's facts, once: every stage reads them
     run_caps = (state.get("budget") or {}).get("run") or Caps()
     update["stage_plan"] = StagePlan(
         pipeline=pipeline.name,
@@ -180,6 +188,7 @@ def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | No
             repository=repository,
             checks=checks,
             requirement=state["requirement"],
+            facts=requirement_facts_of(state),
         )
     except SandboxUnavailableError as exc:
         return FinalChecks.not_run(f"not run: {exc}")

@@ -20,6 +20,7 @@ from typing import Any
 
 from devfactory.software.kinds import behaviour_tested, examples_file, reading, starting
 from devfactory.software.plan import BuildPlan, FileRole, Named, named_interfaces
+from devfactory.software.requirement import RequirementFacts
 
 _EXAMPLE = "moonphase"  # the example requirement's package, run as ``python -m moonphase``
 
@@ -195,6 +196,7 @@ def tool_plan(
     requirement: str,
     owners: Mapping[str, Sequence[FileRole]],
     existing: Collection[str] = (),
+    facts: RequirementFacts | None = None,
 ) -> BuildPlan | None:
     """Return the whole build plan when the requirement's words settle it, else None.
 
@@ -211,17 +213,20 @@ def tool_plan(
     is returned and the model is asked. In a run that changes a repository, ``existing`` are its
     files: a plan by tools writes whole files from skeletons, so where one of
     its files exists the model plans instead, from the repository's map.
+    ``facts`` are the run's (read once, the model's filling the parser's gaps:
+    ``graph/interface``); without them the requirement is read by the parser.
     """
     from devfactory.software.behaviour import PATH as AGREED_PATH
     from devfactory.software.examples import PATH as EXAMPLES_PATH
     from devfactory.software.plan import check_plan
     from devfactory.software.requirement import read_requirement
 
-    found = reading(read_requirement(requirement))
+    stated = facts if facts is not None else read_requirement(requirement)
+    found = reading(stated)
     part = found.shape.planned(found.facts) if found is not None else None
     if found is None or part is None or not found.facts.module:
         return None
-    facts = found.facts
+    facts = found.facts  # as its kind reads them (a script's usage lines as written)
     writer = _writers(owners)
     if FileRole.CODE not in writer:
         return None
@@ -236,7 +241,7 @@ def tool_plan(
                           "purpose": "the requirement's own examples, made into tests by tools",
                           "depends_on": [path]})  # fmt: skip
         units = found.shape.skeleton(facts, "").units
-        if any(behaviour_tested(read_requirement(requirement), u) for u in units):
+        if any(behaviour_tested(stated, u) for u in units):
             files.append({"path": AGREED_PATH, "role": "tests", "owner": writer[FileRole.TESTS],
                           "purpose": "the model's tests of the behaviour, that the chosen code "
                           "passes (made by the build loop)", "depends_on": [path]})  # fmt: skip

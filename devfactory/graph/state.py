@@ -39,6 +39,8 @@ from devfactory.control.run_records import (
 )
 from devfactory.events import Notice
 from devfactory.software.plan import BuildPlan, find_plan
+from devfactory.software.proposed import RunFacts
+from devfactory.software.requirement import RequirementFacts, read_requirement
 
 RESET = "__reset__"
 
@@ -142,6 +144,8 @@ class RunState(RunInput):
     governance: NotRequired[GovernanceRecord]
     stage_plan: NotRequired[StagePlan]
     build_plan: NotRequired[KeptPlan]  # stored when the stage writing plan.json passes
+    # what the requirement states, read once by the ``plan`` node (graph/interface.py)
+    requirement_facts: NotRequired[RunFacts]
     revision: NotRequired[int]
     review_feedback: NotRequired[str]
     prior: NotRequired[dict[str, dict[str, str]]]  # team -> {path: content} of the last round
@@ -207,6 +211,20 @@ def build_plan_of(state: Mapping[str, Any]) -> BuildPlan | None:
     if isinstance(stored, BuildPlan):
         return stored
     return find_plan(state.get("stages") or {})
+
+
+def requirement_facts_of(state: Mapping[str, Any]) -> RequirementFacts:
+    """Return what the run's requirement states: the facts read once, kept in the state.
+
+    A run started before they were kept (or a graph-logic test that sets its
+    state by hand) has none, nor has one whose requirement changed since they
+    were read: its requirement is read by the parser here.
+    """
+    requirement = state.get("requirement") or ""
+    stored = state.get("requirement_facts")
+    if isinstance(stored, RunFacts) and stored.holds(requirement):
+        return stored.facts
+    return read_requirement(requirement)
 
 
 def stage_plan_of(state: Mapping[str, Any]) -> StagePlan | None:

@@ -49,6 +49,7 @@ def chat_env(pg_root: Path) -> dict[str, str]:
         DEVFACTORY_MODELS_FACTORY="tests.browser.models:scripted",
         DEVFACTORY_REVIEW_REQUIRED="false",
         DEVFACTORY_RUN_CODE="false",
+        DEVFACTORY_PROSE_FACT_CALLS="0",  # scripted runs: no call reads the facts left open
         DEVFACTORY_CHAT_GROUP_ROUNDS=str(ROUNDS),
         DEVFACTORY_CHAT_LOGIN_LOCKOUT_S=str(LOCKOUT_S),
         OLLAMA_HOST="http://127.0.0.1:9",
@@ -76,6 +77,7 @@ def service_env(folder: Path, models: str, **extra: str) -> Iterator[dict[str, s
         DEVFACTORY_MODELS_FACTORY=models,
         DEVFACTORY_REVIEW_REQUIRED="false",
         DEVFACTORY_RUN_CODE="false",
+        DEVFACTORY_PROSE_FACT_CALLS="0",  # scripted runs: no call reads the facts left open
         DEVFACTORY_MEMORY_ENABLED="false",
         OLLAMA_HOST="http://127.0.0.1:9",
         PYTHONPATH=str(ROOT),

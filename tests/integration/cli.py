@@ -23,6 +23,7 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
         DEVFACTORY_TEST_CALL_LOG=str(tmp_path / "calls.log"),
         DEVFACTORY_MEMORY_ENABLED="false",
         DEVFACTORY_RUN_CODE="false",
+        DEVFACTORY_PROSE_FACT_CALLS="0",  # scripted runs: no call reads the facts left open
         OLLAMA_HOST="http://127.0.0.1:9",
         PYTHONPATH=str(ROOT),
         COLUMNS="200",

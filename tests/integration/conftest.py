@@ -49,4 +49,7 @@ def pg_settings(tmp_path: Path, database_url: str) -> Settings:
         # on, so that the control-plane tests can count every other call exactly.
         fact_memory=False,
         run_code=False,  # scripted files are not run; test_build*.py run theirs
+        # reading the facts a requirement leaves open is a model call before the stages;
+        # its own tests (tests/unit/test_interface.py) turn it on
+        prose_fact_calls=0,
     )

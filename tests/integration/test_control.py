@@ -119,6 +119,7 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
         "DEVFACTORY_DATA_DIR": str(tmp_path / "data"),
         "DEVFACTORY_REVIEW_REQUIRED": "false",
         "DEVFACTORY_FACT_MEMORY": "false",
+        "DEVFACTORY_PROSE_FACT_CALLS": "0",  # as pg_settings: every call is counted
         "HITL_CALL_LOG": str(tmp_path / "calls.jsonl"),
     }
 

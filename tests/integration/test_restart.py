@@ -43,6 +43,7 @@ def test_twenty_runs_in_flight_survive_a_postgres_restart(pg_root: Path, tmp_pat
         ollama_host="http://127.0.0.1:9",
         review_required=False,
         fact_memory=False,
+        prose_fact_calls=0,
         memory_enabled=False,
         run_code=False,
     )

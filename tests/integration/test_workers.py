@@ -121,6 +121,7 @@ def test_a_sigkilled_worker_s_run_is_finished_by_another_with_no_stage_twice(
         "DEVFACTORY_DATA_DIR": str(tmp_path / "data"),
         "DEVFACTORY_REVIEW_REQUIRED": "false",
         "DEVFACTORY_FACT_MEMORY": "false",
+        "DEVFACTORY_PROSE_FACT_CALLS": "0",  # as pg_settings: every call is counted
         "DEVFACTORY_RUN_LEASE_SECONDS": "5",
         "DEVFACTORY_WATCHDOG_INTERVAL_S": "1",
         "DEVFACTORY_WORKER_POLL_S": "1",

@@ -42,6 +42,8 @@ from devfactory.graph.checkpoints import (
 )
 from devfactory.graph.state import RESET
 from devfactory.software.plan import BuildPlan, FileRole, PlannedFile, SoftwareKind
+from devfactory.software.proposed import RunFacts, StatedExample, digest_of
+from devfactory.software.requirement import Function, RequirementFacts
 
 RESULT = TaskResult(
     status=Status.COMPLETE,
@@ -139,6 +141,19 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
     ),
     TaskResult: RESULT,
     Usage: Usage(input_tokens=1, output_tokens=2, calls=1),
+    RunFacts: RunFacts(
+        digest=digest_of("A library named gauge with a function level."),
+        facts=RequirementFacts(
+            module="gauge",
+            functions=(Function("level", "reading: int", "str", ("a function level",)),),
+            sentences=("A library named gauge with a function level.",),
+        ),
+        examples=(StatedExample(call="level(3)", expected="'low'", quote="3 reads low"),),
+        proposed=3,
+        kept=2,
+        notes=("dropped function spin: 'spin' not in the requirement",),
+        calls=1,
+    ),
 }
 
 

@@ -9,8 +9,9 @@ case's wording fails here. This file holds the parser's rules
 skeleton toolkit and the probes, ``test_general_rules_plan.py`` the plan's names
 and repairs, ``test_general_rules_prose.py`` the rules for requirements written
 as prose. None of them quotes an eval case, nor do the parser's and the
-script kind's own tests: ``test_these_sentences_quote_no_evaluation_case``
-holds all six to it with the comparison ``test_boundaries`` holds the rules to.
+script kind's own tests, nor the tests of the facts a model proposes where the
+parser reads none: ``test_these_sentences_quote_no_evaluation_case`` holds all
+seven to it with the comparison ``test_boundaries`` holds the rules to.
 """
 
 from __future__ import annotations
@@ -455,6 +456,7 @@ def _cases_runs() -> dict[tuple[str, ...], str]:
         "test_general_rules_prose.py",
         "test_requirement_parser.py",
         "test_kind_script.py",
+        "test_interface.py",
     ],
 )
 def test_these_sentences_quote_no_evaluation_case(name: str) -> None:

@@ -20,6 +20,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from devfactory.contracts import Usage
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.stage.drafting import Drafting
+from devfactory.graph.state import requirement_facts_of
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.software.agreement import Choice, choose
 from devfactory.software.behaviour import (
@@ -35,7 +36,6 @@ from devfactory.software.behaviour import (
     passes,
 )
 from devfactory.software.kinds import Comparison, examples
-from devfactory.software.requirement import read_requirement
 from devfactory.software.skeleton import Skeleton, Unit
 from devfactory.software.source import unwritten
 from devfactory.software.trials import Trial, TrialRunner
@@ -52,7 +52,7 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
     limits = Limits(settings.behaviour_tests_per_sentence, settings.behaviour_tests_per_unit)
     signature, takes = _signature(made.source, unit.name)
     requirement = work.state["requirement"]
-    said = examples_said(examples(read_requirement(requirement)))
+    said = examples_said(examples(requirement_facts_of(work.state)))
     schema = grammar_schema(ProposedTests)
     schema["properties"]["tests"]["maxItems"] = limits.per_unit
     messages = [

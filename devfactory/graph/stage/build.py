@@ -52,13 +52,14 @@ from devfactory.graph.repairs import RepairKind, repair
 from devfactory.graph.stage.behaviour import agreed, asked
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.stage.whole import ask_whole, how_run, whole_messages
+from devfactory.graph.state import requirement_facts_of
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
 from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.behaviour import BehaviourTest, passes, render
 from devfactory.software.examples import ExampleTests
 from devfactory.software.kinds import behaviour_tested, comparison, examples_file, skeleton
-from devfactory.software.requirement import RequirementFacts, read_requirement
+from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit, UnitKind
 from devfactory.software.source import defined_names, stubbed_names, unwritten
 from devfactory.software.splice import SpliceError, code_of, fragment, routes_of, splice
@@ -87,16 +88,19 @@ class Built:
     stubs: dict[str, int] = field(default_factory=dict)  # candidates still a stub, by unit
 
 
-def plan_facts(requirement: str) -> RequirementFacts:
-    """Read the requirement (a module's build loop starts from what it states exactly)."""
-    return read_requirement(requirement)
+def plan_facts(work: Drafting) -> RequirementFacts:
+    """Return what the run's requirement states (read once, kept in the run's state).
+
+    A module's build loop starts from it: its skeleton, its example tests.
+    """
+    return requirement_facts_of(work.state)
 
 
 def buildable(work: Drafting, path: str) -> Skeleton | None:
     """Return the skeleton of ``path`` when the build loop can write it, else None."""
     if work.plan is None or not path.endswith(".py"):
         return None
-    facts = plan_facts(work.state["requirement"])
+    facts = plan_facts(work)
     made = skeleton(facts, work.plan.summary)
     return made if made is not None and made.path == path else None
 
@@ -108,7 +112,7 @@ def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Dra
     its units that still parse are kept as the starting point, so only what
     fails is drawn again.
     """
-    facts = plan_facts(work.state["requirement"])
+    facts = plan_facts(work)
     tests = examples_file(facts)
     built = Built()
     source = _starting_point(made, earlier)
@@ -200,7 +204,7 @@ def _write_unit(
     if not stubbed and (current.perfect or not runner.judges(unit)):
         return source  # an earlier version's unit that nothing shows wrong stays as it is
     seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0))
-    facts = plan_facts(work.state["requirement"])
+    facts = plan_facts(work)
     behaviour: list[BehaviourTest] = []
     asks = runner.runs and settings.behaviour_test_calls and not work.out_of_time()
     if asks and behaviour_tested(facts, unit):

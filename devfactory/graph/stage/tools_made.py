@@ -15,13 +15,12 @@ from devfactory.contracts import Artifact, ArtifactKind, StageOutcome, Status, T
 from devfactory.graph.plan_start import tool_plan
 from devfactory.graph.planning import pipeline_owners
 from devfactory.graph.stage.drafting import Drafting
-from devfactory.graph.state import StageState
+from devfactory.graph.state import StageState, requirement_facts_of
 from devfactory.graph.structured import Draft
 from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.overview import overview
-from devfactory.software.requirement import read_requirement
 from devfactory.teams.spec import Deliverable
 
 NONE_AGREED = (
@@ -43,7 +42,7 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
         owners = pipeline_owners(state, work.setup.teams)
         repository = state.get("repository")
         existing = repository.paths if repository is not None else ()
-        plan = tool_plan(state["requirement"], owners, existing)
+        plan = tool_plan(state["requirement"], owners, existing, requirement_facts_of(state))
         if plan is None:
             return None
         if item.format == "plan-overview":
@@ -54,7 +53,7 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
         made = ["made by tools from the requirement"]
         return Draft(artifact, Usage(), "tools", repairs=made, origin="tools")
     if item.path == EXAMPLES_PATH and work.plan is not None:
-        tests = examples_file(read_requirement(state["requirement"]))
+        tests = examples_file(requirement_facts_of(state))
         if tests is None:
             return None
         artifact = Artifact(path=item.path, kind=ArtifactKind.PYTHON, content=tests.source)

@@ -31,14 +31,14 @@ from devfactory.contracts import (
 )
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish
-from devfactory.graph.state import StageState, build_plan_of
+from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.checks import CODE_CHECKS, Check, Verification, criteria_of, verify
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.software.repository import repository_files
-from devfactory.software.requirement import read_requirement
+from devfactory.software.requirement import RequirementFacts
 
 REQUIREMENTS_PATH = "analysis/requirements.md"
 log = logging.getLogger(__name__)
@@ -58,7 +58,9 @@ def workspace_files(
     return files
 
 
-def with_examples(files: dict[str, str], plan: BuildPlan, requirement: str) -> dict[str, str]:
+def with_examples(
+    files: dict[str, str], plan: BuildPlan, facts: RequirementFacts
+) -> dict[str, str]:
     """Add the requirement's example tests when the plan has them and no stage wrote them yet.
 
     They follow from the requirement alone, so the code's own stage is judged
@@ -67,7 +69,7 @@ def with_examples(files: dict[str, str], plan: BuildPlan, requirement: str) -> d
     """
     if EXAMPLES_PATH in files or not any(f.path == EXAMPLES_PATH for f in plan.files):
         return files
-    made = examples_file(read_requirement(requirement))
+    made = examples_file(facts)
     return {**files, EXAMPLES_PATH: made.source} if made is not None else files
 
 
@@ -80,11 +82,13 @@ def run_code_checks(
     repository: Repository | None = None,
     checks: Sequence[Check] = CODE_CHECKS,
     requirement: str = "",
+    facts: RequirementFacts | None = None,
 ) -> Verification:
     """Lay ``files`` out in a temporary folder and run ``checks`` on them against ``plan``.
 
-    ``requirement`` is the run's: the units its skeleton leaves to be written
-    must not be stubs any more. A run delivering into a ``repository`` (the
+    ``requirement`` is the run's: the units its skeleton (made from ``facts``,
+    what the run read of it, when given) leaves to be written must not be
+    stubs any more. A run delivering into a ``repository`` (the
     run state's) has its files laid over the base branch's, so its code runs
     with the repository around it.
     """
@@ -110,6 +114,7 @@ def run_code_checks(
             files={p: c for p, c in files.items() if p != PLAN_PATH},
             checks=checks,
             requirement=requirement,
+            facts=facts,
         )
     finally:
         remove_tree(root)  # iterative and link-safe: the code may have left any tree there
@@ -149,7 +154,9 @@ def verify_stage(
         off = CheckRun(name="run", command="", summary="code not run: run_code is off")
         return Command(goto="report", update={**skip, "checks": [off]})
     done = [t for t, r in state["stages"].items() if r.outcome is StageOutcome.PASSED]
-    files = with_examples(workspace_files(state["stages"], drafts), plan, state["requirement"])
+    files = with_examples(
+        workspace_files(state["stages"], drafts), plan, requirement_facts_of(state)
+    )
     from devfactory.sandbox.runner import SandboxUnavailableError
 
     try:
@@ -160,6 +167,7 @@ def verify_stage(
             teams=[*done, slug],
             repository=state.get("repository"),
             requirement=state["requirement"],
+            facts=requirement_facts_of(state),
         )
     except SandboxUnavailableError as exc:
         reason = f"cannot run the code: {exc}"

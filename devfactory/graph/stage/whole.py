@@ -12,8 +12,8 @@ has its own token cap (``whole_module_max_tokens``), not ``stage_max_tokens``.
 ``build.py`` lets the answer compete with the unit-by-unit build on the same
 tests; when the plan itself blocks, ``blocked_plan_answer`` makes it the one
 version of the module the run delivers, marked as not accepted. Where the
-plan blocked, the module's name comes from the requirement's own words
-(``read_requirement().module``): with no name there, no module is asked for.
+plan blocked, the module's name comes from the run's facts
+(``requirement_facts_of``): with no name there, no module is asked for.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.repairs import RepairKind, repair
-from devfactory.graph.state import build_plan_of
+from devfactory.graph.state import build_plan_of, requirement_facts_of
 from devfactory.models.io import invoke, served_by, text_of, usage_of
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
 from devfactory.settings import Settings
-from devfactory.software.requirement import RequirementFacts, read_requirement
+from devfactory.software.requirement import RequirementFacts
 from devfactory.software.source import unwritten
 from devfactory.software.splice import SpliceError, code_of, routes_of
 from devfactory.teams.spec import TeamSpec
@@ -179,7 +179,7 @@ def blocked_plan_answer(
     if runtime.context.out_of_time():
         return result, "whole module: not asked: the run's time cap was reached", {}
     requirement = state["requirement"]
-    facts = read_requirement(requirement)
+    facts = requirement_facts_of(state)
     if not facts.module:
         return result, "whole module: not asked: the requirement names no module", {}
     path = f"{facts.module.replace('.', '/')}.py"

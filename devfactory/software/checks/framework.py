@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from devfactory.contracts import CheckRun
 from devfactory.software.checks.plan_commands import smoke_for
 from devfactory.software.plan import BuildPlan, FileRole, module_name
+from devfactory.software.requirement import RequirementFacts
 
 if TYPE_CHECKING:
     from devfactory.sandbox.environments import Environment
@@ -85,6 +86,8 @@ class CheckContext:
         environment: the installed environment, once the install check made it.
         requirement: the run's requirement, whose skeleton names the units the
             build loop writes (empty: only the plan's symbols are known).
+        facts: what the run read of it, once (the model's facts where the parser
+            left gaps); None: the checks read ``requirement`` with the parser.
 
     """
 
@@ -96,6 +99,7 @@ class CheckContext:
     criteria: Sequence[str] = ()
     environment: Environment | None = None
     requirement: str = ""
+    facts: RequirementFacts | None = None
 
     def code_modules(self) -> list[str]:
         """Return the planned code modules written so far (a ``__main__`` runs when imported)."""

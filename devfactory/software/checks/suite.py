@@ -23,6 +23,7 @@ from devfactory.software.checks.smoke import SmokeCheck
 from devfactory.software.checks.testing import TestsCheck
 from devfactory.software.checks.unwritten import UnwrittenCheck
 from devfactory.software.plan import BuildPlan
+from devfactory.software.requirement import RequirementFacts
 
 if TYPE_CHECKING:
     from devfactory.sandbox.runner import Sandbox
@@ -49,6 +50,7 @@ def verify(
     files: Mapping[str, str] | None = None,
     checks: Sequence[Check] = CODE_CHECKS,
     requirement: str = "",
+    facts: RequirementFacts | None = None,
 ) -> Verification:
     """Run ``checks`` on ``workspace`` in order, each whose needs are met, and gather them.
 
@@ -62,6 +64,7 @@ def verify(
             followed, when not given).
         checks: the checks to run (``CODE_CHECKS`` by default).
         requirement: the run's requirement (its skeleton's units must be written).
+        facts: what the run read of it (None: the parser reads ``requirement``).
 
     """
     if files is None:
@@ -79,5 +82,6 @@ def verify(
         sandbox=sandbox,
         criteria=criteria,
         requirement=requirement,
+        facts=facts,
     )
     return run_checks(context, checks)

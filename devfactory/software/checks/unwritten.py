@@ -17,22 +17,29 @@ from collections.abc import Mapping, Sequence
 from devfactory.software.checks.framework import CheckContext, CheckOutcome, Need, Problem
 from devfactory.software.kinds import skeleton
 from devfactory.software.plan import BuildPlan
-from devfactory.software.requirement import read_requirement
+from devfactory.software.requirement import RequirementFacts, read_requirement
 from devfactory.software.source import stubbed_names, unwritten
 
 NAME = "stubs"
 
 
 def planned_units(
-    symbols: Mapping[str, Sequence[str]], requirement: str, summary: str = ""
+    symbols: Mapping[str, Sequence[str]],
+    requirement: str,
+    summary: str = "",
+    facts: RequirementFacts | None = None,
 ) -> dict[str, tuple[list[str], str]]:
     """Return each module's planned units and its skeleton's source (empty: none), by path.
 
     ``symbols`` are the plan's names by module path; ``requirement`` adds what
     its skeleton (``summary``: the plan's, its docstring) left to be written.
+    The skeleton is made from ``facts`` when the run kept them (the model's
+    where the parser left gaps), else from what the parser reads.
     """
     units = {path: (list(names), "") for path, names in symbols.items()}
-    made = skeleton(read_requirement(requirement), summary) if requirement.strip() else None
+    if facts is None and requirement.strip():
+        facts = read_requirement(requirement)
+    made = skeleton(facts, summary) if facts is not None else None
     if made is not None:
         planned, _ = units.get(made.path, ([], ""))
         units[made.path] = ([*stubbed_names(made.source), *planned], made.source)
@@ -44,6 +51,7 @@ def stubs_left(
     symbols: Mapping[str, Sequence[str]],
     requirement: str,
     summary: str = "",
+    facts: RequirementFacts | None = None,
 ) -> list[tuple[str, str]]:
     """Return the planned units ``files`` still leave stubs, as (path, unit), in order.
 
@@ -51,21 +59,26 @@ def stubs_left(
     """
     return [
         (path, name)
-        for path, (names, made) in planned_units(symbols, requirement, summary).items()
+        for path, (names, made) in planned_units(symbols, requirement, summary, facts).items()
         if path in files
         for name in unwritten(files[path], names, skeleton=made)
     ]
 
 
 def not_written(
-    plan: BuildPlan, files: Mapping[str, str], *, teams: Sequence[str], requirement: str = ""
+    plan: BuildPlan,
+    files: Mapping[str, str],
+    *,
+    teams: Sequence[str],
+    requirement: str = "",
+    facts: RequirementFacts | None = None,
 ) -> list[Problem]:
     """List the planned units of ``teams``' written modules that are still stubs."""
     symbols = {module.path: [s.name for s in module.symbols] for module in plan.modules}
     mine = {p: text for p, text in files.items() if plan.owner_of(p) in teams}
     return [
         Problem(path, plan.owner_of(path), NAME, f"not written: {name} (its body is still a stub)")
-        for path, name in stubs_left(mine, symbols, requirement, plan.summary)
+        for path, name in stubs_left(mine, symbols, requirement, plan.summary, facts)
     ]
 
 
@@ -78,6 +91,10 @@ class UnwrittenCheck:
     def run(self, context: CheckContext) -> CheckOutcome:
         """List the planned units still stubs in the written modules (nothing is run)."""
         found = not_written(
-            context.plan, context.files, teams=context.teams, requirement=context.requirement
+            context.plan,
+            context.files,
+            teams=context.teams,
+            requirement=context.requirement,
+            facts=context.facts,
         )
         return CheckOutcome(problems=found)

@@ -1,0 +1,136 @@
+"""Read a run's requirement once: the parser's facts, and the model's where the parser left gaps.
+
+The ``plan`` node calls ``read_once`` before any stage works. The parser
+(``software/requirement.read_requirement``) reads what the text states
+exactly; only when it leaves the interface open (``proposed.leaves_open``)
+is a model asked, up to ``prose_fact_calls`` times, for the rest as one JSON
+object under ``ProposedFacts``'s schema, decoded constrained by it. Code then
+checks every fact's quote and names against the text and merges only what
+the parser left empty (``software/proposed``). The result is kept in the run's
+state (``requirement_facts``), and every reader of the facts reads it from there
+(``state.requirement_facts_of``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from devfactory.contracts import Usage
+from devfactory.graph import metering
+from devfactory.graph.context import Context
+from devfactory.graph.prompts import render_prompt
+from devfactory.models.io import ask_structured, grammar_schema
+from devfactory.models.router import ModelUnavailableError
+from devfactory.software.proposed import (
+    Limits,
+    ProposedFacts,
+    RunFacts,
+    leaves_open,
+    run_facts,
+)
+from devfactory.software.requirement import RequirementFacts, read_requirement
+
+log = logging.getLogger(__name__)
+INTERFACE = "interface"  # the spend's name in the run's ledger
+INTERFACE_ALIAS = "factory/architect"
+
+
+def _parsed_block(facts: RequirementFacts) -> str:
+    """Say what the parser read, so the model adds only what it left open."""
+    rows = [f"- module: {facts.module or '(none)'}"]
+    rows += [f"- function: {f.signature}" for f in facts.functions]
+    rows += [f"- usage line: {u.line}" for u in facts.usages]
+    rows += [f"- route: {r.method} {r.path}" for r in facts.routes]
+    return "\n".join(rows)
+
+
+def schema(limits: Limits) -> dict[str, Any]:
+    """Return ``ProposedFacts``'s grammar with the caps: facts per kind, a quote's length."""
+    found = grammar_schema(ProposedFacts)
+
+    def capped(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {k: capped(v) for k, v in node.items()}
+            props = node.get("properties")
+            if isinstance(props, dict) and "quote" in props:
+                props["quote"] = {**props["quote"], "maxLength": limits.quote_chars}
+            return node
+        if isinstance(node, list):
+            return [capped(v) for v in node]
+        return node
+
+    found = capped(found)
+    for name in ("functions", "routes", "exit_codes", "examples"):
+        found["properties"][name]["maxItems"] = limits.per_kind
+    return found
+
+
+def read_once(state: Mapping[str, Any], runtime: Runtime[Context]) -> dict[str, Any]:
+    """Return the state update that keeps the run's facts (nothing when they are kept already).
+
+    A requirement whose interface the parser reads costs no model call. A
+    model that cannot be reached, or replies nothing valid, leaves the
+    parser's facts as they are, and the notes say so.
+    """
+    requirement = state["requirement"]
+    stored = state.get("requirement_facts")
+    if isinstance(stored, RunFacts) and stored.holds(requirement):
+        return {}
+    settings = runtime.context.settings
+    limits = Limits(settings.prose_facts_per_kind, settings.prose_quote_chars)
+    parsed = read_requirement(requirement)
+    if not leaves_open(parsed) or settings.prose_fact_calls == 0:
+        return {"requirement_facts": run_facts(requirement, parsed, limits=limits)}
+    started = time.perf_counter()
+    messages = [
+        SystemMessage(render_prompt("interface_system")),
+        HumanMessage(
+            render_prompt(
+                "interface_task",
+                requirement=requirement.strip(),
+                parsed=_parsed_block(parsed),
+                quote_chars=limits.quote_chars,
+                per_kind=limits.per_kind,
+            )
+        ),
+    ]
+    proposals: list[ProposedFacts] = []
+    usage, served, problems, calls = Usage(), "", [], 0
+    try:
+        resolved = runtime.context.model_source().resolve(INTERFACE_ALIAS)
+        for _ in range(settings.prose_fact_calls):
+            answer = ask_structured(
+                resolved.structured(schema(limits)),
+                messages,
+                ProposedFacts,
+                max_parse_retries=settings.max_parse_retries,
+                max_model_errors=settings.max_model_errors,
+            )
+            calls += answer.usage.calls
+            usage, served = usage.add(answer.usage), answer.model or served or resolved.label
+            if answer.value is None:
+                problems.append(f"the model's facts were refused: {answer.problem}"[:300])
+                continue
+            proposals.append(answer.value)
+            if not leaves_open(run_facts(requirement, parsed, proposals, limits=limits).facts):
+                break
+    except ModelUnavailableError as exc:
+        problems.append(f"no model read the facts: {exc}"[:300])
+    found = run_facts(requirement, parsed, proposals, limits=limits, calls=calls)
+    found = found.model_copy(update={"notes": (*found.notes, *problems)})
+    for note in found.notes:
+        log.info("requirement facts: %s", note)
+    update: dict[str, Any] = {"requirement_facts": found}
+    if calls:
+        key = metering.spend_key(state, INTERFACE)
+        seconds = time.perf_counter() - started
+        update["spend"] = {
+            key: metering.add_spend({}, key, INTERFACE, usage, served, runtime.context, seconds)
+        }
+    return update
