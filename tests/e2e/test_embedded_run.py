@@ -22,6 +22,7 @@ from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from tests.e2e.conftest import BIN, ROOT, cli
 
 REQUIREMENT = "A small Python library that counts the words in a text."
+RUNS_CODE = frozenset({"install", "import", "tests", "smoke", "existing_tests"})  # checks that execute it
 
 
 def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path) -> None:
@@ -126,7 +127,9 @@ def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path
                 assert (out / item.path).is_file(), f"{record.team} did not publish {item.path}"
             if any(f.role in (FileRole.CODE, FileRole.TESTS) for f in plan.files_of(record.team)):
                 assert record.checks, f"{record.team} wrote code that was never run"
-                assert all(c.sandboxed for c in record.checks)
+                # what runs the model's code ran in the sandbox; lint (ruff) only reads the files
+                ran_code = [c for c in record.checks if c.name in RUNS_CODE]
+                assert ran_code and all(c.sandboxed for c in ran_code), record.checks
         log = subprocess.run(
             ["git", "-C", str(out), "log", "--format=%an"], capture_output=True, text=True
         )
