@@ -22,7 +22,8 @@ from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from tests.e2e.conftest import BIN, ROOT, cli
 
 REQUIREMENT = "A small Python library that counts the words in a text."
-RUNS_CODE = frozenset({"install", "import", "tests", "smoke", "existing_tests"})  # checks that execute it
+# the checks that execute the model's code (lint only reads it)
+RUNS_CODE = frozenset({"install", "import", "tests", "smoke", "existing_tests"})
 
 
 def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path) -> None:
