@@ -51,7 +51,7 @@ from devfactory.graph.prompts import render_prompt
 from devfactory.graph.repairs import RepairKind, repair
 from devfactory.graph.stage.behaviour import agreed, asked
 from devfactory.graph.stage.drafting import Drafting
-from devfactory.graph.stage.whole import ask_whole, how_run, whole_messages
+from devfactory.graph.stage.whole import ask_whole, how_run, module_of, whole_messages
 from devfactory.graph.state import requirement_facts_of
 from devfactory.graph.structured import Draft
 from devfactory.models.io import invoke, served_by, text_of, usage_of
@@ -62,7 +62,7 @@ from devfactory.software.kinds import behaviour_tested, comparison, examples_fil
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit, UnitKind
 from devfactory.software.source import defined_names, stubbed_names, unwritten
-from devfactory.software.splice import SpliceError, code_of, fragment, routes_of, splice
+from devfactory.software.splice import SpliceError, fragment, splice
 from devfactory.software.trials import Trial, TrialRunner
 
 log = logging.getLogger(__name__)
@@ -532,24 +532,7 @@ def _whole_module(reply: str, made: Skeleton, needs: Sequence[str] = ()) -> str:
     ``needs`` are names it must define at the top level (a command line's ``main``
     and the planned functions).
     """
-    code = code_of(reply)
-    try:
-        tree = ast.parse(code)
-    except SyntaxError as exc:
-        raise SpliceError(f"the reply does not parse: {exc.msg}") from None
-    defined = {
-        n.name
-        for n in tree.body
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-    }
-    missing = [n for n in needs if n not in defined]
-    if missing:
-        raise SpliceError(f"the reply does not define {', '.join(missing)}")
-    dropped = sorted(routes_of(made.source) - routes_of(code))
-    if dropped:
-        method, path = dropped[0]
-        raise SpliceError(f"the reply drops the route {method} {path}")
-    return code if code.endswith("\n") else code + "\n"
+    return module_of(reply, needs=needs, skeleton=made.source)
 
 
 def unit_messages(

@@ -81,14 +81,14 @@ def whole_messages(requirement: str, how: str, path: str) -> list[BaseMessage]:
     ]
 
 
-def usable(reply: str, *, needs: Sequence[str] = (), skeleton: str = "") -> str:
-    """Return the module a reply holds: its largest Python block, checked.
+def module_of(reply: str, *, needs: Sequence[str] = (), skeleton: str = "") -> str:
+    """Return the module a reply holds, its largest Python block, when it keeps its interface.
 
-    It must parse, define every name of ``needs`` at its top level, leave none
-    of them a stub, and keep every route ``skeleton`` declares.
+    It must parse, define every name of ``needs`` at its top level and keep every
+    route ``skeleton`` declares.
 
     Raises:
-        SpliceError: why the reply holds no usable module.
+        SpliceError: why the reply holds no such module.
 
     """
     code = code_of(reply)
@@ -108,6 +108,17 @@ def usable(reply: str, *, needs: Sequence[str] = (), skeleton: str = "") -> str:
     if dropped:
         method, route = dropped[0]
         raise SpliceError(f"the reply drops the route {method} {route}")
+    return code if code.endswith("\n") else code + "\n"
+
+
+def usable(reply: str, *, needs: Sequence[str] = (), skeleton: str = "") -> str:
+    """Return the module a reply holds (``module_of``), none of ``needs`` left a stub.
+
+    Raises:
+        SpliceError: why the reply holds no usable module.
+
+    """
+    code = module_of(reply, needs=needs, skeleton=skeleton)
     stubs = unwritten(code, needs, skeleton=skeleton)
     if stubs:
         raise SpliceError(f"the reply leaves a stub: {', '.join(stubs)}")
