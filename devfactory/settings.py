@@ -206,6 +206,15 @@ class Settings(BaseSettings):
         description="The most database connections one `devfactory serve` process holds; its "
         "routes run in threads, each holding one while it queries.",
     )
+    api_workers_max: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="The most processes `devfactory serve --workers N` may start. Each holds "
+        "up to api_db_pool_size + 3 database connections (its routes' pool, two for console "
+        "sign-ins, one LISTEN) and its own password_checks_at_once: keep N times that under "
+        "the database's max_connections and the machine's memory.",
+    )
     web_max_body_kb: int = Field(
         default=1024,
         ge=1,
@@ -766,6 +775,23 @@ class Settings(BaseSettings):
     def run_folder(self, run_id: str) -> Path:
         """Return the folder a run gets when it is given none (``runs_dir``/<run-id>)."""
         return (self.runs_dir or self.data_dir / "runs") / run_id
+
+    def api_processes(self, workers: int) -> int:
+        """Return ``workers`` if `devfactory serve` may start that many processes, else raise.
+
+        Raises:
+            ValueError: ``workers`` is under 1 or over ``api_workers_max``, saying why.
+
+        """
+        if workers < 1:
+            raise ValueError(f"--workers {workers}: serve runs at least one process")
+        if workers > self.api_workers_max:
+            raise ValueError(
+                f"--workers {workers} is over api_workers_max ({self.api_workers_max}): each "
+                f"process holds up to {self.api_db_pool_size + 3} database connections; raise "
+                "DEVFACTORY_API_WORKERS_MAX if the database and the memory have room"
+            )
+        return workers
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a validated copy with ``changes`` applied (a limit by its flat name too)."""

@@ -1,4 +1,13 @@
-"""Serve the API: ``python -m devfactory.api [--host H] [--port P]`` (``devfactory serve``)."""
+"""Serve the API: ``python -m devfactory.api [--host H] [--port P] [--workers N]``.
+
+``devfactory serve`` runs it. With ``--workers N`` over 1, uvicorn's own
+supervisor binds the address once and starts N processes that accept on it;
+each builds its app (``served``) with its own factory, database pool and event
+listener. Nothing a request depends on is kept in one process only: sessions,
+sign-in throttles, runs and events are in Postgres, API keys in the users file
+(re-read when it changes), and the operator's controls are re-read every
+``operations_cache_s``.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +15,45 @@ import argparse
 import logging
 
 import uvicorn
+from fastapi import FastAPI
 
 from devfactory.api.app import create_app
 from devfactory.logs import configure
 from devfactory.settings import get_settings
 
+APP_FACTORY = "devfactory.api.__main__:served"
+"""What each server process imports and calls to build its app."""
+
+
+def served() -> FastAPI:
+    """Build the app one server process serves, its log lines in the factory's format."""
+    settings = get_settings()
+    configure(settings.log_format, level=logging.INFO)
+    return create_app(settings)
+
 
 def main() -> None:
-    """Parse the address and serve until stopped."""
+    """Parse the address and the processes, and serve until stopped."""
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="devfactory serve")
     parser.add_argument("--host", default=settings.api_host)
     parser.add_argument("--port", type=int, default=settings.api_port)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
+    try:
+        workers = settings.api_processes(args.workers)
+    except ValueError as exc:
+        parser.error(str(exc))
     configure(settings.log_format, level=logging.INFO)
     # log_config=None: uvicorn's own lines go through the same handler, in the same format
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        log_config=None,
+    )
 
 
 if __name__ == "__main__":

@@ -194,12 +194,24 @@ def serve(
     port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Port (default: the api_port setting).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the address (uvicorn's workers); at most the "
+            "api_workers_max setting.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the REST API (OpenAPI at /docs); runs execute in `devfactory worker` processes."""
     import os
     import sys
 
     settings = get_settings()
+    try:
+        settings.api_processes(workers)
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
     argv = [
         sys.executable,
         "-m",
@@ -208,6 +220,8 @@ def serve(
         host or settings.api_host,
         "--port",
         str(port or settings.api_port),
+        "--workers",
+        str(workers),
     ]
     os.execv(sys.executable, argv)  # the server gets this process's signals directly
 
