@@ -9,7 +9,11 @@ met. ``--docs FILE`` rewrites the table between the markers in FILE
 - ``bench/cli_bench.py``: ``devfactory --help`` against ``python -c pass``;
   ``devfactory list`` with 1,000 runs.
 - ``bench/service_bench.py``: ``GET /runs/{id}`` at 50 and 200 clients on one
-  ``devfactory serve``; 1, 2 and 4 workers.
+  ``devfactory serve`` process (reported, no target); 1, 2 and 4 workers.
+- ``bench/read_path_bench.py``: ``GET /runs/{id}`` against ``GET /health`` (the
+  framework's floor) with the same 50 clients on ``devfactory serve --workers 2``:
+  the target is on their ratio of throughputs, with each route's latency and the
+  server's CPU per request beside it.
 - ``bench/stage_bench.py``: the factory's own cost per stage against raw
   LangGraph with subgraphs on the same saver; memory's share.
 - ``bench/model_bench.py --wrapper-only``: the embedded wrapper's decoding
@@ -30,6 +34,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.stage_bench import commit
 
@@ -78,6 +83,43 @@ def run(module: str, *args: str) -> None:
     subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, check=True)
 
 
+READ_PATH_TARGET = 0.8
+"""``GET /runs/{id}`` throughput over ``GET /health``'s, same clients, same run: at least this."""
+
+
+def read_path(result: dict[str, Any]) -> list[Figure]:
+    """Return the read path's figures (``bench/read_path_bench.py``), each beside the floor's."""
+    run, floor = result["get_run"], result["health"]
+    where = f"{result['clients']} clients, serve --workers {result['workers']}"
+    reference = "GET /health, same clients"
+    return [
+        Figure(
+            f"GET /runs/{{id}} throughput, {where}",
+            run["requests_per_s"],
+            "req/s",
+            reference,
+            floor["requests_per_s"],
+            READ_PATH_TARGET,
+            at_most=False,
+            of_ratio=True,
+        ),
+        Figure(
+            f"GET /runs/{{id}} p50, {where}", run["p50_ms"], "ms", reference, floor["p50_ms"], None
+        ),
+        Figure(
+            f"GET /runs/{{id}} p95, {where}", run["p95_ms"], "ms", reference, floor["p95_ms"], None
+        ),
+        Figure(
+            f"GET /runs/{{id}} server CPU per request, {where}",
+            run["server_cpu_ms"],
+            "ms",
+            reference,
+            floor["server_cpu_ms"],
+            None,
+        ),
+    ]
+
+
 def figures(out: Path, model: bool) -> list[Figure]:
     """Read the benchmarks' JSON files into the figures the issue's targets name."""
     cli = json.loads((out / "cli.json").read_text())["figures"]
@@ -99,15 +141,16 @@ def figures(out: Path, model: bool) -> list[Figure]:
         ),
         Figure("devfactory list, 1,000 runs, wall", cli["list"]["wall_s"], "s", "", None, 0.6),
     ]
-    for clients, (p50, p95, rate) in (("50", (25.0, 80.0, 600.0)), ("200", (None, None, None))):
+    found += read_path(json.loads((out / "read_path.json").read_text()))
+    for clients in ("50", "200"):  # one process: reported; the ratio above is the target
         got = by_clients.get(clients)
         if got is None:
             continue
-        route = f"GET /runs/{{id}}, {clients} clients"
+        route = f"GET /runs/{{id}}, {clients} clients, 1 process"
         found += [
-            Figure(f"{route}, p50", got["p50_ms"], "ms", "", None, p50),
-            Figure(f"{route}, p95", got["p95_ms"], "ms", "", None, p95),
-            Figure(f"{route}, throughput", got["requests_per_s"], "req/s", "", None, rate, False),
+            Figure(f"{route}, p50", got["p50_ms"], "ms", "", None, None),
+            Figure(f"{route}, p95", got["p95_ms"], "ms", "", None, None),
+            Figure(f"{route}, throughput", got["requests_per_s"], "req/s", "", None, None, False),
         ]
     rates = service["runs_per_minute"]
     if "4" in rates and "1" in rates:
@@ -192,6 +235,14 @@ def main() -> None:
         "--runs", "8" if quick else "24",
         "--requests", "300" if quick else "1000",
         "--out", str(args.out / "service.json"),
+    )  # fmt: skip
+    run(
+        "bench.read_path_bench",
+        "--workers", "2",
+        "--clients", "50",
+        "--requests", "300" if quick else "1000",
+        "--rounds", "2" if quick else "3",
+        "--out", str(args.out / "read_path.json"),
     )  # fmt: skip
     run("bench.stage_bench", "--runs", "3" if quick else "5", "--out", str(args.out / "stage.json"))
     if not args.no_model:
