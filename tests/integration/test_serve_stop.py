@@ -1,4 +1,8 @@
-"""`devfactory serve` stopped by SIGTERM (a service manager's stop) stops its embedded Postgres."""
+"""`devfactory serve` stopped by SIGTERM (a service manager's stop) stops its embedded Postgres.
+
+With ``--workers 2`` the supervisor holds no database; its two processes each
+attach to the embedded server, and it stops once both have ended.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import psutil
+import pytest
 
 from tests.servers import free_port, health_ok, launch, wait_ready
 
@@ -26,14 +31,15 @@ def _gone(pid: int, within: float) -> bool:
     return False
 
 
-def test_sigterm_stops_serve_and_its_embedded_postgres(pg_root: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_stops_serve_and_its_embedded_postgres(pg_root: Path, workers: int) -> None:
     home = pg_root / f"serve-{uuid.uuid4().hex[:8]}"  # its own embedded server, nobody else's
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVFACTORY_")}
     env.pop("DATABASE_URL", None)
     env.update(DEVFACTORY_DATA_DIR=str(home), OLLAMA_HOST="http://127.0.0.1:9")
     port = free_port()
     log = home.with_suffix(".log")
-    serve = launch(env, ["serve", "--port", str(port)], log)
+    serve = launch(env, ["serve", "--port", str(port), "--workers", str(workers)], log)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(serve, log, lambda: health_ok(base), timeout=120, what="the API")
