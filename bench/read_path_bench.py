@@ -172,8 +172,15 @@ def server_processes(server: psutil.Process) -> list[psutil.Process]:
 
 
 def database_processes(pgdata: Path) -> list[psutil.Process]:
-    """Return the embedded Postgres's postmaster and its backends, as they are now."""
-    postmaster = psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
+    """Return the embedded Postgres's postmaster and its backends, as they are now.
+
+    None when the database is not the embedded one (``DATABASE_URL``): its CPU is
+    then not on this machine to read, and counts 0.
+    """
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return []
+    postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
     return [postmaster, *postmaster.children(recursive=True)]
 
 
@@ -214,7 +221,7 @@ async def measure(
     ]
     found: dict[str, list[Round]] = {name: [] for name in paths}
     try:
-        for name in paths:  # warm: every connection open, every process past its first read
+        for name in paths:  # warm: every connection open and used once
             await timed(https, paths[name], clients * 4)
         for name in order(rounds):
             before = {what: read() for what, read in counters.items()}
@@ -281,6 +288,7 @@ def main() -> None:
         os.environ.update({k: v for k, v in env.items() if k.startswith("DEVFACTORY_")})
         settings = Settings(data_dir=data)
         with Factory(settings) as factory:
+            env["DATABASE_URL"] = factory.database.owner_dsn  # the processes below share it
             run_id = finished_run(factory, env)
             key = UserStore.of(settings).create_key("bench", "admin")[1]
             port = free_port()
