@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from langchain_core.outputs import ChatResult
 
+from devfactory.control.deadline import Deadline
+from devfactory.factory import driver
 from devfactory.factory.reports import RunReport
 from devfactory.factory.runner import Factory
 from devfactory.models.router import ResolvedModel
@@ -199,3 +201,43 @@ def test_no_more_calls_are_in_flight_than_the_setting_and_every_cap_holds(
     assert results[1][2].peak == Counter({"unit": 1, "tests": 1, "whole": 1})
     # min(parallel_candidates, parallel) of each kind at once
     assert gauge.peak == Counter({"unit": 3, "tests": 3, "whole": 3})
+
+
+class Clock:
+    """A clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_past_the_time_cap_no_more_candidates_are_sent_and_those_in_flight_are_counted(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: int
+) -> None:
+    clock = Clock()
+
+    class Deadlines:  # the drive's deadline on the test's clock
+        @staticmethod
+        def starting(cap_s: float) -> Deadline | None:
+            return Deadline.starting(cap_s, clock)
+
+    monkeypatch.setattr(driver, "Deadline", Deadlines)
+
+    def unit(call: Call) -> str:
+        time.sleep(0.3)
+        clock.now = 10_000.0  # the time cap passes as the first candidates come back
+        return OFF_BY_ONE
+
+    models = SlottedModels(script(unit), parallel)
+    capped = settings.with_overrides(candidates=8, run_deadline_s=3600)
+    with Factory(capped, models=models) as factory:
+        report = factory.start(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out")
+    assert report.status == "FAILED" and "time cap" in report.reason, report.reason
+    assert len(units_of(models)) == parallel  # those sent before the cap passed, no more
+    assert models.chat.count("whole") == 0  # past the cap: not asked
+    record = backend(report)
+    made = models.chat.count("backend-engineering") + models.chat.count("whole")
+    assert record.usage.calls == made  # the call in flight when the cap passed is counted
