@@ -81,6 +81,21 @@ class Settings(BaseSettings):
     ollama_host: str | None = Field(
         default=None, validation_alias=AliasChoices("OLLAMA_HOST", "DEVFACTORY_OLLAMA_HOST")
     )
+    ollama_num_parallel: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("OLLAMA_NUM_PARALLEL", "DEVFACTORY_OLLAMA_NUM_PARALLEL"),
+        description="Requests the Ollama server decodes at once for one model (its own "
+        "OLLAMA_NUM_PARALLEL): how many calls an Ollama model is sent at a time.",
+    )
+    provider_parallel: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="Requests sent at once to a model of any other provider (a cloud or an "
+        "OpenAI-compatible server); the in-process embedded model serves one at a time.",
+    )
     models_file: Path | None = None
     model_chain: str | None = Field(
         default=None,
@@ -359,6 +374,15 @@ class Settings(BaseSettings):
         description="Bodies drawn for each unit of a module (a function, a command, a "
         "module with routes), each run against the example tests; the best is kept. Drawn "
         "at temperatures from `temperature` up to `candidate_temperature`.",
+    )
+    parallel_candidates: int = Field(
+        default=4,
+        ge=1,
+        le=8,
+        description="Calls of one unit drawn at once (its candidates, the model's tests of it, "
+        "the whole module's answers), at most as many as its model serves at once "
+        "(`ResolvedModel.parallel`); 1: one after another. Results are taken in the order "
+        "drawn, so the choice among given candidates does not depend on which came first.",
     )
     behaviour_tests_per_sentence: int = Field(
         default=3,

@@ -76,6 +76,20 @@ def invoke(model: Runnable[Any, Any], messages: list[BaseMessage], tries: int) -
     return message
 
 
+def invoked(
+    model: Runnable[Any, Any], messages: list[BaseMessage], tries: int
+) -> AIMessage | Exception:
+    """Return ``invoke``'s reply, or the error that ended it (one of several calls in flight).
+
+    The error is handed back rather than raised, so that the caller takes it in
+    its turn among the others' replies (``fanout.in_order``).
+    """
+    try:
+        return invoke(model, messages, tries)
+    except Exception as exc:  # noqa: BLE001 - the caller says what failed
+        return exc
+
+
 def usage_of(message: AIMessage) -> Usage:
     """Return the tokens one reply used (one call)."""
     meta: dict[str, Any] = dict(message.usage_metadata or {})

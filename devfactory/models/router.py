@@ -209,6 +209,9 @@ class ResolvedModel:
     ``chat`` and ``label`` are the chain's first link (its tokenizer counts a
     stage's context). With ``routing``, each call orders the links by health
     (and price) when it is made; without it (a scripted model), the order is fixed.
+    ``parallel`` is how many calls the first link serves at once (``parallel_of``):
+    the build loop sends no more than that at a time. A fallback that serves
+    fewer waits its turn by itself (the embedded model holds a lock).
     """
 
     alias: str
@@ -217,6 +220,7 @@ class ResolvedModel:
     bind_schema: Callable[[BaseChatModel, dict[str, Any]], Runnable[Any, Any]]
     fallbacks: tuple[ResolvedModel, ...] = field(default=())
     routing: Routing | None = None
+    parallel: int = 1
 
     def _chain(self, make: Callable[[ResolvedModel], Runnable[Any, Any]]) -> Runnable[Any, Any]:
         """Return the links made by ``make``, redacted, with fallbacks, ordered per call."""
@@ -308,6 +312,20 @@ def _bind_embedded(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[Any,
 
 def _bind_prompt_only(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[Any, Any]:
     return chat  # the prompt carries the contract; replies are repaired or retried
+
+
+def parallel_of(entry: ModelEntry, settings: Settings) -> int:
+    """Return how many calls ``entry``'s model serves at once.
+
+    The in-process embedded model decodes one sequence at a time; an Ollama
+    server as many as its ``OLLAMA_NUM_PARALLEL``; any other provider (a cloud,
+    an OpenAI-compatible server) a bounded number of concurrent requests.
+    """
+    if entry.provider == "embedded":
+        return 1
+    if entry.provider == "ollama":
+        return settings.ollama_num_parallel
+    return settings.provider_parallel
 
 
 @dataclass(frozen=True)
@@ -464,7 +482,8 @@ class ModelRouter:
             except Exception as exc:  # noqa: BLE001 - e.g. corrupt weights: try the next link
                 errors.append(redact(f"{entry.label}: {exc}"))
                 continue
-            resolved.append(ResolvedModel(alias, entry.label, chat, bind))
+            parallel = parallel_of(entry, self.settings)
+            resolved.append(ResolvedModel(alias, entry.label, chat, bind, parallel=parallel))
         if not resolved:
             raise ModelUnavailableError(f"no model could be loaded for {alias!r}: {errors}")
         head, *rest = resolved
@@ -475,7 +494,13 @@ class ModelRouter:
             tuple(rate(self.prices, link.label) for link in resolved),
         )
         return ResolvedModel(
-            alias, head.label, head.chat, head.bind_schema, tuple(rest), routing=routing
+            alias,
+            head.label,
+            head.chat,
+            head.bind_schema,
+            tuple(rest),
+            routing=routing,
+            parallel=head.parallel,
         )
 
     def embedder(self) -> Embedder:

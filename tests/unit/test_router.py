@@ -102,3 +102,16 @@ def test_a_config_without_an_alias_is_refused() -> None:
 def test_ollama_host_without_scheme(settings: Settings) -> None:
     router = ModelRouter(settings.with_overrides(ollama_host="gpu-box:11434"))
     assert router.ollama_host == "http://gpu-box:11434"
+
+
+def test_a_resolved_model_serves_as_many_calls_at_once_as_its_first_link(
+    settings: Settings,
+) -> None:
+    router = ModelRouter(
+        settings.with_overrides(ollama_num_parallel=3),
+        http=ollama(["qwen2.5-coder:7b", "qwen2.5-coder:1.5b"]),
+    )
+    resolved = router.resolve("factory/coder")
+    assert resolved.label.startswith("ollama:")
+    assert resolved.parallel == 3
+    assert resolved.fallbacks[0].parallel == 3

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import copy
 from collections.abc import Sequence
+from functools import partial
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -21,6 +22,7 @@ from devfactory.contracts import Usage
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import requirement_facts_of
+from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.software.agreement import Choice, choose
 from devfactory.software.behaviour import (
@@ -72,22 +74,28 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
     ]
     proposed: list[ProposedTest] = []
     found, usage, model = Checked(), Usage(), ""
-    for _ in range(settings.behaviour_test_calls):
-        answer = ask_structured(
-            work.resolved.structured(schema),
-            messages,
-            ProposedTests,
-            max_parse_retries=settings.max_parse_retries,
-            max_model_errors=settings.max_model_errors,
-        )
+    ask = partial(
+        ask_structured,
+        work.resolved.structured(schema),
+        messages,
+        ProposedTests,
+        max_parse_retries=settings.max_parse_retries,
+        max_model_errors=settings.max_model_errors,
+    )
+
+    def more() -> bool:  # asked before each call is sent: while too few are kept
+        return len(found.tests) < limits.per_unit
+
+    asks = [ask] * settings.behaviour_test_calls
+    for answer in in_order(asks, at_once(settings, work.resolved), more):
         usage, model = usage.add(answer.usage), answer.model or model
+        if not more():  # sent while an earlier answer was on its way: its cost counts, no more
+            continue
         if answer.value is not None:
             proposed += answer.value.tests
         found = checked(
             proposed, unit=unit.name, requirement=requirement, takes=takes, limits=limits, said=said
         )
-        if len(found.tests) >= limits.per_unit:
-            break
     return found, usage, model
 
 

@@ -9,6 +9,10 @@ into the module (``software/splice.py``) and run in the sandbox against the
 requirement's own examples (``software/examples.py``) and linted with the
 gate's own rules (undefined names: a sure ``NameError``), and the best is kept;
 the first that passes every example of its unit, lint clean, stops the drawing.
+Up to ``parallel_candidates`` are in flight at once, as many as the model
+serves (``models/fanout.py``); each is taken in the order drawn, so the one
+kept is the one a loop drawing them one by one keeps, and those already sent
+when one passed are counted, not used.
 A unit the model's tests can call (a planned function, a filter's transform)
 is first given small tests the model writes from its sentences
 (``stage/behaviour.py``); then every candidate is drawn, and among those tied
@@ -43,8 +47,9 @@ import ast
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.prompts import render_prompt
@@ -54,7 +59,8 @@ from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.stage.whole import ask_whole, how_run, module_of, whole_messages
 from devfactory.graph.state import requirement_facts_of
 from devfactory.graph.structured import Draft
-from devfactory.models.io import invoke, served_by, text_of, usage_of
+from devfactory.models.fanout import at_once, in_order
+from devfactory.models.io import invoked, served_by, text_of, usage_of
 from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.behaviour import BehaviourTest, passes, render
 from devfactory.software.examples import ExampleTests
@@ -218,13 +224,30 @@ def _write_unit(
     if best is not None and best.failures:  # a later attempt: first repair what failed
         best = _better(best, _repair(work, made, unit, best, seed, runner, built))
     drawn: list[Trial] = [best] if best is not None else []
-    for n in range(count):
-        if work.out_of_time() or (best is not None and best.perfect and not behaviour):
-            break
-        temperature = _temperature(settings.temperature, settings.candidate_temperature, n, count)
-        trial = _candidate(work, made, unit, source, (), temperature, seed + n, runner, built)
+
+    def enough() -> bool:  # one passes every example, and no test of the model's judges more
+        return best is not None and best.perfect and not behaviour
+
+    def more() -> bool:  # asked before each candidate is sent
+        return not work.out_of_time() and not enough()
+
+    messages = unit_messages(work, made, unit, source, ())
+    low, high = settings.temperature, settings.candidate_temperature
+    draws = [
+        partial(_ask, work, messages, _temperature(low, high, n, count), seed + n)
+        for n in range(count)
+    ]
+    unused = 0
+    for reply in in_order(draws, at_once(settings, work.resolved), more):
+        if enough():  # sent while an earlier one was on its way: what it cost counts, no more
+            _spent(reply, built)
+            unused += 1
+            continue
+        trial = _take(work, made, unit, source, reply, runner, built)
         best = _better(best, trial)
         drawn += [trial] if trial is not None else []
+    if unused:
+        built.notes.append(f"{unit.name}: {unused} candidate(s) drawn at once, after one passed")
     chosen: tuple[Trial, list[BehaviourTest]] | None = None
     if best is not None and behaviour and not work.out_of_time():
         found_best = agreed(made, unit, drawn, behaviour, runner, comparison(facts, unit.name))
@@ -480,15 +503,49 @@ def _candidate(
 ) -> Trial | None:
     """Ask for one version of ``unit``, splice it in and run it; None when it cannot be used."""
     messages = unit_messages(work, made, unit, source, failures)
+    reply = _ask(work, messages, temperature, seed)
+    return _take(work, made, unit, source, reply, runner, built)
+
+
+def _ask(
+    work: Drafting, messages: list[BaseMessage], temperature: float, seed: int
+) -> AIMessage | Exception:
+    """Ask for one version of a unit: the model's reply, or why the call failed.
+
+    It touches nothing the loop keeps, so several can be in flight at once.
+    """
     model = work.resolved.sampled(temperature, seed)
-    try:
-        message = invoke(model, messages, work.settings.max_model_errors)
-    except Exception as exc:  # noqa: BLE001 - a failed call is a missing candidate
-        built.notes.append(f"{unit.name}: model call failed: {type(exc).__name__}: {exc}"[:300])
+    return invoked(model, messages, work.settings.max_model_errors)
+
+
+def _spent(reply: AIMessage | Exception, built: Built) -> None:
+    """Count what a reply cost (a failed call cost nothing the provider reported)."""
+    if isinstance(reply, AIMessage):
+        built.usage = built.usage.add(usage_of(reply))
+        built.model = served_by(reply) or built.model
+
+
+def _take(
+    work: Drafting,
+    made: Skeleton,
+    unit: Unit,
+    source: str,
+    reply: AIMessage | Exception,
+    runner: TrialRunner,
+    built: Built,
+) -> Trial | None:
+    """Splice one reply's ``unit`` into ``source`` and run it; None when it cannot be used."""
+    if isinstance(reply, Exception):  # a failed call is a missing candidate
+        built.notes.append(f"{unit.name}: model call failed: {type(reply).__name__}: {reply}"[:300])
         return None
-    built.usage = built.usage.add(usage_of(message))
-    built.model = served_by(message) or built.model
-    reply = text_of(message)
+    _spent(reply, built)
+    return _trial(made, unit, source, text_of(reply), runner, built)
+
+
+def _trial(
+    made: Skeleton, unit: Unit, source: str, reply: str, runner: TrialRunner, built: Built
+) -> Trial | None:
+    """Run the version of ``source`` with ``reply``'s ``unit`` in it; None when it cannot be."""
     try:
         if unit.kind == UnitKind.MODULE:
             candidate = _whole_module(reply, made)

@@ -22,6 +22,7 @@ import ast
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -33,7 +34,8 @@ from devfactory.graph.context import Context
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.repairs import RepairKind, repair
 from devfactory.graph.state import build_plan_of, requirement_facts_of
-from devfactory.models.io import invoke, served_by, text_of, usage_of
+from devfactory.models.fanout import at_once, in_order
+from devfactory.models.io import invoked, served_by, text_of, usage_of
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
 from devfactory.settings import Settings
 from devfactory.software.requirement import RequirementFacts
@@ -135,21 +137,31 @@ def ask_whole(
     needs: Sequence[str] = (),
     skeleton: str = "",
 ) -> Whole:
-    """Ask ``whole_module_candidates`` times for the whole module; return the usable answers."""
+    """Ask ``whole_module_candidates`` times for the whole module; return the usable answers.
+
+    The calls are in flight together as far as ``fanout.at_once`` allows; the
+    answers are kept in the order asked.
+    """
     found = Whole()
-    for n in range(settings.whole_module_candidates):
-        model = resolved.sampled(settings.temperature, seed + n, settings.whole_module_max_tokens)
-        try:
-            message = invoke(model, messages, settings.max_model_errors)
-        except Exception as exc:  # noqa: BLE001 - a failed call is a missing answer
-            found.refused.append(f"the call failed: {type(exc).__name__}: {exc}"[:300])
+    cap = settings.whole_module_max_tokens
+    asks = [
+        partial(
+            invoked,
+            resolved.sampled(settings.temperature, seed + n, cap),
+            messages,
+            settings.max_model_errors,
+        )
+        for n in range(settings.whole_module_candidates)
+    ]
+    for message in in_order(asks, at_once(settings, resolved), lambda: True):
+        if isinstance(message, Exception):  # a failed call is a missing answer
+            found.refused.append(f"the call failed: {type(message).__name__}: {message}"[:300])
             continue
         found.usage = found.usage.add(usage_of(message))
         found.model = served_by(message) or found.model
         try:
             found.sources.append(usable(text_of(message), needs=needs, skeleton=skeleton))
         except SpliceError as exc:
-            cap = settings.whole_module_max_tokens
             found.refused.append(f"{exc} (cut off at {cap} tokens)" if _cut(message) else str(exc))
     return found
 
