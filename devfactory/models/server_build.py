@@ -103,7 +103,7 @@ def pinned_sdist(lock_text: str, package: str = PACKAGE) -> Sdist:
     return Sdist(version=entry["version"], url=sdist["url"], sha256=digest, size=sdist["size"])
 
 
-def cmake_arguments(cmake_args: str, sdist: Sdist) -> list[str]:
+def cmake_arguments(cmake_args: str, sdist: Sdist, generator: str = "Ninja") -> list[str]:
     """Return the configure arguments: the caller's ``CMAKE_ARGS`` plus the server's options.
 
     ``CMAKE_ARGS`` (the Makefile's portable AVX2 flags) is kept as given. Where it
@@ -111,7 +111,7 @@ def cmake_arguments(cmake_args: str, sdist: Sdist) -> list[str]:
     compile for this machine's CPU only (``-march=native``).
     """
     chosen = shlex.split(cmake_args)
-    arguments = ["-G", "Ninja", *chosen]
+    arguments = ["-G", generator, *chosen]
     if not any(_NATIVE_OPTION.match(argument) for argument in chosen):
         arguments.append("-DGGML_NATIVE=OFF")
     arguments += [
@@ -120,6 +120,11 @@ def cmake_arguments(cmake_args: str, sdist: Sdist) -> list[str]:
         f"-DLLAMA_BUILD_COMMIT={sdist.build_label}",
     ]
     return arguments
+
+
+def cmake_generator() -> str:
+    """Choose Ninja where it is installed; else make, which the setup needs anyway."""
+    return "Ninja" if shutil.which("ninja") else "Unix Makefiles"
 
 
 def stamp_for(sdist: Sdist, arguments: list[str]) -> dict[str, object]:
@@ -290,7 +295,7 @@ def build(lock: Path, cache: Path, venv: Path, bin_dir: Path, cmake_args: str) -
         sdist = pinned_sdist(lock.read_text())
     except OSError as exc:
         raise ServerBuildError(f"cannot read {lock}: {exc.strerror}") from exc
-    arguments = cmake_arguments(cmake_args, sdist)
+    arguments = cmake_arguments(cmake_args, sdist, cmake_generator())
     expected = stamp_for(sdist, arguments)
     root = venv / BUILD_FOLDER
     stamp = root / "stamp.json"

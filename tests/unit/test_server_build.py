@@ -21,6 +21,7 @@ from devfactory.models.server_build import (
     build,
     cached_source,
     cmake_arguments,
+    cmake_generator,
     download,
     extract_vendored,
     pinned_sdist,
@@ -196,6 +197,11 @@ def test_without_cmake_args_the_build_is_still_portable() -> None:
     assert [a for a in chosen if "GGML_NATIVE" in a] == ["-DGGML_NATIVE:BOOL=ON"]
 
 
+def test_without_ninja_the_build_uses_make() -> None:
+    arguments = cmake_arguments(makefile_cmake_args(), pinned_sdist(LOCK), "Unix Makefiles")
+    assert arguments[:2] == ["-G", "Unix Makefiles"]
+
+
 def _binary(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("#!/bin/sh\n")
@@ -237,7 +243,8 @@ def test_a_second_build_with_the_same_stamp_and_binary_does_nothing(
     sdist = pinned_sdist(LOCK)
     stamp = venv / ".llama-server-build" / "stamp.json"
     stamp.parent.mkdir(parents=True)
-    stamp.write_text(json.dumps(stamp_for(sdist, cmake_arguments(makefile_cmake_args(), sdist))))
+    arguments = cmake_arguments(makefile_cmake_args(), sdist, cmake_generator())
+    stamp.write_text(json.dumps(stamp_for(sdist, arguments)))
     binary = _binary(venv / "bin" / "llama-server")
     built = build(lock, tmp_path / "cache", venv, venv / "bin", makefile_cmake_args())
     assert built == binary
