@@ -31,6 +31,12 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
+# llama.cpp's own server, from the sources the locked llama-cpp-python sdist vendors (uv's
+# cache, else the registry, checked against uv.lock); a stamp makes a second run instant.
+$(BIN)/llama-server: $(VENV)/.synced
+	UV_CACHE_DIR="$${UV_CACHE_DIR:-$$($(UV) cache dir 2>/dev/null)}" $(BIN)/python -m devfactory.models.server_build
+	@touch $@
+
 system-deps: ## Install Graphviz (PNG graphs), Chromium (browser tests) and bubblewrap (the sandbox) from Debian when missing.
 	@missing=""; command -v dot >/dev/null || missing="graphviz"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
@@ -41,7 +47,7 @@ system-deps: ## Install Graphviz (PNG graphs), Chromium (browser tests) and bubb
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "warning: install$$missing (apt-get install$$missing): PNG graphs, browser tests and the sandbox need them"; fi; fi
 
-setup: $(VENV)/.synced system-deps ## Create .venv from uv.lock (builds llama.cpp once, ~3-5 min).
+setup: $(VENV)/.synced $(BIN)/llama-server system-deps ## Create .venv from uv.lock and build llama-server (compiles llama.cpp twice, once: ~10 min).
 
 demo: setup ## Run the mvp pipeline on a sample requirement with the embedded defaults.
 	$(BIN)/devfactory models
