@@ -294,8 +294,13 @@ def build_embedded(
     n_ctx: int,
     n_threads: int,
     timeout_s: float | None = None,
+    load: bool = True,
 ) -> EmbeddedChatModel:
-    """Verify the weights and return a loaded ``EmbeddedChatModel``."""
+    """Verify the weights and return an ``EmbeddedChatModel``, loaded unless ``load`` is off.
+
+    A fallback is built unloaded: it reads the weights on its first call, so a
+    process that never needs it holds no copy of them.
+    """
     model = EmbeddedChatModel(
         model_path=ensure_model_file(data_dir),
         max_tokens=max_tokens,
@@ -304,5 +309,6 @@ def build_embedded(
         n_threads=default_threads(n_threads),
         timeout_s=timeout_s,
     )
-    model.ensure_loaded()
+    if load:
+        model.ensure_loaded()
     return model

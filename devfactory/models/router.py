@@ -36,7 +36,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devfactory.control.budget import PriceTable, load_prices
 from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
-from devfactory.models.embedded import build_embedded, embedded_available
+from devfactory.models.embedded import (
+    build_embedded,
+    default_threads,
+    embedded_available,
+    ensure_model_file,
+)
 from devfactory.models.embeddings import (
     OLLAMA_DIMS,
     Embedder,
@@ -46,10 +51,14 @@ from devfactory.models.embeddings import (
     ollama_embedder,
 )
 from devfactory.models.health import HealthBook, HealthPolicy, Standing, WatchedModel
+from devfactory.models.local_server import ServerPlan, server_built
+from devfactory.models.server_chat import bind_server_schema, build_served
 from devfactory.redact import redact, shown_url
 from devfactory.settings import Settings
 
 DEFAULT_OLLAMA = "http://127.0.0.1:11434"
+IN_PROCESS = " (in-process)"
+"""Added to the embedded model's label where its in-process adapter backs up the server."""
 
 
 class ModelUnavailableError(RuntimeError):
@@ -384,7 +393,40 @@ class ModelRouter:
             return False
         return True
 
-    def _build(self, entry: ModelEntry) -> tuple[BaseChatModel, Callable[..., Runnable]]:
+    def _labels(self, entry: ModelEntry) -> list[str]:
+        """Return the links ``entry`` makes: the embedded model served, then in-process.
+
+        Where ``llama-server`` is built, the embedded model is served by it (its
+        label unchanged) and the in-process adapter backs it up under its own
+        label; elsewhere the in-process adapter is the link, as it always was.
+        """
+        if entry.provider == "embedded" and entry.kind == "chat" and server_built(self.settings):
+            return [entry.label, entry.label + IN_PROCESS]
+        return [entry.label]
+
+    def _build_link(
+        self, entry: ModelEntry, label: str
+    ) -> tuple[BaseChatModel, Callable[..., Runnable]]:
+        """Build the chat model of one of ``entry``'s links (``_labels``)."""
+        if entry.provider != "embedded" or len(self._labels(entry)) == 1:
+            return self._build(entry)
+        s = self.settings
+        if label == entry.label:
+            plan = ServerPlan.from_settings(
+                s, ensure_model_file(s.data_dir), default_threads(s.embedded_threads)
+            )
+            served = build_served(
+                plan,
+                max_tokens=s.stage_max_tokens,
+                temperature=s.temperature,
+                timeout_s=s.model_call_timeout_s,
+            )
+            return served, bind_server_schema
+        return self._build(entry, load=False)  # loaded only if the server ever fails
+
+    def _build(
+        self, entry: ModelEntry, *, load: bool = True
+    ) -> tuple[BaseChatModel, Callable[..., Runnable]]:
         s = self.settings
         chat: BaseChatModel
         if entry.provider == "ollama":
@@ -407,6 +449,7 @@ class ModelRouter:
                 n_ctx=s.embedded_ctx,
                 n_threads=s.embedded_threads,
                 timeout_s=s.model_call_timeout_s,
+                load=load,
             )
             return chat, _bind_embedded
         from langchain.chat_models import init_chat_model
@@ -458,13 +501,13 @@ class ModelRouter:
                 f"({shown_url(self.ollama_host)}) or run `make setup` for the embedded model"
             )
         resolved, errors = [], []
-        for entry in ready:
+        for entry, label in ((e, label) for e in ready for label in self._labels(e)):
             try:
-                chat, bind = self._build(entry)
+                chat, bind = self._build_link(entry, label)
             except Exception as exc:  # noqa: BLE001 - e.g. corrupt weights: try the next link
-                errors.append(redact(f"{entry.label}: {exc}"))
+                errors.append(redact(f"{label}: {exc}"))
                 continue
-            resolved.append(ResolvedModel(alias, entry.label, chat, bind))
+            resolved.append(ResolvedModel(alias, label, chat, bind))
         if not resolved:
             raise ModelUnavailableError(f"no model could be loaded for {alias!r}: {errors}")
         head, *rest = resolved
@@ -509,14 +552,15 @@ class ModelRouter:
         return [
             ChainLink(
                 alias=alias,
-                label=e.label,
+                label=label,
                 available=self.available(e),
-                rate=rate(self.prices, e.label),
+                rate=rate(self.prices, label),
                 over_ceiling=self.over_ceiling(alias, e),
                 prefer=self.config.route(alias).prefer,
             )
             for alias, chain in self.config.aliases.items()
             for e in chain
+            for label in self._labels(e)
         ]
 
     def view(self, health: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
