@@ -160,13 +160,15 @@ def _own(folder: Path) -> None:
         folder.chmod(0o700)
 
 
-def state_folder(model: Path) -> Path:
+def state_folder(model: Path, size: int | None = None) -> Path:
     """Return the folder of ``model``'s server: one per model file name and size.
 
     Every data directory holds its own copy of the same verified weights, so the
-    file's name and size (not its path) say which server serves it.
+    file's name and size (not its path) say which server serves it; ``size``
+    names it without reading the file (which may not be joined yet).
     """
-    key = hashlib.sha256(f"{model.name}:{model.stat().st_size}".encode()).hexdigest()[:16]
+    size = model.stat().st_size if size is None else size
+    key = hashlib.sha256(f"{model.name}:{size}".encode()).hexdigest()[:16]
     folder = state_root() / key
     folder.mkdir(mode=0o700, exist_ok=True)
     _own(folder)
@@ -413,6 +415,67 @@ class LocalServer:
             f"the model server did not answer within {self.plan.start_timeout_s:g} s "
             f"(embedded_server_start_timeout_s); its log ends:\n{log_tail(self.folder)}"
         )
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What ``devfactory models`` shows of the shared server (never its key)."""
+
+    built: bool
+    binary: str
+    running: bool = False
+    address: str = ""
+    pid: int = 0
+    slots: int = 0
+    busy: int = 0
+    decode_tps: float | None = None  # the server's average per sequence, tokens/s
+    prompt_tps: float | None = None
+
+    def line(self) -> str:
+        """Say in one line where the server is and how it does."""
+        if not self.built:
+            return f"not built ({self.binary} is missing): each process loads the weights itself"
+        if not self.running:
+            return "not running (the first call of the embedded model starts it)"
+        speed = "no tokens decoded yet"
+        if self.decode_tps is not None:
+            speed = f"decoding {self.decode_tps:.1f} tokens/s per sequence"
+            if self.prompt_tps is not None:
+                speed += f", prompts {self.prompt_tps:.0f} tokens/s"
+        return f"{self.address} · pid {self.pid} · slots {self.busy}/{self.slots} busy · {speed}"
+
+
+def server_status(settings: Settings, model: Path, size: int) -> ServerStatus:
+    """Return the shared server of ``model`` as it is now; start nothing, lease nothing."""
+    binary = server_binary(settings)
+    if not server_built(settings):
+        return ServerStatus(built=False, binary=str(binary))
+    found = read_state(state_folder(model, size))
+    if found is None or not alive(found.pid) or not healthy(found):
+        return ServerStatus(built=True, binary=str(binary))
+    transport = httpx.HTTPTransport(uds=found.socket)
+    headers = {"Authorization": f"Bearer {found.key}"}
+    busy, gauges = 0, {}
+    with contextlib.suppress(httpx.HTTPError, ValueError, TypeError, KeyError):
+        with httpx.Client(transport=transport, headers=headers, timeout=2.0) as client:
+            slots = client.get("http://llama-server/slots").json()
+            busy = sum(1 for slot in slots if slot.get("is_processing"))
+            for line in client.get("http://llama-server/metrics").text.splitlines():
+                name, _, value = line.partition(" ")
+                gauges[name] = float(value)
+    decode = gauges.get("llamacpp:predicted_tokens_seconds")
+    prompt = gauges.get("llamacpp:prompt_tokens_seconds")
+    return ServerStatus(
+        built=True,
+        binary=str(binary),
+        running=True,
+        address=found.address,
+        pid=found.pid,
+        slots=found.slots,
+        busy=busy,
+        decode_tps=decode or None,
+        prompt_tps=prompt or None,
+    )
 
 
 _SERVERS: dict[ServerPlan, LocalServer] = {}

@@ -25,8 +25,16 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import Field, SecretStr, SkipValidation
 
-from devfactory.models.embedded import MODEL_NAME, json_schema_grammar
-from devfactory.models.local_server import Endpoint, LocalServer, ServerPlan, local_server
+from devfactory.models.embedded import MODEL_NAME, MODEL_SIZE, json_schema_grammar
+from devfactory.models.local_server import (
+    Endpoint,
+    LocalServer,
+    ServerPlan,
+    ServerStatus,
+    local_server,
+    server_status,
+)
+from devfactory.settings import Settings
 
 BASE_URL = "http://llama-server/v1"
 """The host is a placeholder: requests go to the server's unix socket."""
@@ -160,6 +168,12 @@ def build_served(
         ),
         server=server,
     )
+
+
+def embedded_server_status(settings: Settings) -> ServerStatus:
+    """Return the embedded model's shared server as it is now (``devfactory models``)."""
+    model = settings.data_dir / "models" / f"{MODEL_NAME}.gguf"
+    return server_status(settings, model, MODEL_SIZE)
 
 
 def served_slots(chat: BaseChatModel) -> int:

@@ -5,7 +5,7 @@ process that found no server (``local_server.LocalServer``). It forks once and
 returns at once, so its starter waits for nothing and the supervisor belongs to
 no process's session; the forked supervisor starts ``llama-server`` from
 ``<folder>/plan.json`` (the API key comes in the environment), writes the state
-file and then, every ``POLL_S``:
+file and then, every ``STEP_S``:
 
 - exits when the server has died (the next call starts another);
 - stops the server once no live process has held a lease for ``grace_s``;
@@ -31,7 +31,6 @@ import httpx
 
 from devfactory.models.local_server import (
     KEY_ENV,
-    POLL_S,
     STOP_WAIT_S,
     Endpoint,
     ServerError,
@@ -40,6 +39,9 @@ from devfactory.models.local_server import (
     locked,
     write_state,
 )
+
+STEP_S = 0.5
+"""How often the supervisor looks at the server and the leases."""
 
 
 def activity(client: httpx.Client) -> tuple[float, float] | None:
@@ -69,7 +71,7 @@ def supervise(folder: Path, server: subprocess.Popen[bytes], plan: dict[str, obj
         last_active = time.monotonic()
         last_seen: tuple[float, float] | None = None
         while True:
-            time.sleep(POLL_S)
+            time.sleep(STEP_S)
             if server.poll() is not None:
                 return f"the server exited ({server.returncode})"
             now = time.monotonic()

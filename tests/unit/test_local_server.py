@@ -8,6 +8,7 @@ server does here, so these tests need no network.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import shutil
@@ -35,6 +36,7 @@ from devfactory.models.local_server import (
     alive,
     local_server,
     read_state,
+    server_status,
 )
 from devfactory.models.router import ResolvedModel
 from devfactory.models.server_chat import (
@@ -345,3 +347,26 @@ def test_the_slot_count_is_readable_from_the_model(plan_for: Planner) -> None:
     assert served_slots(chat) == 3  # planned, before it runs
     local_server(plan).ensure()
     assert served_slots(chat) == 3  # the running server's own count
+
+
+def test_the_status_says_where_the_server_is_and_how_it_does(
+    plan_for: Planner, tmp_path: Path, fake_binary: Path
+) -> None:
+    plan = plan_for()
+    size = plan.model.stat().st_size
+    settings = Settings(data_dir=tmp_path / "data", embedded_server_binary=fake_binary)
+    assert server_status(settings, plan.model, size).line().startswith("not running")
+    chat_of(plan).invoke("warm it up")
+    status = server_status(settings, plan.model, size)
+    endpoint = local_server(plan).ensure()
+    assert (status.address, status.pid, status.slots, status.busy) == (
+        f"unix:{endpoint.socket}",
+        endpoint.pid,
+        2,
+        0,
+    )
+    line = status.line()
+    assert "slots 0/2 busy" in line and "decoding 14.5 tokens/s" in line
+    assert endpoint.key not in line + json.dumps(dataclasses.asdict(status))
+    missing = settings.with_overrides(embedded_server_binary=tmp_path / "nowhere")
+    assert server_status(missing, plan.model, size).line().startswith("not built")
