@@ -120,7 +120,7 @@ def main(folder: Path) -> None:
         plan = json.loads((folder / "plan.json").read_text())
     except FileNotFoundError:
         os._exit(0)  # its starter gave up waiting: start nothing
-    log = (folder / "server.log").open("ab")
+    log = (folder / "server.log").open("wb")  # this server's log only
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
     server = subprocess.Popen(plan["command"], stdin=subprocess.DEVNULL, stdout=log, stderr=log)

@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import textwrap
 import threading
@@ -46,6 +45,7 @@ from devfactory.models.server_chat import (
     served_slots,
 )
 from devfactory.settings import Settings
+from tests.server_callers import answered, other_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,43 +120,6 @@ def sent(reply: object) -> dict:
     return json.loads(str(getattr(reply, "content", reply)))
 
 
-OTHER_PROCESS = """
-import dataclasses, json, sys, threading
-from pathlib import Path
-from devfactory.models.local_server import ServerPlan
-from devfactory.models.server_chat import build_served
-fields = json.loads(sys.argv[1])
-plan = ServerPlan(**{**fields, "binary": Path(fields["binary"]), "model": Path(fields["model"])})
-chat = build_served(plan, max_tokens=16, temperature=0.2, timeout_s=30.0)
-calls = int(sys.argv[2])
-pids = [None] * calls
-def call(i):
-    pids[i] = json.loads(chat.invoke(f"call {i}").content)["pid"]
-threads = [threading.Thread(target=call, args=(i,)) for i in range(calls)]
-[t.start() for t in threads]
-[t.join() for t in threads]
-print(json.dumps(pids))
-"""
-
-
-def other_process(plan: ServerPlan, calls: int = 1) -> subprocess.Popen[str]:
-    """Start another process that calls the server of ``plan`` ``calls`` times at once."""
-    fields = {k: str(v) if isinstance(v, Path) else v for k, v in vars(plan).items()}
-    return subprocess.Popen(
-        [sys.executable, "-c", OTHER_PROCESS, json.dumps(fields), str(calls)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": f"{ROOT}:{os.environ.get('PYTHONPATH', '')}"},
-    )
-
-
-def answered(proc: subprocess.Popen[str]) -> list[int]:
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err[-3000:]
-    return [int(pid) for pid in json.loads(out)]
-
-
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -196,7 +159,7 @@ def test_first_use_starts_a_private_server_that_a_second_process_reuses(
     assert stat.S_IMODE((server.folder / "state.json").stat().st_mode) == 0o600
     assert (server.folder / "leases" / str(os.getpid())).exists()
 
-    assert answered(other_process(plan)) == [start["pid"]]
+    assert [pid for pid, _ in answered(other_process(plan))] == [start["pid"]]
     assert len(starts()) == 1  # reused, not started again
 
 
@@ -241,7 +204,7 @@ def test_the_server_stops_when_its_last_user_is_gone(
     plan_for: Planner, starts: Callable[[], list[dict]]
 ) -> None:
     plan = plan_for(embedded_server_grace_s=0.5)
-    [pid] = answered(other_process(plan))  # this process takes no lease
+    [(pid, _)] = answered(other_process(plan))  # this process takes no lease
     folder = LocalServer(plan).folder
     assert wait_for(lambda: not alive(pid), 15), "the server outlived its last user"
     assert read_state(folder) is None
@@ -281,7 +244,10 @@ def test_two_processes_drawing_at_once_are_answered_within_the_slot_cap(
     local_server(plan).ensure()
     procs = [other_process(plan, calls=2) for _ in range(2)]
     [start] = starts()
-    assert all(pids == [start["pid"]] * 2 for pids in map(answered, procs))
+    for proc in procs:
+        assert [(pid, sent(text)["pid"]) for pid, text in answered(proc)] == [
+            (start["pid"], start["pid"])
+        ] * 2
     assert metrics(local_server(plan))["fake:peak_busy"] == 2  # batched, never past the cap
 
 
