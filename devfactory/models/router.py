@@ -422,11 +422,22 @@ class ModelRouter:
                 timeout_s=s.model_call_timeout_s,
             )
             return served, bind_server_schema
-        return self._build(entry, load=False)  # loaded only if the server ever fails
+        return self._in_process(load=False), _bind_embedded  # loaded only if ever called
 
-    def _build(
-        self, entry: ModelEntry, *, load: bool = True
-    ) -> tuple[BaseChatModel, Callable[..., Runnable]]:
+    def _in_process(self, *, load: bool) -> BaseChatModel:
+        """Return the in-process embedded model (its weights read now only with ``load``)."""
+        s = self.settings
+        return build_embedded(
+            s.data_dir,
+            max_tokens=s.stage_max_tokens,
+            temperature=s.temperature,
+            n_ctx=s.embedded_ctx,
+            n_threads=s.embedded_threads,
+            timeout_s=s.model_call_timeout_s,
+            load=load,
+        )
+
+    def _build(self, entry: ModelEntry) -> tuple[BaseChatModel, Callable[..., Runnable]]:
         s = self.settings
         chat: BaseChatModel
         if entry.provider == "ollama":
@@ -442,16 +453,7 @@ class ModelRouter:
             )
             return chat, _bind_ollama
         if entry.provider == "embedded":
-            chat = build_embedded(
-                s.data_dir,
-                max_tokens=s.stage_max_tokens,
-                temperature=s.temperature,
-                n_ctx=s.embedded_ctx,
-                n_threads=s.embedded_threads,
-                timeout_s=s.model_call_timeout_s,
-                load=load,
-            )
-            return chat, _bind_embedded
+            return self._in_process(load=True), _bind_embedded
         from langchain.chat_models import init_chat_model
 
         chat = init_chat_model(
