@@ -34,6 +34,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     """A threaded HTTP server on a unix socket."""
 
     daemon_threads = True
+    request_queue_size = 128  # callers at once wait, as llama-server's callers do
 
 
 class State:

@@ -332,14 +332,15 @@ class LocalServer:
     def recover(self, failed: Endpoint) -> Endpoint:
         """Return a running server after a request to ``failed`` could not be made or finished.
 
-        Another thread or process may have restarted it already; otherwise the
-        dead or hung server is stopped and a new one started.
+        Another thread or process may have restarted it already; a server that
+        still answers ``/health`` is kept (the request failed, not the server);
+        otherwise the dead or unanswering server is stopped and another started.
         """
         with self._lock:
             if self._known is not None and self._known != failed and alive(self._known.pid):
                 return self._known
             self._known = None
-            self._known = self._find_or_start(failed=failed)
+            self._known = self._find_or_start()
             return self._known
 
     def stop(self) -> None:
@@ -352,13 +353,13 @@ class LocalServer:
                 clear_state(self.folder, found.pid)
             self._known = None
 
-    def _find_or_start(self, failed: Endpoint | None = None) -> Endpoint:
+    def _find_or_start(self) -> Endpoint:
         with locked(self.folder, self.plan.start_timeout_s):
             take_lease(self.folder)  # under the lock: the supervisor stops nothing now leased
             found = read_state(self.folder)
             if found is not None and alive(found.pid):
-                if found != failed and healthy(found):
-                    return found
+                if healthy(found):
+                    return found  # a request may fail on a healthy server: never stop it then
                 terminate(found.supervisor)
                 terminate(found.pid)
             if found is not None:

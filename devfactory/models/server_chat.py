@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -53,11 +54,13 @@ class ServerTransport(httpx.BaseTransport):
     def __init__(self, server: LocalServer) -> None:
         self.server = server
         self._sockets: dict[str, httpx.HTTPTransport] = {}
+        self._lock = threading.Lock()  # candidates are drawn from several threads
 
     def _via(self, endpoint: Endpoint) -> httpx.HTTPTransport:
-        if endpoint.socket not in self._sockets:
-            self._sockets[endpoint.socket] = httpx.HTTPTransport(uds=endpoint.socket)
-        return self._sockets[endpoint.socket]
+        with self._lock:
+            if endpoint.socket not in self._sockets:
+                self._sockets[endpoint.socket] = httpx.HTTPTransport(uds=endpoint.socket)
+            return self._sockets[endpoint.socket]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; if the server is lost, restart it and send it once more."""

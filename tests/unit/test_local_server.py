@@ -336,3 +336,30 @@ def test_the_status_says_where_the_server_is_and_how_it_does(
     assert endpoint.key not in line + json.dumps(dataclasses.asdict(status))
     missing = settings.with_overrides(embedded_server_binary=tmp_path / "nowhere")
     assert server_status(missing, plan.model, size).line().startswith("not built")
+
+
+def test_a_server_at_the_slot_cap_decodes_that_many_at_once(
+    plan_for: Planner, starts: Callable[[], list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for(embedded_server_slots=8)  # the most the settings allow
+    monkeypatch.setenv("FAKE_LLAMA_DELAY_S", "1")
+    chat = chat_of(plan)
+    assert served_slots(chat) == 8
+    replies: list[object] = []
+    callers = [threading.Thread(target=lambda: replies.append(chat.invoke("hi"))) for _ in range(9)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=60)
+    [start] = starts()
+    assert start["argv"][start["argv"].index("--parallel") + 1] == "8"
+    assert len(replies) == 9 and metrics(local_server(plan))["fake:peak_busy"] == 8
+
+
+def test_a_failed_request_to_a_server_that_still_answers_keeps_it(
+    plan_for: Planner, starts: Callable[[], list[dict]]
+) -> None:
+    server = local_server(plan_for())
+    endpoint = server.ensure()
+    assert server.recover(endpoint) == endpoint
+    assert len(starts()) == 1
