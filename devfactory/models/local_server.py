@@ -274,10 +274,10 @@ def healthy(endpoint: Endpoint, timeout_s: float = 2.0) -> bool:
         return False
 
 
-def log_tail(folder: Path, chars: int = 1500) -> str:
+def log_tail(folder: Path, chars: int = 1500, name: str = "server.log") -> str:
     """Return the end of the server's log (what it said before it failed)."""
     try:
-        return (folder / "server.log").read_text(errors="replace")[-chars:]
+        return (folder / name).read_text(errors="replace")[-chars:]
     except OSError:
         return ""
 
@@ -305,6 +305,7 @@ class LocalServer:
         self.plan = plan
         self.folder = state_folder(plan.model)
         self._known: Endpoint | None = None
+        self._leased = 0  # the pid whose lease was taken
         self._lock = threading.Lock()
         atexit.register(drop_lease, self.folder)  # its supervisor need not wait to see us gone
 
@@ -324,8 +325,8 @@ class LocalServer:
         """
         with self._lock:
             known = self._known
-            if known is not None and alive(known.pid):
-                return known
+            if known is not None and alive(known.pid) and self._leased == os.getpid():
+                return known  # a forked child holds no lease of its own yet: it takes one
             self._known = self._find_or_start()
             return self._known
 
@@ -356,6 +357,7 @@ class LocalServer:
     def _find_or_start(self) -> Endpoint:
         with locked(self.folder, self.plan.start_timeout_s):
             take_lease(self.folder)  # under the lock: the supervisor stops nothing now leased
+            self._leased = os.getpid()
             found = read_state(self.folder)
             if found is not None and alive(found.pid):
                 if healthy(found):
@@ -384,17 +386,19 @@ class LocalServer:
         with os.fdopen(fd, "w") as out:
             json.dump(plan, out)
         deadline = time.monotonic() + self.plan.start_timeout_s
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", SUPERVISOR_MODULE, str(self.folder)],
-            env={**os.environ, KEY_ENV: key},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # a Ctrl-C of this process never reaches the shared server
-        )
+        with (self.folder / "supervisor.log").open("wb") as log:
+            launcher = subprocess.Popen(
+                [sys.executable, "-m", SUPERVISOR_MODULE, str(self.folder)],
+                env={**os.environ, KEY_ENV: key},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # a Ctrl-C of this process never reaches the server
+            )
         while time.monotonic() < deadline:
             if launcher.poll() not in (None, 0):
-                raise ServerError(f"the model server's supervisor failed:\n{log_tail(self.folder)}")
+                said = log_tail(self.folder, name="supervisor.log")
+                raise ServerError(f"the model server's supervisor failed:\n{said}")
             found = read_state(self.folder)
             if found is not None and found.key == key:
                 if not alive(found.pid):

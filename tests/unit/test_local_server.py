@@ -27,6 +27,7 @@ import openai
 import pytest
 from pydantic import ValidationError
 
+from devfactory.models import local_server as local_server_mod
 from devfactory.models.embedded import json_schema_grammar
 from devfactory.models.local_server import (
     LocalServer,
@@ -363,3 +364,12 @@ def test_a_failed_request_to_a_server_that_still_answers_keeps_it(
     endpoint = server.ensure()
     assert server.recover(endpoint) == endpoint
     assert len(starts()) == 1
+
+
+def test_a_supervisor_that_cannot_start_says_why(
+    plan_for: Planner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for()
+    monkeypatch.setattr(local_server_mod, "SUPERVISOR_MODULE", "devfactory.models.no_such_module")
+    with pytest.raises(ServerError, match="No module named devfactory.models.no_such_module"):
+        local_server(plan).ensure()
