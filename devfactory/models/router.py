@@ -52,7 +52,6 @@ from devfactory.models.embeddings import (
 )
 from devfactory.models.health import HealthBook, HealthPolicy, Standing, WatchedModel
 from devfactory.models.local_server import ServerPlan, server_built
-from devfactory.models.server_chat import bind_server_schema, build_served
 from devfactory.redact import redact, shown_url
 from devfactory.settings import Settings
 
@@ -412,6 +411,8 @@ class ModelRouter:
             return self._build(entry)
         s = self.settings
         if label == entry.label:
+            from devfactory.models.server_chat import bind_server_schema, build_served
+
             plan = ServerPlan.from_settings(
                 s, ensure_model_file(s.data_dir), default_threads(s.embedded_threads)
             )
