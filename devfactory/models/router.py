@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -354,6 +355,8 @@ class ModelRouter:
         self._ollama_tags: set[str] | None = None
         self._cache: dict[str, ResolvedModel] = {}
         self._lock = threading.Lock()
+        self._verified: Path | None = None  # the embedded weights, checked once
+        self._weights_lock = threading.Lock()
 
     @property
     def ollama_host(self) -> str:
@@ -413,9 +416,7 @@ class ModelRouter:
         if label == entry.label:
             from devfactory.models.server_chat import bind_server_schema, build_served
 
-            plan = ServerPlan.from_settings(
-                s, ensure_model_file(s.data_dir), default_threads(s.embedded_threads)
-            )
+            plan = ServerPlan.from_settings(s, self._weights(), default_threads(s.embedded_threads))
             served = build_served(
                 plan,
                 max_tokens=s.stage_max_tokens,
@@ -424,6 +425,13 @@ class ModelRouter:
             )
             return served, bind_server_schema
         return self._in_process(load=False), _bind_embedded  # loaded only if ever called
+
+    def _weights(self) -> Path:
+        """Return the embedded model's file, joined and verified once per router."""
+        with self._weights_lock:
+            if self._verified is None:
+                self._verified = ensure_model_file(self.settings.data_dir)
+            return self._verified
 
     def _in_process(self, *, load: bool) -> BaseChatModel:
         """Return the in-process embedded model (its weights read now only with ``load``)."""
@@ -436,6 +444,7 @@ class ModelRouter:
             n_threads=s.embedded_threads,
             timeout_s=s.model_call_timeout_s,
             load=load,
+            model_path=self._weights(),
         )
 
     def _build(self, entry: ModelEntry) -> tuple[BaseChatModel, Callable[..., Runnable]]:
