@@ -331,7 +331,43 @@ class Settings(BaseSettings):
     )
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     embedded_threads: int = Field(default=0, ge=0, le=256, description="0: one per core, at most 4")
-    embedded_ctx: int = Field(default=8192, ge=1024, le=32_768)
+    embedded_ctx: int = Field(
+        default=8192, ge=1024, le=32_768, description="Context of the embedded model (per slot)."
+    )
+    embedded_server: bool = Field(
+        default=True,
+        description="Serve the embedded model from one llama-server shared by every process "
+        "(when it is built); off: each process loads the weights itself.",
+    )
+    embedded_server_binary: Path | None = Field(
+        default=None, description="llama-server's path (default: beside the Python interpreter)."
+    )
+    embedded_server_slots: int = Field(
+        default=4,
+        ge=1,
+        le=8,
+        description="Sequences the shared server decodes at once (--parallel), each with "
+        "embedded_ctx tokens of context; a running server keeps the slots it started with.",
+    )
+    embedded_server_start_timeout_s: float = Field(
+        default=120.0,
+        ge=1.0,
+        le=900.0,
+        description="How long a process waits for the shared server to start (or for another "
+        "process starting it).",
+    )
+    embedded_server_idle_timeout_s: float = Field(
+        default=900.0,
+        ge=1.0,
+        le=86_400.0,
+        description="The shared server stops after decoding nothing for this long.",
+    )
+    embedded_server_grace_s: float = Field(
+        default=10.0,
+        ge=0.5,
+        le=3600.0,
+        description="The shared server stops this long after the last process using it is gone.",
+    )
     probe_timeout_s: float = Field(default=1.5, gt=0, le=30)
 
     # Control plane: policy, clarification broker, people, review.

@@ -142,6 +142,10 @@ class FakeRouter(ModelRouter):
         """Say every configured fake is reachable."""
         return entry.label in self.providers
 
+    def _labels(self, entry: ModelEntry) -> list[str]:
+        """Make one link of each fake, whether or not this host has built llama-server."""
+        return [entry.label]
+
     def _build(self, entry: ModelEntry) -> tuple[BaseChatModel, Callable[..., Runnable]]:
         self.built.append(entry.label)
         return FakeProvider(behaviour=self.providers[entry.label]), bind_recording

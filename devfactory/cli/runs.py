@@ -317,14 +317,18 @@ def models(
     Health (score, circuit, calls, errors, median latency) is what the processes
     calling the models (workers, the chat, CLI runs) recorded in the last
     ``health_fresh_s``; a model with none made no call yet. Without a database
-    the routing is shown alone.
+    the routing is shown alone. Below it: the embedded model's shared server
+    (where it listens, its pid, busy and total slots, its decoding speed), or
+    that it is not running or not built.
     """
+    import dataclasses
     import json
 
     from rich.table import Table
 
     from devfactory.cli.terminal import styled
     from devfactory.models.router import ModelRouter
+    from devfactory.models.server_chat import embedded_server_status
     from devfactory.redact import redact, shown_url
 
     settings = get_settings()
@@ -338,8 +342,14 @@ def models(
             problem = f"health not shown: {redact(str(exc)).splitlines()[0][:200]}"
     rows = router.view(merged)
     ollama = shown_url(router.ollama_host)  # where it is, never its credentials
+    server = embedded_server_status(settings)
     if as_json:
-        doc = {"ollama": ollama, "models": rows, "health_problem": problem}
+        doc = {
+            "ollama": ollama,
+            "models": rows,
+            "health_problem": problem,
+            "embedded_server": dataclasses.asdict(server),
+        }
         sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
         return
     table = Table(title=f"Ollama: {ollama}")
@@ -370,6 +380,7 @@ def models(
             "-" if found.get("p50_ms") is None else str(found["p50_ms"]),
         )
     common.console.print(table)
+    common.console.print(f"Embedded model server: {server.line()}", highlight=False)
     if problem:
         common.err.print(styled(problem, "yellow"))
 

@@ -294,15 +294,23 @@ def build_embedded(
     n_ctx: int,
     n_threads: int,
     timeout_s: float | None = None,
+    load: bool = True,
+    model_path: Path | None = None,
 ) -> EmbeddedChatModel:
-    """Verify the weights and return a loaded ``EmbeddedChatModel``."""
+    """Verify the weights and return an ``EmbeddedChatModel``, loaded unless ``load`` is off.
+
+    A fallback is built unloaded: it reads the weights on its first call, so a
+    process that never needs it holds no copy of them. ``model_path`` is a file
+    ``ensure_model_file`` already verified.
+    """
     model = EmbeddedChatModel(
-        model_path=ensure_model_file(data_dir),
+        model_path=model_path or ensure_model_file(data_dir),
         max_tokens=max_tokens,
         temperature=temperature,
         n_ctx=n_ctx,
         n_threads=default_threads(n_threads),
         timeout_s=timeout_s,
     )
-    model.ensure_loaded()
+    if load:
+        model.ensure_loaded()
     return model

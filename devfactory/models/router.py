@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -36,7 +37,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devfactory.control.budget import PriceTable, load_prices
 from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
-from devfactory.models.embedded import build_embedded, embedded_available
+from devfactory.models.embedded import (
+    EmbeddedChatModel,
+    build_embedded,
+    default_threads,
+    embedded_available,
+    ensure_model_file,
+)
 from devfactory.models.embeddings import (
     OLLAMA_DIMS,
     Embedder,
@@ -46,10 +53,13 @@ from devfactory.models.embeddings import (
     ollama_embedder,
 )
 from devfactory.models.health import HealthBook, HealthPolicy, Standing, WatchedModel
+from devfactory.models.local_server import ServerPlan, server_built
 from devfactory.redact import redact, shown_url
 from devfactory.settings import Settings
 
 DEFAULT_OLLAMA = "http://127.0.0.1:11434"
+IN_PROCESS = " (in-process)"
+"""Added to the embedded model's label where its in-process adapter backs up the server."""
 
 
 class ModelUnavailableError(RuntimeError):
@@ -314,15 +324,20 @@ def _bind_prompt_only(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[A
     return chat  # the prompt carries the contract; replies are repaired or retried
 
 
-def parallel_of(entry: ModelEntry, settings: Settings) -> int:
-    """Return how many calls ``entry``'s model serves at once.
+def parallel_of(entry: ModelEntry, settings: Settings, chat: BaseChatModel | None = None) -> int:
+    """Return how many calls ``entry``'s model (``chat``, where built) serves at once.
 
-    The in-process embedded model decodes one sequence at a time; an Ollama
-    server as many as its ``OLLAMA_NUM_PARALLEL``; any other provider (a cloud,
-    an OpenAI-compatible server) a bounded number of concurrent requests.
+    The embedded model served by llama-server as many as the server's slots,
+    in-process one sequence at a time; an Ollama server as many as its
+    ``OLLAMA_NUM_PARALLEL``; any other provider (a cloud, an OpenAI-compatible
+    server) a bounded number of concurrent requests.
     """
     if entry.provider == "embedded":
-        return 1
+        if chat is None or isinstance(chat, EmbeddedChatModel):
+            return 1
+        from devfactory.models.server_chat import served_slots
+
+        return served_slots(chat)
     if entry.provider == "ollama":
         return settings.ollama_num_parallel
     return settings.provider_parallel
@@ -364,6 +379,8 @@ class ModelRouter:
         self._ollama_tags: set[str] | None = None
         self._cache: dict[str, ResolvedModel] = {}
         self._lock = threading.Lock()
+        self._verified: Path | None = None  # the embedded weights, checked once
+        self._weights_lock = threading.Lock()
 
     @property
     def ollama_host(self) -> str:
@@ -402,6 +419,58 @@ class ModelRouter:
             return False
         return True
 
+    def _labels(self, entry: ModelEntry) -> list[str]:
+        """Return the links ``entry`` makes: the embedded model served, then in-process.
+
+        Where ``llama-server`` is built, the embedded model is served by it (its
+        label unchanged) and the in-process adapter backs it up under its own
+        label; elsewhere the in-process adapter is the link, as it always was.
+        """
+        if entry.provider == "embedded" and entry.kind == "chat" and server_built(self.settings):
+            return [entry.label, entry.label + IN_PROCESS]
+        return [entry.label]
+
+    def _build_link(
+        self, entry: ModelEntry, label: str
+    ) -> tuple[BaseChatModel, Callable[..., Runnable]]:
+        """Build the chat model of one of ``entry``'s links (``_labels``)."""
+        if entry.provider != "embedded" or len(self._labels(entry)) == 1:
+            return self._build(entry)
+        s = self.settings
+        if label == entry.label:
+            from devfactory.models.server_chat import bind_server_schema, build_served
+
+            plan = ServerPlan.from_settings(s, self._weights(), default_threads(s.embedded_threads))
+            served = build_served(
+                plan,
+                max_tokens=s.stage_max_tokens,
+                temperature=s.temperature,
+                timeout_s=s.model_call_timeout_s,
+            )
+            return served, bind_server_schema
+        return self._in_process(load=False), _bind_embedded  # loaded only if ever called
+
+    def _weights(self) -> Path:
+        """Return the embedded model's file, joined and verified once per router."""
+        with self._weights_lock:
+            if self._verified is None:
+                self._verified = ensure_model_file(self.settings.data_dir)
+            return self._verified
+
+    def _in_process(self, *, load: bool) -> BaseChatModel:
+        """Return the in-process embedded model (its weights read now only with ``load``)."""
+        s = self.settings
+        return build_embedded(
+            s.data_dir,
+            max_tokens=s.stage_max_tokens,
+            temperature=s.temperature,
+            n_ctx=s.embedded_ctx,
+            n_threads=s.embedded_threads,
+            timeout_s=s.model_call_timeout_s,
+            load=load,
+            model_path=self._weights(),
+        )
+
     def _build(self, entry: ModelEntry) -> tuple[BaseChatModel, Callable[..., Runnable]]:
         s = self.settings
         chat: BaseChatModel
@@ -418,15 +487,7 @@ class ModelRouter:
             )
             return chat, _bind_ollama
         if entry.provider == "embedded":
-            chat = build_embedded(
-                s.data_dir,
-                max_tokens=s.stage_max_tokens,
-                temperature=s.temperature,
-                n_ctx=s.embedded_ctx,
-                n_threads=s.embedded_threads,
-                timeout_s=s.model_call_timeout_s,
-            )
-            return chat, _bind_embedded
+            return self._in_process(load=True), _bind_embedded
         from langchain.chat_models import init_chat_model
 
         chat = init_chat_model(
@@ -476,14 +537,14 @@ class ModelRouter:
                 f"({shown_url(self.ollama_host)}) or run `make setup` for the embedded model"
             )
         resolved, errors = [], []
-        for entry in ready:
+        for entry, label in ((e, label) for e in ready for label in self._labels(e)):
             try:
-                chat, bind = self._build(entry)
+                chat, bind = self._build_link(entry, label)
             except Exception as exc:  # noqa: BLE001 - e.g. corrupt weights: try the next link
-                errors.append(redact(f"{entry.label}: {exc}"))
+                errors.append(redact(f"{label}: {exc}"))
                 continue
-            parallel = parallel_of(entry, self.settings)
-            resolved.append(ResolvedModel(alias, entry.label, chat, bind, parallel=parallel))
+            parallel = parallel_of(entry, self.settings, chat)
+            resolved.append(ResolvedModel(alias, label, chat, bind, parallel=parallel))
         if not resolved:
             raise ModelUnavailableError(f"no model could be loaded for {alias!r}: {errors}")
         head, *rest = resolved
@@ -534,14 +595,15 @@ class ModelRouter:
         return [
             ChainLink(
                 alias=alias,
-                label=e.label,
+                label=label,
                 available=self.available(e),
-                rate=rate(self.prices, e.label),
+                rate=rate(self.prices, label),
                 over_ceiling=self.over_ceiling(alias, e),
                 prefer=self.config.route(alias).prefer,
             )
             for alias, chain in self.config.aliases.items()
             for e in chain
+            for label in self._labels(e)
         ]
 
     def view(self, health: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:

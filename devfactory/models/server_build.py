@@ -142,9 +142,14 @@ def up_to_date(stamp: Path, expected: dict[str, object], binary: Path) -> bool:
         return False
 
 
+def installed_at() -> Path:
+    """Return where ``make setup`` installs ``llama-server``: beside the interpreter."""
+    return Path(sys.executable).parent / BINARY
+
+
 def server_binary() -> Path | None:
     """Return the ``llama-server`` installed beside the interpreter, when it is executable."""
-    binary = Path(sys.executable).parent / BINARY
+    binary = installed_at()
     return binary if binary.is_file() and os.access(binary, os.X_OK) else None
 
 

@@ -42,6 +42,7 @@ OVERRIDES: dict[str, Any] = {
     "fact_memory": False,
     "run_code": True,
     "model_chain": "embedded",
+    "embedded_server": False,  # recorded in-process: the tape's model is the in-process adapter
 }
 
 # settings that say where a run lives or how fast the machine decodes, not what it does

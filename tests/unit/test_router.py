@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import httpx
 import pytest
 from langchain_ollama import ChatOllama
 
 from devfactory.models import router as router_mod
-from devfactory.models.router import ModelRouter, ModelsConfig, ModelUnavailableError
+from devfactory.models.embedded import EmbeddedChatModel
+from devfactory.models.local_server import state_folder
+from devfactory.models.router import IN_PROCESS, ModelRouter, ModelsConfig, ModelUnavailableError
+from devfactory.models.server_chat import ServerChatModel, served_slots
 from devfactory.settings import Settings
 
 
@@ -115,3 +123,65 @@ def test_a_resolved_model_serves_as_many_calls_at_once_as_its_first_link(
     assert resolved.label.startswith("ollama:")
     assert resolved.parallel == 3
     assert resolved.fallbacks[0].parallel == 3
+
+
+EMBEDDED = "embedded:qwen2.5-coder-0.5b-instruct-q4_k_m"
+
+
+@pytest.fixture
+def weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Fake embedded weights; yield the ``load`` flag of each in-process model built."""
+    model = tmp_path / "weights.gguf"
+    model.write_bytes(b"GGUF")
+    loads: list[bool] = []
+
+    def build(data_dir: Path, **options: Any) -> EmbeddedChatModel:
+        loads.append(options.pop("load", True))
+        return EmbeddedChatModel(model_path=model)
+
+    monkeypatch.setattr(router_mod, "embedded_available", lambda: True)
+    monkeypatch.setattr(router_mod, "ensure_model_file", lambda data_dir: model)
+    monkeypatch.setattr(router_mod, "build_embedded", build)
+    yield loads
+    shutil.rmtree(state_folder(model), ignore_errors=True)
+
+
+def test_a_built_server_serves_the_embedded_model_backed_by_the_in_process_one(
+    settings: Settings, tmp_path: Path, weights: list[bool]
+) -> None:
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\nexit 1\n")
+    binary.chmod(0o755)
+    chosen = settings.with_overrides(
+        embedded_server_binary=binary, model_chain="embedded", embedded_server_slots=3
+    )
+    router = ModelRouter(chosen, http=ollama(None))
+    resolved = router.resolve("factory/fast")
+    assert [resolved.label, *(f.label for f in resolved.fallbacks)] == [
+        EMBEDDED,
+        EMBEDDED + IN_PROCESS,
+    ]
+    assert isinstance(resolved.chat, ServerChatModel)  # built; started at its first call
+    assert served_slots(resolved.chat) == 3
+    assert (resolved.parallel, resolved.fallbacks[0].parallel) == (3, 1)
+    assert isinstance(resolved.fallbacks[0].chat, EmbeddedChatModel)
+    assert weights == [False]  # the fallback reads its weights only if it is ever called
+    shown = [(r["model"], r["order"]) for r in router.view({}) if r["alias"] == "factory/fast"]
+    assert shown[-2:] == [(EMBEDDED, 1), (EMBEDDED + IN_PROCESS, 2)]  # after Ollama's, unused
+
+
+@pytest.mark.parametrize("why", ["not built", "switched off"])
+def test_without_the_server_the_in_process_model_is_the_link_it_always_was(
+    settings: Settings, tmp_path: Path, weights: list[bool], why: str
+) -> None:
+    binary = tmp_path / "llama-server"
+    if why == "switched off":
+        binary.write_text("#!/bin/sh\nexit 1\n")
+        binary.chmod(0o755)
+    chosen = settings.with_overrides(
+        embedded_server_binary=binary, model_chain="embedded", embedded_server=why != "switched off"
+    )
+    resolved = ModelRouter(chosen, http=ollama(None)).resolve("factory/fast")
+    assert (resolved.label, resolved.fallbacks) == (EMBEDDED, ())
+    assert isinstance(resolved.chat, EmbeddedChatModel) and weights == [True]
+    assert served_slots(resolved.chat) == 1

@@ -1,0 +1,497 @@
+"""One llama.cpp server per host and model file, shared by every process that needs it.
+
+The first process that calls the embedded model starts llama.cpp's own
+``llama-server`` through a small detached supervisor; every later process (the
+CLI, each worker, the chat, a whole test session) finds it through a state file
+and reuses it, so the weights are read once and several sequences decode in one
+batch. Everything lives in a host-wide folder keyed by the model file
+(``<tmp>/devfactory-llama-<uid>/<key>``, 0700), shared across data directories:
+
+- ``lock``: an ``fcntl`` lock held while a server is found, started or stopped;
+- ``state.json`` (0600): the supervisor's pid, the server's pid, its unix
+  socket, its API key and its slots, written by the supervisor once it is up;
+- ``leases/<pid>``: one file per process using the server;
+- ``server.sock``: where the server listens (a unix socket in a 0700 folder,
+  so no other user can reach it, and no port can be taken by someone else),
+  and ``server.log``: what it printed.
+
+The supervisor (``python -m devfactory.models.server_supervisor``) stops the
+server once no live process holds a lease for ``embedded_server_grace_s``, or
+once it decoded nothing for ``embedded_server_idle_timeout_s``. A server that
+died is started again by the next call (``recover``), which is retried once.
+
+A running server is reused whatever slots or context the caller's settings
+ask for: the state file says what it has.
+
+Why one module: finding, starting, leasing and restarting a server are one
+protocol over one folder and one lock; the supervisor's side of it (its own
+process) is ``server_supervisor.py``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import httpx
+
+from devfactory.models.server_build import installed_at
+
+if TYPE_CHECKING:  # the supervisor imports this module: it starts fast without the settings
+    from devfactory.settings import Settings
+
+SUPERVISOR_MODULE: Final = "devfactory.models.server_supervisor"
+"""The module run (``python -m``) as the server's detached supervisor."""
+KEY_ENV: Final = "LLAMA_API_KEY"
+"""llama-server reads its API key from this variable: never on the command line, which
+``ps`` shows to every user."""
+STOP_WAIT_S: Final = 10.0
+"""How long a stopped server may take to exit before it is killed."""
+POLL_S: Final = 0.2
+"""How often a start is checked on (and the supervisor's step)."""
+
+
+class ServerError(RuntimeError):
+    """The local model server could not be started or reached."""
+
+
+def server_binary(settings: Settings) -> Path:
+    """Return where ``llama-server`` is: the setting, else where ``make setup`` installs it."""
+    if settings.embedded_server_binary is not None:
+        return settings.embedded_server_binary
+    return installed_at()
+
+
+def server_built(settings: Settings) -> bool:
+    """Say whether the embedded model may be served by ``llama-server`` here."""
+    binary = server_binary(settings)
+    return settings.embedded_server and binary.is_file() and os.access(binary, os.X_OK)
+
+
+@dataclass(frozen=True)
+class ServerPlan:
+    """How to start the server for one model file, and how long each wait may be."""
+
+    binary: Path
+    model: Path
+    slots: int
+    ctx_per_slot: int
+    threads: int
+    start_timeout_s: float
+    idle_timeout_s: float
+    grace_s: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings, model: Path, threads: int) -> ServerPlan:
+        """Return the plan ``settings`` give for serving ``model`` with ``threads``."""
+        return cls(
+            binary=server_binary(settings),
+            model=model,
+            slots=settings.embedded_server_slots,
+            ctx_per_slot=settings.embedded_ctx,
+            threads=threads,
+            start_timeout_s=settings.embedded_server_start_timeout_s,
+            idle_timeout_s=settings.embedded_server_idle_timeout_s,
+            grace_s=settings.embedded_server_grace_s,
+        )
+
+    def command(self, socket: Path) -> list[str]:
+        """Return llama-server's command line: ``slots`` sequences batched, each with a context."""
+        return [
+            str(self.binary),
+            "--model", str(self.model),
+            "--alias", self.model.stem,
+            "--host", str(socket),
+            "--parallel", str(self.slots),
+            "--ctx-size", str(self.ctx_per_slot * self.slots),
+            "--threads", str(self.threads),
+            "--threads-batch", str(self.threads),
+            "--cont-batching",
+            "--metrics",
+            "--slots",
+            "--no-webui",
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A running server, as its supervisor wrote it in ``state.json``."""
+
+    socket: str
+    key: str
+    pid: int  # the server's
+    supervisor: int
+    slots: int
+    model: str
+    started: float  # time.time() when it was launched
+
+    @property
+    def address(self) -> str:
+        """Where it listens, as shown to people (never the key)."""
+        return f"unix:{self.socket}"
+
+
+def state_root() -> Path:
+    """Return this user's host-wide folder of servers (0700, refused if someone else owns it)."""
+    root = Path(tempfile.gettempdir()) / f"devfactory-llama-{os.getuid()}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    _own(root)
+    return root
+
+
+def _own(folder: Path) -> None:
+    info = folder.lstat()
+    if folder.is_symlink() or info.st_uid != os.getuid():
+        raise ServerError(f"{folder} is not a folder of this user's: refusing to use it")
+    if info.st_mode & 0o077:
+        folder.chmod(0o700)
+
+
+def state_folder(model: Path, size: int | None = None) -> Path:
+    """Return the folder of ``model``'s server: one per model file name and size.
+
+    Every data directory holds its own copy of the same verified weights, so the
+    file's name and size (not its path) say which server serves it; ``size``
+    names it without reading the file (which may not be joined yet).
+    """
+    size = model.stat().st_size if size is None else size
+    key = hashlib.sha256(f"{model.name}:{size}".encode()).hexdigest()[:16]
+    folder = state_root() / key
+    folder.mkdir(mode=0o700, exist_ok=True)
+    _own(folder)
+    (folder / "leases").mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def alive(pid: int) -> bool:
+    """Say whether process ``pid`` runs (a zombie, dead but not reaped, does not)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def read_state(folder: Path) -> Endpoint | None:
+    """Return the server ``folder``'s state file names, or None when there is none."""
+    try:
+        return Endpoint(**json.loads((folder / "state.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_state(folder: Path, endpoint: Endpoint) -> None:
+    """Write ``endpoint`` to ``folder``'s state file (0600), atomically."""
+    partial = folder / f"state.json.{os.getpid()}"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(asdict(endpoint), out)
+    partial.replace(folder / "state.json")
+
+
+def clear_state(folder: Path, pid: int) -> None:
+    """Remove ``folder``'s state file if it still names server ``pid``."""
+    found = read_state(folder)
+    if found is not None and found.pid == pid:
+        (folder / "state.json").unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def locked(folder: Path, timeout_s: float) -> Iterator[None]:
+    """Hold ``folder``'s lock, waiting at most ``timeout_s`` for it.
+
+    Raises:
+        ServerError: another process held it all that time.
+
+    """
+    deadline = time.monotonic() + timeout_s
+    with (folder / "lock").open("a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ServerError(
+                        f"the model server's lock {folder / 'lock'} was held for "
+                        f"{timeout_s:g} s (embedded_server_start_timeout_s)"
+                    ) from None
+                time.sleep(POLL_S)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def live_leases(folder: Path) -> list[int]:
+    """Return the pids holding a lease, removing the leases of processes that are gone."""
+    pids = []
+    for lease in (folder / "leases").iterdir():
+        if lease.name.isdigit() and alive(int(lease.name)):
+            pids.append(int(lease.name))
+        else:
+            lease.unlink(missing_ok=True)
+    return pids
+
+
+def take_lease(folder: Path) -> None:
+    """Say that this process uses the server (its supervisor watches the pid)."""
+    (folder / "leases" / str(os.getpid())).touch(mode=0o600)
+
+
+def drop_lease(folder: Path) -> None:
+    """Say that this process no longer uses the server."""
+    (folder / "leases" / str(os.getpid())).unlink(missing_ok=True)
+
+
+def healthy(endpoint: Endpoint, timeout_s: float = 2.0) -> bool:
+    """Say whether the server at ``endpoint`` answers ``/health`` with its model loaded."""
+    transport = httpx.HTTPTransport(uds=endpoint.socket)
+    try:
+        with httpx.Client(transport=transport, timeout=timeout_s) as client:
+            return client.get("http://llama-server/health").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def log_tail(folder: Path, chars: int = 1500, name: str = "server.log") -> str:
+    """Return the end of the server's log (what it said before it failed)."""
+    try:
+        return (folder / name).read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+def terminate(pid: int, wait_s: float = STOP_WAIT_S) -> None:
+    """Stop process ``pid``: SIGTERM, then SIGKILL if it outlives ``wait_s``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait_s
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+class LocalServer:
+    """A process's handle on the shared server of one model file.
+
+    ``ensure`` returns the running server, starting it if none runs, and holds
+    this process's lease; ``recover`` is called after a request found the server
+    gone, and starts another. Safe to share between threads.
+    """
+
+    def __init__(self, plan: ServerPlan) -> None:
+        self.plan = plan
+        self.folder = state_folder(plan.model)
+        self._known: Endpoint | None = None
+        self._leased = 0  # the pid whose lease was taken
+        self._lock = threading.Lock()
+        atexit.register(drop_lease, self.folder)  # its supervisor need not wait to see us gone
+
+    def running(self) -> Endpoint | None:
+        """Return the server if one runs and answers; start nothing, lease nothing."""
+        found = read_state(self.folder)
+        if found is None or not alive(found.pid) or not healthy(found):
+            return None
+        return found
+
+    def ensure(self) -> Endpoint:
+        """Return the running server, starting it when none runs (bounded by the start timeout).
+
+        Raises:
+            ServerError: the server did not answer within ``embedded_server_start_timeout_s``.
+
+        """
+        with self._lock:
+            known = self._known
+            if known is not None and alive(known.pid) and self._leased == os.getpid():
+                return known  # a forked child holds no lease of its own yet: it takes one
+            self._known = self._find_or_start()
+            return self._known
+
+    def recover(self, failed: Endpoint) -> Endpoint:
+        """Return a running server after a request to ``failed`` could not be made or finished.
+
+        Another thread or process may have restarted it already; a server that
+        still answers ``/health`` is kept (the request failed, not the server);
+        otherwise the dead or unanswering server is stopped and another started.
+        """
+        with self._lock:
+            if self._known is not None and self._known != failed and alive(self._known.pid):
+                return self._known
+            self._known = None
+            self._known = self._find_or_start()
+            return self._known
+
+    def stop(self) -> None:
+        """Stop the server and its supervisor now (whoever else uses it starts another)."""
+        with self._lock, locked(self.folder, self.plan.start_timeout_s):
+            found = read_state(self.folder)
+            if found is not None:
+                terminate(found.supervisor)
+                terminate(found.pid)
+                clear_state(self.folder, found.pid)
+            self._known = None
+
+    def _find_or_start(self) -> Endpoint:
+        with locked(self.folder, self.plan.start_timeout_s):
+            take_lease(self.folder)  # under the lock: the supervisor stops nothing now leased
+            self._leased = os.getpid()
+            found = read_state(self.folder)
+            if found is not None and alive(found.pid):
+                if healthy(found):
+                    return found  # a request may fail on a healthy server: never stop it then
+                terminate(found.supervisor)
+                terminate(found.pid)
+            if found is not None:
+                clear_state(self.folder, found.pid)
+            return self._start()
+
+    def _start(self) -> Endpoint:
+        """Start a supervisor that starts the server; wait for it to answer (lock held)."""
+        socket = self.folder / "server.sock"
+        socket.unlink(missing_ok=True)
+        key = secrets.token_urlsafe(32)
+        plan = {
+            "command": self.plan.command(socket),
+            "socket": str(socket),
+            "slots": self.plan.slots,
+            "model": self.plan.model.stem,
+            "idle_timeout_s": self.plan.idle_timeout_s,
+            "grace_s": self.plan.grace_s,
+        }
+        plan_file = self.folder / "plan.json"
+        fd = os.open(plan_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(plan, out)
+        deadline = time.monotonic() + self.plan.start_timeout_s
+        with (self.folder / "supervisor.log").open("wb") as log:
+            launcher = subprocess.Popen(
+                [sys.executable, "-m", SUPERVISOR_MODULE, str(self.folder)],
+                env={**os.environ, KEY_ENV: key},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # a Ctrl-C of this process never reaches the server
+            )
+        while time.monotonic() < deadline:
+            if launcher.poll() not in (None, 0):
+                said = log_tail(self.folder, name="supervisor.log")
+                raise ServerError(f"the model server's supervisor failed:\n{said}")
+            found = read_state(self.folder)
+            if found is not None and found.key == key:
+                if not alive(found.pid):
+                    break
+                if healthy(found):
+                    launcher.wait()  # it returned as soon as it forked the supervisor
+                    return found
+            time.sleep(POLL_S)
+        plan_file.unlink(missing_ok=True)  # a supervisor forked from now on starts nothing
+        if launcher.poll() is None:
+            launcher.kill()  # still starting: it never forked a supervisor
+        launcher.wait()
+        found = read_state(self.folder)
+        if found is not None and found.key == key:
+            terminate(found.supervisor)
+            terminate(found.pid)
+            clear_state(self.folder, found.pid)
+        raise ServerError(
+            f"the model server did not answer within {self.plan.start_timeout_s:g} s "
+            f"(embedded_server_start_timeout_s); its log ends:\n{log_tail(self.folder)}"
+        )
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What ``devfactory models`` shows of the shared server (never its key)."""
+
+    built: bool
+    binary: str
+    running: bool = False
+    address: str = ""
+    pid: int = 0
+    slots: int = 0
+    busy: int = 0
+    decode_tps: float | None = None  # the server's average per sequence, tokens/s
+    prompt_tps: float | None = None
+
+    def line(self) -> str:
+        """Say in one line where the server is and how it does."""
+        if not self.built:
+            return f"not built ({self.binary} is missing): each process loads the weights itself"
+        if not self.running:
+            return "not running (the first call of the embedded model starts it)"
+        speed = "no tokens decoded yet"
+        if self.decode_tps is not None:
+            speed = f"decoding {self.decode_tps:.1f} tokens/s per sequence"
+            if self.prompt_tps is not None:
+                speed += f", prompts {self.prompt_tps:.0f} tokens/s"
+        return f"{self.address} · pid {self.pid} · slots {self.busy}/{self.slots} busy · {speed}"
+
+
+def server_status(settings: Settings, model: Path, size: int) -> ServerStatus:
+    """Return the shared server of ``model`` as it is now; start nothing, lease nothing."""
+    binary = server_binary(settings)
+    if not server_built(settings):
+        return ServerStatus(built=False, binary=str(binary))
+    found = read_state(state_folder(model, size))
+    if found is None or not alive(found.pid) or not healthy(found):
+        return ServerStatus(built=True, binary=str(binary))
+    transport = httpx.HTTPTransport(uds=found.socket)
+    headers = {"Authorization": f"Bearer {found.key}"}
+    busy, gauges = 0, {}
+    with contextlib.suppress(httpx.HTTPError, ValueError, TypeError, KeyError):
+        with httpx.Client(transport=transport, headers=headers, timeout=2.0) as client:
+            slots = client.get("http://llama-server/slots").json()
+            busy = sum(1 for slot in slots if slot.get("is_processing"))
+            for line in client.get("http://llama-server/metrics").text.splitlines():
+                name, _, value = line.partition(" ")
+                gauges[name] = float(value)
+    decode = gauges.get("llamacpp:predicted_tokens_seconds")
+    prompt = gauges.get("llamacpp:prompt_tokens_seconds")
+    return ServerStatus(
+        built=True,
+        binary=str(binary),
+        running=True,
+        address=found.address,
+        pid=found.pid,
+        slots=found.slots,
+        busy=busy,
+        decode_tps=decode or None,
+        prompt_tps=prompt or None,
+    )
+
+
+_SERVERS: dict[ServerPlan, LocalServer] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
+def local_server(plan: ServerPlan) -> LocalServer:
+    """Return this process's one handle on the server of ``plan``."""
+    with _SERVERS_LOCK:
+        if plan not in _SERVERS:
+            _SERVERS[plan] = LocalServer(plan)
+        return _SERVERS[plan]

@@ -1,0 +1,177 @@
+"""The shared llama-server with the real embedded weights: restart, reuse, callers at once, usage.
+
+Skipped where ``llama-server`` is not built. The server is the host's one
+server of the embedded model (shared with the rest of the suite, whatever slots
+it was started with); every call is small (a few prompt words, at most 16
+tokens) and the server decodes on one thread (``DEVFACTORY_EMBEDDED_THREADS=1``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from langchain_core.messages import AIMessage
+
+from devfactory.models.embedded import embedded_available, ensure_model_file
+from devfactory.models.io import usage_of
+from devfactory.models.local_server import Endpoint, ServerPlan, local_server, server_built
+from devfactory.models.server_chat import ServerChatModel, bind_server_schema, build_served
+from devfactory.settings import Settings
+from tests.server_callers import answered, other_process
+
+pytestmark = pytest.mark.skipif(
+    not (server_built(Settings()) and embedded_available()),
+    reason="llama-server is not built here (make setup builds it)",
+)
+
+MAX_TOKENS = 16
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory: pytest.TempPathFactory) -> ServerPlan:
+    """The plan of the embedded model's server: two slots, one thread."""
+    data = tmp_path_factory.mktemp("served")
+    settings = Settings(data_dir=data, embedded_server_slots=2, embedded_threads=1)
+    return ServerPlan.from_settings(settings, ensure_model_file(data), threads=1)
+
+
+def chat_of(plan: ServerPlan) -> ServerChatModel:
+    return build_served(plan, max_tokens=MAX_TOKENS, temperature=0.2, timeout_s=300.0)
+
+
+def get(endpoint: Endpoint, path: str) -> httpx.Response:
+    transport = httpx.HTTPTransport(uds=endpoint.socket)
+    with httpx.Client(transport=transport, timeout=10) as client:
+        return client.get(
+            f"http://llama-server{path}", headers={"Authorization": f"Bearer {endpoint.key}"}
+        )
+
+
+def metrics(endpoint: Endpoint) -> dict[str, float]:
+    found = {}
+    for line in get(endpoint, "/metrics").text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition(" ")
+            found[name] = float(value)
+    return found
+
+
+def busy(endpoint: Endpoint) -> int:
+    return sum(1 for slot in get(endpoint, "/slots").json() if slot.get("is_processing"))
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_real_server_answers_and_a_second_process_reuses_it(plan: ServerPlan) -> None:
+    reply = chat_of(plan).invoke("Say hi.")
+    assert isinstance(reply, AIMessage) and str(reply.content).strip()
+    endpoint = local_server(plan).ensure()
+    [(pid, text)] = answered(other_process(plan, max_tokens=MAX_TOKENS), timeout=300)
+    assert pid == endpoint.pid and text.strip()  # the running server, not another
+
+
+def kill_mid_call(plan: ServerPlan, chat: ServerChatModel) -> tuple[Endpoint, object] | None:
+    """Kill the server while a call decodes; return it and the call's reply (None: not caught)."""
+    first = local_server(plan).ensure()
+    replies: list[object] = []
+
+    def draw() -> None:
+        replies.append(chat.invoke("Count from one to twenty in words."))
+
+    call = threading.Thread(target=draw)
+    call.start()
+    wait_for(lambda: not call.is_alive() or busy(first) > 0, 120)
+    caught = call.is_alive()
+    if caught:
+        os.kill(first.pid, signal.SIGKILL)
+    call.join(timeout=300)
+    return (first, replies[0]) if caught else None
+
+
+def test_a_real_server_killed_mid_call_is_restarted_and_the_call_answered(
+    plan: ServerPlan,
+) -> None:
+    chat = chat_of(plan)
+    for _ in range(3):  # a call may end before it is seen decoding: try again
+        if (killed := kill_mid_call(plan, chat)) is not None:
+            first, reply = killed
+            assert isinstance(reply, AIMessage) and str(reply.content).strip()
+            assert local_server(plan).ensure().pid != first.pid
+            return
+    pytest.fail("no call was still decoding when looked at, three times")
+
+
+def test_two_processes_drawing_at_once_are_both_answered_within_the_slot_cap(
+    plan: ServerPlan,
+) -> None:
+    endpoint = local_server(plan).ensure()
+    procs = [other_process(plan, max_tokens=MAX_TOKENS) for _ in range(2)]
+    seen: list[int] = []
+    while any(proc.poll() is None for proc in procs):
+        seen.append(busy(endpoint))
+        time.sleep(0.1)
+    results = [answered(proc, timeout=300) for proc in procs]
+    assert all(pid == endpoint.pid and text.strip() for [(pid, text)] in results)
+    assert max(seen, default=0) <= endpoint.slots
+
+
+def test_the_usage_metered_through_the_server_equals_its_own_counts(plan: ServerPlan) -> None:
+    chat = chat_of(plan)
+    endpoint = local_server(plan).ensure()
+    before = metrics(endpoint)
+    reply = chat.invoke("Name a colour.")
+    after = metrics(endpoint)
+    assert isinstance(reply, AIMessage)
+    metered, timings = usage_of(reply), reply.response_metadata["timings"]
+    assert metered.input_tokens == timings["prompt_n"] + timings["cache_n"] > 0
+    assert metered.output_tokens == timings["predicted_n"] > 0
+    predicted = after["llamacpp:tokens_predicted_total"] - before["llamacpp:tokens_predicted_total"]
+    processed = after["llamacpp:prompt_tokens_total"] - before["llamacpp:prompt_tokens_total"]
+    assert (predicted, processed) == (timings["predicted_n"], timings["prompt_n"])
+
+
+def test_a_schema_constrained_reply_of_the_real_server_is_valid(plan: ServerPlan) -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    reply = bind_server_schema(chat_of(plan), schema).invoke('Answer {"ok": true}.')
+    assert json.loads(str(reply.content))["ok"] in (True, False)
+
+
+def test_the_token_count_is_the_servers(plan: ServerPlan) -> None:
+    assert chat_of(plan).count_tokens("def add(a, b):\n    return a + b\n") > 5
+
+
+def test_devfactory_models_shows_the_running_server(plan: ServerPlan, tmp_path: Path) -> None:
+    endpoint = local_server(plan).ensure()
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "devfactory"), "models", "--no-health", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DEVFACTORY_DATA_DIR": str(tmp_path / "data")},
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    server = json.loads(shown.stdout)["embedded_server"]
+    assert (server["running"], server["pid"], server["slots"]) == (
+        True,
+        endpoint.pid,
+        endpoint.slots,
+    )
+    assert server["address"] == f"unix:{endpoint.socket}" and endpoint.key not in shown.stdout

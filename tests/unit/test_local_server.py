@@ -1,0 +1,391 @@
+"""The shared model server, against a fake llama-server: start, reuse, leases, stops, restarts.
+
+Each test serves its own fake model file, so it has its own server folder; the
+fake (``tests/fake_llama_server.py``) listens on a unix socket, as the real
+server does here, so these tests need no network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import stat
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from pydantic import ValidationError
+
+from devfactory.models import local_server as local_server_mod
+from devfactory.models.embedded import json_schema_grammar
+from devfactory.models.local_server import (
+    LocalServer,
+    ServerError,
+    ServerPlan,
+    alive,
+    local_server,
+    read_state,
+    server_status,
+)
+from devfactory.models.router import ResolvedModel
+from devfactory.models.server_chat import (
+    ServerChatModel,
+    bind_server_schema,
+    build_served,
+    served_slots,
+)
+from devfactory.settings import Settings
+from tests.server_callers import answered, other_process
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fake_binary(tmp_path: Path) -> Path:
+    """An executable that runs the fake server with llama-server's arguments."""
+    binary = tmp_path / "llama-server"
+    binary.write_text(
+        textwrap.dedent(
+            f"""\
+            #!/bin/sh
+            export PYTHONPATH="{ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"
+            exec "{sys.executable}" -m tests.fake_llama_server "$@"
+            """
+        )
+    )
+    binary.chmod(0o755)
+    return binary
+
+
+@pytest.fixture
+def starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict]]:
+    """Return a reader of every start of the fake (its pid and arguments), in order."""
+    record = tmp_path / "starts.jsonl"
+    monkeypatch.setenv("FAKE_LLAMA_RECORD", str(record))
+
+    def read() -> list[dict]:
+        if not record.exists():
+            return []
+        return [json.loads(line) for line in record.read_text().splitlines()]
+
+    return read
+
+
+Planner = Callable[..., ServerPlan]
+
+
+@pytest.fixture
+def plan_for(tmp_path: Path, fake_binary: Path) -> Iterator[Planner]:
+    """Return a maker of plans for one fresh model file; stop its server after the test."""
+    model = tmp_path / f"fake-{uuid.uuid4().hex[:8]}.gguf"
+    model.write_bytes(b"GGUF" * 4)
+    made: list[ServerPlan] = []
+
+    def make(**overrides: object) -> ServerPlan:
+        chosen: dict[str, object] = {
+            "embedded_server_binary": fake_binary,
+            "embedded_server_slots": 2,
+            "embedded_ctx": 2048,
+            "embedded_server_start_timeout_s": 20.0,
+            **overrides,
+        }
+        settings = Settings(data_dir=tmp_path / "data", **chosen)  # type: ignore[arg-type]
+        plan = ServerPlan.from_settings(settings, model, threads=1)
+        made.append(plan)
+        return plan
+
+    yield make
+    for plan in made:
+        server = local_server(plan)
+        server.stop()
+        shutil.rmtree(server.folder, ignore_errors=True)
+
+
+def chat_of(plan: ServerPlan, max_tokens: int = 16) -> ServerChatModel:
+    return build_served(plan, max_tokens=max_tokens, temperature=0.2, timeout_s=30.0)
+
+
+def sent(reply: object) -> dict:
+    """Return what the fake says it was sent (its reply's text is that JSON)."""
+    return json.loads(str(getattr(reply, "content", reply)))
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def metrics(server: LocalServer) -> dict[str, float]:
+    endpoint = server.ensure()
+    transport = httpx.HTTPTransport(uds=endpoint.socket)
+    with httpx.Client(transport=transport) as client:
+        text = client.get(
+            "http://x/metrics", headers={"Authorization": f"Bearer {endpoint.key}"}
+        ).text
+    return {line.split()[0]: float(line.split()[1]) for line in text.splitlines()}
+
+
+def test_first_use_starts_a_private_server_that_a_second_process_reuses(
+    plan_for: Planner, starts: Callable[[], list[dict]]
+) -> None:
+    plan = plan_for()
+    assert starts() == []  # built, not started
+    reply = chat_of(plan).invoke("hello there")
+    [start] = starts()
+    assert sent(reply)["pid"] == start["pid"]
+    args = start["argv"]
+    assert args[args.index("--parallel") + 1] == "2"
+    assert args[args.index("--ctx-size") + 1] == str(2 * 2048)  # embedded_ctx per slot
+    assert args[args.index("--threads") + 1] == "1"
+    assert {"--cont-batching", "--metrics", "--slots"} <= set(args)
+    server = local_server(plan)
+    endpoint = server.ensure()
+    assert endpoint.key not in " ".join(args)  # never on a command line that ps shows
+    assert stat.S_IMODE(server.folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((server.folder / "state.json").stat().st_mode) == 0o600
+    assert (server.folder / "leases" / str(os.getpid())).exists()
+
+    assert [pid for pid, _ in answered(other_process(plan))] == [start["pid"]]
+    assert len(starts()) == 1  # reused, not started again
+
+
+def test_a_request_without_the_key_is_refused(plan_for: Planner) -> None:
+    endpoint = local_server(plan_for()).ensure()
+    transport = httpx.HTTPTransport(uds=endpoint.socket)
+    with httpx.Client(transport=transport) as client:
+        assert client.get("http://x/slots").status_code == 401
+        assert client.get("http://x/health").status_code == 200
+
+
+def test_a_server_killed_mid_call_is_restarted_and_the_call_answered(
+    plan_for: Planner, starts: Callable[[], list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for()
+    chat = chat_of(plan)
+    monkeypatch.setenv("FAKE_LLAMA_DELAY_S", "2")  # read by the server when it starts
+    first = local_server(plan).ensure()
+    replies: list[object] = []
+    call = threading.Thread(target=lambda: replies.append(chat.invoke("slow one")))
+    call.start()
+    assert wait_for(lambda: metrics(local_server(plan))["llamacpp:requests_processing"] == 1, 10)
+    os.kill(first.pid, signal.SIGKILL)
+    call.join(timeout=30)
+    [reply] = replies
+    first_start, second_start = starts()
+    assert sent(reply)["pid"] == second_start["pid"] != first.pid
+    assert local_server(plan).ensure().pid == second_start["pid"]
+
+
+def test_a_call_is_retried_once_and_then_fails(
+    plan_for: Planner, starts: Callable[[], list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for()
+    monkeypatch.setenv("FAKE_LLAMA_DIE", "1")  # every server dies at its first chat request
+    with pytest.raises(openai.APIConnectionError):
+        chat_of(plan).invoke("never answered")
+    assert len(starts()) == 2  # the first, and the one restart of the retry
+
+
+def test_the_server_stops_when_its_last_user_is_gone(
+    plan_for: Planner, starts: Callable[[], list[dict]]
+) -> None:
+    plan = plan_for(embedded_server_grace_s=0.5)
+    [(pid, _)] = answered(other_process(plan))  # this process takes no lease
+    folder = LocalServer(plan).folder
+    assert wait_for(lambda: not alive(pid), 15), "the server outlived its last user"
+    assert read_state(folder) is None
+    assert len(starts()) == 1
+
+
+def test_an_idle_server_stops_and_the_next_call_starts_another(
+    plan_for: Planner, starts: Callable[[], list[dict]]
+) -> None:
+    plan = plan_for(embedded_server_idle_timeout_s=1.0)
+    chat = chat_of(plan)
+    first = sent(chat.invoke("one"))["pid"]
+    assert wait_for(lambda: not alive(first), 15), "an idle server kept running"
+    second = sent(chat.invoke("two"))["pid"]
+    assert second != first and len(starts()) == 2
+
+
+def test_a_start_waits_no_longer_than_the_start_timeout(
+    plan_for: Planner, starts: Callable[[], list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for(embedded_server_start_timeout_s=5.0)
+    monkeypatch.setenv("FAKE_LLAMA_LOAD_S", "60")  # it starts, but says "loading" for a minute
+    began = time.monotonic()
+    with pytest.raises(ServerError, match="embedded_server_start_timeout_s"):
+        local_server(plan).ensure()
+    assert time.monotonic() - began < 5.0 + 10  # the wait, then at most a stop
+    assert read_state(local_server(plan).folder) is None
+    pids = [start["pid"] for start in starts()]
+    assert wait_for(lambda: not any(map(alive, pids)), 15), "a server that never answered was kept"
+
+
+def test_two_processes_drawing_at_once_are_answered_within_the_slot_cap(
+    plan_for: Planner, starts: Callable[[], list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for()  # two slots
+    monkeypatch.setenv("FAKE_LLAMA_DELAY_S", "1")
+    local_server(plan).ensure()
+    procs = [other_process(plan, calls=2) for _ in range(2)]
+    [start] = starts()
+    for proc in procs:
+        assert [(pid, sent(text)["pid"]) for pid, text in answered(proc)] == [
+            (start["pid"], start["pid"])
+        ] * 2
+    assert metrics(local_server(plan))["fake:peak_busy"] == 2  # batched, never past the cap
+
+
+@pytest.mark.parametrize(
+    ("name", "good", "bad"),
+    [
+        ("embedded_server_slots", 8, 9),
+        ("embedded_server_slots", 1, 0),
+        ("embedded_server_start_timeout_s", 900.0, 901.0),
+        ("embedded_server_idle_timeout_s", 86_400.0, 86_401.0),
+        ("embedded_server_grace_s", 3600.0, 3601.0),
+    ],
+)
+def test_every_wait_and_the_slots_are_bounded(name: str, good: object, bad: object) -> None:
+    assert getattr(Settings(**{name: good}), name) == good  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Settings(**{name: bad})  # type: ignore[arg-type]
+
+
+def test_a_schema_is_constrained_by_the_in_process_grammar(plan_for: Planner) -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 8}}}
+    got = sent(bind_server_schema(chat_of(plan_for()), schema).invoke("name it"))
+    assert got["grammar"] == json_schema_grammar(json.dumps(schema, sort_keys=True))
+    assert got["repeat_penalty"] == 1.1 and got["seed"] == 0 and got["temperature"] == 0.2
+
+
+def test_a_sampled_candidate_reaches_the_server_with_its_own_seed_and_cap(
+    plan_for: Planner,
+) -> None:
+    chat = chat_of(plan_for(), max_tokens=16)
+    resolved = ResolvedModel("factory/coder", "embedded:x", chat, bind_server_schema)
+    got = sent(resolved.sampled(0.7, 3, max_tokens=12).invoke("draw"))
+    assert (got["temperature"], got["seed"], got["max_completion_tokens"]) == (0.7, 3, 12)
+    assert sent(chat.invoke("plain"))["max_completion_tokens"] == 16  # the copy changed alone
+
+
+def test_usage_is_metered_from_the_servers_replies(plan_for: Planner) -> None:
+    plan = plan_for()
+    chat = chat_of(plan)
+    before = metrics(local_server(plan))
+    reply = chat.invoke("count these five words")
+    after = metrics(local_server(plan))
+    usage, timings = reply.usage_metadata, reply.response_metadata["timings"]
+    assert usage is not None
+    assert usage["input_tokens"] == timings["prompt_n"] + timings["cache_n"]
+    assert usage["output_tokens"] == timings["predicted_n"]
+    predicted = after["llamacpp:tokens_predicted_total"] - before["llamacpp:tokens_predicted_total"]
+    assert usage["output_tokens"] == predicted > 0
+
+
+def test_an_async_call_reaches_the_server(plan_for: Planner) -> None:
+    reply = asyncio.run(chat_of(plan_for()).ainvoke("async hello"))
+    assert sent(reply)["seed"] == 0
+
+
+def test_tokens_are_counted_by_the_server(plan_for: Planner) -> None:
+    assert chat_of(plan_for()).count_tokens("one two three") == 3
+
+
+def test_the_slot_count_is_readable_from_the_model(plan_for: Planner) -> None:
+    plan = plan_for(embedded_server_slots=3)
+    chat = chat_of(plan)
+    assert served_slots(chat) == 3  # planned, before it runs
+    local_server(plan).ensure()
+    assert served_slots(chat) == 3  # the running server's own count
+
+
+def test_the_status_says_where_the_server_is_and_how_it_does(
+    plan_for: Planner, tmp_path: Path, fake_binary: Path
+) -> None:
+    plan = plan_for()
+    size = plan.model.stat().st_size
+    settings = Settings(data_dir=tmp_path / "data", embedded_server_binary=fake_binary)
+    assert server_status(settings, plan.model, size).line().startswith("not running")
+    chat_of(plan).invoke("warm it up")
+    status = server_status(settings, plan.model, size)
+    endpoint = local_server(plan).ensure()
+    assert (status.address, status.pid, status.slots, status.busy) == (
+        f"unix:{endpoint.socket}",
+        endpoint.pid,
+        2,
+        0,
+    )
+    line = status.line()
+    assert "slots 0/2 busy" in line and "decoding 14.5 tokens/s" in line
+    assert endpoint.key not in line + json.dumps(dataclasses.asdict(status))
+    missing = settings.with_overrides(embedded_server_binary=tmp_path / "nowhere")
+    assert server_status(missing, plan.model, size).line().startswith("not built")
+
+
+def test_a_server_at_the_slot_cap_decodes_that_many_at_once(
+    plan_for: Planner, starts: Callable[[], list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for(embedded_server_slots=8)  # the most the settings allow
+    monkeypatch.setenv("FAKE_LLAMA_DELAY_S", "1")
+    chat = chat_of(plan)
+    assert served_slots(chat) == 8
+    replies: list[object] = []
+    callers = [threading.Thread(target=lambda: replies.append(chat.invoke("hi"))) for _ in range(9)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=60)
+    [start] = starts()
+    assert start["argv"][start["argv"].index("--parallel") + 1] == "8"
+    assert len(replies) == 9 and metrics(local_server(plan))["fake:peak_busy"] == 8
+
+
+def test_a_failed_request_to_a_server_that_still_answers_keeps_it(
+    plan_for: Planner, starts: Callable[[], list[dict]]
+) -> None:
+    server = local_server(plan_for())
+    endpoint = server.ensure()
+    assert server.recover(endpoint) == endpoint
+    assert len(starts()) == 1
+
+
+def test_a_supervisor_that_cannot_start_says_why(
+    plan_for: Planner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for()
+    monkeypatch.setattr(local_server_mod, "SUPERVISOR_MODULE", "devfactory.models.no_such_module")
+    with pytest.raises(ServerError, match="No module named devfactory.models.no_such_module"):
+        local_server(plan).ensure()
+
+
+def test_the_servers_log_is_cut_past_its_cap_and_its_end_kept(tmp_path: Path) -> None:
+    from devfactory.models.server_supervisor import LOG_KEPT_BYTES, bound_log
+
+    log = tmp_path / "server.log"
+    log.write_bytes(b"x" * 100)
+    assert not bound_log(log, cap=100)  # at the cap: left alone
+    log.write_bytes(b"a" * LOG_KEPT_BYTES + b"the last line\n")
+    assert bound_log(log, cap=100)
+    assert log.read_bytes() == b""
+    kept = (tmp_path / "server.log.1").read_bytes()
+    assert kept.endswith(b"the last line\n") and len(kept) == LOG_KEPT_BYTES
+    with log.open("ab") as server:  # how the server holds it: the next line starts the file
+        server.write(b"next\n")
+    assert log.read_bytes() == b"next\n"
