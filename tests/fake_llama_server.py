@@ -13,21 +13,47 @@ requests at once (the others wait, as llama.cpp defers them), and answers:
 
 Its behaviour for a test comes from the environment: ``FAKE_LLAMA_DELAY_S``
 (seconds each reply takes), ``FAKE_LLAMA_LOAD_S`` (seconds ``/health`` says
-"loading"), ``FAKE_LLAMA_DIE`` (exit at the first chat request), and
-``FAKE_LLAMA_RECORD`` (a file each start appends its arguments to, one JSON line).
+"loading"), ``FAKE_LLAMA_DIE`` (exit at the first chat request),
+``FAKE_LLAMA_RECORD`` (a file each start appends its arguments to, one JSON line),
+and ``FAKE_LLAMA_SCRIPT`` (``module:function``, a script of ``tests/fakes.py``):
+with it, a chat reply's text is what the scripted model answers to the messages
+sent, so a whole run can be served by the fake (its weights' file is never read).
+
+``write_binary(path)`` writes the executable that tests name as the server's binary.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import socketserver
 import sys
+import textwrap
 import threading
 import time
+from functools import cache
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_binary(path: Path) -> Path:
+    """Write an executable at ``path`` that runs this fake with llama-server's arguments."""
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            #!/bin/sh
+            export PYTHONPATH="{ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"
+            exec "{sys.executable}" -m tests.fake_llama_server "$@"
+            """
+        )
+    )
+    path.chmod(0o755)
+    return path
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -50,6 +76,22 @@ class State:
         self.prompt_tokens = 0
         self.predicted_tokens = 0
         self.loaded_at = time.monotonic() + float(os.environ.get("FAKE_LLAMA_LOAD_S", "0"))
+
+
+@cache
+def scripted(script: str) -> Any:
+    """Return the scripted model answering with ``script`` (``module:function``)."""
+    from tests.fakes import ScriptedChatModel
+
+    module, _, name = script.partition(":")
+    return ScriptedChatModel(script=getattr(importlib.import_module(module), name))
+
+
+def scripted_reply(script: str, messages: list[dict[str, Any]]) -> str:
+    """Return what the scripted model of ``script`` answers to the OpenAI ``messages``."""
+    from langchain_core.messages import convert_to_messages
+
+    return str(scripted(script).invoke(convert_to_messages(messages)).content)
 
 
 def words(text: str) -> int:
@@ -143,7 +185,8 @@ def handler(state: State, key: str) -> type[BaseHTTPRequestHandler]:
             }
             sent["grammar"] = body.get("grammar")
             sent["pid"] = os.getpid()
-            content = json.dumps(sent)
+            script = os.environ.get("FAKE_LLAMA_SCRIPT")
+            content = scripted_reply(script, body["messages"]) if script else json.dumps(sent)
             prompt = sum(words(str(m.get("content", ""))) for m in body["messages"])
             predicted = words(content)
             with state.lock:

@@ -14,8 +14,6 @@ import os
 import shutil
 import signal
 import stat
-import sys
-import textwrap
 import threading
 import time
 import uuid
@@ -46,26 +44,14 @@ from devfactory.models.server_chat import (
     served_slots,
 )
 from devfactory.settings import Settings
+from tests.fake_llama_server import write_binary
 from tests.server_callers import answered, other_process
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def fake_binary(tmp_path: Path) -> Path:
     """An executable that runs the fake server with llama-server's arguments."""
-    binary = tmp_path / "llama-server"
-    binary.write_text(
-        textwrap.dedent(
-            f"""\
-            #!/bin/sh
-            export PYTHONPATH="{ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"
-            exec "{sys.executable}" -m tests.fake_llama_server "$@"
-            """
-        )
-    )
-    binary.chmod(0o755)
-    return binary
+    return write_binary(tmp_path / "llama-server")
 
 
 @pytest.fixture
