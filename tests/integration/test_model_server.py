@@ -2,27 +2,33 @@
 
 Skipped where ``llama-server`` is not built. The server is the host's one
 server of the embedded model (shared with the rest of the suite, whatever slots
-it was started with); every call is small (a few prompt words, at most 16
-tokens) and the server decodes on one thread (``DEVFACTORY_EMBEDDED_THREADS=1``).
+it was started with), but for the one-slot tests' own server (the same weights
+under another name); every call is small (a few prompt words, at most 16 tokens,
+32 for a schema-constrained one) and the server decodes on one thread
+(``DEVFACTORY_EMBEDDED_THREADS=1``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
 from langchain_core.messages import AIMessage
 
 from devfactory.models.embedded import embedded_available, ensure_model_file
+from devfactory.models.fanout import in_order
 from devfactory.models.io import usage_of
 from devfactory.models.local_server import Endpoint, ServerPlan, local_server, server_built
 from devfactory.models.server_chat import ServerChatModel, bind_server_schema, build_served
@@ -45,8 +51,20 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> ServerPlan:
     return ServerPlan.from_settings(settings, ensure_model_file(data), threads=1)
 
 
-def chat_of(plan: ServerPlan) -> ServerChatModel:
-    return build_served(plan, max_tokens=MAX_TOKENS, temperature=0.2, timeout_s=300.0)
+@pytest.fixture(scope="module")
+def one_slot(plan: ServerPlan, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPlan]:
+    """A server of its own with one slot: the same weights under another name."""
+    alias = tmp_path_factory.mktemp("one-slot") / f"one-slot-{plan.model.name}"
+    alias.symlink_to(plan.model)  # a server's folder is keyed by the file's name and size
+    single = dataclasses.replace(plan, model=alias, slots=1)
+    yield single
+    server = local_server(single)
+    server.stop()
+    shutil.rmtree(server.folder, ignore_errors=True)
+
+
+def chat_of(plan: ServerPlan, max_tokens: int = MAX_TOKENS) -> ServerChatModel:
+    return build_served(plan, max_tokens=max_tokens, temperature=0.2, timeout_s=300.0)
 
 
 def get(endpoint: Endpoint, path: str) -> httpx.Response:
@@ -151,6 +169,45 @@ def test_a_schema_constrained_reply_of_the_real_server_is_valid(plan: ServerPlan
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
     reply = bind_server_schema(chat_of(plan), schema).invoke('Answer {"ok": true}.')
     assert json.loads(str(reply.content))["ok"] in (True, False)
+
+
+def test_with_one_slot_the_same_request_gives_the_same_text_in_every_process(
+    one_slot: ServerPlan,
+) -> None:
+    hot = 1.0  # sampled widely: without the seed, the replies would differ
+    chat = build_served(one_slot, max_tokens=MAX_TOKENS, temperature=hot, timeout_s=300.0)
+    prompt = "Say the number 0."  # what the other process's first call asks
+    first, again = (str(chat.invoke(prompt).content) for _ in range(2))
+    other_one = other_process(one_slot, max_tokens=MAX_TOKENS, temperature=hot)
+    [(pid, other)] = answered(other_one, timeout=300)
+    endpoint = local_server(one_slot).ensure()
+    assert endpoint.slots == 1 and pid == endpoint.pid  # one server, one slot, for both
+    assert first.strip() and first == again == other  # the same seed (0) each time
+
+
+def test_with_several_slots_every_candidate_drawn_at_once_is_valid(plan: ServerPlan) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "colour": {"type": "string", "enum": ["red", "green", "blue"]},
+            "ok": {"type": "boolean"},
+        },
+        "required": ["colour", "ok"],
+    }
+    endpoint = local_server(plan).ensure()
+    assert endpoint.slots >= 2
+    chat = chat_of(plan, max_tokens=32)
+    width = min(endpoint.slots, 4)  # a few candidates, decoded in one batch
+    asks = [
+        lambda seed=seed: bind_server_schema(
+            chat.model_copy(update={"seed": seed, "temperature": 0.9}), schema
+        ).invoke("Pick a colour and say if it is ok, as JSON.")
+        for seed in range(width)
+    ]
+    replies = list(in_order(asks, width, lambda: True))  # all in flight at once
+    assert len(replies) == width
+    for reply in replies:
+        jsonschema.validate(json.loads(str(reply.content)), schema)
 
 
 def test_the_token_count_is_the_servers(plan: ServerPlan) -> None:
