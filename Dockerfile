@@ -9,7 +9,17 @@ ENV CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON
     DEVFACTORY_DATA_DIR=/data
 COPY pyproject.toml uv.lock README.md ./
 COPY devfactory ./devfactory
-RUN uv sync --frozen --no-dev --compile-bytecode
+# llama.cpp's own llama-server, as `make setup` builds it: from the sources the locked
+# llama-cpp-python sdist vendors (left unpacked in uv's cache by the sync, else the
+# registry, checked against uv.lock), with the same CMAKE_ARGS, installed beside the
+# interpreter (/opt/venv/bin/llama-server). Its sources, build tree and uv's cache are
+# not kept; the stamp is. Every process of a container shares one server.
+RUN uv sync --frozen --no-dev --compile-bytecode \
+    && UV_CACHE_DIR="$(uv cache dir)" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+       python -m devfactory.models.server_build --lock uv.lock \
+    && /opt/venv/bin/llama-server --version \
+    && rm -rf /opt/venv/.llama-server-build/src /opt/venv/.llama-server-build/build \
+    && uv cache clean
 # run folders live in /data/runs/<run-id> (DEVFACTORY_RUNS_DIR), beside the users file
 VOLUME ["/data"]
 ENTRYPOINT ["devfactory"]

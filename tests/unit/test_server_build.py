@@ -270,3 +270,32 @@ def test_the_server_binary_is_found_beside_the_interpreter(
     assert server_binary() is None  # present but not executable
     binary.chmod(0o755)
     assert server_binary() == binary
+
+
+def dockerfile_runs() -> list[str]:
+    """Return the Dockerfile's RUN instructions, each on one line."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    return [line for line in text.splitlines() if line.startswith("RUN ")]
+
+
+def test_the_image_builds_the_server_as_make_setup_does_and_keeps_only_the_binary() -> None:
+    env = re.search(r"UV_PROJECT_ENVIRONMENT=(\S+)", (ROOT / "Dockerfile").read_text())
+    assert env, "the image names its virtualenv"
+    venv = env.group(1)
+    command = f"python -m {server_build.__name__}"
+    assert command in (ROOT / "Makefile").read_text()  # the one way the server is built
+    [run] = [line for line in dockerfile_runs() if command in line]
+    steps = [step.strip() for step in run.removeprefix("RUN ").split("&&")]
+    [sync] = [i for i, step in enumerate(steps) if step.startswith("uv sync ")]
+    [built] = [i for i, step in enumerate(steps) if command in step]
+    # after the sync, in its layer: uv's cache still holds the sdist it unpacked
+    assert sync < built and 'UV_CACHE_DIR="$(uv cache dir)"' in steps[built]
+    assert "--lock uv.lock" in steps[built]  # the lock copied into the image
+    binary = f"{venv}/bin/{server_build.BINARY}"  # installed_at() for the image's python
+    assert f"{binary} --version" in steps[built + 1 :]  # it runs in the image
+    folder = f"{venv}/{server_build.BUILD_FOLDER}"
+    removed = " ".join(steps[built + 1 :])
+    assert f"{folder}/src" in removed and f"{folder}/build" in removed
+    assert f"{folder} " not in removed + " "  # its stamp stays: a rebuild knows it is current
+    flags = re.search(r'^ENV CMAKE_ARGS="([^"]*)"', (ROOT / "Dockerfile").read_text(), re.M)
+    assert flags and flags.group(1) == makefile_cmake_args()  # the same portable build
