@@ -37,6 +37,7 @@ from devfactory.models.local_server import (
     terminate,
 )
 from devfactory.models.router import ModelRouter
+from devfactory.models.server_supervisor import activity
 from devfactory.settings import Settings
 from tests.fake_llama_server import write_binary
 
@@ -80,23 +81,21 @@ def starts(tmp_path: Path) -> list[int]:
     return [json.loads(line)["pid"] for line in lines]
 
 
-def activity(endpoint: Endpoint) -> tuple[float, float]:
-    """Return the server's (calls answered so far, calls in progress)."""
+def seen(endpoint: Endpoint) -> tuple[float, float] | None:
+    """Return the server's (decodes so far, calls in progress), as its supervisor reads them."""
     transport = httpx.HTTPTransport(uds=endpoint.socket)
-    with httpx.Client(transport=transport, timeout=2) as client:
-        text = client.get(
-            "http://llama-server/metrics", headers={"Authorization": f"Bearer {endpoint.key}"}
-        ).text
-    found = dict(line.split() for line in text.splitlines())
-    return float(found["llamacpp:n_decode_total"]), float(found["llamacpp:requests_processing"])
+    headers = {"Authorization": f"Bearer {endpoint.key}"}
+    with httpx.Client(transport=transport, headers=headers, timeout=2) as client:
+        return activity(client)
 
 
 class Killer(threading.Thread):
-    """Kill the server (SIGKILL) once it has answered a call and is in another."""
+    """Kill the server (SIGKILL) once it has decoded past ``decoded`` and is in a call."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, decoded: float) -> None:
         super().__init__(daemon=True)
         self.folder = folder
+        self.decoded = decoded
         self.killed: Endpoint | None = None
         self.done = threading.Event()
 
@@ -104,11 +103,8 @@ class Killer(threading.Thread):
         while not self.done.is_set():
             found = read_state(self.folder)
             if found is not None and alive(found.pid):
-                try:
-                    answered, in_progress = activity(found)
-                except httpx.HTTPError:
-                    answered = in_progress = 0
-                if answered > 0 and in_progress > 0:
+                decodes, in_progress = seen(found) or (0.0, 0.0)
+                if decodes > self.decoded and in_progress > 0:  # the run is under way
                     os.kill(found.pid, signal.SIGKILL)
                     self.killed = found
                     return
@@ -132,8 +128,12 @@ def test_a_server_killed_mid_run_is_restarted_and_the_run_completes(
     assert unkilled.status == "COMPLETED", unkilled.reason
     assert {record.model for record in unkilled.records} == {SERVED}  # never the fallback
     [first] = starts(tmp_path)
+    running = read_state(state_folder(weights))
+    assert running is not None and running.pid == first
+    before = seen(running)
+    assert before is not None
 
-    killer = Killer(state_folder(weights))
+    killer = Killer(state_folder(weights), decoded=before[0])  # past the run's first call
     models = ModelRouter(served)
     killer.start()
     try:
