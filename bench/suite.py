@@ -18,6 +18,11 @@ met. ``--docs FILE`` rewrites the table between the markers in FILE
   LangGraph with subgraphs on the same saver; memory's share.
 - ``bench/model_bench.py --wrapper-only``: the embedded wrapper's decoding
   against llama-cpp-python's own (skipped with ``--no-model``).
+- ``bench/decode_bench.py``: the shared llama-server's aggregate decoding at 1, 2
+  and 4 sequences at once (skipped with ``--no-model``).
+- ``bench/workers_bench.py``: the runs a minute of 1 and 4 workers sharing one
+  server, each stage making one real model call, and the PSS of the 4 workers and
+  the server (skipped with ``--no-model``).
 
 Usage: python -m bench.suite [--quick] [--no-model] [--docs docs/performance.md]
 
@@ -83,6 +88,10 @@ def run(module: str, *args: str) -> None:
     subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, check=True)
 
 
+DECODE_TARGET = 1.8
+"""Aggregate decoding of 4 sequences at once over that of 1, same server, same run: at least."""
+WORKERS_TARGET = 1.6
+"""Runs a minute of 4 workers sharing one server over 1 worker's, same run: at least."""
 READ_PATH_TARGET = 0.8
 """``GET /runs/{id}`` throughput over ``GET /health``'s, same clients, same run: at least this."""
 
@@ -118,6 +127,68 @@ def read_path(result: dict[str, Any]) -> list[Figure]:
             None,
         ),
     ]
+
+
+def decoding(result: dict[str, Any]) -> list[Figure]:
+    """Return the server's decoding figures (``bench/decode_bench.py``), beside 1 sequence's."""
+    by = result["by_parallel"]
+    one = by["1"]["decode_tokens_per_s"]
+    reference = "1 sequence, same server"
+    found = []
+    for n in sorted(by, key=int):
+        if n == "1":
+            continue
+        found.append(
+            Figure(
+                f"llama-server aggregate decoding, {n} sequences at once",
+                by[n]["decode_tokens_per_s"],
+                "tok/s",
+                reference,
+                one,
+                DECODE_TARGET if n == "4" else None,
+                at_most=False,
+                of_ratio=True,
+            )
+        )
+    return found
+
+
+def workers(result: dict[str, Any]) -> list[Figure]:
+    """Return the shared server's worker figures (``bench/workers_bench.py``)."""
+    rates, memory = result["runs_per_minute"], result["memory_4_workers"]
+    tokens = result["tokens_per_call"]
+    found = [
+        Figure(
+            f"runs a minute, 4 workers sharing one server, {tokens} tokens a stage",
+            rates["4"],
+            "runs/min",
+            "1 worker",
+            rates["1"],
+            WORKERS_TARGET,
+            at_most=False,
+            of_ratio=True,
+        )
+    ]
+    if "total_pss_mib" in memory:
+        found += [
+            Figure(
+                "PSS of 4 workers and the server",
+                memory["total_pss_mib"],
+                "MiB",
+                "the model file",
+                memory["model_file_mib"],
+                None,
+            ),
+            Figure(
+                "PSS of the model file in the 4 workers",
+                memory["workers_weights_pss_mib"],
+                "MiB",
+                "in the server",
+                memory["server"]["weights_pss_mib"],
+                0.0,
+            ),
+        ]
+    return found
 
 
 def figures(out: Path, model: bool) -> list[Figure]:
@@ -192,6 +263,8 @@ def figures(out: Path, model: bool) -> list[Figure]:
                 of_ratio=True,
             )
         )
+        found += decoding(json.loads((out / "decode.json").read_text()))
+        found += workers(json.loads((out / "workers.json").read_text()))
     return found
 
 
@@ -211,8 +284,10 @@ def table(found: list[Figure]) -> str:
         ref = f"{f.reference}: {shown(f.reference_value)}{unit}" if f.reference_value else "-"
         ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
         sign = "<=" if f.at_most else ">="
-        bound = f"{shown(f.target)}x" if f.of_ratio else f"{shown(f.target or 0)}{unit}"
-        target = "-" if f.target is None else f"{sign} {bound}"
+        target = "-"  # a figure reported with no target (a ratio row may have none)
+        if f.target is not None:
+            bound = f"{shown(f.target)}x" if f.of_ratio else f"{shown(f.target)}{unit}"
+            target = f"{sign} {bound}"
         met = {None: "-", True: "yes", False: "**no**"}[f.met]
         lines.append(f"| {f.name} | {shown(f.value)}{unit} | {ref} | {ratio} | {target} | {met} |")
     return "\n".join(lines)
@@ -247,6 +322,16 @@ def main() -> None:
     run("bench.stage_bench", "--runs", "3" if quick else "5", "--out", str(args.out / "stage.json"))
     if not args.no_model:
         run("bench.model_bench", "--wrapper-only", "--out", str(args.out / "model_wrapper.json"))
+        run(
+            "bench.decode_bench",
+            "--rounds", "1" if quick else "3",
+            "--out", str(args.out / "decode.json"),
+        )  # fmt: skip
+        run(
+            "bench.workers_bench",
+            "--runs", "3" if quick else "6",
+            "--out", str(args.out / "workers.json"),
+        )  # fmt: skip
     found = figures(args.out, model=not args.no_model)
     text = table(found)
     command = "make bench" + (" (--quick)" if quick else "")
