@@ -23,8 +23,10 @@ met. ``--docs FILE`` rewrites the table between the markers in FILE
 - ``bench/workers_bench.py``: the runs a minute of 1 and 4 workers sharing one
   server, each stage making one real model call, and the PSS of the 4 workers and
   the server (skipped with ``--no-model``).
+- ``bench/case_bench.py`` (only with ``--with-case``: it takes minutes): one dev
+  case's wall time and tokens with candidates serial against parallel.
 
-Usage: python -m bench.suite [--quick] [--no-model] [--docs docs/performance.md]
+Usage: python -m bench.suite [--quick] [--no-model] [--with-case] [--docs docs/performance.md]
 
 Not a test: the numbers depend on the machine and on what else runs on it.
 """
@@ -191,7 +193,32 @@ def workers(result: dict[str, Any]) -> list[Figure]:
     return found
 
 
-def figures(out: Path, model: bool) -> list[Figure]:
+def case(result: dict[str, Any]) -> list[Figure]:
+    """Return one case's wall time and tokens with parallel candidates, beside serial's."""
+    serial, parallel = result["serial"], result["parallel"]
+    where = f"{result['case']}, {result['pipeline']}"
+    reference = "candidates one by one"
+    return [
+        Figure(
+            f"case wall time, parallel candidates ({where})",
+            parallel["wall_s"],
+            "s",
+            reference,
+            serial["wall_s"],
+            None,
+        ),
+        Figure(
+            f"case tokens, parallel candidates ({where})",
+            parallel["tokens"] or 0,
+            "tokens",
+            reference,
+            serial["tokens"],
+            None,
+        ),
+    ]
+
+
+def figures(out: Path, model: bool, with_case: bool = False) -> list[Figure]:
     """Read the benchmarks' JSON files into the figures the issue's targets name."""
     cli = json.loads((out / "cli.json").read_text())["figures"]
     service = json.loads((out / "service.json").read_text())
@@ -265,6 +292,8 @@ def figures(out: Path, model: bool) -> list[Figure]:
         )
         found += decoding(json.loads((out / "decode.json").read_text()))
         found += workers(json.loads((out / "workers.json").read_text()))
+    if model and with_case:
+        found += case(json.loads((out / "case.json").read_text()))
     return found
 
 
@@ -297,6 +326,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs and requests")
     parser.add_argument("--no-model", action="store_true", help="skip the embedded model")
+    parser.add_argument(
+        "--with-case",
+        action="store_true",
+        help="also time one dev case with candidates serial and parallel (minutes)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench")
     parser.add_argument("--docs", type=Path, help="rewrite the table in this Markdown file")
     args = parser.parse_args()
@@ -332,7 +366,9 @@ def main() -> None:
             "--runs", "3" if quick else "6",
             "--out", str(args.out / "workers.json"),
         )  # fmt: skip
-    found = figures(args.out, model=not args.no_model)
+        if args.with_case:
+            run("bench.case_bench", "--out", str(args.out / "case.json"))
+    found = figures(args.out, model=not args.no_model, with_case=args.with_case)
     text = table(found)
     command = "make bench" + (" (--quick)" if quick else "")
     where = (

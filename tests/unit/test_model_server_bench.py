@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench import suite
+from bench.case_bench import command, compared, dev_case, row
 from bench.decode_bench import aggregate, ratios, summary
 from bench.served import PROMPTS, mapped_pss_kib
 from bench.workers_bench import memory_sample
+from eval.catalog import load_cases
 
 SMAPS = """\
 55d0c0000000-55d0c0100000 r-xp 00000000 fd:01 131 /usr/bin/llama-server
@@ -120,3 +123,48 @@ def test_the_rows_render_in_the_table() -> None:
     assert "| llama-server aggregate decoding, 4 sequences at once | 36 tok/s |" in text
     assert "1 sequence, same server: 14 tok/s | 2.57x | >= 1.8x | yes |" in text
     assert "| PSS of the model file in the 4 workers | 0 MiB | in the server: 150 MiB |" in text
+
+
+def test_the_case_bench_times_only_dev_cases() -> None:
+    held_out = next(c.id for c in load_cases(split="holdout"))
+    with pytest.raises(SystemExit, match="not a dev case"):
+        dev_case(held_out)
+    assert dev_case("cli-caesar") == "cli-caesar"
+
+
+def test_only_the_serial_run_draws_candidates_one_by_one() -> None:
+    serial = command("cli-caesar", "serial", 600, Path("/tmp/o"))
+    parallel = command("cli-caesar", "parallel", 600, Path("/tmp/o"))
+    assert serial[-2:] == ["--set", "parallel_candidates=1"]
+    assert "parallel_candidates=1" not in parallel
+    for argv in (serial, parallel):
+        assert argv[argv.index("--pipeline") + 1] == "lean"
+        assert argv[argv.index("--split") + 1] == "dev"
+        assert argv[argv.index("--run-timeout") + 1] == "600"
+
+
+def _results(seconds: float, tokens: int | None) -> dict[str, Any]:
+    case = {"run": "COMPLETED", "passed": True, "factory_seconds": seconds, "tokens": tokens}
+    return {"cases": [case]}
+
+
+def test_a_case_run_is_read_from_the_evaluation_results_and_compared() -> None:
+    serial, parallel = row(_results(400.0, 30_000)), row(_results(260.0, 31_500))
+    assert serial == {"run": "COMPLETED", "passed": True, "wall_s": 400.0, "tokens": 30_000}
+    assert compared(serial, parallel) == {"wall_ratio": 0.65, "tokens_ratio": 1.05}
+    assert compared(serial, row(_results(260.0, None)))["tokens_ratio"] is None
+
+
+def test_the_case_rows_stand_beside_the_serial_run() -> None:
+    result = {
+        "case": "cli-caesar",
+        "pipeline": "lean",
+        "serial": row(_results(400.0, 30_000)),
+        "parallel": row(_results(260.0, 31_500)),
+    }
+    wall, tokens = suite.case(result)
+    assert (wall.value, wall.reference_value, wall.ratio) == (260.0, 400.0, 0.65)
+    assert tokens.ratio == 1.05 and tokens.target is None
+    assert "| case wall time, parallel candidates (cli-caesar, lean) | 260 s |" in suite.table(
+        [wall, tokens]
+    )
