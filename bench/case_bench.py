@@ -9,9 +9,10 @@ by side, with whether the case passed: parallel candidates should cut the wall t
 at the same tokens and the same outcome.
 
 Both runs use a data folder of their own (the model file linked into it, so nothing
-is copied) and a server of their own (``bench/served.py``: a private state folder),
-started by the first run with ``--slots`` slots, reused by the second, and stopped at
-the end: nothing of a data folder or a server in use is touched.
+is copied) and a server of their own (``bench/served.py``: a private state folder)
+with ``--slots`` slots, started by each run (it stops itself once a run's processes
+are gone) and stopped at the end if it still runs: nothing of a data folder or a
+server in use is touched.
 
 It takes minutes: up to twice ``--cap`` seconds, plus building the sandbox's
 environments in the fresh data folder. So ``make bench`` runs it only with

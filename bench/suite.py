@@ -197,7 +197,8 @@ def case(result: dict[str, Any]) -> list[Figure]:
     """Return one case's wall time and tokens with parallel candidates, beside serial's."""
     serial, parallel = result["serial"], result["parallel"]
     where = f"{result['case']}, {result['pipeline']}"
-    reference = "candidates one by one"
+    reference = f"candidates one by one ({serial['run']})"  # a run cut by the cap says so
+    where += f", {parallel['run']}"
     return [
         Figure(
             f"case wall time, parallel candidates ({where})",

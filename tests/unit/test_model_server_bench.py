@@ -165,6 +165,18 @@ def test_the_case_rows_stand_beside_the_serial_run() -> None:
     wall, tokens = suite.case(result)
     assert (wall.value, wall.reference_value, wall.ratio) == (260.0, 400.0, 0.65)
     assert tokens.ratio == 1.05 and tokens.target is None
-    assert "| case wall time, parallel candidates (cli-caesar, lean) | 260 s |" in suite.table(
-        [wall, tokens]
-    )
+    text = suite.table([wall, tokens])
+    assert "| case wall time, parallel candidates (cli-caesar, lean, COMPLETED) | 260 s |" in text
+    assert "| candidates one by one (COMPLETED): 400 s |" in text
+
+
+def test_a_case_run_cut_by_the_cap_says_so_in_its_row() -> None:
+    result = {
+        "case": "cli-caesar",
+        "pipeline": "lean",
+        "serial": row(_results(230.0, 6_000)),
+        "parallel": {**row(_results(255.0, 700)), "run": "INTERRUPTED"},
+    }
+    wall, _ = suite.case(result)
+    assert wall.name.endswith("(cli-caesar, lean, INTERRUPTED)")
+    assert wall.reference == "candidates one by one (COMPLETED)"
