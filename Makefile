@@ -93,7 +93,7 @@ graph: setup ## Regenerate docs/graph-*.mmd from the pipelines.
 	$(BIN)/devfactory graph --pipeline mvp -o docs/graph-mvp.mmd
 	$(BIN)/devfactory graph --pipeline full -o docs/graph-full.mmd
 
-bench: setup ## Speed targets beside their references (CLI, API, workers, per stage, model wrapper) into docs/performance.md; BENCH_ARGS="--quick --no-model".
+bench: setup ## Speed targets beside their references (CLI, API, workers, per stage, model wrapper, model server) into docs/performance.md; BENCH_ARGS="--quick --no-model --with-case".
 	$(BIN)/python -m bench.suite --docs docs/performance.md $(BENCH_ARGS)
 
 bench-memory: setup ## Memory benchmark: recall p50/p95 at 10k and 100k memories, recall@10, embedder speed.

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,18 @@ def environment(data: Path) -> dict[str, str]:
     return env
 
 
-def runs_per_minute(factory: Factory, env: dict[str, str], workers: int, runs: int) -> float:
+def runs_per_minute(
+    factory: Factory,
+    env: dict[str, str],
+    workers: int,
+    runs: int,
+    watch: Callable[[list[int]], None] | None = None,
+) -> float:
     """Start ``workers`` workers, queue ``runs`` runs once they wait, time them to the end.
 
     The clock starts when the runs are queued, not when the processes start: a
     worker is a long-lived process, and its start-up is not the factory's throughput.
+    ``watch``, if given, is called with the workers' pids at each look at the runs.
     """
     outs = Path(env["DEVFACTORY_DATA_DIR"]) / "out"
     procs = [
@@ -102,6 +110,8 @@ def runs_per_minute(factory: Factory, env: dict[str, str], workers: int, runs: i
         for n in range(runs)
     ]
     while any(factory.get(i).status not in ("COMPLETED", "FAILED") for i in ids):
+        if watch is not None:
+            watch([proc.pid for proc in procs])
         time.sleep(0.2)
     seconds = time.monotonic() - started
     for proc in procs:

@@ -18,8 +18,15 @@ met. ``--docs FILE`` rewrites the table between the markers in FILE
   LangGraph with subgraphs on the same saver; memory's share.
 - ``bench/model_bench.py --wrapper-only``: the embedded wrapper's decoding
   against llama-cpp-python's own (skipped with ``--no-model``).
+- ``bench/decode_bench.py``: the shared llama-server's aggregate decoding at 1, 2
+  and 4 sequences at once (skipped with ``--no-model``).
+- ``bench/workers_bench.py``: the runs a minute of 1 and 4 workers sharing one
+  server, each stage making one real model call, and the PSS of the 4 workers and
+  the server (skipped with ``--no-model``).
+- ``bench/case_bench.py`` (only with ``--with-case``: it takes minutes): one dev
+  case's wall time and tokens with candidates serial against parallel.
 
-Usage: python -m bench.suite [--quick] [--no-model] [--docs docs/performance.md]
+Usage: python -m bench.suite [--quick] [--no-model] [--with-case] [--docs docs/performance.md]
 
 Not a test: the numbers depend on the machine and on what else runs on it.
 """
@@ -83,6 +90,10 @@ def run(module: str, *args: str) -> None:
     subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, check=True)
 
 
+DECODE_TARGET = 1.8
+"""Aggregate decoding of 4 sequences at once over that of 1, same server, same run: at least."""
+WORKERS_TARGET = 1.6
+"""Runs a minute of 4 workers sharing one server over 1 worker's, same run: at least."""
 READ_PATH_TARGET = 0.8
 """``GET /runs/{id}`` throughput over ``GET /health``'s, same clients, same run: at least this."""
 
@@ -120,7 +131,95 @@ def read_path(result: dict[str, Any]) -> list[Figure]:
     ]
 
 
-def figures(out: Path, model: bool) -> list[Figure]:
+def decoding(result: dict[str, Any]) -> list[Figure]:
+    """Return the server's decoding figures (``bench/decode_bench.py``), beside 1 sequence's."""
+    by = result["by_parallel"]
+    one = by["1"]["decode_tokens_per_s"]
+    reference = "1 sequence, same server"
+    found = []
+    for n in sorted(by, key=int):
+        if n == "1":
+            continue
+        found.append(
+            Figure(
+                f"llama-server aggregate decoding, {n} sequences at once",
+                by[n]["decode_tokens_per_s"],
+                "tok/s",
+                reference,
+                one,
+                DECODE_TARGET if n == "4" else None,
+                at_most=False,
+                of_ratio=True,
+            )
+        )
+    return found
+
+
+def workers(result: dict[str, Any]) -> list[Figure]:
+    """Return the shared server's worker figures (``bench/workers_bench.py``)."""
+    rates, memory = result["runs_per_minute"], result["memory_4_workers"]
+    tokens = result["tokens_per_call"]
+    found = [
+        Figure(
+            f"runs a minute, 4 workers sharing one server, {tokens} tokens a stage",
+            rates["4"],
+            "runs/min",
+            "1 worker",
+            rates["1"],
+            WORKERS_TARGET,
+            at_most=False,
+            of_ratio=True,
+        )
+    ]
+    if "total_pss_mib" in memory:
+        found += [
+            Figure(
+                "PSS of 4 workers and the server",
+                memory["total_pss_mib"],
+                "MiB",
+                "the model file",
+                memory["model_file_mib"],
+                None,
+            ),
+            Figure(
+                "PSS of the model file in the 4 workers",
+                memory["workers_weights_pss_mib"],
+                "MiB",
+                "in the server",
+                memory["server"]["weights_pss_mib"],
+                0.0,
+            ),
+        ]
+    return found
+
+
+def case(result: dict[str, Any]) -> list[Figure]:
+    """Return one case's wall time and tokens with parallel candidates, beside serial's."""
+    serial, parallel = result["serial"], result["parallel"]
+    where = f"{result['case']}, {result['pipeline']}"
+    reference = f"candidates one by one ({serial['run']})"  # a run cut by the cap says so
+    where += f", {parallel['run']}"
+    return [
+        Figure(
+            f"case wall time, parallel candidates ({where})",
+            parallel["wall_s"],
+            "s",
+            reference,
+            serial["wall_s"],
+            None,
+        ),
+        Figure(
+            f"case tokens, parallel candidates ({where})",
+            parallel["tokens"] or 0,
+            "tokens",
+            reference,
+            serial["tokens"],
+            None,
+        ),
+    ]
+
+
+def figures(out: Path, model: bool, with_case: bool = False) -> list[Figure]:
     """Read the benchmarks' JSON files into the figures the issue's targets name."""
     cli = json.loads((out / "cli.json").read_text())["figures"]
     service = json.loads((out / "service.json").read_text())
@@ -192,6 +291,10 @@ def figures(out: Path, model: bool) -> list[Figure]:
                 of_ratio=True,
             )
         )
+        found += decoding(json.loads((out / "decode.json").read_text()))
+        found += workers(json.loads((out / "workers.json").read_text()))
+    if model and with_case:
+        found += case(json.loads((out / "case.json").read_text()))
     return found
 
 
@@ -211,8 +314,10 @@ def table(found: list[Figure]) -> str:
         ref = f"{f.reference}: {shown(f.reference_value)}{unit}" if f.reference_value else "-"
         ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
         sign = "<=" if f.at_most else ">="
-        bound = f"{shown(f.target)}x" if f.of_ratio else f"{shown(f.target or 0)}{unit}"
-        target = "-" if f.target is None else f"{sign} {bound}"
+        target = "-"  # a figure reported with no target (a ratio row may have none)
+        if f.target is not None:
+            bound = f"{shown(f.target)}x" if f.of_ratio else f"{shown(f.target)}{unit}"
+            target = f"{sign} {bound}"
         met = {None: "-", True: "yes", False: "**no**"}[f.met]
         lines.append(f"| {f.name} | {shown(f.value)}{unit} | {ref} | {ratio} | {target} | {met} |")
     return "\n".join(lines)
@@ -222,6 +327,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs and requests")
     parser.add_argument("--no-model", action="store_true", help="skip the embedded model")
+    parser.add_argument(
+        "--with-case",
+        action="store_true",
+        help="also time one dev case with candidates serial and parallel (minutes)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench")
     parser.add_argument("--docs", type=Path, help="rewrite the table in this Markdown file")
     args = parser.parse_args()
@@ -247,7 +357,19 @@ def main() -> None:
     run("bench.stage_bench", "--runs", "3" if quick else "5", "--out", str(args.out / "stage.json"))
     if not args.no_model:
         run("bench.model_bench", "--wrapper-only", "--out", str(args.out / "model_wrapper.json"))
-    found = figures(args.out, model=not args.no_model)
+        run(
+            "bench.decode_bench",
+            "--rounds", "1" if quick else "3",
+            "--out", str(args.out / "decode.json"),
+        )  # fmt: skip
+        run(
+            "bench.workers_bench",
+            "--runs", "3" if quick else "6",
+            "--out", str(args.out / "workers.json"),
+        )  # fmt: skip
+        if args.with_case:
+            run("bench.case_bench", "--out", str(args.out / "case.json"))
+    found = figures(args.out, model=not args.no_model, with_case=args.with_case)
     text = table(found)
     command = "make bench" + (" (--quick)" if quick else "")
     where = (
