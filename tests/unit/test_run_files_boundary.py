@@ -124,6 +124,35 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         "the embedded model's weight slices, files of installed packages, and the joined "
         "file it makes in the data directory",
     ),
+    "devfactory/models/local_server.py": (
+        frozenset({".is_file", ".iterdir", ".open", ".read_text", "os.open"}),
+        "the model server's own host-wide folder (0700, refused when a link or another "
+        "user's): its lock, state file (0600), leases and log, and whether the llama-server "
+        "binary the settings name exists",
+    ),
+    "devfactory/models/server_supervisor.py": (
+        frozenset({".open", ".read_text"}),
+        "the model server's own folder, made by local_server: the plan it starts from and "
+        "the server's log",
+    ),
+    "devfactory/models/server_build.py": (
+        frozenset(
+            {
+                ".glob",
+                ".is_file",
+                ".iterdir",
+                ".open",
+                ".read_bytes",
+                ".read_text",
+                "shutil.copy2",
+                "shutil.copytree",
+                "shutil.rmtree",
+            }
+        ),  # fmt: skip
+        "a developer's build step (make setup): uv.lock, uv's cache of the pinned sdist "
+        "(sha256 checked), the build folder inside the venv and the binary beside the "
+        "interpreter",
+    ),
     "devfactory/models/embeddings.py": (
         frozenset({".is_file", ".read_bytes"}),
         "the embedding model and tokenizer, files of an installed package (size and SHA-256 "
