@@ -34,7 +34,9 @@ def test_embedded_mvp_run_killed_and_resumed(env: dict[str, str], tmp_path: Path
         "DEVFACTORY_MAX_STAGE_ATTEMPTS": "2",
         "DEVFACTORY_MAX_PARSE_RETRIES": "1",
         "DEVFACTORY_UPSTREAM_CHARS": "800",
-        # no person is at this test: a BLOCKED stage fails the run and nothing waits for review
+        # no person is at this test: a BLOCKED stage fails the run, a question meant for a
+        # person ends its stage BLOCKED, and nothing waits for review
+        "DEVFACTORY_UNATTENDED": "true",
         "DEVFACTORY_MAX_HUMAN_RETRIES": "0",
         "DEVFACTORY_REVIEW_REQUIRED": "false",
     }
