@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
-from bench.served import plan, private_tmp
+from bench.served import emit, plan, private_tmp
 from devfactory.models.embedded import MODEL_NAME, ensure_model_file
 from devfactory.models.local_server import LocalServer
 from devfactory.settings import Settings
@@ -125,10 +125,7 @@ def main() -> None:
         finally:
             LocalServer(plan(settings, data / "models" / f"{MODEL_NAME}.gguf", args.slots)).stop()
     result.update(compared(result["serial"], result["parallel"]))
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,6 @@ Not a test: the numbers depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -32,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.served import PROMPTS, client, generate, plan, private_tmp
+from bench.served import PROMPTS, client, emit, generate, plan, private_tmp
 from devfactory.models.embedded import ensure_model_file
 from devfactory.models.local_server import LocalServer
 from devfactory.settings import Settings
@@ -124,11 +121,7 @@ def main() -> None:
         private_tmp(Path(tmp))
         settings = Settings()
         result = measure(settings, args.parallel, args.tokens, args.rounds)
-    result["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -148,7 +148,7 @@ def run(size: int, pool: Any, embedder: MiniLMEmbedder, queries: int, k: int) ->
     sql_ms, end_ms, hits = [], [], 0
     for query, vector in zip(asked, asked_vectors, strict=True):
         started = time.perf_counter()
-        got = live.recall([bank], query, k=k, threshold=-1.0)
+        got = live.recall([bank], query, k=k, threshold=-1.0, owners=None)
         end_ms.append((time.perf_counter() - started) * 1000)
         truth = set(exact(pool, bank, vector, k))
         hits += len(truth & {m.text for m in got})

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.service_bench import REQUIREMENT, environment, free_port, quantile
+from bench.service_bench import REQUIREMENT, environment, free_port, quantile, timed
 from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
 from devfactory.users import UserStore
@@ -182,25 +182,6 @@ def database_processes(pgdata: Path) -> list[psutil.Process]:
         return []
     postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
     return [postmaster, *postmaster.children(recursive=True)]
-
-
-async def timed(
-    https: Sequence[httpx.AsyncClient], path: str, requests: int
-) -> tuple[list[float], float]:
-    """Send ``requests`` GET ``path`` over the clients, each its next when its last returns."""
-    found: list[float] = []
-    per_client = max(1, requests // len(https))
-
-    async def client(http: httpx.AsyncClient) -> None:
-        for _ in range(per_client):
-            started = time.perf_counter()
-            response = await http.get(path)
-            response.raise_for_status()
-            found.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client(http) for http in https))
-    return found, time.perf_counter() - started
 
 
 async def measure(

@@ -15,7 +15,9 @@ counts (``timings``) are returned with the reply.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import platform
 import re
 import tempfile
 from pathlib import Path
@@ -122,3 +124,12 @@ def mapped_pss_kib(smaps: str, suffix: str = ".gguf") -> int:
         elif inside and line.startswith("Pss:"):
             total += int(line.split()[1])
     return total
+
+
+def emit(result: dict[str, Any], out: Path | None) -> None:
+    """Add the machine to ``result``, print it as JSON, and write it to ``out`` when given."""
+    result["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
+    text = json.dumps(result, indent=1)
+    print(text)
+    if out:
+        out.write_text(text + "\n")

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,22 +130,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def latencies(
-    base: str, key: str, path: str, clients: int, requests: int
+async def timed(
+    https: Sequence[httpx.AsyncClient], path: str, requests: int
 ) -> tuple[list[float], float]:
-    """Time ``requests`` GET ``path`` calls spread over ``clients`` concurrent clients.
+    """Send ``requests`` GET ``path`` over the clients, each its next when its last returns.
 
-    Returns each call's latency and the wall time of them all. Each client opens its
-    connection before the clock starts, so that the figures are those of the service.
+    Returns each call's latency and the wall time of them all.
     """
     found: list[float] = []
-    per_client = max(1, requests // clients)
-    headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=1)
-    https = [
-        httpx.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits)
-        for _ in range(clients)
-    ]
+    per_client = max(1, requests // len(https))
 
     async def client(http: httpx.AsyncClient) -> None:
         for _ in range(per_client):
@@ -154,14 +147,30 @@ async def latencies(
             response.raise_for_status()
             found.append(time.perf_counter() - started)
 
+    started = time.perf_counter()
+    await asyncio.gather(*(client(http) for http in https))
+    return found, time.perf_counter() - started
+
+
+async def latencies(
+    base: str, key: str, path: str, clients: int, requests: int
+) -> tuple[list[float], float]:
+    """Time ``requests`` GET ``path`` calls spread over ``clients`` concurrent clients.
+
+    Returns each call's latency and the wall time of them all. Each client opens its
+    connection before the clock starts, so that the figures are those of the service.
+    """
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=1)
+    https = [
+        httpx.AsyncClient(base_url=base, headers=headers, timeout=120, limits=limits)
+        for _ in range(clients)
+    ]
     try:
         await asyncio.gather(*(http.get("/health") for http in https))  # connected
-        started = time.perf_counter()
-        await asyncio.gather(*(client(http) for http in https))
-        wall = time.perf_counter() - started
+        return await timed(https, path, requests)
     finally:
         await asyncio.gather(*(http.aclose() for http in https))
-    return found, wall
 
 
 def figures(timed: list[float], wall: float, clients: int, cpu_s: float) -> dict[str, Any]:

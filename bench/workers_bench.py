@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import platform
 import tempfile
 import threading
 import time
@@ -41,6 +39,7 @@ from bench.served import (
     PROMPTS,
     SLOTS_ENV,
     client,
+    emit,
     generate,
     mapped_pss_kib,
     plan,
@@ -180,11 +179,7 @@ def main() -> None:
         **watch.best,
         "model_file_mib": round(model.stat().st_size / (1 << 20), 1),
     }
-    result["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":
