@@ -78,7 +78,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="render two results folders (a factory and a --baseline evaluation) side by "
         "side; runs nothing",
     )
-    parser.add_argument("--pipeline", default="mvp", help="the factory's pipeline (default mvp)")
+    parser.add_argument(
+        "--pipeline",
+        default="lean",
+        help="the factory's pipeline (default lean: the plan, the code, its tests)",
+    )
     parser.add_argument(
         "--model",
         default="",

@@ -533,6 +533,12 @@ def test_the_factory_runs_through_the_cli_unattended_with_a_json_report(tmp_path
     assert argv[argv.index("--out") + 1] == str(tmp_path)
 
 
+def test_the_factory_is_measured_on_the_lean_pipeline_unless_told_otherwise() -> None:
+    # the quality targets are set on lean: the documented command must measure it
+    assert run.parse_args(["--split", "holdout", "--with-baseline"]).pipeline == "lean"
+    assert run.parse_args(["--pipeline", "mvp"]).pipeline == "mvp"
+
+
 def test_resume_keeps_the_cases_measured_and_runs_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
