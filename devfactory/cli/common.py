@@ -133,7 +133,12 @@ AsOption = Annotated[
     str | None, name_option("--as", help="Who answers (default: DEVFACTORY_OPERATOR or $USER).")
 ]
 RoleOption = Annotated[
-    str | None, name_option("--role", help="The role you answer as (default: operator_role).")
+    str | None,
+    name_option(
+        "--role",
+        help="The role you act in when the users file does not list you (default: "
+        "operator_role); a person it lists acts in the role it gives them.",
+    ),
 ]
 IdOption = Annotated[
     str | None,
@@ -263,8 +268,41 @@ def database_down(exc: BaseException) -> str:
 
 
 def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str, str]:
-    """Return who answers and in which role (flags, then settings, then the OS user)."""
-    return by or settings.operator or getpass.getuser(), role or settings.operator_role
+    """Return who acts and in which role; exit 2 when the users file says otherwise.
+
+    The name is ``--as``/``--by``, else the ``operator`` setting, else the OS
+    user. A person of the users file acts in the role the file gives them, so no
+    record names a role nobody has: a ``--role`` that differs is refused. A name
+    given (flag or setting) that the file lacks is refused while the file lists
+    anyone. Otherwise (no users file, or the OS user outside it) the role is
+    ``--role``, else ``operator_role``.
+    """
+    from devfactory.shown import with_article
+    from devfactory.users import UserError, UserStore
+
+    named = by or settings.operator
+    name = named or getpass.getuser()
+    store = UserStore.of(settings)
+    try:
+        person, listed = store.find(name), bool(store.people())
+    except (UserError, OSError) as exc:
+        raise fail(f"the users file cannot be read: {exc}", EXIT_ENV) from exc
+    if person is not None:
+        if role and role != person.role:
+            raise fail(
+                f"{name} is {with_article(person.role)} in {store.path}, not "
+                f"{with_article(role)}: leave --role out (change a role with "
+                "`devfactory users add`)",
+                EXIT_USAGE,
+            )
+        return name, person.role
+    if named and listed:
+        raise fail(
+            f"{name} is not in the users file ({store.path}): act as someone who is "
+            f"(--as NAME), or add them (`devfactory users add {name} --role ROLE`)",
+            EXIT_USAGE,
+        )
+    return name, role or settings.operator_role
 
 
 def interactive(enabled: bool) -> bool:
