@@ -216,7 +216,8 @@ def check_decision(pause: Pause, decision: Decision) -> None:
         if decision.action == "revise" and pause.kind == "review":
             raise DecisionError("the revision cap is reached; approve or reject the result")
         raise DecisionError(
-            f"{with_article(pause.kind)} pause takes {', '.join(pause.actions)}, not {decision.action}"
+            f"{with_article(pause.kind)} pause takes {', '.join(pause.actions)}, "
+            f"not {decision.action}"
         )
     if decision.role not in pause.roles:
         raise RoleRefusedError(
