@@ -761,6 +761,20 @@ class Settings(BaseSettings):
         description="Stages a team must have finished in a project before its spend, latency "
         "or cost compared with their median can open an incident.",
     )
+    incident_min_calls: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Model calls a stage must have made before its seconds or cost per call "
+        "can open an incident: one slow call, or a model warming up, never does.",
+    )
+    incident_baseline_calls: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Model calls a team's recent stages in a project must have made, in all, "
+        "before their median per call is the baseline that latency and cost are compared with.",
+    )
     incident_last_actions: int = Field(
         default=10, ge=1, le=100, description="Audit events an incident record quotes."
     )

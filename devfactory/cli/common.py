@@ -37,7 +37,16 @@ if TYPE_CHECKING:
     err: SafeConsole  # standard error
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_ENV, EXIT_BUG = 1, 2, 3, 4, 5
-EXIT_PAUSED, EXIT_CONFLICT, EXIT_INTERRUPTED = 6, 7, 130
+EXIT_PAUSED, EXIT_CONFLICT, EXIT_HELD, EXIT_INTERRUPTED = 6, 7, 8, 130
+EXIT_CODES = (
+    "Exit codes: 0 the run COMPLETED (or the command succeeded); 1 the run FAILED, was "
+    "REJECTED or CANCELLED; 2 bad usage, or an answer the pause does not accept; 3 no such "
+    "run; 4 the database or the model is unavailable; 5 unexpected error (resume the run); "
+    "6 the run is PAUSED for a person (devfactory pending); 7 another process drives the run "
+    "or claimed it first; 8 the run is held (the emergency stop, or a hold or an incident on "
+    "its project): it waits in the queue until that is released; 130 interrupted (resume it)."
+)
+"""What each exit code means: the CLI's help ends with it, and the README has it as a table."""
 
 
 class PanelGroup(TyperGroup):
@@ -65,6 +74,7 @@ app = typer.Typer(
     cls=PanelGroup,
     name="devfactory",
     help="A self-hosted AI software factory: requirement in, reviewed artifacts out.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: typer's rich help alone loads ~0.3 s of modules
@@ -361,7 +371,7 @@ def logs_json(settings: Settings) -> bool:
 def answering(close: Callable[[], None]) -> Iterator[None]:
     """Run a command's reads and writes: a missing run exits 3, a database gone exits 4.
 
-    A run the emergency stop (or its project's hold) refuses exits 7 with why.
+    A run the emergency stop (or its project's hold) refuses exits 8 with why.
     ``close`` runs at the end, whatever happened; a pool whose server went away
     fails to close, and must not hide why the command stopped.
     """
@@ -373,7 +383,7 @@ def answering(close: Callable[[], None]) -> Iterator[None]:
     except RunNotFoundError as exc:
         raise fail(str(exc), EXIT_NOT_FOUND) from exc
     except HaltedError as exc:
-        raise fail(str(exc), EXIT_CONFLICT) from exc
+        raise fail(str(exc), EXIT_HELD) from exc
     except database_down_errors() as exc:
         raise fail(database_down(exc), EXIT_ENV) from exc
     finally:

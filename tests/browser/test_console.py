@@ -342,7 +342,7 @@ def test_an_admin_stops_everything_with_the_button_and_releases_it(
         expect(page.locator("#release")).to_be_visible()
         shots(page, "emergency-stop")
         refused = devfactory(console_env, "submit", "A command line that adds two numbers")
-        assert refused.returncode == 7, refused.stdout + refused.stderr
+        assert refused.returncode == 8, refused.stdout + refused.stderr
         assert "emergency stop" in (refused.stdout + refused.stderr).lower()
         shown = devfactory(console_env, "controls", "--json")
         assert shown.returncode == 0 and '"stopped": true' in shown.stdout, shown.stdout
