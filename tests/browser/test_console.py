@@ -308,6 +308,12 @@ def test_the_consoles_policy_refuses_an_inline_script_and_a_handler(
     form = page.goto(f"{console_server}/console/signin?problem=locked")
     assert form is not None and form.headers["content-security-policy"] == policy
     expect(page.locator("#problem")).to_have_text("Too many failed sign-ins; try again later.")
+    page.goto(f"{console_server}/console/signin?problem=locked&wait=120")
+    expect(page.locator("#problem")).to_have_text(
+        "Too many failed sign-ins; try again in 2 minutes."
+    )
+    page.goto(f"{console_server}/console/signin?problem=unavailable")
+    expect(page.locator("#problem")).to_contain_text("the database cannot be reached")
     assert refused(page) == []  # the sign-in page's own script runs under the same policy
 
 
