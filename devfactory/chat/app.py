@@ -72,6 +72,18 @@ server.add_middleware(SecurityHeaders, frame_ancestors=settings.web_frame_ancest
 log = logging.getLogger(__name__)
 
 
+@cl.data_layer
+def no_data_layer() -> Any:
+    """Keep Chainlit's own persistence off: the factory keeps runs, answers and memory.
+
+    Without this, Chainlit builds a data layer of its own whenever ``DATABASE_URL``
+    is set (the factory's database, through asyncpg, which is not installed: every
+    sign-in and every shutdown failed on "No module named 'asyncpg'"), or sends
+    conversations to Literal AI's servers when ``LITERAL_API_KEY`` is set.
+    """
+    return None
+
+
 @cl.on_app_startup
 async def warm_up() -> None:
     """Open the hub while the server starts, so the first session does not wait for it."""

@@ -1,7 +1,9 @@
 """The chat's sign-in says why it refused: a wrong password, a lock and how long, a database down.
 
 Chainlit answers every refusal of a wrapped callback with 401 "credentialssignin";
-these tests post to Chainlit's own login route, as the browser's form does.
+these tests post to Chainlit's own login route, as the browser's form does. With
+``DATABASE_URL`` set, as in a deployment, a sign-in also shows that Chainlit keeps
+no data layer of its own (it used to reach for asyncpg, which is not installed).
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Tes
     monkeypatch.setattr(chat_app, "throttle", lambda: limits)
     monkeypatch.setattr(UserStore, "of", classmethod(lambda cls, settings: store))
     monkeypatch.setenv("CHAINLIT_AUTH_SECRET", "a-secret-for-these-tests-only-0123456789")
+    # the factory's database, as a deployment sets it: Chainlit must not take it for its own
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/factory")
+    monkeypatch.setenv("LITERAL_API_KEY", "not-to-be-used")
     routes = FastAPI()  # Chainlit's routes, without the chat's middleware (its origins)
     routes.include_router(chat_app.server.router)
     yield TestClient(routes), clock
@@ -71,7 +76,8 @@ def test_a_wrong_password_and_a_lock_are_told_apart_with_how_long(
     status, detail, headers = post(client, "olga", PASSWORD)  # even her right password, now
     assert (status, detail) == (429, "Too many failed sign-ins; try again in 1 minute.")
     assert headers["retry-after"] == "60"
-    assert post(client, "alice", "alice approves the factory 42")[0] == 200  # same address
+    # the rest of the team, behind the same address, signs in; Chainlit stores nothing
+    assert post(client, "alice", "alice approves the factory 42")[0] == 200
     clock.now += 45
     assert post(client, "olga", PASSWORD)[1] == "Too many failed sign-ins; try again in 15 seconds."
     clock.now += 16
