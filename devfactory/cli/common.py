@@ -6,6 +6,10 @@ when it runs. ``devfactory --help`` loads no settings, no database driver and
 no rich; ``list``, ``status`` and ``pending`` never load LangChain, the models
 or the graph (``tests/unit/test_cli_light.py`` holds both). The consoles are
 made on first use (``console``, ``err``).
+
+Why one module: it is what every command shares, and what each command module
+imports at start (the app, exit codes, options, who acts, opening the factory);
+cut up, every command would load several modules before it does anything.
 """
 
 from __future__ import annotations
