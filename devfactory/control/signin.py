@@ -22,7 +22,8 @@ What bounds the counts is time and the address, never eviction: the address
 is checked first, and a locked address is refused before the name it tries is
 counted, so one address adds at most ``flood_failures`` names per lock; a
 count goes only when it has expired (no failure in the window, no lock, and
-quiet for ``max_lockout_s``). Dropping the oldest counts to make room would let
+quiet for ``max_lockout_s``); attempts clear the expired counts at most once a
+second (``EXPIRE_EVERY_S``), since that scans them all. Dropping the oldest counts to make room would let
 a flood of made-up names clear a real lock. The chat and the console keep the
 counts in Postgres (``store/signins.py``), so a lock also outlives a restart;
 ``MemoryCounts`` holds them in a process (for tests, and for tools that have no
@@ -37,9 +38,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
 PAIR, NAME, ADDRESS = "pair:", "name:", "addr:"
+EXPIRE_EVERY_S: Final = 1.0
+"""How often, at most, an attempt clears the expired counts (a scan of every count)."""
 
 
 def how_long(seconds: float) -> str:
@@ -178,6 +181,7 @@ class SignInThrottle:
         self.max_lockout_s = max(max_lockout_s, lockout_s)
         self.store: CountStore = store if store is not None else MemoryCounts()
         self.clock = clock
+        self._expired_at = float("-inf")
 
     def _limit(self, key: str) -> int:
         return self.max_failures if key.startswith(PAIR) else self.flood_failures
@@ -200,7 +204,9 @@ class SignInThrottle:
     def attempt(self, name: str, address: str) -> Attempt:
         """Count a try by ``name`` from ``address``; raise ``LockedError`` if any key is locked."""
         now = self.clock()
-        self.store.expire(now, self.window_s, self.max_lockout_s)
+        if now - self._expired_at >= EXPIRE_EVERY_S:
+            self._expired_at = now
+            self.store.expire(now, self.window_s, self.max_lockout_s)
         where = f"{ADDRESS}{address}"
         with self.store.counts([where]) as found:  # a locked address never adds a name
             wait = self._wait(where, found[where], now)
