@@ -24,8 +24,9 @@ counted, so one address adds at most ``flood_failures`` names per lock; a
 count goes only when it has expired (no failure in the window, no lock, and
 quiet for ``max_lockout_s``); attempts clear the expired counts at most once a
 second (``EXPIRE_EVERY_S``), since that scans them all. Dropping the oldest
-counts to make room would let a flood of made-up names clear a real lock. The chat and the console keep the
-counts in Postgres (``store/signins.py``), so a lock also outlives a restart;
+counts to make room would let a flood of made-up names clear a real lock. The
+chat and the console keep the counts in Postgres (``store/signins.py``), so a
+lock also outlives a restart;
 ``MemoryCounts`` holds them in a process (for tests, and for tools that have no
 database). ``devfactory users unlock NAME`` clears a name's locks.
 """
