@@ -18,8 +18,9 @@ Sign-in is by password (``devfactory users add``) or, behind a trusted proxy,
 by header; a person's role is the policy's, and only roles a pause accepts get
 its buttons (the factory checks the role again when the answer arrives). Only
 pages of the chat's own origin may call it (``guard.py``); repeated wrong
-passwords lock the name and the address (``control/signin.py``); every action reads the
-person and their role from the users file again (``session.who``).
+passwords lock that name at that address (``control/signin.py``), and a refused
+sign-in says why (``signin.py``); every action reads the person and their role
+from the users file again (``session.who``).
 
 This module holds Chainlit's callbacks for sign-in, profiles and messages;
 runs are in ``runs.py``, their buttons in ``actions.py``, conversations in
