@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
@@ -363,6 +364,42 @@ def test_a_locked_address_adds_no_more_names() -> None:
         with pytest.raises(LockedError):
             limits.attempt(f"more-{n}", "10.0.0.1")
     assert len(counts) == 41  # twenty names, each at the address, and the address: bounded
+
+
+@pytest.mark.parametrize(
+    ("field", "low", "high"),
+    [
+        ("chat_login_max_failures", 1, 100),
+        ("chat_login_flood_failures", 2, 10_000),
+        ("chat_login_window_s", 1, 86_400),
+        ("chat_login_lockout_s", 1, 86_400),
+        ("chat_login_lockout_max_s", 1, 86_400),
+    ],
+)
+def test_each_sign_in_setting_is_bounded_and_taken_at_its_caps(
+    field: str, low: int, high: int
+) -> None:
+    assert getattr(Settings(**{field: low}), field) == low
+    assert getattr(Settings(**{field: high}), field) == high
+    for bad in (low - 1, high + 1):
+        with pytest.raises(ValidationError):
+            Settings(**{field: bad})
+
+
+def test_a_lock_never_outlasts_the_longest_whatever_its_strikes() -> None:
+    clock = Clock()
+    limits = SignInThrottle(
+        max_failures=1,
+        flood_failures=10_000,
+        window_s=86_400,
+        lockout_s=86_400,
+        max_lockout_s=86_400,
+        clock=clock,
+    )
+    for _ in range(80):  # far past 2**64 times the first lock, were it not capped
+        limits.failed(limits.attempt("alice", "10.0.0.1"))
+        assert locked_for(limits, "alice", "10.0.0.1") == 86_400
+        clock.now += 86_400
 
 
 def test_unlocking_a_name_clears_its_locks_and_their_growth() -> None:
