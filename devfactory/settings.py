@@ -559,13 +559,32 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         le=100,
-        description="Wrong passwords per name, and per address, before a lockout.",
+        description="Wrong passwords for one name from one address (chat and console) before "
+        "that name is locked at that address; others there may still sign in.",
+    )
+    chat_login_flood_failures: int = Field(
+        default=50,
+        ge=2,
+        le=10_000,
+        description="Wrong passwords from one address across names, or for one name across "
+        "addresses, before the whole address, or the name everywhere, is locked (a flood).",
     )
     chat_login_window_s: int = Field(
         default=300, ge=1, le=86_400, description="The window those failures are counted in."
     )
     chat_login_lockout_s: int = Field(
-        default=900, ge=1, le=86_400, description="How long a locked name or address waits."
+        default=60,
+        ge=1,
+        le=86_400,
+        description="How long a name's first lock at an address lasts; each next one lasts "
+        "twice as long, up to chat_login_lockout_max_s.",
+    )
+    chat_login_lockout_max_s: int = Field(
+        default=3600,
+        ge=1,
+        le=86_400,
+        description="The longest sign-in lock, and how long a flood locks an address or a "
+        "name; a name at an address starts afresh once quiet this long.",
     )
     password_checks_at_once: int = Field(
         default=4,
@@ -760,6 +779,20 @@ class Settings(BaseSettings):
         le=500,
         description="Stages a team must have finished in a project before its spend, latency "
         "or cost compared with their median can open an incident.",
+    )
+    incident_min_calls: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Model calls a stage must have made before its seconds or cost per call "
+        "can open an incident: one slow call, or a model warming up, never does.",
+    )
+    incident_baseline_calls: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Model calls a team's recent stages in a project must have made, in all, "
+        "before their median per call is the baseline that latency and cost are compared with.",
     )
     incident_last_actions: int = Field(
         default=10, ge=1, le=100, description="Audit events an incident record quotes."

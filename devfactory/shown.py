@@ -85,3 +85,15 @@ def name_problem(name: str, what: str) -> str | None:
     if found is None:
         return None
     return f"{what} holds a control or invisible character ({found}); a name is one line of text"
+
+
+# Words that start with a vowel letter but a consonant sound ("a user"), and the reverse.
+_SAYS_CONSONANT = ("eu", "one", "uni", "use", "usu", "uti")
+_SAYS_VOWEL = ("hour", "honest", "honour")
+
+
+def with_article(word: str) -> str:
+    """Return ``word`` after "a" or "an", as it is said ("an approver", "a user", "a review")."""
+    low = word.lower()
+    vowel = low[:1] in set("aeiou") and not low.startswith(_SAYS_CONSONANT)
+    return f"{'an' if vowel or low.startswith(_SAYS_VOWEL) else 'a'} {word}"

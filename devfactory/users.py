@@ -57,6 +57,7 @@ from zxcvbn import zxcvbn
 from devfactory.control.policy import ROLES
 from devfactory.redact import write_private
 from devfactory.settings import Settings
+from devfactory.shown import with_article
 
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")  # the whole name (fullmatch: no trailing newline)
@@ -260,8 +261,9 @@ class UserStore:
                 users[name] = {"role": check_role(role)}
             elif role is not None and person.get("role") != role:
                 raise UserError(
-                    f"{name} is a {person.get('role')}; a key acts in its person's role "
-                    "(change the role with `devfactory users add`)"
+                    f"{name} is {with_article(str(person.get('role')))} in {self.path}, and a key "
+                    "acts in its person's role: leave --role out (change a role with "
+                    "`devfactory users add`)"
                 )
             keys[ident] = {"name": name, "sha256": _digest(secret), "created": created}
 

@@ -44,6 +44,15 @@ MIN_ROLE: dict[Permission, str] = {
     Permission.METRICS: "operator",  # the factory's whole activity, whoever owns the runs
     Permission.PURGE: "admin",
 }
+DOES: dict[Permission, str] = {
+    Permission.READ: "read runs",
+    Permission.START: "start runs",
+    Permission.CONTROL: "cancel or resume runs",
+    Permission.ANSWER: "answer a run's questions",
+    Permission.METRICS: "read the metrics",
+    Permission.PURGE: "purge runs",
+}
+"""What each permission lets a caller do, as a refusal says it ("may not read the metrics")."""
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
 
 
@@ -172,7 +181,8 @@ class Allowed:
             need = MIN_ROLE[self.permission]
             raise ApiError(
                 403,
-                f"role {person.role!r} may not {self.permission.value}; it needs {need} or above",
+                f"role {person.role!r} may not {DOES[self.permission]}; "
+                f"it needs the {need} role or above",
             )
         return person
 

@@ -19,16 +19,18 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qs
 
+import psycopg
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from psycopg_pool import PoolTimeout
 
 from devfactory.api.auth import users
 from devfactory.api.runs import factory_of
 from devfactory.api.signin import COOKIE, ConsoleSessions
 from devfactory.control.signin import LockedError, SignInThrottle
-from devfactory.store.signins import SignInStore
+from devfactory.store.signins import throttle as signin_throttle
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "console_static"
@@ -75,12 +77,7 @@ def _throttle(request: Request) -> SignInThrottle:
     found = getattr(request.app.state, "console_throttle", None)
     if found is None:
         settings = request.app.state.settings
-        found = SignInThrottle(
-            max_failures=settings.chat_login_max_failures,
-            window_s=settings.chat_login_window_s,
-            lockout_s=settings.chat_login_lockout_s,
-            store=SignInStore(factory_of(request).pool),
-        )
+        found = signin_throttle(settings, factory_of(request).pool)
         request.app.state.console_throttle = found
     return found
 
@@ -98,13 +95,18 @@ def signin_page() -> FileResponse:
     return FileResponse(STATIC / "signin.html", headers={"Cache-Control": "no-store"})
 
 
-def _back_to_signin(problem: str) -> RedirectResponse:
-    return RedirectResponse(f"/console/signin?problem={problem}", status_code=303)
+def _back_to_signin(problem: str, wait_s: float | None = None) -> RedirectResponse:
+    wait = f"&wait={int(wait_s)}" if wait_s is not None else ""
+    return RedirectResponse(f"/console/signin?problem={problem}{wait}", status_code=303)
 
 
 @pages.post("/console/signin")
 async def sign_in(request: Request) -> Response:
-    """Check a name and password from the form; on success set the sign-in cookie."""
+    """Check a name and password from the form; on success set the sign-in cookie.
+
+    A refusal goes back to the form with why: ``wrong``, ``locked`` (with ``wait``,
+    the seconds the lock still lasts) or ``unavailable`` (the database is down).
+    """
     body = await request.body()
     if len(body) > MAX_FORM:
         return _back_to_signin("form")
@@ -117,15 +119,22 @@ async def sign_in(request: Request) -> Response:
     address = request.client.host if request.client else "unknown"
     try:
         attempt = await run_in_threadpool(throttle.attempt, name, address)
-    except LockedError:
-        return _back_to_signin("locked")
+    except LockedError as exc:
+        return _back_to_signin("locked", exc.retry_after_s)
+    except (psycopg.Error, PoolTimeout) as exc:  # the counts live in the database
+        log.warning("console: sign-in unavailable: %s", type(exc).__name__)
+        return _back_to_signin("unavailable")
     person = await run_in_threadpool(users(request).verify, name, password)
-    if person is None:
-        await run_in_threadpool(throttle.failed, attempt)
-        return _back_to_signin("wrong")
-    await run_in_threadpool(throttle.succeeded, attempt)
-    found = sessions(request)
-    token = await run_in_threadpool(found.issue, person)
+    try:
+        if person is None:
+            await run_in_threadpool(throttle.failed, attempt)
+            return _back_to_signin("wrong")
+        await run_in_threadpool(throttle.succeeded, attempt)
+        found = sessions(request)
+        token = await run_in_threadpool(found.issue, person)
+    except (psycopg.Error, PoolTimeout) as exc:
+        log.warning("console: sign-in unavailable: %s", type(exc).__name__)
+        return _back_to_signin("unavailable")
     done = RedirectResponse("/console", status_code=303)
     done.set_cookie(
         COOKIE,

@@ -18,8 +18,9 @@ Sign-in is by password (``devfactory users add``) or, behind a trusted proxy,
 by header; a person's role is the policy's, and only roles a pause accepts get
 its buttons (the factory checks the role again when the answer arrives). Only
 pages of the chat's own origin may call it (``guard.py``); repeated wrong
-passwords lock the name and the address (``control/signin.py``); every action reads the
-person and their role from the users file again (``session.who``).
+passwords lock that name at that address (``control/signin.py``), and a refused
+sign-in says why (``signin.py``); every action reads the person and their role
+from the users file again (``session.who``).
 
 This module holds Chainlit's callbacks for sign-in, profiles and messages;
 runs are in ``runs.py``, their buttons in ``actions.py``, conversations in
@@ -33,9 +34,11 @@ import logging
 from typing import Any
 
 import chainlit as cl
+import psycopg
 from chainlit.config import config
 from chainlit.input_widget import MultiSelect, Select, Slider, TextInput
 from chainlit.server import app as server
+from psycopg_pool import PoolTimeout
 from starlette.datastructures import Headers
 
 from devfactory.chat import actions, runs, secret  # noqa: F401 - actions: the buttons
@@ -54,9 +57,11 @@ from devfactory.chat.session import (
     throttle,
     who,
 )
+from devfactory.chat.signin import UNAVAILABLE, WRONG, signin_refusal
 from devfactory.control.policy import ROLES
 from devfactory.control.signin import LockedError
 from devfactory.pipelines import available_pipelines, load_pipeline
+from devfactory.store.db import DatabaseError
 from devfactory.users import UserStore
 from devfactory.webguard import BodyLimit, SecurityHeaders
 
@@ -68,6 +73,18 @@ server.add_middleware(SecurityHeaders, frame_ancestors=settings.web_frame_ancest
 log = logging.getLogger(__name__)
 
 
+@cl.data_layer
+def no_data_layer() -> Any:
+    """Keep Chainlit's own persistence off: the factory keeps runs, answers and memory.
+
+    Without this, Chainlit builds a data layer of its own whenever ``DATABASE_URL``
+    is set (the factory's database, through asyncpg, which is not installed: every
+    sign-in and every shutdown failed on "No module named 'asyncpg'"), or sends
+    conversations to Literal AI's servers when ``LITERAL_API_KEY`` is set.
+    """
+    return None
+
+
 @cl.on_app_startup
 async def warm_up() -> None:
     """Open the hub while the server starts, so the first session does not wait for it."""
@@ -77,23 +94,35 @@ async def warm_up() -> None:
 # --- who is talking ---------------------------------------------------------------
 
 
-@cl.password_auth_callback
-async def password_login(username: str, password: str) -> cl.User | None:
-    """Sign in with a name and password from the users file (throttled per name and address)."""
+async def password_login(username: str, password: str) -> cl.User:
+    """Sign in with a name and password from the users file (throttled per name and address).
+
+    Each refusal says why (``signin_refusal``): a wrong name or password (401), a
+    lock with how long it lasts (429), or the database down (503).
+    """
     address = client_address.get()
-    limits = await asyncio.to_thread(throttle)
     try:
+        limits = await asyncio.to_thread(throttle)
         attempt = await asyncio.to_thread(limits.attempt, username, address)
-    except LockedError:
-        # Chainlit answers any refusal with the same 401, so a lock reads as a wrong password.
-        log.warning("sign-in refused: %r or %s is locked out", username[:64], address)
-        return None
-    person = await asyncio.to_thread(UserStore.of(settings).verify, username, password)
-    if person is None:
-        await asyncio.to_thread(limits.failed, attempt)
-        return None
-    await asyncio.to_thread(limits.succeeded, attempt)
+        person = await asyncio.to_thread(UserStore.of(settings).verify, username, password)
+        if person is None:
+            await asyncio.to_thread(limits.failed, attempt)
+            raise signin_refusal(WRONG)
+        await asyncio.to_thread(limits.succeeded, attempt)
+    except LockedError as exc:
+        log.warning("sign-in refused: %r at %s is locked", username[:64], address)
+        raise signin_refusal(exc) from None
+    except (psycopg.Error, PoolTimeout, DatabaseError) as exc:
+        log.warning("sign-in unavailable: %s", type(exc).__name__)
+        raise signin_refusal(UNAVAILABLE) from None
     return cl.User(identifier=person.name, metadata={"role": person.role, "provider": "password"})
+
+
+cl.password_auth_callback(password_login)
+# Chainlit wraps the callback in a function that logs any exception and returns None,
+# which its login route answers "credentialssignin" whatever the reason. Registered
+# bare, the callback's HTTPException reaches the browser: its status and its words.
+config.code.password_auth_callback = password_login
 
 
 if settings.chat_header_auth:

@@ -12,7 +12,8 @@ refuses rather than serve it.
 ``build`` also writes Chainlit's translations into the app root's
 ``.chainlit/translations`` (Chainlit copies its own only where one is missing)
 with the sign-in form asking for a user name, which is what the chat signs in
-with, not an email address. And it draws each speaker's avatar (``avatars.py``).
+with, not an email address, and saying why a sign-in was refused (``signin.py``).
+And it draws each speaker's avatar (``avatars.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from devfactory.chat.avatars import write_avatars
+from devfactory.chat.signin import with_refusals
 
 BUILD = "frontend"  # under the app root; the config's custom_build names it
 PUBLIC = "devfactory"  # under the app root's public/, served at /public/devfactory/
@@ -69,11 +71,14 @@ def signs_in_by_name(translation: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_translations(root: Path) -> Path:
-    """Write Chainlit's translations, signing in by user name, under the app ``root``."""
+    """Write Chainlit's translations, signing in by user name, under the app ``root``.
+
+    Each also says why a sign-in was refused (``signin.with_refusals``).
+    """
     out = root / ".chainlit" / "translations"
     out.mkdir(parents=True, exist_ok=True)
     for source in sorted((chainlit_package() / "translations").glob("*.json")):
-        translation = signs_in_by_name(json.loads(source.read_text("utf-8")))
+        translation = with_refusals(signs_in_by_name(json.loads(source.read_text("utf-8"))))
         (out / source.name).write_text(json.dumps(translation, indent=4, ensure_ascii=False))
     return out
 

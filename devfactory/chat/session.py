@@ -17,7 +17,7 @@ from devfactory.control.policy import Policy, load_policy
 from devfactory.control.signin import SignInThrottle
 from devfactory.factory.runner import Factory
 from devfactory.settings import Settings, get_settings
-from devfactory.store.signins import SignInStore
+from devfactory.store.signins import throttle as signin_throttle
 from devfactory.teams import load_teams
 from devfactory.users import Person, UserStore
 
@@ -57,13 +57,7 @@ def throttle() -> SignInThrottle:
     with _hub_lock:
         found = _throttle
     if found is None:
-        store = SignInStore(hub().factory.pool)
-        found = SignInThrottle(
-            max_failures=settings.chat_login_max_failures,
-            window_s=settings.chat_login_window_s,
-            lockout_s=settings.chat_login_lockout_s,
-            store=store,
-        )
+        found = signin_throttle(settings, hub().factory.pool)
         with _hub_lock:
             _throttle = _throttle or found
             found = _throttle

@@ -5,7 +5,8 @@ Exit codes: 0 run COMPLETED (or command succeeded), 1 run FAILED or REJECTED,
 4 environment problem (database or model unavailable), 5 unexpected error
 (traceback printed; the run can be resumed), 6 the run is PAUSED waiting for
 a person (see ``devfactory pending``), 7 another process drives the run or
-claimed it first, 130 interrupted by Ctrl-C (resume the run with
+claimed it first, 8 the run is held (the emergency stop, or a hold or an incident
+on its project; it waits in the queue), 130 interrupted by Ctrl-C (resume the run with
 ``devfactory resume``).
 """
 
@@ -36,6 +37,7 @@ from devfactory.cli.common import (
     EXIT_CONFLICT,
     EXIT_ENV,
     EXIT_FAILED,
+    EXIT_HELD,
     EXIT_INTERRUPTED,
     EXIT_NOT_FOUND,
     EXIT_PAUSED,
@@ -51,6 +53,7 @@ __all__ = [
     "EXIT_CONFLICT",
     "EXIT_ENV",
     "EXIT_FAILED",
+    "EXIT_HELD",
     "EXIT_INTERRUPTED",
     "EXIT_NOT_FOUND",
     "EXIT_PAUSED",

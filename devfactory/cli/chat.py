@@ -142,6 +142,36 @@ def remove_user(
     )
 
 
+@users_app.command("unlock")
+def unlock_user(
+    name: Annotated[str, typer.Argument(help="The sign-in name.", callback=common.plain_name)],
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Also clear this client address's lock (a flood from it).",
+            callback=common.plain_name,
+        ),
+    ] = None,
+    by: common.AsOption = None,
+    role: common.RoleOption = None,
+) -> None:
+    """Clear a name's sign-in locks (chat and console), at every address (admin; audited)."""
+    from devfactory.control.overrides import OperationsRefusedError
+    from devfactory.factory.reports import RunInputError
+
+    who = common.identity(get_settings(), by, role)
+    with common.session() as factory:
+        try:
+            cleared = factory.switchboard.unlock_sign_in(
+                name, by=who[0], role=who[1], address=address
+            )
+        except (OperationsRefusedError, RunInputError) as exc:
+            raise fail(str(exc), EXIT_USAGE) from exc
+    common.console.print(
+        f"{name} may sign in again" + ("" if cleared else " (no lock or failure was counted)")
+    )
+
+
 @users_app.command("rotate-secret")
 def rotate_secret() -> None:
     """Replace the chat's signing secret and end every console sign-in; people sign in again."""

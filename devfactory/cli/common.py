@@ -6,6 +6,10 @@ when it runs. ``devfactory --help`` loads no settings, no database driver and
 no rich; ``list``, ``status`` and ``pending`` never load LangChain, the models
 or the graph (``tests/unit/test_cli_light.py`` holds both). The consoles are
 made on first use (``console``, ``err``).
+
+Why one module: it is what every command shares, and what each command module
+imports at start (the app, exit codes, options, who acts, opening the factory);
+cut up, every command would load several modules before it does anything.
 """
 
 from __future__ import annotations
@@ -37,7 +41,16 @@ if TYPE_CHECKING:
     err: SafeConsole  # standard error
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_ENV, EXIT_BUG = 1, 2, 3, 4, 5
-EXIT_PAUSED, EXIT_CONFLICT, EXIT_INTERRUPTED = 6, 7, 130
+EXIT_PAUSED, EXIT_CONFLICT, EXIT_HELD, EXIT_INTERRUPTED = 6, 7, 8, 130
+EXIT_CODES = (
+    "Exit codes: 0 the run COMPLETED (or the command succeeded); 1 the run FAILED, was "
+    "REJECTED or CANCELLED; 2 bad usage, or an answer the pause does not accept; 3 no such "
+    "run; 4 the database or the model is unavailable; 5 unexpected error (resume the run); "
+    "6 the run is PAUSED for a person (devfactory pending); 7 another process drives the run "
+    "or claimed it first; 8 the run is held (the emergency stop, or a hold or an incident on "
+    "its project): it waits in the queue until that is released; 130 interrupted (resume it)."
+)
+"""What each exit code means: the CLI's help ends with it, and the README has it as a table."""
 
 
 class PanelGroup(TyperGroup):
@@ -65,6 +78,7 @@ app = typer.Typer(
     cls=PanelGroup,
     name="devfactory",
     help="A self-hosted AI software factory: requirement in, reviewed artifacts out.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: typer's rich help alone loads ~0.3 s of modules
@@ -133,7 +147,12 @@ AsOption = Annotated[
     str | None, name_option("--as", help="Who answers (default: DEVFACTORY_OPERATOR or $USER).")
 ]
 RoleOption = Annotated[
-    str | None, name_option("--role", help="The role you answer as (default: operator_role).")
+    str | None,
+    name_option(
+        "--role",
+        help="The role you act in when the users file does not list you (default: "
+        "operator_role); a person it lists acts in the role it gives them.",
+    ),
 ]
 IdOption = Annotated[
     str | None,
@@ -263,8 +282,41 @@ def database_down(exc: BaseException) -> str:
 
 
 def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str, str]:
-    """Return who answers and in which role (flags, then settings, then the OS user)."""
-    return by or settings.operator or getpass.getuser(), role or settings.operator_role
+    """Return who acts and in which role; exit 2 when the users file says otherwise.
+
+    The name is ``--as``/``--by``, else the ``operator`` setting, else the OS
+    user. A person of the users file acts in the role the file gives them, so no
+    record names a role nobody has: a ``--role`` that differs is refused. A name
+    given (flag or setting) that the file lacks is refused while the file lists
+    anyone. Otherwise (no users file, or the OS user outside it) the role is
+    ``--role``, else ``operator_role``.
+    """
+    from devfactory.shown import with_article
+    from devfactory.users import UserError, UserStore
+
+    named = by or settings.operator
+    name = named or getpass.getuser()
+    store = UserStore.of(settings)
+    try:
+        person, listed = store.find(name), bool(store.people())
+    except (UserError, OSError) as exc:
+        raise fail(f"the users file cannot be read: {exc}", EXIT_ENV) from exc
+    if person is not None:
+        if role and role != person.role:
+            raise fail(
+                f"{name} is {with_article(person.role)} in {store.path}, not "
+                f"{with_article(role)}: leave --role out (change a role with "
+                "`devfactory users add`)",
+                EXIT_USAGE,
+            )
+        return name, person.role
+    if named and listed:
+        raise fail(
+            f"{name} is not in the users file ({store.path}): act as someone who is "
+            f"(--as NAME), or add them (`devfactory users add {name} --role ROLE`)",
+            EXIT_USAGE,
+        )
+    return name, role or settings.operator_role
 
 
 def interactive(enabled: bool) -> bool:
@@ -323,7 +375,7 @@ def logs_json(settings: Settings) -> bool:
 def answering(close: Callable[[], None]) -> Iterator[None]:
     """Run a command's reads and writes: a missing run exits 3, a database gone exits 4.
 
-    A run the emergency stop (or its project's hold) refuses exits 7 with why.
+    A run the emergency stop (or its project's hold) refuses exits 8 with why.
     ``close`` runs at the end, whatever happened; a pool whose server went away
     fails to close, and must not hide why the command stopped.
     """
@@ -335,7 +387,7 @@ def answering(close: Callable[[], None]) -> Iterator[None]:
     except RunNotFoundError as exc:
         raise fail(str(exc), EXIT_NOT_FOUND) from exc
     except HaltedError as exc:
-        raise fail(str(exc), EXIT_CONFLICT) from exc
+        raise fail(str(exc), EXIT_HELD) from exc
     except database_down_errors() as exc:
         raise fail(database_down(exc), EXIT_ENV) from exc
     finally:

@@ -20,6 +20,7 @@ from devfactory.cli.common import (
     EXIT_CONFLICT,
     EXIT_ENV,
     EXIT_FAILED,
+    EXIT_HELD,
     EXIT_INTERRUPTED,
     EXIT_PAUSED,
     EXIT_USAGE,
@@ -198,6 +199,7 @@ def drive(
     from devfactory.control.hitl import DecisionError
     from devfactory.factory.runner import RunBusyError, RunNotFoundError, RunStateError
     from devfactory.models.router import ModelUnavailableError
+    from devfactory.store.controls import HaltedError
     from devfactory.store.runs import RunInputError
 
     progress: Progress | None = None  # the latest, which knows the run's id once it began
@@ -232,6 +234,8 @@ def drive(
         raise fail(str(exc), EXIT_USAGE) from exc
     except RunStateError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
+    except HaltedError as exc:  # a RunBusyError, but no other process has the run
+        raise fail(str(exc), EXIT_HELD) from exc
     except RunBusyError as exc:
         raise fail(str(exc), EXIT_CONFLICT) from exc
     except RunInputError as exc:

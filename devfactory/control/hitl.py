@@ -22,6 +22,7 @@ from pydantic import (
 from devfactory.control.approval_rules import Alternative
 from devfactory.control.budget import Caps
 from devfactory.control.policy import PauseKind, Policy, Priority, ScopeChange
+from devfactory.shown import with_article
 
 DecisionAction = Literal["approve", "reject", "modify", "answer", "revise"]
 
@@ -215,11 +216,12 @@ def check_decision(pause: Pause, decision: Decision) -> None:
         if decision.action == "revise" and pause.kind == "review":
             raise DecisionError("the revision cap is reached; approve or reject the result")
         raise DecisionError(
-            f"a {pause.kind} pause takes {', '.join(pause.actions)}, not {decision.action}"
+            f"{with_article(pause.kind)} pause takes {', '.join(pause.actions)}, "
+            f"not {decision.action}"
         )
     if decision.role not in pause.roles:
         raise RoleRefusedError(
-            f"role {decision.role!r} may not answer a {pause.kind} pause; "
+            f"role {decision.role!r} may not answer {with_article(pause.kind)} pause; "
             f"allowed roles: {', '.join(pause.roles)}"
         )
     if decision.alternative is not None:

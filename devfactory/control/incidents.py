@@ -3,8 +3,9 @@
 A trigger is a fact far from what the project usually does: a stage that spends
 many times the median of the same team's recent stages in the project (a budget
 spike), model calls many times slower or dearer than that median (an anomaly;
-teams serve different model aliases, so each is compared with itself), final
-tests that failed in
+teams serve different model aliases, so each is compared with itself; only once the
+stage made ``min_calls`` calls and the stages it is compared with ``baseline_calls``, so
+one slow call, or a model warming up, is never one), final tests that failed in
 several runs in a row, or the sandbox stopping code that tried what it may not
 (a fork bomb killed at the process limit, a denied network call). Each rule
 here takes the facts and the thresholds and says whether it fires and why; the
@@ -46,6 +47,8 @@ class Thresholds:
     cost_multiple: float
     failing_runs: int
     min_samples: int
+    min_calls: int
+    baseline_calls: int
 
 
 class StageFact(BaseModel):
@@ -93,7 +96,10 @@ def stage_triggers(
     """Compare a finished stage with the same team's recent stages in its project (``history``).
 
     ``history`` does not hold the stage itself. Nothing fires before there are
-    ``min_samples`` stages to compare with.
+    ``min_samples`` stages to compare with. Latency and cost per call are compared
+    only for a stage of ``min_calls`` calls or more, against stages that made
+    ``baseline_calls`` calls in all: a per-call figure of a few calls is mostly
+    the model loading or warming up, not how it serves.
     The spend compared is the cost where the project's stages are priced, else
     their tokens (local models cost nothing).
     """
@@ -115,7 +121,8 @@ def stage_triggers(
                 f"median of its {len(history)} recent stages in the project ({base:g} {unit})",
             )
         )
-    if fact.calls:
+    baseline = sum(h.calls for h in history)
+    if fact.calls >= max(1, rules.min_calls) and baseline >= rules.baseline_calls:
         timed = [h.per_call_seconds for h in history if h.calls]
         base = _over(fact.per_call_seconds, timed, rules.latency_multiple)
         if base is not None:

@@ -50,6 +50,8 @@ def thresholds(settings: Settings) -> Thresholds:
         cost_multiple=settings.incident_cost_multiple,
         failing_runs=settings.incident_failing_runs,
         min_samples=settings.incident_min_samples,
+        min_calls=settings.incident_min_calls,
+        baseline_calls=settings.incident_baseline_calls,
     )
 
 

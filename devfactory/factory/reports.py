@@ -29,7 +29,7 @@ from devfactory.control.run_records import (
     StagePlan,
 )
 from devfactory.settings import Settings
-from devfactory.shown import name_problem
+from devfactory.shown import name_problem, with_article
 from devfactory.software.proposed import RunFacts
 from devfactory.store.runs import RunInputError, RunStateError
 
@@ -243,7 +243,8 @@ def choose_pending(
         raise DecisionError(f"{ident!r} names several pending questions; give more of the id")
     if kind is not None and chosen[0].pause.kind != kind:
         raise DecisionError(
-            f"question {ident!r} is a {chosen[0].pause.kind} question, not a {kind} one"
+            f"question {ident!r} is {with_article(chosen[0].pause.kind)} question, "
+            f"not {with_article(kind)} one"
         )
     return chosen
 

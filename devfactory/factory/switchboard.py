@@ -59,6 +59,7 @@ from devfactory.store.controls import CachedControls, Controls, HaltedError
 from devfactory.store.incidents import Incident, IncidentStore
 from devfactory.store.queue import CHANNEL
 from devfactory.store.runs import RunRow
+from devfactory.store.signins import throttle as signin_throttle
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +257,23 @@ class Switchboard:
         body = {"team": team, "confidence": confidence, "before": before}
         self._audit("threshold", body, actor)
         return before
+
+    # --- sign-in locks --------------------------------------------------------------------
+
+    def unlock_sign_in(self, name: str, *, by: str, role: str, address: str | None = None) -> int:
+        """Clear ``name``'s sign-in locks at every address (and ``address``'s lock, if given).
+
+        Returns how many counts were cleared (0: nothing was locked or counted).
+        Recorded in the audit log whatever it cleared, with who asked.
+        """
+        check_admin(role, "unlock a sign-in")
+        name = checked_name(name, "the name")
+        actor = f"{by} ({role})"
+        cleared = signin_throttle(self.settings, self.stores.pool).unlock(name, address)
+        body = {"name": name, "address": address, "cleared": cleared}
+        self._audit("signin_unlocked", body, actor)
+        log.warning("sign-in of %s unlocked by %s (%d counts cleared)", name, actor, cleared)
+        return cleared
 
     # --- incidents ------------------------------------------------------------------------
 

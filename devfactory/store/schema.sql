@@ -173,15 +173,18 @@ CREATE INDEX IF NOT EXISTS devfactory_events_run ON devfactory_events (run_id, i
 ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS archived_at timestamptz;
 ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS purged_at timestamptz;
 
--- Sign-in failures of the chat, per name and per client address (``chat/signin.py``):
--- kept here so that a lockout outlives the chat process, and shared by every
--- replica. Rows go only when they expire (no failure left in the window and no
--- lock), never to make room, so no flood of names can clear a lock.
+-- Sign-in failures of the chat and the console, per name at an address, per address
+-- and per name (``control/signin.py``): kept here so that a lock outlives the process,
+-- and shared by every replica. ``strikes`` counts a key's locks (each lasts longer).
+-- Rows go only when they expire (no failure left in the window, no lock for a while),
+-- or when an admin unlocks a name, never to make room, so no flood of names can
+-- clear a lock.
 CREATE TABLE IF NOT EXISTS devfactory_signin_failures (
     key          text PRIMARY KEY,
     failures     double precision[] NOT NULL DEFAULT '{}',
     locked_until double precision NOT NULL DEFAULT 0
 );
+ALTER TABLE devfactory_signin_failures ADD COLUMN IF NOT EXISTS strikes integer NOT NULL DEFAULT 0;
 
 -- What a run's readers are shown (``store/views.py``): the part of its graph state
 -- that GET /runs/{id}, /pending and `devfactory status` show, and the questions a

@@ -1,4 +1,4 @@
-"""Where the chat's sign-in throttle keeps its counts: ``devfactory_signin_failures``.
+"""Where the sign-in throttle keeps its counts: ``devfactory_signin_failures``.
 
 One transaction per settlement locks the rows of the keys it reads, so two
 chat processes counting the same name at once never lose a failure.
@@ -12,7 +12,8 @@ from typing import Any, cast
 
 from psycopg_pool import ConnectionPool
 
-from devfactory.control.signin import Counts
+from devfactory.control.signin import Counts, SignInThrottle
+from devfactory.settings import Settings
 
 
 class SignInStore:
@@ -31,29 +32,39 @@ class SignInStore:
                 (list(keys),),
             )
             rows = conn.execute(
-                "SELECT key, failures, locked_until FROM devfactory_signin_failures"
+                "SELECT key, failures, locked_until, strikes FROM devfactory_signin_failures"
                 " WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
                 (list(keys),),
             ).fetchall()
             found = {
-                r["key"]: Counts(list(r["failures"]), float(r["locked_until"]))
+                r["key"]: Counts(list(r["failures"]), float(r["locked_until"]), int(r["strikes"]))
                 for r in (cast(dict[str, Any], row) for row in rows)
             }
             yield found
             for key, counts in found.items():
                 conn.execute(
-                    "UPDATE devfactory_signin_failures SET failures = %s, locked_until = %s"
-                    " WHERE key = %s",
-                    (counts.failures, counts.locked_until, key),
+                    "UPDATE devfactory_signin_failures SET failures = %s, locked_until = %s,"
+                    " strikes = %s WHERE key = %s",
+                    (counts.failures, counts.locked_until, counts.strikes, key),
                 )
 
-    def expire(self, now: float, window_s: float) -> int:
-        """Delete the rows with no failure left in the window and no lock; return how many."""
+    def expire(self, now: float, window_s: float, quiet_s: float) -> int:
+        """Delete the rows with no failure in the window and no lock for ``quiet_s``."""
         with self.pool.connection() as conn:
             cur = conn.execute(
                 "DELETE FROM devfactory_signin_failures WHERE locked_until <= %s"
                 " AND NOT EXISTS (SELECT 1 FROM unnest(failures) AS f WHERE f > %s)",
-                (now, now - window_s),
+                (now - quiet_s, now - window_s),
+            )
+        return cur.rowcount
+
+    def forget(self, keys: Sequence[str], prefixes: Sequence[str]) -> int:
+        """Delete ``keys`` and the rows whose key starts with one of ``prefixes``."""
+        with self.pool.connection() as conn:
+            cur = conn.execute(
+                "DELETE FROM devfactory_signin_failures WHERE key = ANY(%s)"
+                " OR EXISTS (SELECT 1 FROM unnest(%s::text[]) AS p WHERE starts_with(key, p))",
+                (list(keys), list(prefixes)),
             )
         return cur.rowcount
 
@@ -62,3 +73,15 @@ class SignInStore:
         with self.pool.connection() as conn:
             row = conn.execute("SELECT count(*) AS n FROM devfactory_signin_failures").fetchone()
         return int(cast(dict[str, Any], row)["n"])
+
+
+def throttle(settings: Settings, pool: ConnectionPool) -> SignInThrottle:
+    """Return the sign-in throttle the settings describe, its counts in ``pool``'s database."""
+    return SignInThrottle(
+        max_failures=settings.chat_login_max_failures,
+        flood_failures=settings.chat_login_flood_failures,
+        window_s=settings.chat_login_window_s,
+        lockout_s=settings.chat_login_lockout_s,
+        max_lockout_s=settings.chat_login_lockout_max_s,
+        store=SignInStore(pool),
+    )

@@ -427,19 +427,41 @@ def test_loading_the_chat_asks_no_outside_host_for_anything(
     context.close()
 
 
-def test_repeated_wrong_passwords_lock_the_name_and_the_address(chat_server: str) -> None:
+def test_wrong_passwords_lock_that_name_at_that_address_and_say_for_how_long(
+    browser: Browser, chat_server: str, shots: Shot
+) -> None:
     url = f"{chat_server}/login"
-    for _ in range(6):
+    for _ in range(5):
         wrong = httpx.post(url, data={"username": "mallory", "password": "not-the-password"})
-        assert wrong.status_code == 401
-    # the address is locked now: even alice's right password from it is refused
+        assert wrong.status_code == 401, wrong.text
+        assert wrong.json()["detail"] == "That user name and password do not match."
+    locked = httpx.post(url, data={"username": "mallory", "password": "not-the-password"})
+    assert locked.status_code == 429, locked.text
+    assert re.fullmatch(
+        r"Too many failed sign-ins; try again in [1-3] seconds?\.", locked.json()["detail"]
+    )
+    # the team behind the same address still signs in: only mallory is locked, there
     right = {"username": "alice", "password": PASSWORDS["alice"]}
-    assert httpx.post(url, data=right).status_code == 401
+    assert httpx.post(url, data=right).status_code == 200
+    # the page says which refusal it is: a wrong password, then a lock and how long
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url)
+    page.fill("#email", "eve")
+    page.fill("#password", "not-her-password")
+    page.click("button[type=submit]")
+    expect(page.get_by_text("That user name and password do not match.").first).to_be_visible()
+    for _ in range(4):
+        httpx.post(url, data={"username": "eve", "password": "not-her-password"})
+    page.click("button[type=submit]")
+    expect(page.get_by_text(re.compile(r"try again in \d+ seconds?")).first).to_be_visible()
+    expect(page.get_by_text("Too many failed sign-ins: this sign-in is locked")).to_be_visible()
+    shots(page, "sign-in-locked")
+    context.close()
     deadline = time.monotonic() + LOCKOUT_S + 10
-    while (reply := httpx.post(url, data=right)).status_code == 401:
-        assert time.monotonic() < deadline, "the lockout did not end"
+    while httpx.post(url, data={"username": "mallory", "password": "x"}).status_code == 429:
+        assert time.monotonic() < deadline, "the lock did not end"
         time.sleep(0.5)
-    assert reply.status_code == 200
 
 
 def test_another_site_cannot_frame_the_chat_or_the_api_docs(

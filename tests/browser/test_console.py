@@ -308,6 +308,12 @@ def test_the_consoles_policy_refuses_an_inline_script_and_a_handler(
     form = page.goto(f"{console_server}/console/signin?problem=locked")
     assert form is not None and form.headers["content-security-policy"] == policy
     expect(page.locator("#problem")).to_have_text("Too many failed sign-ins; try again later.")
+    page.goto(f"{console_server}/console/signin?problem=locked&wait=120")
+    expect(page.locator("#problem")).to_have_text(
+        "Too many failed sign-ins; try again in 2 minutes."
+    )
+    page.goto(f"{console_server}/console/signin?problem=unavailable")
+    expect(page.locator("#problem")).to_contain_text("the database cannot be reached")
     assert refused(page) == []  # the sign-in page's own script runs under the same policy
 
 
@@ -342,7 +348,7 @@ def test_an_admin_stops_everything_with_the_button_and_releases_it(
         expect(page.locator("#release")).to_be_visible()
         shots(page, "emergency-stop")
         refused = devfactory(console_env, "submit", "A command line that adds two numbers")
-        assert refused.returncode == 7, refused.stdout + refused.stderr
+        assert refused.returncode == 8, refused.stdout + refused.stderr
         assert "emergency stop" in (refused.stdout + refused.stderr).lower()
         shown = devfactory(console_env, "controls", "--json")
         assert shown.returncode == 0 and '"stopped": true' in shown.stdout, shown.stdout

@@ -30,7 +30,13 @@ def seed(factory: Factory, project: str, fact: StageFact, n: int = 3) -> None:
 
 
 def settings_for(pg_settings: Settings, **changes: object) -> Settings:
-    return pg_settings.with_overrides(memory_enabled=False, incident_min_samples=2, **changes)
+    return pg_settings.with_overrides(
+        memory_enabled=False,
+        incident_min_samples=2,
+        incident_min_calls=1,  # these runs make a call or two a stage
+        incident_baseline_calls=1,
+        **changes,
+    )
 
 
 def only_open(factory: Factory, project: str) -> Incident:

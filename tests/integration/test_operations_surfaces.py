@@ -131,7 +131,7 @@ def test_the_command_line_stops_and_releases_as_admin_only(
     code, out, _ = run(env, "stop", "--reason", "drill", "--as", "ann", "--role", "admin")
     assert code == 0 and "emergency stop ON" in out
     code, _, err = run(env, "submit", TODO)
-    assert code == 7 and "the factory is stopped" in err and "drill" in err
+    assert code == 8 and "the factory is stopped" in err and "drill" in err
     code, out, _ = run(env, "controls", "--json")
     assert code == 0 and '"stopped": true' in out
     code, out, _ = run(env, "release", "--as", "ann", "--role", "admin")

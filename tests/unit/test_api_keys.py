@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from devfactory.users import UserError, UserStore
+from devfactory.api.auth import Allowed, Permission
+from devfactory.api.errors import ApiError
+from devfactory.users import Person, UserError, UserStore
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -60,8 +63,38 @@ def test_a_key_keeps_its_person_s_role_and_a_new_person_needs_one(tmp_path: Path
     store.add("ann", PASSWORD, "viewer")
     with pytest.raises(UserError, match="ann is a viewer"):
         store.create_key("ann", "admin")  # a key never raises its person's role
+    store.add("alice", PASSWORD, "approver")
+    with pytest.raises(UserError, match="alice is an approver in .*: leave --role out"):
+        store.create_key("alice", "operator")  # the README's example, for someone in the file
+    assert store.create_key("alice")[0].name == "alice"  # in her role
     with pytest.raises(UserError, match="give their --role"):
         store.create_key("nobody")
     with pytest.raises(UserError, match="unknown role"):
         store.create_key("nobody", "root")
-    assert [p.name for p in store.people()] == ["ann"]  # nothing half-written
+    assert [p.name for p in store.people()] == ["alice", "ann"]  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("permission", "role", "said"),
+    [
+        (
+            Permission.METRICS,
+            "viewer",
+            "role 'viewer' may not read the metrics; it needs the operator role or above",
+        ),
+        (
+            Permission.PURGE,
+            "approver",
+            "role 'approver' may not purge runs; it needs the admin role or above",
+        ),
+        (
+            Permission.START,
+            "viewer",
+            "role 'viewer' may not start runs; it needs the operator role or above",
+        ),
+    ],
+)
+def test_a_refused_role_is_told_in_a_sentence(permission: Permission, role: str, said: str) -> None:
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(Allowed(permission)(Person("vic", role)))
+    assert refused.value.status == 403 and refused.value.message == said

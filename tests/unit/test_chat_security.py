@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
@@ -21,7 +22,7 @@ from devfactory.chat.access import may_see_run, recheck
 from devfactory.chat.grants import Grant, Grants
 from devfactory.chat.guard import OriginGuard, chat_origins, normal_origin
 from devfactory.control.policy import Policy, load_policy
-from devfactory.control.signin import LockedError, MemoryCounts, SignInThrottle
+from devfactory.control.signin import LockedError, MemoryCounts, SignInThrottle, how_long
 from devfactory.settings import Settings
 from devfactory.users import Person, UserError, UserStore, check_password
 
@@ -235,32 +236,87 @@ class Clock:
         return self.now
 
 
-def throttle(clock: Clock) -> SignInThrottle:
-    return SignInThrottle(max_failures=5, window_s=300, lockout_s=900, clock=clock)
+def throttle(clock: Clock, counts: MemoryCounts | None = None) -> SignInThrottle:
+    return SignInThrottle(
+        max_failures=5,
+        flood_failures=20,
+        window_s=300,
+        lockout_s=60,
+        max_lockout_s=900,
+        store=counts,
+        clock=clock,
+    )
 
 
-def test_five_wrong_passwords_lock_the_name_for_the_lockout(tmp_path: Path) -> None:
+def locked_for(limits: SignInThrottle, name: str, address: str) -> float:
+    with pytest.raises(LockedError) as refused:
+        limits.attempt(name, address)
+    return refused.value.retry_after_s
+
+
+def test_five_wrong_passwords_lock_that_name_at_that_address_only() -> None:
     clock = Clock()
     limits = throttle(clock)
-    for n in range(5):
-        limits.failed(limits.attempt("alice", f"10.0.0.{n}"))  # from five addresses
-    with pytest.raises(LockedError):
-        limits.attempt("alice", "10.0.0.9")
-    with pytest.raises(LockedError):
-        limits.attempt("ALICE", "10.0.0.9")  # names are not case-tricks
-    limits.attempt("bob", "10.0.0.9")  # others may still sign in
-    clock.now += 901
-    limits.succeeded(limits.attempt("alice", "10.0.0.9"))
+    for _ in range(5):
+        limits.failed(limits.attempt("alice", "10.0.0.1"))
+    assert locked_for(limits, "alice", "10.0.0.1") == 60
+    assert locked_for(limits, "ALICE", "10.0.0.1") == 60  # names are not case-tricks
+    limits.succeeded(limits.attempt("bob", "10.0.0.1"))  # her team behind the same address
+    limits.succeeded(limits.attempt("alice", "10.0.0.2"))  # and she, elsewhere
+    clock.now += 61
+    limits.succeeded(limits.attempt("alice", "10.0.0.1"))
 
 
-def test_wrong_passwords_from_one_address_lock_it_for_every_name() -> None:
+def test_each_lock_lasts_twice_the_one_before_up_to_the_cap() -> None:
     clock = Clock()
     limits = throttle(clock)
-    for n in range(5):
-        limits.failed(limits.attempt(f"guess{n}", "10.0.0.1"))
-    with pytest.raises(LockedError):
+    seen = []
+    for _ in range(7):
+        for _ in range(5):
+            limits.failed(limits.attempt("alice", "10.0.0.1"))
+        seen.append(locked_for(limits, "alice", "10.0.0.1"))
+        clock.now += seen[-1]
+    assert seen == [60, 120, 240, 480, 900, 900, 900]  # max_lockout_s is the cap
+    clock.now += 901  # quiet as long as the longest lock: she starts afresh
+    for _ in range(5):
+        limits.failed(limits.attempt("alice", "10.0.0.1"))
+    assert locked_for(limits, "alice", "10.0.0.1") == 60
+
+
+def test_a_lock_says_how_long_it_lasts() -> None:
+    clock = Clock()
+    limits = throttle(clock)
+    for _ in range(5):
+        limits.failed(limits.attempt("alice", "10.0.0.1"))
+    clock.now += 15
+    with pytest.raises(LockedError, match="try again in 45 seconds"):
         limits.attempt("alice", "10.0.0.1")
-    limits.attempt("alice", "10.0.0.2")
+    assert [how_long(s) for s in (1, 59.2, 60, 61, 3600, 3601, 7200)] == [
+        "1 second",
+        "1 minute",
+        "1 minute",
+        "2 minutes",
+        "60 minutes",
+        "2 hours",
+        "2 hours",
+    ]
+
+
+def test_a_flood_from_one_address_locks_it_for_every_name() -> None:
+    clock = Clock()
+    limits = throttle(clock)
+    for n in range(20):  # flood_failures, each name only once
+        limits.failed(limits.attempt(f"guess{n}", "10.0.0.1"))
+    assert locked_for(limits, "alice", "10.0.0.1") == 900
+    limits.succeeded(limits.attempt("alice", "10.0.0.2"))
+
+
+def test_guesses_at_one_name_from_many_addresses_lock_the_name() -> None:
+    limits = throttle(Clock())
+    for n in range(20):
+        limits.failed(limits.attempt("alice", f"10.0.0.{n}"))
+    assert locked_for(limits, "alice", "10.0.9.9") == 900
+    limits.succeeded(limits.attempt("bob", "10.0.9.9"))
 
 
 def test_failures_age_out_of_the_window_and_a_success_clears_the_name() -> None:
@@ -271,44 +327,97 @@ def test_failures_age_out_of_the_window_and_a_success_clears_the_name() -> None:
     clock.now += 301  # those four are now outside the window
     for _ in range(4):
         limits.failed(limits.attempt("alice", "10.0.0.1"))
-    limits.succeeded(limits.attempt("alice", "10.0.0.2"))
+    limits.succeeded(limits.attempt("alice", "10.0.0.1"))
     for _ in range(4):
-        limits.failed(limits.attempt("alice", "10.0.0.3"))
-    limits.attempt("alice", "10.0.0.3")  # 4 since the success: not locked
+        limits.failed(limits.attempt("alice", "10.0.0.1"))
+    limits.attempt("alice", "10.0.0.1")  # 4 since the success: not locked
 
 
 def test_concurrent_guesses_are_counted_before_they_are_checked() -> None:
     limits = throttle(Clock())
-    in_flight = [limits.attempt("alice", f"10.0.0.{n}") for n in range(5)]
+    in_flight = [limits.attempt("alice", "10.0.0.1") for _ in range(5)]
     with pytest.raises(LockedError):
-        limits.attempt("alice", "10.0.0.9")  # five guesses still being checked are enough
+        limits.attempt("alice", "10.0.0.1")  # five guesses still being checked are enough
     assert len(in_flight) == 5
 
 
 def test_a_flood_of_made_up_names_never_clears_a_lock() -> None:
     clock = Clock()
     counts = MemoryCounts()
-    limits = SignInThrottle(max_failures=5, window_s=300, lockout_s=900, store=counts, clock=clock)
-    for n in range(5):
-        limits.failed(limits.attempt("alice", f"10.0.0.{n}"))  # alice is locked
+    limits = throttle(clock, counts)
+    for _ in range(5):
+        limits.failed(limits.attempt("alice", "10.0.0.1"))  # alice is locked there
     for n in range(10_000):  # the review's 10,000 junk attempts, each from a new address
         limits.failed(limits.attempt(f"made-up-{n}", f"10.{n // 250}.{n % 250}.1"))
-    with pytest.raises(LockedError):
-        limits.attempt("alice", "10.200.0.1")  # still locked: nothing was evicted
-    clock.now += 901  # what bounds the counts is time: they expire, every one of them
+    assert locked_for(limits, "alice", "10.0.0.1") > 0  # still locked: nothing was evicted
+    clock.now += 60 + 900  # what bounds the counts is time: they expire, every one of them
     limits.succeeded(limits.attempt("alice", "10.200.0.1"))
-    assert len(counts) == 2  # only alice's name and her new address are left
+    assert len(counts) == 3  # only alice's name, her new address and the two together
 
 
 def test_a_locked_address_adds_no_more_names() -> None:
     counts = MemoryCounts()
-    limits = SignInThrottle(max_failures=5, window_s=300, lockout_s=900, store=counts)
-    for n in range(5):
+    limits = throttle(Clock(), counts)
+    for n in range(20):
         limits.failed(limits.attempt(f"guess-{n}", "10.0.0.1"))
     for n in range(1000):
         with pytest.raises(LockedError):
             limits.attempt(f"more-{n}", "10.0.0.1")
-    assert len(counts) == 6  # five names and the address: one address is bounded
+    assert len(counts) == 41  # twenty names, each at the address, and the address: bounded
+
+
+@pytest.mark.parametrize(
+    ("field", "low", "high"),
+    [
+        ("chat_login_max_failures", 1, 100),
+        ("chat_login_flood_failures", 2, 10_000),
+        ("chat_login_window_s", 1, 86_400),
+        ("chat_login_lockout_s", 1, 86_400),
+        ("chat_login_lockout_max_s", 1, 86_400),
+    ],
+)
+def test_each_sign_in_setting_is_bounded_and_taken_at_its_caps(
+    field: str, low: int, high: int
+) -> None:
+    assert getattr(Settings(**{field: low}), field) == low
+    assert getattr(Settings(**{field: high}), field) == high
+    for bad in (low - 1, high + 1):
+        with pytest.raises(ValidationError):
+            Settings(**{field: bad})
+
+
+def test_a_lock_never_outlasts_the_longest_whatever_its_strikes() -> None:
+    clock = Clock()
+    limits = SignInThrottle(
+        max_failures=1,
+        flood_failures=10_000,
+        window_s=86_400,
+        lockout_s=86_400,
+        max_lockout_s=86_400,
+        clock=clock,
+    )
+    for _ in range(80):  # far past 2**64 times the first lock, were it not capped
+        limits.failed(limits.attempt("alice", "10.0.0.1"))
+        assert locked_for(limits, "alice", "10.0.0.1") == 86_400
+        clock.now += 86_400
+
+
+def test_unlocking_a_name_clears_its_locks_and_their_growth() -> None:
+    clock = Clock()
+    limits = throttle(clock)
+    for _ in range(2):
+        for _ in range(5):
+            limits.failed(limits.attempt("alice", "10.0.0.1"))
+        clock.now += locked_for(limits, "alice", "10.0.0.1")
+    for _ in range(5):
+        limits.failed(limits.attempt("alice", "10.0.0.1"))
+    assert locked_for(limits, "alice", "10.0.0.1") == 240
+    assert limits.unlock("alice") == 2  # her name, and her name at that address
+    limits.attempt("alice", "10.0.0.1")  # at once
+    clock.now += 301  # (the address still counts her failures in its window)
+    for _ in range(5):
+        limits.failed(limits.attempt("alice", "10.0.0.1"))
+    assert locked_for(limits, "alice", "10.0.0.1") == 60  # afresh
 
 
 # --- 2. the secret (rotating it: tests/integration/test_chat_secret.py) ---------------------

@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common
-from devfactory.factory.runner import RunReport
+from devfactory.factory.runner import RunBusyError, RunReport
 from devfactory.settings import get_settings
+from devfactory.store.controls import HaltedError
 
 
 class FakeFactory:
@@ -37,6 +38,8 @@ class FakeFactory:
             "stage x BLOCKED",
         ),
         (RuntimeError("connection lost"), 5, "unexpected error: connection lost"),
+        (RunBusyError("run r1 is driven by another process"), 7, "driven by another process"),
+        (HaltedError("run r1 held: project shop is on hold"), 8, "held: project shop"),
     ],
 )
 def test_run_exit_codes(
@@ -195,3 +198,11 @@ def test_an_invalid_setting_is_a_usage_error_not_a_traceback(
     assert "invalid configuration" in result.output
     assert "run_code" in result.output and "max_stage_attempts" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_help_names_every_exit_code() -> None:
+    shown = CliRunner().invoke(cli.app, ["--help"], terminal_width=200).output
+    assert "Exit codes:" in shown
+    for code in (0, 1, 2, 3, 4, 5, 6, 7, 8, 130):
+        assert f" {code} " in shown, code
+    assert "8 the run is held" in " ".join(shown.split())

@@ -17,8 +17,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
+from devfactory.api.console_pages import pages
 from devfactory.api.signin import COOKIE, ConsoleSessions, token_digest
+from devfactory.control.signin import SignInThrottle
 from devfactory.settings import Settings
 from devfactory.store.sessions import ConsoleSession, SessionStore
 from devfactory.users import UserStore
@@ -180,3 +184,64 @@ def test_the_fake_store_takes_what_the_real_one_takes(name: str) -> None:
     real = inspect.signature(getattr(SessionStore, name))
     fake = inspect.signature(getattr(Rows, name))
     assert list(real.parameters) == list(fake.parameters)
+
+
+class DownCounts:
+    """A sign-in count store whose database is down."""
+
+    def counts(self, keys: object) -> None:
+        raise psycopg.OperationalError("the server closed the connection")
+
+    def expire(self, now: float, window_s: float, quiet_s: float) -> int:
+        raise psycopg.OperationalError("the server closed the connection")
+
+    def forget(self, keys: object, prefixes: object) -> int:
+        return 0
+
+
+def signin_form(users: UserStore, throttle: SignInThrottle) -> TestClient:
+    """The console's sign-in route alone, with ``users`` and ``throttle``, sessions in memory."""
+    app = FastAPI()
+    app.include_router(pages)
+    app.state.users = users
+    app.state.console_throttle = throttle
+    app.state.console_sessions = sessions_of(users, Rows(), Clock())
+    return TestClient(app, follow_redirects=False)
+
+
+def test_the_console_form_tells_a_wrong_password_a_lock_and_how_long_and_a_database_down(
+    users: UserStore,
+) -> None:
+    clock = Clock()
+    throttle = SignInThrottle(
+        max_failures=5,
+        flood_failures=50,
+        window_s=300,
+        lockout_s=120,
+        max_lockout_s=900,
+        clock=clock,
+    )
+    client = signin_form(users, throttle)
+
+    def problem(name: str, password: str) -> str:
+        answer = client.post("/console/signin", data={"name": name, "password": password})
+        assert answer.status_code == 303
+        return answer.headers["location"]
+
+    for _ in range(5):
+        assert problem("olive", "not-her-password") == "/console/signin?problem=wrong"
+    assert problem("olive", "olive-operates-it") == "/console/signin?problem=locked&wait=120"
+    assert problem("ada", "ada-administers-it") == "/console"  # the same address: not locked
+    down = signin_form(
+        users,
+        SignInThrottle(
+            max_failures=5,
+            flood_failures=50,
+            window_s=300,
+            lockout_s=120,
+            max_lockout_s=900,
+            store=DownCounts(),  # type: ignore[arg-type]
+        ),
+    )
+    answer = down.post("/console/signin", data={"name": "ada", "password": "ada-administers-it"})
+    assert answer.headers["location"] == "/console/signin?problem=unavailable"

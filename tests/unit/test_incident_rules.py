@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -31,7 +32,13 @@ from devfactory.settings import Settings
 from devfactory.store.runs import RunRow
 
 RULES = Thresholds(
-    spend_multiple=5.0, latency_multiple=4.0, cost_multiple=3.0, failing_runs=3, min_samples=5
+    spend_multiple=5.0,
+    latency_multiple=4.0,
+    cost_multiple=3.0,
+    failing_runs=3,
+    min_samples=5,
+    min_calls=2,
+    baseline_calls=10,
 )
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -82,6 +89,33 @@ def test_nothing_fires_before_the_project_has_enough_stages() -> None:
     huge = StageFact(team="a", tokens=10**7, seconds=1000, calls=1)
     assert stage_triggers(huge, usual(4), RULES) == []
     assert stage_triggers(huge, usual(5), RULES) != []
+
+
+def fast(calls_each: int, n: int = 5) -> list[StageFact]:
+    """Stages whose model answered in 0.01 s a call."""
+    return [
+        StageFact(team="t", tokens=1000, seconds=0.01 * calls_each, calls=calls_each)
+        for _ in range(n)
+    ]
+
+
+def test_one_slow_call_or_a_warming_model_never_trips_latency_or_cost() -> None:
+    rules = replace(RULES, min_calls=5, baseline_calls=20)
+    history = fast(calls_each=4)  # 20 calls in all: a baseline
+    for calls in (1, 4):  # 1 s a call, a hundred times the usual, but too few calls
+        slow = StageFact(team="a", tokens=1000, seconds=1.0 * calls, cost_usd=1.0, calls=calls)
+        assert stage_triggers(slow, history, rules) == [], calls
+    truly = StageFact(team="a", tokens=1000, seconds=5.0, calls=5)  # n calls, each 1 s
+    assert [t.kind for t in stage_triggers(truly, history, rules)] == ["model_latency"]
+
+
+def test_latency_and_cost_need_a_baseline_of_enough_calls() -> None:
+    rules = replace(RULES, min_calls=5, baseline_calls=20)
+    slow = StageFact(team="a", tokens=1000, seconds=5.0, calls=5)
+    short = fast(calls_each=4)[:4] + [StageFact(team="t", tokens=1000, seconds=0.03, calls=3)]
+    assert sum(h.calls for h in short) == 19 and stage_triggers(slow, short, rules) == []
+    enough = [*short[:4], StageFact(team="t", tokens=1000, seconds=0.04, calls=4)]
+    assert [t.kind for t in stage_triggers(slow, enough, rules)] == ["model_latency"]
 
 
 def test_a_free_project_never_fires_on_cost() -> None:
@@ -171,6 +205,8 @@ def test_incidents_md_is_appended_and_never_written_through_a_link(tmp_path: Pat
         ("incident_failing_runs", 1, 50),
         ("incident_window", 3, 500),
         ("incident_min_samples", 2, 500),
+        ("incident_min_calls", 1, 1000),
+        ("incident_baseline_calls", 1, 100_000),
         ("incident_last_actions", 1, 100),
     ],
 )

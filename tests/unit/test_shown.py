@@ -2,7 +2,7 @@ from devfactory.cli.terminal import SafeConsole
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
 from devfactory.factory.artifacts import commit_message
 from devfactory.factory.summary import render_summary
-from devfactory.shown import shown
+from devfactory.shown import shown, with_article
 
 TRICK = "approve \u202eexe.gnp\u202c \u2066x\u2069 \u200f\u200e\u061c \x1b[31mred\x1b[0m\x07\r"
 
@@ -30,3 +30,19 @@ def test_commit_messages_and_the_summary_carry_no_bidirectional_control() -> Non
     for text in (commit_message(record, "Backend Engineering"), render_summary(doc, [record])):
         assert "\u202e" not in text and "\u2066" not in text and "\x1b" not in text
         assert "<U+202E>" in text
+
+
+def test_a_word_takes_the_article_it_is_said_with() -> None:
+    said = {
+        "approver": "an approver",
+        "admin": "an admin",
+        "operator": "an operator",
+        "escalation": "an escalation",
+        "viewer": "a viewer",
+        "reviewer": "a reviewer",
+        "governance": "a governance",
+        "user": "a user",
+        "unit": "a unit",
+        "hour": "an hour",
+    }
+    assert {word: with_article(word) for word in said} == said

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, get_args
 
@@ -201,3 +202,40 @@ def test_approve_project_needs_an_approving_role(fake: RecordingFactory) -> None
         {"project": "clinic", "by": "alice", "role": "approver", "note": "DPO ok", "revoke": False}
     ]
     assert fake.closed
+
+
+@pytest.fixture
+def users_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from devfactory.settings import get_settings
+    from devfactory.users import UserStore
+
+    path = tmp_path / "users.yaml"
+    store = UserStore(path)
+    store.add("olga", "olga operates the factory 42", "operator")
+    store.add("alice", "alice approves the factory 42", "approver")
+    monkeypatch.setenv("DEVFACTORY_USERS_FILE", str(path))
+    monkeypatch.delenv("DEVFACTORY_OPERATOR", raising=False)
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def test_the_cli_takes_a_persons_role_from_the_users_file(
+    fake: RecordingFactory, users_file: Any
+) -> None:
+    olga = CliRunner().invoke(cli.app, ["approve-project", "shop", "--by", "olga"])
+    assert olga.exit_code == cli.EXIT_USAGE, olga.output  # an operator, as the file says
+    assert "role 'operator' may not pre-approve a project" in olga.output
+    claimed = CliRunner().invoke(
+        cli.app, ["approve-project", "shop", "--by", "olga", "--role", "approver"]
+    )
+    assert claimed.exit_code == cli.EXIT_USAGE, claimed.output
+    assert "olga is an operator in" in claimed.output and "not an approver" in claimed.output
+    unknown = CliRunner().invoke(cli.app, ["approve-project", "shop", "--by", "mallory"])
+    assert unknown.exit_code == cli.EXIT_USAGE, unknown.output
+    assert "mallory is not in the users file" in unknown.output
+    assert fake.approved == []  # nothing was recorded in a role nobody has
+    alice = CliRunner().invoke(cli.app, ["approve-project", "shop", "--by", "alice"])
+    assert alice.exit_code == 0, alice.output
+    assert "alice (approver) pre-approved project 'shop'" in alice.output
+    assert [(a["by"], a["role"]) for a in fake.approved] == [("alice", "approver")]
