@@ -60,8 +60,10 @@ function view() {
   return document.getElementById("view");
 }
 
+// Show ``nodes`` as the view: lists are spread and null (a part left out) is skipped, as
+// ``el`` does, since ``replaceChildren`` would write either as text.
 function show(...nodes) {
-  view().replaceChildren(...nodes);
+  view().replaceChildren(...nodes.flat().filter((node) => node !== null && node !== undefined));
 }
 
 function problem(error) {
@@ -276,7 +278,12 @@ function pendingCard(run, question, onAnswered) {
   return el("div", { class: "pending", "data-pause": question.id },
     el("h3", { text: question.title }),
     ...requestFacts(question),
-    el("p", { class: "question", text: question.question }),
+    // what went wrong first; the output it came from folded (GET /pending finds the line)
+    question.error_line
+      ? [el("p", { class: "error-line", text: question.error_line }),
+        el("details", { class: "output" }, el("summary", { text: "the output it came from" }),
+          el("pre", { class: "question", text: question.question }))]
+      : el("p", { class: "question", text: question.question }),
     alternatives.length ? el("div", { class: "alternatives" }, el("h4", { text: "Alternatives" }), el("ul", {}, alternatives)) : null,
     mayAnswer
       ? el("div", {}, text, el("div", { class: "buttons" }, buttons), result)
@@ -691,7 +698,7 @@ async function operationsView() {
       el("h1", { text: "Operations" }),
       el("p", { text: state.stopped ? `Emergency stop ON: ${state.stop.by}: ${state.stop.reason}` : "Emergency stop off." }),
       el("h2", { text: "Open incidents" }),
-      open.length ? open.map(incidentCard) : el("p", { class: "hint", text: "none" }),
+      ...(open.length ? open.map(incidentCard) : [el("p", { class: "hint", text: "none" })]),
       el("h2", { text: "Paused teams" }), holdsTable(state.teams),
       el("h2", { text: "Projects on hold" }), holdsTable(state.projects),
       el("h2", { text: "Confidence thresholds set at run time" }),
