@@ -170,7 +170,7 @@ def test_the_whole_lifecycle_over_http(service: Service) -> None:
         spent["total"]["input_tokens"],
         spent["total"]["output_tokens"],
     )
-    assert drawn.count("PASSED · 1 attempt · confidence") == len(run["stages"])
+    assert drawn.count("PASSED · 1 attempt<br/>confidence") == len(run["stages"])
 
 
 # Here, before the schemathesis test queues many runs: this one waits for its runs to end.
