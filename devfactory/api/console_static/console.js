@@ -50,7 +50,9 @@ async function api(path, options) {
       const body = await response.json();
       message = (body.error && body.error.message) || body.detail || message;
     } catch (e) { /* not JSON */ }
-    throw new Error(`${response.status}: ${message}`);
+    const failed = new Error(`${response.status}: ${message}`);
+    failed.status = response.status;
+    throw failed;
   }
   const type = response.headers.get("content-type") || "";
   return type.includes("json") ? response.json() : response.text();
@@ -291,21 +293,153 @@ function pendingCard(run, question, onAnswered) {
   );
 }
 
+// ---------------------------------------------------------------- the run graph's zoom
+const ZOOM_STEP = 1.25;
+const ZOOM_MIN = 0.1;
+const ZOOM_MAX = 4;
+const READABLE_PX = 11; // the smallest text the default zoom shows
+const FIT_MAX = 1.5; // the default zoom never enlarges a small graph more than this
+
+// Zoom and pan for the graph in ``canvas``: buttons (out, fit, in), Ctrl or ⌘ with the
+// wheel, and dragging. The default zoom fits the canvas's width, unless the text would
+// then be smaller than READABLE_PX: then the text is READABLE_PX and the graph is panned.
+// Everything is listeners and CSSOM sizes: nothing the page's policy refuses.
+function graphZoom(canvas) {
+  let chosen = null; // null: the default zoom, worked out again as the page resizes
+  const level = el("span", { id: "zoom-level", class: "hint" });
+  const svg = () => canvas.querySelector("svg");
+  const scale = () => Number(canvas.dataset.scale || 1);
+
+  function fontSize(drawn) {
+    const text = drawn.querySelector("text[font-size]");
+    return text ? Number.parseFloat(text.getAttribute("font-size")) || 14 : 14;
+  }
+
+  function defaultScale(drawn) {
+    const style = getComputedStyle(canvas);
+    const room = canvas.clientWidth - Number.parseFloat(style.paddingLeft) - Number.parseFloat(style.paddingRight);
+    const fit = room / drawn.viewBox.baseVal.width;
+    return Math.min(FIT_MAX, Math.max(fit, READABLE_PX / fontSize(drawn)));
+  }
+
+  function apply() {
+    const drawn = svg();
+    if (!drawn || !drawn.viewBox.baseVal || !drawn.viewBox.baseVal.width) return;
+    const box = drawn.viewBox.baseVal;
+    const factor = chosen === null ? defaultScale(drawn) : chosen;
+    Object.assign(drawn.style, { width: `${box.width * factor}px`, height: `${box.height * factor}px` });
+    canvas.dataset.scale = factor.toFixed(4);
+    canvas.dataset.zoom = chosen === null ? "default" : "chosen";
+    level.textContent = `${Math.round(factor * 100)} %`;
+  }
+
+  // Zoom to ``next`` (null: the default), keeping the point under ``at`` (else the centre).
+  function zoomTo(next, at) {
+    if (!svg()) return;
+    const before = scale();
+    const frame = canvas.getBoundingClientRect();
+    const x = at ? at.clientX - frame.left : canvas.clientWidth / 2;
+    const y = at ? at.clientY - frame.top : canvas.clientHeight / 2;
+    const gx = (canvas.scrollLeft + x) / before;
+    const gy = (canvas.scrollTop + y) / before;
+    chosen = next === null ? null : Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, next));
+    apply();
+    canvas.scrollLeft = gx * scale() - x;
+    canvas.scrollTop = gy * scale() - y;
+  }
+
+  const tools = el("div", { class: "graph-tools" },
+    el("button", { type: "button", id: "zoom-out", title: "Zoom out", text: "−", onclick: () => zoomTo(scale() / ZOOM_STEP) }),
+    el("button", { type: "button", id: "zoom-fit", title: "Fit the width", text: "Fit", onclick: () => zoomTo(null) }),
+    el("button", { type: "button", id: "zoom-in", title: "Zoom in", text: "+", onclick: () => zoomTo(scale() * ZOOM_STEP) }),
+    level,
+    el("span", { class: "hint", text: "Ctrl + wheel zooms; drag to move" }));
+
+  canvas.addEventListener("wheel", (event) => {
+    if (!event.ctrlKey && !event.metaKey) return; // a plain wheel scrolls
+    event.preventDefault();
+    zoomTo(scale() * (event.deltaY < 0 ? ZOOM_STEP : 1 / ZOOM_STEP), event);
+  }, { passive: false });
+  let drag = null;
+  canvas.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0) return;
+    drag = { x: event.clientX, y: event.clientY, left: canvas.scrollLeft, top: canvas.scrollTop, moved: false };
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!drag) return;
+    const dx = event.clientX - drag.x;
+    const dy = event.clientY - drag.y;
+    if (!drag.moved) {
+      if (Math.abs(dx) + Math.abs(dy) < 4) return; // a click, not a drag
+      drag.moved = true;
+      canvas.classList.add("panning");
+      canvas.setPointerCapture(event.pointerId);
+    }
+    canvas.scrollLeft = drag.left - dx;
+    canvas.scrollTop = drag.top - dy;
+  });
+  const stop = () => {
+    drag = null;
+    canvas.classList.remove("panning");
+  };
+  canvas.addEventListener("pointerup", stop);
+  canvas.addEventListener("pointercancel", stop);
+  const resized = () => { if (chosen === null) apply(); };
+  window.addEventListener("resize", resized);
+
+  return {
+    tools,
+    // Show a newly drawn graph at the zoom and place the person left the last one at.
+    draw(drawn) {
+      const left = canvas.scrollLeft;
+      const top = canvas.scrollTop;
+      canvas.replaceChildren(drawn);
+      apply();
+      canvas.scrollLeft = left;
+      canvas.scrollTop = top;
+    },
+    close() {
+      window.removeEventListener("resize", resized);
+    },
+  };
+}
+
+// A run the person may not see answers 404, as a missing one does: one clear page, and
+// nothing more is asked for it (no graph, no event stream).
+function runNotFound(runId) {
+  show(
+    el("h1", { text: "Run not found" }),
+    el("p", { class: "problem", id: "not-found", text: `There is no run ${runId} that you may see: it does not exist, or another person owns it.` }),
+    el("p", {}, el("a", { href: "#/runs", text: "Back to the runs" })),
+  );
+}
+
 async function runView(runId) {
+  show(el("p", { text: "Loading…" }));
+  let known;
+  try {
+    known = await api(`/runs/${encodeURIComponent(runId)}`);
+  } catch (error) {
+    if (error.status === 404) runNotFound(runId);
+    else show(el("h1", { text: "Run" }), problem(error));
+    return;
+  }
   const graph = el("div", { id: "graph", class: "graph" }, el("p", { text: "Drawing…" }));
+  const zoom = graphZoom(graph);
   const pending = el("section", { id: "pending" });
   const feed = el("ol", { id: "feed", class: "feed" });
   const files = el("ul", { id: "files", class: "files" });
   const fileShown = el("pre", { id: "file", class: "file", hidden: true });
   const diffs = el("div", { id: "diffs" });
   const head = el("div", { id: "run-head" });
+  // the graph takes the page's width: its text stays readable where it fits
   show(
     head,
+    pending,
+    el("section", { class: "pipeline" }, el("h2", { text: "Pipeline" }), zoom.tools, graph),
     el("div", { class: "run" },
-      el("section", { class: "left" }, el("h2", { text: "Pipeline" }), graph),
+      el("section", { class: "left" }, el("h2", { text: "Activity" }), feed),
       el("section", { class: "right" },
-        pending,
-        el("h2", { text: "Activity" }), feed,
         el("h2", { text: "Files" }), files, fileShown,
         el("h2", { text: "What each stage changed" }), diffs)),
   );
@@ -315,7 +449,8 @@ async function runView(runId) {
   const buffer = [];
 
   async function drawHead() {
-    const run = await api(`/runs/${encodeURIComponent(runId)}`);
+    const run = known || await api(`/runs/${encodeURIComponent(runId)}`);
+    known = null; // read again on every refresh after the first
     head.replaceChildren(
       el("h1", {}, "Run ", el("span", { class: "run-id", text: run.run_id }), " ", statusBadge(run.status)),
       el("p", { class: "requirement", text: run.requirement }),
@@ -326,8 +461,14 @@ async function runView(runId) {
   }
 
   async function drawGraph() {
-    const text = await api(`/runs/${encodeURIComponent(runId)}/graph?format=svg`);
-    graph.replaceChildren(cleanSvg(text));
+    let text;
+    try {
+      text = await api(`/runs/${encodeURIComponent(runId)}/graph?format=svg`);
+    } catch (error) {
+      if (!graph.querySelector("svg")) graph.replaceChildren(problem(error)); // not "Drawing…" forever
+      throw error;
+    }
+    zoom.draw(cleanSvg(text));
     graph.dataset.drawn = String(Number(graph.dataset.drawn || 0) + 1);
   }
 
@@ -400,6 +541,7 @@ async function runView(runId) {
   };
   leave = () => {
     closed = true;
+    zoom.close();
     stream.close();
     clearTimeout(refreshTimer);
     clearTimeout(flushTimer);
@@ -568,6 +710,11 @@ function isAdmin() {
   return Boolean(me && me.role === "admin");
 }
 
+// Operations (the stop, holds, incidents) are read by the roles that may control runs.
+function mayOperate() {
+  return Boolean(me && me.may && me.may.control);
+}
+
 async function post(path, body) {
   return api(path, { method: "POST", body: JSON.stringify(body || {}) });
 }
@@ -578,11 +725,16 @@ async function operationsBanner() {
   const control = document.getElementById("stop-control");
   let state;
   let open = [];
+  if (!mayOperate()) { // a viewer reads no operations: nothing is asked for them
+    alert.hidden = true;
+    control.replaceChildren();
+    return;
+  }
   try {
     state = await api("/operations");
     open = await api("/incidents?status=open");
   } catch (error) {
-    alert.hidden = true; // a viewer reads no operations
+    alert.hidden = true;
     control.replaceChildren();
     return;
   }
@@ -732,7 +884,11 @@ async function route() {
   if (parts[0] === "costs") return costsView();
   if (parts[0] === "memory") return memoryView();
   if (parts[0] === "settings") return settingsView();
-  if (parts[0] === "operations") return operationsView();
+  if (parts[0] === "operations") {
+    if (mayOperate()) return operationsView();
+    return show(el("h1", { text: "Operations" }),
+      el("p", { class: "problem", id: "not-yours", text: `Operations are for operators, approvers and admins; your role (${me.role}) may not use them.` }));
+  }
   return runsView(params);
 }
 
@@ -744,6 +900,8 @@ async function start() {
     return;
   }
   document.getElementById("who").textContent = `${me.name} (${me.role})`;
+  // each role is shown only the views it may use
+  for (const link of document.querySelectorAll("[data-nav=operations]")) link.hidden = !mayOperate();
   window.addEventListener("hashchange", route);
   await route();
 }
