@@ -141,6 +141,19 @@ def test_a_viewer_follows_their_run_and_sees_no_buttons(
         expect(page.locator("main h1")).to_be_visible()
     page.goto(f"{console_server}/console#/operations")
     expect(page.locator("#not-yours")).to_contain_text("your role (viewer) may not use them")
+    # a view whose answer comes late draws nothing over the view opened since
+    held: list[Route] = []
+    page.route(re.compile(r".*/console/api/costs$"), lambda route: held.append(route))
+    page.click("a[data-nav=costs]")
+    expect(page.locator("main h1")).to_have_text("Costs")
+    page.wait_for_timeout(200)
+    assert held, "the costs were not asked for"
+    page.click("a[data-nav=settings]")
+    expect(page.locator("#ollama-health")).to_be_visible()
+    held[0].continue_()
+    page.wait_for_timeout(1000)
+    expect(page.locator("main h1")).to_have_text("Settings")
+    expect(page.locator("#ollama-health")).to_be_visible()
     asked = [urlsplit(u).path for u in requested if not u.startswith("error:")]
     assert not [p for p in asked if p.startswith(("/operations", "/incidents"))], asked
 

@@ -68,6 +68,18 @@ function show(...nodes) {
   view().replaceChildren(...nodes.flat().filter((node) => node !== null && node !== undefined));
 }
 
+// Each route counts: a view that reads the API draws with ``shower()``'s function, which
+// draws nothing once another view was opened (a slow answer never covers the newer view).
+let routeSeq = 0;
+function shower() {
+  const own = routeSeq;
+  const draw = (...nodes) => {
+    if (draw.current()) show(...nodes);
+  };
+  draw.current = () => own === routeSeq;
+  return draw;
+}
+
 function problem(error) {
   return el("p", { class: "problem", text: String(error.message || error) });
 }
@@ -112,6 +124,7 @@ function table(headers, rows) {
 
 // ---------------------------------------------------------------- runs
 async function runsView(params) {
+  const draw = shower(); // dropped once another view is opened
   const status = params.get("status") || "";
   const project = params.get("project") || "";
   const q = params.get("q") || "";
@@ -132,7 +145,7 @@ async function runsView(params) {
     for (const [key, value] of [...data.entries()]) if (!value) data.delete(key);
     window.location.hash = `#/runs?${data}`;
   });
-  show(el("h1", { text: "Runs" }), form, el("p", { text: "Loading…" }));
+  draw(el("h1", { text: "Runs" }), form, el("p", { text: "Loading…" }));
   const query = new URLSearchParams();
   if (status) query.set("status", status);
   if (project) query.set("project", project);
@@ -150,13 +163,13 @@ async function runsView(params) {
         el("td", { text: age(run.created_at) }),
         el("td", { class: "requirement", text: run.requirement }),
       ));
-    show(
+    draw(
       el("h1", { text: "Runs" }), form,
       el("p", { class: "hint", text: found.more ? `the newest ${found.matched} runs that match` : `${found.matched} run${found.matched === 1 ? "" : "s"}` }),
       table(["Run", "Status", "Project", "Owner", "Cost", "Tokens", "Age", "Requirement"], rows),
     );
   } catch (error) {
-    show(el("h1", { text: "Runs" }), form, problem(error));
+    draw(el("h1", { text: "Runs" }), form, problem(error));
   }
 }
 
@@ -406,8 +419,8 @@ function graphZoom(canvas) {
 
 // A run the person may not see answers 404, as a missing one does: one clear page, and
 // nothing more is asked for it (no graph, no event stream).
-function runNotFound(runId) {
-  show(
+function runNotFound(draw, runId) {
+  draw(
     el("h1", { text: "Run not found" }),
     el("p", { class: "problem", id: "not-found", text: `There is no run ${runId} that you may see: it does not exist, or another person owns it.` }),
     el("p", {}, el("a", { href: "#/runs", text: "Back to the runs" })),
@@ -415,15 +428,17 @@ function runNotFound(runId) {
 }
 
 async function runView(runId) {
-  show(el("p", { text: "Loading…" }));
+  const draw = shower(); // dropped once another view is opened
+  draw(el("p", { text: "Loading…" }));
   let known;
   try {
     known = await api(`/runs/${encodeURIComponent(runId)}`);
   } catch (error) {
-    if (error.status === 404) runNotFound(runId);
-    else show(el("h1", { text: "Run" }), problem(error));
+    if (error.status === 404) runNotFound(draw, runId);
+    else draw(el("h1", { text: "Run" }), problem(error));
     return;
   }
+  if (!draw.current()) return; // another view was opened meanwhile: no stream for this one
   const graph = el("div", { id: "graph", class: "graph" }, el("p", { text: "Drawing…" }));
   const zoom = graphZoom(graph);
   const pending = el("section", { id: "pending" });
@@ -433,7 +448,7 @@ async function runView(runId) {
   const diffs = el("div", { id: "diffs" });
   const head = el("div", { id: "run-head" });
   // the graph takes the page's width: its text stays readable where it fits
-  show(
+  draw(
     head,
     pending,
     el("section", { class: "pipeline" }, el("h2", { text: "Pipeline" }), zoom.tools, graph),
@@ -568,10 +583,11 @@ function capsLine(caps) {
 }
 
 async function costsView() {
-  show(el("h1", { text: "Costs" }), el("p", { text: "Loading…" }));
+  const draw = shower(); // dropped once another view is opened
+  draw(el("h1", { text: "Costs" }), el("p", { text: "Loading…" }));
   try {
     const c = await api("/console/api/costs");
-    show(
+    draw(
       el("h1", { text: "Costs" }),
       el("p", { class: "hint", text: `The ${c.runs} newest runs you may see. Budgets: each run ${capsLine(c.caps.run)}; each project ${capsLine(c.caps.project)}.` }),
       el("h2", { text: "By project" }), bars(c.by_project, null, "Project"),
@@ -582,13 +598,14 @@ async function costsView() {
       el("h2", { text: "By day" }), bars(c.by_day, null, "Day"),
     );
   } catch (error) {
-    show(el("h1", { text: "Costs" }), problem(error));
+    draw(el("h1", { text: "Costs" }), problem(error));
   }
 }
 
 // ---------------------------------------------------------------- memory
 async function memoryView() {
-  show(el("h1", { text: "Memory" }), el("p", { text: "Loading…" }));
+  const draw = shower(); // dropped once another view is opened
+  draw(el("h1", { text: "Memory" }), el("p", { text: "Loading…" }));
   try {
     const m = await api("/console/api/memory?recent=5");
     const results = el("div", { id: "memory-results" });
@@ -610,7 +627,7 @@ async function memoryView() {
         results.replaceChildren(problem(error));
       }
     });
-    show(
+    draw(
       el("h1", { text: "Memory" }),
       el("p", { class: "hint", text: `Embedder ${m.embedder} (${m.dims} dimensions).` }),
       form, results,
@@ -625,7 +642,7 @@ async function memoryView() {
       table(["Team", "Facts"], Object.entries(m.facts).map(([team, n]) => el("tr", {}, el("td", { text: team }), el("td", { class: "num", text: count(n) })))),
     );
   } catch (error) {
-    show(el("h1", { text: "Memory" }), problem(error));
+    draw(el("h1", { text: "Memory" }), problem(error));
   }
 }
 
@@ -642,11 +659,12 @@ function linkLine(c) {
 }
 
 async function settingsView() {
-  show(el("h1", { text: "Settings" }), el("p", { text: "Loading…" }));
+  const draw = shower(); // dropped once another view is opened
+  draw(el("h1", { text: "Settings" }), el("p", { text: "Loading…" }));
   try {
     const s = await api("/console/api/settings");
     const ollama = s.providers.ollama;
-    show(
+    draw(
       el("h1", { text: "Settings" }),
       el("h2", { text: "Which model serves each alias" }),
       table(["Alias", "Serves now", "Why", "Fallback chain"], s.routing.map((r) =>
@@ -673,7 +691,7 @@ async function settingsView() {
       el("p", { class: "hint", text: s.change }),
     );
   } catch (error) {
-    show(el("h1", { text: "Settings" }), problem(error));
+    draw(el("h1", { text: "Settings" }), problem(error));
   }
 }
 
@@ -840,13 +858,14 @@ function teamForm(state) {
 }
 
 async function operationsView() {
-  show(el("h1", { text: "Operations" }), el("p", { text: "Loading…" }));
+  const draw = shower(); // dropped once another view is opened
+  draw(el("h1", { text: "Operations" }), el("p", { text: "Loading…" }));
   try {
     const [state, open, recent] = await Promise.all([
       api("/operations"), api("/incidents?status=open"), api("/incidents?limit=20"),
     ]);
     const thresholds = Object.entries(state.thresholds);
-    show(
+    draw(
       el("h1", { text: "Operations" }),
       el("p", { text: state.stopped ? `Emergency stop ON: ${state.stop.by}: ${state.stop.reason}` : "Emergency stop off." }),
       el("h2", { text: "Open incidents" }),
@@ -865,7 +884,7 @@ async function operationsView() {
         el("td", { text: i.decision || "" })))),
     );
   } catch (error) {
-    show(el("h1", { text: "Operations" }), problem(error));
+    draw(el("h1", { text: "Operations" }), problem(error));
   }
 }
 
@@ -873,6 +892,7 @@ async function operationsView() {
 async function route() {
   leave();
   leave = () => {};
+  routeSeq += 1;
   const [path, query] = (window.location.hash.slice(1) || "/runs").split("?");
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter(Boolean);
