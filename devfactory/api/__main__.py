@@ -23,6 +23,8 @@ from devfactory.settings import get_settings
 
 APP_FACTORY = "devfactory.api.__main__:served"
 """What each server process imports and calls to build its app."""
+ANY_ADDRESS = ("0.0.0.0", "::", "")  # served on every address: shown as this machine's
+log = logging.getLogger("devfactory.api")
 
 
 def served() -> FastAPI:
@@ -30,6 +32,14 @@ def served() -> FastAPI:
     settings = get_settings()
     configure(settings.log_format, level=logging.INFO)
     return create_app(settings)
+
+
+def console_url(host: str, port: int) -> str:
+    """Return the address a person opens the console at, for a server on ``host``:``port``."""
+    shown = "127.0.0.1" if host in ANY_ADDRESS else host
+    if ":" in shown:  # an IPv6 address is written in brackets
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/console"
 
 
 def main() -> None:
@@ -45,6 +55,9 @@ def main() -> None:
     except ValueError as exc:
         parser.error(str(exc))
     configure(settings.log_format, level=logging.INFO)
+    url = console_url(args.host, args.port)
+    docs = url.removesuffix("console") + "docs"
+    log.info("the console: %s (the API's documentation: %s)", url, docs)
     # log_config=None: uvicorn's own lines go through the same handler, in the same format
     uvicorn.run(
         APP_FACTORY,

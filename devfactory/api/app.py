@@ -19,7 +19,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from devfactory.api import console, console_pages, errors, info, live, operations, records, runs
+from devfactory.api import (
+    console,
+    console_pages,
+    docs,
+    errors,
+    info,
+    live,
+    operations,
+    records,
+    runs,
+)
 from devfactory.api.auth import DOCS_ASSETS, signed_gate
 from devfactory.api.live import Listener
 from devfactory.api.signin import ConsoleSessions
@@ -78,6 +88,7 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
         lifespan=lifespan,
         dependencies=[Depends(errors.no_nul)],
         static_url=DOCS_ASSETS,
+        redoc_url=None,  # docs.py serves ReDoc, its logo from here rather than a CDN
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
     )
     app.state.settings = settings
@@ -102,5 +113,6 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
     for module in (runs, live, records, info, console, operations):
         app.include_router(module.router)
     app.include_router(console_pages.pages)
+    app.include_router(docs.router)
     app.mount("/console/static", StaticFiles(directory=console_pages.STATIC), name="console-static")
     return app

@@ -85,16 +85,20 @@ _BEARER = HTTPBearer(auto_error=False, description="An API key: `devfactory keys
 DOCS_ASSETS: Final = "/docs/assets"
 """Where the Swagger UI and ReDoc assets are served (from the ``fastapi-offline`` package)."""
 
-# Routes anyone may call: liveness, readiness, the API's own documentation, and the
-# console's pages, sign-in form and assets (they hold no data: what the console shows
-# comes from the other routes, with its sign-in cookie).
+# Routes anyone may call: the front door (a redirect to the console), the favicon,
+# liveness, readiness, the API's own documentation, and the console's pages, sign-in
+# form and assets (they hold no data: what the console shows comes from the other
+# routes, with its sign-in cookie).
 PUBLIC_PATHS = frozenset(
     {
+        "/",
+        "/favicon.ico",
         "/health",
         "/ready",
         "/docs",
         "/docs/oauth2-redirect",
         "/redoc",
+        "/docs/redoc.js",
         "/openapi.json",
         *(
             f"{DOCS_ASSETS}/{name}"

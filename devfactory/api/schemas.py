@@ -183,6 +183,11 @@ class PendingQuestion(BaseModel):
     kind: str
     title: str
     question: str
+    error_line: str = Field(
+        default="",
+        description="The question's line that says what went wrong (a traceback's error), "
+        "shown first; empty where it holds none.",
+    )
     team: str | None
     actions: list[str]
     roles: list[str]
@@ -192,7 +197,9 @@ class PendingQuestion(BaseModel):
     )
     expired: bool = False
     rule: str = Field(default="", description="The approval rule that decides it.")
-    reasoning: str = ""
+    reasoning: str = Field(
+        default="", description="Why the run asks, where the question does not say it already."
+    )
     sources: list[str] = Field(default_factory=list, description="Stage records and files.")
     estimate: dict[str, Any] | None = Field(
         default=None, description="The estimated cost to finish (an estimate, with its basis)."

@@ -189,6 +189,7 @@ def pending(
                 "run_id": i.run_id,
                 "id": i.interrupt_id,
                 **i.pause.model_dump(mode="json"),
+                "error_line": i.pause.error_line(),
                 "deadline": i.deadline.isoformat() if i.deadline else None,
                 "expired": i.expired(),
             }

@@ -62,7 +62,12 @@ def pause_panel(
     body = Text()
     if pause.team:
         body.append(f"team: {clean(pause.team)}\n")
-    body.append(clean(pause.question) + "\n")
+    failure = pause.error_line()
+    if failure:  # what went wrong first; the output it came from below, bounded
+        body.append(f"error: {clean(failure)}\n", style="bold red")
+        body.append(folded(clean(pause.question)) + "\n", style="dim")
+    else:
+        body.append(clean(pause.question) + "\n")
     for label, text in pause.facts():
         body.append(f"{label}: {clean(text)}\n")
     if pause.sources:
@@ -86,6 +91,19 @@ def pause_panel(
         (pause.kind, "bold yellow"), f" · run {clean(run_id)} · id {interrupt_id[:8]}"
     )
     return Panel(body, title=title, subtitle=styled(pause.title, ""), expand=False)
+
+
+FOLDED_LINES = 12  # lines of a request's output shown under its error line
+
+
+def folded(text: str, *, lines: int = FOLDED_LINES) -> str:
+    """Indent ``text`` under an error line, at most ``lines`` of it, and say where the rest is."""
+    found = text.splitlines()
+    shown = "\n".join(f"  {line}" for line in found[:lines])
+    more = len(found) - lines
+    if more > 0:
+        shown += f"\n  ... {more} more line{'s' if more != 1 else ''}: `pending --json` shows all"
+    return shown
 
 
 def _deadline(deadline: datetime | None) -> str:

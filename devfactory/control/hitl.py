@@ -21,6 +21,7 @@ from pydantic import (
 
 from devfactory.control.approval_rules import Alternative
 from devfactory.control.budget import Caps
+from devfactory.control.error_line import error_line
 from devfactory.control.policy import PauseKind, Policy, Priority, ScopeChange
 from devfactory.shown import with_article
 
@@ -111,15 +112,29 @@ class Pause(BaseModel):
         """Return the offered alternative ``ident`` names (None: not offered)."""
         return next((a for a in self.alternatives if a.id == ident), None)
 
+    def why(self) -> str:
+        """Return the reasoning where it adds to the question ("" where the question says it).
+
+        A blocked stage's reason and a review's files are the question's own text:
+        shown once, not again under "why".
+        """
+        said = " ".join(self.question.split())
+        reasoning = " ".join(self.reasoning.split())
+        return "" if not reasoning or reasoning in said else self.reasoning
+
+    def error_line(self) -> str:
+        """Return the line of the question that says what went wrong ("" where none does)."""
+        return error_line(self.question)
+
     def facts(self) -> list[tuple[str, str]]:
         """Return what the request says beside its question, as ``(label, text)`` lines.
 
-        The reasoning (when it is not the question again), the risk factors, the
+        The reasoning (where it adds to the question), the risk factors, the
         confidence and the estimated cost to finish: the CLI's panel and the
         chat's message render the same lines, each in its own style.
         """
         lines: list[tuple[str, str]] = []
-        if self.reasoning and self.reasoning != self.question:
+        if self.why():
             lines.append(("why", self.reasoning))
         if self.risk_factors:
             lines.append(("risk factors", "; ".join(self.risk_factors)))

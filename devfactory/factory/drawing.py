@@ -7,7 +7,10 @@ orange; a team asked that is not in the pipeline is drawn as answering only),
 the nodes that may pause the run for a person (their ``waits_for`` metadata,
 ``graph/hitl.py``), and, for a run, each stage coloured by its outcome with its
 attempts and confidence, the node a paused run waits at, and the questions its
-teams actually asked. ``view`` builds the picture once; ``to_mermaid``,
+teams actually asked. A stage reads as it stands: PASSED, BLOCKED or SKIPPED with
+its attempts and confidence, RUNNING while a worker drives it, WAITING (or
+BLOCKED) while it waits for a person, NOT RUN otherwise; each has its own look and
+its own ``state-...`` class in SVG. ``view`` builds the picture once; ``to_mermaid``,
 ``to_dot``, ``to_png`` and ``to_svg`` write it.
 
 Why one module: the picture and its writers share one vocabulary (box kinds,
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from devfactory.contracts import StageRecord
+from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.graph.control import REVIEW
 from devfactory.graph.governance import APPROVAL
 from devfactory.graph.hitl import WAITS_FOR
@@ -36,6 +40,8 @@ Kind = Literal["terminal", "step", "team", "person", "outside"]
 LineKind = Literal["flow", "route", "asks", "asked"]
 NOT_RUN = "NOT RUN"
 WAITING = "WAITING"  # the node a paused run waits on a person at
+RUNNING = "RUNNING"  # a stage a worker drives now
+BLOCKED = "BLOCKED"
 
 # fill, border per outcome (a run view) and per kind of node
 COLOURS = {
@@ -43,7 +49,8 @@ COLOURS = {
     "step": ("#f2f0ff", "#9f97d9"),
     "terminal": ("#ffffff", "#6b5fd3"),
     "PASSED": ("#d9f2d9", "#2f855a"),
-    "BLOCKED": ("#fbd5d5", "#c53030"),
+    BLOCKED: ("#fbd5d5", "#c53030"),
+    RUNNING: ("#e4e0ff", "#3c2f9e"),
     "SKIPPED": ("#eeeeee", "#888888"),
     NOT_RUN: ("#ffffff", "#bbbbbb"),
     WAITING: ("#ffe8a3", "#d97706"),
@@ -55,9 +62,15 @@ LEGEND = (
     "dotted orange, round head: a team may ask another (clarification); "
     "hexagon: waits for a person; dashed box: answers questions only"
 )
-RUN_LEGEND = "bold orange: questions a team asked in this run; thick amber: waits for a person"
+RUN_LEGEND = (
+    "bold orange: questions a team asked in this run; thick amber: waits for a person; "
+    "thick red: blocked, waits for a person; thick blue: running"
+)
 DOT_TIMEOUT_S = 60.0  # the longest Graphviz may take to draw one picture
 DOT_BREAK = "\\n"  # a line break inside a DOT label
+# Room between boxes, in inches: tight, so that a pipeline fits a page's width with its
+# text readable (the console zooms from there).
+DOT_SPACING = 'nodesep=0.12; ranksep=0.4; node [margin="0.08,0.04"];'
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,7 @@ class Box:
     lines: tuple[str, ...]
     kind: Kind = "step"
     groups: tuple[str, ...] = ()  # enclosing boxes, outermost first (cluster, then team)
-    outcome: str = ""  # a stage's outcome in a run view
+    outcome: str = ""  # a stage's state in a run view: an outcome, RUNNING, WAITING, NOT RUN
     waiting: bool = False  # the run waits here for a person (a run view)
 
 
@@ -102,6 +115,8 @@ def view(
     records: Sequence[StageRecord] | None = None,
     waiting: Collection[str] = (),
     asked: Sequence[tuple[str, str]] = (),
+    blocked: Collection[str] = (),
+    running: Collection[str] = (),
 ) -> View:
     """Describe compiled ``graph``: its nodes and routes, clusters, questions and waits.
 
@@ -114,12 +129,15 @@ def view(
         waiting: the nodes (team slugs or node ids) a paused run waits on a person at.
         asked: the clarification questions the run's teams asked, as (asker, target)
             pairs, one per question: drawn bold beside what each team may ask.
+        blocked: the teams whose stage is BLOCKED and waits for a person's guidance.
+        running: the nodes (team slugs or node ids) a worker drives now.
 
     """
     drawn = graph.get_graph(xray=xray)
     by_team = {r.team: r for r in records or ()}
     out = View(title=title)
     in_graph: list[str] = []
+    lines: tuple[str, ...]
     for node in drawn.nodes.values():
         team, _, part = node.id.partition(":")
         waits = (node.metadata or {}).get(WAITS_FOR)
@@ -136,15 +154,17 @@ def view(
         if part:  # one of the stage's own nodes (xray)
             lines = (part, f"waits for a person: {waits}") if waits else (part,)
             groups = (cluster, spec.name)
-            out.boxes.append(Box(node.id, lines, "person" if waits else "step", groups))
+            state = RUNNING if records is not None and node.id in running else ""
+            lines = (*lines, RUNNING) if state else lines
+            out.boxes.append(Box(node.id, lines, "person" if waits else "step", groups, state))
             continue
         if records is None:
             out.boxes.append(Box(team, (spec.name,), "team", (cluster,)))
             continue
-        record = by_team.get(team)
-        outcome = record.outcome.value if record else NOT_RUN
-        line = _stage_line(record) if record else NOT_RUN
-        out.boxes.append(Box(team, (spec.name, line), "team", (cluster,), outcome))
+        state, lines = _stage_state(
+            by_team.get(team), blocked=team in blocked, waits=team in waiting, runs=team in running
+        )
+        out.boxes.append(Box(team, (spec.name, *lines), "team", (cluster,), state))
     back = _back_edges([(e.source, e.target) for e in drawn.edges])
     for edge in drawn.edges:
         kind: LineKind = "route" if edge.conditional else "flow"
@@ -187,6 +207,19 @@ def waits_at(team: str | None, kind: str) -> str:
     return team or {"governance": APPROVAL, "review": REVIEW}.get(kind, kind)
 
 
+STILL = frozenset({*TERMINAL, Phase.PAUSED, "QUEUED", "INTERRUPTED"})  # no worker drives it
+
+
+def running_nodes(status: str, next_nodes: Sequence[str]) -> set[str]:
+    """Return the nodes a worker drives now: the run's next nodes, while one drives it.
+
+    A node of a stage's own (``team:draft``) names its team's box too.
+    """
+    if status in STILL:
+        return set()
+    return {n.partition(":")[0] for n in next_nodes} | set(next_nodes)
+
+
 def pipeline_view(pipeline: str, *, xray: bool = False) -> View:
     """Draw ``pipeline``'s graph as compiled (no run, no database)."""
     from devfactory.graph.builder import build_graph
@@ -219,19 +252,42 @@ def _back_edges(edges: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
     return back
 
 
-def _stage_line(record: StageRecord) -> str:
-    parts = [record.outcome.value]
+def _stage_state(
+    record: StageRecord | None, *, blocked: bool, waits: bool, runs: bool
+) -> tuple[str, tuple[str, ...]]:
+    """Return a stage's state and the lines that say it, the person's wait first.
+
+    A stage that waits for a person says so (BLOCKED when its gate blocked it);
+    one a worker drives reads RUNNING, then what its last round ended with; else
+    its record's outcome, or NOT RUN.
+    """
+    done = _stage_lines(record) if record else ()
+    if blocked:
+        return BLOCKED, (BLOCKED, "waits for a person")
+    if waits:
+        return WAITING, (f"{WAITING} for a person", *done)
+    if runs:
+        return RUNNING, (RUNNING, *(f"last round: {line}" for line in done[:1]))
+    if record is None:
+        return NOT_RUN, (NOT_RUN,)
+    return record.outcome.value, done
+
+
+def _stage_lines(record: StageRecord) -> tuple[str, ...]:
+    """Say a recorded stage's outcome and attempts, then its confidence on a line of its own."""
+    first = [record.outcome.value]
     if record.attempts:
-        parts.append(f"{record.attempts} attempt{'s' if record.attempts != 1 else ''}")
-    if record.result is not None:
-        parts.append(f"confidence {record.result.confidence:.2f}")
-    return " · ".join(parts)
+        first.append(f"{record.attempts} attempt{'s' if record.attempts != 1 else ''}")
+    line = " · ".join(first)
+    if record.result is None:
+        return (line,)
+    return line, f"confidence {record.result.confidence:.2f}"
 
 
 def _paint(box: Box) -> tuple[str, str] | None:
     """Return a box's fill and border colours (None: the default)."""
     if box.waiting:
-        return COLOURS[WAITING]
+        return COLOURS[BLOCKED if box.outcome == BLOCKED else WAITING]
     if box.outcome:
         return COLOURS[box.outcome]
     return COLOURS.get(box.kind)
@@ -278,7 +334,8 @@ def to_mermaid(drawing: View) -> str:
         for box in (b for b in boxes if len(b.groups) == depth):
             left, right = shapes.get(box.kind, ('["', '"]'))
             label = "<br/>".join(_mermaid_text(line) for line in box.lines)
-            style = (WAITING if box.waiting else box.outcome or box.kind).lower().replace(" ", "_")
+            waits = box.waiting and box.outcome != BLOCKED
+            style = (WAITING if waits else box.outcome or box.kind).lower().replace(" ", "_")
             out.append(f"{indent}{ids[box.id]}{left}{label}{right}:::{style}")
         for name, inner in _groups(boxes, depth):
             out.append(f'{indent}subgraph g_{_group_id(inner[0], depth)}["{_mermaid_text(name)}"]')
@@ -314,10 +371,12 @@ def _dot_text(text: str) -> str:
 def to_dot(drawing: View) -> str:
     """Write ``drawing`` in Graphviz DOT: clusters as boxes, questions dotted and orange."""
     ids = _ids(drawing.boxes, "n_")
+    # one part of the legend a line, so that the legend is never the widest thing drawn
+    legend = DOT_BREAK.join(_dot_text(part) for part in drawing.legend.split("; "))
     out = [
         "digraph devfactory {",
-        f'  label="{_dot_text(drawing.title)}{DOT_BREAK}{_dot_text(drawing.legend)}";',
-        "  labelloc=t; rankdir=TB;",
+        f'  label="{_dot_text(drawing.title)}{DOT_BREAK}{legend}";',
+        f"  labelloc=t; rankdir=TB; {DOT_SPACING}",
         '  fontname="Helvetica";',
         '  node [shape=box, style="rounded,filled", fillcolor="#f2f0ff", fontname="Helvetica"];',
         '  edge [fontname="Helvetica", fontsize=10];',
@@ -337,8 +396,12 @@ def to_dot(drawing: View) -> str:
                 attrs.append(f'fillcolor="{paint[0]}", color="{paint[1]}"')
             if box.kind == "outside" or box.outcome == NOT_RUN:
                 attrs.append('style="rounded,filled,dashed"')
+            if box.outcome or box.waiting:  # the console finds a stage's state by its class
+                attrs.append(f'class="{state_class(box)}"')
             if box.waiting:
                 attrs.append("penwidth=4")
+            elif box.outcome == RUNNING:
+                attrs.append("penwidth=3")
             out.append(f"{indent}{ids[box.id]} [{', '.join(attrs)}];")
         for name, inner in _groups(boxes, depth):
             out.append(f"{indent}subgraph cluster_{_group_id(inner[0], depth)} {{")
@@ -368,6 +431,12 @@ def to_dot(drawing: View) -> str:
         out.append(f"  {source} -> {target}{style};")
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def state_class(box: Box) -> str:
+    """Return the class a run view's box carries in SVG: ``state-`` and its state."""
+    state = WAITING if box.waiting and box.outcome != BLOCKED else box.outcome
+    return "state-" + state.lower().replace(" ", "-")
 
 
 def node_id(box_id: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from devfactory.control.lifecycle import Phase
-from devfactory.factory.drawing import View, view, waits_at
+from devfactory.factory.drawing import View, running_nodes, view, waits_at
 from devfactory.factory.reads import RunNotFoundError, RunReads
 from devfactory.factory.reports import RunUsage, ShownRun, default_caps, pending_of
 from devfactory.factory.stores import Graphs, Stores
@@ -53,6 +53,8 @@ class Queries(RunReads):
             records=report.records,
             waiting={waits_at(p.pause.team, p.pause.kind) for p in report.pending},
             asked=asked,
+            blocked={p.pause.team or "" for p in report.pending if p.pause.kind == "blocked"},
+            running=running_nodes(report.status, report.next_stages),
         )
 
     def view_from_checkpoint(self, row: RunRow) -> RunView:

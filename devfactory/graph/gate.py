@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from devfactory.contracts import Status, TaskResult
+from devfactory.control.error_line import lead_with_error
 from devfactory.teams.checks import run_artifact_checks
 from devfactory.teams.spec import TeamSpec
 
@@ -29,8 +30,12 @@ class Verdict:
 
     @property
     def reason(self) -> str:
-        """One line that says why the stage did not pass."""
-        return "; ".join(self.problems)[:600]
+        """Say why the stage did not pass, each problem's error line first.
+
+        The reason is cut at 600 characters; a check's output ends with its error,
+        so the error is moved to the front of its problem to survive the cut.
+        """
+        return "; ".join(lead_with_error(p) for p in self.problems)[:600]
 
 
 def inspect(

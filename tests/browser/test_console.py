@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import PASSWORDS, ROOT, add_user, devfactory, service_env
 from tests.servers import free_port, health_ok, serving, stop, wait_ready
@@ -134,6 +134,184 @@ def test_a_viewer_follows_their_run_and_sees_no_buttons(
     assert not [u for u in requested if u.startswith("error:")], requested
     hosts = {urlsplit(u).netloc for u in requested if not u.startswith(("data:", "blob:"))}
     assert hosts == {urlsplit(console_server).netloc}, hosts
+    # a viewer is shown no operations, and no page asks for them on their behalf
+    expect(page.locator("a[data-nav=operations]")).to_be_hidden()
+    for view in ("costs", "memory", "settings", "runs"):
+        page.click(f"a[data-nav={view}]")
+        expect(page.locator("main h1")).to_be_visible()
+    page.goto(f"{console_server}/console#/operations")
+    expect(page.locator("#not-yours")).to_contain_text("your role (viewer) may not use them")
+    # a view whose answer comes late draws nothing over the view opened since
+    held: list[Route] = []
+    page.route(re.compile(r".*/console/api/costs$"), lambda route: held.append(route))
+    page.click("a[data-nav=costs]")
+    expect(page.locator("main h1")).to_have_text("Costs")
+    page.wait_for_timeout(200)
+    assert held, "the costs were not asked for"
+    page.click("a[data-nav=settings]")
+    expect(page.locator("#ollama-health")).to_be_visible()
+    held[0].continue_()
+    page.wait_for_timeout(1000)
+    expect(page.locator("main h1")).to_have_text("Settings")
+    expect(page.locator("#ollama-health")).to_be_visible()
+    asked = [urlsplit(u).path for u in requested if not u.startswith("error:")]
+    assert not [p for p in asked if p.startswith(("/operations", "/incidents"))], asked
+
+
+def text_sizes(page: Page) -> list[float]:
+    """Return the size, in CSS pixels as drawn, of every text of the graph's nodes."""
+    return list(
+        page.evaluate(
+            """() => {
+                const svg = document.querySelector("#graph svg");
+                const scale = svg.getScreenCTM().a;
+                return [...svg.querySelectorAll("g.node text")].map(
+                    (t) => Number.parseFloat(t.getAttribute("font-size")) * scale);
+            }"""
+        )
+    )
+
+
+def test_the_run_graph_fits_the_width_with_readable_text_and_zooms_and_pans(
+    browser: Browser, console_server: str, paused_run: str, shots: Shot
+) -> None:
+    """In a 1,400 px window the graph is as wide as its frame, its text 11 px or more."""
+    page, requested = console_sign_in(browser, console_server, "vic")
+    page.goto(f"{console_server}/console#/run/{paused_run}")
+    expect(page.locator('#graph g[id="node-approval"]')).to_be_visible()
+    sizes = text_sizes(page)
+    assert sizes and min(sizes) >= 11, sizes
+    frame, drawn = page.evaluate(
+        """() => [document.querySelector("#graph").clientWidth,
+                  document.querySelector("#graph svg").getBoundingClientRect().width]"""
+    )
+    assert drawn <= frame, (drawn, frame)  # the mvp pipeline fits: nothing to pan at first
+    assert drawn >= 0.6 * frame, (drawn, frame)
+    default = float(page.locator("#graph").get_attribute("data-scale") or 0)
+    shots(page, "graph-default-zoom")
+    page.click("#zoom-in")
+    page.click("#zoom-in")
+    expect(page.locator("#graph")).to_have_attribute("data-zoom", "chosen")
+    zoomed = float(page.locator("#graph").get_attribute("data-scale") or 0)
+    assert zoomed == pytest.approx(default * 1.25 * 1.25, rel=0.01)
+    assert min(text_sizes(page)) == pytest.approx(min(sizes) * 1.5625, rel=0.02)
+    expect(page.locator("#zoom-level")).to_have_text(f"{round(zoomed * 100)} %")
+    # drag to pan the enlarged graph
+    graph = page.locator("#graph")
+    graph.evaluate("(g) => g.scrollIntoView({ block: 'start' })")
+    box = graph.bounding_box()
+    assert box is not None
+    before = graph.evaluate("(g) => [g.scrollLeft, g.scrollTop]")
+    x, y = box["x"] + box["width"] / 2, box["y"] + 300
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 150, y - 100, steps=8)
+    page.mouse.up()
+    after = graph.evaluate("(g) => [g.scrollLeft, g.scrollTop]")
+    errors = [u for u in requested if u.startswith("error:")]
+    assert after[0] > before[0] and after[1] > before[1], (before, after, errors)
+    shots(page, "graph-zoomed-and-panned")
+    # Ctrl and the wheel zoom out; Fit goes back to the default
+    page.mouse.move(x, y)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, 200)
+    page.keyboard.up("Control")
+    expect(page.locator("#graph")).not_to_have_attribute("data-scale", f"{zoomed:.4f}")
+    assert float(page.locator("#graph").get_attribute("data-scale") or 0) < zoomed
+    page.click("#zoom-fit")
+    expect(page.locator("#graph")).to_have_attribute("data-zoom", "default")
+    assert float(page.locator("#graph").get_attribute("data-scale") or 0) == default
+    assert refused(page) == []  # zoom and pan within the page's policy
+    assert not [u for u in requested if u.startswith("error:")], requested
+
+
+def test_running_blocked_and_waiting_stages_are_each_drawn_and_labelled_as_such(
+    browser: Browser, console_server: str, paused_run: str, shots: Shot
+) -> None:
+    """The graph Graphviz draws for a run with a stage of each state, shown by the console."""
+    from devfactory.contracts import StageOutcome, StageRecord
+    from devfactory.factory.drawing import to_svg, view
+    from devfactory.graph import build_graph
+    from devfactory.teams import load_teams
+
+    drawing = view(
+        build_graph("mvp").compile(),
+        load_teams(),
+        title=f"run {paused_run}",
+        records=[StageRecord(team="business-analysis", outcome=StageOutcome.PASSED, attempts=1)],
+        waiting={"solution-architecture", "backend-engineering"},
+        blocked={"backend-engineering"},
+        running={"qa-engineering"},
+    )
+    svg = to_svg(drawing)
+    page, requested = console_sign_in(browser, console_server, "vic")
+    page.route(
+        re.compile(r".*/runs/[^/]+/graph\?format=svg$"),
+        lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=svg),
+    )
+    page.goto(f"{console_server}/console#/run/{paused_run}")
+    states = {
+        "solution-architecture": ("state-waiting", "WAITING for a person"),
+        "backend-engineering": ("state-blocked", "BLOCKED"),
+        "qa-engineering": ("state-running", "RUNNING"),
+        "business-analysis": ("state-passed", "PASSED · 1 attempt"),
+        "documentation": ("state-not-run", "NOT RUN"),
+    }
+    fills = set()
+    for team, (state, label) in states.items():
+        node = page.locator(f'#graph g[id="node-{team}"]')
+        expect(node).to_have_class(re.compile(rf"\b{state}\b"))
+        expect(node.locator("text", has_text=label).first).to_be_visible()
+        fills.add(fill_of(page, team))
+    assert len(fills) == len(states)  # each state its own colour
+    assert min(text_sizes(page)) >= 11
+    shots(page, "graph-states")
+    assert refused(page) == []
+    assert not [u for u in requested if u.startswith("error:")], requested
+
+
+TRACEBACK = "\n".join(
+    [
+        "smoke: ModuleNotFoundError: No module named 'backend'",
+        "Traceback (most recent call last):",
+        *[f'  File "/srv/app/mod{n}.py", line {n}, in <module>' for n in range(1, 12)],
+        "ModuleNotFoundError: No module named 'backend'",
+    ]
+)
+
+
+def test_a_blocked_request_shows_its_error_line_first_and_its_output_folded(
+    browser: Browser, console_server: str, paused_run: str, shots: Shot
+) -> None:
+    """What GET /pending says of a blocked stage (its error_line) is what the console leads with."""
+    page, requested = console_sign_in(browser, console_server, "vic")
+
+    def blocked(route: Route) -> None:
+        found = route.fetch().json()
+        for item in found:
+            item.update(kind="blocked", question=TRACEBACK, reasoning="")
+            item["error_line"] = "ModuleNotFoundError: No module named 'backend'"
+        route.fulfill(json=found)
+
+    page.route(re.compile(r".*/pending$"), blocked)
+    page.goto(f"{console_server}/console#/run/{paused_run}")
+    card = page.locator(".pending").first
+    expect(card.locator(".error-line")).to_have_text(
+        "ModuleNotFoundError: No module named 'backend'"
+    )
+    folded = card.locator("details.output")
+    expect(folded).not_to_have_attribute("open", "")
+    expect(folded.locator("pre")).to_be_hidden()
+    order = card.evaluate(
+        """(c) => [...c.querySelectorAll(".error-line, details.output, .reasoning")]
+            .map((e) => e.className)"""
+    )
+    assert order == ["error-line", "output"], order  # the error first, no "why" again
+    folded.locator("summary").click()
+    expect(folded.locator("pre")).to_contain_text("Traceback (most recent call last)")
+    assert card.inner_text().count("Traceback (most recent call last)") == 1
+    shots(page, "blocked-request")
+    assert not [u for u in requested if u.startswith("error:")], requested
 
 
 def test_an_approver_answers_from_the_console_and_the_graph_turns_green_live(
@@ -330,6 +508,118 @@ def test_signing_out_ends_the_sign_in_for_every_copy_of_the_cookie(
     gone = httpx.get(f"{console_server}/console/api/me", cookies=copied)
     assert gone.status_code == 401 and "sign in again" in gone.text
     page.context.close()
+
+
+# A run of olga's in a project of its own, held by a person first (so that no worker
+# drives it), and an incident opened on it as the factory's watch opens one.
+OPEN_INCIDENT = """
+from devfactory.control.incidents import Trigger
+from devfactory.factory.runner import Factory
+from devfactory.settings import get_settings
+
+factory = Factory(get_settings())
+try:
+    factory.switchboard.pause_project("ward", by="adam", role="admin", reason="kept for a test")
+    row = factory.submit("A command line that adds two numbers", project="ward", owner="olga")
+    spike = Trigger("budget_spike", "tokens 9x the usual in one stage")
+    incident = factory.switchboard.open_incident(row, spike, {})
+    print(row.run_id, incident.id)
+finally:
+    factory.close()
+"""
+
+
+@pytest.fixture(scope="module")
+def incident(console_server: str, console_env: dict[str, str]) -> tuple[str, int]:
+    """Open an incident on a run of olga's; return the run's id and the incident's."""
+    opened = subprocess.run(
+        [sys.executable, "-c", OPEN_INCIDENT],
+        env=console_env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert opened.returncode == 0, opened.stderr
+    run_id, ident = opened.stdout.split()[-2:]
+    return run_id, int(ident)
+
+
+def test_a_viewer_opening_another_owners_run_is_told_it_is_not_found_once(
+    browser: Browser, console_server: str, incident: tuple[str, int], shots: Shot
+) -> None:
+    run_id, _ = incident
+    page, requested = console_sign_in(browser, console_server, "vic")
+    page.goto(f"{console_server}/console#/run/{run_id}")
+    expect(page.locator("#not-found")).to_contain_text(f"There is no run {run_id} that you")
+    expect(page.locator("main")).not_to_contain_text("Drawing")
+    assert "404" not in page.locator("main").inner_text()
+    page.wait_for_timeout(1500)  # what a refresh or the event stream would ask by then
+    asked = [urlsplit(u).path for u in requested if run_id in u]
+    assert asked == [f"/runs/{run_id}"], asked  # one question, then nothing more
+    page.goto(f"{console_server}/console#/run/20990101-000000-abcdef")  # no such run
+    expect(page.locator("#not-found")).to_contain_text("There is no run 20990101-000000-abcdef")
+    shots(page, "not-found")
+    assert not [u for u in requested if u.startswith("error:")], requested
+
+
+def test_an_admin_decides_an_open_incident_from_the_console(
+    browser: Browser,
+    console_server: str,
+    console_env: dict[str, str],
+    incident: tuple[str, int],
+    shots: Shot,
+) -> None:
+    _, ident = incident
+    page, requested = console_sign_in(browser, console_server, "adam")
+    expect(page.locator("#alert")).to_contain_text("1 open incident: projects on hold (ward)")
+    page.click("#alert a:text('Decide')")
+    card = page.locator(f"#incident-{ident}")
+    expect(card).to_contain_text(f"Incident {ident}: budget_spike — project ward")
+    expect(card).to_contain_text("tokens 9x the usual in one stage")
+    for button in ("Resume", "Roll back", "Close"):
+        expect(card.locator(f"button:text-is('{button}')")).to_be_visible()
+    assert "[object" not in page.locator("#view").inner_text()
+    assert "null" not in page.locator("#view").inner_text().split()
+    shots(page, "incident-open")
+    card.locator("textarea").fill("a one-off spike: the stage's retries")
+    card.locator("button:text-is('Close')").click()
+    expect(page.locator(f"#incident-{ident}")).to_have_count(0)
+    expect(page.locator("#alert")).to_be_hidden()
+    row = page.locator("tr", has=page.locator(f"td.num:text-is('{ident}')"))
+    expect(row.locator(".status")).to_have_text("closed")
+    shots(page, "incident-closed")
+    shown = devfactory(console_env, "incidents", "show", str(ident), "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert '"status":"closed"' in shown.stdout.replace(" ", ""), shown.stdout
+    assert refused(page) == []
+    assert not [u for u in requested if u.startswith("error:")], requested
+
+
+def test_the_front_door_leads_to_the_console_and_the_docs_load_nothing_from_elsewhere(
+    browser: Browser, console_server: str, pg_root: Path
+) -> None:
+    said = (pg_root / "console-logs" / "serve.log").read_text("utf-8", errors="replace")
+    assert f"the console: {console_server}/console" in said  # serve says where it is
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    requested: list[str] = []
+    answers: dict[str, int] = {}
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("response", lambda response: answers.update({response.url: response.status}))
+    page.goto(f"{console_server}/")
+    expect(page).to_have_url(re.compile(r"/console/signin"))
+    assert answers.get(f"{console_server}/favicon.ico") in (200, 304, None)
+    assert httpx.get(f"{console_server}/favicon.ico").status_code == 200
+    for docs in ("/redoc", "/docs"):
+        page.goto(f"{console_server}{docs}")
+        page.wait_for_load_state("networkidle")
+    expect(page.locator(".swagger-ui")).to_be_visible()
+    hosts = {urlsplit(u).netloc for u in requested if not u.startswith(("data:", "blob:"))}
+    assert hosts == {urlsplit(console_server).netloc}, sorted(set(requested))
+    assert f"{console_server}/docs/redoc.js" in requested
+    context.close()
 
 
 def test_an_admin_stops_everything_with_the_button_and_releases_it(

@@ -109,8 +109,9 @@ def test_the_whole_lifecycle_over_http(service: Service) -> None:
     with service.client("operator") as http:  # the graph marks where the run waits
         svg = http.get(f"/runs/{run_id}/graph", params={"format": "svg"})
     assert svg.headers["content-type"].startswith("image/svg+xml"), svg.text
-    approval = re.search(r'<g id="node&#45;approval" class="node">(.*?)</g>', svg.text, re.S)
-    assert approval and 'fill="#ffe8a3"' in approval.group(1), svg.text[:2000]
+    approval = re.search(r'<g id="node&#45;approval" class="([^"]*)">(.*?)</g>', svg.text, re.S)
+    assert approval and 'fill="#ffe8a3"' in approval.group(2), svg.text[:2000]
+    assert approval.group(1) == "node state&#45;waiting"  # the console finds the state by it
 
     with service.client("approver") as http:
         pending = http.get("/pending").json()
@@ -170,7 +171,7 @@ def test_the_whole_lifecycle_over_http(service: Service) -> None:
         spent["total"]["input_tokens"],
         spent["total"]["output_tokens"],
     )
-    assert drawn.count("PASSED · 1 attempt · confidence") == len(run["stages"])
+    assert drawn.count("PASSED · 1 attempt<br/>confidence") == len(run["stages"])
 
 
 # Here, before the schemathesis test queues many runs: this one waits for its runs to end.

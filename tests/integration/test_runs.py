@@ -50,8 +50,8 @@ def test_mvp_run_persists_every_stage(pg_settings: Settings, tmp_path: Path) -> 
         drawn = {b.id: b.lines for b in again.drawing(report.run_id).boxes if b.kind == "team"}
         for record in stored.records:
             assert record.result is not None
-            line = f"PASSED · 1 attempt · confidence {record.result.confidence:.2f}"
-            assert drawn[record.team][1] == line
+            lines = ("PASSED · 1 attempt", f"confidence {record.result.confidence:.2f}")
+            assert drawn[record.team][1:] == lines
     doc = json.loads((out / "run.json").read_text())
     assert doc["status"] == "COMPLETED"
     assert len(doc["stages"]) == 5

@@ -19,6 +19,7 @@ from devfactory.factory.drawing import (
     NOT_RUN,
     View,
     pipeline_view,
+    running_nodes,
     to_dot,
     to_mermaid,
     view,
@@ -142,7 +143,7 @@ def test_a_run_view_shows_each_stage_s_outcome_attempts_and_confidence() -> None
     ]
     drawing = view(build_graph("mvp").compile(), TEAMS, title="run r1", records=records)
     boxes = {b.id: b for b in drawing.boxes}
-    assert boxes["business-analysis"].lines[1] == "PASSED · 1 attempt · confidence 0.91"
+    assert boxes["business-analysis"].lines[1:] == ("PASSED · 1 attempt", "confidence 0.91")
     assert boxes["solution-architecture"].lines[1] == "BLOCKED · 2 attempts"
     assert boxes["backend-engineering"].outcome == NOT_RUN
     fills = {
@@ -153,3 +154,66 @@ def test_a_run_view_shows_each_stage_s_outcome_attempts_and_confidence() -> None
     assert fills["Business Analysis"] != fills["Solution Architecture"]
     text = to_mermaid(drawing)
     assert ":::passed" in text and ":::blocked" in text and ":::not_run" in text
+
+
+def test_running_blocked_and_waiting_stages_each_read_and_look_as_they_stand() -> None:
+    passed = StageRecord(
+        team="business-analysis",
+        outcome=StageOutcome.PASSED,
+        attempts=1,
+        result=TaskResult.model_validate(
+            {"status": "COMPLETE", "reasoning": "ok", "confidence": 0.91}
+        ),
+    )
+    drawing = view(
+        build_graph("mvp").compile(),
+        TEAMS,
+        title="run r2",
+        records=[passed],
+        waiting={"solution-architecture", "backend-engineering"},
+        blocked={"backend-engineering"},
+        running={"qa-engineering"},
+    )
+    boxes = {b.id: b for b in drawing.boxes}
+    said = {team: boxes[team].lines[1] for team in boxes if boxes[team].kind == "team"}
+    assert said["solution-architecture"] == "WAITING for a person"
+    assert boxes["backend-engineering"].lines[1:] == ("BLOCKED", "waits for a person")
+    assert said["qa-engineering"] == "RUNNING"
+    assert said["business-analysis"] == "PASSED · 1 attempt"
+    assert said["documentation"] == NOT_RUN
+    drawn = {
+        n["label"].split("\\n")[0]: n
+        for n in graphviz(drawing)["objects"]
+        if "nodes" not in n and "label" in n
+    }
+    looks = {
+        name: (drawn[name].get("fillcolor"), drawn[name].get("penwidth"), drawn[name]["class"])
+        for name in ("Solution Architecture", "Backend Engineering", "QA Engineering")
+    }
+    assert looks["Solution Architecture"] == ("#ffe8a3", "4", "state-waiting")
+    assert looks["Backend Engineering"] == ("#fbd5d5", "4", "state-blocked")
+    assert looks["QA Engineering"] == ("#e4e0ff", "3", "state-running")
+    assert drawn["Documentation"]["class"] == "state-not-run"
+    text = to_mermaid(drawing)
+    assert ":::running" in text and ":::blocked" in text and ":::waiting" in text
+
+
+@pytest.mark.parametrize(("status", "shown"), [("IN_PROGRESS", True), ("PAUSED", False)])
+def test_only_a_run_a_worker_drives_has_running_stages(status: str, shown: bool) -> None:
+    found = running_nodes(status, ["backend-engineering:draft", "qa-engineering"])
+    assert found == (
+        {"backend-engineering", "backend-engineering:draft", "qa-engineering"} if shown else set()
+    )
+
+
+def test_the_legend_is_one_part_a_line_and_never_the_widest_thing_drawn() -> None:
+    drawing = view(
+        build_graph("mvp").compile(),
+        TEAMS,
+        title="run r3",
+        records=[],
+        asked=[("backend-engineering", "solution-architecture")],
+    )
+    legend = graphviz(drawing)["label"].split("\\n")
+    assert len(legend) == 1 + len(drawing.legend.split("; "))
+    assert max(len(line) for line in legend) < 80

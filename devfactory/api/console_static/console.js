@@ -50,7 +50,9 @@ async function api(path, options) {
       const body = await response.json();
       message = (body.error && body.error.message) || body.detail || message;
     } catch (e) { /* not JSON */ }
-    throw new Error(`${response.status}: ${message}`);
+    const failed = new Error(`${response.status}: ${message}`);
+    failed.status = response.status;
+    throw failed;
   }
   const type = response.headers.get("content-type") || "";
   return type.includes("json") ? response.json() : response.text();
@@ -60,8 +62,22 @@ function view() {
   return document.getElementById("view");
 }
 
+// Show ``nodes`` as the view: lists are spread and null (a part left out) is skipped, as
+// ``el`` does, since ``replaceChildren`` would write either as text.
 function show(...nodes) {
-  view().replaceChildren(...nodes);
+  view().replaceChildren(...nodes.flat().filter((node) => node !== null && node !== undefined));
+}
+
+// Each route counts: a view that reads the API draws with ``shower()``'s function, which
+// draws nothing once another view was opened (a slow answer never covers the newer view).
+let routeSeq = 0;
+function shower() {
+  const own = routeSeq;
+  const draw = (...nodes) => {
+    if (draw.current()) show(...nodes);
+  };
+  draw.current = () => own === routeSeq;
+  return draw;
 }
 
 function problem(error) {
@@ -108,6 +124,7 @@ function table(headers, rows) {
 
 // ---------------------------------------------------------------- runs
 async function runsView(params) {
+  const draw = shower(); // dropped once another view is opened
   const status = params.get("status") || "";
   const project = params.get("project") || "";
   const q = params.get("q") || "";
@@ -128,7 +145,7 @@ async function runsView(params) {
     for (const [key, value] of [...data.entries()]) if (!value) data.delete(key);
     window.location.hash = `#/runs?${data}`;
   });
-  show(el("h1", { text: "Runs" }), form, el("p", { text: "Loading…" }));
+  draw(el("h1", { text: "Runs" }), form, el("p", { text: "Loading…" }));
   const query = new URLSearchParams();
   if (status) query.set("status", status);
   if (project) query.set("project", project);
@@ -146,13 +163,13 @@ async function runsView(params) {
         el("td", { text: age(run.created_at) }),
         el("td", { class: "requirement", text: run.requirement }),
       ));
-    show(
+    draw(
       el("h1", { text: "Runs" }), form,
       el("p", { class: "hint", text: found.more ? `the newest ${found.matched} runs that match` : `${found.matched} run${found.matched === 1 ? "" : "s"}` }),
       table(["Run", "Status", "Project", "Owner", "Cost", "Tokens", "Age", "Requirement"], rows),
     );
   } catch (error) {
-    show(el("h1", { text: "Runs" }), form, problem(error));
+    draw(el("h1", { text: "Runs" }), form, problem(error));
   }
 }
 
@@ -276,7 +293,12 @@ function pendingCard(run, question, onAnswered) {
   return el("div", { class: "pending", "data-pause": question.id },
     el("h3", { text: question.title }),
     ...requestFacts(question),
-    el("p", { class: "question", text: question.question }),
+    // what went wrong first; the output it came from folded (GET /pending finds the line)
+    question.error_line
+      ? [el("p", { class: "error-line", text: question.error_line }),
+        el("details", { class: "output" }, el("summary", { text: "the output it came from" }),
+          el("pre", { class: "question", text: question.question }))]
+      : el("p", { class: "question", text: question.question }),
     alternatives.length ? el("div", { class: "alternatives" }, el("h4", { text: "Alternatives" }), el("ul", {}, alternatives)) : null,
     mayAnswer
       ? el("div", {}, text, el("div", { class: "buttons" }, buttons), result)
@@ -284,21 +306,155 @@ function pendingCard(run, question, onAnswered) {
   );
 }
 
+// ---------------------------------------------------------------- the run graph's zoom
+const ZOOM_STEP = 1.25;
+const ZOOM_MIN = 0.1;
+const ZOOM_MAX = 4;
+const READABLE_PX = 11; // the smallest text the default zoom shows
+const FIT_MAX = 1.5; // the default zoom never enlarges a small graph more than this
+
+// Zoom and pan for the graph in ``canvas``: buttons (out, fit, in), Ctrl or ⌘ with the
+// wheel, and dragging. The default zoom fits the canvas's width, unless the text would
+// then be smaller than READABLE_PX: then the text is READABLE_PX and the graph is panned.
+// Everything is listeners and CSSOM sizes: nothing the page's policy refuses.
+function graphZoom(canvas) {
+  let chosen = null; // null: the default zoom, worked out again as the page resizes
+  const level = el("span", { id: "zoom-level", class: "hint" });
+  const svg = () => canvas.querySelector("svg");
+  const scale = () => Number(canvas.dataset.scale || 1);
+
+  function fontSize(drawn) {
+    const text = drawn.querySelector("text[font-size]");
+    return text ? Number.parseFloat(text.getAttribute("font-size")) || 14 : 14;
+  }
+
+  function defaultScale(drawn) {
+    const style = getComputedStyle(canvas);
+    const room = canvas.clientWidth - Number.parseFloat(style.paddingLeft) - Number.parseFloat(style.paddingRight);
+    const fit = room / drawn.viewBox.baseVal.width;
+    return Math.min(FIT_MAX, Math.max(fit, READABLE_PX / fontSize(drawn)));
+  }
+
+  function apply() {
+    const drawn = svg();
+    if (!drawn || !drawn.viewBox.baseVal || !drawn.viewBox.baseVal.width) return;
+    const box = drawn.viewBox.baseVal;
+    const factor = chosen === null ? defaultScale(drawn) : chosen;
+    Object.assign(drawn.style, { width: `${box.width * factor}px`, height: `${box.height * factor}px` });
+    canvas.dataset.scale = factor.toFixed(4);
+    canvas.dataset.zoom = chosen === null ? "default" : "chosen";
+    level.textContent = `${Math.round(factor * 100)} %`;
+  }
+
+  // Zoom to ``next`` (null: the default), keeping the point under ``at`` (else the centre).
+  function zoomTo(next, at) {
+    if (!svg()) return;
+    const before = scale();
+    const frame = canvas.getBoundingClientRect();
+    const x = at ? at.clientX - frame.left : canvas.clientWidth / 2;
+    const y = at ? at.clientY - frame.top : canvas.clientHeight / 2;
+    const gx = (canvas.scrollLeft + x) / before;
+    const gy = (canvas.scrollTop + y) / before;
+    chosen = next === null ? null : Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, next));
+    apply();
+    canvas.scrollLeft = gx * scale() - x;
+    canvas.scrollTop = gy * scale() - y;
+  }
+
+  const tools = el("div", { class: "graph-tools" },
+    el("button", { type: "button", id: "zoom-out", title: "Zoom out", text: "−", onclick: () => zoomTo(scale() / ZOOM_STEP) }),
+    el("button", { type: "button", id: "zoom-fit", title: "Fit the width", text: "Fit", onclick: () => zoomTo(null) }),
+    el("button", { type: "button", id: "zoom-in", title: "Zoom in", text: "+", onclick: () => zoomTo(scale() * ZOOM_STEP) }),
+    level,
+    el("span", { class: "hint", text: "Ctrl + wheel zooms; drag to move" }));
+
+  canvas.addEventListener("wheel", (event) => {
+    if (!event.ctrlKey && !event.metaKey) return; // a plain wheel scrolls
+    event.preventDefault();
+    zoomTo(scale() * (event.deltaY < 0 ? ZOOM_STEP : 1 / ZOOM_STEP), event);
+  }, { passive: false });
+  let drag = null;
+  canvas.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0) return;
+    drag = { x: event.clientX, y: event.clientY, left: canvas.scrollLeft, top: canvas.scrollTop, moved: false };
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!drag) return;
+    const dx = event.clientX - drag.x;
+    const dy = event.clientY - drag.y;
+    if (!drag.moved) {
+      if (Math.abs(dx) + Math.abs(dy) < 4) return; // a click, not a drag
+      drag.moved = true;
+      canvas.classList.add("panning");
+      canvas.setPointerCapture(event.pointerId);
+    }
+    canvas.scrollLeft = drag.left - dx;
+    canvas.scrollTop = drag.top - dy;
+  });
+  const stop = () => {
+    drag = null;
+    canvas.classList.remove("panning");
+  };
+  canvas.addEventListener("pointerup", stop);
+  canvas.addEventListener("pointercancel", stop);
+  const resized = () => { if (chosen === null) apply(); };
+  window.addEventListener("resize", resized);
+
+  return {
+    tools,
+    // Show a newly drawn graph at the zoom and place the person left the last one at.
+    draw(drawn) {
+      const left = canvas.scrollLeft;
+      const top = canvas.scrollTop;
+      canvas.replaceChildren(drawn);
+      apply();
+      canvas.scrollLeft = left;
+      canvas.scrollTop = top;
+    },
+    close() {
+      window.removeEventListener("resize", resized);
+    },
+  };
+}
+
+// A run the person may not see answers 404, as a missing one does: one clear page, and
+// nothing more is asked for it (no graph, no event stream).
+function runNotFound(draw, runId) {
+  draw(
+    el("h1", { text: "Run not found" }),
+    el("p", { class: "problem", id: "not-found", text: `There is no run ${runId} that you may see: it does not exist, or another person owns it.` }),
+    el("p", {}, el("a", { href: "#/runs", text: "Back to the runs" })),
+  );
+}
+
 async function runView(runId) {
+  const draw = shower(); // dropped once another view is opened
+  draw(el("p", { text: "Loading…" }));
+  let known;
+  try {
+    known = await api(`/runs/${encodeURIComponent(runId)}`);
+  } catch (error) {
+    if (error.status === 404) runNotFound(draw, runId);
+    else draw(el("h1", { text: "Run" }), problem(error));
+    return;
+  }
+  if (!draw.current()) return; // another view was opened meanwhile: no stream for this one
   const graph = el("div", { id: "graph", class: "graph" }, el("p", { text: "Drawing…" }));
+  const zoom = graphZoom(graph);
   const pending = el("section", { id: "pending" });
   const feed = el("ol", { id: "feed", class: "feed" });
   const files = el("ul", { id: "files", class: "files" });
   const fileShown = el("pre", { id: "file", class: "file", hidden: true });
   const diffs = el("div", { id: "diffs" });
   const head = el("div", { id: "run-head" });
-  show(
+  // the graph takes the page's width: its text stays readable where it fits
+  draw(
     head,
+    pending,
+    el("section", { class: "pipeline" }, el("h2", { text: "Pipeline" }), zoom.tools, graph),
     el("div", { class: "run" },
-      el("section", { class: "left" }, el("h2", { text: "Pipeline" }), graph),
+      el("section", { class: "left" }, el("h2", { text: "Activity" }), feed),
       el("section", { class: "right" },
-        pending,
-        el("h2", { text: "Activity" }), feed,
         el("h2", { text: "Files" }), files, fileShown,
         el("h2", { text: "What each stage changed" }), diffs)),
   );
@@ -308,7 +464,8 @@ async function runView(runId) {
   const buffer = [];
 
   async function drawHead() {
-    const run = await api(`/runs/${encodeURIComponent(runId)}`);
+    const run = known || await api(`/runs/${encodeURIComponent(runId)}`);
+    known = null; // read again on every refresh after the first
     head.replaceChildren(
       el("h1", {}, "Run ", el("span", { class: "run-id", text: run.run_id }), " ", statusBadge(run.status)),
       el("p", { class: "requirement", text: run.requirement }),
@@ -319,8 +476,14 @@ async function runView(runId) {
   }
 
   async function drawGraph() {
-    const text = await api(`/runs/${encodeURIComponent(runId)}/graph?format=svg`);
-    graph.replaceChildren(cleanSvg(text));
+    let text;
+    try {
+      text = await api(`/runs/${encodeURIComponent(runId)}/graph?format=svg`);
+    } catch (error) {
+      if (!graph.querySelector("svg")) graph.replaceChildren(problem(error)); // not "Drawing…" forever
+      throw error;
+    }
+    zoom.draw(cleanSvg(text));
     graph.dataset.drawn = String(Number(graph.dataset.drawn || 0) + 1);
   }
 
@@ -393,6 +556,7 @@ async function runView(runId) {
   };
   leave = () => {
     closed = true;
+    zoom.close();
     stream.close();
     clearTimeout(refreshTimer);
     clearTimeout(flushTimer);
@@ -419,10 +583,11 @@ function capsLine(caps) {
 }
 
 async function costsView() {
-  show(el("h1", { text: "Costs" }), el("p", { text: "Loading…" }));
+  const draw = shower(); // dropped once another view is opened
+  draw(el("h1", { text: "Costs" }), el("p", { text: "Loading…" }));
   try {
     const c = await api("/console/api/costs");
-    show(
+    draw(
       el("h1", { text: "Costs" }),
       el("p", { class: "hint", text: `The ${c.runs} newest runs you may see. Budgets: each run ${capsLine(c.caps.run)}; each project ${capsLine(c.caps.project)}.` }),
       el("h2", { text: "By project" }), bars(c.by_project, null, "Project"),
@@ -433,13 +598,14 @@ async function costsView() {
       el("h2", { text: "By day" }), bars(c.by_day, null, "Day"),
     );
   } catch (error) {
-    show(el("h1", { text: "Costs" }), problem(error));
+    draw(el("h1", { text: "Costs" }), problem(error));
   }
 }
 
 // ---------------------------------------------------------------- memory
 async function memoryView() {
-  show(el("h1", { text: "Memory" }), el("p", { text: "Loading…" }));
+  const draw = shower(); // dropped once another view is opened
+  draw(el("h1", { text: "Memory" }), el("p", { text: "Loading…" }));
   try {
     const m = await api("/console/api/memory?recent=5");
     const results = el("div", { id: "memory-results" });
@@ -461,7 +627,7 @@ async function memoryView() {
         results.replaceChildren(problem(error));
       }
     });
-    show(
+    draw(
       el("h1", { text: "Memory" }),
       el("p", { class: "hint", text: `Embedder ${m.embedder} (${m.dims} dimensions).` }),
       form, results,
@@ -476,7 +642,7 @@ async function memoryView() {
       table(["Team", "Facts"], Object.entries(m.facts).map(([team, n]) => el("tr", {}, el("td", { text: team }), el("td", { class: "num", text: count(n) })))),
     );
   } catch (error) {
-    show(el("h1", { text: "Memory" }), problem(error));
+    draw(el("h1", { text: "Memory" }), problem(error));
   }
 }
 
@@ -493,11 +659,12 @@ function linkLine(c) {
 }
 
 async function settingsView() {
-  show(el("h1", { text: "Settings" }), el("p", { text: "Loading…" }));
+  const draw = shower(); // dropped once another view is opened
+  draw(el("h1", { text: "Settings" }), el("p", { text: "Loading…" }));
   try {
     const s = await api("/console/api/settings");
     const ollama = s.providers.ollama;
-    show(
+    draw(
       el("h1", { text: "Settings" }),
       el("h2", { text: "Which model serves each alias" }),
       table(["Alias", "Serves now", "Why", "Fallback chain"], s.routing.map((r) =>
@@ -524,7 +691,7 @@ async function settingsView() {
       el("p", { class: "hint", text: s.change }),
     );
   } catch (error) {
-    show(el("h1", { text: "Settings" }), problem(error));
+    draw(el("h1", { text: "Settings" }), problem(error));
   }
 }
 
@@ -561,6 +728,11 @@ function isAdmin() {
   return Boolean(me && me.role === "admin");
 }
 
+// Operations (the stop, holds, incidents) are read by the roles that may control runs.
+function mayOperate() {
+  return Boolean(me && me.may && me.may.control);
+}
+
 async function post(path, body) {
   return api(path, { method: "POST", body: JSON.stringify(body || {}) });
 }
@@ -571,11 +743,16 @@ async function operationsBanner() {
   const control = document.getElementById("stop-control");
   let state;
   let open = [];
+  if (!mayOperate()) { // a viewer reads no operations: nothing is asked for them
+    alert.hidden = true;
+    control.replaceChildren();
+    return;
+  }
   try {
     state = await api("/operations");
     open = await api("/incidents?status=open");
   } catch (error) {
-    alert.hidden = true; // a viewer reads no operations
+    alert.hidden = true;
     control.replaceChildren();
     return;
   }
@@ -681,17 +858,18 @@ function teamForm(state) {
 }
 
 async function operationsView() {
-  show(el("h1", { text: "Operations" }), el("p", { text: "Loading…" }));
+  const draw = shower(); // dropped once another view is opened
+  draw(el("h1", { text: "Operations" }), el("p", { text: "Loading…" }));
   try {
     const [state, open, recent] = await Promise.all([
       api("/operations"), api("/incidents?status=open"), api("/incidents?limit=20"),
     ]);
     const thresholds = Object.entries(state.thresholds);
-    show(
+    draw(
       el("h1", { text: "Operations" }),
       el("p", { text: state.stopped ? `Emergency stop ON: ${state.stop.by}: ${state.stop.reason}` : "Emergency stop off." }),
       el("h2", { text: "Open incidents" }),
-      open.length ? open.map(incidentCard) : el("p", { class: "hint", text: "none" }),
+      ...(open.length ? open.map(incidentCard) : [el("p", { class: "hint", text: "none" })]),
       el("h2", { text: "Paused teams" }), holdsTable(state.teams),
       el("h2", { text: "Projects on hold" }), holdsTable(state.projects),
       el("h2", { text: "Confidence thresholds set at run time" }),
@@ -706,7 +884,7 @@ async function operationsView() {
         el("td", { text: i.decision || "" })))),
     );
   } catch (error) {
-    show(el("h1", { text: "Operations" }), problem(error));
+    draw(el("h1", { text: "Operations" }), problem(error));
   }
 }
 
@@ -714,6 +892,7 @@ async function operationsView() {
 async function route() {
   leave();
   leave = () => {};
+  routeSeq += 1;
   const [path, query] = (window.location.hash.slice(1) || "/runs").split("?");
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter(Boolean);
@@ -725,7 +904,11 @@ async function route() {
   if (parts[0] === "costs") return costsView();
   if (parts[0] === "memory") return memoryView();
   if (parts[0] === "settings") return settingsView();
-  if (parts[0] === "operations") return operationsView();
+  if (parts[0] === "operations") {
+    if (mayOperate()) return operationsView();
+    return show(el("h1", { text: "Operations" }),
+      el("p", { class: "problem", id: "not-yours", text: `Operations are for operators, approvers and admins; your role (${me.role}) may not use them.` }));
+  }
   return runsView(params);
 }
 
@@ -737,6 +920,8 @@ async function start() {
     return;
   }
   document.getElementById("who").textContent = `${me.name} (${me.role})`;
+  // each role is shown only the views it may use
+  for (const link of document.querySelectorAll("[data-nav=operations]")) link.hidden = !mayOperate();
   window.addEventListener("hashchange", route);
   await route();
 }

@@ -1,0 +1,60 @@
+"""Find the line that says what went wrong in a traceback or a tool's log.
+
+A check's output is kept as its tail, and a Python traceback ends with its
+error (``ModuleNotFoundError: No module named 'backend'``) after many lines of
+frames; what a person reads first is cut from the top, so the error is what
+gets lost. ``error_line`` finds that line; ``lead_with_error`` puts it first.
+The stage gate's reasons, the CLI's ``pending``, ``GET /pending`` and the
+console all use these two, so each shows the same error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+MAX_LINE: Final = 300  # the longest error line kept
+# a Python exception as a traceback ends: a dotted name ending Error, Exception, ...;
+# after a short label where a check put its name first ("smoke: ValueError: ...")
+_RAISED = re.compile(
+    r"^(?:[\w./ -]{1,60}:\s)?(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*"
+    r"(?:Error|Exception|Exit|Interrupt|Failure|Warning)(?::\s.*)?$"
+)
+_PYTEST = re.compile(r"^E\s{2,}(\S.*)$")  # pytest's "E   AssertionError: ..." lines
+_SAID = re.compile(r"^(?:error|fatal|ERROR|FATAL|Error)\b[:\s].*\S")  # a tool's own error line
+
+
+def error_line(text: str) -> str:
+    """Return the line of ``text`` that says what went wrong ("" when none does).
+
+    The last raised exception wins (in a chained traceback, the one that ended
+    the program), then pytest's ``E`` lines (the first, which names the
+    failure), then a tool's ``error:`` line. Other text has no error line.
+    """
+    lines = [line.strip() for line in text.splitlines()]
+    for line in reversed(lines):
+        if _RAISED.match(line):
+            return line[:MAX_LINE]
+    for line in lines:
+        found = _PYTEST.match(line)
+        if found:
+            return found.group(1)[:MAX_LINE]
+    for line in reversed(lines):
+        if _SAID.match(line):
+            return line[:MAX_LINE]
+    return ""
+
+
+def lead_with_error(text: str) -> str:
+    """Return ``text`` with its error line first, so that a cut from the end keeps it.
+
+    Text without an error line, or whose first line is the error already, is
+    returned as it is.
+    """
+    found = error_line(text)
+    if not found or text.lstrip().startswith(found):
+        return text
+    head, sep, rest = text.partition(": ")
+    if sep and "\n" not in head and len(head) <= 80:  # "smoke: <output>": the check first
+        return f"{head}: {found}\n{rest}"
+    return f"{found}\n{text}"
