@@ -283,6 +283,19 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def require_tools() -> None:
+    """Exit 4, naming each one, when a program the gates run is not installed.
+
+    ``run``, ``resume``, ``worker`` and ``serve`` call it first: a gate whose tool
+    is missing would pass what it never checked (``software/tools.py``).
+    """
+    from devfactory.software.tools import missing_message, missing_tools
+
+    missing = missing_tools()
+    if missing:
+        raise fail(missing_message(missing), EXIT_ENV)
+
+
 def open_factory(settings: Settings) -> Any:
     """Open the factory (database, checkpointer); exit 4 when the database is unavailable."""
     from devfactory.factory.runner import Factory

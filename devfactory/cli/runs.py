@@ -83,6 +83,7 @@ def run(
         raise fail("the requirement is empty", EXIT_USAGE)
     if base is not None and repo is None:
         raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
+    common.require_tools()
     settings = get_settings()
     caps = Caps(tokens=budget_tokens, cost_usd=budget_cost)
     who = identity(settings, by, role)
@@ -118,6 +119,7 @@ def resume(
     from devfactory.cli.driving import drive
     from devfactory.factory.runner import RunBusyError
 
+    common.require_tools()
     with common.session() as factory:
         row = factory.get(run_id)
         try:

@@ -133,6 +133,7 @@ def worker(
 
     if log.level == logging.NOTSET:
         log.setLevel(logging.INFO)
+    common.require_tools()
     with common.session() as factory:
         work = Worker(factory)
         keeper = Watchdog(factory) if watchdog else None
@@ -212,6 +213,7 @@ def serve(
         settings.api_processes(workers)
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
+    common.require_tools()
     argv = [
         sys.executable,
         "-m",
