@@ -247,19 +247,54 @@ class GraphFormat(StrEnum):
 
 @cache
 def database_down_errors() -> tuple[type[BaseException], ...]:
-    """Return what a database that stopped answering raises (exit 4, never a traceback)."""
+    """Return what a database that is not there raises (exit 4, never a traceback).
+
+    ``DatabaseError`` (it could not be reached or started), and what a
+    connection that stopped answering raises.
+    """
     import psycopg
     from psycopg_pool import PoolTimeout
 
-    return (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+    from devfactory.store.db import DatabaseError
+
+    return (DatabaseError, psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 
 def database_down(exc: BaseException) -> str:
-    """Say in one line that the database stopped answering, and why."""
+    """Say in one line that the database is not there, why, and how to mend it."""
     from devfactory.redact import redact
+    from devfactory.store.db import DatabaseError
 
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return f"the database is unavailable: {redact(first)}"
+    first = redact((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+    said = first if isinstance(exc, DatabaseError) else f"the database is unavailable: {first}"
+    return f"{said}; {database_fix()}"
+
+
+def database_fix() -> str:
+    """Say how to mend a database that is not there: where it was looked for, what to set."""
+    settings = get_settings()
+    if settings.database_url:
+        return (
+            "start the Postgres that DATABASE_URL names, or set DATABASE_URL to one that "
+            "answers (unset, the factory runs its own under DEVFACTORY_DATA_DIR)"
+        )
+    return (
+        f"the embedded Postgres runs in {settings.data_dir / 'pg'}: check that DEVFACTORY_DATA_DIR "
+        "is writable, or set DATABASE_URL to a Postgres that answers"
+    )
+
+
+@contextmanager
+def database_needed(doing: str = "") -> Iterator[None]:
+    """Exit 4 with one line (what failed, how to mend it) when the database is not there.
+
+    The one handler every command that opens the database goes through;
+    ``doing`` says what was left undone ("console sign-ins were not ended: ").
+    """
+    try:
+        yield
+    except database_down_errors() as exc:
+        raise fail(doing + database_down(exc), EXIT_ENV) from exc
 
 
 def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str, str]:
@@ -299,14 +334,9 @@ def require_tools() -> None:
 def open_factory(settings: Settings) -> Any:
     """Open the factory (database, checkpointer); exit 4 when the database is unavailable."""
     from devfactory.factory.runner import Factory
-    from devfactory.store.db import DatabaseError
 
-    try:
+    with database_needed():
         factory = Factory(settings)
-    except DatabaseError as exc:
-        raise fail(str(exc), EXIT_ENV) from exc
-    except database_down_errors() as exc:
-        raise fail(database_down(exc), EXIT_ENV) from exc
     say_database(settings)
     return factory
 
@@ -350,7 +380,7 @@ def answering(close: Callable[[], None]) -> Iterator[None]:
     except HaltedError as exc:
         raise fail(str(exc), EXIT_CONFLICT) from exc
     except database_down_errors() as exc:
-        raise fail(database_down(exc), EXIT_ENV) from exc
+        raise fail(database_down(exc), EXIT_ENV) from exc  # as ``database_needed``
     finally:
         try:
             close()
@@ -374,18 +404,14 @@ def reading() -> Iterator[RunReads]:
     view built from its checkpoint, by the whole factory, opened for it alone.
     """
     from devfactory.factory.reads import RunReads
-    from devfactory.store.db import DatabaseError, open_pool, prepare
+    from devfactory.store.db import open_pool, prepare
     from devfactory.store.runs import RunStore
     from devfactory.store.views import RunView
 
     settings = get_settings()
-    try:
+    with database_needed():
         database = prepare(settings)
         pool = open_pool(database.dsn, max_size=2, timeout=settings.database_connect_timeout_s)
-    except DatabaseError as exc:
-        raise fail(str(exc), EXIT_ENV) from exc
-    except database_down_errors() as exc:
-        raise fail(database_down(exc), EXIT_ENV) from exc
     say_database(settings)
     whole: list[Any] = []
 

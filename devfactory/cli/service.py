@@ -214,6 +214,10 @@ def serve(
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     common.require_tools()
+    from devfactory.store.db import reach
+
+    with common.database_needed():  # one line and exit 4 here, not the server's traceback
+        reach(settings)
     argv = [
         sys.executable,
         "-m",
