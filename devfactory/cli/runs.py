@@ -22,6 +22,8 @@ from devfactory.cli.common import (
     OutOption,
     PipelineOption,
     ProjectOption,
+    RequirementArg,
+    RequirementFileOption,
     RoleOption,
     TokensOption,
     UnattendedOption,
@@ -38,7 +40,8 @@ if TYPE_CHECKING:
 
 @app.command(rich_help_panel="Runs")
 def run(
-    requirement: Annotated[str, typer.Argument(help="What to build, in plain words.")],
+    requirement: RequirementArg = None,
+    file: RequirementFileOption = None,
     pipeline: PipelineOption = "mvp",
     project: ProjectOption = "default",
     budget_tokens: TokensOption = None,
@@ -64,6 +67,7 @@ def run(
 ) -> None:
     """Run a pipeline on a requirement and write its artifacts.
 
+    The requirement is the argument, or stdin with ``-``, or ``--file PATH``.
     On a terminal, questions for a person are asked inline; otherwise the run
     pauses (exit 6) and waits for ``devfactory approve|reject|answer ...``.
     With ``--unattended`` the policy answers instead (``config/policy.yaml``).
@@ -79,8 +83,7 @@ def run(
         load_pipeline(pipeline)
     except PipelineError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
-    if not requirement.strip():
-        raise fail("the requirement is empty", EXIT_USAGE)
+    text = common.requirement_text(requirement, file)
     if base is not None and repo is None:
         raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
     common.require_tools()
@@ -92,7 +95,7 @@ def run(
             factory,
             pipeline,
             lambda f, p: f.start(
-                requirement,
+                text,
                 pipeline=pipeline,
                 project=project,
                 caps=caps,

@@ -18,6 +18,8 @@ from devfactory.cli.common import (
     OutOption,
     PipelineOption,
     ProjectOption,
+    RequirementArg,
+    RequirementFileOption,
     RoleOption,
     TokensOption,
     UnattendedOption,
@@ -36,7 +38,8 @@ log = logging.getLogger(__name__)
 
 @app.command(rich_help_panel="Service")
 def submit(
-    requirement: Annotated[str, typer.Argument(help="What to build, in plain words.")],
+    requirement: RequirementArg = None,
+    file: RequirementFileOption = None,
     pipeline: PipelineOption = "mvp",
     project: ProjectOption = "default",
     budget_tokens: TokensOption = None,
@@ -62,6 +65,8 @@ def submit(
 ) -> None:
     """Queue a run for the workers (``devfactory worker``) and print its id; nothing runs here.
 
+    The requirement is the argument, or stdin with ``-``, or ``--file PATH``.
+
     With ``--repo`` the repository is only checked here (no network): the worker
     that claims the run clones it first, and a clone that fails ends the run
     FAILED (``devfactory status`` says so; the worker's log has git's reason).
@@ -77,11 +82,12 @@ def submit(
         raise fail(str(exc), EXIT_USAGE) from exc
     if base is not None and repo is None:
         raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
+    text = common.requirement_text(requirement, file)
     who = identity(get_settings(), by, role)
     with common.session() as factory:
         try:
             row = factory.submit(
-                requirement,
+                text,
                 pipeline=pipeline,
                 project=project,
                 caps=Caps(tokens=budget_tokens, cost_usd=budget_cost),
