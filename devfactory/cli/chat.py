@@ -79,15 +79,22 @@ def add_user(
 
 
 @users_app.command("list")
-def list_users() -> None:
-    """List who may sign in, with their roles."""
+def list_users(as_json: common.ReadJsonOption = False) -> None:
+    """List who may sign in, with their roles.
+
+    With --json: a list of objects with name and role.
+    """
     from rich.table import Table
 
     from devfactory.users import UserStore
 
     settings = get_settings()
+    people = UserStore.of(settings).people()
+    if as_json:
+        common.print_json([{"name": p.name, "role": p.role} for p in people])
+        return
     table = Table("name", "role")
-    for person in UserStore.of(settings).people():
+    for person in people:
         table.add_row(person.name, person.role)
     common.console.print(table)
 

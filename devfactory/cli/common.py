@@ -240,6 +240,42 @@ def requirement_text(given: str | None, file: Path | None) -> str:
     return text
 
 
+ReadJsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print JSON on stdout instead (its fields are in the command's help)."
+    ),
+]
+
+
+def print_json(doc: Any) -> None:
+    """Write ``doc`` as JSON on stdout: records, models, times and paths as plain values."""
+    import json
+
+    sys.stdout.write(json.dumps(doc, indent=2, default=plain) + "\n")
+
+
+def plain(value: Any) -> Any:
+    """Return a value ``json`` cannot write as one it can (``print_json``)."""
+    import dataclasses
+    from datetime import date
+    from enum import Enum
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 @dataclass(frozen=True)
 class Answerer:
     """Who answers a pause, which question, and whether to go on asking inline."""
@@ -301,6 +337,7 @@ class GraphFormat(StrEnum):
     mermaid = "mermaid"
     png = "png"
     dot = "dot"
+    json = "json"
 
 
 @cache

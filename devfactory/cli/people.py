@@ -18,6 +18,7 @@ from devfactory.cli.common import (
     EXIT_USAGE,
     AnswerCommand,
     CostOption,
+    ReadJsonOption,
     RoleOption,
     TokensOption,
     answerer,
@@ -207,12 +208,20 @@ def pending(
 
 
 @app.command(rich_help_panel=PANEL)
-def usage(run_id: RunArg) -> None:
-    """Show a run's tokens, cost and model time by team, against its budget caps."""
+def usage(run_id: RunArg, as_json: ReadJsonOption = False) -> None:
+    """Show a run's tokens, cost and model time by team, against its budget caps.
+
+    With --json: one object with run_id, project, teams (each team's calls,
+    input_tokens, output_tokens, cost_usd, seconds), total, run_caps,
+    project_caps and project_total.
+    """
     from devfactory.cli.terminal import caps_lines, usage_table
 
     with common.session() as factory:
         spent = factory.usage(run_id)
+    if as_json:
+        common.print_json(spent)
+        return
     common.console.print(usage_table(spent))
     for line in caps_lines(spent):
         common.console.print(line)

@@ -22,6 +22,7 @@ from devfactory.cli.common import (
     OutOption,
     PipelineOption,
     ProjectOption,
+    ReadJsonOption,
     RequirementArg,
     RequirementFileOption,
     RoleOption,
@@ -141,16 +142,25 @@ def resume(
 @app.command(rich_help_panel="Runs")
 def status(
     run_id: Annotated[str, typer.Argument(help="The run to show.", callback=plain_name)],
+    as_json: ReadJsonOption = False,
 ) -> None:
-    """Show a run's state, its lifecycle transitions, its stages and what it waits on."""
+    """Show a run's state, its lifecycle transitions, its stages and what it waits on.
+
+    With --json: one object with what ``run --json`` prints (run_id, status,
+    reason, out_dir, usage, stages, build, pending) and the run's requirement,
+    project, pipeline, owner, created_at, updated_at, unattended, next_stages,
+    governance, notices and transitions.
+    """
     from rich.table import Table
 
     from devfactory.cli.terminal import pause_panel, styled, transitions_table
     from devfactory.tracing import trace_url
 
     with common.reading() as reads:
-        report = reads.report(run_id)
-        transitions = reads.transitions(run_id)
+        row, report, transitions = reads.detail(run_id)
+    if as_json:
+        common.print_json(status_document(row, report, transitions))
+        return
     common.console.print(f"run {report.run_id}:", styled(report.status, "bold"))
     if report.shown.unattended:
         common.console.print("unattended: the policy's rules answer its pauses")
@@ -193,6 +203,37 @@ def status(
         common.console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
 
 
+def status_document(row: Any, report: Any, transitions: list[Any]) -> dict[str, Any]:
+    """Describe a run as ``status --json`` prints it."""
+    from devfactory.control.budget import Spend
+    from devfactory.factory.reports import report_document
+
+    gov = report.shown.governance
+    return {
+        **report_document(report, Spend.model_validate(row.spend or {})),
+        "requirement": row.requirement,
+        "project": row.project,
+        "pipeline": row.pipeline,
+        "owner": row.owner,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "unattended": report.shown.unattended,
+        "next_stages": list(report.next_stages),
+        "governance": gov.model_dump(mode="json") if gov is not None else None,
+        "notices": list(report.shown.notices.values()),
+        "transitions": [
+            {
+                "at": t.at.isoformat() if t.at else None,
+                "from": t.from_phase.value,
+                "to": t.to_phase.value,
+                "by": t.actor,
+                "why": t.reason,
+            }
+            for t in transitions
+        ],
+    }
+
+
 @app.command(rich_help_panel="Runs")
 def diff(
     run_id: Annotated[str, typer.Argument(help="The run.", callback=plain_name)],
@@ -200,12 +241,15 @@ def diff(
         str | None,
         typer.Argument(help="A team of the run (default: the whole run).", callback=plain_name),
     ] = None,
+    as_json: ReadJsonOption = False,
 ) -> None:
     """Show what a run's stages changed, from the git history of its folder.
 
     With a team: its newest commit (its stage in the latest round that changed
     something). Without: every file the run committed. Exit 3 when the run, or
     its folder's history (runs made before folders kept one), is not there.
+    With --json: one object with run_id, team, commit (sha, author, subject, or
+    null) and diff (the text).
     """
     from rich.syntax import Syntax
 
@@ -233,6 +277,12 @@ def diff(
         text = workspace.diff(team)
     except WorkspaceError as exc:
         raise fail(str(exc), EXIT_ENV) from exc
+    if as_json:
+        made = None
+        if commit is not None:
+            made = {"sha": commit.sha, "author": commit.author, "subject": commit.subject}
+        common.print_json({"run_id": run_id, "team": team, "commit": made, "diff": text})
+        return
     if commit is not None:
         common.err.print(styled(f"{commit.sha[:10]} {commit.author}: {commit.subject}", "bold"))
     if not text:
@@ -246,12 +296,37 @@ def diff(
 
 
 @app.command("list", rich_help_panel="Runs")
-def list_runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
-    """List recent runs, newest first."""
+def list_runs(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20, as_json: ReadJsonOption = False
+) -> None:
+    """List recent runs, newest first.
+
+    With --json: a list of objects with run_id, status, project, pipeline,
+    owner, created_at, updated_at, reason, out_dir and requirement (whole).
+    """
     from devfactory.cli.terminal import runs_table
 
     with common.reading() as reads:
         rows = reads.list_runs(limit)
+    if as_json:
+        common.print_json(
+            [
+                {
+                    "run_id": row.run_id,
+                    "status": row.shown_status,
+                    "project": row.project,
+                    "pipeline": row.pipeline,
+                    "owner": row.owner,
+                    "created_at": row.created_at.isoformat(),
+                    "updated_at": row.updated_at.isoformat(),
+                    "reason": row.reason,
+                    "out_dir": row.out_dir,
+                    "requirement": row.requirement,
+                }
+                for row in rows
+            ]
+        )
+        return
     common.console.print(runs_table(rows))
 
 
@@ -265,7 +340,7 @@ def graph(
         ),
     ] = None,
     format: Annotated[
-        GraphFormat, typer.Option("--format", help="mermaid, dot or png")
+        GraphFormat, typer.Option("--format", help="mermaid, dot, png or json")
     ] = GraphFormat.mermaid,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
     xray: Annotated[bool, typer.Option(help="Show each stage's draft/report/gate nodes.")] = False,
@@ -274,8 +349,12 @@ def graph(
 
     Teams are grouped by cluster; a dotted orange line is a question a team may
     ask another (its may_ask); a hexagon waits for a person. With --run, each
-    stage shows its outcome, attempts and confidence.
+    stage shows its outcome, attempts and confidence. With --format json: one
+    object with title, boxes (id, lines, kind, groups, outcome, waiting), lines
+    (source, target, kind, back, label) and legend.
     """
+    import json
+
     from devfactory.factory.drawing import pipeline_view, to_dot, to_mermaid, to_png
     from devfactory.pipelines import PipelineError
 
@@ -296,7 +375,10 @@ def graph(
             raise fail(str(exc), EXIT_ENV) from exc
         common.console.print(f"wrote {output}")
         return
-    text = to_dot(drawing) if format is GraphFormat.dot else to_mermaid(drawing)
+    if format is GraphFormat.json:
+        text = json.dumps(drawing, indent=2, default=common.plain) + "\n"
+    else:
+        text = to_dot(drawing) if format is GraphFormat.dot else to_mermaid(drawing)
     if output is None:
         sys.stdout.write(text)
     else:

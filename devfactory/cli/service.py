@@ -18,6 +18,7 @@ from devfactory.cli.common import (
     OutOption,
     PipelineOption,
     ProjectOption,
+    ReadJsonOption,
     RequirementArg,
     RequirementFileOption,
     RoleOption,
@@ -265,13 +266,30 @@ def create_key(
 
 
 @keys_app.command("list")
-def list_keys() -> None:
-    """List API keys (id, person, role now, made), never their secrets."""
+def list_keys(as_json: ReadJsonOption = False) -> None:
+    """List API keys (id, person, role now, made), never their secrets.
+
+    With --json: a list of objects with id, name, role (null for a person no
+    longer in the users file) and created.
+    """
     from devfactory.users import UserStore
 
     store = UserStore.of(get_settings())
-    for key in store.keys():
-        person = store.find(key.name)
+    found = [(key, store.find(key.name)) for key in store.keys()]
+    if as_json:
+        common.print_json(
+            [
+                {
+                    "id": key.id,
+                    "name": key.name,
+                    "role": person.role if person else None,
+                    "created": key.created,
+                }
+                for key, person in found
+            ]
+        )
+        return
+    for key, person in found:
         common.console.print(key.id, key.name, person.role if person else "-", key.created)
 
 
