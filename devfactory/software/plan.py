@@ -111,6 +111,10 @@ class Endpoint(BaseModel):
     summary: str = Field(default="", max_length=300)
 
 
+RECORD_ROLES = frozenset({FileRole.DOCS, FileRole.DESIGN})
+"""Roles of files that tell the run's reader about the software rather than make it up."""
+
+
 class PlannedFile(BaseModel):
     """One file of the plan and the team that writes it."""
 
@@ -371,6 +375,22 @@ def check_plan(
             problems.append("plan at least one tests file (role tests) for the test command")
     problems.extend(missing_interfaces(plan, requirement))
     return problems
+
+
+def delivered_paths(plan: BuildPlan | None) -> frozenset[str]:
+    """Return the files a delivery's branch carries: the plan's files that make or test it.
+
+    A branch into someone's repository holds the change the requirement asked
+    for and its tests. Everything else a stage writes is the run's own record
+    and stays in the run's folder: what the factory wrote to get there (the
+    analysis, the architecture documents, the plan itself) and what it wrote
+    about the software for the run's reader (``RECORD_ROLES``: a README, design
+    notes), which must never replace the repository's own. Without a plan
+    nothing is the software's.
+    """
+    if plan is None:
+        return frozenset()
+    return frozenset(f.path for f in plan.files if f.role not in RECORD_ROLES)
 
 
 def read_plan(content: str) -> BuildPlan | None:
