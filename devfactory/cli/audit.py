@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from devfactory.cli import common
-from devfactory.cli.common import EXIT_FAILED, ReadJsonOption, app, plain_name
+from devfactory.cli import common, documents
+from devfactory.cli.common import EXIT_FAILED, app, plain_name
+from devfactory.cli.documents import ReadJsonOption
 
 audit_app = typer.Typer(help="The immutable, hash-chained audit log of every run.")
 app.add_typer(audit_app, name="audit", rich_help_panel="Records")
@@ -29,7 +30,7 @@ def verify(run_id: RunArg, as_json: ReadJsonOption = False) -> None:
     with common.session() as factory:
         result = factory.verify_audit(run_id)
     if as_json:
-        common.print_json({"ok": result.ok, **common.plain(result)})
+        documents.print_json({"ok": result.ok, **documents.plain(result)})
         if not result.ok:
             raise typer.Exit(EXIT_FAILED)
         return
@@ -56,7 +57,7 @@ def show(run_id: RunArg, as_json: ReadJsonOption = False) -> None:
     with common.session() as factory:
         events = factory.audit_events(run_id)
     if as_json:
-        common.print_json(
+        documents.print_json(
             [
                 {
                     "seq": e.seq,
@@ -105,7 +106,7 @@ def search(
     with common.session() as factory:
         hits = factory.search_audit(query, run_id=run_id, limit=limit)
     if as_json:
-        common.print_json(hits)
+        documents.print_json(hits)
         return
     if not hits:
         common.console.print("no events match")

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from devfactory.cli import common
+from devfactory.cli import common, documents
 from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, fail, get_settings
+from devfactory.cli.documents import ReadJsonOption
 
 if TYPE_CHECKING:
     from devfactory.settings import Settings
@@ -79,7 +80,7 @@ def add_user(
 
 
 @users_app.command("list")
-def list_users(as_json: common.ReadJsonOption = False) -> None:
+def list_users(as_json: ReadJsonOption = False) -> None:
     """List who may sign in, with their roles.
 
     With --json: a list of objects with name and role.
@@ -91,7 +92,7 @@ def list_users(as_json: common.ReadJsonOption = False) -> None:
     settings = get_settings()
     people = UserStore.of(settings).people()
     if as_json:
-        common.print_json([{"name": p.name, "role": p.role} for p in people])
+        documents.print_json([{"name": p.name, "role": p.role} for p in people])
         return
     table = Table("name", "role")
     for person in people:

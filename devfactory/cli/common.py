@@ -6,6 +6,11 @@ when it runs. ``devfactory --help`` loads no settings, no database driver and
 no rich; ``list``, ``status`` and ``pending`` never load LangChain, the models
 or the graph (``tests/unit/test_cli_light.py`` holds both). The consoles are
 made on first use (``console``, ``err``).
+
+Why one module: it is what every command shares (the app, the options declared
+once, the exit codes, and how the factory and the database are opened and their
+failures said in one line); split, every command module would import from each
+part, and tests replace ``open_factory`` here for all of them.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from devfactory.control.ceilings import MAX_COST_USD, MAX_REQUIREMENT_CHARS, MAX_TOKENS
+from devfactory.control.ceilings import MAX_COST_USD, MAX_TOKENS
 
 if TYPE_CHECKING:
     from devfactory.cli.terminal import SafeConsole
@@ -151,21 +156,6 @@ CostOption = Annotated[
     float | None,
     typer.Option(min=0.000001, max=MAX_COST_USD, help="A cost cap for the run (USD)."),
 ]
-RequirementArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="What to build, in plain words; - reads it from stdin (or give --file).",
-        show_default=False,
-    ),
-]
-RequirementFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--file",
-        help=f"Read the requirement from this UTF-8 file (at most {MAX_REQUIREMENT_CHARS:,} "
-        "characters, as the API takes).",
-    ),
-]
 PipelineOption = Annotated[str, name_option(help="Pipeline: " + ", ".join(pipeline_names()))]
 ProjectOption = Annotated[str, name_option(help="Project the run belongs to.")]
 OutOption = Annotated[
@@ -195,85 +185,6 @@ JsonOption = Annotated[
         "inline questions); the exit code is the same.",
     ),
 ]
-
-
-def requirement_text(given: str | None, file: Path | None) -> str:
-    """Return the requirement: the argument, stdin for ``-``, or the text of ``--file``.
-
-    Exit 2, saying why, when none or two are given, the file cannot be read,
-    the text is not UTF-8, is empty, or is longer than the API takes
-    (``MAX_REQUIREMENT_CHARS``). At most as many bytes as that many characters
-    can take are read.
-    """
-    if (given is None) == (file is None):
-        raise fail(
-            "give the requirement once: as an argument, - to read it from stdin, or --file PATH",
-            EXIT_USAGE,
-        )
-    limit = MAX_REQUIREMENT_CHARS * 4  # bytes: UTF-8 spends at most 4 on a character
-    where = "the requirement"
-    if file is not None:
-        where = f"the requirement file {file}"
-        try:
-            with file.open("rb") as stream:
-                raw = stream.read(limit + 1)
-        except FileNotFoundError:
-            raise fail(f"{where} does not exist", EXIT_USAGE) from None
-        except OSError as exc:
-            raise fail(f"{where} cannot be read: {exc.strerror or exc}", EXIT_USAGE) from None
-    elif given == "-":
-        where = "the requirement on stdin"
-        raw = sys.stdin.buffer.read(limit + 1)
-    else:
-        raw = (given or "").encode("utf-8", "surrogateescape")
-    too_long = f"{where} is too long: at most {MAX_REQUIREMENT_CHARS:,} characters are taken"
-    if len(raw) > limit:
-        raise fail(f"{too_long} (the API's cap too)", EXIT_USAGE)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise fail(f"{where} is not UTF-8 (byte {exc.start})", EXIT_USAGE) from None
-    if len(text) > MAX_REQUIREMENT_CHARS:
-        raise fail(f"{too_long} (the API's cap too), and it has {len(text):,}", EXIT_USAGE)
-    if not text.strip():
-        raise fail(f"{where} is empty", EXIT_USAGE)
-    return text
-
-
-ReadJsonOption = Annotated[
-    bool,
-    typer.Option(
-        "--json", help="Print JSON on stdout instead (its fields are in the command's help)."
-    ),
-]
-
-
-def print_json(doc: Any) -> None:
-    """Write ``doc`` as JSON on stdout: records, models, times and paths as plain values."""
-    import json
-
-    sys.stdout.write(json.dumps(doc, indent=2, default=plain) + "\n")
-
-
-def plain(value: Any) -> Any:
-    """Return a value ``json`` cannot write as one it can (``print_json``)."""
-    import dataclasses
-    from datetime import date
-    from enum import Enum
-
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,15 @@ from typing import Annotated
 
 import typer
 
-from devfactory.cli import common
+from devfactory.cli import common, documents
 from devfactory.cli.common import (
     EXIT_NOT_FOUND,
     EXIT_USAGE,
-    ReadJsonOption,
     app,
     fail,
     plain_name,
 )
+from devfactory.cli.documents import ReadJsonOption
 
 memory_app = typer.Typer(
     help=(
@@ -54,7 +54,7 @@ def search(
         except (EmbedderMismatchError, FactMemoryOffError) as exc:
             raise fail(str(exc), EXIT_USAGE) from exc
     if as_json:
-        common.print_json(found)
+        documents.print_json(found)
         return
     if not found:
         common.console.print(f"nothing in {bank} matches")
@@ -80,7 +80,7 @@ def stats(as_json: ReadJsonOption = False) -> None:
     with common.session() as factory:
         held = factory.memory_stats()
     if as_json:
-        common.print_json(held)
+        documents.print_json(held)
         return
     table = Table(title=f"memory banks (embedding with {held.embedder}, {held.dims} dims)")
     for col in ("bank", "embedder", "dims", "memories", "by kind"):

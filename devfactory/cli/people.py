@@ -13,12 +13,11 @@ from typing import Annotated, Any
 
 import typer
 
-from devfactory.cli import common
+from devfactory.cli import common, documents
 from devfactory.cli.common import (
     EXIT_USAGE,
     AnswerCommand,
     CostOption,
-    ReadJsonOption,
     RoleOption,
     TokensOption,
     answerer,
@@ -28,6 +27,7 @@ from devfactory.cli.common import (
     identity,
     plain_name,
 )
+from devfactory.cli.documents import ReadJsonOption
 
 RunArg = Annotated[str, typer.Argument(help="The paused run.", callback=plain_name)]
 AlternativeOption = Annotated[
@@ -220,7 +220,7 @@ def usage(run_id: RunArg, as_json: ReadJsonOption = False) -> None:
     with common.session() as factory:
         spent = factory.usage(run_id)
     if as_json:
-        common.print_json(spent)
+        documents.print_json(spent)
         return
     common.console.print(usage_table(spent))
     for line in caps_lines(spent):

@@ -1,4 +1,9 @@
-"""Run commands: run, resume, status, diff, list, graph, models."""
+"""Run commands: run, resume, status, diff, list, graph, models.
+
+Why one module: they are the commands of the "Runs" help panel, registered in
+its order, each a few lines over the factory's calls and the run's shared
+options; a command's JSON document is ``documents.py``'s.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from devfactory.cli import common
+from devfactory.cli import common, documents
 from devfactory.cli.common import (
     EXIT_CONFLICT,
     EXIT_ENV,
@@ -22,9 +27,6 @@ from devfactory.cli.common import (
     OutOption,
     PipelineOption,
     ProjectOption,
-    ReadJsonOption,
-    RequirementArg,
-    RequirementFileOption,
     RoleOption,
     TokensOption,
     UnattendedOption,
@@ -34,6 +36,8 @@ from devfactory.cli.common import (
     identity,
     plain_name,
 )
+from devfactory.cli.documents import ReadJsonOption
+from devfactory.cli.requirement import RequirementArg, RequirementFileOption, requirement_text
 
 if TYPE_CHECKING:
     from devfactory.settings import Settings
@@ -84,7 +88,7 @@ def run(
         load_pipeline(pipeline)
     except PipelineError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
-    text = common.requirement_text(requirement, file)
+    text = requirement_text(requirement, file)
     if base is not None and repo is None:
         raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
     common.require_tools()
@@ -159,7 +163,7 @@ def status(
     with common.reading() as reads:
         row, report, transitions = reads.detail(run_id)
     if as_json:
-        common.print_json(status_document(row, report, transitions))
+        documents.print_json(documents.status_document(row, report, transitions))
         return
     common.console.print(f"run {report.run_id}:", styled(report.status, "bold"))
     if report.shown.unattended:
@@ -201,37 +205,6 @@ def status(
         )
     for item in report.pending:
         common.console.print(pause_panel(item.run_id, item.interrupt_id, item.pause))
-
-
-def status_document(row: Any, report: Any, transitions: list[Any]) -> dict[str, Any]:
-    """Describe a run as ``status --json`` prints it."""
-    from devfactory.control.budget import Spend
-    from devfactory.factory.reports import report_document
-
-    gov = report.shown.governance
-    return {
-        **report_document(report, Spend.model_validate(row.spend or {})),
-        "requirement": row.requirement,
-        "project": row.project,
-        "pipeline": row.pipeline,
-        "owner": row.owner,
-        "created_at": row.created_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
-        "unattended": report.shown.unattended,
-        "next_stages": list(report.next_stages),
-        "governance": gov.model_dump(mode="json") if gov is not None else None,
-        "notices": list(report.shown.notices.values()),
-        "transitions": [
-            {
-                "at": t.at.isoformat() if t.at else None,
-                "from": t.from_phase.value,
-                "to": t.to_phase.value,
-                "by": t.actor,
-                "why": t.reason,
-            }
-            for t in transitions
-        ],
-    }
 
 
 @app.command(rich_help_panel="Runs")
@@ -281,7 +254,7 @@ def diff(
         made = None
         if commit is not None:
             made = {"sha": commit.sha, "author": commit.author, "subject": commit.subject}
-        common.print_json({"run_id": run_id, "team": team, "commit": made, "diff": text})
+        documents.print_json({"run_id": run_id, "team": team, "commit": made, "diff": text})
         return
     if commit is not None:
         common.err.print(styled(f"{commit.sha[:10]} {commit.author}: {commit.subject}", "bold"))
@@ -309,23 +282,7 @@ def list_runs(
     with common.reading() as reads:
         rows = reads.list_runs(limit)
     if as_json:
-        common.print_json(
-            [
-                {
-                    "run_id": row.run_id,
-                    "status": row.shown_status,
-                    "project": row.project,
-                    "pipeline": row.pipeline,
-                    "owner": row.owner,
-                    "created_at": row.created_at.isoformat(),
-                    "updated_at": row.updated_at.isoformat(),
-                    "reason": row.reason,
-                    "out_dir": row.out_dir,
-                    "requirement": row.requirement,
-                }
-                for row in rows
-            ]
-        )
+        documents.print_json([documents.run_document(row) for row in rows])
         return
     common.console.print(runs_table(rows))
 
@@ -376,7 +333,7 @@ def graph(
         common.console.print(f"wrote {output}")
         return
     if format is GraphFormat.json:
-        text = json.dumps(drawing, indent=2, default=common.plain) + "\n"
+        text = json.dumps(drawing, indent=2, default=documents.plain) + "\n"
     else:
         text = to_dot(drawing) if format is GraphFormat.dot else to_mermaid(drawing)
     if output is None:

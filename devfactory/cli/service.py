@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from devfactory.cli import common
+from devfactory.cli import common, documents
 from devfactory.cli.common import (
     EXIT_ENV,
     EXIT_USAGE,
@@ -18,9 +18,6 @@ from devfactory.cli.common import (
     OutOption,
     PipelineOption,
     ProjectOption,
-    ReadJsonOption,
-    RequirementArg,
-    RequirementFileOption,
     RoleOption,
     TokensOption,
     UnattendedOption,
@@ -30,6 +27,8 @@ from devfactory.cli.common import (
     identity,
     plain_name,
 )
+from devfactory.cli.documents import ReadJsonOption
+from devfactory.cli.requirement import RequirementArg, RequirementFileOption, requirement_text
 
 # A worker's own lines (its metrics address, waiting, stopped): log lines, not console
 # text, so that under ``--log-format json`` all it writes is JSON. INFO, written whatever
@@ -83,7 +82,7 @@ def submit(
         raise fail(str(exc), EXIT_USAGE) from exc
     if base is not None and repo is None:
         raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
-    text = common.requirement_text(requirement, file)
+    text = requirement_text(requirement, file)
     who = identity(get_settings(), by, role)
     with common.session() as factory:
         try:
@@ -277,7 +276,7 @@ def list_keys(as_json: ReadJsonOption = False) -> None:
     store = UserStore.of(get_settings())
     found = [(key, store.find(key.name)) for key in store.keys()]
     if as_json:
-        common.print_json(
+        documents.print_json(
             [
                 {
                     "id": key.id,

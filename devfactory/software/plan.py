@@ -9,6 +9,11 @@ decoder gets and the validation of the reply are the same contract.
 ``check_plan`` adds what needs the run's context: each owner is a team of the
 pipeline that owns that kind of file, and every interface the requirement
 itself names (a function, a CLI option, an endpoint, a file) is kept exactly.
+``delivered_paths`` says which of its files a delivery's branch carries.
+
+Why one module: the plan's model, the checks that need the run's context and
+what the plan says of its files are one contract, read by the teams, the checks
+and the delivery alike.
 """
 
 from __future__ import annotations
