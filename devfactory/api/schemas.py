@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from devfactory.control.budget import Caps
-from devfactory.control.ceilings import MAX_REQUIREMENT_CHARS
+from devfactory.control.ceilings import MAX_ANSWER_CHARS, MAX_REQUIREMENT_CHARS
 from devfactory.control.hitl import DecisionAction
 from devfactory.control.lifecycle import Transition
 from devfactory.shown import name_problem
@@ -255,7 +255,7 @@ class AnswerRequest(BaseModel):
     )
 
     action: DecisionAction
-    text: str = Field(default="", max_length=8000)
+    text: str = Field(default="", max_length=MAX_ANSWER_CHARS)
     id: PlainName = Field(
         min_length=6,
         max_length=64,

@@ -28,6 +28,7 @@ from devfactory.cli.common import (
     plain_name,
 )
 from devfactory.cli.documents import ReadJsonOption
+from devfactory.cli.requirement import RequirementFileOption, requirement_text
 
 RunArg = Annotated[str, typer.Argument(help="The paused run.", callback=plain_name)]
 AlternativeOption = Annotated[
@@ -153,10 +154,21 @@ def answer(
 def modify(
     ctx: typer.Context,
     run_id: RunArg,
-    requirement: Annotated[str, typer.Argument(help="The edited requirement.")],
+    requirement: Annotated[
+        str | None,
+        typer.Argument(help="The edited requirement; - reads it from stdin (or give --file)."),
+    ] = None,
+    file: RequirementFileOption = None,
 ) -> None:
-    """Edit a run's requirement at its governance pause; governance assesses it again."""
-    decide(ctx, run_id, "modify", requirement, kind="governance")
+    """Edit a run's requirement at its governance pause; governance assesses it again.
+
+    The edited requirement is the argument, or stdin with ``-``, or ``--file
+    PATH``, within an answer's cap (``MAX_ANSWER_CHARS``, as the API's).
+    """
+    from devfactory.control.ceilings import MAX_ANSWER_CHARS
+
+    text = requirement_text(requirement, file, MAX_ANSWER_CHARS)
+    decide(ctx, run_id, "modify", text, kind="governance")
 
 
 @app.command(cls=AnswerCommand, rich_help_panel=PANEL)

@@ -25,27 +25,25 @@ RequirementArg = Annotated[
 RequirementFileOption = Annotated[
     Path | None,
     typer.Option(
-        "--file",
-        help=f"Read the requirement from this UTF-8 file (at most {MAX_REQUIREMENT_CHARS:,} "
-        "characters, as the API takes).",
+        "--file", help="Read the requirement from this UTF-8 file (capped as the API caps it)."
     ),
 ]
 
 
-def requirement_text(given: str | None, file: Path | None) -> str:
+def requirement_text(given: str | None, file: Path | None, cap: int = MAX_REQUIREMENT_CHARS) -> str:
     """Return the requirement: the argument, stdin for ``-``, or the text of ``--file``.
 
     Exit 2, saying why, when none or two are given, the file cannot be read,
-    the text is not UTF-8, is empty, or is longer than the API takes
-    (``MAX_REQUIREMENT_CHARS``). At most as many bytes as that many characters
-    can take are read.
+    the text is not UTF-8, is empty, or is longer than the API takes (``cap``:
+    ``MAX_REQUIREMENT_CHARS`` for a new run, ``MAX_ANSWER_CHARS`` for a modified
+    requirement). At most as many bytes as that many characters can take are read.
     """
     if (given is None) == (file is None):
         raise fail(
             "give the requirement once: as an argument, - to read it from stdin, or --file PATH",
             EXIT_USAGE,
         )
-    limit = MAX_REQUIREMENT_CHARS * 4  # bytes: UTF-8 spends at most 4 on a character
+    limit = cap * 4  # bytes: UTF-8 spends at most 4 on a character
     where = "the requirement"
     if file is not None:
         where = f"the requirement file {file}"
@@ -61,14 +59,14 @@ def requirement_text(given: str | None, file: Path | None) -> str:
         raw = sys.stdin.buffer.read(limit + 1)
     else:
         raw = (given or "").encode("utf-8", "surrogateescape")
-    too_long = f"{where} is too long: at most {MAX_REQUIREMENT_CHARS:,} characters are taken"
+    too_long = f"{where} is too long: at most {cap:,} characters are taken"
     if len(raw) > limit:
         raise fail(f"{too_long} (the API's cap too)", EXIT_USAGE)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise fail(f"{where} is not UTF-8 (byte {exc.start})", EXIT_USAGE) from None
-    if len(text) > MAX_REQUIREMENT_CHARS:
+    if len(text) > cap:
         raise fail(f"{too_long} (the API's cap too), and it has {len(text):,}", EXIT_USAGE)
     if not text.strip():
         raise fail(f"{where} is empty", EXIT_USAGE)

@@ -110,3 +110,28 @@ def test_a_bad_requirement_exits_2_saying_why(
     assert result.exit_code == cli.EXIT_USAGE, result.output
     assert needle in " ".join(result.output.split())
     assert factory.given == []
+
+
+def test_an_edited_requirement_comes_from_a_file_or_stdin_within_an_answer_s_cap(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from devfactory.cli import people
+    from devfactory.control.ceilings import MAX_ANSWER_CHARS
+    from devfactory.control.hitl import Decision
+
+    assert Decision.model_fields["text"].metadata[-1].max_length == MAX_ANSWER_CHARS
+    decided: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        people, "decide", lambda ctx, run_id, action, text, **kw: decided.append((action, text))
+    )
+    path = tmp_path / "edited.md"
+    path.write_text("A todo list for one person.\n" * 10)
+    argv = ["modify", "r1", "--file", str(path), "--id", "abcdef12"]
+    assert CliRunner().invoke(cli.app, argv).exit_code == 0
+    piped = CliRunner().invoke(cli.app, ["modify", "r1", "-", "--id", "abcdef12"], input=b"Less.")
+    assert piped.exit_code == 0, piped.output
+    assert decided == [("modify", "A todo list for one person.\n" * 10), ("modify", "Less.")]
+    path.write_text("x" * (MAX_ANSWER_CHARS + 1))
+    over = CliRunner().invoke(cli.app, argv)
+    assert over.exit_code == cli.EXIT_USAGE and f"at most {MAX_ANSWER_CHARS:,}" in over.output
+    assert len(decided) == 2
