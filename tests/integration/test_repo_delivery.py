@@ -215,6 +215,9 @@ def test_a_run_adds_a_feature_on_its_branch_and_leaves_the_base_branch_alone(
         assert created[0].payload["repository"]["branch"] == branch
         summary = (report.out_dir / "SUMMARY.md").read_text()
         assert "## The branch, for review" in summary and f"`{branch}` from `main`" in summary
+        kept = summary.split("kept in its folder and not on the branch:")[1].split("\n\n#")[0]
+        assert "`analysis/requirements.md`" in kept and "`README.md`" in kept
+        assert "`calc.py`" not in kept
         # approved, but main is checked out in the source: it is left to merge by hand
         done = approve_merge(factory, report)
     assert done.status == "COMPLETED", done.reason
