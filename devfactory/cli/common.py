@@ -327,8 +327,9 @@ def fail(message: str, code: int) -> typer.Exit:
 def require_tools() -> None:
     """Exit 4, naming each one, when a program the gates run is not installed.
 
-    ``run``, ``resume``, ``worker`` and ``serve`` call it first: a gate whose tool
-    is missing would pass what it never checked (``software/tools.py``).
+    ``run``, ``resume``, the answers that drive a run on, ``worker`` and ``serve``
+    call it first: a gate whose tool is missing would pass what it never checked
+    (``software/tools.py``).
     """
     from devfactory.software.tools import missing_message, missing_tools
 

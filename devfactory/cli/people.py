@@ -63,6 +63,7 @@ def decide(
     from devfactory.control.hitl import Decision
 
     options = answerer(ctx)
+    common.require_tools()  # the answer drives the run on, through its gates
     who = identity(get_settings(), options.by, options.role)
     try:
         decision = Decision(

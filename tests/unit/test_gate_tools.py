@@ -34,6 +34,7 @@ def test_ruff_is_a_pinned_runtime_dependency_and_pyjwt_is_declared() -> None:
     [
         ["run", "A todo API"],
         ["resume", "r1"],
+        ["approve", "r1", "--id", "abcdef12"],
         ["worker", "--idle-exit", "0"],
         ["serve"],
     ],
