@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from devfactory.control.budget import Caps
+from devfactory.control.ceilings import MAX_ANSWER_CHARS, MAX_REQUIREMENT_CHARS
 from devfactory.control.hitl import DecisionAction
 from devfactory.control.lifecycle import Transition
 from devfactory.shown import name_problem
@@ -53,7 +54,9 @@ class RunRequest(BaseModel):
         },
     )
 
-    requirement: str = Field(min_length=1, max_length=100_000, description="What to build.")
+    requirement: str = Field(
+        min_length=1, max_length=MAX_REQUIREMENT_CHARS, description="What to build."
+    )
     pipeline: PlainName = Field(default="mvp", max_length=60, description="mvp, lean or full.")
     project: PlainName = Field(default="default", min_length=1, max_length=120)
     budget_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
@@ -259,7 +262,7 @@ class AnswerRequest(BaseModel):
     )
 
     action: DecisionAction
-    text: str = Field(default="", max_length=8000)
+    text: str = Field(default="", max_length=MAX_ANSWER_CHARS)
     id: PlainName = Field(
         min_length=6,
         max_length=64,

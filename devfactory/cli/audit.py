@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from devfactory.cli import common
+from devfactory.cli import common, documents
 from devfactory.cli.common import EXIT_FAILED, app, plain_name
+from devfactory.cli.documents import ReadJsonOption
 
 audit_app = typer.Typer(help="The immutable, hash-chained audit log of every run.")
 app.add_typer(audit_app, name="audit", rich_help_panel="Records")
@@ -16,14 +17,23 @@ RunArg = Annotated[str, typer.Argument(help="The run.", callback=plain_name)]
 
 
 @audit_app.command()
-def verify(run_id: RunArg) -> None:
-    """Recompute a run's hash chain; name the first broken link (exit 1) if any."""
+def verify(run_id: RunArg, as_json: ReadJsonOption = False) -> None:
+    """Recompute a run's hash chain; name the first broken link (exit 1) if any.
+
+    With --json: one object with run_id, ok, rows, broken_at, problem and
+    row_deleted (the exit code is the same).
+    """
     from rich.text import Text
 
     from devfactory.cli.terminal import clean, styled
 
     with common.session() as factory:
         result = factory.verify_audit(run_id)
+    if as_json:
+        documents.print_json({"ok": result.ok, **documents.plain(result)})
+        if not result.ok:
+            raise typer.Exit(EXIT_FAILED)
+        return
     if result.ok:
         intact = f": {result.rows} events of run {run_id}"
         common.console.print(Text.assemble(styled("chain intact", "green"), clean(intact)))
@@ -34,14 +44,35 @@ def verify(run_id: RunArg) -> None:
 
 
 @audit_app.command()
-def show(run_id: RunArg) -> None:
-    """Print a run's timeline: every event in chain order."""
+def show(run_id: RunArg, as_json: ReadJsonOption = False) -> None:
+    """Print a run's timeline: every event in chain order.
+
+    With --json: a list of objects with seq, at, kind, actor, what (the line
+    the table shows), payload, prev_hash and hash.
+    """
     from rich.table import Table
 
     from devfactory.cli.timeline import what
 
     with common.session() as factory:
         events = factory.audit_events(run_id)
+    if as_json:
+        documents.print_json(
+            [
+                {
+                    "seq": e.seq,
+                    "at": e.at.isoformat(),
+                    "kind": e.kind,
+                    "actor": e.actor,
+                    "what": what(e.kind, e.payload),
+                    "payload": e.payload,
+                    "prev_hash": e.prev_hash,
+                    "hash": e.hash,
+                }
+                for e in events
+            ]
+        )
+        return
     table = Table(title=f"audit of run {run_id}")
     for col in ("#", "at (UTC)", "kind", "actor", "what", "hash"):
         table.add_column(col)
@@ -64,12 +95,19 @@ def search(
         str | None, typer.Option("--run", help="Only this run.", callback=plain_name)
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    as_json: ReadJsonOption = False,
 ) -> None:
-    """Full-text search over every run's events."""
+    """Full-text search over every run's events.
+
+    With --json: a list of objects with run_id, seq, kind, actor, at and snippet.
+    """
     from rich.table import Table
 
     with common.session() as factory:
         hits = factory.search_audit(query, run_id=run_id, limit=limit)
+    if as_json:
+        documents.print_json(hits)
+        return
     if not hits:
         common.console.print("no events match")
         return

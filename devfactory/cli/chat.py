@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from devfactory.cli import common
-from devfactory.cli.common import EXIT_ENV, EXIT_NOT_FOUND, EXIT_USAGE, app, fail, get_settings
+from devfactory.cli import common, documents
+from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, fail, get_settings
+from devfactory.cli.documents import ReadJsonOption
 
 if TYPE_CHECKING:
     from devfactory.settings import Settings
@@ -45,14 +46,8 @@ def chat(
         + " or ".join(chat_origins(settings, host, port))
         + " (pages from elsewhere are refused; set chat_public_origin behind a proxy)"
     )
-    from devfactory.store.db import DatabaseError
-
-    try:
+    with common.database_needed():  # the signing secret and the runs live in the database
         serve(settings, host=host, port=port)
-    except DatabaseError as exc:  # the signing secret and the runs live in the database
-        raise fail(str(exc), EXIT_ENV) from exc
-    except common.database_down_errors() as exc:
-        raise fail(common.database_down(exc), EXIT_ENV) from exc
 
 
 @users_app.command("add")
@@ -85,15 +80,22 @@ def add_user(
 
 
 @users_app.command("list")
-def list_users() -> None:
-    """List who may sign in, with their roles."""
+def list_users(as_json: ReadJsonOption = False) -> None:
+    """List who may sign in, with their roles.
+
+    With --json: a list of objects with name and role.
+    """
     from rich.table import Table
 
     from devfactory.users import UserStore
 
     settings = get_settings()
+    people = UserStore.of(settings).people()
+    if as_json:
+        documents.print_json([{"name": p.name, "role": p.role} for p in people])
+        return
     table = Table("name", "role")
-    for person in UserStore.of(settings).people():
+    for person in people:
         table.add_row(person.name, person.role)
     common.console.print(table)
 
@@ -108,18 +110,12 @@ def end_console_sign_ins(settings: Settings, ending: Callable[[SessionStore], in
     """
     if not settings.database_url and not (settings.data_dir / "pg").exists():
         return None
-    from devfactory.store.db import DatabaseError, open_pool, prepare
+    from devfactory.store.db import open_pool, prepare
     from devfactory.store.sessions import SessionStore
 
-    try:
+    with common.database_needed("console sign-ins were not ended: "):
         database = prepare(settings)  # the sign-ins' table exists, whatever version made it
         pool = open_pool(database.dsn, max_size=1, timeout=settings.database_connect_timeout_s)
-    except DatabaseError as exc:
-        raise fail(f"console sign-ins were not ended: {exc}", EXIT_ENV) from exc
-    except common.database_down_errors() as exc:
-        raise fail(
-            f"console sign-ins were not ended: {common.database_down(exc)}", EXIT_ENV
-        ) from exc
     with common.answering(pool.close):
         return ending(SessionStore(pool))
 

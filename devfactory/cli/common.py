@@ -7,9 +7,10 @@ no rich; ``list``, ``status`` and ``pending`` never load LangChain, the models
 or the graph (``tests/unit/test_cli_light.py`` holds both). The consoles are
 made on first use (``console``, ``err``).
 
-Why one module: it is what every command shares, and what each command module
-imports at start (the app, exit codes, options, who acts, opening the factory);
-cut up, every command would load several modules before it does anything.
+Why one module: it is what every command shares (the app, the options declared
+once, the exit codes, and how the factory and the database are opened and their
+failures said in one line); split, every command module would import from each
+part, and tests replace ``open_factory`` here for all of them.
 """
 
 from __future__ import annotations
@@ -262,23 +263,59 @@ class GraphFormat(StrEnum):
     mermaid = "mermaid"
     png = "png"
     dot = "dot"
+    json = "json"
 
 
 @cache
 def database_down_errors() -> tuple[type[BaseException], ...]:
-    """Return what a database that stopped answering raises (exit 4, never a traceback)."""
+    """Return what a database that is not there raises (exit 4, never a traceback).
+
+    ``DatabaseError`` (it could not be reached or started), and what a
+    connection that stopped answering raises.
+    """
     import psycopg
     from psycopg_pool import PoolTimeout
 
-    return (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+    from devfactory.store.db import DatabaseError
+
+    return (DatabaseError, psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 
 def database_down(exc: BaseException) -> str:
-    """Say in one line that the database stopped answering, and why."""
+    """Say in one line that the database is not there, why, and how to mend it."""
     from devfactory.redact import redact
+    from devfactory.store.db import DatabaseError
 
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return f"the database is unavailable: {redact(first)}"
+    first = redact((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+    said = first if isinstance(exc, DatabaseError) else f"the database is unavailable: {first}"
+    return f"{said}; {database_fix()}"
+
+
+def database_fix() -> str:
+    """Say how to mend a database that is not there: where it was looked for, what to set."""
+    settings = get_settings()
+    if settings.database_url:
+        return (
+            "start the Postgres that DATABASE_URL names, or set DATABASE_URL to one that "
+            "answers (unset, the factory runs its own under DEVFACTORY_DATA_DIR)"
+        )
+    return (
+        f"the embedded Postgres runs in {settings.data_dir / 'pg'}: check that DEVFACTORY_DATA_DIR "
+        "is writable, or set DATABASE_URL to a Postgres that answers"
+    )
+
+
+@contextmanager
+def database_needed(doing: str = "") -> Iterator[None]:
+    """Exit 4 with one line (what failed, how to mend it) when the database is not there.
+
+    The one handler every command that opens the database goes through;
+    ``doing`` says what was left undone ("console sign-ins were not ended: ").
+    """
+    try:
+        yield
+    except database_down_errors() as exc:
+        raise fail(doing + database_down(exc), EXIT_ENV) from exc
 
 
 def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str, str]:
@@ -335,17 +372,26 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def require_tools() -> None:
+    """Exit 4, naming each one, when a program the gates run is not installed.
+
+    ``run``, ``resume``, the answers that drive a run on, ``worker`` and ``serve``
+    call it first: a gate whose tool is missing would pass what it never checked
+    (``software/tools.py``).
+    """
+    from devfactory.software.tools import missing_message, missing_tools
+
+    missing = missing_tools()
+    if missing:
+        raise fail(missing_message(missing), EXIT_ENV)
+
+
 def open_factory(settings: Settings) -> Any:
     """Open the factory (database, checkpointer); exit 4 when the database is unavailable."""
     from devfactory.factory.runner import Factory
-    from devfactory.store.db import DatabaseError
 
-    try:
+    with database_needed():
         factory = Factory(settings)
-    except DatabaseError as exc:
-        raise fail(str(exc), EXIT_ENV) from exc
-    except database_down_errors() as exc:
-        raise fail(database_down(exc), EXIT_ENV) from exc
     say_database(settings)
     return factory
 
@@ -389,7 +435,7 @@ def answering(close: Callable[[], None]) -> Iterator[None]:
     except HaltedError as exc:
         raise fail(str(exc), EXIT_HELD) from exc
     except database_down_errors() as exc:
-        raise fail(database_down(exc), EXIT_ENV) from exc
+        raise fail(database_down(exc), EXIT_ENV) from exc  # as ``database_needed``
     finally:
         try:
             close()
@@ -413,18 +459,14 @@ def reading() -> Iterator[RunReads]:
     view built from its checkpoint, by the whole factory, opened for it alone.
     """
     from devfactory.factory.reads import RunReads
-    from devfactory.store.db import DatabaseError, open_pool, prepare
+    from devfactory.store.db import open_pool, prepare
     from devfactory.store.runs import RunStore
     from devfactory.store.views import RunView
 
     settings = get_settings()
-    try:
+    with database_needed():
         database = prepare(settings)
         pool = open_pool(database.dsn, max_size=2, timeout=settings.database_connect_timeout_s)
-    except DatabaseError as exc:
-        raise fail(str(exc), EXIT_ENV) from exc
-    except database_down_errors() as exc:
-        raise fail(database_down(exc), EXIT_ENV) from exc
     say_database(settings)
     whole: list[Any] = []
 

@@ -6,8 +6,15 @@ from typing import Annotated
 
 import typer
 
-from devfactory.cli import common
-from devfactory.cli.common import EXIT_NOT_FOUND, EXIT_USAGE, app, fail, plain_name
+from devfactory.cli import common, documents
+from devfactory.cli.common import (
+    EXIT_NOT_FOUND,
+    EXIT_USAGE,
+    app,
+    fail,
+    plain_name,
+)
+from devfactory.cli.documents import ReadJsonOption
 
 memory_app = typer.Typer(
     help=(
@@ -30,8 +37,12 @@ def search(
     query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many.")] = 10,
     threshold: Annotated[float, typer.Option(min=-1.0, max=1.0)] = 0.0,
+    as_json: ReadJsonOption = False,
 ) -> None:
-    """Show the memories of a bank closest in meaning to the query."""
+    """Show the memories of a bank closest in meaning to the query.
+
+    With --json: a list of objects with bank, kind, text, provenance and score.
+    """
     from rich.table import Table
 
     from devfactory.memory.live import EmbedderMismatchError
@@ -42,6 +53,9 @@ def search(
             found = factory.search_memory(bank, query, k=k, threshold=threshold)
         except (EmbedderMismatchError, FactMemoryOffError) as exc:
             raise fail(str(exc), EXIT_USAGE) from exc
+    if as_json:
+        documents.print_json(found)
+        return
     if not found:
         common.console.print(f"nothing in {bank} matches")
         return
@@ -55,12 +69,19 @@ def search(
 
 
 @memory_app.command()
-def stats() -> None:
-    """List every bank with its embedder, dimension and what it holds."""
+def stats(as_json: ReadJsonOption = False) -> None:
+    """List every bank with its embedder, dimension and what it holds.
+
+    With --json: one object with embedder, dims, banks (each bank, embedder,
+    dims, memories and kinds), facts (each team's count) and facts_table.
+    """
     from rich.table import Table
 
     with common.session() as factory:
         held = factory.memory_stats()
+    if as_json:
+        documents.print_json(held)
+        return
     table = Table(title=f"memory banks (embedding with {held.embedder}, {held.dims} dims)")
     for col in ("bank", "embedder", "dims", "memories", "by kind"):
         table.add_column(col)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from devfactory.cli import common
+from devfactory.cli import common, documents
 from devfactory.cli.common import (
     EXIT_USAGE,
     AnswerCommand,
@@ -27,6 +27,8 @@ from devfactory.cli.common import (
     identity,
     plain_name,
 )
+from devfactory.cli.documents import ReadJsonOption
+from devfactory.cli.requirement import RequirementFileOption, requirement_text
 
 RunArg = Annotated[str, typer.Argument(help="The paused run.", callback=plain_name)]
 AlternativeOption = Annotated[
@@ -61,6 +63,7 @@ def decide(
     from devfactory.control.hitl import Decision
 
     options = answerer(ctx)
+    common.require_tools()  # the answer drives the run on, through its gates
     who = identity(get_settings(), options.by, options.role)
     try:
         decision = Decision(
@@ -152,10 +155,21 @@ def answer(
 def modify(
     ctx: typer.Context,
     run_id: RunArg,
-    requirement: Annotated[str, typer.Argument(help="The edited requirement.")],
+    requirement: Annotated[
+        str | None,
+        typer.Argument(help="The edited requirement; - reads it from stdin (or give --file)."),
+    ] = None,
+    file: RequirementFileOption = None,
 ) -> None:
-    """Edit a run's requirement at its governance pause; governance assesses it again."""
-    decide(ctx, run_id, "modify", requirement, kind="governance")
+    """Edit a run's requirement at its governance pause; governance assesses it again.
+
+    The edited requirement is the argument, or stdin with ``-``, or ``--file
+    PATH``, within an answer's cap (``MAX_ANSWER_CHARS``, as the API's).
+    """
+    from devfactory.control.ceilings import MAX_ANSWER_CHARS
+
+    text = requirement_text(requirement, file, MAX_ANSWER_CHARS)
+    decide(ctx, run_id, "modify", text, kind="governance")
 
 
 @app.command(cls=AnswerCommand, rich_help_panel=PANEL)
@@ -208,12 +222,20 @@ def pending(
 
 
 @app.command(rich_help_panel=PANEL)
-def usage(run_id: RunArg) -> None:
-    """Show a run's tokens, cost and model time by team, against its budget caps."""
+def usage(run_id: RunArg, as_json: ReadJsonOption = False) -> None:
+    """Show a run's tokens, cost and model time by team, against its budget caps.
+
+    With --json: one object with run_id, project, teams (each team's calls,
+    input_tokens, output_tokens, cost_usd, seconds), total, run_caps,
+    project_caps and project_total.
+    """
     from devfactory.cli.terminal import caps_lines, usage_table
 
     with common.session() as factory:
         spent = factory.usage(run_id)
+    if as_json:
+        documents.print_json(spent)
+        return
     common.console.print(usage_table(spent))
     for line in caps_lines(spent):
         common.console.print(line)

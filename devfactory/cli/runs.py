@@ -1,4 +1,9 @@
-"""Run commands: run, resume, status, diff, list, graph, models."""
+"""Run commands: run, resume, status, diff, list, graph, models.
+
+Why one module: they are the commands of the "Runs" help panel, registered in
+its order, each a few lines over the factory's calls and the run's shared
+options; a command's JSON document is ``documents.py``'s.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from devfactory.cli import common
+from devfactory.cli import common, documents
 from devfactory.cli.common import (
     EXIT_CONFLICT,
     EXIT_ENV,
@@ -31,6 +36,8 @@ from devfactory.cli.common import (
     identity,
     plain_name,
 )
+from devfactory.cli.documents import ReadJsonOption
+from devfactory.cli.requirement import RequirementArg, RequirementFileOption, requirement_text
 
 if TYPE_CHECKING:
     from devfactory.settings import Settings
@@ -38,7 +45,8 @@ if TYPE_CHECKING:
 
 @app.command(rich_help_panel="Runs")
 def run(
-    requirement: Annotated[str, typer.Argument(help="What to build, in plain words.")],
+    requirement: RequirementArg = None,
+    file: RequirementFileOption = None,
     pipeline: PipelineOption = "mvp",
     project: ProjectOption = "default",
     budget_tokens: TokensOption = None,
@@ -64,6 +72,7 @@ def run(
 ) -> None:
     """Run a pipeline on a requirement and write its artifacts.
 
+    The requirement is the argument, or stdin with ``-``, or ``--file PATH``.
     On a terminal, questions for a person are asked inline; otherwise the run
     pauses (exit 6) and waits for ``devfactory approve|reject|answer ...``.
     With ``--unattended`` the policy answers instead (``config/policy.yaml``).
@@ -79,10 +88,10 @@ def run(
         load_pipeline(pipeline)
     except PipelineError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
-    if not requirement.strip():
-        raise fail("the requirement is empty", EXIT_USAGE)
+    text = requirement_text(requirement, file)
     if base is not None and repo is None:
         raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
+    common.require_tools()
     settings = get_settings()
     caps = Caps(tokens=budget_tokens, cost_usd=budget_cost)
     who = identity(settings, by, role)
@@ -91,7 +100,7 @@ def run(
             factory,
             pipeline,
             lambda f, p: f.start(
-                requirement,
+                text,
                 pipeline=pipeline,
                 project=project,
                 caps=caps,
@@ -118,6 +127,7 @@ def resume(
     from devfactory.cli.driving import drive
     from devfactory.factory.runner import RunBusyError
 
+    common.require_tools()
     with common.session() as factory:
         row = factory.get(run_id)
         try:
@@ -136,16 +146,25 @@ def resume(
 @app.command(rich_help_panel="Runs")
 def status(
     run_id: Annotated[str, typer.Argument(help="The run to show.", callback=plain_name)],
+    as_json: ReadJsonOption = False,
 ) -> None:
-    """Show a run's state, its lifecycle transitions, its stages and what it waits on."""
+    """Show a run's state, its lifecycle transitions, its stages and what it waits on.
+
+    With --json: one object with what ``run --json`` prints (run_id, status,
+    reason, out_dir, usage, stages, build, pending) and the run's requirement,
+    project, pipeline, owner, created_at, updated_at, unattended, next_stages,
+    governance, notices and transitions.
+    """
     from rich.table import Table
 
     from devfactory.cli.terminal import pause_panel, styled, transitions_table
     from devfactory.tracing import trace_url
 
     with common.reading() as reads:
-        report = reads.report(run_id)
-        transitions = reads.transitions(run_id)
+        row, report, transitions = reads.detail(run_id)
+    if as_json:
+        documents.print_json(documents.status_document(row, report, transitions))
+        return
     common.console.print(f"run {report.run_id}:", styled(report.status, "bold"))
     if report.shown.unattended:
         common.console.print("unattended: the policy's rules answer its pauses")
@@ -195,12 +214,15 @@ def diff(
         str | None,
         typer.Argument(help="A team of the run (default: the whole run).", callback=plain_name),
     ] = None,
+    as_json: ReadJsonOption = False,
 ) -> None:
     """Show what a run's stages changed, from the git history of its folder.
 
     With a team: its newest commit (its stage in the latest round that changed
     something). Without: every file the run committed. Exit 3 when the run, or
     its folder's history (runs made before folders kept one), is not there.
+    With --json: one object with run_id, team, commit (sha, author, subject, or
+    null) and diff (the text).
     """
     from rich.syntax import Syntax
 
@@ -228,6 +250,12 @@ def diff(
         text = workspace.diff(team)
     except WorkspaceError as exc:
         raise fail(str(exc), EXIT_ENV) from exc
+    if as_json:
+        made = None
+        if commit is not None:
+            made = {"sha": commit.sha, "author": commit.author, "subject": commit.subject}
+        documents.print_json({"run_id": run_id, "team": team, "commit": made, "diff": text})
+        return
     if commit is not None:
         common.err.print(styled(f"{commit.sha[:10]} {commit.author}: {commit.subject}", "bold"))
     if not text:
@@ -241,12 +269,21 @@ def diff(
 
 
 @app.command("list", rich_help_panel="Runs")
-def list_runs(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
-    """List recent runs, newest first."""
+def list_runs(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20, as_json: ReadJsonOption = False
+) -> None:
+    """List recent runs, newest first.
+
+    With --json: a list of objects with run_id, status, project, pipeline,
+    owner, created_at, updated_at, reason, out_dir and requirement (whole).
+    """
     from devfactory.cli.terminal import runs_table
 
     with common.reading() as reads:
         rows = reads.list_runs(limit)
+    if as_json:
+        documents.print_json([documents.run_document(row) for row in rows])
+        return
     common.console.print(runs_table(rows))
 
 
@@ -260,7 +297,7 @@ def graph(
         ),
     ] = None,
     format: Annotated[
-        GraphFormat, typer.Option("--format", help="mermaid, dot or png")
+        GraphFormat, typer.Option("--format", help="mermaid, dot, png or json")
     ] = GraphFormat.mermaid,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
     xray: Annotated[bool, typer.Option(help="Show each stage's draft/report/gate nodes.")] = False,
@@ -269,8 +306,12 @@ def graph(
 
     Teams are grouped by cluster; a dotted orange line is a question a team may
     ask another (its may_ask); a hexagon waits for a person. With --run, each
-    stage shows its outcome, attempts and confidence.
+    stage shows its outcome, attempts and confidence. With --format json: one
+    object with title, boxes (id, lines, kind, groups, outcome, waiting), lines
+    (source, target, kind, back, label) and legend.
     """
+    import json
+
     from devfactory.factory.drawing import pipeline_view, to_dot, to_mermaid, to_png
     from devfactory.pipelines import PipelineError
 
@@ -291,7 +332,10 @@ def graph(
             raise fail(str(exc), EXIT_ENV) from exc
         common.console.print(f"wrote {output}")
         return
-    text = to_dot(drawing) if format is GraphFormat.dot else to_mermaid(drawing)
+    if format is GraphFormat.json:
+        text = json.dumps(drawing, indent=2, default=documents.plain) + "\n"
+    else:
+        text = to_dot(drawing) if format is GraphFormat.dot else to_mermaid(drawing)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from devfactory.cli import common
+from devfactory.cli import common, documents
 from devfactory.cli.common import (
     EXIT_ENV,
     EXIT_USAGE,
@@ -27,6 +27,8 @@ from devfactory.cli.common import (
     identity,
     plain_name,
 )
+from devfactory.cli.documents import ReadJsonOption
+from devfactory.cli.requirement import RequirementArg, RequirementFileOption, requirement_text
 
 # A worker's own lines (its metrics address, waiting, stopped): log lines, not console
 # text, so that under ``--log-format json`` all it writes is JSON. INFO, written whatever
@@ -36,7 +38,8 @@ log = logging.getLogger(__name__)
 
 @app.command(rich_help_panel="Service")
 def submit(
-    requirement: Annotated[str, typer.Argument(help="What to build, in plain words.")],
+    requirement: RequirementArg = None,
+    file: RequirementFileOption = None,
     pipeline: PipelineOption = "mvp",
     project: ProjectOption = "default",
     budget_tokens: TokensOption = None,
@@ -62,6 +65,8 @@ def submit(
 ) -> None:
     """Queue a run for the workers (``devfactory worker``) and print its id; nothing runs here.
 
+    The requirement is the argument, or stdin with ``-``, or ``--file PATH``.
+
     With ``--repo`` the repository is only checked here (no network): the worker
     that claims the run clones it first, and a clone that fails ends the run
     FAILED (``devfactory status`` says so; the worker's log has git's reason).
@@ -77,11 +82,12 @@ def submit(
         raise fail(str(exc), EXIT_USAGE) from exc
     if base is not None and repo is None:
         raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
+    text = requirement_text(requirement, file)
     who = identity(get_settings(), by, role)
     with common.session() as factory:
         try:
             row = factory.submit(
-                requirement,
+                text,
                 pipeline=pipeline,
                 project=project,
                 caps=Caps(tokens=budget_tokens, cost_usd=budget_cost),
@@ -133,6 +139,7 @@ def worker(
 
     if log.level == logging.NOTSET:
         log.setLevel(logging.INFO)
+    common.require_tools()
     with common.session() as factory:
         work = Worker(factory)
         keeper = Watchdog(factory) if watchdog else None
@@ -212,6 +219,11 @@ def serve(
         settings.api_processes(workers)
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
+    common.require_tools()
+    from devfactory.store.db import reach
+
+    with common.database_needed():  # one line and exit 4 here, not the server's traceback
+        reach(settings)
     argv = [
         sys.executable,
         "-m",
@@ -253,13 +265,30 @@ def create_key(
 
 
 @keys_app.command("list")
-def list_keys() -> None:
-    """List API keys (id, person, role now, made), never their secrets."""
+def list_keys(as_json: ReadJsonOption = False) -> None:
+    """List API keys (id, person, role now, made), never their secrets.
+
+    With --json: a list of objects with id, name, role (null for a person no
+    longer in the users file) and created.
+    """
     from devfactory.users import UserStore
 
     store = UserStore.of(get_settings())
-    for key in store.keys():
-        person = store.find(key.name)
+    found = [(key, store.find(key.name)) for key in store.keys()]
+    if as_json:
+        documents.print_json(
+            [
+                {
+                    "id": key.id,
+                    "name": key.name,
+                    "role": person.role if person else None,
+                    "created": key.created,
+                }
+                for key, person in found
+            ]
+        )
+        return
+    for key, person in found:
         common.console.print(key.id, key.name, person.role if person else "-", key.created)
 
 

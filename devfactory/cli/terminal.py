@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from devfactory.control.hitl import Pause
 
 
+PIPED_WIDTH = 100_000  # columns when the output is not a terminal: no value is cut
+
+
 def clean(value: object) -> str:
     """Drop terminal control characters and show bidirectional controls (``shown.shown``)."""
     return shown(value)
@@ -46,6 +49,10 @@ class SafeConsole(Console):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(markup=False, emoji=False, **kwargs)
+        if not self.is_terminal and self._width is None:
+            # written to a pipe or a file: whole values, never cut to rich's 80 columns
+            # (``devfactory list | grep COMPLETED``); an explicit COLUMNS still holds
+            self.width = PIPED_WIDTH
 
     def render_str(self, text: str, **kwargs: Any) -> Text:
         """Render ``text`` literally, without control characters."""
@@ -146,7 +153,7 @@ def pending_table(items: list[Any]) -> Table:
 
 
 def runs_table(rows: list[Any]) -> Table:
-    """Render recent runs (``devfactory list``); a run id is shown whole, the requirement cut."""
+    """Render recent runs (``devfactory list``): run ids whole, each requirement's start."""
     table = Table()
     add_id_column(table, "run", [row.run_id for row in rows])
     for col in ("status", "project", "pipeline"):

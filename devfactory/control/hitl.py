@@ -21,6 +21,7 @@ from pydantic import (
 
 from devfactory.control.approval_rules import Alternative
 from devfactory.control.budget import Caps
+from devfactory.control.ceilings import MAX_ANSWER_CHARS
 from devfactory.control.error_line import error_line
 from devfactory.control.policy import PauseKind, Policy, Priority, ScopeChange
 from devfactory.shown import with_article
@@ -158,7 +159,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: DecisionAction
-    text: str = Field(default="", max_length=8000)
+    text: str = Field(default="", max_length=MAX_ANSWER_CHARS)
     by: str = Field(min_length=1, max_length=120)
     role: str = Field(min_length=1, max_length=60)
     caps: Caps | None = None  # budget override: the new run caps

@@ -72,6 +72,8 @@ from devfactory.graph.state import final_checks_of, outcome_of
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.pipelines import load_pipeline
+from devfactory.runfiles import read_file
+from devfactory.software.plan import PLAN_PATH, BuildPlan, delivered_paths, find_plan, read_plan
 from devfactory.software.workspace import Workspace, WorkspaceError
 from devfactory.store.runs import RunRow, RunStore
 from devfactory.store.views import RunView, shown
@@ -93,6 +95,9 @@ def once(kind: str, ids: Iterable[str]) -> str:
     these keys are not replay-stable (node transitions are).
     """
     return f"{kind}:{','.join(sorted(ids))}:{time.time_ns()}"
+
+
+PLAN_BYTES = 1 << 20  # the most of a build plan read back from the run's folder
 
 
 class RunRecorder:
@@ -275,6 +280,9 @@ class RunRecorder:
         """Commit a PASSED stage's files as its team; other outcomes commit nothing."""
         record, workspace = event.record, self._workspace()
         paths = published_paths(self.out_dir, record)
+        if workspace is not None and paths and workspace.delivers():
+            software = delivered_paths(self._plan(record))
+            paths = [p for p in paths if p in software]  # the rest stays in the run's folder
         if workspace is None or not paths:
             return
         teams = load_teams()
@@ -283,6 +291,17 @@ class RunRecorder:
             workspace.commit_stage(record.team, name, paths, commit_message(record, name))
         except WorkspaceError as exc:
             self._refused(record.team, f"git: {exc}", "workspace")
+
+    def _plan(self, record: StageRecord) -> BuildPlan | None:
+        """Return the run's build plan: the stage's own, else the one in the run's folder."""
+        found = find_plan({record.team: record})
+        if found is not None:
+            return found
+        try:
+            text = read_file(self.out_dir, PLAN_PATH, PLAN_BYTES).decode("utf-8")
+        except (OSError, ValueError):  # gone, a link, too large, not UTF-8
+            return None
+        return read_plan(text)
 
     def _commit_summary(self) -> None:
         # Committed rather than excluded: a clone of the folder is then the whole run,

@@ -14,6 +14,7 @@ from typing import Any
 from devfactory.contracts import Artifact, CheckRun, FinalChecks, StageOutcome, StageRecord
 from devfactory.factory.findings import checks_not_run, claim_line, claims_of, verified_facts
 from devfactory.shown import shown
+from devfactory.software.plan import delivered_paths, find_plan
 
 
 def _final_checks_section(doc: Mapping[str, Any]) -> list[str]:
@@ -74,7 +75,7 @@ def render_summary(
     ]
     if doc["reason"]:
         lines += [f"**Why it stopped:** {doc['reason']}", ""]
-    lines += _delivery_section(doc)
+    lines += _delivery_section(doc, records)
     lines += [
         "| Stage | Outcome | Model | Confidence | Attempts | Seconds |",
         "|---|---|---|---|---|---|",
@@ -106,8 +107,12 @@ def render_summary(
     return shown("\n".join(lines)) + "\n"  # read in terminals too: no escapes, no bidi tricks
 
 
-def _delivery_section(doc: Mapping[str, Any]) -> list[str]:
-    """Describe a run delivered into a repository as a merge request reads: branch, changes."""
+def _delivery_section(doc: Mapping[str, Any], records: Sequence[StageRecord]) -> list[str]:
+    """Describe a run delivered into a repository as a merge request reads: branch, changes.
+
+    The run's own records (``delivered_paths``: what is not the software) are
+    named as kept in the run's folder: the branch never carries them.
+    """
     repo = doc.get("repository")
     if not repo:
         return []
@@ -124,6 +129,17 @@ def _delivery_section(doc: Mapping[str, Any]) -> list[str]:
     lines += [f"- {line}" for line in changed[:200]] or ["- (nothing yet)"]
     if len(changed) > 200:
         lines.append(f"- ... and {len(changed) - 200} more")
+    software = delivered_paths(find_plan({r.team: r for r in records}))
+    kept = [
+        a.path
+        for r in records
+        if r.outcome is StageOutcome.PASSED and r.result
+        for a in r.result.artifacts
+        if a.path not in software
+    ]
+    if kept:
+        lines += ["", "The run's own records, kept in its folder and not on the branch:", ""]
+        lines += [f"- `{path}`" for path in dict.fromkeys(kept)]
     return [*lines, ""]
 
 

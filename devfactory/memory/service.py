@@ -2,7 +2,8 @@
 
 Before a stage: the team's mental model and bounded recall (top-k above a
 similarity threshold) from the team's bank, the project's bank and the shared
-world. After a stage: its verified facts, decisions and artifact summaries go
+world. After a stage: its verified facts worth recalling (``recallable_facts``:
+not a passed check's report), decisions and artifact summaries go
 to the team's bank with provenance (run, stage, team, round), a stage summary
 to the project's bank, and the team's mental model is refreshed; with fact
 memory on, mem0 extracts the team's new facts from a digest of the stage and
@@ -49,6 +50,25 @@ def _summary(content: str, limit: int = 240) -> str:
     return " ".join(lines)[:limit]
 
 
+def recallable_facts(record: StageRecord) -> list[str]:
+    """Return the stage's verified facts worth recalling in a later run.
+
+    A fact that only reports one of the stage's checks that passed
+    (``install: exit 0 in 0.0 s``) teaches nothing: every run runs its checks
+    again, and such facts would crowd out the ones that help. A failed check's
+    report keeps its reason, and every other fact (what the team found, fixed
+    or settled) is kept.
+    """
+    if record.result is None:
+        return []
+    passed = {c.name for c in record.checks if c.ok} - {c.name for c in record.checks if not c.ok}
+    return [
+        fact
+        for fact in record.result.verified_facts
+        if ":" not in fact or fact.split(":", 1)[0].strip() not in passed
+    ]
+
+
 def digest(record: StageRecord, limit: int = DIGEST_CHARS) -> str:
     """Digest a passed stage for fact extraction: its verified facts, then its decisions.
 
@@ -59,7 +79,7 @@ def digest(record: StageRecord, limit: int = DIGEST_CHARS) -> str:
     result = record.result
     if result is None:
         return ""
-    lines = ["Facts the team verified:", *(f"- {f}" for f in result.verified_facts)]
+    lines = ["Facts the team verified:", *(f"- {f}" for f in recallable_facts(record))]
     if result.assumptions_made:
         lines += ["Decisions the team made:", *(f"- {a}" for a in result.assumptions_made)]
     if result.artifacts:
@@ -199,8 +219,9 @@ class MemoryService:
         }
         items: list[MemoryItem] = []
         result = record.result
+        facts = recallable_facts(record)
         if record.outcome is StageOutcome.PASSED and result is not None:
-            items += [MemoryItem("fact", f, source) for f in result.verified_facts]
+            items += [MemoryItem("fact", f, source) for f in facts]
             items += [MemoryItem("decision", a, source) for a in result.assumptions_made]
             items += [
                 MemoryItem(
@@ -227,7 +248,7 @@ class MemoryService:
         batch = [(bank, item) for item in items]
         batch.append((project_bank(project), MemoryItem("stage", stage, source)))
         if record.outcome is StageOutcome.PASSED and result is not None:
-            model = self._refreshed(bank, result.verified_facts, source, owner)
+            model = self._refreshed(bank, facts, source, owner)
             batch += [(bank, model)] if model is not None else []
         return self.live.retain_all(batch, owner=owner)  # one embedding call, one insert
 

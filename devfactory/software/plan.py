@@ -9,6 +9,11 @@ decoder gets and the validation of the reply are the same contract.
 ``check_plan`` adds what needs the run's context: each owner is a team of the
 pipeline that owns that kind of file, and every interface the requirement
 itself names (a function, a CLI option, an endpoint, a file) is kept exactly.
+``delivered_paths`` says which of its files a delivery's branch carries.
+
+Why one module: the plan's model, the checks that need the run's context and
+what the plan says of its files are one contract, read by the teams, the checks
+and the delivery alike.
 """
 
 from __future__ import annotations
@@ -109,6 +114,10 @@ class Endpoint(BaseModel):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str = Field(pattern=r"^/[A-Za-z0-9_{}/.:-]*$", max_length=120)
     summary: str = Field(default="", max_length=300)
+
+
+RECORD_ROLES = frozenset({FileRole.DOCS, FileRole.DESIGN})
+"""Roles of files that tell the run's reader about the software rather than make it up."""
 
 
 class PlannedFile(BaseModel):
@@ -371,6 +380,22 @@ def check_plan(
             problems.append("plan at least one tests file (role tests) for the test command")
     problems.extend(missing_interfaces(plan, requirement))
     return problems
+
+
+def delivered_paths(plan: BuildPlan | None) -> frozenset[str]:
+    """Return the files a delivery's branch carries: the plan's files that make or test it.
+
+    A branch into someone's repository holds the change the requirement asked
+    for and its tests. Everything else a stage writes is the run's own record
+    and stays in the run's folder: what the factory wrote to get there (the
+    analysis, the architecture documents, the plan itself) and what it wrote
+    about the software for the run's reader (``RECORD_ROLES``: a README, design
+    notes), which must never replace the repository's own. Without a plan
+    nothing is the software's.
+    """
+    if plan is None:
+        return frozenset()
+    return frozenset(f.path for f in plan.files if f.role not in RECORD_ROLES)
 
 
 def read_plan(content: str) -> BuildPlan | None:

@@ -178,13 +178,15 @@ class Workspace:
     def commit_all(self, message: str, author: str = FACTORY) -> str | None:
         """Commit everything in the folder; return the sha (None: no change).
 
-        On a delivery's branch the run's own records (``RECORDS``) stay out:
-        the branch carries the teams' work for review, and a file of the same
-        name in the repository is never replaced by the run's.
+        On a delivery's branch nothing is: the branch carries only the software's
+        files, each committed by the stage that wrote it, for review. What else
+        is in the folder is the run's own record (``RECORDS``, the documents the
+        stages wrote), kept there, and a file of the same name in the repository
+        is never replaced by the run's.
         """
-        self._run(["add", "--all"])
         if self.delivers():
-            self._run(["reset", "--quiet", "--", *RECORDS], ok=(0, 1))
+            return None
+        self._run(["add", "--all"])
         return self._commit(["commit", *_MESSAGE], (), message, author)
 
     def _commit(

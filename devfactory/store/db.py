@@ -208,6 +208,31 @@ def take_prepare_lock(conn: Any, wait_s: float) -> None:
         pause = min(pause * 2, 0.5)
 
 
+def connect(dsn: str, settings: Settings) -> psycopg.Connection[dict[str, Any]]:
+    """Connect to ``dsn`` within the connect timeout; a server not there is a ``DatabaseError``."""
+    try:
+        return psycopg.connect(
+            dsn,
+            connect_timeout=max(1, round(settings.database_connect_timeout_s)),
+            autocommit=True,
+            prepare_threshold=0,
+            row_factory=dict_row,
+        )
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseError(f"could not connect to Postgres: {redact(reason)}") from exc
+
+
+def reach(settings: Settings) -> None:
+    """Fail fast, with a ``DatabaseError``, when ``DATABASE_URL`` names a server that is not there.
+
+    Nothing is changed and the embedded server is not started: a process that
+    hands over to another (``devfactory serve``) checks this before it does.
+    """
+    if settings.database_url:
+        connect(settings.database_url, settings).close()
+
+
 def prepare(settings: Settings) -> Database:
     """Migrate as the owner, then set up the role the factory runs as.
 
@@ -218,18 +243,7 @@ def prepare(settings: Settings) -> Database:
     set each time (so rotating ``database_app_password`` takes effect).
     """
     owner_dsn = resolve_dsn(settings)
-    try:  # fail fast on a server that is not there
-        conn = psycopg.connect(
-            owner_dsn,
-            connect_timeout=max(1, round(settings.database_connect_timeout_s)),
-            autocommit=True,
-            prepare_threshold=0,
-            row_factory=dict_row,
-        )
-    except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DatabaseError(f"could not connect to Postgres: {redact(reason)}") from exc
-    with conn:
+    with connect(owner_dsn, settings) as conn:
         # one process prepares at a time: catalog changes made at once conflict
         take_prepare_lock(conn, settings.database_prepare_wait_s)
         digest = schema_digest()

@@ -7,6 +7,9 @@ process meet trouble when a team starts drafting:
 ``$DEVFACTORY_TEST_KILL_AT`` (the process SIGKILLs itself: a crash, as abrupt
 as they come) and ``$DEVFACTORY_TEST_STOP_DB_AT`` (the database stops taking
 connections and drops this process's: ``$DEVFACTORY_TEST_ADMIN_DSN`` says how).
+``$DEVFACTORY_TEST_HOLD_AT`` ("<team> <kind>") holds that call, once logged,
+until the file ``<call log>.go`` exists: a test acts mid-call when it knows
+the call is under way, never after a delay a loaded machine may outlast.
 """
 
 from __future__ import annotations
@@ -39,9 +42,15 @@ def logged() -> ScriptedModels:
     stop_at = os.environ.get("DEVFACTORY_TEST_STOP_DB_AT", "")
 
     slow = float(os.environ.get("DEVFACTORY_TEST_SLOW_S", "0"))
+    hold_at = os.environ.get("DEVFACTORY_TEST_HOLD_AT", "")
+    go = Path(os.environ["DEVFACTORY_TEST_CALL_LOG"] + ".go")
 
     def run(call: Call) -> str:
         time.sleep(slow)  # a model that takes its time, so a test can act mid-run
+        deadline = time.monotonic() + 300
+        while f"{call.team} {call.kind}" == hold_at and not go.exists():
+            assert time.monotonic() < deadline, f"nobody let {hold_at} go"
+            time.sleep(0.02)
         if call.kind == "draft" and call.team == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
         if call.kind == "draft" and call.team == stop_at:

@@ -10,7 +10,6 @@ it keeps with one call at a time; a gauge counts the calls in flight.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,25 +44,45 @@ TWICE = "```python\ndef double(n: int) -> int:\n    return n + n\n```"  # right,
 
 
 class Gauge:
-    """Count the calls of each kind in flight, and the most there were at once."""
+    """Count the calls of each kind in flight, and the most there were at once.
+
+    A call that must overlap others waits for them (``until``), never for a
+    delay: on a loaded machine the next call may start later than any delay.
+    """
 
     def __init__(self) -> None:
         self.now: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
         self.arrived: list[tuple[str, int]] = []  # (kind, draw index) as each reply came back
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
 
     @contextmanager
     def held(self, kind: str) -> Iterator[None]:
-        with self._lock:
+        with self._changed:
             self.now[kind] += 1
             self.peak[kind] = max(self.peak[kind], self.now[kind])
+            self._changed.notify_all()
         try:
             yield
         finally:
-            with self._lock:
+            with self._changed:
                 self.now[kind] -= 1
                 self.arrived.append((kind, SEED.get() % 100))
+                self._changed.notify_all()
+
+    def until(self, kind: str, count: int, timeout: float = 60.0) -> None:
+        """Wait until ``count`` calls of ``kind`` have been in flight at once (then none waits).
+
+        Fewer ever at once (a cap held lower than the test expects): it goes on
+        after ``timeout``, and the test's assertion on ``peak`` says so.
+        """
+        with self._changed:
+            self._changed.wait_for(lambda: self.peak[kind] >= count, timeout)
+
+    def after(self, kind: str, draws: range, timeout: float = 60.0) -> None:
+        """Wait until the calls of ``kind`` with these draw indexes have come back."""
+        with self._changed:
+            self._changed.wait_for(lambda: all((kind, n) in self.arrived for n in draws), timeout)
 
 
 class SeededChatModel(ScriptedChatModel):
@@ -96,12 +115,12 @@ class SlottedModels:
         )
 
 
-def slow(gauge: Gauge, kind: str, wait: float, answer: Callable[[Call], str]):
-    """Answer with ``answer`` after ``wait`` seconds, counted in flight as ``kind``."""
+def slow(gauge: Gauge, kind: str, at_once: int, answer: Callable[[Call], str]):
+    """Answer with ``answer`` once ``at_once`` calls of ``kind`` have been in flight together."""
 
     def answered(call: Call) -> str:
         with gauge.held(kind):
-            time.sleep(wait)
+            gauge.until(kind, at_once)
             return answer(call)
 
     return answered
@@ -138,7 +157,9 @@ def test_replies_that_arrive_out_of_order_keep_the_candidate_drawn_first_that_pa
     def unit(call: Call) -> str:
         n = SEED.get() % 100
         with gauge.held("unit"):
-            time.sleep(0.25 * (len(drawn) - n))  # the first drawn comes back last
+            if parallel > 1:  # all sent at once, and the first drawn comes back last
+                gauge.until("unit", len(drawn))
+                gauge.after("unit", range(n + 1, len(drawn)))
         return drawn[n]
 
     models = SlottedModels(script(unit), parallel)
@@ -174,10 +195,12 @@ def test_no_more_calls_are_in_flight_than_the_setting_and_every_cap_holds(
             n = SEED.get() % 100
             return SHOUT.format(bodies[n % len(bodies)])
 
+        at_once = min(3, parallel)  # parallel_candidates, within the model's slots
         scripted = script(
-            slow(gauge, "unit", 0.3, unit), tests=slow(gauge, "tests", 0.3, lambda call: tests)
+            slow(gauge, "unit", at_once, unit),
+            tests=slow(gauge, "tests", at_once, lambda call: tests),
         )
-        whole = slow(gauge, "whole", 0.3, scripted)
+        whole = slow(gauge, "whole", at_once, scripted)
 
         def answer(call: Call, scripted: Any = scripted, whole: Any = whole) -> str:
             return whole(call) if call.kind == "whole" else scripted(call)
@@ -226,8 +249,10 @@ def test_past_the_time_cap_no_more_candidates_are_sent_and_those_in_flight_are_c
 
     monkeypatch.setattr(driver, "Deadline", Deadlines)
 
+    sent = threading.Barrier(parallel, timeout=60)
+
     def unit(call: Call) -> str:
-        time.sleep(0.3)
+        sent.wait()  # every slot's call is out before the first comes back
         clock.now = 10_000.0  # the time cap passes as the first candidates come back
         return OFF_BY_ONE
 

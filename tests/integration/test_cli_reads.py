@@ -61,6 +61,12 @@ def test_list_status_and_pending_load_none_of_the_runs_machinery(
     assert paused in out and "review" in out
     assert machinery(modules) == []
 
+    for read in (("list", "--json"), ("status", paused, "--json"), ("pending", "--json")):
+        code, out, modules = devfactory(env, *read)
+        assert code == 0, out
+        assert paused in out
+        assert machinery(modules) == []
+
     code, out, modules = devfactory(env, "status", "no-such-run")
     assert code == 3, out
     assert "no run with id 'no-such-run'" in out

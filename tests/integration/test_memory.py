@@ -163,3 +163,33 @@ def test_memories_stay_with_the_owner_of_the_run_that_left_them(
     # whoever may see every run finds it, and alice's own next run recalls it
     assert any("Hartley" in t for t in searches["reviewer"]) and FACT in searches["reviewer"]
     assert f"team:business-analysis: {FACT}" in alice.records[0].recalled
+
+
+def test_a_stage_s_passed_checks_leave_no_memory_its_failures_and_findings_do(
+    pg_settings: Settings,
+) -> None:
+    from devfactory.contracts import CheckRun, StageOutcome, StageRecord, Status, TaskResult
+
+    checks = [
+        CheckRun(name="install", command="uv pip install", exit_code=0),
+        CheckRun(name="tests", command="pytest -q", exit_code=1, passed=1, failed=1),
+    ]
+    failure = "tests: exit 1; 1 passed, 1 failed in 0.3 s: test_due (KeyError: 'due')"
+    result = TaskResult(
+        status=Status.COMPLETE,
+        confidence=0.9,
+        reasoning="Wrote the module.",
+        verified_facts=["install: exit 0 in 0.0 s", failure, FACT],
+        assumptions_made=["Due dates are kept as ISO dates"],
+    )
+    stage = StageRecord(
+        team="backend-engineering", outcome=StageOutcome.PASSED, result=result, checks=checks
+    )
+    with Factory(pg_settings) as factory:
+        factory.memory.retain_stage(stage, run_id="r1", project="p", revision=0, owner="ann")
+        kept = factory.memory.recent(team_bank("backend-engineering"), owners=["ann"], limit=50)
+    facts = sorted(m.text for m in kept if m.kind == "fact")
+    assert facts == sorted([failure, FACT])
+    assert [m.text for m in kept if m.kind == "decision"] == ["Due dates are kept as ISO dates"]
+    (model,) = [m.text for m in kept if m.kind == "mental_model"]
+    assert "install" not in model and FACT in model

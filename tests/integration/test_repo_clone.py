@@ -75,11 +75,14 @@ class Listener:
     """A TCP socket that accepts every connection and counts it.
 
     It never answers and keeps each connection open (a host that never answers),
-    or, with ``banner``, sends it and hangs up (a service that is not git).
+    or, with ``banner``, sends it and hangs up (a service that is not git). Its
+    thread counts a connection some time after the kernel took it: a test that
+    asserts the count waits for it with ``settled``, never for a delay.
     """
 
     def __init__(self, host: str = "127.0.0.1", banner: bytes | None = None) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.host, self.family = host, family
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, 0))
@@ -87,6 +90,8 @@ class Listener:
         self.sock.settimeout(0.2)
         self.port = int(self.sock.getsockname()[1])
         self.banner, self.accepted, self.held = banner, 0, list[socket.socket]()
+        self.peers: list[int] = []  # the port each connection came from, in order
+        self.counted = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -94,18 +99,38 @@ class Listener:
     def _serve(self) -> None:
         while not self._stop.is_set():
             try:
-                conn, _ = self.sock.accept()
+                conn, peer = self.sock.accept()
             except TimeoutError:
                 continue
             except OSError:
                 return
-            self.accepted += 1
+            with self.counted:
+                self.accepted += 1
+                self.peers.append(int(peer[1]))
+                self.counted.notify_all()
             if self.banner is None:
                 self.held.append(conn)
             else:
                 with contextlib.suppress(OSError):
                     conn.sendall(self.banner)
                 conn.close()
+
+    def settled(self, timeout: float = 30.0) -> int:
+        """Return how many connections were made before now, once all are counted.
+
+        The host's own connection goes in last: the socket accepts in the order
+        the kernel queued them, so once it is counted every earlier one is.
+        """
+        with socket.socket(self.family, socket.SOCK_STREAM) as own:
+            own.settimeout(5)
+            own.connect((self.host, self.port))
+            mine = int(own.getsockname()[1])
+            with self.counted:
+                assert self.counted.wait_for(lambda: mine in self.peers, timeout=timeout)
+                self.accepted -= 1
+                before = self.peers.index(mine)
+                self.peers.remove(mine)
+        return before
 
     def close(self) -> None:
         self._stop.set()
@@ -208,8 +233,8 @@ def test_an_ssh_clone_reaches_only_the_address_the_factory_checked(
         with pytest.raises(RepositoryError, match="did not answer as a git server") as refused:
             clone_for_run(url, None, "r1", tmp_path / "run", timeout=30, max_bytes=MB,
                           hosts=hosts)  # fmt: skip
-        time.sleep(0.3)
-    assert sshd.accepted == 1  # ssh went to the checked address, though the name resolves nowhere
+        # ssh went to the checked address, though the name resolves nowhere
+        assert sshd.settled() == 1
     assert f"127.0.0.1 port {sshd.port}" in refused.value.detail  # ssh's own words, for the log
     assert not (tmp_path / "run").exists()
 
@@ -222,9 +247,8 @@ def test_a_redirect_from_an_allowed_host_to_another_is_not_followed(tmp_path: Pa
             with pytest.raises(RepositoryError, match="git could not clone"):
                 clone_for_run(url, None, "r1", tmp_path / "run", timeout=30, max_bytes=MB,
                               hosts=HostPolicy.parse(["127.0.0.1"]))  # fmt: skip
-        time.sleep(0.3)
-    assert redirecting.requests  # it asked the allowed host, which answered 302 ...
-    assert elsewhere.accepted == 0  # ... and never went where it pointed
+        assert elsewhere.settled() == 0  # it never went where the redirect pointed ...
+    assert redirecting.requests  # ... though it asked the allowed host, which answered 302
     assert not (tmp_path / "run").exists()
 
 
@@ -255,8 +279,7 @@ def test_a_refused_address_is_never_connected_to(
                 timeout=30, max_bytes=MB, hosts=HostPolicy.parse(allowed),
             )  # fmt: skip
         assert time.monotonic() - started < 5  # refused before any connection was tried
-        time.sleep(0.3)
-        assert listener is None or listener.accepted == 0
+        assert listener is None or listener.settled() == 0
     assert not (tmp_path / "run").exists()
 
 
@@ -364,10 +387,11 @@ def test_a_host_name_that_resolves_to_loopback_fails_the_run_in_the_worker_uncon
         done = factory.get(row.run_id)
         said = notices(factory, row.run_id, "clone_failed")
         moves = [(t.from_phase.value, t.to_phase.value) for t in factory.transitions(row.run_id)]
+        reached = listener.settled()
     assert (done.status, done.reason) == ("FAILED", CLONE_FAILED)
     assert moves == [("DRAFT", "FAILED")]  # no team worked
     assert "resolves to 127.0.0.1, a loopback address" in said[0]
-    assert listener.accepted == 0
+    assert reached == 0
 
 
 def test_with_one_clone_slot_a_second_clone_waits_and_the_workers_drive_other_runs(
@@ -575,8 +599,7 @@ def test_a_literal_address_that_is_not_listed_is_refused_by_the_request_itself(
         ):
             refused = http.post("/runs", json={"requirement": TODO, "repo": repo})
             assert refused.status_code in (400, 422), refused.text
-        time.sleep(0.3)
-        assert listener.accepted == 0
+        assert listener.settled() == 0
 
 
 def test_forty_submits_at_a_socket_that_never_answers_return_at_once_and_the_api_keeps_answering(

@@ -28,8 +28,6 @@ from devfactory.store.runs import RunInputError
 from tests.fakes import Call, ScriptedModels, always_good
 from tests.repos import git
 
-MVP = ["business-analysis", "solution-architecture", "backend-engineering", "qa-engineering",
-       "documentation"]  # fmt: skip
 REQUIREMENT = (
     "Add a function multiply(a, b) to the existing calc module that returns the product of "
     "a and b; keep add as it is."
@@ -111,10 +109,15 @@ PLAN = {
 }
 
 
+OWN_README = "# calc\n\nThe repository's own README, which no run replaces.\n"
+SOFTWARE_TEAMS = ["backend-engineering", "qa-engineering"]  # the teams whose files are the change
+
+
 def make_repository(root: Path, *, bare: bool = False) -> Path:
-    """Make a repository with ``calc.py`` and its passing test on ``main``; return it."""
+    """Make a repository with ``calc.py``, its passing test and a README on ``main``; return it."""
     work = root / "calc-work"
     (work / "tests").mkdir(parents=True)
+    (work / "README.md").write_text(OWN_README)
     (work / "calc.py").write_text(textwrap.dedent(CALC).lstrip())
     (work / "tests" / "test_calc.py").write_text(textwrap.dedent(OLD_TEST).lstrip())
     git("init", "-q", "-b", "main", cwd=work)
@@ -182,9 +185,17 @@ def test_a_run_adds_a_feature_on_its_branch_and_leaves_the_base_branch_alone(
         assert pause.kind == "merge" and branch in pause.title
         assert "M calc.py" in pause.question and "A tests/test_multiply.py" in pause.question
         assert git("rev-parse", branch, cwd=source) == git("rev-parse", "HEAD", cwd=report.out_dir)
-        # one commit per passed stage, each by its team, on the run's branch only
+        # one commit per stage that wrote the software, by its team, on the run's branch
+        # only: the branch holds the change and its tests, nothing of the factory's own
         authors = git("log", "--format=%an", f"main..{branch}", cwd=source).splitlines()
-        assert sorted(authors) == sorted(_name(t) for t in MVP)
+        assert sorted(authors) == sorted(_name(t) for t in SOFTWARE_TEAMS)
+        changed = git("diff", "--name-only", f"main...{branch}", cwd=source).splitlines()
+        assert sorted(changed) == ["calc.py", "tests/test_multiply.py"]
+        # the run's records (analysis, architecture, the plan, its README) stay in its folder
+        for record in ("analysis/requirements.md", "architecture/plan.json", "README.md"):
+            assert (report.out_dir / record).is_file(), record
+        assert (report.out_dir / "README.md").read_text() != OWN_README
+        assert git("show", f"{branch}:README.md", cwd=source) + "\n" == OWN_README
         assert git("rev-parse", "main", cwd=source) == base_before
         assert git("status", "--porcelain", cwd=source) == ""  # its working tree untouched
         # the plan saw the repository; the code's team saw the file it changes
@@ -204,6 +215,9 @@ def test_a_run_adds_a_feature_on_its_branch_and_leaves_the_base_branch_alone(
         assert created[0].payload["repository"]["branch"] == branch
         summary = (report.out_dir / "SUMMARY.md").read_text()
         assert "## The branch, for review" in summary and f"`{branch}` from `main`" in summary
+        kept = summary.split("kept in its folder and not on the branch:")[1].split("\n\n#")[0]
+        assert "`analysis/requirements.md`" in kept and "`README.md`" in kept
+        assert "`calc.py`" not in kept
         # approved, but main is checked out in the source: it is left to merge by hand
         done = approve_merge(factory, report)
     assert done.status == "COMPLETED", done.reason

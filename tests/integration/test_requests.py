@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
 
@@ -31,9 +31,9 @@ def policy_file(tmp_path: Path, *rules: dict[str, Any]) -> Path:
 
 
 def test_an_expired_request_takes_its_rules_on_expiry_not_the_unattended_rule(
-    pg_settings: Settings, tmp_path: Path
+    pg_settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
-    rule = {"name": "review-fast", "action": "review", "deadline_s": 1, "on_expiry": "reject"}
+    rule = {"name": "review-fast", "action": "review", "deadline_s": 60, "on_expiry": "reject"}
     settings = pg_settings.model_copy(
         update={"review_required": True, "policy_file": policy_file(tmp_path, rule)}
     )  # pause_expiry_s stays 0: only the rule's deadline expires it
@@ -44,11 +44,18 @@ def test_an_expired_request_takes_its_rules_on_expiry_not_the_unattended_rule(
         assert (waiting.pause.kind, waiting.pause.rule, waiting.pause.deadline_s) == (
             "review",
             "review-fast",
-            1,
+            60,
         )
         assert waiting.deadline is not None and waiting.paused_at is not None
         assert sweep(factory).expired == ()  # it has not waited long enough yet
-        time.sleep(1.5)
+        # it waits a minute more on the record, not on the clock: a loaded machine may
+        # take longer than a short deadline between two steps of the test
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE devfactory_transitions SET at = at - interval '61 seconds'"
+                " WHERE run_id = %s AND to_phase = 'PAUSED'",
+                (run_id,),
+            )
         assert factory.pending(run_id)[0].expired()  # EXPIRED, as the queue shows it
         assert sweep(factory).expired == (run_id,)
         Worker(factory).run(idle_exit_s=0)

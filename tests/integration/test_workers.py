@@ -336,34 +336,48 @@ def test_a_stopping_worker_hands_its_run_back_and_another_finishes_it(
         assert models.chat.count("business-analysis", "report") == 1
 
 
+def paused_earlier(database_url: str, run_id: str, seconds: float) -> None:
+    """Move the time a run paused back by ``seconds``: it has waited that much longer.
+
+    The expiry tests wait on the recorded time, never on the clock: a loaded
+    machine may take longer than a short expiry between two of a test's steps.
+    """
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE devfactory_transitions SET at = at - make_interval(secs => %s)"
+            " WHERE run_id = %s AND to_phase = 'PAUSED'",
+            (seconds, run_id),
+        )
+
+
 def test_an_expired_pause_is_answered_by_the_policy_and_the_run_goes_on(
-    pg_settings: Settings, tmp_path: Path
+    pg_settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
-    settings = pg_settings.model_copy(update={"review_required": True, "pause_expiry_s": 1.0})
+    settings = pg_settings.model_copy(update={"review_required": True, "pause_expiry_s": 60.0})
     with Factory(settings, models=ScriptedModels()) as factory:
         run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
         Worker(factory).run(idle_exit_s=0)
         assert factory.get(run_id).status == "PAUSED"
         assert [p.pause.kind for p in factory.pending(run_id)] == ["review"]
         assert sweep(factory).expired == ()  # it has not waited long enough yet
-        time.sleep(1.5)
+        paused_earlier(database_url, run_id, 61)
         assert sweep(factory).expired == (run_id,)
         assert factory.get(run_id).shown_status == "QUEUED"
         Worker(factory).run(idle_exit_s=0)
         assert factory.get(run_id).status == "COMPLETED"
         decisions = [e for e in factory.audit_events(run_id) if e.kind == "decision"]
         assert [d.actor for d in decisions] == ["policy:expiry (reviewer)"]
-        assert "waited 1 s for a person (pause_expiry_s)" in decisions[0].body
+        assert "waited 60 s for a person (pause_expiry_s)" in decisions[0].body
 
 
 def test_a_high_risk_approval_waits_for_a_person_however_long_it_waits(
-    pg_settings: Settings, tmp_path: Path
+    pg_settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
-    settings = pg_settings.model_copy(update={"pause_expiry_s": 1.0})
+    settings = pg_settings.model_copy(update={"pause_expiry_s": 60.0})
     with Factory(settings, models=ScriptedModels()) as factory:
         run_id = factory.submit(MEDICAL, out_dir=tmp_path / "out").run_id
         Worker(factory).run(idle_exit_s=0)
-        time.sleep(1.5)
+        paused_earlier(database_url, run_id, 86_400)
         assert sweep(factory).expired == ()
         assert factory.get(run_id).status == "PAUSED"
         assert [p.pause.kind for p in factory.pending(run_id)] == ["governance"]

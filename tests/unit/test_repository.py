@@ -204,7 +204,7 @@ def test_a_merge_fast_forwards_the_base_only_while_it_has_not_moved(
     assert git("rev-parse", "devfactory/r2", cwd=bare)  # the branch stays for review
 
 
-def test_a_delivery_s_summary_commit_leaves_the_run_s_records_out(
+def test_a_delivery_s_summary_commits_nothing_and_the_run_s_records_stay_in_its_folder(
     source: Path, tmp_path: Path
 ) -> None:
     dest = tmp_path / "run"
@@ -214,8 +214,10 @@ def test_a_delivery_s_summary_commit_leaves_the_run_s_records_out(
     (dest / "notes.md").write_text("kept\n")
     workspace = Workspace(dest)
     workspace.init()
-    assert workspace.commit_all("devfactory: run summary") is not None
-    assert workspace.log(limit=1)[0].files == ("notes.md",)
+    before = workspace.head()
+    assert workspace.commit_all("devfactory: run summary") is None
+    assert workspace.head() == before
+    assert (dest / "notes.md").read_text() == "kept\n"  # in the folder, never on the branch
 
 
 def test_checkout_refuses_bad_input_as_the_client_s_mistake(
