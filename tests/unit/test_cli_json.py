@@ -24,6 +24,7 @@ ACTS = {
     "users add": "changes the users file",
     "users remove": "changes the users file",
     "users rotate-secret": "replaces the signing secret",
+    "users unlock": "clears a name's sign-in locks",
     "worker": "drives queued runs; its lines are logs (--log-format json)",
     "cancel": "cancels a run",
     "serve": "serves the API",

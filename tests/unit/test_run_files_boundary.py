@@ -74,6 +74,16 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         ".git (refused when a link, 10 kB at most); its files are read from git's objects, "
         "never from the work tree",
     ),
+    "devfactory/api/docs.py": (
+        frozenset({".read_text", "FileResponse"}),
+        "the API's documentation pages: the packaged ReDoc script and the favicon under "
+        "api/console_static, package files",
+    ),
+    "devfactory/cli/requirement.py": (
+        frozenset({".open"}),
+        "run --file PATH: the file the person at the terminal names, read by their own "
+        "process under the requirement's cap, as cat would; never a path from a run",
+    ),
     "devfactory/api/console_pages.py": (
         frozenset({"FileResponse"}),
         "the console's own pages, package files under api/console_static",
