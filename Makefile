@@ -15,7 +15,7 @@ export UV_LINK_MODE ?= copy
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 
 EVAL_ARGS ?=
-DEMO_REQUIREMENT ?= A REST API for a personal todo list: create, list, complete and delete todos, with a title, an optional due date and a done flag, stored in SQLite.
+DEMO_ARGS ?=
 
 .PHONY: help setup system-deps demo chat test test-unit test-integration test-e2e test-browser lint format graph bench bench-memory eval clean
 
@@ -49,18 +49,9 @@ system-deps: ## Install Graphviz (PNG graphs), Chromium (browser tests) and bubb
 
 setup: $(VENV)/.synced $(BIN)/llama-server system-deps ## Create .venv from uv.lock and build llama-server (compiles llama.cpp twice, once: ~10 min).
 
-demo: setup ## Run the mvp pipeline on a sample requirement with the embedded defaults.
+demo: setup ## Build a small command line from a ticket (config/demo_requirement.md), unattended on the lean pipeline; exits non-zero, saying why, unless the run COMPLETED.
 	$(BIN)/devfactory models
-	@$(BIN)/devfactory run "$(DEMO_REQUIREMENT)" --pipeline mvp; rc=$$?; \
-	if [ $$rc -eq 1 ]; then \
-	  echo "The run ended FAILED: a stage did not pass its confidence gate (reason above, details in"; \
-	  echo "the run's SUMMARY.md and run.json). The factory did its job; the embedded 0.5B model is"; \
-	  echo "small. Point OLLAMA_HOST at an Ollama with qwen2.5-coder:7b for real work."; \
-	  exit 0; fi; \
-	if [ $$rc -eq 6 ]; then \
-	  echo "The run is PAUSED, waiting for a person (the question is above). Answer it with"; \
-	  echo "devfactory approve|reject|answer|revise <run-id> --id <question-id> ...; see devfactory pending."; \
-	  exit 0; fi; exit $$rc
+	$(BIN)/devfactory demo $(DEMO_ARGS)
 
 test: setup ## Run every test: unit, integration (real Postgres) and e2e (real model).
 	$(BIN)/pytest

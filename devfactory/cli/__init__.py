@@ -25,6 +25,7 @@ import typer
 # The commands register themselves on import, in the order of the help panels.
 # isort: off
 from devfactory.cli import runs  # noqa: F401
+from devfactory.cli import demo  # noqa: F401
 from devfactory.cli import people  # noqa: F401
 from devfactory.cli import audit  # noqa: F401
 from devfactory.cli import memory  # noqa: F401

@@ -188,11 +188,13 @@ def drive(
     inline: bool = False,
     as_: tuple[str, str],
     as_json: bool = False,
+    then: Callable[[Any], None] | None = None,
 ) -> None:
     """Run ``action(factory, progress)`` with live progress, then ask inline while it pauses.
 
     With ``as_json`` the progress goes to stderr, nobody is asked inline and
-    stdout gets one JSON object (``report_document``) at the end.
+    stdout gets one JSON object (``report_document``) at the end. ``then`` is
+    given the final report before the run's status and exit code are printed.
     """
     shown = err if as_json else console
     inline = inline and not as_json
@@ -252,6 +254,8 @@ def drive(
             "checkpoint",
             EXIT_BUG,
         ) from exc
+    if then is not None:
+        then(report)
     if as_json:
         finish_json(factory, report)
     finish(report)

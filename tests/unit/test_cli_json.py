@@ -21,6 +21,7 @@ ACTS = {
     "revise": "answers a pause",
     "approve-project": "records a pre-approval",
     "chat": "serves the chat",
+    "demo": "drives a run, as run does without --json",
     "users add": "changes the users file",
     "users remove": "changes the users file",
     "users rotate-secret": "replaces the signing secret",
