@@ -48,11 +48,11 @@ def error_line(text: str) -> str:
 def lead_with_error(text: str) -> str:
     """Return ``text`` with its error line first, so that a cut from the end keeps it.
 
-    Text without an error line, or whose first line is the error already, is
-    returned as it is.
+    Text without an error line, or whose first line says the error already, is
+    returned as it is: the error is never said twice.
     """
     found = error_line(text)
-    if not found or text.lstrip().startswith(found):
+    if not found or found in text.lstrip().partition("\n")[0]:
         return text
     head, sep, rest = text.partition(": ")
     if sep and "\n" not in head and len(head) <= 80:  # "smoke: <output>": the check first

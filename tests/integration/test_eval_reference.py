@@ -77,6 +77,6 @@ def test_a_run_folder_is_measured_and_the_docs_rewritten(
     assert result["measured"]["acceptance_passed"] == case.acceptance_count()
     assert (out / "models.yaml").is_file()
     text = docs.read_text()
-    assert "Model `qwen2.5-coder:7b`, pipeline `mvp`" in text
+    assert "Model `qwen2.5-coder:7b`, pipeline `lean`" in text
     assert "| `cli-dedupe` | cli | COMPLETED | yes | yes | yes | 2/2 | 9/9 | 4,321 |" in text
     assert text.endswith(f"{END}\n\nkept\n")

@@ -121,10 +121,18 @@ def case_settings(base: Settings) -> Settings:
     return base.with_overrides(**OVERRIDES)
 
 
+SIGN_IN_PREFIX = "chat_login_"
+"""The sign-in settings (chat and console): they decide who may sign in, nothing a run does."""
+
+
 def behaviour(settings: Settings) -> dict[str, Any]:
-    """Return the settings that decide what a run does (the places left out), as JSON."""
+    """Return the settings that decide what a run does (places and sign-in left out), as JSON."""
     dumped = settings.model_dump(mode="json")
-    return {k: v for k, v in dumped.items() if k not in PLACE_SETTINGS}
+    return {
+        k: v
+        for k, v in dumped.items()
+        if k not in PLACE_SETTINGS and not k.startswith(SIGN_IN_PREFIX)
+    }
 
 
 def settings_difference(recorded: Mapping[str, Any], settings: Settings) -> dict[str, Any]:

@@ -77,6 +77,9 @@ def test_the_error_leads_its_problem_and_survives_the_gates_cut() -> None:
     assert reason.startswith(f"smoke: {ERROR}\nTraceback") and len(reason) <= 600
     assert lead_with_error("status is FAILED: no tests") == "status is FAILED: no tests"
     assert lead_with_error(ERROR) == ERROR  # already first
+    # a problem whose first line already says the error is left as it is: never said twice
+    said = f"app.py [tests]: test_add failed: {ERROR}\n{TRACEBACK}"
+    assert lead_with_error(said) == said
 
 
 def blocked(reason: str) -> Pending:
