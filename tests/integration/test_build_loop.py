@@ -164,6 +164,43 @@ def test_a_qa_test_contradicting_the_examples_goes_back_to_qa_and_the_code_is_ke
     assert len(units_asked(models)) == 1  # the code was never asked for again
 
 
+QA_MIXED = (
+    "from doubler import double\n\n\ndef test_double_five():\n    assert double(5) == 10\n\n\n"
+    "def test_double_zero_is_one():\n    assert double(0) == 1\n"
+)
+
+
+def test_on_the_last_attempt_a_qa_test_contradicting_the_examples_is_taken_out(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # QA never mends its wrong test: on its last attempt the test is taken out, the rest
+    # kept, and the stage passes on them; the repairs say which test went and why
+    models = ScriptedModels(script(lambda call: RIGHT, lambda call: QA_MIXED))
+    report = run(settings.with_overrides(max_stage_attempts=2), tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    delivered = (tmp_path / "out" / "tests" / "test_doubler.py").read_text()
+    assert "def test_double_five" in delivered and "test_double_zero_is_one" not in delivered
+    [qa] = [r for r in report.records if r.team == "qa-engineering"]
+    assert qa.attempts == 2  # the first attempt was sent back to mend the test
+    assert (
+        "tests/test_doubler.py: took out test_double_zero_is_one: it failed on code that "
+        "passes every one of the requirement's own examples"
+    ) in qa.repairs
+    tests = next(c for c in qa.checks if c.name == "tests")
+    assert tests.ok and tests.failed == 0
+
+
+def test_a_qa_file_whose_every_test_contradicts_the_examples_is_not_emptied(
+    settings: Settings, tmp_path: Path
+) -> None:
+    models = ScriptedModels(script(lambda call: RIGHT, lambda call: QA_TESTS.format(11)))
+    settings = settings.with_overrides(max_stage_attempts=2, max_human_retries=0)
+    report = run(settings, tmp_path, models)
+    assert report.status == "FAILED"
+    assert "qa-engineering BLOCKED" in report.reason
+    assert "assert double(5) == 11" in (tmp_path / "out" / "tests" / "test_doubler.py").read_text()
+
+
 def test_a_failed_run_delivers_the_best_candidate_and_says_it_was_not_accepted(
     settings: Settings, tmp_path: Path
 ) -> None:

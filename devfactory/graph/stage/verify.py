@@ -30,10 +30,11 @@ from devfactory.contracts import (
     TaskResult,
 )
 from devfactory.graph.context import Context
-from devfactory.graph.stage.setup import StageSetup, finish
+from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.checks import CODE_CHECKS, Check, Verification, criteria_of, verify
+from devfactory.software.disagreeing_tests import prune
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
@@ -159,8 +160,8 @@ def verify_stage(
     )
     from devfactory.sandbox.runner import SandboxUnavailableError
 
-    try:
-        found = run_code_checks(
+    def checked(files: Mapping[str, str]) -> Verification:
+        return run_code_checks(
             plan,
             files,
             runtime,
@@ -169,6 +170,14 @@ def verify_stage(
             requirement=state["requirement"],
             facts=requirement_facts_of(state),
         )
+
+    pruned: dict[str, Any] = {}
+    try:
+        found = checked(files)
+        if state.get("attempt", 1) >= max_attempts(state, runtime):
+            pruned = without_disagreeing_tests(found, drafts, plan, slug, state.get("repairs", []))
+            if pruned:
+                found = checked({**files, **{d.path: d.content for d in pruned["drafts"]}})
     except SandboxUnavailableError as exc:
         reason = f"cannot run the code: {exc}"
         blocked = TaskResult.blocked(reason[:300], reasoning=reason)
@@ -184,4 +193,32 @@ def verify_stage(
                 "check_problems": [f"the checks could not run: {type(exc).__name__}: {exc}"[:600]],
             },
         )
-    return Command(goto="report", update=checks_update(found, slug))
+    return Command(goto="report", update={**checks_update(found, slug), **pruned})
+
+
+def without_disagreeing_tests(
+    found: Verification,
+    drafts: Sequence[Artifact],
+    plan: BuildPlan,
+    team: str,
+    repairs: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Return the stage-state update that takes the team's disagreeing tests out of its drafts.
+
+    On the stage's last attempt, a test of the team's that failed on code
+    passing every one of the requirement's examples is taken out of its file
+    (``software/disagreeing_tests.py``), said after the attempt's ``repairs``;
+    {} when there is none to take out.
+    """
+    tests = {f.path for f in plan.files_of(team) if f.role is FileRole.TESTS}
+    mine = {d.path: d.content for d in drafts if d.path in tests}
+    cut = prune(found.tests, mine)
+    if not cut.files:
+        return {}
+    return {
+        "drafts": [
+            d.model_copy(update={"content": cut.files[d.path]}) if d.path in cut.files else d
+            for d in drafts
+        ],
+        "repairs": [*repairs, *cut.notes],
+    }

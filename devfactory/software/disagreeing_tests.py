@@ -1,0 +1,134 @@
+"""A model's tests that fail on code passing every example: taken out on the stage's last attempt.
+
+The requirement's own examples are trusted (``checks/blame.py``): a model's test
+that fails on code passing every one of them asks for something the examples do
+not show, and goes back to its author with that reason. A small model seldom mends
+such a test in the attempts it has; the stage would then end BLOCKED over tests
+that are more likely wrong than the code, and the run fail though its code does
+what the requirement shows. AlphaCodium keeps the tests the code is known to pass
+as anchors and never trusts a model's test over them; here the examples are the
+anchors. On a stage's last attempt, those tests are taken out of their files
+(each named, with why, in the stage's repairs) and the checks run again on what
+is left. A test file that would be left with no test, or that does not parse, is
+kept as it is: its stage is judged on it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeGuard
+
+from devfactory.software.examples import PATH as EXAMPLES_PATH
+
+if TYPE_CHECKING:
+    from devfactory.sandbox.junit import TestReport
+
+WHY = "it failed on code that passes every one of the requirement's own examples"
+
+Test = tuple[str, ...]  # a test function's name, after its class's when it has one
+
+
+@dataclass
+class Pruned:
+    """The test files with the disagreeing tests taken out, and a note for each test taken."""
+
+    files: dict[str, str] = field(default_factory=dict)  # path -> its new source
+    notes: list[str] = field(default_factory=list)
+
+
+def named_by(nodeid: str) -> Test:
+    """Return the test a pytest node id names: ``f.py::T::test_x[1]`` is ``("T", "test_x")``."""
+    parts = nodeid.split("::")[1:]
+    if not parts:
+        return ()
+    return (*parts[:-1], parts[-1].split("[", 1)[0])
+
+
+def disagreeing(report: TestReport, files: Iterable[str]) -> dict[str, set[Test]]:
+    """Return, by file of ``files``, the tests that failed while every example passed.
+
+    Nothing is returned when the requirement has no example test or one of its
+    examples fails: the code is then not known to be right, and the failures
+    stay the gate's.
+    """
+    examples = [c for c in report.cases if c.file == EXAMPLES_PATH]
+    if not examples or any(c.outcome != "passed" for c in examples):
+        return {}
+    judged = set(files) - {EXAMPLES_PATH}
+    found: dict[str, set[Test]] = {}
+    for case in report.cases:
+        if case.file in judged and case.outcome in ("failed", "error"):
+            test = named_by(case.nodeid)
+            if test:
+                found.setdefault(case.file, set()).add(test)
+    return found
+
+
+def _span(node: ast.stmt) -> tuple[int, int]:
+    """Return the first and last line of a definition, its decorators included."""
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    return first, node.end_lineno or node.lineno
+
+
+def _is_test(node: ast.stmt) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Whether ``node`` defines a test function (its name begins with ``test``)."""
+    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+
+
+def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | None:
+    """Return ``source`` without ``tests``, and the tests taken out.
+
+    None when it does not parse, holds none of them, or would hold no test
+    after: a file is pruned only while something of it is left to judge.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    spans: list[tuple[int, int]] = []
+    taken: list[Test] = []
+    left = 0
+    for node in tree.body:
+        if _is_test(node):
+            if (node.name,) in tests:
+                spans.append(_span(node))
+                taken.append((node.name,))
+            else:
+                left += 1
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            methods = [m for m in node.body if _is_test(m)]
+            names = [(node.name, m.name) for m in methods]
+            dropped = [i for i, name in enumerate(names) if name in tests]
+            if dropped and len(dropped) == len(methods):
+                spans.append(_span(node))  # the whole class: nothing of it is left
+            else:
+                spans.extend(_span(methods[i]) for i in dropped)
+            taken.extend(names[i] for i in dropped)
+            left += len(methods) - len(dropped)
+    if not taken or not left:
+        return None
+    lines = source.splitlines(keepends=True)
+    for first, last in sorted(spans, reverse=True):
+        del lines[first - 1 : last]
+    pruned = "".join(lines)
+    try:
+        ast.parse(pruned)
+    except SyntaxError:
+        return None
+    return pruned, taken
+
+
+def prune(report: TestReport | None, files: Mapping[str, str]) -> Pruned:
+    """Take the tests that disagree with example-passing code out of ``files`` (path -> source)."""
+    pruned = Pruned()
+    if report is None:
+        return pruned
+    for path, tests in sorted(disagreeing(report, files).items()):
+        found = without_tests(files[path], tests)
+        if found is None:
+            continue
+        pruned.files[path], taken = found
+        pruned.notes.extend(f"{path}: took out {'.'.join(t)}: {WHY}" for t in sorted(taken))
+    return pruned

@@ -1,0 +1,112 @@
+"""A model's tests that fail on code passing every example are taken out, and only those."""
+
+from __future__ import annotations
+
+import ast
+
+from devfactory.sandbox.junit import TestCase, TestReport
+from devfactory.software.disagreeing_tests import disagreeing, named_by, prune, without_tests
+from devfactory.software.examples import PATH as EXAMPLES_PATH
+
+TESTS = "tests/test_shelf.py"
+SOURCE = '''"""Tests of the shelf."""
+
+import pytest
+
+from shelf import count
+
+
+def test_counts_books():
+    assert count(["a", "b"]) == 2
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_counts_nothing_as_zero(n):
+    assert count([]) == n
+
+
+class TestLabels:
+    def test_upper(self):
+        assert count(["A"]) == 1
+
+    def test_lower(self):
+        assert count(["a"]) == 7
+
+
+def helper():
+    return 3
+'''
+
+
+def case(nodeid: str, outcome: str) -> TestCase:
+    return TestCase(nodeid=nodeid, file=nodeid.split("::")[0], name=nodeid, outcome=outcome)
+
+
+def report(*cases: TestCase) -> TestReport:
+    return TestReport(cases=list(cases))
+
+
+EXAMPLE_PASSED = case(f"{EXAMPLES_PATH}::test_count", "passed")
+FAILED = (
+    case(f"{TESTS}::test_counts_nothing_as_zero[1]", "failed"),
+    case(f"{TESTS}::test_counts_nothing_as_zero[2]", "failed"),
+    case(f"{TESTS}::TestLabels::test_lower", "failed"),
+)
+
+
+def test_a_node_id_names_its_test_without_its_parameters() -> None:
+    assert named_by("tests/t.py::test_x[a-b]") == ("test_x",)
+    assert named_by("tests/t.py::TestY::test_z") == ("TestY", "test_z")
+    assert named_by("tests/t.py") == ()
+
+
+def test_only_failures_beside_passing_examples_disagree() -> None:
+    passed = case(f"{TESTS}::test_counts_books", "passed")
+    found = disagreeing(report(EXAMPLE_PASSED, passed, *FAILED), [TESTS])
+    assert found == {TESTS: {("test_counts_nothing_as_zero",), ("TestLabels", "test_lower")}}
+    # an example that fails: the code is not known to be right, nothing disagrees
+    failing_example = case(f"{EXAMPLES_PATH}::test_count", "failed")
+    assert disagreeing(report(failing_example, *FAILED), [TESTS]) == {}
+    # no example at all: nothing is known either
+    assert disagreeing(report(*FAILED), [TESTS]) == {}
+    # files that are not the team's, and the examples themselves, are never judged here
+    assert disagreeing(report(EXAMPLE_PASSED, *FAILED), ["tests/other.py"]) == {}
+
+
+def test_the_disagreeing_tests_are_taken_out_and_the_rest_kept_as_written() -> None:
+    found = without_tests(SOURCE, {("test_counts_nothing_as_zero",), ("TestLabels", "test_lower")})
+    assert found is not None
+    pruned, taken = found
+    assert taken == [("test_counts_nothing_as_zero",), ("TestLabels", "test_lower")]
+    tree = ast.parse(pruned)
+    names = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    assert sorted(names) == ["helper", "test_counts_books", "test_upper"]
+    assert "@pytest.mark.parametrize" not in pruned  # the decorator went with its test
+    assert 'def test_counts_books():\n    assert count(["a", "b"]) == 2\n' in pruned
+    assert "import pytest" in pruned and "class TestLabels:" in pruned
+
+
+def test_a_class_whose_tests_all_disagree_goes_whole() -> None:
+    found = without_tests(SOURCE, {("TestLabels", "test_upper"), ("TestLabels", "test_lower")})
+    assert found is not None
+    assert "class TestLabels" not in found[0] and "def test_counts_books" in found[0]
+
+
+def test_a_file_is_never_left_without_a_test_nor_pruned_when_it_does_not_parse() -> None:
+    every = {("test_counts_books",), ("test_counts_nothing_as_zero",)}
+    every |= {("TestLabels", "test_upper"), ("TestLabels", "test_lower")}
+    assert without_tests(SOURCE, every) is None
+    assert without_tests("def test_x(:\n", {("test_x",)}) is None
+    assert without_tests(SOURCE, {("test_not_there",)}) is None
+
+
+def test_prune_says_what_it_took_out_and_why() -> None:
+    cut = prune(report(EXAMPLE_PASSED, *FAILED), {TESTS: SOURCE, "tests/other.py": "x = 1\n"})
+    assert set(cut.files) == {TESTS}
+    assert cut.notes == [
+        f"{TESTS}: took out TestLabels.test_lower: it failed on code that passes every one "
+        "of the requirement's own examples",
+        f"{TESTS}: took out test_counts_nothing_as_zero: it failed on code that passes every "
+        "one of the requirement's own examples",
+    ]
+    assert prune(None, {TESTS: SOURCE}).files == {}
