@@ -6,17 +6,18 @@ not show, and goes back to its author with that reason. A small model seldom men
 such a test in the attempts it has; the stage would then end BLOCKED over tests
 that are more likely wrong than the code, and the run fail though its code does
 what the requirement shows. AlphaCodium keeps the tests the code is known to pass
-as anchors and never trusts a model's test over them; here the examples are the
-anchors. On a stage's last attempt, those tests are taken out of their files
-(each named, with why, in the stage's repairs) and the checks run again on what
-is left. A test file that would be left with no test, or that does not parse, is
-kept as it is: its stage is judged on it.
+as anchors and never trusts a model's test over them; here the anchors are the
+examples that show behaviour (a function's result, a route's reply; a command
+line's ``--help`` shows none, so it anchors nothing). On a stage's last attempt,
+those tests are taken out of their files (each named, with why, in the stage's
+repairs) and the checks run again on what is left. A test file that would be left
+with no test, or that does not parse, is kept as it is: its stage is judged on it.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeGuard
 
@@ -46,15 +47,22 @@ def named_by(nodeid: str) -> Test:
     return (*parts[:-1], parts[-1].split("[", 1)[0])
 
 
-def disagreeing(report: TestReport, files: Iterable[str]) -> dict[str, set[Test]]:
+def disagreeing(
+    report: TestReport, files: Iterable[str], anchors: Collection[str]
+) -> dict[str, set[Test]]:
     """Return, by file of ``files``, the tests that failed while every example passed.
 
-    Nothing is returned when the requirement has no example test or one of its
-    examples fails: the code is then not known to be right, and the failures
-    stay the gate's.
+    ``anchors`` name the example tests that show behaviour (a function's result, a
+    route's reply), not only an interface (``--help``, a usage error): code that
+    passes an interface's examples alone may still do nothing, so nothing is
+    returned unless one anchor passed. Nothing is returned either when one of
+    the examples fails: the code is then not known to be right, and the
+    failures stay the gate's.
     """
     examples = [c for c in report.cases if c.file == EXAMPLES_PATH]
     if not examples or any(c.outcome != "passed" for c in examples):
+        return {}
+    if not any(named_by(c.nodeid)[-1:] and named_by(c.nodeid)[-1] in anchors for c in examples):
         return {}
     judged = set(files) - {EXAMPLES_PATH}
     found: dict[str, set[Test]] = {}
@@ -120,12 +128,15 @@ def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | Non
     return pruned, taken
 
 
-def prune(report: TestReport | None, files: Mapping[str, str]) -> Pruned:
-    """Take the tests that disagree with example-passing code out of ``files`` (path -> source)."""
+def prune(report: TestReport | None, files: Mapping[str, str], anchors: Collection[str]) -> Pruned:
+    """Take the tests that disagree with example-passing code out of ``files`` (path -> source).
+
+    ``anchors``: the example tests that show behaviour (``disagreeing``).
+    """
     pruned = Pruned()
     if report is None:
         return pruned
-    for path, tests in sorted(disagreeing(report, files).items()):
+    for path, tests in sorted(disagreeing(report, files, anchors).items()):
         found = without_tests(files[path], tests)
         if found is None:
             continue

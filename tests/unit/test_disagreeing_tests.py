@@ -60,17 +60,27 @@ def test_a_node_id_names_its_test_without_its_parameters() -> None:
     assert named_by("tests/t.py") == ()
 
 
+ANCHORS = {"test_count"}  # the example tests that show behaviour
+
+
 def test_only_failures_beside_passing_examples_disagree() -> None:
     passed = case(f"{TESTS}::test_counts_books", "passed")
-    found = disagreeing(report(EXAMPLE_PASSED, passed, *FAILED), [TESTS])
+    found = disagreeing(report(EXAMPLE_PASSED, passed, *FAILED), [TESTS], ANCHORS)
     assert found == {TESTS: {("test_counts_nothing_as_zero",), ("TestLabels", "test_lower")}}
     # an example that fails: the code is not known to be right, nothing disagrees
     failing_example = case(f"{EXAMPLES_PATH}::test_count", "failed")
-    assert disagreeing(report(failing_example, *FAILED), [TESTS]) == {}
+    assert disagreeing(report(failing_example, *FAILED), [TESTS], ANCHORS) == {}
     # no example at all: nothing is known either
-    assert disagreeing(report(*FAILED), [TESTS]) == {}
+    assert disagreeing(report(*FAILED), [TESTS], ANCHORS) == {}
     # files that are not the team's, and the examples themselves, are never judged here
-    assert disagreeing(report(EXAMPLE_PASSED, *FAILED), ["tests/other.py"]) == {}
+    assert disagreeing(report(EXAMPLE_PASSED, *FAILED), ["tests/other.py"], ANCHORS) == {}
+
+
+def test_examples_that_show_no_behaviour_anchor_nothing() -> None:
+    # a command line's --help and usage errors pass on code that does nothing at all
+    helped = case(f"{EXAMPLES_PATH}::test_help", "passed")
+    assert disagreeing(report(helped, *FAILED), [TESTS], ANCHORS) == {}
+    assert disagreeing(report(EXAMPLE_PASSED, helped, *FAILED), [TESTS], ANCHORS) != {}
 
 
 def test_the_disagreeing_tests_are_taken_out_and_the_rest_kept_as_written() -> None:
@@ -101,7 +111,8 @@ def test_a_file_is_never_left_without_a_test_nor_pruned_when_it_does_not_parse()
 
 
 def test_prune_says_what_it_took_out_and_why() -> None:
-    cut = prune(report(EXAMPLE_PASSED, *FAILED), {TESTS: SOURCE, "tests/other.py": "x = 1\n"})
+    files = {TESTS: SOURCE, "tests/other.py": "x = 1\n"}
+    cut = prune(report(EXAMPLE_PASSED, *FAILED), files, ANCHORS)
     assert set(cut.files) == {TESTS}
     assert cut.notes == [
         f"{TESTS}: took out TestLabels.test_lower: it failed on code that passes every one "
@@ -109,4 +120,4 @@ def test_prune_says_what_it_took_out_and_why() -> None:
         f"{TESTS}: took out test_counts_nothing_as_zero: it failed on code that passes every "
         "one of the requirement's own examples",
     ]
-    assert prune(None, {TESTS: SOURCE}).files == {}
+    assert prune(None, {TESTS: SOURCE}, ANCHORS).files == {}

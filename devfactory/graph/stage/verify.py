@@ -175,7 +175,9 @@ def verify_stage(
     try:
         found = checked(files)
         if state.get("attempt", 1) >= max_attempts(state, runtime):
-            pruned = without_disagreeing_tests(found, drafts, plan, slug, state.get("repairs", []))
+            pruned = without_disagreeing_tests(
+                found, drafts, plan, slug, requirement_facts_of(state), state.get("repairs", [])
+            )
             if pruned:
                 found = checked({**files, **{d.path: d.content for d in pruned["drafts"]}})
     except SandboxUnavailableError as exc:
@@ -201,18 +203,21 @@ def without_disagreeing_tests(
     drafts: Sequence[Artifact],
     plan: BuildPlan,
     team: str,
+    facts: RequirementFacts,
     repairs: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Return the stage-state update that takes the team's disagreeing tests out of its drafts.
 
     On the stage's last attempt, a test of the team's that failed on code
-    passing every one of the requirement's examples is taken out of its file
-    (``software/disagreeing_tests.py``), said after the attempt's ``repairs``;
-    {} when there is none to take out.
+    passing every one of the requirement's examples (one of them showing
+    behaviour) is taken out of its file (``software/disagreeing_tests.py``),
+    said after the attempt's ``repairs``; {} when there is none to take out.
     """
     tests = {f.path for f in plan.files_of(team) if f.role is FileRole.TESTS}
     mine = {d.path: d.content for d in drafts if d.path in tests}
-    cut = prune(found.tests, mine)
+    made = examples_file(facts)
+    anchors = {name for name, unit in made.about.items() if unit != "cli"} if made else set()
+    cut = prune(found.tests, mine, anchors)
     if not cut.files:
         return {}
     return {
