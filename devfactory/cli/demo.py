@@ -108,7 +108,7 @@ def demo(pipeline: PipelineOption = "lean", out: OutOption = None) -> None:
     common.require_tools()
     settings = get_settings()
     who = identity(settings, None, None)
-    console.print(Panel(text.strip(), title="The requirement", title_align="left"))
+    console.print(Panel(text.strip(), title="The requirement", title_align="left", expand=False))
 
     def start(factory: Any, progress: Any) -> Any:
         return factory.start(

@@ -44,6 +44,8 @@ def test_a_completed_demo_shows_the_folder_the_checks_and_the_console(
     assert shown.exit_code == 0, shown.output
     text = shown.stdout
     assert "The requirement" in text and "linenum" in text
+    # piped, lines are whole but no wider than what they hold (no panel 100,000 columns wide)
+    assert max(len(line) for line in text.splitlines()) < 400
     assert f"The run's folder: {out}" in text
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "COMPLETED" and run["pipeline"] == "lean"
