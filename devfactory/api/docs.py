@@ -1,13 +1,15 @@
 """ReDoc served with nothing from another host, and the service's favicon and front door.
 
 ``fastapi-offline`` carries Swagger UI's and ReDoc's files, but ReDoc's script
-draws its "powered by" logo from ``cdn.redoc.ly``. The ReDoc page here loads a
-copy of that script in which the logo is the service's own favicon. ``/`` sends
+draws its "powered by" logo from its makers' host. The ReDoc page here loads a
+copy of that script in which every image named by an absolute address is the
+service's own favicon. ``/`` sends
 a browser to the console, and ``/favicon.ico`` is a small file of the package.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -22,7 +24,8 @@ from devfactory.api.auth import DOCS_ASSETS
 REDOC_SCRIPT: Final = "/docs/redoc.js"
 """Where the ReDoc page loads its script (outside ``DOCS_ASSETS``, which the package serves)."""
 FAVICON: Final = Path(__file__).resolve().parent / "console_static" / "favicon.png"
-REDOC_LOGO: Final = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+REMOTE_IMAGE: Final = re.compile(r"https?://[\w.-]+/[\w./-]+\.(?:svg|png|ico|gif|jpe?g)\b")
+"""An image the script would fetch from another host."""
 _REDOC = Path(fastapi_offline.__file__).resolve().parent / "static" / "redoc.standalone.js"
 
 router = APIRouter(include_in_schema=False)
@@ -30,17 +33,18 @@ router = APIRouter(include_in_schema=False)
 
 @cache
 def redoc_script() -> str:
-    """Return ReDoc's script with its logo read from this service, not a CDN.
+    """Return ReDoc's script with every image it names on another host read from this service.
 
     Raises:
-        RuntimeError: the package's script no longer draws that logo (a new
-            version): the page would fetch from elsewhere or the rewrite is stale.
+        RuntimeError: the package's script names no such image any more (a new
+            version): it may fetch something else from elsewhere, so look again.
 
     """
     script = _REDOC.read_text("utf-8")
-    if REDOC_LOGO not in script:
-        raise RuntimeError(f"{_REDOC} no longer names {REDOC_LOGO}: check what it fetches")
-    return script.replace(REDOC_LOGO, "/favicon.ico")
+    local, found = REMOTE_IMAGE.subn("/favicon.ico", script)
+    if not found:
+        raise RuntimeError(f"{_REDOC} names no image on another host now: check what it fetches")
+    return local
 
 
 @router.get("/redoc")
