@@ -12,9 +12,12 @@ import sys
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 import typer
+
+if TYPE_CHECKING:
+    from devfactory.store.runs import RunRow
 
 ReadJsonOption = Annotated[
     bool,
@@ -46,7 +49,22 @@ def plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def run_document(row: Any) -> dict[str, Any]:
+class RunDocument(TypedDict):
+    """One run as ``list --json`` prints it."""
+
+    run_id: str
+    status: str
+    project: str
+    pipeline: str
+    owner: str
+    created_at: str
+    updated_at: str
+    reason: str
+    out_dir: str
+    requirement: str
+
+
+def run_document(row: RunRow) -> RunDocument:
     """Describe a run as ``list --json`` prints it."""
     return {
         "run_id": row.run_id,

@@ -16,7 +16,7 @@ import logging
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -131,6 +131,13 @@ def checks_update(found: Verification, team: str) -> dict[str, Any]:
     }
 
 
+class TakenOut(NamedTuple):
+    """The stage's drafts with its disagreeing tests taken out, and a note for each one."""
+
+    drafts: list[Artifact]
+    notes: list[str]
+
+
 def verify_stage(
     state: StageState, runtime: Runtime[Context], setup: StageSetup
 ) -> Command[Literal["report", "retain"]]:
@@ -171,15 +178,15 @@ def verify_stage(
             facts=requirement_facts_of(state),
         )
 
-    pruned: dict[str, Any] = {}
+    taken: TakenOut | None = None
     try:
         found = checked(files)
         if state.get("attempt", 1) >= max_attempts(state, runtime):
-            pruned = without_disagreeing_tests(
-                found, drafts, plan, slug, requirement_facts_of(state), state.get("repairs", [])
+            taken = without_disagreeing_tests(
+                found, drafts, plan, slug, requirement_facts_of(state)
             )
-            if pruned:
-                found = checked({**files, **{d.path: d.content for d in pruned["drafts"]}})
+            if taken:
+                found = checked({**files, **{d.path: d.content for d in taken.drafts}})
     except SandboxUnavailableError as exc:
         reason = f"cannot run the code: {exc}"
         blocked = TaskResult.blocked(reason[:300], reasoning=reason)
@@ -195,7 +202,10 @@ def verify_stage(
                 "check_problems": [f"the checks could not run: {type(exc).__name__}: {exc}"[:600]],
             },
         )
-    return Command(goto="report", update={**checks_update(found, slug), **pruned})
+    update = checks_update(found, slug)
+    if taken:
+        update.update(drafts=taken.drafts, repairs=[*state.get("repairs", []), *taken.notes])
+    return Command(goto="report", update=update)
 
 
 def without_disagreeing_tests(
@@ -204,14 +214,13 @@ def without_disagreeing_tests(
     plan: BuildPlan,
     team: str,
     facts: RequirementFacts,
-    repairs: Sequence[str] = (),
-) -> dict[str, Any]:
-    """Return the stage-state update that takes the team's disagreeing tests out of its drafts.
+) -> TakenOut | None:
+    """Return the team's drafts with its disagreeing tests taken out (None: none to take out).
 
     On the stage's last attempt, a test of the team's that failed on code
     passing every one of the requirement's examples (one of them showing
     behaviour) is taken out of its file (``software/disagreeing_tests.py``),
-    said after the attempt's ``repairs``; {} when there is none to take out.
+    with a note that says which and why.
     """
     tests = {f.path for f in plan.files_of(team) if f.role is FileRole.TESTS}
     mine = {d.path: d.content for d in drafts if d.path in tests}
@@ -219,11 +228,9 @@ def without_disagreeing_tests(
     anchors = {name for name, unit in made.about.items() if unit != "cli"} if made else set()
     cut = prune(found.tests, mine, anchors)
     if not cut.files:
-        return {}
-    return {
-        "drafts": [
-            d.model_copy(update={"content": cut.files[d.path]}) if d.path in cut.files else d
-            for d in drafts
-        ],
-        "repairs": [*repairs, *cut.notes],
-    }
+        return None
+    drafted = [
+        d.model_copy(update={"content": cut.files[d.path]}) if d.path in cut.files else d
+        for d in drafts
+    ]
+    return TakenOut(drafted, cut.notes)
