@@ -208,6 +208,15 @@ class ExampleTests:
         """Return the names of the tests about ``unit``."""
         return [name for name, what in self.about.items() if what == unit]
 
+    def showing_behaviour(self) -> set[str]:
+        """Return the names of the tests that show behaviour, not only an interface.
+
+        A function's result or a route's reply shows what the code does; a
+        command line's ``--help`` or usage error (about ``cli``) passes on code
+        that does nothing, so it vouches for no behaviour.
+        """
+        return {name for name, what in self.about.items() if what != "cli"}
+
 
 @dataclass(frozen=True)
 class ExampleSet:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 from devfactory.sandbox.junit import TestCase, TestReport
+from devfactory.software.checks.blame import arbitrate
 from devfactory.software.disagreeing_tests import disagreeing, named_by, prune, without_tests
 from devfactory.software.examples import PATH as EXAMPLES_PATH
+from devfactory.software.plan import BuildPlan
 
 TESTS = "tests/test_shelf.py"
 SOURCE = '''"""Tests of the shelf."""
@@ -121,3 +124,46 @@ def test_prune_says_what_it_took_out_and_why() -> None:
         "one of the requirement's own examples",
     ]
     assert prune(None, {TESTS: SOURCE}, ANCHORS).files == {}
+
+
+# --- whose a failing test is: the examples vouch for the code only where they show behaviour ---
+
+PLAN = BuildPlan.model_validate(
+    {
+        "kind": "cli",
+        "summary": "Shelves books.",
+        "files": [
+            {"path": "shelf.py", "role": "code", "owner": "backend-engineering", "purpose": "it"},
+            {"path": TESTS, "role": "tests", "owner": "qa-engineering", "purpose": "tests"},
+        ],
+        "test_command": "pytest -q",
+        "entry_point": "python -m shelf",
+    }
+)
+WRONG_RESULT = TestCase(  # an assertion on what the code returned: it ends in the test itself
+    nodeid=f"{TESTS}::test_counts_books",
+    file=TESTS,
+    name="test_counts_books",
+    outcome="failed",
+    traceback=f"{TESTS}:9: in test_counts_books\n    assert count(['a']) == 1\nE  assert 0 == 1",
+)
+HELP_PASSED = case(f"{EXAMPLES_PATH}::test_help", "passed")
+
+
+def test_a_test_failing_beside_a_passing_behaviour_example_goes_back_to_its_author_saying_so(
+    tmp_path: Path,
+) -> None:
+    cases = [HELP_PASSED, EXAMPLE_PASSED, WRONG_RESULT]
+    path, note = arbitrate(WRONG_RESULT, cases, PLAN, tmp_path, {"test_count"})
+    assert path == TESTS
+    assert note.startswith("the code passes every one of the requirement's own examples")
+
+
+def test_examples_that_show_only_an_interface_vouch_for_no_code(tmp_path: Path) -> None:
+    # --help passes on code that does nothing: the test is not told the code is right
+    cases = [HELP_PASSED, WRONG_RESULT]
+    assert arbitrate(WRONG_RESULT, cases, PLAN, tmp_path, {"test_count"}) == (TESTS, "")
+    # nor does a behaviour example vouch when another example fails
+    failing = case(f"{EXAMPLES_PATH}::test_help", "failed")
+    cases = [failing, EXAMPLE_PASSED, WRONG_RESULT]
+    assert arbitrate(WRONG_RESULT, cases, PLAN, tmp_path, {"test_count"}) == (TESTS, "")

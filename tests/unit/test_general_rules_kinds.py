@@ -7,14 +7,24 @@ name.py``) has its own file, ``test_kind_script.py``.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from devfactory.software.kinds import behaviour_tested, comparison, examples, shape_of, skeleton
+from devfactory.software.kinds import (
+    behaviour_tested,
+    comparison,
+    examples,
+    examples_file,
+    shape_of,
+    skeleton,
+)
 from devfactory.software.kinds.command_line import COMMAND_LINE, command_examples
 from devfactory.software.kinds.library import LIBRARY
-from devfactory.software.kinds.text_filter import TEXT_FILTER, stream
+from devfactory.software.kinds.text_filter import TEXT_FILTER, stream, transform_examples
 from devfactory.software.kinds.web_service import WEB_SERVICE, handler_name
 from devfactory.software.requirement import read_requirement
 from devfactory.software.skeleton import stubs
@@ -196,6 +206,74 @@ def test_a_filters_messages_start_with_the_prefix_the_requirement_writes() -> No
         "no message": "lamps:",
         "none": "lamps:",
     }
+
+
+GLOW = (
+    "We want a program called glow, started with python -m glow. It reads the file named on the "
+    "command line, or standard input when none is named. The option --dim takes a whole "
+    "number and the option --shout is a switch. "
+)
+
+
+def _shown(sentence: str) -> list[str]:
+    facts = read_requirement(GLOW + sentence)
+    found = stream(facts)
+    assert found is not None
+    return [e.body for e in transform_examples(facts, found)]
+
+
+def test_a_filters_output_shown_for_an_input_in_words_is_run_on_that_input_with_its_options() -> (
+    None
+):
+    bodies = _shown(
+        'So the input "red\\tlamp\\n" is printed as "RED LAMP\\n", and with --dim 3 and '
+        "--shout the input \u201cdark\u201d becomes `DARK!!!`."
+    )
+    assert len(bodies) == 2
+    assert "source.write_text('red\\tlamp\\n', encoding='utf-8')" in bodies[0]
+    assert "done = run_cli(str(source))\n" in bodies[0]
+    assert "assert done.stdout == 'RED LAMP\\n'" in bodies[0]
+    assert "run_cli(str(source), '--dim', '3', '--shout')" in bodies[1]
+    assert "assert done.stdout == 'DARK!!!\\n'" in bodies[1]  # as write_output ends it
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        'Dimmed a little, "red" becomes "rd".',  # the option in words, not its flag
+        'With --dim three, "red" becomes "rd".',  # a count in words
+        'With -b, "red" becomes "rd".',  # no such option
+        'With --dim, "red" becomes "rd".',  # the value it takes is not given
+        'The word "red" and the word "rd" are both lamps.',  # nothing done between them
+    ],
+)
+def test_no_output_example_where_the_words_do_not_say_how_the_command_is_run(
+    sentence: str,
+) -> None:
+    assert _shown(sentence) == []
+
+
+def test_output_examples_are_tests_of_the_transform_that_pass_on_right_code_only(
+    tmp_path: Path,
+) -> None:
+    facts = read_requirement(GLOW + 'For example, "a\\nb\\n" is printed as "1 a\\n2 b\\n".')
+    made = examples_file(facts)
+    assert made is not None and made.of("transform") == ["test_output"]
+    (tmp_path / "test_examples.py").write_text(made.source, encoding="utf-8")
+    right = "for n, line in enumerate(sys.stdin if len(sys.argv) < 2 else open(sys.argv[1]), 1):"
+    for body, passes in (
+        (right + "\n    print(n, line, end='')\n", True),
+        (right + "\n    print(line, end='')\n", False),
+    ):
+        (tmp_path / "glow.py").write_text("import sys\n" + body, encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "output"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (done.returncode == 0) is passes, done.stdout[-2000:]
 
 
 def test_only_a_filters_transform_is_called_on_the_models_tests_and_compared_as_written() -> None:

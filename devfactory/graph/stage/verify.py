@@ -225,7 +225,7 @@ def without_disagreeing_tests(
     tests = {f.path for f in plan.files_of(team) if f.role is FileRole.TESTS}
     mine = {d.path: d.content for d in drafts if d.path in tests}
     made = examples_file(facts)
-    anchors = {name for name, unit in made.about.items() if unit != "cli"} if made else set()
+    anchors = made.showing_behaviour() if made else set()
     cut = prune(found.tests, mine, anchors)
     if not cut.files:
         return None

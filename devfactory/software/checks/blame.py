@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,17 +26,22 @@ _FRAME = re.compile(r'File "([^"]+)", line (\d+)|^([\w./-]+\.py):(\d+):', re.M)
 
 
 def arbitrate(
-    case: TestCase, cases: list[TestCase], plan: BuildPlan, workspace: Path
+    case: TestCase,
+    cases: list[TestCase],
+    plan: BuildPlan,
+    workspace: Path,
+    anchors: Collection[str] = (),
 ) -> tuple[str, str]:
     """Say whose a failing test is: the code's or the test's author's, and why.
 
     The requirement's own examples (``examples.PATH``) are trusted: one that
     fails is the code's fault, whatever frame the traceback ends in. A model's
-    test that fails on code passing every example goes back to the test's
-    author, with the reason: it asks for something the examples do not show,
-    so the test is checked against the requirement before the code is. Other
-    failures (some example fails too, or there are none) go to the file the
-    traceback ends in.
+    test that fails on code passing every example, one of them showing
+    behaviour (``anchors``: a function's result, a command's output; not only
+    ``--help``), goes back to the test's author, with the reason: it asks for
+    something the examples do not show, so the test is checked against the
+    requirement before the code is. Other failures (some example fails, or
+    none vouches for what the code does) go to the file the traceback ends in.
     """
     code = next((f.path for f in plan.files if f.role is FileRole.CODE), "")
     if case.file == EXAMPLES_PATH:
@@ -43,7 +49,8 @@ def arbitrate(
         owned = found if found and found != EXAMPLES_PATH else code
         return owned or case.file, "the requirement's own example fails: "
     examples = [c for c in cases if c.file == EXAMPLES_PATH]
-    if examples and all(c.outcome == "passed" for c in examples):
+    vouched = any(c.nodeid.split("::")[-1].split("[", 1)[0] in anchors for c in examples)
+    if examples and vouched and all(c.outcome == "passed" for c in examples):
         return case.file, (
             "the code passes every one of the requirement's own examples, and this test "
             "fails on it: check the test against the requirement sentence it tests: "

@@ -6,7 +6,18 @@ from devfactory.software.checks.blame import arbitrate, imported_planned
 from devfactory.software.checks.criteria import criteria_status
 from devfactory.software.checks.framework import CheckContext, CheckOutcome, Need, Problem
 from devfactory.software.checks.plan_commands import test_command
+from devfactory.software.kinds import examples_file
 from devfactory.software.plan import FileRole
+from devfactory.software.requirement import read_requirement
+
+
+def behaviour_anchors(context: CheckContext) -> set[str]:
+    """Return the example tests that show behaviour, read from the run's facts or requirement."""
+    facts = context.facts
+    if facts is None and context.requirement.strip():
+        facts = read_requirement(context.requirement)
+    made = examples_file(facts) if facts is not None else None
+    return made.showing_behaviour() if made else set()
 
 
 class TestsCheck:
@@ -29,11 +40,12 @@ class TestsCheck:
             tests=report,
             criteria=criteria_status(context.criteria, report.cases),
         )
+        anchors = behaviour_anchors(context)
         for case in report.cases:
             if case.file and case.file not in context.files:
                 continue  # a repository's own test, as it was: ExistingTestsCheck judges it
             if case.outcome in ("failed", "error"):
-                path, note = arbitrate(case, report.cases, plan, workspace)
+                path, note = arbitrate(case, report.cases, plan, workspace, anchors)
                 if not plan.owner_of(path):  # a repository's own test: the code it imports
                     path = imported_planned(case.file, plan, workspace) or path
                 text = f"{case.name} {case.outcome}: {case.message}\n{case.traceback}"

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from devfactory.sandbox.commands import Smoke
-from devfactory.software.examples import ExampleSet
+from devfactory.software.examples import Example, ExampleSet
 from devfactory.software.kinds.command_line import COMMAND_LINE, command_head, main_lines
 from devfactory.software.kinds.shape import Comparison, PlanPart, StartPart
 from devfactory.software.plan import BuildPlan, Named, SoftwareKind
@@ -43,6 +43,17 @@ _READ_FAILS = re.compile(r"\b(read|exist|missing|unreadable|open|found)\b", re.I
 _ERRORS = re.compile(r"\b(errors?|invalid|malformed|refus\w*|bad|not an?)\b", re.I)
 _ABOUT_MESSAGES = re.compile(r"stderr|standard error|message", re.I)
 _PREFIXED = re.compile(r"`([A-Za-z][\w-]*):(?:\s[^`]*)?`")  # `oops: <message>`, `oops:`
+# A text said in words: "double quoted" (backslash escapes kept), “curly quoted”, or a code span
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"|\u201c([^\u201d]*)\u201d|`([^`]+)`')
+# What stands between an input and its output: "is printed as", "becomes", "comes out as"
+_SHOWN_AS = re.compile(
+    r"^\s*(?:(?:is|are)\s+(?:printed|written|output|shown|displayed|rendered)(?:\s+as)?"
+    r"|(?:is|are)\s+turned\s+into|becomes?|turns?\s+into|comes?\s+out\s+as"
+    r"|prints|outputs|gives|yields)\s*:?\s*$",
+    re.I,
+)
+_GIVEN_FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
+_ESCAPE = re.compile(r"\\([tn\\\"])")
 
 
 @dataclass(frozen=True)
@@ -202,6 +213,84 @@ def _wiring(found: Stream) -> list[str]:
     return reading + run
 
 
+def _said(match: re.Match[str]) -> str:
+    r"""Return a quoted text as it is meant: ``\t`` a tab, ``\n`` a line break."""
+    if match[1] is not None:
+        escapes = {"t": "\t", "n": "\n", "\\": "\\", '"': '"'}
+        return _ESCAPE.sub(lambda m: escapes[m[1]], match[1])
+    return match[2] if match[2] is not None else match[3]
+
+
+def _given(clause: str, options: tuple[Option, ...]) -> list[str] | None:
+    """Return the arguments a clause gives ("with --start 10": ``--start``, ``10``).
+
+    None when it names a flag the command does not have, an option without the
+    value it takes, or an option in words alone ("with a shift of 1", "when
+    decoding"): the example cannot then be run as written.
+    """
+    for option in options:
+        words = option.dest.replace("_", " ")
+        stem = words if len(words) <= 4 else words[:-1]  # "decod": decode, decoding, decoded
+        said = re.search(rf"(?<![\w-]){re.escape(stem)}", clause, re.I)
+        if said and not any(
+            re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", clause) for f in option.flags
+        ):
+            return None
+    argv: list[str] = []
+    for match in _GIVEN_FLAG.finditer(clause):
+        named = next((o for o in options if match[1] in o.flags), None)
+        if named is None:
+            return None
+        argv.append(match[1])
+        if named.metavar is not None:
+            rest = clause[match.end() :]
+            value = _QUOTED.match(rest.lstrip()) or re.match(r"\s*(?:of\s+)?([^\s,;:]+)", rest)
+            if value is None:
+                return None
+            given = _said(value) if value.re is _QUOTED else value[1]
+            if named.integer and not re.fullmatch(r"-?\d+", given):
+                return None  # "--start one": a count said in words is not read
+            argv.append(given)
+    return argv
+
+
+def transform_examples(facts: RequirementFacts, found: Stream) -> list[Example]:
+    r"""Return the tests of the outputs the requirement shows for an input, in its words.
+
+    'the input "a\nb" is printed as "1 a\n2 b"', 'with --upper, "hi" becomes
+    "HI"': two quoted texts with what the command does between them, and the
+    options the clause before them gives. The input is written to a file the
+    command is run on, and its output is compared as ``write_output`` writes it
+    (with its final newline). An example naming an option the command does not
+    have is no example.
+    """
+    found_tests: list[Example] = []
+    seen: set[tuple[str, ...]] = set()
+    for sentence in facts.sentences:
+        quoted = list(_QUOTED.finditer(sentence))
+        start = 0
+        for given, shown in zip(quoted, quoted[1:], strict=False):
+            if given.start() < start or not _SHOWN_AS.match(sentence[given.end() : shown.start()]):
+                continue
+            argv = _given(sentence[start : given.start()], found.options)
+            start = shown.end()
+            text, output = _said(given), _said(shown)
+            if argv is None or (text, output, *argv) in seen:
+                continue
+            seen.add((text, output, *argv))
+            expected = output if output.endswith("\n") or not output else output + "\n"
+            args = "".join(f", {a!r}" for a in argv)
+            body = (
+                "    source = tmp_path / 'input.txt'\n"
+                f"    source.write_text({text!r}, encoding='utf-8')\n"
+                f"    done = run_cli(str(source){args})\n"
+                "    assert done.returncode == 0, done.stderr\n"
+                f"    assert done.stdout == {expected!r}\n"
+            )
+            found_tests.append(Example("output", sentence, body, TRANSFORM))
+    return found_tests
+
+
 def as_written(outcome: str) -> str:
     """Return a transform's result as ``write_output`` writes it (ending with a newline)."""
     try:
@@ -245,8 +334,22 @@ class TextFilter:
         return Skeleton(f"{facts.module}.py", tidy(lines), tuple(units))
 
     def examples(self, facts: RequirementFacts) -> ExampleSet:
-        """Return the command line's examples."""
-        return COMMAND_LINE.examples(facts)
+        """Return the command line's examples, and the outputs its sentences show for an input.
+
+        An input shown with its output (``transform_examples``) is run through
+        the command itself: its tests are about the transform, the one unit the
+        model writes, so they choose among its candidates.
+        """
+        own = COMMAND_LINE.examples(facts)
+        found = stream(facts)
+        if found is None:
+            return own
+        return ExampleSet(
+            tests=(*own.tests, *transform_examples(facts, found)),
+            imports=own.imports,
+            setup=own.setup,
+            helpers=own.helpers,
+        )
 
     def compared(self, facts: RequirementFacts, unit: str) -> Comparison | None:
         """Call the transform on the model's tests; compare its results as the command writes them.
