@@ -15,3 +15,28 @@ def test_the_readme_never_runs_a_bare_uv() -> None:
 
 def test_the_readme_runs_studio_from_the_virtualenv() -> None:
     assert ".venv/bin/langgraph dev" in README
+
+
+def test_the_readme_says_every_exit_code_the_command_line_gives() -> None:
+    from devfactory.cli import common
+
+    said = README[README.index("Exit codes: `0`") :].split("\n\n", 1)[0]
+    codes = [
+        0,
+        *(v for k, v in vars(common).items() if k.startswith("EXIT_") and k != "EXIT_CODES"),
+    ]
+    assert len(codes) == 10
+    for code in codes:
+        assert f"`{code}`" in said, code
+    assert "`8` the run is held" in " ".join(said.split())
+
+
+def test_the_demos_other_pipelines_and_ollama_are_one_line_away() -> None:
+    start = README.index("`make demo` (`devfactory demo`)")
+    block = README[start:].split("```bash\n", 1)[1].split("```", 1)[0]
+    lines = block.splitlines()
+    run = next(line for line in lines if "--pipeline mvp" in line)
+    assert "# or full" in run
+    path = re.search(r"--file (\S+)", run)
+    assert path and (Path(__file__).resolve().parents[2] / path[1]).is_file()
+    assert any(re.match(r"OLLAMA_HOST=http://\S+ make demo\b", line) for line in lines)
