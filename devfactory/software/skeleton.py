@@ -56,12 +56,26 @@ class Skeleton:
     units: tuple[Unit, ...]
 
 
+_QUOTED_TEXT = re.compile(r'"[^"\n]{1,80}"|\u201c[^\u201d\n]{1,80}\u201d')
+_KEPT_SPACE = "\ue000"  # a space inside a quoted text: neither collapsed nor broken at
+
+
+def _keep_spaces(match: re.Match[str]) -> str:
+    return match[0].replace(" ", _KEPT_SPACE)
+
+
 def doc(lines: list[str] | tuple[str, ...], indent: str) -> str:
-    """Render a docstring quoting the requirement (no triple quotes inside)."""
-    text = " ".join(" ".join(lines).split()).replace('"""', "'''").replace("\\", "\\\\")
+    """Render a docstring quoting the requirement (no triple quotes inside).
+
+    Runs of spaces become one and lines are wrapped, except inside a short quoted
+    text: '"     1 alpha"' is an output as the requirement shows it, to the space.
+    """
+    kept = _QUOTED_TEXT.sub(_keep_spaces, " ".join(lines))
+    text = " ".join(kept.split()).replace('"""', "'''").replace("\\", "\\\\")
     if not text:
         return ""
     wrapped = textwrap.wrap(text, _DOC_WIDTH - len(indent), break_on_hyphens=False)
+    wrapped = [line.replace(_KEPT_SPACE, " ") for line in wrapped]
     if len(wrapped) == 1:
         return f'{indent}"""{wrapped[0]}"""\n'
     body = "\n".join(f"{indent}{line}" for line in wrapped)

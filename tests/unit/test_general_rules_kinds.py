@@ -28,6 +28,7 @@ from devfactory.software.kinds.text_filter import TEXT_FILTER, stream, transform
 from devfactory.software.kinds.web_service import WEB_SERVICE, handler_name
 from devfactory.software.requirement import read_requirement
 from devfactory.software.skeleton import stubs
+from devfactory.software.source import stubbed_names
 
 # --- which kind ------------------------------------------------------------------------------
 
@@ -447,3 +448,15 @@ def test_a_capitalised_name_no_builtin_has_in_a_signature_or_an_error_is_a_class
 
 
 # --- the probes' inputs ----------------------------------------------------------------------
+
+
+def test_a_filters_transform_is_shown_the_outputs_as_calls_and_its_quotes_to_the_space() -> None:
+    facts = read_requirement(
+        GLOW + r'So "ab\n" is printed as "   1  ab\n", and with --dim 2 "x" becomes "  x".'
+    )
+    made = skeleton(facts, "Glows.")
+    stub = made.source[made.source.index("def transform") :].split("\n\n\n", 1)[0]
+    assert r'"   1  ab\\n"' in stub  # the docstring quotes the output with its spaces
+    assert r"        transform('ab\n') == '   1  ab\n'" in stub
+    assert "        transform('x', dim=2) == '  x'" in stub
+    assert "transform" in stubbed_names(made.source)  # still a stub to be written

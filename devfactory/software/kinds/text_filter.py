@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from devfactory.sandbox.commands import Smoke
@@ -131,12 +131,16 @@ def _parameter(option: Option) -> str:
 
 
 def lines_of(
-    found: Stream, about: list[str], doc: Callable[[list[str], str], str]
+    found: Stream,
+    about: list[str],
+    doc: Callable[[list[str], str], str],
+    shown: Sequence[Shown] = (),
 ) -> tuple[list[str], list[str]]:
     """Return the transform's stub and the command's tool-written code, as source lines.
 
     ``doc`` renders a docstring (``skeleton.doc``): the transform's quotes the
-    requirement, which the model reads when it writes the body.
+    requirement, which the model reads when it writes the body, and ends with
+    the outputs it shows (``shown``) as calls of the transform, exactly.
     """
     params = ", ".join([f"{TEXT}: str", *(_parameter(o) for o in found.options)])
     told = [
@@ -152,7 +156,22 @@ def lines_of(
         "The requirement says:",
         *about,
     ]
-    stub = [f"def {TRANSFORM}({params}) -> str:", doc(told, "    ").rstrip("\n")]
+    written = doc(told, "    ").rstrip("\n")
+    calls = [f"{e.call()} == {e.output!r}" for e in shown]
+    calls = [c for c in calls if '"""' not in c]
+    if calls and written.endswith('"""') and written.count('"""') == 2:
+        head = written[: -len('"""')].rstrip()
+        head = head if "\n" in head else head.replace('"""', '"""\n    ', 1)
+        written = "\n".join(
+            [
+                head,
+                "",
+                "    Examples (the command adds a final newline when the result has none):",
+                *(f"        {c}" for c in calls),
+                '    """',
+            ]
+        )
+    stub = [f"def {TRANSFORM}({params}) -> str:", written]
     stub += ["    raise NotImplementedError", "", ""]
     return stub, _wiring(found)
 
@@ -221,8 +240,33 @@ def _said(match: re.Match[str]) -> str:
     return match[2] if match[2] is not None else match[3]
 
 
-def _given(clause: str, options: tuple[Option, ...]) -> list[str] | None:
-    """Return the arguments a clause gives ("with --start 10": ``--start``, ``10``).
+@dataclass(frozen=True)
+class Shown:
+    """An output the requirement shows for an input, with the options it is given."""
+
+    sentence: str
+    text: str
+    output: str
+    given: tuple[tuple[str, Option, str | None], ...]  # (flag as written, option, its value)
+
+    @property
+    def argv(self) -> list[str]:
+        """Return the command's arguments after the input file (``--start``, ``10``)."""
+        return [a for flag, _, value in self.given for a in (flag, value) if a is not None]
+
+    def call(self) -> str:
+        """Return the transform's call this example makes: ``transform('hi', start=10)``."""
+        args = [repr(self.text)]
+        for _, option, value in self.given:
+            if value is None:
+                args.append(f"{option.dest}=True")
+            else:
+                args.append(f"{option.dest}={value if option.integer else repr(value)}")
+        return f"{TRANSFORM}({', '.join(args)})"
+
+
+def _given(clause: str, options: tuple[Option, ...]) -> list[tuple[str, Option, str | None]] | None:
+    """Return the options a clause gives ("with --start 10": ``--start``, its option, ``10``).
 
     None when it names a flag the command does not have, an option without the
     value it takes, or an option in words alone ("with a shift of 1", "when
@@ -236,35 +280,34 @@ def _given(clause: str, options: tuple[Option, ...]) -> list[str] | None:
             re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", clause) for f in option.flags
         ):
             return None
-    argv: list[str] = []
+    given: list[tuple[str, Option, str | None]] = []
     for match in _GIVEN_FLAG.finditer(clause):
         named = next((o for o in options if match[1] in o.flags), None)
         if named is None:
             return None
-        argv.append(match[1])
-        if named.metavar is not None:
-            rest = clause[match.end() :]
-            value = _QUOTED.match(rest.lstrip()) or re.match(r"\s*(?:of\s+)?([^\s,;:]+)", rest)
-            if value is None:
-                return None
-            given = _said(value) if value.re is _QUOTED else value[1]
-            if named.integer and not re.fullmatch(r"-?\d+", given):
-                return None  # "--start one": a count said in words is not read
-            argv.append(given)
-    return argv
+        if named.metavar is None:
+            given.append((match[1], named, None))
+            continue
+        rest = clause[match.end() :]
+        value = _QUOTED.match(rest.lstrip()) or re.match(r"\s*(?:of\s+)?([^\s,;:]+)", rest)
+        if value is None:
+            return None
+        said_value = _said(value) if value.re is _QUOTED else value[1]
+        if named.integer and not re.fullmatch(r"-?\d+", said_value):
+            return None  # "--start one": a count said in words is not read
+        given.append((match[1], named, said_value))
+    return given
 
 
-def transform_examples(facts: RequirementFacts, found: Stream) -> list[Example]:
-    r"""Return the tests of the outputs the requirement shows for an input, in its words.
+def shown_outputs(facts: RequirementFacts, found: Stream) -> list[Shown]:
+    r"""Return the outputs the requirement shows for an input, in its words.
 
     'the input "a\nb" is printed as "1 a\n2 b"', 'with --upper, "hi" becomes
     "HI"': two quoted texts with what the command does between them, and the
-    options the clause before them gives. The input is written to a file the
-    command is run on, and its output is compared as ``write_output`` writes it
-    (with its final newline). An example naming an option the command does not
-    have is no example.
+    options the clause before them gives. An example naming an option the
+    command does not have, or one only in words, is no example.
     """
-    found_tests: list[Example] = []
+    shown_all: list[Shown] = []
     seen: set[tuple[str, ...]] = set()
     for sentence in facts.sentences:
         quoted = list(_QUOTED.finditer(sentence))
@@ -272,23 +315,38 @@ def transform_examples(facts: RequirementFacts, found: Stream) -> list[Example]:
         for given, shown in zip(quoted, quoted[1:], strict=False):
             if given.start() < start or not _SHOWN_AS.match(sentence[given.end() : shown.start()]):
                 continue
-            argv = _given(sentence[start : given.start()], found.options)
+            options = _given(sentence[start : given.start()], found.options)
             start = shown.end()
-            text, output = _said(given), _said(shown)
-            if argv is None or (text, output, *argv) in seen:
+            if options is None:
                 continue
-            seen.add((text, output, *argv))
-            expected = output if output.endswith("\n") or not output else output + "\n"
-            args = "".join(f", {a!r}" for a in argv)
-            body = (
-                "    source = tmp_path / 'input.txt'\n"
-                f"    source.write_text({text!r}, encoding='utf-8')\n"
-                f"    done = run_cli(str(source){args})\n"
-                "    assert done.returncode == 0, done.stderr\n"
-                f"    assert done.stdout == {expected!r}\n"
-            )
-            found_tests.append(Example("output", sentence, body, TRANSFORM))
-    return found_tests
+            example = Shown(sentence, _said(given), _said(shown), tuple(options))
+            key = (example.text, example.output, *example.argv)
+            if key not in seen:
+                seen.add(key)
+                shown_all.append(example)
+    return shown_all
+
+
+def transform_examples(facts: RequirementFacts, found: Stream) -> list[Example]:
+    """Return the tests of the outputs the requirement shows (``shown_outputs``).
+
+    The input is written to a file the command is run on, and its output is
+    compared as ``write_output`` writes it (with its final newline).
+    """
+    tests: list[Example] = []
+    for shown in shown_outputs(facts, found):
+        output = shown.output
+        expected = output if output.endswith("\n") or not output else output + "\n"
+        args = "".join(f", {a!r}" for a in shown.argv)
+        body = (
+            "    source = tmp_path / 'input.txt'\n"
+            f"    source.write_text({shown.text!r}, encoding='utf-8')\n"
+            f"    done = run_cli(str(source){args})\n"
+            "    assert done.returncode == 0, done.stderr\n"
+            f"    assert done.stdout == {expected!r}\n"
+        )
+        tests.append(Example("output", shown.sentence, body, TRANSFORM))
+    return tests
 
 
 def as_written(outcome: str) -> str:
@@ -328,7 +386,7 @@ class TextFilter:
         if found is None:
             raise ValueError("not a filter: its usage line reads no one input")
         lines, units, about = command_head(facts, summary)
-        stub, wiring = lines_of(found, about, doc)
+        stub, wiring = lines_of(found, about, doc, shown_outputs(facts, found))
         lines += ["", "", *stub, *wiring, "", "", *main_lines()]
         units.append(Unit(TRANSFORM, UnitKind.COMMAND, tuple(about)))
         return Skeleton(f"{facts.module}.py", tidy(lines), tuple(units))
