@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 
 from devfactory.software.requirement import Function, RequirementFacts
+from devfactory.software.skeleton import kept_spaces, squeezed
 
 PATH = "tests/test_requirement_examples.py"
 _CALL = r"`(?P<call>[A-Za-z_][A-Za-z0-9_]*\([^`]*\))`"
@@ -76,7 +77,7 @@ def _call_literal(call: str, names: set[str]) -> str | None:
 
 
 def _quote(sentence: str) -> str:
-    text = " ".join(sentence.split())
+    text = kept_spaces(squeezed(sentence))  # an output quoted keeps its spaces
     return text.replace("\\", "\\\\").replace('"""', "'''")[:300]
 
 

@@ -64,18 +64,31 @@ def _keep_spaces(match: re.Match[str]) -> str:
     return match[0].replace(" ", _KEPT_SPACE)
 
 
+def squeezed(text: str) -> str:
+    """Return ``text`` with each run of whitespace one space, but inside a short quoted text.
+
+    '"     1 alpha"' is an output as the requirement shows it, to the space.
+    The spaces kept are ``_KEPT_SPACE`` until ``kept_spaces`` puts them back.
+    """
+    return " ".join(_QUOTED_TEXT.sub(_keep_spaces, text).split())
+
+
+def kept_spaces(text: str) -> str:
+    """Put back the spaces ``squeezed`` kept."""
+    return text.replace(_KEPT_SPACE, " ")
+
+
 def doc(lines: list[str] | tuple[str, ...], indent: str) -> str:
     """Render a docstring quoting the requirement (no triple quotes inside).
 
     Runs of spaces become one and lines are wrapped, except inside a short quoted
-    text: '"     1 alpha"' is an output as the requirement shows it, to the space.
+    text (``squeezed``).
     """
-    kept = _QUOTED_TEXT.sub(_keep_spaces, " ".join(lines))
-    text = " ".join(kept.split()).replace('"""', "'''").replace("\\", "\\\\")
+    text = squeezed(" ".join(lines)).replace('"""', "'''").replace("\\", "\\\\")
     if not text:
         return ""
     wrapped = textwrap.wrap(text, _DOC_WIDTH - len(indent), break_on_hyphens=False)
-    wrapped = [line.replace(_KEPT_SPACE, " ") for line in wrapped]
+    wrapped = [kept_spaces(line) for line in wrapped]
     if len(wrapped) == 1:
         return f'{indent}"""{wrapped[0]}"""\n'
     body = "\n".join(f"{indent}{line}" for line in wrapped)

@@ -144,8 +144,9 @@ def lines_of(
     """
     params = ", ".join([f"{TEXT}: str", *(_parameter(o) for o in found.options)])
     told = [
-        "Return what the command outputs for the input `text` (already read from the file "
-        "or standard input: reading and writing are done).",
+        "Return, as one string, what the command outputs for the input `text` (already "
+        "read from the file or standard input). Print nothing: the command writes the "
+        "string this returns.",
         *(
             f"`{o.dest}` is the option {'/'.join(o.flags)}"
             + (" (True when given)." if o.metavar is None else f" ({o.default} when not given).")
@@ -338,12 +339,13 @@ def transform_examples(facts: RequirementFacts, found: Stream) -> list[Example]:
         output = shown.output
         expected = output if output.endswith("\n") or not output else output + "\n"
         args = "".join(f", {a!r}" for a in shown.argv)
+        why = f"{shown.call()} must return {output!r}"  # what a repair is shown failed
         body = (
             "    source = tmp_path / 'input.txt'\n"
             f"    source.write_text({shown.text!r}, encoding='utf-8')\n"
             f"    done = run_cli(str(source){args})\n"
             "    assert done.returncode == 0, done.stderr\n"
-            f"    assert done.stdout == {expected!r}\n"
+            f"    assert done.stdout == {expected!r}, {why!r}\n"
         )
         tests.append(Example("output", shown.sentence, body, TRANSFORM))
     return tests
