@@ -260,6 +260,8 @@ def test_output_examples_are_tests_of_the_transform_that_pass_on_right_code_only
     facts = read_requirement(GLOW + 'For example, "a\\nb\\n" is printed as "1 a\\n2 b\\n".')
     made = examples_file(facts)
     assert made is not None and made.of("transform") == ["test_output"]
+    # a failure says which call must return what
+    assert r"transform('a\\nb\\n') must return '1 a\\n2 b\\n'" in made.source
     (tmp_path / "test_examples.py").write_text(made.source, encoding="utf-8")
     right = "for n, line in enumerate(sys.stdin if len(sys.argv) < 2 else open(sys.argv[1]), 1):"
     for body, passes in (
