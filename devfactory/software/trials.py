@@ -100,13 +100,18 @@ class TrialRunner:
         return bool(self.tests and self._names(unit))
 
     def _names(self, unit: Unit) -> list[str]:
-        """Return the examples that judge ``unit``: its own, the command's, or all (a module)."""
+        """Return the examples that judge ``unit``: its own, the command's too, or all (a module).
+
+        A command is judged by the command line's examples (``--help``, a usage
+        error) and by its own: a filter's transform by the outputs the
+        requirement shows.
+        """
         if self.tests is None:
             return []
         if unit.kind == UnitKind.MODULE:
             return list(self.tests.about)
         if unit.kind == UnitKind.COMMAND:
-            return self.tests.of("cli")
+            return [*self.tests.of("cli"), *self.tests.of(unit.name)]
         return self.tests.of(unit.name)
 
     def behaviour(self, source: str, function: str, arguments: list[str]) -> tuple[str, ...]:

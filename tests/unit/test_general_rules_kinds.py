@@ -29,6 +29,7 @@ from devfactory.software.kinds.web_service import WEB_SERVICE, handler_name
 from devfactory.software.requirement import read_requirement
 from devfactory.software.skeleton import stubs
 from devfactory.software.source import stubbed_names
+from devfactory.software.trials import TrialRunner
 
 # --- which kind ------------------------------------------------------------------------------
 
@@ -462,3 +463,17 @@ def test_a_filters_transform_is_shown_the_outputs_as_calls_and_its_quotes_to_the
     assert r"        transform('ab\n') == '   1  ab\n'" in stub
     assert "        transform('x', dim=2) == '  x'" in stub
     assert "transform" in stubbed_names(made.source)  # still a stub to be written
+
+
+def test_a_filters_transform_is_judged_by_the_outputs_shown_and_the_command_lines_examples() -> (
+    None
+):
+    facts = read_requirement(GLOW + 'For example, "a\\nb\\n" is printed as "1 a\\n2 b\\n".')
+    made = skeleton(facts, "Glows.")
+    runner = TrialRunner(None, None, examples_file(facts), "glow")
+    [transform] = [u for u in made.units if u.name == "transform"]
+    assert runner._names(transform) == ["test_help", "test_output"]
+    # a command line that is no filter is judged by its own examples alone
+    command = read_requirement("Start `python -m lamps NAME... [--dim N]`.")
+    [run] = [u for u in skeleton(command, "Lamps.").units if u.name == "run"]
+    assert TrialRunner(None, None, examples_file(command), "lamps")._names(run) == ["test_help"]
