@@ -477,3 +477,20 @@ def test_a_filters_transform_is_judged_by_the_outputs_shown_and_the_command_line
     command = read_requirement("Start `python -m lamps NAME... [--dim N]`.")
     [run] = [u for u in skeleton(command, "Lamps.").units if u.name == "run"]
     assert TrialRunner(None, None, examples_file(command), "lamps")._names(run) == ["test_help"]
+
+
+@pytest.mark.parametrize(
+    ("said", "told"),
+    [
+        ("An unreadable file makes it print an error message and exit with status 1.", False),
+        ("", False),
+        ("A malformed line is an error: it exits with status 3.", True),
+        ("Bad input is refused with a message.", True),
+    ],
+)
+def test_a_transform_is_told_how_to_refuse_only_where_the_requirement_refuses_input(
+    said: str, told: bool
+) -> None:
+    made = skeleton(read_requirement(GLOW + said), "Glows.")
+    stub = made.source[made.source.index("def transform") :].split("\n\n\n", 1)[0]
+    assert ("To refuse the input" in stub) is told

@@ -41,6 +41,10 @@ _OUTPUT = re.compile(r"^(OUT|OUTPUT|OUTFILE|OUTPUT_FILE|DEST|TARGET)$", re.I)
 _STDIN = re.compile(r"standard input|\bstdin\b", re.I)
 _READ_FAILS = re.compile(r"\b(read|exist|missing|unreadable|open|found)\b", re.I)
 _ERRORS = re.compile(r"\b(errors?|invalid|malformed|refus\w*|bad|not an?)\b", re.I)
+_REFUSED_INPUT = re.compile(
+    r"\b(?:invalid|malformed|bad|refus\w*|reject\w*)\s+(?:input|line|value|number|data|text)",
+    re.I,
+)
 _ABOUT_MESSAGES = re.compile(r"stderr|standard error|message", re.I)
 _PREFIXED = re.compile(r"`([A-Za-z][\w-]*):(?:\s[^`]*)?`")  # `oops: <message>`, `oops:`
 # A text said in words: "double quoted" (backslash escapes kept), “curly quoted”, or a code span
@@ -67,6 +71,7 @@ class Stream:
     unreadable: int  # the exit status of an input that cannot be read
     refused: int  # the exit status of an input the transform refuses
     prefix: str  # what an error message starts with: ``tool:``, or the word the text writes
+    refuses: bool = True  # the requirement says of some input that it is refused
 
 
 def _status(facts: RequirementFacts, about: re.Pattern[str], default: int) -> int:
@@ -75,6 +80,20 @@ def _status(facts: RequirementFacts, about: re.Pattern[str], default: int) -> in
         if code.code not in (0, 2) and about.search(code.meaning):
             return code.code
     return default
+
+
+def _says_refused(facts: RequirementFacts) -> bool:
+    """Say whether the requirement refuses some input: an error status not about reading.
+
+    Where it refuses none, the transform is not told how to refuse: a small
+    model told so adds checks of its own that refuse what the requirement wants.
+    """
+    return any(
+        code.code not in (0, 2)
+        and _ERRORS.search(code.meaning)
+        and not _READ_FAILS.search(code.meaning)
+        for code in facts.exit_codes
+    ) or any(_REFUSED_INPUT.search(s) for s in facts.sentences)
 
 
 def stream(facts: RequirementFacts) -> Stream | None:
@@ -107,6 +126,7 @@ def stream(facts: RequirementFacts) -> Stream | None:
         options=options,
         unreadable=_status(facts, _READ_FAILS, 1),
         refused=_status(facts, _ERRORS, 1),
+        refuses=_says_refused(facts),
         prefix=prefix,
     )
 
@@ -152,8 +172,14 @@ def lines_of(
             + (" (True when given)." if o.metavar is None else f" ({o.default} when not given).")
             for o in found.options
         ),
-        f"To refuse the input, raise `ValueError(message)`: the command prints "
-        f"`{found.prefix} message` on stderr and exits {found.refused}.",
+        *(
+            [
+                f"To refuse the input, raise `ValueError(message)`: the command prints "
+                f"`{found.prefix} message` on stderr and exits {found.refused}."
+            ]
+            if found.refuses
+            else []
+        ),
         "The requirement says:",
         *about,
     ]
