@@ -23,8 +23,9 @@ from devfactory.software.kinds import (
     skeleton,
 )
 from devfactory.software.kinds.command_line import COMMAND_LINE, command_examples
+from devfactory.software.kinds.filter_examples import transform_examples
 from devfactory.software.kinds.library import LIBRARY
-from devfactory.software.kinds.text_filter import TEXT_FILTER, stream, transform_examples
+from devfactory.software.kinds.text_filter import TEXT_FILTER, stream
 from devfactory.software.kinds.web_service import WEB_SERVICE, handler_name
 from devfactory.software.requirement import read_requirement
 from devfactory.software.skeleton import stubs
@@ -221,7 +222,7 @@ def _shown(sentence: str) -> list[str]:
     facts = read_requirement(GLOW + sentence)
     found = stream(facts)
     assert found is not None
-    return [e.body for e in transform_examples(facts, found)]
+    return [e.body for e in transform_examples(facts, found.options, "transform")]
 
 
 def test_a_filters_output_shown_for_an_input_in_words_is_run_on_that_input_with_its_options() -> (

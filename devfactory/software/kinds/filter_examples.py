@@ -1,0 +1,149 @@
+r"""The outputs a requirement shows for an input, in its words: a filter's examples.
+
+'the input "a\nb" is printed as "1 a\n2 b"', 'with --upper, "hi" becomes "HI"':
+two quoted texts with what the command does between them, and the options the
+clause before them gives. Each is a test that runs the command on that input
+(``transform_examples``) and a call the transform's docstring shows
+(``Shown.call``). Only what the words settle is read: an option named in words
+alone, a count in words or a flag the command does not have makes no example.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from devfactory.software.examples import Example
+from devfactory.software.requirement import Option, RequirementFacts
+
+# A text said in words: "double quoted" (backslash escapes kept), “curly quoted”, or a code span
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"|\u201c([^\u201d]*)\u201d|`([^`]+)`')
+# What stands between an input and its output: "is printed as", "becomes", "comes out as"
+_SHOWN_AS = re.compile(
+    r"^\s*(?:(?:is|are)\s+(?:printed|written|output|shown|displayed|rendered)(?:\s+as)?"
+    r"|(?:is|are)\s+turned\s+into|becomes?|turns?\s+into|comes?\s+out\s+as"
+    r"|prints|outputs|gives|yields)\s*:?\s*$",
+    re.I,
+)
+_GIVEN_FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
+_ESCAPE = re.compile(r"\\([tn\\\"])")
+
+
+def _said(match: re.Match[str]) -> str:
+    r"""Return a quoted text as it is meant: ``\t`` a tab, ``\n`` a line break."""
+    if match[1] is not None:
+        escapes = {"t": "\t", "n": "\n", "\\": "\\", '"': '"'}
+        return _ESCAPE.sub(lambda m: escapes[m[1]], match[1])
+    return match[2] if match[2] is not None else match[3]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An output the requirement shows for an input, with the options it is given."""
+
+    sentence: str
+    text: str
+    output: str
+    given: tuple[tuple[str, Option, str | None], ...]  # (flag as written, option, its value)
+
+    @property
+    def argv(self) -> list[str]:
+        """Return the command's arguments after the input file (``--start``, ``10``)."""
+        return [a for flag, _, value in self.given for a in (flag, value) if a is not None]
+
+    def call(self, function: str) -> str:
+        """Return the transform's call this example makes: ``transform('hi', start=10)``."""
+        args = [repr(self.text)]
+        for _, option, value in self.given:
+            if value is None:
+                args.append(f"{option.dest}=True")
+            else:
+                args.append(f"{option.dest}={value if option.integer else repr(value)}")
+        return f"{function}({', '.join(args)})"
+
+
+def _given(clause: str, options: tuple[Option, ...]) -> list[tuple[str, Option, str | None]] | None:
+    """Return the options a clause gives ("with --start 10": ``--start``, its option, ``10``).
+
+    None when it names a flag the command does not have, an option without the
+    value it takes, or an option in words alone ("with a margin of 2", "when
+    folding"): the example cannot then be run as written.
+    """
+    for option in options:
+        words = option.dest.replace("_", " ")
+        stem = words if len(words) <= 4 else words[:-1]  # "fold": fold, folding, folded
+        said = re.search(rf"(?<![\w-]){re.escape(stem)}", clause, re.I)
+        if said and not any(
+            re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", clause) for f in option.flags
+        ):
+            return None
+    given: list[tuple[str, Option, str | None]] = []
+    for match in _GIVEN_FLAG.finditer(clause):
+        named = next((o for o in options if match[1] in o.flags), None)
+        if named is None:
+            return None
+        if named.metavar is None:
+            given.append((match[1], named, None))
+            continue
+        rest = clause[match.end() :]
+        value = _QUOTED.match(rest.lstrip()) or re.match(r"\s*(?:of\s+)?([^\s,;:]+)", rest)
+        if value is None:
+            return None
+        said_value = _said(value) if value.re is _QUOTED else value[1]
+        if named.integer and not re.fullmatch(r"-?\d+", said_value):
+            return None  # "--start one": a count said in words is not read
+        given.append((match[1], named, said_value))
+    return given
+
+
+def shown_outputs(facts: RequirementFacts, options: tuple[Option, ...]) -> list[Shown]:
+    r"""Return the outputs the requirement shows for an input, in its words.
+
+    'the input "a\nb" is printed as "1 a\n2 b"', 'with --upper, "hi" becomes
+    "HI"': two quoted texts with what the command does between them, and the
+    options the clause before them gives. An example naming an option the
+    command does not have, or one only in words, is no example.
+    """
+    shown_all: list[Shown] = []
+    seen: set[tuple[str, ...]] = set()
+    for sentence in facts.sentences:
+        quoted = list(_QUOTED.finditer(sentence))
+        start = 0
+        for given, shown in zip(quoted, quoted[1:], strict=False):
+            if given.start() < start or not _SHOWN_AS.match(sentence[given.end() : shown.start()]):
+                continue
+            said = _given(sentence[start : given.start()], options)
+            start = shown.end()
+            if said is None:
+                continue
+            example = Shown(sentence, _said(given), _said(shown), tuple(said))
+            key = (example.text, example.output, *example.argv)
+            if key not in seen:
+                seen.add(key)
+                shown_all.append(example)
+    return shown_all
+
+
+def transform_examples(
+    facts: RequirementFacts, options: tuple[Option, ...], unit: str
+) -> list[Example]:
+    """Return the tests of the outputs the requirement shows (``shown_outputs``).
+
+    The input is written to a file the command is run on, and its output is
+    compared as ``write_output`` writes it (with its final newline).
+    """
+    tests: list[Example] = []
+    for shown in shown_outputs(facts, options):
+        output = shown.output
+        expected = output if output.endswith("\n") or not output else output + "\n"
+        args = "".join(f", {a!r}" for a in shown.argv)
+        why = f"{shown.call(unit)} must return {output!r}"  # what a repair is shown failed
+        body = (
+            "    source = tmp_path / 'input.txt'\n"
+            f"    source.write_text({shown.text!r}, encoding='utf-8')\n"
+            f"    done = run_cli(str(source){args})\n"
+            "    assert done.returncode == 0, done.stderr\n"
+            f"    assert done.stdout == {expected!r}, {why!r}\n"
+        )
+        tests.append(Example("output", shown.sentence, body, unit))
+    return tests
