@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TypeGuard
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 
 if TYPE_CHECKING:
-    from devfactory.sandbox.junit import TestReport
+    from devfactory.sandbox.junit import TestCase, TestReport
 
 WHY = "it failed on code that passes every one of the requirement's own examples"
 
@@ -47,22 +47,29 @@ def named_by(nodeid: str) -> Test:
     return (*parts[:-1], parts[-1].split("[", 1)[0])
 
 
+def examples_vouch(cases: Iterable[TestCase], anchors: Collection[str]) -> bool:
+    """Say whether the examples vouch for the code: every one passed, one showing behaviour.
+
+    ``anchors`` name the example tests that show behaviour (a function's result, a
+    route's reply), not only an interface (``--help``, a usage error), which code
+    that does nothing passes.
+    """
+    examples = [c for c in cases if c.file == EXAMPLES_PATH]
+    if not examples or any(c.outcome != "passed" for c in examples):
+        return False
+    return any(named_by(c.nodeid)[-1:] and named_by(c.nodeid)[-1] in anchors for c in examples)
+
+
 def disagreeing(
     report: TestReport, files: Iterable[str], anchors: Collection[str]
 ) -> dict[str, set[Test]]:
-    """Return, by file of ``files``, the tests that failed while every example passed.
+    """Return, by file of ``files``, the tests that failed while the examples vouch for the code.
 
-    ``anchors`` name the example tests that show behaviour (a function's result, a
-    route's reply), not only an interface (``--help``, a usage error): code that
-    passes an interface's examples alone may still do nothing, so nothing is
-    returned unless one anchor passed. Nothing is returned either when one of
-    the examples fails: the code is then not known to be right, and the
-    failures stay the gate's.
+    Nothing is returned unless they do (``examples_vouch``: every example passed,
+    one of the ``anchors`` among them): else the code is not known to be right,
+    and the failures stay the gate's.
     """
-    examples = [c for c in report.cases if c.file == EXAMPLES_PATH]
-    if not examples or any(c.outcome != "passed" for c in examples):
-        return {}
-    if not any(named_by(c.nodeid)[-1:] and named_by(c.nodeid)[-1] in anchors for c in examples):
+    if not examples_vouch(report.cases, anchors):
         return {}
     judged = set(files) - {EXAMPLES_PATH}
     found: dict[str, set[Test]] = {}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from devfactory.runfiles import read_file
 from devfactory.software.checks.framework import PARSED_BYTES
+from devfactory.software.disagreeing_tests import examples_vouch
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import BuildPlan, FileRole, module_name
 
@@ -48,9 +49,7 @@ def arbitrate(
         found = blame(case.traceback, plan, workspace)
         owned = found if found and found != EXAMPLES_PATH else code
         return owned or case.file, "the requirement's own example fails: "
-    examples = [c for c in cases if c.file == EXAMPLES_PATH]
-    vouched = any(c.nodeid.split("::")[-1].split("[", 1)[0] in anchors for c in examples)
-    if examples and vouched and all(c.outcome == "passed" for c in examples):
+    if examples_vouch(cases, anchors):
         return case.file, (
             "the code passes every one of the requirement's own examples, and this test "
             "fails on it: check the test against the requirement sentence it tests: "
