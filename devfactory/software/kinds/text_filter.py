@@ -61,7 +61,7 @@ class Stream:
     unreadable: int  # the exit status of an input that cannot be read
     refused: int  # the exit status of an input the transform refuses
     prefix: str  # what an error message starts with: ``tool:``, or the word the text writes
-    refuses: bool = True  # the requirement says of some input that it is refused
+    refuses: bool  # the requirement says of some input that it is refused
 
 
 def _status(facts: RequirementFacts, about: re.Pattern[str], default: int) -> int:
