@@ -56,7 +56,8 @@ class Skeleton:
     units: tuple[Unit, ...]
 
 
-_QUOTED_TEXT = re.compile(r'"[^"\n]{1,80}"|\u201c[^\u201d\n]{1,80}\u201d')
+# An empty quote ("") is matched too, so that it does not pair with the next opening one.
+_QUOTED_TEXT = re.compile(r'"[^"\n]{0,80}"|\u201c[^\u201d\n]{0,80}\u201d')
 _KEPT_SPACE = "\ue000"  # a space inside a quoted text: neither collapsed nor broken at
 
 
@@ -87,7 +88,9 @@ def doc(lines: list[str] | tuple[str, ...], indent: str) -> str:
     text = squeezed(" ".join(lines)).replace('"""', "'''").replace("\\", "\\\\")
     if not text:
         return ""
-    wrapped = textwrap.wrap(text, _DOC_WIDTH - len(indent), break_on_hyphens=False)
+    wrapped = textwrap.wrap(
+        text, _DOC_WIDTH - len(indent), break_on_hyphens=False, break_long_words=False
+    )
     wrapped = [kept_spaces(line) for line in wrapped]
     if len(wrapped) == 1:
         return f'{indent}"""{wrapped[0]}"""\n'

@@ -357,3 +357,20 @@ def test_a_filter_whose_option_would_clash_with_the_transforms_text_is_written_w
     clash = FILTER.replace("[--upper]", "[--text]").replace("`--upper`", "`--text`")
     made = skeleton(read_requirement(clash), "Squeeze.")  # it still parses
     assert made is not None and [u.name for u in made.units] == ["run"]
+
+
+def test_a_docstring_keeps_each_quoted_text_whole_and_an_empty_one_pairs_with_itself() -> None:
+    from devfactory.software.skeleton import doc
+
+    sentence = (
+        'Blank input returns "". Then, for example, shout("a b") is "A B!" and '
+        'shout("one  two", mark="?") is "ONE  TWO?"; a name made of many words such as '
+        '"the quick brown fox jumps over it" is kept whole on one line of the docstring.'
+    )
+    rendered = doc([sentence], "    ")
+    flat = " ".join(line.strip() for line in rendered.splitlines())
+    for quoted in ('""', '"a b"', '"A B!"', '"one  two"', '"?"', '"ONE  TWO?"'):
+        assert quoted in rendered, quoted  # not broken across lines, spaces kept
+    assert '"the quick brown fox jumps over it"' in rendered
+    assert flat.count('"') == sentence.count('"') + 6  # and the docstring's own quotes
+    assert all(len(line) <= 88 for line in rendered.splitlines())
