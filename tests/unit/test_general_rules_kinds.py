@@ -495,3 +495,30 @@ def test_a_transform_is_told_how_to_refuse_only_where_the_requirement_refuses_in
     made = skeleton(read_requirement(GLOW + said), "Glows.")
     stub = made.source[made.source.index("def transform") :].split("\n\n\n", 1)[0]
     assert ("To refuse the input" in stub) is told
+
+
+@pytest.mark.parametrize(
+    ("said", "parameter"),
+    [
+        (
+            "The option --dim takes an integer, the dimming level, which is 3 if omitted. ",
+            "dim: int = 3",
+        ),
+        ("The option --dim takes an integer, the dimming level. ", "dim: int | None = None"),
+        (
+            'The option --mark takes a text to end lines with, which is "*" if omitted. ',
+            'mark: str = "*"',
+        ),
+    ],
+)
+def test_a_transforms_parameter_has_the_default_the_command_passes(
+    said: str, parameter: str
+) -> None:
+    facts = read_requirement(
+        "We want a program called glow, started with python -m glow. It reads the file "
+        "named on the command line, or standard input when none is named. " + said
+    )
+    made = skeleton(facts, "Glows.")
+    assert made is not None
+    signature = made.source[made.source.index("def transform") :].split("\n", 1)[0]
+    assert parameter in signature, signature

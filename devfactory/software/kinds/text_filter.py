@@ -134,9 +134,18 @@ def _prefixes(facts: RequirementFacts) -> list[str]:
 
 
 def _parameter(option: Option) -> str:
+    """Return the transform's parameter for ``option``, with the default the command passes.
+
+    A default the requirement says, of the option's own type (a whole number for a
+    count, a quoted text for a text), is the parameter's too; else it is None.
+    """
     if option.metavar is None:
         return f"{option.dest}: bool = False"
     kind = "int" if option.integer else "str"
+    said = option.default
+    if said is not None and (said.startswith('"') != option.integer):
+        if not option.integer or re.fullmatch(r"-?\d+", said):
+            return f"{option.dest}: {kind} = {said}"
     return f"{option.dest}: {kind} | None = None"
 
 
