@@ -25,6 +25,22 @@ from devfactory.software.requirement import RequirementFacts
 _EXAMPLE = "moonphase"  # the example requirement's package, run as ``python -m moonphase``
 
 
+def copied_example(plan: BuildPlan, requirement: str) -> list[str]:
+    """List the plan's files named after the example plan's package (not the requirement's).
+
+    A small model shown another requirement's plan may hand it back as it is; its
+    files would build the example's software, not this requirement's.
+    """
+    if re.search(rf"\b{_EXAMPLE}\b", requirement, re.I):
+        return []
+    copied = [f.path for f in plan.files if _EXAMPLE in f.path.lower()]
+    return [
+        f"{path}: named after the example plan ({_EXAMPLE}), not this requirement: "
+        "name the package and its files as the requirement does"
+        for path in copied
+    ]
+
+
 def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:
     """Return a complete plan for another, small requirement, owned by this pipeline's teams.
 

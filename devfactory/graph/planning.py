@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
 from devfactory.contracts import Artifact, ArtifactKind, Usage
-from devfactory.graph.plan_start import start_block, starting_plan
+from devfactory.graph.plan_start import copied_example, start_block, starting_plan
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.repairs import plan_normaliser
 from devfactory.graph.state import stage_plan_of
@@ -216,7 +216,7 @@ def draft_plan(
             problem = f"{path}: no valid build plan: {answer.problem}"
             return PlanDraft(_artifact(path, last), usage, served, problem, repairs, None)
         last = answer.value
-        problems = check_plan(last, requirement, owners=owners)
+        problems = copied_example(last, requirement) + check_plan(last, requirement, owners=owners)
         if not problems:
             return PlanDraft(_artifact(path, last), usage, served, "", repairs, last)
     problem = f"{path}: " + "; ".join(problems)[:1200]

@@ -606,6 +606,39 @@ def test_the_plan_request_shows_a_valid_example_owned_by_the_pipelines_teams(pip
     assert any("count_words" in p for p in refused) and any("--lines" in p for p in refused)
 
 
+def test_a_plan_copying_the_example_is_refused_even_where_the_requirement_names_nothing(
+    settings: Any,
+) -> None:
+    from devfactory.graph.plan_start import copied_example, example_plan
+    from devfactory.pipelines import load_pipeline
+
+    owners = {slug: TEAMS[slug].owns for slug in load_pipeline("lean").teams}
+    example = BuildPlan.model_validate(example_plan(owners))
+    vague = "A small library that tells how long ago a date was, in words."
+    assert check_plan(example, vague, owners=owners) == []  # nothing named, nothing missing
+    refused = copied_example(example, vague)
+    assert refused and all("named after the example plan" in p for p in refused)
+    assert len(refused) == len([f for f in example.files if "moonphase" in f.path])
+    assert copied_example(example, "A CLI `python -m moonphase name DAY`.") == []
+
+    from tests.fakes import always_good
+
+    # in the stage: the echo goes back to the model with why, and a plan of its own passes
+    replies = iter([json.dumps(example_plan(owners)), json.dumps(cli_plan())])
+
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == "architecture/plan.json":
+            return next(replies)
+        return always_good(call)
+
+    models = ScriptedModels(script)
+    run_graph("lean", models, settings, vague)
+    asked = [
+        c for c in models.chat.calls if c.kind == "draft" and c.path == "architecture/plan.json"
+    ]
+    assert len(asked) == 2 and "named after the example plan" in asked[1].prompt
+
+
 def test_the_report_is_judged_on_the_criteria_without_the_out_of_scope_list(settings: Any) -> None:
     from tests.fakes import always_good
 
