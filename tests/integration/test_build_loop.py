@@ -267,7 +267,7 @@ def test_a_filter_command_line_asks_the_model_for_its_transform_only(
     source = (tmp_path / "out" / "upcase.py").read_text()
     assert "return text.upper()" in source
     assert "print('mine')" not in source  # the skeleton's own `run` reads and writes
-    assert "text = read_input(args.file)" in source
+    assert "text = _read_input(args.file)" in source
 
 
 def _tests(*tests: tuple[str, str, str]) -> str:

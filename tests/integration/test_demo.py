@@ -22,9 +22,9 @@ from tests.fakes import Call, ScriptedModels, always_good, good_report
 def test_the_demos_requirement_is_a_ticket_in_prose_with_an_option_and_input() -> None:
     text = demo.demo_requirement()
     assert "`" not in text  # written as a person writes a ticket: no code spans
-    assert "--start" in text and "standard input" in text
+    assert "--algorithm" in text and "standard input" in text
     cases = (Path(__file__).parents[2] / "eval" / "cases").glob("*/requirement.md")
-    assert not [c.parent.name for c in cases if "linenum" in c.read_text(encoding="utf-8")]
+    assert not [c.parent.name for c in cases if "checksum" in c.read_text(encoding="utf-8")]
 
 
 def _run_demo(
@@ -44,7 +44,7 @@ def test_a_completed_demo_shows_the_folder_the_checks_and_the_console(
     shown = _run_demo(pg_settings, always_good, monkeypatch, out)
     assert shown.exit_code == 0, shown.output
     text = shown.stdout
-    assert "The requirement" in text and "linenum" in text
+    assert "The requirement" in text and "checksum" in text
     # piped, lines are whole but no wider than what they hold (no panel 100,000 columns wide)
     assert max(len(line) for line in text.splitlines()) < 400
     assert f"The run's folder: {out}" in text

@@ -237,7 +237,7 @@ def test_a_filters_output_shown_for_an_input_in_words_is_run_on_that_input_with_
     assert "done = run_cli(str(source))\n" in bodies[0]
     assert "assert done.stdout == 'RED LAMP\\n'" in bodies[0]
     assert "run_cli(str(source), '--dim', '3', '--shout')" in bodies[1]
-    assert "assert done.stdout == 'DARK!!!\\n'" in bodies[1]  # as write_output ends it
+    assert "assert done.stdout == 'DARK!!!\\n'" in bodies[1]  # as _write_output ends it
 
 
 @pytest.mark.parametrize(
@@ -263,7 +263,8 @@ def test_output_examples_are_tests_of_the_transform_that_pass_on_right_code_only
     made = examples_file(facts)
     assert made is not None and made.of("transform") == ["test_output"]
     # a failure says which call must return what
-    assert r"transform('a\\nb\\n') must return '1 a\\n2 b\\n'" in made.source
+    # the transform may leave out the final newline the command adds: shown without it
+    assert r"transform('a\\nb\\n') must return '1 a\\n2 b'" in made.source
     (tmp_path / "test_examples.py").write_text(made.source, encoding="utf-8")
     right = "for n, line in enumerate(sys.stdin if len(sys.argv) < 2 else open(sys.argv[1]), 1):"
     for body, passes in (
@@ -461,7 +462,7 @@ def test_a_filters_transform_is_shown_the_outputs_as_calls_and_its_quotes_to_the
     made = skeleton(facts, "Glows.")
     stub = made.source[made.source.index("def transform") :].split("\n\n\n", 1)[0]
     assert r'"   1  ab\\n"' in stub  # the docstring quotes the output with its spaces
-    assert r"        transform('ab\n') == '   1  ab\n'" in stub
+    assert r"        transform('ab\n') == '   1  ab'" in stub  # the command adds the newline
     assert "        transform('x', dim=2) == '  x'" in stub
     assert "transform" in stubbed_names(made.source)  # still a stub to be written
 
@@ -522,3 +523,15 @@ def test_a_transforms_parameter_has_the_default_the_command_passes(
     assert made is not None
     signature = made.source[made.source.index("def transform") :].split("\n", 1)[0]
     assert parameter in signature, signature
+
+
+def test_an_options_help_is_its_whole_sentences_that_fit_never_one_cut_mid_word() -> None:
+    from devfactory.software.kinds.command_line import _help
+
+    first = "The option --mark takes a text to end lines with, which is a star if omitted."
+    long = "So " + " ".join(["the input 'x' is printed as 'x*'"] * 6) + "."
+    assert _help((first, long)) == first  # the second would pass 160 characters
+    cut = _help((long,))
+    assert len(cut) <= 160 and cut.endswith("...") and long.startswith(cut[:-3])
+    assert long[len(cut) - 3] == " "  # cut where a word ends
+    assert _help(()) == ""

@@ -210,7 +210,7 @@ SHIPPED = [
 
 def test_the_shipped_requirements_are_found() -> None:
     assert len(readme_requirements()) >= 3 and len(EVAL_CASES) >= 12
-    assert demo_requirement().startswith("# Number the lines of a text file")
+    assert demo_requirement().startswith("# Print the checksum of a file")
 
 
 @pytest.mark.parametrize(("where", "text"), SHIPPED, ids=[w for w, _ in SHIPPED])

@@ -32,6 +32,22 @@ _USAGE = re.compile(
 )
 
 
+_HELP_CHARS = 160
+
+
+def _help(sentences: tuple[str, ...]) -> str:
+    """Return an option's help: its whole sentences that fit, else the first cut at a word."""
+    said = [" ".join(s.split()) for s in sentences if s.strip()]
+    kept: list[str] = []
+    for sentence in said:
+        if len(" ".join([*kept, sentence])) > _HELP_CHARS:
+            break
+        kept.append(sentence)
+    if kept or not said:
+        return " ".join(kept)
+    return said[0][: _HELP_CHARS - 3].rsplit(" ", 1)[0] + "..."
+
+
 def _option_lines(option: Option, target: str) -> list[str]:
     args = ", ".join(repr(f) for f in option.flags)
     parts = [args]
@@ -49,7 +65,7 @@ def _option_lines(option: Option, target: str) -> list[str]:
             parts.append("required=True")
     if option.dest != option.flags[-1].lstrip("-").replace("-", "_"):
         parts.append(f"dest={option.dest!r}")
-    help_text = " ".join(" ".join(option.sentences).split())[:160]
+    help_text = _help(option.sentences)
     if help_text:
         parts.append(f"help={help_text.replace('%', '%%')!r}")
     return [f"    {target}.add_argument({', '.join(parts)})"]

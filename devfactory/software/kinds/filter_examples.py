@@ -51,6 +51,15 @@ class Shown:
         """Return the command's arguments after the input file (``--start``, ``10``)."""
         return [a for flag, _, value in self.given for a in (flag, value) if a is not None]
 
+    @property
+    def returned(self) -> str:
+        """Return the output as the transform returns it: without the command's final newline.
+
+        ``_write_output`` adds that newline, so a result may leave it out, as most
+        do: the docstring's calls then hold exactly.
+        """
+        return self.output[:-1] if self.output.endswith("\n") else self.output
+
     def call(self, function: str) -> str:
         """Return the transform's call this example makes: ``transform('hi', start=10)``."""
         args = [repr(self.text)]
@@ -130,14 +139,14 @@ def transform_examples(
     """Return the tests of the outputs the requirement shows (``shown_outputs``).
 
     The input is written to a file the command is run on, and its output is
-    compared as ``write_output`` writes it (with its final newline).
+    compared as ``_write_output`` writes it (with its final newline).
     """
     tests: list[Example] = []
     for shown in shown_outputs(facts, options):
         output = shown.output
         expected = output if output.endswith("\n") or not output else output + "\n"
         args = "".join(f", {a!r}" for a in shown.argv)
-        why = f"{shown.call(unit)} must return {output!r}"  # what a repair is shown failed
+        why = f"{shown.call(unit)} must return {shown.returned!r}"  # what a repair is shown
         body = (
             "    source = tmp_path / 'input.txt'\n"
             f"    source.write_text({shown.text!r}, encoding='utf-8')\n"

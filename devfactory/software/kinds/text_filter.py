@@ -183,7 +183,7 @@ def lines_of(
         *about,
     ]
     written = doc(told, "    ").rstrip("\n")
-    calls = [f"{e.call(TRANSFORM)} == {e.output!r}" for e in shown]
+    calls = [f"{e.call(TRANSFORM)} == {e.returned!r}" for e in shown]
     calls = [c for c in calls if '"""' not in c]
     if calls and written.endswith('"""') and written.count('"""') == 2:
         head = written[: -len('"""')].rstrip()
@@ -192,7 +192,7 @@ def lines_of(
             [
                 head,
                 "",
-                "    Examples (the command adds a final newline when the result has none):",
+                "    Examples (the command adds the final newline):",
                 *(f"        {c}" for c in calls),
                 '    """',
             ]
@@ -203,11 +203,14 @@ def lines_of(
 
 
 def _wiring(found: Stream) -> list[str]:
-    """Write ``read_input``, ``write_output`` and ``run``: everything but the transform."""
+    """Write ``_read_input``, ``_write_output`` and ``run``: everything but the transform.
+
+    The helpers are private: the command's interface is ``main`` and the transform.
+    """
     source = f"args.{found.source}"
     empty = "path is None or path == '-'" if found.stdin else "path is None"
     reading = [
-        "def read_input(path: str | None) -> str:",
+        "def _read_input(path: str | None) -> str:",
         # A byte-order mark is how some editors and spreadsheets mark a file as UTF-8,
         # never part of its text: any filter drops it, whatever the requirement says.
         '    """Return the UTF-8 text of ``path`` (without a byte-order mark)'
@@ -218,7 +221,7 @@ def _wiring(found: Stream) -> list[str]:
         "        return handle.read()",
         "",
         "",
-        "def write_output(text: str, path: str | None) -> None:",
+        "def _write_output(text: str, path: str | None) -> None:",
         '    """Write ``text``, ending with a newline, to ``path``, or print it when None."""',
         '    if text and not text.endswith("\\n"):',
         '        text += "\\n"',
@@ -238,7 +241,7 @@ def _wiring(found: Stream) -> list[str]:
         "def run(args: argparse.Namespace) -> int:",
         '    """Read the input, transform it, write the output; return the exit status."""',
         "    try:",
-        f"        text = read_input({source})",
+        f"        text = _read_input({source})",
         "    except (OSError, UnicodeDecodeError) as exc:",
         "        reason = getattr(exc, 'strerror', None) or exc",
         f'        print(f"{prefix} {{{source}}}: {{reason}}", file=sys.stderr)',
@@ -249,7 +252,7 @@ def _wiring(found: Stream) -> list[str]:
         f'        print(f"{prefix} {{exc}}", file=sys.stderr)',
         f"        return {found.refused}",
         "    try:",
-        f"        write_output(output, {target})",
+        f"        _write_output(output, {target})",
         "    except OSError as exc:",
         f'        print(f"{prefix} {{{target}}}: {{exc.strerror or exc}}", file=sys.stderr)',
         f"        return {found.unreadable}",
@@ -259,7 +262,7 @@ def _wiring(found: Stream) -> list[str]:
 
 
 def as_written(outcome: str) -> str:
-    """Return a transform's result as ``write_output`` writes it (ending with a newline)."""
+    """Return a transform's result as ``_write_output`` writes it (ending with a newline)."""
     try:
         value = ast.literal_eval(outcome)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
