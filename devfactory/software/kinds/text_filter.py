@@ -192,7 +192,7 @@ def lines_of(
             [
                 head,
                 "",
-                "    Examples (the command adds the final newline):",
+                "    Examples (the command adds a final newline when the result has none):",
                 *(f"        {c}" for c in calls),
                 '    """',
             ]
