@@ -142,10 +142,9 @@ def _parameter(option: Option) -> str:
     if option.metavar is None:
         return f"{option.dest}: bool = False"
     kind = "int" if option.integer else "str"
-    said = option.default
-    if said is not None and (said.startswith('"') != option.integer):
-        if not option.integer or re.fullmatch(r"-?\d+", said):
-            return f"{option.dest}: {kind} = {said}"
+    said = option.default or ""
+    if re.fullmatch(r"-?\d+", said) if option.integer else said.startswith('"'):
+        return f"{option.dest}: {kind} = {said}"
     return f"{option.dest}: {kind} | None = None"
 
 
