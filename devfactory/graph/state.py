@@ -199,6 +199,7 @@ class StageState(RunState):
     kept: NotRequired[bool]  # a fix round kept the stage's record: nothing to redo
     checks: NotRequired[list[CheckRun]]  # the sandbox runs on this attempt's files
     check_problems: NotRequired[list[str]]  # what they found wrong in the team's files
+    agreeing: NotRequired[dict[str, str]]  # test files cut to the tests that agreed, best so far
 
 
 def build_plan_of(state: Mapping[str, Any]) -> BuildPlan | None:

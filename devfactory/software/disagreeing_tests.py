@@ -12,6 +12,13 @@ line's ``--help`` shows none, so it anchors nothing). On a stage's last attempt,
 those tests are taken out of their files (each named, with why, in the stage's
 repairs) and the checks run again on what is left. A test file that would be left
 with no test, or that does not parse, is kept as it is: its stage is judged on it.
+
+A small model's attempts are draws, not steady progress: a later attempt can
+write a file whose every test is wrong where an earlier one wrote several right.
+After each attempt, the tests of a file that passed on code the examples vouch
+for are kept (``agreeing``); on the last attempt, an earlier attempt's kept tests
+replace this attempt's file when more of them agreed (``best_kept``), and the
+checks judge them again on the code as it now stands.
 """
 
 from __future__ import annotations
@@ -150,3 +157,62 @@ def prune(report: TestReport | None, files: Mapping[str, str], anchors: Collecti
         pruned.files[path], taken = found
         pruned.notes.extend(f"{path}: took out {'.'.join(t)}: {WHY}" for t in sorted(taken))
     return pruned
+
+
+def _module_errors(cases: Iterable[TestCase]) -> bool:
+    """Say whether a file's cases include an error of the file itself (an import, a collection)."""
+    return any(not named_by(c.nodeid) and c.outcome != "passed" for c in cases)
+
+
+def agreeing(
+    report: TestReport | None, files: Mapping[str, str], anchors: Collection[str]
+) -> dict[str, str]:
+    """Return, by path of ``files``, its source cut to the tests that agree with vouched code.
+
+    A file is returned when the examples vouch for the code (``examples_vouch``),
+    at least one of its tests passed, and nothing failed in the file itself (an
+    import error fails every test it holds, so none of them is known to agree).
+    Its failing tests are taken out (``without_tests``); a file that cannot be cut
+    is not returned.
+    """
+    if report is None or not examples_vouch(report.cases, anchors):
+        return {}
+    failing = disagreeing(report, files, anchors)
+    kept: dict[str, str] = {}
+    for path, source in sorted(files.items()):
+        cases = [c for c in report.cases if c.file == path]
+        if path == EXAMPLES_PATH or _module_errors(cases):
+            continue
+        if not any(c.outcome == "passed" for c in cases):
+            continue
+        if path in failing:
+            cut = without_tests(source, failing[path])
+            if cut is None:
+                continue
+            source = cut[0]
+        kept[path] = source
+    return kept
+
+
+def count_tests(source: str) -> int:
+    """Return how many test functions ``source`` defines, at its top level and in its classes."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return 0
+    count = 0
+    for node in tree.body:
+        if _is_test(node):
+            count += 1
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            count += sum(1 for m in node.body if _is_test(m))
+    return count
+
+
+def best_kept(earlier: Mapping[str, str], now: Mapping[str, str]) -> dict[str, str]:
+    """Return, by path, the version with the most agreeing tests: ``now``'s where it ties."""
+    best = dict(earlier)
+    for path, source in now.items():
+        if count_tests(source) >= count_tests(best.get(path, "")):
+            best[path] = source
+    return best

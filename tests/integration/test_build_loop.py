@@ -201,6 +201,28 @@ def test_a_qa_file_whose_every_test_contradicts_the_examples_is_not_emptied(
     assert "assert double(5) == 11" in (tmp_path / "out" / "tests" / "test_doubler.py").read_text()
 
 
+def test_on_the_last_attempt_an_earlier_attempts_agreeing_tests_replace_all_wrong_ones(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # QA's first file holds one right test beside a wrong one; its last is all wrong: the
+    # first attempt's right test is what the stage is judged on, and the repairs say so
+    def qa(call: Call) -> str:
+        return QA_MIXED if call.n == 0 else QA_TESTS.format(11)
+
+    models = ScriptedModels(script(lambda call: RIGHT, qa))
+    report = run(settings.with_overrides(max_stage_attempts=2), tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    delivered = (tmp_path / "out" / "tests" / "test_doubler.py").read_text()
+    assert "def test_double_five" in delivered
+    assert "test_double_zero_is_one" not in delivered and "== 11" not in delivered
+    [qa_record] = [r for r in report.records if r.team == "qa-engineering"]
+    assert qa_record.attempts == 2
+    assert (
+        "tests/test_doubler.py: kept an earlier attempt's version: 1 test of it passed on "
+        "code passing every one of the requirement's own examples, 0 tests of this attempt's"
+    ) in qa_record.repairs
+
+
 def test_a_failed_run_delivers_the_best_candidate_and_says_it_was_not_accepted(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -7,7 +7,15 @@ from pathlib import Path
 
 from devfactory.sandbox.junit import TestCase, TestReport
 from devfactory.software.checks.blame import arbitrate
-from devfactory.software.disagreeing_tests import disagreeing, named_by, prune, without_tests
+from devfactory.software.disagreeing_tests import (
+    agreeing,
+    best_kept,
+    count_tests,
+    disagreeing,
+    named_by,
+    prune,
+    without_tests,
+)
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import BuildPlan
 
@@ -167,3 +175,33 @@ def test_examples_that_show_only_an_interface_vouch_for_no_code(tmp_path: Path) 
     failing = case(f"{EXAMPLES_PATH}::test_help", "failed")
     cases = [failing, EXAMPLE_PASSED, WRONG_RESULT]
     assert arbitrate(WRONG_RESULT, cases, PLAN, tmp_path, {"test_count"}) == (TESTS, "")
+
+
+def test_a_file_is_cut_to_the_tests_that_agreed_only_where_the_examples_vouch() -> None:
+    passed = (
+        case(f"{TESTS}::test_counts_books", "passed"),
+        case(f"{TESTS}::TestLabels::test_upper", "passed"),
+    )
+    kept = agreeing(report(EXAMPLE_PASSED, *passed, *FAILED), {TESTS: SOURCE}, ANCHORS)
+    assert set(kept) == {TESTS}
+    assert count_tests(kept[TESTS]) == 2  # test_counts_books and TestLabels.test_upper
+    assert "test_lower" not in kept[TESTS] and "test_counts_nothing_as_zero" not in kept[TESTS]
+    # the examples do not vouch: nothing is known to agree
+    failing_example = case(f"{EXAMPLES_PATH}::test_count", "failed")
+    assert agreeing(report(failing_example, *passed), {TESTS: SOURCE}, ANCHORS) == {}
+    # an error of the file itself (its import) fails every test in it: none is known to agree
+    broken = case(TESTS, "error")
+    assert agreeing(report(EXAMPLE_PASSED, broken, *passed), {TESTS: SOURCE}, ANCHORS) == {}
+    # nothing of the file passed: nothing is kept
+    assert agreeing(report(EXAMPLE_PASSED, *FAILED), {TESTS: SOURCE}, ANCHORS) == {}
+
+
+def test_the_best_kept_version_has_the_most_tests_and_the_newest_wins_a_tie() -> None:
+    one = "def test_a():\n    assert 1\n"
+    two = one + "\n\ndef test_b():\n    assert 1\n"
+    other = "def test_c():\n    assert 1\n"
+    assert best_kept({TESTS: two}, {TESTS: one}) == {TESTS: two}
+    assert best_kept({TESTS: one}, {TESTS: two}) == {TESTS: two}
+    assert best_kept({TESTS: one}, {TESTS: other}) == {TESTS: other}
+    assert best_kept({}, {TESTS: one}) == {TESTS: one}
+    assert count_tests("def broken(:\n") == 0

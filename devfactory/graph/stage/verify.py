@@ -34,7 +34,7 @@ from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.checks import CODE_CHECKS, Check, Verification, criteria_of, verify
-from devfactory.software.disagreeing_tests import prune
+from devfactory.software.disagreeing_tests import agreeing, best_kept, count_tests, prune
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
@@ -181,9 +181,11 @@ def verify_stage(
     taken: TakenOut | None = None
     try:
         found = checked(files)
+        now = agreeing_tests(found, drafts, plan, slug, requirement_facts_of(state))
+        kept = best_kept(state.get("agreeing", {}), now)
         if state.get("attempt", 1) >= max_attempts(state, runtime):
             taken = without_disagreeing_tests(
-                found, drafts, plan, slug, requirement_facts_of(state)
+                found, drafts, plan, slug, requirement_facts_of(state), state.get("agreeing", {})
             )
             if taken:
                 found = checked({**files, **{d.path: d.content for d in taken.drafts}})
@@ -203,9 +205,39 @@ def verify_stage(
             },
         )
     update = checks_update(found, slug)
+    if kept:
+        update["agreeing"] = kept
     if taken:
         update.update(drafts=taken.drafts, repairs=[*state.get("repairs", []), *taken.notes])
     return Command(goto="report", update=update)
+
+
+def _tests(count: int) -> str:
+    """Say ``count`` tests in words: "1 test", "3 tests"."""
+    return f"{count} test" if count == 1 else f"{count} tests"
+
+
+def _anchors(facts: RequirementFacts) -> set[str]:
+    """Return the example tests that show behaviour (``disagreeing_tests.examples_vouch``)."""
+    made = examples_file(facts)
+    return made.showing_behaviour() if made else set()
+
+
+def _test_files(drafts: Sequence[Artifact], plan: BuildPlan, team: str) -> dict[str, str]:
+    """Return the team's planned test files among ``drafts``, path -> source."""
+    tests = {f.path for f in plan.files_of(team) if f.role is FileRole.TESTS}
+    return {d.path: d.content for d in drafts if d.path in tests}
+
+
+def agreeing_tests(
+    found: Verification,
+    drafts: Sequence[Artifact],
+    plan: BuildPlan,
+    team: str,
+    facts: RequirementFacts,
+) -> dict[str, str]:
+    """Return the team's test files cut to the tests that passed on code the examples vouch for."""
+    return agreeing(found.tests, _test_files(drafts, plan, team), _anchors(facts))
 
 
 def without_disagreeing_tests(
@@ -214,19 +246,31 @@ def without_disagreeing_tests(
     plan: BuildPlan,
     team: str,
     facts: RequirementFacts,
+    earlier: Mapping[str, str],
 ) -> TakenOut | None:
     """Return the team's drafts with its disagreeing tests taken out (None: none to take out).
 
     On the stage's last attempt, a test of the team's that failed on code
     passing every one of the requirement's examples (one of them showing
     behaviour) is taken out of its file (``software/disagreeing_tests.py``),
-    with a note that says which and why.
+    with a note that says which and why. Where an earlier attempt's file kept
+    more tests that passed on such code (``earlier``, from ``agreeing_tests``),
+    that version replaces this attempt's, with a note saying so.
     """
-    tests = {f.path for f in plan.files_of(team) if f.role is FileRole.TESTS}
-    mine = {d.path: d.content for d in drafts if d.path in tests}
-    made = examples_file(facts)
-    anchors = made.showing_behaviour() if made else set()
+    mine = _test_files(drafts, plan, team)
+    anchors = _anchors(facts)
     cut = prune(found.tests, mine, anchors)
+    now = agreeing(found.tests, mine, anchors)
+    for path in sorted(mine):
+        before, after = count_tests(earlier.get(path, "")), count_tests(now.get(path, ""))
+        if before > after:
+            cut.files[path] = earlier[path]
+            cut.notes = [n for n in cut.notes if not n.startswith(f"{path}: ")]
+            cut.notes.append(
+                f"{path}: kept an earlier attempt's version: {_tests(before)} of it passed "
+                f"on code passing every one of the requirement's own examples, "
+                f"{_tests(after)} of this attempt's"
+            )
     if not cut.files:
         return None
     drafted = [
