@@ -3,10 +3,11 @@
 A model asked for ``merge`` often answers with the whole module again, its own
 tests, ``print`` calls or a second version of a function another unit owns.
 ``fragment`` keeps what the unit needs (the ``def``/``class`` of that name, the
-helpers it defined beside it, its imports) and ``splice`` replaces the unit's
-stub in the module with it; the other units, the imports already there and the
-skeleton's wiring are left as they are. Both work on the syntax tree, so a
-candidate that does not parse is refused, never pasted.
+helpers beside it that it uses, directly or through each other, its imports)
+and ``splice`` replaces the unit's stub in the module with it; the other units,
+the imports already there and the skeleton's wiring are left as they are. Both
+work on the syntax tree, so a candidate that does not parse is refused, never
+pasted.
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def fragment(reply: str, unit: str, *, others: frozenset[str] = frozenset()) -> 
     except SyntaxError as exc:
         raise SpliceError(f"the reply does not parse: line {exc.lineno}: {exc.msg}") from None
     imports: list[str] = []
-    helpers: list[str] = []
-    found = ""
+    helpers: dict[str, ast.stmt] = {}
+    found: ast.stmt | None = None
     for node in tree.body:
         name = _defines(node)
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -82,12 +83,34 @@ def fragment(reply: str, unit: str, *, others: frozenset[str] = frozenset()) -> 
         elif name == unit and isinstance(
             node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
         ):
-            found = _segment(code, node)
+            found = node
         elif name and name not in others and name != unit and not name.startswith("test"):
-            helpers.append(_segment(code, node))
-    if not found:
+            helpers[name] = node
+    if found is None:
         raise SpliceError(f"the reply defines no top-level `{unit}`")
-    return Fragment(tuple(dict.fromkeys(imports)), tuple(helpers), found)
+    needed = _needed(found, helpers)
+    kept = tuple(_segment(code, n) for name, n in helpers.items() if name in needed)
+    return Fragment(tuple(dict.fromkeys(imports)), kept, _segment(code, found))
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    """Return the names ``node`` reads (its decorators, defaults and body included)."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _needed(unit: ast.stmt, helpers: dict[str, ast.stmt]) -> set[str]:
+    """Return the helpers ``unit`` uses, and those they use in turn.
+
+    A helper nothing of the unit's reaches (a second ``main``, a ``run`` of the
+    model's own beside the skeleton's) is not what the unit needs: it is dropped.
+    """
+    needed: set[str] = set()
+    waiting = [unit]
+    while waiting:
+        for name in _names_in(waiting.pop()) & helpers.keys() - needed:
+            needed.add(name)
+            waiting.append(helpers[name])
+    return needed
 
 
 def _import_end(tree: ast.Module) -> int:

@@ -290,6 +290,9 @@ def test_a_filter_command_line_asks_the_model_for_its_transform_only(
     assert "return text.upper()" in source
     assert "print('mine')" not in source  # the skeleton's own `run` reads and writes
     assert "text = _read_input(args.file)" in source
+    # what tools wrote is private: the interface is main and the transform
+    assert "def _run(args: argparse.Namespace) -> int:" in source
+    assert "return _run(build_parser().parse_args(argv))" in source
 
 
 def _tests(*tests: tuple[str, str, str]) -> str:

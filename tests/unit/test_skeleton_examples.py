@@ -302,6 +302,27 @@ def test_a_reply_is_spliced_as_the_unit_its_helpers_and_imports_only() -> None:
     assert spliced.count(STUB) == 1  # clamp still waits for its own unit
 
 
+def test_only_the_helpers_the_unit_reaches_are_kept() -> None:
+    reply = (
+        "```python\nLIMIT = 3\n\n"
+        "def _cap(n):\n    return min(n, LIMIT)\n\n"
+        "def _total(xs):\n    return sum(_cap(x) for x in xs)\n\n"
+        "def mean(values):\n    return _total(values) / len(values)\n\n"
+        "def run(args):\n    print(mean(args))\n    return 0\n\n"
+        "def _unused():\n    return 1\n```"
+    )
+    piece = fragment(reply, "mean")
+    kept = "".join(piece.helpers)
+    # mean uses _total, which uses _cap, which reads LIMIT: all kept, in the reply's order
+    assert [h.split("\n")[0] for h in piece.helpers] == [
+        "LIMIT = 3",
+        "def _cap(n):",
+        "def _total(xs):",
+    ]
+    # a runner of the model's own, and what nothing of mean's reaches, are dropped
+    assert "def run(" not in kept and "_unused" not in kept
+
+
 @pytest.mark.parametrize(
     ("reply", "why"),
     [("```python\ndef mean(:\n```", "does not parse"), ("def other(): pass", "no top-level")],

@@ -114,7 +114,7 @@ def filter_plan(**changes: Any) -> BuildPlan:
 def test_the_skeleton_leaves_its_units_as_stubs_and_nothing_else() -> None:
     made = skeleton(read_requirement(FILTER))
     assert made is not None and made.path == "upcase.py"
-    assert stubbed_names(made.source) == ["transform"]  # not run, _read_input, main: tools wrote
+    assert stubbed_names(made.source) == ["transform"]  # not _run, _read_input, main: tools wrote
     assert [u.name for u in made.units] == ["transform"]
 
 

@@ -149,12 +149,12 @@ def main_file(package: str) -> tuple[str, str]:
     return f"{package}/__main__.py", "the command line (argparse); usage errors exit 2"
 
 
-def main_lines() -> list[str]:
-    """Return ``main(argv)``, which parses and runs, and the ``__main__`` wiring."""
+def main_lines(runner: str = "run") -> list[str]:
+    """Return ``main(argv)``, which parses and calls ``runner``, and the ``__main__`` wiring."""
     return [
         "def main(argv: list[str] | None = None) -> int:",
         '    """Parse ``argv`` (usage errors exit 2) and run the command."""',
-        "    return run(build_parser().parse_args(argv))",
+        f"    return {runner}(build_parser().parse_args(argv))",
         "",
         "",
         'if __name__ == "__main__":',

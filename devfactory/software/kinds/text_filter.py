@@ -13,7 +13,9 @@ with the requirement's error status, writing nothing).
 A usage line qualifies when it has no subcommand and exactly one positional,
 single (not ``FILE...``), that names a file (``FILE``, ``INPUT``, ``LOGFILE``,
 ``DATA_CSV``), or that the requirement reads from standard input; any other
-command line keeps a ``run(args)`` the model writes whole.
+command line keeps a ``run(args)`` the model writes whole. A filter's own
+runner is ``_run``, private like the helpers it calls: what tools wrote is no
+part of the interface the tests are asked to check (``main`` and the transform).
 
 A filter is planned, tested and smoke-run as a command line (``command_line.py``):
 only its skeleton differs.
@@ -38,6 +40,7 @@ from devfactory.software.skeleton import Skeleton, Unit, UnitKind, doc, tidy
 
 TRANSFORM = "transform"
 TEXT = "text"  # the transform's first parameter: the input's text
+RUNNER = "_run"  # reads, transforms, writes: called by ``main``
 _OUTPUT = re.compile(r"^(OUT|OUTPUT|OUTFILE|OUTPUT_FILE|DEST|TARGET)$", re.I)
 _STDIN = re.compile(r"standard input|\bstdin\b", re.I)
 _READ_FAILS = re.compile(r"\b(read|exist|missing|unreadable|open|found)\b", re.I)
@@ -202,9 +205,9 @@ def lines_of(
 
 
 def _wiring(found: Stream) -> list[str]:
-    """Write ``_read_input``, ``_write_output`` and ``run``: everything but the transform.
+    """Write ``_read_input``, ``_write_output`` and ``_run``: everything but the transform.
 
-    The helpers are private: the command's interface is ``main`` and the transform.
+    They are private: the command's interface is ``main`` and the transform.
     """
     source = f"args.{found.source}"
     empty = "path is None or path == '-'" if found.stdin else "path is None"
@@ -237,7 +240,7 @@ def _wiring(found: Stream) -> list[str]:
     target = f"args.{found.output.dest}" if found.output else "None"
     prefix = found.prefix
     run = [
-        "def run(args: argparse.Namespace) -> int:",
+        f"def {RUNNER}(args: argparse.Namespace) -> int:",
         '    """Read the input, transform it, write the output; return the exit status."""',
         "    try:",
         f"        text = _read_input({source})",
@@ -298,7 +301,7 @@ class TextFilter:
             raise ValueError("not a filter: its usage line reads no one input")
         lines, units, about = command_head(facts, summary)
         stub, wiring = lines_of(found, about, doc, shown_outputs(facts, found.options))
-        lines += ["", "", *stub, *wiring, "", "", *main_lines()]
+        lines += ["", "", *stub, *wiring, "", "", *main_lines(RUNNER)]
         units.append(Unit(TRANSFORM, UnitKind.COMMAND, tuple(about)))
         return Skeleton(f"{facts.module}.py", tidy(lines), tuple(units))
 
