@@ -13,6 +13,12 @@ those tests are taken out of their files (each named, with why, in the stage's
 repairs) and the checks run again on what is left. A test file that would be left
 with no test, or that does not parse, is kept as it is: its stage is judged on it.
 
+A small model often writes one test function holding every check, so one wrong
+assertion would take the right ones out with it. Before the last attempt's
+pruning, a disagreeing test with several assertions at its top level is split
+into one test per assertion (``split_assertions``), each after the statements
+that came before it (its setup), and judged again: only the pieces that fail go.
+
 A small model's attempts are draws, not steady progress: a later attempt can
 write a file whose every test is wrong where an earlier one wrote several right.
 After each attempt, the tests of a file that passed on code the examples vouch
@@ -24,6 +30,7 @@ checks judge them again on the code as it now stands.
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeGuard
@@ -216,3 +223,112 @@ def best_kept(earlier: Mapping[str, str], now: Mapping[str, str]) -> dict[str, s
         if count_tests(source) >= count_tests(best.get(path, "")):
             best[path] = source
     return best
+
+
+SPLIT_MAX = 20  # pieces one test is split into, at most: a longer test is kept whole
+
+
+def _is_assertion(node: ast.stmt) -> bool:
+    """Say whether a test's statement checks something: it asserts, or is ``pytest.raises``."""
+    if any(isinstance(n, ast.Assert) for n in ast.walk(node)):
+        return True
+    if isinstance(node, ast.With):
+        for item in node.items:
+            call = item.context_expr
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+                if call.func.attr in ("raises", "warns"):
+                    return True
+    return False
+
+
+def _pieces(node: ast.FunctionDef | ast.AsyncFunctionDef, taken: set[str]) -> list[ast.stmt]:
+    """Return ``node`` as one function per top-level assertion (none: fewer than two)."""
+    body = list(node.body)
+    doc = body[:1] if body and ast.get_docstring(node, clean=False) is not None else []
+    body = body[len(doc) :]
+    checks = [i for i, stmt in enumerate(body) if _is_assertion(stmt)]
+    if not 2 <= len(checks) <= SPLIT_MAX:
+        return []
+    pieces: list[ast.stmt] = []
+    for number, index in enumerate(checks, 1):
+        setup = [stmt for stmt in body[:index] if not _is_assertion(stmt)]
+        name = f"{node.name}_{number}"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        piece = copy.copy(node)  # its decorators, parameters and annotations
+        piece.name = name
+        after = body[index + 1 :] if number == len(checks) else []  # what checks nothing
+        piece.body = [*doc, *setup, body[index], *after]
+        pieces.append(piece)
+    return pieces
+
+
+def split_assertions(source: str, tests: set[Test]) -> tuple[str, list[Test]] | None:
+    """Return ``source`` with each of ``tests`` split into one test per top-level assertion.
+
+    Each piece keeps the statements before its assertion that check nothing (its
+    setup), the test's decorators and its parameters, and is named after the test
+    (``test_x_1``, ``test_x_2``); the last keeps what follows its assertion. A
+    statement with an ``assert`` anywhere inside it (a ``with open(...)`` block,
+    a loop) is one assertion. Returns the new source and the tests split; None
+    when it does not parse or none of ``tests`` has two assertions or more.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    names = {
+        n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    edits: list[tuple[int, int, str]] = []
+    split: list[Test] = []
+
+    def consider(node: ast.stmt, owner: tuple[str, ...], indent: str) -> None:
+        if not _is_test(node) or (*owner, node.name) not in tests:
+            return
+        pieces = _pieces(node, names)
+        if not pieces:
+            return
+        first, last = _span(node)
+        text = ("\n\n" if indent else "\n\n\n").join(ast.unparse(p) for p in pieces)
+        lines = [f"{indent}{line}" if line else "" for line in text.splitlines()]
+        edits.append((first, last, "\n".join(lines) + "\n"))
+        split.append((*owner, node.name))
+
+    for node in tree.body:
+        consider(node, (), "")
+        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            for method in node.body:
+                consider(method, (node.name,), " " * method.col_offset)
+    if not split:
+        return None
+    lines = source.splitlines(keepends=True)
+    for first, last, text in sorted(edits, reverse=True):
+        lines[first - 1 : last] = [text]
+    result = "".join(lines)
+    try:
+        ast.parse(result)
+    except SyntaxError:
+        return None
+    return result, split
+
+
+def split_disagreeing(
+    report: TestReport | None, files: Mapping[str, str], anchors: Collection[str]
+) -> Pruned:
+    """Split each test of ``files`` that disagrees with vouched code into one per assertion."""
+    done = Pruned()
+    if report is None:
+        return done
+    for path, tests in sorted(disagreeing(report, files, anchors).items()):
+        found = split_assertions(files[path], tests)
+        if found is None:
+            continue
+        done.files[path], split = found
+        done.notes.extend(
+            f"{path}: split {'.'.join(t)} into one test per assertion, to take out only "
+            "the assertions that disagree"
+            for t in sorted(split)
+        )
+    return done

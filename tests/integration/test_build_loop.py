@@ -223,6 +223,32 @@ def test_on_the_last_attempt_an_earlier_attempts_agreeing_tests_replace_all_wron
     ) in qa_record.repairs
 
 
+QA_CLUMPED = (
+    "from doubler import double\n\n\ndef test_double():\n    assert double(5) == 10\n"
+    "    assert double(0) == 1\n"
+)
+
+
+def test_on_the_last_attempt_one_test_of_a_right_and_a_wrong_assertion_keeps_the_right_one(
+    settings: Settings, tmp_path: Path
+) -> None:
+    models = ScriptedModels(script(lambda call: RIGHT, lambda call: QA_CLUMPED))
+    report = run(settings.with_overrides(max_stage_attempts=2), tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    delivered = (tmp_path / "out" / "tests" / "test_doubler.py").read_text()
+    assert "def test_double_1():\n    assert double(5) == 10" in delivered
+    assert "double(0) == 1" not in delivered
+    [qa_record] = [r for r in report.records if r.team == "qa-engineering"]
+    assert qa_record.repairs[-2:] == [
+        "tests/test_doubler.py: split test_double into one test per assertion, to take out "
+        "only the assertions that disagree",
+        "tests/test_doubler.py: took out test_double_2: it failed on code that passes every "
+        "one of the requirement's own examples",
+    ]
+    tests = next(c for c in qa_record.checks if c.name == "tests")
+    assert tests.ok and tests.failed == 0
+
+
 def test_a_failed_run_delivers_the_best_candidate_and_says_it_was_not_accepted(
     settings: Settings, tmp_path: Path
 ) -> None:

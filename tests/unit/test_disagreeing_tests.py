@@ -14,6 +14,8 @@ from devfactory.software.disagreeing_tests import (
     disagreeing,
     named_by,
     prune,
+    split_assertions,
+    split_disagreeing,
     without_tests,
 )
 from devfactory.software.examples import PATH as EXAMPLES_PATH
@@ -205,3 +207,80 @@ def test_the_best_kept_version_has_the_most_tests_and_the_newest_wins_a_tie() ->
     assert best_kept({TESTS: one}, {TESTS: other}) == {TESTS: other}
     assert best_kept({}, {TESTS: one}) == {TESTS: one}
     assert count_tests("def broken(:\n") == 0
+
+
+CLUMPED = '''"""Tests of the shelf."""
+
+import pytest
+
+from shelf import count
+
+
+def test_everything():
+    """What the shelf does."""
+    books = ["a", "b"]
+    assert count(books) == 2
+    more = books + ["c"]
+    with pytest.raises(TypeError):
+        count(7)
+    with open("missing.txt") as handle:
+        assert count(handle.read().split()) == 0
+    print("done")
+
+
+class TestLabels:
+    def test_both(self):
+        assert count(["A"]) == 1
+        assert count(["a"]) == 7
+
+    def test_one(self):
+        assert count([]) == 0
+'''
+
+
+def test_a_test_of_several_assertions_is_split_into_one_per_assertion_after_its_setup() -> None:
+    found = split_assertions(CLUMPED, {("test_everything",), ("TestLabels", "test_both")})
+    assert found is not None
+    source, split = found
+    assert split == [("test_everything",), ("TestLabels", "test_both")]
+    tree = ast.parse(source)
+    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert set(functions) == {
+        "test_everything_1",
+        "test_everything_2",
+        "test_everything_3",
+        "test_both_1",
+        "test_both_2",
+        "test_one",
+    }
+    second = ast.unparse(functions["test_everything_2"])
+    # the setup before it (not the assertion before it), then its own check
+    assert "books = ['a', 'b']" in second and "more = books" in second
+    assert "count(books) == 2" not in second and "pytest.raises(TypeError)" in second
+    third = ast.unparse(functions["test_everything_3"])
+    assert "open('missing.txt')" in third and "print('done')" in third  # the last keeps the rest
+    assert "test_one" in source and ast.unparse(functions["test_both_2"]).count("assert") == 1
+    # a test with one assertion, or one not asked for, is left whole: nothing to split
+    assert split_assertions(CLUMPED, {("TestLabels", "test_one")}) is None
+    assert split_assertions("def broken(:\n", {("broken",)}) is None
+
+
+def test_only_the_pieces_that_disagree_are_taken_out_after_a_split() -> None:
+    failing = case(f"{TESTS}::test_everything", "failed")
+    split = split_disagreeing(report(EXAMPLE_PASSED, failing), {TESTS: CLUMPED}, ANCHORS)
+    assert list(split.files) == [TESTS]
+    assert split.notes == [
+        f"{TESTS}: split test_everything into one test per assertion, to take out only "
+        "the assertions that disagree"
+    ]
+    # judged again: the third piece (the missing file) fails, and only it goes
+    pieces = (
+        case(f"{TESTS}::test_everything_1", "passed"),
+        case(f"{TESTS}::test_everything_2", "passed"),
+        case(f"{TESTS}::test_everything_3", "failed"),
+    )
+    cut = prune(report(EXAMPLE_PASSED, *pieces), split.files, ANCHORS)
+    assert "test_everything_3" not in cut.files[TESTS] and "test_everything_2" in cut.files[TESTS]
+    # nothing is split where the examples do not vouch for the code
+    unvouched = split_disagreeing(report(failing), {TESTS: CLUMPED}, ANCHORS)
+    assert not unvouched.files

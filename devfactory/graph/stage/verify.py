@@ -34,7 +34,13 @@ from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.checks import CODE_CHECKS, Check, Verification, criteria_of, verify
-from devfactory.software.disagreeing_tests import agreeing, best_kept, count_tests, prune
+from devfactory.software.disagreeing_tests import (
+    agreeing,
+    best_kept,
+    count_tests,
+    prune,
+    split_disagreeing,
+)
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
@@ -184,11 +190,20 @@ def verify_stage(
         now = agreeing_tests(found, drafts, plan, slug, requirement_facts_of(state))
         kept = best_kept(state.get("agreeing", {}), now)
         if state.get("attempt", 1) >= max_attempts(state, runtime):
+            split = split_disagreeing_tests(found, drafts, plan, slug, requirement_facts_of(state))
+            if split:  # judged again, piece by piece
+                drafts, files = split.drafts, {**files, **{d.path: d.content for d in split.drafts}}
+                found = checked(files)
             taken = without_disagreeing_tests(
                 found, drafts, plan, slug, requirement_facts_of(state), state.get("agreeing", {})
             )
             if taken:
                 found = checked({**files, **{d.path: d.content for d in taken.drafts}})
+            if split:  # the split files are what was judged, whatever was taken out after
+                taken = TakenOut(
+                    taken.drafts if taken else drafts,
+                    [*split.notes, *(taken.notes if taken else [])],
+                )
     except SandboxUnavailableError as exc:
         reason = f"cannot run the code: {exc}"
         blocked = TaskResult.blocked(reason[:300], reasoning=reason)
@@ -238,6 +253,27 @@ def agreeing_tests(
 ) -> dict[str, str]:
     """Return the team's test files cut to the tests that passed on code the examples vouch for."""
     return agreeing(found.tests, _test_files(drafts, plan, team), _anchors(facts))
+
+
+def split_disagreeing_tests(
+    found: Verification,
+    drafts: Sequence[Artifact],
+    plan: BuildPlan,
+    team: str,
+    facts: RequirementFacts,
+) -> TakenOut | None:
+    """Return the team's drafts with each disagreeing test split into one per assertion.
+
+    None: no such test has two assertions or more (``disagreeing_tests.split_assertions``).
+    """
+    done = split_disagreeing(found.tests, _test_files(drafts, plan, team), _anchors(facts))
+    if not done.files:
+        return None
+    drafted = [
+        d.model_copy(update={"content": done.files[d.path]}) if d.path in done.files else d
+        for d in drafts
+    ]
+    return TakenOut(drafted, done.notes)
 
 
 def without_disagreeing_tests(
