@@ -77,6 +77,20 @@ def _tail(text: str, limit: int) -> str:
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
+def _ends(text: str, limit: int) -> str:
+    """Return ``text`` within ``limit``: its beginning and its end, the middle cut.
+
+    A failure's message begins with what went wrong (``AssertionError: checksum:
+    abc: No such file``) and, when it carries a program's output, ends with that
+    program's own error; a traceback in between is what gives way.
+    """
+    text = redact(text.strip())
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
+
+
 def _file_of(classname: str, workspace: Path) -> str:
     """Find the test file a dotted ``classname`` lives in (the longest module path that exists)."""
     parts = classname.split(".")
@@ -113,7 +127,7 @@ def _case(element: ET.Element, workspace: Path) -> TestCase:
             break
     message = traceback = ""
     if detail is not None:
-        message = _tail(detail.get("message", ""), MESSAGE_CHARS)
+        message = _ends(detail.get("message", ""), MESSAGE_CHARS)
         traceback = _tail(detail.text or "", TRACEBACK_CHARS)
     return TestCase(nodeid, file, name, outcome, message, traceback)
 

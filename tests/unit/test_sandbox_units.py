@@ -218,3 +218,20 @@ def test_the_sandbox_follows_the_settings(tmp_path: Path) -> None:
     assert Settings(data_dir=tmp_path).sandbox == "bwrap"
     with pytest.raises(ValueError):
         Sandbox(mode="docker", cache_dir=tmp_path)
+
+
+def test_a_long_failure_message_keeps_its_first_and_last_lines(tmp_path: Path) -> None:
+    stderr = "Traceback (most recent call last):\n" + "  frame\n" * 200
+    message = f"AssertionError: tool: abc: No such file or directory\n{stderr}AttributeError: int"
+    xml = tmp_path / "junit.xml"
+    xml.write_text(
+        '<testsuites><testsuite><testcase classname="tests.test_a" name="test_run" '
+        f'file="tests/test_a.py"><failure message="{message}">E</failure></testcase>'
+        "</testsuite></testsuites>"
+    )
+    report = parse_junit(xml, tmp_path)
+    assert report is not None
+    [case] = report.cases
+    assert case.message.startswith("AssertionError: tool: abc: No such file or directory")
+    assert case.message.endswith("AttributeError: int") and " ... " in case.message
+    assert len(case.message) <= 500
