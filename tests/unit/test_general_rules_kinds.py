@@ -238,6 +238,8 @@ def test_a_filters_output_shown_for_an_input_in_words_is_run_on_that_input_with_
     assert "assert done.stdout == 'RED LAMP\\n'" in bodies[0]
     assert "run_cli(str(source), '--dim', '3', '--shout')" in bodies[1]
     assert "assert done.stdout == 'DARK!!!\\n'" in bodies[1]  # as _write_output ends it
+    # a command that fails says what was asked and what it printed, on stdout too
+    assert "must return 'RED LAMP'; it printed: \" + done.stdout + done.stderr\n" in bodies[0]
 
 
 @pytest.mark.parametrize(

@@ -147,11 +147,13 @@ def transform_examples(
         expected = output if output.endswith("\n") or not output else output + "\n"
         args = "".join(f", {a!r}" for a in shown.argv)
         why = f"{shown.call(unit)} must return {shown.returned!r}"  # what a repair is shown
+        printed = f"{why}; it printed: "
         body = (
             "    source = tmp_path / 'input.txt'\n"
             f"    source.write_text({shown.text!r}, encoding='utf-8')\n"
             f"    done = run_cli(str(source){args})\n"
-            "    assert done.returncode == 0, done.stderr\n"
+            # a failure says what was asked, then what the command printed on both streams
+            f"    assert done.returncode == 0, {printed!r} + done.stdout + done.stderr\n"
             f"    assert done.stdout == {expected!r}, {why!r}\n"
         )
         tests.append(Example("output", shown.sentence, body, unit))
