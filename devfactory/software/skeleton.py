@@ -14,11 +14,9 @@ Nothing here knows a kind: the kinds compose these parts, and the registry
 
 from __future__ import annotations
 
-import ast
 import builtins
 import re
 import textwrap
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from devfactory.software.requirement import Function, RequirementFacts
@@ -56,34 +54,6 @@ class Skeleton:
     path: str
     source: str
     units: tuple[Unit, ...]
-    # tool-written functions a unit only calls: shown to the model as their signature and
-    # docstring (``interface_only``), so that it calls them rather than copies their bodies
-    plumbing: tuple[str, ...] = ()
-
-
-def interface_only(source: str, names: Collection[str]) -> str:
-    """Return ``source`` with the bodies of its top-level functions ``names`` cut to ``...``.
-
-    Each keeps its decorators, its signature and its docstring. A source that
-    does not parse is returned as it is.
-    """
-    if not names:
-        return source
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return source
-    lines = source.splitlines(keepends=True)
-    cuts: list[tuple[int, int, str]] = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
-            body = node.body[1:] if ast.get_docstring(node, clean=False) is not None else node.body
-            if body and node.end_lineno:
-                indent = " " * body[0].col_offset
-                cuts.append((body[0].lineno, node.end_lineno, f"{indent}...\n"))
-    for first, last, text in sorted(cuts, reverse=True):
-        lines[first - 1 : last] = [text]
-    return "".join(lines)
 
 
 # An empty quote ("") is matched too, so that it does not pair with the next opening one.

@@ -11,7 +11,6 @@ from devfactory.software.checks import CODE_CHECKS, CheckContext, UnwrittenCheck
 from devfactory.software.kinds import skeleton
 from devfactory.software.plan import BuildPlan
 from devfactory.software.requirement import read_requirement
-from devfactory.software.skeleton import interface_only
 from devfactory.software.source import stub_body, stubbed_names, unwritten
 
 DOC = '    """Return the parity of ``n``."""\n'
@@ -156,24 +155,3 @@ def test_the_check_names_planned_symbols_without_a_requirement_and_skips_other_t
 def test_the_stubs_check_is_one_of_the_code_checks_and_runs_without_a_sandbox() -> None:
     check = next(c for c in CODE_CHECKS if c.name == "stubs")
     assert check.needs == frozenset()
-
-
-def test_a_filters_plumbing_is_shown_to_the_model_as_its_interface_only() -> None:
-    made = skeleton(read_requirement(FILTER))
-    assert made is not None
-    assert set(made.plumbing) == {"_read_input", "_write_output", "_run"}
-    shown = interface_only(made.source, made.plumbing)
-    tree = ast.parse(shown)  # still Python
-    bodies = {
-        n.name: [ast.unparse(s) for s in n.body[1:]]
-        for n in tree.body
-        if isinstance(n, ast.FunctionDef)
-    }
-    for name in made.plumbing:
-        assert bodies[name] == ["..."], name  # its signature and docstring, no body to copy
-    assert "open(path" not in shown and "open(path" in made.source
-    # the unit and the rest keep their source
-    assert "raise NotImplementedError" in shown and "def build_parser" in shown
-    assert "return _run(build_parser().parse_args(argv))" in shown
-    assert interface_only(made.source, ()) == made.source
-    assert interface_only("def broken(:\n", {"broken"}) == "def broken(:\n"

@@ -66,7 +66,7 @@ from devfactory.software.behaviour import BehaviourTest, passes, render
 from devfactory.software.examples import ExampleTests
 from devfactory.software.kinds import behaviour_tested, comparison, examples_file, skeleton
 from devfactory.software.requirement import RequirementFacts
-from devfactory.software.skeleton import Skeleton, Unit, UnitKind, interface_only
+from devfactory.software.skeleton import Skeleton, Unit, UnitKind
 from devfactory.software.source import defined_names, stubbed_names, unwritten
 from devfactory.software.splice import SpliceError, fragment, splice
 from devfactory.software.trials import Trial, TrialRunner
@@ -609,7 +609,7 @@ def unit_messages(
                 "unit_task",
                 requirement=work.state["requirement"].strip(),
                 path=made.path,
-                source=interface_only(source, made.plumbing).rstrip(),
+                source=source.rstrip(),
                 what=_WHAT.get(unit.kind, "the definition"),
                 unit=unit.name,
                 about=about,

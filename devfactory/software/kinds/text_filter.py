@@ -303,8 +303,7 @@ class TextFilter:
         stub, wiring = lines_of(found, about, doc, shown_outputs(facts, found.options))
         lines += ["", "", *stub, *wiring, "", "", *main_lines(RUNNER)]
         units.append(Unit(TRANSFORM, UnitKind.COMMAND, tuple(about)))
-        plumbing = ("_read_input", "_write_output", RUNNER)  # what ``_wiring`` writes
-        return Skeleton(f"{facts.module}.py", tidy(lines), tuple(units), plumbing)
+        return Skeleton(f"{facts.module}.py", tidy(lines), tuple(units))
 
     def examples(self, facts: RequirementFacts) -> ExampleSet:
         """Return the command line's examples, and the outputs its sentences show for an input.
