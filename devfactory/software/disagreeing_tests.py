@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeGuard
 
@@ -149,21 +149,34 @@ def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | Non
     return pruned, taken
 
 
+def _edited(
+    report: TestReport | None,
+    files: Mapping[str, str],
+    anchors: Collection[str],
+    edit: Callable[[str, set[Test]], tuple[str, list[Test]] | None],
+    note: Callable[[str, Test], str],
+) -> Pruned:
+    """Apply ``edit`` to each file of ``files`` holding tests that disagree, with a note a test."""
+    done = Pruned()
+    if report is None:
+        return done
+    for path, tests in sorted(disagreeing(report, files, anchors).items()):
+        found = edit(files[path], tests)
+        if found is None:
+            continue
+        done.files[path], edited = found
+        done.notes.extend(note(path, t) for t in sorted(edited))
+    return done
+
+
 def prune(report: TestReport | None, files: Mapping[str, str], anchors: Collection[str]) -> Pruned:
     """Take the tests that disagree with example-passing code out of ``files`` (path -> source).
 
     ``anchors``: the example tests that show behaviour (``disagreeing``).
     """
-    pruned = Pruned()
-    if report is None:
-        return pruned
-    for path, tests in sorted(disagreeing(report, files, anchors).items()):
-        found = without_tests(files[path], tests)
-        if found is None:
-            continue
-        pruned.files[path], taken = found
-        pruned.notes.extend(f"{path}: took out {'.'.join(t)}: {WHY}" for t in sorted(taken))
-    return pruned
+    return _edited(
+        report, files, anchors, without_tests, lambda p, t: f"{p}: took out {'.'.join(t)}: {WHY}"
+    )
 
 
 def _module_errors(cases: Iterable[TestCase]) -> bool:
@@ -318,17 +331,13 @@ def split_disagreeing(
     report: TestReport | None, files: Mapping[str, str], anchors: Collection[str]
 ) -> Pruned:
     """Split each test of ``files`` that disagrees with vouched code into one per assertion."""
-    done = Pruned()
-    if report is None:
-        return done
-    for path, tests in sorted(disagreeing(report, files, anchors).items()):
-        found = split_assertions(files[path], tests)
-        if found is None:
-            continue
-        done.files[path], split = found
-        done.notes.extend(
-            f"{path}: split {'.'.join(t)} into one test per assertion, to take out only "
+    return _edited(
+        report,
+        files,
+        anchors,
+        split_assertions,
+        lambda p, t: (
+            f"{p}: split {'.'.join(t)} into one test per assertion, to take out only "
             "the assertions that disagree"
-            for t in sorted(split)
-        )
-    return done
+        ),
+    )

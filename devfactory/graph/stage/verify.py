@@ -232,6 +232,13 @@ def _tests(count: int) -> str:
     return f"{count} test" if count == 1 else f"{count} tests"
 
 
+def _rewritten(drafts: Sequence[Artifact], files: Mapping[str, str]) -> list[Artifact]:
+    """Return ``drafts`` with the content of each path in ``files`` (path -> source) replaced."""
+    return [
+        d.model_copy(update={"content": files[d.path]}) if d.path in files else d for d in drafts
+    ]
+
+
 def _anchors(facts: RequirementFacts) -> set[str]:
     """Return the example tests that show behaviour (``disagreeing_tests.examples_vouch``)."""
     made = examples_file(facts)
@@ -267,13 +274,7 @@ def split_disagreeing_tests(
     None: no such test has two assertions or more (``disagreeing_tests.split_assertions``).
     """
     done = split_disagreeing(found.tests, _test_files(drafts, plan, team), _anchors(facts))
-    if not done.files:
-        return None
-    drafted = [
-        d.model_copy(update={"content": done.files[d.path]}) if d.path in done.files else d
-        for d in drafts
-    ]
-    return TakenOut(drafted, done.notes)
+    return TakenOut(_rewritten(drafts, done.files), done.notes) if done.files else None
 
 
 def without_disagreeing_tests(
@@ -307,10 +308,4 @@ def without_disagreeing_tests(
                 f"on code passing every one of the requirement's own examples, "
                 f"{_tests(after)} of this attempt's"
             )
-    if not cut.files:
-        return None
-    drafted = [
-        d.model_copy(update={"content": cut.files[d.path]}) if d.path in cut.files else d
-        for d in drafts
-    ]
-    return TakenOut(drafted, cut.notes)
+    return TakenOut(_rewritten(drafts, cut.files), cut.notes) if cut.files else None
