@@ -25,7 +25,7 @@ from devfactory.software.kinds import (
 from devfactory.software.kinds.command_line import COMMAND_LINE, command_examples
 from devfactory.software.kinds.filter_examples import transform_examples
 from devfactory.software.kinds.library import LIBRARY
-from devfactory.software.kinds.text_filter import TEXT_FILTER, stream
+from devfactory.software.kinds.text_filter import TEXT_FILTER, about_output, stream
 from devfactory.software.kinds.web_service import WEB_SERVICE, handler_name
 from devfactory.software.requirement import read_requirement
 from devfactory.software.skeleton import stubs
@@ -498,6 +498,43 @@ def test_a_transform_is_told_how_to_refuse_only_where_the_requirement_refuses_in
     made = skeleton(read_requirement(GLOW + said), "Glows.")
     stub = made.source[made.source.index("def transform") :].split("\n\n\n", 1)[0]
     assert ("To refuse the input" in stub) is told
+
+
+def test_a_transform_is_quoted_what_the_output_is_not_how_the_input_is_read() -> None:
+    facts = read_requirement(
+        GLOW + "It prints the lines glowing. If a glow file cannot be read, it writes an error "
+        'message to standard error and exits with status 1. For example, "a" is printed as "*a*".'
+    )
+    made = skeleton(facts, "Glows.")
+    stub = made.source[made.source.index("def transform") :].split("\n\n\n", 1)[0]
+    [transform] = [u for u in made.units if u.name == "transform"]
+    for said in (" ".join(stub.split()), " ".join(transform.sentences)):
+        assert "named on the" not in said and "cannot be read" not in said, said
+        assert "The option --dim takes a whole number" in said
+        assert "It prints the lines glowing." in said and '"a" is printed as "*a*"' in said
+    assert "except (OSError, UnicodeDecodeError)" in made.source  # tools read it, and fail to
+
+
+@pytest.mark.parametrize(
+    ("sentence", "quoted"),
+    [
+        ("It reads the named file, or standard input, and prints it glowing.",
+         "It ... prints it glowing."),
+        ("It reads standard input.", None),
+        ("It reads the file and counts its glowing lines.",
+         "It reads the file and counts its glowing lines."),
+        ("The option --palette takes a file of colours.",
+         "The option --palette takes a file of colours."),
+        ("If the file does not exist it exits 1; an empty file prints nothing.",
+         "... an empty file prints nothing."),
+        ("Lines that cannot be read as numbers are skipped.",
+         "Lines that cannot be read as numbers are skipped."),
+    ],
+)  # fmt: skip
+def test_only_the_clauses_that_read_the_input_or_fail_to_are_left_out(
+    sentence: str, quoted: str | None
+) -> None:
+    assert about_output([sentence]) == ([quoted] if quoted else [])
 
 
 @pytest.mark.parametrize(

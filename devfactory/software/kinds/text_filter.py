@@ -51,6 +51,17 @@ _REFUSED_INPUT = re.compile(
 )
 _ABOUT_MESSAGES = re.compile(r"stderr|standard error|message", re.I)
 _PREFIXED = re.compile(r"`([A-Za-z][\w-]*):(?:\s[^`]*)?`")  # `oops: <message>`, `oops:`
+_READS = re.compile(
+    r"\b(?:reads?|opens?|loads?|takes?|accepts?)\b.*\b(?:files?|standard input|stdin)\b", re.I
+)
+_UNREADABLE = re.compile(
+    r"\b(?:cannot|can't|can not|could not|couldn't)\s+be\s+(?:read|opened|found)\b(?!\s+as\b)"
+    r"|\b(?:does not|doesn't)\s+exist\b|\bunreadable\b|\bno such file\b",
+    re.I,
+)
+_CLAUSES = re.compile(r"(,\s+and\s+|;\s+)")
+_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z]")
+_READS_VERB = re.compile(r"(.*?)\b(?:reads?|opens?|loads?|takes?|accepts?)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,44 @@ def _prefixes(facts: RequirementFacts) -> list[str]:
     return [
         m[1] for s in facts.sentences if _ABOUT_MESSAGES.search(s) for m in _PREFIXED.finditer(s)
     ]
+
+
+def about_output(sentences: Sequence[str]) -> list[str]:
+    """Return the requirement's sentences about the transform: what the output is.
+
+    How the input is read and what an unreadable one does are the tools' part
+    (``_read_input``, ``_run``), so the clauses that say only that go: one about
+    an unreadable input, and one that reads a file or standard input (``It reads
+    the file named on the command line, ...``); an ellipsis (``...``) marks
+    where a sentence lost its start. A small model shown those words in the
+    transform's docstring opened its text as a file name. A clause that reads and does more
+    (``it reads the file and counts ...``) stays.
+    """
+    kept = []
+    for sentence in sentences:
+        parts = _CLAUSES.split(sentence)  # clause, separator, clause, ...
+        clauses, joins = parts[::2], ["", *parts[1::2]]
+        said = [i for i, clause in enumerate(clauses) if not _tools_part(clause)]
+        if not said:
+            continue
+        text = clauses[said[0]] + "".join(joins[i] + clauses[i] for i in said[1:])
+        if said[0] > 0:  # it lost its start: keep the subject of a reading clause
+            subject = None if _UNREADABLE.search(clauses[0]) else _READS_VERB.match(clauses[0])
+            text = f"{subject[1] if subject else ''}... {text}"
+        kept.append(text)
+    return kept
+
+
+def _tools_part(clause: str) -> bool:
+    """Say whether ``clause`` says only what tools do: read the input, or fail to.
+
+    A clause that names an option describes a parameter, and one that reads and
+    does more (``reads the file and counts ...``) describes the output: both stay.
+    """
+    if _OPTION.search(clause):
+        return False
+    reads = bool(_READS.search(clause)) and " and " not in clause
+    return reads or bool(_UNREADABLE.search(clause))
 
 
 def _parameter(option: Option) -> str:
@@ -299,7 +348,8 @@ class TextFilter:
         found = stream(facts)
         if found is None:
             raise ValueError("not a filter: its usage line reads no one input")
-        lines, units, about = command_head(facts, summary)
+        lines, units, said = command_head(facts, summary)
+        about = about_output(said)
         stub, wiring = lines_of(found, about, doc, shown_outputs(facts, found.options))
         lines += ["", "", *stub, *wiring, "", "", *main_lines(RUNNER)]
         units.append(Unit(TRANSFORM, UnitKind.COMMAND, tuple(about)))
