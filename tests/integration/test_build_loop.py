@@ -149,6 +149,26 @@ def test_a_repair_shown_the_failing_assertion_passes(settings: Settings, tmp_pat
     assert "return n * 2\n" in (tmp_path / "out" / "doubler.py").read_text()
 
 
+def test_a_later_attempts_fresh_candidates_are_not_shown_the_earlier_body(
+    settings: Settings, tmp_path: Path
+) -> None:
+    def units(call: Call) -> str:  # wrong while the earlier body is in sight, right without it
+        return OFF_BY_ONE if "n * 2 + 1" in call.prompt or call.n < 4 else RIGHT
+
+    models = ScriptedModels(script(units))
+    report = run(settings, tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    asked = units_asked(models)
+    assert len(asked) >= 5  # attempt 1: 3 candidates and a repair; then attempt 2
+    later = asked[4:]
+    repairs = [c for c in later if "did wrong" in c.prompt]
+    fresh = [c for c in later if "did wrong" not in c.prompt]
+    assert repairs and all("n * 2 + 1" in c.prompt for c in repairs)  # the repair sees it
+    assert fresh and all("n * 2 + 1" not in c.prompt for c in fresh)
+    assert all("raise NotImplementedError" in c.prompt for c in fresh)
+    assert "return n * 2\n" in (tmp_path / "out" / "doubler.py").read_text()
+
+
 def test_a_qa_test_contradicting_the_examples_goes_back_to_qa_and_the_code_is_kept(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -23,7 +23,9 @@ Last, the module written whole in one reply, as a fair single call writes it
 delivered only when it does better (no stub first, then the examples, the
 model's tests, lint), so the build is never worse than one call.
 Up to ``repair_rounds`` repairs then show the best one the assertions and
-findings it still fails. What the model writes can never remove the skeleton's interface, lose
+findings it still fails. On a later attempt the earlier body is repaired
+first; fresh candidates are drawn on the module with the unit back to its
+stub, never shown the earlier body (a small model copies it, mistakes and all). What the model writes can never remove the skeleton's interface, lose
 its imports or be cut off: a reply that does not parse, or defines no such
 unit, is refused, and the stub (or the earlier body) stays. A reply that
 leaves the unit a stub (``source.unwritten``: ``raise NotImplementedError``,
@@ -179,6 +181,23 @@ def _stubbed(source: str, unit: Unit, made: Skeleton) -> bool:
     return bool(unwritten(source, [unit.name], skeleton=made.source))
 
 
+def _afresh(source: str, unit: Unit, made: Skeleton) -> str:
+    """Return ``source`` with ``unit`` as its skeleton left it: the module fresh candidates see.
+
+    On a later attempt ``source`` holds the earlier body; shown it, a small
+    model writes it again, mistakes and all, in every candidate (the repair
+    that comes first is shown it, with what it failed). A module unit, whose
+    routes share state the earlier bodies declared, is shown as it is.
+    """
+    if unit.kind == UnitKind.MODULE or _stubbed(source, unit, made):
+        return source
+    others = _top_level(made.source) - {unit.name}
+    try:
+        return splice(source, fragment(made.source, unit.name, others=others), unit.name)
+    except SpliceError:  # the skeleton always has its units; an odd earlier module stays shown
+        return source
+
+
 def _no_candidate(candidate: str, unit: Unit, made: Skeleton) -> bool:
     """Say whether a candidate leaves ``unit`` a stub, so that it is no candidate at all.
 
@@ -231,7 +250,7 @@ def _write_unit(
     def more() -> bool:  # asked before each candidate is sent
         return not work.out_of_time() and not enough()
 
-    messages = unit_messages(work, made, unit, source, ())
+    messages = unit_messages(work, made, unit, _afresh(source, unit, made), ())
     low, high = settings.temperature, settings.candidate_temperature
     draws = [
         partial(_ask, work, messages, _temperature(low, high, n, count), seed + n)
