@@ -25,8 +25,9 @@ model's tests, lint), so the build is never worse than one call.
 Up to ``repair_rounds`` repairs then show the best one the assertions and
 findings it still fails. On a later attempt the earlier body is repaired
 first; fresh candidates are drawn on the module with the unit back to its
-stub, never shown the earlier body (a small model copies it, mistakes and all). What the model writes can never remove the skeleton's interface, lose
-its imports or be cut off: a reply that does not parse, or defines no such
+stub, never shown the earlier body (a small model copies it, mistakes and all).
+What the model writes can never remove the skeleton's interface, lose its
+imports or be cut off: a reply that does not parse, or defines no such
 unit, is refused, and the stub (or the earlier body) stays. A reply that
 leaves the unit a stub (``source.unwritten``: ``raise NotImplementedError``,
 ``pass``, a docstring alone, the skeleton's own body) is no candidate: it is
