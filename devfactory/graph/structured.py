@@ -246,8 +246,9 @@ def draft_file(
     """Ask ``model`` for one file as plain text.
 
     A reply cut off at the token limit is continued where it stopped, up to
-    ``max_continuations`` more calls; one still unfinished then is reported, so
-    the gate can ask for a shorter one, except a tests file that has complete
+    ``max_continuations`` more calls (a continuation that starts the file over
+    is dropped: what was cut off is all there is); one still unfinished then is
+    reported, so the gate can ask for a shorter one, except a tests file that has complete
     tests before the one it stopped in: those are kept, the unfinished one is
     dropped and named (``salvage_cut``). A markdown reply that loops (repeats
     its paragraphs word for word, as small models do until the token limit) is
@@ -268,8 +269,11 @@ def draft_file(
                 break
             if prose and drop_repeats(text, cut=True)[2]:
                 break  # looping: more would only repeat
-            message = invoke(model, [*messages, *_continue(text)], max_model_errors)
-            usage, text = usage.add(usage_of(message)), text + _rest(text, text_of(message))
+            went_on = invoke(model, [*messages, *_continue(text)], max_model_errors)
+            usage, more = usage.add(usage_of(went_on)), _rest(text, text_of(went_on))
+            if _starts_over(text, more):
+                break  # it wrote the file again from its top: the cut one is all there is
+            message, text = went_on, text + more
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never raised
         failed = f"model call failed: {type(exc).__name__}: {exc}"
         return Draft(None, Usage(), problem=redact(failed))
@@ -363,6 +367,17 @@ def _rest(first: str, more: str) -> str:
     if opened and again and opened.group().strip() == again.group().strip():
         return more[again.end() :]
     return more
+
+
+def _starts_over(first: str, more: str) -> bool:
+    """Say whether a continuation starts the reply over: its first line is the reply's first."""
+
+    def opening(text: str) -> str:
+        text = text[m.end() :] if (m := _OPEN_FENCE.match(text)) else text
+        return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+    head = opening(first)
+    return len(head) >= 6 and opening(more) == head
 
 
 def _cut_off(message: AIMessage) -> bool:

@@ -13,6 +13,8 @@ Only a file that already fails to parse is touched, and only when what is kept
 still has a test: a file that parses is returned as written. A tests file the
 reply was cut off in (``salvage_cut``) loses the statement it stopped in too,
 even when what came before the cut happens to parse: that test was not finished.
+Only where it is the file's one test (every check written in one function until
+the limit) is it kept, cut to its complete statements.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _CONTINUES = re.compile(r"^(?:[)\]}]|else\b|elif\b|except\b|finally\b|case\b)")
 _NAMED = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)")
 _STRINGS = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|#.*")
 _DEFINES = re.compile(r"^(?:async\s+def|def|class)\s|^@")
+_ASSERTS = re.compile(r"^[ \t]+assert\b", re.MULTILINE)
 TEST = re.compile(r"^(?:async\s+)?def\s+test\w*|^class\s+Test\w*", re.MULTILINE)
 
 
@@ -114,10 +117,37 @@ def salvage_cut(source: str) -> Salvaged | None:
     chunks = [chunk for chunk in statements(source) if chunk.strip()]
     if not chunks:
         return None
-    last = _label(chunks.pop())
+    stopped = chunks.pop()
+    last = _label(stopped)
     before = "".join(chunks)
     saved = salvage_tests(before)
     text = (before if saved is None else saved.source).rstrip() + "\n"
+    if not TEST.search(text) and _parses(text):
+        return _head_of(text, stopped)
     if not TEST.search(text) or not _parses(text):
         return None
     return Salvaged(text, (*(saved.dropped if saved else ()), last))
+
+
+def _head_of(before: str, stopped: str) -> Salvaged | None:
+    """Return ``before`` with the test it stopped in cut to its complete statements.
+
+    Only for a file whose one test is the one cut off (a small model writes
+    every check in one function until the token limit): the lines before the
+    cut that still parse are kept while they hold an ``assert``; each check in
+    them is complete. None when no assertion is complete.
+    """
+    name = _label(stopped)
+    if not TEST.match(stopped.lstrip("\n")) or not name.startswith("test"):
+        return None
+    lines = stopped.splitlines(keepends=True)
+    kept = before.rstrip() + "\n\n\n" if before.strip() else ""
+    for end in range(len(lines) - 1, 1, -1):
+        if not _ASSERTS.search("".join(lines[:end])):
+            return None
+        if lines[end - 1].lstrip().startswith("#") or not lines[end - 1].strip():
+            continue  # a comment or a blank line ends no check
+        head = "".join(lines[:end]).rstrip() + "\n"
+        if _parses(kept + head):
+            return Salvaged(kept + head, (f"the rest of {name}",))
+    return None

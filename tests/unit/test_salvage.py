@@ -107,3 +107,19 @@ def test_a_file_cut_off_loses_the_test_it_stopped_in_even_when_what_came_before_
 def test_a_cut_file_with_no_complete_test_is_not_salvaged() -> None:
     assert salvage_cut('import pytest\n\ndef test_one():\n    assert run({"files": ["a\n') is None
     assert salvage_cut("") is None
+
+
+def test_a_files_one_test_cut_off_keeps_its_complete_checks() -> None:
+    checks = (
+        "import pytest\n\n\ndef test_count():\n    # the words\n"
+        '    assert count("a b") == 2\n\n    # none\n    assert count("") == 0\n'
+    )
+    saved = salvage_cut(checks + '\n    # more\n    assert count("x y z") == "3')
+    assert saved is not None and saved.source == checks
+    assert saved.dropped == ("the rest of test_count",)
+    # with a complete test before it, the test it stopped in goes whole, as before
+    two = 'def test_one():\n    assert count("a") == 1\n\n\n' + checks.split("\n\n\n", 1)[1]
+    again = salvage_cut(two + '    assert count("x y z") == "3')
+    assert again is not None and "def test_count" not in again.source
+    # a test with no complete check keeps nothing
+    assert salvage_cut('def test_one():\n    x = 1\n    assert run({"files": ["a\n') is None

@@ -279,6 +279,24 @@ def test_a_draft_cut_off_is_continued_where_it_stopped_up_to_the_cap() -> None:
     assert still.artifact is not None and still.artifact.content == "# Doc\nhal# Doc\nhal# Doc\nhal"
 
 
+def test_a_continuation_that_starts_the_file_over_is_dropped_and_the_cut_file_salvaged() -> None:
+    cut, stop = {"finish_reason": "length"}, {"finish_reason": "stop"}
+    head = "from m import f\n\n\ndef test_f():\n    assert f(1) == 2\n"
+    cut_in_a_check = "```python\n" + head + "    assert f(2) == 3\n    assert f(3) == "
+    replies = [
+        AIMessage(cut_in_a_check, response_metadata=cut),
+        AIMessage("```python\n" + head + "```", response_metadata=stop),
+    ]
+    two = Seen(messages=iter(replies), calls=[])
+    got = draft_file(
+        two, [HumanMessage("x")], path="tests/test_m.py", kind="python", max_model_errors=1,
+        max_continuations=1,
+    )  # fmt: skip
+    assert len(two.calls) == 2 and got.problem == "" and got.artifact is not None
+    assert got.artifact.content == head + "    assert f(2) == 3\n"  # one file, its checks whole
+    assert got.usage.calls == 2  # the dropped continuation still counts
+
+
 SECTION = (
     "## Components\n\n"
     "- **Reader**: reads each FILE, or standard input when FILE is `-`, as UTF-8 text.\n\n"
