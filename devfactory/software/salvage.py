@@ -132,13 +132,13 @@ def salvage_cut(source: str) -> Salvaged | None:
 def _head_of(before: str, stopped: str) -> Salvaged | None:
     """Return ``before`` with the test it stopped in cut to its complete statements.
 
-    Only for a file whose one test is the one cut off (a small model writes
-    every check in one function until the token limit): the lines before the
+    Only for a file whose one test (a function, or a ``Test`` class) is the one
+    cut off (a small model writes every check in one function until the limit): the lines before the
     cut that still parse are kept while they hold an ``assert``; each check in
     them is complete. None when no assertion is complete.
     """
     name = _label(stopped)
-    if not TEST.match(stopped.lstrip("\n")) or not name.startswith("test"):
+    if not TEST.search(stopped):  # a test function, or a class of them
         return None
     lines = stopped.splitlines(keepends=True)
     kept = before.rstrip() + "\n\n\n" if before.strip() else ""

@@ -121,5 +121,13 @@ def test_a_files_one_test_cut_off_keeps_its_complete_checks() -> None:
     two = 'def test_one():\n    assert count("a") == 1\n\n\n' + checks.split("\n\n\n", 1)[1]
     again = salvage_cut(two + '    assert count("x y z") == "3')
     assert again is not None and "def test_count" not in again.source
+    # a class of tests cut off in its last method keeps that method's complete checks
+    methods = (
+        "class TestCount:\n    def test_words(self):\n        assert count('a b') == 2\n\n"
+        "    def test_more(self):\n        assert count('') == 0\n"
+    )
+    kept = salvage_cut(methods + "        assert count('x y z') == '3")
+    assert kept is not None and kept.source == methods
+    assert kept.dropped == ("the rest of TestCount",)
     # a test with no complete check keeps nothing
     assert salvage_cut('def test_one():\n    x = 1\n    assert run({"files": ["a\n') is None
