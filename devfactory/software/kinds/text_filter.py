@@ -152,7 +152,7 @@ def about_output(sentences: Sequence[str]) -> list[str]:
 
     How the input is read and what an unreadable one does are the tools' part
     (``_read_input``, ``_run``), so the clauses that say only that go: one about
-    an unreadable input, and one that reads a file or standard input (``It reads
+    an unreadable input, and one that only reads the input, from a path or stdin (``It reads
     the file named on the command line, ...``); an ellipsis (``...``) marks
     where a sentence lost its start. A small model shown those words in the
     transform's docstring opened its text as a file name. A clause that reads and does more
