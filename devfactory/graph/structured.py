@@ -248,9 +248,9 @@ def draft_file(
     A reply cut off at the token limit is continued where it stopped, up to
     ``max_continuations`` more calls (a continuation that starts the file over
     is dropped: what was cut off is all there is); one still unfinished then is
-    reported, so the gate can ask for a shorter one, except a tests file that has complete
-    tests before the one it stopped in: those are kept, the unfinished one is
-    dropped and named (``salvage_cut``). A markdown reply that loops (repeats
+    reported, so the gate can ask for a shorter one, except a tests file that
+    has complete tests before the one it stopped in: those are kept, the
+    unfinished one is dropped and named (``salvage_cut``). A markdown reply that loops (repeats
     its paragraphs word for word, as small models do until the token limit) is
     not continued when it ends in the loop: the repeats are dropped and
     recorded as a repair, and it ends where the loop began. A Python reply gets

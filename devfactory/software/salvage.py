@@ -122,10 +122,10 @@ def salvage_cut(source: str) -> Salvaged | None:
     before = "".join(chunks)
     saved = salvage_tests(before)
     text = (before if saved is None else saved.source).rstrip() + "\n"
-    if not TEST.search(text) and _parses(text):
-        return _head_of(text, stopped)
-    if not TEST.search(text) or not _parses(text):
+    if not _parses(text):
         return None
+    if not TEST.search(text):  # the test it stopped in was the file's one test
+        return _head_of(text, stopped)
     return Salvaged(text, (*(saved.dropped if saved else ()), last))
 
 
@@ -133,21 +133,20 @@ def _head_of(before: str, stopped: str) -> Salvaged | None:
     """Return ``before`` with the test it stopped in cut to its complete statements.
 
     Only for a file whose one test (a function, or a ``Test`` class) is the one
-    cut off (a small model writes every check in one function until the limit): the lines before the
-    cut that still parse are kept while they hold an ``assert``; each check in
-    them is complete. None when no assertion is complete.
+    cut off (a small model writes every check in one function until the limit):
+    the lines before the cut that still parse are kept while they hold an
+    ``assert``; each check in them is complete. None when no assertion is.
     """
-    name = _label(stopped)
     if not TEST.search(stopped):  # a test function, or a class of them
         return None
     lines = stopped.splitlines(keepends=True)
     kept = before.rstrip() + "\n\n\n" if before.strip() else ""
     for end in range(len(lines) - 1, 1, -1):
-        if not _ASSERTS.search("".join(lines[:end])):
+        head = "".join(lines[:end])
+        if not _ASSERTS.search(head):
             return None
         if lines[end - 1].lstrip().startswith("#") or not lines[end - 1].strip():
             continue  # a comment or a blank line ends no check
-        head = "".join(lines[:end]).rstrip() + "\n"
-        if _parses(kept + head):
-            return Salvaged(kept + head, (f"the rest of {name}",))
+        if _parses(kept + head.rstrip() + "\n"):
+            return Salvaged(kept + head.rstrip() + "\n", (f"the rest of {_label(stopped)}",))
     return None

@@ -188,9 +188,10 @@ def _afresh(source: str, unit: Unit, made: Skeleton) -> str:
     On a later attempt ``source`` holds the earlier body; shown it, a small
     model writes it again, mistakes and all, in every candidate (the repair
     that comes first is shown it, with what it failed). A module unit, whose
-    routes share state the earlier bodies declared, is shown as it is.
+    routes share state the earlier bodies declared, is shown as it is; so is
+    a unit still a stub (the caller says so: ``_stubbed``).
     """
-    if unit.kind == UnitKind.MODULE or _stubbed(source, unit, made):
+    if unit.kind == UnitKind.MODULE:
         return source
     others = _top_level(made.source) - {unit.name}
     try:
@@ -251,7 +252,8 @@ def _write_unit(
     def more() -> bool:  # asked before each candidate is sent
         return not work.out_of_time() and not enough()
 
-    messages = unit_messages(work, made, unit, _afresh(source, unit, made), ())
+    shown = source if stubbed else _afresh(source, unit, made)
+    messages = unit_messages(work, made, unit, shown, ())
     low, high = settings.temperature, settings.candidate_temperature
     draws = [
         partial(_ask, work, messages, _temperature(low, high, n, count), seed + n)

@@ -51,9 +51,8 @@ _REFUSED_INPUT = re.compile(
 )
 _ABOUT_MESSAGES = re.compile(r"stderr|standard error|message", re.I)
 _PREFIXED = re.compile(r"`([A-Za-z][\w-]*):(?:\s[^`]*)?`")  # `oops: <message>`, `oops:`
-_READS = re.compile(
-    r"\b(?:reads?|opens?|loads?|takes?|accepts?)\b.*\b(?:files?|standard input|stdin)\b", re.I
-)
+_READING = r"\b(?:reads?|opens?|loads?|takes?|accepts?)\b"  # a verb that takes the input in
+_READS = re.compile(_READING + r".*\b(?:files?|standard input|stdin)\b", re.I)
 _UNREADABLE = re.compile(
     r"\b(?:cannot|can't|can not|could not|couldn't)\s+be\s+(?:read|opened|found)\b(?!\s+as\b)"
     r"|\b(?:does not|doesn't)\s+exist\b|\bunreadable\b|\bno such file\b",
@@ -61,7 +60,7 @@ _UNREADABLE = re.compile(
 )
 _CLAUSES = re.compile(r"(,\s+and\s+|;\s+)")
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z]")
-_READS_VERB = re.compile(r"(.*?)\b(?:reads?|opens?|loads?|takes?|accepts?)\b", re.I)
+_READS_VERB = re.compile(r"(.*?)" + _READING, re.I)  # what comes before it: the subject
 
 
 @dataclass(frozen=True)
@@ -152,11 +151,11 @@ def about_output(sentences: Sequence[str]) -> list[str]:
 
     How the input is read and what an unreadable one does are the tools' part
     (``_read_input``, ``_run``), so the clauses that say only that go: one about
-    an unreadable input, and one that only reads the input, from a path or stdin (``It reads
-    the file named on the command line, ...``); an ellipsis (``...``) marks
-    where a sentence lost its start. A small model shown those words in the
-    transform's docstring opened its text as a file name. A clause that reads and does more
-    (``it reads the file and counts ...``) stays.
+    an unreadable input, and one that only reads the input, from a path or
+    stdin (``It reads the file named on the command line, ...``); an ellipsis
+    (``...``) marks where a sentence lost its start. A small model shown those
+    words in the transform's docstring opened its text as a file name. A clause
+    that reads and does more (``it reads the file and counts ...``) stays.
     """
     kept = []
     for sentence in sentences:
