@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from devfactory.contracts import Artifact, Repository
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.tools import clarification_tool
-from devfactory.memory.packing import Count, Upstream, approx_tokens, excerpt, pack
+from devfactory.memory.packing import CUT_MARK, Count, Upstream, approx_tokens, excerpt, pack
 from devfactory.settings import Settings
 from devfactory.software.repository import base_text
 from devfactory.teams.checks import describe_checks
@@ -31,7 +31,7 @@ def _bullets(items: Sequence[str]) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "\n[...]"
+    return text if len(text) <= limit else f"{text[:limit]}\n{CUT_MARK}"
 
 
 def render_artifacts(artifacts: Sequence[Artifact], limit: int) -> str:

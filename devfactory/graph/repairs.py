@@ -9,13 +9,16 @@ the result (``Repaired.notes``), which reaches the stage record's
 ``python``, a Python file as the model wrote it (``draft_file``, the build loop's candidates):
   1. ``quotes``: quotes left unescaped inside a string literal (``graph/quotes.py``)
   2. ``stdlib-imports``: a standard-library module used, never imported (``graph/imports.py``)
+  3. ``cut-marks``: a line that is only the mark a file shown to the model was cut with
+     (``[...]``, which parses as a list), copied from its previous version
 
 ``python-tests``, a tests file as the model wrote it (``draft_file``, a path under ``tests/``
 or named ``test_*.py``):
   1. ``quotes``: as for ``python``
   2. ``stdlib-imports``: as for ``python``
   3. ``pytest-import``: ``pytest.raises`` and the like with no ``import pytest``
-  4. ``broken-tests``: a file that still does not parse keeps its complete tests; the
+  4. ``cut-marks``: as for ``python``
+  5. ``broken-tests``: a file that still does not parse keeps its complete tests; the
      statements that break it (a test cut off at the token limit) are dropped and named
      (``software/salvage.py``)
 
@@ -58,6 +61,7 @@ whose blockers only repeat the request as COMPLETE is the gate's policy
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -69,6 +73,7 @@ from devfactory.graph.diagram import repair_diagram
 from devfactory.graph.imports import add_missing_imports, add_project_imports, add_pytest_import
 from devfactory.graph.method_aliases import alias_methods
 from devfactory.graph.quotes import escape_inner_quotes
+from devfactory.memory.packing import CUT_MARK
 from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.software.salvage import salvage_tests
 
@@ -140,6 +145,42 @@ def _broken_tests(source: str, _: object) -> Repaired:
     return Repaired(
         saved.source, (f"the file did not parse: kept its complete tests, dropped {dropped}",)
     )
+
+
+def _cut_marks(source: str, _: object) -> Repaired:
+    """Drop the lines that are only the mark a shown file was cut with (``[...]``).
+
+    In a file that parses, only a statement that is the mark and nothing else
+    (a list holding an ellipsis, alone on its line); in one that does not, every
+    such line, before the file's complete tests are salvaged.
+    """
+    lines = source.splitlines(keepends=True)
+    tree = _tree_of(source)
+    if tree is None:
+        rows = [n for n, line in enumerate(lines, 1) if line.strip() == CUT_MARK]
+    else:
+        rows = sorted(
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Expr)
+            and ast.unparse(node) == CUT_MARK
+            and lines[node.lineno - 1].strip() == CUT_MARK
+        )
+    if not rows:
+        return Repaired(source)
+    fixed = "".join(line for n, line in enumerate(lines, 1) if n not in rows)
+    if tree is not None and _tree_of(fixed) is None:
+        return Repaired(source)  # a body that was only the mark
+    where = ", ".join(map(str, rows))
+    return Repaired(fixed, (f"`{CUT_MARK}` copied from a file shown cut dropped (line {where})",))
+
+
+def _tree_of(source: str) -> ast.Module | None:
+    """Return ``source`` parsed, or None when it does not parse."""
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
 
 
 def is_tests_file(path: str) -> bool:
@@ -234,11 +275,16 @@ def _diagram(drafts: Sequence[Artifact], plan: BuildPlan | None) -> Repaired:
 
 Apply = Callable[[Any, Any], Repaired]
 _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
-    RepairKind.PYTHON: [("quotes", _quotes), ("stdlib-imports", _stdlib_imports)],
+    RepairKind.PYTHON: [
+        ("quotes", _quotes),
+        ("stdlib-imports", _stdlib_imports),
+        ("cut-marks", _cut_marks),
+    ],
     RepairKind.PYTHON_TESTS: [
         ("quotes", _quotes),
         ("stdlib-imports", _stdlib_imports),
         ("pytest-import", _pytest_import),
+        ("cut-marks", _cut_marks),
         ("broken-tests", _broken_tests),
     ],
     RepairKind.PYTHON_IN_PROJECT: [

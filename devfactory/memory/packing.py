@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 Count = Callable[[str], int]
 
-CUT = " [...]"
+CUT_MARK = "[...]"  # where a text shown to a model was cut (packing here, briefs' files)
+CUT = f" {CUT_MARK}"
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,29 @@ def _span(node: ast.stmt) -> tuple[int, int]:
     return first, node.end_lineno or node.lineno
 
 
+def _whole(lines: list[str], node: ast.stmt, *, blanks: bool) -> tuple[int, int]:
+    """Return the lines a definition takes up, to take it out or replace it.
+
+    Its span, then the comments indented under it that follow its last
+    statement (they belong to its body, and would be left orphaned); with
+    ``blanks``, also the blank lines that separate it from what comes before,
+    so that taking out many tests leaves no runs of blank lines.
+    """
+    first, last = _span(node)
+    below = last
+    while below < len(lines):
+        text = lines[below]
+        indent = len(text) - len(text.lstrip())
+        if text.strip() and not (text.lstrip().startswith("#") and indent > node.col_offset):
+            break
+        below += 1
+        if text.strip():
+            last = below
+    while blanks and first > 1 and not lines[first - 2].strip():
+        first -= 1
+    return first, last
+
+
 def _is_test(node: ast.stmt) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
     """Whether ``node`` defines a test function (its name begins with ``test``)."""
     return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
@@ -116,13 +139,14 @@ def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | Non
         tree = ast.parse(source)
     except SyntaxError:
         return None
+    lines = source.splitlines(keepends=True)
     spans: list[tuple[int, int]] = []
     taken: list[Test] = []
     left = 0
     for node in tree.body:
         if _is_test(node):
             if (node.name,) in tests:
-                spans.append(_span(node))
+                spans.append(_whole(lines, node, blanks=True))
                 taken.append((node.name,))
             else:
                 left += 1
@@ -131,14 +155,13 @@ def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | Non
             names = [(node.name, m.name) for m in methods]
             dropped = [i for i, name in enumerate(names) if name in tests]
             if dropped and len(dropped) == len(methods):
-                spans.append(_span(node))  # the whole class: nothing of it is left
+                spans.append(_whole(lines, node, blanks=True))  # nothing of it is left
             else:
-                spans.extend(_span(methods[i]) for i in dropped)
+                spans.extend(_whole(lines, methods[i], blanks=True) for i in dropped)
             taken.extend(names[i] for i in dropped)
             left += len(methods) - len(dropped)
     if not taken or not left:
         return None
-    lines = source.splitlines(keepends=True)
     for first, last in sorted(spans, reverse=True):
         del lines[first - 1 : last]
     pruned = "".join(lines)
@@ -294,6 +317,7 @@ def split_assertions(source: str, tests: set[Test]) -> tuple[str, list[Test]] | 
     names = {
         n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
     }
+    lines = source.splitlines(keepends=True)
     edits: list[tuple[int, int, str]] = []
     split: list[Test] = []
 
@@ -303,10 +327,10 @@ def split_assertions(source: str, tests: set[Test]) -> tuple[str, list[Test]] | 
         pieces = _pieces(node, names)
         if not pieces:
             return
-        first, last = _span(node)
+        first, last = _whole(lines, node, blanks=False)  # unparsed: its comments go
         text = ("\n\n" if indent else "\n\n\n").join(ast.unparse(p) for p in pieces)
-        lines = [f"{indent}{line}" if line else "" for line in text.splitlines()]
-        edits.append((first, last, "\n".join(lines) + "\n"))
+        indented = [f"{indent}{line}" if line else "" for line in text.splitlines()]
+        edits.append((first, last, "\n".join(indented) + "\n"))
         split.append((*owner, node.name))
 
     for node in tree.body:
@@ -316,7 +340,6 @@ def split_assertions(source: str, tests: set[Test]) -> tuple[str, list[Test]] | 
                 consider(method, (node.name,), " " * method.col_offset)
     if not split:
         return None
-    lines = source.splitlines(keepends=True)
     for first, last, text in sorted(edits, reverse=True):
         lines[first - 1 : last] = [text]
     result = "".join(lines)

@@ -270,6 +270,57 @@ def test_running_blocked_and_waiting_stages_are_each_drawn_and_labelled_as_such(
     assert not [u for u in requested if u.startswith("error:")], requested
 
 
+GROUPS_AND_QUESTIONS = """([asks]) => {
+    const rect = (e) => { const r = e.getBoundingClientRect();
+                          return [r.left, r.top, r.right, r.bottom]; };
+    const title = (g) => g.querySelector("title").textContent;
+    const clusters = Object.fromEntries([...document.querySelectorAll("#graph g.cluster")]
+        .map((g) => [title(g), rect(g.querySelector("path, polygon"))]));
+    const nodes = Object.fromEntries([...document.querySelectorAll("#graph g.node")]
+        .map((g) => [g.id, rect(g)]));
+    const questions = [...document.querySelectorAll("#graph g.edge")]
+        .filter((g) => g.querySelector("path").getAttribute("stroke") === asks)
+        .map((g) => [title(g), g.querySelector("path").getAttribute("stroke-dasharray"),
+                     g.querySelectorAll("ellipse").length]);
+    return [clusters, nodes, questions];
+}"""
+
+
+def test_the_zoomable_graph_keeps_its_team_groups_and_its_question_edges(
+    browser: Browser, console_server: str, paused_run: str, shots: Shot
+) -> None:
+    """Each team sits in its group's box, and each question edge is drawn dotted, at any zoom."""
+    from devfactory.factory.drawing import ASKS
+    from devfactory.pipelines import load_pipeline
+    from devfactory.teams import load_teams
+
+    known = load_teams()
+    teams = load_pipeline("mvp").teams
+    asks = {(t, target) for t in teams for target in known[t].may_ask}
+    page, requested = console_sign_in(browser, console_server, "vic")
+    page.goto(f"{console_server}/console#/run/{paused_run}")
+    expect(page.locator('#graph g[id="node-approval"]')).to_be_visible()
+    for zoom in ("default", "zoomed in"):
+        clusters, nodes, questions = page.evaluate(GROUPS_AND_QUESTIONS, [ASKS])
+        for team in teams:
+            left, top, right, bottom = clusters[f"cluster_{known[team].cluster.value.title()}"]
+            n_left, n_top, n_right, n_bottom = nodes[f"node-{team}"]
+            inside = left <= n_left and n_right <= right and top <= n_top and n_bottom <= bottom
+            assert inside, (zoom, team, clusters, nodes[f"node-{team}"])
+        drawn = {
+            tuple(t.removeprefix("n_").replace("_", "-") for t in title.split("->"))
+            for title, _, _ in questions
+        }
+        assert drawn == asks, (zoom, drawn ^ asks)
+        assert len(questions) == len(asks)  # each once
+        assert {(dashes, heads) for _, dashes, heads in questions} == {("1,5", 1)}  # dotted, o
+        shots(page, f"graph-groups-{zoom.replace(' ', '-')}")
+        page.click("#zoom-in")
+        expect(page.locator("#graph")).to_have_attribute("data-zoom", "chosen")
+    assert refused(page) == []
+    assert not [u for u in requested if u.startswith("error:")], requested
+
+
 TRACEBACK = "\n".join(
     [
         "smoke: ModuleNotFoundError: No module named 'backend'",

@@ -284,3 +284,44 @@ def test_only_the_pieces_that_disagree_are_taken_out_after_a_split() -> None:
     # nothing is split where the examples do not vouch for the code
     unvouched = split_disagreeing(report(failing), {TESTS: CLUMPED}, ANCHORS)
     assert not unvouched.files
+
+
+TRAILING = """from shelf import count
+
+
+def test_counts():
+    assert count(["a"]) == 1
+    assert count([]) == 5
+    # and two books: written next, never finished
+
+
+def test_two():
+    assert count(["a", "b"]) == 3
+    # a comment indented under its last statement
+
+
+def test_three():
+    assert count(["a", "b", "c"]) == 4
+
+
+# a comment of the file's own, about what follows
+def test_none():
+    assert count([]) == 0
+"""
+
+
+def test_taking_tests_out_leaves_no_runs_of_blank_lines_nor_their_orphaned_comments() -> None:
+    split = split_assertions(TRAILING, {("test_counts",)})
+    assert split is not None
+    assert "written next" not in split[0]  # unparsed into pieces: its trailing comment goes
+    found = without_tests(split[0], {("test_counts_2",), ("test_two",), ("test_three",)})
+    assert found is not None
+    pruned = found[0]
+    assert "\n\n\n\n" not in pruned, pruned
+    assert "indented under" not in pruned and "# a comment of the file's own" in pruned
+    assert pruned == (
+        "from shelf import count\n\n\n"
+        "def test_counts_1():\n    assert count(['a']) == 1\n\n\n"
+        "# a comment of the file's own, about what follows\n"
+        "def test_none():\n    assert count([]) == 0\n"
+    )

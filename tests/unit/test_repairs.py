@@ -22,6 +22,9 @@ STARTED = PlanContext(
 ALIASED = "class Version:\n    @classmethod\n    def parse(cls, text):\n        return cls()\n"
 WHOLE_TESTS = "from m import f\n\n\ndef test_a():\n    assert f(1) == 2\n"
 CUT_TESTS = WHOLE_TESTS + '\n\ndef test_b():\n    assert f("x) == 3\n'
+MARKED_TESTS = WHOLE_TESTS + "\n\n\n[...]\n"  # a file shown cut, its mark copied
+BROKEN_BY_A_MARK = WHOLE_TESTS + "\n\ndef test_b():\n[...]\n    assert f(2) == 3\n"
+MARK_IN_A_LIST = 'ITEMS = [\n    ...\n]\nprint("[...]")\n'  # an ellipsis, a string: no mark
 UNTYPED = "# Design\n\n```mermaid\nA --> B\n```\n"
 TYPED = "# Design\n\n```mermaid\nflowchart LR\nA --> B\n```\n"
 
@@ -50,6 +53,13 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
      ("`import pytest` added (used, never imported)",)),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, CUT_TESTS, WHOLE_TESTS,
      ("the file did not parse: kept its complete tests, dropped `test_b`",)),
+    (RepairKind.PYTHON, "cut-marks", None, "x = 1\n[...]\n", "x = 1\n",
+     ("`[...]` copied from a file shown cut dropped (line 2)",)),
+    (RepairKind.PYTHON_TESTS, "cut-marks", None, MARKED_TESTS, WHOLE_TESTS + "\n\n\n",
+     ("`[...]` copied from a file shown cut dropped (line 9)",)),
+    (RepairKind.PYTHON_TESTS, "cut-marks", None, BROKEN_BY_A_MARK,
+     WHOLE_TESTS + "\n\ndef test_b():\n    assert f(2) == 3\n",
+     ("`[...]` copied from a file shown cut dropped (line 9)",)),
     (RepairKind.PYTHON_IN_PROJECT, "project-imports",
      ProjectNames({"chessmoves": ["parse_move"]}, []), 'print(parse_move("e4"))\n',
      'from chessmoves import parse_move\nprint(parse_move("e4"))\n',
@@ -112,6 +122,8 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PYTHON_TESTS, "pytest-import", None,
      "import pytest\n\n\n@pytest.mark.slow\ndef test_a():\n    pass\n"),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, WHOLE_TESTS),
+    (RepairKind.PYTHON, "cut-marks", None, MARK_IN_A_LIST),
+    (RepairKind.PYTHON_TESTS, "cut-marks", None, "def test_a():\n    [...]\n"),  # all it has
     (RepairKind.PYTHON_IN_PROJECT, "project-imports",
      ProjectNames({"chessmoves": ["parse_move"]}, []),
      "def parse_move(m):\n    return m\n\nprint(parse_move('e4'))\n"),
