@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -27,6 +30,30 @@ def test_ruff_is_a_pinned_runtime_dependency_and_pyjwt_is_declared() -> None:
     assert not any(d.startswith("ruff") for d in project["dependency-groups"]["dev"])
     assert any(d.startswith("pyjwt") for d in runtime)
     assert [d for d in runtime if d.startswith("psycopg-pool")] == []  # psycopg[pool] is it
+
+
+def test_the_image_installs_ruff_and_leaves_the_dev_tools_out() -> None:
+    """What the Dockerfile's ``uv sync`` installs, as uv itself reads it from ``uv.lock``."""
+    sync = re.search(r"uv sync ([^\\\n&]*)", (ROOT / "Dockerfile").read_text())
+    assert sync is not None
+    flags = [f for f in sync[1].split() if f in ("--frozen", "--no-dev", "--locked")]
+    assert "--no-dev" in flags  # the image has no dev group: a gate tool must be a runtime one
+    uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    exported = subprocess.run(
+        [uv, "export", *flags, "--no-hashes", "--no-emit-project", "--format", "requirements-txt"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    installed = {
+        re.split(r"[=<>;\[ ]", line, maxsplit=1)[0].lower()
+        for line in exported.splitlines()
+        if line.strip() and not line.startswith(("#", " "))
+    }
+    assert "ruff" in installed  # the lint gate runs in the deployed image
+    assert "mypy" not in installed and "playwright" not in installed  # and --no-dev held
 
 
 @pytest.mark.parametrize(
