@@ -72,7 +72,8 @@ def model_file(settings: Settings) -> Path:
 
 def client(server: LocalServer, timeout_s: float = 600.0) -> httpx.Client:
     """Return an HTTP client that reaches ``server`` the way ``ServerChatModel`` does."""
-    return httpx.Client(transport=ServerTransport(server), timeout=timeout_s)
+    min_tps = Settings.model_fields["served_min_decode_tps"].default
+    return httpx.Client(transport=ServerTransport(server, timeout_s, min_tps), timeout=timeout_s)
 
 
 def server_of(settings: Settings) -> LocalServer:

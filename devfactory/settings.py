@@ -120,7 +120,19 @@ class Settings(BaseSettings):
         le=7200,
         description="Seconds one model call may take; past it the call fails, is retried up "
         "to max_model_errors times (then the next model of the alias's chain), and the stage "
-        "is BLOCKED with the reason.",
+        "is BLOCKED with the reason. A call of the shared llama-server is timed by its "
+        "progress instead: this long to be taken into a slot, or silent after that, and "
+        "served_min_decode_tps for the whole reply.",
+    )
+    served_min_decode_tps: float = Field(
+        default=0.5,
+        ge=0.01,
+        le=1000.0,
+        description="The slowest a reply of the shared llama-server may decode, tokens/s over "
+        "its whole cap: from the moment a slot takes it, a reply capped at N tokens has "
+        "max(model_call_timeout_s, N / this) seconds. Calls wait for a slot behind other "
+        "candidates and share the cores, so a wall-clock limit from sending would fail a "
+        "call that is progressing.",
     )
 
     # HEALTH: provider health, circuit breakers (models/health.py).

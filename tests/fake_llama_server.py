@@ -8,11 +8,14 @@ requests at once (the others wait, as llama.cpp defers them), and answers:
 
 - ``/v1/chat/completions``: a reply whose text is the JSON of what the factory
   sent that llama.cpp would sample with (grammar, seed, temperature, ...), with
-  ``usage`` and ``timings`` counting one token per word;
+  ``usage`` and ``timings`` counting one token per word. Asked to stream, it
+  sends the headers as soon as a slot takes the request, then one chunk per
+  word, the last with ``usage`` and ``timings``, as llama-server does;
 - ``/tokenize``: one token per word; ``/health``, ``/slots`` and ``/metrics``.
 
 Its behaviour for a test comes from the environment: ``FAKE_LLAMA_DELAY_S``
-(seconds each reply takes), ``FAKE_LLAMA_LOAD_S`` (seconds ``/health`` says
+(seconds each reply takes in its slot before its first word), ``FAKE_LLAMA_WORD_S``
+(seconds between the words of a streamed reply), ``FAKE_LLAMA_LOAD_S`` (seconds ``/health`` says
 "loading"), ``FAKE_LLAMA_DIE`` (exit at the first chat request),
 ``FAKE_LLAMA_RECORD`` (a file each start appends its arguments to, one JSON line),
 and ``FAKE_LLAMA_SCRIPT`` (``module:function``, a script of ``tests/fakes.py``):
@@ -175,10 +178,54 @@ def handler(state: State, key: str) -> type[BaseHTTPRequestHandler]:
                     state.busy += 1
                     state.peak = max(state.peak, state.busy)
                 try:
+                    if body.get("stream"):
+                        self.stream_started()  # the headers: a slot took the request
                     time.sleep(float(os.environ.get("FAKE_LLAMA_DELAY_S", "0")))
+                    reply = self.reply(body)
+                    if body.get("stream"):
+                        self.stream_reply(reply)
                 finally:
                     with state.lock:
                         state.busy -= 1
+            if not body.get("stream"):
+                self.send(200, reply)
+
+        def stream_started(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.flush()
+
+        def event(self, data: str) -> None:
+            piece = f"data: {data}\n\n".encode()
+            self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            self.wfile.flush()
+
+        def stream_reply(self, reply: dict[str, Any]) -> None:
+            """Send ``reply`` as llama-server streams one: a chunk a word, then the counts."""
+            pause = float(os.environ.get("FAKE_LLAMA_WORD_S", "0"))
+            head = {k: reply[k] for k in ("id", "created", "model")}
+            head["object"] = "chat.completion.chunk"
+            text = reply["choices"][0]["message"]["content"]
+            for i, word in enumerate(text.split(" ")):
+                delta = {"content": word if i == 0 else f" {word}"}
+                self.event(
+                    json.dumps(
+                        {**head, "choices": [{"index": 0, "finish_reason": None, "delta": delta}]}
+                    )
+                )
+                time.sleep(pause)
+            done = {"index": 0, "finish_reason": "stop", "delta": {}}
+            self.event(json.dumps({**head, "choices": [done]}))
+            counts = {"usage": reply["usage"], "timings": reply["timings"]}
+            self.event(json.dumps({**head, "choices": [], **counts}))
+            self.event("[DONE]")
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+        def reply(self, body: dict[str, Any]) -> dict[str, Any]:
+            """Return the whole reply to a chat request ``body``."""
             sent = {
                 k: body.get(k)
                 for k in ("temperature", "seed", "max_completion_tokens", "repeat_penalty")
@@ -193,28 +240,25 @@ def handler(state: State, key: str) -> type[BaseHTTPRequestHandler]:
                 state.decodes += predicted
                 state.prompt_tokens += prompt
                 state.predicted_tokens += predicted
-            self.send(
-                200,
-                {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": body.get("model", "fake"),
-                    "choices": [
-                        {
-                            "index": 0,
-                            "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": content},
-                        }
-                    ],
-                    "usage": {
-                        "prompt_tokens": prompt,
-                        "completion_tokens": predicted,
-                        "total_tokens": prompt + predicted,
-                    },
-                    "timings": {"cache_n": 0, "prompt_n": prompt, "predicted_n": predicted},
+            return {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": predicted,
+                    "total_tokens": prompt + predicted,
                 },
-            )
+                "timings": {"cache_n": 0, "prompt_n": prompt, "predicted_n": predicted},
+            }
 
     return Handler
 

@@ -318,6 +318,11 @@ class LocalServer:
             return None
         return found
 
+    def process(self) -> int | None:
+        """Return the pid of the server's process while it lives (busy or not); start nothing."""
+        found = read_state(self.folder)
+        return found.pid if found is not None and alive(found.pid) else None
+
     def ensure(self) -> Endpoint:
         """Return the running server, starting it when none runs (bounded by the start timeout).
 

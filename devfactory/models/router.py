@@ -53,13 +53,18 @@ from devfactory.models.embeddings import (
     ollama_embedder,
 )
 from devfactory.models.health import HealthBook, HealthPolicy, Standing, WatchedModel
-from devfactory.models.local_server import ServerPlan, server_built
+from devfactory.models.local_server import ServerPlan, local_server, server_built
 from devfactory.redact import redact, shown_url
 from devfactory.settings import Settings
 
 DEFAULT_OLLAMA = "http://127.0.0.1:11434"
-IN_PROCESS = " (in-process)"
-"""Added to the embedded model's label where its in-process adapter backs up the server."""
+IN_PROCESS = " (in-process standby)"
+"""Added to the embedded model's label where its in-process adapter backs up the server.
+
+It serves only while no server process of the model lives (it could not start,
+or died and could not be started again): a server that is slow, or whose call
+timed out, is never backed by a second copy of the weights on the same cores.
+"""
 
 
 class ModelUnavailableError(RuntimeError):
@@ -222,6 +227,8 @@ class ResolvedModel:
     ``parallel`` is how many calls the first link serves at once (``parallel_of``):
     the build loop sends no more than that at a time. A fallback that serves
     fewer waits its turn by itself (the embedded model holds a lock).
+    ``standby``, on a link that only backs another up, says why it must not
+    serve now (None: it may); the chain then goes on without it.
     """
 
     alias: str
@@ -231,6 +238,7 @@ class ResolvedModel:
     fallbacks: tuple[ResolvedModel, ...] = field(default=())
     routing: Routing | None = None
     parallel: int = 1
+    standby: Callable[[], str | None] | None = None
 
     def _chain(self, make: Callable[[ResolvedModel], Runnable[Any, Any]]) -> Runnable[Any, Any]:
         """Return the links made by ``make``, redacted, with fallbacks, ordered per call."""
@@ -239,7 +247,7 @@ class ResolvedModel:
             head, *rest = [make(link) for link in links]
             return _REDACTED | (head.with_fallbacks(rest) if rest else head)
         routing, book = self.routing, self.routing.book
-        watched = [WatchedModel(make(link), link.label, book) for link in links]
+        watched = [WatchedModel(make(link), link.label, book, link.standby) for link in links]
         labels = tuple(link.label for link in links)
 
         def pick(messages: Any) -> Runnable[Any, Any]:
@@ -423,8 +431,9 @@ class ModelRouter:
         """Return the links ``entry`` makes: the embedded model served, then in-process.
 
         Where ``llama-server`` is built, the embedded model is served by it (its
-        label unchanged) and the in-process adapter backs it up under its own
-        label; elsewhere the in-process adapter is the link, as it always was.
+        label unchanged) and the in-process adapter is its standby under its own
+        label (``IN_PROCESS``); elsewhere the in-process adapter is the link, as
+        it always was.
         """
         if entry.provider == "embedded" and entry.kind == "chat" and server_built(self.settings):
             return [entry.label, entry.label + IN_PROCESS]
@@ -446,9 +455,29 @@ class ModelRouter:
                 max_tokens=s.stage_max_tokens,
                 temperature=s.temperature,
                 timeout_s=s.model_call_timeout_s,
+                min_decode_tps=s.served_min_decode_tps,
             )
             return served, bind_server_schema
         return self._in_process(load=False), _bind_embedded  # loaded only if ever called
+
+    def _standby(self, entry: ModelEntry, label: str) -> Callable[[], str | None] | None:
+        """Return why ``label`` must not serve now, where it is the served model's standby."""
+        if label == entry.label or len(self._labels(entry)) == 1:
+            return None
+        s = self.settings
+        plan = ServerPlan.from_settings(s, self._weights(), default_threads(s.embedded_threads))
+        server = local_server(plan)
+
+        def declines() -> str | None:
+            pid = server.process()
+            if pid is None:
+                return None
+            return (
+                f"the model's server (pid {pid}) is running: a call it failed or timed out is "
+                "not given to a second copy of the weights on the same cores"
+            )
+
+        return declines
 
     def _weights(self) -> Path:
         """Return the embedded model's file, joined and verified once per router."""
@@ -544,7 +573,10 @@ class ModelRouter:
                 errors.append(redact(f"{label}: {exc}"))
                 continue
             parallel = parallel_of(entry, self.settings, chat)
-            resolved.append(ResolvedModel(alias, label, chat, bind, parallel=parallel))
+            standby = self._standby(entry, label)
+            resolved.append(
+                ResolvedModel(alias, label, chat, bind, parallel=parallel, standby=standby)
+            )
         if not resolved:
             raise ModelUnavailableError(f"no model could be loaded for {alias!r}: {errors}")
         head, *rest = resolved

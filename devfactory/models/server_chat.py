@@ -5,11 +5,23 @@ OpenAI-compatible ``/v1``: the code path of every OpenAI-compatible provider.
 Its HTTP transport finds the server (``LocalServer.ensure``) at each request,
 which starts it on first use, adds the server's API key, and, when a request
 finds the server gone or loses it mid-reply, starts another and sends the
-request once more. A JSON schema is turned into GBNF by the same
-``json_schema_grammar`` the in-process adapter uses and sent in llama.cpp's
-``grammar`` field, so both constrain replies identically. Usage comes from the
-server's replies; its own per-request counts (``timings``) are kept in the
-reply's metadata.
+request once more.
+
+A call is timed by its progress, not by the wall clock from sending: replies
+are streamed, the server sends their headers when a slot takes the request
+(it pings a silent stream every 30 s), and the transport reads each reply
+whole before handing it on (so a reply lost midway is sent again, whole).
+A call fails when no slot takes it or the stream stays silent for
+``model_call_timeout_s``, or when its reply outlasts ``reply_cap_s`` from the
+moment a slot took it (that timeout at least, more for a larger token cap at
+``served_min_decode_tps``): candidates decoded together on shared cores are
+not failed while they progress.
+
+A JSON schema is turned into GBNF by the same ``json_schema_grammar`` the
+in-process adapter uses and sent in llama.cpp's ``grammar`` field, so both
+constrain replies identically. Usage comes from the
+server's replies; its own per-request counts (``timings``, sent with a
+streamed reply's last chunk) are kept in the reply's metadata.
 """
 
 from __future__ import annotations
@@ -17,11 +29,12 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from typing import Any
 
 import httpx
 from langchain_core.language_models import BaseChatModel
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import Field, SecretStr, SkipValidation
@@ -43,16 +56,94 @@ LOST = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.Wr
 """What a request gets when the server is gone or dies under it (a timeout is not one)."""
 
 
+KEPT_HEADERS = frozenset({"content-type"})
+"""The headers of a reply read whole that still hold (its length and chunking no longer do)."""
+
+
 def _addressed(request: httpx.Request, endpoint: Endpoint) -> httpx.Request:
     request.headers["Authorization"] = f"Bearer {endpoint.key}"
     return request
 
 
-class ServerTransport(httpx.BaseTransport):
-    """Send each request to the shared server (started if none runs); retry once after a restart."""
+def reply_cap_s(request: httpx.Request, floor_s: float, min_tps: float) -> float | None:
+    """Return how long a reply to ``request`` may take once a slot has it (None: no chat reply).
 
-    def __init__(self, server: LocalServer) -> None:
+    ``floor_s`` at least; a cap of N tokens raises it to N / ``min_tps``.
+    """
+    if not request.url.path.endswith("/chat/completions"):
+        return None
+    try:
+        body = json.loads(request.content)
+        tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+    except (ValueError, AttributeError):
+        tokens = None
+    if not isinstance(tokens, int) or tokens <= 0:
+        return floor_s
+    return max(floor_s, tokens / min_tps)
+
+
+class _Clock:
+    """The deadline of one reply, counted from its headers (a slot took the request)."""
+
+    def __init__(self, request: httpx.Request, cap_s: float | None) -> None:
+        self.request = request
+        self.cap_s = cap_s
+        self.started = time.monotonic()
+
+    def check(self) -> None:
+        """Raise ``httpx.ReadTimeout`` once the reply has outlasted its cap."""
+        if self.cap_s is not None and time.monotonic() - self.started > self.cap_s:
+            raise httpx.ReadTimeout(
+                f"the model server's reply ran past {self.cap_s:g} s after a slot took it "
+                "(served_min_decode_tps)",
+                request=self.request,
+            )
+
+
+def _whole(response: httpx.Response, body: bytes) -> httpx.Response:
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() in KEPT_HEADERS]
+    return httpx.Response(response.status_code, headers=headers, content=body)
+
+
+def read_whole(response: httpx.Response, clock: _Clock) -> httpx.Response:
+    """Return ``response`` read to its end within ``clock``'s cap."""
+    body = bytearray()
+    stream = response.stream
+    assert isinstance(stream, httpx.SyncByteStream)
+    try:
+        for piece in stream:
+            body += piece
+            clock.check()
+    finally:
+        stream.close()
+    return _whole(response, bytes(body))
+
+
+async def aread_whole(response: httpx.Response, clock: _Clock) -> httpx.Response:
+    """``read_whole`` for async callers."""
+    body = bytearray()
+    stream = response.stream
+    assert isinstance(stream, httpx.AsyncByteStream)
+    try:
+        async for piece in stream:
+            body += piece
+            clock.check()
+    finally:
+        await stream.aclose()
+    return _whole(response, bytes(body))
+
+
+class ServerTransport(httpx.BaseTransport):
+    """Send each request to the shared server (started if none runs); retry once after a restart.
+
+    Each reply is read whole within its cap (``reply_cap_s``): ``timeout_s`` is its floor,
+    ``min_tps`` the slowest decoding a reply's token cap is given time for.
+    """
+
+    def __init__(self, server: LocalServer, timeout_s: float, min_tps: float) -> None:
         self.server = server
+        self.timeout_s = timeout_s
+        self.min_tps = min_tps
         self._sockets: dict[str, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()  # candidates are drawn from several threads
 
@@ -65,12 +156,19 @@ class ServerTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; if the server is lost, restart it and send it once more."""
         request.read()  # a retry sends the same body again
+        cap_s = reply_cap_s(request, self.timeout_s, self.min_tps)
         endpoint = self.server.ensure()
         try:
-            return self._via(endpoint).handle_request(_addressed(request, endpoint))
+            return self._sent(endpoint, request, cap_s)
         except LOST:
             endpoint = self.server.recover(endpoint)
-            return self._via(endpoint).handle_request(_addressed(request, endpoint))
+            return self._sent(endpoint, request, cap_s)
+
+    def _sent(
+        self, endpoint: Endpoint, request: httpx.Request, cap_s: float | None
+    ) -> httpx.Response:
+        response = self._via(endpoint).handle_request(_addressed(request, endpoint))
+        return read_whole(response, _Clock(request, cap_s))
 
     def close(self) -> None:
         """Close the connections to every server this transport used."""
@@ -81,8 +179,10 @@ class ServerTransport(httpx.BaseTransport):
 class AsyncServerTransport(httpx.AsyncBaseTransport):
     """``ServerTransport`` for async callers (a start waits in a thread)."""
 
-    def __init__(self, server: LocalServer) -> None:
+    def __init__(self, server: LocalServer, timeout_s: float, min_tps: float) -> None:
         self.server = server
+        self.timeout_s = timeout_s
+        self.min_tps = min_tps
         self._sockets: dict[str, httpx.AsyncHTTPTransport] = {}
 
     def _via(self, endpoint: Endpoint) -> httpx.AsyncHTTPTransport:
@@ -93,12 +193,19 @@ class AsyncServerTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; if the server is lost, restart it and send it once more."""
         await request.aread()
+        cap_s = reply_cap_s(request, self.timeout_s, self.min_tps)
         endpoint = await asyncio.to_thread(self.server.ensure)
         try:
-            return await self._via(endpoint).handle_async_request(_addressed(request, endpoint))
+            return await self._sent(endpoint, request, cap_s)
         except LOST:
             endpoint = await asyncio.to_thread(self.server.recover, endpoint)
-            return await self._via(endpoint).handle_async_request(_addressed(request, endpoint))
+            return await self._sent(endpoint, request, cap_s)
+
+    async def _sent(
+        self, endpoint: Endpoint, request: httpx.Request, cap_s: float | None
+    ) -> httpx.Response:
+        response = await self._via(endpoint).handle_async_request(_addressed(request, endpoint))
+        return await aread_whole(response, _Clock(request, cap_s))
 
 
 class ServerChatModel(ChatOpenAI):
@@ -127,16 +234,20 @@ class ServerChatModel(ChatOpenAI):
         reply.raise_for_status()
         return len(reply.json()["tokens"])
 
-    def _create_chat_result(
-        self, response: Any, generation_info: dict[str, Any] | None = None
-    ) -> ChatResult:
-        result = super()._create_chat_result(response, generation_info)
-        raw = response if isinstance(response, dict) else response.model_dump()
-        timings = raw.get("timings")
-        if timings:
-            for generation in result.generations:
-                generation.message.response_metadata["timings"] = timings
-        return result
+    def _convert_chunk_to_generation_chunk(
+        self,
+        chunk: dict[str, Any],
+        default_chunk_class: type,
+        base_generation_info: dict[str, Any] | None,
+    ) -> ChatGenerationChunk | None:
+        """Keep the server's own counts, sent with a streamed reply's last chunk."""
+        converted = super()._convert_chunk_to_generation_chunk(
+            chunk, default_chunk_class, base_generation_info
+        )
+        timings = chunk.get("timings")
+        if converted is not None and timings:
+            converted.message.response_metadata["timings"] = timings
+        return converted
 
 
 def bind_server_schema(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[Any, Any]:
@@ -150,9 +261,18 @@ def bind_server_schema(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[
 
 
 def build_served(
-    plan: ServerPlan, *, max_tokens: int, temperature: float, timeout_s: float | None
+    plan: ServerPlan,
+    *,
+    max_tokens: int,
+    temperature: float,
+    timeout_s: float,
+    min_decode_tps: float = Settings.model_fields["served_min_decode_tps"].default,
 ) -> ServerChatModel:
-    """Return the chat model of ``plan``'s server (started at its first request)."""
+    """Return the chat model of ``plan``'s server (started at its first request).
+
+    ``timeout_s`` bounds the wait for a slot and any silence after it;
+    ``min_decode_tps`` the whole reply (``reply_cap_s``).
+    """
     server = local_server(plan)
     return ServerChatModel(
         model=MODEL_NAME,
@@ -163,11 +283,14 @@ def build_served(
         max_completion_tokens=max_tokens,
         timeout=timeout_s,
         max_retries=0,  # the transport retries once after a restart; the router does the rest
+        streaming=True,  # the headers say a slot took the call; progress times it, not sending
         stream_usage=True,
         http_socket_options=(),  # TCP keep-alive options mean nothing on a unix socket
-        http_client=httpx.Client(transport=ServerTransport(server), timeout=timeout_s),
+        http_client=httpx.Client(
+            transport=ServerTransport(server, timeout_s, min_decode_tps), timeout=timeout_s
+        ),
         http_async_client=httpx.AsyncClient(
-            transport=AsyncServerTransport(server), timeout=timeout_s
+            transport=AsyncServerTransport(server, timeout_s, min_decode_tps), timeout=timeout_s
         ),
         server=server,
     )

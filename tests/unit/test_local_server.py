@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from devfactory.models import local_server as local_server_mod
 from devfactory.models.embedded import json_schema_grammar
+from devfactory.models.fanout import in_order
 from devfactory.models.local_server import (
     LocalServer,
     ServerError,
@@ -41,6 +42,7 @@ from devfactory.models.server_chat import (
     ServerChatModel,
     bind_server_schema,
     build_served,
+    reply_cap_s,
     served_slots,
 )
 from devfactory.settings import Settings
@@ -177,6 +179,66 @@ def test_a_server_killed_mid_call_is_restarted_and_the_call_answered(
     assert local_server(plan).ensure().pid == second_start["pid"]
 
 
+def test_calls_are_timed_by_their_progress_not_by_the_clock_from_sending(
+    plan_for: Planner, starts: Callable[[], list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for()
+    monkeypatch.setenv("FAKE_LLAMA_WORD_S", "0.3")  # each word well within the timeout
+    chat = build_served(plan, max_tokens=16, temperature=0.2, timeout_s=1.0, min_decode_tps=0.5)
+    started = time.monotonic()
+    replies = list(
+        in_order([lambda: chat.invoke("one"), lambda: chat.invoke("two")], 2, lambda: True)
+    )
+    took = time.monotonic() - started
+    assert [sent(reply)["max_completion_tokens"] for reply in replies] == [16, 16]
+    words = len(str(replies[0].content).split(" "))
+    assert took > words * 0.3 > 1.0  # each reply outlasted the timeout, and was answered
+    assert len(starts()) == 1  # nothing was sent again
+
+
+def test_a_reply_slower_than_the_decoding_floor_fails_as_a_timeout_and_is_not_resent(
+    plan_for: Planner, starts: Callable[[], list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for()
+    monkeypatch.setenv("FAKE_LLAMA_WORD_S", "0.3")
+    # 16 tokens at no less than 16 tokens/s: the floor, 1 s, is the cap; the reply takes ~4 s
+    chat = build_served(plan, max_tokens=16, temperature=0.2, timeout_s=1.0, min_decode_tps=16.0)
+    with pytest.raises(openai.APITimeoutError) as raised:
+        chat.invoke("too slow")
+    causes: list[BaseException] = [raised.value]
+    while (cause := causes[-1].__cause__ or causes[-1].__context__) is not None:
+        causes.append(cause)
+    assert any("served_min_decode_tps" in str(cause) for cause in causes)
+    assert len(starts()) == 1
+
+
+def test_a_server_silent_in_its_slot_past_the_timeout_fails_the_call(
+    plan_for: Planner, starts: Callable[[], list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = plan_for()
+    monkeypatch.setenv("FAKE_LLAMA_DELAY_S", "3")  # headers sent, then nothing for 3 s
+    chat = build_served(plan, max_tokens=16, temperature=0.2, timeout_s=1.0)
+    with pytest.raises(openai.APITimeoutError):
+        chat.invoke("silent")
+    assert len(starts()) == 1  # a timeout is not a lost server: it is not restarted
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "cap"),
+    [
+        ("/v1/chat/completions", {"max_completion_tokens": 1024}, 2048.0),
+        ("/v1/chat/completions", {"max_tokens": 100}, 900.0),  # the floor
+        ("/v1/chat/completions", {}, 900.0),
+        ("/tokenize", {"content": "x"}, None),
+    ],
+)
+def test_a_replys_cap_is_the_timeout_raised_by_its_tokens_at_the_floor_rate(
+    path: str, body: dict, cap: float | None
+) -> None:
+    request = httpx.Request("POST", f"http://llama-server{path}", json=body)
+    assert reply_cap_s(request, 900.0, 0.5) == cap
+
+
 def test_a_call_is_retried_once_and_then_fails(
     plan_for: Planner, starts: Callable[[], list[dict]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -247,6 +309,8 @@ def test_two_processes_drawing_at_once_are_answered_within_the_slot_cap(
         ("embedded_server_start_timeout_s", 900.0, 901.0),
         ("embedded_server_idle_timeout_s", 86_400.0, 86_401.0),
         ("embedded_server_grace_s", 3600.0, 3601.0),
+        ("served_min_decode_tps", 1000.0, 1001.0),
+        ("served_min_decode_tps", 0.01, 0.0),
     ],
 )
 def test_every_wait_and_the_slots_are_bounded(name: str, good: object, bad: object) -> None:

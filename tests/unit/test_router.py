@@ -9,14 +9,17 @@ from typing import Any
 
 import httpx
 import pytest
+from langchain_core.language_models import FakeListChatModel
 from langchain_ollama import ChatOllama
 
 from devfactory.models import router as router_mod
 from devfactory.models.embedded import EmbeddedChatModel
+from devfactory.models.health import is_timeout
 from devfactory.models.local_server import state_folder
 from devfactory.models.router import IN_PROCESS, ModelRouter, ModelsConfig, ModelUnavailableError
 from devfactory.models.server_chat import ServerChatModel, served_slots
 from devfactory.settings import Settings
+from tests.fake_llama_server import write_binary
 
 
 def ollama(models: list[str] | None) -> httpx.Client:
@@ -185,3 +188,55 @@ def test_without_the_server_the_in_process_model_is_the_link_it_always_was(
     assert (resolved.label, resolved.fallbacks) == (EMBEDDED, ())
     assert isinstance(resolved.chat, EmbeddedChatModel) and weights == [True]
     assert served_slots(resolved.chat) == 1
+
+
+@pytest.fixture
+def standby(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeListChatModel]:
+    """Fake embedded weights whose in-process model answers "in-process" (``i``: its calls)."""
+    model = tmp_path / "standby.gguf"
+    model.write_bytes(b"GGUF")
+    in_process = FakeListChatModel(responses=["in-process", "a second call"])
+    monkeypatch.setattr(router_mod, "embedded_available", lambda: True)
+    monkeypatch.setattr(router_mod, "ensure_model_file", lambda data_dir: model)
+    monkeypatch.setattr(router_mod, "build_embedded", lambda data_dir, **_: in_process)
+    yield in_process
+    shutil.rmtree(state_folder(model), ignore_errors=True)
+
+
+def test_a_live_servers_timeout_is_never_given_to_a_second_copy_of_the_weights(
+    settings: Settings, tmp_path: Path, standby: FakeListChatModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_LLAMA_DELAY_S", "3")  # a slot takes the call, then nothing for 3 s
+    chosen = settings.with_overrides(
+        embedded_server_binary=write_binary(tmp_path / "llama-server"),
+        model_chain="embedded",
+        model_call_timeout_s=1.0,
+    )
+    router = ModelRouter(chosen, http=ollama(None))
+    resolved = router.resolve("factory/fast")
+    assert isinstance(resolved.chat, ServerChatModel)
+    try:
+        with pytest.raises(Exception) as raised:
+            resolved.plain().invoke("hello")
+        assert is_timeout(raised.value)  # the server's own failure is the one reported
+        assert standby.i == 0  # the standby declined: its weights were never used
+        health = {h.label: h for h in router.health.snapshot()}
+        assert health[EMBEDDED].timeouts == 1
+        assert EMBEDDED + IN_PROCESS not in health  # a declined call is no failure of it
+    finally:
+        resolved.chat.server.stop()
+
+
+def test_the_in_process_standby_answers_when_no_server_can_run(
+    settings: Settings, tmp_path: Path, standby: FakeListChatModel
+) -> None:
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\nexit 1\n")  # built, but it cannot start
+    binary.chmod(0o755)
+    chosen = settings.with_overrides(
+        embedded_server_binary=binary, model_chain="embedded", embedded_server_start_timeout_s=10.0
+    )
+    resolved = ModelRouter(chosen, http=ollama(None)).resolve("factory/fast")
+    reply = resolved.plain().invoke("hello")
+    assert reply.content == "in-process" and standby.i == 1
+    assert reply.response_metadata["model_name"] == EMBEDDED + IN_PROCESS
