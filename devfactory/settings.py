@@ -130,9 +130,8 @@ class Settings(BaseSettings):
         le=1000.0,
         description="The slowest a reply of the shared llama-server may decode, tokens/s over "
         "its whole cap: from the moment a slot takes it, a reply capped at N tokens has "
-        "max(model_call_timeout_s, N / this) seconds. Calls wait for a slot behind other "
-        "candidates and share the cores, so a wall-clock limit from sending would fail a "
-        "call that is progressing.",
+        "max(model_call_timeout_s, N / this) seconds. Candidates decoded together share "
+        "the cores, so a limit counted from sending would fail a call that is progressing.",
     )
 
     # HEALTH: provider health, circuit breakers (models/health.py).

@@ -449,9 +449,8 @@ class ModelRouter:
         if label == entry.label:
             from devfactory.models.server_chat import bind_server_schema, build_served
 
-            plan = ServerPlan.from_settings(s, self._weights(), default_threads(s.embedded_threads))
             served = build_served(
-                plan,
+                self._server_plan(),
                 max_tokens=s.stage_max_tokens,
                 temperature=s.temperature,
                 timeout_s=s.model_call_timeout_s,
@@ -464,9 +463,7 @@ class ModelRouter:
         """Return why ``label`` must not serve now, where it is the served model's standby."""
         if label == entry.label or len(self._labels(entry)) == 1:
             return None
-        s = self.settings
-        plan = ServerPlan.from_settings(s, self._weights(), default_threads(s.embedded_threads))
-        server = local_server(plan)
+        server = local_server(self._server_plan())
 
         def declines() -> str | None:
             pid = server.process()
@@ -478,6 +475,11 @@ class ModelRouter:
             )
 
         return declines
+
+    def _server_plan(self) -> ServerPlan:
+        """Return the plan of the shared server of the embedded model (``_labels``)."""
+        s = self.settings
+        return ServerPlan.from_settings(s, self._weights(), default_threads(s.embedded_threads))
 
     def _weights(self) -> Path:
         """Return the embedded model's file, joined and verified once per router."""
