@@ -1,7 +1,7 @@
 """Benchmark the API's read path as a ratio to the framework's floor.
 
 ``GET /runs/{id}`` (one finished scripted mvp run) against ``GET /health`` (it
-reads nothing: what FastAPI, uvicorn and the edge's middleware cost) on one
+reads nothing, on the event loop: what FastAPI, uvicorn and the edge's middleware cost) on one
 ``devfactory serve --workers N``, in the same run, with the same clients: each
 client holds one keep-alive connection for the whole benchmark, and rounds of
 the two routes alternate (ABBA), so that whatever else the machine does weighs
@@ -14,8 +14,12 @@ The clients run in this process and share the cores with the server and
 Postgres: ``client_cpu_ms`` says how much of the machine they took, so that a
 floor set by the clients rather than the server is seen as such.
 
+After its first read the finished run is served as the API process kept it
+(``api/finished.py``); ``--kept 0`` turns that off, so that every request reads
+and renders the run (what a first read, or a running run's read, costs).
+
 Usage: python -m bench.read_path_bench [--workers 2] [--clients 50] [--requests 1000]
-[--rounds 3] [--out bench/read_path.json]. Printed, and written to ``--out`` as JSON.
+[--rounds 3] [--kept N] [--out bench/read_path.json]. Printed, and written to ``--out`` as JSON.
 
 Not a test: the numbers depend on the machine and on what else runs on it.
 """
@@ -124,7 +128,8 @@ def report(result: dict[str, Any]) -> str:
     """Render the benchmark's result as a few lines of text."""
     lines = [
         f"serve --workers {result['workers']}, {result['clients']} clients, "
-        f"{result['rounds']} round(s) of {result['requests_per_round']} requests per route"
+        f"{result['rounds']} round(s) of {result['requests_per_round']} requests per route, "
+        f"finished runs kept: {result.get('finished_runs_kept', '-')}"
     ]
     for name, path in (("health", "GET /health"), ("get_run", "GET /runs/{id}")):
         f = result[name]
@@ -261,6 +266,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="per round and route")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each route")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "read_path.json")
+    parser.add_argument(
+        "--kept",
+        type=int,
+        default=None,
+        help="api_finished_runs_kept for the server (0: the run is read and rendered every "
+        "time; default: the setting's default, so it is served as kept after its first read)",
+    )
     args = parser.parse_args()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="read-path-bench-") as tmp:
@@ -270,6 +282,8 @@ def main() -> None:
         settings = Settings(data_dir=data)
         with Factory(settings) as factory:
             env["DATABASE_URL"] = factory.database.owner_dsn  # the processes below share it
+            if args.kept is not None:
+                env["DEVFACTORY_API_FINISHED_RUNS_KEPT"] = str(args.kept)
             run_id = finished_run(factory, env)
             key = UserStore.of(settings).create_key("bench", "admin")[1]
             port = free_port()
@@ -309,6 +323,9 @@ def main() -> None:
         "clients": args.clients,
         "rounds": args.rounds,
         "requests_per_round": args.clients * max(1, args.requests // args.clients),
+        "finished_runs_kept": (
+            args.kept if args.kept is not None else Settings(data_dir=data).api_finished_runs_kept
+        ),
         "health": asdict(health),
         "get_run": asdict(get_run),
         "ratio": compared(get_run, health),

@@ -225,6 +225,21 @@ class Settings(BaseSettings):
         le=300,
         description="How often a live event stream looks for new events without a NOTIFY.",
     )
+    api_finished_runs_kept: int = Field(
+        default=256,
+        ge=0,
+        le=100_000,
+        description="How many finished runs' details (GET /runs/{id}) each `devfactory serve` "
+        "process keeps rendered, served with no query until the database announces a change "
+        "of the run; the least recently read goes first. 0: none are kept.",
+    )
+    api_finished_run_kept_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="The longest a finished run's detail is served as kept, should a change "
+        "of it ever go unheard; then it is read again.",
+    )
     api_db_pool_size: int = Field(
         default=16,
         ge=2,

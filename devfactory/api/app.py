@@ -31,6 +31,7 @@ from devfactory.api import (
     runs,
 )
 from devfactory.api.auth import DOCS_ASSETS, signed_gate
+from devfactory.api.finished import FinishedRuns
 from devfactory.api.live import Listener
 from devfactory.api.signin import ConsoleSessions
 from devfactory.control.policy import load_policy
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
         # earlier versions signed console cookies with a key kept in this file; nothing
         # reads it any more, and a copy of it must not outlive the version that trusted it
         (settings.data_dir / LEGACY_CONSOLE_SECRET).unlink(missing_ok=True)
-        app.state.listener = Listener(app.state.factory.dsn)
+        app.state.listener = Listener(app.state.factory.dsn, app.state.finished)
         app.state.listener.start()
         try:
             yield
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
     )
     app.state.settings = settings
     app.state.users = UserStore.of(settings)
+    app.state.finished = FinishedRuns(  # served only while the lifespan's listener hears
+        settings.api_finished_runs_kept, settings.api_finished_run_kept_s
+    )
     # The edge, outermost last: every response refuses framing; a body past the cap, or
     # any request without a valid key, is refused before its body is read.
     max_body = settings.web_max_body_kb * 1024

@@ -193,9 +193,14 @@ class Allowed:
 
 def visible(row: RunRow, person: Person, rules: Policy) -> RunRow:
     """Return the run if ``person`` may see it; else 404, as if it did not exist."""
-    if not rules.may_see_run(person.name, person.role, row.owner):
-        raise ApiError(404, f"no run with id {row.run_id!r}")
+    may_see(row.run_id, row.owner, person, rules)
     return row
+
+
+def may_see(run_id: str, owner: str, person: Person, rules: Policy) -> None:
+    """Refuse (404, as if it did not exist) a run of ``owner`` that ``person`` may not see."""
+    if not rules.may_see_run(person.name, person.role, owner):
+        raise ApiError(404, f"no run with id {run_id!r}")
 
 
 Reader = Annotated[Person, Depends(Allowed(Permission.READ))]

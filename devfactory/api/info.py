@@ -166,8 +166,8 @@ def models(person: Reader, request: Request) -> ModelsOut:
 
 
 @router.get("/health", response_model=Health, tags=["service"], summary="Liveness")
-def health() -> Health:
-    """Say the process answers (no database or model is asked)."""
+async def health() -> Health:
+    """Say the process answers (no database or model is asked; on the event loop, no thread)."""
     return Health(status="ok")
 
 

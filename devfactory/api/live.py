@@ -27,10 +27,12 @@ from sse_starlette.sse import EventSourceResponse
 
 from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError
+from devfactory.api.finished import FinishedRuns
 from devfactory.api.runs import factory_of, get_run
 from devfactory.control.lifecycle import TERMINAL
 from devfactory.redact import redact
 from devfactory.store.events import CHANNEL
+from devfactory.store.runs import CHANGED_CHANNEL
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["runs"], responses=ERRORS)
@@ -39,11 +41,16 @@ BATCH = 200  # events read per query
 
 
 class Listener:
-    """Hold one LISTEN connection and wake the streams waiting on a run."""
+    """Hold one LISTEN connection: wake the streams waiting on a run, forget changed runs.
 
-    def __init__(self, dsn: str) -> None:
+    Besides the events, it hears every change of a run (``store.runs.CHANGED_CHANNEL``)
+    and drops that run from ``finished``, which serves nothing while it is not heard.
+    """
+
+    def __init__(self, dsn: str, finished: FinishedRuns | None = None) -> None:
         self.dsn = dsn
         self.waiting: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self.finished = finished
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -56,21 +63,34 @@ class Listener:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._hearing(False)
 
     async def _listen(self) -> None:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    await conn.execute(f"LISTEN {CHANGED_CHANNEL}")
+                    self._hearing(True)
                     self._wake_all()  # anything missed while (re)connecting
                     async for notice in conn.notifies():
+                        if notice.channel == CHANGED_CHANNEL:
+                            if self.finished is not None:
+                                self.finished.changed(notice.payload)
+                            continue
                         for event in self.waiting.get(notice.payload, ()):
                             event.set()
             except asyncio.CancelledError:
+                self._hearing(False)
                 raise
             except Exception as exc:  # noqa: BLE001 - streams fall back to polling meanwhile
+                self._hearing(False)
                 log.warning("event listener: %s; reconnecting", redact(str(exc)))
                 await asyncio.sleep(1.0)
+
+    def _hearing(self, live: bool) -> None:
+        if self.finished is not None:
+            self.finished.hearing(live)
 
     def _wake_all(self) -> None:
         for events in self.waiting.values():

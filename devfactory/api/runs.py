@@ -16,11 +16,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from devfactory.api.auth import Admin, Answerer, Controller, Reader, Rules, Starter, visible
+from devfactory.api.auth import (
+    Admin,
+    Answerer,
+    Controller,
+    Reader,
+    Rules,
+    Starter,
+    may_see,
+    visible,
+)
 from devfactory.api.errors import ERRORS, ApiError
+from devfactory.api.finished import FinishedRuns, Rendered
 from devfactory.api.schemas import (
     Accepted,
     AnswerRequest,
@@ -33,7 +43,7 @@ from devfactory.api.schemas import (
 )
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import Decision, DecisionError, RoleRefusedError
-from devfactory.control.lifecycle import Phase
+from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.factory.reports import Pending, RunUsage, report_document
 from devfactory.factory.runner import Factory, RunBusyError, RunNotFoundError, RunStateError
 from devfactory.pipelines import PipelineError
@@ -47,6 +57,12 @@ router = APIRouter(tags=["runs"], responses=ERRORS)
 def factory_of(request: Request) -> Factory:
     """Return the app's factory."""
     found: Factory = request.app.state.factory
+    return found
+
+
+def finished_of(request: Request) -> FinishedRuns:
+    """Return the finished runs' details this process keeps."""
+    found: FinishedRuns = request.app.state.finished
     return found
 
 
@@ -181,28 +197,48 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, summary="Show a run in full")
-def show_run(run_id: str, person: Reader, rules: Rules, request: Request) -> RunDetail:
-    """Return the run's status, lifecycle, stages with their TaskResults, usage and pauses."""
-    factory = factory_of(request)
-    try:  # one query: the row, its view (store/views.py, not the checkpoint), its moves
+async def show_run(run_id: str, person: Reader, rules: Rules, request: Request) -> Response:
+    """Return the run's status, lifecycle, stages with their TaskResults, usage and pauses.
+
+    A finished run's detail is served as this process rendered it, until the database
+    announces a change of the run (``api/finished.py``); the caller is checked each time.
+    """
+    finished = finished_of(request)
+    rendered = finished.get(run_id)
+    if rendered is None:
+        since = finished.epoch  # before the read: a change heard after it was not read
+        rendered = await run_in_threadpool(render_run, factory_of(request), run_id)
+        finished.keep(rendered, since)
+    may_see(run_id, rendered.owner, person, rules)
+    return Response(rendered.body, media_type="application/json")
+
+
+def render_run(factory: Factory, run_id: str) -> Rendered:
+    """Read a run (one query: its row, its view, its transitions) and render its detail."""
+    try:
         found, report, transitions = factory.detail(run_id)
     except RunNotFoundError:
         raise ApiError(404, f"no run with id {run_id!r}") from None
-    row = visible(found, person, rules)
-    spent = RunUsage.of(run_id, row.project, report.shown.spend, {}, project_spent=Spend()).total
+    spent = RunUsage.of(run_id, found.project, report.shown.spend, {}, project_spent=Spend()).total
     document = report_document(report, spent)
     stages = document["stages"]
     for stage, record in zip(stages, report.records, strict=True):
         stage["result"] = record.result.model_dump(mode="json") if record.result else None
-    return RunDetail(
-        **RunSummary.of(row).model_dump(),
-        out_dir=row.out_dir,
+    detail = RunDetail(
+        **RunSummary.of(found).model_dump(),
+        out_dir=found.out_dir,
         transitions=transitions,
         stages=stages,
         usage=document["usage"],
         build=document["build"],
         pending=[question(p) for p in report.pending],
         trace_url=trace_url(run_id),
+    )
+    return Rendered(
+        run_id=run_id,
+        owner=found.owner,
+        body=detail.model_dump_json().encode(),
+        finished=found.status in TERMINAL,
     )
 
 
@@ -307,4 +343,5 @@ def purge_run(run_id: str, person: Admin, request: Request) -> dict[str, Any]:
         done = factory.purge(run_id, by=person.name, role=person.role)
     except RunStateError as exc:
         raise ApiError(409, str(exc)) from exc
+    finished_of(request).changed(run_id)  # this process reads its own write at once
     return {"run_id": run_id, "purged": done}

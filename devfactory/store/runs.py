@@ -32,6 +32,9 @@ from devfactory.store.views import RunView, RunViews
 
 RunStatus = Phase  # a run's status is its lifecycle phase
 
+CHANGED_CHANNEL = "devfactory_runs"
+"""Where a write of a run's row, view or transitions is announced (a trigger, schema.sql)."""
+
 ROW_QUERY = (  # a run row, and whether its lease still holds (computed by the database)
     "SELECT *, (lease_until IS NOT NULL AND lease_until > now()) AS leased FROM devfactory_runs"
 )

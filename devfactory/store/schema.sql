@@ -198,6 +198,42 @@ CREATE TABLE IF NOT EXISTS devfactory_run_views (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Every change of what GET /runs/{id} shows (a run's row, its view, its transitions) is
+-- announced on ``devfactory_runs`` with the run's id ('' for a TRUNCATE: every run) when
+-- its transaction commits, whoever writes it: each API process then forgets the
+-- finished run's detail it kept (``api/finished.py``). Created once (no DROP).
+CREATE OR REPLACE FUNCTION devfactory_run_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_LEVEL = 'STATEMENT' THEN
+        PERFORM pg_notify('devfactory_runs', '');
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM pg_notify('devfactory_runs', OLD.run_id);
+    ELSE
+        PERFORM pg_notify('devfactory_runs', NEW.run_id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+DO $$
+DECLARE
+    tab text;
+BEGIN
+    FOREACH tab IN ARRAY ARRAY['devfactory_runs', 'devfactory_run_views', 'devfactory_transitions']
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = tab || '_changed'
+                       AND tgrelid = tab::regclass) THEN
+            EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I'
+                           ' FOR EACH ROW EXECUTE FUNCTION devfactory_run_changed()',
+                           tab || '_changed', tab);
+            EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %I'
+                           ' FOR EACH STATEMENT EXECUTE FUNCTION devfactory_run_changed()',
+                           tab || '_truncated', tab);
+        END IF;
+    END LOOP;
+END
+$$;
+
 -- Model health (``store/health.py``): each process that calls models writes its
 -- snapshot (one row per model label, throttled); `devfactory models`, GET /models and
 -- the console read the fresh rows of every process.
