@@ -155,7 +155,8 @@ class CheckRun(BaseModel):
     """One command run on a stage's code (in the sandbox): what ran, how it ended, the counts.
 
     ``name`` says which check it was: ``install``, ``compile``, ``import``,
-    ``tests``, ``smoke`` or ``lint``. A check that never ran (code execution
+    ``tests``, ``smoke`` or ``lint``, or one of a team's tool checks
+    (``teams/tool_checks/``, its ``tool`` and version said). A check that never ran (code execution
     off, a tool missing, the checks failing before any command) has ``ran``
     False and says why in ``summary``; it is never sandboxed and never ok.
     """
@@ -170,6 +171,9 @@ class CheckRun(BaseModel):
     sandboxed: bool = True
     summary: str = ""  # one line: "3 passed, 1 failed", "killed after 120 s (wall time)"
     ran: bool = True  # False: no command ran (``summary`` says why); inferred when not given
+    # the tool a team's check ran, with its version ("openapi-spec-validator 0.9.0"); left
+    # out of the record of a check that names none (the code checks)
+    tool: str = Field(default="", exclude_if=lambda tool: not tool)
 
     @model_validator(mode="before")
     @classmethod

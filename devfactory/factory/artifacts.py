@@ -89,7 +89,8 @@ def check_line(check: CheckRun) -> str:
         counts.append(check.summary)
     where = "" if check.sandboxed else ", not sandboxed"
     outcome = ", ".join([ended, " ".join(counts)] if counts else [ended])
-    return f"{check.name}: {command} → {outcome} ({check.seconds:.1f} s{where})"
+    tool = f" [{check.tool}]" if check.tool else ""
+    return f"{check.name}{tool}: {command} → {outcome} ({check.seconds:.1f} s{where})"
 
 
 def _counts(check: CheckRun) -> tuple[tuple[int, str], ...]:

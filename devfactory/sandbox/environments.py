@@ -77,6 +77,32 @@ class Environment:
         raise ValueError(f"{self.path} has no 'home' in pyvenv.cfg")
 
 
+@dataclass(frozen=True)
+class ToolsEnvironment(Environment):
+    """The factory's own environment: the tools the teams' checks run, as ``uv.lock`` pins them.
+
+    Mounted read-only in the sandbox like a project's environment. The tools run
+    there on a team's files, which are data to them (a document to validate), never
+    code they import; the factory's own files hold no secret (those live in the
+    data folder and the process environment, neither of which is mounted).
+    """
+
+    @property
+    def ok(self) -> bool:
+        """Whether its interpreter is there (it is the running factory's own)."""
+        return (self.bin / "python").exists()
+
+    def python_home(self) -> Path:
+        """Return the prefix of the Python install the factory runs on."""
+        return checked_prefix(Path(sys.base_prefix).resolve())
+
+
+def tools_environment() -> ToolsEnvironment:
+    """Return the running factory's environment, for the sandbox to run the checks' tools with."""
+    made = CommandResult("tools", (), 0, 0.0, "the factory's own environment")
+    return ToolsEnvironment(Path(sys.prefix), (), "factory-tools", made, reused=True)
+
+
 def checked_prefix(prefix: Path) -> Path:
     """Return ``prefix`` when it is a Python install (``bin/python3*``, ``lib/python3.*``)."""
     lib = list(prefix.glob("lib/python3.*"))

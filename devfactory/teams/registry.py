@@ -26,6 +26,7 @@ from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import FileRole
 from devfactory.teams.checks import ARTIFACT_CHECKS
 from devfactory.teams.spec import TeamSpec
+from devfactory.teams.tool_checks import TOOL_CHECKS, missing_tools
 
 RENDERED_FILES = ("SOUL.md", "AGENTS.md", "TOOLS.md")
 """The identity files filled in at load time (objective.md is filled per requirement)."""
@@ -50,6 +51,7 @@ class TeamRegistry(Mapping[str, TeamSpec]):
             missing = [c for c in spec.checks if c not in ARTIFACT_CHECKS]
             if missing:
                 raise TeamRegistryError(f"{spec.slug}: unknown checks {missing}")
+            usable_tools(spec)
 
     def __getitem__(self, slug: str) -> TeamSpec:
         try:
@@ -67,6 +69,19 @@ class TeamRegistry(Mapping[str, TeamSpec]):
 
     def __len__(self) -> int:
         return len(self._teams)
+
+
+def usable_tools(spec: TeamSpec) -> None:
+    """Refuse a team whose tool checks are unknown or whose tools are not installed.
+
+    Loudly, when the teams load (at start): never a check skipped at run time.
+    """
+    unknown = [c for c in spec.tool_checks if c not in TOOL_CHECKS]
+    if unknown:
+        raise TeamRegistryError(f"{spec.slug}: unknown tool checks {unknown}")
+    absent = missing_tools(spec.tool_checks)
+    if absent:
+        raise TeamRegistryError(f"{spec.slug}: {'; '.join(absent)}")
 
 
 def _read(folder: Traversable, name: str) -> str:
@@ -108,6 +123,15 @@ def checks_told(spec: TeamSpec) -> str:
     for name in spec.checks:
         promise = ARTIFACT_CHECKS[name].promise.replace("\n", "\n  ")
         lines.append(f"- **{name}** — {promise}")
+    if spec.tool_checks:
+        lines.append(
+            "\nWhen code execution is not turned off, the sandbox also runs these tools on your "
+            "files, on every attempt, before your report is judged; a finding in one of your "
+            "files keeps the stage from passing:"
+        )
+        for name in spec.tool_checks:
+            check = TOOL_CHECKS[name]
+            lines.append(f"- **{name}** ({check.tool.label()}) — {check.promise}")
     lint = next((c for c in CODE_CHECKS if c.name == "lint"), None)
     if runs_code(spec):
         lines.append(
@@ -184,6 +208,7 @@ def load_team(folder: Traversable) -> TeamSpec:
     missing = [c for c in spec.checks if c not in ARTIFACT_CHECKS]
     if missing:
         raise TeamRegistryError(f"{spec.slug}: unknown checks {missing}")
+    usable_tools(spec)
     values = identity_values(spec)
     soul, agents, tools_doc = (
         render_identity(f"{folder.name}/{name}", docs[name], values) for name in RENDERED_FILES

@@ -46,6 +46,7 @@ from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.software.repository import repository_files
 from devfactory.software.requirement import RequirementFacts
+from devfactory.teams.tool_checks import TOOL_CHECKS, run_tool_checks
 
 REQUIREMENTS_PATH = "analysis/requirements.md"
 log = logging.getLogger(__name__)
@@ -145,6 +146,63 @@ class TakenOut(NamedTuple):
 
 
 def verify_stage(
+    state: StageState, runtime: Runtime[Context], setup: StageSetup
+) -> Command[Literal["report", "retain"]]:
+    """Run the team's tool checks on its files, then the code checks on the stage's code.
+
+    Both feed the gate the same way: the records go to the report, and the problems
+    in this team's files keep the stage from passing.
+    """
+    tools = tool_checks_update(state, runtime, setup)
+    if isinstance(tools, Command):
+        return tools  # no sandbox: BLOCKED, saying how to fix it
+    code = verify_code(state, runtime, setup)
+    if not tools["checks"] or code.goto != "report" or not isinstance(code.update, dict):
+        return code
+    update = dict(code.update)
+    update["checks"] = [*tools["checks"], *update.get("checks", [])]
+    update["check_problems"] = [*tools["check_problems"], *update.get("check_problems", [])]
+    return Command(goto="report", update=update)
+
+
+def tool_checks_update(
+    state: StageState, runtime: Runtime[Context], setup: StageSetup
+) -> dict[str, Any] | Command[Literal["report", "retain"]]:
+    """Run the team's tool checks (``teams/tool_checks/``) on the files it drafted.
+
+    The files are laid out with every passed stage's, which they may refer to.
+
+    Returns the records and problems for the stage's update (none when the team has
+    no tool check or drafted nothing one judges; one record saying so when code
+    execution is off), or the stage BLOCKED when no sandbox works.
+    """
+    spec = setup.spec
+    checks = [TOOL_CHECKS[name] for name in spec.tool_checks]
+    drafts = state.get("drafts", [])
+    mine = [d.path for d in drafts]
+    if not any(c.judges(p) for c in checks for p in mine):
+        return {"checks": [], "check_problems": []}
+    if not runtime.context.settings.run_code:
+        off = CheckRun(
+            name=", ".join(spec.tool_checks), command="", summary="not run: run_code is off"
+        )
+        return {"checks": [off], "check_problems": []}
+    from devfactory.sandbox.runner import SandboxUnavailableError
+
+    try:
+        sandbox = runtime.context.get_sandbox()
+        files = workspace_files(state["stages"], drafts)  # what the team's files may refer to
+        plan = build_plan_of(state)
+        planned = [f.path for f in plan.files] if plan is not None else []
+        found = run_tool_checks(checks, spec.slug, files, sandbox, mine=mine, planned=planned)
+    except SandboxUnavailableError as exc:
+        reason = f"cannot run the tool checks: {exc}"
+        blocked = TaskResult.blocked(reason[:300], reasoning=reason)
+        return finish(setup, state, runtime, StageOutcome.BLOCKED, reason, blocked)
+    return {"checks": found.checks, "check_problems": found.problems}
+
+
+def verify_code(
     state: StageState, runtime: Runtime[Context], setup: StageSetup
 ) -> Command[Literal["report", "retain"]]:
     """Run the objective checks on the stage's code when the plan is executable here.

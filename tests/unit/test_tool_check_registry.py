@@ -1,0 +1,75 @@
+"""Teams name their tool checks in team.yaml; an unknown check, or a missing tool, fails loading."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from devfactory.teams import load_teams
+from devfactory.teams.registry import TeamRegistryError, checks_told
+from devfactory.teams.tool_checks import TOOL_CHECKS, Tool, missing_tools
+from devfactory.teams.tool_checks.openapi import OpenApiCheck
+
+TEAMS_ROOT = Path(__file__).resolve().parents[2] / "devfactory" / "teams"
+
+
+def copied(tmp_path: Path) -> Path:
+    root = tmp_path / "teams"
+    shutil.copytree(TEAMS_ROOT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return root
+
+
+def test_every_named_tool_check_is_known_and_its_tool_installed() -> None:
+    teams = load_teams()
+    named = {name for spec in teams.values() for name in spec.tool_checks}
+    assert named <= set(TOOL_CHECKS)
+    assert "openapi_valid" in teams["api-design"].tool_checks
+    for name in named:
+        assert TOOL_CHECKS[name].tool.version(), name  # pinned in uv.lock, installed by make setup
+
+
+def test_an_unknown_tool_check_fails_loading(tmp_path: Path) -> None:
+    root = copied(tmp_path)
+    yaml_file = root / "api-design" / "team.yaml"
+    text = yaml_file.read_text().replace("tool_checks: [openapi_valid]", "tool_checks: [telepathy]")
+    yaml_file.write_text(text)
+    with pytest.raises(TeamRegistryError, match=r"api-design: unknown tool checks \['telepathy'\]"):
+        load_teams(root)  # type: ignore[arg-type]
+
+
+def test_a_missing_tool_fails_loading_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(OpenApiCheck, "tool", Tool("no-such-distribution-xyz"))
+    assert missing_tools(["openapi_valid"]) == [
+        "openapi_valid needs no-such-distribution-xyz, which is not installed (make setup: uv sync)"
+    ]
+    with pytest.raises(TeamRegistryError, match="api-design: openapi_valid needs no-such-distrib"):
+        load_teams(copied(tmp_path))  # type: ignore[arg-type]
+
+
+def test_the_team_is_told_each_tool_check_with_its_tool_and_version() -> None:
+    spec = load_teams()["api-design"]
+    told = checks_told(spec)
+    label = TOOL_CHECKS["openapi_valid"].tool.label()
+    assert f"- **openapi_valid** ({label}) — {TOOL_CHECKS['openapi_valid'].promise}" in told
+    assert told in spec.tools_doc  # what TOOLS.md's $checks renders, at load
+
+
+def test_docs_teams_md_lists_every_team_with_its_checks_and_tools() -> None:
+    text = (TEAMS_ROOT.parents[1] / "docs" / "teams.md").read_text()
+    rows = {
+        line.split("`")[1]: line
+        for line in text.split("## The tool checks")[0].splitlines()
+        if line.startswith("| ") and " (`" in line
+    }
+    teams = load_teams()
+    assert set(rows) == set(teams)
+    for slug, spec in teams.items():
+        for name in (*spec.checks, *spec.tool_checks):
+            assert f"`{name}`" in rows[slug], (slug, name)
+        for name in spec.tool_checks:
+            assert TOOL_CHECKS[name].tool.distribution in rows[slug]
+            assert f"| `{name}` |" in text  # and it is described below the table
