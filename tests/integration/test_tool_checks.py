@@ -291,3 +291,94 @@ def test_a_compose_file_is_validated_against_the_compose_schema(sandbox: Sandbox
     assert problems and all(
         p.startswith("compose.yaml [ci_schema]: $.services.api") for p in problems
     )
+
+
+SCHEMA = """\
+CREATE TABLE IF NOT EXISTS owners (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email text NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS todos (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    owner_id bigint NOT NULL REFERENCES owners (id) ON DELETE CASCADE,
+    title text NOT NULL CHECK (length(title) > 0)
+);
+CREATE INDEX IF NOT EXISTS todos_owner ON todos (owner_id);
+INSERT INTO owners (email) VALUES ('ann@example.org') ON CONFLICT DO NOTHING;
+"""
+SQL_FAULTS = {
+    "a reference to a table nobody made": (
+        SCHEMA.replace("REFERENCES owners (id)", "REFERENCES people (id)"),
+        'relation "people" does not exist',
+    ),
+    "a seed that duplicates itself": (
+        SCHEMA.replace(" ON CONFLICT DO NOTHING", "").replace(
+            "email text NOT NULL UNIQUE", "email text NOT NULL"
+        ),
+        "applied a second time, table public.owners has 2 rows where the first left 1",
+    ),
+    "a create that is not idempotent": (
+        SCHEMA.replace("CREATE INDEX IF NOT EXISTS", "CREATE INDEX"),
+        'applied a second time: relation "todos_owner" already exists',
+    ),
+    "a syntax error": (
+        SCHEMA.replace("NOT NULL UNIQUE", "NOT NULL UNIQUE,,"),
+        "syntax error at or near",
+    ),
+}
+
+
+def applied(
+    sandbox: Sandbox, sql: str, dependencies: tuple[str, ...] = ("psycopg[binary]>=3",)
+) -> tuple[Any, list[str]]:
+    found = run_tool_checks(
+        [TOOL_CHECKS["sql_applies"]],
+        "database-engineering",
+        {"db/schema.sql": sql},
+        sandbox,
+        dependencies=dependencies,
+    )
+    [record] = found.checks
+    return record, found.problems
+
+
+def test_a_sound_schema_applies_twice_to_a_scratch_postgres(sandbox: Sandbox) -> None:
+    record, problems = applied(sandbox, SCHEMA)
+    assert problems == []
+    assert record.ok and record.sandboxed and record.passed == 1
+    assert (
+        record.tool.startswith("postgres 16.")
+        and f"(pgserver {version('pgserver')})" in record.tool
+    )
+
+
+@pytest.mark.parametrize("fault", sorted(SQL_FAULTS))
+def test_each_planted_sql_fault_is_found(sandbox: Sandbox, fault: str) -> None:
+    sql, said = SQL_FAULTS[fault]
+    record, problems = applied(sandbox, sql)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("db/schema.sql [sql_applies]: ")
+    assert said in problems[0]
+    assert record.failed == 1
+
+
+def test_a_plan_with_no_postgres_driver_has_its_schema_applied_to_sqlite(sandbox: Sandbox) -> None:
+    sqlite_schema = (
+        "CREATE TABLE IF NOT EXISTS todos (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "    title TEXT NOT NULL\n);\n"
+        "INSERT INTO todos (id, title) VALUES (1, 'first') ON CONFLICT DO NOTHING;\n"
+    )
+    record, problems = applied(sandbox, sqlite_schema, dependencies=("fastapi",))
+    assert problems == [] and record.tool.startswith("sqlite 3.")
+    referring = sqlite_schema.replace("TEXT NOT NULL\n", "TEXT NOT NULL REFERENCES owners (id)\n")
+    _, problems = applied(sandbox, referring, dependencies=())  # a seed row uses the reference
+    assert problems == ["db/schema.sql [sql_applies]: line 5: no such table: main.owners"]
+    _, problems = applied(
+        sandbox,
+        sqlite_schema.replace(
+            "id INTEGER PRIMARY KEY AUTOINCREMENT", "id serial PRIMARY KEY AUTOINCREMENT"
+        ),
+        dependencies=(),
+    )
+    assert problems and problems[0].startswith("db/schema.sql [sql_applies]: line 1: ")

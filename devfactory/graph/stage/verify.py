@@ -193,8 +193,15 @@ def tool_checks_update(
         sandbox = runtime.context.get_sandbox()
         files = workspace_files(state["stages"], drafts)  # what the team's files may refer to
         plan = build_plan_of(state)
-        planned = [f.path for f in plan.files] if plan is not None else []
-        found = run_tool_checks(checks, spec.slug, files, sandbox, mine=mine, planned=planned)
+        found = run_tool_checks(
+            checks,
+            spec.slug,
+            files,
+            sandbox,
+            mine=mine,
+            planned=[f.path for f in plan.files] if plan is not None else [],
+            dependencies=plan.dependencies if plan is not None else [],
+        )
     except SandboxUnavailableError as exc:
         reason = f"cannot run the tool checks: {exc}"
         blocked = TaskResult.blocked(reason[:300], reasoning=reason)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from devfactory.teams.tool_checks.database import SqlApplyCheck
 from devfactory.teams.tool_checks.devops import CiSchemaCheck, DockerfileLintCheck
 from devfactory.teams.tool_checks.framework import (
     Finding,
@@ -33,7 +34,8 @@ from devfactory.teams.tool_checks.framework import (
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
 
 TOOL_CHECKS: dict[str, ToolCheck] = {
-    check.name: check for check in (OpenApiCheck(), DockerfileLintCheck(), CiSchemaCheck())
+    check.name: check
+    for check in (OpenApiCheck(), SqlApplyCheck(), DockerfileLintCheck(), CiSchemaCheck())
 }
 """Every tool check a ``team.yaml`` may name, by name."""
 

@@ -72,6 +72,7 @@ class ToolContext:
         workspace: the folder every file is laid out in.
         files: every file laid out, by path (passed stages' and the team's drafts).
         planned: the build plan's files, written by now or still to come.
+        dependencies: the build plan's dependencies (requirement strings).
 
     """
 
@@ -80,6 +81,7 @@ class ToolContext:
     workspace: Path
     files: Mapping[str, str]
     planned: frozenset[str] = frozenset()
+    dependencies: tuple[str, ...] = ()
 
 
 class ToolCheck(Protocol):
@@ -153,13 +155,15 @@ def run_tool_checks(
     *,
     mine: Sequence[str] | None = None,
     planned: Sequence[str] = (),
+    dependencies: Sequence[str] = (),
 ) -> ToolVerdict:
     """Lay ``files`` out and run each check on those of the team's files (``mine``) it judges.
 
     ``files`` is the whole workspace so far (every passed stage's files and this
     stage's drafts), so that a check may look at what the team's files refer to;
     ``mine`` are the team's own (all of ``files`` when not given); ``planned``
-    the build plan's files, some perhaps not written yet. Each finding is
+    the build plan's files, some perhaps not written yet, and ``dependencies``
+    its dependencies. Each finding is
     about one of them, and so a problem of ``team``'s, worded as the code checks
     word theirs: ``path [check]: text``.
     """
@@ -173,7 +177,7 @@ def run_tool_checks(
         for path, content in files.items():
             write_file(root, path, content)
         own = list(files) if mine is None else [p for p in mine if p in files]
-        context = ToolContext(sandbox, env, root, files, frozenset(planned))
+        context = ToolContext(sandbox, env, root, files, frozenset(planned), tuple(dependencies))
         for check in checks:
             paths = sorted(p for p in own if check.judges(p))
             if not paths:
