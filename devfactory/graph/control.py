@@ -46,10 +46,12 @@ from devfactory.graph.state import (
 )
 from devfactory.pipelines import Pipeline
 from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
-from devfactory.software.plan import BuildPlan
+from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.software.repository import repository_files
+from devfactory.teams import load_teams
 from devfactory.teams.checks import run_artifact_checks
 from devfactory.teams.registry import TeamRegistry
+from devfactory.teams.tool_checks import BUILD_CHECKS, BuildVerdict, run_build_checks
 
 VALIDATE = "validate"
 REVIEW = "review"
@@ -161,8 +163,10 @@ def cross_check(
     return problems
 
 
-def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | None:
-    """Run the build plan's checks on the whole workspace.
+def final_checks(
+    state: RunState, runtime: Runtime[Context], teams: TeamRegistry | None = None
+) -> FinalChecks | None:
+    """Run the build plan's checks, and the teams' build checks, on the whole workspace.
 
     Returns None when nothing is to run (no executable plan, or ``run_code``
     off); otherwise the checks, the score, each acceptance criterion's status
@@ -190,21 +194,55 @@ def final_checks(state: RunState, runtime: Runtime[Context]) -> FinalChecks | No
             requirement=state["requirement"],
             facts=requirement_facts_of(state),
         )
+        built = build_checks(state, runtime, files, build_plan, teams or load_teams())
     except SandboxUnavailableError as exc:
         return FinalChecks.not_run(f"not run: {exc}")
     except Exception as exc:  # noqa: BLE001 - the run fails with the reason, it never crashes
         return FinalChecks.not_run(
             f"the final checks could not run: {type(exc).__name__}: {exc}"[:600]
         )
+    problems = [*found.problems, *built.problems]
     return FinalChecks(
-        checks=found.checks,
+        checks=[*found.checks, *built.checks],
         score=found.score,
         criteria=found.criteria,
-        problems=[f"{p.owner or 'run'}: {p.line()}"[:1500] for p in found.problems],
+        problems=[f"{p.owner or 'run'}: {p.line()}"[:1500] for p in problems],
         owners={
-            team: [p.line()[:1500] for p in found.of(team)]
-            for team in dict.fromkeys(p.owner for p in found.problems if p.owner in stages)
+            team: [p.line()[:1500] for p in problems if p.owner == team]
+            for team in dict.fromkeys(p.owner for p in problems if p.owner in stages)
         },
+    )
+
+
+def build_checks(
+    state: RunState,
+    runtime: Runtime[Context],
+    files: Mapping[str, str],
+    build_plan: BuildPlan,
+    teams: TeamRegistry,
+) -> BuildVerdict:
+    """Run the build checks of every passed team that names some on the built software.
+
+    Each finding goes to the owner of its file (``teams/tool_checks/``): Security
+    Engineering's code scan holds Backend's code to it, for instance.
+    """
+    stages = state.get("stages", {})
+    names = [
+        name
+        for team, record in stages.items()
+        if record.outcome is StageOutcome.PASSED and team in teams
+        for name in teams[team].build_checks
+    ]
+    if not names:
+        return BuildVerdict([], [])
+    code = [f.path for f in build_plan.files if f.role is FileRole.CODE]
+    return run_build_checks(
+        [BUILD_CHECKS[n] for n in dict.fromkeys(names)],
+        {p: c for p, c in files.items() if p != PLAN_PATH and not p.startswith("analysis/")},
+        runtime.context.get_sandbox(),
+        code=code,
+        owner_of=build_plan.owner_of,
+        dependencies=build_plan.dependencies,
     )
 
 
@@ -260,7 +298,7 @@ def validate(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Com
     if problems:
         update |= mover.end(RunOutcome.failed("validation failed: " + "; ".join(problems)))
         return Command(goto=END, update=update)
-    built = final_checks(state, runtime)
+    built = final_checks(state, runtime, setup.teams)
     owners = built.owners if built else {}
     rounds = state.get("fix_round", 0)
     if owners and rounds < runtime.context.settings.max_fix_rounds:

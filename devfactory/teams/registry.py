@@ -26,7 +26,7 @@ from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import FileRole
 from devfactory.teams.checks import ARTIFACT_CHECKS
 from devfactory.teams.spec import TeamSpec
-from devfactory.teams.tool_checks import TOOL_CHECKS, missing_tools
+from devfactory.teams.tool_checks import BUILD_CHECKS, TOOL_CHECKS, missing_tools
 
 RENDERED_FILES = ("SOUL.md", "AGENTS.md", "TOOLS.md")
 """The identity files filled in at load time (objective.md is filled per requirement)."""
@@ -79,7 +79,10 @@ def usable_tools(spec: TeamSpec) -> None:
     unknown = [c for c in spec.tool_checks if c not in TOOL_CHECKS]
     if unknown:
         raise TeamRegistryError(f"{spec.slug}: unknown tool checks {unknown}")
-    absent = missing_tools(spec.tool_checks)
+    unknown = [c for c in spec.build_checks if c not in BUILD_CHECKS]
+    if unknown:
+        raise TeamRegistryError(f"{spec.slug}: unknown build checks {unknown}")
+    absent = missing_tools([*spec.tool_checks, *spec.build_checks])
     if absent:
         raise TeamRegistryError(f"{spec.slug}: {'; '.join(absent)}")
 
@@ -132,6 +135,16 @@ def checks_told(spec: TeamSpec) -> str:
         for name in spec.tool_checks:
             check = TOOL_CHECKS[name]
             lines.append(f"- **{name}** ({check.tool.label()}) — {check.promise}")
+    if spec.build_checks:
+        lines.append(
+            "\nOnce the code is built (and code execution is not turned off), the run's final "
+            "checks also run these tools on the software on your behalf; each finding goes back "
+            "to the owner of its file:"
+        )
+        for name in spec.build_checks:
+            scan = BUILD_CHECKS[name]
+            tools = ", ".join(t.label() for t in scan.tools)
+            lines.append(f"- **{name}** ({tools}) — {scan.promise}")
     lint = next((c for c in CODE_CHECKS if c.name == "lint"), None)
     if runs_code(spec):
         lines.append(

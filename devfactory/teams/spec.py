@@ -64,6 +64,7 @@ class TeamSpec(BaseModel):
     confidence_threshold: float = Field(ge=0.0, le=1.0)
     checks: tuple[str, ...] = Field(min_length=1)  # artifact checks (teams/checks.py)
     tool_checks: tuple[str, ...] = ()  # tools run on its files in the sandbox (teams/tool_checks/)
+    build_checks: tuple[str, ...] = ()  # tools run on the built software for it (its final checks)
     may_ask: tuple[str, ...] = ()
     budget_share: float = Field(gt=0.0, le=1.0)
     # documents every run needs; the rest of a team's files come from the build plan

@@ -25,7 +25,13 @@ from devfactory.pipelines import Pipeline
 from devfactory.sandbox.environments import tools_environment
 from devfactory.sandbox.runner import Limits, Sandbox
 from devfactory.settings import Settings
-from devfactory.teams.tool_checks import TOOL_CHECKS, run_tool_checks
+from devfactory.software.plan import BuildPlan, FileRole, PlannedFile, SoftwareKind
+from devfactory.teams.tool_checks import (
+    BUILD_CHECKS,
+    TOOL_CHECKS,
+    run_build_checks,
+    run_tool_checks,
+)
 from tests.fakes import Call, ScriptedModels, always_good
 
 GOOD = """\
@@ -382,3 +388,91 @@ def test_a_plan_with_no_postgres_driver_has_its_schema_applied_to_sqlite(sandbox
         dependencies=(),
     )
     assert problems and problems[0].startswith("db/schema.sql [sql_applies]: line 1: ")
+
+
+CLEAN_CODE = '''\
+import json
+
+
+def totals(text: str) -> dict[str, int]:
+    """Count each word of a JSON list of words."""
+    counts: dict[str, int] = {}
+    for word in json.loads(text):
+        counts[word] = counts.get(word, 0) + 1
+    return counts
+'''
+PLAN = BuildPlan(
+    kind=SoftwareKind.LIBRARY,
+    summary="a word counter",
+    files=[
+        PlannedFile(
+            path="src/words.py", role=FileRole.CODE, owner="backend-engineering", purpose="x"
+        ),
+        PlannedFile(
+            path="tests/test_words.py", role=FileRole.TESTS, owner="qa-engineering", purpose="x"
+        ),
+    ],
+)
+
+
+def scanned(sandbox: Sandbox, code: str, tests: str = "") -> tuple[Any, list[Any]]:
+    found = run_build_checks(
+        [BUILD_CHECKS["code_security"]],
+        {"src/words.py": code, "tests/test_words.py": tests or "password = 'hunter2hunter2'\n"},
+        sandbox,
+        code=["src/words.py"],
+        owner_of=PLAN.owner_of,
+    )
+    [record] = found.checks
+    return record, found.problems
+
+
+def test_clean_code_passes_the_scan_and_the_record_names_both_tools(sandbox: Sandbox) -> None:
+    record, problems = scanned(sandbox, CLEAN_CODE)
+    assert problems == []  # the tests file's password is not scanned: tests are not code
+    assert record.ok and record.passed == 1
+    assert record.tool == (
+        f"bandit {version('bandit')}, detect-secrets {version('detect-secrets')}"
+    )
+
+
+def test_an_eval_of_input_goes_to_the_owner_of_the_code(sandbox: Sandbox) -> None:
+    code = CLEAN_CODE.replace("json.loads(text)", "eval(text)")
+    record, problems = scanned(sandbox, code)
+    [problem] = problems
+    assert problem.owner == "backend-engineering" and problem.path == "src/words.py"
+    assert problem.line().startswith(
+        "src/words.py [code_security]: line 7: bandit B307 blacklist (medium severity): "
+        "Use of possibly insecure function"
+    )
+    assert record.failed == 1
+
+
+def test_a_secret_in_the_code_is_found_and_minor_notes_are_only_recorded(sandbox: Sandbox) -> None:
+    code = "import subprocess\n\nTOKEN = 'AKIAIOSFODNN7EXAMPLE'\n" + CLEAN_CODE.replace(
+        "import json\n", "import json  # noqa\n"
+    )
+    record, problems = scanned(sandbox, code)
+    assert [p.line() for p in problems] == [
+        "src/words.py [code_security]: line 3: a secret in the code (AWS Access Key): "
+        "read it from the environment instead"
+    ]
+    assert "minor bandit note(s) not sent back" in record.summary
+
+
+def test_the_final_checks_run_a_passed_teams_build_checks_and_only_its(sandbox: Sandbox) -> None:
+    from types import SimpleNamespace
+
+    from devfactory.contracts import StageRecord
+    from devfactory.graph.control import build_checks
+    from devfactory.teams import load_teams
+
+    passed = StageOutcome.PASSED
+    runtime: Any = SimpleNamespace(context=SimpleNamespace(get_sandbox=lambda: sandbox))
+    files = {"src/words.py": CLEAN_CODE.replace("json.loads(text)", "eval(text)")}
+    stages = {"backend-engineering": StageRecord(team="backend-engineering", outcome=passed)}
+    state: Any = {"stages": stages}
+    assert build_checks(state, runtime, files, PLAN, load_teams()).checks == []  # no Security
+    stages["security-engineering"] = StageRecord(team="security-engineering", outcome=passed)
+    found = build_checks(state, runtime, files, PLAN, load_teams())
+    assert [p.owner for p in found.problems] == ["backend-engineering"]

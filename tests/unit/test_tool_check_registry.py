@@ -9,7 +9,7 @@ import pytest
 
 from devfactory.teams import load_teams
 from devfactory.teams.registry import TeamRegistryError, checks_told
-from devfactory.teams.tool_checks import TOOL_CHECKS, Tool, missing_tools
+from devfactory.teams.tool_checks import BUILD_CHECKS, TOOL_CHECKS, Tool, missing_tools
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
 
 TEAMS_ROOT = Path(__file__).resolve().parents[2] / "devfactory" / "teams"
@@ -68,8 +68,35 @@ def test_docs_teams_md_lists_every_team_with_its_checks_and_tools() -> None:
     teams = load_teams()
     assert set(rows) == set(teams)
     for slug, spec in teams.items():
-        for name in (*spec.checks, *spec.tool_checks):
+        for name in (*spec.checks, *spec.tool_checks, *spec.build_checks):
             assert f"`{name}`" in rows[slug], (slug, name)
         for name in spec.tool_checks:
             assert TOOL_CHECKS[name].tool.distribution in rows[slug]
             assert f"| `{name}` |" in text  # and it is described below the table
+        for name in spec.build_checks:
+            assert all(t.distribution in rows[slug] for t in BUILD_CHECKS[name].tools)
+            assert f"| `{name}` (a build check) |" in text
+
+
+def test_an_unknown_build_check_fails_loading_and_security_names_the_code_scan(
+    tmp_path: Path,
+) -> None:
+    assert load_teams()["security-engineering"].build_checks == ("code_security",)
+    root = copied(tmp_path)
+    yaml_file = root / "security-engineering" / "team.yaml"
+    text = yaml_file.read_text().replace("build_checks: [code_security]", "build_checks: [psychic]")
+    yaml_file.write_text(text)
+    with pytest.raises(TeamRegistryError, match=r"unknown build checks \['psychic'\]"):
+        load_teams(root)  # type: ignore[arg-type]
+
+
+def test_a_build_checks_missing_tool_fails_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devfactory.teams.tool_checks.security import CodeSecurityCheck
+
+    monkeypatch.setattr(CodeSecurityCheck, "tools", (Tool("bandit"), Tool("no-such-scanner-xyz")))
+    with pytest.raises(
+        TeamRegistryError, match="security-engineering: code_security needs no-such"
+    ):
+        load_teams(copied(tmp_path))  # type: ignore[arg-type]

@@ -12,8 +12,12 @@ whatever the team's confidence; each run is recorded as a ``CheckRun`` naming th
 tool and its version. A team whose tool is not installed fails when the teams
 load (``missing_tools``), never silently at run time.
 
-A new tool check is one class (``framework.ToolCheck``) in a module of its own,
-added to ``TOOL_CHECKS``.
+A team's ``build_checks`` run once the software is built, in the run's final checks
+(``graph/control.py``), on files other teams wrote (the code): each finding goes to
+the owner of its file, through the bounded fix rounds.
+
+A new tool check is one class (``framework.ToolCheck``, or ``framework.BuildCheck``)
+in a module of its own, added to ``TOOL_CHECKS`` (or ``BUILD_CHECKS``).
 """
 
 from __future__ import annotations
@@ -23,34 +27,49 @@ from collections.abc import Sequence
 from devfactory.teams.tool_checks.database import SqlApplyCheck
 from devfactory.teams.tool_checks.devops import CiSchemaCheck, DockerfileLintCheck
 from devfactory.teams.tool_checks.framework import (
+    BuildCheck,
+    BuildVerdict,
     Finding,
     Tool,
     ToolCheck,
     ToolContext,
     ToolReport,
     ToolVerdict,
+    run_build_checks,
     run_tool_checks,
 )
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
+from devfactory.teams.tool_checks.security import CodeSecurityCheck
 
 TOOL_CHECKS: dict[str, ToolCheck] = {
     check.name: check
     for check in (OpenApiCheck(), SqlApplyCheck(), DockerfileLintCheck(), CiSchemaCheck())
 }
-"""Every tool check a ``team.yaml`` may name, by name."""
+"""Every tool check a ``team.yaml`` may name under ``tool_checks``, by name."""
+
+BUILD_CHECKS: dict[str, BuildCheck] = {check.name: check for check in (CodeSecurityCheck(),)}
+"""Every check a ``team.yaml`` may name under ``build_checks``, by name."""
 
 
 def missing_tools(names: Sequence[str]) -> list[str]:
-    """Return a sentence for each named check whose tool is not installed."""
-    return [
-        f"{name} needs {check.tool.distribution}, which is not installed (make setup: uv sync)"
-        for name in names
-        if (check := TOOL_CHECKS.get(name)) is not None and check.tool.version() is None
-    ]
+    """Return a sentence for each named check (tool or build) whose tool is not installed."""
+    found = []
+    for name in names:
+        tool_check, build_check = TOOL_CHECKS.get(name), BUILD_CHECKS.get(name)
+        tools = (tool_check.tool,) if tool_check else build_check.tools if build_check else ()
+        found += [
+            f"{name} needs {t.distribution}, which is not installed (make setup: uv sync)"
+            for t in tools
+            if t.version() is None
+        ]
+    return found
 
 
 __all__ = [
+    "BUILD_CHECKS",
     "TOOL_CHECKS",
+    "BuildCheck",
+    "BuildVerdict",
     "Finding",
     "Tool",
     "ToolCheck",
@@ -58,5 +77,6 @@ __all__ = [
     "ToolReport",
     "ToolVerdict",
     "missing_tools",
+    "run_build_checks",
     "run_tool_checks",
 ]

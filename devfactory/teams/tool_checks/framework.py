@@ -12,7 +12,7 @@ files out in a fresh folder and runs each check that judges any of them.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -139,6 +139,30 @@ def judged_run(
     )
 
 
+class BuildCheck(Protocol):
+    """A check that runs real tools on the built software, once it is built, for a team.
+
+    It judges files other teams wrote (the code), on behalf of the team that names
+    it under ``build_checks``: each finding goes to the owner of its file.
+    """
+
+    name: str
+    promise: str
+
+    @property
+    def tools(self) -> tuple[Tool, ...]:
+        """The tools it runs."""
+        ...
+
+    def judges(self, path: str, code: bool) -> bool:
+        """Say whether this check looks at ``path`` (``code``: the plan calls it code)."""
+        ...
+
+    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+        """Run the tools on ``paths`` (laid out in ``context.workspace``) and report."""
+        ...
+
+
 @dataclass(frozen=True)
 class ToolVerdict:
     """Every tool check's records, and the problems they found (gate feedback lines)."""
@@ -188,3 +212,51 @@ def run_tool_checks(
     finally:
         remove_tree(root)
     return ToolVerdict(runs, problems)
+
+
+@dataclass(frozen=True)
+class BuildVerdict:
+    """The build checks' records, and their problems, each with the owner of its file."""
+
+    checks: list[CheckRun]
+    problems: list[Problem]
+
+
+def run_build_checks(
+    checks: Sequence[BuildCheck],
+    files: Mapping[str, str],
+    sandbox: Sandbox,
+    *,
+    code: Sequence[str],
+    owner_of: Callable[[str], str],
+    dependencies: Sequence[str] = (),
+) -> BuildVerdict:
+    """Lay the built software (``files``) out and run each check on the files it judges.
+
+    ``code`` are the files the plan calls code; ``owner_of`` names the team that owns
+    a file (a finding goes to it).
+    """
+    from devfactory.sandbox.environments import tools_environment
+
+    runs: list[CheckRun] = []
+    problems: list[Problem] = []
+    root = Path(tempfile.mkdtemp(prefix="devfactory-built-"))
+    try:
+        for path, content in files.items():
+            write_file(root, path, content)
+        context = ToolContext(
+            sandbox, tools_environment(), root, files, frozenset(files), tuple(dependencies)
+        )
+        coded = set(code)
+        for check in checks:
+            paths = sorted(p for p in files if check.judges(p, p in coded))
+            if not paths:
+                continue
+            report = check.run(context, paths)
+            runs.extend(report.runs)
+            problems += [
+                Problem(f.path, owner_of(f.path), check.name, f.text) for f in report.findings
+            ]
+    finally:
+        remove_tree(root)
+    return BuildVerdict(runs, problems)
