@@ -476,3 +476,68 @@ def test_the_final_checks_run_a_passed_teams_build_checks_and_only_its(sandbox: 
     stages["security-engineering"] = StageRecord(team="security-engineering", outcome=passed)
     found = build_checks(state, runtime, files, PLAN, load_teams())
     assert [p.owner for p in found.problems] == ["backend-engineering"]
+
+
+PAGE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Todos</title>
+<link rel="stylesheet" href="static/app.css">
+<script src="/static/app.js" defer></script></head>
+<body>
+<form><label for="title">Title</label><input id="title" name="title">
+<label>Done <input type="checkbox" name="done"></label>
+<button type="submit">Add</button></form>
+<img src="static/logo.png" alt="Todos">
+</body>
+</html>
+"""
+SITE = {"web/static/app.css": "body {}", "web/static/app.js": "", "web/static/logo.png": ""}
+PAGE_FAULTS = {
+    "a tag closed out of order": (
+        PAGE.replace('<button type="submit">Add</button>', "<b><i>Add</b></i>"),
+        "line 9: End tag (b) violates step 1, paragraph 3 of the adoption agency algorithm.",
+    ),
+    "no doctype": (
+        PAGE.replace("<!DOCTYPE html>\n", ""),
+        "line 1: Unexpected start tag (html). Expected DOCTYPE.",
+    ),
+    "an image without alt text": (
+        PAGE.replace(' alt="Todos"', ""),
+        "line 10: <img src='static/logo.png'> has no alt text",
+    ),
+    "a field without a label": (
+        PAGE.replace('<label for="title">Title</label>', ""),
+        "line 7: <input name='title'> has no label",
+    ),
+    "a stylesheet nobody writes": (
+        PAGE.replace("static/app.css", "static/theme.css"),
+        "line 4: loads 'static/theme.css', which no file written so far or planned is",
+    ),
+}
+
+
+def page(sandbox: Sandbox, html: str) -> tuple[Any, list[str]]:
+    found = run_tool_checks(
+        [TOOL_CHECKS["html_valid"]],
+        "frontend-engineering",
+        {**SITE, "web/index.html": html},
+        sandbox,
+        mine=["web/index.html"],
+    )
+    [record] = found.checks
+    return record, found.problems
+
+
+def test_a_sound_page_passes_and_what_it_loads_is_found(sandbox: Sandbox) -> None:
+    record, problems = page(sandbox, PAGE)
+    assert problems == []
+    assert record.ok and record.tool == f"html5lib {version('html5lib')}"
+
+
+@pytest.mark.parametrize("fault", sorted(PAGE_FAULTS))
+def test_each_planted_page_fault_is_found_at_its_line(sandbox: Sandbox, fault: str) -> None:
+    html, said = PAGE_FAULTS[fault]
+    record, problems = page(sandbox, html)
+    assert f"web/index.html [html_valid]: {said}" in problems, problems
+    assert record.failed == 1

@@ -38,12 +38,19 @@ from devfactory.teams.tool_checks.framework import (
     run_build_checks,
     run_tool_checks,
 )
+from devfactory.teams.tool_checks.frontend import HtmlCheck
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
 from devfactory.teams.tool_checks.security import CodeSecurityCheck
 
 TOOL_CHECKS: dict[str, ToolCheck] = {
     check.name: check
-    for check in (OpenApiCheck(), SqlApplyCheck(), DockerfileLintCheck(), CiSchemaCheck())
+    for check in (
+        OpenApiCheck(),
+        SqlApplyCheck(),
+        DockerfileLintCheck(),
+        CiSchemaCheck(),
+        HtmlCheck(),
+    )
 }
 """Every tool check a ``team.yaml`` may name under ``tool_checks``, by name."""
 
