@@ -196,6 +196,15 @@ function cleanSvg(text) {
   return document.importNode(svg, true);
 }
 
+// One check of a stage, as the CLI and SUMMARY.md say it: its mark, its tool and version, its counts.
+function checkText(check) {
+  const ran = check.ran !== false;
+  const ok = ran && check.exit_code === 0 && !check.failed && !check.errors;
+  const tool = check.tool ? ` [${check.tool}]` : "";
+  const outcome = check.summary || (ran ? `exit ${check.exit_code}` : "not run");
+  return `${ok ? "✓" : "✗"} ${check.name}${tool}: ${outcome} (${Number(check.seconds || 0).toFixed(1)} s)`;
+}
+
 function describe(kind, body) {
   switch (kind) {
     case "stage_started":
@@ -204,8 +213,9 @@ function describe(kind, body) {
     case "stage_finished": {
       const record = body.record || {};
       const confidence = record.result ? `, confidence ${Number(record.result.confidence).toFixed(2)}` : "";
+      const checks = (record.checks || []).map(checkText);
       return `■ ${record.team}: ${record.outcome} after ${record.attempts} attempt(s)${confidence}` +
-        (record.reason ? ` — ${record.reason}` : "");
+        (record.reason ? ` — ${record.reason}` : "") + (checks.length ? `; checks: ${checks.join("; ")}` : "");
     }
     case "clarification":
       return `? ${body.asker} asked ${body.target}: “${body.question}” → ${body.outcome}` +
