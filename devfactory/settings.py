@@ -715,6 +715,30 @@ class Settings(BaseSettings):
         description="Bytes of the base branch's text files read to lay out the old tests' "
         "workspace (files past it are left out, and the check says so).",
     )
+    licence_allowed: tuple[str, ...] = Field(
+        default=(
+            "MIT",
+            "MIT-0",
+            "BSD-2-Clause",
+            "BSD-3-Clause",
+            "Apache-2.0",
+            "ISC",
+            "0BSD",
+            "PSF-2.0",
+            "Python-2.0",
+            "Unlicense",
+            "Zlib",
+            "MPL-2.0",
+            "HPND",
+            "CC0-1.0",
+        ),
+        max_length=200,
+        description="The licences (SPDX identifiers) a run's declared dependencies may carry: "
+        "Compliance & Legal's build check reads each one's licence from its installed "
+        "metadata, and a dependency under any other licence, or one it cannot read, fails the "
+        "run with the reason. An expression passes when it can be satisfied from this list "
+        "(MIT OR GPL-3.0-only passes; MIT AND GPL-3.0-only does not).",
+    )
     repo_allowed_hosts: tuple[str, ...] = Field(
         default=(),
         max_length=MAX_HOST_ENTRIES,

@@ -46,7 +46,7 @@ from devfactory.graph.state import (
 )
 from devfactory.pipelines import Pipeline
 from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
-from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
+from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.software.repository import repository_files
 from devfactory.teams import load_teams
 from devfactory.teams.checks import run_artifact_checks
@@ -238,11 +238,12 @@ def build_checks(
     code = [f.path for f in build_plan.files if f.role is FileRole.CODE]
     return run_build_checks(
         [BUILD_CHECKS[n] for n in dict.fromkeys(names)],
-        {p: c for p, c in files.items() if p != PLAN_PATH and not p.startswith("analysis/")},
+        files,
         runtime.context.get_sandbox(),
         code=code,
         owner_of=build_plan.owner_of,
         dependencies=build_plan.dependencies,
+        settings=runtime.context.settings,
     )
 
 

@@ -139,7 +139,7 @@ def checks_told(spec: TeamSpec) -> str:
         lines.append(
             "\nOnce the code is built (and code execution is not turned off), the run's final "
             "checks also run these tools on the software on your behalf; each finding goes back "
-            "to the owner of its file:"
+            "to the owner of its file, or fails the run where no team's redraft can fix it:"
         )
         for name in spec.build_checks:
             scan = BUILD_CHECKS[name]

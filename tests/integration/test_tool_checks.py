@@ -23,7 +23,7 @@ from devfactory.graph.checkpoints import dumped
 from devfactory.graph.context import Context
 from devfactory.pipelines import Pipeline
 from devfactory.sandbox.environments import tools_environment
-from devfactory.sandbox.runner import Limits, Sandbox
+from devfactory.sandbox.runner import Environment, Limits, Sandbox
 from devfactory.settings import Settings
 from devfactory.software.plan import BuildPlan, FileRole, PlannedFile, SoftwareKind
 from devfactory.teams.tool_checks import (
@@ -468,7 +468,9 @@ def test_the_final_checks_run_a_passed_teams_build_checks_and_only_its(sandbox: 
     from devfactory.teams import load_teams
 
     passed = StageOutcome.PASSED
-    runtime: Any = SimpleNamespace(context=SimpleNamespace(get_sandbox=lambda: sandbox))
+    settings = Settings()
+    context = SimpleNamespace(get_sandbox=lambda: sandbox, settings=settings)
+    runtime: Any = SimpleNamespace(context=context)
     files = {"src/words.py": CLEAN_CODE.replace("json.loads(text)", "eval(text)")}
     stages = {"backend-engineering": StageRecord(team="backend-engineering", outcome=passed)}
     state: Any = {"stages": stages}
@@ -541,3 +543,55 @@ def test_each_planted_page_fault_is_found_at_its_line(sandbox: Sandbox, fault: s
     record, problems = page(sandbox, html)
     assert f"web/index.html [html_valid]: {said}" in problems, problems
     assert record.failed == 1
+
+
+def project_environment(root: Path, licences: dict[str, str]) -> Environment:
+    """A real virtualenv whose site-packages holds distributions with the given classifiers."""
+    import subprocess
+    import sys
+
+    from devfactory.sandbox.environments import MARKER
+    from devfactory.sandbox.results import CommandResult
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    [site] = root.glob("lib/python3.*/site-packages")
+    for name, classifier in licences.items():
+        info = site / f"{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+            f"Classifier: License :: OSI Approved :: {classifier}\n"
+        )
+    (root / MARKER).write_text("{}")
+    made = CommandResult("install", (), 0, 0.0, "")
+    return Environment(root, tuple(licences), "licences-test", made)
+
+
+def test_a_gpl_dependency_under_an_mit_policy_fails_the_run_and_an_mit_one_passes(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = project_environment(
+        tmp_path / "env",
+        {"mitthing": "MIT License", "gplthing": "GNU General Public License v3 (GPLv3)"},
+    )
+    monkeypatch.setattr(sandbox, "environment", lambda deps: env)  # installed, offline
+    settings = Settings(licence_allowed=("MIT",))
+    found = run_build_checks(
+        [BUILD_CHECKS["licences"]],
+        {"architecture/plan.json": "{}", "src/words.py": CLEAN_CODE},
+        sandbox,
+        code=["src/words.py"],
+        owner_of=PLAN.owner_of,
+        dependencies=["mitthing>=1", "gplthing"],
+        settings=settings,
+    )
+    [record] = found.checks
+    assert [(p.owner, p.line()) for p in found.problems] == [
+        (
+            "",  # the plan declared it and a fix round keeps the plan: no team can fix it
+            "dependency gplthing 1.0 is under GPL-3.0-only, which the licence policy "
+            "(licence_allowed) does not allow",
+        )
+    ]
+    assert record.passed == 1 and record.failed == 1 and record.sandboxed
+    assert record.tool.startswith("importlib.metadata, packaging ")

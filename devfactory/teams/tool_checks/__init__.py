@@ -39,6 +39,7 @@ from devfactory.teams.tool_checks.framework import (
     run_tool_checks,
 )
 from devfactory.teams.tool_checks.frontend import HtmlCheck
+from devfactory.teams.tool_checks.licences import LicenceCheck
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
 from devfactory.teams.tool_checks.security import CodeSecurityCheck
 
@@ -54,7 +55,9 @@ TOOL_CHECKS: dict[str, ToolCheck] = {
 }
 """Every tool check a ``team.yaml`` may name under ``tool_checks``, by name."""
 
-BUILD_CHECKS: dict[str, BuildCheck] = {check.name: check for check in (CodeSecurityCheck(),)}
+BUILD_CHECKS: dict[str, BuildCheck] = {
+    check.name: check for check in (CodeSecurityCheck(), LicenceCheck())
+}
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from devfactory.sandbox.environments import Environment
     from devfactory.sandbox.results import CommandResult
     from devfactory.sandbox.runner import Sandbox
+    from devfactory.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class ToolContext:
         files: every file laid out, by path (passed stages' and the team's drafts).
         planned: the build plan's files, written by now or still to come.
         dependencies: the build plan's dependencies (requirement strings).
+        settings: the run's settings, for a check that a policy in them decides.
 
     """
 
@@ -82,6 +84,7 @@ class ToolContext:
     files: Mapping[str, str]
     planned: frozenset[str] = frozenset()
     dependencies: tuple[str, ...] = ()
+    settings: Settings | None = None
 
 
 class ToolCheck(Protocol):
@@ -230,6 +233,7 @@ def run_build_checks(
     code: Sequence[str],
     owner_of: Callable[[str], str],
     dependencies: Sequence[str] = (),
+    settings: Settings | None = None,
 ) -> BuildVerdict:
     """Lay the built software (``files``) out and run each check on the files it judges.
 
@@ -245,7 +249,13 @@ def run_build_checks(
         for path, content in files.items():
             write_file(root, path, content)
         context = ToolContext(
-            sandbox, tools_environment(), root, files, frozenset(files), tuple(dependencies)
+            sandbox,
+            tools_environment(),
+            root,
+            files,
+            frozenset(files),
+            tuple(dependencies),
+            settings,
         )
         coded = set(code)
         for check in checks:
