@@ -144,7 +144,7 @@ def checks_told(spec: TeamSpec) -> str:
         for name in spec.build_checks:
             scan = BUILD_CHECKS[name]
             tools = ", ".join(t.label() for t in scan.tools)
-            lines.append(f"- **{name}** ({tools}) — {scan.promise}")
+            lines.append(f"- **{name}**{f' ({tools})' if tools else ''} — {scan.promise}")
     lint = next((c for c in CODE_CHECKS if c.name == "lint"), None)
     if runs_code(spec):
         lines.append(

@@ -81,10 +81,10 @@ def test_docs_teams_md_lists_every_team_with_its_checks_and_tools() -> None:
 def test_an_unknown_build_check_fails_loading_and_security_names_the_code_scan(
     tmp_path: Path,
 ) -> None:
-    assert load_teams()["security-engineering"].build_checks == ("code_security",)
+    assert load_teams()["security-engineering"].build_checks == ("code_security", "entry_points")
     root = copied(tmp_path)
     yaml_file = root / "security-engineering" / "team.yaml"
-    text = yaml_file.read_text().replace("build_checks: [code_security]", "build_checks: [psychic]")
+    text = yaml_file.read_text().replace("[code_security, entry_points]", "[psychic]")
     yaml_file.write_text(text)
     with pytest.raises(TeamRegistryError, match=r"unknown build checks \['psychic'\]"):
         load_teams(root)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 from devfactory.teams.tool_checks.database import SqlApplyCheck
 from devfactory.teams.tool_checks.devops import CiSchemaCheck, DockerfileLintCheck
+from devfactory.teams.tool_checks.entry_points import EntryPointsCheck
 from devfactory.teams.tool_checks.framework import (
     BuildCheck,
     BuildVerdict,
@@ -56,7 +57,7 @@ TOOL_CHECKS: dict[str, ToolCheck] = {
 """Every tool check a ``team.yaml`` may name under ``tool_checks``, by name."""
 
 BUILD_CHECKS: dict[str, BuildCheck] = {
-    check.name: check for check in (CodeSecurityCheck(), LicenceCheck())
+    check.name: check for check in (CodeSecurityCheck(), EntryPointsCheck(), LicenceCheck())
 }
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""
 
