@@ -23,35 +23,30 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import FinalChecks, Repository, RunOutcome, StageOutcome, StageRecord
+from devfactory.contracts import RunOutcome, StageOutcome, StageRecord
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionRecord, Pause, make_pause
 from devfactory.control.lifecycle import Phase
 from devfactory.control.run_records import RoundSummary, StagePlan, StageSlot, StageSummary
 from devfactory.graph import metering
 from devfactory.graph.context import Context
+from devfactory.graph.final_checks import final_checks
 from devfactory.graph.hitl import decide
 from devfactory.graph.interface import read_once
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.planning import stage_items
 from devfactory.graph.scope import vet
 from devfactory.graph.stage.setup import left_out
-from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import (
     RESET,
     RunState,
     build_plan_of,
     final_checks_of,
-    requirement_facts_of,
 )
 from devfactory.pipelines import Pipeline
-from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
-from devfactory.software.plan import BuildPlan, FileRole
-from devfactory.software.repository import repository_files
-from devfactory.teams import load_teams
+from devfactory.software.plan import BuildPlan
 from devfactory.teams.checks import run_artifact_checks
 from devfactory.teams.registry import TeamRegistry
-from devfactory.teams.tool_checks import BUILD_CHECKS, BuildVerdict, run_build_checks
 
 VALIDATE = "validate"
 REVIEW = "review"
@@ -161,99 +156,6 @@ def cross_check(
             found = run_artifact_checks(teams[team].checks, result.artifacts)
             problems.extend(f"{team}: {p}" for p in found)
     return problems
-
-
-def final_checks(
-    state: RunState, runtime: Runtime[Context], teams: TeamRegistry | None = None
-) -> FinalChecks | None:
-    """Run the build plan's checks, and the teams' build checks, on the whole workspace.
-
-    Returns None when nothing is to run (no executable plan, or ``run_code``
-    off); otherwise the checks, the score, each acceptance criterion's status
-    and the problems, each naming its file's owner.
-    """
-    stages = state.get("stages", {})
-    build_plan = build_plan_of(state)
-    if build_plan is None or not build_plan.executable or not runtime.context.settings.run_code:
-        return None
-    from devfactory.sandbox.runner import SandboxUnavailableError
-
-    files = workspace_files(stages, [])
-    repository = state.get("repository")
-    checks: tuple[Check, ...] = CODE_CHECKS
-    if repository:  # the repository's own tests, as they were, must still pass
-        checks = (*CODE_CHECKS, existing_tests(repository, runtime))
-    try:
-        found = run_code_checks(
-            build_plan,
-            files,
-            runtime,
-            teams=list(stages),
-            repository=repository,
-            checks=checks,
-            requirement=state["requirement"],
-            facts=requirement_facts_of(state),
-        )
-        built = build_checks(state, runtime, files, build_plan, teams or load_teams())
-    except SandboxUnavailableError as exc:
-        return FinalChecks.not_run(f"not run: {exc}")
-    except Exception as exc:  # noqa: BLE001 - the run fails with the reason, it never crashes
-        return FinalChecks.not_run(
-            f"the final checks could not run: {type(exc).__name__}: {exc}"[:600]
-        )
-    problems = [*found.problems, *built.problems]
-    return FinalChecks(
-        checks=[*found.checks, *built.checks],
-        score=found.score,
-        criteria=found.criteria,
-        problems=[f"{p.owner or 'run'}: {p.line()}"[:1500] for p in problems],
-        owners={
-            team: [p.line()[:1500] for p in problems if p.owner == team]
-            for team in dict.fromkeys(p.owner for p in problems if p.owner in stages)
-        },
-    )
-
-
-def build_checks(
-    state: RunState,
-    runtime: Runtime[Context],
-    files: Mapping[str, str],
-    build_plan: BuildPlan,
-    teams: TeamRegistry,
-) -> BuildVerdict:
-    """Run the build checks of every passed team that names some on the built software.
-
-    Each finding goes to the owner of its file (``teams/tool_checks/``): Security
-    Engineering's code scan holds Backend's code to it, for instance.
-    """
-    stages = state.get("stages", {})
-    names = [
-        name
-        for team, record in stages.items()
-        if record.outcome is StageOutcome.PASSED and team in teams
-        for name in teams[team].build_checks
-    ]
-    if not names:
-        return BuildVerdict([], [])
-    code = [f.path for f in build_plan.files if f.role is FileRole.CODE]
-    return run_build_checks(
-        [BUILD_CHECKS[n] for n in dict.fromkeys(names)],
-        files,
-        runtime.context.get_sandbox(),
-        code=code,
-        owner_of=build_plan.owner_of,
-        dependencies=build_plan.dependencies,
-        settings=runtime.context.settings,
-    )
-
-
-def existing_tests(repository: Repository, runtime: Runtime[Context]) -> ExistingTestsCheck:
-    """Return the check of the repository's own tests, with its base branch's files."""
-    settings = runtime.context.settings
-    base = repository_files(
-        repository, max_bytes=settings.repo_read_bytes, timeout=settings.repo_git_timeout_s
-    )
-    return ExistingTestsCheck(base, tuple(repository.tests))
 
 
 def prior_files(stages: Mapping[str, StageRecord]) -> dict[str, dict[str, str]]:

@@ -255,22 +255,23 @@ class Sandbox:
         return [str(o)[:300] for o in outcomes]
 
     def run_driver(
-        self, name: str, driver: str, args: Sequence[str], workspace: Path, env: Environment
+        self, name: str, script: Path, args: Sequence[str], workspace: Path, env: Environment
     ) -> tuple[CommandResult, dict[str, object]]:
-        """Run ``drivers/<driver>`` on ``workspace`` with ``env``; return how it ended, its report.
+        """Run a driver script on ``workspace`` with ``env``; return how it ended, its report.
 
-        The driver is called ``python -I -B DRIVER WORKSPACE REPORT ARGS...`` and
-        writes its findings as JSON to ``REPORT`` (``{}`` when it wrote none).
+        The script (a caller's own, its folder mounted read-only) is called ``python -I -B
+        SCRIPT WORKSPACE REPORT ARGS...`` and writes its findings as JSON to ``REPORT``
+        (``{}`` when it wrote none).
         """
-        script = DRIVERS / driver
-        if script.parent != DRIVERS or not script.is_file():
-            raise ValueError(f"no sandbox driver {driver!r}")
+        script = Path(script).resolve()
+        if script.suffix != ".py" or not script.is_file():
+            raise ValueError(f"no driver script {script}")
         with self._scratch() as scratch:
             folder = scratch / "report"
             folder.mkdir()
             out = folder / "report.json"
             argv = ["python", "-I", "-B", str(script), str(workspace), str(out), *args]
-            extra = [Bind(DRIVERS), Bind(folder, writable=True)]
+            extra = [Bind(script.parent), Bind(folder, writable=True)]
             result = self._run_code(name, argv, workspace, env, scratch, extra=extra)
             return result, _read_json(out, result)
 

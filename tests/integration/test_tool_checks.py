@@ -32,6 +32,7 @@ from devfactory.teams.tool_checks import (
     run_build_checks,
     run_tool_checks,
 )
+from devfactory.teams.tool_checks.framework import DRIVERS
 from tests.fakes import Call, ScriptedModels, always_good
 
 GOOD = """\
@@ -130,13 +131,14 @@ def test_the_tool_runs_in_the_sandbox_with_the_factorys_own_environment(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     (tmp_path / "probe.yaml").write_text(GOOD)
+    script = DRIVERS / "openapi_check.py"
     result, report = sandbox.run_driver(
-        "probe", "openapi_check.py", ["probe.yaml"], tmp_path, tools_environment()
+        "probe", script, ["probe.yaml"], tmp_path, tools_environment()
     )
     assert result.exit_code == 0 and result.sandboxed, result.output
     assert report["version"] == version("openapi-spec-validator")
-    with pytest.raises(ValueError, match="no sandbox driver"):
-        sandbox.run_driver("probe", "../runner.py", [], tmp_path, tools_environment())
+    with pytest.raises(ValueError, match="no driver script"):
+        sandbox.run_driver("probe", DRIVERS / "missing.py", [], tmp_path, tools_environment())
 
 
 BROKEN = FAULTS["a path without its leading slash"][0]
@@ -464,7 +466,7 @@ def test_the_final_checks_run_a_passed_teams_build_checks_and_only_its(sandbox: 
     from types import SimpleNamespace
 
     from devfactory.contracts import StageRecord
-    from devfactory.graph.control import build_checks
+    from devfactory.graph.final_checks import build_checks
     from devfactory.teams import load_teams
 
     passed = StageOutcome.PASSED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devfactory.sandbox.drivers.html_check import local
+from devfactory.teams.tool_checks.drivers.html_check import local
 from devfactory.teams.tool_checks.frontend import resolves
 
 KNOWN = {"web/index.html", "web/static/app.css", "src/todo/static/app.js"}

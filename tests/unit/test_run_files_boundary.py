@@ -185,6 +185,19 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         "runs inside the sandbox, over the workspace copy it may write, where no host file "
         "is mounted",
     ),
+    **{
+        f"devfactory/teams/tool_checks/drivers/{name}.py": (
+            calls,
+            "a tool check's script: runs inside the sandbox, over the workspace copy it is "
+            "given, where no host file is mounted",
+        )
+        for name, calls in (
+            ("html_check", frozenset({".read_text"})),
+            ("openapi_check", frozenset({".read_text"})),
+            ("schema_check", frozenset({".read_text"})),
+            ("sql_apply", frozenset({".glob", ".read_text"})),
+        )
+    },
     "devfactory/sandbox/environments.py": (
         frozenset({".is_file", ".read_text", ".glob"}),
         "the dependency environments uv built under the data directory",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from devfactory.sandbox.drivers.sql_apply import changes, line_of, statements
 from devfactory.teams.tool_checks.database import engine_of
+from devfactory.teams.tool_checks.drivers.sql_apply import changes, line_of, statements
 
 
 def test_a_plan_naming_a_postgres_driver_runs_on_postgres_else_sqlite() -> None:

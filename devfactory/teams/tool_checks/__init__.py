@@ -13,7 +13,7 @@ tool and its version. A team whose tool is not installed fails when the teams
 load (``missing_tools``), never silently at run time.
 
 A team's ``build_checks`` run once the software is built, in the run's final checks
-(``graph/control.py``), on files other teams wrote (the code): each finding goes to
+(``graph/final_checks.py``), on files other teams wrote (the code): each finding goes to
 the owner of its file, through the bounded fix rounds.
 
 A new tool check is one class (``framework.ToolCheck``, or ``framework.BuildCheck``)

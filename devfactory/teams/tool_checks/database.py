@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devfactory.teams.tool_checks.framework import (
+    DRIVERS,
     Finding,
     Tool,
     ToolContext,
@@ -58,7 +59,7 @@ class SqlApplyCheck:
         engine = engine_of(context.dependencies)
         command = f"apply twice to a scratch {engine}: {' '.join(paths)}"
         result, report = context.sandbox.run_driver(
-            self.name, "sql_apply.py", [engine, *paths], context.workspace, context.env
+            self.name, DRIVERS / "sql_apply.py", [engine, *paths], context.workspace, context.env
         )
         version = report.get("version")
         label = f"{engine} {version}" if version else engine

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from devfactory.teams.tool_checks.framework import (
+    DRIVERS,
     Finding,
     Tool,
     ToolContext,
@@ -70,7 +71,7 @@ class DockerfileLintCheck:
         command = f"hadolint {' '.join(paths)}"
         args = [",".join(IGNORED_RULES), *paths]
         result, report = context.sandbox.run_driver(
-            self.name, "hadolint_check.py", args, context.workspace, context.env
+            self.name, DRIVERS / "hadolint_check.py", args, context.workspace, context.env
         )
         linted = report.get("files")
         if result.exit_code != 0 or not isinstance(linted, dict):
@@ -194,7 +195,7 @@ class CiSchemaCheck:
         label = self.tool.label()
         command = f"check-jsonschema --builtin-schema vendor.<kind> {' '.join(paths)}"
         result, report = context.sandbox.run_driver(
-            self.name, "schema_check.py", paths, context.workspace, context.env
+            self.name, DRIVERS / "schema_check.py", paths, context.workspace, context.env
         )
         checked = report.get("files")
         if result.exit_code != 0 or not isinstance(checked, dict):

@@ -22,6 +22,9 @@ from devfactory.contracts import CheckRun
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.checks.framework import Problem
 
+DRIVERS = Path(__file__).resolve().parent / "drivers"
+"""The scripts the checks run in the sandbox (``drivers/__init__.py``)."""
+
 if TYPE_CHECKING:
     from devfactory.sandbox.environments import Environment
     from devfactory.sandbox.results import CommandResult

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devfactory.teams.tool_checks.framework import (
+    DRIVERS,
     Finding,
     Tool,
     ToolContext,
@@ -53,7 +54,7 @@ class HtmlCheck:
         label = self.tool.label()
         command = f"html5lib {' '.join(paths)}"
         result, report = context.sandbox.run_driver(
-            self.name, "html_check.py", paths, context.workspace, context.env
+            self.name, DRIVERS / "html_check.py", paths, context.workspace, context.env
         )
         pages = report.get("files")
         if result.exit_code != 0 or not isinstance(pages, dict):

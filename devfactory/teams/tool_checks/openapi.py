@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devfactory.teams.tool_checks.framework import (
+    DRIVERS,
     Finding,
     Tool,
     ToolContext,
@@ -38,7 +39,7 @@ class OpenApiCheck:
         """Validate each document, in one run of the validator."""
         label = self.tool.label()
         result, report = context.sandbox.run_driver(
-            self.name, DRIVER, paths, context.workspace, context.env
+            self.name, DRIVERS / DRIVER, paths, context.workspace, context.env
         )
         command = f"openapi-spec-validator {' '.join(paths)}"
         documents = report.get("documents")

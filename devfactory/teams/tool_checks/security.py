@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devfactory.teams.tool_checks.framework import (
+    DRIVERS,
     Finding,
     Tool,
     ToolContext,
@@ -54,7 +55,7 @@ class CodeSecurityCheck:
         label = ", ".join(t.label() for t in self.tools)
         command = f"bandit -f json; detect-secrets scan: {' '.join(paths)}"
         result, report = context.sandbox.run_driver(
-            self.name, "security_scan.py", paths, context.workspace, context.env
+            self.name, DRIVERS / "security_scan.py", paths, context.workspace, context.env
         )
         scans: dict[str, dict[str, Any]] = {}
         broken = []
