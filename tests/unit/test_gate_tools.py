@@ -54,6 +54,12 @@ def test_the_image_installs_ruff_and_leaves_the_dev_tools_out() -> None:
     }
     assert "ruff" in installed  # the lint gate runs in the deployed image
     assert "mypy" not in installed and "playwright" not in installed  # and --no-dev held
+    from devfactory.teams.tool_checks import BUILD_CHECKS, TOOL_CHECKS
+
+    tools = {c.tool for c in TOOL_CHECKS.values()} | {
+        t for c in BUILD_CHECKS.values() for t in c.tools
+    }
+    assert {t.distribution for t in tools} <= installed  # every team's tool, pinned, in the image
 
 
 @pytest.mark.parametrize(
