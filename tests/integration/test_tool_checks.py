@@ -597,3 +597,78 @@ def test_a_gpl_dependency_under_an_mit_policy_fails_the_run_and_an_mit_one_passe
     ]
     assert record.passed == 1 and record.failed == 1 and record.sandboxed
     assert record.tool.startswith("importlib.metadata, packaging ")
+
+
+SERVICE = """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/todos/{todo_id}")
+def show(todo_id: int) -> dict:
+    return {"id": todo_id}
+"""
+WEB_PLAN = BuildPlan(
+    kind=SoftwareKind.WEB_SERVICE,
+    summary="a todo service",
+    entry_point="todo.app:app",
+    files=[
+        PlannedFile(
+            path="src/todo/app.py", role=FileRole.CODE, owner="backend-engineering", purpose="x"
+        ),
+        PlannedFile(path="api/openapi.yaml", role=FileRole.API, owner="api-design", purpose="x"),
+    ],
+)
+
+
+def contract(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, code: str, design: str
+) -> tuple[Any, list[Any]]:
+    monkeypatch.setattr(sandbox, "environment", lambda deps: tools_environment())  # has FastAPI
+    found = run_build_checks(
+        [BUILD_CHECKS["service_contract"]],
+        {"src/todo/app.py": code, "api/openapi.yaml": design},
+        sandbox,
+        code=["src/todo/app.py"],
+        owner_of=WEB_PLAN.owner_of,
+        dependencies=["fastapi"],
+    )
+    [record] = found.checks
+    return record, found.problems
+
+
+def test_a_service_that_keeps_its_contract_passes(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record, problems = contract(sandbox, monkeypatch, SERVICE, GOOD)  # {id} and {todo_id} agree
+    assert problems == [] and record.ok and record.passed == 1
+    assert record.tool == "the service's own OpenAPI (todo.app)"
+
+
+def test_each_side_of_a_broken_contract_goes_to_its_owner(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drifted = SERVICE.replace('@app.get("/todos/{todo_id}")', '@app.delete("/todos/{todo_id}")')
+    record, problems = contract(sandbox, monkeypatch, drifted, GOOD)
+    assert [(p.owner, p.line()) for p in problems] == [
+        (
+            "backend-engineering",
+            "src/todo/app.py [service_contract]: the service has no GET /todos/{}, which "
+            "api/openapi.yaml designs",
+        ),
+        (
+            "api-design",
+            "api/openapi.yaml [service_contract]: designs no DELETE /todos/{}, which the service "
+            "(src/todo/app.py) has",
+        ),
+    ]
+    assert record.failed == 2
+
+
+def test_a_service_with_no_openapi_of_its_own_is_not_judged(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record, problems = contract(sandbox, monkeypatch, "import http.server\n", GOOD)
+    assert problems == [] and not record.ran
+    assert record.summary == "no module makes an OpenAPI document (not a FastAPI service)"

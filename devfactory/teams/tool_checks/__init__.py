@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from devfactory.teams.tool_checks.contract import ServiceContractCheck
 from devfactory.teams.tool_checks.database import SqlApplyCheck
 from devfactory.teams.tool_checks.devops import CiSchemaCheck, DockerfileLintCheck
 from devfactory.teams.tool_checks.entry_points import EntryPointsCheck
@@ -57,7 +58,8 @@ TOOL_CHECKS: dict[str, ToolCheck] = {
 """Every tool check a ``team.yaml`` may name under ``tool_checks``, by name."""
 
 BUILD_CHECKS: dict[str, BuildCheck] = {
-    check.name: check for check in (CodeSecurityCheck(), EntryPointsCheck(), LicenceCheck())
+    check.name: check
+    for check in (CodeSecurityCheck(), EntryPointsCheck(), LicenceCheck(), ServiceContractCheck())
 }
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""
 
