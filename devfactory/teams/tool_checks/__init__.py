@@ -4,9 +4,10 @@ The factory's third kind of check, beside the artifact checks (``teams/checks.py
 is a file well formed for its kind, read as text) and the code checks
 (``software/checks/``: does the software hold up, run in the sandbox). A team's
 ``team.yaml`` lists its tool checks under ``tool_checks``; the stage's verify step
-(``graph/stage/verify.py``) lays the team's files out and runs each check that
-judges any of them, with the factory's own environment (``uv.lock`` pins every
-tool: ``sandbox.environments.tools_environment``) mounted read-only in the sandbox.
+(``graph/stage/verify.py``) lays the workspace out (every passed stage's files and
+the team's drafts) and runs each check on the team's files it judges, with the
+factory's own environment (``uv.lock`` pins every tool:
+``sandbox.environments.tools_environment``) mounted read-only in the sandbox.
 A finding is about one of the team's files and keeps the stage from passing,
 whatever the team's confidence; each run is recorded as a ``CheckRun`` naming the
 tool and its version. A team whose tool is not installed fails when the teams
@@ -14,7 +15,8 @@ load (``missing_tools``), never silently at run time.
 
 A team's ``build_checks`` run once the software is built, in the run's final checks
 (``graph/final_checks.py``), on files other teams wrote (the code): each finding goes to
-the owner of its file, through the bounded fix rounds.
+the owner of its file, through the bounded fix rounds, or fails the run when no team
+owns it (a declared dependency's licence).
 
 A new tool check is one class (``framework.ToolCheck``, or ``framework.BuildCheck``)
 in a module of its own, added to ``TOOL_CHECKS`` (or ``BUILD_CHECKS``).
