@@ -672,3 +672,44 @@ def test_a_service_with_no_openapi_of_its_own_is_not_judged(
     record, problems = contract(sandbox, monkeypatch, "import http.server\n", GOOD)
     assert problems == [] and not record.ran
     assert record.summary == "no module makes an OpenAPI document (not a FastAPI service)"
+
+
+README = """\
+# Todo
+
+Run it as the [guide](docs/guide.md#run) says; the API is in [openapi](api/openapi.yaml),
+the code under [src](src/), the project's site is [here](https://example.org).
+
+![the flow](docs/flow.png)
+
+- [install](#install)
+"""
+DOCS = {"docs/guide.md": "# Guide\n", "api/openapi.yaml": GOOD, "src/todo/app.py": SERVICE}
+
+
+def linked(sandbox: Sandbox, text: str, planned: tuple[str, ...] = ()) -> tuple[Any, list[str]]:
+    found = run_tool_checks(
+        [TOOL_CHECKS["doc_links"]],
+        "documentation",
+        {**DOCS, "README.md": text},
+        sandbox,
+        mine=["README.md"],
+        planned=planned,
+    )
+    [record] = found.checks
+    return record, found.problems
+
+
+def test_every_link_to_a_file_leads_to_one_written_or_planned(sandbox: Sandbox) -> None:
+    record, problems = linked(sandbox, README, planned=("docs/flow.png",))
+    assert problems == [] and record.ok
+    assert record.tool == f"markdown-it-py {version('markdown-it-py')}"
+
+
+def test_a_link_to_a_file_nobody_writes_is_found_at_its_line(sandbox: Sandbox) -> None:
+    record, problems = linked(sandbox, README)  # docs/flow.png is neither written nor planned
+    assert problems == [
+        "README.md [doc_links]: line 6: links to 'docs/flow.png', which no file written so far "
+        "or planned is"
+    ]
+    assert record.failed == 1

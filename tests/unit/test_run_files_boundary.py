@@ -193,6 +193,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         )
         for name, calls in (
             ("html_check", frozenset({".read_text"})),
+            ("md_links", frozenset({".read_text"})),
             ("openapi_check", frozenset({".read_text"})),
             ("schema_check", frozenset({".read_text"})),
             ("sql_apply", frozenset({".glob", ".read_text"})),

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from devfactory.teams.tool_checks.contract import ServiceContractCheck
 from devfactory.teams.tool_checks.database import SqlApplyCheck
 from devfactory.teams.tool_checks.devops import CiSchemaCheck, DockerfileLintCheck
+from devfactory.teams.tool_checks.docs import DocLinksCheck
 from devfactory.teams.tool_checks.entry_points import EntryPointsCheck
 from devfactory.teams.tool_checks.framework import (
     BuildCheck,
@@ -55,6 +56,7 @@ TOOL_CHECKS: dict[str, ToolCheck] = {
         DockerfileLintCheck(),
         CiSchemaCheck(),
         HtmlCheck(),
+        DocLinksCheck(),
     )
 }
 """Every tool check a ``team.yaml`` may name under ``tool_checks``, by name."""
