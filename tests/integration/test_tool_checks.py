@@ -9,7 +9,6 @@ fixes it.
 
 from __future__ import annotations
 
-import json
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -151,9 +150,8 @@ def design_badly_once(call: Call) -> str:
     return always_good(call)
 
 
-def test_a_finding_goes_back_to_api_design_which_passes_once_it_fixes_it(
-    settings: Settings,
-) -> None:
+def design_run(settings: Settings, script: Any) -> tuple[dict[str, Any], ScriptedModels]:
+    """Run Solution Architecture then API Design (the run stops before Backend)."""
     pipeline = Pipeline.model_validate(
         {
             "name": "full",  # the plan is asked for the named pipeline's teams
@@ -165,7 +163,7 @@ def test_a_finding_goes_back_to_api_design_which_passes_once_it_fixes_it(
             ],
         }
     )
-    models = ScriptedModels(design_badly_once)
+    models = ScriptedModels(script)
     graph = build_graph(pipeline).compile(
         checkpointer=InMemorySaver(), interrupt_after=["api-design"]
     )
@@ -176,7 +174,13 @@ def test_a_finding_goes_back_to_api_design_which_passes_once_it_fixes_it(
         context=Context(settings=settings.with_overrides(run_code=True), models=models),
         durability="sync",
     )
-    state = dumped(graph.get_state(config).values)
+    return dumped(graph.get_state(config).values), models
+
+
+def test_a_finding_goes_back_to_api_design_which_passes_once_it_fixes_it(
+    settings: Settings,
+) -> None:
+    state, models = design_run(settings, design_badly_once)
     record = state["stages"]["api-design"]
     assert record["outcome"] == StageOutcome.PASSED.value, record["reason"]
     assert record["attempts"] == 2
@@ -188,7 +192,24 @@ def test_a_finding_goes_back_to_api_design_which_passes_once_it_fixes_it(
     ) in drafts[1].prompt
     [check] = [c for c in record["checks"] if c["name"] == "openapi_valid"]
     assert check["tool"].startswith("openapi-spec-validator ") and check["passed"] == 1
-    assert json.dumps(state["stages"]["api-design"]["result"]).count("todos/{id}") >= 1
+
+
+def test_a_tool_check_that_breaks_is_the_gates_problem_not_a_crash(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devfactory.teams.tool_checks.openapi import OpenApiCheck
+
+    def broken(self: object, context: object, paths: object) -> None:
+        raise RuntimeError("the validator's report was unreadable")
+
+    monkeypatch.setattr(OpenApiCheck, "run", broken)
+    state, _ = design_run(settings, always_good)
+    record = state["stages"]["api-design"]
+    assert record["outcome"] == StageOutcome.BLOCKED.value
+    assert (
+        "the tool checks could not run: RuntimeError: the validator's report was unreadable"
+        in record["reason"]
+    )
 
 
 DOCKERFILE = """\

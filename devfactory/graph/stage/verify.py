@@ -206,6 +206,14 @@ def tool_checks_update(
         reason = f"cannot run the tool checks: {exc}"
         blocked = TaskResult.blocked(reason[:300], reasoning=reason)
         return finish(setup, state, runtime, StageOutcome.BLOCKED, reason, blocked)
+    except Exception as exc:  # noqa: BLE001 - a checker's failure is the gate's problem, not a crash
+        log.exception("the tool checks of %s failed", spec.slug)
+        said = f"{type(exc).__name__}: {exc}"
+        failed = CheckRun(name="tool checks", command="", summary=said[:300])
+        return {
+            "checks": [failed],
+            "check_problems": [f"the tool checks could not run: {said}"[:600]],
+        }
     return {"checks": found.checks, "check_problems": found.problems}
 
 
