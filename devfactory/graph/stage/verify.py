@@ -133,7 +133,7 @@ def checks_update(found: Verification, team: str) -> dict[str, Any]:
     return {
         "checks": list(found.checks),
         # this team's files, and what belongs to no planned file (an install, a crash);
-        # other teams' problems go back to them from the final checks (graph/control.py)
+        # other teams' problems go back to them from the final checks (graph/final_checks.py)
         "check_problems": [p.line() for p in found.problems if p.owner in (team, "")],
     }
 
