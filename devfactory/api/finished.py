@@ -1,8 +1,8 @@
 """Finished runs' details, rendered once per API process and dropped when their run changes.
 
 ``GET /runs/{id}`` of a finished run (COMPLETED, REJECTED, FAILED, CANCELLED) is
-the API's most repeated read: a console or a script polls a run, and a run stays
-finished. Rendering it costs a query and three times the framework's own work per
+the API's most repeated read: a console or a script reads a run again and again, and
+a run stays finished. Rendering it costs a query and three times the framework's own work per
 request (``docs/performance.md``), so each API process keeps the rendered JSON of
 the finished runs it was asked for, with their owner (each request is still
 checked against the caller's role and the policy), and serves it with no query.

@@ -46,7 +46,7 @@ from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.software.repository import repository_files
 from devfactory.software.requirement import RequirementFacts
-from devfactory.teams.tool_checks import TOOL_CHECKS, run_tool_checks
+from devfactory.teams.tool_checks import TOOL_CHECKS, ToolVerdict, run_tool_checks
 
 REQUIREMENTS_PATH = "analysis/requirements.md"
 log = logging.getLogger(__name__)
@@ -157,17 +157,17 @@ def verify_stage(
     if isinstance(tools, Command):
         return tools  # no sandbox: BLOCKED, saying how to fix it
     code = verify_code(state, runtime, setup)
-    if not tools["checks"] or code.goto != "report" or not isinstance(code.update, dict):
+    if not tools.checks or code.goto != "report" or not isinstance(code.update, dict):
         return code
     update = dict(code.update)
-    update["checks"] = [*tools["checks"], *update.get("checks", [])]
-    update["check_problems"] = [*tools["check_problems"], *update.get("check_problems", [])]
+    update["checks"] = [*tools.checks, *update.get("checks", [])]
+    update["check_problems"] = [*tools.problems, *update.get("check_problems", [])]
     return Command(goto="report", update=update)
 
 
 def tool_checks_update(
     state: StageState, runtime: Runtime[Context], setup: StageSetup
-) -> dict[str, Any] | Command[Literal["report", "retain"]]:
+) -> ToolVerdict | Command[Literal["report", "retain"]]:
     """Run the team's tool checks (``teams/tool_checks/``) on the files it drafted.
 
     The files are laid out with every passed stage's, which they may refer to.
@@ -181,12 +181,12 @@ def tool_checks_update(
     drafts = state.get("drafts", [])
     mine = [d.path for d in drafts]
     if not any(c.judges(p) for c in checks for p in mine):
-        return {"checks": [], "check_problems": []}
+        return ToolVerdict([], [])
     if not runtime.context.settings.run_code:
         off = CheckRun(
             name=", ".join(spec.tool_checks), command="", summary="not run: run_code is off"
         )
-        return {"checks": [off], "check_problems": []}
+        return ToolVerdict([off], [])
     from devfactory.sandbox.runner import SandboxUnavailableError
 
     try:
@@ -210,11 +210,8 @@ def tool_checks_update(
         log.exception("the tool checks of %s failed", spec.slug)
         said = f"{type(exc).__name__}: {exc}"
         failed = CheckRun(name="tool checks", command="", summary=said[:300])
-        return {
-            "checks": [failed],
-            "check_problems": [f"the tool checks could not run: {said}"[:600]],
-        }
-    return {"checks": found.checks, "check_problems": found.problems}
+        return ToolVerdict([failed], [f"the tool checks could not run: {said}"[:600]])
+    return found
 
 
 def verify_code(
