@@ -57,7 +57,9 @@ def final_checks(
             requirement=state["requirement"],
             facts=requirement_facts_of(state),
         )
-        built = build_checks(state, runtime, files, build_plan, teams or load_teams())
+        built = build_checks(
+            state, runtime, files, build_plan, teams or load_teams(), criteria=found.criteria
+        )
     except SandboxUnavailableError as exc:
         return FinalChecks.not_run(f"not run: {exc}")
     except Exception as exc:  # noqa: BLE001 - the run fails with the reason, it never crashes
@@ -83,11 +85,14 @@ def build_checks(
     files: Mapping[str, str],
     build_plan: BuildPlan,
     teams: TeamRegistry,
+    *,
+    criteria: Mapping[str, str] | None = None,
 ) -> BuildVerdict:
     """Run the build checks of every passed team that names some on the built software.
 
     Each finding goes to the owner of its file (``teams/tool_checks/``): Security
-    Engineering's code scan holds Backend's code to it, for instance.
+    Engineering's code scan holds Backend's code to it, for instance. ``criteria``
+    is each acceptance criterion's status from the tests the code checks ran.
     """
     stages = state.get("stages", {})
     names = [
@@ -105,7 +110,10 @@ def build_checks(
         runtime.context.get_sandbox(),
         code=code,
         owner_of=build_plan.owner_of,
+        planned=[f.path for f in build_plan.files],
+        tests=[f.path for f in build_plan.files if f.role is FileRole.TESTS],
         dependencies=build_plan.dependencies,
+        criteria=criteria,
         settings=runtime.context.settings,
     )
 

@@ -32,7 +32,7 @@ def test_a_build_checks_problem_goes_to_its_owner_and_an_unowned_one_fails_the_r
     monkeypatch.setattr(
         module,
         "build_checks",
-        lambda *a: BuildVerdict(
+        lambda *a, **k: BuildVerdict(
             [scan],
             [
                 Problem("lib.py", "backend-engineering", "code_security", "line 3: eval"),

@@ -33,7 +33,14 @@ from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
 from devfactory.runfiles import remove_tree, write_file
-from devfactory.software.checks import CODE_CHECKS, Check, Verification, criteria_of, verify
+from devfactory.software.checks import (
+    CODE_CHECKS,
+    REQUIREMENTS_PATH,
+    Check,
+    Verification,
+    criteria_of,
+    verify,
+)
 from devfactory.software.disagreeing_tests import (
     agreeing,
     best_kept,
@@ -48,7 +55,6 @@ from devfactory.software.repository import repository_files
 from devfactory.software.requirement import RequirementFacts
 from devfactory.teams.tool_checks import TOOL_CHECKS, ToolVerdict, run_tool_checks
 
-REQUIREMENTS_PATH = "analysis/requirements.md"
 log = logging.getLogger(__name__)
 
 

@@ -28,7 +28,7 @@ one file's door), so it goes back to the team that owns it. What the checks
 run is derived from the plan in ``plan_commands.py``.
 """
 
-from devfactory.software.checks.criteria import criteria_of
+from devfactory.software.checks.criteria import REQUIREMENTS_PATH, criteria_of
 from devfactory.software.checks.existing_tests import ExistingTestsCheck
 from devfactory.software.checks.framework import (
     Check,
@@ -46,6 +46,7 @@ from devfactory.software.checks.unwritten import UnwrittenCheck
 
 __all__ = [
     "CODE_CHECKS",
+    "REQUIREMENTS_PATH",
     "Check",
     "CheckContext",
     "CheckOutcome",

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from devfactory.sandbox.junit import TestCase
 
+REQUIREMENTS_PATH = "analysis/requirements.md"
+"""Business Analysis's requirements document, where the acceptance criteria are declared."""
+
 _CRITERION = re.compile(r"\bAC-(\d{1,3})\b")
 _TEST_CRITERION = re.compile(r"(?i)(?<![a-z0-9])ac[_-]?(\d{1,3})(?!\d)")
 

@@ -47,6 +47,7 @@ from devfactory.teams.tool_checks.frontend import HtmlCheck
 from devfactory.teams.tool_checks.licences import LicenceCheck
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
 from devfactory.teams.tool_checks.security import CodeSecurityCheck
+from devfactory.teams.tool_checks.traceability import TraceabilityCheck
 
 TOOL_CHECKS: dict[str, ToolCheck] = {
     check.name: check
@@ -63,7 +64,13 @@ TOOL_CHECKS: dict[str, ToolCheck] = {
 
 BUILD_CHECKS: dict[str, BuildCheck] = {
     check.name: check
-    for check in (CodeSecurityCheck(), EntryPointsCheck(), LicenceCheck(), ServiceContractCheck())
+    for check in (
+        CodeSecurityCheck(),
+        EntryPointsCheck(),
+        LicenceCheck(),
+        ServiceContractCheck(),
+        TraceabilityCheck(),
+    )
 }
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""
 

@@ -78,6 +78,9 @@ class ToolContext:
         planned: the build plan's files, written by now or still to come.
         dependencies: the build plan's dependencies (requirement strings).
         settings: the run's settings, for a check that a policy in them decides.
+        criteria: each acceptance criterion's status from the tests that ran ("AC-1" ->
+            passed, failed or not covered; build checks only, once the tests ran).
+        tests: the build plan's test files (where a missing test is asked for).
 
     """
 
@@ -88,6 +91,8 @@ class ToolContext:
     planned: frozenset[str] = frozenset()
     dependencies: tuple[str, ...] = ()
     settings: Settings | None = None
+    criteria: Mapping[str, str] = field(default_factory=dict)
+    tests: tuple[str, ...] = ()
 
 
 class ToolCheck(Protocol):
@@ -235,13 +240,18 @@ def run_build_checks(
     *,
     code: Sequence[str],
     owner_of: Callable[[str], str],
+    planned: Sequence[str] = (),
+    tests: Sequence[str] = (),
     dependencies: Sequence[str] = (),
+    criteria: Mapping[str, str] | None = None,
     settings: Settings | None = None,
 ) -> BuildVerdict:
     """Lay the built software (``files``) out and run each check on the files it judges.
 
-    ``code`` are the files the plan calls code; ``owner_of`` names the team that owns
-    a file (a finding goes to it).
+    ``code`` are the files the plan calls code, ``planned`` all the plan's files and
+    ``tests`` its test files; ``owner_of`` names the team that owns a file (a finding
+    goes to it); ``criteria`` is each acceptance criterion's status from the tests the
+    code checks ran.
     """
     from devfactory.sandbox.environments import tools_environment
 
@@ -256,9 +266,11 @@ def run_build_checks(
             tools_environment(),
             root,
             files,
-            frozenset(files),
+            frozenset(planned),
             tuple(dependencies),
             settings,
+            dict(criteria or {}),
+            tuple(tests),
         )
         coded = set(code)
         for check in checks:
