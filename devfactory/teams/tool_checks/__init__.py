@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from devfactory.teams.tool_checks.contract import ServiceContractCheck
+from devfactory.teams.tool_checks.data import DataContractCheck
 from devfactory.teams.tool_checks.database import SqlApplyCheck
 from devfactory.teams.tool_checks.devops import CiSchemaCheck, DockerfileLintCheck
 from devfactory.teams.tool_checks.docs import DocLinksCheck
@@ -58,6 +59,7 @@ TOOL_CHECKS: dict[str, ToolCheck] = {
         CiSchemaCheck(),
         HtmlCheck(),
         DocLinksCheck(),
+        DataContractCheck(),
     )
 }
 """Every tool check a ``team.yaml`` may name under ``tool_checks``, by name."""

@@ -26,6 +26,8 @@ from devfactory.teams.tool_checks.framework import (
     ToolReport,
     broken_run,
     judged_run,
+    not_reported,
+    reported,
 )
 
 COUNTED_LEVELS = ("error", "warning")
@@ -194,15 +196,10 @@ class CiSchemaCheck:
         """Validate each file against the schema of its kind, in one run in the sandbox."""
         label = self.tool.label()
         command = f"check-jsonschema --builtin-schema vendor.<kind> {' '.join(paths)}"
-        result, report = context.sandbox.run_driver(
-            self.name, DRIVERS / "schema_check.py", paths, context.workspace, context.env
-        )
-        checked = report.get("files")
-        if result.exit_code != 0 or not isinstance(checked, dict):
-            run = broken_run(self.name, command, result, label)
-            return ToolReport(
-                [run], [Finding(paths[0], f"the schema check did not report: {run.summary}")]
-            )
+        result, report = reported(self.name, "schema_check.py", context, paths, "files")
+        if report is None:
+            return not_reported(self.name, command, result, label, paths[0], "the schema check")
+        checked = report["files"]
         findings: list[Finding] = []
         judged = []
         for path in paths:

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from devfactory.teams.tool_checks.framework import (
-    DRIVERS,
     Finding,
     Tool,
     ToolContext,
     ToolReport,
-    broken_run,
     judged_run,
+    not_reported,
+    reported,
 )
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
@@ -63,13 +63,10 @@ class DocLinksCheck:
         """Read each document's links in the sandbox, then look for what they name."""
         label = self.tool.label()
         command = f"markdown-it-py links of {' '.join(paths)}"
-        result, report = context.sandbox.run_driver(
-            self.name, DRIVERS / "md_links.py", paths, context.workspace, context.env
-        )
-        documents = report.get("files")
-        if result.exit_code != 0 or not isinstance(documents, dict):
-            run = broken_run(self.name, command, result, label)
-            return ToolReport([run], [Finding(paths[0], f"the links were not read: {run.summary}")])
+        result, report = reported(self.name, "md_links.py", context, paths, "files")
+        if report is None:
+            return not_reported(self.name, command, result, label, paths[0], "the link reader")
+        documents = report["files"]
         known = set(context.files) | set(context.planned)
         findings = []
         for path in paths:

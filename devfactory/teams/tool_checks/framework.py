@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from devfactory.contracts import CheckRun
 from devfactory.runfiles import remove_tree, write_file
@@ -125,6 +125,30 @@ def broken_run(name: str, command: str, result: CommandResult, tool: str) -> Che
         summary=f"the tool did not report ({why}): {tail[0]}"[:300],
         tool=tool,
     )
+
+
+def reported(
+    name: str, script: str, context: ToolContext, paths: Sequence[str], *keys: str
+) -> tuple[CommandResult, dict[str, Any] | None]:
+    """Run the driver ``script`` on ``paths``; return how it ended and its report.
+
+    The report is None unless the driver ended well and wrote each of ``keys`` as an
+    object (the tool reported); ``not_reported`` then says so.
+    """
+    result, report = context.sandbox.run_driver(
+        name, DRIVERS / script, paths, context.workspace, context.env
+    )
+    if result.exit_code != 0 or not all(isinstance(report.get(k), dict) for k in keys):
+        return result, None
+    return result, report
+
+
+def not_reported(
+    name: str, command: str, result: CommandResult, tool: str, path: str, what: str
+) -> ToolReport:
+    """Report a tool that did not report: its record, and a finding at ``path`` saying so."""
+    run = broken_run(name, command, result, tool)
+    return ToolReport([run], [Finding(path, f"{what} did not report: {run.summary}")])
 
 
 def judged_run(

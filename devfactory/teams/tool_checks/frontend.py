@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devfactory.teams.tool_checks.framework import (
-    DRIVERS,
     Finding,
     Tool,
     ToolContext,
     ToolReport,
-    broken_run,
     judged_run,
+    not_reported,
+    reported,
 )
 
 
@@ -53,15 +53,10 @@ class HtmlCheck:
         """Parse each page in the sandbox, then look for what it loads."""
         label = self.tool.label()
         command = f"html5lib {' '.join(paths)}"
-        result, report = context.sandbox.run_driver(
-            self.name, DRIVERS / "html_check.py", paths, context.workspace, context.env
-        )
-        pages = report.get("files")
-        if result.exit_code != 0 or not isinstance(pages, dict):
-            run = broken_run(self.name, command, result, label)
-            return ToolReport(
-                [run], [Finding(paths[0], f"the parser did not report: {run.summary}")]
-            )
+        result, report = reported(self.name, "html_check.py", context, paths, "files")
+        if report is None:
+            return not_reported(self.name, command, result, label, paths[0], "the parser")
+        pages = report["files"]
         known = set(context.files) | set(context.planned)
         findings: list[Finding] = []
         for path in paths:

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devfactory.teams.tool_checks.framework import (
-    DRIVERS,
     Finding,
     Tool,
     ToolContext,
     ToolReport,
-    broken_run,
     judged_run,
+    not_reported,
+    reported,
 )
 
 DRIVER = "openapi_check.py"
@@ -38,16 +38,11 @@ class OpenApiCheck:
     def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
         """Validate each document, in one run of the validator."""
         label = self.tool.label()
-        result, report = context.sandbox.run_driver(
-            self.name, DRIVERS / DRIVER, paths, context.workspace, context.env
-        )
+        result, report = reported(self.name, DRIVER, context, paths, "documents")
         command = f"openapi-spec-validator {' '.join(paths)}"
-        documents = report.get("documents")
-        if result.exit_code != 0 or not isinstance(documents, dict):
-            run = broken_run(self.name, command, result, label)
-            return ToolReport(
-                [run], [Finding(paths[0], f"the validator did not report: {run.summary}")]
-            )
+        if report is None:
+            return not_reported(self.name, command, result, label, paths[0], "the validator")
+        documents = report["documents"]
         findings: list[Finding] = []
         for path in paths:
             found = documents.get(path)
