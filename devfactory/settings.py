@@ -739,6 +739,22 @@ class Settings(BaseSettings):
         "run with the reason. An expression passes when it can be satisfied from this list "
         "(MIT OR GPL-3.0-only passes; MIT AND GPL-3.0-only does not).",
     )
+    readme_command_s: float = Field(
+        default=20.0,
+        ge=1.0,
+        le=300.0,
+        description="Seconds one example of the README (a shell command, a Python block, a "
+        "doctest session) may run in Documentation's build check before it fails; one that "
+        "has started a server by then is kept running for the examples after it. All of them "
+        "together stay within the sandbox's wall time.",
+    )
+    readme_commands_max: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="The most examples of a README that Documentation's build check runs; "
+        "the check's record says how many past it were not run.",
+    )
     repo_allowed_hosts: tuple[str, ...] = Field(
         default=(),
         max_length=MAX_HOST_ENTRIES,

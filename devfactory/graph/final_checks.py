@@ -19,6 +19,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import RunState, build_plan_of, requirement_facts_of
 from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
+from devfactory.software.kinds import shape_for
 from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.software.repository import repository_files
 from devfactory.teams import load_teams
@@ -113,6 +114,7 @@ def build_checks(
         planned=[f.path for f in build_plan.files],
         tests=[f.path for f in build_plan.files if f.role is FileRole.TESTS],
         dependencies=build_plan.dependencies,
+        packages=shape_for(build_plan).packages(build_plan),
         criteria=criteria,
         settings=runtime.context.settings,
     )

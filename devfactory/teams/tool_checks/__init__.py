@@ -47,6 +47,7 @@ from devfactory.teams.tool_checks.framework import (
 from devfactory.teams.tool_checks.frontend import HtmlCheck
 from devfactory.teams.tool_checks.licences import LicenceCheck
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
+from devfactory.teams.tool_checks.readme import ReadmeCommandsCheck
 from devfactory.teams.tool_checks.security import CodeSecurityCheck
 from devfactory.teams.tool_checks.traceability import TraceabilityCheck
 
@@ -72,6 +73,7 @@ BUILD_CHECKS: dict[str, BuildCheck] = {
         LicenceCheck(),
         ServiceContractCheck(),
         TraceabilityCheck(),
+        ReadmeCommandsCheck(),
     )
 }
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""

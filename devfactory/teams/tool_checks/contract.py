@@ -89,7 +89,7 @@ class ServiceContractCheck:
         command = (
             f"the OpenAPI of the service in {', '.join(modules)} against {', '.join(designed)}"
         )
-        env = context.sandbox.environment(list(context.dependencies))
+        env = context.sandbox.environment([*context.dependencies, *context.packages])
         result, report = context.sandbox.run_driver(
             self.name, DRIVERS / "service_openapi.py", list(modules), context.workspace, env
         )

@@ -81,6 +81,8 @@ class ToolContext:
         criteria: each acceptance criterion's status from the tests that ran ("AC-1" ->
             passed, failed or not covered; build checks only, once the tests ran).
         tests: the build plan's test files (where a missing test is asked for).
+        packages: what its kind needs installed beyond the dependencies to run the
+            software (uvicorn, for a web service), as the code checks install it.
 
     """
 
@@ -93,6 +95,7 @@ class ToolContext:
     settings: Settings | None = None
     criteria: Mapping[str, str] = field(default_factory=dict)
     tests: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
 
 
 class ToolCheck(Protocol):
@@ -267,6 +270,7 @@ def run_build_checks(
     planned: Sequence[str] = (),
     tests: Sequence[str] = (),
     dependencies: Sequence[str] = (),
+    packages: Sequence[str] = (),
     criteria: Mapping[str, str] | None = None,
     settings: Settings | None = None,
 ) -> BuildVerdict:
@@ -274,7 +278,8 @@ def run_build_checks(
 
     ``code`` are the files the plan calls code, ``planned`` all the plan's files and
     ``tests`` its test files; ``owner_of`` names the team that owns a file (a finding
-    goes to it); ``criteria`` is each acceptance criterion's status from the tests the
+    goes to it); ``packages`` what its kind needs to run beyond ``dependencies``;
+    ``criteria`` is each acceptance criterion's status from the tests the
     code checks ran.
     """
     from devfactory.sandbox.environments import tools_environment
@@ -295,6 +300,7 @@ def run_build_checks(
             settings,
             dict(criteria or {}),
             tuple(tests),
+            tuple(packages),
         )
         coded = set(code)
         for check in checks:
