@@ -739,6 +739,30 @@ class Settings(BaseSettings):
         "run with the reason. An expression passes when it can be satisfied from this list "
         "(MIT OR GPL-3.0-only passes; MIT AND GPL-3.0-only does not).",
     )
+    mutation_mutants_max: int = Field(
+        default=12,
+        ge=1,
+        le=500,
+        description="The most mutants of the built code QA Engineering's mutation check runs "
+        "the tests on (one operator drawn per place, seeded, spread over the code modules); "
+        "each costs one run of the tests.",
+    )
+    mutation_run_s: float = Field(
+        default=30.0,
+        ge=1.0,
+        le=600.0,
+        description="Seconds one run of the tests may take in the mutation check (the run on "
+        "a mutant gets four times the first run's time, at least 5 s, at most this; one that "
+        "runs past it counts as caught). All of them together stay within the sandbox's wall "
+        "time.",
+    )
+    mutation_min_score: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="The share of the mutants the tests must catch (0.5: half). Tests that "
+        "catch none fail whatever this is.",
+    )
     readme_command_s: float = Field(
         default=20.0,
         ge=1.0,

@@ -255,13 +255,21 @@ class Sandbox:
         return [str(o)[:300] for o in outcomes]
 
     def run_driver(
-        self, name: str, script: Path, args: Sequence[str], workspace: Path, env: Environment
+        self,
+        name: str,
+        script: Path,
+        args: Sequence[str],
+        workspace: Path,
+        env: Environment,
+        *,
+        beside: Environment | None = None,
     ) -> tuple[CommandResult, dict[str, object]]:
         """Run a driver script on ``workspace`` with ``env``; return how it ended, its report.
 
         The script (a caller's own, its folder mounted read-only) is called ``python -I -B
         SCRIPT WORKSPACE REPORT ARGS...`` and writes its findings as JSON to ``REPORT``
-        (``{}`` when it wrote none).
+        (``{}`` when it wrote none). ``beside`` is a second environment mounted read-only
+        (the script runs with ``env``'s tools and may run ``beside``'s own interpreter).
         """
         script = Path(script).resolve()
         if script.suffix != ".py" or not script.is_file():
@@ -272,6 +280,13 @@ class Sandbox:
             out = folder / "report.json"
             argv = ["python", "-I", "-B", str(script), str(workspace), str(out), *args]
             extra = [Bind(script.parent), Bind(folder, writable=True)]
+            if beside is not None:
+                if not beside.ok:
+                    return CommandResult(
+                        name, tuple(argv), None, 0.0, beside.install.output[-2000:],
+                        sandboxed=self.sandboxed, problem="its environment did not install",
+                    ), {}  # fmt: skip
+                extra += [Bind(beside.path), Bind(beside.python_home())]
             result = self._run_code(name, argv, workspace, env, scratch, extra=extra)
             return result, _read_json(out, result)
 

@@ -46,6 +46,7 @@ from devfactory.teams.tool_checks.framework import (
 )
 from devfactory.teams.tool_checks.frontend import HtmlCheck
 from devfactory.teams.tool_checks.licences import LicenceCheck
+from devfactory.teams.tool_checks.mutation import MutationCheck
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
 from devfactory.teams.tool_checks.readme import ReadmeCommandsCheck
 from devfactory.teams.tool_checks.security import CodeSecurityCheck
@@ -74,6 +75,7 @@ BUILD_CHECKS: dict[str, BuildCheck] = {
         ServiceContractCheck(),
         TraceabilityCheck(),
         ReadmeCommandsCheck(),
+        MutationCheck(),
     )
 }
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""

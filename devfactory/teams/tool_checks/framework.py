@@ -81,6 +81,7 @@ class ToolContext:
         criteria: each acceptance criterion's status from the tests that ran ("AC-1" ->
             passed, failed or not covered; build checks only, once the tests ran).
         tests: the build plan's test files (where a missing test is asked for).
+        code: the build plan's code files (what a check of the tests mutates).
         packages: what its kind needs installed beyond the dependencies to run the
             software (uvicorn, for a web service), as the code checks install it.
 
@@ -96,6 +97,7 @@ class ToolContext:
     criteria: Mapping[str, str] = field(default_factory=dict)
     tests: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()
+    code: tuple[str, ...] = ()
 
 
 class ToolCheck(Protocol):
@@ -301,6 +303,7 @@ def run_build_checks(
             dict(criteria or {}),
             tuple(tests),
             tuple(packages),
+            tuple(code),
         )
         coded = set(code)
         for check in checks:
