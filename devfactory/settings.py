@@ -739,6 +739,13 @@ class Settings(BaseSettings):
         "run with the reason. An expression passes when it can be satisfied from this list "
         "(MIT OR GPL-3.0-only passes; MIT AND GPL-3.0-only does not).",
     )
+    pipeline_run_s: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="Seconds each data or ML script (one with a __main__ block) may run on its "
+        "sample data in Data and ML Engineering's build check before it fails.",
+    )
     mutation_mutants_max: int = Field(
         default=12,
         ge=1,

@@ -115,6 +115,7 @@ def build_checks(
         tests=[f.path for f in build_plan.files if f.role is FileRole.TESTS],
         dependencies=build_plan.dependencies,
         packages=shape_for(build_plan).packages(build_plan),
+        roles={f.path: f.role.value for f in build_plan.files},
         criteria=criteria,
         settings=runtime.context.settings,
     )

@@ -1,8 +1,10 @@
-"""Data Engineering's contracts judged by jsonschema, for real, in the bubblewrap sandbox.
+"""Data and ML Engineering's work judged for real, in the bubblewrap sandbox.
 
-A sound schema with sample data that holds to it passes; a schema that is not valid for
-its draft, a record that breaks the schema (in JSON, JSON Lines and CSV) and a sample
-that does not parse are each found at their file; a file no schema is for is not judged.
+Data contracts by jsonschema: a sound schema with sample data that holds to it passes; a
+schema that is not valid for its draft, a record that breaks the schema (in JSON, JSON
+Lines and CSV) and a sample that does not parse are each found at their file; a file no
+schema is for is not judged. Scripts run on their sample data: one that runs passes, one
+that fails or hangs goes back to its owner, and only Data and ML's programs are run.
 """
 
 from __future__ import annotations
@@ -13,8 +15,15 @@ from typing import Any
 
 import pytest
 
+from devfactory.sandbox.environments import tools_environment
 from devfactory.sandbox.runner import Limits, Sandbox
-from devfactory.teams.tool_checks import TOOL_CHECKS, run_tool_checks
+from devfactory.settings import Settings
+from devfactory.teams.tool_checks import (
+    BUILD_CHECKS,
+    TOOL_CHECKS,
+    run_build_checks,
+    run_tool_checks,
+)
 
 LIMITS = Limits(
     cpu_seconds=30, memory_mb=1024, processes=32, wall_seconds=60, output_chars=5000, file_size_mb=8
@@ -115,3 +124,89 @@ def test_the_data_team_names_the_check() -> None:
     from devfactory.teams import load_teams
 
     assert "data_contract" in load_teams()["data-engineering"].tool_checks
+
+
+PIPELINE = """\
+import json
+from pathlib import Path
+
+
+def load(path="data/orders.jsonl"):
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+if __name__ == "__main__":
+    orders = load()
+    print(f"{len(orders)} orders, total {sum(o['total'] for o in orders)}")
+"""
+ROLES = {
+    "data/orders.jsonl": "data",
+    "data/load.py": "data",
+    "ml/train.py": "ml",
+    "ml/features.py": "ml",
+    "app.py": "code",
+}
+
+
+def ran(
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    scripts: dict[str, str],
+    settings: Settings | None = None,
+) -> tuple[list[Any], list[tuple[str, str]]]:
+    monkeypatch.setattr(sandbox, "environment", lambda deps: tools_environment())  # offline
+    files = {"data/orders.jsonl": JSONL, **scripts}
+    owners = {"data": "data-engineering", "ml": "ml-engineering", "code": "backend-engineering"}
+    found = run_build_checks(
+        [BUILD_CHECKS["pipeline_runs"]],
+        files,
+        sandbox,
+        code=["app.py"],
+        owner_of=lambda path: owners[ROLES[path]],
+        roles=ROLES,
+        settings=settings or Settings(),
+    )
+    return found.checks, [(p.owner, p.line()) for p in found.problems]
+
+
+def test_a_pipeline_that_runs_on_its_sample_data_passes(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records, problems = ran(
+        sandbox,
+        monkeypatch,
+        {
+            "data/load.py": PIPELINE,
+            "ml/features.py": "def scale(x):\n    return x / 2\n",  # no __main__: not run
+            "app.py": 'if __name__ == "__main__":\n    raise SystemExit(1)\n',  # code: not run here
+        },
+    )
+    assert problems == []
+    [record] = records
+    assert record.ok and record.sandboxed and record.command == "python data/load.py"
+
+
+def test_a_script_that_fails_or_hangs_goes_to_its_owner(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = PIPELINE.replace("data/orders.jsonl", "data/missing.jsonl")
+    hangs = 'import time\n\nif __name__ == "__main__":\n    time.sleep(30)\n'
+    records, problems = ran(
+        sandbox,
+        monkeypatch,
+        {"data/load.py": broken, "ml/train.py": hangs},
+        settings=Settings(pipeline_run_s=2),
+    )
+    assert [owner for owner, _ in problems] == ["data-engineering", "ml-engineering"]
+    assert problems[0][1].startswith("data/load.py [pipeline_runs]: `python data/load.py` failed")
+    assert "FileNotFoundError" in problems[0][1]
+    assert problems[1][1].startswith("ml/train.py [pipeline_runs]: `python ml/train.py` failed")
+    assert all(not r.ok for r in records) and records[1].seconds < 15
+
+
+def test_data_and_ml_name_the_pipeline_check() -> None:
+    from devfactory.teams import load_teams
+
+    teams = load_teams()
+    for slug in ("data-engineering", "ml-engineering"):
+        assert "pipeline_runs" in teams[slug].build_checks, slug

@@ -48,6 +48,7 @@ from devfactory.teams.tool_checks.frontend import HtmlCheck
 from devfactory.teams.tool_checks.licences import LicenceCheck
 from devfactory.teams.tool_checks.mutation import MutationCheck
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
+from devfactory.teams.tool_checks.pipeline import PipelineRunCheck
 from devfactory.teams.tool_checks.readme import ReadmeCommandsCheck
 from devfactory.teams.tool_checks.security import CodeSecurityCheck
 from devfactory.teams.tool_checks.traceability import TraceabilityCheck
@@ -76,6 +77,7 @@ BUILD_CHECKS: dict[str, BuildCheck] = {
         TraceabilityCheck(),
         ReadmeCommandsCheck(),
         MutationCheck(),
+        PipelineRunCheck(),
     )
 }
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""

@@ -82,6 +82,7 @@ class ToolContext:
             passed, failed or not covered; build checks only, once the tests ran).
         tests: the build plan's test files (where a missing test is asked for).
         code: the build plan's code files (what a check of the tests mutates).
+        roles: each planned file's role in the build plan (``FileRole``'s values).
         packages: what its kind needs installed beyond the dependencies to run the
             software (uvicorn, for a web service), as the code checks install it.
 
@@ -98,6 +99,7 @@ class ToolContext:
     tests: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()
     code: tuple[str, ...] = ()
+    roles: Mapping[str, str] = field(default_factory=dict)
 
 
 class ToolCheck(Protocol):
@@ -274,6 +276,7 @@ def run_build_checks(
     dependencies: Sequence[str] = (),
     packages: Sequence[str] = (),
     criteria: Mapping[str, str] | None = None,
+    roles: Mapping[str, str] | None = None,
     settings: Settings | None = None,
 ) -> BuildVerdict:
     """Lay the built software (``files``) out and run each check on the files it judges.
@@ -281,8 +284,8 @@ def run_build_checks(
     ``code`` are the files the plan calls code, ``planned`` all the plan's files and
     ``tests`` its test files; ``owner_of`` names the team that owns a file (a finding
     goes to it); ``packages`` what its kind needs to run beyond ``dependencies``;
-    ``criteria`` is each acceptance criterion's status from the tests the
-    code checks ran.
+    ``roles`` each planned file's role; ``criteria`` each acceptance criterion's status
+    from the tests the code checks ran.
     """
     from devfactory.sandbox.environments import tools_environment
 
@@ -304,6 +307,7 @@ def run_build_checks(
             tuple(tests),
             tuple(packages),
             tuple(code),
+            dict(roles or {}),
         )
         coded = set(code)
         for check in checks:
