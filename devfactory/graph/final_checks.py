@@ -19,6 +19,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import RunState, build_plan_of, requirement_facts_of
 from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
+from devfactory.software.checks.plan_commands import smoke_for
 from devfactory.software.kinds import shape_for
 from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.software.repository import repository_files
@@ -116,6 +117,7 @@ def build_checks(
         dependencies=build_plan.dependencies,
         packages=shape_for(build_plan).packages(build_plan),
         roles={f.path: f.role.value for f in build_plan.files},
+        serve=served.argv if (served := smoke_for(build_plan)) and served.kind == "http" else (),
         criteria=criteria,
         settings=runtime.context.settings,
     )

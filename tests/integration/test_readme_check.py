@@ -1,10 +1,12 @@
-"""Documentation's README run against the delivered software, for real, in the bubblewrap sandbox.
+"""Documentation's README and SRE's runbook held to the delivered software, in the sandbox.
 
 A README whose every example works passes (a CLI run by module and by its console
 script, a Python block, a doctest; installs and clones skipped); a command that fails,
 a doctest that prints something else and a command that hangs are each a finding at
 their line for Documentation; a server a command starts answers the commands after it,
-then is stopped; the settings cap the examples and their time.
+then is stopped; the settings cap the examples and their time. A runbook's probe runs
+against the service started from the plan's entry point, and every command it names
+must exist.
 """
 
 from __future__ import annotations
@@ -197,3 +199,101 @@ def test_the_documentation_team_names_the_check() -> None:
     from devfactory.teams import load_teams
 
     assert "readme_commands" in load_teams()["documentation"].build_checks
+
+
+SERVICE = {
+    "todo/__init__.py": "",
+    "todo/app.py": (
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        "@app.get('/health')\ndef health() -> dict:\n    return {'status': 'ok'}\n"
+    ),
+}
+RUNBOOK = """\
+# Runbook
+
+## Is it up?
+
+```bash
+curl -fsS http://127.0.0.1:8766/health
+```
+
+## Restart
+
+```bash
+sudo systemctl restart todo
+kubectl rollout restart deployment/todo
+python -m todo.app
+python -m uvicorn --version
+```
+"""
+SERVE = ("python", "-m", "uvicorn", "todo.app:app", "--host", "127.0.0.1", "--port", "{port}")
+
+
+def run_runbook(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, runbook: str, serve: tuple[str, ...] = SERVE
+) -> tuple[Any, list[tuple[str, str]]]:
+    monkeypatch.setattr(sandbox, "environment", lambda deps: tools_environment())  # offline
+    files = {**SERVICE, "ops/runbook.md": runbook}
+    found = run_build_checks(
+        [BUILD_CHECKS["runbook_commands"]],
+        files,
+        sandbox,
+        code=["todo/__init__.py", "todo/app.py"],
+        owner_of=lambda path: (
+            "sre-operations" if path.startswith("ops/") else "backend-engineering"
+        ),
+        roles={"ops/runbook.md": "ops", "todo/app.py": "code", "todo/__init__.py": "code"},
+        serve=serve,
+    )
+    [record] = found.checks
+    return record, [(p.owner, p.line()) for p in found.problems]
+
+
+def test_a_runbook_whose_probe_answers_and_whose_commands_exist_passes(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record, problems = run_runbook(sandbox, monkeypatch, RUNBOOK)
+    assert problems == []
+    # looked up: python -m todo.app, python -m uvicorn; then the service started and probed
+    assert record.ok and (record.passed, record.failed) == (4, 0) and record.sandboxed
+    assert record.command == "2 program(s) of ops/runbook.md looked up, 1 probe(s) run"
+
+
+def test_a_probe_of_a_missing_route_and_an_invented_command_go_to_sre(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = RUNBOOK.replace("/health", "/healthz").replace(
+        "python -m uvicorn --version", "todoctl restart --all"
+    )
+    record, problems = run_runbook(sandbox, monkeypatch, broken)
+    assert problems == [
+        (
+            "sre-operations",
+            "ops/runbook.md [runbook_commands]: line 15: names `todoctl`: no program todoctl is "
+            "installed, a console script or a file of the project",
+        ),
+        (
+            "sre-operations",
+            "ops/runbook.md [runbook_commands]: line 6: `curl -fsS http://127.0.0.1:8766/healthz` "
+            "failed (exit 22): curl: (22) The requested URL returned error: 404",
+        ),
+    ]
+    assert record.failed == 2
+
+
+def test_a_probe_in_the_runbook_of_software_that_serves_nothing_is_found(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, problems = run_runbook(sandbox, monkeypatch, RUNBOOK, serve=())
+    assert problems[0] == (
+        "sre-operations",
+        "ops/runbook.md [runbook_commands]: line 6: `curl -fsS http://127.0.0.1:8766/health` "
+        "probes a service, but the software serves nothing (the build plan's entry point is no "
+        "web app)",
+    )
+
+
+def test_sre_names_the_runbook_check() -> None:
+    from devfactory.teams import load_teams
+
+    assert "runbook_commands" in load_teams()["sre-operations"].build_checks

@@ -50,6 +50,7 @@ from devfactory.teams.tool_checks.mutation import MutationCheck
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
 from devfactory.teams.tool_checks.pipeline import PipelineRunCheck
 from devfactory.teams.tool_checks.readme import ReadmeCommandsCheck
+from devfactory.teams.tool_checks.runbook import RunbookCheck
 from devfactory.teams.tool_checks.security import CodeSecurityCheck
 from devfactory.teams.tool_checks.traceability import TraceabilityCheck
 
@@ -78,6 +79,7 @@ BUILD_CHECKS: dict[str, BuildCheck] = {
         ReadmeCommandsCheck(),
         MutationCheck(),
         PipelineRunCheck(),
+        RunbookCheck(),
     )
 }
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""

@@ -83,6 +83,7 @@ class ToolContext:
         tests: the build plan's test files (where a missing test is asked for).
         code: the build plan's code files (what a check of the tests mutates).
         roles: each planned file's role in the build plan (``FileRole``'s values).
+        serve: how to serve the software on a port (``{port}`` in it), when it is a web app.
         packages: what its kind needs installed beyond the dependencies to run the
             software (uvicorn, for a web service), as the code checks install it.
 
@@ -100,6 +101,7 @@ class ToolContext:
     packages: tuple[str, ...] = ()
     code: tuple[str, ...] = ()
     roles: Mapping[str, str] = field(default_factory=dict)
+    serve: tuple[str, ...] = ()
 
 
 class ToolCheck(Protocol):
@@ -277,6 +279,7 @@ def run_build_checks(
     packages: Sequence[str] = (),
     criteria: Mapping[str, str] | None = None,
     roles: Mapping[str, str] | None = None,
+    serve: Sequence[str] = (),
     settings: Settings | None = None,
 ) -> BuildVerdict:
     """Lay the built software (``files``) out and run each check on the files it judges.
@@ -284,7 +287,8 @@ def run_build_checks(
     ``code`` are the files the plan calls code, ``planned`` all the plan's files and
     ``tests`` its test files; ``owner_of`` names the team that owns a file (a finding
     goes to it); ``packages`` what its kind needs to run beyond ``dependencies``;
-    ``roles`` each planned file's role; ``criteria`` each acceptance criterion's status
+    ``roles`` each planned file's role; ``serve`` how to serve a web app on ``{port}``;
+    ``criteria`` each acceptance criterion's status
     from the tests the code checks ran.
     """
     from devfactory.sandbox.environments import tools_environment
@@ -308,6 +312,7 @@ def run_build_checks(
             tuple(packages),
             tuple(code),
             dict(roles or {}),
+            tuple(serve),
         )
         coded = set(code)
         for check in checks:

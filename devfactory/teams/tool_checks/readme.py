@@ -19,8 +19,12 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
+
+if TYPE_CHECKING:
+    from devfactory.sandbox.results import CommandResult
 
 from devfactory.contracts import CheckRun
 from devfactory.teams.tool_checks.framework import (
@@ -126,6 +130,30 @@ def examples(markdown: str) -> tuple[list[Example], list[Skip]]:
     return runnable, skipped
 
 
+def run_examples(
+    context: ToolContext, name: str, runnable: Sequence[Example], per_example: float
+) -> tuple[CommandResult, list[dict[str, object]] | None]:
+    """Run examples in order in the sandbox with the project's environment (``readme_run.py``).
+
+    Returns how the run ended and one outcome per example (``ok``, ``why``, ``server``),
+    or None when the driver did not report.
+    """
+    env = context.sandbox.environment([*context.dependencies, *context.packages])
+    budget = max(1.0, context.sandbox.limits.wall_seconds - 10.0)
+    plan = json.dumps([asdict(e) for e in runnable])
+    result, report = context.sandbox.run_driver(
+        name,
+        DRIVERS / "readme_run.py",
+        [plan, str(per_example), str(budget)],
+        context.workspace,
+        env,
+    )
+    outcomes = report.get("examples")
+    if result.exit_code != 0 or not isinstance(outcomes, list):
+        return result, None
+    return result, [o if isinstance(o, dict) else {} for o in outcomes]
+
+
 @dataclass(frozen=True)
 class ReadmeCommandsCheck:
     """Every command and example of the README runs against the delivered software."""
@@ -155,7 +183,6 @@ class ReadmeCommandsCheck:
         label = self.tools[0].label() + ", the project's environment"
         runs: list[CheckRun] = []
         findings: list[Finding] = []
-        env = None
         for path in paths:
             runnable, skipped = examples(context.files.get(path, ""))
             dropped = runnable[most:]
@@ -165,33 +192,22 @@ class ReadmeCommandsCheck:
                 said = f"no example to run; {len(skipped)} skipped" if skipped else "no example"
                 runs.append(CheckRun(name=self.name, command="", summary=said, tool=label))
                 continue
-            if env is None:
-                env = context.sandbox.environment([*context.dependencies, *context.packages])
-            budget = max(1.0, context.sandbox.limits.wall_seconds - 10.0)
-            plan = json.dumps([asdict(e) for e in runnable])
-            result, report = context.sandbox.run_driver(
-                self.name,
-                DRIVERS / "readme_run.py",
-                [plan, str(per_command), str(budget)],
-                context.workspace,
-                env,
-            )
-            outcomes = report.get("examples")
-            if result.exit_code != 0 or not isinstance(outcomes, list):
+            result, outcomes = run_examples(context, self.name, runnable, per_command)
+            if outcomes is None:
                 run = broken_run(self.name, command, result, label)
                 runs.append(run)
                 findings.append(Finding(path, f"the examples did not run: {run.summary}"))
                 continue
             failed = 0
             for example, outcome in zip(runnable, outcomes, strict=False):
-                if not isinstance(outcome, dict) or outcome.get("ok"):
+                if outcome.get("ok"):
                     continue
                 failed += 1
                 shown = example.text.strip().splitlines()[0][:120]
                 findings.append(
                     Finding(path, f"line {example.line}: `{shown}` {outcome.get('why', 'failed')}")
                 )
-            servers = sum(1 for o in outcomes if isinstance(o, dict) and o.get("server"))
+            servers = sum(1 for o in outcomes if o.get("server"))
             notes = [f"{len(runnable) - failed} of {len(runnable)} ran"]
             if servers:
                 notes.append(f"{servers} server(s) started and stopped")

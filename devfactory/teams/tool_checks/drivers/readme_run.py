@@ -6,7 +6,9 @@ Run with the project's own environment (its dependencies installed) and the
 standard library only. EXAMPLES is a JSON list of ``{"line", "kind", "text"}``:
 ``shell`` commands run with ``bash -c``, ``python`` blocks with ``python -c``,
 ``doctest`` sessions with the standard library's doctest (ellipsis and whitespace
-forgiven). Each runs in WORKSPACE (a plain ``cd DIR`` moves there for the examples
+forgiven); ``exists`` names a program (found on ``PATH``, among the console scripts, or
+as a file of the project) or ``-m MODULE`` (importable), and runs nothing.
+Each runs in WORKSPACE (a plain ``cd DIR`` moves there for the examples
 after it, and one to a folder that is not there, the checkout's own name, is passed
 over), with WORKSPACE and WORKSPACE/src on ``PYTHONPATH`` and the project's console
 scripts (``[project.scripts]`` of its ``pyproject.toml``) on ``PATH``; ``export
@@ -25,6 +27,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,6 +145,9 @@ def main(workspace: str, report: str, examples_json: str, per_example: str, budg
                     env[exported.group(1)] = value[0]
                     outcomes.append({"ok": True, "why": ""})
                     continue
+                if kind == "exists":
+                    outcomes.append(exists(text, cwd, env))
+                    continue
                 if kind == "shell":
                     argv, stdin = ["bash", "-c", text], None
                 elif kind == "python":
@@ -157,6 +163,33 @@ def main(workspace: str, report: str, examples_json: str, per_example: str, budg
             for server in servers:
                 stop(server)
     Path(report).write_text(json.dumps({"examples": outcomes}), encoding="utf-8")
+
+
+def exists(name: str, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Say whether a program (or ``-m MODULE``) a document names is there, running nothing."""
+    if name.startswith("-m "):
+        module = name[3:].strip()
+        probe = (
+            "import importlib.util, sys; "
+            "sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 1)"
+        )
+        try:
+            found = subprocess.run(  # noqa: S603 - a lookup, nothing of the project runs
+                [sys.executable, "-c", probe, module], cwd=cwd, env=env, capture_output=True,
+                timeout=30, check=False,
+            ).returncode == 0  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            found = False
+        return {
+            "ok": found,
+            "why": "" if found else f"no module {module} is installed or in the project",
+        }
+    if shutil.which(name, path=env.get("PATH")) or (cwd / name).is_file():
+        return {"ok": True, "why": ""}
+    return {
+        "ok": False,
+        "why": f"no program {name} is installed, a console script or a file of the project",
+    }
 
 
 def run_one(
