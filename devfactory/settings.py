@@ -770,6 +770,14 @@ class Settings(BaseSettings):
         description="The share of the mutants the tests must catch (0.5: half). Tests that "
         "catch none fail whatever this is.",
     )
+    coverage_min: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=100.0,
+        description="The share (percent) of the code modules' lines the tests must run, "
+        "measured by coverage.py on the mutation check's first run; the record always gives "
+        "it. 0: reported, never sent back.",
+    )
     readme_command_s: float = Field(
         default=20.0,
         ge=1.0,

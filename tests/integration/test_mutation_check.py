@@ -1,9 +1,9 @@
-"""QA Engineering's tests judged by the mutants they catch: cosmic-ray, for real, in the sandbox.
+"""QA Engineering's tests judged by the mutants they catch (cosmic-ray) and the lines they run.
 
 Tests that assert what the code returns catch mutants and pass; a suite that would pass
 whatever the code did catches none and goes back to QA Engineering; tests that fail on
 the code as it is are not judged here (the tests check says why); the settings cap the
-mutants and set the score asked for.
+mutants and set the score and the line coverage (coverage.py) asked for.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def test_tests_that_assert_what_the_code_returns_catch_mutants(
     assert problems == []
     assert record.ok and record.sandboxed and record.passed >= 3
     assert record.summary.startswith(f"{record.passed} of ")
+    assert record.summary.endswith("; line coverage 100.0%")  # coverage.py, on the first run
     assert record.tool.startswith("cosmic-ray 8.7.")
 
 
@@ -129,6 +130,21 @@ def test_a_score_below_the_setting_goes_back_too(
     [(owner, line)] = problems
     assert owner == "qa-engineering" and "the tests catch only " in line and "below 90%" in line
     assert 0 < record.passed < 6
+
+
+def test_coverage_below_the_setting_goes_back_with_the_least_run_module(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partial = GOOD_TESTS.split("def test_clamp")[0]  # clamp's six lines are never run
+    settings = Settings(mutation_mutants_max=2, coverage_min=90)
+    record, problems = mutate(sandbox, monkeypatch, partial, settings)
+    lines = [line for owner, line in problems if owner == "qa-engineering"]
+    assert any(
+        line.startswith("tests/test_calc.py [mutation_score]: the tests run ")
+        and "% of the code's lines, below coverage_min (90.0%); least run: calc.py " in line
+        for line in lines
+    ), lines
+    assert "line coverage 37.5%" in record.summary  # 3 of its 8 statements
 
 
 def test_tests_that_fail_on_the_code_as_it_is_are_not_judged(

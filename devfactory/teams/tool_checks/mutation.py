@@ -99,11 +99,25 @@ class MutationCheck:
         caught = [m for m in judged if m.get("outcome") == "killed"]
         missed = [m for m in judged if m.get("outcome") == "survived"]
         score = len(caught) / len(judged) if judged else 1.0
+        covered = report.get("coverage") if isinstance(report.get("coverage"), dict) else {}
+        percent = covered.get("percent")
         summary = (
             f"{len(caught)} of {len(judged)} mutants caught ({score:.0%}); "
-            f"{report.get('places', 0)} places could be mutated"
+            f"{report.get('places', 0)} places could be mutated; "
+            + (f"line coverage {percent}%" if percent is not None else "coverage not measured")
         )
         findings = []
+        least_covered = settings.coverage_min if settings is not None else 0.0
+        if percent is not None and percent < least_covered:
+            modules = covered.get("modules") or {}
+            low = ", ".join(f"{m} {p}%" for m, p in sorted(modules.items(), key=lambda i: i[1])[:3])
+            findings.append(
+                Finding(
+                    tests[0],
+                    f"the tests run {percent}% of the code's lines, below coverage_min "
+                    f"({least_covered}%); least run: {low}",
+                )
+            )
         if judged and (not caught or score < least):
             examples = "; ".join(
                 f"{m.get('module')} line {m.get('line')}: {m.get('diff') or m.get('operator')}"

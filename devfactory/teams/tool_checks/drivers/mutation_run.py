@@ -4,6 +4,9 @@ Usage: python -I -B mutation_run.py WORKSPACE REPORT JOB
 
 Run with the factory's own environment (cosmic-ray is pinned in its ``uv.lock``);
 the tests run with the project's (JOB's ``python``, mounted read-only beside it).
+The first run, on the code as it is, is measured by coverage.py (the factory's,
+imported from its folder, which is then taken off ``sys.path`` again so that the
+project's tests see only the project's packages and pytest plugins).
 JOB is JSON: ``{"python": ..., "tests": [...], "modules": [...], "mutants": N,
 "run_s": S, "budget_s": B, "seed": K}``. The tests are run once as they are (the
 baseline: they must pass, or nothing is judged); then every place cosmic-ray's
@@ -12,7 +15,8 @@ operators can mutate in ``modules`` is found, one operator is drawn for each pla
 the modules, and each mutant is written, tested with ``pytest -x`` within ``run_s``
 (a timeout counts as caught, as cosmic-ray counts it) and the code put back. Once
 ``budget_s`` is spent the rest are not run. REPORT gets ``{"baseline": {"ok",
-"seconds", "tail"}, "places": N, "mutants": [{"module", "line", "operator",
+"seconds", "tail"}, "coverage": {"percent", "modules": {PATH: percent}},
+"places": N, "mutants": [{"module", "line", "operator",
 "outcome", "diff"}]}``.
 """
 
@@ -24,11 +28,35 @@ import random
 import shlex
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 from typing import Any
 
 TAIL_CHARS = 600
+COVERED = ".mutation-coverage.json"
+MEASURED = """
+import json, sys
+tools, out, sources = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+sys.path.append(tools)  # for coverage alone: gone again before pytest looks for plugins
+try:
+    import coverage
+except ImportError:
+    coverage = None
+sys.path.remove(tools)
+measure = coverage.Coverage(include=sources, data_file=None) if coverage else None
+if measure:
+    measure.start()
+import pytest
+code = pytest.main(sys.argv[4:])
+if measure:
+    measure.stop()
+    try:
+        measure.json_report(outfile=out)
+    except coverage.CoverageException:
+        pass
+sys.exit(int(code))
+"""
 
 
 def tests_argv(python: str, tests: list[str]) -> list[str]:
@@ -103,6 +131,25 @@ def changed_line(diff: str) -> str:
     return ""
 
 
+def coverage_of(report: Path, root: Path) -> dict[str, Any]:
+    """Read coverage.py's JSON report: the total and each module's share of lines run."""
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+        report.unlink()
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        return {}
+    modules = {}
+    for name, found in files.items():
+        path = Path(name)
+        shown = str(path.relative_to(root)) if path.is_relative_to(root) else name
+        modules[shown] = round(float(found.get("summary", {}).get("percent_covered", 0.0)), 1)
+    total = data.get("totals", {}).get("percent_covered")
+    return {"percent": round(float(total), 1) if total is not None else None, "modules": modules}
+
+
 def main(workspace: str, report: str, job_json: str) -> None:
     """Run the baseline, then each drawn mutant; write the report."""
     from cosmic_ray.mutating import mutate_and_test
@@ -115,17 +162,22 @@ def main(workspace: str, report: str, job_json: str) -> None:
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
     deadline = time.monotonic() + float(job["budget_s"])
     argv = tests_argv(job["python"], list(job["tests"]))
+    sources = [str(root / m) for m in job["modules"]]
+    tools = sysconfig.get_paths()["purelib"]
+    measured = [job["python"], "-c", MEASURED, tools, str(root / COVERED), json.dumps(sources)]
+    measured += argv[3:]  # pytest's own arguments
     out: dict[str, Any] = {"baseline": {}, "places": 0, "mutants": []}
     started = time.monotonic()
     try:
         done = subprocess.run(  # noqa: S603 - the project's own tests, in the sandbox
-            argv, capture_output=True, timeout=float(job["run_s"]), check=False
+            measured, capture_output=True, timeout=float(job["run_s"]), check=False
         )
         ok, tail = done.returncode == 0, (done.stdout + done.stderr).decode(errors="replace")
     except subprocess.TimeoutExpired:
         ok, tail = False, f"the tests ran past {job['run_s']} s"
     seconds = time.monotonic() - started
     out["baseline"] = {"ok": ok, "seconds": round(seconds, 2), "tail": tail[-TAIL_CHARS:]}
+    out["coverage"] = coverage_of(root / COVERED, root)
     if ok:
         found = places(list(job["modules"]))
         out["places"] = len(found)
