@@ -687,6 +687,54 @@ def test_each_side_of_a_broken_contract_goes_to_its_owner(
     assert record.failed == 2
 
 
+TYPED = """\
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+app = FastAPI()
+
+
+class Todo(BaseModel):
+    title: str
+    done: bool = False
+
+
+@app.get("/todos/{todo_id}")
+def show(todo_id: int) -> Todo:
+    return Todo(title="x")
+"""
+
+
+def test_a_typed_service_is_held_to_the_designs_statuses_and_schemas(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record, problems = contract(sandbox, monkeypatch, TYPED, GOOD)
+    assert [(p.owner, p.line()) for p in problems] == [
+        (
+            "api-design",
+            "api/openapi.yaml [service_contract]: the 200 response of GET /todos/{} has done, "
+            "which the design lacks",
+        )
+    ]
+    agreed = GOOD.replace(
+        "title: {type: string}", "title: {type: string}\n        done: {type: boolean}"
+    )
+    record, problems = contract(sandbox, monkeypatch, TYPED, agreed)
+    assert (
+        problems == []
+        and record.summary == "1 operation(s) agree, 1 compared in statuses and schemas"
+    )
+    created = agreed.replace("'200':", "'201':")
+    record, problems = contract(sandbox, monkeypatch, TYPED, created)
+    assert [(p.owner, p.line()) for p in problems] == [
+        (
+            "backend-engineering",
+            "src/todo/app.py [service_contract]: GET /todos/{} answers 200, where the design "
+            "has 201",
+        )
+    ]
+
+
 def test_a_service_with_no_openapi_of_its_own_is_not_judged(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,7 +3,9 @@
 Once the code is built, its modules are imported in the sandbox with the project's own
 environment until one holds an application that makes its own OpenAPI document
 (FastAPI's ``app.openapi()``), and that document's operations (each method and path,
-a path's parameters compared by place, not by name) are held to the designed one's.
+a path's parameters compared by place, not by name) are held to the designed one's,
+and for each operation both have, its success statuses and the top level of its JSON
+schemas (``shapes.py``).
 The design is the contract, so each difference goes to the side that broke it: an
 operation the design has and the service lacks goes to the owner of the service's
 module, one the service has and the design lacks to the owner of the design.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -27,6 +30,7 @@ from devfactory.teams.tool_checks.framework import (
     ToolReport,
     broken_run,
 )
+from devfactory.teams.tool_checks.shapes import drifts
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PARAMETER = re.compile(r"\{[^}/]*\}")
@@ -45,8 +49,8 @@ def operations(paths: object) -> set[tuple[str, str]]:
     return found
 
 
-def designs(files: Mapping[str, str]) -> dict[str, set[tuple[str, str]]]:
-    """Return each OpenAPI document among ``files`` (not tests) and its operations."""
+def designs(files: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Return each OpenAPI document among ``files`` (not tests), parsed."""
     found = {}
     for path, text in files.items():
         if not path.endswith((".yaml", ".yml", ".json")) or path.startswith("tests/"):
@@ -56,7 +60,7 @@ def designs(files: Mapping[str, str]) -> dict[str, set[tuple[str, str]]]:
         except yaml.YAMLError:
             continue
         if isinstance(document, dict) and "openapi" in document and "paths" in document:
-            found[path] = operations(document["paths"])
+            found[path] = document
     return found
 
 
@@ -70,7 +74,9 @@ class ServiceContractCheck:
         "Once the code is built, the service's own OpenAPI document (its framework makes it: "
         "FastAPI's `app.openapi()`, read in the sandbox) is compared with your design, "
         "operation by operation (method and path; a path parameter by its place, not its "
-        "name). The design is the contract: an operation you designed that the service lacks "
+        "name), then each shared operation's success status and the top level of its response "
+        "and request schemas (object or array, property names). The design is the contract: "
+        "an operation or a property you designed that the service lacks "
         "goes back to the service's owner; one the service has that you did not design comes "
         "back to you."
     )
@@ -107,8 +113,11 @@ class ServiceContractCheck:
             )  # fmt: skip
             return ToolReport([quiet], [])
         built = operations(report.get("paths"))
+        service = {"paths": report.get("paths") or {}, "components": report.get("components") or {}}
         findings = []
-        for doc, wanted in designed.items():
+        compared = 0
+        for doc, design in designed.items():
+            wanted = operations(design["paths"])
             for method, path in sorted(wanted - built):
                 findings.append(
                     Finding(
@@ -121,18 +130,23 @@ class ServiceContractCheck:
                         doc, f"designs no {method} {path}, which the service ({modules[held]}) has"
                     )
                 )
-        every = set().union(*designed.values()) | built
+            for method, path in sorted(wanted & built):
+                compared += 1
+                for drift in drifts(method, path, design, service):
+                    owner = modules[held] if drift.side == "service" else doc
+                    findings.append(Finding(owner, drift.text))
+        every = set().union(*(operations(d["paths"]) for d in designed.values())) | built
         run = CheckRun(
             name=self.name,
             command=command,
             exit_code=0,
             seconds=round(result.seconds, 2),
-            passed=len(every) - len(findings),
+            passed=max(0, len(every) - len(findings)),
             failed=len(findings),
             sandboxed=result.sandboxed,
-            summary=f"{len(findings)} operation(s) differ"
+            summary=f"{len(findings)} difference(s) in {len(every)} operation(s)"
             if findings
-            else f"{len(every)} operation(s) agree",
+            else f"{len(every)} operation(s) agree, {compared} compared in statuses and schemas",
             tool=f"the service's own OpenAPI ({held})",
         )
         return ToolReport([run], findings)

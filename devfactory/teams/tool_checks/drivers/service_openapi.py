@@ -5,7 +5,8 @@ Usage: python -I -B service_openapi.py WORKSPACE REPORT MODULE...
 Run with the project's own environment. Each dotted MODULE (its code from WORKSPACE,
 or WORKSPACE/src) is imported in turn until one holds an application that makes an
 OpenAPI document (an object with an ``openapi()`` method and ``routes``, as FastAPI's
-has); REPORT gets ``{"module": ..., "paths": {...}}`` from ``app.openapi()``, or
+has); REPORT gets ``{"module": ..., "paths": {...}, "components": {...}}`` from
+``app.openapi()``, or
 ``{"module": ""}`` when no module has one, with each import's failure in ``failed``.
 """
 
@@ -42,7 +43,11 @@ def main(workspace: str, report: str, *modules: str) -> None:
         app = application(module)
         if app is not None:
             document = app.openapi()
-            out.update(module=name, paths=document.get("paths", {}))
+            out.update(
+                module=name,
+                paths=document.get("paths", {}),
+                components=document.get("components", {}),
+            )
             break
     Path(report).write_text(json.dumps(out, default=str), encoding="utf-8")
 
