@@ -778,6 +778,14 @@ class Settings(BaseSettings):
         "measured by coverage.py on the mutation check's first run; the record always gives "
         "it. 0: reported, never sent back.",
     )
+    api_fuzz_examples: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="The most requests schemathesis generates for each operation and phase "
+        "when API Design's document is run against the built service (seeded, deterministic); "
+        "the run stays within the sandbox's wall time.",
+    )
     readme_command_s: float = Field(
         default=20.0,
         ge=1.0,

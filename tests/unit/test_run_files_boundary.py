@@ -196,6 +196,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
             ("html_check", frozenset({".read_text"})),
             ("md_links", frozenset({".read_text"})),
             ("openapi_check", frozenset({".read_text"})),
+            ("mutation_run", frozenset({".read_text"})),
             ("readme_run", frozenset({".read_text", ".is_file"})),
             ("schema_check", frozenset({".read_text"})),
             ("sql_apply", frozenset({".glob", ".read_text"})),

@@ -45,6 +45,7 @@ from devfactory.teams.tool_checks.framework import (
     run_tool_checks,
 )
 from devfactory.teams.tool_checks.frontend import HtmlCheck
+from devfactory.teams.tool_checks.fuzz import ApiFuzzCheck
 from devfactory.teams.tool_checks.integration import IntegrationCheck
 from devfactory.teams.tool_checks.licences import LicenceCheck
 from devfactory.teams.tool_checks.mutation import MutationCheck
@@ -82,6 +83,7 @@ BUILD_CHECKS: dict[str, BuildCheck] = {
         PipelineRunCheck(),
         RunbookCheck(),
         IntegrationCheck(),
+        ApiFuzzCheck(),
     )
 }
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""
