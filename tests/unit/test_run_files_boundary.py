@@ -192,6 +192,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
             "given, where no host file is mounted",
         )
         for name, calls in (
+            ("code_sql", frozenset({".read_text"})),
             ("data_contract", frozenset({".read_text"})),
             ("html_check", frozenset({".read_text"})),
             ("md_links", frozenset({".read_text"})),

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from devfactory.teams.tool_checks.contract import ServiceContractCheck
 from devfactory.teams.tool_checks.data import DataContractCheck
-from devfactory.teams.tool_checks.database import SqlApplyCheck
+from devfactory.teams.tool_checks.database import CodeSqlCheck, SqlApplyCheck
 from devfactory.teams.tool_checks.devops import CiSchemaCheck, DockerfileLintCheck
 from devfactory.teams.tool_checks.docs import DocLinksCheck
 from devfactory.teams.tool_checks.entry_points import EntryPointsCheck
@@ -84,6 +84,7 @@ BUILD_CHECKS: dict[str, BuildCheck] = {
         RunbookCheck(),
         IntegrationCheck(),
         ApiFuzzCheck(),
+        CodeSqlCheck(),
     )
 }
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""

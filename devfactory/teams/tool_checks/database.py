@@ -1,7 +1,11 @@
-"""Database Engineering's SQL, applied twice to a scratch database in the sandbox."""
+"""Database Engineering's SQL, applied twice to a scratch database in the sandbox.
+
+Once the code is built, the code's own SQL is held to that schema (sqlglot).
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +18,8 @@ from devfactory.teams.tool_checks.framework import (
     ToolReport,
     broken_run,
     judged_run,
+    not_reported,
+    reported,
 )
 
 POSTGRES_DRIVERS = frozenset(
@@ -79,3 +85,49 @@ class SqlApplyCheck:
         return ToolReport(
             [judged_run(self.name, command, result, label, paths, findings)], findings
         )
+
+
+@dataclass(frozen=True)
+class CodeSqlCheck:
+    """The SQL the built code runs parses and names only tables and columns the schema has."""
+
+    name = "code_sql"
+    tools = (Tool("sqlglot"),)
+    promise = (
+        "Once the code is built, every SQL string the code hands to a database call (`execute`, "
+        "`executemany`, `fetch`..., SQLAlchemy's `text`) is parsed by sqlglot in the plan's "
+        "dialect (SQLite, or Postgres when the plan names a Postgres driver) and held to your "
+        "schema: a table you do not create or a column its table lacks goes back to the owner "
+        "of the code; so does SQL that does not parse."
+    )
+
+    def judges(self, path: str, code: bool) -> bool:
+        """Look at the Python files the plan calls code (the SQL is in them)."""
+        return code and path.endswith(".py")
+
+    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+        """Read the schema and judge the code's SQL against it, in the sandbox."""
+        schema = sorted(
+            p for p in context.files if p.endswith(".sql") and context.roles.get(p) == "schema"
+        )
+        if not schema:
+            return ToolReport([])  # no schema of Database Engineering's: nothing to hold the SQL to
+        dialect = engine_of(context.dependencies)
+        job = {"dialect": dialect, "schema": schema, "code": list(paths)}
+        label = self.tools[0].label()
+        command = f"sqlglot ({dialect}): the SQL of {' '.join(paths)} against {' '.join(schema)}"
+        result, report = reported(self.name, "code_sql.py", context, [json.dumps(job)])
+        if report is None or not isinstance(report.get("findings"), list):
+            return not_reported(self.name, command, result, label, paths[0], "sqlglot")
+        findings = [
+            Finding(str(f.get("path")), f"line {f.get('line')}: the SQL {f.get('message')}")
+            for f in report["findings"]
+            if isinstance(f, dict)
+        ]
+        statements = int(report.get("statements") or 0)
+        if not statements:
+            run = judged_run(self.name, command, result, label, [], [])
+            return ToolReport([run.model_copy(update={"summary": "no SQL in the code"})], [])
+        run = judged_run(self.name, command, result, label, paths, findings)
+        told = f"{statements} statement(s) against {len(report.get('tables') or {})} table(s)"
+        return ToolReport([run.model_copy(update={"summary": f"{run.summary}; {told}"})], findings)
