@@ -106,12 +106,23 @@ def build_checks(
     if not names:
         return BuildVerdict([], [])
     code = [f.path for f in build_plan.files if f.role is FileRole.CODE]
+    writers = {
+        artifact.path: team
+        for team, record in stages.items()
+        if record.outcome is StageOutcome.PASSED and record.result is not None
+        for artifact in record.result.artifacts
+    }
+
+    def owner_of(path: str) -> str:
+        """Return the plan's owner of a file, else the team that wrote it (its own deliverable)."""
+        return build_plan.owner_of(path) or writers.get(path, "")
+
     return run_build_checks(
         [BUILD_CHECKS[n] for n in dict.fromkeys(names)],
         files,
         runtime.context.get_sandbox(),
         code=code,
-        owner_of=build_plan.owner_of,
+        owner_of=owner_of,
         planned=[f.path for f in build_plan.files],
         tests=[f.path for f in build_plan.files if f.role is FileRole.TESTS],
         dependencies=build_plan.dependencies,

@@ -51,3 +51,29 @@ def test_a_build_checks_problem_goes_to_its_owner_and_an_unowned_one_fails_the_r
         "backend-engineering: lib.py [code_security]: line 3: eval",
         "run: dependency x is under GPL-3.0-only",  # no team's redraft can fix it: the run fails
     ]
+
+
+def test_a_finding_on_a_teams_own_deliverable_goes_back_to_the_team_that_wrote_it() -> None:
+    from devfactory.contracts import Artifact, ArtifactKind, Status, TaskResult
+
+    web = 'from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get("/todos")\ndef todos():\n'
+    web += "    return []\n"
+    model = "# Threat model\n\nNothing reaches the service.\n"  # names no route
+    written = TaskResult(
+        status=Status.COMPLETE,
+        confidence=0.9,
+        reasoning="the threat model",
+        artifacts=[
+            Artifact(path="security/threat-model.md", kind=ArtifactKind.MARKDOWN, content=model)
+        ],
+    )
+    record = StageRecord(team="security-engineering", outcome=StageOutcome.PASSED, result=written)
+    state: Any = {"stages": {"security-engineering": record}, "requirement": "r"}
+    runtime: Any = SimpleNamespace(context=SimpleNamespace(settings=None, get_sandbox=lambda: None))
+    teams: Any = {"security-engineering": SimpleNamespace(build_checks=["entry_points"])}
+    files = {"lib.py": web, "security/threat-model.md": model}
+    verdict = module.build_checks(state, runtime, files, PLAN, teams)
+    # the build plan does not list the threat model: the team that wrote it owns it
+    assert [(p.path, p.owner) for p in verdict.problems] == [
+        ("security/threat-model.md", "security-engineering")
+    ]
