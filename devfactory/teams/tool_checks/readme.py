@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -155,6 +155,53 @@ def run_examples(
 
 
 @dataclass(frozen=True)
+class ExamplesRun:
+    """Examples run and judged: the record (its summary the caller's), findings, outcomes."""
+
+    record: CheckRun
+    findings: list[Finding]
+    outcomes: list[dict[str, object]]
+
+
+def run_and_judge(
+    context: ToolContext,
+    name: str,
+    path: str,
+    todo: Sequence[Example],
+    per_example: float,
+    label: str,
+    command: str,
+    said: Callable[[Example, dict[str, object]], str],
+) -> ExamplesRun:
+    """Run ``todo`` (from the document ``path``); each that fails is a finding at its line."""
+    result, outcomes = run_examples(context, name, todo, per_example)
+    if outcomes is None:
+        run = broken_run(name, command, result, label)
+        return ExamplesRun(run, [Finding(path, f"the examples did not run: {run.summary}")], [])
+    findings = [
+        Finding(path, f"line {example.line}: {said(example, outcome)}")
+        for example, outcome in zip(todo, outcomes, strict=False)
+        if not outcome.get("ok")
+    ]
+    record = CheckRun(
+        name=name,
+        command=command,
+        exit_code=result.exit_code,
+        seconds=round(result.seconds, 2),
+        passed=len(todo) - len(findings),
+        failed=len(findings),
+        sandboxed=result.sandboxed,
+        tool=label,
+    )
+    return ExamplesRun(record, findings, outcomes)
+
+
+def _said(example: Example, outcome: dict[str, object]) -> str:
+    shown = example.text.strip().splitlines()[0][:120]
+    return f"`{shown}` {outcome.get('why', 'failed')}"
+
+
+@dataclass(frozen=True)
 class ReadmeCommandsCheck:
     """Every command and example of the README runs against the delivered software."""
 
@@ -192,23 +239,15 @@ class ReadmeCommandsCheck:
                 said = f"no example to run; {len(skipped)} skipped" if skipped else "no example"
                 runs.append(CheckRun(name=self.name, command="", summary=said, tool=label))
                 continue
-            result, outcomes = run_examples(context, self.name, runnable, per_command)
-            if outcomes is None:
-                run = broken_run(self.name, command, result, label)
-                runs.append(run)
-                findings.append(Finding(path, f"the examples did not run: {run.summary}"))
+            done = run_and_judge(
+                context, self.name, path, runnable, per_command, label, command, _said
+            )
+            findings += done.findings
+            if not done.outcomes:
+                runs.append(done.record)
                 continue
-            failed = 0
-            for example, outcome in zip(runnable, outcomes, strict=False):
-                if outcome.get("ok"):
-                    continue
-                failed += 1
-                shown = example.text.strip().splitlines()[0][:120]
-                findings.append(
-                    Finding(path, f"line {example.line}: `{shown}` {outcome.get('why', 'failed')}")
-                )
-            servers = sum(1 for o in outcomes if o.get("server"))
-            notes = [f"{len(runnable) - failed} of {len(runnable)} ran"]
+            servers = sum(1 for o in done.outcomes if o.get("server"))
+            notes = [f"{done.record.passed} of {len(runnable)} ran"]
             if servers:
                 notes.append(f"{servers} server(s) started and stopped")
             if skipped:
@@ -216,17 +255,5 @@ class ReadmeCommandsCheck:
                 notes.append(f"{len(skipped)} skipped ({whys})")
             if dropped:
                 notes.append(f"{len(dropped)} past readme_commands_max not run")
-            runs.append(
-                CheckRun(
-                    name=self.name,
-                    command=command,
-                    exit_code=result.exit_code,
-                    seconds=round(result.seconds, 2),
-                    passed=len(runnable) - failed,
-                    failed=failed,
-                    sandboxed=result.sandboxed,
-                    summary="; ".join(notes)[:300],
-                    tool=label,
-                )
-            )
+            runs.append(done.record.model_copy(update={"summary": "; ".join(notes)[:300]}))
         return ToolReport(runs, findings)

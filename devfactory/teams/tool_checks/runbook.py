@@ -15,6 +15,7 @@ a known operator's tool the sandbox does not hold (``kubectl``, ``systemctl``,
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Sequence
@@ -26,9 +27,8 @@ from devfactory.teams.tool_checks.framework import (
     Tool,
     ToolContext,
     ToolReport,
-    broken_run,
 )
-from devfactory.teams.tool_checks.readme import Example, examples, run_examples
+from devfactory.teams.tool_checks.readme import Example, examples, run_and_judge
 
 OPERATOR_TOOLS = frozenset(
     {
@@ -63,6 +63,15 @@ def program_of(command: str) -> str:
         return f"-m {words[2]}"
     program = words[0]
     return "" if any(c in program for c in "$`|;&<>()") else program
+
+
+def _said(example: Example, outcome: dict[str, object], serving: Example | None) -> str:
+    why = outcome.get("why")
+    if example.kind == "exists":
+        return f"names `{example.text}`: {why}"
+    if example is serving:
+        return f"the service did not start for the probes (`{example.text}`): {why}"
+    return f"`{example.text[:120]}` {why}"
 
 
 @dataclass(frozen=True)
@@ -122,36 +131,13 @@ class RunbookCheck:
                 continue
             command = f"{len(looked_up)} program(s) of {path} looked up, {len(probes)} probe(s) run"
             seconds = context.settings.readme_command_s if context.settings is not None else 20.0
-            result, outcomes = run_examples(context, self.name, todo, seconds)
-            if outcomes is None:
-                run = broken_run(self.name, command, result, label)
-                runs.append(run)
-                findings.append(Finding(path, f"the commands were not checked: {run.summary}"))
-                continue
-            failed = 0
-            for example, outcome in zip(todo, outcomes, strict=False):
-                if outcome.get("ok"):
-                    continue
-                failed += 1
-                if example.kind == "exists":
-                    said = f"names `{example.text}`: {outcome.get('why')}"
-                elif started and example is started[0]:
-                    said = f"the service did not start for the probes (`{example.text}`)"
-                    said += f": {outcome.get('why')}"
-                else:
-                    said = f"`{example.text[:120]}` {outcome.get('why')}"
-                findings.append(Finding(path, f"line {example.line}: {said}"))
+            said = functools.partial(_said, serving=started[0] if started else None)
+            done = run_and_judge(context, self.name, path, todo, seconds, label, command, said)
+            findings += done.findings
+            summary = f"{done.record.passed} of {len(todo)} found or answered"
             runs.append(
-                CheckRun(
-                    name=self.name,
-                    command=command,
-                    exit_code=result.exit_code,
-                    seconds=round(result.seconds, 2),
-                    passed=len(todo) - failed,
-                    failed=failed,
-                    sandboxed=result.sandboxed,
-                    summary=f"{len(todo) - failed} of {len(todo)} found or answered",
-                    tool=label,
-                )
+                done.record.model_copy(update={"summary": summary})
+                if done.outcomes
+                else done.record
             )
         return ToolReport(runs, findings)

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,41 +25,14 @@ import xml.etree.ElementTree as ET  # noqa: S405 - schemathesis' own report, wri
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # python -I leaves it off
+from processes import free_port, listening, stop  # noqa: E402 - the drivers' own module
+
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_schema_conformance"
 )
 TAIL_CHARS = 1500
-
-
-def free_port() -> int:
-    """Return a port nobody listens on now (on the sandbox's own loopback)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    """Whether something accepts connections on ``port``."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the service and everything it started (TERM, then KILL)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=3.0)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def failures(junit: Path) -> dict[str, list[str]]:

@@ -28,13 +28,15 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # python -I leaves it off
+from processes import stop  # noqa: E402 - the drivers' own module
 
 OUTPUT_CHARS = 600
 DOCTEST = """
@@ -62,20 +64,6 @@ def listening_ports() -> set[int]:
             if len(fields) > 3 and fields[3] == "0A":  # TCP_LISTEN
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a command and everything it started (TERM, then KILL)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=3.0)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def console_scripts(root: Path, folder: Path) -> None:
