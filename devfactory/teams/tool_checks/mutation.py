@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from devfactory.contracts import CheckRun
 from devfactory.teams.tool_checks.framework import (
@@ -99,7 +100,8 @@ class MutationCheck:
         caught = [m for m in judged if m.get("outcome") == "killed"]
         missed = [m for m in judged if m.get("outcome") == "survived"]
         score = len(caught) / len(judged) if judged else 1.0
-        covered = report.get("coverage") if isinstance(report.get("coverage"), dict) else {}
+        measured = report.get("coverage")
+        covered: dict[str, Any] = measured if isinstance(measured, dict) else {}
         percent = covered.get("percent")
         summary = (
             f"{len(caught)} of {len(judged)} mutants caught ({score:.0%}); "
@@ -109,8 +111,8 @@ class MutationCheck:
         findings = []
         least_covered = settings.coverage_min if settings is not None else 0.0
         if percent is not None and percent < least_covered:
-            modules = covered.get("modules") or {}
-            low = ", ".join(f"{m} {p}%" for m, p in sorted(modules.items(), key=lambda i: i[1])[:3])
+            shares: dict[str, float] = covered.get("modules") or {}
+            low = ", ".join(f"{m} {p}%" for m, p in sorted(shares.items(), key=lambda i: i[1])[:3])
             findings.append(
                 Finding(
                     tests[0],

@@ -126,8 +126,8 @@ class RunbookCheck:
                 started = [Example(probes[0].line, "shell", serve), *probes]
             todo = [*looked_up, *started]
             if not todo:
-                said = "no command to look up or probe to run"
-                runs.append(CheckRun(name=self.name, command="", summary=said, tool=label))
+                quiet = "no command to look up or probe to run"
+                runs.append(CheckRun(name=self.name, command="", summary=quiet, tool=label))
                 continue
             command = f"{len(looked_up)} program(s) of {path} looked up, {len(probes)} probe(s) run"
             seconds = context.settings.readme_command_s if context.settings is not None else 20.0

@@ -108,17 +108,17 @@ def judge(sql: str, tables: dict[str, dict[str, str]], dialect: str) -> list[str
         if problems:
             continue
         if isinstance(statement, exp.Insert) and isinstance(statement.this, exp.Schema):
-            table = statement.this.this.name.lower()
+            into = statement.this.this.name.lower()
             for column in statement.this.expressions:
-                if column.name.lower() not in tables.get(table, {}):
-                    problems.append(f"inserts column {column.name}, which table {table} lacks")
+                if column.name.lower() not in tables.get(into, {}):
+                    problems.append(f"inserts column {column.name}, which table {into} lacks")
         elif isinstance(statement, (exp.Update, exp.Delete)) and len(set(used)) == 1:
-            table = used[0]
+            target = used[0]
             for column in statement.find_all(exp.Column):
-                if not column.table and column.name.lower() not in tables.get(table, {}):
-                    problems.append(f"names column {column.name}, which table {table} lacks")
+                if not column.table and column.name.lower() not in tables.get(target, {}):
+                    problems.append(f"names column {column.name}, which table {target} lacks")
         elif isinstance(statement, (exp.Select, exp.Union)):
-            mapping = {t: dict(c) for t, c in tables.items()}
+            mapping: dict[str, object] = {t: dict(c) for t, c in tables.items()}
             try:
                 qualify(statement, schema=mapping, dialect=dialect, validate_qualify_columns=True)
             except sqlglot.errors.OptimizeError as error:

@@ -97,9 +97,10 @@ def records(path: str, text: str, schema: dict[str, Any]) -> list[tuple[str, obj
                     raise ValueError(f"line {number} is not JSON: {exc.msg}") from exc
         return found
     if path.endswith(".csv"):
-        columns = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        declared = schema.get("properties")
+        columns: dict[str, Any] = declared if isinstance(declared, dict) else {}
         reader = csv.DictReader(io.StringIO(text))
-        rows = []
+        rows: list[tuple[str, object]] = []
         for number, row in enumerate(reader, 2):
             typed = {
                 key: cell(value or "", (columns.get(key) or {}).get("type"))
