@@ -10,11 +10,11 @@ that no team owns fails the run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from langgraph.runtime import Runtime
 
-from devfactory.contracts import FinalChecks, Repository, StageOutcome
+from devfactory.contracts import CheckRun, FinalChecks, Repository, StageOutcome
 from devfactory.graph.context import Context
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import RunState, build_plan_of, requirement_facts_of
@@ -60,7 +60,13 @@ def final_checks(
             facts=requirement_facts_of(state),
         )
         built = build_checks(
-            state, runtime, files, build_plan, teams or load_teams(), criteria=found.criteria
+            state,
+            runtime,
+            files,
+            build_plan,
+            teams or load_teams(),
+            criteria=found.criteria,
+            code_checks=found.checks,
         )
     except SandboxUnavailableError as exc:
         return FinalChecks.not_run(f"not run: {exc}")
@@ -89,12 +95,14 @@ def build_checks(
     teams: TeamRegistry,
     *,
     criteria: Mapping[str, str] | None = None,
+    code_checks: Sequence[CheckRun] = (),
 ) -> BuildVerdict:
     """Run the build checks of every passed team that names some on the built software.
 
     Each finding goes to the owner of its file (``teams/tool_checks/``): Security
     Engineering's code scan holds Backend's code to it, for instance. ``criteria``
-    is each acceptance criterion's status from the tests the code checks ran.
+    is each acceptance criterion's status from the tests the code checks ran, and
+    ``code_checks`` what they ran.
     """
     stages = state.get("stages", {})
     names = [
@@ -130,6 +138,7 @@ def build_checks(
         roles={f.path: f.role.value for f in build_plan.files},
         serve=served.argv if (served := smoke_for(build_plan)) and served.kind == "http" else (),
         criteria=criteria,
+        code_checks=code_checks,
         settings=runtime.context.settings,
     )
 

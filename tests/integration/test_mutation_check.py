@@ -169,3 +169,19 @@ def test_qa_names_the_check() -> None:
     from devfactory.teams import load_teams
 
     assert "mutation_score" in load_teams()["qa-engineering"].build_checks
+
+
+def test_nothing_is_run_or_recorded_when_the_tests_check_found_the_tests_failing() -> None:
+    from devfactory.contracts import CheckRun
+
+    failing = CheckRun(name="tests", command="pytest", exit_code=1, passed=1, failed=1)
+    found = run_build_checks(
+        [BUILD_CHECKS["mutation_score"]],
+        {"calc.py": CODE, "tests/test_calc.py": GOOD_TESTS},
+        None,  # type: ignore[arg-type]  # nothing may reach the sandbox
+        code=["calc.py"],
+        tests=["tests/test_calc.py"],
+        owner_of=PLAN.owner_of,
+        code_checks=[failing],
+    )
+    assert found.checks == [] and found.problems == []

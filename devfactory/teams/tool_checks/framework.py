@@ -84,6 +84,7 @@ class ToolContext:
         code: the build plan's code files (what a check of the tests mutates).
         roles: each planned file's role in the build plan (``FileRole``'s values).
         serve: how to serve the software on a port (``{port}`` in it), when it is a web app.
+        code_checks: what the code checks ran on the built software (build checks only).
         packages: what its kind needs installed beyond the dependencies to run the
             software (uvicorn, for a web service), as the code checks install it.
 
@@ -102,6 +103,7 @@ class ToolContext:
     code: tuple[str, ...] = ()
     roles: Mapping[str, str] = field(default_factory=dict)
     serve: tuple[str, ...] = ()
+    code_checks: tuple[CheckRun, ...] = ()
 
 
 class ToolCheck(Protocol):
@@ -280,6 +282,7 @@ def run_build_checks(
     criteria: Mapping[str, str] | None = None,
     roles: Mapping[str, str] | None = None,
     serve: Sequence[str] = (),
+    code_checks: Sequence[CheckRun] = (),
     settings: Settings | None = None,
 ) -> BuildVerdict:
     """Lay the built software (``files``) out and run each check on the files it judges.
@@ -288,6 +291,7 @@ def run_build_checks(
     ``tests`` its test files; ``owner_of`` names the team that owns a file (a finding
     goes to it); ``packages`` what its kind needs to run beyond ``dependencies``;
     ``roles`` each planned file's role; ``serve`` how to serve a web app on ``{port}``;
+    ``code_checks`` what the code checks ran;
     ``criteria`` each acceptance criterion's status
     from the tests the code checks ran.
     """
@@ -313,6 +317,7 @@ def run_build_checks(
             tuple(code),
             dict(roles or {}),
             tuple(serve),
+            tuple(code_checks),
         )
         coded = set(code)
         for check in checks:

@@ -7,8 +7,9 @@ changed, ``and`` to ``or``...), a bounded, seeded draw of them spread over the c
 modules (``drivers/mutation_run.py``), and the tests run on each mutant in the
 sandbox. A mutant the tests fail on is caught. Tests that catch none of them, or
 fewer than ``mutation_min_score`` of them, go back to the owner of the tests. The
-tests must pass on the code as it is first; when they do not, the tests check says
-why and nothing is judged here.
+tests must pass on the code as it is first; when the tests check found them failing,
+nothing is run or recorded here (that check says why), and when the first run here
+fails, the record says the score was not judged.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class MutationCheck:
         if not tests or not modules:
             said = "no test file" if not tests else "no code module"
             return ToolReport([CheckRun(name=self.name, command="", summary=f"not run: {said}")])
+        ran = next((c for c in context.code_checks if c.name == "tests"), None)
+        if ran is not None and not ran.ok:
+            return ToolReport([])  # the tests fail as they are: their own check says so, once
         settings = context.settings
         most = settings.mutation_mutants_max if settings is not None else 12
         run_s = settings.mutation_run_s if settings is not None else 30.0
