@@ -60,8 +60,17 @@ def good_report(spec: TeamSpec, *, confidence: float = 0.95, **changes: Any) -> 
     return payload
 
 
+LICENCE_TEXT = (
+    "MIT License\n\nCopyright (c) 2026 The Authors\n\nPermission is hereby granted, free of "
+    "charge, to any person obtaining a copy of this software, to deal in the Software without "
+    "restriction.\n"
+)
+
+
 def sample_content(spec: TeamSpec, path: str) -> str:
     """Return file content that passes ``spec``'s checks for the file ``path``."""
+    if path == "LICENSE":
+        return LICENCE_TEXT  # a licence the licence_file build check can tell
     kind = next((d.kind for d in spec.deliverables if d.path == path), kind_of(path))
     return SAMPLE_CONTENT[kind].format(name=spec.name)
 

@@ -47,7 +47,7 @@ from devfactory.teams.tool_checks.framework import (
 from devfactory.teams.tool_checks.frontend import HtmlCheck
 from devfactory.teams.tool_checks.fuzz import ApiFuzzCheck
 from devfactory.teams.tool_checks.integration import IntegrationCheck
-from devfactory.teams.tool_checks.licences import LicenceCheck
+from devfactory.teams.tool_checks.licences import LicenceCheck, LicenceFileCheck
 from devfactory.teams.tool_checks.mutation import MutationCheck
 from devfactory.teams.tool_checks.openapi import OpenApiCheck
 from devfactory.teams.tool_checks.pipeline import PipelineRunCheck
@@ -85,6 +85,7 @@ BUILD_CHECKS: dict[str, BuildCheck] = {
         IntegrationCheck(),
         ApiFuzzCheck(),
         CodeSqlCheck(),
+        LicenceFileCheck(),
     )
 }
 """Every check a ``team.yaml`` may name under ``build_checks``, by name."""

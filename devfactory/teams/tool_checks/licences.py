@@ -12,6 +12,7 @@ declared it, and a fix round keeps the plan, so no team can fix it by redrafting
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -233,3 +234,115 @@ def judged(name: str, found: object, allowed: Iterable[str]) -> str:
             "policy (licence_allowed) does not allow"
         )
     return ""
+
+
+LICENCE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING")
+"""Where a project's licence text is looked for, at its root (the first found is the one)."""
+
+_SPDX_HEADER = re.compile(
+    r"SPDX-License-Identifier:\s*([^\s*#/-][^\r\n*]*?)\s*(?:\*/|-->)?\s*$", re.M
+)
+
+
+def licence_of_text(text: str) -> str:
+    """Return the SPDX id a licence file's text is ("" when it cannot be told).
+
+    Its first line may name it (``MIT License``, ``Apache License``, an SPDX id); else a
+    sentence only that licence has tells it (``licences.TEXTS``).
+    """
+    first = next((line.strip(" #*") for line in text.splitlines() if line.strip()), "")
+    named = NAMES.get(first.lower())
+    if named:
+        return named
+    if first and len(first) < 60:
+        try:
+            return str(canonicalize_license_expression(first))
+        except InvalidLicenseExpression:
+            pass
+    return spdx_of({"license": text})
+
+
+def declared_licence(pyproject: str) -> str | None:
+    """Return the ``license`` a ``pyproject.toml`` declares (None: none; "" when unreadable)."""
+    try:
+        project = tomllib.loads(pyproject).get("project", {})
+    except tomllib.TOMLDecodeError:
+        return ""
+    found = project.get("license") if isinstance(project, dict) else None
+    if found is None:
+        return None
+    if isinstance(found, dict):  # the older table form: {text = "..."} or {file = "..."}
+        return str(found.get("text") or "")
+    return str(found)
+
+
+@dataclass(frozen=True)
+class LicenceFileCheck:
+    """The delivered software carries a LICENSE its metadata and SPDX headers agree with."""
+
+    name = "licence_file"
+    tools = (Tool("packaging"),)
+    promise = (
+        "Once the software is built, it must carry its licence: a `LICENSE` file at the root "
+        "(the full text of a licence the `licence_allowed` setting allows; MIT unless the "
+        "requirement says otherwise) whose licence can be told (its first line or its text). A "
+        "`pyproject.toml` must declare the same licence as an SPDX expression (`license = "
+        '"MIT"`), and every `SPDX-License-Identifier:` line in the files must name it too.'
+    )
+
+    def judges(self, path: str, code: bool) -> bool:
+        """Look at every file: the licence file, the metadata, the headers."""
+        return True
+
+    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+        """Tell the licence file's licence and hold the metadata and headers to it."""
+        found = next((p for p in LICENCE_FILES if p in context.files), "")
+        label = f"packaging's SPDX parser, {self.tools[0].label()}"
+        findings: list[Finding] = []
+        allowed = context.settings.licence_allowed if context.settings is not None else ()
+        spdx = licence_of_text(context.files[found]) if found else ""
+        if not found:
+            findings.append(
+                Finding("LICENSE", "the software carries no LICENSE: write the licence's full text")
+            )
+        elif not spdx:
+            findings.append(
+                Finding(found, "its licence cannot be told: give the full text of an SPDX licence")
+            )
+        elif allowed and not satisfiable(spdx, allowed):
+            findings.append(
+                Finding(
+                    found, f"is {spdx}, which the licence policy (licence_allowed) does not allow"
+                )
+            )
+        if "pyproject.toml" in context.files:
+            declared = declared_licence(context.files["pyproject.toml"])
+            if declared is None:
+                findings.append(
+                    Finding(
+                        "pyproject.toml", f'declares no licence: add license = "{spdx or "MIT"}"'
+                    )
+                )
+            elif spdx and declared.strip() != spdx:
+                said = f"declares licence {declared!r}, but {found or 'LICENSE'} is {spdx}"
+                findings.append(Finding("pyproject.toml", said))
+        headers = 0
+        for path in paths:
+            for match in _SPDX_HEADER.finditer(context.files.get(path, "")):
+                headers += 1
+                if spdx and match.group(1).strip() != spdx:
+                    named = match.group(1).strip()
+                    said = f"says SPDX-License-Identifier: {named}, but the licence is {spdx}"
+                    findings.append(Finding(path, said))
+        run = CheckRun(
+            name=self.name,
+            command=f"{found or 'LICENSE'}'s licence; pyproject.toml and SPDX headers held to it",
+            exit_code=0,
+            passed=0 if findings else 1,
+            failed=len(findings),
+            sandboxed=False,
+            summary=(f"{len(findings)} finding(s)" if findings else f"{spdx}, agreed")
+            + f"; {headers} SPDX header(s)",
+            tool=label,
+        )
+        return ToolReport([run], findings)
