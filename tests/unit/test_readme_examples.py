@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-from pydantic import ValidationError
-
-from devfactory.settings import Settings
 from devfactory.teams.tool_checks.readme import Example, Skip, examples
 
 README = """\
@@ -89,12 +85,3 @@ def test_what_cannot_run_offline_in_a_sandbox_is_skipped_with_why() -> None:
 
 def test_a_readme_with_no_fenced_example_has_none() -> None:
     assert examples("# Calc\n\nRun `python -m calc`.\n") == ([], [])
-
-
-def test_the_settings_bound_the_examples() -> None:
-    settings = Settings()
-    assert (settings.readme_command_s, settings.readme_commands_max) == (20.0, 20)
-    assert Settings(readme_command_s=300, readme_commands_max=200).readme_commands_max == 200
-    for bad in ({"readme_command_s": 0.5}, {"readme_commands_max": 201}):
-        with pytest.raises(ValidationError):
-            Settings(**bad)  # type: ignore[arg-type]
