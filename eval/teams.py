@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-_CHECK = re.compile(r"\[([a-z_]+)\]")
+_CHECK = re.compile(r"(?:^|\s)[^\s\[]+ \[([a-z_]+)\]:")  # "path [check]: text", as gates word them
 
 
 @dataclass

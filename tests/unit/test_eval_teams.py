@@ -25,7 +25,10 @@ RUN = {
                     "failed": 1,
                 },
             ],  # fmt: skip
-            "gate_feedback": ["attempt 1: api/openapi.yaml [openapi_valid]: paths: bad"],
+            "gate_feedback": [
+                "attempt 1: api/openapi.yaml [openapi_valid]: paths: bad",
+                "attempt 2: use 'pytest --fixtures [testpath]' for help; def f(x: list[str]):",
+            ],
         },
         {"team": "backend-engineering", "outcome": "BLOCKED", "attempts": 3, "seconds": 100},
     ],
