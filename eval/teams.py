@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devfactory.runfiles import read_file
+
+MAX_RUN_JSON = 64 << 20
+"""The largest ``run.json`` read (a run's record; one past it is left out)."""
 _CHECK = re.compile(r"(?:^|\s)[^\s\[]+ \[([a-z_]+)\]:")  # "path [check]: text", as gates word them
 
 
@@ -57,9 +61,9 @@ def _ok(check: dict[str, Any]) -> bool:
 def runs_of(out: Path) -> dict[str, dict[str, Any]]:
     """Return each case's recorded run (``run/run.json``), by case."""
     found = {}
-    for path in sorted(out.glob("*/run/run.json")):
-        try:
-            found[path.parent.parent.name] = json.loads(path.read_text(encoding="utf-8"))
+    for case in sorted(out.iterdir()):
+        try:  # through runfiles: a run's folder is the run's, links and all
+            found[case.name] = json.loads(read_file(case, "run/run.json", MAX_RUN_JSON))
         except (OSError, ValueError):
             continue
     return found

@@ -262,6 +262,10 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({".is_file", ".read_text"}),
         "docs/quality.md, which the evaluation rewrites",
     ),
+    "eval/teams.py": (
+        frozenset({".iterdir"}),
+        "an evaluation's output folder, one folder a case (each run.json read through runfiles)",
+    ),
     "eval/run.py": (
         frozenset({".is_file", ".read_text"}),
         "result files the evaluation wrote",
