@@ -16,10 +16,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import yaml
-
 from devfactory.contracts import CheckRun
 from devfactory.software.plan import module_name
+from devfactory.teams.tool_checks.contract import designs
 from devfactory.teams.tool_checks.framework import (
     DRIVERS,
     Finding,
@@ -28,15 +27,6 @@ from devfactory.teams.tool_checks.framework import (
     ToolReport,
     broken_run,
 )
-
-
-def is_design(text: str) -> bool:
-    """Say whether a YAML or JSON file is an OpenAPI document."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return False
-    return isinstance(document, dict) and "openapi" in document and "paths" in document
 
 
 @dataclass(frozen=True)
@@ -61,8 +51,9 @@ class ApiFuzzCheck:
 
     def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
         """Start the service and run schemathesis on it with each designed document."""
-        designs = [p for p in paths if is_design(context.files.get(p, ""))]
-        if not designs or not context.serve:
+        designed = designs(context.files)  # the OpenAPI documents, as contract.py reads them
+        documents = [p for p in paths if p in designed]
+        if not documents or not context.serve:
             return ToolReport([])  # no design, or software that serves nothing: nothing to run
         entry = next((a for a in context.serve if ":" in a and "{" not in a), "")
         service = next(
@@ -75,7 +66,7 @@ class ApiFuzzCheck:
         label = self.tools[0].label() + ", the service in the project's environment"
         runs: list[CheckRun] = []
         findings: list[Finding] = []
-        for design in designs:
+        for design in documents:
             job = {
                 "python": str(env.path / "bin" / "python"),
                 "serve": list(context.serve),
