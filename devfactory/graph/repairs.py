@@ -19,8 +19,8 @@ or named ``test_*.py``):
   3. ``pytest-import``: ``pytest.raises`` and the like with no ``import pytest``
   4. ``cut-marks``: as for ``python``
   5. ``broken-tests``: a file that still does not parse keeps its complete tests; the
-     statements that break it (a test cut off at the token limit) are dropped and named
-     (``software/salvage.py``)
+     statements that break it (a test cut off at the token limit, one check with an
+     unterminated string inside a test) are dropped and named (``software/salvage.py``)
 
 ``python-in-project``, a drafted module among the project's written files (``bind_project_names``;
 context: ``ProjectNames``):

@@ -7,7 +7,11 @@ collected, the stage is asked again, and the run may end on it). Tools before
 models: the file is cut into its top-level statements (a decorated function is
 one statement with its decorators), and the statements are taken in order,
 each one only if the file so far still parses with it. What is dropped is
-named, so the stage's record says which tests were lost and why.
+named, so the stage's record says which tests were lost and why. A test that
+breaks the file is cut the same way one level down before it is dropped: a
+small model writes every check in one function, and one assertion with an
+unterminated string would lose them all; its statements that parse are kept
+when one of them still checks something (``assert``, ``pytest.raises``).
 
 Only a file that already fails to parse is touched, and only when what is kept
 still has a test: a file that parses is returned as written. A tests file the
@@ -27,8 +31,12 @@ from dataclasses import dataclass
 _CONTINUES = re.compile(r"^(?:[)\]}]|else\b|elif\b|except\b|finally\b|case\b)")
 _NAMED = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)")
 _STRINGS = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|#.*")
-_DEFINES = re.compile(r"^(?:async\s+def|def|class)\s|^@")
+# a line that starts one of these can never continue an open bracket: a bracket still
+# open there was left open by a broken line (keywords that cannot occur in an expression)
+_STARTS = re.compile(r"^(?:async\s+def|def|class|assert|with|return|raise|import|del|pass)\b|^@")
 _ASSERTS = re.compile(r"^[ \t]+assert\b", re.MULTILINE)
+_CHECKS = re.compile(r"^\s*(?:assert\b|with\s+pytest\.raises\b)", re.MULTILINE)
+_TEST_DEF = re.compile(r"^(?:async\s+)?def\s+test\w*\s*\(.*\)\s*(?:->[^:]*)?:\s*(?:#.*)?$")
 TEST = re.compile(r"^(?:async\s+)?def\s+test\w*|^class\s+Test\w*", re.MULTILINE)
 
 
@@ -54,7 +62,7 @@ def statements(source: str) -> list[str]:
     pending: list[str] = []  # blank lines, comments and decorators wait for their statement
     depth = 0  # brackets left open (strings and comments on one line left out)
     for line in source.splitlines(keepends=True):
-        if _DEFINES.match(line):  # no definition starts inside brackets: an open one was broken
+        if _STARTS.match(line):
             depth = 0
         starts = depth <= 0 and bool(line[:1].strip()) and not _CONTINUES.match(line)
         bare = _STRINGS.sub("", line)
@@ -99,12 +107,52 @@ def salvage_tests(source: str) -> Salvaged | None:
     for chunk in statements(source):
         if _parses("".join([*kept, chunk])):
             kept.append(chunk)
+        elif (inner := _inside(chunk)) is not None and _parses("".join([*kept, inner.source])):
+            kept.append(inner.source)
+            dropped.extend(inner.dropped)
         elif chunk.strip():
             dropped.append(_label(chunk))
     text = "".join(kept).rstrip() + "\n"
     if not TEST.search(text) or not _parses(text):
         return None
     return Salvaged(text, tuple(dropped))
+
+
+def _inside(chunk: str) -> Salvaged | None:
+    """Return a test function that does not parse with its broken statements dropped.
+
+    Only a top-level ``def test...():`` on one line (with its decorators and
+    comments), its body cut into statements like a file; None when it is no
+    such test, or when nothing left in it checks anything.
+    """
+    lines = chunk.splitlines(keepends=True)
+    at = next((n for n, line in enumerate(lines) if _TEST_DEF.match(line.rstrip())), None)
+    if at is None:
+        return None
+    head, body = lines[: at + 1], lines[at + 1 :]
+    indent = next((ln[: len(ln) - len(ln.lstrip())] for ln in body if ln.strip()), "")
+    if not indent:
+        return None
+    flat = "".join(ln[len(indent) :] if ln.startswith(indent) else ln.lstrip(" \t") for ln in body)
+    kept: list[str] = []
+    dropped: list[str] = []
+    for statement in statements(flat):
+        trial = [*kept, statement]
+        if _parses("".join(head) + _indented(trial, indent)):
+            kept = trial
+        elif statement.strip():
+            dropped.append(f"{_label(statement)} (in {_label(chunk)})")
+    text = "".join(head) + _indented(kept, indent)
+    if not dropped or not _CHECKS.search("".join(kept)) or not _parses(text):
+        return None
+    return Salvaged(text, tuple(dropped))
+
+
+def _indented(statements: list[str], indent: str) -> str:
+    return "".join(
+        indent + line if line.strip() else line
+        for line in "".join(statements).splitlines(keepends=True)
+    )
 
 
 def salvage_cut(source: str) -> Salvaged | None:

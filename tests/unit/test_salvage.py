@@ -33,8 +33,11 @@ def test_a_file_cut_off_keeps_its_complete_tests() -> None:
     cut = HEAD + '\n\ndef test_three():\n    assert count("a b c") == 3\n    assert count("x\n'
     saved = salvage_tests(cut)
     assert saved is not None
-    assert saved.source == HEAD
-    assert saved.dropped == ("test_three",)
+    assert saved.source == HEAD + '\n\ndef test_three():\n    assert count("a b c") == 3\n'
+    assert saved.dropped == ('assert count("x (in test_three)',)
+    # a test with no complete check left goes whole
+    lost = salvage_tests(HEAD + '\n\ndef test_three():\n    assert count("x\n')
+    assert lost is not None and lost.source == HEAD and lost.dropped == ("test_three",)
 
 
 def test_a_broken_test_in_the_middle_is_dropped_and_the_rest_kept() -> None:
@@ -131,3 +134,65 @@ def test_a_files_one_test_cut_off_keeps_its_complete_checks() -> None:
     assert kept.dropped == ("the rest of TestCount",)
     # a test with no complete check keeps nothing
     assert salvage_cut('def test_one():\n    x = 1\n    assert run({"files": ["a\n') is None
+
+
+ONE_TEST = """from checksum import transform
+import pytest
+
+
+def test_checksum():
+    # sha256
+    assert transform("abc", "sha256") == "ba78"
+    assert transform("x, "md5") == "9dd4"
+    with pytest.raises(ValueError):
+        transform("abc", "nope")
+    assert transform("a", "md5") == (
+        "0cc1"
+    )
+"""
+
+
+def test_a_files_one_test_with_a_broken_check_keeps_its_other_checks() -> None:
+    # a small model writes every check in one function: one unterminated string lost them all
+    saved = salvage_tests(ONE_TEST)
+    assert saved is not None
+    assert saved.source == ONE_TEST.replace('    assert transform("x, "md5") == "9dd4"\n', "")
+    assert saved.dropped == ('assert transform("x, "md5") == "9dd4" (in test_checksum)',)
+    # beside other tests, the broken test keeps its good checks too, and they keep their place
+    two = ONE_TEST + '\n\ndef test_later():\n    assert transform("", "md5") == "d41d"\n'
+    again = salvage_tests(two)
+    assert again is not None
+    names = [n.name for n in ast.parse(again.source).body if isinstance(n, ast.FunctionDef)]
+    assert names == ["test_checksum", "test_later"]
+    assert "pytest.raises(ValueError)" in again.source
+
+
+def test_a_broken_test_whose_only_checks_are_broken_is_dropped_whole() -> None:
+    only_setup = (
+        'def test_bad():\n    x = 1\n    assert f("x) == x\n\n\ndef test_ok():\n    assert 1\n'
+    )
+    saved = salvage_tests(only_setup)
+    assert saved is not None
+    assert saved.dropped == ("test_bad",) and "x = 1" not in saved.source
+    # a helper (not a test) that breaks the file is dropped whole, never cut
+    helper = 'def helper():\n    y = 2\n    return f("x)\n\n\ndef test_ok():\n    assert 1\n'
+    kept = salvage_tests(helper)
+    assert kept is not None and kept.dropped == ("helper",) and "y = 2" not in kept.source
+
+
+def test_a_drafted_tests_file_with_one_broken_check_is_kept_and_says_what_was_dropped() -> None:
+    from langchain_core.messages import HumanMessage
+
+    from devfactory.graph.structured import draft_file
+    from tests.unit.test_imports import model
+
+    broken = ONE_TEST.replace('"x, "md5"', '["x", "md5"')  # a bracket no repair can close
+    got = draft_file(model(broken), [HumanMessage("x")], path="tests/test_checksum.py",
+                     kind="python", max_model_errors=1)  # fmt: skip
+    assert got.artifact is not None
+    ast.parse(got.artifact.content)
+    assert 'assert transform("abc", "sha256") == "ba78"' in got.artifact.content
+    assert got.repairs[-1] == (
+        "the file did not parse: kept its complete tests, dropped "
+        '`assert transform(["x", "md5") == "9dd4" (in test_checksum)`'
+    )
