@@ -371,7 +371,16 @@ def main() -> None:
             run("bench.case_bench", "--out", str(args.out / "case.json"))
     found = figures(args.out, model=not args.no_model, with_case=args.with_case)
     text = table(found)
-    command = "make bench" + (" (--quick)" if quick else "")
+    flags = [
+        flag
+        for flag, on in (
+            ("--quick", quick),
+            ("--no-model", args.no_model),
+            ("--with-case", args.with_case),
+        )
+        if on
+    ]
+    command = "make bench" + (f' BENCH_ARGS="{" ".join(flags)}"' if flags else "")
     where = (
         f"Measured {started:%Y-%m-%d %H:%M} UTC at commit `{commit()}` with `{command}`;"
         f" load average {load:.2f} when it began; {os.cpu_count()} cores."
