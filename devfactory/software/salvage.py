@@ -123,36 +123,38 @@ def _inside(chunk: str) -> Salvaged | None:
 
     Only a top-level ``def test...():`` on one line (with its decorators and
     comments), its body cut into statements like a file; None when it is no
-    such test, or when nothing left in it checks anything.
+    such test, when a string in it spans lines (its text could be read as
+    statements), or when nothing left in it checks anything. What is kept is
+    the test's own lines, unchanged: statements are only ever dropped.
     """
     lines = chunk.splitlines(keepends=True)
     at = next((n for n, line in enumerate(lines) if _TEST_DEF.match(line.rstrip())), None)
-    if at is None:
+    if at is None or any(_spans(line) for line in lines):
         return None
-    head, body = lines[: at + 1], lines[at + 1 :]
+    head, body = "".join(lines[: at + 1]), lines[at + 1 :]
     indent = next((ln[: len(ln) - len(ln.lstrip())] for ln in body if ln.strip()), "")
     if not indent:
         return None
     flat = "".join(ln[len(indent) :] if ln.startswith(indent) else ln.lstrip(" \t") for ln in body)
-    kept: list[str] = []
+    kept: list[str] = []  # the test's own lines of each statement kept
     dropped: list[str] = []
+    start = 0
     for statement in statements(flat):
-        trial = [*kept, statement]
-        if _parses("".join(head) + _indented(trial, indent)):
-            kept = trial
+        own = body[start : start + len(statement.splitlines())]
+        start += len(own)
+        if _parses(head + "".join([*kept, *own])):
+            kept.extend(own)
         elif statement.strip():
             dropped.append(f"{_label(statement)} (in {_label(chunk)})")
-    text = "".join(head) + _indented(kept, indent)
+    text = head + "".join(kept)
     if not dropped or not _CHECKS.search("".join(kept)) or not _parses(text):
         return None
     return Salvaged(text, tuple(dropped))
 
 
-def _indented(statements: list[str], indent: str) -> str:
-    return "".join(
-        indent + line if line.strip() else line
-        for line in "".join(statements).splitlines(keepends=True)
-    )
+def _spans(line: str) -> bool:
+    """Say whether a triple-quoted string opens or closes on ``line``, and not both."""
+    return (line.count('"' * 3) + line.count("'" * 3)) % 2 == 1
 
 
 def salvage_cut(source: str) -> Salvaged | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from devfactory.software.salvage import salvage_cut, salvage_tests, statements
+from devfactory.software.salvage import Salvaged, salvage_cut, salvage_tests, statements
 
 HEAD = '''"""Tests."""
 
@@ -195,4 +195,23 @@ def test_a_drafted_tests_file_with_one_broken_check_is_kept_and_says_what_was_dr
     assert got.repairs[-1] == (
         "the file did not parse: kept its complete tests, dropped "
         '`assert transform(["x", "md5") == "9dd4" (in test_checksum)`'
+    )
+
+
+def test_a_broken_test_keeps_its_own_lines_unchanged_and_a_string_across_lines_is_not_cut() -> None:
+    # a continuation at column 0 inside brackets is kept as written, never re-indented
+    test = (
+        "def test_rows():\n    rows = f([\n1, 2,\n    ])\n"
+        '    assert rows == [1, 2]\n    assert f("x) == 1\n'
+    )
+    saved = salvage_tests(test)
+    assert saved is not None
+    assert (
+        saved.source
+        == "def test_rows():\n    rows = f([\n1, 2,\n    ])\n    assert rows == [1, 2]\n"
+    )
+    # text of a string across lines could read as statements: the test is dropped whole
+    spans = 'def test_text():\n    msg = """\n    assert True\n    """\n    assert f("x) == msg\n'
+    assert salvage_tests(spans + '\n\ndef test_ok():\n    assert f("") == ""\n') == (
+        Salvaged('def test_ok():\n    assert f("") == ""\n', ("test_text",))
     )
