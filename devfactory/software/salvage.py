@@ -90,8 +90,9 @@ def _label(chunk: str) -> str:
     for line in chunk.splitlines():
         if match := _NAMED.match(line):
             return match.group(1)
-    first = next((ln.strip() for ln in chunk.splitlines() if ln.strip()), "")
-    return first[:60]
+    written = [ln.strip() for ln in chunk.splitlines() if ln.strip()]
+    code = [ln for ln in written if not ln.startswith("#")]  # a comment above it says less
+    return (code or written or [""])[0][:60]
 
 
 def salvage_tests(source: str) -> Salvaged | None:

@@ -215,3 +215,8 @@ def test_a_broken_test_keeps_its_own_lines_unchanged_and_a_string_across_lines_i
     assert salvage_tests(spans + '\n\ndef test_ok():\n    assert f("") == ""\n') == (
         Salvaged('def test_ok():\n    assert f("") == ""\n', ("test_text",))
     )
+
+
+def test_a_dropped_check_is_named_by_its_code_not_the_comment_above_it() -> None:
+    saved = salvage_tests('def test_one():\n    assert 1\n    # the md5\n    assert f("x) == 1\n')
+    assert saved is not None and saved.dropped == ('assert f("x) == 1 (in test_one)',)
