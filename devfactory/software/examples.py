@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from devfactory.software.requirement import Function, RequirementFacts
@@ -104,6 +105,11 @@ def function_examples(facts: RequirementFacts) -> list[Example]:
             name = call.split("(", 1)[0]
             body = f"    with pytest.raises({match['error']}):\n        {call}\n"
             found.append(Example(name, sentence, body, name))
+    for example in prose_examples(facts, one_arg.values()):
+        call = example.body.split("assert ", 1)[1].split(" ==", 1)[0].removeprefix("str(")
+        if call not in seen:
+            seen.add(call)
+            found.append(example)
     for function in one_arg.values():  # "(3 is `9`, -2 is `4`)" in its own statement
         param = _annotation(_split_params(function.params)[0])
         for sentence in _own_sentences(facts, function):
@@ -126,6 +132,92 @@ def function_examples(facts: RequirementFacts) -> list[Example]:
                     body = f"    with pytest.raises({error}):\n        {call}\n"
                     found.append(Example(function.name, sentence, body, function.name))
     return found
+
+
+# A value said in prose: "quoted", a code span, or a run of characters holding a digit
+_SAID = r'(?:"[^"\n]{1,60}"|`[^`]+`|(?<![\w`"-])-?[\w+/-]*\d[\w+/-]*(?:\.\d[\w+/-]*)*)'
+_SAID_LIST = rf"{_SAID}(?:\s*,\s*{_SAID})*(?:,?\s+(?:and|or)\s+{_SAID})?"
+_CLAUSE_END = r"(?=\s*(?:[,.;:)]|$|\s(?:but|and|while|whereas)\b))"
+_PREDICATE = re.compile(r"^(?:is|has|can)_([a-z][a-z0-9_]*)$")
+_GIVES = re.compile(
+    rf"(?P<arg>{_SAID})\s+(?:gives|returns|yields|becomes|is\s+turned\s+into)\s+"
+    rf"(?P<value>{_SAID}){_CLAUSE_END}"
+)
+
+
+def prose_examples(facts: RequirementFacts, functions: Iterable[Function]) -> list[Example]:
+    """Return the examples a one-argument function's paragraph says in prose, unmarked.
+
+    "For example B-12 and C-7 are berths, but B-0 is not" of ``is_berth`` (a
+    predicate named for the word): each value is called and is True or False;
+    "So B-12 gives 1012": the call returns that value. A value is quoted, a code span,
+    or a run of characters holding a digit, and must end its clause ("are valid
+    inputs" says nothing of a value). A value is written as the parameter's or
+    the result's type says; where no type is given, a text that is no Python
+    literal is a ``str``, an argument that reads as a number is left out (the
+    words do not say whether it is the number or its digits), and a result that
+    reads as a whole number is compared as the text it is shown as
+    (``str(f(x)) == '1012'``).
+    """
+    found: list[Example] = []
+    for function in functions:
+        block = next((s for s in function.sentences if _names(s, function.name)), "")
+        param = _annotation(_split_params(function.params)[0])
+        for sentence in (s for s in facts.sentences if s in block):
+            for arg, value in _prose_calls(sentence, function):
+                written = _prose_arg(arg, param)
+                result = _prose_result(value, function.returns)
+                if written is None or result is None:
+                    continue
+                call = f"{function.name}({written})"
+                shown, as_text = result
+                body = f"    assert {f'str({call})' if as_text else call} == {shown}\n"
+                found.append(Example(function.name, sentence, body, function.name))
+    return found
+
+
+def _names(sentence: str, name: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", sentence) is not None
+
+
+def _prose_calls(sentence: str, function: Function) -> list[tuple[str, str]]:
+    """Return (argument, result) pairs the sentence says of ``function``, as written."""
+    pairs = [(m["arg"], m["value"]) for m in _GIVES.finditer(sentence)]
+    predicate = _PREDICATE.match(function.name)
+    if predicate and function.returns in ("bool", ""):
+        word = re.escape(predicate[1].replace("_", " "))
+        # "are valid", "is a berth", "are berths"; "is not", "is not a berth"
+        yes = rf"(?:an?\s+)?{word}s?"
+        for verdict, tail in (("True", yes), ("False", rf"not(?:\s+{yes})?")):
+            said = re.compile(rf"(?P<list>{_SAID_LIST})\s+(?:is|are)\s+{tail}{_CLAUSE_END}")
+            for match in said.finditer(sentence):
+                pairs += [(v, verdict) for v in re.findall(_SAID, match["list"])]
+    return pairs
+
+
+def _prose_arg(raw: str, annotation: str) -> str | None:
+    """Write an argument said in prose as a literal: a text that is no number is a ``str``."""
+    text = raw[1:-1] if raw[:1] in '"`' and raw[-1:] == raw[:1] and len(raw) > 1 else raw
+    if annotation:
+        return _as_type(raw if raw[:1] == '"' else text, annotation)
+    if raw[:1] == '"' or not _literal(text):
+        return repr(text)
+    return None  # "3": the number or its digits, the words do not say
+
+
+def _prose_result(raw: str, returns: str) -> tuple[str, bool] | None:
+    """Write a result said in prose, and whether the call's ``str()`` is compared with it."""
+    if raw in ("True", "False"):
+        return (raw, False) if returns in ("bool", "") else None
+    text = raw[1:-1] if raw[:1] in '"`' and raw[-1:] == raw[:1] and len(raw) > 1 else raw
+    if returns:
+        written = _as_type(raw if raw[:1] == '"' else text, returns)
+        return None if written is None else (written, False)
+    if raw[:1] == '"' or not _literal(text):
+        return repr(text), False
+    if re.fullmatch(r"-?\d+", text):
+        return repr(text), True  # "gives 1012": its digits, whatever type holds them
+    return None
 
 
 def _own_sentences(facts: RequirementFacts, function: Function) -> list[str]:

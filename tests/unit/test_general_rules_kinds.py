@@ -237,9 +237,22 @@ def test_a_filters_output_shown_for_an_input_in_words_is_run_on_that_input_with_
     assert "done = run_cli(str(source))\n" in bodies[0]
     assert "assert done.stdout == 'RED LAMP\\n'" in bodies[0]
     assert "run_cli(str(source), '--dim', '3', '--shout')" in bodies[1]
-    assert "assert done.stdout == 'DARK!!!\\n'" in bodies[1]  # as _write_output ends it
+    # shown without a final newline: printed with one (as _write_output ends it) or without
+    assert "assert done.stdout in ('DARK!!!\\n', 'DARK!!!')" in bodies[1]
     # a command that fails says what was asked and what it printed, on stdout too
     assert "must return 'RED LAMP'; it printed: \" + done.stdout + done.stderr\n" in bodies[0]
+
+
+def test_an_option_at_its_default_or_given_a_count_in_words_makes_an_output_example() -> None:
+    bodies = _shown(
+        'So with the default dim "red" becomes "RED", and with a dim of 2 "red" becomes "rd".'
+    )
+    assert len(bodies) == 2
+    assert "done = run_cli(str(source))\n" in bodies[0]  # the default: no option given
+    assert "run_cli(str(source), '--dim', '2')" in bodies[1]
+    assert "assert done.stdout in ('rd\\n', 'rd')" in bodies[1]
+    negative = _shown('With a dim of -1, "red" becomes "re".')
+    assert len(negative) == 1 and "'--dim', '-1'" in negative[0]
 
 
 @pytest.mark.parametrize(
@@ -247,6 +260,8 @@ def test_a_filters_output_shown_for_an_input_in_words_is_run_on_that_input_with_
     [
         'Dimmed a little, "red" becomes "rd".',  # the option in words, not its flag
         'With --dim three, "red" becomes "rd".',  # a count in words
+        'With a dim of three, "red" becomes "rd".',  # a count in words, the option in words
+        'With a shout of 2, "red" becomes "rd".',  # a switch takes no count
         'With -b, "red" becomes "rd".',  # no such option
         'With --dim, "red" becomes "rd".',  # the value it takes is not given
         'The word "red" and the word "rd" are both lamps.',  # nothing done between them

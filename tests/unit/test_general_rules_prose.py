@@ -9,7 +9,10 @@ is a general shape of such text, held to sentences written for the test
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -366,6 +369,62 @@ def test_the_words_are_read_only_where_no_code_span_marks_the_interface() -> Non
     facts = read_requirement(text)
     assert [f.name for f in facts.functions] == ["hoist"]
     assert facts.routes == () and facts.usages == ()
+
+
+DOCKS = (
+    "We need a module called docks with two functions.\n\n"
+    "The function is_berth takes a label, returning true or false: whether it is a berth. "
+    "For example B-12 and C-7 are berths, but B-0 is not.\n\n"
+    "The function to_slip takes a berth and returns its slip number. So B-12 gives 1012."
+)
+
+
+def test_a_functions_examples_in_prose_are_tests_that_pass_on_right_code_only(
+    tmp_path: Path,
+) -> None:
+    made = examples_file(read_requirement(DOCKS))
+    assert made is not None
+    body = made.source.split("from docks import is_berth, to_slip\n", 1)[1]
+    assert "assert is_berth('B-12') == True" in body
+    assert "assert is_berth('C-7') == True" in body
+    assert "assert is_berth('B-0') == False" in body
+    # no type is said of the slip number: compared as the digits it is shown as
+    assert "assert str(to_slip('B-12')) == '1012'" in body
+    assert made.of("is_berth") == ["test_is_berth", "test_is_berth_2", "test_is_berth_3"]
+    (tmp_path / "test_examples.py").write_text(made.source, encoding="utf-8")
+    right = (
+        "def is_berth(text):\n    return text[0] in 'BC' and text[2:] != '0'\n"
+        "def to_slip(berth):\n    return 1000 + int(berth[2:])\n"
+    )
+    for code, passes in ((right, True), (right.replace("!= '0'", "!= '7'"), False)):
+        (tmp_path / "docks.py").write_text(code, encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (done.returncode == 0) is passes, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "B-12 and C-7 are berth names.",  # the word does not end its clause: no verdict
+        "A B-12 is berth when it is free.",  # a condition, not a verdict
+        "Each berth is a berth, but a slip is not.",  # no value holds a digit or is quoted
+        "So 12 gives 1012.",  # an untyped argument that reads as a number: its type is open
+        "So B-12 gives slip 1012.",  # the result is not what the clause ends with
+    ],
+)
+def test_prose_that_settles_no_call_makes_no_example(said: str) -> None:
+    text = (
+        "We need a module called docks.\n\n"
+        f"The function is_berth takes a label, returning true or false. {said}\n\n"
+        f"The function to_slip takes a berth and returns its slip number. {said}"
+    )
+    assert examples_file(read_requirement(text)) is None
 
 
 # --- what the words leave open ---------------------------------------------------------------

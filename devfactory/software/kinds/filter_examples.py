@@ -4,8 +4,10 @@ r"""The outputs a requirement shows for an input, in its words: a filter's examp
 two quoted texts with what the command does between them, and the options the
 clause before them gives. Each is a test that runs the command on that input
 (``transform_examples``) and a call the transform's docstring shows
-(``Shown.call``). Only what the words settle is read: an option named in words
-alone, a count in words or a flag the command does not have makes no example.
+(``Shown.call``). Only what the words settle is read: "with the default margin"
+(the option not given) and "with a margin of 2" (``--margin 2``) are read, but
+an option in other words, a count in words or a flag the command does not have
+makes no example.
 """
 
 from __future__ import annotations
@@ -74,19 +76,30 @@ class Shown:
 def _given(clause: str, options: tuple[Option, ...]) -> list[tuple[str, Option, str | None]] | None:
     """Return the options a clause gives ("with --start 10": ``--start``, its option, ``10``).
 
-    None when it names a flag the command does not have, an option without the
-    value it takes, or an option in words alone ("with a margin of 2", "when
-    folding"): the example cannot then be run as written.
+    Two ways of naming an option in words settle how the command is run: "the
+    default margin" (the option not given) and, for an option that takes a whole
+    number, "a margin of 2" (``--margin 2``). None when the clause names a flag the
+    command does not have, an option without the value it takes, or an option in
+    other words ("when folding", "dimmed a little"): the example cannot then be
+    run as written.
     """
+    given: list[tuple[str, Option, str | None]] = []
     for option in options:
         words = option.dest.replace("_", " ")
         stem = words if len(words) <= 4 else words[:-1]  # "fold": fold, folding, folded
         said = re.search(rf"(?<![\w-]){re.escape(stem)}", clause, re.I)
-        if said and not any(
+        if not said or any(
             re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", clause) for f in option.flags
         ):
-            return None
-    given: list[tuple[str, Option, str | None]] = []
+            continue
+        if re.search(rf"\bdefault\s+{re.escape(words)}\b", clause, re.I):
+            continue  # "with the default margin": the option is not given
+        counted = re.search(rf"\b{re.escape(words)}\s+of\s+(-?\d+)(?![\w.])", clause, re.I)
+        if option.integer and counted:
+            long = next((f for f in option.flags if f.startswith("--")), option.flags[0])
+            given.append((long, option, counted[1]))  # "with a margin of 2": --margin 2
+            continue
+        return None
     for match in _GIVEN_FLAG.finditer(clause):
         named = next((o for o in options if match[1] in o.flags), None)
         if named is None:
@@ -139,12 +152,17 @@ def transform_examples(
     """Return the tests of the outputs the requirement shows (``shown_outputs``).
 
     The input is written to a file the command is run on, and its output is
-    compared as ``_write_output`` writes it (with its final newline).
+    compared as shown. An output shown without a final newline may be printed
+    with one (``_write_output`` adds it) or, by a command that keeps the line
+    breaks as they are, without: the words settle the text, not that newline.
     """
     tests: list[Example] = []
     for shown in shown_outputs(facts, options):
         output = shown.output
-        expected = output if output.endswith("\n") or not output else output + "\n"
+        if output.endswith("\n") or not output:
+            compared = f"done.stdout == {output!r}"
+        else:
+            compared = f"done.stdout in ({output + chr(10)!r}, {output!r})"
         args = "".join(f", {a!r}" for a in shown.argv)
         why = f"{shown.call(unit)} must return {shown.returned!r}"  # what a repair is shown
         printed = f"{why}; it printed: "
@@ -154,7 +172,7 @@ def transform_examples(
             f"    done = run_cli(str(source){args})\n"
             # a failure says what was asked, then what the command printed on both streams
             f"    assert done.returncode == 0, {printed!r} + done.stdout + done.stderr\n"
-            f"    assert done.stdout == {expected!r}, {why!r}\n"
+            f"    assert {compared}, {why!r}\n"
         )
         tests.append(Example("output", shown.sentence, body, unit))
     return tests
