@@ -7,8 +7,9 @@ words. When the requirement names its package (run as ``python -m x``, or
 owned by the pipeline's team for its kind; the architect corrects and completes
 it. Otherwise it carries a complete plan of another requirement as an example.
 Either way the kinds of software (``software/kinds``) give the plan's kind, its
-code files beside ``__init__.py`` and its entry point. ``check_plan`` judges
-whatever comes back.
+code files beside ``__init__.py`` and its entry point, and a pipeline with API,
+infrastructure or operations teams gives each the deliverable its checks judge
+(``team_files``). ``check_plan`` judges whatever comes back.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from devfactory.software.kinds import behaviour_tested, examples_file, reading, starting
-from devfactory.software.plan import BuildPlan, FileRole, Named, named_interfaces
+from devfactory.software.plan import BuildPlan, FileRole, Named, SoftwareKind, named_interfaces
 from devfactory.software.requirement import RequirementFacts
 
 _EXAMPLE = "moonphase"  # the example requirement's package, run as ``python -m moonphase``
@@ -108,6 +109,45 @@ def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:
     }
 
 
+def team_files(
+    kind: SoftwareKind, code: str, writer: Mapping[FileRole, str]
+) -> list[dict[str, Any]]:
+    """Return the files the pipeline's other teams deliver for this kind of software.
+
+    A pipeline that has an API, an infrastructure or an operations team gives it
+    the deliverable its checks judge (``teams/tool_checks``): a web service's
+    OpenAPI document, designed before the code and compared with the service
+    once it is built; a container image and a CI workflow for a program or a
+    service (a CI workflow alone for a library, which no one runs in a
+    container); a web service's runbook, its probes answered by the running
+    service. A pipeline without those teams (``lean``) gets none of them, and
+    a kind none of them fits gets what fits it.
+    """
+    files: list[dict[str, Any]] = []
+    service = kind in (SoftwareKind.WEB_SERVICE, SoftwareKind.WEB_APP)
+    if service and FileRole.API in writer:
+        files.append({"path": "api/openapi.yaml", "role": "api", "owner": writer[FileRole.API],
+                      "purpose": "the OpenAPI 3.1 document of the service: every route the "
+                      "requirement gives, its parameters, bodies, statuses and schemas",
+                      "depends_on": []})  # fmt: skip
+    if FileRole.INFRA in writer:
+        if kind is not SoftwareKind.LIBRARY:
+            files.append({"path": "Dockerfile", "role": "infra", "owner": writer[FileRole.INFRA],
+                          "purpose": "a small, non-root container image that installs the "
+                          "project and runs it", "depends_on": [code]})  # fmt: skip
+        # a run's paths start with no dot: the workflow goes to .github/workflows/ to run
+        files.append({"path": "infra/ci.yml", "role": "infra",
+                      "owner": writer[FileRole.INFRA], "depends_on": [code],
+                      "purpose": "the GitHub Actions workflow: install the project, lint and "
+                      "run the tests on every push and pull request"})  # fmt: skip
+    if service and FileRole.OPS in writer:
+        files.append({"path": "docs/runbook.md", "role": "ops", "owner": writer[FileRole.OPS],
+                      "purpose": "how to start, probe and restart the service: its health "
+                      "command or route, its logs, what to do when it fails",
+                      "depends_on": [code]})  # fmt: skip
+    return files
+
+
 def _writers(owners: Mapping[str, Sequence[FileRole]]) -> dict[FileRole, str]:
     """Return the team that writes each role: the first in the pipeline that owns it."""
     writer: dict[FileRole, str] = {}
@@ -170,6 +210,7 @@ def starting_plan(
     if FileRole.DOCS in writer:
         files.append({"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
                       "purpose": "install, usage and examples", "depends_on": [init]})  # fmt: skip
+    files += team_files(part.kind, init, writer)
     symbols = [{"name": f, "signature": _signature(requirement, f)} for f in named.functions[:15]]
     symbols += [{"name": name, "signature": signature} for name, signature in part.symbols]
     first = next((line for line in requirement.splitlines() if line.strip()[:1].isalpha()), "")
@@ -267,6 +308,8 @@ def tool_plan(
     if FileRole.DOCS in writer:
         files.append({"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
                       "purpose": "install, usage and examples", "depends_on": [path]})  # fmt: skip
+    taken = set(existing)
+    files += [f for f in team_files(part.kind, path, writer) if f["path"] not in taken]
     symbols = [{"name": f.name, "signature": f.signature} for f in facts.functions[:16]]
     symbols += [{"name": name, "signature": signature} for name, signature in part.symbols]
     first = next((s for s in facts.sentences if s[:1].isalpha()), facts.module)

@@ -777,3 +777,45 @@ def test_a_file_is_told_how_to_import_or_run_the_modules_it_depends_on() -> None
     # a module that does not parse gets no import line (its text is shown as written)
     broken = {**written, "wordcount/__init__.py": "def count_words(:\n"}
     assert "Import it as" not in interface_brief(plan, "tests/test_wordcount.py", broken, 800)
+
+
+@pytest.mark.parametrize("pipeline", ["full", "lean"])
+def test_a_plan_by_tools_gives_the_pipelines_api_infra_and_ops_teams_their_deliverables(
+    pipeline: str,
+) -> None:
+    from devfactory.graph.plan_start import tool_plan
+    from devfactory.pipelines import load_pipeline
+
+    owners = {slug: TEAMS[slug].owns for slug in load_pipeline(pipeline).teams}
+    web = tool_plan(
+        "A FastAPI app object named `app` in the module `todo_api`: `POST /todos` creates one "
+        "(201) and `GET /todos/{id}` reads it (200, or 404).",
+        owners,
+    )
+    library = tool_plan(
+        "The module `lamps` has `glow(n: int) -> str`: `glow(2)` is `'**'`.", owners
+    )
+    assert web is not None and library is not None
+    others = {"api-design", "devops-infrastructure", "sre-operations"}
+    web_files = {f.path: (f.owner, f.role.value) for f in web.files if f.owner in others}
+    library_files = {f.path: f.owner for f in library.files if f.owner in others}
+    if pipeline == "lean":  # a pipeline without those teams gets none of their files
+        assert web_files == {} and library_files == {}
+        return
+    assert web_files == {
+        "api/openapi.yaml": ("api-design", "api"),
+        "Dockerfile": ("devops-infrastructure", "infra"),
+        "infra/ci.yml": ("devops-infrastructure", "infra"),
+        "docs/runbook.md": ("sre-operations", "ops"),
+    }
+    # a library is run in no container and answers no probe: its CI workflow alone
+    assert library_files == {"infra/ci.yml": "devops-infrastructure"}
+    assert check_plan(web, "", owners=owners) == []
+    # a repository's own Dockerfile is kept: the plan gives the team the rest
+    kept = tool_plan(
+        "A FastAPI app object named `app` in the module `todo_api`: `GET /todos` lists them.",
+        owners,
+        existing=("Dockerfile",),
+    )
+    assert kept is not None and "Dockerfile" not in {f.path for f in kept.files}
+    assert "infra/ci.yml" in {f.path for f in kept.files}
