@@ -3,8 +3,9 @@
 Tools before models: the build plan when the requirement's words settle it
 (``plan_start.tool_plan``), its architecture overview (``software/overview``),
 the requirement's own examples as tests (``software/examples``), the model's
-tests the chosen code agreed with, and the report on files only tools and the
-build loop wrote, whose evidence is the checks'.
+tests the chosen code agreed with, the container image and the CI workflow the
+plan gives DevOps (``software/infra``), and the report on files only tools and
+the build loop wrote, whose evidence is the checks'.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from devfactory.graph.planning import pipeline_owners
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import StageState, requirement_facts_of
 from devfactory.graph.structured import Draft
+from devfactory.software import infra
 from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
@@ -33,9 +35,10 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
     """Return the file when tools write it exactly, with no model call; else None.
 
     The build plan, when the requirement's words settle it (``tool_plan``), the
-    requirement's own examples as tests (``software/examples``), and the tests
-    the model wrote that the chosen code passes (``software/behaviour.PATH``:
-    the build loop published them with the code; QA starts from them).
+    requirement's own examples as tests (``software/examples``), the tests the
+    model wrote that the chosen code passes (``software/behaviour.PATH``: the
+    build loop published them with the code; QA starts from them), and the
+    Dockerfile and CI workflow the plan gives DevOps (``software/infra``).
     """
     state = work.state
     if item.format in ("build-plan", "plan-overview"):
@@ -58,6 +61,15 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
             return None
         artifact = Artifact(path=item.path, kind=ArtifactKind.PYTHON, content=tests.source)
         return Draft(artifact, Usage(), "tools", origin="tools")
+    if item.path in (infra.DOCKERFILE, infra.WORKFLOW) and work.plan is not None:
+        image = item.path == infra.DOCKERFILE
+        written = infra.dockerfile(work.plan) if image else infra.workflow(work.plan)
+        if written is None:
+            return None
+        kind = ArtifactKind.DOCKERFILE if image else ArtifactKind.YAML
+        return Draft(
+            Artifact(path=item.path, kind=kind, content=written), Usage(), "tools", origin="tools"
+        )
     if item.path == AGREED_PATH and work.plan is not None:
         handed = [
             a.content
