@@ -138,8 +138,8 @@ def team_files(
         # a run's paths start with no dot: the workflow goes to .github/workflows/ to run
         files.append({"path": "infra/ci.yml", "role": "infra",
                       "owner": writer[FileRole.INFRA], "depends_on": [code],
-                      "purpose": "the GitHub Actions workflow: install the project, lint and "
-                      "run the tests on every push and pull request"})  # fmt: skip
+                      "purpose": "the GitHub Actions workflow: install the project and run "
+                      "its tests on every push and pull request"})  # fmt: skip
     if service and FileRole.OPS in writer:
         files.append({"path": "docs/runbook.md", "role": "ops", "owner": writer[FileRole.OPS],
                       "purpose": "how to start, probe and restart the service: its health "
