@@ -20,7 +20,14 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from devfactory.software.kinds import behaviour_tested, examples_file, reading, starting
-from devfactory.software.plan import BuildPlan, FileRole, Named, SoftwareKind, named_interfaces
+from devfactory.software.plan import (
+    BuildPlan,
+    FileRole,
+    Named,
+    PlannedFile,
+    SoftwareKind,
+    named_interfaces,
+)
 from devfactory.software.requirement import RequirementFacts
 
 _EXAMPLE = "moonphase"  # the example requirement's package, run as ``python -m moonphase``
@@ -109,9 +116,7 @@ def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:
     }
 
 
-def team_files(
-    kind: SoftwareKind, code: str, writer: Mapping[FileRole, str]
-) -> list[dict[str, Any]]:
+def team_files(kind: SoftwareKind, code: str, writer: Mapping[FileRole, str]) -> list[PlannedFile]:
     """Return the files the pipeline's other teams deliver for this kind of software.
 
     A pipeline that has an API, an infrastructure or an operations team gives it
@@ -123,28 +128,31 @@ def team_files(
     service. A pipeline without those teams (``lean``) gets none of them, and
     a kind none of them fits gets what fits it.
     """
-    files: list[dict[str, Any]] = []
+    files: list[PlannedFile] = []
     service = kind in (SoftwareKind.WEB_SERVICE, SoftwareKind.WEB_APP)
     if service and FileRole.API in writer:
-        files.append({"path": "api/openapi.yaml", "role": "api", "owner": writer[FileRole.API],
-                      "purpose": "the OpenAPI 3.1 document of the service: every route the "
-                      "requirement gives, its parameters, bodies, statuses and schemas",
-                      "depends_on": []})  # fmt: skip
+        files.append(PlannedFile(path="api/openapi.yaml", role=FileRole.API,
+                                 owner=writer[FileRole.API], depends_on=[],
+                                 purpose="the OpenAPI 3.1 document of the service: every route "
+                                 "the requirement gives, its parameters, bodies, statuses and "
+                                 "schemas"))  # fmt: skip
     if FileRole.INFRA in writer:
         if kind is not SoftwareKind.LIBRARY:
-            files.append({"path": "Dockerfile", "role": "infra", "owner": writer[FileRole.INFRA],
-                          "purpose": "a small, non-root container image that installs the "
-                          "project and runs it", "depends_on": [code]})  # fmt: skip
+            files.append(PlannedFile(path="Dockerfile", role=FileRole.INFRA,
+                                     owner=writer[FileRole.INFRA], depends_on=[code],
+                                     purpose="a small, non-root container image that installs "
+                                     "the project and runs it"))  # fmt: skip
         # a run's paths start with no dot: the workflow goes to .github/workflows/ to run
-        files.append({"path": "infra/ci.yml", "role": "infra",
-                      "owner": writer[FileRole.INFRA], "depends_on": [code],
-                      "purpose": "the GitHub Actions workflow: install the project and run "
-                      "its tests on every push and pull request"})  # fmt: skip
+        files.append(PlannedFile(path="infra/ci.yml", role=FileRole.INFRA,
+                                 owner=writer[FileRole.INFRA], depends_on=[code],
+                                 purpose="the GitHub Actions workflow: install the project and "
+                                 "run its tests on every push and pull request"))  # fmt: skip
     if service and FileRole.OPS in writer:
-        files.append({"path": "docs/runbook.md", "role": "ops", "owner": writer[FileRole.OPS],
-                      "purpose": "how to start, probe and restart the service: its health "
-                      "command or route, its logs, what to do when it fails",
-                      "depends_on": [code]})  # fmt: skip
+        files.append(PlannedFile(path="docs/runbook.md", role=FileRole.OPS,
+                                 owner=writer[FileRole.OPS], depends_on=[code],
+                                 purpose="how to start, probe and restart the service: its "
+                                 "health command or route, its logs, what to do when it "
+                                 "fails"))  # fmt: skip
     return files
 
 
@@ -210,7 +218,7 @@ def starting_plan(
     if FileRole.DOCS in writer:
         files.append({"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
                       "purpose": "install, usage and examples", "depends_on": [init]})  # fmt: skip
-    files += team_files(part.kind, init, writer)
+    files += [f.model_dump(mode="json") for f in team_files(part.kind, init, writer)]
     symbols = [{"name": f, "signature": _signature(requirement, f)} for f in named.functions[:15]]
     symbols += [{"name": name, "signature": signature} for name, signature in part.symbols]
     first = next((line for line in requirement.splitlines() if line.strip()[:1].isalpha()), "")
@@ -309,7 +317,11 @@ def tool_plan(
         files.append({"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
                       "purpose": "install, usage and examples", "depends_on": [path]})  # fmt: skip
     taken = set(existing)
-    files += [f for f in team_files(part.kind, path, writer) if f["path"] not in taken]
+    files += [
+        f.model_dump(mode="json")
+        for f in team_files(part.kind, path, writer)
+        if f.path not in taken
+    ]
     symbols = [{"name": f.name, "signature": f.signature} for f in facts.functions[:16]]
     symbols += [{"name": name, "signature": signature} for name, signature in part.symbols]
     first = next((s for s in facts.sentences if s[:1].isalpha()), facts.module)
