@@ -348,10 +348,33 @@ class Policy(BaseModel):
     roles: dict[PauseKind, tuple[str, ...]]
     # Roles that may see every run (stages, pauses, files); others see only their own.
     see_all_runs: tuple[str, ...] = ()
+    # Named fragments the rules' patterns share, written "{NAME}" in a pattern (a fragment may
+    # name others): a long shape (who is addressed, then what they are asked) is written once
+    # and read by its parts.
+    pattern_terms: dict[str, str] = {}
     risk_rules: tuple[RiskRule, ...] = ()
     injection: RiskRule
     screening: ScreeningRules
     unattended: UnattendedRules = UnattendedRules()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_terms(cls, data: Any) -> Any:
+        """Write each ``{NAME}`` of the rules' patterns out as its ``pattern_terms`` entry."""
+        if not isinstance(data, dict):
+            return data
+        # always, so that a pattern naming a term the file does not define is refused
+        written = {str(k): str(v) for k, v in dict(data.get("pattern_terms") or {}).items()}
+        for name in written:
+            if not _TERM.fullmatch(f"{{{name}}}"):
+                raise ValueError(f"pattern_terms: {name!r} is not a NAME in capitals")
+        terms = _terms_written_out(written)
+        data = dict(data)
+        if "injection" in data:
+            data["injection"] = _rule_expanded(data["injection"], terms)
+        if isinstance(data.get("risk_rules"), list):
+            data["risk_rules"] = [_rule_expanded(r, terms) for r in data["risk_rules"]]
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -402,7 +425,8 @@ class Policy(BaseModel):
         level, factors = Risk.LOW, []
         for rule in (*self.risk_rules, self.injection):
             if rule.matches(requirement):
-                factors.append(rule.factor)
+                if rule.factor not in factors:  # two shapes of one factor name it once
+                    factors.append(rule.factor)
                 level = max(level, rule.level, key=lambda r: r.rank)
         return level, factors
 
@@ -546,6 +570,59 @@ class Policy(BaseModel):
         return PolicyDecision(
             risk=risk, action=action, reasons=reasons[:10], risk_factors=factors[:12]
         )
+
+
+_TERM = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
+
+
+def expand_terms(pattern: str, terms: dict[str, str]) -> str:
+    """Return ``pattern`` with each ``{NAME}`` replaced by ``terms[NAME]``.
+
+    Quantifiers (``{0,3}``) hold digits, never capitals, so they are left alone.
+
+    Raises:
+        ValueError: the pattern names a term that ``terms`` does not define.
+
+    """
+
+    def term(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name not in terms:
+            raise ValueError(f"pattern {pattern[:80]!r} names an unknown term {{{name}}}")
+        return terms[name]
+
+    return _TERM.sub(term, pattern)
+
+
+def _terms_written_out(written: dict[str, str]) -> dict[str, str]:
+    """Return each term with the terms it names written out, in any order of the file.
+
+    Raises:
+        ValueError: a term names itself through others, or a term that is not defined.
+
+    """
+    done: dict[str, str] = {}
+
+    def out(name: str, seen: tuple[str, ...]) -> str:
+        if name in seen:
+            raise ValueError(f"pattern_terms: {' -> '.join((*seen, name))} is a cycle")
+        if name not in done:
+            used = {m.group(1) for m in _TERM.finditer(written[name])} & set(written)
+            known = {n: out(n, (*seen, name)) for n in used}
+            done[name] = expand_terms(written[name], known)
+        return done[name]
+
+    for name in written:
+        out(name, ())
+    return done
+
+
+def _rule_expanded(rule: Any, terms: dict[str, str]) -> Any:
+    """Return a rule as the file gives it with its patterns' terms written out."""
+    if not isinstance(rule, dict):
+        return rule
+    lists = {k: rule[k] for k in ("patterns", "together_with") if isinstance(rule.get(k), list)}
+    return {**rule, **{k: [expand_terms(str(p), terms) for p in v] for k, v in lists.items()}}
 
 
 def load_policy(path: Path | None = None) -> Policy:

@@ -79,17 +79,18 @@ PENALTY: Final = 10.0
 PART_WEIGHT: Final = 0.5
 """Weight of each part of an ordinary example, its whole counting 1."""
 
-FALSE_POSITIVE_RATE: Final = 0.11
+FALSE_POSITIVE_RATE: Final = 0.10
 """Share of the ordinary training examples allowed over the line out of fold.
 
 The training set's ordinary side is deliberately close to the risky one, so
 this is far above what ordinary tickets see; what it costs on them was
 measured on the development sets (the older tests/data/governance_*.yaml and
-the first two held-out sets, never the current one): 0.11 is the highest
+the first three held-out sets, never the current one): 0.10 is the highest
 rate at which those sets' ordinary texts stayed under 2 % HIGH, the whole
-screen measured (10 of 587, 4 of them by design), and every requirement we
-ship stayed LOW or MEDIUM; 0.115 let 13 over. The rate depends on how many
-easy examples the ordinary side holds: choose it again after adding many.
+screen measured (14 of 707, 6 of them by design), and every requirement we
+ship stayed LOW or MEDIUM; 0.11 let 15 over (the third round chose 0.11 on
+587 of them). The rate depends on how many easy examples the ordinary side
+holds: choose it again after adding many.
 """
 
 MIN_PART_WORDS: Final = 12

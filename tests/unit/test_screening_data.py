@@ -26,7 +26,7 @@ from devfactory.graph.screening_model import ScreeningModel, load_model
 from devfactory.graph.screening_train import TrainingSet, data_digest, training_set
 
 ROOT = Path(__file__).resolve().parents[2]
-HELD_OUT_FILES = [ROOT / "tests" / "data" / f"governance_heldout_v{n}.yaml" for n in (2, 3, 4)]
+HELD_OUT_FILES = [ROOT / "tests" / "data" / f"governance_heldout_v{n}.yaml" for n in (2, 3, 4, 5)]
 MODEL_FILE = ROOT / "devfactory" / "config" / "screening_model.npz"
 HELD_OUTS: list[dict[str, Any]] = [yaml.safe_load(f.read_text("utf-8")) for f in HELD_OUT_FILES]
 NEAR_DUPLICATE = 0.95  # cosine under MiniLM at or above which two texts count as one
