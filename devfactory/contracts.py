@@ -273,6 +273,10 @@ class Delivery(BaseModel):
         base: the base branch the run started from.
         base_commit: the base branch's commit when the run started.
         branch: the run's branch, ``devfactory/<run-id>``.
+        confined: a local source taken only under ``repo_local_roots`` (over the API):
+            it is held to them again at delivery.
+        identity: a local source's git folder (``<device>:<inode>``) when it was
+            cloned: the run delivers into that folder or nowhere (empty: not recorded).
 
     """
 
@@ -284,6 +288,8 @@ class Delivery(BaseModel):
     base: str
     base_commit: str
     branch: str
+    confined: bool = False
+    identity: str = ""
 
 
 class Repository(Delivery):

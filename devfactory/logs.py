@@ -20,10 +20,13 @@ gives a run event's), and Python's warnings are log lines too, so that under
 
 What a line says may come from anyone (a project's name, a model's reply, a
 request's path), so both formats write every value as one line of visible
-text, controls and bidi controls as escapes (``shown.one_line``), with the credentials
-of any URL in it masked (``redact.shown_urls``): a value can neither act on
-the terminal that shows the log, nor start a line of its own. A traceback
-keeps its lines, each marked as the continuation of its record (``  | ``).
+text, controls and bidi controls as escapes (``shown.one_line``), after the
+same redaction as stored text (``redact.redact``: keys, passwords, the
+credentials of any URL): a value can neither act on the terminal that shows
+the log, nor start a line of its own, nor carry a secret (an exception's text
+logged as ``log.warning("model call failed: %s", exc)`` often holds one). A
+traceback keeps its lines, each marked as the continuation of its record
+(``  | ``), and is redacted whole, so a secret over several lines is seen.
 """
 
 from __future__ import annotations
@@ -91,8 +94,8 @@ def record_extras(
 
 
 def _safe(value: Any) -> Any:
-    """Return a line's value as visible text on one line, URLs masked; numbers kept."""
-    from devfactory.redact import shown_urls
+    """Return a line's value as visible text on one line, secrets masked; numbers kept."""
+    from devfactory.redact import redact
     from devfactory.shown import one_line
 
     if value is None or isinstance(value, bool | int | float):
@@ -100,20 +103,23 @@ def _safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_safe(v) for v in value]
     if isinstance(value, dict):
-        return {one_line(k): _safe(v) for k, v in value.items()}
-    return one_line(shown_urls(str(value)))
+        return {_safe(k): _safe(v) for k, v in value.items()}
+    return one_line(redact(str(value)))  # redacted first: a shape may span a line's end
 
 
 def safe_values(
     logger: Any, method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """Make every key and value of the line safe to show (``_safe``); tracebacks keep lines."""
+    from devfactory.redact import redact
+    from devfactory.shown import one_line
+
     safe: dict[str, Any] = {}
     for key, value in event.items():
         if key.startswith("_"):  # structlog's own (the record), never rendered
             safe[key] = value
         elif key in _MULTILINE and isinstance(value, str):
-            safe[key] = "\n".join(_safe(line) for line in value.split("\n"))
+            safe[key] = "\n".join(one_line(line) for line in redact(value).split("\n"))
         else:
             safe[_safe(key)] = _safe(value)
     return safe
@@ -165,7 +171,8 @@ class _Deferred(logging.Formatter):
     """``formatter(fmt)``, built when the first line is formatted.
 
     structlog (and the renderer it loads) costs a command that logs nothing
-    a quarter of a second: ``devfactory list`` never pays it.
+    a quarter of a second, and the redaction of the first line loads
+    detect-secrets: ``devfactory list`` never pays either.
     """
 
     def __init__(self, fmt: str) -> None:

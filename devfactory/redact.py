@@ -3,13 +3,18 @@
 Two kinds of secret are recognised: the shapes of well-known credentials
 (detect-secrets' maintained set of provider keys and tokens, with ours for
 the shapes it misses or cuts short: unquoted assignments to names such as
-``AWS_SECRET_ACCESS_KEY`` or ``client_secret``, ``Authorization: Basic``, long
-Stripe keys, the factory's own ``dfk_`` API keys, an AWS secret key written
-beside its ``AKIA`` id, ``curl -u user:password``), and the configured values of
-this process (every environment variable whose name says it holds a secret, and
-values the factory registers, such as its database role's password and the
+``AWS_SECRET_ACCESS_KEY`` or ``client_secret`` (after ``:``, ``=`` or their
+full-width forms), ``Authorization: Basic``, long Stripe keys, the factory's
+own ``dfk_`` API keys, an AWS secret key written near its ``AKIA`` id, the
+passwords that commands take as options (``curl -u user:password``,
+``mysql -pPASSWORD``, ``sshpass -p``, ``docker login -p``), an environment
+variable that holds a password (``PGPASSWORD=...``) and the password of a
+libpq connection string (``host=db password=...``)), and the configured values
+of this process (every environment variable whose name says it holds a secret,
+and values the factory registers, such as its database role's password and the
 audit key). Each is replaced by ``[REDACTED:<what>]``. NUL characters, which no
-database stores, are dropped too.
+database stores, are dropped too, and so are zero-width characters inside a
+word (``sk-ant-<U+200B>api...``), which would split a key so that no shape sees it.
 
 URLs are masked by one function, ``shown_url``: the credentials before the
 host (``http://svc:password@host``) and the values of query and fragment
@@ -20,7 +25,13 @@ model routing, Langfuse's), and ``redact`` applies it to every URL in a text.
 The factory redacts where text crosses a boundary: what a model is sent
 (``models/router.ResolvedModel``), error messages from models and providers,
 and everything written to the runs table, the audit log, the run's folder and
-memory. A secret in a model's reply is redacted when it is stored.
+memory. A secret in a model's reply is redacted when it is stored. Every log
+line is redacted the same way when it is formatted (``logs.safe_values``).
+
+Why one module: the shapes, the registered values and the URL masking are one
+pass over one text with one vocabulary of labels; split, a caller would pick
+one part and miss the others, and the boundary where text is stored would
+need to know them all.
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +52,49 @@ _SECRET_WORDS = (
 # A name that says its value is a secret, anywhere in an identifier (client_secret,
 # AWS_SECRET_ACCESS_KEY, db.password), for the assignment shapes below.
 _NAME = rf"(?i:(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*(?:{_SECRET_WORDS})[A-Za-z0-9_.-]*)"
+
+
+def _word(*words: str, after: str = r"\w") -> str:
+    """Return a pattern of any of ``words`` where it does not follow ``after``.
+
+    The look-behind comes after the word: a pattern that starts with one is
+    tried at every position of a text (25 ms a megabyte), one that starts with
+    letters only where they are.
+    """
+    return "(?:" + "|".join(rf"{word}(?<!{after}{word})" for word in words) + ")"
+
+
+# What separates a secret's name from its value: ASCII or full-width (password：...)
+_GIVES = "[:=\uff1a\uff1d]"
+# A value given for a password: quoted (spaces and all) or bare; never a variable, a
+# placeholder, a template's field ($PW, <password>, {password}, %s) or a mask, none a secret
+_ARG = r"(?P<quote>[\"'])?(?P<secret>(?![$<{%`]|\[REDACTED)(?(quote)[^\"'\n]+|[^\s\"';&|]+))"
+# An AWS key id, and a secret key's 40 characters with an upper-case letter, a lower-case
+# one and a digit (a git hash, a word or a path seldom has all three)
+_AWS_ID = _word("AKIA", "ASIA") + r"[0-9A-Z]{16}\b"
+_AWS_SECRET = (
+    r"(?<![A-Za-z0-9/+=])(?P<secret>(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])"
+    r"(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+)
+_AWS_NEAR = 256  # characters between an AWS key id and its secret written apart from it
+# libpq's connection string (host=db port=5432 password=pw): pairs apart by spaces only, so
+# that keyword arguments (connect(host=h, password=pw)) are not one; each key starts a word
+_LIBPQ_KEY = (
+    _word(
+        *("host", "hostaddr", "port", "dbname", "user", "sslmode", "application_name"),
+        *("connect_timeout", "options", "service", "target_session_attrs"),
+        after=r"[^\s\"']",
+    )
+    + r"[ \t]*=[ \t]*"
+)
+# a value, bounded: each key is a start, and "host=host=..." must not cost its square
+_LIBPQ_VALUE = r"(?:'(?:[^'\\\n]|\\.){0,255}'|[^\s'\"]{0,255}[^\s'\",])"
+_LIBPQ_PASSWORD = (
+    _word("password", after=r"[^\s\"']")
+    + r"[ \t]*=[ \t]*(?P<secret>(?!'?(?:[$<{%`]|\[REDACTED))"
+    + _LIBPQ_VALUE
+    + ")"
+)
 # A shape that starts with _NAME matches only where the text holds one of the words (never
 # in a mask: its "]" follows the word, where the shapes need [:=]), so a text without any,
 # most of what is redacted, is not scanned by those shapes (the costliest by far)
@@ -53,7 +107,7 @@ _OWN_SHAPES: tuple[tuple[str, str], ...] = (
     ),
     (  # an AWS secret key beside its key id, as a CSV, an ini or a line lists them
         "aws-secret-key",
-        r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b[\s,;:|=\"']{1,16}"
+        _AWS_ID + r"[\s,;:|=\"']{1,16}"
         r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
     ),
     (  # ... or before it
@@ -61,10 +115,15 @@ _OWN_SHAPES: tuple[tuple[str, str], ...] = (
         r"(?<![A-Za-z0-9/+])(?P<secret>[A-Za-z0-9/+]{40})[\s,;:|=\"']{1,16}"
         r"(?=(?:AKIA|ASIA)[0-9A-Z]{16}\b)",
     ),
-    ("aws-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # after the pairs: they look for it
+    (  # ... or apart from it (AKIA... / <secret>, id AKIA... secret <secret>)
+        "aws-secret-key",
+        _AWS_ID + rf"[\s\S]{{1,{_AWS_NEAR}}}?" + _AWS_SECRET,
+    ),
+    ("aws-secret-key", _AWS_SECRET + rf"(?=[\s\S]{{1,{_AWS_NEAR}}}?{_AWS_ID})"),
+    ("aws-key", _AWS_ID),  # after the pairs: they look for it
     (  # wget's (and others') --password, --http-password, --ftp-password, --proxy-password
         "password-option",
-        r"(?<![\w-])--(?:http-|ftp-|proxy-)?password(?:\s+|=)[\"']?(?P<secret>(?!\$)[^\s\"']+)",
+        r"(?<![\w-])--(?:http-|ftp-|proxy-)?password(?:\s+|=)" + _ARG,
     ),
     ("devfactory-api-key", r"\bdfk_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}"),
     ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
@@ -80,14 +139,21 @@ _OWN_SHAPES: tuple[tuple[str, str], ...] = (
     ("bearer-token", r"(?i:\bbearer\s+)(?P<secret>[A-Za-z0-9._~+/=-]{16,})"),
     ("basic-auth", r"(?i:\bbasic\s+)(?P<secret>[A-Za-z0-9+/]{8,}={0,2})"),
     ("azure-key", r"(?i:\bAccountKey=)(?P<secret>[A-Za-z0-9+/]{20,}={0,2})"),
-    (  # a quoted literal assigned to a secret's name
+    (  # a quoted literal assigned to a secret's name (not a variable: "${PGPASSWORD}")
         "assigned-secret",
-        _NAME + r"[\"']?\s?[:=]\s?[\"'](?P<secret>[^\"'\s]{8,})[\"']",
+        _NAME + rf"[\"']?\s?{_GIVES}\s?[\"'](?!\$\{{?\w+\}}?[\"'])(?P<secret>[^\"'\s]{{8,}})[\"']",
     ),
     (  # a long bare token assigned to one (never a call: token=make_token(user))
         "assigned-secret",
-        _NAME + r"\s?[:=]\s?(?P<secret>[A-Za-z0-9_+/=-]{16,})(?![\w(.\[])",
+        _NAME + rf"\s?{_GIVES}\s?(?P<secret>[A-Za-z0-9_+/=-]{{16,}})(?![\w(.\[])",
     ),
+    (  # an environment variable holding a password, of any length (PGPASSWORD=pw psql)
+        "password-variable",
+        r"(?<![\w$.-])(?=[A-Z])[A-Z0-9_]{0,48}(?:PASSWORD|PASSWD|_PWD)[A-Z0-9_]{0,48}="
+        r"(?![\w.]*[(\[])" + _ARG,
+    ),
+    ("connection-password", _LIBPQ_KEY + _LIBPQ_VALUE + r"[ \t]+" + _LIBPQ_PASSWORD),
+    ("connection-password", _LIBPQ_PASSWORD + r"(?=[ \t]+" + _LIBPQ_KEY + ")"),
 )
 
 
@@ -95,27 +161,63 @@ _OWN_SHAPES: tuple[tuple[str, str], ...] = (
 _NEEDS = {
     "aws-secret-key": re.compile(r"AKIA|ASIA"),
     "password-option": re.compile(r"--(?:http-|ftp-|proxy-)?password"),
+    "password-variable": re.compile(r"(?:PASSWORD|PASSWD|_PWD)[A-Z0-9_]*="),
+    "connection-password": re.compile(r"password[ \t]*="),
     # detect-secrets' npm shape (//.+/:_authToken=) takes time quadratic in the "//" of a
     # text: 20,000 URLs took seconds; without the word it cannot match
     "npm-tokens": re.compile(r"_authToken"),
 }
-# curl's user and password (-u, --user, --proxy-user, -U) on a line that runs curl: each
-# line holding the word is found once, then its flags (a flag alone is too common:
-# ``docker run -u 1000:1000``, ``git push -u origin``)
-_CURL = re.compile(r"\bcurl\b")
-_CURL_LINE = re.compile(r"(?m)^[^\n]*\bcurl\b[^\n]*")
-_CURL_USER = re.compile(
-    r"(?<![\w-])(?:-u\s*|-U\s*|--(?:proxy-)?user(?:\s+|=))[\"']?[^\s:\"']*:"
-    r"(?P<secret>(?!\$)[^\s\"']+)"
+# One command: to the end of its line or a separator (;, &, |) outside quotes; a line that
+# ends in a backslash goes on
+_COMMAND_REST = r"(?:[^\n;&|\"'\\]+|\"[^\"\n]*\"|'[^'\n]*'|\\\n?)*"
+# (what, words one of which the text must hold, a command, its flag that gives a password):
+# a flag alone is too common (docker run -p 8080:80, ssh -p 22, git push -u origin)
+_COMMAND_PASSWORDS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    (  # curl's user and password: -u, -U, --user, --proxy-user
+        "curl-password",
+        ("curl",),
+        _word("curl") + r"\b" + _COMMAND_REST,
+        r"(?<![\w-])(?:-u\s*|-U\s*|--(?:proxy-)?user(?:\s+|=))(?P<quote>[\"'])?[^\s:\"']*:"
+        r"(?P<secret>(?![$<{%`]|\[REDACTED)(?(quote)[^\"'\n]+|[^\s\"']+))",
+    ),
+    (  # the MySQL and MariaDB clients' -pPASSWORD (written apart, -p asks for it)
+        "mysql-password",
+        ("mysql", "mariadb"),
+        _word("mysql", "mariadb", after=r"[\w.-]") + r"(?:-?[a-z]+)?\b" + _COMMAND_REST,
+        r"(?<![\w-])-p" + _ARG,
+    ),
+    (  # sshpass -p PASSWORD, among sshpass's own options only (ssh -p 22 follows them)
+        "sshpass-password",
+        ("sshpass",),
+        _word("sshpass") + r"(?:[ \t]+(?:-[fdpP][ \t]*(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+)|-\S*))*",
+        r"(?<![\w-])-p[ \t]*" + _ARG,
+    ),
+    (  # a container registry's login -p PASSWORD (--password is password-option's)
+        "registry-password",
+        ("login",),
+        _word("docker", "podman", "nerdctl", "buildah", "skopeo", "oras", "helm")
+        + r"(?:[ \t]+[^\s;&|]+){0,4}?[ \t]+login\b"
+        + _COMMAND_REST,
+        r"(?<![\w-])-p[ \t]*" + _ARG,
+    ),
 )
 
 
-def _curl_passwords(text: str) -> str:
-    """Mask the password of every ``curl -u user:password`` (and its other spellings)."""
-    if _CURL.search(text) is None:
-        return text
-    mask = _masked("curl-password")
-    return _CURL_LINE.sub(lambda line: _CURL_USER.sub(mask, line.group(0)), text)
+def _command_passwords(text: str) -> str:
+    """Mask the password a command is given as an option (``curl -u user:pw``, ``mysql -ppw``).
+
+    Each command is looked for only where the text holds its name, and its flag
+    only from the name to the command's end.
+    """
+    for words, command, flag, mask in _commands():
+        if any(word in text for word in words):
+            text = command.sub(partial(_flag_masked, flag, mask), text)
+    return text
+
+
+def _flag_masked(flag: re.Pattern[str], mask: Mask, command: re.Match[str]) -> str:
+    """Return ``command`` as written, with the value of its password's flag masked."""
+    return flag.sub(mask, command.group(0))
 
 
 # A URL in text: a scheme, then everything up to a space, a quote or a closing parenthesis.
@@ -226,7 +328,8 @@ def _masked(what: str) -> Callable[[re.Match[str]], str]:
     return mask
 
 
-Shape = tuple[re.Pattern[str], Callable[[re.Match[str]], str], re.Pattern[str] | None]
+Mask = Callable[[re.Match[str]], str]
+Shape = tuple[re.Pattern[str], Mask, re.Pattern[str] | None]
 
 
 @cache
@@ -247,6 +350,15 @@ def _shapes() -> tuple[Shape, ...]:
             *((what, re.compile(pattern)) for what, pattern in _OWN_SHAPES),
             *_maintained_shapes(),
         )
+    )
+
+
+@cache
+def _commands() -> tuple[tuple[tuple[str, ...], re.Pattern[str], re.Pattern[str], Mask], ...]:
+    """Return (words, the command, its password's flag, its mask) of each command's password."""
+    return tuple(
+        (words, re.compile(command), re.compile(flag), _masked(what))
+        for what, words, command, flag in _COMMAND_PASSWORDS
     )
 
 
@@ -364,15 +476,28 @@ def _configured() -> re.Pattern[str] | None:
         return pattern
 
 
+# Zero-width characters (space, non-joiner, joiner, word joiner, BOM) between two visible
+# ASCII characters: there they join nothing and only split a word (a key) for the eye
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+_ZERO_WIDTH_INSIDE = re.compile(rf"(?<=[!-~])[{_ZERO_WIDTH}]+(?=[!-~])")
+
+
 def redact(text: str) -> str:
-    """Return ``text`` with every secret it holds replaced by ``[REDACTED:<what>]``."""
+    """Return ``text`` with every secret it holds replaced by ``[REDACTED:<what>]``.
+
+    Zero-width characters inside an ASCII word are dropped first, so that a key
+    split by one is seen (and masked) whole; elsewhere (an emoji's joiner,
+    Persian's non-joiner) they are kept.
+    """
     if not text:
         return text
     text = text.replace("\x00", "")  # no database can store a NUL character
+    if any(character in text for character in _ZERO_WIDTH):
+        text = _ZERO_WIDTH_INSIDE.sub("", text)
     configured = _configured()
     if configured is not None:
         text = configured.sub("[REDACTED:configured-secret]", text)
-    text = _curl_passwords(shown_urls(text))
+    text = _command_passwords(shown_urls(text))
     holds = {gate: gate.search(text) is not None for gate in (_SECRET_WORD, *_NEEDS.values())}
     for pattern, mask, needs in _shapes():
         if needs is None or holds[needs]:

@@ -118,7 +118,7 @@ def open_within(root: os.PathLike[str] | str, parts: Sequence[str], *, make: boo
         for part in parts:
             if make:
                 try:
-                    os.mkdir(part, 0o755, dir_fd=fd)
+                    os.mkdir(part, 0o700, dir_fd=fd)  # the run's files are its user's alone
                 except FileExistsError:
                     pass
             try:
@@ -234,16 +234,25 @@ def is_regular_file(root: os.PathLike[str] | str, relative: str) -> bool:
 
 
 class Listing:
-    """A folder's regular files as ``(path, bytes)`` in walking order, and whether it stopped early.
+    """A folder's regular files as ``(path, bytes)`` in walking order, and what was left out.
 
-    A plain class, like ``Entry``: ``dataclasses`` would slow the launcher's start.
+    A reader shows what was left out, so that nobody takes the files listed
+    for all there are: ``more`` (the walk stopped at its cap), ``deep`` (folders
+    deeper than ``MAX_DEPTH``, never entered: what they hold is not listed) and
+    ``not_regular`` (links, FIFOs, sockets and devices, which are no files of
+    the run). A plain class, like ``Entry``: ``dataclasses`` would slow the
+    launcher's start.
     """
 
-    __slots__ = ("files", "more")
+    __slots__ = ("deep", "files", "more", "not_regular")
 
-    def __init__(self, files: list[tuple[str, int]], more: bool) -> None:
+    def __init__(
+        self, files: list[tuple[str, int]], more: bool, deep: int = 0, not_regular: int = 0
+    ) -> None:
         self.files = files
         self.more = more  # the walk stopped at its cap: there is more than listed
+        self.deep = deep
+        self.not_regular = not_regular
 
 
 def list_files(root: os.PathLike[str] | str, limit: int) -> Listing:
@@ -251,24 +260,29 @@ def list_files(root: os.PathLike[str] | str, limit: int) -> Listing:
 
     Links, FIFOs, sockets and devices are not files of the run and are left
     out; so is every ``.git`` folder (the history) and what lies deeper than
-    ``MAX_DEPTH``. Every entry the walk meets (a folder, a link, a file) counts
-    toward ``limit``, so neither a million empty folders nor a million files
-    keep a reader walking. Raises ``RefusedFileError`` when ``root`` cannot be
-    opened as a folder.
+    ``MAX_DEPTH``: the listing counts what it left out (but the history). Every
+    entry the walk meets (a folder, a link, a file) counts toward ``limit``, so
+    neither a million empty folders nor a million files keep a reader walking.
+    Raises ``RefusedFileError`` when ``root`` cannot be opened as a folder.
     """
     files: list[tuple[str, int]] = []
+    deep = not_regular = 0
     top = open_within(root, ())
     try:
         for seen, entry in enumerate(walk(top, skip=KEEP, everywhere=True), start=1):
             if seen > limit:
-                return Listing(files, True)
+                return Listing(files, True, deep, not_regular)
             if stat.S_ISREG(entry.info.st_mode):
                 files.append((entry.path, entry.info.st_size))
+            elif not entry.is_dir:
+                not_regular += 1
+            elif entry.depth > MAX_DEPTH:  # yielded, never entered
+                deep += 1
     except OSError as exc:  # the folder itself cannot be read (what is below is skipped)
         raise RefusedFileError(errno.ENOENT, f"cannot be listed: {exc.strerror}") from None
     finally:
         os.close(top)
-    return Listing(files, False)
+    return Listing(files, False, deep, not_regular)
 
 
 class Entry:
@@ -409,6 +423,8 @@ def write_file(root: Path, relative: str, content: str) -> Path:
     link or a file where a folder belongs is refused); the file itself is
     opened with ``O_NOFOLLOW`` (a link planted at its name is refused) and
     ``O_NONBLOCK`` (a FIFO planted there is refused at once, never waited on).
+    What it makes is its user's alone (folders 0700, files 0600), whatever
+    the umask of the process that calls it.
     """
     parts = relative_parts(relative)
     try:
@@ -418,7 +434,7 @@ def write_file(root: Path, relative: str, content: str) -> Path:
     try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
-            fd = os.open(parts[-1], flags, 0o644, dir_fd=folder)
+            fd = os.open(parts[-1], flags, 0o600, dir_fd=folder)
         except OSError as exc:
             raise ArtifactWriteError(
                 f"refused to write {relative}: it is a link or cannot be written ({exc.strerror})"

@@ -30,10 +30,12 @@ from pydantic_settings import (
 )
 
 from devfactory.control.ceilings import MAX_RUN_DEADLINE_S
+from devfactory.sandbox.index_proxy import parse_networks
+from devfactory.sandbox.indexes import parse_hosts
 from devfactory.sandbox.limits import INSTALL_SECONDS, INSTALL_SECONDS_RANGE, Limits
 from devfactory.software.remotes import MAX_ENTRIES as MAX_HOST_ENTRIES
 from devfactory.software.remotes import HostPolicy
-from devfactory.webguard import check_origin
+from devfactory.webguard import check_origin, check_proxy
 
 FLAT_LIMITS: Final = {f"sandbox_{item.name}": item.name for item in fields(Limits)}
 """Each sandbox limit's flat setting name (``sandbox_cpu_seconds``) and its field in ``Limits``."""
@@ -219,6 +221,12 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="Where `devfactory serve` listens.")
     api_port: int = Field(default=8080, ge=1, le=65535)
+    api_public_origin: str | None = Field(
+        default=None,
+        description="The console's address as browsers open it (scheme://host[:port]); only "
+        "forms on its pages may sign in and out. Default: the address each request was sent to "
+        "(its Host header).",
+    )
     api_events_poll_s: float = Field(
         default=5.0,
         gt=0,
@@ -268,6 +276,14 @@ class Settings(BaseSettings):
         description="Origins (scheme://host[:port]) whose pages may show the chat and the API "
         "in a frame (JSON list in the environment); none by default, so no page can lay them "
         "under a decoy button.",
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        max_length=64,
+        description="Addresses or networks (10.0.0.0/8) of the reverse proxies in front of the "
+        "API and the chat (JSON list in the environment): only a request from one of them may "
+        "name its client in X-Forwarded-For (and its scheme in X-Forwarded-Proto). None by "
+        "default: the address a connection comes from is the client's, whatever it sends.",
     )
     run_file_max_bytes: int = Field(
         default=10 * 1024 * 1024,
@@ -617,7 +633,14 @@ class Settings(BaseSettings):
         ge=1,
         le=64,
         description="Password hashes a process works at once (each Argon2id check takes 64 "
-        "MiB); more sign-ins wait their turn.",
+        "MiB), in threads of their own: sign-ins never hold the threads other requests need.",
+    )
+    password_checks_waiting: int = Field(
+        default=16,
+        ge=0,
+        le=1024,
+        description="Sign-ins that may wait for a password check past password_checks_at_once; "
+        "one more is refused at once (503, try again), never queued without bound.",
     )
     chat_secret_recheck_s: float = Field(
         default=1.0,
@@ -667,6 +690,19 @@ class Settings(BaseSettings):
     sandbox_cache_dir: Path | None = Field(
         default=None,
         description="Environments and uv's cache (default: <data_dir>/sandbox).",
+    )
+    sandbox_index_hosts: tuple[str, ...] = Field(
+        default=(),
+        max_length=50,
+        description="host or host:port (443 when none) an install may reach besides the hosts "
+        "of its indexes (UV_DEFAULT_INDEX, UV_INDEX_URL, UV_EXTRA_INDEX_URL, UV_INDEX; "
+        "files.pythonhosted.org with PyPI): a mirror's file host (sandbox/index_proxy.py).",
+    )
+    sandbox_index_networks: tuple[str, ...] = Field(
+        default=(),
+        max_length=50,
+        description="Address ranges (10.0.0.0/8, an address) an install may reach though they "
+        "are loopback, link-local, private or reserved: where a private index lives.",
     )
 
     # REPOSITORY: a run delivered into an existing repository on a branch
@@ -946,10 +982,32 @@ class Settings(BaseSettings):
         HostPolicy.parse(value)  # a typo is an error at start-up, not a refusal later
         return tuple(entry.strip().lower() for entry in value)
 
+    @field_validator("sandbox_index_hosts")
+    @classmethod
+    def _index_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        parse_hosts(value)  # a typo is an error at start-up, not a refused install later
+        return value
+
+    @field_validator("sandbox_index_networks")
+    @classmethod
+    def _index_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        parse_networks(value)
+        return value
+
     @field_validator("web_frame_ancestors")
     @classmethod
     def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(check_origin(origin) for origin in value)
+
+    @field_validator("api_public_origin")
+    @classmethod
+    def _api_origin(cls, value: str | None) -> str | None:
+        return check_origin(value) if value else None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_proxy(entry) for entry in value)
 
     @model_validator(mode="after")
     def _expand(self) -> Settings:

@@ -19,9 +19,13 @@ second. A hash made with other parameters (older ones, or a scrypt hash of an
 earlier version) is still accepted, and replaced with one of the current
 parameters at that person's next successful sign-in. At most
 ``password_checks_at_once`` hashes are worked at once in a process, so a flood
-of sign-ins cannot take 64 MiB each without bound. Checking a name that is not
-in the file costs the same work as checking one that is, so the time a
-sign-in takes does not say who exists.
+of sign-ins cannot take 64 MiB each without bound. A server checks a sign-in
+(``UserStore.check_sign_in``) in threads of its own (``PasswordChecks``), never
+in the pool its other requests run in, with at most ``password_checks_waiting``
+more sign-ins waiting: one past that is refused at once (``BusyError``), so a
+flood of sign-ins neither holds the server nor queues without bound. Checking a
+name that is not in the file costs the same work as checking one that is, so
+the time a sign-in takes does not say who exists.
 
 API keys (``devfactory keys``) belong to a person in the same file, so the chat
 and the API agree on who is who: a key acts as its person, in the role the file
@@ -29,10 +33,15 @@ gives that person now. A key is ``dfk_<id>_<secret>`` with a 256-bit random
 secret; the file keeps only its SHA-256 (a key is never guessable, so a slow
 hash adds nothing) and it is shown once, when made. A person may exist for the
 API only: without a password they cannot sign in to the chat.
+
+Why one module: the users file is one concept, who may act, in which role,
+proven by which password or key; every read and write of it, and every check
+of a password it keeps (bounded per process), goes through ``UserStore``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import hmac
@@ -42,6 +51,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +65,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
 from devfactory.control.policy import ROLES
+from devfactory.control.signin import SignInThrottle
 from devfactory.redact import write_private
 from devfactory.settings import Settings
 from devfactory.shown import with_article
@@ -116,6 +127,56 @@ def _checks(at_once: int) -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(at_once)
 
 
+class BusyError(RuntimeError):
+    """Every password check of this process, and every place to wait for one, is taken."""
+
+    retry_after_s = 1
+
+
+class PasswordChecks:
+    """Password checks worked in threads of their own: at most ``at_once``, ``waiting`` more queued.
+
+    A server's other requests wait for the threads of its own pool; a sign-in
+    awaits a check here instead, holding none of them. A check asked for past
+    ``at_once + waiting`` raises ``BusyError`` at once: a flood is refused
+    quickly, and never queued without bound.
+    """
+
+    def __init__(self, at_once: int, waiting: int) -> None:
+        if at_once < 1 or waiting < 0:
+            raise ValueError("password checks need at_once >= 1 and waiting >= 0")
+        self.at_once = at_once
+        self.waiting = waiting
+        self._places = threading.BoundedSemaphore(at_once + waiting)
+        self._threads = ThreadPoolExecutor(at_once, thread_name_prefix="password-check")
+
+    async def run(self, work: Callable[[], _T]) -> _T:
+        """Return what ``work`` returns, run in a check thread; ``BusyError`` when all are taken.
+
+        Its place is given back when the work ends (or is dropped before it
+        started), not when the caller stops waiting: a client that hangs up
+        cannot make room for more checks than ``at_once`` at a time.
+        """
+        if not self._places.acquire(blocking=False):
+            raise BusyError(
+                f"{self.at_once + self.waiting} sign-ins are being checked or waiting; "
+                "try again in a moment"
+            )
+        try:
+            future: Future[_T] = self._threads.submit(work)
+        except BaseException:
+            self._places.release()
+            raise
+        future.add_done_callback(lambda _: self._places.release())
+        return await asyncio.wrap_future(future)
+
+
+@cache
+def password_checks(at_once: int, waiting: int) -> PasswordChecks:
+    """Return the process's password checks (one per limit)."""
+    return PasswordChecks(at_once, waiting)
+
+
 def check_password(password: str, name: str = "") -> str:
     """Return ``password`` if it is long and hard to guess, else raise ``UserError`` saying why."""
     if len(password) < MIN_PASSWORD:
@@ -152,15 +213,22 @@ class UserStore:
 
     ``hasher``: how new passwords are hashed (``HASHER``; tests pass a cheaper
     one); a stored hash made otherwise is replaced at its next good sign-in.
-    ``checks_at_once``: password hashes worked at once in this process.
+    ``checks_at_once``: password hashes worked at once in this process;
+    ``checks_waiting``: sign-ins that may wait for one (``check_sign_in``).
     """
 
     def __init__(
-        self, path: Path, *, hasher: PasswordHasher = HASHER, checks_at_once: int = 4
+        self,
+        path: Path,
+        *,
+        hasher: PasswordHasher = HASHER,
+        checks_at_once: int = 4,
+        checks_waiting: int = 16,
     ) -> None:
         self.path = path
         self.hasher = hasher
         self._checks = _checks(checks_at_once)
+        self.sign_ins = password_checks(checks_at_once, checks_waiting)
         # by_key's copy of the file and the (inode, mtime, size) it was read at
         self._seen: tuple[tuple[int, int, int], _Data] | None = None
 
@@ -170,6 +238,7 @@ class UserStore:
         return cls(
             settings.users_file or settings.data_dir / "users.yaml",
             checks_at_once=settings.password_checks_at_once,
+            checks_waiting=settings.password_checks_waiting,
         )
 
     def _hash(self, password: str) -> str:
@@ -342,6 +411,31 @@ class UserStore:
             self._rehash(name, password, stored)
         role = str(user.get("role", "viewer"))
         return Person(name, role if role in ROLES else "viewer")
+
+    async def check_sign_in(
+        self, name: str, password: str, address: str, throttle: SignInThrottle
+    ) -> Person | None:
+        """Return the person when ``password`` is theirs, else None, counted by ``throttle``.
+
+        The whole check (the attempt counted, the hash, the outcome settled) runs
+        in ``sign_ins``' threads, so the chat and the console bound it alike.
+
+        Raises:
+            BusyError: every check and every place to wait is taken; nothing was counted.
+            LockedError: too many failures for the name, the address or both.
+
+        """
+
+        def check() -> Person | None:
+            attempt = throttle.attempt(name, address)
+            person = self.verify(name, password)
+            if person is None:
+                throttle.failed(attempt)
+            else:
+                throttle.succeeded(attempt)
+            return person
+
+        return await self.sign_ins.run(check)
 
     def _matches(self, password: str, stored: str) -> bool:
         with self._checks:

@@ -12,12 +12,20 @@ Two ASGI middlewares, shared so that no surface forgets one:
   with 413 before it is read (by its ``Content-Length``) or as soon as it
   passes the cap (chunked bodies), and a surface may refuse an unauthenticated
   request (401) before reading any of its body.
+
+And two rules every surface applies the same way: ``cross_origin`` says when a
+request comes from another origin's page (the chat's guard, the console's
+sign-in and sign-out), and ``forwarded_allow_ips`` tells the server (uvicorn,
+for the API and the chat alike) which peers may name a client in
+``X-Forwarded-For``: only the configured ``trusted_proxies``, none by default,
+so a client cannot pick the address its sign-in failures are counted under.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, MutableMapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -58,6 +66,72 @@ def check_origin(origin: str) -> str:
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise ValueError(f"an origin is scheme://host[:port], nothing more: {origin!r}")
     return origin_of(origin)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FOREIGN_FETCH = frozenset({"cross-site", "same-site"})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    return next(
+        (v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == name), None
+    )
+
+
+def cross_origin(scope: Scope, origins: Collection[str], *, form: bool = False) -> str | None:
+    """Say why a request must be refused as another origin's page's, or None when it may pass.
+
+    The ``Origin`` a browser sends decides: it must be one of ``origins``. A
+    request that changes something and sends no ``Origin`` is judged by its
+    ``Referer``'s origin, and refused when the browser marks it as another
+    site's (``Sec-Fetch-Site``). Requests with none of these (curl, scripts)
+    pass, since they carry no victim's cookie; a ``form`` endpoint (the
+    console's sign-in and sign-out, which only a browser's form posts) refuses
+    them too, so that no page can hide where it posted from.
+    """
+    origin = _header(scope, b"origin")
+    if origin is not None:
+        return None if origin in origins else f"origin {origin[:200]!r} is not {_one_of(origins)}"
+    changes = scope.get("type") == "http" and scope.get("method", "GET") not in SAFE_METHODS
+    if not changes and not form:
+        return None
+    referer = _header(scope, b"referer")
+    if referer is not None:
+        try:
+            came_from = origin_of(referer)
+        except ValueError:
+            came_from = referer[:200]
+        return (
+            None if came_from in origins else f"a page of {came_from!r} is not {_one_of(origins)}"
+        )
+    if _header(scope, b"sec-fetch-site") in FOREIGN_FETCH:
+        return "a request from another site may not change anything"
+    if form:
+        return "the request says neither its Origin nor its Referer"
+    return None
+
+
+def _one_of(origins: Collection[str]) -> str:
+    return f"this server's ({', '.join(sorted(origins))})"
+
+
+def check_proxy(entry: str) -> str:
+    """Return a trusted proxy's address or network as written canonically, or raise ValueError."""
+    try:
+        return str(ipaddress.ip_network(entry.strip(), strict=False))
+    except ValueError:
+        raise ValueError(
+            f"a trusted proxy is an IP address or network (10.0.0.0/8), not {entry!r}"
+        ) from None
+
+
+def forwarded_allow_ips(proxies: Iterable[str]) -> str:
+    """Return uvicorn's ``forwarded_allow_ips`` for ``proxies``: an empty list trusts no peer.
+
+    uvicorn trusts ``127.0.0.1`` unless told otherwise; the empty string it is
+    given here matches no address.
+    """
+    return ",".join(check_proxy(p) for p in proxies)
 
 
 def security_headers(frame_ancestors: Iterable[str] = ()) -> list[tuple[bytes, bytes]]:

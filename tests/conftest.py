@@ -41,6 +41,15 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+@pytest.fixture(autouse=True)
+def _umask_kept() -> Iterator[None]:
+    """Give the next test this one's umask back: an entry point called in-process sets 0077."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    yield
+    os.umask(mask)
+
+
 def _interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 

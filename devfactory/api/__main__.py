@@ -7,6 +7,10 @@ listener. Nothing a request depends on is kept in one process only: sessions,
 sign-in throttles, runs and events are in Postgres, API keys in the users file
 (re-read when it changes), and the operator's controls are re-read every
 ``operations_cache_s``.
+
+Only the ``trusted_proxies`` may name a client in ``X-Forwarded-For`` (none by
+default; uvicorn's own default trusts 127.0.0.1): the address sign-in failures
+are counted under is the peer's, never one the client picked.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from fastapi import FastAPI
 
 from devfactory.api.app import create_app
 from devfactory.logs import configure
+from devfactory.private_files import keep_private
 from devfactory.settings import get_settings
+from devfactory.webguard import forwarded_allow_ips
 
 APP_FACTORY = "devfactory.api.__main__:served"
 """What each server process imports and calls to build its app."""
@@ -28,9 +34,10 @@ log = logging.getLogger("devfactory.api")
 
 
 def served() -> FastAPI:
-    """Build the app one server process serves, its log lines in the factory's format."""
+    """Build the app one server process serves: its files private, its log lines the factory's."""
     settings = get_settings()
     configure(settings.log_format, level=logging.INFO)
+    keep_private(settings.data_dir, settings.runs_dir)  # before the app writes anything
     return create_app(settings)
 
 
@@ -66,6 +73,8 @@ def main() -> None:
         port=args.port,
         workers=workers,
         log_config=None,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=forwarded_allow_ips(settings.trusted_proxies),
     )
 
 

@@ -6,7 +6,8 @@ next request. Each route names the ``Permission`` it needs; ``MIN_ROLE`` maps
 it to the least trusted role that has it, in the policy's order of roles. Which
 roles may answer which pause is the policy's ``roles``, checked per answer.
 Runs are visible to their owner and the policy's ``see_all_runs`` roles; to
-anyone else another's run does not exist (404).
+anyone else another's run does not exist (404). A project's name follows the
+same rule (``visible_projects``): one sees the projects of the runs one may see.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from devfactory.api.errors import ApiError
 from devfactory.api.signin import ConsoleSessions
 from devfactory.control.policy import ROLES, Policy
-from devfactory.store.runs import RunRow
+from devfactory.store.runs import RunRow, RunStore
 from devfactory.users import Person, UserStore
 from devfactory.webguard import Gate, Refusal, Scope
 
@@ -201,6 +202,17 @@ def may_see(run_id: str, owner: str, person: Person, rules: Policy) -> None:
     """Refuse (404, as if it did not exist) a run of ``owner`` that ``person`` may not see."""
     if not rules.may_see_run(person.name, person.role, owner):
         raise ApiError(404, f"no run with id {run_id!r}")
+
+
+def visible_projects(runs: RunStore, person: Person, rules: Policy) -> set[str] | None:
+    """Return the projects whose names ``person`` may read (None: every project).
+
+    The runs' rule: a ``see_all_runs`` role sees every project; anyone else only
+    the projects of their own runs, so a project another owner holds or caps
+    does not exist for them, as that owner's runs do not.
+    """
+    owners = rules.visible_owners(person.name, person.role)
+    return None if owners is None else runs.projects(owners)
 
 
 Reader = Annotated[Person, Depends(Allowed(Permission.READ))]

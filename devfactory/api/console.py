@@ -22,10 +22,11 @@ import httpx
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from devfactory.api.auth import Admin, Permission, Reader, Rules, allows, visible
+from devfactory.api.auth import Admin, Permission, Reader, Rules, allows, visible, visible_projects
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.runs import factory_of, get_run, known_status
 from devfactory.control.budget import Caps, Spend
+from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.factory.reports import default_caps
 from devfactory.models.embedded import embedded_available
 from devfactory.models.router import ModelRouter
@@ -71,7 +72,7 @@ def console_runs(
     rules: Rules,
     request: Request,
     status: Annotated[str | None, Query(max_length=40, description="A phase, or QUEUED.")] = None,
-    project: Annotated[str | None, Query(max_length=120)] = None,
+    project: Annotated[str | None, Query(max_length=MAX_PROJECT_CHARS)] = None,
     q: Annotated[str, Query(max_length=200, description="Words in the id, text, owner")] = "",
     limit: Annotated[int, Query(ge=1, le=RUNS_READ)] = 100,
 ) -> dict[str, Any]:
@@ -218,9 +219,7 @@ def memory(
     factory = factory_of(request)
     owners = rules.visible_owners(person.name, person.role)
     stats = factory.memory_stats()
-    mine = None
-    if owners is not None:
-        mine = {row.project for row in _visible_rows(request, person, rules)}
+    mine = visible_projects(factory.runs, person, rules)
     banks = []
     for bank in stats.banks:
         project = _project_of(bank.bank)
@@ -246,12 +245,16 @@ def memory(
 
 
 @router.get("/settings", summary="Which model serves each alias now and why, and the budgets")
-def settings_view(person: Reader, request: Request) -> dict[str, Any]:
+def settings_view(person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
     """Return the model routing, the providers' health and the budgets a new run gets.
 
-    Each alias shows its fallback chain, what serves it now and why.
+    Each alias shows its fallback chain, what serves it now and why. The budgets
+    set per project are those of the projects the person may see
+    (``visible_projects``: a viewer without runs sees none).
     """
     factory = factory_of(request)
+    seen = visible_projects(factory.runs, person, rules)
+    projects = [row for row in factory.project_caps() if seen is None or row["project"] in seen]
     settings = factory.settings
     aliases: dict[str, list[dict[str, Any]]] = defaultdict(list)
     routing: list[dict[str, Any]]
@@ -264,7 +267,7 @@ def settings_view(person: Reader, request: Request) -> dict[str, Any]:
             aliases[link["alias"]].append(link)  # model, available, order, health, price
         routing = [_served(alias, chain) for alias, chain in aliases.items()]
     return {
-        "projects": [{**row, "at": row["at"].isoformat()} for row in factory.project_caps()],
+        "projects": [{**row, "at": row["at"].isoformat()} for row in projects],
         "routing": routing,
         "providers": {
             "ollama": _ollama_health(router.ollama_host, settings.probe_timeout_s),
@@ -291,7 +294,7 @@ class ProjectCapsRequest(BaseModel):
 
 @router.put("/settings/projects/{project}", summary="Set a project's budgets (admins)")
 def set_project_caps(
-    project: Annotated[str, Path(max_length=120)],
+    project: Annotated[str, Path(max_length=MAX_PROJECT_CHARS)],
     body: ProjectCapsRequest,
     person: Admin,
     request: Request,

@@ -7,8 +7,16 @@ another host) hold no data: what they show comes from the API's routes and
 ``PAGE_POLICY``, a Content-Security-Policy that runs only the console's own
 script files: no inline script, no handler attribute, no ``javascript:`` URL,
 whatever a page came to hold. A person signs in with the users file's name and
-password, throttled per name and address like the chat; the sign-in is a row
+password, throttled per name and address like the chat, the password checked
+in threads of its own (``users.PasswordChecks``: a flood of sign-ins is refused
+with 503, never holds the threads the API's routes need); the sign-in is a row
 of the database (``signin.py``), which signing out deletes.
+
+Signing in and out are refused (403) unless the form was posted from a page of
+the console's own origin (``api_public_origin``, else the address the request
+was sent to), by the rule the chat applies to every request
+(``webguard.cross_origin``): another site's page can neither sign a browser in
+as someone else (login CSRF) nor sign it out.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from urllib.parse import parse_qs
 import psycopg
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from psycopg_pool import PoolTimeout
 
@@ -31,6 +39,8 @@ from devfactory.api.runs import factory_of
 from devfactory.api.signin import COOKIE, ConsoleSessions
 from devfactory.control.signin import LockedError, SignInThrottle
 from devfactory.store.signins import throttle as signin_throttle
+from devfactory.users import BusyError
+from devfactory.webguard import cross_origin, origin_of
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "console_static"
@@ -82,6 +92,34 @@ def _throttle(request: Request) -> SignInThrottle:
     return found
 
 
+def console_origins(request: Request) -> frozenset[str]:
+    """Return the origins whose pages may sign in and out of the console.
+
+    ``api_public_origin`` when it is set; otherwise the origin the request was
+    sent to (its scheme and ``Host``), which a browser posting another site's
+    form cannot choose: it sends the address the form posts to.
+    """
+    settings = getattr(request.app.state, "settings", None)
+    public = getattr(settings, "api_public_origin", None)
+    if public:
+        return frozenset({public})
+    host = request.headers.get("host")
+    try:
+        return frozenset({origin_of(f"{request.url.scheme}://{host}")}) if host else frozenset()
+    except ValueError:
+        return frozenset()
+
+
+def _refused(request: Request, action: str) -> Response | None:
+    """Return the 403 that refuses ``action`` from another origin's page, or None."""
+    why = cross_origin(request.scope, console_origins(request), form=True)
+    if why is None:
+        return None
+    message = f"{action} refused: only a form on the console's own pages may do it ({why})"
+    log.warning("console: %s", message)
+    return JSONResponse({"error": {"status": 403, "message": message}}, 403)
+
+
 @pages.get("/console")
 @pages.get("/console/")
 def console_page() -> FileResponse:
@@ -106,7 +144,12 @@ async def sign_in(request: Request) -> Response:
 
     A refusal goes back to the form with why: ``wrong``, ``locked`` (with ``wait``,
     the seconds the lock still lasts) or ``unavailable`` (the database is down).
+    A form posted from another origin's page is refused (403), and a sign-in
+    past the password checks' places (``BusyError``) at once (503), counted nowhere.
     """
+    refused = _refused(request, "signing in")
+    if refused is not None:
+        return refused
     body = await request.body()
     if len(body) > MAX_FORM:
         return _back_to_signin("form")
@@ -116,22 +159,20 @@ async def sign_in(request: Request) -> Response:
     if not name or not password:
         return _back_to_signin("empty")
     throttle = _throttle(request)
+    # the peer, or the client a trusted proxy names (uvicorn's forwarded_allow_ips)
     address = request.client.host if request.client else "unknown"
     try:
-        attempt = await run_in_threadpool(throttle.attempt, name, address)
-    except LockedError as exc:
-        return _back_to_signin("locked", exc.retry_after_s)
-    except (psycopg.Error, PoolTimeout) as exc:  # the counts live in the database
-        log.warning("console: sign-in unavailable: %s", type(exc).__name__)
-        return _back_to_signin("unavailable")
-    person = await run_in_threadpool(users(request).verify, name, password)
-    try:
+        person = await users(request).check_sign_in(name, password, address, throttle)
         if person is None:
-            await run_in_threadpool(throttle.failed, attempt)
             return _back_to_signin("wrong")
-        await run_in_threadpool(throttle.succeeded, attempt)
         found = sessions(request)
         token = await run_in_threadpool(found.issue, person)
+    except BusyError as exc:
+        wait = str(exc.retry_after_s)
+        said = {"error": {"status": 503, "message": f"signing in refused for now: {exc}"}}
+        return JSONResponse(said, 503, headers={"Retry-After": wait})
+    except LockedError as exc:
+        return _back_to_signin("locked", exc.retry_after_s)
     except (psycopg.Error, PoolTimeout) as exc:
         log.warning("console: sign-in unavailable: %s", type(exc).__name__)
         return _back_to_signin("unavailable")
@@ -154,7 +195,11 @@ async def sign_out(request: Request) -> Response:
     """End the sign-in the cookie stands for, in the database, and forget the cookie.
 
     The sign-in ends for good: a copy of the cookie kept elsewhere no longer works.
+    A form posted from another origin's page is refused (403): the sign-in stands.
     """
+    refused = _refused(request, "signing out")
+    if refused is not None:
+        return refused
     token = request.cookies.get(COOKIE)
     if token:
         ended = await run_in_threadpool(sessions(request).end, token)

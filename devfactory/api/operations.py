@@ -4,7 +4,9 @@ Every change is an admin's (403 for any other role) and is appended to the
 audit log with who made it; operators may read what holds and the incidents.
 An incident is seen by whoever may see its run (its owner, and the policy's
 ``see_all_runs`` roles); to anyone else it does not exist (404), and a hold
-it put on a project says only which incident holds it. While the emergency
+it put on a project says only which incident holds it. A held project is
+listed only to those who may see its name (``visible_projects``: the projects
+of the runs one may see). While the emergency
 stop holds, a request that would start or drive a run is answered 423
 (Locked) with who stopped the factory and why (``install``).
 """
@@ -18,9 +20,10 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from devfactory.api.auth import Admin, Controller, Rules
+from devfactory.api.auth import Admin, Controller, Rules, visible_projects
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.schemas import PlainName, one_line_name
+from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.control.incidents import IncidentAction
 from devfactory.control.overrides import Hold, OperationsRefusedError
 from devfactory.factory.interventions import Interventions
@@ -35,7 +38,7 @@ from devfactory.store.incidents import Incident
 
 router = APIRouter(tags=["operations"], responses=ERRORS)
 TeamSlug = Annotated[str, Path(max_length=80), AfterValidator(one_line_name)]
-ProjectName = Annotated[str, Path(max_length=120), AfterValidator(one_line_name)]
+ProjectName = Annotated[str, Path(max_length=MAX_PROJECT_CHARS), AfterValidator(one_line_name)]
 
 
 class StopRequest(BaseModel):
@@ -145,12 +148,15 @@ _REFUSED = (OperationsRefusedError, UnknownTeamError, IncidentError, ValueError)
 def controls(person: Controller, rules: Rules, request: Request) -> ControlsView:
     """Show the emergency stop, the held teams and projects, and the thresholds set.
 
-    A project held by an incident of a run the caller may not see is listed with
-    the incident's id alone: what the run did is its owner's to read.
+    A held project is listed only when the caller may see its name (a project
+    of a run they may see); one held by an incident of a run the caller may not
+    see is listed with the incident's id alone: what the run did is its owner's
+    to read.
     """
     ops = switchboard_of(request)
     now = ops.controls.read()
     owners = rules.visible_owners(person.name, person.role)
+    seen = visible_projects(request.app.state.factory.runs, person, rules)
 
     def hidden(hold: Hold) -> bool:
         if hold.incident is None or owners is None:
@@ -165,7 +171,9 @@ def controls(person: Controller, rules: Rules, request: Request) -> ControlsView
         stopped=now.stop is not None,
         stop=_view(now.stop) if now.stop is not None else None,
         teams=[_view(h) for h in now.teams.values()],
-        projects=[_view(h, hidden(h)) for h in now.projects.values()],
+        projects=[
+            _view(h, hidden(h)) for h in now.projects.values() if seen is None or h.target in seen
+        ],
         thresholds=now.thresholds,
     )
 

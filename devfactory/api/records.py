@@ -22,8 +22,10 @@ from fastapi import APIRouter, Request, Response
 from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError, ErrorResponse
 from devfactory.api.runs import factory_of, get_run
+from devfactory.api.schemas import RunFile, RunFiles, RunFilesLeftOut
 from devfactory.factory.reads import RunNotFoundError
 from devfactory.runfiles import RefusedFileError, list_files, read_file
+from devfactory.shown import hidden_character
 
 router = APIRouter(tags=["records"], responses=ERRORS)
 INERT = {  # every file of a run, whatever its name says it is
@@ -36,20 +38,40 @@ BINARY = "application/octet-stream"
 
 
 @router.get("/runs/{run_id}/artifacts", summary="List a run's files")
-def list_artifacts(run_id: str, person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
+def list_artifacts(run_id: str, person: Reader, rules: Rules, request: Request) -> RunFiles:
     """List the regular files in the run's folder (links, FIFOs and its git history left out).
 
     The walk looks at no more than the ``run_files_listed`` setting's entries;
-    ``more`` says when it stopped there.
+    ``more`` says when it stopped there, and ``left_out`` counts what it did
+    not list: folders too deep to enter, what is not a regular file, and files
+    whose path is not one line of text (``servable``), which are never served.
     """
     factory = factory_of(request)
     row = visible(get_run(factory, run_id), person, rules)
     try:
         found = list_files(row.out_dir, factory.settings.run_files_listed)
     except RefusedFileError:  # no folder (yet, or any more)
-        return {"run_id": run_id, "files": [], "more": False}
-    files = [{"path": path, "bytes": size} for path, size in found.files]
-    return {"run_id": run_id, "files": files, "more": found.more}
+        nothing = RunFilesLeftOut(deep_folders=0, not_regular=0, unsafe_names=0)
+        return RunFiles(run_id=run_id, files=[], more=False, left_out=nothing)
+    files = [RunFile(path=path, bytes=size) for path, size in found.files if servable(path)]
+    left_out = RunFilesLeftOut(
+        deep_folders=found.deep,
+        not_regular=found.not_regular,
+        unsafe_names=len(found.files) - len(files),
+    )
+    return RunFiles(run_id=run_id, files=files, more=found.more, left_out=left_out)
+
+
+def servable(path: str) -> bool:
+    """Say whether a file at ``path`` may be listed and served: its path is one line of text.
+
+    A name with a newline, a carriage return, another control, an invisible
+    character (a bidirectional control) or bytes that are not UTF-8 could not
+    be asked for by its URL (the router matches no newline), forges lines where
+    it is shown, or reads as another name: neither listed nor served, so the
+    listing offers nothing that its URL does not serve.
+    """
+    return hidden_character(path) is None
 
 
 @router.get(
@@ -77,6 +99,12 @@ def get_artifact(
     factory = factory_of(request)
     row = visible(get_run(factory, run_id), person, rules)
     limit = factory.settings.run_file_max_bytes
+    if not servable(path):
+        raise ApiError(
+            404,
+            f"no file {path!r} in this run: a file whose path holds a control or invisible "
+            "character is not served (nor listed)",
+        )
     try:
         content = read_file(row.out_dir, path, limit)
     except ValueError:

@@ -42,11 +42,13 @@ from devfactory.api.schemas import (
     RunSummary,
 )
 from devfactory.control.budget import Caps, Spend
+from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.control.hitl import Decision, DecisionError, RoleRefusedError
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.factory.reports import Pending, RunUsage, report_document
 from devfactory.factory.runner import Factory, RunBusyError, RunNotFoundError, RunStateError
 from devfactory.pipelines import PipelineError
+from devfactory.software.local_source import inside_roots, resolved_source
 from devfactory.software.repository import local_path_of
 from devfactory.store.runs import RunInputError, RunRow
 from devfactory.tracing import trace_url
@@ -134,7 +136,8 @@ def submit_run(body: RunRequest, person: Starter, request: Request) -> Accepted:
     fails ends the run FAILED; its events say why, never quoting the host.
     """
     factory = factory_of(request)
-    if body.repo is not None and (folder := local_path_of(body.repo)) is not None:
+    folder = local_path_of(body.repo) if body.repo is not None else None
+    if folder is not None:
         local_source_allowed(folder, factory.settings.repo_local_roots)
     try:
         row = factory.submit(
@@ -146,6 +149,7 @@ def submit_run(body: RunRequest, person: Starter, request: Request) -> Accepted:
             unattended=body.unattended,
             repo=body.repo,
             base=body.base,
+            confined=folder is not None,
         )
     except (PipelineError, RunInputError) as exc:
         raise ApiError(400, str(exc)) from exc
@@ -159,8 +163,7 @@ def local_source_allowed(folder: Path, roots: Sequence[Path]) -> None:
     Over HTTP, a path names a folder on the API's machine, which its caller may not
     be allowed to read; only the folders an operator listed may be cloned.
     """
-    target = folder.resolve()
-    if not any(target.is_relative_to(root.resolve()) for root in roots):
+    if not inside_roots(resolved_source(folder), roots):
         raise ApiError(
             422,
             "a repository path is taken over the API only under the repo_local_roots setting; "
@@ -174,7 +177,7 @@ def list_runs(
     rules: Rules,
     request: Request,
     status: Annotated[str | None, Query(max_length=40, description="A phase, or QUEUED.")] = None,
-    project: Annotated[PlainName | None, Query(max_length=120)] = None,
+    project: Annotated[PlainName | None, Query(max_length=MAX_PROJECT_CHARS)] = None,
     owner: Annotated[PlainName | None, Query(max_length=120)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,

@@ -15,9 +15,10 @@ from pydantic import (
 )
 
 from devfactory.control.budget import Caps
-from devfactory.control.ceilings import MAX_ANSWER_CHARS, MAX_REQUIREMENT_CHARS
+from devfactory.control.ceilings import MAX_ANSWER_CHARS, MAX_PROJECT_CHARS, MAX_REQUIREMENT_CHARS
 from devfactory.control.hitl import DecisionAction
 from devfactory.control.lifecycle import Transition
+from devfactory.runfiles import MAX_DEPTH
 from devfactory.shown import name_problem
 from devfactory.software.repository import check_ref, check_source
 from devfactory.store.runs import RunRow
@@ -58,7 +59,7 @@ class RunRequest(BaseModel):
         min_length=1, max_length=MAX_REQUIREMENT_CHARS, description="What to build."
     )
     pipeline: PlainName = Field(default="mvp", max_length=60, description="mvp, lean or full.")
-    project: PlainName = Field(default="default", min_length=1, max_length=120)
+    project: PlainName = Field(default="default", min_length=1, max_length=MAX_PROJECT_CHARS)
     budget_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
     budget_cost_usd: float | None = Field(default=None, gt=0, le=100_000)
     unattended: bool | None = Field(
@@ -338,3 +339,38 @@ class ModelsOut(BaseModel):
     )
     ollama: str
     models: list[ModelLinkOut]
+
+
+class RunFile(BaseModel):
+    """One regular file of a run's folder."""
+
+    path: str = Field(description="Its path inside the run's folder, '/'-separated.")
+    bytes: int = Field(description="Its size.")
+
+
+class RunFilesLeftOut(BaseModel):
+    """What a listing of a run's files did not list, counted: the files listed are not all."""
+
+    deep_folders: int = Field(
+        description=f"Folders deeper than {MAX_DEPTH} below the run's folder: never entered, "
+        "so nothing in them is listed."
+    )
+    not_regular: int = Field(
+        description="Links, FIFOs, sockets and devices: no files of the run, never served."
+    )
+    unsafe_names: int = Field(
+        description="Files whose path holds a control or invisible character (a newline, a "
+        "bidirectional control) or bytes that are not UTF-8: never served, so not listed."
+    )
+
+
+class RunFiles(BaseModel):
+    """A run's regular files, and what the listing left out."""
+
+    run_id: str
+    files: list[RunFile]
+    more: bool = Field(
+        description="The walk stopped at the run_files_listed setting's entries: there are "
+        "more than listed."
+    )
+    left_out: RunFilesLeftOut

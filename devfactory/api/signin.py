@@ -33,12 +33,11 @@ from psycopg_pool import PoolTimeout
 
 from devfactory.store.sessions import SessionStore
 from devfactory.users import Person, UserStore
-from devfactory.webguard import Refusal, Scope
+from devfactory.webguard import SAFE_METHODS, Refusal, Scope
 
 log = logging.getLogger(__name__)
 COOKIE = "devfactory_console"
 CSRF_HEADER = "x-devfactory-console"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_BYTES: Final = 32
 """Random bytes in a sign-in token (256 bits: never guessed, so a fast hash keeps it)."""
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32); anything else is never looked up

@@ -2,7 +2,8 @@
 
 Chainlit reads its configuration and writes ``.chainlit/``, ``chainlit.md`` and
 ``.files/`` in its app root, which it fixes when it is first imported. So
-``prepare`` points it at ``<data_dir>/chat`` and writes our configuration there
+``prepare`` points it at ``<data_dir>/chat`` (made private first: the run files
+the chat attaches are copied into ``.files/``) and writes our configuration there
 before anything imports chainlit; ``serve`` runs it (``devfactory chat``) and
 ``mount`` mounts it into a FastAPI app.
 
@@ -24,7 +25,9 @@ from typing import Any
 
 from devfactory.chat import frontend, secret
 from devfactory.chat.guard import chat_origins
+from devfactory.private_files import keep_private, narrow
 from devfactory.settings import Settings
+from devfactory.webguard import forwarded_allow_ips
 
 APP = Path(__file__).with_name("app.py")
 WELCOME = """# devfactory
@@ -53,11 +56,18 @@ def chainlit_config(settings: Settings, origins: list[str]) -> str:
 def prepare(settings: Settings, *, host: str | None = None, port: int | None = None) -> Path:
     """Write the chat's app root and configuration; set Chainlit's environment.
 
+    What the chat writes is its user's alone (``private_files``), the copies of
+    run files it attaches first of all.
+
     ``host`` and ``port`` are where this chat listens (default: the settings'),
     which gives its origin unless ``chat_public_origin`` is set.
     """
+    keep_private(settings.data_dir, settings.runs_dir)
     root = settings.data_dir / "chat"
     (root / ".chainlit").mkdir(parents=True, exist_ok=True)
+    # the copies of run files the chat attaches: Chainlit keeps them here (made on import)
+    (root / ".files").mkdir(mode=0o700, exist_ok=True)
+    narrow(root / ".files")
     config = chainlit_config(settings, chat_origins(settings, host, port))
     (root / ".chainlit" / "config.toml").write_text(config, "utf-8")
     (root / "chainlit.md").write_text(WELCOME, "utf-8")
@@ -74,6 +84,9 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     prepare(settings, host=host, port=port)
     os.environ["CHAINLIT_HOST"] = host
     os.environ["CHAINLIT_PORT"] = str(port)
+    # Chainlit's uvicorn reads which peers may name a client in X-Forwarded-For from
+    # here (its own default: 127.0.0.1); the API passes the same list (api/__main__.py)
+    os.environ["FORWARDED_ALLOW_IPS"] = forwarded_allow_ips(settings.trusted_proxies)
     from chainlit.cli import run_chainlit
     from chainlit.config import config
 

@@ -5,7 +5,8 @@ still good, the person still in the users file, their current role), then
 redeems the button's one-time grant from this session (``grants.py``). The run,
 the pause and the allowed verbs come from the grant, never from the payload;
 a payload without a live grant is refused and nothing is resumed. Whoever acts
-must still be allowed to see the run.
+must still be allowed to see the run. What a refusal quotes (a person's answer, a
+run's error) is shown through ``inert_markdown``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import chainlit as cl
 
 from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
+from devfactory.chat.inert import inert_markdown
 from devfactory.chat.runs import ALTERNATIVE, attach, follow, may_see, not_shown, show_pause
 from devfactory.chat.session import grants, hub, signed_out, who
 from devfactory.chat.view import ACTION_LABELS
@@ -59,7 +61,7 @@ async def _redeem(action: cl.Action, kind: str) -> tuple[Person, Grant] | None:
 
 async def _again(grant: Grant, person: Person, why: str) -> None:
     """Say why nothing was sent and show the question again with fresh buttons."""
-    await cl.Message(content=f"{why}; the run still waits.").send()
+    await cl.Message(content=inert_markdown(f"{why}; the run still waits.")).send()
     await show_pause(grant.run_id, grant.interrupt_id, grant.pause, person.role)
 
 
@@ -72,7 +74,9 @@ async def decide(action: cl.Action) -> None:
     person, grant = redeemed
     verb = action.payload.get("action")
     if verb not in grant.verbs:
-        await cl.Message(content=f"Refused: {verb!r} does not answer this question.").send()
+        await cl.Message(
+            content=inert_markdown(f"Refused: {verb!r} does not answer this question.")
+        ).send()
         return
     caps: Caps | None = None
     text = ""
@@ -126,10 +130,10 @@ async def _answer(person: Person, grant: Grant, decision: Decision) -> None:
             kind=grant.pause_kind,
         )
     except (DecisionError, RunStateError, BusyError, ValueError) as exc:
-        await cl.Message(content=f"Refused: {exc}").send()
+        await cl.Message(content=inert_markdown(f"Refused: {exc}")).send()
         return
     label = ACTION_LABELS.get(decision.action, decision.action)
-    await cl.Message(content=f"{person.name} ({person.role}): {label}.").send()
+    await cl.Message(content=inert_markdown(f"{person.name} ({person.role}): {label}.")).send()
     await follow(person, grant.run_id, since=mark)
 
 
@@ -147,7 +151,7 @@ async def resume(action: cl.Action) -> None:
     try:
         await asyncio.to_thread(hub().resume, grant.run_id)
     except (RunStateError, BusyError, ValueError) as exc:
-        await cl.Message(content=f"Could not resume: {exc}").send()
+        await cl.Message(content=inert_markdown(f"Could not resume: {exc}")).send()
         return
     await follow(person, grant.run_id, since=mark)
 

@@ -45,6 +45,7 @@ from devfactory.chat import actions, runs, secret  # noqa: F401 - actions: the b
 from devfactory.chat.avatars import author_name
 from devfactory.chat.conversations import group_chat, project_answer, team_chat
 from devfactory.chat.guard import OriginGuard, client_address
+from devfactory.chat.pagepolicy import PagePolicy, page_policy, served_page
 from devfactory.chat.session import (
     DEFAULT_GROUP,
     FACTORY,
@@ -57,18 +58,20 @@ from devfactory.chat.session import (
     throttle,
     who,
 )
-from devfactory.chat.signin import UNAVAILABLE, WRONG, signin_refusal
+from devfactory.chat.signin import BUSY, UNAVAILABLE, WRONG, signin_refusal
 from devfactory.control.policy import ROLES
 from devfactory.control.signin import LockedError
 from devfactory.pipelines import available_pipelines, load_pipeline
 from devfactory.store.db import DatabaseError
-from devfactory.users import UserStore
+from devfactory.users import BusyError, UserStore
 from devfactory.webguard import BodyLimit, SecurityHeaders
 
 # Only the origins written into Chainlit's config (``chat.prepare``) may call the chat; no
 # body past the cap is read; no other site may frame it (the outermost: every answer says so).
 server.add_middleware(OriginGuard, origins=config.project.allow_origins, before=secret.refresh)
 server.add_middleware(BodyLimit, max_bytes=settings.web_max_body_kb * 1024)
+# Pages load only what the chat serves (images: its own or data:), whatever a message holds.
+server.add_middleware(PagePolicy, policy=page_policy(served_page(), config.project.allow_origins))
 server.add_middleware(SecurityHeaders, frame_ancestors=settings.web_frame_ancestors)
 log = logging.getLogger(__name__)
 
@@ -98,17 +101,20 @@ async def password_login(username: str, password: str) -> cl.User:
     """Sign in with a name and password from the users file (throttled per name and address).
 
     Each refusal says why (``signin_refusal``): a wrong name or password (401), a
-    lock with how long it lasts (429), or the database down (503).
+    lock with how long it lasts (429), the database down or every password check
+    taken (503). The check runs as the console's does (``UserStore.check_sign_in``):
+    in the password checks' own threads, the address the peer's (or a trusted
+    proxy's client).
     """
     address = client_address.get()
     try:
         limits = await asyncio.to_thread(throttle)
-        attempt = await asyncio.to_thread(limits.attempt, username, address)
-        person = await asyncio.to_thread(UserStore.of(settings).verify, username, password)
+        person = await UserStore.of(settings).check_sign_in(username, password, address, limits)
         if person is None:
-            await asyncio.to_thread(limits.failed, attempt)
             raise signin_refusal(WRONG)
-        await asyncio.to_thread(limits.succeeded, attempt)
+    except BusyError:
+        log.warning("sign-in refused: every password check is taken")
+        raise signin_refusal(BUSY) from None
     except LockedError as exc:
         log.warning("sign-in refused: %r at %s is locked", username[:64], address)
         raise signin_refusal(exc) from None

@@ -1,34 +1,52 @@
 """Conversations in the chat: a team in person, a group discussion, project Q&A.
 
 What is said is built by ``talk.py`` (no Chainlit there); this module streams
-it into the session.
+it into the session, as ``inert_markdown`` shows it: no image or HTML a model or
+a person wrote loads in the browser.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import chainlit as cl
 
 from devfactory.chat import talk
 from devfactory.chat.avatars import MODERATOR, author_name
+from devfactory.chat.inert import InertStream, inert_markdown
 from devfactory.chat.session import DEFAULT_GROUP, chosen, hub, policy, settings, teams
 from devfactory.users import Person
+
+CATCH_UP_S = 0.1  # a streamed reply is shown again at most this often (more for long ones)
 
 
 async def stream_reply(model: Any, messages: list[Any], author: str) -> str:
     """Stream a model's reply into a new message by ``author``; return its text.
 
     A team speaks as ``author_name(spec.name)``: the name its avatar is served under.
+    The browser is shown ``inert_markdown`` of what came so far, never a raw token:
+    an image completed by the next token would load the moment it showed. Making it
+    inert can mean reading the reply with a parser, so a long reply is shown again
+    at most every ten times what that took (and at least every ``CATCH_UP_S``).
     """
     reply = cl.Message(content="", author=author)
+    view = InertStream()
+    due = 0.0
     async for chunk in model.astream(messages):
         token = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
-        if token:
-            await reply.stream_token(token)
+        if not token:
+            continue
+        view.add(token)
+        if time.monotonic() >= due:
+            began = time.monotonic()
+            sent, whole = view.catch_up()
+            await reply.stream_token(sent, is_sequence=whole)
+            due = began + max(CATCH_UP_S, 10 * (time.monotonic() - began))
+    reply.content = inert_markdown(view.text)
     await reply.send()
-    return reply.content
+    return view.text
 
 
 def _memory() -> Any:
@@ -83,7 +101,7 @@ async def group_chat(question: str, *, person: Person) -> None:
         )
         spec = teams[pick.speaker]
         async with cl.Step(name=f"Moderator: round {n} of {rounds}", type="tool") as step:
-            step.output = f"{spec.name} speaks: {pick.reason}"
+            step.output = inert_markdown(f"{spec.name} speaks: {pick.reason}")
         memory_text = await asyncio.to_thread(
             talk.remembered, _memory(), spec, project, question, owners=owners
         )
@@ -126,7 +144,9 @@ async def project_answer(question: str, *, person: Person) -> None:
     )
     if not sources:
         await cl.Message(
-            content=f"Project **{project}** has no memories about that yet ({len(mine)} runs)."
+            content=inert_markdown(
+                f"Project **{project}** has no memories about that yet ({len(mine)} runs)."
+            )
         ).send()
         return
     text = await stream_reply(
@@ -135,4 +155,4 @@ async def project_answer(question: str, *, person: Person) -> None:
     listed = "\n".join(
         f"- [{s.n}] run `{s.run}`, stage {s.stage}" for s in talk.cited(text, sources)
     )
-    await cl.Message(content=f"**Sources**\n{listed}").send()
+    await cl.Message(content=inert_markdown(f"**Sources**\n{listed}")).send()

@@ -7,8 +7,12 @@ cookies do not stop it. What the browser cannot hide is the page's origin.
 
 * any request or WebSocket handshake (socket.io included) whose ``Origin`` is
   not one of the chat's origins;
-* a state-changing request (not GET, HEAD or OPTIONS) without ``Origin`` that
-  the browser marks as coming from another site or origin (``Sec-Fetch-Site``).
+* a state-changing request (not GET, HEAD or OPTIONS) without ``Origin`` whose
+  ``Referer`` is another origin's page, or that the browser marks as coming
+  from another site or origin (``Sec-Fetch-Site``).
+
+The rule is ``webguard.cross_origin``, the one the API's console applies to
+its sign-in and sign-out.
 
 Requests with neither header (curl, scripts, health checks) pass: they carry no
 ambient cookie of a victim's browser. CORS (``allow_origins``) is narrowed to
@@ -20,11 +24,11 @@ from __future__ import annotations
 import contextvars
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, MutableMapping
 from typing import Any
 
 from devfactory.settings import Settings
-from devfactory.webguard import origin_of
+from devfactory.webguard import cross_origin, origin_of
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +38,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-FOREIGN_FETCH = frozenset({"cross-site", "same-site"})
 _WILDCARD = {"0.0.0.0", "::", ""}
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -71,17 +73,9 @@ def chat_origins(settings: Settings, host: str | None = None, port: int | None =
     return [normal_origin(f"http://{h}:{port}") for h in hosts]
 
 
-def refusal(scope: Scope, origins: Iterable[str]) -> str | None:
-    """Say why a request must be refused, or None when it may pass."""
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-    origin = headers.get("origin")
-    if origin is not None:
-        return None if origin in origins else f"origin {origin!r} may not call the chat"
-    method = scope.get("method", "GET")
-    if scope["type"] == "http" and method not in SAFE_METHODS:
-        if headers.get("sec-fetch-site") in FOREIGN_FETCH:
-            return "a request from another site may not change anything"
-    return None
+def refusal(scope: Scope, origins: Collection[str]) -> str | None:
+    """Say why a request must be refused, or None when it may pass (``webguard.cross_origin``)."""
+    return cross_origin(scope, origins)
 
 
 class OriginGuard:

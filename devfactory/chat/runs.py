@@ -8,6 +8,8 @@ policy lets answer it; the buttons carry a one-time grant of this session
 again. Runs belong to the server (``hub.py``): a session that opens later
 replays a run from its checkpoint and follows it live. Only people who may see
 a run (its owner, or a role the policy's ``see_all_runs`` lists) are shown it.
+Whatever a model or a person wrote reaches a message or a step through
+``inert_markdown``: no image or HTML of it loads in the browser.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import chainlit as cl
 from devfactory.chat.access import may_see_run
 from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
+from devfactory.chat.inert import inert_markdown
 from devfactory.chat.session import chosen, grants, hub, policy, settings, teams
 from devfactory.chat.view import (
     ACTION_LABELS,
@@ -72,7 +75,7 @@ async def start_run(person: Person, requirement: str) -> None:
             requirement, pipeline=str(chosen("pipeline", "mvp")), project=project, owner=person.name
         )
     except (ValueError, BusyError) as exc:
-        await cl.Message(content=f"Could not start the run: {exc}").send()
+        await cl.Message(content=inert_markdown(f"Could not start the run: {exc}")).send()
         return
     await follow(person, run_id)
 
@@ -126,7 +129,7 @@ class RunView:
             self.root = cl.Step(
                 name=f"Run {self.run_id}", type="run", default_open=True, show_input=False
             )
-            self.root.output = title
+            self.root.output = inert_markdown(title)
             await self.root.send()
         return self.root
 
@@ -189,7 +192,7 @@ class RunView:
         step = await self.stage(event.team)
         name = teams[event.team].name if event.team in teams else event.team
         step.name = f"{name}: running, attempt {event.attempt}"
-        step.output = f"attempt {event.attempt} on `{event.model}`"
+        step.output = inert_markdown(f"attempt {event.attempt} on `{event.model}`")
         await step.update()
 
     async def _stage_finished(self, event: StageFinished) -> None:
@@ -197,32 +200,40 @@ class RunView:
 
     async def _clarification(self, event: ClarificationRouted) -> None:
         step = await self.stage(event.asker)
-        step.output += f"\n\n❓ asked **{event.target}**: {event.question} → {event.outcome}"
+        step.output = inert_markdown(
+            f"{step.output}\n\n❓ asked **{event.target}**: {event.question} → {event.outcome}"
+        )
         await step.update()
 
     async def _facts(self, event: FactsExtracted) -> None:
         if event.added:
             step = await self.stage(event.team)
-            step.output += f"\n\n_remembered {len(event.added)} new facts_"
+            step.output = inert_markdown(
+                f"{step.output}\n\n_remembered {len(event.added)} new facts_"
+            )
             await step.update()
 
     async def _governance(self, event: GovernanceAssessed) -> None:
         factors = "; ".join(event.risk_factors) or "none"
         await cl.Message(
-            content=f"⚖ Governance rated the requirement **{event.risk}** "
-            f"({event.action}). Factors: {factors}."
+            content=inert_markdown(
+                f"⚖ Governance rated the requirement **{event.risk}** "
+                f"({event.action}). Factors: {factors}."
+            )
         ).send()
 
     async def _notice(self, event: Notice) -> None:
-        await cl.Message(content=f"Notice ({event.kind}): {event.message}").send()
+        await cl.Message(content=inert_markdown(f"Notice ({event.kind}): {event.message}")).send()
 
     async def _transition(self, event: PhaseChanged) -> None:
         root = await self.open("")
-        root.output = f"{event.from_phase} → **{event.to_phase}** ({event.actor})"
+        root.output = inert_markdown(f"{event.from_phase} → **{event.to_phase}** ({event.actor})")
         await root.update()
 
     async def _error(self, event: RunError) -> None:
-        await cl.Message(content=f"The run stopped with an error: {event.message}").send()
+        await cl.Message(
+            content=inert_markdown(f"The run stopped with an error: {event.message}")
+        ).send()
 
 
 async def may_see(person: Person, run_id: str) -> bool:
@@ -236,7 +247,9 @@ async def may_see(person: Person, run_id: str) -> bool:
 
 async def not_shown(run_id: str) -> None:
     """Say that a run is not there for this person (the same words whether it exists or not)."""
-    await cl.Message(content=f"There is no run {str(run_id)[:40]!r} you may see.").send()
+    await cl.Message(
+        content=inert_markdown(f"There is no run {str(run_id)[:40]!r} you may see.")
+    ).send()
 
 
 async def follow(
@@ -287,7 +300,8 @@ async def show_state(person: Person, run_id: str, view: RunView) -> None:
         summary = summary_markdown(run_id, report.status, report.reason, records, report.out_dir)
         left_out = left_out_markdown(found.left_out)
         await cl.Message(
-            content=f"{summary}\n\n{left_out}" if left_out else summary, elements=files
+            content=inert_markdown(f"{summary}\n\n{left_out}") if left_out else summary,
+            elements=files,
         ).send()
 
 
@@ -344,7 +358,9 @@ async def show_open_runs(person: Person) -> None:
     mine = [r for r in rows if r.status not in TERMINAL][:OPEN_RUNS_SHOWN]
     for row in mine:
         await cl.Message(
-            content=f"Your run `{row.run_id}` is **{row.shown_status}**: {row.requirement[:200]}"
+            content=inert_markdown(
+                f"Your run `{row.run_id}` is **{row.shown_status}**: {row.requirement[:200]}"
+            )
         ).send()
         await attach(person, row.run_id)
     shown = {r.run_id for r in mine}
@@ -360,7 +376,9 @@ async def show_open_runs(person: Person) -> None:
             continue
         count += 1
         await cl.Message(
-            content=f"Run `{run_id}` by **{row.owner or 'someone'}** waits for your answer: "
-            f"{row.requirement[:200]}"
+            content=inert_markdown(
+                f"Run `{run_id}` by **{row.owner or 'someone'}** waits for your answer: "
+                f"{row.requirement[:200]}"
+            )
         ).send()
         await attach(person, run_id)

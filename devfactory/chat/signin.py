@@ -18,12 +18,18 @@ from devfactory.control.signin import LockedError, how_long
 
 WRONG: Final = "wrong"
 UNAVAILABLE: Final = "unavailable"
+BUSY: Final = "busy"
 
 _REFUSED: Final[dict[str, tuple[int, str]]] = {
     WRONG: (401, "That user name and password do not match."),
     UNAVAILABLE: (
         503,
         "Sign-in is unavailable right now: the database cannot be reached. Try again in a moment.",
+    ),
+    BUSY: (
+        503,
+        "Sign-in is unavailable right now: too many sign-ins are being checked. "
+        "Try again in a moment.",
     ),
 }
 
@@ -32,13 +38,13 @@ FORM_SAYS: Final[dict[str, str]] = {
     "Too Many Requests": "Too many failed sign-ins: this sign-in is locked for a while "
     "(the note says how long).",
     "Service Unavailable": "Sign-in is unavailable right now (the database cannot be "
-    "reached); try again in a moment.",
+    "reached, or too many sign-ins are being checked); try again in a moment.",
 }
 """The form's sentence for each refusal, by the status text the browser reads."""
 
 
 def signin_refusal(why: str | LockedError) -> HTTPException:
-    """Return the answer to a refused sign-in: ``WRONG``, ``UNAVAILABLE`` or a lock."""
+    """Return the answer to a refused sign-in: ``WRONG``, ``UNAVAILABLE``, ``BUSY`` or a lock."""
     if isinstance(why, LockedError):
         wait = int(why.retry_after_s)
         return HTTPException(
@@ -47,7 +53,7 @@ def signin_refusal(why: str | LockedError) -> HTTPException:
             headers={"Retry-After": str(wait)},
         )
     status, words = _REFUSED[why]
-    headers = {"Retry-After": "30"} if status == 503 else None
+    headers = {"Retry-After": "1" if why == BUSY else "30"} if status == 503 else None
     return HTTPException(status, words, headers=headers)
 
 

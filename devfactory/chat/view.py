@@ -1,7 +1,8 @@
 """Markdown for the chat: a stage's step, a pause, a run's summary (no Chainlit here).
 
 A finished run's files are read here for the chat to attach: through
-``runfiles``, as bytes, never as a path Chainlit would open itself.
+``runfiles``, as bytes, never as a path Chainlit would open itself. What a team,
+a requirement or a path says is shown through ``inert_markdown``: no image of it loads.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devfactory.chat.inert import inert_markdown
 from devfactory.contracts import CheckRun
 from devfactory.control.hitl import HELP, Pause
 from devfactory.factory.artifacts import check_line
@@ -71,7 +73,7 @@ def stage_markdown(record: dict[str, Any], teams: TeamRegistry) -> str:
     blocks += _list("Checks", [f"{_mark(c)} {_code(check_line(c))}" for c in checks])
     if record.get("recalled"):
         blocks.append(f"_recalled {len(record['recalled'])} memories before it worked_")
-    return "\n\n".join(blocks)
+    return inert_markdown("\n\n".join(blocks))
 
 
 def pause_markdown(run_id: str, pause: Pause, role: str) -> str:
@@ -91,7 +93,7 @@ def pause_markdown(run_id: str, pause: Pause, role: str) -> str:
         lines.append(
             f"\nYou are signed in as **{role}**; this needs one of: {', '.join(pause.roles)}."
         )
-    return "\n".join(lines)
+    return inert_markdown("\n".join(lines))
 
 
 def summary_markdown(
@@ -105,7 +107,7 @@ def summary_markdown(
     ]
     if reason:
         lines.append(f"> {reason}")
-    return "\n\n".join(lines)
+    return inert_markdown("\n\n".join(lines))
 
 
 RUN_RECORDS = ("SUMMARY.md", "run.json")
@@ -173,4 +175,6 @@ def attachment_mime(data: bytes) -> str:
 
 def left_out_markdown(left_out: list[tuple[str, str]]) -> str:
     """List the files a message does not attach, each with why ("" when none)."""
-    return "\n\n".join(_list("Not attached", [f"{_code(p)}: {why}" for p, why in left_out]))
+    return inert_markdown(
+        "\n\n".join(_list("Not attached", [f"{_code(p)}: {why}" for p, why in left_out]))
+    )

@@ -77,10 +77,11 @@ def main(
         ),
     ] = None,
 ) -> None:
-    """Configure logging for every command, and refuse arguments that are not UTF-8."""
+    """Configure logging for every command, keep what it writes private, refuse non-UTF-8 args."""
     from pydantic import ValidationError
 
     from devfactory.logs import configure
+    from devfactory.private_files import keep_private
 
     for arg in sys.argv[1:]:
         try:
@@ -99,7 +100,10 @@ def main(
         ) from None
     # pgserver asks platformdirs for a runtime dir; its fallback warning is noise.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    fmt = get_settings().log_format
+    settings = get_settings()
+    fmt = settings.log_format
     if log_format is not None:
         fmt = os.environ["DEVFACTORY_LOG_FORMAT"] = log_format.value  # and what it starts
     configure(fmt, level=logging.INFO if verbose else logging.WARNING)
+    # before anything is written: what this process and all it starts make is ours alone
+    keep_private(settings.data_dir, settings.runs_dir)

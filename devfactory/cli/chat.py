@@ -152,10 +152,12 @@ def unlock_user(
     role: common.RoleOption = None,
 ) -> None:
     """Clear a name's sign-in locks (chat and console), at every address (admin; audited)."""
-    from devfactory.control.overrides import OperationsRefusedError
+    from devfactory.control.overrides import ADMIN, OperationsRefusedError
     from devfactory.factory.reports import RunInputError
 
-    who = common.identity(get_settings(), by, role)
+    settings = get_settings()
+    who = common.identity(settings, by, role)
+    common.require_role(settings, who, ADMIN, "unlock a sign-in")
     with common.session() as factory:
         try:
             cleared = factory.switchboard.unlock_sign_in(

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from devfactory.control.ceilings import MAX_COST_USD, MAX_TOKENS
+from devfactory.control.ceilings import MAX_COST_USD, MAX_PROJECT_CHARS, MAX_TOKENS
 
 if TYPE_CHECKING:
     from devfactory.cli.terminal import SafeConsole
@@ -139,6 +139,22 @@ def plain_name(param: typer.CallbackParam, value: Any) -> Any:
     return value
 
 
+def project_name(param: typer.CallbackParam, value: Any) -> Any:
+    """Refuse (exit 2, saying why) a project's name the API would refuse.
+
+    The same rule as every name (``plain_name``) and the API's length: 1 to
+    ``MAX_PROJECT_CHARS`` characters. A longer project made here could never
+    be named to the API, whose filters and routes take no more.
+    """
+    value = plain_name(param, value)
+    if isinstance(value, str) and not 1 <= len(value) <= MAX_PROJECT_CHARS:
+        raise typer.BadParameter(
+            f"a project's name has 1 to {MAX_PROJECT_CHARS} characters (as the API takes "
+            f"it), not {len(value):,}"
+        )
+    return value
+
+
 def name_option(*names: str, help: str) -> Any:
     """Return an option that takes a name (``plain_name`` checks it)."""
     return typer.Option(*names, help=help, callback=plain_name)
@@ -172,7 +188,9 @@ CostOption = Annotated[
     typer.Option(min=0.000001, max=MAX_COST_USD, help="A cost cap for the run (USD)."),
 ]
 PipelineOption = Annotated[str, name_option(help="Pipeline: " + ", ".join(pipeline_names()))]
-ProjectOption = Annotated[str, name_option(help="Project the run belongs to.")]
+ProjectOption = Annotated[
+    str, typer.Option(help="Project the run belongs to.", callback=project_name)
+]
 OutOption = Annotated[
     Path | None,
     typer.Option(help="Output folder (default <data_dir>/runs/<run-id>, or runs_dir's when set)."),
@@ -354,6 +372,41 @@ def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str,
             EXIT_USAGE,
         )
     return name, role or settings.operator_role
+
+
+def require_role(settings: Settings, who: tuple[str, str], needed: str, what: str) -> None:
+    """Exit 2 before anything opens unless ``who`` acts in role ``needed``, saying how to.
+
+    The factory refuses such a command anyway; here the refusal also says how
+    this CLI chooses who acts (``identity``): a person of the users file acts
+    in the role it gives them, so it takes another of its people (``--as``);
+    anyone else takes ``--role`` or the ``operator_role`` setting.
+    """
+    from devfactory.shown import with_article
+    from devfactory.users import UserStore
+
+    name, role = who
+    if role == needed:
+        return
+    store = UserStore.of(settings)
+    people = store.people()
+    holders = ", ".join([p.name for p in people if p.role == needed][:5])  # a few to name
+    others = (
+        f"act as one of its {needed}s with --as NAME ({holders})"
+        if holders
+        else f"it lists no {needed}: add one (`devfactory users add NAME --role {needed}`) "
+        "and act as them with --as NAME"
+    )
+    if store.find(name) is not None:
+        how = f"{name} is {with_article(role)} in {store.path}, and acts in that role: {others}"
+    else:
+        how = (
+            f"acting as {name} in the role {role!r}; give --role {needed}, or set "
+            f"DEVFACTORY_OPERATOR_ROLE={needed} (the operator_role setting)"
+        )
+        if people:
+            how += f", or, as a person of {store.path}, {others}"
+    raise fail(f"role {role!r} may not {what}; it needs {needed}: {how}", EXIT_USAGE)
 
 
 def interactive(enabled: bool) -> bool:

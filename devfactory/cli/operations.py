@@ -24,6 +24,7 @@ from devfactory.cli.common import (
     get_settings,
     identity,
     plain_name,
+    project_name,
 )
 
 PANEL = "Operations"
@@ -39,7 +40,7 @@ app.add_typer(incidents_app, name="incidents", rich_help_panel=PANEL)
 TeamArg = Annotated[
     str, typer.Argument(help="The team's slug (devfactory teams).", callback=plain_name)
 ]
-ProjectArg = Annotated[str, typer.Argument(help="The project.", callback=plain_name)]
+ProjectArg = Annotated[str, typer.Argument(help="The project.", callback=project_name)]
 IncidentArg = Annotated[int, typer.Argument(min=1, help="The incident's id.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]

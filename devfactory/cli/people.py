@@ -26,6 +26,7 @@ from devfactory.cli.common import (
     get_settings,
     identity,
     plain_name,
+    project_name,
 )
 from devfactory.cli.documents import ReadJsonOption
 from devfactory.cli.requirement import RequirementFileOption, requirement_text
@@ -245,7 +246,9 @@ def usage(run_id: RunArg, as_json: ReadJsonOption = False) -> None:
 def approve_project(
     project: Annotated[
         str,
-        typer.Argument(help="The project whose unattended runs you approve.", callback=plain_name),
+        typer.Argument(
+            help="The project whose unattended runs you approve.", callback=project_name
+        ),
     ],
     by: Annotated[
         str | None,

@@ -39,6 +39,7 @@ from devfactory.factory.stores import Graphs, Stores
 from devfactory.redact import redact
 from devfactory.runfiles import read_file, remove_tree
 from devfactory.settings import Settings
+from devfactory.software.git_credentials import forget
 from devfactory.store.approvals import ApprovalAction
 from devfactory.store.lease import new_driver
 from devfactory.store.runs import RunRow, RunStateError
@@ -236,6 +237,7 @@ class Answers:
             raise RunStateError(f"run {run_id} is not archived (see retention_days)")
         folder = Path(row.out_dir)
         removed = _remove_run_folder(folder, run_id, self.settings.run_file_max_bytes)
+        forget(self.settings.data_dir, run_id)  # a repository's credentials kept for its push
         self.stores.checkpointer.delete_thread(run_id)
         self.stores.queue.mark_purged(run_id)
         record = {

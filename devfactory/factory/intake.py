@@ -47,6 +47,7 @@ from devfactory.pipelines import load_pipeline
 from devfactory.redact import redact
 from devfactory.settings import Settings
 from devfactory.software.cloning import CloneLimits
+from devfactory.software.local_source import inside_roots, resolved_source
 from devfactory.software.remotes import HostPolicy
 from devfactory.software.repomap import map_repository
 from devfactory.software.repository import (
@@ -79,6 +80,7 @@ class CloneOrder(BaseModel):
 
     source: str
     base: str | None = None
+    confined: bool = False  # a local path taken over the API: held to repo_local_roots again
 
 
 class RunRequest(BaseModel):
@@ -207,13 +209,17 @@ def new_run(
     return NewRun(created, request, out)
 
 
-def check_clone(settings: Settings, repo: str, base: str | None) -> CloneOrder:
+def check_clone(
+    settings: Settings, repo: str, base: str | None, *, confined: bool = False
+) -> CloneOrder:
     """Check a repository a worker is to clone for a queued run; return the order.
 
-    Nothing is resolved or connected to: the source's syntax, a URL's scheme and
-    host against ``repo_allowed_hosts``, a path's folder, and the base branch's
-    name. (Over the API a path must also be under ``repo_local_roots``: the API
-    checks that before it gets here.) Raises ``RunInputError``, a client's mistake.
+    Nothing is connected to and no host name is resolved: the source's syntax,
+    a URL's scheme and host against ``repo_allowed_hosts``, a path's folder,
+    and the base branch's name. A path is kept with its links resolved: the
+    worker opens that path, in which no link may then appear. ``confined``: a
+    path taken over the API, which must be under ``repo_local_roots`` here, at
+    the clone and at delivery. Raises ``RunInputError``, a client's mistake.
     """
     try:
         source = check_source(repo)
@@ -223,9 +229,17 @@ def check_clone(settings: Settings, repo: str, base: str | None) -> CloneOrder:
             check_remote(source, HostPolicy.parse(settings.repo_allowed_hosts))
         elif not path.is_dir():
             raise RepositoryError(f"no repository at {source!r}: not a folder")
+        else:
+            path = resolved_source(path)
+            if confined and not inside_roots(path, settings.repo_local_roots):
+                raise RepositoryError(
+                    "a repository path is taken over the API only under the repo_local_roots "
+                    "setting"
+                )
+            source = str(path)
     except RepositoryError as exc:
         raise RunInputError(str(exc)) from None
-    return CloneOrder(source=source, base=base)
+    return CloneOrder(source=source, base=base, confined=confined and path is not None)
 
 
 def clone_into_run(settings: Settings, order: CloneOrder, run_id: str, out: Path) -> Delivery:
@@ -236,13 +250,19 @@ def clone_into_run(settings: Settings, order: CloneOrder, run_id: str, out: Path
     safe for whoever sees the run, git's own words in its ``detail``).
     """
     empty_folder(out)
-    return bounded_clone(settings, order.source, order.base, run_id, out)
+    return bounded_clone(settings, order.source, order.base, run_id, out, confined=order.confined)
 
 
 def bounded_clone(
-    settings: Settings, source: str, base: str | None, run_id: str, out: Path
+    settings: Settings,
+    source: str,
+    base: str | None,
+    run_id: str,
+    out: Path,
+    *,
+    confined: bool = False,
 ) -> Delivery:
-    """Clone ``source`` into ``out`` within the settings' hosts, size, time and limits."""
+    """Clone ``source`` into ``out`` within the settings' hosts, roots, size, time and limits."""
     return clone_for_run(
         source,
         base,
@@ -252,6 +272,8 @@ def bounded_clone(
         max_bytes=settings.repo_max_mb * 2**20,
         hosts=HostPolicy.parse(settings.repo_allowed_hosts),
         limits=CloneLimits.of(settings),
+        roots=settings.repo_local_roots if confined else None,
+        data_dir=settings.data_dir,
     )
 
 
@@ -275,6 +297,8 @@ def checkout(
         base = check_ref(base) if base is not None else None
     except RepositoryError as exc:
         raise RunInputError(str(exc)) from None
+    if (path := local_path_of(source)) is not None and path.is_dir():
+        source = str(resolved_source(path))  # its links resolved once; none may appear later
     run_id = run_id or new_run_id()
     out = (out_dir or settings.run_folder(run_id)).expanduser().resolve()
     try:

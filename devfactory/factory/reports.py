@@ -273,7 +273,7 @@ def writable_folder(path: Path) -> Path:
     """Make sure the run's output folder can be written before the run is created."""
     folder = path.expanduser().resolve()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # the run's files are private
     except OSError as exc:
         raise RunInputError(f"cannot use {folder} as the run's folder: {exc.strerror}") from None
     if not os.access(folder, os.W_OK | os.X_OK):

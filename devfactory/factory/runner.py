@@ -205,14 +205,19 @@ class Factory:
         unattended: bool | None = None,
         repo: str | None = None,
         base: str | None = None,
+        confined: bool = False,
     ) -> RunRow:
         """Create a run and queue it for a worker (``devfactory worker``); return its row.
 
         ``repo`` and ``base``: as for ``start``, but nothing is cloned here: they are
         checked without any network (``intake.check_clone``) and the worker that
         claims the run clones the repository into its folder before the first step.
+        ``confined``: a local path must be under ``repo_local_roots`` (one given
+        over the API), here, at the clone and at delivery.
         """
-        clone = check_clone(self.settings, repo, base) if repo is not None else None
+        clone = (
+            check_clone(self.settings, repo, base, confined=confined) if repo is not None else None
+        )
         return self._queued.submit(
             requirement,
             pipeline=pipeline,

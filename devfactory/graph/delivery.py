@@ -23,6 +23,7 @@ from devfactory.graph.control import RunSetup
 from devfactory.graph.hitl import decide
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.state import RunState, final_checks_of
+from devfactory.software.git_credentials import forget
 from devfactory.software.remotes import HostPolicy
 from devfactory.software.repository import (
     GitOutcome,
@@ -91,23 +92,38 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
     folder = Path(delivery.folder)
     built = final_checks_of(state)
     hosts, wait = HostPolicy.parse(settings.repo_allowed_hosts), settings.repo_resolve_timeout_s
+    roots = settings.repo_local_roots
     pushed = push_branch(
-        folder, delivery, timeout=settings.repo_git_timeout_s, hosts=hosts, resolve_seconds=wait
+        folder,
+        delivery,
+        timeout=settings.repo_git_timeout_s,
+        hosts=hosts,
+        resolve_seconds=wait,
+        roots=roots,
+        data_dir=settings.data_dir,
     )
     policy = runtime.context.get_policy()
     if state.get("unattended") and policy.unattended.merge == "wait":
         reason = f"{pushed.message}; an unattended run never merges by itself"
+        forget(settings.data_dir, delivery.run_id)
         done = RunOutcome.completed(built).model_copy(update={"reason": reason})
         return Command(goto=END, update=mover.end(done, actor="policy", reason=reason))
     decision = decide(merge_pause(state, runtime, pushed), state, runtime)
     update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("merge", decision)}}
     if decision.action == "approve":
         merged = merge_into_base(
-            folder, delivery, timeout=settings.repo_git_timeout_s, hosts=hosts, resolve_seconds=wait
+            folder,
+            delivery,
+            timeout=settings.repo_git_timeout_s,
+            hosts=hosts,
+            resolve_seconds=wait,
+            roots=roots,
+            data_dir=settings.data_dir,
         )
         reason = merged.message
     else:
         reason = f"{pushed.message}; not merged: {decision.summary()}"
+    forget(settings.data_dir, delivery.run_id)  # delivered: its credentials are needed no more
     done = RunOutcome.completed(built).model_copy(update={"reason": reason[:4000]})
     update |= mover.end(done, actor=decision.actor, reason=reason[:2000])
     return Command(goto=END, update=update)

@@ -9,7 +9,8 @@ batch. Everything lives in a host-wide folder keyed by the model file
 
 - ``lock``: an ``fcntl`` lock held while a server is found, started or stopped;
 - ``state.json`` (0600): the supervisor's pid, the server's pid, its unix
-  socket, its API key and its slots, written by the supervisor once it is up;
+  socket, its API key and its slots, written by the supervisor once it is up,
+  with what makes each pid that process (its start time and its executable);
 - ``leases/<pid>``: one file per process using the server;
 - ``server.sock``: where the server listens (a unix socket in a 0700 folder,
   so no other user can reach it, and no port can be taken by someone else),
@@ -23,6 +24,15 @@ died is started again by the next call (``recover``), which is retried once.
 A running server is reused whatever slots or context the caller's settings
 ask for: the state file says what it has.
 
+The kernel reuses pids, and a state file can outlive its server (a host that
+slept, a supervisor killed with SIGKILL), so a pid it names is signalled only
+while it is still that process: started when the state file says (``/proc``'s
+start time, which no later process with the pid can have) and running the
+executable it recorded. A pid that is another process now makes the file
+stale: it is removed, logged, and nothing is signalled. The check is made on a
+pidfd opened first and the signal sent through it, so a pid reused between
+the check and the signal is never hit.
+
 Why one module: finding, starting, leasing and restarting a server are one
 protocol over one folder and one lock; the supervisor's side of it (its own
 process) is ``server_supervisor.py``.
@@ -35,8 +45,10 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import secrets
+import select
 import signal
 import subprocess
 import sys
@@ -44,9 +56,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 import httpx
 
@@ -64,6 +76,10 @@ STOP_WAIT_S: Final = 10.0
 """How long a stopped server may take to exit before it is killed."""
 POLL_S: Final = 0.2
 """How often a start is checked on (and the supervisor's step)."""
+_DELETED: Final = " (deleted)"
+"""What ``/proc/<pid>/exe`` ends with once the file it ran was replaced (``make setup`` again)."""
+
+log = logging.getLogger(__name__)
 
 
 class ServerError(RuntimeError):
@@ -139,11 +155,120 @@ class Endpoint:
     slots: int
     model: str
     started: float  # time.time() when it was launched
+    # what makes each pid that process (``ProcessIdentity``); 0 and "" in a file from before: stale
+    server_ticks: int = 0
+    server_exe: str = ""  # the binary run, then (once it answered) what it runs as
+    supervisor_ticks: int = 0
+    supervisor_exe: str = ""
 
     @property
     def address(self) -> str:
         """Where it listens, as shown to people (never the key)."""
         return f"unix:{self.socket}"
+
+    @property
+    def server_process(self) -> ProcessIdentity:
+        """The server's process, as recorded."""
+        return ProcessIdentity(self.pid, self.server_ticks, self.server_exe)
+
+    @property
+    def supervisor_process(self) -> ProcessIdentity:
+        """The supervisor's process, as recorded."""
+        return ProcessIdentity(self.supervisor, self.supervisor_ticks, self.supervisor_exe)
+
+    def server_runs(self) -> bool:
+        """Say whether the server this names still runs (its pid not reused by another)."""
+        return self.server_process.now() == "it"
+
+
+Found = Literal["it", "gone", "other"]
+"""What a recorded pid is now: that process, no process, or another process."""
+
+
+@dataclass(frozen=True)
+class ProcessIdentity:
+    """One process as recorded when it started: its pid, start time and executable.
+
+    A pid alone names whichever process has it now; the start time
+    (``/proc/<pid>/stat`` field 22, clock ticks since boot) is fixed when the
+    process is made and kept through ``exec``, so no later process with the
+    same pid shares it, and the executable says it still runs what was started.
+    """
+
+    pid: int
+    ticks: int
+    exe: str
+
+    @classmethod
+    def of(cls, pid: int) -> ProcessIdentity | None:
+        """Return ``pid`` as it is now (None: it is gone, or not this user's to read)."""
+        ticks, exe = start_ticks(pid), executable(pid)
+        return None if ticks is None or exe is None else cls(pid, ticks, exe)
+
+    def now(self) -> Found:
+        """Say whether the pid is still this process, no process, or another process."""
+        if self.pid <= 0 or not alive(self.pid):
+            return "gone"
+        found = ProcessIdentity.of(self.pid)
+        if found is None:  # exited meanwhile, or another user's process
+            return "gone" if not alive(self.pid) else "other"
+        if self.ticks <= 0 or not self.exe or found != self:
+            return "other"
+        return "it"
+
+    def stop(self, wait_s: float = STOP_WAIT_S) -> Found:
+        """Stop the process if it is still this one: SIGTERM, then SIGKILL after ``wait_s``.
+
+        The pid is opened as a pidfd before it is checked, and signalled through
+        it: a pid reused after the check is not the process the pidfd holds, so
+        the signal cannot reach it. Return what the pid was (only ``"it"`` was
+        signalled).
+        """
+        try:
+            handle = os.pidfd_open(self.pid)
+        except ProcessLookupError:
+            return "gone"
+        except OSError:  # no pidfds here (an old kernel): check, then signal by pid
+            found = self.now()
+            if found == "it":
+                terminate(self.pid, wait_s)
+            return found
+        try:
+            found = self.now()
+            if found == "it":
+                _stop_through(handle, wait_s)
+            return found
+        finally:
+            os.close(handle)
+
+
+def start_ticks(pid: int) -> int | None:
+    """Return when process ``pid`` started, in clock ticks since boot (None: it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[19])  # field 22; the fields after the name start at field 3
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def executable(pid: int) -> str | None:
+    """Return the file process ``pid`` runs (None: it is gone, a zombie, or not ours)."""
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+    return exe.removesuffix(_DELETED)  # the same program, its file since replaced
+
+
+def _stop_through(handle: int, wait_s: float) -> None:
+    """Stop the process of pidfd ``handle``: SIGTERM, then SIGKILL if it outlives ``wait_s``."""
+    with contextlib.suppress(ProcessLookupError):
+        signal.pidfd_send_signal(handle, signal.SIGTERM)
+        waiting = select.poll()
+        waiting.register(handle, select.POLLIN)  # readable once the process has exited
+        if not waiting.poll(int(wait_s * 1000)):
+            signal.pidfd_send_signal(handle, signal.SIGKILL)
+            waiting.poll(int(STOP_WAIT_S * 1000))
 
 
 def state_root() -> Path:
@@ -276,6 +401,28 @@ def healthy(endpoint: Endpoint, timeout_s: float = 2.0) -> bool:
         return False
 
 
+def stop_recorded(folder: Path, found: Endpoint) -> None:
+    """Stop the supervisor and the server ``found`` names, then remove ``folder``'s state file.
+
+    Each pid is signalled only while it is still the process recorded (the
+    supervisor first: it stops its server itself). A pid that is another
+    process now says the file is stale: it is logged and left alone.
+    """
+    for what, process in (
+        ("supervisor", found.supervisor_process),
+        ("server", found.server_process),
+    ):
+        if process.stop() == "other":
+            log.warning(
+                "the model server's state file %s is stale: its %s's pid %d is another "
+                "process now, which was not signalled; the file is removed",
+                folder / "state.json",
+                what,
+                process.pid,
+            )
+    clear_state(folder, found.pid)
+
+
 def log_tail(folder: Path, chars: int = 1500, name: str = "server.log") -> str:
     """Return the end of the server's log (what it said before it failed)."""
     try:
@@ -285,7 +432,11 @@ def log_tail(folder: Path, chars: int = 1500, name: str = "server.log") -> str:
 
 
 def terminate(pid: int, wait_s: float = STOP_WAIT_S) -> None:
-    """Stop process ``pid``: SIGTERM, then SIGKILL if it outlives ``wait_s``."""
+    """Stop process ``pid``: SIGTERM, then SIGKILL if it outlives ``wait_s``.
+
+    Only for a pid just checked (``ProcessIdentity.stop``): a pid read from a file may
+    be another process's by now.
+    """
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + wait_s
@@ -314,14 +465,14 @@ class LocalServer:
     def running(self) -> Endpoint | None:
         """Return the server if one runs and answers; start nothing, lease nothing."""
         found = read_state(self.folder)
-        if found is None or not alive(found.pid) or not healthy(found):
+        if found is None or not found.server_runs() or not healthy(found):
             return None
         return found
 
     def process(self) -> int | None:
         """Return the pid of the server's process while it lives (busy or not); start nothing."""
         found = read_state(self.folder)
-        return found.pid if found is not None and alive(found.pid) else None
+        return found.pid if found is not None and found.server_runs() else None
 
     def ensure(self) -> Endpoint:
         """Return the running server, starting it when none runs (bounded by the start timeout).
@@ -332,7 +483,7 @@ class LocalServer:
         """
         with self._lock:
             known = self._known
-            if known is not None and alive(known.pid) and self._leased == os.getpid():
+            if known is not None and known.server_runs() and self._leased == os.getpid():
                 return known  # a forked child holds no lease of its own yet: it takes one
             self._known = self._find_or_start()
             return self._known
@@ -345,8 +496,9 @@ class LocalServer:
         otherwise the dead or unanswering server is stopped and another started.
         """
         with self._lock:
-            if self._known is not None and self._known != failed and alive(self._known.pid):
-                return self._known
+            known = self._known
+            if known is not None and known != failed and known.server_runs():
+                return known
             self._known = None
             self._known = self._find_or_start()
             return self._known
@@ -356,9 +508,7 @@ class LocalServer:
         with self._lock, locked(self.folder, self.plan.start_timeout_s):
             found = read_state(self.folder)
             if found is not None:
-                terminate(found.supervisor)
-                terminate(found.pid)
-                clear_state(self.folder, found.pid)
+                stop_recorded(self.folder, found)
             self._known = None
 
     def _find_or_start(self) -> Endpoint:
@@ -366,13 +516,10 @@ class LocalServer:
             take_lease(self.folder)  # under the lock: the supervisor stops nothing now leased
             self._leased = os.getpid()
             found = read_state(self.folder)
-            if found is not None and alive(found.pid):
-                if healthy(found):
-                    return found  # a request may fail on a healthy server: never stop it then
-                terminate(found.supervisor)
-                terminate(found.pid)
+            if found is not None and found.server_runs() and healthy(found):
+                return found  # a request may fail on a healthy server: never stop it then
             if found is not None:
-                clear_state(self.folder, found.pid)
+                stop_recorded(self.folder, found)
             return self._start()
 
     def _start(self) -> Endpoint:
@@ -412,7 +559,7 @@ class LocalServer:
                     break
                 if healthy(found):
                     launcher.wait()  # it returned as soon as it forked the supervisor
-                    return found
+                    return self._confirmed(found)
             time.sleep(POLL_S)
         plan_file.unlink(missing_ok=True)  # a supervisor forked from now on starts nothing
         if launcher.poll() is None:
@@ -420,13 +567,27 @@ class LocalServer:
         launcher.wait()
         found = read_state(self.folder)
         if found is not None and found.key == key:
-            terminate(found.supervisor)
-            terminate(found.pid)
-            clear_state(self.folder, found.pid)
+            stop_recorded(self.folder, found)
         raise ServerError(
             f"the model server did not answer within {self.plan.start_timeout_s:g} s "
             f"(embedded_server_start_timeout_s); its log ends:\n{log_tail(self.folder)}"
         )
+
+    def _confirmed(self, found: Endpoint) -> Endpoint:
+        """Record what the server that just answered runs as (lock held); return it so.
+
+        The supervisor recorded the binary it ran; a wrapper script named as
+        that binary has since exec'd its interpreter. The pid is still the
+        process the supervisor started (the start time it recorded says so),
+        so what it runs now is what a later stop checks.
+        """
+        now = ProcessIdentity.of(found.pid)
+        if now is None or now.ticks != found.server_ticks or now.exe == found.server_exe:
+            return found
+        confirmed = replace(found, server_exe=now.exe)
+        if read_state(self.folder) == found:
+            write_state(self.folder, confirmed)
+        return confirmed
 
 
 @dataclass(frozen=True)
@@ -463,7 +624,7 @@ def server_status(settings: Settings, model: Path, size: int) -> ServerStatus:
     if not server_built(settings):
         return ServerStatus(built=False, binary=str(binary))
     found = read_state(state_folder(model, size))
-    if found is None or not alive(found.pid) or not healthy(found):
+    if found is None or not found.server_runs() or not healthy(found):
         return ServerStatus(built=True, binary=str(binary))
     transport = httpx.HTTPTransport(uds=found.socket)
     headers = {"Authorization": f"Bearer {found.key}"}

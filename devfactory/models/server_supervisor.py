@@ -5,7 +5,8 @@ process that found no server (``local_server.LocalServer``). It forks once and
 returns at once, so its starter waits for nothing and the supervisor belongs to
 no process's session; the forked supervisor starts ``llama-server`` from
 ``<folder>/plan.json`` (the API key comes in the environment), writes the state
-file and then, every ``STEP_S``:
+file (with the start time and executable of both processes, so that nobody
+signals a pid the kernel has since given to another) and then, every ``STEP_S``:
 
 - exits when the server has died (the next call starts another);
 - stops the server once no live process has held a lease for ``grace_s``;
@@ -37,8 +38,10 @@ from devfactory.models.local_server import (
     Endpoint,
     ServerError,
     clear_state,
+    executable,
     live_leases,
     locked,
+    start_ticks,
     write_state,
 )
 
@@ -168,6 +171,10 @@ def main(folder: Path) -> None:
             slots=int(plan["slots"]),
             model=str(plan["model"]),
             started=time.time(),
+            server_ticks=start_ticks(server.pid) or 0,  # kept through any exec of its own
+            server_exe=str(Path(plan["command"][0]).resolve()),  # what a later stop checks
+            supervisor_ticks=start_ticks(os.getpid()) or 0,
+            supervisor_exe=executable(os.getpid()) or "",
         ),
     )
     why = supervise(folder, server, plan)

@@ -16,6 +16,7 @@ import contextlib
 import os
 import selectors
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -33,8 +34,9 @@ BWRAP_PROCESSES = 2  # bwrap outside, and bwrap as pid 1 inside
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # read-only, harmless pieces of the host's /etc: the loader cache, tool alternatives, time zone
 _HOST_ETC = ("ld.so.cache", "alternatives", "localtime")
-# what an install (uv resolving and downloading) needs on top: name resolution and CA roots
-_NETWORK_ETC = ("resolv.conf", "hosts", "nsswitch.conf", "gai.conf", "ssl/certs", "pki/tls/certs")
+# what an install needs on top: the CA roots uv checks the index with (it resolves no name:
+# the index proxy outside does, index_proxy.py)
+_NETWORK_ETC = ("ssl/certs", "pki/tls/certs")
 _IDS = (SANDBOX_UID, SANDBOX_HOST_ID)
 _PASSWD = (
     "root:x:0:0:root:/root:/usr/sbin/nologin\n"
@@ -43,6 +45,7 @@ _PASSWD = (
 )
 _GROUP = "root:x:0:\n" + "".join(f"sandbox:x:{n}:\n" for n in _IDS) + "nogroup:x:65534:\n"
 _HOSTS = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n"
+ETC_MODE = 0o644  # the sandbox's /etc files: read by its user (for a root factory, not ours)
 
 SECCOMP_FD = 10  # the descriptor the launcher opens the seccomp filter on, for bwrap
 # the launcher (launcher.py) runs as its own process, importing nothing but the standard library
@@ -125,15 +128,16 @@ def support_etc(directory: Path, *, network: bool) -> dict[str, Path]:
 
     ``passwd``, ``group`` and ``hosts`` are written here, naming only the
     sandbox's users: the host's accounts stay outside. ``network`` adds what
-    an install needs to resolve names and check certificates.
+    an install needs to check the index's certificates.
     """
     directory.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     for name, text in (("passwd", _PASSWD), ("group", _GROUP), ("hosts", _HOSTS)):
         path = directory / name
-        if not path.exists() or path.read_text() != text:
+        if not _holds(path, text, ETC_MODE):
             draft = path.with_name(f".{name}.{os.getpid()}")
             draft.write_text(text)
+            draft.chmod(ETC_MODE)  # not the factory's umask: the sandbox's user reads it
             draft.replace(path)
         files[f"/etc/{name}"] = path
     for name in _HOST_ETC + (_NETWORK_ETC if network else ()):
@@ -141,6 +145,14 @@ def support_etc(directory: Path, *, network: bool) -> dict[str, Path]:
         if host.exists():
             files[str(host)] = host
     return files
+
+
+def _holds(path: Path, text: str, mode: int) -> bool:
+    """Say whether ``path`` is a file holding ``text`` with permissions ``mode``."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode) == mode and path.read_text() == text
+    except OSError:
+        return False
 
 
 def _system_args() -> list[str]:
@@ -185,7 +197,8 @@ def bwrap_argv(
     is an empty read-only tmpfs holding /usr and the library dirs read-only,
     the given ``etc`` files, a fresh /proc, a read-only minimal /dev, a
     size-bounded /tmp and /dev/shm, then the ``binds``. ``network`` shares
-    the host's network (installs only).
+    the host's network (a remote clone's git only: an install reaches its
+    index through ``index_proxy``, with no network of its own).
 
     Two ways to leave root's id behind. ``run_as`` None (the factory is not
     root): bwrap runs unprivileged in a new user namespace as
@@ -277,6 +290,7 @@ def execute(
     processes_uid: int | None = None,
     fds: Mapping[int, Path] | None = None,
     layer: Layer | None = None,
+    umask: int | None = None,
 ) -> Outcome:
     """Run ``argv`` (already wrapped in bwrap, or bare) within ``limits``; never raises for it.
 
@@ -289,7 +303,8 @@ def execute(
     whose count RLIMIT_NPROC bounds where no cgroup can (default: ours).
     ``fds``: files the command gets open as those descriptors. ``layer``:
     the folders it may write go through a size-capped tmpfs (the launcher
-    then stays, and counts as one more process).
+    then stays, and counts as one more process). ``umask``: the command's
+    (None: ours, so what the code writes is as private as what we write).
     """
     processes = limits.processes + own_processes + (1 if layer else 0)
     cell = jail.Jail.create(processes=processes, memory_mb=limits.memory_mb)
@@ -315,6 +330,7 @@ def execute(
                 cwd=cwd,
                 start_new_session=True,
                 close_fds=True,
+                umask=-1 if umask is None else umask,
             )
     except OSError as exc:
         if cell:

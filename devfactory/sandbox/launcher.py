@@ -27,7 +27,8 @@ and gives the command a disk of bounded size:
    its PID namespace has ended, so no sandboxed process is left;
 4. it copies each folder back (``untrusted.mirror``: folders, regular files
    and links only, nothing nested deeper than ``MAX_DEPTH``, no set-user-ID
-   bit) and writes what it left out to ``summary``, then exits as bwrap did.
+   bit, no permission the factory's umask takes away) and writes what it left
+   out to ``summary``, then exits as bwrap did.
 
 Killed at the wall time, it copies nothing back: the folders stay as they
 were before the command.
@@ -141,11 +142,13 @@ def layered(argv: list[str], options: dict[str, list[str]]) -> int:
         _write(summary, json.dumps({"error": why}))
         return NO_ROOM
     status = run(argv, options)
+    mask = os.umask(0o077)  # the factory's, inherited: what comes back is as private as its own
+    os.umask(mask)
     dropped: list[tuple[int, str, str]] = []
     count, error = 0, ""
     for index, host in enumerate(stages):
         try:
-            found = _between((top, str(index)), host)
+            found = _between((top, str(index)), host, mask=mask)
         except OSError as exc:
             error = f"could not copy {host} back: {exc}"
             continue
@@ -159,6 +162,7 @@ def _between(
     source: str | tuple[int, str],
     target: str | tuple[int, str],
     owner: tuple[int, int] | None = None,
+    mask: int = 0,
 ) -> Mirrored:
     """Mirror one folder into another; each is a host path or (open folder, name in it)."""
     from devfactory import runfiles
@@ -171,7 +175,7 @@ def _between(
                 fds.append(os.open(where[1], os.O_RDONLY | os.O_DIRECTORY, dir_fd=where[0]))
             else:
                 fds.append(runfiles.open_folder(where))
-        found = untrusted.mirror(fds[0], fds[1], owner=owner)
+        found = untrusted.mirror(fds[0], fds[1], owner=owner, mask=mask)
         if owner is not None and _is_folder(fds[0], ".git"):
             os.mkdir(".git", 0o755, dir_fd=fds[1])  # where bwrap mounts the history, read-only
         return found

@@ -4,9 +4,10 @@ Generated code is untrusted. In the default mode (``bwrap``) every command
 runs under bubblewrap with fresh namespaces, no network, a read-only view of
 the system, the project's environment read-only and only the workspace
 writable, bounded in CPU, memory, processes, file size, wall time and
-output (``docs/sandbox.md`` is the threat model). Installing dependencies is
-the only step with network; it runs in a sandbox too, where only the new
-environment and uv's cache are writable. ``unsandboxed`` runs the same
+output (``docs/sandbox.md`` is the threat model). Installing dependencies
+runs in a sandbox too, where only the new environment and uv's cache are
+writable and the only way out leads to the package index (``installer``,
+``index_proxy``). ``unsandboxed`` runs the same
 commands with the same limits and a cleared environment but no isolation,
 and marks every result so.
 
@@ -35,6 +36,8 @@ from devfactory.runfiles import RefusedFileError, read_file, remove_tree
 from devfactory.sandbox import seccomp
 from devfactory.sandbox.commands import Smoke, check_modules, pytest_argv
 from devfactory.sandbox.environments import Environment, validate_dependencies
+from devfactory.sandbox.index_proxy import parse_networks
+from devfactory.sandbox.indexes import parse_hosts
 from devfactory.sandbox.installer import install_environment
 from devfactory.sandbox.isolation import (
     BWRAP_PROCESSES,
@@ -75,6 +78,8 @@ class SandboxSettings(Protocol):
     data_dir: Path
     sandbox_limits: Limits
     sandbox_install_seconds: int
+    sandbox_index_hosts: tuple[str, ...]
+    sandbox_index_networks: tuple[str, ...]
 
 
 DRIVERS = Path(__file__).resolve().parent / "drivers"
@@ -112,7 +117,10 @@ class Sandbox:
         limits: Limits = Limits(),  # noqa: B008 - frozen, so one shared default is safe
         install_seconds: int = INSTALL_SECONDS,
         bwrap: str = "bwrap",
+        index_hosts: Sequence[str] = (),
+        index_networks: Sequence[str] = (),
     ) -> None:
+        """Set the sandbox up; ``index_hosts`` and ``index_networks`` widen the install's proxy."""
         if mode not in ("bwrap", "unsandboxed"):
             raise ValueError(f"sandbox mode must be 'bwrap' or 'unsandboxed', not {mode!r}")
         low, high = INSTALL_SECONDS_RANGE
@@ -123,6 +131,10 @@ class Sandbox:
         self.limits = limits
         self.install_seconds = install_seconds
         self.bwrap = bwrap
+        parse_hosts(index_hosts)  # a typo is an error here, not a refusal at the first install
+        parse_networks(index_networks)
+        self.index_hosts = tuple(index_hosts)
+        self.index_networks = tuple(index_networks)
 
     @classmethod
     def from_settings(cls, settings: SandboxSettings) -> Sandbox:
@@ -132,6 +144,8 @@ class Sandbox:
             cache_dir=settings.sandbox_cache_dir or settings.data_dir / "sandbox",
             limits=settings.sandbox_limits,
             install_seconds=settings.sandbox_install_seconds,
+            index_hosts=settings.sandbox_index_hosts,
+            index_networks=settings.sandbox_index_networks,
         )
 
     @property
@@ -167,7 +181,7 @@ class Sandbox:
             argv = ["/bin/sh", "-c", f"echo sandbox-ok; echo ok > {folder}/written"]
             outcome = self._execute(
                 argv, binds=binds, env={"PATH": "/usr/bin:/bin"}, cwd=Path("/"),
-                limits=Limits(wall_seconds=30), stdin=None, network=False, layer=layer,
+                limits=Limits(wall_seconds=30), stdin=None, install=False, layer=layer,
             )  # fmt: skip
             written = (folder / "written").is_file()
         if outcome.returncode != 0 or "sandbox-ok" not in outcome.output or not written:
@@ -410,10 +424,17 @@ class Sandbox:
         limits: Limits,
         scratch: Path,
         stdin: str | None = None,
-        network: bool = False,
+        install: bool = False,
         layer: Layer | None = None,
+        umask: int | None = None,
     ) -> CommandResult:
-        """Run ``argv`` sandboxed (or bare, in the unsandboxed mode) and judge how it ended."""
+        """Run ``argv`` sandboxed (or bare, in the unsandboxed mode) and judge how it ended.
+
+        ``install``: an install step (a larger /tmp, and the CA roots to check
+        the index's certificates with; no network either). ``umask``: the
+        command's, where what it writes is read by a user other than ours
+        (None: ours).
+        """
         source = None
         if stdin is not None:
             source = scratch / "stdin"
@@ -422,10 +443,10 @@ class Sandbox:
             self.check()
             outcome = self._execute(
                 argv, binds=binds, env=env, cwd=cwd, limits=limits, stdin=source,
-                network=network, layer=layer,
+                install=install, layer=layer, umask=umask,
             )  # fmt: skip
         else:
-            outcome = execute(argv, env=env, cwd=cwd, limits=limits, stdin=source)
+            outcome = execute(argv, env=env, cwd=cwd, limits=limits, stdin=source, umask=umask)
         return judge(name, tuple(argv), outcome, sandboxed=self.sandboxed)
 
     def _execute(
@@ -437,12 +458,13 @@ class Sandbox:
         cwd: Path,
         limits: Limits,
         stdin: Path | None,
-        network: bool,
+        install: bool,
         layer: Layer | None,
+        umask: int | None = None,
     ) -> Outcome:
         """Run ``argv`` under bubblewrap, no user namespaces allowed where a filter exists."""
-        tmp_mb = 2048 if network else max(64, limits.memory_mb // 2)
-        etc = support_etc(self.cache_dir / "etc", network=network)
+        tmp_mb = 2048 if install else max(64, limits.memory_mb // 2)
+        etc = support_etc(self.cache_dir / "etc", network=install)
         denial = seccomp.program()
         fds = {}
         if denial is not None:
@@ -451,13 +473,13 @@ class Sandbox:
             )
         wrapped = bwrap_argv(
             shutil.which(self.bwrap) or self.bwrap, argv, binds=binds, etc=etc,
-            env=env, cwd=cwd, network=network, tmp_mb=tmp_mb, run_as=self.ids,
+            env=env, cwd=cwd, tmp_mb=tmp_mb, run_as=self.ids,
             seccomp=SECCOMP_FD if fds else None,
         )  # fmt: skip
         return execute(
             wrapped, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd=Path("/"),
             limits=limits, stdin=stdin, own_processes=BWRAP_PROCESSES,
-            processes_uid=self.ids[0] if self.ids else None, fds=fds, layer=layer,
+            processes_uid=self.ids[0] if self.ids else None, fds=fds, layer=layer, umask=umask,
         )  # fmt: skip
 
     @contextlib.contextmanager

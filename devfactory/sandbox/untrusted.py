@@ -27,13 +27,18 @@ _CHUNK = 1 << 20
 
 
 def copy_file(
-    source: int, name: str, target: int, info: os.stat_result, owner: tuple[int, int] | None
+    source: int,
+    name: str,
+    target: int,
+    info: os.stat_result,
+    owner: tuple[int, int] | None,
+    mask: int = 0,
 ) -> None:
     """Copy the regular file ``name`` from folder ``source`` to folder ``target``, atomically.
 
     It is written under a fresh name and renamed over what was there, with
-    ``info``'s permission bits (never set-user-ID), modification time and,
-    when given, ``owner``.
+    ``info``'s permission bits (never set-user-ID) less ``mask``, its
+    modification time and, when given, ``owner``.
     """
     fresh = f".devfactory-copy-{os.urandom(8).hex()}"
     src = open_regular(source, name)  # a link, a FIFO or a socket swapped in: refused
@@ -47,7 +52,7 @@ def copy_file(
                     view = view[os.write(dst, view) :]
             if owner is not None:
                 os.fchown(dst, *owner)
-            os.fchmod(dst, stat.S_IMODE(info.st_mode) & 0o777)
+            os.fchmod(dst, stat.S_IMODE(info.st_mode) & 0o777 & ~mask)
             os.utime(dst, ns=(info.st_atime_ns, info.st_mtime_ns))
         finally:
             os.close(dst)
@@ -84,7 +89,9 @@ class Mirrored:
             self.dropped.append((path, why))
 
 
-def mirror(source: int, target: int, *, owner: tuple[int, int] | None = None) -> Mirrored:
+def mirror(
+    source: int, target: int, *, owner: tuple[int, int] | None = None, mask: int = 0
+) -> Mirrored:
     """Make folder ``target`` hold what folder ``source`` holds: folders, regular files, links.
 
     Both are open descriptors; ``KEEP`` names at the top are left alone on
@@ -93,9 +100,11 @@ def mirror(source: int, target: int, *, owner: tuple[int, int] | None = None) ->
     permissions updated); others are copied whole and renamed into place.
     Links are copied as text (the caller judges where they lead). FIFOs,
     sockets, devices and anything nested deeper than ``MAX_DEPTH`` are left
-    out and reported. Permissions keep only the rwx bits. ``owner``: the owner
-    of everything made (the sandbox's user, when copying in); None keeps the
-    owner of a replaced file and gives new ones ours.
+    out and reported. Permissions keep only the rwx bits, less ``mask`` (when
+    copying back: the factory's umask, so that what the code made is as
+    private as what the factory makes, whatever modes the code gave it).
+    ``owner``: the owner of everything made (the sandbox's user, when copying
+    in); None keeps the owner of a replaced file and gives new ones ours.
     """
     out = Mirrored()
     if owner is not None:
@@ -138,10 +147,10 @@ def mirror(source: int, target: int, *, owner: tuple[int, int] | None = None) ->
                     raise
                 if owner is not None:
                     os.fchown(child_dst, *owner)
-                os.fchmod(child_dst, stat.S_IMODE(mode) & 0o777)
+                os.fchmod(child_dst, stat.S_IMODE(mode) & 0o777 & ~mask)
                 frames.append((child_src, child_dst, f"{path}/", _names(child_src, child_dst, 0)))
             elif stat.S_ISREG(mode):
-                bits = stat.S_IMODE(mode) & 0o777
+                bits = stat.S_IMODE(mode) & 0o777 & ~mask
                 if have is not None and (have.st_size, have.st_mtime_ns) == (
                     info.st_size,
                     info.st_mtime_ns,
@@ -150,7 +159,7 @@ def mirror(source: int, target: int, *, owner: tuple[int, int] | None = None) ->
                         os.chmod(name, bits, dir_fd=dst)
                     continue
                 keep = owner or ((have.st_uid, have.st_gid) if have is not None else None)
-                copy_file(src, name, dst, info, keep)
+                copy_file(src, name, dst, info, keep, mask)
             else:  # a link: its text, judged by the caller
                 if have is not None and os.readlink(name, dir_fd=dst) == os.readlink(
                     name, dir_fd=src

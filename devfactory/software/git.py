@@ -69,9 +69,12 @@ def run_git(
     options: Sequence[str] = (),
     stdin: str | None = None,
     ok: tuple[int, ...] = (0,),
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run ``program GIT_OPTIONS options args`` in ``cwd``; return it when its status is in ``ok``.
 
+    ``pass_fds``: descriptors git inherits (a ``cwd`` of ``/proc/self/fd/N``
+    is then the folder open as ``N``, whatever its path names meanwhile).
     Raises ``GitError``: git missing, past ``timeout``, refused by the system, or
     an exit status not in ``ok`` (then ``done`` holds what it said).
     """
@@ -88,6 +91,7 @@ def run_git(
             errors="replace",
             timeout=timeout,
             check=False,
+            pass_fds=tuple(pass_fds),
         )
     except subprocess.TimeoutExpired:
         raise GitError(f"git {args[0]} took longer than {timeout:g} s") from None

@@ -39,7 +39,8 @@ import logging
 import os
 import re
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,7 +52,13 @@ from devfactory.redact import redact
 from devfactory.runfiles import remove_tree
 from devfactory.software.cloning import CloneFailure, CloneLimits, run_clone
 from devfactory.software.git import GIT_OPTIONS, GitError, clean_env, read_git, run_git
-from devfactory.software.remotes import HostPolicy, Pin, RemoteRefusedError, remote_of
+from devfactory.software.git_credentials import askpass_env, keep, without_userinfo
+from devfactory.software.local_source import (
+    LocalSource,
+    SourceRefusedError,
+    opened_source,
+)
+from devfactory.software.remotes import HostPolicy, Pin, Remote, RemoteRefusedError, remote_of
 from devfactory.software.workspace import DELIVERY, FACTORY, MARK
 
 log = logging.getLogger(__name__)
@@ -145,6 +152,34 @@ def check_source(text: str) -> str:
     return source
 
 
+UNREACHABLE = "its host could not be reached, did not answer as a git server or refused it"
+"""Why a remote repository was not reached, in the same words whatever the cause: a name
+that does not resolve, resolves to an address the policy refuses, a closed port, a server
+that is not git. Words that differ would tell the caller what an internal name resolves to."""
+
+
+def remote_of_checked(source: str, hosts: HostPolicy | None) -> Remote:
+    """Return the remote ``source`` names if ``hosts`` lists its host (no name resolved)."""
+    try:
+        return (hosts or HostPolicy()).check_host(remote_of(source))
+    except RemoteRefusedError as exc:
+        raise RepositoryError(f"the repository is refused: {exc}") from None
+
+
+def _pinned(remote: Remote, hosts: HostPolicy | None, resolve_seconds: float) -> Pin:
+    """Resolve a listed remote's host and hold git to its checked address.
+
+    What the name resolves to, or that it resolves to nothing, is the
+    operator's to read (the detail), never the caller's: the refusal reads as
+    every unreachable host does (``UNREACHABLE``).
+    """
+    try:
+        return (hosts or HostPolicy()).pin(remote, timeout=resolve_seconds)
+    except RemoteRefusedError as exc:
+        said = f"git could not clone {shown_source(remote.url)} ({UNREACHABLE}, or the clone "
+        raise RepositoryError(said + "passed a limit)", detail=str(exc)) from None
+
+
 def check_remote(source: str, hosts: HostPolicy) -> str:
     """Return a remote source as git will be given it, if ``hosts`` lists its host.
 
@@ -215,16 +250,17 @@ def git(
     source: str = "",
     stdin: str | None = None,
     pin: Pin | None = None,
+    more_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run one git command in ``cwd`` in the controlled environment; fail as ``RepositoryError``.
 
     ``pin``: the command reaches that remote, at its checked address only.
+    ``more_env``: added to git's environment (the run's credentials, ``git_credentials``).
     """
     pinned = pin.git_options() if pin else []
+    env = _env(pin) | dict(more_env or {})
     try:
-        return run_git(
-            args, cwd=cwd, env=_env(pin), timeout=timeout, options=pinned, stdin=stdin, ok=ok
-        )
+        return run_git(args, cwd=cwd, env=env, timeout=timeout, options=pinned, stdin=stdin, ok=ok)
     except GitError as exc:
         if exc.done is None:
             raise RepositoryError(str(exc)) from None
@@ -249,12 +285,18 @@ def folder_bytes(root: Path, limit: int) -> int:
     return total
 
 
-def _local_path(source: str) -> Path:
-    """Return a local source as an existing folder, or raise ``RepositoryError``."""
-    path = Path(source).expanduser()
-    if not path.is_dir():
-        raise RepositoryError(f"no repository at {source!r}: not a folder")
-    return path.resolve()
+def open_local(path: Path, *, roots: Sequence[Path] | None, identity: str = "") -> LocalSource:
+    """Check the local repository at ``path`` as it is opened (``local_source``); say what it is.
+
+    Raises ``RepositoryError`` with the check that refused it.
+    """
+    try:
+        with opened_source(path, roots=roots, identity=identity) as (_, found):
+            return found
+    except SourceRefusedError as exc:
+        raise RepositoryError(str(exc)) from None
+    except OSError as exc:
+        raise RepositoryError(f"the repository at {path} cannot be opened: {exc.strerror}") from exc
 
 
 def clone_for_run(
@@ -267,6 +309,8 @@ def clone_for_run(
     max_bytes: int,
     hosts: HostPolicy | None = None,
     limits: CloneLimits | None = None,
+    roots: Sequence[Path] | None = None,
+    data_dir: Path | None = None,
 ) -> Delivery:
     """Clone ``source`` into ``dest`` on a new branch ``devfactory/<run-id>`` from ``base``.
 
@@ -275,7 +319,12 @@ def clone_for_run(
     ``base`` None takes the repository's HEAD branch. A URL's host must be one
     ``hosts`` lists (None: none is), and git reaches only the address checked
     here. The clone runs bounded by ``limits`` (``cloning.py``), for at most
-    ``timeout`` seconds, and writes at most ``max_bytes``. Raises
+    ``timeout`` seconds, and writes at most ``max_bytes``. A local source is
+    checked as it is opened (``local_source``: no link on its way, under
+    ``roots`` unless None) and again after the clone: a folder swapped
+    meanwhile is refused, and what was cloned from it removed. A URL's user and
+    password never stay in the clone's ``.git/config``: they are kept in
+    ``data_dir`` for the push back (``git_credentials``; none given: dropped). Raises
     ``RepositoryError`` with the reason (a refused host, an unknown base, a
     clone past a limit, no commits); git's own words are its ``detail``.
     """
@@ -286,19 +335,18 @@ def clone_for_run(
     path = local_path_of(source)  # a path, or a file:// URL
     local = path is not None
     pin: Pin | None = None
+    opened: LocalSource | None = None
     if path is not None:
-        origin = str(_local_path(str(path)))
+        opened = open_local(path, roots=roots)
+        origin = str(opened.path)
     else:
-        try:
-            pin = (hosts or HostPolicy()).pin(remote_of(source), timeout=limits.resolve_seconds)
-        except RemoteRefusedError as exc:
-            raise RepositoryError(f"the repository is refused: {exc}") from None
+        pin = _pinned(remote_of_checked(source, hosts), hosts, limits.resolve_seconds)
         origin = pin.remote.url
     dest = Path(dest)
     check_destination(dest)
     made = not dest.exists()
     try:
-        dest.mkdir(parents=True, exist_ok=True)
+        dest.mkdir(mode=0o700, parents=True, exist_ok=True)
         failure = _clone(
             origin, base, dest, pin=pin, timeout=timeout, max_bytes=max_bytes, limits=limits
         )
@@ -308,6 +356,13 @@ def clone_for_run(
             raise _refusal(
                 failure, origin, base, remote=pin is not None, timeout=timeout, max_bytes=max_bytes
             )
+        if opened is not None:  # the folder cloned is the folder checked, or nothing is kept
+            open_local(opened.path, roots=roots, identity=opened.identity)
+        clean, userinfo = without_userinfo(origin)
+        if userinfo:  # the run's folder keeps no credential; the data directory keeps it apart
+            git(["remote", "set-url", "origin", clean], cwd=dest, timeout=timeout)
+            if data_dir is not None:
+                keep(data_dir, run_id, userinfo)
         head = git(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=dest, timeout=timeout)
         base = base or check_ref(head.stdout.strip())
         commit = git(
@@ -326,6 +381,8 @@ def clone_for_run(
             base=base,
             base_commit=commit,
             branch=branch,
+            confined=opened is not None and roots is not None,
+            identity=opened.identity if opened is not None else "",
         )
         git_dir = dest / ".git"
         (git_dir / MARK).write_text("made by devfactory for the run in this folder\n")
@@ -409,11 +466,7 @@ def _refusal(
                  "memory": "ran out of memory", "processes": "ran too many processes"}  # fmt: skip
         if failure.kind in limit:
             detail = f"the clone {limit[failure.kind]}; {detail}".rstrip("; ")
-        why = (
-            "its host could not be reached, did not answer as a git server or refused it"
-            if remote
-            else "it is not a repository git can read"
-        )
+        why = UNREACHABLE if remote else "it is not a repository git can read"
         message = f"git could not clone {shown_source(origin)} ({why}, or the clone passed a limit)"
     return RepositoryError(message, detail=detail)
 
@@ -428,7 +481,7 @@ def delivery_of(folder: Path, run_id: str | None = None) -> Delivery | None:
         if record.is_symlink() or not record.is_file() or record.stat().st_size > 10_000:
             return None
         doc = json.loads(record.read_text(encoding="utf-8"))
-        found = Delivery(**{k: doc[k] for k in Delivery.model_fields})
+        found = Delivery(**{k: doc[k] for k in Delivery.model_fields if k in doc})
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return found if run_id is None or found.run_id == run_id else None
@@ -569,10 +622,98 @@ def origin_pin(
     if delivery.local:
         return None
     url = git(["remote", "get-url", "origin"], cwd=folder, timeout=timeout).stdout.strip()
+    return _pinned(remote_of_checked(url, hosts), hosts, resolve_seconds)
+
+
+# git's options where it works in a local source: beside GIT_OPTIONS (no hook, no
+# fsmonitor), nothing its configuration names may run or reach further
+_RECEIVING = (
+    "-c", "core.alternateRefsCommand=true",  # a command run on the alternates' refs: none
+    "-c", "fetch.recurseSubmodules=false",
+    "-c", "submodule.recurse=false",
+    "-c", "fetch.writeCommitGraph=false",
+    "-c", "fetch.prune=false",
+    "-c", "fetch.pruneTags=false",
+    "-c", "receive.autogc=false",
+)  # fmt: skip
+# fetch's own flags: only the refspecs given, nothing else written, nothing run after
+_FETCH = (
+    "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
+    "--no-auto-gc", "--no-auto-maintenance", "--no-prune", "--upload-pack=git-upload-pack",
+)  # fmt: skip
+
+
+def _origin_path(folder: Path, timeout: float) -> Path:
+    """Return the local source the clone at ``folder`` came from (its origin)."""
+    url = git(["remote", "get-url", "origin"], cwd=folder, timeout=timeout).stdout.strip()
+    path = local_path_of(url)
+    if path is None or not path.is_absolute():
+        raise RepositoryError("the run's clone does not name a local repository as its origin")
+    return path
+
+
+def _in_source(
+    source: LocalSource, fd: int, args: Sequence[str], *, timeout: float, ok: tuple[int, ...] = (0,)
+) -> subprocess.CompletedProcess[str]:
+    """Run git in the local source open as ``fd`` (its git folder), running none of its code.
+
+    git works in the folder that was checked (``/proc/self/fd/N``), with every
+    hook, the fsmonitor and the other commands its configuration may name
+    switched off on git's own command line, which outranks the repository's
+    configuration; the repository may belong to another user (``safe.directory``
+    names it alone).
+    """
+    trusted = [f"safe.directory={p}" for p in {source.path, source.git_dir}]
+    options = [*_RECEIVING, *(o for t in trusted for o in ("-c", t))]
     try:
-        return (hosts or HostPolicy()).pin(remote_of(url), timeout=resolve_seconds)
-    except RemoteRefusedError as exc:
-        raise RepositoryError(f"the repository is refused: {exc}") from None
+        return run_git(
+            args,
+            cwd=Path(f"/proc/self/fd/{fd}"),
+            env=_env() | {"GIT_DIR": "."},
+            timeout=timeout,
+            options=options,
+            ok=ok,
+            pass_fds=(fd,),
+        )
+    except GitError as exc:
+        if exc.done is None:
+            raise RepositoryError(str(exc)) from None
+        raise RepositoryError(f"{exc}: {_safe(exc.done.stderr or exc.done.stdout)}") from None
+
+
+def _fetch_into_source(
+    folder: Path, delivery: Delivery, *, timeout: float, roots: Sequence[Path] | None
+) -> None:
+    """Bring the run's branch into its local source by fetching it there; no hook runs.
+
+    A push would start ``git-receive-pack`` in the source, which runs the
+    source's hooks (``pre-receive``, ``update``, ``post-receive``, ...) with no
+    way for the pushing side to switch them off. A fetch in the source, hooks
+    off on its command line, writes the same objects and the same ref. The
+    source is opened as it was checked at the clone (``local_source``): no
+    link, under ``roots`` for a confined one, the same folder.
+    """
+    ref = f"refs/heads/{delivery.branch}"
+    path = _origin_path(folder, timeout)
+    try:
+        held = roots if delivery.confined else None
+        with opened_source(path, roots=held, identity=delivery.identity) as (fd, source):
+            here = str(Path(folder).resolve() / ".git")
+            _in_source(source, fd, [*_FETCH, "--", here, f"{ref}:{ref}"], timeout=timeout)
+    except SourceRefusedError as exc:
+        raise RepositoryError(str(exc)) from None
+    except OSError as exc:
+        raise RepositoryError(f"the repository at {path} cannot be opened: {exc.strerror}") from exc
+
+
+@contextmanager
+def _credentials(data_dir: Path | None, delivery: Delivery) -> Iterator[dict[str, str]]:
+    """Yield git's environment for the run's kept credentials (none: nothing to add)."""
+    if data_dir is None:
+        yield {}
+        return
+    with askpass_env(data_dir, delivery.run_id) as answers:
+        yield answers
 
 
 def push_branch(
@@ -583,25 +724,37 @@ def push_branch(
     hosts: HostPolicy | None = None,
     resolve_seconds: float = 10.0,
     pin: Pin | None = None,
+    roots: Sequence[Path] | None = None,
+    data_dir: Path | None = None,
 ) -> GitOutcome:
-    """Push the run's branch to the source as ``devfactory/<run-id>``; a failure is said.
+    """Send the run's branch to the source as ``devfactory/<run-id>``; a failure is said.
 
-    The base branch is never pushed here; the run's branch only grows (one
-    commit a passed stage), so the push is a fast-forward of the source's copy.
-    A remote source is reached at the address ``hosts`` allows (``origin_pin``),
-    or at ``pin`` when the caller checked it already.
+    The base branch is never written here; the run's branch only grows (one
+    commit a passed stage), so it is a fast-forward of the source's copy.
+    A local source fetches it (``_fetch_into_source``: none of its hooks run);
+    a remote one is pushed to, at the address ``hosts`` allows
+    (``origin_pin``), or at ``pin`` when the caller checked it already.
+    ``roots``: the ``repo_local_roots`` a confined local source is held to.
+    ``data_dir``: where the run's credentials for a remote are kept, if any.
     """
     ref = f"refs/heads/{delivery.branch}"
     try:
+        if delivery.local:
+            _fetch_into_source(folder, delivery, timeout=timeout, roots=roots)
+            return GitOutcome(
+                True, f"the branch {delivery.branch} is in {delivery.source}, for review"
+            )
         pin = pin or origin_pin(
             folder, delivery, timeout=timeout, hosts=hosts, resolve_seconds=resolve_seconds
         )
-        git(
-            ["push", "--quiet", "--porcelain", "origin", f"{ref}:{ref}"],
-            cwd=folder,
-            timeout=timeout,
-            pin=pin,
-        )
+        with _credentials(data_dir, delivery) as answers:
+            git(
+                ["push", "--quiet", "--porcelain", "origin", f"{ref}:{ref}"],
+                cwd=folder,
+                timeout=timeout,
+                pin=pin,
+                more_env=answers,
+            )
     except RepositoryError as exc:
         if exc.detail:
             log.warning("the branch %s was not pushed: %s", delivery.branch, exc.told())
@@ -610,13 +763,72 @@ def push_branch(
     return GitOutcome(True, f"the branch {delivery.branch} is in {delivery.source}, for review")
 
 
-def checked_out_base(delivery: Delivery, origin: Path, *, timeout: float) -> bool:
-    """Say whether the local source at ``origin`` has its base branch checked out."""
-    bare = git(["rev-parse", "--is-bare-repository"], cwd=origin, timeout=timeout, ok=(0, 128))
-    if bare.returncode != 0 or bare.stdout.strip() == "true":
-        return False
-    head = git(["symbolic-ref", "--quiet", "HEAD"], cwd=origin, timeout=timeout, ok=(0, 1))
-    return head.stdout.strip() == f"refs/heads/{delivery.base}"
+def _checked_out_in(source: LocalSource, fd: int, branch: str, *, timeout: float) -> bool:
+    """Say whether ``branch`` is checked out in a working tree of the source open as ``fd``."""
+    listed = _in_source(source, fd, ["worktree", "list", "--porcelain", "-z"], timeout=timeout)
+    bare = source.git_dir == source.path
+    entries = listed.stdout.split("\0")
+    heads = [e.removeprefix("branch ") for e in entries if e.startswith("branch ")]
+    main_head = (
+        ""
+        if bare
+        else _in_source(
+            source, fd, ["symbolic-ref", "--quiet", "HEAD"], timeout=timeout, ok=(0, 1)
+        ).stdout.strip()
+    )
+    return f"refs/heads/{branch}" in {*heads, main_head}
+
+
+def _merge_local(
+    folder: Path, delivery: Delivery, *, timeout: float, roots: Sequence[Path] | None, hand: str
+) -> GitOutcome:
+    """Fast-forward a local source's base branch to the run's branch, running none of its code.
+
+    The run's branch is in the source already (``push_branch``). The base
+    moves only when it is checked out in no working tree of the source and is
+    still at the commit the run started from: ``git update-ref NEW OLD`` is a
+    compare-and-swap, made in the source with its hooks off.
+    """
+    base_ref, branch_ref = f"refs/heads/{delivery.base}", f"refs/heads/{delivery.branch}"
+    path = _origin_path(folder, timeout)
+    held = roots if delivery.confined else None
+    try:
+        with opened_source(path, roots=held, identity=delivery.identity) as (fd, source):
+            if _checked_out_in(source, fd, delivery.base, timeout=timeout):
+                return GitOutcome(
+                    False,
+                    f"{delivery.base} is checked out in {delivery.source}: not merged; {hand}",
+                )
+            read = ["rev-parse", "--verify", "--quiet"]
+            now = _in_source(source, fd, [*read, base_ref], timeout=timeout, ok=(0, 1))
+            head = _in_source(source, fd, [*read, branch_ref], timeout=timeout).stdout.strip()
+            base_now = now.stdout.strip()
+            if base_now == head:  # a resumed merge that was done already
+                return GitOutcome(
+                    True, f"{delivery.branch} merged into {delivery.base} (fast-forward)"
+                )
+            if base_now != delivery.base_commit:
+                moved = base_now[:12] or "gone"
+                return GitOutcome(
+                    False,
+                    f"{delivery.base} moved since the run started ({delivery.base_commit[:12]} -> "
+                    f"{moved}): not merged; the branch {delivery.branch} stays for review",
+                )
+            ancestor = ["merge-base", "--is-ancestor", delivery.base_commit, head]
+            if _in_source(source, fd, ancestor, timeout=timeout, ok=(0, 1)).returncode != 0:
+                return GitOutcome(
+                    False, f"{delivery.branch} does not grow from {delivery.base}: not merged"
+                )
+            message = f"devfactory: fast-forward {delivery.base} to {delivery.branch}"
+            update = ["update-ref", "-m", message, base_ref, head, delivery.base_commit]
+            _in_source(source, fd, update, timeout=timeout)
+    except SourceRefusedError as exc:
+        return GitOutcome(False, f"not merged: {exc}; {hand}")
+    except RepositoryError as exc:
+        return GitOutcome(False, f"not merged: {exc}; {hand}")
+    except OSError as exc:
+        return GitOutcome(False, f"not merged: the repository cannot be opened: {exc.strerror}")
+    return GitOutcome(True, f"{delivery.branch} merged into {delivery.base} (fast-forward)")
 
 
 def merge_into_base(
@@ -626,6 +838,8 @@ def merge_into_base(
     timeout: float,
     hosts: HostPolicy | None = None,
     resolve_seconds: float = 10.0,
+    roots: Sequence[Path] | None = None,
+    data_dir: Path | None = None,
 ) -> GitOutcome:
     """Fast-forward the source's base branch to the run's branch, when that is safe.
 
@@ -634,53 +848,59 @@ def merge_into_base(
     ref) and, for a local source, when the base branch is not checked out in a
     working tree there (pushing would change a checked-out branch under someone's
     files). Otherwise the branch stays for review and the reason is said. A
-    remote source is reached as ``push_branch`` reaches it, at one checked address.
+    remote source is reached as ``push_branch`` reaches it, at one checked address;
+    a local one is written as ``push_branch`` writes it, none of its hooks run
+    (``_merge_local``).
     """
+    hand = (
+        f"the branch {delivery.branch} is ready to merge by hand "
+        f"(git merge --ff-only {delivery.branch} on {delivery.base})"
+    )
+    if delivery.local:
+        pushed = push_branch(folder, delivery, timeout=timeout, roots=roots)
+        if not pushed.ok:
+            return pushed
+        return _merge_local(folder, delivery, timeout=timeout, roots=roots, hand=hand)
     try:
         pin = origin_pin(
             folder, delivery, timeout=timeout, hosts=hosts, resolve_seconds=resolve_seconds
         )
     except RepositoryError as exc:
         return GitOutcome(False, f"the branch {delivery.branch} was not pushed: {exc}")
-    pushed = push_branch(folder, delivery, timeout=timeout, pin=pin)
+    pushed = push_branch(folder, delivery, timeout=timeout, pin=pin, data_dir=data_dir)
     if not pushed.ok:
         return pushed
-    hand = (
-        f"the branch {delivery.branch} is ready to merge by hand "
-        f"(git merge --ff-only {delivery.branch} on {delivery.base})"
-    )
     try:
-        if delivery.local:
-            origin_url = git(["remote", "get-url", "origin"], cwd=folder, timeout=timeout)
-            origin = Path(origin_url.stdout.strip())
-            if checked_out_base(delivery, origin, timeout=timeout):
-                return GitOutcome(
-                    False,
-                    f"{delivery.base} is checked out in {delivery.source}: not merged; {hand}",
-                )
-        ref = f"refs/heads/{delivery.base}"
-        listed = git(["ls-remote", "origin", ref], cwd=folder, timeout=timeout, pin=pin)
-        now = listed.stdout.split()
-        head = git(["rev-parse", f"refs/heads/{delivery.branch}"], cwd=folder, timeout=timeout)
-        if now and now[0] == head.stdout.strip():  # a resumed merge that was done already
-            return GitOutcome(True, f"{delivery.branch} merged into {delivery.base} (fast-forward)")
-        if not now or now[0] != delivery.base_commit:
-            moved = now[0][:12] if now else "gone"
-            return GitOutcome(
-                False,
-                f"{delivery.base} moved since the run started ({delivery.base_commit[:12]} -> "
-                f"{moved}): not merged; the branch {delivery.branch} stays for review",
-            )
-        lease = f"--force-with-lease={ref}:{delivery.base_commit}"
-        refspec = f"refs/heads/{delivery.branch}:{ref}"
-        git(
-            ["push", "--quiet", "--porcelain", lease, "origin", refspec],
-            cwd=folder,
-            timeout=timeout,
-            pin=pin,
-        )
+        with _credentials(data_dir, delivery) as answers:
+            return _merge_remote(folder, delivery, timeout=timeout, pin=pin, answers=answers)
     except RepositoryError as exc:
         if exc.detail:
             log.warning("%s was not merged: %s", delivery.branch, exc.told())
         return GitOutcome(False, f"not merged: {exc}; {hand}")
-    return GitOutcome(True, f"{delivery.branch} merged into {delivery.base} (fast-forward)")
+
+
+def _merge_remote(
+    folder: Path, delivery: Delivery, *, timeout: float, pin: Pin | None, answers: dict[str, str]
+) -> GitOutcome:
+    """Fast-forward a remote's base branch with a compare-and-swap push (``merge_into_base``)."""
+    ref = f"refs/heads/{delivery.base}"
+    listed = git(
+        ["ls-remote", "origin", ref], cwd=folder, timeout=timeout, pin=pin, more_env=answers
+    )
+    now = listed.stdout.split()
+    head = git(["rev-parse", f"refs/heads/{delivery.branch}"], cwd=folder, timeout=timeout)
+    done = GitOutcome(True, f"{delivery.branch} merged into {delivery.base} (fast-forward)")
+    if now and now[0] == head.stdout.strip():  # a resumed merge that was done already
+        return done
+    if not now or now[0] != delivery.base_commit:
+        moved = now[0][:12] if now else "gone"
+        return GitOutcome(
+            False,
+            f"{delivery.base} moved since the run started ({delivery.base_commit[:12]} -> "
+            f"{moved}): not merged; the branch {delivery.branch} stays for review",
+        )
+    lease = f"--force-with-lease={ref}:{delivery.base_commit}"
+    refspec = f"refs/heads/{delivery.branch}:{ref}"
+    push = ["push", "--quiet", "--porcelain", lease, "origin", refspec]
+    git(push, cwd=folder, timeout=timeout, pin=pin, more_env=answers)
+    return done

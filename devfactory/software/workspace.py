@@ -134,7 +134,7 @@ class Workspace:
                         f"{self.root} held files before the run: a history starts only in "
                         "an empty folder (runs from before histories were kept have none)"
                     )
-            self.git_dir.mkdir(exist_ok=False)
+            self.git_dir.mkdir(mode=0o700, exist_ok=False)  # its config may name a remote
             (self.git_dir / MARK).write_text("made by devfactory for the run in this folder\n")
         except FileExistsError:
             if self.git_dir.is_symlink() or not self.git_dir.is_dir():

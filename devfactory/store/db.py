@@ -17,6 +17,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from devfactory.private_files import narrow
 from devfactory.redact import kept_secret, redact
 from devfactory.settings import Settings
 from devfactory.store.reaper import start_reaper
@@ -44,6 +45,9 @@ def embedded_dsn(settings: Settings) -> str:
                 raise DatabaseError(
                     f"could not start embedded Postgres in {pgdata}: {exc}"
                 ) from exc
+            # as root, pgserver gives every folder above pgdata to all to read: the data
+            # directory is ours again, passable only (to Postgres' own user), never listable
+            narrow(pgdata.parent)
             # pgserver stops it at exit, which a process killed by a signal never reaches
             start_reaper(server.pgdata)
             _EMBEDDED[str(pgdata)] = server

@@ -401,6 +401,15 @@ class RunStore:
             ).fetchall()
         return Spend.total(cast(dict[str, Any], r)["spend"] or {} for r in rows)
 
+    def projects(self, owners: Sequence[str]) -> set[str]:
+        """Return the projects of the runs ``owners`` started (whose names they may read)."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT project FROM devfactory_runs WHERE owner = ANY(%s::text[])",
+                (list(owners),),
+            ).fetchall()
+        return {str(cast(dict[str, Any], r)["project"]) for r in rows}
+
     def get(self, run_id: str) -> RunRow | None:
         """Return one run, or None."""
         with self.pool.connection() as conn:

@@ -3,7 +3,7 @@
 A scripted model, so that a test knows what each team says: governance rates a
 requirement HIGH when it mentions patients (so the run pauses for approval),
 teams pass their gates, and the chat's teams and moderators answer as
-``tests.fakes.chat_reply`` does.
+``tests.fakes.chat_reply`` does (a team asked to ``SAY`` something says it).
 """
 
 from __future__ import annotations
@@ -12,8 +12,14 @@ import json
 
 from tests.fakes import Call, ScriptedModels, always_good, good_report
 
+# A team asked to say something says it, each ``IMG[`` written ``![``: the reply holds the
+# images a prompt-injected model would write, the person's own message none.
+SAY = "Say exactly: "
+
 
 def script(call: Call) -> str:
+    if call.kind == "chat" and call.prompt.startswith(SAY):
+        return call.prompt.removeprefix(SAY).replace("IMG[", "![")
     if call.kind == "governance" and "patient" in call.prompt.lower():
         return json.dumps(
             {

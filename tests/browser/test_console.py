@@ -561,6 +561,50 @@ def test_signing_out_ends_the_sign_in_for_every_copy_of_the_cookie(
     page.context.close()
 
 
+# A page of another origin (another port of the same host: the same *site*, so even a
+# SameSite=Strict cookie rides along) whose form posts itself to the console at once.
+POSTED_AT_ONCE = """<!doctype html><title>You won!</title>
+<form id="f" method="post" action="{action}">{fields}</form>
+<script>document.getElementById("f").submit();</script>"""
+
+
+def test_another_pages_form_neither_signs_the_browser_in_nor_out(
+    browser: Browser, console_server: str
+) -> None:
+    """Issue 58 item 7: login and logout CSRF, in Chromium, from another port of the host."""
+    elsewhere = f"http://127.0.0.1:{free_port()}"
+    attacker = "".join(
+        f'<input type="hidden" name="{k}" value="{v}">'
+        for k, v in (("name", "adam"), ("password", PASSWORDS["adam"]))
+    )
+    console = f"{console_server}/console"
+    pages = {
+        "/out.html": POSTED_AT_ONCE.format(action=f"{console}/signout", fields=""),
+        "/in.html": POSTED_AT_ONCE.format(action=f"{console}/signin", fields=attacker),
+    }
+
+    def serve_elsewhere(route: Route) -> None:
+        route.fulfill(content_type="text/html", body=pages[urlsplit(route.request.url).path])
+
+    page, _ = console_sign_in(browser, console_server, "vic")
+    page.context.route(f"{elsewhere}/**", serve_elsewhere)
+    page.goto(f"{elsewhere}/out.html")
+    expect(page.locator("body")).to_contain_text("signing out refused")
+    page.goto(f"{console_server}/console")
+    expect(page.locator("#who")).to_contain_text("vic")  # still signed in, as herself
+    page.context.close()
+
+    context = browser.new_context()
+    context.route(f"{elsewhere}/**", serve_elsewhere)
+    fresh = context.new_page()
+    fresh.goto(f"{elsewhere}/in.html")
+    expect(fresh.locator("body")).to_contain_text("signing in refused")
+    assert not [c for c in context.cookies() if c["name"] == "devfactory_console"]
+    fresh.goto(f"{console_server}/console")
+    expect(fresh).to_have_url(re.compile(r"/console/signin"))  # not signed in as adam
+    context.close()
+
+
 # A run of olga's in a project of its own, held by a person first (so that no worker
 # drives it), and an incident opened on it as the factory's watch opens one.
 OPEN_INCIDENT = """

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import hypothesis
+import psycopg
 import pytest
 import schemathesis
 
@@ -515,7 +516,50 @@ def test_memory_search_returns_only_memories_of_runs_the_caller_may_see(service:
 
 
 def console_client(service: Service) -> httpx.Client:
-    return httpx.Client(base_url=service.base, timeout=30, follow_redirects=False)
+    """A browser on the console's pages: its forms post from the console's origin."""
+    headers = {"Origin": service.base}
+    return httpx.Client(base_url=service.base, timeout=30, follow_redirects=False, headers=headers)
+
+
+def sign_ins_kept(service: Service, person: str) -> int:
+    """Count ``person``'s console sign-ins in the database."""
+    with psycopg.connect(service.env["DATABASE_URL"]) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM devfactory_console_sessions WHERE person = %s", (person,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_the_console_refuses_a_sign_in_or_out_posted_from_another_sites_page(
+    service: Service,
+) -> None:
+    """Issue 58 item 7: no login or logout CSRF; the console's own forms still work."""
+    store = UserStore.of(Settings(data_dir=Path(service.env["DEVFACTORY_DATA_DIR"])))
+    name, password = "csrf-felix", "felix-signs-in-only-here"
+    store.add(name, password, "operator")
+    form = {"name": name, "password": password}
+    evil = "http://evil.example"
+    with httpx.Client(base_url=service.base, timeout=30, follow_redirects=False) as foreign:
+        for page in ({"Origin": evil}, {"Origin": "null"}, {"Referer": f"{evil}/prize"}, {}):
+            refused = foreign.post("/console/signin", data=form, headers=page)
+            assert refused.status_code == 403, (page, refused.text)
+            assert refused.json()["error"]["message"].startswith("signing in refused")
+            assert "devfactory_console" not in refused.headers.get("set-cookie", "")
+    assert sign_ins_kept(service, name) == 0
+    with console_client(service) as http:
+        assert http.post("/console/signin", data=form).headers["location"] == "/console"
+        assert sign_ins_kept(service, name) == 1
+        token = http.cookies["devfactory_console"]
+        with httpx.Client(base_url=service.base, timeout=30, follow_redirects=False) as foreign:
+            foreign.cookies.set("devfactory_console", token)
+            for page in ({"Origin": evil}, {"Referer": f"{evil}/prize"}, {}):
+                refused = foreign.post("/console/signout", headers=page)
+                assert refused.status_code == 403, (page, refused.text)
+                assert refused.json()["error"]["message"].startswith("signing out refused")
+        assert http.get("/console/api/me").status_code == 200  # still signed in
+        assert sign_ins_kept(service, name) == 1
+        assert http.post("/console/signout").status_code == 303
+        assert sign_ins_kept(service, name) == 0
 
 
 def test_the_console_signs_in_with_a_password_and_its_cookie_acts_only_with_its_header(

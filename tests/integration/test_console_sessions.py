@@ -35,6 +35,7 @@ from tests.fakes import ScriptedModels
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 PEOPLE = {"ada": ("ada-administers-it", "admin"), "olive": ("olive-operates-it", "operator")}
+ORIGIN = "http://testserver"  # the TestClient's address: the console's own origin
 
 
 def digest(n: int) -> str:
@@ -86,7 +87,9 @@ def served(pg_settings: Settings) -> Iterator[tuple[Settings, TestClient]]:
         store.add(name, password, role)
     (settings.data_dir / "console-secret").write_text("kept-by-an-older-version")
     with Factory(settings, models=ScriptedModels()) as factory:
-        with TestClient(create_app(settings, factory=factory), follow_redirects=False) as http:
+        app = create_app(settings, factory=factory)
+        own_page = {"Origin": ORIGIN}  # the console's forms post from its own origin
+        with TestClient(app, follow_redirects=False, headers=own_page) as http:
             yield settings, http
 
 

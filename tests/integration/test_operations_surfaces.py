@@ -165,7 +165,9 @@ def test_the_console_carries_the_stop_button_and_an_admin_stops_from_it(
     store.add("ada", "ada-administers-it", "admin")
     store.add("olive", "olive-operates-it", "operator")
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        with TestClient(create_app(pg_settings, factory=factory), follow_redirects=False) as http:
+        app = create_app(pg_settings, factory=factory)
+        own_page = {"Origin": "http://testserver"}  # the console's forms post from its origin
+        with TestClient(app, follow_redirects=False, headers=own_page) as http:
             page = http.get("/console").text
             assert 'id="stop-control"' in page and 'data-nav="operations"' in page
             script = http.get("/console/static/console.js").text
@@ -184,3 +186,39 @@ def test_the_console_carries_the_stop_button_and_an_admin_stops_from_it(
             stopped = http.post("/operations/stop", json={"reason": "drill"}, headers=console)
             assert stopped.status_code == 200, stopped.text
             assert factory.switchboard.controls.read().stop is not None
+
+
+def test_project_names_follow_the_runs_visibility_in_settings_and_operations(
+    served: tuple[Factory, TestClient, dict[str, str]], tmp_path: Path
+) -> None:
+    """Issue 58 item 12: a project is named only to those who may see one of its runs."""
+    factory, http, keys = served
+    vic = UserStore.of(factory.settings).create_key("vic", "viewer")[1]  # no runs of her own
+    viewer = {"Authorization": f"Bearer {vic}"}
+    admin, operator = {"Authorization": keys["admin"]}, {"Authorization": keys["operator"]}
+    approver = {"Authorization": keys["approver"]}  # a see_all_runs role
+    factory.submit(TODO, project="hartley-merger", out_dir=tmp_path / "a", owner="ann")
+    factory.submit(TODO, project="shop", out_dir=tmp_path / "b", owner="operator")
+    for project in ("hartley-merger", "shop"):
+        held = http.post(f"/projects/{project}/pause", json={"reason": "hold"}, headers=admin)
+        assert held.status_code == 200, held.text
+        caps = {"run": {"tokens": 5000}}
+        capped = http.put(f"/console/api/settings/projects/{project}", json=caps, headers=admin)
+        assert capped.status_code == 200, capped.text
+
+    def on_hold(who: dict[str, str]) -> list[str]:
+        answer = http.get("/operations", headers=who)
+        assert answer.status_code == 200, answer.text
+        return sorted(h["target"] for h in answer.json()["projects"])
+
+    def with_caps(who: dict[str, str]) -> list[str]:
+        answer = http.get("/console/api/settings", headers=who)
+        assert answer.status_code == 200, answer.text
+        return sorted(p["project"] for p in answer.json()["projects"])
+
+    assert with_caps(viewer) == []
+    assert "hartley-merger" not in http.get("/console/api/settings", headers=viewer).text
+    assert on_hold(operator) == with_caps(operator) == ["shop"]
+    assert "hartley-merger" not in http.get("/operations", headers=operator).text
+    for sees_all in (approver, admin):
+        assert on_hold(sees_all) == with_caps(sees_all) == ["hartley-merger", "shop"]

@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -28,6 +29,7 @@ from devfactory.chat import talk
 from devfactory.chat.view import artifact_files
 from devfactory.factory.artifacts import published_paths
 from devfactory.factory.runner import Factory
+from devfactory.runfiles import MAX_DEPTH
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels
@@ -222,3 +224,44 @@ def test_the_api_serves_a_file_up_to_its_cap_and_lists_up_to_its_cap(
     assert refused.status_code == 413 and "65536" in refused.json()["error"]["message"]
     assert not whole["more"] and "at-cap.txt" in {f["path"] for f in whole["files"]}
     assert capped["more"] and len(capped["files"]) < 100
+
+
+def test_the_api_lists_only_what_it_serves_and_counts_what_it_left_out(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    """Issue 58 item 13 (c, d): nothing left out silently; nothing listed that is not served.
+
+    A file too deep to list is counted; a file whose name holds a newline, a
+    carriage return or a bidirectional control is neither listed (counted
+    instead) nor served, however its URL escapes the name.
+    """
+    key = UserStore.of(pg_settings).create_key("root", "admin")[1]
+    admin = {"Authorization": f"Bearer {key}"}
+    out = tmp_path / "out"
+    unsafe = ["two\nlines.txt", "carriage\rreturn.txt", "evil\u202etxt.exe"]
+    with Factory(pg_settings, models=ScriptedModels()) as factory:
+        run_id = factory.start(TODO, out_dir=out).run_id
+        with TestClient(create_app(pg_settings, factory=factory)) as http:
+            before = http.get(f"/runs/{run_id}/artifacts", headers=admin).json()
+            deepest = out.joinpath(*["deep"] * (MAX_DEPTH + 1))
+            deepest.mkdir(parents=True)
+            (deepest / "too-deep.txt").write_text("x")
+            os.mkfifo(out / "pipe")
+            for name in unsafe:
+                (out / name).write_text("served nowhere\n")
+            after = http.get(f"/runs/{run_id}/artifacts", headers=admin).json()
+            served = {
+                name: http.get(f"/runs/{run_id}/artifacts/{quote(name)}", headers=admin)
+                for name in unsafe
+            }
+            plain = http.get(f"/runs/{run_id}/artifacts/run.json", headers=admin)
+    assert before["left_out"] == {"deep_folders": 0, "not_regular": 0, "unsafe_names": 0}
+    assert after["left_out"] == {"deep_folders": 1, "not_regular": 1, "unsafe_names": 3}
+    listed = {f["path"] for f in after["files"]}
+    assert listed == {f["path"] for f in before["files"]}  # none of the new ones
+    assert plain.status_code == 200 and "run.json" in listed
+    for name, got in served.items():
+        assert got.status_code == 404, (name, got.status_code)
+        assert b"served nowhere" not in got.content
+    message = served["carriage\rreturn.txt"].json()["error"]["message"]
+    assert "control or invisible character" in message

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import textwrap
 import threading
 import time
@@ -914,3 +915,41 @@ def test_code_cannot_make_a_user_namespace(
     assert seen["unshare(2)"] == "EPERM", seen
     assert seen["unshare -U"] is not True and "not permitted" in seen["unshare -U"], seen
     assert seen["fork"] == 7 and seen["thread"] == ["thread ran"]  # processes and threads work
+
+
+def test_under_the_factorys_private_umask_code_runs_and_what_it_wrote_comes_back_private(
+    sandbox: Sandbox, env: Environment, workspace: Path
+) -> None:
+    """Issue 58 item 10: the entry points' umask 0077 leaves the sandbox working.
+
+    The environment (built now, under that umask) and the sandbox's /etc stay
+    readable by the user code runs as, which for a root factory is not ours;
+    what the code writes comes back without the group's and others' bits,
+    whatever modes it gave them.
+    """
+    os.umask(0o077)  # as every entry point sets it (private_files); the test's fixture restores
+    private = sandbox.environment(["packaging"])  # not the module's: built under this umask
+    assert private.ok and not private.reused, private.install.output
+    write(workspace, {"calc.py": "def add(a, b):\n    return a + b\n"})
+    write(workspace, {"tests/test_calc.py": """
+        import getpass, os, sys
+        from calc import add
+
+        def test_adds_and_writes():
+            assert add(1, 2) == 3
+            assert sys.prefix == ENVIRONMENT  # its environment, not the interpreter's own
+            assert getpass.getuser() == "sandbox"  # the sandbox's /etc/passwd is readable
+            os.makedirs("out/open", exist_ok=True)
+            os.chmod("out/open", 0o777)
+            with open("out/open/result.txt", "w") as handle:
+                handle.write("3")
+            os.chmod("out/open/result.txt", 0o666)
+    """.replace("ENVIRONMENT", repr(str(private.path)))})  # fmt: skip
+    result, report = sandbox.run_tests(workspace, private, "python -m pytest -q")
+    assert result.exit_code == 0 and report.passed == 1, result.output
+    assert (workspace / "out" / "open" / "result.txt").read_text() == "3"
+    if sandbox.ids is None:
+        return  # not root: the code wrote the folder itself, as our user, with its own modes
+    for path in (workspace / "out", workspace / "out" / "open"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    assert stat.S_IMODE((workspace / "out" / "open" / "result.txt").stat().st_mode) == 0o600

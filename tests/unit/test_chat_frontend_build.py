@@ -78,8 +78,8 @@ class Said:
     def __init__(self, content: str = "", author: str = "Assistant", **kwargs: Any) -> None:
         self.content, self.author = content, author
 
-    async def stream_token(self, token: str) -> None:
-        self.content += token
+    async def stream_token(self, token: str, is_sequence: bool = False) -> None:
+        self.content = token if is_sequence else self.content + token
 
     async def send(self) -> Said:
         Said.sent.append(self)

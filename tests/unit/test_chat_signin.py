@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -23,6 +24,7 @@ from devfactory.chat import frontend
 from devfactory.chat.signin import FORM_SAYS
 from devfactory.control.signin import SignInThrottle
 from devfactory.users import UserStore
+from tests.password_checks import HeldHasher
 
 PASSWORD = "olga operates the factory 42"
 
@@ -103,3 +105,23 @@ def test_the_sign_in_form_has_a_sentence_for_each_refusal(tmp_path: Path) -> Non
     for path in written.glob("*.json"):
         errors = json.loads(path.read_text("utf-8"))["auth"]["login"]["errors"]
         assert {k: errors[k] for k in FORM_SAYS} == FORM_SAYS, path.name
+
+
+def test_a_sign_in_past_the_password_checks_is_refused_at_once(
+    login: tuple[TestClient, Clock], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 58 item 8: the chat bounds its password checks as the console does."""
+    client, _ = login
+    held = HeldHasher()
+    store = UserStore(tmp_path / "held.yaml", hasher=held, checks_at_once=1, checks_waiting=0)
+    store.add("olga", PASSWORD, "operator")
+    monkeypatch.setattr(UserStore, "of", classmethod(lambda cls, settings: store))
+    with ThreadPoolExecutor(1) as other:
+        first = other.submit(post, client, "olga", PASSWORD)
+        held.wait_entered(1)  # her check holds the only place
+        status, detail, headers = post(client, "alice", "a guess at her password")
+        assert status == 503 and "too many sign-ins are being checked" in detail
+        assert headers["retry-after"] == "1"
+        held.go.set()
+        assert first.result(timeout=60)[0] == 200
+    assert held.threads == ["password-check_0"]

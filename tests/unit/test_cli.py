@@ -206,3 +206,64 @@ def test_the_help_names_every_exit_code() -> None:
     for code in (0, 1, 2, 3, 4, 5, 6, 7, 8, 130):
         assert f" {code} " in shown, code
     assert "8 the run is held" in " ".join(shown.split())
+
+
+class RefusingSwitchboard:
+    """The factory's own refusal, as its switchboard says it (the CLI should not get here)."""
+
+    def unlock_sign_in(self, name: str, *, by: str, role: str, address: Any = None) -> int:
+        from devfactory.control.overrides import check_admin
+
+        check_admin(role, "unlock a sign-in")
+        return 1
+
+
+@pytest.mark.parametrize(
+    ("people", "argv", "hints"),
+    [
+        (  # a person of the users file acts in its role: another of its people is the way
+            {"ann": "admin", "olly": "operator"},
+            ["--as", "olly"],
+            ["olly is an operator in", "--as NAME (ann)"],
+        ),
+        (  # the default identity (the OS user, outside the file): a role, or a person
+            {"ann": "admin", "olly": "operator"},
+            [],
+            ["acting as osuser in the role 'approver'", "--role admin", "--as NAME (ann)"],
+        ),
+        ({}, [], ["--role admin", "DEVFACTORY_OPERATOR_ROLE=admin"]),  # no users file
+        (
+            {"olly": "operator"},
+            ["--as", "olly"],
+            ["it lists no admin", "devfactory users add NAME --role admin"],
+        ),
+    ],
+)
+def test_users_unlock_refused_says_how_to_act_as_an_admin(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: cli.Path,
+    people: dict[str, str],
+    argv: list[str],
+    hints: list[str],
+) -> None:
+    """Issue 58 item 13 (e): the refusal names the flag or setting that picks who acts."""
+    from devfactory.users import UserStore
+
+    monkeypatch.setenv("DEVFACTORY_DATA_DIR", str(tmp_path))
+    for variable in ("DEVFACTORY_OPERATOR", "DEVFACTORY_OPERATOR_ROLE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("USER", "osuser")
+    monkeypatch.setenv("LOGNAME", "osuser")
+    get_settings.cache_clear()
+    store = UserStore(tmp_path / "users.yaml")
+    for name, role in people.items():
+        store.add(name, f"{name} has a long enough password 42", role)
+    factory = type("Factory", (), {"switchboard": RefusingSwitchboard(), "close": lambda s: None})
+    monkeypatch.setattr(common, "open_factory", lambda settings: factory())
+    result = CliRunner().invoke(cli.app, ["users", "unlock", "alice", *argv])
+    get_settings.cache_clear()
+    assert result.exit_code == cli.EXIT_USAGE, result.output
+    said = " ".join(result.output.split())
+    assert "may not unlock a sign-in" in said
+    for hint in hints:
+        assert hint in said, said

@@ -6,6 +6,10 @@ UTF-8, empty or not there is refused with exit 2 and why, before anything opens.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +139,53 @@ def test_an_edited_requirement_comes_from_a_file_or_stdin_within_an_answer_s_cap
     over = CliRunner().invoke(cli.app, argv)
     assert over.exit_code == cli.EXIT_USAGE and f"at most {MAX_ANSWER_CHARS:,}" in over.output
     assert len(decided) == 2
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("command", ["run", "submit", "modify"])
+def test_a_fifo_given_as_the_file_is_refused_at_once_not_waited_on(
+    tmp_path: Path, command: str
+) -> None:
+    """Issue 58 item 13 (a): ``--file FIFO`` exits 2 at once; it never blocks for a writer."""
+    fifo = tmp_path / "requirement.fifo"
+    os.mkfifo(fifo)
+    argv = [command, "--file", str(fifo)] + (["--id", "abcdef12"] if command == "modify" else [])
+    if command == "modify":
+        argv.insert(1, "r1")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVFACTORY_")}
+    env.update(DEVFACTORY_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+    code = "import sys; from devfactory.cli import app; app(sys.argv[1:], prog_name='devfactory')"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, *argv],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"devfactory {command} --file FIFO waited for a writer")
+    assert done.returncode == cli.EXIT_USAGE, done.stderr
+    said = " ".join(done.stderr.split())
+    assert "is a FIFO, not a regular file" in said and str(fifo) in said, said
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_device_or_socket_given_as_the_file_is_refused(
+    factory: Taking, tmp_path: Path, command: str
+) -> None:
+    """Issue 58 item 13 (a): only a regular file is read as the requirement."""
+    listening = socket.socket(socket.AF_UNIX)
+    listening.bind(str(tmp_path / "s.sock"))
+    try:
+        for path, what in (("/dev/zero", "a character device"), (tmp_path / "s.sock", "")):
+            result = CliRunner().invoke(cli.app, [command, "--file", str(path)])
+            assert result.exit_code == cli.EXIT_USAGE, result.output
+            said = " ".join(result.output.split())
+            assert "cannot be read" in said and what in said, said
+    finally:
+        listening.close()
+    assert factory.given == []

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import inspect
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,11 +23,15 @@ from fastapi.testclient import TestClient
 
 from devfactory.api.console_pages import pages
 from devfactory.api.signin import COOKIE, ConsoleSessions, token_digest
-from devfactory.control.signin import SignInThrottle
+from devfactory.control.signin import MemoryCounts, SignInThrottle
 from devfactory.settings import Settings
 from devfactory.store.sessions import ConsoleSession, SessionStore
 from devfactory.users import UserStore
 from devfactory.webguard import Refusal
+from tests.password_checks import HeldHasher
+
+OWN = "http://testserver"  # the TestClient's address: the console's own origin
+EVIL = "http://evil.example"
 
 
 class Rows:
@@ -199,14 +204,20 @@ class DownCounts:
         return 0
 
 
-def signin_form(users: UserStore, throttle: SignInThrottle) -> TestClient:
-    """The console's sign-in route alone, with ``users`` and ``throttle``, sessions in memory."""
+def signin_form(
+    users: UserStore, throttle: SignInThrottle, rows: Rows | None = None, *, own_page: bool = True
+) -> TestClient:
+    """The console's sign-in route alone, with ``users`` and ``throttle``, sessions in memory.
+
+    ``own_page``: every form is posted from the console's own page, as a browser says.
+    """
     app = FastAPI()
     app.include_router(pages)
     app.state.users = users
     app.state.console_throttle = throttle
-    app.state.console_sessions = sessions_of(users, Rows(), Clock())
-    return TestClient(app, follow_redirects=False)
+    app.state.console_sessions = sessions_of(users, rows if rows is not None else Rows(), Clock())
+    headers = {"Origin": OWN} if own_page else {}
+    return TestClient(app, follow_redirects=False, headers=headers)
 
 
 def test_the_console_form_tells_a_wrong_password_a_lock_and_how_long_and_a_database_down(
@@ -245,3 +256,87 @@ def test_the_console_form_tells_a_wrong_password_a_lock_and_how_long_and_a_datab
     )
     answer = down.post("/console/signin", data={"name": "ada", "password": "ada-administers-it"})
     assert answer.headers["location"] == "/console/signin?problem=unavailable"
+
+
+def throttle_in(counts: MemoryCounts) -> SignInThrottle:
+    return SignInThrottle(
+        max_failures=5,
+        flood_failures=50,
+        window_s=300,
+        lockout_s=120,
+        max_lockout_s=900,
+        store=counts,
+    )
+
+
+FOREIGN_PAGES = {
+    "another site": {"Origin": EVIL},
+    "another port": {"Origin": "http://testserver:8081"},
+    "a hidden origin": {"Origin": "null"},
+    "another site, by its referer": {"Referer": f"{EVIL}/prize.html"},
+    "no origin and no referer": {},
+}
+
+
+@pytest.mark.parametrize("page", FOREIGN_PAGES.values(), ids=FOREIGN_PAGES.keys())
+def test_a_sign_in_posted_from_another_origins_page_is_refused_and_counts_nothing(
+    users: UserStore, page: dict[str, str]
+) -> None:
+    """Issue 58 item 7: another page cannot sign a browser in as someone else (login CSRF)."""
+    rows, counts = Rows(), MemoryCounts()
+    client = signin_form(users, throttle_in(counts), rows, own_page=False)
+    form = {"name": "olive", "password": "olive-operates-it"}  # the attacker's own, right
+    refused = client.post("/console/signin", data=form, headers=page)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["message"].startswith("signing in refused")
+    assert COOKIE not in refused.headers.get("set-cookie", "")
+    assert rows.rows == {} and len(counts) == 0  # no sign-in made, no attempt counted
+    for own in ({"Origin": OWN}, {"Referer": f"{OWN}/console/signin"}):
+        signed = client.post("/console/signin", data=form, headers=own)
+        assert (signed.status_code, signed.headers["location"]) == (303, "/console")
+    assert len(rows.rows) == 2
+
+
+@pytest.mark.parametrize("page", FOREIGN_PAGES.values(), ids=FOREIGN_PAGES.keys())
+def test_a_sign_out_posted_from_another_origins_page_is_refused_and_the_sign_in_stands(
+    users: UserStore, page: dict[str, str]
+) -> None:
+    """Issue 58 item 7: another page cannot sign a browser out (logout CSRF)."""
+    rows = Rows()
+    client = signin_form(users, throttle_in(MemoryCounts()), rows, own_page=False)
+    sessions: ConsoleSessions = client.app.state.console_sessions  # type: ignore[attr-defined]
+    olive = users.find("olive")
+    assert olive is not None
+    token = sessions.issue(olive)
+    client.cookies.set(COOKIE, token)
+    refused = client.post("/console/signout", headers=page)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["message"].startswith("signing out refused")
+    assert "set-cookie" not in refused.headers
+    assert sessions.person(token) == olive  # still signed in
+    out = client.post("/console/signout", headers={"Origin": OWN})
+    assert out.status_code == 303 and sessions.person(token) is None
+
+
+def test_a_sign_in_past_the_password_checks_is_refused_at_once_and_never_counted(
+    tmp_path: Path,
+) -> None:
+    """Issue 58 item 8: a flood gets a quick 503, checks run in their own threads, none waits."""
+    held = HeldHasher()
+    users = UserStore(tmp_path / "users.yaml", hasher=held, checks_at_once=1, checks_waiting=0)
+    users.add("olive", "olive-operates-it", "operator")
+    counts = MemoryCounts()
+    client = signin_form(users, throttle_in(counts))
+    with ThreadPoolExecutor(1) as other:
+        first = other.submit(
+            client.post, "/console/signin", data={"name": "olive", "password": "olive-operates-it"}
+        )
+        held.wait_entered(1)  # her check holds the only place
+        busy = client.post("/console/signin", data={"name": "ada", "password": "a-guess-at-it"})
+        assert busy.status_code == 503, busy.text
+        assert busy.headers["retry-after"] == "1"
+        assert "signing in refused for now" in busy.json()["error"]["message"]
+        assert len(counts) == 3  # olive's attempt (her pair, name, address): ada's never counted
+        held.go.set()
+        assert first.result(timeout=60).headers["location"] == "/console"
+    assert held.threads == ["password-check_0"] and held.most == 1

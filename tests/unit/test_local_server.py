@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
 import threading
 import time
 import uuid
@@ -29,13 +30,16 @@ from devfactory.models import local_server as local_server_mod
 from devfactory.models.embedded import json_schema_grammar
 from devfactory.models.fanout import in_order
 from devfactory.models.local_server import (
+    Endpoint,
     LocalServer,
+    ProcessIdentity,
     ServerError,
     ServerPlan,
     alive,
     local_server,
     read_state,
     server_status,
+    write_state,
 )
 from devfactory.models.router import ResolvedModel
 from devfactory.models.server_chat import (
@@ -440,3 +444,69 @@ def test_the_servers_log_is_cut_past_its_cap_and_its_end_kept(tmp_path: Path) ->
     with log.open("ab") as server:  # how the server holds it: the next line starts the file
         server.write(b"next\n")
     assert log.read_bytes() == b"next\n"
+
+
+@pytest.fixture
+def unrelated() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process that is not the model server (the pid a stale state file may name)."""
+    sleeper = subprocess.Popen(["sleep", "60"])
+    assert wait_for(lambda: ProcessIdentity.of(sleeper.pid) is not None, 5)
+    yield sleeper
+    sleeper.kill()
+    sleeper.wait()
+
+
+@pytest.mark.parametrize(
+    "stale",
+    [
+        "pid reused",  # an earlier process had the pid: it started before the one there now
+        "another program",  # the start time agrees, the executable does not
+        "written before the check",  # a state file with no start time or executable
+    ],
+)
+def test_a_stale_state_file_signals_nothing_and_a_real_server_is_still_stopped(
+    plan_for: Planner,
+    fake_binary: Path,
+    unrelated: subprocess.Popen[bytes],
+    caplog: pytest.LogCaptureFixture,
+    stale: str,
+) -> None:
+    """Issue 58 item 9: a pid a stale state file names is another process now: left alone."""
+    server = local_server(plan_for())
+    there = ProcessIdentity.of(unrelated.pid)
+    assert there is not None
+    recorded = {
+        "pid reused": (there.ticks - 100, str(fake_binary.resolve())),
+        "another program": (there.ticks, str(fake_binary.resolve())),
+        "written before the check": (0, ""),
+    }[stale]
+    stale_state = Endpoint(
+        socket=str(server.folder / "server.sock"),
+        key="an old key",
+        pid=unrelated.pid,
+        supervisor=unrelated.pid,
+        slots=2,
+        model="old",
+        started=time.time() - 3600,
+        server_ticks=recorded[0],
+        server_exe=recorded[1],
+        supervisor_ticks=recorded[0],
+        supervisor_exe=recorded[1],
+    )
+    write_state(server.folder, stale_state)
+    assert server.process() is None  # not the server: nothing runs
+    with caplog.at_level("WARNING", logger=local_server_mod.__name__):
+        server.stop()
+    time.sleep(0.2)
+    assert unrelated.poll() is None, "a process a stale state file named was signalled"
+    assert read_state(server.folder) is None  # the stale file is removed
+    assert any("is stale" in r.getMessage() for r in caplog.records), caplog.text
+
+    write_state(server.folder, stale_state)  # found by a process that needs the server
+    endpoint = server.ensure()
+    assert endpoint.pid != unrelated.pid and unrelated.poll() is None
+    assert server.process() == endpoint.pid
+    server.stop()  # the server it started is the server: it is stopped
+    assert not alive(endpoint.pid) and not alive(endpoint.supervisor)
+    assert read_state(server.folder) is None
+    assert unrelated.poll() is None

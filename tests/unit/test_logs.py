@@ -137,3 +137,41 @@ def test_a_traceback_keeps_its_lines_but_none_can_pass_for_a_record(
         exception = json.loads(written)["exception"]  # a reader decodes no control either
         assert "\x1b" not in exception
         assert exception.splitlines()[-1] == "CRITICAL devfactory.api: forged \\x1b[31m"
+
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_logged_exception_is_redacted_as_stored_text_is(lines: io.StringIO, fmt: str) -> None:
+    """Issue 58 item 6: a line masked only URL credentials; keys and passwords went through."""
+    configure(fmt, level=logging.INFO, stream=lines)
+    said = f"403 for AKIAIOSFODNN7EXAMPLE\n{AWS_SECRET} after mysql -uroot -pHunter2db shop"
+    try:
+        raise RuntimeError(said)
+    except RuntimeError as exc:
+        log.warning("model call failed: %s", exc)
+        log.exception("retrying after %s", "PGPASSWORD=Hunter2pg psql", extra={"tool": said})
+    written = lines.getvalue()
+    for secret in ("AKIAIOSFODNN7EXAMPLE", AWS_SECRET, "Hunter2db", "Hunter2pg"):
+        assert secret not in written, written
+    if fmt == "text":
+        first, second, *traceback = written.splitlines()
+        assert first == (
+            "WARNING devfactory.test: model call failed: 403 for [REDACTED:aws-key]\\n"
+            "[REDACTED:aws-secret-key] after mysql -uroot -p[REDACTED:mysql-password] shop"
+        )
+        assert second.startswith(
+            "ERROR devfactory.test: retrying after PGPASSWORD=[REDACTED:password-variable] psql"
+        )
+    else:
+        first, second = parsed(lines)
+        assert "-p[REDACTED:mysql-password] shop" in first["event"]
+        assert second["tool"] == first["event"].removeprefix("model call failed: ")
+        traceback = second["exception"].splitlines()
+    # the traceback is redacted whole: the pair is seen though its secret is on a line of its own
+    assert traceback[-2:] == [
+        f"{'  | ' if fmt == 'text' else ''}RuntimeError: 403 for [REDACTED:aws-key]",
+        f"{'  | ' if fmt == 'text' else ''}[REDACTED:aws-secret-key] after mysql -uroot"
+        " -p[REDACTED:mysql-password] shop",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import stat
@@ -13,7 +14,8 @@ import yaml
 from argon2 import PasswordHasher
 
 from devfactory.redact import write_private
-from devfactory.users import HASHER, UserStore
+from devfactory.users import HASHER, BusyError, PasswordChecks, UserStore
+from tests.password_checks import HeldHasher
 
 PASSWORD = "correct horse battery staple"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -147,3 +149,55 @@ def test_no_more_password_hashes_are_worked_at_once_than_the_setting_allows(
     for thread in threads:
         thread.join()
     assert most[0] == 2
+
+
+def test_password_checks_past_their_places_are_refused_at_once_and_none_runs_past_the_cap() -> None:
+    """Issue 58 item 8: checks run in their own threads, at most at_once, a bounded queue."""
+    held = HeldHasher()
+    checks = PasswordChecks(at_once=2, waiting=1)
+    stored = CHEAP.hash(PASSWORD)
+
+    async def flood() -> tuple[list[bool], int]:
+        admitted = [
+            asyncio.ensure_future(checks.run(lambda: held.verify(stored, PASSWORD)))
+            for _ in range(3)
+        ]
+        await asyncio.to_thread(held.wait_entered, 2)
+        refused = 0
+        for _ in range(5):  # every place is taken: no wait, nothing queued
+            with pytest.raises(BusyError, match="3 sign-ins are being checked or waiting"):
+                await checks.run(lambda: held.verify(stored, PASSWORD))
+            refused += 1
+        held.go.set()
+        return list(await asyncio.gather(*admitted)), refused
+
+    checked, refused = asyncio.run(flood())
+    assert checked == [True, True, True] and refused == 5
+    assert held.most == 2 and len(held.threads) == 3
+    assert all(name.startswith("password-check") for name in held.threads)
+    assert asyncio.run(checks.run(lambda: "room again")) == "room again"
+
+
+def test_a_caller_that_stops_waiting_frees_a_place_only_once_its_check_ends() -> None:
+    """Issue 58 item 8: hanging up never lets more than at_once checks run at a time."""
+    held = HeldHasher()
+    checks = PasswordChecks(at_once=1, waiting=1)
+    stored = CHEAP.hash(PASSWORD)
+
+    async def hang_up() -> None:
+        running = asyncio.ensure_future(checks.run(lambda: held.verify(stored, PASSWORD)))
+        await asyncio.to_thread(held.wait_entered, 1)
+        queued = asyncio.ensure_future(checks.run(lambda: "queued"))
+        await asyncio.sleep(0)
+        queued.cancel()  # it never started: its place is free again
+        running.cancel()  # it is hashing: its place is held until the hash ends
+        await asyncio.gather(running, queued, return_exceptions=True)
+        again = asyncio.ensure_future(checks.run(lambda: "waited its turn"))
+        await asyncio.sleep(0)
+        with pytest.raises(BusyError):
+            await checks.run(lambda: "one too many")
+        held.go.set()
+        assert await again == "waited its turn"
+
+    asyncio.run(hang_up())
+    assert held.most == 1

@@ -100,3 +100,58 @@ def test_settings_bound_the_password_checks_at_once() -> None:
         with pytest.raises(ValueError, match="password_checks_at_once"):
             Settings(password_checks_at_once=wrong)
     assert Settings(password_checks_at_once=64).password_checks_at_once == 64
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["submit", TODO, "--project", "{name}"],
+        ["run", TODO, "--project", "{name}"],
+        ["caps", "{name}", "--tokens", "5000", "--role", "admin"],
+        ["project", "pause", "{name}", "--role", "admin"],
+        ["project", "resume", "{name}", "--role", "admin"],
+        ["approve-project", "{name}", "--role", "approver"],
+    ],
+)
+@pytest.mark.parametrize("length", [0, 121, 1000])
+def test_a_project_name_the_api_could_not_take_is_refused_with_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], length: int
+) -> None:
+    """Issue 58 item 13 (b): the CLI takes a project's name as the API does: 1 to 120 chars."""
+    from devfactory.api.schemas import RunRequest
+    from devfactory.control.ceilings import MAX_PROJECT_CHARS
+
+    limits = RunRequest.model_fields["project"].metadata
+    assert any(getattr(m, "max_length", None) == MAX_PROJECT_CHARS == 120 for m in limits)
+    monkeypatch.setenv("DEVFACTORY_DATA_DIR", str(tmp_path))
+    argv = [a.replace("{name}", "p" * length) for a in args]
+    result = CliRunner().invoke(cli.app, argv)
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert f"1 to {MAX_PROJECT_CHARS} characters" in said and f"not {length:,}" in said, said
+    assert not (tmp_path / "pg").exists()  # refused before any database was opened
+
+
+def test_a_project_name_is_taken_to_the_api_s_cap_and_no_further(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 58 item 13 (b): the cap refuses no name the API takes, and every longer one."""
+    from devfactory.cli import common
+
+    taken: list[str] = []
+
+    class Taking:
+        def submit(self, requirement: str, **kwargs: object) -> object:
+            taken.append(str(kwargs["project"]))
+            return type("Row", (), {"run_id": "r1", "shown_status": "QUEUED"})()
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setenv("DEVFACTORY_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(common, "open_factory", lambda settings: Taking())
+    result = CliRunner().invoke(cli.app, ["submit", TODO, "--project", "p" * 120])
+    assert result.exit_code == 0, result.output
+    over = CliRunner().invoke(cli.app, ["submit", TODO, "--project", "p" * 121])
+    assert over.exit_code == 2, over.output
+    assert taken == ["p" * 120]

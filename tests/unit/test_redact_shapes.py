@@ -9,6 +9,7 @@ import pytest
 from devfactory.redact import redact, shown_url
 
 STRIPE = "sk_live_51HqLyjWDarjtT1zdp7dc" + "x7Fh2kLq9" * 8
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SHAPES = {
     "aws secret, unquoted": ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
                              "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
@@ -57,6 +58,33 @@ SHAPES = {
                       "9f8e7d"),
     "url sas sig": ("https://a.blob.core.windows.net/c?sv=2022&sig=q%2Bw3e", "q%2Bw3e"),
     "url fragment token": ("https://app.example/cb#access_token=eyJhbGci0&state=1", "eyJhbGci0"),
+    # issue 58 item 6: an AWS secret apart from its id, passwords as options or keywords
+    "aws secret apart from its id": ("AKIAIOSFODNN7EXAMPLE / " + AWS_SECRET, AWS_SECRET),
+    "aws secret after words": ("id AKIAIOSFODNN7EXAMPLE secret " + AWS_SECRET, AWS_SECRET),
+    "aws configure's prompts": ("AWS Access Key ID [None]: AKIAIOSFODNN7EXAMPLE\n"
+                                "AWS Secret Access Key [None]: " + AWS_SECRET, AWS_SECRET),
+    "aws secret words before its id": (AWS_SECRET + " is the secret of AKIAIOSFODNN7EXAMPLE",
+                                       AWS_SECRET),
+    "mysql -pPW": ("mysql -h db -uroot -pHunter2db shop", "Hunter2db"),
+    "mysqldump -p'PW'": ("mysqldump -u root -p'two words' shop > shop.sql", "two words"),
+    "mysqladmin in a compose healthcheck": ('["CMD", "mysqladmin", "ping", "-pHunter2db"]',
+                                            "Hunter2db"),
+    "mysql -p on a continued line": ("mysql -h db \\\n  -uroot \\\n  -pHunter2db shop",
+                                     "Hunter2db"),
+    "sshpass -p": ("sshpass -p Hunter2ssh ssh -p 2222 deploy@host", "Hunter2ssh"),
+    "sshpass -pPW": ("sshpass -pHunter2ssh scp a deploy@host:", "Hunter2ssh"),
+    "docker login -p": ("docker login -u ci -p Hunter2reg registry.example.com", "Hunter2reg"),
+    "podman login -p quoted": ("podman login -u ci -p 'Hunter2 reg' quay.io", "Hunter2 reg"),
+    "PGPASSWORD=": ("PGPASSWORD=Hunter2pg psql -h db -U app", "Hunter2pg"),
+    "MYSQL_PWD in a .env": ("export MYSQL_PWD=Hunter2my", "Hunter2my"),
+    "compose environment list": ('environment: ["POSTGRES_PASSWORD=Hunter2pg"]', "Hunter2pg"),
+    "libpq connection string": ("host=db port=5432 dbname=shop user=app password=Hunter2pq",
+                                "Hunter2pq"),
+    "libpq, password first": ("password='Hunter2 pq' host=db sslmode=require", "Hunter2 pq"),
+    "full-width colon": ("password\uff1awJalrXUtnFEMIK7MDENGbPxRfiCY", "wJalrXUtnFEMIK7MDENG"),
+    "wget --password, quoted": ("wget --password 'hunter twelve' https://x", "twelve"),
+    "curl -u quoted, all of it": ("curl -u 'deploy:hunter twelve' https://x", "twelve"),
+    "full-width colon, quoted": ('db_password\uff1a"Hunter2fullwidth"', "Hunter2fullwidth"),
 }  # fmt: skip
 
 
@@ -86,6 +114,26 @@ def test_each_secret_shape_is_redacted(shape: str) -> None:
         "http://[::1]:11434/api/tags and https://example.com/search?q=token&page=2",
         "GET /items?key=name returns the item (a path, not a URL)",
         "AKIAIOSFODNN7EXAMPLE is an example id; the docs list it alone",
+        # issue 58 item 6: the near misses of the new shapes
+        "commit 3f34cc3e0d6a5b8c9d0e1f2a3b4c5d6e7f8a9b0c was made with AKIAIOSFODNN7EXAMPLE",
+        "mysql -u root -p shop (mysql asks for the password)",
+        "mysqladmin -uroot -p$MYSQL_ROOT_PASSWORD ping",
+        'subprocess.run(["mysql", "-u", user, f"-p{password}"])',
+        "mkdir -pv /var/lib/mysql && pip install mysql-connector-python",
+        "docker run -p 8080:80 image",
+        "docker login registry.example.com && docker run -p 8080:80 image",
+        "ssh -p 22 deploy@host",
+        "sshpass -f ~/.pw ssh -p 2222 deploy@host",
+        "tar -xzf release.tar.gz && grep -p pattern file",
+        "PGPASSWORD=$PGPASSWORD psql -h db",
+        'PGPASSWORD="${PGPASSWORD}" psql -h db',
+        "OLDPWD=/home/ann PWD=/tmp",
+        "def login(user: str, password=None) -> None:",
+        "def connect(host: str, password: str | None = None) -> Connection:",
+        "psycopg.connect(host=host, port=5432, password=password)",
+        'dsn = f"host={host} dbname={name} password={password}"',
+        "a family \U0001f468\u200d\U0001f469\u200d\U0001f467 (emoji joined)",
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0645 (Persian's non-joiner)",
     ],
 )
 def test_ordinary_code_and_prose_stay_as_written(text: str) -> None:
@@ -132,3 +180,12 @@ def test_a_text_of_many_urls_is_redacted_in_linear_time() -> None:
     redacted = redact(text + "curl -u deploy:hunter2 https://z.example\n")
     assert time.perf_counter() - started < 15
     assert redacted.endswith("curl -u deploy:[REDACTED:curl-password] https://z.example\n")
+
+
+@pytest.mark.parametrize("joiner", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+def test_a_key_split_by_a_zero_width_character_is_masked_whole(joiner: str) -> None:
+    """Issue 58 item 6: an invisible character inside a key hid it from every shape."""
+    key = "sk-ant-api03-" + joiner + "Zx81aa92kkQQ" + joiner * 2 + "wErT5yU7iO9pA1sD"
+    assert redact(f"ANTHROPIC key {key} (end)") == "ANTHROPIC key [REDACTED:anthropic-key] (end)"
+    aws = f"AKIAIOSF{joiner}ODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/{joiner}bPxRfiCYEXAMPLEKEY"
+    assert redact(aws) == "[REDACTED:aws-key],[REDACTED:aws-secret-key]"

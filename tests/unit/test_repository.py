@@ -388,7 +388,8 @@ def test_a_queued_clone_is_checked_without_any_name_resolved(
     listed = settings.with_overrides(repo_allowed_hosts=("git.example.com",))
     order = check_clone(listed, "https://git.example.com/org/repo.git", "main")
     assert order == CloneOrder(source="https://git.example.com/org/repo.git", base="main")
-    assert check_clone(listed, f"file://{source}", None).source == f"file://{source}"
+    # a path is kept with its links resolved: the worker opens that one, with no link in it
+    assert check_clone(listed, f"file://{source}", None).source == str(source.resolve())
     for repo, why in (
         ("https://gitlab.com/org/repo.git", "gitlab.com is not listed"),
         ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is not listed"),
@@ -437,3 +438,42 @@ def test_each_clone_limit_is_bounded(name: str, low: float, high: float) -> None
     for beyond in (low - 0.5 if isinstance(low, float) else low - 1, high * 2):
         with pytest.raises(ValidationError):
             Settings(**{name: beyond})
+
+
+def test_with_any_host_allowed_a_refusal_never_says_what_a_name_resolves_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 58 item 11: no DNS oracle; a refused address reads as a host that did not answer."""
+    import ipaddress
+
+    from devfactory.software import remotes
+    from devfactory.software.cloning import CloneFailure
+    from devfactory.software.remotes import HostPolicy, RemoteRefusedError
+    from devfactory.software.repository import _refusal
+
+    answers = {
+        "internal.example": [ipaddress.ip_address("10.1.2.3")],
+        "metadata.example": [ipaddress.ip_address("169.254.169.254")],
+        "loop.example": [ipaddress.ip_address("127.0.0.1")],
+    }
+
+    def resolver(host: str, port: int, timeout: float) -> list[object]:
+        if host not in answers:
+            raise RemoteRefusedError(f"the host name {host} does not resolve")
+        return answers[host]  # type: ignore[return-value]
+
+    monkeypatch.setattr(remotes, "system_resolver", resolver)
+    said, details = set(), []
+    for host in (*answers, "nowhere.example"):
+        url = f"https://{host}/org/repo.git"
+        with pytest.raises(RepositoryError) as refused:
+            clone_for_run(url, None, "r1", tmp_path / host, timeout=5, max_bytes=MB,
+                          hosts=HostPolicy.parse(["*"]))  # fmt: skip
+        said.add(str(refused.value).replace(host, "HOST"))
+        details.append(refused.value.detail)
+    # and the same words as a host that was reached and did not answer as git
+    failed = _refusal(CloneFailure("git", "Connection refused"), "https://HOST/org/repo.git",
+                      None, remote=True, timeout=5, max_bytes=MB)  # fmt: skip
+    assert said == {str(failed)}, said
+    assert not any(a in s for s in said for a in ("10.1.2.3", "169.254", "127.0.0.1", "resolve"))
+    assert "10.1.2.3" in details[0] and "does not resolve" in details[-1]  # the operator's log

@@ -67,6 +67,16 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         "folder is empty before git init; the work tree is read by git, which commits a "
         "link as a link, never its target",
     ),
+    "devfactory/software/local_source.py": (
+        frozenset({"os.open"}),
+        "opens a local source repository's .git folder (O_NOFOLLOW | O_DIRECTORY) below a "
+        "folder runfiles.open_within opened from /; never a run's folder, never a file",
+    ),
+    "devfactory/software/git_credentials.py": (
+        frozenset({"os.open"}),
+        "the data directory's kept repository credentials and git's askpass script "
+        "(O_NOFOLLOW, a folder of the factory's own): never a run's folder",
+    ),
     "devfactory/software/repository.py": (
         frozenset({"os.walk", ".iterdir", ".is_file", ".read_text"}),
         "the clone of a repository a run delivers into: its size by lstat (os.walk follows "
@@ -80,9 +90,10 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         "api/console_static, package files",
     ),
     "devfactory/cli/requirement.py": (
-        frozenset({".open"}),
+        frozenset({"os.open"}),
         "run --file PATH: the file the person at the terminal names, read by their own "
-        "process under the requirement's cap, as cat would; never a path from a run",
+        "process under the requirement's cap, as cat would (a regular file only, opened "
+        "without blocking); never a path from a run",
     ),
     "devfactory/api/console_pages.py": (
         frozenset({"FileResponse"}),

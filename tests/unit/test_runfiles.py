@@ -175,6 +175,30 @@ def test_a_tree_deeper_than_the_walk_goes_is_listed_to_its_depth_and_removed_who
     assert (outside / "precious").read_text() == "keep me"  # nothing reached through a link
 
 
+def test_a_listing_counts_what_it_left_out_too_deep_or_not_a_file(tmp_path: Path) -> None:
+    """Issue 58 item 13 (c): a file deeper than the walk goes is counted, not silently gone."""
+    root = tmp_path / "run"
+    root.mkdir()
+    deepest = root.joinpath(*["d"] * (MAX_DEPTH + 1))  # the last folder is never entered
+    deepest.mkdir(parents=True)
+    (deepest / "hidden.txt").write_text("x")
+    (deepest.parent / "at-depth.txt").write_text("y")  # inside MAX_DEPTH folders: listed
+    (root / "top.txt").write_text("t")
+    os.mkfifo(root / "pipe")
+    (root / "link").symlink_to(root / "top.txt")
+    found = list_files(root, 100_000)
+    assert [path for path, _ in found.files] == [
+        "/".join(["d"] * MAX_DEPTH) + "/at-depth.txt",
+        "top.txt",
+    ]
+    assert (found.deep, found.not_regular, found.more) == (1, 2, False)
+    shallow = root / "shallow"
+    shallow.mkdir()
+    (shallow / "f.txt").write_text("z")
+    whole = list_files(shallow, 100)
+    assert (whole.deep, whole.not_regular) == (0, 0)
+
+
 def test_the_writer_refuses_links_and_fifos_on_its_way(run: Path, tmp_path: Path) -> None:
     with pytest.raises(ArtifactWriteError, match="symbolic link"):
         write_file(run, "up/secret", "overwritten")

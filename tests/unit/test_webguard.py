@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import uvicorn
 
+from devfactory.settings import Settings
 from devfactory.webguard import BodyLimit, Refusal, SecurityHeaders, check_origin
 
 
@@ -114,3 +118,80 @@ def test_a_routes_own_policy_is_kept_and_only_the_edge_decides_framing() -> None
 def test_only_plain_origins_may_be_allowed_to_frame(bad: str) -> None:
     with pytest.raises(ValueError):
         check_origin(bad)
+
+
+def served_with(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Return how the API (``devfactory serve``) and the chat (``devfactory chat``) set up uvicorn.
+
+    Each is started as it is in production, up to the call that would serve; what
+    it hands uvicorn is kept instead (the chat's Chainlit reads it from the
+    environment, and builds its own ``uvicorn.Config`` from it).
+    """
+    import devfactory.api.__main__ as api_main
+    import devfactory.chat as chat
+
+    found: dict[str, Any] = {}
+    monkeypatch.setattr(api_main, "get_settings", lambda: settings)
+    monkeypatch.setattr(api_main, "configure", lambda *a, **k: None)
+    proxying = ("proxy_headers", "forwarded_allow_ips")
+
+    def api_serves(app: str, **options: Any) -> None:
+        found["api"] = {k: v for k, v in options.items() if k in proxying}
+
+    monkeypatch.setattr(api_main.uvicorn, "run", api_serves)
+    monkeypatch.setattr("sys.argv", ["devfactory serve"])
+    api_main.main()
+    for name in ("CHAINLIT_HOST", "CHAINLIT_PORT"):
+        monkeypatch.setenv(name, "")  # what serve() sets is restored after the test
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "127.0.0.1")  # uvicorn's own default
+    monkeypatch.setattr(chat, "prepare", lambda *a, **k: None)
+
+    def chainlit_serves(target: str) -> None:
+        found["chat"] = {}  # Chainlit passes no proxy options: uvicorn reads the environment
+
+    # in place of Chainlit's command line, which would patch asyncio for the whole process
+    monkeypatch.setitem(sys.modules, "chainlit.cli", SimpleNamespace(run_chainlit=chainlit_serves))
+    chat.serve(settings, host="127.0.0.1", port=8000)
+    return found
+
+
+def client_seen(options: dict[str, Any], headers: dict[str, str]) -> str:
+    """Return the client address an app behind uvicorn with ``options`` sees for a local peer."""
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["client"][0])
+
+    config = uvicorn.Config(app, log_config=None, **options)
+    config.load()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/login",
+        "scheme": "http",
+        "client": ("127.0.0.1", 50000),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    asyncio.run(config.loaded_app(scope, None, None))
+    return seen[0]
+
+
+def test_the_api_and_the_chat_take_x_forwarded_for_only_from_a_configured_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 58 item 8: one rule for both servers: no proxy is trusted unless configured."""
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    for proxies, client in (((), "127.0.0.1"), (("127.0.0.1",), "203.0.113.9")):
+        served = served_with(Settings(trusted_proxies=proxies), monkeypatch)
+        seen = {name: client_seen(options, forwarded) for name, options in served.items()}
+        assert seen == {"api": client, "chat": client}, proxies
+
+
+@pytest.mark.parametrize("wrong", ["*", "proxy.example", "10.0.0.0/33", ""])
+def test_a_trusted_proxy_is_an_address_or_a_network(wrong: str) -> None:
+    with pytest.raises(ValueError, match="trusted proxy"):
+        Settings(trusted_proxies=(wrong,))
+    assert Settings(trusted_proxies=("10.0.0.1", "fd00::/8")).trusted_proxies == (
+        "10.0.0.1/32",
+        "fd00::/8",
+    )

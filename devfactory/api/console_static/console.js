@@ -205,6 +205,20 @@ function checkText(check) {
   return `${ok ? "✓" : "✗"} ${check.name}${tool}: ${outcome} (${Number(check.seconds || 0).toFixed(1)} s)`;
 }
 
+// What a run's file listing left out, in words ("" when it listed everything): the files
+// shown are then not taken for all there are.
+function filesLeftOut(found) {
+  const left = found.left_out || {};
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+  const said = [
+    found.more ? "more files than the listing's cap" : "",
+    left.deep_folders ? `${plural(left.deep_folders, "folder", "folders")} too deep to enter` : "",
+    left.not_regular ? `${plural(left.not_regular, "link, FIFO or device", "links, FIFOs or devices")} (not served)` : "",
+    left.unsafe_names ? `${plural(left.unsafe_names, "file", "files")} whose name holds a control or invisible character (not served)` : "",
+  ].filter(Boolean);
+  return said.length ? `not listed: ${said.join("; ")}` : "";
+}
+
 function describe(kind, body) {
   switch (kind) {
     case "stage_started":
@@ -519,6 +533,8 @@ async function runView(runId) {
           },
         }),
         el("span", { class: "hint", text: ` ${count(f.bytes)} bytes` }))));
+    const leftOut = filesLeftOut(found);
+    if (leftOut) files.append(el("li", { class: "hint", id: "files-left-out", text: leftOut }));
     const changed = await api(`/console/api/runs/${encodeURIComponent(runId)}/diffs`);
     diffs.replaceChildren(...changed.stages.map((s) =>
       el("details", {}, el("summary", { text: s.team + (s.cut ? " (cut)" : "") }), el("pre", { class: "diff", text: s.diff }))));
