@@ -9,8 +9,9 @@ leaves the branch for review. An unattended run never merges by itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from langgraph.graph import END
 from langgraph.runtime import Runtime
@@ -32,6 +33,16 @@ from devfactory.software.repository import (
     merge_into_base,
     push_branch,
 )
+
+
+class GitReach(TypedDict):
+    """How git reaches a run's repository: the keywords of push_branch and merge_into_base."""
+
+    timeout: float
+    hosts: HostPolicy
+    resolve_seconds: float
+    roots: Sequence[Path]
+    data_dir: Path
 
 
 def delivery_in(state: RunState) -> Repository:
@@ -91,17 +102,15 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
     delivery = delivery_in(state)
     folder = Path(delivery.folder)
     built = final_checks_of(state)
-    hosts, wait = HostPolicy.parse(settings.repo_allowed_hosts), settings.repo_resolve_timeout_s
-    roots = settings.repo_local_roots
-    pushed = push_branch(
-        folder,
-        delivery,
+    # how git reaches the repository, for the push and the merge alike
+    reach = GitReach(
         timeout=settings.repo_git_timeout_s,
-        hosts=hosts,
-        resolve_seconds=wait,
-        roots=roots,
+        hosts=HostPolicy.parse(settings.repo_allowed_hosts),
+        resolve_seconds=settings.repo_resolve_timeout_s,
+        roots=settings.repo_local_roots,
         data_dir=settings.data_dir,
     )
+    pushed = push_branch(folder, delivery, **reach)
     policy = runtime.context.get_policy()
     if state.get("unattended") and policy.unattended.merge == "wait":
         reason = f"{pushed.message}; an unattended run never merges by itself"
@@ -111,15 +120,7 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
     decision = decide(merge_pause(state, runtime, pushed), state, runtime)
     update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("merge", decision)}}
     if decision.action == "approve":
-        merged = merge_into_base(
-            folder,
-            delivery,
-            timeout=settings.repo_git_timeout_s,
-            hosts=hosts,
-            resolve_seconds=wait,
-            roots=roots,
-            data_dir=settings.data_dir,
-        )
+        merged = merge_into_base(folder, delivery, **reach)
         reason = merged.message
     else:
         reason = f"{pushed.message}; not merged: {decision.summary()}"
