@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.served import emit, plan, private_tmp
-from devfactory.models.embedded import MODEL_NAME, ensure_model_file
+from devfactory.models.embedded import MODEL_NAME
 from devfactory.models.local_server import LocalServer
+from devfactory.models.packaged import ensure_model_file
 from devfactory.settings import Settings
 from eval.catalog import load_cases
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.served import PROMPTS, client, emit, generate, plan, private_tmp
-from devfactory.models.embedded import ensure_model_file
 from devfactory.models.local_server import LocalServer
+from devfactory.models.packaged import ensure_model_file
 from devfactory.settings import Settings
 
 

@@ -33,12 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from devfactory.graph.planning import PLAN_SCHEMA
-from devfactory.models.embedded import (
-    MODEL_NAME,
-    default_threads,
-    ensure_model_file,
-    json_schema_grammar,
-)
+from devfactory.models.embedded import MODEL_NAME, default_threads, json_schema_grammar
+from devfactory.models.packaged import ensure_model_file
 from devfactory.settings import Settings
 
 ASK = (

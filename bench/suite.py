@@ -20,6 +20,9 @@ met. ``--docs FILE`` rewrites the table between the markers in FILE
   against llama-cpp-python's own (skipped with ``--no-model``).
 - ``bench/decode_bench.py``: the shared llama-server's aggregate decoding at 1, 2
   and 4 sequences at once (skipped with ``--no-model``).
+- ``bench/speculative_bench.py``: the 1.5B's decoding with the 0.5B as its draft
+  (4, 8 and 16 tokens) against the 1.5B alone and the 0.5B, on the same coding
+  prompts (skipped with ``--no-model``).
 - ``bench/workers_bench.py``: the runs a minute of 1 and 4 workers sharing one
   server, each stage making one real model call, and the PSS of the 4 workers and
   the server (skipped with ``--no-model``).
@@ -92,6 +95,8 @@ def run(module: str, *args: str) -> None:
 
 DECODE_TARGET = 1.8
 """Aggregate decoding of 4 sequences at once over that of 1, same server, same run: at least."""
+SPECULATIVE_TARGET = 1.5
+"""The 1.5B's decoding with the 0.5B drafting over the 1.5B's alone, same run: at least."""
 WORKERS_TARGET = 1.6
 """Runs a minute of 4 workers sharing one server over 1 worker's, same run: at least."""
 READ_PATH_TARGET = 0.8
@@ -153,6 +158,41 @@ def decoding(result: dict[str, Any]) -> list[Figure]:
             )
         )
     return found
+
+
+def speculative(result: dict[str, Any]) -> list[Figure]:
+    """Return the 1.5B's decoding with each draft (``bench/speculative_bench.py``), beside alone."""
+    found = result["configurations"]
+    plain = found["1.5B"]["decode_tokens_per_s"]
+    figures = [
+        Figure(
+            "0.5B decoding, 1 sequence (reported)",
+            found["0.5B"]["decode_tokens_per_s"],
+            "tok/s",
+            "the 1.5B alone",
+            plain,
+            None,
+            at_most=False,
+            of_ratio=True,
+        )
+    ]
+    for got in found.values():
+        if got.get("draft") is None:
+            continue
+        accepted = f"{got['draft_acceptance']:.0%} of drafted tokens accepted"
+        figures.append(
+            Figure(
+                f"1.5B with the 0.5B drafting {got['draft_max']} ({accepted})",
+                got["decode_tokens_per_s"],
+                "tok/s",
+                "the 1.5B alone",
+                plain,
+                SPECULATIVE_TARGET,
+                at_most=False,
+                of_ratio=True,
+            )
+        )
+    return figures
 
 
 def workers(result: dict[str, Any]) -> list[Figure]:
@@ -292,6 +332,7 @@ def figures(out: Path, model: bool, with_case: bool = False) -> list[Figure]:
             )
         )
         found += decoding(json.loads((out / "decode.json").read_text()))
+        found += speculative(json.loads((out / "speculative.json").read_text()))
         found += workers(json.loads((out / "workers.json").read_text()))
     if model and with_case:
         found += case(json.loads((out / "case.json").read_text()))
@@ -361,6 +402,11 @@ def main() -> None:
             "bench.decode_bench",
             "--rounds", "1" if quick else "3",
             "--out", str(args.out / "decode.json"),
+        )  # fmt: skip
+        run(
+            "bench.speculative_bench",
+            "--rounds", "1" if quick else "2",
+            "--out", str(args.out / "speculative.json"),
         )  # fmt: skip
         run(
             "bench.workers_bench",

@@ -48,8 +48,8 @@ from bench.served import (
 )
 from bench.service_bench import environment, runs_per_minute
 from devfactory.factory.runner import Factory
-from devfactory.models.embedded import ensure_model_file
 from devfactory.models.local_server import LocalServer
+from devfactory.models.packaged import ensure_model_file
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good
 

@@ -391,6 +391,25 @@ class Settings(BaseSettings):
         description="Sequences the shared server decodes at once (--parallel), each with "
         "embedded_ctx tokens of context; a running server keeps the slots it started with.",
     )
+    embedded_speculative: bool = Field(
+        default=True,
+        description="Serve an embedded model with the draft models.yaml gives it (speculative "
+        "decoding: the draft proposes tokens the model checks in one batch); off: every "
+        "embedded model decodes alone.",
+    )
+    embedded_draft_max: int = Field(
+        default=8,
+        ge=1,
+        le=32,
+        description="The most tokens a draft proposes at a time (--spec-draft-n-max).",
+    )
+    embedded_draft_min: int = Field(
+        default=0,
+        ge=0,
+        le=32,
+        description="The fewest tokens a draft proposes before its model checks them "
+        "(--spec-draft-n-min).",
+    )
     embedded_server_start_timeout_s: float = Field(
         default=120.0,
         ge=1.0,

@@ -386,13 +386,17 @@ def models(
             problem = f"health not shown: {redact(str(exc)).splitlines()[0][:200]}"
     rows = router.view(merged)
     ollama = shown_url(router.ollama_host)  # where it is, never its credentials
-    server = embedded_server_status(settings)
+    servers = [
+        (model.name + (f" (draft {draft.name})" if draft else ""),
+         embedded_server_status(settings, model, draft))
+        for model, draft in router.embedded_servers()
+    ]  # fmt: skip
     if as_json:
         doc = {
             "ollama": ollama,
             "models": rows,
             "health_problem": problem,
-            "embedded_server": dataclasses.asdict(server),
+            "embedded_servers": {name: dataclasses.asdict(s) for name, s in servers},
         }
         sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
         return
@@ -424,7 +428,8 @@ def models(
             "-" if found.get("p50_ms") is None else str(found["p50_ms"]),
         )
     common.console.print(table)
-    common.console.print(f"Embedded model server: {server.line()}", highlight=False)
+    for name, server in servers:
+        common.console.print(f"Embedded model server {name}: {server.line()}", highlight=False)
     if problem:
         common.err.print(styled(problem, "yellow"))
 

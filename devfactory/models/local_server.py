@@ -111,10 +111,20 @@ class ServerPlan:
     start_timeout_s: float
     idle_timeout_s: float
     grace_s: float
+    draft: Path | None = None
+    draft_max: int = 0
+    draft_min: int = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings, model: Path, threads: int) -> ServerPlan:
-        """Return the plan ``settings`` give for serving ``model`` with ``threads``."""
+    def from_settings(
+        cls, settings: Settings, model: Path, threads: int, draft: Path | None = None
+    ) -> ServerPlan:
+        """Return the plan ``settings`` give for serving ``model`` with ``threads``.
+
+        ``draft``: a smaller model with the same tokenizer that proposes up to
+        ``embedded_draft_max`` tokens for ``model`` to check in one batch
+        (speculative decoding); None: ``model`` decodes alone.
+        """
         return cls(
             binary=server_binary(settings),
             model=model,
@@ -124,6 +134,9 @@ class ServerPlan:
             start_timeout_s=settings.embedded_server_start_timeout_s,
             idle_timeout_s=settings.embedded_server_idle_timeout_s,
             grace_s=settings.embedded_server_grace_s,
+            draft=draft,
+            draft_max=settings.embedded_draft_max if draft else 0,
+            draft_min=settings.embedded_draft_min if draft else 0,
         )
 
     def command(self, socket: Path) -> list[str]:
@@ -141,6 +154,19 @@ class ServerPlan:
             "--metrics",
             "--slots",
             "--no-webui",
+            *self._drafting(),
+        ]  # fmt: skip
+
+    def _drafting(self) -> list[str]:
+        """Return llama-server's speculative options: the draft model, its bounds, its threads."""
+        if self.draft is None:
+            return []
+        return [
+            "--spec-type", "draft-simple",
+            "--model-draft", str(self.draft),
+            "--spec-draft-n-max", str(self.draft_max),
+            "--spec-draft-n-min", str(self.draft_min),
+            "--threads-draft", str(self.threads),
         ]  # fmt: skip
 
 
@@ -287,15 +313,17 @@ def _own(folder: Path) -> None:
         folder.chmod(0o700)
 
 
-def state_folder(model: Path, size: int | None = None) -> Path:
-    """Return the folder of ``model``'s server: one per model file name and size.
+def state_folder(model: Path, size: int | None = None, draft: Path | None = None) -> Path:
+    """Return the folder of ``model``'s server: one per model file name and size (and draft).
 
     Every data directory holds its own copy of the same verified weights, so the
     file's name and size (not its path) say which server serves it; ``size``
-    names it without reading the file (which may not be joined yet).
+    names it without reading the file (which may not be joined yet). A model
+    served with a draft is another server than the model alone.
     """
     size = model.stat().st_size if size is None else size
-    key = hashlib.sha256(f"{model.name}:{size}".encode()).hexdigest()[:16]
+    drafted = f"+{draft.name}" if draft is not None else ""
+    key = hashlib.sha256(f"{model.name}:{size}{drafted}".encode()).hexdigest()[:16]
     folder = state_root() / key
     folder.mkdir(mode=0o700, exist_ok=True)
     _own(folder)
@@ -456,7 +484,7 @@ class LocalServer:
 
     def __init__(self, plan: ServerPlan) -> None:
         self.plan = plan
-        self.folder = state_folder(plan.model)
+        self.folder = state_folder(plan.model, draft=plan.draft)
         self._known: Endpoint | None = None
         self._leased = 0  # the pid whose lease was taken
         self._lock = threading.Lock()
@@ -618,12 +646,14 @@ class ServerStatus:
         return f"{self.address} · pid {self.pid} · slots {self.busy}/{self.slots} busy · {speed}"
 
 
-def server_status(settings: Settings, model: Path, size: int) -> ServerStatus:
-    """Return the shared server of ``model`` as it is now; start nothing, lease nothing."""
+def server_status(
+    settings: Settings, model: Path, size: int, draft: Path | None = None
+) -> ServerStatus:
+    """Return the shared server of ``model`` (with ``draft``) as it is now; start nothing."""
     binary = server_binary(settings)
     if not server_built(settings):
         return ServerStatus(built=False, binary=str(binary))
-    found = read_state(state_folder(model, size))
+    found = read_state(state_folder(model, size, draft))
     if found is None or not found.server_runs() or not healthy(found):
         return ServerStatus(built=True, binary=str(binary))
     transport = httpx.HTTPTransport(uds=found.socket)

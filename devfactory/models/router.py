@@ -20,6 +20,7 @@ computed by the same ``rank`` the calls use, so the two cannot drift apart.
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,7 +43,6 @@ from devfactory.models.embedded import (
     build_embedded,
     default_threads,
     embedded_available,
-    ensure_model_file,
 )
 from devfactory.models.embeddings import (
     OLLAMA_DIMS,
@@ -54,10 +54,18 @@ from devfactory.models.embeddings import (
 )
 from devfactory.models.health import HealthBook, HealthPolicy, Standing, WatchedModel
 from devfactory.models.local_server import ServerPlan, local_server, server_built
+from devfactory.models.packaged import (
+    PACKAGED,
+    EmbeddedModelError,
+    PackagedModel,
+    ensure_model_file,
+    packaged,
+)
 from devfactory.redact import redact, shown_url
 from devfactory.settings import Settings
 
 DEFAULT_OLLAMA = "http://127.0.0.1:11434"
+log = logging.getLogger(__name__)
 IN_PROCESS = " (in-process standby)"
 """Added to the embedded model's label where its in-process adapter backs up the server.
 
@@ -79,6 +87,25 @@ class ModelEntry(BaseModel):
     provider: str = Field(min_length=1)
     model: str = Field(min_length=1)
     kind: Literal["chat", "embeddings"] = "chat"
+    draft: str | None = Field(
+        default=None,
+        description="An embedded chat model's speculative draft: another packaged model with "
+        "its tokenizer, which proposes tokens the model checks in one batch "
+        "(embedded_speculative switches every draft off).",
+    )
+
+    @model_validator(mode="after")
+    def _packaged_only(self) -> ModelEntry:
+        """Refuse an embedded chat model, or a draft, that no package carries."""
+        if self.provider == "embedded" and self.kind == "chat" and self.model not in PACKAGED:
+            raise ValueError(f"no embedded model is called {self.model!r} (known: "
+                             f"{', '.join(PACKAGED)})")  # fmt: skip
+        if self.draft is not None:
+            if self.provider != "embedded" or self.kind != "chat":
+                raise ValueError("only an embedded chat model takes a draft")
+            if self.draft not in PACKAGED or self.draft == self.model:
+                raise ValueError(f"the draft {self.draft!r} is not another packaged model")
+        return self
 
     @property
     def label(self) -> str:
@@ -387,7 +414,7 @@ class ModelRouter:
         self._ollama_tags: set[str] | None = None
         self._cache: dict[str, ResolvedModel] = {}
         self._lock = threading.Lock()
-        self._verified: Path | None = None  # the embedded weights, checked once
+        self._verified: dict[str, Path] = {}  # each embedded model's weights, checked once
         self._weights_lock = threading.Lock()
 
     @property
@@ -420,7 +447,7 @@ class ModelRouter:
         if entry.kind == "embeddings":
             return entry.provider == "embedded" and minilm_available()
         if entry.provider == "embedded":
-            return embedded_available()
+            return embedded_available(packaged(entry.model))
         try:
             self._build(entry)
         except Exception:  # noqa: BLE001 - any construction failure means "not configured"
@@ -450,20 +477,20 @@ class ModelRouter:
             from devfactory.models.server_chat import bind_server_schema, build_served
 
             served = build_served(
-                self._server_plan(),
+                self._server_plan(entry),
                 max_tokens=s.stage_max_tokens,
                 temperature=s.temperature,
                 timeout_s=s.model_call_timeout_s,
                 min_decode_tps=s.served_min_decode_tps,
             )
             return served, bind_server_schema
-        return self._in_process(load=False), _bind_embedded  # loaded only if ever called
+        return self._in_process(entry, load=False), _bind_embedded  # loaded only if called
 
     def _standby(self, entry: ModelEntry, label: str) -> Callable[[], str | None] | None:
         """Return why ``label`` must not serve now, where it is the served model's standby."""
         if label == entry.label or len(self._labels(entry)) == 1:
             return None
-        server = local_server(self._server_plan())
+        server = local_server(self._server_plan(entry))
 
         def declines() -> str | None:
             pid = server.process()
@@ -476,21 +503,34 @@ class ModelRouter:
 
         return declines
 
-    def _server_plan(self) -> ServerPlan:
-        """Return the plan of the shared server of the embedded model (``_labels``)."""
-        s = self.settings
-        return ServerPlan.from_settings(s, self._weights(), default_threads(s.embedded_threads))
+    def _server_plan(self, entry: ModelEntry) -> ServerPlan:
+        """Return the plan of the shared server of ``entry``'s embedded model (``_labels``).
 
-    def _weights(self) -> Path:
-        """Return the embedded model's file, joined and verified once per router."""
+        One server per model file (and draft): the 1.5B with the 0.5B as its
+        draft is another process than the 0.5B alone; their weights are mapped,
+        so the page cache holds one copy of each file however many map it.
+        """
+        s = self.settings
+        draft = None
+        if entry.draft is not None and s.embedded_speculative:
+            try:
+                draft = self._weights(packaged(entry.draft))
+            except EmbeddedModelError as exc:  # the model still serves, only without help
+                log.warning("%s is served without its draft: %s", entry.label, exc)
+        threads = default_threads(s.embedded_threads)
+        return ServerPlan.from_settings(s, self._weights(packaged(entry.model)), threads, draft)
+
+    def _weights(self, model: PackagedModel) -> Path:
+        """Return ``model``'s file, joined and verified once per router."""
         with self._weights_lock:
-            if self._verified is None:
-                self._verified = ensure_model_file(self.settings.data_dir)
-            return self._verified
+            if model.name not in self._verified:
+                self._verified[model.name] = ensure_model_file(self.settings.data_dir, model)
+            return self._verified[model.name]
 
-    def _in_process(self, *, load: bool) -> BaseChatModel:
-        """Return the in-process embedded model (its weights read now only with ``load``)."""
+    def _in_process(self, entry: ModelEntry, *, load: bool) -> BaseChatModel:
+        """Return ``entry``'s model in process (its weights read now only with ``load``)."""
         s = self.settings
+        model = packaged(entry.model)
         return build_embedded(
             s.data_dir,
             max_tokens=s.stage_max_tokens,
@@ -499,7 +539,8 @@ class ModelRouter:
             n_threads=s.embedded_threads,
             timeout_s=s.model_call_timeout_s,
             load=load,
-            model_path=self._weights(),
+            model_path=self._weights(model),
+            model=model,
         )
 
     def _build(self, entry: ModelEntry) -> tuple[BaseChatModel, Callable[..., Runnable]]:
@@ -518,7 +559,7 @@ class ModelRouter:
             )
             return chat, _bind_ollama
         if entry.provider == "embedded":
-            return self._in_process(load=True), _bind_embedded
+            return self._in_process(entry, load=True), _bind_embedded
         from langchain.chat_models import init_chat_model
 
         chat = init_chat_model(
@@ -615,6 +656,23 @@ class ModelRouter:
             elif entry.provider == "embedded":
                 return embedded_minilm(threads=max(1, self.settings.embedded_threads or 1))
         raise EmbedderUnavailableError(f"no embedder in the {EMBED_ALIAS} chain is available")
+
+    def embedded_servers(self) -> list[tuple[PackagedModel, PackagedModel | None]]:
+        """Return each embedded chat model the chains name, with the draft it is served with.
+
+        One entry per server (a model, and its draft where ``embedded_speculative``
+        keeps it), in the order the chains name them.
+        """
+        found: list[tuple[PackagedModel, PackagedModel | None]] = []
+        for chain in self.config.aliases.values():
+            for entry in chain:
+                if entry.provider != "embedded" or entry.kind != "chat":
+                    continue
+                draft = entry.draft if self.settings.embedded_speculative else None
+                pair = (packaged(entry.model), packaged(draft) if draft is not None else None)
+                if pair not in found:
+                    found.append(pair)
+        return found
 
     def describe(self) -> list[tuple[str, str, bool]]:
         """List ``(alias, model label, available)`` for every configured entry."""

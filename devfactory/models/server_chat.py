@@ -39,7 +39,7 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import Field, SecretStr, SkipValidation
 
-from devfactory.models.embedded import MODEL_NAME, MODEL_SIZE, json_schema_grammar
+from devfactory.models.embedded import json_schema_grammar
 from devfactory.models.local_server import (
     Endpoint,
     LocalServer,
@@ -48,6 +48,7 @@ from devfactory.models.local_server import (
     local_server,
     server_status,
 )
+from devfactory.models.packaged import PackagedModel
 from devfactory.settings import Settings
 
 BASE_URL = "http://llama-server/v1"
@@ -275,7 +276,7 @@ def build_served(
     """
     server = local_server(plan)
     return ServerChatModel(
-        model=MODEL_NAME,
+        model=plan.model.stem,  # the alias the server was started with (--alias)
         base_url=BASE_URL,
         api_key=SecretStr("the-transport-adds-the-server-key"),
         temperature=temperature,
@@ -296,10 +297,12 @@ def build_served(
     )
 
 
-def embedded_server_status(settings: Settings) -> ServerStatus:
-    """Return the embedded model's shared server as it is now (``devfactory models``)."""
-    model = settings.data_dir / "models" / f"{MODEL_NAME}.gguf"
-    return server_status(settings, model, MODEL_SIZE)
+def embedded_server_status(
+    settings: Settings, model: PackagedModel, draft: PackagedModel | None = None
+) -> ServerStatus:
+    """Return ``model``'s shared server (with ``draft``) as it is now (``devfactory models``)."""
+    drafted = draft.file(settings.data_dir) if draft is not None else None
+    return server_status(settings, model.file(settings.data_dir), model.size, drafted)
 
 
 def served_slots(chat: BaseChatModel) -> int:

@@ -98,4 +98,4 @@ def test_every_read_prints_json_with_its_fields(done: str, env: dict[str, str]) 
     assert controls["stopped"] is False and controls["holds"] == []
     assert read_json(env, "incidents", "list") == []
     models = read_json(env, "models", "--no-health")
-    assert {"ollama", "models", "health_problem", "embedded_server"} <= set(models)
+    assert {"ollama", "models", "health_problem", "embedded_servers"} <= set(models)

@@ -27,10 +27,11 @@ import jsonschema
 import pytest
 from langchain_core.messages import AIMessage
 
-from devfactory.models.embedded import embedded_available, ensure_model_file
+from devfactory.models.embedded import embedded_available
 from devfactory.models.fanout import in_order
 from devfactory.models.io import usage_of
 from devfactory.models.local_server import Endpoint, ServerPlan, local_server, server_built
+from devfactory.models.packaged import ensure_model_file
 from devfactory.models.server_chat import ServerChatModel, bind_server_schema, build_served
 from devfactory.settings import Settings
 from tests.server_callers import answered, other_process
@@ -225,7 +226,7 @@ def test_devfactory_models_shows_the_running_server(plan: ServerPlan, tmp_path: 
         check=False,
     )
     assert shown.returncode == 0, shown.stderr
-    server = json.loads(shown.stdout)["embedded_server"]
+    server = json.loads(shown.stdout)["embedded_servers"]["qwen2.5-coder-0.5b-instruct-q4_k_m"]
     assert (server["running"], server["pid"], server["slots"]) == (
         True,
         endpoint.pid,

@@ -24,10 +24,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from devfactory.factory.reports import RunReport
 from devfactory.factory.runner import Factory
 from devfactory.models import router
+from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
 from devfactory.models.embedded import MODEL_NAME
 from devfactory.models.local_server import (
     Endpoint,
@@ -50,8 +52,8 @@ def weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A stand-in weights file for the router; its server is stopped after the test."""
     model = tmp_path / f"served-{uuid.uuid4().hex[:8]}.gguf"
     model.write_bytes(b"GGUF" * 4)
-    monkeypatch.setattr(router, "embedded_available", lambda: True)
-    monkeypatch.setattr(router, "ensure_model_file", lambda data_dir: model)
+    monkeypatch.setattr(router, "embedded_available", lambda *_: True)
+    monkeypatch.setattr(router, "ensure_model_file", lambda data_dir, *_: model)
     monkeypatch.setenv("FAKE_LLAMA_SCRIPT", "tests.fakes:always_good")
     monkeypatch.setenv("FAKE_LLAMA_DELAY_S", "0.3")  # each call is long enough to be killed in
     monkeypatch.setenv("FAKE_LLAMA_RECORD", str(tmp_path / "starts.jsonl"))
@@ -65,8 +67,14 @@ def weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 @pytest.fixture
 def served(pg_settings: Settings, tmp_path: Path, weights: Path) -> Settings:
-    """Settings whose only chat model is the embedded one, served by the scripted fake."""
+    """Settings whose only chat model is the embedded 0.5B, served by the scripted fake."""
+    link = [{"provider": "embedded", "model": MODEL_NAME}]
+    embed = [{"provider": "embedded", "model": "all-minilm-l6-v2", "kind": "embeddings"}]
+    chains = {alias: link for alias in CHAT_ALIASES} | {EMBED_ALIAS: embed}
+    models_file = tmp_path / "models.yaml"
+    models_file.write_text(yaml.safe_dump({"aliases": chains}))
     return pg_settings.with_overrides(
+        models_file=models_file,
         model_chain="embedded",
         embedded_server_binary=write_binary(tmp_path / "llama-server"),
         embedded_server_slots=2,

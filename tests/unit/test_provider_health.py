@@ -35,7 +35,7 @@ from devfactory.models.router import ModelRouter, ModelsConfig, ModelUnavailable
 from devfactory.settings import Settings
 from tests.health_fakes import FakeClock, config_with, fake_router
 
-PRIMARY, BACKUP, LAST = "ollama:big", "ollama:small", "embedded:tiny"
+PRIMARY, BACKUP, LAST = "ollama:big", "ollama:small", "embedded:qwen2.5-coder-0.5b-instruct-q4_k_m"
 ASK = [HumanMessage("Say hello.")]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from langchain_core.language_models import FakeListChatModel
 from langchain_ollama import ChatOllama
 
@@ -36,7 +37,7 @@ def ollama(models: list[str] | None) -> httpx.Client:
 
 @pytest.fixture
 def no_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(router_mod, "embedded_available", lambda: False)
+    monkeypatch.setattr(router_mod, "embedded_available", lambda *_: False)
 
 
 def test_ollama_serves_when_it_has_the_model(settings: Settings) -> None:
@@ -142,8 +143,8 @@ def weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bo
         loads.append(options.pop("load", True))
         return EmbeddedChatModel(model_path=model)
 
-    monkeypatch.setattr(router_mod, "embedded_available", lambda: True)
-    monkeypatch.setattr(router_mod, "ensure_model_file", lambda data_dir: model)
+    monkeypatch.setattr(router_mod, "embedded_available", lambda *_: True)
+    monkeypatch.setattr(router_mod, "ensure_model_file", lambda data_dir, *_: model)
     monkeypatch.setattr(router_mod, "build_embedded", build)
     yield loads
     shutil.rmtree(state_folder(model), ignore_errors=True)
@@ -196,8 +197,8 @@ def standby(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLis
     model = tmp_path / "standby.gguf"
     model.write_bytes(b"GGUF")
     in_process = FakeListChatModel(responses=["in-process", "a second call"])
-    monkeypatch.setattr(router_mod, "embedded_available", lambda: True)
-    monkeypatch.setattr(router_mod, "ensure_model_file", lambda data_dir: model)
+    monkeypatch.setattr(router_mod, "embedded_available", lambda *_: True)
+    monkeypatch.setattr(router_mod, "ensure_model_file", lambda data_dir, *_: model)
     monkeypatch.setattr(router_mod, "build_embedded", lambda data_dir, **_: in_process)
     yield in_process
     shutil.rmtree(state_folder(model), ignore_errors=True)
@@ -240,3 +241,88 @@ def test_the_in_process_standby_answers_when_no_server_can_run(
     reply = resolved.plain().invoke("hello")
     assert reply.content == "in-process" and standby.i == 1
     assert reply.response_metadata["model_name"] == EMBEDDED + IN_PROCESS
+
+
+CODER_15B = "embedded:qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+
+def test_an_embedded_model_or_draft_no_package_carries_is_refused_in_the_config() -> None:
+    chains = {
+        a: [{"provider": "ollama", "model": "m"}]
+        for a in ("factory/architect", "factory/fast", "factory/cheap", "local/embed")
+    }
+    for link, why in (
+        ({"provider": "embedded", "model": "qwen2.5-coder-7b"}, "no embedded model is called"),
+        ({"provider": "embedded", "model": CODER_15B.split(":")[1], "draft": "tiny"},
+         "not another packaged model"),
+        ({"provider": "ollama", "model": "m", "draft": "qwen2.5-coder-0.5b-instruct-q4_k_m"},
+         "only an embedded chat model takes a draft"),
+    ):  # fmt: skip
+        with pytest.raises(ValueError, match=why):
+            ModelsConfig.model_validate({"aliases": {**chains, "factory/coder": [link]}})
+
+
+def test_the_1_5b_preset_tries_the_1_5b_before_the_0_5b_where_judgement_counts(
+    settings: Settings,
+) -> None:
+    preset = Path(router_mod.__file__).parent.parent / "config" / "models-1.5b.yaml"
+    config = ModelsConfig.load(settings.with_overrides(models_file=preset))
+    packaged_default = ModelsConfig.load(settings)
+    for alias in ("factory/coder", "factory/architect", "factory/fast", "factory/cheap"):
+        embedded = [e.label for e in packaged_default.aliases[alias] if e.provider == "embedded"]
+        assert embedded == [EMBEDDED]  # the default stays on the 0.5B until measured
+    for alias in ("factory/coder", "factory/architect"):
+        embedded = [e for e in config.aliases[alias] if e.provider == "embedded"]
+        assert [e.label for e in embedded] == [CODER_15B, EMBEDDED]
+        assert embedded[0].draft is None  # it lost on 2 cores (bench/speculative.json)
+    for alias in ("factory/fast", "factory/cheap"):
+        assert [e.label for e in config.aliases[alias] if e.provider == "embedded"] == [EMBEDDED]
+
+
+def test_each_embedded_model_is_its_own_server_and_a_corrupt_one_leaves_the_other(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each model file gets its own server plan (the 1.5B with its draft); corrupt weights of
+    the 1.5B leave the 0.5B serving the coder alias."""
+    from devfactory.models.packaged import CODER, SMALL, EmbeddedModelError
+
+    files = {SMALL.name: tmp_path / "small.gguf", CODER.name: tmp_path / "coder.gguf"}
+    for path in files.values():
+        path.write_bytes(b"GGUF")
+    binary = write_binary(tmp_path / "llama-server")
+    broken: set[str] = set()
+
+    def weights(data_dir: Path, model: Any = SMALL) -> Path:
+        if model.name in broken:
+            raise EmbeddedModelError(f"{model.title}: the joined file's SHA-256 is wrong")
+        return files[model.name]
+
+    monkeypatch.setattr(router_mod, "embedded_available", lambda *_: True)
+    monkeypatch.setattr(router_mod, "ensure_model_file", weights)
+    drafted = {"provider": "embedded", "model": CODER.name, "draft": SMALL.name}
+    preset = Path(router_mod.__file__).parent.parent / "config" / "models-1.5b.yaml"
+    chains = ModelsConfig.load(settings.with_overrides(models_file=preset)).model_dump()["aliases"]
+    for alias in ("factory/coder", "factory/architect"):
+        chains[alias] = [drafted if e["model"] == CODER.name else e for e in chains[alias]]
+    models = tmp_path / "models.yaml"
+    models.write_text(yaml.safe_dump({"aliases": chains}))
+    chosen = settings.with_overrides(
+        embedded_server_binary=binary, model_chain="embedded", models_file=models
+    )
+    router = ModelRouter(chosen, http=ollama(None))
+    resolved = router.resolve("factory/coder")
+    assert resolved.label == CODER_15B
+    assert [f.label for f in resolved.fallbacks][-2] == EMBEDDED
+    plan = resolved.chat.server.plan  # type: ignore[attr-defined]
+    assert (plan.model, plan.draft) == (files[CODER.name], files[SMALL.name])
+    assert "--model-draft" in plan.command(tmp_path / "s.sock")
+    assert router.embedded_servers() == [(CODER, SMALL), (SMALL, None)]
+    plain = ModelRouter(chosen.with_overrides(embedded_speculative=False), http=ollama(None))
+    assert plain.resolve("factory/coder").chat.server.plan.draft is None  # type: ignore[attr-defined]
+
+    broken.add(CODER.name)
+    fresh = ModelRouter(chosen, http=ollama(None)).resolve("factory/coder")
+    assert fresh.label == EMBEDDED  # the 0.5B serves the alias: the chain goes on
+    for path in files.values():
+        for draft in (None, files[SMALL.name]):
+            shutil.rmtree(state_folder(path, draft=draft), ignore_errors=True)

@@ -140,9 +140,9 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({".read_text"}),
         "the governance screen's intents file the operator's settings name",
     ),
-    "devfactory/models/embedded.py": (
+    "devfactory/models/packaged.py": (
         frozenset({".is_file", ".open"}),
-        "the embedded model's weight slices, files of installed packages, and the joined "
+        "the packaged models' weight slices, files of installed packages, and the joined "
         "file it makes in the data directory",
     ),
     "devfactory/models/local_server.py": (
