@@ -697,9 +697,18 @@ def _fetch_into_source(
     path = _origin_path(folder, timeout)
     try:
         held = roots if delivery.confined else None
+        mine = git(["rev-parse", "--verify", ref], cwd=folder, timeout=timeout).stdout.strip()
         with opened_source(path, roots=held, identity=delivery.identity) as (fd, source):
             here = str(Path(folder).resolve() / ".git")
             _in_source(source, fd, [*_FETCH, "--", here, f"{ref}:{ref}"], timeout=timeout)
+            # what arrived is the run's branch (no url.*.insteadOf of the source's led elsewhere)
+            read = ["rev-parse", "--verify", "--quiet", ref]
+            there = _in_source(source, fd, read, timeout=timeout, ok=(0, 1)).stdout.strip()
+            if there != mine:
+                if there:  # take back the ref the fetch wrote, only if it is still that one
+                    drop = ["update-ref", "-d", ref, there]
+                    _in_source(source, fd, drop, timeout=timeout, ok=(0, 1))
+                raise RepositoryError(f"the source's {delivery.branch} is not the run's branch")
     except SourceRefusedError as exc:
         raise RepositoryError(str(exc)) from None
     except OSError as exc:

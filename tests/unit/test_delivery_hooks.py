@@ -225,3 +225,25 @@ def test_the_operator_s_own_path_through_a_link_is_taken_once_resolved(
     assert found is not None and found.source == str(repo.resolve())
     order = check_clone(settings, str(linked), "main")
     assert order.source == str(repo.resolve()) and not order.confined
+
+
+def test_a_url_rewrite_in_the_source_s_configuration_cannot_bring_in_another_branch(
+    tmp_path: Path,
+) -> None:
+    """The source's ``url.*.insteadOf`` could send the fetch to another repository holding
+    a branch of the same name: what arrives must be the run's own branch, or it is refused."""
+    repo, git_dir = _source(tmp_path / "a", bare=True)
+    dest = tmp_path / "run"
+    found = clone_for_run(str(repo), "main", "r1", dest, timeout=60, max_bytes=MB)
+    _commit(dest)
+    other = tmp_path / "other"
+    other.mkdir()
+    git("init", "-q", "-b", "devfactory/r1", cwd=other)
+    (other / "planted.txt").write_text("not the run's\n")
+    git("add", ".", cwd=other)
+    git("commit", "-q", "-m", "planted", cwd=other)
+    here = str(dest.resolve() / ".git")
+    git("config", f"url.{other / '.git'}.insteadOf", here, cwd=git_dir)
+    pushed = push_branch(dest, found, timeout=60)
+    assert not pushed.ok and "not the run's branch" in pushed.message
+    assert not git("branch", "--list", "devfactory/*", cwd=git_dir)  # nothing left behind
