@@ -373,6 +373,13 @@ class Settings(BaseSettings):
     )
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     embedded_threads: int = Field(default=0, ge=0, le=256, description="0: one per core, at most 4")
+    embedded_repeat_penalty: float | None = Field(
+        default=None,
+        ge=1.0,
+        le=2.0,
+        description="llama.cpp's repeat penalty for every embedded model (1.0: none); unset, "
+        "each packaged model samples with its own, chosen by measurement (docs/quality.md).",
+    )
     embedded_ctx: int = Field(
         default=8192, ge=1024, le=32_768, description="Context of the embedded model (per slot)."
     )

@@ -241,6 +241,7 @@ def build_embedded(
     load: bool = True,
     model_path: Path | None = None,
     model: PackagedModel = SMALL,
+    repeat_penalty: float = 1.1,
 ) -> EmbeddedChatModel:
     """Verify the weights and return an ``EmbeddedChatModel``, loaded unless ``load`` is off.
 
@@ -256,6 +257,7 @@ def build_embedded(
         n_ctx=n_ctx,
         n_threads=default_threads(n_threads),
         timeout_s=timeout_s,
+        repeat_penalty=repeat_penalty,
     )
     if load:
         chat.ensure_loaded()

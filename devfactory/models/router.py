@@ -482,6 +482,7 @@ class ModelRouter:
                 temperature=s.temperature,
                 timeout_s=s.model_call_timeout_s,
                 min_decode_tps=s.served_min_decode_tps,
+                repeat_penalty=self._repeat_penalty(packaged(entry.model)),
             )
             return served, bind_server_schema
         return self._in_process(entry, load=False), _bind_embedded  # loaded only if called
@@ -541,7 +542,13 @@ class ModelRouter:
             load=load,
             model_path=self._weights(model),
             model=model,
+            repeat_penalty=self._repeat_penalty(model),
         )
+
+    def _repeat_penalty(self, model: PackagedModel) -> float:
+        """Return the repeat penalty ``model`` samples with: the setting's, else its own."""
+        chosen = self.settings.embedded_repeat_penalty
+        return model.repeat_penalty if chosen is None else chosen
 
     def _build(self, entry: ModelEntry) -> tuple[BaseChatModel, Callable[..., Runnable]]:
         s = self.settings

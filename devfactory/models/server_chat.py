@@ -268,6 +268,7 @@ def build_served(
     temperature: float,
     timeout_s: float,
     min_decode_tps: float = Settings.model_fields["served_min_decode_tps"].default,
+    repeat_penalty: float = ServerChatModel.model_fields["repeat_penalty"].default,
 ) -> ServerChatModel:
     """Return the chat model of ``plan``'s server (started at its first request).
 
@@ -280,6 +281,7 @@ def build_served(
         base_url=BASE_URL,
         api_key=SecretStr("the-transport-adds-the-server-key"),
         temperature=temperature,
+        repeat_penalty=repeat_penalty,
         seed=0,
         max_completion_tokens=max_tokens,
         timeout=timeout_s,

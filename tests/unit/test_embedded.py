@@ -41,6 +41,7 @@ def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PackagedModel:
         sha256=hashlib.sha256(whole).hexdigest(),
         module="tinyslice_part",
         slice_sizes=tuple(len(p) for p in PARTS),
+        repeat_penalty=1.0,
     )
 
 

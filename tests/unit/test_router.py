@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,14 @@ import pytest
 import yaml
 from langchain_core.language_models import FakeListChatModel
 from langchain_ollama import ChatOllama
+from pydantic import ValidationError
 
 from devfactory.models import router as router_mod
+from devfactory.models.aliases import CHAT_ALIASES
 from devfactory.models.embedded import EmbeddedChatModel
 from devfactory.models.health import is_timeout
 from devfactory.models.local_server import state_folder
+from devfactory.models.packaged import CODER, SMALL, PackagedModel
 from devfactory.models.router import IN_PROCESS, ModelRouter, ModelsConfig, ModelUnavailableError
 from devfactory.models.server_chat import ServerChatModel, served_slots
 from devfactory.settings import Settings
@@ -141,7 +145,7 @@ def weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bo
 
     def build(data_dir: Path, **options: Any) -> EmbeddedChatModel:
         loads.append(options.pop("load", True))
-        return EmbeddedChatModel(model_path=model)
+        return EmbeddedChatModel(model_path=model, repeat_penalty=options["repeat_penalty"])
 
     monkeypatch.setattr(router_mod, "embedded_available", lambda *_: True)
     monkeypatch.setattr(router_mod, "ensure_model_file", lambda data_dir, *_: model)
@@ -172,6 +176,55 @@ def test_a_built_server_serves_the_embedded_model_backed_by_the_in_process_one(
     assert weights == [False]  # the fallback reads its weights only if it is ever called
     shown = [(r["model"], r["order"]) for r in router.view({}) if r["alias"] == "factory/fast"]
     assert shown[-2:] == [(EMBEDDED, 1), (EMBEDDED + IN_PROCESS, 2)]  # after Ollama's, unused
+
+
+@pytest.mark.parametrize(
+    ("model", "setting", "penalty"),
+    [
+        (SMALL, None, SMALL.repeat_penalty),
+        (CODER, None, CODER.repeat_penalty),
+        (SMALL, 1.3, 1.3),
+        (CODER, 1.05, 1.05),
+    ],
+)
+def test_each_model_samples_with_its_own_repeat_penalty_unless_one_is_set(
+    settings: Settings,
+    tmp_path: Path,
+    weights: list[bool],
+    model: PackagedModel,
+    setting: float | None,
+    penalty: float,
+) -> None:
+    """The served model and its in-process standby get the same penalty."""
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\nexit 1\n")
+    binary.chmod(0o755)
+    config = yaml.safe_load((files("devfactory.config") / "models.yaml").read_text())
+    for alias in CHAT_ALIASES:  # every chat alias served by ``model`` alone
+        config["aliases"][alias] = [{"provider": "embedded", "model": model.name}]
+    (tmp_path / "models.yaml").write_text(yaml.safe_dump(config))
+    chosen = settings.with_overrides(
+        embedded_server_binary=binary,
+        models_file=tmp_path / "models.yaml",
+        embedded_repeat_penalty=setting,
+    )
+    resolved = ModelRouter(chosen, http=ollama(None)).resolve("factory/fast")
+    assert isinstance(resolved.chat, ServerChatModel)
+    assert resolved.chat._default_params["extra_body"]["repeat_penalty"] == penalty
+    assert resolved.fallbacks[0].chat.repeat_penalty == penalty  # type: ignore[attr-defined]
+
+
+def test_the_two_models_penalties_differ_as_measured() -> None:
+    """Measured on dev cases (docs/quality.md): the 0.5B loops without one, the 1.5B loses with."""
+    assert (SMALL.repeat_penalty, CODER.repeat_penalty) == (1.1, 1.0)
+
+
+def test_the_repeat_penalty_is_bounded() -> None:
+    assert Settings().embedded_repeat_penalty is None  # each model's own
+    assert Settings(embedded_repeat_penalty=1.0).embedded_repeat_penalty == 1.0
+    for bad in (0.99, 2.01):
+        with pytest.raises(ValidationError):
+            Settings(embedded_repeat_penalty=bad)
 
 
 @pytest.mark.parametrize("why", ["not built", "switched off"])
