@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -27,6 +28,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.prompts import render_prompt
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError
+from devfactory.settings import Settings
 from devfactory.software.proposed import (
     Limits,
     ProposedFacts,
@@ -71,22 +73,29 @@ def schema(limits: Limits) -> dict[str, Any]:
     return found
 
 
-def read_once(state: Mapping[str, Any], runtime: Runtime[Context]) -> dict[str, Any]:
-    """Return the state update that keeps the run's facts (nothing when they are kept already).
+@dataclass(frozen=True)
+class Reading:
+    """The run's facts, and what reading them cost (no model call: zero)."""
 
-    A requirement whose interface the parser reads costs no model call. A
-    model that cannot be reached, or replies nothing valid, leaves the
+    facts: RunFacts
+    usage: Usage = field(default_factory=Usage)
+    served: str = ""
+    calls: int = 0
+    seconds: float = 0.0
+
+
+def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) -> Reading:
+    """Read ``requirement``: the parser's facts, and the model's where the parser left gaps.
+
+    ``source`` returns the model source (``Context.model_source``); it is called
+    only when the parser leaves the interface open and ``prose_fact_calls`` is
+    not 0. A model that cannot be reached, or replies nothing valid, leaves the
     parser's facts as they are, and the notes say so.
     """
-    requirement = state["requirement"]
-    stored = state.get("requirement_facts")
-    if isinstance(stored, RunFacts) and stored.holds(requirement):
-        return {}
-    settings = runtime.context.settings
     limits = Limits(settings.prose_facts_per_kind, settings.prose_quote_chars)
     parsed = read_requirement(requirement)
     if not leaves_open(parsed) or settings.prose_fact_calls == 0:
-        return {"requirement_facts": run_facts(requirement, parsed, limits=limits)}
+        return Reading(run_facts(requirement, parsed, limits=limits))
     started = time.perf_counter()
     messages = [
         SystemMessage(render_prompt("interface_system")),
@@ -103,7 +112,7 @@ def read_once(state: Mapping[str, Any], runtime: Runtime[Context]) -> dict[str, 
     proposals: list[ProposedFacts] = []
     usage, served, problems, calls = Usage(), "", [], 0
     try:
-        resolved = runtime.context.model_source().resolve(INTERFACE_ALIAS)
+        resolved = source().resolve(INTERFACE_ALIAS)
         for _ in range(settings.prose_fact_calls):
             answer = ask_structured(
                 resolved.structured(schema(limits)),
@@ -124,13 +133,28 @@ def read_once(state: Mapping[str, Any], runtime: Runtime[Context]) -> dict[str, 
         problems.append(f"no model read the facts: {exc}"[:300])
     found = run_facts(requirement, parsed, proposals, limits=limits, calls=calls)
     found = found.model_copy(update={"notes": (*found.notes, *problems)})
-    for note in found.notes:
+    return Reading(found, usage, served, calls, time.perf_counter() - started)
+
+
+def read_once(state: Mapping[str, Any], runtime: Runtime[Context]) -> dict[str, Any]:
+    """Return the state update that keeps the run's facts (nothing when they are kept already).
+
+    A requirement whose interface the parser reads costs no model call
+    (``read_facts``); the model's calls are metered as the run's spend.
+    """
+    requirement = state["requirement"]
+    stored = state.get("requirement_facts")
+    if isinstance(stored, RunFacts) and stored.holds(requirement):
+        return {}
+    reading = read_facts(requirement, runtime.context.settings, runtime.context.model_source)
+    for note in reading.facts.notes:
         log.info("requirement facts: %s", note)
-    update: dict[str, Any] = {"requirement_facts": found}
-    if calls:
+    update: dict[str, Any] = {"requirement_facts": reading.facts}
+    if reading.calls:
         key = metering.spend_key(state, INTERFACE)
-        seconds = time.perf_counter() - started
         update["spend"] = {
-            key: metering.add_spend({}, key, INTERFACE, usage, served, runtime.context, seconds)
+            key: metering.add_spend(
+                {}, key, INTERFACE, reading.usage, reading.served, runtime.context, reading.seconds
+            )
         }
     return update

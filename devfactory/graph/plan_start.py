@@ -1,15 +1,18 @@
 """What a plan request starts from: a plan pre-filled from the requirement's names.
 
-Small models fill a shape they are shown far better than one described in
-words. When the requirement names its package (run as ``python -m x``, or
-"module `x`"), the request carries a plan filled in from the names it gives
-(functions with their signatures as written, usage lines, endpoints), each file
-owned by the pipeline's team for its kind; the architect corrects and completes
-it. Otherwise it carries a complete plan of another requirement as an example.
-Either way the kinds of software (``software/kinds``) give the plan's kind, its
-code files beside ``__init__.py`` and its entry point, and a pipeline with API,
-infrastructure or operations teams gives each the deliverable its checks judge
-(``team_files``). ``check_plan`` judges whatever comes back.
+Models fill a shape they are shown far better than one described in words.
+When the requirement names its package (run as ``python -m x``, "module `x`",
+or as the run's facts read it: ``graph/interface``), the request carries a plan
+filled in from the names it gives (functions with their signatures as written,
+usage lines, endpoints), each file owned by the pipeline's team for its kind;
+the architect corrects and completes it. Where nothing names the package, the
+request shows no plan at all: a model shown another requirement's plan hands
+it back in place of this one's (the 0.5B did on 3 of 3 attempts), so it plans
+from the requirement and the rules alone. The kinds of software
+(``software/kinds``) give the plan's kind, its code files beside
+``__init__.py`` and its entry point, and a pipeline with API, infrastructure or
+operations teams gives each the deliverable its checks judge (``team_files``).
+``check_plan`` judges whatever comes back.
 """
 
 from __future__ import annotations
@@ -29,91 +32,6 @@ from devfactory.software.plan import (
     named_interfaces,
 )
 from devfactory.software.requirement import RequirementFacts
-
-_EXAMPLE = "moonphase"  # the example requirement's package, run as ``python -m moonphase``
-
-
-def copied_example(plan: BuildPlan, requirement: str) -> list[str]:
-    """List the plan's files named after the example plan's package (not the requirement's).
-
-    A small model shown another requirement's plan may hand it back as it is; its
-    files would build the example's software, not this requirement's.
-    """
-    if re.search(rf"\b{_EXAMPLE}\b", requirement, re.I):
-        return []
-    copied = [f.path for f in plan.files if _EXAMPLE in f.path.lower()]
-    return [
-        f"{path}: named after the example plan ({_EXAMPLE}), not this requirement: "
-        "name the package and its files as the requirement does"
-        for path in copied
-    ]
-
-
-def example_plan(owners: Mapping[str, Sequence[FileRole]]) -> dict[str, Any]:
-    """Return a complete plan for another, small requirement, owned by this pipeline's teams.
-
-    Small models fill a shape they have seen far better than one described in
-    words; the example's names are unlike any requirement's, and ``check_plan``
-    refuses a plan that copies them instead of keeping the requirement's. Its
-    kind, code files and entry point are what the kinds (``software/kinds``)
-    start a package run with ``python -m`` as.
-    """
-    part = starting(Named(modules=(_EXAMPLE,)), _EXAMPLE)
-    assert part is not None  # the registry's last kind starts any package
-    writer = _writers(owners)
-    code = writer.get(FileRole.CODE, "backend-engineering")
-    init = f"{_EXAMPLE}/__init__.py"
-    files: list[dict[str, Any]] = [
-        {"path": init, "role": "code", "owner": code,
-         "purpose": "the two phase functions", "depends_on": []},
-        *({"path": path, "role": "code", "owner": code, "purpose": purpose, "depends_on": [init]}
-          for path, purpose in part.files),
-    ]  # fmt: skip
-    run_by = files[-1]["path"]  # the file the README shows how to run
-    if FileRole.TESTS in writer:
-        files.append(
-            {"path": f"tests/test_{_EXAMPLE}.py", "role": "tests", "owner": writer[FileRole.TESTS],
-             "purpose": "tests of both functions and of the command's output and exit codes",
-             "depends_on": [f["path"] for f in files]}
-        )  # fmt: skip
-    if FileRole.DOCS in writer:
-        files.append(
-            {"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
-             "purpose": "install, usage and examples", "depends_on": [run_by]}
-        )  # fmt: skip
-    return {
-        "kind": part.kind.value,
-        "language": "python",
-        "summary": "Names the moon's phase and its lit fraction for a day of the lunar cycle.",
-        "modules": [
-            {
-                "path": init,
-                "symbols": [
-                    {
-                        "name": "phase_name",
-                        "signature": "def phase_name(day: int) -> str",
-                        "summary": "the phase's name for day 0-29",
-                    },
-                    {
-                        "name": "lit_fraction",
-                        "signature": "def lit_fraction(day: int) -> float",
-                        "summary": "how much of the disc is lit, 0.0 to 1.0",
-                    },
-                ],
-            },
-        ],  # fmt: skip
-        "commands": [
-            {
-                "usage": "moonphase name DAY | lit DAY [--percent]",
-                "summary": "print the phase or the lit fraction",
-            }
-        ],  # fmt: skip
-        "endpoints": [],
-        "files": files,
-        "dependencies": list(part.dependencies),
-        "test_command": "pytest -q",
-        "entry_point": part.entry_point,
-    }
 
 
 def team_files(kind: SoftwareKind, code: str, writer: Mapping[FileRole, str]) -> list[PlannedFile]:
@@ -185,19 +103,50 @@ def _signature(requirement: str, name: str) -> str:
     return f"def {name}({match.group(1).strip()})" + (f" -> {returns}" if returns else "")
 
 
+def named_in(requirement: str, facts: RequirementFacts | None = None) -> Named:
+    """Return the names the requirement gives: those written as code, and the run's facts.
+
+    ``named_interfaces`` finds what is written as code (calls, routes, options,
+    ``python -m`` lines); the run's facts add what was read in sentences (by
+    the parser's sentence rules or the model, its quotes checked).
+    """
+    named = named_interfaces(requirement)
+    if facts is None:
+        return named
+
+    def more(first: tuple[Any, ...], *others: Any) -> tuple[Any, ...]:
+        return tuple(dict.fromkeys((*first, *others)))
+
+    flags = (flag for u in facts.usages for o in u.options for flag in o.flags[:1])
+    return Named(
+        functions=more(named.functions, *(f.name for f in facts.functions)),
+        endpoints=more(named.endpoints, *((r.method, r.path) for r in facts.routes)),
+        options=more(named.options, *flags),
+        files=named.files,
+        modules=more(named.modules, *((facts.module,) if facts.usages and facts.module else ())),
+    )
+
+
 def starting_plan(
-    requirement: str, owners: Mapping[str, Sequence[FileRole]]
+    requirement: str,
+    owners: Mapping[str, Sequence[FileRole]],
+    facts: RequirementFacts | None = None,
 ) -> dict[str, Any] | None:
     """Return a plan pre-filled from the names the requirement gives, or None.
 
-    The package is the one run with ``python -m`` or called "module `x`"; its
-    functions, usage lines and endpoints are the requirement's own, each file
-    goes to the pipeline's team for its kind. The architect corrects and
-    completes it (types, purposes, more files); ``check_plan`` judges the result.
+    The package is the one run with ``python -m`` or called "module `x`", else
+    the module the run's ``facts`` read; its functions, usage lines and
+    endpoints are the requirement's own (with the signatures the facts give),
+    each file goes to the pipeline's team for its kind. The architect corrects
+    and completes it (types, purposes, more files); ``check_plan`` judges the result.
     """
-    named = named_interfaces(requirement)
+    named = named_in(requirement, facts)
     found = _MODULE_NAMED.search(requirement)
-    package = named.modules[0].split(".")[0] if named.modules else (found and found.group(1))
+    package = (
+        named.modules[0].split(".")[0]
+        if named.modules
+        else (found.group(1) if found else facts.module if facts is not None else "")
+    )
     if not package:
         return None
     part = starting(named, package)
@@ -219,15 +168,21 @@ def starting_plan(
         files.append({"path": "README.md", "role": "docs", "owner": writer[FileRole.DOCS],
                       "purpose": "install, usage and examples", "depends_on": [init]})  # fmt: skip
     files += [f.model_dump(mode="json") for f in team_files(part.kind, init, writer)]
-    symbols = [{"name": f, "signature": _signature(requirement, f)} for f in named.functions[:15]]
+    read = {f.name: f.signature for f in facts.functions} if facts is not None else {}
+    symbols = [
+        {"name": f, "signature": read.get(f) or _signature(requirement, f)}
+        for f in named.functions[:15]
+    ]
     symbols += [{"name": name, "signature": signature} for name, signature in part.symbols]
     first = next((line for line in requirement.splitlines() if line.strip()[:1].isalpha()), "")
+    read_lines = [re.sub(r"^python3? -m ", "", u.line) for u in facts.usages] if facts else []
+    usages = [*_RUN_USAGE.findall(requirement), *read_lines]
     plan = {
         "kind": part.kind.value,
         "language": "python",
         "summary": first.strip()[:200] or package,
         "modules": [{"path": init, "symbols": symbols}],
-        "commands": [{"usage": u} for u in dict.fromkeys(_RUN_USAGE.findall(requirement))][:8],
+        "commands": [{"usage": u[:200]} for u in dict.fromkeys(usages)][:8],
         "endpoints": [{"method": m, "path": p} for m, p in named.endpoints][:24],
         "files": files,
         "dependencies": list(part.dependencies),
@@ -241,9 +196,13 @@ def starting_plan(
     return plan
 
 
-def start_block(requirement: str, owners: Mapping[str, Sequence[FileRole]]) -> str:
-    """Render what the plan request starts from: the requirement's names, or an example."""
-    start = starting_plan(requirement, owners)
+def start_block(
+    requirement: str,
+    owners: Mapping[str, Sequence[FileRole]],
+    facts: RequirementFacts | None = None,
+) -> str:
+    """Render what the plan request starts from: the requirement's names, or no plan at all."""
+    start = starting_plan(requirement, owners, facts)
     if start is not None:
         return (
             "## A starting point, filled in from the names the requirement gives\n"
@@ -251,9 +210,9 @@ def start_block(requirement: str, owners: Mapping[str, Sequence[FileRole]]) -> s
             "each file's purpose, any file the requirement needs that it lacks."
         )
     return (
-        "## An example: the plan of another requirement (a CLI `python -m moonphase`)\n"
-        f"{json.dumps(example_plan(owners))}\n\n"
-        "Plan this requirement, not the example: its names, its files, its kind."
+        "## No starting point: the requirement names no package\n"
+        "Name the package after what the requirement makes (one short lowercase word), "
+        "and plan its code file(s), tests and docs as above."
     )
 
 

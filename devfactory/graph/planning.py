@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
 from devfactory.contracts import Artifact, ArtifactKind, Usage
-from devfactory.graph.plan_start import copied_example, start_block, starting_plan
+from devfactory.graph.plan_start import named_in, start_block, starting_plan
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.repairs import plan_normaliser
 from devfactory.graph.state import stage_plan_of
@@ -31,8 +31,8 @@ from devfactory.software.plan import (
     check_plan,
     kind_of,
     module_name,
-    named_interfaces,
 )
+from devfactory.software.requirement import RequirementFacts
 from devfactory.software.source import public_names, signatures
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import Deliverable, TeamSpec
@@ -135,8 +135,8 @@ def _teams_block(owners: Mapping[str, Sequence[FileRole]], teams: TeamRegistry) 
     return "\n".join(rows) or "- (no team writes planned files)"
 
 
-def _named_block(requirement: str) -> str:
-    named = named_interfaces(requirement)
+def _named_block(requirement: str, facts: RequirementFacts | None) -> str:
+    named = named_in(requirement, facts)
     rows = [f"- function `{n}`" for n in named.functions]
     rows += [f"- endpoint {m} {p}" for m, p in named.endpoints]
     rows += [f"- option {o}" for o in named.options]
@@ -153,6 +153,7 @@ def plan_request(
     owners: Mapping[str, Sequence[FileRole]],
     teams: TeamRegistry,
     problems: Sequence[str] = (),
+    facts: RequirementFacts | None = None,
 ) -> list[BaseMessage]:
     """Turn a drafting request for the plan into a request for the ``BuildPlan`` object."""
     fix = ""
@@ -162,8 +163,8 @@ def plan_request(
         "plan_request",
         path=path,
         teams=_teams_block(owners, teams),
-        named=_named_block(requirement),
-        start=start_block(requirement, owners),
+        named=_named_block(requirement, facts),
+        start=start_block(requirement, owners, facts),
         problems=fix,
     )
     last = messages[-1]
@@ -187,8 +188,13 @@ def draft_plan(
     teams: TeamRegistry,
     max_parse_retries: int,
     max_model_errors: int,
+    facts: RequirementFacts | None = None,
 ) -> PlanDraft:
-    """Ask for the build plan until it parses and passes ``check_plan``, within the caps."""
+    """Ask for the build plan until it parses and passes ``check_plan``, within the caps.
+
+    ``facts`` are the run's reading of the requirement (``graph/interface``): the
+    request names what they read and starts from a plan filled in with it.
+    """
     usage, served = Usage(), ""
     problems: list[str] = []
     repairs: list[str] = []
@@ -201,6 +207,7 @@ def draft_plan(
             owners=owners,
             teams=teams,
             problems=problems,
+            facts=facts,
         )
         answer = ask_structured(
             model,
@@ -208,7 +215,7 @@ def draft_plan(
             BuildPlan,
             max_parse_retries=max_parse_retries,
             max_model_errors=max_model_errors,
-            normalise=plan_normaliser(owners, start=starting_plan(requirement, owners)),
+            normalise=plan_normaliser(owners, start=starting_plan(requirement, owners, facts)),
         )
         usage, served = usage.add(answer.usage), answer.model or served
         repairs = answer.repairs  # those of the reply kept, not of a refused one
@@ -216,7 +223,7 @@ def draft_plan(
             problem = f"{path}: no valid build plan: {answer.problem}"
             return PlanDraft(_artifact(path, last), usage, served, problem, repairs, None)
         last = answer.value
-        problems = copied_example(last, requirement) + check_plan(last, requirement, owners=owners)
+        problems = check_plan(last, requirement, owners=owners)
         if not problems:
             return PlanDraft(_artifact(path, last), usage, served, "", repairs, last)
     problem = f"{path}: " + "; ".join(problems)[:1200]

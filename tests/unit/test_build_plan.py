@@ -583,60 +583,83 @@ def test_the_lean_pipeline_plans_codes_and_tests_without_a_requirements_document
 
 
 @pytest.mark.parametrize("pipeline", ["mvp", "lean", "full"])
-def test_the_plan_request_shows_a_valid_example_owned_by_the_pipelines_teams(pipeline: str) -> None:
-    from devfactory.graph.plan_start import example_plan
+def test_a_requirement_naming_no_package_is_shown_no_plan_to_copy(pipeline: str) -> None:
     from devfactory.graph.planning import plan_request
     from devfactory.pipelines import load_pipeline
 
     owners = {slug: TEAMS[slug].owns for slug in load_pipeline(pipeline).teams}
-    example = BuildPlan.model_validate(example_plan(owners))
-    own = "A CLI `python -m moonphase name DAY` with phase_name(day) and lit_fraction(day)."
-    assert check_plan(example, own, owners=owners) == []
-    assert ("README.md" in {f.path for f in example.files}) == (pipeline != "lean")
     asked = plan_request(
         [HumanMessage("draft it")],
         path="architecture/plan.json",
         requirement="Something that counts words in text files.",
         owners=owners,
         teams=TEAMS,
-    )[-1].content  # fmt: skip  (a requirement that names no module gets the example)
-    assert '"entry_point": "python -m moonphase"' in asked and "not the example" in asked
-    # a plan that copies the example keeps none of this requirement's names: refused
-    refused = check_plan(example, CLI_REQUIREMENT, owners=owners)
-    assert any("count_words" in p for p in refused) and any("--lines" in p for p in refused)
+    )[-1].content
+    assert "No starting point: the requirement names no package" in asked
+    assert '"files"' not in asked and '"entry_point"' not in asked  # no plan object at all
+    named = plan_request(
+        [HumanMessage("draft it")], path="architecture/plan.json", requirement=CLI_REQUIREMENT,
+        owners=owners, teams=TEAMS,
+    )[-1].content  # fmt: skip
+    assert "No starting point" not in named and '"entry_point": "python -m wordcount"' in named
 
 
-def test_a_plan_copying_the_example_is_refused_even_where_the_requirement_names_nothing(
-    settings: Any,
-) -> None:
-    from devfactory.graph.plan_start import copied_example, example_plan
-    from devfactory.pipelines import load_pipeline
+PROSE_LIBRARY = (
+    "Write a small Python library called isbnlite. Its is_valid function takes the text of a "
+    "book number and says whether it is a valid ISBN-10. Its convert function turns an "
+    "ISBN-10 into an ISBN-13."
+)
 
-    owners = {slug: TEAMS[slug].owns for slug in load_pipeline("lean").teams}
-    example = BuildPlan.model_validate(example_plan(owners))
-    vague = "A small library that tells how long ago a date was, in words."
-    assert check_plan(example, vague, owners=owners) == []  # nothing named, nothing missing
-    refused = copied_example(example, vague)
-    assert refused and all("named after the example plan" in p for p in refused)
-    assert len(refused) == len([f for f in example.files if "moonphase" in f.path])
-    assert copied_example(example, "A CLI `python -m moonphase name DAY`.") == []
 
-    from tests.fakes import always_good
+def _read_facts() -> Any:
+    """The facts a model read from ``PROSE_LIBRARY`` (checked against its words elsewhere)."""
+    from devfactory.software.requirement import Function, RequirementFacts
 
-    # in the stage: the echo goes back to the model with why, and a plan of its own passes
-    replies = iter([json.dumps(example_plan(owners)), json.dumps(cli_plan())])
+    return RequirementFacts(
+        module="isbnlite",
+        functions=(
+            Function("is_valid", "text: str", "bool", ()),
+            Function("convert", "isbn10: str", "str", ()),
+        ),
+    )
 
-    def script(call: Any) -> str:
-        if call.kind == "draft" and call.path == "architecture/plan.json":
-            return next(replies)
-        return always_good(call)
 
-    models = ScriptedModels(script)
-    run_graph("lean", models, settings, vague)
-    asked = [
-        c for c in models.chat.calls if c.kind == "draft" and c.path == "architecture/plan.json"
+def test_the_plan_starts_from_the_module_and_functions_the_run_read() -> None:
+    from devfactory.graph.plan_start import starting_plan
+    from devfactory.graph.planning import plan_request
+
+    assert starting_plan(PROSE_LIBRARY, MVP) is None  # no code span names anything
+    start = starting_plan(PROSE_LIBRARY, MVP, _read_facts())
+    assert start is not None and start["kind"] == "library" and start["entry_point"] == ""
+    assert start["files"][0]["path"] == "isbnlite/__init__.py"
+    assert [s["signature"] for s in start["modules"][0]["symbols"]] == [
+        "def is_valid(text: str) -> bool", "def convert(isbn10: str) -> str",
+    ]  # fmt: skip
+    asked = plan_request(
+        [HumanMessage("draft it")], path="architecture/plan.json", requirement=PROSE_LIBRARY,
+        owners=MVP, teams=TEAMS, facts=_read_facts(),
+    )[-1].content  # fmt: skip
+    assert "- function `convert`" in asked and "No starting point" not in asked
+    assert json.dumps(start) in asked
+
+
+def test_a_plan_drafted_from_read_facts_shows_them_and_their_start_passes_the_checks() -> None:
+    from devfactory.graph.plan_start import starting_plan
+
+    start = starting_plan(PROSE_LIBRARY, MVP, _read_facts())
+    models = _plan_reply([json.dumps(start)])  # the model keeps the start as it is
+    messages = [
+        SystemMessage("You are the Solution Architecture team of devfactory."),
+        HumanMessage("Requirement: ...\nWrite the file `architecture/plan.json`: the plan."),
     ]
-    assert len(asked) == 2 and "named after the example plan" in asked[1].prompt
+    drafted = draft_plan(
+        models.chat, messages, path="architecture/plan.json", requirement=PROSE_LIBRARY,
+        owners=MVP, teams=TEAMS, max_parse_retries=0, max_model_errors=1, facts=_read_facts(),
+    )  # fmt: skip
+    prompt = models.chat.calls[0].prompt
+    assert "isbnlite/__init__.py" in prompt and "def convert(isbn10: str) -> str" in prompt
+    assert drafted.problem == "" and drafted.plan is not None
+    assert [f.path for f in drafted.plan.files][0] == "isbnlite/__init__.py"
 
 
 def test_the_report_is_judged_on_the_criteria_without_the_out_of_scope_list(settings: Any) -> None:

@@ -269,6 +269,10 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({".glob", "shutil.copyfile"}),
         "the case's own acceptance tests, copied into the evaluation's copy of a run",
     ),
+    "eval/reading.py": (
+        frozenset({".read_text"}),
+        "a case's own requirement (eval/cases)",
+    ),
     "eval/report.py": (
         frozenset({".is_file", ".read_text"}),
         "docs/quality.md, which the evaluation rewrites",

@@ -52,7 +52,7 @@ from devfactory.graph.stage.setup import (
     stop_for_budget,
 )
 from devfactory.graph.stage.tools_made import tool_report, tools_made, written_by_tools
-from devfactory.graph.state import StageState, build_plan_of
+from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
 from devfactory.graph.structured import Draft, draft_file, request_task_result
 from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError
@@ -309,6 +309,7 @@ def ask_file(
             teams=setup.teams,
             max_parse_retries=settings.max_parse_retries,
             max_model_errors=settings.max_model_errors,
+            facts=requirement_facts_of(state),
         )
     drafted = draft_file(
         work.resolved.plain(),
