@@ -509,6 +509,13 @@ class Settings(BaseSettings):
         description="Model calls asking for a unit's behaviour tests (0: none are asked; "
         "later calls only while fewer than `behaviour_tests_per_unit` were kept).",
     )
+    behaviour_test_values: Literal["literal", "json"] = Field(
+        default="json",
+        description="How the model writes a behaviour test's arguments and result: as JSON "
+        "values (`json`: read back by the function's annotations, a list and a tuple compare "
+        "alike), or as Python literals inside JSON strings (`literal`). On the dev units both "
+        "embedded models wrote more right tests as JSON (docs/quality.md).",
+    )
     prose_fact_calls: int = Field(
         default=1,
         ge=0,

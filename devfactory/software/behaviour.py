@@ -4,7 +4,11 @@ Where the requirement's own examples (``software/examples.py``) say nothing of
 what a function does, the model is asked, sentence by sentence, for small
 tests: the sentence quoted, the arguments as a Python literal tuple, and the
 expected result as a literal (or the exception raised). What it writes is a
-``ProposedTests`` object, decoded under its JSON schema; ``checked`` keeps
+``ProposedTests`` object, decoded under its JSON schema; or, in the form a
+model that writes literals bare inside JSON strings gets (``values``), a
+``ProposedValueTests`` object whose arguments and result are JSON values, read
+back as literals (``as_literals``), where a list and a tuple compare alike
+(JSON has no tuple). ``checked`` keeps
 only the tests code can vouch for the form of: the quote is the requirement's
 own words, both literals parse, the arguments fit the signature, no example of
 the requirement says otherwise, and the caps hold. Whether a test is *right*
@@ -13,6 +17,10 @@ is not decided here: candidates and tests judge each other by dual agreement
 starting tests (``render``).
 
 Nothing here calls a model or runs code.
+
+Why one module: the forms the model writes in, how they are read back, the checks and
+the comparison of outcomes are one contract (a test's values are read as ``passes``
+compares them); split, each half would restate the other's forms.
 """
 
 from __future__ import annotations
@@ -22,9 +30,10 @@ import builtins
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue, WithJsonSchema
 
 from devfactory.software.examples import Example
 
@@ -32,6 +41,11 @@ PATH = "tests/test_agreed_behaviour.py"
 """QA's starting tests: the model's tests the chosen code and the examples agree with."""
 MIN_QUOTE_WORDS = 3  # a shorter "quote" occurs in any text and proves nothing
 _LITERAL_ERRORS = (ValueError, SyntaxError, TypeError, MemoryError, RecursionError)
+# any JSON value, its schema spelled out: llama.cpp's converter reads an empty one as an object
+AnyValue = Annotated[
+    JsonValue,
+    WithJsonSchema({"type": ["string", "number", "integer", "boolean", "null", "array", "object"]}),
+]
 
 
 class ProposedTest(BaseModel):
@@ -50,6 +64,88 @@ class ProposedTests(BaseModel):
 
 
 @dataclass(frozen=True)
+class Hints:
+    """A function's annotations as written: each positional parameter's, and the return's."""
+
+    params: tuple[str, ...] = ()  # "" where a parameter has none
+    returns: str = ""
+
+
+_NUMBERS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,)}
+_CONTAINER_NAMES = frozenset({"list", "tuple", "dict", "set", "sequence", "iterable", "mapping"})
+_CONTAINERS = (list, tuple, dict, set)
+
+
+def coerced(value: object, annotation: str) -> object:
+    """Return a JSON value as a parameter annotated ``annotation`` takes it.
+
+    A text is read as a Python literal where the annotation names a number or
+    a container and the text is one (``"1994"`` for an ``int``), or, with no
+    annotation, where the text is a container literal (``"[(1, 3)]"``): a
+    text meant as text stays. A list is a tuple where the annotation says
+    ``tuple``. Anything else is returned as it is.
+    """
+    top = annotation.split("[", 1)[0].strip().rsplit(".", 1)[-1].lower()
+    if isinstance(value, str) and (top in _NUMBERS or top in _CONTAINER_NAMES or not top):
+        ok, read = _literal(value)
+        wanted = _NUMBERS.get(top) or _CONTAINERS
+        if ok and isinstance(read, wanted) and not (top == "int" and isinstance(read, bool)):
+            value = read
+    if isinstance(value, list) and top == "tuple":
+        return tuple(value)
+    return value
+
+
+def hints_of(definition: str, name: str) -> Hints:
+    """Return the annotations of function ``name`` in ``definition`` (none when it is not there)."""
+    try:
+        tree = ast.parse(definition)
+    except SyntaxError:
+        return Hints()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            positional = [*node.args.posonlyargs, *node.args.args]
+            params = tuple(ast.unparse(a.annotation) if a.annotation else "" for a in positional)
+            return Hints(params, ast.unparse(node.returns) if node.returns else "")
+    return Hints()
+
+
+class ProposedValueTest(BaseModel):
+    """One test with its arguments and result as JSON values (the ``json`` form)."""
+
+    sentence: str = Field(description="The requirement's sentence this test checks, quoted.")
+    arguments: list[AnyValue] = Field(description="The call's arguments, as JSON values.")
+    expected: AnyValue = Field(description="The result as a JSON value; null when it raises.")
+    raises: str = Field(description="The exception's class name when the call raises, else empty.")
+
+    def as_literals(self, hints: Hints | None = None) -> ProposedTest:
+        """Return the test with its values written as Python literals, read as ``hints`` say.
+
+        A model may write a number or a list as text even where a JSON value is
+        asked for (``"1994"``, ``"[(1, 3)]"``); ``coerced`` reads such a text back
+        where the signature's annotation (or, without one, the text itself: a
+        container literal) says what it is.
+        """
+        hints = hints or Hints()
+        arguments = tuple(
+            coerced(v, hints.params[n] if n < len(hints.params) else "")
+            for n, v in enumerate(self.arguments)
+        )
+        return ProposedTest(
+            sentence=self.sentence,
+            arguments=repr(arguments),
+            expected="" if self.raises.strip() else repr(coerced(self.expected, hints.returns)),
+            raises=self.raises,
+        )
+
+
+class ProposedValueTests(BaseModel):
+    """The model's tests of one unit, with JSON values."""
+
+    tests: list[ProposedValueTest] = Field(description="Small tests, each of one sentence.")
+
+
+@dataclass(frozen=True)
 class BehaviourTest:
     """One checked test: ``unit(*arguments)`` gives ``expected`` (or raises ``raises``)."""
 
@@ -58,6 +154,7 @@ class BehaviourTest:
     arguments: str  # a literal tuple, as ``repr`` writes it
     expected: str = ""  # a literal, as ``repr`` writes it ("" when it raises)
     raises: str = ""  # an exception's class name
+    alike: bool = False  # a list and a tuple compare equal (its values were JSON: no tuple)
 
 
 @dataclass(frozen=True)
@@ -152,13 +249,14 @@ def _said_call(said: dict[tuple[str, str], str], call: ast.expr, value: str, err
 
 
 def checked(
-    proposed: Sequence[ProposedTest],
+    proposed: Sequence[ProposedTest | ProposedValueTest],
     *,
     unit: str,
     requirement: str,
     takes: tuple[int, int],
     limits: Limits,
     said: dict[tuple[str, str], str] | None = None,
+    hints: Hints | None = None,
 ) -> Checked:
     """Keep the proposed tests of ``unit`` whose form code can vouch for; count the others.
 
@@ -167,18 +265,23 @@ def checked(
     value is no Python literal, or its exception no class name; when the
     arguments do not fit ``takes`` (fewest, most); when an example of the
     requirement (``said``, from ``examples_said``) gives the same call another
-    outcome; when it repeats an earlier test's call; or past the caps.
+    outcome; when it repeats an earlier test's call; or past the caps. A test
+    with JSON values is read as literals first, as the unit's ``hints`` say
+    (``ProposedValueTest.as_literals``).
     """
     text = normalised(requirement)
     found = Checked()
     per_quote: Counter[str] = Counter()
     seen: set[str] = set()
-    for test in proposed:
+    for each in proposed:
+        test = each.as_literals(hints) if isinstance(each, ProposedValueTest) else each
         quote = normalised(test.sentence).strip(" \"'")
         made, why = _made(test, unit, quote, text, takes)
         if made is None:
             found.dropped[why] += 1
             continue
+        if isinstance(each, ProposedValueTest):
+            made = replace(made, alike=True)
         outcome = f"!{made.raises}" if made.raises else made.expected
         if (said or {}).get((unit, made.arguments), outcome) != outcome:
             found.dropped["contradicting an example"] += 1
@@ -230,7 +333,30 @@ def passes(outcome: str, test: BehaviourTest, written: Callable[[str], str] | No
     if written is not None:
         return written(outcome) == written(test.expected)
     ok, got = _literal(outcome)
-    return got == _literal(test.expected)[1] if ok else outcome == test.expected
+    if not ok:
+        return outcome == test.expected
+    expected = _literal(test.expected)[1]
+    return got == expected or (test.alike and _lists(got) == _lists(expected))
+
+
+def _lists(value: object) -> object:
+    """Return ``value`` with every tuple a list, inside lists and dicts too."""
+    if isinstance(value, tuple | list):
+        return [_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    return value
+
+
+def as_passed(outcome: str, test: BehaviourTest) -> BehaviourTest:
+    """Return ``test`` as code that passed it gives: a list read as a tuple where it returned one.
+
+    A test whose values came as JSON may expect a list where the code returns a
+    tuple; written out as a pytest assert it must hold as plain values.
+    """
+    if not test.alike or test.raises or not _literal(outcome)[0]:
+        return test
+    return replace(test, expected=outcome, alike=False)
 
 
 def matrix(

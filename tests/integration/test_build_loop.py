@@ -8,9 +8,11 @@ bubblewrap sandbox against the requirement's own examples.
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -341,9 +343,18 @@ def test_a_filter_command_line_asks_the_model_for_its_transform_only(
     assert "return _run(build_parser().parse_args(argv))" in source
 
 
+def _values(literal: str) -> Any:
+    """Return a Python literal as the JSON value that stands for it (a tuple as a list)."""
+    value = ast.literal_eval(literal)
+    return [_values(repr(v)) for v in value] if isinstance(value, tuple | list) else value
+
+
 def _tests(*tests: tuple[str, str, str]) -> str:
     """The model's tests as JSON: (sentence, arguments, expected)."""
-    made = [{"sentence": q, "arguments": a, "expected": e, "raises": ""} for q, a, e in tests]
+    made = [
+        {"sentence": q, "arguments": list(_values(a)), "expected": _values(e), "raises": ""}
+        for q, a, e in tests
+    ]  # the literals written as JSON values, as the model is asked to write them
     return json.dumps({"tests": made})
 
 

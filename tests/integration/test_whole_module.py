@@ -235,8 +235,10 @@ SAID = "`shout` returns the text in upper case with one exclamation mark added a
 def test_a_whole_module_wins_on_the_models_tests_the_units_fail_and_qa_starts_from_them(
     settings: Settings, tmp_path: Path
 ) -> None:
-    made = [{"sentence": SAID, "arguments": a, "expected": e, "raises": ""}
-            for a, e in (("('hi',)", "'HI!'"), ("('a b',)", "'A B!'"))]  # fmt: skip
+    made = [
+        {"sentence": SAID, "arguments": a, "expected": e, "raises": ""}
+        for a, e in ((["hi"], "HI!"), (["a b"], "A B!"))
+    ]  # fmt: skip  (JSON values)
     quiet = "```python\ndef shout(text: str) -> str:\n    return text + '!'\n```"
     loud = "```python\ndef shout(text: str) -> str:\n    return f'{text.upper()}!'\n```"
 

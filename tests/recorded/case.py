@@ -45,6 +45,8 @@ OVERRIDES: dict[str, Any] = {
     "embedded_server": False,  # recorded in-process: the tape's model is the in-process adapter
     # the prose facts' model call, as the evaluation makes it (the tests' settings turn it off)
     "prose_fact_calls": Settings.model_fields["prose_fact_calls"].default,
+    # recorded when behaviour tests were asked for as literals in strings: replayed as recorded
+    "behaviour_test_values": "literal",
 }
 
 # settings that say where a run lives or how fast the machine decodes, not what it does

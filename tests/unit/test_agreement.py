@@ -8,17 +8,23 @@ before any candidate runs it; the requirement here is one of its own.
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 import pytest
 
 from devfactory.software.agreement import choose
 from devfactory.software.behaviour import (
     BehaviourTest,
+    Hints,
     Limits,
     ProposedTest,
+    ProposedValueTest,
     arity,
+    as_passed,
     checked,
+    coerced,
     examples_said,
+    hints_of,
     matrix,
     passes,
     render,
@@ -185,6 +191,60 @@ def test_the_caps_per_sentence_and_per_unit_hold_and_repeats_are_dropped() -> No
     assert len(kept) == 3 and dropped == {"over the cap": 1}
 
 
+def test_json_values_are_read_as_literals_and_checked_the_same_way() -> None:
+    def valued(arguments: list, expected: object, raises: str = "", sentence: str = WRAPS) -> Any:
+        return ProposedValueTest(
+            sentence=sentence, arguments=arguments, expected=expected, raises=raises
+        )
+
+    kept, dropped = _check(
+        valued(["b", 2], "[[b]]"),  # a text written bare as JSON: no literal inside a string
+        valued(["b", -1], None, "ValueError", "A turn count below zero raises `ValueError`."),
+        valued(["a"], "a"),  # what the requirement's example says otherwise
+        valued([], "[]"),  # too few arguments
+    )
+    assert kept == [
+        BehaviourTest("tie", WRAPS, "('b', 2)", "'[[b]]'", alike=True),
+        BehaviourTest(
+            "tie", "A turn count below zero raises ValueError.", "('b', -1)", raises="ValueError",
+            alike=True,
+        ),
+    ]  # fmt: skip
+    assert dropped == {"contradicting an example": 1, "with the wrong number of arguments": 1}
+    none = valued(["b", 0], None).as_literals()
+    assert (none.arguments, none.expected) == ("('b', 0)", "None")  # null is a result of None
+
+
+def test_json_text_is_read_as_the_annotation_says_and_text_meant_as_text_stays() -> None:
+    assert coerced("1994", "int") == 1994 and coerced("2.5", "float") == 2.5
+    assert coerced("True", "int") == "True"  # a bool is no int here
+    assert coerced("[(1, 3), (4, 6)]", "list[tuple[int, int]]") == [(1, 3), (4, 6)]
+    assert coerced("[(1, 3)]", "") == [(1, 3)]  # no annotation: a container literal is read
+    assert coerced("0306406152", "") == "0306406152"  # but digits meant as text stay text
+    assert coerced("1994", "str") == "1994" and coerced("abc", "int") == "abc"
+    assert coerced([255, 136, 0], "tuple[int, int, int]") == (255, 136, 0)
+    assert coerced([1, 2], "") == [1, 2] and coerced(None, "int") is None
+    source = "def f(n: int, spans, *, x: str = '') -> tuple[int, int]:\n    ...\n"
+    assert hints_of(source, "f") == Hints(("int", ""), "tuple[int, int]")
+    assert hints_of(source, "g") == Hints() and hints_of("def (", "f") == Hints()
+    test = ProposedValueTest(
+        sentence=WRAPS, arguments=["7", "[(1, 2)]"], expected=[1, 2], raises=""
+    )
+    literal = test.as_literals(hints_of(source, "f"))
+    assert (literal.arguments, literal.expected) == ("(7, [(1, 2)])", "(1, 2)")
+
+
+def test_json_lists_match_tuples_and_the_kept_test_says_what_the_code_returned() -> None:
+    pair = BehaviourTest("f", "q", "(1,)", "[1, [2, 3]]", alike=True)
+    assert passes("(1, (2, 3))", pair) and passes("[1, [2, 3]]", pair)
+    assert not passes("(1, (2, 4))", pair)
+    strict = BehaviourTest("f", "q", "(1,)", "[1, [2, 3]]")  # literals say which they mean
+    assert not passes("(1, (2, 3))", strict)
+    written = as_passed("(1, (2, 3))", pair)
+    assert (written.expected, written.alike) == ("(1, (2, 3))", False)
+    assert as_passed("(1, (2, 3))", strict) is strict
+
+
 def test_the_note_counts_what_was_dropped_and_why() -> None:
     found = checked(
         [_test(), _test(arguments="(x,)")],
@@ -232,3 +292,36 @@ def test_the_agreed_tests_render_as_pytest_asserts_quoting_their_sentences() -> 
     own = render(tests[2:], "knots", "class KnotError(Exception):\n    pass\n")
     assert own is not None and "from knots import KnotError, tie\n" in own
     assert render([], "knots", "") is None
+
+
+@pytest.mark.parametrize("values", ["literal", "json"])
+def test_the_request_asks_for_the_form_the_settings_choose(values: str) -> None:
+    from devfactory.graph.stage.behaviour import tests_request
+    from devfactory.settings import get_settings
+    from devfactory.software.behaviour import ProposedTests, ProposedValueTests
+    from devfactory.software.requirement import read_requirement
+    from devfactory.software.skeleton import Unit, UnitKind
+
+    settings = get_settings().with_overrides(behaviour_test_values=values)
+    source = "def tie(rope: str, turns: int = 1) -> str:\n    raise NotImplementedError\n"
+    unit = Unit("tie", UnitKind.FUNCTION, (WRAPS,))
+    asked = tests_request(REQUIREMENT, read_requirement(REQUIREMENT), source, unit, settings, "QA")
+    prompt = str(asked.messages[-1].content)
+    arguments = asked.schema["properties"]["tests"]["items"]["properties"]["arguments"]
+    assert asked.takes == (1, 2) and asked.said == {("tie", "('a',)"): "'[a]'"}
+    if values == "json":
+        import json
+
+        from devfactory.models.embedded import json_schema_grammar
+
+        assert asked.form is ProposedValueTests and arguments["type"] == "array"
+        assert "as a JSON array of values" in prompt and "Python literal" not in prompt
+        grammar = json_schema_grammar(json.dumps(asked.schema, sort_keys=True)).splitlines()
+        assert (
+            "tests-item-expected ::= string | number | integer | boolean | null | array | "
+            "tests-item-expected-6" in grammar
+        )  # any value; llama.cpp reads {} as an object
+    else:
+        assert asked.form is ProposedTests and arguments["type"] == "string"
+        assert "as a Python literal tuple" in prompt and "JSON array" not in prompt
+    assert "(`tie` takes from 1 to 2 arguments)" in prompt

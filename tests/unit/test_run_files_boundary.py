@@ -269,6 +269,11 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({".glob", "shutil.copyfile"}),
         "the case's own acceptance tests, copied into the evaluation's copy of a run",
     ),
+    "eval/proposed_tests.py": (
+        frozenset({".read_text", ".is_file"}),
+        "a case's own requirement and reference (eval/cases), and the calls driver's report "
+        "in its own temporary folder",
+    ),
     "eval/reading.py": (
         frozenset({".read_text"}),
         "a case's own requirement (eval/cases)",

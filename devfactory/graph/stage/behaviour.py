@@ -14,9 +14,11 @@ from __future__ import annotations
 import ast
 import copy
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from devfactory.contracts import Usage
 from devfactory.graph.prompts import render_prompt
@@ -24,23 +26,84 @@ from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import ask_structured, grammar_schema
+from devfactory.settings import Settings
 from devfactory.software.agreement import Choice, choose
 from devfactory.software.behaviour import (
     BehaviourTest,
     Checked,
+    Hints,
     Limits,
     ProposedTest,
     ProposedTests,
+    ProposedValueTest,
+    ProposedValueTests,
     arity,
+    as_passed,
     checked,
     examples_said,
+    hints_of,
     matrix,
     passes,
 )
 from devfactory.software.kinds import Comparison, examples
+from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit
 from devfactory.software.source import unwritten
 from devfactory.software.trials import Trial, TrialRunner
+
+
+@dataclass(frozen=True)
+class TestsRequest:
+    """What asking for a unit's tests sends, and what checking the answer needs."""
+
+    messages: list[BaseMessage]
+    schema: dict[str, Any]
+    takes: tuple[int, int]  # the unit's fewest and most positional arguments
+    said: dict[tuple[str, str], str]  # what the requirement's examples say of calls
+    limits: Limits
+    form: type[ProposedTests] | type[ProposedValueTests]  # what the reply is decoded as
+    hints: Hints  # the unit's annotations, that JSON values are read by
+
+
+def tests_request(
+    requirement: str,
+    facts: RequirementFacts,
+    skeleton_source: str,
+    unit: Unit,
+    settings: Settings,
+    team_name: str,
+) -> TestsRequest:
+    """Return the request for tests of ``unit`` of the skeleton, under the settings' caps.
+
+    ``behaviour_test_values`` picks the form: Python literals inside JSON strings
+    (``literal``), or JSON values (``json``).
+    """
+    limits = Limits(settings.behaviour_tests_per_sentence, settings.behaviour_tests_per_unit)
+    signature, takes = _signature(skeleton_source, unit.name)
+    form = ProposedValueTests if settings.behaviour_test_values == "json" else ProposedTests
+    values = render_prompt(
+        f"behaviour_values_{settings.behaviour_test_values}", unit=unit.name, takes=_takes(takes)
+    )
+    schema = grammar_schema(form)
+    schema["properties"]["tests"]["maxItems"] = limits.per_unit
+    messages: list[BaseMessage] = [
+        SystemMessage(render_prompt("behaviour_system", team_name=team_name)),
+        HumanMessage(
+            render_prompt(
+                "behaviour_task",
+                requirement=requirement.strip(),
+                signature=signature,
+                about="\n".join(f"- {s}" for s in unit.sentences),
+                unit=unit.name,
+                per_sentence=limits.per_sentence,
+                per_unit=limits.per_unit,
+                values=values.strip(),
+            )
+        ),
+    ]
+    said = examples_said(examples(facts))
+    hints = hints_of(skeleton_source, unit.name)
+    return TestsRequest(messages, schema, takes, said, limits, form, hints)
 
 
 def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, str]:
@@ -51,34 +114,23 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
     reply that never validates adds nothing.
     """
     settings = work.settings
-    limits = Limits(settings.behaviour_tests_per_sentence, settings.behaviour_tests_per_unit)
-    signature, takes = _signature(made.source, unit.name)
     requirement = work.state["requirement"]
-    said = examples_said(examples(requirement_facts_of(work.state)))
-    schema = grammar_schema(ProposedTests)
-    schema["properties"]["tests"]["maxItems"] = limits.per_unit
-    messages = [
-        SystemMessage(render_prompt("behaviour_system", team_name=work.setup.spec.name)),
-        HumanMessage(
-            render_prompt(
-                "behaviour_task",
-                requirement=requirement.strip(),
-                signature=signature,
-                about="\n".join(f"- {s}" for s in unit.sentences),
-                unit=unit.name,
-                per_sentence=limits.per_sentence,
-                per_unit=limits.per_unit,
-                takes=_takes(takes),
-            )
-        ),
-    ]
-    proposed: list[ProposedTest] = []
+    request = tests_request(
+        requirement,
+        requirement_facts_of(work.state),
+        made.source,
+        unit,
+        settings,
+        work.setup.spec.name,
+    )
+    limits = request.limits
+    proposed: list[ProposedTest | ProposedValueTest] = []
     found, usage, model = Checked(), Usage(), ""
     ask = partial(
         ask_structured,
-        work.resolved.structured(schema),
-        messages,
-        ProposedTests,
+        work.resolved.structured(request.schema),
+        request.messages,
+        request.form,
         max_parse_retries=settings.max_parse_retries,
         max_model_errors=settings.max_model_errors,
     )
@@ -94,7 +146,13 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
         if answer.value is not None:
             proposed += answer.value.tests
         found = checked(
-            proposed, unit=unit.name, requirement=requirement, takes=takes, limits=limits, said=said
+            proposed,
+            unit=unit.name,
+            requirement=requirement,
+            takes=request.takes,
+            limits=limits,
+            said=request.said,
+            hints=request.hints,
         )
     return found, usage, model
 
@@ -123,7 +181,9 @@ def agreed(
     written = compared.written if compared is not None else None
     choice = choose([t.score for t in pool], matrix(outcomes, tests, written))
     mine = outcomes[choice.index]
-    kept = [t for t, o in zip(tests, mine, strict=True) if passes(o, t)] if mine else []
+    kept = (
+        [as_passed(o, t) for t, o in zip(tests, mine, strict=True) if passes(o, t)] if mine else []
+    )
     return pool[choice.index], choice, kept
 
 
