@@ -4,8 +4,8 @@ Where the requirement's own examples (``software/examples.py``) say nothing of
 what a function does, the model is asked, sentence by sentence, for small
 tests: the sentence quoted, the arguments as a Python literal tuple, and the
 expected result as a literal (or the exception raised). What it writes is a
-``ProposedTests`` object, decoded under its JSON schema; or, in the form a
-model that writes literals bare inside JSON strings gets (``values``), a
+``ProposedTests`` object, decoded under its JSON schema; or, by default
+(``behaviour_test_values``: both embedded models write more right tests so), a
 ``ProposedValueTests`` object whose arguments and result are JSON values, read
 back as literals (``as_literals``), where a list and a tuple compare alike
 (JSON has no tuple). ``checked`` keeps
