@@ -26,16 +26,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval import baseline
-from eval.catalog import Case, CaseError, UnknownCaseError, load_cases
-from eval.factory import models_file
+from eval import probe
+from eval.catalog import Case
+from eval.probe import EXIT_OK
 
-EXIT_OK, EXIT_USAGE, EXIT_ENV = 0, 2, 4
 DRIVER = Path(__file__).resolve().parent.parent / "devfactory" / "sandbox" / "drivers" / "calls.py"
 
 
@@ -151,49 +149,25 @@ def render(rows: Sequence[Asked], title: str) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Read the command line."""
-    parser = argparse.ArgumentParser(prog="python -m eval.proposed_tests", description=__doc__)
-    parser.add_argument("--split", default="dev", help="dev (default), holdout or all")
-    parser.add_argument("--cases", default="", help="comma-separated case ids")
-    parser.add_argument("--model", default="", help="serve every chat alias with this model")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--out", type=Path, help="results folder (default eval/results/<stamp>)")
-    return parser.parse_args(argv)
+    return probe.parser("python -m eval.proposed_tests", __doc__, split="dev").parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Ask for every chosen unit's tests; write ``tests.json`` and ``tests.md``."""
-    from devfactory.models.router import ModelUnavailableError, model_source
-
     args = parse_args(argv)
-    try:
-        cases = load_cases([c for c in args.cases.split(",") if c] or None, split=args.split)
-        overrides = dict(item.split("=", 1) for item in args.set)
-    except (CaseError, UnknownCaseError, ValueError) as exc:
-        print(f"eval.proposed_tests: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    out = args.out or Path("eval/results") / f"{datetime.now(UTC):%Y%m%d-%H%M%S}-tests"
-    out.mkdir(parents=True, exist_ok=True)
-    models = models_file(args.model, out / "models.yaml") if args.model else None
-    settings = baseline.settings_for(overrides, models)
-    source = model_source(settings)
-    try:
-        label = str(source.resolve("factory/coder").label)
-    except ModelUnavailableError as exc:
-        print(f"eval.proposed_tests: no model: {exc}", file=sys.stderr)
-        return EXIT_ENV
+    run = probe.start(args, "eval.proposed_tests", "tests", "factory/coder")
+    if isinstance(run, int):
+        return run
     rows: list[Asked] = []
-    for case in cases:
-        for row in ask_case(case, settings, source):
+    for case in run.cases:
+        for row in ask_case(case, run.settings, run.source):
             rows.append(row)
             print(f"{row.case} {row.unit}: {row.proposed} proposed, {row.kept} kept, "
                   f"{row.right} right ({row.seconds:g} s)", flush=True)  # fmt: skip
-        (out / "tests.json").write_text(
-            json.dumps({"model": label, "rows": [asdict(r) for r in rows]}, indent=1),
-            encoding="utf-8",
-        )
-    title = f"Behaviour tests: {label}, values as {settings.behaviour_test_values}"
-    (out / "tests.md").write_text(render(rows, title), encoding="utf-8")
-    print(f"eval.proposed_tests: {out / 'tests.md'}")
+        run.keep("tests", rows)
+    title = f"Behaviour tests: {run.label}, values as {run.settings.behaviour_test_values}"
+    (run.out / "tests.md").write_text(render(rows, title), encoding="utf-8")
+    print(f"eval.proposed_tests: {run.out / 'tests.md'}")
     return EXIT_OK
 
 

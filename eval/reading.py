@@ -24,16 +24,12 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-from eval import baseline
-from eval.catalog import SPLITS, Case, CaseError, UnknownCaseError, load_cases
-from eval.factory import models_file
-
-EXIT_OK, EXIT_USAGE, EXIT_ENV = 0, 2, 4
+from eval import probe
+from eval.catalog import SPLITS, Case
+from eval.probe import EXIT_OK
 
 
 @dataclass
@@ -134,58 +130,36 @@ def render(rows: Sequence[Read], title: str) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Read the command line."""
-    parser = argparse.ArgumentParser(prog="python -m eval.reading", description=__doc__)
-    parser.add_argument("--split", default="all", help="dev, holdout or all (default)")
-    parser.add_argument("--cases", default="", help="comma-separated case ids")
-    parser.add_argument("--model", default="", help="serve every chat alias with this model")
+    parser = probe.parser("python -m eval.reading", __doc__, split="all")
     parser.add_argument("--pipeline", default="lean", help="whose teams own the plan's files")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--out", type=Path, help="results folder (default eval/results/<stamp>)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Read every chosen case; write ``reading.json`` and ``reading.md``."""
     from devfactory.graph.planning import pipeline_owners
-    from devfactory.models.router import ModelUnavailableError, model_source
     from devfactory.pipelines import load_pipeline
     from devfactory.teams.registry import load_teams
 
     args = parse_args(argv)
-    try:
-        cases = load_cases([c for c in args.cases.split(",") if c] or None, split=args.split)
-        overrides = dict(item.split("=", 1) for item in args.set)
-    except (CaseError, UnknownCaseError, ValueError) as exc:
-        print(f"eval.reading: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    out = args.out or Path("eval/results") / f"{datetime.now(UTC):%Y%m%d-%H%M%S}-reading"
-    out.mkdir(parents=True, exist_ok=True)
-    models = models_file(args.model, out / "models.yaml") if args.model else None
-    settings = baseline.settings_for(overrides, models)
-    source = model_source(settings)
-    try:
-        label = str(source.resolve("factory/architect").label)
-    except ModelUnavailableError as exc:
-        print(f"eval.reading: no model: {exc}", file=sys.stderr)
-        return EXIT_ENV
+    run = probe.start(args, "eval.reading", "reading", "factory/architect")
+    if isinstance(run, int):
+        return run
     pipeline = load_pipeline(args.pipeline)
     teams = load_teams()
     state = {"stage_plan": {"stages": [{"team": t} for t in pipeline.teams]}}
     owners = pipeline_owners(state, teams)
     rows: list[Read] = []
-    for case in cases:
-        rows.append(read_case(case, settings, source, dict(owners)))
+    for case in run.cases:
+        rows.append(read_case(case, run.settings, run.source, dict(owners)))
         r = rows[-1]
         print(f"{r.case}: module {r.read_module or '-'}, {r.calls} call(s), "
               f"plan {r.plan_by or 'none'}, missing {r.missing or '-'}", flush=True)  # fmt: skip
-        (out / "reading.json").write_text(
-            json.dumps({"model": label, "rows": [asdict(r) for r in rows]}, indent=1),
-            encoding="utf-8",
-        )
-    title = f"Reading the requirement: {label}, pipeline {args.pipeline}"
-    (out / "reading.md").write_text(render(rows, title), encoding="utf-8")
+        run.keep("reading", rows)
+    title = f"Reading the requirement: {run.label}, pipeline {args.pipeline}"
+    (run.out / "reading.md").write_text(render(rows, title), encoding="utf-8")
     print(f"eval.reading: {sum(r.named for r in rows)}/{len(rows)} plans name the module and "
-          f"units; {out / 'reading.md'}")  # fmt: skip
+          f"units; {run.out / 'reading.md'}")  # fmt: skip
     return EXIT_OK
 
 
