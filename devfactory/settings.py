@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args, get_origin
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -39,6 +39,29 @@ from devfactory.webguard import check_origin, check_proxy
 
 FLAT_LIMITS: Final = {f"sandbox_{item.name}": item.name for item in fields(Limits)}
 """Each sandbox limit's flat setting name (``sandbox_cpu_seconds``) and its field in ``Limits``."""
+RepairName = Literal[
+    "quotes",
+    "stdlib-imports",
+    "cut-marks",
+    "pytest-import",
+    "broken-tests",
+    "project-imports",
+    "method-aliases",
+    "starting-plan",
+    "plan-shape",
+    "unwritten-files",
+    "tests-by-name",
+    "module-files",
+    "python-m-main",
+    "missing-tests",
+    "owners",
+    "unknown-fields",
+    "confidence",
+    "lists",
+    "no-question",
+    "diagram",
+]
+"""Each mechanical repair's name in ``graph/repairs.py``'s registry (one name, every kind)."""
 
 
 class Settings(BaseSettings):
@@ -48,7 +71,11 @@ class Settings(BaseSettings):
         env_prefix="DEVFACTORY_", extra="ignore", frozen=True, populate_by_name=True
     )
 
-    data_dir: Path = Field(default=Path.home() / ".devfactory")
+    data_dir: Path = Field(
+        default=Path.home() / ".devfactory",
+        description="Where the factory keeps its state: the embedded Postgres, the joined "
+        "models, the users file, the audit key, the runs' folders.",
+    )
     runs_dir: Path | None = Field(
         default=None,
         description="Where each run's folder is made, as <runs_dir>/<run-id> (default: "
@@ -56,7 +83,10 @@ class Settings(BaseSettings):
         "see the same files); a run's own folder (--out) wins.",
     )
     database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("DATABASE_URL", "DEVFACTORY_DATABASE_URL")
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "DEVFACTORY_DATABASE_URL"),
+        description="Postgres with pgvector (postgresql://user:pass@host:5432/db); unset, the "
+        "factory starts its own in <data_dir>/pg.",
     )
     database_connect_timeout_s: float = Field(
         default=5.0, ge=1.0, le=120.0, description="How long to wait for Postgres to answer."
@@ -74,14 +104,22 @@ class Settings(BaseSettings):
     )
     # The audit chain's key and anchors live outside the database.
     audit_key: str | None = Field(
-        default=None, description="The audit chain's HMAC key (default: <data_dir>/audit.key)."
+        default=None,
+        description="The audit chain's HMAC key itself (default: read from audit_key_file).",
     )
-    audit_key_file: Path | None = None
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="The file holding the audit chain's HMAC key, made on first use "
+        "(default: <data_dir>/audit.key).",
+    )
     audit_anchor_dir: Path | None = Field(
         default=None, description="Where chain heads are anchored (default: <data_dir>/audit)."
     )
     ollama_host: str | None = Field(
-        default=None, validation_alias=AliasChoices("OLLAMA_HOST", "DEVFACTORY_OLLAMA_HOST")
+        default=None,
+        validation_alias=AliasChoices("OLLAMA_HOST", "DEVFACTORY_OLLAMA_HOST"),
+        description="The Ollama server the model chains try first (default: "
+        "http://127.0.0.1:11434).",
     )
     ollama_num_parallel: int = Field(
         default=1,
@@ -98,17 +136,33 @@ class Settings(BaseSettings):
         description="Requests sent at once to a model of any other provider (a cloud or an "
         "OpenAI-compatible server); the in-process embedded model serves one at a time.",
     )
-    models_file: Path | None = None
+    models_file: Path | None = Field(
+        default=None,
+        description="The aliases' model chains (default: the packaged models.yaml; "
+        "models-1.5b.yaml puts the embedded 1.5B first on the coder and architect).",
+    )
     model_chain: str | None = Field(
         default=None,
         description="Restrict every alias to providers of this kind (e.g. 'embedded').",
     )
 
     # Confidence gate and repair limits.
-    max_stage_attempts: int = Field(default=3, ge=1, le=10)
-    max_parse_retries: int = Field(default=2, ge=0, le=5)
-    max_model_errors: int = Field(default=2, ge=1, le=5)
-    recursion_limit: int = Field(default=100, ge=4, le=10_000)
+    max_stage_attempts: int = Field(
+        default=3, ge=1, le=10, description="Gate attempts per stage before it is BLOCKED."
+    )
+    max_parse_retries: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        description="Requests again after an invalid report, a report that only echoes its "
+        "request, or a Python draft the gate would refuse.",
+    )
+    max_model_errors: int = Field(
+        default=2, ge=1, le=5, description="Tries per model call on transport errors."
+    )
+    recursion_limit: int = Field(
+        default=100, ge=4, le=10_000, description="LangGraph's recursion limit per run."
+    )
     run_lease_seconds: float = Field(
         default=60.0,
         ge=5.0,
@@ -220,7 +274,9 @@ class Settings(BaseSettings):
         description="How often the watchdog requeues runs whose worker died.",
     )
     api_host: str = Field(default="127.0.0.1", description="Where `devfactory serve` listens.")
-    api_port: int = Field(default=8080, ge=1, le=65535)
+    api_port: int = Field(
+        default=8080, ge=1, le=65535, description="Where `devfactory serve` listens."
+    )
     api_public_origin: str | None = Field(
         default=None,
         description="The console's address as browsers open it (scheme://host[:port]); only "
@@ -342,7 +398,9 @@ class Settings(BaseSettings):
     )
 
     # Generation limits.
-    stage_max_tokens: int = Field(default=1024, ge=64, le=32_768)
+    stage_max_tokens: int = Field(
+        default=1024, ge=64, le=32_768, description="Tokens one model call may write."
+    )
     baseline_max_tokens: int = Field(
         default=2048,
         ge=256,
@@ -350,7 +408,12 @@ class Settings(BaseSettings):
         description="Generation cap of the evaluation's single-call baseline (eval/baseline.py), "
         "which writes a whole module in one reply: its own cap, not stage_max_tokens.",
     )
-    upstream_chars: int = Field(default=1500, ge=200, le=100_000)
+    upstream_chars: int = Field(
+        default=1500,
+        ge=200,
+        le=100_000,
+        description="Characters of each upstream artifact shown to a stage.",
+    )
     max_continuations: int = Field(
         default=1,
         ge=0,
@@ -371,7 +434,9 @@ class Settings(BaseSettings):
         description="The most of the requirement one call sees (within context_tokens); a "
         "longer spec is cut to its overview and the sections most relevant to the call.",
     )
-    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    temperature: float = Field(
+        default=0.2, ge=0.0, le=2.0, description="Sampling temperature of a stage's calls."
+    )
     embedded_threads: int = Field(default=0, ge=0, le=256, description="0: one per core, at most 4")
     embedded_repeat_penalty: float | None = Field(
         default=None,
@@ -379,6 +444,12 @@ class Settings(BaseSettings):
         le=2.0,
         description="llama.cpp's repeat penalty for every embedded model (1.0: none); unset, "
         "each packaged model samples with its own, chosen by measurement (docs/quality.md).",
+    )
+    embedded_schema_order: Literal["sorted", "declared"] | None = Field(
+        default=None,
+        description="The order every embedded model writes a structured answer's fields in: "
+        "`sorted` (alphabetical) or `declared` (the schema's own, as Ollama keeps it); unset, "
+        "each packaged model's own (docs/quality.md).",
     )
     embedded_ctx: int = Field(
         default=8192, ge=1024, le=32_768, description="Context of the embedded model (per slot)."
@@ -436,11 +507,25 @@ class Settings(BaseSettings):
         le=3600.0,
         description="The shared server stops this long after the last process using it is gone.",
     )
-    probe_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    probe_timeout_s: float = Field(
+        default=1.5,
+        gt=0,
+        le=30,
+        description="How long a server is asked whether it is there: Ollama (which models it "
+        "has) and Langfuse (at start).",
+    )
 
     # Control plane: policy, clarification broker, people, review.
-    policy_file: Path | None = None
-    prices_file: Path | None = None
+    policy_file: Path | None = Field(
+        default=None,
+        description="Governance rules: risk actions, approval rules, roles per pause, risk "
+        "patterns (default: the packaged policy.yaml).",
+    )
+    prices_file: Path | None = Field(
+        default=None,
+        description="USD per million tokens by model label, local models 0 (default: the "
+        "packaged prices.yaml).",
+    )
     max_clarifications: int = Field(
         default=2, ge=0, le=10, description="Questions one objective may route to other teams."
     )
@@ -508,6 +593,13 @@ class Settings(BaseSettings):
         le=4,
         description="Model calls asking for a unit's behaviour tests (0: none are asked; "
         "later calls only while fewer than `behaviour_tests_per_unit` were kept).",
+    )
+    repairs_off: tuple[RepairName, ...] = Field(
+        default=(),
+        description="Mechanical repairs of model output left out, by name (graph/repairs.py: "
+        "quotes, stdlib-imports, cut-marks, pytest-import, broken-tests, project-imports, "
+        "method-aliases, the plan's, the report's, diagram): what each does for a model is "
+        "measured with it on and off (docs/quality.md). Unset, every repair is made.",
     )
     behaviour_test_values: Literal["literal", "json"] = Field(
         default="json",
@@ -605,7 +697,9 @@ class Settings(BaseSettings):
 
     # The chat (devfactory chat).
     chat_host: str = Field(default="127.0.0.1", description="Where the chat listens.")
-    chat_port: int = Field(default=8000, ge=1, le=65535)
+    chat_port: int = Field(
+        default=8000, ge=1, le=65535, description="Where `devfactory chat` listens."
+    )
     users_file: Path | None = Field(
         default=None, description="People who may sign in (default: <data_dir>/users.yaml)."
     )
@@ -613,8 +707,14 @@ class Settings(BaseSettings):
         default=False,
         description="Trust chat_header_user/role set by a proxy in front of the chat.",
     )
-    chat_header_user: str = Field(default="X-Forwarded-User")
-    chat_header_role: str = Field(default="X-Forwarded-Role")
+    chat_header_user: str = Field(
+        default="X-Forwarded-User",
+        description="The proxy's header naming the person (with `chat_header_auth`).",
+    )
+    chat_header_role: str = Field(
+        default="X-Forwarded-Role",
+        description="The proxy's header naming their role (with `chat_header_auth`).",
+    )
     chat_public_origin: str | None = Field(
         default=None,
         description="The chat's address as browsers open it (scheme://host[:port]); only "
@@ -981,12 +1081,24 @@ class Settings(BaseSettings):
     )
 
     # Budgets (None: no cap). Tokens count for every model; cost follows the price table.
-    budget_run_tokens: int | None = Field(default=2_000_000, ge=1)
-    budget_run_cost_usd: float | None = Field(default=5.0, gt=0)
-    budget_run_seconds: float | None = Field(default=None, gt=0)
-    budget_project_tokens: int | None = Field(default=None, ge=1)
-    budget_project_cost_usd: float | None = Field(default=None, gt=0)
-    budget_project_seconds: float | None = Field(default=None, gt=0)
+    budget_run_tokens: int | None = Field(
+        default=2_000_000, ge=1, description="Tokens one run may spend (`--budget-tokens`)."
+    )
+    budget_run_cost_usd: float | None = Field(
+        default=5.0, gt=0, description="USD one run may spend (`--budget-cost`)."
+    )
+    budget_run_seconds: float | None = Field(
+        default=None, gt=0, description="Model seconds one run may spend."
+    )
+    budget_project_tokens: int | None = Field(
+        default=None, ge=1, description="Tokens all runs of a project may spend (`--project`)."
+    )
+    budget_project_cost_usd: float | None = Field(
+        default=None, gt=0, description="USD all runs of a project may spend."
+    )
+    budget_project_seconds: float | None = Field(
+        default=None, gt=0, description="Model seconds all runs of a project may spend."
+    )
     budget_warn_at: float = Field(
         default=0.9, gt=0, lt=1, description="Fraction of a cap that pauses for an override."
     )
@@ -1144,3 +1256,71 @@ class FlatLimits(PydanticBaseSettingsSource):
 def get_settings() -> Settings:
     """Return the process-wide settings (read once)."""
     return Settings()
+
+
+def reference() -> str:
+    """Return ``docs/configuration.md``: every setting, its default, bounds and meaning.
+
+    Made from the fields themselves (``make config-doc`` writes it; a test keeps
+    it current), so the reference cannot drift from what is validated.
+    """
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- Made by `make config-doc` from devfactory/settings.py; do not edit by hand. -->",
+        "",
+        "Every setting is read from the environment (`DEVFACTORY_<NAME>`, upper case; the "
+        "conventional `DATABASE_URL`, `OLLAMA_HOST` and `OLLAMA_NUM_PARALLEL` too) or from a "
+        "TOML file named by `DEVFACTORY_CONFIG` (`name = value`), and validated within its "
+        "bounds at start-up: a value outside them is an error that names the setting, never "
+        "a silent default. A list is written as JSON in the environment "
+        "(`DEVFACTORY_REPO_ALLOWED_HOSTS='[\"github.com\"]'`).",
+        "",
+        "| Setting | Default | Accepted | Meaning |",
+        "|---|---|---|---|",
+    ]
+    home = str(Path.home())
+    for name, info in Settings.model_fields.items():
+        if name == "sandbox_limits":  # each limit by its flat name
+            limits = Limits.__pydantic_fields__  # type: ignore[attr-defined]
+            for flat, field_name in FLAT_LIMITS.items():
+                lines.append(_reference_row(flat, limits[field_name], home))
+            continue
+        lines.append(_reference_row(name, info, home))
+    return "\n".join(lines) + "\n"
+
+
+@lru_cache(maxsize=1)
+def _schema_properties() -> dict[str, Any]:
+    """Return each setting's JSON schema (where a list's longest length is said)."""
+    properties: dict[str, Any] = Settings.model_json_schema()["properties"]
+    return properties
+
+
+def _reference_row(name: str, info: FieldInfo, home: str) -> str:
+    """Return one setting's row of the reference."""
+    default = info.get_default(call_default_factory=True)
+    if default is None:
+        shown = "unset"
+    elif isinstance(default, bool):
+        shown = str(default).lower()
+    elif isinstance(default, tuple | list):
+        shown = ", ".join(map(str, default)) if default else "none"
+    else:
+        shown = str(default).replace(home, "~")
+    bounds = [
+        f"{sign} {getattr(item, key)}"
+        for item in info.metadata
+        for key, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        if hasattr(item, key)
+    ]
+    most = _schema_properties().get(name, {}).get("maxItems")
+    bounds += [f"at most {most} entries"] if most is not None else []
+    choices = [a for a in get_args(info.annotation) if a is not type(None)]
+    literal = next(
+        (get_args(a) for a in [info.annotation, *choices] if get_origin(a) is Literal), ()
+    )
+    if literal:
+        bounds.append(" / ".join(f"`{c}`" for c in literal))
+    meaning = " ".join((info.description or "").split()).replace("|", "\\|")
+    return f"| `{name}` | {shown} | {', '.join(bounds) or '-'} | {meaning} |"

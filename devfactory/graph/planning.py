@@ -11,7 +11,7 @@ sends the stage round again like any other shortfall.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,11 +189,13 @@ def draft_plan(
     max_parse_retries: int,
     max_model_errors: int,
     facts: RequirementFacts | None = None,
+    repairs_off: Collection[str] = (),
 ) -> PlanDraft:
     """Ask for the build plan until it parses and passes ``check_plan``, within the caps.
 
     ``facts`` are the run's reading of the requirement (``graph/interface``): the
-    request names what they read and starts from a plan filled in with it.
+    request names what they read and starts from a plan filled in with it. The
+    ``plan`` repairs named in ``repairs_off`` are left out.
     """
     usage, served = Usage(), ""
     problems: list[str] = []
@@ -215,7 +217,9 @@ def draft_plan(
             BuildPlan,
             max_parse_retries=max_parse_retries,
             max_model_errors=max_model_errors,
-            normalise=plan_normaliser(owners, start=starting_plan(requirement, owners, facts)),
+            normalise=plan_normaliser(
+                owners, start=starting_plan(requirement, owners, facts), off=repairs_off
+            ),
         )
         usage, served = usage.add(answer.usage), answer.model or served
         repairs = answer.repairs  # those of the reply kept, not of a refused one

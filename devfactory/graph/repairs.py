@@ -52,6 +52,10 @@ context: ``ProjectNames``):
   1. ``diagram``: an untyped block typed, a missing or copied diagram drawn from the plan
      (``graph/diagram.py``)
 
+Each repair has a name unique across the kinds (``RepairName`` in ``settings.py`` lists
+them); the ``repairs_off`` setting leaves the named ones out everywhere, so what one does for
+the model a run serves is measured with it on and off.
+
 Below this layer, ``models/io.py`` repairs what any structured answer may need
 (JSON syntax, the case of enum values) before a kind's registry sees it:
 ``models/`` never imports the graph. Not a repair: reading a BLOCKED report
@@ -62,7 +66,7 @@ whose blockers only repeat the request as COMPLETE is the gate's policy
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -315,14 +319,20 @@ REGISTRY: dict[RepairKind, tuple[Repair, ...]] = {
 }
 
 
-def repair(kind: RepairKind, content: Any, context: Any = None) -> Repaired:
+def repair(
+    kind: RepairKind, content: Any, context: Any = None, off: Collection[str] = ()
+) -> Repaired:
     """Apply ``kind``'s repairs to ``content`` in the registry's order; return it and the notes.
 
     ``context`` is what the kind's repairs need (see the module's docstring);
-    ``content`` that needs no repair comes back as it is, with no notes.
+    ``content`` that needs no repair comes back as it is, with no notes. The
+    repairs named in ``off`` are left out (the ``repairs_off`` setting: what
+    one does for a model is measured with it on and off).
     """
     notes: list[str] = []
     for entry in REGISTRY[kind]:
+        if entry.name in off:
+            continue
         done = entry.apply(content, context)
         content = done.content
         notes += done.notes
@@ -330,18 +340,21 @@ def repair(kind: RepairKind, content: Any, context: Any = None) -> Repaired:
 
 
 def plan_normaliser(
-    owners: Mapping[str, Sequence[FileRole]], start: Mapping[str, Any] | None = None
+    owners: Mapping[str, Sequence[FileRole]],
+    start: Mapping[str, Any] | None = None,
+    off: Collection[str] = (),
 ) -> Callable[[dict[str, Any], list[str]], dict[str, Any]]:
     """Return the ``plan`` repairs as ``ask_structured``'s normaliser.
 
     ``owners`` maps each team of the pipeline to the kinds of file it writes;
     ``start`` is the plan pre-filled from the requirement's names
-    (``plan_start``), where the fields the reply leaves out are taken from.
+    (``plan_start``), where the fields the reply leaves out are taken from;
+    ``off`` names repairs left out (``repair``).
     """
     context = plan_repair.PlanContext(owners, start)
 
     def normalise(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
-        fixed = repair(RepairKind.PLAN, data, context)
+        fixed = repair(RepairKind.PLAN, data, context, off)
         repairs.extend(fixed.notes)
         return fixed.content
 

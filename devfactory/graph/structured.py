@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -51,12 +51,19 @@ class Reply:
 
 
 def _normalise(
-    data: dict[str, Any], repairs: list[str], *, artifacts: Sequence[Artifact] | None
+    data: dict[str, Any],
+    repairs: list[str],
+    *,
+    artifacts: Sequence[Artifact] | None,
+    off: Collection[str] = (),
 ) -> dict[str, Any]:
-    """Repair a report mechanically (the ``report`` repairs); drafted ``artifacts`` replace any."""
+    """Repair a report mechanically (the ``report`` repairs, but ``off``).
+
+    Drafted ``artifacts`` replace any the report lists.
+    """
     if artifacts is not None:
         data["artifacts"] = [a.model_dump(mode="json") for a in artifacts]
-    fixed = repair(RepairKind.REPORT, data)
+    fixed = repair(RepairKind.REPORT, data, off=off)
     repairs.extend(fixed.notes)
     return fixed.content
 
@@ -123,6 +130,7 @@ def request_task_result(
     max_parse_retries: int,
     max_model_errors: int,
     artifacts: Sequence[Artifact] | None = None,
+    repairs_off: Collection[str] = (),
 ) -> Reply:
     """Invoke ``model`` until it yields a valid ``TaskResult`` or the caps are reached.
 
@@ -137,6 +145,7 @@ def request_task_result(
         artifacts: files drafted before the report, joined to the result.
         max_parse_retries: extra requests allowed after an invalid reply.
         max_model_errors: attempts per request when the model call itself fails.
+        repairs_off: the ``report`` repairs left out (``graph/repairs.py``).
 
     Returns:
         A ``Reply``; its result is BLOCKED with the reason when the caps ran out.
@@ -149,7 +158,7 @@ def request_task_result(
         TaskResult,
         max_parse_retries=max_parse_retries,
         max_model_errors=max_model_errors,
-        normalise=partial(_normalise, artifacts=artifacts),
+        normalise=partial(_normalise, artifacts=artifacts, off=repairs_off),
         check=partial(echoed_blockers, prompt=prompt),
     )
     if answer.value is not None:
@@ -242,6 +251,7 @@ def draft_file(
     kind: ArtifactKind,
     max_model_errors: int,
     max_continuations: int = 0,
+    repairs_off: Collection[str] = (),
 ) -> Draft:
     """Ask ``model`` for one file as plain text.
 
@@ -256,7 +266,7 @@ def draft_file(
     recorded as a repair, and it ends where the loop began. A Python reply gets
     the ``python`` repairs (``graph/repairs.py``: quotes it left unescaped
     inside a string literal escaped, then the standard-library imports it uses
-    and forgot added; each recorded). A reply wrapped in
+    and forgot added; each recorded; those named in ``repairs_off`` left out). A reply wrapped in
     one code fence is unwrapped; a reply over the artifact limit is cut and the
     cut is reported.
     """
@@ -294,7 +304,9 @@ def draft_file(
             repairs.append(f"cut off at the token limit: kept its complete tests, dropped {lost}")
     if kind == ArtifactKind.PYTHON:
         fixed = repair(
-            RepairKind.PYTHON_TESTS if is_tests_file(path) else RepairKind.PYTHON, content
+            RepairKind.PYTHON_TESTS if is_tests_file(path) else RepairKind.PYTHON,
+            content,
+            off=repairs_off,
         )
         content = fixed.content
         repairs += fixed.notes

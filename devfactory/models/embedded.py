@@ -29,6 +29,7 @@ from pydantic import ConfigDict, PrivateAttr
 from devfactory.models.packaged import (
     SMALL,
     PackagedModel,
+    SchemaOrder,
     ensure_model_file,
 )
 
@@ -81,6 +82,16 @@ def json_schema_grammar(schema_json: str) -> str:
             llama_grammar._build_repetition = original
     lines = [_CHAR_RULE if ln.startswith("char ::=") else ln for ln in text.splitlines()]
     return "\n".join(lines) + "\n"
+
+
+def schema_grammar(schema: dict[str, Any], order: SchemaOrder) -> str:
+    """Return ``schema``'s grammar, its fields to be written in ``order``.
+
+    llama.cpp's converter writes an object's fields in the order the schema
+    lists them: ``sorted`` lists them alphabetically (as the embedded models
+    have always been asked), ``declared`` as the schema declares them.
+    """
+    return json_schema_grammar(json.dumps(schema, sort_keys=order == "sorted"))
 
 
 _LOADED: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
@@ -142,6 +153,7 @@ class EmbeddedChatModel(BaseChatModel):
     max_tokens: int = 1024
     temperature: float = 0.2
     repeat_penalty: float = 1.1
+    schema_order: SchemaOrder = "sorted"
     seed: int = 0
     timeout_s: float | None = None  # a call past it raises ModelTimeoutError
     _handle: tuple[Any, threading.Lock] | None = PrivateAttr(default=None)
@@ -188,7 +200,7 @@ class EmbeddedChatModel(BaseChatModel):
         if kwargs.get("json_schema") is not None:
             from llama_cpp.llama_grammar import LlamaGrammar
 
-            gbnf = json_schema_grammar(json.dumps(kwargs["json_schema"], sort_keys=True))
+            gbnf = schema_grammar(kwargs["json_schema"], self.schema_order)
             grammar = LlamaGrammar.from_string(gbnf, verbose=False)
         processors = None
         if self.timeout_s is not None:
@@ -242,6 +254,7 @@ def build_embedded(
     model_path: Path | None = None,
     model: PackagedModel = SMALL,
     repeat_penalty: float = 1.1,
+    schema_order: SchemaOrder = "sorted",
 ) -> EmbeddedChatModel:
     """Verify the weights and return an ``EmbeddedChatModel``, loaded unless ``load`` is off.
 
@@ -258,6 +271,7 @@ def build_embedded(
         n_threads=default_threads(n_threads),
         timeout_s=timeout_s,
         repeat_penalty=repeat_penalty,
+        schema_order=schema_order,
     )
     if load:
         chat.ensure_loaded()

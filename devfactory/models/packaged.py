@@ -20,11 +20,15 @@ import os
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 
 class EmbeddedModelError(RuntimeError):
     """An embedded model is missing, corrupt or cannot be loaded."""
+
+
+SchemaOrder = Literal["sorted", "declared"]
+"""The order a structured answer's fields are written in (``PackagedModel.schema_order``)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,10 @@ class PackagedModel:
         slice_sizes: each slice's size in bytes, in order.
         repeat_penalty: llama.cpp's repeat penalty it samples with, chosen by measurement
             (docs/quality.md, "The repeat penalty"); ``embedded_repeat_penalty`` overrides it.
+        schema_order: the order a structured answer's fields are written in: ``sorted``
+            (alphabetical) or ``declared`` (the schema's own, as Ollama keeps it);
+            ``embedded_schema_order`` overrides it (docs/quality.md, "The order of the
+            fields").
 
     """
 
@@ -50,6 +58,7 @@ class PackagedModel:
     module: str
     slice_sizes: tuple[int, ...]
     repeat_penalty: float
+    schema_order: SchemaOrder = "sorted"
 
     def package(self, number: int) -> str:
         """Return the distribution name of slice ``number`` (1-based), as ``pip`` knows it."""

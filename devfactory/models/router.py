@@ -58,6 +58,7 @@ from devfactory.models.packaged import (
     PACKAGED,
     EmbeddedModelError,
     PackagedModel,
+    SchemaOrder,
     ensure_model_file,
     packaged,
 )
@@ -483,6 +484,7 @@ class ModelRouter:
                 timeout_s=s.model_call_timeout_s,
                 min_decode_tps=s.served_min_decode_tps,
                 repeat_penalty=self._repeat_penalty(packaged(entry.model)),
+                schema_order=self._schema_order(packaged(entry.model)),
             )
             return served, bind_server_schema
         return self._in_process(entry, load=False), _bind_embedded  # loaded only if called
@@ -543,12 +545,17 @@ class ModelRouter:
             model_path=self._weights(model),
             model=model,
             repeat_penalty=self._repeat_penalty(model),
+            schema_order=self._schema_order(model),
         )
 
     def _repeat_penalty(self, model: PackagedModel) -> float:
         """Return the repeat penalty ``model`` samples with: the setting's, else its own."""
         chosen = self.settings.embedded_repeat_penalty
         return model.repeat_penalty if chosen is None else chosen
+
+    def _schema_order(self, model: PackagedModel) -> SchemaOrder:
+        """Return the order ``model`` writes an answer's fields in: the setting's, else its own."""
+        return self.settings.embedded_schema_order or model.schema_order
 
     def _build(self, entry: ModelEntry) -> tuple[BaseChatModel, Callable[..., Runnable]]:
         s = self.settings

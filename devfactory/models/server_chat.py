@@ -39,7 +39,7 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import Field, SecretStr, SkipValidation
 
-from devfactory.models.embedded import json_schema_grammar
+from devfactory.models.embedded import schema_grammar
 from devfactory.models.local_server import (
     Endpoint,
     LocalServer,
@@ -48,7 +48,7 @@ from devfactory.models.local_server import (
     local_server,
     server_status,
 )
-from devfactory.models.packaged import PackagedModel
+from devfactory.models.packaged import PackagedModel, SchemaOrder
 from devfactory.settings import Settings
 
 BASE_URL = "http://llama-server/v1"
@@ -214,6 +214,7 @@ class ServerChatModel(ChatOpenAI):
 
     server: SkipValidation[LocalServer] = Field(exclude=True)
     repeat_penalty: float = 1.1
+    schema_order: SchemaOrder = "sorted"  # the order of a structured answer's fields
 
     @property
     def _default_params(self) -> dict[str, Any]:
@@ -253,7 +254,7 @@ class ServerChatModel(ChatOpenAI):
 
 def bind_server_schema(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[Any, Any]:
     """Constrain ``chat``'s replies to ``schema`` with llama.cpp's grammar (GBNF)."""
-    grammar = json_schema_grammar(json.dumps(schema, sort_keys=True))
+    grammar = schema_grammar(schema, getattr(chat, "schema_order", "sorted"))
     extra = dict(getattr(chat, "extra_body", None) or {})
     repeat = getattr(chat, "repeat_penalty", None)
     if repeat is not None:
@@ -269,6 +270,7 @@ def build_served(
     timeout_s: float,
     min_decode_tps: float = Settings.model_fields["served_min_decode_tps"].default,
     repeat_penalty: float = ServerChatModel.model_fields["repeat_penalty"].default,
+    schema_order: SchemaOrder = "sorted",
 ) -> ServerChatModel:
     """Return the chat model of ``plan``'s server (started at its first request).
 
@@ -282,6 +284,7 @@ def build_served(
         api_key=SecretStr("the-transport-adds-the-server-key"),
         temperature=temperature,
         repeat_penalty=repeat_penalty,
+        schema_order=schema_order,
         seed=0,
         max_completion_tokens=max_tokens,
         timeout=timeout_s,

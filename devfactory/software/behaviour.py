@@ -89,7 +89,8 @@ def coerced(value: object, annotation: str) -> object:
     if isinstance(value, str) and (top in _NUMBERS or top in _CONTAINER_NAMES or not top):
         ok, read = _literal(value)
         wanted = _NUMBERS.get(top) or _CONTAINERS
-        if ok and isinstance(read, wanted) and not (top == "int" and isinstance(read, bool)):
+        a_bool = isinstance(read, bool) and top != "bool"  # True is an int, never a number here
+        if ok and isinstance(read, wanted) and not a_bool:
             value = read
     if isinstance(value, list) and top == "tuple":
         return tuple(value)

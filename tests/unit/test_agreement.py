@@ -217,7 +217,8 @@ def test_json_values_are_read_as_literals_and_checked_the_same_way() -> None:
 
 def test_json_text_is_read_as_the_annotation_says_and_text_meant_as_text_stays() -> None:
     assert coerced("1994", "int") == 1994 and coerced("2.5", "float") == 2.5
-    assert coerced("True", "int") == "True"  # a bool is no int here
+    assert coerced("True", "int") == "True" and coerced("True", "float") == "True"  # nor a number
+    assert coerced("True", "bool") is True
     assert coerced("[(1, 3), (4, 6)]", "list[tuple[int, int]]") == [(1, 3), (4, 6)]
     assert coerced("[(1, 3)]", "") == [(1, 3)]  # no annotation: a container literal is read
     assert coerced("0306406152", "") == "0306406152"  # but digits meant as text stay text

@@ -111,19 +111,21 @@ def test_the_project_modules_are_the_written_code_files_but_this_one_and_main() 
     assert project_modules(plan, written, "wordcount/__init__.py") == {}
 
 
+def unimported(call: Any) -> str:
+    """A lean run whose tests file uses ``count_words`` and never imports it."""
+    if call.kind == "draft" and call.path == PLAN_PATH:
+        return json.dumps(cli_plan())
+    if call.kind == "draft" and call.path == "wordcount/__init__.py":
+        return "def count_words(text: str) -> int:\n    return len(text.split())\n"
+    if call.kind == "draft" and call.path == "tests/test_wordcount.py":
+        return "def test_counts() -> None:\n    assert count_words('a b') == 2\n"
+    return always_good(call)
+
+
 def test_a_tests_file_that_never_imports_the_code_gets_the_import_in_the_stage(
     settings: Any,
 ) -> None:
-    def script(call: Any) -> str:
-        if call.kind == "draft" and call.path == PLAN_PATH:
-            return json.dumps(cli_plan())
-        if call.kind == "draft" and call.path == "wordcount/__init__.py":
-            return "def count_words(text: str) -> int:\n    return len(text.split())\n"
-        if call.kind == "draft" and call.path == "tests/test_wordcount.py":
-            return "def test_counts() -> None:\n    assert count_words('a b') == 2\n"
-        return always_good(call)
-
-    state = run_graph("lean", ScriptedModels(script), settings, CLI_REQUIREMENT)
+    state = run_graph("lean", ScriptedModels(unimported), settings, CLI_REQUIREMENT)
     qa = state["stages"]["qa-engineering"]
     assert (
         "tests/test_wordcount.py: `from wordcount import count_words` added (used, never imported)"
@@ -131,3 +133,14 @@ def test_a_tests_file_that_never_imports_the_code_gets_the_import_in_the_stage(
     )
     (tests,) = [a for a in qa["result"]["artifacts"] if a["path"] == "tests/test_wordcount.py"]
     assert tests["content"].startswith("from wordcount import count_words\n")
+
+
+def test_a_repair_switched_off_in_the_settings_is_not_made_in_the_stage(settings: Any) -> None:
+    """``repairs_off`` reaches the stage: the import is not added, and no repair says it was."""
+    off = settings.with_overrides(repairs_off=("project-imports",))
+    state = run_graph("lean", ScriptedModels(unimported), off, CLI_REQUIREMENT)
+    qa = state["stages"]["qa-engineering"]
+    repairs = qa.get("repairs", [])
+    assert not any("added (used, never imported)" in r for r in repairs)
+    # left as written, the file uses a name it never binds: refused and asked again at once
+    assert any(r.startswith("tests/test_wordcount.py: asked again at once") for r in repairs)

@@ -233,3 +233,33 @@ def test_the_plan_normaliser_is_the_plan_registry() -> None:
         "kind lower-cased",
         "tests/test_x.py: role code -> tests (a tests file by its name)",
     ]
+
+
+def test_the_settings_name_every_repair_and_no_other() -> None:
+    """``repairs_off`` takes exactly the registry's names: a typo is refused at start-up."""
+    from typing import get_args
+
+    from pydantic import ValidationError
+
+    from devfactory.settings import RepairName, Settings
+
+    assert set(get_args(RepairName)) == {r.name for rs in REGISTRY.values() for r in rs}
+    assert Settings().repairs_off == ()  # every repair made by default
+    assert Settings(repairs_off=("quotes", "owners")).repairs_off == ("quotes", "owners")
+    with pytest.raises(ValidationError, match="stdlib-imports"):
+        Settings(repairs_off=("stdlib-import",))  # type: ignore[arg-type]
+
+
+def test_a_repair_switched_off_is_left_out_and_the_others_still_made() -> None:
+    source = 'print("use {"a": 1} here", os.getcwd())\n'
+    done = repair(RepairKind.PYTHON, source, off=("stdlib-imports",))
+    assert done.content == 'print("use {\\"a\\": 1} here", os.getcwd())\n'
+    assert done.notes == ("quotes inside a string escaped (line 1)",)
+    assert repair(RepairKind.PYTHON, source, off=("quotes", "stdlib-imports")) == layer.Repaired(
+        source
+    )
+    data = {"kind": "CLI", "files": [code("tests/test_x.py", owner="qa"), code("x.py")]}
+    notes: list[str] = []
+    got = plan_normaliser(OWNERS, off=("tests-by-name",))(copy.deepcopy(data), notes)
+    assert notes[0] == "kind lower-cased" and got["files"][0]["role"] == "code"
+    assert not any("role code -> tests" in note for note in notes)

@@ -145,7 +145,11 @@ def weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bo
 
     def build(data_dir: Path, **options: Any) -> EmbeddedChatModel:
         loads.append(options.pop("load", True))
-        return EmbeddedChatModel(model_path=model, repeat_penalty=options["repeat_penalty"])
+        return EmbeddedChatModel(
+            model_path=model,
+            repeat_penalty=options["repeat_penalty"],
+            schema_order=options["schema_order"],
+        )
 
     monkeypatch.setattr(router_mod, "embedded_available", lambda *_: True)
     monkeypatch.setattr(router_mod, "ensure_model_file", lambda data_dir, *_: model)
@@ -178,6 +182,23 @@ def test_a_built_server_serves_the_embedded_model_backed_by_the_in_process_one(
     assert shown[-2:] == [(EMBEDDED, 1), (EMBEDDED + IN_PROCESS, 2)]  # after Ollama's, unused
 
 
+def served_alone(
+    settings: Settings, tmp_path: Path, model: PackagedModel, **changes: object
+) -> Settings:
+    """Return ``settings`` with every chat alias served by ``model`` alone, on a server that
+    cannot start (its in-process standby behind it), and ``changes``."""
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\nexit 1\n")
+    binary.chmod(0o755)
+    config = yaml.safe_load((files("devfactory.config") / "models.yaml").read_text())
+    for alias in CHAT_ALIASES:
+        config["aliases"][alias] = [{"provider": "embedded", "model": model.name}]
+    (tmp_path / "models.yaml").write_text(yaml.safe_dump(config))
+    return settings.with_overrides(
+        embedded_server_binary=binary, models_file=tmp_path / "models.yaml", **changes
+    )
+
+
 @pytest.mark.parametrize(
     ("model", "setting", "penalty"),
     [
@@ -196,22 +217,36 @@ def test_each_model_samples_with_its_own_repeat_penalty_unless_one_is_set(
     penalty: float,
 ) -> None:
     """The served model and its in-process standby get the same penalty."""
-    binary = tmp_path / "llama-server"
-    binary.write_text("#!/bin/sh\nexit 1\n")
-    binary.chmod(0o755)
-    config = yaml.safe_load((files("devfactory.config") / "models.yaml").read_text())
-    for alias in CHAT_ALIASES:  # every chat alias served by ``model`` alone
-        config["aliases"][alias] = [{"provider": "embedded", "model": model.name}]
-    (tmp_path / "models.yaml").write_text(yaml.safe_dump(config))
-    chosen = settings.with_overrides(
-        embedded_server_binary=binary,
-        models_file=tmp_path / "models.yaml",
-        embedded_repeat_penalty=setting,
-    )
+    chosen = served_alone(settings, tmp_path, model, embedded_repeat_penalty=setting)
     resolved = ModelRouter(chosen, http=ollama(None)).resolve("factory/fast")
     assert isinstance(resolved.chat, ServerChatModel)
     assert resolved.chat._default_params["extra_body"]["repeat_penalty"] == penalty
     assert resolved.fallbacks[0].chat.repeat_penalty == penalty  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("setting", [None, "declared", "sorted"])
+@pytest.mark.parametrize("model", [SMALL, CODER])
+def test_each_model_orders_an_answers_fields_its_own_way_unless_one_is_set(
+    settings: Settings,
+    tmp_path: Path,
+    weights: list[bool],
+    model: PackagedModel,
+    setting: str | None,
+) -> None:
+    """The served model and its in-process standby ask for the fields in the same order."""
+    chosen = served_alone(settings, tmp_path, model, embedded_schema_order=setting)
+    resolved = ModelRouter(chosen, http=ollama(None)).resolve("factory/coder")
+    assert isinstance(resolved.chat, ServerChatModel)
+    expected = setting or model.schema_order
+    assert resolved.chat.schema_order == expected
+    assert resolved.fallbacks[0].chat.schema_order == expected  # type: ignore[attr-defined]
+
+
+def test_the_schema_order_setting_takes_only_the_two_orders() -> None:
+    assert Settings().embedded_schema_order is None  # each model's own
+    assert Settings(embedded_schema_order="declared").embedded_schema_order == "declared"
+    with pytest.raises(ValidationError):
+        Settings(embedded_schema_order="reversed")  # type: ignore[arg-type]
 
 
 def test_the_two_models_penalties_differ_as_measured() -> None:

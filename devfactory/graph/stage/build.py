@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import ast
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -561,13 +561,22 @@ def _take(
         built.notes.append(f"{unit.name}: model call failed: {type(reply).__name__}: {reply}"[:300])
         return None
     _spent(reply, built)
-    return _trial(made, unit, source, text_of(reply), runner, built)
+    return _trial(made, unit, source, text_of(reply), runner, built, work.settings.repairs_off)
 
 
 def _trial(
-    made: Skeleton, unit: Unit, source: str, reply: str, runner: TrialRunner, built: Built
+    made: Skeleton,
+    unit: Unit,
+    source: str,
+    reply: str,
+    runner: TrialRunner,
+    built: Built,
+    off: Collection[str] = (),
 ) -> Trial | None:
-    """Run the version of ``source`` with ``reply``'s ``unit`` in it; None when it cannot be."""
+    """Run the version of ``source`` with ``reply``'s ``unit`` in it; None when it cannot be.
+
+    The ``python`` repairs named in ``off`` are left out.
+    """
     try:
         if unit.kind == UnitKind.MODULE:
             candidate = _whole_module(reply, made)
@@ -586,7 +595,7 @@ def _trial(
                     candidate = _whole_module(reply, made)
                 else:
                     raise
-        candidate = repair(RepairKind.PYTHON, candidate).content  # `string.x` used, never imported
+        candidate = repair(RepairKind.PYTHON, candidate, off=off).content  # `string` never imported
     except SpliceError as exc:
         log.debug("candidate of %s refused: %s", unit.name, exc)
         return None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -113,8 +113,12 @@ def module_of(reply: str, *, needs: Sequence[str] = (), skeleton: str = "") -> s
     return code if code.endswith("\n") else code + "\n"
 
 
-def usable(reply: str, *, needs: Sequence[str] = (), skeleton: str = "") -> str:
+def usable(
+    reply: str, *, needs: Sequence[str] = (), skeleton: str = "", off: Collection[str] = ()
+) -> str:
     """Return the module a reply holds (``module_of``), none of ``needs`` left a stub.
+
+    The ``python`` repairs are made, but those named in ``off``.
 
     Raises:
         SpliceError: why the reply holds no usable module.
@@ -124,7 +128,7 @@ def usable(reply: str, *, needs: Sequence[str] = (), skeleton: str = "") -> str:
     stubs = unwritten(code, needs, skeleton=skeleton)
     if stubs:
         raise SpliceError(f"the reply leaves a stub: {', '.join(stubs)}")
-    code = repair(RepairKind.PYTHON, code).content
+    code = repair(RepairKind.PYTHON, code, off=off).content
     return code if code.endswith("\n") else code + "\n"
 
 
@@ -160,7 +164,9 @@ def ask_whole(
         found.usage = found.usage.add(usage_of(message))
         found.model = served_by(message) or found.model
         try:
-            found.sources.append(usable(text_of(message), needs=needs, skeleton=skeleton))
+            found.sources.append(
+                usable(text_of(message), needs=needs, skeleton=skeleton, off=settings.repairs_off)
+            )
         except SpliceError as exc:
             found.refused.append(f"{exc} (cut off at {cap} tokens)" if _cut(message) else str(exc))
     return found

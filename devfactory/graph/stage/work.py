@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -136,7 +137,7 @@ def draft(
     started = time.perf_counter()
     done = draft_items(work, items, previous_drafts(state, spec.slug))
     if "mermaid_diagram" in spec.checks:
-        fixed = repair(RepairKind.DIAGRAM, done.drafts, plan)
+        fixed = repair(RepairKind.DIAGRAM, done.drafts, plan, runtime.context.settings.repairs_off)
         done.drafts = fixed.content
         done.repairs += fixed.notes
     served = done.served or resolved.label
@@ -310,6 +311,7 @@ def ask_file(
             max_parse_retries=settings.max_parse_retries,
             max_model_errors=settings.max_model_errors,
             facts=requirement_facts_of(state),
+            repairs_off=settings.repairs_off,
         )
     drafted = draft_file(
         work.resolved.plain(),
@@ -318,25 +320,32 @@ def ask_file(
         kind=item.kind,
         max_model_errors=settings.max_model_errors,
         max_continuations=settings.max_continuations,
+        repairs_off=settings.repairs_off,
     )
     if drafted.artifact is not None and work.plan is not None and item.kind == ArtifactKind.PYTHON:
-        bind_project_names(drafted, work.plan, work.written, item.path)
+        bind_project_names(drafted, work.plan, work.written, item.path, settings.repairs_off)
     return drafted
 
 
-def bind_project_names(drafted: Draft, plan: BuildPlan, written: dict[str, str], path: str) -> None:
+def bind_project_names(
+    drafted: Draft,
+    plan: BuildPlan,
+    written: dict[str, str],
+    path: str,
+    off: Collection[str] = (),
+) -> None:
     """Import the project names a drafted module uses and never imports; alias its methods.
 
     A planned function written as a method gets its module-level name (the
     ``python-in-project`` repairs of ``graph/repairs.py``). The repairs are
     recorded on ``drafted``, and kept only while the file stays within
-    ``MAX_ARTIFACT_CHARS``.
+    ``MAX_ARTIFACT_CHARS``; those named in ``off`` are left out.
     """
     assert drafted.artifact is not None
     own = project_modules(plan, written, path)  # its own names, imported
     planned = [s.name for m in plan.modules if m.path == path for s in m.symbols]
     fixed = repair(
-        RepairKind.PYTHON_IN_PROJECT, drafted.artifact.content, ProjectNames(own, planned)
+        RepairKind.PYTHON_IN_PROJECT, drafted.artifact.content, ProjectNames(own, planned), off
     )
     if fixed.notes and len(fixed.content) <= MAX_ARTIFACT_CHARS:
         drafted.artifact = drafted.artifact.model_copy(update={"content": fixed.content})
@@ -400,6 +409,7 @@ def report(
         artifacts=artifacts,
         max_parse_retries=settings.max_parse_retries,
         max_model_errors=settings.max_model_errors,
+        repairs_off=settings.repairs_off,
     )
     served = reply.model or state.get("model", "")
     return Command(
