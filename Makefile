@@ -17,7 +17,7 @@ export LANGGRAPH_CLI_NO_ANALYTICS := 1
 EVAL_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: help setup system-deps demo chat test test-unit test-integration test-e2e test-browser lint format graph bench bench-memory eval clean
+.PHONY: help setup system-deps demo chat test test-unit test-integration test-e2e test-browser lint format config-doc graph bench bench-memory eval clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ lint: setup ## ruff and mypy.
 format: setup ## Apply ruff's formatting and fixes.
 	$(BIN)/ruff check --fix devfactory tests bench eval
 	$(BIN)/ruff format devfactory tests bench eval
+
+config-doc: setup ## Regenerate docs/configuration.md from the settings' own descriptions.
+	$(BIN)/python -c "from devfactory.settings import reference; open('docs/configuration.md', 'w').write(reference())"
 
 graph: setup ## Regenerate docs/graph-*.mmd from the pipelines.
 	$(BIN)/devfactory graph --pipeline mvp -o docs/graph-mvp.mmd

@@ -24,8 +24,13 @@ Two stricter forms, for what must stay one line:
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import tempfile
 import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -97,3 +102,54 @@ def with_article(word: str) -> str:
     low = word.lower()
     vowel = low[:1] in set("aeiou") and not low.startswith(_SAYS_CONSONANT)
     return f"{'an' if vowel or low.startswith(_SAYS_VOWEL) else 'a'} {word}"
+
+
+# What a host path is made of, after its known start: the characters up to a space, a quote,
+# a bracket or a separator that ends a path in a message (``file.py:12``, ``(path)``).
+_PATH_REST = r"(?:/[^\s'\"()\[\]{}:,;<>|`]*)*"
+
+
+def host_places(*extra: str | os.PathLike[str]) -> tuple[str, ...]:
+    """Return the places of this machine a message may name: home, Python's, the temp folder.
+
+    ``extra`` adds the factory's own (its data directory); each is given as it
+    resolves, and only where it is more than ``/``.
+    """
+    places = {
+        str(Path.home()),
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        tempfile.gettempdir(),
+        str(Path(__file__).resolve().parent.parent),  # the factory's own sources
+        *(str(p) for p in extra),
+    }
+    return tuple(sorted({p.rstrip("/") for p in places if p.rstrip("/")}, key=len, reverse=True))
+
+
+def unhosted(
+    text: str, root: str | os.PathLike[str] | None = None, places: Sequence[str] = ()
+) -> str:
+    """Return ``text`` without this machine's paths: names relative to ``root``, else the last name.
+
+    A path inside ``root`` (the run's folder) becomes the name a reader of the
+    run knows it by (``tests/test_x.py``; the folder itself ``.``); one inside
+    any of ``places`` (``host_places()``: home, Python's, the temp folder) keeps
+    only its last name (``…/__init__.py``), so neither the machine's layout nor
+    its user names reach a commit, a record or a screen. Any ``/home/<name>`` or
+    ``/Users/<name>`` left is written ``~``.
+    """
+    if root is not None:
+        start = re.escape(str(root).rstrip("/"))
+        text = re.sub(
+            rf"(?<![\w.~/-]){start}({_PATH_REST})",
+            lambda m: m.group(1).lstrip("/") or ".",
+            text,
+        )
+    for place in places or host_places():
+        text = re.sub(
+            rf"(?<![\w.~/-]){re.escape(place)}({_PATH_REST})",
+            lambda m: "…/" + (m.group(1).rstrip("/").rsplit("/", 1)[-1] or "…"),
+            text,
+        )
+    return re.sub(r"(?<![\w.~/-])/(?:home|Users)/[^\s/'\"]+", "~", text)

@@ -13,7 +13,7 @@ same rule (``visible_projects``): one sees the projects of the runs one may see.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -175,10 +175,15 @@ async def caller(
 
 
 class Allowed:
-    """A dependency: the caller, if their role has ``permission`` (else 403)."""
+    """A dependency: the caller, if their role has ``permission`` (else 403).
 
-    def __init__(self, permission: Permission) -> None:
+    The refusal names what was refused: ``does`` where the route gives it (``may not
+    use the emergency stop``), else what the permission lets a caller do.
+    """
+
+    def __init__(self, permission: Permission, does: str = "") -> None:
         self.permission = permission
+        self.does = does or DOES[permission]
 
     async def __call__(self, person: Annotated[Person, Depends(caller)]) -> Person:
         """Return the caller, or refuse them."""
@@ -186,8 +191,7 @@ class Allowed:
             need = MIN_ROLE[self.permission]
             raise ApiError(
                 403,
-                f"role {person.role!r} may not {DOES[self.permission]}; "
-                f"it needs the {need} role or above",
+                f"role {person.role!r} may not {self.does}; it needs the {need} role or above",
             )
         return person
 
@@ -217,8 +221,14 @@ def visible_projects(runs: RunStore, person: Person, rules: Policy) -> set[str] 
 
 Reader = Annotated[Person, Depends(Allowed(Permission.READ))]
 Starter = Annotated[Person, Depends(Allowed(Permission.START))]
-Controller = Annotated[Person, Depends(Allowed(Permission.CONTROL))]
 Answerer = Annotated[Person, Depends(Allowed(Permission.ANSWER))]
 MetricsReader = Annotated[Person, Depends(Allowed(Permission.METRICS))]
 Admin = Annotated[Person, Depends(Allowed(Permission.PURGE))]
+
+
+def may(permission: Permission, does: str) -> Any:
+    """Return the route's dependency on ``permission``, its refusal naming what it ``does``."""
+    return Depends(Allowed(permission, does))
+
+
 Rules = Annotated[Policy, Depends(policy)]

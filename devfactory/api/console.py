@@ -22,7 +22,7 @@ import httpx
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from devfactory.api.auth import Admin, Permission, Reader, Rules, allows, visible, visible_projects
+from devfactory.api.auth import Permission, Reader, Rules, allows, may, visible, visible_projects
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.runs import factory_of, get_run, known_status
 from devfactory.control.budget import Caps, Spend
@@ -296,7 +296,7 @@ class ProjectCapsRequest(BaseModel):
 def set_project_caps(
     project: Annotated[str, Path(max_length=MAX_PROJECT_CHARS)],
     body: ProjectCapsRequest,
-    person: Admin,
+    person: Annotated[Person, may(Permission.PURGE, "set a project's budgets")],
     request: Request,
 ) -> dict[str, Any]:
     """Set the caps the project's new runs get; the change is recorded in the audit log."""

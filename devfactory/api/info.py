@@ -84,7 +84,8 @@ def graph(
 ) -> Response:
     """Draw the pipeline's compiled graph: clusters, clarification edges, nodes that wait."""
     if pipeline not in available_pipelines():
-        raise ApiError(404, f"no pipeline {pipeline!r}; pipelines: {available_pipelines()}")
+        names = ", ".join(available_pipelines())
+        raise ApiError(404, f"no pipeline {pipeline!r}; pipelines: {names}")
     try:
         drawing = pipeline_view(pipeline, xray=xray)
     except PipelineError as exc:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from devfactory.api.auth import Admin, Controller, Rules, visible_projects
+from devfactory.api.auth import Permission, Rules, may, visible_projects
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.schemas import PlainName, one_line_name
 from devfactory.control.ceilings import MAX_PROJECT_CHARS
@@ -35,6 +35,7 @@ from devfactory.factory.switchboard import (
 )
 from devfactory.store.controls import HaltedError
 from devfactory.store.incidents import Incident
+from devfactory.users import Person
 
 router = APIRouter(tags=["operations"], responses=ERRORS)
 TeamSlug = Annotated[str, Path(max_length=80), AfterValidator(one_line_name)]
@@ -145,7 +146,11 @@ _REFUSED = (OperationsRefusedError, UnknownTeamError, IncidentError, ValueError)
 
 
 @router.get("/operations", response_model=ControlsView, summary="What holds now")
-def controls(person: Controller, rules: Rules, request: Request) -> ControlsView:
+def controls(
+    person: Annotated[Person, may(Permission.CONTROL, "read the operations")],
+    rules: Rules,
+    request: Request,
+) -> ControlsView:
     """Show the emergency stop, the held teams and projects, and the thresholds set.
 
     A held project is listed only when the caller may see its name (a project
@@ -179,7 +184,11 @@ def controls(person: Controller, rules: Rules, request: Request) -> ControlsView
 
 
 @router.post("/operations/stop", response_model=Done, summary="Emergency stop")
-def stop(body: StopRequest, person: Admin, request: Request) -> Done:
+def stop(
+    body: StopRequest,
+    person: Annotated[Person, may(Permission.PURGE, "use the emergency stop")],
+    request: Request,
+) -> Done:
     """Stop every run at its next step and refuse new ones until released (admins only)."""
     try:
         held, made = switchboard_of(request).stop(
@@ -191,7 +200,11 @@ def stop(body: StopRequest, person: Admin, request: Request) -> Done:
 
 
 @router.post("/operations/release", response_model=Done, summary="Release the emergency stop")
-def release(body: NoteRequest, person: Admin, request: Request) -> Done:
+def release(
+    body: NoteRequest,
+    person: Annotated[Person, may(Permission.PURGE, "release the emergency stop")],
+    request: Request,
+) -> Done:
     """Release the emergency stop; queued runs go on (admins only)."""
     try:
         released = switchboard_of(request).release(by=person.name, role=person.role, note=body.note)
@@ -203,7 +216,12 @@ def release(body: NoteRequest, person: Admin, request: Request) -> Done:
 
 
 @router.post("/teams/{slug}/pause", response_model=Done, summary="Pause a team in every run")
-def pause_team(slug: TeamSlug, body: HoldRequest, person: Admin, request: Request) -> Done:
+def pause_team(
+    slug: TeamSlug,
+    body: HoldRequest,
+    person: Annotated[Person, may(Permission.PURGE, "pause a team")],
+    request: Request,
+) -> Done:
     """Hold a team: its stages wait before they start; other stages go on (admins only)."""
     try:
         made = switchboard_of(request).pause_team(
@@ -215,7 +233,11 @@ def pause_team(slug: TeamSlug, body: HoldRequest, person: Admin, request: Reques
 
 
 @router.post("/teams/{slug}/resume", response_model=Done, summary="Resume a team")
-def resume_team(slug: TeamSlug, person: Admin, request: Request) -> Done:
+def resume_team(
+    slug: TeamSlug,
+    person: Annotated[Person, may(Permission.PURGE, "resume a team")],
+    request: Request,
+) -> Done:
     """Release a team and let each of its held stages go on (admins only)."""
     try:
         went_on = interventions_of(request).resume_team(slug, by=person.name, role=person.role)
@@ -225,7 +247,12 @@ def resume_team(slug: TeamSlug, person: Admin, request: Request) -> Done:
 
 
 @router.post("/projects/{project}/pause", response_model=Done, summary="Pause a project")
-def pause_project(project: ProjectName, body: HoldRequest, person: Admin, request: Request) -> Done:
+def pause_project(
+    project: ProjectName,
+    body: HoldRequest,
+    person: Annotated[Person, may(Permission.PURGE, "pause a project")],
+    request: Request,
+) -> Done:
     """Hold a project: its runs halt at their next step, new ones queue (admins only)."""
     try:
         made = switchboard_of(request).pause_project(
@@ -237,7 +264,11 @@ def pause_project(project: ProjectName, body: HoldRequest, person: Admin, reques
 
 
 @router.post("/projects/{project}/resume", response_model=Done, summary="Resume a project")
-def resume_project(project: ProjectName, person: Admin, request: Request) -> Done:
+def resume_project(
+    project: ProjectName,
+    person: Annotated[Person, may(Permission.PURGE, "resume a project")],
+    request: Request,
+) -> Done:
     """Release a project's hold (a person's or an incident's); its runs go on (admins only)."""
     try:
         released = switchboard_of(request).resume_project(project, by=person.name, role=person.role)
@@ -247,7 +278,11 @@ def resume_project(project: ProjectName, person: Admin, request: Request) -> Don
 
 
 @router.post("/thresholds", response_model=Done, summary="Set a team's confidence threshold")
-def set_threshold(body: ThresholdRequest, person: Admin, request: Request) -> Done:
+def set_threshold(
+    body: ThresholdRequest,
+    person: Annotated[Person, may(Permission.PURGE, "set a team's threshold")],
+    request: Request,
+) -> Done:
     """Set a team's confidence threshold; the next attempt of every run uses it (admins only)."""
     try:
         before = switchboard_of(request).set_threshold(
@@ -262,7 +297,7 @@ def set_threshold(body: ThresholdRequest, person: Admin, request: Request) -> Do
 
 @router.get("/incidents", response_model=list[Incident], summary="List incidents")
 def list_incidents(
-    person: Controller,
+    person: Annotated[Person, may(Permission.CONTROL, "read the incidents")],
     rules: Rules,
     request: Request,
     status: Literal["open", "resumed", "rolled_back", "closed"] | None = None,
@@ -274,7 +309,12 @@ def list_incidents(
 
 
 @router.get("/incidents/{ident}", response_model=Incident, summary="Show an incident")
-def show_incident(ident: int, person: Controller, rules: Rules, request: Request) -> Incident:
+def show_incident(
+    ident: int,
+    person: Annotated[Person, may(Permission.CONTROL, "read the incidents")],
+    rules: Rules,
+    request: Request,
+) -> Incident:
     """Show one incident of a run the caller may see: summary, last actions, spend, decision."""
     owners = rules.visible_owners(person.name, person.role)
     try:
@@ -285,7 +325,11 @@ def show_incident(ident: int, person: Controller, rules: Rules, request: Request
 
 @router.post("/incidents/{ident}/{action}", response_model=Incident, summary="Decide an incident")
 def decide_incident(
-    ident: int, action: IncidentAction, body: NoteRequest, person: Admin, request: Request
+    ident: int,
+    action: IncidentAction,
+    body: NoteRequest,
+    person: Annotated[Person, may(Permission.PURGE, "resume, roll back or close an incident")],
+    request: Request,
 ) -> Incident:
     """Resume, roll back (revise at review, else cancel) or close an incident (admins only)."""
     try:

@@ -22,10 +22,11 @@ from fastapi.concurrency import run_in_threadpool
 from devfactory.api.auth import (
     Admin,
     Answerer,
-    Controller,
+    Permission,
     Reader,
     Rules,
     Starter,
+    may,
     may_see,
     visible,
 )
@@ -52,6 +53,7 @@ from devfactory.software.local_source import inside_roots, resolved_source
 from devfactory.software.repository import local_path_of
 from devfactory.store.runs import RunInputError, RunRow
 from devfactory.tracing import trace_url
+from devfactory.users import Person
 
 router = APIRouter(tags=["runs"], responses=ERRORS)
 
@@ -246,7 +248,12 @@ def render_run(factory: Factory, run_id: str) -> Rendered:
 
 
 @router.post("/runs/{run_id}/cancel", response_model=Accepted, summary="Cancel a run")
-def cancel_run(run_id: str, person: Controller, rules: Rules, request: Request) -> Accepted:
+def cancel_run(
+    run_id: str,
+    person: Annotated[Person, may(Permission.CONTROL, "cancel runs")],
+    rules: Rules,
+    request: Request,
+) -> Accepted:
     """Stop a run: at once if nobody drives it, else at its worker's next step (202)."""
     factory = factory_of(request)
     visible(get_run(factory, run_id), person, rules)
@@ -265,7 +272,12 @@ def cancel_run(run_id: str, person: Controller, rules: Rules, request: Request) 
 @router.post(
     "/runs/{run_id}/resume", status_code=202, response_model=Accepted, summary="Resume a run"
 )
-def resume_run(run_id: str, person: Controller, rules: Rules, request: Request) -> Accepted:
+def resume_run(
+    run_id: str,
+    person: Annotated[Person, may(Permission.CONTROL, "resume runs")],
+    rules: Rules,
+    request: Request,
+) -> Accepted:
     """Queue an interrupted run (its driver died) for a worker, from its last checkpoint."""
     factory = factory_of(request)
     row = visible(get_run(factory, run_id), person, rules)

@@ -13,6 +13,7 @@ on its project; it waits in the queue), 130 interrupted by Ctrl-C (resume the ru
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
@@ -49,6 +50,19 @@ from devfactory.cli.common import (
     fail,
     get_settings,
 )
+
+
+def _plain_help(commands: typer.Typer) -> None:
+    """Write each command's help as a person reads it: ``x`` (the docstrings' markup) as `x`."""
+    for info in commands.registered_commands:
+        text = info.help if info.help is not None else inspect.getdoc(info.callback) or ""
+        info.help = text.replace("``", "`")
+    for group in commands.registered_groups:
+        if group.typer_instance is not None:
+            _plain_help(group.typer_instance)
+
+
+_plain_help(app)
 
 __all__ = [
     "EXIT_BUG",

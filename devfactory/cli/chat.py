@@ -70,6 +70,12 @@ def add_user(
     settings = get_settings()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():  # no terminal to ask on: say how, not getpass's warning
+        raise fail(
+            "no terminal to ask the password on: give it on standard input with "
+            f"--password-stdin (devfactory users add {name} --password-stdin < file)",
+            EXIT_USAGE,
+        )
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from devfactory.cli.terminal import styled
 from devfactory.contracts import CheckRun
+from devfactory.control.error_line import brief, lead_with_error
 from devfactory.events import (
     ClarificationRouted,
     DecisionRecorded,
@@ -118,8 +119,8 @@ class Progress:
         self.rows[event.team].update(model=event.model, status=f"attempt {event.attempt}")
         line = f"▶ {event.team} attempt {event.attempt} on {event.model}"
         if event.because:
-            why = "; ".join(" ".join(b.split()) for b in event.because)
-            line += f"\n  again because: {why[:300]}{'...' if len(why) > 300 else ''}"
+            why = "; ".join(lead_with_error(b) for b in event.because)
+            line += f"\n  again because: {brief(why, 300)}"
         return line
 
     def _stage_finished(self, event: StageFinished) -> str:

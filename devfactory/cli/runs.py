@@ -363,7 +363,8 @@ def models(
     ``health_fresh_s``; a model with none made no call yet. Without a database
     the routing is shown alone. Below it: the embedded model's shared server
     (where it listens, its pid, busy and total slots, its decoding speed), or
-    that it is not running or not built.
+    that it is not running or not built. With ``DEVFACTORY_MODELS_FACTORY`` set,
+    the model its function gives each alias, as every other entry point takes it.
     """
     import dataclasses
     import json
@@ -376,6 +377,9 @@ def models(
     from devfactory.redact import redact, shown_url
 
     settings = get_settings()
+    if settings.models_factory:  # every entry point takes its models from it: so does this view
+        _show_factory_models(settings, as_json)
+        return
     router = ModelRouter(settings)
     merged: dict[str, dict[str, Any]] = {}
     problem = ""
@@ -432,6 +436,36 @@ def models(
         common.console.print(f"Embedded model server {name}: {server.line()}", highlight=False)
     if problem:
         common.err.print(styled(problem, "yellow"))
+
+
+def _show_factory_models(settings: Settings, as_json: bool) -> None:
+    """Show the model ``models_factory`` gives each chat alias (no chain, no health: its own)."""
+    import json
+
+    from rich.table import Table
+
+    from devfactory.models.aliases import CHAT_ALIASES
+    from devfactory.models.router import ModelUnavailableError, model_source
+    from devfactory.redact import redact
+
+    source = model_source(settings)
+    rows: list[dict[str, Any]] = []
+    for alias in CHAT_ALIASES:
+        try:
+            label, problem = str(source.resolve(alias).label), ""
+        except ModelUnavailableError as exc:
+            label, problem = "-", redact(str(exc)).splitlines()[0][:200]
+        rows.append({"alias": alias, "model": label, "available": not problem, "problem": problem})
+    if as_json:
+        doc = {"models_factory": settings.models_factory, "models": rows}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    table = Table(title=f"Models from DEVFACTORY_MODELS_FACTORY={settings.models_factory}")
+    for col in ("alias", "model", "available"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(row["alias"], row["model"], "yes" if row["available"] else row["problem"])
+    common.console.print(table)
 
 
 def _read_health(settings: Settings) -> dict[str, dict[str, Any]]:

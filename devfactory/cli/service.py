@@ -220,6 +220,14 @@ def serve(
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     common.require_tools()
+    address = (host or settings.api_host, port or settings.api_port)
+    why = address_taken(*address)
+    if why:  # one line and exit 4, not the console's address and then uvicorn's exit 3
+        raise fail(
+            f"cannot serve on {address[0]}:{address[1]}: {why} (is another server there? "
+            "--port picks another)",
+            EXIT_ENV,
+        )
     from devfactory.store.db import reach
 
     with common.database_needed():  # one line and exit 4 here, not the server's traceback
@@ -236,6 +244,26 @@ def serve(
         str(workers),
     ]
     os.execv(sys.executable, argv)  # the server gets this process's signals directly
+
+
+def address_taken(host: str, port: int) -> str:
+    """Say why ``host``:``port`` cannot be listened on now (another server holds it), or ""."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        return f"no such address ({exc.strerror})"
+    family, kind, proto, _, where = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds it
+        try:
+            probe.bind(where)
+        except OSError as exc:
+            return (exc.strerror or str(exc)).lower()
+    return ""
 
 
 keys_app = typer.Typer(help="API keys: each acts for a person of the users file, in their role.")

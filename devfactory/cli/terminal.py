@@ -20,6 +20,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from devfactory.control.error_line import brief
 from devfactory.shown import shown
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ def transitions_table(transitions: list[Any]) -> Table:
             t.from_phase.value,
             t.to_phase.value,
             t.actor,
-            t.reason[:160],
+            brief(t.reason, 160),
         )
     return table
 

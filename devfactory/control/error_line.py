@@ -20,20 +20,26 @@ _RAISED = re.compile(
     r"^(?:[\w./ -]{1,60}:\s)?(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*"
     r"(?:Error|Exception|Exit|Interrupt|Failure|Warning)(?::\s.*)?$"
 )
+# a problem of the checks, its file and check first ("pkg/__main__.py [smoke]: ..."), as the
+# gate's reason leads with it (``lead_with_error``); what a person is shown reads it too
+_PROBLEM = re.compile(r"^[\w./ -]{1,100} \[[\w -]{1,60}\]: ")
 _PYTEST = re.compile(r"^E\s{2,}(\S.*)$")  # pytest's "E   AssertionError: ..." lines
 _SAID = re.compile(r"^(?:error|fatal|ERROR|FATAL|Error)\b[:\s].*\S")  # a tool's own error line
 
 
-def error_line(text: str) -> str:
+def error_line(text: str, *, problems: bool = False) -> str:
     """Return the line of ``text`` that says what went wrong ("" when none does).
 
     The last raised exception wins (in a chained traceback, the one that ended
     the program), then pytest's ``E`` lines (the first, which names the
-    failure), then a tool's ``error:`` line. Other text has no error line.
+    failure), then a tool's ``error:`` line. Other text has no error line. With
+    ``problems``, a line of a gate's reason counts with its file and check first
+    (``pkg/__main__.py [smoke]: ModuleNotFoundError: ...``, as ``lead_with_error``
+    wrote it): what a person is shown of a blocked stage.
     """
     lines = [line.strip() for line in text.splitlines()]
     for line in reversed(lines):
-        if _RAISED.match(line):
+        if _RAISED.match(_PROBLEM.sub("", line) if problems else line):
             return line[:MAX_LINE]
     for line in lines:
         found = _PYTEST.match(line)
@@ -58,3 +64,21 @@ def lead_with_error(text: str) -> str:
     if sep and "\n" not in head and len(head) <= 80:  # "smoke: <output>": the check first
         return f"{head}: {found}\n{rest}"
     return f"{found}\n{text}"
+
+
+def brief(text: str, limit: int) -> str:
+    """Return ``text`` as one line of at most ``limit`` characters that keeps its error line.
+
+    A reason cut to a table's width ends mid-traceback (``File "<frozen imp``);
+    here its start is kept as far as it fits beside its error line, joined by
+    ``…``, and a text that fits is only folded onto one line.
+    """
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    found = " ".join(error_line(text, problems=True).split())
+    if not found or found in line[: limit - 1]:
+        return line[: limit - 1] + "…"
+    if len(found) >= limit - 20:
+        return found[: limit - 1] + "…"
+    return f"{line[: limit - len(found) - 3].rstrip()} … {found}"

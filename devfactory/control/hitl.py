@@ -125,7 +125,7 @@ class Pause(BaseModel):
 
     def error_line(self) -> str:
         """Return the line of the question that says what went wrong ("" where none does)."""
-        return error_line(self.question)
+        return error_line(self.question, problems=True)
 
     def facts(self) -> list[tuple[str, str]]:
         """Return what the request says beside its question, as ``(label, text)`` lines.

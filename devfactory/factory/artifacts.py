@@ -19,7 +19,7 @@ from devfactory.factory.findings import not_run_line
 from devfactory.factory.summary import folder_path, render_summary
 from devfactory.redact import redact, redact_data
 from devfactory.runfiles import is_regular_file, write_file
-from devfactory.shown import shown
+from devfactory.shown import shown, unhosted
 from devfactory.software.repository import RepositoryError, changed_files, delivery_of
 from devfactory.software.workspace import GIT_TIMEOUT_S
 
@@ -73,15 +73,19 @@ def published_paths(out_dir: Path, record: StageRecord) -> list[str]:
     return [path for path in paths if is_regular_file(out_dir, path)]
 
 
-def check_line(check: CheckRun) -> str:
+def check_line(check: CheckRun, root: Path | None = None) -> str:
     """Describe one sandbox check in a line.
 
     For example ``tests: pytest -q → exit 1, 3 passed 1 failed (2.1 s)``, or,
     for a check that never ran, ``run: not run (code not run: run_code is off)``.
+    With ``root`` (the run's folder), the command names no path of the machine
+    (``shown.unhosted``): the run's files relative to it, any other by its last name.
     """
     if not check.ran:
         return not_run_line(check)
     command = " ".join(check.command.split())
+    if root is not None:
+        command = unhosted(command, root)
     command = command if len(command) <= 80 else command[:79] + "…"
     ended = "did not exit" if check.exit_code is None else f"exit {check.exit_code}"
     counts = [f"{n} {word}" for n, word in _counts(check) if n]
@@ -102,15 +106,29 @@ def check_mark(check: CheckRun) -> str:
     return "–" if not check.ran else "✓" if check.ok else "✗"
 
 
-def commit_message(record: StageRecord, team_name: str) -> str:
+def commit_message(record: StageRecord, team_name: str, root: Path | None = None) -> str:
     """Return a stage's commit message: what it did, then how sure and how checked.
 
     The subject is the first line of the team's reasoning (clipped), or, for a
     BLOCKED stage, "NOT ACCEPTED" and why; the body says confidence, attempts,
     outcome, model and one line per sandbox check.
     Redacted like everything else the run records, and without control
-    characters (someone will read it with ``git log`` in a terminal).
+    characters (someone will read it with ``git log`` in a terminal). With
+    ``root`` (the run's folder, which may be a branch of someone's repository),
+    nothing of the machine is in it: paths relative to the run, any other by
+    its last name (``shown.unhosted``).
     """
+    if root is not None:
+        record = record.model_copy(
+            update={
+                "reason": unhosted(record.reason, root),
+                "result": record.result.model_copy(
+                    update={"reasoning": unhosted(record.result.reasoning, root)}
+                )
+                if record.result
+                else None,
+            }
+        )
     reasoning = shown(record.result.reasoning if record.result else record.reason)
     first = next((line.strip() for line in reasoning.splitlines() if line.strip()), "")
     subject = f"{team_name}: {first or record.outcome.value.lower()}"
@@ -125,7 +143,7 @@ def commit_message(record: StageRecord, team_name: str) -> str:
         f"outcome: {record.outcome.value}",
         f"model: {record.model or '-'}",
     ]
-    body += [f"{check_mark(c)} {check_line(c)}" for c in record.checks]
+    body += [f"{check_mark(c)} {check_line(c, root)}" for c in record.checks]
     return shown(redact("\n".join([subject, "", *body]))) + "\n"
 
 

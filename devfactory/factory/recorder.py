@@ -288,7 +288,8 @@ class RunRecorder:
         teams = load_teams()
         name = teams[record.team].name if record.team in teams else record.team
         try:
-            workspace.commit_stage(record.team, name, paths, commit_message(record, name))
+            message = commit_message(record, name, self.out_dir)
+            workspace.commit_stage(record.team, name, paths, message)
         except WorkspaceError as exc:
             self._refused(record.team, f"git: {exc}", "workspace")
 

@@ -25,6 +25,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from devfactory.contracts import StageOutcome, StageRecord
+from devfactory.control.error_line import error_line
 from devfactory.memory.deferred import FactQueue
 from devfactory.memory.facts import Ask, FactsOutcome, TeamFacts
 from devfactory.memory.live import (
@@ -39,6 +40,7 @@ from devfactory.memory.live import (
 )
 from devfactory.models.embeddings import Embedder
 from devfactory.settings import Settings
+from devfactory.shown import unhosted
 
 MENTAL_MODEL_FACTS = 6
 DIGEST_CHARS = 1500
@@ -54,19 +56,38 @@ def recallable_facts(record: StageRecord) -> list[str]:
     """Return the stage's verified facts worth recalling in a later run.
 
     A fact that only reports one of the stage's checks that passed
-    (``install: exit 0 in 0.0 s``) teaches nothing: every run runs its checks
-    again, and such facts would crowd out the ones that help. A failed check's
-    report keeps its reason, and every other fact (what the team found, fixed
-    or settled) is kept.
+    (``install: exit 0 in 0.0 s``) or never ran (``run: code not run:
+    run_code is off``) teaches nothing about the software: every run runs its
+    checks again, and such facts would crowd out the ones that help. A failed
+    check's report keeps its reason, and every other fact (what the team found,
+    fixed or settled) is kept.
     """
     if record.result is None:
         return []
-    passed = {c.name for c in record.checks if c.ok} - {c.name for c in record.checks if not c.ok}
+    failed = {c.name for c in record.checks if c.ran and not c.ok}
+    said = {c.name for c in record.checks if c.ok or not c.ran} - failed
     return [
         fact
         for fact in record.result.verified_facts
-        if ":" not in fact or fact.split(":", 1)[0].strip() not in passed
+        if ":" not in fact or fact.split(":", 1)[0].strip() not in said
     ]
+
+
+def what_failed(reason: str) -> str:
+    """Return the line of ``reason`` that says what failed, as memory keeps it.
+
+    Its error line (``control/error_line``: the exception and its message, the
+    assertion) where it has one, else its first line; never a traceback's
+    frames, nor a path of the machine (``shown.unhosted``).
+    """
+    reason = unhosted(reason)
+    first = next((line.strip() for line in reason.splitlines() if line.strip()), "")
+    return (error_line(reason, problems=True) or first)[:400]
+
+
+def lesson(record: StageRecord) -> str:
+    """Return what a BLOCKED stage teaches: the team and the line that says what failed."""
+    return f"{record.team} was blocked: {what_failed(record.reason) or 'no reason given'}"
 
 
 def digest(record: StageRecord, limit: int = DIGEST_CHARS) -> str:
@@ -230,9 +251,7 @@ class MemoryService:
                 for a in result.artifacts
             ]
         elif record.outcome is StageOutcome.BLOCKED:
-            items.append(
-                MemoryItem("lesson", f"{record.team} was blocked: {record.reason[:400]}", source)
-            )
+            items.append(MemoryItem("lesson", lesson(record), source))
         else:
             return 0
         stage = (
@@ -267,8 +286,9 @@ class MemoryService:
     ) -> int:
         """Retain how a run ended in the shared world and the project's bank, as ``owner``'s."""
         source = {"run": run_id, "project": project, "status": status}
+        failed = what_failed(reason)[:200]
         text = f"Run {run_id} ({project}) {status}: {requirement[:300]}" + (
-            f" — {reason[:200]}" if reason else ""
+            f" — {failed}" if failed else ""
         )
         item = MemoryItem("run", text, source)
         return self.live.retain_all([(SHARED, item), (project_bank(project), item)], owner=owner)

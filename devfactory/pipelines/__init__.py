@@ -85,7 +85,9 @@ def available_pipelines() -> tuple[str, ...]:
 def load_pipeline(name: str) -> Pipeline:
     """Load and validate the packaged pipeline ``name`` against the team registry."""
     if name not in available_pipelines():
-        raise PipelineError(f"unknown pipeline {name!r}; choose one of {available_pipelines()}")
+        raise PipelineError(
+            f"unknown pipeline {name!r}; choose one of {', '.join(available_pipelines())}"
+        )
     text = (files("devfactory.pipelines") / f"{name}.yaml").read_text("utf-8")
     try:
         pipeline = Pipeline.model_validate(yaml.safe_load(text))

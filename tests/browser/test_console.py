@@ -16,6 +16,7 @@ server on the same database draws every graph as an attacker's SVG
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -747,3 +748,48 @@ def test_an_admin_stops_everything_with_the_button_and_releases_it(
     shown = devfactory(console_env, "controls", "--json")
     assert '"stopped": false' in shown.stdout, shown.stdout
     assert not [u for u in requested if u.startswith("error:")], requested
+
+
+def test_an_operator_starts_a_run_from_the_console_and_a_viewer_may_not(
+    browser: Browser,
+    console_server: str,
+    console_env: dict[str, str],
+    shots: Shot,
+    tmp_path: Path,
+) -> None:
+    viewer, _ = console_sign_in(browser, console_server, "vic")
+    expect(viewer.locator("a[data-nav=new]")).to_be_hidden()  # no form offered
+    viewer.goto(f"{console_server}/console#/new")
+    expect(viewer.locator("#not-yours")).to_contain_text("your role (viewer) may not")
+    assert viewer.locator("#new-run").count() == 0
+    posted = viewer.evaluate(
+        """async () => (await fetch("/runs", {method: "POST", credentials: "same-origin",
+            headers: {"Content-Type": "application/json", "X-Devfactory-Console": "1"},
+            body: JSON.stringify({requirement: "A command line that counts words"})})).status"""
+    )
+    assert posted == 403  # the API refuses what the page does not offer
+    page, requested = console_sign_in(browser, console_server, "olga")
+    page.click("a[data-nav=new]")
+    too_long = tmp_path / "long.md"
+    too_long.write_text("x" * 100_001)
+    page.set_input_files("#requirement-file", str(too_long))
+    expect(page.locator("#new-run-result")).to_contain_text("at most 100,000")
+    ticket = tmp_path / "ticket.md"
+    ticket.write_text("# Word count\n\nA command line that counts the words of a file.\n")
+    page.set_input_files("#requirement-file", str(ticket))
+    expect(page.locator("#requirement")).to_have_value(ticket.read_text())
+    page.select_option("#new-run select[name=pipeline]", "mvp")
+    page.fill("#new-run input[name=project]", "tools")
+    page.fill("#new-run input[name=budget_tokens]", "200000")
+    page.check("#new-run input[name=unattended]")
+    shots(page, "new-run")
+    page.click("#start-run")
+    expect(page).to_have_url(re.compile(r"#/run/\d{8}-\d{6}-[0-9a-f]{6}$"))
+    run_id = page.url.rsplit("/", 1)[-1]
+    expect(page.locator("main h1 .run-id")).to_have_text(run_id)
+    expect(page.locator("#graph svg")).to_be_visible()
+    listed = devfactory(console_env, "list", "--json")
+    (row,) = [r for r in json.loads(listed.stdout) if r["run_id"] == run_id]
+    assert (row["owner"], row["project"], row["pipeline"]) == ("olga", "tools", "mvp")
+    assert row["requirement"].strip() == ticket.read_text().strip()
+    assert refused(page) == [] and not [u for u in requested if u.startswith("error:")]

@@ -953,3 +953,60 @@ def test_under_the_factorys_private_umask_code_runs_and_what_it_wrote_comes_back
     for path in (workspace / "out", workspace / "out" / "open"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
     assert stat.S_IMODE((workspace / "out" / "open" / "result.txt").stat().st_mode) == 0o600
+
+
+# --- a real failing check, as a person is shown it ----------------------------------------
+
+BROKEN_MAIN = """
+    import importlib
+
+
+    def load(name):
+        return importlib.import_module(name)
+
+
+    def main():
+        return load("wordcount.engine").run()
+
+
+    main()
+"""
+
+
+def test_a_real_failing_smoke_check_is_shown_by_its_error_line(
+    sandbox: Sandbox, env: Environment, workspace: Path
+) -> None:
+    """The smoke check's traceback, through the gate and the pause, leads with its error.
+
+    The reason a person reads (``pending``, ``GET /pending``, the console) starts with
+    the exception and its message, and a table's cut line keeps it.
+    """
+    from devfactory.api.runs import question
+    from devfactory.control.error_line import brief
+    from devfactory.graph.gate import Route, Verdict
+    from devfactory.software.checks.framework import CheckContext, run_checks
+    from devfactory.software.checks.smoke import SmokeCheck
+    from devfactory.software.plan import BuildPlan
+    from tests.unit.test_build_plan import COUNT_WORDS, cli_plan
+    from tests.unit.test_error_line import blocked
+
+    files = {"wordcount/__init__.py": COUNT_WORDS, "wordcount/__main__.py": BROKEN_MAIN}
+    write(workspace, files)
+    context = CheckContext(
+        plan=BuildPlan.model_validate(cli_plan()),
+        files=files,
+        teams=["backend-engineering"],
+        workspace=workspace,
+        sandbox=sandbox,
+        environment=env,
+    )
+    found = run_checks(context, [SmokeCheck()])
+    (problem,) = found.problems
+    error = "ModuleNotFoundError: No module named 'wordcount.engine'"
+    assert error in problem.text and problem.text.rstrip().endswith(error)
+    reason = Verdict(Route.BLOCK, [problem.line()]).reason
+    assert reason.startswith(f"{problem.path} [smoke]: {error}\n")
+    shown = question(blocked(reason))  # the pause a person is asked, as GET /pending says it
+    assert shown.error_line == f"{problem.path} [smoke]: {error}"
+    failed = f"stage backend-engineering BLOCKED: gate failed 3 of 3 attempts; {reason}"
+    assert error in brief(failed, 160) and len(brief(failed, 160)) <= 160  # kept on the cut line

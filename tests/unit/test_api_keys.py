@@ -98,3 +98,54 @@ def test_a_refused_role_is_told_in_a_sentence(permission: Permission, role: str,
     with pytest.raises(ApiError) as refused:
         asyncio.run(Allowed(permission)(Person("vic", role)))
     assert refused.value.status == 403 and refused.value.message == said
+
+
+def refusals() -> dict[tuple[str, str], str]:
+    """Return what each route's role check names when it refuses, by (method, path)."""
+    from fastapi.routing import APIRoute
+
+    from devfactory.api import console, operations, runs
+
+    def checks(dependant: object) -> list[Allowed]:
+        found = []
+        for dep in getattr(dependant, "dependencies", []):
+            if isinstance(dep.call, Allowed):
+                found.append(dep.call)
+            found += checks(dep)
+        return found
+
+    said = {}
+    for module in (operations, runs, console):
+        for route in module.router.routes:
+            if isinstance(route, APIRoute):
+                for check in checks(route.dependant):
+                    for method in route.methods:
+                        said[(method, route.path)] = check.does
+    return said
+
+
+def test_each_refused_action_is_named_by_its_route() -> None:
+    said = refusals()
+    assert said[("POST", "/operations/stop")] == "use the emergency stop"
+    assert said[("POST", "/operations/release")] == "release the emergency stop"
+    assert said[("POST", "/teams/{slug}/pause")] == "pause a team"
+    assert said[("POST", "/projects/{project}/pause")] == "pause a project"
+    assert said[("POST", "/incidents/{ident}/{action}")] == "resume, roll back or close an incident"
+    assert said[("GET", "/operations")] == "read the operations"
+    assert said[("GET", "/incidents")] == "read the incidents"
+    assert said[("GET", "/incidents/{ident}")] == "read the incidents"
+    assert said[("POST", "/runs/{run_id}/cancel")] == "cancel runs"
+    assert said[("POST", "/runs/{run_id}/resume")] == "resume runs"
+    assert said[("DELETE", "/runs/{run_id}")] == "purge runs"
+    assert said[("PUT", "/console/api/settings/projects/{project}")] == "set a project's budgets"
+    # no admin action is refused as another one
+    admin = [path for (_, path), does in said.items() if does == "purge runs"]
+    assert admin == ["/runs/{run_id}"], admin
+
+
+def test_the_emergency_stop_refusal_says_so() -> None:
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(Allowed(Permission.PURGE, "use the emergency stop")(Person("olga", "operator")))
+    assert refused.value.message == (
+        "role 'operator' may not use the emergency stop; it needs the admin role or above"
+    )

@@ -213,6 +213,20 @@ def test_adding_an_admin_with_a_weak_password_exits_2_and_says_why(
     assert CliRunner().invoke(cli.app, args, input=STRONG + "\n").exit_code == 0
 
 
+def test_adding_someone_without_a_terminal_says_how_in_one_line_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No terminal to ask the password on: no getpass warning, the way to give it instead."""
+    monkeypatch.setattr("devfactory.cli.chat.get_settings", lambda: Settings(data_dir=tmp_path))
+    asked = CliRunner().invoke(cli.app, ["users", "add", "adam"], input=STRONG + "\n")
+    assert asked.exit_code == 2, asked.output
+    said = asked.output.strip()
+    assert said.startswith("error: no terminal to ask the password on")
+    assert "--password-stdin" in said
+    assert "Warning" not in said and len(said.splitlines()) == 1
+    assert not (tmp_path / "users.yaml").exists()
+
+
 def test_signing_in_takes_as_long_for_an_unknown_name_as_for_a_known_one(tmp_path: Path) -> None:
     store = UserStore(tmp_path / "users.yaml")
     store.add("alice", STRONG, "approver")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -267,3 +268,27 @@ def test_users_unlock_refused_says_how_to_act_as_an_admin(
     assert "may not unlock a sign-in" in said
     for hint in hints:
         assert hint in said, said
+
+
+def test_no_help_text_shows_the_docstrings_markup() -> None:
+    """Every command's and option's help reads `x`, never RST's ``x``."""
+    from typer.main import get_command
+
+    from devfactory import cli
+
+    def texts(command: Any, name: str) -> Iterator[tuple[str, str]]:
+        yield name, command.help or ""
+        for param in command.params:
+            yield f"{name} {param.name}", getattr(param, "help", "") or ""
+        if hasattr(command, "list_commands"):  # a group (typer may bring its own click)
+            context = type(command).context_class(command)
+            for sub in command.list_commands(context):
+                found = command.get_command(context, sub)
+                if found is not None:
+                    yield from texts(found, sub if name == "devfactory" else f"{name} {sub}")
+
+    found = list(texts(get_command(cli.app), "devfactory"))
+    assert len(found) > 60  # every command was walked
+    assert [where for where, text in found if "``" in text] == []
+    models = dict(found)["models"]
+    assert "`health_fresh_s`" in models  # the markup read, not dropped

@@ -127,3 +127,29 @@ def test_the_memory_reads_print_json_with_their_fields(monkeypatch: Any) -> None
             "score": 0.91,
         }
     ]
+
+
+def test_models_shows_what_the_models_factory_serves(monkeypatch: Any) -> None:
+    """``DEVFACTORY_MODELS_FACTORY`` serves every entry point: ``models`` shows its models."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from devfactory.models.aliases import CHAT_ALIASES
+    from devfactory.settings import get_settings
+
+    monkeypatch.setenv("DEVFACTORY_MODELS_FACTORY", "tests.browser.models:scripted")
+    get_settings.cache_clear()
+    try:
+        shown = CliRunner().invoke(cli.app, ["models", "--json"])
+        table = CliRunner().invoke(cli.app, ["models"])
+    finally:
+        get_settings.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    doc = json.loads(shown.stdout)
+    assert doc["models_factory"] == "tests.browser.models:scripted"
+    assert {r["alias"]: r["model"] for r in doc["models"]} == dict.fromkeys(
+        CHAT_ALIASES, "scripted:fake"
+    )
+    assert table.exit_code == 0 and "scripted:fake" in table.stdout
+    assert "qwen2.5-coder" not in table.stdout  # not the router's chains

@@ -126,3 +126,25 @@ def test_the_cli_shows_the_error_line_first_and_the_traceback_bounded() -> None:
     start = next(n for n, line in enumerate(lines) if "error:" in line)
     end = next(n for n, line in enumerate(lines) if "more lines:" in line)
     assert end - start - 1 == FOLDED_LINES  # the output shown under the error, bounded
+
+
+def test_a_checks_problem_names_its_file_and_check_and_still_leads_with_its_error() -> None:
+    """The checks write a problem as ``path [check]: output`` (``Problem.line``)."""
+    problem = f"wordcount/__main__.py [smoke]: {TRACEBACK}"
+    reason = Verdict(Route.BLOCK, [problem]).reason
+    assert reason.startswith(f"wordcount/__main__.py [smoke]: {ERROR}\n")
+    assert question(blocked(reason)).error_line == f"wordcount/__main__.py [smoke]: {ERROR}"
+
+
+def test_a_brief_line_keeps_the_error_where_a_cut_would_lose_it() -> None:
+    from devfactory.control.error_line import brief
+
+    failed = f"stage backend-engineering BLOCKED: gate failed 3 of 3 attempts; smoke: {TRACEBACK}"
+    line = brief(failed, 160)
+    assert len(line) <= 160 and "\n" not in line
+    assert line.startswith("stage backend-engineering BLOCKED") and line.endswith(ERROR)
+    assert " … " in line
+    assert brief("status is FAILED:\n  no tests", 160) == "status is FAILED: no tests"
+    assert brief("x" * 200, 160) == "x" * 159 + "…"  # no error line: cut, and says so
+    said_first = f"smoke: {ERROR}\n{TRACEBACK}"
+    assert brief(said_first, 80) == " ".join(said_first.split())[:79] + "…"

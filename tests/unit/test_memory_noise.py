@@ -47,3 +47,31 @@ def test_a_check_that_failed_once_in_the_stage_keeps_its_facts() -> None:
     again = CheckRun(name="tests", command="pytest -q", exit_code=0, passed=2)
     facts = ["tests: exit 0; 2 passed in 0.2 s", FAILURE]
     assert recallable_facts(record(facts, [TESTS, again])) == facts
+
+
+def test_a_check_that_did_not_run_is_no_fact() -> None:
+    off = CheckRun(name="run", command="", summary="code not run: run_code is off")
+    assert not off.ran
+    assert recallable_facts(record(["run: code not run: run_code is off", FACT], [off])) == [FACT]
+
+
+def test_a_blocked_stage_teaches_its_error_line_not_its_traceback() -> None:
+    from pathlib import Path
+
+    from devfactory.memory.service import lesson
+
+    reason = (
+        "smoke: python -m greet exited 1:\nTraceback (most recent call last):\n"
+        f'  File "{Path.home()}/.pyenv/lib/python3.11/runpy.py", line 198, in _run_module_as_main\n'
+        '  File "<frozen importlib._bootstrap>", line 1204, in _gcd_import\n'
+        "ModuleNotFoundError: No module named 'greet'"
+    )
+    blocked = StageRecord(team="backend-engineering", outcome=StageOutcome.BLOCKED, reason=reason)
+    assert lesson(blocked) == (
+        "backend-engineering was blocked: ModuleNotFoundError: No module named 'greet'"
+    )
+    plain = StageRecord(team="qa", outcome=StageOutcome.BLOCKED, reason="gate failed 3 of 3\nmore")
+    assert lesson(plain) == "qa was blocked: gate failed 3 of 3"
+    assert str(Path.home()) not in lesson(
+        StageRecord(team="qa", outcome=StageOutcome.BLOCKED, reason=f"no file {Path.home()}/x.py")
+    )

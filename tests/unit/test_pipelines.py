@@ -89,8 +89,9 @@ def test_stage_subgraph_routes_are_visible() -> None:
 
 
 def test_unknown_pipeline_is_refused() -> None:
-    with pytest.raises(PipelineError, match="unknown pipeline 'nope'"):
+    with pytest.raises(PipelineError, match="unknown pipeline 'nope'") as refused:
         load_pipeline("nope")
+    assert str(refused.value).endswith("choose one of full, lean, mvp")  # words, not a tuple
 
 
 @pytest.mark.parametrize(

@@ -46,3 +46,49 @@ def test_a_word_takes_the_article_it_is_said_with() -> None:
         "hour": "an hour",
     }
     assert {word: with_article(word) for word in said} == said
+
+
+def test_a_message_names_no_path_of_the_machine() -> None:
+    from pathlib import Path
+
+    from devfactory.shown import host_places, unhosted
+
+    run = "/srv/factory/runs/r1"
+    text = (
+        f"tests: {run}/.venv/bin/python -m pytest -q {run}/tests → exit 1; "
+        f'File "{Path.home()}/.pyenv/lib/python3.11/importlib/__init__.py", line 126; '
+        "GET /health answered; see http://example.org/a/b and src/a/b.py; /home/alice/notes.txt"
+    )
+    said = unhosted(text, run)
+    assert said == (
+        "tests: .venv/bin/python -m pytest -q tests → exit 1; "
+        'File "…/__init__.py", line 126; '
+        "GET /health answered; see http://example.org/a/b and src/a/b.py; ~/notes.txt"
+    )
+    assert unhosted(f"cd {run} && ls", run) == "cd . && ls"
+    assert str(Path.home()) in host_places() and "/" not in host_places()
+
+
+def test_a_commit_message_of_a_run_names_its_files_relative_to_it() -> None:
+    """A delivered branch carries no path of the factory's machine, cut or whole."""
+    from pathlib import Path
+
+    from devfactory.contracts import CheckRun
+
+    run = Path.home() / ".devfactory" / "runs" / "20261128-abc"
+    tests = CheckRun(
+        name="tests",
+        command=f"{run}/.venv/bin/python -I -m pytest -q {run}/tests/test_greet.py",
+        exit_code=1,
+        seconds=1.0,
+        failed=1,
+    )
+    why = f'File "{run}/greet/__main__.py", line 3, in <module>: NameError'
+    record = StageRecord(
+        team="qa-engineering", outcome=StageOutcome.BLOCKED, reason=why, checks=[tests]
+    )
+    message = commit_message(record, "QA Engineering", run)
+    assert str(Path.home()) not in message and "/root" not in message and "…/" not in message
+    assert 'kept: File "greet/__main__.p' in message  # the subject, cut at 72
+    assert ".venv/bin/python -I -m pytest -q tests/test_greet.py → exit 1" in message
+    assert str(run) in commit_message(record, "QA Engineering")  # without the run: as it was

@@ -1,6 +1,6 @@
 "use strict";
-// The devfactory console: one page, six views (runs, a run, costs, memory, settings,
-// operations), and on every page the emergency stop: a banner while it holds (or while
+// The devfactory console: one page, seven views (runs, a new run, a run, costs, memory,
+// settings, operations), and on every page the emergency stop: a banner while it holds (or while
 // incidents are open), and for admins the button that turns it on or off.
 // Everything shown comes from the API with the sign-in cookie; text is always set with
 // textContent, never parsed as HTML. The run graph is SVG that the server drew with
@@ -10,6 +10,7 @@
 // through the CSSOM (``el``'s ``style`` takes an object), never as an attribute.
 
 const CONSOLE_HEADER = { "X-Devfactory-Console": "1" };
+const MAX_REQUIREMENT_CHARS = 100000; // what POST /runs takes (control/ceilings.py)
 const FEED_MAX = 500; // feed lines kept on screen
 const FLUSH_MS = 400; // events are drawn in batches, at most this often
 const REFRESH_MS = 1200; // the graph, pending questions and files are read again at most this often
@@ -120,6 +121,72 @@ function table(headers, rows) {
     el("thead", {}, el("tr", {}, headers.map((h) => el("th", { text: h })))),
     el("tbody", {}, rows),
   );
+}
+
+// ---------------------------------------------------------------- a new run
+// Who may start runs (operators and up) gets the form; the API checks the role again.
+function mayStart() {
+  return Boolean(me && me.may && me.may.start);
+}
+
+function newRunView() {
+  if (!mayStart()) {
+    return show(el("h1", { text: "New run" }),
+      el("p", { class: "problem", id: "not-yours", text: `Starting runs is for operators and above; your role (${me.role}) may not.` }));
+  }
+  const result = el("p", { class: "problem", id: "new-run-result" });
+  const requirement = el("textarea", { name: "requirement", id: "requirement", rows: 12, maxlength: MAX_REQUIREMENT_CHARS, required: true, placeholder: "What to build, in your own words" });
+  const file = el("input", { type: "file", name: "file", id: "requirement-file", accept: ".md,.txt,text/plain,text/markdown" });
+  file.addEventListener("change", async () => {
+    const chosen = file.files && file.files[0];
+    if (!chosen) return;
+    const text = await chosen.text();
+    if (text.length > MAX_REQUIREMENT_CHARS) {
+      result.textContent = `${chosen.name} has ${count(text.length)} characters; a requirement takes at most ${count(MAX_REQUIREMENT_CHARS)}.`;
+      file.value = "";
+      return;
+    }
+    requirement.value = text;
+    result.textContent = "";
+  });
+  const pipelines = me.pipelines || ["mvp"];
+  const form = el("form", { id: "new-run", class: "new-run" },
+    el("label", { for: "requirement", text: "Requirement" }), requirement,
+    el("label", {}, "or a file ", file),
+    el("div", { class: "filters" },
+      el("label", {}, "Pipeline ", el("select", { name: "pipeline" },
+        pipelines.map((p) => el("option", { value: p, selected: p === "mvp", text: p })))),
+      el("label", {}, "Project ", el("input", { name: "project", value: "default", required: true, maxlength: 120 })),
+      el("label", {}, "Token budget ", el("input", { name: "budget_tokens", type: "number", min: 1, max: 100000000, step: 1, class: "cap" })),
+      el("label", {}, "Cost budget $ ", el("input", { name: "budget_cost_usd", type: "number", min: 0.01, max: 100000, step: 0.01, class: "cap" })),
+      el("label", {}, el("input", { name: "unattended", type: "checkbox" }), " unattended (the policy's rules answer every pause)")),
+    el("button", { type: "submit", id: "start-run", text: "Start the run" }),
+    result);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const body = {
+      requirement: String(data.get("requirement") || ""),
+      pipeline: String(data.get("pipeline")),
+      project: String(data.get("project") || "default").trim(),
+    };
+    if (data.get("unattended") === "on") body.unattended = true; // else the setting's
+    if (data.get("budget_tokens")) body.budget_tokens = Number(data.get("budget_tokens"));
+    if (data.get("budget_cost_usd")) body.budget_cost_usd = Number(data.get("budget_cost_usd"));
+    if (!body.requirement.trim()) {
+      result.textContent = "Write the requirement, or choose a file that holds it.";
+      return;
+    }
+    try {
+      const queued = await post("/runs", body);
+      window.location.hash = `#/run/${encodeURIComponent(queued.run_id)}`;
+    } catch (error) {
+      result.textContent = String(error.message || error);
+    }
+  });
+  show(el("h1", { text: "New run" }),
+    el("p", { class: "hint", text: "The run is queued for a worker and shown live as it goes." }),
+    form);
 }
 
 // ---------------------------------------------------------------- runs
@@ -927,6 +994,7 @@ async function route() {
     link.classList.toggle("current", link.dataset.nav === parts[0] || (parts[0] === "run" && link.dataset.nav === "runs"));
   }
   if (parts[0] === "run" && parts[1]) return runView(decodeURIComponent(parts[1]));
+  if (parts[0] === "new") return newRunView();
   if (parts[0] === "costs") return costsView();
   if (parts[0] === "memory") return memoryView();
   if (parts[0] === "settings") return settingsView();
@@ -948,6 +1016,7 @@ async function start() {
   document.getElementById("who").textContent = `${me.name} (${me.role})`;
   // each role is shown only the views it may use
   for (const link of document.querySelectorAll("[data-nav=operations]")) link.hidden = !mayOperate();
+  for (const link of document.querySelectorAll("[data-nav=new]")) link.hidden = !mayStart();
   window.addEventListener("hashchange", route);
   await route();
 }
