@@ -75,32 +75,23 @@ def units_of(case: Case) -> list[str]:
 Shape = tuple[bool, bool]
 """A positional argument's shape: whether it repeats, whether it may be left out."""
 
-_OPTION_GROUP = re.compile(r"\[[^\[\]]*-[^\[\]]*\]")  # ``[--shift N]``, ``[-v|--verbose]``
-_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*(?:\s+[A-Z][A-Z0-9_]*\b(?!\.\.\.))?")
-_POSITIONAL = re.compile(r"(\[)?([A-Z][A-Z0-9_]*)(\.\.\.)?(\])?(\.\.\.)?")
-
 
 def positionals(usage: str, module: str) -> list[Shape] | None:
     """Return the shape of each positional argument ``module``'s usage line gives, in order.
 
     Names differ between a requirement and a plan (``FILE`` or ``PATH``); what
     must agree is how many there are, which repeat and which may be left out.
-    None where the line is not judged: no usage of ``module``, or a command with
-    subcommands or alternatives (a word in lower case, ``|``).
+    The line is read as a run reads one (``requirement.parse_usage``), from the
+    module's name on (a plan may leave out ``python -m``). None where it is not
+    judged: no usage of ``module``, or a command with subcommands.
     """
-    line = usage.split(";")[0]
-    found = re.search(rf"(?<![\w.-]){re.escape(module)}(?![\w.-])(.*)", line)
-    if found is None:
+    from devfactory.software.requirement import parse_usage
+
+    found = re.search(rf"(?<![\w.-]){re.escape(module)}(?![\w.-]).*", usage.split(";")[0])
+    read = parse_usage(f"python -m {found.group(0)}") if found is not None else None
+    if read is None or read.command:
         return None
-    rest = _OPTION.sub(" ", _OPTION_GROUP.sub(" ", found.group(1)))
-    shapes: list[Shape] = []
-    for token in rest.split():
-        token_match = _POSITIONAL.fullmatch(token)
-        if token_match is None:
-            return None
-        optional = bool(token_match.group(1) and token_match.group(4))
-        shapes.append((bool(token_match.group(3) or token_match.group(5)), optional))
-    return shapes
+    return [(p.many, p.optional) for p in read.positionals]
 
 
 def _shown(shapes: list[Shape] | None) -> str:
@@ -114,7 +105,7 @@ def judge_arguments(plan: dict[str, Any], case: Case) -> str | None:
 
     None where the case is not judged (not a command line, or one with subcommands).
     """
-    if case.kind == "library" or case.kind == "web-service":
+    if case.kind in ("library", "web-service"):
         return None
     wanted = positionals(case.interface, case.module)
     if wanted is None:

@@ -34,7 +34,7 @@ import keyword
 import re
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from markdown_it import MarkdownIt
@@ -382,7 +382,12 @@ def _functions(text: str, statements: list[str], module: str) -> tuple[Function,
 _TOKEN = re.compile(r"\[[^\[\]]*\]|\S+")
 
 
-def _usage(line: str, statements: list[str]) -> UsageLine | None:
+def parse_usage(line: str, statements: Sequence[str] = ()) -> UsageLine | None:
+    """Read a ``python -m module ...`` line: its subcommand, positionals and options.
+
+    ``statements``: the requirement's sentences, each option given those naming it.
+    None when ``line`` is no such line.
+    """
     run = _RUN.match(line.strip())
     if run is None:
         return None
@@ -419,7 +424,7 @@ def _usage(line: str, statements: list[str]) -> UsageLine | None:
 def _usages(text: str, statements: list[str]) -> tuple[UsageLine, ...]:
     found: dict[str, UsageLine] = {}
     for code in _codes(text):
-        usage = _usage(code, statements)
+        usage = parse_usage(code, statements)
         if usage is not None and usage.line not in found:
             found[usage.line] = usage
     usages = list(found.values())
@@ -718,7 +723,7 @@ def _usage_in_words(module: str, items: list[str]) -> UsageLine | None:
     options = _options_in_words(items)
     if not runs and not (options and re.search(r"\bcommand[- ]line\b", text, re.I)):
         return None
-    written = _usage(_written_line(module, text), items) if runs else None
+    written = parse_usage(_written_line(module, text), items) if runs else None
     if written is not None:
         said = {o.flags[-1]: o for o in options}
         options_written = tuple(
