@@ -47,7 +47,7 @@ system-deps: ## Install Graphviz (PNG graphs), Chromium (browser tests) and bubb
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "warning: install$$missing (apt-get install$$missing): PNG graphs, browser tests and the sandbox need them"; fi; fi
 
-setup: $(VENV)/.synced $(BIN)/llama-server system-deps ## Create .venv from uv.lock and build llama-server (compiles llama.cpp twice, once: ~10 min).
+setup: $(VENV)/.synced $(BIN)/llama-server system-deps ## Create .venv from uv.lock and build llama-server (llama.cpp compiled once).
 
 demo: setup ## Build a small command line from a ticket (config/demo_requirement.md), unattended on the lean pipeline; exits non-zero, saying why, unless the run COMPLETED.
 	$(BIN)/devfactory models

@@ -439,6 +439,22 @@ def require_tools() -> None:
         raise fail(missing_message(missing), EXIT_ENV)
 
 
+def require_models(settings: Settings) -> None:
+    """Exit 4 when the embedded model's server cannot start and no other model serves.
+
+    ``run``, ``resume``, ``demo`` and the answers that drive a run on call it
+    before the run's first stage (``ModelRouter.start_servers``); a models
+    factory (a scripted model, a plugin) starts nothing.
+    """
+    if settings.models_factory:
+        return
+    from devfactory.models.router import router_for
+
+    problem = router_for(settings).start_servers()
+    if problem:
+        raise fail(problem, EXIT_ENV)
+
+
 def open_factory(settings: Settings) -> Any:
     """Open the factory (database, checkpointer); exit 4 when the database is unavailable."""
     from devfactory.factory.runner import Factory

@@ -90,6 +90,7 @@ def decide(
                 + (waiting or "nothing"),
                 EXIT_USAGE,
             )
+        common.require_models(get_settings())
         drive(
             factory,
             row.pipeline,

@@ -93,6 +93,7 @@ def run(
         raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
     common.require_tools()
     settings = get_settings()
+    common.require_models(settings)
     caps = Caps(tokens=budget_tokens, cost_usd=budget_cost)
     who = identity(settings, by, role)
     with common.session() as factory:
@@ -130,6 +131,7 @@ def resume(
     common.require_tools()
     with common.session() as factory:
         row = factory.get(run_id)
+        common.require_models(get_settings())
         try:
             drive(
                 factory,

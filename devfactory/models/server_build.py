@@ -1,12 +1,13 @@
 """Build llama.cpp's own ``llama-server`` from the sources the pinned llama-cpp-python vendors.
 
-The embedded model is served by one ``llama-server`` per host, shared by every
-process. Its source already travels with the project: the ``llama-cpp-python``
-sdist that ``uv.lock`` pins vendors llama.cpp (``vendor/llama.cpp``), so the
-server is the same llama.cpp as the in-process adapter, built offline with the
-same portable flags. The sdist is taken from uv's cache when uv left it
-unpacked there (the revision uv recorded with the lock's SHA-256), else
-downloaded from the lock's URL and checked against the lock's size and SHA-256.
+The embedded models are served by one ``llama-server`` per host and model,
+shared by every process, and this is the one place llama.cpp is compiled. Its
+source is pinned with the project: the ``llama-cpp-python`` sdist that
+``uv.lock`` locks (in a dependency group nothing installs) vendors llama.cpp
+(``vendor/llama.cpp``), built here with portable flags. The sdist is taken from
+uv's cache when uv left it unpacked there (the revision uv recorded with the
+lock's SHA-256), else downloaded from the lock's URL and checked against the
+lock's size and SHA-256.
 Only ``vendor/llama.cpp`` is extracted, into a folder inside the virtualenv,
 and only the ``llama-server`` target is built (static, no curl, no OpenSSL, no
 web UI download); the binary is installed beside the interpreter.

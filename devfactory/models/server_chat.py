@@ -17,11 +17,13 @@ moment a slot took it (that timeout at least, more for a larger token cap at
 ``served_min_decode_tps``): candidates decoded together on shared cores are
 not failed while they progress.
 
-A JSON schema is turned into GBNF by the same ``json_schema_grammar`` the
-in-process adapter uses and sent in llama.cpp's ``grammar`` field, so both
-constrain replies identically. Usage comes from the
-server's replies; its own per-request counts (``timings``, sent with a
-streamed reply's last chunk) are kept in the reply's metadata.
+A JSON schema is sent as it is, in llama.cpp's ``json_schema`` field: the
+server turns it into a grammar that its sampler holds every reply to (bounded
+strings as ``{m,n}`` repetitions, no raw control characters), writing an
+object's fields in the order the schema lists them, which ``schema_order``
+decides (``schema_for_order``). Usage comes from the server's replies; its own
+per-request counts (``timings``, sent with a streamed reply's last chunk) are
+kept in the reply's metadata.
 """
 
 from __future__ import annotations
@@ -30,19 +32,22 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import Field, SecretStr, SkipValidation
 
-from devfactory.models.embedded import schema_grammar
 from devfactory.models.local_server import (
     Endpoint,
     LocalServer,
+    ServerError,
     ServerPlan,
     ServerStatus,
     local_server,
@@ -209,8 +214,24 @@ class AsyncServerTransport(httpx.AsyncBaseTransport):
         return await aread_whole(response, _Clock(request, cap_s))
 
 
+@contextmanager
+def _said_why() -> Iterator[None]:
+    """Raise why the server could not start, not the client's bare "Connection error."."""
+    try:
+        yield
+    except openai.APIConnectionError as exc:
+        if isinstance(exc.__cause__, ServerError):
+            raise exc.__cause__ from None
+        raise
+
+
 class ServerChatModel(ChatOpenAI):
-    """``ChatOpenAI`` on the shared llama-server, with llama.cpp's own sampling options."""
+    """``ChatOpenAI`` on the shared llama-server, with llama.cpp's own sampling options.
+
+    A server that cannot start fails the call with its ``ServerError`` (what the
+    supervisor or the server's log said), where the OpenAI client would only
+    say it could not connect.
+    """
 
     server: SkipValidation[LocalServer] = Field(exclude=True)
     repeat_penalty: float = 1.1
@@ -225,6 +246,15 @@ class ServerChatModel(ChatOpenAI):
     @property
     def _llm_type(self) -> str:
         return "devfactory-embedded-server"
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        with _said_why():
+            yield from super()._stream(*args, **kwargs)
+
+    async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        with _said_why():
+            async for chunk in super()._astream(*args, **kwargs):
+                yield chunk
 
     def count_tokens(self, text: str) -> int:
         """Count ``text`` in the served model's own tokens (for context packing)."""
@@ -252,14 +282,26 @@ class ServerChatModel(ChatOpenAI):
         return converted
 
 
+def schema_for_order(schema: dict[str, Any], order: SchemaOrder) -> dict[str, Any]:
+    """Return ``schema`` with every object's keys in ``order``.
+
+    llama.cpp writes an object's fields in the order its schema lists them:
+    ``sorted`` lists them alphabetically (as the embedded models have always
+    been asked), ``declared`` as the schema declares them.
+    """
+    if order == "declared":
+        return schema
+    return dict(json.loads(json.dumps(schema, sort_keys=True)))
+
+
 def bind_server_schema(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[Any, Any]:
-    """Constrain ``chat``'s replies to ``schema`` with llama.cpp's grammar (GBNF)."""
-    grammar = schema_grammar(schema, getattr(chat, "schema_order", "sorted"))
+    """Constrain ``chat``'s replies to ``schema`` (llama.cpp's ``json_schema``, a grammar)."""
+    ordered = schema_for_order(schema, getattr(chat, "schema_order", "sorted"))
     extra = dict(getattr(chat, "extra_body", None) or {})
     repeat = getattr(chat, "repeat_penalty", None)
     if repeat is not None:
         extra.setdefault("repeat_penalty", repeat)
-    return chat.bind(extra_body={**extra, "grammar": grammar})
+    return chat.bind(extra_body={**extra, "json_schema": ordered})
 
 
 def build_served(
