@@ -386,7 +386,7 @@ def test_each_embedded_model_is_its_own_server_and_a_corrupt_one_leaves_the_othe
     router = ModelRouter(chosen, http=ollama(None))
     resolved = router.resolve("factory/coder")
     assert resolved.label == CODER_15B
-    assert [f.label for f in resolved.fallbacks][-2] == EMBEDDED
+    assert [f.label for f in resolved.fallbacks] == [EMBEDDED]
     plan = resolved.chat.server.plan  # type: ignore[attr-defined]
     assert (plan.model, plan.draft) == (files[CODER.name], files[SMALL.name])
     assert "--model-draft" in plan.command(tmp_path / "s.sock")
