@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Final, Literal
 import httpx
 
 from devfactory.models.packaged import SMALL, PackagedModel
-from devfactory.models.server_build import installed_at
+from devfactory.models.server_build import converter_at, installed_at
 
 if TYPE_CHECKING:  # the supervisor imports this module: it starts fast without the settings
     from devfactory.settings import Settings
@@ -101,8 +101,12 @@ def server_built(settings: Settings) -> bool:
 
 
 def embedded_available(settings: Settings, model: PackagedModel = SMALL) -> bool:
-    """Say whether ``model`` can be served here: ``llama-server`` built, every slice installed."""
-    return server_built(settings) and model.installed()
+    """Say whether ``model`` can be served here: ``llama-server`` built, every slice installed.
+
+    ``make setup`` keeps the grammar converter beside the server's sources: with
+    it missing, no structured answer could be asked for.
+    """
+    return server_built(settings) and converter_at().is_file() and model.installed()
 
 
 def default_threads(requested: int) -> int:

@@ -17,23 +17,28 @@ moment a slot took it (that timeout at least, more for a larger token cap at
 ``served_min_decode_tps``): candidates decoded together on shared cores are
 not failed while they progress.
 
-A JSON schema is sent as it is, in llama.cpp's ``json_schema`` field: the
-server turns it into a grammar that its sampler holds every reply to (bounded
-strings as ``{m,n}`` repetitions, no raw control characters), writing an
-object's fields in the order the schema lists them, which ``schema_order``
-decides (``schema_for_order``). Usage comes from the server's replies; its own
-per-request counts (``timings``, sent with a streamed reply's last chunk) are
-kept in the reply's metadata.
+A JSON schema is turned into a GBNF grammar (``json_schema_grammar``) by the
+converter the locked llama-cpp-python sdist ships (pure Python, kept by ``make
+setup`` beside the server's sources: ``server_build.converter_at``), with two
+changes, and sent in llama.cpp's ``grammar`` field. The server's own
+``json_schema`` field goes through its chat template's response-format parser
+(which also admits a fenced block), and changed what the 0.5B answers: the
+grammar keeps every reply as the embedded models were always asked for it.
+Usage comes from the server's replies; its own per-request counts (``timings``,
+sent with a streamed reply's last chunk) are kept in the reply's metadata.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -54,6 +59,7 @@ from devfactory.models.local_server import (
     server_status,
 )
 from devfactory.models.packaged import PackagedModel, SchemaOrder
+from devfactory.models.server_build import converter_at
 from devfactory.settings import Settings
 
 BASE_URL = "http://llama-server/v1"
@@ -282,26 +288,73 @@ class ServerChatModel(ChatOpenAI):
         return converted
 
 
-def schema_for_order(schema: dict[str, Any], order: SchemaOrder) -> dict[str, Any]:
-    """Return ``schema`` with every object's keys in ``order``.
+_CHAR_RULE = r'char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
+_GRAMMAR_LOCK = threading.Lock()
 
-    llama.cpp writes an object's fields in the order its schema lists them:
+
+@lru_cache(maxsize=1)
+def _converter() -> ModuleType:
+    """Load the sdist's ``llama_grammar.py`` from where ``make setup`` kept it."""
+    path = converter_at()
+    spec = importlib.util.spec_from_file_location("devfactory_llama_grammar", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ServerError(f"llama.cpp's grammar converter is not at {path}: run `make setup`")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@lru_cache(maxsize=64)
+def json_schema_grammar(schema_json: str) -> str:
+    """Convert a JSON schema to GBNF that a small model cannot wander out of.
+
+    Two changes to the converter of llama-cpp-python (pinned at 0.3.36): bounded
+    strings use GBNF's ``{m,n}`` repetition instead of thousands of nested
+    optionals, and string characters exclude raw control characters, which
+    would make the JSON invalid.
+    """
+    grammar = _converter()
+    original = grammar._build_repetition
+
+    def compact(
+        item_rule: str,
+        min_items: int,
+        max_items: int | None,
+        separator_rule: str | None = None,
+        item_rule_is_literal: bool = False,
+    ) -> str:
+        if separator_rule is None and not item_rule_is_literal and (max_items or 0) > 1:
+            return f"{item_rule}{{{min_items},{max_items}}}"
+        return str(original(item_rule, min_items, max_items, separator_rule, item_rule_is_literal))
+
+    with _GRAMMAR_LOCK:
+        grammar._build_repetition = compact
+        try:
+            text = str(grammar.json_schema_to_gbnf(schema_json))
+        finally:
+            grammar._build_repetition = original
+    lines = [_CHAR_RULE if ln.startswith("char ::=") else ln for ln in text.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def schema_grammar(schema: dict[str, Any], order: SchemaOrder) -> str:
+    """Return ``schema``'s grammar, its fields to be written in ``order``.
+
+    The converter writes an object's fields in the order the schema lists them:
     ``sorted`` lists them alphabetically (as the embedded models have always
     been asked), ``declared`` as the schema declares them.
     """
-    if order == "declared":
-        return schema
-    return dict(json.loads(json.dumps(schema, sort_keys=True)))
+    return json_schema_grammar(json.dumps(schema, sort_keys=order == "sorted"))
 
 
 def bind_server_schema(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[Any, Any]:
-    """Constrain ``chat``'s replies to ``schema`` (llama.cpp's ``json_schema``, a grammar)."""
-    ordered = schema_for_order(schema, getattr(chat, "schema_order", "sorted"))
+    """Constrain ``chat``'s replies to ``schema`` with llama.cpp's grammar (GBNF)."""
+    grammar = schema_grammar(schema, getattr(chat, "schema_order", "sorted"))
     extra = dict(getattr(chat, "extra_body", None) or {})
     repeat = getattr(chat, "repeat_penalty", None)
     if repeat is not None:
         extra.setdefault("repeat_penalty", repeat)
-    return chat.bind(extra_body={**extra, "json_schema": ordered})
+    return chat.bind(extra_body={**extra, "grammar": grammar})
 
 
 def build_served(

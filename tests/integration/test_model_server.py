@@ -186,8 +186,8 @@ def test_the_real_server_writes_an_answers_fields_in_the_order_they_are_sent(
         assert list(json.loads(str(reply.content))) == [first, ({"zeta", "alpha"} - {first}).pop()]
 
 
-def test_every_teams_report_schema_is_taken_by_the_real_server(plan: ServerPlan) -> None:
-    """llama-server turns each schema into its grammar; one it cannot is refused (HTTP 400)."""
+def test_every_teams_report_grammar_is_taken_by_the_real_server(plan: ServerPlan) -> None:
+    """llama-server parses each schema's grammar; one it cannot parse is refused (HTTP 400)."""
     from devfactory.graph.schema import report_schema
     from devfactory.teams import load_teams
 

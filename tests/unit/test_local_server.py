@@ -45,7 +45,9 @@ from devfactory.models.server_chat import (
     ServerChatModel,
     bind_server_schema,
     build_served,
+    json_schema_grammar,
     reply_cap_s,
+    schema_grammar,
     served_slots,
 )
 from devfactory.settings import Settings
@@ -322,33 +324,32 @@ def test_every_wait_and_the_slots_are_bounded(name: str, good: object, bad: obje
         Settings(**{name: bad})  # type: ignore[arg-type]
 
 
-def test_a_schema_is_sent_for_the_server_to_constrain_replies_with(plan_for: Planner) -> None:
+def test_a_schema_is_constrained_by_the_sdists_grammar_converter(plan_for: Planner) -> None:
     schema = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 8}}}
     got = sent(bind_server_schema(chat_of(plan_for()), schema).invoke("name it"))
-    assert got["json_schema"] == schema and got["grammar"] is None  # the server converts it
+    assert got["grammar"] == json_schema_grammar(json.dumps(schema, sort_keys=True))
+    assert got["json_schema"] is None  # the server's own converter is not asked
     assert got["repeat_penalty"] == 1.1 and got["seed"] == 0 and got["temperature"] == 0.2
 
 
 def test_the_fields_of_an_answer_are_asked_in_the_models_order(plan_for: Planner) -> None:
-    """``sorted``: alphabetical, as the embedded models always were; ``declared``: as listed.
-
-    llama.cpp writes an object's fields in the order its schema lists them, and
-    the schema reaches it in the order it was sent (JSON keeps a body's order).
-    """
-    nested = {"type": "object", "properties": {"b": {"type": "string"}, "a": {"type": "string"}}}
+    """``sorted``: alphabetical, as the embedded models always were; ``declared``: as listed."""
     schema = {
         "type": "object",
-        "properties": {"zeta": {"type": "string"}, "alpha": nested},
+        "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}},
         "required": ["zeta", "alpha"],
     }
     chat = chat_of(plan_for())
-    sorted_ = sent(bind_server_schema(chat, schema).invoke("fill it"))["json_schema"]
+    sorted_ = sent(bind_server_schema(chat, schema).invoke("fill it"))["grammar"]
     other = chat.model_copy(update={"schema_order": "declared"})
-    declared = sent(bind_server_schema(other, schema).invoke("fill it"))["json_schema"]
-    assert list(declared["properties"]) == ["zeta", "alpha"] and declared == schema
-    assert list(sorted_["properties"]) == ["alpha", "zeta"] and sorted_ == schema
-    assert list(sorted_["properties"]["alpha"]["properties"]) == ["a", "b"]
-    assert list(sorted_) == sorted(schema)
+    declared = sent(bind_server_schema(other, schema).invoke("fill it"))["grammar"]
+    root = {
+        g: next(ln for ln in g.splitlines() if ln.startswith("root ::="))
+        for g in (declared, sorted_)
+    }
+    assert root[declared].index("zeta") < root[declared].index("alpha")
+    assert root[sorted_].index("alpha") < root[sorted_].index("zeta")
+    assert declared == schema_grammar(schema, "declared") != schema_grammar(schema, "sorted")
 
 
 def test_a_sampled_candidate_reaches_the_server_with_its_own_seed_and_cap(

@@ -1,17 +1,15 @@
-"""The report schema admits only consistent results.
-
-That llama-server turns each team's schema into a grammar is tested on the real
-server (``tests/integration/test_model_server.py``).
-"""
+"""The report schema admits only consistent results, and compiles to a small grammar."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from devfactory.graph.schema import report_schema
+from devfactory.models.server_chat import json_schema_grammar
 from devfactory.teams import load_teams
 from tests.fakes import good_report
 
@@ -45,6 +43,16 @@ def test_report_schema_allows_each_status_only_with_what_it_needs() -> None:
     assert not valid(schema, good_report(spec, status="DONE"))
     assert not valid(schema, good_report(spec, confidence=1.5))
     assert not valid(schema, {**good_report(spec), "artifacts": []})  # drafted apart
+
+
+@pytest.mark.parametrize("slug", sorted(TEAMS))
+def test_every_team_schema_compiles_to_a_bounded_grammar(slug: str) -> None:
+    gbnf = json_schema_grammar(json.dumps(report_schema(TEAMS[slug]), sort_keys=True))
+    assert len(gbnf) < 20_000  # compact {m,n} repetition, not thousands of nested optionals
+    assert "char{1,600}" in gbnf and "char{1,300}" in gbnf
+    char_rule = next(line for line in gbnf.splitlines() if line.startswith("char ::="))
+    assert r"\x00-\x1F" in char_rule  # raw control characters can never be emitted
+    assert "root ::= alternative-0 | alternative-1 | alternative-2" in gbnf
 
 
 @pytest.mark.parametrize("slug", [s for s, spec in load_teams().items() if spec.may_ask])
@@ -86,6 +94,8 @@ def test_a_report_that_can_no_longer_ask_is_not_offered_a_question() -> None:
     question = {"target_team": "product-management", "question": "What is it for?"}
     asking = good_report(spec, status="NEEDS_CLARIFICATION", clarification_needed=question)
     assert valid(report_schema(spec), asking) and not valid(settled, asking)
+    gbnf = json_schema_grammar(json.dumps(settled, sort_keys=True))
+    assert "root ::= alternative-0 | alternative-1\n" in gbnf + "\n"
 
 
 class RecordingModels:
