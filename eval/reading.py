@@ -7,10 +7,12 @@ the parser, and the model where the parser leaves the interface open), makes the
 plan tools make from those facts (``graph/plan_start.tool_plan``, the pipeline's
 teams as owners) and says whether that plan names the case's module and units:
 the library's functions, the command's options, the service's routes, as the
-case's ``names`` list them. A case with no plan by tools is planned by the model
-in a run; its starting point (``plan_start.starting_plan``) is judged the same
-way. Results go to ``--out`` as ``reading.json`` and ``reading.md``, by split and
-style.
+case's ``names`` list them, and, for a command line, whether its positional
+arguments agree with the case's interface line (``positionals``: how many, which
+repeat, which may be left out; names may differ). A case with no plan by tools
+is planned by the model in a run; its starting point
+(``plan_start.starting_plan``) is judged the same way. Results go to ``--out``
+as ``reading.json`` and ``reading.md``, by split and style.
 
 Exit codes: 0 when every case was read (whatever the reading found), 2 on usage
 errors, 4 when no model can be resolved.
@@ -50,6 +52,8 @@ class Read:
     plan_module: bool = False
     missing: list[str] = field(default_factory=list)  # units the plan leaves out
     notes: list[str] = field(default_factory=list)
+    arguments: str = ""  # how the plan's positional arguments differ ("": they agree)
+    arguments_judged: bool = False  # a command line whose positional arguments are judged
 
     @property
     def named(self) -> bool:
@@ -66,6 +70,60 @@ def units_of(case: Case) -> list[str]:
         called = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}\(", case.interface)]
         return [n for n in called if not n[:1].isupper()]  # a class raised is no unit
     return [n for n in names if n.startswith("-")]
+
+
+Shape = tuple[bool, bool]
+"""A positional argument's shape: whether it repeats, whether it may be left out."""
+
+_OPTION_GROUP = re.compile(r"\[[^\[\]]*-[^\[\]]*\]")  # ``[--shift N]``, ``[-v|--verbose]``
+_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*(?:\s+[A-Z][A-Z0-9_]*\b(?!\.\.\.))?")
+_POSITIONAL = re.compile(r"(\[)?([A-Z][A-Z0-9_]*)(\.\.\.)?(\])?(\.\.\.)?")
+
+
+def positionals(usage: str, module: str) -> list[Shape] | None:
+    """Return the shape of each positional argument ``module``'s usage line gives, in order.
+
+    Names differ between a requirement and a plan (``FILE`` or ``PATH``); what
+    must agree is how many there are, which repeat and which may be left out.
+    None where the line is not judged: no usage of ``module``, or a command with
+    subcommands or alternatives (a word in lower case, ``|``).
+    """
+    line = usage.split(";")[0]
+    found = re.search(rf"(?<![\w.-]){re.escape(module)}(?![\w.-])(.*)", line)
+    if found is None:
+        return None
+    rest = _OPTION.sub(" ", _OPTION_GROUP.sub(" ", found.group(1)))
+    shapes: list[Shape] = []
+    for token in rest.split():
+        token_match = _POSITIONAL.fullmatch(token)
+        if token_match is None:
+            return None
+        optional = bool(token_match.group(1) and token_match.group(4))
+        shapes.append((bool(token_match.group(3) or token_match.group(5)), optional))
+    return shapes
+
+
+def _shown(shapes: list[Shape] | None) -> str:
+    if not shapes:
+        return "none"
+    return " ".join(("[A...]" if m else "[A]") if o else ("A..." if m else "A") for m, o in shapes)
+
+
+def judge_arguments(plan: dict[str, Any], case: Case) -> str | None:
+    """Return how the plan's positional arguments differ from the case's ("": they agree).
+
+    None where the case is not judged (not a command line, or one with subcommands).
+    """
+    if case.kind == "library" or case.kind == "web-service":
+        return None
+    wanted = positionals(case.interface, case.module)
+    if wanted is None:
+        return None
+    usages = [str(c.get("usage", "")) for c in plan.get("commands") or []]
+    planned = next((p for u in usages if (p := positionals(u, case.module)) is not None), None)
+    if planned == wanted:
+        return ""
+    return f"positional arguments {_shown(wanted)}, planned {_shown(planned)}"
 
 
 def judge(plan: dict[str, Any], case: Case) -> tuple[bool, list[str]]:
@@ -97,6 +155,9 @@ def read_case(case: Case, settings: Any, source: Any, owners: dict[str, Any]) ->
         start = starting_plan(requirement, owners, reading.facts.facts)
         found.plan_by, made = ("start", start) if start is not None else ("", {})
     found.plan_module, found.missing = judge(made, case) if made else (False, found.units)
+    arguments = judge_arguments(made, case)
+    found.arguments_judged = arguments is not None
+    found.arguments = arguments or ""
     found.seconds = round(time.perf_counter() - started, 1)
     return found
 
@@ -104,7 +165,8 @@ def read_case(case: Case, settings: Any, source: Any, owners: dict[str, Any]) ->
 def render(rows: Sequence[Read], title: str) -> str:
     """Render the rows and the counts by split and style as markdown."""
     lines = [f"# {title}", "", "| split | style | cases | module read | plan by tools | "
-             "plan names module and units |", "|---|---|---|---|---|---|"]  # fmt: skip
+             "plan names module and units | command lines whose positional arguments agree |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for split in SPLITS:
         for style in ("marked", "prose"):
             group = [r for r in rows if r.split == split and r.style == style]
@@ -113,7 +175,9 @@ def render(rows: Sequence[Read], title: str) -> str:
                     f"| {split} | {style} | {len(group)} "
                     f"| {sum(r.read_module == r.module for r in group)} "
                     f"| {sum(r.plan_by == 'tools' for r in group)} "
-                    f"| {sum(r.named for r in group)} |"
+                    f"| {sum(r.named for r in group)} "
+                    f"| {sum(r.arguments_judged and not r.arguments for r in group)} of "
+                    f"{sum(r.arguments_judged for r in group)} |"
                 )
     lines += ["", "| case | split | style | module read | model calls | s | plan | missing |",
               "|---|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -121,9 +185,10 @@ def render(rows: Sequence[Read], title: str) -> str:
         module = r.read_module or "(none)"
         mark = "" if r.read_module == r.module else f" (not {r.module})"
         plan = (r.plan_by or "none") + ("" if r.plan_module or not r.plan_by else ", no module")
+        differs = [*r.missing, r.arguments] if r.arguments else r.missing
         lines.append(
             f"| {r.case} | {r.split} | {r.style} | {module}{mark} | {r.calls} | {r.seconds:g} "
-            f"| {plan} | {', '.join(r.missing) or '-'} |"
+            f"| {plan} | {', '.join(differs) or '-'} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -154,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(read_case(case, run.settings, run.source, dict(owners)))
         r = rows[-1]
         print(f"{r.case}: module {r.read_module or '-'}, {r.calls} call(s), "
-              f"plan {r.plan_by or 'none'}, missing {r.missing or '-'}", flush=True)  # fmt: skip
+              f"plan {r.plan_by or 'none'}, missing {r.missing or '-'}"
+              + (f", {r.arguments}" if r.arguments else ""), flush=True)  # fmt: skip
         run.keep("reading", rows)
     title = f"Reading the requirement: {run.label}, pipeline {args.pipeline}"
     (run.out / "reading.md").write_text(render(rows, title), encoding="utf-8")

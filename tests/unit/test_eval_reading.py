@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from eval.catalog import load_cases
-from eval.reading import Read, judge, read_case, render, units_of
+from eval.reading import Read, judge, judge_arguments, positionals, read_case, render, units_of
 
 
 class _NoModel:
@@ -32,6 +32,34 @@ def test_each_kind_of_case_has_its_units() -> None:
     assert units_of(by_id["lib-isbncheck"]) == ["is_valid", "to_isbn13"]
     assert units_of(by_id["cli-caesar"]) == ["--shift", "--decode"]
     assert units_of(by_id["web-recipebox"]) == ["/recipes"]
+
+
+@pytest.mark.parametrize(
+    ("usage", "module", "shapes"),
+    [
+        ("python -m caesar [FILE] [--shift N] [--decode]; shift 3", "caesar", [(False, True)]),
+        ("python -m wordcount FILE... [--lines] [--json]; exit 0", "wordcount", [(True, False)]),
+        ("python -m mdtable CSV_FILE [--align SPEC]", "mdtable", [(False, False)]),
+        ("wordcount [FILE...] --top N", "wordcount", [(True, True)]),
+        ("python -m dedupe [--count] [--output OUT]", "dedupe", []),
+        ("python -m romanconv to-roman N | from-roman NUMERAL", "romanconv", None),
+        ("python -m caesar FILE", "other", None),  # another module's line
+    ],
+)
+def test_a_usage_lines_positional_arguments_are_read_by_their_shape(
+    usage: str, module: str, shapes: list[tuple[bool, bool]] | None
+) -> None:
+    assert positionals(usage, module) == shapes
+
+
+def test_a_command_lines_plan_is_judged_by_its_positional_arguments() -> None:
+    case = load_cases(["cli-caesar"])[0]  # python -m caesar [FILE] [--shift N] [--decode]
+    said = {"commands": [{"usage": "caesar [FILE] [--shift N] [--decode]"}]}
+    dropped = {"commands": [{"usage": "python -m caesar [--shift N] [--decode]"}]}
+    assert judge_arguments(said, case) == ""
+    assert judge_arguments(dropped, case) == "positional arguments [A], planned none"
+    assert judge_arguments({}, case) == "positional arguments [A], planned none"
+    assert judge_arguments(said, load_cases(["lib-isbncheck"])[0]) is None  # a library
 
 
 def test_a_plan_is_judged_by_its_module_file_and_the_units_it_states() -> None:
