@@ -107,7 +107,6 @@ def demo(pipeline: PipelineOption = "lean", out: OutOption = None) -> None:
     text = demo_requirement()
     common.require_tools()
     settings = get_settings()
-    common.require_models(settings)
     who = identity(settings, None, None)
     console.print(Panel(text.strip(), title="The requirement", title_align="left", expand=False))
 
@@ -124,6 +123,7 @@ def demo(pipeline: PipelineOption = "lean", out: OutOption = None) -> None:
         )
 
     with common.session() as factory:
+        common.require_models(factory)
         drive(
             factory,
             pipeline,

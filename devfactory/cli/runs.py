@@ -93,10 +93,10 @@ def run(
         raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
     common.require_tools()
     settings = get_settings()
-    common.require_models(settings)
     caps = Caps(tokens=budget_tokens, cost_usd=budget_cost)
     who = identity(settings, by, role)
     with common.session() as factory:
+        common.require_models(factory)
         drive(
             factory,
             pipeline,
@@ -131,7 +131,7 @@ def resume(
     common.require_tools()
     with common.session() as factory:
         row = factory.get(run_id)
-        common.require_models(get_settings())
+        common.require_models(factory)
         try:
             drive(
                 factory,
