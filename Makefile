@@ -32,8 +32,9 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 # llama.cpp's own server, from the sources the locked llama-cpp-python sdist vendors (uv's
-# cache, else the registry, checked against uv.lock); a stamp makes a second run instant.
-$(BIN)/llama-server: $(VENV)/.synced
+# cache, else the registry, checked against uv.lock), and the sdist's grammar converter; a
+# stamp makes a second run instant, and a changed build script runs again.
+$(BIN)/llama-server: $(VENV)/.synced devfactory/models/server_build.py
 	UV_CACHE_DIR="$${UV_CACHE_DIR:-$$($(UV) cache dir 2>/dev/null)}" $(BIN)/python -m devfactory.models.server_build
 	@touch $@
 
