@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from devfactory.models.server_chat import schema_grammar
 from devfactory.settings import Settings
 from tests.recorded.case import CASES, interpreter, replayable_here, the_case
 from tests.recorded.models import RecordingChatModel, ReplayError, ReplayModels
@@ -245,8 +246,8 @@ def test_a_recording_saved_and_loaded_replays_to_the_same_prompts(
     )
     ask = [SystemMessage("You are the governance board."), HumanMessage("Rate it.")]
     assert recorder.bind(json_schema=SCHEMA).invoke(ask).content == "seen 2"
-    [asked] = served.sent  # the schema goes to the server as its json_schema
-    assert asked["extra_body"]["json_schema"] == SCHEMA
+    [asked] = served.sent  # the schema goes to the server as the product sends it
+    assert asked["extra_body"]["grammar"] == schema_grammar(SCHEMA, "sorted")
     assert asked["temperature"] == settings.temperature
     assert recorder.count_tokens("twelve chars") == 4
     save(
