@@ -10,8 +10,8 @@ ENV CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON
 COPY pyproject.toml uv.lock README.md ./
 COPY devfactory ./devfactory
 # llama.cpp's own llama-server, as `make setup` builds it: from the sources the locked
-# llama-cpp-python sdist vendors (left unpacked in uv's cache by the sync, else the
-# registry, checked against uv.lock), with the same CMAKE_ARGS, installed beside the
+# llama-cpp-python sdist vendors (locked, never installed: downloaded from the registry
+# and checked against uv.lock), with the same CMAKE_ARGS, installed beside the
 # interpreter (/opt/venv/bin/llama-server). Its sources, build tree and uv's cache are
 # not kept; the stamp is. Every process of a container shares one server.
 RUN uv sync --frozen --no-dev --compile-bytecode \

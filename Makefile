@@ -32,8 +32,9 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 # llama.cpp's own server, from the sources the locked llama-cpp-python sdist vendors (uv's
-# cache, else the registry, checked against uv.lock); a stamp makes a second run instant.
-$(BIN)/llama-server: $(VENV)/.synced
+# cache, else the registry, checked against uv.lock), and the sdist's grammar converter; a
+# stamp makes a second run instant, and a changed build script runs again.
+$(BIN)/llama-server: $(VENV)/.synced devfactory/models/server_build.py
 	UV_CACHE_DIR="$${UV_CACHE_DIR:-$$($(UV) cache dir 2>/dev/null)}" $(BIN)/python -m devfactory.models.server_build
 	@touch $@
 
@@ -47,7 +48,7 @@ system-deps: ## Install Graphviz (PNG graphs), Chromium (browser tests) and bubb
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "warning: install$$missing (apt-get install$$missing): PNG graphs, browser tests and the sandbox need them"; fi; fi
 
-setup: $(VENV)/.synced $(BIN)/llama-server system-deps ## Create .venv from uv.lock and build llama-server (compiles llama.cpp twice, once: ~10 min).
+setup: $(VENV)/.synced $(BIN)/llama-server system-deps ## Create .venv from uv.lock and build llama-server (llama.cpp compiled once).
 
 demo: setup ## Build a small command line from a ticket (config/demo_requirement.md), unattended on the lean pipeline; exits non-zero, saying why, unless the run COMPLETED.
 	$(BIN)/devfactory models

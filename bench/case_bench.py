@@ -36,9 +36,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.served import emit, plan, private_tmp
-from devfactory.models.embedded import MODEL_NAME
 from devfactory.models.local_server import LocalServer
-from devfactory.models.packaged import ensure_model_file
+from devfactory.models.packaged import SMALL, ensure_model_file
 from devfactory.settings import Settings
 from eval.catalog import load_cases
 
@@ -106,7 +105,7 @@ def main() -> None:
         tmp_env = private_tmp(Path(tmp) / "t")
         data = Path(tmp) / "data"
         (data / "models").mkdir(parents=True)
-        (data / "models" / f"{MODEL_NAME}.gguf").symlink_to(model)
+        (data / "models" / f"{SMALL.name}.gguf").symlink_to(model)
         env = {k: v for k, v in os.environ.items() if not k.startswith("DEVFACTORY_")}
         env.update(tmp_env)
         env.update(
@@ -124,7 +123,7 @@ def main() -> None:
                 result[mode]["eval_wall_s"] = round(time.monotonic() - started, 1)
                 print(f"{mode}: {result[mode]}", flush=True)
         finally:
-            LocalServer(plan(settings, data / "models" / f"{MODEL_NAME}.gguf", args.slots)).stop()
+            LocalServer(plan(settings, data / "models" / f"{SMALL.name}.gguf", args.slots)).stop()
     result.update(compared(result["serial"], result["parallel"]))
     emit(result, args.out)
 

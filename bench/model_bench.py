@@ -1,20 +1,22 @@
-"""Benchmark the embedded model: how fast it reads a prompt and writes a reply.
+"""Benchmark the embedded model as it is served: how fast it reads a prompt and writes a reply.
 
-Three figures explain how long a run on the embedded model takes:
+Three figures explain how long a run on the embedded model takes, each from the
+server's own counts (``timings``) of one request:
 
 - prompt: tokens per second evaluating a long prompt (a stage's context);
 - plain: tokens per second writing free text (a drafted file);
-- grammar: tokens per second writing under a JSON-schema grammar (the build plan and
+- grammar: tokens per second writing under a JSON schema (the build plan and
   every report are decoded this way).
 
-Each is the median of ``--runs`` measurements on a freshly reset context (no prefix
-reused). Threads are the factory's own choice (``embedded_threads``).
+Each is the median of ``--runs`` requests with no prompt cache reused. The server
+is the benchmark's own (``bench/served.py``: the shared server's code in a private
+state folder), with one slot and the factory's threads (``embedded_threads``).
 
-A fourth compares the factory's wrapper with llama-cpp-python itself: the same
-chat request (``ASK``), the same loaded weights and sampling, sent through
-``EmbeddedChatModel.invoke`` (LangChain's call path, the deadline check on each
-token) and straight to ``Llama.create_chat_completion``, taking turns; the
-figure is the wrapper's decoding speed over the raw one's (target >= 0.95).
+A fourth compares the factory's wrapper with the server itself: the same chat
+request (``ASK``), the same sampling, sent through ``ServerChatModel.invoke``
+(LangChain's call path, the factory's transport reading each reply whole) and
+posted straight to the server, taking turns; the figure is the wrapper's speed
+over the raw one's, wall clock, tokens written over the call's time (target >= 0.95).
 
 Usage: python -m bench.model_bench [--runs 3] [--out FILE] [--wrapper-only]
 
@@ -24,17 +26,19 @@ Not a test: the numbers depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from bench.served import client, emit, plan, private_tmp
 from devfactory.graph.planning import PLAN_SCHEMA
-from devfactory.models.embedded import MODEL_NAME, default_threads, json_schema_grammar
-from devfactory.models.packaged import ensure_model_file
+from devfactory.models.local_server import LocalServer
+from devfactory.models.packaged import SMALL, ensure_model_file
+from devfactory.models.server_chat import ServerChatModel, build_served
 from devfactory.settings import Settings
 
 ASK = (
@@ -43,96 +47,66 @@ ASK = (
     "test_command, entry_point."
 )
 CONTEXT = "The quick brown fox jumps over the lazy dog while the factory plans a tool. " * 150
+URL = "http://llama-server/v1/chat/completions"
 
 
-def measure(runs: int, out_tokens: int) -> dict[str, Any]:
-    """Load the model and time prompt evaluation, plain decoding and grammar decoding."""
-    from llama_cpp import Llama
-    from llama_cpp.llama_grammar import LlamaGrammar
+def timed(http: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    """Post one chat request (no prompt cache) and return the server's ``timings`` of it."""
+    reply = http.post(URL, json={**body, "cache_prompt": False, "temperature": 0.2, "seed": 0})
+    reply.raise_for_status()
+    return dict(reply.json()["timings"])
 
-    settings = Settings()
-    threads = default_threads(settings.embedded_threads)
-    llm = Llama(
-        model_path=str(ensure_model_file(settings.data_dir)),
-        n_ctx=settings.embedded_ctx,
-        n_threads=threads,
-        verbose=False,
-        seed=0,
-    )
-    prompt = llm.tokenize(CONTEXT.encode())[:2000]
-    grammar = LlamaGrammar.from_string(
-        json_schema_grammar(json.dumps(PLAN_SCHEMA, sort_keys=True)), verbose=False
-    )
+
+def measure(server: LocalServer, runs: int, out_tokens: int) -> dict[str, Any]:
+    """Time prompt evaluation, plain decoding and decoding under the plan's JSON schema."""
     samples: dict[str, list[float]] = {"prompt": [], "plain": [], "grammar": []}
-    for _ in range(runs):
-        llm.reset()
-        started = time.perf_counter()
-        llm.eval(prompt)
-        samples["prompt"].append(len(prompt) / (time.perf_counter() - started))
-        for name, constraint in (("plain", None), ("grammar", grammar)):
-            llm.reset()
-            started = time.perf_counter()
-            out = llm.create_chat_completion(
-                messages=[{"role": "user", "content": ASK}],
-                max_tokens=out_tokens,
-                temperature=0.2,
-                seed=0,
-                grammar=constraint,
+    ask = {"messages": [{"role": "user", "content": ASK}], "max_tokens": out_tokens}
+    with client(server) as http:
+        for _ in range(runs):
+            read = timed(
+                http, {"messages": [{"role": "user", "content": CONTEXT}], "max_tokens": 1}
             )
-            written = out["usage"]["completion_tokens"]
-            samples[name].append(written / (time.perf_counter() - started))
+            samples["prompt"].append(float(read["prompt_per_second"]))
+            samples["plain"].append(float(timed(http, ask)["predicted_per_second"]))
+            shaped = timed(http, {**ask, "json_schema": PLAN_SCHEMA})
+            samples["grammar"].append(float(shaped["predicted_per_second"]))
     return {
-        "model": MODEL_NAME,
-        "threads": threads,
-        "prompt_tokens": len(prompt),
-        "out_tokens": out_tokens,
-        "runs": runs,
         "tokens_per_second": {k: round(statistics.median(v), 1) for k, v in samples.items()},
         "samples": {k: [round(x, 1) for x in v] for k, v in samples.items()},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "load_before": os.getloadavg()[0],
+        "out_tokens": out_tokens,
+        "runs": runs,
     }
 
 
-def wrapper_vs_raw(runs: int, out_tokens: int) -> dict[str, Any]:
-    """Time the same chat request through ``EmbeddedChatModel`` and raw llama.cpp, in turns."""
+def wrapper_vs_raw(server: LocalServer, chat: ServerChatModel, runs: int) -> dict[str, Any]:
+    """Time the same chat request through ``ServerChatModel`` and posted raw, in turns."""
     from langchain_core.messages import HumanMessage
 
-    from devfactory.models.embedded import build_embedded
-
-    settings = Settings()
-    model = build_embedded(
-        settings.data_dir,
-        max_tokens=out_tokens,
-        temperature=0.2,
-        n_ctx=settings.embedded_ctx,
-        n_threads=settings.embedded_threads,
-        timeout_s=settings.model_call_timeout_s,
-    )
-    assert model._handle is not None
-    llm, _ = model._handle  # the very weights the wrapper uses
     speeds: dict[str, list[float]] = {"wrapper": [], "raw": []}
-    for _ in range(runs):
-        llm.reset()
-        started = time.perf_counter()
-        reply = model.invoke([HumanMessage(ASK)])
-        written = (reply.usage_metadata or {}).get("output_tokens", 0)
-        speeds["wrapper"].append(written / (time.perf_counter() - started))
-        llm.reset()
-        started = time.perf_counter()
-        out = llm.create_chat_completion(
-            messages=[{"role": "user", "content": ASK}],
-            max_tokens=out_tokens,
-            temperature=0.2,
-            seed=0,
-            repeat_penalty=model.repeat_penalty,
-        )
-        speeds["raw"].append(out["usage"]["completion_tokens"] / (time.perf_counter() - started))
-    wrapper, raw = (statistics.median(speeds[k]) for k in ("wrapper", "raw"))
+    body = {
+        "messages": [{"role": "user", "content": ASK}],
+        "max_tokens": chat.max_completion_tokens,
+        "temperature": chat.temperature,
+        "seed": chat.seed,
+        "repeat_penalty": chat.repeat_penalty,
+        "cache_prompt": False,
+    }
+    with client(server) as http:
+        for _ in range(runs):
+            started = time.perf_counter()
+            reply = chat.invoke([HumanMessage(ASK)], extra_body={"cache_prompt": False})
+            written = (reply.usage_metadata or {}).get("output_tokens", 0)
+            speeds["wrapper"].append(written / (time.perf_counter() - started))
+            started = time.perf_counter()
+            raw = http.post(URL, json=body)
+            raw.raise_for_status()
+            tokens = raw.json()["usage"]["completion_tokens"]
+            speeds["raw"].append(tokens / (time.perf_counter() - started))
+    wrapper, plain = (statistics.median(speeds[k]) for k in ("wrapper", "raw"))
     return {
         "wrapper_tokens_per_second": round(wrapper, 1),
-        "raw_tokens_per_second": round(raw, 1),
-        "ratio": round(wrapper / raw, 3),
+        "raw_tokens_per_second": round(plain, 1),
+        "ratio": round(wrapper / plain, 3),
         "runs": runs,
         "samples": {k: [round(x, 1) for x in v] for k, v in speeds.items()},
     }
@@ -146,12 +120,27 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--wrapper-only", action="store_true")
     args = parser.parse_args()
-    figures = {} if args.wrapper_only else measure(args.runs, args.out_tokens)
-    figures["wrapper_vs_raw"] = wrapper_vs_raw(args.runs, args.out_tokens)
-    text = json.dumps(figures, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    with tempfile.TemporaryDirectory(prefix="dfb-", dir="/tmp") as tmp:
+        private_tmp(Path(tmp))
+        settings = Settings()
+        served = plan(settings, ensure_model_file(settings.data_dir), 1)
+        chat = build_served(
+            served,
+            max_tokens=args.out_tokens,
+            temperature=0.2,
+            timeout_s=settings.model_call_timeout_s,
+            repeat_penalty=SMALL.repeat_penalty,
+        )
+        try:
+            with client(chat.server) as http:
+                timed(http, {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4})
+            figures: dict[str, Any] = {"model": SMALL.name, "threads": served.threads}
+            if not args.wrapper_only:
+                figures.update(measure(chat.server, args.runs, args.out_tokens))
+            figures["wrapper_vs_raw"] = wrapper_vs_raw(chat.server, chat, args.runs)
+        finally:
+            chat.server.stop()
+    emit(figures, args.out)
 
 
 if __name__ == "__main__":

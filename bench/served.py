@@ -25,8 +25,7 @@ from typing import Any, Final
 
 import httpx
 
-from devfactory.models.embedded import default_threads
-from devfactory.models.local_server import LocalServer, ServerPlan, local_server
+from devfactory.models.local_server import LocalServer, ServerPlan, default_threads, local_server
 from devfactory.models.packaged import ensure_model_file
 from devfactory.models.server_chat import ServerTransport
 from devfactory.settings import Settings

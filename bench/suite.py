@@ -16,8 +16,9 @@ met. ``--docs FILE`` rewrites the table between the markers in FILE
   server's CPU per request beside it.
 - ``bench/stage_bench.py``: the factory's own cost per stage against raw
   LangGraph with subgraphs on the same saver; memory's share.
-- ``bench/model_bench.py --wrapper-only``: the embedded wrapper's decoding
-  against llama-cpp-python's own (skipped with ``--no-model``).
+- ``bench/model_bench.py --wrapper-only``: the embedded model's decoding through
+  the factory's wrapper against requests posted straight to its server (skipped
+  with ``--no-model``).
 - ``bench/decode_bench.py``: the shared llama-server's aggregate decoding at 1, 2
   and 4 sequences at once (skipped with ``--no-model``).
 - ``bench/speculative_bench.py``: the 1.5B's decoding with the 0.5B as its draft
@@ -324,7 +325,7 @@ def figures(out: Path, model: bool, with_case: bool = False) -> list[Figure]:
                 "embedded wrapper decoding",
                 wrapped["wrapper_tokens_per_second"],
                 "tok/s",
-                "llama-cpp-python",
+                "llama-server, posted raw",
                 wrapped["raw_tokens_per_second"],
                 0.95,
                 at_most=False,

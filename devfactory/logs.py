@@ -187,6 +187,11 @@ class _Deferred(logging.Formatter):
         return self._built.format(record)
 
 
+QUIET = ("pgserver",)
+"""Libraries whose INFO lines are their own mechanics (initdb's whole output, pg_ctl's
+arguments): only their warnings and errors are logged, at any level."""
+
+
 def configure(
     fmt: str = "text", *, level: int = logging.WARNING, stream: TextIO | None = None
 ) -> None:
@@ -201,6 +206,8 @@ def configure(
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # a warning is a line in the same format, not raw stderr
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 @contextmanager

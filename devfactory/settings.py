@@ -134,7 +134,7 @@ class Settings(BaseSettings):
         ge=1,
         le=16,
         description="Requests sent at once to a model of any other provider (a cloud or an "
-        "OpenAI-compatible server); the in-process embedded model serves one at a time.",
+        "OpenAI-compatible server); the embedded model is sent as many as its server's slots.",
     )
     models_file: Path | None = Field(
         default=None,
@@ -453,11 +453,6 @@ class Settings(BaseSettings):
     )
     embedded_ctx: int = Field(
         default=8192, ge=1024, le=32_768, description="Context of the embedded model (per slot)."
-    )
-    embedded_server: bool = Field(
-        default=True,
-        description="Serve the embedded model from one llama-server shared by every process "
-        "(when it is built); off: each process loads the weights itself.",
     )
     embedded_server_binary: Path | None = Field(
         default=None, description="llama-server's path (default: beside the Python interpreter)."

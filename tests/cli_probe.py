@@ -19,12 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MACHINERY = (
     "langchain_core",
     "langgraph",
-    "llama_cpp",
     "mem0",
     "onnxruntime",
     "devfactory.graph",
     "devfactory.models.router",
-    "devfactory.models.embedded",
+    "devfactory.models.server_chat",
     "devfactory.factory.runner",
     "devfactory.memory.live",
     "devfactory.memory.facts",

@@ -231,6 +231,7 @@ def handler(state: State, key: str) -> type[BaseHTTPRequestHandler]:
                 for k in ("temperature", "seed", "max_completion_tokens", "repeat_penalty")
             }
             sent["grammar"] = body.get("grammar")
+            sent["json_schema"] = body.get("json_schema")
             sent["pid"] = os.getpid()
             script = os.environ.get("FAKE_LLAMA_SCRIPT")
             content = scripted_reply(script, body["messages"]) if script else json.dumps(sent)

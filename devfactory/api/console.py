@@ -28,7 +28,7 @@ from devfactory.api.runs import factory_of, get_run, known_status
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.factory.reports import default_caps
-from devfactory.models.embedded import embedded_available
+from devfactory.models.local_server import embedded_available
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import available_pipelines
 from devfactory.redact import redact, shown_url
@@ -271,7 +271,7 @@ def settings_view(person: Reader, rules: Rules, request: Request) -> dict[str, A
         "routing": routing,
         "providers": {
             "ollama": _ollama_health(router.ollama_host, settings.probe_timeout_s),
-            "embedded": {"available": embedded_available()},
+            "embedded": {"available": embedded_available(settings)},
         },
         "caps": default_caps(settings),
         "budget_warn_at": settings.budget_warn_at,

@@ -439,6 +439,21 @@ def require_tools() -> None:
         raise fail(missing_message(missing), EXIT_ENV)
 
 
+def require_models(factory: Any) -> None:
+    """Exit 4 when the embedded model's server cannot start and no other model serves.
+
+    ``run``, ``resume``, ``demo`` and the answers that drive a run on call it
+    with the factory they drive it with, before the run's first stage: its
+    router starts the servers (``ModelRouter.start_servers``); any other model
+    source (a models factory: a scripted model, a plugin) has none to start.
+    """
+    source = getattr(factory, "model_source", None)
+    start = getattr(source(), "start_servers", None) if callable(source) else None
+    problem = start() if callable(start) else None
+    if problem:
+        raise fail(str(problem), EXIT_ENV)
+
+
 def open_factory(settings: Settings) -> Any:
     """Open the factory (database, checkpointer); exit 4 when the database is unavailable."""
     from devfactory.factory.runner import Factory

@@ -123,6 +123,7 @@ def demo(pipeline: PipelineOption = "lean", out: OutOption = None) -> None:
         )
 
     with common.session() as factory:
+        common.require_models(factory)
         drive(
             factory,
             pipeline,

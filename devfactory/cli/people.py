@@ -90,6 +90,7 @@ def decide(
                 + (waiting or "nothing"),
                 EXIT_USAGE,
             )
+        common.require_models(factory)
         drive(
             factory,
             row.pipeline,

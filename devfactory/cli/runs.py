@@ -96,6 +96,7 @@ def run(
     caps = Caps(tokens=budget_tokens, cost_usd=budget_cost)
     who = identity(settings, by, role)
     with common.session() as factory:
+        common.require_models(factory)
         drive(
             factory,
             pipeline,
@@ -130,6 +131,7 @@ def resume(
     common.require_tools()
     with common.session() as factory:
         row = factory.get(run_id)
+        common.require_models(factory)
         try:
             drive(
                 factory,

@@ -27,8 +27,7 @@ exactly one trial call through. The trial's success closes it and clears the
 window (a recovered provider starts with a clean record); its failure opens it
 for another cool-down. The clock is injectable, so tests need no sleeps.
 
-``WatchedModel`` is the runnable that puts one link's calls through the book
-(a standby link may decline a call, ``LinkDeclinedError``: no outcome, no record),
+``WatchedModel`` is the runnable that puts one link's calls through the book,
 and ``HealthPublisher`` hands snapshots to a sink (the database) off the call
 path: at most once every ``health_snapshot_s``, and soon after a breaker changes.
 
@@ -75,10 +74,6 @@ class Standing(StrEnum):
     HEALTHY = "healthy"
     DEGRADED = "degraded"
     BLOCKED = "blocked"
-
-
-class LinkDeclinedError(RuntimeError):
-    """A standby link refused a call it is not for now (what it backs up still runs)."""
 
 
 class CircuitOpenError(RuntimeError):
@@ -316,9 +311,7 @@ class WatchedModel(Runnable[Any, Any]):
     ``with_fallbacks`` goes on to the next link. Each call's latency and outcome
     are recorded; a reply is labelled with the link that served it
     (``response_metadata["model_name"]``), so costs are priced for the model
-    that answered, whichever place it had in the chain. ``declines``, where
-    given, is asked first: a reason it returns is raised as ``LinkDeclinedError``
-    (the next link serves), and the call is not recorded: it never ran.
+    that answered, whichever place it had in the chain.
     """
 
     def __init__(
@@ -326,18 +319,13 @@ class WatchedModel(Runnable[Any, Any]):
         inner: Runnable[Any, Any],
         label: str,
         book: HealthBook,
-        declines: Callable[[], str | None] | None = None,
     ) -> None:
         self.inner = inner
         self.label = label
         self.book = book
-        self.declines = declines
         self.name = f"watched:{label}"
 
     def _admit(self) -> float:
-        why = self.declines() if self.declines is not None else None
-        if why:
-            raise LinkDeclinedError(f"{self.label}: {why}")
         if not self.book.admit(self.label):
             retry = self.book.health(self.label).retry_in_s
             when = f"; it is tried again in {retry:.0f} s" if retry else ""

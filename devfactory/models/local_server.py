@@ -62,7 +62,8 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import httpx
 
-from devfactory.models.server_build import installed_at
+from devfactory.models.packaged import SMALL, PackagedModel
+from devfactory.models.server_build import converter_at, installed_at
 
 if TYPE_CHECKING:  # the supervisor imports this module: it starts fast without the settings
     from devfactory.settings import Settings
@@ -94,9 +95,25 @@ def server_binary(settings: Settings) -> Path:
 
 
 def server_built(settings: Settings) -> bool:
-    """Say whether the embedded model may be served by ``llama-server`` here."""
+    """Say whether ``llama-server`` is built here (``make setup`` builds it)."""
     binary = server_binary(settings)
-    return settings.embedded_server and binary.is_file() and os.access(binary, os.X_OK)
+    return binary.is_file() and os.access(binary, os.X_OK)
+
+
+def embedded_available(settings: Settings, model: PackagedModel = SMALL) -> bool:
+    """Say whether ``model`` can be served here: ``llama-server`` built, every slice installed.
+
+    ``make setup`` keeps the grammar converter beside the server's sources: with
+    it missing, no structured answer could be asked for.
+    """
+    return server_built(settings) and converter_at().is_file() and model.installed()
+
+
+def default_threads(requested: int) -> int:
+    """Pick llama.cpp threads: the requested number, else one per core up to four."""
+    if requested > 0:
+        return requested
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -577,13 +594,19 @@ class LocalServer:
                 stderr=log,
                 start_new_session=True,  # a Ctrl-C of this process never reaches the server
             )
+        exited = seen = False
         while time.monotonic() < deadline:
             if launcher.poll() not in (None, 0):
                 said = log_tail(self.folder, name="supervisor.log")
                 raise ServerError(f"the model server's supervisor failed:\n{said}")
             found = read_state(self.folder)
+            if found is None and seen:
+                exited = True  # its supervisor cleared the state: the server exited
+                break
             if found is not None and found.key == key:
+                seen = True
                 if not alive(found.pid):
+                    exited = True
                     break
                 if healthy(found):
                     launcher.wait()  # it returned as soon as it forked the supervisor
@@ -596,10 +619,13 @@ class LocalServer:
         found = read_state(self.folder)
         if found is not None and found.key == key:
             stop_recorded(self.folder, found)
-        raise ServerError(
-            f"the model server did not answer within {self.plan.start_timeout_s:g} s "
-            f"(embedded_server_start_timeout_s); its log ends:\n{log_tail(self.folder)}"
+        why = (
+            "the model server exited as it started"
+            if exited
+            else f"the model server did not answer within {self.plan.start_timeout_s:g} s "
+            "(embedded_server_start_timeout_s)"
         )
+        raise ServerError(f"{why}; its log ends:\n{log_tail(self.folder)}")
 
     def _confirmed(self, found: Endpoint) -> Endpoint:
         """Record what the server that just answered runs as (lock held); return it so.

@@ -38,12 +38,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devfactory.control.budget import PriceTable, load_prices
 from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
-from devfactory.models.embedded import (
-    EmbeddedChatModel,
-    build_embedded,
-    default_threads,
-    embedded_available,
-)
 from devfactory.models.embeddings import (
     OLLAMA_DIMS,
     Embedder,
@@ -53,7 +47,7 @@ from devfactory.models.embeddings import (
     ollama_embedder,
 )
 from devfactory.models.health import HealthBook, HealthPolicy, Standing, WatchedModel
-from devfactory.models.local_server import ServerPlan, local_server, server_built
+from devfactory.models.local_server import ServerPlan, default_threads, embedded_available
 from devfactory.models.packaged import (
     PACKAGED,
     EmbeddedModelError,
@@ -67,13 +61,6 @@ from devfactory.settings import Settings
 
 DEFAULT_OLLAMA = "http://127.0.0.1:11434"
 log = logging.getLogger(__name__)
-IN_PROCESS = " (in-process standby)"
-"""Added to the embedded model's label where its in-process adapter backs up the server.
-
-It serves only while no server process of the model lives (it could not start,
-or died and could not be started again): a server that is slow, or whose call
-timed out, is never backed by a second copy of the weights on the same cores.
-"""
 
 
 class ModelUnavailableError(RuntimeError):
@@ -254,9 +241,7 @@ class ResolvedModel:
     (and price) when it is made; without it (a scripted model), the order is fixed.
     ``parallel`` is how many calls the first link serves at once (``parallel_of``):
     the build loop sends no more than that at a time. A fallback that serves
-    fewer waits its turn by itself (the embedded model holds a lock).
-    ``standby``, on a link that only backs another up, says why it must not
-    serve now (None: it may); the chain then goes on without it.
+    fewer queues the rest itself (a server's slots, a provider's limits).
     """
 
     alias: str
@@ -266,7 +251,6 @@ class ResolvedModel:
     fallbacks: tuple[ResolvedModel, ...] = field(default=())
     routing: Routing | None = None
     parallel: int = 1
-    standby: Callable[[], str | None] | None = None
 
     def _chain(self, make: Callable[[ResolvedModel], Runnable[Any, Any]]) -> Runnable[Any, Any]:
         """Return the links made by ``make``, redacted, with fallbacks, ordered per call."""
@@ -275,7 +259,7 @@ class ResolvedModel:
             head, *rest = [make(link) for link in links]
             return _REDACTED | (head.with_fallbacks(rest) if rest else head)
         routing, book = self.routing, self.routing.book
-        watched = [WatchedModel(make(link), link.label, book, link.standby) for link in links]
+        watched = [WatchedModel(make(link), link.label, book) for link in links]
         labels = tuple(link.label for link in links)
 
         def pick(messages: Any) -> Runnable[Any, Any]:
@@ -352,10 +336,6 @@ def _bind_ollama(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[Any, A
     return chat.bind(format=schema)
 
 
-def _bind_embedded(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[Any, Any]:
-    return chat.bind(json_schema=schema)
-
-
 def _bind_prompt_only(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[Any, Any]:
     return chat  # the prompt carries the contract; replies are repaired or retried
 
@@ -363,13 +343,12 @@ def _bind_prompt_only(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[A
 def parallel_of(entry: ModelEntry, settings: Settings, chat: BaseChatModel | None = None) -> int:
     """Return how many calls ``entry``'s model (``chat``, where built) serves at once.
 
-    The embedded model served by llama-server as many as the server's slots,
-    in-process one sequence at a time; an Ollama server as many as its
-    ``OLLAMA_NUM_PARALLEL``; any other provider (a cloud, an OpenAI-compatible
-    server) a bounded number of concurrent requests.
+    The embedded model served by llama-server as many as the server's slots;
+    an Ollama server as many as its ``OLLAMA_NUM_PARALLEL``; any other provider
+    (a cloud, an OpenAI-compatible server) a bounded number of concurrent requests.
     """
     if entry.provider == "embedded":
-        if chat is None or isinstance(chat, EmbeddedChatModel):
+        if chat is None:
             return 1
         from devfactory.models.server_chat import served_slots
 
@@ -448,66 +427,15 @@ class ModelRouter:
         if entry.kind == "embeddings":
             return entry.provider == "embedded" and minilm_available()
         if entry.provider == "embedded":
-            return embedded_available(packaged(entry.model))
+            return embedded_available(self.settings, packaged(entry.model))
         try:
             self._build(entry)
         except Exception:  # noqa: BLE001 - any construction failure means "not configured"
             return False
         return True
 
-    def _labels(self, entry: ModelEntry) -> list[str]:
-        """Return the links ``entry`` makes: the embedded model served, then in-process.
-
-        Where ``llama-server`` is built, the embedded model is served by it (its
-        label unchanged) and the in-process adapter is its standby under its own
-        label (``IN_PROCESS``); elsewhere the in-process adapter is the link, as
-        it always was.
-        """
-        if entry.provider == "embedded" and entry.kind == "chat" and server_built(self.settings):
-            return [entry.label, entry.label + IN_PROCESS]
-        return [entry.label]
-
-    def _build_link(
-        self, entry: ModelEntry, label: str
-    ) -> tuple[BaseChatModel, Callable[..., Runnable]]:
-        """Build the chat model of one of ``entry``'s links (``_labels``)."""
-        if entry.provider != "embedded" or len(self._labels(entry)) == 1:
-            return self._build(entry)
-        s = self.settings
-        if label == entry.label:
-            from devfactory.models.server_chat import bind_server_schema, build_served
-
-            served = build_served(
-                self._server_plan(entry),
-                max_tokens=s.stage_max_tokens,
-                temperature=s.temperature,
-                timeout_s=s.model_call_timeout_s,
-                min_decode_tps=s.served_min_decode_tps,
-                repeat_penalty=self._repeat_penalty(packaged(entry.model)),
-                schema_order=self._schema_order(packaged(entry.model)),
-            )
-            return served, bind_server_schema
-        return self._in_process(entry, load=False), _bind_embedded  # loaded only if called
-
-    def _standby(self, entry: ModelEntry, label: str) -> Callable[[], str | None] | None:
-        """Return why ``label`` must not serve now, where it is the served model's standby."""
-        if label == entry.label or len(self._labels(entry)) == 1:
-            return None
-        server = local_server(self._server_plan(entry))
-
-        def declines() -> str | None:
-            pid = server.process()
-            if pid is None:
-                return None
-            return (
-                f"the model's server (pid {pid}) is running: a call it failed or timed out is "
-                "not given to a second copy of the weights on the same cores"
-            )
-
-        return declines
-
     def _server_plan(self, entry: ModelEntry) -> ServerPlan:
-        """Return the plan of the shared server of ``entry``'s embedded model (``_labels``).
+        """Return the plan of the shared server of ``entry``'s embedded model.
 
         One server per model file (and draft): the 1.5B with the 0.5B as its
         draft is another process than the 0.5B alone; their weights are mapped,
@@ -530,20 +458,18 @@ class ModelRouter:
                 self._verified[model.name] = ensure_model_file(self.settings.data_dir, model)
             return self._verified[model.name]
 
-    def _in_process(self, entry: ModelEntry, *, load: bool) -> BaseChatModel:
-        """Return ``entry``'s model in process (its weights read now only with ``load``)."""
+    def _served(self, entry: ModelEntry) -> BaseChatModel:
+        """Return ``entry``'s embedded model as its shared server serves it (started on use)."""
+        from devfactory.models.server_chat import build_served
+
         s = self.settings
         model = packaged(entry.model)
-        return build_embedded(
-            s.data_dir,
+        return build_served(
+            self._server_plan(entry),
             max_tokens=s.stage_max_tokens,
             temperature=s.temperature,
-            n_ctx=s.embedded_ctx,
-            n_threads=s.embedded_threads,
             timeout_s=s.model_call_timeout_s,
-            load=load,
-            model_path=self._weights(model),
-            model=model,
+            min_decode_tps=s.served_min_decode_tps,
             repeat_penalty=self._repeat_penalty(model),
             schema_order=self._schema_order(model),
         )
@@ -573,7 +499,9 @@ class ModelRouter:
             )
             return chat, _bind_ollama
         if entry.provider == "embedded":
-            return self._in_process(entry, load=True), _bind_embedded
+            from devfactory.models.server_chat import bind_server_schema
+
+            return self._served(entry), bind_server_schema
         from langchain.chat_models import init_chat_model
 
         chat = init_chat_model(
@@ -623,17 +551,14 @@ class ModelRouter:
                 f"({shown_url(self.ollama_host)}) or run `make setup` for the embedded model"
             )
         resolved, errors = [], []
-        for entry, label in ((e, label) for e in ready for label in self._labels(e)):
+        for entry in ready:
             try:
-                chat, bind = self._build_link(entry, label)
+                chat, bind = self._build(entry)
             except Exception as exc:  # noqa: BLE001 - e.g. corrupt weights: try the next link
-                errors.append(redact(f"{label}: {exc}"))
+                errors.append(redact(f"{entry.label}: {exc}"))
                 continue
             parallel = parallel_of(entry, self.settings, chat)
-            standby = self._standby(entry, label)
-            resolved.append(
-                ResolvedModel(alias, label, chat, bind, parallel=parallel, standby=standby)
-            )
+            resolved.append(ResolvedModel(alias, entry.label, chat, bind, parallel=parallel))
         if not resolved:
             raise ModelUnavailableError(f"no model could be loaded for {alias!r}: {errors}")
         head, *rest = resolved
@@ -652,6 +577,45 @@ class ModelRouter:
             routing=routing,
             parallel=head.parallel,
         )
+
+    def start_servers(self) -> str | None:
+        """Start the server of every embedded model an alias would call; say why none can serve.
+
+        A server starts at its model's first call anyway; started here, before
+        a run's first stage, one that cannot start is a reason a person reads at
+        once. Its alias goes on to the next available link of its chain (the
+        failure is logged); an alias left with no link returns why (None: every
+        chat alias has a model that serves).
+        """
+        from devfactory.models.local_server import ServerError
+        from devfactory.models.server_chat import ServerChatModel
+
+        started: dict[str, str | None] = {}  # each server's label: why it did not start
+        for alias in CHAT_ALIASES:
+            try:
+                resolved = self.resolve(alias)
+            except ModelUnavailableError as exc:
+                return str(exc)
+            failed: list[str] = []
+            for link in (resolved, *resolved.fallbacks):
+                if not isinstance(link.chat, ServerChatModel):
+                    break  # a provider that needs no start: the alias has a model
+                if link.label not in started:
+                    try:
+                        link.chat.server.ensure()
+                        started[link.label] = None
+                    except ServerError as exc:
+                        started[link.label] = redact(str(exc))
+                why = started[link.label]
+                if why is None:
+                    break
+                failed.append(f"{link.label}: {why}")
+            else:
+                return f"no model can serve {alias!r}: the embedded model's server could not " \
+                    f"start ({'; '.join(failed)})"  # fmt: skip
+            for why in failed:
+                log.warning("%s; %r goes on to the next model of its chain", why, alias)
+        return None
 
     def embedder(self) -> Embedder:
         """Return the first available embedder of the ``local/embed`` chain.
@@ -701,15 +665,14 @@ class ModelRouter:
         return [
             ChainLink(
                 alias=alias,
-                label=label,
+                label=e.label,
                 available=self.available(e),
-                rate=rate(self.prices, label),
+                rate=rate(self.prices, e.label),
                 over_ceiling=self.over_ceiling(alias, e),
                 prefer=self.config.route(alias).prefer,
             )
             for alias, chain in self.config.aliases.items()
             for e in chain
-            for label in self._labels(e)
         ]
 
     def view(self, health: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:

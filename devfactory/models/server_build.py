@@ -1,15 +1,20 @@
 """Build llama.cpp's own ``llama-server`` from the sources the pinned llama-cpp-python vendors.
 
-The embedded model is served by one ``llama-server`` per host, shared by every
-process. Its source already travels with the project: the ``llama-cpp-python``
-sdist that ``uv.lock`` pins vendors llama.cpp (``vendor/llama.cpp``), so the
-server is the same llama.cpp as the in-process adapter, built offline with the
-same portable flags. The sdist is taken from uv's cache when uv left it
-unpacked there (the revision uv recorded with the lock's SHA-256), else
-downloaded from the lock's URL and checked against the lock's size and SHA-256.
+The embedded models are served by one ``llama-server`` per host and model,
+shared by every process, and this is the one place llama.cpp is compiled. Its
+source is pinned with the project: the ``llama-cpp-python`` sdist that
+``uv.lock`` locks (in a dependency group nothing installs) vendors llama.cpp
+(``vendor/llama.cpp``), built here with portable flags. The sdist is taken from
+uv's cache when uv left it unpacked there (the revision uv recorded with the
+lock's SHA-256), else downloaded from the lock's URL and checked against the
+lock's size and SHA-256.
 Only ``vendor/llama.cpp`` is extracted, into a folder inside the virtualenv,
 and only the ``llama-server`` target is built (static, no curl, no OpenSSL, no
-web UI download); the binary is installed beside the interpreter.
+web UI download); the binary is installed beside the interpreter. Beside the
+sources, the sdist's own JSON-schema-to-grammar converter
+(``llama_cpp/llama_grammar.py``, pure Python) is kept in the same folder
+(``converter_at``): the factory turns each schema into the grammar the server
+samples with by it, as it always has.
 
 A stamp records the sdist's SHA-256 and the cmake arguments, so a second run
 with the same stamp and binary returns at once: ``make setup`` stays idempotent.
@@ -46,6 +51,8 @@ VENDORED: Final = ("vendor", "llama.cpp")
 """Where llama.cpp lies inside the sdist, below its top folder."""
 SERVER_LISTS: Final = ("tools", "server", "CMakeLists.txt")
 """A file every vendored llama.cpp with a server has: how a source tree is recognised."""
+CONVERTER: Final = ("llama_cpp", "llama_grammar.py")
+"""The sdist's JSON-schema-to-grammar converter, below its top folder (pure Python)."""
 DOWNLOAD_TIMEOUT_S: Final = 60.0
 """Seconds without progress before a download of the sdist gives up."""
 
@@ -147,6 +154,11 @@ def installed_at() -> Path:
     return Path(sys.executable).parent / BINARY
 
 
+def converter_at(venv: Path | None = None) -> Path:
+    """Return where ``make setup`` keeps the sdist's grammar converter, in the virtualenv."""
+    return (venv or Path(sys.prefix)) / BUILD_FOLDER / CONVERTER[-1]
+
+
 def server_binary() -> Path | None:
     """Return the ``llama-server`` installed beside the interpreter, when it is executable."""
     binary = installed_at()
@@ -166,7 +178,8 @@ def cached_source(cache: Path, sdist: Sdist) -> Path | None:
 
     uv unpacks a registry sdist into ``sdists-v*/pypi/<name>/<version>/<revision>/src``
     and records, in ``revision.http``, the current revision's id beside the hashes
-    it verified. A revision is taken only when that record holds the lock's SHA-256.
+    it verified. A revision is taken only when that record holds the lock's SHA-256
+    (the converter is beside it, ``src/llama_cpp``).
     """
     for version_dir in sorted(cache.glob(f"sdists-v*/pypi/{PACKAGE}/{sdist.version}")):
         try:
@@ -245,6 +258,22 @@ def extract_vendored(archive: Path, target: Path) -> Path:
     return target
 
 
+def extract_converter(archive: Path, target: Path) -> Path:
+    """Extract only the sdist's grammar converter (``CONVERTER``) to the file ``target``."""
+    with _open_tar(archive) as tar:
+        for member in tar:
+            parts = PurePosixPath(member.name).parts
+            if parts[1:] == CONVERTER and member.isfile():
+                found = tar.extractfile(member)
+                if found is None:
+                    break
+                partial = target.with_name(target.name + ".partial")
+                partial.write_bytes(found.read())
+                partial.replace(target)
+                return target
+    raise ServerBuildError(f"{archive.name} holds no {'/'.join(CONVERTER)}")
+
+
 def _open_tar(archive: Path) -> tarfile.TarFile:
     try:
         return tarfile.open(archive, "r:gz")
@@ -256,17 +285,22 @@ def _say(message: str) -> None:
     print(f"{BINARY}: {message}", flush=True)
 
 
-def _sources(root: Path, sdist: Sdist, cache: Path) -> Path:
-    """Put the sdist's llama.cpp in ``root/src``, from uv's cache or the registry."""
-    source = root / "src"
-    shutil.rmtree(source, ignore_errors=True)
+def _sources(root: Path, sdist: Sdist, cache: Path, *, llama_cpp: bool = True) -> Path:
+    """Put the sdist's llama.cpp in ``root/src`` and its converter beside it.
+
+    From uv's cache, else the registry; with ``llama_cpp`` off, the converter alone.
+    """
+    source, converter = root / "src", root / CONVERTER[-1]
     cached = cached_source(cache, sdist)
     if cached is not None:
         _say(f"llama.cpp sources from uv's cache ({PACKAGE} {sdist.version})")
-        partial = source.with_name("src.partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(cached, partial, symlinks=True)
-        partial.replace(source)
+        shutil.copyfile(cached.parents[1].joinpath(*CONVERTER), converter)
+        if llama_cpp:
+            shutil.rmtree(source, ignore_errors=True)
+            partial = source.with_name("src.partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(cached, partial, symlinks=True)
+            partial.replace(source)
         return source
     _say(f"downloading {PACKAGE} {sdist.version} ({sdist.size / 1e6:.0f} MB) from {sdist.url}")
     archive = root / PurePosixPath(sdist.url).name
@@ -274,7 +308,11 @@ def _sources(root: Path, sdist: Sdist, cache: Path) -> Path:
     with httpx.Client(follow_redirects=True, timeout=timeout) as client:
         download(sdist, archive, client)
     try:
-        return extract_vendored(archive, source)
+        extract_converter(archive, converter)
+        if llama_cpp:
+            shutil.rmtree(source, ignore_errors=True)
+            extract_vendored(archive, source)
+        return source
     finally:
         archive.unlink(missing_ok=True)
 
@@ -306,14 +344,17 @@ def build(lock: Path, cache: Path, venv: Path, bin_dir: Path, cmake_args: str) -
     stamp = root / "stamp.json"
     binary = bin_dir / BINARY
     if up_to_date(stamp, expected, binary):
+        if not (root / CONVERTER[-1]).is_file():  # installed before the converter was kept
+            _sources(root, sdist, cache, llama_cpp=False)
         _say(f"{binary} is up to date ({PACKAGE} {sdist.version})")
         return binary
     started = time.monotonic()
     root.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
     source = root / "src"
-    if not source.joinpath(*SERVER_LISTS).is_file() or _stamped_sdist(root) != sdist.sha256:
-        source = _sources(root, sdist, cache)
+    fresh = source.joinpath(*SERVER_LISTS).is_file() and _stamped_sdist(root) == sdist.sha256
+    if not fresh or not (root / CONVERTER[-1]).is_file():
+        source = _sources(root, sdist, cache, llama_cpp=not fresh)
     (root / "sdist.sha256").write_text(sdist.sha256)
     tree = root / "build"
     shutil.rmtree(tree, ignore_errors=True)  # a changed configuration starts clean

@@ -17,38 +17,49 @@ moment a slot took it (that timeout at least, more for a larger token cap at
 ``served_min_decode_tps``): candidates decoded together on shared cores are
 not failed while they progress.
 
-A JSON schema is turned into GBNF by the same ``json_schema_grammar`` the
-in-process adapter uses and sent in llama.cpp's ``grammar`` field, so both
-constrain replies identically. Usage comes from the
-server's replies; its own per-request counts (``timings``, sent with a
-streamed reply's last chunk) are kept in the reply's metadata.
+A JSON schema is turned into a GBNF grammar (``json_schema_grammar``) by the
+converter the locked llama-cpp-python sdist ships (pure Python, kept by ``make
+setup`` beside the server's sources: ``server_build.converter_at``), with two
+changes, and sent in llama.cpp's ``grammar`` field. The server's own
+``json_schema`` field goes through its chat template's response-format parser
+(which also admits a fenced block), and changed what the 0.5B answers: the
+grammar keeps every reply as the embedded models were always asked for it.
+Usage comes from the server's replies; its own per-request counts (``timings``,
+sent with a streamed reply's last chunk) are kept in the reply's metadata.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import threading
 import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 import httpx
+import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import Field, SecretStr, SkipValidation
 
-from devfactory.models.embedded import schema_grammar
 from devfactory.models.local_server import (
     Endpoint,
     LocalServer,
+    ServerError,
     ServerPlan,
     ServerStatus,
     local_server,
     server_status,
 )
 from devfactory.models.packaged import PackagedModel, SchemaOrder
+from devfactory.models.server_build import converter_at
 from devfactory.settings import Settings
 
 BASE_URL = "http://llama-server/v1"
@@ -209,8 +220,24 @@ class AsyncServerTransport(httpx.AsyncBaseTransport):
         return await aread_whole(response, _Clock(request, cap_s))
 
 
+@contextmanager
+def _said_why() -> Iterator[None]:
+    """Raise why the server could not start, not the client's bare "Connection error."."""
+    try:
+        yield
+    except openai.APIConnectionError as exc:
+        if isinstance(exc.__cause__, ServerError):
+            raise exc.__cause__ from None
+        raise
+
+
 class ServerChatModel(ChatOpenAI):
-    """``ChatOpenAI`` on the shared llama-server, with llama.cpp's own sampling options."""
+    """``ChatOpenAI`` on the shared llama-server, with llama.cpp's own sampling options.
+
+    A server that cannot start fails the call with its ``ServerError`` (what the
+    supervisor or the server's log said), where the OpenAI client would only
+    say it could not connect.
+    """
 
     server: SkipValidation[LocalServer] = Field(exclude=True)
     repeat_penalty: float = 1.1
@@ -225,6 +252,15 @@ class ServerChatModel(ChatOpenAI):
     @property
     def _llm_type(self) -> str:
         return "devfactory-embedded-server"
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        with _said_why():
+            yield from super()._stream(*args, **kwargs)
+
+    async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        with _said_why():
+            async for chunk in super()._astream(*args, **kwargs):
+                yield chunk
 
     def count_tokens(self, text: str) -> int:
         """Count ``text`` in the served model's own tokens (for context packing)."""
@@ -250,6 +286,65 @@ class ServerChatModel(ChatOpenAI):
         if converted is not None and timings:
             converted.message.response_metadata["timings"] = timings
         return converted
+
+
+_CHAR_RULE = r'char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
+_GRAMMAR_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _converter() -> ModuleType:
+    """Load the sdist's ``llama_grammar.py`` from where ``make setup`` kept it."""
+    path = converter_at()
+    spec = importlib.util.spec_from_file_location("devfactory_llama_grammar", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ServerError(f"llama.cpp's grammar converter is not at {path}: run `make setup`")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@lru_cache(maxsize=64)
+def json_schema_grammar(schema_json: str) -> str:
+    """Convert a JSON schema to GBNF that a small model cannot wander out of.
+
+    Two changes to the converter of llama-cpp-python (pinned at 0.3.36): bounded
+    strings use GBNF's ``{m,n}`` repetition instead of thousands of nested
+    optionals, and string characters exclude raw control characters, which
+    would make the JSON invalid.
+    """
+    grammar: Any = _converter()  # the sdist's module, loaded from its file: untyped
+    original = grammar._build_repetition
+
+    def compact(
+        item_rule: str,
+        min_items: int,
+        max_items: int | None,
+        separator_rule: str | None = None,
+        item_rule_is_literal: bool = False,
+    ) -> str:
+        if separator_rule is None and not item_rule_is_literal and (max_items or 0) > 1:
+            return f"{item_rule}{{{min_items},{max_items}}}"
+        return str(original(item_rule, min_items, max_items, separator_rule, item_rule_is_literal))
+
+    with _GRAMMAR_LOCK:
+        grammar._build_repetition = compact
+        try:
+            text = str(grammar.json_schema_to_gbnf(schema_json))
+        finally:
+            grammar._build_repetition = original
+    lines = [_CHAR_RULE if ln.startswith("char ::=") else ln for ln in text.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def schema_grammar(schema: dict[str, Any], order: SchemaOrder) -> str:
+    """Return ``schema``'s grammar, its fields to be written in ``order``.
+
+    The converter writes an object's fields in the order the schema lists them:
+    ``sorted`` lists them alphabetically (as the embedded models have always
+    been asked), ``declared`` as the schema declares them.
+    """
+    return json_schema_grammar(json.dumps(schema, sort_keys=order == "sorted"))
 
 
 def bind_server_schema(chat: BaseChatModel, schema: dict[str, Any]) -> Runnable[Any, Any]:

@@ -27,17 +27,16 @@ import jsonschema
 import pytest
 from langchain_core.messages import AIMessage
 
-from devfactory.models.embedded import embedded_available
 from devfactory.models.fanout import in_order
 from devfactory.models.io import usage_of
-from devfactory.models.local_server import Endpoint, ServerPlan, local_server, server_built
+from devfactory.models.local_server import Endpoint, ServerPlan, embedded_available, local_server
 from devfactory.models.packaged import ensure_model_file
 from devfactory.models.server_chat import ServerChatModel, bind_server_schema, build_served
 from devfactory.settings import Settings
 from tests.server_callers import answered, other_process
 
 pytestmark = pytest.mark.skipif(
-    not (server_built(Settings()) and embedded_available()),
+    not embedded_available(Settings()),
     reason="llama-server is not built here (make setup builds it)",
 )
 
@@ -170,6 +169,33 @@ def test_a_schema_constrained_reply_of_the_real_server_is_valid(plan: ServerPlan
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
     reply = bind_server_schema(chat_of(plan), schema).invoke('Answer {"ok": true}.')
     assert json.loads(str(reply.content))["ok"] in (True, False)
+
+
+def test_the_real_server_writes_an_answers_fields_in_the_order_they_are_sent(
+    plan: ServerPlan,
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"zeta": {"type": "integer"}, "alpha": {"type": "integer"}},
+        "required": ["zeta", "alpha"],
+    }
+    chat = chat_of(plan, max_tokens=32)
+    for order, first in (("declared", "zeta"), ("sorted", "alpha")):
+        ordered = chat.model_copy(update={"schema_order": order, "temperature": 0.0})
+        reply = bind_server_schema(ordered, schema).invoke("Give two numbers as JSON.")
+        assert list(json.loads(str(reply.content))) == [first, ({"zeta", "alpha"} - {first}).pop()]
+
+
+def test_every_teams_report_grammar_is_taken_by_the_real_server(plan: ServerPlan) -> None:
+    """llama-server parses each schema's grammar; one it cannot parse is refused (HTTP 400)."""
+    from devfactory.graph.schema import report_schema
+    from devfactory.teams import load_teams
+
+    chat = chat_of(plan, max_tokens=1)
+    for spec in load_teams().values():
+        for can_ask in (True, False):
+            schema = report_schema(spec, can_ask=can_ask)
+            assert isinstance(bind_server_schema(chat, schema).invoke("Report."), AIMessage)
 
 
 def test_with_one_slot_the_same_request_gives_the_same_text_in_every_process(

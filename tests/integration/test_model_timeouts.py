@@ -11,14 +11,11 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from langchain_core.messages import HumanMessage
 
 from devfactory.contracts import TaskResult
-from devfactory.models import embedded
-from devfactory.models.embedded import ModelTimeoutError, deadline_processor
 from devfactory.models.io import ask_structured
 from devfactory.models.router import ModelRouter
 from devfactory.settings import Settings
@@ -81,17 +78,3 @@ def test_a_hung_model_call_is_timed_out_retried_and_reported(
     assert "timed out" in answer.error.lower() or "timeout" in answer.error.lower()
     assert len(HungOllama.chats) == 2  # retried once, then given up: never a third call
     assert took < 20  # two 1 s timeouts and a back-off, not the server's 60 s
-
-
-def test_the_embedded_model_stops_generating_at_its_deadline(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    now = [100.0]  # a clock that moves only when told: a loaded machine cannot pass the deadline
-    monkeypatch.setattr(embedded, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    check = deadline_processor(0.2)
-    scores = object()
-    now[0] += 0.19
-    assert check([], scores) is scores  # before the deadline: sampling goes on
-    now[0] += 0.02
-    with pytest.raises(ModelTimeoutError, match="no reply within 0.2 s"):
-        check([], scores)

@@ -30,7 +30,6 @@ from devfactory.factory.reports import RunReport
 from devfactory.factory.runner import Factory
 from devfactory.models import router
 from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
-from devfactory.models.embedded import MODEL_NAME
 from devfactory.models.local_server import (
     Endpoint,
     alive,
@@ -38,13 +37,14 @@ from devfactory.models.local_server import (
     state_folder,
     terminate,
 )
+from devfactory.models.packaged import SMALL
 from devfactory.models.router import ModelRouter
 from devfactory.models.server_supervisor import activity
 from devfactory.settings import Settings
 from tests.fake_llama_server import write_binary
 
 REQUIREMENT = "A small Python library that counts the words in a text."
-SERVED = f"embedded:{MODEL_NAME}"  # the served link's label (the in-process one adds a suffix)
+SERVED = f"embedded:{SMALL.name}"  # the served link's label
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 @pytest.fixture
 def served(pg_settings: Settings, tmp_path: Path, weights: Path) -> Settings:
     """Settings whose only chat model is the embedded 0.5B, served by the scripted fake."""
-    link = [{"provider": "embedded", "model": MODEL_NAME}]
+    link = [{"provider": "embedded", "model": SMALL.name}]
     embed = [{"provider": "embedded", "model": "all-minilm-l6-v2", "kind": "embeddings"}]
     chains = {alias: link for alias in CHAT_ALIASES} | {EMBED_ALIAS: embed}
     models_file = tmp_path / "models.yaml"

@@ -42,7 +42,6 @@ OVERRIDES: dict[str, Any] = {
     "fact_memory": False,
     "run_code": True,
     "model_chain": "embedded",
-    "embedded_server": False,  # recorded in-process: the tape's model is the in-process adapter
     # the prose facts' model call, as the evaluation makes it (the tests' settings turn it off)
     "prose_fact_calls": Settings.model_fields["prose_fact_calls"].default,
     # recorded when behaviour tests were asked for as literals in strings: replayed as recorded

@@ -1,11 +1,12 @@
 """The models of a recorded run: one records the embedded model, one replays it.
 
-Both are the product's ``EmbeddedChatModel`` with its own fields (temperature,
-seed, max_tokens, ...), so the factory tunes and binds them exactly as it tunes
-the real one (``ResolvedModel.sampled`` copies it with another temperature and
-seed; ``structured`` binds a JSON schema). The recording one calls llama.cpp
-and keeps each call on a ``Tape``; the replaying one loads no weights, answers
-the n-th call with the n-th recorded reply and keeps what it was sent. The
+Both are a ``TapedChatModel``: a chat model with the sampling fields the factory
+tunes (temperature, seed, max_tokens, repeat_penalty), copied and bound as the
+factory copies and binds any model (``ResolvedModel.sampled`` copies it with
+another temperature and seed; ``structured`` binds a JSON schema). The
+recording one calls the embedded model on its shared server, as the router
+serves it, and keeps each call on a ``Tape``; the replaying one answers the
+n-th call with the n-th recorded reply and keeps what it was sent. The
 tokenizer is recorded and replayed too: context packing counts a stage's
 context with the serving model's tokenizer.
 """
@@ -19,15 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import SkipValidation
 
 from devfactory.memory.packing import approx_tokens
-from devfactory.models.embedded import EmbeddedChatModel
 from devfactory.models.health import HealthBook, HealthPolicy
+from devfactory.models.packaged import SMALL
 from devfactory.models.router import ModelRouter, ResolvedModel, Routing
+from devfactory.models.server_chat import ServerChatModel, bind_server_schema
 from devfactory.settings import Settings
 from devfactory.teams import load_teams
 from tests.recorded.tape import (
@@ -58,8 +61,35 @@ def team_of(messages: list[BaseMessage]) -> str:
     return "governance" if "governance" in first.lower() else ""
 
 
+class TapedChatModel(BaseChatModel):
+    """A chat model with the sampling fields the factory copies and the tape records."""
+
+    temperature: float = 0.2
+    seed: int = 0
+    max_tokens: int = 1024
+    repeat_penalty: float = 1.1
+
+    @property
+    def _llm_type(self) -> str:
+        return "devfactory-taped"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        raise NotImplementedError
+
+
+def bind_json_schema(chat: BaseChatModel, schema: dict[str, Any]) -> Any:
+    """Bind ``schema`` as the call's ``json_schema``, which the tape keys each call by."""
+    return chat.bind(json_schema=schema)
+
+
 def sent_of(
-    model: EmbeddedChatModel,
+    model: TapedChatModel,
     messages: list[BaseMessage],
     stop: list[str] | None,
     kwargs: Mapping[str, Any],
@@ -94,21 +124,35 @@ def reply_of(message: BaseMessage) -> Reply:
     )
 
 
-def _fields(chat: EmbeddedChatModel) -> dict[str, Any]:
-    return {name: getattr(chat, name) for name in EmbeddedChatModel.model_fields}
+class RecordingChatModel(TapedChatModel):
+    """The served embedded model, keeping every call and every token count on ``tape``."""
 
-
-class RecordingChatModel(EmbeddedChatModel):
-    """The embedded model, keeping every call and every token count on ``tape``."""
-
+    served: SkipValidation[ServerChatModel]
     tape: SkipValidation[Tape]
 
     def count_tokens(self, text: str) -> int:
-        """Count with the real tokenizer, and keep the count."""
-        count = super().count_tokens(text)
+        """Count with the served model's tokenizer, and keep the count."""
+        count = self.served.count_tokens(text)
         with self.tape.lock:
             self.tape.tokens[text] = count
         return count
+
+    def _served(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> ChatResult:
+        """Ask the served model as this model's fields and the call's schema say."""
+        chat = self.served.model_copy(
+            update={
+                "temperature": self.temperature,
+                "seed": self.seed,
+                "max_completion_tokens": self.max_tokens,
+                "repeat_penalty": self.repeat_penalty,
+            }
+        )
+        schema = kwargs.get("json_schema")
+        asked = bind_server_schema(chat, schema) if schema is not None else chat
+        message = asked.invoke(messages, stop=stop)
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _generate(
         self,
@@ -120,7 +164,7 @@ class RecordingChatModel(EmbeddedChatModel):
         sent = sent_of(self, messages, stop, kwargs, self.tape)
         team = team_of(messages)
         try:
-            result = super()._generate(messages, stop, run_manager, **kwargs)
+            result = self._served(messages, stop, kwargs)
         except Exception as exc:
             kind = f"{type(exc).__module__}:{type(exc).__qualname__}"
             with self.tape.lock:
@@ -150,14 +194,21 @@ class RecordingModels:
 
         """
         resolved = self.router.resolve(alias)
-        if resolved.fallbacks or not isinstance(resolved.chat, EmbeddedChatModel):
+        served = resolved.chat
+        if resolved.fallbacks or not isinstance(served, ServerChatModel):
             raise RuntimeError(
                 f"{alias} is served by {resolved.label}: record with model_chain=embedded"
             )
-        chat = RecordingChatModel(**_fields(resolved.chat), tape=self.tape)
-        chat.ensure_loaded()  # the weights llama.cpp already holds for this process
+        chat = RecordingChatModel(
+            temperature=served.temperature,
+            seed=served.seed,
+            max_tokens=served.max_completion_tokens,
+            repeat_penalty=served.repeat_penalty,
+            served=served,
+            tape=self.tape,
+        )
         self.labels[alias] = resolved.label
-        return dataclasses.replace(resolved, chat=chat)
+        return dataclasses.replace(resolved, chat=chat, bind_schema=bind_json_schema)
 
 
 class Player:
@@ -210,13 +261,10 @@ def raised(reply: Reply) -> Exception:
     return RuntimeError(f"{reply.error_type}: {reply.error}")
 
 
-class ReplayChatModel(EmbeddedChatModel):
-    """Answers each call with the recorded reply at its place; loads no weights."""
+class ReplayChatModel(TapedChatModel):
+    """Answers each call with the recorded reply at its place; calls no model."""
 
     player: SkipValidation[Player]
-
-    def ensure_loaded(self) -> None:
-        """Load nothing: every answer is recorded."""
 
     def count_tokens(self, text: str) -> int:
         """Count as the recorded tokenizer counted."""
@@ -258,12 +306,9 @@ class ReplayModels:
         self.health = HealthBook(HealthPolicy.from_settings(settings))
         self.labels: dict[str, str] = dict(recording.meta["labels"])
         self.chat = ReplayChatModel(
-            model_path=settings.data_dir / "models" / "replayed.gguf",  # never read
             max_tokens=settings.stage_max_tokens,
             temperature=settings.temperature,
-            n_ctx=settings.embedded_ctx,
-            n_threads=1,
-            timeout_s=settings.model_call_timeout_s,
+            repeat_penalty=SMALL.repeat_penalty,  # the model the runs were recorded on
             player=self.player,
         )
 
@@ -277,6 +322,6 @@ class ReplayModels:
             alias,
             self.labels[alias],
             self.chat,
-            lambda chat, schema: chat.bind(json_schema=schema),
+            bind_json_schema,
             routing=Routing(alias, self.health),
         )

@@ -313,7 +313,7 @@ def test_the_request_asks_for_the_form_the_settings_choose(values: str) -> None:
     if values == "json":
         import json
 
-        from devfactory.models.embedded import json_schema_grammar
+        from devfactory.models.server_chat import json_schema_grammar
 
         assert asked.form is ProposedValueTests and arguments["type"] == "array"
         assert "as a JSON array of values" in prompt and "Python literal" not in prompt

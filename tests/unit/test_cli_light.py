@@ -29,7 +29,6 @@ HEAVY = (
     "yaml",
     "langchain_core",
     "langgraph",
-    "llama_cpp",
     "devfactory.settings",
     "devfactory.graph",
     "devfactory.models",

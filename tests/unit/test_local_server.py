@@ -27,7 +27,6 @@ import pytest
 from pydantic import ValidationError
 
 from devfactory.models import local_server as local_server_mod
-from devfactory.models.embedded import json_schema_grammar, schema_grammar
 from devfactory.models.fanout import in_order
 from devfactory.models.local_server import (
     Endpoint,
@@ -46,7 +45,9 @@ from devfactory.models.server_chat import (
     ServerChatModel,
     bind_server_schema,
     build_served,
+    json_schema_grammar,
     reply_cap_s,
+    schema_grammar,
     served_slots,
 )
 from devfactory.settings import Settings
@@ -323,10 +324,11 @@ def test_every_wait_and_the_slots_are_bounded(name: str, good: object, bad: obje
         Settings(**{name: bad})  # type: ignore[arg-type]
 
 
-def test_a_schema_is_constrained_by_the_in_process_grammar(plan_for: Planner) -> None:
+def test_a_schema_is_constrained_by_the_sdists_grammar_converter(plan_for: Planner) -> None:
     schema = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 8}}}
     got = sent(bind_server_schema(chat_of(plan_for()), schema).invoke("name it"))
     assert got["grammar"] == json_schema_grammar(json.dumps(schema, sort_keys=True))
+    assert got["json_schema"] is None  # the server's own converter is not asked
     assert got["repeat_penalty"] == 1.1 and got["seed"] == 0 and got["temperature"] == 0.2
 
 

@@ -45,6 +45,17 @@ def test_a_json_line_names_its_run_level_logger_and_time(lines: io.StringIO) -> 
     assert second["timestamp"].endswith("Z")
 
 
+def test_the_embedded_postgres_mechanics_stay_out_of_an_info_log(lines: io.StringIO) -> None:
+    configure("json", level=logging.INFO, stream=lines)
+    logging.getLogger("pgserver").info("Successful postgres command initdb\nstdout:\n...")
+    logging.getLogger("pgserver").warning("Failed to stop server, killing it instead.")
+    log.info("served")
+    assert [line["event"] for line in parsed(lines)] == [
+        "Failed to stop server, killing it instead.",
+        "served",
+    ]
+
+
 def test_text_lines_carry_the_same_context(lines: io.StringIO) -> None:
     configure("text", level=logging.WARNING, stream=lines)
     log.info("below the level: not written")

@@ -18,7 +18,6 @@ from langchain_core.messages import HumanMessage
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from devfactory.models.embedded import ModelTimeoutError
 from devfactory.models.health import (
     Breaker,
     CircuitOpenError,
@@ -198,7 +197,6 @@ def test_the_score_follows_the_documented_formula() -> None:
     ("exc", "timeout"),
     [
         (httpx.ReadTimeout("t"), True),
-        (ModelTimeoutError("t"), True),
         (TimeoutError(), True),
         (httpx.ConnectError("refused"), False),
         (ValueError("bad"), False),

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from devfactory.models.embedded import EmbeddedChatModel, ModelTimeoutError
+from devfactory.models.server_chat import schema_grammar
 from devfactory.settings import Settings
 from tests.recorded.case import CASES, interpreter, replayable_here, the_case
 from tests.recorded.models import RecordingChatModel, ReplayError, ReplayModels
@@ -181,14 +182,12 @@ def test_the_replaying_model_answers_in_order_and_keeps_what_it_was_sent(
 
 def test_a_recorded_error_is_raised_again(settings: Settings) -> None:
     failed = _call("a")
-    failed.reply = Reply(
-        error_type=f"{ModelTimeoutError.__module__}:ModelTimeoutError", error="late"
-    )
+    failed.reply = Reply(error_type="builtins:TimeoutError", error="late")
     chat = (
         ReplayModels(settings, _recording(failed), OTHER.out_dir).resolve("factory/coder").plain()
     )
 
-    with pytest.raises(ModelTimeoutError, match="late"):
+    with pytest.raises(TimeoutError, match="late"):
         chat.invoke([HumanMessage("a")])
 
 
@@ -207,10 +206,23 @@ def test_token_counts_are_the_recorded_ones_and_a_text_never_counted_is_noted(
     assert models.player.misses == ["a text of 40 characters, or about that.."]
 
 
-def test_a_recording_saved_and_loaded_replays_to_the_same_prompts(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def answer(self: Any, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any):
+class FakeServed(BaseChatModel):
+    """The served model's stand-in: it says how many messages it got and what it was sent."""
+
+    temperature: float = 0.0
+    seed: int = 0
+    max_completion_tokens: int = 1
+    repeat_penalty: float = 1.0
+    sent: list[dict[str, Any]] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake-served"
+
+    def _generate(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        self.sent.append({**kw, "temperature": self.temperature, "seed": self.seed})
         message = AIMessage(
             f"seen {len(messages)}",
             usage_metadata={"input_tokens": 9, "output_tokens": 2, "total_tokens": 11},
@@ -218,18 +230,25 @@ def test_a_recording_saved_and_loaded_replays_to_the_same_prompts(
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    monkeypatch.setattr(EmbeddedChatModel, "_generate", answer)
-    monkeypatch.setattr(EmbeddedChatModel, "ensure_loaded", lambda self: None)
-    monkeypatch.setattr(EmbeddedChatModel, "count_tokens", lambda self, text: len(text) // 3)
-    tape = Tape()
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3
+
+
+def test_a_recording_saved_and_loaded_replays_to_the_same_prompts(
+    settings: Settings, tmp_path: Path
+) -> None:
+    tape, served = Tape(), FakeServed(sent=[])
     recorder = RecordingChatModel(
-        model_path=tmp_path / "m.gguf",
         max_tokens=settings.stage_max_tokens,
         temperature=settings.temperature,
+        served=served,
         tape=tape,
     )
     ask = [SystemMessage("You are the governance board."), HumanMessage("Rate it.")]
     assert recorder.bind(json_schema=SCHEMA).invoke(ask).content == "seen 2"
+    [asked] = served.sent  # the schema goes to the server as the product sends it
+    assert asked["extra_body"]["grammar"] == schema_grammar(SCHEMA, "sorted")
+    assert asked["temperature"] == settings.temperature
     assert recorder.count_tokens("twelve chars") == 4
     save(
         tmp_path / "rec",

@@ -11,17 +11,15 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from langchain_core.language_models import FakeListChatModel
 from langchain_ollama import ChatOllama
 from pydantic import ValidationError
 
 from devfactory.models import router as router_mod
 from devfactory.models.aliases import CHAT_ALIASES
-from devfactory.models.embedded import EmbeddedChatModel
 from devfactory.models.health import is_timeout
-from devfactory.models.local_server import state_folder
+from devfactory.models.local_server import ServerError, state_folder
 from devfactory.models.packaged import CODER, SMALL, PackagedModel
-from devfactory.models.router import IN_PROCESS, ModelRouter, ModelsConfig, ModelUnavailableError
+from devfactory.models.router import ModelRouter, ModelsConfig, ModelUnavailableError
 from devfactory.models.server_chat import ServerChatModel, served_slots
 from devfactory.settings import Settings
 from tests.fake_llama_server import write_binary
@@ -137,65 +135,54 @@ EMBEDDED = "embedded:qwen2.5-coder-0.5b-instruct-q4_k_m"
 
 
 @pytest.fixture
-def weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
-    """Fake embedded weights; yield the ``load`` flag of each in-process model built."""
+def weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Fake embedded weights, served wherever a llama-server is built."""
     model = tmp_path / "weights.gguf"
     model.write_bytes(b"GGUF")
-    loads: list[bool] = []
-
-    def build(data_dir: Path, **options: Any) -> EmbeddedChatModel:
-        loads.append(options.pop("load", True))
-        return EmbeddedChatModel(
-            model_path=model,
-            repeat_penalty=options["repeat_penalty"],
-            schema_order=options["schema_order"],
-        )
-
     monkeypatch.setattr(router_mod, "embedded_available", lambda *_: True)
     monkeypatch.setattr(router_mod, "ensure_model_file", lambda data_dir, *_: model)
-    monkeypatch.setattr(router_mod, "build_embedded", build)
-    yield loads
+    yield model
     shutil.rmtree(state_folder(model), ignore_errors=True)
 
 
-def test_a_built_server_serves_the_embedded_model_backed_by_the_in_process_one(
-    settings: Settings, tmp_path: Path, weights: list[bool]
-) -> None:
+def broken_binary(tmp_path: Path) -> Path:
+    """A llama-server that is built but cannot start."""
     binary = tmp_path / "llama-server"
     binary.write_text("#!/bin/sh\nexit 1\n")
     binary.chmod(0o755)
+    return binary
+
+
+def test_the_embedded_model_is_served_by_its_server_alone(
+    settings: Settings, tmp_path: Path, weights: Path
+) -> None:
     chosen = settings.with_overrides(
-        embedded_server_binary=binary, model_chain="embedded", embedded_server_slots=3
+        embedded_server_binary=broken_binary(tmp_path),
+        model_chain="embedded",
+        embedded_server_slots=3,
     )
     router = ModelRouter(chosen, http=ollama(None))
     resolved = router.resolve("factory/fast")
-    assert [resolved.label, *(f.label for f in resolved.fallbacks)] == [
-        EMBEDDED,
-        EMBEDDED + IN_PROCESS,
-    ]
+    assert (resolved.label, resolved.fallbacks) == (EMBEDDED, ())  # no second copy of weights
     assert isinstance(resolved.chat, ServerChatModel)  # built; started at its first call
-    assert served_slots(resolved.chat) == 3
-    assert (resolved.parallel, resolved.fallbacks[0].parallel) == (3, 1)
-    assert isinstance(resolved.fallbacks[0].chat, EmbeddedChatModel)
-    assert weights == [False]  # the fallback reads its weights only if it is ever called
+    assert served_slots(resolved.chat) == resolved.parallel == 3
     shown = [(r["model"], r["order"]) for r in router.view({}) if r["alias"] == "factory/fast"]
-    assert shown[-2:] == [(EMBEDDED, 1), (EMBEDDED + IN_PROCESS, 2)]  # after Ollama's, unused
+    assert shown[-1] == (EMBEDDED, 1)  # after Ollama's, unavailable
 
 
 def served_alone(
     settings: Settings, tmp_path: Path, model: PackagedModel, **changes: object
 ) -> Settings:
     """Return ``settings`` with every chat alias served by ``model`` alone, on a server that
-    cannot start (its in-process standby behind it), and ``changes``."""
-    binary = tmp_path / "llama-server"
-    binary.write_text("#!/bin/sh\nexit 1\n")
-    binary.chmod(0o755)
+    cannot start, and ``changes``."""
     config = yaml.safe_load((files("devfactory.config") / "models.yaml").read_text())
     for alias in CHAT_ALIASES:
         config["aliases"][alias] = [{"provider": "embedded", "model": model.name}]
     (tmp_path / "models.yaml").write_text(yaml.safe_dump(config))
     return settings.with_overrides(
-        embedded_server_binary=binary, models_file=tmp_path / "models.yaml", **changes
+        embedded_server_binary=broken_binary(tmp_path),
+        models_file=tmp_path / "models.yaml",
+        **changes,
     )
 
 
@@ -211,17 +198,15 @@ def served_alone(
 def test_each_model_samples_with_its_own_repeat_penalty_unless_one_is_set(
     settings: Settings,
     tmp_path: Path,
-    weights: list[bool],
+    weights: Path,
     model: PackagedModel,
     setting: float | None,
     penalty: float,
 ) -> None:
-    """The served model and its in-process standby get the same penalty."""
     chosen = served_alone(settings, tmp_path, model, embedded_repeat_penalty=setting)
     resolved = ModelRouter(chosen, http=ollama(None)).resolve("factory/fast")
     assert isinstance(resolved.chat, ServerChatModel)
     assert resolved.chat._default_params["extra_body"]["repeat_penalty"] == penalty
-    assert resolved.fallbacks[0].chat.repeat_penalty == penalty  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("setting", [None, "declared", "sorted"])
@@ -229,17 +214,14 @@ def test_each_model_samples_with_its_own_repeat_penalty_unless_one_is_set(
 def test_each_model_orders_an_answers_fields_its_own_way_unless_one_is_set(
     settings: Settings,
     tmp_path: Path,
-    weights: list[bool],
+    weights: Path,
     model: PackagedModel,
     setting: str | None,
 ) -> None:
-    """The served model and its in-process standby ask for the fields in the same order."""
     chosen = served_alone(settings, tmp_path, model, embedded_schema_order=setting)
     resolved = ModelRouter(chosen, http=ollama(None)).resolve("factory/coder")
     assert isinstance(resolved.chat, ServerChatModel)
-    expected = setting or model.schema_order
-    assert resolved.chat.schema_order == expected
-    assert resolved.fallbacks[0].chat.schema_order == expected  # type: ignore[attr-defined]
+    assert resolved.chat.schema_order == (setting or model.schema_order)
 
 
 def test_the_schema_order_setting_takes_only_the_two_orders() -> None:
@@ -262,38 +244,18 @@ def test_the_repeat_penalty_is_bounded() -> None:
             Settings(embedded_repeat_penalty=bad)
 
 
-@pytest.mark.parametrize("why", ["not built", "switched off"])
-def test_without_the_server_the_in_process_model_is_the_link_it_always_was(
-    settings: Settings, tmp_path: Path, weights: list[bool], why: str
+def test_without_a_built_server_the_embedded_model_is_unavailable(
+    settings: Settings, tmp_path: Path
 ) -> None:
-    binary = tmp_path / "llama-server"
-    if why == "switched off":
-        binary.write_text("#!/bin/sh\nexit 1\n")
-        binary.chmod(0o755)
     chosen = settings.with_overrides(
-        embedded_server_binary=binary, model_chain="embedded", embedded_server=why != "switched off"
+        embedded_server_binary=tmp_path / "not-built", model_chain="embedded"
     )
-    resolved = ModelRouter(chosen, http=ollama(None)).resolve("factory/fast")
-    assert (resolved.label, resolved.fallbacks) == (EMBEDDED, ())
-    assert isinstance(resolved.chat, EmbeddedChatModel) and weights == [True]
-    assert served_slots(resolved.chat) == 1
+    with pytest.raises(ModelUnavailableError, match="make setup"):
+        ModelRouter(chosen, http=ollama(None)).resolve("factory/fast")
 
 
-@pytest.fixture
-def standby(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeListChatModel]:
-    """Fake embedded weights whose in-process model answers "in-process" (``i``: its calls)."""
-    model = tmp_path / "standby.gguf"
-    model.write_bytes(b"GGUF")
-    in_process = FakeListChatModel(responses=["in-process", "a second call"])
-    monkeypatch.setattr(router_mod, "embedded_available", lambda *_: True)
-    monkeypatch.setattr(router_mod, "ensure_model_file", lambda data_dir, *_: model)
-    monkeypatch.setattr(router_mod, "build_embedded", lambda data_dir, **_: in_process)
-    yield in_process
-    shutil.rmtree(state_folder(model), ignore_errors=True)
-
-
-def test_a_live_servers_timeout_is_never_given_to_a_second_copy_of_the_weights(
-    settings: Settings, tmp_path: Path, standby: FakeListChatModel, monkeypatch: pytest.MonkeyPatch
+def test_a_live_servers_timeout_is_the_calls_failure(
+    settings: Settings, tmp_path: Path, weights: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_LLAMA_DELAY_S", "3")  # a slot takes the call, then nothing for 3 s
     chosen = settings.with_overrides(
@@ -307,28 +269,52 @@ def test_a_live_servers_timeout_is_never_given_to_a_second_copy_of_the_weights(
     try:
         with pytest.raises(Exception) as raised:
             resolved.plain().invoke("hello")
-        assert is_timeout(raised.value)  # the server's own failure is the one reported
-        assert standby.i == 0  # the standby declined: its weights were never used
-        health = {h.label: h for h in router.health.snapshot()}
-        assert health[EMBEDDED].timeouts == 1
-        assert EMBEDDED + IN_PROCESS not in health  # a declined call is no failure of it
+        assert is_timeout(raised.value)
+        assert {h.label: h for h in router.health.snapshot()}[EMBEDDED].timeouts == 1
     finally:
         resolved.chat.server.stop()
 
 
-def test_the_in_process_standby_answers_when_no_server_can_run(
-    settings: Settings, tmp_path: Path, standby: FakeListChatModel
+def test_a_server_that_cannot_start_fails_the_call_saying_why(
+    settings: Settings, tmp_path: Path, weights: Path
 ) -> None:
-    binary = tmp_path / "llama-server"
-    binary.write_text("#!/bin/sh\nexit 1\n")  # built, but it cannot start
-    binary.chmod(0o755)
     chosen = settings.with_overrides(
-        embedded_server_binary=binary, model_chain="embedded", embedded_server_start_timeout_s=10.0
+        embedded_server_binary=broken_binary(tmp_path),
+        model_chain="embedded",
+        embedded_server_start_timeout_s=10.0,
     )
-    resolved = ModelRouter(chosen, http=ollama(None)).resolve("factory/fast")
-    reply = resolved.plain().invoke("hello")
-    assert reply.content == "in-process" and standby.i == 1
-    assert reply.response_metadata["model_name"] == EMBEDDED + IN_PROCESS
+    router = ModelRouter(chosen, http=ollama(None))
+    with pytest.raises(ServerError, match="model server"):
+        router.resolve("factory/fast").plain().invoke("hello")
+    assert {h.label: h for h in router.health.snapshot()}[EMBEDDED].errors == 1
+
+
+def test_before_a_run_a_server_that_cannot_start_is_the_reason_no_model_serves(
+    settings: Settings, tmp_path: Path, weights: Path
+) -> None:
+    chosen = served_alone(settings, tmp_path, SMALL, embedded_server_start_timeout_s=10.0)
+    why = ModelRouter(chosen, http=ollama(None)).start_servers()
+    assert why is not None and why.startswith("no model can serve 'factory/")
+    assert f"{EMBEDDED}: the model server" in why
+
+
+def test_before_a_run_an_alias_goes_on_to_the_next_model_past_a_server_that_cannot_start(
+    settings: Settings, tmp_path: Path, weights: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = yaml.safe_load((files("devfactory.config") / "models.yaml").read_text())
+    behind = [{"provider": "embedded", "model": SMALL.name}, {"provider": "ollama", "model": "m"}]
+    for alias in CHAT_ALIASES:
+        config["aliases"][alias] = behind
+    (tmp_path / "models.yaml").write_text(yaml.safe_dump(config))
+    chosen = settings.with_overrides(
+        embedded_server_binary=broken_binary(tmp_path),
+        models_file=tmp_path / "models.yaml",
+        embedded_server_start_timeout_s=10.0,
+    )
+    router = ModelRouter(chosen, http=ollama(["m"]))
+    assert router.start_servers() is None  # Ollama serves every alias
+    assert "goes on to the next model of its chain" in caplog.text
+    assert caplog.text.count(f"{EMBEDDED}: the model server") == len(CHAT_ALIASES)
 
 
 CODER_15B = "embedded:qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -400,7 +386,7 @@ def test_each_embedded_model_is_its_own_server_and_a_corrupt_one_leaves_the_othe
     router = ModelRouter(chosen, http=ollama(None))
     resolved = router.resolve("factory/coder")
     assert resolved.label == CODER_15B
-    assert [f.label for f in resolved.fallbacks][-2] == EMBEDDED
+    assert [f.label for f in resolved.fallbacks] == [EMBEDDED]
     plan = resolved.chat.server.plan  # type: ignore[attr-defined]
     assert (plan.model, plan.draft) == (files[CODER.name], files[SMALL.name])
     assert "--model-draft" in plan.command(tmp_path / "s.sock")

@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from devfactory.graph.schema import report_schema
-from devfactory.models.embedded import json_schema_grammar
+from devfactory.models.server_chat import json_schema_grammar
 from devfactory.teams import load_teams
 from tests.fakes import good_report
 

@@ -22,7 +22,9 @@ from devfactory.models.server_build import (
     cached_source,
     cmake_arguments,
     cmake_generator,
+    converter_at,
     download,
+    extract_converter,
     extract_vendored,
     pinned_sdist,
     server_binary,
@@ -162,7 +164,28 @@ def _cached_revision(cache: Path, revision: str) -> Path:
     source = cache / "sdists-v10/pypi/llama-cpp-python/0.3.36" / revision / "src/vendor/llama.cpp"
     (source / "tools/server").mkdir(parents=True)
     (source / "tools/server/CMakeLists.txt").write_text("server")
+    converter = source.parents[1] / "llama_cpp" / "llama_grammar.py"
+    converter.parent.mkdir(parents=True)
+    converter.write_text(f"CONVERTER = {revision!r}\n")
     return source
+
+
+def test_the_sdists_grammar_converter_is_extracted_alone(tmp_path: Path) -> None:
+    archive = tmp_path / "sdist.tar.gz"
+    _tar(
+        archive,
+        {
+            "llama_cpp_python-0.3.36/llama_cpp/llama_grammar.py": b"def json_schema_to_gbnf(): ...",
+            "llama_cpp_python-0.3.36/llama_cpp/llama.py": b"import ctypes",
+            "llama_cpp_python-0.3.36/vendor/llama.cpp/CMakeLists.txt": b"project(llama.cpp)",
+        },
+    )
+    target = extract_converter(archive, tmp_path / "llama_grammar.py")
+    assert target.read_bytes() == b"def json_schema_to_gbnf(): ..."
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["llama_grammar.py", "sdist.tar.gz"]
+    _tar(archive, {"llama_cpp_python-0.3.36/README.md": b"readme"})
+    with pytest.raises(ServerBuildError, match="holds no llama_cpp/llama_grammar.py"):
+        extract_converter(archive, tmp_path / "other.py")
 
 
 def test_the_uv_cache_revision_recorded_with_the_locks_hash_is_used(tmp_path: Path) -> None:
@@ -246,9 +269,21 @@ def test_a_second_build_with_the_same_stamp_and_binary_does_nothing(
     arguments = cmake_arguments(makefile_cmake_args(), sdist, cmake_generator())
     stamp.write_text(json.dumps(stamp_for(sdist, arguments)))
     binary = _binary(venv / "bin" / "llama-server")
+    converter = converter_at(venv)
+    converter.write_text("kept")
     built = build(lock, tmp_path / "cache", venv, venv / "bin", makefile_cmake_args())
     assert built == binary
     assert "is up to date (llama-cpp-python 0.3.36)" in capsys.readouterr().out
+    assert converter.read_text() == "kept"
+
+    converter.unlink()  # a server built before the converter was kept: it is fetched alone
+    cache = tmp_path / "cache"
+    _cached_revision(cache, "mEH7zwbnCxnMHzTS")
+    record = cache / "sdists-v10/pypi/llama-cpp-python/0.3.36/revision.http"
+    record.write_bytes(b"\x00mEH7zwbnCxnMHzTS\x06Sha256@" + SHA.encode())
+    assert build(lock, cache, venv, venv / "bin", makefile_cmake_args()) == binary
+    assert converter.read_text() == "CONVERTER = 'mEH7zwbnCxnMHzTS'\n"
+    assert not (venv / ".llama-server-build" / "src").exists()  # no sources: nothing to build
 
 
 def test_a_failure_is_one_line_and_a_non_zero_exit(
