@@ -25,13 +25,24 @@ After each attempt, the tests of a file that passed on code the examples vouch
 for are kept (``agreeing``); on the last attempt, an earlier attempt's kept tests
 replace this attempt's file when more of them agreed (``best_kept``), and the
 checks judge them again on the code as it now stands.
+
+A parametrized test is many tests under one name: where some of its cases pass on
+code the examples vouch for and others fail, only the failing cases' values are
+taken out of its ``parametrize`` list (``without_cases``), matched by the ids
+pytest gave them, so a test that checks one right value and one wrong keeps the
+right one instead of going whole (and, when it is the file's only test, keeping
+the file blocked).
+
+Why one module: taking tests out, splitting them, narrowing their parameters and
+keeping the agreeing ones are one decision over one report, edited in one way
+(by the syntax tree, checked to parse after).
 """
 
 from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeGuard
 
@@ -172,34 +183,186 @@ def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | Non
     return pruned, taken
 
 
-def _edited(
-    report: TestReport | None,
-    files: Mapping[str, str],
-    anchors: Collection[str],
-    edit: Callable[[str, set[Test]], tuple[str, list[Test]] | None],
-    note: Callable[[str, Test], str],
-) -> Pruned:
-    """Apply ``edit`` to each file of ``files`` holding tests that disagree, with a note a test."""
-    done = Pruned()
-    if report is None:
-        return done
-    for path, tests in sorted(disagreeing(report, files, anchors).items()):
-        found = edit(files[path], tests)
-        if found is None:
-            continue
-        done.files[path], edited = found
-        done.notes.extend(note(path, t) for t in sorted(edited))
-    return done
+Outcomes = dict[Test, dict[str, str]]
+"""By parametrized test, the outcome of each of its cases by the id pytest gave it."""
+
+
+def outcomes_by_case(cases: Iterable[TestCase], path: str) -> Outcomes:
+    """Return the outcome of each parametrized case of ``path`` (``test_x[a-b]``: id ``a-b``)."""
+    found: Outcomes = {}
+    for c in cases:
+        last = c.nodeid.split("::")[-1]
+        if c.file == path and "[" in last and last.endswith("]"):
+            found.setdefault(named_by(c.nodeid), {})[last.split("[", 1)[1][:-1]] = c.outcome
+    return found
+
+
+def _value_id(node: ast.expr, argname: str, index: int) -> str:
+    """Return the id pytest gives one value: a plain literal's text, else its name and index."""
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return f"{argname}{index}"
+    if isinstance(value, str):
+        return value.encode("unicode_escape").decode("ascii")
+    if isinstance(value, bytes):
+        return value.decode("ascii", "backslashreplace")
+    if value is None or isinstance(value, int | float | complex):  # bool is an int
+        return str(value)
+    return f"{argname}{index}"
+
+
+def _parametrize(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, ast.Call] | None:
+    """Return a test's one ``parametrize`` decorator with literal names and values, and its place.
+
+    None for anything whose case ids cannot be told from the source alone: no
+    such decorator or several (their cases multiply), ``ids=``, values that are
+    no list or tuple written out.
+    """
+    found = [
+        (i, d)
+        for i, d in enumerate(node.decorator_list)
+        if isinstance(d, ast.Call)
+        and isinstance(d.func, ast.Attribute)
+        and d.func.attr == "parametrize"
+    ]
+    if len(found) != 1:
+        return None
+    at, call = found[0]
+    keywords = {k.arg for k in call.keywords}
+    if "ids" in keywords or None in keywords or len(call.args) != 2 or keywords - {"indirect"}:
+        return None
+    if not isinstance(call.args[1], ast.List | ast.Tuple):
+        return None
+    return at, call
+
+
+def _argnames(call: ast.Call) -> list[str] | None:
+    """Return the names a ``parametrize`` call gives: ``"a, b"`` or ``["a", "b"]``."""
+    names = call.args[0]
+    if isinstance(names, ast.Constant) and isinstance(names.value, str):
+        return [n.strip() for n in names.value.split(",") if n.strip()]
+    if isinstance(names, ast.List | ast.Tuple) and all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in names.elts
+    ):
+        return [str(e.value) for e in names.elts if isinstance(e, ast.Constant)]
+    return None
+
+
+def _case_ids(call: ast.Call) -> list[str] | None:
+    """Return the id pytest gives each value set of ``call``, in order (None: not told here)."""
+    names, values = _argnames(call), call.args[1]
+    if not names or not isinstance(values, ast.List | ast.Tuple):
+        return None
+    ids: list[str] = []
+    for index, value in enumerate(values.elts):
+        if len(names) == 1:
+            ids.append(_value_id(value, names[0], index))
+        elif isinstance(value, ast.Tuple | ast.List) and len(value.elts) == len(names):
+            ids.append(
+                "-".join(_value_id(v, n, index) for v, n in zip(value.elts, names, strict=True))
+            )
+        else:
+            return None
+    return ids if len(set(ids)) == len(ids) else None  # pytest renames repeated ids
+
+
+def without_cases(source: str, outcomes: Outcomes) -> tuple[str, list[tuple[Test, str]]] | None:
+    """Return ``source`` with the failing cases of its partly passing parametrized tests taken out.
+
+    A test is narrowed where at least one of its cases passed and one failed,
+    and the ids its ``parametrize`` values get are exactly the ids reported:
+    the failing values leave the list, the rest stay as written. Returns the new
+    source and each (test, id) taken; None when nothing is narrowed or it does
+    not parse.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    lines = source.splitlines(keepends=True)
+    edits: list[tuple[int, int, str]] = []
+    taken: list[tuple[Test, str]] = []
+
+    def consider(node: ast.stmt, owner: tuple[str, ...]) -> None:
+        if not _is_test(node):
+            return
+        test = (*owner, node.name)
+        seen = outcomes.get(test, {})
+        failing = {i for i, outcome in seen.items() if outcome in ("failed", "error")}
+        if not failing or "passed" not in seen.values():
+            return
+        found = _parametrize(node)
+        ids = _case_ids(found[1]) if found else None
+        if found is None or ids is None or set(ids) != set(seen):
+            return
+        at, call = found
+        values = call.args[1]
+        assert isinstance(values, ast.List | ast.Tuple)  # _parametrize made sure
+        narrowed = copy.deepcopy(call)
+        kept = [v for v, i in zip(values.elts, ids, strict=True) if i not in failing]
+        narrowed.args[1] = type(values)(elts=kept, ctx=ast.Load())
+        decorator = node.decorator_list[at]
+        indent = " " * node.col_offset
+        text = f"{indent}@{ast.unparse(narrowed)}\n"
+        edits.append((decorator.lineno, decorator.end_lineno or decorator.lineno, text))
+        taken.extend((test, i) for i in ids if i in failing)
+
+    for node in tree.body:
+        consider(node, ())
+        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            for method in node.body:
+                consider(method, (node.name,))
+    if not taken:
+        return None
+    for first, last, text in sorted(edits, reverse=True):
+        lines[first - 1 : last] = [text]
+    narrowed_source = "".join(lines)
+    try:
+        ast.parse(narrowed_source)
+    except SyntaxError:
+        return None
+    return narrowed_source, taken
+
+
+def _cut(
+    source: str, tests: set[Test], outcomes: Outcomes
+) -> tuple[str, list[tuple[Test, str]]] | None:
+    """Return ``source`` without ``tests``, a partly passing parametrized one cut to its cases.
+
+    Each thing taken is (test, the case's id, or "" for the whole test); None:
+    nothing taken (``without_tests``, ``without_cases``).
+    """
+    taken: list[tuple[Test, str]] = []
+    narrowed = without_cases(source, outcomes)
+    if narrowed is not None:
+        source, taken = narrowed
+        tests = tests - {t for t, _ in taken}
+    whole = without_tests(source, tests) if tests else None
+    if whole is not None:
+        source = whole[0]
+        taken += [(t, "") for t in whole[1]]
+    return (source, sorted(taken)) if taken else None
 
 
 def prune(report: TestReport | None, files: Mapping[str, str], anchors: Collection[str]) -> Pruned:
     """Take the tests that disagree with example-passing code out of ``files`` (path -> source).
 
-    ``anchors``: the example tests that show behaviour (``disagreeing``).
+    ``anchors``: the example tests that show behaviour (``disagreeing``). A
+    parametrized test whose other cases passed loses only its failing cases.
     """
-    return _edited(
-        report, files, anchors, without_tests, lambda p, t: f"{p}: took out {'.'.join(t)}: {WHY}"
-    )
+    done = Pruned()
+    if report is None:
+        return done
+    for path, tests in sorted(disagreeing(report, files, anchors).items()):
+        found = _cut(files[path], tests, outcomes_by_case(report.cases, path))
+        if found is None:
+            continue
+        done.files[path], taken = found
+        done.notes.extend(
+            f"{path}: took out {'.'.join(t)}{f'[{i}]' if i else ''}: {WHY}" for t, i in taken
+        )
+    return done
 
 
 def _module_errors(cases: Iterable[TestCase]) -> bool:
@@ -229,7 +392,7 @@ def agreeing(
         if not any(c.outcome == "passed" for c in cases):
             continue
         if path in failing:
-            cut = without_tests(source, failing[path])
+            cut = _cut(source, failing[path], outcomes_by_case(cases, path))
             if cut is None:
                 continue
             source = cut[0]
@@ -354,13 +517,17 @@ def split_disagreeing(
     report: TestReport | None, files: Mapping[str, str], anchors: Collection[str]
 ) -> Pruned:
     """Split each test of ``files`` that disagrees with vouched code into one per assertion."""
-    return _edited(
-        report,
-        files,
-        anchors,
-        split_assertions,
-        lambda p, t: (
-            f"{p}: split {'.'.join(t)} into one test per assertion, to take out only "
+    done = Pruned()
+    if report is None:
+        return done
+    for path, tests in sorted(disagreeing(report, files, anchors).items()):
+        found = split_assertions(files[path], tests)
+        if found is None:
+            continue
+        done.files[path], split = found
+        done.notes.extend(
+            f"{path}: split {'.'.join(t)} into one test per assertion, to take out only "
             "the assertions that disagree"
-        ),
-    )
+            for t in sorted(split)
+        )
+    return done

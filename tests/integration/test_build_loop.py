@@ -271,6 +271,31 @@ def test_on_the_last_attempt_one_test_of_a_right_and_a_wrong_assertion_keeps_the
     assert tests.ok and tests.failed == 0
 
 
+QA_PARAMETRIZED = (
+    "import pytest\n\nfrom doubler import double\n\n\n"
+    "@pytest.mark.parametrize('n', [5, 0])\ndef test_double(n):\n    assert double(n) == 10\n"
+)
+
+
+def test_on_the_last_attempt_a_parametrized_test_keeps_the_values_it_passed_with(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # the only test of QA's file, right for one value and wrong for the other: the wrong
+    # value leaves the list, the test stays, and the stage passes on it
+    models = ScriptedModels(script(lambda call: RIGHT, lambda call: QA_PARAMETRIZED))
+    report = run(settings.with_overrides(max_stage_attempts=2), tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    delivered = (tmp_path / "out" / "tests" / "test_doubler.py").read_text()
+    assert "@pytest.mark.parametrize('n', [5])\ndef test_double(n):" in delivered
+    [qa_record] = [r for r in report.records if r.team == "qa-engineering"]
+    assert qa_record.repairs[-1] == (
+        "tests/test_doubler.py: took out test_double[0]: it failed on code that passes every "
+        "one of the requirement's own examples"
+    )
+    tests = next(c for c in qa_record.checks if c.name == "tests")
+    assert tests.ok and tests.failed == 0 and tests.passed >= 1
+
+
 def test_a_failed_run_delivers_the_best_candidate_and_says_it_was_not_accepted(
     settings: Settings, tmp_path: Path
 ) -> None:

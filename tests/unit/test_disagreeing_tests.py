@@ -8,14 +8,17 @@ from pathlib import Path
 from devfactory.sandbox.junit import TestCase, TestReport
 from devfactory.software.checks.blame import arbitrate
 from devfactory.software.disagreeing_tests import (
+    WHY,
     agreeing,
     best_kept,
     count_tests,
     disagreeing,
     named_by,
+    outcomes_by_case,
     prune,
     split_assertions,
     split_disagreeing,
+    without_cases,
     without_tests,
 )
 from devfactory.software.examples import PATH as EXAMPLES_PATH
@@ -325,3 +328,102 @@ def test_taking_tests_out_leaves_no_runs_of_blank_lines_nor_their_orphaned_comme
         "# a comment of the file's own, about what follows\n"
         "def test_none():\n    assert count([]) == 0\n"
     )
+
+
+# --- a parametrized test whose cases partly pass loses only the failing cases ---
+
+PARAMETRIZED = """import pytest
+
+from checksum import digest
+
+
+@pytest.mark.parametrize('text', ['abc', 'hello'])
+def test_digest_1(text: str):
+    assert digest(text) == 'ba78'
+
+
+@pytest.mark.parametrize('text', ['abc', 'hello'])
+def test_digest_2(text: str):
+    assert digest(text) == 'd8c4'
+
+
+class TestPairs:
+    @pytest.mark.parametrize(
+        "text, n",
+        [("a", 1), ("b", -2), (None, 3.5)],
+    )
+    def test_pair(self, text, n):
+        assert digest(text) == n
+"""
+
+
+def test_only_the_failing_cases_of_a_partly_passing_parametrized_test_are_taken_out() -> None:
+    cases = (
+        case(f"{TESTS}::test_digest_1[abc]", "passed"),
+        case(f"{TESTS}::test_digest_1[hello]", "failed"),
+        case(f"{TESTS}::test_digest_2[abc]", "failed"),
+        case(f"{TESTS}::test_digest_2[hello]", "failed"),
+        case(f"{TESTS}::TestPairs::test_pair[a-1]", "passed"),
+        case(f"{TESTS}::TestPairs::test_pair[b--2]", "error"),
+        case(f"{TESTS}::TestPairs::test_pair[None-3.5]", "passed"),
+    )
+    cut = prune(report(EXAMPLE_PASSED, *cases), {TESTS: PARAMETRIZED}, ANCHORS)
+    pruned = cut.files[TESTS]
+    tree = ast.parse(pruned)
+    names = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    assert names == ["test_digest_1", "test_pair"]  # test_digest_2 failed everywhere: it went
+    assert "@pytest.mark.parametrize('text', ['abc'])\ndef test_digest_1" in pruned
+    assert "    @pytest.mark.parametrize('text, n', [('a', 1), (None, 3.5)])\n" in pruned
+    assert cut.notes == [
+        f"{TESTS}: took out TestPairs.test_pair[b--2]: {WHY}",
+        f"{TESTS}: took out test_digest_1[hello]: {WHY}",
+        f"{TESTS}: took out test_digest_2: {WHY}",
+    ]
+    # what agreed is kept the same way between attempts
+    kept = agreeing(report(EXAMPLE_PASSED, *cases), {TESTS: PARAMETRIZED}, ANCHORS)
+    assert kept == {TESTS: pruned}
+
+
+def test_parameters_are_narrowed_only_where_the_ids_are_known_from_the_source() -> None:
+    outcomes = {("test_x",): {"abc": "passed", "hello": "failed"}}
+    # ids pytest would give other than these, ids= of its own, stacked decorators: untouched
+    for decorators in (
+        "@pytest.mark.parametrize('s', ['abc', 'hello', 'more'])",
+        "@pytest.mark.parametrize('s', ['abc', 'hello'], ids=['one', 'two'])",
+        "@pytest.mark.parametrize('s', ['abc', 'hello'])\n@pytest.mark.parametrize('t', [1])",
+        "@pytest.mark.parametrize('s', VALUES)",
+    ):
+        source = f"import pytest\n\n\n{decorators}\ndef test_x(s):\n    assert s\n"
+        assert without_cases(source, outcomes) is None, decorators
+    decorator = "@pytest.mark.parametrize('s', ['abc', 'hello'])"
+    source = f"import pytest\n\n\n{decorator}\ndef test_x(s):\n    assert s\n"
+    # every case failed, or none: the whole test is judged as before
+    assert without_cases(source, {("test_x",): {"abc": "failed", "hello": "failed"}}) is None
+    assert without_cases(source, {("test_x",): {"abc": "passed", "hello": "passed"}}) is None
+    narrowed = without_cases(source, outcomes)
+    assert narrowed is not None
+    assert narrowed[1] == [(("test_x",), "hello")]
+    assert "['abc']" in narrowed[0]
+    # a value that is no plain literal is named by its argument and index, as pytest names it
+    source = source.replace("'hello'", "object()")
+    outcomes = {("test_x",): {"abc": "passed", "s1": "failed"}}
+    assert without_cases(source, outcomes) == (
+        source.replace(", object()", ""),
+        [(("test_x",), "s1")],
+    )
+    assert outcomes_by_case([case(f"{TESTS}::T::test_y[a-b]", "failed")], TESTS) == {
+        ("T", "test_y"): {"a-b": "failed"}
+    }
+
+
+def test_the_ids_are_those_pytest_gives() -> None:
+    # as pytest named these cases in its JUnit report (pytest 8, this project's pin)
+    values = "['abc', 'a b', 'ü', '', 'tab\\there', 1.5, -2, None, True, (1, 2), b'x']"
+    source = (
+        f"import pytest\n\n\n@pytest.mark.parametrize('s', {values})\ndef test_x(s):\n    ...\n"
+    )
+    reported = ["abc", "a b", "\\xfc", "", "tab\\there", "1.5", "-2", "None", "True", "s9", "x"]
+    outcomes = {("test_x",): dict.fromkeys(reported, "passed") | {"s9": "failed"}}
+    narrowed = without_cases(source, outcomes)
+    assert narrowed is not None and narrowed[1] == [(("test_x",), "s9")]
+    assert "(1, 2)" not in narrowed[0] and "b'x'" in narrowed[0]
