@@ -19,6 +19,9 @@ samples with by it, as it always has.
 A stamp records the sdist's SHA-256 and the cmake arguments, so a second run
 with the same stamp and binary returns at once: ``make setup`` stays idempotent.
 Run as ``python -m devfactory.models.server_build``.
+
+Why one module: finding the pinned sources, checking them, building the one target and
+stamping the result are one build step that ``make setup`` runs as a script.
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ changes, and sent in llama.cpp's ``grammar`` field. The server's own
 grammar keeps every reply as the embedded models were always asked for it.
 Usage comes from the server's replies; its own per-request counts (``timings``,
 sent with a streamed reply's last chunk) are kept in the reply's metadata.
+
+Why one module: the chat model, the transports it sends through and the grammar it binds
+are one way of speaking to llama-server; the router reaches all of them here and nothing
+else uses the transports.
 """
 
 from __future__ import annotations

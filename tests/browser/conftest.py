@@ -178,6 +178,20 @@ def sign_in(browser: Browser, base: str, name: str) -> Page:
     return page
 
 
+GREETING = "Type a requirement to start a run."
+GREETING_MS = 90_000  # the first session waits on a server still loading (longer when busy)
+
+
+def greeted(page: Page) -> None:
+    """Wait for the Factory profile's greeting: the chat session has started.
+
+    The first session of a module starts while the chat server still imports what
+    a session needs; on a loaded machine that took over 20 s. How fast is a
+    benchmark's question, not these tests': they wait as a person would.
+    """
+    expect(page.get_by_text(GREETING)).to_be_visible(timeout=GREETING_MS)
+
+
 def send(page: Page, text: str) -> None:
     """Type ``text`` into the composer and send it."""
     page.locator("#chat-input").fill(text)

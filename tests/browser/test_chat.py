@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 
 from devfactory.teams import load_teams
-from tests.browser.conftest import ROUNDS, pick_profile, send, sign_in
+from tests.browser.conftest import ROUNDS, greeted, pick_profile, send, sign_in
 
 HIGH_RISK = "A REST API for a small clinic to store patient appointment notes"
 STAGES = [
@@ -20,10 +20,6 @@ STAGES = [
     "Documentation",
 ]
 Shot = Callable[[Page, str], Path]
-
-
-def greeted(page: Page) -> None:
-    expect(page.get_by_text("Type a requirement to start a run.")).to_be_visible()
 
 
 def test_a_high_risk_run_is_approved_completes_and_its_artifact_downloads(

@@ -29,6 +29,7 @@ from tests.browser.conftest import (
     PASSWORDS,
     add_user,
     devfactory,
+    greeted,
     send,
     sign_in,
 )
@@ -152,7 +153,7 @@ def framed(page: Page, url: str) -> Any:
 def start_high_risk_run(browser: Browser, base: str, text: str) -> tuple[Page, str]:
     """Have olga (an operator) start a run that waits for approval; return her page and its id."""
     olga = sign_in(browser, base, "olga")
-    expect(olga.get_by_text("Type a requirement to start a run.")).to_be_visible()
+    greeted(olga)
     send(olga, text)
     expect(olga.get_by_text(f"Requirement: {text}")).to_be_visible()  # this run's pause
     paused = re.compile(
@@ -216,7 +217,7 @@ def watch(page: Page) -> tuple[list[str], list[dict[str, Any]], list[dict[str, A
     page.on("request", request)
     page.on("websocket", lambda ws: ws.on("framereceived", frame))
     page.reload()
-    expect(page.get_by_text("Type a requirement to start a run.")).to_be_visible()
+    greeted(page)
     return sessions, messages, buttons
 
 
@@ -352,7 +353,7 @@ def test_a_viewer_cannot_open_another_persons_run_with_a_forged_button(
     browser: Browser, chat_server: str, shots: Shot
 ) -> None:
     olga = sign_in(browser, chat_server, "olga")
-    expect(olga.get_by_text("Type a requirement to start a run.")).to_be_visible()
+    greeted(olga)
     send(olga, "A REST API for a personal todo list")
     done = re.compile(r"Run (\S+): COMPLETED")
     expect(olga.get_by_text(done)).to_be_visible(timeout=120_000)
@@ -370,7 +371,7 @@ def test_a_viewer_cannot_open_another_persons_run_with_a_forged_button(
         ),
     )
     vic.reload()
-    expect(vic.get_by_text("Type a requirement to start a run.")).to_be_visible()
+    greeted(vic)
     assert sessions and sessions[-1], "the chat names its session when it connects"
     statuses = []
     for name in ("open_run", "resume", "decide"):
@@ -414,7 +415,7 @@ def test_loading_the_chat_asks_no_outside_host_for_anything(
     page.fill("#password", PASSWORDS["alice"])
     page.click("button[type=submit]")
     page.wait_for_selector("#chat-input")
-    expect(page.get_by_text("Type a requirement to start a run.")).to_be_visible()
+    greeted(page)
     inter = page.evaluate(
         """async () => { await document.fonts.ready;
            return [...document.fonts].filter(f => f.family.replaceAll('"', '') === 'Inter')

@@ -166,13 +166,19 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
                 ".read_bytes",
                 ".read_text",
                 "shutil.copy2",
+                "shutil.copyfile",
                 "shutil.copytree",
                 "shutil.rmtree",
             }
         ),  # fmt: skip
         "a developer's build step (make setup): uv.lock, uv's cache of the pinned sdist "
-        "(sha256 checked), the build folder inside the venv and the binary beside the "
-        "interpreter",
+        "(sha256 checked), the build folder inside the venv (the sdist's grammar converter "
+        "kept there) and the binary beside the interpreter",
+    ),
+    "devfactory/models/server_chat.py": (
+        frozenset({".is_file"}),
+        "the grammar converter make setup kept inside the virtualenv (server_build.converter_at), "
+        "a file of the install: never a run's folder",
     ),
     "devfactory/models/embeddings.py": (
         frozenset({".is_file", ".read_bytes"}),
