@@ -2,9 +2,11 @@
 
 The ``plan`` node calls ``read_once`` before any stage works. The parser
 (``software/requirement.read_requirement``) reads what the text states
-exactly; only when it leaves the interface open (``proposed.leaves_open``)
-is a model asked, up to ``prose_fact_calls`` times, for the rest as one JSON
-object under ``ProposedFacts``'s schema, decoded constrained by it. Code then
+exactly; only where it leaves something open (``proposed.leaves_open``: no
+module or nothing it exposes, up to ``prose_fact_calls`` calls; or a command
+line it made up from words that named no argument, one call) is a model asked
+for the rest as one JSON object under ``ProposedFacts``'s schema, decoded
+constrained by it (``prose_fact_calls`` 0 asks nothing). Code then
 checks every fact's quote and names against the text and merges only what
 the parser left empty (``software/proposed``). The result is kept in the run's
 state (``requirement_facts``), and every reader of the facts reads it from there
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -33,6 +35,8 @@ from devfactory.software.proposed import (
     Limits,
     ProposedFacts,
     RunFacts,
+    arguments_open,
+    interface_open,
     leaves_open,
     run_facts,
 )
@@ -47,7 +51,13 @@ def _parsed_block(facts: RequirementFacts) -> str:
     """Say what the parser read, so the model adds only what it left open."""
     rows = [f"- module: {facts.module or '(none)'}"]
     rows += [f"- function: {f.signature}" for f in facts.functions]
-    rows += [f"- usage line: {u.line}" for u in facts.usages]
+    for u in facts.usages:
+        rows.append(f"- usage line: {u.line}")
+        if arguments_open(replace(facts, usages=(u,))):
+            rows.append(
+                f'- positional arguments of `python -m {u.module}`: not read (in "command", '
+                "the arguments the requirement says it takes, or none)"
+            )
     rows += [f"- route: {r.method} {r.path}" for r in facts.routes]
     return "\n".join(rows)
 
@@ -113,7 +123,9 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
     usage, served, problems, calls = Usage(), "", [], 0
     try:
         resolved = source().resolve(INTERFACE_ALIAS)
-        for _ in range(settings.prose_fact_calls):
+        # only the arguments open: one reading answers it, whatever it finds
+        asks = settings.prose_fact_calls if interface_open(parsed) else 1
+        for _ in range(asks):
             answer = ask_structured(
                 resolved.structured(schema(limits)),
                 messages,

@@ -9,7 +9,9 @@ fact only when those words occur in the text (whitespace, case and Markdown
 aside) and every name it introduces (module, function, parameter, option flag,
 route path) occurs there too; anything else is dropped, counted and said.
 ``merged`` then fills only what the parser left empty: a parser fact is never
-replaced by a model's.
+replaced by a model's. One thing the parser reads is also left to the model: a
+usage line it made up from words in which its rules found no argument
+(``arguments_open``) takes the positional arguments the model read, quoted.
 
 ``RunFacts`` is what a run keeps of it, once, in its state: the merged facts,
 the examples the model read in words, and the notes on what was dropped.
@@ -199,7 +201,7 @@ class Checked:
         return singles + sum(len(x) for x in lists)
 
 
-def leaves_open(facts: RequirementFacts) -> bool:
+def interface_open(facts: RequirementFacts) -> bool:
     """Say whether the parser left the interface open: no module, or nothing it exposes.
 
     The facts are taken as their kind reads them (``kinds.reading``): a script's
@@ -208,6 +210,23 @@ def leaves_open(facts: RequirementFacts) -> bool:
     found = reading(facts)
     read = found.facts if found is not None else facts
     return bool({"module", "interface"} & set(left_open(read)))
+
+
+def arguments_open(facts: RequirementFacts) -> bool:
+    """Say whether a command line's arguments are unread: its line made from words naming none.
+
+    The parser writes a usage line from the words when the requirement writes
+    none (``UsageLine.synthesised``), finding a positional argument only where
+    the words say it as its rules know (a file, "takes a NOUN"). Finding none
+    there is not knowing there is none: another author says it otherwise, so
+    the model that reads is asked, and the rules check its quote.
+    """
+    return any(u.synthesised and not u.positionals and not u.command for u in facts.usages)
+
+
+def leaves_open(facts: RequirementFacts) -> bool:
+    """Say whether the parser left something for the model to read: the interface or arguments."""
+    return interface_open(facts) or arguments_open(facts)
 
 
 # --- the checks ------------------------------------------------------------------------------
@@ -399,13 +418,38 @@ def _function(fact: ProposedFunction, statements: Sequence[str]) -> Function:
     )
 
 
+def _positional(written: str) -> Positional | None:
+    """Read one positional argument as a model writes it: ``FILE``, ``[FILE]``, ``TEXT...``."""
+    text = written.strip()
+    optional = text.startswith("[") and text.endswith("]")
+    text = text.strip("[]").strip()
+    many = text.endswith("...")
+    name = text.removesuffix("...").strip().strip("<>").upper().replace("-", "_")
+    return Positional(name, many, optional) if name and _identifier(name.lower()) else None
+
+
+def _positionals(fact: ProposedCommand) -> tuple[Positional, ...]:
+    return tuple(p for p in map(_positional, fact.positionals) if p is not None)
+
+
+def _shown(positional: Positional) -> str:
+    name = f"{positional.name}..." if positional.many else positional.name
+    return f"[{name}]" if positional.optional else name
+
+
+def _with_arguments(usage: UsageLine, positionals: tuple[Positional, ...]) -> UsageLine:
+    """Return a usage line made from words, with the positional arguments the model read."""
+    head = f"python -m {usage.module}"
+    rest = usage.line[len(head) :] if usage.line.startswith(head) else ""
+    line = " ".join([head, *map(_shown, positionals)]) + rest
+    return replace(usage, line=line, positionals=positionals)
+
+
 def _usage(fact: ProposedCommand, statements: Sequence[str]) -> UsageLine:
     """Return the usage line the command stands for; each option keeps the sentences naming it."""
-    positionals = tuple(
-        Positional(p.upper()) for p in fact.positionals if _identifier(p.lower()) and p
-    )
+    positionals = _positionals(fact)
     options: list[Option] = []
-    words = [f"python -m {fact.program}", *(p.name for p in positionals)]
+    words = [f"python -m {fact.program}", *map(_shown, positionals)]
     for option in fact.options:
         metavar = None
         if option.takes_value:
@@ -442,6 +486,15 @@ def merged(parsed: RequirementFacts, found: Checked) -> tuple[RequirementFacts, 
     if not usages and found.command is not None and found.command.program == module:
         usages = (_usage(found.command, statements),)
         filled.append(f"usage line {usages[0].line}")
+    elif found.command is not None and (read := _positionals(found.command)):
+        made = [  # a line the parser made from words naming no argument takes the model's
+            _with_arguments(u, read) if arguments_open(replace(parsed, usages=(u,))) else u
+            for u in usages
+        ]
+        changed = [u for u, before in zip(made, usages, strict=True) if u != before]
+        if changed and found.command.program == module:
+            usages = tuple(made)
+            filled += [f"usage line {u.line}" for u in changed]
     routes = parsed.routes
     if not routes and found.routes:
         routes = tuple(

@@ -26,13 +26,15 @@ from devfactory.software.proposed import (
     ProposedRoute,
     RunFacts,
     annotation,
+    arguments_open,
     checked,
+    interface_open,
     leaves_open,
     merged,
     plain,
     run_facts,
 )
-from devfactory.software.requirement import left_open, read_requirement
+from devfactory.software.requirement import Positional, left_open, read_requirement
 from tests.fakes import NO_FACTS, Call, ScriptedModels, always_good, run_graph
 
 # A requirement written as people write tickets, in shapes the parser does not read: the
@@ -584,3 +586,79 @@ def test_no_model_to_ask_leaves_the_parser_s_facts_and_says_so(reading: Settings
     assert kept.facts == read_requirement(PROSE) and kept.calls == 0 and "spend" not in update
     assert kept.notes == ("no model read the facts: no model serves factory/architect",)
     assert read_once({"requirement": PROSE, "requirement_facts": kept}, runtime) == {}
+
+
+# A command line described in words, its arguments in a shape the parser's rules do not
+# read ("whatever words follow the program's name"): the line it makes up names none.
+SHOUT = """# Shout
+
+We need a small command-line program called shout, run as a Python module. Whatever
+words follow the program's name are printed back in capitals, joined by single spaces.
+The option --exclaim adds an exclamation mark at the end.
+"""
+WORDS = "Whatever words follow the program's name"
+
+
+def _shout(positionals: list[str], quote: str = WORDS) -> ProposedFacts:
+    return ProposedFacts(
+        command=ProposedCommand(program="shout", positionals=positionals, quote=quote)
+    )
+
+
+def test_a_command_line_made_up_from_words_naming_no_argument_leaves_its_arguments_open() -> None:
+    parsed = read_requirement(SHOUT)
+    [usage] = parsed.usages
+    assert usage.synthesised and usage.positionals == ()
+    assert leaves_open(parsed) and arguments_open(parsed) and not interface_open(parsed)
+    # a line the requirement writes, or words the rules read, leave nothing open
+    for stated in (
+        SHOUT + "\nIt is run as `python -m shout WORD... [--exclaim]`.\n",
+        SHOUT.replace("Whatever\nwords follow the program's name", "It reads the file named"),
+    ):
+        assert read_requirement(stated).usages[0].positionals, stated
+        assert not leaves_open(read_requirement(stated)), stated
+
+
+def test_the_model_s_arguments_complete_the_line_the_parser_made_and_only_that() -> None:
+    parsed = read_requirement(SHOUT)
+    kept = run_facts(SHOUT, parsed, [_shout(["WORD..."])], limits=LIMITS)
+    [usage] = kept.facts.usages
+    assert usage.line == "python -m shout WORD... [--exclaim]"
+    assert usage.positionals == (Positional("WORD", many=True),)
+    assert usage.options == parsed.usages[0].options  # the parser's options stay as read
+    assert kept.notes == ("filled usage line python -m shout WORD... [--exclaim] from the "
+                          "model's facts",)  # fmt: skip
+    assert not leaves_open(kept.facts)
+    optional = run_facts(SHOUT, parsed, [_shout(["[text...]"])], limits=LIMITS).facts
+    assert optional.usages[0].line == "python -m shout [TEXT...] [--exclaim]"
+    # no argument read, a quote the requirement does not hold, another program: as parsed
+    for proposal in (
+        _shout([]),
+        _shout(["WORD"], quote="the words given on the command line"),
+        ProposedFacts(command=ProposedCommand(program="other", positionals=["X"], quote=WORDS)),
+    ):
+        assert run_facts(SHOUT, parsed, [proposal], limits=LIMITS).facts.usages == parsed.usages
+    # a line with arguments, or one the requirement writes, is never changed
+    stated = SHOUT + "\nIt is run as `python -m shout WORD... [--exclaim]`.\n"
+    facts = read_requirement(stated)
+    assert run_facts(stated, facts, [_shout(["A", "B"])], limits=LIMITS).facts == facts
+
+
+def test_open_arguments_ask_the_model_once_saying_what_is_open(reading: Settings) -> None:
+    from devfactory.graph.interface import read_facts
+
+    many = reading.model_copy(update={"prose_fact_calls": 3})
+    models = ScriptedModels(_reading(NO_FACTS))
+    found = read_facts(SHOUT, many, lambda: models)
+    assert models.chat.count("interface") == 1  # one reading answers it, whatever it finds
+    assert found.facts.facts.usages == read_requirement(SHOUT).usages
+    [asked] = [c for c in models.chat.calls if c.kind == "interface"]
+    assert "- usage line: python -m shout [--exclaim]" in asked.prompt
+    assert "- positional arguments of `python -m shout`: not read" in asked.prompt
+    models = ScriptedModels(_reading(_shout(["WORD..."]).model_dump(mode="json")))
+    found = read_facts(SHOUT, many, lambda: models)
+    assert found.facts.facts.usages[0].line == "python -m shout WORD... [--exclaim]"
+    off = reading.model_copy(update={"prose_fact_calls": 0})
+    silent = ScriptedModels(_reading(_shout(["WORD..."]).model_dump(mode="json")))
+    assert read_facts(SHOUT, off, lambda: silent).facts.facts == read_requirement(SHOUT)
+    assert silent.chat.count("interface") == 0
