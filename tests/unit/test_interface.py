@@ -592,7 +592,7 @@ def test_no_model_to_ask_leaves_the_parser_s_facts_and_says_so(reading: Settings
 # read ("whatever words follow the program's name"): the line it makes up names none.
 SHOUT = """# Shout
 
-We need a small command-line program called shout, run as a Python module. Whatever
+Build shout, a tool for the terminal, started with python -m shout. Whatever
 words follow the program's name are printed back in capitals, joined by single spaces.
 The option --exclaim adds an exclamation mark at the end.
 """
