@@ -267,6 +267,18 @@ def _case_ids(call: ast.Call) -> list[str] | None:
     return ids if len(set(ids)) == len(ids) else None  # pytest renames repeated ids
 
 
+def _replaced(lines: list[str], edits: list[tuple[int, int, str]]) -> str | None:
+    """Return ``lines`` with each (first, last, text) edit made; None if it does not parse."""
+    for first, last, text in sorted(edits, reverse=True):
+        lines[first - 1 : last] = [text]
+    result = "".join(lines)
+    try:
+        ast.parse(result)
+    except SyntaxError:
+        return None
+    return result
+
+
 def without_cases(source: str, outcomes: Outcomes) -> tuple[str, list[tuple[Test, str]]] | None:
     """Return ``source`` with the failing cases of its partly passing parametrized tests taken out.
 
@@ -313,16 +325,8 @@ def without_cases(source: str, outcomes: Outcomes) -> tuple[str, list[tuple[Test
         if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
             for method in node.body:
                 consider(method, (node.name,))
-    if not taken:
-        return None
-    for first, last, text in sorted(edits, reverse=True):
-        lines[first - 1 : last] = [text]
-    narrowed_source = "".join(lines)
-    try:
-        ast.parse(narrowed_source)
-    except SyntaxError:
-        return None
-    return narrowed_source, taken
+    edited = _replaced(lines, edits) if taken else None
+    return (edited, taken) if edited is not None else None
 
 
 def _cut(
@@ -501,16 +505,8 @@ def split_assertions(source: str, tests: set[Test]) -> tuple[str, list[Test]] | 
         if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
             for method in node.body:
                 consider(method, (node.name,), " " * method.col_offset)
-    if not split:
-        return None
-    for first, last, text in sorted(edits, reverse=True):
-        lines[first - 1 : last] = [text]
-    result = "".join(lines)
-    try:
-        ast.parse(result)
-    except SyntaxError:
-        return None
-    return result, split
+    edited = _replaced(lines, edits) if split else None
+    return (edited, split) if edited is not None else None
 
 
 def split_disagreeing(
