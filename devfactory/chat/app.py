@@ -36,8 +36,12 @@ from typing import Any
 import chainlit as cl
 import psycopg
 from chainlit.config import config
+from chainlit.context import context
 from chainlit.input_widget import MultiSelect, Select, Slider, TextInput
 from chainlit.server import app as server
+from chainlit.server import sio
+from chainlit.session import WebsocketSession
+from chainlit.user_session import user_sessions
 from psycopg_pool import PoolTimeout
 from starlette.datastructures import Headers
 
@@ -190,6 +194,7 @@ def team_of_profile(profile: str | None) -> str | None:
 @cl.on_chat_start
 async def start() -> None:
     """Greet, set up the profile's settings and, for Factory, show the person's open runs."""
+    cl.user_session.set(GREETED_ON, getattr(context.session, "socket_id", None))
     profile = cl.user_session.get("chat_profile") or FACTORY
     person = await who()
     if person is None:
@@ -248,6 +253,33 @@ async def start() -> None:
                 author=author_name(teams[slug].name),
             ).send()
     cl.user_session.set("history", [])
+
+
+GREETED_ON = "greeted_on"  # the socket the session's greeting went to
+_chainlit_connected = sio.handlers["/"]["connection_successful"]
+
+
+@sio.on("connection_successful")
+async def connected(sid: str) -> None:
+    """Greet a session again on a new socket when nothing was said on the one it replaced.
+
+    Chainlit 2.12 starts a chat once per session, and its page replaces its first
+    socket while it loads (a second ``connect`` of the same session as its chat
+    profile settles): a greeting sent on the first socket is lost, and the chat
+    showed no greeting, no settings and no open runs. Before the person's first
+    message, a session restored on another socket starts again (what is still
+    starting for the old socket stops); a person whose connection dropped before
+    writing anything sees the greeting twice. Chainlit then does what it does.
+    """
+    session = WebsocketSession.get(sid)
+    if session is not None and session.restored and not session.has_first_interaction:
+        greeted = user_sessions.get(session.id, {}).get(GREETED_ON)
+        if session.chat_started and greeted != sid:
+            task = session.current_task
+            if task is not None and not task.done():
+                task.cancel()
+            session.chat_started = False
+    await _chainlit_connected(sid)
 
 
 @cl.on_settings_update

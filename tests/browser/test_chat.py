@@ -94,6 +94,45 @@ def test_a_reload_shows_the_pending_question_and_only_an_approver_gets_the_butto
     alice.context.close()
 
 
+# Open the chat's socket for one session twice from the signed-in page, as Chainlit's
+# page does while it loads: the first socket closes right after its greeting was
+# sent, or before. Returns what each socket received as new messages.
+TWO_SOCKETS = """async (sessionId) => {
+  const open = (wait) => new Promise((resolve) => {
+    const got = [];
+    const ws = new WebSocket(location.origin.replace("http", "ws")
+                             + "/ws/socket.io/?EIO=4&transport=websocket");
+    setTimeout(() => { ws.close(); resolve(got); }, wait);
+    ws.onmessage = (ev) => {
+      const d = String(ev.data);
+      if (d[0] === "0") {
+        ws.send("40" + JSON.stringify({sessionId, clientType: "webapp",
+          chatProfile: "Factory", threadId: "", userEnv: "{}"}));
+      } else if (d === "2") { ws.send("3"); }
+      else if (d.startsWith("40")) { ws.send('42["connection_successful"]'); }
+      else if (d.startsWith("42")) {
+        const [name, body] = JSON.parse(d.slice(2));
+        if (name === "new_message") { got.push(body.output || ""); }
+      }
+    };
+  });
+  const first = await open(1500);
+  const second = await open(8000);
+  return [first, second];
+}"""
+
+
+def test_a_session_whose_first_socket_closed_before_a_message_is_greeted_on_the_next(
+    browser: Browser, chat_server: str
+) -> None:
+    page = sign_in(browser, chat_server, "alice")
+    greeted(page)
+    first, second = page.evaluate(TWO_SOCKETS, "reconnected-before-writing")
+    assert any("Type a requirement to start a run." in text for text in first), first
+    assert any("Type a requirement to start a run." in text for text in second), second
+    page.context.close()
+
+
 def test_a_viewer_may_not_start_a_run(browser: Browser, chat_server: str, shots: Shot) -> None:
     page = sign_in(browser, chat_server, "vic")
     greeted(page)
