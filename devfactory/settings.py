@@ -138,8 +138,8 @@ class Settings(BaseSettings):
     )
     models_file: Path | None = Field(
         default=None,
-        description="The aliases' model chains (default: the packaged models.yaml; "
-        "models-1.5b.yaml puts the embedded 1.5B first on the coder and architect).",
+        description="The aliases' model chains (default: the packaged models.yaml, the embedded "
+        "1.5B on the coder and architect; models-0.5b.yaml keeps every alias on the 0.5B).",
     )
     model_chain: str | None = Field(
         default=None,

@@ -100,6 +100,7 @@ def test_models_shows_the_chain(env: dict[str, str]) -> None:
     shown = cli("models", env=env)
     assert shown.returncode == 0, shown.stderr
     assert "embedded:qwen2.5-coder-0.5b-instruct-q4_k_m" in shown.stdout
+    assert "embedded:qwen2.5-coder-1.5b-instruct-q4_k_m" in shown.stdout  # coder, architect
     assert "ollama:qwen2.5-coder:7b" in shown.stdout
     # the embedded embedder serves here (no Ollama): shown as available
     (embedder,) = [line for line in shown.stdout.splitlines() if "all-minilm-l6-v2" in line]

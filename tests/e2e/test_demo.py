@@ -31,7 +31,7 @@ from tests.e2e.conftest import BIN, ROOT, cli
 
 # the checks that execute the model's code (lint only reads it)
 RUNS_CODE = frozenset({"install", "import", "tests", "smoke", "existing_tests"})
-MODEL = "embedded:qwen2.5-coder-0.5b-instruct-q4_k_m"
+MODEL = "embedded:qwen2.5-coder-1.5b-instruct-q4_k_m"  # the coder alias by default
 
 
 def test_the_demo_killed_and_resumed_completes_with_a_program_that_works(
@@ -74,7 +74,7 @@ def test_the_demo_killed_and_resumed_completes_with_a_program_that_works(
     doc = json.loads((out / "run.json").read_text())
     assert doc["run_id"] == run_id and doc["pipeline"] == "lean"
     completed = doc["status"] == "COMPLETED"
-    # Measured on the 0.5B model (README): some runs end FAILED because a gate refused what
+    # Measured on the embedded models (README): some runs end FAILED because a gate refused what
     # the model wrote, Backend's code failing one of the ticket's own examples, QA's tests
     # failing on code that passes every one of them, or either team's file still cut off at
     # the token limit after its last attempt (at ab08309 QA's last file was the module written

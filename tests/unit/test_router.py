@@ -336,21 +336,23 @@ def test_an_embedded_model_or_draft_no_package_carries_is_refused_in_the_config(
             ModelsConfig.model_validate({"aliases": {**chains, "factory/coder": [link]}})
 
 
-def test_the_1_5b_preset_tries_the_1_5b_before_the_0_5b_where_judgement_counts(
+def test_the_defaults_try_the_1_5b_before_the_0_5b_where_judgement_counts(
     settings: Settings,
 ) -> None:
-    preset = Path(router_mod.__file__).parent.parent / "config" / "models-1.5b.yaml"
-    config = ModelsConfig.load(settings.with_overrides(models_file=preset))
-    packaged_default = ModelsConfig.load(settings)
+    preset = Path(router_mod.__file__).parent.parent / "config" / "models-0.5b.yaml"
+    small = ModelsConfig.load(settings.with_overrides(models_file=preset))
+    config = ModelsConfig.load(settings)
     for alias in ("factory/coder", "factory/architect", "factory/fast", "factory/cheap"):
-        embedded = [e.label for e in packaged_default.aliases[alias] if e.provider == "embedded"]
-        assert embedded == [EMBEDDED]  # the default stays on the 0.5B until measured
+        embedded = [e.label for e in small.aliases[alias] if e.provider == "embedded"]
+        assert embedded == [EMBEDDED]  # the 0.5B preset keeps every alias on the 0.5B
     for alias in ("factory/coder", "factory/architect"):
         embedded = [e for e in config.aliases[alias] if e.provider == "embedded"]
         assert [e.label for e in embedded] == [CODER_15B, EMBEDDED]
         assert embedded[0].draft is None  # it lost on 2 cores (bench/speculative.json)
     for alias in ("factory/fast", "factory/cheap"):
         assert [e.label for e in config.aliases[alias] if e.provider == "embedded"] == [EMBEDDED]
+    for alias, chain in config.aliases.items():  # Ollama stays first where it is reachable
+        assert chain[0].provider == "ollama", alias
 
 
 def test_each_embedded_model_is_its_own_server_and_a_corrupt_one_leaves_the_other(
@@ -374,8 +376,7 @@ def test_each_embedded_model_is_its_own_server_and_a_corrupt_one_leaves_the_othe
     monkeypatch.setattr(router_mod, "embedded_available", lambda *_: True)
     monkeypatch.setattr(router_mod, "ensure_model_file", weights)
     drafted = {"provider": "embedded", "model": CODER.name, "draft": SMALL.name}
-    preset = Path(router_mod.__file__).parent.parent / "config" / "models-1.5b.yaml"
-    chains = ModelsConfig.load(settings.with_overrides(models_file=preset)).model_dump()["aliases"]
+    chains = ModelsConfig.load(settings).model_dump()["aliases"]
     for alias in ("factory/coder", "factory/architect"):
         chains[alias] = [drafted if e["model"] == CODER.name else e for e in chains[alias]]
     models = tmp_path / "models.yaml"
