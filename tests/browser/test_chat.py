@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 
 from devfactory.teams import load_teams
-from tests.browser.conftest import ROUNDS, greeted, pick_profile, send, sign_in
+from tests.browser.conftest import GREETING, ROUNDS, greeted, pick_profile, send, sign_in
 
 HIGH_RISK = "A REST API for a small clinic to store patient appointment notes"
 STAGES = [
@@ -95,14 +95,16 @@ def test_a_reload_shows_the_pending_question_and_only_an_approver_gets_the_butto
 
 
 # Open the chat's socket for one session twice from the signed-in page, as Chainlit's
-# page does while it loads: the first socket closes right after its greeting was
-# sent, or before. Returns what each socket received as new messages.
-TWO_SOCKETS = """async (sessionId) => {
-  const open = (wait) => new Promise((resolve) => {
+# page does while it loads: each socket closes once the greeting came (or after 20 s),
+# so the second replaces a socket that was already greeted. Returns what each socket
+# received as new messages.
+TWO_SOCKETS = """async ([sessionId, greeting]) => {
+  const open = () => new Promise((resolve) => {
     const got = [];
     const ws = new WebSocket(location.origin.replace("http", "ws")
                              + "/ws/socket.io/?EIO=4&transport=websocket");
-    setTimeout(() => { ws.close(); resolve(got); }, wait);
+    const done = () => { clearTimeout(timer); ws.close(); resolve(got); };
+    const timer = setTimeout(done, 20000);
     ws.onmessage = (ev) => {
       const d = String(ev.data);
       if (d[0] === "0") {
@@ -112,12 +114,15 @@ TWO_SOCKETS = """async (sessionId) => {
       else if (d.startsWith("40")) { ws.send('42["connection_successful"]'); }
       else if (d.startsWith("42")) {
         const [name, body] = JSON.parse(d.slice(2));
-        if (name === "new_message") { got.push(body.output || ""); }
+        if (name === "new_message") {
+          got.push(body.output || "");
+          if ((body.output || "").includes(greeting)) { done(); }
+        }
       }
     };
   });
-  const first = await open(1500);
-  const second = await open(8000);
+  const first = await open();
+  const second = await open();
   return [first, second];
 }"""
 
@@ -127,7 +132,7 @@ def test_a_session_whose_first_socket_closed_before_a_message_is_greeted_on_the_
 ) -> None:
     page = sign_in(browser, chat_server, "alice")
     greeted(page)
-    first, second = page.evaluate(TWO_SOCKETS, "reconnected-before-writing")
+    first, second = page.evaluate(TWO_SOCKETS, ["reconnected-before-writing", GREETING])
     assert any("Type a requirement to start a run." in text for text in first), first
     assert any("Type a requirement to start a run." in text for text in second), second
     page.context.close()
