@@ -421,6 +421,16 @@ class Settings(BaseSettings):
         description="Calls that continue a file cut off at stage_max_tokens before it is "
         "reported unfinished.",
     )
+    loop_repeat_penalty: float = Field(
+        default=1.1,
+        ge=1.0,
+        le=2.0,
+        description="The repeat penalty of the one call that asks again for a Python file whose "
+        "reply looped (one block of lines written over until the token limit); that call is "
+        "sampled at candidate_temperature too (at the stage's temperature with this penalty, "
+        "the 1.5B looped again in the demo's QA stage). Embedded models and Ollama; others keep "
+        "their own.",
+    )
     context_tokens: int = Field(
         default=2500,
         ge=200,
@@ -640,7 +650,11 @@ class Settings(BaseSettings):
         "module needs more than one file's usual reply).",
     )
     candidate_temperature: float = Field(
-        default=0.9, ge=0.0, le=2.0, description="The temperature of the last candidate drawn."
+        default=0.9,
+        ge=0.0,
+        le=2.0,
+        description="The temperature of the last candidate drawn, and of the one call that asks "
+        "again for a file whose reply looped.",
     )
     repair_rounds: int = Field(
         default=2,

@@ -33,6 +33,7 @@ from devfactory.contracts import (
 from devfactory.graph.gate import settle_echoed_block
 from devfactory.graph.repairs import RepairKind, is_tests_file, repair
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
+from devfactory.models.loops import LineLoop, drop_repeats, line_loop
 from devfactory.redact import redact
 from devfactory.software.salvage import salvage_cut
 
@@ -252,6 +253,7 @@ def draft_file(
     max_model_errors: int,
     max_continuations: int = 0,
     repairs_off: Collection[str] = (),
+    unloop: Runnable[Any, Any] | None = None,
 ) -> Draft:
     """Ask ``model`` for one file as plain text.
 
@@ -260,24 +262,32 @@ def draft_file(
     is dropped: what was cut off is all there is); one still unfinished then is
     reported, so the gate can ask for a shorter one, except a tests file that
     has complete tests before the one it stopped in: those are kept, the
-    unfinished one is dropped and named (``salvage_cut``). A markdown reply that loops (repeats
-    its paragraphs word for word, as small models do until the token limit) is
-    not continued when it ends in the loop: the repeats are dropped and
-    recorded as a repair, and it ends where the loop began. A Python reply gets
+    unfinished one is dropped and named (``salvage_cut``). A reply that loops
+    (``models/loops.py``) is never continued: a markdown one ends where the
+    loop began (the repeats dropped, recorded as a repair); a Python one is
+    asked for once more from ``unloop`` (the same model sampled wider, with a
+    repeat penalty) when given, and one that still loops is cut after the loop's first copy and
+    reported with the line it repeated. A Python reply gets
     the ``python`` repairs (``graph/repairs.py``: quotes it left unescaped
     inside a string literal escaped, then the standard-library imports it uses
     and forgot added; each recorded; those named in ``repairs_off`` left out). A reply wrapped in
     one code fence is unwrapped; a reply over the artifact limit is cut and the
     cut is reported.
     """
-    prose = kind == ArtifactKind.MARKDOWN
+    prose, code = kind == ArtifactKind.MARKDOWN, kind == ArtifactKind.PYTHON
+    repairs: list[str] = []
     try:
         message = invoke(model, messages, max_model_errors)
-        usage, served, text = usage_of(message), served_by(message), text_of(message)
+        usage = usage_of(message)
+        if code and unloop is not None and (loop := _looping(message)) is not None:
+            repairs.append(f"{loop.describe()} until the token limit: asked again with a penalty")
+            message = invoke(unloop, messages, max_model_errors)
+            usage = usage.add(usage_of(message))
+        served, text = served_by(message), text_of(message)
         for _ in range(max_continuations):
             if not _cut_off(message) or len(text) > MAX_ARTIFACT_CHARS:
                 break
-            if prose and drop_repeats(text, cut=True)[2]:
+            if (prose and drop_repeats(text, cut=True)[2]) or (code and _looping(message)):
                 break  # looping: more would only repeat
             went_on = invoke(model, [*messages, *_continue(text)], max_model_errors)
             usage, more = usage.add(usage_of(went_on)), _rest(text, text_of(went_on))
@@ -287,22 +297,25 @@ def draft_file(
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never raised
         failed = f"model call failed: {type(exc).__name__}: {exc}"
         return Draft(None, Usage(), problem=redact(failed))
-    content = extract_file(text, kind)
+    loop = line_loop(text) if code and _cut_off(message) else None
+    content = extract_file(loop.kept if loop else text, kind)
     if not content.strip():
         return Draft(None, usage, served, problem=f"{path}: the reply was empty")
-    repairs, looped = [], False
+    looped = False
     if prose:
         content, dropped, looped = drop_repeats(content, cut=_cut_off(message))
         if dropped:
             repairs.append(f"{dropped} repeated paragraphs dropped (the reply looped)")
     cut = _cut_off(message) and not looped  # a reply cut off in a loop had nothing more
-    if kind == ArtifactKind.PYTHON and cut and is_tests_file(path):
+    if code and cut and is_tests_file(path):
         saved = salvage_cut(content)  # its complete tests are a complete, shorter file
         if saved is not None:
             content, cut = saved.source, False
             lost = ", ".join(f"`{name}`" for name in saved.dropped)
             repairs.append(f"cut off at the token limit: kept its complete tests, dropped {lost}")
-    if kind == ArtifactKind.PYTHON:
+            if loop:
+                repairs.append(f"{loop.describe()} until the token limit: the repeats dropped")
+    if code:
         fixed = repair(
             RepairKind.PYTHON_TESTS if is_tests_file(path) else RepairKind.PYTHON,
             content,
@@ -313,7 +326,10 @@ def draft_file(
     problem = ""
     if cut:
         problem = (
-            f"{path}: cut off at the token limit before it was finished; "
+            f"{path}: {loop.describe()} until the token limit; write each case once "
+            "and finish the file"
+            if loop
+            else f"{path}: cut off at the token limit before it was finished; "
             "write it shorter and complete"
         )
     if len(content) > MAX_ARTIFACT_CHARS:
@@ -324,42 +340,9 @@ def draft_file(
     return Draft(Artifact(path=path, kind=kind, content=content), usage, served, problem, repairs)
 
 
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
-MIN_REPEAT_CHARS = 60  # shorter paragraphs (headings, "- Inputs:") may repeat by design
-
-
-def drop_repeats(text: str, *, cut: bool) -> tuple[str, int, bool]:
-    """Drop the paragraphs a looping reply repeats word for word.
-
-    Return the text, how many paragraphs went, and whether the reply ended in
-    the loop (its last paragraph went).
-
-    A run of paragraphs that each repeat an earlier one goes when it holds one
-    of ``MIN_REPEAT_CHARS`` or more (a repeated section, its headings with it);
-    a run of short repeats alone ("### Inputs" under each component) stays.
-    When the reply was ``cut`` at the token limit, a last paragraph that is the
-    start of an earlier one counts as a long repeat. The text is returned
-    unchanged when nothing goes.
-    """
-    paragraphs = _PARAGRAPH_BREAK.split(text.strip())
-    keys = [" ".join(p.split()) for p in paragraphs]
-    repeats = [k in keys[:i] for i, k in enumerate(keys)]
-    long = [r and len(k) >= MIN_REPEAT_CHARS for r, k in zip(repeats, keys, strict=True)]
-    if cut and any(k != keys[-1] and k.startswith(keys[-1]) for k in keys[:-1]):
-        repeats[-1] = long[-1] = True
-    drop = [False] * len(keys)
-    start = 0
-    while start < len(keys):
-        end = start
-        while end < len(keys) and repeats[end]:
-            end += 1
-        if any(long[start:end]):
-            drop[start:end] = [True] * (end - start)
-        start = end + 1
-    if not any(drop):
-        return text, 0, False
-    kept = [p for p, gone in zip(paragraphs, drop, strict=True) if not gone]
-    return "\n\n".join(kept).strip("\n"), sum(drop), drop[-1]
+def _looping(message: AIMessage) -> LineLoop | None:
+    """Return the loop a reply cut off at the token limit ends in, if it does."""
+    return line_loop(text_of(message)) if _cut_off(message) else None
 
 
 def _continue(text: str) -> list[BaseMessage]:

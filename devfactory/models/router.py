@@ -273,7 +273,11 @@ class ResolvedModel:
         return self._chain(lambda link: link.chat)
 
     def sampled(
-        self, temperature: float, seed: int, max_tokens: int | None = None
+        self,
+        temperature: float,
+        seed: int,
+        max_tokens: int | None = None,
+        repeat_penalty: float | None = None,
     ) -> Runnable[Any, Any]:
         """Return the model for free text sampled at ``temperature`` with ``seed``.
 
@@ -281,7 +285,9 @@ class ResolvedModel:
         temperature or seed gives another answer, on every provider (each chat
         model is copied with the two settings; a provider without ``seed`` keeps
         its own). ``max_tokens`` replaces the reply's token cap where the
-        provider has one (Ollama calls it ``num_predict``).
+        provider has one (Ollama calls it ``num_predict``); ``repeat_penalty``
+        replaces llama.cpp's repeat penalty where the provider samples with one
+        (the embedded server and Ollama; others keep their own sampling).
         """
 
         def tuned(chat: BaseChatModel) -> BaseChatModel:
@@ -293,6 +299,8 @@ class ResolvedModel:
                 cap = next((f for f in ("max_tokens", "num_predict") if f in fields), None)
                 if cap is not None:
                     update[cap] = max_tokens
+            if repeat_penalty is not None and "repeat_penalty" in fields:
+                update["repeat_penalty"] = repeat_penalty
             return chat.model_copy(update=update)
 
         return self._chain(lambda link: tuned(link.chat))

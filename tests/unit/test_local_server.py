@@ -359,7 +359,11 @@ def test_a_sampled_candidate_reaches_the_server_with_its_own_seed_and_cap(
     resolved = ResolvedModel("factory/coder", "embedded:x", chat, bind_server_schema)
     got = sent(resolved.sampled(0.7, 3, max_tokens=12).invoke("draw"))
     assert (got["temperature"], got["seed"], got["max_completion_tokens"]) == (0.7, 3, 12)
-    assert sent(chat.invoke("plain"))["max_completion_tokens"] == 16  # the copy changed alone
+    assert got["repeat_penalty"] == 1.1  # the model's own, unless the call sets one
+    plain = sent(chat.invoke("plain"))
+    assert plain["max_completion_tokens"] == 16  # the copy changed alone
+    unloop = sent(resolved.sampled(0.2, 4, repeat_penalty=1.25).invoke("again"))
+    assert unloop["repeat_penalty"] == 1.25 and plain["repeat_penalty"] == 1.1
 
 
 def test_usage_is_metered_from_the_servers_replies(plan_for: Planner) -> None:

@@ -13,10 +13,10 @@ from langchain_core.messages import AIMessage, HumanMessage
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, Status
 from devfactory.graph.structured import (
     draft_file,
-    drop_repeats,
     parse_task_result,
     request_task_result,
 )
+from devfactory.models.loops import drop_repeats, line_loop
 
 ARTS = [Artifact(path="docs/readme.md", kind="markdown", content="# Hi\n")]
 GOOD = {
@@ -336,6 +336,83 @@ def test_short_paragraphs_may_repeat_and_code_is_never_trimmed() -> None:
     got = draft_file(model, [HumanMessage("x")], path="a.py", kind="python", max_model_errors=1)
     assert got.artifact is not None and got.artifact.content == code.strip("\n")
     assert got.repairs == []
+
+
+ROW = '    ("example.txt", "sha1", "a591a6d40bf3e13ee8cc67d5e998798e"),\n'
+TABLE_HEAD = (
+    "```python\nimport pytest\nfrom checksum import main\n\n\n"
+    '@pytest.mark.parametrize("path, algorithm, digest", [\n'
+)
+LOOPING = TABLE_HEAD + ROW * 40 + ROW[:30]  # one row until the limit, as the 1.5B wrote the demo's
+
+
+def test_a_python_reply_that_loops_is_asked_again_once_with_a_penalty_and_not_continued() -> None:
+    cut, stop = {"finish_reason": "length"}, {"finish_reason": "stop"}
+    good = "from checksum import main\n\n\ndef test_sha1():\n    assert main(['a']) == 0\n"
+    first = Seen(messages=iter([AIMessage(LOOPING, response_metadata=cut)] * 3), calls=[])
+    again = Seen(messages=iter([AIMessage(good, response_metadata=stop)]), calls=[])
+    got = draft_file(
+        first, [HumanMessage("x")], path="tests/test_checksum.py", kind="python",
+        max_model_errors=1, max_continuations=1, unloop=again,
+    )  # fmt: skip
+    assert len(first.calls) == 1 and len(again.calls) == 1  # no continuation of the loop
+    assert again.calls[0] == first.calls[0]  # the same request, sampled with the penalty
+    assert got.problem == "" and got.artifact is not None and got.artifact.content == good.strip()
+    assert got.usage.calls == 2
+    assert got.repairs[0].startswith('the line `("example.txt", "sha1", "a591a6d40bf3e13ee8cc67')
+    assert "written 40 times until the token limit: asked again" in got.repairs[0]
+
+
+def test_a_python_reply_that_still_loops_is_cut_after_the_first_copy_and_says_what_it_repeated():
+    cut = {"finish_reason": "length"}
+    for unloop in (
+        None,
+        Seen(messages=iter([AIMessage(LOOPING, response_metadata=cut)]), calls=[]),
+    ):
+        first = Seen(messages=iter([AIMessage(LOOPING, response_metadata=cut)] * 3), calls=[])
+        got = draft_file(
+            first, [HumanMessage("x")], path="checksum.py", kind="python", max_model_errors=1,
+            max_continuations=2, unloop=unloop,
+        )  # fmt: skip
+        assert len(first.calls) == 1  # never continued: more would only repeat
+        assert got.artifact is not None and got.artifact.content.count("a591a6d40bf3e") == 1
+        assert got.problem.startswith("checksum.py: the line `(")
+        assert got.problem.endswith(
+            "written 40 times until the token limit; write each case once and finish the file"
+        )
+    # a tests file keeps its complete tests before the loop, and the loop is recorded
+    whole = "from checksum import main\n\n\ndef test_help():\n    assert main(['-h']) == 0\n\n\n"
+    looped = AIMessage(whole + LOOPING.removeprefix("```python\n"), response_metadata=cut)
+    got = draft_file(
+        Seen(messages=iter([looped]), calls=[]), [HumanMessage("x")],
+        path="tests/test_checksum.py", kind="python", max_model_errors=1,
+    )  # fmt: skip
+    assert got.problem == "" and got.artifact is not None and "test_help" in got.artifact.content
+    assert "a591a6d40bf3e" not in got.artifact.content
+    assert any(
+        "written 40 times until the token limit: the repeats dropped" in r for r in got.repairs
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "loop"),
+    [
+        (TABLE_HEAD + ROW * 12 + "x", 12),  # twelve copies of one line: a loop
+        (TABLE_HEAD + ROW * 11 + "x", None),  # eleven: a long table, maybe on purpose
+        ("def t():\n" + "    assert f(1) == 2\n" * 5 + "    assert f(", None),  # a few equal checks
+        ("x = [\n" + "\n" * 30 + "]\n" * 20 + "y", None),  # blank lines and brackets
+        ("def t():\n" + "    a = f(1)\n    assert a == 2\n" * 6 + "  ", 12),  # a two-line block
+    ],
+)
+def test_a_loop_is_a_block_written_over_to_the_end_not_a_few_equal_lines(
+    text: str, loop: int | None
+) -> None:
+    found = line_loop(text)
+    if loop is None:
+        assert found is None
+    else:
+        assert found is not None and found.copies * len(found.block) == loop
+        assert found.kept.count(found.block[-1]) == 1 and text.startswith(found.kept)
 
 
 PROMPT = "Write the report. Without NAME it prints a usage message on stderr and exits with code 2."

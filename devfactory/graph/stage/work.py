@@ -321,6 +321,11 @@ def ask_file(
         max_model_errors=settings.max_model_errors,
         max_continuations=settings.max_continuations,
         repairs_off=settings.repairs_off,
+        unloop=work.resolved.sampled(  # a loop is broken by sampling wider
+            settings.candidate_temperature,
+            state.get("attempt", 1),
+            repeat_penalty=settings.loop_repeat_penalty,
+        ),
     )
     if drafted.artifact is not None and work.plan is not None and item.kind == ArtifactKind.PYTHON:
         bind_project_names(drafted, work.plan, work.written, item.path, settings.repairs_off)
