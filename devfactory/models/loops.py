@@ -68,9 +68,9 @@ class LineLoop:
 
     def describe(self) -> str:
         """Say in one line what was repeated, for the stage's feedback and record."""
-        first = self.block[0].strip()
+        first = next(line.strip() for line in self.block if line.strip())
         shown = first if len(first) <= 80 else first[:77] + "..."
-        lines = "line" if len(self.block) == 1 else f"{len(self.block)}-line block starting"
+        lines = "line" if len(self.block) == 1 else f"{len(self.block)}-line block with"
         return f"the {lines} `{shown}` written {self.copies} times"
 
 

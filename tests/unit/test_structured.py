@@ -415,6 +415,13 @@ def test_a_loop_is_a_block_written_over_to_the_end_not_a_few_equal_lines(
         assert found.kept.count(found.block[-1]) == 1 and text.startswith(found.kept)
 
 
+def test_a_loop_is_named_by_its_first_line_with_text() -> None:
+    block = "\n\ndef test_same():\n    assert f() == 1\n"
+    found = line_loop("import f\n" + block * 6 + "de")  # cut where the block's blank lines begin
+    assert found is not None and found.block[:2] == ("", "") and found.copies == 6
+    assert found.describe() == "the 4-line block with `def test_same():` written 6 times"
+
+
 PROMPT = "Write the report. Without NAME it prints a usage message on stderr and exits with code 2."
 
 
