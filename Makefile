@@ -54,8 +54,14 @@ demo: setup ## Build a small command line from a ticket (config/demo_requirement
 	$(BIN)/devfactory models
 	$(BIN)/devfactory demo $(DEMO_ARGS)
 
-test: setup ## Run every test: unit, integration (real Postgres) and e2e (real model).
-	$(BIN)/pytest
+# The tests that decode with the real model run alone after the rest (their model slows 3-4x
+# beside busy processes); the rest run on TEST_WORKERS processes, a file to a worker.
+TEST_WORKERS ?= 2
+
+test: setup ## Run every test: unit, integration (real Postgres) and e2e (real model); TEST_WORKERS=2 processes share the tests that need no model.
+	$(BIN)/pytest -m "not alone" -n $(TEST_WORKERS) --dist loadfile; rest=$$?; \
+	$(BIN)/pytest -m alone; alone=$$?; \
+	exit $$(( rest != 0 ? rest : alone ))
 
 test-unit: setup ## Unit tests only (no network, scripted model).
 	$(BIN)/pytest tests/unit

@@ -23,6 +23,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
 from devfactory.factory.artifacts import stage_files
 from devfactory.sandbox.runner import Sandbox
@@ -32,6 +34,8 @@ from tests.e2e.conftest import BIN, ROOT, cli
 # the checks that execute the model's code (lint only reads it)
 RUNS_CODE = frozenset({"install", "import", "tests", "smoke", "existing_tests"})
 MODEL = "embedded:qwen2.5-coder-1.5b-instruct-q4_k_m"  # the coder alias by default
+
+pytestmark = pytest.mark.alone  # minutes of real decoding: 3-4x slower beside busy processes
 
 
 def test_the_demo_killed_and_resumed_completes_with_a_program_that_works(

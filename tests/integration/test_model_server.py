@@ -35,10 +35,13 @@ from devfactory.models.server_chat import ServerChatModel, bind_server_schema, b
 from devfactory.settings import Settings
 from tests.server_callers import answered, other_process
 
-pytestmark = pytest.mark.skipif(
-    not embedded_available(Settings()),
-    reason="llama-server is not built here (make setup builds it)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not embedded_available(Settings()),
+        reason="llama-server is not built here (make setup builds it)",
+    ),
+    pytest.mark.alone,  # the host's one server of the weights; its slot tests time calls
+]
 
 MAX_TOKENS = 16
 
