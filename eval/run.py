@@ -122,7 +122,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--resume",
         action="store_true",
         help="keep the cases already measured in --out's results.json (same model and "
-        "pipeline) and run only the others: an evaluation cut short goes on where it stopped",
+        "pipeline) and run only the others: an evaluation cut short goes on where it stopped; "
+        "rows of cases outside --cases stay",
     )
     parser.add_argument("--no-docs", action="store_true", help="leave docs/quality.md alone")
     return parser.parse_args(argv)
@@ -478,7 +479,14 @@ def run_cases(
     kept: dict[str, dict[str, CaseResult]],
     setup: Setup,
 ) -> dict[str, list[CaseResult]]:
-    """Evaluate each case in each mode, in turn, writing the results after each one."""
+    """Evaluate each case in each mode, in turn, writing the results after each one.
+
+    Rows kept from before for cases outside this selection (``--resume`` with other
+    ``--cases``) stay in the results, after this selection's: a folder measured case by
+    case holds every case it measured.
+    """
+    chosen = {case.id for case in cases}
+    outside = {m: [r for key, r in kept[m].items() if key not in chosen] for m in modes}
     results: dict[str, list[CaseResult]] = {mode: [] for mode in modes}
     for number, case in enumerate(cases, 1):
         for mode in modes:
@@ -497,8 +505,11 @@ def run_cases(
             results[mode].append(replace(result, split=case.split, style=case.style))
             print(f"    {results[mode][-1].line()}", flush=True)
             # after every case: a cut-short evaluation keeps its rows
-            write_results(folders[mode], results[mode], metas[mode])
-    return results
+            write_results(folders[mode], results[mode] + outside[mode], metas[mode])
+    for mode in modes:
+        for row in outside[mode]:
+            print(f"{row.case}: kept (commit {row.commit}; not among --cases)")
+    return {mode: results[mode] + outside[mode] for mode in modes}
 
 
 if __name__ == "__main__":

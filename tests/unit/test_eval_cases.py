@@ -580,6 +580,27 @@ def test_resume_keeps_the_cases_measured_and_runs_the_rest(
     assert rewritten["summary"]["cases"] == 2 and rewritten["meta"]["commit"] == "def5678"
 
 
+def test_a_resume_with_other_cases_keeps_the_rows_it_measured_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+
+    def fake_run(requirement_file: Path, *, out: Path, **_: Any) -> FactoryRun:
+        ran.append(requirement_file.parent.name)
+        return FactoryRun("FAILED", "no plan", out, "r1", 10, 1.0)
+
+    offline(monkeypatch, fake_run)
+    out = tmp_path / "results"
+    for case in ("web-todo", "lib-textslug", "web-todo"):  # a folder measured case by case
+        argv = ["--cases", case, "--no-docs", "--out", str(out), "--resume"]
+        assert run.main(argv) == 0
+    assert ran == ["web-todo", "lib-textslug"]  # the second web-todo was kept
+    saved = json.loads((out / "results.json").read_text())
+    assert sorted(r["case"] for r in saved["cases"]) == ["lib-textslug", "web-todo"]
+    assert saved["summary"]["cases"] == 2
+    assert "lib-textslug" in (out / "results.md").read_text()
+
+
 def styled(split: str, style: str, case: str, passed: int, total: int) -> CaseResult:
     measured = Measured(
         acceptance_passed=passed, acceptance_total=total, acceptance_collected=total
