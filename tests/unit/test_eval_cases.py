@@ -539,9 +539,8 @@ def test_the_factory_is_measured_on_the_lean_pipeline_unless_told_otherwise() ->
     assert run.parse_args(["--pipeline", "mvp"]).pipeline == "mvp"
 
 
-def test_resume_keeps_the_cases_measured_and_runs_the_rest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def failing_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every factory run fail at once, offline; return the cases run, in order."""
     ran: list[str] = []
 
     def fake_run(requirement_file: Path, *, out: Path, **_: Any) -> FactoryRun:
@@ -549,6 +548,13 @@ def test_resume_keeps_the_cases_measured_and_runs_the_rest(
         return FactoryRun("FAILED", "no plan", out, "r1", 10, 1.0)
 
     offline(monkeypatch, fake_run)
+    return ran
+
+
+def test_resume_keeps_the_cases_measured_and_runs_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = failing_runs(monkeypatch)
     out = tmp_path / "results"
     first = ["--cases", "web-todo", "--no-docs", "--out", str(out), "--pipeline", "lean"]
     assert run.main(first) == 0
@@ -583,13 +589,7 @@ def test_resume_keeps_the_cases_measured_and_runs_the_rest(
 def test_a_resume_with_other_cases_keeps_the_rows_it_measured_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ran: list[str] = []
-
-    def fake_run(requirement_file: Path, *, out: Path, **_: Any) -> FactoryRun:
-        ran.append(requirement_file.parent.name)
-        return FactoryRun("FAILED", "no plan", out, "r1", 10, 1.0)
-
-    offline(monkeypatch, fake_run)
+    ran = failing_runs(monkeypatch)
     out = tmp_path / "results"
     for case in ("web-todo", "lib-textslug", "web-todo"):  # a folder measured case by case
         argv = ["--cases", case, "--no-docs", "--out", str(out), "--resume"]
