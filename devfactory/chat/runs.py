@@ -25,7 +25,7 @@ from devfactory.chat.access import may_see_run
 from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
 from devfactory.chat.inert import inert_markdown
-from devfactory.chat.session import chosen, grants, hub, policy, settings, teams
+from devfactory.chat.session import chosen, grants, hub, policy, settings, started_here, teams
 from devfactory.chat.view import (
     ACTION_LABELS,
     artifact_files,
@@ -77,6 +77,7 @@ async def start_run(person: Person, requirement: str) -> None:
     except (ValueError, BusyError) as exc:
         await cl.Message(content=inert_markdown(f"Could not start the run: {exc}")).send()
         return
+    started_here().add(run_id)  # before any await: a listing of open runs skips it
     await follow(person, run_id)
 
 
@@ -354,25 +355,29 @@ async def attach(person: Person, run_id: str) -> None:
 async def show_open_runs(person: Person) -> None:
     """Show the person's unfinished runs, and runs they may see that wait for their role."""
     factory = hub().factory
+    live = started_here()  # read after each await: a run this session started meanwhile
     rows = await asyncio.to_thread(factory.list_runs, 20, owner=person.name)
-    mine = [r for r in rows if r.status not in TERMINAL][:OPEN_RUNS_SHOWN]
-    for row in mine:
+    mine = [r for r in rows if r.status not in TERMINAL and r.run_id not in live]
+    shown: set[str] = set()
+    for row in mine[:OPEN_RUNS_SHOWN]:
+        if row.run_id in live:
+            continue
+        shown.add(row.run_id)
         await cl.Message(
             content=inert_markdown(
                 f"Your run `{row.run_id}` is **{row.shown_status}**: {row.requirement[:200]}"
             )
         ).send()
         await attach(person, row.run_id)
-    shown = {r.run_id for r in mine}
     waiting = await asyncio.to_thread(factory.pending)
     for_me = list(dict.fromkeys(p.run_id for p in waiting if person.role in p.pause.roles))
     rules = policy()
     count = 0
     for run_id in for_me:
-        if run_id in shown or count >= OPEN_RUNS_SHOWN:
+        if run_id in shown or run_id in live or count >= OPEN_RUNS_SHOWN:
             continue
         row = await asyncio.to_thread(factory.get, run_id)
-        if not may_see_run(person, row.owner, rules):
+        if run_id in live or not may_see_run(person, row.owner, rules):
             continue
         count += 1
         await cl.Message(

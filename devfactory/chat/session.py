@@ -106,6 +106,20 @@ def grants() -> Grants:
     return held
 
 
+def started_here() -> set[str]:
+    """Return the ids of the runs this session's messages started (and it follows live).
+
+    A chat that starts again while the person's first message starts a run (the
+    page replaced its first socket, on a busy machine) lists the open runs: without
+    this, that run and its question were shown twice.
+    """
+    held = cl.user_session.get("started_here")
+    if not isinstance(held, set):
+        held = set()
+        cl.user_session.set("started_here", held)
+    return held
+
+
 def chosen(key: str, default: Any) -> Any:
     """Return a chat setting of this session (pipeline, project, teams, rounds)."""
     return (cl.user_session.get("settings") or {}).get(key) or default

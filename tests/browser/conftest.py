@@ -199,10 +199,45 @@ def send(page: Page, text: str) -> None:
     page.click("#chat-submit")
 
 
+def until(page: Page, holds: Callable[[], object], what: str, timeout_ms: int = 20_000) -> None:
+    """Wait, letting the page work, until ``holds()`` is true (what the test side records).
+
+    For what a locator cannot see (frames a socket received, requests a route held):
+    a fixed wait missed them on a busy machine.
+    """
+    waited = 0
+    while not holds():
+        if waited >= timeout_ms:
+            raise AssertionError(f"{what}: not seen in {timeout_ms} ms")
+        page.wait_for_timeout(100)
+        waited += 100
+
+
+PICK_TRIES = 3
+PICK_MS = 10_000
+
+
 def pick_profile(page: Page, name: str) -> None:
-    """Switch to the chat profile ``name`` (confirming the new chat when asked)."""
-    page.click("#chat-profiles")
-    page.click(f'[data-test="select-item:{name}"]')
+    """Switch to the chat profile ``name``, confirming the new chat when the page asks.
+
+    The page asks (a dialog) once the person has written; before that it switches at
+    once. A pick the select did not take (its list re-rendered under the pointer as a
+    message arrived, on a busy machine) leaves the list open: it is closed and tried
+    again, at most ``PICK_TRIES`` times. Asking ``count()`` right after the click missed
+    a dialog still on its way.
+    """
+    trigger = page.locator("#chat-profiles")
     confirm = page.locator("#new-chat-dialog #confirm")
-    if confirm.count():
-        confirm.click()
+    for _ in range(PICK_TRIES):
+        trigger.click()
+        page.click(f'[data-test="select-item:{name}"]')
+        try:
+            expect(confirm.or_(trigger.filter(has_text=name))).to_be_visible(timeout=PICK_MS)
+        except AssertionError:
+            page.keyboard.press("Escape")
+            continue
+        if confirm.is_visible():
+            confirm.click()
+        expect(trigger).to_contain_text(name)
+        return
+    raise AssertionError(f"the chat profile {name!r} was not taken in {PICK_TRIES} tries")

@@ -32,6 +32,7 @@ from tests.browser.conftest import (
     greeted,
     send,
     sign_in,
+    until,
 )
 from tests.servers import serving
 
@@ -238,11 +239,17 @@ def test_an_approve_button_works_once_and_only_in_the_session_that_showed_it(
     first = sign_in(browser, chat_server, "alice")
     sessions, messages, buttons = watch(first)
     expect(first.get_by_text(f"Run {run_id} by olga waits for your answer")).to_be_visible()
-    first.wait_for_timeout(1_000)
-    shown_in = {str(m["id"]) for m in messages if f"(run `{run_id}`)" in str(m.get("output"))}
-    approve = next(
-        b for b in buttons if b.get("forId") in shown_in and b["payload"].get("action") == "approve"
-    )
+
+    def approve_buttons() -> list[dict[str, Any]]:
+        shown_in = {str(m["id"]) for m in messages if f"(run `{run_id}`)" in str(m.get("output"))}
+        return [
+            b
+            for b in buttons
+            if b.get("forId") in shown_in and b["payload"].get("action") == "approve"
+        ]
+
+    until(first, approve_buttons, "the question's approve button")
+    approve = approve_buttons()[0]
     assert set(approve["payload"]) == {"token", "action"}  # no run id to trust or forge
     other = sign_in(browser, chat_server, "alice")  # the same person, another session
     other_sessions, _, _ = watch(other)

@@ -29,7 +29,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import PASSWORDS, ROOT, add_user, devfactory, service_env
+from tests.browser.conftest import PASSWORDS, ROOT, add_user, devfactory, service_env, until
 from tests.servers import free_port, health_ok, serving, stop, wait_ready
 
 HIGH_RISK = "A REST API for a small clinic to store patient appointment notes"
@@ -147,8 +147,7 @@ def test_a_viewer_follows_their_run_and_sees_no_buttons(
     page.route(re.compile(r".*/console/api/costs$"), lambda route: held.append(route))
     page.click("a[data-nav=costs]")
     expect(page.locator("main h1")).to_have_text("Costs")
-    page.wait_for_timeout(200)
-    assert held, "the costs were not asked for"
+    until(page, lambda: held, "the costs' request")
     page.click("a[data-nav=settings]")
     expect(page.locator("#ollama-health")).to_be_visible()
     held[0].continue_()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from devfactory.chat import talk
+from devfactory.chat import runs, talk
 from devfactory.chat.view import pause_markdown, stage_markdown
 from devfactory.control.hitl import Pause
 from devfactory.teams import load_teams
-from devfactory.users import UserError, UserStore
+from devfactory.users import Person, UserError, UserStore
 
 
 def test_people_sign_in_with_their_password_and_role(tmp_path: Path) -> None:
@@ -99,3 +101,49 @@ def test_sources_are_cited_by_number() -> None:
     sources = [talk.Source(1, "r1", "backend-engineering", "a"), talk.Source(2, "r2", "qa", "b")]
     assert talk.cited("as [2] says", sources) == [sources[1]]
     assert talk.cited("no citation", sources) == sources
+
+
+def test_a_chat_starting_again_does_not_list_the_run_its_first_message_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The page replaced its socket while olga's first message started a run: one question shown."""
+    started: set[str] = set()
+    sent: list[str] = []
+    attached: list[str] = []
+    open_row = SimpleNamespace(
+        run_id="r-new", status="PAUSED", shown_status="PAUSED", requirement="a clinic", owner="olga"
+    )
+    waiting = SimpleNamespace(run_id="r-new", pause=SimpleNamespace(roles=("operator",)))
+
+    meanwhile = ["r-new"]
+
+    def list_runs(limit: int, owner: str) -> list[SimpleNamespace]:
+        started.update(meanwhile)  # the first message's start_run returns while the list is read
+        return [open_row]
+
+    factory = SimpleNamespace(
+        list_runs=list_runs, pending=lambda: [waiting], get=lambda run_id: open_row
+    )
+
+    class Message:
+        def __init__(self, content: str, **_: object) -> None:
+            self.content = content
+
+        async def send(self) -> None:
+            sent.append(self.content)
+
+    async def attach(person: Person, run_id: str) -> None:
+        attached.append(run_id)
+
+    monkeypatch.setattr(runs, "hub", lambda: SimpleNamespace(factory=factory))
+    monkeypatch.setattr(runs, "started_here", lambda: started)
+    monkeypatch.setattr(runs, "policy", lambda: None)
+    monkeypatch.setattr(runs, "may_see_run", lambda person, owner, rules: True)
+    monkeypatch.setattr(runs, "attach", attach)
+    monkeypatch.setattr(runs.cl, "Message", Message)
+    asyncio.run(runs.show_open_runs(Person("olga", "operator")))
+    assert (sent, attached) == ([], [])
+    meanwhile.clear()  # a run started elsewhere (another session) is listed once, as before
+    started.clear()
+    asyncio.run(runs.show_open_runs(Person("olga", "operator")))
+    assert attached == ["r-new"] and len(sent) == 1 and "r-new" in sent[0]
