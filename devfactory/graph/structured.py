@@ -264,7 +264,8 @@ def draft_file(
     has complete tests before the one it stopped in: those are kept, the
     unfinished one is dropped and named (``salvage_cut``). A reply that loops
     (``models/loops.py``) is never continued: a markdown one ends where the
-    loop began (the repeats dropped, recorded as a repair); a Python one is
+    loop began (repeated paragraphs dropped, or a list's lines written over after
+    their first copy; recorded as a repair); a Python one is
     asked for once more from ``unloop`` (the same model sampled wider, with a
     repeat penalty) when given, and one that still loops is cut after the loop's first copy and
     reported with the line it repeated. A Python reply gets
@@ -287,8 +288,8 @@ def draft_file(
         for _ in range(max_continuations):
             if not _cut_off(message) or len(text) > MAX_ARTIFACT_CHARS:
                 break
-            if (prose and drop_repeats(text, cut=True)[2]) or (code and _looping(message)):
-                break  # looping: more would only repeat
+            if (prose and drop_repeats(text, cut=True)[2]) or line_loop(text, prose=prose):
+                break  # looping: more would only repeat (the message was cut off)
             went_on = invoke(model, [*messages, *_continue(text)], max_model_errors)
             usage, more = usage.add(usage_of(went_on)), _rest(text, text_of(went_on))
             if _starts_over(text, more):
@@ -306,6 +307,9 @@ def draft_file(
         content, dropped, looped = drop_repeats(content, cut=_cut_off(message))
         if dropped:
             repairs.append(f"{dropped} repeated paragraphs dropped (the reply looped)")
+        if not looped and _cut_off(message) and (lines := line_loop(content, prose=True)):
+            content, looped = lines.kept.rstrip("\n"), True  # a list written over line by line
+            repairs.append(f"{lines.describe()} until the token limit: the repeats dropped")
     cut = _cut_off(message) and not looped  # a reply cut off in a loop had nothing more
     if code and cut and is_tests_file(path):
         saved = salvage_cut(content)  # its complete tests are a complete, shorter file

@@ -4,7 +4,8 @@ Small models fall into loops: a design document repeats its sections word for
 word, a tests file writes one ``parametrize`` row forty times (the 1.5B coder
 did in the demo's QA stage, three attempts of three). More tokens only repeat
 the loop, so a reply that ends in one is never continued. Prose keeps what came
-before the loop (``drop_repeats``: the repeats are dropped); code is asked for
+before the loop (``drop_repeats``: the repeated paragraphs are dropped; a list
+written over line by line ends after its first copy, ``line_loop``); code is asked for
 again, sampled wider and with a repeat penalty, and a draft that loops again is
 reported with the line it repeated (``line_loop``), so the next attempt is told
 what went wrong.
@@ -22,6 +23,7 @@ MAX_LOOP_PERIOD: Final = 6  # lines in the block a loop repeats
 MIN_LOOP_LINES: Final = 12  # lines of repeats before a reply counts as looping
 MIN_LOOP_COPIES: Final = 4  # copies of the block, the first one included
 MIN_LOOP_CHARS: Final = 8  # a block of blank lines or closing brackets is no loop
+_NUMBER = re.compile(r"\d+")
 
 
 def drop_repeats(text: str, *, cut: bool) -> tuple[str, int, bool]:
@@ -74,16 +76,21 @@ class LineLoop:
         return f"the {lines} `{shown}` written {self.copies} times"
 
 
-def line_loop(text: str) -> LineLoop | None:
+def line_loop(text: str, *, prose: bool = False) -> LineLoop | None:
     """Return the loop a reply cut off at the token limit ends in; None when it ends in none.
 
     The reply's last line is left out (the limit cut it); before it, the same
     block of one to ``MAX_LOOP_PERIOD`` lines must repeat back to back at least
     ``MIN_LOOP_COPIES`` times over ``MIN_LOOP_LINES`` lines or more, and hold a
     line of ``MIN_LOOP_CHARS`` characters: a few equal assertions or blank
-    lines are not a loop, a test table of one row forty times is.
+    lines are not a loop, a test table of one row forty times is. In ``prose``
+    numbers are not compared: a document counting up is a loop too (the 1.5B wrote
+    "21. The input text will not contain ..." to item 49 of a business analysis
+    and a table row "| CC1 | CC1.1 | ... |" to CC80, 3 attempts of 3); in code a
+    table of cases that differ in their numbers is no loop.
     """
-    lines = text.splitlines()[:-1]
+    kept_lines = text.splitlines()[:-1]
+    lines = [_NUMBER.sub("#", line) for line in kept_lines] if prose else kept_lines
     best: LineLoop | None = None
     for period in range(1, MAX_LOOP_PERIOD + 1):
         block = lines[len(lines) - period :]
@@ -96,6 +103,6 @@ def line_loop(text: str) -> LineLoop | None:
         if copies < MIN_LOOP_COPIES or copies * period < MIN_LOOP_LINES:
             continue
         if best is None or copies * period > best.copies * len(best.block):
-            kept = "\n".join(lines[: start + period]) + "\n"
-            best = LineLoop(kept, tuple(block), copies)
+            kept = "\n".join(kept_lines[: start + period]) + "\n"
+            best = LineLoop(kept, tuple(kept_lines[start : start + period]), copies)
     return best

@@ -327,6 +327,51 @@ def test_a_looping_markdown_draft_ends_where_the_loop_began() -> None:
     assert unfinished.artifact is not None and "## Data flow" in unfinished.artifact.content
 
 
+WORDS = (
+    "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november "
+    "oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu"
+).split()
+
+
+def test_a_markdown_list_written_over_to_the_limit_ends_after_its_first_copy() -> None:
+    cut = {"finish_reason": "length"}
+    head = "# Requirements\n\n## Business rules\n\n" + "".join(
+        f"{n}. The {word} order ships on the next working day.\n"
+        for n, word in enumerate(WORDS[:20], 1)
+    )
+    same = "The input text will not contain any leading or trailing spaces."
+    looping = head + "".join(f"{n}. {same}\n" for n in range(21, 50)) + "50."  # the 1.5B's BA
+    model = Seen(messages=iter([AIMessage(looping, response_metadata=cut)] * 2), calls=[])
+    got = draft_file(
+        model, [HumanMessage("x")], path="analysis/requirements.md", kind="markdown",
+        max_model_errors=1, max_continuations=1,
+    )  # fmt: skip
+    assert len(model.calls) == 1  # not continued: more would only repeat
+    assert got.problem == "" and got.artifact is not None
+    assert got.artifact.content == head + f"21. {same}"
+    assert got.repairs == [f"the line `21. {same}` written 29 times until the token limit: "
+                           "the repeats dropped"]  # fmt: skip
+    # a table counting up to the limit is a loop too; its first row is kept
+    table = "| Id | Control |\n|---|---|\n" + "".join(
+        f"| CC{n} | CC{n}.1 reviewed |\n" for n in range(10, 80)
+    )
+    counted = Seen(messages=iter([AIMessage(table + "| CC80 | CC8", response_metadata=cut)]),
+                   calls=[])  # fmt: skip
+    got = draft_file(counted, [HumanMessage("x")], path="c.md", kind="markdown",
+                     max_model_errors=1)  # fmt: skip
+    assert got.problem == "" and got.artifact is not None
+    assert got.artifact.content == "| Id | Control |\n|---|---|\n| CC10 | CC10.1 reviewed |"
+    # a list of different items cut at the limit is unfinished, as before
+    items = head + "".join(f"{n}. The {word} order waits.\n" for n, word in enumerate(WORDS, 21))
+    again = Seen(messages=iter([AIMessage(items + "47. The", response_metadata=cut)]), calls=[])
+    unfinished = draft_file(again, [HumanMessage("x")], path="a.md", kind="markdown",
+                            max_model_errors=1)  # fmt: skip
+    assert "a.md: cut off at the token limit" in unfinished.problem
+    # in code, cases that differ in their numbers are no loop
+    rows = "".join(f"    ({n}, {n + 1}),\n" for n in range(40))
+    assert line_loop("CASES = [\n" + rows + "    (4") is None
+
+
 def test_short_paragraphs_may_repeat_and_code_is_never_trimmed() -> None:
     doc = "# A\n\n### Inputs\n\nThe file.\n\n### Inputs\n\nThe options."
     assert drop_repeats(doc, cut=False) == (doc, 0, False)
