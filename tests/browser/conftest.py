@@ -39,10 +39,22 @@ expect.set_options(timeout=20_000)
 LOCKOUT_S = 3  # short, so that a test can wait out a sign-in lockout
 
 
+def module_home(pg_root: Path, request: pytest.FixtureRequest) -> Path:
+    """Return the module's own folder under the session's ``pg_root``.
+
+    A test worker runs modules in any order: a data directory shared by the modules
+    of a session showed one module's paused runs to the next (an approver's chat
+    listed another module's question and its buttons twice).
+    """
+    home = pg_root / request.module.__name__.rsplit(".", 1)[-1]
+    home.mkdir(mode=0o755, exist_ok=True)  # pgserver's user reaches its data directory
+    return home
+
+
 @pytest.fixture(scope="module")
-def chat_env(pg_root: Path) -> dict[str, str]:
+def chat_env(pg_root: Path, request: pytest.FixtureRequest) -> dict[str, str]:
     """Return the environment the module's chat server (and CLI calls beside it) run in."""
-    home = pg_root / "chat-home"
+    home = module_home(pg_root, request) / "chat-home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEVFACTORY_", "CHAINLIT_"))}
     env.update(
         DEVFACTORY_DATA_DIR=str(home),
@@ -113,14 +125,16 @@ def add_user(env: dict[str, str], name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def chat_server(chat_env: dict[str, str], pg_root: Path) -> Iterator[str]:
+def chat_server(
+    chat_env: dict[str, str], pg_root: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """Start ``devfactory chat`` for the module; return its base URL."""
     env = chat_env
     for name in PASSWORDS:
         add_user(env, name)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = pg_root / "chat-server.log"
+    log = module_home(pg_root, request) / "chat-server.log"
     server = launch(env, ["chat", "--port", str(port)], log)
 
     def ready() -> bool:
