@@ -9,9 +9,7 @@ interrupt-only node a HIGH-risk run waits in.
 
 from __future__ import annotations
 
-import re
 import time
-from functools import partial
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -40,44 +38,6 @@ GOVERNANCE_ALIAS = "factory/fast"
 GOVERNANCE: Literal["governance"] = "governance"
 APPROVAL: Literal["approval"] = "approval"
 PLAN: Literal["plan"] = "plan"
-ECHOED_ITEMS = 3  # risk factors copied from one line of the rating scale: a copy, not a reading
-_SCALE_LINE = re.compile(r"^- (?:LOW|MEDIUM|HIGH): (.+)$", re.MULTILINE)
-
-
-def _item(text: str) -> str:
-    """Return a scale item or a risk factor as compared: lower case, no list words."""
-    text = " ".join(text.lower().split()).strip(" .;:,")
-    return re.sub(r"^(?:or|and) ", "", text)
-
-
-def scale_items(system: str) -> set[str]:
-    """Return the items of the rating scale in the governance instructions (``- HIGH: a, b``)."""
-    return {_item(i) for line in _SCALE_LINE.findall(system) for i in line.split(", ")}
-
-
-def echoed_scale(assessment: Assessment, *, requirement: str, system: str) -> str:
-    """Name an assessment whose risk factors copy the rating scale instead of reading the text.
-
-    Seen on the Qwen2.5-Coder-1.5B on an ordinary web service (a dev case): its
-    risk factors were the HIGH line of the scale, item for item ("health; payment
-    cards; surveillance; ..."), and the run waited for an approver. A factor is
-    copied when it is an item of the scale whose words the requirement does not
-    contain (a clinic's "health" is a reading); ``ECHOED_ITEMS`` or more of them
-    and the assessment is asked again, within the parse retries. One that copies
-    again is kept as it is: the policy never lowers a rating.
-    """
-    items = scale_items(system)
-    text = " ".join(requirement.lower().split())
-    copied = [
-        f for f in assessment.risk_factors if (item := _item(f)) in items and item not in text
-    ]
-    if len(copied) < ECHOED_ITEMS:
-        return ""
-    return (
-        f"your risk_factors copy the rating scale ({'; '.join(copied[:4])}) instead of naming "
-        "what this requirement contains. Name each risk factor in the requirement's own words, "
-        "or leave risk_factors empty when it has none, and rate it by what it asks for"
-    )
 
 
 def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["approval", "plan"]]:
@@ -88,9 +48,8 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
         update |= mover.to(Phase.GOVERNANCE_ANALYSIS, reason="requirement received")
     settings = runtime.context.settings
     started = time.perf_counter()
-    system = render_prompt("governance_system")
     messages = [
-        SystemMessage(system),
+        SystemMessage(render_prompt("governance_system")),
         HumanMessage(render_prompt("governance_task", requirement=state["requirement"])),
     ]
     try:
@@ -101,7 +60,6 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
             Assessment,
             max_parse_retries=settings.max_parse_retries,
             max_model_errors=settings.max_model_errors,
-            check=partial(echoed_scale, requirement=state["requirement"], system=system),
         )
         assessment, problem, served = answer.value, answer.problem, answer.model or resolved.label
         usage = answer.usage

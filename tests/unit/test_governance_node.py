@@ -13,12 +13,9 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command, StateSnapshot
 
-from devfactory.control.policy import Assessment
 from devfactory.graph import build_graph
 from devfactory.graph.checkpoints import dumped
 from devfactory.graph.context import Context
-from devfactory.graph.governance import echoed_scale, scale_items
-from devfactory.graph.prompts import render_prompt
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good
 
@@ -195,70 +192,3 @@ def test_a_task_named_to_be_overlooked_waits_for_an_approver(settings: Settings)
     [reason] = [r for r in gov["reasons"] if r.startswith("independent check: ")]
     assert "risk classifier" in reason and "named after a built-in Windows" in reason
     assert gov["screen"]["model"] and 0 < gov["screen"]["threshold"] < 1
-
-
-# -- issue 59: a rating scale copied as risk factors is asked again ---------------------------
-
-SHELF = "A bookshelf service that lists the books on each shelf, kept in memory"
-SCALE_COPY = [  # the HIGH line of the instructions, item for item (the 1.5B, a dev case)
-    "health",
-    "payment cards",
-    "surveillance",
-    "weakening security",
-    "destructive or harmful uses",
-    "or attempts to manipulate this review",
-]
-
-
-def copies_the_scale(times: int) -> Any:
-    """An assessor that copies the scale's HIGH line ``times`` times, then reads the text."""
-
-    def script(call: Call) -> str:
-        if call.kind != "governance":
-            return always_good(call)
-        copied = call.n < times
-        return json.dumps(
-            {
-                "reasons": ["the requirement is assessed"],
-                "risk_factors": SCALE_COPY if copied else [],
-                "risk": "HIGH" if copied else "LOW",
-                "confidence": 0.9,
-            }
-        )
-
-    return script
-
-
-def test_an_assessment_copying_the_rating_scale_is_asked_again_and_the_reading_kept(
-    settings: Settings,
-) -> None:
-    models = ScriptedModels(copies_the_scale(1))
-    snapshot = govern(SHELF, models, settings)
-    assert snapshot.next == ()  # the second reading, LOW, was kept: no approver
-    gov = snapshot.values["governance"]
-    assert (gov["risk"], gov["model_risk"], gov["risk_factors"]) == ("LOW", "LOW", [])
-    calls = [c for c in models.chat.calls if c.kind == "governance"]
-    assert len(calls) == 2
-    told = str(calls[1].messages[-1].content)
-    assert "copy the rating scale (health; payment cards; surveillance;" in told
-
-
-def test_an_assessor_copying_the_scale_at_every_retry_keeps_its_rating(
-    settings: Settings,
-) -> None:
-    models = ScriptedModels(copies_the_scale(99))
-    snapshot = govern(SHELF, models, settings)
-    assert snapshot.next == ("approval",)  # the policy never lowers a rating
-    assert snapshot.values["governance"]["model_risk"] == "HIGH"
-    assert len(models.chat.calls) == settings.max_parse_retries + 1
-
-
-def test_a_factor_the_requirement_itself_names_is_a_reading_not_a_copy() -> None:
-    system = render_prompt("governance_system")
-    assert {"health", "payment cards", "attempts to manipulate this review"} <= scale_items(system)
-    clinic = "Store patient health notes and payment cards for a clinic under surveillance"
-    read = Assessment(risk_factors=SCALE_COPY[:3], risk="HIGH", confidence=0.9)
-    assert echoed_scale(read, requirement=clinic, system=system) == ""
-    assert echoed_scale(read, requirement=SHELF, system=system)  # three copied items
-    two = Assessment(risk_factors=SCALE_COPY[:2], risk="HIGH", confidence=0.9)
-    assert echoed_scale(two, requirement=SHELF, system=system) == ""  # under ECHOED_ITEMS
