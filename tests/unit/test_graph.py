@@ -166,4 +166,4 @@ def test_unavailable_model_blocks_with_the_reason(settings: Settings) -> None:
     state = run("mvp", OnlyGovernance(), settings)  # type: ignore[arg-type]
     ba = state["stages"]["business-analysis"]
     assert ba["outcome"] == "BLOCKED"
-    assert "no model can serve 'factory/fast'" in ba["reason"]
+    assert "no model can serve 'factory/architect'" in ba["reason"]
