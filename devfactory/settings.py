@@ -60,6 +60,7 @@ RepairName = Literal[
     "lists",
     "no-question",
     "diagram",
+    "openapi-required",
 ]
 """Each mechanical repair's name in ``graph/repairs.py``'s registry (one name, every kind)."""
 
@@ -603,8 +604,9 @@ class Settings(BaseSettings):
         default=(),
         description="Mechanical repairs of model output left out, by name (graph/repairs.py: "
         "quotes, stdlib-imports, cut-marks, pytest-import, broken-tests, project-imports, "
-        "method-aliases, the plan's, the report's, diagram): what each does for a model is "
-        "measured with it on and off (docs/quality.md). Unset, every repair is made.",
+        "method-aliases, the plan's, the report's, diagram, openapi-required): what each "
+        "does for a model is measured with it on and off (docs/quality.md). Unset, every "
+        "repair is made.",
     )
     behaviour_test_values: Literal["literal", "json"] = Field(
         default="json",

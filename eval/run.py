@@ -383,12 +383,24 @@ def compare_folders(args: argparse.Namespace, names: list[str]) -> int:
     return EXIT_OK
 
 
+def model_label(args: argparse.Namespace) -> str:
+    """Name the models measured: ``--model``, else the models file ``--set`` gave, else none."""
+    if args.model:
+        return args.model
+    files = [
+        value.strip()
+        for name, _, value in (pair.partition("=") for pair in args.set)
+        if name.strip().lower().replace("-", "_") == "models_file"
+    ]
+    return f"models file {Path(files[-1]).name}" if files else "models.yaml defaults"
+
+
 def meta_for(mode: str, args: argparse.Namespace, command: str, setup: Setup) -> Meta:
     """Return what the ``mode`` results are measured with."""
     pipelines = {"reference": "-", "baseline": baseline.PIPELINE}
     return Meta(
         mode=mode,
-        model=args.model or "models.yaml defaults",
+        model=model_label(args),
         pipeline=pipelines.get(mode, args.pipeline),
         commit=commit(),
         date=f"{datetime.now(UTC):%Y-%m-%d}",

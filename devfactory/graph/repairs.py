@@ -52,6 +52,13 @@ context: ``ProjectNames``):
   1. ``diagram``: an untyped block typed, a missing or copied diagram drawn from the plan
      (``graph/diagram.py``)
 
+``openapi``, a stage's drafts, for a team whose checks want an OpenAPI document:
+  1. ``openapi-required``: ``required: true`` written on a property's schema (Swagger 2's
+     parameter form, or JSON Schema draft 3's) moved into its object's ``required`` list,
+     where OpenAPI 3 keeps it; a boolean ``required`` anywhere else in a schema dropped;
+     a property given no schema at all (``title:`` with nothing after it) given the empty
+     schema ``{}``, which accepts anything, as the blank said
+
 Each repair has a name unique across the kinds (``RepairName`` in ``settings.py`` lists
 them); the ``repairs_off`` setting leaves the named ones out everywhere, so what one does for
 the model a run serves is measured with it on and off.
@@ -61,17 +68,24 @@ Below this layer, ``models/io.py`` repairs what any structured answer may need
 ``models/`` never imports the graph. Not a repair: reading a BLOCKED report
 whose blockers only repeat the request as COMPLETE is the gate's policy
 (``graph/gate.py``, ``settle_echoed_block``).
+
+Why one module: the registry is the one place where a repair is named, ordered and
+switched off (``repairs_off``), so the short repairs live beside their entries; the
+long ones (the plan's, the diagram, quotes, imports, salvage) have modules of their own.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from devfactory.contracts import Artifact, TaskResult
+import yaml
+
+from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, TaskResult
 from devfactory.graph import plan_repair
 from devfactory.graph.diagram import repair_diagram
 from devfactory.graph.imports import add_missing_imports, add_project_imports, add_pytest_import
@@ -91,6 +105,7 @@ class RepairKind(StrEnum):
     PLAN = "plan"
     REPORT = "report"
     DIAGRAM = "diagram"
+    OPENAPI = "openapi"
 
 
 @dataclass(frozen=True)
@@ -277,6 +292,97 @@ def _diagram(drafts: Sequence[Artifact], plan: BuildPlan | None) -> Repaired:
     return Repaired(fixed, notes)
 
 
+_SCHEMA_ONE = ("items", "not", "additionalProperties", "contains", "propertyNames")
+_SCHEMA_MANY = ("allOf", "anyOf", "oneOf", "prefixItems")
+
+
+def _mend_schema(schema: Any, where: str, notes: list[str]) -> None:
+    """Mend one schema object in place (``openapi-required``) and every schema inside it."""
+    if not isinstance(schema, dict):
+        return
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        needed: list[str] = []
+        for name, prop in properties.items():
+            if prop is None:
+                properties[name] = {}
+                notes.append(f"{where}.properties.{name}: no schema, given the empty one {{}}")
+            elif isinstance(prop, dict) and isinstance(prop.get("required"), bool):
+                if prop.pop("required"):
+                    needed.append(str(name))
+        if needed:
+            listed = schema.get("required")
+            listed = list(listed) if isinstance(listed, list) else []
+            schema["required"] = [*listed, *(n for n in needed if n not in listed)]
+            notes.append(
+                f"{where}: `required: true` on {', '.join(needed)} moved into the object's "
+                "required list"
+            )
+        for name, prop in properties.items():
+            _mend_schema(prop, f"{where}.properties.{name}", notes)
+    if isinstance(schema.get("required"), bool):
+        schema.pop("required")
+        notes.append(f"{where}: a boolean `required` dropped (a schema lists its required names)")
+    for key in _SCHEMA_ONE:
+        _mend_schema(schema.get(key), f"{where}.{key}", notes)
+    for key in _SCHEMA_MANY:
+        inners = schema.get(key)
+        for n, inner in enumerate(inners if isinstance(inners, list) else ()):
+            _mend_schema(inner, f"{where}.{key}[{n}]", notes)
+
+
+def _mend_document(node: Any, where: str, notes: list[str]) -> None:
+    """Find each schema of an OpenAPI document (a ``schema`` value, a component) and mend it."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            at = f"{where}.{key}" if where else str(key)
+            if key == "schema":
+                _mend_schema(value, at, notes)
+            elif key == "schemas" and where == "components" and isinstance(value, dict):
+                for name, schema in value.items():
+                    _mend_schema(schema, f"{at}.{name}", notes)
+            else:
+                _mend_document(value, at, notes)
+    elif isinstance(node, list):
+        for n, item in enumerate(node):
+            _mend_document(item, f"{where}[{n}]", notes)
+
+
+def _openapi_required(drafts: Sequence[Artifact], _: object) -> Repaired:
+    fixed: list[Artifact] = []
+    notes: list[str] = []
+    for draft in drafts:
+        doc = _openapi_document(draft)
+        found: list[str] = []
+        if doc is not None:
+            _mend_document(doc, "", found)
+        if not found:
+            fixed.append(draft)
+            continue
+        if draft.path.endswith(".json"):
+            content = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        else:
+            content = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+        if len(content) > MAX_ARTIFACT_CHARS:
+            fixed.append(draft)
+            continue
+        fixed.append(draft.model_copy(update={"content": content}))
+        shown = "; ".join(found[:4]) + (f"; {len(found) - 4} more" if len(found) > 4 else "")
+        notes.append(f"{draft.path}: {shown}")
+    return Repaired(fixed, tuple(notes))
+
+
+def _openapi_document(draft: Artifact) -> dict[str, Any] | None:
+    """Return the draft read as an OpenAPI document, or None when it is not one."""
+    if not draft.path.endswith((".yaml", ".yml", ".json")):
+        return None
+    try:
+        doc = yaml.safe_load(draft.content)  # JSON is YAML
+    except yaml.YAMLError:
+        return None
+    return doc if isinstance(doc, dict) and ("openapi" in doc or "swagger" in doc) else None
+
+
 Apply = Callable[[Any, Any], Repaired]
 _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
     RepairKind.PYTHON: [
@@ -312,6 +418,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
         ("no-question", _no_question),
     ],
     RepairKind.DIAGRAM: [("diagram", _diagram)],
+    RepairKind.OPENAPI: [("openapi-required", _openapi_required)],
 }
 REGISTRY: dict[RepairKind, tuple[Repair, ...]] = {
     kind: tuple(Repair(name, kind, apply) for name, apply in entries)

@@ -33,7 +33,7 @@ from devfactory.contracts import (
 from devfactory.graph.gate import settle_echoed_block
 from devfactory.graph.repairs import RepairKind, is_tests_file, repair
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
-from devfactory.models.loops import LineLoop, drop_repeats, line_loop
+from devfactory.models.loops import LineLoop, PhraseLoop, drop_repeats, line_loop, phrase_loop
 from devfactory.redact import redact
 from devfactory.software.salvage import salvage_cut
 
@@ -265,7 +265,9 @@ def draft_file(
     unfinished one is dropped and named (``salvage_cut``). A reply that loops
     (``models/loops.py``) is never continued: a markdown one ends where the
     loop began (repeated paragraphs dropped, or a list's lines written over after
-    their first copy; recorded as a repair); a Python one is
+    their first copy; recorded as a repair), and one looping inside its lines (a
+    phrase written over) is first asked for once more from ``unloop``, as code is,
+    then ends after the phrase's first copy; a Python one is
     asked for once more from ``unloop`` (the same model sampled wider, with a
     repeat penalty) when given, and one that still loops is cut after the loop's first copy and
     reported with the line it repeated. A Python reply gets
@@ -280,7 +282,7 @@ def draft_file(
     try:
         message = invoke(model, messages, max_model_errors)
         usage = usage_of(message)
-        if code and unloop is not None and (loop := _looping(message)) is not None:
+        if unloop is not None and (loop := _looping(message, prose=prose, code=code)):
             repairs.append(f"{loop.describe()} until the token limit: asked again with a penalty")
             message = invoke(unloop, messages, max_model_errors)
             usage = usage.add(usage_of(message))
@@ -288,7 +290,9 @@ def draft_file(
         for _ in range(max_continuations):
             if not _cut_off(message) or len(text) > MAX_ARTIFACT_CHARS:
                 break
-            if (prose and drop_repeats(text, cut=True)[2]) or line_loop(text, prose=prose):
+            if (prose and (drop_repeats(text, cut=True)[2] or phrase_loop(text))) or line_loop(
+                text, prose=prose
+            ):
                 break  # looping: more would only repeat (the message was cut off)
             went_on = invoke(model, [*messages, *_continue(text)], max_model_errors)
             usage, more = usage.add(usage_of(went_on)), _rest(text, text_of(went_on))
@@ -310,6 +314,9 @@ def draft_file(
         if not looped and _cut_off(message) and (lines := line_loop(content, prose=True)):
             content, looped = lines.kept.rstrip("\n"), True  # a list written over line by line
             repairs.append(f"{lines.describe()} until the token limit: the repeats dropped")
+        if not looped and _cut_off(message) and (words := phrase_loop(content)):
+            content, looped = words.kept.rstrip(), True  # a line that repeats a phrase to the end
+            repairs.append(f"{words.describe()} until the token limit: the repeats dropped")
     cut = _cut_off(message) and not looped  # a reply cut off in a loop had nothing more
     if code and cut and is_tests_file(path):
         saved = salvage_cut(content)  # its complete tests are a complete, shorter file
@@ -344,9 +351,15 @@ def draft_file(
     return Draft(Artifact(path=path, kind=kind, content=content), usage, served, problem, repairs)
 
 
-def _looping(message: AIMessage) -> LineLoop | None:
-    """Return the loop a reply cut off at the token limit ends in, if it does."""
-    return line_loop(text_of(message)) if _cut_off(message) else None
+def _looping(message: AIMessage, *, prose: bool, code: bool) -> LineLoop | PhraseLoop | None:
+    """Return the loop that a reply cut off at the token limit ends in, when it is asked again.
+
+    Code: a block of lines written over. Markdown: a phrase written over inside a line
+    (a block of its lines or paragraphs written over ends after its first copy instead).
+    """
+    if not _cut_off(message) or not (code or prose):
+        return None
+    return line_loop(text_of(message)) if code else phrase_loop(text_of(message))
 
 
 def _continue(text: str) -> list[BaseMessage]:

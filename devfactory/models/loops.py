@@ -8,7 +8,9 @@ before the loop (``drop_repeats``: the repeated paragraphs are dropped; a list
 written over line by line ends after its first copy, ``line_loop``); code is asked for
 again, sampled wider and with a repeat penalty, and a draft that loops again is
 reported with the line it repeated (``line_loop``), so the next attempt is told
-what went wrong.
+what went wrong. A loop inside a line (``phrase_loop``: the same few words over
+and over) makes a markdown reply asked for again the same way; one that loops
+again ends after the phrase's first copy.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ MIN_LOOP_LINES: Final = 12  # lines of repeats before a reply counts as looping
 MIN_LOOP_COPIES: Final = 4  # copies of the block, the first one included
 MIN_LOOP_CHARS: Final = 8  # a block of blank lines or closing brackets is no loop
 _NUMBER = re.compile(r"\d+")
+_WORD = re.compile(r"\S+")
+MAX_PHRASE_WORDS: Final = 40  # words in the phrase a loop inside a line repeats
+MIN_PHRASE_COPIES: Final = 6  # copies of the phrase, the first one included
+MIN_PHRASE_LOOP_WORDS: Final = 60  # words of repeats before a reply counts as looping
 
 
 def drop_repeats(text: str, *, cut: bool) -> tuple[str, int, bool]:
@@ -105,4 +111,53 @@ def line_loop(text: str, *, prose: bool = False) -> LineLoop | None:
         if best is None or copies * period > best.copies * len(best.block):
             kept = "\n".join(kept_lines[: start + period]) + "\n"
             best = LineLoop(kept, tuple(kept_lines[start : start + period]), copies)
+    return best
+
+
+@dataclass(frozen=True)
+class PhraseLoop:
+    """The phrase a reply cut off at the token limit kept repeating to its end, within lines."""
+
+    kept: str  # the reply up to the end of the phrase's first copy
+    phrase: str  # the repeated words
+    copies: int  # how many times it was written, the first one included
+
+    def describe(self) -> str:
+        """Say in one line what was repeated, for the stage's feedback and record."""
+        shown = self.phrase if len(self.phrase) <= 80 else self.phrase[:77] + "..."
+        return f"the words `{shown}` written {self.copies} times"
+
+
+def phrase_loop(text: str) -> PhraseLoop | None:
+    """Return the loop of words a reply cut off at the token limit ends in; None when none.
+
+    ``line_loop`` sees a block of lines written over; a model can loop inside
+    one line as well (the 1.5B's business analysis listed an open question
+    that grew by "and leading and trailing zeros and hyphens and spaces" until
+    the token limit, 3 attempts of 3). The reply's last word is left out (the
+    limit cut it); before it, the same 2 to ``MAX_PHRASE_WORDS`` words must
+    repeat back to back at least ``MIN_PHRASE_COPIES`` times over
+    ``MIN_PHRASE_LOOP_WORDS`` words or more. Line breaks count as spaces, and
+    numbers are compared as they are.
+    """
+    spans = [m.span() for m in _WORD.finditer(text)][:-1]
+    words = [text[a:b] for a, b in spans]
+    best: PhraseLoop | None = None
+    for period in range(2, MAX_PHRASE_WORDS + 1):
+        end = len(words)
+        start = end - period
+        if start < period:
+            break
+        while start >= period and words[start - period : start] == words[start : start + period]:
+            start -= period
+        while start > 0 and words[start - 1] == words[start - 1 + period]:
+            start -= 1  # the loop's first copy begins where the repeats begin, in any phase
+        copies = (end - start) // period
+        if copies < MIN_PHRASE_COPIES or copies * period < MIN_PHRASE_LOOP_WORDS:
+            continue
+        if best is None or copies * period > best.copies * len(best.phrase.split()):
+            last = start + period - 1
+            best = PhraseLoop(
+                text[: spans[last][1]], " ".join(words[start : start + period]), copies
+            )
     return best

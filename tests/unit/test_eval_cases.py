@@ -539,6 +539,16 @@ def test_the_factory_is_measured_on_the_lean_pipeline_unless_told_otherwise() ->
     assert run.parse_args(["--pipeline", "mvp"]).pipeline == "mvp"
 
 
+def test_the_results_name_the_models_file_a_set_chose() -> None:
+    # results measured with another models file were labelled "models.yaml defaults"
+    chosen = run.parse_args(["--set", "models_file=/tmp/x/models-all-1.5b.yaml"])
+    assert run.model_label(chosen) == "models file models-all-1.5b.yaml"
+    assert run.model_label(run.parse_args(["--set", "stage_max_tokens=512"])) == (
+        "models.yaml defaults"
+    )
+    assert run.model_label(run.parse_args(["--model", "embedded:x"])) == "embedded:x"
+
+
 def failing_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make every factory run fail at once, offline; return the cases run, in order."""
     ran: list[str] = []

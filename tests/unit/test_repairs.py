@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
 from devfactory.contracts import Artifact, ArtifactKind
 from devfactory.graph import repairs as layer
@@ -27,6 +28,55 @@ BROKEN_BY_A_MARK = WHOLE_TESTS + "\n\ndef test_b():\n[...]\n    assert f(2) == 3
 MARK_IN_A_LIST = 'ITEMS = [\n    ...\n]\nprint("[...]")\n'  # an ellipsis, a string: no mark
 UNTYPED = "# Design\n\n```mermaid\nA --> B\n```\n"
 TYPED = "# Design\n\n```mermaid\nflowchart LR\nA --> B\n```\n"
+FLAGGED = """openapi: 3.1.0
+info: {title: Recipes, version: 1.0.0}
+paths:
+  /recipes:
+    get:
+      parameters:
+      - {name: q, in: query, required: true, schema: {type: string}}
+      responses:
+        '200':
+          description: all
+          content:
+            application/json:
+              schema:
+                type: object
+                required: true
+                properties:
+                  title: {type: string, required: true}
+                  note:
+                  servings: {type: integer, required: false}
+"""
+LISTED = """openapi: 3.1.0
+info:
+  title: Recipes
+  version: 1.0.0
+paths:
+  /recipes:
+    get:
+      parameters:
+      - name: q
+        in: query
+        required: true
+        schema:
+          type: string
+      responses:
+        '200':
+          description: all
+          content:
+            application/json:
+              schema:
+                type: object
+                required:
+                - title
+                properties:
+                  title:
+                    type: string
+                  note: {}
+                  servings:
+                    type: integer
+"""
 
 
 def code(path: str, owner: str = "dev", **more: Any) -> dict[str, Any]:
@@ -35,6 +85,10 @@ def code(path: str, owner: str = "dev", **more: Any) -> dict[str, Any]:
 
 def doc(content: str) -> list[Artifact]:
     return [Artifact(path="design/architecture.md", kind=ArtifactKind.MARKDOWN, content=content)]
+
+
+def api(content: str) -> list[Artifact]:
+    return [Artifact(path="api/openapi.yaml", kind=ArtifactKind.YAML, content=content)]
 
 
 # (kind, name, context, input, output, notes): the repair fires
@@ -111,6 +165,11 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
     (RepairKind.DIAGRAM, "diagram", None, doc(UNTYPED),
      doc(UNTYPED.replace("```mermaid\n", "```mermaid\nflowchart TD\n")),
      ("design/architecture.md: `flowchart TD` added to its untyped mermaid block",)),
+    (RepairKind.OPENAPI, "openapi-required", None, api(FLAGGED), api(LISTED),
+     ("api/openapi.yaml: paths./recipes.get.responses.200.content.application/json.schema."
+      "properties.note: no schema, given the empty one {}; paths./recipes.get.responses.200."
+      "content.application/json.schema: `required: true` on title moved into the object's "
+      "required list",)),
 ]  # fmt: skip
 
 # (kind, name, context, input): nothing to repair
@@ -144,6 +203,7 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.REPORT, "lists", None, {"blockers": ["no key"]}),
     (RepairKind.REPORT, "no-question", None, {"clarification_needed": None}),
     (RepairKind.DIAGRAM, "diagram", None, doc(TYPED)),
+    (RepairKind.OPENAPI, "openapi-required", None, api(FLAGGED.replace("openapi: 3.1.0", "a: 1"))),
 ]  # fmt: skip
 
 
@@ -221,6 +281,21 @@ def test_the_diagram_repair_leaves_the_callers_drafts_as_they_were() -> None:
     drafts = doc(UNTYPED)
     done = repair(RepairKind.DIAGRAM, drafts, None)
     assert drafts == doc(UNTYPED) and done.content != drafts
+
+
+def test_an_openapi_document_with_required_flags_validates_once_repaired() -> None:
+    # the 1.5B wrote Swagger 2's `required: true` on every property, 3 of 3 attempts, on a
+    # dev web service; the validator refused each (`True is not of type 'array'`)
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    given = yaml.safe_load(FLAGGED)
+    with pytest.raises(OpenAPIValidationError):
+        validate(given)
+    done = repair(RepairKind.OPENAPI, api(FLAGGED), None)
+    validate(yaml.safe_load(done.content[0].content))
+    assert api(FLAGGED)[0].content == FLAGGED  # the caller's drafts stay as they were
+    assert repair(RepairKind.OPENAPI, api(FLAGGED), None, off={"openapi-required"}).notes == ()
 
 
 def test_the_plan_normaliser_is_the_plan_registry() -> None:

@@ -16,7 +16,7 @@ from devfactory.graph.structured import (
     parse_task_result,
     request_task_result,
 )
-from devfactory.models.loops import drop_repeats, line_loop
+from devfactory.models.loops import drop_repeats, line_loop, phrase_loop
 
 ARTS = [Artifact(path="docs/readme.md", kind="markdown", content="# Hi\n")]
 GOOD = {
@@ -370,6 +370,67 @@ def test_a_markdown_list_written_over_to_the_limit_ends_after_its_first_copy() -
     # in code, cases that differ in their numbers are no loop
     rows = "".join(f"    ({n}, {n + 1}),\n" for n in range(40))
     assert line_loop("CASES = [\n" + rows + "    (4") is None
+
+
+PHRASE = "and the morning ferry and the evening train "
+GROWING = "# Requirements\n\n## Open questions\n\n- Which ports are open\n- Which " + PHRASE * 30
+
+
+def test_a_markdown_line_that_repeats_a_phrase_is_asked_again_then_ends_after_its_first_copy():
+    # the 1.5B's business analysis on a dev library, 3 attempts of 3: one open question
+    # grew by the same eight words until the token limit (no line repeated)
+    cut, stop = {"finish_reason": "length"}, {"finish_reason": "stop"}
+    done = "# Requirements\n\n## Open questions\n\n- Which ports are open\n"
+    first = Seen(messages=iter([AIMessage(GROWING + "and the mor", response_metadata=cut)] * 2),
+                 calls=[])  # fmt: skip
+    again = Seen(messages=iter([AIMessage(done, response_metadata=stop)]), calls=[])
+    got = draft_file(
+        first, [HumanMessage("x")], path="analysis/requirements.md", kind="markdown",
+        max_model_errors=1, max_continuations=1, unloop=again,
+    )  # fmt: skip
+    assert len(first.calls) == 1 and len(again.calls) == 1  # asked again, never continued
+    assert got.problem == "" and got.artifact is not None and got.artifact.content == done.strip()
+    assert got.repairs == ["the words `and the morning ferry and the evening train` written 30 "
+                           "times until the token limit: asked again with a penalty"]  # fmt: skip
+    # looping again: the phrase's first copy stays, the document is not reported unfinished
+    looping = [AIMessage(GROWING + "and the mor", response_metadata=cut)]
+    still = draft_file(
+        Seen(messages=iter(looping * 2), calls=[]), [HumanMessage("x")], path="a.md",
+        kind="markdown", max_model_errors=1, max_continuations=1,
+        unloop=Seen(messages=iter(looping), calls=[]),
+    )  # fmt: skip
+    assert still.problem == "" and still.artifact is not None
+    assert still.artifact.content.endswith("- Which and the morning ferry and the evening train")
+    assert still.artifact.content.count("ferry") == 1
+    # code is not asked again for words it repeats inside a line (a line loop is its loop)
+    assert phrase_loop("x = '" + "ab cd " * 40 + "ab") is not None
+    coded = Seen(messages=iter([AIMessage("x = '" + "ab cd " * 40 + "ab", response_metadata=cut)]),
+                 calls=[])  # fmt: skip
+    unused = Seen(messages=iter([]), calls=[])
+    draft_file(coded, [HumanMessage("x")], path="a.py", kind="python", max_model_errors=1,
+               unloop=unused)  # fmt: skip
+    assert len(coded.calls) == 1 and unused.calls == []
+
+
+@pytest.mark.parametrize(
+    ("text", "copies"),
+    [
+        ("Intro. " + PHRASE * 8 + "and", 8),  # eight copies, 64 words: a loop
+        ("Intro. " + PHRASE * 5 + "and", None),  # five: not yet
+        ("Intro. " + "one two " * 40 + "one", 40),  # a two-word phrase
+        (" ".join(WORDS * 3) + " al", None),  # a long text that repeats whole, not a phrase
+        ("Intro. " + PHRASE * 9, 9),  # the cut word left out: the last copy counts one less
+    ],
+)
+def test_a_phrase_loop_is_a_few_words_written_over_to_the_end(
+    text: str, copies: int | None
+) -> None:
+    found = phrase_loop(text)
+    if copies is None:
+        assert found is None
+    else:
+        assert found is not None and found.copies in (copies, copies - 1)
+        assert text.startswith(found.kept) and found.kept.startswith("Intro. ")
 
 
 def test_short_paragraphs_may_repeat_and_code_is_never_trimmed() -> None:

@@ -140,6 +140,10 @@ def draft(
         fixed = repair(RepairKind.DIAGRAM, done.drafts, plan, runtime.context.settings.repairs_off)
         done.drafts = fixed.content
         done.repairs += fixed.notes
+    if "openapi_structure" in spec.checks:
+        fixed = repair(RepairKind.OPENAPI, done.drafts, None, runtime.context.settings.repairs_off)
+        done.drafts = fixed.content
+        done.repairs += fixed.notes
     served = done.served or resolved.label
     return Command(
         goto="verify",
