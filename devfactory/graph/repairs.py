@@ -54,8 +54,9 @@ context: ``ProjectNames``):
 
 ``openapi``, a stage's drafts, for a team whose checks want an OpenAPI document:
   1. ``openapi-required``: ``required: true`` written on a property's schema (Swagger 2's
-     parameter form, or JSON Schema draft 3's) moved into its object's ``required`` list,
-     where OpenAPI 3 keeps it; a boolean ``required`` anywhere else in a schema dropped;
+     parameter form, or JSON Schema draft 3's), or the ``required`` list written among the
+     properties, moved into its object's ``required`` list, where OpenAPI 3 keeps it; a
+     boolean ``required`` anywhere else in a schema dropped;
      a property given no schema at all (``title:`` with nothing after it) given the empty
      schema ``{}``, which accepts anything, as the blank said
 
@@ -302,22 +303,29 @@ def _mend_schema(schema: Any, where: str, notes: list[str]) -> None:
         return
     properties = schema.get("properties")
     if isinstance(properties, dict):
-        needed: list[str] = []
+        moved: list[str] = []
+        inside = properties.get("required")
+        if isinstance(inside, list) and all(isinstance(n, str) for n in inside):
+            moved = properties.pop("required")  # a list is no property's schema
+            notes.append(f"{where}: the required list written among the properties moved out")
+        flagged: list[str] = []
         for name, prop in properties.items():
             if prop is None:
                 properties[name] = {}
                 notes.append(f"{where}.properties.{name}: no schema, given the empty one {{}}")
             elif isinstance(prop, dict) and isinstance(prop.get("required"), bool):
                 if prop.pop("required"):
-                    needed.append(str(name))
-        if needed:
-            listed = schema.get("required")
-            listed = list(listed) if isinstance(listed, list) else []
-            schema["required"] = [*listed, *(n for n in needed if n not in listed)]
+                    flagged.append(str(name))
+        if flagged:
             notes.append(
-                f"{where}: `required: true` on {', '.join(needed)} moved into the object's "
+                f"{where}: `required: true` on {', '.join(flagged)} moved into the object's "
                 "required list"
             )
+        if moved or flagged:
+            listed = schema.get("required")
+            listed = list(listed) if isinstance(listed, list) else []
+            added = (n for n in dict.fromkeys([*moved, *flagged]) if n not in listed)
+            schema["required"] = [*listed, *added]
         for name, prop in properties.items():
             _mend_schema(prop, f"{where}.properties.{name}", notes)
     if isinstance(schema.get("required"), bool):

@@ -298,6 +298,47 @@ def test_an_openapi_document_with_required_flags_validates_once_repaired() -> No
     assert repair(RepairKind.OPENAPI, api(FLAGGED), None, off={"openapi-required"}).notes == ()
 
 
+INSIDE = """openapi: 3.1.0
+info: {title: Recipes, version: 1.0.0}
+paths:
+  /recipes:
+    get:
+      responses:
+        '200':
+          description: all
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  type: object
+                  properties:
+                    id: {type: integer}
+                    title: {type: string}
+                    required: [id, title]
+"""
+
+
+def test_a_required_list_written_among_the_properties_moves_to_its_object() -> None:
+    # the same model in a fix round: the list one level too deep, 2 attempts of 3
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    with pytest.raises(OpenAPIValidationError):
+        validate(yaml.safe_load(INSIDE))
+    done = repair(RepairKind.OPENAPI, api(INSIDE), None)
+    fixed = yaml.safe_load(done.content[0].content)
+    validate(fixed)
+    items = fixed["paths"]["/recipes"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]["items"]
+    assert items["required"] == ["id", "title"] and set(items["properties"]) == {"id", "title"}
+    assert done.notes == (
+        "api/openapi.yaml: paths./recipes.get.responses.200.content.application/json.schema."
+        "items: the required list written among the properties moved out",
+    )
+
+
 def test_the_plan_normaliser_is_the_plan_registry() -> None:
     data = {"kind": "CLI", "files": [code("tests/test_x.py", owner="qa"), code("x.py")]}
     notes: list[str] = []
