@@ -380,8 +380,8 @@ def _openapi_required(drafts: Sequence[Artifact], _: object) -> Repaired:
     return Repaired(fixed, tuple(notes))
 
 
-def _openapi_document(draft: Artifact) -> dict[str, Any] | None:
-    """Return the draft read as an OpenAPI document, or None when it is not one."""
+def _openapi_document(draft: Artifact) -> dict[Any, Any] | None:
+    """Return the draft read as an OpenAPI document (YAML keys: `200:` is an int), or None."""
     if not draft.path.endswith((".yaml", ".yml", ".json")):
         return None
     try:
