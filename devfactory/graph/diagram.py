@@ -8,7 +8,9 @@ repairs, each recorded in the stage's repairs and none inventing anything:
 - a ```mermaid block whose first line names no diagram type gets
   ``flowchart TD`` (the type its ``-->`` edges already imply);
 - a document with no diagram at all, in a stage that drafted (or inherits) a
-  build plan, gets the plan's component diagram: each planned file a node,
+  build plan, or before any plan where the requirement's words settle one
+  (``plan_start.tool_plan``, the plan Solution Architecture will take), gets
+  the plan's component diagram: each planned file a node,
   each ``depends_on`` an edge, how it is entered (commands, endpoints), and the
   tests with a dotted edge to what they test;
 - the check's own example (``client --> api --> db``), copied as it is, is

@@ -118,3 +118,25 @@ def test_the_architecture_stage_records_the_diagram_it_was_given(settings: Any) 
     assert any("component diagram drawn from the build plan" in r for r in stage["repairs"])
     (doc,) = [a for a in stage["result"]["artifacts"] if a["path"].endswith("architecture.md")]
     assert "flowchart LR" in doc["content"] and '"wordcount/__main__.py"' in doc["content"]
+
+
+def test_a_stage_before_any_plan_draws_the_plan_the_requirement_settles(settings: Any) -> None:
+    analysis = "analysis/requirements.md"
+    requirement = "The module `lamps` has `glow(n: int) -> str`: `glow(2)` is `'**'`."
+
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == analysis:
+            return (
+                "# Requirements\n\n## Stories\n\nAs a caller I want a row of stars so that "
+                "I can show a level at a glance.\n\n## Acceptance criteria\n\n"
+                "AC-1: `glow(2)` is `'**'`.\n"
+            )
+        return always_good(call)
+
+    state = run_graph("full", ScriptedModels(script), settings, requirement)
+    stage = state["stages"]["business-analysis"]
+    assert stage["outcome"] == "PASSED", stage["reason"]
+    assert stage["attempts"] == 1  # Solution Architecture's plan comes later: the words' plan
+    assert any("component diagram drawn from the build plan" in r for r in stage["repairs"])
+    (doc,) = [a for a in stage["result"]["artifacts"] if a["path"] == analysis]
+    assert "flowchart LR" in doc["content"] and '"lamps.py"' in doc["content"]

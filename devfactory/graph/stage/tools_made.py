@@ -23,12 +23,26 @@ from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.overview import overview
+from devfactory.software.plan import BuildPlan
 from devfactory.teams.spec import Deliverable
 
 NONE_AGREED = (
     '"""No test the model wrote of the behaviour was passed by the chosen code, or none was '
     'asked."""\n'
 )
+
+
+def requirement_plan(work: Drafting) -> BuildPlan | None:
+    """Return the build plan the requirement's words settle (``tool_plan``), else None.
+
+    The plan Solution Architecture takes without a model call; a stage before
+    it (Business Analysis's diagram) may draw from it too.
+    """
+    state = work.state
+    owners = pipeline_owners(state, work.setup.teams)
+    repository = state.get("repository")
+    existing = repository.paths if repository is not None else ()
+    return tool_plan(state["requirement"], owners, existing, requirement_facts_of(state))
 
 
 def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
@@ -42,10 +56,7 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
     """
     state = work.state
     if item.format in ("build-plan", "plan-overview"):
-        owners = pipeline_owners(state, work.setup.teams)
-        repository = state.get("repository")
-        existing = repository.paths if repository is not None else ()
-        plan = tool_plan(state["requirement"], owners, existing, requirement_facts_of(state))
+        plan = requirement_plan(work)
         if plan is None:
             return None
         if item.format == "plan-overview":

@@ -52,7 +52,12 @@ from devfactory.graph.stage.setup import (
     notes_for,
     stop_for_budget,
 )
-from devfactory.graph.stage.tools_made import tool_report, tools_made, written_by_tools
+from devfactory.graph.stage.tools_made import (
+    requirement_plan,
+    tool_report,
+    tools_made,
+    written_by_tools,
+)
 from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
 from devfactory.graph.structured import Draft, draft_file, request_task_result
 from devfactory.memory.packing import token_counter
@@ -137,7 +142,8 @@ def draft(
     started = time.perf_counter()
     done = draft_items(work, items, previous_drafts(state, spec.slug))
     if "mermaid_diagram" in spec.checks:
-        fixed = repair(RepairKind.DIAGRAM, done.drafts, plan, runtime.context.settings.repairs_off)
+        drawn = plan if plan is not None else requirement_plan(work)  # before any plan: the words'
+        fixed = repair(RepairKind.DIAGRAM, done.drafts, drawn, runtime.context.settings.repairs_off)
         done.drafts = fixed.content
         done.repairs += fixed.notes
     if "openapi_structure" in spec.checks:
