@@ -47,6 +47,7 @@ RepairName = Literal[
     "broken-tests",
     "project-imports",
     "method-aliases",
+    "unbound-tests",
     "starting-plan",
     "plan-shape",
     "unwritten-files",
@@ -604,9 +605,9 @@ class Settings(BaseSettings):
         default=(),
         description="Mechanical repairs of model output left out, by name (graph/repairs.py: "
         "quotes, stdlib-imports, cut-marks, pytest-import, broken-tests, project-imports, "
-        "method-aliases, the plan's, the report's, diagram, openapi-required): what each "
-        "does for a model is measured with it on and off (docs/quality.md). Unset, every "
-        "repair is made.",
+        "method-aliases, unbound-tests, the plan's, the report's, diagram, openapi-required): "
+        "what each does for a model is measured with it on and off (docs/quality.md). Unset, "
+        "every repair is made.",
     )
     behaviour_test_values: Literal["literal", "json"] = Field(
         default="json",

@@ -27,6 +27,9 @@ context: ``ProjectNames``):
   1. ``project-imports``: a project name used, never imported (``graph/imports.py``)
   2. ``method-aliases``: a planned function written as a class's method
      (``graph/method_aliases.py``)
+  3. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
+     variable another test assigned), and the checks at module level that do, dropped and
+     named, while another test stays (``software/salvage.py``)
 
 ``plan``, the build plan reply's JSON object (``plan_normaliser`` here; context:
 ``plan_repair.PlanContext``), all in ``graph/plan_repair.py``:
@@ -94,7 +97,7 @@ from devfactory.graph.method_aliases import alias_methods
 from devfactory.graph.quotes import escape_inner_quotes
 from devfactory.memory.packing import CUT_MARK
 from devfactory.software.plan import BuildPlan, FileRole
-from devfactory.software.salvage import salvage_tests
+from devfactory.software.salvage import drop_unbound_tests, salvage_tests
 
 
 class RepairKind(StrEnum):
@@ -133,11 +136,13 @@ class ProjectNames:
     Attributes:
         modules: each written module of the project (``chessmoves``) with its public names.
         planned: the names the plan gives this module.
+        tests: whether the module is a tests file.
 
     """
 
     modules: Mapping[str, Sequence[str]]
     planned: Sequence[str]
+    tests: bool = False
 
 
 def _quotes(source: str, _: object) -> Repaired:
@@ -217,6 +222,14 @@ def _project_imports(source: str, names: ProjectNames) -> Repaired:
 def _method_aliases(source: str, names: ProjectNames) -> Repaired:
     fixed, lines = alias_methods(source, names.planned)
     return Repaired(fixed, tuple(f"`{a}` added (planned here, written as a method)" for a in lines))
+
+
+def _unbound_tests(source: str, names: ProjectNames) -> Repaired:
+    saved = drop_unbound_tests(source) if names.tests else None
+    if saved is None:
+        return Repaired(source)
+    dropped = ", ".join(saved.dropped)
+    return Repaired(saved.source, (f"tests reading a name bound nowhere dropped: {dropped}",))
 
 
 PlanStep = Callable[[dict[str, Any], plan_repair.PlanContext, list[str]], dict[str, Any]]
@@ -408,6 +421,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
     RepairKind.PYTHON_IN_PROJECT: [
         ("project-imports", _project_imports),
         ("method-aliases", _method_aliases),
+        ("unbound-tests", _unbound_tests),
     ],
     RepairKind.PLAN: [
         ("starting-plan", _plan(plan_repair.take_start)),

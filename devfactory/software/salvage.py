@@ -19,13 +19,20 @@ reply was cut off in (``salvage_cut``) loses the statement it stopped in too,
 even when what came before the cut happens to parse: that test was not finished.
 Only where it is the file's one test (every check written in one function until
 the limit) is it kept, cut to its complete statements.
+
+A file that parses can still hold a test that cannot pass: one reading a name
+bound nowhere, most often a variable another test assigned (``drop_unbound_tests``,
+the ``unbound-tests`` repair). Such tests are dropped and named the same way, while
+another test stays.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from dataclasses import dataclass
+from typing import TypeGuard
 
 # a line that continues the statement above it although it starts at column 0
 _CONTINUES = re.compile(r"^(?:[)\]}]|else\b|elif\b|except\b|finally\b|case\b)")
@@ -38,6 +45,9 @@ _ASSERTS = re.compile(r"^[ \t]+assert\b", re.MULTILINE)
 _CHECKS = re.compile(r"^\s*(?:assert\b|with\s+pytest\.raises\b)", re.MULTILINE)
 _TEST_DEF = re.compile(r"^(?:async\s+)?def\s+test\w*\s*\(.*\)\s*(?:->[^:]*)?:\s*(?:#.*)?$")
 TEST = re.compile(r"^(?:async\s+)?def\s+test\w*|^class\s+Test\w*", re.MULTILINE)
+
+
+Test = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 @dataclass(frozen=True)
@@ -201,3 +211,109 @@ def _head_of(before: str, stopped: str) -> Salvaged | None:
         if _parses(kept + head.rstrip() + "\n"):
             return Salvaged(kept + head.rstrip() + "\n", (f"the rest of {_label(stopped)}",))
     return None
+
+
+def drop_unbound_tests(source: str) -> Salvaged | None:
+    """Return a tests file without the tests that use a name bound nowhere, or None.
+
+    A model's test often reads a variable another test assigned (``recipe``
+    made in the test that creates it, read in the one that gets it): the name
+    is bound nowhere the test can see, ruff refuses the file (F821), and the
+    gate sends the whole file back. Such a test can never pass, so it is
+    dropped and named, like a test that does not parse; so is a check written
+    at module level (an ``assert`` or a bare call, which binds nothing) that
+    reads such a name, as the whole file would fail at import. Bound means
+    anywhere: at module level, in the test (its parameters, what it assigns,
+    imports, catches or defines, at any depth), as a builtin, or declared
+    ``global`` anywhere. None when the file does not parse, imports ``*``, has
+    nothing to drop, or would keep no test: a file whose every test reads the
+    name (a client never made) is for the model to fix.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
+           for n in ast.walk(tree)):  # fmt: skip
+        return None
+    bound = set(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__path__"}
+    bound |= {name for n in ast.walk(tree) if isinstance(n, ast.Global) for name in n.names}
+    tests: list[tuple[Test, str]] = []  # each test, and how the note names it
+    checks: list[ast.stmt] = []  # module-level statements that bind nothing
+    for node in tree.body:
+        if _is_test(node):
+            tests.append((node, node.name))
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            bound |= _bound_in(node.body, deep=False)  # its attributes, read through the class
+            tests += [(m, f"{node.name}.{m.name}") for m in node.body if _is_test(m)]
+        elif isinstance(node, (ast.Assert, ast.Expr)):
+            checks.append(node)
+        bound |= _bound_in([node], deep=False)
+    read = [(test, label, _unbound_read(test, bound)) for test, label in tests]
+    unbound: list[tuple[ast.stmt, str]] = [
+        (test, f"{label} (reads `{name}`)") for test, label, name in read if name
+    ]
+    if len(unbound) == len(tests):
+        return None  # no test would be left
+    lines = source.splitlines(keepends=True)
+    for check in checks:
+        if name := _unbound_read(check, bound):
+            unbound.append((check, f"line {check.lineno}: `{_label(lines[check.lineno - 1])}` "
+                            f"(reads `{name}`)"))  # fmt: skip
+    if not unbound:
+        return None
+    cut: set[int] = set()
+    for node, _ in unbound:
+        decorators = getattr(node, "decorator_list", [])
+        first = min([node.lineno, *(d.lineno for d in decorators)])
+        cut.update(range(first - 1, node.end_lineno or node.lineno))
+    text = "".join(line for n, line in enumerate(lines) if n not in cut).rstrip() + "\n"
+    if not _parses(text) or not TEST.search(text):  # a class left empty: the model's to fix
+        return None
+    return Salvaged(text, tuple(label for _, label in sorted(unbound, key=lambda u: u[0].lineno)))
+
+
+def _is_test(node: ast.AST) -> TypeGuard[Test]:
+    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(
+        "test"
+    )
+
+
+def _bound_in(nodes: list[ast.stmt], *, deep: bool) -> set[str]:
+    """Return the names ``nodes`` bind: at their own level, or at any depth when ``deep``."""
+    found: set[str] = set()
+    walked = (n for top in nodes for n in (ast.walk(top) if deep else [top, *_shallow(top)]))
+    for node in walked:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            found.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found.add(node.name)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            found.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            found.add(node.rest)
+    return found
+
+
+def _shallow(node: ast.AST) -> list[ast.AST]:
+    """Return what a module-level statement binds beside itself: targets, not bodies' locals."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        return []  # its name only; what is inside is its own scope
+    out: list[ast.AST] = []
+    for child in ast.iter_child_nodes(node):
+        out.append(child)
+        out += _shallow(child)
+    return out
+
+
+def _unbound_read(node: ast.stmt, bound: set[str]) -> str:
+    """Return the first name ``node`` reads that is bound neither in it nor in ``bound``."""
+    own = bound | _bound_in([node], deep=True)
+    reads = (n for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+    return next((n.id for n in reads if n.id not in own), "")

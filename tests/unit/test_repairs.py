@@ -91,6 +91,8 @@ def api(content: str) -> list[Artifact]:
     return [Artifact(path="api/openapi.yaml", kind=ArtifactKind.YAML, content=content)]
 
 
+SHARED = "def test_a():\n    made = 1\n    assert made == 1\n"  # a name another test assigns
+
 # (kind, name, context, input, output, notes): the repair fires
 FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
     (RepairKind.PYTHON, "quotes", None, 'print("use {"a": 1} here")\n',
@@ -121,6 +123,9 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["parse"]), ALIASED,
      ALIASED + "\nparse = Version.parse\n",
      ("`parse = Version.parse` added (planned here, written as a method)",)),
+    (RepairKind.PYTHON_IN_PROJECT, "unbound-tests", ProjectNames({}, [], tests=True),
+     SHARED + "\n\ndef test_b():\n    assert made == 1\n", SHARED,
+     ("tests reading a name bound nowhere dropped: test_b (reads `made`)",)),
     (RepairKind.PLAN, "starting-plan", STARTED,
      {"kind": "cli", "files": [code("x.py")], "modules": []},
      {"kind": "cli", "files": [code("x.py")], "modules": [], "entry_point": "python -m x"},
@@ -187,6 +192,9 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
      ProjectNames({"chessmoves": ["parse_move"]}, []),
      "def parse_move(m):\n    return m\n\nprint(parse_move('e4'))\n"),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["bump"]), ALIASED),
+    (RepairKind.PYTHON_IN_PROJECT, "unbound-tests", ProjectNames({}, []),  # not a tests file
+     SHARED + "\n\ndef test_b():\n    assert made == 1\n"),
+    (RepairKind.PYTHON_IN_PROJECT, "unbound-tests", ProjectNames({}, [], tests=True), SHARED),
     (RepairKind.PLAN, "starting-plan", PLAN, {"kind": "cli", "files": [code("x.py")]}),
     (RepairKind.PLAN, "plan-shape", PLAN, {"kind": "cli", "entry_point": ""}),
     (RepairKind.PLAN, "unwritten-files", PLAN, {"files": [code("x.py")]}),

@@ -1,10 +1,21 @@
-"""A tests file that does not parse keeps its complete tests, and says which were dropped."""
+"""A tests file that does not parse keeps its complete tests; tests reading unbound names go."""
 
 from __future__ import annotations
 
 import ast
+import json
+from typing import Any
 
-from devfactory.software.salvage import Salvaged, salvage_cut, salvage_tests, statements
+import pytest
+
+from devfactory.software.plan import PLAN_PATH
+from devfactory.software.salvage import (
+    Salvaged,
+    drop_unbound_tests,
+    salvage_cut,
+    salvage_tests,
+    statements,
+)
 
 HEAD = '''"""Tests."""
 
@@ -220,3 +231,134 @@ def test_a_broken_test_keeps_its_own_lines_unchanged_and_a_string_across_lines_i
 def test_a_dropped_check_is_named_by_its_code_not_the_comment_above_it() -> None:
     saved = salvage_tests('def test_one():\n    assert 1\n    # the md5\n    assert f("x) == 1\n')
     assert saved is not None and saved.dropped == ('assert f("x) == 1 (in test_one)',)
+
+
+SHARED_STATE = """import pytest
+from fastapi.testclient import TestClient
+
+from recipebox import app
+
+client = TestClient(app)
+
+
+def test_create():
+    recipe = client.post("/recipes", json={"title": "soup"}).json()
+    assert recipe["title"] == "soup"
+
+
+@pytest.mark.parametrize("missing", [999])
+def test_read(missing):
+    assert client.get(f"/recipes/{recipe['id']}").status_code == 200
+
+
+def test_unknown():
+    assert client.get("/recipes/999").status_code == 404
+
+
+assert recipe["title"] == "soup"
+print(client)
+
+
+class TestList:
+    LIMIT = 3
+
+    def test_limit(self):
+        assert len(client.get("/recipes").json()) <= LIMIT
+
+    def test_listed(self):
+        assert isinstance(client.get("/recipes").json(), list)
+"""
+
+
+def test_a_test_reading_a_name_another_test_assigned_is_dropped_with_its_decorators() -> None:
+    saved = drop_unbound_tests(SHARED_STATE)
+    assert saved is not None
+    # not dropped: test_limit's LIMIT is its class's (read through the class: taken as bound)
+    assert saved.dropped == (
+        "test_read (reads `recipe`)",
+        'line 23: `assert recipe["title"] == "soup"` (reads `recipe`)',  # at import
+    )
+    assert "print(client)" in saved.source
+    tree = ast.parse(saved.source)
+    names = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    assert names == ["test_create", "test_unknown", "test_limit", "test_listed"]
+    assert "parametrize" not in saved.source and "missing" not in saved.source
+    assert saved.source.startswith(SHARED_STATE.split("\n\n\ndef test_create")[0])
+
+
+def test_names_bound_anywhere_the_test_can_see_keep_it() -> None:
+    source = """import json as j
+from pathlib import Path
+
+for SIZE in (1, 2):
+    pass
+if True:
+    LIMIT = 3
+
+
+def helper():
+    global made
+    made = 1
+
+
+def test_a(tmp_path, *args, **kw):
+    import os
+    try:
+        data = [x for x in range(SIZE)]
+    except ValueError as err:
+        raise AssertionError(err)
+    with open(os.devnull) as handle:
+        assert handle and data is not None and Path and j and LIMIT and made and len(args) >= 0
+
+
+def test_b():
+    assert undefined_name == 1
+"""
+    saved = drop_unbound_tests(source)
+    assert saved is not None and saved.dropped == ("test_b (reads `undefined_name`)",)
+    assert "def test_a" in saved.source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def test_a():\n    assert missing == 1\n",  # every test reads it: the model's to fix
+        "def test_a():\n    assert 1\n",  # nothing unbound
+        "def test_a(:\n",  # does not parse: broken-tests' business
+        "from x import *\n\ndef test_a():\n    assert a\n\ndef test_b():\n    assert b\n",
+        "class TestA:\n    def test_a(self):\n        assert missing\n\n"
+        "def test_b():\n    assert 1\n",  # the class would be left empty
+    ],
+)
+def test_files_the_repair_leaves_alone(source: str) -> None:
+    assert drop_unbound_tests(source) is None
+
+
+def test_the_qa_stage_drops_a_test_reading_another_tests_variable_after_the_imports(
+    settings: Any,
+) -> None:
+    from tests.fakes import ScriptedModels, always_good, run_graph
+    from tests.unit.test_build_plan import CLI_REQUIREMENT, cli_plan
+
+    def script(call: Any) -> str:
+        if call.kind == "draft" and call.path == PLAN_PATH:
+            return json.dumps(cli_plan())
+        if call.kind == "draft" and call.path == "wordcount/__init__.py":
+            return "def count_words(text: str) -> int:\n    return len(text.split())\n"
+        if call.kind == "draft" and call.path == "tests/test_wordcount.py":
+            return (
+                "def test_counts() -> None:\n    counted = count_words('a b')\n"
+                "    assert counted == 2\n\n\ndef test_again() -> None:\n    assert counted == 2\n"
+            )
+        return always_good(call)
+
+    state = run_graph("lean", ScriptedModels(script), settings, CLI_REQUIREMENT)
+    qa = state["stages"]["qa-engineering"]
+    assert qa["outcome"] == "PASSED" and qa["attempts"] == 1, qa["reason"]
+    assert qa["repairs"] == [
+        "tests/test_wordcount.py: `from wordcount import count_words` added (used, never imported)",
+        "tests/test_wordcount.py: tests reading a name bound nowhere dropped: "
+        "test_again (reads `counted`)",
+    ]
+    (tests,) = [a for a in qa["result"]["artifacts"] if a["path"] == "tests/test_wordcount.py"]
+    assert "def test_counts" in tests["content"] and "test_again" not in tests["content"]

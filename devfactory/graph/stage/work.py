@@ -39,7 +39,7 @@ from devfactory.graph.planning import (
     pipeline_owners,
     stage_items,
 )
-from devfactory.graph.repairs import ProjectNames, RepairKind, repair
+from devfactory.graph.repairs import ProjectNames, RepairKind, is_tests_file, repair
 from devfactory.graph.requests import dropped
 from devfactory.graph.stage.build import build_module, buildable
 from devfactory.graph.stage.drafting import Drafting
@@ -359,9 +359,8 @@ def bind_project_names(
     assert drafted.artifact is not None
     own = project_modules(plan, written, path)  # its own names, imported
     planned = [s.name for m in plan.modules if m.path == path for s in m.symbols]
-    fixed = repair(
-        RepairKind.PYTHON_IN_PROJECT, drafted.artifact.content, ProjectNames(own, planned), off
-    )
+    names = ProjectNames(own, planned, tests=is_tests_file(path))
+    fixed = repair(RepairKind.PYTHON_IN_PROJECT, drafted.artifact.content, names, off)
     if fixed.notes and len(fixed.content) <= MAX_ARTIFACT_CHARS:
         drafted.artifact = drafted.artifact.model_copy(update={"content": fixed.content})
         drafted.repairs += fixed.notes
