@@ -152,6 +152,15 @@ class Settings(BaseSettings):
     max_stage_attempts: int = Field(
         default=3, ge=1, le=10, description="Gate attempts per stage before it is BLOCKED."
     )
+    disagreeing_tests_attempt: int = Field(
+        default=1,
+        ge=0,
+        le=10,
+        description="The stage attempt from which a team's tests that fail on code passing every "
+        "one of the requirement's own examples are taken out (software/disagreeing_tests.py); "
+        "0: only at the stage's last attempt, each attempt before asking the team to mend "
+        "them (on the 1.5B the last attempt still had them: docs/quality.md).",
+    )
     max_parse_retries: int = Field(
         default=2,
         ge=0,

@@ -1,4 +1,4 @@
-"""A model's tests that fail on code passing every example: taken out on the stage's last attempt.
+"""A model's tests that fail on code passing every example: taken out, and the rest judged.
 
 The requirement's own examples are trusted (``checks/blame.py``): a model's test
 that fails on code passing every one of them asks for something the examples do
@@ -8,22 +8,24 @@ that are more likely wrong than the code, and the run fail though its code does
 what the requirement shows. AlphaCodium keeps the tests the code is known to pass
 as anchors and never trusts a model's test over them; here the anchors are the
 examples that show behaviour (a function's result, a route's reply; a command
-line's ``--help`` shows none, so it anchors nothing). On a stage's last attempt,
-those tests are taken out of their files (each named, with why, in the stage's
-repairs) and the checks run again on what is left. A test file that would be left
-with no test, or that does not parse, is kept as it is: its stage is judged on it.
+line's ``--help`` shows none, so it anchors nothing). From the stage attempt the
+``disagreeing_tests_attempt`` setting names (the first; 0: the last, each attempt
+before asking the team to mend them), those tests are taken out of their files
+(each named, with why, in the stage's repairs) and the checks run again on what
+is left. A test file that would be left with no test, or that does not parse, is
+kept as it is: its stage is judged on it.
 
 A small model often writes one test function holding every check, so one wrong
-assertion would take the right ones out with it. Before the last attempt's
-pruning, a disagreeing test with several assertions at its top level is split
-into one test per assertion (``split_assertions``), each after the statements
-that came before it (its setup), and judged again: only the pieces that fail go.
+assertion would take the right ones out with it. Before the pruning, a disagreeing
+test with several assertions at its top level is split into one test per assertion
+(``split_assertions``), each after the statements that came before it (its setup),
+and judged again: only the pieces that fail go.
 
 A small model's attempts are draws, not steady progress: a later attempt can
 write a file whose every test is wrong where an earlier one wrote several right.
 After each attempt, the tests of a file that passed on code the examples vouch
-for are kept (``agreeing``); on the last attempt, an earlier attempt's kept tests
-replace this attempt's file when more of them agreed (``best_kept``), and the
+for are kept (``agreeing``); when tests are taken out, an earlier attempt's kept
+tests replace this attempt's file when more of them agreed (``best_kept``), and the
 checks judge them again on the code as it now stands.
 
 A parametrized test is many tests under one name: where some of its cases pass on

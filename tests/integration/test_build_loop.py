@@ -192,18 +192,21 @@ QA_MIXED = (
 )
 
 
-def test_on_the_last_attempt_a_qa_test_contradicting_the_examples_is_taken_out(
-    settings: Settings, tmp_path: Path
+@pytest.mark.parametrize(("taken_from", "attempts"), [(1, 1), (2, 2), (0, 2), (5, 2)])
+def test_from_the_set_attempt_a_qa_test_contradicting_the_examples_is_taken_out(
+    settings: Settings, tmp_path: Path, taken_from: int, attempts: int
 ) -> None:
-    # QA never mends its wrong test: on its last attempt the test is taken out, the rest
-    # kept, and the stage passes on them; the repairs say which test went and why
+    # QA never mends its wrong test: from the attempt the setting names (0, or one past
+    # the cap: the last) the test is taken out, the rest kept, and the stage passes on
+    # them; the repairs say which test went and why
     models = ScriptedModels(script(lambda call: RIGHT, lambda call: QA_MIXED))
-    report = run(settings.with_overrides(max_stage_attempts=2), tmp_path, models)
+    settings = settings.with_overrides(max_stage_attempts=2, disagreeing_tests_attempt=taken_from)
+    report = run(settings, tmp_path, models)
     assert report.status == "COMPLETED", report.reason
     delivered = (tmp_path / "out" / "tests" / "test_doubler.py").read_text()
     assert "def test_double_five" in delivered and "test_double_zero_is_one" not in delivered
     [qa] = [r for r in report.records if r.team == "qa-engineering"]
-    assert qa.attempts == 2  # the first attempt was sent back to mend the test
+    assert qa.attempts == attempts  # before that attempt, sent back to mend the test
     assert (
         "tests/test_doubler.py: took out test_double_zero_is_one: it failed on code that "
         "passes every one of the requirement's own examples"
@@ -232,7 +235,8 @@ def test_on_the_last_attempt_an_earlier_attempts_agreeing_tests_replace_all_wron
         return QA_MIXED if call.n == 0 else QA_TESTS.format(11)
 
     models = ScriptedModels(script(lambda call: RIGHT, qa))
-    report = run(settings.with_overrides(max_stage_attempts=2), tmp_path, models)
+    last = settings.with_overrides(max_stage_attempts=2, disagreeing_tests_attempt=0)
+    report = run(last, tmp_path, models)
     assert report.status == "COMPLETED", report.reason
     delivered = (tmp_path / "out" / "tests" / "test_doubler.py").read_text()
     assert "def test_double_five" in delivered
@@ -251,7 +255,7 @@ QA_CLUMPED = (
 )
 
 
-def test_on_the_last_attempt_one_test_of_a_right_and_a_wrong_assertion_keeps_the_right_one(
+def test_taken_out_one_test_of_a_right_and_a_wrong_assertion_keeps_the_right_one(
     settings: Settings, tmp_path: Path
 ) -> None:
     models = ScriptedModels(script(lambda call: RIGHT, lambda call: QA_CLUMPED))
@@ -277,7 +281,7 @@ QA_PARAMETRIZED = (
 )
 
 
-def test_on_the_last_attempt_a_parametrized_test_keeps_the_values_it_passed_with(
+def test_taken_out_a_parametrized_test_keeps_the_values_it_passed_with(
     settings: Settings, tmp_path: Path
 ) -> None:
     # the only test of QA's file, right for one value and wrong for the other: the wrong

@@ -265,7 +265,7 @@ def verify_code(
         found = checked(files)
         now = agreeing_tests(found, drafts, plan, slug, requirement_facts_of(state))
         kept = best_kept(state.get("agreeing", {}), now)
-        if state.get("attempt", 1) >= max_attempts(state, runtime):
+        if state.get("attempt", 1) >= take_out_at(state, runtime):
             split = split_disagreeing_tests(found, drafts, plan, slug, requirement_facts_of(state))
             if split:  # judged again, piece by piece
                 drafts, files = split.drafts, {**files, **{d.path: d.content for d in split.drafts}}
@@ -301,6 +301,13 @@ def verify_code(
     if taken:
         update.update(drafts=taken.drafts, repairs=[*state.get("repairs", []), *taken.notes])
     return Command(goto="report", update=update)
+
+
+def take_out_at(state: Mapping[str, Any], runtime: Runtime[Context]) -> int:
+    """Return the attempt from which disagreeing tests are taken out: the setting's, or the last."""
+    last = max_attempts(state, runtime)
+    chosen = runtime.context.settings.disagreeing_tests_attempt
+    return min(chosen, last) if chosen else last
 
 
 def _tests(count: int) -> str:
@@ -363,7 +370,7 @@ def without_disagreeing_tests(
 ) -> TakenOut | None:
     """Return the team's drafts with its disagreeing tests taken out (None: none to take out).
 
-    On the stage's last attempt, a test of the team's that failed on code
+    From the attempt ``take_out_at`` gives, a test of the team's that failed on code
     passing every one of the requirement's examples (one of them showing
     behaviour) is taken out of its file (``software/disagreeing_tests.py``),
     with a note that says which and why. Where an earlier attempt's file kept
