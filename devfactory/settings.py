@@ -44,6 +44,7 @@ RepairName = Literal[
     "stdlib-imports",
     "cut-marks",
     "pytest-import",
+    "mock-imports",
     "broken-tests",
     "project-imports",
     "method-aliases",
@@ -613,10 +614,10 @@ class Settings(BaseSettings):
     repairs_off: tuple[RepairName, ...] = Field(
         default=(),
         description="Mechanical repairs of model output left out, by name (graph/repairs.py: "
-        "quotes, stdlib-imports, cut-marks, pytest-import, broken-tests, project-imports, "
-        "method-aliases, unbound-tests, the plan's, the report's, diagram, openapi-required): "
-        "what each does for a model is measured with it on and off (docs/quality.md). Unset, "
-        "every repair is made.",
+        "quotes, stdlib-imports, cut-marks, pytest-import, mock-imports, broken-tests, "
+        "project-imports, method-aliases, unbound-tests, the plan's, the report's, diagram, "
+        "openapi-required): what each does for a model is measured with it on and off "
+        "(docs/quality.md). Unset, every repair is made.",
     )
     behaviour_test_values: Literal["literal", "json"] = Field(
         default="json",

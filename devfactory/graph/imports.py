@@ -1,8 +1,9 @@
 """The import a Python draft uses and forgot: ``re.sub(...)`` with no ``import re``.
 
 Small models often use a standard-library module by name and never import
-it (ruff's F821, a NameError when it runs). Only that case is repaired (and
-``pytest`` in a tests file, ``add_pytest_import``): a
+it (ruff's F821, a NameError when it runs). Only that case is repaired (and, in
+a tests file, ``pytest`` (``add_pytest_import``) and ``unittest.mock``'s names
+where nothing else could be meant (``add_mock_imports``)): a
 name used as ``name.attribute`` that is a standard-library module with
 those attributes and is bound nowhere in the file gets ``import name`` after the docstring and
 ``from __future__`` imports. Anything else (a name from a third-party
@@ -100,6 +101,53 @@ def add_pytest_import(source: str) -> tuple[str, list[str]]:
     if not used or "pytest" in bound_names(tree):
         return source, []
     return _insert(source, tree, ["import pytest"]), ["pytest"]
+
+
+MOCK_CLASSES = frozenset(
+    {"MagicMock", "Mock", "AsyncMock", "PropertyMock", "NonCallableMock", "mock_open"}
+)
+_PATCH_ATTRS = frozenset({"object", "dict", "multiple", "stopall"})
+
+
+def add_mock_imports(source: str) -> tuple[str, list[str]]:
+    """Return a tests file with ``from unittest.mock import ...`` for the mock names it forgot.
+
+    Only names nothing else offers a test: the mock classes (``MOCK_CLASSES``),
+    and ``patch`` where it can only be ``unittest.mock``'s: ``patch.object(...)``
+    and its other attributes, or ``patch(...)`` as a decorator or in a ``with``
+    (a project's own ``patch``, a version's, is called plainly). Each only when
+    bound nowhere in the file.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source, []
+    used: set[str] = set()
+    places = [
+        *(d for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef
+          | ast.ClassDef) for d in n.decorator_list),
+        *(i.context_expr for n in ast.walk(tree) if isinstance(n, ast.With | ast.AsyncWith)
+          for i in n.items),
+    ]  # fmt: skip
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in MOCK_CLASSES:
+            used.add(node.id)
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "patch"
+            and node.attr in _PATCH_ATTRS
+        ):
+            used.add("patch")
+    for place in places:
+        call = place.func if isinstance(place, ast.Call) else place
+        if isinstance(call, ast.Name) and call.id == "patch":
+            used.add("patch")
+    missing = sorted(used - bound_names(tree))
+    if not missing:
+        return source, []
+    line = f"from unittest.mock import {', '.join(missing)}"
+    return _insert(source, tree, [line]), [line]
 
 
 def add_project_imports(source: str, modules: Mapping[str, Sequence[str]]) -> tuple[str, list[str]]:

@@ -17,8 +17,10 @@ or named ``test_*.py``):
   1. ``quotes``: as for ``python``
   2. ``stdlib-imports``: as for ``python``
   3. ``pytest-import``: ``pytest.raises`` and the like with no ``import pytest``
-  4. ``cut-marks``: as for ``python``
-  5. ``broken-tests``: a file that still does not parse keeps its complete tests; the
+  4. ``mock-imports``: ``MagicMock``, ``patch.object`` or ``@patch(...)`` with no import from
+     ``unittest.mock``
+  5. ``cut-marks``: as for ``python``
+  6. ``broken-tests``: a file that still does not parse keeps its complete tests; the
      statements that break it (a test cut off at the token limit, one check with an
      unterminated string inside a test) are dropped and named (``software/salvage.py``)
 
@@ -92,7 +94,12 @@ import yaml
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, TaskResult
 from devfactory.graph import plan_repair
 from devfactory.graph.diagram import repair_diagram
-from devfactory.graph.imports import add_missing_imports, add_project_imports, add_pytest_import
+from devfactory.graph.imports import (
+    add_missing_imports,
+    add_mock_imports,
+    add_project_imports,
+    add_pytest_import,
+)
 from devfactory.graph.method_aliases import alias_methods
 from devfactory.graph.quotes import escape_inner_quotes
 from devfactory.memory.packing import CUT_MARK
@@ -160,6 +167,11 @@ def _stdlib_imports(source: str, _: object) -> Repaired:
 def _pytest_import(source: str, _: object) -> Repaired:
     fixed, added = add_pytest_import(source)
     return Repaired(fixed, ("`import pytest` added (used, never imported)",) if added else ())
+
+
+def _mock_imports(source: str, _: object) -> Repaired:
+    fixed, lines = add_mock_imports(source)
+    return Repaired(fixed, tuple(f"`{line}` added (used, never imported)" for line in lines))
 
 
 def _broken_tests(source: str, _: object) -> Repaired:
@@ -415,6 +427,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
         ("quotes", _quotes),
         ("stdlib-imports", _stdlib_imports),
         ("pytest-import", _pytest_import),
+        ("mock-imports", _mock_imports),
         ("cut-marks", _cut_marks),
         ("broken-tests", _broken_tests),
     ],

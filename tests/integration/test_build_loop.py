@@ -275,6 +275,23 @@ def test_taken_out_one_test_of_a_right_and_a_wrong_assertion_keeps_the_right_one
     assert tests.ok and tests.failed == 0
 
 
+def test_a_split_that_takes_nothing_out_is_undone_so_the_next_attempt_sees_the_file_as_written(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # both of the one test's assertions are wrong: split, neither piece can go (the file
+    # would keep no test), so the team's second attempt is shown its own file, not pieces
+    wrong = QA_CLUMPED.replace("double(5) == 10", "double(5) == 11")
+    models = ScriptedModels(script(lambda call: RIGHT, lambda call: wrong))
+    settings = settings.with_overrides(max_stage_attempts=2, max_human_retries=0)
+    report = run(settings, tmp_path, models)
+    assert report.status == "FAILED"
+    [qa_record] = [r for r in report.records if r.team == "qa-engineering"]
+    assert not any("split test_double" in r for r in qa_record.repairs)
+    drafts = [c for c in models.chat.calls if c.team == "qa-engineering" and c.kind == "draft"]
+    assert len(drafts) == 2
+    assert "def test_double():" in drafts[1].prompt and "test_double_1" not in drafts[1].prompt
+
+
 QA_PARAMETRIZED = (
     "import pytest\n\nfrom doubler import double\n\n\n"
     "@pytest.mark.parametrize('n', [5, 0])\ndef test_double(n):\n    assert double(n) == 10\n"

@@ -91,6 +91,10 @@ def api(content: str) -> list[Artifact]:
     return [Artifact(path="api/openapi.yaml", kind=ArtifactKind.YAML, content=content)]
 
 
+MOCKED = (
+    "def test_a():\n    with patch.object(sys, 'argv', []):\n        assert MagicMock()\n\n\n"
+    "@patch('os.getcwd')\ndef test_b(cwd):\n    assert cwd\n"
+)
 SHARED = "def test_a():\n    made = 1\n    assert made == 1\n"  # a name another test assigns
 
 # (kind, name, context, input, output, notes): the repair fires
@@ -107,6 +111,9 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
      '"""Tests."""\n\n\n@pytest.mark.slow\ndef test_a():\n    pass\n',
      '"""Tests."""\nimport pytest\n\n\n@pytest.mark.slow\ndef test_a():\n    pass\n',
      ("`import pytest` added (used, never imported)",)),
+    (RepairKind.PYTHON_TESTS, "mock-imports", None, MOCKED,
+     "from unittest.mock import MagicMock, patch\n" + MOCKED,
+     ("`from unittest.mock import MagicMock, patch` added (used, never imported)",)),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, CUT_TESTS, WHOLE_TESTS,
      ("the file did not parse: kept its complete tests, dropped `test_b`",)),
     (RepairKind.PYTHON, "cut-marks", None, "x = 1\n[...]\n", "x = 1\n",
@@ -185,6 +192,11 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PYTHON_TESTS, "stdlib-imports", None, "import os\nx = os.getcwd()"),
     (RepairKind.PYTHON_TESTS, "pytest-import", None,
      "import pytest\n\n\n@pytest.mark.slow\ndef test_a():\n    pass\n"),
+    (RepairKind.PYTHON_TESTS, "mock-imports", None,
+     "from unittest import mock\nfrom unittest.mock import patch\n\n" + MOCKED.replace(
+         "MagicMock", "mock.MagicMock")),
+    (RepairKind.PYTHON_TESTS, "mock-imports", None,  # a version's patch, called plainly
+     "def test_a():\n    assert patch('1.2.3') == 3\n"),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, WHOLE_TESTS),
     (RepairKind.PYTHON, "cut-marks", None, MARK_IN_A_LIST),
     (RepairKind.PYTHON_TESTS, "cut-marks", None, "def test_a():\n    [...]\n"),  # all it has

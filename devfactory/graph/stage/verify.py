@@ -267,19 +267,23 @@ def verify_code(
         kept = best_kept(state.get("agreeing", {}), now)
         if state.get("attempt", 1) >= take_out_at(state, runtime):
             split = split_disagreeing_tests(found, drafts, plan, slug, requirement_facts_of(state))
-            if split:  # judged again, piece by piece
-                drafts, files = split.drafts, {**files, **{d.path: d.content for d in split.drafts}}
-                found = checked(files)
-            taken = without_disagreeing_tests(
-                found, drafts, plan, slug, requirement_facts_of(state), state.get("agreeing", {})
+            pieces = (
+                checked({**files, **{d.path: d.content for d in split.drafts}}) if split else found
             )
-            if taken:
+            taken = without_disagreeing_tests(
+                pieces,
+                split.drafts if split else drafts,
+                plan,
+                slug,
+                requirement_facts_of(state),
+                state.get("agreeing", {}),
+            )
+            if taken:  # judged again on what is left (of the split files, when split)
                 found = checked({**files, **{d.path: d.content for d in taken.drafts}})
-            if split:  # the split files are what was judged, whatever was taken out after
-                taken = TakenOut(
-                    taken.drafts if taken else drafts,
-                    [*split.notes, *(taken.notes if taken else [])],
-                )
+                if split:
+                    taken = TakenOut(taken.drafts, [*split.notes, *taken.notes])
+            # a split that took nothing out is undone: the team's next attempt starts
+            # from the file it wrote, not from pieces of it
     except SandboxUnavailableError as exc:
         reason = f"cannot run the code: {exc}"
         blocked = TaskResult.blocked(reason[:300], reasoning=reason)
