@@ -41,3 +41,14 @@ def test_what_a_second_application_changed_is_said() -> None:
         "table u appeared",
         "2 indexes where the first left 1",
     ]
+
+
+def test_the_scratch_server_is_ready_only_when_its_pid_file_says_so(tmp_path) -> None:
+    from devfactory.teams.tool_checks.drivers.sql_apply import accepting
+
+    assert not accepting(tmp_path)  # no postmaster.pid yet
+    head = "4242\n/tmp/pg/data\n1700000000\n5432\n/tmp/pg/sockets\n\n   123456     65536\n"
+    (tmp_path / "postmaster.pid").write_text(head + "starting\n")
+    assert not accepting(tmp_path)  # the socket may exist: a connection is refused now
+    (tmp_path / "postmaster.pid").write_text(head + "ready   \n")
+    assert accepting(tmp_path)

@@ -173,12 +173,26 @@ def serve(bin_dir: Path, base: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     deadline = time.monotonic() + START_S
-    while not any(sockets.glob(".s.PGSQL.*")):
+    while not (any(sockets.glob(".s.PGSQL.*")) and accepting(data)):
         if server.poll() is not None or time.monotonic() > deadline:
             err = server.stderr.read().decode(errors="replace") if server.stderr else ""
             raise RuntimeError(f"postgres did not start: {err.strip()[-300:]}")
         time.sleep(0.05)
     return server
+
+
+def accepting(data: Path) -> bool:
+    """Say whether the server takes connections, as ``pg_ctl -w`` tells it.
+
+    The socket appears while the server is still starting up (a connection then
+    fails: "the database system is starting up"); its ``postmaster.pid`` says
+    ``ready`` on its eighth line once it accepts them.
+    """
+    try:
+        lines = (data / "postmaster.pid").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return False
+    return len(lines) > 7 and lines[7].strip() == "ready"
 
 
 def twice(
