@@ -28,7 +28,7 @@ import platform
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -83,6 +83,10 @@ class SandboxSettings(Protocol):
 
 
 DRIVERS = Path(__file__).resolve().parent / "drivers"
+# the plugin every test run loads (pytest_plugin/devfactory_pytest_guard.py: a test that
+# closes a standard stream fails for it, and the tests after it still run)
+PYTEST_PLUGINS = Path(__file__).resolve().parent / "pytest_plugin"
+PYTEST_GUARD = "devfactory_pytest_guard"
 _probes: dict[str, str] = {}  # bwrap path -> why isolation fails ("" when it works)
 _probe_lock = threading.Lock()
 
@@ -311,7 +315,9 @@ class Sandbox:
 
         ``command`` is ``pytest [args]`` or ``python -m pytest [args]``
         (ValueError otherwise). Exit code 5 (no tests collected) is kept as
-        the exit code and said in the result's ``problem``.
+        the exit code and said in the result's ``problem``. pytest loads
+        ``devfactory_pytest_guard``: a test that closes a standard stream fails
+        for that, and the tests after it run as they would have.
         """
         argv = pytest_argv(command)
         with self._scratch() as scratch:
@@ -319,8 +325,12 @@ class Sandbox:
             folder.mkdir()
             junit = folder / "junit.xml"
             argv += [f"--junitxml={junit}", "-o", "junit_family=xunit1", "-p", "no:cacheprovider"]
-            extra = [Bind(folder, writable=True)]
-            result = self._run_code("tests", argv, workspace, env, scratch, extra=extra)
+            argv += ["-p", PYTEST_GUARD]
+            extra = [Bind(folder, writable=True), Bind(PYTEST_PLUGINS)]
+            result = self._run_code(
+                "tests", argv, workspace, env, scratch, extra=extra,
+                variables={"PYTHONPATH": str(PYTEST_PLUGINS)},
+            )  # fmt: skip
             report = TestReport()
             try:
                 data = read_file(folder, junit.name, MAX_XML_BYTES)
@@ -359,8 +369,12 @@ class Sandbox:
         limits: Limits | None = None,
         stdin: str | None = None,
         extra: Sequence[Bind] = (),
+        variables: Mapping[str, str] | None = None,
     ) -> CommandResult:
-        """Run generated code: no network, ``workspace`` writable, ``env`` read-only."""
+        """Run generated code: no network, ``workspace`` writable, ``env`` read-only.
+
+        ``variables`` are set on top of the environment's own (``Environment.variables``).
+        """
         workspace = Path(workspace).resolve()
         if not workspace.is_dir():
             raise ValueError(f"workspace {workspace} is not a folder")
@@ -369,7 +383,10 @@ class Sandbox:
                 name, tuple(argv), None, 0.0, env.install.output[-2000:],
                 sandboxed=self.sandboxed, problem="its environment did not install",
             )  # fmt: skip
-        variables = env.variables(home="/tmp" if self.sandboxed else str(scratch))
+        values = {
+            **env.variables(home="/tmp" if self.sandboxed else str(scratch)),
+            **(variables or {}),
+        }
         writable = [workspace, *(b.path for b in extra if b.writable)]
         layer = self._layer(scratch, writable, limits or self.limits)
         binds = [Bind(env.path), Bind(env.python_home())]
@@ -382,7 +399,7 @@ class Sandbox:
         with workspace_lock(self.cache_dir / "locks", workspace):
             try:
                 result = self.spawn(
-                    name, argv, cwd=workspace, env=variables, binds=binds,
+                    name, argv, cwd=workspace, env=values, binds=binds,
                     limits=limits or self.limits, scratch=scratch, stdin=stdin, layer=layer,
                 )  # fmt: skip
             finally:  # nothing runs in the sandbox any more: clear what it left for us

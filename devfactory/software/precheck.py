@@ -8,33 +8,55 @@ draft loop asks again, within ``max_parse_retries``). The checks are the
 code checks' own objects, so the wording is the gate's: ``LintCheck`` on the
 text (through stdin: nothing is written or run) and ``PlanCoverageCheck`` on
 the module. The sandbox still runs every code check on the whole workspace after.
+
+A tests file that holds no test is found here too (``no_test``), with what it
+holds in place of tests: a small model shown the module under test sometimes
+writes the module out again (make test's demo run at d22dde2: QA's file was
+``checksum.py`` copied up to where the copy it was shown was cut, so it did not
+parse, and the gate said only that). Its draft is then not shown to the model
+again as the one to improve (``graph/stage/work.py``): it would copy it once more.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
+from collections.abc import Mapping
 
 from devfactory.software.checks import CheckContext, LintCheck, PlanCoverageCheck, finding_text
-from devfactory.software.plan import BuildPlan
+from devfactory.software.plan import BuildPlan, FileRole, module_name
+from devfactory.software.repomap import is_test_file
+from devfactory.software.salvage import TEST
 
 log = logging.getLogger(__name__)
 
 MAX_FINDINGS = 8  # a file that breaks everywhere: the first few say enough
 LINE_CHARS = 120  # of the offending line, quoted after a finding
+# a top-level definition, read from the text: a file that does not parse has them too
+_DEFINED = re.compile(r"^(?:async\s+)?def\s+(\w+)|^class\s+(\w+)", re.MULTILINE)
 
 
 def draft_problems(
-    path: str, source: str, plan: BuildPlan | None, *, timeout: float = 30
+    path: str,
+    source: str,
+    plan: BuildPlan | None,
+    *,
+    written: Mapping[str, str] | None = None,
+    timeout: float = 30,
 ) -> list[str]:
     """Return the gate's findings about one Python file, as feedback lines; [] when clean.
 
     Lint findings quote the line they are about (a small model cannot count
     lines). Planned names are checked only when the file parses: a file that
-    does not parse defines nothing, and its syntax error is the news.
+    does not parse defines nothing, and its syntax error is the news. A tests
+    file with no test in it is said first (``no_test``; ``written``: the files
+    written so far, by path).
     """
-    problems = [f"{path} [lint]: {text}" for text in _lint(path, source, timeout)]
-    if plan is not None and not problems:
+    empty = no_test(path, source, plan, written or {}) if plan is not None else ""
+    lint = [f"{path} [lint]: {text}" for text in _lint(path, source, timeout)]
+    problems = [*filter(None, [empty]), *lint]
+    if plan is not None and not lint:
         draft = CheckContext(plan, {path: source}, teams=[plan.owner_of(path)])
         problems += [p.line() for p in PlanCoverageCheck().run(draft).problems if p.path == path]
     return problems
@@ -55,3 +77,38 @@ def _lint(path: str, source: str, timeout: float) -> list[str]:
             text += f" (the line: `{lines[row - 1].strip()[:LINE_CHARS]}`)"
         found.append(text)
     return found
+
+
+def defined_names(source: str) -> list[str]:
+    """Return the names of a file's top-level functions and classes, read from its text."""
+    return [a or b for a, b in _DEFINED.findall(source)]
+
+
+def no_test(path: str, source: str, plan: BuildPlan, written: Mapping[str, str]) -> str:
+    """Return the finding for a planned test file that holds no test ("" when it holds one).
+
+    The functions and classes it defines again that a code file written so far
+    (``written``) defines are named, with the import that reaches the public ones.
+    """
+    roles = {f.path: f.role for f in plan.files}
+    if roles.get(path) is not FileRole.TESTS or not is_test_file(path) or TEST.search(source):
+        return ""  # a conftest.py holds fixtures, not tests
+    finding = (
+        f"{path} holds no test: write test functions (`def test_...():`), each calling the "
+        "project's code and asserting what the requirement says it does"
+    )
+    own = defined_names(source)
+    for other, text in written.items():
+        if roles.get(other) is not FileRole.CODE or not other.endswith(".py"):
+            continue
+        copied = [n for n in dict.fromkeys(own) if n in set(defined_names(text))]
+        if not copied:
+            continue
+        public = [n for n in copied if not n.startswith("_")]
+        reach = f"`from {module_name(other)} import {', '.join(public)}`" if public else ""
+        finding += (
+            f"; it defines {', '.join(f'`{n}`' for n in copied)} again, copied from {other}: "
+            + (f"import {'them' if len(public) > 1 else 'it'} ({reach}), " if reach else "")
+            + "never copy the code"
+        )
+    return finding

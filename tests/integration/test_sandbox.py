@@ -541,6 +541,49 @@ def test_only_pytest_commands_are_run(sandbox: Sandbox, env: Environment, worksp
             sandbox.run_tests(workspace, env, command)
 
 
+@pytest.mark.parametrize(
+    "closes",
+    [
+        "sys.stdout.close()",
+        "sys.stdout = io.TextIOWrapper(sys.stdout.buffer, encoding='utf-8')",  # closed when freed
+        "with sys.stderr: pass",
+    ],
+)
+def test_a_test_that_closes_a_standard_stream_fails_for_it_and_the_rest_still_run(
+    sandbox: Sandbox, env: Environment, workspace: Path, closes: str
+) -> None:
+    # pytest captures into a file the test closed: unguarded, every test after it (in every
+    # file after it) errors before it starts with "I/O operation on closed file"
+    write(
+        workspace,
+        {
+            "calc.py": "def add(a, b):\n    return a + b\n",
+            "tests/test_a.py": f"""
+                import io
+                import sys
+                from calc import add
+
+                def test_closes():
+                    print(add(1, 2))
+                    {closes}
+
+                def test_after():
+                    print("still captured")
+                    assert add(1, 2) == 3
+            """,
+            "tests/test_requirement_examples.py": (
+                "from calc import add\n\ndef test_example():\n    assert add(2, 2) == 4\n"
+            ),
+        },
+    )
+    result, report = sandbox.run_tests(workspace, env, "python -m pytest")
+    assert (report.passed, report.failed, report.errors) == (2, 1, 0), result.output
+    [closer] = report.problems
+    assert closer.nodeid == "tests/test_a.py::test_closes"
+    assert "it closed sys.std" in closer.message and "capsys" in closer.message
+    assert "I/O operation on closed file" not in result.output
+
+
 def test_compile_and_import_names_the_module_that_raises(
     sandbox: Sandbox, env: Environment, workspace: Path
 ) -> None:

@@ -144,3 +144,34 @@ def test_a_repair_switched_off_in_the_settings_is_not_made_in_the_stage(settings
     assert not any("added (used, never imported)" in r for r in repairs)
     # left as written, the file uses a name it never binds: refused and asked again at once
     assert any(r.startswith("tests/test_wordcount.py: asked again at once") for r in repairs)
+
+
+COPIED = 'def count_words(text: str) -> int:\n    """Count the words of the text, split on\n'
+
+
+def test_a_tests_file_that_copies_the_module_is_told_so_and_not_shown_the_copy_again(
+    settings: Any,
+) -> None:
+    """QA's file the module written out again, cut (make test's demo at d22dde2)."""
+    seen: list[str] = []
+
+    def copies_first(call: Any) -> str:
+        if call.kind == "draft" and call.path == "tests/test_wordcount.py":
+            seen.append(str(call.messages[-1].content))
+            if call.n == 0:
+                return COPIED
+            return "from wordcount import count_words\n\ndef test_counts() -> None:\n" + (
+                "    assert count_words('a b') == 2\n"
+            )
+        return unimported(call)
+
+    state = run_graph("lean", ScriptedModels(copies_first), settings, CLI_REQUIREMENT)
+    qa = state["stages"]["qa-engineering"]
+    assert qa["outcome"] == "PASSED"
+    assert len(seen) == 2
+    assert "tests/test_wordcount.py holds no test" in seen[1]
+    assert "`count_words` again, copied from wordcount/__init__.py" in seen[1]
+    assert "Your previous version" not in seen[1]  # the copy is not shown as the one to fix
+    assert any(
+        "asked again at once: tests/test_wordcount.py holds no test" in r for r in qa["repairs"]
+    )

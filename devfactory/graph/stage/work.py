@@ -64,7 +64,7 @@ from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError
 from devfactory.sandbox.runner import Sandbox, SandboxUnavailableError
 from devfactory.software.plan import BuildPlan
-from devfactory.software.precheck import draft_problems
+from devfactory.software.precheck import draft_problems, no_test
 from devfactory.teams.spec import Deliverable, TeamSpec
 
 
@@ -270,21 +270,33 @@ def draft_item(work: Drafting, item: Deliverable, earlier: str, done: Drafted) -
     brief = ""
     if work.plan is not None and item.format != "build-plan":
         brief = interface_brief(work.plan, item.path, work.written, work.settings.upstream_chars)
-    result = ask_file(work, item, brief, [], earlier)
+    result = ask_file(work, item, brief, [], worth_improving(work, item.path, earlier))
     done.spent(result)
     for _ in range(work.settings.max_parse_retries if item.kind == ArtifactKind.PYTHON else 0):
         if result.artifact is None or result.problem:
             break
-        found = draft_problems(item.path, result.artifact.content, work.plan)
+        drafted = result.artifact.content
+        found = draft_problems(item.path, drafted, work.plan, written=work.written)
         if not found:
             break
         done.repairs.append(f"{item.path}: asked again at once: {found[0]}")
-        again = ask_file(work, item, brief, found, result.artifact.content)
+        again = ask_file(work, item, brief, found, worth_improving(work, item.path, drafted))
         done.spent(again)
         if again.artifact is None:
             break  # the earlier draft is kept; the gate reports its findings
         result = again
     return result
+
+
+def worth_improving(work: Drafting, path: str, earlier: str) -> str:
+    """Return the earlier draft to show as the one to improve: "" for a tests file with no test.
+
+    Such a draft is most often the module under test written out again
+    (``precheck.no_test``); shown as the draft to improve, it is copied once more.
+    """
+    if earlier and work.plan is not None and no_test(path, earlier, work.plan, {}):
+        return ""
+    return earlier
 
 
 def ask_file(
