@@ -24,27 +24,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from devfactory.software.plan import BuildPlan, FileRole, module_name
-from devfactory.software.source import public_names
-
-
-def bound_names(tree: ast.AST) -> set[str]:
-    """Return every name the module binds anywhere: assigned, defined, imported, caught."""
-    bound: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bound.add(node.id)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            bound.add(node.name)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            bound |= set(node.names)
-        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
-            bound.add(node.name)
-    return bound
-
+from devfactory.software.source import bound_names, public_names
 
 _NEVER = frozenset({"this", "antigravity"})  # importing them acts (prints, opens a browser)
 
@@ -64,17 +44,46 @@ def _offers(name: str, attrs: set[str]) -> bool:
     return all(hasattr(module, attr) for attr in attrs)
 
 
+_BY_NAME = frozenset({"setattr", "delattr", "getattr", "hasattr", "object"})
+
+
+def _patched(node: ast.AST) -> tuple[str, str] | None:
+    """Return the module and attribute a call names as a value and a string, if it does.
+
+    ``monkeypatch.setattr(hashlib, "sha256", ...)``, ``patch.object(hashlib, "md5")``
+    and the built-in ``setattr``/``getattr`` use ``hashlib.sha256`` though the text
+    holds no such attribute: the module is passed bare, its attribute by name.
+    """
+    if not isinstance(node, ast.Call) or len(node.args) < 2:
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    target, attr = node.args[0], node.args[1]
+    if name not in _BY_NAME or not isinstance(target, ast.Name):
+        return None
+    if not isinstance(attr, ast.Constant) or not isinstance(attr.value, str):
+        return None
+    return target.id, attr.value
+
+
 def add_missing_imports(source: str) -> tuple[str, list[str]]:
-    """Return ``source`` with the standard-library imports it forgot, and their names."""
+    """Return ``source`` with the standard-library imports it forgot, and their names.
+
+    A module counts as used where an attribute of it is read (``re.sub``) or
+    named beside it as a string (``monkeypatch.setattr(hashlib, "md5", ...)``),
+    and is imported when the standard library's module of that name has each.
+    """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return source, []  # the syntax check reports it
-    bound = bound_names(tree)
+    bound = bound_names([tree])
     used: dict[str, set[str]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             used.setdefault(node.value.id, set()).add(node.attr)
+        elif patched := _patched(node):
+            used.setdefault(patched[0], set()).add(patched[1])
     missing = sorted(
         name for name, attrs in used.items() if name not in bound and _offers(name, attrs)
     )
@@ -98,7 +107,7 @@ def add_pytest_import(source: str) -> tuple[str, list[str]]:
         and node.value.id == "pytest"
         for node in ast.walk(tree)
     )
-    if not used or "pytest" in bound_names(tree):
+    if not used or "pytest" in bound_names([tree]):
         return source, []
     return _insert(source, tree, ["import pytest"]), ["pytest"]
 
@@ -143,7 +152,7 @@ def add_mock_imports(source: str) -> tuple[str, list[str]]:
         call = place.func if isinstance(place, ast.Call) else place
         if isinstance(call, ast.Name) and call.id == "patch":
             used.add("patch")
-    missing = sorted(used - bound_names(tree))
+    missing = sorted(used - bound_names([tree]))
     if not missing:
         return source, []
     line = f"from unittest.mock import {', '.join(missing)}"
@@ -166,7 +175,7 @@ def add_project_imports(source: str, modules: Mapping[str, Sequence[str]]) -> tu
             for node in ast.walk(tree)
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
         }
-        - bound_names(tree)
+        - bound_names([tree])
         - set(dir(builtins))
     )
     found: dict[str, list[str]] = {}

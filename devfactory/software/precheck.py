@@ -79,7 +79,7 @@ def _lint(path: str, source: str, timeout: float) -> list[str]:
     return found
 
 
-def defined_names(source: str) -> list[str]:
+def _defined_in_text(source: str) -> list[str]:
     """Return the names of a file's top-level functions and classes, read from its text."""
     return [a or b for a, b in _DEFINED.findall(source)]
 
@@ -97,11 +97,11 @@ def no_test(path: str, source: str, plan: BuildPlan, written: Mapping[str, str])
         f"{path} holds no test: write test functions (`def test_...():`), each calling the "
         "project's code and asserting what the requirement says it does"
     )
-    own = defined_names(source)
+    own = _defined_in_text(source)
     for other, text in written.items():
         if roles.get(other) is not FileRole.CODE or not other.endswith(".py"):
             continue
-        copied = [n for n in dict.fromkeys(own) if n in set(defined_names(text))]
+        copied = [n for n in dict.fromkeys(own) if n in set(_defined_in_text(text))]
         if not copied:
             continue
         public = [n for n in copied if not n.startswith("_")]

@@ -34,6 +34,8 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from devfactory.software.source import bound_names
+
 # a line that continues the statement above it although it starts at column 0
 _CONTINUES = re.compile(r"^(?:[)\]}]|else\b|elif\b|except\b|finally\b|case\b)")
 _NAMED = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)")
@@ -244,11 +246,11 @@ def drop_unbound_tests(source: str) -> Salvaged | None:
         if _is_test(node):
             tests.append((node, node.name))
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            bound |= _bound_in(node.body, deep=False)  # its attributes, read through the class
+            bound |= bound_names(node.body, deep=False)  # its attributes, read through the class
             tests += [(m, f"{node.name}.{m.name}") for m in node.body if _is_test(m)]
         elif isinstance(node, (ast.Assert, ast.Expr)):
             checks.append(node)
-        bound |= _bound_in([node], deep=False)
+        bound |= bound_names([node], deep=False)
     read = [(test, label, _unbound_read(test, bound)) for test, label in tests]
     unbound: list[tuple[ast.stmt, str]] = [
         (test, f"{label} (reads `{name}`)") for test, label, name in read if name
@@ -279,41 +281,8 @@ def _is_test(node: ast.AST) -> TypeGuard[Test]:
     )
 
 
-def _bound_in(nodes: list[ast.stmt], *, deep: bool) -> set[str]:
-    """Return the names ``nodes`` bind: at their own level, or at any depth when ``deep``."""
-    found: set[str] = set()
-    walked = (n for top in nodes for n in (ast.walk(top) if deep else [top, *_shallow(top)]))
-    for node in walked:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            found.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            found.add(node.name)
-        elif isinstance(node, ast.arg):
-            found.add(node.arg)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            found.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            found.add(node.rest)
-    return found
-
-
-def _shallow(node: ast.AST) -> list[ast.AST]:
-    """Return what a module-level statement binds beside itself: targets, not bodies' locals."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-        return []  # its name only; what is inside is its own scope
-    out: list[ast.AST] = []
-    for child in ast.iter_child_nodes(node):
-        out.append(child)
-        out += _shallow(child)
-    return out
-
-
 def _unbound_read(node: ast.stmt, bound: set[str]) -> str:
     """Return the first name ``node`` reads that is bound neither in it nor in ``bound``."""
-    own = bound | _bound_in([node], deep=True)
+    own = bound | bound_names([node])
     reads = (n for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
     return next((n.id for n in reads if n.id not in own), "")

@@ -6,13 +6,52 @@ that is, and the gate a module that keeps one); the planner and the repairs
 show other teams a module's public signatures and names (``signatures``,
 ``public_names``). Each reads only the source text, never runs it, and a
 module that does not parse defines nothing (its signatures are its first
-characters).
+characters). The repairs ask what names a tree binds (``bound_names``): a
+name used and bound nowhere is imported, or the test reading it dropped.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
+
+
+def bound_names(nodes: Iterable[ast.AST], *, deep: bool = True) -> set[str]:
+    """Return the names ``nodes`` bind, at any depth, or (not ``deep``) at their own level.
+
+    Assigned or deleted, defined, imported, caught, matched, declared ``global``
+    or ``nonlocal``, and parameters. At their own level, a statement binds its
+    targets, never the locals of a function or class it defines.
+    """
+    found: set[str] = set()
+    walked = (n for top in nodes for n in (ast.walk(top) if deep else [top, *_shallow(top)]))
+    for node in walked:
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            found |= set(node.names)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            found.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            found.add(node.rest)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+    return found
+
+
+def _shallow(node: ast.AST) -> list[ast.AST]:
+    """Return what a module-level statement binds beside itself: targets, not bodies' locals."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+        return []  # its name only; what is inside is its own scope
+    out: list[ast.AST] = []
+    for child in ast.iter_child_nodes(node):
+        out.append(child)
+        out += _shallow(child)
+    return out
 
 
 def defined_names(source: str) -> set[str]:

@@ -63,10 +63,23 @@ def test_the_forgotten_modules_are_imported_after_the_docstring_and_future(
         "print(requests.get('http://x'))\n",  # not the standard library's
         "print(this.s)\n",  # importing it would print: never
         "def broken(:\n    re.sub()\n",  # a syntax error: the syntax check reports it
+        "def test_x(monkeypatch):\n    monkeypatch.setattr(datetime, 'now', f)\n",  # the class's
+        "def test_x(monkeypatch):\n    monkeypatch.setattr(hashlib, name, f)\n",  # which one?
     ],
 )
 def test_only_an_unbound_stdlib_module_with_those_attributes_is_imported(source: str) -> None:
     assert add_missing_imports(source) == (source, [])
+
+
+def test_a_module_patched_by_name_is_imported() -> None:
+    # demo at abb69bb, run 3: QA's file patched hashlib and never imported it
+    source = (
+        "def test_x(monkeypatch):\n    monkeypatch.setattr(hashlib, 'sha256', f)\n"
+        "    with patch.object(json, 'dumps'):\n        setattr(os, 'sep', '/')\n"
+    )
+    fixed, added = add_missing_imports(source)
+    assert added == ["hashlib", "json", "os"]
+    assert fixed.startswith("import hashlib\nimport json\nimport os\n")
 
 
 def test_a_file_without_a_docstring_gets_the_import_on_its_first_line() -> None:
