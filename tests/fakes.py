@@ -21,6 +21,7 @@ from devfactory.contracts import ArtifactKind
 from devfactory.events import Event
 from devfactory.models.router import ResolvedModel
 from devfactory.software.plan import PLAN_PATH, kind_of
+from devfactory.software.repomap import is_test_file
 from devfactory.teams import load_teams
 from devfactory.teams.spec import TeamSpec
 
@@ -72,7 +73,11 @@ def sample_content(spec: TeamSpec, path: str) -> str:
     if path == "LICENSE":
         return LICENCE_TEXT  # a licence the licence_file build check can tell
     kind = next((d.kind for d in spec.deliverables if d.path == path), kind_of(path))
-    return SAMPLE_CONTENT[kind].format(name=spec.name)
+    content = SAMPLE_CONTENT[kind].format(name=spec.name)
+    if kind is ArtifactKind.PYTHON and is_test_file(path):  # a test file holds a test
+        check = f'assert handler({{}}) == {{"team": "{spec.name}"}}'
+        content += f"\n\ndef test_handler() -> None:\n    {check}\n"
+    return content
 
 
 # the files a scripted plan gives each kind of owner (the paths teams wrote before plans)
