@@ -202,7 +202,7 @@ class RecordingModels:
         chat = RecordingChatModel(
             temperature=served.temperature,
             seed=served.seed,
-            max_tokens=served.max_completion_tokens,
+            max_tokens=served.max_tokens,
             repeat_penalty=served.repeat_penalty,
             served=served,
             tape=self.tape,
