@@ -189,13 +189,16 @@ class RecordingModels:
     def resolve(self, alias: str) -> ResolvedModel:
         """Return the router's model for ``alias`` with a recording chat model in it.
 
+        Its fallbacks are left out (the 1.5B's is the 0.5B, for when the 1.5B
+        cannot load): a call the embedded model fails ends the recording.
+
         Raises:
-            RuntimeError: the alias is not served by the embedded model alone.
+            RuntimeError: the alias is not served by an embedded model.
 
         """
         resolved = self.router.resolve(alias)
         served = resolved.chat
-        if resolved.fallbacks or not isinstance(served, ServerChatModel):
+        if not isinstance(served, ServerChatModel):
             raise RuntimeError(
                 f"{alias} is served by {resolved.label}: record with model_chain=embedded"
             )
@@ -208,7 +211,7 @@ class RecordingModels:
             tape=self.tape,
         )
         self.labels[alias] = resolved.label
-        return dataclasses.replace(resolved, chat=chat, bind_schema=bind_json_schema)
+        return dataclasses.replace(resolved, chat=chat, bind_schema=bind_json_schema, fallbacks=())
 
 
 class Player:
