@@ -211,7 +211,9 @@ class RecordingModels:
             tape=self.tape,
         )
         self.labels[alias] = resolved.label
-        return dataclasses.replace(resolved, chat=chat, bind_schema=bind_json_schema, fallbacks=())
+        return dataclasses.replace(
+            resolved, chat=chat, bind_schema=bind_json_schema, fallbacks=(), routing=None
+        )
 
 
 class Player:
