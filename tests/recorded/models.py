@@ -28,7 +28,7 @@ from pydantic import SkipValidation
 
 from devfactory.memory.packing import approx_tokens
 from devfactory.models.health import HealthBook, HealthPolicy
-from devfactory.models.packaged import SMALL
+from devfactory.models.packaged import PACKAGED, SMALL
 from devfactory.models.router import ModelRouter, ResolvedModel, Routing
 from devfactory.models.server_chat import ServerChatModel, bind_server_schema
 from devfactory.settings import Settings
@@ -41,6 +41,8 @@ from tests.recorded.tape import (
     Sent,
     Tape,
     normalise,
+    prompts,
+    render,
     schema_key,
     sha256,
 )
@@ -211,34 +213,57 @@ class RecordingModels:
             tape=self.tape,
         )
         self.labels[alias] = resolved.label
+        routing = resolved.routing  # labels each reply with the link that served it
+        if routing is not None:
+            routing = dataclasses.replace(routing, rates=routing.rates[:1])
         return dataclasses.replace(
-            resolved, chat=chat, bind_schema=bind_json_schema, fallbacks=(), routing=None
+            resolved, chat=chat, bind_schema=bind_json_schema, fallbacks=(), routing=routing
         )
 
 
 class Player:
-    """The recorded calls and counts, and what a replay was sent, in order."""
+    """The recorded calls and counts, and what a replay was sent.
+
+    Calls made at once (the build loop's candidates, on a model with several
+    slots) were recorded in the order they ended, which no replay repeats: each
+    call is answered with the first recorded call not yet used that was sent the
+    same prompt, else with the first not yet used (its prompt differs, and the
+    test says where).
+    """
 
     def __init__(self, recording: Recording, places: Places) -> None:
         self.recorded = recording.calls
         self.counts = recording.tokens
         self.places = places
-        self.tape = Tape()  # what the replay sends
+        self.tape = Tape()  # what the replay sends, in the order it sends it
+        self.matched: list[int] = []  # for each call sent, the recorded call that answered it
         self.misses: list[str] = []  # texts counted that the recorded run never counted
+        self._prompts = prompts(recording.calls, recording.places)
 
     def answer(self, call: Call) -> Reply:
-        """Keep ``call``; return the reply the recorded run got at the same place.
+        """Keep ``call``; return the reply the recorded run got to the same prompt.
 
         Raises:
             ReplayError: the recorded run made fewer calls.
 
         """
+        text = normalise(render(call.sent), self.places)
         with self.tape.lock:
-            n = len(self.tape.calls)
+            free = [i for i in range(len(self.recorded)) if i not in self.matched]
+            n = next((i for i in free if self._prompts[i] == text), free[0] if free else -1)
             self.tape.calls.append(call)
-        if n >= len(self.recorded):
-            raise ReplayError(f"the recorded run made {len(self.recorded)} calls; this is call {n}")
+            self.matched.append(n)
+        if n < 0:
+            made = len(self.recorded)
+            raise ReplayError(
+                f"the recorded run made {made} calls; this is call {len(self.matched)}"
+            )
         return self.recorded[n].reply
+
+    def in_recorded_order(self) -> list[Call]:
+        """Return the calls sent, each at the place of the recorded call that answered it."""
+        pairs = sorted(zip(self.matched, self.tape.calls, strict=True), key=lambda p: p[0])
+        return [call for n, call in pairs if n >= 0] + [c for n, c in pairs if n < 0]
 
     def count(self, text: str) -> int:
         """Return what the recorded tokenizer counted for ``text``.
@@ -310,12 +335,15 @@ class ReplayModels:
         self.player = Player(recording, Places(out_dir, settings.data_dir))
         self.health = HealthBook(HealthPolicy.from_settings(settings))
         self.labels: dict[str, str] = dict(recording.meta["labels"])
-        self.chat = ReplayChatModel(
-            max_tokens=settings.stage_max_tokens,
-            temperature=settings.temperature,
-            repeat_penalty=SMALL.repeat_penalty,  # the model the runs were recorded on
-            player=self.player,
-        )
+        self.chats = {  # each model samples with its own repeat penalty, as the router gives it
+            label: ReplayChatModel(
+                max_tokens=settings.stage_max_tokens,
+                temperature=settings.temperature,
+                repeat_penalty=PACKAGED.get(label.removeprefix("embedded:"), SMALL).repeat_penalty,
+                player=self.player,
+            )
+            for label in set(self.labels.values())
+        }
 
     def resolve(self, alias: str) -> ResolvedModel:
         """Return the replaying model for ``alias``, bound and watched as the embedded one is.
@@ -326,7 +354,7 @@ class ReplayModels:
         return ResolvedModel(
             alias,
             self.labels[alias],
-            self.chat,
+            self.chats[self.labels[alias]],
             bind_json_schema,
             routing=Routing(alias, self.health),
         )
