@@ -30,7 +30,7 @@ from eval.catalog import Case, load_cases
 from tests.recorded.tape import RUN_ID, Outcome, Recording
 
 # dev cases (never held-out ones), small: one function, then a parser and three functions
-CASES = ("lib-textslug", "lib-semverlite")
+CASES = ("lib-textslug", "cli-caesar")
 PIPELINE = "lean"
 PROJECT = "eval"
 

@@ -187,6 +187,7 @@ class RecordingModels:
         self.router = ModelRouter(settings)
         self.tape = Tape()
         self.labels: dict[str, str] = {}
+        self.parallel: dict[str, int] = {}  # how many calls each alias made at once
 
     def resolve(self, alias: str) -> ResolvedModel:
         """Return the router's model for ``alias`` with a recording chat model in it.
@@ -213,6 +214,7 @@ class RecordingModels:
             tape=self.tape,
         )
         self.labels[alias] = resolved.label
+        self.parallel[alias] = resolved.parallel
         routing = resolved.routing  # labels each reply with the link that served it
         if routing is not None:
             routing = dataclasses.replace(routing, rates=routing.rates[:1])
@@ -335,6 +337,8 @@ class ReplayModels:
         self.player = Player(recording, Places(out_dir, settings.data_dir))
         self.health = HealthBook(HealthPolicy.from_settings(settings))
         self.labels: dict[str, str] = dict(recording.meta["labels"])
+        # as many calls at once as when recorded: the build loop draws fewer candidates one by one
+        self.parallel: dict[str, int] = dict(recording.meta.get("parallel", {}))
         self.chats = {  # each model samples with its own repeat penalty, as the router gives it
             label: ReplayChatModel(
                 max_tokens=settings.stage_max_tokens,
@@ -357,4 +361,5 @@ class ReplayModels:
             self.chats[self.labels[alias]],
             bind_json_schema,
             routing=Routing(alias, self.health),
+            parallel=self.parallel.get(alias, 1),
         )

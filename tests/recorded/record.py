@@ -90,6 +90,7 @@ def record(case_id: str, folder: Path, scratch: Path) -> int:
         "seconds": seconds,
         "calls": len(models.tape.calls),
         "labels": models.labels,
+        "parallel": models.parallel,
         "interpreter": interpreter(),
         "settings": behaviour(settings),
     }

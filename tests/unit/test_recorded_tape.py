@@ -311,3 +311,39 @@ def test_a_recording_quoting_another_interpreter_is_not_replayed_here() -> None:
     assert replayable_here(plain) == ""  # nothing it sent names the interpreter
     assert replayable_here(same) == ""
     assert "recorded with Python 3.11.2 at /opt/python-elsewhere" in replayable_here(quoted)
+
+
+def test_calls_drawn_at_once_are_each_answered_by_their_own_prompt_in_any_order(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # candidates drawn at once on a model with several slots were recorded as they ended
+    tape = Tape()
+    ask = [SystemMessage("You are the Backend Engineering team."), HumanMessage("Write it.")]
+    for seed in (2, 1):
+        RecordingChatModel(
+            max_tokens=settings.stage_max_tokens,
+            temperature=0.9,
+            seed=seed,
+            repeat_penalty=1.0,  # the 1.5B's (the 0.5B samples with 1.1)
+            served=FakeServed(sent=[]),
+            tape=tape,
+        ).invoke(ask)
+    tape.calls = [
+        call.model_copy(update={"reply": Reply(content=f"body {call.sent.options['seed']}")})
+        for call in tape.calls
+    ]
+    labels = {"factory/coder": "embedded:qwen2.5-coder-1.5b-instruct-q4_k_m"}
+    outcome = Outcome(status="FAILED", reason="r", stages=[])
+    save(tmp_path / "rec", tape, {}, outcome, {"labels": labels}, PLACES)
+    recording = load(tmp_path / "rec")
+
+    models = ReplayModels(settings, recording, OTHER.out_dir)
+    coder = models.resolve("factory/coder")
+    assert coder.sampled(0.9, 1).invoke(ask).content == "body 1"  # not the first recorded's
+    assert coder.sampled(0.9, 2).invoke(ask).content == "body 2"
+    replayed = models.player.in_recorded_order()
+    assert [c.sent.options["seed"] for c in replayed] == [2, 1]
+    assert prompt_difference(prompts(recording.calls, PLACES), prompts(replayed, OTHER)) == ""
+    assert replayed[0].sent.options["repeat_penalty"] == 1.0  # the 1.5B's own
+    with pytest.raises(ReplayError):
+        coder.sampled(0.9, 3).invoke(ask)  # a third call: the recorded run made two
