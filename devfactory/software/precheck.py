@@ -105,7 +105,8 @@ def no_test(path: str, source: str, plan: BuildPlan, written: Mapping[str, str])
         if not copied:
             continue
         public = [n for n in copied if not n.startswith("_")]
-        reach = f"`from {module_name(other)} import {', '.join(public)}`" if public else ""
+        module = module_name(other)
+        reach = f"`from {module} import {', '.join(public)}`" if public and module else ""
         finding += (
             f"; it defines {', '.join(f'`{n}`' for n in copied)} again, copied from {other}: "
             + (f"import {'them' if len(public) > 1 else 'it'} ({reach}), " if reach else "")
