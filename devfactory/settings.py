@@ -64,7 +64,7 @@ RepairName = Literal[
     "diagram",
     "openapi-required",
 ]
-"""Each mechanical repair's name in ``graph/repairs.py``'s registry (one name, every kind)."""
+"""Each mechanical repair's name in ``repairs/registry.py``'s registry (one name, every kind)."""
 
 
 class Settings(BaseSettings):
@@ -613,7 +613,7 @@ class Settings(BaseSettings):
     )
     repairs_off: tuple[RepairName, ...] = Field(
         default=(),
-        description="Mechanical repairs of model output left out, by name (graph/repairs.py: "
+        description="Mechanical repairs of model output left out, by name (repairs/registry.py: "
         "quotes, stdlib-imports, cut-marks, pytest-import, mock-imports, broken-tests, "
         "project-imports, method-aliases, unbound-tests, the plan's, the report's, diagram, "
         "openapi-required): what each does for a model is measured with it on and off "

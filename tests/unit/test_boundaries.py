@@ -214,8 +214,8 @@ RULE_MODULES = (
     "software/plan.py",  # the names a plan must keep, read from the requirement
     *(f"software/kinds/{p.name}" for p in sorted((ROOT / "software" / "kinds").glob("*.py"))),
     "graph/plan_start.py",  # the plan pre-filled from the requirement's names
-    "graph/repairs.py",
-    "graph/plan_repair.py",
+    "repairs/registry.py",
+    "repairs/plan_repair.py",
 )
 QUOTE_WORDS = 5  # a run of this many words, in order, is a quote rather than a shape
 

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from devfactory.contracts import StageRecord
 from devfactory.graph.checkpoints import upgrade
-from devfactory.graph.plan_repair import normalise_plan
 from devfactory.graph.planning import draft_plan, stage_items
-from devfactory.graph.repairs import plan_normaliser
+from devfactory.repairs.plan_repair import normalise_plan
+from devfactory.repairs.registry import plan_normaliser
 from devfactory.software.checks.criteria import criteria_of, criteria_status
 from devfactory.software.checks.plan_coverage import coverage
 from devfactory.software.plan import (

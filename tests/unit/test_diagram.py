@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact
-from devfactory.graph.diagram import component_diagram, repair_diagram
+from devfactory.repairs.diagram import component_diagram, repair_diagram
 from devfactory.software.plan import PLAN_PATH, BuildPlan
 from devfactory.teams.checks import mermaid_diagram
 from tests.fakes import ScriptedModels, always_good, run_graph

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from devfactory.graph import plan_repair
 from devfactory.graph.plan_start import starting_plan
+from devfactory.repairs import plan_repair
 from devfactory.software.plan import FileRole, named_interfaces
 
 # --- the names a plan must keep --------------------------------------------------------------

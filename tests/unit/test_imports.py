@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
-from devfactory.graph.imports import add_missing_imports, add_project_imports, project_modules
 from devfactory.graph.structured import draft_file
+from devfactory.repairs.missing_imports import (
+    add_missing_imports,
+    add_project_imports,
+    project_modules,
+)
 from devfactory.software.plan import PLAN_PATH, BuildPlan
 from tests.fakes import ScriptedModels, always_good, run_graph
 from tests.unit.test_build_plan import CLI_REQUIREMENT, cli_plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from devfactory.graph.method_aliases import alias_methods
+from devfactory.repairs.method_aliases import alias_methods
 from tests.fakes import ScriptedModels, always_good
 from tests.unit.test_build_plan import CLI_REQUIREMENT, cli_plan, run_graph
 

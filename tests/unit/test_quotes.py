@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from devfactory.graph.quotes import escape_inner_quotes
+from devfactory.repairs.quotes import escape_inner_quotes
 
 HELP = (
     '    parser.add_argument("--json", action="store_true", help="Print `{"files": '

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from devfactory.contracts import Artifact, ArtifactKind
-from devfactory.graph import repairs as layer
-from devfactory.graph.plan_repair import PlanContext
-from devfactory.graph.repairs import REGISTRY, ProjectNames, RepairKind, plan_normaliser, repair
+from devfactory.repairs import registry as layer
+from devfactory.repairs.plan_repair import PlanContext
+from devfactory.repairs.registry import REGISTRY, ProjectNames, RepairKind, plan_normaliser, repair
 from devfactory.software.plan import FileRole
 
 OWNERS = {"dev": [FileRole.CODE], "qa": [FileRole.TESTS]}

@@ -56,7 +56,6 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.prompts import render_prompt
-from devfactory.graph.repairs import RepairKind, repair
 from devfactory.graph.stage.behaviour import agreed, asked
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.stage.whole import ask_whole, how_run, module_of, whole_messages
@@ -64,6 +63,7 @@ from devfactory.graph.state import requirement_facts_of
 from devfactory.graph.structured import Draft
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import invoked, served_by, text_of, usage_of
+from devfactory.repairs.registry import RepairKind, repair
 from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.behaviour import BehaviourTest, passes, render
 from devfactory.software.examples import ExampleTests

@@ -32,11 +32,11 @@ from devfactory.contracts import MAX_ARTIFACTS, Artifact, ArtifactKind, TaskResu
 from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.prompts import render_prompt
-from devfactory.graph.repairs import RepairKind, repair
 from devfactory.graph.state import build_plan_of, requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import invoked, served_by, text_of, usage_of
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
+from devfactory.repairs.registry import RepairKind, repair
 from devfactory.settings import Settings
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.source import unwritten

@@ -31,7 +31,6 @@ from devfactory.graph import metering
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
-from devfactory.graph.imports import project_modules
 from devfactory.graph.planning import (
     PLAN_SCHEMA,
     draft_plan,
@@ -39,7 +38,6 @@ from devfactory.graph.planning import (
     pipeline_owners,
     stage_items,
 )
-from devfactory.graph.repairs import ProjectNames, RepairKind, is_tests_file, repair
 from devfactory.graph.requests import dropped
 from devfactory.graph.stage.build import build_module, buildable
 from devfactory.graph.stage.drafting import Drafting
@@ -62,6 +60,8 @@ from devfactory.graph.state import StageState, build_plan_of, requirement_facts_
 from devfactory.graph.structured import Draft, draft_file, request_task_result
 from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError
+from devfactory.repairs.missing_imports import project_modules
+from devfactory.repairs.registry import ProjectNames, RepairKind, is_tests_file, repair
 from devfactory.sandbox.runner import Sandbox, SandboxUnavailableError
 from devfactory.software.plan import BuildPlan
 from devfactory.software.precheck import draft_problems, no_test
@@ -364,7 +364,7 @@ def bind_project_names(
     """Import the project names a drafted module uses and never imports; alias its methods.
 
     A planned function written as a method gets its module-level name (the
-    ``python-in-project`` repairs of ``graph/repairs.py``). The repairs are
+    ``python-in-project`` repairs of ``repairs/registry.py``). The repairs are
     recorded on ``drafted``, and kept only while the file stays within
     ``MAX_ARTIFACT_CHARS``; those named in ``off`` are left out.
     """

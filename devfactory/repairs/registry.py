@@ -7,8 +7,9 @@ the result (``Repaired.notes``), which reaches the stage record's
 (each entry sees the one before it's result):
 
 ``python``, a Python file as the model wrote it (``draft_file``, the build loop's candidates):
-  1. ``quotes``: quotes left unescaped inside a string literal (``graph/quotes.py``)
-  2. ``stdlib-imports``: a standard-library module used, never imported (``graph/imports.py``)
+  1. ``quotes``: quotes left unescaped inside a string literal (``repairs/quotes.py``)
+  2. ``stdlib-imports``: a standard-library module used, never imported
+     (``repairs/missing_imports.py``)
   3. ``cut-marks``: a line that is only the mark a file shown to the model was cut with
      (``[...]``, which parses as a list), copied from its previous version
 
@@ -26,15 +27,15 @@ or named ``test_*.py``):
 
 ``python-in-project``, a drafted module among the project's written files (``bind_project_names``;
 context: ``ProjectNames``):
-  1. ``project-imports``: a project name used, never imported (``graph/imports.py``)
+  1. ``project-imports``: a project name used, never imported (``repairs/missing_imports.py``)
   2. ``method-aliases``: a planned function written as a class's method
-     (``graph/method_aliases.py``)
+     (``repairs/method_aliases.py``)
   3. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
      variable another test assigned), and the checks at module level that do, dropped and
      named, while another test stays (``software/salvage.py``)
 
 ``plan``, the build plan reply's JSON object (``plan_normaliser`` here; context:
-``plan_repair.PlanContext``), all in ``graph/plan_repair.py``:
+``plan_repair.PlanContext``), all in ``repairs/plan_repair.py``:
   1. ``starting-plan``: fields left out taken from the plan pre-filled from the requirement
   2. ``plan-shape``: ``normalise_plan`` (enum case, bare strings for lists, object paths,
      repeated files, cyclic and dangling ``depends_on``, endpoint paths, repeated entries)
@@ -55,7 +56,7 @@ context: ``ProjectNames``):
 ``diagram``, a stage's drafts, for a team whose checks want a mermaid diagram
 (context: the run's ``BuildPlan`` or None):
   1. ``diagram``: an untyped block typed, a missing or copied diagram drawn from the plan
-     (``graph/diagram.py``)
+     (``repairs/diagram.py``)
 
 ``openapi``, a stage's drafts, for a team whose checks want an OpenAPI document:
   1. ``openapi-required``: ``required: true`` written on a property's schema (Swagger 2's
@@ -92,17 +93,17 @@ from typing import Any
 import yaml
 
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, TaskResult
-from devfactory.graph import plan_repair
-from devfactory.graph.diagram import repair_diagram
-from devfactory.graph.imports import (
+from devfactory.memory.packing import CUT_MARK
+from devfactory.repairs import plan_repair
+from devfactory.repairs.diagram import repair_diagram
+from devfactory.repairs.method_aliases import alias_methods
+from devfactory.repairs.missing_imports import (
     add_missing_imports,
     add_mock_imports,
     add_project_imports,
     add_pytest_import,
 )
-from devfactory.graph.method_aliases import alias_methods
-from devfactory.graph.quotes import escape_inner_quotes
-from devfactory.memory.packing import CUT_MARK
+from devfactory.repairs.quotes import escape_inner_quotes
 from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.software.salvage import drop_unbound_tests, salvage_tests
 
