@@ -20,23 +20,21 @@ again as the one to improve (``graph/stage/work.py``): it would copy it once mor
 from __future__ import annotations
 
 import logging
-import re
 import subprocess
 from collections.abc import Mapping
 
 from devfactory.software.checks import CheckContext, LintCheck, PlanCoverageCheck, finding_text
 from devfactory.software.plan import BuildPlan, FileRole, module_name
 from devfactory.software.repomap import is_test_file
-from devfactory.software.salvage import TEST
+from devfactory.software.salvage import DEFINED, TEST
 
 log = logging.getLogger(__name__)
 
 MAX_FINDINGS = 8  # a file that breaks everywhere: the first few say enough
 LINE_CHARS = 120  # of the offending line, quoted after a finding
+
+
 # a top-level definition, read from the text: a file that does not parse has them too
-_DEFINED = re.compile(r"^(?:async\s+)?def\s+(\w+)|^class\s+(\w+)", re.MULTILINE)
-
-
 def draft_problems(
     path: str,
     source: str,
@@ -81,7 +79,7 @@ def _lint(path: str, source: str, timeout: float) -> list[str]:
 
 def _defined_in_text(source: str) -> list[str]:
     """Return the names of a file's top-level functions and classes, read from its text."""
-    return [a or b for a, b in _DEFINED.findall(source)]
+    return DEFINED.findall(source)
 
 
 def no_test(path: str, source: str, plan: BuildPlan, written: Mapping[str, str]) -> str:

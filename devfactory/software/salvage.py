@@ -38,7 +38,8 @@ from devfactory.software.source import bound_names
 
 # a line that continues the statement above it although it starts at column 0
 _CONTINUES = re.compile(r"^(?:[)\]}]|else\b|elif\b|except\b|finally\b|case\b)")
-_NAMED = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)")
+# a function or class defined at the start of a line (the text read, as a file that may not parse)
+DEFINED = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.MULTILINE)
 _STRINGS = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|#.*")
 # a line that starts one of these can never continue an open bracket: a bracket still
 # open there was left open by a broken line (keywords that cannot occur in an expression)
@@ -100,7 +101,7 @@ def statements(source: str) -> list[str]:
 
 def _label(chunk: str) -> str:
     for line in chunk.splitlines():
-        if match := _NAMED.match(line):
+        if match := DEFINED.match(line):
             return match.group(1)
     written = [ln.strip() for ln in chunk.splitlines() if ln.strip()]
     code = [ln for ln in written if not ln.startswith("#")]  # a comment above it says less
