@@ -43,6 +43,7 @@ RepairName = Literal[
     "quotes",
     "stdlib-imports",
     "cut-marks",
+    "except-names",
     "pytest-import",
     "mock-imports",
     "broken-tests",
@@ -614,8 +615,9 @@ class Settings(BaseSettings):
     repairs_off: tuple[RepairName, ...] = Field(
         default=(),
         description="Mechanical repairs of model output left out, by name (repairs/registry.py: "
-        "quotes, stdlib-imports, cut-marks, pytest-import, mock-imports, broken-tests, "
-        "project-imports, method-aliases, unbound-tests, the plan's, the report's, diagram, "
+        "quotes, stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, "
+        "broken-tests, project-imports, method-aliases, unbound-tests, the plan's, the report's, "
+        "diagram, "
         "openapi-required): what each does for a model is measured with it on and off "
         "(docs/quality.md). Unset, every repair is made.",
     )

@@ -12,6 +12,8 @@ the result (``Repaired.notes``), which reaches the stage record's
      (``repairs/missing_imports.py``)
   3. ``cut-marks``: a line that is only the mark a file shown to the model was cut with
      (``[...]``, which parses as a list), copied from its previous version
+  4. ``except-names``: the name of ``except E as e:`` read after the block (Python unbinds
+     it there: a NameError) kept bound, ``e = e_caught`` first in the handler
 
 ``python-tests``, a tests file as the model wrote it (``draft_file``, a path under ``tests/``
 or named ``test_*.py``):
@@ -24,6 +26,7 @@ or named ``test_*.py``):
   6. ``broken-tests``: a file that still does not parse keeps its complete tests; the
      statements that break it (a test cut off at the token limit, one check with an
      unterminated string inside a test) are dropped and named (``software/salvage.py``)
+  7. ``except-names``: as for ``python``
 
 ``python-in-project``, a drafted module among the project's written files (``bind_project_names``;
 context: ``ProjectNames``):
@@ -85,6 +88,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -106,6 +110,7 @@ from devfactory.repairs.missing_imports import (
 from devfactory.repairs.quotes import escape_inner_quotes
 from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.software.salvage import drop_unbound_tests, salvage_tests
+from devfactory.software.source import bound_by, shallow
 
 
 class RepairKind(StrEnum):
@@ -211,6 +216,84 @@ def _cut_marks(source: str, _: object) -> Repaired:
         return Repaired(source)  # a body that was only the mark
     where = ", ".join(map(str, rows))
     return Repaired(fixed, (f"`{CUT_MARK}` copied from a file shown cut dropped (line {where})",))
+
+
+def _except_names(source: str, _: object) -> Repaired:
+    """Keep a caught exception's name bound where the code reads it after its handler.
+
+    Python unbinds ``e`` when ``except E as e:`` ends, so ``assert e.code == 2``
+    after the block is a NameError (ruff's F821). Each handler of that name in the
+    scope catches as ``e_caught`` and starts with ``e = e_caught``: ``e`` outlives
+    the block, as the writer meant. Only a name its scope binds nowhere else.
+    """
+    tree = _tree_of(source)
+    if tree is None:
+        return Repaired(source)
+    scopes = [
+        tree,
+        *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)),
+    ]
+    kept: list[tuple[ast.ExceptHandler, str]] = []
+    for scope in scopes:
+        nodes = [n for top in scope.body for n in (top, *shallow(top))]
+        for name in {h.name for h in nodes if isinstance(h, ast.ExceptHandler) and h.name}:
+            handlers = [h for h in nodes if isinstance(h, ast.ExceptHandler) and h.name == name]
+            if any(name in bound_by(n) for n in nodes if not isinstance(n, ast.ExceptHandler)):
+                continue
+            if any(_read_after(n, name, handlers) for n in nodes):
+                kept += [(h, name) for h in handlers]
+    if not kept:
+        return Repaired(source)
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+        name for n in ast.walk(tree) for name in bound_by(n)
+    }
+    lines = source.splitlines(keepends=True)
+    for handler, name in sorted(kept, key=lambda k: k[0].lineno, reverse=True):
+        new = next(
+            f"{name}_caught{n or ''}" for n in range(100) if f"{name}_caught{n or ''}" not in taken
+        )
+        _rebind(lines, handler, name, new)
+    fixed = "".join(lines)
+    if _tree_of(fixed) is None:
+        return Repaired(source)
+    notes = []
+    for name in sorted({name for _, name in kept}):
+        rows = ", ".join(
+            str(h.lineno) for h, n in sorted(kept, key=lambda k: k[0].lineno) if n == name
+        )
+        notes.append(
+            f"`{name}` of `except ... as {name}` kept bound for its read after the block "
+            f"(line {rows})"
+        )
+    return Repaired(fixed, tuple(notes))
+
+
+def _read_after(node: ast.AST, name: str, handlers: Sequence[ast.ExceptHandler]) -> bool:
+    """Say whether ``node`` reads ``name`` after one of ``handlers`` and inside none of them."""
+    if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
+        return False
+    at = (node.lineno, node.col_offset)
+    inside = any(
+        (h.lineno, h.col_offset) <= at <= (h.end_lineno or 0, h.end_col_offset or 0)
+        for h in handlers
+    )
+    return not inside and any(at > (h.end_lineno or 0, h.end_col_offset or 0) for h in handlers)
+
+
+def _rebind(lines: list[str], handler: ast.ExceptHandler, name: str, new: str) -> None:
+    """Make ``except E as name:`` catch as ``new`` and bind ``name = new`` first, in ``lines``."""
+    first = handler.body[0]
+    row = first.lineno - 1
+    column = len(lines[row].encode()[: first.col_offset].decode(errors="replace"))
+    if first.lineno == handler.lineno or lines[row][:column].strip():  # `except E as e: pass`
+        lines[row] = f"{lines[row][:column]}{name} = {new}; {lines[row][column:]}"
+    else:
+        lines.insert(row, f"{lines[row][:column]}{name} = {new}\n")
+    for at in range(handler.lineno - 1, first.lineno):
+        fixed = re.sub(rf"\bas(\s+){re.escape(name)}\b", rf"as\g<1>{new}", lines[at], count=1)
+        if fixed != lines[at]:
+            lines[at] = fixed
+            return
 
 
 def _tree_of(source: str) -> ast.Module | None:
@@ -423,6 +506,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
         ("quotes", _quotes),
         ("stdlib-imports", _stdlib_imports),
         ("cut-marks", _cut_marks),
+        ("except-names", _except_names),
     ],
     RepairKind.PYTHON_TESTS: [
         ("quotes", _quotes),
@@ -431,6 +515,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
         ("mock-imports", _mock_imports),
         ("cut-marks", _cut_marks),
         ("broken-tests", _broken_tests),
+        ("except-names", _except_names),
     ],
     RepairKind.PYTHON_IN_PROJECT: [
         ("project-imports", _project_imports),

@@ -23,34 +23,39 @@ def bound_names(nodes: Iterable[ast.AST], *, deep: bool = True) -> set[str]:
     or ``nonlocal``, and parameters. At their own level, a statement binds its
     targets, never the locals of a function or class it defines.
     """
-    found: set[str] = set()
-    walked = (n for top in nodes for n in (ast.walk(top) if deep else [top, *_shallow(top)]))
-    for node in walked:
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            found.add(node.id)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            found.add(node.name)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            found |= set(node.names)
-        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
-            found.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            found.add(node.rest)
-        elif isinstance(node, ast.arg):
-            found.add(node.arg)
-    return found
+    walked = (n for top in nodes for n in (ast.walk(top) if deep else [top, *shallow(top)]))
+    return {name for node in walked for name in bound_by(node)}
 
 
-def _shallow(node: ast.AST) -> list[ast.AST]:
-    """Return what a module-level statement binds beside itself: targets, not bodies' locals."""
+def bound_by(node: ast.AST) -> set[str]:
+    """Return the names one node binds itself (``bound_names``'s kinds), not its children's."""
+    if isinstance(node, ast.Name):
+        return set() if isinstance(node.ctx, ast.Load) else {node.id}
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, ast.Global | ast.Nonlocal):
+        return set(node.names)
+    if isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+        return {node.name} if node.name else set()
+    if isinstance(node, ast.MatchMapping):
+        return {node.rest} if node.rest else set()
+    return {node.arg} if isinstance(node, ast.arg) else set()
+
+
+def shallow(node: ast.AST) -> list[ast.AST]:
+    """Return the nodes inside a statement in its own scope: not a body it defines.
+
+    A function, class or lambda is its name only (``[]``): what is inside is its own
+    scope; a compound statement (``if``, ``try``, ``with``) is every node it holds.
+    """
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
         return []  # its name only; what is inside is its own scope
     out: list[ast.AST] = []
     for child in ast.iter_child_nodes(node):
         out.append(child)
-        out += _shallow(child)
+        out += shallow(child)
     return out
 
 

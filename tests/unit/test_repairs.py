@@ -96,6 +96,14 @@ MOCKED = (
     "@patch('os.getcwd')\ndef test_b(cwd):\n    assert cwd\n"
 )
 SHARED = "def test_a():\n    made = 1\n    assert made == 1\n"  # a name another test assigns
+CAUGHT = (  # the name of `except ... as e` read after the block: a NameError as written
+    "def test_a():\n    try:\n        int('x')\n    except ValueError as e:\n        pass\n"
+    "    assert 'x' in str(e)\n"
+)
+KEPT = CAUGHT.replace("as e:\n", "as e_caught:\n        e = e_caught\n")
+CAUGHT_NOTE = ("`e` of `except ... as e` kept bound for its read after the block (line 4)",)
+READ_INSIDE = "try:\n    int('x')\nexcept ValueError as e:\n    print(e)\nprint('done')\n"
+BOUND_BEFORE = "e = None\n" + READ_INSIDE.replace("'done'", "e")  # bound elsewhere: left alone
 
 # (kind, name, context, input, output, notes): the repair fires
 FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
@@ -118,6 +126,8 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
      ("the file did not parse: kept its complete tests, dropped `test_b`",)),
     (RepairKind.PYTHON, "cut-marks", None, "x = 1\n[...]\n", "x = 1\n",
      ("`[...]` copied from a file shown cut dropped (line 2)",)),
+    (RepairKind.PYTHON, "except-names", None, CAUGHT, KEPT, CAUGHT_NOTE),
+    (RepairKind.PYTHON_TESTS, "except-names", None, CAUGHT, KEPT, CAUGHT_NOTE),
     (RepairKind.PYTHON_TESTS, "cut-marks", None, MARKED_TESTS, WHOLE_TESTS + "\n\n\n",
      ("`[...]` copied from a file shown cut dropped (line 9)",)),
     (RepairKind.PYTHON_TESTS, "cut-marks", None, BROKEN_BY_A_MARK,
@@ -200,6 +210,8 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PYTHON_TESTS, "broken-tests", None, WHOLE_TESTS),
     (RepairKind.PYTHON, "cut-marks", None, MARK_IN_A_LIST),
     (RepairKind.PYTHON_TESTS, "cut-marks", None, "def test_a():\n    [...]\n"),  # all it has
+    (RepairKind.PYTHON, "except-names", None, READ_INSIDE),
+    (RepairKind.PYTHON_TESTS, "except-names", None, BOUND_BEFORE),
     (RepairKind.PYTHON_IN_PROJECT, "project-imports",
      ProjectNames({"chessmoves": ["parse_move"]}, []),
      "def parse_move(m):\n    return m\n\nprint(parse_move('e4'))\n"),
@@ -295,6 +307,26 @@ def test_a_kind_applies_its_repairs_in_order_and_says_each() -> None:
         "`import os` added (used, never imported)",
     )  # the quotes first: an import is only added to a file that parses
     assert repair(RepairKind.PYTHON, done.content) == layer.Repaired(done.content)
+
+
+def test_a_caught_name_read_after_its_block_runs_once_kept() -> None:
+    def run(source: str) -> None:
+        scope: dict[str, Any] = {}
+        exec(compile(source, "<draft>", "exec"), scope)  # noqa: S102 - the fixture's own text
+        scope["test_a"]()
+
+    with pytest.raises(NameError):
+        run(CAUGHT)
+    run(KEPT)
+    inline = "try:\n    int('x')\nexcept ValueError as e: pass\nprint(e)\n"
+    done = repair(RepairKind.PYTHON, inline)
+    assert (
+        done.content
+        == "try:\n    int('x')\nexcept ValueError as e_caught: e = e_caught; pass\nprint(e)\n"
+    )
+    taken = CAUGHT.replace("int('x')", "e_caught = int('x')")  # the new name is free in the file
+    assert "as e_caught1:" in repair(RepairKind.PYTHON, taken).content
+    assert repair(RepairKind.PYTHON, CAUGHT, off={"except-names"}).content == CAUGHT
 
 
 def test_the_diagram_repair_leaves_the_callers_drafts_as_they_were() -> None:
