@@ -187,7 +187,7 @@ class DecisionRecord(Decision):
     """A decision as the run's ``decisions`` ledger keeps it: what kind of pause it answered.
 
     ``scope``: the text past the approved scope that a governance pause asked about
-    (``graph/scope.py``); a record of any other decision has none, and shows none.
+    (``graph/screening/scope.py``); a record of any other decision has none, and shows none.
     """
 
     kind: str

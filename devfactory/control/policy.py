@@ -5,7 +5,7 @@ the model only contributes a rating that can raise the level. Text in the
 requirement can therefore never approve itself: instructions aimed at the
 assessor are detected and raise the risk, and a model fooled into answering
 LOW is overruled by the deterministic floor. A second, independent check (a
-trained classifier, measured outside this package in graph/screening.py) adds
+trained classifier, measured outside this package in graph/screening/check.py) adds
 risk factors by meaning; this module only compares its scores with their lines.
 
 Why one module: it is the policy file's schema and the rules read from it
@@ -195,7 +195,7 @@ class Calibration(BaseModel):
     to an injection phrasing reaches ``injection`` and exceeds its similarity
     to ordinary wording near one by ``injection_margin``. Listing an embedder
     here is what lets the check run with it; the risk classifier's own line
-    comes with its trained model (``graph/screening_model.py``).
+    comes with its trained model (``graph/screening/classifier.py``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -246,7 +246,7 @@ class Match(BaseModel):
 
 
 class Screen(BaseModel):
-    """What the independent check measured on a text (measured in graph/screening.py)."""
+    """What the independent check measured on a text (measured in graph/screening/check.py)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -35,7 +35,7 @@ from devfactory.graph.hitl import decide
 from devfactory.graph.interface import read_once
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.planning import stage_items
-from devfactory.graph.scope import vet
+from devfactory.graph.screening.scope import vet
 from devfactory.graph.stage.setup import left_out
 from devfactory.graph.state import (
     RESET,

@@ -29,7 +29,7 @@ from devfactory.graph.hitl import decide, requested
 from devfactory.graph.lifecycle import Mover, task_key
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.requests import course_update
-from devfactory.graph.screening import screen
+from devfactory.graph.screening.check import screen
 from devfactory.graph.state import RunState, notice_entry
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError

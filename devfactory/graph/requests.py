@@ -221,7 +221,7 @@ def enrich(
 ) -> Pause:
     """Fill ``pause``'s request fields from the run's state and the matched approval rule.
 
-    ``scope``: a governance pause on text past the approved scope (``graph/scope.py``),
+    ``scope``: a governance pause on text past the approved scope (``graph/screening/scope.py``),
     which takes no alternatives (its node passes or refuses the text, nothing else).
     """
     settings = runtime.context.settings

@@ -10,7 +10,7 @@ from typing import cast
 import httpx
 import pytest
 
-from devfactory.graph.screening import embedded_embedder
+from devfactory.graph.screening.check import embedded_embedder
 from devfactory.graph.stage.memory import uncapped
 from devfactory.graph.state import StageState
 from devfactory.graph.studio_store import py as studio_store

@@ -131,12 +131,12 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({".read_text"}),
         "the models file the operator's settings name",
     ),
-    "devfactory/graph/screening_train.py": (
+    "devfactory/graph/screening/train.py": (
         frozenset({".is_file", ".read_bytes"}),
         "a developer's command: the governance model shipped in the package, compared with "
         "one it retrains into a temporary folder",
     ),
-    "devfactory/graph/screening.py": (
+    "devfactory/graph/screening/check.py": (
         frozenset({".read_text"}),
         "the governance screen's intents file the operator's settings name",
     ),

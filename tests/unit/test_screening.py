@@ -36,7 +36,7 @@ from devfactory.control.policy import (
     load_policy,
 )
 from devfactory.graph.context import Context
-from devfactory.graph.screening import (
+from devfactory.graph.screening.check import (
     SPLITTING,
     embedded_embedder,
     measure,
@@ -44,8 +44,8 @@ from devfactory.graph.screening import (
     screen,
     split_text,
 )
-from devfactory.graph.screening_model import IntentLabel, ScreeningModel, load_model
-from devfactory.graph.screening_train import TrainingSet, train
+from devfactory.graph.screening.classifier import IntentLabel, ScreeningModel, load_model
+from devfactory.graph.screening.train import TrainingSet, train
 from devfactory.settings import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "governance_screening.yaml"

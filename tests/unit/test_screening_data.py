@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 import yaml
 
-from devfactory.graph import screening_train
-from devfactory.graph.screening import embedded_embedder
-from devfactory.graph.screening_model import ScreeningModel, load_model
-from devfactory.graph.screening_train import TrainingSet, data_digest, training_set
+from devfactory.graph.screening import train as screening_train
+from devfactory.graph.screening.check import embedded_embedder
+from devfactory.graph.screening.classifier import ScreeningModel, load_model
+from devfactory.graph.screening.train import TrainingSet, data_digest, training_set
 
 ROOT = Path(__file__).resolve().parents[2]
 HELD_OUT_FILES = [ROOT / "tests" / "data" / f"governance_heldout_v{n}.yaml" for n in (2, 3, 4, 5)]
@@ -94,7 +94,7 @@ def test_the_shipped_model_was_trained_on_the_shipped_data() -> None:
     model = load_model()
     assert model.embedder == embedded_embedder().name
     assert model.data_sha256 == data_digest(data(), model.embedder), (
-        "the training data changed: run python -m devfactory.graph.screening_train"
+        "the training data changed: run python -m devfactory.graph.screening.train"
     )
     assert model.intents == data().intents
     cv = model.cross_validation

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from devfactory.control.policy import Assessment, PolicyDecision, Risk, load_policy
-from devfactory.graph.screening import embedded_embedder, measure
+from devfactory.graph.screening.check import embedded_embedder, measure
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"

@@ -28,7 +28,7 @@ from devfactory.control.policy import (
     RiskRule,
     load_policy,
 )
-from devfactory.graph.screening import embedded_embedder, measure
+from devfactory.graph.screening.check import embedded_embedder, measure
 
 POLICY = load_policy()
 FOOLED = Assessment(risk=Risk.LOW, confidence=0.95, reasons=["an ordinary application"])

@@ -26,7 +26,7 @@ from devfactory.graph.hitl import decide, requested
 from devfactory.graph.lifecycle import task_key
 from devfactory.graph.planning import stage_items
 from devfactory.graph.requests import course_update
-from devfactory.graph.scope import Vetted, vet
+from devfactory.graph.screening.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import Answer, StageState, build_plan_of
 from devfactory.memory.packing import approx_tokens

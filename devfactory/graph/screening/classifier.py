@@ -1,6 +1,6 @@
 """The governance screen's trained classifier: its file format and how it scores vectors.
 
-The classifier is fitted by ``graph/screening_train.py`` on labelled examples
+The classifier is fitted by ``graph/screening/train.py`` on labelled examples
 (``config/risky_intents.yaml`` against ``config/ordinary_requirements.yaml``)
 and shipped as ``config/screening_model.npz``: plain arrays and one JSON
 header, read without pickle. Scoring needs numpy only, so a process loads a
@@ -73,7 +73,7 @@ class ScreeningModel:
         intent_bias: its bias per intent.
         min_part_words: the shortest clause scored alone when it was calibrated.
         splitting: the version of the text cutting its parts came from
-            (``graph/screening.py``'s ``SPLITTING``; 1 in files that predate it).
+            (``graph/screening/check.py``'s ``SPLITTING``; 1 in files that predate it).
         cross_validation: out-of-fold figures on the training data at ``threshold``.
 
     """

@@ -1,6 +1,6 @@
 """Fit and calibrate the governance screen's classifier, and write the model it ships.
 
-Run ``python -m devfactory.graph.screening_train`` after changing the
+Run ``python -m devfactory.graph.screening.train`` after changing the
 training data (``--check`` only says whether the shipped model would change).
 
 Why a trained classifier: the screen it replaces called a text risky when
@@ -57,14 +57,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 
-from devfactory.graph.screening import (
+from devfactory.graph.screening.check import (
     SPLITTING,
     IntentSet,
     embedded_embedder,
     parse_intents,
     split_text,
 )
-from devfactory.graph.screening_model import IntentLabel, ScreeningModel, model_path
+from devfactory.graph.screening.classifier import IntentLabel, ScreeningModel, model_path
 from devfactory.models.embeddings import Embedder
 
 FOLDS: Final = 5
@@ -291,7 +291,7 @@ def _agrees(model: ScreeningModel, svm: SVC, design: np.ndarray) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Train on the packaged examples and write the model (or, with ``--check``, compare)."""
     parser = argparse.ArgumentParser(
-        prog="python -m devfactory.graph.screening_train", description=__doc__.splitlines()[0]
+        prog="python -m devfactory.graph.screening.train", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--out", type=Path, default=None, help="where to write the model")
     parser.add_argument(

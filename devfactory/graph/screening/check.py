@@ -4,7 +4,7 @@ Keyword rules (``control/policy.py``) miss paraphrases, and a text's nearness
 to risky phrasings follows vocabulary both ways. This check scores a text, each
 of its sentences and each of its clauses (so a long text cannot dilute one
 risky clause) with a classifier trained and calibrated on labelled examples
-(``graph/screening_model.py``, fitted by ``graph/screening_train.py``): the
+(``graph/screening/classifier.py``, fitted by ``graph/screening/train.py``): the
 calibrated probability that a part states a risky intent, the line chosen by
 cross-validation, and the intent a risky part shows. It also compares every
 part with text addressed to the reviewers and with ordinary wording near it
@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.control.policy import Calibration, Match, Risk, Screen, ScreeningRules
 from devfactory.graph.context import Context
-from devfactory.graph.screening_model import load_model
+from devfactory.graph.screening.classifier import load_model
 from devfactory.models.embeddings import Embedder, embedded_minilm
 
 Phrase = Annotated[str, Field(min_length=3, max_length=300)]

@@ -26,7 +26,7 @@ from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.hitl import decide
-from devfactory.graph.screening import screen
+from devfactory.graph.screening.check import screen
 from devfactory.graph.state import notice_entry
 
 GOVERNANCE = "governance"
