@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 from bench.served import client, emit, plan, private_tmp
-from devfactory.graph.planning import PLAN_SCHEMA
+from devfactory.graph.planning.build_plan import PLAN_SCHEMA
 from devfactory.models.local_server import LocalServer
 from devfactory.models.packaged import SMALL, ensure_model_file
 from devfactory.models.server_chat import ServerChatModel, build_served

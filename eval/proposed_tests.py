@@ -77,7 +77,7 @@ def reference_functions(case: Case) -> set[str]:
 
 def ask_case(case: Case, settings: Any, source: Any) -> list[Asked]:
     """Ask for tests of every unit of ``case`` the build loop asks tests of; judge them."""
-    from devfactory.graph.interface import read_facts
+    from devfactory.graph.planning.reading import read_facts
     from devfactory.graph.stage.behaviour import tests_request
     from devfactory.models.io import ask_structured
     from devfactory.software.behaviour import ProposedTest, ProposedValueTest, checked, passes

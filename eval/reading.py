@@ -2,9 +2,9 @@
 
 The reading of the requirement comes before any code: a run whose plan misses the
 module or its units builds the wrong software however well it writes. For each
-case this reads ``requirement.md`` as a run does (``graph/interface.read_facts``:
+case this reads ``requirement.md`` as a run does (``graph/planning/reading.read_facts``:
 the parser, and the model where the parser leaves the interface open), makes the
-plan tools make from those facts (``graph/plan_start.tool_plan``, the pipeline's
+plan tools make from those facts (``graph/planning/plan_start.tool_plan``, the pipeline's
 teams as owners) and says whether that plan names the case's module and units:
 the library's functions, the command's options, the service's routes, as the
 case's ``names`` list them, and, for a command line, whether its positional
@@ -129,8 +129,8 @@ def judge(plan: dict[str, Any], case: Case) -> tuple[bool, list[str]]:
 
 def read_case(case: Case, settings: Any, source: Any, owners: dict[str, Any]) -> Read:
     """Read one case's requirement as a run does, and judge the plan made from it."""
-    from devfactory.graph.interface import read_facts
-    from devfactory.graph.plan_start import starting_plan, tool_plan
+    from devfactory.graph.planning.plan_start import starting_plan, tool_plan
+    from devfactory.graph.planning.reading import read_facts
 
     requirement = (case.folder / "requirement.md").read_text(encoding="utf-8")
     started = time.perf_counter()
@@ -193,7 +193,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Read every chosen case; write ``reading.json`` and ``reading.md``."""
-    from devfactory.graph.planning import pipeline_owners
+    from devfactory.graph.planning.build_plan import pipeline_owners
     from devfactory.pipelines import load_pipeline
     from devfactory.teams.registry import load_teams
 

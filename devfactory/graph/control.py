@@ -32,9 +32,9 @@ from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.final_checks import final_checks
 from devfactory.graph.hitl import decide
-from devfactory.graph.interface import read_once
 from devfactory.graph.lifecycle import Mover, task_key
-from devfactory.graph.planning import stage_items
+from devfactory.graph.planning.build_plan import stage_items
+from devfactory.graph.planning.reading import read_once
 from devfactory.graph.screening.scope import vet
 from devfactory.graph.stage.setup import left_out
 from devfactory.graph.state import (

@@ -144,7 +144,7 @@ class RunState(RunInput):
     governance: NotRequired[GovernanceRecord]
     stage_plan: NotRequired[StagePlan]
     build_plan: NotRequired[KeptPlan]  # stored when the stage writing plan.json passes
-    # what the requirement states, read once by the ``plan`` node (graph/interface.py)
+    # what the requirement states, read once by the ``plan`` node (graph/planning/reading.py)
     requirement_facts: NotRequired[RunFacts]
     revision: NotRequired[int]
     review_feedback: NotRequired[str]

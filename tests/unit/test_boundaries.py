@@ -213,7 +213,7 @@ RULE_MODULES = (
     "software/examples.py",
     "software/plan.py",  # the names a plan must keep, read from the requirement
     *(f"software/kinds/{p.name}" for p in sorted((ROOT / "software" / "kinds").glob("*.py"))),
-    "graph/plan_start.py",  # the plan pre-filled from the requirement's names
+    "graph/planning/plan_start.py",  # the plan pre-filled from the requirement's names
     "repairs/registry.py",
     "repairs/plan_repair.py",
 )

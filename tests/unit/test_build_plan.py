@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from devfactory.contracts import StageRecord
 from devfactory.graph.checkpoints import upgrade
-from devfactory.graph.planning import draft_plan, stage_items
+from devfactory.graph.planning.build_plan import draft_plan, stage_items
 from devfactory.repairs.plan_repair import normalise_plan
 from devfactory.repairs.registry import plan_normaliser
 from devfactory.software.checks.criteria import criteria_of, criteria_status
@@ -584,7 +584,7 @@ def test_the_lean_pipeline_plans_codes_and_tests_without_a_requirements_document
 
 @pytest.mark.parametrize("pipeline", ["mvp", "lean", "full"])
 def test_a_requirement_naming_no_package_is_shown_no_plan_to_copy(pipeline: str) -> None:
-    from devfactory.graph.planning import plan_request
+    from devfactory.graph.planning.build_plan import plan_request
     from devfactory.pipelines import load_pipeline
 
     owners = {slug: TEAMS[slug].owns for slug in load_pipeline(pipeline).teams}
@@ -625,8 +625,8 @@ def _read_facts() -> Any:
 
 
 def test_the_plan_starts_from_the_module_and_functions_the_run_read() -> None:
-    from devfactory.graph.plan_start import starting_plan
-    from devfactory.graph.planning import plan_request
+    from devfactory.graph.planning.build_plan import plan_request
+    from devfactory.graph.planning.plan_start import starting_plan
 
     assert starting_plan(PROSE_LIBRARY, MVP) is None  # no code span names anything
     start = starting_plan(PROSE_LIBRARY, MVP, _read_facts())
@@ -644,7 +644,7 @@ def test_the_plan_starts_from_the_module_and_functions_the_run_read() -> None:
 
 
 def test_a_plan_drafted_from_read_facts_shows_them_and_their_start_passes_the_checks() -> None:
-    from devfactory.graph.plan_start import starting_plan
+    from devfactory.graph.planning.plan_start import starting_plan
 
     start = starting_plan(PROSE_LIBRARY, MVP, _read_facts())
     models = _plan_reply([json.dumps(start)])  # the model keeps the start as it is
@@ -680,8 +680,8 @@ def test_the_report_is_judged_on_the_criteria_without_the_out_of_scope_list(sett
 
 @pytest.mark.parametrize("pipeline", ["mvp", "lean"])
 def test_the_plan_request_starts_from_the_names_the_requirement_gives(pipeline: str) -> None:
-    from devfactory.graph.plan_start import starting_plan
-    from devfactory.graph.planning import plan_request
+    from devfactory.graph.planning.build_plan import plan_request
+    from devfactory.graph.planning.plan_start import starting_plan
     from devfactory.pipelines import load_pipeline
 
     owners = {slug: TEAMS[slug].owns for slug in load_pipeline(pipeline).teams}
@@ -706,7 +706,7 @@ def test_the_plan_request_starts_from_the_names_the_requirement_gives(pipeline: 
 
 
 def test_a_web_service_and_a_library_start_from_their_module() -> None:
-    from devfactory.graph.plan_start import starting_plan
+    from devfactory.graph.planning.plan_start import starting_plan
 
     owners = MVP
     web = starting_plan(
@@ -732,7 +732,7 @@ def test_a_web_service_and_a_library_start_from_their_module() -> None:
 
 
 def test_a_web_service_also_run_with_dash_m_starts_with_its_command_file() -> None:
-    from devfactory.graph.plan_start import starting_plan
+    from devfactory.graph.planning.plan_start import starting_plan
 
     start = starting_plan(
         "A FastAPI service `python -m notes serve` in the module `notes`: GET /notes lists them.",
@@ -783,7 +783,7 @@ def test_the_stage_record_lists_the_repairs_made_to_the_plan(settings: Any) -> N
 
 
 def test_a_file_is_told_how_to_import_or_run_the_modules_it_depends_on() -> None:
-    from devfactory.graph.planning import interface_brief
+    from devfactory.graph.planning.build_plan import interface_brief
 
     data = cli_plan()
     data["files"][2]["depends_on"] = ["wordcount/__init__.py", "wordcount/__main__.py"]
@@ -806,7 +806,7 @@ def test_a_file_is_told_how_to_import_or_run_the_modules_it_depends_on() -> None
 def test_a_plan_by_tools_gives_the_pipelines_api_infra_and_ops_teams_their_deliverables(
     pipeline: str,
 ) -> None:
-    from devfactory.graph.plan_start import tool_plan
+    from devfactory.graph.planning.plan_start import tool_plan
     from devfactory.pipelines import load_pipeline
 
     owners = {slug: TEAMS[slug].owns for slug in load_pipeline(pipeline).teams}

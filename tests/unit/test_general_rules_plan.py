@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from devfactory.graph.plan_start import starting_plan
+from devfactory.graph.planning.plan_start import starting_plan
 from devfactory.repairs import plan_repair
 from devfactory.software.plan import FileRole, named_interfaces
 

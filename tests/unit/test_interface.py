@@ -369,7 +369,7 @@ def test_the_calls_stop_at_their_cap_or_once_nothing_is_left_open(reading: Setti
 
 
 def test_the_schema_the_model_decodes_under_carries_the_caps() -> None:
-    from devfactory.graph.interface import schema
+    from devfactory.graph.planning.reading import schema
 
     capped = schema(Limits(per_kind=3, quote_chars=120))
 
@@ -571,7 +571,7 @@ def test_no_model_to_ask_leaves_the_parser_s_facts_and_says_so(reading: Settings
     from langgraph.runtime import Runtime
 
     from devfactory.graph.context import Context
-    from devfactory.graph.interface import read_once
+    from devfactory.graph.planning.reading import read_once
     from devfactory.models.router import ModelUnavailableError
 
     class NoModels:
@@ -645,7 +645,7 @@ def test_the_model_s_arguments_complete_the_line_the_parser_made_and_only_that()
 
 
 def test_open_arguments_ask_the_model_once_saying_what_is_open(reading: Settings) -> None:
-    from devfactory.graph.interface import read_facts
+    from devfactory.graph.planning.reading import read_facts
 
     many = reading.model_copy(update={"prose_fact_calls": 3})
     models = ScriptedModels(_reading(NO_FACTS))

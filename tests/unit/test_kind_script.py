@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devfactory.graph.plan_start import tool_plan
+from devfactory.graph.planning.plan_start import tool_plan
 from devfactory.software.checks.plan_commands import environment_for, smoke_for
 from devfactory.software.kinds import (
     examples_file,

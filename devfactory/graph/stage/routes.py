@@ -24,7 +24,7 @@ from devfactory.graph.emit import emit
 from devfactory.graph.gate import Route, assess
 from devfactory.graph.hitl import decide, requested
 from devfactory.graph.lifecycle import task_key
-from devfactory.graph.planning import stage_items
+from devfactory.graph.planning.build_plan import stage_items
 from devfactory.graph.requests import course_update
 from devfactory.graph.screening.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 
 from devfactory.contracts import Artifact, ArtifactKind, StageOutcome, Status, TaskResult, Usage
-from devfactory.graph.plan_start import tool_plan
-from devfactory.graph.planning import pipeline_owners
+from devfactory.graph.planning.build_plan import pipeline_owners
+from devfactory.graph.planning.plan_start import tool_plan
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import StageState, requirement_facts_of
 from devfactory.graph.structured import Draft

@@ -31,7 +31,7 @@ from devfactory.graph import metering
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
-from devfactory.graph.planning import (
+from devfactory.graph.planning.build_plan import (
     PLAN_SCHEMA,
     draft_plan,
     interface_brief,

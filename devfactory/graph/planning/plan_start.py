@@ -2,7 +2,7 @@
 
 Models fill a shape they are shown far better than one described in words.
 When the requirement names its package (run as ``python -m x``, "module `x`",
-or as the run's facts read it: ``graph/interface``), the request carries a plan
+or as the run's facts read it: ``graph/planning/reading``), the request carries a plan
 filled in from the names it gives (functions with their signatures as written,
 usage lines, endpoints), each file owned by the pipeline's team for its kind;
 the architect corrects and completes it. Where nothing names the package, the
@@ -238,7 +238,7 @@ def tool_plan(
     files: a plan by tools writes whole files from skeletons, so where one of
     its files exists the model plans instead, from the repository's map.
     ``facts`` are the run's (read once, the model's filling the parser's gaps:
-    ``graph/interface``); without them the requirement is read by the parser.
+    ``graph/planning/reading``); without them the requirement is read by the parser.
     """
     from devfactory.software.behaviour import PATH as AGREED_PATH
     from devfactory.software.examples import PATH as EXAMPLES_PATH

@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
 from devfactory.contracts import Artifact, ArtifactKind, Usage
-from devfactory.graph.plan_start import named_in, start_block, starting_plan
+from devfactory.graph.planning.plan_start import named_in, start_block, starting_plan
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.state import stage_plan_of
 from devfactory.graph.structured import Draft
@@ -193,7 +193,7 @@ def draft_plan(
 ) -> PlanDraft:
     """Ask for the build plan until it parses and passes ``check_plan``, within the caps.
 
-    ``facts`` are the run's reading of the requirement (``graph/interface``): the
+    ``facts`` are the run's reading of the requirement (``graph/planning/reading``): the
     request names what they read and starts from a plan filled in with it. The
     ``plan`` repairs named in ``repairs_off`` are left out.
     """
