@@ -388,7 +388,7 @@ class Settings(BaseSettings):
     )
 
     # APPROVALS: requests for a person (control/approval_rules.py,
-    # graph/requests.py); the rules themselves are the policy file's approval_rules.
+    # graph/oversight/requests.py); the rules themselves are the policy file's approval_rules.
     cheap_model_cost_ratio: float = Field(
         default=0.3,
         gt=0.0,

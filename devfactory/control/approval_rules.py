@@ -1,7 +1,7 @@
 """Approval rules applied to a request for a person: which rule, auto-approval, alternatives.
 
 A request is a pause that needs a person (``control/hitl.Pause``); the graph
-gathers its facts (``graph/requests.py``: the estimated cost to finish, the
+gathers its facts (``graph/oversight/requests.py``: the estimated cost to finish, the
 confidence behind it, its risk factors, the final checks) and this module
 decides, from the policy file's ``approval_rules`` alone: which rule matches
 (first match wins; each kind has a default), whether that rule approves it

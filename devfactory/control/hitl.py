@@ -83,7 +83,7 @@ class Estimate(BaseModel):
 class Pause(BaseModel):
     """One question a run is waiting on, with what a person needs to decide it.
 
-    The request's fields after ``details`` are filled by ``graph/requests.py``
+    The request's fields after ``details`` are filled by ``graph/oversight/requests.py``
     from the run's state and the matched approval rule; a pause recorded
     before they existed reads with their defaults.
     """

@@ -59,7 +59,8 @@ ACTION_OF: dict[str, ActionKind] = {
 }
 Priority = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 PRIORITIES: tuple[Priority, ...] = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
-# Other courses a person may pick instead of the asked one (their effect: graph/requests.py).
+# Other courses a person may pick instead of the asked one (their effect:
+# graph/oversight/requests.py).
 AlternativeKind = Literal["cheaper_model", "drop_stage", "narrow_scope"]
 ALTERNATIVE_KINDS: tuple[AlternativeKind, ...] = ("cheaper_model", "drop_stage", "narrow_scope")
 # The extra checks a rule may ask before it auto-approves (control/approval_rules.py runs them).

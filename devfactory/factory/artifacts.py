@@ -172,7 +172,7 @@ def write_run_files(
 ) -> list[str]:
     """Write every stage's files, ``run.json`` and ``SUMMARY.md``; return what was refused.
 
-    ``spend`` is the run's ledger summed by team (``graph.metering.spend_by_team``):
+    ``spend`` is the run's ledger summed by team (``graph.oversight.metering.spend_by_team``):
     the one count of its calls and tokens, which ``devfactory usage`` and the
     API show too. ``final_checks`` are those of the built software (checks,
     score, each acceptance criterion, problems), when the run reached them;

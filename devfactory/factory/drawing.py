@@ -5,7 +5,7 @@ what the compiled graph does not say: the teams grouped by cluster, the
 clarification edges each team may use (its ``may_ask``, drawn dotted and
 orange; a team asked that is not in the pipeline is drawn as answering only),
 the nodes that may pause the run for a person (their ``waits_for`` metadata,
-``graph/hitl.py``), and, for a run, each stage coloured by its outcome with its
+``graph/oversight/interrupts.py``), and, for a run, each stage coloured by its outcome with its
 attempts and confidence, the node a paused run waits at, and the questions its
 teams actually asked. A stage reads as it stands: PASSED, BLOCKED or SKIPPED with
 its attempts and confidence, RUNNING while a worker drives it, WAITING (or
@@ -32,7 +32,7 @@ from devfactory.contracts import StageRecord
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.graph.control import REVIEW
 from devfactory.graph.governance import APPROVAL
-from devfactory.graph.hitl import WAITS_FOR
+from devfactory.graph.oversight.interrupts import WAITS_FOR
 from devfactory.teams import load_teams
 from devfactory.teams.registry import TeamRegistry
 

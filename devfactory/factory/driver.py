@@ -55,8 +55,8 @@ from devfactory.factory.recorder import RunRecorder, once
 from devfactory.factory.reports import Pending, RunReport, ShownRun, checked_text, pending_of
 from devfactory.factory.stores import Graphs, Stores
 from devfactory.factory.switchboard import Switchboard
-from devfactory.graph import metering
 from devfactory.graph.context import Context
+from devfactory.graph.oversight import metering
 from devfactory.graph.state import RunState
 from devfactory.logs import bound_run
 from devfactory.models.router import ModelSource

@@ -67,7 +67,7 @@ from devfactory.factory.artifacts import (
 from devfactory.factory.findings import instructions_of
 from devfactory.factory.incident_watch import IncidentWatch
 from devfactory.factory.reports import Pending
-from devfactory.graph.metering import spend_by_team, spend_by_team_and_model
+from devfactory.graph.oversight.metering import spend_by_team, spend_by_team_and_model
 from devfactory.graph.state import final_checks_of, outcome_of
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService

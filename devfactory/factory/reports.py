@@ -189,7 +189,7 @@ class RunUsage:
         project_spent: Spend,
     ) -> RunUsage:
         """Sum a run's ledger by team (every round) against its caps and its project's."""
-        from devfactory.graph.metering import spend_by_team  # the graph: not for status
+        from devfactory.graph.oversight.metering import spend_by_team  # the graph: not for status
 
         teams = spend_by_team({"spend": ledger})
         total = Spend.total(teams.values())

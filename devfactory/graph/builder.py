@@ -22,7 +22,7 @@ from devfactory.graph.control import (
 )
 from devfactory.graph.delivery import merge
 from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN, approval, govern
-from devfactory.graph.hitl import waits_for
+from devfactory.graph.oversight.interrupts import waits_for
 from devfactory.graph.stage import make_team_node
 from devfactory.graph.state import RunInput, RunState
 from devfactory.pipelines import Pipeline, load_pipeline

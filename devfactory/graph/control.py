@@ -28,11 +28,11 @@ from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionRecord, Pause, make_pause
 from devfactory.control.lifecycle import Phase
 from devfactory.control.run_records import RoundSummary, StagePlan, StageSlot, StageSummary
-from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.final_checks import final_checks
-from devfactory.graph.hitl import decide
-from devfactory.graph.lifecycle import Mover, task_key
+from devfactory.graph.oversight import metering
+from devfactory.graph.oversight.interrupts import decide
+from devfactory.graph.oversight.phases import Mover, task_key
 from devfactory.graph.planning.build_plan import stage_items
 from devfactory.graph.planning.reading import read_once
 from devfactory.graph.screening.scope import vet

@@ -21,8 +21,8 @@ from devfactory.contracts import Repository, RunOutcome
 from devfactory.control.hitl import DecisionRecord, Pause, make_pause
 from devfactory.graph.context import Context
 from devfactory.graph.control import RunSetup
-from devfactory.graph.hitl import decide
-from devfactory.graph.lifecycle import Mover, task_key
+from devfactory.graph.oversight.interrupts import decide
+from devfactory.graph.oversight.phases import Mover, task_key
 from devfactory.graph.state import RunState, final_checks_of
 from devfactory.software.git_credentials import forget
 from devfactory.software.remotes import HostPolicy

@@ -138,7 +138,7 @@ class RunState(RunInput):
     clarifications: NotRequired[Clarifications]
     notices: NotRequired[Notices]
     budget_ack: NotRequired[Marks]  # a warning's key -> who acknowledged it
-    # The course people chose among a request's alternatives (graph/requests.py): "model"
+    # The course people chose among a request's alternatives (graph/oversight/requests.py): "model"
     # (the alias the remaining stages use), "drop:<team>" (who dropped it), "scope".
     course: NotRequired[Marks]
     governance: NotRequired[GovernanceRecord]
@@ -154,7 +154,7 @@ class RunState(RunInput):
     fix_round: NotRequired[int]  # how many times the final checks sent failures back
     fixes: NotRequired[dict[str, list[str]]]  # team -> the problems it must fix this round
     kept_stages: NotRequired[dict[str, StageRecord]]  # records a fix round keeps as they are
-    outcome: NotRequired[RunOutcome]  # built in one place: graph/lifecycle.Mover.end
+    outcome: NotRequired[RunOutcome]  # built in one place: graph/oversight/phases.Mover.end
     # Read only, from checkpoints written before these keys were renamed:
     plan: NotRequired[StagePlan]  # now stage_plan
     build: NotRequired[FinalChecks | None]  # now final_checks

@@ -13,7 +13,7 @@ import httpx
 
 from devfactory.factory.drawing import pipeline_view, to_mermaid
 from devfactory.graph import build_graph
-from devfactory.graph.hitl import WAITS_FOR
+from devfactory.graph.oversight.interrupts import WAITS_FOR
 from devfactory.pipelines import load_pipeline
 from tests.e2e.conftest import BIN, ROOT, cli, dot_available
 

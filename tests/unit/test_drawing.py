@@ -25,7 +25,7 @@ from devfactory.factory.drawing import (
     view,
 )
 from devfactory.graph import build_graph
-from devfactory.graph.hitl import WAITS_FOR
+from devfactory.graph.oversight.interrupts import WAITS_FOR
 from devfactory.pipelines import available_pipelines, load_pipeline
 from devfactory.teams import load_teams
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devfactory.graph.checkpoints import upgrade
-from devfactory.graph.metering import spend_by_team, spend_by_team_and_model
+from devfactory.graph.oversight.metering import spend_by_team, spend_by_team_and_model
 
 
 def _entry(team: str, model: str | None, tokens: int, calls: int) -> dict[str, object]:

@@ -22,7 +22,14 @@ from devfactory.control.policy import ApprovalRule, GovernanceRecord, Policy, lo
 from devfactory.events import DecisionRecorded, StageStarted
 from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.context import Context
-from devfactory.graph.requests import CHEAP_ALIAS, enrich, estimate, facts, propose, sources
+from devfactory.graph.oversight.requests import (
+    CHEAP_ALIAS,
+    enrich,
+    estimate,
+    facts,
+    propose,
+    sources,
+)
 from devfactory.models.router import ResolvedModel
 from devfactory.settings import Settings
 from tests.fakes import Call, Script, ScriptedModels, always_good, good_report

@@ -25,8 +25,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from devfactory.contracts import Usage
-from devfactory.graph import metering
 from devfactory.graph.context import Context
+from devfactory.graph.oversight import metering
 from devfactory.graph.prompts import render_prompt
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError

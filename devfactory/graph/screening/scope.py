@@ -25,7 +25,7 @@ from devfactory.control.run_records import NoticeEntry
 from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
-from devfactory.graph.hitl import decide
+from devfactory.graph.oversight.interrupts import decide
 from devfactory.graph.screening.check import screen
 from devfactory.graph.state import notice_entry
 

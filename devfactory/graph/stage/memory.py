@@ -17,9 +17,9 @@ from langgraph.runtime import Runtime
 from devfactory.contracts import StageOutcome, StageRecord
 from devfactory.control.budget import Caps
 from devfactory.events import FactsExtracted, Recalled
-from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
+from devfactory.graph.oversight import metering
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.stage.setup import StageSetup, halted_by
 from devfactory.graph.state import Recollection, StageState, stage_plan_of

@@ -15,17 +15,17 @@ from devfactory.contracts import Escalation, GateVerdict, StageOutcome
 from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.control.run_records import ClarificationEntry
 from devfactory.events import ClarificationRouted
-from devfactory.graph import metering
 from devfactory.graph.briefs import requirement_view
 from devfactory.graph.broker import Broker
 from devfactory.graph.broker import consult as consult_broker
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.gate import Route, assess
-from devfactory.graph.hitl import decide, requested
-from devfactory.graph.lifecycle import task_key
+from devfactory.graph.oversight import metering
+from devfactory.graph.oversight.interrupts import decide, requested
+from devfactory.graph.oversight.phases import task_key
+from devfactory.graph.oversight.requests import course_update
 from devfactory.graph.planning.build_plan import stage_items
-from devfactory.graph.requests import course_update
 from devfactory.graph.screening.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import Answer, StageState, build_plan_of

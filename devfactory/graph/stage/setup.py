@@ -13,9 +13,9 @@ from langgraph.types import Command
 from devfactory.contracts import MAX_ARTIFACTS, StageOutcome, StageRecord, TaskResult, Usage
 from devfactory.control.budget import Spend
 from devfactory.events import StageFinished
-from devfactory.graph.budget_gate import budget_gate
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
+from devfactory.graph.oversight.budget_gate import budget_gate
 from devfactory.graph.schema import report_schema
 from devfactory.graph.stage.whole import blocked_plan_answer
 from devfactory.models.router import ResolvedModel

@@ -29,8 +29,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from devfactory.contracts import MAX_ARTIFACTS, Artifact, ArtifactKind, TaskResult, Usage
-from devfactory.graph import metering
 from devfactory.graph.context import Context
+from devfactory.graph.oversight import metering
 from devfactory.graph.prompts import render_prompt
 from devfactory.graph.state import build_plan_of, requirement_facts_of
 from devfactory.models.fanout import at_once, in_order

@@ -27,10 +27,11 @@ from devfactory.contracts import (
     Usage,
 )
 from devfactory.events import DraftSaved, StageFinished, StageStarted
-from devfactory.graph import metering
 from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
+from devfactory.graph.oversight import metering
+from devfactory.graph.oversight.requests import dropped
 from devfactory.graph.planning.build_plan import (
     PLAN_SCHEMA,
     draft_plan,
@@ -38,7 +39,6 @@ from devfactory.graph.planning.build_plan import (
     pipeline_owners,
     stage_items,
 )
-from devfactory.graph.requests import dropped
 from devfactory.graph.stage.build import build_module, buildable
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.stage.setup import (

@@ -17,12 +17,12 @@ from langgraph.runtime import Runtime
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.events import Notice
-from devfactory.graph import metering
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
-from devfactory.graph.hitl import decide, requested
-from devfactory.graph.lifecycle import task_key
-from devfactory.graph.requests import course_update
+from devfactory.graph.oversight import metering
+from devfactory.graph.oversight.interrupts import decide, requested
+from devfactory.graph.oversight.phases import task_key
+from devfactory.graph.oversight.requests import course_update
 from devfactory.graph.state import notice_entry
 from devfactory.teams.spec import TeamSpec
 

@@ -1,6 +1,6 @@
 """A request for a person, filled in from the run: rule, sources, estimate, alternatives.
 
-``graph/hitl.decide`` calls ``enrich`` on every pause before it asks anyone:
+``graph/oversight/interrupts.decide`` calls ``enrich`` on every pause before it asks anyone:
 the matched approval rule (``control/approval_rules.py``) gives the roles, the
 priority and the deadline; the run's state gives the sources (the stage
 records and files the pause is about), the estimated cost to finish, the risk
@@ -34,8 +34,8 @@ from devfactory.control.approval_rules import (
 from devfactory.control.hitl import Decision, Estimate, Pause
 from devfactory.control.policy import Risk
 from devfactory.control.unattended import least_trusted
-from devfactory.graph import metering
 from devfactory.graph.context import Context
+from devfactory.graph.oversight import metering
 from devfactory.graph.state import final_checks_of, stage_plan_of
 
 CHEAP_ALIAS: Final = "factory/cheap"

@@ -21,8 +21,8 @@ from langgraph.runtime import Runtime
 
 from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.graph.context import Context
-from devfactory.graph.hitl import decide
-from devfactory.graph.lifecycle import task_key
+from devfactory.graph.oversight.interrupts import decide
+from devfactory.graph.oversight.phases import task_key
 from devfactory.graph.state import StageState
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from devfactory.control.hitl import Decision, DecisionError, Pause, check_decisi
 from devfactory.events import DecisionRecorded
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
-from devfactory.graph.lifecycle import task_key
-from devfactory.graph.requests import auto_decision, enrich
+from devfactory.graph.oversight.phases import task_key
+from devfactory.graph.oversight.requests import auto_decision, enrich
 
 # node metadata naming what a node may stop the run for a person to give; the
 # graph views draw such nodes as waiting for a person (``factory/drawing.py``), Studio shows it
@@ -58,7 +58,7 @@ def decide(
 ) -> Decision:
     """Answer ``pause`` by an approval rule or the unattended policy, else ask a person.
 
-    The pause is first filled in as a request (``graph/requests.py``: its rule,
+    The pause is first filled in as a request (``graph/oversight/requests.py``: its rule,
     roles, sources, estimate, risk factors, confidence, priority, deadline and
     alternatives). A rule that auto-approves it decides, signed
     ``policy:rule:<name>``; an unattended run's rule decides next. Either

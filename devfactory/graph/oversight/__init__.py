@@ -1,0 +1,1 @@
+"""The rules of ``control/`` applied inside the graph: pauses, requests, holds, budgets, phases."""
