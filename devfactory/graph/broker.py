@@ -19,7 +19,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.contracts import Hop, StageRecord, Usage
-from devfactory.graph.prompts import render_prompt
+from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.models.io import Answer, ask_structured, grammar_schema, with_choices
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import TeamSpec

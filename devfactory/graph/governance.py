@@ -24,11 +24,11 @@ from devfactory.control.policy import Assessment, GovernanceRecord
 from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
+from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
 from devfactory.graph.oversight.interrupts import decide, requested
 from devfactory.graph.oversight.phases import Mover, task_key
 from devfactory.graph.oversight.requests import course_update
-from devfactory.graph.prompts import render_prompt
 from devfactory.graph.screening.check import screen
 from devfactory.graph.state import RunState, notice_entry
 from devfactory.models.io import ask_structured, grammar_schema

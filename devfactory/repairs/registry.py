@@ -50,7 +50,7 @@ context: ``ProjectNames``):
   8. ``owners``: a file given to the one team that writes its kind
 
 ``report``, a ``TaskResult`` reply's JSON object (the report's normaliser in
-``graph/structured.py``):
+``graph/model_io/structured.py``):
   1. ``unknown-fields``: top-level keys the contract does not know dropped
   2. ``confidence``: a confidence given as text or a percentage read as a fraction
   3. ``lists``: a bare string or object where a list belongs wrapped in one

@@ -191,7 +191,7 @@ def test_the_real_server_writes_an_answers_fields_in_the_order_they_are_sent(
 
 def test_every_teams_report_grammar_is_taken_by_the_real_server(plan: ServerPlan) -> None:
     """llama-server parses each schema's grammar; one it cannot parse is refused (HTTP 400)."""
-    from devfactory.graph.schema import report_schema
+    from devfactory.graph.model_io.schema import report_schema
     from devfactory.teams import load_teams
 
     chat = chat_of(plan, max_tokens=1)

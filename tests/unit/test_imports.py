@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
-from devfactory.graph.structured import draft_file
+from devfactory.graph.model_io.structured import draft_file
 from devfactory.repairs.missing_imports import (
     add_missing_imports,
     add_project_imports,

@@ -12,7 +12,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
 from devfactory.contracts import Artifact, Status, TaskResult
-from devfactory.graph.structured import parse_task_result, request_task_result
+from devfactory.graph.model_io.structured import parse_task_result, request_task_result
 
 ARTS = [Artifact(path="docs/readme.md", kind="markdown", content="# Hi\n")]
 

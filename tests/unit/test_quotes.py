@@ -58,7 +58,7 @@ def test_a_literal_among_the_arguments_of_a_call_over_several_lines_is_repaired(
 def test_a_python_draft_gets_the_repair_and_it_is_recorded_with_its_imports() -> None:
     from langchain_core.messages import HumanMessage
 
-    from devfactory.graph.structured import draft_file
+    from devfactory.graph.model_io.structured import draft_file
     from tests.unit.test_imports import model
 
     reply = SOURCE.replace("import argparse\n", "") + "    return json.dumps({})\n"

@@ -88,7 +88,7 @@ def test_a_bracket_left_open_by_a_broken_line_does_not_swallow_the_tests_after_i
 def test_a_drafted_tests_file_cut_off_is_kept_without_its_broken_test() -> None:
     from langchain_core.messages import HumanMessage
 
-    from devfactory.graph.structured import draft_file
+    from devfactory.graph.model_io.structured import draft_file
     from tests.unit.test_imports import model
 
     reply = HEAD + '\n\ndef test_three():\n    assert count("x\n'
@@ -194,7 +194,7 @@ def test_a_broken_test_whose_only_checks_are_broken_is_dropped_whole() -> None:
 def test_a_drafted_tests_file_with_one_broken_check_is_kept_and_says_what_was_dropped() -> None:
     from langchain_core.messages import HumanMessage
 
-    from devfactory.graph.structured import draft_file
+    from devfactory.graph.model_io.structured import draft_file
     from tests.unit.test_imports import model
 
     broken = ONE_TEST.replace('"x, "md5"', '["x", "md5"')  # a bracket no repair can close

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from devfactory.graph.schema import report_schema
+from devfactory.graph.model_io.schema import report_schema
 from devfactory.models.server_chat import json_schema_grammar
 from devfactory.teams import load_teams
 from tests.fakes import good_report
@@ -59,7 +59,7 @@ def test_every_team_schema_compiles_to_a_bounded_grammar(slug: str) -> None:
 def test_each_team_gets_a_request_clarification_tool_for_the_teams_it_may_ask(slug: str) -> None:
     from pydantic import ValidationError
 
-    from devfactory.graph.briefs import system_prompt
+    from devfactory.graph.model_io.briefs import system_prompt
     from devfactory.graph.tools import clarification_tool, tool_arguments_schema
 
     spec = load_teams()[slug]

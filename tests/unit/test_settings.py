@@ -100,7 +100,7 @@ def test_each_sandbox_limit_is_read_by_its_flat_name_in_every_source(
 
 
 def test_the_prompts_take_their_budgets_from_the_settings() -> None:
-    from devfactory.graph.briefs import requirement_budget
+    from devfactory.graph.model_io.briefs import requirement_budget
 
     assert requirement_budget(Settings(context_tokens=2500, requirement_tokens=1200)) == 1200
     assert requirement_budget(Settings(context_tokens=500, requirement_tokens=900)) == 500

@@ -11,7 +11,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, Status
-from devfactory.graph.structured import (
+from devfactory.graph.model_io.structured import (
     draft_file,
     parse_task_result,
     request_task_result,

@@ -19,10 +19,10 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable
 
 from devfactory.contracts import Artifact, ArtifactKind, Usage
+from devfactory.graph.model_io.prompt_files import render_prompt
+from devfactory.graph.model_io.structured import Draft
 from devfactory.graph.planning.plan_start import named_in, start_block, starting_plan
-from devfactory.graph.prompts import render_prompt
 from devfactory.graph.state import stage_plan_of
-from devfactory.graph.structured import Draft
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.repairs.registry import plan_normaliser
 from devfactory.software.plan import (

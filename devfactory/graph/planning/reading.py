@@ -26,8 +26,8 @@ from langgraph.runtime import Runtime
 
 from devfactory.contracts import Usage
 from devfactory.graph.context import Context
+from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
-from devfactory.graph.prompts import render_prompt
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError
 from devfactory.settings import Settings

@@ -21,7 +21,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from devfactory.contracts import Usage
-from devfactory.graph.prompts import render_prompt
+from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import requirement_facts_of
 from devfactory.models.fanout import at_once, in_order

@@ -55,12 +55,12 @@ from functools import partial
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from devfactory.contracts import Artifact, ArtifactKind, Usage
-from devfactory.graph.prompts import render_prompt
+from devfactory.graph.model_io.prompt_files import render_prompt
+from devfactory.graph.model_io.structured import Draft
 from devfactory.graph.stage.behaviour import agreed, asked
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.stage.whole import ask_whole, how_run, module_of, whole_messages
 from devfactory.graph.state import requirement_facts_of
-from devfactory.graph.structured import Draft
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import invoked, served_by, text_of, usage_of
 from devfactory.repairs.registry import RepairKind, repair

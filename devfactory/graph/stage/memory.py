@@ -19,8 +19,8 @@ from devfactory.control.budget import Caps
 from devfactory.events import FactsExtracted, Recalled
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
+from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
-from devfactory.graph.prompts import render_prompt
 from devfactory.graph.stage.setup import StageSetup, halted_by
 from devfactory.graph.state import Recollection, StageState, stage_plan_of
 from devfactory.memory.facts import Ask, Extraction, FactsOutcome, extraction_schema

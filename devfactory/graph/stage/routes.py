@@ -15,12 +15,12 @@ from devfactory.contracts import Escalation, GateVerdict, StageOutcome
 from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.control.run_records import ClarificationEntry
 from devfactory.events import ClarificationRouted
-from devfactory.graph.briefs import requirement_view
 from devfactory.graph.broker import Broker
 from devfactory.graph.broker import consult as consult_broker
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.gate import Route, assess
+from devfactory.graph.model_io.briefs import requirement_view
 from devfactory.graph.oversight import metering
 from devfactory.graph.oversight.interrupts import decide, requested
 from devfactory.graph.oversight.phases import task_key

@@ -15,8 +15,8 @@ from devfactory.control.budget import Spend
 from devfactory.events import StageFinished
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
+from devfactory.graph.model_io.schema import report_schema
 from devfactory.graph.oversight.budget_gate import budget_gate
-from devfactory.graph.schema import report_schema
 from devfactory.graph.stage.whole import blocked_plan_answer
 from devfactory.models.router import ResolvedModel
 from devfactory.software.plan import PLAN_PATH, read_plan

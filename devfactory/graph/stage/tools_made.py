@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 
 from devfactory.contracts import Artifact, ArtifactKind, StageOutcome, Status, TaskResult, Usage
+from devfactory.graph.model_io.structured import Draft
 from devfactory.graph.planning.build_plan import pipeline_owners
 from devfactory.graph.planning.plan_start import tool_plan
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import StageState, requirement_facts_of
-from devfactory.graph.structured import Draft
 from devfactory.software import infra
 from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.examples import PATH as EXAMPLES_PATH

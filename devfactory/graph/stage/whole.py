@@ -30,8 +30,8 @@ from langgraph.runtime import Runtime
 
 from devfactory.contracts import MAX_ARTIFACTS, Artifact, ArtifactKind, TaskResult, Usage
 from devfactory.graph.context import Context
+from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
-from devfactory.graph.prompts import render_prompt
 from devfactory.graph.state import build_plan_of, requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import invoked, served_by, text_of, usage_of

@@ -27,9 +27,10 @@ from devfactory.contracts import (
     Usage,
 )
 from devfactory.events import DraftSaved, StageFinished, StageStarted
-from devfactory.graph.briefs import draft_messages, report_messages
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
+from devfactory.graph.model_io.briefs import draft_messages, report_messages
+from devfactory.graph.model_io.structured import Draft, draft_file, request_task_result
 from devfactory.graph.oversight import metering
 from devfactory.graph.oversight.requests import dropped
 from devfactory.graph.planning.build_plan import (
@@ -57,7 +58,6 @@ from devfactory.graph.stage.tools_made import (
     written_by_tools,
 )
 from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
-from devfactory.graph.structured import Draft, draft_file, request_task_result
 from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError
 from devfactory.repairs.missing_imports import project_modules
