@@ -30,9 +30,9 @@ from typing import Any, Literal
 
 from devfactory.contracts import StageRecord
 from devfactory.control.lifecycle import TERMINAL, Phase
-from devfactory.graph.control import REVIEW
 from devfactory.graph.governance import APPROVAL
 from devfactory.graph.oversight.interrupts import WAITS_FOR
+from devfactory.graph.run_nodes import REVIEW
 from devfactory.teams import load_teams
 from devfactory.teams.registry import TeamRegistry
 

@@ -11,7 +11,10 @@ from langgraph.graph import END, START, StateGraph
 
 from devfactory.graph.binding import bind
 from devfactory.graph.context import Context
-from devfactory.graph.control import (
+from devfactory.graph.delivery import merge
+from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN, approval, govern
+from devfactory.graph.oversight.interrupts import waits_for
+from devfactory.graph.run_nodes import (
     MERGE,
     REVIEW,
     VALIDATE,
@@ -20,9 +23,6 @@ from devfactory.graph.control import (
     review,
     validate,
 )
-from devfactory.graph.delivery import merge
-from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN, approval, govern
-from devfactory.graph.oversight.interrupts import waits_for
 from devfactory.graph.stage import make_team_node
 from devfactory.graph.state import RunInput, RunState
 from devfactory.pipelines import Pipeline, load_pipeline

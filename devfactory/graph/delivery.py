@@ -20,9 +20,9 @@ from langgraph.types import Command
 from devfactory.contracts import Repository, RunOutcome
 from devfactory.control.hitl import DecisionRecord, Pause, make_pause
 from devfactory.graph.context import Context
-from devfactory.graph.control import RunSetup
 from devfactory.graph.oversight.interrupts import decide
 from devfactory.graph.oversight.phases import Mover, task_key
+from devfactory.graph.run_nodes import RunSetup
 from devfactory.graph.state import RunState, final_checks_of
 from devfactory.software.git_credentials import forget
 from devfactory.software.remotes import HostPolicy

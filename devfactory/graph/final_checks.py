@@ -4,7 +4,7 @@ The build plan's code checks run on every file written (and, for a run that deli
 into a repository, the repository's own old tests), then the build checks of every
 passed team that names some (``teams/tool_checks/``: Security Engineering's scan of
 the code, Compliance & Legal's licences). Each problem names its file's owner, so
-``graph/control.py``'s ``validate`` can send it back in a bounded fix round; one
+``graph/run_nodes.py``'s ``validate`` can send it back in a bounded fix round; one
 that no team owns fails the run.
 """
 

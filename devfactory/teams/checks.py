@@ -6,7 +6,7 @@ The factory has two check systems, one per question:
   formed for its kind? Markdown has a heading, YAML and JSON parse, an OpenAPI
   document has paths, SQL is not destructive, a mermaid diagram is there. The
   gate runs a team's on every attempt (``graph/gate.py``), and the run's
-  validation runs them again on each passed stage (``graph/control.py``).
+  validation runs them again on each passed stage (``graph/run_nodes.py``).
   Each reads the artifacts' text only: it never runs code, knows nothing of
   the build plan, and its problems are short sentences ([] when it passed).
 * **Code checks** (``software/checks/``): does the software built so far

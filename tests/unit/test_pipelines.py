@@ -7,8 +7,8 @@ from langgraph.graph import END, START
 
 from devfactory.factory.drawing import pipeline_view
 from devfactory.graph import build_graph
-from devfactory.graph.control import MERGE, REVIEW, VALIDATE
 from devfactory.graph.governance import APPROVAL, GOVERNANCE, PLAN
+from devfactory.graph.run_nodes import MERGE, REVIEW, VALIDATE
 from devfactory.pipelines import Pipeline, PipelineError, available_pipelines, load_pipeline
 from devfactory.teams import load_teams
 

@@ -7,7 +7,7 @@ install the plan's dependencies, import every module, run the tests once
 tests exist and smoke-run the entry point once its file exists).
 Problems about this team's files keep the stage from passing, whatever the
 team's confidence; problems about other teams' files go back to them from the
-run's final checks (``graph/control.py``).
+run's final checks (``graph/run_nodes.py``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ The factory has two check systems, one per question:
   ``verify`` (``suite.py``) runs a list of them and gathers a
   ``Verification``: records, problems per file and so per owning team,
   acceptance criteria (``criteria.py``), a score. ``graph/stage/verify.py``
-  runs them on a stage's code, ``graph/control.py`` on the whole workspace, and
+  runs them on a stage's code, ``graph/run_nodes.py`` on the whole workspace, and
   ``software/precheck.py`` runs lint and plan coverage on one drafted file.
 * **Artifact checks** (``teams/checks.py``): is each file one stage returned
   well formed for its kind (markdown has a heading, YAML parses, a mermaid
