@@ -30,11 +30,11 @@ from pydantic_settings import (
 )
 
 from devfactory.control.ceilings import MAX_RUN_DEADLINE_S
+from devfactory.repos.remotes import MAX_ENTRIES as MAX_HOST_ENTRIES
+from devfactory.repos.remotes import HostPolicy
 from devfactory.sandbox.index_proxy import parse_networks
 from devfactory.sandbox.indexes import parse_hosts
 from devfactory.sandbox.limits import INSTALL_SECONDS, INSTALL_SECONDS_RANGE, Limits
-from devfactory.software.remotes import MAX_ENTRIES as MAX_HOST_ENTRIES
-from devfactory.software.remotes import HostPolicy
 from devfactory.webguard import check_origin, check_proxy
 
 FLAT_LIMITS: Final = {f"sandbox_{item.name}": item.name for item in fields(Limits)}
@@ -863,7 +863,7 @@ class Settings(BaseSettings):
     )
 
     # REPOSITORY: a run delivered into an existing repository on a branch
-    # (`devfactory run --repo PATH_OR_URL [--base BRANCH]`, software/repository.py).
+    # (`devfactory run --repo PATH_OR_URL [--base BRANCH]`, repos/repository.py).
     repo_git_timeout_s: float = Field(
         default=300.0,
         ge=5.0,
@@ -1001,7 +1001,7 @@ class Settings(BaseSettings):
         description="The hosts a run's repository may be cloned from and pushed to: names "
         "(github.com), patterns (*.example.com; * for any name) and, to reach a loopback, "
         "link-local, private or reserved address at all, that address or its CIDR "
-        "(127.0.0.1, 10.0.0.0/8). Empty: no remote host (software/remotes.py).",
+        "(127.0.0.1, 10.0.0.0/8). Empty: no remote host (repos/remotes.py).",
     )
     repo_resolve_timeout_s: float = Field(
         default=10.0,

@@ -20,8 +20,8 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from devfactory.contracts import ArtifactKind
 from devfactory.events import Event
 from devfactory.models.router import ResolvedModel
+from devfactory.repos.repomap import is_test_file
 from devfactory.software.plan import PLAN_PATH, kind_of
-from devfactory.software.repomap import is_test_file
 from devfactory.teams import load_teams
 from devfactory.teams.spec import TeamSpec
 

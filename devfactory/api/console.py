@@ -32,7 +32,7 @@ from devfactory.models.local_server import embedded_available
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import available_pipelines
 from devfactory.redact import redact, shown_url
-from devfactory.software.workspace import Workspace
+from devfactory.repos.workspace import Workspace
 from devfactory.store.health import read_health
 from devfactory.store.runs import RunInputError, RunRow
 from devfactory.users import Person

@@ -49,8 +49,8 @@ from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.factory.reports import Pending, RunUsage, report_document
 from devfactory.factory.runner import Factory, RunBusyError, RunNotFoundError, RunStateError
 from devfactory.pipelines import PipelineError
-from devfactory.software.local_source import inside_roots, resolved_source
-from devfactory.software.repository import local_path_of
+from devfactory.repos.local_source import inside_roots, resolved_source
+from devfactory.repos.repository import local_path_of
 from devfactory.store.runs import RunInputError, RunRow
 from devfactory.tracing import trace_url
 from devfactory.users import Person

@@ -18,9 +18,9 @@ from devfactory.control.budget import Caps
 from devfactory.control.ceilings import MAX_ANSWER_CHARS, MAX_PROJECT_CHARS, MAX_REQUIREMENT_CHARS
 from devfactory.control.hitl import DecisionAction
 from devfactory.control.lifecycle import Transition
+from devfactory.repos.repository import check_ref, check_source
 from devfactory.runfiles import MAX_DEPTH
 from devfactory.shown import name_problem
-from devfactory.software.repository import check_ref, check_source
 from devfactory.store.runs import RunRow
 
 RUN_ID = "20261123-051244-f67a09"

@@ -75,7 +75,7 @@ def delivered_branch(report: Any) -> str:
     """Say which branch of which repository a run delivers into ("" when it delivers into none)."""
     from pathlib import Path
 
-    from devfactory.software.repository import delivery_of
+    from devfactory.repos.repository import delivery_of
 
     found = delivery_of(Path(report.out_dir), report.run_id) if report.out_dir else None
     return f"{found.branch} of {found.source} (base {found.base})" if found else ""

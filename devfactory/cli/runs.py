@@ -230,7 +230,7 @@ def diff(
 
     from devfactory.cli.terminal import clean, styled
     from devfactory.pipelines import PipelineError, load_pipeline
-    from devfactory.software.workspace import Workspace, WorkspaceError
+    from devfactory.repos.workspace import Workspace, WorkspaceError
 
     with common.session() as factory:
         row = factory.get(run_id)

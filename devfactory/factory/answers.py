@@ -37,9 +37,9 @@ from devfactory.factory.reports import (
 )
 from devfactory.factory.stores import Graphs, Stores
 from devfactory.redact import redact
+from devfactory.repos.git_credentials import forget
 from devfactory.runfiles import read_file, remove_tree
 from devfactory.settings import Settings
-from devfactory.software.git_credentials import forget
 from devfactory.store.approvals import ApprovalAction
 from devfactory.store.lease import new_driver
 from devfactory.store.runs import RunRow, RunStateError

@@ -18,10 +18,10 @@ from devfactory.control.budget import Spend
 from devfactory.factory.findings import not_run_line
 from devfactory.factory.summary import folder_path, render_summary
 from devfactory.redact import redact, redact_data
+from devfactory.repos.repository import RepositoryError, changed_files, delivery_of
+from devfactory.repos.workspace import GIT_TIMEOUT_S
 from devfactory.runfiles import is_regular_file, write_file
 from devfactory.shown import shown, unhosted
-from devfactory.software.repository import RepositoryError, changed_files, delivery_of
-from devfactory.software.workspace import GIT_TIMEOUT_S
 
 SUMMARY_COMMIT = "devfactory: run summary"
 SUBJECT_CHARS = 72  # a commit subject's length, as git tools show it

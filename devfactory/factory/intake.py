@@ -16,7 +16,7 @@ of it, on the run's branch. Where the clone is made depends on who waits:
   (``clone_into_run``) before the first step, so no request ever waits on git.
 
 Either way ``repository_state`` then gives the graph the repository's map
-(``software/repomap.py``) from the clone's delivery record.
+(``repos/repomap.py``) from the clone's delivery record.
 
 What a new run is asked is one ``RunRequest``, made here for every way a run
 starts (the API, the CLI, the chat and the workers all start runs through
@@ -45,12 +45,11 @@ from devfactory.factory.reports import (
 from devfactory.graph.state import RunInput
 from devfactory.pipelines import load_pipeline
 from devfactory.redact import redact
-from devfactory.settings import Settings
-from devfactory.software.cloning import CloneLimits
-from devfactory.software.local_source import inside_roots, resolved_source
-from devfactory.software.remotes import HostPolicy
-from devfactory.software.repomap import map_repository
-from devfactory.software.repository import (
+from devfactory.repos.cloning import CloneLimits
+from devfactory.repos.local_source import inside_roots, resolved_source
+from devfactory.repos.remotes import HostPolicy
+from devfactory.repos.repomap import map_repository
+from devfactory.repos.repository import (
     RepositoryError,
     base_files,
     branch_of,
@@ -64,6 +63,7 @@ from devfactory.software.repository import (
     local_path_of,
     shown_source,
 )
+from devfactory.settings import Settings
 from devfactory.store.runs import RunInputError
 
 MAX_PATHS = 5000  # the existing paths a run's state keeps (what the teams are told exists)

@@ -43,8 +43,8 @@ from devfactory.factory.intake import (
 from devfactory.factory.queries import Queries
 from devfactory.factory.reports import RunReport, checked_text, pending_of
 from devfactory.factory.stores import Graphs, Stores
+from devfactory.repos.repository import RepositoryError
 from devfactory.settings import Settings
-from devfactory.software.repository import RepositoryError
 from devfactory.store.lease import Lease, new_driver
 from devfactory.store.runs import RunRow, RunStateError
 from devfactory.store.slots import Slots

@@ -72,9 +72,9 @@ from devfactory.graph.state import final_checks_of, outcome_of
 from devfactory.memory.audit import AuditLog
 from devfactory.memory.service import MemoryService
 from devfactory.pipelines import load_pipeline
+from devfactory.repos.workspace import Workspace, WorkspaceError
 from devfactory.runfiles import read_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, delivered_paths, find_plan, read_plan
-from devfactory.software.workspace import Workspace, WorkspaceError
 from devfactory.store.runs import RunRow, RunStore
 from devfactory.store.views import RunView, shown
 from devfactory.teams import load_teams

@@ -3,7 +3,7 @@
 After the review, the run's branch ``devfactory/<run-id>`` is pushed back to the
 repository, and merging it into the base branch is a person's decision (the
 "merge" pause, answered by an approver or an admin): approve fast-forwards the
-base branch when that is safe (``software/repository.merge_into_base``), reject
+base branch when that is safe (``repos/repository.merge_into_base``), reject
 leaves the branch for review. An unattended run never merges by itself.
 """
 
@@ -24,9 +24,9 @@ from devfactory.graph.oversight.interrupts import decide
 from devfactory.graph.oversight.phases import Mover, task_key
 from devfactory.graph.run_nodes import RunSetup
 from devfactory.graph.state import RunState, final_checks_of
-from devfactory.software.git_credentials import forget
-from devfactory.software.remotes import HostPolicy
-from devfactory.software.repository import (
+from devfactory.repos.git_credentials import forget
+from devfactory.repos.remotes import HostPolicy
+from devfactory.repos.repository import (
     GitOutcome,
     RepositoryError,
     changed_files,
@@ -91,7 +91,7 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
     """Push the run's branch back to its repository, then ask whether to merge it into the base.
 
     Approve fast-forwards the base branch when that is safe
-    (``software/repository.merge_into_base``); reject leaves the branch for
+    (``repos/repository.merge_into_base``); reject leaves the branch for
     review. Either way the run is COMPLETED: its work is on the branch, and
     the outcome says whether it was merged. An unattended run never merges by
     itself (the policy's ``unattended.merge`` rule: "wait" leaves the branch

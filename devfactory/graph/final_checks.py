@@ -18,11 +18,11 @@ from devfactory.contracts import CheckRun, FinalChecks, Repository, StageOutcome
 from devfactory.graph.context import Context
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import RunState, build_plan_of, requirement_facts_of
+from devfactory.repos.repository import repository_files
 from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
 from devfactory.software.checks.plan_commands import smoke_for
 from devfactory.software.kinds import shape_for
 from devfactory.software.plan import BuildPlan, FileRole
-from devfactory.software.repository import repository_files
 from devfactory.teams import load_teams
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.tool_checks import BUILD_CHECKS, BuildVerdict, run_build_checks

@@ -23,9 +23,9 @@ import logging
 import subprocess
 from collections.abc import Mapping
 
+from devfactory.repos.repomap import is_test_file
 from devfactory.software.checks import CheckContext, LintCheck, PlanCoverageCheck, finding_text
 from devfactory.software.plan import BuildPlan, FileRole, module_name
-from devfactory.software.repomap import is_test_file
 from devfactory.software.salvage import DEFINED, TEST
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from devfactory.factory.runner import Factory
+from devfactory.repos.workspace import Workspace
 from devfactory.settings import Settings
 from devfactory.software.kinds import skeleton
 from devfactory.software.requirement import read_requirement
-from devfactory.software.workspace import Workspace
 from tests.fakes import Call, ScriptedModels, always_good, good_report
 
 REQUIREMENT = """# doubler

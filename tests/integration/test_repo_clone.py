@@ -31,15 +31,15 @@ import pytest
 
 from devfactory.factory.queueing import CLONE_FAILED, CLONE_SLOTS
 from devfactory.factory.runner import Factory
-from devfactory.settings import Settings
-from devfactory.software import remotes
-from devfactory.software.remotes import HostPolicy
-from devfactory.software.repository import (
+from devfactory.repos import remotes
+from devfactory.repos.remotes import HostPolicy
+from devfactory.repos.repository import (
     RepositoryError,
     clone_for_run,
     delivery_of,
     folder_bytes,
 )
+from devfactory.settings import Settings
 from devfactory.store.slots import Slots
 from devfactory.users import UserStore
 from devfactory.worker import Worker, sweep

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from devfactory.software import remotes
-from devfactory.software.git_credentials import FOLDER, forget
-from devfactory.software.remotes import HostPolicy
-from devfactory.software.repository import clone_for_run, merge_into_base, push_branch
-from devfactory.software.workspace import Workspace
+from devfactory.repos import remotes
+from devfactory.repos.git_credentials import FOLDER, forget
+from devfactory.repos.remotes import HostPolicy
+from devfactory.repos.repository import clone_for_run, merge_into_base, push_branch
+from devfactory.repos.workspace import Workspace
 from tests.integration.test_repo_clone import resolving, served_repository
 from tests.repos import git
 

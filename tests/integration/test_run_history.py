@@ -12,8 +12,8 @@ from devfactory import cli
 from devfactory.cli import common
 from devfactory.control.hitl import Decision
 from devfactory.factory.runner import Factory
+from devfactory.repos.workspace import Workspace
 from devfactory.settings import Settings
-from devfactory.software.workspace import Workspace
 from tests.fakes import ScriptedModels, answer_pending
 
 REQ = "A REST API for a personal todo list"

@@ -16,8 +16,8 @@ import pytest
 
 from devfactory.factory.runner import Factory, RunBusyError, RunNotFoundError
 from devfactory.memory.audit import AuditLog
+from devfactory.repos.workspace import Workspace
 from devfactory.settings import Settings
-from devfactory.software.workspace import Workspace
 from devfactory.store.lease import new_driver
 from devfactory.store.runs import RunStatus, RunStore
 from tests.fakes import ScriptedModels, good_report, report_with

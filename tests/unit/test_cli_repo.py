@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from devfactory import cli
 from devfactory.cli import common
 from devfactory.factory.runner import RunReport
-from devfactory.software.repository import clone_for_run
+from devfactory.repos.repository import clone_for_run
 from devfactory.store.runs import RunInputError
 
 

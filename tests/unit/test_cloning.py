@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from devfactory.repos import cloning
+from devfactory.repos.cloning import CloneLimits
 from devfactory.settings import Settings
-from devfactory.software import cloning
-from devfactory.software.cloning import CloneLimits
 
 MB = 2**20
 

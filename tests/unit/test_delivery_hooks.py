@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from devfactory.factory.intake import check_clone, clone_into_run
-from devfactory.settings import Settings
-from devfactory.software.repository import (
+from devfactory.repos.repository import (
     RepositoryError,
     clone_for_run,
     merge_into_base,
     push_branch,
 )
-from devfactory.software.workspace import Workspace
+from devfactory.repos.workspace import Workspace
+from devfactory.settings import Settings
 from tests.repos import git
 
 MB = 2**20
@@ -215,7 +215,7 @@ def test_the_operator_s_own_path_through_a_link_is_taken_once_resolved(
 ) -> None:
     """A path given with a link in it is resolved when the run is asked for, then held."""
     from devfactory.factory.intake import checkout
-    from devfactory.software.repository import delivery_of
+    from devfactory.repos.repository import delivery_of
 
     repo, _ = _source(tmp_path / "real", bare=True)
     (tmp_path / "via").symlink_to(tmp_path / "real")

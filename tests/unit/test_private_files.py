@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from devfactory.private_files import keep_private, narrow
+from devfactory.repos.workspace import Workspace
 from devfactory.runfiles import write_file
 from devfactory.sandbox.isolation import support_etc
 from devfactory.sandbox.ownership import SANDBOX_HOST_ID
-from devfactory.software.workspace import Workspace
 
 
 def mode(path: Path) -> int:

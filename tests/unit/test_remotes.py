@@ -13,9 +13,8 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from devfactory.settings import Settings
-from devfactory.software import remotes
-from devfactory.software.remotes import (
+from devfactory.repos import remotes
+from devfactory.repos.remotes import (
     MAX_ENTRIES,
     HostPolicy,
     RemoteRefusedError,
@@ -23,6 +22,7 @@ from devfactory.software.remotes import (
     special_kind,
     system_resolver,
 )
+from devfactory.settings import Settings
 
 
 def resolving(*addresses: str) -> remotes.Resolver:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from devfactory.settings import Settings
-from devfactory.software.repomap import (
+from devfactory.repos.repomap import (
     MAX_NAMES,
     is_test_file,
     map_repository,
     public_definitions,
 )
+from devfactory.settings import Settings
 
 MODULE = """
 import os

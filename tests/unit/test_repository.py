@@ -14,9 +14,8 @@ from pydantic import ValidationError
 
 from devfactory.api.schemas import RunRequest
 from devfactory.factory.intake import CloneOrder, check_clone, checkout, clone_into_run
-from devfactory.settings import Settings
-from devfactory.software.cloning import CloneLimits
-from devfactory.software.repository import (
+from devfactory.repos.cloning import CloneLimits
+from devfactory.repos.repository import (
     RepositoryError,
     base_files,
     branch_of,
@@ -32,7 +31,8 @@ from devfactory.software.repository import (
     push_branch,
     shown_source,
 )
-from devfactory.software.workspace import Workspace
+from devfactory.repos.workspace import Workspace
+from devfactory.settings import Settings
 from devfactory.store.runs import RunInputError
 from tests.repos import git
 
@@ -404,8 +404,8 @@ def test_a_queued_clone_is_checked_without_any_name_resolved(
 
 
 def test_a_failed_clone_reads_the_same_whatever_the_host_answered() -> None:
-    from devfactory.software.cloning import CloneFailure
-    from devfactory.software.repository import _refusal
+    from devfactory.repos.cloning import CloneFailure
+    from devfactory.repos.repository import _refusal
 
     origin = "http://127.0.0.1:8080/r.git"
     answers = [
@@ -446,10 +446,10 @@ def test_with_any_host_allowed_a_refusal_never_says_what_a_name_resolves_to(
     """Issue 58 item 11: no DNS oracle; a refused address reads as a host that did not answer."""
     import ipaddress
 
-    from devfactory.software import remotes
-    from devfactory.software.cloning import CloneFailure
-    from devfactory.software.remotes import HostPolicy, RemoteRefusedError
-    from devfactory.software.repository import _refusal
+    from devfactory.repos import remotes
+    from devfactory.repos.cloning import CloneFailure
+    from devfactory.repos.remotes import HostPolicy, RemoteRefusedError
+    from devfactory.repos.repository import _refusal
 
     answers = {
         "internal.example": [ipaddress.ip_address("10.1.2.3")],

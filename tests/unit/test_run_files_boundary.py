@@ -60,24 +60,24 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         "writes the old tests' scratch workspace (O_EXCL | O_NOFOLLOW) in a folder "
         "runfiles.open_within made; its reads of a workspace go through runfiles",
     ),
-    "devfactory/software/workspace.py": (
+    "devfactory/repos/workspace.py": (
         frozenset({".is_file", ".iterdir", ".read_text"}),
         "git's side of the run's folder: its own mark and delivery record inside .git (which "
         "no artifact path may reach and the sandbox mounts read-only), and whether a new "
         "folder is empty before git init; the work tree is read by git, which commits a "
         "link as a link, never its target",
     ),
-    "devfactory/software/local_source.py": (
+    "devfactory/repos/local_source.py": (
         frozenset({"os.open"}),
         "opens a local source repository's .git folder (O_NOFOLLOW | O_DIRECTORY) below a "
         "folder runfiles.open_within opened from /; never a run's folder, never a file",
     ),
-    "devfactory/software/git_credentials.py": (
+    "devfactory/repos/git_credentials.py": (
         frozenset({"os.open"}),
         "the data directory's kept repository credentials and git's askpass script "
         "(O_NOFOLLOW, a folder of the factory's own): never a run's folder",
     ),
-    "devfactory/software/repository.py": (
+    "devfactory/repos/repository.py": (
         frozenset({"os.walk", ".iterdir", ".is_file", ".read_text"}),
         "the clone of a repository a run delivers into: its size by lstat (os.walk follows "
         "no link), whether its destination is empty, and the factory's delivery record in "

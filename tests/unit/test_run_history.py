@@ -28,7 +28,7 @@ from devfactory.events import StageFinished
 from devfactory.factory.artifacts import check_line, commit_message
 from devfactory.factory.reads import RunNotFoundError
 from devfactory.factory.recorder import RunRecorder
-from devfactory.software.workspace import Workspace
+from devfactory.repos.workspace import Workspace
 from devfactory.teams import load_teams
 
 TESTS = CheckRun(name="tests", command="pytest -q", exit_code=1, seconds=2.1, passed=3, failed=1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.software.workspace import MARK, Workspace, WorkspaceError
+from devfactory.repos.workspace import MARK, Workspace, WorkspaceError
 
 
 def write(root: Path, relative: str, text: str) -> None:

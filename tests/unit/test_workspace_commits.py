@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.software.workspace import Workspace, WorkspaceError
+from devfactory.repos.workspace import Workspace, WorkspaceError
 
 
 def logging_git(tmp_path: Path, *, refuse_commit: bool = False) -> tuple[Path, Path]:

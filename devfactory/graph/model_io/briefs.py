@@ -20,8 +20,8 @@ from devfactory.contracts import Artifact, Repository
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.tools import clarification_tool
 from devfactory.memory.packing import CUT_MARK, Count, Upstream, approx_tokens, excerpt, pack
+from devfactory.repos.repository import base_text
 from devfactory.settings import Settings
-from devfactory.software.repository import base_text
 from devfactory.teams.checks import describe_checks
 from devfactory.teams.spec import Deliverable, TeamSpec
 

@@ -32,6 +32,7 @@ from devfactory.contracts import (
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
+from devfactory.repos.repository import repository_files
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.checks import (
     CODE_CHECKS,
@@ -51,7 +52,6 @@ from devfactory.software.disagreeing_tests import (
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
-from devfactory.software.repository import repository_files
 from devfactory.software.requirement import RequirementFacts
 from devfactory.teams.tool_checks import TOOL_CHECKS, ToolVerdict, run_tool_checks
 

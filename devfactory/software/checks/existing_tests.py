@@ -27,7 +27,7 @@ class ExistingTestsCheck:
 
     A run that delivers into an existing repository lays its files over the
     base branch's; these are the test files that existed there
-    (``software/repomap.py``), run as they were, once on the base branch alone
+    (``repos/repomap.py``), run as they were, once on the base branch alone
     (the baseline) and once on the run's files. A test that passed on the base
     branch and fails now is a problem for the team whose file its traceback
     ends in (or that the test imports), else for the run: the final checks

@@ -49,17 +49,17 @@ from urllib.parse import unquote, urlsplit
 
 from devfactory.contracts import Delivery, Repository, check_relative_path
 from devfactory.redact import redact
-from devfactory.runfiles import remove_tree
-from devfactory.software.cloning import CloneFailure, CloneLimits, run_clone
-from devfactory.software.git import GIT_OPTIONS, GitError, clean_env, read_git, run_git
-from devfactory.software.git_credentials import askpass_env, keep, without_userinfo
-from devfactory.software.local_source import (
+from devfactory.repos.cloning import CloneFailure, CloneLimits, run_clone
+from devfactory.repos.git import GIT_OPTIONS, GitError, clean_env, read_git, run_git
+from devfactory.repos.git_credentials import askpass_env, keep, without_userinfo
+from devfactory.repos.local_source import (
     LocalSource,
     SourceRefusedError,
     opened_source,
 )
-from devfactory.software.remotes import HostPolicy, Pin, Remote, RemoteRefusedError, remote_of
-from devfactory.software.workspace import DELIVERY, FACTORY, MARK
+from devfactory.repos.remotes import HostPolicy, Pin, Remote, RemoteRefusedError, remote_of
+from devfactory.repos.workspace import DELIVERY, FACTORY, MARK
+from devfactory.runfiles import remove_tree
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A run's folder as a git repository: one commit per passed stage, by its team.
 
-``Workspace`` drives the ``git`` command line through ``software/git.py``, in a
+``Workspace`` drives the ``git`` command line through ``repos/git.py``, in a
 controlled environment: no
 system or user configuration, no hooks, no pager, no external diff or textconv
 program, no background maintenance, literal pathspecs, an explicit git dir (a
@@ -14,7 +14,7 @@ goes on.
 A repository devfactory made carries a mark file in its ``.git``; ``init``
 refuses a folder that is already someone else's repository (an ``--out``
 pointing at a project checkout) rather than committing into it. A clone made
-for a run that delivers into an existing repository (``software/repository.py``)
+for a run that delivers into an existing repository (``repos/repository.py``)
 carries the mark too, and a ``DELIVERY`` record beside it.
 """
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devfactory.contracts import check_relative_path
-from devfactory.software.git import GitError, clean_env, run_git
+from devfactory.repos.git import GitError, clean_env, run_git
 
 GIT_TIMEOUT_S = 30.0
 DOMAIN = "devfactory.local"
