@@ -83,7 +83,7 @@ def fill(settings: Any, runs: int) -> str:
     """Create ``runs`` runs in the table (as ``devfactory submit`` does); return one id."""
     from devfactory.factory.reports import new_run_id
     from devfactory.store.db import open_pool, prepare
-    from devfactory.store.runs import RunStore
+    from devfactory.store.runs_table import RunStore
 
     database = prepare(settings)
     pool = open_pool(database.dsn)

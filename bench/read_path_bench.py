@@ -44,7 +44,7 @@ import httpx
 import psutil
 
 from bench.service_bench import REQUIREMENT, environment, free_port, quantile, timed
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 

@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import psutil
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 

@@ -47,7 +47,7 @@ from bench.served import (
     server_of,
 )
 from bench.service_bench import environment, runs_per_minute
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.models.local_server import LocalServer
 from devfactory.models.packaged import ensure_model_file
 from devfactory.settings import Settings

@@ -65,7 +65,7 @@ RepairName = Literal[
     "diagram",
     "openapi-required",
 ]
-"""Each mechanical repair's name in ``repairs/registry.py``'s registry (one name, every kind)."""
+"""Each mechanical repair's name in ``repairs/repair.py``'s registry (one name, every kind)."""
 
 
 class Settings(BaseSettings):
@@ -614,7 +614,7 @@ class Settings(BaseSettings):
     )
     repairs_off: tuple[RepairName, ...] = Field(
         default=(),
-        description="Mechanical repairs of model output left out, by name (repairs/registry.py: "
+        description="Mechanical repairs of model output left out, by name (repairs/repair.py: "
         "quotes, stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, "
         "broken-tests, project-imports, method-aliases, unbound-tests, the plan's, the report's, "
         "diagram, "

@@ -56,7 +56,7 @@ from devfactory.events import (
     UsageRecorded,
 )
 from devfactory.redact import shown_url
-from devfactory.store.runs import RunRow
+from devfactory.store.runs_table import RunRow
 
 log = logging.getLogger(__name__)
 

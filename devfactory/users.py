@@ -65,7 +65,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
 from devfactory.control.policy import ROLES
-from devfactory.control.signin import SignInThrottle
+from devfactory.control.signin_throttle import SignInThrottle
 from devfactory.redact import write_private
 from devfactory.settings import Settings
 from devfactory.shown import with_article

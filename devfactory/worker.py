@@ -47,8 +47,8 @@ from devfactory.control.hitl import DecisionError
 from devfactory.control.lifecycle import Phase
 from devfactory.control.policy import load_policy
 from devfactory.events import Event
+from devfactory.factory.facade import Factory, RunBusyError, RunStateError
 from devfactory.factory.reports import RunReport
-from devfactory.factory.runner import Factory, RunBusyError, RunStateError
 from devfactory.logs import run_event_fields
 from devfactory.redact import redact
 from devfactory.store.lease import new_driver

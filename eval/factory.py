@@ -114,7 +114,7 @@ def setting_overrides(pairs: Sequence[str]) -> dict[str, str]:
 def factory_missing() -> str:
     """Say why the factory cannot be run from here ("" when it can)."""
     try:
-        from devfactory.factory.runner import Factory  # noqa: F401
+        from devfactory.factory.facade import Factory  # noqa: F401
     except ImportError as exc:
         return f"the factory cannot be imported ({exc}); run `make setup` first"
     return ""

@@ -24,7 +24,7 @@ MACHINERY = (
     "devfactory.graph",
     "devfactory.models.router",
     "devfactory.models.server_chat",
-    "devfactory.factory.runner",
+    "devfactory.factory.facade",
     "devfactory.memory.live",
     "devfactory.memory.facts",
     "devfactory.memory.service",

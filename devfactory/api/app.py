@@ -22,20 +22,28 @@ from fastapi_offline import FastAPIOffline
 from devfactory.api import (
     console,
     console_pages,
-    docs,
     errors,
     info,
-    live,
-    operations,
     records,
-    runs,
+)
+from devfactory.api import (
+    docs_pages as docs,
+)
+from devfactory.api import (
+    live_events as live,
+)
+from devfactory.api import (
+    operation_routes as operations,
+)
+from devfactory.api import (
+    run_routes as runs,
 )
 from devfactory.api.auth import DOCS_ASSETS, signed_gate
+from devfactory.api.console_signin import ConsoleSessions
 from devfactory.api.finished import FinishedRuns
-from devfactory.api.live import Listener
-from devfactory.api.signin import ConsoleSessions
+from devfactory.api.live_events import Listener
 from devfactory.control.policy import load_policy
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings, get_settings
 from devfactory.store.db import open_pool
 from devfactory.store.sessions import SessionStore

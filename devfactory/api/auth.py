@@ -18,10 +18,10 @@ from typing import Annotated, Any, Final
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from devfactory.api.console_signin import ConsoleSessions
 from devfactory.api.errors import ApiError
-from devfactory.api.signin import ConsoleSessions
 from devfactory.control.policy import ROLES, Policy
-from devfactory.store.runs import RunRow, RunStore
+from devfactory.store.runs_table import RunRow, RunStore
 from devfactory.users import Person, UserStore
 from devfactory.webguard import Gate, Refusal, Scope
 

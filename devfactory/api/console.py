@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.api.auth import Permission, Reader, Rules, allows, may, visible, visible_projects
 from devfactory.api.errors import ERRORS, ApiError
-from devfactory.api.runs import factory_of, get_run, known_status
+from devfactory.api.run_routes import factory_of, get_run, known_status
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.factory.reports import default_caps
@@ -33,8 +33,8 @@ from devfactory.models.router import ModelRouter
 from devfactory.pipelines import available_pipelines
 from devfactory.redact import redact, shown_url
 from devfactory.repos.workspace import Workspace
-from devfactory.store.health import read_health
-from devfactory.store.runs import RunInputError, RunRow
+from devfactory.store.health_snapshots import read_health
+from devfactory.store.runs_table import RunInputError, RunRow
 from devfactory.users import Person
 
 log = logging.getLogger(__name__)

@@ -35,9 +35,9 @@ from fastapi.routing import APIRoute
 from psycopg_pool import PoolTimeout
 
 from devfactory.api.auth import users
-from devfactory.api.runs import factory_of
-from devfactory.api.signin import COOKIE, ConsoleSessions
-from devfactory.control.signin import LockedError, SignInThrottle
+from devfactory.api.console_signin import COOKIE, ConsoleSessions
+from devfactory.api.run_routes import factory_of
+from devfactory.control.signin_throttle import LockedError, SignInThrottle
 from devfactory.store.signins import throttle as signin_throttle
 from devfactory.users import BusyError
 from devfactory.webguard import cross_origin, origin_of

@@ -12,14 +12,14 @@ from psycopg_pool import PoolTimeout
 from devfactory.api.auth import MetricsReader, Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.metrics import FactoryCollector
-from devfactory.api.runs import factory_of, get_run
+from devfactory.api.run_routes import factory_of, get_run
 from devfactory.api.schemas import Health, ModelsOut, TeamSummary
 from devfactory.factory.drawing import View, pipeline_view, to_dot, to_mermaid, to_png, to_svg
 from devfactory.models.aliases import CHAT_ALIASES
 from devfactory.models.router import ModelRouter
 from devfactory.pipelines import PipelineError, available_pipelines
 from devfactory.redact import redact, shown_url
-from devfactory.store.health import HealthStore
+from devfactory.store.health_snapshots import HealthStore
 from devfactory.teams import load_teams
 
 router = APIRouter(responses=ERRORS)

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request, Response
 
 from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError, ErrorResponse
-from devfactory.api.runs import factory_of, get_run
+from devfactory.api.run_routes import factory_of, get_run
 from devfactory.api.schemas import RunFile, RunFiles, RunFilesLeftOut
 from devfactory.factory.reads import RunNotFoundError
 from devfactory.runfiles import RefusedFileError, list_files, read_file

@@ -21,7 +21,7 @@ from devfactory.control.lifecycle import Transition
 from devfactory.repos.repository import check_ref, check_source
 from devfactory.runfiles import MAX_DEPTH
 from devfactory.shown import name_problem
-from devfactory.store.runs import RunRow
+from devfactory.store.runs_table import RunRow
 
 RUN_ID = "20261123-051244-f67a09"
 
@@ -301,7 +301,7 @@ class Health(BaseModel):
 
 
 class ModelHealthOut(BaseModel):
-    """A model's health merged over the processes that call it (``store/health.py``)."""
+    """A model's health merged over the processes that call it (``store/health_snapshots.py``)."""
 
     label: str
     breaker: Literal["closed", "open", "half_open"]

@@ -8,7 +8,7 @@ before anything imports chainlit; ``serve`` runs it (``devfactory chat``) and
 ``mount`` mounts it into a FastAPI app.
 
 What ``prepare`` fixes in that configuration, from the settings: the origins
-allowed to call the chat (CORS, and the origin guard in ``app.py`` reads the
+allowed to call the chat (CORS, and the origin guard in ``chainlit_app.py`` reads the
 same list), how long a sign-in lasts, and the frontend without outside hosts
 (``frontend.py``). The signing secret is ``secret.py``'s.
 """
@@ -29,7 +29,7 @@ from devfactory.private_files import keep_private, narrow
 from devfactory.settings import Settings
 from devfactory.webguard import forwarded_allow_ips
 
-APP = Path(__file__).with_name("app.py")
+APP = Path(__file__).with_name("chainlit_app.py")
 WELCOME = """# devfactory
 
 Pick a profile at the top: **Factory** builds a requirement with the teams,

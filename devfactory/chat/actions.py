@@ -18,7 +18,7 @@ import chainlit as cl
 from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
 from devfactory.chat.inert import inert_markdown
-from devfactory.chat.runs import ALTERNATIVE, attach, follow, may_see, not_shown, show_pause
+from devfactory.chat.run_steps import ALTERNATIVE, attach, follow, may_see, not_shown, show_pause
 from devfactory.chat.session import grants, hub, signed_out, who
 from devfactory.chat.view import ACTION_LABELS
 from devfactory.control.budget import Caps
@@ -29,7 +29,7 @@ from devfactory.control.hitl import (
     alternative_action,
     needs_text,
 )
-from devfactory.factory.runner import RunStateError
+from devfactory.factory.facade import RunStateError
 from devfactory.users import Person
 
 STALE = "This button is no longer valid (it was used, or it belongs to another session)."

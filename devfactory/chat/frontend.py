@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from devfactory.chat.avatars import write_avatars
-from devfactory.chat.signin import with_refusals
+from devfactory.chat.signin_messages import with_refusals
 
 BUILD = "frontend"  # under the app root; the config's custom_build names it
 PUBLIC = "devfactory"  # under the app root's public/, served at /public/devfactory/

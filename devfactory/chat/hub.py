@@ -19,7 +19,7 @@ from pathlib import Path
 
 from devfactory.control.hitl import Decision
 from devfactory.events import Event, RunError
-from devfactory.factory.runner import Factory, RunReport, new_run_id
+from devfactory.factory.facade import Factory, RunReport, new_run_id
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from devfactory.chat.access import recheck
 from devfactory.chat.grants import Grants
 from devfactory.chat.hub import RunHub
 from devfactory.control.policy import Policy, load_policy
-from devfactory.control.signin import SignInThrottle
-from devfactory.factory.runner import Factory
+from devfactory.control.signin_throttle import SignInThrottle
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings, get_settings
 from devfactory.store.signins import throttle as signin_throttle
 from devfactory.teams import load_teams

@@ -1,6 +1,6 @@
 """What the chat says, apart from runs: a team in person, a group discussion, project Q&A.
 
-Framework-free: the Chainlit app (``app.py``) streams what these build. A team
+Framework-free: the Chainlit app (``chainlit_app.py``) streams what these build. A team
 answers from its identity documents (SOUL.md, AGENTS.md) and what its memory
 recalls. A group discussion is selector-style: each round a moderator model picks
 the next speaker (never the one who just spoke; when its answer is unusable, the

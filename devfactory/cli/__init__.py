@@ -25,14 +25,14 @@ import typer
 
 # The commands register themselves on import, in the order of the help panels.
 # isort: off
-from devfactory.cli import runs  # noqa: F401
+from devfactory.cli import run_commands as runs  # noqa: F401
 from devfactory.cli import demo  # noqa: F401
 from devfactory.cli import people  # noqa: F401
-from devfactory.cli import audit  # noqa: F401
-from devfactory.cli import memory  # noqa: F401
+from devfactory.cli import audit_commands as audit  # noqa: F401
+from devfactory.cli import memory_commands as memory  # noqa: F401
 from devfactory.cli import chat  # noqa: F401
-from devfactory.cli import service  # noqa: F401
-from devfactory.cli import operations  # noqa: F401
+from devfactory.cli import service_commands as service  # noqa: F401
+from devfactory.cli import operations_commands as operations  # noqa: F401
 
 # isort: on
 from devfactory.cli.common import (

@@ -456,7 +456,7 @@ def require_models(factory: Any) -> None:
 
 def open_factory(settings: Settings) -> Any:
     """Open the factory (database, checkpointer); exit 4 when the database is unavailable."""
-    from devfactory.factory.runner import Factory
+    from devfactory.factory.facade import Factory
 
     with database_needed():
         factory = Factory(settings)
@@ -528,7 +528,7 @@ def reading() -> Iterator[RunReads]:
     """
     from devfactory.factory.reads import RunReads
     from devfactory.store.db import open_pool, prepare
-    from devfactory.store.runs import RunStore
+    from devfactory.store.runs_table import RunStore
     from devfactory.store.views import RunView
 
     settings = get_settings()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 import typer
 
 if TYPE_CHECKING:
-    from devfactory.store.runs import RunRow
+    from devfactory.store.runs_table import RunRow
 
 ReadJsonOption = Annotated[
     bool,

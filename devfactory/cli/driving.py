@@ -199,10 +199,10 @@ def drive(
     shown = err if as_json else console
     inline = inline and not as_json
     from devfactory.control.hitl import DecisionError
-    from devfactory.factory.runner import RunBusyError, RunNotFoundError, RunStateError
+    from devfactory.factory.facade import RunBusyError, RunNotFoundError, RunStateError
     from devfactory.models.router import ModelUnavailableError
     from devfactory.store.controls import HaltedError
-    from devfactory.store.runs import RunInputError
+    from devfactory.store.runs_table import RunInputError
 
     progress: Progress | None = None  # the latest, which knows the run's id once it began
     asking = False

@@ -29,7 +29,7 @@ from devfactory.cli.common import (
     project_name,
 )
 from devfactory.cli.documents import ReadJsonOption
-from devfactory.cli.requirement import RequirementFileOption, requirement_text
+from devfactory.cli.requirement_input import RequirementFileOption, requirement_text
 
 RunArg = Annotated[str, typer.Argument(help="The paused run.", callback=plain_name)]
 AlternativeOption = Annotated[
@@ -271,7 +271,7 @@ def approve_project(
     Text aimed at the reviewers still waits for a person.
     """
     from devfactory.control.hitl import DecisionError
-    from devfactory.store.runs import RunInputError
+    from devfactory.store.runs_table import RunInputError
 
     who = identity(get_settings(), by, role)
     with common.session() as factory:

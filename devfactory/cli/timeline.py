@@ -1,6 +1,6 @@
 """The audit timeline's one line per kind of run event (``devfactory audit show``).
 
-Apart from ``cli/audit.py`` so that the command line loads the run events'
+Apart from ``cli/audit_commands.py`` so that the command line loads the run events'
 models only when a timeline is shown.
 """
 

@@ -42,7 +42,7 @@ from devfactory.runfiles import read_file, remove_tree
 from devfactory.settings import Settings
 from devfactory.store.approvals import ApprovalAction
 from devfactory.store.lease import new_driver
-from devfactory.store.runs import RunRow, RunStateError
+from devfactory.store.runs_table import RunRow, RunStateError
 
 ADMIN = "admin"  # the role that sets budgets per project
 

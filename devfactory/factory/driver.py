@@ -62,9 +62,9 @@ from devfactory.logs import bound_run
 from devfactory.models.router import ModelSource
 from devfactory.settings import Settings
 from devfactory.store.controls import HaltedError
-from devfactory.store.events import EventFeed
+from devfactory.store.event_feed import EventFeed
 from devfactory.store.lease import Lease, new_driver
-from devfactory.store.runs import RunBusyError, RunRow, RunStateError
+from devfactory.store.runs_table import RunBusyError, RunRow, RunStateError
 from devfactory.store.views import shown
 from devfactory.tracing import RunTracer
 

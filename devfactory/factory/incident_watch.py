@@ -3,7 +3,7 @@
 The recorder hands ``IncidentWatch`` each finished stage and the run's end. The
 watch keeps what the drive spent (``DriveSpend``), weighs each fact with the
 pure rules of ``control/incidents.py`` against the project's recent history
-(``store/incidents.py``), and hands every trigger that fires to its
+(``store/incidents_table.py``), and hands every trigger that fires to its
 ``IncidentSink``, the one method of ``Switchboard`` it needs: the recorder and
 the watch know nothing else of the operator's controls.
 """
@@ -28,8 +28,8 @@ from devfactory.control.incidents import (
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.redact import redact
 from devfactory.settings import Settings
-from devfactory.store.incidents import IncidentStore
-from devfactory.store.runs import RunRow
+from devfactory.store.incidents_table import IncidentStore
+from devfactory.store.runs_table import RunRow
 
 log = logging.getLogger(__name__)
 

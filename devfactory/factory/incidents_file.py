@@ -18,7 +18,7 @@ from pathlib import Path
 
 from devfactory.settings import Settings
 from devfactory.shown import one_line
-from devfactory.store.incidents import Incident
+from devfactory.store.incidents_table import Incident
 
 log = logging.getLogger(__name__)
 

@@ -64,7 +64,7 @@ from devfactory.repos.repository import (
     shown_source,
 )
 from devfactory.settings import Settings
-from devfactory.store.runs import RunInputError
+from devfactory.store.runs_table import RunInputError
 
 MAX_PATHS = 5000  # the existing paths a run's state keeps (what the teams are told exists)
 

@@ -28,8 +28,8 @@ from devfactory.factory.answers import Answers
 from devfactory.factory.queries import Queries
 from devfactory.factory.switchboard import Switchboard
 from devfactory.redact import redact
-from devfactory.store.incidents import Incident
-from devfactory.store.runs import RunBusyError, RunStateError
+from devfactory.store.incidents_table import Incident
+from devfactory.store.runs_table import RunBusyError, RunStateError
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from devfactory.memory.audit import AuditEvent, SearchHit, Verification
 from devfactory.memory.live import Owners, RecalledMemory
 from devfactory.memory.service import MemoryStats, Reindexed
 from devfactory.settings import Settings
-from devfactory.store.runs import RunRow
+from devfactory.store.runs_table import RunRow
 from devfactory.store.views import RunView, shown
 from devfactory.teams import load_teams
 

@@ -46,7 +46,7 @@ from devfactory.factory.stores import Graphs, Stores
 from devfactory.repos.repository import RepositoryError
 from devfactory.settings import Settings
 from devfactory.store.lease import Lease, new_driver
-from devfactory.store.runs import RunRow, RunStateError
+from devfactory.store.runs_table import RunRow, RunStateError
 from devfactory.store.slots import Slots
 
 log = logging.getLogger(__name__)

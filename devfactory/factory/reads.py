@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devfactory.control.lifecycle import Phase, Transition
-from devfactory.store.runs import RunRow, RunStore
+from devfactory.store.runs_table import RunRow, RunStore
 from devfactory.store.views import RunView
 
 if TYPE_CHECKING:  # loaded by the reads that show a run, not by ``list``

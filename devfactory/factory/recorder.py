@@ -75,7 +75,7 @@ from devfactory.pipelines import load_pipeline
 from devfactory.repos.workspace import Workspace, WorkspaceError
 from devfactory.runfiles import read_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, delivered_paths, find_plan, read_plan
-from devfactory.store.runs import RunRow, RunStore
+from devfactory.store.runs_table import RunRow, RunStore
 from devfactory.store.views import RunView, shown
 from devfactory.teams import load_teams
 

@@ -31,7 +31,7 @@ from devfactory.control.run_records import (
 from devfactory.settings import Settings
 from devfactory.shown import name_problem, with_article
 from devfactory.software.proposed import RunFacts
-from devfactory.store.runs import RunInputError, RunStateError
+from devfactory.store.runs_table import RunInputError, RunStateError
 
 
 @dataclass(frozen=True)

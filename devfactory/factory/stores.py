@@ -25,9 +25,9 @@ from devfactory.models.router import router_for
 from devfactory.settings import Settings
 from devfactory.store.approvals import ProjectApprovals, ProjectCaps
 from devfactory.store.db import open_pool
-from devfactory.store.events import EventFeed
+from devfactory.store.event_feed import EventFeed
 from devfactory.store.queue import RunQueue
-from devfactory.store.runs import RunStore
+from devfactory.store.runs_table import RunStore
 
 
 class LazyMemory:

@@ -56,9 +56,9 @@ from devfactory.factory.stores import Stores
 from devfactory.redact import redact
 from devfactory.settings import Settings
 from devfactory.store.controls import CachedControls, Controls, HaltedError
-from devfactory.store.incidents import Incident, IncidentStore
+from devfactory.store.incidents_table import Incident, IncidentStore
 from devfactory.store.queue import CHANNEL
-from devfactory.store.runs import RunRow
+from devfactory.store.runs_table import RunRow
 from devfactory.store.signins import throttle as signin_throttle
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Fact extraction after a stage's commit: a bounded queue and one worker thread.
 
 mem0's extraction is a model call plus its own searches and writes; inline, a
-stage waits for it. Where the run's budget allows it (``graph/stage/memory.py``
+stage waits for it. Where the run's budget allows it (``graph/stage/recall.py``
 decides), the stage hands the extraction to this queue and moves on. The queue
 holds at most ``cap`` waiting extractions: when it is full, ``submit`` says so
 and the stage extracts inline, so nothing is lost and nothing grows without

@@ -11,7 +11,7 @@ an object in a module (``bakery:app``) becomes the module's file, and fields the
 leaves out are taken from the plan pre-filled from the requirement's names.
 ``check_plan`` still judges the result: nothing here relaxes it.
 
-Each step is an entry of the ``plan`` registry (``repairs/registry.py``), which
+Each step is an entry of the ``plan`` registry (``repairs/repair.py``), which
 applies them in its documented order; ``repairs.plan_normaliser`` hands that
 registry to ``ask_structured`` as the plan's normaliser.
 """

@@ -16,7 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.control.overrides import Hold, HoldKind, Overrides
 from devfactory.redact import redact
-from devfactory.store.runs import RunBusyError
+from devfactory.store.runs_table import RunBusyError
 
 _READ = (
     "SELECT kind, target, held_by, reason, incident, at, NULL::double precision AS confidence"

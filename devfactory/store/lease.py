@@ -9,7 +9,7 @@ import socket
 import threading
 from types import TracebackType
 
-from devfactory.store.runs import RunStore
+from devfactory.store.runs_table import RunStore
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.redact import redact
 from devfactory.store import views
 from devfactory.store.controls import HaltedError
-from devfactory.store.runs import ROW_QUERY, RunRow
+from devfactory.store.runs_table import ROW_QUERY, RunRow
 
 CHANNEL = "devfactory_queue"
 WATCHDOG_LOCK = "devfactory:watchdog"  # hashed into the advisory lock's key

@@ -174,7 +174,7 @@ ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS archived_at timestamptz;
 ALTER TABLE devfactory_runs ADD COLUMN IF NOT EXISTS purged_at timestamptz;
 
 -- Sign-in failures of the chat and the console, per name at an address, per address
--- and per name (``control/signin.py``): kept here so that a lock outlives the process,
+-- and per name (``control/signin_throttle.py``): kept here so that a lock outlives the process,
 -- and shared by every replica. ``strikes`` counts a key's locks (each lasts longer).
 -- Rows go only when they expire (no failure left in the window, no lock for a while),
 -- or when an admin unlocks a name, never to make room, so no flood of names can
@@ -234,7 +234,7 @@ BEGIN
 END
 $$;
 
--- Model health (``store/health.py``): each process that calls models writes its
+-- Model health (``store/health_snapshots.py``): each process that calls models writes its
 -- snapshot (one row per model label, throttled); `devfactory models`, GET /models and
 -- the console read the fresh rows of every process.
 CREATE TABLE IF NOT EXISTS devfactory_model_health (
@@ -276,7 +276,7 @@ CREATE TABLE IF NOT EXISTS devfactory_thresholds (
     at         timestamptz NOT NULL DEFAULT now()
 );
 
--- Incidents (``store/incidents.py``): a trigger paused a project; a person resumes,
+-- Incidents (``store/incidents_table.py``): a trigger paused a project; a person resumes,
 -- rolls back or closes it. ``facts`` are what the triggers compare with: one row per
 -- finished stage (spend, seconds, calls) and per finished run whose tests ran.
 CREATE TABLE IF NOT EXISTS devfactory_incidents (

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from psycopg_pool import ConnectionPool
 
-from devfactory.control.signin import Counts, SignInThrottle
+from devfactory.control.signin_throttle import Counts, SignInThrottle
 from devfactory.settings import Settings
 
 

@@ -6,7 +6,7 @@ with one keyed query, instead of reading and decoding its latest checkpoint on
 every request. The run's recorder keeps it (``factory/recorder.py``): the part of the
 graph's state that is shown after every step of a drive, and all of it when a
 drive stops. The questions a paused run waits on are written in the same
-transaction as the run's ``pending`` ids (``store/runs.py``), so they appear
+transaction as the run's ``pending`` ids (``store/runs_table.py``), so they appear
 exactly when the run is PAUSED and go when an answer is taken or the run ends.
 
 A run recorded before this table existed has no view: its readers build one

@@ -609,7 +609,7 @@ def test_another_pages_form_neither_signs_the_browser_in_nor_out(
 # drives it), and an incident opened on it as the factory's watch opens one.
 OPEN_INCIDENT = """
 from devfactory.control.incidents import Trigger
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import get_settings
 
 factory = Factory(get_settings())

@@ -191,7 +191,7 @@ def test_langgraph_dev_runs_a_pipeline_to_its_approval_and_on_with_the_sdk(
 
 
 def test_memory_commands_search_describe_and_reindex(env: dict[str, str], e2e_home: Path) -> None:
-    from devfactory.factory.runner import Factory
+    from devfactory.factory.facade import Factory
     from devfactory.memory.facts import ExtractedFact, Extraction
     from devfactory.memory.live import MemoryItem
     from devfactory.models.io import Answer

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionError
-from devfactory.factory.runner import Factory, RunReport, RunStateError
+from devfactory.factory.facade import Factory, RunReport, RunStateError
 from devfactory.settings import Settings
 from tests.fakes import Call, Script, ScriptedModels, always_good, answer_pending, good_report
 

@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.worker import Watchdog, Worker
 from tests.fakes import Call, ScriptedModels, always_good

@@ -179,7 +179,7 @@ def test_the_whole_lifecycle_over_http(service: Service) -> None:
 def test_an_admin_sets_a_projects_budgets_new_runs_get_them_and_the_audit_log_keeps_it(
     service: Service,
 ) -> None:
-    from devfactory.factory.runner import Factory
+    from devfactory.factory.facade import Factory
 
     caps = {"run": {"tokens": 123456, "cost_usd": 0.5}, "project": {"tokens": 2000000}}
     with service.client("admin") as http:
@@ -481,7 +481,7 @@ def test_an_unsigned_or_oversized_body_is_refused_before_it_is_read(service: Ser
 
 
 def test_memory_search_returns_only_memories_of_runs_the_caller_may_see(service: Service) -> None:
-    from devfactory.factory.runner import Factory
+    from devfactory.factory.facade import Factory
     from devfactory.memory.live import MemoryItem
 
     secret = "Run r-1 COMPLETED: A REST API for the Hartley merger's insider review"

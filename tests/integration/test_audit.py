@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from devfactory.control.hitl import Decision
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending
 

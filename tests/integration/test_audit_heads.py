@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.memory.audit import GENESIS, AuditEvent, AuditLog
 from devfactory.settings import Settings
 

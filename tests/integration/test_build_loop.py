@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.repos.workspace import Workspace
 from devfactory.settings import Settings
 from devfactory.software.kinds import skeleton

@@ -22,8 +22,8 @@ from langchain_core.outputs import ChatResult
 
 from devfactory.control.deadline import Deadline
 from devfactory.factory import driver
+from devfactory.factory.facade import Factory
 from devfactory.factory.reports import RunReport
-from devfactory.factory.runner import Factory
 from devfactory.models.router import ResolvedModel
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedChatModel

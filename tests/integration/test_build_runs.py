@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from tests.fakes import Call, Script, ScriptedModels, always_good
 

@@ -13,7 +13,7 @@ import pytest
 from devfactory.chat import talk
 from devfactory.chat.hub import BusyError, RunHub
 from devfactory.control.hitl import Decision, DecisionError
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.teams import load_teams
 from tests.browser.models import scripted

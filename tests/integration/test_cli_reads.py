@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from tests.cli_probe import MACHINERY, among, loaded
 from tests.fakes import ScriptedModels

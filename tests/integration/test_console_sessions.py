@@ -25,8 +25,8 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.api.app import create_app
-from devfactory.api.signin import COOKIE
-from devfactory.factory.runner import Factory
+from devfactory.api.console_signin import COOKIE
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.store.sessions import PURGE_BATCH, SessionStore
 from devfactory.users import UserStore

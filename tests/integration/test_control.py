@@ -19,7 +19,7 @@ from langchain_core.messages import HumanMessage
 
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import Decision, DecisionError, DecisionRecord, Pause
-from devfactory.factory.runner import Factory, RunReport
+from devfactory.factory.facade import Factory, RunReport
 from devfactory.settings import Settings
 from devfactory.software.plan import PLAN_PATH
 from devfactory.teams import load_teams

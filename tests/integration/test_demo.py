@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common, demo
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good, good_report
 

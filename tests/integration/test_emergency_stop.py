@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devfactory.control.overrides import OperationsRefusedError
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.store.controls import HaltedError
 from devfactory.store.lease import new_driver

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from devfactory.contracts import Usage
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.memory.facts import ExtractedFact, Extraction, TeamFacts, collection_name
 from devfactory.models.embeddings import MiniLMEmbedder
 from devfactory.settings import Settings

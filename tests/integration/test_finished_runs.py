@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from devfactory.api.app import create_app
 from devfactory.api.finished import FinishedRuns
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels

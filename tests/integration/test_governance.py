@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devfactory.control.hitl import Decision, DecisionError, DecisionRecord, Pause
-from devfactory.factory.runner import Factory, RunReport
+from devfactory.factory.facade import Factory, RunReport
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending
 from tests.integration.hitl_worker import SCRIPTS, blocked_until_guided

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
-from devfactory.store.runs import RunStatus
+from devfactory.store.runs_table import RunStatus
 from tests.fakes import Call, ScriptedModels, always_good, good_report
 
 CLI_TOOL = "A command-line tool that counts the words in a text file"

@@ -10,14 +10,14 @@ import pytest
 from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecord, Usage
 from devfactory.control.incidents import StageFact, Trigger
 from devfactory.control.overrides import OperationsRefusedError
+from devfactory.factory.facade import Factory
 from devfactory.factory.incidents_file import project_folder
-from devfactory.factory.runner import Factory
 from devfactory.factory.switchboard import IncidentError
 from devfactory.settings import Settings
 from devfactory.store.controls import HaltedError
-from devfactory.store.incidents import Incident
+from devfactory.store.incidents_table import Incident
 from devfactory.store.lease import new_driver
-from devfactory.store.runs import RunRow
+from devfactory.store.runs_table import RunRow
 from tests.fakes import Call, ScriptedModels, always_good
 
 TODO = "A REST API for a personal todo list"

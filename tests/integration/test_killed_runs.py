@@ -12,7 +12,7 @@ import signal
 import time
 from pathlib import Path
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good
 from tests.integration.cli import cli_env, finish, run, start

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.factory import runner
-from devfactory.factory.runner import Factory
+from devfactory.factory import facade as runner
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.tracing import EXPORT_LOGGERS
 from tests.fakes import ScriptedModels

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.memory.live import (
     SHARED,
     EmbedderMismatchError,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.memory.live import SHARED, LiveMemory, MemoryItem, project_bank, team_bank
 from devfactory.memory.service import MemoryService
 from devfactory.settings import Settings

@@ -20,11 +20,11 @@ from langchain_core.messages import HumanMessage
 from typer.testing import CliRunner
 
 from devfactory.api.app import create_app
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.models.io import invoke, served_by
 from devfactory.settings import Settings
 from devfactory.store.db import open_pool, prepare
-from devfactory.store.health import HealthStore
+from devfactory.store.health_snapshots import HealthStore
 from devfactory.users import UserStore
 from tests.health_fakes import fake_router
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from devfactory.api.app import create_app
 from devfactory.control.incidents import Trigger
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devfactory.contracts import StageOutcome
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.graph.stage.build import _whole_module
 from devfactory.settings import Settings
 from devfactory.software.kinds import skeleton

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 
 from devfactory.api.app import create_app
 from devfactory.control.incidents import Trigger
+from devfactory.factory.facade import Factory
 from devfactory.factory.incidents_file import project_folder
-from devfactory.factory.runner import Factory
 from devfactory.settings import Settings
-from devfactory.store.runs import RunInputError
+from devfactory.store.runs_table import RunInputError
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels
 from tests.logged import logged_in_every_format

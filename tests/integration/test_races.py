@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from devfactory.events import RunError
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels
 from tests.integration.cli import cli_env, finish, start

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.redact import redact
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good

@@ -29,8 +29,8 @@ import httpx
 import psycopg
 import pytest
 
+from devfactory.factory.facade import Factory
 from devfactory.factory.queueing import CLONE_FAILED, CLONE_SLOTS
-from devfactory.factory.runner import Factory
 from devfactory.repos import remotes
 from devfactory.repos.remotes import HostPolicy
 from devfactory.repos.repository import (

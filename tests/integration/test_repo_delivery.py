@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from devfactory.control.hitl import Decision
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
-from devfactory.store.runs import RunInputError
+from devfactory.store.runs_table import RunInputError
 from tests.fakes import Call, ScriptedModels, always_good
 from tests.repos import git
 

@@ -10,9 +10,9 @@ import psycopg
 import pytest
 import yaml
 
-from devfactory.api.runs import question
+from devfactory.api.run_routes import question
 from devfactory.control.hitl import Decision, DecisionError
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.worker import Worker, sweep
 from tests.fakes import ScriptedModels

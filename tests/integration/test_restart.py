@@ -14,7 +14,7 @@ from pathlib import Path
 import pgserver
 from pgserver._commands import pg_ctl
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels

@@ -28,7 +28,7 @@ from devfactory.api.app import create_app
 from devfactory.chat import talk
 from devfactory.chat.view import artifact_files
 from devfactory.factory.artifacts import published_paths
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.runfiles import MAX_DEPTH
 from devfactory.settings import Settings
 from devfactory.users import UserStore

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from devfactory import cli
 from devfactory.cli import common
 from devfactory.control.hitl import Decision
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.repos.workspace import Workspace
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending

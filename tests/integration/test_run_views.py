@@ -22,8 +22,8 @@ from devfactory.api.app import create_app
 from devfactory.contracts import ordered_records
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import Phase
+from devfactory.factory.facade import Factory
 from devfactory.factory.reports import ShownRun, pending_of
-from devfactory.factory.runner import Factory
 from devfactory.graph.checkpoints import dumped
 from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings

@@ -14,12 +14,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from devfactory.factory.runner import Factory, RunBusyError, RunNotFoundError
+from devfactory.factory.facade import Factory, RunBusyError, RunNotFoundError
 from devfactory.memory.audit import AuditLog
 from devfactory.repos.workspace import Workspace
 from devfactory.settings import Settings
 from devfactory.store.lease import new_driver
-from devfactory.store.runs import RunStatus, RunStore
+from devfactory.store.runs_table import RunStatus, RunStore
 from tests.fakes import ScriptedModels, good_report, report_with
 
 ROOT = Path(__file__).resolve().parents[2]

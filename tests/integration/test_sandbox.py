@@ -1024,7 +1024,7 @@ def test_a_real_failing_smoke_check_is_shown_by_its_error_line(
     The reason a person reads (``pending``, ``GET /pending``, the console) starts with
     the exception and its message, and a table's cut line keeps it.
     """
-    from devfactory.api.runs import question
+    from devfactory.api.run_routes import question
     from devfactory.control.error_line import brief
     from devfactory.graph.gate import Route, Verdict
     from devfactory.software.checks.framework import CheckContext, run_checks

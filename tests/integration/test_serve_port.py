@@ -9,7 +9,7 @@ def test_serve_on_a_taken_port_says_so_in_one_line_and_exits_4() -> None:
     from typer.testing import CliRunner
 
     from devfactory import cli
-    from devfactory.cli.service import address_taken
+    from devfactory.cli.service_commands import address_taken
 
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

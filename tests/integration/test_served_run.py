@@ -26,8 +26,8 @@ import httpx
 import pytest
 import yaml
 
+from devfactory.factory.facade import Factory
 from devfactory.factory.reports import RunReport
-from devfactory.factory.runner import Factory
 from devfactory.models import router
 from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
 from devfactory.models.local_server import (

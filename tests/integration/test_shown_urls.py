@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.api.app import create_app
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels
@@ -64,7 +64,7 @@ def test_the_command_line_shows_the_address_without_its_credentials(
     pg_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = pg_settings.model_copy(update={"ollama_host": HOSTS[0]})
-    monkeypatch.setattr("devfactory.cli.runs.get_settings", lambda: settings)
+    monkeypatch.setattr("devfactory.cli.run_commands.get_settings", lambda: settings)
     for args in (["models", "--json"], ["models"]):
         shown = CliRunner().invoke(cli.app, args)
         assert shown.exit_code == 0, shown.output

@@ -23,7 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from devfactory.api.app import create_app
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels

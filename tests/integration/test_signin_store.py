@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from devfactory.control.overrides import OperationsRefusedError
-from devfactory.control.signin import LockedError, SignInThrottle
-from devfactory.factory.runner import Factory
+from devfactory.control.signin_throttle import LockedError, SignInThrottle
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.store.signins import SignInStore, throttle
 from devfactory.users import UserStore

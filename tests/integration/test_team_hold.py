@@ -8,7 +8,7 @@ import pytest
 
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.control.overrides import OperationsRefusedError
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.factory.switchboard import UnknownTeamError
 from devfactory.settings import Settings
 from devfactory.worker import Worker

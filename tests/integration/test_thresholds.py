@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from devfactory.control.budget import Caps
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from devfactory.worker import Worker
 from tests.fakes import ScriptedModels

@@ -20,7 +20,7 @@ from langfuse import Langfuse
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from devfactory.control.hitl import Decision
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings
 from devfactory.tracing import trace_id_of, trace_url

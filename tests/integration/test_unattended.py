@@ -9,7 +9,7 @@ import pytest
 
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.control.unattended import ACTOR
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending
 

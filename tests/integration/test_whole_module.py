@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.graph.stage.whole import NOT_ACCEPTED
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good, good_report

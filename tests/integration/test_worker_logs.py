@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.factory.runner import Factory
+from devfactory.factory.facade import Factory
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels
 from tests.integration.cli import cli_env, start
@@ -67,7 +67,7 @@ def test_under_json_every_run_event_is_one_json_line_with_its_run_id(
         assert finished and all(line["team"] and line["outcome"] for line in finished)
         assert mine[-1]["status"] == "COMPLETED"  # run_finished's own field
     assert len(events) == sum(len(kinds) for kinds in feeds.values())
-    said = [line["event"] for line in lines if line["logger"] == "devfactory.cli.service"]
+    said = [line["event"] for line in lines if line["logger"] == "devfactory.cli.service_commands"]
     assert len(said) == 2, said
     assert said[0].endswith(": waiting for runs") and said[1].endswith(": stopped after 2 run(s)")
 
@@ -80,6 +80,8 @@ def test_under_text_every_run_event_is_one_line_naming_its_run(
     for run, kinds in feeds.items():
         assert [kind for kind, of in seen if of == run] == kinds
     assert len(seen) == sum(len(kinds) for kinds in feeds.values())
-    said = [line for line in output if line.startswith("INFO devfactory.cli.service: worker ")]
+    said = [
+        line for line in output if line.startswith("INFO devfactory.cli.service_commands: worker ")
+    ]
     assert len(said) == 2, output
     assert "waiting for runs" in said[0] and "stopped after 2 run(s)" in said[1]

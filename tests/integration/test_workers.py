@@ -17,9 +17,9 @@ import pytest
 
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionError
+from devfactory.factory.facade import Factory, RunStateError
 from devfactory.factory.intake import RunRequest
 from devfactory.factory.queueing import BAD_INBOX
-from devfactory.factory.runner import Factory, RunStateError
 from devfactory.graph.stage import NODES
 from devfactory.settings import Settings
 from devfactory.store.db import open_pool

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from devfactory.factory.facade import Factory
 from devfactory.factory.reports import RunReport
-from devfactory.factory.runner import Factory
 from devfactory.models.router import ModelSource
 from devfactory.settings import Settings
 from eval.catalog import Case, load_cases

@@ -2,7 +2,7 @@ import pytest
 
 from devfactory.control.hitl import DecisionError, Pause
 from devfactory.factory.reports import Pending, choose_pending
-from devfactory.store.runs import RunStateError
+from devfactory.store.runs_table import RunStateError
 
 
 def pending(ident: str, kind: str = "governance") -> Pending:

@@ -104,7 +104,9 @@ def refusals() -> dict[tuple[str, str], str]:
     """Return what each route's role check names when it refuses, by (method, path)."""
     from fastapi.routing import APIRoute
 
-    from devfactory.api import console, operations, runs
+    from devfactory.api import console
+    from devfactory.api import operation_routes as operations
+    from devfactory.api import run_routes as runs
 
     def checks(dependant: object) -> list[Allowed]:
         found = []

@@ -33,7 +33,7 @@ ENTRY_POINTS = (
     "devfactory.api",
     "devfactory.chat",
     "devfactory.cli",
-    "devfactory.factory.runner",
+    "devfactory.factory.facade",
     "chainlit",
     "fastapi",
 )
@@ -214,7 +214,7 @@ RULE_MODULES = (
     "software/plan.py",  # the names a plan must keep, read from the requirement
     *(f"software/kinds/{p.name}" for p in sorted((ROOT / "software" / "kinds").glob("*.py"))),
     "graph/planning/plan_start.py",  # the plan pre-filled from the requirement's names
-    "repairs/registry.py",
+    "repairs/repair.py",
     "repairs/plan_repair.py",
 )
 QUOTE_WORDS = 5  # a run of this many words, in order, is a quote rather than a shape

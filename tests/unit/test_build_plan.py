@@ -13,7 +13,7 @@ from devfactory.contracts import StageRecord
 from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.planning.build_plan import draft_plan, stage_items
 from devfactory.repairs.plan_repair import normalise_plan
-from devfactory.repairs.registry import plan_normaliser
+from devfactory.repairs.repair import plan_normaliser
 from devfactory.software.checks.criteria import criteria_of, criteria_status
 from devfactory.software.checks.plan_coverage import coverage
 from devfactory.software.plan import (

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from devfactory.chat import runs, talk
+from devfactory.chat import run_steps as runs
+from devfactory.chat import talk
 from devfactory.chat.view import pause_markdown, stage_markdown
 from devfactory.control.hitl import Pause
 from devfactory.teams import load_teams

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from devfactory.chat import app as chat_app
+from devfactory.chat import chainlit_app as chat_app
 from devfactory.chat.frontend import chainlit_dist
 from devfactory.chat.guard import OriginGuard
 from devfactory.chat.pagepolicy import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devfactory.chat.app import pipeline_select
+from devfactory.chat.chainlit_app import pipeline_select
 from devfactory.pipelines import available_pipelines, load_pipeline
 
 

@@ -22,7 +22,7 @@ from devfactory.chat.access import may_see_run, recheck
 from devfactory.chat.grants import Grant, Grants
 from devfactory.chat.guard import OriginGuard, chat_origins, normal_origin
 from devfactory.control.policy import Policy, load_policy
-from devfactory.control.signin import LockedError, MemoryCounts, SignInThrottle, how_long
+from devfactory.control.signin_throttle import LockedError, MemoryCounts, SignInThrottle, how_long
 from devfactory.settings import Settings
 from devfactory.users import Person, UserError, UserStore, check_password
 

@@ -19,10 +19,10 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from devfactory.chat import app as chat_app
+from devfactory.chat import chainlit_app as chat_app
 from devfactory.chat import frontend
-from devfactory.chat.signin import FORM_SAYS
-from devfactory.control.signin import SignInThrottle
+from devfactory.chat.signin_messages import FORM_SAYS
+from devfactory.control.signin_throttle import SignInThrottle
 from devfactory.users import UserStore
 from tests.password_checks import HeldHasher
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common
-from devfactory.factory.runner import RunBusyError, RunReport
+from devfactory.factory.facade import RunBusyError, RunReport
 from devfactory.settings import get_settings
 from devfactory.store.controls import HaltedError
 
@@ -60,7 +60,7 @@ class PausingFactory:
     def __init__(self) -> None:
         from devfactory.control.hitl import make_pause
         from devfactory.control.policy import load_policy
-        from devfactory.factory.runner import Pending
+        from devfactory.factory.facade import Pending
 
         self.pause = make_pause(load_policy(), "governance", title="HIGH risk", question="ok?")
         self.pending_item = Pending("r1", "abcdef0123", self.pause)

@@ -32,7 +32,7 @@ HEAVY = (
     "devfactory.settings",
     "devfactory.graph",
     "devfactory.models",
-    "devfactory.factory.runner",
+    "devfactory.factory.facade",
 )
 
 

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common
-from devfactory.factory.runner import RunReport
+from devfactory.factory.facade import RunReport
 from devfactory.repos.repository import clone_for_run
-from devfactory.store.runs import RunInputError
+from devfactory.store.runs_table import RunInputError
 
 
 class RecordingFactory:

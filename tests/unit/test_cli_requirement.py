@@ -20,7 +20,7 @@ from devfactory import cli
 from devfactory.api.schemas import RunRequest
 from devfactory.cli import common
 from devfactory.control.ceilings import MAX_REQUIREMENT_CHARS
-from devfactory.factory.runner import RunReport
+from devfactory.factory.facade import RunReport
 
 
 class Taking:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common
-from devfactory.store.runs import RunInputError
+from devfactory.store.runs_table import RunInputError
 
 
 class RecordingFactory:

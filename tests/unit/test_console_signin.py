@@ -22,8 +22,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from devfactory.api.console_pages import pages
-from devfactory.api.signin import COOKIE, ConsoleSessions, token_digest
-from devfactory.control.signin import MemoryCounts, SignInThrottle
+from devfactory.api.console_signin import COOKIE, ConsoleSessions, token_digest
+from devfactory.control.signin_throttle import MemoryCounts, SignInThrottle
 from devfactory.settings import Settings
 from devfactory.store.sessions import ConsoleSession, SessionStore
 from devfactory.users import UserStore

@@ -17,7 +17,7 @@ from devfactory.cli import common
 from devfactory.cli.terminal import SafeConsole, pending_table, runs_table
 from devfactory.control.hitl import Pause
 from devfactory.factory.reports import Pending
-from devfactory.store.runs import RunRow
+from devfactory.store.runs_table import RunRow
 
 RUN_IDS = ["20261121-051500-a1b2c3", "20261124-235959-ffffff"]
 LONG = "A multi-tenant URL shortener with click analytics, rate limits and an admin UI " * 2

@@ -11,7 +11,7 @@ import io
 import pytest
 from rich.console import Console
 
-from devfactory.api.runs import question
+from devfactory.api.run_routes import question
 from devfactory.cli.terminal import FOLDED_LINES, pause_panel
 from devfactory.control.error_line import MAX_LINE, error_line, lead_with_error
 from devfactory.control.hitl import make_pause

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import pytest
 
 from devfactory import events, tracing
-from devfactory.chat.runs import RunView
+from devfactory.chat.run_steps import RunView
 from devfactory.cli import timeline
 from devfactory.cli.progress import Progress
 from devfactory.cli.terminal import SafeConsole
@@ -45,7 +45,7 @@ def tables(tmp_path: Path) -> dict[str, set[type[Event]]]:
     return {
         "recorder.py RunRecorder.handlers": set(recorder(tmp_path).handlers),
         "cli/progress.py Progress._handlers": set(progress()._handlers),
-        "chat/runs.py RunView.handlers": set(RunView("r1").handlers),
+        "chat/run_steps.py RunView.handlers": set(RunView("r1").handlers),
         "cli/timeline.py LINES and AS_STORED": set(timeline.LINES) | timeline.AS_STORED,
         "tracing.py DESCRIBE": set(tracing.DESCRIBE),
     }

@@ -29,7 +29,7 @@ from devfactory.control.overrides import (
 from devfactory.factory.incident_watch import IncidentWatch
 from devfactory.factory.incidents_file import append_text, project_folder
 from devfactory.settings import Settings
-from devfactory.store.runs import RunRow
+from devfactory.store.runs_table import RunRow
 
 RULES = Thresholds(
     spend_multiple=5.0,

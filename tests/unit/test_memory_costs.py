@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from devfactory.graph.screening.check import embedded_embedder
-from devfactory.graph.stage.memory import uncapped
+from devfactory.graph.stage.recall import uncapped
 from devfactory.graph.state import StageState
 from devfactory.graph.studio_store import py as studio_store
 from devfactory.memory.deferred import FactQueue

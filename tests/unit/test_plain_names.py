@@ -12,7 +12,7 @@ from devfactory import cli
 from devfactory.factory.reports import checked_name
 from devfactory.settings import Settings
 from devfactory.shown import name_problem, one_line
-from devfactory.store.runs import RunInputError
+from devfactory.store.runs_table import RunInputError
 from devfactory.users import UserError, UserStore
 
 TODO = "A REST API for a personal todo list"

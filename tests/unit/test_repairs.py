@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from devfactory.contracts import Artifact, ArtifactKind
-from devfactory.repairs import registry as layer
+from devfactory.repairs import repair as layer
 from devfactory.repairs.plan_repair import PlanContext
-from devfactory.repairs.registry import REGISTRY, ProjectNames, RepairKind, plan_normaliser, repair
+from devfactory.repairs.repair import REGISTRY, ProjectNames, RepairKind, plan_normaliser, repair
 from devfactory.software.plan import FileRole
 
 OWNERS = {"dev": [FileRole.CODE], "qa": [FileRole.TESTS]}

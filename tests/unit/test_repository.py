@@ -33,7 +33,7 @@ from devfactory.repos.repository import (
 )
 from devfactory.repos.workspace import Workspace
 from devfactory.settings import Settings
-from devfactory.store.runs import RunInputError
+from devfactory.store.runs_table import RunInputError
 from tests.repos import git
 
 MB = 2**20
@@ -247,7 +247,7 @@ def test_the_api_refuses_a_bad_repository_or_base_in_the_body() -> None:
 
 def test_the_api_takes_a_local_path_only_under_the_configured_roots(tmp_path: Path) -> None:
     from devfactory.api.errors import ApiError
-    from devfactory.api.runs import local_source_allowed
+    from devfactory.api.run_routes import local_source_allowed
 
     allowed = tmp_path / "repos"
     (allowed / "calc").mkdir(parents=True)

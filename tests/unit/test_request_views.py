@@ -16,8 +16,8 @@ from devfactory.cli.terminal import pause_panel, pending_table
 from devfactory.control.approval_rules import Alternative
 from devfactory.control.hitl import Estimate, Pause, check_decision, make_pause
 from devfactory.control.policy import load_policy
+from devfactory.factory.facade import RunReport
 from devfactory.factory.reports import Pending
-from devfactory.factory.runner import RunReport
 
 CHEAPER = Alternative(
     id="cheaper_model",

@@ -84,12 +84,12 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         ".git (refused when a link, 10 kB at most); its files are read from git's objects, "
         "never from the work tree",
     ),
-    "devfactory/api/docs.py": (
+    "devfactory/api/docs_pages.py": (
         frozenset({".read_text", "FileResponse"}),
         "the API's documentation pages: the packaged ReDoc script and the favicon under "
         "api/console_static, package files",
     ),
-    "devfactory/cli/requirement.py": (
+    "devfactory/cli/requirement_input.py": (
         frozenset({"os.open"}),
         "run --file PATH: the file the person at the terminal names, read by their own "
         "process under the requirement's cap, as cat would (a regular file only, opened "
@@ -421,7 +421,7 @@ def artifact_files(out_dir, records):
             found.append((extra, out_dir / extra))
     return found
 """,
-    "devfactory/chat/runs.py": """
+    "devfactory/chat/run_steps.py": """
 files = [
     cl.File(name=path, path=str(file), display="inline")
     for path, file in artifact_files(report.out_dir, records)

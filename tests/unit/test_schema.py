@@ -59,8 +59,8 @@ def test_every_team_schema_compiles_to_a_bounded_grammar(slug: str) -> None:
 def test_each_team_gets_a_request_clarification_tool_for_the_teams_it_may_ask(slug: str) -> None:
     from pydantic import ValidationError
 
+    from devfactory.graph.clarification_tools import clarification_tool, tool_arguments_schema
     from devfactory.graph.model_io.briefs import system_prompt
-    from devfactory.graph.tools import clarification_tool, tool_arguments_schema
 
     spec = load_teams()[slug]
     tool = clarification_tool(spec)

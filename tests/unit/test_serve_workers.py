@@ -29,7 +29,7 @@ def execs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
         raise Exec
 
     monkeypatch.setattr("os.execv", execv)
-    monkeypatch.setattr("devfactory.cli.service.address_taken", lambda host, port: "")
+    monkeypatch.setattr("devfactory.cli.service_commands.address_taken", lambda host, port: "")
     get_settings.cache_clear()
     yield seen
     get_settings.cache_clear()

@@ -22,7 +22,7 @@ from devfactory.control.unattended import (
     check_pre_approver,
     rules_table,
 )
-from devfactory.factory.runner import RunReport
+from devfactory.factory.facade import RunReport
 
 POLICY = load_policy()
 HIGH_RISK = {"risk": "HIGH", "risk_factors": ["handles health or medical records"]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from devfactory.contracts import Status, TaskResult
-from devfactory.graph.tools import tool_arguments_schema
+from devfactory.graph.clarification_tools import tool_arguments_schema
 from devfactory.models.io import grammar_schema
 from devfactory.teams.spec import TeamSpec
 

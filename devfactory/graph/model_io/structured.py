@@ -2,7 +2,7 @@
 
 The report goes through the one structured-output helper
 (``models/io.ask_structured``), with the report's own mechanical repairs
-(the ``report`` registry of ``repairs/registry.py``) recorded beside the generic
+(the ``report`` registry of ``repairs/repair.py``) recorded beside the generic
 ones: a percentage given for confidence, a bare string where a list belongs,
 unknown top-level keys. After the retries a report that is still invalid
 becomes a BLOCKED result with the reason. A BLOCKED report whose blockers only
@@ -34,7 +34,7 @@ from devfactory.graph.gate import settle_echoed_block
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
 from devfactory.models.loops import LineLoop, PhraseLoop, drop_repeats, line_loop, phrase_loop
 from devfactory.redact import redact
-from devfactory.repairs.registry import RepairKind, is_tests_file, repair
+from devfactory.repairs.repair import RepairKind, is_tests_file, repair
 from devfactory.software.salvage import salvage_cut
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def request_task_result(
         artifacts: files drafted before the report, joined to the result.
         max_parse_retries: extra requests allowed after an invalid reply.
         max_model_errors: attempts per request when the model call itself fails.
-        repairs_off: the ``report`` repairs left out (``repairs/registry.py``).
+        repairs_off: the ``report`` repairs left out (``repairs/repair.py``).
 
     Returns:
         A ``Reply``; its result is BLOCKED with the reason when the caps ran out.
@@ -271,7 +271,7 @@ def draft_file(
     asked for once more from ``unloop`` (the same model sampled wider, with a
     repeat penalty) when given, and one that still loops is cut after the loop's first copy and
     reported with the line it repeated. A Python reply gets
-    the ``python`` repairs (``repairs/registry.py``: quotes it left unescaped
+    the ``python`` repairs (``repairs/repair.py``: quotes it left unescaped
     inside a string literal escaped, then the standard-library imports it uses
     and forgot added; each recorded; those named in ``repairs_off`` left out). A reply wrapped in
     one code fence is unwrapped; a reply over the artifact limit is cut and the

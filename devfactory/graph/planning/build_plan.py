@@ -24,7 +24,7 @@ from devfactory.graph.model_io.structured import Draft
 from devfactory.graph.planning.plan_start import named_in, start_block, starting_plan
 from devfactory.graph.state import stage_plan_of
 from devfactory.models.io import ask_structured, grammar_schema
-from devfactory.repairs.registry import plan_normaliser
+from devfactory.repairs.repair import plan_normaliser
 from devfactory.software.plan import (
     BuildPlan,
     FileRole,

@@ -35,7 +35,7 @@ from devfactory.graph.binding import bind
 from devfactory.graph.context import Context
 from devfactory.graph.oversight.holds import hold
 from devfactory.graph.oversight.interrupts import waits_for
-from devfactory.graph.stage.memory import recall, retain
+from devfactory.graph.stage.recall import recall, retain
 from devfactory.graph.stage.routes import clarify, consult, escalate, gate
 from devfactory.graph.stage.setup import StageSetup
 from devfactory.graph.stage.verify import verify_stage

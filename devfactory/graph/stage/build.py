@@ -63,7 +63,7 @@ from devfactory.graph.stage.whole import ask_whole, how_run, module_of, whole_me
 from devfactory.graph.state import requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import invoked, served_by, text_of, usage_of
-from devfactory.repairs.registry import RepairKind, repair
+from devfactory.repairs.repair import RepairKind, repair
 from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.behaviour import BehaviourTest, passes, render
 from devfactory.software.examples import ExampleTests

@@ -36,7 +36,7 @@ from devfactory.graph.state import build_plan_of, requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import invoked, served_by, text_of, usage_of
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
-from devfactory.repairs.registry import RepairKind, repair
+from devfactory.repairs.repair import RepairKind, repair
 from devfactory.settings import Settings
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.source import unwritten

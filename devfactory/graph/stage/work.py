@@ -61,7 +61,7 @@ from devfactory.graph.state import StageState, build_plan_of, requirement_facts_
 from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError
 from devfactory.repairs.missing_imports import project_modules
-from devfactory.repairs.registry import ProjectNames, RepairKind, is_tests_file, repair
+from devfactory.repairs.repair import ProjectNames, RepairKind, is_tests_file, repair
 from devfactory.sandbox.runner import Sandbox, SandboxUnavailableError
 from devfactory.software.plan import BuildPlan
 from devfactory.software.precheck import draft_problems, no_test
@@ -364,7 +364,7 @@ def bind_project_names(
     """Import the project names a drafted module uses and never imports; alias its methods.
 
     A planned function written as a method gets its module-level name (the
-    ``python-in-project`` repairs of ``repairs/registry.py``). The repairs are
+    ``python-in-project`` repairs of ``repairs/repair.py``). The repairs are
     recorded on ``drafted``, and kept only while the file stays within
     ``MAX_ARTIFACT_CHARS``; those named in ``off`` are left out.
     """

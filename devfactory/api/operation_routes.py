@@ -34,7 +34,7 @@ from devfactory.factory.switchboard import (
     UnknownTeamError,
 )
 from devfactory.store.controls import HaltedError
-from devfactory.store.incidents import Incident
+from devfactory.store.incidents_table import Incident
 from devfactory.users import Person
 
 router = APIRouter(tags=["operations"], responses=ERRORS)

@@ -46,10 +46,10 @@ from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings
 from devfactory.store.approvals import ProjectApprovals
 from devfactory.store.db import prepare
-from devfactory.store.events import EventFeed
-from devfactory.store.health import publish_health
+from devfactory.store.event_feed import EventFeed
+from devfactory.store.health_snapshots import publish_health
 from devfactory.store.queue import RunQueue
-from devfactory.store.runs import RunBusyError, RunRow, RunStateError, RunStore
+from devfactory.store.runs_table import RunBusyError, RunRow, RunStateError, RunStore
 from devfactory.store.views import RunView
 from devfactory.tracing import open_tracing
 
@@ -82,7 +82,7 @@ class Factory:
         self.dsn = self.database.dsn
         self.stores = Stores.open(settings, self.dsn)
         self.pool: ConnectionPool = self.stores.pool
-        # the models' health, written for the API and `devfactory models` (store/health.py)
+        # the models' health, for the API and `devfactory models` (store/health_snapshots.py)
         self.health = publish_health(settings, self.models, self.pool)
         self.checkpointer: PostgresSaver = self.stores.checkpointer
         self.runs: RunStore = self.stores.runs

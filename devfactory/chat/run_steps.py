@@ -57,7 +57,7 @@ from devfactory.events import (
     UsageRecorded,
 )
 from devfactory.factory.drawing import to_png
-from devfactory.factory.runner import RunNotFoundError
+from devfactory.factory.facade import RunNotFoundError
 from devfactory.tracing import trace_url
 from devfactory.users import Person
 

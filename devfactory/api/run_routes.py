@@ -46,12 +46,12 @@ from devfactory.control.budget import Caps, Spend
 from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.control.hitl import Decision, DecisionError, RoleRefusedError
 from devfactory.control.lifecycle import TERMINAL, Phase
+from devfactory.factory.facade import Factory, RunBusyError, RunNotFoundError, RunStateError
 from devfactory.factory.reports import Pending, RunUsage, report_document
-from devfactory.factory.runner import Factory, RunBusyError, RunNotFoundError, RunStateError
 from devfactory.pipelines import PipelineError
 from devfactory.repos.local_source import inside_roots, resolved_source
 from devfactory.repos.repository import local_path_of
-from devfactory.store.runs import RunInputError, RunRow
+from devfactory.store.runs_table import RunInputError, RunRow
 from devfactory.tracing import trace_url
 from devfactory.users import Person
 

@@ -28,7 +28,7 @@ from devfactory.cli.common import (
     plain_name,
 )
 from devfactory.cli.documents import ReadJsonOption
-from devfactory.cli.requirement import RequirementArg, RequirementFileOption, requirement_text
+from devfactory.cli.requirement_input import RequirementArg, RequirementFileOption, requirement_text
 
 # A worker's own lines (its metrics address, waiting, stopped): log lines, not console
 # text, so that under ``--log-format json`` all it writes is JSON. INFO, written whatever
@@ -74,7 +74,7 @@ def submit(
     from devfactory.cli.terminal import styled
     from devfactory.control.budget import Caps
     from devfactory.pipelines import PipelineError, load_pipeline
-    from devfactory.store.runs import RunInputError
+    from devfactory.store.runs_table import RunInputError
 
     try:
         load_pipeline(pipeline)
@@ -176,7 +176,7 @@ def cancel(
 ) -> None:
     """Cancel a run: at once if nobody drives it, else at its driver's next step."""
     from devfactory.cli.terminal import styled
-    from devfactory.factory.runner import RunStateError
+    from devfactory.factory.facade import RunStateError
 
     who = identity(get_settings(), by, role)
     with common.session() as factory:
@@ -342,7 +342,7 @@ def purge(
 ) -> None:
     """Delete an archived run's checkpoints, live events and folder; its audit log stays."""
     from devfactory.control.hitl import DecisionError
-    from devfactory.factory.runner import RunStateError
+    from devfactory.factory.facade import RunStateError
 
     who = identity(get_settings(), by, role)
     with common.session() as factory:

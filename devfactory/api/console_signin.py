@@ -2,7 +2,7 @@
 
 A person signs in with the name and password of the users file (the chat's),
 throttled per name and per address in the database like the chat's sign-in
-(``control/signin.py``). The cookie holds 256 random bits; the database keeps
+(``control/signin_throttle.py``). The cookie holds 256 random bits; the database keeps
 only their SHA-256, with the person, when the sign-in began, ends and was last
 used (``store/sessions.py``). Nothing signs a cookie, so there is no key to
 steal: a sign-in is valid exactly while its row exists, which is what makes it

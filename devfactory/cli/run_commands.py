@@ -37,7 +37,7 @@ from devfactory.cli.common import (
     plain_name,
 )
 from devfactory.cli.documents import ReadJsonOption
-from devfactory.cli.requirement import RequirementArg, RequirementFileOption, requirement_text
+from devfactory.cli.requirement_input import RequirementArg, RequirementFileOption, requirement_text
 
 if TYPE_CHECKING:
     from devfactory.settings import Settings
@@ -126,7 +126,7 @@ def resume(
 ) -> None:
     """Continue an interrupted run from its last finished stage."""
     from devfactory.cli.driving import drive
-    from devfactory.factory.runner import RunBusyError
+    from devfactory.factory.facade import RunBusyError
 
     common.require_tools()
     with common.session() as factory:
@@ -473,7 +473,7 @@ def _show_factory_models(settings: Settings, as_json: bool) -> None:
 def _read_health(settings: Settings) -> dict[str, dict[str, Any]]:
     """Return every model's health merged over the processes that call models."""
     from devfactory.store.db import open_pool, prepare
-    from devfactory.store.health import HealthStore
+    from devfactory.store.health_snapshots import HealthStore
 
     database = prepare(settings)  # its errors are shown, with the routing still
     pool = open_pool(database.dsn, max_size=1, timeout=settings.database_connect_timeout_s)

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from fastapi import HTTPException
 
-from devfactory.control.signin import LockedError, how_long
+from devfactory.control.signin_throttle import LockedError, how_long
 
 WRONG: Final = "wrong"
 UNAVAILABLE: Final = "unavailable"

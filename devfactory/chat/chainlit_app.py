@@ -18,7 +18,7 @@ Sign-in is by password (``devfactory users add``) or, behind a trusted proxy,
 by header; a person's role is the policy's, and only roles a pause accepts get
 its buttons (the factory checks the role again when the answer arrives). Only
 pages of the chat's own origin may call it (``guard.py``); repeated wrong
-passwords lock that name at that address (``control/signin.py``), and a refused
+passwords lock that name at that address (``control/signin_throttle.py``), and a refused
 sign-in says why (``signin.py``); every action reads the person and their role
 from the users file again (``session.who``).
 
@@ -45,7 +45,8 @@ from chainlit.user_session import user_sessions
 from psycopg_pool import PoolTimeout
 from starlette.datastructures import Headers
 
-from devfactory.chat import actions, runs, secret  # noqa: F401 - actions: the buttons
+from devfactory.chat import actions, secret  # noqa: F401 - actions: the buttons
+from devfactory.chat import run_steps as runs
 from devfactory.chat.avatars import author_name
 from devfactory.chat.conversations import group_chat, project_answer, team_chat
 from devfactory.chat.guard import OriginGuard, client_address
@@ -62,9 +63,9 @@ from devfactory.chat.session import (
     throttle,
     who,
 )
-from devfactory.chat.signin import BUSY, UNAVAILABLE, WRONG, signin_refusal
+from devfactory.chat.signin_messages import BUSY, UNAVAILABLE, WRONG, signin_refusal
 from devfactory.control.policy import ROLES
-from devfactory.control.signin import LockedError
+from devfactory.control.signin_throttle import LockedError
 from devfactory.pipelines import available_pipelines, load_pipeline
 from devfactory.store.db import DatabaseError
 from devfactory.users import BusyError, UserStore

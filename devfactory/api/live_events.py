@@ -1,6 +1,6 @@
 """Live run events over Server-Sent Events, replayable with ``Last-Event-ID``.
 
-Every event a drive shows is kept in ``devfactory_events`` (``store/events.py``)
+Every event a drive shows is kept in ``devfactory_events`` (``store/event_feed.py``)
 with an increasing id, and announced with ``NOTIFY devfactory_events``. One
 ``Listener`` per API process holds the only LISTEN connection and wakes the
 streams of the run that changed; a stream sends what came after the id the
@@ -28,11 +28,11 @@ from sse_starlette.sse import EventSourceResponse
 from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.finished import FinishedRuns
-from devfactory.api.runs import factory_of, get_run
+from devfactory.api.run_routes import factory_of, get_run
 from devfactory.control.lifecycle import TERMINAL
 from devfactory.redact import redact
-from devfactory.store.events import CHANNEL
-from devfactory.store.runs import CHANGED_CHANNEL
+from devfactory.store.event_feed import CHANNEL
+from devfactory.store.runs_table import CHANGED_CHANNEL
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["runs"], responses=ERRORS)
