@@ -16,7 +16,7 @@ How each control acts:
 * **A held project** (by an admin, or by an incident): its runs halt the same
   way; its new runs are created and queued, and not claimed until it is resumed.
 * **A held team**: its stages ask a ``hold`` pause before they start
-  (``graph/oversight/holds.py``); the other stages of the same step go on. Releasing the
+  (``graph/stage/holds.py``); the other stages of the same step go on. Releasing the
   team lets its next stages start; the holds already asked are answered by
   ``Interventions.resume_team`` (``interventions.py``).
 * **Thresholds**: a team's confidence threshold and a project's caps are read by

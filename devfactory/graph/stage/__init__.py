@@ -3,7 +3,7 @@
 A stage is a small compiled subgraph of top-level node functions, each taking
 the team's frozen ``StageSetup``:
 
-* ``hold`` (``graph/oversight/holds.py``): while an operator holds the team, the stage
+* ``hold`` (``graph/stage/holds.py``): while an operator holds the team, the stage
   waits here for a person before it starts (the other stages go on).
 * ``recall`` (``memory.py``): what the team and the factory remember.
 * ``draft``, ``report`` (``work.py``): each file as plain text (the build
@@ -33,8 +33,8 @@ from langgraph.runtime import Runtime
 
 from devfactory.graph.binding import bind
 from devfactory.graph.context import Context
-from devfactory.graph.oversight.holds import hold
 from devfactory.graph.oversight.interrupts import waits_for
+from devfactory.graph.stage.holds import hold
 from devfactory.graph.stage.recall import recall, retain
 from devfactory.graph.stage.routes import clarify, consult, escalate, gate
 from devfactory.graph.stage.setup import StageSetup
