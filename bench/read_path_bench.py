@@ -45,6 +45,7 @@ import psutil
 
 from bench.service_bench import REQUIREMENT, environment, free_port, quantile, timed
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 
@@ -225,7 +226,9 @@ async def measure(
 def finished_run(factory: Factory, env: dict[str, str]) -> str:
     """Queue one scripted mvp run and drive it to its end with one worker; return its id."""
     outs = Path(env["DEVFACTORY_DATA_DIR"]) / "out"
-    run_id: str = factory.submit(REQUIREMENT.format(n="read"), out_dir=outs / "read").run_id
+    run_id: str = factory.submit(
+        StartRequest(REQUIREMENT.format(n="read"), out_dir=outs / "read")
+    ).run_id
     worker = subprocess.run(
         [str(BIN / "devfactory"), "worker", "--max-runs", "1", "--no-watchdog"],
         cwd=ROOT,

@@ -41,6 +41,7 @@ import httpx
 import psutil
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 
@@ -106,7 +107,9 @@ def runs_per_minute(
         threading.Thread(target=collections.deque, args=(proc.stderr, 0), daemon=True).start()
     started = time.monotonic()
     ids = [
-        factory.submit(REQUIREMENT.format(n=n), out_dir=outs / f"w{workers}-{n}").run_id
+        factory.submit(
+            StartRequest(REQUIREMENT.format(n=n), out_dir=outs / f"w{workers}-{n}")
+        ).run_id
         for n in range(runs)
     ]
     while any(factory.get(i).status not in ("COMPLETED", "FAILED") for i in ids):
@@ -204,7 +207,7 @@ def timed_round(
 def sse_delivery(factory: Factory, base: str, key: str, env: dict[str, str]) -> list[float]:
     """Follow a new run's events live; return each event's delay from its insert to receipt."""
     outs = Path(env["DEVFACTORY_DATA_DIR"]) / "out"
-    run_id = factory.submit(REQUIREMENT.format(n="sse"), out_dir=outs / "sse").run_id
+    run_id = factory.submit(StartRequest(REQUIREMENT.format(n="sse"), out_dir=outs / "sse")).run_id
     received: dict[int, float] = {}
 
     def follow() -> None:

@@ -46,6 +46,7 @@ from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels
 
@@ -147,7 +148,9 @@ def bench_variant(
             spent.clear()
             started = time.perf_counter()
             report = factory.start(
-                REQUIREMENT.format(n=f"{variant}-{n}"), pipeline="mvp", out_dir=tmp / f"{n}"
+                StartRequest(
+                    REQUIREMENT.format(n=f"{variant}-{n}"), pipeline="mvp", out_dir=tmp / f"{n}"
+                )
             )
             wall = time.perf_counter() - started
             count = max(1, len(report.records))

@@ -47,6 +47,7 @@ from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.control.hitl import Decision, DecisionError, RoleRefusedError
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.factory.facade import Factory, RunBusyError, RunNotFoundError, RunStateError
+from devfactory.factory.intake import StartRequest
 from devfactory.factory.reports import Pending, RunUsage, report_document
 from devfactory.pipelines import PipelineError
 from devfactory.repos.local_source import inside_roots, resolved_source
@@ -143,14 +144,16 @@ def submit_run(body: RunRequest, person: Starter, request: Request) -> Accepted:
         local_source_allowed(folder, factory.settings.repo_local_roots)
     try:
         row = factory.submit(
-            body.requirement,
-            pipeline=body.pipeline,
-            project=body.project,
-            caps=Caps(tokens=body.budget_tokens, cost_usd=body.budget_cost_usd),
-            owner=person.name,
-            unattended=body.unattended,
-            repo=body.repo,
-            base=body.base,
+            StartRequest(
+                body.requirement,
+                pipeline=body.pipeline,
+                project=body.project,
+                caps=Caps(tokens=body.budget_tokens, cost_usd=body.budget_cost_usd),
+                owner=person.name,
+                unattended=body.unattended,
+                repo=body.repo,
+                base=body.base,
+            ),
             confined=folder is not None,
         )
     except (PipelineError, RunInputError) as exc:

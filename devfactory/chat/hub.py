@@ -20,6 +20,7 @@ from pathlib import Path
 from devfactory.control.hitl import Decision
 from devfactory.events import Event, RunError
 from devfactory.factory.facade import Factory, RunReport, new_run_id
+from devfactory.factory.intake import StartRequest
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,14 @@ class RunHub:
         self._submit(
             feed,
             lambda sink: self.factory.start(
-                requirement,
-                pipeline=pipeline,
-                project=project,
-                owner=owner,
-                run_id=run_id,
-                out_dir=self.out_root / run_id,
+                StartRequest(
+                    requirement,
+                    pipeline=pipeline,
+                    project=project,
+                    owner=owner,
+                    run_id=run_id,
+                    out_dir=self.out_root / run_id,
+                ),
                 on_event=sink,
             ),
         )

@@ -103,6 +103,7 @@ def demo(pipeline: PipelineOption = "lean", out: OutOption = None) -> None:
     from devfactory.cli.common import console
     from devfactory.cli.driving import drive
     from devfactory.control.budget import Caps
+    from devfactory.factory.intake import StartRequest
 
     text = demo_requirement()
     common.require_tools()
@@ -110,17 +111,18 @@ def demo(pipeline: PipelineOption = "lean", out: OutOption = None) -> None:
     who = identity(settings, None, None)
     console.print(Panel(text.strip(), title="The requirement", title_align="left", expand=False))
 
+    asked = StartRequest(
+        text,
+        pipeline=pipeline,
+        project=DEMO_PROJECT,
+        caps=Caps(),
+        out_dir=out,
+        owner=who[0],
+        unattended=True,
+    )
+
     def start(factory: Any, progress: Any) -> Any:
-        return factory.start(
-            text,
-            pipeline=pipeline,
-            project=DEMO_PROJECT,
-            caps=Caps(),
-            out_dir=out,
-            on_event=progress,
-            owner=who[0],
-            unattended=True,
-        )
+        return factory.start(asked, on_event=progress)
 
     with common.session() as factory:
         common.require_models(factory)

@@ -82,6 +82,7 @@ def run(
     """
     from devfactory.cli.driving import drive
     from devfactory.control.budget import Caps
+    from devfactory.factory.intake import StartRequest
     from devfactory.pipelines import PipelineError, load_pipeline
 
     try:
@@ -93,25 +94,24 @@ def run(
         raise fail("--base names a branch of --repo; give --repo too", EXIT_USAGE)
     common.require_tools()
     settings = get_settings()
-    caps = Caps(tokens=budget_tokens, cost_usd=budget_cost)
     who = identity(settings, by, role)
+    asked = StartRequest(
+        text,
+        pipeline=pipeline,
+        project=project,
+        caps=Caps(tokens=budget_tokens, cost_usd=budget_cost),
+        out_dir=out,
+        owner=who[0],
+        unattended=unattended,
+        repo=repo,
+        base=base,
+    )
     with common.session() as factory:
         common.require_models(factory)
         drive(
             factory,
             pipeline,
-            lambda f, p: f.start(
-                text,
-                pipeline=pipeline,
-                project=project,
-                caps=caps,
-                out_dir=out,
-                on_event=p,
-                owner=who[0],
-                unattended=unattended,
-                repo=repo,
-                base=base,
-            ),
+            lambda f, p: f.start(asked, on_event=p),
             inline=common.interactive(interactive),
             as_=who,
             as_json=as_json,

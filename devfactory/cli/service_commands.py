@@ -73,6 +73,7 @@ def submit(
     """
     from devfactory.cli.terminal import styled
     from devfactory.control.budget import Caps
+    from devfactory.factory.intake import StartRequest
     from devfactory.pipelines import PipelineError, load_pipeline
     from devfactory.store.runs_table import RunInputError
 
@@ -87,15 +88,17 @@ def submit(
     with common.session() as factory:
         try:
             row = factory.submit(
-                text,
-                pipeline=pipeline,
-                project=project,
-                caps=Caps(tokens=budget_tokens, cost_usd=budget_cost),
-                out_dir=out,
-                owner=who[0],
-                unattended=unattended,
-                repo=repo,
-                base=base,
+                StartRequest(
+                    text,
+                    pipeline=pipeline,
+                    project=project,
+                    caps=Caps(tokens=budget_tokens, cost_usd=budget_cost),
+                    out_dir=out,
+                    owner=who[0],
+                    unattended=unattended,
+                    repo=repo,
+                    base=base,
+                )
             )
         except RunInputError as exc:
             raise fail(str(exc), EXIT_USAGE) from exc

@@ -49,7 +49,7 @@ from devfactory.control.budget import Caps
 from devfactory.control.deadline import Deadline
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFinished, RunStarted
-from devfactory.factory.intake import RunRequest, new_run
+from devfactory.factory.intake import RunRequest, StartRequest, new_run
 from devfactory.factory.queries import Queries
 from devfactory.factory.recorder import RunRecorder, once
 from devfactory.factory.reports import Pending, RunReport, ShownRun, checked_text, pending_of
@@ -204,51 +204,30 @@ class RunDriver:
         self.recorder(row).log(created, actor=owner or "factory", key="run_created")
         self.stores.feed.append(row.run_id, created)
 
-    def start(
-        self,
-        requirement: str,
-        *,
-        pipeline: str = "mvp",
-        project: str = "default",
-        caps: Caps | None = None,
-        out_dir: Path | None = None,
-        on_event: EventSink | None = None,
-        run_id: str | None = None,
-        owner: str = "",
-        unattended: bool | None = None,
-    ) -> RunReport:
+    def start(self, asked: StartRequest, *, on_event: EventSink | None = None) -> RunReport:
         """Start a new run and drive it in this process until it ends or waits for a person.
 
         Refused (``HaltedError``) while the emergency stop holds; a run of a project
-        on hold is created and waits in the queue.
+        on hold is created and waits in the queue. ``asked.repo`` is the caller's
+        to check out first (``Factory.start``).
         """
         if self.switchboard is not None:
             self.switchboard.check_new()
-        new = new_run(
-            self.settings,
-            requirement,
-            pipeline=pipeline,
-            project=project,
-            caps=caps,
-            out_dir=out_dir,
-            run_id=run_id,
-            unattended=unattended,
-            owner=owner,
-            project_caps=self.stores.caps.current(checked_text(project, "the project")),
-        )
+        project = checked_text(asked.project, "the project")
+        new = new_run(self.settings, asked, project_caps=self.stores.caps.current(project))
         driver = new_driver()
         self.stores.runs.create(
             new.run_id,
             new.created.requirement,
-            pipeline,
+            new.request.pipeline,
             str(new.out),
-            project,
-            owner,
+            new.request.project,
+            new.request.owner,
             driver=driver,
             lease_s=self.settings.run_lease_seconds,
         )
         row = self.queries.get(new.run_id)
-        self.log_created(row, new.created, owner)
+        self.log_created(row, new.created, new.request.owner)
         return self.drive(row, driver, new.request, on_event)
 
     def resume(self, run_id: str, *, on_event: EventSink | None = None) -> RunReport:

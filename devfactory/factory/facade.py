@@ -16,7 +16,7 @@ what it needs when it is made; none is wired to another afterwards.
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from langgraph.checkpoint.postgres import PostgresSaver
@@ -30,7 +30,7 @@ from devfactory.control.unattended import PreApproval
 from devfactory.factory.answers import Answers
 from devfactory.factory.drawing import View
 from devfactory.factory.driver import EventSink, RunDriver, StopCheck
-from devfactory.factory.intake import check_clone, checkout
+from devfactory.factory.intake import StartRequest, check_clone, checkout
 from devfactory.factory.interventions import Interventions
 from devfactory.factory.queries import Queries
 from devfactory.factory.queueing import QueuedRuns
@@ -141,42 +141,22 @@ class Factory:
 
     # --- driving runs here (RunDriver) ---------------------------------------------------
 
-    def start(
-        self,
-        requirement: str,
-        *,
-        pipeline: str = "mvp",
-        project: str = "default",
-        caps: Caps | None = None,
-        out_dir: Path | None = None,
-        on_event: EventSink | None = None,
-        run_id: str | None = None,
-        owner: str = "",
-        unattended: bool | None = None,
-        repo: str | None = None,
-        base: str | None = None,
-    ) -> RunReport:
+    def start(self, asked: StartRequest, *, on_event: EventSink | None = None) -> RunReport:
         """Start a new run and drive it in this process until it ends or waits for a person.
 
-        ``unattended`` (default: the ``unattended`` setting) has the policy's rules
+        ``asked.unattended`` (None: the ``unattended`` setting) has the policy's rules
         answer every pause; the run keeps it in its state, so a resumed run does too.
-        ``repo`` (a path or URL) delivers into that repository on a branch
-        ``devfactory/<run-id>`` from ``base`` (default: its HEAD branch; intake.checkout).
+        ``asked.repo`` (a path or URL) delivers into that repository on a branch
+        ``devfactory/<run-id>`` from ``asked.base`` (None: its HEAD branch;
+        intake.checkout), cloned here first.
         """
-        if repo is not None:
-            load_pipeline(pipeline)  # refused before anything is cloned
-            run_id, out_dir = checkout(self.settings, repo, base, run_id=run_id, out_dir=out_dir)
-        return self._driver.start(
-            requirement,
-            pipeline=pipeline,
-            project=project,
-            caps=caps,
-            out_dir=out_dir,
-            on_event=on_event,
-            run_id=run_id,
-            owner=owner,
-            unattended=unattended,
-        )
+        if asked.repo is not None:
+            load_pipeline(asked.pipeline)  # refused before anything is cloned
+            run_id, out_dir = checkout(
+                self.settings, asked.repo, asked.base, run_id=asked.run_id, out_dir=asked.out_dir
+            )
+            asked = replace(asked, run_id=run_id, out_dir=out_dir)
+        return self._driver.start(asked, on_event=on_event)
 
     def resume(self, run_id: str, *, on_event: EventSink | None = None) -> RunReport:
         """Continue an interrupted run from its last checkpoint; finished stages are not rerun."""
@@ -192,43 +172,19 @@ class Factory:
 
     # --- runs for the workers (QueuedRuns) -----------------------------------------------
 
-    def submit(
-        self,
-        requirement: str,
-        *,
-        pipeline: str = "mvp",
-        project: str = "default",
-        caps: Caps | None = None,
-        out_dir: Path | None = None,
-        run_id: str | None = None,
-        owner: str = "",
-        unattended: bool | None = None,
-        repo: str | None = None,
-        base: str | None = None,
-        confined: bool = False,
-    ) -> RunRow:
+    def submit(self, asked: StartRequest, *, confined: bool = False) -> RunRow:
         """Create a run and queue it for a worker (``devfactory worker``); return its row.
 
-        ``repo`` and ``base``: as for ``start``, but nothing is cloned here: they are
-        checked without any network (``intake.check_clone``) and the worker that
-        claims the run clones the repository into its folder before the first step.
-        ``confined``: a local path must be under ``repo_local_roots`` (one given
-        over the API), here, at the clone and at delivery.
+        ``asked.repo`` and ``asked.base``: as for ``start``, but nothing is cloned
+        here: they are checked without any network (``intake.check_clone``) and the
+        worker that claims the run clones the repository into its folder before the
+        first step. ``confined``: a local path must be under ``repo_local_roots`` (one
+        given over the API), here, at the clone and at delivery.
         """
-        clone = (
-            check_clone(self.settings, repo, base, confined=confined) if repo is not None else None
-        )
-        return self._queued.submit(
-            requirement,
-            pipeline=pipeline,
-            project=project,
-            caps=caps,
-            out_dir=out_dir,
-            run_id=run_id,
-            owner=owner,
-            unattended=unattended,
-            clone=clone,
-        )
+        clone = None
+        if asked.repo is not None:
+            clone = check_clone(self.settings, asked.repo, asked.base, confined=confined)
+        return self._queued.submit(asked, clone=clone)
 
     def drive_claimed(
         self, row: RunRow, driver: str, *, on_event: EventSink | None = None, stop: StopCheck

@@ -18,10 +18,13 @@ of it, on the run's branch. Where the clone is made depends on who waits:
 Either way ``repository_state`` then gives the graph the repository's map
 (``repos/repomap.py``) from the clone's delivery record.
 
-What a new run is asked is one ``RunRequest``, made here for every way a run
-starts (the API, the CLI, the chat and the workers all start runs through
-``new_run``). A queued run's request waits in its inbox as its JSON dump and is
-read back once, where a worker drives it (``queueing.QueuedRuns.drive_claimed``).
+What a person asks for is one ``StartRequest``, made where their input arrives
+(the CLI, the API, the chat, a bench or a test) and passed down whole:
+``Factory.start`` and ``Factory.submit``, then ``RunDriver.start`` or
+``QueuedRuns.submit``, then ``new_run``, which checks it. What the graph is asked
+is one ``RunRequest``, made here from it for every way a run starts. A queued
+run's request waits in its inbox as its JSON dump and is read back once, where a
+worker drives it (``queueing.QueuedRuns.drive_claimed``).
 """
 
 from __future__ import annotations
@@ -67,6 +70,36 @@ from devfactory.settings import Settings
 from devfactory.store.runs_table import RunInputError
 
 MAX_PATHS = 5000  # the existing paths a run's state keeps (what the teams are told exists)
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """What a person asks for a new run, as it arrives; checked by ``new_run``, not here.
+
+    Attributes:
+        requirement: what to build, as given.
+        pipeline: the pipeline to run (``mvp``, ``lean``, ``full``).
+        project: the project it belongs to.
+        caps: its own budget caps (None: the project's, else the settings').
+        out_dir: its folder (None: the data directory's ``runs/<run-id>``).
+        run_id: its id (None: a new one).
+        owner: who starts it: what it retains is theirs.
+        unattended: its pauses answered by the policy's rules (None: the setting).
+        repo: an existing repository to deliver into, a path or a URL (None: none).
+        base: that repository's branch to start from (None: its HEAD branch).
+
+    """
+
+    requirement: str
+    pipeline: str = "mvp"
+    project: str = "default"
+    caps: Caps | None = None
+    out_dir: Path | None = None
+    run_id: str | None = None
+    owner: str = ""
+    unattended: bool | None = None
+    repo: str | None = None
+    base: str | None = None
 
 
 class CloneOrder(BaseModel):
@@ -143,31 +176,27 @@ class NewRun:
 
 def new_run(
     settings: Settings,
-    requirement: str,
+    asked: StartRequest,
     *,
-    pipeline: str,
-    project: str,
-    caps: Caps | None,
-    out_dir: Path | None,
-    run_id: str | None,
-    unattended: bool | None,
-    owner: str,
     project_caps: dict[str, Any] | None = None,
     clone: CloneOrder | None = None,
 ) -> NewRun:
     """Check a new run's input; return its creation event, the graph's input and its folder.
 
-    ``project_caps``: the caps an admin set for ``project`` (None: the settings'); a
+    ``project_caps``: the caps an admin set for its project (None: the settings'); a
     run's own ``caps`` still win over its project's run caps. ``clone``: the
     repository a worker clones into the run's folder later (it must be empty);
     the creation event says where it comes from and which branch the run gets.
+    ``asked.repo`` and ``asked.base`` are the caller's to act on first (``checkout``,
+    ``check_clone``): the run's folder is then the clone, or ``clone`` says what to clone.
     """
-    unattended = settings.unattended if unattended is None else unattended
+    unattended = settings.unattended if asked.unattended is None else asked.unattended
+    pipeline, caps, owner = asked.pipeline, asked.caps, asked.owner
     load_pipeline(pipeline)  # fail fast on an unknown pipeline
-    requirement = redact(checked_text(requirement, "the requirement"))
-    project = checked_name(project, "the project")
-    run_id = run_id or new_run_id()
-    out = writable_folder(out_dir or settings.run_folder(run_id))
+    requirement = redact(checked_text(asked.requirement, "the requirement"))
+    project = checked_name(asked.project, "the project")
+    run_id = asked.run_id or new_run_id()
+    out = writable_folder(asked.out_dir or settings.run_folder(run_id))
     if clone is not None:
         try:
             check_destination(out)

@@ -29,13 +29,13 @@ from pathlib import Path
 from langgraph.types import Command
 from pydantic import ValidationError
 
-from devfactory.control.budget import Caps
 from devfactory.control.lifecycle import Phase
 from devfactory.events import Event, Notice, PhaseChanged, RunFinished
 from devfactory.factory.driver import EventSink, RunDriver, StopCheck
 from devfactory.factory.intake import (
     CloneOrder,
     RunRequest,
+    StartRequest,
     clone_into_run,
     new_run,
     repository_state,
@@ -77,35 +77,15 @@ class QueuedRuns:
             connect_timeout=settings.database_connect_timeout_s,
         )
 
-    def submit(
-        self,
-        requirement: str,
-        *,
-        pipeline: str = "mvp",
-        project: str = "default",
-        caps: Caps | None = None,
-        out_dir: Path | None = None,
-        run_id: str | None = None,
-        owner: str = "",
-        unattended: bool | None = None,
-        clone: CloneOrder | None = None,
-    ) -> RunRow:
+    def submit(self, asked: StartRequest, *, clone: CloneOrder | None = None) -> RunRow:
         """Create a run and queue it for a worker (``devfactory worker``); return its row.
 
-        ``clone``: the repository the worker clones into the run's folder first.
+        ``clone``: the repository the worker clones into the run's folder first
+        (``asked.repo`` checked by the caller: ``Factory.submit``).
         """
+        project = checked_text(asked.project, "the project")
         new = new_run(
-            self.settings,
-            requirement,
-            pipeline=pipeline,
-            project=project,
-            caps=caps,
-            out_dir=out_dir,
-            run_id=run_id,
-            unattended=unattended,
-            owner=owner,
-            project_caps=self.stores.caps.current(checked_text(project, "the project")),
-            clone=clone,
+            self.settings, asked, project_caps=self.stores.caps.current(project), clone=clone
         )
         hold = new_driver()
         inbox = {"start": new.request.model_dump(mode="json")}
@@ -114,16 +94,16 @@ class QueuedRuns:
         self.stores.queue.submit(
             new.run_id,
             new.created.requirement,
-            pipeline,
+            new.request.pipeline,
             str(new.out),
-            project,
-            owner,
+            new.request.project,
+            new.request.owner,
             inbox,
             hold=hold,
             lease_s=self.settings.run_lease_seconds,
         )
         # logged first, before any worker acts
-        self.driver.log_created(self.queries.get(new.run_id), new.created, owner)
+        self.driver.log_created(self.queries.get(new.run_id), new.created, new.request.owner)
         self.stores.queue.publish(new.run_id, hold)
         return self.queries.get(new.run_id)
 

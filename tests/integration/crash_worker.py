@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good
 
@@ -31,7 +32,9 @@ def main() -> int:
 
     with Factory(Settings(), models=ScriptedModels(script, log_path=Path(log))) as factory:
         if mode == "start":
-            report = factory.start(REQUIREMENT, pipeline="mvp", out_dir=Path(out), run_id=run_id)
+            report = factory.start(
+                StartRequest(REQUIREMENT, pipeline="mvp", out_dir=Path(out), run_id=run_id)
+            )
         else:
             report = factory.resume(run_id)
     print(report.status)

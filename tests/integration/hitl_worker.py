@@ -26,6 +26,7 @@ from pathlib import Path
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.factory.facade import Factory, RunReport, RunStateError
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import Call, Script, ScriptedModels, always_good, answer_pending, good_report
 
@@ -153,7 +154,9 @@ def main(argv: list[str]) -> int:
         try:
             if mode == "start":
                 out = settings.data_dir / "out" / run_id
-                report = factory.start(argv[3], pipeline="mvp", out_dir=out, run_id=run_id)
+                report = factory.start(
+                    StartRequest(argv[3], pipeline="mvp", out_dir=out, run_id=run_id)
+                )
             elif mode == "answer":
                 action, text, by, role = argv[3:7]
                 kind = argv[7] if len(argv) > 7 and argv[7] else None

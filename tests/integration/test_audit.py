@@ -10,6 +10,7 @@ import pytest
 
 from devfactory.control.hitl import Decision
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending
 
@@ -20,7 +21,7 @@ MEDICAL = "Store patient medical records for a clinic"
 def approved_run(pg_settings: Settings, tmp_path: Path) -> str:
     """A HIGH-risk run approved by a person and completed."""
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        paused = factory.start(MEDICAL, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(MEDICAL, out_dir=tmp_path / "out"))
         decision = Decision(action="approve", text="consent on file", by="alice", role="approver")
         done = answer_pending(factory, paused.run_id, decision)
     assert done.status == "COMPLETED"
@@ -124,7 +125,9 @@ def test_full_text_search_replays_what_happened(
     pg_settings: Settings, approved_run: str, tmp_path: Path
 ) -> None:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        other = factory.start("A REST API for a personal todo list", out_dir=tmp_path / "two")
+        other = factory.start(
+            StartRequest("A REST API for a personal todo list", out_dir=tmp_path / "two")
+        )
         hits = factory.audit.search('"consent on file"')
         medical = factory.audit.search("patient records")
         scoped = factory.audit.search("business analysis", run_id=other.run_id)

@@ -13,6 +13,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good, good_report
 from tests.integration.cli import cli_env, run
@@ -134,7 +135,7 @@ def test_nul_bytes_and_hostile_json_from_a_model_never_crash_a_run(
     with Factory(
         pg_settings.with_overrides(max_parse_retries=2), models=ScriptedModels(script)
     ) as f:
-        report = f.start("A todo list API", out_dir=tmp_path / "out")
+        report = f.start(StartRequest("A todo list API", out_dir=tmp_path / "out"))
         memories = f.search_memory(
             "team:business-analysis", "what does a todo have?", k=5, threshold=0.0
         )
@@ -154,7 +155,7 @@ def test_links_in_the_run_folder_are_never_followed_and_no_record_is_lost(
     (out / "run.json").symlink_to(outside / "precious.txt")
     (out / "analysis").symlink_to(outside, target_is_directory=True)
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        report = factory.start("A todo list API", out_dir=out)
+        report = factory.start(StartRequest("A todo list API", out_dir=out))
         events = factory.audit_events(report.run_id)
         verified = factory.verify_audit(report.run_id)
     assert report.status == "COMPLETED"  # the state is in Postgres; files are refused, not fatal

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.repos.workspace import Workspace
 from devfactory.settings import Settings
 from devfactory.software.kinds import skeleton
@@ -64,7 +65,7 @@ def script(
 
 def run(settings: Settings, tmp_path: Path, models: ScriptedModels):
     with Factory(settings, models=models) as factory:
-        return factory.start(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out")
+        return factory.start(StartRequest(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out"))
 
 
 def units_asked(models: ScriptedModels) -> list[Call]:
@@ -353,7 +354,7 @@ def test_a_run_stopped_in_the_middle_of_a_stage_leaves_its_best_version_so_far(
         Factory(settings, models=ScriptedModels(script(unit))) as factory,
         pytest.raises(KeyboardInterrupt),
     ):
-        factory.start(requirement, pipeline="lean", out_dir=tmp_path / "out")
+        factory.start(StartRequest(requirement, pipeline="lean", out_dir=tmp_path / "out"))
     out = tmp_path / "out"
     kept = (out / "doubler.py").read_text()  # written as soon as its first unit was kept
     assert "return n * 2" in kept and "def triple" in kept
@@ -377,7 +378,7 @@ def test_a_filter_command_line_asks_the_model_for_its_transform_only(
 ) -> None:
     models = ScriptedModels(script(lambda call: TRANSFORM))
     with Factory(settings.with_overrides(max_human_retries=0), models=models) as factory:
-        factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
+        factory.start(StartRequest(FILTER, pipeline="lean", out_dir=tmp_path / "out"))
     asked = units_asked(models)
     assert asked and {c.path for c in asked} == {"transform"}
     source = (tmp_path / "out" / "upcase.py").read_text()
@@ -421,7 +422,7 @@ def test_a_filters_transform_is_chosen_by_agreement_with_the_models_tests(
     )
     capped = settings.with_overrides(max_human_retries=0, candidates=4)
     with Factory(capped, models=models) as factory:
-        factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
+        factory.start(StartRequest(FILTER, pipeline="lean", out_dir=tmp_path / "out"))
     assert len(units_asked(models)) == 4  # no early stop (no example judges a body), capped
     [asked] = [c for c in models.chat.calls if c.kind == "tests"]
     assert asked.path == "transform" and "`def transform(text: str) -> str:`" in asked.prompt
@@ -452,7 +453,7 @@ def test_candidates_that_disagree_are_chosen_by_dual_agreement_and_qa_starts_fro
     )
     models = ScriptedModels(script(lambda call: drawn[call.n % 3], tests=lambda call: tests))
     with Factory(settings, models=models) as factory:
-        report = factory.start(LIBRARY, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(LIBRARY, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "COMPLETED", report.reason
     out = tmp_path / "out"
     assert 'return text.upper() + "!"' in (out / "shouter.py").read_text()
@@ -476,7 +477,7 @@ def test_a_model_that_echoes_the_stub_never_gets_it_accepted(
 
     models = ScriptedModels(script(lambda call: echo))
     with Factory(settings.with_overrides(max_human_retries=0), models=models) as factory:
-        report = factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(FILTER, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "FAILED"
     assert "backend-engineering BLOCKED" in report.reason
     assert "not written: transform" in report.reason
@@ -502,7 +503,7 @@ def test_the_models_tests_are_asked_for_again_only_while_too_few_are_kept(
     models = ScriptedModels(script(lambda call: right, tests=lambda call: replies[call.n]))
     capped = settings.with_overrides(behaviour_test_calls=3, behaviour_tests_per_unit=2)
     with Factory(capped, models=models) as factory:
-        report = factory.start(LIBRARY, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(LIBRARY, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "COMPLETED", report.reason
     assert len([c for c in models.chat.calls if c.kind == "tests"]) == 2
     agreed = (tmp_path / "out" / "tests" / "test_agreed_behaviour.py").read_text()

@@ -23,6 +23,7 @@ from langchain_core.outputs import ChatResult
 from devfactory.control.deadline import Deadline
 from devfactory.factory import driver
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.factory.reports import RunReport
 from devfactory.models.router import ResolvedModel
 from devfactory.settings import Settings
@@ -138,7 +139,7 @@ def backend(report: RunReport) -> Any:
 
 def built(settings: Settings, tmp_path: Path, requirement: str, models: SlottedModels):
     with Factory(settings, models=models) as factory:
-        report = factory.start(requirement, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(requirement, pipeline="lean", out_dir=tmp_path / "out"))
     module = requirement.split("`")[1]
     return report, (tmp_path / "out" / f"{module}.py").read_text()
 
@@ -259,7 +260,7 @@ def test_past_the_time_cap_no_more_candidates_are_sent_and_those_in_flight_are_c
     models = SlottedModels(script(unit), parallel)
     capped = settings.with_overrides(candidates=8, run_deadline_s=3600)
     with Factory(capped, models=models) as factory:
-        report = factory.start(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "FAILED" and "time cap" in report.reason, report.reason
     assert len(units_of(models)) == parallel  # those sent before the cap passed, no more
     assert models.chat.count("whole") == 0  # past the cap: not asked

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import Call, Script, ScriptedModels, always_good
 
@@ -268,7 +269,7 @@ def test_a_planned_run_builds_tests_and_commits(
     models = ScriptedModels(scripted(case))
     out = tmp_path / "out"
     with Factory(settings, models=models) as factory:
-        report = factory.start(case["requirement"], pipeline="mvp", out_dir=out)
+        report = factory.start(StartRequest(case["requirement"], pipeline="mvp", out_dir=out))
     assert report.status == "COMPLETED", report.reason
     planned = {f["path"] for f in case["plan"]["files"]}
     written = {str(p.relative_to(out)) for p in out.rglob("*") if ".git" not in p.parts}
@@ -335,7 +336,7 @@ def test_a_code_bug_found_by_qa_goes_back_to_the_code_team_in_a_fix_round(
     models = ScriptedModels(script)
     out = tmp_path / "out"
     with Factory(settings, models=models) as factory:
-        report = factory.start(case["requirement"], pipeline="mvp", out_dir=out)
+        report = factory.start(StartRequest(case["requirement"], pipeline="mvp", out_dir=out))
         moves = [t.reason for t in factory.transitions(report.run_id)]
     assert report.status == "COMPLETED", report.reason
     # QA's tests were right, so QA passed once; the failure was raised in readtime.py
@@ -362,7 +363,9 @@ def test_a_bug_nobody_fixes_fails_the_run_after_the_fix_rounds(
     settings = sandboxed(pg_settings, tmp_path)
     models = ScriptedModels(right_tests_and(case, lambda _: broken))
     with Factory(settings, models=models) as factory:
-        report = factory.start(case["requirement"], pipeline="mvp", out_dir=tmp_path / "out")
+        report = factory.start(
+            StartRequest(case["requirement"], pipeline="mvp", out_dir=tmp_path / "out")
+        )
     assert report.status == "FAILED"
     assert "the built software fails its checks" in report.reason
     assert "readtime.py" in report.reason and "ZeroDivisionError" in report.reason
@@ -378,7 +381,9 @@ def test_a_file_the_gate_would_refuse_is_asked_again_at_once_not_the_whole_stage
     settings = sandboxed(pg_settings, tmp_path)
     models = ScriptedModels(right_tests_and(case, lambda c: first.pop(c.path, None)))
     with Factory(settings, models=models) as factory:
-        report = factory.start(case["requirement"], pipeline="mvp", out_dir=tmp_path / "out")
+        report = factory.start(
+            StartRequest(case["requirement"], pipeline="mvp", out_dir=tmp_path / "out")
+        )
     assert report.status == "COMPLETED", report.reason
     backend = {r.team: r for r in report.records}["backend-engineering"]
     assert backend.attempts == 1 and not backend.gate_feedback  # no attempt spent on it

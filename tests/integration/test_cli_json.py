@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels
 from tests.integration.cli import cli_env, run
@@ -25,7 +26,9 @@ TODO = "A REST API for a personal todo list, kept in a file, with a command to l
 @pytest.fixture
 def done(pg_settings: Settings, tmp_path: Path) -> str:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        report = factory.start(TODO, project="a-project-with-a-long-name", out_dir=tmp_path / "o")
+        report = factory.start(
+            StartRequest(TODO, project="a-project-with-a-long-name", out_dir=tmp_path / "o")
+        )
         assert report.status == "COMPLETED", report.reason
     return report.run_id
 

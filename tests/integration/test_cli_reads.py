@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.cli_probe import MACHINERY, among, loaded
 from tests.fakes import ScriptedModels
@@ -35,7 +36,7 @@ def machinery(modules: list[str]) -> list[str]:
 def paused(pg_settings: Settings, tmp_path: Path) -> str:
     review = pg_settings.with_overrides(review_required=True)
     with Factory(review, models=ScriptedModels()) as factory:
-        run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         assert factory.get(run_id).status == "PAUSED"
     return run_id
 

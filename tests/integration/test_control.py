@@ -20,6 +20,7 @@ from langchain_core.messages import HumanMessage
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.hitl import Decision, DecisionError, DecisionRecord, Pause
 from devfactory.factory.facade import Factory, RunReport
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.software.plan import PLAN_PATH
 from devfactory.teams import load_teams
@@ -167,7 +168,7 @@ def test_a_question_answered_by_the_target_team_reaches_the_next_draft(
         "default: {input: 100.0, output: 100.0}\n"
     )
     with Factory(pg_settings.with_overrides(prices_file=prices), models=models) as factory:
-        report = factory.start(TODO, out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
         assert report.status == "COMPLETED"
         assert moves(factory, report.run_id) == GOVERNED + STARTED + FINISHED
     assert outcomes(report) == dict.fromkeys(MVP, "PASSED")
@@ -274,7 +275,7 @@ def test_a_refused_question_goes_to_a_person_without_asking_the_refused_team(
 ) -> None:
     models = ScriptedModels(SCRIPTS[script])
     with Factory(pg_settings, models=models) as factory:
-        paused = factory.start(TODO, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
         assert paused.status == "PAUSED"
         pause = only(paused.pending)
         assert pause.kind == "clarification" and pause.team == asker
@@ -313,7 +314,7 @@ def test_past_the_request_limit_a_question_goes_to_a_person(
     settings = pg_settings.with_overrides(max_clarifications=1, max_stage_attempts=4)
     models = ScriptedModels(script)
     with Factory(settings, models=models) as factory:
-        paused = factory.start(TODO, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
         pause = only(paused.pending)
         assert pause.kind == "clarification" and pause.team == "backend-engineering"
         assert "request limit reached" in pause.question
@@ -350,7 +351,8 @@ def test_a_team_over_its_soft_cap_is_warned_but_not_stopped(
     cap = int((low + high) / 2)
     with Factory(pg_settings, models=ScriptedModels(heavy)) as factory:
         report = factory.start(
-            TODO, caps=Caps(tokens=cap), out_dir=tmp_path / "out", on_event=collect(events)
+            StartRequest(TODO, caps=Caps(tokens=cap), out_dir=tmp_path / "out"),
+            on_event=collect(events),
         )
     assert report.status == "COMPLETED" and report.pending == ()
     warned = [e for e in events if e["event"] == "notice" and e["kind"] == "budget_warning"]
@@ -478,7 +480,7 @@ def test_a_process_that_dies_while_answering_leaves_the_question_pending(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        paused = factory.start(MEDICAL, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(MEDICAL, out_dir=tmp_path / "out"))
         run_id = paused.run_id
         # what answer() records before it drives the graph; then the process "dies"
         factory.runs.transition(
@@ -542,7 +544,7 @@ def test_an_injection_that_fools_the_assessor_still_needs_approval(
 ) -> None:
     models = ScriptedModels(SCRIPTS["obeys-injection"])
     with Factory(pg_settings, models=models) as factory:
-        report = factory.start(requirement, out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(requirement, out_dir=tmp_path / "out"))
         assert moves(factory, report.run_id) == [
             ("DRAFT", "GOVERNANCE_ANALYSIS"),
             ("GOVERNANCE_ANALYSIS", "PAUSED"),
@@ -563,7 +565,7 @@ def test_the_fooled_assessor_alone_lets_a_benign_requirement_proceed(
 ) -> None:
     # the control case for the test above: without the injection sentence it is LOW
     with Factory(pg_settings, models=ScriptedModels(SCRIPTS["obeys-injection"])) as factory:
-        report = factory.start(TODO, out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
     assert report.status == "COMPLETED"
     assert report.shown.governance.risk == "LOW"
 
@@ -574,8 +576,9 @@ def test_medium_risk_proceeds_and_emits_a_notification(
     events: list[dict[str, Any]] = []
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         report = factory.start(
-            "A newsletter signup form that stores email addresses",
-            out_dir=tmp_path / "out",
+            StartRequest(
+                "A newsletter signup form that stores email addresses", out_dir=tmp_path / "out"
+            ),
             on_event=collect(events),
         )
         transitions = factory.transitions(report.run_id)
@@ -603,7 +606,7 @@ def test_budget_warning_pauses_once_and_an_approval_in_a_new_process_finishes(
     assert sum(plan[:3]) < 0.9 * cap <= before_qa and sum(plan) < cap
     with Factory(pg_settings, models=ScriptedModels(expensive)) as factory:
         paused = factory.start(
-            TODO, caps=Caps(tokens=cap), run_id="budget-90", out_dir=tmp_path / "out"
+            StartRequest(TODO, caps=Caps(tokens=cap), run_id="budget-90", out_dir=tmp_path / "out")
         )
     assert paused.status == "PAUSED"
     pause = only(paused.pending)
@@ -649,7 +652,7 @@ def test_budget_cap_reached_fails_the_run_and_skips_later_stages(
     assert governance < 0.9 * cap and spent >= cap
     models = ScriptedModels()
     with Factory(pg_settings, models=models) as factory:
-        report = factory.start(TODO, caps=Caps(tokens=cap), out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(TODO, caps=Caps(tokens=cap), out_dir=tmp_path / "out"))
         assert moves(factory, report.run_id) == GOVERNED + STARTED + [("IN_PROGRESS", "FAILED")]
         row = factory.get(report.run_id)
     assert report.status == "FAILED" and row.status == "FAILED"
@@ -679,7 +682,7 @@ def test_budget_override_goes_on_and_only_a_raised_cap_lets_the_run_finish(
     assert sum(spend[:2]) < 0.9 * cap <= sum(spend[:3]) < cap <= sum(spend[:4])
     models = ScriptedModels()
     with Factory(pg_settings, models=models) as factory:
-        paused = factory.start(TODO, caps=Caps(tokens=cap), out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(TODO, caps=Caps(tokens=cap), out_dir=tmp_path / "out"))
     assert paused.status == "PAUSED"
     assert only(paused.pending).team == "backend-engineering"
     caps = Caps(tokens=cap * 10) if raise_cap else None
@@ -708,15 +711,15 @@ def test_a_project_cap_counts_the_projects_earlier_runs(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        first = factory.start(TODO, project="clinic", out_dir=tmp_path / "one")
+        first = factory.start(StartRequest(TODO, project="clinic", out_dir=tmp_path / "one"))
         spent = factory.usage(first.run_id).total.tokens
-        other = factory.start(TODO, project="elsewhere", out_dir=tmp_path / "two")
+        other = factory.start(StartRequest(TODO, project="elsewhere", out_dir=tmp_path / "two"))
     assert first.status == other.status == "COMPLETED"
     # the cap sits between one run's spend and two runs' spend (its warning line too)
     settings = pg_settings.with_overrides(budget_project_tokens=spent + 200, budget_warn_at=0.99)
     with Factory(settings, models=ScriptedModels()) as factory:
-        second = factory.start(TODO, project="clinic", out_dir=tmp_path / "three")
-        third = factory.start(TODO, project="fresh", out_dir=tmp_path / "four")
+        second = factory.start(StartRequest(TODO, project="clinic", out_dir=tmp_path / "three"))
+        third = factory.start(StartRequest(TODO, project="fresh", out_dir=tmp_path / "four"))
         usage = factory.usage(second.run_id)
     assert second.status == "FAILED"
     assert "budget exhausted: project tokens" in second.reason
@@ -733,7 +736,7 @@ def test_review_approve_records_every_transition_in_order(
 ) -> None:
     settings = pg_settings.with_overrides(review_required=True)
     with Factory(settings, models=ScriptedModels()) as factory:
-        paused = factory.start(TODO, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
     assert paused.status == "PAUSED"
     pause = only(paused.pending)
     assert pause.kind == "review" and pause.actions == ("approve", "revise", "reject")
@@ -765,7 +768,7 @@ def test_review_revise_reruns_every_stage_with_the_feedback_until_the_revision_c
     models = ScriptedModels()
     feedback = "Add rate limiting to every endpoint"
     with Factory(settings, models=models) as factory:
-        run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         revised = answer_pending(factory, run_id, person("revise", feedback, role="reviewer"))
         assert revised.status == "PAUSED"
         pause = only(revised.pending)
@@ -812,7 +815,7 @@ def test_guidance_for_a_blocked_stage_retries_it_with_the_guidance(
     models = ScriptedModels(blocked_until_guided)
     guidance = "Assume a single tenant and leave billing out of scope"
     with Factory(settings, models=models) as factory:
-        paused = factory.start(TODO, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
         assert paused.status == "PAUSED"
         pause = only(paused.pending)
         assert pause.kind == "blocked" and pause.team == "business-analysis"
@@ -836,7 +839,7 @@ def test_rejecting_a_blocked_stage_fails_the_run(pg_settings: Settings, tmp_path
     settings = pg_settings.with_overrides(max_human_retries=1)
     models = ScriptedModels(blocked_until_guided)
     with Factory(settings, models=models) as factory:
-        paused = factory.start(TODO, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
         assert only(paused.pending).kind == "blocked"
         report = answer_pending(factory, paused.run_id, person("reject", role="operator"))
         steps = moves(factory, paused.run_id)

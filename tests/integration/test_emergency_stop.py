@@ -9,6 +9,7 @@ import pytest
 
 from devfactory.control.overrides import OperationsRefusedError
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.store.controls import HaltedError
 from devfactory.store.lease import new_driver
@@ -53,7 +54,7 @@ def test_the_emergency_stop_halts_two_running_runs_within_one_step_and_refuses_n
     models = ScriptedModels(script)
     with Factory(settings, models=models) as factory:
         ids = [
-            factory.submit(f"{TODO}, number {n}.", out_dir=tmp_path / str(n)).run_id
+            factory.submit(StartRequest(f"{TODO}, number {n}.", out_dir=tmp_path / str(n))).run_id
             for n in range(2)
         ]
         workers = [Worker(factory), Worker(factory)]
@@ -82,14 +83,14 @@ def test_the_emergency_stop_halts_two_running_runs_within_one_step_and_refuses_n
             assert any("held: the emergency stop held by ann (admin)" in m for m in said), said
         # nothing new starts, and workers claim nothing, until it is released
         with pytest.raises(HaltedError, match="a model went rogue"):
-            factory.submit(f"{TODO}, number 9.", out_dir=tmp_path / "9")
+            factory.submit(StartRequest(f"{TODO}, number 9.", out_dir=tmp_path / "9"))
         with pytest.raises(HaltedError, match="the factory is stopped"):
-            factory.start(f"{TODO}, number 8.", out_dir=tmp_path / "8")
+            factory.start(StartRequest(f"{TODO}, number 8.", out_dir=tmp_path / "8"))
         assert factory.queue.claim(new_driver(), 60) is None
         assert factory.switchboard.stop(by="bob", role="admin", reason="again")[1] is False
 
         assert factory.switchboard.release(by="ann", role="admin", note="fixed") is not None
-        later = factory.submit(f"{TODO}, number 2.", out_dir=tmp_path / "2")
+        later = factory.submit(StartRequest(f"{TODO}, number 2.", out_dir=tmp_path / "2"))
         assert later.queued
         assert Worker(factory).run(idle_exit_s=0) == 3
         for run_id in [*ids, later.run_id]:
@@ -110,7 +111,9 @@ def test_a_paused_project_s_new_run_waits_in_the_queue_until_the_project_is_resu
             ops.pause_project("shop", by="olly", role="operator")
         assert ops.pause_project("shop", by="ann", role="admin", reason="audit") is not None
         with pytest.raises(HaltedError, match="waits in the queue") as refused:
-            factory.start(TODO, project="shop", out_dir=tmp_path / "a", run_id="r-shop")
+            factory.start(
+                StartRequest(TODO, project="shop", out_dir=tmp_path / "a", run_id="r-shop")
+            )
         assert "project shop held by ann (admin): audit" in str(refused.value)
         row = factory.get("r-shop")
         assert row.queued and row.inbox and "start" in row.inbox  # nothing ran, nothing lost

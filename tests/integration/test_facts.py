@@ -9,6 +9,7 @@ from typing import Any
 
 from devfactory.contracts import Usage
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.memory.facts import ExtractedFact, Extraction, TeamFacts, collection_name
 from devfactory.models.embeddings import MiniLMEmbedder
 from devfactory.settings import Settings
@@ -33,14 +34,15 @@ def test_mem0_dedups_a_repeated_fact_and_recalls_it_beside_live_memory(
     events: list[dict[str, Any]] = []
     first_models = ScriptedModels(extracts_fact)
     with Factory(settings, models=first_models) as factory:
-        first = factory.start("A REST API for a personal todo list", out_dir=tmp_path / "1")
+        first = factory.start(
+            StartRequest("A REST API for a personal todo list", out_dir=tmp_path / "1")
+        )
         assert factory.memory.facts is not None
         after_first = factory.memory.facts.all(BA)
     second_models = ScriptedModels(extracts_fact)
     with Factory(settings, models=second_models) as factory:  # a new process, in effect
         second = factory.start(
-            "A small web service to keep my todo items",
-            out_dir=tmp_path / "2",
+            StartRequest("A small web service to keep my todo items", out_dir=tmp_path / "2"),
             on_event=collect(events),
         )
         assert factory.memory.facts is not None
@@ -80,7 +82,9 @@ def test_a_garbled_extraction_is_retried_then_reported_and_stores_nothing(
     events: list[dict[str, Any]] = []
     models = ScriptedModels(garbles_facts)
     with Factory(settings, models=models) as factory:
-        report = factory.start("A todo list API", out_dir=tmp_path, on_event=collect(events))
+        report = factory.start(
+            StartRequest("A todo list API", out_dir=tmp_path), on_event=collect(events)
+        )
         assert factory.memory.facts is not None
         counts = factory.memory.facts.counts()
         audit = factory.audit.search("facts")

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from devfactory.api.app import create_app
 from devfactory.api.finished import FinishedRuns
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels
@@ -121,7 +122,7 @@ def test_a_running_run_is_read_every_time(
     review = pg_settings.with_overrides(review_required=True)
     key = UserStore.of(review).create_key("ann", "admin")[1]
     with Factory(review, models=ScriptedModels()) as factory:
-        run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         assert factory.get(run_id).status == "PAUSED"
         app = create_app(review, factory=factory)
         with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as http:

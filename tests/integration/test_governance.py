@@ -15,6 +15,7 @@ import pytest
 
 from devfactory.control.hitl import Decision, DecisionError, DecisionRecord, Pause
 from devfactory.factory.facade import Factory, RunReport
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending
 from tests.integration.hitl_worker import SCRIPTS, blocked_until_guided
@@ -71,7 +72,7 @@ def review(pg_settings: Settings) -> Settings:
 
 def revise_with_keystrokes(factory: Factory, tmp_path: Path) -> tuple[str, Pause]:
     """Run TODO to its review and ask for the covert keystroke module."""
-    run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+    run_id = factory.start(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
     paused = answer_pending(
         factory, run_id, person("revise", KEYSTROKES, role="reviewer", by="bob")
     )
@@ -190,7 +191,7 @@ def test_risky_guidance_for_a_blocked_stage_rejected_by_an_approver_fails_the_ru
 ) -> None:
     models = ScriptedModels(blocked_until_guided)
     with Factory(guided, models=models) as factory:
-        paused = factory.start(TODO, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
         assert only(paused).kind == "blocked"
         asked = answer_pending(factory, paused.run_id, person("answer", CARDS, role="operator"))
         pause = only(asked)
@@ -221,7 +222,7 @@ def test_risky_guidance_for_a_blocked_stage_rejected_by_an_approver_fails_the_ru
 def test_approved_guidance_reaches_the_blocked_team(guided: Settings, tmp_path: Path) -> None:
     models = ScriptedModels(blocked_until_guided)
     with Factory(guided, models=models) as factory:
-        paused = factory.start(TODO, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
         answer_pending(factory, paused.run_id, person("answer", CARDS, role="operator"))
         report = answer_pending(
             factory, paused.run_id, person("approve", "tokenised in the next sprint")
@@ -237,7 +238,7 @@ def test_approved_guidance_reaches_the_blocked_team(guided: Settings, tmp_path: 
 def test_a_persons_answer_to_a_team_is_screened_too(pg_settings: Settings, tmp_path: Path) -> None:
     models = ScriptedModels(SCRIPTS["unknown-target"])
     with Factory(pg_settings, models=models) as factory:
-        paused = factory.start(TODO, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
         assert only(paused).kind == "clarification"
         asked = answer_pending(factory, paused.run_id, person("answer", CARDS, role="operator"))
         pause = only(asked)
@@ -257,7 +258,7 @@ def test_a_persons_answer_to_a_team_is_screened_too(pg_settings: Settings, tmp_p
 def test_benign_guidance_goes_straight_to_the_team(guided: Settings, tmp_path: Path) -> None:
     models = ScriptedModels(blocked_until_guided)
     with Factory(guided, models=models) as factory:
-        paused = factory.start(TODO, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
         report = answer_pending(
             factory, paused.run_id, person("answer", "Leave billing out of scope", role="operator")
         )
@@ -277,7 +278,7 @@ def test_a_paraphrased_covert_capture_revision_waits_for_an_approver(
     # issue 24: at bc3585e this revision went straight to the teams
     models = ScriptedModels()
     with Factory(review, models=models) as factory:
-        run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         paused = answer_pending(
             factory, run_id, person("revise", SCREEN_COPY, role="reviewer", by="bob")
         )
@@ -305,7 +306,7 @@ def test_a_revision_asking_for_legitimate_security_tooling_goes_straight_to_the_
 ) -> None:
     models = ScriptedModels()
     with Factory(review, models=models) as factory:
-        run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         again = answer_pending(
             factory, run_id, person("revise", EDR_DASHBOARD, role="reviewer", by="bob")
         )
@@ -319,7 +320,7 @@ def test_a_revision_hiding_a_task_from_it_staff_waits_for_an_approver(
 ) -> None:
     models = ScriptedModels()
     with Factory(review, models=models) as factory:
-        run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         paused = answer_pending(
             factory, run_id, person("revise", HIDDEN_TASK, role="reviewer", by="bob")
         )

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from devfactory import cli
 from devfactory.cli import common
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.store.runs_table import RunStatus
 from tests.fakes import Call, ScriptedModels, always_good, good_report
@@ -32,7 +33,7 @@ def test_with_code_execution_off_no_check_is_shown_passed_or_sandboxed(
     assert pg_settings.run_code is False  # the setting that turns code execution off
     out = tmp_path / "out"
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        report = factory.start(CLI_TOOL, pipeline="mvp", out_dir=out)
+        report = factory.start(StartRequest(CLI_TOOL, pipeline="mvp", out_dir=out))
     assert report.status == RunStatus.COMPLETED
     summary = (out / "SUMMARY.md").read_text()
     table = section(summary, "Checks: backend-engineering")
@@ -72,7 +73,7 @@ def test_run_json_usage_and_summary_count_the_same_calls_and_tokens(
     settings = pg_settings.with_overrides(fact_memory=True)  # a fact-extraction call per stage
     models = ScriptedModels(_retry_once_and_copy_instructions)
     with Factory(settings, models=models) as factory:
-        report = factory.start(CLI_TOOL, pipeline="mvp", out_dir=out)
+        report = factory.start(StartRequest(CLI_TOOL, pipeline="mvp", out_dir=out))
         spent = factory.usage(report.run_id)
     assert report.status == RunStatus.COMPLETED
     made = models.chat.calls

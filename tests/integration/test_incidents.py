@@ -12,6 +12,7 @@ from devfactory.control.incidents import StageFact, Trigger
 from devfactory.control.overrides import OperationsRefusedError
 from devfactory.factory.facade import Factory
 from devfactory.factory.incidents_file import project_folder
+from devfactory.factory.intake import StartRequest
 from devfactory.factory.switchboard import IncidentError
 from devfactory.settings import Settings
 from devfactory.store.controls import HaltedError
@@ -53,7 +54,9 @@ def test_a_budget_spike_pauses_the_project_halts_its_run_and_records_the_inciden
         seed(factory, "shop", StageFact(team="business-analysis", tokens=1, seconds=1.0, calls=1))
         # the person who started it is told why it stopped
         with pytest.raises(HaltedError, match="held by incident:1: budget_spike"):
-            factory.start(TODO, project="shop", out_dir=tmp_path / "a", run_id="r-spike")
+            factory.start(
+                StartRequest(TODO, project="shop", out_dir=tmp_path / "a", run_id="r-spike")
+            )
         report = factory.report("r-spike")
         incident = only_open(factory, "shop")
         assert (incident.trigger, incident.run_id) == ("budget_spike", report.run_id)
@@ -74,8 +77,8 @@ def test_a_budget_spike_pauses_the_project_halts_its_run_and_records_the_inciden
         assert f"## Incident {incident.id}: budget_spike" in written
         assert "Spend since the last gate" in written
         # its new runs queue and are not claimed; other projects' runs are
-        waiting = factory.submit(TODO, project="shop", out_dir=tmp_path / "b")
-        other = factory.submit(TODO, project="elsewhere", out_dir=tmp_path / "c")
+        waiting = factory.submit(StartRequest(TODO, project="shop", out_dir=tmp_path / "b"))
+        other = factory.submit(StartRequest(TODO, project="elsewhere", out_dir=tmp_path / "c"))
         claimed = factory.queue.claim(new_driver(), 60)
         assert claimed is not None and claimed.run_id == other.run_id
         assert factory.queue.claim(new_driver(), 60) is None
@@ -120,7 +123,9 @@ def test_anomalous_model_latency_pauses_the_project_and_closing_resumes_it(
             StageFact(team="business-analysis", tokens=10**9, seconds=1e-6, calls=1),
         )
         with pytest.raises(HaltedError, match="model_latency"):
-            factory.start(TODO, project="fast", out_dir=tmp_path / "a", run_id="r-slow")
+            factory.start(
+                StartRequest(TODO, project="fast", out_dir=tmp_path / "a", run_id="r-slow")
+            )
         report = factory.report("r-slow")
         incident = only_open(factory, "fast")
         assert incident.trigger == "model_latency"
@@ -134,7 +139,7 @@ def test_anomalous_model_latency_pauses_the_project_and_closing_resumes_it(
 
 
 def queued_run(factory: Factory, project: str, tmp_path: Path) -> RunRow:
-    return factory.submit(TODO, project=project, out_dir=tmp_path / project)
+    return factory.submit(StartRequest(TODO, project=project, out_dir=tmp_path / project))
 
 
 def test_anomalous_model_cost_pauses_the_project(pg_settings: Settings, tmp_path: Path) -> None:
@@ -205,8 +210,8 @@ def test_failing_tests_in_runs_in_a_row_pause_the_project(
         ]
     )
     with Factory(settings, models=ScriptedModels()) as factory:
-        first = factory.submit(TODO, project="red", out_dir=tmp_path / "1")
-        second = factory.submit(TODO, project="red", out_dir=tmp_path / "2")
+        first = factory.submit(StartRequest(TODO, project="red", out_dir=tmp_path / "1"))
+        second = factory.submit(StartRequest(TODO, project="red", out_dir=tmp_path / "2"))
         factory.switchboard.watch(first).ended("FAILED", failed)
         assert factory.switchboard.incidents.open_for("red") == []  # one run is no streak
         factory.switchboard.watch(first).ended("FAILED", failed)  # the same run counts once
@@ -222,7 +227,7 @@ def test_a_rollback_sends_a_run_at_its_review_back_with_revise(
 ) -> None:
     settings = settings_for(pg_settings, review_required=True)
     with Factory(settings, models=ScriptedModels()) as factory:
-        report = factory.start(TODO, project="rev", out_dir=tmp_path / "a")
+        report = factory.start(StartRequest(TODO, project="rev", out_dir=tmp_path / "a"))
         assert [p.pause.kind for p in factory.pending(report.run_id)] == ["review"]
         row = factory.get(report.run_id)
         incident = factory.switchboard.open_incident(
@@ -246,7 +251,7 @@ def test_each_team_is_compared_with_its_own_stages_not_the_project_s_others(
     with Factory(settings_for(pg_settings), models=ScriptedModels()) as factory:
         # a team that always spends one token: business-analysis is not held to it
         seed(factory, "calm", StageFact(team="api-design", tokens=1, seconds=1.0, calls=1))
-        report = factory.start(TODO, project="calm", out_dir=tmp_path / "a")
+        report = factory.start(StartRequest(TODO, project="calm", out_dir=tmp_path / "a"))
         assert report.status == "COMPLETED"
         assert factory.switchboard.list_incidents() == []
         facts = factory.switchboard.incidents.recent_stages("calm", "business-analysis", 10)

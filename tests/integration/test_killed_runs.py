@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good
 from tests.integration.cli import cli_env, finish, run, start
@@ -33,7 +34,7 @@ def test_a_run_past_its_time_cap_stops_itself_with_its_spend_and_its_best_versio
     models = ScriptedModels(script)
     settings = pg_settings.with_overrides(run_deadline_s=CAP_S)
     with Factory(settings, models=models) as factory:
-        report = factory.start(TODO, pipeline="mvp", out_dir=out)
+        report = factory.start(StartRequest(TODO, pipeline="mvp", out_dir=out))
         row = factory.get(report.run_id)
     assert report.status == "FAILED" == row.status
     assert report.reason.startswith(f"time cap of {CAP_S} s reached (spent ")
@@ -158,7 +159,7 @@ def test_the_build_loop_past_the_time_cap_draws_no_more_and_its_best_version_is_
         run_code=True, candidates=3, repair_rounds=1, run_deadline_s=cap
     )
     with Factory(settings, models=models) as factory:
-        report = factory.start(requirement, pipeline="lean", out_dir=out)
+        report = factory.start(StartRequest(requirement, pipeline="lean", out_dir=out))
     assert report.status == "FAILED"
     assert report.reason.startswith(f"time cap of {cap} s reached")
     asked = [c.path for c in models.chat.calls if c.kind == "unit"]

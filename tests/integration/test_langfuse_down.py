@@ -14,6 +14,7 @@ import pytest
 
 from devfactory.factory import facade as runner
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.tracing import EXPORT_LOGGERS
 from tests.fakes import ScriptedModels
@@ -92,7 +93,7 @@ def test_a_dead_or_silent_langfuse_costs_under_3_s_and_one_warning(
     caplog.set_level(logging.WARNING)
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         assert factory.tracing is None
-        report = factory.start(LOW, out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(LOW, out_dir=tmp_path / "out"))
     assert report.status == "COMPLETED"
     assert len(spent) == 1 and spent[0] < 3.0, spent  # the cap
     # the probe was the only thing that went to the server: nothing else can wait on it

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.memory.live import (
     SHARED,
     EmbedderMismatchError,
@@ -36,12 +37,16 @@ def test_a_second_run_recalls_what_the_first_retained(
 ) -> None:
     first_models = ScriptedModels(report_with(remembers))
     with Factory(pg_settings, models=first_models) as factory:
-        first = factory.start("A REST API for a personal todo list", out_dir=tmp_path / "1")
+        first = factory.start(
+            StartRequest("A REST API for a personal todo list", out_dir=tmp_path / "1")
+        )
         # the first run had nothing to recall from the business-analysis bank
         assert not any(FACT in r for r in first.records[0].recalled)
     second_models = ScriptedModels()
     with Factory(pg_settings, models=second_models) as factory:  # a new process, in effect
-        second = factory.start("A small web service to keep my todo items", out_dir=tmp_path / "2")
+        second = factory.start(
+            StartRequest("A small web service to keep my todo items", out_dir=tmp_path / "2")
+        )
         stats = {b.bank: b for b in factory.memory.live.stats()}
     assert first.status == second.status == "COMPLETED"
     ba = second.records[0]
@@ -138,10 +143,12 @@ def test_memories_stay_with_the_owner_of_the_run_that_left_them(
 ) -> None:
     secret = "A REST API for the Hartley merger's insider trading review"
     with Factory(pg_settings, models=ScriptedModels(report_with(remembers))) as factory:
-        factory.start(secret, out_dir=tmp_path / "a", owner="alice")
+        factory.start(StartRequest(secret, out_dir=tmp_path / "a", owner="alice"))
     bob_models, alice_models = ScriptedModels(), ScriptedModels()
     with Factory(pg_settings, models=bob_models) as factory:
-        bob = factory.start("A web service for my todo items", out_dir=tmp_path / "b", owner="bob")
+        bob = factory.start(
+            StartRequest("A web service for my todo items", out_dir=tmp_path / "b", owner="bob")
+        )
         searches = {
             who: [
                 m.text
@@ -153,7 +160,7 @@ def test_memories_stay_with_the_owner_of_the_run_that_left_them(
         mental = factory.memory.mental_model("business-analysis", "bob")
     with Factory(pg_settings, models=alice_models) as factory:
         alice = factory.start(
-            "A web service for my todo items", out_dir=tmp_path / "c", owner="alice"
+            StartRequest("A web service for my todo items", out_dir=tmp_path / "c", owner="alice")
         )
     # bob's run recalled nothing of alice's: not her fact, not her requirement
     assert not any(FACT in r or "Hartley" in r for rec in bob.records for r in rec.recalled)

@@ -10,6 +10,7 @@ from typing import Any
 
 from devfactory.contracts import StageOutcome, StageRecord, TaskResult
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.memory.live import SHARED, LiveMemory, MemoryItem, project_bank, team_bank
 from devfactory.memory.service import MemoryService
 from devfactory.settings import Settings
@@ -141,7 +142,9 @@ def test_an_uncapped_run_extracts_facts_after_its_stages_and_closing_flushes_the
     )
     models = ScriptedModels(extracts_fact)
     with Factory(settings, models=models) as factory:
-        report = factory.start("A REST API for a personal todo list", out_dir=tmp_path / "1")
+        report = factory.start(
+            StartRequest("A REST API for a personal todo list", out_dir=tmp_path / "1")
+        )
         usage = factory.usage(report.run_id)
     with Factory(settings, models=ScriptedModels()) as factory:  # closing flushed the queue
         assert factory.memory.facts is not None

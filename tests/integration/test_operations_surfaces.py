@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from devfactory.api.app import create_app
 from devfactory.control.incidents import Trigger
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.users import UserStore
 from tests.fakes import ScriptedModels
@@ -75,7 +76,9 @@ def test_teams_thresholds_and_incidents_over_http(
     assert set_.status_code == 200 and "0.8" in set_.json()["message"]
     assert factory.switchboard.controls.read().thresholds == {"qa-engineering": 0.8}
     # an incident: listed for operators, decided by admins only
-    row = factory.submit(TODO, project="shop", out_dir=tmp_path / "a", owner="operator")
+    row = factory.submit(
+        StartRequest(TODO, project="shop", out_dir=tmp_path / "a", owner="operator")
+    )
     incident = factory.switchboard.open_incident(row, Trigger("budget_spike", "a spike"), {})
     assert incident is not None
     listed = http.get("/incidents?status=open", headers=operator).json()
@@ -97,10 +100,12 @@ def test_an_operator_sees_only_the_incidents_of_runs_it_may_see(
 ) -> None:
     factory, http, keys = served
     operator, approver = {"Authorization": keys["operator"]}, {"Authorization": keys["approver"]}
-    theirs = factory.submit(TODO, project="shop", out_dir=tmp_path / "a", owner="ann")
+    theirs = factory.submit(StartRequest(TODO, project="shop", out_dir=tmp_path / "a", owner="ann"))
     spike = Trigger("sandbox_violation", "the sandbox stopped a write to /etc in ann's check")
     hidden = factory.switchboard.open_incident(theirs, spike, {})
-    own = factory.submit(TODO, project="shop", out_dir=tmp_path / "b", owner="operator")
+    own = factory.submit(
+        StartRequest(TODO, project="shop", out_dir=tmp_path / "b", owner="operator")
+    )
     shown = factory.switchboard.open_incident(own, Trigger("budget_spike", "a spike"), {})
     assert hidden is not None and shown is not None
     assert http.get(f"/runs/{theirs.run_id}", headers=operator).status_code == 404
@@ -197,8 +202,10 @@ def test_project_names_follow_the_runs_visibility_in_settings_and_operations(
     viewer = {"Authorization": f"Bearer {vic}"}
     admin, operator = {"Authorization": keys["admin"]}, {"Authorization": keys["operator"]}
     approver = {"Authorization": keys["approver"]}  # a see_all_runs role
-    factory.submit(TODO, project="hartley-merger", out_dir=tmp_path / "a", owner="ann")
-    factory.submit(TODO, project="shop", out_dir=tmp_path / "b", owner="operator")
+    factory.submit(
+        StartRequest(TODO, project="hartley-merger", out_dir=tmp_path / "a", owner="ann")
+    )
+    factory.submit(StartRequest(TODO, project="shop", out_dir=tmp_path / "b", owner="operator"))
     for project in ("hartley-merger", "shop"):
         held = http.post(f"/projects/{project}/pause", json={"reason": "hold"}, headers=admin)
         assert held.status_code == 200, held.text

@@ -18,6 +18,7 @@ import pytest
 
 from devfactory.contracts import StageOutcome
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.graph.stage.build import _whole_module
 from devfactory.settings import Settings
 from devfactory.software.kinds import skeleton
@@ -89,7 +90,7 @@ def test_a_perfect_model_passes_every_acceptance_test(
     models = ScriptedModels(perfect_script(source, QA_TESTS[case_id]))
     out = tmp_path / "out"
     with Factory(settings, models=models) as factory:
-        report = factory.start(case.requirement, pipeline=PIPELINE, out_dir=out)
+        report = factory.start(StartRequest(case.requirement, pipeline=PIPELINE, out_dir=out))
 
     assert report.status == "COMPLETED", report.reason
     blocked = [(r.team, r.reason) for r in report.records if r.outcome is StageOutcome.BLOCKED]

@@ -17,6 +17,7 @@ from devfactory.api.app import create_app
 from devfactory.control.incidents import Trigger
 from devfactory.factory.facade import Factory
 from devfactory.factory.incidents_file import project_folder
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.store.runs_table import RunInputError
 from devfactory.users import UserStore
@@ -91,7 +92,7 @@ def test_incidents_md_keeps_each_value_on_its_line(pg_settings: Settings, tmp_pa
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         with pytest.raises(RunInputError, match="control or invisible character"):
             factory.switchboard.pause_project(HOSTILE["newline"], by="ann", role="admin")
-        row = factory.submit(TODO, project="shop", out_dir=tmp_path / "b")
+        row = factory.submit(StartRequest(TODO, project="shop", out_dir=tmp_path / "b"))
         summary = "spent too much\n\n## Incident 999: forged (2020-01-01)\n- Project: other"
         incident = factory.switchboard.open_incident(row, Trigger("budget_spike", summary), {})
         assert incident is not None

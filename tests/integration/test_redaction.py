@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.redact import redact
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good
@@ -29,7 +30,7 @@ def test_a_secret_is_stored_nowhere_and_sent_to_no_model(
     models = ScriptedModels(script)
     out = tmp_path / "out"
     with Factory(pg_settings, models=models) as factory:
-        report = factory.start(f"A todo list API; our key is {KEY}", out_dir=out)
+        report = factory.start(StartRequest(f"A todo list API; our key is {KEY}", out_dir=out))
     assert report.status == "PAUSED"  # business analysis is BLOCKED and asks for guidance
     [pending] = report.pending
     # the provider's error is kept for the person to read; the key and the token are not

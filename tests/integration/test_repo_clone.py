@@ -30,6 +30,7 @@ import psycopg
 import pytest
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.factory.queueing import CLONE_FAILED, CLONE_SLOTS
 from devfactory.repos import remotes
 from devfactory.repos.remotes import HostPolicy
@@ -362,7 +363,7 @@ def test_the_worker_clones_a_submitted_repository_and_the_submitter_never_does(
     with git_server(served_repository(tmp_path)) as server:
         url = f"http://127.0.0.1:{server.port}/calc.git"
         with Factory(clone_settings, models=ScriptedModels()) as factory:
-            row = factory.submit(TODO, repo=url, unattended=True)
+            row = factory.submit(StartRequest(TODO, repo=url, unattended=True))
             assert row.shown_status == "QUEUED"
             assert server.requests == []  # the submit connected to nothing
             assert not any(Path(row.out_dir).iterdir())  # and cloned nothing
@@ -383,7 +384,7 @@ def test_a_host_name_that_resolves_to_loopback_fails_the_run_in_the_worker_uncon
 ) -> None:
     settings = clone_settings.with_overrides(repo_allowed_hosts=("localhost",))
     with listening() as listener, Factory(settings, models=ScriptedModels()) as factory:
-        row = factory.submit(TODO, repo=f"http://localhost:{listener.port}/x.git")
+        row = factory.submit(StartRequest(TODO, repo=f"http://localhost:{listener.port}/x.git"))
         assert row.shown_status == "QUEUED"  # a name is resolved by the worker, not the request
         Worker(factory).run(idle_exit_s=0, max_runs=1)
         done = factory.get(row.run_id)
@@ -413,7 +414,7 @@ def test_with_one_clone_slot_a_second_clone_waits_and_the_workers_drive_other_ru
         git_server(source) as server,
         Factory(settings, models=ScriptedModels()) as factory,
     ):
-        hung = factory.submit(TODO, repo=f"http://127.0.0.1:{silent.port}/x.git")
+        hung = factory.submit(StartRequest(TODO, repo=f"http://127.0.0.1:{silent.port}/x.git"))
         first = Worker(factory)
         cloning = threading.Thread(target=first.step)
         cloning.start()  # it takes the only slot, and waits on a host that never answers
@@ -422,9 +423,9 @@ def test_with_one_clone_slot_a_second_clone_waits_and_the_workers_drive_other_ru
             assert time.monotonic() < deadline, "the first clone never connected"
             time.sleep(0.05)
         waiting = factory.submit(
-            TODO, repo=f"http://127.0.0.1:{server.port}/calc.git", unattended=True
+            StartRequest(TODO, repo=f"http://127.0.0.1:{server.port}/calc.git", unattended=True)
         )
-        plain = factory.submit(TODO)
+        plain = factory.submit(StartRequest(TODO))
         second = Worker(factory)
         second.step()  # claims the second clone: no slot, so it hands the run back
         assert slots.taken() == 1
@@ -454,8 +455,8 @@ def test_a_worker_killed_mid_clone_leaves_the_run_to_another_that_clones_it_afre
         git_server(source, stall=True) as server,
         Factory(clone_settings, models=ScriptedModels()) as factory,
     ):
-        row = factory.submit(TODO, repo=f"http://127.0.0.1:{server.port}/calc.git",
-                             unattended=True)  # fmt: skip
+        url = f"http://127.0.0.1:{server.port}/calc.git"
+        row = factory.submit(StartRequest(TODO, repo=url, unattended=True))
         out = Path(row.out_dir)
         worker = start(env, "worker", "--no-watchdog", log=tmp_path / "worker.log")
         try:

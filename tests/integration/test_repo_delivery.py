@@ -23,6 +23,7 @@ import pytest
 
 from devfactory.control.hitl import Decision
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.store.runs_table import RunInputError
 from tests.fakes import Call, ScriptedModels, always_good
@@ -177,7 +178,7 @@ def test_a_run_adds_a_feature_on_its_branch_and_leaves_the_base_branch_alone(
     base_before = git("rev-parse", "main", cwd=source)
     models = ScriptedModels(script(GOOD))
     with Factory(run_settings, models=models) as factory:
-        report = factory.start(REQUIREMENT, pipeline="mvp", repo=str(source))
+        report = factory.start(StartRequest(REQUIREMENT, pipeline="mvp", repo=str(source)))
         branch = f"devfactory/{report.run_id}"
         # the merge is a gate: the run waits for a person with its branch pushed back
         assert report.status == "PAUSED", report.reason
@@ -242,7 +243,9 @@ def test_an_approved_merge_fast_forwards_the_base_branch_of_a_bare_repository(
     source = make_repository(tmp_path, bare=True)
     base_before = git("rev-parse", "main", cwd=source)
     with Factory(run_settings, models=ScriptedModels(script(GOOD))) as factory:
-        report = factory.start(REQUIREMENT, pipeline="mvp", repo=str(source), base="main")
+        report = factory.start(
+            StartRequest(REQUIREMENT, pipeline="mvp", repo=str(source), base="main")
+        )
         assert report.status == "PAUSED", report.reason
         branch = f"devfactory/{report.run_id}"
         assert git("rev-parse", "main", cwd=source) == base_before  # nothing merged yet
@@ -259,7 +262,7 @@ def test_a_rejected_merge_leaves_the_branch_for_review(
     source = make_repository(tmp_path, bare=True)
     base_before = git("rev-parse", "main", cwd=source)
     with Factory(run_settings, models=ScriptedModels(script(GOOD))) as factory:
-        report = factory.start(REQUIREMENT, pipeline="mvp", repo=str(source))
+        report = factory.start(StartRequest(REQUIREMENT, pipeline="mvp", repo=str(source)))
         done = approve_merge(factory, report, action="reject")
     assert done.status == "COMPLETED", done.reason
     assert "not merged" in done.reason
@@ -276,7 +279,9 @@ def test_an_old_test_that_already_failed_on_the_base_branch_is_not_the_run_s(
     git("add", ".", cwd=source)
     git("commit", "-q", "-m", "a known failing test", cwd=source)
     with Factory(run_settings, models=ScriptedModels(script(GOOD))) as factory:
-        report = factory.start(REQUIREMENT, pipeline="mvp", repo=str(source), unattended=True)
+        report = factory.start(
+            StartRequest(REQUIREMENT, pipeline="mvp", repo=str(source), unattended=True)
+        )
     assert report.status == "COMPLETED", report.reason
     doc = json.loads((report.out_dir / "run.json").read_text())
     (old,) = [c for c in doc["build"]["checks"] if c["name"] == "existing_tests"]
@@ -291,7 +296,9 @@ def test_an_unattended_run_leaves_its_branch_for_review_and_never_merges(
     source = make_repository(tmp_path, bare=True)
     base_before = git("rev-parse", "main", cwd=source)
     with Factory(run_settings, models=ScriptedModels(script(GOOD))) as factory:
-        report = factory.start(REQUIREMENT, pipeline="mvp", repo=str(source), unattended=True)
+        report = factory.start(
+            StartRequest(REQUIREMENT, pipeline="mvp", repo=str(source), unattended=True)
+        )
     assert report.status == "COMPLETED", report.reason
     assert "never merges by itself" in report.reason
     assert git("rev-parse", "main", cwd=source) == base_before
@@ -306,7 +313,7 @@ def test_a_run_that_breaks_an_old_test_cannot_pass_its_gate(
     base_before = git("rev-parse", "main", cwd=source)
     models = ScriptedModels(script(BREAKS_ADD))
     with Factory(run_settings, models=models) as factory:
-        report = factory.start(REQUIREMENT, pipeline="mvp", repo=str(source))
+        report = factory.start(StartRequest(REQUIREMENT, pipeline="mvp", repo=str(source)))
     assert report.status == "FAILED"
     assert "existing_tests" in report.reason and "test_add" in report.reason
     # the failure went back to the code's team once (a fix round), then the run failed
@@ -322,6 +329,8 @@ def test_an_unknown_base_branch_is_refused_before_the_run_starts(
     source = make_repository(tmp_path)
     with Factory(run_settings, models=ScriptedModels(always_good)) as factory:
         with pytest.raises(RunInputError, match="no branch 'release'"):
-            factory.start(REQUIREMENT, pipeline="mvp", repo=str(source), base="release")
+            factory.start(
+                StartRequest(REQUIREMENT, pipeline="mvp", repo=str(source), base="release")
+            )
         assert factory.list_runs() == []
     assert git("branch", "--list", "devfactory/*", cwd=source) == ""

@@ -13,6 +13,7 @@ import yaml
 from devfactory.api.run_routes import question
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.worker import Worker, sweep
 from tests.fakes import ScriptedModels
@@ -38,7 +39,7 @@ def test_an_expired_request_takes_its_rules_on_expiry_not_the_unattended_rule(
         update={"review_required": True, "policy_file": policy_file(tmp_path, rule)}
     )  # pause_expiry_s stays 0: only the rule's deadline expires it
     with Factory(settings, models=ScriptedModels()) as factory:
-        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         Worker(factory).run(idle_exit_s=0)
         [waiting] = factory.pending(run_id)
         assert (waiting.pause.kind, waiting.pause.rule, waiting.pause.deadline_s) == (
@@ -72,9 +73,13 @@ def test_the_queue_puts_priority_before_age_and_shows_each_requests_deadline(
 ) -> None:
     settings = pg_settings.model_copy(update={"review_required": True, "pause_expiry_s": 3600})
     with Factory(settings, models=ScriptedModels()) as factory:
-        high = factory.submit(MEDICAL, out_dir=tmp_path / "a").run_id  # governance-high: HIGH
+        high = factory.submit(
+            StartRequest(MEDICAL, out_dir=tmp_path / "a")
+        ).run_id  # governance-high: HIGH
         Worker(factory).run(idle_exit_s=0)
-        review = factory.submit(TODO, out_dir=tmp_path / "b").run_id  # review: MEDIUM, newer
+        review = factory.submit(
+            StartRequest(TODO, out_dir=tmp_path / "b")
+        ).run_id  # review: MEDIUM, newer
         Worker(factory).run(idle_exit_s=0)
         queue = factory.pending()
         assert [(p.run_id, p.pause.priority) for p in queue] == [
@@ -93,7 +98,7 @@ def test_an_answer_naming_an_alternative_not_offered_is_refused_before_the_run_m
     pg_settings: Settings, tmp_path: Path
 ) -> None:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        run_id = factory.submit(MEDICAL, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(MEDICAL, out_dir=tmp_path / "out")).run_id
         Worker(factory).run(idle_exit_s=0)
         [waiting] = factory.pending(run_id)
         wrong = Decision(action="approve", by="al", role="approver", alternative="cheaper_model")

@@ -15,6 +15,7 @@ import pgserver
 from pgserver._commands import pg_ctl
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels
@@ -51,7 +52,9 @@ def test_twenty_runs_in_flight_survive_a_postgres_restart(pg_root: Path, tmp_pat
     try:
         with Factory(settings, models=ScriptedModels()) as factory:
             runs = [
-                factory.submit(f"A todo list API, number {n}", out_dir=tmp_path / f"r{n}").run_id
+                factory.submit(
+                    StartRequest(f"A todo list API, number {n}", out_dir=tmp_path / f"r{n}")
+                ).run_id
                 for n in range(RUNS)
             ]
         workers = [start(env, "worker", log=tmp_path / f"worker{n}.log") for n in range(2)]

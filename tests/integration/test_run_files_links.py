@@ -29,6 +29,7 @@ from devfactory.chat import talk
 from devfactory.chat.view import artifact_files
 from devfactory.factory.artifacts import published_paths
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.runfiles import MAX_DEPTH
 from devfactory.settings import Settings
 from devfactory.users import UserStore
@@ -65,7 +66,7 @@ def planted(pg_settings: Settings, tmp_path: Path, database_url: str) -> Iterato
     key = store.create_key("root", "admin")[1]
     out = tmp_path / "out"
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        report = factory.start(TODO, out_dir=out)
+        report = factory.start(StartRequest(TODO, out_dir=out))
         assert report.status == "COMPLETED"
         records = [r.model_dump(mode="json") for r in report.records]
         published = sorted({p for r in report.records for p in published_paths(out, r)})
@@ -177,7 +178,7 @@ def test_a_purge_removes_a_deep_tree_and_no_file_a_link_in_it_points_at(
     outside.mkdir()
     (outside / "precious").write_text("keep me\n")
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        run_id = factory.start(TODO, out_dir=out).run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=out)).run_id
         (out / "vendor").symlink_to(outside, target_is_directory=True)
         (out / "notes.md").symlink_to(outside / "precious")
         fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
@@ -209,7 +210,7 @@ def test_the_api_serves_a_file_up_to_its_cap_and_lists_up_to_its_cap(
     admin = {"Authorization": f"Bearer {key}"}
     out = tmp_path / "out"
     with Factory(settings, models=ScriptedModels()) as factory:
-        run_id = factory.start(TODO, out_dir=out).run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=out)).run_id
         (out / "at-cap.txt").write_bytes(b"a" * (64 * 1024))
         (out / "past-cap.txt").write_bytes(b"a" * (64 * 1024 + 1))
         with TestClient(create_app(settings, factory=factory)) as http:
@@ -240,7 +241,7 @@ def test_the_api_lists_only_what_it_serves_and_counts_what_it_left_out(
     out = tmp_path / "out"
     unsafe = ["two\nlines.txt", "carriage\rreturn.txt", "evil\u202etxt.exe"]
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        run_id = factory.start(TODO, out_dir=out).run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=out)).run_id
         with TestClient(create_app(pg_settings, factory=factory)) as http:
             before = http.get(f"/runs/{run_id}/artifacts", headers=admin).json()
             deepest = out.joinpath(*["deep"] * (MAX_DEPTH + 1))

@@ -12,6 +12,7 @@ from devfactory import cli
 from devfactory.cli import common
 from devfactory.control.hitl import Decision
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.repos.workspace import Workspace
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending
@@ -32,7 +33,7 @@ def test_a_revised_run_keeps_one_history_and_diff_shows_each_stage(
     settings = pg_settings.with_overrides(review_required=True)
     out = tmp_path / "out"
     with Factory(settings, models=ScriptedModels()) as factory:
-        run_id = factory.start(REQ, out_dir=out).run_id
+        run_id = factory.start(StartRequest(REQ, out_dir=out)).run_id
         paused = Workspace(out).log()
         revise = Decision(action="revise", text="Add paging", by="bob", role="reviewer")
         answer_pending(factory, run_id, revise)

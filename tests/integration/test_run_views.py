@@ -23,6 +23,7 @@ from devfactory.contracts import ordered_records
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import Phase
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.factory.reports import ShownRun, pending_of
 from devfactory.graph.checkpoints import dumped
 from devfactory.pipelines import load_pipeline
@@ -88,7 +89,7 @@ def test_the_view_follows_the_checkpoint_through_pause_revision_answer_and_end(
     review: Settings, tmp_path: Path
 ) -> None:
     with Factory(review, models=ScriptedModels()) as factory:
-        run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         assert factory.get(run_id).status == Phase.PAUSED
         [question] = factory.pending(run_id)
         assert question.pause.kind == "review"
@@ -113,7 +114,7 @@ def test_a_question_goes_with_its_answer_before_the_run_is_driven_on(
     review: Settings, tmp_path: Path
 ) -> None:
     with Factory(review, models=ScriptedModels()) as factory:
-        run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         [question] = factory.pending()
         assert question.run_id == run_id
         factory.answer(run_id, person("approve"), interrupt_id=question.interrupt_id, queue=True)
@@ -126,7 +127,7 @@ def test_a_question_goes_with_its_answer_before_the_run_is_driven_on(
 
 def test_a_cancelled_paused_run_waits_on_nothing(review: Settings, tmp_path: Path) -> None:
     with Factory(review, models=ScriptedModels()) as factory:
-        run_id = factory.start(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.start(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         assert len(factory.pending()) == 1
         assert factory.cancel(run_id, by="ann", role="admin").status == Phase.CANCELLED
         assert factory.pending() == [] and factory.report(run_id).pending == ()
@@ -136,7 +137,7 @@ def test_a_cancelled_paused_run_waits_on_nothing(review: Settings, tmp_path: Pat
 def served(review: Settings, tmp_path: Path) -> Iterator[tuple[Factory, TestClient, str]]:
     key = UserStore.of(review).create_key("ann", "admin")[1]
     with Factory(review, models=ScriptedModels()) as factory:
-        factory.start(TODO, out_dir=tmp_path / "out")
+        factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
         app = create_app(review, factory=factory)
         with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as http:
             yield factory, http, key

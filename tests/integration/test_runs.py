@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from devfactory.factory.facade import Factory, RunBusyError, RunNotFoundError
+from devfactory.factory.intake import StartRequest
 from devfactory.memory.audit import AuditLog
 from devfactory.repos.workspace import Workspace
 from devfactory.settings import Settings
@@ -30,7 +31,7 @@ def test_mvp_run_persists_every_stage(pg_settings: Settings, tmp_path: Path) -> 
     out = tmp_path / "out"
     models = ScriptedModels()
     with Factory(pg_settings, models=models) as factory:
-        report = factory.start(REQ, pipeline="mvp", out_dir=out)
+        report = factory.start(StartRequest(REQ, pipeline="mvp", out_dir=out))
     assert report.status == RunStatus.COMPLETED
     assert [r.team for r in report.records] == [
         "business-analysis",
@@ -82,7 +83,7 @@ def test_a_run_is_shown_ended_only_once_its_files_are_written(
     script = () if ends == "COMPLETED" else (low,)
     settings = pg_settings.with_overrides(max_human_retries=0)
     with Factory(settings, models=ScriptedModels(*script)) as factory:
-        report = factory.start(REQ, pipeline="mvp", out_dir=out)
+        report = factory.start(StartRequest(REQ, pipeline="mvp", out_dir=out))
         assert factory.get(report.run_id).status == ends
     assert report.status == ends
     assert [s for s in seen if s[0] == ends] == [(ends, True, True)]  # recorded once, after
@@ -95,7 +96,7 @@ def test_a_blocked_stage_fails_the_run_with_the_reason(
     low = report_with(lambda c: json.dumps(good_report(c.spec, confidence=0.1)))
     settings = pg_settings.with_overrides(max_human_retries=0)
     with Factory(settings, models=ScriptedModels(low)) as factory:
-        report = factory.start(REQ, out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(REQ, out_dir=tmp_path / "out"))
         row = factory.get(report.run_id)
     assert report.status == RunStatus.FAILED
     assert report.reason.startswith("stage business-analysis BLOCKED: gate failed 3 of 3")
@@ -119,7 +120,7 @@ def test_a_blocked_stage_fails_the_run_with_the_reason(
 def test_full_run_joins_parallel_teams(pg_settings: Settings, tmp_path: Path) -> None:
     models = ScriptedModels()
     with Factory(pg_settings, models=models) as factory:
-        report = factory.start(REQ, pipeline="full", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(REQ, pipeline="full", out_dir=tmp_path / "out"))
     assert report.status == RunStatus.COMPLETED
     assert len(report.records) == 17
     reports = Counter(c.team for c in models.chat.calls if c.kind == "report")
@@ -129,7 +130,7 @@ def test_full_run_joins_parallel_teams(pg_settings: Settings, tmp_path: Path) ->
 
 def test_recursion_limit_fails_the_run_cleanly(pg_settings: Settings, tmp_path: Path) -> None:
     with Factory(pg_settings.with_overrides(recursion_limit=4), models=ScriptedModels()) as f:
-        report = f.start(REQ, out_dir=tmp_path / "out")
+        report = f.start(StartRequest(REQ, out_dir=tmp_path / "out"))
     assert report.status == RunStatus.FAILED
     assert report.reason == "recursion limit 4 reached"
 
@@ -167,7 +168,7 @@ def test_unknown_run_and_empty_requirement_are_refused(pg_settings: Settings) ->
         with pytest.raises(RunNotFoundError):
             factory.resume("nope")
         with pytest.raises(ValueError, match="requirement is empty"):
-            factory.start("   ")
+            factory.start(StartRequest("   "))
 
 
 def _worker(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -259,7 +260,7 @@ def test_a_record_the_database_drops_is_kept_when_the_run_resumes(
     out = tmp_path / "out"
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         with pytest.raises(psycopg.OperationalError):
-            factory.start(REQ, pipeline="mvp", out_dir=out, run_id="dropped")
+            factory.start(StartRequest(REQ, pipeline="mvp", out_dir=out, run_id="dropped"))
         assert dropped
         report = factory.resume("dropped")
         assert report.status == RunStatus.COMPLETED, report.reason

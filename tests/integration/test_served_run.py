@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.factory.reports import RunReport
 from devfactory.models import router
 from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
@@ -121,7 +122,7 @@ class Killer(threading.Thread):
 
 def run_once(models: ModelRouter, out: Path) -> RunReport:
     with Factory(models.settings, models=models) as factory:
-        return factory.start(REQUIREMENT, pipeline="lean", out_dir=out)
+        return factory.start(StartRequest(REQUIREMENT, pipeline="lean", out_dir=out))
 
 
 def outcome(report: RunReport) -> list[tuple[str, str, str, int, int]]:

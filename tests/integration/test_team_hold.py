@@ -9,6 +9,7 @@ import pytest
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.control.overrides import OperationsRefusedError
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.factory.switchboard import UnknownTeamError
 from devfactory.settings import Settings
 from devfactory.worker import Worker
@@ -31,7 +32,7 @@ def test_a_paused_team_holds_its_stage_while_the_sibling_stage_goes_on_until_res
         with pytest.raises(UnknownTeamError, match="no team"):
             ops.pause_team("no-such-team", by="ann", role="admin")
         assert ops.pause_team(HELD, by="ann", role="admin", reason="legal review") is not None
-        report = factory.start(TODO, pipeline="full", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(TODO, pipeline="full", out_dir=tmp_path / "out"))
         assert report.status == "PAUSED"
         (hold,) = factory.pending(report.run_id)
         assert (hold.pause.kind, hold.pause.team, hold.pause.roles) == ("hold", HELD, ("admin",))
@@ -76,7 +77,7 @@ def test_a_held_team_s_stage_may_be_let_go_by_an_admin_while_the_team_stays_paus
     settings = pg_settings.with_overrides(memory_enabled=False)
     with Factory(settings, models=ScriptedModels()) as factory:
         factory.switchboard.pause_team(HELD, by="ann", role="admin")
-        report = factory.start(TODO, pipeline="full", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(TODO, pipeline="full", out_dir=tmp_path / "out"))
         (hold,) = factory.pending(report.run_id)
         done = factory.answer(
             report.run_id,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from devfactory.control.budget import Caps
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from devfactory.worker import Worker
 from tests.fakes import ScriptedModels
@@ -19,7 +20,7 @@ def test_a_team_s_threshold_set_by_an_admin_is_the_one_its_gate_applies(
     settings = pg_settings.with_overrides(memory_enabled=False)
     with Factory(settings, models=ScriptedModels()) as factory:  # reports say 0.95
         factory.switchboard.set_threshold("business-analysis", 0.99, by="ann", role="admin")
-        report = factory.start(TODO, out_dir=tmp_path / "a")
+        report = factory.start(StartRequest(TODO, out_dir=tmp_path / "a"))
         assert report.status == "PAUSED"
         (asked,) = factory.pending(report.run_id)
         assert (asked.pause.kind, asked.pause.team) == ("blocked", "business-analysis")
@@ -42,7 +43,7 @@ def test_project_caps_set_while_a_run_waits_hold_at_its_next_attempt(
     with Factory(settings, models=ScriptedModels()) as factory:
         ops = factory.switchboard
         ops.pause_team("solution-architecture", by="ann", role="admin")
-        report = factory.start(TODO, project="tight", out_dir=tmp_path / "a")
+        report = factory.start(StartRequest(TODO, project="tight", out_dir=tmp_path / "a"))
         assert [p.pause.kind for p in factory.pending(report.run_id)] == ["hold"]
         # the run has spent tokens on its first stage; the admin now caps the project below that
         factory.set_project_caps("tight", {"project": Caps(tokens=10)}, by="ann", role="admin")

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from devfactory.control.hitl import Decision
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.pipelines import load_pipeline
 from devfactory.settings import Settings
 from devfactory.tracing import trace_id_of, trace_url
@@ -54,7 +55,7 @@ def test_a_run_is_one_trace_with_a_span_per_stage_and_model_call(
 ) -> None:
     client, spans = exporter
     with Factory(pg_settings, models=ScriptedModels(), tracing=client) as factory:
-        report = factory.start(LOW, out_dir=tmp_path / "out", project="acme")
+        report = factory.start(StartRequest(LOW, out_dir=tmp_path / "out", project="acme"))
     client.flush()
     assert report.status == "COMPLETED"
     seen = attributes(spans)
@@ -91,7 +92,7 @@ def test_a_resumed_run_continues_its_trace_and_session(
 ) -> None:
     client, spans = exporter
     with Factory(pg_settings, models=ScriptedModels(), tracing=client) as factory:
-        paused = factory.start(HIGH, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(HIGH, out_dir=tmp_path / "out"))
         assert paused.status == "PAUSED"
         client.flush()
         first = len(spans.get_finished_spans())
@@ -139,7 +140,7 @@ def test_without_keys_nothing_is_sent(
         with Factory(pg_settings, models=ScriptedModels()) as factory:
             assert factory.tracing is None
             assert trace_url("any-run") is None
-            report = factory.start(LOW, out_dir=tmp_path / "out")
+            report = factory.start(StartRequest(LOW, out_dir=tmp_path / "out"))
     finally:
         server.shutdown()
     assert report.status == "COMPLETED"
@@ -154,7 +155,7 @@ def test_a_langfuse_that_refuses_connections_costs_the_run_nothing(
     monkeypatch.setenv("LANGFUSE_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         assert factory.tracing is None  # the probe found no server: nothing is exported
-        report = factory.start(LOW, out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(LOW, out_dir=tmp_path / "out"))
         assert report.status == "COMPLETED"
         assert len(report.records) == len(load_pipeline("mvp").teams)
 
@@ -170,7 +171,7 @@ def test_a_stage_the_gate_sends_back_shows_on_the_trace_with_its_feedback(
 
     models = ScriptedModels(report_with(unsure_once))
     with Factory(pg_settings, models=models, tracing=client) as factory:
-        report = factory.start(LOW, out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(LOW, out_dir=tmp_path / "out"))
     client.flush()
     assert report.status == "COMPLETED"
     seen = attributes(spans)
@@ -193,7 +194,7 @@ def test_each_stage_confidence_is_a_score_on_the_run_trace(
     client = Langfuse(span_exporter=InMemorySpanExporter(), flush_at=1)
     try:
         with Factory(pg_settings, models=ScriptedModels(), tracing=client) as factory:
-            report = factory.start(LOW, out_dir=tmp_path / "out")
+            report = factory.start(StartRequest(LOW, out_dir=tmp_path / "out"))
         client.flush()
     finally:
         client.shutdown()

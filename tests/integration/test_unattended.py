@@ -10,6 +10,7 @@ import pytest
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.control.unattended import ACTOR
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels, answer_pending
 
@@ -50,7 +51,9 @@ def test_a_pre_approved_projects_high_risk_run_completes_unattended_and_is_audit
     settings = pg_settings.with_overrides(review_required=True)
     with Factory(settings, models=ScriptedModels()) as factory:
         factory.approve_project("clinic", by="alice", role="approver", note="DPO signed")
-        report = factory.start(MEDICAL, project="clinic", unattended=True, out_dir=tmp_path / "out")
+        report = factory.start(
+            StartRequest(MEDICAL, project="clinic", unattended=True, out_dir=tmp_path / "out")
+        )
         steps = factory.transitions(report.run_id)
         events = factory.audit.events(report.run_id)
         verified = factory.audit.verify(report.run_id)
@@ -75,7 +78,7 @@ def test_the_setting_makes_runs_unattended_and_high_risk_still_waits_for_an_appr
 ) -> None:
     settings = pg_settings.with_overrides(review_required=True, unattended=True)
     with Factory(settings, models=ScriptedModels()) as factory:
-        paused = factory.start(MEDICAL, out_dir=tmp_path / "out")
+        paused = factory.start(StartRequest(MEDICAL, out_dir=tmp_path / "out"))
         assert paused.status == "PAUSED"
         [waiting] = paused.pending
         assert waiting.pause.kind == "governance"

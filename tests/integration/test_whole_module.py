@@ -15,6 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.graph.stage.whole import NOT_ACCEPTED
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good, good_report
@@ -70,7 +71,7 @@ def test_a_whole_module_that_passes_more_examples_is_delivered_over_the_units(
 ) -> None:
     models = ScriptedModels(script(OFF_BY_ONE, lambda call: WHOLE))
     with Factory(settings, models=models) as factory:
-        report = factory.start(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "COMPLETED", report.reason
     assert "return _twice(n)" in (tmp_path / "out" / "doubler.py").read_text()
     [asked] = wholes(models)  # one call per module and attempt: the first attempt passed
@@ -90,7 +91,7 @@ def test_the_units_are_delivered_when_the_whole_module_does_worse(
 ) -> None:
     models = ScriptedModels(script(RIGHT, lambda call: HALF_RIGHT))
     with Factory(settings, models=models) as factory:
-        report = factory.start(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "COMPLETED", report.reason
     assert "return n * 2\n" in (tmp_path / "out" / "doubler.py").read_text()
     assert len(wholes(models)) == 1
@@ -126,7 +127,7 @@ def test_a_unit_the_whole_module_writes_better_is_taken_into_the_units(
 
     models = ScriptedModels(answer)
     with Factory(settings, models=models) as factory:
-        report = factory.start(TWO, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(TWO, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "COMPLETED", report.reason
     source = (tmp_path / "out" / "doubler.py").read_text()
     assert "return n * 2\n" in source  # the units' `double`
@@ -145,7 +146,7 @@ def test_a_whole_module_missing_a_planned_function_is_no_candidate(
     other = "```python\ndef twice(n):\n    return n * 2\n```"
     models = ScriptedModels(script(RIGHT, lambda call: other))
     with Factory(settings, models=models) as factory:
-        report = factory.start(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(REQUIREMENT, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "COMPLETED", report.reason
     assert "whole module: no usable answer (the reply does not define double)" in (
         backend_notes(report)
@@ -159,7 +160,9 @@ def test_the_whole_module_calls_are_capped_and_zero_turns_them_off(
         models = ScriptedModels(script(RIGHT, lambda call: WHOLE))
         capped = settings.with_overrides(whole_module_candidates=cap)
         with Factory(capped, models=models) as factory:
-            report = factory.start(REQUIREMENT, pipeline="lean", out_dir=tmp_path / f"out{cap}")
+            report = factory.start(
+                StartRequest(REQUIREMENT, pipeline="lean", out_dir=tmp_path / f"out{cap}")
+            )
         assert report.status == "COMPLETED", report.reason
         assert len(wholes(models)) == calls
         # a tie on every test keeps the units
@@ -191,7 +194,7 @@ def test_a_run_whose_plan_blocks_delivers_the_whole_module_marked_not_accepted(
     models = ScriptedModels(plan_blocks(WHOLE))
     blocked = settings.with_overrides(max_human_retries=0, max_stage_attempts=1)
     with Factory(blocked, models=models) as factory:
-        report = factory.start(UNPLANNED, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(UNPLANNED, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "FAILED"
     assert "solution-architecture" in report.reason
     [asked] = wholes(models)
@@ -215,7 +218,7 @@ def test_a_run_whose_plan_blocks_asks_no_whole_module_when_the_text_names_none(
     models = ScriptedModels(plan_blocks(WHOLE))
     blocked = settings.with_overrides(max_human_retries=0, max_stage_attempts=1)
     with Factory(blocked, models=models) as factory:
-        report = factory.start(nameless, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(nameless, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "FAILED"
     assert wholes(models) == []
     recorded = json.loads((tmp_path / "out" / "run.json").read_text())
@@ -249,7 +252,7 @@ def test_a_whole_module_wins_on_the_models_tests_the_units_fail_and_qa_starts_fr
 
     models = ScriptedModels(answer)
     with Factory(settings, models=models) as factory:
-        report = factory.start(SHOUTER, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(SHOUTER, pipeline="lean", out_dir=tmp_path / "out"))
     assert report.status == "COMPLETED", report.reason
     out = tmp_path / "out"
     assert "return f'{text.upper()}!'" in (out / "shouter.py").read_text()
@@ -271,6 +274,7 @@ a UTF-8 text file in upper case. Exit codes: 0 on success; 1 when FILE cannot be
 WHOLE_CLI = """```python
 import argparse
 import sys
+from devfactory.factory.intake import StartRequest
 
 
 def main(argv=None):
@@ -297,7 +301,7 @@ def test_a_whole_command_line_beats_units_left_a_stub(settings: Settings, tmp_pa
     stub = "```python\ndef transform(text: str) -> str:\n    raise NotImplementedError\n```"
     models = ScriptedModels(script(stub, lambda call: WHOLE_CLI))
     with Factory(settings.with_overrides(max_human_retries=0), models=models) as factory:
-        report = factory.start(FILTER, pipeline="lean", out_dir=tmp_path / "out")
+        report = factory.start(StartRequest(FILTER, pipeline="lean", out_dir=tmp_path / "out"))
     [asked] = wholes(models)
     assert "It is run as `python -m upcase`" in asked.prompt
     assert "print(text.upper()" in (tmp_path / "out" / "upcase.py").read_text()

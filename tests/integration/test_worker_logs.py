@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import Settings
 from tests.fakes import ScriptedModels
 from tests.integration.cli import cli_env, start
@@ -27,7 +28,7 @@ def drive_two_runs(
     the run was submitted, left out).
     """
     with Factory(settings, models=ScriptedModels()) as factory:
-        runs = [factory.submit(f"{LOW}, number {n}").run_id for n in (1, 2)]
+        runs = [factory.submit(StartRequest(f"{LOW}, number {n}")).run_id for n in (1, 2)]
     env = cli_env(database_url, tmp_path)
     env.update(DEVFACTORY_WORKER_POLL_S="0.5", DEVFACTORY_REVIEW_REQUIRED="false")
     log = tmp_path / "worker.log"

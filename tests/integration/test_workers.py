@@ -18,7 +18,7 @@ import pytest
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.factory.facade import Factory, RunStateError
-from devfactory.factory.intake import RunRequest
+from devfactory.factory.intake import RunRequest, StartRequest
 from devfactory.factory.queueing import BAD_INBOX
 from devfactory.graph.stage import NODES
 from devfactory.settings import Settings
@@ -53,7 +53,7 @@ def test_a_submitted_run_waits_for_a_worker_which_drives_it_and_feeds_its_events
 ) -> None:
     models = ScriptedModels()
     with Factory(pg_settings, models=models) as factory:
-        row = factory.submit(TODO, out_dir=tmp_path / "out", owner="ann")
+        row = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out", owner="ann"))
         assert (row.shown_status, row.mode, row.owner) == ("QUEUED", "worker", "ann")
         assert models.chat.calls == []  # nothing ran where the run was submitted
         assert factory.queue.depth() == 1
@@ -84,7 +84,7 @@ def test_two_workers_never_claim_the_same_run(
 ) -> None:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         submitted = {
-            factory.submit(f"{TODO}, number {n}", out_dir=tmp_path / str(n)).run_id
+            factory.submit(StartRequest(f"{TODO}, number {n}", out_dir=tmp_path / str(n))).run_id
             for n in range(16)
         }
     claimed: dict[str, list[str]] = {"a": [], "b": []}
@@ -127,7 +127,7 @@ def test_a_sigkilled_worker_s_run_is_finished_by_another_with_no_stage_twice(
         "DEVFACTORY_WORKER_POLL_S": "1",
     }
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
 
     def worker(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -165,7 +165,7 @@ def test_the_watchdog_fails_a_run_whose_workers_keep_dying_with_the_reason(
 ) -> None:
     settings = pg_settings.model_copy(update={"max_run_crashes": 1})
     with Factory(settings, models=ScriptedModels()) as factory:
-        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         for crash in (1, 2):
             claimed = factory.queue.claim(new_driver(), 60)  # a worker takes it, then dies
             assert claimed is not None and claimed.run_id == run_id
@@ -220,7 +220,7 @@ def test_a_queued_run_is_cancelled_at_once_and_no_worker_runs_it(
 ) -> None:
     models = ScriptedModels()
     with Factory(pg_settings, models=models) as factory:
-        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         row = factory.cancel(run_id, by="ann", role="operator")
         assert row.status == "CANCELLED" and row.reason == "cancelled by ann (operator)"
         assert row.queued_at is None
@@ -245,7 +245,7 @@ def test_a_driven_run_stops_at_the_next_step_once_cancelled(
     models = ScriptedModels(script)
     with Factory(pg_settings, models=models) as factory:
         box["factory"] = factory
-        row = factory.submit(TODO, out_dir=tmp_path / "out")
+        row = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out"))
         box["run_id"] = row.run_id  # type: ignore[assignment]
         Worker(factory).run(idle_exit_s=0)
         done = factory.get(row.run_id)
@@ -263,8 +263,10 @@ def test_a_queued_run_whose_input_does_not_read_fails_saying_why_and_others_go_o
 ) -> None:
     models = ScriptedModels()
     with Factory(pg_settings, models=models) as factory:
-        bad = factory.submit(TODO, out_dir=tmp_path / "bad", caps=Caps(tokens=80_000))
-        good = factory.submit(TODO, out_dir=tmp_path / "good", caps=Caps(tokens=80_000))
+        bad = factory.submit(StartRequest(TODO, out_dir=tmp_path / "bad", caps=Caps(tokens=80_000)))
+        good = factory.submit(
+            StartRequest(TODO, out_dir=tmp_path / "good", caps=Caps(tokens=80_000))
+        )
         queued = factory.get(good.run_id).inbox or {}
         assert queued["start"]["budget"]["run"]["tokens"] == 80_000  # the request's JSON
         assert RunRequest.model_validate(queued["start"]).budget["run"].tokens == 80_000
@@ -292,7 +294,7 @@ def test_an_answer_queues_the_paused_run_for_a_worker(
 ) -> None:
     models = ScriptedModels()
     with Factory(pg_settings, models=models) as factory:
-        run_id = factory.submit(MEDICAL, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(MEDICAL, out_dir=tmp_path / "out")).run_id
         Worker(factory).run(idle_exit_s=0)
         assert factory.get(run_id).status == "PAUSED"
         pending = factory.pending(run_id)
@@ -324,7 +326,7 @@ def test_a_stopping_worker_hands_its_run_back_and_another_finishes_it(
 
     models = ScriptedModels(script)
     with Factory(pg_settings, models=models) as factory:
-        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         first = box["worker"] = Worker(factory)
         assert first.run(idle_exit_s=0) == 1
         row = factory.get(run_id)
@@ -355,7 +357,7 @@ def test_an_expired_pause_is_answered_by_the_policy_and_the_run_goes_on(
 ) -> None:
     settings = pg_settings.model_copy(update={"review_required": True, "pause_expiry_s": 60.0})
     with Factory(settings, models=ScriptedModels()) as factory:
-        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         Worker(factory).run(idle_exit_s=0)
         assert factory.get(run_id).status == "PAUSED"
         assert [p.pause.kind for p in factory.pending(run_id)] == ["review"]
@@ -375,7 +377,7 @@ def test_a_high_risk_approval_waits_for_a_person_however_long_it_waits(
 ) -> None:
     settings = pg_settings.model_copy(update={"pause_expiry_s": 60.0})
     with Factory(settings, models=ScriptedModels()) as factory:
-        run_id = factory.submit(MEDICAL, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(MEDICAL, out_dir=tmp_path / "out")).run_id
         Worker(factory).run(idle_exit_s=0)
         paused_earlier(database_url, run_id, 86_400)
         assert sweep(factory).expired == ()
@@ -388,7 +390,7 @@ def test_finished_runs_are_archived_after_retention_and_an_admin_may_purge_them(
 ) -> None:
     settings = pg_settings.model_copy(update={"retention_days": 1.0})
     with Factory(settings, models=ScriptedModels()) as factory:
-        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         Worker(factory).run(idle_exit_s=0)
         assert factory.get(run_id).status == "COMPLETED"
         assert sweep(factory).archived == ()  # it ended just now
@@ -423,7 +425,7 @@ def test_a_purge_keeps_a_folder_that_is_not_the_run_s(
     pg_settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         Worker(factory).run(idle_exit_s=0)
         (tmp_path / "out" / "run.json").write_text('{"run_id": "someone-else"}')
         with psycopg.connect(database_url, autocommit=True) as conn:
@@ -450,7 +452,7 @@ def test_a_worker_waits_out_a_database_outage_and_its_run_still_completes(
     )
     name = database_url.rsplit("dbname=", 1)[-1].split()[0]
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        first = factory.submit(TODO, out_dir=tmp_path / "a").run_id
+        first = factory.submit(StartRequest(TODO, out_dir=tmp_path / "a")).run_id
     worker = start(env, "worker", log=tmp_path / "worker.log")
     try:
         deadline = time.monotonic() + 120
@@ -465,7 +467,7 @@ def test_a_worker_waits_out_a_database_outage_and_its_run_still_completes(
             conn.autocommit = True
             conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         with Factory(pg_settings, models=ScriptedModels()) as factory:
-            second = factory.submit(f"{TODO}, again", out_dir=tmp_path / "b").run_id
+            second = factory.submit(StartRequest(f"{TODO}, again", out_dir=tmp_path / "b")).run_id
             deadline = time.monotonic() + 240
             while {factory.get(r).status for r in (first, second)} != {"COMPLETED"}:
                 statuses = [factory.get(r).status for r in (first, second)]
@@ -487,7 +489,7 @@ def test_a_json_logging_worker_names_the_run_stage_team_and_step_on_its_lines(
     """``devfactory --log-format json -v worker``: every log line is one JSON object, and a
     line logged while a run is driven says which run, stage, team and step it is about."""
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
     env = cli_env(database_url, tmp_path)
     env["DEVFACTORY_REVIEW_REQUIRED"] = "false"
     worker = start(env, "--log-format", "json", "-v", "worker", "--max-runs", "1")
@@ -534,7 +536,7 @@ def test_a_worker_serves_the_factory_s_metrics_and_its_own(
         return {name: v for (name, _), v in samples.items() if name.startswith("devfactory_worker")}
 
     with Factory(pg_settings, models=ScriptedModels()) as factory:
-        run_id = factory.submit(TODO, out_dir=tmp_path / "out").run_id
+        run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
     env = cli_env(database_url, tmp_path)
     env["DEVFACTORY_REVIEW_REQUIRED"] = "false"
     worker = start(env, "worker", "--metrics-port", str(port), log=tmp_path / "worker.log")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.factory.reports import RunReport
 from devfactory.models.router import ModelSource
 from devfactory.settings import Settings
@@ -149,7 +150,9 @@ def run_case(case_id: str, settings: Settings, models: ModelSource, out_dir: Pat
     case = the_case(case_id)
     with Factory(settings, models=models) as factory:
         return factory.start(
-            case.requirement, pipeline=PIPELINE, project=PROJECT, out_dir=out_dir, run_id=RUN_ID
+            StartRequest(
+                case.requirement, pipeline=PIPELINE, project=PROJECT, out_dir=out_dir, run_id=RUN_ID
+            )
         )
 
 

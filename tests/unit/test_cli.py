@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from devfactory import cli
 from devfactory.cli import common
 from devfactory.factory.facade import RunBusyError, RunReport
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import get_settings
 from devfactory.store.controls import HaltedError
 
@@ -20,7 +21,7 @@ class FakeFactory:
         self.outcome = outcome
         self.closed = False
 
-    def start(self, requirement: str, **kwargs: Any) -> RunReport:
+    def start(self, asked: StartRequest, **kwargs: Any) -> RunReport:
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return self.outcome
@@ -67,7 +68,7 @@ class PausingFactory:
         self.decisions: list[Any] = []
         self.closed = False
 
-    def start(self, requirement: str, **kwargs: Any) -> RunReport:
+    def start(self, asked: StartRequest, **kwargs: Any) -> RunReport:
         return RunReport(
             "r1", "PAUSED", "waiting", cli.Path("/tmp/o"), [], pending=(self.pending_item,)
         )

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from devfactory import cli
 from devfactory.cli import common
 from devfactory.events import GovernanceAssessed, RunStarted
+from devfactory.factory.intake import StartRequest
 
 
 class InterruptedFactory:
@@ -18,7 +19,7 @@ class InterruptedFactory:
     def __init__(self, events: list[Any]) -> None:
         self.events = events
 
-    def start(self, requirement: str, *, on_event: Any, **kwargs: Any) -> Any:
+    def start(self, asked: StartRequest, *, on_event: Any, **kwargs: Any) -> Any:
         for event in self.events:
             on_event(event)
         raise KeyboardInterrupt

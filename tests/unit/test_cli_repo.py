@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from devfactory import cli
 from devfactory.cli import common
 from devfactory.factory.facade import RunReport
+from devfactory.factory.intake import StartRequest
 from devfactory.repos.repository import clone_for_run
 from devfactory.store.runs_table import RunInputError
 
@@ -22,8 +23,8 @@ class RecordingFactory:
     def __init__(self, outcome: Any) -> None:
         self.outcome, self.given = outcome, dict[str, Any]()
 
-    def start(self, requirement: str, **kwargs: Any) -> RunReport:
-        self.given = kwargs
+    def start(self, asked: StartRequest, **kwargs: Any) -> RunReport:
+        self.given = {**vars(asked), **kwargs}
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return self.outcome

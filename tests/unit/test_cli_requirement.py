@@ -21,6 +21,7 @@ from devfactory.api.schemas import RunRequest
 from devfactory.cli import common
 from devfactory.control.ceilings import MAX_REQUIREMENT_CHARS
 from devfactory.factory.facade import RunReport
+from devfactory.factory.intake import StartRequest
 
 
 class Taking:
@@ -29,12 +30,12 @@ class Taking:
     def __init__(self) -> None:
         self.given: list[str] = []
 
-    def start(self, requirement: str, **kwargs: Any) -> RunReport:
-        self.given.append(requirement)
+    def start(self, asked: StartRequest, **kwargs: Any) -> RunReport:
+        self.given.append(asked.requirement)
         return RunReport("r1", "COMPLETED", "", Path("/tmp/o"), [])
 
-    def submit(self, requirement: str, **kwargs: Any) -> Any:
-        self.given.append(requirement)
+    def submit(self, asked: StartRequest, **kwargs: Any) -> Any:
+        self.given.append(asked.requirement)
         return type("Row", (), {"run_id": "r1", "shown_status": "QUEUED"})()
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.cli import common
+from devfactory.factory.intake import StartRequest
 from devfactory.store.runs_table import RunInputError
 
 
@@ -19,8 +20,8 @@ class RecordingFactory:
     def __init__(self, outcome: Exception | None = None) -> None:
         self.outcome, self.given = outcome, dict[str, Any]()
 
-    def submit(self, requirement: str, **kwargs: Any) -> Any:
-        self.given = kwargs
+    def submit(self, asked: StartRequest, **kwargs: Any) -> Any:
+        self.given = {**vars(asked), **kwargs}
         if self.outcome is not None:
             raise self.outcome
         return SimpleNamespace(run_id="r1", shown_status="QUEUED")

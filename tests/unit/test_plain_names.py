@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from devfactory import cli
+from devfactory.factory.intake import StartRequest
 from devfactory.factory.reports import checked_name
 from devfactory.settings import Settings
 from devfactory.shown import name_problem, one_line
@@ -141,8 +142,8 @@ def test_a_project_name_is_taken_to_the_api_s_cap_and_no_further(
     taken: list[str] = []
 
     class Taking:
-        def submit(self, requirement: str, **kwargs: object) -> object:
-            taken.append(str(kwargs["project"]))
+        def submit(self, asked: StartRequest, **kwargs: object) -> object:
+            taken.append(asked.project)
             return type("Row", (), {"run_id": "r1", "shown_status": "QUEUED"})()
 
         def close(self) -> None:

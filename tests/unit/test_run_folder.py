@@ -9,22 +9,18 @@ import pytest
 from pydantic import ValidationError
 
 from devfactory.control.budget import Caps
-from devfactory.factory.intake import RunRequest, new_run
+from devfactory.factory.intake import RunRequest, StartRequest, new_run
 from devfactory.settings import Settings
 
 
 def made(settings: Settings, out_dir: Path | None = None) -> Path:
-    new = new_run(
-        settings,
+    asked = StartRequest(
         "A command-line tool that counts words",
-        pipeline="mvp",
-        project="default",
-        caps=None,
         out_dir=out_dir,
         run_id="20260101-000000-abcdef",
-        unattended=None,
         owner="ann",
     )
+    new = new_run(settings, asked)
     return new.out
 
 
@@ -61,17 +57,14 @@ def test_a_new_run_s_request_is_typed_and_reads_back_from_its_queued_json(
     tmp_path: Path,
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data", budget_run_tokens=50_000)
-    new = new_run(
-        settings,
+    asked = StartRequest(
         "A command-line tool that counts words",
-        pipeline="mvp",
-        project="default",
         caps=Caps(cost_usd=2.5),
-        out_dir=None,
         run_id="20260101-000000-abcdef",
         unattended=True,
         owner="ann",
     )
+    new = new_run(settings, asked)
     request = new.request
     assert request.budget["run"] == Caps(tokens=50_000, cost_usd=2.5, seconds=None)
     assert new.created.budget["run"] == request.budget["run"].model_dump()  # the audit's JSON

@@ -23,6 +23,7 @@ from devfactory.control.unattended import (
     rules_table,
 )
 from devfactory.factory.facade import RunReport
+from devfactory.factory.intake import StartRequest
 
 POLICY = load_policy()
 HIGH_RISK = {"risk": "HIGH", "risk_factors": ["handles health or medical records"]}
@@ -152,8 +153,8 @@ class RecordingFactory:
         self.approved: list[dict[str, Any]] = []
         self.closed = False
 
-    def start(self, requirement: str, **kwargs: Any) -> RunReport:
-        self.started.append(kwargs)
+    def start(self, asked: StartRequest, **kwargs: Any) -> RunReport:
+        self.started.append({**vars(asked), **kwargs})
         return RunReport("r1", "COMPLETED", "", cli.Path("/tmp/o"), [])
 
     def approve_project(self, project: str, **kwargs: Any) -> PreApproval:
