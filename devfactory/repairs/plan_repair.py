@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from devfactory.software.plan import FileRole
+from devfactory.software.plan import BUILT_AS, FileRole
 
 _ROLES = frozenset(r.value for r in FileRole)
 _TEST_FILE = re.compile(r"(^|/)(test_\w+|\w+_test|conftest)\.py$")
@@ -180,6 +180,10 @@ def normalise_plan(data: dict[str, Any], repairs: list[str]) -> dict[str, Any]:
         if isinstance(data.get(key), str) and data[key] != data[key].strip().lower():
             data[key] = data[key].strip().lower().replace(" ", "-").replace("_", "-")
             repairs.append(f"{key} lower-cased")
+    if data.get("kind") in BUILT_AS:
+        built = BUILT_AS[data["kind"]].value
+        repairs.append(f"kind {data['kind']} read as {built} (what builds it)")
+        data["kind"] = built
     for item in data.get("files") or []:
         if isinstance(item, dict):
             if isinstance(item.get("role"), str):

@@ -16,7 +16,8 @@ from __future__ import annotations
 import shlex
 import sys
 
-from devfactory.software.plan import BuildPlan, SoftwareKind
+from devfactory.software.kinds import shape_for
+from devfactory.software.plan import BuildPlan
 
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 """The Python the image and the workflow use: the one the sandbox runs the project on."""
@@ -35,7 +36,7 @@ def _installs(plan: BuildPlan, extra: tuple[str, ...] = ()) -> list[str]:
 def _command(plan: BuildPlan) -> list[str] | None:
     """Return the container's command for the plan's entry point, or None where none runs."""
     entry = plan.entry_point.strip()
-    if plan.kind in (SoftwareKind.WEB_SERVICE, SoftwareKind.WEB_APP) and ":" in entry:
+    if shape_for(plan).serves and ":" in entry:
         if any(d.lower().startswith(("flask", "django")) for d in plan.dependencies):
             return None  # a WSGI application: which server runs it is a choice, not a template
         return ["uvicorn", entry, "--host", "0.0.0.0", "--port", str(PORT)]  # noqa: S104

@@ -45,9 +45,15 @@ class SoftwareKind(StrEnum):
     LIBRARY = "library"
     CLI = "cli"
     WEB_SERVICE = "web-service"
-    WEB_APP = "web-app"
-    DATA_PIPELINE = "data-pipeline"
     SCRIPT = "script"
+
+
+BUILT_AS: dict[str, SoftwareKind] = {
+    "web-app": SoftwareKind.WEB_SERVICE,
+    "data-pipeline": SoftwareKind.CLI,
+}
+"""Kinds a plan may still name that nothing builds as such, read as the kind that builds
+them (a plan a model wrote, a run's state from an earlier version)."""
 
 
 class Language(StrEnum):
@@ -152,6 +158,12 @@ class BuildPlan(BaseModel):
     dependencies: list[str] = Field(default_factory=list, max_length=10)
     test_command: str = Field(default="pytest -q", max_length=120)
     entry_point: str = Field(default="", max_length=120)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _built_as(cls, value: object) -> object:
+        """Read a kind nothing builds as such as the kind that builds it (``BUILT_AS``)."""
+        return BUILT_AS.get(value, value) if isinstance(value, str) else value
 
     @field_validator("dependencies")
     @classmethod

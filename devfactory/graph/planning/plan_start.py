@@ -22,7 +22,13 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from devfactory.software.kinds import behaviour_tested, examples_file, reading, starting
+from devfactory.software.kinds import (
+    behaviour_tested,
+    examples_file,
+    reading,
+    shape_of_kind,
+    starting,
+)
 from devfactory.software.plan import (
     BuildPlan,
     FileRole,
@@ -47,7 +53,8 @@ def team_files(kind: SoftwareKind, code: str, writer: Mapping[FileRole, str]) ->
     a kind none of them fits gets what fits it.
     """
     files: list[PlannedFile] = []
-    service = kind in (SoftwareKind.WEB_SERVICE, SoftwareKind.WEB_APP)
+    shape = shape_of_kind(kind)
+    service = shape.serves
     if service and FileRole.API in writer:
         files.append(PlannedFile(path="api/openapi.yaml", role=FileRole.API,
                                  owner=writer[FileRole.API], depends_on=[],
@@ -55,7 +62,7 @@ def team_files(kind: SoftwareKind, code: str, writer: Mapping[FileRole, str]) ->
                                  "the requirement gives, its parameters, bodies, statuses and "
                                  "schemas"))  # fmt: skip
     if FileRole.INFRA in writer:
-        if kind is not SoftwareKind.LIBRARY:
+        if shape.contained:
             files.append(PlannedFile(path="Dockerfile", role=FileRole.INFRA,
                                      owner=writer[FileRole.INFRA], depends_on=[code],
                                      purpose="a small, non-root container image that installs "

@@ -38,6 +38,7 @@ from devfactory.models.io import invoked, served_by, text_of, usage_of
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
 from devfactory.repairs.repair import RepairKind, repair
 from devfactory.settings import Settings
+from devfactory.software.kinds import FALLBACK, shape_of
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.source import unwritten
 from devfactory.software.splice import SpliceError, code_of, routes_of
@@ -58,18 +59,15 @@ class Whole:
 
 def how_run(facts: RequirementFacts, path: str, needs: Sequence[str] = ()) -> str:
     """Say what the module is and how it is run, from the requirement's facts (for the prompt)."""
-    module = path.removesuffix(".py").replace("/", ".")
     public = [n for n in needs if n != "main"]
-    names = f" It defines {', '.join(f'`{n}`' for n in public)}." if public else ""
-    if facts.routes or facts.framework:
-        framework = {"flask": "Flask"}.get(facts.framework, "FastAPI")
-        found = render_prompt(
-            "whole_service", framework=framework, app=facts.app or "app", path=path, names=names
-        )
-    elif facts.usages:
-        found = render_prompt("whole_command", module=module, names=names)
-    else:
-        found = render_prompt("whole_library", module=module, names=names)
+    found = render_prompt(
+        (shape_of(facts) or FALLBACK).whole,  # the kind says how it is run
+        module=path.removesuffix(".py").replace("/", "."),
+        path=path,
+        framework={"flask": "Flask"}.get(facts.framework, "FastAPI"),
+        app=facts.app or "app",
+        names=f" It defines {', '.join(f'`{n}`' for n in public)}." if public else "",
+    )
     return found.strip()
 
 

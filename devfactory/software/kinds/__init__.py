@@ -30,7 +30,7 @@ from devfactory.software.kinds.script import SCRIPT
 from devfactory.software.kinds.shape import Comparison, PlanPart, SoftwareShape, StartPart
 from devfactory.software.kinds.text_filter import TEXT_FILTER
 from devfactory.software.kinds.web_service import WEB_SERVICE
-from devfactory.software.plan import BuildPlan, Named
+from devfactory.software.plan import BuildPlan, Named, SoftwareKind
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit, UnitKind
 
@@ -42,7 +42,8 @@ SHAPES: Final[tuple[SoftwareShape, ...]] = (
     LIBRARY,
 )
 FALLBACK: Final[SoftwareShape] = LIBRARY
-"""What a plan whose kind no shape answers for (a web app) is checked and told as."""
+"""What a plan whose kind no shape answers for is checked and told as (and how a module
+written whole is said to run when the requirement settles no kind)."""
 
 __all__ = [
     "Comparison",
@@ -59,6 +60,7 @@ __all__ = [
     "reading",
     "shape_for",
     "shape_of",
+    "shape_of_kind",
     "skeleton",
     "starting",
 ]
@@ -89,7 +91,12 @@ def shape_of(facts: RequirementFacts) -> SoftwareShape | None:
 
 def shape_for(plan: BuildPlan) -> SoftwareShape:
     """Return the kind that answers for a plan's checks and overview (``FALLBACK`` if none)."""
-    return next((s for s in SHAPES if plan.kind in s.plan_kinds), FALLBACK)
+    return shape_of_kind(plan.kind)
+
+
+def shape_of_kind(kind: SoftwareKind) -> SoftwareShape:
+    """Return the kind that answers for a plan of ``kind`` (``FALLBACK`` if none)."""
+    return next((s for s in SHAPES if kind in s.plan_kinds), FALLBACK)
 
 
 def starting(named: Named, package: str) -> StartPart | None:

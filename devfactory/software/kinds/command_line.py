@@ -277,13 +277,12 @@ class CommandLine:
     """The command-line kind (``SoftwareShape``)."""
 
     name = "command line"
-    # a script or a data pipeline a model plans runs as a command too
-    plan_kinds: tuple[SoftwareKind, ...] = (
-        SoftwareKind.CLI,
-        SoftwareKind.SCRIPT,
-        SoftwareKind.DATA_PIPELINE,
-    )
+    # a script a model plans runs as a command too
+    plan_kinds: tuple[SoftwareKind, ...] = (SoftwareKind.CLI, SoftwareKind.SCRIPT)
     user = "user[user at a terminal]"
+    whole = "whole_command"
+    serves = False
+    contained = True
     flow = (
         "The user runs `{entry}`; `build_parser()` reads the arguments "
         "(a usage error exits 2 before any work), `run(args)` does the work and returns the "

@@ -21,6 +21,9 @@ class Library:
 
     name = "library"
     plan_kinds: tuple[SoftwareKind, ...] = (SoftwareKind.LIBRARY,)
+    whole = "whole_library"
+    serves = False
+    contained = False
     user = "caller[calling code]"
     flow = (
         "The caller imports the module and calls its functions with plain "

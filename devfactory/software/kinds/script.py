@@ -49,6 +49,9 @@ class Script:
 
     name = "script"
     plan_kinds: tuple[SoftwareKind, ...] = (SoftwareKind.SCRIPT,)
+    whole = COMMAND_LINE.whole
+    serves = False
+    contained = True
     user = COMMAND_LINE.user
     flow = COMMAND_LINE.flow
 

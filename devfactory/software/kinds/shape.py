@@ -18,7 +18,12 @@ adding one is a module and a line in the registry:
   compares the outcomes;
 - ``smoke`` and ``packages``: how the code checks smoke-run a plan of it, and
   the packages they need beyond the plan's;
-- ``user`` and ``flow``: what the architecture overview says of it.
+- ``user`` and ``flow``: what the architecture overview says of it;
+- ``whole``: the prompt (``graph/prompts/<whole>.md``) that says how its module
+  written whole in one reply is run;
+- ``serves`` and ``contained``: which other teams' files a plan of it gets (a
+  service's OpenAPI document and runbook; a program's container image) and how
+  that image runs it.
 
 ``plan_kinds`` are the values of ``BuildPlan.kind`` whose checks and overview
 this kind answers for, when only a plan is known (a plan a model wrote).
@@ -79,6 +84,9 @@ class SoftwareShape(Protocol):
     plan_kinds: tuple[SoftwareKind, ...]
     user: str  # the overview diagram's first node: who uses it ("user[user at a terminal]")
     flow: str  # the overview's data flow; ``{entry}`` is the plan's entry point
+    whole: str  # how its module written whole is run: graph/prompts/<whole>.md
+    serves: bool  # a network service: an OpenAPI document and a runbook, served by uvicorn
+    contained: bool  # a program run in a container image (a library is imported, not run)
 
     def read(self, facts: RequirementFacts) -> RequirementFacts | None:
         """Return the facts as this kind builds from them, or None when it is not this kind."""

@@ -327,6 +327,9 @@ class TextFilter:
 
     name = "filter"
     plan_kinds: tuple[SoftwareKind, ...] = ()  # a plan says "cli": the command line answers
+    whole = "whole_command"
+    serves = False
+    contained = True
     user = COMMAND_LINE.user
     flow = COMMAND_LINE.flow
 

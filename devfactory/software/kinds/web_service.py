@@ -291,6 +291,9 @@ class WebService:
 
     name = "web service"
     plan_kinds: tuple[SoftwareKind, ...] = (SoftwareKind.WEB_SERVICE,)
+    whole = "whole_service"
+    serves = True
+    contained = True
     user = "client[HTTP client]"
     flow = (
         "A client sends an HTTP request to the app `{entry}`; the route "
