@@ -1,7 +1,7 @@
 """How many of the model's behaviour tests are kept and right? ``python -m eval.proposed_tests``.
 
 The build loop asks the model for small tests of each function it writes
-(``graph/stage/behaviour.tests_request``) and chooses the code they agree with;
+(``graph/stage/build_loop/model_tests.tests_request``) and chooses the code they agree with;
 a test is only worth its place if it is right. For each unit of each chosen case
 that the loop would ask tests of (``kinds.behaviour_tested``), this asks once as
 a run does, under the run's settings (``--set behaviour_test_values=json`` for
@@ -78,7 +78,7 @@ def reference_functions(case: Case) -> set[str]:
 def ask_case(case: Case, settings: Any, source: Any) -> list[Asked]:
     """Ask for tests of every unit of ``case`` the build loop asks tests of; judge them."""
     from devfactory.graph.planning.reading import read_facts
-    from devfactory.graph.stage.behaviour import tests_request
+    from devfactory.graph.stage.build_loop.model_tests import tests_request
     from devfactory.models.io import ask_structured
     from devfactory.software.behaviour import ProposedTest, ProposedValueTest, checked, passes
     from devfactory.software.kinds import behaviour_tested, comparison, skeleton

@@ -13,7 +13,7 @@ only the tests code can vouch for the form of: the quote is the requirement's
 own words, both literals parse, the arguments fit the signature, no example of
 the requirement says otherwise, and the caps hold. Whether a test is *right*
 is not decided here: candidates and tests judge each other by dual agreement
-(``software/agreement.py``), and the tests the chosen code passes become QA's
+(``graph/stage/build_loop/agreement.py``), and the tests the chosen code passes become QA's
 starting tests (``render``).
 
 Nothing here calls a model or runs code.

@@ -19,12 +19,12 @@ import pytest
 from devfactory.contracts import StageOutcome
 from devfactory.factory.facade import Factory
 from devfactory.factory.intake import StartRequest
-from devfactory.graph.stage.build import _whole_module
+from devfactory.graph.stage.build_loop.build import _whole_module
+from devfactory.graph.stage.build_loop.splice import SpliceError
 from devfactory.settings import Settings
 from devfactory.software.kinds import skeleton
 from devfactory.software.requirement import read_requirement
 from devfactory.software.skeleton import UnitKind
-from devfactory.software.splice import SpliceError
 from eval.catalog import load_cases
 from eval.executors import LocalExecutor
 from eval.measure import measure

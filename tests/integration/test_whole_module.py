@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from devfactory.factory.facade import Factory
 from devfactory.factory.intake import StartRequest
-from devfactory.graph.stage.whole import NOT_ACCEPTED
+from devfactory.graph.stage.build_loop.whole import NOT_ACCEPTED
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good, good_report
 

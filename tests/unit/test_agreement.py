@@ -1,6 +1,6 @@
 """Dual agreement and the model's behaviour tests: chosen and checked by code alone.
 
-The selection (``software/agreement.choose``) on hand-made pass matrices, and
+The selection (``graph/stage/build_loop/agreement.choose``) on hand-made pass matrices, and
 the checks every model-written test goes through (``software/behaviour``)
 before any candidate runs it; the requirement here is one of its own.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devfactory.software.agreement import choose
+from devfactory.graph.stage.build_loop.agreement import choose
 from devfactory.software.behaviour import (
     BehaviourTest,
     Hints,
@@ -297,7 +297,7 @@ def test_the_agreed_tests_render_as_pytest_asserts_quoting_their_sentences() -> 
 
 @pytest.mark.parametrize("values", ["literal", "json"])
 def test_the_request_asks_for_the_form_the_settings_choose(values: str) -> None:
-    from devfactory.graph.stage.behaviour import tests_request
+    from devfactory.graph.stage.build_loop.model_tests import tests_request
     from devfactory.settings import get_settings
     from devfactory.software.behaviour import ProposedTests, ProposedValueTests
     from devfactory.software.requirement import read_requirement

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from devfactory.graph.stage.build_loop.trials import TrialRunner
 from devfactory.software.kinds import (
     behaviour_tested,
     comparison,
@@ -30,7 +31,6 @@ from devfactory.software.kinds.web_service import WEB_SERVICE, handler_name
 from devfactory.software.requirement import read_requirement
 from devfactory.software.skeleton import stubs
 from devfactory.software.source import stubbed_names
-from devfactory.software.trials import TrialRunner
 
 # --- which kind ------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from devfactory.graph.planning.plan_start import team_files, tool_plan
-from devfactory.graph.stage.whole import how_run
+from devfactory.graph.stage.build_loop.whole import how_run
 from devfactory.repairs.plan_repair import normalise_plan
 from devfactory.software import infra
 from devfactory.software import kinds as registry

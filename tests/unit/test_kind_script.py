@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from devfactory.graph.planning.plan_start import tool_plan
+from devfactory.graph.stage.build_loop.splice import fragment, splice
 from devfactory.software.checks.plan_commands import environment_for, smoke_for
 from devfactory.software.kinds import (
     examples_file,
@@ -24,7 +25,6 @@ from devfactory.software.kinds.script import SCRIPT
 from devfactory.software.overview import overview
 from devfactory.software.plan import FileRole, Named, SoftwareKind
 from devfactory.software.requirement import read_requirement
-from devfactory.software.splice import fragment, splice
 from tests.unit.test_requirement_parser import CLI
 
 SHELVES = """# shelfcount

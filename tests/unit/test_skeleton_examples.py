@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from devfactory.graph.stage.build_loop.splice import SpliceError, fragment, splice
 from devfactory.software.kinds import examples, examples_file, skeleton
 from devfactory.software.requirement import read_requirement
 from devfactory.software.skeleton import STUB, UnitKind
-from devfactory.software.splice import SpliceError, fragment, splice
 from tests.unit.test_requirement_parser import CLI, LIBRARY, SUBCOMMANDS, WEB
 
 ROMAN = """# numerals

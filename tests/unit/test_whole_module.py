@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from devfactory.contracts import TaskResult
 from devfactory.control.deadline import Deadline
 from devfactory.graph.context import Context
-from devfactory.graph.stage.whole import (
+from devfactory.graph.stage.build_loop.splice import SpliceError
+from devfactory.graph.stage.build_loop.whole import (
     NOT_ACCEPTED,
     ask_whole,
     blocked_plan_answer,
@@ -26,7 +27,6 @@ from devfactory.graph.stage.whole import (
 from devfactory.models.router import ResolvedModel
 from devfactory.settings import Settings
 from devfactory.software.requirement import read_requirement
-from devfactory.software.splice import SpliceError
 from devfactory.teams import load_teams
 from tests.fakes import ScriptedModels, always_good
 

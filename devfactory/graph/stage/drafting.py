@@ -1,7 +1,7 @@
 """What every file of one attempt is drafted with: the value the drafting steps share.
 
 ``work.py`` makes one per attempt; the steps it calls (the files tools make,
-``tools_made.py``, and the build loop, ``build.py``) read it, so it is a module of
+``tools_made.py``, and the build loop, ``build_loop/build.py``) read it, so it is a module of
 its own that each of them imports.
 """
 

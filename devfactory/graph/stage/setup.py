@@ -17,7 +17,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.model_io.schema import report_schema
 from devfactory.graph.oversight.budget_gate import budget_gate
-from devfactory.graph.stage.whole import blocked_plan_answer
+from devfactory.graph.stage.build_loop.whole import blocked_plan_answer
 from devfactory.models.router import ResolvedModel
 from devfactory.software.plan import PLAN_PATH, read_plan
 from devfactory.teams.registry import TeamRegistry

@@ -40,7 +40,7 @@ from devfactory.graph.planning.build_plan import (
     pipeline_owners,
     stage_items,
 )
-from devfactory.graph.stage.build import build_module, buildable
+from devfactory.graph.stage.build_loop.build import build_module, buildable
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.stage.setup import (
     StageSetup,

@@ -32,6 +32,7 @@ from devfactory.contracts import MAX_ARTIFACTS, Artifact, ArtifactKind, TaskResu
 from devfactory.graph.context import Context
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
+from devfactory.graph.stage.build_loop.splice import SpliceError, code_of, routes_of
 from devfactory.graph.state import build_plan_of, requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import invoked, served_by, text_of, usage_of
@@ -41,7 +42,6 @@ from devfactory.settings import Settings
 from devfactory.software.kinds import FALLBACK, shape_of
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.source import unwritten
-from devfactory.software.splice import SpliceError, code_of, routes_of
 from devfactory.teams.spec import TeamSpec
 
 NOT_ACCEPTED = "whole module in one reply, NOT accepted: the plan blocked before any build"

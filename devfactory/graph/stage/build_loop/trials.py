@@ -1,13 +1,13 @@
 """Trials of one module's versions in the sandbox: run against the examples, scored, linted.
 
-The build loop (``graph/stage/build.py``) draws versions of a module from the
+The build loop (``graph/stage/build_loop/build.py``) draws versions of a module from the
 model; what it keeps is decided here, by execution alone: each version is
 written to a fresh folder with the requirement's own examples
 (``software/examples.py``), the examples run in the sandbox and the ones about
 the unit being written are counted, the gate's lint is applied, and a
 ``Trial`` holds the score. ``TrialRunner.behaviour`` calls a function of a
 version on the arguments of the model's tests, so that tied versions can be
-judged by what they do (``software/agreement.py``). Nothing here calls a model.
+judged by what they do (``graph/stage/build_loop/agreement.py``). Nothing here calls a model.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ call (``kinds.behaviour_tested``: a planned function, a filter's transform): ``a
 gets the tests, one JSON object under ``ProposedTests``'s schema per call,
 checked by code (``software/behaviour.checked``); ``agreed`` runs every
 candidate on every test's arguments in one sandbox call each and keeps the
-one dual agreement picks (``software/agreement.choose``), among those tied on
+one dual agreement picks (``graph/stage/build_loop/agreement.choose``), among those tied on
 the requirement's own examples. Stubs never take part.
 """
 
@@ -22,12 +22,13 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from devfactory.contracts import Usage
 from devfactory.graph.model_io.prompt_files import render_prompt
+from devfactory.graph.stage.build_loop.agreement import Choice, choose
+from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.settings import Settings
-from devfactory.software.agreement import Choice, choose
 from devfactory.software.behaviour import (
     BehaviourTest,
     Checked,
@@ -49,7 +50,6 @@ from devfactory.software.kinds import Comparison, examples
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit
 from devfactory.software.source import unwritten
-from devfactory.software.trials import Trial, TrialRunner
 
 
 @dataclass(frozen=True)

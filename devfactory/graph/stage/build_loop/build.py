@@ -5,7 +5,7 @@ kind (``software/kinds/``): imports, exact signatures quoting the requirement,
 a command line's parser, a web service's routes. Each unit (a function, a
 class, a command's ``run``, a route's handler) is then written by the
 model: ``candidates`` bodies are drawn at rising temperatures, each is spliced
-into the module (``software/splice.py``) and run in the sandbox against the
+into the module (``graph/stage/build_loop/splice.py``) and run in the sandbox against the
 requirement's own examples (``software/examples.py``) and linted with the
 gate's own rules (undefined names: a sure ``NameError``), and the best is kept;
 the first that passes every example of its unit, lint clean, stops the drawing.
@@ -15,11 +15,11 @@ kept is the one a loop drawing them one by one keeps, and those already sent
 when one passed are counted, not used.
 A unit the model's tests can call (a planned function, a filter's transform)
 is first given small tests the model writes from its sentences
-(``stage/behaviour.py``); then every candidate is drawn, and among those tied
-on the examples the one dual agreement picks is kept (``software/agreement.py``);
+(``model_tests.py``); then every candidate is drawn, and among those tied
+on the examples the one dual agreement picks is kept (``graph/stage/build_loop/agreement.py``);
 the tests it passes become QA's starting tests (``software/behaviour.PATH``).
 Last, the module written whole in one reply, as a fair single call writes it
-(``stage/whole.py``), runs against the same examples and kept tests; it is
+(``whole.py``), runs against the same examples and kept tests; it is
 delivered only when it does better (no stub first, then the examples, the
 model's tests, lint), so the build is never worse than one call.
 Up to ``repair_rounds`` repairs then show the best one the assertions and
@@ -34,7 +34,7 @@ leaves the unit a stub (``source.unwritten``: ``raise NotImplementedError``,
 dropped before anything runs or is selected, and the note says so; a unit no
 candidate wrote is ``not written``, which the gate's stubs check refuses.
 
-Running a version and scoring it calls no model: that is ``software/trials.py``
+Running a version and scoring it calls no model: that is ``graph/stage/build_loop/trials.py``
 (``Trial``, ``TrialRunner``). Without a sandbox (``run_code`` off, as in
 graph-logic tests) nothing runs: the first candidate that splices is kept, and
 no tests are asked for.
@@ -57,9 +57,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.model_io.structured import Draft
-from devfactory.graph.stage.behaviour import agreed, asked
+from devfactory.graph.stage.build_loop.model_tests import agreed, asked
+from devfactory.graph.stage.build_loop.splice import SpliceError, fragment, splice
+from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
+from devfactory.graph.stage.build_loop.whole import ask_whole, how_run, module_of, whole_messages
 from devfactory.graph.stage.drafting import Drafting
-from devfactory.graph.stage.whole import ask_whole, how_run, module_of, whole_messages
 from devfactory.graph.state import requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import invoked, served_by, text_of, usage_of
@@ -71,8 +73,6 @@ from devfactory.software.kinds import behaviour_tested, comparison, examples_fil
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit, UnitKind
 from devfactory.software.source import defined_names, stubbed_names, unwritten
-from devfactory.software.splice import SpliceError, fragment, splice
-from devfactory.software.trials import Trial, TrialRunner
 
 log = logging.getLogger(__name__)
 FAILURE_CHARS = 1500  # what a repair is shown of the assertions its unit fails
@@ -412,7 +412,7 @@ def _units_from(
     """Take into ``source`` each planned function or class whose ``whole`` version does better.
 
     Better is judged on the unit's own examples and the model's tests of it;
-    the unit is spliced as the build splices a candidate (``software/splice.py``).
+    the unit is spliced as the build splices a candidate (``graph/stage/build_loop/splice.py``).
     """
     taken: list[str] = []
     names = frozenset(u.name for u in made.units) | _top_level(made.source)
