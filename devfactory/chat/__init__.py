@@ -23,7 +23,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from devfactory.chat import frontend, secret
+from devfactory.chat import offline_assets as frontend
+from devfactory.chat import secret
 from devfactory.chat.guard import chat_origins
 from devfactory.private_files import keep_private, narrow
 from devfactory.settings import Settings

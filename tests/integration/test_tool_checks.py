@@ -31,7 +31,7 @@ from devfactory.teams.tool_checks import (
     run_build_checks,
     run_tool_checks,
 )
-from devfactory.teams.tool_checks.framework import DRIVERS
+from devfactory.teams.tool_checks.tool_frame import DRIVERS
 from tests.fakes import Call, ScriptedModels, always_good
 
 GOOD = """\

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessageChunk
 
-from devfactory.chat import avatars, frontend
+from devfactory.chat import avatars
+from devfactory.chat import offline_assets as frontend
 from devfactory.teams import load_teams
 from devfactory.users import Person
 

@@ -14,8 +14,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from devfactory.chat import chainlit_app as chat_app
-from devfactory.chat.frontend import chainlit_dist
 from devfactory.chat.guard import OriginGuard
+from devfactory.chat.offline_assets import chainlit_dist
 from devfactory.chat.pagepolicy import (
     RUNTIME_STYLES,
     PagePolicy,

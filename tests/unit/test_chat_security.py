@@ -17,7 +17,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from typer.testing import CliRunner
 
 from devfactory import cli
-from devfactory.chat import chainlit_config, frontend, secret
+from devfactory.chat import chainlit_config, secret
+from devfactory.chat import offline_assets as frontend
 from devfactory.chat.access import may_see_run, recheck
 from devfactory.chat.grants import Grant, Grants
 from devfactory.chat.guard import OriginGuard, chat_origins, normal_origin

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from devfactory.chat import chainlit_app as chat_app
-from devfactory.chat import frontend
+from devfactory.chat import offline_assets as frontend
 from devfactory.chat.signin_messages import FORM_SAYS
 from devfactory.control.signin_throttle import SignInThrottle
 from devfactory.users import UserStore

@@ -9,7 +9,7 @@ from devfactory.teams.tool_checks.entry_points import (
     entry_points,
     unnamed,
 )
-from devfactory.teams.tool_checks.framework import ToolContext
+from devfactory.teams.tool_checks.tool_frame import ToolContext
 
 WEB = """\
 from fastapi import FastAPI

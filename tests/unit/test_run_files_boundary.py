@@ -99,7 +99,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"FileResponse"}),
         "the console's own pages, package files under api/console_static",
     ),
-    "devfactory/chat/frontend.py": (
+    "devfactory/chat/offline_assets.py": (
         frozenset({".glob", ".read_text", "shutil.copyfile", "shutil.copytree"}),
         "Chainlit's own package files and the chat's static folder, copied to <data_dir>/chat",
     ),

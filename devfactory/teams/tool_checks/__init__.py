@@ -32,7 +32,17 @@ from devfactory.teams.tool_checks.database import CodeSqlCheck, SqlApplyCheck
 from devfactory.teams.tool_checks.devops import CiSchemaCheck, DockerfileLintCheck
 from devfactory.teams.tool_checks.docs import DocLinksCheck
 from devfactory.teams.tool_checks.entry_points import EntryPointsCheck
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.frontend import HtmlCheck
+from devfactory.teams.tool_checks.fuzz import ApiFuzzCheck
+from devfactory.teams.tool_checks.integration import IntegrationCheck
+from devfactory.teams.tool_checks.licences import LicenceCheck, LicenceFileCheck
+from devfactory.teams.tool_checks.mutation import MutationCheck
+from devfactory.teams.tool_checks.openapi import OpenApiCheck
+from devfactory.teams.tool_checks.pipeline import PipelineRunCheck
+from devfactory.teams.tool_checks.readme import ReadmeCommandsCheck
+from devfactory.teams.tool_checks.runbook import RunbookCheck
+from devfactory.teams.tool_checks.security import CodeSecurityCheck
+from devfactory.teams.tool_checks.tool_frame import (
     BuildCheck,
     BuildVerdict,
     Finding,
@@ -44,16 +54,6 @@ from devfactory.teams.tool_checks.framework import (
     run_build_checks,
     run_tool_checks,
 )
-from devfactory.teams.tool_checks.frontend import HtmlCheck
-from devfactory.teams.tool_checks.fuzz import ApiFuzzCheck
-from devfactory.teams.tool_checks.integration import IntegrationCheck
-from devfactory.teams.tool_checks.licences import LicenceCheck, LicenceFileCheck
-from devfactory.teams.tool_checks.mutation import MutationCheck
-from devfactory.teams.tool_checks.openapi import OpenApiCheck
-from devfactory.teams.tool_checks.pipeline import PipelineRunCheck
-from devfactory.teams.tool_checks.readme import ReadmeCommandsCheck
-from devfactory.teams.tool_checks.runbook import RunbookCheck
-from devfactory.teams.tool_checks.security import CodeSecurityCheck
 from devfactory.teams.tool_checks.traceability import TraceabilityCheck
 
 TOOL_CHECKS: dict[str, ToolCheck] = {

@@ -22,7 +22,8 @@ import yaml
 
 from devfactory.contracts import CheckRun
 from devfactory.software.plan import module_name
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.shapes import drifts
+from devfactory.teams.tool_checks.tool_frame import (
     DRIVERS,
     Finding,
     Tool,
@@ -30,7 +31,6 @@ from devfactory.teams.tool_checks.framework import (
     ToolReport,
     broken_run,
 )
-from devfactory.teams.tool_checks.shapes import drifts
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PARAMETER = re.compile(r"\{[^}/]*\}")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.tool_frame import (
     DRIVERS,
     Finding,
     Tool,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.tool_frame import (
     Finding,
     Tool,
     ToolContext,

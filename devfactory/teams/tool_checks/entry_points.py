@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from devfactory.contracts import CheckRun
-from devfactory.teams.tool_checks.framework import Finding, Tool, ToolContext, ToolReport
+from devfactory.teams.tool_checks.tool_frame import Finding, Tool, ToolContext, ToolReport
 
 THREAT_MODEL = "security/threat-model.md"
 """Security Engineering's deliverable (its ``team.yaml``)."""

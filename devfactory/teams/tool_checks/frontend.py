@@ -6,7 +6,7 @@ import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.tool_frame import (
     Finding,
     Tool,
     ToolContext,

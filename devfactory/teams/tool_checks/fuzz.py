@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from devfactory.contracts import CheckRun
 from devfactory.software.plan import module_name
 from devfactory.teams.tool_checks.contract import designs
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.tool_frame import (
     DRIVERS,
     Finding,
     Tool,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from devfactory.contracts import CheckRun
 from devfactory.software.checks.criteria import REQUIREMENTS_PATH
 from devfactory.software.plan import module_name
-from devfactory.teams.tool_checks.framework import Finding, Tool, ToolContext, ToolReport
+from devfactory.teams.tool_checks.tool_frame import Finding, Tool, ToolContext, ToolReport
 
 ROLE = "integration"
 _STORY = re.compile(r"\bUS-(\d{1,3})\b")

@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 
 from devfactory.contracts import CheckRun
 from devfactory.software.plan import PLAN_PATH
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.tool_frame import (
     DRIVERS,
     Finding,
     Tool,
@@ -197,7 +197,7 @@ class LicenceCheck:
             return ToolReport([quiet], [])
         env = context.sandbox.environment(list(context.dependencies))
         result, report = context.sandbox.run_driver(
-            self.name, DRIVERS / "licences.py", names, context.workspace, env
+            self.name, DRIVERS / "licence_metadata.py", names, context.workspace, env
         )
         read = report.get("distributions")
         if result.exit_code != 0 or not isinstance(read, dict):

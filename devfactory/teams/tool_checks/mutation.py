@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devfactory.contracts import CheckRun
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.tool_frame import (
     DRIVERS,
     Finding,
     Tool,

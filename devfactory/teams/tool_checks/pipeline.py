@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devfactory.contracts import CheckRun
-from devfactory.teams.tool_checks.framework import Finding, Tool, ToolContext, ToolReport
+from devfactory.teams.tool_checks.tool_frame import Finding, Tool, ToolContext, ToolReport
 
 ROLES = frozenset({"data", "ml"})
 """The build plan's roles whose scripts this check runs (Data and ML Engineering's)."""

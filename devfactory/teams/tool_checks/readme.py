@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from devfactory.sandbox.results import CommandResult
 
 from devfactory.contracts import CheckRun
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.tool_frame import (
     DRIVERS,
     Finding,
     Tool,

@@ -22,13 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devfactory.contracts import CheckRun
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.readme import Example, examples, run_and_judge
+from devfactory.teams.tool_checks.tool_frame import (
     Finding,
     Tool,
     ToolContext,
     ToolReport,
 )
-from devfactory.teams.tool_checks.readme import Example, examples, run_and_judge
 
 OPERATOR_TOOLS = frozenset(
     {

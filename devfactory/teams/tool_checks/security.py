@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from devfactory.teams.tool_checks.framework import (
+from devfactory.teams.tool_checks.tool_frame import (
     DRIVERS,
     Finding,
     Tool,

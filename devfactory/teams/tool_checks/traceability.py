@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from devfactory.contracts import CheckRun
 from devfactory.software.checks.criteria import REQUIREMENTS_PATH, criteria_of
-from devfactory.teams.tool_checks.framework import Finding, Tool, ToolContext, ToolReport
+from devfactory.teams.tool_checks.tool_frame import Finding, Tool, ToolContext, ToolReport
 
 _LINE = re.compile(r"\bAC-(\d{1,3})\b\**\s*[:.)\]-]*\s*(.*)")
 

@@ -1,6 +1,6 @@
 """Read the licences of installed distributions from their metadata; run in the sandbox.
 
-Usage: python -I -B licences.py WORKSPACE REPORT NAME...
+Usage: python -I -B licence_metadata.py WORKSPACE REPORT NAME...
 
 Run with the project's own environment, so that what is read is what was installed
 for it. For each distribution NAME, REPORT gets its version, its ``License-Expression``
