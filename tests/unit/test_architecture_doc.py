@@ -42,3 +42,24 @@ def test_every_path_in_the_change_table_exists() -> None:
         if not list(base.glob(path)):
             missing.append(path)
     assert not missing, f"the table names files that do not exist: {missing}"
+
+
+MAX_MODULES_PER_FOLDER = 20  # issue 61: a folder a newcomer opens has an order of its own
+
+
+def test_no_two_product_modules_share_a_base_name() -> None:
+    seen: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name not in ("__init__.py", "__main__.py"):
+            seen.setdefault(path.name, []).append(str(path.relative_to(PACKAGE)))
+    shared = {name: paths for name, paths in seen.items() if len(paths) > 1}
+    assert not shared, f"modules that share a base name: {shared}"
+
+
+def test_no_folder_holds_more_than_twenty_modules() -> None:
+    crowded = {
+        str(folder.relative_to(PACKAGE)): count
+        for folder in [PACKAGE, *(p for p in PACKAGE.rglob("*") if p.is_dir())]
+        if (count := len(list(folder.glob("*.py")))) > MAX_MODULES_PER_FOLDER
+    }
+    assert not crowded, f"folders of more than {MAX_MODULES_PER_FOLDER} modules: {crowded}"
