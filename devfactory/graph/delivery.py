@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from langgraph.graph import END
 from langgraph.runtime import Runtime
@@ -23,7 +23,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.oversight.interrupts import decide
 from devfactory.graph.oversight.phases import Mover, task_key
 from devfactory.graph.run_nodes import RunSetup
-from devfactory.graph.state import RunState, final_checks_of
+from devfactory.graph.state import RunState, RunUpdate, final_checks_of
 from devfactory.repos.git_credentials import forget
 from devfactory.repos.remotes import HostPolicy
 from devfactory.repos.repository import (
@@ -118,7 +118,7 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
         done = RunOutcome.completed(built).model_copy(update={"reason": reason})
         return Command(goto=END, update=mover.end(done, actor="policy", reason=reason))
     decision = decide(merge_pause(state, runtime, pushed), state, runtime)
-    update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("merge", decision)}}
+    update: RunUpdate = {"decisions": {task_key(): DecisionRecord.of("merge", decision)}}
     if decision.action == "approve":
         merged = merge_into_base(folder, delivery, **reach)
         reason = merged.message

@@ -10,7 +10,7 @@ interrupt-only node a HIGH-risk run waits in.
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -30,7 +30,7 @@ from devfactory.graph.oversight.interrupts import decide, requested
 from devfactory.graph.oversight.phases import Mover, task_key
 from devfactory.graph.oversight.requests import course_update
 from devfactory.graph.screening.check import screen
-from devfactory.graph.state import RunState, notice_entry
+from devfactory.graph.state import RunState, RunUpdate, notice_entry
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError
 
@@ -43,7 +43,7 @@ PLAN: Literal["plan"] = "plan"
 def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["approval", "plan"]]:
     """Assess the requirement's risk and let the policy decide whether it may proceed."""
     mover = Mover(state, runtime)
-    update: dict[str, Any] = {}
+    update: RunUpdate = {}
     if mover.phase is Phase.DRAFT:
         update |= mover.to(Phase.GOVERNANCE_ANALYSIS, reason="requirement received")
     settings = runtime.context.settings
@@ -130,7 +130,7 @@ def approval(
         pause = pause.model_copy(update={"actions": ("approve", "reject")})
     decision = decide(pause, state, runtime)  # unattended: only on a project pre-approval
     mover = Mover(state, runtime)
-    update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("governance", decision)}}
+    update: RunUpdate = {"decisions": {task_key(): DecisionRecord.of("governance", decision)}}
     actor = decision.actor
     course = course_update(requested(pause, state, runtime), decision)
     narrowed = "scope" in course  # the narrowed text is screened again, as a modify is

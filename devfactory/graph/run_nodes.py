@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from langgraph.graph import END
 from langgraph.runtime import Runtime
@@ -38,9 +37,10 @@ from devfactory.graph.planning.reading import read_once
 from devfactory.graph.screening.scope import vet
 from devfactory.graph.stage.setup import left_out
 from devfactory.graph.state import (
-    RESET,
     RunState,
+    RunUpdate,
     build_plan_of,
+    cleared,
     final_checks_of,
 )
 from devfactory.pipelines import Pipeline
@@ -92,7 +92,7 @@ def plan(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command
     """Lay out the pipeline's stages with each team's soft caps, and start the first ones."""
     pipeline = setup.pipeline
     mover = Mover(state, runtime)
-    update: dict[str, Any] = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
+    update: RunUpdate = mover.to(Phase.PLANNING, reason=f"pipeline {pipeline.name}")
     update |= read_once(state, runtime)  # the requirement's facts, once: every stage reads them
     run_caps = (state.get("budget") or {}).get("run") or Caps()
     update["stage_plan"] = StagePlan(
@@ -166,7 +166,7 @@ def prior_files(stages: Mapping[str, StageRecord]) -> dict[str, dict[str, str]]:
     }
 
 
-def fix_round(state: RunState, owners: dict[str, list[str]]) -> dict[str, Any]:
+def fix_round(state: RunState, owners: dict[str, list[str]]) -> RunUpdate:
     """Return the update that sends each owner its files' problems (a bounded fix round).
 
     Every stage runs again, so the pipeline's joins hold: a team with nothing
@@ -180,7 +180,7 @@ def fix_round(state: RunState, owners: dict[str, list[str]]) -> dict[str, Any]:
         "fixes": owners,
         "kept_stages": dict(stages),
         "prior": prior_files(stages),
-        "stages": {RESET: True},
+        "stages": cleared(),
     }
 
 
@@ -196,7 +196,7 @@ def validate(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Com
     blocked = blocked_stages(stages)
     if blocked:
         return Command(goto=END, update=mover.end(blocked_outcome(state, blocked)))
-    update: dict[str, Any] = mover.to(Phase.VALIDATING, reason="every stage passed its gate")
+    update: RunUpdate = mover.to(Phase.VALIDATING, reason="every stage passed its gate")
     problems = cross_check(setup, stages, build_plan_of(state))
     if problems:
         update |= mover.end(RunOutcome.failed("validation failed: " + "; ".join(problems)))
@@ -258,7 +258,7 @@ def review(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comma
     """
     decision = decide(review_pause(state, runtime), state, runtime)
     mover = Mover(state, runtime)
-    update: dict[str, Any] = {"decisions": {task_key(): DecisionRecord.of("review", decision)}}
+    update: RunUpdate = {"decisions": {task_key(): DecisionRecord.of("review", decision)}}
     actor, summary = decision.actor, decision.summary()
     if decision.action == "approve" and state.get("repository"):
         return Command(goto=MERGE, update=update)  # the merge is a gate of its own
@@ -279,7 +279,7 @@ def revise(
     setup: RunSetup,
     decision: Decision,
     mover: Mover,
-    update: dict[str, Any],
+    update: RunUpdate,
 ) -> Command[str]:
     """Start the next round with the reviewer's changes, once they are screened.
 
@@ -310,7 +310,7 @@ def revise(
     return Command(goto=list(setup.first), update=update)
 
 
-def next_round(state: RunState, feedback: str) -> dict[str, Any]:
+def next_round(state: RunState, feedback: str) -> RunUpdate:
     """Return the update that starts a revision: every team works again, with ``feedback``.
 
     The round's files become each team's previous version; the round is
@@ -331,8 +331,8 @@ def next_round(state: RunState, feedback: str) -> dict[str, Any]:
         "review_feedback": feedback,
         "prior": prior_files(stages),
         "rounds": [*state.get("rounds", []), summary],
-        "stages": {RESET: True},
-        "build_plan": {RESET: True},
+        "stages": cleared(),
+        "build_plan": cleared(),
         "fix_round": 0,
         "fixes": {},
         "kept_stages": {},

@@ -120,19 +120,15 @@ class RunInput(TypedDict):
     repository: NotRequired[Repository]
 
 
-class RunState(RunInput):
-    """The run: requirement, lifecycle phase, stage records and the control-plane ledgers.
+class RunFields(TypedDict, total=False):
+    """The keys a run's nodes write: every key of ``RunState`` but what starts it.
 
-    ``stages``: one record per stage of the current round, by team.
-    ``spend``: spend entries by key (``r<round>:<team>``...), each with its team.
-    ``decisions``: what people decided, by pause id.
-    ``clarifications``: every clarification request and how the broker handled it.
-    ``notices``: notification and warning events (MEDIUM risk, soft caps).
-    ``budget_ack``: budget warnings a person has acknowledged.
+    A node's update is one of these (``RunUpdate``): a key it names is typed as the
+    state holds it (a keyed ledger may carry the ``RESET`` mark, see ``merge_keyed``).
     """
 
     phase: NotRequired[str]
-    stages: Records
+    stages: NotRequired[Records]
     spend: NotRequired[Ledger]
     decisions: NotRequired[Decisions]
     clarifications: NotRequired[Clarifications]
@@ -160,6 +156,34 @@ class RunState(RunInput):
     build: NotRequired[FinalChecks | None]  # now final_checks
 
 
+class RunState(RunInput, RunFields):
+    """The run: requirement, lifecycle phase, stage records and the control-plane ledgers.
+
+    ``stages``: one record per stage of the current round, by team.
+    ``spend``: spend entries by key (``r<round>:<team>``...), each with its team.
+    ``decisions``: what people decided, by pause id.
+    ``clarifications``: every clarification request and how the broker handled it.
+    ``notices``: notification and warning events (MEDIUM risk, soft caps).
+    ``budget_ack``: budget warnings a person has acknowledged.
+    """
+
+
+class RunUpdate(RunFields, total=False):
+    """What a run-level node returns: any key it writes, a revised requirement and caps too."""
+
+    requirement: str
+    budget: Budget
+
+
+def cleared() -> Any:
+    """Return the mark that empties a keyed value or the kept plan (``RESET``; their reducers).
+
+    Typed ``Any``: the mark stands where the key's own type would, and only the
+    reducers (``merge_keyed``, ``keep_plan``) read it.
+    """
+    return {RESET: True}
+
+
 class StageOutput(TypedDict):
     """What a team subgraph hands back to the run."""
 
@@ -174,8 +198,8 @@ class StageOutput(TypedDict):
     course: NotRequired[Marks]
 
 
-class StageState(RunState):
-    """A team subgraph's private working state for one stage."""
+class StageFields(TypedDict, total=False):
+    """The keys only a stage's nodes write, beside the run's."""
 
     attempt: NotRequired[int]
     drafts: NotRequired[list[Artifact]]  # this attempt's files
@@ -200,6 +224,14 @@ class StageState(RunState):
     checks: NotRequired[list[CheckRun]]  # the sandbox runs on this attempt's files
     check_problems: NotRequired[list[str]]  # what they found wrong in the team's files
     agreeing: NotRequired[dict[str, str]]  # test files cut to the tests that agreed, best so far
+
+
+class StageState(RunState, StageFields):
+    """A team subgraph's private working state for one stage."""
+
+
+class StageUpdate(RunUpdate, StageFields, total=False):
+    """What a stage's node returns: any key of the run's or the stage's it writes."""
 
 
 def build_plan_of(state: Mapping[str, Any]) -> BuildPlan | None:

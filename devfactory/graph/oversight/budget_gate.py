@@ -23,7 +23,7 @@ from devfactory.graph.oversight import metering
 from devfactory.graph.oversight.interrupts import decide, requested
 from devfactory.graph.oversight.phases import task_key
 from devfactory.graph.oversight.requests import course_update
-from devfactory.graph.state import notice_entry
+from devfactory.graph.state import StageUpdate, notice_entry
 from devfactory.teams.spec import TeamSpec
 
 
@@ -31,7 +31,7 @@ from devfactory.teams.spec import TeamSpec
 class BudgetGate:
     """What the stage does next: stop (with why and who) or go on with ``update``."""
 
-    update: dict[str, Any] = field(default_factory=dict)
+    update: StageUpdate = field(default_factory=lambda: StageUpdate())
     stop: str = ""  # the reason the stage must stop ("" to go on)
     stopped_by: str = ""  # "budget", "person" or "policy" (an unattended run's rule)
 

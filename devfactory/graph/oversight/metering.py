@@ -9,7 +9,7 @@ from typing import Any
 from devfactory.contracts import Usage
 from devfactory.control.budget import BudgetCheck, Caps, Spend, SpendEntry, check_budget
 from devfactory.graph.context import Context
-from devfactory.graph.state import stage_plan_of
+from devfactory.graph.state import StageUpdate, stage_plan_of
 
 
 def spend_key(state: Mapping[str, Any], team: str, suffix: str = "") -> str:
@@ -46,7 +46,7 @@ def stage_spent(
     model: str,
     started: float,
     context: Context,
-) -> dict[str, Any]:
+) -> StageUpdate:
     """Return the state update for a stage's model work since ``started``."""
     seconds = time.perf_counter() - started
     key = spend_key(state, team)

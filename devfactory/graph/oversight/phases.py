@@ -20,6 +20,7 @@ from devfactory.contracts import RunOutcome
 from devfactory.control.lifecycle import Phase, check
 from devfactory.events import PhaseChanged
 from devfactory.graph.emit import emit
+from devfactory.graph.state import RunUpdate
 
 
 def task_key() -> str:
@@ -36,7 +37,7 @@ class Mover:
         self._task = task_key()
         self._n = 0
 
-    def to(self, target: Phase, *, reason: str = "", actor: str = "factory") -> dict[str, str]:
+    def to(self, target: Phase, *, reason: str = "", actor: str = "factory") -> RunUpdate:
         """Move to ``target``; return the state update. Illegal moves raise."""
         check(self.phase, target)
         emit(
@@ -55,7 +56,7 @@ class Mover:
 
     def end(
         self, outcome: RunOutcome, *, reason: str | None = None, actor: str = "factory"
-    ) -> dict[str, Any]:
+    ) -> RunUpdate:
         """Move to the phase ``outcome`` ends in; return the update that stores it too.
 
         The move's ``reason`` is the outcome's unless given (a decision's summary,

@@ -28,6 +28,7 @@ from devfactory.contracts import Usage
 from devfactory.graph.context import Context
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
+from devfactory.graph.state import RunUpdate
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError
 from devfactory.settings import Settings
@@ -148,7 +149,7 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
     return Reading(found, usage, served, calls, time.perf_counter() - started)
 
 
-def read_once(state: Mapping[str, Any], runtime: Runtime[Context]) -> dict[str, Any]:
+def read_once(state: Mapping[str, Any], runtime: Runtime[Context]) -> RunUpdate:
     """Return the state update that keeps the run's facts (nothing when they are kept already).
 
     A requirement whose interface the parser reads costs no model call
@@ -161,7 +162,7 @@ def read_once(state: Mapping[str, Any], runtime: Runtime[Context]) -> dict[str, 
     reading = read_facts(requirement, runtime.context.settings, runtime.context.model_source)
     for note in reading.facts.notes:
         log.info("requirement facts: %s", note)
-    update: dict[str, Any] = {"requirement_facts": reading.facts}
+    update: RunUpdate = {"requirement_facts": reading.facts}
     if reading.calls:
         key = metering.spend_key(state, INTERFACE)
         update["spend"] = {

@@ -15,7 +15,7 @@ no other interrupt, or a later pause would take the hold's answer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from langgraph.runtime import Runtime
 
@@ -23,13 +23,13 @@ from devfactory.control.hitl import DecisionRecord, make_pause
 from devfactory.graph.context import Context
 from devfactory.graph.oversight.interrupts import decide
 from devfactory.graph.oversight.phases import task_key
-from devfactory.graph.state import StageState
+from devfactory.graph.state import StageState, StageUpdate
 
 if TYPE_CHECKING:
     from devfactory.graph.stage.setup import StageSetup
 
 
-def hold(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> dict[str, Any]:
+def hold(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> StageUpdate:
     """Wait for an operator while the team is held; record who let the stage go on."""
     spec = setup.spec
     held = runtime.context.held(spec.slug)

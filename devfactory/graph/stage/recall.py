@@ -22,7 +22,7 @@ from devfactory.graph.emit import emit
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
 from devfactory.graph.stage.setup import StageSetup, halted_by
-from devfactory.graph.state import Recollection, StageState, stage_plan_of
+from devfactory.graph.state import Recollection, StageState, StageUpdate, stage_plan_of
 from devfactory.memory.facts import Ask, Extraction, FactsOutcome, extraction_schema
 from devfactory.models.io import Answer, ask_structured
 from devfactory.models.router import ModelUnavailableError
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from devfactory.memory.service import MemoryService
 
 
-def recall(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> dict[str, Any]:
+def recall(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> StageUpdate:
     """Recall what the team and the factory know, once, before the first attempt."""
     memory = runtime.context.memory
     if memory is None or halted_by(state["stages"]) or state.get("fix_round"):
@@ -79,7 +79,7 @@ def fact_asker(setup: StageSetup, context: Context) -> Ask:
     return ask
 
 
-def retain(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> dict[str, Any]:
+def retain(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> StageUpdate:
     """Retain what the finished stage learned (idempotent: a re-run adds nothing new).
 
     Then, when the stage passed, the budget has room and fact memory is on,

@@ -13,7 +13,7 @@ from langgraph.types import Command
 
 from devfactory.contracts import Escalation, GateVerdict, StageOutcome
 from devfactory.control.hitl import DecisionRecord, make_pause
-from devfactory.control.run_records import ClarificationEntry
+from devfactory.control.run_records import ClarificationEntry, NoticeEntry
 from devfactory.events import ClarificationRouted
 from devfactory.graph.broker import Broker
 from devfactory.graph.broker import consult as consult_broker
@@ -28,7 +28,7 @@ from devfactory.graph.oversight.requests import course_update
 from devfactory.graph.planning.build_plan import stage_items
 from devfactory.graph.screening.scope import Vetted, vet
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
-from devfactory.graph.state import Answer, StageState, build_plan_of
+from devfactory.graph.state import Answer, StageState, StageUpdate, build_plan_of
 from devfactory.memory.packing import approx_tokens
 
 
@@ -88,7 +88,7 @@ def clarify(
         "question": ask.question,
         "attempt": state["attempt"],
     }
-    update: dict[str, Any] = {"asked": asked}
+    update: StageUpdate = {"asked": asked}
     if asked > settings.max_clarifications:
         why = (
             f"request limit reached: {spec.slug} may route {settings.max_clarifications} "
@@ -202,7 +202,7 @@ def consult(
     text = "no answer: decide it yourself and record the decision under assumptions_made"
     if decision.by_policy:
         text = decision.text  # names the rule, and asks for the assumption to be listed
-    notices: dict[str, Any] = {}
+    notices: dict[str, NoticeEntry] = {}
     if decision.action == "answer":
         vetted = vet(
             state,

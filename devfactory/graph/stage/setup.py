@@ -18,6 +18,7 @@ from devfactory.graph.emit import emit
 from devfactory.graph.model_io.schema import report_schema
 from devfactory.graph.oversight.budget_gate import budget_gate
 from devfactory.graph.stage.build_loop.whole import blocked_plan_answer
+from devfactory.graph.state import StageUpdate
 from devfactory.models.router import ResolvedModel
 from devfactory.software.plan import PLAN_PATH, read_plan
 from devfactory.teams.registry import TeamRegistry
@@ -183,7 +184,7 @@ def finish(
 
 def stop_for_budget(
     setup: StageSetup, state: Mapping[str, Any], runtime: Runtime[Context]
-) -> Command[Any] | dict[str, Any]:
+) -> Command[Any] | StageUpdate:
     """Check the budget before model work: the finishing Command if it stops the stage.
 
     Otherwise return the state updates the check made (a soft-cap notice, a

@@ -31,7 +31,7 @@ from devfactory.contracts import (
 )
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
-from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
+from devfactory.graph.state import StageState, StageUpdate, build_plan_of, requirement_facts_of
 from devfactory.repos.repository import repository_files
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.checks import (
@@ -134,7 +134,7 @@ def run_code_checks(
         remove_tree(root)  # iterative and link-safe: the code may have left any tree there
 
 
-def checks_update(found: Verification, team: str) -> dict[str, Any]:
+def checks_update(found: Verification, team: str) -> StageUpdate:
     """Return the stage-state update that carries ``found`` to the report and the gate."""
     return {
         "checks": list(found.checks),
@@ -234,7 +234,7 @@ def verify_code(
     slug = setup.spec.slug
     drafts = state.get("drafts", [])
     plan = build_plan_of(state)
-    skip: dict[str, Any] = {"checks": [], "check_problems": []}
+    skip: StageUpdate = {"checks": [], "check_problems": []}
     if plan is None or not plan.executable:
         return Command(goto="report", update=skip)
     mine = {f.path for f in plan.files_of(slug) if f.role in (FileRole.CODE, FileRole.TESTS)}
@@ -303,7 +303,8 @@ def verify_code(
     if kept:
         update["agreeing"] = kept
     if taken:
-        update.update(drafts=taken.drafts, repairs=[*state.get("repairs", []), *taken.notes])
+        update["drafts"] = taken.drafts
+        update["repairs"] = [*state.get("repairs", []), *taken.notes]
     return Command(goto="report", update=update)
 
 

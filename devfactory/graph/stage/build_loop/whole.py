@@ -33,7 +33,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
 from devfactory.graph.stage.build_loop.splice import SpliceError, code_of, routes_of
-from devfactory.graph.state import build_plan_of, requirement_facts_of
+from devfactory.graph.state import StageUpdate, build_plan_of, requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import invoked, served_by, text_of, usage_of
 from devfactory.models.router import ModelUnavailableError, ResolvedModel
@@ -184,7 +184,7 @@ def blocked_plan_answer(
     resolve: Callable[[], ResolvedModel],
     *,
     stopped_by: str = "",
-) -> tuple[TaskResult | None, str, dict[str, Any]]:
+) -> tuple[TaskResult | None, str, StageUpdate]:
     """Ask for the whole module when the plan's stage ends BLOCKED; add it, not accepted.
 
     Returns the result with ``<module>.py`` among its files (the best so far is
