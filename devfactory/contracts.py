@@ -156,7 +156,7 @@ class CheckRun(BaseModel):
 
     ``name`` says which check it was: ``install``, ``compile``, ``import``,
     ``tests``, ``smoke`` or ``lint``, or one of a team's tool checks
-    (``teams/tool_checks/``, its ``tool`` and version said). A check that never ran (code execution
+    (``checks/tools/``, its ``tool`` and version said). A check that never ran (code execution
     off, a tool missing, the checks failing before any command) has ``ran``
     False and says why in ``summary``; it is never sandboxed and never ok.
     """

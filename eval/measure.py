@@ -5,7 +5,7 @@ way). It is never changed: each step runs on a copy under ``scratch``. The
 acceptance tests go into a folder of their own in a second copy, with their own
 ini file and conftest boundary, so nothing the factory wrote can shadow or
 reconfigure them. The planned units the project still leaves stubs are found
-by the factory's own stubs check (``software/checks/unwritten.py``), on the
+by the factory's own stubs check (``checks/code/unwritten.py``), on the
 files as they lie, nothing run.
 """
 
@@ -21,6 +21,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from devfactory.checks.code.unwritten import stubs_left
 from devfactory.runfiles import (
     RefusedFileError,
     is_regular_file,
@@ -31,7 +32,6 @@ from devfactory.runfiles import (
     walk,
 )
 from devfactory.sandbox.untrusted import mirror
-from devfactory.software.checks.unwritten import stubs_left
 from eval.catalog import Case
 from eval.executors import Executor
 from eval.plan import Plan, PlanError, read_plan

@@ -3,7 +3,7 @@
 Exit codes: 0 run COMPLETED (or command succeeded), 1 run FAILED or REJECTED,
 2 bad usage (or an answer the pause does not accept), 3 run not found,
 4 environment problem (database or model unavailable, or a program the gates
-run missing: ``software/tools.py``), 5 unexpected error
+run missing: ``checks/gate_tools.py``), 5 unexpected error
 (traceback printed; the run can be resumed), 6 the run is PAUSED waiting for
 a person (see ``devfactory pending``), 7 another process drives the run or
 claimed it first, 8 the run is held (the emergency stop, or a hold or an incident

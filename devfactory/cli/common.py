@@ -430,9 +430,9 @@ def require_tools() -> None:
 
     ``run``, ``resume``, the answers that drive a run on, ``worker`` and ``serve``
     call it first: a gate whose tool is missing would pass what it never checked
-    (``software/tools.py``).
+    (``checks/gate_tools.py``).
     """
-    from devfactory.software.tools import missing_message, missing_tools
+    from devfactory.checks.gate_tools import missing_message, missing_tools
 
     missing = missing_tools()
     if missing:

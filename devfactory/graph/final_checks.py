@@ -2,7 +2,7 @@
 
 The build plan's code checks run on every file written (and, for a run that delivers
 into a repository, the repository's own old tests), then the build checks of every
-passed team that names some (``teams/tool_checks/``: Security Engineering's scan of
+passed team that names some (``checks/tools/``: Security Engineering's scan of
 the code, Compliance & Legal's licences). Each problem names its file's owner, so
 ``graph/run_nodes.py``'s ``validate`` can send it back in a bounded fix round; one
 that no team owns fails the run.
@@ -14,18 +14,18 @@ from collections.abc import Mapping, Sequence
 
 from langgraph.runtime import Runtime
 
+from devfactory.checks.code import CODE_CHECKS, Check, ExistingTestsCheck
+from devfactory.checks.code.plan_commands import smoke_for
+from devfactory.checks.tools import BUILD_CHECKS, BuildVerdict, run_build_checks
 from devfactory.contracts import CheckRun, FinalChecks, Repository, StageOutcome
 from devfactory.graph.context import Context
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import RunState, build_plan_of, requirement_facts_of
 from devfactory.repos.repository import repository_files
-from devfactory.software.checks import CODE_CHECKS, Check, ExistingTestsCheck
-from devfactory.software.checks.plan_commands import smoke_for
 from devfactory.software.kinds import shape_for
 from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.teams import load_teams
 from devfactory.teams.registry import TeamRegistry
-from devfactory.teams.tool_checks import BUILD_CHECKS, BuildVerdict, run_build_checks
 
 
 def final_checks(
@@ -99,7 +99,7 @@ def build_checks(
 ) -> BuildVerdict:
     """Run the build checks of every passed team that names some on the built software.
 
-    Each finding goes to the owner of its file (``teams/tool_checks/``): Security
+    Each finding goes to the owner of its file (``checks/tools/``): Security
     Engineering's code scan holds Backend's code to it, for instance. ``criteria``
     is each acceptance criterion's status from the tests the code checks ran, and
     ``code_checks`` what they ran.

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from devfactory.checks.artifact import run_artifact_checks
 from devfactory.contracts import Status, TaskResult
 from devfactory.control.error_line import lead_with_error
-from devfactory.teams.checks import run_artifact_checks
 from devfactory.teams.spec import TeamSpec
 
 

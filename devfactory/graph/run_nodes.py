@@ -22,6 +22,7 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from devfactory.checks.artifact import run_artifact_checks
 from devfactory.contracts import RunOutcome, StageOutcome, StageRecord
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionRecord, Pause, make_pause
@@ -45,7 +46,6 @@ from devfactory.graph.state import (
 )
 from devfactory.pipelines import Pipeline
 from devfactory.software.plan import BuildPlan
-from devfactory.teams.checks import run_artifact_checks
 from devfactory.teams.registry import TeamRegistry
 
 VALIDATE = "validate"

@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from devfactory.checks.artifact import MERMAID_EXAMPLE, has_mermaid
 from devfactory.contracts import MAX_ARTIFACT_CHARS
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
-from devfactory.teams.checks import MERMAID_EXAMPLE, has_mermaid
 
 _BLOCK = re.compile(r"```mermaid[ \t]*\n(?P<first>[^\n]*)")
 

@@ -7,7 +7,7 @@ dependencies without pip's cache, copies the project, runs as a user that is
 not root and starts the entry point (a web service on its port through uvicorn,
 a program with ``python -m``); the workflow installs the same and runs the
 tests on every push and pull request, with read-only permissions. Both pass the
-checks DevOps' files are judged by (``teams/tool_checks/devops.py``: hadolint,
+checks DevOps' files are judged by (``checks/tools/devops.py``: hadolint,
 check-jsonschema), and the tests hold them to those tools.
 """
 

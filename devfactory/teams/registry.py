@@ -19,14 +19,14 @@ from string import Template
 
 import yaml
 
+from devfactory.checks.artifact import ARTIFACT_CHECKS
+from devfactory.checks.code import CODE_CHECKS, Check
+from devfactory.checks.tools import BUILD_CHECKS, TOOL_CHECKS, missing_tools
 from devfactory.contracts import MAX_ARTIFACT_CHARS, MAX_ARTIFACTS
 from devfactory.software.behaviour import PATH as AGREED_PATH
-from devfactory.software.checks import CODE_CHECKS, Check
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import FileRole
-from devfactory.teams.checks import ARTIFACT_CHECKS
 from devfactory.teams.spec import TeamSpec
-from devfactory.teams.tool_checks import BUILD_CHECKS, TOOL_CHECKS, missing_tools
 
 RENDERED_FILES = ("SOUL.md", "AGENTS.md", "TOOLS.md")
 """The identity files filled in at load time (objective.md is filled per requirement)."""
@@ -114,9 +114,9 @@ def _code_check_line(check: Check) -> str:
 def checks_told(spec: TeamSpec) -> str:
     """Render what checks the team's files, from the checks themselves (TOOLS.md's ``$checks``).
 
-    The artifact checks its ``team.yaml`` names (``teams/checks.py``), then,
+    The artifact checks its ``team.yaml`` names (``checks/artifact.py``), then,
     for a team whose code or tests the sandbox runs, the code checks
-    (``software/checks/``'s ``CODE_CHECKS``), else, for a team that
+    (``checks/code/``'s ``CODE_CHECKS``), else, for a team that
     writes Python, the lint every drafted Python file gets.
     """
     lines = [

@@ -62,8 +62,8 @@ class TeamSpec(BaseModel):
     description: str = Field(min_length=1, max_length=300)
     model: str
     confidence_threshold: float = Field(ge=0.0, le=1.0)
-    checks: tuple[str, ...] = Field(min_length=1)  # artifact checks (teams/checks.py)
-    tool_checks: tuple[str, ...] = ()  # tools run on its files in the sandbox (teams/tool_checks/)
+    checks: tuple[str, ...] = Field(min_length=1)  # artifact checks (checks/artifact.py)
+    tool_checks: tuple[str, ...] = ()  # tools run on its files in the sandbox (checks/tools/)
     build_checks: tuple[str, ...] = ()  # tools run on the built software for it (its final checks)
     may_ask: tuple[str, ...] = ()
     budget_share: float = Field(gt=0.0, le=1.0)

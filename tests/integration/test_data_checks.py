@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from devfactory.sandbox.environments import tools_environment
-from devfactory.sandbox.runner import Limits, Sandbox
-from devfactory.settings import Settings
-from devfactory.teams.tool_checks import (
+from devfactory.checks.tools import (
     BUILD_CHECKS,
     TOOL_CHECKS,
     run_build_checks,
     run_tool_checks,
 )
+from devfactory.sandbox.environments import tools_environment
+from devfactory.sandbox.runner import Limits, Sandbox
+from devfactory.settings import Settings
 
 LIMITS = Limits(
     cpu_seconds=30, memory_mb=1024, processes=32, wall_seconds=60, output_chars=5000, file_size_mb=8

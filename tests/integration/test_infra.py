@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from devfactory.checks.tools.devops import COUNTED_LEVELS, IGNORED_RULES
 from devfactory.software import infra
 from devfactory.software.plan import BuildPlan
-from devfactory.teams.tool_checks.devops import COUNTED_LEVELS, IGNORED_RULES
 
 BIN = Path(sys.executable).parent
 

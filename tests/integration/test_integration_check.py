@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from devfactory.checks.tools import BUILD_CHECKS, run_build_checks
 from devfactory.sandbox.environments import tools_environment
 from devfactory.sandbox.runner import Limits, Sandbox
-from devfactory.teams.tool_checks import BUILD_CHECKS, run_build_checks
 
 LIMITS = Limits(
     cpu_seconds=30, memory_mb=1024, processes=32, wall_seconds=60, output_chars=5000, file_size_mb=8

@@ -1025,10 +1025,10 @@ def test_a_real_failing_smoke_check_is_shown_by_its_error_line(
     the exception and its message, and a table's cut line keeps it.
     """
     from devfactory.api.run_routes import question
+    from devfactory.checks.code.framework import CheckContext, run_checks
+    from devfactory.checks.code.smoke import SmokeCheck
     from devfactory.control.error_line import brief
     from devfactory.graph.gate import Route, Verdict
-    from devfactory.software.checks.framework import CheckContext, run_checks
-    from devfactory.software.checks.smoke import SmokeCheck
     from devfactory.software.plan import BuildPlan
     from tests.unit.test_build_plan import COUNT_WORDS, cli_plan
     from tests.unit.test_error_line import blocked

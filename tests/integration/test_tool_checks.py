@@ -16,6 +16,13 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from devfactory.checks.tools import (
+    BUILD_CHECKS,
+    TOOL_CHECKS,
+    run_build_checks,
+    run_tool_checks,
+)
+from devfactory.checks.tools.tool_frame import DRIVERS
 from devfactory.contracts import StageOutcome
 from devfactory.graph import build_graph
 from devfactory.graph.checkpoints import dumped
@@ -25,13 +32,6 @@ from devfactory.sandbox.environments import tools_environment
 from devfactory.sandbox.runner import Environment, Limits, Sandbox
 from devfactory.settings import Settings
 from devfactory.software.plan import BuildPlan, FileRole, PlannedFile, SoftwareKind
-from devfactory.teams.tool_checks import (
-    BUILD_CHECKS,
-    TOOL_CHECKS,
-    run_build_checks,
-    run_tool_checks,
-)
-from devfactory.teams.tool_checks.tool_frame import DRIVERS
 from tests.fakes import Call, ScriptedModels, always_good
 
 GOOD = """\
@@ -197,7 +197,7 @@ def test_a_finding_goes_back_to_api_design_which_passes_once_it_fixes_it(
 def test_a_tool_check_that_breaks_is_the_gates_problem_not_a_crash(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from devfactory.teams.tool_checks.openapi import OpenApiCheck
+    from devfactory.checks.tools.openapi import OpenApiCheck
 
     def broken(self: object, context: object, paths: object) -> None:
         raise RuntimeError("the validator's report was unreadable")

@@ -65,6 +65,20 @@ ENTRY_POINTS = (
                 *ENTRY_POINTS,
             ),
         ),
+        # the checks judge what a run wrote: a service of the graph, as the software is (a
+        # driver, run in the sandbox, applies a team's SQL to a scratch Postgres of its own)
+        (
+            "checks",
+            (
+                "langgraph",
+                "devfactory.store",
+                "devfactory.graph",
+                "devfactory.memory",
+                "devfactory.teams",
+                "devfactory.models",
+                *ENTRY_POINTS,
+            ),
+        ),
         # the sandbox runs commands; it knows nothing of plans, runs or teams
         (
             "sandbox",

@@ -9,13 +9,13 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import ValidationError
 
+from devfactory.checks.code.criteria import criteria_of, criteria_status
+from devfactory.checks.code.plan_coverage import coverage
 from devfactory.contracts import StageRecord
 from devfactory.graph.checkpoints import upgrade
 from devfactory.graph.planning.build_plan import draft_plan, stage_items
 from devfactory.repairs.plan_repair import normalise_plan
 from devfactory.repairs.repair import plan_normaliser
-from devfactory.software.checks.criteria import criteria_of, criteria_status
-from devfactory.software.checks.plan_coverage import coverage
 from devfactory.software.plan import (
     BuildPlan,
     FileRole,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from devfactory.checks.artifact import ARTIFACT_CHECKS, run_artifact_checks
 from devfactory.contracts import Artifact
-from devfactory.teams.checks import ARTIFACT_CHECKS, run_artifact_checks
 
 
 def art(path: str, kind: str, content: str) -> Artifact:

@@ -5,12 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from devfactory.contracts import CheckRun
-from devfactory.sandbox.commands import Smoke
-from devfactory.sandbox.environments import MARKER, Environment
-from devfactory.sandbox.junit import TestCase, TestReport
-from devfactory.sandbox.results import CommandResult
-from devfactory.software.checks import (
+from devfactory.checks.code import (
     CODE_CHECKS,
     CheckContext,
     CheckOutcome,
@@ -18,6 +13,11 @@ from devfactory.software.checks import (
     Problem,
     verify,
 )
+from devfactory.contracts import CheckRun
+from devfactory.sandbox.commands import Smoke
+from devfactory.sandbox.environments import MARKER, Environment
+from devfactory.sandbox.junit import TestCase, TestReport
+from devfactory.sandbox.results import CommandResult
 from devfactory.software.plan import BuildPlan
 from tests.unit.test_build_plan import COUNT_WORDS, cli_plan
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devfactory.teams.tool_checks.shapes import Drift, drifts, shape
+from devfactory.checks.tools.shapes import Drift, drifts, shape
 
 TODO = {"type": "object", "properties": {"title": {"type": "string"}, "done": {"type": "boolean"}}}
 

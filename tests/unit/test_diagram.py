@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from devfactory.checks.artifact import mermaid_diagram
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact
 from devfactory.repairs.diagram import component_diagram, repair_diagram
 from devfactory.software.plan import PLAN_PATH, BuildPlan
-from devfactory.teams.checks import mermaid_diagram
 from tests.fakes import ScriptedModels, always_good, run_graph
 from tests.unit.test_build_plan import CLI_REQUIREMENT, cli_plan
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from devfactory.checks.code.blame import arbitrate
 from devfactory.sandbox.junit import TestCase, TestReport
-from devfactory.software.checks.blame import arbitrate
 from devfactory.software.disagreeing_tests import (
     WHY,
     agreeing,

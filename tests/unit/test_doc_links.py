@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devfactory.teams.tool_checks.docs import exists, target_of
+from devfactory.checks.tools.docs import exists, target_of
 
 KNOWN = {"README.md", "docs/guide.md", "src/todo/app.py"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devfactory.teams.tool_checks.devops import (
+from devfactory.checks.tools.devops import (
     copy_sources,
     found,
     instructions,

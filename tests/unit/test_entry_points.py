@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from devfactory.contracts import CheckRun
-from devfactory.teams.tool_checks.entry_points import (
+from devfactory.checks.tools.entry_points import (
     THREAT_MODEL,
     EntryPointsCheck,
     entry_points,
     unnamed,
 )
-from devfactory.teams.tool_checks.tool_frame import ToolContext
+from devfactory.checks.tools.tool_frame import ToolContext
+from devfactory.contracts import CheckRun
 
 WEB = """\
 from fastapi import FastAPI

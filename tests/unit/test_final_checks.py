@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from devfactory.checks.code import Problem, Verification
+from devfactory.checks.tools import BuildVerdict
 from devfactory.contracts import CheckRun, StageOutcome, StageRecord
 from devfactory.graph import final_checks as module
-from devfactory.software.checks import Problem, Verification
 from devfactory.software.plan import BuildPlan, FileRole, PlannedFile, SoftwareKind
-from devfactory.teams.tool_checks import BuildVerdict
 
 PLAN = BuildPlan(
     kind=SoftwareKind.LIBRARY,

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from devfactory import cli
+from devfactory.checks import gate_tools as tools
+from devfactory.checks.code import lint
 from devfactory.cli import common
-from devfactory.software import tools
-from devfactory.software.checks import lint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +54,7 @@ def test_the_image_installs_ruff_and_leaves_the_dev_tools_out() -> None:
     }
     assert "ruff" in installed  # the lint gate runs in the deployed image
     assert "mypy" not in installed and "playwright" not in installed  # and --no-dev held
-    from devfactory.teams.tool_checks import BUILD_CHECKS, TOOL_CHECKS
+    from devfactory.checks.tools import BUILD_CHECKS, TOOL_CHECKS
 
     tools = {c.tool for c in TOOL_CHECKS.values()} | {
         t for c in BUILD_CHECKS.values() for t in c.tools

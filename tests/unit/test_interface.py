@@ -380,7 +380,7 @@ def test_the_schema_the_model_decodes_under_carries_the_caps() -> None:
 
 
 def test_the_stubs_check_knows_the_units_of_a_skeleton_made_from_the_model_s_facts() -> None:
-    from devfactory.software.checks.unwritten import stubs_left
+    from devfactory.checks.code.unwritten import stubs_left
 
     kept = run_facts(PROSE, read_requirement(PROSE), [_proposal()], limits=LIMITS)
     made = skeleton(kept.facts)

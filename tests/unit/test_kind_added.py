@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from devfactory.checks.code.plan_commands import smoke_for
 from devfactory.graph.planning.plan_start import team_files, tool_plan
 from devfactory.graph.stage.build_loop.whole import how_run
 from devfactory.repairs.plan_repair import normalise_plan
 from devfactory.software import infra
 from devfactory.software import kinds as registry
-from devfactory.software.checks.plan_commands import smoke_for
 from devfactory.software.kinds.command_line import COMMAND_LINE
 from devfactory.software.kinds.shape import PlanPart
 from devfactory.software.plan import BuildPlan, FileRole, SoftwareKind

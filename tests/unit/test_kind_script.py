@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devfactory.checks.code.plan_commands import environment_for, smoke_for
 from devfactory.graph.planning.plan_start import tool_plan
 from devfactory.graph.stage.build_loop.splice import fragment, splice
-from devfactory.software.checks.plan_commands import environment_for, smoke_for
 from devfactory.software.kinds import (
     examples_file,
     reading,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devfactory.teams.tool_checks.licences import declared, judged, satisfiable, spdx_of
+from devfactory.checks.tools.licences import declared, judged, satisfiable, spdx_of
 
 MIT_TEXT = (
     "Copyright (c) 2024 Someone\n\nPermission is hereby granted, free of charge, to any person"
@@ -71,9 +71,9 @@ MIT_FILE = "MIT License\n\n" + MIT_TEXT + ", to deal in the Software without res
 def licence_file(
     files: dict[str, str], allowed: tuple[str, ...] = ("MIT",)
 ) -> list[tuple[str, str]]:
+    from devfactory.checks.tools import ToolContext
+    from devfactory.checks.tools.licences import LicenceFileCheck
     from devfactory.settings import Settings
-    from devfactory.teams.tool_checks import ToolContext
-    from devfactory.teams.tool_checks.licences import LicenceFileCheck
 
     context = ToolContext(
         sandbox=None,  # type: ignore[arg-type]  # nothing runs: the texts are read
@@ -96,7 +96,7 @@ def licence_file(
     ],
 )
 def test_a_licence_files_licence_is_told(text: str, spdx: str) -> None:
-    from devfactory.teams.tool_checks.licences import licence_of_text
+    from devfactory.checks.tools.licences import licence_of_text
 
     assert licence_of_text(text) == spdx
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from devfactory.teams.tool_checks.drivers.html_check import local
-from devfactory.teams.tool_checks.frontend import resolves
+from devfactory.checks.tools.drivers.html_check import local
+from devfactory.checks.tools.frontend import resolves
 
 KNOWN = {"web/index.html", "web/static/app.css", "src/todo/static/app.js"}
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from devfactory.checks.precheck import draft_problems, no_test
 from devfactory.software.plan import BuildPlan, FileRole
-from devfactory.software.precheck import draft_problems, no_test
 from tests.unit.test_build_plan import cli_plan
 
 PLAN = BuildPlan.model_validate(cli_plan())

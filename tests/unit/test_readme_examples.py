@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devfactory.teams.tool_checks.readme import Example, Skip, examples
+from devfactory.checks.tools.readme import Example, Skip, examples
 
 README = """\
 # Calc

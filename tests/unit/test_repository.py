@@ -261,7 +261,7 @@ def test_the_api_takes_a_local_path_only_under_the_configured_roots(tmp_path: Pa
 
 
 def test_a_repository_file_that_does_not_compile_is_not_the_run_s_to_fix() -> None:
-    from devfactory.software.checks.importing import own_failures
+    from devfactory.checks.code.importing import own_failures
 
     output = (
         "compile legacy/py2.py:3: SyntaxError: Missing parentheses in call to 'print'\n"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from devfactory.checks.code import verify
+from devfactory.checks.code.blame import imported_planned
 from devfactory.factory.artifacts import write_file
-from devfactory.software.checks import verify
-from devfactory.software.checks.blame import imported_planned
 from tests.unit.test_code_checks import FILES, PLAN, TEAMS
 
 OUTSIDE_TEST = "from wordcount import count_words\n\nSECRET = 'root-only'\n"

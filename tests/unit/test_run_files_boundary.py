@@ -55,7 +55,7 @@ CHAINLIT_ELEMENTS = {"File", "Image", "Pdf", "Text", "Audio", "Video"}  # each o
 
 # module -> (the reading calls it may make, why none of them is a run's folder)
 ALLOWED: dict[str, tuple[frozenset[str], str]] = {
-    "devfactory/software/checks/existing_tests.py": (
+    "devfactory/checks/code/existing_tests.py": (
         frozenset({"os.open"}),
         "writes the old tests' scratch workspace (O_EXCL | O_NOFOLLOW) in a folder "
         "runfiles.open_within made; its reads of a workspace go through runfiles",
@@ -203,7 +203,7 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         "is mounted",
     ),
     **{
-        f"devfactory/teams/tool_checks/drivers/{name}.py": (
+        f"devfactory/checks/tools/drivers/{name}.py": (
             calls,
             "a tool check's script: runs inside the sandbox, over the workspace copy it is "
             "given, where no host file is mounted",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from devfactory.teams.tool_checks.database import engine_of
-from devfactory.teams.tool_checks.drivers.sql_apply import changes, line_of, statements
+from devfactory.checks.tools.database import engine_of
+from devfactory.checks.tools.drivers.sql_apply import changes, line_of, statements
 
 
 def test_a_plan_naming_a_postgres_driver_runs_on_postgres_else_sqlite() -> None:
@@ -44,7 +44,7 @@ def test_what_a_second_application_changed_is_said() -> None:
 
 
 def test_the_scratch_server_is_ready_only_when_its_pid_file_says_so(tmp_path) -> None:
-    from devfactory.teams.tool_checks.drivers.sql_apply import accepting
+    from devfactory.checks.tools.drivers.sql_apply import accepting
 
     assert not accepting(tmp_path)  # no postmaster.pid yet
     head = "4242\n/tmp/pg/data\n1700000000\n5432\n/tmp/pg/sockets\n\n   123456     65536\n"

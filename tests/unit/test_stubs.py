@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devfactory.software.checks import CODE_CHECKS, CheckContext, UnwrittenCheck
+from devfactory.checks.code import CODE_CHECKS, CheckContext, UnwrittenCheck
 from devfactory.software.kinds import skeleton
 from devfactory.software.plan import BuildPlan
 from devfactory.software.requirement import read_requirement

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from devfactory.checks.artifact import ARTIFACT_CHECKS
+from devfactory.checks.code import CODE_CHECKS
 from devfactory.contracts import MAX_ARTIFACT_CHARS, MAX_ARTIFACTS
-from devfactory.software.checks import CODE_CHECKS
 from devfactory.teams import load_teams, registry
-from devfactory.teams.checks import ARTIFACT_CHECKS
 from devfactory.teams.registry import RENDERED_FILES, TeamRegistryError, runs_code
 
 TEAMS = load_teams()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from devfactory.checks.artifact import ARTIFACT_CHECKS
 from devfactory.teams import load_teams
-from devfactory.teams.checks import ARTIFACT_CHECKS
 from devfactory.teams.registry import TeamRegistryError
 
 DESIGN_TEAMS = {

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from devfactory.checks.tools import BUILD_CHECKS, TOOL_CHECKS, Tool, missing_tools
+from devfactory.checks.tools.openapi import OpenApiCheck
 from devfactory.teams import load_teams
 from devfactory.teams.registry import TeamRegistryError, checks_told
-from devfactory.teams.tool_checks import BUILD_CHECKS, TOOL_CHECKS, Tool, missing_tools
-from devfactory.teams.tool_checks.openapi import OpenApiCheck
 
 TEAMS_ROOT = Path(__file__).resolve().parents[2] / "devfactory" / "teams"
 
@@ -93,7 +93,7 @@ def test_an_unknown_build_check_fails_loading_and_security_names_the_code_scan(
 def test_a_build_checks_missing_tool_fails_loading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from devfactory.teams.tool_checks.security import CodeSecurityCheck
+    from devfactory.checks.tools.security import CodeSecurityCheck
 
     monkeypatch.setattr(CodeSecurityCheck, "tools", (Tool("bandit"), Tool("no-such-scanner-xyz")))
     with pytest.raises(

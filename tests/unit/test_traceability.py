@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from devfactory.contracts import CheckRun, StageOutcome, StageRecord
-from devfactory.graph import final_checks as module
-from devfactory.software.checks import REQUIREMENTS_PATH, Verification
-from devfactory.software.plan import BuildPlan, FileRole, PlannedFile, SoftwareKind
-from devfactory.teams import load_teams
-from devfactory.teams.tool_checks import BUILD_CHECKS, BuildVerdict, ToolContext, run_build_checks
-from devfactory.teams.tool_checks.traceability import (
+from devfactory.checks.code import REQUIREMENTS_PATH, Verification
+from devfactory.checks.tools import BUILD_CHECKS, BuildVerdict, ToolContext, run_build_checks
+from devfactory.checks.tools.traceability import (
     TraceabilityCheck,
     criterion_texts,
     trace,
 )
+from devfactory.contracts import CheckRun, StageOutcome, StageRecord
+from devfactory.graph import final_checks as module
+from devfactory.software.plan import BuildPlan, FileRole, PlannedFile, SoftwareKind
+from devfactory.teams import load_teams
 
 REQUIREMENTS = """# Requirements
 

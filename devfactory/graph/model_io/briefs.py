@@ -16,13 +16,13 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from devfactory.checks.artifact import describe_checks
 from devfactory.contracts import Artifact, Repository
 from devfactory.graph.clarification_tools import clarification_tool
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.memory.packing import CUT_MARK, Count, Upstream, approx_tokens, excerpt, pack
 from devfactory.repos.repository import base_text
 from devfactory.settings import Settings
-from devfactory.teams.checks import describe_checks
 from devfactory.teams.spec import Deliverable, TeamSpec
 
 

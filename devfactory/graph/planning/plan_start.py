@@ -44,7 +44,7 @@ def team_files(kind: SoftwareKind, code: str, writer: Mapping[FileRole, str]) ->
     """Return the files the pipeline's other teams deliver for this kind of software.
 
     A pipeline that has an API, an infrastructure or an operations team gives it
-    the deliverable its checks judge (``teams/tool_checks``): a web service's
+    the deliverable its checks judge (``checks/tools``): a web service's
     OpenAPI document, designed before the code and compared with the service
     once it is built; a container image and a CI workflow for a program or a
     service (a CI workflow alone for a library, which no one runs in a

@@ -2,7 +2,7 @@
 
 The files written so far (every passed stage's, then this stage's drafts) are
 laid out in a fresh folder and the code checks run on them
-(``software/checks/``: plan coverage, stubs and lint, then, in the sandbox,
+(``checks/code/``: plan coverage, stubs and lint, then, in the sandbox,
 install the plan's dependencies, import every module, run the tests once
 tests exist and smoke-run the entry point once its file exists).
 Problems about this team's files keep the stage from passing, whatever the
@@ -21,6 +21,15 @@ from typing import Any, Literal, NamedTuple
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from devfactory.checks.code import (
+    CODE_CHECKS,
+    REQUIREMENTS_PATH,
+    Check,
+    Verification,
+    criteria_of,
+    verify,
+)
+from devfactory.checks.tools import TOOL_CHECKS, ToolVerdict, run_tool_checks
 from devfactory.contracts import (
     Artifact,
     CheckRun,
@@ -34,14 +43,6 @@ from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import StageState, StageUpdate, build_plan_of, requirement_facts_of
 from devfactory.repos.repository import repository_files
 from devfactory.runfiles import remove_tree, write_file
-from devfactory.software.checks import (
-    CODE_CHECKS,
-    REQUIREMENTS_PATH,
-    Check,
-    Verification,
-    criteria_of,
-    verify,
-)
 from devfactory.software.disagreeing_tests import (
     agreeing,
     best_kept,
@@ -53,7 +54,6 @@ from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
 from devfactory.software.requirement import RequirementFacts
-from devfactory.teams.tool_checks import TOOL_CHECKS, ToolVerdict, run_tool_checks
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def verify_stage(
 def tool_checks_update(
     state: StageState, runtime: Runtime[Context], setup: StageSetup
 ) -> ToolVerdict | Command[Literal["report", "retain"]]:
-    """Run the team's tool checks (``teams/tool_checks/``) on the files it drafted.
+    """Run the team's tool checks (``checks/tools/``) on the files it drafted.
 
     The files are laid out with every passed stage's, which they may refer to.
 

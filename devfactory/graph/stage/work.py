@@ -17,6 +17,7 @@ from typing import Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from devfactory.checks.precheck import draft_problems, no_test
 from devfactory.contracts import (
     MAX_ARTIFACT_CHARS,
     Artifact,
@@ -64,7 +65,6 @@ from devfactory.repairs.missing_imports import project_modules
 from devfactory.repairs.repair import ProjectNames, RepairKind, is_tests_file, repair
 from devfactory.sandbox.runner import Sandbox, SandboxUnavailableError
 from devfactory.software.plan import BuildPlan
-from devfactory.software.precheck import draft_problems, no_test
 from devfactory.teams.spec import Deliverable, TeamSpec
 
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devfactory.checks.code import LintCheck, finding_text
 from devfactory.runfiles import remove_tree, write_file
-from devfactory.software.checks import LintCheck, finding_text
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests
 from devfactory.software.plan import BuildPlan

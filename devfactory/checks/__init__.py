@@ -1,0 +1,1 @@
+"""The checks that judge a run's work: code (code/), artifacts (artifact.py), tools (tools/)."""

@@ -1,0 +1,334 @@
+"""The frame every tool check fits: the ``Tool`` it runs, what it judges, and the runner.
+
+A tool check has a ``name`` (what ``team.yaml`` lists under ``tool_checks``), the
+``tool`` it runs (a distribution ``uv.lock`` pins, so its version is known and the
+same on every machine), a ``promise`` (what the team is told its files must meet),
+``judges(path)`` (which of the team's files it looks at) and ``run``, which runs the
+tool in the sandbox on those files and returns a ``ToolReport``: the command's
+record and the findings, each about one file. ``run_tool_checks`` lays a stage's
+files out in a fresh folder and runs each check that judges any of them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from devfactory.checks.code.framework import Problem
+from devfactory.contracts import CheckRun
+from devfactory.runfiles import remove_tree, write_file
+
+DRIVERS = Path(__file__).resolve().parent / "drivers"
+"""The scripts the checks run in the sandbox (``drivers/__init__.py``)."""
+
+if TYPE_CHECKING:
+    from devfactory.sandbox.environments import Environment
+    from devfactory.sandbox.results import CommandResult
+    from devfactory.sandbox.runner import Sandbox
+    from devfactory.settings import Settings
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool a check runs: the distribution that ``uv.lock`` pins."""
+
+    distribution: str
+
+    def version(self) -> str | None:
+        """Return the installed version (None: not installed)."""
+        try:
+            return version(self.distribution)
+        except PackageNotFoundError:
+            return None
+
+    def label(self) -> str:
+        """Return the tool and its version, as a check's record names them."""
+        return f"{self.distribution} {self.version() or '(not installed)'}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a tool found in one file."""
+
+    path: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolReport:
+    """What one tool check did: the commands it ran and what it found."""
+
+    runs: list[CheckRun] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """Where a tool check runs and what it may look at besides the files it judges.
+
+    Attributes:
+        sandbox: where the tool runs.
+        env: the factory's own environment (the tools), mounted read-only there.
+        workspace: the folder every file is laid out in.
+        files: every file laid out, by path (passed stages' and the team's drafts).
+        planned: the build plan's files, written by now or still to come.
+        dependencies: the build plan's dependencies (requirement strings).
+        settings: the run's settings, for a check that a policy in them decides.
+        criteria: each acceptance criterion's status from the tests that ran ("AC-1" ->
+            passed, failed or not covered; build checks only, once the tests ran).
+        tests: the build plan's test files (where a missing test is asked for).
+        code: the build plan's code files (what a check of the tests mutates).
+        roles: each planned file's role in the build plan (``FileRole``'s values).
+        serve: how to serve the software on a port (``{port}`` in it), when it is a web app.
+        code_checks: what the code checks ran on the built software (build checks only).
+        packages: what its kind needs installed beyond the dependencies to run the
+            software (uvicorn, for a web service), as the code checks install it.
+
+    """
+
+    sandbox: Sandbox
+    env: Environment
+    workspace: Path
+    files: Mapping[str, str]
+    planned: frozenset[str] = frozenset()
+    dependencies: tuple[str, ...] = ()
+    settings: Settings | None = None
+    criteria: Mapping[str, str] = field(default_factory=dict)
+    tests: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+    code: tuple[str, ...] = ()
+    roles: Mapping[str, str] = field(default_factory=dict)
+    serve: tuple[str, ...] = ()
+    code_checks: tuple[CheckRun, ...] = ()
+
+
+class ToolCheck(Protocol):
+    """A check that runs a real tool on a team's files in the sandbox."""
+
+    name: str
+    tool: Tool
+    promise: str
+
+    def judges(self, path: str) -> bool:
+        """Say whether this check looks at the file ``path``."""
+        ...
+
+    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+        """Run the tool on ``paths`` (laid out in ``context.workspace``) and report."""
+        ...
+
+
+def broken_run(name: str, command: str, result: CommandResult, tool: str) -> CheckRun:
+    """Record a tool that did not report (it crashed, or a limit stopped it)."""
+    why = result.problem or result.killed or f"exit {result.exit_code}"
+    tail = result.output.strip().splitlines()[-1:] or [""]
+    return CheckRun(
+        name=name,
+        command=command,
+        exit_code=result.exit_code,
+        seconds=round(result.seconds, 2),
+        errors=1,
+        sandboxed=result.sandboxed,
+        summary=f"the tool did not report ({why}): {tail[0]}"[:300],
+        tool=tool,
+    )
+
+
+def reported(
+    name: str, script: str, context: ToolContext, paths: Sequence[str], *keys: str
+) -> tuple[CommandResult, dict[str, Any] | None]:
+    """Run the driver ``script`` on ``paths``; return how it ended and its report.
+
+    The report is None unless the driver ended well and wrote each of ``keys`` as an
+    object (the tool reported); ``not_reported`` then says so.
+    """
+    result, report = context.sandbox.run_driver(
+        name, DRIVERS / script, paths, context.workspace, context.env
+    )
+    if result.exit_code != 0 or not all(isinstance(report.get(k), dict) for k in keys):
+        return result, None
+    return result, report
+
+
+def not_reported(
+    name: str, command: str, result: CommandResult, tool: str, path: str, what: str
+) -> ToolReport:
+    """Report a tool that did not report: its record, and a finding at ``path`` saying so."""
+    run = broken_run(name, command, result, tool)
+    return ToolReport([run], [Finding(path, f"{what} did not report: {run.summary}")])
+
+
+def judged_run(
+    name: str,
+    command: str,
+    result: CommandResult,
+    tool: str,
+    paths: Sequence[str],
+    found: Sequence[Finding],
+) -> CheckRun:
+    """Record a tool that reported on ``paths``: a file with a finding failed, the rest passed."""
+    bad = {f.path for f in found}
+    return CheckRun(
+        name=name,
+        command=command,
+        exit_code=result.exit_code,
+        seconds=round(result.seconds, 2),
+        passed=len(set(paths) - bad),
+        failed=len(bad),
+        sandboxed=result.sandboxed,
+        summary=f"{len(found)} finding(s)" if found else f"{len(paths)} file(s) clean",
+        tool=tool,
+    )
+
+
+class BuildCheck(Protocol):
+    """A check that runs real tools on the built software, once it is built, for a team.
+
+    It judges files other teams wrote (the code), on behalf of the team that names
+    it under ``build_checks``: each finding goes to the owner of its file.
+    """
+
+    name: str
+    promise: str
+
+    @property
+    def tools(self) -> tuple[Tool, ...]:
+        """The tools it runs."""
+        ...
+
+    def judges(self, path: str, code: bool) -> bool:
+        """Say whether this check looks at ``path`` (``code``: the plan calls it code)."""
+        ...
+
+    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+        """Run the tools on ``paths`` (laid out in ``context.workspace``) and report."""
+        ...
+
+
+@dataclass(frozen=True)
+class ToolVerdict:
+    """Every tool check's records, and the problems they found (gate feedback lines)."""
+
+    checks: list[CheckRun]
+    problems: list[str]
+
+
+def run_tool_checks(
+    checks: Sequence[ToolCheck],
+    team: str,
+    files: Mapping[str, str],
+    sandbox: Sandbox,
+    *,
+    mine: Sequence[str] | None = None,
+    planned: Sequence[str] = (),
+    dependencies: Sequence[str] = (),
+) -> ToolVerdict:
+    """Lay ``files`` out and run each check on those of the team's files (``mine``) it judges.
+
+    ``files`` is the whole workspace so far (every passed stage's files and this
+    stage's drafts), so that a check may look at what the team's files refer to;
+    ``mine`` are the team's own (all of ``files`` when not given); ``planned``
+    the build plan's files, some perhaps not written yet, and ``dependencies``
+    its dependencies. Each finding is
+    about one of them, and so a problem of ``team``'s, worded as the code checks
+    word theirs: ``path [check]: text``.
+    """
+    from devfactory.sandbox.environments import tools_environment
+
+    env = tools_environment()
+    runs: list[CheckRun] = []
+    problems: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="devfactory-tools-"))
+    try:
+        for path, content in files.items():
+            write_file(root, path, content)
+        own = list(files) if mine is None else [p for p in mine if p in files]
+        context = ToolContext(sandbox, env, root, files, frozenset(planned), tuple(dependencies))
+        for check in checks:
+            paths = sorted(p for p in own if check.judges(p))
+            if not paths:
+                continue
+            report = check.run(context, paths)
+            runs.extend(report.runs)
+            problems += [Problem(f.path, team, check.name, f.text).line() for f in report.findings]
+    finally:
+        remove_tree(root)
+    return ToolVerdict(runs, problems)
+
+
+@dataclass(frozen=True)
+class BuildVerdict:
+    """The build checks' records, and their problems, each with the owner of its file."""
+
+    checks: list[CheckRun]
+    problems: list[Problem]
+
+
+def run_build_checks(
+    checks: Sequence[BuildCheck],
+    files: Mapping[str, str],
+    sandbox: Sandbox,
+    *,
+    code: Sequence[str],
+    owner_of: Callable[[str], str],
+    planned: Sequence[str] = (),
+    tests: Sequence[str] = (),
+    dependencies: Sequence[str] = (),
+    packages: Sequence[str] = (),
+    criteria: Mapping[str, str] | None = None,
+    roles: Mapping[str, str] | None = None,
+    serve: Sequence[str] = (),
+    code_checks: Sequence[CheckRun] = (),
+    settings: Settings | None = None,
+) -> BuildVerdict:
+    """Lay the built software (``files``) out and run each check on the files it judges.
+
+    ``code`` are the files the plan calls code, ``planned`` all the plan's files and
+    ``tests`` its test files; ``owner_of`` names the team that owns a file (a finding
+    goes to it); ``packages`` what its kind needs to run beyond ``dependencies``;
+    ``roles`` each planned file's role; ``serve`` how to serve a web app on ``{port}``;
+    ``code_checks`` what the code checks ran;
+    ``criteria`` each acceptance criterion's status
+    from the tests the code checks ran.
+    """
+    from devfactory.sandbox.environments import tools_environment
+
+    runs: list[CheckRun] = []
+    problems: list[Problem] = []
+    root = Path(tempfile.mkdtemp(prefix="devfactory-built-"))
+    try:
+        for path, content in files.items():
+            write_file(root, path, content)
+        context = ToolContext(
+            sandbox,
+            tools_environment(),
+            root,
+            files,
+            frozenset(planned),
+            tuple(dependencies),
+            settings,
+            dict(criteria or {}),
+            tuple(tests),
+            tuple(packages),
+            tuple(code),
+            dict(roles or {}),
+            tuple(serve),
+            tuple(code_checks),
+        )
+        coded = set(code)
+        for check in checks:
+            paths = sorted(p for p in files if check.judges(p, p in coded))
+            if not paths:
+                continue
+            report = check.run(context, paths)
+            runs.extend(report.runs)
+            problems += [
+                Problem(f.path, owner_of(f.path), check.name, f.text) for f in report.findings
+            ]
+    finally:
+        remove_tree(root)
+    return BuildVerdict(runs, problems)
