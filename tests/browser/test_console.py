@@ -610,12 +610,14 @@ def test_another_pages_form_neither_signs_the_browser_in_nor_out(
 OPEN_INCIDENT = """
 from devfactory.control.incidents import Trigger
 from devfactory.factory.facade import Factory
+from devfactory.factory.intake import StartRequest
 from devfactory.settings import get_settings
 
 factory = Factory(get_settings())
 try:
     factory.switchboard.pause_project("ward", by="adam", role="admin", reason="kept for a test")
-    row = factory.submit("A command line that adds two numbers", project="ward", owner="olga")
+    asked = StartRequest("A command line that adds two numbers", project="ward", owner="olga")
+    row = factory.submit(asked)
     spike = Trigger("budget_spike", "tokens 9x the usual in one stage")
     incident = factory.switchboard.open_incident(row, spike, {})
     print(row.run_id, incident.id)

@@ -67,7 +67,7 @@ def served(pg_settings: Settings) -> Iterator[Served]:
 
 
 def completed(served: Served, tmp_path: Path) -> str:
-    run = served.factory.start(TODO, out_dir=tmp_path / "out")
+    run = served.factory.start(StartRequest(TODO, out_dir=tmp_path / "out"))
     assert run.status == "COMPLETED"
     return run.run_id
 

@@ -274,7 +274,6 @@ a UTF-8 text file in upper case. Exit codes: 0 on success; 1 when FILE cannot be
 WHOLE_CLI = """```python
 import argparse
 import sys
-from devfactory.factory.intake import StartRequest
 
 
 def main(argv=None):
