@@ -2,10 +2,10 @@
 
 The app shares the factory with the CLI and the chat (one ``Factory`` per
 process, opened in the lifespan) and never drives a run itself: runs are
-queued for ``devfactory worker`` processes. Routes live in ``runs.py`` (runs,
-answers, pending), ``live.py`` (Server-Sent Events), ``records.py`` (files,
-audit, usage), ``info.py`` (teams, graphs, memory, health, metrics) and
-``operations.py`` (the emergency stop, held teams and projects, thresholds,
+queued for ``devfactory worker`` processes. Routes live in ``run_routes.py``
+(runs, answers, pending), ``live_events.py`` (Server-Sent Events), ``records.py``
+(files, audit, usage), ``info.py`` (teams, graphs, memory, health, metrics) and
+``operation_routes.py`` (the emergency stop, held teams and projects, thresholds,
 incidents).
 """
 

@@ -1,6 +1,6 @@
 """The operator's console: the reads only it needs (its pages are ``console_pages.py``).
 
-The console's pages hold no data: signed in (``signin.py``), they read and act
+The console's pages hold no data: signed in (``console_signin.py``), they read and act
 through the API's own routes (runs, the run's graph as SVG drawn by Graphviz,
 Server-Sent Events, files, pending questions, answers), so the roles and the
 policy decide exactly what they decide for an API key. The routes here add what

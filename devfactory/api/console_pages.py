@@ -10,7 +10,7 @@ whatever a page came to hold. A person signs in with the users file's name and
 password, throttled per name and address like the chat, the password checked
 in threads of its own (``users.PasswordChecks``: a flood of sign-ins is refused
 with 503, never holds the threads the API's routes need); the sign-in is a row
-of the database (``signin.py``), which signing out deletes.
+of the database (``console_signin.py``), which signing out deletes.
 
 Signing in and out are refused (403) unless the form was posted from a page of
 the console's own origin (``api_public_origin``, else the address the request

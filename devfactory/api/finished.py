@@ -8,10 +8,10 @@ the finished runs it was asked for, with their owner (each request is still
 checked against the caller's role and the policy), and serves it with no query.
 
 The database says when to forget one: every write of a run's row, its view or its
-transitions is announced on ``store.runs.CHANGED_CHANNEL`` when it commits (a
+transitions is announced on ``store.runs_table.CHANGED_CHANNEL`` when it commits (a
 trigger, ``store/schema.sql``, so every writer is heard: a worker, the CLI, a
 retention job, plain SQL), and the process's one LISTEN connection
-(``api.live.Listener``) drops that run. Nothing is kept or served while that
+(``api.live_events.Listener``) drops that run. Nothing is kept or served while that
 connection is down; what was kept is forgotten when it is lost and when it is
 back. A rendering read while a change was heard is not kept (the ``epoch``). A
 change made in another process is seen here once its notification arrives (the

@@ -43,7 +43,7 @@ BATCH = 200  # events read per query
 class Listener:
     """Hold one LISTEN connection: wake the streams waiting on a run, forget changed runs.
 
-    Besides the events, it hears every change of a run (``store.runs.CHANGED_CHANNEL``)
+    Besides the events, it hears every change of a run (``store.runs_table.CHANGED_CHANNEL``)
     and drops that run from ``finished``, which serves nothing while it is not heard.
     """
 

@@ -10,7 +10,7 @@ before anything imports chainlit; ``serve`` runs it (``devfactory chat``) and
 What ``prepare`` fixes in that configuration, from the settings: the origins
 allowed to call the chat (CORS, and the origin guard in ``chainlit_app.py`` reads the
 same list), how long a sign-in lasts, and the frontend without outside hosts
-(``frontend.py``). The signing secret is ``secret.py``'s.
+(``offline_assets.py``). The signing secret is ``secret.py``'s.
 """
 
 from __future__ import annotations

@@ -19,11 +19,11 @@ by header; a person's role is the policy's, and only roles a pause accepts get
 its buttons (the factory checks the role again when the answer arrives). Only
 pages of the chat's own origin may call it (``guard.py``); repeated wrong
 passwords lock that name at that address (``control/signin_throttle.py``), and a refused
-sign-in says why (``signin.py``); every action reads the person and their role
+sign-in says why (``signin_messages.py``); every action reads the person and their role
 from the users file again (``session.who``).
 
 This module holds Chainlit's callbacks for sign-in, profiles and messages;
-runs are in ``runs.py``, their buttons in ``actions.py``, conversations in
+runs are in ``run_steps.py``, their buttons in ``actions.py``, conversations in
 ``conversations.py``, and what they share in ``session.py``.
 """
 

@@ -139,7 +139,7 @@ def inert_markdown(text: str) -> str:
     """Return ``text`` as Markdown the chat may show: no image, no raw HTML, code as written.
 
     Every message or step whose text came from a model or a person goes through
-    this before Chainlit sends it (``view.py``, ``runs.py``, ``conversations.py``,
+    this before Chainlit sends it (``view.py``, ``run_steps.py``, ``conversations.py``,
     ``actions.py``). Applying it twice changes nothing more.
     """
     if _OPENER.search(text) is None:

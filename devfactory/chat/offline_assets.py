@@ -12,7 +12,7 @@ refuses rather than serve it.
 ``build`` also writes Chainlit's translations into the app root's
 ``.chainlit/translations`` (Chainlit copies its own only where one is missing)
 with the sign-in form asking for a user name, which is what the chat signs in
-with, not an email address, and saying why a sign-in was refused (``signin.py``).
+with, not an email address, and saying why a sign-in was refused (``signin_messages.py``).
 And it draws each speaker's avatar (``avatars.py``).
 """
 

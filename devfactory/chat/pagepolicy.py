@@ -21,7 +21,7 @@ to hold (a person's own message, which their browser renders as they typed it):
 * no plugin (``object-src 'none'``), no ``<base>`` elsewhere, forms post only to
   the chat.
 
-Every asset the page needs is the chat's own already (``frontend.py``). The edge
+Every asset the page needs is the chat's own already (``offline_assets.py``). The edge
 (``webguard.SecurityHeaders``) adds ``frame-ancestors`` to this policy.
 """
 

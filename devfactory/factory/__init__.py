@@ -1,4 +1,4 @@
-"""The run service: ``Factory`` (``runner.py``) and the services it composes.
+"""The run service: ``Factory`` (``facade.py``) and the services it composes.
 
 Every entry point (CLI, chat, API, workers) opens a ``Factory``, which starts,
 drives, records, answers and reads runs; the operator's controls and incidents

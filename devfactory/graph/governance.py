@@ -1,7 +1,7 @@
 """Governance before any team works: assess the requirement, apply the policy, ask a person.
 
 The model rates the requirement and an independent check measures it against
-known risky intents and text addressed to the reviewers (``screening.py``);
+known risky intents and text addressed to the reviewers (``screening/check.py``);
 the policy (a file, never the requirement) decides what happens. ``govern``
 does the assessment and the automatic outcomes; ``approval`` is the
 interrupt-only node a HIGH-risk run waits in.

@@ -89,7 +89,7 @@ class RunViews:
     def read(self, run_id: str) -> Detail | None:
         """Return a run's row, its view and its transitions in one query (None: no such run).
 
-        What ``GET /runs/{id}`` shows, read at once: the row as ``store.runs.ROW_QUERY``
+        What ``GET /runs/{id}`` shows, read at once: the row as ``store.runs_table.ROW_QUERY``
         gives it, the view (None when the run has none yet) and the transitions in order.
         """
         with self.pool.connection() as conn:

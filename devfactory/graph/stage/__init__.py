@@ -5,7 +5,7 @@ the team's frozen ``StageSetup``:
 
 * ``hold`` (``graph/stage/holds.py``): while an operator holds the team, the stage
   waits here for a person before it starts (the other stages go on).
-* ``recall`` (``memory.py``): what the team and the factory remember.
+* ``recall`` (``recall.py``): what the team and the factory remember.
 * ``draft``, ``report`` (``work.py``): each file as plain text (the build
   plan as a validated object), then the team's ``TaskResult`` on them.
 * ``verify`` (``verify.py``): the plan's objective checks on the code, in the
@@ -16,7 +16,7 @@ the team's frozen ``StageSetup``:
   question to the clarification broker (``clarify``), which may hand it to a
   person (``consult``); or, at the attempt cap, ask a person what to do
   (``escalate``) before the stage ends BLOCKED.
-* ``retain`` (``memory.py``): what the stage learned, and the team's new facts.
+* ``retain`` (``recall.py``): what the stage learned, and the team's new facts.
 
 To change what a stage does, open the node's module; to change how the nodes
 are wired, change ``make_team_node``.
