@@ -110,7 +110,7 @@ from devfactory.repairs.missing_imports import (
 from devfactory.repairs.quotes import escape_inner_quotes
 from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.software.salvage import drop_unbound_tests, salvage_tests
-from devfactory.software.source import bound_by, shallow
+from devfactory.software.source import bound_by, bound_names, shallow
 
 
 class RepairKind(StrEnum):
@@ -244,9 +244,7 @@ def _except_names(source: str, _: object) -> Repaired:
                 kept += [(h, name) for h in handlers]
     if not kept:
         return Repaired(source)
-    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-        name for n in ast.walk(tree) for name in bound_by(n)
-    }
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | bound_names([tree])
     lines = source.splitlines(keepends=True)
     for handler, name in sorted(kept, key=lambda k: k[0].lineno, reverse=True):
         new = next(
@@ -256,16 +254,15 @@ def _except_names(source: str, _: object) -> Repaired:
     fixed = "".join(lines)
     if _tree_of(fixed) is None:
         return Repaired(source)
-    notes = []
-    for name in sorted({name for _, name in kept}):
-        rows = ", ".join(
-            str(h.lineno) for h, n in sorted(kept, key=lambda k: k[0].lineno) if n == name
-        )
-        notes.append(
-            f"`{name}` of `except ... as {name}` kept bound for its read after the block "
-            f"(line {rows})"
-        )
-    return Repaired(fixed, tuple(notes))
+    rows: dict[str, list[int]] = {}
+    for handler, name in sorted(kept, key=lambda k: k[0].lineno):
+        rows.setdefault(name, []).append(handler.lineno)
+    notes = tuple(
+        f"`{name}` of `except ... as {name}` kept bound for its read after the block "
+        f"(line {', '.join(map(str, rows[name]))})"
+        for name in sorted(rows)
+    )
+    return Repaired(fixed, notes)
 
 
 def _read_after(node: ast.AST, name: str, handlers: Sequence[ast.ExceptHandler]) -> bool:

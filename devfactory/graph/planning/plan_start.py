@@ -54,8 +54,7 @@ def team_files(kind: SoftwareKind, code: str, writer: Mapping[FileRole, str]) ->
     """
     files: list[PlannedFile] = []
     shape = shape_of_kind(kind)
-    service = shape.serves
-    if service and FileRole.API in writer:
+    if shape.serves and FileRole.API in writer:
         files.append(PlannedFile(path="api/openapi.yaml", role=FileRole.API,
                                  owner=writer[FileRole.API], depends_on=[],
                                  purpose="the OpenAPI 3.1 document of the service: every route "
@@ -72,7 +71,7 @@ def team_files(kind: SoftwareKind, code: str, writer: Mapping[FileRole, str]) ->
                                  owner=writer[FileRole.INFRA], depends_on=[code],
                                  purpose="the GitHub Actions workflow: install the project and "
                                  "run its tests on every push and pull request"))  # fmt: skip
-    if service and FileRole.OPS in writer:
+    if shape.serves and FileRole.OPS in writer:
         files.append(PlannedFile(path="docs/runbook.md", role=FileRole.OPS,
                                  owner=writer[FileRole.OPS], depends_on=[code],
                                  purpose="how to start, probe and restart the service: its "
