@@ -3,7 +3,9 @@
 The build plan's code checks run on every file written (and, for a run that delivers
 into a repository, the repository's own old tests), then the build checks of every
 passed team that names some (``checks/tools/``: Security Engineering's scan of
-the code, Compliance & Legal's licences). Each problem names its file's owner, so
+the code, Compliance & Legal's licences). Every stage has passed, so a tests'
+team's test is settled: a failure on its assertion is the code's owner's
+(``checks/code/blame.py``). Each problem names its file's owner, so
 ``graph/run_nodes.py``'s ``validate`` can send it back in a bounded fix round; one
 that no team owns fails the run.
 """
@@ -15,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from langgraph.runtime import Runtime
 
 from devfactory.checks.code import CODE_CHECKS, Check, ExistingTestsCheck
+from devfactory.checks.code.blame import settled_tests
 from devfactory.checks.code.plan_commands import smoke_for
 from devfactory.checks.tools import BUILD_CHECKS, BuildVerdict, run_build_checks
 from devfactory.contracts import CheckRun, FinalChecks, Repository, StageOutcome
@@ -58,6 +61,7 @@ def final_checks(
             checks=checks,
             requirement=state["requirement"],
             facts=requirement_facts_of(state),
+            settled=settled_tests(build_plan, list(stages)),  # every team has had its attempts
         )
         built = build_checks(
             state,

@@ -23,6 +23,7 @@ from devfactory.contracts import (
     GateVerdict,
     Repository,
     RunOutcome,
+    StageOutcome,
     StageRecord,
     TaskResult,
     last_final_checks,
@@ -276,3 +277,25 @@ def outcome_of(values: Mapping[str, Any]) -> RunOutcome | None:
     """Return how the run ended (None while it has not)."""
     stored = values.get("outcome")
     return stored if isinstance(stored, RunOutcome) else None
+
+
+def kept_files(state: Mapping[str, Any], team: str) -> tuple[dict[str, str], list[str]]:
+    """Return, in a fix round, the files of the teams that keep their record, and those teams.
+
+    A team the final checks found nothing to fix keeps its files as they are
+    (``graph/stage/work.kept_record``), later stages' included: ``team``'s
+    code is judged with them, as the final checks will judge it. Outside a
+    fix round, nothing.
+    """
+    if not state.get("fix_round"):
+        return {}, []
+    fixes = state.get("fixes") or {}
+    files: dict[str, str] = {}
+    teams: list[str] = []
+    for slug, record in (state.get("kept_stages") or {}).items():
+        if slug == team or slug in fixes or record.result is None:
+            continue
+        if record.outcome is StageOutcome.PASSED:
+            teams.append(slug)
+            files.update({a.path: a.content for a in record.result.artifacts})
+    return files, teams

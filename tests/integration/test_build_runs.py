@@ -355,6 +355,32 @@ def test_a_code_bug_found_by_qa_goes_back_to_the_code_team_in_a_fix_round(
     assert log.count("Backend Engineering") == 2
 
 
+def test_a_right_test_qa_keeps_through_its_attempts_goes_to_the_code_team_and_is_passed(
+    pg_settings: Settings, tmp_path: Path
+) -> None:
+    case = CASES["library"]
+    floored = case["code"]["readtime.py"].replace("math.ceil", "math.floor")  # 201 words: 1
+    script = right_tests_and(
+        case, lambda c: textwrap.dedent(floored).strip() + "\n" if c.n == 0 else None
+    )
+    settings = sandboxed(pg_settings, tmp_path)
+    models = ScriptedModels(script)
+    with Factory(settings, models=models) as factory:
+        report = factory.start(
+            StartRequest(case["requirement"], pipeline="mvp", out_dir=tmp_path / "out")
+        )
+        moves = [t.reason for t in factory.transitions(report.run_id)]
+    assert report.status == "COMPLETED", report.reason
+    # the failure ended in QA's own assertion: QA checked its test on every attempt it had,
+    # kept it, and at its last the failure became the code's
+    assert models.chat.count("qa-engineering", "draft") == settings.max_stage_attempts
+    assert any(m.startswith("fix round 1: the built software fails its checks; back to backend")
+               for m in moves)  # fmt: skip
+    fix = [c for c in models.chat.calls if c.team == "backend-engineering" and c.kind == "draft"][1]
+    assert "the tests' team kept this test" in fix.prompt and "assert 1 == 2" in fix.prompt
+    assert models.chat.count("qa-engineering", "draft") == settings.max_stage_attempts  # kept
+
+
 def test_a_bug_nobody_fixes_fails_the_run_after_the_fix_rounds(
     pg_settings: Settings, tmp_path: Path
 ) -> None:

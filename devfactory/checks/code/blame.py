@@ -4,6 +4,15 @@ A problem goes back to the team that owns its file, so a failing test must be
 laid at one file's door: the requirement's own examples are trusted, a model's
 test that fails on code passing them goes back to its author, and a
 repository's own test that fails on its assertion blames the planned module it imports.
+
+A tests' team's test is first its author's to check against the requirement.
+Once the team has had its attempts and kept it (``settled``: its last
+attempt, and every later check of the run), a failure on the test's own
+assertion is the code's: the code returned what the test says is wrong, and
+the code's team is asked to fix it, shown the test. A test that fails before
+its assertion (it calls the code wrongly, misuses a fixture) stays its
+author's. Without this a right test the code fails ended its team's stage
+BLOCKED, and the code's team never saw it.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ def arbitrate(
     plan: BuildPlan,
     workspace: Path,
     anchors: Collection[str] = (),
+    settled: Collection[str] = (),
 ) -> tuple[str, str]:
     """Say whose a failing test is: the code's or the test's author's, and why.
 
@@ -42,7 +52,9 @@ def arbitrate(
     ``--help``), goes back to the test's author, with the reason: it asks for
     something the examples do not show, so the test is checked against the
     requirement before the code is. Other failures (some example fails, or
-    none vouches for what the code does) go to the file the traceback ends in.
+    none vouches for what the code does) go to the file the traceback ends in,
+    except a ``settled`` test file's failure on its own assertion, which goes to
+    the planned module the test imports (``asserted``).
     """
     code = next((f.path for f in plan.files if f.role is FileRole.CODE), "")
     if case.file == EXAMPLES_PATH:
@@ -54,7 +66,39 @@ def arbitrate(
             "the code passes every one of the requirement's own examples, and this test "
             "fails on it: check the test against the requirement sentence it tests: "
         )
-    return blame(case.traceback, plan, workspace) or case.file, ""
+    found = blame(case.traceback, plan, workspace) or case.file
+    if case.file in settled and found == case.file and asserted(case):
+        tested = planned_import(case.file, plan, workspace) or code
+        if tested:
+            return tested, KEPT
+    return found, ""
+
+
+KEPT = (
+    "the tests' team kept this test after checking it against the requirement, and the code "
+    "fails its assertion: make the code return what the test expects: "
+)
+
+
+def asserted(case: TestCase) -> bool:
+    """Say whether ``case`` failed on an assertion (not on an error raised before one)."""
+    return case.outcome == "failed" and case.message.lstrip().startswith(
+        ("AssertionError", "assert ")
+    )
+
+
+def settled_tests(plan: BuildPlan, teams: Collection[str]) -> frozenset[str]:
+    """Return the tests files of ``teams`` whose team writes no code: tests kept by their author.
+
+    A team that writes the code and its tests fixes either; only a tests'
+    team's test can be right where the code is wrong with no one else told.
+    """
+    coders = {f.owner for f in plan.files if f.role is FileRole.CODE}
+    return frozenset(
+        f.path
+        for f in plan.files
+        if f.role is FileRole.TESTS and f.owner in teams and f.owner not in coders
+    )
 
 
 def blame(text: str, plan: BuildPlan, workspace: Path) -> str:
@@ -81,7 +125,14 @@ def imported_planned(test_file: str, plan: BuildPlan, workspace: Path) -> str:
     its traceback ends in the test itself (a wrong result, not a crash), the
     planned module it imports is the file to blame, not the test.
     """
-    if plan.owner_of(test_file) or not test_file.endswith(".py"):
+    if plan.owner_of(test_file):
+        return ""
+    return planned_import(test_file, plan, workspace)
+
+
+def planned_import(test_file: str, plan: BuildPlan, workspace: Path) -> str:
+    """Return the planned code file ``test_file`` imports, the first by module name ("" if none)."""
+    if not test_file.endswith(".py"):
         return ""
     try:  # the code under test ran in this folder: read through runfiles, never through a link
         source = read_file(workspace, test_file, PARSED_BYTES)

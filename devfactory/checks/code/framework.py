@@ -88,6 +88,8 @@ class CheckContext:
             build loop writes (empty: only the plan's symbols are known).
         facts: what the run read of it, once (the model's facts where the parser
             left gaps); None: the checks read ``requirement`` with the parser.
+        settled: the tests files their tests' team has kept (``blame.settled_tests``):
+            a failure on one's assertion is the code's to fix.
 
     """
 
@@ -100,6 +102,7 @@ class CheckContext:
     environment: Environment | None = None
     requirement: str = ""
     facts: RequirementFacts | None = None
+    settled: frozenset[str] = frozenset()
 
     def code_modules(self) -> list[str]:
         """Return the planned code modules written so far (a ``__main__`` runs when imported)."""

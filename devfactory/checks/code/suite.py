@@ -51,6 +51,7 @@ def verify(
     checks: Sequence[Check] = CODE_CHECKS,
     requirement: str = "",
     facts: RequirementFacts | None = None,
+    settled: frozenset[str] = frozenset(),
 ) -> Verification:
     """Run ``checks`` on ``workspace`` in order, each whose needs are met, and gather them.
 
@@ -65,6 +66,7 @@ def verify(
         checks: the checks to run (``CODE_CHECKS`` by default).
         requirement: the run's requirement (its skeleton's units must be written).
         facts: what the run read of it (None: the parser reads ``requirement``).
+        settled: the tests files their tests' team has kept (``blame.settled_tests``).
 
     """
     if files is None:
@@ -83,5 +85,6 @@ def verify(
         criteria=criteria,
         requirement=requirement,
         facts=facts,
+        settled=settled,
     )
     return run_checks(context, checks)

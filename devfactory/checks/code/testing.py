@@ -45,7 +45,9 @@ class TestsCheck:
             if case.file and case.file not in context.files:
                 continue  # a repository's own test, as it was: ExistingTestsCheck judges it
             if case.outcome in ("failed", "error"):
-                path, note = arbitrate(case, report.cases, plan, workspace, anchors)
+                path, note = arbitrate(
+                    case, report.cases, plan, workspace, anchors, context.settled
+                )
                 if not plan.owner_of(path):  # a repository's own test: the code it imports
                     path = imported_planned(case.file, plan, workspace) or path
                 text = f"{case.name} {case.outcome}: {case.message}\n{case.traceback}"

@@ -8,6 +8,13 @@ tests exist and smoke-run the entry point once its file exists).
 Problems about this team's files keep the stage from passing, whatever the
 team's confidence; problems about other teams' files go back to them from the
 run's final checks (``graph/run_nodes.py``).
+
+A tests' team's test that fails on its assertion is its author's to check
+until the team's last attempt; there it is kept (``settled``), and the failure
+is the code's (``checks/code/blame.py``): the stage passes and the final checks
+send it to the code's team. In that fix round the code's stage is judged with
+the files of the teams that keep their record laid out too, so it sees the
+test it must pass, and its build loop runs it (``graph/stage/build_loop/``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from devfactory.checks.code import (
     criteria_of,
     verify,
 )
+from devfactory.checks.code.blame import settled_tests
 from devfactory.checks.tools import TOOL_CHECKS, ToolVerdict, run_tool_checks
 from devfactory.contracts import (
     Artifact,
@@ -40,7 +48,13 @@ from devfactory.contracts import (
 )
 from devfactory.graph.context import Context
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
-from devfactory.graph.state import StageState, StageUpdate, build_plan_of, requirement_facts_of
+from devfactory.graph.state import (
+    StageState,
+    StageUpdate,
+    build_plan_of,
+    kept_files,
+    requirement_facts_of,
+)
 from devfactory.repos.repository import repository_files
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.disagreeing_tests import (
@@ -97,6 +111,7 @@ def run_code_checks(
     checks: Sequence[Check] = CODE_CHECKS,
     requirement: str = "",
     facts: RequirementFacts | None = None,
+    settled: frozenset[str] = frozenset(),
 ) -> Verification:
     """Lay ``files`` out in a temporary folder and run ``checks`` on them against ``plan``.
 
@@ -104,7 +119,8 @@ def run_code_checks(
     what the run read of it, when given) leaves to be written must not be
     stubs any more. A run delivering into a ``repository`` (the
     run state's) has its files laid over the base branch's, so its code runs
-    with the repository around it.
+    with the repository around it. A failure on the assertion of a ``settled``
+    tests file is the code's (``checks/code/blame.py``).
     """
     sandbox = runtime.context.get_sandbox()
     criteria = criteria_of(files.get(REQUIREMENTS_PATH, ""))
@@ -129,6 +145,7 @@ def run_code_checks(
             checks=checks,
             requirement=requirement,
             facts=facts,
+            settled=settled,
         )
     finally:
         remove_tree(root)  # iterative and link-safe: the code may have left any tree there
@@ -244,9 +261,12 @@ def verify_code(
         off = CheckRun(name="run", command="", summary="code not run: run_code is off")
         return Command(goto="report", update={**skip, "checks": [off]})
     done = [t for t, r in state["stages"].items() if r.outcome is StageOutcome.PASSED]
+    others, keeping = kept_files(state, slug)
     files = with_examples(
-        workspace_files(state["stages"], drafts), plan, requirement_facts_of(state)
+        {**others, **workspace_files(state["stages"], drafts)}, plan, requirement_facts_of(state)
     )
+    last = state.get("attempt", 1) >= max_attempts(state, runtime)
+    settled = settled_tests(plan, [*keeping, *([slug] if last else [])])
     from devfactory.sandbox.runner import SandboxUnavailableError
 
     def checked(files: Mapping[str, str]) -> Verification:
@@ -258,6 +278,7 @@ def verify_code(
             repository=state.get("repository"),
             requirement=state["requirement"],
             facts=requirement_facts_of(state),
+            settled=settled,
         )
 
     taken: TakenOut | None = None

@@ -23,9 +23,11 @@ Last, the module written whole in one reply, as a fair single call writes it
 delivered only when it does better (no stub first, then the examples, the
 model's tests, lint), so the build is never worse than one call.
 Up to ``repair_rounds`` repairs then show the best one the assertions and
-findings it still fails. On a later attempt the earlier body is repaired
-first; fresh candidates are drawn on the module with the unit back to its
-stub, never shown the earlier body (a small model copies it, mistakes and all).
+findings it still fails. In a fix round, the tests a tests' team kept and the
+code failed on their assertions run beside the examples (``trials.KeptTests``).
+On a later attempt the earlier body is repaired first; fresh candidates are
+drawn on the module with the unit back to its stub, never shown the earlier
+body (a small model copies it, mistakes and all).
 What the model writes can never remove the skeleton's interface, lose its
 imports or be cut off: a reply that does not parse, or defines no such
 unit, is refused, and the stub (or the earlier body) stays. A reply that
@@ -54,6 +56,7 @@ from functools import partial
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from devfactory.checks.code.blame import settled_tests
 from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.model_io.structured import Draft
@@ -62,7 +65,7 @@ from devfactory.graph.stage.build_loop.splice import SpliceError, fragment, spli
 from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
 from devfactory.graph.stage.build_loop.whole import ask_whole, how_run, module_of, whole_messages
 from devfactory.graph.stage.drafting import Drafting
-from devfactory.graph.state import requirement_facts_of
+from devfactory.graph.state import kept_files, requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import invoked, served_by, text_of, usage_of
 from devfactory.repairs.repair import RepairKind, repair
@@ -125,8 +128,13 @@ def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Dra
     tests = examples_file(facts)
     built = Built()
     source = _starting_point(made, earlier)
-    runner = TrialRunner.open(work.sandbox, work.plan, tests)
+    runner = TrialRunner.open(work.sandbox, work.plan, tests, _kept_tests(work))
     try:
+        failing = runner.keep_judging(source, made.units)
+        if failing:
+            built.notes.append(
+                f"{path}: the kept tests to pass this round: {', '.join(failing)}"[:600]
+            )
         for n, unit in enumerate(made.units, 1):
             if work.out_of_time():  # the run's time cap: the units left stay as they are
                 built.notes.append(f"{unit.name}: not written: the run's time cap was reached")
@@ -144,6 +152,19 @@ def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Dra
     draft = Draft(artifact, built.usage, built.model, repairs=built.notes, origin="build")
     draft.companions = _agreed_tests(work, made, source, built)
     return draft
+
+
+def _kept_tests(work: Drafting) -> dict[str, str]:
+    """Return, in a fix round, the tests files a tests' team kept (path -> source).
+
+    The final checks laid their failing assertions at this module
+    (``checks/code/blame.py``); the trials run them, so that what fails them
+    is drawn and repaired again and what passes them is kept.
+    """
+    if work.plan is None:
+        return {}
+    files, teams = kept_files(work.state, work.setup.spec.slug)
+    return {p: files[p] for p in sorted(settled_tests(work.plan, teams)) if p in files}
 
 
 def _agreed_tests(work: Drafting, made: Skeleton, source: str, built: Built) -> list[Artifact]:

@@ -8,19 +8,30 @@ the unit being written are counted, the gate's lint is applied, and a
 ``Trial`` holds the score. ``TrialRunner.behaviour`` calls a function of a
 version on the arguments of the model's tests, so that tied versions can be
 judged by what they do (``graph/stage/build_loop/agreement.py``). Nothing here calls a model.
+
+In a fix round the tests a tests' team kept (``checks/code/blame.settled_tests``)
+run beside the examples: a test is about the units it calls by name (a test
+calling none of them, as a command line's run in a subprocess, is the
+command's), and it judges only when it passes on the version the round starts
+from or fails there on its assertion (``keep_judging``); one that breaks
+before its assertion says nothing of the code and is left out.
 """
 
 from __future__ import annotations
 
+import ast
 import logging
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devfactory.checks.code import LintCheck, finding_text
+from devfactory.checks.code.blame import asserted
 from devfactory.runfiles import remove_tree, write_file
+from devfactory.sandbox.junit import TestReport
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests
 from devfactory.software.plan import BuildPlan
@@ -28,9 +39,67 @@ from devfactory.software.skeleton import Unit, UnitKind
 
 if TYPE_CHECKING:
     from devfactory.sandbox.environments import Environment
+    from devfactory.sandbox.junit import TestCase
     from devfactory.sandbox.runner import Sandbox
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class KeptTests:
+    """The tests files a tests' team kept, and the names each of their tests calls."""
+
+    files: dict[str, str] = field(default_factory=dict)  # path -> source
+    calls: dict[str, frozenset[str]] = field(default_factory=dict)  # "path::test" -> names
+    judging: set[str] = field(default_factory=set)  # the tests that judge (``keep_judging``)
+
+    @classmethod
+    def of(cls, files: Mapping[str, str]) -> KeptTests:
+        """Read the test functions of ``files`` (a file that does not parse is left out)."""
+        kept = cls()
+        for path, source in files.items():
+            try:
+                tree = ast.parse(source)
+            except (SyntaxError, ValueError):
+                continue
+            kept.files[path] = source
+            for test in _test_functions(tree):
+                called = {
+                    n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+                    for n in ast.walk(test)
+                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name | ast.Attribute)
+                }
+                kept.calls[f"{path}::{test.name}"] = frozenset(called)
+        return kept
+
+    def key(self, case: TestCase) -> str:
+        """Return the name a trial knows a test by: a kept test's with its file, else its own."""
+        if case.file in self.files:
+            return f"{case.file}::{case.name.split('[', 1)[0]}"
+        return case.name
+
+    def about(self, unit: Unit, names: frozenset[str]) -> list[str]:
+        """Return the judging tests about ``unit``; ``names`` are every unit's of the module."""
+        if unit.kind == UnitKind.MODULE:
+            return sorted(self.judging)
+        mine = []
+        for key in sorted(self.judging):
+            called = self.calls[key] & names
+            if unit.name in called or (unit.kind == UnitKind.COMMAND and not called):
+                mine.append(key)
+        return mine
+
+
+def _test_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Return the module's test functions, its test classes' methods included."""
+    found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    for node in tree.body:
+        body = node.body if isinstance(node, ast.ClassDef) else [node]
+        for item in body:
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                if item.name.startswith("test"):
+                    found.append(item)
+    return found
 
 
 @dataclass(frozen=True)
@@ -65,17 +134,25 @@ class TrialRunner:
         env: Environment | None,
         tests: ExampleTests | None,
         module: str,
+        kept: KeptTests | None = None,
     ) -> None:
         self.sandbox, self.env, self.tests, self.module = sandbox, env, tests, module
+        self.kept = kept or KeptTests()
+        self.units: frozenset[str] = frozenset()  # every unit's name (``keep_judging``)
 
     @classmethod
     def open(
-        cls, sandbox: Sandbox | None, plan: BuildPlan | None, tests: ExampleTests | None
+        cls,
+        sandbox: Sandbox | None,
+        plan: BuildPlan | None,
+        tests: ExampleTests | None,
+        kept: Mapping[str, str] | None = None,
     ) -> TrialRunner:
         """Return the runner of ``plan``'s first module, its environment built once.
 
         Without a sandbox or a plan nothing runs; a plan whose dependencies are
-        not plain requirements runs nothing either (said in the log).
+        not plain requirements runs nothing either (said in the log). ``kept``
+        are the tests files a tests' team kept (a fix round's; path -> source).
         """
         env = None
         if sandbox is not None and plan is not None:
@@ -85,7 +162,28 @@ class TrialRunner:
                 log.warning("the build loop runs nothing: %s", exc)
                 sandbox = None
         module = plan.python_modules()[0] if plan and plan.python_modules() else ""
-        return cls(sandbox, env, tests, module)
+        return cls(sandbox, env, tests, module, KeptTests.of(kept or {}))
+
+    def keep_judging(self, source: str, units: list[Unit]) -> list[str]:
+        """Run the kept tests on ``source``; keep those that pass or fail on their assertion.
+
+        Returns the kept tests that fail there: what the round is to fix.
+        """
+        self.units = frozenset(u.name for u in units if u.kind != UnitKind.MODULE)
+        if not self.kept.files or not self.runs:
+            return []
+        _, report = self._run(source, kept=True)
+        failing: list[str] = []
+        for case in report.cases:
+            key = self.kept.key(case)
+            if key not in self.kept.calls:
+                continue
+            if case.outcome == "passed":
+                self.kept.judging.add(key)
+            elif asserted(case):
+                self.kept.judging.add(key)
+                failing.append(key)
+        return sorted(set(failing))
 
     @property
     def runs(self) -> bool:
@@ -97,7 +195,7 @@ class TrialRunner:
 
     def judges(self, unit: Unit) -> bool:
         """Say whether any example checks ``unit`` (else only splicing and importing judge it)."""
-        return bool(self.tests and self._names(unit))
+        return bool(self._names(unit))
 
     def _names(self, unit: Unit) -> list[str]:
         """Return the examples that judge ``unit``: its own, the command's too, or all (a module).
@@ -106,13 +204,14 @@ class TrialRunner:
         error) and by its own: a filter's transform by the outputs the
         requirement shows.
         """
+        kept = self.kept.about(unit, self.units)
         if self.tests is None:
-            return []
+            return kept
         if unit.kind == UnitKind.MODULE:
-            return list(self.tests.about)
+            return [*self.tests.about, *kept]
         if unit.kind == UnitKind.COMMAND:
-            return [*self.tests.of("cli"), *self.tests.of(unit.name)]
-        return self.tests.of(unit.name)
+            return [*self.tests.of("cli"), *self.tests.of(unit.name), *kept]
+        return [*self.tests.of(unit.name), *kept]
 
     def behaviour(self, source: str, function: str, arguments: list[str]) -> tuple[str, ...]:
         """Return what ``function`` gives on each argument tuple (empty: it could not run)."""
@@ -130,38 +229,59 @@ class TrialRunner:
         """Run ``source`` against the examples; score it for ``unit``."""
         if self.sandbox is None or self.env is None:
             return Trial(source)
-        root = Path(tempfile.mkdtemp(prefix="devfactory-build-"))
-        try:
-            write_file(root, f"{self.module}.py", source)
-            if self.tests is None:
+        if self.tests is None and not self.kept.judging:
+            root = Path(tempfile.mkdtemp(prefix="devfactory-build-"))
+            try:
+                write_file(root, f"{self.module}.py", source)
                 done = self.sandbox.compile_and_import(root, self.env, [self.module])
-                problem = "" if done.exit_code == 0 else f"it does not import: {done.output[-300:]}"
-                return Trial(source, problem=problem, lint=self.lint(source))
-            write_file(root, EXAMPLES_PATH, self.tests.source)
-            result, report = self.sandbox.run_tests(
-                root, self.env, f"python -m pytest -q -p no:cacheprovider {EXAMPLES_PATH}"
-            )
-        finally:
-            remove_tree(root)
+            finally:
+                remove_tree(root)
+            problem = "" if done.exit_code == 0 else f"it does not import: {done.output[-300:]}"
+            return Trial(source, problem=problem, lint=self.lint(source))
+        output, ran = self._run(source, kept=bool(self.kept.judging))
         lint = self.lint(source)
-        if not report.cases:
-            why = f"the examples did not run: {result.output[-300:]}"
+        if not ran.cases:
+            why = f"the examples did not run: {output[-300:]}"
             return Trial(source, problem=why, lint=lint)
         mine = set(self._names(unit))
         passed = total = others = 0
         failures: list[str] = []
-        for case in report.cases:
-            if case.name in mine:
+        for case in ran.cases:
+            if self.kept.key(case) in mine:
                 total += 1
                 if case.outcome == "passed":
                     passed += 1
                 else:
-                    quote = (case.message or case.traceback)[-400:]
+                    # a kept test's traceback shows its call and what it expects
+                    said = case.traceback if case.file in self.kept.files else ""
+                    quote = (said or case.message or case.traceback)[-400:]
                     failures.append(f"{case.name}: {quote}")
             elif case.outcome == "passed":
                 others += 1
         failures += [f"{self.module}.py {finding}" for finding in lint]  # a repair sees them too
         return Trial(source, passed, total, others, tuple(failures), lint=lint)
+
+    def _run(self, source: str, *, kept: bool) -> tuple[str, TestReport]:
+        """Run the examples, and the kept tests when ``kept``, on ``source`` in a fresh folder.
+
+        Returns the run's output and its report (no cases: nothing ran).
+        """
+        paths = [EXAMPLES_PATH] if self.tests is not None else []
+        paths += sorted(self.kept.files) if kept else []
+        if self.sandbox is None or self.env is None or not paths:
+            return "", TestReport()
+        root = Path(tempfile.mkdtemp(prefix="devfactory-build-"))
+        try:
+            write_file(root, f"{self.module}.py", source)
+            if self.tests is not None:
+                write_file(root, EXAMPLES_PATH, self.tests.source)
+            for path, content in self.kept.files.items() if kept else ():
+                write_file(root, path, content)
+            command = "python -m pytest -q -p no:cacheprovider " + " ".join(paths)
+            result, report = self.sandbox.run_tests(root, self.env, command)
+        finally:
+            remove_tree(root)
+        return result.output, report
 
     def lint(self, source: str) -> tuple[str, ...]:
         """Return the gate's lint findings on ``source`` (nothing runs it; none without ruff)."""
