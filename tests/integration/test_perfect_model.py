@@ -19,7 +19,7 @@ import pytest
 from devfactory.contracts import StageOutcome
 from devfactory.factory.facade import Factory
 from devfactory.factory.intake import StartRequest
-from devfactory.graph.stage.build_loop.build import _whole_module
+from devfactory.graph.stage.build_loop.candidates import whole_module
 from devfactory.graph.stage.build_loop.splice import SpliceError
 from devfactory.settings import Settings
 from devfactory.software.kinds import skeleton
@@ -115,7 +115,7 @@ def test_a_web_module_keeping_every_route_is_taken_whole() -> None:
     made = skeleton(read_requirement(case.requirement))
     assert made is not None and {u.kind for u in made.units} == {UnitKind.ROUTE}
     source = reference_module(case.reference_dir, case.module)
-    assert _whole_module(fenced(source), made) == source
+    assert whole_module(fenced(source), made) == source
 
 
 def test_a_web_module_dropping_a_route_is_refused() -> None:
@@ -125,4 +125,4 @@ def test_a_web_module_dropping_a_route_is_refused() -> None:
     source = reference_module(case.reference_dir, case.module)
     first = next(line for line in source.splitlines() if line.startswith("@app.delete("))
     with pytest.raises(SpliceError, match="drops the route DELETE"):
-        _whole_module(fenced(source.replace(first, "")), made)
+        whole_module(fenced(source.replace(first, "")), made)

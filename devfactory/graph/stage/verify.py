@@ -9,12 +9,9 @@ Problems about this team's files keep the stage from passing, whatever the
 team's confidence; problems about other teams' files go back to them from the
 run's final checks (``graph/run_nodes.py``).
 
-A tests' team's test that fails on its assertion is its author's to check
-until the team's last attempt; there it is kept (``settled``), and the failure
-is the code's (``checks/code/blame.py``): the stage passes and the final checks
-send it to the code's team. In that fix round the code's stage is judged with
-the files of the teams that keep their record laid out too, so it sees the
-test it must pass, and its build loop runs it (``graph/stage/build_loop/``).
+At a tests' team's last attempt its tests are kept (``settled``): one failing on
+its assertion is the code's (``checks/code/blame.py``), and in the fix round the
+code's stage is judged with the files of the teams that keep their record.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ import logging
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -47,6 +44,12 @@ from devfactory.contracts import (
     TaskResult,
 )
 from devfactory.graph.context import Context
+from devfactory.graph.stage.pruning import (
+    TakenOut,
+    agreeing_tests,
+    split_disagreeing_tests,
+    without_disagreeing_tests,
+)
 from devfactory.graph.stage.setup import StageSetup, finish, max_attempts
 from devfactory.graph.state import (
     StageState,
@@ -58,11 +61,7 @@ from devfactory.graph.state import (
 from devfactory.repos.repository import repository_files
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.software.disagreeing_tests import (
-    agreeing,
     best_kept,
-    count_tests,
-    prune,
-    split_disagreeing,
 )
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
@@ -159,13 +158,6 @@ def checks_update(found: Verification, team: str) -> StageUpdate:
         # other teams' problems go back to them from the final checks (graph/final_checks.py)
         "check_problems": [p.line() for p in found.problems if p.owner in (team, "")],
     }
-
-
-class TakenOut(NamedTuple):
-    """The stage's drafts with its disagreeing tests taken out, and a note for each one."""
-
-    drafts: list[Artifact]
-    notes: list[str]
 
 
 def verify_stage(
@@ -334,87 +326,3 @@ def take_out_at(state: Mapping[str, Any], runtime: Runtime[Context]) -> int:
     last = max_attempts(state, runtime)
     chosen = runtime.context.settings.disagreeing_tests_attempt
     return min(chosen, last) if chosen else last
-
-
-def _tests(count: int) -> str:
-    """Say ``count`` tests in words: "1 test", "3 tests"."""
-    return f"{count} test" if count == 1 else f"{count} tests"
-
-
-def _rewritten(drafts: Sequence[Artifact], files: Mapping[str, str]) -> list[Artifact]:
-    """Return ``drafts`` with the content of each path in ``files`` (path -> source) replaced."""
-    return [
-        d.model_copy(update={"content": files[d.path]}) if d.path in files else d for d in drafts
-    ]
-
-
-def _anchors(facts: RequirementFacts) -> set[str]:
-    """Return the example tests that show behaviour (``disagreeing_tests.examples_vouch``)."""
-    made = examples_file(facts)
-    return made.showing_behaviour() if made else set()
-
-
-def _test_files(drafts: Sequence[Artifact], plan: BuildPlan, team: str) -> dict[str, str]:
-    """Return the team's planned test files among ``drafts``, path -> source."""
-    tests = {f.path for f in plan.files_of(team) if f.role is FileRole.TESTS}
-    return {d.path: d.content for d in drafts if d.path in tests}
-
-
-def agreeing_tests(
-    found: Verification,
-    drafts: Sequence[Artifact],
-    plan: BuildPlan,
-    team: str,
-    facts: RequirementFacts,
-) -> dict[str, str]:
-    """Return the team's test files cut to the tests that passed on code the examples vouch for."""
-    return agreeing(found.tests, _test_files(drafts, plan, team), _anchors(facts))
-
-
-def split_disagreeing_tests(
-    found: Verification,
-    drafts: Sequence[Artifact],
-    plan: BuildPlan,
-    team: str,
-    facts: RequirementFacts,
-) -> TakenOut | None:
-    """Return the team's drafts with each disagreeing test split into one per assertion.
-
-    None: no such test has two assertions or more (``disagreeing_tests.split_assertions``).
-    """
-    done = split_disagreeing(found.tests, _test_files(drafts, plan, team), _anchors(facts))
-    return TakenOut(_rewritten(drafts, done.files), done.notes) if done.files else None
-
-
-def without_disagreeing_tests(
-    found: Verification,
-    drafts: Sequence[Artifact],
-    plan: BuildPlan,
-    team: str,
-    facts: RequirementFacts,
-    earlier: Mapping[str, str],
-) -> TakenOut | None:
-    """Return the team's drafts with its disagreeing tests taken out (None: none to take out).
-
-    From the attempt ``take_out_at`` gives, a test of the team's that failed on code
-    passing every one of the requirement's examples (one of them showing
-    behaviour) is taken out of its file (``software/disagreeing_tests.py``),
-    with a note that says which and why. Where an earlier attempt's file kept
-    more tests that passed on such code (``earlier``, from ``agreeing_tests``),
-    that version replaces this attempt's, with a note saying so.
-    """
-    mine = _test_files(drafts, plan, team)
-    anchors = _anchors(facts)
-    cut = prune(found.tests, mine, anchors)
-    now = agreeing(found.tests, mine, anchors)
-    for path in sorted(mine):
-        before, after = count_tests(earlier.get(path, "")), count_tests(now.get(path, ""))
-        if before > after:
-            cut.files[path] = earlier[path]
-            cut.notes = [n for n in cut.notes if not n.startswith(f"{path}: ")]
-            cut.notes.append(
-                f"{path}: kept an earlier attempt's version: {_tests(before)} of it passed "
-                f"on code passing every one of the requirement's own examples, "
-                f"{_tests(after)} of this attempt's"
-            )
-    return TakenOut(_rewritten(drafts, cut.files), cut.notes) if cut.files else None

@@ -20,7 +20,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from devfactory.contracts import Usage
+from devfactory.contracts import Artifact, ArtifactKind, Usage
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.stage.build_loop.agreement import Choice, choose
 from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
@@ -29,6 +29,7 @@ from devfactory.graph.state import requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import ask_structured, grammar_schema
 from devfactory.settings import Settings
+from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.behaviour import (
     BehaviourTest,
     Checked,
@@ -45,8 +46,10 @@ from devfactory.software.behaviour import (
     hints_of,
     matrix,
     passes,
+    render,
 )
 from devfactory.software.kinds import Comparison, examples
+from devfactory.software.plan import BuildPlan
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit
 from devfactory.software.source import unwritten
@@ -204,3 +207,15 @@ def _takes(takes: tuple[int, int]) -> str:
     if fewest == most:
         return f"exactly {fewest} argument{'s' if fewest != 1 else ''}"
     return f"from {fewest} to {most} arguments"
+
+
+def agreed_file(
+    plan: BuildPlan | None, made: Skeleton, source: str, tests: list[BehaviourTest]
+) -> list[Artifact]:
+    """Return QA's starting tests, when the plan has their file: the model's the code passes."""
+    if plan is None or not any(f.path == AGREED_PATH for f in plan.files):
+        return []
+    content = render(tests, made.path.removesuffix(".py").replace("/", "."), source)
+    if content is None:
+        return []
+    return [Artifact(path=AGREED_PATH, kind=ArtifactKind.PYTHON, content=content)]

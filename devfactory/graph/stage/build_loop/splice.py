@@ -16,6 +16,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from devfactory.software.skeleton import Skeleton, UnitKind
+
 _BLOCK = re.compile(r"```(?:python|py|python3)?[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
@@ -229,3 +231,16 @@ def routes_of(code: str) -> frozenset[tuple[str, str]]:
                 if isinstance(first.value, str):
                     found.add((decorator.func.attr.upper(), _PARAMETER.sub("{}", first.value)))
     return frozenset(found)
+
+
+def starting_point(made: Skeleton, earlier: str) -> str:
+    """Start from the earlier version when it still has every unit of the skeleton."""
+    if not earlier.strip():
+        return made.source
+    names = {u.name for u in made.units if u.kind != UnitKind.MODULE}
+    try:
+        for name in names:
+            fragment(earlier, name)
+    except SpliceError:
+        return made.source
+    return earlier
