@@ -69,7 +69,7 @@ context: ``ProjectNames``):
      a property given no schema at all (``title:`` with nothing after it) given the empty
      schema ``{}``, which accepts anything, as the blank said
 
-Each repair has a name unique across the kinds (``RepairName`` in ``settings.py`` lists
+Each repair has a name unique across the kinds (``RepairName`` in ``settings/generation.py`` lists
 them); the ``repairs_off`` setting leaves the named ones out everywhere, so what one does for
 the model a run serves is measured with it on and off.
 
