@@ -11,23 +11,11 @@ import pytest
 
 from devfactory.graph.stage.build_loop.trials import TrialRunner
 from devfactory.sandbox.runner import Limits, Sandbox
-from devfactory.software.plan import BuildPlan
 from devfactory.software.skeleton import Unit, UnitKind
+from tests.unit.test_kept_tests import PLAN, TESTS  # the library and QA's tests file
 
 LIMITS = Limits(
     cpu_seconds=30, memory_mb=1024, processes=32, wall_seconds=60, output_chars=5000, file_size_mb=8
-)
-TESTS = "tests/test_sizes.py"
-PLAN = BuildPlan.model_validate(
-    {
-        "kind": "library",
-        "summary": "Formats sizes.",
-        "files": [
-            {"path": "sizes.py", "role": "code", "owner": "backend-engineering", "purpose": "it"},
-            {"path": TESTS, "role": "tests", "owner": "qa-engineering", "purpose": "tests"},
-        ],
-        "test_command": "pytest -q",
-    }
 )
 KEPT = """from sizes import format_size, parse_size
 

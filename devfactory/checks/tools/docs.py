@@ -6,17 +6,10 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
-from devfactory.checks.tools.tool_frame import (
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    judged_run,
-    not_reported,
-    reported,
-)
+from devfactory.checks.tools.tool_frame import DriverCheck, Finding, Read, Tool, ToolContext
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
 
@@ -43,11 +36,13 @@ def exists(document: str, target: str, known: set[str]) -> bool:
 
 
 @dataclass(frozen=True)
-class DocLinksCheck:
+class DocLinksCheck(DriverCheck):
     """Every file a document links to is one written so far or one the plan gives."""
 
     name = "doc_links"
     tool = Tool("markdown-it-py")
+    driver = "md_links.py"
+    what = "the link reader"
     promise = (
         "Every link and image in your Markdown that names a file of the project (not another "
         "site, not a heading of the same page) leads to a file written so far or one the build "
@@ -59,13 +54,12 @@ class DocLinksCheck:
         """Look at the team's Markdown documents."""
         return path.endswith((".md", ".markdown"))
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
-        """Read each document's links in the sandbox, then look for what they name."""
-        label = self.tool.label()
-        command = f"markdown-it-py links of {' '.join(paths)}"
-        result, report = reported(self.name, "md_links.py", context, paths, "files")
-        if report is None:
-            return not_reported(self.name, command, result, label, paths[0], "the link reader")
+    def command(self, paths: Sequence[str]) -> str:
+        """Say what runs: the links of each document read by markdown-it-py."""
+        return f"markdown-it-py links of {' '.join(paths)}"
+
+    def read(self, report: dict[str, Any], context: ToolContext, paths: Sequence[str]) -> Read:
+        """Look for what each document's links name (read in the sandbox)."""
         documents = report["files"]
         known = set(context.files) | set(context.planned)
         findings = []
@@ -75,6 +69,4 @@ class DocLinksCheck:
                 if target is not None and not exists(path, target, known):
                     said = f"links to {target!r}, which no file written so far or planned is"
                     findings.append(Finding(path, f"line {item.get('line')}: {said}"))
-        return ToolReport(
-            [judged_run(self.name, command, result, label, paths, findings)], findings
-        )
+        return Read(paths, findings)

@@ -5,16 +5,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from devfactory.checks.tools.tool_frame import (
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    judged_run,
-    not_reported,
-    reported,
-)
+from devfactory.checks.tools.tool_frame import DriverCheck, Finding, Read, Tool, ToolContext
 
 
 def resolves(page: str, url: str, known: set[str]) -> bool:
@@ -32,11 +25,13 @@ def resolves(page: str, url: str, known: set[str]) -> bool:
 
 
 @dataclass(frozen=True)
-class HtmlCheck:
+class HtmlCheck(DriverCheck):
     """The HTML parses without error, loads only files that exist, and labels its parts."""
 
     name = "html_valid"
     tool = Tool("html5lib")
+    driver = "html_check.py"
+    what = "the parser"
     promise = (
         "Each HTML page parses with no error by html5lib, which follows the browsers' parsing "
         "algorithm (a doctype first, tags closed in order, nothing misplaced); every local "
@@ -49,13 +44,8 @@ class HtmlCheck:
         """Look at the team's HTML pages."""
         return path.endswith((".html", ".htm"))
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
-        """Parse each page in the sandbox, then look for what it loads."""
-        label = self.tool.label()
-        command = f"html5lib {' '.join(paths)}"
-        result, report = reported(self.name, "html_check.py", context, paths, "files")
-        if report is None:
-            return not_reported(self.name, command, result, label, paths[0], "the parser")
+    def read(self, report: dict[str, Any], context: ToolContext, paths: Sequence[str]) -> Read:
+        """Read each page's parse errors (parsed in the sandbox), then look for what it loads."""
         pages = report["files"]
         known = set(context.files) | set(context.planned)
         findings: list[Finding] = []
@@ -72,6 +62,4 @@ class HtmlCheck:
                     findings.append(Finding(path, f"line {item.get('line')}: {said}"))
             for item in page.get("unlabelled") or []:
                 findings.append(Finding(path, f"line {item.get('line')}: {item.get('message')}"))
-        return ToolReport(
-            [judged_run(self.name, command, result, label, paths, findings)], findings
-        )
+        return Read(paths, findings)

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from devfactory.checks.tools.tool_frame import (
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    judged_run,
-    not_reported,
-    reported,
-)
+from devfactory.checks.tools.tool_frame import DriverCheck, Finding, Read, Tool, ToolContext
 
 DRIVER = "openapi_check.py"
 
 
 @dataclass(frozen=True)
-class OpenApiCheck:
+class OpenApiCheck(DriverCheck):
     """The OpenAPI document is valid for its version (openapi-spec-validator)."""
 
     name = "openapi_valid"
     tool = Tool("openapi-spec-validator")
+    driver = DRIVER
+    keys = ("documents",)
+    what = "the validator"
     promise = (
         "Each YAML or JSON file you write is an OpenAPI document, valid for the version it "
         "declares by openapi-spec-validator "
@@ -35,13 +31,8 @@ class OpenApiCheck:
         """Look at the team's YAML and JSON files: API Design's are its OpenAPI documents."""
         return path.endswith((".yaml", ".yml", ".json"))
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
-        """Validate each document, in one run of the validator."""
-        label = self.tool.label()
-        result, report = reported(self.name, DRIVER, context, paths, "documents")
-        command = f"openapi-spec-validator {' '.join(paths)}"
-        if report is None:
-            return not_reported(self.name, command, result, label, paths[0], "the validator")
+    def read(self, report: dict[str, Any], context: ToolContext, paths: Sequence[str]) -> Read:
+        """Read what the validator found in each document (one run of it)."""
         documents = report["documents"]
         findings: list[Finding] = []
         for path in paths:
@@ -52,6 +43,4 @@ class OpenApiCheck:
             for item in found.get("findings") or []:
                 if isinstance(item, dict):
                     findings.append(Finding(path, f"{item.get('where')}: {item.get('message')}"))
-        return ToolReport(
-            [judged_run(self.name, command, result, label, paths, findings)], findings
-        )
+        return Read(paths, findings)

@@ -5,8 +5,9 @@ A tool check has a ``name`` (what ``team.yaml`` lists under ``tool_checks``), th
 same on every machine), a ``promise`` (what the team is told its files must meet),
 ``judges(path)`` (which of the team's files it looks at) and ``run``, which runs the
 tool in the sandbox on those files and returns a ``ToolReport``: the command's
-record and the findings, each about one file. ``run_tool_checks`` lays a stage's
-files out in a fresh folder and runs each check that judges any of them.
+record and the findings, each about one file (``DriverCheck`` writes that ``run``
+once for the checks that run one driver and read its report). ``run_tool_checks``
+lays a stage's files out in a fresh folder and runs each check that judges any of them.
 """
 
 from __future__ import annotations
@@ -183,6 +184,58 @@ def judged_run(
         summary=f"{len(found)} finding(s)" if found else f"{len(paths)} file(s) clean",
         tool=tool,
     )
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a driver check read of its driver's report: the files it judged, what it found."""
+
+    judged: Sequence[str]
+    findings: list[Finding]
+    summary: str = ""  # said in place of the counts (no schema written, say)
+
+
+class DriverCheck:
+    """A tool check that runs one driver on the team's files and reads its JSON report.
+
+    Such a check is its promise, what it runs (``driver`` with ``arguments``, said
+    as ``command``) and how it reads the findings (``read``). Running it, a tool
+    that did not report (the driver failed, or left out one of ``keys``) and the
+    record of one that did are written once, here.
+    """
+
+    name: str
+    tool: Tool
+    promise: str
+    driver: str  # its script in drivers/
+    keys: tuple[str, ...] = ("files",)  # the report's objects ``read`` reads
+    what: str = "the tool"  # the tool, as the finding of one that did not report names it
+
+    def command(self, paths: Sequence[str]) -> str:
+        """Say what runs, for the check's record."""
+        return f"{self.tool.distribution} {' '.join(paths)}"
+
+    def arguments(self, context: ToolContext, paths: Sequence[str]) -> list[str]:
+        """Return the driver's arguments: the files, unless the check says otherwise."""
+        return list(paths)
+
+    def read(self, report: dict[str, Any], context: ToolContext, paths: Sequence[str]) -> Read:
+        """Read the findings of ``report`` (each of ``keys`` an object in it)."""
+        raise NotImplementedError
+
+    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+        """Run the driver on ``paths`` in the sandbox and read its report."""
+        label = self.tool.label()
+        command = self.command(paths)
+        arguments = self.arguments(context, paths)
+        result, report = reported(self.name, self.driver, context, arguments, *self.keys)
+        if report is None:
+            return not_reported(self.name, command, result, label, paths[0], self.what)
+        read = self.read(report, context, paths)
+        run = judged_run(self.name, command, result, label, read.judged, read.findings)
+        if read.summary:
+            run = run.model_copy(update={"summary": read.summary})
+        return ToolReport([run], read.findings)
 
 
 class BuildCheck(Protocol):
