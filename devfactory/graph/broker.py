@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.contracts import Hop, StageRecord, Usage
 from devfactory.graph.model_io.prompt_files import render_prompt
-from devfactory.models.io import Answer, ask_structured, grammar_schema, with_choices
+from devfactory.models.io import Answer, JsonSchema, ask_structured, grammar_schema, with_choices
 from devfactory.teams.registry import TeamRegistry
 from devfactory.teams.spec import TeamSpec
 
@@ -37,7 +37,7 @@ class ResponderReply(BaseModel):
     question: str | None = Field(default=None, max_length=300)
 
 
-def responder_schema(spec: TeamSpec) -> dict[str, Any]:
+def responder_schema(spec: TeamSpec) -> JsonSchema:
     """JSON schema of ``spec``'s reply: a further question may go only to teams it may ask."""
     return with_choices(
         grammar_schema(ResponderReply), "target_team", list(spec.may_ask) or ["none"]

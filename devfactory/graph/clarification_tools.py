@@ -18,7 +18,7 @@ from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field, create_model
 
 from devfactory.contracts import Clarification
-from devfactory.models.io import grammar_schema
+from devfactory.models.io import JsonSchema, grammar_schema
 from devfactory.teams.spec import TeamSpec
 
 TOOL_NAME = "request_clarification"
@@ -59,6 +59,6 @@ def clarification_tool(spec: TeamSpec) -> StructuredTool:
     )
 
 
-def tool_arguments_schema(spec: TeamSpec) -> dict[str, Any]:
+def tool_arguments_schema(spec: TeamSpec) -> JsonSchema:
     """JSON schema of the tool's arguments, as report grammars embed it."""
     return grammar_schema(clarification_tool(spec).args_schema)  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import json_repair
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -203,7 +203,11 @@ def _schema(cls: type[BaseModel]) -> dict[str, Any]:
     return schema
 
 
-def grammar_schema(cls: type[BaseModel]) -> dict[str, Any]:
+JsonSchema: TypeAlias = dict[str, Any]
+"""A JSON Schema, as the object a model's grammar or a tool's arguments are constrained by."""
+
+
+def grammar_schema(cls: type[BaseModel]) -> JsonSchema:
     """Return ``cls``'s JSON schema for constrained decoding: no refs, every field required.
 
     The copy is the caller's to narrow (an enum of today's choices, a count).

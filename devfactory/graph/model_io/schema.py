@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from devfactory.contracts import Status, TaskResult
 from devfactory.graph.clarification_tools import tool_arguments_schema
-from devfactory.models.io import grammar_schema
+from devfactory.models.io import JsonSchema, grammar_schema
 from devfactory.teams.spec import TeamSpec
 
 
-def report_schema(spec: TeamSpec, *, can_ask: bool = True) -> dict[str, Any]:
+def report_schema(spec: TeamSpec, *, can_ask: bool = True) -> JsonSchema:
     """Return the JSON schema of a team's report: a TaskResult without artifacts.
 
     Artifacts are drafted as plain files first (small models write files far
@@ -28,7 +26,7 @@ def report_schema(spec: TeamSpec, *, can_ask: bool = True) -> dict[str, Any]:
     question = tool_arguments_schema(spec)  # the team's request_clarification tool
     blockers = base["blockers"]
 
-    def variant(status: Status, blockers_schema: dict[str, Any], clar: dict[str, Any]) -> dict:
+    def variant(status: Status, blockers_schema: JsonSchema, clar: JsonSchema) -> JsonSchema:
         props = {
             "reasoning": {**base["reasoning"], "maxLength": 600},
             "verified_facts": {**base["verified_facts"], "maxItems": 6},

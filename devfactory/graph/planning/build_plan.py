@@ -23,7 +23,7 @@ from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.model_io.structured import Draft
 from devfactory.graph.planning.plan_start import named_in, start_block, starting_plan
 from devfactory.graph.state import stage_plan_of
-from devfactory.models.io import ask_structured, grammar_schema
+from devfactory.models.io import JsonSchema, ask_structured, grammar_schema
 from devfactory.repairs.repair import plan_normaliser
 from devfactory.software.plan import (
     BuildPlan,
@@ -47,7 +47,7 @@ def _no_patterns(node: Any) -> Any:
     return node
 
 
-PLAN_SCHEMA: dict[str, Any] = _no_patterns(grammar_schema(BuildPlan))
+PLAN_SCHEMA: JsonSchema = _no_patterns(grammar_schema(BuildPlan))
 
 
 def pipeline_owners(

@@ -29,7 +29,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
 from devfactory.graph.state import RunUpdate
-from devfactory.models.io import ask_structured, grammar_schema
+from devfactory.models.io import JsonSchema, ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError
 from devfactory.settings import Settings
 from devfactory.software.proposed import (
@@ -63,7 +63,7 @@ def _parsed_block(facts: RequirementFacts) -> str:
     return "\n".join(rows)
 
 
-def schema(limits: Limits) -> dict[str, Any]:
+def schema(limits: Limits) -> JsonSchema:
     """Return ``ProposedFacts``'s grammar with the caps: facts per kind, a quote's length."""
     found = grammar_schema(ProposedFacts)
 

@@ -16,7 +16,6 @@ import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -27,7 +26,7 @@ from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
-from devfactory.models.io import ask_structured, grammar_schema
+from devfactory.models.io import JsonSchema, ask_structured, grammar_schema
 from devfactory.settings import Settings
 from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.behaviour import (
@@ -60,7 +59,7 @@ class TestsRequest:
     """What asking for a unit's tests sends, and what checking the answer needs."""
 
     messages: list[BaseMessage]
-    schema: dict[str, Any]
+    schema: JsonSchema
     takes: tuple[int, int]  # the unit's fewest and most positional arguments
     said: dict[tuple[str, str], str]  # what the requirement's examples say of calls
     limits: Limits
