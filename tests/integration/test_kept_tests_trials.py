@@ -60,8 +60,9 @@ def test_the_kept_tests_judge_the_units_they_call_and_a_broken_one_is_left_out(
     }  # the TypeError before its assertion says nothing of the code
     fmt, parse = UNITS
     wrong = runner.trial(BUGGY, fmt)
-    assert (wrong.passed, wrong.total, wrong.perfect) == (0, 1, False)
+    assert (wrong.kept, wrong.kept_total, wrong.perfect) == (0, 1, False)
     assert "0.0 B" in wrong.failures[0] and 'format_size(0) == "0 B"' in wrong.failures[0]
     right = runner.trial(FIXED, fmt)
-    assert right.perfect and (right.passed, right.total) == (1, 1)
+    assert right.perfect and (right.kept, right.kept_total) == (1, 1)
+    assert right.score > wrong.score
     assert runner.trial(BUGGY, parse).perfect  # the unit the failing test does not call

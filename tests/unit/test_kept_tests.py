@@ -7,7 +7,7 @@ from typing import Any
 
 from devfactory.checks.code.blame import KEPT, arbitrate, asserted, settled_tests
 from devfactory.contracts import Artifact, ArtifactKind, StageOutcome, StageRecord, TaskResult
-from devfactory.graph.stage.build_loop.trials import KeptTests, TrialRunner
+from devfactory.graph.stage.build_loop.trials import KeptTests, Trial, TrialRunner
 from devfactory.graph.state import kept_files
 from devfactory.sandbox.junit import TestCase
 from devfactory.software.examples import PATH as EXAMPLES_PATH
@@ -164,4 +164,17 @@ def test_a_trial_knows_a_kept_test_by_its_file_and_an_example_by_its_name() -> N
     assert not runner.judges(fmt)  # nothing judges until the kept tests were run once
     assert runner.keep_judging("def format_size(n):\n    return ''\n", [fmt]) == []  # no sandbox
     runner.kept.judging = {f"{TESTS}::test_zero_bytes"}
-    assert runner.judges(fmt) and runner._names(fmt) == [f"{TESTS}::test_zero_bytes"]
+    assert runner.judges(fmt) and runner.kept.about(fmt, runner.units) == [
+        f"{TESTS}::test_zero_bytes"
+    ]
+    assert runner._names(fmt) == []  # the examples: none here
+
+
+def test_a_trial_ranks_the_requirements_examples_above_the_kept_tests() -> None:
+    both = Trial("a", passed=2, total=2, kept=0, kept_total=1)
+    kept_only = Trial("b", passed=1, total=2, kept=1, kept_total=1)
+    assert both.score > kept_only.score  # a kept test never outweighs an example
+    assert not both.perfect and not kept_only.perfect  # each fails something of its unit
+    assert Trial("c", passed=2, total=2, kept=1, kept_total=1).perfect
+    assert Trial("d", kept=1, kept_total=1).perfect  # kept tests alone judge a unit too
+    assert not Trial("e").perfect  # nothing judged it

@@ -36,16 +36,17 @@ class Standing:
     tests: int  # the model's tests there were
 
     @property
-    def score(self) -> tuple[int, int, int, int, int]:
-        """Order versions: no stub, runnable, examples passed, the model's tests, fewest lint."""
-        runnable, passed, lint, _ = self.trial.score
-        return (int(self.written), runnable, passed, len(self.passed), lint)
+    def score(self) -> tuple[int, int, int, int, int, int]:
+        """Order versions: no stub, runnable, examples, kept tests, the model's tests, lint."""
+        runnable, passed, lint, kept, _ = self.trial.score
+        return (int(self.written), runnable, passed, kept, len(self.passed), lint)
 
     def said(self) -> str:
         """Say what it passes, for the notes."""
         stub = "" if self.written else ", a unit left a stub"
+        kept = self.trial.kept_total and f", {self.trial.kept}/{self.trial.kept_total} kept tests"
         return (
-            f"{self.trial.passed}/{self.trial.total} examples, "
+            f"{self.trial.passed}/{self.trial.total} examples{kept or ''}, "
             f"{len(self.passed)}/{self.tests} behaviour tests{stub}"
         )
 
@@ -117,11 +118,11 @@ def unit_score(
     facts: RequirementFacts,
     runner: TrialRunner,
     tests: Sequence[BehaviourTest],
-) -> tuple[int, int, int, int, int]:
-    """Score ``unit`` in ``source``: no stub, runnable, its examples, its tests, fewest lint."""
-    runnable, examples, lint, _ = runner.trial(source, unit).score
+) -> tuple[int, int, int, int, int, int]:
+    """Score ``unit`` in ``source``: no stub, runnable, examples, kept tests, its tests, lint."""
+    runnable, examples, lint, kept, _ = runner.trial(source, unit).score
     behaviour = len(passed_tests(source, unit.name, tests, facts, runner))
-    return (int(not left_stub(source, unit, made)), runnable, examples, behaviour, lint)
+    return (int(not left_stub(source, unit, made)), runnable, examples, kept, behaviour, lint)
 
 
 def units_from(

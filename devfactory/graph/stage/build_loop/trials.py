@@ -113,16 +113,22 @@ class Trial:
     failures: tuple[str, ...] = ()  # the unit's failing assertions, for a repair
     problem: str = ""  # why it could not be run at all
     lint: tuple[str, ...] = ()  # undefined names and the like: the gate's lint would refuse it
+    kept: int = 0  # the unit's kept tests that passed (a fix round's: ``KeptTests``)
+    kept_total: int = 0  # the unit's kept tests
 
     @property
-    def score(self) -> tuple[int, int, int, int]:
-        """Order trials: runnable, the unit's examples, fewest lint findings, the other examples."""
-        return (0 if self.problem else 1, self.passed, -len(self.lint), self.others)
+    def score(self) -> tuple[int, int, int, int, int]:
+        """Order trials: runnable, the unit's examples, fewest lint, its kept tests, the rest.
+
+        The requirement's own examples come before any test a team wrote.
+        """
+        return (0 if self.problem else 1, self.passed, -len(self.lint), self.kept, self.others)
 
     @property
     def perfect(self) -> bool:
-        """Say whether it passes every example of its unit (and there are some), lint clean."""
-        return not self.problem and self.total > 0 and self.passed == self.total and not self.lint
+        """Say whether it passes every example and kept test of its unit (some), lint clean."""
+        every = self.passed == self.total and self.kept == self.kept_total
+        return not self.problem and self.total + self.kept_total > 0 and every and not self.lint
 
 
 class TrialRunner:
@@ -194,8 +200,8 @@ class TrialRunner:
         """Nothing is held between trials (each runs in a folder of its own)."""
 
     def judges(self, unit: Unit) -> bool:
-        """Say whether any example checks ``unit`` (else only splicing and importing judge it)."""
-        return bool(self._names(unit))
+        """Say whether an example or a kept test checks ``unit`` (else only splicing, importing)."""
+        return bool(self._names(unit) or self.kept.about(unit, self.units))
 
     def _names(self, unit: Unit) -> list[str]:
         """Return the examples that judge ``unit``: its own, the command's too, or all (a module).
@@ -204,14 +210,13 @@ class TrialRunner:
         error) and by its own: a filter's transform by the outputs the
         requirement shows.
         """
-        kept = self.kept.about(unit, self.units)
         if self.tests is None:
-            return kept
+            return []
         if unit.kind == UnitKind.MODULE:
-            return [*self.tests.about, *kept]
+            return list(self.tests.about)
         if unit.kind == UnitKind.COMMAND:
-            return [*self.tests.of("cli"), *self.tests.of(unit.name), *kept]
-        return [*self.tests.of(unit.name), *kept]
+            return [*self.tests.of("cli"), *self.tests.of(unit.name)]
+        return self.tests.of(unit.name)
 
     def behaviour(self, source: str, function: str, arguments: list[str]) -> tuple[str, ...]:
         """Return what ``function`` gives on each argument tuple (empty: it could not run)."""
@@ -243,23 +248,29 @@ class TrialRunner:
         if not ran.cases:
             why = f"the examples did not run: {output[-300:]}"
             return Trial(source, problem=why, lint=lint)
-        mine = set(self._names(unit))
-        passed = total = others = 0
+        mine, kept = set(self._names(unit)), set(self.kept.about(unit, self.units))
+        passed = total = others = kept_passed = kept_total = 0
         failures: list[str] = []
         for case in ran.cases:
-            if self.kept.key(case) in mine:
+            key = self.kept.key(case)
+            if key in kept:
+                kept_total += 1
+                kept_passed += case.outcome == "passed"
+            elif key in mine:
                 total += 1
-                if case.outcome == "passed":
-                    passed += 1
-                else:
-                    # a kept test's traceback shows its call and what it expects
-                    said = case.traceback if case.file in self.kept.files else ""
-                    quote = (said or case.message or case.traceback)[-400:]
-                    failures.append(f"{case.name}: {quote}")
+                passed += case.outcome == "passed"
             elif case.outcome == "passed":
                 others += 1
+            if (key in kept or key in mine) and case.outcome != "passed":
+                # a kept test's traceback shows its call and what it expects
+                said = case.traceback if key in kept else ""
+                quote = (said or case.message or case.traceback)[-400:]
+                failures.append(f"{case.name}: {quote}")
         failures += [f"{self.module}.py {finding}" for finding in lint]  # a repair sees them too
-        return Trial(source, passed, total, others, tuple(failures), lint=lint)
+        return Trial(
+            source, passed, total, others, tuple(failures), lint=lint, kept=kept_passed,
+            kept_total=kept_total,
+        )  # fmt: skip
 
     def _run(self, source: str, *, kept: bool) -> tuple[str, TestReport]:
         """Run the examples, and the kept tests when ``kept``, on ``source`` in a fresh folder.
