@@ -178,3 +178,34 @@ def test_a_trial_ranks_the_requirements_examples_above_the_kept_tests() -> None:
     assert Trial("c", passed=2, total=2, kept=1, kept_total=1).perfect
     assert Trial("d", kept=1, kept_total=1).perfect  # kept tests alone judge a unit too
     assert not Trial("e").perfect  # nothing judged it
+
+
+def test_the_build_loop_runs_the_kept_tests_but_not_the_examples_a_second_time() -> None:
+    from types import SimpleNamespace
+
+    from devfactory.graph.stage.build_loop.build import _kept_tests
+
+    plan = BuildPlan.model_validate(
+        {
+            **PLAN.model_dump(mode="json"),
+            "files": [
+                *PLAN.model_dump(mode="json")["files"],
+                {"path": EXAMPLES_PATH, "role": "tests", "owner": "qa-engineering", "purpose": "x"},
+            ],
+        }
+    )
+    qa = record("qa-engineering", TESTS)
+    assert qa.result is not None
+    qa.result.artifacts.append(
+        Artifact(path=EXAMPLES_PATH, kind=ArtifactKind.PYTHON, content="# examples\n")
+    )
+    state = {
+        "fix_round": 1,
+        "fixes": {"backend-engineering": ["x"]},
+        "kept_stages": {"qa-engineering": qa},
+    }
+    spec = SimpleNamespace(slug="backend-engineering")
+    work: Any = SimpleNamespace(plan=plan, state=state, setup=SimpleNamespace(spec=spec))
+    assert _kept_tests(work) == {TESTS: "# qa-engineering\n"}
+    work.state = {**state, "fix_round": 0}
+    assert _kept_tests(work) == {}

@@ -72,6 +72,7 @@ from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import kept_files, requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.software.behaviour import BehaviourTest
+from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests
 from devfactory.software.kinds import behaviour_tested, comparison, examples_file, skeleton
 from devfactory.software.requirement import RequirementFacts
@@ -138,12 +139,14 @@ def _kept_tests(work: Drafting) -> dict[str, str]:
 
     The final checks laid their failing assertions at this module
     (``checks/code/blame.py``); the trials run them, so that what fails them
-    is drawn and repaired again and what passes them is kept.
+    is drawn and repaired again and what passes them is kept. The requirement's
+    own examples are not among them: the trials run those as examples.
     """
     if work.plan is None:
         return {}
     files, teams = kept_files(work.state, work.setup.spec.slug)
-    return {p: files[p] for p in sorted(settled_tests(work.plan, teams)) if p in files}
+    settled = sorted(settled_tests(work.plan, teams) - {EXAMPLES_PATH})
+    return {p: files[p] for p in settled if p in files}
 
 
 def _write_unit(
