@@ -26,10 +26,6 @@ class OperationsRefusedError(PermissionError):
     """A role other than admin asked to change the operator's controls."""
 
 
-class FactoryStoppedError(RuntimeError):
-    """The emergency stop is on: nothing new starts until an admin releases it."""
-
-
 @dataclass(frozen=True)
 class Hold:
     """One control that holds: who set it, why, when (and the incident that did)."""
