@@ -23,7 +23,7 @@ import ast
 import logging
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,7 +170,7 @@ class TrialRunner:
         module = plan.python_modules()[0] if plan and plan.python_modules() else ""
         return cls(sandbox, env, tests, module, KeptTests.of(kept or {}))
 
-    def keep_judging(self, source: str, units: list[Unit]) -> list[str]:
+    def keep_judging(self, source: str, units: Sequence[Unit]) -> list[str]:
         """Run the kept tests on ``source``; keep those that pass or fail on their assertion.
 
         Returns the kept tests that fail there: what the round is to fix.
