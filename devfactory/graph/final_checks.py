@@ -61,7 +61,9 @@ def final_checks(
             checks=checks,
             requirement=state["requirement"],
             facts=requirement_facts_of(state),
-            settled=settled_tests(build_plan, list(stages)),  # every team has had its attempts
+            settled=settled_tests(build_plan, list(stages))  # every team has had its attempts
+            if runtime.context.settings.kept_tests_to_code
+            else frozenset(),
         )
         built = build_checks(
             state,

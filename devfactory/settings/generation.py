@@ -232,6 +232,13 @@ class GenerationSettings(BaseModel):
         le=5,
         description="Times the final checks' failures go back to the teams that own the files.",
     )
+    kept_tests_to_code: bool = Field(
+        default=True,
+        description="A test a tests' team keeps through its last attempt that fails on its own "
+        "assertion is the code's to fix (checks/code/blame.py): the final checks send it to the "
+        "code's team, whose fix round is judged with it and whose build loop runs it; off: the "
+        "tests' team's stage ends BLOCKED on it (docs/quality.md).",
+    )
     run_code: bool = Field(
         default=True,
         description="Run the build plan's code in the sandbox and gate stages on the results "

@@ -142,7 +142,9 @@ def test_the_final_checks_give_the_build_checks_the_tests_criteria(
     monkeypatch.setattr(module, "build_checks", build_checks)
     record = StageRecord(team="qa-engineering", outcome=StageOutcome.PASSED)
     state: Any = {"stages": {"qa-engineering": record}, "requirement": "r"}
-    runtime: Any = SimpleNamespace(context=SimpleNamespace(settings=SimpleNamespace(run_code=True)))
+    runtime: Any = SimpleNamespace(
+        context=SimpleNamespace(settings=SimpleNamespace(run_code=True, kept_tests_to_code=True))
+    )
     checked = module.final_checks(state, runtime, teams=None)
     assert checked is not None and checked.criteria == found.criteria
     assert given["criteria"] == {"AC-1": "passed", "AC-2": "not covered"}

@@ -253,12 +253,13 @@ def verify_code(
         off = CheckRun(name="run", command="", summary="code not run: run_code is off")
         return Command(goto="report", update={**skip, "checks": [off]})
     done = [t for t, r in state["stages"].items() if r.outcome is StageOutcome.PASSED]
-    others, keeping = kept_files(state, slug)
+    handing = runtime.context.settings.kept_tests_to_code
+    others, keeping = kept_files(state, slug) if handing else ({}, [])
     files = with_examples(
         {**others, **workspace_files(state["stages"], drafts)}, plan, requirement_facts_of(state)
     )
     last = state.get("attempt", 1) >= max_attempts(state, runtime)
-    settled = settled_tests(plan, [*keeping, *([slug] if last else [])])
+    settled = settled_tests(plan, [*keeping, *([slug] if last and handing else [])])
     from devfactory.sandbox.runner import SandboxUnavailableError
 
     def checked(files: Mapping[str, str]) -> Verification:

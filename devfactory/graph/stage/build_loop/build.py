@@ -142,7 +142,7 @@ def _kept_tests(work: Drafting) -> dict[str, str]:
     is drawn and repaired again and what passes them is kept. The requirement's
     own examples are not among them: the trials run those as examples.
     """
-    if work.plan is None:
+    if work.plan is None or not work.settings.kept_tests_to_code:
         return {}
     files, teams = kept_files(work.state, work.setup.spec.slug)
     settled = sorted(settled_tests(work.plan, teams) - {EXAMPLES_PATH})
