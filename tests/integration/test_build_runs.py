@@ -363,7 +363,7 @@ def test_a_right_test_qa_keeps_through_its_attempts_goes_to_the_code_team_and_is
     script = right_tests_and(
         case, lambda c: textwrap.dedent(floored).strip() + "\n" if c.n == 0 else None
     )
-    settings = sandboxed(pg_settings, tmp_path)
+    settings = sandboxed(pg_settings, tmp_path).with_overrides(kept_tests_to_code=True)
     models = ScriptedModels(script)
     with Factory(settings, models=models) as factory:
         report = factory.start(
@@ -381,23 +381,28 @@ def test_a_right_test_qa_keeps_through_its_attempts_goes_to_the_code_team_and_is
     assert models.chat.count("qa-engineering", "draft") == settings.max_stage_attempts  # kept
 
 
+@pytest.mark.parametrize("kept", [False, True], ids=["default", "kept-tests-to-code"])
 def test_a_bug_nobody_fixes_fails_the_run_after_the_fix_rounds(
-    pg_settings: Settings, tmp_path: Path
+    pg_settings: Settings, tmp_path: Path, kept: bool
 ) -> None:
     case = CASES["library"]
     broken = "def reading_time(text: str, wpm: int = 200) -> int:\n    return 1 // 0\n"
-    settings = sandboxed(pg_settings, tmp_path)
+    settings = sandboxed(pg_settings, tmp_path).with_overrides(kept_tests_to_code=kept)
     models = ScriptedModels(right_tests_and(case, lambda _: broken))
     with Factory(settings, models=models) as factory:
         report = factory.start(
             StartRequest(case["requirement"], pipeline="mvp", out_dir=tmp_path / "out")
         )
     assert report.status == "FAILED"
+    assert "readtime.py" in report.reason and "ZeroDivisionError" in report.reason
+    drafts = models.chat.count("backend-engineering", "draft")
+    if not kept:
+        assert "the built software fails its checks" in report.reason
+        assert drafts == 1 + settings.max_fix_rounds  # the fix round's one draft, unjudged
+        return
     # in the fix round the code's stage is judged with QA's kept tests, which its code fails
     # on every attempt it has: the stage ends BLOCKED, saying why
     assert "stage backend-engineering BLOCKED" in report.reason
-    assert "readtime.py" in report.reason and "ZeroDivisionError" in report.reason
-    drafts = models.chat.count("backend-engineering", "draft")
     assert drafts == 1 + settings.max_fix_rounds * settings.max_stage_attempts
 
 
