@@ -117,10 +117,19 @@ class RunHub:
     def answer(
         self, run_id: str, decision: Decision, *, interrupt_id: str, kind: str | None = None
     ) -> None:
-        """Check ``decision`` now (raising what ``check_answer`` raises), then resume the run."""
+        """Check ``decision`` now (raising what ``check_answer`` raises), then resume the run.
+
+        A run this server drives already is busy first: once an answer resumed it, its
+        state moves on in the background, and a second answer is told it runs, whatever
+        state the driver has reached by then.
+        """
+        feed = self.feed(run_id)
+        with feed.changed:
+            if feed.driving:
+                raise BusyError(f"run {run_id} is already running")
         self.factory.check_answer(run_id, decision, interrupt_id=interrupt_id, kind=kind)
         self._submit(
-            self.feed(run_id),
+            feed,
             lambda sink: self.factory.answer(
                 run_id, decision, interrupt_id=interrupt_id, kind=kind, on_event=sink
             ),
