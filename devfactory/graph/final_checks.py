@@ -3,8 +3,9 @@
 The build plan's code checks run on every file written (and, for a run that delivers
 into a repository, the repository's own old tests), then the build checks of every
 passed team that names some (``checks/tools/``: Security Engineering's scan of
-the code, Compliance & Legal's licences). Every stage has passed, so a tests'
-team's test is settled: a failure on its assertion is the code's owner's
+the code, Compliance & Legal's licences). Every stage has passed, so where the
+run hands kept tests to the code (``kept_tests_to_code``) a tests' team's test
+is settled: a failure on its assertion is the code's owner's
 (``checks/code/blame.py``). Each problem names its file's owner, so
 ``graph/run_nodes.py``'s ``validate`` can send it back in a bounded fix round; one
 that no team owns fails the run.

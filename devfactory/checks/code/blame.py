@@ -6,13 +6,14 @@ test that fails on code passing them goes back to its author, and a
 repository's own test that fails on its assertion blames the planned module it imports.
 
 A tests' team's test is first its author's to check against the requirement.
-Once the team has had its attempts and kept it (``settled``: its last
-attempt, and every later check of the run), a failure on the test's own
-assertion is the code's: the code returned what the test says is wrong, and
-the code's team is asked to fix it, shown the test. A test that fails before
-its assertion (it calls the code wrongly, misuses a fixture) stays its
-author's. Without this a right test the code fails ended its team's stage
-BLOCKED, and the code's team never saw it.
+Where the run hands kept tests to the code (the ``kept_tests_to_code``
+setting, off by default: docs/quality.md), once the team has had its attempts
+and kept it (``settled``: its last attempt, and every later check of the run),
+a failure on the test's own assertion is the code's: the code returned what
+the test says is wrong, and the code's team is asked to fix it, shown the test.
+A test that fails before its assertion (it calls the code wrongly, misuses a
+fixture) stays its author's. Otherwise a right test the code fails ends its
+team's stage BLOCKED, and the code's team never sees it.
 """
 
 from __future__ import annotations

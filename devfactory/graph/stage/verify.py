@@ -9,9 +9,9 @@ Problems about this team's files keep the stage from passing, whatever the
 team's confidence; problems about other teams' files go back to them from the
 run's final checks (``graph/run_nodes.py``).
 
-At a tests' team's last attempt its tests are kept (``settled``): one failing on
-its assertion is the code's (``checks/code/blame.py``), and in the fix round the
-code's stage is judged with the files of the teams that keep their record.
+With ``kept_tests_to_code`` on, a tests' team's tests are kept at its last attempt
+(``settled``): one failing on its assertion is the code's (``checks/code/blame.py``),
+and in the fix round the code's stage is judged with the kept teams' files.
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ Last, the module written whole in one reply, as a fair single call writes it
 delivered only when it does better (no stub first, then the examples, the
 model's tests, lint), so the build is never worse than one call.
 Up to ``repair_rounds`` repairs then show the best one the assertions and
-findings it still fails. In a fix round, the tests a tests' team kept and the
-code failed on their assertions run beside the examples (``trials.KeptTests``).
+findings it still fails. In a fix round (with ``kept_tests_to_code``), the tests
+a tests' team kept and the code failed on their assertions run beside the
+examples (``trials.KeptTests``).
 On a later attempt the earlier body is repaired first; fresh candidates are
 drawn on the module with the unit back to its stub, never shown the earlier
 body (a small model copies it, mistakes and all).

@@ -9,12 +9,12 @@ the unit being written are counted, the gate's lint is applied, and a
 version on the arguments of the model's tests, so that tied versions can be
 judged by what they do (``graph/stage/build_loop/agreement.py``). Nothing here calls a model.
 
-In a fix round the tests a tests' team kept (``checks/code/blame.settled_tests``)
-run beside the examples: a test is about the units it calls by name (a test
-calling none of them, as a command line's run in a subprocess, is the
-command's), and it judges only when it passes on the version the round starts
-from or fails there on its assertion (``keep_judging``); one that breaks
-before its assertion says nothing of the code and is left out.
+In a fix round where kept tests go to the code (``kept_tests_to_code``), the tests a
+tests' team kept (``checks/code/blame.settled_tests``) run beside the examples: a test is
+about the units it calls by name (a test calling none of them, as a command line's
+run in a subprocess, is the command's), and it judges only when it passes on the
+version the round starts from or fails there on its assertion (``keep_judging``); one
+that breaks before its assertion says nothing of the code and is left out.
 """
 
 from __future__ import annotations
