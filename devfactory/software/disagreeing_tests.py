@@ -406,19 +406,24 @@ def agreeing(
     return kept
 
 
+def tests_in(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Return the test functions a module defines, at its top level and in its test classes."""
+    found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    for node in tree.body:
+        if _is_test(node):
+            found.append(node)
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            found += [m for m in node.body if _is_test(m)]
+    return found
+
+
 def count_tests(source: str) -> int:
     """Return how many test functions ``source`` defines, at its top level and in its classes."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return 0
-    count = 0
-    for node in tree.body:
-        if _is_test(node):
-            count += 1
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            count += sum(1 for m in node.body if _is_test(m))
-    return count
+    return len(tests_in(tree))
 
 
 def best_kept(earlier: Mapping[str, str], now: Mapping[str, str]) -> dict[str, str]:

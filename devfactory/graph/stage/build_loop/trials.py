@@ -32,6 +32,7 @@ from devfactory.checks.code import LintCheck, finding_text
 from devfactory.checks.code.blame import asserted
 from devfactory.runfiles import remove_tree, write_file
 from devfactory.sandbox.junit import TestReport
+from devfactory.software.disagreeing_tests import tests_in
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests
 from devfactory.software.plan import BuildPlan
@@ -63,7 +64,7 @@ class KeptTests:
             except (SyntaxError, ValueError):
                 continue
             kept.files[path] = source
-            for test in _test_functions(tree):
+            for test in tests_in(tree):
                 called = {
                     n.func.id if isinstance(n.func, ast.Name) else n.func.attr
                     for n in ast.walk(test)
@@ -88,18 +89,6 @@ class KeptTests:
             if unit.name in called or (unit.kind == UnitKind.COMMAND and not called):
                 mine.append(key)
         return mine
-
-
-def _test_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-    """Return the module's test functions, its test classes' methods included."""
-    found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-    for node in tree.body:
-        body = node.body if isinstance(node, ast.ClassDef) else [node]
-        for item in body:
-            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
-                if item.name.startswith("test"):
-                    found.append(item)
-    return found
 
 
 @dataclass(frozen=True)
