@@ -1,19 +1,14 @@
-"""Artifact checks: what a team's ``team.yaml`` names under ``checks``, run by the gate.
+"""Artifact checks: each file a stage returned, read as text, is well formed for its kind.
 
-The factory has three kinds of check, in one package (``checks/``), one per question
-(the tool checks, ``checks/tools/``, are the third):
-
-* **Artifact checks** (this module): is each file one stage returned well
-  formed for its kind? Markdown has a heading, YAML and JSON parse, an OpenAPI
-  document has paths, SQL is not destructive, a mermaid diagram is there. The
-  gate runs a team's on every attempt (``graph/gate.py``), and the run's
-  validation runs them again on each passed stage (``graph/run_nodes.py``).
-  Each reads the artifacts' text only: it never runs code, knows nothing of
-  the build plan, and its problems are short sentences ([] when it passed).
-* **Code checks** (``checks/code/``): does the software built so far
-  hold up, against the build plan? Plan coverage, stubs, lint, install, import,
-  tests, smoke, run in the sandbox on a stage's code and on the whole
-  workspace, each problem going back to its file's owner.
+Markdown has a heading, YAML and JSON parse, an OpenAPI document has paths, SQL
+is not destructive, a mermaid diagram is there. Each is a function made an
+``ArtifactCheck`` (a ``checks.Check``: its name is the function's, its promise the
+decorator's), listed in ``catalogue.CHECKS`` and named per team under ``checks`` in
+its ``team.yaml``. The gate runs a team's on every attempt (``graph/gate.py``),
+and the run's validation runs them again on each passed stage
+(``graph/run_nodes.py``). Each reads the artifacts' text only: it never runs
+code, knows nothing of the build plan, and its problems are short sentences ([]
+when it passed).
 """
 
 from __future__ import annotations
@@ -43,6 +38,29 @@ def _of(artifacts: Sequence[Artifact], *kinds: ArtifactKind) -> list[Artifact]:
     return [a for a in artifacts if a.kind in kinds]
 
 
+@dataclass(frozen=True)
+class ArtifactCheck:
+    """A named check of a stage's files read as text, and the promise its team is told."""
+
+    name: str
+    run: CheckFn
+    promise: str
+
+    def __call__(self, artifacts: Sequence[Artifact]) -> list[str]:
+        """Run the check over ``artifacts``."""
+        return self.run(artifacts)
+
+
+def artifact_check(promise: str) -> Callable[[CheckFn], ArtifactCheck]:
+    """Make the function below an ``ArtifactCheck`` named as it is, promising ``promise``."""
+
+    def make(run: CheckFn) -> ArtifactCheck:
+        return ArtifactCheck(run.__name__, run, promise)
+
+    return make
+
+
+@artifact_check("Markdown files have a `# ` heading and at least 15 words.")
 def markdown_structure(artifacts: Sequence[Artifact]) -> list[str]:
     """Check that markdown files have a heading and say something."""
     problems = []
@@ -54,6 +72,7 @@ def markdown_structure(artifacts: Sequence[Artifact]) -> list[str]:
     return problems
 
 
+@artifact_check("Python files are valid Python syntax.")
 def python_syntax(artifacts: Sequence[Artifact]) -> list[str]:
     """Check that Python files parse."""
     problems = []
@@ -72,11 +91,13 @@ def _load_yaml(art: Artifact) -> tuple[object, str | None]:
         return None, f"{art.path}: invalid YAML: {str(exc).splitlines()[0]}"
 
 
+@artifact_check("YAML files are valid YAML.")
 def yaml_syntax(artifacts: Sequence[Artifact]) -> list[str]:
     """Check that YAML files parse."""
     return [p for art in _of(artifacts, ArtifactKind.YAML) if (p := _load_yaml(art)[1])]
 
 
+@artifact_check("JSON files are valid JSON.")
 def json_syntax(artifacts: Sequence[Artifact]) -> list[str]:
     """Check that JSON files parse."""
     problems = []
@@ -88,6 +109,9 @@ def json_syntax(artifacts: Sequence[Artifact]) -> list[str]:
     return problems
 
 
+@artifact_check(
+    "The API spec is OpenAPI 3 (`openapi: 3.x`) with info.title, info.version and paths."
+)
 def openapi_structure(artifacts: Sequence[Artifact]) -> list[str]:
     """Check for an OpenAPI 3 document with info and at least one path."""
     docs = _of(artifacts, ArtifactKind.YAML, ArtifactKind.JSON)
@@ -111,6 +135,9 @@ def openapi_structure(artifacts: Sequence[Artifact]) -> list[str]:
     return problems
 
 
+@artifact_check(
+    "SQL files hold CREATE/ALTER/INSERT statements, none destructive, parentheses balanced."
+)
 def sql_statements(artifacts: Sequence[Artifact]) -> list[str]:
     """Check that SQL files are non-destructive statements, parentheses balanced."""
     problems = []
@@ -137,62 +164,11 @@ def has_mermaid(markdown: str) -> bool:
     return _MERMAID.search(markdown) is not None
 
 
+@artifact_check(
+    f"A markdown file contains a mermaid diagram block, for example:\n{MERMAID_EXAMPLE}"
+)
 def mermaid_diagram(artifacts: Sequence[Artifact]) -> list[str]:
     """Check that a markdown file carries a typed mermaid diagram."""
     if any(has_mermaid(a.content) for a in _of(artifacts, ArtifactKind.MARKDOWN)):
         return []
     return ["no ```mermaid diagram (graph/flowchart/sequenceDiagram/...) in the markdown"]
-
-
-@dataclass(frozen=True)
-class ArtifactCheck:
-    """A named check and the one-line promise a team is told it must meet."""
-
-    run: CheckFn
-    promise: str
-
-    def __call__(self, artifacts: Sequence[Artifact]) -> list[str]:
-        """Run the check over ``artifacts``."""
-        return self.run(artifacts)
-
-
-ARTIFACT_CHECKS: dict[str, ArtifactCheck] = {
-    "markdown_structure": ArtifactCheck(
-        markdown_structure,
-        "Markdown files have a `# ` heading and at least 15 words.",
-    ),
-    "python_syntax": ArtifactCheck(
-        python_syntax,
-        "Python files are valid Python syntax.",
-    ),
-    "yaml_syntax": ArtifactCheck(
-        yaml_syntax,
-        "YAML files are valid YAML.",
-    ),
-    "json_syntax": ArtifactCheck(
-        json_syntax,
-        "JSON files are valid JSON.",
-    ),
-    "openapi_structure": ArtifactCheck(
-        openapi_structure,
-        "The API spec is OpenAPI 3 (`openapi: 3.x`) with info.title, info.version and paths.",
-    ),
-    "sql_statements": ArtifactCheck(
-        sql_statements,
-        "SQL files hold CREATE/ALTER/INSERT statements, none destructive, parentheses balanced.",
-    ),
-    "mermaid_diagram": ArtifactCheck(
-        mermaid_diagram,
-        f"A markdown file contains a mermaid diagram block, for example:\n{MERMAID_EXAMPLE}",
-    ),
-}
-
-
-def describe_checks(names: Sequence[str]) -> list[str]:
-    """Return the promise of each named check, for the drafting prompt."""
-    return [ARTIFACT_CHECKS[name].promise for name in names]
-
-
-def run_artifact_checks(names: Sequence[str], artifacts: Sequence[Artifact]) -> list[str]:
-    """Run the named artifact checks over ``artifacts`` and collect every problem."""
-    return [problem for name in names for problem in ARTIFACT_CHECKS[name](artifacts)]

@@ -17,10 +17,11 @@ from collections.abc import Mapping, Sequence
 
 from langgraph.runtime import Runtime
 
-from devfactory.checks.code import CODE_CHECKS, Check, ExistingTestsCheck
+from devfactory.checks.catalogue import CHECKS
+from devfactory.checks.code import CodeCheck, ExistingTestsCheck
 from devfactory.checks.code.blame import settled_tests
 from devfactory.checks.code.plan_commands import smoke_for
-from devfactory.checks.tools import BUILD_CHECKS, BuildVerdict, run_build_checks
+from devfactory.checks.tools import BuildVerdict, run_build_checks
 from devfactory.contracts import CheckRun, FinalChecks, Repository, StageOutcome
 from devfactory.graph.context import Context
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
@@ -49,9 +50,9 @@ def final_checks(
 
     files = workspace_files(stages, [])
     repository = state.get("repository")
-    checks: tuple[Check, ...] = CODE_CHECKS
+    checks: tuple[CodeCheck, ...] = CHECKS.code
     if repository:  # the repository's own tests, as they were, must still pass
-        checks = (*CODE_CHECKS, existing_tests(repository, runtime))
+        checks = (*CHECKS.code, existing_tests(repository, runtime))
     try:
         found = run_code_checks(
             build_plan,
@@ -133,7 +134,7 @@ def build_checks(
         return build_plan.owner_of(path) or writers.get(path, "")
 
     return run_build_checks(
-        [BUILD_CHECKS[n] for n in dict.fromkeys(names)],
+        [CHECKS.build[n] for n in dict.fromkeys(names)],
         files,
         runtime.context.get_sandbox(),
         code=code,

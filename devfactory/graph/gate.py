@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from devfactory.checks.artifact import run_artifact_checks
+from devfactory.checks.catalogue import CHECKS
 from devfactory.contracts import Status, TaskResult
 from devfactory.control.error_line import lead_with_error
 from devfactory.teams.spec import TeamSpec
@@ -75,7 +75,7 @@ def inspect(
     stray = sorted(produced - set(expected))
     if stray:
         problems.append(f"artifacts outside your deliverables: {', '.join(stray)}")
-    problems.extend(run_artifact_checks(spec.checks, result.artifacts))
+    problems.extend(CHECKS.run_artifact_checks(spec.checks, result.artifacts))
     return problems
 
 

@@ -22,7 +22,7 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.checks.artifact import run_artifact_checks
+from devfactory.checks.catalogue import CHECKS
 from devfactory.contracts import RunOutcome, StageOutcome, StageRecord
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionRecord, Pause, make_pause
@@ -153,7 +153,7 @@ def cross_check(
         if missing:
             problems.append(f"{team} is missing {', '.join(missing)}")
         if result:
-            found = run_artifact_checks(teams[team].checks, result.artifacts)
+            found = CHECKS.run_artifact_checks(teams[team].checks, result.artifacts)
             problems.extend(f"{team}: {p}" for p in found)
     return problems
 

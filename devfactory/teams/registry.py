@@ -9,7 +9,6 @@ placeholder fails loading.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -19,9 +18,8 @@ from string import Template
 
 import yaml
 
-from devfactory.checks.artifact import ARTIFACT_CHECKS
-from devfactory.checks.code import CODE_CHECKS, Check
-from devfactory.checks.tools import BUILD_CHECKS, TOOL_CHECKS, missing_tools
+from devfactory.checks.catalogue import CHECKS
+from devfactory.checks.code import CodeCheck
 from devfactory.contracts import MAX_ARTIFACT_CHARS, MAX_ARTIFACTS
 from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.examples import PATH as EXAMPLES_PATH
@@ -48,10 +46,7 @@ class TeamRegistry(Mapping[str, TeamSpec]):
             unknown = [t for t in spec.may_ask if t not in self._teams]
             if unknown:
                 raise TeamRegistryError(f"{spec.slug}: may_ask names unknown teams {unknown}")
-            missing = [c for c in spec.checks if c not in ARTIFACT_CHECKS]
-            if missing:
-                raise TeamRegistryError(f"{spec.slug}: unknown checks {missing}")
-            usable_tools(spec)
+            usable_checks(spec)
 
     def __getitem__(self, slug: str) -> TeamSpec:
         try:
@@ -71,18 +66,20 @@ class TeamRegistry(Mapping[str, TeamSpec]):
         return len(self._teams)
 
 
-def usable_tools(spec: TeamSpec) -> None:
-    """Refuse a team whose tool checks are unknown or whose tools are not installed.
+def usable_checks(spec: TeamSpec) -> None:
+    """Refuse a team that names a check its kind lacks, or whose tools are not installed.
 
     Loudly, when the teams load (at start): never a check skipped at run time.
     """
-    unknown = [c for c in spec.tool_checks if c not in TOOL_CHECKS]
-    if unknown:
-        raise TeamRegistryError(f"{spec.slug}: unknown tool checks {unknown}")
-    unknown = [c for c in spec.build_checks if c not in BUILD_CHECKS]
-    if unknown:
-        raise TeamRegistryError(f"{spec.slug}: unknown build checks {unknown}")
-    absent = missing_tools([*spec.tool_checks, *spec.build_checks])
+    for kind, names, known in (
+        ("checks", spec.checks, CHECKS.artifact),
+        ("tool checks", spec.tool_checks, CHECKS.tool),
+        ("build checks", spec.build_checks, CHECKS.build),
+    ):
+        unknown = [c for c in names if c not in known]
+        if unknown:
+            raise TeamRegistryError(f"{spec.slug}: unknown {kind} {unknown}")
+    absent = CHECKS.missing_tools([*spec.tool_checks, *spec.build_checks])
     if absent:
         raise TeamRegistryError(f"{spec.slug}: {'; '.join(absent)}")
 
@@ -99,15 +96,9 @@ def runs_code(spec: TeamSpec) -> bool:
     return bool(CODE_ROLES & set(spec.owns))
 
 
-def _summary(check: object) -> str:
-    """Return the first line of ``check``'s class docstring, in markdown's backticks."""
-    doc = inspect.getdoc(type(check)) or ""
-    return doc.split("\n", 1)[0].replace("``", "`").strip()
-
-
-def _code_check_line(check: Check) -> str:
+def _code_check_line(check: CodeCheck) -> str:
     command = getattr(check, "command", "")
-    text = _summary(check).rstrip(".") + (f" (`{command}`)" if command else "")
+    text = check.promise.rstrip(".") + (f" (`{command}`)" if command else "")
     return f"- **{check.name}** — {text}."
 
 
@@ -116,7 +107,7 @@ def checks_told(spec: TeamSpec) -> str:
 
     The artifact checks its ``team.yaml`` names (``checks/artifact.py``), then,
     for a team whose code or tests the sandbox runs, the code checks
-    (``checks/code/``'s ``CODE_CHECKS``), else, for a team that
+    (``catalogue.CHECKS.code``), else, for a team that
     writes Python, the lint every drafted Python file gets.
     """
     lines = [
@@ -124,7 +115,7 @@ def checks_told(spec: TeamSpec) -> str:
         "a problem they find sends the stage back to you:"
     ]
     for name in spec.checks:
-        promise = ARTIFACT_CHECKS[name].promise.replace("\n", "\n  ")
+        promise = CHECKS.artifact[name].promise.replace("\n", "\n  ")
         lines.append(f"- **{name}** — {promise}")
     if spec.tool_checks:
         lines.append(
@@ -133,7 +124,7 @@ def checks_told(spec: TeamSpec) -> str:
             "files keeps the stage from passing:"
         )
         for name in spec.tool_checks:
-            check = TOOL_CHECKS[name]
+            check = CHECKS.tool[name]
             lines.append(f"- **{name}** ({check.tool.label()}) — {check.promise}")
     if spec.build_checks:
         lines.append(
@@ -142,10 +133,10 @@ def checks_told(spec: TeamSpec) -> str:
             "to the owner of its file, or fails the run where no team's redraft can fix it:"
         )
         for name in spec.build_checks:
-            scan = BUILD_CHECKS[name]
+            scan = CHECKS.build[name]
             tools = ", ".join(t.label() for t in scan.tools)
             lines.append(f"- **{name}**{f' ({tools})' if tools else ''} — {scan.promise}")
-    lint = next((c for c in CODE_CHECKS if c.name == "lint"), None)
+    lint = next((c for c in CHECKS.code if c.name == "lint"), None)
     if runs_code(spec):
         lines.append(
             "\nWhen the build plan is in Python (and code execution is not turned off), your "
@@ -155,7 +146,7 @@ def checks_told(spec: TeamSpec) -> str:
             "problem in one of your files keeps the stage from passing, and the run's final "
             "checks run them again on the whole workspace, each problem going to its file's owner:"
         )
-        lines += [_code_check_line(c) for c in CODE_CHECKS]
+        lines += [_code_check_line(c) for c in CHECKS.code]
     elif "python_syntax" in spec.checks and lint is not None:
         lines.append(
             f"\nEach Python file you draft also gets the code checks' **{lint.name}** at once "
@@ -218,10 +209,7 @@ def load_team(folder: Traversable) -> TeamSpec:
         )
     except ValueError as exc:
         raise TeamRegistryError(f"{folder.name}: {exc}") from exc
-    missing = [c for c in spec.checks if c not in ARTIFACT_CHECKS]
-    if missing:
-        raise TeamRegistryError(f"{spec.slug}: unknown checks {missing}")
-    usable_tools(spec)
+    usable_checks(spec)
     values = identity_values(spec)
     soul, agents, tools_doc = (
         render_identity(f"{folder.name}/{name}", docs[name], values) for name in RENDERED_FILES

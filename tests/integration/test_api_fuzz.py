@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from devfactory.checks.tools import BUILD_CHECKS, run_build_checks
+from devfactory.checks.catalogue import CHECKS
+from devfactory.checks.tools import run_build_checks
 from devfactory.sandbox.environments import tools_environment
 from devfactory.sandbox.runner import Limits, Sandbox
 
@@ -77,7 +78,7 @@ def fuzz(
     monkeypatch.setattr(sandbox, "environment", lambda deps: tools_environment())  # offline
     files = {"todo/__init__.py": "", "todo/app.py": service, "api/openapi.yaml": design}
     found = run_build_checks(
-        [BUILD_CHECKS["api_fuzz"]],
+        [CHECKS.build["api_fuzz"]],
         files,
         sandbox,
         code=["todo/__init__.py", "todo/app.py"],

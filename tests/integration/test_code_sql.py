@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from devfactory.checks.tools import BUILD_CHECKS, run_build_checks
+from devfactory.checks.catalogue import CHECKS
+from devfactory.checks.tools import run_build_checks
 from devfactory.sandbox.runner import Limits, Sandbox
 
 LIMITS = Limits(
@@ -59,7 +60,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
 
 def checked(sandbox: Sandbox, code: str) -> tuple[Any, list[tuple[str, str]]]:
     found = run_build_checks(
-        [BUILD_CHECKS["code_sql"]],
+        [CHECKS.build["code_sql"]],
         {"db/schema.sql": SCHEMA, "todo/store.py": code},
         sandbox,
         code=["todo/store.py"],

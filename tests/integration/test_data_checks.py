@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
+from devfactory.checks.catalogue import CHECKS
 from devfactory.checks.tools import (
-    BUILD_CHECKS,
-    TOOL_CHECKS,
     run_build_checks,
     run_tool_checks,
 )
@@ -65,7 +64,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
 
 
 def checked(sandbox: Sandbox, files: dict[str, str]) -> tuple[Any, list[str]]:
-    found = run_tool_checks([TOOL_CHECKS["data_contract"]], "data-engineering", files, sandbox)
+    found = run_tool_checks([CHECKS.tool["data_contract"]], "data-engineering", files, sandbox)
     [record] = found.checks
     return record, found.problems
 
@@ -158,7 +157,7 @@ def ran(
     files = {"data/orders.jsonl": JSONL, **scripts}
     owners = {"data": "data-engineering", "ml": "ml-engineering", "code": "backend-engineering"}
     found = run_build_checks(
-        [BUILD_CHECKS["pipeline_runs"]],
+        [CHECKS.build["pipeline_runs"]],
         files,
         sandbox,
         code=["app.py"],

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from devfactory.checks.tools import BUILD_CHECKS, run_build_checks
+from devfactory.checks.catalogue import CHECKS
+from devfactory.checks.tools import run_build_checks
 from devfactory.sandbox.environments import tools_environment
 from devfactory.sandbox.runner import Limits, Sandbox
 
@@ -54,7 +55,7 @@ def integrate(
 ) -> tuple[Any, list[tuple[str, str]]]:
     monkeypatch.setattr(sandbox, "environment", lambda deps: tools_environment())  # offline
     found = run_build_checks(
-        [BUILD_CHECKS["integration_trace"]],
+        [CHECKS.build["integration_trace"]],
         {**FILES, **changed},
         sandbox,
         code=["calc/__init__.py"],

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from devfactory.checks.tools import BUILD_CHECKS, run_build_checks
+from devfactory.checks.catalogue import CHECKS
+from devfactory.checks.tools import run_build_checks
 from devfactory.sandbox.environments import tools_environment
 from devfactory.sandbox.runner import Limits, Sandbox
 from devfactory.settings import Settings
@@ -84,7 +85,7 @@ def mutate(
 ) -> tuple[Any, list[tuple[str, str]]]:
     monkeypatch.setattr(sandbox, "environment", lambda deps: tools_environment())  # has pytest
     found = run_build_checks(
-        [BUILD_CHECKS["mutation_score"]],
+        [CHECKS.build["mutation_score"]],
         {"calc.py": CODE, "tests/test_calc.py": tests},
         sandbox,
         code=["calc.py"],
@@ -176,7 +177,7 @@ def test_nothing_is_run_or_recorded_when_the_tests_check_found_the_tests_failing
 
     failing = CheckRun(name="tests", command="pytest", exit_code=1, passed=1, failed=1)
     found = run_build_checks(
-        [BUILD_CHECKS["mutation_score"]],
+        [CHECKS.build["mutation_score"]],
         {"calc.py": CODE, "tests/test_calc.py": GOOD_TESTS},
         None,  # type: ignore[arg-type]  # nothing may reach the sandbox
         code=["calc.py"],

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from devfactory.checks.tools import BUILD_CHECKS, run_build_checks
+from devfactory.checks.catalogue import CHECKS
+from devfactory.checks.tools import run_build_checks
 from devfactory.sandbox.environments import tools_environment
 from devfactory.sandbox.runner import Limits, Sandbox
 from devfactory.settings import Settings
@@ -96,7 +97,7 @@ def run_readme(
     monkeypatch.setattr(sandbox, "environment", lambda deps: tools_environment())  # offline
     files = {**(CALC if code is None else code), "README.md": readme}
     found = run_build_checks(
-        [BUILD_CHECKS["readme_commands"]],
+        [CHECKS.build["readme_commands"]],
         files,
         sandbox,
         code=[p for p in files if p.endswith(".py")],
@@ -235,7 +236,7 @@ def run_runbook(
     monkeypatch.setattr(sandbox, "environment", lambda deps: tools_environment())  # offline
     files = {**SERVICE, "ops/runbook.md": runbook}
     found = run_build_checks(
-        [BUILD_CHECKS["runbook_commands"]],
+        [CHECKS.build["runbook_commands"]],
         files,
         sandbox,
         code=["todo/__init__.py", "todo/app.py"],

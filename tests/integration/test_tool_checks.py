@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from devfactory.checks.catalogue import CHECKS
 from devfactory.checks.tools import (
-    BUILD_CHECKS,
-    TOOL_CHECKS,
     run_build_checks,
     run_tool_checks,
 )
@@ -92,7 +91,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
 
 def validate(sandbox: Sandbox, document: str) -> tuple[Any, list[str]]:
     found = run_tool_checks(
-        [TOOL_CHECKS["openapi_valid"]], "api-design", {"api/openapi.yaml": document}, sandbox
+        [CHECKS.tool["openapi_valid"]], "api-design", {"api/openapi.yaml": document}, sandbox
     )
     [record] = found.checks
     return record, found.problems
@@ -242,7 +241,7 @@ jobs:
 def lint(sandbox: Sandbox, dockerfile: str, planned: tuple[str, ...] = ()) -> tuple[Any, list[str]]:
     files = {**WORKSPACE, "infra/app.dockerfile": dockerfile}
     found = run_tool_checks(
-        [TOOL_CHECKS["dockerfile_lint"]],
+        [CHECKS.tool["dockerfile_lint"]],
         "devops-infrastructure",
         files,
         sandbox,
@@ -295,7 +294,7 @@ def test_a_copy_of_a_file_nobody_writes_is_found_and_a_planned_one_is_not(
 
 
 def schema(sandbox: Sandbox, files: dict[str, str]) -> tuple[Any, list[str]]:
-    found = run_tool_checks([TOOL_CHECKS["ci_schema"]], "devops-infrastructure", files, sandbox)
+    found = run_tool_checks([CHECKS.tool["ci_schema"]], "devops-infrastructure", files, sandbox)
     [record] = found.checks
     return record, found.problems
 
@@ -362,7 +361,7 @@ def applied(
     sandbox: Sandbox, sql: str, dependencies: tuple[str, ...] = ("psycopg[binary]>=3",)
 ) -> tuple[Any, list[str]]:
     found = run_tool_checks(
-        [TOOL_CHECKS["sql_applies"]],
+        [CHECKS.tool["sql_applies"]],
         "database-engineering",
         {"db/schema.sql": sql},
         sandbox,
@@ -440,7 +439,7 @@ PLAN = BuildPlan(
 
 def scanned(sandbox: Sandbox, code: str, tests: str = "") -> tuple[Any, list[Any]]:
     found = run_build_checks(
-        [BUILD_CHECKS["code_security"]],
+        [CHECKS.build["code_security"]],
         {"src/words.py": code, "tests/test_words.py": tests or "password = 'hunter2hunter2'\n"},
         sandbox,
         code=["src/words.py"],
@@ -544,7 +543,7 @@ PAGE_FAULTS = {
 
 def page(sandbox: Sandbox, html: str) -> tuple[Any, list[str]]:
     found = run_tool_checks(
-        [TOOL_CHECKS["html_valid"]],
+        [CHECKS.tool["html_valid"]],
         "frontend-engineering",
         {**SITE, "web/index.html": html},
         sandbox,
@@ -600,7 +599,7 @@ def test_a_gpl_dependency_under_an_mit_policy_fails_the_run_and_an_mit_one_passe
     monkeypatch.setattr(sandbox, "environment", lambda deps: env)  # installed, offline
     settings = Settings(licence_allowed=("MIT",))
     found = run_build_checks(
-        [BUILD_CHECKS["licences"]],
+        [CHECKS.build["licences"]],
         {"architecture/plan.json": "{}", "src/words.py": CLEAN_CODE},
         sandbox,
         code=["src/words.py"],
@@ -648,7 +647,7 @@ def contract(
 ) -> tuple[Any, list[Any]]:
     monkeypatch.setattr(sandbox, "environment", lambda deps: tools_environment())  # has FastAPI
     found = run_build_checks(
-        [BUILD_CHECKS["service_contract"]],
+        [CHECKS.build["service_contract"]],
         {"src/todo/app.py": code, "api/openapi.yaml": design},
         sandbox,
         code=["src/todo/app.py"],
@@ -758,7 +757,7 @@ DOCS = {"docs/guide.md": "# Guide\n", "api/openapi.yaml": GOOD, "src/todo/app.py
 
 def linked(sandbox: Sandbox, text: str, planned: tuple[str, ...] = ()) -> tuple[Any, list[str]]:
     found = run_tool_checks(
-        [TOOL_CHECKS["doc_links"]],
+        [CHECKS.tool["doc_links"]],
         "documentation",
         {**DOCS, "README.md": text},
         sandbox,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devfactory.checks.artifact import ARTIFACT_CHECKS, run_artifact_checks
+from devfactory.checks.catalogue import CHECKS
 from devfactory.contracts import Artifact
 
 
@@ -49,7 +49,7 @@ CASES = [
 
 @pytest.mark.parametrize(("check", "artifacts", "expected"), CASES)
 def test_check(check: str, artifacts: list[Artifact], expected: list[str]) -> None:
-    problems = ARTIFACT_CHECKS[check](artifacts)
+    problems = CHECKS.artifact[check](artifacts)
     assert len(problems) == len(expected), problems
     for problem, needle in zip(problems, expected, strict=True):
         assert needle in problem
@@ -58,6 +58,7 @@ def test_check(check: str, artifacts: list[Artifact], expected: list[str]) -> No
 def test_checks_only_read_their_own_kinds() -> None:
     python = [art("a.py", "python", "def f(:\n")]
     assert (
-        run_artifact_checks(["markdown_structure", "yaml_syntax", "sql_statements"], python) == []
+        CHECKS.run_artifact_checks(["markdown_structure", "yaml_syntax", "sql_statements"], python)
+        == []
     )
-    assert len(run_artifact_checks(["python_syntax", "markdown_structure"], python)) == 1
+    assert len(CHECKS.run_artifact_checks(["python_syntax", "markdown_structure"], python)) == 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from devfactory.checks.catalogue import CHECKS
 from devfactory.checks.code import (
-    CODE_CHECKS,
     CheckContext,
     CheckOutcome,
     Need,
@@ -82,7 +82,12 @@ def laid_out(tmp_path: Path, files: dict[str, str]) -> Path:
 def test_the_default_checks_run_in_order_and_blame_each_file_s_owner(tmp_path: Path) -> None:
     sandbox: Any = FakeSandbox(tmp_path)
     found = verify(
-        PLAN, laid_out(tmp_path, FILES), sandbox, teams=TEAMS, criteria=["AC-1", "AC-2", "AC-3"]
+        PLAN,
+        laid_out(tmp_path, FILES),
+        sandbox,
+        teams=TEAMS,
+        criteria=["AC-1", "AC-2", "AC-3"],
+        checks=CHECKS.code,
     )
     assert [c.name for c in found.checks] == ["lint", "install", "import", "tests", "smoke"]
     assert sandbox.calls == ["install", "import wordcount", "python -m pytest -q", "smoke cli"]
@@ -99,7 +104,7 @@ def test_the_default_checks_run_in_order_and_blame_each_file_s_owner(tmp_path: P
 
 def test_a_failed_install_leaves_out_every_check_that_runs_code(tmp_path: Path) -> None:
     sandbox: Any = FakeSandbox(tmp_path, install=1)
-    found = verify(PLAN, laid_out(tmp_path, FILES), sandbox, teams=TEAMS)
+    found = verify(PLAN, laid_out(tmp_path, FILES), sandbox, teams=TEAMS, checks=CHECKS.code)
     assert [c.name for c in found.checks] == ["lint", "install"]
     assert sandbox.calls == ["install"]
     assert found.problems[-1] == Problem(
@@ -110,7 +115,9 @@ def test_a_failed_install_leaves_out_every_check_that_runs_code(tmp_path: Path) 
 
 def test_without_a_sandbox_only_the_static_checks_run(tmp_path: Path) -> None:
     files = {"wordcount/__init__.py": "def other():\n    return 1\n"}
-    found = verify(PLAN, laid_out(tmp_path, files), None, teams=["backend-engineering"])
+    found = verify(
+        PLAN, laid_out(tmp_path, files), None, teams=["backend-engineering"], checks=CHECKS.code
+    )
     assert [c.name for c in found.checks] == ["lint"]
     assert [(p.check, p.path) for p in found.problems] == [
         ("plan", "wordcount/__main__.py"),
@@ -147,7 +154,7 @@ def test_a_new_check_is_one_class_added_to_the_list(tmp_path: Path) -> None:
         laid_out(tmp_path, FILES),
         fake(tmp_path),
         teams=TEAMS,
-        checks=[*CODE_CHECKS, lines],
+        checks=[*CHECKS.code, lines],
     )
     assert found.checks[-1] == CheckRun(name="lines", command="wc -l", exit_code=1)
     assert lines.saw_environment  # it runs after the install, with its environment
@@ -159,6 +166,6 @@ def test_a_new_check_is_one_class_added_to_the_list(tmp_path: Path) -> None:
         laid_out(tmp_path, FILES),
         fake(tmp_path / "other", install=1),
         teams=TEAMS,
-        checks=[*CODE_CHECKS, LineCount(limit=3)],
+        checks=[*CHECKS.code, LineCount(limit=3)],
     )
     assert "lines" not in {c.name for c in failed_install.checks}  # its need is not met

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from devfactory import cli
 from devfactory.checks import gate_tools as tools
+from devfactory.checks.catalogue import CHECKS
 from devfactory.checks.code import lint
 from devfactory.cli import common
 
@@ -54,11 +55,7 @@ def test_the_image_installs_ruff_and_leaves_the_dev_tools_out() -> None:
     }
     assert "ruff" in installed  # the lint gate runs in the deployed image
     assert "mypy" not in installed and "playwright" not in installed  # and --no-dev held
-    from devfactory.checks.tools import BUILD_CHECKS, TOOL_CHECKS
-
-    tools = {c.tool for c in TOOL_CHECKS.values()} | {
-        t for c in BUILD_CHECKS.values() for t in c.tools
-    }
+    tools = {t for name in [*CHECKS.tool, *CHECKS.build] for t in CHECKS.tools(name)}
     assert {t.distribution for t in tools} <= installed  # every team's tool, pinned, in the image
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from devfactory.checks.code import CODE_CHECKS, CheckContext, UnwrittenCheck
+from devfactory.checks.catalogue import CHECKS
+from devfactory.checks.code import CheckContext, UnwrittenCheck
 from devfactory.software.kinds import skeleton
 from devfactory.software.plan import BuildPlan
 from devfactory.software.requirement import read_requirement
@@ -153,5 +154,5 @@ def test_the_check_names_planned_symbols_without_a_requirement_and_skips_other_t
 
 
 def test_the_stubs_check_is_one_of_the_code_checks_and_runs_without_a_sandbox() -> None:
-    check = next(c for c in CODE_CHECKS if c.name == "stubs")
+    check = next(c for c in CHECKS.code if c.name == "stubs")
     assert check.needs == frozenset()

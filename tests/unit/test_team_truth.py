@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.checks.artifact import ARTIFACT_CHECKS
-from devfactory.checks.code import CODE_CHECKS
+from devfactory.checks.catalogue import CHECKS
 from devfactory.contracts import MAX_ARTIFACT_CHARS, MAX_ARTIFACTS
 from devfactory.teams import load_teams, registry
 from devfactory.teams.registry import RENDERED_FILES, TeamRegistryError, runs_code
@@ -89,11 +88,11 @@ def test_the_limits_follow_the_constants_not_the_files(
 def test_the_loaded_tools_name_exactly_the_teams_checks(slug: str) -> None:
     spec = TEAMS[slug]
     for name in spec.checks:
-        assert f"**{name}** — {ARTIFACT_CHECKS[name].promise.splitlines()[0]}" in spec.tools_doc
-    others = [c for c in ARTIFACT_CHECKS if c not in spec.checks and c in _told(slug)]
+        assert f"**{name}** — {CHECKS.artifact[name].promise.splitlines()[0]}" in spec.tools_doc
+    others = [c for c in CHECKS.artifact if c not in spec.checks and c in _told(slug)]
     assert not others, f"{slug} is told of checks its team.yaml does not run: {others}"
-    code = [c.name for c in CODE_CHECKS if f"**{c.name}** — " in spec.tools_doc]
-    assert code == ([c.name for c in CODE_CHECKS] if runs_code(spec) else [])
+    code = [c.name for c in CHECKS.code if f"**{c.name}** — " in spec.tools_doc]
+    assert code == ([c.name for c in CHECKS.code] if runs_code(spec) else [])
 
 
 def test_the_teams_whose_code_or_tests_run_are_the_code_and_tests_owners() -> None:

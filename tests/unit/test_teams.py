@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.checks.artifact import ARTIFACT_CHECKS
+from devfactory.checks.catalogue import CHECKS
 from devfactory.teams import load_teams
 from devfactory.teams.registry import TeamRegistryError
 
@@ -50,7 +50,7 @@ def test_team_spec_is_complete_and_renders(slug: str) -> None:
         assert f"`{path}`" in rendered, f"objective.md does not name deliverable {path}"
     for doc in (spec.soul, spec.agents, spec.tools_doc):
         assert len(doc.split()) >= 60, "identity docs must have real substance"
-    assert all(check in ARTIFACT_CHECKS for check in spec.checks)
+    assert all(check in CHECKS.artifact for check in spec.checks)
     assert all(t in TEAMS and t != slug for t in spec.may_ask)
     assert spec.model.startswith("factory/")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from devfactory.checks.tools import BUILD_CHECKS, TOOL_CHECKS, Tool, missing_tools
+from devfactory.checks.catalogue import CHECKS
+from devfactory.checks.tools import Tool
 from devfactory.checks.tools.openapi import OpenApiCheck
 from devfactory.teams import load_teams
 from devfactory.teams.registry import TeamRegistryError, checks_told
@@ -24,10 +25,10 @@ def copied(tmp_path: Path) -> Path:
 def test_every_named_tool_check_is_known_and_its_tool_installed() -> None:
     teams = load_teams()
     named = {name for spec in teams.values() for name in spec.tool_checks}
-    assert named <= set(TOOL_CHECKS)
+    assert named <= set(CHECKS.tool)
     assert "openapi_valid" in teams["api-design"].tool_checks
     for name in named:
-        assert TOOL_CHECKS[name].tool.version(), name  # pinned in uv.lock, installed by make setup
+        assert CHECKS.tool[name].tool.version(), name  # pinned in uv.lock, installed by make setup
 
 
 def test_an_unknown_tool_check_fails_loading(tmp_path: Path) -> None:
@@ -43,7 +44,7 @@ def test_a_missing_tool_fails_loading_loudly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(OpenApiCheck, "tool", Tool("no-such-distribution-xyz"))
-    assert missing_tools(["openapi_valid"]) == [
+    assert CHECKS.missing_tools(["openapi_valid"]) == [
         "openapi_valid needs no-such-distribution-xyz, which is not installed (make setup: uv sync)"
     ]
     with pytest.raises(TeamRegistryError, match="api-design: openapi_valid needs no-such-distrib"):
@@ -53,8 +54,8 @@ def test_a_missing_tool_fails_loading_loudly(
 def test_the_team_is_told_each_tool_check_with_its_tool_and_version() -> None:
     spec = load_teams()["api-design"]
     told = checks_told(spec)
-    label = TOOL_CHECKS["openapi_valid"].tool.label()
-    assert f"- **openapi_valid** ({label}) — {TOOL_CHECKS['openapi_valid'].promise}" in told
+    label = CHECKS.tool["openapi_valid"].tool.label()
+    assert f"- **openapi_valid** ({label}) — {CHECKS.tool['openapi_valid'].promise}" in told
     assert told in spec.tools_doc  # what TOOLS.md's $checks renders, at load
 
 
@@ -71,10 +72,10 @@ def test_docs_teams_md_lists_every_team_with_its_checks_and_tools() -> None:
         for name in (*spec.checks, *spec.tool_checks, *spec.build_checks):
             assert f"`{name}`" in rows[slug], (slug, name)
         for name in spec.tool_checks:
-            assert TOOL_CHECKS[name].tool.distribution in rows[slug]
+            assert CHECKS.tool[name].tool.distribution in rows[slug]
             assert f"| `{name}` |" in text  # and it is described below the table
         for name in spec.build_checks:
-            assert all(t.distribution in rows[slug] for t in BUILD_CHECKS[name].tools)
+            assert all(t.distribution in rows[slug] for t in CHECKS.build[name].tools)
             assert f"| `{name}` (a build check) |" in text
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from devfactory.checks.catalogue import CHECKS
 from devfactory.checks.code import REQUIREMENTS_PATH, Verification
-from devfactory.checks.tools import BUILD_CHECKS, BuildVerdict, ToolContext, run_build_checks
+from devfactory.checks.tools import BuildVerdict, ToolContext, run_build_checks
 from devfactory.checks.tools.traceability import (
     TraceabilityCheck,
     criterion_texts,
@@ -108,7 +109,7 @@ def test_no_criteria_or_no_test_run_is_recorded_not_judged() -> None:
 
 def test_the_finding_reaches_the_owner_of_the_tests_through_the_build_checks() -> None:
     verdict = run_build_checks(
-        [BUILD_CHECKS["traceability"]],
+        [CHECKS.build["traceability"]],
         FILES,
         None,  # type: ignore[arg-type]
         code=["calc.py"],

@@ -39,6 +39,7 @@ class ExistingTestsCheck:
     base: Mapping[str, str]  # the base branch's text files, by path
     tests: tuple[str, ...]  # the old test files among them
     name = "existing_tests"
+    promise = "The tests a repository had before the run still pass on what the run changed."
     needs = frozenset({Need.WORKSPACE, Need.ENVIRONMENT})
 
     def originals(self) -> dict[str, str]:

@@ -1,12 +1,13 @@
-"""The frame every code check fits: a ``Check``, what it reads and finds, and the runner.
+"""The frame every code check fits: a ``CodeCheck``, what it reads and finds, and the runner.
 
-A check has a ``name``, the things it ``needs`` (a workspace, a sandbox, the
-installed environment, code, tests files, an entry point) and
-``run(context) -> CheckOutcome``. ``run_checks`` runs a list of them in order,
-each whose needs are met, passing on the environment the install check made,
-and gathers a ``Verification``: the commands run, the problems (each about one
-file, and so one owning team), the test report, the acceptance criteria and a
-score. A new check is one class with those three members.
+A check has a ``name`` and a ``promise`` (every check's, ``checks.Check``), the
+things it ``needs`` (a workspace, a sandbox, the installed environment, code,
+tests files, an entry point) and ``run(context) -> CheckOutcome``.
+``run_checks`` runs a list of them in order, each whose needs are met, passing
+on the environment the install check made, and gathers a ``Verification``: the
+commands run, the problems (each about one file, and so one owning team), the
+test report, the acceptance criteria and a score. A new check is one class with
+those four members, listed in ``catalogue.CHECKS``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from devfactory.checks import Check
 from devfactory.checks.code.plan_commands import smoke_for
 from devfactory.contracts import CheckRun
 from devfactory.software.plan import BuildPlan, FileRole, module_name
@@ -161,13 +163,11 @@ class CheckOutcome:
     environment: Environment | None = None
 
 
-class Check(Protocol):
-    """One objective check: a name, what it needs, and how it runs."""
+class CodeCheck(Check, Protocol):
+    """One objective check of the software: its name and promise, what it needs, how it runs.
 
-    @property
-    def name(self) -> str:
-        """The check's name: its records' and its problems' ``check``."""
-        ...
+    Its ``name`` is its records' and its problems' ``check``.
+    """
 
     @property
     def needs(self) -> frozenset[Need]:
@@ -211,7 +211,7 @@ class Verification:
         return round(share, 3)
 
 
-def run_checks(context: CheckContext, checks: Sequence[Check]) -> Verification:
+def run_checks(context: CheckContext, checks: Sequence[CodeCheck]) -> Verification:
     """Run ``checks`` in order, each whose needs are met, and gather what they found.
 
     The environment a check installs is handed to the checks after it.

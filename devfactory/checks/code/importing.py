@@ -11,6 +11,7 @@ class ImportCheck:
     """Every Python file byte-compiles and every planned code module imports."""
 
     name = "import"
+    promise = "Every Python file byte-compiles and every planned code module imports."
     needs = frozenset({Need.WORKSPACE, Need.ENVIRONMENT, Need.CODE})
 
     def run(self, context: CheckContext) -> CheckOutcome:

@@ -11,6 +11,7 @@ class InstallCheck:
     """The plan's dependencies install in the sandbox; the checks after it run with them."""
 
     name = "install"
+    promise = "The plan's dependencies install in the sandbox; the checks after it run with them."
     needs = frozenset({Need.SANDBOX})
 
     def run(self, context: CheckContext) -> CheckOutcome:

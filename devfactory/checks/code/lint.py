@@ -42,6 +42,9 @@ class LintCheck:
     timeout: float = 60
     max_findings: int = 40
     name = "lint"
+    promise = (
+        "Ruff's run-time-error rules (syntax errors, undefined names): static, nothing is run."
+    )
     needs = frozenset({Need.WORKSPACE})
     command = f"ruff check --select {LINT_RULES}"
 

@@ -37,6 +37,7 @@ class PlanCoverageCheck:
     """Every planned file of the teams done by now is there and defines its planned names."""
 
     name = "plan"
+    promise = "Every planned file of the teams done by now is there and defines its planned names."
     needs: frozenset[Need] = frozenset()
 
     def run(self, context: CheckContext) -> CheckOutcome:

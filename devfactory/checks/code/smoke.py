@@ -20,6 +20,7 @@ class SmokeCheck:
     """The entry point starts: ``--help`` for a CLI, one GET for a web service."""
 
     name = "smoke"
+    promise = "The entry point starts: `--help` for a CLI, one GET for a web service."
     needs = frozenset({Need.WORKSPACE, Need.ENVIRONMENT, Need.ENTRY_POINT})
 
     def run(self, context: CheckContext) -> CheckOutcome:

@@ -1,4 +1,4 @@
-"""The code checks a run gets by default, in order, and ``verify``, which runs them on a folder."""
+"""``verify``: run code checks on a folder against the build plan and gather what they found."""
 
 from __future__ import annotations
 
@@ -9,35 +9,17 @@ from typing import TYPE_CHECKING
 from devfactory.checks.code.framework import (
     LISTED_ENTRIES,
     PARSED_BYTES,
-    Check,
     CheckContext,
+    CodeCheck,
     Verification,
     run_checks,
 )
-from devfactory.checks.code.importing import ImportCheck
-from devfactory.checks.code.install import InstallCheck
-from devfactory.checks.code.lint import LintCheck
-from devfactory.checks.code.plan_coverage import PlanCoverageCheck
-from devfactory.checks.code.smoke import SmokeCheck
-from devfactory.checks.code.testing import TestsCheck
-from devfactory.checks.code.unwritten import UnwrittenCheck
 from devfactory.runfiles import list_files, read_file
 from devfactory.software.plan import BuildPlan
 from devfactory.software.requirement import RequirementFacts
 
 if TYPE_CHECKING:
     from devfactory.sandbox.runner import Sandbox
-
-CODE_CHECKS: tuple[Check, ...] = (
-    PlanCoverageCheck(),
-    UnwrittenCheck(),
-    LintCheck(),
-    InstallCheck(),
-    ImportCheck(),
-    TestsCheck(),
-    SmokeCheck(),
-)
-"""The checks ``verify`` runs by default, in order (install before what runs code)."""
 
 
 def verify(
@@ -48,7 +30,7 @@ def verify(
     teams: Sequence[str],
     criteria: Sequence[str] = (),
     files: Mapping[str, str] | None = None,
-    checks: Sequence[Check] = CODE_CHECKS,
+    checks: Sequence[CodeCheck],
     requirement: str = "",
     facts: RequirementFacts | None = None,
     settled: frozenset[str] = frozenset(),
@@ -63,7 +45,7 @@ def verify(
         criteria: acceptance criteria ids to report on from the tests.
         files: the files laid out in ``workspace`` (read from it, links not
             followed, when not given).
-        checks: the checks to run (``CODE_CHECKS`` by default).
+        checks: the checks to run, in order (``catalogue.CHECKS.code``, say).
         requirement: the run's requirement (its skeleton's units must be written).
         facts: what the run read of it (None: the parser reads ``requirement``).
         settled: the tests files their tests' team has kept (``blame.settled_tests``).

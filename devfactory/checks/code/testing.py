@@ -25,6 +25,7 @@ class TestsCheck:
 
     __test__ = False  # not a pytest class, though its name says so
     name = "tests"
+    promise = "The plan's test command passes; each acceptance criterion as its tests say."
     needs = frozenset({Need.WORKSPACE, Need.ENVIRONMENT, Need.TESTS})
 
     def run(self, context: CheckContext) -> CheckOutcome:

@@ -86,6 +86,9 @@ class UnwrittenCheck:
     """Every planned function, class, command and route handler is written, none left a stub."""
 
     name = NAME
+    promise = (
+        "Every planned function, class, command and route handler is written, none left a stub."
+    )
     needs: frozenset[Need] = frozenset()
 
     def run(self, context: CheckContext) -> CheckOutcome:

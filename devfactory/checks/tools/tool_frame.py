@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from devfactory.checks import Check
 from devfactory.checks.code.framework import Problem
 from devfactory.contracts import CheckRun
 from devfactory.runfiles import remove_tree, write_file
@@ -107,7 +108,7 @@ class ToolContext:
     code_checks: tuple[CheckRun, ...] = ()
 
 
-class ToolCheck(Protocol):
+class ToolCheck(Check, Protocol):
     """A check that runs a real tool on a team's files in the sandbox."""
 
     name: str
@@ -238,7 +239,7 @@ class DriverCheck:
         return ToolReport([run], read.findings)
 
 
-class BuildCheck(Protocol):
+class BuildCheck(Check, Protocol):
     """A check that runs real tools on the built software, once it is built, for a team.
 
     It judges files other teams wrote (the code), on behalf of the team that names

@@ -16,7 +16,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from devfactory.checks.artifact import describe_checks
+from devfactory.checks.catalogue import CHECKS
 from devfactory.contracts import Artifact, Repository
 from devfactory.graph.clarification_tools import clarification_tool
 from devfactory.graph.model_io.prompt_files import render_prompt
@@ -173,7 +173,7 @@ def draft_messages(
         team_name=spec.name,
         description=spec.description,
         criteria=spec.objective_section("Acceptance criteria", requirement=requirement),
-        checks=" ".join(describe_checks(spec.checks)),
+        checks=" ".join(CHECKS.artifact[name].promise for name in spec.checks),
     )
     context = stage_context(
         state,

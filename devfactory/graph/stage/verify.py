@@ -25,16 +25,16 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from devfactory.checks.catalogue import CHECKS
 from devfactory.checks.code import (
-    CODE_CHECKS,
     REQUIREMENTS_PATH,
-    Check,
+    CodeCheck,
     Verification,
     criteria_of,
     verify,
 )
 from devfactory.checks.code.blame import settled_tests
-from devfactory.checks.tools import TOOL_CHECKS, ToolVerdict, run_tool_checks
+from devfactory.checks.tools import ToolVerdict, run_tool_checks
 from devfactory.contracts import (
     Artifact,
     CheckRun,
@@ -107,7 +107,7 @@ def run_code_checks(
     *,
     teams: list[str],
     repository: Repository | None = None,
-    checks: Sequence[Check] = CODE_CHECKS,
+    checks: Sequence[CodeCheck] = CHECKS.code,
     requirement: str = "",
     facts: RequirementFacts | None = None,
     settled: frozenset[str] = frozenset(),
@@ -192,7 +192,7 @@ def tool_checks_update(
     execution is off), or the stage BLOCKED when no sandbox works.
     """
     spec = setup.spec
-    checks = [TOOL_CHECKS[name] for name in spec.tool_checks]
+    checks = [CHECKS.tool[name] for name in spec.tool_checks]
     drafts = state.get("drafts", [])
     mine = [d.path for d in drafts]
     if not any(c.judges(p) for c in checks for p in mine):
