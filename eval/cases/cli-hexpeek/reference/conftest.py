@@ -1,0 +1,1 @@
+"""Put the project root on ``sys.path`` for the tests."""
