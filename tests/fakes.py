@@ -196,7 +196,8 @@ class Call:
     module; ``path`` is the unit's name), "tests" (the model's tests of one unit's
     behaviour; ``path`` is the unit's name), "answer" (a clarification responder),
     "facts" (mem0's fact extraction after a stage), "governance" (the risk
-    assessment; ``spec`` is None then), "interface" (the facts the parser left
+    assessment; ``spec`` is None then), "kind" (the kind of software a requirement
+    asks for, asked before its open facts), "interface" (the facts the parser left
     open, read once a run; ``spec`` is None), or one of the chat's: "chat" (a team
     talking to a person), "select" and "summary" (a group chat's moderator)
     and "qa" (project questions); ``spec`` is None for the last three, and for
@@ -261,6 +262,10 @@ def always_good(call: Call) -> str:
         return "No module this time."  # no code: the unit-by-unit build stands alone
     if call.kind == "governance":
         return low_risk(call)
+    if call.kind == "kind":
+        return json.dumps(
+            {"kind": "unsure", "name": ""}
+        )  # every fact asked, as before the question
     if call.kind == "interface":
         return json.dumps(NO_FACTS)  # the parser's facts stand as they are
     if call.kind == "facts":
@@ -301,6 +306,7 @@ _SPECIAL = {
     "You sum up a group discussion": "summary",
     "You answer questions about the devfactory project": "qa",
     "You read what a requirement states about the interface": "interface",
+    "You say what kind of software a requirement asks for": "kind",
     "You are an expert Python programmer": "whole",  # the module written whole in one reply
 }
 

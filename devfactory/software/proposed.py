@@ -135,6 +135,39 @@ class ProposedFacts(BaseModel):
     examples: list[ProposedExample] = Field(default_factory=list)
 
 
+AskedKind = Literal["library", "command line", "web service", "unsure"]
+
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "library": ("module", "functions", "examples"),
+    "command line": ("module", "command", "exit_codes", "examples"),
+    "web service": ("module", "routes", "examples"),
+    "unsure": tuple(ProposedFacts.model_fields),
+}
+"""The facts asked of a requirement of each kind of software (unsure: all of them)."""
+
+
+class ProposedKind(BaseModel):
+    """The kind of software a model says a requirement asks for, and its name: the first ask."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: AskedKind = Field(
+        description="a library of functions to import, a command line run with `python -m`, "
+        "a web service of HTTP routes, or unsure"
+    )
+    name: str = Field(
+        description="the name the requirement gives the module or program, as written, or ''"
+    )
+
+
+def named_module(proposed: ProposedKind, requirement: str) -> str:
+    """Return the module name the model gave, where it is a name the requirement writes."""
+    name = proposed.name.strip().strip("`'\"").removesuffix(".py")
+    if not _identifier(name) or not _occurs(name, plain(requirement)):
+        return ""
+    return "" if name.lower() in ("python", "module", "program", "library") else name
+
+
 class StatedExample(BaseModel):
     """An example the requirement states in words, kept after its quote was checked."""
 

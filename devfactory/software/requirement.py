@@ -707,11 +707,12 @@ def _written_line(module: str, text: str) -> str:
     return ""
 
 
-def _usage_in_words(module: str, items: list[str]) -> UsageLine | None:
+def _usage_in_words(module: str, items: list[str], told: bool = False) -> UsageLine | None:
     """Return the command line the words describe: run with ``-m``, or a command line's options.
 
     A program run with ``python -m`` is a command line; so is one the text calls
-    a command line and gives ``--options``. A usage line written in plain text
+    a command line and gives ``--options``; so is one the model that reads said is one
+    (``told``). A usage line written in plain text
     is read as written, where it names every option the words give; otherwise
     the line is synthesised from the words, and marked so.
     """
@@ -721,7 +722,7 @@ def _usage_in_words(module: str, items: list[str]) -> UsageLine | None:
     runs = any(m.group(1) == module for m in _RUN_IN_WORDS.finditer(text))
     runs = runs or bool(_RUN_AS_MODULE.search(text))
     options = _options_in_words(items)
-    if not runs and not (options and re.search(r"\bcommand[- ]line\b", text, re.I)):
+    if not (runs or told or (options and re.search(r"\bcommand[- ]line\b", text, re.I))):
         return None
     written = parse_usage(_written_line(module, text), items) if runs else None
     if written is not None:
@@ -1023,6 +1024,27 @@ def left_open(facts: RequirementFacts) -> tuple[str, ...]:
     if facts.usages and not facts.exit_codes:
         missing.append("exit_codes")
     return tuple(missing)
+
+
+def as_command_line(text: str, facts: RequirementFacts) -> RequirementFacts:
+    """Return ``facts`` read again as a command line's, where the model said it is one.
+
+    The rules make a usage line from the words only where the text says the
+    program runs with ``-m`` (or as a module, or calls itself a command line);
+    told that it is a command line, they make it from the words all the same
+    (the options its flags name, the arguments they find) and read its exit
+    codes. Facts that already give an interface are returned as they are.
+    """
+    if not facts.module or facts.usages or facts.routes or facts.functions:
+        return facts
+    usage = _usage_in_words(facts.module, blocks(text), told=True)
+    if usage is None:
+        return facts
+    statements = list(facts.sentences)
+    said = {e.code: e for e in _exit_codes_in_words(statements)}
+    said.update({e.code: e for e in _exit_codes(statements)})
+    codes = tuple(sorted(said.values(), key=lambda e: e.code))
+    return replace(facts, usages=(usage,), exit_codes=codes)
 
 
 def read_requirement(text: str) -> RequirementFacts:

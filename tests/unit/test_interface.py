@@ -365,7 +365,7 @@ def test_the_calls_stop_at_their_cap_or_once_nothing_is_left_open(reading: Setti
     filled = ScriptedModels(_reading(_proposal().model_dump(mode="json")))
     state = run_graph("lean", filled, two, PROSE)
     assert filled.chat.count("interface") == 1  # the first reply closed the gaps
-    assert state["requirement_facts"]["calls"] == 1
+    assert state["requirement_facts"]["calls"] == 2  # the kind, then one reading
 
 
 def test_the_schema_the_model_decodes_under_carries_the_caps() -> None:
@@ -662,3 +662,42 @@ def test_open_arguments_ask_the_model_once_saying_what_is_open(reading: Settings
     silent = ScriptedModels(_reading(_shout(["WORD..."]).model_dump(mode="json")))
     assert read_facts(SHOUT, off, lambda: silent).facts.facts == read_requirement(SHOUT)
     assert silent.chat.count("interface") == 0
+
+
+NAMED_IN_PASSING = (
+    "Please write a small tool for shouting, and name it shoutout. People start it from a "
+    "shell. With the option --loud every letter is upper case. It prints the words it is "
+    "given, joined by spaces."
+)
+
+
+def _kind_then(kind: dict[str, str], facts: dict[str, Any] = NO_FACTS) -> Any:
+    def script(call: Call) -> str:
+        if call.kind == "kind":
+            return json.dumps(kind)
+        return json.dumps(facts) if call.kind == "interface" else always_good(call)
+
+    return script
+
+
+def test_the_kind_and_name_the_model_reads_let_the_rules_make_the_command_line(
+    reading: Settings,
+) -> None:
+    from devfactory.graph.planning.reading import read_facts
+
+    assert read_requirement(NAMED_IN_PASSING).module == ""  # the rules alone read nothing
+    models = ScriptedModels(_kind_then({"kind": "command line", "name": "shoutout"}))
+    found = read_facts(NAMED_IN_PASSING, reading, lambda: models).facts
+    assert found.facts.module == "shoutout"
+    assert found.facts.usages[0].line.startswith("python -m shoutout")
+    assert "[--loud]" in found.facts.usages[0].line  # the option the text's flag names
+    assert any("filled module shoutout" in n for n in found.notes)
+    [facts_call] = [c for c in models.chat.calls if c.kind == "interface"]  # its arguments
+    assert '"command"' in facts_call.prompt and '"routes"' not in facts_call.prompt
+    # a name the requirement does not write is no module, and a library is asked no command
+    models = ScriptedModels(_kind_then({"kind": "library", "name": "yeller"}))
+    found = read_facts(NAMED_IN_PASSING, reading, lambda: models).facts
+    assert found.facts.module == "" and found.facts.usages == ()
+    [facts_call] = [c for c in models.chat.calls if c.kind == "interface"]
+    assert '"functions"' in facts_call.prompt and '"command"' not in facts_call.prompt
+    assert found.calls == 2  # the kind, then the facts of a library

@@ -6,7 +6,11 @@ exactly; only where it leaves something open (``proposed.leaves_open``: no
 module or nothing it exposes, up to ``prose_fact_calls`` calls; or a command
 line it made up from words that named no argument, one call) is a model asked
 for the rest as one JSON object under ``ProposedFacts``'s schema, decoded
-constrained by it (``prose_fact_calls`` 0 asks nothing). Code then
+constrained by it (``prose_fact_calls`` 0 asks nothing). Where the interface
+is open the model is first asked the smallest question, the kind of software
+and its name (``ProposedKind``): the name is taken where the text writes it,
+a command line's usage line is then made by the rules from the words, and
+only that kind's facts are asked for next (``KIND_FIELDS``). Code then
 checks every fact's quote and names against the text and merges only what
 the parser left empty (``software/proposed``). The result is kept in the run's
 state (``requirement_facts``), and every reader of the facts reads it from there
@@ -33,15 +37,18 @@ from devfactory.models.io import JsonSchema, ask_structured, grammar_schema
 from devfactory.models.router import ModelUnavailableError
 from devfactory.settings import Settings
 from devfactory.software.proposed import (
+    KIND_FIELDS,
     Limits,
     ProposedFacts,
+    ProposedKind,
     RunFacts,
     arguments_open,
     interface_open,
     leaves_open,
+    named_module,
     run_facts,
 )
-from devfactory.software.requirement import RequirementFacts, read_requirement
+from devfactory.software.requirement import RequirementFacts, as_command_line, read_requirement
 
 log = logging.getLogger(__name__)
 INTERFACE = "interface"  # the spend's name in the run's ledger
@@ -63,9 +70,33 @@ def _parsed_block(facts: RequirementFacts) -> str:
     return "\n".join(rows)
 
 
-def schema(limits: Limits) -> JsonSchema:
-    """Return ``ProposedFacts``'s grammar with the caps: facts per kind, a quote's length."""
+_FACT_LINES = {
+    "module": '- "module": the module or package it names, with "name", or null;',
+    "functions": '- "functions": each public function it names, with "name", "parameters" (each '
+    'with "name" and "type", the type in words or as Python) and "returns";',
+    "command": '- "command": the command line run as `python -m <program>`, with "program", '
+    '"positionals" (the arguments it takes that are no option, named in capitals, such as '
+    '"FILE", "FILE..." for one that repeats, "[FILE]" for one that may be left out) and '
+    '"options" (each with "flags", such as ["-o", "--output"], "takes_value" and '
+    '"value_name"), or null;',
+    "routes": '- "routes": each HTTP route, with "method", "path" (such as "/items/{id}") and '
+    'the "statuses" it gives;',
+    "exit_codes": '- "exit_codes": each exit status, with "code" and "meaning";',
+    "examples": '- "examples": each example it states in words, with "call" (the call or the '
+    'input) and "expected" (the result or the output).',
+}
+"""What the task asks of each fact, one line each, in ``ProposedFacts``'s order."""
+
+
+def schema(limits: Limits, asked: tuple[str, ...] = KIND_FIELDS["unsure"]) -> JsonSchema:
+    """Return ``ProposedFacts``'s grammar with the caps: facts per kind, a quote's length.
+
+    Only the facts ``asked`` are in it (a library's requirement is asked no routes).
+    """
     found = grammar_schema(ProposedFacts)
+    found["properties"] = {k: v for k, v in found["properties"].items() if k in asked}
+    if "required" in found:
+        found["required"] = [k for k in found["required"] if k in asked]
 
     def capped(node: Any) -> Any:
         if isinstance(node, dict):
@@ -80,8 +111,57 @@ def schema(limits: Limits) -> JsonSchema:
 
     found = capped(found)
     for name in ("functions", "routes", "exit_codes", "examples"):
-        found["properties"][name]["maxItems"] = limits.per_kind
+        if name in found["properties"]:
+            found["properties"][name]["maxItems"] = limits.per_kind
     return found
+
+
+def _completed(
+    requirement: str, parsed: RequirementFacts, kind: ProposedKind | None
+) -> tuple[RequirementFacts, list[str]]:
+    """Complete the parser's facts with the model's kind and name; say what was filled.
+
+    The name is taken where the requirement writes it (``named_module``); told
+    the software is a command line, the rules make its usage line from the words
+    (``as_command_line``), which only the text's own flags and arguments fill.
+    """
+    if kind is None:
+        return parsed, []
+    said = []
+    name = named_module(kind, requirement)
+    if not parsed.module and name:
+        parsed = replace(parsed, module=name)
+        said.append(f"filled module {name} from the model's reading of the kind")
+    if kind.kind == "command line":
+        lined = as_command_line(requirement, parsed)
+        if lined.usages != parsed.usages:
+            said.append(f"made the usage line {lined.usages[0].line} from the words")
+        parsed = lined
+    return parsed, said
+
+
+def _asked(requirement: str, parsed: RequirementFacts, resolved: Any, settings: Settings) -> Any:
+    """Ask the model what kind of software ``requirement`` asks for; return its answer.
+
+    The first and smallest question, asked only where the parser left the
+    interface open: the facts asked next are that kind's (``KIND_FIELDS``), so
+    a small model is not offered a route to invent for a command line.
+    """
+    messages = [
+        SystemMessage(render_prompt("kind_system")),
+        HumanMessage(
+            render_prompt(
+                "kind_task", requirement=requirement.strip(), parsed=_parsed_block(parsed)
+            )
+        ),
+    ]
+    return ask_structured(
+        resolved.structured(grammar_schema(ProposedKind)),
+        messages,
+        ProposedKind,
+        max_parse_retries=settings.max_parse_retries,
+        max_model_errors=settings.max_model_errors,
+    )
 
 
 @dataclass(frozen=True)
@@ -108,27 +188,41 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
     if not leaves_open(parsed) or settings.prose_fact_calls == 0:
         return Reading(run_facts(requirement, parsed, limits=limits))
     started = time.perf_counter()
-    messages = [
-        SystemMessage(render_prompt("interface_system")),
-        HumanMessage(
-            render_prompt(
-                "interface_task",
-                requirement=requirement.strip(),
-                parsed=_parsed_block(parsed),
-                quote_chars=limits.quote_chars,
-                per_kind=limits.per_kind,
-            )
-        ),
-    ]
     proposals: list[ProposedFacts] = []
     usage, served, problems, calls = Usage(), "", [], 0
     try:
         resolved = source().resolve(INTERFACE_ALIAS)
         # only the arguments open: one reading answers it, whatever it finds
         asks = settings.prose_fact_calls if interface_open(parsed) else 1
+        asked = KIND_FIELDS["command line"]
+        if interface_open(parsed):
+            kind = _asked(requirement, parsed, resolved, settings)
+            calls += kind.usage.calls
+            usage, served = usage.add(kind.usage), kind.model or resolved.label
+            asked = KIND_FIELDS[kind.value.kind if kind.value else "unsure"]
+            problems += [] if kind.value else [f"no kind was read: {kind.problem}"[:300]]
+            parsed, said = _completed(requirement, parsed, kind.value)
+            problems += said
+            if not leaves_open(parsed):
+                asks = 0
+            elif not interface_open(parsed):
+                asks, asked = 1, KIND_FIELDS["command line"]  # only its arguments are open
+        messages = [
+            SystemMessage(render_prompt("interface_system")),
+            HumanMessage(
+                render_prompt(
+                    "interface_task",
+                    requirement=requirement.strip(),
+                    parsed=_parsed_block(parsed),
+                    facts="\n".join(_FACT_LINES[name] for name in asked),
+                    quote_chars=limits.quote_chars,
+                    per_kind=limits.per_kind,
+                )
+            ),
+        ]
         for _ in range(asks):
             answer = ask_structured(
-                resolved.structured(schema(limits)),
+                resolved.structured(schema(limits, asked)),
                 messages,
                 ProposedFacts,
                 max_parse_retries=settings.max_parse_retries,
