@@ -197,10 +197,11 @@ class Call:
     behaviour; ``path`` is the unit's name), "answer" (a clarification responder),
     "facts" (mem0's fact extraction after a stage), "governance" (the risk
     assessment; ``spec`` is None then), "kind" (the kind of software a requirement
-    asks for, asked before its open facts), "interface" (the facts the parser left
-    open, read once a run; ``spec`` is None), or one of the chat's: "chat" (a team
-    talking to a person), "select" and "summary" (a group chat's moderator)
-    and "qa" (project questions); ``spec`` is None for the last three, and for
+    asks for, asked before its open facts), "arguments" (a command line's positional
+    arguments, where the rules made its line from words naming none), "interface"
+    (the facts the parser left open, read once a run; ``spec`` is None), or one of
+    the chat's: "chat" (a team talking to a person), "select" and "summary" (a group
+    chat's moderator) and "qa" (project questions); ``spec`` is None for the last three, and for
     "whole" (the build loop asks for the module written whole in one reply).
     """
 
@@ -262,6 +263,8 @@ def always_good(call: Call) -> str:
         return "No module this time."  # no code: the unit-by-unit build stands alone
     if call.kind == "governance":
         return low_risk(call)
+    if call.kind == "arguments":
+        return json.dumps({"arguments": []})  # the line the rules made stands as it is
     if call.kind == "kind":
         return json.dumps(
             {"kind": "unsure", "name": ""}
@@ -307,6 +310,7 @@ _SPECIAL = {
     "You answer questions about the devfactory project": "qa",
     "You read what a requirement states about the interface": "interface",
     "You say what kind of software a requirement asks for": "kind",
+    "You read which positional arguments a command line takes": "arguments",
     "You are an expert Python programmer": "whole",  # the module written whole in one reply
 }
 

@@ -182,8 +182,9 @@ class GenerationSettings(BaseModel):
         ge=0,
         le=4,
         description="Model calls asking for the facts the parser left open (no module, or no "
-        "function, usage line or route; 0: none are asked). A requirement whose interface the "
-        "parser reads costs none.",
+        "function, usage line or route), after one asking the kind of software and its name; "
+        "a command line's arguments left open are one call more; 0: nothing is asked. A "
+        "requirement whose interface the parser reads costs none.",
     )
     prose_facts_per_kind: int = Field(
         default=8,

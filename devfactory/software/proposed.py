@@ -160,6 +160,46 @@ class ProposedKind(BaseModel):
     )
 
 
+class ProposedArgument(Quoted):
+    """A positional argument of a command line: a value typed after its name that is no option."""
+
+    name: str = Field(description="a name for it in capitals, such as 'FILE' or 'WORD'")
+    repeats: bool = Field(default=False, description="true when several may be given")
+    optional: bool = Field(default=False, description="true when it may be left out")
+
+
+class ProposedArguments(BaseModel):
+    """The positional arguments a model says a command line takes, each with its words."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    arguments: list[ProposedArgument] = Field(default_factory=list)
+
+
+def as_command(
+    found: ProposedArguments, program: str, requirement: str, limits: Limits
+) -> tuple[ProposedFacts, list[str]]:
+    """Return the arguments whose quotes the requirement holds as the command fact the merge takes.
+
+    Also say why each other one was dropped. The command's quote is its first
+    argument's, so the merge's own checks hold it as they hold any command.
+    """
+    text, kept, dropped = plain(requirement), [], []
+    for argument in found.arguments[: limits.per_kind]:
+        problem = _quote_problem(argument.quote, text, limits)
+        if problem:
+            dropped.append(f"dropped argument {argument.name}: {problem}")
+            continue
+        name = argument.name + ("..." if argument.repeats else "")
+        kept.append((f"[{name}]" if argument.optional else name, argument.quote))
+    if not kept:
+        return ProposedFacts(), dropped
+    command = ProposedCommand(
+        quote=kept[0][1], program=program, positionals=[name for name, _ in kept]
+    )
+    return ProposedFacts(command=command), dropped
+
+
 def named_module(proposed: ProposedKind, requirement: str) -> str:
     """Return the module name the model gave, where it is a name the requirement writes."""
     name = proposed.name.strip().strip("`'\"").removesuffix(".py")
@@ -292,6 +332,9 @@ def _identifier(name: str) -> bool:
 
 def _quote_problem(quote: str, text: str, limits: Limits) -> str:
     words = plain(quote)
+    lead, said, rest = words.partition(": ")  # "the requirement says: <its words>"
+    if said and words not in text and len(lead) <= 40 and rest in text:
+        words = rest
     if not words:
         return "it quotes no words"
     if len(quote) > limits.quote_chars:

@@ -644,24 +644,42 @@ def test_the_model_s_arguments_complete_the_line_the_parser_made_and_only_that()
     assert run_facts(stated, facts, [_shout(["A", "B"])], limits=LIMITS).facts == facts
 
 
-def test_open_arguments_ask_the_model_once_saying_what_is_open(reading: Settings) -> None:
+def _arguments_reply(*arguments: dict[str, Any]) -> Any:
+    def script(call: Call) -> str:
+        if call.kind == "arguments":
+            return json.dumps({"arguments": list(arguments)})
+        return always_good(call)
+
+    return script
+
+
+def test_open_arguments_ask_the_model_for_them_alone_once(reading: Settings) -> None:
     from devfactory.graph.planning.reading import read_facts
 
     many = reading.model_copy(update={"prose_fact_calls": 3})
-    models = ScriptedModels(_reading(NO_FACTS))
+    models = ScriptedModels(always_good)  # it reads no argument
     found = read_facts(SHOUT, many, lambda: models)
-    assert models.chat.count("interface") == 1  # one reading answers it, whatever it finds
+    assert models.chat.count("arguments") == 1  # one reading answers it, whatever it finds
+    assert models.chat.count("interface") == 0 and models.chat.count("kind") == 0
     assert found.facts.facts.usages == read_requirement(SHOUT).usages
-    [asked] = [c for c in models.chat.calls if c.kind == "interface"]
-    assert "- usage line: python -m shout [--exclaim]" in asked.prompt
-    assert "- positional arguments of `python -m shout`: not read" in asked.prompt
-    models = ScriptedModels(_reading(_shout(["WORD..."]).model_dump(mode="json")))
+    [asked] = [c for c in models.chat.calls if c.kind == "arguments"]
+    assert "python -m shout [--exclaim]" in asked.prompt
+    word = {"name": "WORD", "repeats": True, "optional": False, "quote": WORDS}
+    models = ScriptedModels(_arguments_reply(word))
     found = read_facts(SHOUT, many, lambda: models)
     assert found.facts.facts.usages[0].line == "python -m shout WORD... [--exclaim]"
+    # the words after a lead-in are the quote; words the requirement lacks drop the argument
+    led = {**word, "quote": f"The requirement says: {WORDS}"}
+    found = read_facts(SHOUT, many, lambda: ScriptedModels(_arguments_reply(led))).facts
+    assert found.facts.usages[0].line == "python -m shout WORD... [--exclaim]"
+    made_up = {**word, "quote": "the words typed on the command line"}
+    found = read_facts(SHOUT, many, lambda: ScriptedModels(_arguments_reply(made_up))).facts
+    assert found.facts.usages == read_requirement(SHOUT).usages
+    assert any(n.startswith("dropped argument WORD: its quote") for n in found.notes)
     off = reading.model_copy(update={"prose_fact_calls": 0})
-    silent = ScriptedModels(_reading(_shout(["WORD..."]).model_dump(mode="json")))
+    silent = ScriptedModels(_arguments_reply(word))
     assert read_facts(SHOUT, off, lambda: silent).facts.facts == read_requirement(SHOUT)
-    assert silent.chat.count("interface") == 0
+    assert silent.chat.count("arguments") == 0
 
 
 NAMED_IN_PASSING = (
@@ -692,8 +710,9 @@ def test_the_kind_and_name_the_model_reads_let_the_rules_make_the_command_line(
     assert found.facts.usages[0].line.startswith("python -m shoutout")
     assert "[--loud]" in found.facts.usages[0].line  # the option the text's flag names
     assert any("filled module shoutout" in n for n in found.notes)
-    [facts_call] = [c for c in models.chat.calls if c.kind == "interface"]  # its arguments
-    assert '"command"' in facts_call.prompt and '"routes"' not in facts_call.prompt
+    assert models.chat.count("interface") == 0  # the interface is read: only its arguments
+    [arguments] = [c for c in models.chat.calls if c.kind == "arguments"]
+    assert "python -m shoutout [--loud]" in arguments.prompt
     # a name the requirement does not write is no module, and a library is asked no command
     models = ScriptedModels(_kind_then({"kind": "library", "name": "yeller"}))
     found = read_facts(NAMED_IN_PASSING, reading, lambda: models).facts

@@ -2,19 +2,23 @@
 
 The ``plan`` node calls ``read_once`` before any stage works. The parser
 (``software/requirement.read_requirement``) reads what the text states
-exactly; only where it leaves something open (``proposed.leaves_open``: no
-module or nothing it exposes, up to ``prose_fact_calls`` calls; or a command
-line it made up from words that named no argument, one call) is a model asked
-for the rest as one JSON object under ``ProposedFacts``'s schema, decoded
-constrained by it (``prose_fact_calls`` 0 asks nothing). Where the interface
-is open the model is first asked the smallest question, the kind of software
-and its name (``ProposedKind``): the name is taken where the text writes it,
-a command line's usage line is then made by the rules from the words, and
-only that kind's facts are asked for next (``KIND_FIELDS``). Code then
-checks every fact's quote and names against the text and merges only what
-the parser left empty (``software/proposed``). The result is kept in the run's
-state (``requirement_facts``), and every reader of the facts reads it from there
-(``state.requirement_facts_of``).
+exactly; only where it leaves something open (``proposed.leaves_open``) is a
+model asked, each question decoded constrained by its schema
+(``prose_fact_calls`` 0 asks nothing):
+
+1. the interface open (no module, or nothing it exposes): first the smallest
+   question, the kind of software and its name (``ProposedKind``); the name
+   is taken where the text writes it, and a command line's usage line is then
+   made by the rules from the words (``requirement.as_command_line``); what is
+   still open is asked as that kind's facts (``KIND_FIELDS``), up to
+   ``prose_fact_calls`` calls;
+2. a command line whose line the rules made from words naming no argument:
+   its positional arguments alone (``ProposedArguments``), one call.
+
+Code then checks every fact's quote and names against the text and merges
+only what the parser left empty (``software/proposed``). The result is kept in
+the run's state (``requirement_facts``), and every reader of the facts reads
+it from there (``state.requirement_facts_of``).
 """
 
 from __future__ import annotations
@@ -39,10 +43,12 @@ from devfactory.settings import Settings
 from devfactory.software.proposed import (
     KIND_FIELDS,
     Limits,
+    ProposedArguments,
     ProposedFacts,
     ProposedKind,
     RunFacts,
     arguments_open,
+    as_command,
     interface_open,
     leaves_open,
     named_module,
@@ -140,6 +146,24 @@ def _completed(
     return parsed, said
 
 
+def _arguments(
+    requirement: str, parsed: RequirementFacts, resolved: Any, settings: Settings
+) -> Any:
+    """Ask the model the positional arguments of the command line the rules made from words."""
+    lines = "\n".join(u.line for u in parsed.usages)
+    messages = [
+        SystemMessage(render_prompt("arguments_system")),
+        HumanMessage(render_prompt("arguments_task", requirement=requirement.strip(), line=lines)),
+    ]
+    return ask_structured(
+        resolved.structured(grammar_schema(ProposedArguments)),
+        messages,
+        ProposedArguments,
+        max_parse_retries=settings.max_parse_retries,
+        max_model_errors=settings.max_model_errors,
+    )
+
+
 def _asked(requirement: str, parsed: RequirementFacts, resolved: Any, settings: Settings) -> Any:
     """Ask the model what kind of software ``requirement`` asks for; return its answer.
 
@@ -203,10 +227,18 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
             problems += [] if kind.value else [f"no kind was read: {kind.problem}"[:300]]
             parsed, said = _completed(requirement, parsed, kind.value)
             problems += said
-            if not leaves_open(parsed):
-                asks = 0
-            elif not interface_open(parsed):
-                asks, asked = 1, KIND_FIELDS["command line"]  # only its arguments are open
+        if not interface_open(parsed):  # the interface is read: ask only what is open in it
+            asks = 0
+            if arguments_open(parsed):
+                answer = _arguments(requirement, parsed, resolved, settings)
+                calls += answer.usage.calls
+                usage, served = usage.add(answer.usage), answer.model or served or resolved.label
+                if answer.value is None:
+                    problems.append(f"the model's arguments were refused: {answer.problem}"[:300])
+                else:
+                    read, dropped = as_command(answer.value, parsed.module, requirement, limits)
+                    proposals.append(read)
+                    problems += dropped
         messages = [
             SystemMessage(render_prompt("interface_system")),
             HumanMessage(
