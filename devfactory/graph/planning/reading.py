@@ -31,6 +31,7 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
+from pydantic import BaseModel
 
 from devfactory.contracts import Usage
 from devfactory.graph.context import Context
@@ -146,43 +147,25 @@ def _completed(
     return parsed, said
 
 
-def _arguments(
-    requirement: str, parsed: RequirementFacts, resolved: Any, settings: Settings
+def _ask(
+    answer: type[BaseModel], prompt: str, resolved: Any, settings: Settings, **values: str
 ) -> Any:
-    """Ask the model the positional arguments of the command line the rules made from words."""
-    lines = "\n".join(u.line for u in parsed.usages)
-    messages = [
-        SystemMessage(render_prompt("arguments_system")),
-        HumanMessage(render_prompt("arguments_task", requirement=requirement.strip(), line=lines)),
-    ]
-    return ask_structured(
-        resolved.structured(grammar_schema(ProposedArguments)),
-        messages,
-        ProposedArguments,
-        max_parse_retries=settings.max_parse_retries,
-        max_model_errors=settings.max_model_errors,
-    )
+    """Ask one small question, decoded under ``answer``'s schema, with ``prompt``'s two files.
 
-
-def _asked(requirement: str, parsed: RequirementFacts, resolved: Any, settings: Settings) -> Any:
-    """Ask the model what kind of software ``requirement`` asks for; return its answer.
-
-    The first and smallest question, asked only where the parser left the
-    interface open: the facts asked next are that kind's (``KIND_FIELDS``), so
-    a small model is not offered a route to invent for a command line.
+    Two are asked (``<prompt>_system``, ``<prompt>_task``): the kind of software
+    and its name (``ProposedKind``), the first and smallest, asked only where
+    the parser left the interface open, so that the facts asked next are that
+    kind's (a small model is offered no route to invent for a command line);
+    and a command line's positional arguments (``ProposedArguments``).
     """
     messages = [
-        SystemMessage(render_prompt("kind_system")),
-        HumanMessage(
-            render_prompt(
-                "kind_task", requirement=requirement.strip(), parsed=_parsed_block(parsed)
-            )
-        ),
+        SystemMessage(render_prompt(f"{prompt}_system")),
+        HumanMessage(render_prompt(f"{prompt}_task", **values)),
     ]
     return ask_structured(
-        resolved.structured(grammar_schema(ProposedKind)),
+        resolved.structured(grammar_schema(answer)),
         messages,
-        ProposedKind,
+        answer,
         max_parse_retries=settings.max_parse_retries,
         max_model_errors=settings.max_model_errors,
     )
@@ -220,7 +203,14 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
         asks = settings.prose_fact_calls if interface_open(parsed) else 1
         asked = KIND_FIELDS["command line"]
         if interface_open(parsed):
-            kind = _asked(requirement, parsed, resolved, settings)
+            kind = _ask(
+                ProposedKind,
+                "kind",
+                resolved,
+                settings,
+                requirement=requirement.strip(),
+                parsed=_parsed_block(parsed),
+            )
             calls += kind.usage.calls
             usage, served = usage.add(kind.usage), kind.model or resolved.label
             asked = KIND_FIELDS[kind.value.kind if kind.value else "unsure"]
@@ -230,7 +220,15 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
         if not interface_open(parsed):  # the interface is read: ask only what is open in it
             asks = 0
             if arguments_open(parsed):
-                answer = _arguments(requirement, parsed, resolved, settings)
+                line = "\n".join(u.line for u in parsed.usages)
+                answer = _ask(
+                    ProposedArguments,
+                    "arguments",
+                    resolved,
+                    settings,
+                    requirement=requirement.strip(),
+                    line=line,
+                )
                 calls += answer.usage.calls
                 usage, served = usage.add(answer.usage), answer.model or served or resolved.label
                 if answer.value is None:
