@@ -199,9 +199,7 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
     usage, served, problems, calls = Usage(), "", [], 0
     try:
         resolved = source().resolve(INTERFACE_ALIAS)
-        # only the arguments open: one reading answers it, whatever it finds
-        asks = settings.prose_fact_calls if interface_open(parsed) else 1
-        asked = KIND_FIELDS["command line"]
+        asks, asked = settings.prose_fact_calls, KIND_FIELDS["unsure"]
         if interface_open(parsed):
             kind = _ask(
                 ProposedKind,
