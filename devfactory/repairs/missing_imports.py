@@ -12,7 +12,11 @@ package, ``Path`` without ``from pathlib import Path``) is left to the checks.
 The same holds for the project's own names: a tests file that calls
 ``parse_move`` and never imports it gets ``from chessmoves import parse_move`` when
 exactly one written module of the plan defines ``parse_move``
-(``add_project_imports``).
+(``add_project_imports``). A tests file that imports a project module
+relatively (``from .checksum import digest``), where the tests are no package
+of the project's modules, gets the absolute import (``from checksum import
+digest``, ``absolute_project_imports``): run as pytest runs it, the relative one
+fails with "attempted relative import with no known parent package".
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import ast
 import builtins
 import importlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from devfactory.software.plan import BuildPlan, FileRole, module_name
 from devfactory.software.source import bound_names, public_names
@@ -188,6 +192,57 @@ def add_project_imports(source: str, modules: Mapping[str, Sequence[str]]) -> tu
             wanted.setdefault(where[0], []).append(name)
     lines = [f"from {module} import {', '.join(names)}" for module, names in wanted.items()]
     return (_insert(source, tree, lines), lines) if lines else (source, [])
+
+
+def _project_module(relative: str, modules: Collection[str]) -> str | None:
+    """Return the one project module ``relative`` (the text after the dots) names, if one does."""
+    found = [m for m in modules if m == relative or m.endswith(f".{relative}")]
+    return found[0] if len(found) == 1 else None
+
+
+def _absolute(node: ast.ImportFrom, modules: Collection[str]) -> ast.stmt | None:
+    """Return ``node``, a relative import of project modules, as an absolute one, if it is one."""
+    if node.module is not None:
+        full = _project_module(node.module, modules)
+        return None if full is None else ast.ImportFrom(full, node.names, 0)
+    named = {a.name: _project_module(a.name, modules) for a in node.names}
+    fulls = [full for full in named.values() if full is not None]
+    if not fulls or len(fulls) < len(named):
+        return None
+    packages = {full.rpartition(".")[0] for full in fulls}
+    if packages == {""}:
+        return ast.Import([ast.alias(named[a.name] or a.name, a.asname) for a in node.names])
+    return ast.ImportFrom(packages.pop(), node.names, 0) if len(packages) == 1 else None
+
+
+def absolute_project_imports(
+    source: str, modules: Collection[str]
+) -> tuple[str, list[tuple[str, str]]]:
+    """Write a tests file's relative imports of project ``modules`` absolute; return each change.
+
+    ``from .checksum import digest`` becomes ``from checksum import digest`` when
+    exactly one written module of the project is ``checksum`` or ends in
+    ``.checksum``; ``from . import checksum`` becomes ``import checksum``. A relative
+    import naming no project module (a helper of the tests' own package) is left.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source, []
+    lines = source.splitlines(keepends=True)
+    changes: list[tuple[ast.ImportFrom, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            made = _absolute(node, modules)
+            if made is not None:
+                changes.append((node, ast.unparse(made)))
+    for node, text in sorted(changes, key=lambda c: (c[0].lineno, c[0].col_offset), reverse=True):
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        head = lines[first].encode()[: node.col_offset].decode()  # offsets count UTF-8 bytes
+        tail = lines[last].encode()[node.end_col_offset :].decode()
+        lines[first : last + 1] = [head + text + tail]
+    ordered = sorted(changes, key=lambda c: c[0].lineno)
+    return "".join(lines), [(ast.unparse(node), text) for node, text in ordered]
 
 
 def project_modules(plan: BuildPlan, written: Mapping[str, str], path: str) -> dict[str, list[str]]:

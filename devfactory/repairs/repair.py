@@ -30,10 +30,13 @@ or named ``test_*.py``):
 
 ``python-in-project``, a drafted module among the project's written files (``bind_project_names``;
 context: ``ProjectNames``):
-  1. ``project-imports``: a project name used, never imported (``repairs/missing_imports.py``)
-  2. ``method-aliases``: a planned function written as a class's method
+  1. ``relative-imports``: in a tests file, a project module imported relatively
+     (``from .checksum import digest``, which fails where the tests are no package of the
+     project's modules) imported absolutely (``repairs/missing_imports.py``)
+  2. ``project-imports``: a project name used, never imported (``repairs/missing_imports.py``)
+  3. ``method-aliases``: a planned function written as a class's method
      (``repairs/method_aliases.py``)
-  3. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
+  4. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
      variable another test assigned), and the checks at module level that do, dropped and
      named, while another test stays (``software/salvage.py``)
 
@@ -102,6 +105,7 @@ from devfactory.repairs import plan_repair
 from devfactory.repairs.diagram import repair_diagram
 from devfactory.repairs.method_aliases import alias_methods
 from devfactory.repairs.missing_imports import (
+    absolute_project_imports,
     add_missing_imports,
     add_mock_imports,
     add_project_imports,
@@ -305,6 +309,13 @@ def is_tests_file(path: str) -> bool:
     """Say whether a drafted Python file is a tests file (under ``tests/`` or ``test_*.py``)."""
     name = path.rsplit("/", 1)[-1]
     return path.startswith("tests/") or "/tests/" in path or name.startswith("test_")
+
+
+def _relative_imports(source: str, names: ProjectNames) -> Repaired:
+    if not names.tests:
+        return Repaired(source)
+    fixed, changed = absolute_project_imports(source, list(names.modules))
+    return Repaired(fixed, tuple(f"`{old}` -> `{new}` (a relative import)" for old, new in changed))
 
 
 def _project_imports(source: str, names: ProjectNames) -> Repaired:
@@ -515,6 +526,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
         ("except-names", _except_names),
     ],
     RepairKind.PYTHON_IN_PROJECT: [
+        ("relative-imports", _relative_imports),
         ("project-imports", _project_imports),
         ("method-aliases", _method_aliases),
         ("unbound-tests", _unbound_tests),

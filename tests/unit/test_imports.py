@@ -13,6 +13,7 @@ from langchain_core.messages import HumanMessage
 
 from devfactory.graph.model_io.structured import draft_file
 from devfactory.repairs.missing_imports import (
+    absolute_project_imports,
     add_missing_imports,
     add_project_imports,
     project_modules,
@@ -114,6 +115,39 @@ def test_the_project_names_a_file_uses_are_imported_from_the_one_module_that_def
     assert "helper" not in fixed.split("import pytest")[0]  # two modules define it: not guessed
     bound = "from textslug import slugify as slugify\nslugify('x')\n"
     assert add_project_imports(bound, modules) == (bound, [])
+
+
+def test_a_relative_import_of_a_project_module_is_made_absolute_wherever_it_stands() -> None:
+    source = (
+        "try:\n    from ..wordcount.core import (\n        count,  # é\n        split as s,\n"
+        "    )\nexcept ImportError:\n    raise\nfrom . import cli, core  # both\n"
+        "from . import cli, fixtures\n"
+    )
+    fixed, changed = absolute_project_imports(source, ["wordcount.core", "wordcount.cli"])
+    assert fixed == (
+        "try:\n    from wordcount.core import count, split as s\nexcept ImportError:\n    raise\n"
+        "from wordcount import cli, core  # both\nfrom . import cli, fixtures\n"
+    )  # `fixtures` is no project module: that import is the tests' own, left
+    assert [new for _, new in changed] == [
+        "from wordcount.core import count, split as s",
+        "from wordcount import cli, core",
+    ]
+    two = ["a.core", "b.core"]  # `.core` could be either: not guessed
+    assert absolute_project_imports("from .core import f\n", two) == ("from .core import f\n", [])
+
+
+def test_the_repaired_tests_file_runs_where_the_relative_one_cannot(tmp_path: Path) -> None:
+    (tmp_path / "checksum.py").write_text("def digest(text):\n    return len(text)\n")
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    written = "from .checksum import digest\n\n\ndef test_digest():\n    assert digest('ab') == 2\n"
+    pytest_run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    (tests / "test_checksum.py").write_text(written)
+    before = subprocess.run(pytest_run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "attempted relative import with no known parent package" in before.stdout
+    (tests / "test_checksum.py").write_text(absolute_project_imports(written, ["checksum"])[0])
+    after = subprocess.run(pytest_run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert after.returncode == 0, after.stdout
 
 
 def test_the_project_modules_are_the_written_code_files_but_this_one_and_main() -> None:

@@ -103,6 +103,8 @@ CAUGHT = (  # the name of `except ... as e` read after the block: a NameError as
 KEPT = CAUGHT.replace("as e:\n", "as e_caught:\n        e = e_caught\n")
 CAUGHT_NOTE = ("`e` of `except ... as e` kept bound for its read after the block (line 4)",)
 READ_INSIDE = "try:\n    int('x')\nexcept ValueError as e:\n    print(e)\nprint('done')\n"
+TESTS_OF_CHECKSUM = ProjectNames({"checksum": ["digest"]}, [], tests=True)
+RELATIVE = "from .checksum import digest\nfrom . import checksum as c\nfrom .helpers import make\n"
 BOUND_BEFORE = "e = None\n" + READ_INSIDE.replace("'done'", "e")  # bound elsewhere: left alone
 
 # (kind, name, context, input, output, notes): the repair fires
@@ -133,6 +135,10 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
     (RepairKind.PYTHON_TESTS, "cut-marks", None, BROKEN_BY_A_MARK,
      WHOLE_TESTS + "\n\ndef test_b():\n    assert f(2) == 3\n",
      ("`[...]` copied from a file shown cut dropped (line 9)",)),
+    (RepairKind.PYTHON_IN_PROJECT, "relative-imports", TESTS_OF_CHECKSUM, RELATIVE,
+     "from checksum import digest\nimport checksum as c\nfrom .helpers import make\n",
+     ("`from .checksum import digest` -> `from checksum import digest` (a relative import)",
+      "`from . import checksum as c` -> `import checksum as c` (a relative import)")),
     (RepairKind.PYTHON_IN_PROJECT, "project-imports",
      ProjectNames({"chessmoves": ["parse_move"]}, []), 'print(parse_move("e4"))\n',
      'from chessmoves import parse_move\nprint(parse_move("e4"))\n',
@@ -212,6 +218,10 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PYTHON_TESTS, "cut-marks", None, "def test_a():\n    [...]\n"),  # all it has
     (RepairKind.PYTHON, "except-names", None, READ_INSIDE),
     (RepairKind.PYTHON_TESTS, "except-names", None, BOUND_BEFORE),
+    (RepairKind.PYTHON_IN_PROJECT, "relative-imports",  # not a tests file: a package's own
+     ProjectNames({"checksum": ["digest"]}, []), RELATIVE),
+    (RepairKind.PYTHON_IN_PROJECT, "relative-imports", TESTS_OF_CHECKSUM,
+     "from checksum import digest\nfrom .helpers import make\n"),
     (RepairKind.PYTHON_IN_PROJECT, "project-imports",
      ProjectNames({"chessmoves": ["parse_move"]}, []),
      "def parse_move(m):\n    return m\n\nprint(parse_move('e4'))\n"),
