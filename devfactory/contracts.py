@@ -215,7 +215,7 @@ class StageRecord(BaseModel):
     stopped_by: str = ""
     recalled: list[str] = Field(default_factory=list)  # "bank: text" recalled before it worked
     checks: list[CheckRun] = Field(default_factory=list)  # the sandbox runs of its last attempt
-    # mechanical fixes made to the model's replies in its last attempt ("path: what")
+    # mechanical fixes made to the model's replies in its last attempt ("path: what [repair]")
     repairs: list[str] = Field(default_factory=list)
     # files tools made in its last attempt for another team's planned file (the build
     # loop's agreed tests, which QA starts from): handed on, never its own deliverables

@@ -6,7 +6,10 @@ report (to FILE, else stdout): a table a team (stages run and passed, attempts, 
 seconds, tokens, the checks that ran and passed, the findings the gate sent back by
 check) and a table a check of the final checks (ran, passed, findings, by the team the
 findings went to), then each case's final status and the teams its final checks sent
-work back to. It reads what the runs recorded; it runs nothing.
+work back to, then each mechanical repair of model output (``repairs/repair.py``) with
+how often its note is in the stages' records (their last attempts; a note names its
+repair, ``[quotes]``), in how many runs and for which teams, every registered repair
+listed, those that never fired too. It reads what the runs recorded; it runs nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devfactory.repairs.repair import REGISTRY
 from devfactory.runfiles import read_file
 
 MAX_RUN_JSON = 64 << 20
 """The largest ``run.json`` read (a run's record; one past it is left out)."""
 _CHECK = re.compile(r"(?:^|\s)[^\s\[]+ \[([a-z_]+)\]:")  # "path [check]: text", as gates word them
+_REPAIR = re.compile(r" \[([a-z][a-z-]*)\](?: \((\d+) times\))?$")  # "what it did [name] (2 times)"
 
 
 @dataclass
@@ -105,6 +110,32 @@ def totals(
     return dict(teams), dict(checks)
 
 
+@dataclass
+class RepairTotals:
+    """One repair's notes summed over the runs."""
+
+    notes: int = 0
+    runs: set[str] = field(default_factory=set)
+    teams: Counter[str] = field(default_factory=Counter)
+
+
+def repairs_fired(runs: dict[str, dict[str, Any]]) -> dict[str, RepairTotals]:
+    """Count each registered repair's notes in the stages' records, every repair listed."""
+    fired = {entry.name: RepairTotals() for entries in REGISTRY.values() for entry in entries}
+    for case, run in runs.items():
+        for stage in run.get("stages") or []:
+            for note in stage.get("repairs") or []:
+                found = _REPAIR.search(str(note))
+                if found is None or found[1] not in fired:
+                    continue
+                times = int(found[2] or 1)
+                totals_of = fired[found[1]]
+                totals_of.notes += times
+                totals_of.runs.add(case)
+                totals_of.teams[str(stage.get("team"))] += times
+    return fired
+
+
 def report(runs: dict[str, dict[str, Any]]) -> str:
     """Return the Markdown report of ``runs``."""
     teams, checks = totals(runs)
@@ -133,6 +164,10 @@ def report(runs: dict[str, dict[str, Any]]) -> str:
     for case, run in runs.items():
         owners = ", ".join(sorted((run.get("build") or {}).get("owners") or {})) or "-"
         lines.append(f"| {case} | {run.get('status')} | {owners} |")
+    lines += ["", "| Repair | Notes | Runs | Teams |", "|---|---|---|---|"]
+    for name, fired in repairs_fired(runs).items():
+        by = ", ".join(f"{t} {n}" for t, n in fired.teams.most_common()) or "-"
+        lines.append(f"| {name} | {fired.notes} | {len(fired.runs)} | {by} |")
     return "\n".join(lines) + "\n"
 
 

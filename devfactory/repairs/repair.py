@@ -2,9 +2,11 @@
 
 A repair fixes what small models get wrong the same way every time, never
 invents anything, and says what it did: each one that fires adds a note to
-the result (``Repaired.notes``), which reaches the stage record's
-``repairs``. Every kind of output has one registry, applied in this order
-(each entry sees the one before it's result):
+the result (``Repaired.notes``), ending with its name in brackets (``... [quotes]``,
+the name ``repairs_off`` takes), which reaches the stage record's ``repairs``
+(``python -m eval.teams`` counts them by name over an evaluation's runs). Every
+kind of output has one registry, applied in this order (each entry sees the one
+before it's result):
 
 ``python``, a Python file as the model wrote it (``draft_file``, the build loop's candidates):
   1. ``quotes``: quotes left unescaped inside a string literal (``repairs/quotes.py``)
@@ -561,6 +563,7 @@ def repair(
 ) -> Repaired:
     """Apply ``kind``'s repairs to ``content`` in the registry's order; return it and the notes.
 
+    Each note ends with the name of the repair that made it (``[quotes]``).
     ``context`` is what the kind's repairs need (see the module's docstring);
     ``content`` that needs no repair comes back as it is, with no notes. The
     repairs named in ``off`` are left out (the ``repairs_off`` setting: what
@@ -572,7 +575,7 @@ def repair(
             continue
         done = entry.apply(content, context)
         content = done.content
-        notes += done.notes
+        notes += [f"{note} [{entry.name}]" for note in done.notes]
     return Repaired(content, tuple(notes))
 
 

@@ -246,7 +246,7 @@ def test_a_dependency_cycle_and_repeated_commands_are_repaired() -> None:
     assert files["wordcount/__init__.py"].depends_on == []
     assert files["wordcount/__main__.py"].depends_on == ["wordcount/__init__.py"]
     assert [c.usage for c in drafted.plan.commands] == ["wordcount FILE... [--lines] [--json]"]
-    assert "commands: 2 repeated entries dropped" in drafted.repairs
+    assert "commands: 2 repeated entries dropped [plan-shape]" in drafted.repairs
 
 
 @pytest.mark.parametrize(
@@ -341,9 +341,8 @@ def test_a_tests_file_planned_as_code_goes_to_the_team_that_writes_tests() -> No
     assert len(models.chat.calls) == 1  # repaired, not asked again
     tests = next(f for f in drafted.plan.files if f.path == "tests/test_wordcount.py")
     assert (tests.role, tests.owner) == (FileRole.TESTS, "qa-engineering")
-    assert "tests/test_wordcount.py: role code -> tests (a tests file by its name)" in (
-        drafted.repairs
-    )
+    said = "tests/test_wordcount.py: role code -> tests (a tests file by its name) [tests-by-name]"
+    assert said in drafted.repairs
     assert [f.path for f in drafted.plan.files if f.role is FileRole.TESTS] == [tests.path]
 
 
@@ -777,7 +776,7 @@ def test_the_stage_record_lists_the_repairs_made_to_the_plan(settings: Any) -> N
     repairs = state["stages"]["solution-architecture"]["repairs"]
     assert (
         "architecture/plan.json: wordcount/__init__.py: listed twice, merged into its first "
-        "entry (2 times)"
+        "entry [plan-shape] (2 times)"
     ) in repairs
     assert state["stages"]["backend-engineering"]["repairs"] == []
 

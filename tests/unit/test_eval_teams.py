@@ -30,7 +30,18 @@ RUN = {
                 "attempt 2: use 'pytest --fixtures [testpath]' for help; def f(x: list[str]):",
             ],
         },
-        {"team": "backend-engineering", "outcome": "BLOCKED", "attempts": 3, "seconds": 100},
+        {
+            "team": "backend-engineering",
+            "outcome": "BLOCKED",
+            "attempts": 3,
+            "seconds": 100,
+            "repairs": [
+                "app.py: `import re` added (used, never imported) [stdlib-imports] (2 times)",
+                "report: confidence parsed from text [confidence]",
+                "report: JSON syntax repaired",  # below the registry: no repair of its own
+                "app.py: passes [4/4] examples [ok]",  # a bracket naming no repair
+            ],
+        },
     ],
     "build": {
         "checks": [
@@ -57,5 +68,9 @@ def test_each_team_and_final_check_is_summed_from_the_recorded_runs(tmp_path: Pa
     assert "| api_fuzz | 2 | 0 | backend-engineering 2 |" in text
     assert "| licences |" not in text  # a check that did not run is not counted as run
     assert "| web-a | FAILED | backend-engineering |" in text
+    assert "| stdlib-imports | 4 | 2 | backend-engineering 4 |" in text
+    assert "| confidence | 2 | 2 | backend-engineering 2 |" in text
+    assert "| quotes | 0 | 0 | - |" in text  # every registered repair listed, fired or not
+    assert "| ok |" not in text
     out = tmp_path / "teams.md"
     assert main([str(tmp_path), "--out", str(out)]) == 0 and out.read_text() == text

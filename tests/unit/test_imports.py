@@ -95,7 +95,8 @@ def test_a_python_draft_is_repaired_and_says_so() -> None:
     got = draft_file(model(SLUG), [HumanMessage("x")], path="slug.py", kind="python",
                      max_model_errors=1)  # fmt: skip
     assert got.artifact is not None and "import re\n" in got.artifact.content
-    added = [f"`import {m}` added (used, never imported)" for m in ("json", "re", "sys")]
+    said = "added (used, never imported) [stdlib-imports]"
+    added = [f"`import {m}` {said}" for m in ("json", "re", "sys")]
     assert got.repairs == added
     doc = draft_file(model("# Doc\n\nUse re.sub here.\n"), [HumanMessage("x")], path="a.md",
                      kind="markdown", max_model_errors=1)  # fmt: skip
@@ -180,7 +181,7 @@ def test_a_tests_file_that_never_imports_the_code_gets_the_import_in_the_stage(
     qa = state["stages"]["qa-engineering"]
     assert (
         "tests/test_wordcount.py: `from wordcount import count_words` added (used, never imported)"
-        in qa["repairs"]
+        " [project-imports]" in qa["repairs"]
     )
     (tests,) = [a for a in qa["result"]["artifacts"] if a["path"] == "tests/test_wordcount.py"]
     assert tests["content"].startswith("from wordcount import count_words\n")

@@ -65,7 +65,7 @@ def test_the_stage_passes_with_the_alias_recorded_and_no_second_call(settings: A
     assert backend["outcome"] == "PASSED" and backend["attempts"] == 1
     assert (
         "wordcount/__init__.py: `count_words = Counter.count_words` added "
-        "(planned here, written as a method)"
+        "(planned here, written as a method) [method-aliases]"
     ) in backend["repairs"]
     inits = [c for c in models.chat.calls if c.path == "wordcount/__init__.py"]
     assert len(inits) == 1  # repaired, not asked again

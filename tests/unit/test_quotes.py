@@ -67,7 +67,7 @@ def test_a_python_draft_gets_the_repair_and_it_is_recorded_with_its_imports() ->
     assert got.artifact is not None
     assert _keywords(got.artifact.content)["action"] == "store_true"
     assert got.repairs == [
-        "quotes inside a string escaped (line 3)",  # the reply's blank lines stripped
-        "`import argparse` added (used, never imported)",
-        "`import json` added (used, never imported)",
+        "quotes inside a string escaped (line 3) [quotes]",  # the reply's blank lines stripped
+        "`import argparse` added (used, never imported) [stdlib-imports]",
+        "`import json` added (used, never imported) [stdlib-imports]",
     ]

@@ -313,9 +313,10 @@ def test_a_kind_applies_its_repairs_in_order_and_says_each() -> None:
     done = repair(RepairKind.PYTHON, source)
     assert done.content == 'import os\nprint("use {\\"a\\": 1} here", os.getcwd())\n'
     assert done.notes == (
-        "quotes inside a string escaped (line 1)",
-        "`import os` added (used, never imported)",
-    )  # the quotes first: an import is only added to a file that parses
+        "quotes inside a string escaped (line 1) [quotes]",
+        "`import os` added (used, never imported) [stdlib-imports]",
+    )  # the quotes first (an import is only added to a file that parses), each note naming
+    # its repair, the name `repairs_off` takes
     assert repair(RepairKind.PYTHON, done.content) == layer.Repaired(done.content)
 
 
@@ -397,7 +398,7 @@ def test_a_required_list_written_among_the_properties_moves_to_its_object() -> N
     assert items["required"] == ["id", "title"] and set(items["properties"]) == {"id", "title"}
     assert done.notes == (
         "api/openapi.yaml: paths./recipes.get.responses.200.content.application/json.schema."
-        "items: the required list written among the properties moved out",
+        "items: the required list written among the properties moved out [openapi-required]",
     )
 
 
@@ -408,8 +409,8 @@ def test_the_plan_normaliser_is_the_plan_registry() -> None:
     done = repair(RepairKind.PLAN, copy.deepcopy(data), PLAN)
     assert got == done.content and tuple(notes) == done.notes
     assert notes == [
-        "kind lower-cased",
-        "tests/test_x.py: role code -> tests (a tests file by its name)",
+        "kind lower-cased [plan-shape]",
+        "tests/test_x.py: role code -> tests (a tests file by its name) [tests-by-name]",
     ]
 
 
@@ -432,12 +433,12 @@ def test_a_repair_switched_off_is_left_out_and_the_others_still_made() -> None:
     source = 'print("use {"a": 1} here", os.getcwd())\n'
     done = repair(RepairKind.PYTHON, source, off=("stdlib-imports",))
     assert done.content == 'print("use {\\"a\\": 1} here", os.getcwd())\n'
-    assert done.notes == ("quotes inside a string escaped (line 1)",)
+    assert done.notes == ("quotes inside a string escaped (line 1) [quotes]",)
     assert repair(RepairKind.PYTHON, source, off=("quotes", "stdlib-imports")) == layer.Repaired(
         source
     )
     data = {"kind": "CLI", "files": [code("tests/test_x.py", owner="qa"), code("x.py")]}
     notes: list[str] = []
     got = plan_normaliser(OWNERS, off=("tests-by-name",))(copy.deepcopy(data), notes)
-    assert notes[0] == "kind lower-cased" and got["files"][0]["role"] == "code"
+    assert notes[0] == "kind lower-cased [plan-shape]" and got["files"][0]["role"] == "code"
     assert not any("role code -> tests" in note for note in notes)

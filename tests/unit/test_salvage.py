@@ -96,7 +96,7 @@ def test_a_drafted_tests_file_cut_off_is_kept_without_its_broken_test() -> None:
                      max_model_errors=1)  # fmt: skip
     assert got.artifact is not None and got.artifact.content.strip() == HEAD.strip()
     assert got.repairs[-1] == (
-        "the file did not parse: kept its complete tests, dropped `test_three`"
+        "the file did not parse: kept its complete tests, dropped `test_three` [broken-tests]"
     )
     code = draft_file(model(reply), [HumanMessage("x")], path="wc.py", kind="python",
                       max_model_errors=1)  # fmt: skip
@@ -205,7 +205,7 @@ def test_a_drafted_tests_file_with_one_broken_check_is_kept_and_says_what_was_dr
     assert 'assert transform("abc", "sha256") == "ba78"' in got.artifact.content
     assert got.repairs[-1] == (
         "the file did not parse: kept its complete tests, dropped "
-        '`assert transform(["x", "md5") == "9dd4" (in test_checksum)`'
+        '`assert transform(["x", "md5") == "9dd4" (in test_checksum)` [broken-tests]'
     )
 
 
@@ -356,9 +356,10 @@ def test_the_qa_stage_drops_a_test_reading_another_tests_variable_after_the_impo
     qa = state["stages"]["qa-engineering"]
     assert qa["outcome"] == "PASSED" and qa["attempts"] == 1, qa["reason"]
     assert qa["repairs"] == [
-        "tests/test_wordcount.py: `from wordcount import count_words` added (used, never imported)",
+        "tests/test_wordcount.py: `from wordcount import count_words` added (used, never imported)"
+        " [project-imports]",
         "tests/test_wordcount.py: tests reading a name bound nowhere dropped: "
-        "test_again (reads `counted`)",
+        "test_again (reads `counted`) [unbound-tests]",
     ]
     (tests,) = [a for a in qa["result"]["artifacts"] if a["path"] == "tests/test_wordcount.py"]
     assert "def test_counts" in tests["content"] and "test_again" not in tests["content"]

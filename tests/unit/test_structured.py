@@ -83,10 +83,10 @@ def test_valid_reply_is_accepted_with_drafted_artifacts() -> None:
         (json.dumps(GOOD)[:-1] + ",}", "JSON syntax repaired"),
         (json.dumps(GOOD)[:-1], "JSON syntax repaired"),  # cut off at the end
         (json.dumps({**GOOD, "status": "complete"}), "status 'complete' -> 'COMPLETE'"),
-        (json.dumps({**GOOD, "confidence": 85}), "confidence 85 read as a percentage"),
-        (json.dumps({**GOOD, "confidence": "90%"}), "confidence parsed from text"),
-        (json.dumps({**GOOD, "verified_facts": "one fact"}), "verified_facts wrapped in a list"),
-        (json.dumps({**GOOD, "mood": "great"}), "dropped unknown fields ['mood']"),
+        (json.dumps({**GOOD, "confidence": 85}), "confidence 85 read as a percentage [confidence]"),
+        (json.dumps({**GOOD, "confidence": "90%"}), "confidence parsed from text [confidence]"),
+        (json.dumps({**GOOD, "verified_facts": "one"}), "verified_facts wrapped in a list [lists]"),
+        (json.dumps({**GOOD, "mood": "great"}), "dropped unknown fields ['mood'] [unknown-fields]"),
     ],
 )
 def test_mechanical_problems_are_repaired_and_recorded(text: str, repair: str) -> None:
