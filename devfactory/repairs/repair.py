@@ -28,7 +28,9 @@ or named ``test_*.py``):
   6. ``broken-tests``: a file that still does not parse keeps its complete tests; the
      statements that break it (a test cut off at the token limit, one check with an
      unterminated string inside a test) are dropped and named (``software/salvage.py``)
-  7. ``except-names``: as for ``python``
+  7. ``module-checks``: an ``assert`` outside any test (run at import: one that fails stops
+     the whole file's collection) made a test of its own
+  8. ``except-names``: as for ``python``
 
 ``python-in-project``, a drafted module among the project's written files (``bind_project_names``;
 context: ``ProjectNames``):
@@ -194,6 +196,42 @@ def _broken_tests(source: str, _: object) -> Repaired:
     return Repaired(
         saved.source, (f"the file did not parse: kept its complete tests, dropped {dropped}",)
     )
+
+
+def _spans_lines(node: ast.AST) -> bool:
+    """Say whether ``node`` holds a string written across lines (indenting it would change it)."""
+    return any(
+        isinstance(part, ast.Constant | ast.JoinedStr) and part.lineno != part.end_lineno
+        for part in ast.walk(node)
+    )
+
+
+def _module_checks(source: str, _: object) -> Repaired:
+    """Make each ``assert`` at a tests file's top level a test of its own.
+
+    A check written outside any test runs when pytest imports the file: one that
+    fails is a collection error, and not one test of the file runs. As a test of
+    its own (``test_check_line_12``) it is one failure among the others.
+    """
+    tree = _tree_of(source)
+    if tree is None:
+        return Repaired(source)
+    taken = bound_names([tree])
+    lines = source.splitlines(keepends=True)
+    moved = []
+    for node in reversed(tree.body):
+        name = f"test_check_line_{node.lineno}"
+        if not isinstance(node, ast.Assert) or _spans_lines(node) or name in taken:
+            continue
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        body = ["    " + line if line.strip() else line for line in lines[first : last + 1]]
+        body[-1] = body[-1] if body[-1].endswith("\n") else body[-1] + "\n"
+        lines[first : last + 1] = [f"\n\ndef {name}():\n", *body, "\n\n"]
+        moved.append(node.lineno)
+    if not moved:
+        return Repaired(source)
+    where = ", ".join(map(str, sorted(moved)))
+    return Repaired("".join(lines), (f"checks outside any test made tests (line {where})",))
 
 
 def _cut_marks(source: str, _: object) -> Repaired:
@@ -525,6 +563,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
         ("mock-imports", _mock_imports),
         ("cut-marks", _cut_marks),
         ("broken-tests", _broken_tests),
+        ("module-checks", _module_checks),
         ("except-names", _except_names),
     ],
     RepairKind.PYTHON_IN_PROJECT: [

@@ -21,6 +21,7 @@ RepairName = Literal[
     "pytest-import",
     "mock-imports",
     "broken-tests",
+    "module-checks",
     "relative-imports",
     "project-imports",
     "method-aliases",
@@ -166,8 +167,8 @@ class GenerationSettings(BaseModel):
         default=(),
         description="Mechanical repairs of model output left out, by name (repairs/repair.py: "
         "quotes, stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, "
-        "broken-tests, relative-imports, project-imports, method-aliases, unbound-tests, the "
-        "plan's, the report's, diagram, "
+        "broken-tests, module-checks, relative-imports, project-imports, method-aliases, "
+        "unbound-tests, the plan's, the report's, diagram, "
         "openapi-required): what each does for a model is measured with it on and off "
         "(docs/quality.md). Unset, every repair is made.",
     )

@@ -105,6 +105,11 @@ CAUGHT_NOTE = ("`e` of `except ... as e` kept bound for its read after the block
 READ_INSIDE = "try:\n    int('x')\nexcept ValueError as e:\n    print(e)\nprint('done')\n"
 TESTS_OF_CHECKSUM = ProjectNames({"checksum": ["digest"]}, [], tests=True)
 RELATIVE = "from .checksum import digest\nfrom . import checksum as c\nfrom .helpers import make\n"
+LOOSE_CHECKS = WHOLE_TESTS + "\nassert f(2) == 3\nX = 1\nassert f(\n    X) == 2\n"
+CHECKS_AS_TESTS = WHOLE_TESTS + (
+    "\n\n\ndef test_check_line_7():\n    assert f(2) == 3\n\n\nX = 1\n\n\n"
+    "def test_check_line_9():\n    assert f(\n        X) == 2\n\n\n"
+)
 BOUND_BEFORE = "e = None\n" + READ_INSIDE.replace("'done'", "e")  # bound elsewhere: left alone
 
 # (kind, name, context, input, output, notes): the repair fires
@@ -126,6 +131,8 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
      ("`from unittest.mock import MagicMock, patch` added (used, never imported)",)),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, CUT_TESTS, WHOLE_TESTS,
      ("the file did not parse: kept its complete tests, dropped `test_b`",)),
+    (RepairKind.PYTHON_TESTS, "module-checks", None, LOOSE_CHECKS, CHECKS_AS_TESTS,
+     ("checks outside any test made tests (line 7, 9)",)),
     (RepairKind.PYTHON, "cut-marks", None, "x = 1\n[...]\n", "x = 1\n",
      ("`[...]` copied from a file shown cut dropped (line 2)",)),
     (RepairKind.PYTHON, "except-names", None, CAUGHT, KEPT, CAUGHT_NOTE),
@@ -214,6 +221,8 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PYTHON_TESTS, "mock-imports", None,  # a version's patch, called plainly
      "def test_a():\n    assert patch('1.2.3') == 3\n"),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, WHOLE_TESTS),
+    (RepairKind.PYTHON_TESTS, "module-checks", None,  # a check in a test, one across lines
+     WHOLE_TESTS + 'assert f("""a\nb""") == 2\n'),
     (RepairKind.PYTHON, "cut-marks", None, MARK_IN_A_LIST),
     (RepairKind.PYTHON_TESTS, "cut-marks", None, "def test_a():\n    [...]\n"),  # all it has
     (RepairKind.PYTHON, "except-names", None, READ_INSIDE),
@@ -442,3 +451,20 @@ def test_a_repair_switched_off_is_left_out_and_the_others_still_made() -> None:
     got = plan_normaliser(OWNERS, off=("tests-by-name",))(copy.deepcopy(data), notes)
     assert notes[0] == "kind lower-cased [plan-shape]" and got["files"][0]["role"] == "code"
     assert not any("role code -> tests" in note for note in notes)
+
+
+def test_a_failing_check_outside_any_test_fails_alone_once_made_a_test(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "m.py").write_text("def f(x):\n    return 2 if x == 1 else 0\n")
+    tests = tmp_path / "test_m.py"
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
+    tests.write_text(LOOSE_CHECKS)  # line 7's check fails as pytest imports the file
+    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 error" in before.stdout and " passed" not in before.stdout
+    tests.write_text(
+        entry(RepairKind.PYTHON_TESTS, "module-checks").apply(LOOSE_CHECKS, None).content
+    )
+    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 failed, 2 passed" in after.stdout, after.stdout
