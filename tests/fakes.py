@@ -197,8 +197,9 @@ class Call:
     behaviour; ``path`` is the unit's name), "answer" (a clarification responder),
     "facts" (mem0's fact extraction after a stage), "governance" (the risk
     assessment; ``spec`` is None then), "kind" (the kind of software a requirement
-    asks for, asked before its open facts), "arguments" (a command line's positional
-    arguments, where the rules made its line from words naming none), "interface"
+    asks for, asked before its open facts), "parser" (a command line's parser, its
+    positional arguments read from it, where the rules made its line from words naming
+    none; "arguments" when they are asked as JSON), "interface"
     (the facts the parser left open, read once a run; ``spec`` is None), or one of
     the chat's: "chat" (a team talking to a person), "select" and "summary" (a group
     chat's moderator) and "qa" (project questions); ``spec`` is None for the last three, and for
@@ -265,6 +266,8 @@ def always_good(call: Call) -> str:
         return low_risk(call)
     if call.kind == "arguments":
         return json.dumps({"arguments": []})  # the line the rules made stands as it is
+    if call.kind == "parser":  # no positional argument: the line the rules made stands
+        return "```python\ndef build_parser():\n    return argparse.ArgumentParser()\n```"
     if call.kind == "kind":
         return json.dumps(
             {"kind": "unsure", "name": ""}
@@ -311,6 +314,7 @@ _SPECIAL = {
     "You read what a requirement states about the interface": "interface",
     "You say what kind of software a requirement asks for": "kind",
     "You read which positional arguments a command line takes": "arguments",
+    "You write the argparse parser of a Python command line": "parser",
     "You are an expert Python programmer": "whole",  # the module written whole in one reply
 }
 

@@ -188,6 +188,13 @@ class GenerationSettings(BaseModel):
         "a command line's arguments left open are one call more; 0: nothing is asked. A "
         "requirement whose interface the parser reads costs none.",
     )
+    arguments_reading: Literal["code", "json"] = Field(
+        default="code",
+        description="How a command line's positional arguments left open are asked: the "
+        "model writes its argparse parser and the rules read the arguments it adds, each "
+        "help text its quote (`code`), or it lists them under a JSON schema (`json`); the "
+        "quotes are checked either way (docs/quality.md).",
+    )
     prose_facts_per_kind: int = Field(
         default=8,
         ge=1,

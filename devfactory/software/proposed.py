@@ -29,7 +29,7 @@ import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -174,6 +174,71 @@ class ProposedArguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     arguments: list[ProposedArgument] = Field(default_factory=list)
+
+
+_MANY = frozenset({"*", "+", "..."})  # nargs of several values (argparse.REMAINDER is "...")
+
+
+def _nargs(call: ast.Call) -> object:
+    """Return a call's ``nargs=`` as written (a constant, ``argparse.REMAINDER`` read as "...")."""
+    for word in call.keywords:
+        if word.arg == "nargs":
+            if isinstance(word.value, ast.Constant):
+                return word.value.value
+            if isinstance(word.value, ast.Attribute) and word.value.attr == "REMAINDER":
+                return "..."
+            return "+"  # a name or expression: more than one, whatever it is
+    return None
+
+
+def arguments_in_parser(code: str) -> ProposedArguments:
+    """Read the positional arguments a model's ``build_parser`` code adds, each with its help.
+
+    A coder model writes a command line's parser more surely than it lists its
+    arguments as facts: the code is read here, never run. An ``add_argument``
+    whose first argument is a name (no leading ``-``) is a positional argument:
+    its ``nargs`` says whether it repeats (``*``, ``+``, a number over one) and
+    whether it may be left out (``*``, ``?``); its ``help=`` is its quote, which
+    ``as_command`` checks against the requirement as it checks any. Code that
+    does not parse reads as no argument.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return ProposedArguments()
+    calls = sorted(
+        (
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_argument"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and node.args[0].value
+            and not node.args[0].value.startswith("-")
+        ),
+        key=lambda node: (node.lineno, node.col_offset),
+    )  # in the order the code adds them, which is the order they are typed
+    found = []
+    for node in calls:
+        name = str(cast(ast.Constant, node.args[0]).value)
+        if not name.isidentifier():
+            continue
+        helped = [w.value for w in node.keywords if w.arg == "help"]
+        quote = helped[0].value if helped and isinstance(helped[0], ast.Constant) else ""
+        nargs = _nargs(node)
+        many = nargs in _MANY or (isinstance(nargs, int) and nargs > 1)
+        found.append(
+            ProposedArgument(
+                name=name.upper(),
+                repeats=many,
+                optional=nargs in ("*", "?"),
+                quote=quote if isinstance(quote, str) else "",
+            )
+        )
+    return ProposedArguments(arguments=found)
 
 
 def as_command(

@@ -653,10 +653,73 @@ def _arguments_reply(*arguments: dict[str, Any]) -> Any:
     return script
 
 
-def test_open_arguments_ask_the_model_for_them_alone_once(reading: Settings) -> None:
+def _parser_reply(code: str) -> Any:
+    def script(call: Call) -> str:
+        said = f"Here it is:\n```python\n{code}```\n"
+        return said if call.kind == "parser" else always_good(call)
+
+    return script
+
+
+PARSER = f"""import argparse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shout")
+    parser.add_argument("--exclaim", action="store_true")
+    parser.add_argument("word", nargs="+", help="{WORDS}")
+    return parser
+"""
+
+
+def test_open_arguments_are_read_from_the_parser_the_model_writes(reading: Settings) -> None:
     from devfactory.graph.planning.reading import read_facts
 
-    many = reading.model_copy(update={"prose_fact_calls": 3})
+    models = ScriptedModels(_parser_reply(PARSER))
+    found = read_facts(SHOUT, reading, lambda: models)
+    assert found.facts.facts.usages[0].line == "python -m shout WORD... [--exclaim]"
+    assert models.chat.count("parser") == 1 and models.chat.count("arguments") == 0
+    [asked] = [c for c in models.chat.calls if c.kind == "parser"]
+    assert "python -m shout [--exclaim]" in asked.prompt
+    # a help the requirement does not hold, no help, no positional: the line as the rules made it
+    for code in (
+        PARSER.replace(WORDS, "the words to shout"),
+        PARSER.replace(f', help="{WORDS}"', ""),
+        PARSER.replace('"word", nargs="+", ', '"--word", '),
+        "def build_parser(:\n",  # no code that parses
+    ):
+        found = read_facts(SHOUT, reading, lambda c=code: ScriptedModels(_parser_reply(c)))
+        assert found.facts.facts.usages == read_requirement(SHOUT).usages, code
+
+
+def test_the_parser_s_positional_arguments_are_read_in_order_with_their_counts() -> None:
+    from devfactory.software.proposed import arguments_in_parser
+
+    code = (
+        "def build_parser():\n    p = argparse.ArgumentParser()\n"
+        "    p.add_argument('source', help='the file to read')\n"
+        "    p.add_argument('--to', help='not positional')\n"
+        "    p.add_argument('rest', nargs=argparse.REMAINDER)\n"
+        "    p.add_argument('pair', nargs=2)\n"
+        "    p.add_argument('maybe', nargs='?', help=f'{x}')\n"
+        "    p.add_argument('any', nargs='*')\n"
+        "    p.add_argument('not-a-name')\n"
+        "    return p\n"
+    )
+    read = [(a.name, a.repeats, a.optional, a.quote) for a in arguments_in_parser(code).arguments]
+    assert read == [
+        ("SOURCE", False, False, "the file to read"),
+        ("REST", True, False, ""),
+        ("PAIR", True, False, ""),
+        ("MAYBE", False, True, ""),  # a help that is no plain string quotes nothing
+        ("ANY", True, True, ""),
+    ]
+
+
+def test_open_arguments_asked_as_json_ask_the_model_for_them_alone_once(reading: Settings) -> None:
+    from devfactory.graph.planning.reading import read_facts
+
+    many = reading.model_copy(update={"prose_fact_calls": 3, "arguments_reading": "json"})
     models = ScriptedModels(always_good)  # it reads no argument
     found = read_facts(SHOUT, many, lambda: models)
     assert models.chat.count("arguments") == 1  # one reading answers it, whatever it finds
@@ -679,7 +742,7 @@ def test_open_arguments_ask_the_model_for_them_alone_once(reading: Settings) -> 
     off = reading.model_copy(update={"prose_fact_calls": 0})
     silent = ScriptedModels(_arguments_reply(word))
     assert read_facts(SHOUT, off, lambda: silent).facts.facts == read_requirement(SHOUT)
-    assert silent.chat.count("arguments") == 0
+    assert silent.chat.count("arguments") == 0 and silent.chat.count("parser") == 0
 
 
 NAMED_IN_PASSING = (
@@ -711,7 +774,7 @@ def test_the_kind_and_name_the_model_reads_let_the_rules_make_the_command_line(
     assert "[--loud]" in found.facts.usages[0].line  # the option the text's flag names
     assert any("filled module shoutout" in n for n in found.notes)
     assert models.chat.count("interface") == 0  # the interface is read: only its arguments
-    [arguments] = [c for c in models.chat.calls if c.kind == "arguments"]
+    [arguments] = [c for c in models.chat.calls if c.kind == "parser"]
     assert "python -m shoutout [--loud]" in arguments.prompt
     # a name the requirement does not write is no module, and a library is asked no command
     models = ScriptedModels(_kind_then({"kind": "library", "name": "yeller"}))

@@ -13,7 +13,9 @@ model asked, each question decoded constrained by its schema
    still open is asked as that kind's facts (``KIND_FIELDS``), up to
    ``prose_fact_calls`` calls;
 2. a command line whose line the rules made from words naming no argument:
-   its positional arguments alone (``ProposedArguments``), one call.
+   its positional arguments alone, one call: the model writes the command
+   line's parser and the rules read the arguments it adds, each ``help`` its
+   quote (``arguments_reading``: ``code``; or listed as JSON, ``json``).
 
 Code then checks every fact's quote and names against the text and merges
 only what the parser left empty (``software/proposed``). The result is kept in
@@ -33,12 +35,21 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from devfactory.contracts import Usage
+from devfactory.contracts import ArtifactKind, Usage
 from devfactory.graph.context import Context
 from devfactory.graph.model_io.prompt_files import render_prompt
+from devfactory.graph.model_io.structured import extract_file
 from devfactory.graph.oversight import metering
 from devfactory.graph.state import RunUpdate
-from devfactory.models.io import JsonSchema, ask_structured, grammar_schema
+from devfactory.models.io import (
+    JsonSchema,
+    ask_structured,
+    grammar_schema,
+    invoke,
+    served_by,
+    text_of,
+    usage_of,
+)
 from devfactory.models.router import ModelUnavailableError
 from devfactory.settings import Settings
 from devfactory.software.proposed import (
@@ -48,6 +59,7 @@ from devfactory.software.proposed import (
     ProposedFacts,
     ProposedKind,
     RunFacts,
+    arguments_in_parser,
     arguments_open,
     as_command,
     interface_open,
@@ -172,6 +184,43 @@ def _ask(
 
 
 @dataclass(frozen=True)
+class _Answer:
+    """A command line's positional arguments as read from the model's reply (None: refused)."""
+
+    value: ProposedArguments | None
+    usage: Usage
+    model: str = ""
+    problem: str = ""
+
+
+def _arguments(resolved: Any, settings: Settings, requirement: str, line: str) -> _Answer:
+    """Ask a command line's positional arguments (``arguments_reading``): as code or as JSON.
+
+    As ``code`` (the default), the model writes the command line's parser and
+    the rules read each positional argument it adds, with its ``help`` as its
+    quote (``proposed.arguments_in_parser``); as ``json``, it lists them under
+    ``ProposedArguments``'s schema. Either way the quotes are checked after.
+    """
+    if settings.arguments_reading == "json":
+        asked = _ask(
+            ProposedArguments, "arguments", resolved, settings, requirement=requirement, line=line
+        )
+        return _Answer(asked.value, asked.usage, asked.model, asked.problem)
+    messages = [
+        SystemMessage(render_prompt("parser_system")),
+        HumanMessage(render_prompt("parser_task", requirement=requirement, line=line)),
+    ]
+    try:
+        reply = invoke(resolved.plain(), messages, settings.max_model_errors)
+    except ModelUnavailableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failed call reads no argument, and says so
+        return _Answer(None, Usage(), problem=f"the call failed: {type(exc).__name__}: {exc}")
+    code = extract_file(text_of(reply), ArtifactKind.PYTHON)
+    return _Answer(arguments_in_parser(code), usage_of(reply), served_by(reply))
+
+
+@dataclass(frozen=True)
 class Reading:
     """The run's facts, and what reading them cost (no model call: zero)."""
 
@@ -219,20 +268,13 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
             asks = 0
             if arguments_open(parsed):
                 line = "\n".join(u.line for u in parsed.usages)
-                answer = _ask(
-                    ProposedArguments,
-                    "arguments",
-                    resolved,
-                    settings,
-                    requirement=requirement.strip(),
-                    line=line,
-                )
-                calls += answer.usage.calls
-                usage, served = usage.add(answer.usage), answer.model or served or resolved.label
-                if answer.value is None:
-                    problems.append(f"the model's arguments were refused: {answer.problem}"[:300])
+                argued = _arguments(resolved, settings, requirement.strip(), line)
+                calls += argued.usage.calls
+                usage, served = usage.add(argued.usage), argued.model or served or resolved.label
+                if argued.value is None:
+                    problems.append(f"the model's arguments were refused: {argued.problem}"[:300])
                 else:
-                    read, dropped = as_command(answer.value, parsed.module, requirement, limits)
+                    read, dropped = as_command(argued.value, parsed.module, requirement, limits)
                     proposals.append(read)
                     problems += dropped
         messages = [
