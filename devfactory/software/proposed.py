@@ -241,18 +241,44 @@ def arguments_in_parser(code: str) -> ProposedArguments:
     return ProposedArguments(arguments=found)
 
 
+def _naming_sentence(name: str, requirement: str, limits: Limits) -> str:
+    """Return the requirement's first sentence that names ``name``'s words ("" when none does).
+
+    ``FILE_PATH`` is named by a sentence holding "file" (or "files"), ``WORDS``
+    by one holding "word" or "words"; a sentence over the quote limit names nothing.
+    """
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(requirement.split()))
+    for part in (p for p in name.casefold().split("_") if len(p) >= 3):
+        forms = {part, part.removesuffix("s"), f"{part.removesuffix('s')}s"}
+        for sentence in sentences:
+            if any(_occurs(form, plain(sentence)) for form in forms):
+                return sentence if len(sentence) <= limits.quote_chars else ""
+    return ""
+
+
 def as_command(
-    found: ProposedArguments, program: str, requirement: str, limits: Limits
+    found: ProposedArguments,
+    program: str,
+    requirement: str,
+    limits: Limits,
+    *,
+    by_name: bool = False,
 ) -> tuple[ProposedFacts, list[str]]:
     """Return the arguments whose quotes the requirement holds as the command fact the merge takes.
 
     Also say why each other one was dropped. The command's quote is its first
     argument's, so the merge's own checks hold it as they hold any command.
+    With ``by_name`` (the arguments read from a parser's code, whose help a
+    model words in its own way), an argument whose help is no quote is kept
+    where a sentence of the requirement names its words, that sentence its quote.
     """
     text, kept, dropped = plain(requirement), [], []
     for argument in found.arguments[: limits.per_kind]:
         problem = _quote_problem(argument.quote, text, limits)
-        if problem:
+        named = _naming_sentence(argument.name, requirement, limits) if problem and by_name else ""
+        if named:
+            argument = argument.model_copy(update={"quote": named})
+        elif problem:
             dropped.append(f"dropped argument {argument.name}: {problem}")
             continue
         name = argument.name + ("..." if argument.repeats else "")

@@ -681,10 +681,16 @@ def test_open_arguments_are_read_from_the_parser_the_model_writes(reading: Setti
     assert models.chat.count("parser") == 1 and models.chat.count("arguments") == 0
     [asked] = [c for c in models.chat.calls if c.kind == "parser"]
     assert "python -m shout [--exclaim]" in asked.prompt
-    # a help the requirement does not hold, no help, no positional: the line as the rules made it
+    # a help in the model's words: kept where a sentence names the argument, that its quote
     for code in (
         PARSER.replace(WORDS, "the words to shout"),
         PARSER.replace(f', help="{WORDS}"', ""),
+    ):
+        found = read_facts(SHOUT, reading, lambda c=code: ScriptedModels(_parser_reply(c)))
+        assert found.facts.facts.usages[0].line == "python -m shout WORD... [--exclaim]", code
+    # a name no sentence holds with no quote, no positional, no code: the line the rules made
+    for code in (
+        PARSER.replace('"word", nargs="+", help="', '"target", nargs="+", help="aim at '),
         PARSER.replace('"word", nargs="+", ', '"--word", '),
         "def build_parser(:\n",  # no code that parses
     ):

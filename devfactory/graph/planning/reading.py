@@ -274,7 +274,13 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
                 if argued.value is None:
                     problems.append(f"the model's arguments were refused: {argued.problem}"[:300])
                 else:
-                    read, dropped = as_command(argued.value, parsed.module, requirement, limits)
+                    read, dropped = as_command(
+                        argued.value,
+                        parsed.module,
+                        requirement,
+                        limits,
+                        by_name=settings.arguments_reading == "code",
+                    )
                     proposals.append(read)
                     problems += dropped
         messages = [
