@@ -43,6 +43,10 @@ context: ``ProjectNames``):
   4. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
      variable another test assigned), and the checks at module level that do, dropped and
      named, while another test stays (``software/salvage.py``)
+  5. ``unknown-fixtures``: in a tests file, the tests asking for a fixture that neither pytest,
+     the file nor the project's ``conftest.py`` defines, nor a ``parametrize`` mark gives (the
+     cases written as parameters, the mark forgotten), dropped and named, while another test
+     stays (``software/salvage.py``)
 
 ``plan``, the build plan reply's JSON object (``plan_normaliser`` here; context:
 ``plan_repair.PlanContext``), all in ``repairs/plan_repair.py``:
@@ -117,7 +121,7 @@ from devfactory.repairs.missing_imports import (
 )
 from devfactory.repairs.quotes import escape_inner_quotes
 from devfactory.software.plan import BuildPlan, FileRole
-from devfactory.software.salvage import drop_unbound_tests, salvage_tests
+from devfactory.software.salvage import drop_unbound_tests, drop_unfixtured_tests, salvage_tests
 from devfactory.software.source import bound_by, bound_names, shallow
 
 
@@ -158,12 +162,14 @@ class ProjectNames:
         modules: each written module of the project (``chessmoves``) with its public names.
         planned: the names the plan gives this module.
         tests: whether the module is a tests file.
+        fixtures: the fixtures the project's written ``conftest.py`` files define.
 
     """
 
     modules: Mapping[str, Sequence[str]]
     planned: Sequence[str]
     tests: bool = False
+    fixtures: frozenset[str] = frozenset()
 
 
 def _quotes(source: str, _: object) -> Repaired:
@@ -379,6 +385,16 @@ def _unbound_tests(source: str, names: ProjectNames) -> Repaired:
 PlanStep = Callable[[dict[str, Any], plan_repair.PlanContext, list[str]], dict[str, Any]]
 
 
+def _unknown_fixtures(source: str, names: ProjectNames) -> Repaired:
+    saved = drop_unfixtured_tests(source, names.fixtures) if names.tests else None
+    if saved is None:
+        return Repaired(source)
+    dropped = ", ".join(saved.dropped)
+    return Repaired(
+        saved.source, (f"tests asking for a fixture nothing defines dropped: {dropped}",)
+    )
+
+
 def _plan(step: PlanStep) -> Callable[[Any, Any], Repaired]:
     """Return a plan step (``data, context, repairs -> data``) as a registry entry."""
 
@@ -571,6 +587,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
         ("project-imports", _project_imports),
         ("method-aliases", _method_aliases),
         ("unbound-tests", _unbound_tests),
+        ("unknown-fixtures", _unknown_fixtures),
     ],
     RepairKind.PLAN: [
         ("starting-plan", _plan(plan_repair.take_start)),

@@ -26,6 +26,7 @@ RepairName = Literal[
     "project-imports",
     "method-aliases",
     "unbound-tests",
+    "unknown-fixtures",
     "starting-plan",
     "plan-shape",
     "unwritten-files",
@@ -168,7 +169,7 @@ class GenerationSettings(BaseModel):
         description="Mechanical repairs of model output left out, by name (repairs/repair.py: "
         "quotes, stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, "
         "broken-tests, module-checks, relative-imports, project-imports, method-aliases, "
-        "unbound-tests, the plan's, the report's, diagram, "
+        "unbound-tests, unknown-fixtures, the plan's, the report's, diagram, "
         "openapi-required): what each does for a model is measured with it on and off "
         "(docs/quality.md). Unset, every repair is made.",
     )

@@ -23,7 +23,9 @@ the limit) is it kept, cut to its complete statements.
 A file that parses can still hold a test that cannot pass: one reading a name
 bound nowhere, most often a variable another test assigned (``drop_unbound_tests``,
 the ``unbound-tests`` repair). Such tests are dropped and named the same way, while
-another test stays.
+another test stays; so are the tests that ask for a fixture nothing defines
+(``drop_unfixtured_tests``, the ``unknown-fixtures`` repair), which pytest reports
+as an error before the test starts.
 """
 
 from __future__ import annotations
@@ -265,15 +267,124 @@ def drop_unbound_tests(source: str) -> Salvaged | None:
                             f"(reads `{name}`)"))  # fmt: skip
     if not unbound:
         return None
+    return _without(source, unbound)
+
+
+PYTEST_FIXTURES = frozenset(
+    {
+        "request", "cache", "capsys", "capsysbinary", "capfd", "capfdbinary", "capteesys",
+        "caplog", "doctest_namespace", "monkeypatch", "pytestconfig", "record_property",
+        "record_testsuite_property", "record_xml_attribute", "recwarn", "subtests", "tmp_path",
+        "tmp_path_factory", "tmpdir", "tmpdir_factory",
+        # plugins a project's dependencies may bring (anyio with httpx, pytest-asyncio,
+        # pytest-mock): a test asking for them is left for pytest to judge
+        "anyio_backend", "anyio_backend_name", "anyio_backend_options", "event_loop", "mocker",
+    }
+)  # fmt: skip
+"""The fixtures pytest itself gives (``pytest --fixtures``), and common plugins' ones."""
+
+
+def _fixture_name(node: ast.stmt) -> str:
+    """Return the name of the fixture ``node`` defines (``@pytest.fixture``), or ""."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return ""
+    for decorator in node.decorator_list:
+        called = decorator.func if isinstance(decorator, ast.Call) else decorator
+        named = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+        if named == "fixture":
+            for word in decorator.keywords if isinstance(decorator, ast.Call) else []:
+                if word.arg == "name" and isinstance(word.value, ast.Constant):
+                    return str(word.value.value)
+            return node.name
+    return ""
+
+
+def fixtures_defined(source: str) -> set[str]:
+    """Return the fixtures a Python file defines at its top level (a ``conftest.py``'s)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    return {name for node in tree.body if (name := _fixture_name(node))}
+
+
+def _parametrized(test: Test) -> set[str] | None:
+    """Return the argument names ``test``'s decorators give it, or None when one cannot be read.
+
+    ``@pytest.mark.parametrize("a, b", ...)`` gives ``a`` and ``b``; a mark that
+    gives nothing (``skip``, ``slow``) gives nothing; any other decorator (a
+    ``patch``, hypothesis's ``given``) may give anything, so None.
+    """
+    given: set[str] = set()
+    for decorator in test.decorator_list:
+        called = decorator.func if isinstance(decorator, ast.Call) else decorator
+        text = ast.unparse(called)
+        if not text.startswith("pytest.mark."):
+            return None
+        if text.endswith((".parametrize", ".usefixtures")):
+            if text.endswith(".usefixtures") or not isinstance(decorator, ast.Call):
+                continue
+            names = decorator.args[0] if decorator.args else None
+            if isinstance(names, ast.Constant) and isinstance(names.value, str):
+                given |= {n.strip() for n in names.value.split(",") if n.strip()}
+            elif isinstance(names, (ast.List, ast.Tuple)):
+                given |= {str(e.value) for e in names.elts if isinstance(e, ast.Constant)}
+            else:
+                return None
+    return given
+
+
+def drop_unfixtured_tests(
+    source: str, fixtures: set[str] | frozenset[str] = frozenset()
+) -> Salvaged | None:
+    """Return a tests file without the tests that ask for a fixture nothing defines, or None.
+
+    A test's parameter is a fixture pytest must find: one it gives itself
+    (``PYTEST_FIXTURES``), one the file defines, one of ``fixtures`` (the
+    project's ``conftest.py``), or an argument its ``parametrize`` mark gives.
+    A model often writes a test's cases as parameters and forgets the mark:
+    pytest reports "fixture 'bill' not found" and the test never starts. Such a
+    test is dropped and named while another test stays; a test with another
+    decorator, or in a class, is left to pytest. None when the file does not
+    parse, has nothing to drop, or would keep no test.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    known = PYTEST_FIXTURES | fixtures | fixtures_defined(source)
+    tests = [node for node in tree.body if _is_test(node)]
+    lost: list[tuple[ast.stmt, str]] = []
+    for test in tests:
+        given = _parametrized(test)
+        if given is None:
+            continue
+        positional = [*test.args.posonlyargs, *test.args.args]
+        needed = positional[: len(positional) - len(test.args.defaults)] + [
+            a
+            for a, default in zip(test.args.kwonlyargs, test.args.kw_defaults, strict=True)
+            if default is None
+        ]  # an argument with a default is no fixture to pytest
+        missing = [a.arg for a in needed if a.arg not in known | given]
+        if missing:
+            lost.append((test, f"{test.name} (asks for `{missing[0]}`)"))
+    if not lost or len(lost) == len(tests):
+        return None
+    return _without(source, lost)
+
+
+def _without(source: str, dropped: list[tuple[ast.stmt, str]]) -> Salvaged | None:
+    """Return ``source`` without the ``dropped`` statements (decorators and all), or None."""
+    lines = source.splitlines(keepends=True)
     cut: set[int] = set()
-    for node, _ in unbound:
+    for node, _ in dropped:
         decorators = getattr(node, "decorator_list", [])
         first = min([node.lineno, *(d.lineno for d in decorators)])
         cut.update(range(first - 1, node.end_lineno or node.lineno))
     text = "".join(line for n, line in enumerate(lines) if n not in cut).rstrip() + "\n"
     if not _parses(text) or not TEST.search(text):  # a class left empty: the model's to fix
         return None
-    return Salvaged(text, tuple(label for _, label in sorted(unbound, key=lambda u: u[0].lineno)))
+    return Salvaged(text, tuple(label for _, label in sorted(dropped, key=lambda u: u[0].lineno)))
 
 
 def _is_test(node: ast.AST) -> TypeGuard[Test]:

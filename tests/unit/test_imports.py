@@ -227,3 +227,33 @@ def test_a_tests_file_that_copies_the_module_is_told_so_and_not_shown_the_copy_a
     assert any(
         "asked again at once: tests/test_wordcount.py holds no test" in r for r in qa["repairs"]
     )
+
+
+def test_the_fixtures_of_a_conftest_already_written_keep_the_tests_that_ask_for_them() -> None:
+    from devfactory.contracts import Artifact, ArtifactKind, Usage
+    from devfactory.graph.model_io.structured import Draft
+    from devfactory.graph.stage.work import bind_project_names
+
+    plan = BuildPlan.model_validate(cli_plan())
+    tests = (
+        "def test_counts(words):\n    assert words\n\n\n"
+        "def test_cases(text, expected):\n    assert text == expected\n"
+    )
+
+    def drafted(written: dict[str, str]) -> Draft:
+        draft = Draft(Artifact(path="tests/test_x.py", kind=ArtifactKind.PYTHON, content=tests),
+                      Usage())  # fmt: skip
+        bind_project_names(draft, plan, written, "tests/test_x.py")
+        return draft
+
+    conftest = "import pytest\n\n\n@pytest.fixture\ndef words():\n    return ['a']\n"
+    kept = drafted({"tests/conftest.py": conftest})
+    assert kept.artifact is not None and "def test_counts" in kept.artifact.content
+    assert "def test_cases" not in kept.artifact.content
+    assert kept.repairs == [
+        "tests asking for a fixture nothing defines dropped: test_cases (asks for `text`) "
+        "[unknown-fixtures]"
+    ]
+    unkept = drafted({})  # no conftest: both ask for what nothing defines, the file is the model's
+    assert unkept.artifact is not None and unkept.artifact.content == tests
+    assert unkept.repairs == []

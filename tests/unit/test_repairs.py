@@ -110,6 +110,14 @@ CHECKS_AS_TESTS = WHOLE_TESTS + (
     "\n\n\ndef test_check_line_7():\n    assert f(2) == 3\n\n\nX = 1\n\n\n"
     "def test_check_line_9():\n    assert f(\n        X) == 2\n\n\n"
 )
+UNFIXTURED = SHARED + "\n\ndef test_split(bill, people, tip, expected):\n    assert bill\n"
+FIXTURED = (
+    "import pytest\n\n\n@pytest.fixture\ndef bill():\n    return 10\n\n\n"
+    "@pytest.fixture(name='tip')\ndef _tip():\n    return 1\n\n\n"
+    "@pytest.mark.parametrize('expected, rest', [(1, 2)])\n@pytest.mark.slow\n"
+    "def test_split(bill, people, tip, expected, rest, tmp_path, scale=2):\n    assert bill\n\n\n"
+    "@patch('os.getcwd')\ndef test_other(cwd):\n    assert cwd\n"
+)  # a fixture of the file, by name, of the project's conftest, parametrized, pytest's, a default
 BOUND_BEFORE = "e = None\n" + READ_INSIDE.replace("'done'", "e")  # bound elsewhere: left alone
 
 # (kind, name, context, input, output, notes): the repair fires
@@ -156,6 +164,9 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
     (RepairKind.PYTHON_IN_PROJECT, "unbound-tests", ProjectNames({}, [], tests=True),
      SHARED + "\n\ndef test_b():\n    assert made == 1\n", SHARED,
      ("tests reading a name bound nowhere dropped: test_b (reads `made`)",)),
+    (RepairKind.PYTHON_IN_PROJECT, "unknown-fixtures", ProjectNames({}, [], tests=True),
+     UNFIXTURED, SHARED,
+     ("tests asking for a fixture nothing defines dropped: test_split (asks for `bill`)",)),
     (RepairKind.PLAN, "starting-plan", STARTED,
      {"kind": "cli", "files": [code("x.py")], "modules": []},
      {"kind": "cli", "files": [code("x.py")], "modules": [], "entry_point": "python -m x"},
@@ -238,6 +249,10 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PYTHON_IN_PROJECT, "unbound-tests", ProjectNames({}, []),  # not a tests file
      SHARED + "\n\ndef test_b():\n    assert made == 1\n"),
     (RepairKind.PYTHON_IN_PROJECT, "unbound-tests", ProjectNames({}, [], tests=True), SHARED),
+    (RepairKind.PYTHON_IN_PROJECT, "unknown-fixtures",  # each argument given by something
+     ProjectNames({}, [], tests=True, fixtures=frozenset({"people"})), FIXTURED),
+    (RepairKind.PYTHON_IN_PROJECT, "unknown-fixtures", ProjectNames({}, []),  # not a tests file
+     UNFIXTURED),
     (RepairKind.PLAN, "starting-plan", PLAN, {"kind": "cli", "files": [code("x.py")]}),
     (RepairKind.PLAN, "plan-shape", PLAN, {"kind": "cli", "entry_point": ""}),
     (RepairKind.PLAN, "unwritten-files", PLAN, {"files": [code("x.py")]}),

@@ -65,6 +65,7 @@ from devfactory.repairs.missing_imports import project_modules
 from devfactory.repairs.repair import ProjectNames, RepairKind, is_tests_file, repair
 from devfactory.sandbox.runner import Sandbox, SandboxUnavailableError
 from devfactory.software.plan import BuildPlan
+from devfactory.software.salvage import fixtures_defined
 from devfactory.teams.spec import Deliverable, TeamSpec
 
 
@@ -371,7 +372,10 @@ def bind_project_names(
     assert drafted.artifact is not None
     own = project_modules(plan, written, path)  # its own names, imported
     planned = [s.name for m in plan.modules if m.path == path for s in m.symbols]
-    names = ProjectNames(own, planned, tests=is_tests_file(path))
+    fixtures = frozenset().union(
+        *(fixtures_defined(text) for name, text in written.items() if name.endswith("conftest.py"))
+    )
+    names = ProjectNames(own, planned, tests=is_tests_file(path), fixtures=fixtures)
     fixed = repair(RepairKind.PYTHON_IN_PROJECT, drafted.artifact.content, names, off)
     if fixed.notes and len(fixed.content) <= MAX_ARTIFACT_CHARS:
         drafted.artifact = drafted.artifact.model_copy(update={"content": fixed.content})
