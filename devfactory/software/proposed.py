@@ -226,8 +226,8 @@ def arguments_in_parser(code: str) -> ProposedArguments:
         name = str(cast(ast.Constant, node.args[0]).value)
         if not name.isidentifier():
             continue
-        helped = [w.value for w in node.keywords if w.arg == "help"]
-        quote = helped[0].value if helped and isinstance(helped[0], ast.Constant) else ""
+        helped = next((w.value for w in node.keywords if w.arg == "help"), None)
+        quote = helped.value if isinstance(helped, ast.Constant) else ""
         nargs = _nargs(node)
         many = nargs in _MANY or (isinstance(nargs, int) and nargs > 1)
         found.append(
@@ -235,7 +235,7 @@ def arguments_in_parser(code: str) -> ProposedArguments:
                 name=name.upper(),
                 repeats=many,
                 optional=nargs in ("*", "?"),
-                quote=quote if isinstance(quote, str) else "",
+                quote=quote if isinstance(quote, str) else "",  # an f-string quotes nothing
             )
         )
     return ProposedArguments(arguments=found)
@@ -248,10 +248,11 @@ def _naming_sentence(name: str, requirement: str, limits: Limits) -> str:
     by one holding "word" or "words"; a sentence over the quote limit names nothing.
     """
     sentences = re.split(r"(?<=[.!?])\s+", " ".join(requirement.split()))
+    read = [(sentence, plain(sentence)) for sentence in sentences]
     for part in (p for p in name.casefold().split("_") if len(p) >= 3):
         forms = {part, part.removesuffix("s"), f"{part.removesuffix('s')}s"}
-        for sentence in sentences:
-            if any(_occurs(form, plain(sentence)) for form in forms):
+        for sentence, words in read:
+            if any(_occurs(form, words) for form in forms):
                 return sentence if len(sentence) <= limits.quote_chars else ""
     return ""
 

@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -42,6 +42,7 @@ from devfactory.graph.model_io.structured import extract_file
 from devfactory.graph.oversight import metering
 from devfactory.graph.state import RunUpdate
 from devfactory.models.io import (
+    Answer,
     JsonSchema,
     ask_structured,
     grammar_schema,
@@ -183,17 +184,9 @@ def _ask(
     )
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """A command line's positional arguments as read from the model's reply (None: refused)."""
-
-    value: ProposedArguments | None
-    usage: Usage
-    model: str = ""
-    problem: str = ""
-
-
-def _arguments(resolved: Any, settings: Settings, requirement: str, line: str) -> _Answer:
+def _arguments(
+    resolved: Any, settings: Settings, requirement: str, line: str
+) -> Answer[ProposedArguments]:
     """Ask a command line's positional arguments (``arguments_reading``): as code or as JSON.
 
     As ``code`` (the default), the model writes the command line's parser and
@@ -202,10 +195,17 @@ def _arguments(resolved: Any, settings: Settings, requirement: str, line: str) -
     ``ProposedArguments``'s schema. Either way the quotes are checked after.
     """
     if settings.arguments_reading == "json":
-        asked = _ask(
-            ProposedArguments, "arguments", resolved, settings, requirement=requirement, line=line
+        return cast(
+            Answer[ProposedArguments],
+            _ask(
+                ProposedArguments,
+                "arguments",
+                resolved,
+                settings,
+                requirement=requirement,
+                line=line,
+            ),
         )
-        return _Answer(asked.value, asked.usage, asked.model, asked.problem)
     messages = [
         SystemMessage(render_prompt("parser_system")),
         HumanMessage(render_prompt("parser_task", requirement=requirement, line=line)),
@@ -215,9 +215,9 @@ def _arguments(resolved: Any, settings: Settings, requirement: str, line: str) -
     except ModelUnavailableError:
         raise
     except Exception as exc:  # noqa: BLE001 - a failed call reads no argument, and says so
-        return _Answer(None, Usage(), problem=f"the call failed: {type(exc).__name__}: {exc}")
+        return Answer(None, error=f"the call failed: {type(exc).__name__}: {exc}")
     code = extract_file(text_of(reply), ArtifactKind.PYTHON)
-    return _Answer(arguments_in_parser(code), usage_of(reply), served_by(reply))
+    return Answer(arguments_in_parser(code), usage_of(reply), served_by(reply))
 
 
 @dataclass(frozen=True)
