@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devfactory.repairs.repair import REGISTRY
+from devfactory.repairs.repair import NAMES
 from devfactory.runfiles import read_file
 
 MAX_RUN_JSON = 64 << 20
@@ -120,8 +120,8 @@ class RepairTotals:
 
 
 def repairs_fired(runs: dict[str, dict[str, Any]]) -> dict[str, RepairTotals]:
-    """Count each registered repair's notes in the stages' records, every repair listed."""
-    fired = {entry.name: RepairTotals() for entries in REGISTRY.values() for entry in entries}
+    """Count each repair's notes in the stages' records, every repair listed (``NAMES``)."""
+    fired = {name: RepairTotals() for name in NAMES}
     for case, run in runs.items():
         for stage in run.get("stages") or []:
             for note in stage.get("repairs") or []:

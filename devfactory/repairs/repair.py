@@ -80,6 +80,13 @@ context: ``ProjectNames``):
      a property given no schema at all (``title:`` with nothing after it) given the empty
      schema ``{}``, which accepts anything, as the blank said
 
+Over a test report, not the model's output, the stage makes one more, named here beside the
+registry's (``NAMES``):
+
+- ``refuted-tests``: a team's tests run on the code (``graph/stage/verify.py``), a test that
+  fails on any code (a mock's ``called`` read from a function, an option added to the parser
+  the code built) taken out, examples or not (``software/disagreeing_tests.py``)
+
 Each repair has a name unique across the kinds (``RepairName`` in ``settings/generation.py`` lists
 them); the ``repairs_off`` setting leaves the named ones out everywhere, so what one does for
 the model a run serves is measured with it on and off.
@@ -120,6 +127,7 @@ from devfactory.repairs.missing_imports import (
     add_pytest_import,
 )
 from devfactory.repairs.quotes import escape_inner_quotes
+from devfactory.software.disagreeing_tests import REFUTED
 from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.software.salvage import drop_unbound_tests, drop_unfixtured_tests, salvage_tests
 from devfactory.software.source import bound_by, bound_names, shallow
@@ -612,6 +620,11 @@ REGISTRY: dict[RepairKind, tuple[Repair, ...]] = {
     kind: tuple(Repair(name, kind, apply) for name, apply in entries)
     for kind, entries in _ENTRIES.items()
 }
+NAMES: tuple[str, ...] = (
+    *dict.fromkeys(entry.name for entries in REGISTRY.values() for entry in entries),
+    REFUTED,
+)
+"""Every repair's name, the registry's and those the stage makes over a test report."""
 
 
 def repair(

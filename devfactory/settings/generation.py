@@ -41,8 +41,9 @@ RepairName = Literal[
     "no-question",
     "diagram",
     "openapi-required",
+    "refuted-tests",
 ]
-"""Each mechanical repair's name in ``repairs/repair.py``'s registry (one name, every kind)."""
+"""Each mechanical repair's name in ``repairs/repair.py`` (``NAMES``: one name, every kind)."""
 
 
 class GenerationSettings(BaseModel):
@@ -170,8 +171,8 @@ class GenerationSettings(BaseModel):
         "quotes, stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, "
         "broken-tests, module-checks, relative-imports, project-imports, method-aliases, "
         "unbound-tests, unknown-fixtures, the plan's, the report's, diagram, "
-        "openapi-required): what each does for a model is measured with it on and off "
-        "(docs/quality.md). Unset, every repair is made.",
+        "openapi-required, refuted-tests): what each does for a model is measured with it on "
+        "and off (docs/quality.md). Unset, every repair is made.",
     )
     behaviour_test_values: Literal["literal", "json"] = Field(
         default="json",

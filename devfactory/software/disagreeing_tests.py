@@ -35,6 +35,13 @@ pytest gave them, so a test that checks one right value and one wrong keeps the
 right one instead of going whole (and, when it is the file's only test, keeping
 the file blocked).
 
+Some tests fail on any code, whatever the examples say (``refuted``): one reading
+what only a mock has (``called``, ``assert_called_once()``) from a function or an
+object no patch replaced, one adding to the parser the code built an option it
+already has (argparse refuses it). They are taken out the same way, examples or
+not, each note ending ``[refuted-tests]``, the name ``repairs_off`` takes. A test
+whose failure some code could mend is never one of them.
+
 Why one module: taking tests out, splitting them, narrowing their parameters and
 keeping the agreeing ones are one decision over one report, edited in one way
 (by the syntax tree, checked to parse after).
@@ -44,9 +51,10 @@ from __future__ import annotations
 
 import ast
 import copy
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Final, TypeGuard
 
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 
@@ -105,6 +113,119 @@ def disagreeing(
             test = named_by(case.nodeid)
             if test:
                 found.setdefault(case.file, set()).add(test)
+    return found
+
+
+REFUTED: Final = "refuted-tests"
+"""The name ``repairs_off`` takes to keep the tests that fail on any code (``refuted``)."""
+
+MOCK_ONLY: Final = frozenset(
+    {
+        "called",
+        "call_count",
+        "call_args",
+        "call_args_list",
+        "mock_calls",
+        "method_calls",
+        "assert_called",
+        "assert_called_once",
+        "assert_called_with",
+        "assert_called_once_with",
+        "assert_any_call",
+        "assert_has_calls",
+        "assert_not_called",
+        "await_count",
+        "await_args",
+        "await_args_list",
+        "assert_awaited",
+        "assert_awaited_once",
+        "assert_awaited_with",
+        "assert_awaited_once_with",
+        "assert_any_await",
+        "assert_has_awaits",
+        "assert_not_awaited",
+    }
+)
+"""What only a ``unittest.mock`` object has: read from anything else, an AttributeError."""
+
+_NO_ATTRIBUTE = re.compile(r"AttributeError: '(\w+)' object has no attribute '(\w+)'")
+_CONFLICT = re.compile(r"argparse\.ArgumentError: argument [^:]+: conflicting option strings?: ")
+
+Node = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _adds_options(test: Node) -> bool:
+    """Say whether ``test`` calls ``add_argument`` itself."""
+    calls = (n for n in ast.walk(test) if isinstance(n, ast.Call))
+    return any(isinstance(c.func, ast.Attribute) and c.func.attr == "add_argument" for c in calls)
+
+
+def why_refuted(case: TestCase, test: Node | None) -> str:
+    """Say why ``case`` fails on any code ("" when some code could make it pass).
+
+    A mock's attribute (``MOCK_ONLY``) read from what is no mock (a mock's
+    own message has no quoted type) fails whatever the code returns; an option
+    the test adds to a parser that has it (``test``, its syntax tree, calls
+    ``add_argument``) fails because the code added it.
+    """
+    if case.outcome not in ("failed", "error"):
+        return ""
+    message = case.message.strip()
+    found = _NO_ATTRIBUTE.match(message)
+    if found and found[2] in MOCK_ONLY and not found[1].endswith("Mock"):
+        return (
+            f"it reads {found[2]}, which only a mock has, from a {found[1]} that is no mock: "
+            "it fails whatever the code does"
+        )
+    if _CONFLICT.match(message) and test is not None and _adds_options(test):
+        return (
+            "it adds to the parser the code built an option the parser has already, which "
+            "argparse refuses: it tests argparse, not the code"
+        )
+    return ""
+
+
+def _test_nodes(source: str) -> dict[Test, Node]:
+    """Return the test functions of ``source`` by name (after their class's); none unparsed."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    found: dict[Test, Node] = {}
+    for node in tree.body:
+        if _is_test(node):
+            found[(node.name,)] = node
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            found.update({(node.name, m.name): m for m in node.body if _is_test(m)})
+    return found
+
+
+def refuted(report: TestReport, files: Mapping[str, str]) -> dict[str, dict[Test, str]]:
+    """Return, by file of ``files``, the tests that fail on any code, each with why.
+
+    Examples or not (``why_refuted``); each why ends ``[refuted-tests]``.
+    """
+    judged = set(files) - {EXAMPLES_PATH}
+    nodes = {path: _test_nodes(files[path]) for path in judged}
+    found: dict[str, dict[Test, str]] = {}
+    for case in report.cases:
+        test = named_by(case.nodeid)
+        if case.file not in judged or not test:
+            continue
+        why = why_refuted(case, nodes[case.file].get(test))
+        if why:
+            found.setdefault(case.file, {})[test] = f"{why} [{REFUTED}]"
+    return found
+
+
+def to_take(
+    report: TestReport, files: Mapping[str, str], anchors: Collection[str], *, refute: bool
+) -> dict[str, dict[Test, str]]:
+    """Return, by file, the tests to take out with why: refuted (with ``refute``), disagreeing."""
+    found = refuted(report, files) if refute else {}
+    for path, tests in disagreeing(report, files, anchors).items():
+        for test in tests:
+            found.setdefault(path, {}).setdefault(test, WHY)
     return found
 
 
@@ -351,22 +472,29 @@ def _cut(
     return (source, sorted(taken)) if taken else None
 
 
-def prune(report: TestReport | None, files: Mapping[str, str], anchors: Collection[str]) -> Pruned:
+def prune(
+    report: TestReport | None,
+    files: Mapping[str, str],
+    anchors: Collection[str],
+    *,
+    refute: bool = True,
+) -> Pruned:
     """Take the tests that disagree with example-passing code out of ``files`` (path -> source).
 
     ``anchors``: the example tests that show behaviour (``disagreeing``). A
     parametrized test whose other cases passed loses only its failing cases.
+    With ``refute``, the tests that fail on any code go too (``refuted``).
     """
     done = Pruned()
     if report is None:
         return done
-    for path, tests in sorted(disagreeing(report, files, anchors).items()):
-        found = _cut(files[path], tests, outcomes_by_case(report.cases, path))
+    for path, whys in sorted(to_take(report, files, anchors, refute=refute).items()):
+        found = _cut(files[path], set(whys), outcomes_by_case(report.cases, path))
         if found is None:
             continue
         done.files[path], taken = found
         done.notes.extend(
-            f"{path}: took out {'.'.join(t)}{f'[{i}]' if i else ''}: {WHY}" for t, i in taken
+            f"{path}: took out {'.'.join(t)}{f'[{i}]' if i else ''}: {whys[t]}" for t, i in taken
         )
     return done
 
@@ -517,14 +645,22 @@ def split_assertions(source: str, tests: set[Test]) -> tuple[str, list[Test]] | 
 
 
 def split_disagreeing(
-    report: TestReport | None, files: Mapping[str, str], anchors: Collection[str]
+    report: TestReport | None,
+    files: Mapping[str, str],
+    anchors: Collection[str],
+    *,
+    refute: bool = True,
 ) -> Pruned:
-    """Split each test of ``files`` that disagrees with vouched code into one per assertion."""
+    """Split each test of ``files`` that disagrees with vouched code into one per assertion.
+
+    With ``refute``, each test that fails on any code too (``refuted``): its
+    other assertions may hold.
+    """
     done = Pruned()
     if report is None:
         return done
-    for path, tests in sorted(disagreeing(report, files, anchors).items()):
-        found = split_assertions(files[path], tests)
+    for path, whys in sorted(to_take(report, files, anchors, refute=refute).items()):
+        found = split_assertions(files[path], set(whys))
         if found is None:
             continue
         done.files[path], split = found

@@ -512,3 +512,30 @@ def test_the_models_tests_are_asked_for_again_only_while_too_few_are_kept(
     notes = " ".join(backend.repairs)
     assert "2 behaviour test(s) from the model; dropped 1: 1 repeating a call" in notes, notes
     assert "kept candidate 1: 3 agree on the 2 of 2 behaviour test(s)" in notes, notes
+
+
+QA_MOCKLESS = (
+    "from doubler import double\n\n\ndef test_double_five():\n    assert double(5) == 10\n\n\n"
+    "def test_double_was_called():\n    double(1)\n    assert double.called\n"
+)
+
+
+@pytest.mark.parametrize("off", [(), ("refuted-tests",)])
+def test_a_qa_test_reading_a_mock_attribute_from_a_function_is_taken_out_as_refuted(
+    settings: Settings, tmp_path: Path, off: tuple[str, ...]
+) -> None:
+    # `double.called` fails on any code: taken out and named as refuted; with the repair
+    # off it goes only as a test disagreeing with the examples (here they vouch)
+    models = ScriptedModels(script(lambda call: RIGHT, lambda call: QA_MOCKLESS))
+    settings = settings.with_overrides(max_stage_attempts=2, repairs_off=off)
+    report = run(settings, tmp_path, models)
+    assert report.status == "COMPLETED", report.reason
+    delivered = (tmp_path / "out" / "tests" / "test_doubler.py").read_text()
+    assert "def test_double_five" in delivered and ".called" not in delivered
+    [qa_record] = [r for r in report.records if r.team == "qa-engineering"]
+    [note] = [r for r in qa_record.repairs if "took out" in r]
+    if off:
+        assert note.endswith("requirement's own examples")
+    else:
+        assert note.startswith("tests/test_doubler.py: took out test_double_was_called: it ")
+        assert note.endswith("that is no mock: it fails whatever the code does [refuted-tests]")

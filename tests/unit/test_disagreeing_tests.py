@@ -16,8 +16,10 @@ from devfactory.software.disagreeing_tests import (
     named_by,
     outcomes_by_case,
     prune,
+    refuted,
     split_assertions,
     split_disagreeing,
+    why_refuted,
     without_cases,
     without_tests,
 )
@@ -427,3 +429,109 @@ def test_the_ids_are_those_pytest_gives() -> None:
     narrowed = without_cases(source, outcomes)
     assert narrowed is not None and narrowed[1] == [(("test_x",), "s9")]
     assert "(1, 2)" not in narrowed[0] and "b'x'" in narrowed[0]
+
+
+# --- tests that fail on any code: taken out, examples or not ---
+
+PARSER_TESTS = "tests/test_cli.py"
+PARSER_SOURCE = """from unittest.mock import patch
+
+from cli import build_parser, main
+
+
+def test_runs():
+    assert main([]) == 0
+
+
+def test_called():
+    main([])
+    assert build_parser.called
+
+
+def test_conflict():
+    parser = build_parser()
+    parser.add_argument("--largest-first")
+
+
+def test_mock_ok():
+    with patch("cli.build_parser") as built:
+        main([])
+        built.assert_called_once()
+
+
+def test_wrong_sum():
+    assert main(["2"]) == 1
+"""
+
+
+def failed(name: str, message: str) -> TestCase:
+    nodeid = f"{PARSER_TESTS}::{name}"
+    return TestCase(nodeid=nodeid, file=PARSER_TESTS, name=name, outcome="failed", message=message)
+
+
+NOT_A_MOCK = failed("test_called", "AttributeError: 'function' object has no attribute 'called'")
+CONFLICT = failed(
+    "test_conflict",
+    "argparse.ArgumentError: argument --largest-first: conflicting option string: --largest-first",
+)
+MOCK_ASSERTED = failed(  # a real mock, asserted: the code may call it, and then it passes
+    "test_mock_ok",
+    "AssertionError: Expected 'build_parser' to have been called once. Called 0 times.",
+)
+WRONG_SUM = failed("test_wrong_sum", "assert 0 == 1")
+
+
+def test_a_mock_attribute_read_from_what_is_no_mock_fails_on_any_code() -> None:
+    tree = ast.parse(PARSER_SOURCE)
+    nodes = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert "which only a mock has, from a function" in why_refuted(NOT_A_MOCK, None)
+    method = failed("test_x", "AttributeError: 'method' object has no attribute 'assert_called'")
+    assert why_refuted(method, None)
+    # a spec'd mock's own refusal names no quoted type; an attribute a real object could have
+    spec = failed("test_x", "AttributeError: Mock object has no attribute 'called'")
+    plain = failed("test_x", "AttributeError: 'Namespace' object has no attribute 'count'")
+    magic = failed("test_x", "AttributeError: 'MagicMock' object has no attribute 'called'")
+    assert why_refuted(spec, None) == why_refuted(plain, None) == why_refuted(magic, None) == ""
+    # a conflicting option refutes only a test that adds options itself
+    assert "tests argparse, not the code" in why_refuted(CONFLICT, nodes["test_conflict"])
+    assert why_refuted(CONFLICT, nodes["test_runs"]) == ""  # the code's parser adds it twice
+    assert why_refuted(CONFLICT, None) == ""
+    # what some code could mend is never refuted; nor is a test that passed
+    assert why_refuted(MOCK_ASSERTED, nodes["test_mock_ok"]) == ""
+    assert why_refuted(WRONG_SUM, nodes["test_wrong_sum"]) == ""
+    passed = TestCase(NOT_A_MOCK.nodeid, PARSER_TESTS, "test_called", "passed", NOT_A_MOCK.message)
+    assert why_refuted(passed, None) == ""
+
+
+def test_refuted_tests_are_taken_out_without_examples_and_named() -> None:
+    failures = report(NOT_A_MOCK, CONFLICT, MOCK_ASSERTED, WRONG_SUM)  # no example at all
+    files = {PARSER_TESTS: PARSER_SOURCE}
+    assert set(refuted(failures, files)[PARSER_TESTS]) == {("test_called",), ("test_conflict",)}
+    cut = prune(failures, files, ANCHORS)
+    tree = ast.parse(cut.files[PARSER_TESTS])
+    names = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert {"test_runs", "test_mock_ok", "test_wrong_sum"} <= names
+    assert not {"test_called", "test_conflict"} & names
+    assert len(cut.notes) == 2
+    assert all(n.endswith("[refuted-tests]") for n in cut.notes)
+    assert cut.notes[0].startswith(f"{PARSER_TESTS}: took out test_called: it reads called")
+    # switched off (repairs_off=refuted-tests): without vouching examples nothing goes
+    assert prune(failures, files, ANCHORS, refute=False).files == {}
+    # with vouching examples the disagreeing ones go too, the refuted ones keeping their why
+    vouched = prune(report(EXAMPLE_PASSED, *failures.cases), files, ANCHORS, refute=False)
+    assert len(vouched.notes) == 4 and all(n.endswith(WHY) for n in vouched.notes)
+    both = prune(report(EXAMPLE_PASSED, *failures.cases), files, ANCHORS)
+    assert sum(n.endswith("[refuted-tests]") for n in both.notes) == 2
+    assert sum(n.endswith(WHY) for n in both.notes) == 2
+
+
+def test_a_refuted_test_of_several_assertions_is_split_to_keep_the_others() -> None:
+    source = PARSER_SOURCE.replace(
+        "    main([])\n    assert build_parser.called\n",
+        "    assert main([]) == 0\n    assert build_parser.called\n",
+    )
+    files = {PARSER_TESTS: source}
+    done = split_disagreeing(report(NOT_A_MOCK), files, ANCHORS)
+    assert "def test_called_1():" in done.files[PARSER_TESTS]
+    assert "def test_called_2():" in done.files[PARSER_TESTS]
+    assert split_disagreeing(report(NOT_A_MOCK), files, ANCHORS, refute=False).files == {}

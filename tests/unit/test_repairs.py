@@ -444,9 +444,12 @@ def test_the_settings_name_every_repair_and_no_other() -> None:
 
     from pydantic import ValidationError
 
+    from devfactory.repairs.repair import NAMES
     from devfactory.settings import RepairName, Settings
 
-    assert set(get_args(RepairName)) == {r.name for rs in REGISTRY.values() for r in rs}
+    registered = {r.name for rs in REGISTRY.values() for r in rs}
+    assert set(get_args(RepairName)) == set(NAMES) == registered | {"refuted-tests"}
+    assert len(NAMES) == len(set(NAMES))  # one name, one repair
     assert Settings().repairs_off == ()  # every repair made by default
     assert Settings(repairs_off=("quotes", "owners")).repairs_off == ("quotes", "owners")
     with pytest.raises(ValidationError, match="stdlib-imports"):

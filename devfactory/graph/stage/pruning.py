@@ -3,8 +3,8 @@
 The decisions are ``software/disagreeing_tests.py``'s, over one test report;
 here they are applied to a stage's drafts: the team's planned test files cut to
 the tests that agreed, split one assertion per test, or pruned of those that
-failed on code passing every example, each with a note (``graph/stage/verify.py``
-calls them from the attempt ``take_out_at`` gives).
+failed on code passing every example or that fail on any code, each with a note
+(``graph/stage/verify.py`` calls them from the attempt ``take_out_at`` gives).
 """
 
 from __future__ import annotations
@@ -73,12 +73,17 @@ def split_disagreeing_tests(
     plan: BuildPlan,
     team: str,
     facts: RequirementFacts,
+    *,
+    refute: bool = True,
 ) -> TakenOut | None:
     """Return the team's drafts with each disagreeing test split into one per assertion.
 
     None: no such test has two assertions or more (``disagreeing_tests.split_assertions``).
+    With ``refute``, the tests that fail on any code are split too.
     """
-    done = split_disagreeing(found.tests, _test_files(drafts, plan, team), _anchors(facts))
+    done = split_disagreeing(
+        found.tests, _test_files(drafts, plan, team), _anchors(facts), refute=refute
+    )
     return TakenOut(_rewritten(drafts, done.files), done.notes) if done.files else None
 
 
@@ -89,6 +94,8 @@ def without_disagreeing_tests(
     team: str,
     facts: RequirementFacts,
     earlier: Mapping[str, str],
+    *,
+    refute: bool = True,
 ) -> TakenOut | None:
     """Return the team's drafts with its disagreeing tests taken out (None: none to take out).
 
@@ -97,11 +104,13 @@ def without_disagreeing_tests(
     behaviour) is taken out of its file (``software/disagreeing_tests.py``),
     with a note that says which and why. Where an earlier attempt's file kept
     more tests that passed on such code (``earlier``, from ``agreeing_tests``),
-    that version replaces this attempt's, with a note saying so.
+    that version replaces this attempt's, with a note saying so. With ``refute``,
+    a test that fails on any code (``disagreeing_tests.refuted``) is taken out too,
+    examples or not.
     """
     mine = _test_files(drafts, plan, team)
     anchors = _anchors(facts)
-    cut = prune(found.tests, mine, anchors)
+    cut = prune(found.tests, mine, anchors, refute=refute)
     now = agreeing(found.tests, mine, anchors)
     for path in sorted(mine):
         before, after = count_tests(earlier.get(path, "")), count_tests(now.get(path, ""))

@@ -60,9 +60,7 @@ from devfactory.graph.state import (
 )
 from devfactory.repos.repository import repository_files
 from devfactory.runfiles import remove_tree, write_file
-from devfactory.software.disagreeing_tests import (
-    best_kept,
-)
+from devfactory.software.disagreeing_tests import REFUTED, best_kept
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
 from devfactory.software.plan import PLAN_PATH, BuildPlan, FileRole
@@ -280,7 +278,10 @@ def verify_code(
         now = agreeing_tests(found, drafts, plan, slug, requirement_facts_of(state))
         kept = best_kept(state.get("agreeing", {}), now)
         if state.get("attempt", 1) >= take_out_at(state, runtime):
-            split = split_disagreeing_tests(found, drafts, plan, slug, requirement_facts_of(state))
+            refute = REFUTED not in runtime.context.settings.repairs_off
+            split = split_disagreeing_tests(
+                found, drafts, plan, slug, requirement_facts_of(state), refute=refute
+            )
             pieces = (
                 checked({**files, **{d.path: d.content for d in split.drafts}}) if split else found
             )
@@ -291,6 +292,7 @@ def verify_code(
                 slug,
                 requirement_facts_of(state),
                 state.get("agreeing", {}),
+                refute=refute,
             )
             if taken:  # judged again on what is left (of the split files, when split)
                 found = checked({**files, **{d.path: d.content for d in taken.drafts}})
