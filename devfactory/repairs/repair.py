@@ -80,9 +80,13 @@ context: ``ProjectNames``):
      a property given no schema at all (``title:`` with nothing after it) given the empty
      schema ``{}``, which accepts anything, as the blank said
 
-Over a test report, not the model's output, the stage makes one more, named here beside the
-registry's (``NAMES``):
+Three more are made outside the registry, where what they need is at hand, and named here
+beside its own (``NAMES``):
 
+- ``repeats``: a reply cut off at the token limit in a loop (``models/loops.py``) cut after
+  the loop's first copy, where the reply is read (``graph/model_io/structured.draft_file``)
+- ``cut-tests``: a tests file cut off at the token limit kept to its complete tests
+  (``software/salvage.salvage_cut``), there too
 - ``refuted-tests``: a team's tests run on the code (``graph/stage/verify.py``), a test that
   fails on any code (a mock's ``called`` read from a function, an option added to the parser
   the code built) taken out, examples or not (``software/disagreeing_tests.py``)
@@ -620,8 +624,14 @@ REGISTRY: dict[RepairKind, tuple[Repair, ...]] = {
     kind: tuple(Repair(name, kind, apply) for name, apply in entries)
     for kind, entries in _ENTRIES.items()
 }
+REPEATS = "repeats"
+"""The name of the repair that drops a looping reply's repeats (``draft_file``)."""
+CUT_TESTS = "cut-tests"
+"""The name of the repair that keeps a cut-off tests file's complete tests (``draft_file``)."""
 NAMES: tuple[str, ...] = (
     *dict.fromkeys(entry.name for entries in REGISTRY.values() for entry in entries),
+    REPEATS,
+    CUT_TESTS,
     REFUTED,
 )
 """Every repair's name, the registry's and those the stage makes over a test report."""

@@ -41,6 +41,8 @@ RepairName = Literal[
     "no-question",
     "diagram",
     "openapi-required",
+    "repeats",
+    "cut-tests",
     "refuted-tests",
 ]
 """Each mechanical repair's name in ``repairs/repair.py`` (``NAMES``: one name, every kind)."""
@@ -171,8 +173,8 @@ class GenerationSettings(BaseModel):
         "quotes, stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, "
         "broken-tests, module-checks, relative-imports, project-imports, method-aliases, "
         "unbound-tests, unknown-fixtures, the plan's, the report's, diagram, "
-        "openapi-required, refuted-tests): what each does for a model is measured with it on "
-        "and off (docs/quality.md). Unset, every repair is made.",
+        "openapi-required, repeats, cut-tests, refuted-tests): what each does for a model is "
+        "measured with it on and off (docs/quality.md). Unset, every repair is made.",
     )
     behaviour_test_values: Literal["literal", "json"] = Field(
         default="json",

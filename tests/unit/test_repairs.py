@@ -448,7 +448,11 @@ def test_the_settings_name_every_repair_and_no_other() -> None:
     from devfactory.settings import RepairName, Settings
 
     registered = {r.name for rs in REGISTRY.values() for r in rs}
-    assert set(get_args(RepairName)) == set(NAMES) == registered | {"refuted-tests"}
+    assert (
+        set(get_args(RepairName))
+        == set(NAMES)
+        == registered | {"repeats", "cut-tests", "refuted-tests"}
+    )
     assert len(NAMES) == len(set(NAMES))  # one name, one repair
     assert Settings().repairs_off == ()  # every repair made by default
     assert Settings(repairs_off=("quotes", "owners")).repairs_off == ("quotes", "owners")

@@ -235,7 +235,9 @@ def test_a_tests_file_cut_off_keeps_its_complete_tests_and_is_not_refused() -> N
     )
     assert got.artifact is not None and got.artifact.content == whole
     assert got.problem == ""
-    assert got.repairs == ["cut off at the token limit: kept its complete tests, dropped `test_b`"]
+    assert got.repairs == [
+        "cut off at the token limit: kept its complete tests, dropped `test_b` [cut-tests]"
+    ]
     # no complete test before the cut, or a module that is not a tests file: refused as cut off
     for path, text in (("tests/test_m.py", "def test_a():\n    assert f(1"), ("m.py", whole)):
         reply = AIMessage(text, response_metadata=cut)
@@ -247,6 +249,18 @@ def test_a_tests_file_cut_off_keeps_its_complete_tests_and_is_not_refused() -> N
             max_model_errors=1,
         )
         assert f"{path}: cut off at the token limit" in again.problem
+    # switched off (repairs_off=cut-tests): the cut file is refused as any cut one is (what
+    # does not parse still loses its broken test, by the registry's broken-tests)
+    off = draft_file(
+        Replies(messages=iter([AIMessage(whole + "\n\ndef test_b(", response_metadata=cut)])),
+        [HumanMessage("x")],
+        path="tests/test_m.py",
+        kind="python",
+        max_model_errors=1,
+        repairs_off=("cut-tests",),
+    )
+    assert "tests/test_m.py: cut off at the token limit" in off.problem
+    assert not any("[cut-tests]" in note for note in off.repairs)
 
 
 def test_a_draft_cut_off_is_continued_where_it_stopped_up_to_the_cap() -> None:
@@ -317,7 +331,16 @@ def test_a_looping_markdown_draft_ends_where_the_loop_began() -> None:
     assert len(model.calls) == 1  # not continued: more would only repeat
     assert got.problem == "" and got.artifact is not None
     assert got.artifact.content == (head + SECTION).strip("\n")
-    assert got.repairs == ["14 repeated paragraphs dropped (the reply looped)"]
+    assert got.repairs == ["14 repeated paragraphs dropped (the reply looped) [repeats]"]
+    # switched off (repairs_off=repeats): the reply is kept as it came, and is unfinished
+    kept = draft_file(
+        Seen(messages=iter([AIMessage(looping, response_metadata=cut)]), calls=[]),
+        [HumanMessage("x")], path="a.md", kind="markdown", max_model_errors=1,
+        repairs_off=("repeats",),
+    )  # fmt: skip
+    assert kept.repairs == [] and kept.artifact is not None
+    assert kept.artifact.content.count("### Responsibilities") == 4  # every copy written
+    assert "a.md: cut off at the token limit" in kept.problem
     # a draft cut off after a repeat, in new text, is still reported unfinished
     onward = head + SECTION * 2 + "## Data flow\n\nThe counter sums the lines and the wor"
     again = Seen(messages=iter([AIMessage(onward, response_metadata=cut)]), calls=[])
@@ -350,7 +373,7 @@ def test_a_markdown_list_written_over_to_the_limit_ends_after_its_first_copy() -
     assert got.problem == "" and got.artifact is not None
     assert got.artifact.content == head + f"21. {same}"
     assert got.repairs == [f"the line `21. {same}` written 29 times until the token limit: "
-                           "the repeats dropped"]  # fmt: skip
+                           "the repeats dropped [repeats]"]  # fmt: skip
     # a table counting up to the limit is a loop too; its first row is kept
     table = "| Id | Control |\n|---|---|\n" + "".join(
         f"| CC{n} | CC{n}.1 reviewed |\n" for n in range(10, 80)

@@ -34,7 +34,7 @@ from devfactory.graph.gate import settle_echoed_block
 from devfactory.models.io import ask_structured, invoke, parse_object, served_by, text_of, usage_of
 from devfactory.models.loops import LineLoop, PhraseLoop, drop_repeats, line_loop, phrase_loop
 from devfactory.redact import redact
-from devfactory.repairs.repair import RepairKind, is_tests_file, repair
+from devfactory.repairs.repair import CUT_TESTS, REPEATS, RepairKind, is_tests_file, repair
 from devfactory.software.salvage import salvage_cut
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,9 @@ def draft_file(
     then ends after the phrase's first copy; a Python one is
     asked for once more from ``unloop`` (the same model sampled wider, with a
     repeat penalty) when given, and one that still loops is cut after the loop's first copy and
-    reported with the line it repeated. A Python reply gets
+    reported with the line it repeated. The repeats dropped and the complete tests
+    kept are repairs named ``repeats`` and ``cut-tests`` (``repairs/repair.py``),
+    left out when ``repairs_off`` names them. A Python reply gets
     the ``python`` repairs (``repairs/repair.py``: quotes it left unescaped
     inside a string literal escaped, then the standard-library imports it uses
     and forgot added; each recorded; those named in ``repairs_off`` left out). A reply wrapped in
@@ -302,30 +304,34 @@ def draft_file(
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never raised
         failed = f"model call failed: {type(exc).__name__}: {exc}"
         return Draft(None, Usage(), problem=redact(failed))
-    loop = line_loop(text) if code and _cut_off(message) else None
+    trim = REPEATS not in repairs_off
+    loop = line_loop(text) if code and trim and _cut_off(message) else None
     content = extract_file(loop.kept if loop else text, kind)
     if not content.strip():
         return Draft(None, usage, served, problem=f"{path}: the reply was empty")
     looped = False
-    if prose:
+    dropped_repeats = f"until the token limit: the repeats dropped [{REPEATS}]"
+    if prose and trim:
         content, dropped, looped = drop_repeats(content, cut=_cut_off(message))
         if dropped:
-            repairs.append(f"{dropped} repeated paragraphs dropped (the reply looped)")
+            repairs.append(f"{dropped} repeated paragraphs dropped (the reply looped) [{REPEATS}]")
         if not looped and _cut_off(message) and (lines := line_loop(content, prose=True)):
             content, looped = lines.kept.rstrip("\n"), True  # a list written over line by line
-            repairs.append(f"{lines.describe()} until the token limit: the repeats dropped")
+            repairs.append(f"{lines.describe()} {dropped_repeats}")
         if not looped and _cut_off(message) and (words := phrase_loop(content)):
             content, looped = words.kept.rstrip(), True  # a line that repeats a phrase to the end
-            repairs.append(f"{words.describe()} until the token limit: the repeats dropped")
+            repairs.append(f"{words.describe()} {dropped_repeats}")
     cut = _cut_off(message) and not looped  # a reply cut off in a loop had nothing more
-    if code and cut and is_tests_file(path):
+    if code and cut and is_tests_file(path) and CUT_TESTS not in repairs_off:
         saved = salvage_cut(content)  # its complete tests are a complete, shorter file
         if saved is not None:
             content, cut = saved.source, False
             lost = ", ".join(f"`{name}`" for name in saved.dropped)
-            repairs.append(f"cut off at the token limit: kept its complete tests, dropped {lost}")
+            repairs.append(
+                f"cut off at the token limit: kept its complete tests, dropped {lost} [{CUT_TESTS}]"
+            )
             if loop:
-                repairs.append(f"{loop.describe()} until the token limit: the repeats dropped")
+                repairs.append(f"{loop.describe()} {dropped_repeats}")
     if code:
         fixed = repair(
             RepairKind.PYTHON_TESTS if is_tests_file(path) else RepairKind.PYTHON,
