@@ -35,7 +35,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, JsonValue, WithJsonSchema
 
+from devfactory.contracts import Artifact, ArtifactKind
 from devfactory.software.examples import Example
+from devfactory.software.plan import BuildPlan
+from devfactory.software.skeleton import Skeleton
 
 PATH = "tests/test_agreed_behaviour.py"
 """QA's starting tests: the model's tests the chosen code and the examples agree with."""
@@ -429,3 +432,15 @@ def _defined(source: str) -> set[str]:
     except SyntaxError:
         return set()
     return {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+
+
+def agreed_file(
+    plan: BuildPlan | None, made: Skeleton, source: str, tests: list[BehaviourTest]
+) -> list[Artifact]:
+    """Return QA's starting tests, when the plan has their file: the model's the code passes."""
+    if plan is None or not any(f.path == PATH for f in plan.files):
+        return []
+    content = render(tests, made.path.removesuffix(".py").replace("/", "."), source)
+    if content is None:
+        return []
+    return [Artifact(path=PATH, kind=ArtifactKind.PYTHON, content=content)]

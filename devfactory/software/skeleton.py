@@ -20,6 +20,7 @@ import textwrap
 from dataclasses import dataclass
 
 from devfactory.software.requirement import Function, RequirementFacts
+from devfactory.software.source import defined_names, stubbed_names, unwritten
 
 STUB = "raise NotImplementedError"
 _TYPING = frozenset(
@@ -158,3 +159,16 @@ def tidy(lines: list[str]) -> str:
     text = "\n".join(lines)
     text = re.sub(r"\n{3,}", "\n\n\n", text).strip() + "\n"
     return re.sub(r'^("""[^\n]*"""|"""[\s\S]*?""")\n\n\n', r"\1\n\n", text, count=1)
+
+
+def left_stub(source: str, unit: Unit, made: Skeleton) -> bool:
+    """Say whether ``unit`` is still a stub in ``source`` (or not there at all).
+
+    A module unit is one while any definition its skeleton left to be written
+    (a route's handler) still is.
+    """
+    if unit.kind == UnitKind.MODULE:
+        return bool(unwritten(source, stubbed_names(made.source), skeleton=made.source))
+    if unit.name not in defined_names(source):
+        return True
+    return bool(unwritten(source, [unit.name], skeleton=made.source))

@@ -59,6 +59,15 @@ def shallow(node: ast.AST) -> list[ast.AST]:
     return out
 
 
+def top_level(source: str) -> frozenset[str]:
+    """Return the names ``source`` defines at its top level (functions and classes)."""
+    return frozenset(
+        n.name
+        for n in ast.parse(source).body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    )
+
+
 def defined_names(source: str) -> set[str]:
     """Return the top-level names and ``Class.method`` names a module defines."""
     try:

@@ -59,25 +59,24 @@ from devfactory.graph.stage.build_loop.candidates import (
     ask_unit,
     better,
     count_spent,
-    left_stub,
     repaired,
     take,
     temperature_of,
     unit_messages,
 )
-from devfactory.graph.stage.build_loop.model_tests import agreed, agreed_file, asked
+from devfactory.graph.stage.build_loop.model_tests import agreed, asked
 from devfactory.graph.stage.build_loop.selection import against_whole
 from devfactory.graph.stage.build_loop.splice import starting_point
 from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
 from devfactory.graph.stage.drafting import Drafting
 from devfactory.graph.state import kept_files, requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
-from devfactory.software.behaviour import BehaviourTest
+from devfactory.software.behaviour import BehaviourTest, agreed_file
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests
 from devfactory.software.kinds import behaviour_tested, comparison, examples_file, skeleton
 from devfactory.software.requirement import RequirementFacts
-from devfactory.software.skeleton import Skeleton, Unit
+from devfactory.software.skeleton import Skeleton, Unit, left_stub
 
 
 def plan_facts(work: Drafting) -> RequirementFacts:

@@ -12,7 +12,6 @@ is the record every step adds to: what was spent, the notes, the tests agreed.
 
 from __future__ import annotations
 
-import ast
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from devfactory.models.io import invoked, served_by, text_of, usage_of
 from devfactory.repairs.repair import RepairKind, repair
 from devfactory.software.behaviour import BehaviourTest
 from devfactory.software.skeleton import Skeleton, Unit, UnitKind
-from devfactory.software.source import defined_names, stubbed_names, unwritten
+from devfactory.software.source import stubbed_names, top_level, unwritten
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +53,6 @@ class Built:
     agreed: list[BehaviourTest] = field(default_factory=list)  # the model's, the kept code passes
     tests: list[BehaviourTest] = field(default_factory=list)  # every checked one of the model's
     stubs: dict[str, int] = field(default_factory=dict)  # candidates still a stub, by unit
-
-
-def left_stub(source: str, unit: Unit, made: Skeleton) -> bool:
-    """Say whether ``unit`` is still a stub in ``source`` (or not there at all).
-
-    A module unit is one while any definition its skeleton left to be written
-    (a route's handler) still is.
-    """
-    if unit.kind == UnitKind.MODULE:
-        return bool(unwritten(source, stubbed_names(made.source), skeleton=made.source))
-    if unit.name not in defined_names(source):
-        return True
-    return bool(unwritten(source, [unit.name], skeleton=made.source))
 
 
 def afresh(source: str, unit: Unit, made: Skeleton) -> str:
@@ -220,15 +206,6 @@ def _trial(
         built.stubs[unit.name] = built.stubs.get(unit.name, 0) + 1
         return None
     return runner.trial(candidate, unit)
-
-
-def top_level(source: str) -> frozenset[str]:
-    """Return the names ``source`` defines at its top level (functions and classes)."""
-    return frozenset(
-        n.name
-        for n in ast.parse(source).body
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-    )
 
 
 def whole_module(reply: str, made: Skeleton, needs: Sequence[str] = ()) -> str:

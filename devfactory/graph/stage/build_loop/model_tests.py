@@ -19,7 +19,7 @@ from functools import partial
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from devfactory.contracts import Artifact, ArtifactKind, Usage
+from devfactory.contracts import Usage
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.stage.build_loop.agreement import Choice, choose
 from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
@@ -28,7 +28,6 @@ from devfactory.graph.state import requirement_facts_of
 from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import JsonSchema, ask_structured, grammar_schema
 from devfactory.settings import Settings
-from devfactory.software.behaviour import PATH as AGREED_PATH
 from devfactory.software.behaviour import (
     BehaviourTest,
     Checked,
@@ -45,10 +44,8 @@ from devfactory.software.behaviour import (
     hints_of,
     matrix,
     passes,
-    render,
 )
 from devfactory.software.kinds import Comparison, examples
-from devfactory.software.plan import BuildPlan
 from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit
 from devfactory.software.source import unwritten
@@ -206,15 +203,3 @@ def _takes(takes: tuple[int, int]) -> str:
     if fewest == most:
         return f"exactly {fewest} argument{'s' if fewest != 1 else ''}"
     return f"from {fewest} to {most} arguments"
-
-
-def agreed_file(
-    plan: BuildPlan | None, made: Skeleton, source: str, tests: list[BehaviourTest]
-) -> list[Artifact]:
-    """Return QA's starting tests, when the plan has their file: the model's the code passes."""
-    if plan is None or not any(f.path == AGREED_PATH for f in plan.files):
-        return []
-    content = render(tests, made.path.removesuffix(".py").replace("/", "."), source)
-    if content is None:
-        return []
-    return [Artifact(path=AGREED_PATH, kind=ArtifactKind.PYTHON, content=content)]

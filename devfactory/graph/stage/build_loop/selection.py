@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from devfactory.graph.stage.build_loop.candidates import Built, left_stub, top_level
+from devfactory.graph.stage.build_loop.candidates import Built
 from devfactory.graph.stage.build_loop.splice import SpliceError, fragment, splice
 from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
 from devfactory.graph.stage.build_loop.whole import ask_whole, how_run, whole_messages
@@ -21,8 +21,8 @@ from devfactory.graph.stage.drafting import Drafting
 from devfactory.software.behaviour import BehaviourTest, passes
 from devfactory.software.kinds import comparison
 from devfactory.software.requirement import RequirementFacts
-from devfactory.software.skeleton import Skeleton, Unit, UnitKind
-from devfactory.software.source import defined_names
+from devfactory.software.skeleton import Skeleton, Unit, UnitKind, left_stub
+from devfactory.software.source import defined_names, top_level
 
 
 @dataclass(frozen=True)
