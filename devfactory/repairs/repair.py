@@ -89,7 +89,8 @@ beside its own (``NAMES``):
   (``software/salvage.salvage_cut``), there too
 - ``refuted-tests``: a team's tests run on the code (``graph/stage/verify.py``), a test that
   fails on any code (a mock's ``called`` read from a function, an option added to the parser
-  the code built) taken out, examples or not (``software/disagreeing_tests.py``)
+  the code built, a request sent through the app's route decorator) taken out, examples or
+  not (``software/disagreeing_tests.py``)
 
 Each repair has a name unique across the kinds (``RepairName`` in ``settings/generation.py`` lists
 them); the ``repairs_off`` setting leaves the named ones out everywhere, so what one does for

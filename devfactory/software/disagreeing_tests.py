@@ -38,9 +38,11 @@ the file blocked).
 Some tests fail on any code, whatever the examples say (``refuted``): one reading
 what only a mock has (``called``, ``assert_called_once()``) from a function or an
 object no patch replaced, one adding to the parser the code built an option it
-already has (argparse refuses it). They are taken out the same way, examples or
-not, each note ending ``[refuted-tests]``, the name ``repairs_off`` takes. A test
-whose failure some code could mend is never one of them.
+already has (argparse refuses it), one sending a request through the FastAPI
+app's route decorator (``app.post("/x", json=...)``) in place of a test client.
+They are taken out the same way, examples or not, each note ending
+``[refuted-tests]``, the name ``repairs_off`` takes. A test whose failure some
+code could mend is never one of them.
 
 Why one module: taking tests out, splitting them, narrowing their parameters and
 keeping the agreeing ones are one decision over one report, edited in one way
@@ -150,6 +152,10 @@ MOCK_ONLY: Final = frozenset(
 
 _NO_ATTRIBUTE = re.compile(r"AttributeError: '(\w+)' object has no attribute '(\w+)'")
 _CONFLICT = re.compile(r"argparse\.ArgumentError: argument [^:]+: conflicting option strings?: ")
+_ROUTE_CALLED = re.compile(
+    r"TypeError: (FastAPI|APIRouter)\.(get|post|put|patch|delete|head|options)\(\) "
+    r"got an unexpected keyword argument '(\w+)'"
+)
 
 Node = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -160,13 +166,27 @@ def _adds_options(test: Node) -> bool:
     return any(isinstance(c.func, ast.Attribute) and c.func.attr == "add_argument" for c in calls)
 
 
+def _calls_with(test: Node, method: str, keyword: str) -> bool:
+    """Say whether ``test`` calls a ``method`` attribute itself with ``keyword`` given."""
+    calls = (n for n in ast.walk(test) if isinstance(n, ast.Call))
+    return any(
+        isinstance(c.func, ast.Attribute)
+        and c.func.attr == method
+        and any(k.arg == keyword for k in c.keywords)
+        for c in calls
+    )
+
+
 def why_refuted(case: TestCase, test: Node | None) -> str:
     """Say why ``case`` fails on any code ("" when some code could make it pass).
 
     A mock's attribute (``MOCK_ONLY``) read from what is no mock (a mock's
     own message has no quoted type) fails whatever the code returns; an option
     the test adds to a parser that has it (``test``, its syntax tree, calls
-    ``add_argument``) fails because the code added it.
+    ``add_argument``) fails because the code added it; a request sent through
+    the app's route decorator (``app.post("/x", json=...)``, a test client's
+    call made on the FastAPI app itself, which ``test`` makes) never reaches a
+    route.
     """
     if case.outcome not in ("failed", "error"):
         return ""
@@ -181,6 +201,13 @@ def why_refuted(case: TestCase, test: Node | None) -> str:
         return (
             "it adds to the parser the code built an option the parser has already, which "
             "argparse refuses: it tests argparse, not the code"
+        )
+    route = _ROUTE_CALLED.match(message)
+    if route and test is not None and _calls_with(test, route[2], route[3]):
+        return (
+            f"it sends a request through the app's route decorator ({route[1]}.{route[2]}, "
+            f"given {route[3]}=), not a test client (TestClient(app).{route[2]}): it fails "
+            "whatever the code does"
         )
     return ""
 

@@ -496,6 +496,16 @@ def test_a_mock_attribute_read_from_what_is_no_mock_fails_on_any_code() -> None:
     assert "tests argparse, not the code" in why_refuted(CONFLICT, nodes["test_conflict"])
     assert why_refuted(CONFLICT, nodes["test_runs"]) == ""  # the code's parser adds it twice
     assert why_refuted(CONFLICT, None) == ""
+    # a request sent through the app's route decorator, by the test itself
+    route = failed(
+        "test_add",
+        "TypeError: FastAPI.post() got an unexpected keyword argument 'json'",
+    )
+    sends = ast.parse("def test_add():\n    r = app.post('/items', json={'a': 1})\n").body[0]
+    client = ast.parse("def test_add():\n    r = client.post('/items', data={})\n").body[0]
+    assert isinstance(sends, ast.FunctionDef) and isinstance(client, ast.FunctionDef)
+    assert "not a test client (TestClient(app).post)" in why_refuted(route, sends)
+    assert why_refuted(route, client) == ""  # the call with json= is not the test's own
     # what some code could mend is never refuted; nor is a test that passed
     assert why_refuted(MOCK_ASSERTED, nodes["test_mock_ok"]) == ""
     assert why_refuted(WRONG_SUM, nodes["test_wrong_sum"]) == ""
