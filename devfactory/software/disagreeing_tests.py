@@ -151,7 +151,10 @@ MOCK_ONLY: Final = frozenset(
 """What only a ``unittest.mock`` object has: read from anything else, an AttributeError."""
 
 _NO_ATTRIBUTE = re.compile(r"AttributeError: '(\w+)' object has no attribute '(\w+)'")
-_CONFLICT = re.compile(r"argparse\.ArgumentError: argument [^:]+: conflicting option strings?: ")
+_CONFLICT = re.compile(
+    r"argparse\.ArgumentError: argument [^:]+: conflicting option strings?: (?P<options>[^\n]+)"
+)
+_LOCATION = re.compile(r"^(?P<path>[^\s:][^:\n]*):\d+: [\w.]+\s*$", re.MULTILINE)
 _ROUTE_CALLED = re.compile(
     r"TypeError: (FastAPI|APIRouter)\.(get|post|put|patch|delete|head|options)\(\) "
     r"got an unexpected keyword argument '(\w+)'"
@@ -160,10 +163,21 @@ _ROUTE_CALLED = re.compile(
 Node = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def _adds_options(test: Node) -> bool:
-    """Say whether ``test`` calls ``add_argument`` itself."""
+def _adds_option(test: Node, options: Collection[str]) -> bool:
+    """Say whether ``test`` calls ``add_argument`` itself with one of ``options``."""
     calls = (n for n in ast.walk(test) if isinstance(n, ast.Call))
-    return any(isinstance(c.func, ast.Attribute) and c.func.attr == "add_argument" for c in calls)
+    return any(
+        isinstance(c.func, ast.Attribute)
+        and c.func.attr == "add_argument"
+        and any(isinstance(a, ast.Constant) and a.value in options for a in c.args)
+        for c in calls
+    )
+
+
+def _raised_in_test(case: TestCase) -> bool:
+    """Say whether the error was raised in the test's own file (its traceback's last place)."""
+    places = [m["path"] for m in _LOCATION.finditer(case.traceback)]
+    return bool(places) and (places[-1] == case.file or places[-1].endswith(f"/{case.file}"))
 
 
 def _calls_with(test: Node, method: str, keyword: str) -> bool:
@@ -180,30 +194,34 @@ def _calls_with(test: Node, method: str, keyword: str) -> bool:
 def why_refuted(case: TestCase, test: Node | None) -> str:
     """Say why ``case`` fails on any code ("" when some code could make it pass).
 
-    A mock's attribute (``MOCK_ONLY``) read from what is no mock (a mock's
-    own message has no quoted type) fails whatever the code returns; an option
-    the test adds to a parser that has it (``test``, its syntax tree, calls
-    ``add_argument``) fails because the code added it; a request sent through
-    the app's route decorator (``app.post("/x", json=...)``, a test client's
-    call made on the FastAPI app itself, which ``test`` makes) never reaches a
-    route.
+    A mock's attribute (``MOCK_ONLY``) read, in the test's own file, from what
+    is no mock (a mock's own message has no quoted type) fails whatever the code
+    returns; an option the test adds to a parser that has it (``test``, its
+    syntax tree, calls ``add_argument`` with that option) fails because the code
+    added it; a request sent, in the test's own file, through the app's route
+    decorator (``app.post("/x", json=...)``, a test client's call made on the
+    FastAPI app itself, which ``test`` makes) never reaches a route. The same
+    error raised in the code is the code's.
     """
     if case.outcome not in ("failed", "error"):
         return ""
     message = case.message.strip()
     found = _NO_ATTRIBUTE.match(message)
-    if found and found[2] in MOCK_ONLY and not found[1].endswith("Mock"):
+    mine = _raised_in_test(case)
+    if found and found[2] in MOCK_ONLY and not found[1].endswith("Mock") and mine:
         return (
             f"it reads {found[2]}, which only a mock has, from a {found[1]} that is no mock: "
             "it fails whatever the code does"
         )
-    if _CONFLICT.match(message) and test is not None and _adds_options(test):
+    conflict = _CONFLICT.match(message)
+    options = {o.strip() for o in conflict["options"].split(",")} if conflict else set()
+    if conflict and test is not None and _adds_option(test, options):
         return (
             "it adds to the parser the code built an option the parser has already, which "
             "argparse refuses: it tests argparse, not the code"
         )
     route = _ROUTE_CALLED.match(message)
-    if route and test is not None and _calls_with(test, route[2], route[3]):
+    if route and mine and test is not None and _calls_with(test, route[2], route[3]):
         return (
             f"it sends a request through the app's route decorator ({route[1]}.{route[2]}, "
             f"given {route[3]}=), not a test client (TestClient(app).{route[2]}): it fails "

@@ -464,9 +464,12 @@ def test_wrong_sum():
 """
 
 
-def failed(name: str, message: str) -> TestCase:
+def failed(name: str, message: str, raised_in: str = PARSER_TESTS) -> TestCase:
+    """A failure as pytest's JUnit report has it: its traceback ends where it was raised."""
     nodeid = f"{PARSER_TESTS}::{name}"
-    return TestCase(nodeid=nodeid, file=PARSER_TESTS, name=name, outcome="failed", message=message)
+    error = message.split(":", 1)[0]
+    where = f">       ...\nE       {message}\n\n{raised_in}:12: {error}"
+    return TestCase(nodeid, PARSER_TESTS, name, "failed", message=message, traceback=where)
 
 
 NOT_A_MOCK = failed("test_called", "AttributeError: 'function' object has no attribute 'called'")
@@ -492,10 +495,23 @@ def test_a_mock_attribute_read_from_what_is_no_mock_fails_on_any_code() -> None:
     plain = failed("test_x", "AttributeError: 'Namespace' object has no attribute 'count'")
     magic = failed("test_x", "AttributeError: 'MagicMock' object has no attribute 'called'")
     assert why_refuted(spec, None) == why_refuted(plain, None) == why_refuted(magic, None) == ""
+    # the same error raised in the code (a decorator's wrapper.called read) is the code's
+    in_code = failed("test_x", NOT_A_MOCK.message, raised_in="cli.py")
+    assert why_refuted(in_code, None) == ""
+    absolute = failed("test_x", NOT_A_MOCK.message, raised_in=f"/work/ws/{PARSER_TESTS}")
+    assert why_refuted(absolute, None)
+    assert why_refuted(TestCase("t.py::t", "t.py", "t", "failed", NOT_A_MOCK.message), None) == ""
     # a conflicting option refutes only a test that adds options itself
     assert "tests argparse, not the code" in why_refuted(CONFLICT, nodes["test_conflict"])
     assert why_refuted(CONFLICT, nodes["test_runs"]) == ""  # the code's parser adds it twice
     assert why_refuted(CONFLICT, None) == ""
+    other = CONFLICT.message.replace("--largest-first", "--top")  # not the option it adds
+    assert why_refuted(failed("test_conflict", other), nodes["test_conflict"]) == ""
+    both = (
+        "argparse.ArgumentError: argument -l/--largest-first: conflicting option strings: "
+        "-l, --largest-first"
+    )
+    assert why_refuted(failed("test_conflict", both), nodes["test_conflict"])
     # a request sent through the app's route decorator, by the test itself
     route = failed(
         "test_add",
@@ -506,6 +522,8 @@ def test_a_mock_attribute_read_from_what_is_no_mock_fails_on_any_code() -> None:
     assert isinstance(sends, ast.FunctionDef) and isinstance(client, ast.FunctionDef)
     assert "not a test client (TestClient(app).post)" in why_refuted(route, sends)
     assert why_refuted(route, client) == ""  # the call with json= is not the test's own
+    in_code = failed("test_add", route.message, raised_in="shop.py")
+    assert why_refuted(in_code, sends) == ""
     # what some code could mend is never refuted; nor is a test that passed
     assert why_refuted(MOCK_ASSERTED, nodes["test_mock_ok"]) == ""
     assert why_refuted(WRONG_SUM, nodes["test_wrong_sum"]) == ""
