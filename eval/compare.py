@@ -97,6 +97,16 @@ class Side:
         """Tests passed as a percentage."""
         return f"{self.passed / self.total:.0%}" if self.total else "–"
 
+    @property
+    def per_passed(self) -> str:
+        """What one passed test cost: tokens (where counted) and wall time ("–": none passed)."""
+        if not self.passed:
+            return "–"
+        spent = duration(self.seconds / self.passed)
+        if self.tokens is None:
+            return spent
+        return f"{self.tokens / self.passed:,.0f} tokens and {spent}"
+
 
 def ratio(factory: int, baseline: int) -> str:
     """Return the factory's passed tests over the baseline's ("–" when the baseline has none)."""
@@ -202,7 +212,8 @@ def _summary_line(label: str, factory: Side, baseline: Side, cases: int) -> str:
         f"{label}, {_cases(cases)}: factory {factory.score} acceptance tests ({factory.rate}, "
         f"{_cases(factory.passing, 'pass')} all), single-call baseline {baseline.score} "
         f"({baseline.rate}, {_cases(baseline.passing, 'pass')} all); ratio "
-        f"{ratio(factory.passed, baseline.passed)}."
+        f"{ratio(factory.passed, baseline.passed)}; per passed test, factory "
+        f"{factory.per_passed}, baseline {baseline.per_passed}."
     )
 
 

@@ -431,10 +431,12 @@ def test_the_side_by_side_table_has_the_held_out_total_as_its_headline() -> None
     assert "command: `make eval`" in lines[0] and "command: `eval -b`" in lines[0]
     assert lines[2] == (
         "- **Held-out, 1 case: factory 3/6 acceptance tests (50%, 0 cases pass all), single-call "
-        "baseline 6/6 (100%, 1 case passes all); ratio 0.50.**"
+        "baseline 6/6 (100%, 1 case passes all); ratio 0.50; per passed test, factory 3,333 "
+        "tokens and 1m 40s, baseline 50 tokens and 3.3 s.**"
     )  # h-two is not compared: the baseline did not run it
     assert lines[3].startswith("- Dev, 2 cases: factory 4/18 acceptance tests (22%, 0 cases")
-    assert lines[3].endswith("ratio 0.50.")
+    assert lines[3].endswith("ratio 0.50; per passed test, factory 12,500 tokens and 2m 46s, "
+                             "baseline 112 tokens and 8.8 s.")  # fmt: skip
     assert lines[4].startswith("- All, 3 cases: factory 7/24")
     assert lines[6].startswith("| Case | Split | Style | Kind | Factory | Baseline | Ratio |")
     body = lines[8:]
@@ -488,7 +490,8 @@ def test_the_side_by_side_table_totals_each_style_within_and_across_splits() -> 
     ]
     assert summaries[2] == (
         "- Held-out (prose), 1 case: factory 2/10 acceptance tests (20%, 0 cases pass all), "
-        "single-call baseline 1/10 (10%, 0 cases pass all); ratio 2.00."
+        "single-call baseline 1/10 (10%, 0 cases pass all); ratio 2.00; per passed test, "
+        "factory 50 tokens and 0.5 s, baseline 100 tokens and 1.0 s."
     )
     assert summaries[7].startswith("- Prose (all splits), 2 cases: factory 3/20")
     cases = [line.split(" | ")[0] for line in lines if line.startswith("| `")]
@@ -503,7 +506,8 @@ def test_one_split_alone_has_no_all_line() -> None:
     table = render_comparison(
         factory, FACTORY_META, rows("holdout", ("h-one", 0, 6, 5, 1.0)), BASELINE_META
     )
-    assert "**Held-out, 1 case:" in table and "ratio –.**" in table
+    assert "**Held-out, 1 case:" in table
+    assert "ratio –; per passed test, factory 3 tokens and 1.0 s, baseline –.**" in table
     assert "All, " not in table and "**Total**" not in table
 
 
