@@ -267,12 +267,10 @@ def draft_file(
     loop began (repeated paragraphs dropped, or a list's lines written over after
     their first copy; recorded as a repair), and one looping inside its lines (a
     phrase written over) is first asked for once more from ``unloop``, as code is,
-    then ends after the phrase's first copy; a Python one is
-    asked for once more from ``unloop`` (the same model sampled wider, with a
-    repeat penalty) when given, and one that still loops is cut after the loop's first copy and
-    reported with the line it repeated. The repeats dropped and the complete tests
-    kept are repairs named ``repeats`` and ``cut-tests`` (``repairs/repair.py``),
-    left out when ``repairs_off`` names them. A Python reply gets
+    then ends after the phrase's first copy; a Python one is asked for once more
+    from ``unloop`` (the same model sampled wider, with a repeat penalty) when given,
+    and one that still loops is cut after the loop's first copy and reported with the
+    line it repeated (the repairs ``repeats`` and ``cut-tests``). A Python reply gets
     the ``python`` repairs (``repairs/repair.py``: quotes it left unescaped
     inside a string literal escaped, then the standard-library imports it uses
     and forgot added; each recorded; those named in ``repairs_off`` left out). A reply wrapped in
@@ -304,14 +302,13 @@ def draft_file(
     except Exception as exc:  # noqa: BLE001 - reported as a problem, never raised
         failed = f"model call failed: {type(exc).__name__}: {exc}"
         return Draft(None, Usage(), problem=redact(failed))
-    trim = REPEATS not in repairs_off
-    loop = line_loop(text) if code and trim and _cut_off(message) else None
+    loop = line_loop(text) if code and REPEATS not in repairs_off and _cut_off(message) else None
     content = extract_file(loop.kept if loop else text, kind)
     if not content.strip():
         return Draft(None, usage, served, problem=f"{path}: the reply was empty")
     looped = False
     dropped_repeats = f"until the token limit: the repeats dropped [{REPEATS}]"
-    if prose and trim:
+    if prose and REPEATS not in repairs_off:
         content, dropped, looped = drop_repeats(content, cut=_cut_off(message))
         if dropped:
             repairs.append(f"{dropped} repeated paragraphs dropped (the reply looped) [{REPEATS}]")
@@ -326,10 +323,8 @@ def draft_file(
         saved = salvage_cut(content)  # its complete tests are a complete, shorter file
         if saved is not None:
             content, cut = saved.source, False
-            lost = ", ".join(f"`{name}`" for name in saved.dropped)
-            repairs.append(
-                f"cut off at the token limit: kept its complete tests, dropped {lost} [{CUT_TESTS}]"
-            )
+            lost = ", ".join(f"`{name}`" for name in saved.dropped) + f" [{CUT_TESTS}]"
+            repairs.append(f"cut off at the token limit: kept its complete tests, dropped {lost}")
             if loop:
                 repairs.append(f"{loop.describe()} {dropped_repeats}")
     if code:
