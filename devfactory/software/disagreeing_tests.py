@@ -163,14 +163,21 @@ _ROUTE_CALLED = re.compile(
 Node = ast.FunctionDef | ast.AsyncFunctionDef
 
 
+def _calls_of(test: Node, method: str) -> list[ast.Call]:
+    """Return the calls ``test`` itself makes of a ``method`` attribute (``x.method(...)``)."""
+    return [
+        n
+        for n in ast.walk(test)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == method
+    ]
+
+
 def _adds_option(test: Node, options: Collection[str]) -> bool:
     """Say whether ``test`` calls ``add_argument`` itself with one of ``options``."""
-    calls = (n for n in ast.walk(test) if isinstance(n, ast.Call))
     return any(
-        isinstance(c.func, ast.Attribute)
-        and c.func.attr == "add_argument"
-        and any(isinstance(a, ast.Constant) and a.value in options for a in c.args)
-        for c in calls
+        isinstance(a, ast.Constant) and a.value in options
+        for c in _calls_of(test, "add_argument")
+        for a in c.args
     )
 
 
@@ -182,13 +189,7 @@ def _raised_in_test(case: TestCase) -> bool:
 
 def _calls_with(test: Node, method: str, keyword: str) -> bool:
     """Say whether ``test`` calls a ``method`` attribute itself with ``keyword`` given."""
-    calls = (n for n in ast.walk(test) if isinstance(n, ast.Call))
-    return any(
-        isinstance(c.func, ast.Attribute)
-        and c.func.attr == method
-        and any(k.arg == keyword for k in c.keywords)
-        for c in calls
-    )
+    return any(k.arg == keyword for c in _calls_of(test, method) for k in c.keywords)
 
 
 def why_refuted(case: TestCase, test: Node | None) -> str:

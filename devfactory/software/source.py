@@ -59,15 +59,6 @@ def shallow(node: ast.AST) -> list[ast.AST]:
     return out
 
 
-def top_level(source: str) -> frozenset[str]:
-    """Return the names ``source`` defines at its top level (functions and classes)."""
-    return frozenset(
-        n.name
-        for n in ast.parse(source).body
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-    )
-
-
 def defined_names(source: str) -> set[str]:
     """Return the top-level names and ``Class.method`` names a module defines."""
     try:
@@ -91,6 +82,15 @@ def defined_names(source: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom | ast.Import):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
     return names
+
+
+def top_level(source: str) -> frozenset[str]:
+    """Return the names ``source`` defines at its top level (functions and classes)."""
+    return frozenset(
+        n.name
+        for n in ast.parse(source).body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    )
 
 
 def signatures(source: str, *, limit: int = 2000) -> str:

@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any, TypeVar
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -71,6 +71,8 @@ from devfactory.software.proposed import (
 from devfactory.software.requirement import RequirementFacts, as_command_line, read_requirement
 
 log = logging.getLogger(__name__)
+
+Asked = TypeVar("Asked", bound=BaseModel)
 INTERFACE = "interface"  # the spend's name in the run's ledger
 INTERFACE_ALIAS = "factory/architect"
 
@@ -161,8 +163,8 @@ def _completed(
 
 
 def _ask(
-    answer: type[BaseModel], prompt: str, resolved: Any, settings: Settings, **values: str
-) -> Any:
+    answer: type[Asked], prompt: str, resolved: Any, settings: Settings, **values: str
+) -> Answer[Asked]:
     """Ask one small question, decoded under ``answer``'s schema, with ``prompt``'s two files.
 
     Two are asked (``<prompt>_system``, ``<prompt>_task``): the kind of software
@@ -195,16 +197,8 @@ def _arguments(
     ``ProposedArguments``'s schema. Either way the quotes are checked after.
     """
     if settings.arguments_reading == "json":
-        return cast(
-            Answer[ProposedArguments],
-            _ask(
-                ProposedArguments,
-                "arguments",
-                resolved,
-                settings,
-                requirement=requirement,
-                line=line,
-            ),
+        return _ask(
+            ProposedArguments, "arguments", resolved, settings, requirement=requirement, line=line
         )
     messages = [
         SystemMessage(render_prompt("parser_system")),
