@@ -95,6 +95,52 @@ def _fit(text: str, budget: int, count: Count) -> str:
     return fitted
 
 
+_NUMBERS = re.compile(r"\d+")
+
+
+def fold_alike(lines: Sequence[str]) -> list[str]:
+    """Say once each line among those that differ only in their numbers, with how many came.
+
+    Forty parametrised tests that fail the same way (``test_x_1`` ... ``test_x_40``) say one
+    thing; the first of them stands for the others.
+    """
+    groups: dict[str, list[str]] = {}
+    for line in lines:
+        groups.setdefault(_NUMBERS.sub("#", line), []).append(line)
+    return [
+        first if not rest else f"{first} (and {len(rest)} more like it, only numbers differ)"
+        for first, *rest in groups.values()
+    ]
+
+
+def fit_lines(lines: Sequence[str], budget: int, count: Count) -> list[str]:
+    """Return ``lines`` within ``budget`` tokens, one line each with a two-token mark.
+
+    All of them while they fit (their bytes bound their tokens: the tokenizer is
+    asked only past that); else those alike said once (``fold_alike``), as many
+    as fit in order, the first that does not fit cut, and a last line saying how
+    many more were left out.
+    """
+    if sum(len(line.encode()) + 2 for line in lines) <= budget:  # no token is under a byte
+        return list(lines)
+    if count("\n".join(lines)) + 2 * len(lines) <= budget:
+        return list(lines)
+    folded = fold_alike(lines)
+    room = budget - count(f"({len(folded)} more not shown)") - 2  # the last line's room
+    kept: list[str] = []
+    for line in folded:
+        cost = count(line) + 2
+        if cost > room:
+            cut = _fit(line, room - 2, count) if room > 2 else ""
+            kept += [cut] if cut else []
+            break
+        kept.append(line)
+        room -= cost
+    if len(kept) < len(folded):
+        kept.append(f"({len(folded) - len(kept)} more not shown)")
+    return kept
+
+
 def _render(
     objective: str, model: str, memories: Sequence[str], upstream: Sequence[Upstream]
 ) -> list[tuple[str, str]]:

@@ -125,6 +125,14 @@ class GenerationSettings(BaseModel):
         description="The most of the requirement one call sees (within context_tokens); a "
         "longer spec is cut to its overview and the sections most relevant to the call.",
     )
+    feedback_tokens: int = Field(
+        default=1000,
+        ge=100,
+        le=200_000,
+        description="The most tokens of the gate's feedback one call sees, and again of the "
+        "answers, guidance and check findings: problems that differ only in their numbers are "
+        "said once with their count, the rest named by how many were left out.",
+    )
     temperature: float = Field(
         default=0.2, ge=0.0, le=2.0, description="Sampling temperature of a stage's calls."
     )

@@ -326,3 +326,23 @@ def test_the_request_asks_for_the_form_the_settings_choose(values: str) -> None:
         assert asked.form is ProposedTests and arguments["type"] == "string"
         assert "as a Python literal tuple" in prompt and "JSON array" not in prompt
     assert "(`tie` takes from 1 to 2 arguments)" in prompt
+
+
+def test_the_tests_request_sees_a_long_requirement_as_far_as_its_budget() -> None:
+    from devfactory.graph.stage.build_loop.model_tests import tests_request
+    from devfactory.memory.packing import approx_tokens
+    from devfactory.settings import get_settings
+    from devfactory.software.requirement import read_requirement
+    from devfactory.software.skeleton import Unit, UnitKind
+
+    settings = get_settings().with_overrides(requirement_tokens=300)
+    long = REQUIREMENT + "".join(
+        f"\n\n## Note {n}\n" + "Ropes are sold by length. " * 40 for n in range(9)
+    )
+    source = "def tie(rope: str, turns: int = 1) -> str:\n    raise NotImplementedError\n"
+    unit = Unit("tie", UnitKind.FUNCTION, (WRAPS,))
+    asked = tests_request(long, read_requirement(long), source, unit, settings, "QA")
+    prompt = str(asked.messages[-1].content)
+    assert approx_tokens(long) > 2000 and "## Note 8" not in prompt
+    assert REQUIREMENT.strip().splitlines()[0] in prompt  # the overview is kept
+    assert approx_tokens(prompt) < 300 + 600

@@ -5,7 +5,17 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devfactory.memory.packing import Upstream, consolidate, excerpt, pack, sections, summarise
+from devfactory.memory.packing import (
+    Upstream,
+    approx_tokens,
+    consolidate,
+    excerpt,
+    fit_lines,
+    fold_alike,
+    pack,
+    sections,
+    summarise,
+)
 
 
 def words(text: str) -> int:
@@ -174,3 +184,37 @@ def test_an_excerpt_never_exceeds_its_budget(text: str, focus: str, budget: int)
     seen = excerpt(text, focus, budget=budget, count=words)
     assert words(seen.text) <= budget
     assert seen.whole == (words(text) <= budget)
+
+
+def test_lines_that_differ_only_in_their_numbers_are_said_once_with_their_count() -> None:
+    lines = [f"test_sum_{n} failed: assert {n} == {n + 1}" for n in range(1, 41)]
+    other = "test_sum_3 failed: the module did not import"
+    folded = fold_alike([*lines[:2], other, *lines[2:]])
+    assert folded == [
+        "test_sum_1 failed: assert 1 == 2 (and 39 more like it, only numbers differ)",
+        other,
+    ]
+    assert fold_alike(["a 1", "b 1"]) == ["a 1", "b 1"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(TEXT, max_size=30), budget=st.integers(min_value=20, max_value=400))
+def test_fitted_lines_never_exceed_the_budget_and_keep_their_order(
+    lines: list[str], budget: int
+) -> None:
+    fitted = fit_lines(lines, budget, words)
+    assert sum(words(line) + 2 for line in fitted) <= budget
+    if sum(words(line) + 2 for line in lines) <= budget:
+        assert fitted == lines  # nothing is changed while everything fits
+    elif fitted and fitted[-1].endswith("more not shown)"):
+        shown = len(fitted) - 1
+        assert int(fitted[-1].strip("(").split()[0]) == len(fold_alike(lines)) - shown
+
+
+def test_a_line_too_long_for_what_is_left_is_cut_and_the_rest_counted() -> None:
+    lines = ["short one", "x " * 400, "third", "fourth"]
+    fitted = fit_lines(lines, 60, approx_tokens)
+    assert fitted[0] == "short one"
+    assert fitted[1].startswith("x x") and fitted[1].endswith("[...]")
+    assert fitted[2] == "(2 more not shown)"
+    assert sum(approx_tokens(line) + 2 for line in fitted) <= 60

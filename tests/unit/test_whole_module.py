@@ -24,6 +24,7 @@ from devfactory.graph.stage.build_loop.whole import (
     usable,
     whole_messages,
 )
+from devfactory.memory.packing import approx_tokens
 from devfactory.models.router import ResolvedModel
 from devfactory.settings import Settings
 from devfactory.software.requirement import read_requirement
@@ -66,7 +67,7 @@ def test_a_web_service_is_said_to_be_its_app_object() -> None:
 
 
 def test_the_request_is_a_short_system_line_the_requirement_and_one_code_block() -> None:
-    system, task = whole_messages(LIBRARY, "It is a library.", "tallies.py")
+    system, task = whole_messages(LIBRARY, "It is a library.", "tallies.py", Settings())
     assert str(system.content).startswith("You are an expert Python programmer.")
     assert len(str(system.content).splitlines()) == 1
     text = str(task.content)
@@ -74,6 +75,20 @@ def test_the_request_is_a_short_system_line_the_requirement_and_one_code_block()
         text.startswith("# tallies\n") and "Write the complete Python module `tallies.py`." in text
     )
     assert text.rstrip().endswith("one ```python code block holding the whole module.")
+
+
+def test_a_long_requirement_is_seen_as_far_as_the_requirement_budget() -> None:
+    parts = [f"## Part {n}\n" + f"Rule {n} of the tally is kept in order. " * 60 for n in range(20)]
+    spec = LIBRARY + "\n\n" + "\n\n".join(parts)
+    task = str(whole_messages(spec, "It is a library.", "tallies.py", Settings())[1].content)
+    whole = str(
+        whole_messages(
+            spec, "", "tallies.py", Settings(requirement_tokens=200_000, context_tokens=200_000)
+        )[1]
+    )
+    assert approx_tokens(spec) > 4 * 1200 and "## Part 19" in whole
+    assert task.startswith("# tallies\n")  # the overview is kept
+    assert approx_tokens(task) <= 1200 + 150 and "[left out of this excerpt" in task
 
 
 def test_the_largest_python_block_is_kept() -> None:

@@ -20,7 +20,15 @@ from devfactory.checks.catalogue import CHECKS
 from devfactory.contracts import Artifact, Repository
 from devfactory.graph.clarification_tools import clarification_tool
 from devfactory.graph.model_io.prompt_files import render_prompt
-from devfactory.memory.packing import CUT_MARK, Count, Upstream, approx_tokens, excerpt, pack
+from devfactory.memory.packing import (
+    CUT_MARK,
+    Count,
+    Upstream,
+    approx_tokens,
+    excerpt,
+    fit_lines,
+    pack,
+)
 from devfactory.repos.repository import base_text
 from devfactory.settings import Settings
 from devfactory.teams.spec import Deliverable, TeamSpec
@@ -59,6 +67,56 @@ def requirement_budget(settings: Settings) -> int:
     return min(settings.requirement_tokens, settings.context_tokens)
 
 
+MIN_CONTEXT_TOKENS = 200
+"""The least a stage's packed context is given when the rest of a request is large."""
+MIN_LINES_TOKENS = 100
+"""The least a request's feedback, notes or findings are given (``feedback_tokens``' floor)."""
+
+
+def request_budget(settings: Settings) -> int:
+    """Return the most tokens one stage request may hold, so that the model can answer it.
+
+    The local models' context per slot (``embedded_ctx``, Ollama's ``num_ctx`` too)
+    less the reply's cap for the reply and each continuation of it (a continuation
+    sends the request with the reply so far).
+    """
+    reply = settings.stage_max_tokens * (1 + settings.max_continuations)
+    return max(settings.embedded_ctx - reply, MIN_CONTEXT_TOKENS)
+
+
+def context_budget(settings: Settings, rest: int) -> int:
+    """Return the stage context's budget when the rest of the request holds ``rest`` tokens.
+
+    ``context_tokens``, less what the request's budget (``request_budget``) has no room for.
+    """
+    room = request_budget(settings) - rest
+    return max(MIN_CONTEXT_TOKENS, min(settings.context_tokens, room))
+
+
+def _size(texts: Sequence[str], settings: Settings, count: Count, blocks: int = 0) -> int:
+    """Return the tokens of a request's ``texts``, or their bytes when those leave room enough.
+
+    No token is shorter than a byte, so the bytes bound the tokens from above: while
+    they leave the context its ``context_tokens`` (and ``blocks`` blocks of lines their
+    ``feedback_tokens``), nothing is cut and the tokenizer is not asked.
+    """
+    bound = sum(len(text.encode()) for text in texts)
+    room = request_budget(settings) - settings.context_tokens
+    if blocks:
+        room = request_budget(settings) - MIN_CONTEXT_TOKENS - blocks * settings.feedback_tokens
+    return bound if bound <= room else sum(count(text) for text in texts)
+
+
+def lines_budget(settings: Settings, fixed: int, blocks: int) -> int:
+    """Return each block of lines' budget (feedback, notes, findings) in a request.
+
+    ``feedback_tokens``, less what the request has no room for once its ``fixed``
+    tokens and the context's least are counted, shared by its ``blocks``.
+    """
+    room = (request_budget(settings) - MIN_CONTEXT_TOKENS - fixed) // max(blocks, 1)
+    return max(MIN_LINES_TOKENS, min(settings.feedback_tokens, room))
+
+
 def requirement_view(requirement: str, focus: str, *, budget: int, count: Count) -> str:
     """Return what one call sees of the requirement: all of it, or what it needs.
 
@@ -68,6 +126,17 @@ def requirement_view(requirement: str, focus: str, *, budget: int, count: Count)
     whole of it forward, so no file is drafted from a blind spot.
     """
     return excerpt(requirement, focus, budget=budget, count=count).text
+
+
+def requirement_seen(requirement: str, focus: str, settings: Settings) -> str:
+    """Return what one build-loop call sees of the requirement: all of it, or what it needs.
+
+    ``requirement_view`` within ``requirement_budget``, counted by estimate (the
+    build loop's prompts are short beside it; a long spec would outgrow the context).
+    """
+    return requirement_view(
+        requirement, focus, budget=requirement_budget(settings), count=approx_tokens
+    ).strip()
 
 
 def stage_context(
@@ -175,31 +244,40 @@ def draft_messages(
         criteria=spec.objective_section("Acceptance criteria", requirement=requirement),
         checks=" ".join(CHECKS.artifact[name].promise for name in spec.checks),
     )
+    if state.get("repository"):
+        brief = "\n\n".join(
+            filter(None, [brief, repository_brief(state["repository"], item, settings, previous)])
+        )
+    values = {
+        "path": item.path,
+        "description": item.description.rstrip("."),
+        "previous": render_prompt(
+            "previous_draft", content=_clip(previous, settings.upstream_chars)
+        )
+        if previous
+        else "",
+        "feedback": "",
+        "notes": "",
+    }
+    fixed = render_prompt("draft_artifact", context=brief, **values)
+    lines = lines_budget(settings, _size([system, fixed], settings, count, blocks=2), blocks=2)
+    if problems := fit_lines(feedback, lines, count):
+        values["feedback"] = "\nThe gate rejected your last attempt:\n" + _bullets(problems) + "\n"
+    values["notes"] = render_notes(fit_lines(notes, lines, count))
+    rest = _size(
+        [system, render_prompt("draft_artifact", context=brief, **values)], settings, count
+    )
     context = stage_context(
         state,
         f"Requirement: {requirement}",
         needs=needs,
         names=names,
         limit=settings.upstream_chars,
-        budget=settings.context_tokens,
+        budget=context_budget(settings, rest),
         count=count,
     )
-    if state.get("repository"):
-        brief = "\n\n".join(
-            filter(None, [brief, repository_brief(state["repository"], item, settings, previous)])
-        )
     ask = render_prompt(
-        "draft_artifact",
-        context=f"{context}\n\n{brief}" if brief else context,
-        path=item.path,
-        description=item.description.rstrip("."),
-        feedback=("\nThe gate rejected your last attempt:\n" + _bullets(feedback) + "\n")
-        if feedback
-        else "",
-        previous=render_prompt("previous_draft", content=_clip(previous, settings.upstream_chars))
-        if previous
-        else "",
-        notes=render_notes(notes),
+        "draft_artifact", context=f"{context}\n\n{brief}" if brief else context, **values
     )
     return [SystemMessage(system), HumanMessage(ask)]
 
@@ -257,15 +335,6 @@ def report_messages(
 
     The settings bound it as they bound a draft (``draft_messages``).
     """
-    gate = ""
-    if feedback:
-        gate = render_prompt(
-            "gate_feedback",
-            attempt=attempt - 1,
-            max_attempts=max_attempts,
-            team_name=spec.name,
-            problems=_bullets(feedback),
-        )
     requirement = requirement_view(
         state["requirement"],
         " ".join([spec.description, *(f"{a.path} {a.content}" for a in artifacts)]),
@@ -276,21 +345,34 @@ def report_messages(
     scope = spec.objective_section("Out of scope", requirement=requirement)
     if scope:  # a drafting concern; small models report its lines as their blockers
         objective = objective.replace(scope, "").strip()
-    task = render_prompt(
-        "stage_task",
-        context=stage_context(
-            state,
-            objective,
-            needs=needs,
-            names=names,
-            limit=settings.upstream_chars,
-            budget=settings.context_tokens,
-            count=count,
-        ),
-        feedback=gate,
-        notes=render_notes(notes) + render_checks(checks),
+    system = system_prompt(spec)
+    files = render_artifacts(artifacts, settings.upstream_chars)
+
+    def ask(context: str, gate: str = "", said: str = "") -> str:
+        task = render_prompt("stage_task", context=context, feedback=gate, notes=said)
+        return render_prompt("report", task=task, artifacts=files)
+
+    fixed = _size([str(system.content), ask("")], settings, count, blocks=3)
+    lines = lines_budget(settings, fixed, blocks=3)
+    gate = ""
+    if problems := fit_lines(feedback, lines, count):
+        gate = render_prompt(
+            "gate_feedback",
+            attempt=attempt - 1,
+            max_attempts=max_attempts,
+            team_name=spec.name,
+            problems=_bullets(problems),
+        )
+    said = render_notes(fit_lines(notes, lines, count))
+    said += render_checks(fit_lines(checks, lines, count))
+    rest = _size([str(system.content), ask("", gate, said)], settings, count)
+    context = stage_context(
+        state,
+        objective,
+        needs=needs,
+        names=names,
+        limit=settings.upstream_chars,
+        budget=context_budget(settings, rest),
+        count=count,
     )
-    ask = render_prompt(
-        "report", task=task, artifacts=render_artifacts(artifacts, settings.upstream_chars)
-    )
-    return [system_prompt(spec), HumanMessage(ask)]
+    return [system, HumanMessage(ask(context, gate, said))]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from devfactory.contracts import Usage
+from devfactory.graph.model_io.briefs import requirement_seen
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.stage.build_loop.splice import SpliceError, fragment, splice
 from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
@@ -232,7 +233,9 @@ def unit_messages(
         HumanMessage(
             render_prompt(
                 "unit_task",
-                requirement=work.state["requirement"].strip(),
+                requirement=requirement_seen(
+                    work.state["requirement"], f"{unit.name} {about}", work.settings
+                ),
                 path=made.path,
                 source=source.rstrip(),
                 what=_WHAT.get(unit.kind, "the definition"),

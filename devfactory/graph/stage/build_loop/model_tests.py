@@ -20,6 +20,7 @@ from functools import partial
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from devfactory.contracts import Usage
+from devfactory.graph.model_io.briefs import requirement_seen
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.stage.build_loop.agreement import Choice, choose
 from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
@@ -90,7 +91,9 @@ def tests_request(
         HumanMessage(
             render_prompt(
                 "behaviour_task",
-                requirement=requirement.strip(),
+                requirement=requirement_seen(
+                    requirement, f"{unit.name} {' '.join(unit.sentences)}", settings
+                ),
                 signature=signature,
                 about="\n".join(f"- {s}" for s in unit.sentences),
                 unit=unit.name,

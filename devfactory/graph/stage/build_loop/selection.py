@@ -174,7 +174,8 @@ def against_whole(
     """
     needs = needs_of(made)
     requirement = work.state["requirement"]
-    messages = whole_messages(requirement, how_run(facts, made.path, needs), made.path)
+    how = how_run(facts, made.path, needs)
+    messages = whole_messages(requirement, how, made.path, work.settings)
     seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0)) + 90
     found = ask_whole(
         work.resolved, work.settings, messages, seed, needs=needs, skeleton=made.source

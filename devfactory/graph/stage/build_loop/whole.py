@@ -30,6 +30,7 @@ from langgraph.runtime import Runtime
 
 from devfactory.contracts import MAX_ARTIFACTS, Artifact, ArtifactKind, TaskResult, Usage
 from devfactory.graph.context import Context
+from devfactory.graph.model_io.briefs import requirement_seen
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
 from devfactory.graph.stage.build_loop.splice import SpliceError, code_of, routes_of
@@ -71,13 +72,15 @@ def how_run(facts: RequirementFacts, path: str, needs: Sequence[str] = ()) -> st
     return found.strip()
 
 
-def whole_messages(requirement: str, how: str, path: str) -> list[BaseMessage]:
-    """Build the one request: a short system line, the requirement, the module and how it runs."""
+def whole_messages(requirement: str, how: str, path: str, settings: Settings) -> list[BaseMessage]:
+    """Build the one request: a short system line, the requirement, the module and how it runs.
+
+    A long requirement is seen as far as ``requirement_tokens`` (``requirement_seen``).
+    """
+    seen = requirement_seen(requirement, f"{path} {how}", settings)
     return [
         SystemMessage(render_prompt("whole_system").strip()),
-        HumanMessage(
-            render_prompt("whole_task", requirement=requirement.strip(), path=path, how=how)
-        ),
+        HumanMessage(render_prompt("whole_task", requirement=seen, path=path, how=how)),
     ]
 
 
@@ -216,7 +219,7 @@ def blocked_plan_answer(
         return result, f"whole module: not asked: {exc}"[:300], {}
     started = time.perf_counter()
     needs = tuple(f.name for f in facts.functions)
-    messages = whole_messages(requirement, how_run(facts, path, needs), path)
+    messages = whole_messages(requirement, how_run(facts, path, needs), path, settings)
     found = ask_whole(resolved, settings, messages, 100 * state.get("attempt", 0) + 90, needs=needs)
     spent = metering.stage_spent(
         state, spec.slug, found.usage, found.model, started, runtime.context
