@@ -11,6 +11,7 @@ repository adds what a draft needs of it (``repository_brief``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +232,7 @@ def draft_messages(
     and the user turn holds only the task: small models otherwise echo the
     criteria back as the file.
     """
+    count = cache(count)  # a text the request's sizing counts again is counted once
     requirement = requirement_view(
         state["requirement"],
         f"{item.path} {item.description} {brief} {spec.description}",
@@ -335,6 +337,7 @@ def report_messages(
 
     The settings bound it as they bound a draft (``draft_messages``).
     """
+    count = cache(count)  # a text the request's sizing counts again is counted once
     requirement = requirement_view(
         state["requirement"],
         " ".join([spec.description, *(f"{a.path} {a.content}" for a in artifacts)]),
