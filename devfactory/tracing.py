@@ -36,25 +36,7 @@ from typing import Any, Final
 
 import httpx
 
-from devfactory.events import (
-    ClarificationRouted,
-    DecisionRecorded,
-    DraftSaved,
-    Event,
-    FactsExtracted,
-    GovernanceAssessed,
-    Notice,
-    PhaseChanged,
-    Recalled,
-    RunCreated,
-    RunError,
-    RunFinished,
-    RunStarted,
-    StageFinished,
-    StageStarted,
-    TaskResultRecorded,
-    UsageRecorded,
-)
+from devfactory import events
 from devfactory.redact import shown_url
 from devfactory.store.runs_table import RunRow
 
@@ -212,7 +194,7 @@ class RunTracer:
             metadata["langfuse_user_id"] = self.row.owner
         return {"callbacks": [handler], "metadata": metadata}
 
-    def event(self, event: Event) -> None:
+    def event(self, event: events.Event) -> None:
         """Put what the run recorded on its trace (never raises: tracing is not the run)."""
         described = describe(event)
         if described is None:
@@ -225,8 +207,8 @@ class RunTracer:
                 metadata={**metadata, "run_id": self.row.run_id, "tags": self.tags},
                 level=level,
             )
-            result = event.record.result if isinstance(event, StageFinished) else None
-            if isinstance(event, StageFinished) and result is not None:
+            result = event.record.result if isinstance(event, events.StageFinished) else None
+            if isinstance(event, events.StageFinished) and result is not None:
                 record = event.record  # a score: Langfuse charts and filters a stage's confidence
                 self.client.create_score(
                     name="confidence",
@@ -266,12 +248,12 @@ class RunTracer:
 Described = tuple[str, dict[str, Any], str]
 
 
-def describe(event: Event) -> Described | None:
+def describe(event: events.Event) -> Described | None:
     """Return the name, metadata and level of the trace event for ``event`` (None: none)."""
     return DESCRIBE[type(event)](event)
 
 
-def _stage_finished(event: StageFinished) -> Described:
+def _stage_finished(event: events.StageFinished) -> Described:
     record = event.record
     result = record.result
     metadata: dict[str, Any] = {
@@ -292,14 +274,14 @@ def _stage_finished(event: StageFinished) -> Described:
     return f"stage {record.team}: {record.outcome.value}", metadata, level
 
 
-def _stage_started(event: StageStarted) -> Described | None:
+def _stage_started(event: events.StageStarted) -> Described | None:
     if event.attempt <= 1:
         return None  # the stage's span says it started; only a retry is news
     because = {"team": event.team, "attempt": event.attempt, "because": event.because[:10]}
     return f"gate: {event.team} tries again (attempt {event.attempt})", because, "WARNING"
 
 
-def _transition(event: PhaseChanged) -> Described:
+def _transition(event: events.PhaseChanged) -> Described:
     return (
         f"{event.from_phase} -> {event.to_phase}",
         {"actor": event.actor, "reason": event.reason},
@@ -307,34 +289,34 @@ def _transition(event: PhaseChanged) -> Described:
     )
 
 
-def _as_recorded(event: Event) -> Described:
+def _as_recorded(event: events.Event) -> Described:
     return event.event, event.model_dump(mode="json", exclude={"event"}), "DEFAULT"
 
 
-def _notice(event: Notice) -> Described:
+def _notice(event: events.Notice) -> Described:
     return f"notice: {event.kind}", event.model_dump(mode="json", exclude={"event"}), "WARNING"
 
 
-def _untraced(event: Event) -> None:
+def _untraced(event: events.Event) -> None:
     return None
 
 
 # What each kind of event becomes on the trace; _untraced: nothing.
-DESCRIBE: dict[type[Event], Callable[[Any], Described | None]] = {
-    StageFinished: _stage_finished,
-    StageStarted: _stage_started,
-    PhaseChanged: _transition,
-    GovernanceAssessed: _as_recorded,
-    DecisionRecorded: _as_recorded,
-    ClarificationRouted: _as_recorded,
-    Notice: _notice,
-    RunFinished: _untraced,  # RunTracer.finish marks where the drive left the run
-    RunCreated: _untraced,  # the trace itself stands for the run
-    RunStarted: _untraced,
-    RunError: _untraced,
-    Recalled: _untraced,
-    DraftSaved: _untraced,  # the stage's span ends with its files
-    FactsExtracted: _untraced,
-    TaskResultRecorded: _untraced,  # what StageFinished's event carries already
-    UsageRecorded: _untraced,
+DESCRIBE: dict[type[events.Event], Callable[[Any], Described | None]] = {
+    events.StageFinished: _stage_finished,
+    events.StageStarted: _stage_started,
+    events.PhaseChanged: _transition,
+    events.GovernanceAssessed: _as_recorded,
+    events.DecisionRecorded: _as_recorded,
+    events.ClarificationRouted: _as_recorded,
+    events.Notice: _notice,
+    events.RunFinished: _untraced,  # RunTracer.finish marks where the drive left the run
+    events.RunCreated: _untraced,  # the trace itself stands for the run
+    events.RunStarted: _untraced,
+    events.RunError: _untraced,
+    events.Recalled: _untraced,
+    events.DraftSaved: _untraced,  # the stage's span ends with its files
+    events.FactsExtracted: _untraced,
+    events.TaskResultRecorded: _untraced,  # what StageFinished's event carries already
+    events.UsageRecorded: _untraced,
 }

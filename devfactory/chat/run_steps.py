@@ -21,6 +21,7 @@ from typing import Any
 
 import chainlit as cl
 
+from devfactory import events
 from devfactory.chat.access import may_see_run
 from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
@@ -37,25 +38,6 @@ from devfactory.chat.view import (
 )
 from devfactory.control.hitl import Pause
 from devfactory.control.lifecycle import TERMINAL, Phase
-from devfactory.events import (
-    ClarificationRouted,
-    DecisionRecorded,
-    DraftSaved,
-    Event,
-    FactsExtracted,
-    GovernanceAssessed,
-    Notice,
-    PhaseChanged,
-    Recalled,
-    RunCreated,
-    RunError,
-    RunFinished,
-    RunStarted,
-    StageFinished,
-    StageStarted,
-    TaskResultRecorded,
-    UsageRecorded,
-)
 from devfactory.factory.drawing import to_png
 from devfactory.factory.facade import RunNotFoundError
 from devfactory.tracing import trace_url
@@ -103,25 +85,25 @@ class RunView:
         self.root: cl.Step | None = None
         self.stages: dict[str, cl.Step] = {}
         self.graph_id = ""  # the run graph's element, drawn again as the run goes on
-        self.handlers: dict[type[Event], Callable[[Any], Awaitable[None]]] = {
-            RunStarted: self._run_started,
-            StageStarted: self._stage_started,
-            StageFinished: self._stage_finished,
-            ClarificationRouted: self._clarification,
-            FactsExtracted: self._facts,
-            GovernanceAssessed: self._governance,
-            Notice: self._notice,
-            PhaseChanged: self._transition,
-            RunError: self._error,
+        self.handlers: dict[type[events.Event], Callable[[Any], Awaitable[None]]] = {
+            events.RunStarted: self._run_started,
+            events.StageStarted: self._stage_started,
+            events.StageFinished: self._stage_finished,
+            events.ClarificationRouted: self._clarification,
+            events.FactsExtracted: self._facts,
+            events.GovernanceAssessed: self._governance,
+            events.Notice: self._notice,
+            events.PhaseChanged: self._transition,
+            events.RunError: self._error,
             # shown once the events end (show_state: the outcome, files and pauses)
-            RunFinished: self._quiet,
-            RunCreated: self._quiet,
-            DecisionRecorded: self._quiet,  # a policy rule's answer: read it in the audit log
-            Recalled: self._quiet,
-            DraftSaved: self._quiet,  # the stage's step shows its files when it ends
+            events.RunFinished: self._quiet,
+            events.RunCreated: self._quiet,
+            events.DecisionRecorded: self._quiet,  # a policy rule's answer: in the audit log
+            events.Recalled: self._quiet,
+            events.DraftSaved: self._quiet,  # the stage's step shows its files when it ends
             # what the audit log keeps of a StageFinished, which its step shows
-            TaskResultRecorded: self._quiet,
-            UsageRecorded: self._quiet,
+            events.TaskResultRecorded: self._quiet,
+            events.UsageRecorded: self._quiet,
         }
 
     async def open(self, title: str) -> cl.Step:
@@ -177,36 +159,36 @@ class RunView:
         root.elements = [image]
         await root.update()
 
-    async def apply(self, event: Event) -> None:
+    async def apply(self, event: events.Event) -> None:
         """Show one run event (``handlers`` names every kind, those the chat leaves out too)."""
         await self.handlers[type(event)](event)
 
-    async def _quiet(self, event: Event) -> None:
+    async def _quiet(self, event: events.Event) -> None:
         """Show nothing for ``event``: a kind this view shows elsewhere or not at all."""
 
-    async def _run_started(self, event: RunStarted) -> None:
+    async def _run_started(self, event: events.RunStarted) -> None:
         link = trace_url(event.run_id)
         trace = f" · [trace]({link})" if link else ""
         await self.open(f"pipeline {event.pipeline} · artifacts in `{event.out_dir}`{trace}")
 
-    async def _stage_started(self, event: StageStarted) -> None:
+    async def _stage_started(self, event: events.StageStarted) -> None:
         step = await self.stage(event.team)
         name = teams[event.team].name if event.team in teams else event.team
         step.name = f"{name}: running, attempt {event.attempt}"
         step.output = inert_markdown(f"attempt {event.attempt} on `{event.model}`")
         await step.update()
 
-    async def _stage_finished(self, event: StageFinished) -> None:
+    async def _stage_finished(self, event: events.StageFinished) -> None:
         await self.finish_stage(event.record.model_dump(mode="json"))
 
-    async def _clarification(self, event: ClarificationRouted) -> None:
+    async def _clarification(self, event: events.ClarificationRouted) -> None:
         step = await self.stage(event.asker)
         step.output = inert_markdown(
             f"{step.output}\n\n❓ asked **{event.target}**: {event.question} → {event.outcome}"
         )
         await step.update()
 
-    async def _facts(self, event: FactsExtracted) -> None:
+    async def _facts(self, event: events.FactsExtracted) -> None:
         if event.added:
             step = await self.stage(event.team)
             step.output = inert_markdown(
@@ -214,7 +196,7 @@ class RunView:
             )
             await step.update()
 
-    async def _governance(self, event: GovernanceAssessed) -> None:
+    async def _governance(self, event: events.GovernanceAssessed) -> None:
         factors = "; ".join(event.risk_factors) or "none"
         await cl.Message(
             content=inert_markdown(
@@ -223,15 +205,15 @@ class RunView:
             )
         ).send()
 
-    async def _notice(self, event: Notice) -> None:
+    async def _notice(self, event: events.Notice) -> None:
         await cl.Message(content=inert_markdown(f"Notice ({event.kind}): {event.message}")).send()
 
-    async def _transition(self, event: PhaseChanged) -> None:
+    async def _transition(self, event: events.PhaseChanged) -> None:
         root = await self.open("")
         root.output = inert_markdown(f"{event.from_phase} → **{event.to_phase}** ({event.actor})")
         await root.update()
 
-    async def _error(self, event: RunError) -> None:
+    async def _error(self, event: events.RunError) -> None:
         await cl.Message(
             content=inert_markdown(f"The run stopped with an error: {event.message}")
         ).send()

@@ -15,28 +15,10 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from devfactory import events
 from devfactory.cli.terminal import styled
 from devfactory.contracts import CheckRun
 from devfactory.control.error_line import brief, lead_with_error
-from devfactory.events import (
-    ClarificationRouted,
-    DecisionRecorded,
-    DraftSaved,
-    Event,
-    FactsExtracted,
-    GovernanceAssessed,
-    Notice,
-    PhaseChanged,
-    Recalled,
-    RunCreated,
-    RunError,
-    RunFinished,
-    RunStarted,
-    StageFinished,
-    StageStarted,
-    TaskResultRecorded,
-    UsageRecorded,
-)
 from devfactory.factory.artifacts import check_line
 from devfactory.pipelines import load_pipeline
 
@@ -56,25 +38,25 @@ class Progress:
         self.caption = ""
         self.phase = ""
         self.run_id: str | None = None  # known once the drive began (``RunStarted``)
-        self._handlers: dict[type[Event], Callable[[Any], str]] = {
-            StageStarted: self._stage_started,
-            StageFinished: self._stage_finished,
-            PhaseChanged: self._transition,
-            GovernanceAssessed: self._governance,
-            Notice: self._notice,
-            ClarificationRouted: self._clarification,
-            FactsExtracted: self._facts,
-            RunStarted: self._run_started,
+        self._handlers: dict[type[events.Event], Callable[[Any], str]] = {
+            events.StageStarted: self._stage_started,
+            events.StageFinished: self._stage_finished,
+            events.PhaseChanged: self._transition,
+            events.GovernanceAssessed: self._governance,
+            events.Notice: self._notice,
+            events.ClarificationRouted: self._clarification,
+            events.FactsExtracted: self._facts,
+            events.RunStarted: self._run_started,
             # the command prints how the run ended, and why, once the drive returns
-            RunFinished: self._quiet,
-            RunError: self._quiet,
-            RunCreated: self._quiet,
-            DecisionRecorded: self._quiet,  # a policy rule's answer: read it in the audit log
-            Recalled: self._quiet,
-            DraftSaved: self._draft_saved,
+            events.RunFinished: self._quiet,
+            events.RunError: self._quiet,
+            events.RunCreated: self._quiet,
+            events.DecisionRecorded: self._quiet,  # a policy rule's answer: in the audit log
+            events.Recalled: self._quiet,
+            events.DraftSaved: self._draft_saved,
             # what the audit log keeps of a StageFinished, which has its own line
-            TaskResultRecorded: self._quiet,
-            UsageRecorded: self._quiet,
+            events.TaskResultRecorded: self._quiet,
+            events.UsageRecorded: self._quiet,
         }
 
     def table(self) -> Table:
@@ -100,7 +82,7 @@ class Progress:
                 table.add_row(*check_cells(check))
         return table
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: events.Event) -> None:
         """Apply one run event: update the table, or print its line when not live."""
         line = self._handlers[type(event)](event)
         if self.live is not None:
@@ -109,13 +91,13 @@ class Progress:
             self.out.print(line, highlight=False, soft_wrap=True)
             self.out.file.flush()
 
-    def _draft_saved(self, event: DraftSaved) -> str:
+    def _draft_saved(self, event: events.DraftSaved) -> str:
         row = self.rows[event.team]
         attempt = row["status"].split(" · ")[0]
         row.update(status=f"{attempt} · {event.written}/{event.units} units")
         return f"  ✎ {event.path}: {event.written} of {event.units} units written, saved"
 
-    def _stage_started(self, event: StageStarted) -> str:
+    def _stage_started(self, event: events.StageStarted) -> str:
         self.rows[event.team].update(model=event.model, status=f"attempt {event.attempt}")
         line = f"▶ {event.team} attempt {event.attempt} on {event.model}"
         if event.because:
@@ -123,7 +105,7 @@ class Progress:
             line += f"\n  again because: {brief(why, 300)}"
         return line
 
-    def _stage_finished(self, event: StageFinished) -> str:
+    def _stage_finished(self, event: events.StageFinished) -> str:
         rec = event.record
         row = self.rows[rec.team]
         row.update(
@@ -141,34 +123,34 @@ class Progress:
             + "".join(f"\n  {'✓' if c.ok else '✗'} {check_line(c)}" for c in rec.checks)
         )
 
-    def _transition(self, event: PhaseChanged) -> str:
+    def _transition(self, event: events.PhaseChanged) -> str:
         self.phase = event.to_phase
         return f"◆ {event.from_phase} -> {event.to_phase} ({event.actor}): {event.reason}"
 
-    def _governance(self, event: GovernanceAssessed) -> str:
+    def _governance(self, event: events.GovernanceAssessed) -> str:
         factors = "; ".join(event.risk_factors) or "none"
         return f"⚖ governance: risk {event.risk} -> {event.action} (factors: {factors})"
 
-    def _notice(self, event: Notice) -> str:
+    def _notice(self, event: events.Notice) -> str:
         return f"! {event.kind}: {event.message}"
 
-    def _clarification(self, event: ClarificationRouted) -> str:
+    def _clarification(self, event: events.ClarificationRouted) -> str:
         return f"? {event.asker} asked {event.target}: {event.question} -> {event.outcome}" + (
             f" ({event.reason})" if event.reason else ""
         )
 
-    def _facts(self, event: FactsExtracted) -> str:
+    def _facts(self, event: events.FactsExtracted) -> str:
         return (
             f"✎ {event.team} facts: {len(event.added)} new"
             + (f" in {event.seconds:.1f}s" if event.seconds is not None else "")
             + (f" ({event.problem})" if event.problem else "")
         )
 
-    def _quiet(self, event: Event) -> str:
+    def _quiet(self, event: events.Event) -> str:
         """Print nothing for ``event``: a kind this view shows elsewhere or not at all."""
         return ""
 
-    def _run_started(self, event: RunStarted) -> str:
+    def _run_started(self, event: events.RunStarted) -> str:
         self.run_id = event.run_id
         self.caption = f"run {event.run_id} -> {event.out_dir}"
         return (

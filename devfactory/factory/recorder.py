@@ -32,30 +32,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from devfactory import events
 from devfactory.contracts import StageRecord, ordered_records
 from devfactory.control.budget import Spend
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import TERMINAL, IllegalTransitionError, Phase, Transition
-from devfactory.events import (
-    ClarificationRouted,
-    DecisionRecorded,
-    DraftSaved,
-    Event,
-    FactsExtracted,
-    GovernanceAssessed,
-    Notice,
-    PhaseChanged,
-    Recalled,
-    RunCreated,
-    RunError,
-    RunFinished,
-    RunStarted,
-    StageFinished,
-    StageStarted,
-    TaskResultRecorded,
-    UsageRecorded,
-    stage_records,
-)
 from devfactory.factory.artifacts import (
     SUMMARY_COMMIT,
     commit_message,
@@ -132,36 +113,38 @@ class RunRecorder:
         self._shown: dict[str, Any] | None = None  # what the run's view shows, as last kept
         self._next: list[str] = []  # the nodes of the graph's step under way
         self._stepped = True  # a step ended since the last node started
-        self.handlers: dict[type[Event], tuple[Handler, ...]] = {
-            PhaseChanged: (self._move,),
+        self.handlers: dict[type[events.Event], tuple[Handler, ...]] = {
+            events.PhaseChanged: (self._move,),
             # the record first; then the files, committed when the stage passed; last,
             # what it means for the project (an incident's trigger)
-            StageFinished: (
+            events.StageFinished: (
                 self._audit_stage,
                 self._write_files,
                 self._commit_stage,
                 self._watch_stage,
             ),
-            DraftSaved: (self._write_draft,),  # uncommitted: the stage's end commits its files
-            GovernanceAssessed: (self._audit,),
-            ClarificationRouted: (self._audit,),
-            Notice: (self._audit,),
-            FactsExtracted: (self._audit,),
-            DecisionRecorded: (self._decided,),  # a policy rule answered a pause in a node
+            events.DraftSaved: (
+                self._write_draft,
+            ),  # uncommitted: the stage's end commits its files
+            events.GovernanceAssessed: (self._audit,),
+            events.ClarificationRouted: (self._audit,),
+            events.Notice: (self._audit,),
+            events.FactsExtracted: (self._audit,),
+            events.DecisionRecorded: (self._decided,),  # a policy rule answered a pause in a node
             # kept nowhere by this table: progress that is only shown,
-            StageStarted: (),
-            Recalled: (),
+            events.StageStarted: (),
+            events.Recalled: (),
             # what the driver keeps itself (the creation, at once) or only shows,
-            RunCreated: (),
-            RunStarted: (),
-            RunFinished: (),
-            RunError: (),
+            events.RunCreated: (),
+            events.RunStarted: (),
+            events.RunFinished: (),
+            events.RunError: (),
             # and what _audit_stage makes of a StageFinished
-            TaskResultRecorded: (),
-            UsageRecorded: (),
+            events.TaskResultRecorded: (),
+            events.UsageRecorded: (),
         }
 
-    def record(self, event: Event) -> None:
+    def record(self, event: events.Event) -> None:
         """Keep ``event`` wherever its type says (no handler: it is only shown)."""
         for handle in self.handlers[type(event)]:
             handle(event)
@@ -190,7 +173,7 @@ class RunRecorder:
 
     def log_move(self, key: str, moved: Transition) -> None:
         """Append a move the runs table recorded to the audit log."""
-        event = PhaseChanged(
+        event = events.PhaseChanged(
             from_phase=moved.from_phase.value,
             to_phase=moved.to_phase.value,
             actor=moved.actor,
@@ -203,7 +186,7 @@ class RunRecorder:
     ) -> None:
         """Record a person's answer to a pause, and the move back from PAUSED it made."""
         pause = chosen[0].pause
-        decided = DecisionRecorded(
+        decided = events.DecisionRecorded(
             pause=pause.kind,
             team=pause.team,
             question=pause.title,
@@ -214,13 +197,13 @@ class RunRecorder:
         self.log_move(key, moved)
 
     def log(
-        self, event: Event, *, actor: str, key: str = "", exclude: set[str] | None = None
+        self, event: events.Event, *, actor: str, key: str = "", exclude: set[str] | None = None
     ) -> None:
         """Append ``event`` to the audit log under its kind (``key`` keeps it once)."""
         body = event.model_dump(mode="json", exclude={"event", *(exclude or ())})
         self.audit.append(self.row.run_id, event.event, body, actor=actor, key=key)
 
-    def _move(self, event: PhaseChanged) -> None:
+    def _move(self, event: events.PhaseChanged) -> None:
         if Phase(event.to_phase) in TERMINAL:  # recorded by finish, once the files are written
             self._ending = (event.key, Phase(event.to_phase), event.actor, event.reason)
             return
@@ -239,18 +222,18 @@ class RunRecorder:
         except IllegalTransitionError as exc:  # the run's state is in the checkpoint either way
             log.warning("run %s: its end was not recorded: %s", self.row.run_id, exc)
 
-    def _audit(self, event: Event) -> None:
+    def _audit(self, event: events.Event) -> None:
         self.log(event, actor="factory")
 
-    def _decided(self, event: DecisionRecorded) -> None:
+    def _decided(self, event: events.DecisionRecorded) -> None:
         self.log(event, actor=event.by, key=f"decision:{event.key}")
 
-    def _write_files(self, event: StageFinished) -> None:
+    def _write_files(self, event: events.StageFinished) -> None:
         self._workspace()  # the folder's history starts before its first file
         for problem in write_stage_artifacts(self.out_dir, event.record):
             self._refused(event.record.team, problem)
 
-    def _write_draft(self, event: DraftSaved) -> None:
+    def _write_draft(self, event: events.DraftSaved) -> None:
         self._workspace()
         for problem in write_draft(self.out_dir, event.path, event.content):
             self._refused(event.team, problem)
@@ -260,7 +243,7 @@ class RunRecorder:
 
         Never fatal: the run's state is in Postgres either way.
         """
-        notice = Notice(kind=kind, team=team, message=problem[:1000])
+        notice = events.Notice(kind=kind, team=team, message=problem[:1000])
         log.warning("run %s: %s", self.row.run_id, notice.message)
         self.log(notice, actor="factory")
 
@@ -276,7 +259,7 @@ class RunRecorder:
                 self._refused("factory", f"the run's folder keeps no history: {exc}", "workspace")
         return self._git
 
-    def _commit_stage(self, event: StageFinished) -> None:
+    def _commit_stage(self, event: events.StageFinished) -> None:
         """Commit a PASSED stage's files as its team; other outcomes commit nothing."""
         record, workspace = event.record, self._workspace()
         paths = published_paths(self.out_dir, record)
@@ -315,17 +298,17 @@ class RunRecorder:
         except WorkspaceError as exc:
             self._refused("factory", f"git: {exc}", "workspace")
 
-    def _watch_stage(self, event: StageFinished) -> None:
+    def _watch_stage(self, event: events.StageFinished) -> None:
         if self.watch is not None:
             self.watch.stage(event.record)
 
-    def _audit_stage(self, event: StageFinished) -> None:
-        for kept in stage_records(event.record):
+    def _audit_stage(self, event: events.StageFinished) -> None:
+        for kept in events.stage_records(event.record):
             self.log(kept, actor=event.record.team)
 
     def stop(
         self, values: Mapping[str, Any], pending: Sequence[Pending], failure: str
-    ) -> tuple[Phase, str, PhaseChanged | None]:
+    ) -> tuple[Phase, str, events.PhaseChanged | None]:
         """Record where the drive stopped: failed, paused for a person, or the graph's outcome.
 
         ``values``: the run's state as its graph holds it (``graph/state.RunState``, its
@@ -344,7 +327,7 @@ class RunRecorder:
             if paused is None:
                 return Phase.PAUSED, reason, None
             self.log_move(key, paused)
-            shown = PhaseChanged(
+            shown = events.PhaseChanged(
                 from_phase=paused.from_phase.value,
                 to_phase=Phase.PAUSED.value,
                 actor="factory",

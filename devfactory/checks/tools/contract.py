@@ -20,15 +20,8 @@ from typing import Any
 
 import yaml
 
+from devfactory.checks.tools import tool_frame as frame
 from devfactory.checks.tools.shapes import drifts
-from devfactory.checks.tools.tool_frame import (
-    DRIVERS,
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    broken_run,
-)
 from devfactory.contracts import CheckRun
 from devfactory.software.plan import module_name
 
@@ -69,7 +62,7 @@ class ServiceContractCheck:
     """The built service has exactly the operations the OpenAPI design has."""
 
     name = "service_contract"
-    tools: tuple[Tool, ...] = ()  # the service's own framework, in its own environment
+    tools: tuple[frame.Tool, ...] = ()  # the service's own framework, in its own environment
     promise = (
         "Once the code is built, the service's own OpenAPI document (its framework makes it: "
         "FastAPI's `app.openapi()`, read in the sandbox) is compared with your design, "
@@ -85,25 +78,29 @@ class ServiceContractCheck:
         """Look at the Python modules the plan calls code (one of them holds the service)."""
         return code and path.endswith(".py") and bool(module_name(path))
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+    def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Ask the service for its document and compare it with the design."""
         designed = designs(context.files)
         if not designed:
             quiet = CheckRun(name=self.name, command="", summary="not run: no OpenAPI design")
-            return ToolReport([quiet], [])
+            return frame.ToolReport([quiet], [])
         modules = {module_name(p): p for p in paths}
         command = (
             f"the OpenAPI of the service in {', '.join(modules)} against {', '.join(designed)}"
         )
         env = context.sandbox.environment([*context.dependencies, *context.packages])
         result, report = context.sandbox.run_driver(
-            self.name, DRIVERS / "service_openapi.py", list(modules), context.workspace, env
+            self.name, frame.DRIVERS / "service_openapi.py", list(modules), context.workspace, env
         )
         if result.exit_code != 0:
-            run = broken_run(self.name, command, result, "the service's framework")
-            return ToolReport(
+            run = frame.broken_run(self.name, command, result, "the service's framework")
+            return frame.ToolReport(
                 [run],
-                [Finding(paths[0], f"the service's OpenAPI could not be read: {run.summary}")],
+                [
+                    frame.Finding(
+                        paths[0], f"the service's OpenAPI could not be read: {run.summary}"
+                    )
+                ],
             )
         held = str(report.get("module") or "")
         if not held:
@@ -111,7 +108,7 @@ class ServiceContractCheck:
                 name=self.name, command=command, exit_code=0, sandboxed=result.sandboxed,
                 summary="no module makes an OpenAPI document (not a FastAPI service)", ran=False,
             )  # fmt: skip
-            return ToolReport([quiet], [])
+            return frame.ToolReport([quiet], [])
         built = operations(report.get("paths"))
         service = {"paths": report.get("paths") or {}, "components": report.get("components") or {}}
         findings = []
@@ -120,13 +117,13 @@ class ServiceContractCheck:
             wanted = operations(design["paths"])
             for method, path in sorted(wanted - built):
                 findings.append(
-                    Finding(
+                    frame.Finding(
                         modules[held], f"the service has no {method} {path}, which {doc} designs"
                     )
                 )
             for method, path in sorted(built - wanted):
                 findings.append(
-                    Finding(
+                    frame.Finding(
                         doc, f"designs no {method} {path}, which the service ({modules[held]}) has"
                     )
                 )
@@ -134,7 +131,7 @@ class ServiceContractCheck:
                 compared += 1
                 for drift in drifts(method, path, design, service):
                     owner = modules[held] if drift.side == "service" else doc
-                    findings.append(Finding(owner, drift.text))
+                    findings.append(frame.Finding(owner, drift.text))
         every = set().union(*(operations(d["paths"]) for d in designed.values())) | built
         run = CheckRun(
             name=self.name,
@@ -149,4 +146,4 @@ class ServiceContractCheck:
             else f"{len(every)} operation(s) agree, {compared} compared in statuses and schemas",
             tool=f"the service's own OpenAPI ({held})",
         )
-        return ToolReport([run], findings)
+        return frame.ToolReport([run], findings)

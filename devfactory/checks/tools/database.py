@@ -10,17 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from devfactory.checks.tools.tool_frame import (
-    DRIVERS,
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    broken_run,
-    judged_run,
-    not_reported,
-    reported,
-)
+from devfactory.checks.tools import tool_frame as frame
 
 POSTGRES_DRIVERS = frozenset(
     {"psycopg", "psycopg-binary", "psycopg2", "psycopg2-binary", "asyncpg", "pg8000"}
@@ -45,7 +35,7 @@ class SqlApplyCheck:
     """The SQL applies to a scratch database, and applying it again changes nothing."""
 
     name = "sql_applies"
-    tool = Tool("pgserver")  # the Postgres server the factory itself runs; SQLite is Python's
+    tool = frame.Tool("pgserver")  # the Postgres server the factory itself runs; SQLite is Python's
     promise = (
         "Your SQL files are applied in order to a scratch database in the sandbox, each in a "
         "transaction, then each applied a second time: Postgres 16 when the build plan's "
@@ -60,12 +50,16 @@ class SqlApplyCheck:
         """Look at the team's SQL files."""
         return path.endswith(".sql")
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+    def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Apply the files twice to a scratch database of the plan's engine."""
         engine = engine_of(context.dependencies)
         command = f"apply twice to a scratch {engine}: {' '.join(paths)}"
         result, report = context.sandbox.run_driver(
-            self.name, DRIVERS / "sql_apply.py", [engine, *paths], context.workspace, context.env
+            self.name,
+            frame.DRIVERS / "sql_apply.py",
+            [engine, *paths],
+            context.workspace,
+            context.env,
         )
         version = report.get("version")
         label = f"{engine} {version}" if version else engine
@@ -73,17 +67,19 @@ class SqlApplyCheck:
             label += f" (pgserver {self.tool.version()})"
         applied = report.get("files")
         if result.exit_code != 0 or not isinstance(applied, dict):
-            run = broken_run(self.name, command, result, label)
+            run = frame.broken_run(self.name, command, result, label)
             why = str(report.get("error") or run.summary)
-            return ToolReport([run], [Finding(paths[0], f"no scratch {engine} ran: {why}")])
-        findings: list[Finding] = []
+            return frame.ToolReport(
+                [run], [frame.Finding(paths[0], f"no scratch {engine} ran: {why}")]
+            )
+        findings: list[frame.Finding] = []
         for path in paths:
             for item in applied.get(path) or []:
                 if isinstance(item, dict):
                     at = f"line {item.get('line')}: " if item.get("line") else ""
-                    findings.append(Finding(path, f"{at}{item.get('message')}"))
-        return ToolReport(
-            [judged_run(self.name, command, result, label, paths, findings)], findings
+                    findings.append(frame.Finding(path, f"{at}{item.get('message')}"))
+        return frame.ToolReport(
+            [frame.judged_run(self.name, command, result, label, paths, findings)], findings
         )
 
 
@@ -92,7 +88,7 @@ class CodeSqlCheck:
     """The SQL the built code runs parses and names only tables and columns the schema has."""
 
     name = "code_sql"
-    tools = (Tool("sqlglot"),)
+    tools = (frame.Tool("sqlglot"),)
     promise = (
         "Once the code is built, every SQL string the code hands to a database call (`execute`, "
         "`executemany`, `fetch`..., SQLAlchemy's `text`) is parsed by sqlglot in the plan's "
@@ -105,29 +101,33 @@ class CodeSqlCheck:
         """Look at the Python files the plan calls code (the SQL is in them)."""
         return code and path.endswith(".py")
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+    def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Read the schema and judge the code's SQL against it, in the sandbox."""
         schema = sorted(
             p for p in context.files if p.endswith(".sql") and context.roles.get(p) == "schema"
         )
         if not schema:
-            return ToolReport([])  # no schema of Database Engineering's: nothing to hold the SQL to
+            return frame.ToolReport(
+                []
+            )  # no schema of Database Engineering's: nothing to hold the SQL to
         dialect = engine_of(context.dependencies)
         job = {"dialect": dialect, "schema": schema, "code": list(paths)}
         label = self.tools[0].label()
         command = f"sqlglot ({dialect}): the SQL of {' '.join(paths)} against {' '.join(schema)}"
-        result, report = reported(self.name, "code_sql.py", context, [json.dumps(job)])
+        result, report = frame.reported(self.name, "code_sql.py", context, [json.dumps(job)])
         if report is None or not isinstance(report.get("findings"), list):
-            return not_reported(self.name, command, result, label, paths[0], "sqlglot")
+            return frame.not_reported(self.name, command, result, label, paths[0], "sqlglot")
         findings = [
-            Finding(str(f.get("path")), f"line {f.get('line')}: the SQL {f.get('message')}")
+            frame.Finding(str(f.get("path")), f"line {f.get('line')}: the SQL {f.get('message')}")
             for f in report["findings"]
             if isinstance(f, dict)
         ]
         statements = int(report.get("statements") or 0)
         if not statements:
-            run = judged_run(self.name, command, result, label, [], [])
-            return ToolReport([run.model_copy(update={"summary": "no SQL in the code"})], [])
-        run = judged_run(self.name, command, result, label, paths, findings)
+            run = frame.judged_run(self.name, command, result, label, [], [])
+            return frame.ToolReport([run.model_copy(update={"summary": "no SQL in the code"})], [])
+        run = frame.judged_run(self.name, command, result, label, paths, findings)
         told = f"{statements} statement(s) against {len(report.get('tables') or {})} table(s)"
-        return ToolReport([run.model_copy(update={"summary": f"{run.summary}; {told}"})], findings)
+        return frame.ToolReport(
+            [run.model_copy(update={"summary": f"{run.summary}; {told}"})], findings
+        )

@@ -16,15 +16,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from devfactory.checks.tools import tool_frame as frame
 from devfactory.checks.tools.contract import designs
-from devfactory.checks.tools.tool_frame import (
-    DRIVERS,
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    broken_run,
-)
 from devfactory.contracts import CheckRun
 from devfactory.software.plan import module_name
 
@@ -34,7 +27,7 @@ class ApiFuzzCheck:
     """The running service answers valid requests as the designed document says (schemathesis)."""
 
     name = "api_fuzz"
-    tools = (Tool("schemathesis"),)
+    tools = (frame.Tool("schemathesis"),)
     promise = (
         "Once the code is built, the service is started in the sandbox and schemathesis sends it "
         "valid requests generated from your OpenAPI document (a bounded, seeded draw per "
@@ -49,12 +42,14 @@ class ApiFuzzCheck:
         design = path.endswith((".yaml", ".yml", ".json"))
         return not code and design and not path.startswith("tests/")
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+    def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Start the service and run schemathesis on it with each designed document."""
         designed = designs(context.files)  # the OpenAPI documents, as contract.py reads them
         documents = [p for p in paths if p in designed]
         if not documents or not context.serve:
-            return ToolReport([])  # no design, or software that serves nothing: nothing to run
+            return frame.ToolReport(
+                []
+            )  # no design, or software that serves nothing: nothing to run
         entry = next((a for a in context.serve if ":" in a and "{" not in a), "")
         service = next(
             (p for p in context.code if module_name(p) == entry.split(":")[0]),
@@ -65,7 +60,7 @@ class ApiFuzzCheck:
         env = context.sandbox.environment([*context.dependencies, *context.packages])
         label = self.tools[0].label() + ", the service in the project's environment"
         runs: list[CheckRun] = []
-        findings: list[Finding] = []
+        findings: list[frame.Finding] = []
         for design in documents:
             job = {
                 "python": str(env.path / "bin" / "python"),
@@ -79,7 +74,7 @@ class ApiFuzzCheck:
             command = f"schemathesis run {design} against the running service ({entry})"
             result, report = context.sandbox.run_driver(
                 self.name,
-                DRIVERS / "api_fuzz.py",
+                frame.DRIVERS / "api_fuzz.py",
                 [json.dumps(job)],
                 context.workspace,
                 context.env,
@@ -87,13 +82,17 @@ class ApiFuzzCheck:
             )
             operations = report.get("operations")
             if result.exit_code != 0 or not isinstance(operations, dict):
-                run = broken_run(self.name, command, result, label)
+                run = frame.broken_run(self.name, command, result, label)
                 runs.append(run)
-                findings.append(Finding(design, f"schemathesis did not report: {run.summary}"))
+                findings.append(
+                    frame.Finding(design, f"schemathesis did not report: {run.summary}")
+                )
                 continue
             tail = " ".join(str(report.get("tail", "")).split())[-400:]
             if not report.get("started"):
-                findings.append(Finding(service, f"the service did not start to be tested: {tail}"))
+                findings.append(
+                    frame.Finding(service, f"the service did not start to be tested: {tail}")
+                )
                 runs.append(
                     CheckRun(
                         name=self.name,
@@ -108,10 +107,10 @@ class ApiFuzzCheck:
                 continue
             if not operations:
                 said = f"schemathesis reported no operation (exit {report.get('exit')}): {tail}"
-                findings.append(Finding(design, said[:600]))
+                findings.append(frame.Finding(design, said[:600]))
             failing = {name: said for name, said in operations.items() if said}
             for name, said in sorted(failing.items()):
-                findings.append(Finding(service, f"{name}: {'; '.join(said)[:600]}"))
+                findings.append(frame.Finding(service, f"{name}: {'; '.join(said)[:600]}"))
             runs.append(
                 CheckRun(
                     name=self.name,
@@ -126,4 +125,4 @@ class ApiFuzzCheck:
                     tool=label,
                 )
             )
-        return ToolReport(runs, findings)
+        return frame.ToolReport(runs, findings)

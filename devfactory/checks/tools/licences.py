@@ -20,14 +20,7 @@ from packaging.licenses import InvalidLicenseExpression, canonicalize_license_ex
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from devfactory.checks.tools.tool_frame import (
-    DRIVERS,
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    broken_run,
-)
+from devfactory.checks.tools import tool_frame as frame
 from devfactory.contracts import CheckRun
 from devfactory.software.plan import PLAN_PATH
 
@@ -173,7 +166,7 @@ class LicenceCheck:
     """Every declared dependency is under a licence the policy allows (its installed metadata)."""
 
     name = "licences"
-    tools = (Tool("packaging"),)
+    tools = (frame.Tool("packaging"),)
     promise = (
         "Once the software is built, each dependency the build plan declares has its licence "
         "read from its installed metadata (`License-Expression`, else its classifiers, else its "
@@ -185,7 +178,7 @@ class LicenceCheck:
         """Look at the build plan: the dependencies are declared there."""
         return path == PLAN_PATH
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+    def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Read the declared dependencies' licences in the project's environment."""
         names = declared(context.dependencies)
         label = f"importlib.metadata, {self.tools[0].label()}"
@@ -194,18 +187,22 @@ class LicenceCheck:
             quiet = CheckRun(
                 name=self.name, command="", summary="not run: no dependency declared", tool=label
             )
-            return ToolReport([quiet], [])
+            return frame.ToolReport([quiet], [])
         env = context.sandbox.environment(list(context.dependencies))
         result, report = context.sandbox.run_driver(
-            self.name, DRIVERS / "licence_metadata.py", names, context.workspace, env
+            self.name, frame.DRIVERS / "licence_metadata.py", names, context.workspace, env
         )
         read = report.get("distributions")
         if result.exit_code != 0 or not isinstance(read, dict):
-            run = broken_run(self.name, command, result, label)
-            return ToolReport([run], [Finding("", f"no licence could be read: {run.summary}")])
+            run = frame.broken_run(self.name, command, result, label)
+            return frame.ToolReport(
+                [run], [frame.Finding("", f"no licence could be read: {run.summary}")]
+            )
         allowed = context.settings.licence_allowed if context.settings is not None else ()
         findings = [
-            Finding("", said) for name in names if (said := judged(name, read.get(name), allowed))
+            frame.Finding("", said)
+            for name in names
+            if (said := judged(name, read.get(name), allowed))
         ]
         run = CheckRun(
             name=self.name,
@@ -218,7 +215,7 @@ class LicenceCheck:
             summary=f"{len(findings)} finding(s)" if findings else f"{len(names)} allowed",
             tool=label,
         )
-        return ToolReport([run], findings)
+        return frame.ToolReport([run], findings)
 
 
 def judged(name: str, found: object, allowed: Iterable[str]) -> str:
@@ -281,7 +278,7 @@ class LicenceFileCheck:
     """The delivered software carries a LICENSE its metadata and SPDX headers agree with."""
 
     name = "licence_file"
-    tools = (Tool("packaging"),)
+    tools = (frame.Tool("packaging"),)
     promise = (
         "Once the software is built, it must carry its licence: a `LICENSE` file at the root "
         "(the full text of a licence the `licence_allowed` setting allows; MIT unless the "
@@ -294,24 +291,28 @@ class LicenceFileCheck:
         """Look at every file: the licence file, the metadata, the headers."""
         return True
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+    def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Tell the licence file's licence and hold the metadata and headers to it."""
         found = next((p for p in LICENCE_FILES if p in context.files), "")
         label = f"packaging's SPDX parser, {self.tools[0].label()}"
-        findings: list[Finding] = []
+        findings: list[frame.Finding] = []
         allowed = context.settings.licence_allowed if context.settings is not None else ()
         spdx = licence_of_text(context.files[found]) if found else ""
         if not found:
             findings.append(
-                Finding("LICENSE", "the software carries no LICENSE: write the licence's full text")
+                frame.Finding(
+                    "LICENSE", "the software carries no LICENSE: write the licence's full text"
+                )
             )
         elif not spdx:
             findings.append(
-                Finding(found, "its licence cannot be told: give the full text of an SPDX licence")
+                frame.Finding(
+                    found, "its licence cannot be told: give the full text of an SPDX licence"
+                )
             )
         elif allowed and not satisfiable(spdx, allowed):
             findings.append(
-                Finding(
+                frame.Finding(
                     found, f"is {spdx}, which the licence policy (licence_allowed) does not allow"
                 )
             )
@@ -319,13 +320,13 @@ class LicenceFileCheck:
             declared = declared_licence(context.files["pyproject.toml"])
             if declared is None:
                 findings.append(
-                    Finding(
+                    frame.Finding(
                         "pyproject.toml", f'declares no licence: add license = "{spdx or "MIT"}"'
                     )
                 )
             elif spdx and declared.strip() != spdx:
                 said = f"declares licence {declared!r}, but {found or 'LICENSE'} is {spdx}"
-                findings.append(Finding("pyproject.toml", said))
+                findings.append(frame.Finding("pyproject.toml", said))
         headers = 0
         for path in paths:
             for match in _SPDX_HEADER.finditer(context.files.get(path, "")):
@@ -333,7 +334,7 @@ class LicenceFileCheck:
                 if spdx and match.group(1).strip() != spdx:
                     named = match.group(1).strip()
                     said = f"says SPDX-License-Identifier: {named}, but the licence is {spdx}"
-                    findings.append(Finding(path, said))
+                    findings.append(frame.Finding(path, said))
         run = CheckRun(
             name=self.name,
             command=f"{found or 'LICENSE'}'s licence; pyproject.toml and SPDX headers held to it",
@@ -345,4 +346,4 @@ class LicenceFileCheck:
             + f"; {headers} SPDX header(s)",
             tool=label,
         )
-        return ToolReport([run], findings)
+        return frame.ToolReport([run], findings)

@@ -19,14 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from devfactory.checks.tools.tool_frame import (
-    DRIVERS,
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    broken_run,
-)
+from devfactory.checks.tools import tool_frame as frame
 from devfactory.contracts import CheckRun
 
 
@@ -35,7 +28,7 @@ class MutationCheck:
     """The tests catch mutants of the planned code (cosmic-ray), not only pass on it."""
 
     name = "mutation_score"
-    tools = (Tool("cosmic-ray"),)
+    tools = (frame.Tool("cosmic-ray"),)
     promise = (
         "Once the code is built, cosmic-ray mutates it one small change at a time (an operator, "
         "a comparison, a constant, a boolean), a bounded draw of mutants spread over the code "
@@ -49,17 +42,19 @@ class MutationCheck:
         name = path.rsplit("/", 1)[-1]
         return not code and name.endswith(".py") and name.startswith("test")
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+    def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Run the baseline and the drawn mutants in one run in the sandbox."""
         tests = [p for p in paths if not context.tests or p in context.tests]
         modules = [p for p in context.code if p.endswith(".py") and p in context.files]
         label = self.tools[0].label() + ", pytest in the project's environment"
         if not tests or not modules:
             said = "no test file" if not tests else "no code module"
-            return ToolReport([CheckRun(name=self.name, command="", summary=f"not run: {said}")])
+            return frame.ToolReport(
+                [CheckRun(name=self.name, command="", summary=f"not run: {said}")]
+            )
         ran = next((c for c in context.code_checks if c.name == "tests"), None)
         if ran is not None and not ran.ok:
-            return ToolReport([])  # the tests fail as they are: their own check says so, once
+            return frame.ToolReport([])  # the tests fail as they are: their own check says so, once
         settings = context.settings
         most = settings.mutation_mutants_max if settings is not None else 12
         run_s = settings.mutation_run_s if settings is not None else 30.0
@@ -79,7 +74,7 @@ class MutationCheck:
         )
         result, report = context.sandbox.run_driver(
             self.name,
-            DRIVERS / "mutation_run.py",
+            frame.DRIVERS / "mutation_run.py",
             [json.dumps(job)],
             context.workspace,
             context.env,
@@ -87,8 +82,10 @@ class MutationCheck:
         )
         baseline, mutants = report.get("baseline"), report.get("mutants")
         if result.exit_code != 0 or not isinstance(baseline, dict) or not isinstance(mutants, list):
-            run = broken_run(self.name, command, result, label)
-            return ToolReport([run], [Finding(tests[0], f"the mutants did not run: {run.summary}")])
+            run = frame.broken_run(self.name, command, result, label)
+            return frame.ToolReport(
+                [run], [frame.Finding(tests[0], f"the mutants did not run: {run.summary}")]
+            )
         if not baseline.get("ok"):
             quiet = CheckRun(
                 name=self.name,
@@ -99,7 +96,7 @@ class MutationCheck:
                 summary="not judged: the tests do not pass on the code as it is",
                 tool=label,
             )
-            return ToolReport([quiet], [])
+            return frame.ToolReport([quiet], [])
         judged = [m for m in mutants if isinstance(m, dict) and m.get("outcome") != "incompetent"]
         caught = [m for m in judged if m.get("outcome") == "killed"]
         missed = [m for m in judged if m.get("outcome") == "survived"]
@@ -118,7 +115,7 @@ class MutationCheck:
             shares: dict[str, float] = covered.get("modules") or {}
             low = ", ".join(f"{m} {p}%" for m, p in sorted(shares.items(), key=lambda i: i[1])[:3])
             findings.append(
-                Finding(
+                frame.Finding(
                     tests[0],
                     f"the tests run {percent}% of the code's lines, below coverage_min "
                     f"({least_covered}%); least run: {low}",
@@ -131,7 +128,7 @@ class MutationCheck:
             )
             how = "none" if not caught else f"only {len(caught)} ({score:.0%}, below {least:.0%})"
             findings.append(
-                Finding(
+                frame.Finding(
                     tests[0],
                     f"the tests catch {how} of {len(judged)} mutants of the code: they still pass "
                     f"with {examples}. Assert on what the code returns or prints for given inputs",
@@ -148,4 +145,4 @@ class MutationCheck:
             summary=summary,
             tool=label,
         )
-        return ToolReport([run], findings)
+        return frame.ToolReport([run], findings)

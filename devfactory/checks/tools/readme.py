@@ -26,14 +26,7 @@ from markdown_it import MarkdownIt
 if TYPE_CHECKING:
     from devfactory.sandbox.results import CommandResult
 
-from devfactory.checks.tools.tool_frame import (
-    DRIVERS,
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    broken_run,
-)
+from devfactory.checks.tools import tool_frame as frame
 from devfactory.contracts import CheckRun
 
 MAX_README_CHARS = 200_000
@@ -131,7 +124,7 @@ def examples(markdown: str) -> tuple[list[Example], list[Skip]]:
 
 
 def run_examples(
-    context: ToolContext, name: str, runnable: Sequence[Example], per_example: float
+    context: frame.ToolContext, name: str, runnable: Sequence[Example], per_example: float
 ) -> tuple[CommandResult, list[dict[str, object]] | None]:
     """Run examples in order in the sandbox with the project's environment (``readme_run.py``).
 
@@ -143,7 +136,7 @@ def run_examples(
     plan = json.dumps([asdict(e) for e in runnable])
     result, report = context.sandbox.run_driver(
         name,
-        DRIVERS / "readme_run.py",
+        frame.DRIVERS / "readme_run.py",
         [plan, str(per_example), str(budget)],
         context.workspace,
         env,
@@ -159,12 +152,12 @@ class ExamplesRun:
     """Examples run and judged: the record (its summary the caller's), findings, outcomes."""
 
     record: CheckRun
-    findings: list[Finding]
+    findings: list[frame.Finding]
     outcomes: list[dict[str, object]]
 
 
 def run_and_judge(
-    context: ToolContext,
+    context: frame.ToolContext,
     name: str,
     path: str,
     todo: Sequence[Example],
@@ -176,10 +169,12 @@ def run_and_judge(
     """Run ``todo`` (from the document ``path``); each that fails is a finding at its line."""
     result, outcomes = run_examples(context, name, todo, per_example)
     if outcomes is None:
-        run = broken_run(name, command, result, label)
-        return ExamplesRun(run, [Finding(path, f"the examples did not run: {run.summary}")], [])
+        run = frame.broken_run(name, command, result, label)
+        return ExamplesRun(
+            run, [frame.Finding(path, f"the examples did not run: {run.summary}")], []
+        )
     findings = [
-        Finding(path, f"line {example.line}: {said(example, outcome)}")
+        frame.Finding(path, f"line {example.line}: {said(example, outcome)}")
         for example, outcome in zip(todo, outcomes, strict=False)
         if not outcome.get("ok")
     ]
@@ -206,7 +201,7 @@ class ReadmeCommandsCheck:
     """Every command and example of the README runs against the delivered software."""
 
     name = "readme_commands"
-    tools = (Tool("markdown-it-py"),)
+    tools = (frame.Tool("markdown-it-py"),)
     promise = (
         "Once the software is built, every example of your README runs in the sandbox against "
         "it, in order, in the project's folder with its dependencies installed and its console "
@@ -222,14 +217,14 @@ class ReadmeCommandsCheck:
         """Look at the README files (Documentation's deliverable)."""
         return path.rsplit("/", 1)[-1].lower() == "readme.md"
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+    def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Run each README's examples in the sandbox with the project's environment."""
         settings = context.settings
         per_command = settings.readme_command_s if settings is not None else 20.0
         most = settings.readme_commands_max if settings is not None else 20
         label = self.tools[0].label() + ", the project's environment"
         runs: list[CheckRun] = []
-        findings: list[Finding] = []
+        findings: list[frame.Finding] = []
         for path in paths:
             runnable, skipped = examples(context.files.get(path, ""))
             dropped = runnable[most:]
@@ -256,4 +251,4 @@ class ReadmeCommandsCheck:
             if dropped:
                 notes.append(f"{len(dropped)} past readme_commands_max not run")
             runs.append(done.record.model_copy(update={"summary": "; ".join(notes)[:300]}))
-        return ToolReport(runs, findings)
+        return frame.ToolReport(runs, findings)

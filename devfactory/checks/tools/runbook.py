@@ -21,13 +21,8 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from devfactory.checks.tools import tool_frame as frame
 from devfactory.checks.tools.readme import Example, examples, run_and_judge
-from devfactory.checks.tools.tool_frame import (
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-)
 from devfactory.contracts import CheckRun
 
 OPERATOR_TOOLS = frozenset(
@@ -79,7 +74,7 @@ class RunbookCheck:
     """The runbook's probes answer against the running service; every command it names exists."""
 
     name = "runbook_commands"
-    tools = (Tool("markdown-it-py"),)
+    tools = (frame.Tool("markdown-it-py"),)
     promise = (
         "Once the code is built, the shell commands of your runbook are read: each probe of the "
         "service (`curl`, `wget` or `http` of a localhost URL) runs against the service itself, "
@@ -94,11 +89,11 @@ class RunbookCheck:
         """Look at Markdown files (the plan's roles say which are SRE's)."""
         return not code and path.endswith((".md", ".markdown"))
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+    def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Look up every program, then start the service and run the probes."""
         label = self.tools[0].label() + ", the project's environment"
         runs: list[CheckRun] = []
-        findings: list[Finding] = []
+        findings: list[frame.Finding] = []
         for path in (p for p in paths if context.roles.get(p) == "ops"):
             runnable, skipped = examples(context.files.get(path, ""))
             shells = [e for e in runnable if e.kind == "shell"]
@@ -112,7 +107,7 @@ class RunbookCheck:
                 looked_up.append(Example(example.line, "exists", program))
             for probe in probes if not context.serve else []:
                 findings.append(
-                    Finding(
+                    frame.Finding(
                         path,
                         f"line {probe.line}: `{probe.text[:120]}` probes a service, but the "
                         "software serves nothing (the build plan's entry point is no web app)",
@@ -140,4 +135,4 @@ class RunbookCheck:
                 if done.outcomes
                 else done.record
             )
-        return ToolReport(runs, findings)
+        return frame.ToolReport(runs, findings)

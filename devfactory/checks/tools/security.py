@@ -11,15 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from devfactory.checks.tools.tool_frame import (
-    DRIVERS,
-    Finding,
-    Tool,
-    ToolContext,
-    ToolReport,
-    broken_run,
-    judged_run,
-)
+from devfactory.checks.tools import tool_frame as frame
 
 
 def serious(severity: str, confidence: str) -> bool:
@@ -38,7 +30,7 @@ class CodeSecurityCheck:
     """The delivered code has no serious bandit finding and no secret (detect-secrets)."""
 
     name = "code_security"
-    tools = (Tool("bandit"), Tool("detect-secrets"))
+    tools = (frame.Tool("bandit"), frame.Tool("detect-secrets"))
     promise = (
         "Once the code is built, bandit scans every code file (not tests): a high-severity "
         "finding, or a medium one found with high confidence (`eval` of input, an unsafe YAML "
@@ -50,12 +42,12 @@ class CodeSecurityCheck:
         """Look at the Python files the plan calls code."""
         return code and path.endswith(".py")
 
-    def run(self, context: ToolContext, paths: Sequence[str]) -> ToolReport:
+    def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Scan the code with both tools in one run in the sandbox."""
         label = ", ".join(t.label() for t in self.tools)
         command = f"bandit -f json; detect-secrets scan: {' '.join(paths)}"
         result, report = context.sandbox.run_driver(
-            self.name, DRIVERS / "security_scan.py", paths, context.workspace, context.env
+            self.name, frame.DRIVERS / "security_scan.py", paths, context.workspace, context.env
         )
         scans: dict[str, dict[str, Any]] = {}
         broken = []
@@ -68,12 +60,12 @@ class CodeSecurityCheck:
                     f"{key}: {value.get('error') if isinstance(value, dict) else 'no report'}"
                 )
         if result.exit_code != 0 or broken:
-            run = broken_run(self.name, command, result, label)
+            run = frame.broken_run(self.name, command, result, label)
             said = "; ".join(broken)
-            return ToolReport(
-                [run], [Finding(paths[0], f"the scan did not report: {said or run.summary}")]
+            return frame.ToolReport(
+                [run], [frame.Finding(paths[0], f"the scan did not report: {said or run.summary}")]
             )
-        findings: list[Finding] = []
+        findings: list[frame.Finding] = []
         noted = 0
         for item in scans["bandit"].get("results", []):
             if serious(str(item.get("severity")), str(item.get("confidence"))):
@@ -81,7 +73,7 @@ class CodeSecurityCheck:
                     f"line {item.get('line')}: bandit {item.get('test')} "
                     f"({str(item.get('severity')).lower()} severity): {item.get('text')}"
                 )
-                findings.append(Finding(str(item.get("path")), text))
+                findings.append(frame.Finding(str(item.get("path")), text))
             else:
                 noted += 1
         for item in scans["detect-secrets"].get("results", []):
@@ -89,10 +81,10 @@ class CodeSecurityCheck:
                 f"line {item.get('line')}: a secret in the code ({item.get('type')}): "
                 "read it from the environment instead"
             )
-            findings.append(Finding(str(item.get("path")), text))
-        run = judged_run(self.name, command, result, label, paths, findings)
+            findings.append(frame.Finding(str(item.get("path")), text))
+        run = frame.judged_run(self.name, command, result, label, paths, findings)
         if noted:
             run = run.model_copy(
                 update={"summary": f"{run.summary}; {noted} minor bandit note(s) not sent back"}
             )
-        return ToolReport([run], findings)
+        return frame.ToolReport([run], findings)
