@@ -88,7 +88,7 @@ format: setup ## Apply ruff's formatting and fixes.
 	$(BIN)/ruff format devfactory tests bench eval
 
 config-doc: setup ## Regenerate docs/configuration.md from the settings' own descriptions.
-	$(BIN)/python -c "from devfactory.settings import reference; open('docs/configuration.md', 'w').write(reference())"
+	$(BIN)/python -c "from devfactory.settings.reference import reference; open('docs/configuration.md', 'w').write(reference())"
 
 graph: setup ## Regenerate docs/graph-*.mmd from the pipelines.
 	$(BIN)/devfactory graph --pipeline mvp -o docs/graph-mvp.mmd

@@ -99,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     case = dev_case(args.case)
     settings = Settings()
-    model = ensure_model_file(settings.data_dir)
+    model = ensure_model_file(settings.storage.data_dir)
     result: dict[str, Any] = {"case": case, "pipeline": "lean", "cap_s": args.cap}
     with tempfile.TemporaryDirectory(prefix="dfc-", dir="/tmp") as tmp:
         tmp_env = private_tmp(Path(tmp) / "t")
@@ -111,7 +111,7 @@ def main() -> None:
         env.update(
             DEVFACTORY_DATA_DIR=str(data),
             DEVFACTORY_EMBEDDED_SERVER_SLOTS=str(args.slots),
-            DEVFACTORY_EMBEDDED_THREADS=str(settings.embedded_threads),
+            DEVFACTORY_EMBEDDED_THREADS=str(settings.serving.embedded_threads),
             PYTHONPATH=str(ROOT),
         )
         try:

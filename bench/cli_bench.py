@@ -95,7 +95,7 @@ def fill(settings: Any, runs: int) -> str:
             ident,
             f"A command-line tool that counts the words in a text file, number {n}",
             "mvp",
-            str(settings.data_dir / "runs" / ident),
+            str(settings.storage.data_dir / "runs" / ident),
             driver="bench",
             lease_s=1.0,
         )

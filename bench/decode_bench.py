@@ -71,7 +71,7 @@ def one_round(server: LocalServer, sequences: int, tokens: int, seed: int) -> di
 
 def measure(settings: Settings, parallel: list[int], tokens: int, rounds: int) -> dict[str, Any]:
     """Start the benchmark's server, warm it, and time ``rounds`` rounds of each parallelism."""
-    model = ensure_model_file(settings.data_dir)
+    model = ensure_model_file(settings.storage.data_dir)
     server = LocalServer(plan(settings, model, max(parallel)))
     try:
         started = time.perf_counter()

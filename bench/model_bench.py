@@ -123,12 +123,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dfb-", dir="/tmp") as tmp:
         private_tmp(Path(tmp))
         settings = Settings()
-        served = plan(settings, ensure_model_file(settings.data_dir), 1)
+        served = plan(settings, ensure_model_file(settings.storage.data_dir), 1)
         chat = build_served(
             served,
             max_tokens=args.out_tokens,
             temperature=0.2,
-            timeout_s=settings.model_call_timeout_s,
+            timeout_s=settings.serving.model_call_timeout_s,
             repeat_penalty=SMALL.repeat_penalty,
         )
         try:

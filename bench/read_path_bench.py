@@ -327,7 +327,9 @@ def main() -> None:
         "rounds": args.rounds,
         "requests_per_round": args.clients * max(1, args.requests // args.clients),
         "finished_runs_kept": (
-            args.kept if args.kept is not None else Settings(data_dir=data).api_finished_runs_kept
+            args.kept
+            if args.kept is not None
+            else Settings(data_dir=data).service.api_finished_runs_kept
         ),
         "health": asdict(health),
         "get_run": asdict(get_run),

@@ -28,7 +28,7 @@ import httpx
 from devfactory.models.local_server import LocalServer, ServerPlan, default_threads, local_server
 from devfactory.models.packaged import ensure_model_file
 from devfactory.models.server_chat import ServerTransport
-from devfactory.settings import Settings
+from devfactory.settings import FlatSettings, Settings
 
 MODEL_ENV: Final = "DEVFACTORY_BENCH_MODEL"
 """The model file the benchmark's server serves, for the processes it starts."""
@@ -60,25 +60,25 @@ def private_tmp(folder: Path) -> dict[str, str]:
 
 def plan(settings: Settings, model: Path, slots: int) -> ServerPlan:
     """Return the server plan of ``settings`` for ``model``, with ``slots`` sequences at once."""
-    threads = default_threads(settings.embedded_threads)
+    threads = default_threads(settings.serving.embedded_threads)
     return dataclasses.replace(ServerPlan.from_settings(settings, model, threads), slots=slots)
 
 
 def model_file(settings: Settings) -> Path:
     """Return the embedded model's file: ``MODEL_ENV``'s, else the data directory's (verified)."""
     named = os.environ.get(MODEL_ENV)
-    return Path(named) if named else ensure_model_file(settings.data_dir)
+    return Path(named) if named else ensure_model_file(settings.storage.data_dir)
 
 
 def client(server: LocalServer, timeout_s: float = 600.0) -> httpx.Client:
     """Return an HTTP client that reaches ``server`` the way ``ServerChatModel`` does."""
-    min_tps = Settings.model_fields["served_min_decode_tps"].default
+    min_tps = FlatSettings.model_fields["served_min_decode_tps"].default
     return httpx.Client(transport=ServerTransport(server, timeout_s, min_tps), timeout=timeout_s)
 
 
 def server_of(settings: Settings) -> LocalServer:
     """Return this process's handle on the benchmark's server (``MODEL_ENV``, ``SLOTS_ENV``)."""
-    slots = int(os.environ.get(SLOTS_ENV, settings.embedded_server_slots))
+    slots = int(os.environ.get(SLOTS_ENV, settings.serving.embedded_server_slots))
     return local_server(plan(settings, model_file(settings), slots))
 
 

@@ -92,7 +92,7 @@ def configuration(
     settings: Settings, name: str, draft: Path | None, draft_max: int, tokens: int, rounds: int
 ) -> dict[str, Any]:
     """Measure one server configuration: its own server, warmed, then ``rounds`` rounds."""
-    model = ensure_model_file(settings.data_dir, SMALL if name == "0.5B" else CODER)
+    model = ensure_model_file(settings.storage.data_dir, SMALL if name == "0.5B" else CODER)
     server_plan = dataclasses.replace(
         plan(settings, model, 1), draft=draft, draft_max=draft_max if draft else 0
     )
@@ -121,7 +121,7 @@ def configuration(
 
 def measure(settings: Settings, draft_maxes: list[int], tokens: int, rounds: int) -> dict[str, Any]:
     """Measure the 0.5B, the 1.5B, and the 1.5B with the 0.5B drafting ``draft_maxes`` tokens."""
-    draft = ensure_model_file(settings.data_dir, SMALL)
+    draft = ensure_model_file(settings.storage.data_dir, SMALL)
     found = {
         "0.5B": configuration(settings, "0.5B", None, 0, tokens, rounds),
         "1.5B": configuration(settings, "1.5B", None, 0, tokens, rounds),

@@ -47,7 +47,7 @@ from typing_extensions import TypedDict
 
 from devfactory.factory.facade import Factory
 from devfactory.factory.intake import StartRequest
-from devfactory.settings import Settings
+from devfactory.settings import FlatSettings, Settings
 from tests.fakes import ScriptedModels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,7 +139,7 @@ def bench_variant(
     raw_ms: list[float] = []
     with Factory(settings_for(data, variant), models=ScriptedModels()) as factory:
         raw = raw_graph(PostgresSaver(factory.pool), stages, nodes)  # type: ignore[arg-type]
-        memory_on = factory.settings.memory_enabled
+        memory_on = factory.settings.recall.memory_enabled
         spent: list[tuple[str, float]] = []
         by_call: dict[str, list[float]] = {name: [] for name in MEMORY_CALLS}
         if memory_on:
@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["memory", "no-memory", "facts-queued"])
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "stage.json")
     args = parser.parse_args()
-    known = set(Settings.model_fields)
+    known = set(FlatSettings.model_fields)
     variants = [v for v in args.variants if v != "facts-queued" or "fact_queue" in known]
     rows = []
     with tempfile.TemporaryDirectory(prefix="stage-bench-") as tmp:

@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     settings = Settings()
-    model = ensure_model_file(settings.data_dir)
+    model = ensure_model_file(settings.storage.data_dir)
     slots = max(WORKERS)
     with tempfile.TemporaryDirectory(prefix="dfw-", dir="/tmp") as tmp:
         tmp_env = private_tmp(Path(tmp) / "t")
@@ -147,7 +147,7 @@ def main() -> None:
         env.update(tmp_env)
         env.update({MODEL_ENV: str(model), SLOTS_ENV: str(slots), TOKENS_ENV: str(args.tokens)})
         env["DEVFACTORY_MODELS_FACTORY"] = "bench.workers_bench:models"
-        env["DEVFACTORY_EMBEDDED_THREADS"] = str(settings.embedded_threads)
+        env["DEVFACTORY_EMBEDDED_THREADS"] = str(settings.serving.embedded_threads)
         server = LocalServer(plan(settings, model, slots))
         endpoint = server.ensure()  # this process's lease keeps it up between rounds
         result: dict[str, Any] = {

@@ -236,9 +236,9 @@ class UserStore:
     def of(cls, settings: Settings) -> UserStore:
         """Return the configured users file (``users_file``, else ``<data_dir>/users.yaml``)."""
         return cls(
-            settings.users_file or settings.data_dir / "users.yaml",
-            checks_at_once=settings.password_checks_at_once,
-            checks_waiting=settings.password_checks_waiting,
+            settings.service.users_file or settings.storage.data_dir / "users.yaml",
+            checks_at_once=settings.service.password_checks_at_once,
+            checks_waiting=settings.service.password_checks_waiting,
         )
 
     def _hash(self, password: str) -> str:

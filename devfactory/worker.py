@@ -72,8 +72,8 @@ def expire_pauses(factory: Factory) -> list[str]:
     workers. A rule set to "wait" (or an "unattended" one whose rule waits, or
     a governance approval nobody pre-approved) and a hold leave it to a person.
     """
-    policy = load_policy(factory.settings.policy_file)
-    default = factory.settings.pause_expiry_s
+    policy = load_policy(factory.settings.runs.policy_file)
+    default = factory.settings.runs.pause_expiry_s
     limits = [r.deadline_s for r in policy.approval_rules if r.deadline_s]
     limits += [default] if default > 0 else []
     if not limits:
@@ -124,7 +124,7 @@ def sweep(factory: Factory) -> Swept:
     """Requeue, fail or end the worker-driven runs nobody drives; answer expired pauses."""
     requeued: list[str] = []
     failed: list[tuple[str, str]] = []
-    cap = factory.settings.max_run_crashes
+    cap = factory.settings.runs.max_run_crashes
     for row in factory.queue.orphans():
         if row.cancel_by:
             factory.end_idle(
@@ -142,7 +142,7 @@ def sweep(factory: Factory) -> Swept:
                 extra={"run_id": row.run_id},
             )
             requeued.append(row.run_id)
-    days = factory.settings.retention_days
+    days = factory.settings.storage.retention_days
     archived = factory.queue.archive_finished(days) if days > 0 else []
     return Swept(tuple(requeued), tuple(failed), tuple(expire_pauses(factory)), tuple(archived))
 
@@ -185,7 +185,7 @@ class Watchdog(threading.Thread):
 
     def run(self) -> None:
         """Sweep while leading, until stopped; a failed sweep is logged and tried again."""
-        interval = self.factory.settings.watchdog_interval_s
+        interval = self.factory.settings.service.watchdog_interval_s
         try:
             while not self._halt.is_set():
                 if self._lead():
@@ -228,7 +228,7 @@ class Worker:
     def step(self) -> RunReport | None:
         """Claim and drive one queued run; None when the queue is empty."""
         driver = new_driver()
-        row = self.factory.queue.claim(driver, self.factory.settings.run_lease_seconds)
+        row = self.factory.queue.claim(driver, self.factory.settings.runs.run_lease_seconds)
         if row is None:
             return None
         self.driven.append(row.run_id)
@@ -259,7 +259,7 @@ class Worker:
         next one. A database that goes away is waited for: the worker listens
         again once it is back, and the watchdog requeues what was cut short.
         """
-        poll = self.factory.settings.worker_poll_s
+        poll = self.factory.settings.service.worker_poll_s
         idle_since = time.monotonic()
         while not self.stopping and not self._done(max_runs):
             try:

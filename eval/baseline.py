@@ -189,11 +189,11 @@ def resolve(settings: Any, alias: str = ALIAS) -> BaselineModel:
     """
     from devfactory.models.router import model_source
 
-    capped = settings.with_overrides(stage_max_tokens=settings.baseline_max_tokens)
+    capped = settings.with_overrides(stage_max_tokens=settings.generation.baseline_max_tokens)
     resolved = model_source(capped).resolve(alias)
     label = str(getattr(resolved, "label", alias))
-    sampling = sampling_of(getattr(resolved, "chat", None), capped.temperature)
-    return BaselineModel(resolved.plain(), label, capped.baseline_max_tokens, sampling)
+    sampling = sampling_of(getattr(resolved, "chat", None), capped.generation.temperature)
+    return BaselineModel(resolved.plain(), label, capped.generation.baseline_max_tokens, sampling)
 
 
 def baseline_missing() -> str:

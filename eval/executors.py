@@ -167,13 +167,13 @@ def sandbox_executor(settings: Any = None) -> SandboxExecutor:
 
     settings = settings or get_settings()
     try:
-        sandbox = Sandbox.from_settings(settings)
+        sandbox = Sandbox.from_settings(settings.sandboxing, settings.storage.data_dir)
         check = getattr(sandbox, "check", None)
         if check is not None:
             check()
     except Exception as exc:  # noqa: BLE001 - SandboxUnavailableError and kin
         raise ExecutorUnavailableError(f"the sandbox does not work here: {exc}") from None
-    return SandboxExecutor(sandbox, f"sandbox ({getattr(settings, 'sandbox', 'default')})")
+    return SandboxExecutor(sandbox, f"sandbox ({settings.sandboxing.sandbox})")
 
 
 # --- this interpreter, for the reference self-test ---------------------------------------

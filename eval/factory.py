@@ -99,13 +99,13 @@ def setting_overrides(pairs: Sequence[str]) -> dict[str, str]:
         ValueError: a pair is not ``name=value`` or names no setting of the factory.
 
     """
-    from devfactory.settings import FLAT_LIMITS, Settings
+    from devfactory.settings import FLAT_LIMITS, FlatSettings
 
     env = {f"DEVFACTORY_{name.upper()}": value for name, value in RUN_DEFAULTS.items()}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         name = name.strip().lower().replace("-", "_")
-        if not sep or (name not in Settings.model_fields and name not in FLAT_LIMITS):
+        if not sep or (name not in FlatSettings.model_fields and name not in FLAT_LIMITS):
             raise ValueError(f"--set {pair!r}: expected name=value with a factory setting's name")
         env[f"DEVFACTORY_{name.upper()}"] = value.strip()
     return env

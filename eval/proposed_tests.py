@@ -100,8 +100,8 @@ def ask_case(case: Case, settings: Any, source: Any) -> list[Asked]:
             resolved.structured(request.schema),
             request.messages,
             request.form,
-            max_parse_retries=settings.max_parse_retries,
-            max_model_errors=settings.max_model_errors,
+            max_parse_retries=settings.generation.max_parse_retries,
+            max_model_errors=settings.generation.max_model_errors,
         )
         proposed: list[ProposedTest | ProposedValueTest] = (
             list(answer.value.tests) if answer.value is not None else []
@@ -165,7 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{row.case} {row.unit}: {row.proposed} proposed, {row.kept} kept, "
                   f"{row.right} right ({row.seconds:g} s)", flush=True)  # fmt: skip
         run.keep("tests", rows)
-    title = f"Behaviour tests: {run.label}, values as {run.settings.behaviour_test_values}"
+    title = (
+        f"Behaviour tests: {run.label}, values as {run.settings.generation.behaviour_test_values}"
+    )
     (run.out / "tests.md").write_text(render(rows, title), encoding="utf-8")
     print(f"eval.proposed_tests: {run.out / 'tests.md'}")
     return EXIT_OK

@@ -36,8 +36,10 @@ log = logging.getLogger("devfactory.api")
 def served() -> FastAPI:
     """Build the app one server process serves: its files private, its log lines the factory's."""
     settings = get_settings()
-    configure(settings.log_format, level=logging.INFO)
-    keep_private(settings.data_dir, settings.runs_dir)  # before the app writes anything
+    configure(settings.storage.log_format, level=logging.INFO)
+    keep_private(
+        settings.storage.data_dir, settings.storage.runs_dir
+    )  # before the app writes anything
     return create_app(settings)
 
 
@@ -53,15 +55,15 @@ def main() -> None:
     """Parse the address and the processes, and serve until stopped."""
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="devfactory serve")
-    parser.add_argument("--host", default=settings.api_host)
-    parser.add_argument("--port", type=int, default=settings.api_port)
+    parser.add_argument("--host", default=settings.service.api_host)
+    parser.add_argument("--port", type=int, default=settings.service.api_port)
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
     try:
-        workers = settings.api_processes(args.workers)
+        workers = settings.service.api_processes(args.workers)
     except ValueError as exc:
         parser.error(str(exc))
-    configure(settings.log_format, level=logging.INFO)
+    configure(settings.storage.log_format, level=logging.INFO)
     url = console_url(args.host, args.port)
     docs = url.removesuffix("console") + "docs"
     log.info("the console: %s (the API's documentation: %s)", url, docs)
@@ -73,8 +75,8 @@ def main() -> None:
         port=args.port,
         workers=workers,
         log_config=None,
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=forwarded_allow_ips(settings.trusted_proxies),
+        proxy_headers=bool(settings.service.trusted_proxies),
+        forwarded_allow_ips=forwarded_allow_ips(settings.service.trusted_proxies),
     )
 
 

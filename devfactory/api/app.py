@@ -68,17 +68,17 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
         own = factory is None
         app.state.factory = factory or await run_in_threadpool(Factory, settings)
         if own:  # the API's routes run in threads: enough connections for them to query at once
-            app.state.factory.pool.resize(min_size=2, max_size=settings.api_db_pool_size)
+            app.state.factory.pool.resize(min_size=2, max_size=settings.service.api_db_pool_size)
         # console sign-ins are looked up at the edge, on the event loop: a pool of their
         # own, so that a lookup never waits behind the routes' threads for a connection
-        wait_s = settings.database_connect_timeout_s
+        wait_s = settings.storage.database_connect_timeout_s
         sign_ins = await run_in_threadpool(
             open_pool, app.state.factory.dsn, max_size=2, timeout=wait_s
         )
         app.state.session_store = SessionStore(sign_ins, wait_s=wait_s)
         # earlier versions signed console cookies with a key kept in this file; nothing
         # reads it any more, and a copy of it must not outlive the version that trusted it
-        (settings.data_dir / LEGACY_CONSOLE_SECRET).unlink(missing_ok=True)
+        (settings.storage.data_dir / LEGACY_CONSOLE_SECRET).unlink(missing_ok=True)
         app.state.listener = Listener(app.state.factory.dsn, app.state.finished)
         app.state.listener.start()
         try:
@@ -103,23 +103,23 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
     app.state.settings = settings
     app.state.users = UserStore.of(settings)
     app.state.finished = FinishedRuns(  # served only while the lifespan's listener hears
-        settings.api_finished_runs_kept, settings.api_finished_run_kept_s
+        settings.service.api_finished_runs_kept, settings.service.api_finished_run_kept_s
     )
     # The edge, outermost last: every response refuses framing; a body past the cap, or
     # any request without a valid key, is refused before its body is read.
-    max_body = settings.web_max_body_kb * 1024
+    max_body = settings.service.web_max_body_kb * 1024
     # the console signs people in with the chat's users file and session length; each
     # sign-in is a row of the database (revocable), opened in the lifespan above
     app.state.console_sessions = ConsoleSessions(
         app.state.users,
         store=lambda: app.state.session_store,
-        lifetime_s=settings.chat_session_minutes * 60.0,
-        per_person=settings.console_sessions_per_person,
+        lifetime_s=settings.service.chat_session_minutes * 60.0,
+        per_person=settings.service.console_sessions_per_person,
     )
     gate = signed_gate(app.state.users, app.state.console_sessions)
     app.add_middleware(BodyLimit, max_bytes=max_body, gate=gate)
-    app.add_middleware(SecurityHeaders, frame_ancestors=settings.web_frame_ancestors)
-    app.state.policy = load_policy(settings.policy_file)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.service.web_frame_ancestors)
+    app.state.policy = load_policy(settings.runs.policy_file)
     errors.install(app)
     operations.install(app)  # a run the emergency stop refuses: 423 with why
     for module in (runs, live, records, info, console, operations):

@@ -236,7 +236,7 @@ def memory(
             }
         )
     return {
-        "enabled": factory.settings.memory_enabled,
+        "enabled": factory.settings.recall.memory_enabled,
         "embedder": stats.embedder,
         "dims": stats.dims,
         "banks": banks,
@@ -259,22 +259,24 @@ def settings_view(person: Reader, rules: Rules, request: Request) -> dict[str, A
     aliases: dict[str, list[dict[str, Any]]] = defaultdict(list)
     routing: list[dict[str, Any]]
     router = ModelRouter(settings)  # a fresh one: its probes say how things stand now
-    if settings.models_factory:
-        why = f"models_factory {settings.models_factory} serves every alias"
-        routing = [{"alias": "*", "serves": settings.models_factory, "why": why, "chain": []}]
+    if settings.serving.models_factory:
+        why = f"models_factory {settings.serving.models_factory} serves every alias"
+        routing = [
+            {"alias": "*", "serves": settings.serving.models_factory, "why": why, "chain": []}
+        ]
     else:
-        for link in router.view(read_health(factory.pool, settings.health_fresh_s)):
+        for link in router.view(read_health(factory.pool, settings.serving.health_fresh_s)):
             aliases[link["alias"]].append(link)  # model, available, order, health, price
         routing = [_served(alias, chain) for alias, chain in aliases.items()]
     return {
         "projects": [{**row, "at": row["at"].isoformat()} for row in projects],
         "routing": routing,
         "providers": {
-            "ollama": _ollama_health(router.ollama_host, settings.probe_timeout_s),
+            "ollama": _ollama_health(router.ollama_host, settings.serving.probe_timeout_s),
             "embedded": {"available": embedded_available(settings)},
         },
         "caps": default_caps(settings),
-        "budget_warn_at": settings.budget_warn_at,
+        "budget_warn_at": settings.runs.budget_warn_at,
         "change": "an admin sets a project's budgets below (recorded in the audit log as "
         "project:<name>); the defaults and the model routing are set in the settings "
         "(DEVFACTORY_BUDGET_*) and models.yaml. A run takes its caps when it starts.",

@@ -100,7 +100,7 @@ def console_origins(request: Request) -> frozenset[str]:
     form cannot choose: it sends the address the form posts to.
     """
     settings = getattr(request.app.state, "settings", None)
-    public = getattr(settings, "api_public_origin", None)
+    public = settings.service.api_public_origin if settings is not None else None
     if public:
         return frozenset({public})
     host = request.headers.get("host")

@@ -154,12 +154,14 @@ def models(person: Reader, request: Request) -> ModelsOut:
     factory = factory_of(request)
     settings = factory.settings
     router = ModelRouter(settings)  # a fresh one: its probes say how things stand now
-    if settings.models_factory:
+    if settings.serving.models_factory:
         return ModelsOut(
-            models_factory=settings.models_factory, ollama=shown_url(router.ollama_host), models=[]
+            models_factory=settings.serving.models_factory,
+            ollama=shown_url(router.ollama_host),
+            models=[],
         )
     try:
-        found = HealthStore(factory.pool).read(settings.health_fresh_s)
+        found = HealthStore(factory.pool).read(settings.serving.health_fresh_s)
     except (psycopg.Error, PoolTimeout) as exc:
         raise ApiError(503, f"model health unavailable: {redact(str(exc))[:200]}") from exc
     rows = router.view({label: h.as_dict() for label, h in found.items()})

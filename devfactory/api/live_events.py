@@ -133,7 +133,7 @@ async def run_events(
         except ValueError:
             raise ApiError(400, "Last-Event-ID is an event id this API sent") from None
     listener: Listener = request.app.state.listener
-    poll = request.app.state.settings.api_events_poll_s
+    poll = request.app.state.settings.service.api_events_poll_s
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
         seen = after

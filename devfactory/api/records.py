@@ -49,7 +49,7 @@ def list_artifacts(run_id: str, person: Reader, rules: Rules, request: Request) 
     factory = factory_of(request)
     row = visible(get_run(factory, run_id), person, rules)
     try:
-        found = list_files(row.out_dir, factory.settings.run_files_listed)
+        found = list_files(row.out_dir, factory.settings.storage.run_files_listed)
     except RefusedFileError:  # no folder (yet, or any more)
         nothing = RunFilesLeftOut(deep_folders=0, not_regular=0, unsafe_names=0)
         return RunFiles(run_id=run_id, files=[], more=False, left_out=nothing)
@@ -98,7 +98,7 @@ def get_artifact(
     """Return one file of the run's folder, inert (never through a link, never outside it)."""
     factory = factory_of(request)
     row = visible(get_run(factory, run_id), person, rules)
-    limit = factory.settings.run_file_max_bytes
+    limit = factory.settings.storage.run_file_max_bytes
     if not servable(path):
         raise ApiError(
             404,

@@ -141,7 +141,7 @@ def submit_run(body: RunRequest, person: Starter, request: Request) -> Accepted:
     factory = factory_of(request)
     folder = local_path_of(body.repo) if body.repo is not None else None
     if folder is not None:
-        local_source_allowed(folder, factory.settings.repo_local_roots)
+        local_source_allowed(folder, factory.settings.repos.repo_local_roots)
     try:
         row = factory.submit(
             StartRequest(

@@ -44,7 +44,7 @@ def chainlit_config(settings: Settings, origins: list[str]) -> str:
     text = (files("devfactory.chat") / "chainlit.toml").read_text("utf-8")
     values = {
         "allow_origins": json.dumps(origins),
-        "user_session_timeout": str(settings.chat_session_minutes * 60),
+        "user_session_timeout": str(settings.service.chat_session_minutes * 60),
     }
     for key, value in values.items():
         text, found = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
@@ -63,8 +63,8 @@ def prepare(settings: Settings, *, host: str | None = None, port: int | None = N
     ``host`` and ``port`` are where this chat listens (default: the settings'),
     which gives its origin unless ``chat_public_origin`` is set.
     """
-    keep_private(settings.data_dir, settings.runs_dir)
-    root = settings.data_dir / "chat"
+    keep_private(settings.storage.data_dir, settings.storage.runs_dir)
+    root = settings.storage.data_dir / "chat"
     (root / ".chainlit").mkdir(parents=True, exist_ok=True)
     # the copies of run files the chat attaches: Chainlit keeps them here (made on import)
     (root / ".files").mkdir(mode=0o700, exist_ok=True)
@@ -76,7 +76,7 @@ def prepare(settings: Settings, *, host: str | None = None, port: int | None = N
     os.environ["CHAINLIT_APP_ROOT"] = str(root)
     secret.use(settings)
     # The app reads its settings from the environment; hand it the resolved data dir.
-    os.environ["DEVFACTORY_DATA_DIR"] = str(settings.data_dir)
+    os.environ["DEVFACTORY_DATA_DIR"] = str(settings.storage.data_dir)
     return root
 
 
@@ -87,7 +87,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     os.environ["CHAINLIT_PORT"] = str(port)
     # Chainlit's uvicorn reads which peers may name a client in X-Forwarded-For from
     # here (its own default: 127.0.0.1); the API passes the same list (api/__main__.py)
-    os.environ["FORWARDED_ALLOW_IPS"] = forwarded_allow_ips(settings.trusted_proxies)
+    os.environ["FORWARDED_ALLOW_IPS"] = forwarded_allow_ips(settings.service.trusted_proxies)
     from chainlit.cli import run_chainlit
     from chainlit.config import config
 

@@ -74,10 +74,10 @@ from devfactory.webguard import BodyLimit, SecurityHeaders
 # Only the origins written into Chainlit's config (``chat.prepare``) may call the chat; no
 # body past the cap is read; no other site may frame it (the outermost: every answer says so).
 server.add_middleware(OriginGuard, origins=config.project.allow_origins, before=secret.refresh)
-server.add_middleware(BodyLimit, max_bytes=settings.web_max_body_kb * 1024)
+server.add_middleware(BodyLimit, max_bytes=settings.service.web_max_body_kb * 1024)
 # Pages load only what the chat serves (images: its own or data:), whatever a message holds.
 server.add_middleware(PagePolicy, policy=page_policy(served_page(), config.project.allow_origins))
-server.add_middleware(SecurityHeaders, frame_ancestors=settings.web_frame_ancestors)
+server.add_middleware(SecurityHeaders, frame_ancestors=settings.service.web_frame_ancestors)
 log = logging.getLogger(__name__)
 
 
@@ -136,13 +136,13 @@ cl.password_auth_callback(password_login)
 config.code.password_auth_callback = password_login
 
 
-if settings.chat_header_auth:
+if settings.service.chat_header_auth:
 
     @cl.header_auth_callback
     async def header_login(headers: Headers) -> cl.User | None:
         """Sign in as the user a trusted proxy names (only when chat_header_auth is on)."""
-        name = headers.get(settings.chat_header_user)
-        role = headers.get(settings.chat_header_role, "viewer")
+        name = headers.get(settings.service.chat_header_user)
+        role = headers.get(settings.service.chat_header_role, "viewer")
         if not name:
             return None
         role = role if role in ROLES else "viewer"
@@ -226,9 +226,9 @@ async def start() -> None:
                 Slider(
                     id="rounds",
                     label="Rounds",
-                    initial=settings.chat_group_rounds,
+                    initial=settings.service.chat_group_rounds,
                     min=1,
-                    max=settings.chat_group_rounds,
+                    max=settings.service.chat_group_rounds,
                     step=1,
                 ),
                 TextInput(id="project", label="Project", initial="default"),

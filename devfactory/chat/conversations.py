@@ -50,7 +50,7 @@ async def stream_reply(model: Any, messages: list[Any], author: str) -> str:
 
 
 def _memory() -> Any:
-    return hub().factory.memory if settings.memory_enabled else None
+    return hub().factory.memory if settings.recall.memory_enabled else None
 
 
 def _owners(person: Person) -> tuple[str, ...] | None:
@@ -69,7 +69,9 @@ async def team_chat(slug: str, question: str, *, person: Person) -> None:
     messages = talk.team_messages(
         spec,
         memory_text=memory_text,
-        history=history[-2 * settings.chat_history_turns :] if settings.chat_history_turns else [],
+        history=history[-2 * settings.service.chat_history_turns :]
+        if settings.service.chat_history_turns
+        else [],
         question=question,
     )
     text = await stream_reply(
@@ -84,7 +86,11 @@ async def group_chat(question: str, *, person: Person) -> None:
     slugs = [s for s in chosen("teams", DEFAULT_GROUP) if s in teams] or DEFAULT_GROUP
     specs = [teams[s] for s in slugs]
     rounds = max(
-        1, min(int(chosen("rounds", settings.chat_group_rounds)), settings.chat_group_rounds)
+        1,
+        min(
+            int(chosen("rounds", settings.service.chat_group_rounds)),
+            settings.service.chat_group_rounds,
+        ),
     )
     project = str(chosen("project", "default"))
     names = {s.slug: s.name for s in specs}
@@ -121,7 +127,7 @@ async def project_answer(question: str, *, person: Person) -> None:
     Only the runs ``person`` may see count: their own, or all for ``see_all_runs`` roles.
     """
     project = str(chosen("project", "default")).strip() or "default"
-    if not settings.memory_enabled:
+    if not settings.recall.memory_enabled:
         await cl.Message(content="Memory is off (DEVFACTORY_MEMORY_ENABLED=false).").send()
         return
     factory = hub().factory
@@ -139,8 +145,8 @@ async def project_answer(question: str, *, person: Person) -> None:
         teams=list(teams),
         owners=_owners(person),
         question=question,
-        k=settings.recall_k,
-        threshold=settings.recall_threshold,
+        k=settings.recall.recall_k,
+        threshold=settings.recall.recall_threshold,
     )
     if not sources:
         await cl.Message(

@@ -59,10 +59,10 @@ def chat_origins(settings: Settings, host: str | None = None, port: int | None =
     wildcard address allows both loopback spellings; a wildcard allows no other
     host, so a chat reached over the network needs ``chat_public_origin``.
     """
-    if settings.chat_public_origin:
-        return [normal_origin(settings.chat_public_origin)]
-    host = settings.chat_host if host is None else host
-    port = settings.chat_port if port is None else port
+    if settings.service.chat_public_origin:
+        return [normal_origin(settings.service.chat_public_origin)]
+    host = settings.service.chat_host if host is None else host
+    port = settings.service.chat_port if port is None else port
     if host in _WILDCARD or host in _LOOPBACK:
         hosts = ["127.0.0.1", "localhost"]
     else:

@@ -273,8 +273,8 @@ async def show_state(person: Person, run_id: str, view: RunView) -> None:
             artifact_files,
             report.out_dir,
             records,
-            file_limit=settings.run_file_max_bytes,
-            total_limit=settings.chat_attachment_bytes,
+            file_limit=settings.storage.run_file_max_bytes,
+            total_limit=settings.service.chat_attachment_bytes,
         )
         files = [  # the bytes read through runfiles, never a path Chainlit would open itself
             cl.File(name=path, content=data, mime=attachment_mime(data), display="inline")

@@ -166,14 +166,14 @@ def use(settings: Settings) -> None:
     global _keeper
     if os.environ.get(SECRET_ENV) and not os.environ.get(MANAGED_ENV):
         return
-    keeper = SecretKeeper(_runtime_dsn(settings), settings.chat_secret_recheck_s)
+    keeper = SecretKeeper(_runtime_dsn(settings), settings.service.chat_secret_recheck_s)
     value = keeper.read()
     before, _keeper = _keeper, keeper
     if before is not None:
         before.close()
     os.environ[MANAGED_ENV] = "1"
     _set(value)
-    (settings.data_dir / LEGACY_FILE).unlink(missing_ok=True)
+    (settings.storage.data_dir / LEGACY_FILE).unlink(missing_ok=True)
 
 
 def _set(value: str) -> None:
@@ -198,7 +198,7 @@ def rotate(settings: Settings) -> str:
     the data directory) no chat ever ran, so there is nothing to replace and no
     Postgres is started for it.
     """
-    if not settings.database_url and not (settings.data_dir / "pg").exists():
+    if not settings.storage.database_url and not (settings.storage.data_dir / "pg").exists():
         return "nothing (no chat has signed anyone in here yet)"
     with _connect(_runtime_dsn(settings)) as conn:
         conn.execute(
@@ -206,5 +206,5 @@ def rotate(settings: Settings) -> str:
             " DO UPDATE SET value = EXCLUDED.value, changed_at = now()",
             (NAME, secrets.token_urlsafe(48)),
         )
-    (settings.data_dir / LEGACY_FILE).unlink(missing_ok=True)
+    (settings.storage.data_dir / LEGACY_FILE).unlink(missing_ok=True)
     return "the chat's signing secret in the database"

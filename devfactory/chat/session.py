@@ -41,12 +41,12 @@ def hub() -> RunHub:
     with _hub_lock:
         if _hub is None:
             factory = Factory(settings)  # honours models_factory, as every entry point does
-            if settings.memory_enabled:
+            if settings.recall.memory_enabled:
                 factory.memory  # noqa: B018 - set up memory once, before threads share it
             _hub = RunHub(
                 factory,
-                max_active=settings.chat_max_active_runs,
-                out_root=settings.data_dir / "chat" / "out",
+                max_active=settings.service.chat_max_active_runs,
+                out_root=settings.storage.data_dir / "chat" / "out",
             )
         return _hub
 
@@ -66,7 +66,7 @@ def throttle() -> SignInThrottle:
 
 def policy() -> Policy:
     """Return the policy (read again each time, so an edited policy file applies at once)."""
-    return load_policy(settings.policy_file)
+    return load_policy(settings.runs.policy_file)
 
 
 def _token_valid() -> bool:
@@ -89,7 +89,9 @@ async def who() -> Person | None:
         return None
     # A small file read, done inline: a thread hop could queue behind runs being followed.
     store = UserStore.of(settings)
-    return recheck(user.identifier, user.metadata, store, header_auth=settings.chat_header_auth)
+    return recheck(
+        user.identifier, user.metadata, store, header_auth=settings.service.chat_header_auth
+    )
 
 
 async def signed_out() -> None:

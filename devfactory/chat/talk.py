@@ -172,8 +172,8 @@ def choose_speaker(
         resolved.structured(speaker_schema(allowed)),
         messages,
         SpeakerChoice,
-        max_parse_retries=settings.max_parse_retries,
-        max_model_errors=settings.max_model_errors,
+        max_parse_retries=settings.generation.max_parse_retries,
+        max_model_errors=settings.generation.max_model_errors,
     )
     if answer.value is not None and answer.value.speaker in allowed:
         return Turn(answer.value.speaker, "", answer.value.reason)

@@ -115,9 +115,9 @@ def main(
     # pgserver asks platformdirs for a runtime dir; its fallback warning is noise.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     settings = get_settings()
-    fmt = settings.log_format
+    fmt = settings.storage.log_format
     if log_format is not None:
         fmt = os.environ["DEVFACTORY_LOG_FORMAT"] = log_format.value  # and what it starts
     configure(fmt, level=logging.INFO if verbose else logging.WARNING)
     # before anything is written: what this process and all it starts make is ours alone
-    keep_private(settings.data_dir, settings.runs_dir)
+    keep_private(settings.storage.data_dir, settings.storage.runs_dir)

@@ -31,7 +31,7 @@ def chat(
 
     settings = get_settings()
     store = UserStore.of(settings)
-    if not store.people() and not settings.chat_header_auth:
+    if not store.people() and not settings.service.chat_header_auth:
         raise fail(
             "nobody may sign in yet: add someone with "
             "`devfactory users add <name> --role approver`",
@@ -39,7 +39,7 @@ def chat(
         )
     from devfactory.chat.guard import chat_origins
 
-    host, port = host or settings.chat_host, port or settings.chat_port
+    host, port = host or settings.service.chat_host, port or settings.service.chat_port
     common.console.print(f"devfactory chat on http://{host}:{port} (Ctrl-C stops it)")
     common.console.print(
         "open it at "
@@ -114,14 +114,16 @@ def end_console_sign_ins(settings: Settings, ending: Callable[[SessionStore], in
     console, and no Postgres is started for nothing. A database that cannot be
     reached exits 4: the caller must not believe that the sign-ins ended.
     """
-    if not settings.database_url and not (settings.data_dir / "pg").exists():
+    if not settings.storage.database_url and not (settings.storage.data_dir / "pg").exists():
         return None
     from devfactory.store.db import open_pool, prepare
     from devfactory.store.sessions import SessionStore
 
     with common.database_needed("console sign-ins were not ended: "):
         database = prepare(settings)  # the sign-ins' table exists, whatever version made it
-        pool = open_pool(database.dsn, max_size=1, timeout=settings.database_connect_timeout_s)
+        pool = open_pool(
+            database.dsn, max_size=1, timeout=settings.storage.database_connect_timeout_s
+        )
     with common.answering(pool.close):
         return ending(SessionStore(pool))
 

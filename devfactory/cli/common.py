@@ -312,14 +312,14 @@ def database_down(exc: BaseException) -> str:
 def database_fix() -> str:
     """Say how to mend a database that is not there: where it was looked for, what to set."""
     settings = get_settings()
-    if settings.database_url:
+    if settings.storage.database_url:
         return (
             "start the Postgres that DATABASE_URL names, or set DATABASE_URL to one that "
             "answers (unset, the factory runs its own under DEVFACTORY_DATA_DIR)"
         )
     return (
-        f"the embedded Postgres runs in {settings.data_dir / 'pg'}: check that DEVFACTORY_DATA_DIR "
-        "is writable, or set DATABASE_URL to a Postgres that answers"
+        f"the embedded Postgres runs in {settings.storage.data_dir / 'pg'}: check that "
+        "DEVFACTORY_DATA_DIR is writable, or set DATABASE_URL to a Postgres that answers"
     )
 
 
@@ -349,7 +349,7 @@ def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str,
     from devfactory.shown import with_article
     from devfactory.users import UserError, UserStore
 
-    named = by or settings.operator
+    named = by or settings.runs.operator
     name = named or getpass.getuser()
     store = UserStore.of(settings)
     try:
@@ -371,7 +371,7 @@ def identity(settings: Settings, by: str | None, role: str | None) -> tuple[str,
             f"(--as NAME), or add them (`devfactory users add {name} --role ROLE`)",
             EXIT_USAGE,
         )
-    return name, role or settings.operator_role
+    return name, role or settings.runs.operator_role
 
 
 def require_role(settings: Settings, who: tuple[str, str], needed: str, what: str) -> None:
@@ -482,7 +482,7 @@ def logs_json(settings: Settings) -> bool:
     ``--log-format`` is in the environment (the CLI's callback puts it there for
     what it starts), else the setting says.
     """
-    return (os.environ.get("DEVFACTORY_LOG_FORMAT") or settings.log_format) == "json"
+    return (os.environ.get("DEVFACTORY_LOG_FORMAT") or settings.storage.log_format) == "json"
 
 
 @contextmanager
@@ -534,7 +534,9 @@ def reading() -> Iterator[RunReads]:
     settings = get_settings()
     with database_needed():
         database = prepare(settings)
-        pool = open_pool(database.dsn, max_size=2, timeout=settings.database_connect_timeout_s)
+        pool = open_pool(
+            database.dsn, max_size=2, timeout=settings.storage.database_connect_timeout_s
+        )
     say_database(settings)
     whole: list[Any] = []
 

@@ -132,5 +132,5 @@ def demo(pipeline: PipelineOption = "lean", out: OutOption = None) -> None:
             start,
             inline=False,
             as_=who,
-            then=lambda report: closing(report, settings.api_port),
+            then=lambda report: closing(report, settings.service.api_port),
         )

@@ -128,7 +128,7 @@ def stopped_gracefully(factory: Any) -> Iterator[None]:
             end_at_once(factory, f"a second {name}")
             return
         factory.interrupt(f"received {name}")
-        grace = factory.settings.stop_grace_s
+        grace = factory.settings.runs.stop_grace_s
         why = f"the grace period of {grace:g} s after {name} ran out"
         timer = threading.Timer(grace, end_at_once, (factory, why))
         timer.daemon = True

@@ -379,7 +379,9 @@ def models(
     from devfactory.redact import redact, shown_url
 
     settings = get_settings()
-    if settings.models_factory:  # every entry point takes its models from it: so does this view
+    if (
+        settings.serving.models_factory
+    ):  # every entry point takes its models from it: so does this view
         _show_factory_models(settings, as_json)
         return
     router = ModelRouter(settings)
@@ -459,10 +461,10 @@ def _show_factory_models(settings: Settings, as_json: bool) -> None:
             label, problem = "-", redact(str(exc)).splitlines()[0][:200]
         rows.append({"alias": alias, "model": label, "available": not problem, "problem": problem})
     if as_json:
-        doc = {"models_factory": settings.models_factory, "models": rows}
+        doc = {"models_factory": settings.serving.models_factory, "models": rows}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    table = Table(title=f"Models from DEVFACTORY_MODELS_FACTORY={settings.models_factory}")
+    table = Table(title=f"Models from DEVFACTORY_MODELS_FACTORY={settings.serving.models_factory}")
     for col in ("alias", "model", "available"):
         table.add_column(col)
     for row in rows:
@@ -476,9 +478,9 @@ def _read_health(settings: Settings) -> dict[str, dict[str, Any]]:
     from devfactory.store.health_snapshots import HealthStore
 
     database = prepare(settings)  # its errors are shown, with the routing still
-    pool = open_pool(database.dsn, max_size=1, timeout=settings.database_connect_timeout_s)
+    pool = open_pool(database.dsn, max_size=1, timeout=settings.storage.database_connect_timeout_s)
     try:
-        found = HealthStore(pool).read(settings.health_fresh_s)
+        found = HealthStore(pool).read(settings.serving.health_fresh_s)
     finally:
         pool.close()
     return {label: h.as_dict() for label, h in found.items()}

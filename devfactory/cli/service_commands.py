@@ -219,11 +219,11 @@ def serve(
 
     settings = get_settings()
     try:
-        settings.api_processes(workers)
+        settings.service.api_processes(workers)
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     common.require_tools()
-    address = (host or settings.api_host, port or settings.api_port)
+    address = (host or settings.service.api_host, port or settings.service.api_port)
     why = address_taken(*address)
     if why:  # one line and exit 4, not the console's address and then uvicorn's exit 3
         raise fail(
@@ -240,9 +240,9 @@ def serve(
         "-m",
         "devfactory.api",
         "--host",
-        host or settings.api_host,
+        host or settings.service.api_host,
         "--port",
-        str(port or settings.api_port),
+        str(port or settings.service.api_port),
         "--workers",
         str(workers),
     ]

@@ -123,7 +123,7 @@ class Answers:
             run_id,
             [p.interrupt_id for p in chosen],
             driver=driver,
-            lease_s=self.settings.run_lease_seconds,
+            lease_s=self.settings.runs.run_lease_seconds,
             key=key,
             to=phase,
             actor=actor,
@@ -148,7 +148,7 @@ class Answers:
         decision naming it.
         """
         project = checked_name(project, "the project")
-        check_pre_approver(load_policy(self.settings.policy_file), by, role)
+        check_pre_approver(load_policy(self.settings.runs.policy_file), by, role)
         action: ApprovalAction = "revoke" if revoke else "approve"
         ident, kept = self.stores.approvals.add(project, action, by=by, role=role, note=note)
         body = {"id": ident, "action": action, **kept.model_dump(mode="json")}
@@ -236,8 +236,10 @@ class Answers:
         if row.archived_at is None:
             raise RunStateError(f"run {run_id} is not archived (see retention_days)")
         folder = Path(row.out_dir)
-        removed = _remove_run_folder(folder, run_id, self.settings.run_file_max_bytes)
-        forget(self.settings.data_dir, run_id)  # a repository's credentials kept for its push
+        removed = _remove_run_folder(folder, run_id, self.settings.storage.run_file_max_bytes)
+        forget(
+            self.settings.storage.data_dir, run_id
+        )  # a repository's credentials kept for its push
         self.stores.checkpointer.delete_thread(run_id)
         self.stores.queue.mark_purged(run_id)
         record = {

@@ -195,7 +195,7 @@ class RunDriver:
 
     def recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
         """Return a recorder for ``row`` (with memory when it is enabled)."""
-        memory = self.stores.memory() if self.settings.memory_enabled else None
+        memory = self.stores.memory() if self.settings.recall.memory_enabled else None
         watch = self.switchboard.watch(row) if self.switchboard is not None else None
         return RunRecorder(self.stores.runs, self.stores.audit, row, memory, driver, watch)
 
@@ -224,7 +224,7 @@ class RunDriver:
             new.request.project,
             new.request.owner,
             driver=driver,
-            lease_s=self.settings.run_lease_seconds,
+            lease_s=self.settings.runs.run_lease_seconds,
         )
         row = self.queries.get(new.run_id)
         self.log_created(row, new.created, new.request.owner)
@@ -247,7 +247,7 @@ class RunDriver:
                 "resume it once that process has stopped"
             )
         driver = new_driver()
-        if not self.stores.runs.claim(row, driver, self.settings.run_lease_seconds):
+        if not self.stores.runs.claim(row, driver, self.settings.runs.run_lease_seconds):
             raise RunBusyError(f"run {run_id} was claimed by another process first")
         return self.drive(row, driver, None, on_event)
 
@@ -287,7 +287,7 @@ class RunDriver:
             self._under_way[run_id] = drive
         with (
             bound_run(run_id),  # every line logged while it drives names the run
-            Lease(self.stores.runs, run_id, driver, self.settings.run_lease_seconds) as lease,
+            Lease(self.stores.runs, run_id, driver, self.settings.runs.run_lease_seconds) as lease,
         ):
             try:
                 sinks.show(
@@ -306,7 +306,9 @@ class RunDriver:
                 else:
                     halt = self._stream(drive, payload, context, lease, stop)
             except GraphRecursionError:
-                halt = _Halt(failure=f"recursion limit {self.settings.recursion_limit} reached")
+                halt = _Halt(
+                    failure=f"recursion limit {self.settings.generation.recursion_limit} reached"
+                )
             except KeyboardInterrupt as exc:  # stopped at once: what it spent is still said
                 if self._taken(drive) and not self._kept_interrupted(drive, "interrupted"):
                     recorder.abandon(exc)
@@ -345,7 +347,9 @@ class RunDriver:
             record=sinks.keep,  # a node's events are kept before its writes are saved
             overrides=self.switchboard.overrides if self.switchboard is not None else None,
             live_caps=self._live_caps(row.project),
-            deadline=Deadline.starting(self.settings.run_deadline_s),  # from this drive's start
+            deadline=Deadline.starting(
+                self.settings.runs.run_deadline_s
+            ),  # from this drive's start
         )
 
     def _live_caps(self, project: str) -> Callable[[], dict[str, Caps | None] | None] | None:

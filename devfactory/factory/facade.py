@@ -91,8 +91,10 @@ class Factory:
         self.approvals: ProjectApprovals = self.stores.approvals
         self.audit: AuditLog = self.stores.audit
         # Langfuse (LANGFUSE_* keys): one trace per run; None sends nothing
-        self.tracing = tracing if tracing is not None else open_tracing(settings.probe_timeout_s)
-        self.graphs = Graphs(self.checkpointer, settings.recursion_limit)
+        self.tracing = (
+            tracing if tracing is not None else open_tracing(settings.serving.probe_timeout_s)
+        )
+        self.graphs = Graphs(self.checkpointer, settings.generation.recursion_limit)
         self._queries = Queries(settings, self.stores, self.graphs)
         # the operator's controls and incidents (switchboard.py): drives obey them
         self.switchboard = Switchboard(settings, self.stores)

@@ -45,13 +45,13 @@ class IncidentSink(Protocol):
 def thresholds(settings: Settings) -> Thresholds:
     """Return the incident triggers' thresholds (the ``incident_*`` settings)."""
     return Thresholds(
-        spend_multiple=settings.incident_spend_multiple,
-        latency_multiple=settings.incident_latency_multiple,
-        cost_multiple=settings.incident_cost_multiple,
-        failing_runs=settings.incident_failing_runs,
-        min_samples=settings.incident_min_samples,
-        min_calls=settings.incident_min_calls,
-        baseline_calls=settings.incident_baseline_calls,
+        spend_multiple=settings.operations.incident_spend_multiple,
+        latency_multiple=settings.operations.incident_latency_multiple,
+        cost_multiple=settings.operations.incident_cost_multiple,
+        failing_runs=settings.operations.incident_failing_runs,
+        min_samples=settings.operations.incident_min_samples,
+        min_calls=settings.operations.incident_min_calls,
+        baseline_calls=settings.operations.incident_baseline_calls,
     )
 
 
@@ -101,7 +101,7 @@ class IncidentWatch:
     def stage(self, record: StageRecord) -> None:
         """Weigh a finished stage; open an incident when a trigger fires."""
         settings = self.settings
-        if not settings.incidents_enabled:
+        if not settings.operations.incidents_enabled:
             return
         tokens = record.usage.input_tokens + record.usage.output_tokens
         self.spend.add(tokens, record.cost_usd, record.seconds)
@@ -117,7 +117,7 @@ class IncidentWatch:
             digest = hashlib.sha256(record.model_dump_json().encode()).hexdigest()[:24]
             key = f"{self.row.run_id}:{record.team}:{digest}"
             history = self.incidents.recent_stages(
-                self.row.project, record.team, settings.incident_window
+                self.row.project, record.team, settings.operations.incident_window
             )
             if self.incidents.add_stage(self.row.project, self.row.run_id, fact, key=key):
                 fired += stage_triggers(fact, history, thresholds(settings))
@@ -134,7 +134,7 @@ class IncidentWatch:
         ``checks``: the run's last final checks (``graph/state.final_checks_of``; None: none ran).
         """
         settings = self.settings
-        if not settings.incidents_enabled or status not in TERMINAL:
+        if not settings.operations.incidents_enabled or status not in TERMINAL:
             return
         runs = checks.checks if checks is not None else []
         fired: list[Trigger] = []
@@ -143,7 +143,7 @@ class IncidentWatch:
             failed = not all(c.ok for c in tests)
             if self.incidents.add_run(self.row.project, self.row.run_id, tests_failed=failed):
                 recent = self.incidents.recent_runs(
-                    self.row.project, settings.incident_failing_runs
+                    self.row.project, settings.operations.incident_failing_runs
                 )
                 streak = failing_streak(recent, thresholds(settings))
                 if streak is not None:

@@ -33,7 +33,7 @@ def project_folder(settings: Settings, project: str) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", project).lstrip(".") or "_"
     if safe != project:
         safe = f"{safe[:60]}-{hashlib.sha256(project.encode()).hexdigest()[:12]}"
-    return settings.data_dir / "projects" / safe
+    return settings.storage.data_dir / "projects" / safe
 
 
 def append_text(path: Path, text: str) -> None:

@@ -190,13 +190,13 @@ def new_run(
     ``asked.repo`` and ``asked.base`` are the caller's to act on first (``checkout``,
     ``check_clone``): the run's folder is then the clone, or ``clone`` says what to clone.
     """
-    unattended = settings.unattended if asked.unattended is None else asked.unattended
+    unattended = settings.runs.unattended if asked.unattended is None else asked.unattended
     pipeline, caps, owner = asked.pipeline, asked.caps, asked.owner
     load_pipeline(pipeline)  # fail fast on an unknown pipeline
     requirement = redact(checked_text(asked.requirement, "the requirement"))
     project = checked_name(asked.project, "the project")
     run_id = asked.run_id or new_run_id()
-    out = writable_folder(asked.out_dir or settings.run_folder(run_id))
+    out = writable_folder(asked.out_dir or settings.storage.run_folder(run_id))
     if clone is not None:
         try:
             check_destination(out)
@@ -255,12 +255,12 @@ def check_clone(
         base = check_ref(base) if base is not None else None
         path = local_path_of(source)  # a path, or a file:// URL
         if path is None:
-            check_remote(source, HostPolicy.parse(settings.repo_allowed_hosts))
+            check_remote(source, HostPolicy.parse(settings.repos.repo_allowed_hosts))
         elif not path.is_dir():
             raise RepositoryError(f"no repository at {source!r}: not a folder")
         else:
             path = resolved_source(path)
-            if confined and not inside_roots(path, settings.repo_local_roots):
+            if confined and not inside_roots(path, settings.repos.repo_local_roots):
                 raise RepositoryError(
                     "a repository path is taken over the API only under the repo_local_roots "
                     "setting"
@@ -297,12 +297,12 @@ def bounded_clone(
         base,
         run_id,
         out,
-        timeout=settings.repo_git_timeout_s,
-        max_bytes=settings.repo_max_mb * 2**20,
-        hosts=HostPolicy.parse(settings.repo_allowed_hosts),
-        limits=CloneLimits.of(settings),
-        roots=settings.repo_local_roots if confined else None,
-        data_dir=settings.data_dir,
+        timeout=settings.repos.repo_git_timeout_s,
+        max_bytes=settings.repos.repo_max_mb * 2**20,
+        hosts=HostPolicy.parse(settings.repos.repo_allowed_hosts),
+        limits=CloneLimits.of(settings.repos, sandboxed=settings.sandboxing.sandbox == "bwrap"),
+        roots=settings.repos.repo_local_roots if confined else None,
+        data_dir=settings.storage.data_dir,
     )
 
 
@@ -329,7 +329,7 @@ def checkout(
     if (path := local_path_of(source)) is not None and path.is_dir():
         source = str(resolved_source(path))  # its links resolved once; none may appear later
     run_id = run_id or new_run_id()
-    out = (out_dir or settings.run_folder(run_id)).expanduser().resolve()
+    out = (out_dir or settings.storage.run_folder(run_id)).expanduser().resolve()
     try:
         bounded_clone(settings, source, base, run_id, out)
     except RepositoryError as exc:
@@ -345,15 +345,15 @@ def repository_state(settings: Settings, delivery: Delivery, out: Path) -> Repos
     texts, left = base_files(
         out,
         delivery.base_commit,
-        max_bytes=settings.repo_read_bytes,
-        timeout=settings.repo_git_timeout_s,
+        max_bytes=settings.repos.repo_read_bytes,
+        timeout=settings.repos.repo_git_timeout_s,
     )
     paths = sorted([*texts, *left])
-    mapped = map_repository(paths, texts, max_paths=settings.repo_map_files)
+    mapped = map_repository(paths, texts, max_paths=settings.repos.repo_map_files)
     return Repository(
         **delivery.model_dump(),
         folder=str(out),
-        map=mapped.render(settings.repo_map_chars),
+        map=mapped.render(settings.repos.repo_map_chars),
         tests=list(mapped.tests),
         paths=paths[:MAX_PATHS],
     )

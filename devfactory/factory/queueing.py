@@ -73,8 +73,8 @@ class QueuedRuns:
         self.clones = Slots(
             conninfo if isinstance(conninfo, str) else conninfo(),
             CLONE_SLOTS,
-            settings.repo_max_clones,
-            connect_timeout=settings.database_connect_timeout_s,
+            settings.repos.repo_max_clones,
+            connect_timeout=settings.storage.database_connect_timeout_s,
         )
 
     def submit(self, asked: StartRequest, *, clone: CloneOrder | None = None) -> RunRow:
@@ -100,7 +100,7 @@ class QueuedRuns:
             new.request.owner,
             inbox,
             hold=hold,
-            lease_s=self.settings.run_lease_seconds,
+            lease_s=self.settings.runs.run_lease_seconds,
         )
         # logged first, before any worker acts
         self.driver.log_created(self.queries.get(new.run_id), new.created, new.request.owner)
@@ -177,10 +177,10 @@ class QueuedRuns:
             self.stores.queue.requeue_mine(run_id, driver)
             log.info("run %s: %s; not cloned", run_id, held, extra={"run_id": run_id})
             return None
-        lease_s = self.settings.run_lease_seconds
+        lease_s = self.settings.runs.run_lease_seconds
         with self.clones.hold() as slot:
             if slot is None:  # said in the log only: a retry every few seconds is no event
-                wait = self.settings.repo_clone_retry_s
+                wait = self.settings.repos.repo_clone_retry_s
                 self.stores.queue.requeue_mine(run_id, driver, wait_s=wait)
                 log.info(
                     "run %s: every clone slot is taken (repo_max_clones=%d); back in the queue "

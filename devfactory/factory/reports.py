@@ -307,14 +307,14 @@ def default_caps(
 def _settings_caps(settings: Settings) -> dict[str, dict[str, Any]]:
     return {
         "run": Caps(
-            tokens=settings.budget_run_tokens,
-            cost_usd=settings.budget_run_cost_usd,
-            seconds=settings.budget_run_seconds,
+            tokens=settings.runs.budget_run_tokens,
+            cost_usd=settings.runs.budget_run_cost_usd,
+            seconds=settings.runs.budget_run_seconds,
         ).model_dump(),
         "project": Caps(
-            tokens=settings.budget_project_tokens,
-            cost_usd=settings.budget_project_cost_usd,
-            seconds=settings.budget_project_seconds,
+            tokens=settings.runs.budget_project_tokens,
+            cost_usd=settings.runs.budget_project_cost_usd,
+            seconds=settings.runs.budget_project_seconds,
         ).model_dump(),
     }
 

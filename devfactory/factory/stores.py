@@ -67,7 +67,7 @@ class Stores:
     @classmethod
     def open(cls, settings: Settings, dsn: str) -> Stores:
         """Open the pool at ``dsn`` (a migrated database) and the stores on it."""
-        pool = open_pool(dsn, timeout=settings.database_connect_timeout_s)
+        pool = open_pool(dsn, timeout=settings.storage.database_connect_timeout_s)
         return cls(
             pool=pool,
             checkpointer=RunCheckpoints(pool),

@@ -99,7 +99,7 @@ class Switchboard:
         self.settings, self.stores = settings, stores
         self.controls = Controls(stores.pool)
         self.incidents = IncidentStore(stores.pool)
-        self.current = CachedControls(self.controls, settings.operations_cache_s)
+        self.current = CachedControls(self.controls, settings.operations.operations_cache_s)
         self._caps: dict[str, tuple[float, dict[str, Caps | None] | None]] = {}
         self._caps_lock = threading.Lock()
 
@@ -127,7 +127,7 @@ class Switchboard:
 
     def project_caps(self, project: str) -> dict[str, Caps | None] | None:
         """Return the caps an admin set for ``project`` now (cached ``operations_cache_s``)."""
-        ttl = self.settings.operations_cache_s
+        ttl = self.settings.operations.operations_cache_s
         with self._caps_lock:
             kept = self._caps.get(project)
             if kept is not None and time.monotonic() - kept[0] < ttl:
@@ -296,7 +296,9 @@ class Switchboard:
                 "at": e.at.isoformat(),
                 "what": _what(e.payload),
             }
-            for e in self.stores.audit.events(row.run_id)[-self.settings.incident_last_actions :]
+            for e in self.stores.audit.events(row.run_id)[
+                -self.settings.operations.incident_last_actions :
+            ]
         ]
         incident = self.incidents.open(
             project, row.run_id, trigger.kind, trigger.summary, last_actions=last, spend=spend

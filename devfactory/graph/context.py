@@ -94,14 +94,15 @@ class Context:
         if self.sandbox is None:
             from devfactory.sandbox.runner import Sandbox
 
-            self.sandbox = Sandbox.from_settings(self.settings)
+            settings = self.settings
+            self.sandbox = Sandbox.from_settings(settings.sandboxing, settings.storage.data_dir)
         self.sandbox.check()
         return self.sandbox
 
     def get_policy(self) -> Policy:
         """Return the governance policy (the configured file or the packaged one)."""
-        return self.policy or load_policy(self.settings.policy_file)
+        return self.policy or load_policy(self.settings.runs.policy_file)
 
     def get_prices(self) -> PriceTable:
         """Return the price table (the configured file or the packaged one)."""
-        return self.prices or load_prices(self.settings.prices_file)
+        return self.prices or load_prices(self.settings.serving.prices_file)

@@ -55,7 +55,7 @@ def merge_pause(state: RunState, runtime: Runtime[Context], pushed: GitOutcome) 
     delivery = delivery_in(state)
     folder = Path(delivery.folder)
     try:
-        timeout = runtime.context.settings.repo_git_timeout_s
+        timeout = runtime.context.settings.repos.repo_git_timeout_s
         changed = changed_files(folder, delivery, timeout=timeout)
     except RepositoryError as exc:
         changed = [f"(the changes could not be listed: {exc})"]
@@ -104,17 +104,17 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
     built = final_checks_of(state)
     # how git reaches the repository, for the push and the merge alike
     reach = GitReach(
-        timeout=settings.repo_git_timeout_s,
-        hosts=HostPolicy.parse(settings.repo_allowed_hosts),
-        resolve_seconds=settings.repo_resolve_timeout_s,
-        roots=settings.repo_local_roots,
-        data_dir=settings.data_dir,
+        timeout=settings.repos.repo_git_timeout_s,
+        hosts=HostPolicy.parse(settings.repos.repo_allowed_hosts),
+        resolve_seconds=settings.repos.repo_resolve_timeout_s,
+        roots=settings.repos.repo_local_roots,
+        data_dir=settings.storage.data_dir,
     )
     pushed = push_branch(folder, delivery, **reach)
     policy = runtime.context.get_policy()
     if state.get("unattended") and policy.unattended.merge == "wait":
         reason = f"{pushed.message}; an unattended run never merges by itself"
-        forget(settings.data_dir, delivery.run_id)
+        forget(settings.storage.data_dir, delivery.run_id)
         done = RunOutcome.completed(built).model_copy(update={"reason": reason})
         return Command(goto=END, update=mover.end(done, actor="policy", reason=reason))
     decision = decide(merge_pause(state, runtime, pushed), state, runtime)
@@ -124,7 +124,9 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
         reason = merged.message
     else:
         reason = f"{pushed.message}; not merged: {decision.summary()}"
-    forget(settings.data_dir, delivery.run_id)  # delivered: its credentials are needed no more
+    forget(
+        settings.storage.data_dir, delivery.run_id
+    )  # delivered: its credentials are needed no more
     done = RunOutcome.completed(built).model_copy(update={"reason": reason[:4000]})
     update |= mover.end(done, actor=decision.actor, reason=reason[:2000])
     return Command(goto=END, update=update)

@@ -44,7 +44,11 @@ def final_checks(
     """
     stages = state.get("stages", {})
     build_plan = build_plan_of(state)
-    if build_plan is None or not build_plan.executable or not runtime.context.settings.run_code:
+    if (
+        build_plan is None
+        or not build_plan.executable
+        or not runtime.context.settings.generation.run_code
+    ):
         return None
     from devfactory.sandbox.runner import SandboxUnavailableError
 
@@ -64,7 +68,7 @@ def final_checks(
             requirement=state["requirement"],
             facts=requirement_facts_of(state),
             settled=settled_tests(build_plan, list(stages))  # every team has had its attempts
-            if runtime.context.settings.kept_tests_to_code
+            if runtime.context.settings.generation.kept_tests_to_code
             else frozenset(),
         )
         built = build_checks(
@@ -155,6 +159,8 @@ def existing_tests(repository: Repository, runtime: Runtime[Context]) -> Existin
     """Return the check of the repository's own tests, with its base branch's files."""
     settings = runtime.context.settings
     base = repository_files(
-        repository, max_bytes=settings.repo_read_bytes, timeout=settings.repo_git_timeout_s
+        repository,
+        max_bytes=settings.repos.repo_read_bytes,
+        timeout=settings.repos.repo_git_timeout_s,
     )
     return ExistingTestsCheck(base, tuple(repository.tests))

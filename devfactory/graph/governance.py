@@ -58,8 +58,8 @@ def govern(state: RunState, runtime: Runtime[Context]) -> Command[Literal["appro
             resolved.structured(grammar_schema(Assessment)),
             messages,
             Assessment,
-            max_parse_retries=settings.max_parse_retries,
-            max_model_errors=settings.max_model_errors,
+            max_parse_retries=settings.generation.max_parse_retries,
+            max_model_errors=settings.generation.max_model_errors,
         )
         assessment, problem, served = answer.value, answer.problem, answer.model or resolved.label
         usage = answer.usage
@@ -111,7 +111,7 @@ def approval(
     """
     settings = runtime.context.settings
     gov = state["governance"]  # the governance node assessed the requirement first
-    actions_left = gov.round < settings.max_governance_rounds
+    actions_left = gov.round < settings.runs.max_governance_rounds
     pause = make_pause(
         runtime.context.get_policy(),
         "governance",

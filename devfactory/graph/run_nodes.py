@@ -204,7 +204,7 @@ def validate(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Com
     built = final_checks(state, runtime, setup.teams)
     owners = built.owners if built else {}
     rounds = state.get("fix_round", 0)
-    if owners and rounds < runtime.context.settings.max_fix_rounds:
+    if owners and rounds < runtime.context.settings.generation.max_fix_rounds:
         names = ", ".join(owners)
         reason = f"fix round {rounds + 1}: the built software fails its checks; back to {names}"
         update |= mover.to(Phase.IN_PROGRESS, reason=reason)
@@ -217,7 +217,7 @@ def validate(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Com
         return Command(goto=END, update=update)
     update["final_checks"] = built
     update |= mover.to(Phase.AWAITING_REVIEW, reason="deliverables validated")
-    if not runtime.context.settings.review_required:
+    if not runtime.context.settings.runs.review_required:
         if state.get("repository"):  # the branch goes back to its repository first
             return Command(goto=MERGE, update=update)
         done = RunOutcome.completed(built)
@@ -242,11 +242,11 @@ def review_pause(state: RunState, runtime: Runtime[Context]) -> Pause:
         question=(f"Requirement: {state['requirement']}\nFiles: " + ", ".join(files))[:4000],
         details={
             "revision": revision,
-            "max_revisions": settings.max_review_rounds,
+            "max_revisions": settings.runs.max_review_rounds,
             "files": files[:40],
         },
     )
-    if revision >= settings.max_review_rounds:
+    if revision >= settings.runs.max_review_rounds:
         pause = pause.model_copy(update={"actions": ("approve", "reject")})
     return pause
 

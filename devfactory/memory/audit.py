@@ -139,9 +139,9 @@ class AuditLog:
     @classmethod
     def open(cls, settings: Settings, pool: ConnectionPool) -> AuditLog:
         """Open the log with the key and the anchors the settings name (under ``data_dir``)."""
-        key_file = settings.audit_key_file or settings.data_dir / "audit.key"
-        anchors = Anchors(settings.audit_anchor_dir or settings.data_dir / "audit")
-        return cls(pool, key=load_key(key_file, settings.audit_key), anchors=anchors)
+        key_file = settings.storage.audit_key_file or settings.storage.data_dir / "audit.key"
+        anchors = Anchors(settings.storage.audit_anchor_dir or settings.storage.data_dir / "audit")
+        return cls(pool, key=load_key(key_file, settings.storage.audit_key), anchors=anchors)
 
     def append(
         self, run_id: str, kind: str, payload: Mapping[str, Any], *, actor: str, key: str = ""

@@ -150,18 +150,23 @@ class MemoryService:
     ) -> MemoryService:
         """Open memory as the settings describe it (mem0 facts only when ``fact_memory``)."""
         facts = None
-        if settings.fact_memory:
+        if settings.recall.fact_memory:
             facts = TeamFacts(
-                dsn, embedder, settings.data_dir, max_facts=settings.max_facts_per_stage
+                dsn,
+                embedder,
+                settings.storage.data_dir,
+                max_facts=settings.recall.max_facts_per_stage,
             )
         return cls(
             LiveMemory(pool, embedder),
-            k=settings.recall_k,
-            threshold=settings.recall_threshold,
+            k=settings.recall.recall_k,
+            threshold=settings.recall.recall_threshold,
             facts=facts,
-            fact_k=settings.fact_k,
-            later=FactQueue(settings.fact_queue) if facts and settings.fact_queue else None,
-            flush_s=settings.fact_queue_flush_s,
+            fact_k=settings.recall.fact_k,
+            later=FactQueue(settings.recall.fact_queue)
+            if facts and settings.recall.fact_queue
+            else None,
+            flush_s=settings.recall.fact_queue_flush_s,
         )
 
     def close(self) -> None:

@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 def at_once(settings: Settings, resolved: ResolvedModel) -> int:
     """Return how many of one unit's calls may be in flight: the setting, within the model's."""
-    return max(1, min(settings.parallel_candidates, resolved.parallel))
+    return max(1, min(settings.generation.parallel_candidates, resolved.parallel))
 
 
 def in_order(asks: Iterable[Callable[[], T]], width: int, more: Callable[[], bool]) -> Iterator[T]:

@@ -52,7 +52,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from devfactory.redact import redact
-from devfactory.settings import Settings
+from devfactory.settings import FlatSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class CircuitOpenError(RuntimeError):
 
 def _setting(name: str) -> Any:
     """Return the default of the setting ``health_<name>``: the settings keep the one default."""
-    return Settings.model_fields[f"health_{name}"].default
+    return FlatSettings.model_fields[f"health_{name}"].default
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class HealthPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> HealthPolicy:
         """Read the policy from the ``health_*`` settings."""
-        return cls(**{f.name: getattr(settings, f"health_{f.name}") for f in fields(cls)})
+        return cls(**{f.name: getattr(settings.serving, f"health_{f.name}") for f in fields(cls)})
 
 
 @dataclass(frozen=True)

@@ -89,8 +89,8 @@ class ServerError(RuntimeError):
 
 def server_binary(settings: Settings) -> Path:
     """Return where ``llama-server`` is: the setting, else where ``make setup`` installs it."""
-    if settings.embedded_server_binary is not None:
-        return settings.embedded_server_binary
+    if settings.serving.embedded_server_binary is not None:
+        return settings.serving.embedded_server_binary
     return installed_at()
 
 
@@ -145,15 +145,15 @@ class ServerPlan:
         return cls(
             binary=server_binary(settings),
             model=model,
-            slots=settings.embedded_server_slots,
-            ctx_per_slot=settings.embedded_ctx,
+            slots=settings.serving.embedded_server_slots,
+            ctx_per_slot=settings.serving.embedded_ctx,
             threads=threads,
-            start_timeout_s=settings.embedded_server_start_timeout_s,
-            idle_timeout_s=settings.embedded_server_idle_timeout_s,
-            grace_s=settings.embedded_server_grace_s,
+            start_timeout_s=settings.serving.embedded_server_start_timeout_s,
+            idle_timeout_s=settings.serving.embedded_server_idle_timeout_s,
+            grace_s=settings.serving.embedded_server_grace_s,
             draft=draft,
-            draft_max=settings.embedded_draft_max if draft else 0,
-            draft_min=settings.embedded_draft_min if draft else 0,
+            draft_max=settings.serving.embedded_draft_max if draft else 0,
+            draft_min=settings.serving.embedded_draft_min if draft else 0,
         )
 
     def command(self, socket: Path) -> list[str]:

@@ -165,9 +165,9 @@ class ModelsConfig(BaseModel):
 
     @classmethod
     def load(cls, settings: Settings) -> ModelsConfig:
-        """Read ``settings.models_file`` or the packaged default."""
-        if settings.models_file is not None:
-            text = settings.models_file.read_text(encoding="utf-8")
+        """Read ``settings.serving.models_file`` or the packaged default."""
+        if settings.serving.models_file is not None:
+            text = settings.serving.models_file.read_text(encoding="utf-8")
         else:
             text = (files("devfactory.config") / "models.yaml").read_text(encoding="utf-8")
         return cls.model_validate(yaml.safe_load(text))
@@ -362,8 +362,8 @@ def parallel_of(entry: ModelEntry, settings: Settings, chat: BaseChatModel | Non
 
         return served_slots(chat)
     if entry.provider == "ollama":
-        return settings.ollama_num_parallel
-    return settings.provider_parallel
+        return settings.serving.ollama_num_parallel
+    return settings.serving.provider_parallel
 
 
 @dataclass(frozen=True)
@@ -397,7 +397,7 @@ class ModelRouter:
         self.settings = settings
         self.config = config or ModelsConfig.load(settings)
         self.health = health or HealthBook(HealthPolicy.from_settings(settings))
-        self.prices = prices or load_prices(settings.prices_file)
+        self.prices = prices or load_prices(settings.serving.prices_file)
         self._http = http
         self._ollama_tags: set[str] | None = None
         self._cache: dict[str, ResolvedModel] = {}
@@ -408,7 +408,7 @@ class ModelRouter:
     @property
     def ollama_host(self) -> str:
         """Ollama's base URL, from ``OLLAMA_HOST`` (with or without a scheme)."""
-        host = self.settings.ollama_host or DEFAULT_OLLAMA
+        host = self.settings.serving.ollama_host or DEFAULT_OLLAMA
         return host if "://" in host else f"http://{host}"
 
     def ollama_models(self) -> set[str]:
@@ -417,7 +417,7 @@ class ModelRouter:
             try:
                 client = self._http or httpx.Client()
                 resp = client.get(
-                    f"{self.ollama_host}/api/tags", timeout=self.settings.probe_timeout_s
+                    f"{self.ollama_host}/api/tags", timeout=self.settings.serving.probe_timeout_s
                 )
                 resp.raise_for_status()
                 names = {m["name"] for m in resp.json().get("models", [])}
@@ -428,7 +428,10 @@ class ModelRouter:
 
     def available(self, entry: ModelEntry) -> bool:
         """Say whether ``entry`` can serve now."""
-        if self.settings.model_chain and entry.provider != self.settings.model_chain:
+        if (
+            self.settings.serving.model_chain
+            and entry.provider != self.settings.serving.model_chain
+        ):
             return False
         if entry.provider == "ollama":
             return entry.model in self.ollama_models()
@@ -451,19 +454,21 @@ class ModelRouter:
         """
         s = self.settings
         draft = None
-        if entry.draft is not None and s.embedded_speculative:
+        if entry.draft is not None and s.serving.embedded_speculative:
             try:
                 draft = self._weights(packaged(entry.draft))
             except EmbeddedModelError as exc:  # the model still serves, only without help
                 log.warning("%s is served without its draft: %s", entry.label, exc)
-        threads = default_threads(s.embedded_threads)
+        threads = default_threads(s.serving.embedded_threads)
         return ServerPlan.from_settings(s, self._weights(packaged(entry.model)), threads, draft)
 
     def _weights(self, model: PackagedModel) -> Path:
         """Return ``model``'s file, joined and verified once per router."""
         with self._weights_lock:
             if model.name not in self._verified:
-                self._verified[model.name] = ensure_model_file(self.settings.data_dir, model)
+                self._verified[model.name] = ensure_model_file(
+                    self.settings.storage.data_dir, model
+                )
             return self._verified[model.name]
 
     def _served(self, entry: ModelEntry) -> BaseChatModel:
@@ -474,22 +479,22 @@ class ModelRouter:
         model = packaged(entry.model)
         return build_served(
             self._server_plan(entry),
-            max_tokens=s.stage_max_tokens,
-            temperature=s.temperature,
-            timeout_s=s.model_call_timeout_s,
-            min_decode_tps=s.served_min_decode_tps,
+            max_tokens=s.generation.stage_max_tokens,
+            temperature=s.generation.temperature,
+            timeout_s=s.serving.model_call_timeout_s,
+            min_decode_tps=s.serving.served_min_decode_tps,
             repeat_penalty=self._repeat_penalty(model),
             schema_order=self._schema_order(model),
         )
 
     def _repeat_penalty(self, model: PackagedModel) -> float:
         """Return the repeat penalty ``model`` samples with: the setting's, else its own."""
-        chosen = self.settings.embedded_repeat_penalty
+        chosen = self.settings.serving.embedded_repeat_penalty
         return model.repeat_penalty if chosen is None else chosen
 
     def _schema_order(self, model: PackagedModel) -> SchemaOrder:
         """Return the order ``model`` writes an answer's fields in: the setting's, else its own."""
-        return self.settings.embedded_schema_order or model.schema_order
+        return self.settings.serving.embedded_schema_order or model.schema_order
 
     def _build(self, entry: ModelEntry) -> tuple[BaseChatModel, Callable[..., Runnable]]:
         s = self.settings
@@ -500,10 +505,10 @@ class ModelRouter:
             chat = ChatOllama(
                 model=entry.model,
                 base_url=self.ollama_host,
-                temperature=s.temperature,
-                num_predict=s.stage_max_tokens,
-                num_ctx=s.embedded_ctx,
-                client_kwargs={"timeout": s.model_call_timeout_s},
+                temperature=s.generation.temperature,
+                num_predict=s.generation.stage_max_tokens,
+                num_ctx=s.serving.embedded_ctx,
+                client_kwargs={"timeout": s.serving.model_call_timeout_s},
             )
             return chat, _bind_ollama
         if entry.provider == "embedded":
@@ -515,9 +520,9 @@ class ModelRouter:
         chat = init_chat_model(
             entry.model,
             model_provider=entry.provider,
-            temperature=s.temperature,
-            max_tokens=s.stage_max_tokens,
-            timeout=s.model_call_timeout_s,
+            temperature=s.generation.temperature,
+            max_tokens=s.generation.stage_max_tokens,
+            timeout=s.serving.model_call_timeout_s,
         )
         return chat, _bind_prompt_only
 
@@ -640,7 +645,7 @@ class ModelRouter:
                 if dims is not None:
                     return ollama_embedder(self.ollama_host, entry.model, dims)
             elif entry.provider == "embedded":
-                return embedded_minilm(threads=max(1, self.settings.embedded_threads or 1))
+                return embedded_minilm(threads=max(1, self.settings.serving.embedded_threads or 1))
         raise EmbedderUnavailableError(f"no embedder in the {EMBED_ALIAS} chain is available")
 
     def embedded_servers(self) -> list[tuple[PackagedModel, PackagedModel | None]]:
@@ -654,7 +659,7 @@ class ModelRouter:
             for entry in chain:
                 if entry.provider != "embedded" or entry.kind != "chat":
                     continue
-                draft = entry.draft if self.settings.embedded_speculative else None
+                draft = entry.draft if self.settings.serving.embedded_speculative else None
                 pair = (packaged(entry.model), packaged(draft) if draft is not None else None)
                 if pair not in found:
                     found.append(pair)
@@ -736,8 +741,8 @@ def model_source(settings: Settings) -> ModelSource:
     tests, a plugin elsewhere. The CLI, the chat and Studio all honour it, and
     each process builds it once.
     """
-    if not settings.models_factory:
+    if not settings.serving.models_factory:
         return router_for(settings)
-    module, _, name = settings.models_factory.partition(":")
+    module, _, name = settings.serving.models_factory.partition(":")
     source: ModelSource = getattr(importlib.import_module(module), name)()
     return source

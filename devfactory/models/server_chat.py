@@ -64,7 +64,7 @@ from devfactory.models.local_server import (
 )
 from devfactory.models.packaged import PackagedModel, SchemaOrder
 from devfactory.models.server_build import converter_at
-from devfactory.settings import Settings
+from devfactory.settings import FlatSettings, Settings
 
 BASE_URL = "http://llama-server/v1"
 """The host is a placeholder: requests go to the server's unix socket."""
@@ -367,7 +367,7 @@ def build_served(
     max_tokens: int,
     temperature: float,
     timeout_s: float,
-    min_decode_tps: float = Settings.model_fields["served_min_decode_tps"].default,
+    min_decode_tps: float = FlatSettings.model_fields["served_min_decode_tps"].default,
     repeat_penalty: float = ServerChatModel.model_fields["repeat_penalty"].default,
     schema_order: SchemaOrder = "sorted",
 ) -> ServerChatModel:
@@ -405,8 +405,8 @@ def embedded_server_status(
     settings: Settings, model: PackagedModel, draft: PackagedModel | None = None
 ) -> ServerStatus:
     """Return ``model``'s shared server (with ``draft``) as it is now (``devfactory models``)."""
-    drafted = draft.file(settings.data_dir) if draft is not None else None
-    return server_status(settings, model.file(settings.data_dir), model.size, drafted)
+    drafted = draft.file(settings.storage.data_dir) if draft is not None else None
+    return server_status(settings, model.file(settings.storage.data_dir), model.size, drafted)
 
 
 def served_slots(chat: BaseChatModel) -> int:

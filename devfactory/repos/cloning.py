@@ -89,7 +89,7 @@ class RepositoryScratchError(OSError):
 
 
 class CloneSettings(Protocol):
-    """The settings a clone's limits are read from (``devfactory.settings.Settings`` has them).
+    """The settings a clone's limits are read from (``devfactory.settings.Settings.repos``).
 
     A protocol, not the settings class: software sits below the settings and
     never imports them.
@@ -99,7 +99,6 @@ class CloneSettings(Protocol):
     repo_clone_memory_mb: int
     repo_clone_processes: int
     repo_resolve_timeout_s: float
-    sandbox: Literal["bwrap", "unsandboxed"]
 
 
 @dataclass(frozen=True)
@@ -117,14 +116,14 @@ class CloneLimits:
     sandboxed: bool = True
 
     @classmethod
-    def of(cls, settings: CloneSettings) -> CloneLimits:
-        """Read the ``repo_clone_*`` settings and the sandbox's mode."""
+    def of(cls, settings: CloneSettings, *, sandboxed: bool) -> CloneLimits:
+        """Read the ``repo_clone_*`` settings; ``sandboxed``: the clone runs under bubblewrap."""
         return cls(
             cpu_seconds=settings.repo_clone_cpu_s,
             memory_mb=settings.repo_clone_memory_mb,
             processes=settings.repo_clone_processes,
             resolve_seconds=settings.repo_resolve_timeout_s,
-            sandboxed=settings.sandbox == "bwrap",
+            sandboxed=sandboxed,
         )
 
     def child(self, *, seconds: float, max_bytes: int) -> Limits:

@@ -67,7 +67,7 @@ __all__ = [
 
 
 class SandboxSettings(Protocol):
-    """The settings a sandbox is built from (``devfactory.settings.Settings`` has them).
+    """The settings a sandbox is built from (``devfactory.settings.Settings.sandboxing``).
 
     A protocol, not the settings class: the sandbox sits below the settings,
     which hold its ``Limits``, and never imports them.
@@ -75,7 +75,6 @@ class SandboxSettings(Protocol):
 
     sandbox: Literal["bwrap", "unsandboxed"]
     sandbox_cache_dir: Path | None
-    data_dir: Path
     sandbox_limits: Limits
     sandbox_install_seconds: int
     sandbox_index_hosts: tuple[str, ...]
@@ -141,11 +140,14 @@ class Sandbox:
         self.index_networks = tuple(index_networks)
 
     @classmethod
-    def from_settings(cls, settings: SandboxSettings) -> Sandbox:
-        """Build the sandbox the settings describe (``DEVFACTORY_SANDBOX*``)."""
+    def from_settings(cls, settings: SandboxSettings, data_dir: Path) -> Sandbox:
+        """Build the sandbox the settings describe (``DEVFACTORY_SANDBOX*``).
+
+        Its cache is ``sandbox_cache_dir``, else ``sandbox`` in ``data_dir``.
+        """
         return cls(
             mode=settings.sandbox,
-            cache_dir=settings.sandbox_cache_dir or settings.data_dir / "sandbox",
+            cache_dir=settings.sandbox_cache_dir or data_dir / "sandbox",
             limits=settings.sandbox_limits,
             install_seconds=settings.sandbox_install_seconds,
             index_hosts=settings.sandbox_index_hosts,

@@ -3,14 +3,17 @@
 Values come from the environment (``DEVFACTORY_*``, plus the conventional
 ``DATABASE_URL`` and ``OLLAMA_HOST``) or an optional TOML file named by
 ``DEVFACTORY_CONFIG``; defaults are safe for a laptop. Each default and bound
-is written once: in the part of its concern (``storage``, ``serving``,
-``generation``, ``run_control``, ``surfaces``, ``memory_recall``, ``sandboxing``,
-``repository_access``, ``check_limits``, ``operations``), or for what one
-sandboxed command may use in ``sandbox.limits.Limits``, which the settings hold
-as ``sandbox_limits``. ``Settings`` is made of the parts, every field read by
-its flat name as before they were cut apart (``tests/unit/test_settings_names.py``
-holds every name, type, default and bound); this module adds the sources it is
-read from, the flat sandbox limits and the reference (``docs/configuration.md``).
+is written once: in the part of its concern, or for what one sandboxed command
+may use in ``sandbox.limits.Limits`` (``sandbox_limits``).
+
+``Settings`` holds one model per concern: ``settings.storage.data_dir``,
+``settings.generation.stage_max_tokens`` (``PARTS`` names them). Every setting
+is still given by its flat name, as it was before the parts were nested: in the
+environment (``DEVFACTORY_STAGE_MAX_TOKENS``), the TOML file, ``Settings(...)``,
+``with_overrides(...)`` and ``--set``. ``FlatSettings`` reads those sources flat
+(the parts are its mixins) and ``Settings`` sorts what it read into the parts
+(``tests/unit/test_settings_names.py`` holds every flat name, type, default and
+bound; the reference, ``docs/configuration.md``, is ``settings/reference.py``).
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final, Literal, get_args, get_origin
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -44,27 +47,38 @@ from devfactory.settings.serving import ServingSettings
 from devfactory.settings.storage import StorageSettings
 from devfactory.settings.surfaces import ServiceSettings
 
-__all__ = ["FLAT_LIMITS", "PARTS", "RepairName", "Settings", "get_settings", "reference"]
+__all__ = [
+    "FLAT_LIMITS",
+    "PARTS",
+    "PART_OF",
+    "FlatSettings",
+    "RepairName",
+    "Settings",
+    "get_settings",
+]
 
 FLAT_LIMITS: Final = {f"sandbox_{item.name}": item.name for item in fields(Limits)}
 """Each sandbox limit's flat setting name (``sandbox_cpu_seconds``) and its field in ``Limits``."""
 
-PARTS: Final[tuple[type[BaseModel], ...]] = (
-    StorageSettings,
-    ServingSettings,
-    GenerationSettings,
-    RunControlSettings,
-    ServiceSettings,
-    RecallSettings,
-    SandboxSettings,
-    RepositorySettings,
-    CheckSettings,
-    OperationsSettings,
-)
-"""The parts ``Settings`` is made of, in the order the reference lists them."""
+PARTS: Final[dict[str, type[BaseModel]]] = {
+    "storage": StorageSettings,
+    "serving": ServingSettings,
+    "generation": GenerationSettings,
+    "runs": RunControlSettings,
+    "service": ServiceSettings,
+    "recall": RecallSettings,
+    "sandboxing": SandboxSettings,
+    "repos": RepositorySettings,
+    "checks": CheckSettings,
+    "operations": OperationsSettings,
+}
+"""Each part of ``Settings`` by the attribute it is read at, in the reference's order."""
+
+PART_OF: Final = {name: part for part, model in PARTS.items() for name in model.model_fields}
+"""Each setting's flat name and the part that holds it (``stage_max_tokens``: ``generation``)."""
 
 
-class Settings(
+class FlatSettings(
     OperationsSettings,
     CheckSettings,
     RepositorySettings,
@@ -77,7 +91,7 @@ class Settings(
     StorageSettings,
     BaseSettings,
 ):
-    """Factory configuration. Every cap is bounded and validated; each concern is a part."""
+    """Every setting by its flat name, read from its sources: what ``Settings`` is sorted from."""
 
     model_config = SettingsConfigDict(
         env_prefix="DEVFACTORY_", extra="ignore", frozen=True, populate_by_name=True
@@ -103,30 +117,56 @@ class Settings(
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
         return tuple(FlatLimits(source) for source in sources)
 
-    def run_folder(self, run_id: str) -> Path:
-        """Return the folder a run gets when it is given none (``runs_dir``/<run-id>)."""
-        return (self.runs_dir or self.data_dir / "runs") / run_id
 
-    def api_processes(self, workers: int) -> int:
-        """Return ``workers`` if `devfactory serve` may start that many processes, else raise.
+class Settings(BaseModel):
+    """Factory configuration, one model per concern. Every cap is bounded and validated.
 
-        Raises:
-            ValueError: ``workers`` is under 1 or over ``api_workers_max``, saying why.
+    Given flat, as every source gives it (``Settings(stage_max_tokens=512)`` and the
+    environment, read as ``FlatSettings`` reads them), or nested (a part by its name).
+    """
 
-        """
-        if workers < 1:
-            raise ValueError(f"--workers {workers}: serve runs at least one process")
-        if workers > self.api_workers_max:
-            raise ValueError(
-                f"--workers {workers} is over api_workers_max ({self.api_workers_max}): each "
-                f"process holds up to {self.api_db_pool_size + 3} database connections; raise "
-                "DEVFACTORY_API_WORKERS_MAX if the database and the memory have room"
+    model_config = ConfigDict(frozen=True)
+
+    storage: StorageSettings
+    serving: ServingSettings
+    generation: GenerationSettings
+    runs: RunControlSettings
+    service: ServiceSettings
+    recall: RecallSettings
+    sandboxing: SandboxSettings
+    repos: RepositorySettings
+    checks: CheckSettings
+    operations: OperationsSettings
+
+    def __init__(self, **given: Any) -> None:
+        """Make the settings from flat names and the sources, or from their parts."""
+        super().__init__(**given)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sorted(cls, data: Any) -> Any:
+        """Read flat settings (and the sources besides) into their parts."""
+        if not isinstance(data, Mapping) or (data and set(data) <= set(PARTS)):
+            return data  # nested already, or not settings: validated as it is
+        flat = FlatSettings(**data)
+        return {
+            part: model.model_construct(
+                **{name: getattr(flat, name) for name in model.model_fields}
             )
-        return workers
+            for part, model in PARTS.items()
+        }
+
+    def flat(self, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+        """Return every setting by its flat name (what ``Settings(**...)`` takes back)."""
+        return {
+            name: value
+            for part in PARTS
+            for name, value in getattr(self, part).model_dump(mode=mode).items()
+        }
 
     def with_overrides(self, **changes: Any) -> Settings:
-        """Return a validated copy with ``changes`` applied (a limit by its flat name too)."""
-        return Settings(**{**self.model_dump(), **changes})
+        """Return a validated copy with ``changes`` applied, by flat name (a limit's too)."""
+        return Settings(**{**self.flat(), **changes})
 
 
 def nest_limits(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,75 +218,3 @@ class FlatLimits(PydanticBaseSettingsSource):
 def get_settings() -> Settings:
     """Return the process-wide settings (read once)."""
     return Settings()
-
-
-def reference() -> str:
-    """Return ``docs/configuration.md``: every setting, its default, bounds and meaning.
-
-    Made from the fields themselves (``make config-doc`` writes it; a test keeps
-    it current), so the reference cannot drift from what is validated.
-    """
-    lines = [
-        "# Configuration",
-        "",
-        "<!-- Made by `make config-doc` from devfactory/settings/; do not edit by hand. -->",
-        "",
-        "Every setting is read from the environment (`DEVFACTORY_<NAME>`, upper case; the "
-        "conventional `DATABASE_URL`, `OLLAMA_HOST` and `OLLAMA_NUM_PARALLEL` too) or from a "
-        "TOML file named by `DEVFACTORY_CONFIG` (`name = value`), and validated within its "
-        "bounds at start-up: a value outside them is an error that names the setting, never "
-        "a silent default. A list is written as JSON in the environment "
-        "(`DEVFACTORY_REPO_ALLOWED_HOSTS='[\"github.com\"]'`). The settings are listed by "
-        "concern, one section for each part of `devfactory/settings/`.",
-    ]
-    home = str(Path.home())
-    for part in PARTS:
-        module = part.__module__.rsplit(".", 1)[1]
-        summary = (part.__doc__ or "").strip().rstrip(".")
-        lines += ["", f"## {summary} (`{module}`)", ""]
-        lines += ["| Setting | Default | Accepted | Meaning |", "|---|---|---|---|"]
-        for name in part.model_fields:
-            info = Settings.model_fields[name]
-            if name == "sandbox_limits":  # each limit by its flat name
-                limits = Limits.__pydantic_fields__  # type: ignore[attr-defined]
-                for flat, field_name in FLAT_LIMITS.items():
-                    lines.append(_reference_row(flat, limits[field_name], home))
-                continue
-            lines.append(_reference_row(name, info, home))
-    return "\n".join(lines) + "\n"
-
-
-@lru_cache(maxsize=1)
-def _schema_properties() -> dict[str, Any]:
-    """Return each setting's JSON schema (where a list's longest length is said)."""
-    properties: dict[str, Any] = Settings.model_json_schema()["properties"]
-    return properties
-
-
-def _reference_row(name: str, info: FieldInfo, home: str) -> str:
-    """Return one setting's row of the reference."""
-    default = info.get_default(call_default_factory=True)
-    if default is None:
-        shown = "unset"
-    elif isinstance(default, bool):
-        shown = str(default).lower()
-    elif isinstance(default, tuple | list):
-        shown = ", ".join(map(str, default)) if default else "none"
-    else:
-        shown = str(default).replace(home, "~")
-    bounds = [
-        f"{sign} {getattr(item, key)}"
-        for item in info.metadata
-        for key, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
-        if hasattr(item, key)
-    ]
-    most = _schema_properties().get(name, {}).get("maxItems")
-    bounds += [f"at most {most} entries"] if most is not None else []
-    choices = [a for a in get_args(info.annotation) if a is not type(None)]
-    literal = next(
-        (get_args(a) for a in [info.annotation, *choices] if get_origin(a) is Literal), ()
-    )
-    if literal:
-        bounds.append(" / ".join(f"`{c}`" for c in literal))
-    meaning = " ".join((info.description or "").split()).replace("|", "\\|")
-    return f"| `{name}` | {shown} | {', '.join(bounds) or '-'} | {meaning} |"

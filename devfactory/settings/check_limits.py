@@ -3,16 +3,18 @@
 Licences allowed, pipelines, mutants, coverage, API fuzzing and the README's
 commands.
 
-A part of ``Settings`` (``settings/__init__.py``): each field is read by its flat
-name, ``DEVFACTORY_<NAME>``, as every setting is.
+``Settings.checks`` (``settings/__init__.py``): each field is given by its flat name,
+``DEVFACTORY_<NAME>``, as every setting is.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from devfactory.settings.concern import Concern
 
 
-class CheckSettings(BaseModel):
+class CheckSettings(Concern):
     """The tool checks' bounds."""
 
     licence_allowed: tuple[str, ...] = Field(

@@ -3,15 +3,17 @@
 Attempts and retries, tokens and sampling, the build loop's candidates, the
 model's tests, the repairs of model output and the fix rounds.
 
-A part of ``Settings`` (``settings/__init__.py``): each field is read by its flat
-name, ``DEVFACTORY_<NAME>``, as every setting is.
+``Settings.generation`` (``settings/__init__.py``): each field is given by its flat name,
+``DEVFACTORY_<NAME>``, as every setting is.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from devfactory.settings.concern import Concern
 
 RepairName = Literal[
     "quotes",
@@ -48,7 +50,7 @@ RepairName = Literal[
 """Each mechanical repair's name in ``repairs/repair.py`` (``NAMES``: one name, every kind)."""
 
 
-class GenerationSettings(BaseModel):
+class GenerationSettings(Concern):
     """How a stage writes its files."""
 
     # Confidence gate and repair limits.

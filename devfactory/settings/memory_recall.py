@@ -2,16 +2,18 @@
 
 Memory: the earlier runs recalled before each stage, and the facts kept.
 
-A part of ``Settings`` (``settings/__init__.py``): each field is read by its flat
-name, ``DEVFACTORY_<NAME>``, as every setting is.
+``Settings.recall`` (``settings/__init__.py``): each field is given by its flat name,
+``DEVFACTORY_<NAME>``, as every setting is.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from devfactory.settings.concern import Concern
 
 
-class RecallSettings(BaseModel):
+class RecallSettings(Concern):
     """What a stage recalls."""
 
     # Memory: bounded recall before each stage.

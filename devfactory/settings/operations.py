@@ -2,16 +2,18 @@
 
 Override controls and the incidents that trip them (``factory/switchboard.py``).
 
-A part of ``Settings`` (``settings/__init__.py``): each field is read by its flat
-name, ``DEVFACTORY_<NAME>``, as every setting is.
+``Settings.operations`` (``settings/__init__.py``): each field is given by its flat name,
+``DEVFACTORY_<NAME>``, as every setting is.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from devfactory.settings.concern import Concern
 
 
-class OperationsSettings(BaseModel):
+class OperationsSettings(Concern):
     """Operations."""
 
     # OPERATIONS: override controls and incidents (factory/switchboard.py).

@@ -2,21 +2,22 @@
 
 What may be read of it, cloned and from which hosts, within what limits.
 
-A part of ``Settings`` (``settings/__init__.py``): each field is read by its flat
-name, ``DEVFACTORY_<NAME>``, as every setting is.
+``Settings.repos`` (``settings/__init__.py``): each field is given by its flat name,
+``DEVFACTORY_<NAME>``, as every setting is.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from devfactory.repos.remotes import MAX_ENTRIES as MAX_HOST_ENTRIES
 from devfactory.repos.remotes import HostPolicy
+from devfactory.settings.concern import Concern
 
 
-class RepositorySettings(BaseModel):
+class RepositorySettings(Concern):
     """A run delivered into an existing repository."""
 
     # REPOSITORY: a run delivered into an existing repository on a branch

@@ -3,20 +3,21 @@
 The policy file, clarifications and hops, people and review, governance
 rounds, budgets, deadlines and how a stopped run ends.
 
-A part of ``Settings`` (``settings/__init__.py``): each field is read by its flat
-name, ``DEVFACTORY_<NAME>``, as every setting is.
+``Settings.runs`` (``settings/__init__.py``): each field is given by its flat name,
+``DEVFACTORY_<NAME>``, as every setting is.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from devfactory.control.ceilings import MAX_RUN_DEADLINE_S
+from devfactory.settings.concern import Concern
 
 
-class RunControlSettings(BaseModel):
+class RunControlSettings(Concern):
     """What governs a run."""
 
     run_lease_seconds: float = Field(

@@ -3,8 +3,8 @@
 Its mode and limits (each limit also by its flat name: ``FLAT_LIMITS``), the
 install step and the package indexes it may reach (docs/sandbox.md).
 
-A part of ``Settings`` (``settings/__init__.py``): each field is read by its flat
-name, ``DEVFACTORY_<NAME>``, as every setting is.
+``Settings.sandboxing`` (``settings/__init__.py``): each field is given by its flat name,
+``DEVFACTORY_<NAME>``, as every setting is.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from devfactory.sandbox.index_proxy import parse_networks
 from devfactory.sandbox.indexes import parse_hosts
 from devfactory.sandbox.limits import INSTALL_SECONDS, INSTALL_SECONDS_RANGE, Limits
+from devfactory.settings.concern import Concern
 
 
-class SandboxSettings(BaseModel):
+class SandboxSettings(Concern):
     """The sandbox that runs generated code."""
 
     # The sandbox that runs generated code (docs/sandbox.md).

@@ -4,8 +4,8 @@ The model chains and providers (Ollama, the price table), each provider's
 health and circuit breaker, and the embedded ``llama-server`` (threads, slots,
 the draft model of speculative decoding).
 
-A part of ``Settings`` (``settings/__init__.py``): each field is read by its flat
-name, ``DEVFACTORY_<NAME>``, as every setting is.
+``Settings.serving`` (``settings/__init__.py``): each field is given by its flat name,
+``DEVFACTORY_<NAME>``, as every setting is.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, Field
+
+from devfactory.settings.concern import Concern
 
 
-class ServingSettings(BaseModel):
+class ServingSettings(Concern):
     """Which models serve the teams, and how."""
 
     ollama_host: str | None = Field(

@@ -3,8 +3,8 @@
 The data directory and the runs' folders, Postgres, the audit chain's key and
 anchors, what is kept how long, the run files' bounds and the log's format.
 
-A part of ``Settings`` (``settings/__init__.py``): each field is read by its flat
-name, ``DEVFACTORY_<NAME>``, as every setting is.
+``Settings.storage`` (``settings/__init__.py``): each field is given by its flat name,
+``DEVFACTORY_<NAME>``, as every setting is.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
+
+from devfactory.settings.concern import Concern
 
 
-class StorageSettings(BaseModel):
+class StorageSettings(Concern):
     """Where the factory keeps its state."""
 
     data_dir: Path = Field(
@@ -97,3 +99,7 @@ class StorageSettings(BaseModel):
         if self.runs_dir is not None:
             object.__setattr__(self, "runs_dir", self.runs_dir.expanduser().resolve())
         return self
+
+    def run_folder(self, run_id: str) -> Path:
+        """Return the folder a run gets when it is given none (``runs_dir``/<run-id>)."""
+        return (self.runs_dir or self.data_dir / "runs") / run_id

@@ -3,20 +3,21 @@
 The API and its workers, the console, the chat, and their sign-in (sessions,
 throttling, trusted proxies, the origins a page may be framed by).
 
-A part of ``Settings`` (``settings/__init__.py``): each field is read by its flat
-name, ``DEVFACTORY_<NAME>``, as every setting is.
+``Settings.service`` (``settings/__init__.py``): each field is given by its flat name,
+``DEVFACTORY_<NAME>``, as every setting is.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
+from devfactory.settings.concern import Concern
 from devfactory.webguard import check_origin, check_proxy
 
 
-class ServiceSettings(BaseModel):
+class ServiceSettings(Concern):
     """The service people drive."""
 
     # Workers (devfactory worker): the run queue and its watchdog.
@@ -219,3 +220,20 @@ class ServiceSettings(BaseModel):
     @classmethod
     def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(check_proxy(entry) for entry in value)
+
+    def api_processes(self, workers: int) -> int:
+        """Return ``workers`` if `devfactory serve` may start that many processes, else raise.
+
+        Raises:
+            ValueError: ``workers`` is under 1 or over ``api_workers_max``, saying why.
+
+        """
+        if workers < 1:
+            raise ValueError(f"--workers {workers}: serve runs at least one process")
+        if workers > self.api_workers_max:
+            raise ValueError(
+                f"--workers {workers} is over api_workers_max ({self.api_workers_max}): each "
+                f"process holds up to {self.api_db_pool_size + 3} database connections; raise "
+                "DEVFACTORY_API_WORKERS_MAX if the database and the memory have room"
+            )
+        return workers

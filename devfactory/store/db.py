@@ -33,7 +33,7 @@ class DatabaseError(RuntimeError):
 
 def embedded_dsn(settings: Settings) -> str:
     """Start (or attach to) the embedded Postgres under ``data_dir/pg`` and return its DSN."""
-    pgdata = settings.data_dir / "pg"
+    pgdata = settings.storage.data_dir / "pg"
     with _EMBEDDED_LOCK:
         if str(pgdata) not in _EMBEDDED:
             import pgserver  # imported lazily: a DATABASE_URL deployment never needs it
@@ -57,14 +57,14 @@ def embedded_dsn(settings: Settings) -> str:
 
 def resolve_dsn(settings: Settings) -> str:
     """Return the DSN the factory uses: ``DATABASE_URL`` or the embedded server."""
-    return settings.database_url or embedded_dsn(settings)
+    return settings.storage.database_url or embedded_dsn(settings)
 
 
 def describe_database(settings: Settings) -> str:
     """Say in words which database serves, without secrets."""
-    if settings.database_url:
+    if settings.storage.database_url:
         return "Postgres at DATABASE_URL"
-    return f"embedded Postgres in {settings.data_dir / 'pg'}"
+    return f"embedded Postgres in {settings.storage.data_dir / 'pg'}"
 
 
 def open_pool(dsn: str, *, max_size: int = 8, timeout: float = 15.0) -> ConnectionPool:
@@ -168,7 +168,9 @@ def _app_role(dbname: str) -> str:
 
 def _app_password(settings: Settings) -> str:
     """Return the runtime role's password: configured, else kept in the data directory (0600)."""
-    return kept_secret(settings.data_dir / "db-app-secret", settings.database_app_password)
+    return kept_secret(
+        settings.storage.data_dir / "db-app-secret", settings.storage.database_app_password
+    )
 
 
 _GRANTS = """
@@ -217,7 +219,7 @@ def connect(dsn: str, settings: Settings) -> psycopg.Connection[dict[str, Any]]:
     try:
         return psycopg.connect(
             dsn,
-            connect_timeout=max(1, round(settings.database_connect_timeout_s)),
+            connect_timeout=max(1, round(settings.storage.database_connect_timeout_s)),
             autocommit=True,
             prepare_threshold=0,
             row_factory=dict_row,
@@ -233,8 +235,8 @@ def reach(settings: Settings) -> None:
     Nothing is changed and the embedded server is not started: a process that
     hands over to another (``devfactory serve``) checks this before it does.
     """
-    if settings.database_url:
-        connect(settings.database_url, settings).close()
+    if settings.storage.database_url:
+        connect(settings.storage.database_url, settings).close()
 
 
 def prepare(settings: Settings) -> Database:
@@ -249,7 +251,7 @@ def prepare(settings: Settings) -> Database:
     owner_dsn = resolve_dsn(settings)
     with connect(owner_dsn, settings) as conn:
         # one process prepares at a time: catalog changes made at once conflict
-        take_prepare_lock(conn, settings.database_prepare_wait_s)
+        take_prepare_lock(conn, settings.storage.database_prepare_wait_s)
         digest = schema_digest()
         current = migrated(conn, digest)
         if not current:

@@ -167,12 +167,12 @@ def publish_health(
     if not isinstance(models, ModelRouter):
         return None
     store = HealthStore(pool)
-    keep_s = settings.health_fresh_s * 10
+    keep_s = settings.serving.health_fresh_s * 10
 
     def sink(snapshot: list[ProviderHealth]) -> None:
         store.write([health.as_row() for health in snapshot], keep_s)
 
-    return HealthPublisher(models.health, sink, settings.health_snapshot_s)
+    return HealthPublisher(models.health, sink, settings.serving.health_snapshot_s)
 
 
 def read_health(pool: ConnectionPool, fresh_s: float) -> dict[str, dict[str, Any]]:

@@ -78,10 +78,10 @@ class SignInStore:
 def throttle(settings: Settings, pool: ConnectionPool) -> SignInThrottle:
     """Return the sign-in throttle the settings describe, its counts in ``pool``'s database."""
     return SignInThrottle(
-        max_failures=settings.chat_login_max_failures,
-        flood_failures=settings.chat_login_flood_failures,
-        window_s=settings.chat_login_window_s,
-        lockout_s=settings.chat_login_lockout_s,
-        max_lockout_s=settings.chat_login_lockout_max_s,
+        max_failures=settings.service.chat_login_max_failures,
+        flood_failures=settings.service.chat_login_flood_failures,
+        window_s=settings.service.chat_login_window_s,
+        lockout_s=settings.service.chat_login_lockout_s,
+        max_lockout_s=settings.service.chat_login_lockout_max_s,
         store=SignInStore(pool),
     )

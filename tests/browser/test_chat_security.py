@@ -23,7 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from devfactory.settings import Settings
+from devfactory.settings import FlatSettings
 from tests.browser.conftest import (
     LOCKOUT_S,
     PASSWORDS,
@@ -305,7 +305,7 @@ def claims(token: str) -> dict[str, object]:
     return dict(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
 
 
-RECHECK_S = float(Settings.model_fields["chat_secret_recheck_s"].default)  # the module's chat's
+RECHECK_S = float(FlatSettings.model_fields["chat_secret_recheck_s"].default)  # the module's chat's
 
 
 def test_a_sign_in_lasts_an_hour_and_rotating_the_secret_ends_every_session(

@@ -153,7 +153,7 @@ def main(argv: list[str]) -> int:
     with Factory(settings, models=models) as factory:
         try:
             if mode == "start":
-                out = settings.data_dir / "out" / run_id
+                out = settings.storage.data_dir / "out" / run_id
                 report = factory.start(
                     StartRequest(argv[3], pipeline="mvp", out_dir=out, run_id=run_id)
                 )

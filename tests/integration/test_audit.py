@@ -231,13 +231,13 @@ def test_events_cut_off_the_end_or_all_of_them_are_caught_by_the_anchor(
 def test_the_chain_key_is_kept_outside_the_database(
     pg_settings: Settings, database_url: str, approved_run: str
 ) -> None:
-    key_file = pg_settings.data_dir / "audit.key"
+    key_file = pg_settings.storage.data_dir / "audit.key"
     assert key_file.is_file() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_text().strip()
     with psycopg.connect(database_url, autocommit=True) as conn:
         dump = conn.execute("SELECT string_agg(body || hash, '') FROM devfactory_audit").fetchone()
     assert dump is not None and key not in dump[0]
-    other = pg_settings.with_overrides(data_dir=pg_settings.data_dir.parent / "elsewhere")
+    other = pg_settings.with_overrides(data_dir=pg_settings.storage.data_dir.parent / "elsewhere")
     with Factory(other) as factory:  # another key cannot vouch for this chain
         wrong = factory.audit.verify(approved_run)
     assert not wrong.ok and wrong.broken_at == 1

@@ -373,12 +373,14 @@ def test_a_right_test_qa_keeps_through_its_attempts_goes_to_the_code_team_and_is
     assert report.status == "COMPLETED", report.reason
     # the failure ended in QA's own assertion: QA checked its test on every attempt it had,
     # kept it, and at its last the failure became the code's
-    assert models.chat.count("qa-engineering", "draft") == settings.max_stage_attempts
+    assert models.chat.count("qa-engineering", "draft") == settings.generation.max_stage_attempts
     assert any(m.startswith("fix round 1: the built software fails its checks; back to backend")
                for m in moves)  # fmt: skip
     fix = [c for c in models.chat.calls if c.team == "backend-engineering" and c.kind == "draft"][1]
     assert "the tests' team kept this test" in fix.prompt and "assert 1 == 2" in fix.prompt
-    assert models.chat.count("qa-engineering", "draft") == settings.max_stage_attempts  # kept
+    assert (
+        models.chat.count("qa-engineering", "draft") == settings.generation.max_stage_attempts
+    )  # kept
 
 
 @pytest.mark.parametrize("kept", [False, True], ids=["default", "kept-tests-to-code"])
@@ -398,12 +400,14 @@ def test_a_bug_nobody_fixes_fails_the_run_after_the_fix_rounds(
     drafts = models.chat.count("backend-engineering", "draft")
     if not kept:
         assert "the built software fails its checks" in report.reason
-        assert drafts == 1 + settings.max_fix_rounds  # the fix round's one draft, unjudged
+        assert (
+            drafts == 1 + settings.generation.max_fix_rounds
+        )  # the fix round's one draft, unjudged
         return
     # in the fix round the code's stage is judged with QA's kept tests, which its code fails
     # on every attempt it has: the stage ends BLOCKED, saying why
     assert "stage backend-engineering BLOCKED" in report.reason
-    assert drafts == 1 + settings.max_fix_rounds * settings.max_stage_attempts
+    assert drafts == 1 + settings.generation.max_fix_rounds * settings.generation.max_stage_attempts
 
 
 def test_a_file_the_gate_would_refuse_is_asked_again_at_once_not_the_whole_stage(

@@ -34,8 +34,8 @@ def chat_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def stored(settings: Settings) -> str:
-    assert settings.database_url is not None
-    with psycopg.connect(settings.database_url) as conn:
+    assert settings.storage.database_url is not None
+    with psycopg.connect(settings.storage.database_url) as conn:
         row = conn.execute(
             "SELECT value FROM devfactory_secrets WHERE name = %s", (secret.NAME,)
         ).fetchone()
@@ -50,14 +50,14 @@ def files_holding(folder: Path, value: str) -> list[Path]:
 def test_the_secret_is_kept_in_the_database_and_in_no_file_of_the_data_directory(
     pg_settings: Settings, chat_env: None
 ) -> None:
-    pg_settings.data_dir.mkdir(parents=True)
-    legacy = pg_settings.data_dir / "chat-secret"
+    pg_settings.storage.data_dir.mkdir(parents=True)
+    legacy = pg_settings.storage.data_dir / "chat-secret"
     legacy.write_text("kept by an earlier version")
     secret.use(pg_settings)
     value = os.environ[secret.SECRET_ENV]
     assert len(value) >= 32 and value == stored(pg_settings)
     assert not legacy.exists()  # the old file, readable through a planted link, is gone
-    assert files_holding(pg_settings.data_dir, value) == []
+    assert files_holding(pg_settings.storage.data_dir, value) == []
 
 
 def test_rotating_ends_the_old_secret_at_the_chats_next_look_and_every_chat_agrees(
@@ -73,17 +73,17 @@ def test_rotating_ends_the_old_secret_at_the_chats_next_look_and_every_chat_agre
     rotated = CliRunner().invoke(cli.app, ["users", "rotate-secret"])
     assert rotated.exit_code == 0, rotated.output
     assert "sign in again" in rotated.output and "database" in rotated.output
-    clock.now += pg_settings.chat_secret_recheck_s / 2
+    clock.now += pg_settings.service.chat_secret_recheck_s / 2
     secret.refresh()  # within the recheck: the copy is kept, no query
     assert os.environ[secret.SECRET_ENV] == before
-    clock.now += pg_settings.chat_secret_recheck_s
+    clock.now += pg_settings.service.chat_secret_recheck_s
     secret.refresh()  # what the chat does at each request and action
     after = os.environ[secret.SECRET_ENV]
     assert after not in ("", before) and after == stored(pg_settings)
     other = secret.SecretKeeper(secret._runtime_dsn(pg_settings), 1.0)  # a second chat
     assert other.read() == after
     other.close()
-    assert files_holding(pg_settings.data_dir, after) == []
+    assert files_holding(pg_settings.storage.data_dir, after) == []
 
 
 def test_a_database_that_stops_answering_leaves_the_secret_in_use(
@@ -120,4 +120,4 @@ def test_rotating_before_any_chat_ran_starts_no_database(tmp_path: Path) -> None
 def test_the_recheck_is_bounded(seconds: float) -> None:
     with pytest.raises(ValueError, match="chat_secret_recheck_s"):
         Settings(chat_secret_recheck_s=seconds)
-    assert Settings(chat_secret_recheck_s=60).chat_secret_recheck_s == 60
+    assert Settings(chat_secret_recheck_s=60).service.chat_secret_recheck_s == 60

@@ -81,11 +81,11 @@ def test_expired_sign_ins_are_purged_a_bounded_batch_at_a_time(pg_settings: Sett
 
 @pytest.fixture
 def served(pg_settings: Settings) -> Iterator[tuple[Settings, TestClient]]:
-    settings = pg_settings.model_copy(update={"console_sessions_per_person": 2})
+    settings = pg_settings.with_overrides(**{"console_sessions_per_person": 2})
     store = UserStore.of(settings)
     for name, (password, role) in PEOPLE.items():
         store.add(name, password, role)
-    (settings.data_dir / "console-secret").write_text("kept-by-an-older-version")
+    (settings.storage.data_dir / "console-secret").write_text("kept-by-an-older-version")
     with Factory(settings, models=ScriptedModels()) as factory:
         app = create_app(settings, factory=factory)
         own_page = {"Origin": ORIGIN}  # the console's forms post from its own origin
@@ -179,7 +179,7 @@ def test_a_cookie_forged_with_any_secret_of_the_data_directory_is_refused(
 ) -> None:
     settings, http = served
     sign_in(http, "olive")
-    data: Path = settings.data_dir
+    data: Path = settings.storage.data_dir
     assert not (data / "console-secret").exists()  # the old key is gone, and none is made
     (data / "console-secret").write_text("kept-by-an-older-version")  # were it still there
     now = int(time.time())

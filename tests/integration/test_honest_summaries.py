@@ -30,7 +30,7 @@ def section(summary: str, title: str) -> str:
 def test_with_code_execution_off_no_check_is_shown_passed_or_sandboxed(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
-    assert pg_settings.run_code is False  # the setting that turns code execution off
+    assert pg_settings.generation.run_code is False  # the setting that turns code execution off
     out = tmp_path / "out"
     with Factory(pg_settings, models=ScriptedModels()) as factory:
         report = factory.start(StartRequest(CLI_TOOL, pipeline="mvp", out_dir=out))

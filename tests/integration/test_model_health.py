@@ -114,7 +114,7 @@ def calling(pg_settings: Settings) -> Iterator[Factory]:
 def test_the_calling_process_publishes_and_the_api_shows_the_scores(
     calling: Factory, pg_settings: Settings
 ) -> None:
-    stored = HealthStore(calling.pool).read(pg_settings.health_fresh_s)
+    stored = HealthStore(calling.pool).read(pg_settings.serving.health_fresh_s)
     assert stored[BIG].breaker == "open" and stored[BIG].errors == 2
     assert stored[SMALL].calls == 3 and stored[SMALL].score > 0.9
     key = UserStore.of(pg_settings).create_key("ann", "viewer")[1]
@@ -140,8 +140,8 @@ def test_devfactory_models_reads_the_scores_from_the_database(
     from devfactory import cli
     from devfactory.settings import get_settings
 
-    monkeypatch.setenv("DATABASE_URL", str(pg_settings.database_url))
-    monkeypatch.setenv("DEVFACTORY_DATA_DIR", str(pg_settings.data_dir))
+    monkeypatch.setenv("DATABASE_URL", str(pg_settings.storage.database_url))
+    monkeypatch.setenv("DEVFACTORY_DATA_DIR", str(pg_settings.storage.data_dir))
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
     monkeypatch.setenv("DEVFACTORY_PROBE_TIMEOUT_S", "0.2")
     get_settings.cache_clear()

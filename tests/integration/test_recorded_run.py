@@ -58,7 +58,7 @@ def test_a_recorded_run_replays_with_the_same_prompts_files_and_status(
 
         report = run_case(case_id, settings, models, out)
 
-        here = Places(out, settings.data_dir)
+        here = Places(out, settings.storage.data_dir)
         sent = models.player.in_recorded_order()
         found = prompt_difference(prompts(recording.calls, recording.places), prompts(sent, here))
         assert not found, found + schema_difference(recording, sent, models.player.tape.schemas)

@@ -71,7 +71,7 @@ def planted(pg_settings: Settings, tmp_path: Path, database_url: str) -> Iterato
         records = [r.model_dump(mode="json") for r in report.records]
         published = sorted({p for r in report.records for p in published_paths(out, r)})
         assert "analysis/requirements.md" in published and len(published) > 3
-        key_file = pg_settings.data_dir / "audit.key"
+        key_file = pg_settings.storage.data_dir / "audit.key"
         outside = tmp_path / "outside"
         outside.mkdir()
         root_only = outside / "shadow"
@@ -167,7 +167,9 @@ def test_a_purge_reads_no_linked_run_json_and_removes_nothing_outside(planted: P
     assert done["folder"].startswith("kept ")  # its run.json is a link: not this run's proof
     assert (planted.outside / "shadow").read_bytes() == ROOT_ONLY
     assert sorted(p.name for p in planted.outside.iterdir()) == ["analysis", "shadow"]
-    assert (planted.factory.settings.data_dir / "audit.key").read_bytes() == planted.secrets[0]
+    assert (
+        planted.factory.settings.storage.data_dir / "audit.key"
+    ).read_bytes() == planted.secrets[0]
 
 
 def test_a_purge_removes_a_deep_tree_and_no_file_a_link_in_it_points_at(

@@ -67,7 +67,7 @@ def test_an_admin_unlocks_a_name_from_the_command_line_and_it_is_audited(
     settings = pg_settings.with_overrides(data_dir=tmp_path / "data")
     with Factory(settings) as factory:
         limits = throttle(settings, factory.pool)
-        for _ in range(settings.chat_login_max_failures):
+        for _ in range(settings.service.chat_login_max_failures):
             limits.failed(limits.attempt("alice", "10.0.0.1"))
         with pytest.raises(LockedError):
             limits.attempt("alice", "10.0.0.1")

@@ -26,7 +26,7 @@ from devfactory.factory.facade import Factory
 from devfactory.factory.intake import StartRequest
 from devfactory.factory.reports import RunReport
 from devfactory.models.router import ModelSource
-from devfactory.settings import Settings
+from devfactory.settings import FlatSettings, Settings
 from eval.catalog import Case, load_cases
 from tests.recorded.tape import RUN_ID, Outcome, Recording
 
@@ -44,7 +44,7 @@ OVERRIDES: dict[str, Any] = {
     "run_code": True,
     "model_chain": "embedded",
     # the prose facts' model call, as the evaluation makes it (the tests' settings turn it off)
-    "prose_fact_calls": Settings.model_fields["prose_fact_calls"].default,
+    "prose_fact_calls": FlatSettings.model_fields["prose_fact_calls"].default,
     # recorded when behaviour tests were asked for as literals in strings: replayed as recorded
     "behaviour_test_values": "literal",
 }
@@ -131,7 +131,7 @@ SIGN_IN_PREFIX = "chat_login_"
 
 def behaviour(settings: Settings) -> dict[str, Any]:
     """Return the settings that decide what a run does (places and sign-in left out), as JSON."""
-    dumped = settings.model_dump(mode="json")
+    dumped = settings.flat(mode="json")
     return {
         k: v
         for k, v in dumped.items()

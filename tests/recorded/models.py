@@ -334,15 +334,15 @@ class ReplayModels:
     """
 
     def __init__(self, settings: Settings, recording: Recording, out_dir: Path) -> None:
-        self.player = Player(recording, Places(out_dir, settings.data_dir))
+        self.player = Player(recording, Places(out_dir, settings.storage.data_dir))
         self.health = HealthBook(HealthPolicy.from_settings(settings))
         self.labels: dict[str, str] = dict(recording.meta["labels"])
         # as many calls at once as when recorded: the build loop draws fewer candidates one by one
         self.parallel: dict[str, int] = dict(recording.meta.get("parallel", {}))
         self.chats = {  # each model samples with its own repeat penalty, as the router gives it
             label: ReplayChatModel(
-                max_tokens=settings.stage_max_tokens,
-                temperature=settings.temperature,
+                max_tokens=settings.generation.stage_max_tokens,
+                temperature=settings.generation.temperature,
                 repeat_penalty=PACKAGED.get(label.removeprefix("embedded:"), SMALL).repeat_penalty,
                 player=self.player,
             )

@@ -79,7 +79,7 @@ def record(case_id: str, folder: Path, scratch: Path) -> int:
             seconds = round(time.monotonic() - started, 1)
     finally:
         server.cleanup()
-    places = Places(out, settings.data_dir)
+    places = Places(out, settings.storage.data_dir)
     meta = {
         "case": case_id,
         "pipeline": PIPELINE,

@@ -141,7 +141,7 @@ def test_every_team_speaks_in_the_chat_under_a_name_with_an_avatar_file(
     alone = [said.author for said in chat]
     chat.clear()
     # a group discussion over every team, each round's speaker the next team
-    rounds = conversations.settings.chat_group_rounds
+    rounds = conversations.settings.service.chat_group_rounds
     order = iter(specs)
     monkeypatch.setattr(
         conversations,

@@ -23,11 +23,13 @@ def test_the_clone_s_child_limits_follow_the_settings_up_to_their_caps() -> None
         repo_max_mb=20_000,
         repo_git_timeout_s=3600,
     )
-    child = CloneLimits.of(top).child(seconds=top.repo_git_timeout_s, max_bytes=20_000 * MB)
+    child = CloneLimits.of(top.repos, sandboxed=True).child(
+        seconds=top.repos.repo_git_timeout_s, max_bytes=20_000 * MB
+    )
     assert (child.cpu_seconds, child.processes, child.wall_seconds) == (86_400, 1024, 3600)
     assert child.memory_mb == 16_384 + 20_000  # git's, and its tmpfs (memory too)
     assert child.file_size_mb == 20_001
-    bare = CloneLimits.of(top.with_overrides(sandbox="unsandboxed")).child(seconds=5, max_bytes=MB)
+    bare = CloneLimits.of(top.repos, sandboxed=False).child(seconds=5, max_bytes=MB)
     assert bare.memory_mb == 16_384 and bare.wall_seconds == 5
 
 

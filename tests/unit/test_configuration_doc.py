@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devfactory.settings import FLAT_LIMITS, Settings, reference
+from devfactory.settings import FLAT_LIMITS, FlatSettings
+from devfactory.settings.reference import reference
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -19,7 +20,7 @@ def test_every_setting_has_a_row_with_its_meaning() -> None:
         for line in reference().splitlines()
         if line.startswith("| `")
     }
-    expected = (set(Settings.model_fields) - {"sandbox_limits"}) | set(FLAT_LIMITS)
+    expected = (set(FlatSettings.model_fields) - {"sandbox_limits"}) | set(FLAT_LIMITS)
     assert set(rows) == expected
     assert all(rows.values()), [name for name, meaning in rows.items() if not meaning]
 

@@ -324,8 +324,8 @@ def test_the_baseline_resolves_factory_coder_at_its_own_token_cap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = baseline.settings_for({"DEVFACTORY_STAGE_MAX_TOKENS": "1536"}, None)
-    assert settings.stage_max_tokens == 1536 and settings.temperature == 0.2
-    assert settings.baseline_max_tokens == 2048
+    assert settings.generation.stage_max_tokens == 1536 and settings.generation.temperature == 0.2
+    assert settings.generation.baseline_max_tokens == 2048
     seen: list[Any] = []
 
     class Chat:
@@ -336,7 +336,7 @@ def test_the_baseline_resolves_factory_coder_at_its_own_token_cap(
             self.settings = settings
 
         def resolve(self, alias: str) -> Any:
-            seen.append((alias, self.settings.stage_max_tokens))
+            seen.append((alias, self.settings.generation.stage_max_tokens))
             resolved = type("Resolved", (), {"label": "scripted:x", "plain": lambda self: "chat"})
             resolved.chat = Chat()
             return resolved()

@@ -123,12 +123,12 @@ def test_each_provider_serves_as_many_calls_at_once_as_its_setting_says(
 ) -> None:
     monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "3")
     settings = Settings(provider_parallel=6)
-    assert settings.ollama_num_parallel == 3  # Ollama's own variable
+    assert settings.serving.ollama_num_parallel == 3  # Ollama's own variable
     assert parallel_of(ModelEntry(provider="ollama", model="m"), settings) == 3
     assert parallel_of(ModelEntry(provider="openai", model="m"), settings) == 6
     small = ModelEntry(provider="embedded", model="qwen2.5-coder-0.5b-instruct-q4_k_m")
     assert parallel_of(small, settings) == 1
     monkeypatch.delenv("OLLAMA_NUM_PARALLEL")
-    assert Settings().ollama_num_parallel == 1  # Ollama's own default
+    assert Settings().serving.ollama_num_parallel == 1  # Ollama's own default
     with pytest.raises(ValidationError):
         Settings(provider_parallel=17)

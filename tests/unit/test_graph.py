@@ -61,7 +61,7 @@ def test_low_confidence_is_retried_exactly_to_the_cap_then_blocks(settings: Sett
     state = run("mvp", models, settings)
     ba = state["stages"]["business-analysis"]
     assert ba["outcome"] == "BLOCKED"
-    assert ba["attempts"] == settings.max_stage_attempts == 3
+    assert ba["attempts"] == settings.generation.max_stage_attempts == 3
     assert models.chat.count("business-analysis", "report") == 3
     assert "gate failed 3 of 3 attempts" in ba["reason"]
     assert "below the team's threshold" in ba["reason"]

@@ -269,7 +269,7 @@ def _reading(proposal: dict[str, Any]) -> Any:
 
 @pytest.fixture
 def reading(settings: Settings) -> Settings:
-    return settings.model_copy(update={"prose_fact_calls": 1})
+    return settings.with_overrides(**{"prose_fact_calls": 1})
 
 
 def test_a_run_reads_its_facts_once_and_builds_the_skeleton_from_the_model_s(

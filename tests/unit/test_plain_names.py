@@ -100,7 +100,7 @@ def test_settings_bound_the_password_checks_at_once() -> None:
     for wrong in (0, 65):
         with pytest.raises(ValueError, match="password_checks_at_once"):
             Settings(password_checks_at_once=wrong)
-    assert Settings(password_checks_at_once=64).password_checks_at_once == 64
+    assert Settings(password_checks_at_once=64).service.password_checks_at_once == 64
 
 
 @pytest.mark.parametrize(

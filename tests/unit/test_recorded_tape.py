@@ -175,9 +175,9 @@ def test_the_replaying_model_answers_in_order_and_keeps_what_it_was_sent(
         ("human", "Write the tests."),
     )
     options = [(c.sent.options["temperature"], c.sent.options["seed"]) for c in sent]
-    assert options[:2] == [(settings.temperature, 0), (0.7, 3)]
+    assert options[:2] == [(settings.generation.temperature, 0), (0.7, 3)]
     assert [c.sent.options["schema"] for c in sent[1:3]] == [None, schema_key(SCHEMA)]
-    assert sent[0].sent.options["max_tokens"] == settings.stage_max_tokens
+    assert sent[0].sent.options["max_tokens"] == settings.generation.stage_max_tokens
 
 
 def test_a_recorded_error_is_raised_again(settings: Settings) -> None:
@@ -194,7 +194,7 @@ def test_a_recorded_error_is_raised_again(settings: Settings) -> None:
 def test_token_counts_are_the_recorded_ones_and_a_text_never_counted_is_noted(
     settings: Settings,
 ) -> None:
-    places = Places(OTHER.out_dir, settings.data_dir)
+    places = Places(OTHER.out_dir, settings.storage.data_dir)
     counted = {sha256("tests: 3 passed in <s> s, in <out>"): 7}
     models = ReplayModels(settings, _recording(tokens=counted), places.out_dir)
     chat = models.resolve("factory/coder").chat
@@ -239,8 +239,8 @@ def test_a_recording_saved_and_loaded_replays_to_the_same_prompts(
 ) -> None:
     tape, served = Tape(), FakeServed(sent=[])
     recorder = RecordingChatModel(
-        max_tokens=settings.stage_max_tokens,
-        temperature=settings.temperature,
+        max_tokens=settings.generation.stage_max_tokens,
+        temperature=settings.generation.temperature,
         served=served,
         tape=tape,
     )
@@ -248,7 +248,7 @@ def test_a_recording_saved_and_loaded_replays_to_the_same_prompts(
     assert recorder.bind(json_schema=SCHEMA).invoke(ask).content == "seen 2"
     [asked] = served.sent  # the schema goes to the server as the product sends it
     assert asked["extra_body"]["grammar"] == schema_grammar(SCHEMA, "sorted")
-    assert asked["temperature"] == settings.temperature
+    assert asked["temperature"] == settings.generation.temperature
     assert recorder.count_tokens("twelve chars") == 4
     save(
         tmp_path / "rec",
@@ -321,7 +321,7 @@ def test_calls_drawn_at_once_are_each_answered_by_their_own_prompt_in_any_order(
     ask = [SystemMessage("You are the Backend Engineering team."), HumanMessage("Write it.")]
     for seed in (2, 1):
         RecordingChatModel(
-            max_tokens=settings.stage_max_tokens,
+            max_tokens=settings.generation.stage_max_tokens,
             temperature=0.9,
             seed=seed,
             repeat_penalty=1.0,  # the 1.5B's (the 0.5B samples with 1.1)

@@ -112,7 +112,9 @@ def test_public_addresses_are_not_special(address: str) -> None:
 def test_an_empty_policy_allows_no_remote_host() -> None:
     with pytest.raises(RemoteRefusedError, match="repo_allowed_hosts setting is empty"):
         HostPolicy().check_host(remote_of("https://github.com/org/repo.git"))
-    assert Settings().repo_allowed_hosts == ()  # the default: deny, until an operator lists hosts
+    assert (
+        Settings().repos.repo_allowed_hosts == ()
+    )  # the default: deny, until an operator lists hosts
 
 
 def test_names_patterns_and_addresses_are_allowed_only_as_listed() -> None:
@@ -224,6 +226,6 @@ def test_an_entry_of_the_policy_that_is_neither_a_name_nor_an_address_is_an_erro
 
 def test_the_policy_holds_at_most_its_cap_of_entries() -> None:
     at_cap = tuple(f"h{n}.example.com" for n in range(MAX_ENTRIES))
-    assert len(Settings(repo_allowed_hosts=at_cap).repo_allowed_hosts) == MAX_ENTRIES
+    assert len(Settings(repo_allowed_hosts=at_cap).repos.repo_allowed_hosts) == MAX_ENTRIES
     with pytest.raises(ValidationError):
         Settings(repo_allowed_hosts=(*at_cap, "one-more.example.com"))

@@ -454,8 +454,8 @@ def test_the_settings_name_every_repair_and_no_other() -> None:
         == registered | {"repeats", "cut-tests", "refuted-tests"}
     )
     assert len(NAMES) == len(set(NAMES))  # one name, one repair
-    assert Settings().repairs_off == ()  # every repair made by default
-    assert Settings(repairs_off=("quotes", "owners")).repairs_off == ("quotes", "owners")
+    assert Settings().generation.repairs_off == ()  # every repair made by default
+    assert Settings(repairs_off=("quotes", "owners")).generation.repairs_off == ("quotes", "owners")
     with pytest.raises(ValidationError, match="stdlib-imports"):
         Settings(repairs_off=("stdlib-import",))  # type: ignore[arg-type]
 

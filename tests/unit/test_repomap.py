@@ -98,7 +98,7 @@ def test_the_repository_settings_are_bounded_at_their_caps() -> None:
         repo_file_chars=200_000,
         repo_read_bytes=1_000_000_000,
     )
-    assert top.repo_map_chars == 100_000
+    assert top.repos.repo_map_chars == 100_000
     for field, value in [("repo_git_timeout_s", 3601), ("repo_max_mb", 20_001),
                          ("repo_map_files", 5001), ("repo_map_chars", 100_001),
                          ("repo_file_chars", 200_001), ("repo_read_bytes", 1_000_000_001),

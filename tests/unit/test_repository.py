@@ -231,7 +231,7 @@ def test_checkout_refuses_bad_input_as_the_client_s_mistake(
         checkout(settings, str(source), "nope", run_id="r1", out_dir=tmp_path / "c")
     assert "Traceback" not in str(caught.value)
     run_id, out = checkout(settings, str(source), None, run_id=None, out_dir=None)
-    assert out == settings.run_folder(run_id) and delivery_of(out, run_id) is not None
+    assert out == settings.storage.run_folder(run_id) and delivery_of(out, run_id) is not None
 
 
 def test_the_api_refuses_a_bad_repository_or_base_in_the_body() -> None:
@@ -433,8 +433,8 @@ def test_a_failed_clone_reads_the_same_whatever_the_host_answered() -> None:
     ],
 )
 def test_each_clone_limit_is_bounded(name: str, low: float, high: float) -> None:
-    assert getattr(Settings(**{name: low}), name) == low
-    assert getattr(Settings(**{name: high}), name) == high
+    assert Settings(**{name: low}).flat()[name] == low
+    assert Settings(**{name: high}).flat()[name] == high
     for beyond in (low - 0.5 if isinstance(low, float) else low - 1, high * 2):
         with pytest.raises(ValidationError):
             Settings(**{name: beyond})

@@ -332,7 +332,9 @@ def test_a_blocked_stage_on_the_cheaper_model_gets_a_fresh_set_of_attempts_on_it
     again = run.started()[before:]
     assert again and {team for team, _ in again} == {"documentation"}
     assert {model for _, model in again} == {CHEAP_ALIAS}
-    assert len(again) == settings.max_stage_attempts  # a fresh set, all on the cheap alias
+    assert (
+        len(again) == settings.generation.max_stage_attempts
+    )  # a fresh set, all on the cheap alias
     assert snapshot.values["stages"]["documentation"]["outcome"] == "BLOCKED"
 
 

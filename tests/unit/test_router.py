@@ -225,8 +225,8 @@ def test_each_model_orders_an_answers_fields_its_own_way_unless_one_is_set(
 
 
 def test_the_schema_order_setting_takes_only_the_two_orders() -> None:
-    assert Settings().embedded_schema_order is None  # each model's own
-    assert Settings(embedded_schema_order="declared").embedded_schema_order == "declared"
+    assert Settings().serving.embedded_schema_order is None  # each model's own
+    assert Settings(embedded_schema_order="declared").serving.embedded_schema_order == "declared"
     with pytest.raises(ValidationError):
         Settings(embedded_schema_order="reversed")  # type: ignore[arg-type]
 
@@ -237,8 +237,8 @@ def test_the_two_models_penalties_differ_as_measured() -> None:
 
 
 def test_the_repeat_penalty_is_bounded() -> None:
-    assert Settings().embedded_repeat_penalty is None  # each model's own
-    assert Settings(embedded_repeat_penalty=1.0).embedded_repeat_penalty == 1.0
+    assert Settings().serving.embedded_repeat_penalty is None  # each model's own
+    assert Settings(embedded_repeat_penalty=1.0).serving.embedded_repeat_penalty == 1.0
     for bad in (0.99, 2.01):
         with pytest.raises(ValidationError):
             Settings(embedded_repeat_penalty=bad)

@@ -74,7 +74,7 @@ def test_the_chat_attaches_up_to_its_cap_in_all_and_names_what_it_left_out(
 )
 def test_the_run_file_caps_are_bounded(tmp_path: Path, name: str, low: int, high: int) -> None:
     for good in (low, high):
-        assert getattr(Settings(data_dir=tmp_path, **{name: good}), name) == good
+        assert Settings(data_dir=tmp_path, **{name: good}).flat()[name] == good
     for bad in (low - 1, high + 1):
         with pytest.raises(ValidationError):
             Settings(data_dir=tmp_path, **{name: bad})

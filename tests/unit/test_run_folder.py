@@ -40,7 +40,7 @@ def test_runs_dir_moves_them_and_a_run_s_own_folder_wins(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     settings = Settings(data_dir=tmp_path / "data", runs_dir=Path("shared/runs"))
-    assert settings.runs_dir == tmp_path / "shared" / "runs"  # made absolute once, here
+    assert settings.storage.runs_dir == tmp_path / "shared" / "runs"  # made absolute once, here
     assert made(settings) == tmp_path / "shared" / "runs" / "20260101-000000-abcdef"
     assert made(settings, tmp_path / "mine") == tmp_path / "mine"
 
@@ -50,7 +50,7 @@ def test_runs_dir_is_read_from_the_environment(
 ) -> None:
     monkeypatch.setenv("DEVFACTORY_RUNS_DIR", str(tmp_path / "volume" / "runs"))
     settings = Settings(data_dir=tmp_path / "data")
-    assert settings.run_folder("r-1") == tmp_path / "volume" / "runs" / "r-1"
+    assert settings.storage.run_folder("r-1") == tmp_path / "volume" / "runs" / "r-1"
 
 
 def test_a_new_run_s_request_is_typed_and_reads_back_from_its_queued_json(

@@ -243,7 +243,7 @@ def test_the_disk_limit_is_bounded_and_set_from_the_settings(tmp_path: Path) -> 
         Limits(disk_mb=1)
     from devfactory.sandbox.runner import Sandbox
 
-    box = Sandbox.from_settings(Settings(data_dir=tmp_path, sandbox_disk_mb=48))
+    box = Sandbox.from_settings(Settings(sandbox_disk_mb=48).sandboxing, tmp_path)
     assert box.limits.disk_mb == 48
     with pytest.raises(ValueError):
         Settings(data_dir=tmp_path, sandbox_disk_mb=8)

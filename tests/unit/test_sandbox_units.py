@@ -211,11 +211,11 @@ def test_for_a_root_factory_code_drops_roots_id_before_it_starts(tmp_path: Path)
 
 def test_the_sandbox_follows_the_settings(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, sandbox="unsandboxed", sandbox_wall_seconds=7)
-    box = Sandbox.from_settings(settings)
+    box = Sandbox.from_settings(settings.sandboxing, settings.storage.data_dir)
     assert box.mode == "unsandboxed" and not box.sandboxed
     assert box.limits.wall_seconds == 7
     assert box.cache_dir == tmp_path.resolve() / "sandbox"
-    assert Settings(data_dir=tmp_path).sandbox == "bwrap"
+    assert Settings(data_dir=tmp_path).sandboxing.sandbox == "bwrap"
     with pytest.raises(ValueError):
         Sandbox(mode="docker", cache_dir=tmp_path)
 

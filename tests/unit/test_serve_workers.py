@@ -77,14 +77,14 @@ def test_zero_workers_is_a_usage_error(execs: list[list[str]]) -> None:
 @pytest.mark.parametrize("workers", [0, -1, 5])
 def test_api_processes_refuses_outside_one_to_the_cap(tmp_path: Any, workers: int) -> None:
     with pytest.raises(ValueError, match=f"--workers {workers}"):
-        Settings(data_dir=tmp_path).api_processes(workers)
+        Settings(data_dir=tmp_path).service.api_processes(workers)
 
 
 def test_api_processes_names_the_connections_each_process_holds(tmp_path: Any) -> None:
     settings = Settings(data_dir=tmp_path, api_db_pool_size=10, api_workers_max=2)
-    assert settings.api_processes(2) == 2
+    assert settings.service.api_processes(2) == 2
     with pytest.raises(ValueError, match="up to 13 database connections"):
-        settings.api_processes(3)
+        settings.service.api_processes(3)
 
 
 def test_the_cap_itself_is_bounded(tmp_path: Any) -> None:

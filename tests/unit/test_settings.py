@@ -40,11 +40,11 @@ def test_caps_out_of_range_are_refused(field: str, value: int) -> None:
     ],
 )
 def test_caps_at_their_bounds_are_taken(field: str, value: float) -> None:
-    assert getattr(Settings(**{field: value}), field) == value
+    assert Settings(**{field: value}).flat()[field] == value
 
 
 def test_a_run_has_no_time_cap_unless_one_is_set() -> None:
-    assert Settings().run_deadline_s == 0
+    assert Settings().runs.run_deadline_s == 0
 
 
 def test_environment_and_toml_configure_limits(
@@ -56,9 +56,9 @@ def test_environment_and_toml_configure_limits(
     monkeypatch.setenv("DEVFACTORY_RECURSION_LIMIT", "77")
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/x")
     s = Settings()
-    assert s.max_stage_attempts == 5  # from the file
-    assert s.recursion_limit == 77  # the environment wins over the file
-    assert s.database_url == "postgresql://u@db/x"
+    assert s.generation.max_stage_attempts == 5  # from the file
+    assert s.generation.recursion_limit == 77  # the environment wins over the file
+    assert s.storage.database_url == "postgresql://u@db/x"
 
 
 def test_the_sandbox_limits_are_defined_once(tmp_path: Path) -> None:
@@ -66,11 +66,11 @@ def test_the_sandbox_limits_are_defined_once(tmp_path: Path) -> None:
     from devfactory.sandbox.runner import Sandbox
 
     s = Settings(data_dir=tmp_path)
-    assert s.sandbox_limits == Limits()
-    assert s.sandbox_install_seconds == INSTALL_SECONDS
+    assert s.sandboxing.sandbox_limits == Limits()
+    assert s.sandboxing.sandbox_install_seconds == INSTALL_SECONDS
     assert Sandbox(cache_dir=tmp_path).install_seconds == INSTALL_SECONDS
     # the bounds are the limits' own: what the sandbox accepts, the settings accept
-    assert Settings(sandbox_cpu_seconds=86_400).sandbox_limits.cpu_seconds == 86_400
+    assert Settings(sandbox_cpu_seconds=86_400).sandboxing.sandbox_limits.cpu_seconds == 86_400
     for flat, value in (("sandbox_cpu_seconds", 86_401), ("sandbox_memory_mb", 63)):
         with pytest.raises(ValidationError):
             Settings(**{flat: value})
@@ -86,14 +86,14 @@ def test_each_sandbox_limit_is_read_by_its_flat_name_in_every_source(
     monkeypatch.setenv("DEVFACTORY_CONFIG", str(toml))
     monkeypatch.setenv("DEVFACTORY_SANDBOX_CPU_SECONDS", "30")
     monkeypatch.setenv("DEVFACTORY_SANDBOX_MEMORY_MB", "512")
-    limits = Settings(sandbox_disk_mb=48).sandbox_limits
+    limits = Settings(sandbox_disk_mb=48).sandboxing.sandbox_limits
     # init args, then the environment, then the file: limit by limit
     assert (limits.disk_mb, limits.cpu_seconds, limits.memory_mb) == (48, 30, 512)
     assert limits.wall_seconds == 33
-    again = Settings().with_overrides(sandbox_wall_seconds=9).sandbox_limits
+    again = Settings().with_overrides(sandbox_wall_seconds=9).sandboxing.sandbox_limits
     assert (again.wall_seconds, again.cpu_seconds) == (9, 30)
     toml.write_text("[sandbox_limits]\nwall_seconds = 34\n")
-    assert Settings().sandbox_limits.wall_seconds == 34
+    assert Settings().sandboxing.sandbox_limits.wall_seconds == 34
     monkeypatch.setenv("DEVFACTORY_SANDBOX_PROCESSES", "0")
     with pytest.raises(ValidationError, match="processes"):
         Settings()

@@ -6,19 +6,21 @@ field's name, the environment variables that set it, its type, its default and
 its bounds. The composed class must match it field for field (settings added
 since are new ones), so every
 ``DEVFACTORY_<NAME>`` (and ``DATABASE_URL``, ``OLLAMA_HOST``, the flat sandbox
-limits) that worked before still works. Then one variable per concern is set
-and read back through the composed class.
+limits) that worked before still works. Then every variable is set to a value
+other than its default and read back in its part of the nested ``Settings``.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
-from devfactory.settings import FLAT_LIMITS, Settings
+from devfactory.settings import FLAT_LIMITS, PART_OF, FlatSettings, Settings
 
 SNAPSHOT = Path(__file__).parents[1] / "data" / "settings_fields.json"
 
@@ -27,7 +29,7 @@ def described() -> dict[str, Any]:
     """Describe each field as the snapshot does (the home folder written ``~``)."""
     home = str(Path.home())
     found: dict[str, Any] = {}
-    for name, info in sorted(Settings.model_fields.items()):
+    for name, info in sorted(FlatSettings.model_fields.items()):
         alias = info.validation_alias
         names = getattr(alias, "choices", None) or ([alias] if alias else [])
         default = info.get_default(call_default_factory=True)
@@ -55,41 +57,87 @@ def test_every_setting_is_read_by_the_same_variables_with_the_same_type_default_
     assert set(now) >= set(before)  # a setting added since is new, none is lost
 
 
-@pytest.mark.parametrize(
-    ("variable", "value", "field", "read"),
-    [
-        ("DEVFACTORY_MAX_STAGE_ATTEMPTS", "5", "max_stage_attempts", 5),
-        (
-            "OLLAMA_HOST",
-            "http://ollama.example:11434",
-            "ollama_host",
-            "http://ollama.example:11434",
-        ),
-        ("DEVFACTORY_EMBEDDED_THREADS", "3", "embedded_threads", 3),
-        ("DEVFACTORY_API_PORT", "8123", "api_port", 8123),
-        ("DEVFACTORY_CHAT_HISTORY_TURNS", "4", "chat_history_turns", 4),
-        ("DEVFACTORY_RECALL_K", "2", "recall_k", 2),
-        ("DEVFACTORY_REPO_MAX_MB", "64", "repo_max_mb", 64),
-        ("DEVFACTORY_MUTATION_MIN_SCORE", "0.25", "mutation_min_score", 0.25),
-        ("DEVFACTORY_INCIDENT_WINDOW", "7", "incident_window", 7),
-        ("DEVFACTORY_BUDGET_RUN_TOKENS", "9000", "budget_run_tokens", 9000),
-        ("DEVFACTORY_MAX_CLARIFICATIONS", "1", "max_clarifications", 1),
-        ("DEVFACTORY_RETENTION_DAYS", "12", "retention_days", 12),
-        ("DEVFACTORY_SANDBOX_INSTALL_SECONDS", "200", "sandbox_install_seconds", 200),
-    ],
-)
-def test_a_variable_of_each_concern_is_read_through_the_composed_settings(
-    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, field: str, read: object
-) -> None:
-    monkeypatch.setenv(variable, value)
-    assert getattr(Settings(), field) == read
-    assert getattr(Settings(), field) != Settings.model_fields[field].get_default(
-        call_default_factory=True
+# A value other than the default for the settings whose type alone does not give one.
+GIVEN = {
+    "database_url": "postgresql://probe@localhost:5999/probe",
+    "database_app_password": "probe-secret",
+    "audit_key": "probe-key",
+    "ollama_host": "http://probe.example:11434",
+    "model_chain": "ollama",
+    "models_factory": "scripted",
+    "repairs_off": '["quotes"]',
+    "operator": "probe",
+    "operator_role": "probe-role",
+    "budget_warn_at": "0.5",
+    "api_host": "0.0.0.0",
+    "chat_host": "0.0.0.0",
+    "api_public_origin": "https://factory.example",
+    "chat_public_origin": "https://chat.example",
+    "web_frame_ancestors": '["https://portal.example"]',
+    "trusted_proxies": '["10.0.0.1"]',
+    "chat_header_user": "X-Probe-User",
+    "chat_header_role": "X-Probe-Role",
+    "fact_alias": "factory/coder",
+    "sandbox_limits": '{"cpu_seconds": 17}',
+    "sandbox_index_hosts": '["pypi.example"]',
+    "sandbox_index_networks": '["10.1.0.0/16"]',
+    "repo_local_roots": '["/tmp"]',
+    "repo_allowed_hosts": '["github.com"]',
+    "licence_allowed": '["MIT"]',
+}
+
+
+def another_value(name: str, info: FieldInfo) -> str:
+    """Return a valid value of setting ``name`` other than its default, as a variable says it."""
+    if name in GIVEN:
+        return GIVEN[name]
+    default = info.get_default(call_default_factory=True)
+    kind = info.annotation
+    if type(None) in get_args(kind):  # optional: what it is when given
+        kind = next(a for a in get_args(kind) if a is not type(None))
+    if get_origin(kind) is Literal:
+        return str(next(c for c in get_args(kind) if c != default))
+    if kind is bool:
+        return str(not default).lower()
+    if kind is Path:
+        return "/tmp/devfactory-settings-probe"
+    assert kind in (int, float), f"{name}: say a value for it in GIVEN"
+    near = 1 if default is None else default
+    for candidate in (near + 1, near - 1, near * 1.1, near / 2, near * 2):
+        try:
+            FlatSettings(**{name: candidate})
+        except ValidationError:
+            continue
+        return str(candidate)
+    raise AssertionError(f"{name}: no value near its default is valid; say one in GIVEN")
+
+
+VARIABLES = [
+    (variable, name)
+    for name, info in FlatSettings.model_fields.items()
+    for variable in (
+        getattr(info.validation_alias, "choices", None) or [f"DEVFACTORY_{name.upper()}"]
     )
+]
 
 
-def test_a_flat_sandbox_limit_is_read_into_the_nested_limits(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(("variable", "name"), VARIABLES)
+def test_every_variable_is_read_into_its_part(
+    monkeypatch: pytest.MonkeyPatch, variable: str, name: str
 ) -> None:
-    monkeypatch.setenv("DEVFACTORY_SANDBOX_CPU_SECONDS", "17")
-    assert Settings().sandbox_limits.cpu_seconds == 17
+    """Each variable that set a flat setting sets it in its part, as the flat read does."""
+    monkeypatch.setenv(str(variable), another_value(name, FlatSettings.model_fields[name]))
+    settings = Settings()
+    read = getattr(getattr(settings, PART_OF[name]), name)
+    assert read == getattr(FlatSettings(), name)
+    assert read != FlatSettings.model_fields[name].get_default(call_default_factory=True)
+
+
+@pytest.mark.parametrize("flat", sorted(FLAT_LIMITS))
+def test_every_flat_sandbox_limit_is_read_into_the_limits(
+    monkeypatch: pytest.MonkeyPatch, flat: str
+) -> None:
+    limit = FLAT_LIMITS[flat]
+    default = getattr(Settings().sandboxing.sandbox_limits, limit)
+    monkeypatch.setenv(f"DEVFACTORY_{flat.upper()}", str(default + 1))
+    assert getattr(Settings().sandboxing.sandbox_limits, limit) == default + 1

@@ -22,9 +22,9 @@ BOUNDS = {  # setting -> (lowest, highest, default)
 @pytest.mark.parametrize("name", sorted(BOUNDS))
 def test_each_cap_holds_at_both_ends_and_refuses_past_them(name: str) -> None:
     low, high, default = BOUNDS[name]
-    assert getattr(Settings(), name) == default
-    assert getattr(Settings(**{name: low}), name) == low
-    assert getattr(Settings(**{name: high}), name) == high
+    assert Settings().flat()[name] == default
+    assert Settings(**{name: low}).flat()[name] == low
+    assert Settings(**{name: high}).flat()[name] == high
     step = 1 if isinstance(low, int) else 0.5
     for bad in (low - step, high + step):
         with pytest.raises(ValidationError):

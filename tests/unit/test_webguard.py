@@ -191,7 +191,7 @@ def test_the_api_and_the_chat_take_x_forwarded_for_only_from_a_configured_proxy(
 def test_a_trusted_proxy_is_an_address_or_a_network(wrong: str) -> None:
     with pytest.raises(ValueError, match="trusted proxy"):
         Settings(trusted_proxies=(wrong,))
-    assert Settings(trusted_proxies=("10.0.0.1", "fd00::/8")).trusted_proxies == (
+    assert Settings(trusted_proxies=("10.0.0.1", "fd00::/8")).service.trusted_proxies == (
         "10.0.0.1/32",
         "fd00::/8",
     )

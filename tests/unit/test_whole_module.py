@@ -179,8 +179,11 @@ def test_an_ollama_like_model_gets_its_cap_as_num_predict() -> None:
 
 def test_the_whole_module_settings_are_bounded() -> None:
     settings = Settings()
-    assert settings.whole_module_candidates == 1 and settings.whole_module_max_tokens == 2048
-    assert Settings(whole_module_candidates=3).whole_module_candidates == 3
+    assert (
+        settings.generation.whole_module_candidates == 1
+        and settings.generation.whole_module_max_tokens == 2048
+    )
+    assert Settings(whole_module_candidates=3).generation.whole_module_candidates == 3
     for wrong in ({"whole_module_candidates": 4}, {"whole_module_candidates": -1},
                   {"whole_module_max_tokens": 100}):  # fmt: skip
         with pytest.raises(ValidationError):

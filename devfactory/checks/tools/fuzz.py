@@ -56,7 +56,7 @@ class ApiFuzzCheck:
             context.code[0] if context.code else "",
         )
         settings = context.settings
-        examples = settings.api_fuzz_examples if settings is not None else 10
+        examples = settings.checks.api_fuzz_examples if settings is not None else 10
         env = context.sandbox.environment([*context.dependencies, *context.packages])
         label = self.tools[0].label() + ", the service in the project's environment"
         runs: list[CheckRun] = []

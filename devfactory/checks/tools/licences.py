@@ -198,7 +198,7 @@ class LicenceCheck:
             return frame.ToolReport(
                 [run], [frame.Finding("", f"no licence could be read: {run.summary}")]
             )
-        allowed = context.settings.licence_allowed if context.settings is not None else ()
+        allowed = context.settings.checks.licence_allowed if context.settings is not None else ()
         findings = [
             frame.Finding("", said)
             for name in names
@@ -296,7 +296,7 @@ class LicenceFileCheck:
         found = next((p for p in LICENCE_FILES if p in context.files), "")
         label = f"packaging's SPDX parser, {self.tools[0].label()}"
         findings: list[frame.Finding] = []
-        allowed = context.settings.licence_allowed if context.settings is not None else ()
+        allowed = context.settings.checks.licence_allowed if context.settings is not None else ()
         spdx = licence_of_text(context.files[found]) if found else ""
         if not found:
             findings.append(

@@ -56,9 +56,9 @@ class MutationCheck:
         if ran is not None and not ran.ok:
             return frame.ToolReport([])  # the tests fail as they are: their own check says so, once
         settings = context.settings
-        most = settings.mutation_mutants_max if settings is not None else 12
-        run_s = settings.mutation_run_s if settings is not None else 30.0
-        least = settings.mutation_min_score if settings is not None else 0.0
+        most = settings.checks.mutation_mutants_max if settings is not None else 12
+        run_s = settings.checks.mutation_run_s if settings is not None else 30.0
+        least = settings.checks.mutation_min_score if settings is not None else 0.0
         env = context.sandbox.environment([*context.dependencies, *context.packages])
         job = {
             "python": str(env.path / "bin" / "python"),
@@ -110,7 +110,7 @@ class MutationCheck:
             + (f"line coverage {percent}%" if percent is not None else "coverage not measured")
         )
         findings = []
-        least_covered = settings.coverage_min if settings is not None else 0.0
+        least_covered = settings.checks.coverage_min if settings is not None else 0.0
         if percent is not None and percent < least_covered:
             shares: dict[str, float] = covered.get("modules") or {}
             low = ", ".join(f"{m} {p}%" for m, p in sorted(shares.items(), key=lambda i: i[1])[:3])

@@ -73,7 +73,7 @@ class PipelineRunCheck:
         ]
         if not scripts:
             return ToolReport([])  # nothing of theirs runs as a program: nothing to record
-        seconds = context.settings.pipeline_run_s if context.settings is not None else 60
+        seconds = context.settings.checks.pipeline_run_s if context.settings is not None else 60
         env = context.sandbox.environment([*context.dependencies, *context.packages])
         limits = dataclasses.replace(context.sandbox.limits, wall_seconds=int(seconds))
         runs: list[CheckRun] = []

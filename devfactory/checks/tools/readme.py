@@ -220,8 +220,8 @@ class ReadmeCommandsCheck:
     def run(self, context: frame.ToolContext, paths: Sequence[str]) -> frame.ToolReport:
         """Run each README's examples in the sandbox with the project's environment."""
         settings = context.settings
-        per_command = settings.readme_command_s if settings is not None else 20.0
-        most = settings.readme_commands_max if settings is not None else 20
+        per_command = settings.checks.readme_command_s if settings is not None else 20.0
+        most = settings.checks.readme_commands_max if settings is not None else 20
         label = self.tools[0].label() + ", the project's environment"
         runs: list[CheckRun] = []
         findings: list[frame.Finding] = []

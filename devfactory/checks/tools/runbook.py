@@ -125,7 +125,9 @@ class RunbookCheck:
                 runs.append(CheckRun(name=self.name, command="", summary=quiet, tool=label))
                 continue
             command = f"{len(looked_up)} program(s) of {path} looked up, {len(probes)} probe(s) run"
-            seconds = context.settings.readme_command_s if context.settings is not None else 20.0
+            seconds = (
+                context.settings.checks.readme_command_s if context.settings is not None else 20.0
+            )
             said = functools.partial(_said, serving=started[0] if started else None)
             done = run_and_judge(context, self.name, path, todo, seconds, label, command, said)
             findings += done.findings

@@ -65,7 +65,7 @@ def requirement_budget(settings: Settings) -> int:
 
     It is part of the call's context, so never more than ``context_tokens``.
     """
-    return min(settings.requirement_tokens, settings.context_tokens)
+    return min(settings.generation.requirement_tokens, settings.generation.context_tokens)
 
 
 MIN_CONTEXT_TOKENS = 200
@@ -81,8 +81,8 @@ def request_budget(settings: Settings) -> int:
     less the reply's cap for the reply and each continuation of it (a continuation
     sends the request with the reply so far).
     """
-    reply = settings.stage_max_tokens * (1 + settings.max_continuations)
-    return max(settings.embedded_ctx - reply, MIN_CONTEXT_TOKENS)
+    reply = settings.generation.stage_max_tokens * (1 + settings.generation.max_continuations)
+    return max(settings.serving.embedded_ctx - reply, MIN_CONTEXT_TOKENS)
 
 
 def context_budget(settings: Settings, rest: int) -> int:
@@ -91,7 +91,7 @@ def context_budget(settings: Settings, rest: int) -> int:
     ``context_tokens``, less what the request's budget (``request_budget``) has no room for.
     """
     room = request_budget(settings) - rest
-    return max(MIN_CONTEXT_TOKENS, min(settings.context_tokens, room))
+    return max(MIN_CONTEXT_TOKENS, min(settings.generation.context_tokens, room))
 
 
 def _size(texts: Sequence[str], settings: Settings, count: Count, blocks: int = 0) -> int:
@@ -102,9 +102,13 @@ def _size(texts: Sequence[str], settings: Settings, count: Count, blocks: int = 
     ``feedback_tokens``), nothing is cut and the tokenizer is not asked.
     """
     bound = sum(len(text.encode()) for text in texts)
-    room = request_budget(settings) - settings.context_tokens
+    room = request_budget(settings) - settings.generation.context_tokens
     if blocks:
-        room = request_budget(settings) - MIN_CONTEXT_TOKENS - blocks * settings.feedback_tokens
+        room = (
+            request_budget(settings)
+            - MIN_CONTEXT_TOKENS
+            - blocks * settings.generation.feedback_tokens
+        )
     return bound if bound <= room else sum(count(text) for text in texts)
 
 
@@ -115,7 +119,7 @@ def lines_budget(settings: Settings, fixed: int, blocks: int) -> int:
     tokens and the context's least are counted, shared by its ``blocks``.
     """
     room = (request_budget(settings) - MIN_CONTEXT_TOKENS - fixed) // max(blocks, 1)
-    return max(MIN_LINES_TOKENS, min(settings.feedback_tokens, room))
+    return max(MIN_LINES_TOKENS, min(settings.generation.feedback_tokens, room))
 
 
 def requirement_view(requirement: str, focus: str, *, budget: int, count: Count) -> str:
@@ -254,7 +258,7 @@ def draft_messages(
         "path": item.path,
         "description": item.description.rstrip("."),
         "previous": render_prompt(
-            "previous_draft", content=_clip(previous, settings.upstream_chars)
+            "previous_draft", content=_clip(previous, settings.generation.upstream_chars)
         )
         if previous
         else "",
@@ -274,7 +278,7 @@ def draft_messages(
         f"Requirement: {requirement}",
         needs=needs,
         names=names,
-        limit=settings.upstream_chars,
+        limit=settings.generation.upstream_chars,
         budget=context_budget(settings, rest),
         count=count,
     )
@@ -303,8 +307,8 @@ def repository_brief(
         Path(repository.folder),
         repository.base_commit,
         item.path,
-        limit=settings.repo_file_chars,
-        timeout=settings.repo_git_timeout_s,
+        limit=settings.repos.repo_file_chars,
+        timeout=settings.repos.repo_git_timeout_s,
     )
     if content is None:
         return ""
@@ -349,7 +353,7 @@ def report_messages(
     if scope:  # a drafting concern; small models report its lines as their blockers
         objective = objective.replace(scope, "").strip()
     system = system_prompt(spec)
-    files = render_artifacts(artifacts, settings.upstream_chars)
+    files = render_artifacts(artifacts, settings.generation.upstream_chars)
 
     def ask(context: str, gate: str = "", said: str = "") -> str:
         task = render_prompt("stage_task", context=context, feedback=gate, notes=said)
@@ -374,7 +378,7 @@ def report_messages(
         objective,
         needs=needs,
         names=names,
-        limit=settings.upstream_chars,
+        limit=settings.generation.upstream_chars,
         budget=context_budget(settings, rest),
         count=count,
     )

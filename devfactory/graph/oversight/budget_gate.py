@@ -70,7 +70,7 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Conte
     pause = make_pause(
         context.get_policy(),
         "budget",
-        title=f"budget at {context.settings.budget_warn_at:.0%}: {lines}"[:200],
+        title=f"budget at {context.settings.runs.budget_warn_at:.0%}: {lines}"[:200],
         question=(
             f"The run has used {lines}. Approve to let {spec.name} and the stages after "
             "it go on (optionally with a higher cap), or reject to stop the run now."

@@ -120,6 +120,6 @@ def check(state: Mapping[str, Any], team: str, context: Context) -> BudgetCheck:
         run_caps=caps.get("run") or Caps(),
         project_caps=caps.get("project") or Caps(),
         team_caps=team_caps or Caps(),
-        warn_at=context.settings.budget_warn_at,
+        warn_at=context.settings.runs.budget_warn_at,
         acknowledged=(state.get("budget_ack") or {}).keys(),
     )

@@ -163,7 +163,7 @@ def propose(pause: Pause, state: Mapping[str, Any], runtime: Runtime[Context]) -
     est = estimate(state)
     per_tokens = est.tokens_to_finish // max(1, est.stages_left)
     per_cost = est.cost_to_finish_usd / max(1, est.stages_left)
-    ratio = runtime.context.settings.cheap_model_cost_ratio
+    ratio = runtime.context.settings.serving.cheap_model_cost_ratio
     course = state.get("course") or {}
     out: list[Alternative] = []
     cheaper = Alternative(
@@ -235,7 +235,7 @@ def enrich(
         done=set(state.get("stages") or {}),
     )
     est = estimate(state)
-    deadline = rule.deadline_s or settings.pause_expiry_s or None
+    deadline = rule.deadline_s or settings.runs.pause_expiry_s or None
     reasoning = _reasoning(pause, state, factors)
     return pause.model_copy(
         update={

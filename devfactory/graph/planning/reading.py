@@ -181,8 +181,8 @@ def _ask(
         resolved.structured(grammar_schema(answer)),
         messages,
         answer,
-        max_parse_retries=settings.max_parse_retries,
-        max_model_errors=settings.max_model_errors,
+        max_parse_retries=settings.generation.max_parse_retries,
+        max_model_errors=settings.generation.max_model_errors,
     )
 
 
@@ -196,7 +196,7 @@ def _arguments(
     quote (``proposed.arguments_in_parser``); as ``json``, it lists them under
     ``ProposedArguments``'s schema. Either way the quotes are checked after.
     """
-    if settings.arguments_reading == "json":
+    if settings.generation.arguments_reading == "json":
         return _ask(
             ProposedArguments, "arguments", resolved, settings, requirement=requirement, line=line
         )
@@ -205,7 +205,7 @@ def _arguments(
         HumanMessage(render_prompt("parser_task", requirement=requirement, line=line)),
     ]
     try:
-        reply = invoke(resolved.plain(), messages, settings.max_model_errors)
+        reply = invoke(resolved.plain(), messages, settings.generation.max_model_errors)
     except ModelUnavailableError:
         raise
     except Exception as exc:  # noqa: BLE001 - a failed call reads no argument, and says so
@@ -233,16 +233,16 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
     not 0. A model that cannot be reached, or replies nothing valid, leaves the
     parser's facts as they are, and the notes say so.
     """
-    limits = Limits(settings.prose_facts_per_kind, settings.prose_quote_chars)
+    limits = Limits(settings.generation.prose_facts_per_kind, settings.generation.prose_quote_chars)
     parsed = read_requirement(requirement)
-    if not leaves_open(parsed) or settings.prose_fact_calls == 0:
+    if not leaves_open(parsed) or settings.generation.prose_fact_calls == 0:
         return Reading(run_facts(requirement, parsed, limits=limits))
     started = time.perf_counter()
     proposals: list[ProposedFacts] = []
     usage, served, problems, calls = Usage(), "", [], 0
     try:
         resolved = source().resolve(INTERFACE_ALIAS)
-        asks, asked = settings.prose_fact_calls, KIND_FIELDS["unsure"]
+        asks, asked = settings.generation.prose_fact_calls, KIND_FIELDS["unsure"]
         if interface_open(parsed):
             kind = _ask(
                 ProposedKind,
@@ -273,7 +273,7 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
                         parsed.module,
                         requirement,
                         limits,
-                        by_name=settings.arguments_reading == "code",
+                        by_name=settings.generation.arguments_reading == "code",
                     )
                     proposals.append(read)
                     problems += dropped
@@ -295,8 +295,8 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
                 resolved.structured(schema(limits, asked)),
                 messages,
                 ProposedFacts,
-                max_parse_retries=settings.max_parse_retries,
-                max_model_errors=settings.max_model_errors,
+                max_parse_retries=settings.generation.max_parse_retries,
+                max_model_errors=settings.generation.max_model_errors,
             )
             calls += answer.usage.calls
             usage, served = usage.add(answer.usage), answer.model or served or resolved.label

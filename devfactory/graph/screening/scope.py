@@ -120,7 +120,7 @@ def vet(
     gov = state.get("governance")
     decisions: dict[str, DecisionRecord] = {}
     events: list[GovernanceAssessed | Notice] = []
-    for n in range(1, settings.max_governance_rounds + 1):
+    for n in range(1, settings.runs.max_governance_rounds + 1):
         decision = policy.rescreen(
             text, screen(text, runtime.context), approved=approved, approved_factors=factors
         )
@@ -156,7 +156,7 @@ def vet(
                 "risk_factors": decision.risk_factors,
             },
         )
-        if n == settings.max_governance_rounds:
+        if n == settings.runs.max_governance_rounds:
             pause = pause.model_copy(update={"actions": ("approve", "reject")})
         answer = decide(pause, state, runtime, rule="scope")  # unattended: rejected
         scope = ScopeChange(source=source, text=text[:2000], **dict(decision))

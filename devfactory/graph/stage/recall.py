@@ -57,11 +57,11 @@ def recall(state: StageState, runtime: Runtime[Context], setup: StageSetup) -> S
 def fact_asker(setup: StageSetup, context: Context) -> Ask:
     """Return the ``Ask`` mem0's extraction goes through: the fact model, bounded and repaired."""
     settings = context.settings
-    resolved = context.model_source().resolve(settings.fact_alias)
-    bound = resolved.structured(extraction_schema(settings.max_facts_per_stage))
+    resolved = context.model_source().resolve(settings.recall.fact_alias)
+    bound = resolved.structured(extraction_schema(settings.recall.max_facts_per_stage))
 
     def ask(existing: str, new: str) -> Answer[Extraction]:
-        values = {"team_name": setup.spec.name, "max_facts": settings.max_facts_per_stage}
+        values = {"team_name": setup.spec.name, "max_facts": settings.recall.max_facts_per_stage}
         messages: list[BaseMessage] = [
             SystemMessage(render_prompt("facts_system", **values)),
             HumanMessage(render_prompt("facts_task", existing=existing, new=new, **values)),
@@ -70,8 +70,8 @@ def fact_asker(setup: StageSetup, context: Context) -> Ask:
             bound,
             messages,
             Extraction,
-            max_parse_retries=settings.max_parse_retries,
-            max_model_errors=settings.max_model_errors,
+            max_parse_retries=settings.generation.max_parse_retries,
+            max_model_errors=settings.generation.max_model_errors,
         )
         answer.model = answer.model or resolved.label
         return answer

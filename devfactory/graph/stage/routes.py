@@ -59,7 +59,7 @@ def gate(
     if verdict.route is Route.CLARIFY:
         return Command(goto="clarify", update={"feedback": verdict.problems, "history": history})
     if verdict.route is Route.BLOCK:
-        if state.get("human_retries", 0) < runtime.context.settings.max_human_retries:
+        if state.get("human_retries", 0) < runtime.context.settings.runs.max_human_retries:
             return Command(
                 goto="escalate",
                 update={"history": history, "verdict": GateVerdict(reason=verdict.reason)},
@@ -89,15 +89,15 @@ def clarify(
         "attempt": state["attempt"],
     }
     update: StageUpdate = {"asked": asked}
-    if asked > settings.max_clarifications:
+    if asked > settings.runs.max_clarifications:
         why = (
-            f"request limit reached: {spec.slug} may route {settings.max_clarifications} "
+            f"request limit reached: {spec.slug} may route {settings.runs.max_clarifications} "
             "questions per objective"
         )
         entry["outcome"], entry["reason"], entry["hops"] = "escalated", why, []
     else:
         drafted = "\n".join(
-            f"#### {d.path}\n{d.content[: settings.upstream_chars]}"
+            f"#### {d.path}\n{d.content[: settings.generation.upstream_chars]}"
             for d in state.get("drafts", [])
         )
         broker = Broker(
@@ -105,15 +105,17 @@ def clarify(
             requirement=requirement_view(
                 state["requirement"],
                 ask.question,
-                budget=min(settings.requirement_tokens, settings.context_tokens),
+                budget=min(
+                    settings.generation.requirement_tokens, settings.generation.context_tokens
+                ),
                 count=approx_tokens,
             ),
             stages=state["stages"],
             resolve=lambda s: runtime.context.model_source().resolve(s.model),
-            max_hops=settings.max_hops,
-            max_parse_retries=settings.max_parse_retries,
-            max_model_errors=settings.max_model_errors,
-            context_chars=settings.upstream_chars,
+            max_hops=settings.runs.max_hops,
+            max_parse_retries=settings.generation.max_parse_retries,
+            max_model_errors=settings.generation.max_model_errors,
+            context_chars=settings.generation.upstream_chars,
         )
         consultation = consult_broker(
             broker,

@@ -101,7 +101,9 @@ def feedback_for(state: Mapping[str, Any], team: str) -> list[str]:
 
 def max_attempts(state: Mapping[str, Any], runtime: Runtime[Context]) -> int:
     """Return the stage's attempt cap: each time a person sends it back, a full set more."""
-    return runtime.context.settings.max_stage_attempts * (1 + state.get("human_retries", 0))
+    return runtime.context.settings.generation.max_stage_attempts * (
+        1 + state.get("human_retries", 0)
+    )
 
 
 def notes_for(state: Mapping[str, Any]) -> list[str]:

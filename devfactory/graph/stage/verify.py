@@ -125,7 +125,9 @@ def run_code_checks(
     try:
         settings = runtime.context.settings
         base = repository_files(
-            repository, max_bytes=settings.repo_read_bytes, timeout=settings.repo_git_timeout_s
+            repository,
+            max_bytes=settings.repos.repo_read_bytes,
+            timeout=settings.repos.repo_git_timeout_s,
         )
         for path, content in base.items():
             write_file(root, path, content)
@@ -195,7 +197,7 @@ def tool_checks_update(
     mine = [d.path for d in drafts]
     if not any(c.judges(p) for c in checks for p in mine):
         return ToolVerdict([], [])
-    if not runtime.context.settings.run_code:
+    if not runtime.context.settings.generation.run_code:
         off = CheckRun(
             name=", ".join(spec.tool_checks), command="", summary="not run: run_code is off"
         )
@@ -247,11 +249,11 @@ def verify_code(
     mine = {f.path for f in plan.files_of(slug) if f.role in (FileRole.CODE, FileRole.TESTS)}
     if not mine & {d.path for d in drafts}:
         return Command(goto="report", update=skip)
-    if not runtime.context.settings.run_code:
+    if not runtime.context.settings.generation.run_code:
         off = CheckRun(name="run", command="", summary="code not run: run_code is off")
         return Command(goto="report", update={**skip, "checks": [off]})
     done = [t for t, r in state["stages"].items() if r.outcome is StageOutcome.PASSED]
-    handing = runtime.context.settings.kept_tests_to_code
+    handing = runtime.context.settings.generation.kept_tests_to_code
     others, keeping = kept_files(state, slug) if handing else ({}, [])
     files = with_examples(
         {**others, **workspace_files(state["stages"], drafts)}, plan, requirement_facts_of(state)
@@ -278,7 +280,7 @@ def verify_code(
         now = agreeing_tests(found, drafts, plan, slug, requirement_facts_of(state))
         kept = best_kept(state.get("agreeing", {}), now)
         if state.get("attempt", 1) >= take_out_at(state, runtime):
-            refute = REFUTED not in runtime.context.settings.repairs_off
+            refute = REFUTED not in runtime.context.settings.generation.repairs_off
             split = split_disagreeing_tests(
                 found, drafts, plan, slug, requirement_facts_of(state), refute=refute
             )
@@ -327,5 +329,5 @@ def verify_code(
 def take_out_at(state: Mapping[str, Any], runtime: Runtime[Context]) -> int:
     """Return the attempt from which disagreeing tests are taken out: the setting's, or the last."""
     last = max_attempts(state, runtime)
-    chosen = runtime.context.settings.disagreeing_tests_attempt
+    chosen = runtime.context.settings.generation.disagreeing_tests_attempt
     return min(chosen, last) if chosen else last

@@ -144,11 +144,15 @@ def draft(
     done = draft_items(work, items, previous_drafts(state, spec.slug))
     if "mermaid_diagram" in spec.checks:
         drawn = plan if plan is not None else requirement_plan(work)  # before any plan: the words'
-        fixed = repair(RepairKind.DIAGRAM, done.drafts, drawn, runtime.context.settings.repairs_off)
+        fixed = repair(
+            RepairKind.DIAGRAM, done.drafts, drawn, runtime.context.settings.generation.repairs_off
+        )
         done.drafts = fixed.content
         done.repairs += fixed.notes
     if "openapi_structure" in spec.checks:
-        fixed = repair(RepairKind.OPENAPI, done.drafts, None, runtime.context.settings.repairs_off)
+        fixed = repair(
+            RepairKind.OPENAPI, done.drafts, None, runtime.context.settings.generation.repairs_off
+        )
         done.drafts = fixed.content
         done.repairs += fixed.notes
     served = done.served or resolved.label
@@ -210,7 +214,7 @@ def files_written(state: StageState) -> dict[str, str]:
 
 def code_sandbox(runtime: Runtime[Context], plan: BuildPlan | None) -> Sandbox | None:
     """Return the sandbox the build loop runs candidates in, or None when code does not run."""
-    if plan is None or not plan.executable or not runtime.context.settings.run_code:
+    if plan is None or not plan.executable or not runtime.context.settings.generation.run_code:
         return None
     try:
         return runtime.context.get_sandbox()
@@ -270,10 +274,14 @@ def draft_item(work: Drafting, item: Deliverable, earlier: str, done: Drafted) -
         return built
     brief = ""
     if work.plan is not None and item.format != "build-plan":
-        brief = interface_brief(work.plan, item.path, work.written, work.settings.upstream_chars)
+        brief = interface_brief(
+            work.plan, item.path, work.written, work.settings.generation.upstream_chars
+        )
     result = ask_file(work, item, brief, [], worth_improving(work, item.path, earlier))
     done.spent(result)
-    for _ in range(work.settings.max_parse_retries if item.kind == ArtifactKind.PYTHON else 0):
+    for _ in range(
+        work.settings.generation.max_parse_retries if item.kind == ArtifactKind.PYTHON else 0
+    ):
         if result.artifact is None or result.problem:
             break
         drafted = result.artifact.content
@@ -331,27 +339,29 @@ def ask_file(
             requirement=state["requirement"],
             owners=pipeline_owners(state, setup.teams),
             teams=setup.teams,
-            max_parse_retries=settings.max_parse_retries,
-            max_model_errors=settings.max_model_errors,
+            max_parse_retries=settings.generation.max_parse_retries,
+            max_model_errors=settings.generation.max_model_errors,
             facts=requirement_facts_of(state),
-            repairs_off=settings.repairs_off,
+            repairs_off=settings.generation.repairs_off,
         )
     drafted = draft_file(
         work.resolved.plain(),
         messages,
         path=item.path,
         kind=item.kind,
-        max_model_errors=settings.max_model_errors,
-        max_continuations=settings.max_continuations,
-        repairs_off=settings.repairs_off,
+        max_model_errors=settings.generation.max_model_errors,
+        max_continuations=settings.generation.max_continuations,
+        repairs_off=settings.generation.repairs_off,
         unloop=work.resolved.sampled(  # a loop is broken by sampling wider
-            settings.candidate_temperature,
+            settings.generation.candidate_temperature,
             state.get("attempt", 1),
-            repeat_penalty=settings.loop_repeat_penalty,
+            repeat_penalty=settings.generation.loop_repeat_penalty,
         ),
     )
     if drafted.artifact is not None and work.plan is not None and item.kind == ArtifactKind.PYTHON:
-        bind_project_names(drafted, work.plan, work.written, item.path, settings.repairs_off)
+        bind_project_names(
+            drafted, work.plan, work.written, item.path, settings.generation.repairs_off
+        )
     return drafted
 
 
@@ -417,7 +427,7 @@ def report(
     settings = runtime.context.settings
     resolved = setup.model(runtime, {**state, **checked})
     attempt, attempts = state.get("attempt", 1), max_attempts(state, runtime)
-    can_ask = state.get("asked", 0) < settings.max_clarifications and attempt < attempts
+    can_ask = state.get("asked", 0) < settings.runs.max_clarifications and attempt < attempts
     messages = report_messages(
         setup.spec,
         state,
@@ -437,9 +447,9 @@ def report(
         resolved.structured(dict(setup.schema if can_ask else setup.settled_schema)),
         messages,
         artifacts=artifacts,
-        max_parse_retries=settings.max_parse_retries,
-        max_model_errors=settings.max_model_errors,
-        repairs_off=settings.repairs_off,
+        max_parse_retries=settings.generation.max_parse_retries,
+        max_model_errors=settings.generation.max_model_errors,
+        repairs_off=settings.generation.repairs_off,
     )
     served = reply.model or state.get("model", "")
     return Command(

@@ -122,7 +122,11 @@ def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Dra
             before, source = source, _write_unit(work, made, unit, source, tests, runner, built)
             if source != before and work.saved is not None:  # a stopped run keeps it
                 work.saved(path, source, n, len(made.units))
-        if work.settings.whole_module_candidates and runner.runs and not work.out_of_time():
+        if (
+            work.settings.generation.whole_module_candidates
+            and runner.runs
+            and not work.out_of_time()
+        ):
             before, source = source, against_whole(work, made, source, facts, runner, built)
             if source != before and work.saved is not None:
                 work.saved(path, source, len(made.units), len(made.units))
@@ -142,7 +146,7 @@ def _kept_tests(work: Drafting) -> dict[str, str]:
     is drawn and repaired again and what passes them is kept. The requirement's
     own examples are not among them: the trials run those as examples.
     """
-    if work.plan is None or not work.settings.kept_tests_to_code:
+    if work.plan is None or not work.settings.generation.kept_tests_to_code:
         return {}
     files, teams = kept_files(work.state, work.setup.spec.slug)
     settled = sorted(settled_tests(work.plan, teams) - {EXAMPLES_PATH})
@@ -167,14 +171,14 @@ def _write_unit(
     seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0))
     facts = plan_facts(work)
     behaviour: list[BehaviourTest] = []
-    asks = runner.runs and settings.behaviour_test_calls and not work.out_of_time()
+    asks = runner.runs and settings.generation.behaviour_test_calls and not work.out_of_time()
     if asks and behaviour_tested(facts, unit):
         found, usage, model = asked(work, made, unit)
         built.usage, built.model = built.usage.add(usage), model or built.model
         built.notes.append(found.note(unit.name))
         behaviour = found.tests
         built.tests += behaviour
-    count = settings.candidates  # judged by the model's tests too: every one is drawn
+    count = settings.generation.candidates  # judged by the model's tests too: every one is drawn
     best: Trial | None = None if stubbed else current  # the earlier body competes
     if best is not None and best.failures:  # a later attempt: first repair what failed
         best = better(best, repaired(work, made, unit, best, seed, runner, built))
@@ -188,7 +192,7 @@ def _write_unit(
 
     shown = source if stubbed else afresh(source, unit, made)
     messages = unit_messages(work, made, unit, shown, ())
-    low, high = settings.temperature, settings.candidate_temperature
+    low, high = settings.generation.temperature, settings.generation.candidate_temperature
     draws = [
         partial(ask_unit, work, messages, temperature_of(low, high, n, count), seed + n)
         for n in range(count)
@@ -215,7 +219,7 @@ def _write_unit(
             chosen = best, passed
     elif best is not None and runner.runs and behaviour_tested(facts, unit):
         built.notes.append(f"{unit.name}: no behaviour test could be used; the best on examples")
-    for r in range(settings.repair_rounds):
+    for r in range(settings.generation.repair_rounds):
         if best is None or best.perfect or not best.failures or work.out_of_time():
             break
         best = better(best, repaired(work, made, unit, best, seed + 50 + r, runner, built))

@@ -103,7 +103,7 @@ def repaired(
     built: Built,
 ) -> Trial | None:  # fmt: skip
     """Ask for ``unit`` again, shown the assertions ``trial`` fails."""
-    temperature = work.settings.temperature
+    temperature = work.settings.generation.temperature
     return candidate(
         work, made, unit, trial.source, trial.failures, temperature, seed, runner, built
     )
@@ -141,7 +141,7 @@ def ask_unit(
     It touches nothing the loop keeps, so several can be in flight at once.
     """
     model = work.resolved.sampled(temperature, seed)
-    return invoked(model, messages, work.settings.max_model_errors)
+    return invoked(model, messages, work.settings.generation.max_model_errors)
 
 
 def count_spent(reply: AIMessage | Exception, built: Built) -> None:
@@ -165,7 +165,9 @@ def take(
         built.notes.append(f"{unit.name}: model call failed: {type(reply).__name__}: {reply}"[:300])
         return None
     count_spent(reply, built)
-    return _trial(made, unit, source, text_of(reply), runner, built, work.settings.repairs_off)
+    return _trial(
+        made, unit, source, text_of(reply), runner, built, work.settings.generation.repairs_off
+    )
 
 
 def _trial(

@@ -78,11 +78,18 @@ def tests_request(
     ``behaviour_test_values`` picks the form: Python literals inside JSON strings
     (``literal``), or JSON values (``json``).
     """
-    limits = Limits(settings.behaviour_tests_per_sentence, settings.behaviour_tests_per_unit)
+    limits = Limits(
+        settings.generation.behaviour_tests_per_sentence,
+        settings.generation.behaviour_tests_per_unit,
+    )
     signature, takes = _signature(skeleton_source, unit.name)
-    form = ProposedValueTests if settings.behaviour_test_values == "json" else ProposedTests
+    form = (
+        ProposedValueTests if settings.generation.behaviour_test_values == "json" else ProposedTests
+    )
     values = render_prompt(
-        f"behaviour_values_{settings.behaviour_test_values}", unit=unit.name, takes=_takes(takes)
+        f"behaviour_values_{settings.generation.behaviour_test_values}",
+        unit=unit.name,
+        takes=_takes(takes),
     )
     schema = grammar_schema(form)
     schema["properties"]["tests"]["maxItems"] = limits.per_unit
@@ -133,14 +140,14 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
         work.resolved.structured(request.schema),
         request.messages,
         request.form,
-        max_parse_retries=settings.max_parse_retries,
-        max_model_errors=settings.max_model_errors,
+        max_parse_retries=settings.generation.max_parse_retries,
+        max_model_errors=settings.generation.max_model_errors,
     )
 
     def more() -> bool:  # asked before each call is sent: while too few are kept
         return len(found.tests) < limits.per_unit
 
-    asks = [ask] * settings.behaviour_test_calls
+    asks = [ask] * settings.generation.behaviour_test_calls
     for answer in in_order(asks, at_once(settings, work.resolved), more):
         usage, model = usage.add(answer.usage), answer.model or model
         if not more():  # sent while an earlier answer was on its way: its cost counts, no more

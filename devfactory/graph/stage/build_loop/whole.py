@@ -148,15 +148,15 @@ def ask_whole(
     answers are kept in the order asked.
     """
     found = Whole()
-    cap = settings.whole_module_max_tokens
+    cap = settings.generation.whole_module_max_tokens
     asks = [
         partial(
             invoked,
-            resolved.sampled(settings.temperature, seed + n, cap),
+            resolved.sampled(settings.generation.temperature, seed + n, cap),
             messages,
-            settings.max_model_errors,
+            settings.generation.max_model_errors,
         )
-        for n in range(settings.whole_module_candidates)
+        for n in range(settings.generation.whole_module_candidates)
     ]
     for message in in_order(asks, at_once(settings, resolved), lambda: True):
         if isinstance(message, Exception):  # a failed call is a missing answer
@@ -166,7 +166,12 @@ def ask_whole(
         found.model = served_by(message) or found.model
         try:
             found.sources.append(
-                usable(text_of(message), needs=needs, skeleton=skeleton, off=settings.repairs_off)
+                usable(
+                    text_of(message),
+                    needs=needs,
+                    skeleton=skeleton,
+                    off=settings.generation.repairs_off,
+                )
             )
         except SpliceError as exc:
             found.refused.append(f"{exc} (cut off at {cap} tokens)" if _cut(message) else str(exc))
@@ -202,7 +207,7 @@ def blocked_plan_answer(
     writes_plan = any(d.format == "build-plan" for d in spec.deliverables)
     if not writes_plan or build_plan_of(state) is not None:
         return result, "", {}
-    if not settings.whole_module_candidates:
+    if not settings.generation.whole_module_candidates:
         return result, "whole module: not asked (whole_module_candidates is 0)", {}
     if stopped_by == "budget":
         return result, "whole module: not asked: the budget stopped the stage", {}
