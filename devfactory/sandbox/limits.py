@@ -24,7 +24,7 @@ INSTALL_SECONDS_RANGE: Final = (10, 3600)
 """The lowest and highest ``install_seconds`` accepted."""
 
 
-@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+@dataclass(frozen=True, config=ConfigDict(extra="forbid", use_attribute_docstrings=True))
 class Limits:
     """Bounds of one sandboxed command: each limit's default and accepted range.
 
@@ -41,29 +41,21 @@ class Limits:
     cores (up to a day), and a command's process count adds the wrapper's own.
     """
 
-    cpu_seconds: int = Field(default=60, ge=1, le=86_400, description="CPU per process.")
-    memory_mb: int = Field(
-        default=1024, ge=64, le=65_536, description="Address space per process, and in all."
-    )
-    processes: int = Field(
-        default=64, ge=4, le=100_000, description="Processes and threads a command may run at once."
-    )
-    wall_seconds: int = Field(
-        default=120, ge=1, le=3600, description="Wall time of one command before it is killed."
-    )
-    output_chars: int = Field(
-        default=20_000, ge=1000, le=1_000_000, description="Output kept per command (the tail)."
-    )
-    file_size_mb: int = Field(
-        default=64, ge=1, le=65_536, description="The largest file a command may write."
-    )
-    disk_mb: int = Field(
-        default=256,
-        ge=16,
-        le=65_536,
-        description="What a command may keep in the workspace and its reports, in all "
-        "(a tmpfs, counted as memory too; enforced when the factory runs as root).",
-    )
+    cpu_seconds: int = Field(default=60, ge=1, le=86_400)
+    """CPU per process."""
+    memory_mb: int = Field(default=1024, ge=64, le=65_536)
+    """Address space per process, and in all."""
+    processes: int = Field(default=64, ge=4, le=100_000)
+    """Processes and threads a command may run at once."""
+    wall_seconds: int = Field(default=120, ge=1, le=3600)
+    """Wall time of one command before it is killed."""
+    output_chars: int = Field(default=20_000, ge=1000, le=1_000_000)
+    """Output kept per command (the tail)."""
+    file_size_mb: int = Field(default=64, ge=1, le=65_536)
+    """The largest file a command may write."""
+    disk_mb: int = Field(default=256, ge=16, le=65_536)
+    """What a command may keep in the workspace and its reports, in all (a tmpfs, counted as
+    memory too; enforced when the factory runs as root)."""
 
     def rlimits(self, *, processes_of: int | None = None) -> dict[str, tuple[int, int]]:
         """Return the rlimits (name: (soft, hard)) every process of the command starts with.

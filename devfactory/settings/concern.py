@@ -12,4 +12,4 @@ from pydantic import BaseModel, ConfigDict
 class Concern(BaseModel):
     """One concern of the settings: frozen, and given by field name or by alias alike."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, use_attribute_docstrings=True)

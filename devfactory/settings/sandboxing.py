@@ -24,40 +24,25 @@ class SandboxSettings(Concern):
     """The sandbox that runs generated code."""
 
     # The sandbox that runs generated code (docs/sandbox.md).
-    sandbox: Literal["bwrap", "unsandboxed"] = Field(
-        default="bwrap",
-        description="'bwrap' isolates generated code with bubblewrap; 'unsandboxed' runs it "
-        "with limits but no isolation (trusted code only; every result says so).",
-    )
-    sandbox_limits: Limits = Field(
-        default_factory=Limits,
-        description="What one sandboxed command may use (defaults and bounds: sandbox/limits.py); "
-        "each limit is also read by its flat name (sandbox_cpu_seconds, "
-        "DEVFACTORY_SANDBOX_CPU_SECONDS, ...).",
-    )
+    sandbox: Literal["bwrap", "unsandboxed"] = "bwrap"
+    """'bwrap' isolates generated code with bubblewrap; 'unsandboxed' runs it with limits but no
+    isolation (trusted code only; every result says so)."""
+    sandbox_limits: Limits = Field(default_factory=Limits)
+    """What one sandboxed command may use (defaults and bounds: sandbox/limits.py); each limit is
+    also read by its flat name (sandbox_cpu_seconds, DEVFACTORY_SANDBOX_CPU_SECONDS, ...)."""
     sandbox_install_seconds: int = Field(
-        default=INSTALL_SECONDS,
-        ge=INSTALL_SECONDS_RANGE[0],
-        le=INSTALL_SECONDS_RANGE[1],
-        description="Time to build one dependency environment.",
+        default=INSTALL_SECONDS, ge=INSTALL_SECONDS_RANGE[0], le=INSTALL_SECONDS_RANGE[1]
     )
-    sandbox_cache_dir: Path | None = Field(
-        default=None,
-        description="Environments and uv's cache (default: <data_dir>/sandbox).",
-    )
-    sandbox_index_hosts: tuple[str, ...] = Field(
-        default=(),
-        max_length=50,
-        description="host or host:port (443 when none) an install may reach besides the hosts "
-        "of its indexes (UV_DEFAULT_INDEX, UV_INDEX_URL, UV_EXTRA_INDEX_URL, UV_INDEX; "
-        "files.pythonhosted.org with PyPI): a mirror's file host (sandbox/index_proxy.py).",
-    )
-    sandbox_index_networks: tuple[str, ...] = Field(
-        default=(),
-        max_length=50,
-        description="Address ranges (10.0.0.0/8, an address) an install may reach though they "
-        "are loopback, link-local, private or reserved: where a private index lives.",
-    )
+    """Time to build one dependency environment."""
+    sandbox_cache_dir: Path | None = None
+    """Environments and uv's cache (default: <data_dir>/sandbox)."""
+    sandbox_index_hosts: tuple[str, ...] = Field(default=(), max_length=50)
+    """host or host:port (443 when none) an install may reach besides the hosts of its indexes
+    (UV_DEFAULT_INDEX, UV_INDEX_URL, UV_EXTRA_INDEX_URL, UV_INDEX; files.pythonhosted.org with
+    PyPI): a mirror's file host (sandbox/index_proxy.py)."""
+    sandbox_index_networks: tuple[str, ...] = Field(default=(), max_length=50)
+    """Address ranges (10.0.0.0/8, an address) an install may reach though they are loopback,
+    link-local, private or reserved: where a private index lives."""
 
     @field_validator("sandbox_index_hosts")
     @classmethod
