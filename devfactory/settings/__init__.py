@@ -165,8 +165,24 @@ class Settings(BaseModel):
         }
 
     def with_overrides(self, **changes: Any) -> Settings:
-        """Return a validated copy with ``changes`` applied, by flat name (a limit's too)."""
+        """Return a validated copy with ``changes`` applied, by flat name (a limit's too).
+
+        Raises:
+            ValueError: a name is no setting's (a misspelt override is never ignored).
+
+        """
+        unknown = sorted(set(changes) - set(PART_OF) - set(FLAT_LIMITS))
+        if unknown:
+            raise ValueError(f"no such setting: {', '.join(unknown)}")
         return Settings(**{**self.flat(), **changes})
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Settings:
+        """Return a copy; ``update`` names settings flat and is validated (``with_overrides``)."""
+        if update:
+            return self.with_overrides(**update)
+        return super().model_copy(deep=deep)
 
 
 def nest_limits(values: Mapping[str, Any]) -> dict[str, Any]:

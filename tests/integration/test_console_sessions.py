@@ -81,7 +81,7 @@ def test_expired_sign_ins_are_purged_a_bounded_batch_at_a_time(pg_settings: Sett
 
 @pytest.fixture
 def served(pg_settings: Settings) -> Iterator[tuple[Settings, TestClient]]:
-    settings = pg_settings.with_overrides(**{"console_sessions_per_person": 2})
+    settings = pg_settings.with_overrides(console_sessions_per_person=2)
     store = UserStore.of(settings)
     for name, (password, role) in PEOPLE.items():
         store.add(name, password, role)

@@ -30,7 +30,7 @@ def extracts_fact(call: Call) -> str:
 def test_mem0_dedups_a_repeated_fact_and_recalls_it_beside_live_memory(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = pg_settings.with_overrides(**{"fact_memory": True})
+    settings = pg_settings.with_overrides(fact_memory=True)
     events: list[dict[str, Any]] = []
     first_models = ScriptedModels(extracts_fact)
     with Factory(settings, models=first_models) as factory:
@@ -78,7 +78,7 @@ def garbles_facts(call: Call) -> str:
 def test_a_garbled_extraction_is_retried_then_reported_and_stores_nothing(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = pg_settings.with_overrides(**{"fact_memory": True, "max_parse_retries": 1})
+    settings = pg_settings.with_overrides(fact_memory=True, max_parse_retries=1)
     events: list[dict[str, Any]] = []
     models = ScriptedModels(garbles_facts)
     with Factory(settings, models=models) as factory:

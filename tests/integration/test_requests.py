@@ -35,8 +35,8 @@ def test_an_expired_request_takes_its_rules_on_expiry_not_the_unattended_rule(
     pg_settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
     rule = {"name": "review-fast", "action": "review", "deadline_s": 60, "on_expiry": "reject"}
-    settings = pg_settings.model_copy(
-        update={"review_required": True, "policy_file": policy_file(tmp_path, rule)}
+    settings = pg_settings.with_overrides(
+        review_required=True, policy_file=policy_file(tmp_path, rule)
     )  # pause_expiry_s stays 0: only the rule's deadline expires it
     with Factory(settings, models=ScriptedModels()) as factory:
         run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
@@ -71,7 +71,7 @@ def test_an_expired_request_takes_its_rules_on_expiry_not_the_unattended_rule(
 def test_the_queue_puts_priority_before_age_and_shows_each_requests_deadline(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = pg_settings.with_overrides(**{"review_required": True, "pause_expiry_s": 3600})
+    settings = pg_settings.with_overrides(review_required=True, pause_expiry_s=3600)
     with Factory(settings, models=ScriptedModels()) as factory:
         high = factory.submit(
             StartRequest(MEDICAL, out_dir=tmp_path / "a")

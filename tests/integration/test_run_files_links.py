@@ -205,9 +205,7 @@ def test_a_purge_removes_a_deep_tree_and_no_file_a_link_in_it_points_at(
 def test_the_api_serves_a_file_up_to_its_cap_and_lists_up_to_its_cap(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = pg_settings.model_copy(
-        update={"run_file_max_bytes": 64 * 1024, "run_files_listed": 100}
-    )
+    settings = pg_settings.with_overrides(run_file_max_bytes=64 * 1024, run_files_listed=100)
     key = UserStore.of(settings).create_key("root", "admin")[1]
     admin = {"Authorization": f"Bearer {key}"}
     out = tmp_path / "out"

@@ -30,11 +30,11 @@ HOSTS = [
 def served(
     request: pytest.FixtureRequest, pg_settings: Settings
 ) -> Iterator[tuple[TestClient, dict[str, str], Settings]]:
-    settings = pg_settings.with_overrides(**{"ollama_host": request.param})
+    settings = pg_settings.with_overrides(ollama_host=request.param)
     key = UserStore.of(settings).create_key("vic", "viewer")[1]
     with Factory(settings, models=ScriptedModels()) as factory:
         # the router is the real one: it routes and probes with the configured address
-        factory.settings = settings.with_overrides(**{"models_factory": None})
+        factory.settings = settings.with_overrides(models_factory=None)
         with TestClient(create_app(settings, factory=factory)) as http:
             yield http, {"Authorization": f"Bearer {key}"}, settings
 
@@ -63,7 +63,7 @@ def test_a_viewer_never_reads_the_providers_credentials_in_the_consoles_settings
 def test_the_command_line_shows_the_address_without_its_credentials(
     pg_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = pg_settings.with_overrides(**{"ollama_host": HOSTS[0]})
+    settings = pg_settings.with_overrides(ollama_host=HOSTS[0])
     monkeypatch.setattr("devfactory.cli.run_commands.get_settings", lambda: settings)
     for args in (["models", "--json"], ["models"]):
         shown = CliRunner().invoke(cli.app, args)

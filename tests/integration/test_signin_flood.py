@@ -60,8 +60,8 @@ def test_a_flood_of_sign_ins_is_refused_past_the_cap_and_never_holds_the_api(
     pg_settings: Settings,
 ) -> None:
     """Issue 58 item 8: past the password checks' places a sign-in gets 503 at once; reads go on."""
-    settings = pg_settings.model_copy(
-        update={"password_checks_at_once": AT_ONCE, "password_checks_waiting": WAITING}
+    settings = pg_settings.with_overrides(
+        password_checks_at_once=AT_ONCE, password_checks_waiting=WAITING
     )
     key = UserStore.of(settings).create_key("vera", "viewer")[1]
     held = HeldHasher()

@@ -163,7 +163,7 @@ def test_a_sigkilled_worker_s_run_is_finished_by_another_with_no_stage_twice(
 def test_the_watchdog_fails_a_run_whose_workers_keep_dying_with_the_reason(
     pg_settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
-    settings = pg_settings.with_overrides(**{"max_run_crashes": 1})
+    settings = pg_settings.with_overrides(max_run_crashes=1)
     with Factory(settings, models=ScriptedModels()) as factory:
         run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         for crash in (1, 2):
@@ -186,7 +186,7 @@ def test_the_watchdog_fails_a_run_whose_workers_keep_dying_with_the_reason(
 def test_one_watchdog_leads_at_a_time_and_another_takes_over_when_it_stops(
     pg_settings: Settings,
 ) -> None:
-    settings = pg_settings.with_overrides(**{"watchdog_interval_s": 0.2})
+    settings = pg_settings.with_overrides(watchdog_interval_s=0.2)
     with (
         Factory(settings, models=ScriptedModels()) as one,
         Factory(settings, models=ScriptedModels()) as two,
@@ -355,7 +355,7 @@ def paused_earlier(database_url: str, run_id: str, seconds: float) -> None:
 def test_an_expired_pause_is_answered_by_the_policy_and_the_run_goes_on(
     pg_settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
-    settings = pg_settings.with_overrides(**{"review_required": True, "pause_expiry_s": 60.0})
+    settings = pg_settings.with_overrides(review_required=True, pause_expiry_s=60.0)
     with Factory(settings, models=ScriptedModels()) as factory:
         run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         Worker(factory).run(idle_exit_s=0)
@@ -375,7 +375,7 @@ def test_an_expired_pause_is_answered_by_the_policy_and_the_run_goes_on(
 def test_a_high_risk_approval_waits_for_a_person_however_long_it_waits(
     pg_settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
-    settings = pg_settings.with_overrides(**{"pause_expiry_s": 60.0})
+    settings = pg_settings.with_overrides(pause_expiry_s=60.0)
     with Factory(settings, models=ScriptedModels()) as factory:
         run_id = factory.submit(StartRequest(MEDICAL, out_dir=tmp_path / "out")).run_id
         Worker(factory).run(idle_exit_s=0)
@@ -388,7 +388,7 @@ def test_a_high_risk_approval_waits_for_a_person_however_long_it_waits(
 def test_finished_runs_are_archived_after_retention_and_an_admin_may_purge_them(
     pg_settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
-    settings = pg_settings.with_overrides(**{"retention_days": 1.0})
+    settings = pg_settings.with_overrides(retention_days=1.0)
     with Factory(settings, models=ScriptedModels()) as factory:
         run_id = factory.submit(StartRequest(TODO, out_dir=tmp_path / "out")).run_id
         Worker(factory).run(idle_exit_s=0)

@@ -43,7 +43,11 @@ def test_a_build_checks_problem_goes_to_its_owner_and_an_unowned_one_fails_the_r
     passed = StageRecord(team="backend-engineering", outcome=StageOutcome.PASSED)
     state: Any = {"stages": {"backend-engineering": passed}, "requirement": "r"}
     runtime: Any = SimpleNamespace(
-        context=SimpleNamespace(settings=SimpleNamespace(run_code=True, kept_tests_to_code=True))
+        context=SimpleNamespace(
+            settings=SimpleNamespace(
+                generation=SimpleNamespace(run_code=True, kept_tests_to_code=True)
+            )
+        )
     )
     found = module.final_checks(state, runtime, teams=None)
     assert found is not None

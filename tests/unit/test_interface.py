@@ -269,7 +269,7 @@ def _reading(proposal: dict[str, Any]) -> Any:
 
 @pytest.fixture
 def reading(settings: Settings) -> Settings:
-    return settings.with_overrides(**{"prose_fact_calls": 1})
+    return settings.with_overrides(prose_fact_calls=1)
 
 
 def test_a_run_reads_its_facts_once_and_builds_the_skeleton_from_the_model_s(
@@ -357,7 +357,7 @@ def test_the_stored_facts_survive_a_checkpoint_of_the_whole_run(reading: Setting
 
 
 def test_the_calls_stop_at_their_cap_or_once_nothing_is_left_open(reading: Settings) -> None:
-    two = reading.model_copy(update={"prose_fact_calls": 2})
+    two = reading.with_overrides(prose_fact_calls=2)
     empty = ScriptedModels(_reading(NO_FACTS))
     run_graph("lean", empty, two, PROSE)
     assert empty.chat.count("interface") == 2  # nothing filled: asked again, up to the cap
@@ -402,7 +402,7 @@ def test_the_facts_settings_are_bounded(name: str, most: int, least: int) -> Non
         values: dict[str, Any] = {name: value}
         return Settings(**values)
 
-    assert getattr(made(most), name) == most and getattr(made(least), name) == least
+    assert made(most).flat()[name] == most and made(least).flat()[name] == least
     for outside in (most + 1, least - 1):
         with pytest.raises(ValidationError):
             made(outside)
@@ -725,7 +725,7 @@ def test_the_parser_s_positional_arguments_are_read_in_order_with_their_counts()
 def test_open_arguments_asked_as_json_ask_the_model_for_them_alone_once(reading: Settings) -> None:
     from devfactory.graph.planning.reading import read_facts
 
-    many = reading.model_copy(update={"prose_fact_calls": 3, "arguments_reading": "json"})
+    many = reading.with_overrides(prose_fact_calls=3, arguments_reading="json")
     models = ScriptedModels(always_good)  # it reads no argument
     found = read_facts(SHOUT, many, lambda: models)
     assert models.chat.count("arguments") == 1  # one reading answers it, whatever it finds
@@ -745,7 +745,7 @@ def test_open_arguments_asked_as_json_ask_the_model_for_them_alone_once(reading:
     found = read_facts(SHOUT, many, lambda: ScriptedModels(_arguments_reply(made_up))).facts
     assert found.facts.usages == read_requirement(SHOUT).usages
     assert any(n.startswith("dropped argument WORD: its quote") for n in found.notes)
-    off = reading.model_copy(update={"prose_fact_calls": 0})
+    off = reading.with_overrides(prose_fact_calls=0)
     silent = ScriptedModels(_arguments_reply(word))
     assert read_facts(SHOUT, off, lambda: silent).facts.facts == read_requirement(SHOUT)
     assert silent.chat.count("arguments") == 0 and silent.chat.count("parser") == 0

@@ -205,13 +205,15 @@ def test_the_build_loop_runs_the_kept_tests_but_not_the_examples_a_second_time()
         "kept_stages": {"qa-engineering": qa},
     }
     spec = SimpleNamespace(slug="backend-engineering")
-    settings = SimpleNamespace(kept_tests_to_code=True)
+    settings = SimpleNamespace(generation=SimpleNamespace(kept_tests_to_code=True))
     work: Any = SimpleNamespace(
         plan=plan, state=state, setup=SimpleNamespace(spec=spec), settings=settings
     )
     assert _kept_tests(work) == {TESTS: "# qa-engineering\n"}
-    settings.kept_tests_to_code = False  # the setting off: the loop runs the examples alone
+    settings.generation.kept_tests_to_code = (
+        False  # the setting off: the loop runs the examples alone
+    )
     assert _kept_tests(work) == {}
-    settings.kept_tests_to_code = True
+    settings.generation.kept_tests_to_code = True
     work.state = {**state, "fix_round": 0}
     assert _kept_tests(work) == {}

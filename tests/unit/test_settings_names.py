@@ -141,3 +141,16 @@ def test_every_flat_sandbox_limit_is_read_into_the_limits(
     default = getattr(Settings().sandboxing.sandbox_limits, limit)
     monkeypatch.setenv(f"DEVFACTORY_{flat.upper()}", str(default + 1))
     assert getattr(Settings().sandboxing.sandbox_limits, limit) == default + 1
+
+
+def test_an_override_is_validated_by_its_flat_name_and_a_misspelt_one_refused() -> None:
+    settings = Settings()
+    assert settings.with_overrides(stage_max_tokens=512).generation.stage_max_tokens == 512
+    copied = settings.model_copy(update={"run_files_listed": 700, "sandbox_cpu_seconds": 9})
+    assert copied.storage.run_files_listed == 700
+    assert copied.sandboxing.sandbox_limits.cpu_seconds == 9
+    with pytest.raises(ValueError, match="no such setting: stage_max_tokenz"):
+        settings.with_overrides(stage_max_tokenz=512)
+    with pytest.raises(ValidationError):
+        settings.model_copy(update={"stage_max_tokens": 1})  # under its bound
+    assert settings.model_copy() == settings

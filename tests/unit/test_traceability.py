@@ -144,7 +144,11 @@ def test_the_final_checks_give_the_build_checks_the_tests_criteria(
     record = StageRecord(team="qa-engineering", outcome=StageOutcome.PASSED)
     state: Any = {"stages": {"qa-engineering": record}, "requirement": "r"}
     runtime: Any = SimpleNamespace(
-        context=SimpleNamespace(settings=SimpleNamespace(run_code=True, kept_tests_to_code=True))
+        context=SimpleNamespace(
+            settings=SimpleNamespace(
+                generation=SimpleNamespace(run_code=True, kept_tests_to_code=True)
+            )
+        )
     )
     checked = module.final_checks(state, runtime, teams=None)
     assert checked is not None and checked.criteria == found.criteria
