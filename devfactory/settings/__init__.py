@@ -156,7 +156,7 @@ class Settings(BaseModel):
             for part, model in PARTS.items()
         }
 
-    def flat(self, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+    def flat(self, mode: Literal["python", "json"] = "python") -> dict[str, object]:
         """Return every setting by its flat name (what ``Settings(**...)`` takes back)."""
         return {
             name: value
