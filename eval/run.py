@@ -37,7 +37,13 @@ from eval.baseline import BaselineModel, baseline_missing
 from eval.catalog import SPLITS, Case, CaseError, UnknownCaseError, load_cases
 from eval.compare import load_results, render_comparison
 from eval.executors import Executor, ExecutorUnavailableError, choose_executor, one_line
-from eval.factory import factory_missing, models_file, run_factory, setting_overrides
+from eval.factory import (
+    factory_missing,
+    models_file,
+    run_deadline,
+    run_factory,
+    setting_overrides,
+)
 from eval.measure import Measured, measure
 from eval.report import NOT_RUN, CaseResult, Meta, render_markdown, update_docs, write_results
 
@@ -214,7 +220,10 @@ def evaluate_run(
         timeout=timeout,
         overrides=setting_overrides(args.set),
     )
-    if run.killed and timeout < args.run_timeout:  # the evaluation's budget cut it, not the case
+    # a run killed, or stopped by its own time cap, when the budget had shortened that cap:
+    # the evaluation's budget cut it, not the case, and it measured less than the others
+    capped = run.status != "COMPLETED" and run.seconds >= run_deadline(timeout)
+    if (run.killed or capped) and timeout < args.run_timeout:
         return CaseResult(
             case.id,
             case.kind,

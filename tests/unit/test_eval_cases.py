@@ -24,7 +24,7 @@ from eval.executors import (
     junit_counts,
     pytest_argv,
 )
-from eval.factory import FactoryRun, last_json_object, models_file, tokens_of
+from eval.factory import FactoryRun, last_json_object, models_file, run_deadline, tokens_of
 from eval.measure import ACCEPTANCE_COMMAND, Measured, merge_dependencies
 from eval.plan import PlanError, read_plan
 from eval.report import (
@@ -490,6 +490,36 @@ def test_the_time_budget_cuts_the_run_and_leaves_later_cases_not_run(
     # a run past the case's own timeout is a measurement: an ERROR row, kept by --resume
     assert rows["web-todo"]["run"] == "ERROR"
     assert rows["web-todo"]["notes"] == "killed after 60 s"
+
+
+def test_a_run_that_stopped_at_a_cap_the_budget_shortened_is_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the run stops itself a little before the timeout it is given (run_deadline): under a
+    # budget-shortened timeout that stop measured less than the other cases had, as a kill
+    ends: list[tuple[str, float]] = [("FAILED", 399.0), ("COMPLETED", 399.0), ("FAILED", 50.0)]
+    given: list[float] = []
+
+    def capped_run(requirement_file: Path, *, out: Path, timeout: float, **_: Any) -> FactoryRun:
+        given.append(timeout)
+        status, seconds = ends.pop(0)
+        reason = "time cap reached" if seconds >= run_deadline(timeout) else "BLOCKED: no plan"
+        return FactoryRun(status, "" if status == "COMPLETED" else reason, out, "r1", 9, seconds)
+
+    monkeypatch.setattr(run.time, "monotonic", lambda: 0.0)
+    offline(monkeypatch, capped_run)
+    out = tmp_path / "results"
+    argv = ["--cases", "web-todo", "--time-budget", "400", "--out", str(out), "--no-docs"]
+    for expected in ("NOT RUN", "COMPLETED", "FAILED"):
+        assert run.main([*argv, "--run-timeout", "3600"]) == 0
+        row = json.loads((out / "results.json").read_text())["cases"][0]
+        # a completed run, or one that failed before its cap, is the case's result
+        assert row["run"] == expected, row
+    assert given == [400.0, 400.0, 400.0]
+    # the same stop under the case's own timeout is a measurement: its row is kept
+    ends.append(("FAILED", 399.0))
+    assert run.main([*argv, "--run-timeout", "400"]) == 0
+    assert json.loads((out / "results.json").read_text())["cases"][0]["run"] == "FAILED"
 
 
 def test_settings_for_the_runs_are_checked_and_passed_as_factory_variables(
