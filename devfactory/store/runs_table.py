@@ -112,6 +112,15 @@ class RunRow:
         return "INTERRUPTED" if self.interrupted else self.status
 
 
+def _lock(conn: Any, run_id: str) -> None:
+    """Lock the run's row until the transaction ends (LookupError: no such run)."""
+    found = conn.execute(
+        "SELECT 1 FROM devfactory_runs WHERE run_id = %s FOR UPDATE", (run_id,)
+    ).fetchone()
+    if found is None:
+        raise LookupError(f"no run {run_id!r}")
+
+
 class RunStore:
     """Read and write run rows and their transitions (and, beside them, the runs' ``views``)."""
 
@@ -241,11 +250,7 @@ class RunStore:
         answer must name (``take_pause``), the questions what readers are shown.
         """
         with self.pool.connection() as conn, conn.transaction():
-            row = conn.execute(
-                "SELECT status FROM devfactory_runs WHERE run_id = %s FOR UPDATE", (run_id,)
-            ).fetchone()
-            if row is None:
-                raise LookupError(f"no run {run_id!r}")
+            _lock(conn, run_id)
             moved = self._move(conn, run_id, key, Phase.PAUSED, actor=actor, reason=reason)
             conn.execute(
                 "UPDATE devfactory_runs SET pending = %s WHERE run_id = %s",
@@ -344,11 +349,7 @@ class RunStore:
         Raises ``IllegalTransitionError`` when the lifecycle does not allow it.
         """
         with self.pool.connection() as conn, conn.transaction():
-            row = conn.execute(
-                "SELECT status FROM devfactory_runs WHERE run_id = %s FOR UPDATE", (run_id,)
-            ).fetchone()
-            if row is None:
-                raise LookupError(f"no run {run_id!r}")
+            _lock(conn, run_id)
             return self._move(conn, run_id, key, to, actor=actor, reason=reason)
 
     def _move(

@@ -15,18 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import ExampleSet
-from devfactory.software.kinds.command_line import (
-    COMMAND_LINE,
-    command_example_set,
-    command_skeleton,
-    run_smoke,
-)
-from devfactory.software.kinds.shape import Comparison, PlanPart, StartPart
-from devfactory.software.plan import BuildPlan, Named, SoftwareKind
+from devfactory.software.kinds.command_line import CommandLine, command_example_set
+from devfactory.software.kinds.shape import PlanPart, StartPart
+from devfactory.software.plan import Named, SoftwareKind
 from devfactory.software.requirement import RequirementFacts, read_requirement
-from devfactory.software.skeleton import Skeleton
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _RUN_FILE = re.compile(rf"^python3?\s+({_IDENT})\.py(?=\s|$)")
@@ -44,16 +37,11 @@ def _as_module(text: str, name: str) -> str:
     return run.sub(f"python -m {name}", text)
 
 
-class Script:
+class Script(CommandLine):
     """The script kind (``SoftwareShape``): a command line run by its file's path."""
 
     name = "script"
     plan_kinds: tuple[SoftwareKind, ...] = (SoftwareKind.SCRIPT,)
-    whole = COMMAND_LINE.whole
-    serves = False
-    contained = True
-    user = COMMAND_LINE.user
-    flow = COMMAND_LINE.flow
 
     def read(self, facts: RequirementFacts) -> RequirementFacts | None:
         """Take a requirement that runs one script by its path; read its usage lines."""
@@ -94,28 +82,12 @@ class Script:
         """Start no plan: a starting plan is a package's, and a script is one file."""
         return None
 
-    def skeleton(self, facts: RequirementFacts, summary: str) -> Skeleton:
-        """Return a command line's skeleton in the script's file."""
-        return command_skeleton(facts, summary, f"{facts.module}.py")
-
     def examples(self, facts: RequirementFacts) -> ExampleSet:
         """Return the command line's examples, run by the script's path beside the tests."""
         script = f"{facts.module}.py"
         argv = f"sys.executable, str(Path(__file__).resolve().parents[1] / {script!r})"
         made = command_example_set(facts, f"python {script}", argv)
         return replace(made, imports=(*made.imports, "from pathlib import Path"))
-
-    def compared(self, facts: RequirementFacts, unit: str) -> Comparison | None:
-        """Compare no unit on samples: its examples run the script itself."""
-        return None
-
-    def smoke(self, plan: BuildPlan) -> Smoke | None:
-        """Run the script with ``--help``."""
-        return run_smoke(plan)
-
-    def packages(self, plan: BuildPlan) -> tuple[str, ...]:
-        """Need nothing beyond the plan's dependencies."""
-        return ()
 
 
 SCRIPT = Script()
