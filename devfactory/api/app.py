@@ -121,7 +121,6 @@ def create_app(settings: Settings | None = None, *, factory: Factory | None = No
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.service.web_frame_ancestors)
     app.state.policy = load_policy(settings.runs.policy_file)
     errors.install(app)
-    operations.install(app)  # a run the emergency stop refuses: 423 with why
     for module in (runs, live, records, info, console, operations):
         app.include_router(module.router)
     app.include_router(console_pages.pages)

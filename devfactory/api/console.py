@@ -34,7 +34,7 @@ from devfactory.pipelines import available_pipelines
 from devfactory.redact import redact, shown_url
 from devfactory.repos.workspace import Workspace
 from devfactory.store.health_snapshots import read_health
-from devfactory.store.runs_table import RunInputError, RunRow
+from devfactory.store.runs_table import RunRow
 from devfactory.users import Person
 
 log = logging.getLogger(__name__)
@@ -305,8 +305,5 @@ def set_project_caps(
     caps = {scope: c for scope, c in (("run", body.run), ("project", body.project)) if c}
     if not caps:
         raise ApiError(400, "give run caps, project caps, or both")
-    try:
-        kept = factory_of(request).set_project_caps(project, caps, by=person.name, role=person.role)
-    except RunInputError as exc:
-        raise ApiError(400, str(exc)) from exc
+    kept = factory_of(request).set_project_caps(project, caps, by=person.name, role=person.role)
     return {"project": project, "caps": kept}

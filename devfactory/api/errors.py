@@ -1,7 +1,11 @@
 """One error format for every refusal: ``{"error": {"status": 404, "message": "..."}}``.
 
 Every 4xx says in words what was wrong; nothing is half-written, because each
-route checks everything it can before it changes anything.
+route checks everything it can before it changes anything. What the factory
+refuses (a run not found, in the wrong state, a decision a role may not make)
+is answered by its kind's status (``factory/refusals.py``), whatever route it
+comes through: a run the emergency stop or its project's hold refuses is 423
+(Locked) with who stopped it and why.
 """
 
 from __future__ import annotations
@@ -13,6 +17,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from devfactory.factory.refusals import REFUSALS, Refusal, refusal
+
+# The status each kind of refusal is answered with, whatever route it comes through.
+STATUS: dict[Refusal, int] = {
+    Refusal.INVALID: 400,
+    Refusal.FORBIDDEN: 403,
+    Refusal.NOT_FOUND: 404,
+    Refusal.UNKNOWN: 404,
+    Refusal.STATE: 409,
+    Refusal.BUSY: 409,
+    Refusal.HELD: 423,  # with who stopped the factory, or holds the project, and why
+}
 
 
 class ApiError(Exception):
@@ -52,6 +69,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(_body(exc.status, exc.message), exc.status, headers=exc.headers)
+
+    async def refused(request: Request, exc: Exception) -> JSONResponse:
+        status = STATUS[refusal(exc) or Refusal.INVALID]  # registered for refusals alone
+        return JSONResponse(_body(status, str(exc)), status)
+
+    for kind in REFUSALS:
+        app.add_exception_handler(kind, refused)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -17,7 +17,7 @@ from devfactory.api.schemas import Health, ModelsOut, TeamSummary
 from devfactory.factory.drawing import View, pipeline_view, to_dot, to_mermaid, to_png, to_svg
 from devfactory.models.aliases import CHAT_ALIASES
 from devfactory.models.router import ModelRouter
-from devfactory.pipelines import PipelineError, available_pipelines
+from devfactory.pipelines import available_pipelines
 from devfactory.redact import redact, shown_url
 from devfactory.store.health_snapshots import HealthStore
 from devfactory.teams import load_teams
@@ -86,11 +86,7 @@ def graph(
     if pipeline not in available_pipelines():
         names = ", ".join(available_pipelines())
         raise ApiError(404, f"no pipeline {pipeline!r}; pipelines: {names}")
-    try:
-        drawing = pipeline_view(pipeline, xray=xray)
-    except PipelineError as exc:
-        raise ApiError(400, str(exc)) from exc
-    return _drawn(drawing, format)
+    return _drawn(pipeline_view(pipeline, xray=xray), format)
 
 
 @router.get(

@@ -8,7 +8,7 @@ it put on a project says only which incident holds it. A held project is
 listed only to those who may see its name (``visible_projects``: the projects
 of the runs one may see). While the emergency
 stop holds, a request that would start or drive a run is answered 423
-(Locked) with who stopped the factory and why (``install``).
+(Locked) with who stopped the factory and why (``errors.py``).
 """
 
 from __future__ import annotations
@@ -16,24 +16,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from devfactory.api.auth import Permission, Rules, may, visible_projects
-from devfactory.api.errors import ERRORS, ApiError
+from devfactory.api.errors import ERRORS
 from devfactory.api.schemas import PlainName, one_line_name
 from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.control.incidents import IncidentAction
-from devfactory.control.overrides import Hold, OperationsRefusedError
+from devfactory.control.overrides import Hold
 from devfactory.factory.interventions import Interventions
-from devfactory.factory.switchboard import (
-    IncidentError,
-    IncidentNotFoundError,
-    Switchboard,
-    UnknownTeamError,
-)
-from devfactory.store.controls import HaltedError
+from devfactory.factory.switchboard import IncidentNotFoundError, Switchboard
 from devfactory.store.incidents_table import Incident
 from devfactory.users import Person
 
@@ -131,20 +124,6 @@ def interventions_of(request: Request) -> Interventions:
     return done
 
 
-def _refusals(exc: Exception) -> ApiError:
-    """Map a refused operation to its status."""
-    if isinstance(exc, OperationsRefusedError):
-        return ApiError(403, str(exc))
-    if isinstance(exc, UnknownTeamError | IncidentNotFoundError):
-        return ApiError(404, str(exc))
-    if isinstance(exc, IncidentError):
-        return ApiError(409, str(exc))
-    return ApiError(400, str(exc))
-
-
-_REFUSED = (OperationsRefusedError, UnknownTeamError, IncidentError, ValueError)
-
-
 @router.get("/operations", response_model=ControlsView, summary="What holds now")
 def controls(
     person: Annotated[Person, may(Permission.CONTROL, "read the operations")],
@@ -190,12 +169,7 @@ def stop(
     request: Request,
 ) -> Done:
     """Stop every run at its next step and refuse new ones until released (admins only)."""
-    try:
-        held, made = switchboard_of(request).stop(
-            by=person.name, role=person.role, reason=body.reason
-        )
-    except _REFUSED as exc:
-        raise _refusals(exc) from exc
+    held, made = switchboard_of(request).stop(by=person.name, role=person.role, reason=body.reason)
     return Done(changed=made, message=held.describe())
 
 
@@ -206,10 +180,7 @@ def release(
     request: Request,
 ) -> Done:
     """Release the emergency stop; queued runs go on (admins only)."""
-    try:
-        released = switchboard_of(request).release(by=person.name, role=person.role, note=body.note)
-    except _REFUSED as exc:
-        raise _refusals(exc) from exc
+    released = switchboard_of(request).release(by=person.name, role=person.role, note=body.note)
     if released is None:
         return Done(changed=False, message="the emergency stop was not on")
     return Done(changed=True, message=f"released ({released.describe()})")
@@ -223,12 +194,9 @@ def pause_team(
     request: Request,
 ) -> Done:
     """Hold a team: its stages wait before they start; other stages go on (admins only)."""
-    try:
-        made = switchboard_of(request).pause_team(
-            slug, by=person.name, role=person.role, reason=body.reason
-        )
-    except _REFUSED as exc:
-        raise _refusals(exc) from exc
+    made = switchboard_of(request).pause_team(
+        slug, by=person.name, role=person.role, reason=body.reason
+    )
     return Done(changed=made is not None, message=f"team {slug} paused")
 
 
@@ -239,10 +207,7 @@ def resume_team(
     request: Request,
 ) -> Done:
     """Release a team and let each of its held stages go on (admins only)."""
-    try:
-        went_on = interventions_of(request).resume_team(slug, by=person.name, role=person.role)
-    except _REFUSED as exc:
-        raise _refusals(exc) from exc
+    went_on = interventions_of(request).resume_team(slug, by=person.name, role=person.role)
     return Done(changed=True, message=f"team {slug} resumed", runs=went_on)
 
 
@@ -254,12 +219,9 @@ def pause_project(
     request: Request,
 ) -> Done:
     """Hold a project: its runs halt at their next step, new ones queue (admins only)."""
-    try:
-        made = switchboard_of(request).pause_project(
-            project, by=person.name, role=person.role, reason=body.reason
-        )
-    except _REFUSED as exc:
-        raise _refusals(exc) from exc
+    made = switchboard_of(request).pause_project(
+        project, by=person.name, role=person.role, reason=body.reason
+    )
     return Done(changed=made is not None, message=f"project {project} paused")
 
 
@@ -270,10 +232,7 @@ def resume_project(
     request: Request,
 ) -> Done:
     """Release a project's hold (a person's or an incident's); its runs go on (admins only)."""
-    try:
-        released = switchboard_of(request).resume_project(project, by=person.name, role=person.role)
-    except _REFUSED as exc:
-        raise _refusals(exc) from exc
+    released = switchboard_of(request).resume_project(project, by=person.name, role=person.role)
     return Done(changed=released is not None, message=f"project {project} resumed")
 
 
@@ -284,12 +243,9 @@ def set_threshold(
     request: Request,
 ) -> Done:
     """Set a team's confidence threshold; the next attempt of every run uses it (admins only)."""
-    try:
-        before = switchboard_of(request).set_threshold(
-            body.team, body.confidence, by=person.name, role=person.role
-        )
-    except _REFUSED as exc:
-        raise _refusals(exc) from exc
+    before = switchboard_of(request).set_threshold(
+        body.team, body.confidence, by=person.name, role=person.role
+    )
     was = "its own" if before is None else f"{before:g}"
     now = "its own" if body.confidence is None else f"{body.confidence:g}"
     return Done(changed=True, message=f"team {body.team}: threshold {now} (was {was})")
@@ -317,10 +273,7 @@ def show_incident(
 ) -> Incident:
     """Show one incident of a run the caller may see: summary, last actions, spend, decision."""
     owners = rules.visible_owners(person.name, person.role)
-    try:
-        return switchboard_of(request).incident(ident, owners=owners)
-    except _REFUSED as exc:
-        raise _refusals(exc) from exc
+    return switchboard_of(request).incident(ident, owners=owners)
 
 
 @router.post("/incidents/{ident}/{action}", response_model=Incident, summary="Decide an incident")
@@ -332,18 +285,6 @@ def decide_incident(
     request: Request,
 ) -> Incident:
     """Resume, roll back (revise at review, else cancel) or close an incident (admins only)."""
-    try:
-        return interventions_of(request).decide_incident(
-            ident, action, by=person.name, role=person.role, text=body.note
-        )
-    except _REFUSED as exc:
-        raise _refusals(exc) from exc
-
-
-def install(app: FastAPI) -> None:
-    """Answer a run refused by the emergency stop (or its project's hold) with 423 and why."""
-
-    async def halted(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"error": {"status": 423, "message": str(exc)}}, 423)
-
-    app.add_exception_handler(HaltedError, halted)
+    return interventions_of(request).decide_incident(
+        ident, action, by=person.name, role=person.role, text=body.note
+    )

@@ -23,7 +23,6 @@ from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError, ErrorResponse
 from devfactory.api.run_routes import factory_of, get_run
 from devfactory.api.schemas import RunFile, RunFiles, RunFilesLeftOut
-from devfactory.factory.reads import RunNotFoundError
 from devfactory.runfiles import RefusedFileError, list_files, read_file
 from devfactory.shown import hidden_character
 
@@ -154,10 +153,7 @@ def verify_audit(run_id: str, person: Reader, rules: Rules, request: Request) ->
         visible(row, person, rules)
     elif person.role not in rules.see_all_runs:
         raise ApiError(404, f"no run with id {run_id!r}")
-    try:
-        checked = factory.verify_audit(run_id)
-    except RunNotFoundError:
-        raise ApiError(404, f"no run with id {run_id!r}") from None
+    checked = factory.verify_audit(run_id)
     return {**asdict(checked), "ok": checked.ok}
 
 

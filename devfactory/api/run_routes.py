@@ -44,15 +44,14 @@ from devfactory.api.schemas import (
 )
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.ceilings import MAX_PROJECT_CHARS
-from devfactory.control.hitl import Decision, DecisionError, RoleRefusedError
+from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import TERMINAL, Phase
-from devfactory.factory.facade import Factory, RunBusyError, RunNotFoundError, RunStateError
+from devfactory.factory.facade import Factory
 from devfactory.factory.intake import StartRequest
 from devfactory.factory.reports import Pending, RunUsage, report_document
-from devfactory.pipelines import PipelineError
 from devfactory.repos.local_source import inside_roots, resolved_source
 from devfactory.repos.repository import local_path_of
-from devfactory.store.runs_table import RunInputError, RunRow
+from devfactory.store.runs_table import RunRow
 from devfactory.tracing import trace_url
 from devfactory.users import Person
 
@@ -72,11 +71,8 @@ def finished_of(request: Request) -> FinishedRuns:
 
 
 def get_run(factory: Factory, run_id: str) -> RunRow:
-    """Return a run's row, or 404."""
-    try:
-        return factory.get(run_id)
-    except RunNotFoundError:
-        raise ApiError(404, f"no run with id {run_id!r}") from None
+    """Return a run's row (a RunNotFoundError is answered 404)."""
+    return factory.get(run_id)
 
 
 def known_status(status: str | None) -> None:
@@ -142,22 +138,19 @@ def submit_run(body: RunRequest, person: Starter, request: Request) -> Accepted:
     folder = local_path_of(body.repo) if body.repo is not None else None
     if folder is not None:
         local_source_allowed(folder, factory.settings.repos.repo_local_roots)
-    try:
-        row = factory.submit(
-            StartRequest(
-                body.requirement,
-                pipeline=body.pipeline,
-                project=body.project,
-                caps=Caps(tokens=body.budget_tokens, cost_usd=body.budget_cost_usd),
-                owner=person.name,
-                unattended=body.unattended,
-                repo=body.repo,
-                base=body.base,
-            ),
-            confined=folder is not None,
-        )
-    except (PipelineError, RunInputError) as exc:
-        raise ApiError(400, str(exc)) from exc
+    row = factory.submit(
+        StartRequest(
+            body.requirement,
+            pipeline=body.pipeline,
+            project=body.project,
+            caps=Caps(tokens=body.budget_tokens, cost_usd=body.budget_cost_usd),
+            owner=person.name,
+            unattended=body.unattended,
+            repo=body.repo,
+            base=body.base,
+        ),
+        confined=folder is not None,
+    )
     # what this call did; a worker may already have claimed it by now
     return Accepted(run_id=row.run_id, status="QUEUED", message="queued for a worker")
 
@@ -223,10 +216,7 @@ async def show_run(run_id: str, person: Reader, rules: Rules, request: Request) 
 
 def render_run(factory: Factory, run_id: str) -> Rendered:
     """Read a run (one query: its row, its view, its transitions) and render its detail."""
-    try:
-        found, report, transitions = factory.detail(run_id)
-    except RunNotFoundError:
-        raise ApiError(404, f"no run with id {run_id!r}") from None
+    found, report, transitions = factory.detail(run_id)
     spent = RunUsage.of(run_id, found.project, report.shown.spend, {}, project_spent=Spend()).total
     document = report_document(report, spent)
     stages = document["stages"]
@@ -260,10 +250,7 @@ def cancel_run(
     """Stop a run: at once if nobody drives it, else at its worker's next step (202)."""
     factory = factory_of(request)
     visible(get_run(factory, run_id), person, rules)
-    try:
-        row = factory.cancel(run_id, by=person.name, role=person.role)
-    except RunStateError as exc:
-        raise ApiError(409, str(exc)) from exc
+    row = factory.cancel(run_id, by=person.name, role=person.role)
     done = row.status == Phase.CANCELLED
     return Accepted(
         run_id=run_id,
@@ -325,22 +312,15 @@ async def answer_run(
     """
     factory = factory_of(request)
     visible(await run_in_threadpool(get_run, factory, run_id), person, rules)
-    try:
-        decision = Decision(
-            action=body.action,
-            text=body.text,
-            by=person.name,
-            role=person.role,
-            caps=body.caps,
-            alternative=body.alternative,
-        )
-        report = await run_in_threadpool(_answer, factory, run_id, decision, body.id, body.kind)
-    except RoleRefusedError as exc:
-        raise ApiError(403, str(exc)) from exc
-    except (DecisionError, RunInputError) as exc:
-        raise ApiError(400, str(exc)) from exc
-    except (RunStateError, RunBusyError) as exc:
-        raise ApiError(409, str(exc)) from exc
+    decision = Decision(
+        action=body.action,
+        text=body.text,
+        by=person.name,
+        role=person.role,
+        caps=body.caps,
+        alternative=body.alternative,
+    )
+    report = await run_in_threadpool(_answer, factory, run_id, decision, body.id, body.kind)
     return Accepted(run_id=run_id, status=report.status, message=f"{body.action} recorded")
 
 
@@ -357,9 +337,6 @@ def purge_run(run_id: str, person: Admin, request: Request) -> dict[str, Any]:
     """
     factory = factory_of(request)
     get_run(factory, run_id)
-    try:
-        done = factory.purge(run_id, by=person.name, role=person.role)
-    except RunStateError as exc:
-        raise ApiError(409, str(exc)) from exc
+    done = factory.purge(run_id, by=person.name, role=person.role)
     finished_of(request).changed(run_id)  # this process reads its own write at once
     return {"run_id": run_id, "purged": done}

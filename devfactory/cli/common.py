@@ -485,25 +485,38 @@ def logs_json(settings: Settings) -> bool:
     return (os.environ.get("DEVFACTORY_LOG_FORMAT") or settings.storage.log_format) == "json"
 
 
+def refused(exc: BaseException) -> typer.Exit | None:
+    """Print why the factory refused, and return the exit it ends the command with.
+
+    None: ``exc`` is no refusal but a fault, to go on up as it is.
+    """
+    from devfactory.factory.refusals import Refusal, refusal
+
+    kind = refusal(exc)
+    if kind is None:
+        return None
+    codes = {Refusal.NOT_FOUND: EXIT_NOT_FOUND, Refusal.BUSY: EXIT_CONFLICT}
+    return fail(str(exc), {**codes, Refusal.HELD: EXIT_HELD}.get(kind, EXIT_USAGE))
+
+
 @contextmanager
 def answering(close: Callable[[], None]) -> Iterator[None]:
-    """Run a command's reads and writes: a missing run exits 3, a database gone exits 4.
+    """Run a command's reads and writes: a refusal exits with its kind's code, why printed.
 
-    A run the emergency stop (or its project's hold) refuses exits 8 with why.
-    ``close`` runs at the end, whatever happened; a pool whose server went away
-    fails to close, and must not hide why the command stopped.
+    A missing run exits 3, a run the emergency stop (or its project's hold)
+    refuses 8, one another process drives 7, any other refusal 2 (``refused``);
+    a database gone exits 4. ``close`` runs at the end, whatever happened; a
+    pool whose server went away fails to close, and must not hide why the
+    command stopped.
     """
-    from devfactory.factory.reads import RunNotFoundError
-    from devfactory.store.controls import HaltedError
-
     try:
         yield
-    except RunNotFoundError as exc:
-        raise fail(str(exc), EXIT_NOT_FOUND) from exc
-    except HaltedError as exc:
-        raise fail(str(exc), EXIT_HELD) from exc
     except database_down_errors() as exc:
         raise fail(database_down(exc), EXIT_ENV) from exc  # as ``database_needed``
+    except Exception as exc:
+        if (exit_ := refused(exc)) is None:
+            raise
+        raise exit_ from exc
     finally:
         try:
             close()

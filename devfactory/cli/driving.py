@@ -17,18 +17,16 @@ from rich.prompt import Prompt
 
 from devfactory.cli.common import (
     EXIT_BUG,
-    EXIT_CONFLICT,
     EXIT_ENV,
     EXIT_FAILED,
-    EXIT_HELD,
     EXIT_INTERRUPTED,
     EXIT_PAUSED,
-    EXIT_USAGE,
     console,
     database_down,
     database_down_errors,
     err,
     fail,
+    refused,
 )
 from devfactory.cli.progress import Progress
 from devfactory.cli.terminal import pause_panel, styled
@@ -199,10 +197,7 @@ def drive(
     shown = err if as_json else console
     inline = inline and not as_json
     from devfactory.control.hitl import DecisionError
-    from devfactory.factory.facade import RunBusyError, RunNotFoundError, RunStateError
     from devfactory.models.router import ModelUnavailableError
-    from devfactory.store.controls import HaltedError
-    from devfactory.store.runs_table import RunInputError
 
     progress: Progress | None = None  # the latest, which knows the run's id once it began
     asking = False
@@ -232,21 +227,11 @@ def drive(
         raise fail(interrupted(run_id, waiting=asking), EXIT_INTERRUPTED) from None
     except ModelUnavailableError as exc:
         raise fail(str(exc), EXIT_ENV) from exc
-    except DecisionError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
-    except RunStateError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
-    except HaltedError as exc:  # a RunBusyError, but no other process has the run
-        raise fail(str(exc), EXIT_HELD) from exc
-    except RunBusyError as exc:
-        raise fail(str(exc), EXIT_CONFLICT) from exc
-    except RunInputError as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
     except database_down_errors() as exc:
         raise fail(database_down(exc), EXIT_ENV) from exc
-    except RunNotFoundError:
-        raise
     except Exception as exc:  # noqa: BLE001 - scripts must tell a crash from a FAILED run
+        if (exit_ := refused(exc)) is not None:  # the factory refused: no crash
+            raise exit_ from exc
         err.print_exception()
         run_id = (progress.run_id if progress is not None else None) or "<run-id>"
         raise fail(

@@ -49,13 +49,10 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 @contextmanager
 def operating() -> Iterator[Any]:
     """Open the factory for one operator's command; refusals and bad input exit 2."""
-    from devfactory.control.overrides import OperationsRefusedError
-    from devfactory.factory.switchboard import IncidentError, UnknownTeamError
-
-    with common.session() as factory:
+    with common.session() as factory:  # a refusal exits with its code (common.refused)
         try:
             yield factory
-        except (OperationsRefusedError, UnknownTeamError, IncidentError, ValueError) as exc:
+        except ValueError as exc:  # a value a check refuses
             raise fail(str(exc), EXIT_USAGE) from exc
 
 

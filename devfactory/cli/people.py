@@ -270,17 +270,9 @@ def approve_project(
     in Postgres, appended to the audit log, and named by every run it lets through.
     Text aimed at the reviewers still waits for a person.
     """
-    from devfactory.control.hitl import DecisionError
-    from devfactory.store.runs_table import RunInputError
-
     who = identity(get_settings(), by, role)
     with common.session() as factory:
-        try:
-            kept = factory.approve_project(
-                project, by=who[0], role=who[1], note=note, revoke=revoke
-            )
-        except (DecisionError, RunInputError) as exc:
-            raise fail(str(exc), EXIT_USAGE) from exc
+        kept = factory.approve_project(project, by=who[0], role=who[1], note=note, revoke=revoke)
     done = "revoked the pre-approval of" if revoke else "pre-approved"
     common.console.print(
         f"{kept.by} ({kept.role}) {done} project {kept.project!r} at {kept.at:%Y-%m-%d %H:%M}"

@@ -15,7 +15,6 @@ import typer
 
 from devfactory.cli import common, documents
 from devfactory.cli.common import (
-    EXIT_CONFLICT,
     EXIT_ENV,
     EXIT_NOT_FOUND,
     EXIT_USAGE,
@@ -126,23 +125,19 @@ def resume(
 ) -> None:
     """Continue an interrupted run from its last finished stage."""
     from devfactory.cli.driving import drive
-    from devfactory.factory.facade import RunBusyError
 
     common.require_tools()
     with common.session() as factory:
         row = factory.get(run_id)
         common.require_models(factory)
-        try:
-            drive(
-                factory,
-                row.pipeline,
-                lambda f, p: f.resume(run_id, on_event=p),
-                inline=common.interactive(interactive),
-                as_=identity(get_settings(), None, None),
-                as_json=as_json,
-            )
-        except RunBusyError as exc:
-            raise fail(str(exc), EXIT_CONFLICT) from exc
+        drive(
+            factory,
+            row.pipeline,
+            lambda f, p: f.resume(run_id, on_event=p),
+            inline=common.interactive(interactive),
+            as_=identity(get_settings(), None, None),
+            as_json=as_json,
+        )
 
 
 @app.command(rich_help_panel="Runs")

@@ -75,7 +75,6 @@ def submit(
     from devfactory.control.budget import Caps
     from devfactory.factory.intake import StartRequest
     from devfactory.pipelines import PipelineError, load_pipeline
-    from devfactory.store.runs_table import RunInputError
 
     try:
         load_pipeline(pipeline)
@@ -86,22 +85,19 @@ def submit(
     text = requirement_text(requirement, file)
     who = identity(get_settings(), by, role)
     with common.session() as factory:
-        try:
-            row = factory.submit(
-                StartRequest(
-                    text,
-                    pipeline=pipeline,
-                    project=project,
-                    caps=Caps(tokens=budget_tokens, cost_usd=budget_cost),
-                    out_dir=out,
-                    owner=who[0],
-                    unattended=unattended,
-                    repo=repo,
-                    base=base,
-                )
+        row = factory.submit(
+            StartRequest(
+                text,
+                pipeline=pipeline,
+                project=project,
+                caps=Caps(tokens=budget_tokens, cost_usd=budget_cost),
+                out_dir=out,
+                owner=who[0],
+                unattended=unattended,
+                repo=repo,
+                base=base,
             )
-        except RunInputError as exc:
-            raise fail(str(exc), EXIT_USAGE) from exc
+        )
     if as_json:
         typer.echo(json.dumps({"run_id": row.run_id, "status": row.shown_status}))
     else:
@@ -179,14 +175,10 @@ def cancel(
 ) -> None:
     """Cancel a run: at once if nobody drives it, else at its driver's next step."""
     from devfactory.cli.terminal import styled
-    from devfactory.factory.facade import RunStateError
 
     who = identity(get_settings(), by, role)
     with common.session() as factory:
-        try:
-            row = factory.cancel(run_id, by=who[0], role=who[1])
-        except RunStateError as exc:
-            raise fail(str(exc), EXIT_USAGE) from exc
+        row = factory.cancel(run_id, by=who[0], role=who[1])
     if row.status == "CANCELLED":
         common.console.print(styled("CANCELLED", "bold red"), f"run {run_id}")
     else:
@@ -344,14 +336,8 @@ def purge(
     role: RoleOption = None,
 ) -> None:
     """Delete an archived run's checkpoints, live events and folder; its audit log stays."""
-    from devfactory.control.hitl import DecisionError
-    from devfactory.factory.facade import RunStateError
-
     who = identity(get_settings(), by, role)
     with common.session() as factory:
-        try:
-            done = factory.purge(run_id, by=who[0], role=who[1])
-        except (DecisionError, RunStateError) as exc:
-            raise fail(str(exc), EXIT_USAGE) from exc
+        done = factory.purge(run_id, by=who[0], role=who[1])
     for what, how in done.items():
         common.console.print(f"{what}: {how}", soft_wrap=True)

@@ -26,6 +26,10 @@ class OperationsRefusedError(PermissionError):
     """A role other than admin asked to change the operator's controls."""
 
 
+class OperationInputError(ValueError):
+    """An operation asked with a value it cannot take (a threshold past 0..1, no reason)."""
+
+
 @dataclass(frozen=True)
 class Hold:
     """One control that holds: who set it, why, when (and the incident that did)."""
@@ -73,7 +77,7 @@ def check_admin(role: str, what: str) -> None:
 
 
 def check_threshold(value: float) -> float:
-    """Return ``value`` if it is a confidence threshold (0..1), else raise ValueError."""
+    """Return ``value`` if it is a confidence threshold (0..1), else raise OperationInputError."""
     if not 0.0 <= value <= 1.0 or value != value:
-        raise ValueError(f"a confidence threshold is between 0 and 1, not {value!r}")
+        raise OperationInputError(f"a confidence threshold is between 0 and 1, not {value!r}")
     return value

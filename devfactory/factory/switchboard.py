@@ -47,7 +47,13 @@ from typing import Any
 
 from devfactory.control.budget import Caps
 from devfactory.control.incidents import DECIDED, IncidentAction, Trigger
-from devfactory.control.overrides import Hold, Overrides, check_admin, check_threshold
+from devfactory.control.overrides import (
+    Hold,
+    OperationInputError,
+    Overrides,
+    check_admin,
+    check_threshold,
+)
 from devfactory.events import Notice
 from devfactory.factory.incident_watch import IncidentWatch
 from devfactory.factory.incidents_file import append_section, decided_section, opened_section
@@ -160,7 +166,7 @@ class Switchboard:
         check_admin(role, "stop the factory")
         reason = _reason(reason)
         if not reason:
-            raise ValueError("an emergency stop needs a reason")
+            raise OperationInputError("an emergency stop needs a reason")
         actor = f"{by} ({role})"
         made = self.controls.hold("stop", "", by=actor, reason=reason)
         self.current.forget()
