@@ -44,6 +44,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Literal
@@ -332,6 +333,19 @@ class WatchedModel(Runnable[Any, Any]):
             raise CircuitOpenError(f"{self.label}: circuit open after repeated failures{when}")
         return self.book.clock()
 
+    @contextmanager
+    def _watching(self) -> Iterator[float]:
+        """Admit a call (its start on the book's clock) and record how it failed or was let go."""
+        started = self._admit()
+        try:
+            yield started
+        except Exception as exc:
+            self._failed(started, exc)
+            raise
+        except BaseException:  # cancelled, interrupted, or its stream closed early
+            self.book.release(self.label)
+            raise
+
     def _failed(self, started: float, exc: Exception) -> None:
         outcome: Outcome = "timeout" if is_timeout(exc) else "error"
         detail = f"{type(exc).__name__}: {exc}"
@@ -348,59 +362,31 @@ class WatchedModel(Runnable[Any, Any]):
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Call the link unless its breaker is open; record how it went."""
-        started = self._admit()
-        try:
+        with self._watching() as started:
             output = self.inner.invoke(input, config, **kwargs)
-        except Exception as exc:
-            self._failed(started, exc)
-            raise
-        except BaseException:
-            self.book.release(self.label)
-            raise
         return self._served(started, output)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Call the link asynchronously unless its breaker is open; record how it went."""
-        started = self._admit()
-        try:
+        with self._watching() as started:
             output = await self.inner.ainvoke(input, config, **kwargs)
-        except Exception as exc:
-            self._failed(started, exc)
-            raise
-        except BaseException:
-            self.book.release(self.label)
-            raise
         return self._served(started, output)
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
         """Stream the link's reply unless its breaker is open; record how it went."""
-        started = self._admit()
-        try:
+        with self._watching() as started:
             yield from self.inner.stream(input, config, **kwargs)
-        except Exception as exc:
-            self._failed(started, exc)
-            raise
-        except BaseException:
-            self.book.release(self.label)
-            raise
         self.book.record(self.label, "ok", self.book.clock() - started)
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """Stream the link's reply asynchronously unless its breaker is open; record it."""
-        started = self._admit()
-        try:
+        with self._watching() as started:
             async for chunk in self.inner.astream(input, config, **kwargs):
                 yield chunk
-        except Exception as exc:
-            self._failed(started, exc)
-            raise
-        except BaseException:
-            self.book.release(self.label)
-            raise
         self.book.record(self.label, "ok", self.book.clock() - started)
 
 

@@ -257,6 +257,35 @@ def test_a_watched_link_that_is_open_raises_at_once() -> None:
         link.invoke(ASK)
 
 
+def test_a_trial_let_go_of_frees_its_slot_and_counts_no_failure() -> None:
+    # a half-open trial interrupted, or a stream closed after its first chunk, is no failure
+    clock = FakeClock()
+    book = HealthBook(HealthPolicy(failures_to_open=1, cooldown_s=10), clock=clock)
+
+    class Inner:
+        def invoke(self, *args: Any, **kwargs: Any) -> Any:
+            raise KeyboardInterrupt
+
+        def stream(self, *args: Any, **kwargs: Any) -> Any:
+            yield "a"
+            yield "b"
+
+    link = WatchedModel(Inner(), "m", book)  # type: ignore[arg-type]
+    for let_go in ("interrupted", "closed"):
+        book.record("m", "error", 1.0, "down")
+        clock.advance(10)
+        if let_go == "interrupted":
+            with pytest.raises(KeyboardInterrupt):
+                link.invoke(ASK)
+        else:
+            chunks = link.stream(ASK)
+            assert next(chunks) == "a"  # the trial is under way: no second caller
+            assert not book.admit("m")
+            chunks.close()
+        assert book.admit("m"), let_go  # the slot is free again for the next trial
+        assert book.health("m").errors == 1 + (let_go == "closed"), let_go
+
+
 # --- cost-aware routing -------------------------------------------------------------------
 
 MINI, FOUR_O, HAIKU = "openai:gpt-4o-mini", "openai:gpt-4o", "anthropic:claude-3-5-haiku"
