@@ -23,10 +23,10 @@ from devfactory.api.auth import Permission, Rules, may, visible_projects
 from devfactory.api.errors import ERRORS
 from devfactory.api.schemas import PlainName, one_line_name
 from devfactory.control.ceilings import MAX_PROJECT_CHARS
-from devfactory.control.incidents import IncidentAction
+from devfactory.control.incidents import IncidentAction, IncidentNotFoundError
 from devfactory.control.overrides import Hold
 from devfactory.factory.interventions import Interventions
-from devfactory.factory.switchboard import IncidentNotFoundError, Switchboard
+from devfactory.factory.switchboard import Switchboard
 from devfactory.store.incidents_table import Incident
 from devfactory.users import Person
 

@@ -38,6 +38,14 @@ VIOLATIONS: Final = ("processes", "network")
 """The sandbox limits whose hit is a violation, not only a failure (``CommandResult.killed``)."""
 
 
+class IncidentError(ValueError):
+    """An incident that cannot be decided as asked (not open any more, an unknown action)."""
+
+
+class IncidentNotFoundError(IncidentError):
+    """No incident has that id."""
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """How far from the project's usual a fact must be to fire (the ``incident_*`` settings)."""

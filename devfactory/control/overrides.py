@@ -26,6 +26,10 @@ class OperationsRefusedError(PermissionError):
     """A role other than admin asked to change the operator's controls."""
 
 
+class UnknownTeamError(ValueError):
+    """No team has that slug."""
+
+
 class OperationInputError(ValueError):
     """An operation asked with a value it cannot take (a threshold past 0..1, no reason)."""
 

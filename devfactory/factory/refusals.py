@@ -5,6 +5,9 @@ does not allow the request, a decision the caller's role may not make, a value o
 of range, a hold on the factory); the API answers each kind with its status and the
 CLI exits with its code, whatever route or command it comes through. Any other
 exception is a fault of the factory and stays one (a 500, a traceback).
+
+Every class listed lives in a module that loads no run machinery (no graph, no
+models), so that a read command refused (no such run) stays as light as its read.
 """
 
 from __future__ import annotations
@@ -12,9 +15,13 @@ from __future__ import annotations
 from enum import StrEnum
 
 from devfactory.control.hitl import DecisionError, RoleRefusedError
-from devfactory.control.overrides import OperationInputError, OperationsRefusedError
+from devfactory.control.incidents import IncidentError, IncidentNotFoundError
+from devfactory.control.overrides import (
+    OperationInputError,
+    OperationsRefusedError,
+    UnknownTeamError,
+)
 from devfactory.factory.reads import RunNotFoundError
-from devfactory.factory.switchboard import IncidentError, IncidentNotFoundError, UnknownTeamError
 from devfactory.pipelines import PipelineError
 from devfactory.store.controls import HaltedError
 from devfactory.store.runs_table import RunBusyError, RunInputError, RunStateError

@@ -46,11 +46,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devfactory.control.budget import Caps
-from devfactory.control.incidents import DECIDED, IncidentAction, Trigger
+from devfactory.control.incidents import (
+    DECIDED,
+    IncidentAction,
+    IncidentError,
+    IncidentNotFoundError,
+    Trigger,
+)
 from devfactory.control.overrides import (
     Hold,
     OperationInputError,
     Overrides,
+    UnknownTeamError,
     check_admin,
     check_threshold,
 )
@@ -71,18 +78,6 @@ log = logging.getLogger(__name__)
 
 CHAIN = "factory:operations"
 """The audit chain of the factory's own controls (stop, release, teams, thresholds)."""
-
-
-class UnknownTeamError(ValueError):
-    """No team has that slug."""
-
-
-class IncidentError(ValueError):
-    """An incident that cannot be decided as asked (not open any more, an unknown action)."""
-
-
-class IncidentNotFoundError(IncidentError):
-    """No incident has that id."""
 
 
 def _what(payload: Mapping[str, Any]) -> str:

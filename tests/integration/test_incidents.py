@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from devfactory.contracts import CheckRun, FinalChecks, StageOutcome, StageRecord, Usage
-from devfactory.control.incidents import StageFact, Trigger
+from devfactory.control.incidents import IncidentError, StageFact, Trigger
 from devfactory.control.overrides import OperationsRefusedError
 from devfactory.factory.facade import Factory
 from devfactory.factory.incidents_file import project_folder
 from devfactory.factory.intake import StartRequest
-from devfactory.factory.switchboard import IncidentError
 from devfactory.settings import Settings
 from devfactory.store.controls import HaltedError
 from devfactory.store.incidents_table import Incident

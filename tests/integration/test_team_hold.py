@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from devfactory.control.hitl import Decision, DecisionError
-from devfactory.control.overrides import OperationsRefusedError
+from devfactory.control.overrides import OperationsRefusedError, UnknownTeamError
 from devfactory.factory.facade import Factory
 from devfactory.factory.intake import StartRequest
-from devfactory.factory.switchboard import UnknownTeamError
 from devfactory.settings import Settings
 from devfactory.worker import Worker
 from tests.fakes import ScriptedModels

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from devfactory.api import errors
 from devfactory.cli import common
 from devfactory.control.hitl import DecisionError, RoleRefusedError
+from devfactory.control.incidents import IncidentError, IncidentNotFoundError
+from devfactory.control.overrides import UnknownTeamError
 from devfactory.factory.reads import RunNotFoundError
-from devfactory.factory.switchboard import IncidentError, IncidentNotFoundError, UnknownTeamError
 from devfactory.store.controls import HaltedError
 from devfactory.store.runs_table import RunBusyError
 
