@@ -495,8 +495,8 @@ def refused(exc: BaseException) -> typer.Exit | None:
     kind = refusal(exc)
     if kind is None:
         return None
-    codes = {Refusal.NOT_FOUND: EXIT_NOT_FOUND, Refusal.BUSY: EXIT_CONFLICT}
-    return fail(str(exc), {**codes, Refusal.HELD: EXIT_HELD}.get(kind, EXIT_USAGE))
+    code = {Refusal.NOT_FOUND: EXIT_NOT_FOUND, Refusal.BUSY: EXIT_CONFLICT, Refusal.HELD: EXIT_HELD}
+    return fail(str(exc), code.get(kind, EXIT_USAGE))  # any other refusal: bad usage
 
 
 @contextmanager
