@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.api.auth import Permission, Reader, Rules, allows, may, visible, visible_projects
 from devfactory.api.errors import ERRORS, ApiError
-from devfactory.api.run_routes import factory_of, get_run, known_status
+from devfactory.api.run_routes import factory_of, known_status
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.factory.reports import default_caps
@@ -108,7 +108,7 @@ def console_runs(
 def stage_diffs(run_id: str, person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
     """Return each team's newest change to the run's git workspace as a unified diff."""
     factory = factory_of(request)
-    row = visible(get_run(factory, run_id), person, rules)
+    row = visible(factory.get(run_id), person, rules)
     workspace = Workspace(FilePath(row.out_dir))
     if not workspace.exists():
         return {"run_id": run_id, "stages": []}

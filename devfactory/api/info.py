@@ -12,7 +12,7 @@ from psycopg_pool import PoolTimeout
 from devfactory.api.auth import MetricsReader, Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.metrics import FactoryCollector
-from devfactory.api.run_routes import factory_of, get_run
+from devfactory.api.run_routes import factory_of
 from devfactory.api.schemas import Health, ModelsOut, TeamSummary
 from devfactory.factory.drawing import View, pipeline_view, to_dot, to_mermaid, to_png, to_svg
 from devfactory.models.aliases import CHAT_ALIASES
@@ -102,7 +102,7 @@ def run_graph(
 ) -> Response:
     """Draw the run's graph: each stage coloured by its outcome, attempts and confidence."""
     factory = factory_of(request)
-    visible(get_run(factory, run_id), person, rules)
+    visible(factory.get(run_id), person, rules)
     return _drawn(factory.drawing(run_id, xray=xray), format)
 
 

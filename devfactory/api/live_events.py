@@ -28,7 +28,7 @@ from sse_starlette.sse import EventSourceResponse
 from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError
 from devfactory.api.finished import FinishedRuns
-from devfactory.api.run_routes import factory_of, get_run
+from devfactory.api.run_routes import factory_of
 from devfactory.control.lifecycle import TERMINAL
 from devfactory.redact import redact
 from devfactory.store.event_feed import CHANNEL
@@ -126,7 +126,7 @@ async def run_events(
 ) -> EventSourceResponse:
     """Stream the run's typed events in order: ``id`` is the feed id, ``event`` the kind."""
     factory = factory_of(request)
-    visible(await run_in_threadpool(get_run, factory, run_id), person, rules)
+    visible(await run_in_threadpool(factory.get, run_id), person, rules)
     if last_event_id:
         try:
             after = max(after, int(last_event_id))

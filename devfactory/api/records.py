@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request, Response
 
 from devfactory.api.auth import Reader, Rules, visible
 from devfactory.api.errors import ERRORS, ApiError, ErrorResponse
-from devfactory.api.run_routes import factory_of, get_run
+from devfactory.api.run_routes import factory_of
 from devfactory.api.schemas import RunFile, RunFiles, RunFilesLeftOut
 from devfactory.runfiles import RefusedFileError, list_files, read_file
 from devfactory.shown import hidden_character
@@ -46,7 +46,7 @@ def list_artifacts(run_id: str, person: Reader, rules: Rules, request: Request) 
     whose path is not one line of text (``servable``), which are never served.
     """
     factory = factory_of(request)
-    row = visible(get_run(factory, run_id), person, rules)
+    row = visible(factory.get(run_id), person, rules)
     try:
         found = list_files(row.out_dir, factory.settings.storage.run_files_listed)
     except RefusedFileError:  # no folder (yet, or any more)
@@ -96,7 +96,7 @@ def get_artifact(
 ) -> Response:
     """Return one file of the run's folder, inert (never through a link, never outside it)."""
     factory = factory_of(request)
-    row = visible(get_run(factory, run_id), person, rules)
+    row = visible(factory.get(run_id), person, rules)
     limit = factory.settings.storage.run_file_max_bytes
     if not servable(path):
         raise ApiError(
@@ -136,7 +136,7 @@ def inert(content: bytes, name: str) -> Response:
 def audit(run_id: str, person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
     """Return the run's audit events in chain order."""
     factory = factory_of(request)
-    visible(get_run(factory, run_id), person, rules)
+    visible(factory.get(run_id), person, rules)
     return {"run_id": run_id, "events": [asdict(e) for e in factory.audit_events(run_id)]}
 
 
@@ -161,7 +161,7 @@ def verify_audit(run_id: str, person: Reader, rules: Rules, request: Request) ->
 def usage(run_id: str, person: Reader, rules: Rules, request: Request) -> dict[str, Any]:
     """Return the run's tokens, cost and model time by team, its caps and its project's total."""
     factory = factory_of(request)
-    visible(get_run(factory, run_id), person, rules)
+    visible(factory.get(run_id), person, rules)
     spent = factory.usage(run_id)
     return {
         "run_id": run_id,

@@ -70,11 +70,6 @@ def finished_of(request: Request) -> FinishedRuns:
     return found
 
 
-def get_run(factory: Factory, run_id: str) -> RunRow:
-    """Return a run's row (a RunNotFoundError is answered 404)."""
-    return factory.get(run_id)
-
-
 def known_status(status: str | None) -> None:
     """Refuse (400) a status filter that is neither a lifecycle phase nor QUEUED."""
     if status and status != "QUEUED" and status not in Phase.__members__:
@@ -249,7 +244,7 @@ def cancel_run(
 ) -> Accepted:
     """Stop a run: at once if nobody drives it, else at its worker's next step (202)."""
     factory = factory_of(request)
-    visible(get_run(factory, run_id), person, rules)
+    visible(factory.get(run_id), person, rules)
     row = factory.cancel(run_id, by=person.name, role=person.role)
     done = row.status == Phase.CANCELLED
     return Accepted(
@@ -270,7 +265,7 @@ def resume_run(
 ) -> Accepted:
     """Queue an interrupted run (its driver died) for a worker, from its last checkpoint."""
     factory = factory_of(request)
-    row = visible(get_run(factory, run_id), person, rules)
+    row = visible(factory.get(run_id), person, rules)
     if row.status == Phase.PAUSED:
         raise ApiError(409, f"run {run_id} waits for a person: answer it (POST .../answer)")
     if row.queued:
@@ -311,7 +306,7 @@ async def answer_run(
     it (403 otherwise); the decision is recorded with their name and role.
     """
     factory = factory_of(request)
-    visible(await run_in_threadpool(get_run, factory, run_id), person, rules)
+    visible(await run_in_threadpool(factory.get, run_id), person, rules)
     decision = Decision(
         action=body.action,
         text=body.text,
@@ -336,7 +331,7 @@ def purge_run(run_id: str, person: Admin, request: Request) -> dict[str, Any]:
     to the audit log with who did it.
     """
     factory = factory_of(request)
-    get_run(factory, run_id)
+    factory.get(run_id)
     done = factory.purge(run_id, by=person.name, role=person.role)
     finished_of(request).changed(run_id)  # this process reads its own write at once
     return {"run_id": run_id, "purged": done}
