@@ -29,7 +29,8 @@ or named ``test_*.py``):
      statements that break it (a test cut off at the token limit, one check with an
      unterminated string inside a test) are dropped and named (``software/salvage.py``)
   7. ``module-checks``: an ``assert`` outside any test (run at import: one that fails stops
-     the whole file's collection) made a test of its own
+     the whole file's collection) made a test of its own, with the statements right before
+     it that feed it and nothing else reads (a call of the code that exits goes in too)
   8. ``except-names``: as for ``python``
 
 ``python-in-project``, a drafted module among the project's written files (``bind_project_names``;
@@ -230,27 +231,85 @@ def _module_checks(source: str, _: object) -> Repaired:
 
     A check written outside any test runs when pytest imports the file: one that
     fails is a collection error, and not one test of the file runs. As a test of
-    its own (``test_check_line_12``) it is one failure among the others.
+    its own (``test_check_line_12``) it is one failure among the others. The plain
+    statements right before it that feed it (``result = main([...])``) go into its
+    test with it (``_feeding``): left at the top level, a call of the code that
+    exits or raises would still stop the whole file as pytest imports it.
     """
     tree = _tree_of(source)
     if tree is None:
         return Repaired(source)
     taken = bound_names([tree])
     lines = source.splitlines(keepends=True)
+    body = tree.body
     moved = []
-    for node in reversed(tree.body):
+    for at in reversed(range(len(body))):
+        node = body[at]
         name = f"test_check_line_{node.lineno}"
         if not isinstance(node, ast.Assert) or _spans_lines(node) or name in taken:
             continue
-        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-        body = ["    " + line if line.strip() else line for line in lines[first : last + 1]]
-        body[-1] = body[-1] if body[-1].endswith("\n") else body[-1] + "\n"
-        lines[first : last + 1] = [f"\n\ndef {name}():\n", *body, "\n\n"]
+        first = body[_feeding(body, at)].lineno - 1
+        last = (node.end_lineno or node.lineno) - 1
+        test = ["    " + line if line.strip() else line for line in lines[first : last + 1]]
+        test[-1] = test[-1] if test[-1].endswith("\n") else test[-1] + "\n"
+        lines[first : last + 1] = [f"\n\ndef {name}():\n", *test, "\n\n"]
         moved.append(node.lineno)
     if not moved:
         return Repaired(source)
     where = ", ".join(map(str, sorted(moved)))
     return Repaired("".join(lines), (f"checks outside any test made tests (line {where})",))
+
+
+_FEEDS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.With)
+
+
+def _feeding(body: list[ast.stmt], at: int) -> int:
+    """Return where the statements that feed the top-level check ``body[at]`` begin.
+
+    An assignment, a call or a ``with`` right before it moves with it, nearest
+    first, while each is alone on its lines and what it binds is read nowhere
+    else: in no function or class (they run after the import, and would find it
+    gone) and at the top level by no statement after the check before one binds
+    it again. Nor may a moved statement read a name bound again after the check
+    (in the test it would read the later value).
+    """
+    later = bound_names(body[at + 1 :], deep=False)
+    start = at
+    while start > 0:
+        node = body[start - 1]
+        if not isinstance(node, _FEEDS) or _spans_lines(node) or node.col_offset:
+            break
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            break  # the module's docstring, or a string left alone
+        if start > 1 and (body[start - 2].end_lineno or 0) >= node.lineno:
+            break  # it shares a line with the statement before it
+        binds = bound_names([node])
+        if _reads(node) & (later - binds - bound_names(body[start:at])):
+            break
+        if not all(_read_only_here(body, at, name) for name in binds):
+            break
+        start -= 1
+    return start
+
+
+def _reads(node: ast.AST) -> set[str]:
+    """Return the names read anywhere in ``node``."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _read_only_here(body: list[ast.stmt], at: int, name: str) -> bool:
+    """Say whether ``name`` is read by no definition, nor after ``body[at]`` until bound again."""
+    defines = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    if any(name in _reads(d) - bound_names(d.body) for d in body if isinstance(d, defines)):
+        return False
+    for node in body[at + 1 :]:
+        if isinstance(node, defines):
+            continue
+        if name in _reads(node):
+            return False
+        if name in bound_names([node], deep=False):
+            return True
+    return True
 
 
 def _cut_marks(source: str, _: object) -> Repaired:

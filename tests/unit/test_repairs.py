@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from typing import Any
@@ -106,9 +107,9 @@ READ_INSIDE = "try:\n    int('x')\nexcept ValueError as e:\n    print(e)\nprint(
 TESTS_OF_CHECKSUM = ProjectNames({"checksum": ["digest"]}, [], tests=True)
 RELATIVE = "from .checksum import digest\nfrom . import checksum as c\nfrom .helpers import make\n"
 LOOSE_CHECKS = WHOLE_TESTS + "\nassert f(2) == 3\nX = 1\nassert f(\n    X) == 2\n"
-CHECKS_AS_TESTS = WHOLE_TESTS + (
-    "\n\n\ndef test_check_line_7():\n    assert f(2) == 3\n\n\nX = 1\n\n\n"
-    "def test_check_line_9():\n    assert f(\n        X) == 2\n\n\n"
+CHECKS_AS_TESTS = WHOLE_TESTS + (  # X = 1 feeds line 9's check alone: it goes with it
+    "\n\n\ndef test_check_line_7():\n    assert f(2) == 3\n\n\n\n\n"
+    "def test_check_line_9():\n    X = 1\n    assert f(\n        X) == 2\n\n\n"
 )
 UNFIXTURED = SHARED + "\n\ndef test_split(bill, people, tip, expected):\n    assert bill\n"
 FIXTURED = (
@@ -490,3 +491,61 @@ def test_a_failing_check_outside_any_test_fails_alone_once_made_a_test(tmp_path:
     )
     after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert "1 failed, 2 passed" in after.stdout, after.stdout
+
+
+SCRIPTED_CHECKS = (  # a test file written as a script: each check after the call it checks
+    "from m import main\n\n"
+    "client = main([])\n"
+    "assert client == 0\n\n"
+    "# a usage error exits\n"
+    "result = main(['--bad'])\n"
+    "assert result == 2\n"
+    "result = main(['ok'])\n"
+    "assert result == 0\n"
+    "n = 1\n"
+    "doubled = n * 2\n"
+    "assert doubled == 2\n"
+    "n = 5\n\n\n"
+    "def test_client():\n"
+    "    assert client == 0\n"
+)
+
+
+def test_the_statements_feeding_a_check_outside_any_test_go_into_its_test(
+    tmp_path: Any,
+) -> None:
+    import subprocess
+    import sys
+
+    repaired = entry(RepairKind.PYTHON_TESTS, "module-checks").apply(SCRIPTED_CHECKS, None)
+    tree = ast.parse(repaired.content)
+    top = [ast.unparse(node).split("\n")[0] for node in tree.body]
+    assert top == [
+        "from m import main",
+        "client = main([])",  # a test reads it: it stays
+        "def test_check_line_4():",
+        "def test_check_line_8():",  # with the call whose usage error exits
+        "def test_check_line_10():",
+        "n = 1",
+        "doubled = n * 2",  # it reads n, bound again after the check: it stays
+        "def test_check_line_13():",
+        "n = 5",
+        "def test_client():",
+    ]
+    moved = {node.name: ast.unparse(node.body[0]) for node in tree.body[2:5]}
+    assert moved == {
+        "test_check_line_4": "assert client == 0",
+        "test_check_line_8": "result = main(['--bad'])",
+        "test_check_line_10": "result = main(['ok'])",
+    }
+    (tmp_path / "m.py").write_text(
+        "def main(argv):\n    if '--bad' in argv:\n        raise SystemExit(2)\n    return 0\n"
+    )
+    tests = tmp_path / "test_m.py"
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
+    tests.write_text(SCRIPTED_CHECKS)  # line 7's call exits as pytest imports the file
+    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert " passed" not in before.stdout, before.stdout
+    tests.write_text(repaired.content)
+    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 failed, 4 passed" in after.stdout, after.stdout  # the exit fails its test alone
