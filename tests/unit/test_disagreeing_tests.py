@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 
 from devfactory.checks.code.blame import arbitrate
@@ -563,3 +564,29 @@ def test_a_refuted_test_of_several_assertions_is_split_to_keep_the_others() -> N
     assert "def test_called_1():" in done.files[PARSER_TESTS]
     assert "def test_called_2():" in done.files[PARSER_TESTS]
     assert split_disagreeing(report(NOT_A_MOCK), files, ANCHORS, refute=False).files == {}
+
+
+def test_code_a_tests_file_runs_outside_any_test_is_its_authors_unless_it_imports(
+    tmp_path: Path,
+) -> None:
+    # pytest's report of a file whose top level called the code, and the code exited
+    (tmp_path / "tests").mkdir()
+    (tmp_path / TESTS).write_text("from shelf import main\n\nresult = main(['--bad'])\n")
+    trace = (
+        f'File "{tmp_path / TESTS}", line {{line}}, in <module>\n'
+        f'File "{tmp_path / "shelf.py"}", line 7, in main\n    parser.error("bad")\n'
+        'File "/usr/lib/python3.11/argparse.py", line 2630, in error\nSystemExit: 2'
+    )
+    ran = TestCase(nodeid="", file="", name="internal", outcome="error", traceback=trace)
+    assert arbitrate(replace(ran, traceback=trace.format(line=3)), [], PLAN, tmp_path) == (
+        TESTS,
+        "",
+    )
+    # its import line: the code failed as it was imported, the code's
+    assert arbitrate(replace(ran, traceback=trace.format(line=1)), [], PLAN, tmp_path) == (
+        "shelf.py",
+        "",
+    )
+    # pytest's own short form of the same frame
+    short = f"{TESTS}:3: in <module>\n    result = main(['--bad'])\nshelf.py:7: in main"
+    assert arbitrate(replace(ran, traceback=short), [], PLAN, tmp_path) == (TESTS, "")

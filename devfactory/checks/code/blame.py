@@ -13,7 +13,8 @@ a failure on the test's own assertion is the code's: the code returned what
 the test says is wrong, and the code's team is asked to fix it, shown the test.
 A test that fails before its assertion (it calls the code wrongly, misuses a
 fixture) stays its author's. Otherwise a right test the code fails ends its
-team's stage BLOCKED, and the code's team never sees it.
+team's stage BLOCKED, and the code's team never sees it. Code a tests file runs
+at its top level, outside any test, is its author's too (``blame``).
 """
 
 from __future__ import annotations
@@ -103,20 +104,51 @@ def settled_tests(plan: BuildPlan, teams: Collection[str]) -> frozenset[str]:
 
 
 def blame(text: str, plan: BuildPlan, workspace: Path) -> str:
-    """Return the planned file in which a traceback ends (its innermost project frame)."""
+    """Return the planned file in which a traceback ends (its innermost project frame).
+
+    A traceback through a tests file's own top level (``in <module>``), at a line
+    that is no import, is that file's: it ran the code as pytest imported it (a
+    call left outside any test), and whatever the code did there, exiting on a
+    usage error included, stops the file's collection; the test's author moves it
+    into a test. Through an import line it is the imported code's, as before.
+    """
     planned = {f.path for f in plan.files}
+    tests = {f.path for f in plan.files if f.role is FileRole.TESTS}
     found = ""
     for match in _FRAME.finditer(text):
-        name = match.group(1) or match.group(3) or ""
-        path = Path(name)
-        if path.is_absolute():
-            try:
-                name = str(path.relative_to(workspace))
-            except ValueError:
-                continue
+        name = _relative(match.group(1) or match.group(3) or "", workspace)
+        if name in tests and text.startswith((", in <module>", " in <module>"), match.end()):
+            line = int(match.group(2) or match.group(4))
+            if not _imports_at(name, line, workspace):
+                return name
         if name in planned:
             found = name
     return found
+
+
+def _relative(name: str, workspace: Path) -> str:
+    """Return a traceback's file name relative to the workspace ("": outside it)."""
+    path = Path(name)
+    if not path.is_absolute():
+        return name
+    try:
+        return str(path.relative_to(workspace))
+    except ValueError:
+        return ""
+
+
+def _imports_at(test_file: str, line: int, workspace: Path) -> bool:
+    """Say whether the top-level statement of ``test_file`` at ``line`` imports (or is unread)."""
+    try:  # read through runfiles, never through a link
+        source = read_file(workspace, test_file, PARSED_BYTES)
+        tree = ast.parse(source.decode("utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return True  # unread: the innermost frame decides, as before
+    return any(
+        isinstance(node, ast.Import | ast.ImportFrom)
+        for node in tree.body
+        if node.lineno <= line <= (node.end_lineno or node.lineno)
+    )
 
 
 def imported_planned(test_file: str, plan: BuildPlan, workspace: Path) -> str:
