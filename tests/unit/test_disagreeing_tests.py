@@ -6,7 +6,7 @@ import ast
 from dataclasses import replace
 from pathlib import Path
 
-from devfactory.checks.code.blame import arbitrate
+from devfactory.checks.code.blame import OUTSIDE_TESTS, arbitrate
 from devfactory.sandbox.junit import TestCase, TestReport
 from devfactory.software.disagreeing_tests import (
     WHY,
@@ -566,10 +566,10 @@ def test_a_refuted_test_of_several_assertions_is_split_to_keep_the_others() -> N
     assert split_disagreeing(report(NOT_A_MOCK), files, ANCHORS, refute=False).files == {}
 
 
-def test_code_a_tests_file_runs_outside_any_test_is_its_authors_unless_it_imports(
+def test_a_command_a_tests_file_runs_outside_any_test_that_exits_is_its_authors(
     tmp_path: Path,
 ) -> None:
-    # pytest's report of a file whose top level called the code, and the code exited
+    # pytest's internal error: the file's top level called the command, which exited
     (tmp_path / "tests").mkdir()
     (tmp_path / TESTS).write_text("from shelf import main\n\nresult = main(['--bad'])\n")
     trace = (
@@ -577,16 +577,15 @@ def test_code_a_tests_file_runs_outside_any_test_is_its_authors_unless_it_import
         f'File "{tmp_path / "shelf.py"}", line 7, in main\n    parser.error("bad")\n'
         'File "/usr/lib/python3.11/argparse.py", line 2630, in error\nSystemExit: 2'
     )
-    ran = TestCase(nodeid="", file="", name="internal", outcome="error", traceback=trace)
-    assert arbitrate(replace(ran, traceback=trace.format(line=3)), [], PLAN, tmp_path) == (
-        TESTS,
-        "",
-    )
-    # its import line: the code failed as it was imported, the code's
-    assert arbitrate(replace(ran, traceback=trace.format(line=1)), [], PLAN, tmp_path) == (
-        "shelf.py",
-        "",
-    )
+    stopped = TestCase(nodeid="internal", file="", name="internal", outcome="error")
+    path, note = arbitrate(replace(stopped, traceback=trace.format(line=3)), [], PLAN, tmp_path)
+    assert (path, note) == (TESTS, OUTSIDE_TESTS)
     # pytest's own short form of the same frame
     short = f"{TESTS}:3: in <module>\n    result = main(['--bad'])\nshelf.py:7: in main"
-    assert arbitrate(replace(ran, traceback=short), [], PLAN, tmp_path) == (TESTS, "")
+    assert arbitrate(replace(stopped, traceback=short), [], PLAN, tmp_path)[0] == TESTS
+    # through its import line the code failed as it was imported: the code's
+    at_import = replace(stopped, traceback=trace.format(line=1))
+    assert arbitrate(at_import, [], PLAN, tmp_path) == ("shelf.py", "")
+    # a collection failure that is no exit (the code's NameError) stays the code's
+    failed = replace(stopped, nodeid=TESTS, file=TESTS, name="", traceback=trace.format(line=3))
+    assert arbitrate(failed, [], PLAN, tmp_path) == ("shelf.py", "")

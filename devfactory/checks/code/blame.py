@@ -13,8 +13,9 @@ a failure on the test's own assertion is the code's: the code returned what
 the test says is wrong, and the code's team is asked to fix it, shown the test.
 A test that fails before its assertion (it calls the code wrongly, misuses a
 fixture) stays its author's. Otherwise a right test the code fails ends its
-team's stage BLOCKED, and the code's team never sees it. Code a tests file runs
-at its top level, outside any test, is its author's too (``blame``).
+team's stage BLOCKED, and the code's team never sees it. A command a tests file
+runs at its top level that exits (pytest stops collecting: its internal error)
+is the file's author's too (``ran_at_import``).
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ def arbitrate(
     the planned module the test imports (``asserted``).
     """
     code = next((f.path for f in plan.files if f.role is FileRole.CODE), "")
+    if case.name == INTERNAL and not case.file:  # pytest stopped: SystemExit as it imported
+        ran = ran_at_import(case.traceback, plan, workspace)
+        if ran:  # a call the file made outside any test exited (a command's usage error)
+            return ran, OUTSIDE_TESTS
     if case.file == EXAMPLES_PATH:
         found = blame(case.traceback, plan, workspace)
         owned = found if found and found != EXAMPLES_PATH else code
@@ -75,6 +80,14 @@ def arbitrate(
             return tested, KEPT
     return found, ""
 
+
+INTERNAL = "internal"
+"""The name pytest's JUnit report gives its internal error (an exit while collecting)."""
+
+OUTSIDE_TESTS = (
+    "pytest stopped as it imported this file: code it runs outside any test exited; "
+    "call the code inside tests only: "
+)
 
 KEPT = (
     "the tests' team kept this test after checking it against the requirement, and the code "
@@ -104,26 +117,29 @@ def settled_tests(plan: BuildPlan, teams: Collection[str]) -> frozenset[str]:
 
 
 def blame(text: str, plan: BuildPlan, workspace: Path) -> str:
-    """Return the planned file in which a traceback ends (its innermost project frame).
-
-    A traceback through a tests file's own top level (``in <module>``), at a line
-    that is no import, is that file's: it ran the code as pytest imported it (a
-    call left outside any test), and whatever the code did there, exiting on a
-    usage error included, stops the file's collection; the test's author moves it
-    into a test. Through an import line it is the imported code's, as before.
-    """
+    """Return the planned file in which a traceback ends (its innermost project frame)."""
     planned = {f.path for f in plan.files}
-    tests = {f.path for f in plan.files if f.role is FileRole.TESTS}
     found = ""
     for match in _FRAME.finditer(text):
         name = _relative(match.group(1) or match.group(3) or "", workspace)
-        if name in tests and text.startswith((", in <module>", " in <module>"), match.end()):
-            line = int(match.group(2) or match.group(4))
-            if not _imports_at(name, line, workspace):
-                return name
         if name in planned:
             found = name
     return found
+
+
+def ran_at_import(text: str, plan: BuildPlan, workspace: Path) -> str:
+    """Return the planned tests file whose top level the traceback runs through ("" if none).
+
+    Only a line that is no import counts: a call left outside any test, run as
+    pytest imported the file. Through an import line the imported code failed.
+    """
+    tests = {f.path for f in plan.files if f.role is FileRole.TESTS}
+    for match in _FRAME.finditer(text):
+        name = _relative(match.group(1) or match.group(3) or "", workspace)
+        if name in tests and text.startswith((", in <module>", " in <module>"), match.end()):
+            if not _imports_at(name, int(match.group(2) or match.group(4)), workspace):
+                return name
+    return ""
 
 
 def _relative(name: str, workspace: Path) -> str:
