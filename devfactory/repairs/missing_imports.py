@@ -93,7 +93,7 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
     )
     if not missing:
         return source, []
-    return _insert(source, tree, [f"import {name}" for name in missing]), missing
+    return insert_imports(source, tree, [f"import {name}" for name in missing]), missing
 
 
 def add_pytest_import(source: str) -> tuple[str, list[str]]:
@@ -113,7 +113,7 @@ def add_pytest_import(source: str) -> tuple[str, list[str]]:
     )
     if not used or "pytest" in bound_names([tree]):
         return source, []
-    return _insert(source, tree, ["import pytest"]), ["pytest"]
+    return insert_imports(source, tree, ["import pytest"]), ["pytest"]
 
 
 MOCK_CLASSES = frozenset(
@@ -160,7 +160,7 @@ def add_mock_imports(source: str) -> tuple[str, list[str]]:
     if not missing:
         return source, []
     line = f"from unittest.mock import {', '.join(missing)}"
-    return _insert(source, tree, [line]), [line]
+    return insert_imports(source, tree, [line]), [line]
 
 
 def add_project_imports(source: str, modules: Mapping[str, Sequence[str]]) -> tuple[str, list[str]]:
@@ -191,7 +191,7 @@ def add_project_imports(source: str, modules: Mapping[str, Sequence[str]]) -> tu
         if len(where) == 1:
             wanted.setdefault(where[0], []).append(name)
     lines = [f"from {module} import {', '.join(names)}" for module, names in wanted.items()]
-    return (_insert(source, tree, lines), lines) if lines else (source, [])
+    return (insert_imports(source, tree, lines), lines) if lines else (source, [])
 
 
 def _project_module(relative: str, modules: Collection[str]) -> str | None:
@@ -256,7 +256,7 @@ def project_modules(plan: BuildPlan, written: Mapping[str, str], path: str) -> d
     return modules
 
 
-def _insert(source: str, tree: ast.Module, imports: Sequence[str]) -> str:
+def insert_imports(source: str, tree: ast.Module, imports: Sequence[str]) -> str:
     """Put ``imports`` after the module's docstring and ``from __future__`` imports."""
     after = 0
     for node in tree.body:

@@ -24,14 +24,17 @@ or named ``test_*.py``):
   3. ``pytest-import``: ``pytest.raises`` and the like with no ``import pytest``
   4. ``mock-imports``: ``MagicMock``, ``patch.object`` or ``@patch(...)`` with no import from
      ``unittest.mock``
-  5. ``cut-marks``: as for ``python``
-  6. ``broken-tests``: a file that still does not parse keeps its complete tests; the
+  5. ``app-calls``: a web service's route requested from the app itself
+     (``app.post("/items", json=...)``, which declares a route) sent through its test
+     client (``repairs/app_calls.py``)
+  6. ``cut-marks``: as for ``python``
+  7. ``broken-tests``: a file that still does not parse keeps its complete tests; the
      statements that break it (a test cut off at the token limit, one check with an
      unterminated string inside a test) are dropped and named (``software/salvage.py``)
-  7. ``module-checks``: an ``assert`` outside any test (run at import: one that fails stops
+  8. ``module-checks``: an ``assert`` outside any test (run at import: one that fails stops
      the whole file's collection) made a test of its own, with the statements right before
      it that feed it and nothing else reads (a call of the code that exits goes in too)
-  8. ``except-names``: as for ``python``
+  9. ``except-names``: as for ``python``
 
 ``python-in-project``, a drafted module among the project's written files (``bind_project_names``;
 context: ``ProjectNames``):
@@ -123,6 +126,7 @@ import yaml
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, TaskResult
 from devfactory.memory.packing import CUT_MARK
 from devfactory.repairs import plan_repair
+from devfactory.repairs.app_calls import send_through_client
 from devfactory.repairs.diagram import repair_diagram
 from devfactory.repairs.method_aliases import alias_methods
 from devfactory.repairs.missing_imports import (
@@ -206,6 +210,12 @@ def _pytest_import(source: str, _: object) -> Repaired:
 def _mock_imports(source: str, _: object) -> Repaired:
     fixed, lines = add_mock_imports(source)
     return Repaired(fixed, tuple(f"`{line}` added (used, never imported)" for line in lines))
+
+
+def _app_calls(source: str, _: object) -> Repaired:
+    fixed, apps = send_through_client(source)
+    sent = ", ".join(f"`{app}`" for app in apps)
+    return Repaired(fixed, (f"route requests on {sent} sent through TestClient",) if apps else ())
 
 
 def _broken_tests(source: str, _: object) -> Repaired:
@@ -649,6 +659,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
         ("stdlib-imports", _stdlib_imports),
         ("pytest-import", _pytest_import),
         ("mock-imports", _mock_imports),
+        ("app-calls", _app_calls),
         ("cut-marks", _cut_marks),
         ("broken-tests", _broken_tests),
         ("module-checks", _module_checks),

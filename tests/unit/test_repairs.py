@@ -119,6 +119,14 @@ FIXTURED = (
     "def test_split(bill, people, tip, expected, rest, tmp_path, scale=2):\n    assert bill\n\n\n"
     "@patch('os.getcwd')\ndef test_other(cwd):\n    assert cwd\n"
 )  # a fixture of the file, by name, of the project's conftest, parametrized, pytest's, a default
+ON_THE_APP = (  # a route requested from the app itself: FastAPI's app.post declares one
+    "from shop import app\n\n\ndef test_add():\n"
+    "    r = app.post('/items', json={'name': 'pen'})\n    assert r.status_code == 201\n"
+    "    assert app.get('/items/1').json() == {'name': 'pen'}\n"
+)
+THROUGH_THE_CLIENT = "from fastapi.testclient import TestClient\n" + ON_THE_APP.replace(
+    "app.post(", "TestClient(app).post("
+).replace("app.get(", "TestClient(app).get(")
 BOUND_BEFORE = "e = None\n" + READ_INSIDE.replace("'done'", "e")  # bound elsewhere: left alone
 
 # (kind, name, context, input, output, notes): the repair fires
@@ -138,6 +146,8 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
     (RepairKind.PYTHON_TESTS, "mock-imports", None, MOCKED,
      "from unittest.mock import MagicMock, patch\n" + MOCKED,
      ("`from unittest.mock import MagicMock, patch` added (used, never imported)",)),
+    (RepairKind.PYTHON_TESTS, "app-calls", None, ON_THE_APP, THROUGH_THE_CLIENT,
+     ("route requests on `app` sent through TestClient",)),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, CUT_TESTS, WHOLE_TESTS,
      ("the file did not parse: kept its complete tests, dropped `test_b`",)),
     (RepairKind.PYTHON_TESTS, "module-checks", None, LOOSE_CHECKS, CHECKS_AS_TESTS,
@@ -232,6 +242,10 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
          "MagicMock", "mock.MagicMock")),
     (RepairKind.PYTHON_TESTS, "mock-imports", None,  # a version's patch, called plainly
      "def test_a():\n    assert patch('1.2.3') == 3\n"),
+    (RepairKind.PYTHON_TESTS, "app-calls", None,  # a store's get, a route declared, a client
+     "from kv import store\n\n\ndef test_get():\n    assert store.get('/a') == 1\n"
+     + "from shop import app\n\n\n@app.get('/x')\ndef x():\n    return 1\n"
+     + "def test_ok(client):\n    assert client.get('/x').status_code == 200\n"),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, WHOLE_TESTS),
     (RepairKind.PYTHON_TESTS, "module-checks", None,  # a check in a test, one across lines
      WHOLE_TESTS + 'assert f("""a\nb""") == 2\n'),
@@ -549,3 +563,23 @@ def test_the_statements_feeding_a_check_outside_any_test_go_into_its_test(
     tests.write_text(repaired.content)
     after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert "1 failed, 4 passed" in after.stdout, after.stdout  # the exit fails its test alone
+
+
+def test_route_requests_on_the_app_pass_once_sent_through_its_client(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "shop.py").write_text(
+        "from fastapi import FastAPI\n\napp = FastAPI()\nITEMS = {}\n\n\n"
+        "@app.post('/items', status_code=201)\ndef add(item: dict):\n"
+        "    ITEMS[1] = item\n    return item\n\n\n"
+        "@app.get('/items/{n}')\ndef one(n: int):\n    return ITEMS[n]\n"
+    )
+    tests = tmp_path / "test_shop.py"
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
+    tests.write_text(ON_THE_APP)  # FastAPI.post() got an unexpected keyword argument 'json'
+    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 failed" in before.stdout and "unexpected keyword argument 'json'" in before.stdout
+    tests.write_text(entry(RepairKind.PYTHON_TESTS, "app-calls").apply(ON_THE_APP, None).content)
+    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 passed" in after.stdout, after.stdout
