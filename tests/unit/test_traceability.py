@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +19,7 @@ from devfactory.checks.tools.traceability import (
 )
 from devfactory.contracts import CheckRun, StageOutcome, StageRecord
 from devfactory.graph import final_checks as module
+from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import BuildPlan, FileRole, PlannedFile, SoftwareKind
 from devfactory.teams import load_teams
 
@@ -96,6 +98,17 @@ def test_a_criterion_no_test_covers_goes_to_the_tests_with_its_words() -> None:
         "test_ac3_... that checks it"
     )
     assert (report.runs[0].passed, report.runs[0].failed) == (2, 1)
+
+
+def test_a_missing_criterion_goes_to_the_teams_own_tests_not_the_examples_file() -> None:
+    # the factory writes the requirement's examples first in the plan's tests
+    examples = replace(context({"AC-1": "passed"}), tests=(EXAMPLES_PATH, "tests/test_calc.py"))
+    findings = TraceabilityCheck().run(examples, [REQUIREMENTS_PATH]).findings
+    assert {f.path for f in findings} == {"tests/test_calc.py"}
+    alone = replace(context({"AC-1": "passed"}), tests=(EXAMPLES_PATH,))  # no other: to it
+    assert {f.path for f in TraceabilityCheck().run(alone, [REQUIREMENTS_PATH]).findings} == {
+        EXAMPLES_PATH
+    }
 
 
 def test_no_criteria_or_no_test_run_is_recorded_not_judged() -> None:

@@ -4,9 +4,11 @@ Once the software is built and its tests have run, each acceptance criterion the
 requirements document declares (``AC-1: ...``) is traced to the tests that name it
 (``test_ac1_...``, the rule QA Engineering is given) and to how they ended, and each
 planned file to the workspace. A criterion no test that ran covers goes back to the
-owner of the planned tests, who adds one in a fix round; a criterion whose test failed
-and a planned file that is missing are reported here and sent back by the code checks
-that found them (the failing test, the plan's coverage), not twice.
+owner of the planned tests, who adds one in a fix round to its own tests file (not the
+file of the requirement's examples, which the factory writes from the requirement); a
+criterion whose test failed and a planned file that is missing are reported here and
+sent back by the code checks that found them (the failing test, the plan's coverage),
+not twice.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from devfactory.checks.code.criteria import REQUIREMENTS_PATH, criteria_of
 from devfactory.checks.tools.tool_frame import Finding, Tool, ToolContext, ToolReport
 from devfactory.contracts import CheckRun
+from devfactory.software.examples import PATH as EXAMPLES_PATH
 
 _LINE = re.compile(r"\bAC-(\d{1,3})\b\**\s*[:.)\]-]*\s*(.*)")
 
@@ -108,7 +111,9 @@ class TraceabilityCheck:
             )
             return ToolReport([quiet], [])
         texts = criterion_texts(document)
-        owner_file = context.tests[0] if context.tests else ""
+        # the team's own tests file: the requirement's examples are written from its words
+        owner_file = next((t for t in context.tests if t != EXAMPLES_PATH), "")
+        owner_file = owner_file or (context.tests[0] if context.tests else "")
         findings = [
             Finding(
                 owner_file,
