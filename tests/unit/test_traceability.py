@@ -19,6 +19,7 @@ from devfactory.checks.tools.traceability import (
 )
 from devfactory.contracts import CheckRun, StageOutcome, StageRecord
 from devfactory.graph import final_checks as module
+from devfactory.software.behaviour import PATH as BEHAVIOUR_PATH
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.plan import BuildPlan, FileRole, PlannedFile, SoftwareKind
 from devfactory.teams import load_teams
@@ -101,8 +102,9 @@ def test_a_criterion_no_test_covers_goes_to_the_tests_with_its_words() -> None:
 
 
 def test_a_missing_criterion_goes_to_the_teams_own_tests_not_the_examples_file() -> None:
-    # the factory writes the requirement's examples first in the plan's tests
-    examples = replace(context({"AC-1": "passed"}), tests=(EXAMPLES_PATH, "tests/test_calc.py"))
+    # the factory writes the requirement's examples and the agreed behaviour first
+    written = (EXAMPLES_PATH, BEHAVIOUR_PATH, "tests/test_calc.py")
+    examples = replace(context({"AC-1": "passed"}), tests=written)
     findings = TraceabilityCheck().run(examples, [REQUIREMENTS_PATH]).findings
     assert {f.path for f in findings} == {"tests/test_calc.py"}
     alone = replace(context({"AC-1": "passed"}), tests=(EXAMPLES_PATH,))  # no other: to it

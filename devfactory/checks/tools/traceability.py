@@ -5,7 +5,8 @@ requirements document declares (``AC-1: ...``) is traced to the tests that name 
 (``test_ac1_...``, the rule QA Engineering is given) and to how they ended, and each
 planned file to the workspace. A criterion no test that ran covers goes back to the
 owner of the planned tests, who adds one in a fix round to its own tests file (not the
-file of the requirement's examples, which the factory writes from the requirement); a
+files of the requirement's examples and of the agreed behaviour, which the factory
+writes); a
 criterion whose test failed and a planned file that is missing are reported here and
 sent back by the code checks that found them (the failing test, the plan's coverage),
 not twice.
@@ -20,8 +21,10 @@ from dataclasses import dataclass
 from devfactory.checks.code.criteria import REQUIREMENTS_PATH, criteria_of
 from devfactory.checks.tools.tool_frame import Finding, Tool, ToolContext, ToolReport
 from devfactory.contracts import CheckRun
+from devfactory.software.behaviour import PATH as BEHAVIOUR_PATH
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 
+_WRITTEN_BY_THE_FACTORY = frozenset({EXAMPLES_PATH, BEHAVIOUR_PATH})
 _LINE = re.compile(r"\bAC-(\d{1,3})\b\**\s*[:.)\]-]*\s*(.*)")
 
 
@@ -111,8 +114,8 @@ class TraceabilityCheck:
             )
             return ToolReport([quiet], [])
         texts = criterion_texts(document)
-        # the team's own tests file: the requirement's examples are written from its words
-        owner_file = next((t for t in context.tests if t != EXAMPLES_PATH), "")
+        # the team's own tests file: the factory writes the examples' and the behaviour's
+        owner_file = next((t for t in context.tests if t not in _WRITTEN_BY_THE_FACTORY), "")
         owner_file = owner_file or (context.tests[0] if context.tests else "")
         findings = [
             Finding(
