@@ -280,8 +280,9 @@ def _feeding(body: list[ast.stmt], at: int) -> int:
     first, while each is alone on its lines and what it binds is read nowhere
     else: in no function or class (they run after the import, and would find it
     gone) and at the top level by no statement after the check before one binds
-    it again. Nor may a moved statement read a name bound again after the check
-    (in the test it would read the later value).
+    it again. Nor may a moved statement read a name it or a statement moved after
+    it binds (``count += 1``: in the test the name is a local, not bound yet), or
+    one bound again after the check (in the test it would read the later value).
     """
     later = bound_names(body[at + 1 :], deep=False)
     start = at
@@ -294,8 +295,8 @@ def _feeding(body: list[ast.stmt], at: int) -> int:
         if start > 1 and (body[start - 2].end_lineno or 0) >= node.lineno:
             break  # it shares a line with the statement before it
         binds = bound_names([node])
-        if _reads(node) & (later - binds - bound_names(body[start:at])):
-            break
+        if _reads(node) & (binds | bound_names(body[start:at]) | later):
+            break  # in a function such a name is its local, not bound yet, or bound again
         if not all(_read_only_here(body, at, name) for name in binds):
             break
         start -= 1
@@ -303,8 +304,14 @@ def _feeding(body: list[ast.stmt], at: int) -> int:
 
 
 def _reads(node: ast.AST) -> set[str]:
-    """Return the names read anywhere in ``node``."""
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    """Return the names read anywhere in ``node`` (``count += 1`` reads ``count``)."""
+    read = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
+            read.add(inner.id)
+        elif isinstance(inner, ast.AugAssign) and isinstance(inner.target, ast.Name):
+            read.add(inner.target.id)
+    return read
 
 
 def _read_only_here(body: list[ast.stmt], at: int, name: str) -> bool:

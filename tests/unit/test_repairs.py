@@ -519,7 +519,10 @@ SCRIPTED_CHECKS = (  # a test file written as a script: each check after the cal
     "n = 1\n"
     "doubled = n * 2\n"
     "assert doubled == 2\n"
-    "n = 5\n\n\n"
+    "n = 5\n"
+    "count = 0\n"
+    "count += 1\n"
+    "assert count == 1\n\n\n"
     "def test_client():\n"
     "    assert client == 0\n"
 )
@@ -544,6 +547,9 @@ def test_the_statements_feeding_a_check_outside_any_test_go_into_its_test(
         "doubled = n * 2",  # it reads n, bound again after the check: it stays
         "def test_check_line_13():",
         "n = 5",
+        "count = 0",
+        "count += 1",  # it reads what it binds: in a test, an unbound local
+        "def test_check_line_17():",
         "def test_client():",
     ]
     moved = {node.name: ast.unparse(node.body[0]) for node in tree.body[2:5]}
@@ -562,7 +568,7 @@ def test_the_statements_feeding_a_check_outside_any_test_go_into_its_test(
     assert " passed" not in before.stdout, before.stdout
     tests.write_text(repaired.content)
     after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
-    assert "1 failed, 4 passed" in after.stdout, after.stdout  # the exit fails its test alone
+    assert "1 failed, 5 passed" in after.stdout, after.stdout  # the exit fails its test alone
 
 
 def test_route_requests_on_the_app_pass_once_sent_through_its_client(tmp_path: Any) -> None:
