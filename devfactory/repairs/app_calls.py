@@ -9,12 +9,12 @@ client, so the call is sent through one: ``TestClient(app).post(...)``, with
 ``TestClient``.
 
 Only where nothing else is meant: a name the file imports from a module other
-than FastAPI's or Starlette's (the project's app), called with an HTTP method's
-name and a path (a string starting with ``/``) first, outside any decorator,
-and used as a request: with a request's keyword (``json=``, ``params=`` ...),
-or its result read as a response (``.status_code``, ``.json()`` ...) at once or
-through the name it is given in the same function. A store's ``get("/a")``
-is left alone.
+than FastAPI's or Starlette's (the project's app; not one named a client),
+called with an HTTP method's name and a path (a string starting with ``/``)
+first, outside any decorator, and used as a request: with a request's keyword
+(``json=``, ``params=`` ...), or its result read as a response
+(``.status_code``, ``.json()`` ...) at once or through the name it is given in
+the same function. A store's ``get("/a")`` is left alone.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def send_through_client(source: str) -> tuple[str, list[str]]:
         and not node.level
         and node.module.split(".")[0] not in _FRAMEWORKS
         for alias in node.names
+        if "client" not in (alias.asname or alias.name).lower()  # a client already
     }
     declared = {  # a decorator's nodes: a route the file declares itself stays one
         id(inner)

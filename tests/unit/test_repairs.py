@@ -245,7 +245,9 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PYTHON_TESTS, "app-calls", None,  # a store's get, a route declared, a client
      "from kv import store\n\n\ndef test_get():\n    assert store.get('/a') == 1\n"
      + "from shop import app\n\n\n@app.get('/x')\ndef x():\n    return 1\n"
-     + "def test_ok(client):\n    assert client.get('/x').status_code == 200\n"),
+     + "def test_ok(client):\n    assert client.get('/x').status_code == 200\n"
+     + "from conftest import api_client\n\n\ndef test_c():\n"
+     + "    assert api_client.get('/x', params={}).status_code == 200\n"),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, WHOLE_TESTS),
     (RepairKind.PYTHON_TESTS, "module-checks", None,  # a check in a test, one across lines
      WHOLE_TESTS + 'assert f("""a\nb""") == 2\n'),
