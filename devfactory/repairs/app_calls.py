@@ -15,13 +15,27 @@ first, outside any decorator, and used as a request: with a request's keyword
 (``json=``, ``params=`` ...), or its result read as a response
 (``.status_code``, ``.json()`` ...) at once or through the name it is given in
 the same function. A store's ``get("/a")`` is left alone.
+
+A test that calls a route's handler itself (``post_items({"name": "a"})``) and
+reads what it gives as a response (``.status_code``) fails the same way: the
+handler gives the JSON answer (or a coroutine), never a response. Where the
+project's module declares the handler on its ``FastAPI()`` app
+(``route_handlers``), the call is sent as the request it stands for:
+``TestClient(app).post("/items", json={"name": "a"})``, the path's parameters
+written into the path, the body's as ``json=``, the rest as ``params=``
+(``request_handlers``). A call that passes what FastAPI gives itself (a
+``Request``, a dependency) is left alone.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 from devfactory.repairs.missing_imports import insert_imports
+from devfactory.software.plan import BuildPlan, FileRole, module_name
 from devfactory.software.source import bound_names
 
 VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
@@ -30,6 +44,33 @@ RESPONSE_READS = frozenset({"status_code", "json", "text", "headers", "content"}
 _FRAMEWORKS = frozenset({"fastapi", "starlette"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef)
 _CLIENT = "from fastapi.testclient import TestClient"
+_QUERY_TYPES = frozenset({"int", "float", "str", "bool", "None", "Optional", "Union"})
+_GIVEN = frozenset(  # what FastAPI gives a handler itself, never a request's value
+    {"Request", "Response", "BackgroundTasks", "WebSocket", "Depends", "Security", "Header"}
+    | {"Cookie", "File", "Form", "UploadFile"}
+)
+_PATH_PARAMS = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A route's handler, declared on the ``FastAPI()`` app of one of the project's modules.
+
+    Attributes:
+        module: the module (``shop``).
+        app: the app's name there (``app``).
+        method: the request's method, as the client's method is named (``post``).
+        path: the route's path (``/items/{sku}``).
+        params: each parameter of the handler in order, with where a request carries its
+            value: ``path``, ``query``, ``body``, or ``given`` (FastAPI gives it itself).
+
+    """
+
+    module: str
+    app: str
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...]
 
 
 def send_through_client(source: str) -> tuple[str, list[str]]:
@@ -91,19 +132,34 @@ def _own(scope: ast.AST) -> list[ast.AST]:
 def _requests(scope: ast.AST, apps: set[str]) -> list[ast.Call]:
     """Return the calls in ``scope`` that request a route from an app and use it as a request."""
     nodes = _own(scope)
-    shaped = [
-        node
-        for node in nodes
-        if isinstance(node, ast.Call)
+    responses = _as_responses(nodes)
+    return [
+        call
+        for call in nodes
+        if isinstance(call, ast.Call) and _route_path(call, apps) is not None
+        if any(k.arg in REQUEST_KEYWORDS for k in call.keywords) or id(call) in responses
+    ]
+
+
+def _route_path(node: ast.AST, apps: Collection[str]) -> str | None:
+    """Return the path of ``app.post("/items", ...)`` on one of ``apps``; else None."""
+    if (
+        isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr in VERBS
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id in apps
         and node.args
-        and isinstance(node.args[0], ast.Constant)
-        and isinstance(node.args[0].value, str)
-        and node.args[0].value.startswith("/")
-    ]
+        and isinstance(path := node.args[0], ast.Constant)
+        and isinstance(path.value, str)
+        and path.value.startswith("/")
+    ):
+        return path.value
+    return None
+
+
+def _as_responses(nodes: list[ast.AST]) -> set[int]:
+    """Return the ids of the calls among ``nodes`` whose result is read as a response."""
     read = {  # what is read as a response: a call at once, or a name
         id(n.value) if isinstance(n.value, ast.Call) else n.value.id
         for n in nodes
@@ -116,10 +172,207 @@ def _requests(scope: ast.AST, apps: set[str]) -> list[ast.Call]:
         for n in nodes
         if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
     }
-    return [
-        call
-        for call in shaped
-        if any(k.arg in REQUEST_KEYWORDS for k in call.keywords)
-        or id(call) in read
-        or given.get(id(call)) in read
+    return {
+        id(n)
+        for n in nodes
+        if isinstance(n, ast.Call) and (id(n) in read or given.get(id(n)) in read)
+    }
+
+
+def project_handlers(plan: BuildPlan, written: Mapping[str, str]) -> dict[str, Handler]:
+    """Return the route handlers the project's written code modules declare, by name."""
+    return {
+        name: handler
+        for item in plan.files
+        if item.role is FileRole.CODE and item.path.endswith(".py") and item.path in written
+        for name, handler in route_handlers(module_name(item.path), written[item.path]).items()
+    }
+
+
+def route_handlers(module: str, source: str) -> dict[str, Handler]:
+    """Return the handlers ``source`` declares on its ``FastAPI()`` app (``@app.post("/x")``)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    apps = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+        if _last_name(node.value.func) == "FastAPI"
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    found: dict[str, Handler] = {}
+    for node in (n for n in tree.body if isinstance(n, _SCOPES)):
+        for route in node.decorator_list:
+            if (path := _route_path(route, apps)) is not None:
+                assert isinstance(route, ast.Call) and isinstance(route.func, ast.Attribute)
+                app = ast.unparse(route.func.value)
+                places = _places(node.args, path)
+                found[node.name] = Handler(module, app, route.func.attr, path, places)
+                break
+    return found
+
+
+def _last_name(node: ast.AST) -> str:
+    """Return the name an expression ends with (``fastapi.FastAPI``: ``FastAPI``)."""
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
+def _places(args: ast.arguments, path: str) -> tuple[tuple[str, str], ...]:
+    """Say where a request carries each of a handler's parameters, as FastAPI reads them."""
+    positional = [*args.posonlyargs, *args.args]
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    in_path = set(_PATH_PARAMS.findall(path))
+    places = []
+    for param, default in [
+        *zip(positional, defaults, strict=True),
+        *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+    ]:
+        given = _last_name(default.func) if isinstance(default, ast.Call) else ""
+        annotation = param.annotation
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            types = set(re.findall(r"\w+", annotation.value))  # "Item | None"
+        else:
+            types = (
+                {
+                    _last_name(n)
+                    for n in ast.walk(annotation)
+                    if isinstance(n, ast.Name | ast.Attribute)
+                }
+                if annotation
+                else set()
+            )
+        if param.arg in in_path or given == "Path":
+            place = "path"
+        elif given in {"Body", "Query"}:
+            place = given.lower()
+        elif given in _GIVEN or types & _GIVEN:
+            place = "given"
+        else:
+            place = "query" if types <= _QUERY_TYPES else "body"  # a model, a dict, a list
+        places.append((param.arg, place))
+    return tuple(places)
+
+
+def request_handlers(source: str, handlers: Mapping[str, Handler]) -> tuple[str, list[str]]:
+    """Return the tests file with its handler calls read as responses sent as requests.
+
+    Also the names of the handlers so called (none: the file as it was).
+    """
+    try:
+        tree = ast.parse(source) if handlers else None
+    except (SyntaxError, ValueError):
+        tree = None
+    if tree is None:
+        return source, []
+    names: dict[str, Handler] = {}  # the file's name for each handler it imports
+    apps: dict[str, str] = {}  # the file's name for each module's app it imports
+    for node in (n for n in tree.body if isinstance(n, ast.ImportFrom) and not n.level):
+        for alias in node.names:
+            for one in handlers.values():
+                if node.module == one.module and alias.name == one.app:
+                    apps[one.module] = alias.asname or alias.name
+            if (found := handlers.get(alias.name)) is not None and found.module == node.module:
+                names[alias.asname or alias.name] = found
+    bound = bound_names([tree])
+    edits: list[tuple[ast.Call, str]] = []
+    imports: list[str] = []
+    for scope in [tree, *(n for n in ast.walk(tree) if isinstance(n, _SCOPES))]:
+        nodes = _own(scope)
+        responses = _as_responses(nodes)
+        for call in nodes:
+            if not isinstance(call, ast.Call) or id(call) not in responses:
+                continue
+            handler = names.get(call.func.id) if isinstance(call.func, ast.Name) else None
+            if handler is None:
+                continue
+            app = apps.get(handler.module)
+            if app is None and handler.app not in bound:
+                app = apps[handler.module] = handler.app
+                imports.append(f"from {handler.module} import {handler.app}")
+            request = _request(source, call, handler, app) if app else None
+            if request is not None:
+                edits.append((call, request))
+    if not edits:
+        return source, []
+    fixed = _replaced(source, edits)
+    if "TestClient" not in bound:
+        imports.append(_CLIENT)
+    fixed = insert_imports(fixed, ast.parse(fixed), imports)
+    return fixed, sorted({call.func.id for call, _ in edits if isinstance(call.func, ast.Name)})
+
+
+def _request(source: str, call: ast.Call, handler: Handler, app: str) -> str | None:
+    """Write the request a handler's call stands for (None: it passes what no request can).
+
+    The values keep the test's own text (``ast.get_source_segment``); only the path,
+    with its parameters written into it, is written anew.
+    """
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(
+        k.arg is None for k in call.keywords
+    ):
+        return None
+    places = dict(handler.params)
+    if len(call.args) > len(places):
+        return None
+    values = dict(zip(places, call.args, strict=False)) | {
+        str(k.arg): k.value for k in call.keywords
+    }
+    if any(places.get(name, "given") == "given" for name in values):
+        return None
+    parts: list[ast.expr] = []
+    for n, piece in enumerate(_PATH_PARAMS.split(handler.path)):
+        if n % 2 == 0:
+            parts += [ast.Constant(piece)] if piece else []
+        elif piece not in values:
+            return None  # a path parameter the call does not give
+        elif isinstance(value := values[piece], ast.Constant) and isinstance(
+            value.value, int | str
+        ):
+            parts.append(ast.Constant(str(value.value)))  # /items/3, not /items/{3}
+        else:
+            parts.append(ast.FormattedValue(value, conversion=-1))
+    if all(isinstance(part, ast.Constant) for part in parts):
+        parts = [ast.Constant("".join(str(getattr(part, "value", "")) for part in parts))]
+    path = ast.unparse(parts[0] if len(parts) == 1 else ast.JoinedStr(parts))
+    body = [(name, v) for name, v in values.items() if places[name] == "body"]
+    query = [
+        (name, v)
+        for name, v in values.items()
+        if places[name] == "query" and not (isinstance(v, ast.Constant) and v.value is None)
     ]
+    text = [path]
+    if body:
+        text.append(
+            f"json={_text(source, body) if len(body) > 1 else _segment(source, body[0][1])}"
+        )
+    if query:
+        text.append(f"params={_text(source, query)}")
+    return f"TestClient({app}).{handler.method}({', '.join(text)})"
+
+
+def _segment(source: str, node: ast.expr) -> str:
+    return ast.get_source_segment(source, node) or ast.unparse(node)
+
+
+def _text(source: str, items: list[tuple[str, ast.expr]]) -> str:
+    """Write a dict of the items, each value in the test's own text."""
+    return "{" + ", ".join(f"{name!r}: {_segment(source, value)}" for name, value in items) + "}"
+
+
+def _replaced(source: str, edits: list[tuple[ast.Call, str]]) -> str:
+    """Return ``source`` with each call's text replaced (the offsets count UTF-8 bytes)."""
+    data = source.encode("utf-8")
+    starts = [0]
+    for line in source.encode("utf-8").splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    done = len(data) + 1
+    for call, text in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
+        start = starts[call.lineno - 1] + call.col_offset
+        end = starts[(call.end_lineno or call.lineno) - 1] + (call.end_col_offset or 0)
+        if end <= done:  # a call inside another sent is left as it is
+            data = data[:start] + text.encode("utf-8") + data[end:]
+            done = start
+    return data.decode("utf-8")

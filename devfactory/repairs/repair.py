@@ -42,12 +42,16 @@ context: ``ProjectNames``):
      (``from .checksum import digest``, which fails where the tests are no package of the
      project's modules) imported absolutely (``repairs/missing_imports.py``)
   2. ``project-imports``: a project name used, never imported (``repairs/missing_imports.py``)
-  3. ``method-aliases``: a planned function written as a class's method
+  3. ``handler-calls``: in a tests file, a route's handler called and its result read as a
+     response (``post_items({...}).status_code``: the handler gives the answer, never a
+     response) sent as the request through the app's test client
+     (``TestClient(app).post("/items", json={...})``; ``repairs/app_calls.py``)
+  4. ``method-aliases``: a planned function written as a class's method
      (``repairs/method_aliases.py``)
-  4. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
+  5. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
      variable another test assigned), and the checks at module level that do, dropped and
      named, while another test stays (``software/salvage.py``)
-  5. ``unknown-fixtures``: in a tests file, the tests asking for a fixture that neither pytest,
+  6. ``unknown-fixtures``: in a tests file, the tests asking for a fixture that neither pytest,
      the file nor the project's ``conftest.py`` defines, nor a ``parametrize`` mark gives (the
      cases written as parameters, the mark forgotten), dropped and named, while another test
      stays (``software/salvage.py``)
@@ -117,7 +121,7 @@ import ast
 import json
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -126,7 +130,7 @@ import yaml
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, TaskResult
 from devfactory.memory.packing import CUT_MARK
 from devfactory.repairs import plan_repair
-from devfactory.repairs.app_calls import send_through_client
+from devfactory.repairs.app_calls import Handler, request_handlers, send_through_client
 from devfactory.repairs.diagram import repair_diagram
 from devfactory.repairs.method_aliases import alias_methods
 from devfactory.repairs.missing_imports import (
@@ -181,6 +185,7 @@ class ProjectNames:
         planned: the names the plan gives this module.
         tests: whether the module is a tests file.
         fixtures: the fixtures the project's written ``conftest.py`` files define.
+        handlers: the route handlers the project's written modules declare, by name.
 
     """
 
@@ -188,6 +193,7 @@ class ProjectNames:
     planned: Sequence[str]
     tests: bool = False
     fixtures: frozenset[str] = frozenset()
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
 
 
 def _quotes(source: str, _: object) -> Repaired:
@@ -458,6 +464,14 @@ def _project_imports(source: str, names: ProjectNames) -> Repaired:
     return Repaired(fixed, tuple(f"`{line}` added (used, never imported)" for line in lines))
 
 
+def _handler_calls(source: str, names: ProjectNames) -> Repaired:
+    fixed, called = request_handlers(source, names.handlers) if names.tests else (source, [])
+    sent = ", ".join(f"`{name}`" for name in called)
+    return Repaired(
+        fixed, (f"calls of {sent} read as responses sent as requests",) if called else ()
+    )
+
+
 def _method_aliases(source: str, names: ProjectNames) -> Repaired:
     fixed, lines = alias_methods(source, names.planned)
     return Repaired(fixed, tuple(f"`{a}` added (planned here, written as a method)" for a in lines))
@@ -675,6 +689,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
     RepairKind.PYTHON_IN_PROJECT: [
         ("relative-imports", _relative_imports),
         ("project-imports", _project_imports),
+        ("handler-calls", _handler_calls),
         ("method-aliases", _method_aliases),
         ("unbound-tests", _unbound_tests),
         ("unknown-fixtures", _unknown_fixtures),

@@ -27,6 +27,7 @@ RepairName = Literal[
     "module-checks",
     "relative-imports",
     "project-imports",
+    "handler-calls",
     "method-aliases",
     "unbound-tests",
     "unknown-fixtures",
@@ -118,7 +119,8 @@ class GenerationSettings(Concern):
     repairs_off: tuple[RepairName, ...] = ()
     """Mechanical repairs of model output left out, by name (repairs/repair.py: quotes,
     stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, app-calls,
-    broken-tests, module-checks, relative-imports, project-imports, method-aliases, unbound-tests,
+    broken-tests, module-checks, relative-imports, project-imports, handler-calls, method-aliases,
+    unbound-tests,
     unknown-fixtures, the plan's, the report's, diagram, openapi-required, repeats, cut-tests,
     refuted-tests): what each does for a model is measured with it on and off (docs/quality.md).
     Unset, every repair is made."""

@@ -257,3 +257,29 @@ def test_the_fixtures_of_a_conftest_already_written_keep_the_tests_that_ask_for_
     unkept = drafted({})  # no conftest: both ask for what nothing defines, the file is the model's
     assert unkept.artifact is not None and unkept.artifact.content == tests
     assert unkept.repairs == []
+
+
+def test_a_handler_of_a_written_module_called_in_a_test_is_sent_as_a_request() -> None:
+    from devfactory.contracts import Artifact, ArtifactKind, Usage
+    from devfactory.graph.model_io.structured import Draft
+    from devfactory.graph.stage.work import bind_project_names
+
+    plan = BuildPlan.model_validate(cli_plan())
+    service = (
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        "@app.post('/count', status_code=201)\ndef count(text: str):\n    return len(text)\n"
+    )
+    tests = (
+        "from wordcount import count\n\n\n"
+        "def test_a():\n    assert count('a b').status_code == 201\n"
+    )
+    draft = Draft(
+        Artifact(path="tests/test_x.py", kind=ArtifactKind.PYTHON, content=tests), Usage()
+    )
+    bind_project_names(draft, plan, {"wordcount/__init__.py": service}, "tests/test_x.py")
+    assert draft.artifact is not None
+    assert (
+        "TestClient(app).post('/count', params={'text': 'a b'}).status_code"
+        in draft.artifact.content
+    )
+    assert draft.repairs == ["calls of `count` read as responses sent as requests [handler-calls]"]

@@ -12,6 +12,7 @@ import yaml
 
 from devfactory.contracts import Artifact, ArtifactKind
 from devfactory.repairs import repair as layer
+from devfactory.repairs.app_calls import Handler, route_handlers
 from devfactory.repairs.plan_repair import PlanContext
 from devfactory.repairs.repair import REGISTRY, ProjectNames, RepairKind, plan_normaliser, repair
 from devfactory.software.plan import FileRole
@@ -127,6 +128,24 @@ ON_THE_APP = (  # a route requested from the app itself: FastAPI's app.post decl
 THROUGH_THE_CLIENT = "from fastapi.testclient import TestClient\n" + ON_THE_APP.replace(
     "app.post(", "TestClient(app).post("
 ).replace("app.get(", "TestClient(app).get(")
+SHOP = (  # a web service's module: its handlers on its FastAPI() app
+    "from fastapi import Body, FastAPI, Request\n\napp = FastAPI()\nITEMS = {}\n\n\n"
+    "@app.post('/items', status_code=201)\ndef add_item(item: dict = Body(...)):\n"
+    "    ITEMS[len(ITEMS) + 1] = item\n    return item\n\n\n"
+    "@app.get('/items/{n}')\nasync def get_item(n: int, upper: bool = False):\n"
+    "    return {k: v.upper() if upper else v for k, v in ITEMS[n].items()}\n\n\n"
+    "@app.get('/seen')\ndef seen(request: Request):\n    return {'host': request.url.hostname}\n"
+)
+HANDLERS = ProjectNames({"shop": ["app", "add_item", "get_item", "seen"]}, [], tests=True,
+                        handlers=route_handlers("shop", SHOP))  # fmt: skip
+CALLED = (  # the handlers called as if they answered requests
+    "from shop import add_item, get_item\n\n\ndef test_add():\n"
+    "    r = add_item({'name': 'pen'})\n    assert r.status_code == 201\n"
+    "    n = 1\n    assert get_item(n, upper=True).json() == {'name': 'PEN'}\n"
+)
+REQUESTED = "from shop import app\nfrom fastapi.testclient import TestClient\n" + CALLED.replace(
+    "add_item({'name': 'pen'})", "TestClient(app).post('/items', json={'name': 'pen'})"
+).replace("get_item(n, upper=True)", "TestClient(app).get(f'/items/{n}', params={'upper': True})")
 BOUND_BEFORE = "e = None\n" + READ_INSIDE.replace("'done'", "e")  # bound elsewhere: left alone
 
 # (kind, name, context, input, output, notes): the repair fires
@@ -169,6 +188,8 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
      ProjectNames({"chessmoves": ["parse_move"]}, []), 'print(parse_move("e4"))\n',
      'from chessmoves import parse_move\nprint(parse_move("e4"))\n',
      ("`from chessmoves import parse_move` added (used, never imported)",)),
+    (RepairKind.PYTHON_IN_PROJECT, "handler-calls", HANDLERS, CALLED, REQUESTED,
+     ("calls of `add_item`, `get_item` read as responses sent as requests",)),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["parse"]), ALIASED,
      ALIASED + "\nparse = Version.parse\n",
      ("`parse = Version.parse` added (planned here, written as a method)",)),
@@ -262,6 +283,16 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PYTHON_IN_PROJECT, "project-imports",
      ProjectNames({"chessmoves": ["parse_move"]}, []),
      "def parse_move(m):\n    return m\n\nprint(parse_move('e4'))\n"),
+    (RepairKind.PYTHON_IN_PROJECT, "handler-calls", HANDLERS,  # read as data, raising, given
+     "from shop import add_item, get_item, seen\n\n\ndef test_a():\n"
+     "    assert add_item({'a': 1}) == {'a': 1}\n    with pytest.raises(KeyError):\n"
+     "        get_item(9)\n    assert seen(object()).status_code == 200\n"
+     "    assert get_item().status_code == 200\n"),  # a path parameter not given
+    (RepairKind.PYTHON_IN_PROJECT, "handler-calls",  # not a tests file
+     ProjectNames({}, [], handlers=HANDLERS.handlers), CALLED),
+    (RepairKind.PYTHON_IN_PROJECT, "handler-calls", HANDLERS,  # a name of its own, no import
+     "def add_item(x):\n    return x\n\n\ndef test_a():\n"
+     "    assert add_item(1).status_code == 1\n"),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["bump"]), ALIASED),
     (RepairKind.PYTHON_IN_PROJECT, "unbound-tests", ProjectNames({}, []),  # not a tests file
      SHARED + "\n\ndef test_b():\n    assert made == 1\n"),
@@ -571,6 +602,40 @@ def test_the_statements_feeding_a_check_outside_any_test_go_into_its_test(
     tests.write_text(repaired.content)
     after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert "1 failed, 5 passed" in after.stdout, after.stdout  # the exit fails its test alone
+
+
+def test_handler_calls_pass_once_sent_as_requests(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "shop.py").write_text(SHOP)
+    tests = tmp_path / "test_shop.py"
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
+    tests.write_text(CALLED)  # a dict has no status_code
+    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 failed" in before.stdout and "no attribute 'status_code'" in before.stdout
+    fixed = entry(RepairKind.PYTHON_IN_PROJECT, "handler-calls").apply(CALLED, HANDLERS)
+    tests.write_text(fixed.content)
+    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 passed" in after.stdout, after.stdout
+
+
+def test_handlers_are_read_where_fastapi_reads_their_parameters() -> None:
+    source = (
+        "from fastapi import FastAPI, Depends, Query\nfrom pydantic import BaseModel\n"
+        "api = FastAPI()\nrouter = object()\n\n\nclass Item(BaseModel):\n    name: str\n\n\n"
+        "@api.put('/items/{sku}')\ndef put(sku: str, item: Item, tags: list[str] = Query([]),"
+        " dry: 'bool | None' = None, db=Depends(object), *, note: str = ''):\n    pass\n\n\n"
+        "@router.get('/other')\ndef other():\n    pass\n\n\n"
+        "def plain(x):\n    pass\n"
+    )
+    handlers = route_handlers("shop", source)
+    assert list(handlers) == ["put"]  # a router's, and a plain function, are no app's handlers
+    assert handlers["put"] == Handler("shop", "api", "put", "/items/{sku}", (
+        ("sku", "path"), ("item", "body"), ("tags", "query"), ("dry", "query"), ("db", "given"),
+        ("note", "query"),
+    ))  # fmt: skip
+    assert route_handlers("shop", "def broken(:\n") == {}
 
 
 def test_route_requests_on_the_app_pass_once_sent_through_its_client(tmp_path: Any) -> None:
