@@ -34,8 +34,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from devfactory.repairs.missing_imports import insert_imports
-from devfactory.software.plan import BuildPlan, FileRole, module_name
+from devfactory.repairs.missing_imports import insert_imports, replace_nodes
 from devfactory.software.source import bound_names
 
 VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
@@ -108,13 +107,7 @@ def send_through_client(source: str) -> tuple[str, list[str]]:
     ]
     if not called:
         return source, []
-    lines = source.splitlines(keepends=True)
-    for name in sorted(called, key=lambda n: (n.lineno, n.col_offset), reverse=True):
-        row = lines[name.lineno - 1].encode("utf-8")  # the offsets count UTF-8 bytes
-        start, end = name.col_offset, name.end_col_offset or name.col_offset
-        wrapped = row[:start] + f"TestClient({name.id})".encode() + row[end:]
-        lines[name.lineno - 1] = wrapped.decode("utf-8")
-    fixed = "".join(lines)
+    fixed = replace_nodes(source, [(name, f"TestClient({name.id})") for name in called])
     if "TestClient" not in bound_names([tree]):
         fixed = insert_imports(fixed, ast.parse(fixed), [_CLIENT])
     return fixed, sorted({name.id for name in called})
@@ -179,13 +172,12 @@ def _as_responses(nodes: list[ast.AST]) -> set[int]:
     }
 
 
-def project_handlers(plan: BuildPlan, written: Mapping[str, str]) -> dict[str, Handler]:
-    """Return the route handlers the project's written code modules declare, by name."""
+def project_handlers(sources: Mapping[str, str]) -> dict[str, Handler]:
+    """Return the route handlers the project's modules (their sources, by name) declare."""
     return {
         name: handler
-        for item in plan.files
-        if item.role is FileRole.CODE and item.path.endswith(".py") and item.path in written
-        for name, handler in route_handlers(module_name(item.path), written[item.path]).items()
+        for module, source in sources.items()
+        for name, handler in route_handlers(module, source).items()
     }
 
 
@@ -297,7 +289,7 @@ def request_handlers(source: str, handlers: Mapping[str, Handler]) -> tuple[str,
                 edits.append((call, request))
     if not edits:
         return source, []
-    fixed = _replaced(source, edits)
+    fixed = replace_nodes(source, edits)
     if "TestClient" not in bound:
         imports.append(_CLIENT)
     fixed = insert_imports(fixed, ast.parse(fixed), imports)
@@ -360,19 +352,3 @@ def _segment(source: str, node: ast.expr) -> str:
 def _text(source: str, items: list[tuple[str, ast.expr]]) -> str:
     """Write a dict of the items, each value in the test's own text."""
     return "{" + ", ".join(f"{name!r}: {_segment(source, value)}" for name, value in items) + "}"
-
-
-def _replaced(source: str, edits: list[tuple[ast.Call, str]]) -> str:
-    """Return ``source`` with each call's text replaced (the offsets count UTF-8 bytes)."""
-    data = source.encode("utf-8")
-    starts = [0]
-    for line in source.encode("utf-8").splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
-    done = len(data) + 1
-    for call, text in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
-        start = starts[call.lineno - 1] + call.col_offset
-        end = starts[(call.end_lineno or call.lineno) - 1] + (call.end_col_offset or 0)
-        if end <= done:  # a call inside another sent is left as it is
-            data = data[:start] + text.encode("utf-8") + data[end:]
-            done = start
-    return data.decode("utf-8")

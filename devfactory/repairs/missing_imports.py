@@ -229,20 +229,39 @@ def absolute_project_imports(
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return source, []
-    lines = source.splitlines(keepends=True)
     changes: list[tuple[ast.ImportFrom, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level > 0:
             made = _absolute(node, modules)
             if made is not None:
                 changes.append((node, ast.unparse(made)))
-    for node, text in sorted(changes, key=lambda c: (c[0].lineno, c[0].col_offset), reverse=True):
-        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-        head = lines[first].encode()[: node.col_offset].decode()  # offsets count UTF-8 bytes
-        tail = lines[last].encode()[node.end_col_offset :].decode()
-        lines[first : last + 1] = [head + text + tail]
     ordered = sorted(changes, key=lambda c: c[0].lineno)
-    return "".join(lines), [(ast.unparse(node), text) for node, text in ordered]
+    return replace_nodes(source, changes), [(ast.unparse(node), text) for node, text in ordered]
+
+
+def replace_nodes(source: str, changes: Sequence[tuple[ast.AST, str]]) -> str:
+    """Return ``source`` with each node's text replaced; one inside another replaced is left."""
+    lines = source.splitlines(keepends=True)
+    done = (len(lines) + 1, 0)
+    for node, text in sorted(changes, key=lambda c: _span(c[0])[:2], reverse=True):
+        row, column, end_row, end_column = _span(node)
+        if (end_row, end_column) > done:
+            continue
+        head = lines[row - 1].encode()[:column].decode()  # the offsets count UTF-8 bytes
+        tail = lines[end_row - 1].encode()[end_column:].decode()
+        lines[row - 1 : end_row] = [head + text + tail]
+        done = (row, column)
+    return "".join(lines)
+
+
+def _span(node: ast.AST) -> tuple[int, int, int, int]:
+    row, column = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+    return (
+        row,
+        column,
+        getattr(node, "end_lineno", None) or row,
+        getattr(node, "end_col_offset", None) or column,
+    )
 
 
 def project_modules(plan: BuildPlan, written: Mapping[str, str], path: str) -> dict[str, list[str]]:
@@ -254,6 +273,15 @@ def project_modules(plan: BuildPlan, written: Mapping[str, str], path: str) -> d
             if not name.endswith("__main__"):
                 modules[name] = public_names(written[item.path])
     return modules
+
+
+def project_sources(plan: BuildPlan, written: Mapping[str, str]) -> dict[str, str]:
+    """Return the source of each written Python code module of the plan, by module name."""
+    return {
+        module_name(item.path): written[item.path]
+        for item in plan.files
+        if item.role is FileRole.CODE and item.path.endswith(".py") and item.path in written
+    }
 
 
 def insert_imports(source: str, tree: ast.Module, imports: Sequence[str]) -> str:

@@ -46,12 +46,15 @@ context: ``ProjectNames``):
      response (``post_items({...}).status_code``: the handler gives the answer, never a
      response) sent as the request through the app's test client
      (``TestClient(app).post("/items", json={...})``; ``repairs/app_calls.py``)
-  4. ``method-aliases``: a planned function written as a class's method
+  4. ``entry-calls``: in a tests file, a command line's runner given the command's words
+     (``run(["a.txt"])``) sent to ``main``, and ``main`` given a parsed ``Namespace`` sent to
+     the runner (``repairs/entry_calls.py``)
+  5. ``method-aliases``: a planned function written as a class's method
      (``repairs/method_aliases.py``)
-  5. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
+  6. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
      variable another test assigned), and the checks at module level that do, dropped and
      named, while another test stays (``software/salvage.py``)
-  6. ``unknown-fixtures``: in a tests file, the tests asking for a fixture that neither pytest,
+  7. ``unknown-fixtures``: in a tests file, the tests asking for a fixture that neither pytest,
      the file nor the project's ``conftest.py`` defines, nor a ``parametrize`` mark gives (the
      cases written as parameters, the mark forgotten), dropped and named, while another test
      stays (``software/salvage.py``)
@@ -130,8 +133,9 @@ import yaml
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, TaskResult
 from devfactory.memory.packing import CUT_MARK
 from devfactory.repairs import plan_repair
-from devfactory.repairs.app_calls import Handler, request_handlers, send_through_client
+from devfactory.repairs.app_calls import project_handlers, request_handlers, send_through_client
 from devfactory.repairs.diagram import repair_diagram
+from devfactory.repairs.entry_calls import send_to_entries
 from devfactory.repairs.method_aliases import alias_methods
 from devfactory.repairs.missing_imports import (
     absolute_project_imports,
@@ -185,7 +189,7 @@ class ProjectNames:
         planned: the names the plan gives this module.
         tests: whether the module is a tests file.
         fixtures: the fixtures the project's written ``conftest.py`` files define.
-        handlers: the route handlers the project's written modules declare, by name.
+        sources: the source of each written code module of the project, by module name.
 
     """
 
@@ -193,7 +197,7 @@ class ProjectNames:
     planned: Sequence[str]
     tests: bool = False
     fixtures: frozenset[str] = frozenset()
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
 
 
 def _quotes(source: str, _: object) -> Repaired:
@@ -465,10 +469,18 @@ def _project_imports(source: str, names: ProjectNames) -> Repaired:
 
 
 def _handler_calls(source: str, names: ProjectNames) -> Repaired:
-    fixed, called = request_handlers(source, names.handlers) if names.tests else (source, [])
+    handlers = project_handlers(names.sources) if names.tests else {}
+    fixed, called = request_handlers(source, handlers)
     sent = ", ".join(f"`{name}`" for name in called)
     return Repaired(
         fixed, (f"calls of {sent} read as responses sent as requests",) if called else ()
+    )
+
+
+def _entry_calls(source: str, names: ProjectNames) -> Repaired:
+    fixed, changed = send_to_entries(source, names.sources) if names.tests else (source, [])
+    return Repaired(
+        fixed, tuple(f"calls of `{change}` (what the other entry takes)" for change in changed)
     )
 
 
@@ -690,6 +702,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
         ("relative-imports", _relative_imports),
         ("project-imports", _project_imports),
         ("handler-calls", _handler_calls),
+        ("entry-calls", _entry_calls),
         ("method-aliases", _method_aliases),
         ("unbound-tests", _unbound_tests),
         ("unknown-fixtures", _unknown_fixtures),

@@ -28,6 +28,7 @@ RepairName = Literal[
     "relative-imports",
     "project-imports",
     "handler-calls",
+    "entry-calls",
     "method-aliases",
     "unbound-tests",
     "unknown-fixtures",
@@ -119,10 +120,9 @@ class GenerationSettings(Concern):
     repairs_off: tuple[RepairName, ...] = ()
     """Mechanical repairs of model output left out, by name (repairs/repair.py: quotes,
     stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, app-calls,
-    broken-tests, module-checks, relative-imports, project-imports, handler-calls, method-aliases,
-    unbound-tests,
-    unknown-fixtures, the plan's, the report's, diagram, openapi-required, repeats, cut-tests,
-    refuted-tests): what each does for a model is measured with it on and off (docs/quality.md).
+    broken-tests, module-checks, relative-imports, project-imports, handler-calls, entry-calls,
+    method-aliases, unbound-tests, unknown-fixtures, the plan's, the report's, diagram,
+    openapi-required, repeats, cut-tests, refuted-tests): what each does for a model is measured with it on and off (docs/quality.md).
     Unset, every repair is made."""
     behaviour_test_values: Literal["literal", "json"] = "json"
     """How the model writes a behaviour test's arguments and result: as JSON values (`json`: read

@@ -137,7 +137,7 @@ SHOP = (  # a web service's module: its handlers on its FastAPI() app
     "@app.get('/seen')\ndef seen(request: Request):\n    return {'host': request.url.hostname}\n"
 )
 HANDLERS = ProjectNames({"shop": ["app", "add_item", "get_item", "seen"]}, [], tests=True,
-                        handlers=route_handlers("shop", SHOP))  # fmt: skip
+                        sources={"shop": SHOP})  # fmt: skip
 CALLED = (  # the handlers called as if they answered requests
     "from shop import add_item, get_item\n\n\ndef test_add():\n"
     "    r = add_item({'name': 'pen'})\n    assert r.status_code == 201\n"
@@ -146,6 +146,25 @@ CALLED = (  # the handlers called as if they answered requests
 REQUESTED = "from shop import app\nfrom fastapi.testclient import TestClient\n" + CALLED.replace(
     "add_item({'name': 'pen'})", "TestClient(app).post('/items', json={'name': 'pen'})"
 ).replace("get_item(n, upper=True)", "TestClient(app).get(f'/items/{n}', params={'upper': True})")
+COUNTER = (  # a command line's module: main parses the words, run does the work
+    "import argparse\n\n\ndef build_parser():\n    parser = argparse.ArgumentParser()\n"
+    "    parser.add_argument('files', nargs='+')\n    return parser\n\n\n"
+    "def run(args: argparse.Namespace) -> int:\n    return len(args.files)\n\n\n"
+    "def main(argv: list[str] | None = None) -> int:\n"
+    "    return run(build_parser().parse_args(argv))\n"
+)
+ENTRIES = ProjectNames({"counter": ["run", "main"]}, [], tests=True, sources={"counter": COUNTER})
+MIXED = (  # each entry given what the other takes
+    "import argparse\nimport counter as c\nfrom counter import run\n\n\ndef test_a():\n"
+    "    assert run(['a', 'b']) == 2\n"
+    "    assert c.main(argparse.Namespace(files=['a'])) == 1\n"
+)
+SENT = "from counter import main\n" + MIXED.replace("run(['a', 'b'])", "main(['a', 'b'])").replace(
+    "c.main(", "c.run("
+)
+NO_RUNNER = ProjectNames(  # its run takes no Namespace
+    {}, [], tests=True, sources={"counter": COUNTER.replace("args: argparse.Namespace", "args")}
+)
 BOUND_BEFORE = "e = None\n" + READ_INSIDE.replace("'done'", "e")  # bound elsewhere: left alone
 
 # (kind, name, context, input, output, notes): the repair fires
@@ -190,6 +209,9 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
      ("`from chessmoves import parse_move` added (used, never imported)",)),
     (RepairKind.PYTHON_IN_PROJECT, "handler-calls", HANDLERS, CALLED, REQUESTED,
      ("calls of `add_item`, `get_item` read as responses sent as requests",)),
+    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES, MIXED, SENT,
+     ("calls of `main -> run` (what the other entry takes)",
+      "calls of `run -> main` (what the other entry takes)")),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["parse"]), ALIASED,
      ALIASED + "\nparse = Version.parse\n",
      ("`parse = Version.parse` added (planned here, written as a method)",)),
@@ -289,10 +311,20 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
      "        get_item(9)\n    assert seen(object()).status_code == 200\n"
      "    assert get_item().status_code == 200\n"),  # a path parameter not given
     (RepairKind.PYTHON_IN_PROJECT, "handler-calls",  # not a tests file
-     ProjectNames({}, [], handlers=HANDLERS.handlers), CALLED),
+     ProjectNames({}, [], sources=HANDLERS.sources), CALLED),
     (RepairKind.PYTHON_IN_PROJECT, "handler-calls", HANDLERS,  # a name of its own, no import
      "def add_item(x):\n    return x\n\n\ndef test_a():\n"
      "    assert add_item(1).status_code == 1\n"),
+    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES,  # what each takes, a name of its own
+     "from counter import run, main\nfrom argparse import Namespace\n\n\ndef test_a():\n"
+     "    assert main(['a']) == 1 and run(Namespace(files=[])) == 0\n"
+     "    assert run(words) == 1 and main(['a'], extra=1) == 1\n\n\n"
+     "def main(x):\n    return x\n"),
+    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES,  # main's name taken by the file's own
+     "from counter import run\n\n\ndef main(x):\n    return x\n\n\n"
+     "def test_a():\n    assert run(['a']) == 1\n"),
+    (RepairKind.PYTHON_IN_PROJECT, "entry-calls",  # no runner taking a Namespace
+     NO_RUNNER, MIXED),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["bump"]), ALIASED),
     (RepairKind.PYTHON_IN_PROJECT, "unbound-tests", ProjectNames({}, []),  # not a tests file
      SHARED + "\n\ndef test_b():\n    assert made == 1\n"),
@@ -616,6 +648,23 @@ def test_handler_calls_pass_once_sent_as_requests(tmp_path: Any) -> None:
     assert "1 failed" in before.stdout and "no attribute 'status_code'" in before.stdout
     fixed = entry(RepairKind.PYTHON_IN_PROJECT, "handler-calls").apply(CALLED, HANDLERS)
     tests.write_text(fixed.content)
+    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 passed" in after.stdout, after.stdout
+
+
+def test_a_runner_given_the_words_passes_once_sent_to_main(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "counter.py").write_text(COUNTER)
+    tests = tmp_path / "test_counter.py"
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
+    tests.write_text(MIXED)  # 'list' object has no attribute 'files'
+    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 failed" in before.stdout and "no attribute 'files'" in before.stdout
+    tests.write_text(
+        entry(RepairKind.PYTHON_IN_PROJECT, "entry-calls").apply(MIXED, ENTRIES).content
+    )
     after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert "1 passed" in after.stdout, after.stdout
 

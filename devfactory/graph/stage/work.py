@@ -61,8 +61,7 @@ from devfactory.graph.stage.tools_made import (
 from devfactory.graph.state import StageState, build_plan_of, requirement_facts_of
 from devfactory.memory.packing import token_counter
 from devfactory.models.router import ModelUnavailableError
-from devfactory.repairs.app_calls import project_handlers
-from devfactory.repairs.missing_imports import project_modules
+from devfactory.repairs.missing_imports import project_modules, project_sources
 from devfactory.repairs.repair import ProjectNames, RepairKind, is_tests_file, repair
 from devfactory.sandbox.runner import Sandbox, SandboxUnavailableError
 from devfactory.software.plan import BuildPlan
@@ -386,8 +385,8 @@ def bind_project_names(
     fixtures = frozenset().union(
         *(fixtures_defined(text) for name, text in written.items() if name.endswith("conftest.py"))
     )
-    handlers = project_handlers(plan, written)
-    names = ProjectNames(own, planned, is_tests_file(path), fixtures, handlers)
+    sources = project_sources(plan, written)
+    names = ProjectNames(own, planned, is_tests_file(path), fixtures, sources)
     fixed = repair(RepairKind.PYTHON_IN_PROJECT, drafted.artifact.content, names, off)
     if fixed.notes and len(fixed.content) <= MAX_ARTIFACT_CHARS:
         drafted.artifact = drafted.artifact.model_copy(update={"content": fixed.content})
