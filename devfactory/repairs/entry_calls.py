@@ -83,8 +83,10 @@ def send_to_entries(source: str, sources: Mapping[str, str]) -> tuple[str, list[
             continue
         if isinstance(func, ast.Name) and func.id in imported:
             module, name = imported[func.id]
-        elif isinstance(func, ast.Attribute) and _last(func.value) in modules:
-            module, name = modules[_last(func.value)], func.attr
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if func.value.id not in modules:
+                continue
+            module, name = modules[func.value.id], func.attr
         else:
             continue
         runner, main = pairs[module]
@@ -96,7 +98,7 @@ def send_to_entries(source: str, sources: Mapping[str, str]) -> tuple[str, list[
         else:
             continue
         if isinstance(func, ast.Attribute):
-            text = f"{ast.unparse(func.value)}.{target}"
+            text = f"{_last(func.value)}.{target}"
         else:
             text = next((n for n, of in imported.items() if of == (module, target)), "")
             if not text and target in bound:

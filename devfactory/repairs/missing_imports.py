@@ -240,7 +240,7 @@ def absolute_project_imports(
 
 
 def replace_nodes(source: str, changes: Sequence[tuple[ast.AST, str]]) -> str:
-    """Return ``source`` with each node's text replaced; one inside another replaced is left."""
+    """Return ``source`` with each node's text replaced (of two that overlap, the later)."""
     lines = source.splitlines(keepends=True)
     done = (len(lines) + 1, 0)
     for node, text in sorted(changes, key=lambda c: _span(c[0])[:2], reverse=True):
