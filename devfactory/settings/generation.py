@@ -122,8 +122,8 @@ class GenerationSettings(Concern):
     stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, app-calls,
     broken-tests, module-checks, relative-imports, project-imports, handler-calls, entry-calls,
     method-aliases, unbound-tests, unknown-fixtures, the plan's, the report's, diagram,
-    openapi-required, repeats, cut-tests, refuted-tests): what each does for a model is measured with it on and off (docs/quality.md).
-    Unset, every repair is made."""
+    openapi-required, repeats, cut-tests, refuted-tests): what each does for a model is
+    measured with it on and off (docs/quality.md). Unset, every repair is made."""
     behaviour_test_values: Literal["literal", "json"] = "json"
     """How the model writes a behaviour test's arguments and result: as JSON values (`json`: read
     back by the function's annotations, a list and a tuple compare alike), or as Python literals
