@@ -269,24 +269,35 @@ def request_handlers(source: str, handlers: Mapping[str, Handler]) -> tuple[str,
             if (found := handlers.get(alias.name)) is not None and found.module == node.module:
                 names[alias.asname or alias.name] = found
     bound = bound_names([tree])
+    rebound = {  # bound at the top level by more than its import (a fixture of that name)
+        name
+        for node in tree.body
+        if not isinstance(node, ast.Import | ast.ImportFrom)
+        for name in bound_names([node], deep=False)
+    }
     edits: list[tuple[ast.Call, str]] = []
     imports: list[str] = []
     for scope in [tree, *(n for n in ast.walk(tree) if isinstance(n, _SCOPES))]:
         nodes = _own(scope)
         responses = _as_responses(nodes)
+        mine = rebound | _locals(scope)  # names that are no longer what was imported
         for call in nodes:
             if not isinstance(call, ast.Call) or id(call) not in responses:
                 continue
-            handler = names.get(call.func.id) if isinstance(call.func, ast.Name) else None
+            called = call.func.id if isinstance(call.func, ast.Name) else ""
+            handler = names.get(called) if called not in mine else None
             if handler is None:
                 continue
             app = apps.get(handler.module)
-            if app is None and handler.app not in bound:
-                app = apps[handler.module] = handler.app
+            if app in mine or (app is None and handler.app in bound):
+                continue  # the file's own name for something else
+            request = _request(source, call, handler, app or handler.app)
+            if request is None:
+                continue
+            if app is None:
+                apps[handler.module] = handler.app
                 imports.append(f"from {handler.module} import {handler.app}")
-            request = _request(source, call, handler, app) if app else None
-            if request is not None:
-                edits.append((call, request))
+            edits.append((call, request))
     if not edits:
         return source, []
     fixed = replace_nodes(source, edits)
@@ -294,6 +305,13 @@ def request_handlers(source: str, handlers: Mapping[str, Handler]) -> tuple[str,
         imports.append(_CLIENT)
     fixed = insert_imports(fixed, ast.parse(fixed), imports)
     return fixed, sorted({call.func.id for call, _ in edits if isinstance(call.func, ast.Name)})
+
+
+def _locals(scope: ast.AST) -> set[str]:
+    """Return the names a function binds itself, its parameters among them (none: a module)."""
+    if not isinstance(scope, _SCOPES):
+        return set()
+    return bound_names([scope.args]) | bound_names(scope.body, deep=False)
 
 
 def _request(source: str, call: ast.Call, handler: Handler, app: str) -> str | None:

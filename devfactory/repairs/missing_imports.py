@@ -28,6 +28,7 @@ import sys
 from collections.abc import Collection, Mapping, Sequence
 
 from devfactory.software.plan import BuildPlan, FileRole, module_name
+from devfactory.software.salvage import fixture_name
 from devfactory.software.source import bound_names, public_names
 
 _NEVER = frozenset({"this", "antigravity"})  # importing them acts (prints, opens a browser)
@@ -114,6 +115,56 @@ def add_pytest_import(source: str) -> tuple[str, list[str]]:
     if not used or "pytest" in bound_names([tree]):
         return source, []
     return insert_imports(source, tree, ["import pytest"]), ["pytest"]
+
+
+def return_imports(source: str) -> tuple[str, list[str]]:
+    """Return a tests file whose fixtures named as an import they return return that import.
+
+    After ``from shop import app``, a fixture ``def app(): return app`` binds ``app``
+    again with its ``def``: it returns itself (the fixture function), never the app, and
+    every test asking for it gets a function. Such a fixture returns ``shop.app``, with
+    ``import shop`` where the file binds no ``shop``. Also the fixtures' names.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source, []
+    imported = {
+        alias.asname or alias.name: f"{node.module}.{alias.name}"
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+        for alias in node.names
+    }
+    whole = {
+        a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names if not a.asname
+    }
+    bound = bound_names([tree])
+    edits: list[tuple[ast.AST, str]] = []
+    imports: list[str] = []
+    for node in tree.body:
+        name = fixture_name(node)
+        body = [s for s in getattr(node, "body", []) if not _is_docstring(s)]
+        if not name or name not in imported or len(body) != 1:
+            continue
+        given = body[0].value if isinstance(body[0], ast.Return) else None
+        module = imported[name].rsplit(".", 1)[0]
+        top = module.split(".")[0]
+        if not (isinstance(given, ast.Name) and given.id == name):
+            continue  # it returns something of its own
+        if top in bound and module not in whole:
+            continue  # the module's name is the file's for something else
+        edits.append((given, imported[name]))
+        if module not in whole and f"import {module}" not in imports:
+            imports.append(f"import {module}")
+    if not edits:
+        return source, []
+    fixed = replace_nodes(source, edits)
+    fixed = insert_imports(fixed, ast.parse(fixed), imports) if imports else fixed
+    return fixed, [getattr(given, "id", "") for given, _ in edits]
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
 
 
 MOCK_CLASSES = frozenset(

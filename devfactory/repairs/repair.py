@@ -27,14 +27,17 @@ or named ``test_*.py``):
   5. ``app-calls``: a web service's route requested from the app itself
      (``app.post("/items", json=...)``, which declares a route) sent through its test
      client (``repairs/app_calls.py``)
-  6. ``cut-marks``: as for ``python``
-  7. ``broken-tests``: a file that still does not parse keeps its complete tests; the
+  6. ``self-fixtures``: a fixture named as an import it returns (``def app(): return app``,
+     which returns itself: its ``def`` binds the name again) made to return the import
+     (``return shop.app``; ``repairs/missing_imports.py``)
+  7. ``cut-marks``: as for ``python``
+  8. ``broken-tests``: a file that still does not parse keeps its complete tests; the
      statements that break it (a test cut off at the token limit, one check with an
      unterminated string inside a test) are dropped and named (``software/salvage.py``)
-  8. ``module-checks``: an ``assert`` outside any test (run at import: one that fails stops
+  9. ``module-checks``: an ``assert`` outside any test (run at import: one that fails stops
      the whole file's collection) made a test of its own, with the statements right before
      it that feed it and nothing else reads (a call of the code that exits goes in too)
-  9. ``except-names``: as for ``python``
+  10. ``except-names``: as for ``python``
 
 ``python-in-project``, a drafted module among the project's written files (``bind_project_names``;
 context: ``ProjectNames``):
@@ -143,6 +146,7 @@ from devfactory.repairs.missing_imports import (
     add_mock_imports,
     add_project_imports,
     add_pytest_import,
+    return_imports,
 )
 from devfactory.repairs.quotes import escape_inner_quotes
 from devfactory.software.disagreeing_tests import REFUTED
@@ -226,6 +230,15 @@ def _app_calls(source: str, _: object) -> Repaired:
     fixed, apps = send_through_client(source)
     sent = ", ".join(f"`{app}`" for app in apps)
     return Repaired(fixed, (f"route requests on {sent} sent through TestClient",) if apps else ())
+
+
+def _self_fixtures(source: str, _: object) -> Repaired:
+    fixed, names = return_imports(source)
+    made = ", ".join(f"`{name}`" for name in names)
+    return Repaired(
+        fixed,
+        (f"fixtures returning themselves made to return their import: {made}",) if names else (),
+    )
 
 
 def _broken_tests(source: str, _: object) -> Repaired:
@@ -693,6 +706,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
         ("pytest-import", _pytest_import),
         ("mock-imports", _mock_imports),
         ("app-calls", _app_calls),
+        ("self-fixtures", _self_fixtures),
         ("cut-marks", _cut_marks),
         ("broken-tests", _broken_tests),
         ("module-checks", _module_checks),

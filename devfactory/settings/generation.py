@@ -23,6 +23,7 @@ RepairName = Literal[
     "pytest-import",
     "mock-imports",
     "app-calls",
+    "self-fixtures",
     "broken-tests",
     "module-checks",
     "relative-imports",
@@ -119,7 +120,7 @@ class GenerationSettings(Concern):
     fewer than `behaviour_tests_per_unit` were kept)."""
     repairs_off: tuple[RepairName, ...] = ()
     """Mechanical repairs of model output left out, by name (repairs/repair.py: quotes,
-    stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, app-calls,
+    stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, app-calls, self-fixtures,
     broken-tests, module-checks, relative-imports, project-imports, handler-calls, entry-calls,
     method-aliases, unbound-tests, unknown-fixtures, the plan's, the report's, diagram,
     openapi-required, repeats, cut-tests, refuted-tests): what each does for a model is

@@ -284,7 +284,7 @@ PYTEST_FIXTURES = frozenset(
 """The fixtures pytest itself gives (``pytest --fixtures``), and common plugins' ones."""
 
 
-def _fixture_name(node: ast.stmt) -> str:
+def fixture_name(node: ast.stmt) -> str:
     """Return the name of the fixture ``node`` defines (``@pytest.fixture``), or ""."""
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return ""
@@ -305,7 +305,7 @@ def fixtures_defined(source: str) -> set[str]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set()
-    return {name for node in tree.body if (name := _fixture_name(node))}
+    return {name for node in tree.body if (name := fixture_name(node))}
 
 
 def _parametrized(test: Test) -> set[str] | None:

@@ -165,6 +165,14 @@ SENT = "from counter import main\n" + MIXED.replace("run(['a', 'b'])", "main(['a
 NO_RUNNER = ProjectNames(  # its run takes no Namespace
     {}, [], tests=True, sources={"counter": COUNTER.replace("args: argparse.Namespace", "args")}
 )
+SELF_FIXTURES = (  # each fixture's def binds the imported name again: it returns itself
+    "import pytest\nfrom shop import app, add_item as add\n\n\n@pytest.fixture\ndef app():\n"
+    '    return app\n\n\n@pytest.fixture()\ndef add():\n    """The handler."""\n'
+    "    return add\n\n\ndef test_a(app, add):\n    assert callable(add) and app.title\n"
+)
+FIXTURES_RETURNING_IMPORTS = "import shop\n" + SELF_FIXTURES.replace(
+    "    return app\n", "    return shop.app\n"
+).replace("    return add\n", "    return shop.add_item\n")
 BOUND_BEFORE = "e = None\n" + READ_INSIDE.replace("'done'", "e")  # bound elsewhere: left alone
 
 # (kind, name, context, input, output, notes): the repair fires
@@ -186,6 +194,8 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
      ("`from unittest.mock import MagicMock, patch` added (used, never imported)",)),
     (RepairKind.PYTHON_TESTS, "app-calls", None, ON_THE_APP, THROUGH_THE_CLIENT,
      ("route requests on `app` sent through TestClient",)),
+    (RepairKind.PYTHON_TESTS, "self-fixtures", None, SELF_FIXTURES, FIXTURES_RETURNING_IMPORTS,
+     ("fixtures returning themselves made to return their import: `app`, `add`",)),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, CUT_TESTS, WHOLE_TESTS,
      ("the file did not parse: kept its complete tests, dropped `test_b`",)),
     (RepairKind.PYTHON_TESTS, "module-checks", None, LOOSE_CHECKS, CHECKS_AS_TESTS,
@@ -291,6 +301,12 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
      + "def test_ok(client):\n    assert client.get('/x').status_code == 200\n"
      + "from conftest import api_client\n\n\ndef test_c():\n"
      + "    assert api_client.get('/x', params={}).status_code == 200\n"),
+    (RepairKind.PYTHON_TESTS, "self-fixtures", None,  # its own value; a plain function; shop taken
+     "import pytest\nfrom shop import app\n\n\n@pytest.fixture\ndef app():\n"
+     "    return FastAPI()\n\n\ndef store():\n    return store\n"),
+    (RepairKind.PYTHON_TESTS, "self-fixtures", None,
+     "import pytest\nfrom shop import app\nshop = 1\n\n\n@pytest.fixture\ndef app():\n"
+     "    return app\n"),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, WHOLE_TESTS),
     (RepairKind.PYTHON_TESTS, "module-checks", None,  # a check in a test, one across lines
      WHOLE_TESTS + 'assert f("""a\nb""") == 2\n'),
@@ -310,6 +326,11 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
      "    assert add_item({'a': 1}) == {'a': 1}\n    with pytest.raises(KeyError):\n"
      "        get_item(9)\n    assert seen(object()).status_code == 200\n"
      "    assert get_item().status_code == 200\n"),  # a path parameter not given
+    (RepairKind.PYTHON_IN_PROJECT, "handler-calls", HANDLERS,  # a fixture of its name; app given
+     "import pytest\nfrom shop import add_item, app, get_item\n\n\n@pytest.fixture\n"
+     "def add_item():\n    return 1\n\n\ndef test_a(add_item):\n"
+     "    assert add_item({'a': 1}).status_code == 201\n\n\ndef test_b(app):\n"
+     "    assert get_item(1).status_code == 200\n"),
     (RepairKind.PYTHON_IN_PROJECT, "handler-calls",  # not a tests file
      ProjectNames({}, [], sources=HANDLERS.sources), CALLED),
     (RepairKind.PYTHON_IN_PROJECT, "handler-calls", HANDLERS,  # a name of its own, no import
@@ -647,6 +668,22 @@ def test_handler_calls_pass_once_sent_as_requests(tmp_path: Any) -> None:
     before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert "1 failed" in before.stdout and "no attribute 'status_code'" in before.stdout
     fixed = entry(RepairKind.PYTHON_IN_PROJECT, "handler-calls").apply(CALLED, HANDLERS)
+    tests.write_text(fixed.content)
+    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 passed" in after.stdout, after.stdout
+
+
+def test_fixtures_returning_themselves_give_the_import_once_repaired(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "shop.py").write_text(SHOP)
+    tests = tmp_path / "test_shop.py"
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
+    tests.write_text(SELF_FIXTURES)  # the fixture function has no title
+    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 failed" in before.stdout and "no attribute 'title'" in before.stdout
+    fixed = entry(RepairKind.PYTHON_TESTS, "self-fixtures").apply(SELF_FIXTURES, None)
     tests.write_text(fixed.content)
     after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert "1 passed" in after.stdout, after.stdout
