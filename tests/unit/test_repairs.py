@@ -657,51 +657,36 @@ def test_the_statements_feeding_a_check_outside_any_test_go_into_its_test(
     assert "1 failed, 5 passed" in after.stdout, after.stdout  # the exit fails its test alone
 
 
-def test_handler_calls_pass_once_sent_as_requests(tmp_path: Any) -> None:
+# (repair, kind, module, its code, the tests file, context, how it fails before the repair)
+RUN_BEFORE_AND_AFTER = [
+    ("handler-calls", RepairKind.PYTHON_IN_PROJECT, "shop", SHOP, CALLED, HANDLERS,
+     "no attribute 'status_code'"),  # a dict is no response
+    ("self-fixtures", RepairKind.PYTHON_TESTS, "shop", SHOP, SELF_FIXTURES, None,
+     "no attribute 'title'"),  # the fixture function is no app
+    ("entry-calls", RepairKind.PYTHON_IN_PROJECT, "counter", COUNTER, MIXED, ENTRIES,
+     "no attribute 'files'"),  # a list is no Namespace
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "module", "code", "given", "context", "failure"),
+    RUN_BEFORE_AND_AFTER,
+    ids=[r[0] for r in RUN_BEFORE_AND_AFTER],
+)
+def test_a_repaired_tests_file_passes_where_it_failed(
+    tmp_path: Any, name: str, kind: RepairKind, module: str, code: str, given: str,
+    context: Any, failure: str,
+) -> None:  # fmt: skip
     import subprocess
     import sys
 
-    (tmp_path / "shop.py").write_text(SHOP)
-    tests = tmp_path / "test_shop.py"
+    (tmp_path / f"{module}.py").write_text(code)
+    tests = tmp_path / f"test_{module}.py"
     run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
-    tests.write_text(CALLED)  # a dict has no status_code
+    tests.write_text(given)
     before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
-    assert "1 failed" in before.stdout and "no attribute 'status_code'" in before.stdout
-    fixed = entry(RepairKind.PYTHON_IN_PROJECT, "handler-calls").apply(CALLED, HANDLERS)
-    tests.write_text(fixed.content)
-    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
-    assert "1 passed" in after.stdout, after.stdout
-
-
-def test_fixtures_returning_themselves_give_the_import_once_repaired(tmp_path: Any) -> None:
-    import subprocess
-    import sys
-
-    (tmp_path / "shop.py").write_text(SHOP)
-    tests = tmp_path / "test_shop.py"
-    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
-    tests.write_text(SELF_FIXTURES)  # the fixture function has no title
-    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
-    assert "1 failed" in before.stdout and "no attribute 'title'" in before.stdout
-    fixed = entry(RepairKind.PYTHON_TESTS, "self-fixtures").apply(SELF_FIXTURES, None)
-    tests.write_text(fixed.content)
-    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
-    assert "1 passed" in after.stdout, after.stdout
-
-
-def test_a_runner_given_the_words_passes_once_sent_to_main(tmp_path: Any) -> None:
-    import subprocess
-    import sys
-
-    (tmp_path / "counter.py").write_text(COUNTER)
-    tests = tmp_path / "test_counter.py"
-    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
-    tests.write_text(MIXED)  # 'list' object has no attribute 'files'
-    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
-    assert "1 failed" in before.stdout and "no attribute 'files'" in before.stdout
-    tests.write_text(
-        entry(RepairKind.PYTHON_IN_PROJECT, "entry-calls").apply(MIXED, ENTRIES).content
-    )
+    assert "1 failed" in before.stdout and failure in before.stdout, before.stdout
+    tests.write_text(entry(kind, name).apply(given, context).content)
     after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert "1 passed" in after.stdout, after.stdout
 
