@@ -35,7 +35,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from devfactory.repairs.missing_imports import insert_imports, replace_nodes
-from devfactory.software.source import bound_names
+from devfactory.software.source import bound_names, last_name
 
 VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
 REQUEST_KEYWORDS = frozenset({"json", "data", "params", "headers", "content", "files", "cookies"})
@@ -191,7 +191,7 @@ def route_handlers(module: str, source: str) -> dict[str, Handler]:
         target.id
         for node in tree.body
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-        if _last_name(node.value.func) == "FastAPI"
+        if last_name(node.value.func) == "FastAPI"
         for target in node.targets
         if isinstance(target, ast.Name)
     }
@@ -207,11 +207,6 @@ def route_handlers(module: str, source: str) -> dict[str, Handler]:
     return found
 
 
-def _last_name(node: ast.AST) -> str:
-    """Return the name an expression ends with (``fastapi.FastAPI``: ``FastAPI``)."""
-    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
-
-
 def _places(args: ast.arguments, path: str) -> tuple[tuple[str, str], ...]:
     """Say where a request carries each of a handler's parameters, as FastAPI reads them."""
     positional = [*args.posonlyargs, *args.args]
@@ -222,14 +217,14 @@ def _places(args: ast.arguments, path: str) -> tuple[tuple[str, str], ...]:
         *zip(positional, defaults, strict=True),
         *zip(args.kwonlyargs, args.kw_defaults, strict=True),
     ]:
-        given = _last_name(default.func) if isinstance(default, ast.Call) else ""
+        given = last_name(default.func) if isinstance(default, ast.Call) else ""
         annotation = param.annotation
         if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
             types = set(re.findall(r"\w+", annotation.value))  # "Item | None"
         else:
             types = (
                 {
-                    _last_name(n)
+                    last_name(n)
                     for n in ast.walk(annotation)
                     if isinstance(n, ast.Name | ast.Attribute)
                 }

@@ -23,7 +23,7 @@ import ast
 from collections.abc import Mapping
 
 from devfactory.repairs.missing_imports import insert_imports, replace_nodes
-from devfactory.software.source import bound_names
+from devfactory.software.source import bound_names, last_name
 
 
 def entries(source: str) -> tuple[str, str] | None:
@@ -46,11 +46,7 @@ def _takes_namespace(function: ast.FunctionDef) -> bool:
     annotation = first[0].annotation if first else None
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         return annotation.value.rsplit(".", 1)[-1] == "Namespace"  # "argparse.Namespace"
-    return isinstance(annotation, ast.Name | ast.Attribute) and _last(annotation) == "Namespace"
-
-
-def _last(node: ast.AST) -> str:
-    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+    return isinstance(annotation, ast.Name | ast.Attribute) and last_name(annotation) == "Namespace"
 
 
 def send_to_entries(source: str, sources: Mapping[str, str]) -> tuple[str, list[str]]:
@@ -93,12 +89,12 @@ def send_to_entries(source: str, sources: Mapping[str, str]) -> tuple[str, list[
         given = call.args[0]
         if name == runner and isinstance(given, ast.List | ast.Tuple):
             target = main
-        elif name == main and isinstance(given, ast.Call) and _last(given.func) == "Namespace":
+        elif name == main and isinstance(given, ast.Call) and last_name(given.func) == "Namespace":
             target = runner
         else:
             continue
         if isinstance(func, ast.Attribute):
-            text = f"{_last(func.value)}.{target}"
+            text = f"{last_name(func.value)}.{target}"
         else:
             text = next((n for n, of in imported.items() if of == (module, target)), "")
             if not text and target in bound:

@@ -27,6 +27,11 @@ def bound_names(nodes: Iterable[ast.AST], *, deep: bool = True) -> set[str]:
     return {name for node in walked for name in bound_by(node)}
 
 
+def last_name(node: ast.AST) -> str:
+    """Return the name an expression ends with (``fastapi.FastAPI``: ``FastAPI``; else "")."""
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
 def bound_by(node: ast.AST) -> set[str]:
     """Return the names one node binds itself (``bound_names``'s kinds), not its children's."""
     if isinstance(node, ast.Name):

@@ -6,10 +6,9 @@ requirements document declares (``AC-1: ...``) is traced to the tests that name 
 planned file to the workspace. A criterion no test that ran covers goes back to the
 owner of the planned tests, who adds one in a fix round to its own tests file (not the
 files of the requirement's examples and of the agreed behaviour, which the factory
-writes); a
-criterion whose test failed and a planned file that is missing are reported here and
-sent back by the code checks that found them (the failing test, the plan's coverage),
-not twice.
+writes); a criterion whose test failed and a planned file that is missing are reported
+here and sent back by the code checks that found them (the failing test, the plan's
+coverage), not twice.
 """
 
 from __future__ import annotations
