@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from devfactory.contracts import MAX_ARTIFACT_CHARS
 from devfactory.factory.facade import Factory
 from devfactory.factory.intake import StartRequest
 from devfactory.repos.workspace import Workspace
@@ -248,6 +249,35 @@ def test_on_the_last_attempt_an_earlier_attempts_agreeing_tests_replace_all_wron
         "tests/test_doubler.py: kept an earlier attempt's version: 1 test of it passed on "
         "code passing every one of the requirement's own examples, 0 tests of this attempt's"
     ) in qa_record.repairs
+
+
+# a long setup before five assertions: split one assertion per test, the setup is written
+# five times, past the characters a file may hold
+QA_LONG_SETUP = (
+    "from doubler import double\n\n\ndef test_double():\n"
+    f"    table = {list(range(700))!r}\n"
+    "    assert double(table[1]) == 2\n    assert double(table[2]) == 4\n"
+    "    assert double(table[3]) == 6\n    assert double(table[4]) == 8\n"
+    "    assert double(table[5]) == 11\n\n\ndef test_double_two():\n    assert double(2) == 4\n"
+)
+
+
+def test_a_split_that_would_pass_the_file_cap_leaves_the_file_whole_and_the_run_finishes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    assert len(QA_LONG_SETUP) < MAX_ARTIFACT_CHARS < 5 * len(QA_LONG_SETUP)
+    models = ScriptedModels(script(lambda call: RIGHT, lambda call: QA_LONG_SETUP))
+    report = run(settings.with_overrides(max_stage_attempts=2), tmp_path, models)
+    assert report.status == "COMPLETED", report.reason  # its files written, run.json too
+    [qa_record] = [r for r in report.records if r.team == "qa-engineering"]
+    [left] = [r for r in qa_record.repairs if "left as it was" in r]
+    assert left.startswith("tests/test_doubler.py: left as it was: rewritten it would hold ")
+    assert not any("split test_double" in r for r in qa_record.repairs)
+    assert "tests/test_doubler.py: took out test_double: it failed" in " ".join(qa_record.repairs)
+    assert qa_record.result is not None  # a model, read back from the run's checkpoint
+    assert all(len(a.content) <= MAX_ARTIFACT_CHARS for a in qa_record.result.artifacts)
+    delivered = (tmp_path / "out" / "tests" / "test_doubler.py").read_text()
+    assert "def test_double_two" in delivered and "def test_double()" not in delivered
 
 
 QA_CLUMPED = (

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from devfactory.checks.code import Verification
-from devfactory.contracts import Artifact
+from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact
 from devfactory.software.disagreeing_tests import (
     agreeing,
     count_tests,
@@ -30,6 +30,7 @@ class TakenOut(NamedTuple):
 
     drafts: list[Artifact]
     notes: list[str]
+    changed: bool = True  # False: every rewrite was past the cap, the drafts are as they were
 
 
 def _tests(count: int) -> str:
@@ -37,11 +38,31 @@ def _tests(count: int) -> str:
     return f"{count} test" if count == 1 else f"{count} tests"
 
 
-def _rewritten(drafts: Sequence[Artifact], files: Mapping[str, str]) -> list[Artifact]:
-    """Return ``drafts`` with the content of each path in ``files`` (path -> source) replaced."""
-    return [
-        d.model_copy(update={"content": files[d.path]}) if d.path in files else d for d in drafts
+def _taken(
+    drafts: Sequence[Artifact], files: Mapping[str, str], notes: Sequence[str]
+) -> TakenOut | None:
+    """Return ``drafts`` with the content of each path in ``files`` (path -> source) replaced.
+
+    A file is a model-sized artifact (``MAX_ARTIFACT_CHARS``): a rewrite past
+    that (a test split one assertion per test repeats its setup) is not taken;
+    the draft stays as it was, and its notes say so in place of the rewrite's.
+    None when there is no rewrite at all.
+    """
+    if not files:
+        return None
+    over = {path for path, text in files.items() if len(text) > MAX_ARTIFACT_CHARS}
+    fitting = {path: text for path, text in files.items() if path not in over}
+    kept = [n for n in notes if not any(n.startswith(f"{path}: ") for path in over)]
+    kept += [
+        f"{path}: left as it was: rewritten it would hold {len(files[path]):,} characters, "
+        f"past the {MAX_ARTIFACT_CHARS:,} a file may"
+        for path in sorted(over)
     ]
+    rewritten = [
+        d.model_copy(update={"content": fitting[d.path]}) if d.path in fitting else d
+        for d in drafts
+    ]
+    return TakenOut(rewritten, kept, changed=bool(fitting))
 
 
 def _anchors(facts: RequirementFacts) -> set[str]:
@@ -84,7 +105,7 @@ def split_disagreeing_tests(
     done = split_disagreeing(
         found.tests, _test_files(drafts, plan, team), _anchors(facts), refute=refute
     )
-    return TakenOut(_rewritten(drafts, done.files), done.notes) if done.files else None
+    return _taken(drafts, done.files, done.notes)
 
 
 def without_disagreeing_tests(
@@ -122,4 +143,4 @@ def without_disagreeing_tests(
                 f"on code passing every one of the requirement's own examples, "
                 f"{_tests(after)} of this attempt's"
             )
-    return TakenOut(_rewritten(drafts, cut.files), cut.notes) if cut.files else None
+    return _taken(drafts, cut.files, cut.notes)

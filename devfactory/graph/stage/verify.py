@@ -285,7 +285,9 @@ def verify_code(
                 found, drafts, plan, slug, requirement_facts_of(state), refute=refute
             )
             pieces = (
-                checked({**files, **{d.path: d.content for d in split.drafts}}) if split else found
+                checked({**files, **{d.path: d.content for d in split.drafts}})
+                if split and split.changed
+                else found
             )
             taken = without_disagreeing_tests(
                 pieces,
