@@ -8,7 +8,8 @@ expected result as a literal (or the exception raised). What it writes is a
 (``behaviour_test_values``: both embedded models write more right tests so), a
 ``ProposedValueTests`` object whose arguments and result are JSON values, read
 back as literals (``as_literals``), where a list and a tuple compare alike
-(JSON has no tuple). ``checked`` keeps
+(JSON has no tuple), and a record the code returns (a dataclass's or named
+tuple's ``repr``) is compared by its fields (``record_fields``). ``checked`` keeps
 only the tests code can vouch for the form of: the quote is the requirement's
 own words, both literals parse, the arguments fit the signature, no example of
 the requirement says otherwise, and the caps hold. Whether a test is *right*
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -43,6 +45,7 @@ from devfactory.software.skeleton import Skeleton
 PATH = "tests/test_agreed_behaviour.py"
 """QA's starting tests: the model's tests the chosen code and the examples agree with."""
 MIN_QUOTE_WORDS = 3  # a shorter "quote" occurs in any text and proves nothing
+SHOWN = 120  # the characters of a dropped test a stage's note shows
 _LITERAL_ERRORS = (ValueError, SyntaxError, TypeError, MemoryError, RecursionError)
 # any JSON value, its schema spelled out: llama.cpp's converter reads an empty one as an object
 AnyValue = Annotated[
@@ -175,10 +178,21 @@ class Checked:
 
     tests: list[BehaviourTest] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
+    first: dict[str, str] = field(default_factory=dict)  # reason -> the first dropped, shortened
+
+    def drop(self, why: str, test: ProposedTest) -> None:
+        """Count ``test`` as dropped for ``why``, keeping the first such one to show."""
+        self.dropped[why] += 1
+        if why not in self.first:
+            shown = f"{test.arguments} -> {test.raises or test.expected}"
+            self.first[why] = shown if len(shown) <= SHOWN else shown[: SHOWN - 3] + "..."
 
     def note(self, unit: str) -> str:
-        """Say what was kept and dropped, for the stage's notes."""
-        why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.dropped.items()))
+        """Say what was kept and dropped, the first of each drop shown, for the stage's notes."""
+        why = ", ".join(
+            f"{n} {reason}" + (f" (first: {self.first[reason]})" if reason in self.first else "")
+            for reason, n in sorted(self.dropped.items())
+        )
         return f"{unit}: {len(self.tests)} behaviour test(s) from the model" + (
             f"; dropped {sum(self.dropped.values())}: {why}" if why else ""
         )
@@ -282,13 +296,13 @@ def checked(
         quote = normalised(test.sentence).strip(" \"'")
         made, why = _made(test, unit, quote, text, takes)
         if made is None:
-            found.dropped[why] += 1
+            found.drop(why, test)
             continue
         if isinstance(each, ProposedValueTest):
             made = replace(made, alike=True)
         outcome = f"!{made.raises}" if made.raises else made.expected
         if (said or {}).get((unit, made.arguments), outcome) != outcome:
-            found.dropped["contradicting an example"] += 1
+            found.drop("contradicting an example", test)
         elif made.arguments in seen:
             found.dropped["repeating a call"] += 1
         elif per_quote[quote] >= limits.per_sentence or len(found.tests) >= limits.per_unit:
@@ -338,9 +352,97 @@ def passes(outcome: str, test: BehaviourTest, written: Callable[[str], str] | No
         return written(outcome) == written(test.expected)
     ok, got = _literal(outcome)
     if not ok:
-        return outcome == test.expected
+        return outcome == test.expected or _record_passes(outcome, test.expected)
     expected = _literal(test.expected)[1]
     return got == expected or (test.alike and _lists(got) == _lists(expected))
+
+
+class _Fields(ast.NodeTransformer):
+    """Rewrite each record's repr (``Version(major=1, prerelease=())``) as its fields.
+
+    A dataclass's or a named tuple's ``repr`` is its class called with every
+    field by keyword; read ``by_name`` it becomes a dict, else the list of its
+    values in order. Anything else that is no literal is left for
+    ``literal_eval`` to refuse.
+    """
+
+    def __init__(self, *, by_name: bool) -> None:
+        self.by_name = by_name
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        named = [k for k in node.keywords if k.arg is not None]
+        if not isinstance(node.func, ast.Name) or node.args or len(named) != len(node.keywords):
+            return node
+        values = [k.value for k in named]
+        if self.by_name:
+            return ast.Dict(keys=[ast.Constant(k.arg) for k in named], values=values)
+        return ast.List(elts=values, ctx=ast.Load())
+
+
+def record_fields(text: str) -> tuple[dict[str, object], list[object]] | None:
+    """Return a record's fields (by name, and in order) from its ``repr``; None for other text.
+
+    ``Version(major=1, minor=2, patch=3, prerelease=('rc',))`` gives
+    ``{'major': 1, ..., 'prerelease': ('rc',)}`` and ``[1, 2, 3, ('rc',)]``;
+    records inside it (or inside a list) are read the same way.
+    """
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except _LITERAL_ERRORS:
+        return None
+    if not isinstance(tree.body, ast.Call) or not isinstance(tree.body.func, ast.Name):
+        return None
+    try:
+        by_name = ast.literal_eval(_Fields(by_name=True).visit(copy.deepcopy(tree)).body)
+        in_order = ast.literal_eval(_Fields(by_name=False).visit(tree).body)
+    except _LITERAL_ERRORS:
+        return None
+    return by_name, in_order
+
+
+def _record_passes(outcome: str, expected_text: str) -> bool:
+    """Say whether a record the code returned is what a test expects.
+
+    The test may give its fields as a dict (by name), as a list (in order), or
+    write the record's call as text (``"Version(1, 2, 3, ())"``: positional
+    arguments in the fields' order, keywords by name); tuples and lists compare
+    alike, as JSON has no tuple.
+    """
+    read = record_fields(outcome)
+    ok, expected = _literal(expected_text)
+    if read is None or not ok:
+        return False
+    by_name, in_order = read
+    if isinstance(expected, str):
+        return _same_record(outcome, expected, by_name)
+    return _lists(expected) in (_lists(by_name), _lists(in_order))
+
+
+def _same_record(outcome: str, written: str, by_name: dict[str, object]) -> bool:
+    """Say whether ``written``, a call of the outcome's class, gives the same fields."""
+    try:
+        call = ast.parse(written.strip(), mode="eval").body
+        name = ast.parse(outcome.strip(), mode="eval").body
+    except _LITERAL_ERRORS:
+        return False
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+        return False
+    if not isinstance(name, ast.Call) or ast.unparse(name.func) != call.func.id:
+        return False
+    keywords = [k for k in call.keywords if k.arg is not None]
+    names = list(by_name)
+    if len(call.args) + len(keywords) != len(names) or len(keywords) != len(call.keywords):
+        return False
+    given = dict(zip(names, call.args, strict=False)) | {k.arg: k.value for k in keywords}
+    if set(given) != set(names):
+        return False
+    fields = _Fields(by_name=True)
+    try:
+        values = {k: ast.literal_eval(fields.visit(copy.deepcopy(v))) for k, v in given.items()}
+    except _LITERAL_ERRORS:
+        return False
+    return _lists(values) == _lists(by_name)
 
 
 def _lists(value: object) -> object:
@@ -358,7 +460,11 @@ def as_passed(outcome: str, test: BehaviourTest) -> BehaviourTest:
     A test whose values came as JSON may expect a list where the code returns a
     tuple; written out as a pytest assert it must hold as plain values.
     """
-    if not test.alike or test.raises or not _literal(outcome)[0]:
+    if test.raises:
+        return test
+    if not _literal(outcome)[0]:  # a record: the test asserts the record the code gave
+        return replace(test, expected=outcome, alike=False) if record_fields(outcome) else test
+    if not test.alike:
         return test
     return replace(test, expected=outcome, alike=False)
 
@@ -386,10 +492,16 @@ def render(tests: Sequence[BehaviourTest], module: str, source: str) -> str | No
     a test raising one the module (``source``) does not define is left out.
     """
     own = _defined(source)
-    kept = [t for t in tests if not t.raises or hasattr(builtins, t.raises) or t.raises in own]
+    kept = [
+        t
+        for t in tests
+        if (not t.raises or hasattr(builtins, t.raises) or t.raises in own)
+        and _called(t.expected) <= own
+    ]
     if not kept:
         return None
-    names = sorted({t.unit for t in kept} | {t.raises for t in kept if t.raises in own})
+    records = set().union(*(_called(t.expected) for t in kept))
+    names = sorted({t.unit for t in kept} | {t.raises for t in kept if t.raises in own} | records)
     lines = [
         '"""Tests the model wrote from the requirement\'s sentences, that the chosen code passes.',
         "",
@@ -420,6 +532,21 @@ def _listed(arguments: str) -> str:
     """Write a literal tuple's items as a call's arguments."""
     values = ast.literal_eval(arguments)
     return ", ".join(repr(v) for v in values)
+
+
+def _called(expected: str) -> set[str]:
+    """Return the classes an expected record calls (``Version(major=1)``: Version).
+
+    None for a literal.
+    """
+    if not expected or _literal(expected)[0]:
+        return set()
+    try:
+        tree = ast.parse(expected, mode="eval")
+    except _LITERAL_ERRORS:
+        return set()
+    calls = (n for n in ast.walk(tree) if isinstance(n, ast.Call))
+    return {n.func.id for n in calls if isinstance(n.func, ast.Name)}
 
 
 def _comment(quote: str) -> str:

@@ -8,6 +8,9 @@ before any candidate runs it; the requirement here is one of its own.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,16 +249,21 @@ def test_json_lists_match_tuples_and_the_kept_test_says_what_the_code_returned()
     assert as_passed("(1, (2, 3))", strict) is strict
 
 
-def test_the_note_counts_what_was_dropped_and_why() -> None:
+def test_the_note_counts_what_was_dropped_and_why_showing_the_first_of_each() -> None:
+    long = "('" + "x" * 200 + "', 1, 2)"
     found = checked(
-        [_test(), _test(arguments="(x,)")],
+        [_test(), _test(arguments="(x,)"), _test(arguments=long), _test(arguments="('a', 1, 2)")],
         unit="tie",
         requirement=REQUIREMENT,
         takes=(1, 2),
         limits=LIMITS,
     )
+    shown = f"{long} -> '[[b]]'"[:117] + "..."
+    assert len(shown) == 120
     assert found.note("tie") == (
-        "tie: 1 behaviour test(s) from the model; dropped 1: 1 with arguments that are no literal"
+        "tie: 1 behaviour test(s) from the model; dropped 3: "
+        "1 with arguments that are no literal (first: (x,) -> '[[b]]'), "
+        f"2 with the wrong number of arguments (first: {shown})"
     )
 
 
@@ -293,6 +301,65 @@ def test_the_agreed_tests_render_as_pytest_asserts_quoting_their_sentences() -> 
     own = render(tests[2:], "knots", "class KnotError(Exception):\n    pass\n")
     assert own is not None and "from knots import KnotError, tie\n" in own
     assert render([], "knots", "") is None
+
+
+VERSION = "Version(major=1, minor=2, patch=3, prerelease=('rc', '1'))"  # a dataclass's repr
+
+
+@pytest.mark.parametrize(
+    ("expected", "alike", "right"),
+    [
+        ("{'major': 1, 'minor': 2, 'patch': 3, 'prerelease': ['rc', '1']}", True, True),
+        ("[1, 2, 3, ['rc', '1']]", True, True),  # its fields in order
+        ('\'Version(1, 2, 3, ("rc", "1"))\'', True, True),  # its call written as text
+        ('\'Version(1, 2, patch=3, prerelease=("rc", "1"))\'', True, True),
+        ("{'major': 1, 'minor': 2, 'patch': 4, 'prerelease': ['rc', '1']}", True, False),
+        ("[1, 2, 3]", True, False),  # a field short
+        ("'Version(1, 2, 3)'", True, False),
+        ('\'Other(1, 2, 3, ("rc", "1"))\'', True, False),  # another class
+        ("{'major': 1, 'minor': 2, 'patch': 3, 'prerelease': ('rc', '1')}", False, True),
+    ],
+)
+def test_a_record_the_code_returns_passes_a_test_giving_its_fields(
+    expected: str, alike: bool, right: bool
+) -> None:
+    # parse('1.2.3-rc.1') returns a dataclass: JSON has none, so the model gives its fields
+    test = BehaviourTest("parse", "q", "('1.2.3-rc.1',)", expected, alike=alike)
+    assert passes(VERSION, test) is right
+    assert not passes("<semverlite.Version object at 0x7f>", test)
+
+
+def test_a_passed_record_is_asserted_as_the_code_gave_it_importing_its_class(
+    tmp_path: Path,
+) -> None:
+    module = (
+        "from dataclasses import dataclass\n\n\n@dataclass(frozen=True)\nclass Version:\n"
+        "    major: int\n    minor: int\n    patch: int\n    prerelease: tuple[str, ...]\n\n\n"
+        "def parse(text):\n    head, _, pre = text.partition('-')\n"
+        "    numbers = [int(n) for n in head.split('.')]\n"
+        "    return Version(*numbers, tuple(pre.split('.')) if pre else ())\n"
+    )
+    test = BehaviourTest("parse", "q", "('1.2.3-rc.1',)", "[1, 2, 3, ['rc', '1']]", alike=True)
+    kept = as_passed(VERSION, test)
+    assert (kept.expected, kept.alike) == (VERSION, False)
+    source = render([kept], "semverlite", module)
+    assert source is not None and "from semverlite import Version, parse\n" in source
+    assert f"    assert parse('1.2.3-rc.1') == {VERSION}\n" in source
+    assert render([kept], "semverlite", "def parse(text):\n    return text\n") is None  # no class
+    (tmp_path / "semverlite.py").write_text(module)
+    (tmp_path / "test_agreed.py").write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_agreed.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    wrong = module.replace("tuple(pre.split('.'))", "(pre,)")
+    (tmp_path / "semverlite.py").write_text(wrong)
+    failed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_agreed.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert failed.returncode == 1, failed.stdout
 
 
 @pytest.mark.parametrize("values", ["literal", "json"])
