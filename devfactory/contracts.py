@@ -217,6 +217,8 @@ class StageRecord(BaseModel):
     checks: list[CheckRun] = Field(default_factory=list)  # the sandbox runs of its last attempt
     # mechanical fixes made to the model's replies in its last attempt ("path: what [repair]")
     repairs: list[str] = Field(default_factory=list)
+    # the same for every attempt before the last ("attempt N: path: what [repair]")
+    earlier_repairs: list[str] = Field(default_factory=list)
     # files tools made in its last attempt for another team's planned file (the build
     # loop's agreed tests, which QA starts from): handed on, never its own deliverables
     handed: list[Artifact] = Field(default_factory=list)

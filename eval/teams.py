@@ -7,9 +7,10 @@ seconds, tokens, the checks that ran and passed, the findings the gate sent back
 check) and a table a check of the final checks (ran, passed, findings, by the team the
 findings went to), then each case's final status and the teams its final checks sent
 work back to, then each mechanical repair of model output (``repairs/repair.py``) with
-how often its note is in the stages' records (their last attempts; a note names its
-repair, ``[quotes]``), in how many runs and for which teams, every registered repair
-listed, those that never fired too. It reads what the runs recorded; it runs nothing.
+how often its note is in the stages' records (their last attempts, and apart the
+attempts before them; a note names its repair, ``[quotes]``), in how many runs and for
+which teams, every registered repair listed, those that never fired too. It reads what
+the runs recorded; it runs nothing.
 """
 
 from __future__ import annotations
@@ -114,25 +115,34 @@ def totals(
 class RepairTotals:
     """One repair's notes summed over the runs."""
 
-    notes: int = 0
+    notes: int = 0  # in the stages' last attempts
+    earlier: int = 0  # in the attempts before them (``earlier_repairs``)
     runs: set[str] = field(default_factory=set)
     teams: Counter[str] = field(default_factory=Counter)
 
 
 def repairs_fired(runs: dict[str, dict[str, Any]]) -> dict[str, RepairTotals]:
-    """Count each repair's notes in the stages' records, every repair listed (``NAMES``)."""
+    """Count each repair's notes in the stages' records, every repair listed (``NAMES``).
+
+    A stage's last attempt and its earlier ones are counted apart: a repair whose
+    notes are only in earlier attempts fired, but its attempt was not the one kept.
+    """
     fired = {name: RepairTotals() for name in NAMES}
     for case, run in runs.items():
         for stage in run.get("stages") or []:
-            for note in stage.get("repairs") or []:
-                found = _REPAIR.search(str(note))
-                if found is None or found[1] not in fired:
-                    continue
-                times = int(found[2] or 1)
-                totals_of = fired[found[1]]
-                totals_of.notes += times
-                totals_of.runs.add(case)
-                totals_of.teams[str(stage.get("team"))] += times
+            for key in ("repairs", "earlier_repairs"):
+                for note in stage.get(key) or []:
+                    found = _REPAIR.search(str(note))
+                    if found is None or found[1] not in fired:
+                        continue
+                    times = int(found[2] or 1)
+                    totals_of = fired[found[1]]
+                    if key == "repairs":
+                        totals_of.notes += times
+                    else:
+                        totals_of.earlier += times
+                    totals_of.runs.add(case)
+                    totals_of.teams[str(stage.get("team"))] += times
     return fired
 
 
@@ -164,10 +174,14 @@ def report(runs: dict[str, dict[str, Any]]) -> str:
     for case, run in runs.items():
         owners = ", ".join(sorted((run.get("build") or {}).get("owners") or {})) or "-"
         lines.append(f"| {case} | {run.get('status')} | {owners} |")
-    lines += ["", "| Repair | Notes | Runs | Teams |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| Repair | Notes (last attempts) | Notes (earlier attempts) | Runs | Teams |",
+        "|---|---|---|---|---|",
+    ]
     for name, fired in repairs_fired(runs).items():
         by = ", ".join(f"{t} {n}" for t, n in fired.teams.most_common()) or "-"
-        lines.append(f"| {name} | {fired.notes} | {len(fired.runs)} | {by} |")
+        lines.append(f"| {name} | {fired.notes} | {fired.earlier} | {len(fired.runs)} | {by} |")
     return "\n".join(lines) + "\n"
 
 

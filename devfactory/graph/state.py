@@ -207,6 +207,7 @@ class StageFields(TypedDict, total=False):
     origins: NotRequired[dict[str, str]]  # each draft's writer: model, build (loop) or tools
     draft_problems: NotRequired[list[str]]
     repairs: NotRequired[list[str]]  # mechanical fixes made to this attempt's replies
+    earlier_repairs: NotRequired[list[str]]  # the earlier attempts' ("attempt N: ...")
     handed: NotRequired[list[Artifact]]  # files made for a later team's planned file
     candidate: NotRequired[TaskResult]  # this attempt's report, for the gate
     feedback: NotRequired[list[str]]

@@ -41,6 +41,10 @@ RUN = {
                 "report: JSON syntax repaired",  # below the registry: no repair of its own
                 "app.py: passes [4/4] examples [ok]",  # a bracket naming no repair
             ],
+            "earlier_repairs": [
+                "attempt 1: app.py: `import re` added (used, never imported) [stdlib-imports]",
+                "attempt 2: test_app.py: `from app import f` added [project-imports]",
+            ],
         },
     ],
     "build": {
@@ -68,9 +72,10 @@ def test_each_team_and_final_check_is_summed_from_the_recorded_runs(tmp_path: Pa
     assert "| api_fuzz | 2 | 0 | backend-engineering 2 |" in text
     assert "| licences |" not in text  # a check that did not run is not counted as run
     assert "| web-a | FAILED | backend-engineering |" in text
-    assert "| stdlib-imports | 4 | 2 | backend-engineering 4 |" in text
-    assert "| confidence | 2 | 2 | backend-engineering 2 |" in text
-    assert "| quotes | 0 | 0 | - |" in text  # every registered repair listed, fired or not
+    assert "| stdlib-imports | 4 | 2 | 2 | backend-engineering 6 |" in text
+    assert "| project-imports | 0 | 2 | 2 | backend-engineering 2 |" in text  # earlier only
+    assert "| confidence | 2 | 0 | 2 | backend-engineering 2 |" in text
+    assert "| quotes | 0 | 0 | 0 | - |" in text  # every registered repair listed, fired or not
     assert "| ok |" not in text
     out = tmp_path / "teams.md"
     assert main([str(tmp_path), "--out", str(out)]) == 0 and out.read_text() == text

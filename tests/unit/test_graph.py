@@ -89,6 +89,25 @@ def test_a_retry_that_fixes_the_problem_passes(settings: Settings) -> None:
     assert all(r["attempts"] == 2 for r in state["stages"].values())
 
 
+def test_a_stage_records_the_repairs_of_its_earlier_attempts_apart_from_its_last(
+    settings: Settings,
+) -> None:
+    # the first report's confidence is written as a percentage (repaired, and under the
+    # threshold: asked again); the second needs no repair
+    def improving(call: Call) -> str:
+        if call.kind != "report":
+            return always_good(call)
+        return json.dumps(good_report(call.spec, confidence=30 if call.n == 0 else 0.9))
+
+    state = run("mvp", ScriptedModels(improving), settings)
+    assert state["outcome"]["status"] == "COMPLETED"
+    record = state["stages"]["business-analysis"]
+    assert record["attempts"] == 2
+    assert not any("[confidence]" in r for r in record["repairs"])
+    [earlier] = [r for r in record["earlier_repairs"] if "[confidence]" in r]
+    assert earlier.startswith("attempt 1: report: confidence 30 read as a percentage")
+
+
 def test_malformed_reports_block_the_stage_not_the_run(settings: Settings) -> None:
     models = ScriptedModels(
         report_with(lambda c: "{not json" if c.team == "qa-engineering" else always_good(c))

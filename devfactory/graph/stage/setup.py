@@ -172,6 +172,7 @@ def finish(
         recalled=[f"{m['bank']}: {m['text']}" for m in state.get("memories", [])],
         checks=list(state.get("checks", [])),
         repairs=repairs,
+        earlier_repairs=list(state.get("earlier_repairs", [])),
         handed=state.get("handed", []),
     )
     emit(runtime, StageFinished(record=record))

@@ -165,11 +165,25 @@ def draft(
             "origins": done.origins,
             "draft_problems": done.problems,
             "repairs": done.repairs,
+            "earlier_repairs": earlier_repairs(state),
             **({"handed": done.handed} if done.handed else {}),  # else an earlier attempt's stay
             "model": served,
             **metering.stage_spent(state, spec.slug, done.usage, served, started, runtime.context),
         },
     )
+
+
+def earlier_repairs(state: StageState) -> list[str]:
+    """Return the repairs of every attempt before the one starting, each marked with its attempt.
+
+    A stage's record keeps its last attempt's repairs; these keep the others',
+    so what a repair did is counted wherever it fired (``python -m eval.teams``).
+    """
+    before = state.get("attempt", 0)
+    if not before:
+        return []
+    marked = (f"attempt {before}: {note}" for note in state.get("repairs", []))
+    return [*state.get("earlier_repairs", []), *marked]
 
 
 def kept_record(state: StageState, team: str) -> StageRecord | None:
