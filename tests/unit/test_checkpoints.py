@@ -289,7 +289,7 @@ def test_the_earlier_version_s_stage_records_are_read_as_records(completed: dict
     assert analysis.outcome is StageOutcome.PASSED and analysis.attempts == 4
     assert analysis.result is not None and analysis.result.artifacts
     earlier = completed["stages"]["business-analysis"]
-    assert analysis.model_dump(mode="json") == {**earlier, "handed": []}  # a field added since
+    assert analysis.model_dump(mode="json") == {**earlier, "handed": [], "earlier_repairs": []}
 
 
 def test_the_earlier_version_s_stage_state_is_read_as_models(paused_stage: dict[str, Any]) -> None:
