@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from pydantic import BaseModel, Field, JsonValue, WithJsonSchema
 
@@ -380,12 +380,21 @@ class _Fields(ast.NodeTransformer):
         return ast.List(elts=values, ctx=ast.Load())
 
 
-def record_fields(text: str) -> tuple[dict[str, object], list[object]] | None:
-    """Return a record's fields (by name, and in order) from its ``repr``; None for other text.
+class Record(NamedTuple):
+    """A record's ``repr`` read: its class's name, its fields by name and in order."""
 
-    ``Version(major=1, minor=2, patch=3, prerelease=('rc',))`` gives
-    ``{'major': 1, ..., 'prerelease': ('rc',)}`` and ``[1, 2, 3, ('rc',)]``;
-    records inside it (or inside a list) are read the same way.
+    name: str
+    by_name: dict[str, object]
+    in_order: list[object]
+
+
+def record_fields(text: str) -> Record | None:
+    """Return a record read from its ``repr``; None for other text.
+
+    ``Version(major=1, minor=2, patch=3, prerelease=('rc',))`` gives the name
+    ``Version``, ``{'major': 1, ..., 'prerelease': ('rc',)}`` and
+    ``[1, 2, 3, ('rc',)]``; records inside it (or inside a list) are read the
+    same way.
     """
     try:
         tree = ast.parse(text.strip(), mode="eval")
@@ -393,12 +402,13 @@ def record_fields(text: str) -> tuple[dict[str, object], list[object]] | None:
         return None
     if not isinstance(tree.body, ast.Call) or not isinstance(tree.body.func, ast.Name):
         return None
+    name = tree.body.func.id
     try:
         by_name = ast.literal_eval(_Fields(by_name=True).visit(copy.deepcopy(tree)).body)
         in_order = ast.literal_eval(_Fields(by_name=False).visit(tree).body)
     except _LITERAL_ERRORS:
         return None
-    return by_name, in_order
+    return Record(name, by_name, in_order)
 
 
 def _record_passes(outcome: str, expected_text: str) -> bool:
@@ -409,29 +419,27 @@ def _record_passes(outcome: str, expected_text: str) -> bool:
     arguments in the fields' order, keywords by name); tuples and lists compare
     alike, as JSON has no tuple.
     """
-    read = record_fields(outcome)
+    record = record_fields(outcome)
     ok, expected = _literal(expected_text)
-    if read is None or not ok:
+    if record is None or not ok:
         return False
-    by_name, in_order = read
     if isinstance(expected, str):
-        return _same_record(outcome, expected, by_name)
-    return _lists(expected) in (_lists(by_name), _lists(in_order))
+        return _same_record(record, expected)
+    return _lists(expected) in (_lists(record.by_name), _lists(record.in_order))
 
 
-def _same_record(outcome: str, written: str, by_name: dict[str, object]) -> bool:
-    """Say whether ``written``, a call of the outcome's class, gives the same fields."""
+def _same_record(record: Record, written: str) -> bool:
+    """Say whether ``written``, a call of the record's class, gives the same fields."""
     try:
         call = ast.parse(written.strip(), mode="eval").body
-        name = ast.parse(outcome.strip(), mode="eval").body
     except _LITERAL_ERRORS:
         return False
     if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
         return False
-    if not isinstance(name, ast.Call) or ast.unparse(name.func) != call.func.id:
+    if call.func.id != record.name:
         return False
     keywords = [k for k in call.keywords if k.arg is not None]
-    names = list(by_name)
+    names = list(record.by_name)
     if len(call.args) + len(keywords) != len(names) or len(keywords) != len(call.keywords):
         return False
     given = dict(zip(names, call.args, strict=False)) | {k.arg: k.value for k in keywords}
@@ -442,7 +450,7 @@ def _same_record(outcome: str, written: str, by_name: dict[str, object]) -> bool
         values = {k: ast.literal_eval(fields.visit(copy.deepcopy(v))) for k, v in given.items()}
     except _LITERAL_ERRORS:
         return False
-    return _lists(values) == _lists(by_name)
+    return _lists(values) == _lists(record.by_name)
 
 
 def _lists(value: object) -> object:
