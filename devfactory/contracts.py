@@ -73,6 +73,16 @@ class Artifact(BaseModel):
     def _relative(cls, value: str) -> str:
         return check_relative_path(value)
 
+    def with_content(self, content: str) -> Artifact:
+        """Return this file holding ``content``, checked as any artifact is.
+
+        ``model_copy(update=...)`` validates nothing: a rewrite past
+        ``MAX_ARTIFACT_CHARS`` taken that way passes its stage and then cannot
+        be read back from the run's checkpoint. This raises
+        ``ValidationError`` at the rewrite instead.
+        """
+        return Artifact(path=self.path, kind=self.kind, content=content)
+
 
 class Clarification(BaseModel):
     """A question for another team."""

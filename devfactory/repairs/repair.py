@@ -588,9 +588,7 @@ def _no_question(data: dict[str, Any], _: object) -> Repaired:
 def _diagram(drafts: Sequence[Artifact], plan: BuildPlan | None) -> Repaired:
     copied = [d.model_dump(mode="json") for d in drafts]  # the caller's drafts stay as they were
     notes = tuple(repair_diagram(copied, plan))
-    fixed = [
-        d.model_copy(update={"content": c["content"]}) for d, c in zip(drafts, copied, strict=True)
-    ]
+    fixed = [d.with_content(c["content"]) for d, c in zip(drafts, copied, strict=True)]
     return Repaired(fixed, notes)
 
 
@@ -675,7 +673,7 @@ def _openapi_required(drafts: Sequence[Artifact], _: object) -> Repaired:
         if len(content) > MAX_ARTIFACT_CHARS:
             fixed.append(draft)
             continue
-        fixed.append(draft.model_copy(update={"content": content}))
+        fixed.append(draft.with_content(content))
         shown = "; ".join(found[:4]) + (f"; {len(found) - 4} more" if len(found) > 4 else "")
         notes.append(f"{draft.path}: {shown}")
     return Repaired(fixed, tuple(notes))

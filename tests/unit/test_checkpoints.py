@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.base import CheckpointTuple, empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from devfactory.contracts import (
+    MAX_ARTIFACT_CHARS,
     Artifact,
     ArtifactKind,
     CheckRun,
@@ -194,6 +195,21 @@ def test_the_enums_inside_a_model_come_back_as_enums(caplog: pytest.LogCaptureFi
 
     assert back.outcome is StageOutcome.PASSED
     assert back.result.status is Status.COMPLETE
+
+
+def test_a_file_rewritten_within_the_cap_comes_back_as_a_file() -> None:
+    rewritten = RESULT.artifacts[0].with_content("x" * MAX_ARTIFACT_CHARS)
+
+    back = _round_trip({"artifact": rewritten})["artifact"]
+
+    assert isinstance(back, Artifact)
+    assert (back.path, back.kind, len(back.content)) == ("docs/a.md", ArtifactKind.MARKDOWN, 12000)
+
+
+def test_a_rewrite_past_the_cap_is_refused_where_it_is_made() -> None:
+    """``model_copy`` would take it, and the checkpoint would read it back as a dict."""
+    with pytest.raises(ValidationError, match="12000 characters"):
+        RESULT.artifacts[0].with_content("x" * (MAX_ARTIFACT_CHARS + 1))
 
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "checkpoint_40f3527.json"

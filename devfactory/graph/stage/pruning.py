@@ -30,7 +30,6 @@ class TakenOut(NamedTuple):
 
     drafts: list[Artifact]
     notes: list[str]
-    changed: bool = True  # False: every rewrite was past the cap, the drafts are as they were
 
 
 def _tests(count: int) -> str:
@@ -58,11 +57,8 @@ def _taken(
         f"past the {MAX_ARTIFACT_CHARS:,} a file may"
         for path in sorted(over)
     ]
-    rewritten = [
-        d.model_copy(update={"content": fitting[d.path]}) if d.path in fitting else d
-        for d in drafts
-    ]
-    return TakenOut(rewritten, kept, changed=bool(fitting))
+    rewritten = [d.with_content(fitting[d.path]) if d.path in fitting else d for d in drafts]
+    return TakenOut(rewritten, kept)
 
 
 def _anchors(facts: RequirementFacts) -> set[str]:

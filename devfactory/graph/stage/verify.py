@@ -286,7 +286,7 @@ def verify_code(
             )
             pieces = (
                 checked({**files, **{d.path: d.content for d in split.drafts}})
-                if split and split.changed
+                if split and split.drafts != list(drafts)  # unchanged: every rewrite past the cap
                 else found
             )
             taken = without_disagreeing_tests(

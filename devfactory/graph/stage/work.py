@@ -403,7 +403,7 @@ def bind_project_names(
     names = ProjectNames(own, planned, is_tests_file(path), fixtures, sources)
     fixed = repair(RepairKind.PYTHON_IN_PROJECT, drafted.artifact.content, names, off)
     if fixed.notes and len(fixed.content) <= MAX_ARTIFACT_CHARS:
-        drafted.artifact = drafted.artifact.model_copy(update={"content": fixed.content})
+        drafted.artifact = drafted.artifact.with_content(fixed.content)
         drafted.repairs += fixed.notes
 
 
