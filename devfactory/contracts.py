@@ -12,14 +12,7 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from devfactory.runfiles import relative_parts
 
@@ -74,12 +67,10 @@ class Artifact(BaseModel):
         return check_relative_path(value)
 
     def with_content(self, content: str) -> Artifact:
-        """Return this file holding ``content``, checked as any artifact is.
+        """Return this file holding ``content``, validated (``model_copy`` validates nothing).
 
-        ``model_copy(update=...)`` validates nothing: a rewrite past
-        ``MAX_ARTIFACT_CHARS`` taken that way passes its stage and then cannot
-        be read back from the run's checkpoint. This raises
-        ``ValidationError`` at the rewrite instead.
+        A rewrite past the cap taken by ``model_copy`` passed its stage, then
+        failed to load from the run's checkpoint; this raises where it is made.
         """
         return Artifact(path=self.path, kind=self.kind, content=content)
 
