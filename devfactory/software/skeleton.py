@@ -46,6 +46,8 @@ class Unit:
     name: str  # the top-level name it defines
     kind: str
     sentences: tuple[str, ...]  # the requirement's words about it
+    # what the tools around it say of it (a filter's transform: what `text` holds), as lines
+    told: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

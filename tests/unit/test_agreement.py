@@ -395,6 +395,28 @@ def test_the_request_asks_for_the_form_the_settings_choose(values: str) -> None:
     assert "(`tie` takes from 1 to 2 arguments)" in prompt
 
 
+def test_the_tests_request_says_what_the_tools_say_of_the_unit_below_its_signature() -> None:
+    from devfactory.graph.stage.build_loop.model_tests import tests_request
+    from devfactory.settings import get_settings
+    from devfactory.software.requirement import read_requirement
+    from devfactory.software.skeleton import Unit, UnitKind
+
+    settings = get_settings()
+    source = "def tie(rope: str, turns: int = 1) -> str:\n    raise NotImplementedError\n"
+    told = ("`rope` is the whole input, already read.", "`turns` is the option --turns.")
+    plain, said = (
+        str(tests_request(REQUIREMENT, read_requirement(REQUIREMENT), source, unit, settings,
+                          "QA").messages[-1].content)
+        for unit in (Unit("tie", UnitKind.FUNCTION, (WRAPS,)),
+                     Unit("tie", UnitKind.COMMAND, (WRAPS,), told))
+    )  # fmt: skip
+
+    signature = "`def tie(rope: str, turns: int=1) -> str:`"  # as ast.unparse writes it
+    assert f"## The function\n{signature}\n\nWhat the requirement says of it:" in plain
+    assert f"## The function\n{signature}\n{told[0]}\n{told[1]}\n\nWhat the" in said
+    assert said.replace(f"\n{told[0]}\n{told[1]}", "") == plain
+
+
 def test_the_tests_request_sees_a_long_requirement_as_far_as_its_budget() -> None:
     from devfactory.graph.stage.build_loop.model_tests import tests_request
     from devfactory.memory.packing import approx_tokens

@@ -89,6 +89,10 @@ def test_a_filter_cli_reads_and_writes_by_tools_and_asks_the_model_only_for_the_
     assert "def transform(text: str, upper: bool = False, keep: int | None = None) -> str:" in (
         made.source
     )
+    told = made.units[0].told  # what its tests are told: `text` is the input, read
+    assert told[0].startswith("Return, as one string, what the command outputs for the input")
+    assert "(already read from the file or standard input)" in told[0]
+    assert [t.split(" is ")[0] for t in told[1:3]] == ["`upper`", "`keep`"]
     write(tmp_path, "squeeze.py", made.source)
     (tmp_path / "in.txt").write_text("\ufeffa\nb\na\n")  # a byte-order mark is dropped
     stub = run(tmp_path, "squeeze", "in.txt")

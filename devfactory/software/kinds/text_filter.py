@@ -199,20 +199,14 @@ def _parameter(option: Option) -> str:
     return f"{option.dest}: {kind} | None = None"
 
 
-def lines_of(
-    found: Stream,
-    about: list[str],
-    doc: Callable[[list[str], str], str],
-    shown: Sequence[Shown] = (),
-) -> tuple[list[str], list[str]]:
-    """Return the transform's stub and the command's tool-written code, as source lines.
+def told_of(found: Stream) -> list[str]:
+    """Return what the tools around the transform say of it: its input, options and refusal.
 
-    ``doc`` renders a docstring (``skeleton.doc``): the transform's quotes the
-    requirement, which the model reads when it writes the body, and ends with
-    the outputs it shows (``shown``) as calls of the transform, exactly.
+    The command reads the input and writes the result; the transform only
+    turns one text into the other. Its docstring says so, and so does the
+    request for its tests (``Unit.told``), whose calls give it the input's text.
     """
-    params = ", ".join([f"{TEXT}: str", *(_parameter(o) for o in found.options)])
-    told = [
+    return [
         "Return, as one string, what the command outputs for the input `text` (already "
         "read from the file or standard input). Print nothing: the command writes the "
         "string this returns.",
@@ -229,10 +223,23 @@ def lines_of(
             if found.refuses
             else []
         ),
-        "The requirement says:",
-        *about,
     ]
-    written = doc(told, "    ").rstrip("\n")
+
+
+def lines_of(
+    found: Stream,
+    about: list[str],
+    doc: Callable[[list[str], str], str],
+    shown: Sequence[Shown] = (),
+) -> tuple[list[str], list[str]]:
+    """Return the transform's stub and the command's tool-written code, as source lines.
+
+    ``doc`` renders a docstring (``skeleton.doc``): the transform's quotes the
+    requirement, which the model reads when it writes the body, and ends with
+    the outputs it shows (``shown``) as calls of the transform, exactly.
+    """
+    params = ", ".join([f"{TEXT}: str", *(_parameter(o) for o in found.options)])
+    written = doc([*told_of(found), "The requirement says:", *about], "    ").rstrip("\n")
     calls = [f"{e.call(TRANSFORM)} == {e.returned!r}" for e in shown]
     calls = [c for c in calls if '"""' not in c]
     if calls and written.endswith('"""') and written.count('"""') == 2:
@@ -354,7 +361,7 @@ class TextFilter:
         about = about_output(said)
         stub, wiring = lines_of(found, about, doc, shown_outputs(facts, found.options))
         lines += ["", "", *stub, *wiring, "", "", *main_lines(RUNNER)]
-        units.append(Unit(TRANSFORM, UnitKind.COMMAND, tuple(about)))
+        units.append(Unit(TRANSFORM, UnitKind.COMMAND, tuple(about), tuple(told_of(found))))
         return Skeleton(f"{facts.module}.py", tidy(lines), tuple(units))
 
     def examples(self, facts: RequirementFacts) -> ExampleSet:

@@ -101,7 +101,7 @@ def tests_request(
                 requirement=requirement_seen(
                     requirement, f"{unit.name} {' '.join(unit.sentences)}", settings
                 ),
-                signature=signature,
+                function="\n".join([f"`{signature}`", *unit.told]),
                 about="\n".join(f"- {s}" for s in unit.sentences),
                 unit=unit.name,
                 per_sentence=limits.per_sentence,
