@@ -127,9 +127,10 @@ class GenerationSettings(Concern):
     measured with it on and off (docs/quality.md). Unset, every repair is made."""
     behaviour_test_values: Literal["literal", "json"] = "json"
     """How the model writes a behaviour test's arguments and result: as JSON values (`json`: read
-    back by the function's annotations, a list and a tuple compare alike), or as Python literals
-    inside JSON strings (`literal`). On the dev units both embedded models wrote more right tests
-    as JSON (docs/quality.md)."""
+    back by the function's annotations, a list and a tuple compare alike, an object expected of a
+    function returning text compared with the JSON text it returns), or as Python literals inside
+    JSON strings (`literal`). On the dev units both embedded models wrote more right tests as JSON
+    (docs/quality.md)."""
     prose_fact_calls: int = Field(default=1, ge=0, le=4)
     """Model calls asking for the facts the parser left open (no module, or no function, usage
     line or route), after one asking the kind of software and its name; a command line's

@@ -8,8 +8,10 @@ expected result as a literal (or the exception raised). What it writes is a
 (``behaviour_test_values``: both embedded models write more right tests so), a
 ``ProposedValueTests`` object whose arguments and result are JSON values, read
 back as literals (``as_literals``), where a list and a tuple compare alike
-(JSON has no tuple), and a record the code returns (a dataclass's or named
-tuple's ``repr``) is compared by its fields (``record_fields``). ``checked`` keeps
+(JSON has no tuple), a record the code returns (a dataclass's or named
+tuple's ``repr``) is compared by its fields (``record_fields``), and an object
+or array expected of a function that returns ``str`` is the JSON text the
+function returns, compared parsed (``json_text``). ``checked`` keeps
 only the tests code can vouch for the form of: the quote is the requirement's
 own words, both literals parse, the arguments fit the signature, no example of
 the requirement says otherwise, and the caps hold. Whether a test is *right*
@@ -29,6 +31,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -82,16 +85,27 @@ _CONTAINER_NAMES = frozenset({"list", "tuple", "dict", "set", "sequence", "itera
 _CONTAINERS = (list, tuple, dict, set)
 
 
+def _top(annotation: str) -> str:
+    """Return the type an annotation names, lower-cased (``int | None``, ``Optional[int]``: int)."""
+    named = annotation.strip()
+    if named.startswith(("Optional[", "typing.Optional[")) and named.endswith("]"):
+        named = named.split("[", 1)[1][:-1]
+    kinds = [k.strip() for k in named.split("|")]
+    kinds = [k for k in kinds if k != "None"] if "[" not in named else [named]
+    top = kinds[0] if len(kinds) == 1 else named  # a union of two types: neither read
+    return top.split("[", 1)[0].strip().rsplit(".", 1)[-1].lower()
+
+
 def coerced(value: object, annotation: str) -> object:
     """Return a JSON value as a parameter annotated ``annotation`` takes it.
 
     A text is read as a Python literal where the annotation names a number or
-    a container and the text is one (``"1994"`` for an ``int``), or, with no
-    annotation, where the text is a container literal (``"[(1, 3)]"``): a
-    text meant as text stays. A list is a tuple where the annotation says
-    ``tuple``. Anything else is returned as it is.
+    a container, alone or with None (``int | None``), and the text is one
+    (``"1994"`` for an ``int``), or, with no annotation, where the text is a
+    container literal (``"[(1, 3)]"``): a text meant as text stays. A list is a
+    tuple where the annotation says ``tuple``. Anything else is returned as it is.
     """
-    top = annotation.split("[", 1)[0].strip().rsplit(".", 1)[-1].lower()
+    top = _top(annotation)
     if isinstance(value, str) and (top in _NUMBERS or top in _CONTAINER_NAMES or not top):
         ok, read = _literal(value)
         wanted = _NUMBERS.get(top) or _CONTAINERS
@@ -162,6 +176,7 @@ class BehaviourTest:
     expected: str = ""  # a literal, as ``repr`` writes it ("" when it raises)
     raises: str = ""  # an exception's class name
     alike: bool = False  # a list and a tuple compare equal (its values were JSON: no tuple)
+    json_text: bool = False  # the unit returns this object or array as JSON text (``json_text``)
 
 
 @dataclass(frozen=True)
@@ -299,9 +314,10 @@ def checked(
             found.drop(why, test)
             continue
         if isinstance(each, ProposedValueTest):
-            made = replace(made, alike=True)
+            made = replace(made, alike=True, json_text=json_text(each, hints))
         outcome = f"!{made.raises}" if made.raises else made.expected
-        if (said or {}).get((unit, made.arguments), outcome) != outcome:
+        example = (said or {}).get((unit, made.arguments), outcome)
+        if example != outcome and not (made.json_text and passes(example, made)):
             found.drop("contradicting an example", test)
         elif made.arguments in seen:
             found.dropped["repeating a call"] += 1
@@ -337,17 +353,43 @@ def _made(
     return BehaviourTest(unit, quote, repr(values), repr(expected)), ""
 
 
+def json_text(test: ProposedValueTest, hints: Hints | None) -> bool:
+    """Say whether ``test`` expects JSON text: an object or array of a function returning ``str``.
+
+    Asked for the result as a JSON value, a model gives the object a function
+    writes as JSON (a summary printed as one JSON object), not the text of it:
+    read as an object, the test could never pass, as no text equals one.
+    """
+    returns = _top(hints.returns) if hints else ""
+    return returns == "str" and not test.raises.strip() and isinstance(test.expected, dict | list)
+
+
+def _parsed_json(outcome: str) -> tuple[bool, object]:
+    """Return the value of the JSON text a call returned (its ``repr``); (False, None) for other."""
+    ok, got = _literal(outcome)
+    if not ok or not isinstance(got, str):
+        return False, None
+    try:
+        return True, json.loads(got)
+    except ValueError:
+        return False, None
+
+
 def passes(outcome: str, test: BehaviourTest, written: Callable[[str], str] | None = None) -> bool:
     """Say whether a call's ``outcome`` (a ``repr`` or ``!Name``) is what ``test`` expects.
 
     Results are compared as values (both sides read back as literals where they
     can be); ``written`` compares them as the program writes them instead (a
-    filter adds a final newline to its transform's result).
+    filter adds a final newline to its transform's result). JSON text
+    (``json_text``) is compared parsed, however it is spaced.
     """
     if test.raises:
         return outcome == f"!{test.raises}"
     if not outcome or outcome.startswith("!"):
         return False
+    if test.json_text:
+        ok, got = _parsed_json(outcome)
+        return ok and _lists(got) == _lists(_literal(test.expected)[1])
     if written is not None:
         return written(outcome) == written(test.expected)
     ok, got = _literal(outcome)
@@ -468,7 +510,7 @@ def as_passed(outcome: str, test: BehaviourTest) -> BehaviourTest:
     A test whose values came as JSON may expect a list where the code returns a
     tuple; written out as a pytest assert it must hold as plain values.
     """
-    if test.raises:
+    if test.raises or test.json_text:  # JSON text is asserted parsed (``render``)
         return test
     if not _literal(outcome)[0]:  # a record: the test asserts the record the code gave
         return replace(test, expected=outcome, alike=False) if record_fields(outcome) else test
@@ -496,8 +538,9 @@ def render(tests: Sequence[BehaviourTest], module: str, source: str) -> str | No
     """Render ``tests`` as a pytest module importing ``module`` (None when there are none).
 
     Each test is one ``assert`` (or ``pytest.raises``) with its quoted sentence as
-    a comment. An exception that is no builtin is imported from the module, and
-    a test raising one the module (``source``) does not define is left out.
+    a comment; JSON text is asserted as the value ``json.loads`` reads. An
+    exception that is no builtin is imported from the module, and a test raising
+    one the module (``source``) does not define is left out.
     """
     own = _defined(source)
     kept = [
@@ -519,7 +562,9 @@ def render(tests: Sequence[BehaviourTest], module: str, source: str) -> str | No
         "from __future__ import annotations",
         "",
     ]
-    lines += ["import pytest", ""] if any(t.raises for t in kept) else []
+    modules = [m for m, used in (("json", any(t.json_text for t in kept)),
+                                 ("pytest", any(t.raises for t in kept))) if used]  # fmt: skip
+    lines += [*(f"import {m}" for m in modules), ""] if modules else []
     lines.append(f"from {module} import {', '.join(names)}")
     taken: Counter[str] = Counter()
     for test in kept:
@@ -530,7 +575,8 @@ def render(tests: Sequence[BehaviourTest], module: str, source: str) -> str | No
         if test.raises:
             lines += [f"    with pytest.raises({test.raises}):", f"        {call}"]
         else:
-            lines.append(f"    assert {call} == {test.expected}")
+            got = f"json.loads({call})" if test.json_text else call
+            lines.append(f"    assert {got} == {test.expected}")
     source_text = "\n".join(lines) + "\n"
     ast.parse(source_text)
     return source_text

@@ -238,6 +238,74 @@ def test_json_text_is_read_as_the_annotation_says_and_text_meant_as_text_stays()
     assert (literal.arguments, literal.expected) == ("(7, [(1, 2)])", "(1, 2)")
 
 
+def test_an_optional_annotation_reads_a_text_as_the_type_beside_none() -> None:
+    assert coerced("3", "int | None") == 3 and coerced("3", "Optional[int]") == 3
+    assert coerced("[1]", "list[int] | None") == [1]
+    assert coerced("3", "int | str") == "3"  # a union of two types: neither is read
+    assert coerced("3", "str | None") == "3"
+
+
+SUMMARY = "def summary(text: str, top: int | None = None) -> str:\n    ...\n"
+
+
+def test_an_object_expected_of_a_function_returning_text_is_its_json_text() -> None:
+    # a command's transform returns the JSON it prints: the model gives the object, not its text
+    hints = hints_of(SUMMARY, "summary")
+    shown = {"lines": 2, "top": [["a", 2]]}
+    found = checked(
+        [
+            ProposedValueTest(sentence=WRAPS, arguments=["a\na", "1"], expected=shown, raises=""),
+            ProposedValueTest(sentence=WRAPS, arguments=["b"], expected={"lines": 9}, raises=""),
+            ProposedValueTest(sentence=WRAPS, arguments=["c"], expected=[1], raises=""),
+            ProposedValueTest(sentence=WRAPS, arguments=["d"], expected="x", raises=""),
+        ],
+        unit="summary", requirement=REQUIREMENT, takes=(1, 2), limits=Limits(4, 4),
+        said={("summary", "('b',)"): repr('{"lines": 1}\n'), ("summary", "('c',)"): "'[1]'"},
+        hints=hints,
+    )  # fmt: skip
+    assert [(t.arguments, t.json_text) for t in found.tests] == [
+        ("('a\\na', 1)", True),  # the option's text read as the int it annotates
+        ("('c',)", True),  # an example's text with the same value does not contradict it
+        ("('d',)", False),  # a text expected of a text is compared as text
+    ]
+    assert dict(found.dropped) == {"contradicting an example": 1}  # {"lines": 9} against 1
+    test = found.tests[0]
+    assert passes(repr('{"lines":2,"top":[["a",2]]}'), test)  # however it is spaced
+    assert passes(repr('{\n  "top": [["a", 2]],\n  "lines": 2\n}\n'), test, str.upper)
+    assert not passes(repr('{"lines": 3, "top": [["a", 2]]}'), test)
+    assert not passes(repr(str(shown)), test) and not passes(repr(shown), test)  # no JSON text
+    assert not passes('\'{"lines": 2, "top": [["a", 2]\'', test)  # a text cut short
+    assert as_passed(repr('{"lines":2,"top":[["a",2]]}'), test) is test
+
+
+def test_json_text_is_asserted_parsed_in_the_agreed_tests(tmp_path: Path) -> None:
+    module = (
+        "import json\n\n\ndef summary(text: str, top: int | None = None) -> str:\n"
+        "    return json.dumps({'lines': len(text.splitlines())}, indent=2)\n"
+    )
+    tests = [
+        BehaviourTest("summary", WRAPS, "('a\\nb',)", "{'lines': 2}", alike=True, json_text=True),
+        BehaviourTest("summary", "below zero raises", "('',)", raises="ValueError"),
+    ]
+    source = render(tests, "digest", module)
+    assert source is not None
+    assert "import json\nimport pytest\n" in source
+    assert "    assert json.loads(summary('a\\nb')) == {'lines': 2}\n" in source
+    (tmp_path / "digest.py").write_text(module)
+    (tmp_path / "test_agreed.py").write_text(render(tests[:1], "digest", module) or "")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_agreed.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (tmp_path / "digest.py").write_text(module.replace("len(text.splitlines())", "1"))
+    failed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_agreed.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert failed.returncode == 1, failed.stdout
+
+
 def test_json_lists_match_tuples_and_the_kept_test_says_what_the_code_returned() -> None:
     pair = BehaviourTest("f", "q", "(1,)", "[1, [2, 3]]", alike=True)
     assert passes("(1, (2, 3))", pair) and passes("[1, [2, 3]]", pair)
