@@ -35,6 +35,7 @@ from typing import Literal, Protocol
 from devfactory.runfiles import RefusedFileError, read_file, remove_tree
 from devfactory.sandbox import seccomp
 from devfactory.sandbox.commands import Smoke, check_modules, pytest_argv
+from devfactory.sandbox.drivers.calls import RESULT_CHARS
 from devfactory.sandbox.environments import Environment, validate_dependencies
 from devfactory.sandbox.index_proxy import parse_networks
 from devfactory.sandbox.indexes import parse_hosts
@@ -272,7 +273,7 @@ class Sandbox:
         outcomes = found.get("outcomes")
         if not isinstance(outcomes, list) or len(outcomes) != len(arguments):
             return []
-        return [str(o)[:300] for o in outcomes]
+        return [str(o)[:RESULT_CHARS] for o in outcomes]
 
     def run_driver(
         self,

@@ -465,6 +465,19 @@ def test_output_is_bounded(sandbox: Sandbox, env: Environment, workspace: Path) 
     assert "line 199999" in result.output and "line 0\n" not in result.output
 
 
+def test_a_call_gives_each_result_whole_up_to_its_cap(
+    sandbox: Sandbox, env: Environment, workspace: Path
+) -> None:
+    from devfactory.sandbox.drivers.calls import RESULT_CHARS
+
+    write(workspace, {"longs.py": "def text(n):\n    if n < 0:\n        raise KeyError(n)\n"
+                                 "    return 'x' * n\n"})  # fmt: skip
+    near, past = RESULT_CHARS - 10, RESULT_CHARS * 2
+    got = sandbox.call(workspace, env, "longs", "text", [f"({near},)", f"({past},)", "(-1,)"])
+    assert got[0] == repr("x" * near)  # a JSON text or a record this long is compared whole
+    assert got[1] == repr("x" * past)[:RESULT_CHARS] and got[2] == "!KeyError"
+
+
 def test_stdin_reaches_the_command(sandbox: Sandbox, env: Environment, workspace: Path) -> None:
     argv = ["python", "-c", "import sys; print(sys.stdin.read().upper())"]
     result = sandbox.run(argv, workspace=workspace, env=env, stdin="hello sandbox")

@@ -6,8 +6,9 @@ Run inside the sandbox, with the project's environment::
 
 ``ARGS_JSON`` is a JSON list of argument tuples written as Python literals
 (``"([(1, 3)],)"``). For each, REPORT_JSON gets the ``repr`` of the result
-(cut to 300 characters) or ``!ExceptionName`` when the call raised, or
-``!timeout`` past one second. Standard library only; nothing is written to
+(cut to ``RESULT_CHARS``: a result is compared whole, as a record or as JSON
+text, so a cut one passes no test) or ``!ExceptionName`` when the call raised,
+or ``!timeout`` past one second. Standard library only; nothing is written to
 the workspace.
 """
 
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 
 SECONDS = 1
-RESULT_CHARS = 300
+RESULT_CHARS = 2_000
 
 
 class _Timeout(Exception):
