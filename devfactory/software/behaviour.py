@@ -40,7 +40,7 @@ from typing import Annotated, NamedTuple
 
 from pydantic import BaseModel, Field, JsonValue, WithJsonSchema
 
-from devfactory.contracts import Artifact, ArtifactKind
+from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, ArtifactKind
 from devfactory.software.examples import Example
 from devfactory.software.plan import BuildPlan
 from devfactory.software.skeleton import Skeleton
@@ -618,10 +618,19 @@ def _defined(source: str) -> set[str]:
 def agreed_file(
     plan: BuildPlan | None, made: Skeleton, source: str, tests: list[BehaviourTest]
 ) -> list[Artifact]:
-    """Return QA's starting tests, when the plan has their file: the model's the code passes."""
+    """Return QA's starting tests, when the plan has their file: the model's the code passes.
+
+    A file past the characters an artifact may hold loses its longest tests
+    until it fits (a result is kept up to 2,000 characters, and units add up).
+    """
     if plan is None or not any(f.path == PATH for f in plan.files):
         return []
-    content = render(tests, made.path.removesuffix(".py").replace("/", "."), source)
+    module = made.path.removesuffix(".py").replace("/", ".")
+    kept = list(tests)
+    content = render(kept, module, source)
+    while content is not None and len(content) > MAX_ARTIFACT_CHARS:
+        kept.remove(max(kept, key=lambda t: len(t.arguments) + len(t.expected)))
+        content = render(kept, module, source)
     if content is None:
         return []
     return [Artifact(path=PATH, kind=ArtifactKind.PYTHON, content=content)]

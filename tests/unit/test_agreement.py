@@ -306,6 +306,29 @@ def test_json_text_is_asserted_parsed_in_the_agreed_tests(tmp_path: Path) -> Non
     assert failed.returncode == 1, failed.stdout
 
 
+def test_the_agreed_tests_file_keeps_within_the_artifact_cap_dropping_its_longest_tests() -> None:
+    from devfactory.contracts import MAX_ARTIFACT_CHARS
+    from devfactory.software.behaviour import PATH, agreed_file
+    from devfactory.software.plan import BuildPlan
+    from devfactory.software.skeleton import Skeleton
+
+    plan = BuildPlan.model_validate(
+        {"kind": "library", "summary": "Ties knots.", "test_command": "pytest -q", "files": [
+            {"path": "knots.py", "role": "code", "owner": "backend-engineering", "purpose": "it"},
+            {"path": PATH, "role": "tests", "owner": "qa-engineering", "purpose": "tests"}]}
+    )  # fmt: skip
+    made = Skeleton("knots.py", "def tie(rope, turns=1):\n    ...\n", ())
+    short = [BehaviourTest("tie", WRAPS, f"('{n}',)", f"'[{n}]'") for n in "abc"]
+    long = [BehaviourTest("tie", WRAPS, f"('{n}',)", repr(n * 1_990)) for n in "defghij"]
+    [whole] = agreed_file(plan, made, made.source, [*short, *long[:2]])
+    assert whole.content.count("def test_tie_") == 5  # within the cap: every test
+    [cut] = agreed_file(plan, made, made.source, [*short, *long])  # 7 x 2,000 characters
+    assert len(cut.content) <= MAX_ARTIFACT_CHARS
+    assert all(f"assert tie('{n}') == '[{n}]'" in cut.content for n in "abc")  # the short kept
+    assert 3 < cut.content.count("def test_tie_") < 10  # some of the long ones dropped, not all
+    assert agreed_file(None, made, made.source, short) == []
+
+
 def test_json_lists_match_tuples_and_the_kept_test_says_what_the_code_returned() -> None:
     pair = BehaviourTest("f", "q", "(1,)", "[1, [2, 3]]", alike=True)
     assert passes("(1, (2, 3))", pair) and passes("[1, [2, 3]]", pair)
