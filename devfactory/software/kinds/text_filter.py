@@ -200,12 +200,7 @@ def _parameter(option: Option) -> str:
 
 
 def told_of(found: Stream) -> list[str]:
-    """Return what the tools around the transform say of it: its input, options and refusal.
-
-    The command reads the input and writes the result; the transform only
-    turns one text into the other. Its docstring says so, and so does the
-    request for its tests (``Unit.told``), whose calls give it the input's text.
-    """
+    """Return what its docstring and its tests' request (``Unit.told``) say of the transform."""
     return [
         "Return, as one string, what the command outputs for the input `text` (already "
         "read from the file or standard input). Print nothing: the command writes the "
