@@ -255,6 +255,18 @@ def test_an_option_at_its_default_or_given_a_count_in_words_makes_an_output_exam
     assert len(negative) == 1 and "'--dim', '-1'" in negative[0]
 
 
+def test_an_example_in_parentheses_is_the_commands_only_where_its_clause_is_of_the_whole() -> None:
+    # a clause of the input's lines: the example is the command on a one-line input
+    whole = _shown("Each line is printed backwards (`abc` becomes `cba`).")
+    assert len(whole) == 1 and "assert done.stdout in ('cba\\n', 'cba')" in whole[0]
+    # a part the words name (a header cell's key): one step, not the command's output
+    assert (
+        _shown('Keys: each header cell lower-cased (`" Unit Price"` becomes `unit_price`).') == []
+    )
+    # parentheses closed before the example: read as any other sentence
+    assert len(_shown('Each cell (a word) is kept, so "red" becomes "RED".')) == 1
+
+
 @pytest.mark.parametrize(
     "sentence",
     [

@@ -7,7 +7,9 @@ clause before them gives. Each is a test that runs the command on that input
 (``Shown.call``). Only what the words settle is read: "with the default margin"
 (the option not given) and "with a margin of 2" (``--margin 2``) are read, but
 an option in other words, a count in words or a flag the command does not have
-makes no example.
+makes no example. Nor does an example in parentheses of a part the words name
+("each header cell lower-cased (`" Unit Price"` becomes `unit_price`)"): it shows
+one step, not what the command prints for that input.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _SHOWN_AS = re.compile(
     r"|prints|outputs|gives|yields)\s*:?\s*$",
     re.I,
 )
+# The input or output as a whole, or its lines: what an example in parentheses may show whole
+_WHOLE = re.compile(r"\b(?:input|text|file|contents?|lines?|output|prints?|printed)\b", re.I)
 _GIVEN_FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
 _ESCAPE = re.compile(r"\\([tn\\\"])")
 
@@ -118,13 +122,29 @@ def _given(clause: str, options: tuple[Option, ...]) -> list[tuple[str, Option, 
     return given
 
 
+def _of_a_part(sentence: str, at: int) -> bool:
+    """Whether the example at ``at`` stands in parentheses that show a part, not the whole.
+
+    "Each line is reversed (`abc` becomes `cba`)" shows the command on a one-line
+    input; "each header cell lower-cased (`" Unit Price"` becomes `unit_price`)"
+    shows one cell's name, which is not what the command prints for a file holding
+    that cell. Only a clause that speaks of the input, its text or lines, or the
+    output lets an example in parentheses stand for the whole command.
+    """
+    opened = sentence.rfind("(", 0, at)
+    if opened < 0 or sentence.rfind(")", 0, at) > opened:
+        return False
+    return not _WHOLE.search(sentence[:opened])
+
+
 def shown_outputs(facts: RequirementFacts, options: tuple[Option, ...]) -> list[Shown]:
     r"""Return the outputs the requirement shows for an input, in its words.
 
     'the input "a\nb" is printed as "1 a\n2 b"', 'with --upper, "hi" becomes
     "HI"': two quoted texts with what the command does between them, and the
     options the clause before them gives. An example naming an option the
-    command does not have, or one only in words, is no example.
+    command does not have, or one only in words, is no example; nor is one in
+    parentheses that shows a part of the input (``_of_a_part``).
     """
     shown_all: list[Shown] = []
     seen: set[tuple[str, ...]] = set()
@@ -133,6 +153,8 @@ def shown_outputs(facts: RequirementFacts, options: tuple[Option, ...]) -> list[
         start = 0
         for given, shown in zip(quoted, quoted[1:], strict=False):
             if given.start() < start or not _SHOWN_AS.match(sentence[given.end() : shown.start()]):
+                continue
+            if _of_a_part(sentence, given.start()):
                 continue
             said = _given(sentence[start : given.start()], options)
             start = shown.end()
