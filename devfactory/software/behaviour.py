@@ -218,11 +218,14 @@ def normalised(text: str) -> str:
     return " ".join(text.replace("`", "").split())
 
 
+VARIADIC = 1_000  # the most arguments ``arity`` gives a ``*args``: no bound
+
+
 def arity(definition: str, name: str) -> tuple[int, int] | None:
     """Return how many positional arguments ``name`` in ``definition`` takes (fewest, most).
 
     None when ``definition`` does not parse or defines no such function; a
-    ``*args`` has no upper bound (given as a large number).
+    ``*args`` has no upper bound (given as ``VARIADIC``).
     """
     try:
         tree = ast.parse(definition)
@@ -231,7 +234,7 @@ def arity(definition: str, name: str) -> tuple[int, int] | None:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
             positional = [*node.args.posonlyargs, *node.args.args]
-            most = 1_000 if node.args.vararg is not None else len(positional)
+            most = VARIADIC if node.args.vararg is not None else len(positional)
             return len(positional) - len(node.args.defaults), most
     return None
 

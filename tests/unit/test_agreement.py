@@ -474,6 +474,7 @@ def test_the_request_asks_for_the_form_the_settings_choose(values: str) -> None:
         from devfactory.models.server_chat import json_schema_grammar
 
         assert asked.form is ProposedValueTests and arguments["type"] == "array"
+        assert (arguments["minItems"], arguments["maxItems"]) == (1, 2)  # as many as it takes
         assert "as a JSON array of values" in prompt and "Python literal" not in prompt
         grammar = json_schema_grammar(json.dumps(asked.schema, sort_keys=True)).splitlines()
         assert (
@@ -483,7 +484,40 @@ def test_the_request_asks_for_the_form_the_settings_choose(values: str) -> None:
     else:
         assert asked.form is ProposedTests and arguments["type"] == "string"
         assert "as a Python literal tuple" in prompt and "JSON array" not in prompt
-    assert "(`tie` takes from 1 to 2 arguments)" in prompt
+    assert "(`tie` takes from 1 to 2 arguments, in this order: `rope`, `turns`)" in prompt
+
+
+def test_a_calls_values_are_bounded_by_the_units_arity_in_the_grammar_itself() -> None:
+    import json
+
+    from devfactory.graph.stage.build_loop.model_tests import tests_request
+    from devfactory.models.server_chat import json_schema_grammar
+    from devfactory.settings import get_settings
+    from devfactory.software.requirement import read_requirement
+    from devfactory.software.skeleton import Unit, UnitKind
+
+    settings = get_settings().with_overrides(behaviour_test_values="json")
+    unit = Unit("tie", UnitKind.FUNCTION, (WRAPS,))
+
+    def request(source: str) -> tuple[dict[str, object], str, str]:
+        asked = tests_request(REQUIREMENT, read_requirement(REQUIREMENT), source, unit, settings,
+                              "QA")  # fmt: skip
+        arguments = asked.schema["properties"]["tests"]["items"]["properties"]["arguments"]
+        grammar = json_schema_grammar(json.dumps(asked.schema, sort_keys=True))
+        return arguments, grammar, str(asked.messages[-1].content)
+
+    body = "    raise NotImplementedError\n"
+    two, grammar, prompt = request(f"def tie(text: str, by: str) -> str:\n{body}")
+    assert (two["minItems"], two["maxItems"]) == (2, 2)
+    assert "takes exactly 2 arguments, in this order: `text`, `by`" in prompt
+    # the grammar admits two values and no third (llama.cpp writes the bound out)
+    arguments_rule = next(
+        r for r in grammar.splitlines() if r.startswith("tests-item-arguments ::=")
+    )
+    assert arguments_rule.count('"," space') == 1, arguments_rule
+    many, _, prompt = request(f"def tie(rope: str, *knots: int) -> str:\n{body}")
+    assert many["minItems"] == 1 and "maxItems" not in many  # a *args has no bound
+    assert "takes 1 or more arguments, in this order: `rope`, `*knots`" in prompt
 
 
 def test_the_tests_request_says_what_the_tools_say_of_the_unit_below_its_signature() -> None:

@@ -30,6 +30,7 @@ from devfactory.models.fanout import at_once, in_order
 from devfactory.models.io import JsonSchema, ask_structured, grammar_schema
 from devfactory.settings import Settings
 from devfactory.software.behaviour import (
+    VARIADIC,
     BehaviourTest,
     Checked,
     Hints,
@@ -82,17 +83,22 @@ def tests_request(
         settings.generation.behaviour_tests_per_sentence,
         settings.generation.behaviour_tests_per_unit,
     )
-    signature, takes = _signature(skeleton_source, unit.name)
+    signature, takes, names = _signature(skeleton_source, unit.name)
     form = (
         ProposedValueTests if settings.generation.behaviour_test_values == "json" else ProposedTests
     )
     values = render_prompt(
         f"behaviour_values_{settings.generation.behaviour_test_values}",
         unit=unit.name,
-        takes=_takes(takes),
+        takes=_takes(takes, names),
     )
     schema = grammar_schema(form)
     schema["properties"]["tests"]["maxItems"] = limits.per_unit
+    if form is ProposedValueTests:  # a call gives as many values as the unit takes
+        arguments = schema["properties"]["tests"]["items"]["properties"]["arguments"]
+        arguments["minItems"] = takes[0]
+        if takes[1] < VARIADIC:
+            arguments["maxItems"] = takes[1]
     messages: list[BaseMessage] = [
         SystemMessage(render_prompt("behaviour_system", team_name=team_name)),
         HumanMessage(
@@ -196,20 +202,32 @@ def agreed(
     return pool[choice.index], choice, kept
 
 
-def _signature(source: str, name: str) -> tuple[str, tuple[int, int]]:
-    """Return ``name``'s ``def`` line in the skeleton and how many arguments it takes."""
+def _signature(source: str, name: str) -> tuple[str, tuple[int, int], tuple[str, ...]]:
+    """Return ``name``'s ``def`` line in the skeleton, how many arguments it takes, and their names.
+
+    The names are the positional parameters in order, a ``*args`` last as ``*args``.
+    """
     takes = arity(source, name) or (0, 0)
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.FunctionDef) and node.name == name:
             head = copy.copy(node)
             head.body, head.decorator_list = [ast.Expr(ast.Constant(...))], []
-            return ast.unparse(head).split("\n")[0], takes
-    return f"def {name}(...)", takes
+            names = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+            if node.args.vararg is not None:
+                names.append(f"*{node.args.vararg.arg}")
+            return ast.unparse(head).split("\n")[0], takes, tuple(names)
+    return f"def {name}(...)", takes, ()
 
 
-def _takes(takes: tuple[int, int]) -> str:
-    """Say how many arguments a call gives, for the prompt."""
+def _takes(takes: tuple[int, int], names: Sequence[str] = ()) -> str:
+    """Say how many arguments a call gives, and which in order, for the prompt."""
     fewest, most = takes
     if fewest == most:
-        return f"exactly {fewest} argument{'s' if fewest != 1 else ''}"
-    return f"from {fewest} to {most} arguments"
+        said = f"exactly {fewest} argument{'s' if fewest != 1 else ''}"
+    elif most >= VARIADIC:
+        said = f"{fewest} or more arguments"
+    else:
+        said = f"from {fewest} to {most} arguments"
+    if not names:
+        return said
+    return f"{said}, in this order: {', '.join(f'`{n}`' for n in names)}"
