@@ -101,10 +101,13 @@ class Option:
     required: bool
     sentences: tuple[str, ...] = ()
     default: str | None = None  # its value when not given, where the words say it ("3")
+    stored: str = ""  # the attribute its usage line names it by (``-o OUTPUT``: output), if any
 
     @property
     def dest(self) -> str:
-        """Return the attribute argparse stores it under."""
+        """Return the attribute argparse stores it under (``stored``, else its flag's name)."""
+        if self.stored:
+            return self.stored
         long = next((f for f in self.flags if f.startswith("--")), self.flags[0])
         return long.lstrip("-").replace("-", "_")
 
@@ -179,6 +182,38 @@ class UsageLine:
     # True when the requirement states it in words and ``line`` is the parser's rendering of
     # them, never words the requirement wrote (what quotes the requirement must not quote it)
     synthesised: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", _stored_by_value(self.positionals, self.options))
+
+
+def _stored_by_value(
+    positionals: tuple[Positional, ...], options: tuple[Option, ...]
+) -> tuple[Option, ...]:
+    """Name each option given by a short flag alone after its value (``-o OUTPUT``: ``output``).
+
+    argparse would store ``-o OUTPUT`` as ``o``; a person writing the parser, and the
+    tests a model writes of it, name it as the usage line does. A name that is no
+    identifier, a keyword, one letter, or already another argument's keeps the flag's.
+    """
+    taken = {p.dest for p in positionals} | {o.dest for o in options if o.stored or _long(o)}
+    named: list[Option] = []
+    for option in options:
+        name = (option.metavar or "").lower()
+        if option.stored or _long(option) or not _storable(name) or name in taken:
+            named.append(option)
+            continue
+        taken.add(name)
+        named.append(replace(option, stored=name))
+    return tuple(named)
+
+
+def _long(option: Option) -> bool:
+    return any(f.startswith("--") for f in option.flags)
+
+
+def _storable(name: str) -> bool:
+    return len(name) > 1 and name.isidentifier() and not keyword.iskeyword(name) and name != "help"
 
 
 @dataclass(frozen=True)

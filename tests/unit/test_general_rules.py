@@ -17,6 +17,7 @@ seven to it with the comparison ``test_boundaries`` holds the rules to.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -229,6 +230,30 @@ def test_a_positionals_attribute_is_a_plural_for_many_and_never_a_keyword() -> N
     assert Positional("ACCOUNT", many=True).dest == "accounts"
     assert Positional("LINES", many=True).dest == "lines"
     assert Positional("FROM").dest == "from_"
+
+
+@pytest.mark.parametrize(
+    ("line", "argv", "dests"),
+    [
+        ("INPUT [-o OUTPUT] [--delimiter CHAR]", "a -o b --delimiter ;", ["output", "delimiter"]),
+        ("[-w WIDTH] [-q]", "-w 3 -q", ["width", "q"]),  # a switch keeps its letter
+        ("[-i FILE] [-o FILE]", "-i a -o b", ["file", "o"]),  # a name once
+        ("OUTPUT [-o OUTPUT]", "a -o b", ["o"]),  # the positional's already
+        ("[-d WIDTH] [--width N]", "-d 1 --width 2", ["d", "width"]),  # a long flag's already
+        ("[-i IN] [-n N] [-o|--out OUT]", "-i a -n 1 -o b", ["i", "n", "out"]),  # keyword, letter
+    ],
+)
+def test_an_option_given_by_a_short_flag_alone_is_stored_by_its_values_name(
+    line: str, argv: str, dests: list[str]
+) -> None:
+    from devfactory.software.kinds.command_line import parser_lines
+
+    facts = read_requirement(f"Start `python -m lamps {line}`.")
+    assert [o.dest for o in facts.options] == dests
+    namespace: dict[str, Any] = {}  # the parser the tools write stores each under that name
+    exec("import argparse\n" + "\n".join(parser_lines(facts, "lamps")), namespace)
+    parsed = vars(namespace["build_parser"]().parse_args(argv.split()))
+    assert set(dests) <= set(parsed), parsed
 
 
 def test_subcommands_are_lowercase_first_words_and_an_outline_of_them_drops() -> None:
