@@ -23,7 +23,7 @@ from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
 
-from devfactory.contracts import Hop, StageRecord
+from devfactory.contracts import Escalation, StageRecord
 
 
 class Event(BaseModel):
@@ -159,19 +159,13 @@ class DraftSaved(Event):
     units: int  # the module's units
 
 
-class ClarificationRouted(Event):
-    """A team's question went to the broker: answered, or escalated to a person."""
+class ClarificationRouted(Event, Escalation):
+    """A team's question went to the broker: answered, or escalated to a person.
+
+    Its fields are an escalation's (``contracts.Escalation``): the ledger's entry.
+    """
 
     event: Literal["clarification"] = "clarification"
-    key: str
-    asker: str
-    target: str
-    question: str
-    attempt: int
-    outcome: str
-    reason: str = ""
-    hops: list[Hop] = Field(default_factory=list)
-    answered_by: str = ""
 
 
 class FactsExtracted(Event):
