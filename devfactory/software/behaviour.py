@@ -34,7 +34,7 @@ import copy
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Annotated, NamedTuple
 
@@ -218,6 +218,8 @@ def normalised(text: str) -> str:
     return " ".join(text.replace("`", "").split())
 
 
+_EXCEPTION = re.compile(r"\b([A-Z][A-Za-z]*(?:Error|Exception))\b")
+
 VARIADIC = 1_000  # the most arguments ``arity`` gives a ``*args``: no bound
 
 
@@ -293,15 +295,18 @@ def checked(
     limits: Limits,
     said: dict[tuple[str, str], str] | None = None,
     hints: Hints | None = None,
+    raisable: Collection[str] = (),
 ) -> Checked:
     """Keep the proposed tests of ``unit`` whose form code can vouch for; count the others.
 
     A test is dropped when its quote (at least ``MIN_QUOTE_WORDS`` words) is not
     in the requirement, whitespace-normalised; when its arguments or expected
     value is no Python literal, or its exception no class name; when the
-    arguments do not fit ``takes`` (fewest, most); when an example of the
-    requirement (``said``, from ``examples_said``) gives the same call another
-    outcome; when it repeats an earlier test's call; or past the caps. A test
+    arguments do not fit ``takes`` (fewest, most); when it expects an exception
+    the words never name though they name some (``raisable``: the requirement's
+    and what the tools say of the unit); when an example of the requirement
+    (``said``, from ``examples_said``) gives the same call another outcome; when
+    it repeats an earlier test's call; or past the caps. A test
     with JSON values is read as literals first, as the unit's ``hints`` say
     (``ProposedValueTest.as_literals``).
     """
@@ -315,6 +320,9 @@ def checked(
         made, why = _made(test, unit, quote, text, takes)
         if made is None:
             found.drop(why, test)
+            continue
+        if made.raises and raisable and made.raises not in raisable:
+            found.drop("raising what the requirement never names", test)
             continue
         if isinstance(each, ProposedValueTest):
             made = replace(made, alike=True, json_text=json_text(each, hints))
@@ -331,6 +339,17 @@ def checked(
             per_quote[quote] += 1
             found.tests.append(made)
     return found
+
+
+def raisable(*texts: str) -> frozenset[str]:
+    """Return the exception classes ``texts`` name (``ValueError``): what a test may expect raised.
+
+    Given the requirement and what the tools say of a unit (a filter's transform
+    refuses with ``ValueError``), a test expecting another class asks what the
+    words never settle (``TypeError`` of a call the requirement says nothing
+    against). Empty when they name none: then no class is refused.
+    """
+    return frozenset(m[1] for text in texts for m in _EXCEPTION.finditer(text))
 
 
 def _made(

@@ -182,6 +182,29 @@ def test_a_bad_test_is_dropped_and_counted(test: ProposedTest, why: str) -> None
     assert kept == [] and dropped == {why: 1}
 
 
+def test_a_raise_the_words_never_name_is_dropped_where_they_name_some() -> None:
+    from devfactory.software.behaviour import raisable
+
+    named = raisable(REQUIREMENT, "To refuse the input, raise `ValueError(message)`.")
+    assert named == {"ValueError"}
+    below = "A turn count below zero raises `ValueError`."
+    tests = [
+        _test(below, "('b', -1)", "", "ValueError"),
+        _test(below, "('b', -2)", "", "TypeError"),  # a class no word names
+        _test(WRAPS, "(3, 1)", "", "AttributeError"),
+    ]
+    found = checked(
+        tests, unit="tie", requirement=REQUIREMENT, takes=(1, 2), limits=LIMITS, raisable=named
+    )
+    assert [t.raises for t in found.tests] == ["ValueError"]
+    assert dict(found.dropped) == {"raising what the requirement never names": 2}
+    # words that name no exception refuse none
+    unnamed = checked(
+        tests, unit="tie", requirement=REQUIREMENT, takes=(1, 2), limits=LIMITS, raisable=()
+    )
+    assert len(unnamed.tests) == 3 and raisable("It exits 2 on a bad line.") == frozenset()
+
+
 def test_the_caps_per_sentence_and_per_unit_hold_and_repeats_are_dropped() -> None:
     wraps = [_test(arguments=f"('b', {n})", expected=f"'{'[' * n}b{']' * n}'") for n in range(4)]
     raising = "A turn count below zero raises `ValueError`."

@@ -19,6 +19,9 @@ part of the interface the tests are asked to check (``main`` and the transform).
 
 A filter is planned, tested and smoke-run as a command line (``command_line.py``):
 only its skeleton differs.
+
+Why one module: what the requirement says of the filter (its input, output, options,
+statuses and refusals) is read for the skeleton written here and nowhere else.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ _REFUSED_INPUT = re.compile(
     r"\b(?:invalid|malformed|bad|refus\w*|reject\w*)\s+(?:input|line|value|number|data|text)",
     re.I,
 )
+_INPUT_FAULT = re.compile(_ERRORS.pattern.replace("errors?|", "") + r"|\bcannot be parsed\b", re.I)
+_CLAUSE = re.compile(r"[,;:]|\bor\b")
 _ABOUT_MESSAGES = re.compile(r"stderr|standard error|message", re.I)
 _PREFIXED = re.compile(r"`([A-Za-z][\w-]*):(?:\s[^`]*)?`")  # `oops: <message>`, `oops:`
 _READING = r"\b(?:reads?|opens?|loads?|takes?|accepts?)\b"  # a verb that takes the input in
@@ -93,8 +98,13 @@ def _says_refused(facts: RequirementFacts) -> bool:
     """
     return any(
         code.code not in (0, 2)
-        and _ERRORS.search(code.meaning)
-        and not _READ_FAILS.search(code.meaning)
+        and (
+            (_ERRORS.search(code.meaning) and not _READ_FAILS.search(code.meaning))
+            or any(  # one status for both: "a glow not a number, or a file it cannot open"
+                _INPUT_FAULT.search(c) and not _READ_FAILS.search(c)
+                for c in _CLAUSE.split(code.meaning)
+            )
+        )
         for code in facts.exit_codes
     ) or any(_REFUSED_INPUT.search(s) for s in facts.sentences)
 

@@ -46,6 +46,7 @@ from devfactory.software.behaviour import (
     hints_of,
     matrix,
     passes,
+    raisable,
 )
 from devfactory.software.kinds import Comparison, examples
 from devfactory.software.requirement import RequirementFacts
@@ -64,6 +65,7 @@ class TestsRequest:
     limits: Limits
     form: type[ProposedTests] | type[ProposedValueTests]  # what the reply is decoded as
     hints: Hints  # the unit's annotations, that JSON values are read by
+    raisable: frozenset[str] = frozenset()  # the exceptions the words name (``raisable``)
 
 
 def tests_request(
@@ -118,7 +120,9 @@ def tests_request(
     ]
     said = examples_said(examples(facts))
     hints = hints_of(skeleton_source, unit.name)
-    return TestsRequest(messages, schema, takes, said, limits, form, hints)
+    return TestsRequest(
+        messages, schema, takes, said, limits, form, hints, raisable(requirement, *unit.told)
+    )
 
 
 def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, str]:
@@ -168,6 +172,7 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
             limits=limits,
             said=request.said,
             hints=request.hints,
+            raisable=request.raisable,
         )
     return found, usage, model
 
