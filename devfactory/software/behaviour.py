@@ -194,6 +194,7 @@ class Checked:
     tests: list[BehaviourTest] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
     first: dict[str, str] = field(default_factory=dict)  # reason -> the first dropped, shortened
+    empty: list[str] = field(default_factory=list)  # why each call that gave no test gave none
 
     def drop(self, why: str, test: ProposedTest) -> None:
         """Count ``test`` as dropped for ``why``, keeping the first such one to show."""
@@ -208,8 +209,14 @@ class Checked:
             f"{n} {reason}" + (f" (first: {self.first[reason]})" if reason in self.first else "")
             for reason, n in sorted(self.dropped.items())
         )
-        return f"{unit}: {len(self.tests)} behaviour test(s) from the model" + (
-            f"; dropped {sum(self.dropped.values())}: {why}" if why else ""
+        empty = ""
+        if self.empty:
+            first = self.empty[0] if len(self.empty[0]) <= SHOWN else self.empty[0][:SHOWN] + "..."
+            empty = f"; {len(self.empty)} call(s) gave none (first: {first})"
+        return (
+            f"{unit}: {len(self.tests)} behaviour test(s) from the model"
+            + (f"; dropped {sum(self.dropped.values())}: {why}" if why else "")
+            + empty
         )
 
 

@@ -363,6 +363,18 @@ def test_json_lists_match_tuples_and_the_kept_test_says_what_the_code_returned()
     assert as_passed("(1, (2, 3))", strict) is strict
 
 
+def test_the_note_says_how_many_calls_gave_no_test_and_why_the_first() -> None:
+    found = checked([], unit="tie", requirement=REQUIREMENT, takes=(1, 2), limits=LIMITS)
+    assert found.note("tie") == "tie: 0 behaviour test(s) from the model"
+    found.empty = ["no reply validated: tests: Field required", "a reply with no test"]
+    assert found.note("tie") == (
+        "tie: 0 behaviour test(s) from the model; 2 call(s) gave none "
+        "(first: no reply validated: tests: Field required)"
+    )
+    found.empty = ["model call failed: " + "x" * 300]
+    assert found.note("tie").endswith("x" * 101 + "...)") and len(found.note("tie")) < 200
+
+
 def test_the_note_counts_what_was_dropped_and_why_showing_the_first_of_each() -> None:
     long = "('" + "x" * 200 + "', 1, 2)"
     found = checked(

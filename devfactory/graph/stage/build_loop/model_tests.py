@@ -144,7 +144,7 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
     )
     limits = request.limits
     proposed: list[ProposedTest | ProposedValueTest] = []
-    found, usage, model = Checked(), Usage(), ""
+    found, usage, model, empty = Checked(), Usage(), "", []
     ask = partial(
         ask_structured,
         work.resolved.structured(request.schema),
@@ -162,8 +162,11 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
         usage, model = usage.add(answer.usage), answer.model or model
         if not more():  # sent while an earlier answer was on its way: its cost counts, no more
             continue
-        if answer.value is not None:
+        if answer.value is not None and answer.value.tests:
             proposed += answer.value.tests
+        else:  # said in the stage's notes: a failed call, a reply that never validated, none
+            invalid = f"no reply validated: {answer.problems[-1]}" if answer.problems else ""
+            empty.append(answer.error or invalid or "a reply with no test")
         found = checked(
             proposed,
             unit=unit.name,
@@ -174,6 +177,7 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
             hints=request.hints,
             raisable=request.raisable,
         )
+    found.empty = empty
     return found, usage, model
 
 
