@@ -518,9 +518,8 @@ def test_a_filters_transform_is_judged_by_the_outputs_shown_and_the_command_line
         ("A malformed line is an error: it exits with status 3.", True),
         ("Bad input is refused with a message.", True),
         # one status for a refused input and an unreadable file: a clause of each
-        ("Errors exit 1 with a message: a count that is not an integer, or an unreadable "
-         "file.", True),
-        ("Errors exit 1 with a message: a missing file, or one that cannot be read.", False),
+        ("Exit status 1 says: a glow not a whole number, or an unreadable file.", True),
+        ("Exit status 1 says: a missing file, or one that cannot be read.", False),
     ],
 )  # fmt: skip
 def test_a_transform_is_told_how_to_refuse_only_where_the_requirement_refuses_input(
