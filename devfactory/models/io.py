@@ -4,7 +4,8 @@ Every structured question the factory asks a model (a stage's report, a risk
 assessment, a clarification answer, a fact extraction, a moderator's pick)
 goes through ``ask_structured``. It parses the reply into a pydantic model,
 repairing what is mechanical and recording it: JSON syntax (fences, trailing
-commas, a cut-off tail, via ``json_repair``), the case and spacing of enum
+commas, a cut-off tail, via ``json_repair``, and then the cut-off last item of a
+list), the case and spacing of enum
 values, and whatever the caller's ``normalise`` fixes. A reply that still does
 not validate goes back to the model with the validation errors, up to
 ``max_parse_retries`` times; transport errors are retried with backoff up to
@@ -40,6 +41,7 @@ T = TypeVar("T", bound=BaseModel)
 ECHO_CHARS = 4000  # how much of an invalid reply is shown back to the model
 MAX_REPLY_CHARS = 60_000  # a structured reply longer than this is refused unread
 MAX_DEPTH = 32  # deeper nesting is refused before any parser sees it
+REPAIRED = "JSON syntax repaired"  # the repair note of a reply whose syntax was mended
 
 # normalise(data, repairs) -> data: fix what is mechanical, note each fix in repairs
 Normalise = Callable[[dict[str, Any], list[str]], dict[str, Any]]
@@ -156,8 +158,26 @@ def _load(text: str, repairs: list[str]) -> Any:
         data = json_repair.loads(text)
     except (ValueError, RecursionError, TypeError) as exc:
         raise ValueError(f"the reply is not valid JSON: {exc}"[:300]) from None
-    repairs.append("JSON syntax repaired")
+    repairs.append(REPAIRED)
     return data
+
+
+def _cut_item(data: dict[str, Any], exc: ValidationError) -> str:
+    """Return the list field whose last item alone fails ``exc``, else "".
+
+    A reply cut off at the token limit ends inside the last item of its list
+    (the tests of a unit, the facts of a requirement): ``json_repair`` closes
+    the text, and that item lacks its remaining fields. The items before it are
+    whole, so the item is dropped rather than the reply.
+    """
+    spots = {tuple(err["loc"][:2]) for err in exc.errors()}
+    if len(spots) != 1:
+        return ""
+    spot = spots.pop()
+    if len(spot) != 2 or not isinstance(spot[0], str) or not isinstance(spot[1], int):
+        return ""
+    items = data.get(spot[0])
+    return spot[0] if isinstance(items, list) and spot[1] == len(items) - 1 else ""
 
 
 def summarise(exc: ValidationError) -> str:
@@ -273,6 +293,15 @@ def parse_object(
         _enum_case(data, cls, repairs)
         return cls.model_validate(data), "", repairs
     except ValidationError as exc:
+        cut = _cut_item(data, exc) if REPAIRED in repairs else ""
+        if cut:
+            data[cut] = data[cut][:-1]
+            try:
+                value = cls.model_validate(data)
+            except ValidationError:
+                return None, summarise(exc), repairs
+            repairs.append(f"{cut}: the last item, cut off, dropped")
+            return value, "", repairs
         return None, summarise(exc), repairs
     except (ValueError, RecursionError, TypeError) as exc:  # a normaliser choked on it
         return None, f"the reply could not be read: {exc}"[:300], repairs

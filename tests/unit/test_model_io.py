@@ -15,7 +15,7 @@ from devfactory.chat.talk import SpeakerChoice, speaker_schema
 from devfactory.control.policy import Assessment, Risk
 from devfactory.graph.broker import ResponderReply, responder_schema
 from devfactory.memory.facts import Extraction, extraction_schema
-from devfactory.models.io import ask_structured
+from devfactory.models.io import ask_structured, parse_object
 from devfactory.models.router import ModelRouter, model_source
 from devfactory.settings import Settings
 from devfactory.teams import load_teams
@@ -133,3 +133,26 @@ def test_every_entry_point_takes_its_models_from_one_hook(settings: Settings) ->
     assert isinstance(scripted, ScriptedModels)
     assert model_source(hooked) is scripted  # built once per process, so calls are counted
     assert scripted.resolve("factory/coder").label == "scripted:fake"
+
+
+class _Item(BaseModel):
+    name: str
+    size: int
+
+
+class _Items(BaseModel):
+    items: list[_Item]
+
+
+def test_a_reply_cut_off_in_its_last_list_item_keeps_the_items_before_it() -> None:
+    whole = '{"items": [{"name": "a", "size": 1}, {"name": "b", "size": 2}'
+    value, problem, repairs = parse_object(whole + ', {"name": "c", "si', _Items)
+    assert value is not None and [i.name for i in value.items] == ["a", "b"], problem
+    assert repairs == ["JSON syntax repaired", "items: the last item, cut off, dropped"]
+    # a reply that ends whole is not cut: its bad last item goes back to the model
+    whole_bad = whole + ', {"name": "c"}]}'
+    assert parse_object(whole_bad, _Items)[0] is None
+    # only the last item is dropped: an earlier bad one refuses the reply
+    early = '{"items": [{"name": "a"}, {"name": "b", "size": 2}, {"name": "c", "si'
+    value, problem, _ = parse_object(early, _Items)
+    assert value is None and "items.0.size: Field required" in problem
