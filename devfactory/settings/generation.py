@@ -118,6 +118,10 @@ class GenerationSettings(Concern):
     behaviour_test_calls: int = Field(default=1, ge=0, le=4)
     """Model calls asking for a unit's behaviour tests (0: none are asked; later calls only while
     fewer than `behaviour_tests_per_unit` were kept)."""
+    behaviour_test_value_chars: int = Field(default=400, ge=40, le=4000)
+    """The longest text one value of a behaviour test may be (an argument, the result; in the
+    `literal` form the whole arguments), bounded in the grammar itself: a model that repeats
+    lines inside a value until the token limit leaves no test at all."""
     repairs_off: tuple[RepairName, ...] = ()
     """Mechanical repairs of model output left out, by name (repairs/repair.py: quotes,
     stdlib-imports, cut-marks, except-names, pytest-import, mock-imports, app-calls, self-fixtures,

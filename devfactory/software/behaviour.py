@@ -185,6 +185,7 @@ class Limits:
 
     per_sentence: int
     per_unit: int
+    value_chars: int = 0  # a value's text this long met the grammar's bound: cut (0: no bound)
 
 
 @dataclass
@@ -322,9 +323,13 @@ def checked(
     per_quote: Counter[str] = Counter()
     seen: set[str] = set()
     for each in proposed:
+        if isinstance(each, ProposedValueTest):
+            each = _json_read(each, hints)
         test = each.as_literals(hints) if isinstance(each, ProposedValueTest) else each
         quote = normalised(test.sentence).strip(" \"'")
         made, why = _made(test, unit, quote, text, takes)
+        if made is not None and limits.value_chars and _cut(each, limits.value_chars):
+            made, why = None, f"with a value cut at {limits.value_chars} characters"
         if made is None:
             found.drop(why, test)
             continue
@@ -346,6 +351,15 @@ def checked(
             per_quote[quote] += 1
             found.tests.append(made)
     return found
+
+
+def _cut(test: ProposedTest | ProposedValueTest, chars: int) -> bool:
+    """Say whether a text of ``test`` is ``chars`` long: the grammar's bound stopped it."""
+    if isinstance(test, ProposedTest):
+        texts = [test.arguments, test.expected]
+    else:
+        texts = [v for v in (*test.arguments, test.expected) if isinstance(v, str)]
+    return any(len(t) >= chars for t in texts)
 
 
 def raisable(*texts: str) -> frozenset[str]:
@@ -391,6 +405,26 @@ def json_text(test: ProposedValueTest, hints: Hints | None) -> bool:
     """
     returns = _top(hints.returns) if hints else ""
     return returns == "str" and not test.raises.strip() and isinstance(test.expected, dict | list)
+
+
+def _json_read(test: ProposedValueTest, hints: Hints | None) -> ProposedValueTest:
+    """Return ``test`` expecting the object or array its expected JSON text holds, if it does.
+
+    A function returning ``str`` whose result is JSON text (an array written
+    indented) may be given its result as that text, spaced as the model chose
+    (``'[{"a": 1}]'``): compared as text, no spacing but the model's passes.
+    Read as the value it holds, it is compared parsed (``json_text``).
+    """
+    text = test.expected
+    if not isinstance(text, str) or _top(hints.returns if hints else "") != "str":
+        return test
+    if not text.strip().startswith(("[", "{")):
+        return test
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return test
+    return test.model_copy(update={"expected": value}) if isinstance(value, dict | list) else test
 
 
 def _parsed_json(outcome: str) -> tuple[bool, object]:

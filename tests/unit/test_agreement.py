@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from devfactory.graph.stage.build_loop.agreement import choose
 from devfactory.software.behaviour import (
@@ -301,6 +302,52 @@ def test_an_object_expected_of_a_function_returning_text_is_its_json_text() -> N
     assert as_passed(repr('{"lines":2,"top":[["a",2]]}'), test) is test
 
 
+def test_json_text_expected_of_a_function_returning_text_is_compared_parsed() -> None:
+    # asked for a result that is JSON text, the model may write the text, spaced its own way
+    hints = hints_of(SUMMARY, "summary")
+    found = checked(
+        [
+            ProposedValueTest(sentence=WRAPS, arguments=["a"], expected='[{"k":1}]', raises=""),
+            ProposedValueTest(sentence=WRAPS, arguments=["b"], expected="[not json", raises=""),
+            ProposedValueTest(sentence=WRAPS, arguments=["c"], expected='"k"', raises=""),
+        ],
+        unit="summary", requirement=REQUIREMENT, takes=(1, 2), limits=Limits(4, 4), hints=hints,
+    )  # fmt: skip
+    assert [(t.arguments, t.expected, t.json_text) for t in found.tests] == [
+        ("('a',)", "[{'k': 1}]", True),
+        ("('b',)", "'[not json'", False),  # no JSON: a text compared as text
+        ("('c',)", "'\"k\"'", False),  # JSON, but no object or array
+    ]
+    assert passes(repr('[\n  {\n    "k": 1\n  }\n]'), found.tests[0])  # however it is spaced
+    assert not passes(repr('[{"k": 2}]'), found.tests[0])
+    text = hints_of("def f(s: str) -> int:\n    ...\n", "f")  # a function returning no text
+    other = checked(
+        [ProposedValueTest(sentence=WRAPS, arguments=["a"], expected="[1]", raises="")],
+        unit="f", requirement=REQUIREMENT, takes=(1, 1), limits=Limits(4, 4), hints=text,
+    )  # fmt: skip
+    assert [t.json_text for t in other.tests] == [False]
+
+
+def test_a_test_whose_text_met_the_grammars_bound_is_dropped_as_cut() -> None:
+    # a value as long as the bound was stopped by the grammar, not ended by the model
+    found = checked(
+        [
+            ProposedValueTest(sentence=WRAPS, arguments=["a" * 9], expected="x", raises=""),
+            ProposedValueTest(sentence=WRAPS, arguments=["b" * 10], expected="x", raises=""),
+            ProposedValueTest(sentence=WRAPS, arguments=["c"], expected="y" * 10, raises=""),
+            ProposedTest(sentence=WRAPS, arguments=repr(("d" * 7,)), expected="'x'", raises=""),
+        ],
+        unit="summary", requirement=REQUIREMENT, takes=(1, 2), limits=Limits(4, 4, 10),
+    )  # fmt: skip
+    assert [t.arguments for t in found.tests] == [repr(("a" * 9,))]
+    assert dict(found.dropped) == {"with a value cut at 10 characters": 3}
+    unbounded = checked(
+        [ProposedValueTest(sentence=WRAPS, arguments=["b" * 10], expected="x", raises="")],
+        unit="summary", requirement=REQUIREMENT, takes=(1, 2), limits=Limits(4, 4),
+    )  # fmt: skip
+    assert len(unbounded.tests) == 1
+
+
 def test_json_text_is_asserted_parsed_in_the_agreed_tests(tmp_path: Path) -> None:
     module = (
         "import json\n\n\ndef summary(text: str, top: int | None = None) -> str:\n"
@@ -512,10 +559,11 @@ def test_the_request_asks_for_the_form_the_settings_choose(values: str) -> None:
         assert (arguments["minItems"], arguments["maxItems"]) == (1, 2)  # as many as it takes
         assert "as a JSON array of values" in prompt and "Python literal" not in prompt
         grammar = json_schema_grammar(json.dumps(asked.schema, sort_keys=True)).splitlines()
+        assert "tests-item-expected ::= tests-item-expected-0 | tests-item-expected-1" in grammar
         assert (
-            "tests-item-expected ::= string | number | integer | boolean | null | array | "
-            "tests-item-expected-6" in grammar
-        )  # any value; llama.cpp reads {} as an object
+            "tests-item-expected-1 ::= number | integer | boolean | null | array | "
+            "tests-item-expected-1-5" in grammar
+        )  # any value beside a bounded text; llama.cpp reads {} as an object
     else:
         assert asked.form is ProposedTests and arguments["type"] == "string"
         assert "as a Python literal tuple" in prompt and "JSON array" not in prompt
@@ -553,6 +601,40 @@ def test_a_calls_values_are_bounded_by_the_units_arity_in_the_grammar_itself() -
     many, _, prompt = request(f"def tie(rope: str, *knots: int) -> str:\n{body}")
     assert many["minItems"] == 1 and "maxItems" not in many  # a *args has no bound
     assert "takes 1 or more arguments, in this order: `rope`, `*knots`" in prompt
+
+
+@pytest.mark.parametrize("values", ["json", "literal"])
+def test_a_tests_values_text_is_bounded_in_the_grammar_itself(values: str) -> None:
+    # a model repeating lines inside an argument until the token limit would leave no test
+    import json
+
+    from devfactory.graph.stage.build_loop.model_tests import tests_request
+    from devfactory.models.server_chat import json_schema_grammar
+    from devfactory.settings import get_settings
+    from devfactory.software.requirement import read_requirement
+    from devfactory.software.skeleton import Unit, UnitKind
+
+    settings = get_settings().with_overrides(
+        behaviour_test_values=values, behaviour_test_value_chars=57
+    )
+    source = "def tie(text: str, by: str) -> str:\n    raise NotImplementedError\n"
+    asked = tests_request(REQUIREMENT, read_requirement(REQUIREMENT), source,
+                          Unit("tie", UnitKind.FUNCTION, (WRAPS,)), settings, "QA")  # fmt: skip
+    fields = asked.schema["properties"]["tests"]["items"]["properties"]
+    validator = Draft202012Validator(asked.schema)
+    arguments = [["a" * 57, "b"], ["a" * 58, "b"]] if values == "json" else ["a" * 57, "a" * 58]
+    replies = [
+        {"tests": [{"sentence": WRAPS, "arguments": a, "expected": "x", "raises": ""}]}
+        for a in arguments
+    ]
+    assert validator.is_valid(replies[0]) and not validator.is_valid(replies[1])
+    long_result = {"tests": [{**replies[0]["tests"][0], "expected": "e" * 58}]}
+    assert not validator.is_valid(long_result)
+    if values == "json":  # no bound on the other types a value may be
+        assert validator.is_valid({"tests": [{**replies[0]["tests"][0], "arguments": [1, 2]}]})
+    grammar = json_schema_grammar(json.dumps(asked.schema, sort_keys=True))
+    assert grammar.count("{0,57}") == 2, grammar  # the converter writes the bound out
+    assert "sentence" not in [k for k, v in fields.items() if "maxLength" in json.dumps(v)]
 
 
 def test_the_tests_request_says_what_the_tools_say_of_the_unit_below_its_signature() -> None:

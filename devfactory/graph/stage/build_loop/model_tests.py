@@ -84,6 +84,7 @@ def tests_request(
     limits = Limits(
         settings.generation.behaviour_tests_per_sentence,
         settings.generation.behaviour_tests_per_unit,
+        settings.generation.behaviour_test_value_chars,
     )
     signature, takes, names = _signature(skeleton_source, unit.name)
     form = (
@@ -96,11 +97,16 @@ def tests_request(
     )
     schema = grammar_schema(form)
     schema["properties"]["tests"]["maxItems"] = limits.per_unit
+    fields = schema["properties"]["tests"]["items"]["properties"]
+    chars = limits.value_chars
     if form is ProposedValueTests:  # a call gives as many values as the unit takes
-        arguments = schema["properties"]["tests"]["items"]["properties"]["arguments"]
-        arguments["minItems"] = takes[0]
+        fields["arguments"]["minItems"] = takes[0]
         if takes[1] < VARIADIC:
-            arguments["maxItems"] = takes[1]
+            fields["arguments"]["maxItems"] = takes[1]
+        fields["arguments"]["items"] = _bounded(fields["arguments"]["items"], chars)
+    fields["expected"] = _bounded(fields["expected"], chars)
+    if form is ProposedTests:
+        fields["arguments"] = _bounded(fields["arguments"], chars)
     messages: list[BaseMessage] = [
         SystemMessage(render_prompt("behaviour_system", team_name=team_name)),
         HumanMessage(
@@ -123,6 +129,24 @@ def tests_request(
     return TestsRequest(
         messages, schema, takes, said, limits, form, hints, raisable(requirement, *unit.told)
     )
+
+
+def _bounded(value: JsonSchema, chars: int) -> JsonSchema:
+    """Return ``value``'s schema with its text at most ``chars`` long, its other types as they are.
+
+    Written as an alternative of its own: llama-cpp-python's converter reads a
+    list of types as bare types, without their bounds.
+    """
+    types = value.get("type")
+    if types == "string":
+        return {**value, "maxLength": chars}
+    if not isinstance(types, list) or "string" not in types:
+        return value
+    others = {k: v for k, v in value.items() if k != "description"}
+    others["type"] = [t for t in types if t != "string"]
+    text = {"type": "string", "maxLength": chars}
+    described = {"description": value["description"]} if "description" in value else {}
+    return {**described, "anyOf": [text, others]}
 
 
 def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, str]:
