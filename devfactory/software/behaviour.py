@@ -202,7 +202,7 @@ class Checked:
         self.dropped[why] += 1
         if why not in self.first:
             shown = f"{test.arguments} -> {test.raises or test.expected}"
-            self.first[why] = shown if len(shown) <= SHOWN else shown[: SHOWN - 3] + "..."
+            self.first[why] = _shortened(shown)
 
     def note(self, unit: str) -> str:
         """Say what was kept and dropped, the first of each drop shown, for the stage's notes."""
@@ -212,13 +212,17 @@ class Checked:
         )
         empty = ""
         if self.empty:
-            first = self.empty[0] if len(self.empty[0]) <= SHOWN else self.empty[0][:SHOWN] + "..."
-            empty = f"; {len(self.empty)} call(s) gave none (first: {first})"
+            empty = f"; {len(self.empty)} call(s) gave none (first: {_shortened(self.empty[0])})"
         return (
             f"{unit}: {len(self.tests)} behaviour test(s) from the model"
             + (f"; dropped {sum(self.dropped.values())}: {why}" if why else "")
             + empty
         )
+
+
+def _shortened(text: str) -> str:
+    """Return ``text`` as a note shows it: at most ``SHOWN`` characters, a cut one ends ``...``."""
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
 
 
 def normalised(text: str) -> str:

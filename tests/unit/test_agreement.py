@@ -419,7 +419,7 @@ def test_the_note_says_how_many_calls_gave_no_test_and_why_the_first() -> None:
         "(first: no reply validated: tests: Field required)"
     )
     found.empty = ["model call failed: " + "x" * 300]
-    assert found.note("tie").endswith("x" * 101 + "...)") and len(found.note("tie")) < 200
+    assert found.note("tie").endswith("x" * 98 + "...)") and len(found.note("tie")) < 200
 
 
 def test_the_note_counts_what_was_dropped_and_why_showing_the_first_of_each() -> None:
