@@ -530,6 +530,31 @@ def test_a_transform_is_told_how_to_refuse_only_where_the_requirement_refuses_in
     assert ("To refuse the input" in stub) is told
 
 
+@pytest.mark.parametrize(
+    ("said", "csv"),
+    [
+        ("It turns a CSV sheet of glows with a header row into lines.", "header"),
+        ("INPUT is a CSV table, one glow a row.", "rows"),
+        ("The output is CSV, one glow a row.", ""),  # what it makes, not what it reads
+        ("It turns a list of glows into CSV, one a row.", ""),
+        ("It reads `glows.csv` and prints lamps.", ""),  # a file's name says nothing
+    ],
+)  # fmt: skip
+def test_a_transform_reading_csv_is_told_to_read_it_with_the_csv_module(
+    said: str, csv: str
+) -> None:
+    facts = read_requirement("Start `python -m lamps INPUT [--dim N]`. " + said)
+    found = stream(facts)
+    assert found is not None and found.csv == csv
+    made = skeleton(facts, "Lamps.")
+    stub = made.source[made.source.index("def transform") :].split("\n\n\n", 1)[0]
+    told = " ".join(stub.split())
+    assert ("`csv.DictReader(io.StringIO(text))`" in told) is (csv == "header")
+    assert ("read its rows with `csv.reader(io.StringIO(text))`" in told) is (csv == "rows")
+    assert ("import csv\nimport io\n" in made.source) is bool(csv)
+    compile(made.source, "lamps.py", "exec")
+
+
 def test_a_transform_is_quoted_what_the_output_is_not_how_the_input_is_read() -> None:
     facts = read_requirement(
         GLOW + "It prints the lines glowing. If a glow file cannot be read, it writes an error "

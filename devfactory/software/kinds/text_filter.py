@@ -47,13 +47,16 @@ RUNNER = "_run"  # reads, transforms, writes: called by ``main``
 _OUTPUT = re.compile(r"^(OUT|OUTPUT|OUTFILE|OUTPUT_FILE|DEST|TARGET)$", re.I)
 _STDIN = re.compile(r"standard input|\bstdin\b", re.I)
 _READ_FAILS = re.compile(r"\b(read|exist|missing|unreadable|open|found)\b", re.I)
-_ERRORS = re.compile(r"\b(errors?|invalid|malformed|refus\w*|bad|not an?)\b", re.I)
+_FAULTS = r"invalid|malformed|refus\w*|bad|not an?"  # words of input the command refuses
+_ERRORS = re.compile(rf"\b(errors?|{_FAULTS})\b", re.I)
 _REFUSED_INPUT = re.compile(
     r"\b(?:invalid|malformed|bad|refus\w*|reject\w*)\s+(?:input|line|value|number|data|text)",
     re.I,
 )
-_INPUT_FAULT = re.compile(_ERRORS.pattern.replace("errors?|", "") + r"|\bcannot be parsed\b", re.I)
+_INPUT_FAULT = re.compile(rf"\b({_FAULTS})\b|\bcannot be parsed\b", re.I)  # no bare "error"
 _CLAUSE = re.compile(r"[,;:]|\bor\b")
+_CSV = re.compile(r"\bCSV\b")
+_MADE = re.compile(r"\b(?:output|outputs|prints?|writes?|to|into)\b[^,;:]*$")  # CSV made, not read
 _ABOUT_MESSAGES = re.compile(r"stderr|standard error|message", re.I)
 _PREFIXED = re.compile(r"`([A-Za-z][\w-]*):(?:\s[^`]*)?`")  # `oops: <message>`, `oops:`
 _READING = r"\b(?:reads?|opens?|loads?|takes?|accepts?)\b"  # a verb that takes the input in
@@ -80,6 +83,7 @@ class Stream:
     refused: int  # the exit status of an input the transform refuses
     prefix: str  # what an error message starts with: ``tool:``, or the word the text writes
     refuses: bool  # the requirement says of some input that it is refused
+    csv: str = ""  # the input is CSV: "rows", or "header" (its first row names the columns)
 
 
 def _status(facts: RequirementFacts, about: re.Pattern[str], default: int) -> int:
@@ -141,7 +145,23 @@ def stream(facts: RequirementFacts) -> Stream | None:
         refused=_status(facts, _ERRORS, 1),
         refuses=_says_refused(facts),
         prefix=prefix,
+        csv=_csv_input(facts.sentences),
     )
+
+
+def _csv_input(sentences: Sequence[str]) -> str:
+    """Say whether the input is CSV: "header" when its first row names the columns, else "rows".
+
+    A sentence calls it CSV (``converts a UTF-8 CSV file``, ``DATA is CSV with a
+    header row``) outside code spans, where the words before it in its clause
+    do not make it the output (``the output is CSV``, ``converts JSON to CSV``).
+    """
+    for sentence in sentences:
+        plain = re.sub(r"`[^`]*`", "", sentence)
+        for found in _CSV.finditer(plain):
+            if not _MADE.search(plain[: found.start()]):
+                return "header" if re.search(r"\bheader\b", plain, re.I) else "rows"
+    return ""
 
 
 def _prefixes(facts: RequirementFacts) -> list[str]:
@@ -209,6 +229,15 @@ def _parameter(option: Option) -> str:
     return f"{option.dest}: {kind} | None = None"
 
 
+_CSV_TOLD = {
+    "header": "`text` is CSV whose first row names the columns: read it with "
+    "`csv.DictReader(io.StringIO(text))` (rows by column name) or "
+    "`csv.reader(io.StringIO(text))`, which follow CSV's quoting; `csv` and `io` are imported.",
+    "rows": "`text` is CSV: read its rows with `csv.reader(io.StringIO(text))`, which follows "
+    "CSV's quoting; `csv` and `io` are imported.",
+}
+
+
 def told_of(found: Stream) -> list[str]:
     """Return what its docstring and its tests' request (``Unit.told``) say of the transform."""
     return [
@@ -220,6 +249,7 @@ def told_of(found: Stream) -> list[str]:
             + (" (True when given)." if o.metavar is None else f" ({o.default} when not given).")
             for o in found.options
         ),
+        *([_CSV_TOLD[found.csv]] if found.csv else []),
         *(
             [
                 f"To refuse the input, raise `ValueError(message)`: the command prints "
@@ -363,6 +393,9 @@ class TextFilter:
         if found is None:
             raise ValueError("not a filter: its usage line reads no one input")
         lines, units, said = command_head(facts, summary)
+        if found.csv:  # the transform is told to read its text with these
+            lines.insert(lines.index("import argparse") + 1, "import csv")
+            lines.insert(lines.index("import csv") + 1, "import io")
         about = about_output(said)
         stub, wiring = lines_of(found, about, doc, shown_outputs(facts, found.options))
         lines += ["", "", *stub, *wiring, "", "", *main_lines(RUNNER)]
