@@ -8,7 +8,10 @@ code (``'list' object has no attribute 'files'``), where the code's team can do
 nothing about it; one that gives ``main`` a parsed ``Namespace`` fails in argparse.
 Each call goes to the entry that takes what it gives: ``main(["a.txt"])``,
 ``run(Namespace(...))``, importing that entry from the same module where the file binds
-no name for it.
+no name for it. A test that gives ``main`` the program's name first, as ``sys.argv``
+holds it (``main(["counter", "a.txt"])``, ``main(["python", "-m", "counter", ...])``),
+fails in argparse (one positional too many); ``main`` parses the words after it, so
+the program's words go.
 
 Only where nothing else is meant: the called name is imported from one of the project's
 modules (``from counter import run``, or ``counter.run`` after ``import counter``)
@@ -52,7 +55,8 @@ def _takes_namespace(function: ast.FunctionDef) -> bool:
 def send_to_entries(source: str, sources: Mapping[str, str]) -> tuple[str, list[str]]:
     """Return the tests file with each entry's call given what the other takes sent to it.
 
-    Also one line for each change, ``run -> main`` (none: the file as it was).
+    Also a note for each kind of change, ``calls of `run -> main` ...`` (none: the file as
+    it was).
     """
     pairs = {module: pair for module, text in sources.items() if (pair := entries(text))}
     try:
@@ -87,6 +91,14 @@ def send_to_entries(source: str, sources: Mapping[str, str]) -> tuple[str, list[
             continue
         runner, main = pairs[module]
         given = call.args[0]
+        if (
+            name == main
+            and isinstance(given, ast.List | ast.Tuple)
+            and (k := _program(given, module))
+        ):
+            edits.append((given, ast.unparse(type(given)(elts=given.elts[k:], ctx=ast.Load()))))
+            changed.append(f"calls of `{main}` given the program's name first: its words only")
+            continue
         if name == runner and isinstance(given, ast.List | ast.Tuple):
             target = main
         elif name == main and isinstance(given, ast.Call) and last_name(given.func) == "Namespace":
@@ -104,10 +116,27 @@ def send_to_entries(source: str, sources: Mapping[str, str]) -> tuple[str, list[
                 imported[target] = (module, target)
                 imports.append(f"from {module} import {target}")
         edits.append((func, text))
-        changed.append(f"{name} -> {target}")
+        changed.append(f"calls of `{name} -> {target}` (what the other entry takes)")
     if not edits:
         return source, []
     fixed = replace_nodes(source, edits)
     if imports:
         fixed = insert_imports(fixed, ast.parse(fixed), imports)
     return fixed, sorted(set(changed))
+
+
+_LAUNCHER = frozenset({"python", "python3", "-m"})
+
+
+def _program(words: ast.List | ast.Tuple, module: str) -> int:
+    """Return how many of ``words`` name the program (``counter``, ``python -m counter``), or 0."""
+    names = {module, module.rsplit(".", 1)[-1], module.split(".", 1)[0]}
+    names |= {f"{n}.py" for n in names}
+    for at, word in enumerate(words.elts):
+        if not isinstance(word, ast.Constant) or not isinstance(word.value, str):
+            return 0
+        if word.value in names:
+            return at + 1
+        if word.value not in _LAUNCHER:
+            return 0
+    return 0

@@ -50,8 +50,9 @@ context: ``ProjectNames``):
      response) sent as the request through the app's test client
      (``TestClient(app).post("/items", json={...})``; ``repairs/app_calls.py``)
   4. ``entry-calls``: in a tests file, a command line's runner given the command's words
-     (``run(["a.txt"])``) sent to ``main``, and ``main`` given a parsed ``Namespace`` sent to
-     the runner (``repairs/entry_calls.py``)
+     (``run(["a.txt"])``) sent to ``main``, ``main`` given a parsed ``Namespace`` sent to
+     the runner, and the program's name taken out of the words a test gives ``main``
+     (``repairs/entry_calls.py``)
   5. ``method-aliases``: a planned function written as a class's method
      (``repairs/method_aliases.py``)
   6. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
@@ -492,9 +493,7 @@ def _handler_calls(source: str, names: ProjectNames) -> Repaired:
 
 def _entry_calls(source: str, names: ProjectNames) -> Repaired:
     fixed, changed = send_to_entries(source, names.sources) if names.tests else (source, [])
-    return Repaired(
-        fixed, tuple(f"calls of `{change}` (what the other entry takes)" for change in changed)
-    )
+    return Repaired(fixed, tuple(changed))
 
 
 def _method_aliases(source: str, names: ProjectNames) -> Repaired:

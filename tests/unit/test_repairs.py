@@ -162,6 +162,14 @@ MIXED = (  # each entry given what the other takes
 SENT = "from counter import main\n" + MIXED.replace("run(['a', 'b'])", "main(['a', 'b'])").replace(
     "c.main(", "c.run("
 )
+PROGRAM = (  # main given the program's words first, as sys.argv holds them
+    "import counter\nfrom counter import main\n\n\ndef test_a():\n"
+    "    assert main(['counter', 'a']) == 1\n"
+    "    assert counter.main(('python', '-m', 'counter.py', 'a', 'b')) == 2\n"
+)
+WORDS = PROGRAM.replace("['counter', 'a']", "['a']").replace(
+    "('python', '-m', 'counter.py', 'a', 'b')", "('a', 'b')"
+)
 NO_RUNNER = ProjectNames(  # its run takes no Namespace
     {}, [], tests=True, sources={"counter": COUNTER.replace("args: argparse.Namespace", "args")}
 )
@@ -222,6 +230,8 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
     (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES, MIXED, SENT,
      ("calls of `main -> run` (what the other entry takes)",
       "calls of `run -> main` (what the other entry takes)")),
+    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES, PROGRAM, WORDS,
+     ("calls of `main` given the program's name first: its words only",)),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["parse"]), ALIASED,
      ALIASED + "\nparse = Version.parse\n",
      ("`parse = Version.parse` added (planned here, written as a method)",)),
@@ -344,6 +354,10 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES,  # main's name taken by the file's own
      "from counter import run\n\n\ndef main(x):\n    return x\n\n\n"
      "def test_a():\n    assert run(['a']) == 1\n"),
+    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES,  # a word that is no program's first
+     "from counter import main\n\n\ndef test_a():\n"
+     "    assert main(['a', 'counter']) == 2 and main([name, 'a']) == 2\n"
+     "    assert main(['python', 'a']) == 2 and main(['-m']) == 1\n"),
     (RepairKind.PYTHON_IN_PROJECT, "entry-calls",  # no runner taking a Namespace
      NO_RUNNER, MIXED),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["bump"]), ALIASED),
@@ -665,6 +679,9 @@ RUN_BEFORE_AND_AFTER = [
      "no attribute 'title'"),  # the fixture function is no app
     ("entry-calls", RepairKind.PYTHON_IN_PROJECT, "counter", COUNTER, MIXED, ENTRIES,
      "no attribute 'files'"),  # a list is no Namespace
+    ("entry-calls", RepairKind.PYTHON_IN_PROJECT, "counter", COUNTER,
+     PROGRAM.replace("    assert counter.main", "    assert 2 or counter.main"), ENTRIES,
+     "assert 2 == 1"),  # the program's name counted as a file
 ]  # fmt: skip
 
 
