@@ -537,6 +537,7 @@ def test_a_transform_is_told_how_to_refuse_only_where_the_requirement_refuses_in
         ("INPUT is a CSV table, one glow a row.", "rows"),
         ("The output is CSV, one glow a row.", ""),  # what it makes, not what it reads
         ("It turns a list of glows into CSV, one a row.", ""),
+        ("It is a tool to sum a CSV sheet of glows.", "rows"),  # "to" of the tool, not the CSV
         ("It reads `glows.csv` and prints lamps.", ""),  # a file's name says nothing
     ],
 )  # fmt: skip

@@ -56,7 +56,9 @@ _REFUSED_INPUT = re.compile(
 _INPUT_FAULT = re.compile(rf"\b({_FAULTS})\b|\bcannot be parsed\b", re.I)  # no bare "error"
 _CLAUSE = re.compile(r"[,;:]|\bor\b")
 _CSV = re.compile(r"\bCSV\b")
-_MADE = re.compile(r"\b(?:output|outputs|prints?|writes?|to|into)\b[^,;:]*$")  # CSV made, not read
+_MADE = re.compile(  # before "CSV" in its clause: it is what the command makes, not reads
+    r"\b(?:output|outputs|prints?|writes?)\b[^,;:]*$|\b(?:to|into)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?$"
+)
 _ABOUT_MESSAGES = re.compile(r"stderr|standard error|message", re.I)
 _PREFIXED = re.compile(r"`([A-Za-z][\w-]*):(?:\s[^`]*)?`")  # `oops: <message>`, `oops:`
 _READING = r"\b(?:reads?|opens?|loads?|takes?|accepts?)\b"  # a verb that takes the input in
