@@ -154,9 +154,9 @@ def stream(facts: RequirementFacts) -> Stream | None:
 def _csv_input(sentences: Sequence[str]) -> str:
     """Say whether the input is CSV: "header" when its first row names the columns, else "rows".
 
-    A sentence calls it CSV (``converts a UTF-8 CSV file``, ``DATA is CSV with a
-    header row``) outside code spans, where the words before it in its clause
-    do not make it the output (``the output is CSV``, ``converts JSON to CSV``).
+    A sentence calls it CSV (``sums a CSV table``, ``DATA is CSV, its first row the
+    column names``) outside code spans, where the words before it in its clause do
+    not make it the output (``the output is CSV``, ``turns JSON into CSV``).
     """
     for sentence in sentences:
         plain = re.sub(r"`[^`]*`", "", sentence)
