@@ -5,8 +5,8 @@ assessment, a clarification answer, a fact extraction, a moderator's pick)
 goes through ``ask_structured``. It parses the reply into a pydantic model,
 repairing what is mechanical and recording it: JSON syntax (fences, trailing
 commas, a cut-off tail, via ``json_repair``, and then the cut-off last item of a
-list), the case and spacing of enum
-values, and whatever the caller's ``normalise`` fixes. A reply that still does
+list), the case and spacing of enum values, and whatever the caller's
+``normalise`` fixes. A reply that still does
 not validate goes back to the model with the validation errors, up to
 ``max_parse_retries`` times; transport errors are retried with backoff up to
 ``max_model_errors`` tries. It never raises: the caller gets an ``Answer``
@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Generic, TypeAlias, TypeVar
@@ -162,7 +162,7 @@ def _load(text: str, repairs: list[str]) -> Any:
     return data
 
 
-def _cut_item(data: dict[str, Any], exc: ValidationError) -> str:
+def _cut_item(data: Mapping[str, object], exc: ValidationError) -> str:
     """Return the list field whose last item alone fails ``exc``, else "".
 
     A reply cut off at the token limit ends inside the last item of its list
