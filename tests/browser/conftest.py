@@ -37,6 +37,7 @@ ROUNDS = 3
 # Two cores shared with other test runs can take more than the default 5 s to answer.
 expect.set_options(timeout=20_000)
 LOCKOUT_S = 3  # short, so that a test can wait out a sign-in lockout
+SERVER_LOGS: dict[str, Path] = {}  # a running chat server's base URL -> its log
 
 
 def module_home(pg_root: Path, request: pytest.FixtureRequest) -> Path:
@@ -136,6 +137,7 @@ def chat_server(
     base = f"http://127.0.0.1:{port}"
     log = module_home(pg_root, request) / "chat-server.log"
     server = launch(env, ["chat", "--port", str(port)], log)
+    SERVER_LOGS[base] = log
 
     def ready() -> bool:
         return bool(httpx.get(f"{base}/auth/config", timeout=2).json().get("passwordAuth"))
@@ -145,6 +147,30 @@ def chat_server(
         yield base
     finally:
         stop(server, wait=20)
+        SERVER_LOGS.pop(base, None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    """Add the chat server's log tail to a failed test's report (CI keeps nothing else).
+
+    A click that came to nothing on a busy CI machine (the approver's run stayed
+    paused) left no trace of what the server did with it.
+    """
+    report: pytest.TestReport = yield
+    base = getattr(item, "funcargs", {}).get("chat_server")
+    log = SERVER_LOGS.get(base) if isinstance(base, str) else None
+    if report.failed and log is not None and log.exists():
+        report.sections.append(("chat server log, last 8000 characters", _tail(log, 8000)))
+    return report
+
+
+def _tail(path: Path, size: int) -> str:
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - size))
+        return f.read().decode(errors="replace")
 
 
 @pytest.fixture(scope="module")
