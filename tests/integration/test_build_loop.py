@@ -498,6 +498,23 @@ def test_candidates_that_disagree_are_chosen_by_dual_agreement_and_qa_starts_fro
     assert "kept candidate 2: 2 agree on the 2 of 2 behaviour test(s)" in notes, notes
 
 
+def test_where_the_models_tests_all_expect_wrong_values_a_body_that_refuses_them_loses(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # no test passes anyone; the first body raises on every input, the second answers them
+    refuses = "```python\ndef shout(text: str) -> str:\n    raise ValueError(text)\n```"
+    drawn = [refuses, SHOUT.format('text.upper() + "!"'), SHOUT.format('text + "!"')]
+    tests = _tests((SAID, "('hi',)", "'nope'"), (SAID, "('a b',)", "'nope'"))
+    models = ScriptedModels(script(lambda call: drawn[call.n % 3], tests=lambda call: tests))
+    with Factory(settings, models=models) as factory:
+        report = factory.start(StartRequest(LIBRARY, pipeline="lean", out_dir=tmp_path / "out"))
+    assert 'return text.upper() + "!"' in (tmp_path / "out" / "shouter.py").read_text()
+    backend = [r for r in report.records if r.team == "backend-engineering"]
+    notes = " ".join(backend[0].repairs) if backend else ""
+    assert "kept candidate 2: 3 agree on the 0 of 2 behaviour test(s)" in notes, notes
+    assert "as the tests expect in kind (a value or an error) in 2 of 2" in notes, notes
+
+
 def test_a_model_that_echoes_the_stub_never_gets_it_accepted(
     settings: Settings, tmp_path: Path
 ) -> None:

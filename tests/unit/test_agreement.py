@@ -77,6 +77,47 @@ def test_ties_go_to_more_tests_passed_then_to_the_earlier_candidate() -> None:
     assert choose([0, 1, 1], [(F,), (F,), (F,)]).index == 1
 
 
+def test_where_no_test_passes_a_body_refusing_valid_input_loses_to_one_that_answers() -> None:
+    # the model's expected values are all wrong; its inputs are right: two expect a value,
+    # the third an error. The first body refuses every input, the second answers them
+    passed = [(F, F, F), (F, F, F), (F, F, F)]
+    outcomes = [
+        ("!ValueError", "!ValueError", "!ValueError"),
+        ("'a,1\\n'", "'b,2\\n'", "!ValueError"),
+        ("!KeyError", "'b,2\\n'", "'x'"),
+    ]
+    choice = choose([0, 0, 0], passed, outcomes, [False, False, True])
+    assert (choice.index, choice.kind, choice.alike, choice.group) == (1, 3, 1, 3)
+
+
+def test_then_the_outcomes_more_candidates_share_exactly_win() -> None:
+    passed = [(F, F)] * 4
+    outcomes = [("'1'", "'2'"), ("'3'", "'4'"), ("'1'", "'5'"), ("'3'", "'4'")]
+    choice = choose([0] * 4, passed, outcomes, [False, False])
+    assert (choice.index, choice.kind, choice.alike) == (1, 2, 2)
+    # without outcomes (or with all alike) the earliest stays, as before
+    assert choose([0] * 4, passed).index == 0
+    assert choose([0] * 4, passed, [("'1'", "'2'")] * 4, [False, False]).index == 0
+
+
+def test_dual_agreement_comes_before_the_kind_of_outcome() -> None:
+    # the group passing a test is kept, though the other body ends every call in kind
+    passed = [(F, F), (T, F)]
+    outcomes = [("'x'", "'y'"), ("'ok'", "!ValueError")]
+    choice = choose([0, 0], passed, outcomes, [False, False])
+    assert (choice.index, choice.passed, choice.kind) == (1, 1, 1)
+
+
+def test_a_call_that_timed_out_or_a_body_that_did_not_run_ends_in_no_kind() -> None:
+    passed = [(F, F)] * 3
+    outcomes = [("!timeout", "!timeout"), (), ("'v'", "!timeout")]
+    choice = choose([0, 0, 0], passed, outcomes, [False, False])
+    assert (choice.index, choice.kind) == (2, 1)  # only its one value counts
+    assert choose([0, 0], passed[:2], outcomes[:2], [True, True]).kind == 0  # no error was raised
+    with pytest.raises(ValueError):
+        choose([0, 0], passed[:2], outcomes[:1], [False, False])
+
+
 def test_a_candidate_without_a_row_is_refused() -> None:
     with pytest.raises(ValueError):
         choose([0, 0], [(T,)])
@@ -90,6 +131,14 @@ def test_the_note_says_what_was_chosen_and_why() -> None:
         "fold: of 3 candidate(s) tied on the examples, kept candidate 1: 2 agree on the 1 of "
         "2 behaviour test(s) they pass (score 2)"
     )
+    told = choose(
+        [0, 0, 0], [(T, F), (T, F), (F, F)], [("1", "!E"), ("1", "2"), ()], [False, False]
+    ).note("fold")
+    assert told.endswith(
+        "(score 2); within them its calls end as the tests expect in kind (a value or an "
+        "error) in 2 of 2, and 1 candidate(s) give its outcomes"
+    )
+    assert "kept candidate 2:" in told
 
 
 # --- outcomes against tests ------------------------------------------------------------------

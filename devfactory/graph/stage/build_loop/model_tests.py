@@ -227,7 +227,12 @@ def agreed(
     arguments = [t.arguments for t in tests]
     outcomes = [runner.behaviour(t.source, unit.name, arguments) for t in pool]
     written = compared.written if compared is not None else None
-    choice = choose([t.score for t in pool], matrix(outcomes, tests, written))
+    choice = choose(
+        [t.score for t in pool],
+        matrix(outcomes, tests, written),
+        outcomes,
+        [bool(t.raises) for t in tests],
+    )
     mine = outcomes[choice.index]
     kept = (
         [as_passed(o, t) for t, o in zip(tests, mine, strict=True) if passes(o, t)] if mine else []
