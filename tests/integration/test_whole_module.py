@@ -259,10 +259,36 @@ def test_a_whole_module_wins_on_the_models_tests_the_units_fail_and_qa_starts_fr
     notes = backend_notes(report)
     assert (
         "whole module: passes 0/0 examples, 2/2 behaviour tests; kept over the unit-by-unit "
-        "build (0/0 examples, 0/2 behaviour tests)" in notes
+        "build (0/0 examples, 0/2 behaviour tests (2 ending in kind))" in notes
     ), notes
     agreed = (out / "tests" / "test_agreed_behaviour.py").read_text()
     assert "assert shout('hi') == 'HI!'" in agreed and "assert shout('a b') == 'A B!'" in agreed
+
+
+def test_where_every_expected_value_is_wrong_a_whole_module_answering_beats_units_refusing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    made = [
+        {"sentence": SAID, "arguments": a, "expected": e, "raises": ""}
+        for a, e in ((["hi"], "nope"), (["a b"], "nope"))
+    ]  # fmt: skip  (JSON values: neither is right)
+    refuses = "```python\ndef shout(text: str) -> str:\n    raise ValueError(text)\n```"
+    loud = "```python\ndef shout(text: str) -> str:\n    return f'{text.upper()}!'\n```"
+
+    def answer(call: Call) -> str:
+        if call.kind == "tests":
+            return json.dumps({"tests": made})
+        return script(refuses, lambda c: loud)(call)
+
+    models = ScriptedModels(answer)
+    with Factory(settings, models=models) as factory:
+        report = factory.start(StartRequest(SHOUTER, pipeline="lean", out_dir=tmp_path / "out"))
+    assert "return f'{text.upper()}!'" in (tmp_path / "out" / "shouter.py").read_text()
+    notes = backend_notes(report)
+    assert (
+        "whole module: passes 0/0 examples, 0/2 behaviour tests (2 ending in kind); kept over "
+        "the unit-by-unit build (0/0 examples, 0/2 behaviour tests (0 ending in kind))" in notes
+    ), notes
 
 
 FILTER = """# upcase

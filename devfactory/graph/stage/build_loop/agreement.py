@@ -91,7 +91,7 @@ def choose(
         groups.setdefault(tuple(passed[i]), []).append(i)
     row, members = max(groups.items(), key=lambda g: (len(g[1]) * sum(g[0]), sum(g[0]), -g[1][0]))
     found = [tuple(outcomes[i]) if outcomes else () for i in members]
-    kinds = [_in_kind(f, errors) for f in found]
+    kinds = [in_kind(f, errors) for f in found]
     alike = [sum(1 for other in found if f and other == f) for f in found]
     best = max(range(len(members)), key=lambda k: (kinds[k], alike[k], -members[k]))
     return Choice(
@@ -99,8 +99,11 @@ def choose(
     )
 
 
-def _in_kind(found: Sequence[str], errors: Sequence[bool]) -> int:
-    """Count the calls that end as their tests expect in kind (0 when it could not run)."""
+def in_kind(found: Sequence[str], errors: Sequence[bool]) -> int:
+    """Count the calls that end as their tests expect in kind (0 when it could not run).
+
+    ``found`` are the calls' outcomes, ``errors`` whether each call's test expects an error.
+    """
     if len(found) != len(errors):
         return 0
     ended = [

@@ -5,7 +5,10 @@ reply, as a fair single call writes it (``whole.py``); each version, the
 unit-by-unit build, the whole module and a mix of the two, runs against the
 same examples and the model's tests the build kept, and the best is
 delivered (``Standing.score``: no stub first, then the examples, the model's
-tests, lint). A tie keeps the units, so the build is never worse than one call.
+tests passed, then the calls of them that end as their tests expect in kind, a
+value or an error (``agreement.in_kind``: where the model's expected values are
+wrong, a version refusing every valid input still loses), then lint). A tie
+keeps the units, so the build is never worse than one call.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from devfactory.graph.stage.build_loop.agreement import in_kind
 from devfactory.graph.stage.build_loop.candidates import Built
 from devfactory.graph.stage.build_loop.splice import SpliceError, fragment, splice
 from devfactory.graph.stage.build_loop.trials import Trial, TrialRunner
@@ -34,20 +38,23 @@ class Standing:
     written: bool  # no planned unit left a stub
     passed: list[BehaviourTest]  # the model's tests it passes
     tests: int  # the model's tests there were
+    kind: int = 0  # its calls of the model's tests that end as they expect in kind
 
     @property
-    def score(self) -> tuple[int, int, int, int, int, int]:
-        """Order versions: no stub, runnable, examples, kept tests, the model's tests, lint."""
+    def score(self) -> tuple[int, int, int, int, int, int, int]:
+        """Order versions: no stub, runnable, examples, kept tests, model tests, kind, lint."""
         runnable, passed, lint, kept, _ = self.trial.score
-        return (int(self.written), runnable, passed, kept, len(self.passed), lint)
+        return (int(self.written), runnable, passed, kept, len(self.passed), self.kind, lint)
 
     def said(self) -> str:
         """Say what it passes, for the notes."""
         stub = "" if self.written else ", a unit left a stub"
         kept = self.trial.kept_total and f", {self.trial.kept}/{self.trial.kept_total} kept tests"
+        failed = len(self.passed) < self.tests  # a failed test's call may still end in kind
+        kind = f" ({self.kind} ending in kind)" if failed else ""
         return (
             f"{self.trial.passed}/{self.trial.total} examples{kept or ''}, "
-            f"{len(self.passed)}/{self.tests} behaviour tests{stub}"
+            f"{len(self.passed)}/{self.tests} behaviour tests{kind}{stub}"
         )
 
 
@@ -64,17 +71,21 @@ def passed_tests(
     tests: Sequence[BehaviourTest],
     facts: RequirementFacts,
     runner: TrialRunner,
-) -> list[BehaviourTest]:
-    """Return the model's tests of ``name`` that ``source`` passes (one sandbox call)."""
+) -> tuple[list[BehaviourTest], int]:
+    """Return the model's tests of ``name`` that ``source`` passes (one sandbox call).
+
+    Also returns how many of its calls end as their tests expect in kind (``in_kind``).
+    """
     mine = [t for t in tests if t.unit == name]
     if not mine:
-        return []
+        return [], 0
     found = runner.behaviour(source, name, [t.arguments for t in mine])
     compared = comparison(facts, name)
     shown = compared.written if compared is not None else None
     if len(found) != len(mine):
-        return []
-    return [t for t, o in zip(mine, found, strict=True) if passes(o, t, shown)]
+        return [], 0
+    kind = in_kind(found, [bool(t.raises) for t in mine])
+    return [t for t, o in zip(mine, found, strict=True) if passes(o, t, shown)], kind
 
 
 def standing(
@@ -87,14 +98,17 @@ def standing(
     """Run one version against every example and the model's tests the build kept."""
     everything = Unit(made.path.removesuffix(".py"), UnitKind.MODULE, ())
     passed: list[BehaviourTest] = []
+    kind = 0
     for name in dict.fromkeys(t.unit for t in tests):
-        passed += passed_tests(source, name, tests, facts, runner)
+        theirs, ended = passed_tests(source, name, tests, facts, runner)
+        passed, kind = passed + theirs, kind + ended
     return Standing(
         source,
         runner.trial(source, everything),
         complete(source, made),
         passed,
         len(tests),
+        kind,
     )
 
 
@@ -118,11 +132,12 @@ def unit_score(
     facts: RequirementFacts,
     runner: TrialRunner,
     tests: Sequence[BehaviourTest],
-) -> tuple[int, int, int, int, int, int]:
-    """Score ``unit`` in ``source``: no stub, runnable, examples, kept tests, its tests, lint."""
+) -> tuple[int, int, int, int, int, int, int]:
+    """Score ``unit`` in ``source`` in ``Standing.score``'s order (its own tests, its calls)."""
     runnable, examples, lint, kept, _ = runner.trial(source, unit).score
-    behaviour = len(passed_tests(source, unit.name, tests, facts, runner))
-    return (int(not left_stub(source, unit, made)), runnable, examples, kept, behaviour, lint)
+    passed, kind = passed_tests(source, unit.name, tests, facts, runner)
+    stub = left_stub(source, unit, made)
+    return (int(not stub), runnable, examples, kept, len(passed), kind, lint)
 
 
 def units_from(
