@@ -9,9 +9,11 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.errors import GraphRecursionError
 
+from devfactory.contracts import StageOutcome, StageRecord
 from devfactory.graph import build_graph
 from devfactory.graph.checkpoints import dumped
 from devfactory.graph.context import Context
+from devfactory.graph.stage.work import earlier_repairs
 from devfactory.settings import Settings
 from tests.fakes import Call, ScriptedModels, always_good, good_report, report_with, run_graph
 
@@ -106,6 +108,35 @@ def test_a_stage_records_the_repairs_of_its_earlier_attempts_apart_from_its_last
     assert not any("[confidence]" in r for r in record["repairs"])
     [earlier] = [r for r in record["earlier_repairs"] if "[confidence]" in r]
     assert earlier.startswith("attempt 1: report: confidence 30 read as a percentage")
+
+
+def test_a_fix_round_keeps_the_notes_of_the_round_that_built_the_code() -> None:
+    # the build loop's choice of the code is noted in the round before the fix round
+    team = "backend-engineering"
+    built = StageRecord(
+        team=team,
+        outcome=StageOutcome.PASSED,
+        repairs=["a.py: f: kept candidate 2"],
+        earlier_repairs=["attempt 1: a.py: f: 0 behaviour test(s)"],
+    )
+    first: Any = {"fix_round": 1, "kept_stages": {team: built}}
+    assert earlier_repairs(first, team) == [
+        "before fix round 1: attempt 1: a.py: f: 0 behaviour test(s)",
+        "before fix round 1: a.py: f: kept candidate 2",
+    ]
+    again = built.model_copy(
+        update={"earlier_repairs": earlier_repairs(first, team), "repairs": ["a.py: redrawn"]}
+    )
+    second: Any = {"fix_round": 2, "kept_stages": {team: again}}
+    assert earlier_repairs(second, team) == [
+        "before fix round 1: attempt 1: a.py: f: 0 behaviour test(s)",
+        "before fix round 1: a.py: f: kept candidate 2",
+        "before fix round 2: a.py: redrawn",
+    ]
+    assert earlier_repairs({"kept_stages": {team: built}}, team) == []  # no fix round
+    assert earlier_repairs({"fix_round": 1, "kept_stages": {}}, team) == []  # no record
+    later: Any = {**first, "attempt": 1, "repairs": ["b"], "earlier_repairs": ["x"]}
+    assert earlier_repairs(later, team) == ["x", "attempt 1: b"]  # within a round, as before
 
 
 def test_malformed_reports_block_the_stage_not_the_run(settings: Settings) -> None:

@@ -165,7 +165,7 @@ def draft(
             "origins": done.origins,
             "draft_problems": done.problems,
             "repairs": done.repairs,
-            "earlier_repairs": earlier_repairs(state),
+            "earlier_repairs": earlier_repairs(state, spec.slug),
             **({"handed": done.handed} if done.handed else {}),  # else an earlier attempt's stay
             "model": served,
             **metering.stage_spent(state, spec.slug, done.usage, served, started, runtime.context),
@@ -173,17 +173,31 @@ def draft(
     )
 
 
-def earlier_repairs(state: StageState) -> list[str]:
+def earlier_repairs(state: StageState, team: str) -> list[str]:
     """Return the repairs of every attempt before the one starting, each marked with its attempt.
 
     A stage's record keeps its last attempt's repairs; these keep the others',
     so what a repair did is counted wherever it fired (``python -m eval.teams``).
+    A fix round's first attempt starts from ``team``'s record of the round before
+    (``kept_stages``): its notes, the build loop's choice of the code among them,
+    are kept too, each marked with the fix round that followed it.
     """
     before = state.get("attempt", 0)
     if not before:
-        return []
+        return _before_round(state, team)
     marked = (f"attempt {before}: {note}" for note in state.get("repairs", []))
     return [*state.get("earlier_repairs", []), *marked]
+
+
+def _before_round(state: StageState, team: str) -> list[str]:
+    """Return ``team``'s notes of the rounds before this fix round, marked (none outside one)."""
+    rounds = state.get("fix_round", 0)
+    record = (state.get("kept_stages") or {}).get(team)
+    if not rounds or record is None:
+        return []
+    mark = f"before fix round {rounds}: "
+    notes = [*record.earlier_repairs, *record.repairs]
+    return [n if n.startswith("before fix round ") else mark + n for n in notes]
 
 
 def kept_record(state: StageState, team: str) -> StageRecord | None:
