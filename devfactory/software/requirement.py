@@ -563,7 +563,8 @@ _NOUN_STOP = re.compile(r"\s*(?:\b(?:and|or|that|which|to|for|as|of|with|when|if
                         r"saying|naming)\b|[,.;:()])", re.I)  # fmt: skip
 _VALUE_SAID = re.compile(
     r"^\s*(?:option|flag)?\s*,?\s*(?:(?:which|that)\s+)?(?:is\s+)?"
-    r"(?:followed\s+by|takes|accepts|expects|requires|needs|sets|given|with)\s+"
+    r"(?:followed\s+by|takes|accepts|expects|requires|needs|sets|given|with"
+    r"|whose\s+(?:value|argument)\s+(?:is|must\s+be|should\s+be))\s+"
     r"(?:(?:a|an|one|the)\s+)?(.{1,40})",
     re.I,
 )

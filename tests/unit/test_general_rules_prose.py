@@ -95,6 +95,8 @@ def test_a_program_run_with_dash_m_gets_the_usage_line_its_words_describe() -> N
         ("--out followed by a file name", "FILE"),
         ("--colour that takes a colour name", "NAME"),
         ("--tail option takes an integer", "N"),
+        ("--depth, whose value must be an integer,", "N"),
+        ("--spool option, whose argument is the spool name,", "NAME"),
         ("--plain", None),
         ("--plain switch", None),
     ],
