@@ -103,9 +103,13 @@ def coerced(value: object, annotation: str) -> object:
     a container, alone or with None (``int | None``), and the text is one
     (``"1994"`` for an ``int``), or, with no annotation, where the text is a
     container literal (``"[(1, 3)]"``): a text meant as text stays. A list is a
-    tuple where the annotation says ``tuple``. Anything else is returned as it is.
+    tuple where the annotation says ``tuple``. For ``bytes`` (JSON has none), a text
+    is a bytes literal read (``"b'A'"``), or else the text's UTF-8; a list of
+    whole numbers from 0 to 255 is those bytes. Anything else is returned as it is.
     """
     top = _top(annotation)
+    if top == "bytes":
+        return _as_bytes(value)
     if isinstance(value, str) and (top in _NUMBERS or top in _CONTAINER_NAMES or not top):
         ok, read = _literal(value)
         wanted = _NUMBERS.get(top) or _CONTAINERS
@@ -114,6 +118,18 @@ def coerced(value: object, annotation: str) -> object:
             value = read
     if isinstance(value, list) and top == "tuple":
         return tuple(value)
+    return value
+
+
+def _as_bytes(value: object) -> object:
+    """Return a JSON value given for ``bytes`` as the bytes it stands for (else as it is)."""
+    if isinstance(value, str):
+        ok, read = _literal(value) if value.startswith(("b'", 'b"')) else (False, None)
+        return read if ok and isinstance(read, bytes) else value.encode("utf-8")
+    if isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in value
+    ):
+        return bytes(value)
     return value
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from devfactory.graph.stage.build_loop.trials import TrialRunner
+from devfactory.software.behaviour import coerced
 from devfactory.software.kinds import (
     behaviour_tested,
     comparison,
@@ -554,6 +555,52 @@ def test_a_transform_reading_csv_is_told_to_read_it_with_the_csv_module(
     assert ("read its rows with `csv.reader(io.StringIO(text))`" in told) is (csv == "rows")
     assert ("import csv\nimport io\n" in made.source) is bool(csv)
     compile(made.source, "lamps.py", "exec")
+
+
+@pytest.mark.parametrize(
+    ("said", "binary"),
+    [
+        ("It shows a hex dump of the lamps.", True),
+        ("It shows an input file's raw bytes, eight per row.", True),
+        ("Any binary data will do.", True),
+        ("It sums each lamp's size in bytes.", False),  # a text's size: still text
+        ("It counts the bytes, words and lamps.", False),
+        ("Lamps may open with a byte-order mark.", False),  # a text file's mark: no bytes
+        ("It prints the lamps, one a line.", False),
+    ],
+)  # fmt: skip
+def test_a_filter_reading_bytes_gives_its_transform_the_files_bytes(
+    said: str, binary: bool, tmp_path: Path
+) -> None:
+    facts = read_requirement("Start `python -m lamps INPUT [--dim N]`. " + said)
+    found = stream(facts)
+    assert found is not None and found.binary is binary
+    made = skeleton(facts, "Lamps.")
+    head = "def transform(data: bytes, dim: int | None = None) -> str:"
+    assert (head in made.source) is binary
+    assert ('open(path, "rb")' in made.source) is binary
+    if not binary:
+        return
+    told = " ".join(made.source[made.source.index(head) :].split("\n\n\n", 1)[0].split())
+    assert "for the input's bytes `data` (already read, in binary," in told
+    # run for real: a byte that is no UTF-8 reaches the transform as it is, in the file and on stdin
+    body = made.source.replace(
+        "    raise NotImplementedError", "    return ' '.join(f'{b:02x}' for b in data)", 1
+    )
+    (tmp_path / "lamps.py").write_text(body, encoding="utf-8")
+    (tmp_path / "in.bin").write_bytes(b"\xff\x00A")
+    done = subprocess.run(
+        [sys.executable, "-m", "lamps", "in.bin"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout) == (0, "ff 00 41\n"), done.stderr
+
+
+def test_a_bytes_parameter_takes_the_models_json_text_as_bytes() -> None:
+    assert coerced("hi", "bytes") == b"hi"
+    assert coerced("b'\\xff\\x00'", "bytes") == b"\xff\x00"  # a bytes literal, read
+    assert coerced([255, 0, 65], "bytes") == b"\xff\x00A"
+    assert coerced([256], "bytes") == [256] and coerced(True, "bytes") is True  # no bytes
+    assert coerced("é", "bytes | None") == "é".encode()
 
 
 def test_a_transform_is_quoted_what_the_output_is_not_how_the_input_is_read() -> None:

@@ -66,9 +66,12 @@ class Shown:
         """
         return self.output[:-1] if self.output.endswith("\n") else self.output
 
-    def call(self, function: str) -> str:
-        """Return the transform's call this example makes: ``transform('hi', start=10)``."""
-        args = [repr(self.text)]
+    def call(self, function: str, *, encoded: bool = False) -> str:
+        """Return the transform's call this example makes: ``transform('hi', start=10)``.
+
+        ``encoded``: the transform takes the input's bytes, the text's UTF-8 (``b'hi'``).
+        """
+        args = [repr(self.text.encode("utf-8") if encoded else self.text)]
         for _, option, value in self.given:
             if value is None:
                 args.append(f"{option.dest}=True")

@@ -43,6 +43,7 @@ from devfactory.software.skeleton import Skeleton, Unit, UnitKind, doc, tidy
 
 TRANSFORM = "transform"
 TEXT = "text"  # the transform's first parameter: the input's text
+DATA = "data"  # the same, where the input is read as bytes (``Stream.binary``)
 RUNNER = "_run"  # reads, transforms, writes: called by ``main``
 _OUTPUT = re.compile(r"^(OUT|OUTPUT|OUTFILE|OUTPUT_FILE|DEST|TARGET)$", re.I)
 _STDIN = re.compile(r"standard input|\bstdin\b", re.I)
@@ -58,6 +59,13 @@ _CLAUSE = re.compile(r"[,;:]|\bor\b")
 _CSV = re.compile(r"\bCSV\b")
 _MADE = re.compile(  # before "CSV" in its clause: it is what the command makes, not reads
     r"\b(?:output|outputs|prints?|writes?)\b[^,;:]*$|\b(?:to|into)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?$"
+)
+# the input is bytes, not text: "writes a hex dump", "any binary data". Not every word of
+# bytes: a text's size in bytes, a count of them, a byte-order mark are said of text too
+_BINARY = re.compile(
+    r"\bhex(?:adecimal)?\s*dump\b|\bbinary\s+(?:files?|data|input)\b"
+    r"|\b(?:an?|the|its|any|one)\s+(?:input\s+)?file'?s\s+(?:raw\s+)?bytes\b",
+    re.I,
 )
 _ABOUT_MESSAGES = re.compile(r"stderr|standard error|message", re.I)
 _PREFIXED = re.compile(r"`([A-Za-z][\w-]*):(?:\s[^`]*)?`")  # `oops: <message>`, `oops:`
@@ -86,6 +94,12 @@ class Stream:
     prefix: str  # what an error message starts with: ``tool:``, or the word the text writes
     refuses: bool  # the requirement says of some input that it is refused
     csv: str = ""  # the input is CSV: "rows", or "header" (its first row names the columns)
+    binary: bool = False  # the input is read as bytes, not as UTF-8 text
+
+    @property
+    def parameter(self) -> str:
+        """Return the transform's first parameter, as its signature writes it."""
+        return f"{DATA}: bytes" if self.binary else f"{TEXT}: str"
 
 
 def _status(facts: RequirementFacts, about: re.Pattern[str], default: int) -> int:
@@ -131,7 +145,8 @@ def stream(facts: RequirementFacts) -> Stream | None:
         o for o in usage.options if o.metavar and (_OUTPUT.match(o.metavar) or o.dest == "output")
     ]
     options = tuple(o for o in usage.options if o not in outputs[:1])
-    names = [TEXT, *(o.dest for o in options)]  # the transform's parameters
+    binary = _binary_input(facts.sentences)
+    names = [DATA if binary else TEXT, *(o.dest for o in options)]  # the transform's parameters
     if len(set(names)) < len(names) or not positional.dest.isidentifier():
         return None  # `--text`, an option given twice: no such transform can be written
     if any(not o.dest.isidentifier() or keyword.iskeyword(o.dest) for o in options):
@@ -147,8 +162,20 @@ def stream(facts: RequirementFacts) -> Stream | None:
         refused=_status(facts, _ERRORS, 1),
         refuses=_says_refused(facts),
         prefix=prefix,
-        csv=_csv_input(facts.sentences),
+        csv="" if binary else _csv_input(facts.sentences),
+        binary=binary,
     )
+
+
+def _binary_input(sentences: Sequence[str]) -> bool:
+    """Say whether the input is bytes: a sentence, outside code spans, speaks of bytes.
+
+    ``writes a hex dump``, ``any binary data``, ``the input file's raw bytes``: the
+    command reads the file as it is, in binary, and the transform takes its bytes
+    (read as UTF-8 text, a dump of any byte outside it would fail to read). A size
+    or a count in bytes is no such word: a text has them too.
+    """
+    return any(_BINARY.search(re.sub(r"`[^`]*`", "", s)) for s in sentences)
 
 
 def _csv_input(sentences: Sequence[str]) -> str:
@@ -242,10 +269,14 @@ _CSV_TOLD = {
 
 def told_of(found: Stream) -> list[str]:
     """Return what its docstring and its tests' request (``Unit.told``) say of the transform."""
+    said = (
+        f"the input's bytes `{DATA}` (already read, in binary, from the file or standard input)"
+        if found.binary
+        else f"the input `{TEXT}` (already read from the file or standard input)"
+    )
     return [
-        "Return, as one string, what the command outputs for the input `text` (already "
-        "read from the file or standard input). Print nothing: the command writes the "
-        "string this returns.",
+        f"Return, as one string, what the command outputs for {said}. Print nothing: the "
+        "command writes the string this returns.",
         *(
             f"`{o.dest}` is the option {'/'.join(o.flags)}"
             + (" (True when given)." if o.metavar is None else f" ({o.default} when not given).")
@@ -275,9 +306,9 @@ def lines_of(
     requirement, which the model reads when it writes the body, and ends with
     the outputs it shows (``shown``) as calls of the transform, exactly.
     """
-    params = ", ".join([f"{TEXT}: str", *(_parameter(o) for o in found.options)])
+    params = ", ".join([found.parameter, *(_parameter(o) for o in found.options)])
     written = doc([*told_of(found), "The requirement says:", *about], "    ").rstrip("\n")
-    calls = [f"{e.call(TRANSFORM)} == {e.returned!r}" for e in shown]
+    calls = [f"{e.call(TRANSFORM, encoded=found.binary)} == {e.returned!r}" for e in shown]
     calls = [c for c in calls if '"""' not in c]
     if calls and written.endswith('"""') and written.count('"""') == 2:
         head = written[: -len('"""')].rstrip()
@@ -303,16 +334,30 @@ def _wiring(found: Stream) -> list[str]:
     """
     source = f"args.{found.source}"
     empty = "path is None or path == '-'" if found.stdin else "path is None"
-    reading = [
-        "def _read_input(path: str | None) -> str:",
-        # A byte-order mark is how some editors and spreadsheets mark a file as UTF-8,
-        # never part of its text: any filter drops it, whatever the requirement says.
-        '    """Return the UTF-8 text of ``path`` (without a byte-order mark)'
-        + (', or of stdin."""' if found.stdin else '."""'),
-        f"    if {empty}:",
-        "        return sys.stdin.read()",
-        '    with open(path, encoding="utf-8-sig") as handle:',
-        "        return handle.read()",
+    of_stdin = ", or of stdin" if found.stdin else ""
+    reading = (
+        [
+            "def _read_input(path: str | None) -> bytes:",
+            f'    """Return the bytes of ``path``{of_stdin}, as they are."""',
+            f"    if {empty}:",
+            "        return sys.stdin.buffer.read()",
+            '    with open(path, "rb") as handle:',
+            "        return handle.read()",
+        ]
+        if found.binary
+        else [
+            "def _read_input(path: str | None) -> str:",
+            # A byte-order mark is how some editors and spreadsheets mark a file as UTF-8,
+            # never part of its text: any filter drops it, whatever the requirement says.
+            '    """Return the UTF-8 text of ``path`` (without a byte-order mark)'
+            + (', or of stdin."""' if found.stdin else '."""'),
+            f"    if {empty}:",
+            "        return sys.stdin.read()",
+            '    with open(path, encoding="utf-8-sig") as handle:',
+            "        return handle.read()",
+        ]
+    )
+    reading += [
         "",
         "",
         "def _write_output(text: str, path: str | None) -> None:",
@@ -328,14 +373,15 @@ def _wiring(found: Stream) -> list[str]:
         "",
     ]
     keywords = ", ".join(f"{o.dest}=args.{o.dest}" for o in found.options)
-    call = f"{TRANSFORM}(text{', ' + keywords if keywords else ''})"
+    read = DATA if found.binary else TEXT
+    call = f"{TRANSFORM}({read}{', ' + keywords if keywords else ''})"
     target = f"args.{found.output.dest}" if found.output else "None"
     prefix = found.prefix
     run = [
         f"def {RUNNER}(args: argparse.Namespace) -> int:",
         '    """Read the input, transform it, write the output; return the exit status."""',
         "    try:",
-        f"        text = _read_input({source})",
+        f"        {read} = _read_input({source})",
         "    except (OSError, UnicodeDecodeError) as exc:",
         "        reason = getattr(exc, 'strerror', None) or exc",
         f'        print(f"{prefix} {{{source}}}: {{reason}}", file=sys.stderr)',
