@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from devfactory.factory.facade import Factory
+from devfactory.factory.facade import Factory, RunReport
 from devfactory.factory.intake import StartRequest
 from devfactory.graph.stage.build_loop.whole import NOT_ACCEPTED
 from devfactory.settings import Settings
@@ -235,26 +235,33 @@ Standard library only.
 SAID = "`shout` returns the text in upper case with one exclamation mark added at its end."
 
 
-def test_a_whole_module_wins_on_the_models_tests_the_units_fail_and_qa_starts_from_them(
-    settings: Settings, tmp_path: Path
-) -> None:
+LOUD = "```python\ndef shout(text: str) -> str:\n    return f'{text.upper()}!'\n```"
+
+
+def shouted(settings: Settings, out: Path, expected: tuple[str, str], units: str) -> RunReport:
+    """Run SHOUTER: the model's two tests expect ``expected``; the units write ``units``, the
+    whole module LOUD."""
     made = [
-        {"sentence": SAID, "arguments": a, "expected": e, "raises": ""}
-        for a, e in ((["hi"], "HI!"), (["a b"], "A B!"))
-    ]  # fmt: skip  (JSON values)
-    quiet = "```python\ndef shout(text: str) -> str:\n    return text + '!'\n```"
-    loud = "```python\ndef shout(text: str) -> str:\n    return f'{text.upper()}!'\n```"
+        {"sentence": SAID, "arguments": [a], "expected": e, "raises": ""}
+        for a, e in zip(("hi", "a b"), expected, strict=True)
+    ]  # JSON values
 
     def answer(call: Call) -> str:
         if call.kind == "tests":
             return json.dumps({"tests": made})
-        return script(quiet, lambda c: loud)(call)
+        return script(units, lambda c: LOUD)(call)
 
-    models = ScriptedModels(answer)
-    with Factory(settings, models=models) as factory:
-        report = factory.start(StartRequest(SHOUTER, pipeline="lean", out_dir=tmp_path / "out"))
-    assert report.status == "COMPLETED", report.reason
+    with Factory(settings, models=ScriptedModels(answer)) as factory:
+        return factory.start(StartRequest(SHOUTER, pipeline="lean", out_dir=out))
+
+
+def test_a_whole_module_wins_on_the_models_tests_the_units_fail_and_qa_starts_from_them(
+    settings: Settings, tmp_path: Path
+) -> None:
+    quiet = "```python\ndef shout(text: str) -> str:\n    return text + '!'\n```"
     out = tmp_path / "out"
+    report = shouted(settings, out, ("HI!", "A B!"), quiet)
+    assert report.status == "COMPLETED", report.reason
     assert "return f'{text.upper()}!'" in (out / "shouter.py").read_text()
     notes = backend_notes(report)
     assert (
@@ -268,22 +275,10 @@ def test_a_whole_module_wins_on_the_models_tests_the_units_fail_and_qa_starts_fr
 def test_where_every_expected_value_is_wrong_a_whole_module_answering_beats_units_refusing(
     settings: Settings, tmp_path: Path
 ) -> None:
-    made = [
-        {"sentence": SAID, "arguments": a, "expected": e, "raises": ""}
-        for a, e in ((["hi"], "nope"), (["a b"], "nope"))
-    ]  # fmt: skip  (JSON values: neither is right)
     refuses = "```python\ndef shout(text: str) -> str:\n    raise ValueError(text)\n```"
-    loud = "```python\ndef shout(text: str) -> str:\n    return f'{text.upper()}!'\n```"
-
-    def answer(call: Call) -> str:
-        if call.kind == "tests":
-            return json.dumps({"tests": made})
-        return script(refuses, lambda c: loud)(call)
-
-    models = ScriptedModels(answer)
-    with Factory(settings, models=models) as factory:
-        report = factory.start(StartRequest(SHOUTER, pipeline="lean", out_dir=tmp_path / "out"))
-    assert "return f'{text.upper()}!'" in (tmp_path / "out" / "shouter.py").read_text()
+    out = tmp_path / "out"
+    report = shouted(settings, out, ("nope", "nope"), refuses)  # neither expected value right
+    assert "return f'{text.upper()}!'" in (out / "shouter.py").read_text()
     notes = backend_notes(report)
     assert (
         "whole module: passes 0/0 examples, 0/2 behaviour tests (2 ending in kind); kept over "
