@@ -163,14 +163,9 @@ def pytest_runtest_makereport(
     base = getattr(item, "funcargs", {}).get("chat_server")
     log = SERVER_LOGS.get(base) if isinstance(base, str) else None
     if report.failed and log is not None and log.exists():
-        report.sections.append(("chat server log, last 8000 characters", _tail(log, 8000)))
+        tail = log.read_text(errors="replace")[-8000:]  # as ``servers.wait_ready`` shows it
+        report.sections.append(("chat server log, last 8000 characters", tail))
     return report
-
-
-def _tail(path: Path, size: int) -> str:
-    with path.open("rb") as f:
-        f.seek(max(0, path.stat().st_size - size))
-        return f.read().decode(errors="replace")
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 SECONDS = 1
 RESULT_CHARS = 2_000
+TIMEOUT = "!timeout"  # what a call that did not end in time gave
 
 
 class _Timeout(Exception):
@@ -54,7 +55,7 @@ def main(argv: list[str]) -> int:
                 signal.alarm(0)
             outcomes.append(repr(got)[:RESULT_CHARS])
         except _Timeout:
-            outcomes.append("!timeout")
+            outcomes.append(TIMEOUT)
         except BaseException as exc:  # noqa: BLE001 - a raise is an outcome like any other
             outcomes.append(f"!{type(exc).__name__}")
     Path(report).write_text(json.dumps({"outcomes": outcomes}))

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-TIMEOUT = "!timeout"  # a call that did not end ends in no kind (``sandbox/drivers/calls.py``)
+from devfactory.sandbox.drivers.calls import TIMEOUT  # a call that did not end: no kind
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,5 @@ def in_kind(found: Sequence[str], errors: Sequence[bool]) -> int:
     """
     if len(found) != len(errors):
         return 0
-    ended = [
-        o != TIMEOUT and (o.startswith("!") == error)
-        for o, error in zip(found, errors, strict=True)
-    ]
-    return sum(ended)
+    pairs = zip(found, errors, strict=True)
+    return sum(o != TIMEOUT and o.startswith("!") == error for o, error in pairs)
