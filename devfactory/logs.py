@@ -55,7 +55,7 @@ _LONGEST = 300  # characters of one field's value in a log line
 _NOT_EXTRAS = _RECORD_KEYS | {"color_message"}
 
 
-_HANDLER = "devfactory"  # the name of the handler ``configure`` installs
+HANDLER = "devfactory"  # the name of the handler ``configure`` installs
 _MULTILINE = ("exception", "stack")  # values kept as lines, each made safe
 CONTINUED = "  | "  # how a text line that continues its record (a traceback) starts
 
@@ -198,10 +198,10 @@ def configure(
     """Send every log line to ``stream`` (stderr) in ``fmt`` at ``level`` and above."""
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if handler.get_name() == _HANDLER:  # configured before: this call replaces it
+        if handler.get_name() == HANDLER:  # configured before: this call replaces it
             root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.set_name(_HANDLER)
+    handler.set_name(HANDLER)
     handler.setFormatter(_Deferred(fmt))
     root.addHandler(handler)
     root.setLevel(level)

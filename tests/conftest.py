@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from devfactory.logs import HANDLER
 from devfactory.settings import Settings
 from tests import leftovers
 
@@ -48,6 +50,23 @@ def _umask_kept() -> Iterator[None]:
     os.umask(mask)
     yield
     os.umask(mask)
+
+
+@pytest.fixture(autouse=True)
+def _log_handlers_kept() -> Iterator[None]:
+    """Take off the log handler an entry point called in-process added (``logs.configure``).
+
+    It writes to the stream that test captured, closed once the test ends: a
+    later test's warning was then lost to "I/O operation on closed file", the
+    one line that said why its push failed.
+    """
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in before and handler.get_name() == HANDLER:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def _interrupted(signum: int, frame: object) -> None:

@@ -7,32 +7,31 @@ is listed, archived, copied by the person who asked for it, and its
 origin names the URL without its user information, and the user and password
 are kept apart, in ``<data_dir>/repo-credentials/<run-id>`` (a 0700 folder, a
 0600 file, written without following a link). When the run's branch goes
-back, git is given them by ``GIT_ASKPASS``: a fixed script that prints one of
-two variables of git's own environment (never its command line, which other
-accounts can read in ``/proc``). The file is removed once the run has
-delivered, and with the run when it is purged.
+back, git is given them by a credential helper set in git's environment
+(``GIT_CONFIG_COUNT``): a fixed shell function that prints two variables of
+git's own environment (never its command line, which other accounts can read
+in ``/proc``). No file is written for it: an executable written beside the
+call (``GIT_ASKPASS``) could not be run while any process forked meanwhile
+still held it open for writing (``ETXTBSY``), and the push failed now and
+then. The kept file is removed once the run has delivered, and with the run
+when it is purged.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 FOLDER: Final = "repo-credentials"
 """The data directory's folder of kept credentials, one file a run."""
-_ASKPASS = """#!/bin/sh
-# devfactory: answer git's question from its own environment (the run's kept credentials)
-case "$1" in
-  Username*) printf '%s\\n' "$DEVFACTORY_GIT_USERNAME" ;;
-  *) printf '%s\\n' "$DEVFACTORY_GIT_PASSWORD" ;;
-esac
-"""
+_HELPER = (
+    '!f() { test "$1" = get || exit 0; printf "username=%s\\npassword=%s\\n" '
+    '"$DEVFACTORY_GIT_USERNAME" "$DEVFACTORY_GIT_PASSWORD"; }; f'
+)
+"""git's credential helper: answers ``get`` from its environment; ``store``, ``erase``: nothing."""
 _MAX_BYTES = 4096
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -61,10 +60,10 @@ def _folder(data_dir: Path) -> Path:
     return folder
 
 
-def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
-    fd = os.open(path, _NEW, mode)
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, _NEW, 0o600)
     try:
-        os.fchmod(fd, mode)
+        os.fchmod(fd, 0o600)
         os.write(fd, text.encode())
     finally:
         os.close(fd)
@@ -98,25 +97,27 @@ def forget(data_dir: Path, run_id: str) -> None:
         pass
 
 
-@contextmanager
-def askpass_env(data_dir: Path, run_id: str) -> Iterator[dict[str, str]]:
-    """Yield what git's environment needs to answer with the run's kept credentials.
+def credential_env(data_dir: Path, run_id: str) -> dict[str, str]:
+    """Return what git's environment needs to sign in with the run's kept credentials.
 
     Nothing kept: an empty mapping (git then asks no one: ``GIT_ASKPASS`` stays
-    the factory's ``true``).
+    the factory's ``true``). The helper list is emptied first, then ours is
+    the only one. Raises ``ValueError`` when the user or password holds a
+    control character, which git's credential protocol (one ``key=value`` a
+    line) cannot carry.
     """
     userinfo = recall(data_dir, run_id)
     if not userinfo:
-        yield {}
-        return
-    user, _, password = userinfo.partition(":")
-    script = _folder(data_dir) / f".askpass-{os.getpid()}-{secrets.token_hex(6)}"
-    _write_private(script, _ASKPASS, 0o700)
-    try:
-        yield {
-            "GIT_ASKPASS": str(script),
-            "DEVFACTORY_GIT_USERNAME": unquote(user),
-            "DEVFACTORY_GIT_PASSWORD": unquote(password),
-        }
-    finally:
-        script.unlink(missing_ok=True)
+        return {}
+    user, _, password = (unquote(part) for part in userinfo.partition(":"))
+    if any(ord(c) < 32 or ord(c) == 127 for c in user + password):
+        raise ValueError("the repository URL's user or password holds a control character")
+    return {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": "",
+        "GIT_CONFIG_KEY_1": "credential.helper",
+        "GIT_CONFIG_VALUE_1": _HELPER,
+        "DEVFACTORY_GIT_USERNAME": user,
+        "DEVFACTORY_GIT_PASSWORD": password,
+    }

@@ -39,8 +39,7 @@ import logging
 import os
 import re
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,7 +50,7 @@ from devfactory.contracts import Delivery, Repository, check_relative_path
 from devfactory.redact import redact
 from devfactory.repos.cloning import CloneFailure, CloneLimits, run_clone
 from devfactory.repos.git import GIT_OPTIONS, GitError, clean_env, read_git, run_git
-from devfactory.repos.git_credentials import askpass_env, keep, without_userinfo
+from devfactory.repos.git_credentials import credential_env, keep, without_userinfo
 from devfactory.repos.local_source import (
     LocalSource,
     SourceRefusedError,
@@ -715,14 +714,14 @@ def _fetch_into_source(
         raise RepositoryError(f"the repository at {path} cannot be opened: {exc.strerror}") from exc
 
 
-@contextmanager
-def _credentials(data_dir: Path | None, delivery: Delivery) -> Iterator[dict[str, str]]:
-    """Yield git's environment for the run's kept credentials (none: nothing to add)."""
+def _credentials(data_dir: Path | None, delivery: Delivery) -> dict[str, str]:
+    """Return git's environment for the run's kept credentials (none: nothing to add)."""
     if data_dir is None:
-        yield {}
-        return
-    with askpass_env(data_dir, delivery.run_id) as answers:
-        yield answers
+        return {}
+    try:
+        return credential_env(data_dir, delivery.run_id)
+    except ValueError as exc:
+        raise RepositoryError(f"the run's kept credentials cannot be given to git: {exc}") from None
 
 
 def push_branch(
@@ -756,14 +755,13 @@ def push_branch(
         pin = pin or origin_pin(
             folder, delivery, timeout=timeout, hosts=hosts, resolve_seconds=resolve_seconds
         )
-        with _credentials(data_dir, delivery) as answers:
-            git(
-                ["push", "--quiet", "--porcelain", "origin", f"{ref}:{ref}"],
-                cwd=folder,
-                timeout=timeout,
-                pin=pin,
-                more_env=answers,
-            )
+        git(
+            ["push", "--quiet", "--porcelain", "origin", f"{ref}:{ref}"],
+            cwd=folder,
+            timeout=timeout,
+            pin=pin,
+            more_env=_credentials(data_dir, delivery),
+        )
     except RepositoryError as exc:
         if exc.detail:
             log.warning("the branch %s was not pushed: %s", delivery.branch, exc.told())
@@ -880,8 +878,8 @@ def merge_into_base(
     if not pushed.ok:
         return pushed
     try:
-        with _credentials(data_dir, delivery) as answers:
-            return _merge_remote(folder, delivery, timeout=timeout, pin=pin, answers=answers)
+        answers = _credentials(data_dir, delivery)
+        return _merge_remote(folder, delivery, timeout=timeout, pin=pin, answers=answers)
     except RepositoryError as exc:
         if exc.detail:
             log.warning("%s was not merged: %s", delivery.branch, exc.told())

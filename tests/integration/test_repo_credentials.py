@@ -3,8 +3,8 @@
 Issue 58 item 10: ``<run>/.git/config`` kept ``https://user:password@host/...``
 as the origin, readable in the run's folder. The clone now keeps the origin
 without its user information, the password apart in the data directory
-(0600), and git is given it only when it asks (``GIT_ASKPASS``) as the branch
-goes back.
+(0600), and git is given it only when it asks (a credential helper set in its
+environment, no file written) as the branch goes back.
 """
 
 from __future__ import annotations
@@ -141,8 +141,36 @@ def test_the_password_stays_out_of_the_run_s_folder_and_the_push_back_signs_in(
         merged = merge_into_base(tmp_path / "run", found, timeout=60, hosts=hosts, data_dir=data)
         assert merged.ok, merged.message
         assert True in server.signed  # git signed in with the kept credentials
-        assert not list((data / FOLDER).glob(".askpass-*"))  # its helper is gone after each call
+        assert [p.name for p in (data / FOLDER).iterdir()] == ["r1"]  # no helper file written
 
         forget(data, "r1")
         refused = push_branch(tmp_path / "run", found, timeout=60, hosts=hosts, data_dir=data)
         assert not refused.ok  # without them the server refuses: the test could fail
+
+
+def test_the_push_back_asks_no_helper_of_the_run_s_own_config_and_refuses_a_control_character(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The factory's helper is git's only one; a password git's protocol cannot carry is refused."""
+    monkeypatch.setattr(remotes, "system_resolver", resolving("127.0.0.1"))
+    root = served_repository(tmp_path)
+    data, run, marker = tmp_path / "data", tmp_path / "run", tmp_path / "asked"
+    hosts = HostPolicy.parse(["git.example.test", "127.0.0.1"])
+    with smart_server(root) as server:
+        url = f"http://{USER}:{PASSWORD}@git.example.test:{server.port}/calc.git"
+        found = clone_for_run(
+            url, None, "r1", run, timeout=60, max_bytes=MB, hosts=hosts, data_dir=data
+        )
+        git("config", "credential.helper", f"!f() {{ touch {marker}; }}; f", cwd=run)
+        (run / "more.py").write_text("X = 1\n")
+        workspace = Workspace(run)
+        workspace.init()
+        workspace.commit_stage("backend-engineering", "Backend Engineering", ["more.py"], "more")
+        pushed = push_branch(run, found, timeout=60, hosts=hosts, data_dir=data)
+        assert pushed.ok, pushed.message
+        assert not marker.exists()  # the run's config named a helper; git never ran it
+
+        (data / FOLDER / "r1").write_text(f"{USER}:pass%0Aword\n")
+        refused = push_branch(run, found, timeout=60, hosts=hosts, data_dir=data)
+        assert not refused.ok
+        assert "control character" in refused.message

@@ -74,8 +74,8 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     ),
     "devfactory/repos/git_credentials.py": (
         frozenset({"os.open"}),
-        "the data directory's kept repository credentials and git's askpass script "
-        "(O_NOFOLLOW, a folder of the factory's own): never a run's folder",
+        "the data directory's kept repository credentials (O_NOFOLLOW, a folder of the "
+        "factory's own): never a run's folder",
     ),
     "devfactory/repos/repository.py": (
         frozenset({"os.walk", ".iterdir", ".is_file", ".read_text"}),
