@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.servers import free_port, launch, stop, wait_ready
 
@@ -154,18 +155,33 @@ def chat_server(
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Iterator[pytest.TestReport]:
-    """Add the chat server's log tail to a failed test's report (CI keeps nothing else).
+    """Add the chat server's log tail and what each open page shows to a failed test's report.
+
+    CI keeps nothing else (screenshots stay on its machine).
 
     A click that came to nothing on a busy CI machine (the approver's run stayed
     paused) left no trace of what the server did with it.
     """
     report: pytest.TestReport = yield
-    base = getattr(item, "funcargs", {}).get("chat_server")
+    funcargs = getattr(item, "funcargs", {})
+    base = funcargs.get("chat_server")
     log = SERVER_LOGS.get(base) if isinstance(base, str) else None
     if report.failed and log is not None and log.exists():
         tail = log.read_text(errors="replace")[-8000:]  # as ``servers.wait_ready`` shows it
         report.sections.append(("chat server log, last 8000 characters", tail))
+    browser = funcargs.get("browser")
+    if report.failed and report.when == "call" and isinstance(browser, Browser):
+        for number, page in enumerate(p for c in browser.contexts for p in c.pages):
+            report.sections.append((f"open page {number}: what it shows", _shown(page)))
     return report
+
+
+def _shown(page: Page) -> str:
+    """Return the end of what ``page`` shows (a refusal, a toast), or why it cannot be read."""
+    try:
+        return page.inner_text("body", timeout=5_000)[-3000:]
+    except PlaywrightError as exc:  # a page closed or hung: the report still comes
+        return f"not read: {exc}"
 
 
 @pytest.fixture(scope="module")
