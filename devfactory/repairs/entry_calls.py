@@ -9,7 +9,8 @@ nothing about it; one that gives ``main`` a parsed ``Namespace`` fails in argpar
 Each call goes to the entry that takes what it gives: ``main(["a.txt"])``,
 ``run(Namespace(...))``, importing that entry from the same module where the file binds
 no name for it. A test that gives ``main`` the program's name first, as ``sys.argv``
-holds it (``main(["counter", "a.txt"])``, ``main(["python", "-m", "counter", ...])``),
+holds it (``main(["counter", "a.txt"])``, ``main(["python", "-m", "counter", ...])``,
+``main([sys.executable, "-m", "counter", ...])``),
 fails in argparse (one positional too many); ``main`` parses the words after it, so
 the program's words go.
 
@@ -129,10 +130,16 @@ _LAUNCHER = frozenset({"python", "python3", "-m"})
 
 
 def _program(words: ast.List | ast.Tuple, module: str) -> int:
-    """Return how many of ``words`` name the program (``counter``, ``python -m counter``), or 0."""
+    """Return how many of ``words`` name the program (``counter``, ``python -m counter``), or 0.
+
+    The interpreter may be named as ``sys.executable`` (``[sys.executable, "-m", "counter"]``,
+    the words of a subprocess, given to ``main``).
+    """
     names = {module, module.rsplit(".", 1)[-1], module.split(".", 1)[0]}
     names |= {f"{n}.py" for n in names}
     for at, word in enumerate(words.elts):
+        if at == 0 and ast.unparse(word) == "sys.executable":  # the interpreter, as a launcher
+            continue
         if not isinstance(word, ast.Constant) or not isinstance(word.value, str):
             return 0
         if word.value in names:

@@ -163,12 +163,15 @@ SENT = "from counter import main\n" + MIXED.replace("run(['a', 'b'])", "main(['a
     "c.main(", "c.run("
 )
 PROGRAM = (  # main given the program's words first, as sys.argv holds them
-    "import counter\nfrom counter import main\n\n\ndef test_a():\n"
+    "import sys\n\nimport counter\nfrom counter import main\n\n\ndef test_a():\n"
     "    assert main(['counter', 'a']) == 1\n"
     "    assert counter.main(('python', '-m', 'counter.py', 'a', 'b')) == 2\n"
+    "    assert main([sys.executable, '-m', 'counter', 'c']) == 1\n"
 )
-WORDS = PROGRAM.replace("['counter', 'a']", "['a']").replace(
-    "('python', '-m', 'counter.py', 'a', 'b')", "('a', 'b')"
+WORDS = (
+    PROGRAM.replace("['counter', 'a']", "['a']")
+    .replace("('python', '-m', 'counter.py', 'a', 'b')", "('a', 'b')")
+    .replace("[sys.executable, '-m', 'counter', 'c']", "['c']")
 )
 NO_RUNNER = ProjectNames(  # its run takes no Namespace
     {}, [], tests=True, sources={"counter": COUNTER.replace("args: argparse.Namespace", "args")}
@@ -357,7 +360,8 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES,  # a word that is no program's first
      "from counter import main\n\n\ndef test_a():\n"
      "    assert main(['a', 'counter']) == 2 and main([name, 'a']) == 2\n"
-     "    assert main(['python', 'a']) == 2 and main(['-m']) == 1\n"),
+     "    assert main(['python', 'a']) == 2 and main(['-m']) == 1\n"
+     "    assert main([sys.executable, 'a']) == 2 and main(['a', sys.executable]) == 2\n"),
     (RepairKind.PYTHON_IN_PROJECT, "entry-calls",  # no runner taking a Namespace
      NO_RUNNER, MIXED),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["bump"]), ALIASED),
