@@ -12,13 +12,17 @@ no name for it. A test that gives ``main`` the program's name first, as ``sys.ar
 holds it (``main(["counter", "a.txt"])``, ``main(["python", "-m", "counter", ...])``,
 ``main([sys.executable, "-m", "counter", ...])``),
 fails in argparse (one positional too many); ``main`` parses the words after it, so
-the program's words go.
+the program's words go. A test that calls ``main()`` with nothing means a command given
+no words, but ``main`` then parses ``sys.argv``, which under pytest holds pytest's own
+words (``-q --junitxml=...``: argparse exits 2); it is given ``[]``, unless the file
+sets ``sys.argv`` (it names ``argv``) for ``main`` to read.
 
 Only where nothing else is meant: the called name is imported from one of the project's
 modules (``from counter import run``, or ``counter.run`` after ``import counter``)
 that defines both entries, the runner with its first parameter annotated ``Namespace`` and
-``main`` with one parameter at most; the call gives one argument and no keyword, a list
-or tuple written out (to the runner) or a ``Namespace(...)`` call (to ``main``).
+``main`` with one parameter at most; the call gives no keyword and one argument, a list
+or tuple written out (to the runner) or a ``Namespace(...)`` call (to ``main``), or
+none (``main()``).
 """
 
 from __future__ import annotations
@@ -78,9 +82,10 @@ def send_to_entries(source: str, sources: Mapping[str, str]) -> tuple[str, list[
     edits: list[tuple[ast.AST, str]] = []
     imports: list[str] = []
     changed: list[str] = []
+    argv_set = "argv" in source  # sys.argv patched: main() reads what the test set
     for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
         func = call.func
-        if len(call.args) != 1 or call.keywords:
+        if len(call.args) > 1 or call.keywords:
             continue
         if isinstance(func, ast.Name) and func.id in imported:
             module, name = imported[func.id]
@@ -91,6 +96,11 @@ def send_to_entries(source: str, sources: Mapping[str, str]) -> tuple[str, list[
         else:
             continue
         runner, main = pairs[module]
+        if not call.args:
+            if name == main and not argv_set:
+                edits.append((call, f"{ast.unparse(func)}([])"))
+                changed.append(f"calls of `{main}()` given no words (not pytest's own)")
+            continue
         given = call.args[0]
         if (
             name == main

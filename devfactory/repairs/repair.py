@@ -51,8 +51,8 @@ context: ``ProjectNames``):
      (``TestClient(app).post("/items", json={...})``; ``repairs/app_calls.py``)
   4. ``entry-calls``: in a tests file, a command line's runner given the command's words
      (``run(["a.txt"])``) sent to ``main``, ``main`` given a parsed ``Namespace`` sent to
-     the runner, and the program's name taken out of the words a test gives ``main``
-     (``repairs/entry_calls.py``)
+     the runner, the program's name taken out of the words a test gives ``main``, and
+     ``main()`` given ``[]`` where the file sets no ``sys.argv`` (``repairs/entry_calls.py``)
   5. ``method-aliases``: a planned function written as a class's method
      (``repairs/method_aliases.py``)
   6. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a

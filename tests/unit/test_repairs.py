@@ -173,6 +173,10 @@ WORDS = (
     .replace("('python', '-m', 'counter.py', 'a', 'b')", "('a', 'b')")
     .replace("[sys.executable, '-m', 'counter', 'c']", "['c']")
 )
+NO_WORDS = (  # main() parses sys.argv: under pytest, pytest's own words
+    "import counter\nfrom counter import main\n\n\ndef test_a():\n"
+    "    assert main() == 0 and counter.main() == 0\n"
+)
 NO_RUNNER = ProjectNames(  # its run takes no Namespace
     {}, [], tests=True, sources={"counter": COUNTER.replace("args: argparse.Namespace", "args")}
 )
@@ -245,6 +249,9 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
      UNFIXTURED, SHARED,
      ("tests asking for a fixture nothing defines dropped: test_split (asks for `bill`)",)),
     (RepairKind.PLAN, "starting-plan", STARTED,
+    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES, NO_WORDS,
+     NO_WORDS.replace("main()", "main([])"),
+     ("calls of `main()` given no words (not pytest's own)",)),
      {"kind": "cli", "files": [code("x.py")], "modules": []},
      {"kind": "cli", "files": [code("x.py")], "modules": [], "entry_point": "python -m x"},
      ("entry_point taken from the starting plan",)),
@@ -375,6 +382,9 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PLAN, "starting-plan", PLAN, {"kind": "cli", "files": [code("x.py")]}),
     (RepairKind.PLAN, "plan-shape", PLAN, {"kind": "cli", "entry_point": ""}),
     (RepairKind.PLAN, "unwritten-files", PLAN, {"files": [code("x.py")]}),
+    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES,  # sys.argv set for main() to read
+     "import sys\nfrom counter import main\n\n\ndef test_a(monkeypatch):\n"
+     "    monkeypatch.setattr(sys, 'argv', ['counter', 'a'])\n    assert main() == 1\n"),
     (RepairKind.PLAN, "tests-by-name", PLAN, {"files": [code("x.py")]}),
     (RepairKind.PLAN, "module-files", PLAN,
      {"files": [code("x.py")], "modules": [{"path": "x.py"}]}),
