@@ -29,7 +29,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from devfactory.software.plan import BuildPlan, FileRole, module_name
 from devfactory.software.salvage import fixture_name
-from devfactory.software.source import bound_names, public_names
+from devfactory.software.source import bound_names, last_name, public_names
 
 _NEVER = frozenset({"this", "antigravity"})  # importing them acts (prints, opens a browser)
 
@@ -122,8 +122,10 @@ def return_imports(source: str) -> tuple[str, list[str]]:
 
     After ``from shop import app``, a fixture ``def app(): return app`` binds ``app``
     again with its ``def``: it returns itself (the fixture function), never the app, and
-    every test asking for it gets a function. Such a fixture returns ``shop.app``, with
-    ``import shop`` where the file binds no ``shop``. Also the fixtures' names.
+    every test asking for it gets a function. One that returns a new ``FastAPI()`` gives
+    every test an app with no route (404 on every path) under the name of the module's
+    app. Such a fixture returns ``shop.app``, with ``import shop`` where the file binds
+    no ``shop``. Also the fixtures' names.
     """
     try:
         tree = ast.parse(source)
@@ -141,6 +143,7 @@ def return_imports(source: str) -> tuple[str, list[str]]:
     bound = bound_names([tree])
     edits: list[tuple[ast.AST, str]] = []
     imports: list[str] = []
+    names: list[str] = []
     for node in tree.body:
         name = fixture_name(node)
         body = [s for s in getattr(node, "body", []) if not _is_docstring(s)]
@@ -149,18 +152,28 @@ def return_imports(source: str) -> tuple[str, list[str]]:
         given = body[0].value if isinstance(body[0], ast.Return) else None
         module = imported[name].rsplit(".", 1)[0]
         top = module.split(".")[0]
-        if not (isinstance(given, ast.Name) and given.id == name):
+        itself = isinstance(given, ast.Name) and given.id == name
+        empty_app = (
+            isinstance(given, ast.Call)
+            and last_name(given.func) == "FastAPI"
+            and top not in _WEB_FRAMEWORKS
+        )
+        if given is None or not (itself or empty_app):
             continue  # it returns something of its own
         if top in bound and module not in whole:
             continue  # the module's name is the file's for something else
         edits.append((given, imported[name]))
+        names.append(name)
         if module not in whole and f"import {module}" not in imports:
             imports.append(f"import {module}")
     if not edits:
         return source, []
     fixed = replace_nodes(source, edits)
     fixed = insert_imports(fixed, ast.parse(fixed), imports) if imports else fixed
-    return fixed, [getattr(given, "id", "") for given, _ in edits]
+    return fixed, names
+
+
+_WEB_FRAMEWORKS = frozenset({"fastapi", "starlette"})  # their FastAPI is the class itself
 
 
 def _is_docstring(node: ast.stmt) -> bool:

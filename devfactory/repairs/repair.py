@@ -28,7 +28,8 @@ or named ``test_*.py``):
      (``app.post("/items", json=...)``, which declares a route) sent through its test
      client (``repairs/app_calls.py``)
   6. ``self-fixtures``: a fixture named as an import it returns (``def app(): return app``,
-     which returns itself: its ``def`` binds the name again) made to return the import
+     which returns itself: its ``def`` binds the name again), or named as the module's app
+     and returning a new ``FastAPI()`` (no route), made to return the import
      (``return shop.app``; ``repairs/missing_imports.py``)
   7. ``cut-marks``: as for ``python``
   8. ``broken-tests``: a file that still does not parse keeps its complete tests; the
@@ -238,7 +239,9 @@ def _self_fixtures(source: str, _: object) -> Repaired:
     made = ", ".join(f"`{name}`" for name in names)
     return Repaired(
         fixed,
-        (f"fixtures returning themselves made to return their import: {made}",) if names else (),
+        (f"fixtures returning themselves (or a new FastAPI()) made to return their import: {made}",)
+        if names
+        else (),
     )
 
 

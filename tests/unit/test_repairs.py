@@ -188,6 +188,12 @@ SELF_FIXTURES = (  # each fixture's def binds the imported name again: it return
 FIXTURES_RETURNING_IMPORTS = "import shop\n" + SELF_FIXTURES.replace(
     "    return app\n", "    return shop.app\n"
 ).replace("    return add\n", "    return shop.add_item\n")
+EMPTY_APP = (  # the app's fixture makes a new app: no route answers
+    "import pytest\nfrom fastapi import FastAPI\nfrom fastapi.testclient import TestClient\n"
+    "from shop import app\n\n\n@pytest.fixture\ndef app():\n    return FastAPI(title='t')\n\n\n"
+    "def test_a(app):\n    assert TestClient(app).post('/items', json={}).status_code == 201\n"
+)
+APP_RETURNED = "import shop\n" + EMPTY_APP.replace("FastAPI(title='t')", "shop.app")
 BOUND_BEFORE = "e = None\n" + READ_INSIDE.replace("'done'", "e")  # bound elsewhere: left alone
 
 # (kind, name, context, input, output, notes): the repair fires
@@ -210,7 +216,11 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
     (RepairKind.PYTHON_TESTS, "app-calls", None, ON_THE_APP, THROUGH_THE_CLIENT,
      ("route requests on `app` sent through TestClient",)),
     (RepairKind.PYTHON_TESTS, "self-fixtures", None, SELF_FIXTURES, FIXTURES_RETURNING_IMPORTS,
-     ("fixtures returning themselves made to return their import: `app`, `add`",)),
+     ("fixtures returning themselves (or a new FastAPI()) made to return their import: "
+      "`app`, `add`",)),
+    (RepairKind.PYTHON_TESTS, "self-fixtures", None, EMPTY_APP, APP_RETURNED,
+     ("fixtures returning themselves (or a new FastAPI()) made to return their import: "
+      "`app`",)),
     (RepairKind.PYTHON_TESTS, "broken-tests", None, CUT_TESTS, WHOLE_TESTS,
      ("the file did not parse: kept its complete tests, dropped `test_b`",)),
     (RepairKind.PYTHON_TESTS, "module-checks", None, LOOSE_CHECKS, CHECKS_AS_TESTS,
@@ -239,6 +249,9 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
       "calls of `run -> main` (what the other entry takes)")),
     (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES, PROGRAM, WORDS,
      ("calls of `main` given the program's name first: its words only",)),
+    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES, NO_WORDS,
+     NO_WORDS.replace("main()", "main([])"),
+     ("calls of `main()` given no words (not pytest's own)",)),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["parse"]), ALIASED,
      ALIASED + "\nparse = Version.parse\n",
      ("`parse = Version.parse` added (planned here, written as a method)",)),
@@ -249,9 +262,6 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
      UNFIXTURED, SHARED,
      ("tests asking for a fixture nothing defines dropped: test_split (asks for `bill`)",)),
     (RepairKind.PLAN, "starting-plan", STARTED,
-    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES, NO_WORDS,
-     NO_WORDS.replace("main()", "main([])"),
-     ("calls of `main()` given no words (not pytest's own)",)),
      {"kind": "cli", "files": [code("x.py")], "modules": []},
      {"kind": "cli", "files": [code("x.py")], "modules": [], "entry_point": "python -m x"},
      ("entry_point taken from the starting plan",)),
@@ -323,7 +333,10 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
      + "    assert api_client.get('/x', params={}).status_code == 200\n"),
     (RepairKind.PYTHON_TESTS, "self-fixtures", None,  # its own value; a plain function; shop taken
      "import pytest\nfrom shop import app\n\n\n@pytest.fixture\ndef app():\n"
-     "    return FastAPI()\n\n\ndef store():\n    return store\n"),
+     "    return make_app()\n\n\ndef store():\n    return store\n"),
+    (RepairKind.PYTHON_TESTS, "self-fixtures", None,  # FastAPI's own name for the class
+     "import pytest\nfrom fastapi import applications\n\n\n@pytest.fixture\n"
+     "def applications():\n    return FastAPI()\n"),
     (RepairKind.PYTHON_TESTS, "self-fixtures", None,
      "import pytest\nfrom shop import app\nshop = 1\n\n\n@pytest.fixture\ndef app():\n"
      "    return app\n"),
@@ -369,6 +382,9 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
      "    assert main(['a', 'counter']) == 2 and main([name, 'a']) == 2\n"
      "    assert main(['python', 'a']) == 2 and main(['-m']) == 1\n"
      "    assert main([sys.executable, 'a']) == 2 and main(['a', sys.executable]) == 2\n"),
+    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES,  # sys.argv set for main() to read
+     "import sys\nfrom counter import main\n\n\ndef test_a(monkeypatch):\n"
+     "    monkeypatch.setattr(sys, 'argv', ['counter', 'a'])\n    assert main() == 1\n"),
     (RepairKind.PYTHON_IN_PROJECT, "entry-calls",  # no runner taking a Namespace
      NO_RUNNER, MIXED),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["bump"]), ALIASED),
@@ -382,9 +398,6 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
     (RepairKind.PLAN, "starting-plan", PLAN, {"kind": "cli", "files": [code("x.py")]}),
     (RepairKind.PLAN, "plan-shape", PLAN, {"kind": "cli", "entry_point": ""}),
     (RepairKind.PLAN, "unwritten-files", PLAN, {"files": [code("x.py")]}),
-    (RepairKind.PYTHON_IN_PROJECT, "entry-calls", ENTRIES,  # sys.argv set for main() to read
-     "import sys\nfrom counter import main\n\n\ndef test_a(monkeypatch):\n"
-     "    monkeypatch.setattr(sys, 'argv', ['counter', 'a'])\n    assert main() == 1\n"),
     (RepairKind.PLAN, "tests-by-name", PLAN, {"files": [code("x.py")]}),
     (RepairKind.PLAN, "module-files", PLAN,
      {"files": [code("x.py")], "modules": [{"path": "x.py"}]}),
@@ -691,6 +704,8 @@ RUN_BEFORE_AND_AFTER = [
      "no attribute 'status_code'"),  # a dict is no response
     ("self-fixtures", RepairKind.PYTHON_TESTS, "shop", SHOP, SELF_FIXTURES, None,
      "no attribute 'title'"),  # the fixture function is no app
+    ("self-fixtures", RepairKind.PYTHON_TESTS, "shop", SHOP, EMPTY_APP, None,
+     "assert 404 == 201"),  # a new app has no route
     ("entry-calls", RepairKind.PYTHON_IN_PROJECT, "counter", COUNTER, MIXED, ENTRIES,
      "no attribute 'files'"),  # a list is no Namespace
     ("entry-calls", RepairKind.PYTHON_IN_PROJECT, "counter", COUNTER,
