@@ -411,6 +411,10 @@ class HealthPublisher:
         self._nudge = threading.Event()  # a breaker changed, or closing: cut the wait short
         self._stopping = False
         self._urgent = False
+        # One flush at a time, snapshot and write together: a snapshot taken
+        # earlier must never be written after a later one (the thread's write
+        # landing after a caller's ``flush`` put back an older count).
+        self._writing = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="health-publisher", daemon=True)
         book.subscribe(self._changed)
         self._thread.start()
@@ -443,7 +447,8 @@ class HealthPublisher:
     def flush(self) -> bool:
         """Write the book's snapshot now; return whether the sink took it."""
         try:
-            self.sink(self.book.snapshot())
+            with self._writing:
+                self.sink(self.book.snapshot())
         except Exception as exc:  # noqa: BLE001 - health is reported, never fatal
             log.warning("could not publish model health: %s", redact(str(exc))[:300])
             return False

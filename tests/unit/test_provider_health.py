@@ -401,6 +401,40 @@ def test_the_publisher_writes_soon_after_a_breaker_changes_and_a_failing_sink_fa
     assert len(written) >= 2
 
 
+def test_a_callers_flush_is_never_overwritten_by_an_older_snapshot_of_the_thread(
+    settings: Settings,
+) -> None:
+    router, fakes, _ = fake_router(settings, [PRIMARY, BACKUP], failures_to_open=1)
+    written: list[dict[str, int]] = []
+    in_sink, release = threading.Event(), threading.Event()
+
+    def sink(snapshot: list[ProviderHealth]) -> None:
+        calls = {h.label: h.calls for h in snapshot}
+        if threading.current_thread().name == "health-publisher" and not in_sink.is_set():
+            in_sink.set()  # the thread holds its snapshot (BACKUP: 1 call) and waits
+            assert release.wait(5)
+        written.append(calls)
+
+    publisher = HealthPublisher(router.health, sink, interval_s=3600, min_gap_s=0.01)
+    try:
+        model = router.resolve("factory/fast").plain()
+        fakes[PRIMARY].mode = "fail"
+        assert ask(model) == BACKUP  # the breaker opens: the thread writes at once
+        assert in_sink.wait(5)
+        assert ask(model) == BACKUP and ask(model) == BACKUP
+        flushing = threading.Thread(target=publisher.flush)
+        flushing.start()  # the caller's flush, with BACKUP at 3 calls
+        flushing.join(0.3)
+        release.set()
+        flushing.join(5)
+        assert not flushing.is_alive()
+    finally:
+        release.set()
+        publisher.close()
+    assert written[-1][BACKUP] == 3
+    assert [w[BACKUP] for w in written][:2] == [1, 3]  # the older snapshot written first
+
+
 # --- settings -----------------------------------------------------------------------------
 
 
