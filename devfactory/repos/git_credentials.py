@@ -13,8 +13,8 @@ git's own environment (never its command line, which other accounts can read
 in ``/proc``). No file is written for it: an executable written beside the
 call (``GIT_ASKPASS``) could not be run while any process forked meanwhile
 still held it open for writing (``ETXTBSY``), a likely cause of a push that
-failed now and then. The kept file is removed once the run has delivered, and with the run
-when it is purged.
+failed now and then. The kept file is removed once the run has delivered, and
+with the run when it is purged.
 """
 
 from __future__ import annotations
