@@ -45,21 +45,24 @@ context: ``ProjectNames``):
   1. ``relative-imports``: in a tests file, a project module imported relatively
      (``from .checksum import digest``, which fails where the tests are no package of the
      project's modules) imported absolutely (``repairs/missing_imports.py``)
-  2. ``project-imports``: a project name used, never imported (``repairs/missing_imports.py``)
-  3. ``handler-calls``: in a tests file, a route's handler called and its result read as a
+  2. ``absent-imports``: in a tests file, an import of a project module nothing plans
+     (``from tests.common import make_file``, which fails collecting the file) taken out
+     (``repairs/absent_imports.py``)
+  3. ``project-imports``: a project name used, never imported (``repairs/missing_imports.py``)
+  4. ``handler-calls``: in a tests file, a route's handler called and its result read as a
      response (``post_items({...}).status_code``: the handler gives the answer, never a
      response) sent as the request through the app's test client
      (``TestClient(app).post("/items", json={...})``; ``repairs/app_calls.py``)
-  4. ``entry-calls``: in a tests file, a command line's runner given the command's words
+  5. ``entry-calls``: in a tests file, a command line's runner given the command's words
      (``run(["a.txt"])``) sent to ``main``, ``main`` given a parsed ``Namespace`` sent to
      the runner, the program's name taken out of the words a test gives ``main``, and
      ``main()`` given ``[]`` where the file sets no ``sys.argv`` (``repairs/entry_calls.py``)
-  5. ``method-aliases``: a planned function written as a class's method
+  6. ``method-aliases``: a planned function written as a class's method
      (``repairs/method_aliases.py``)
-  6. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
+  7. ``unbound-tests``: in a tests file, the tests that read a name bound nowhere (a
      variable another test assigned), and the checks at module level that do, dropped and
      named, while another test stays (``software/salvage.py``)
-  7. ``unknown-fixtures``: in a tests file, the tests asking for a fixture that neither pytest,
+  8. ``unknown-fixtures``: in a tests file, the tests asking for a fixture that neither pytest,
      the file nor the project's ``conftest.py`` defines, nor a ``parametrize`` mark gives (the
      cases written as parameters, the mark forgotten), dropped and named, while another test
      stays (``software/salvage.py``)
@@ -138,6 +141,7 @@ import yaml
 from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, TaskResult
 from devfactory.memory.packing import CUT_MARK
 from devfactory.repairs import plan_repair
+from devfactory.repairs.absent_imports import drop_absent_imports
 from devfactory.repairs.app_calls import project_handlers, request_handlers, send_through_client
 from devfactory.repairs.diagram import repair_diagram
 from devfactory.repairs.entry_calls import send_to_entries
@@ -196,6 +200,7 @@ class ProjectNames:
         tests: whether the module is a tests file.
         fixtures: the fixtures the project's written ``conftest.py`` files define.
         sources: the source of each written code module of the project, by module name.
+        every: every Python module the plan names or the project has written (tests too).
 
     """
 
@@ -204,6 +209,7 @@ class ProjectNames:
     tests: bool = False
     fixtures: frozenset[str] = frozenset()
     sources: Mapping[str, str] = field(default_factory=dict)
+    every: frozenset[str] = frozenset()
 
 
 def _quotes(source: str, _: object) -> Repaired:
@@ -480,6 +486,11 @@ def _relative_imports(source: str, names: ProjectNames) -> Repaired:
     return Repaired(fixed, tuple(f"`{old}` -> `{new}` (a relative import)" for old, new in changed))
 
 
+def _absent_imports(source: str, names: ProjectNames) -> Repaired:
+    fixed, taken = drop_absent_imports(source, names.every) if names.tests else (source, [])
+    return Repaired(fixed, tuple(f"{line} taken out" for line in taken))
+
+
 def _project_imports(source: str, names: ProjectNames) -> Repaired:
     fixed, lines = add_project_imports(source, names.modules)
     return Repaired(fixed, tuple(f"`{line}` added (used, never imported)" for line in lines))
@@ -714,6 +725,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
     ],
     RepairKind.PYTHON_IN_PROJECT: [
         ("relative-imports", _relative_imports),
+        ("absent-imports", _absent_imports),
         ("project-imports", _project_imports),
         ("handler-calls", _handler_calls),
         ("entry-calls", _entry_calls),

@@ -27,6 +27,7 @@ RepairName = Literal[
     "broken-tests",
     "module-checks",
     "relative-imports",
+    "absent-imports",
     "project-imports",
     "handler-calls",
     "entry-calls",

@@ -106,6 +106,17 @@ KEPT = CAUGHT.replace("as e:\n", "as e_caught:\n        e = e_caught\n")
 CAUGHT_NOTE = ("`e` of `except ... as e` kept bound for its read after the block (line 4)",)
 READ_INSIDE = "try:\n    int('x')\nexcept ValueError as e:\n    print(e)\nprint('done')\n"
 TESTS_OF_CHECKSUM = ProjectNames({"checksum": ["digest"]}, [], tests=True)
+PLANNED = frozenset({"checksum", "tests.test_checksum", "tests.conftest", "tests.helpers"})
+TESTS_PLANNED = ProjectNames({"checksum": ["digest"]}, [], tests=True, every=PLANNED)
+ABSENT = (  # a helper of the tests' own package that nothing plans, and a checksum module
+    '"""Tests."""\nimport os\nfrom tests.common import write_file\nimport checksum.util as u\n'
+    "from checksum import digest\n\n\ndef test_a():\n    assert digest(b'') == 0\n"
+)
+PRESENT = (  # each module planned: a module, a package's module, a name of a module
+    "import os\nimport json.decoder\nfrom tests.helpers import write_file\n"
+    "from tests import helpers, conftest\nfrom checksum import digest\nimport checksum\n"
+    "from .common import x\n"
+)
 RELATIVE = "from .checksum import digest\nfrom . import checksum as c\nfrom .helpers import make\n"
 LOOSE_CHECKS = WHOLE_TESTS + "\nassert f(2) == 3\nX = 1\nassert f(\n    X) == 2\n"
 CHECKS_AS_TESTS = WHOLE_TESTS + (  # X = 1 feeds line 9's check alone: it goes with it
@@ -238,6 +249,10 @@ FIRES: list[tuple[RepairKind, str, Any, Any, Any, tuple[str, ...]]] = [
      "from checksum import digest\nimport checksum as c\nfrom .helpers import make\n",
      ("`from .checksum import digest` -> `from checksum import digest` (a relative import)",
       "`from . import checksum as c` -> `import checksum as c` (a relative import)")),
+    (RepairKind.PYTHON_IN_PROJECT, "absent-imports", TESTS_PLANNED, ABSENT,
+     ABSENT.replace("from tests.common import write_file\nimport checksum.util as u\n", "\n\n"),
+     ("`from tests.common import write_file` (tests.common is no module of the project) taken out",
+      "`import checksum.util as u` (checksum.util is no module of the project) taken out")),
     (RepairKind.PYTHON_IN_PROJECT, "project-imports",
      ProjectNames({"chessmoves": ["parse_move"]}, []), 'print(parse_move("e4"))\n',
      'from chessmoves import parse_move\nprint(parse_move("e4"))\n',
@@ -387,6 +402,11 @@ LEAVES: list[tuple[RepairKind, str, Any, Any]] = [
      "    monkeypatch.setattr(sys, 'argv', ['counter', 'a'])\n    assert main() == 1\n"),
     (RepairKind.PYTHON_IN_PROJECT, "entry-calls",  # no runner taking a Namespace
      NO_RUNNER, MIXED),
+    (RepairKind.PYTHON_IN_PROJECT, "absent-imports", TESTS_PLANNED, PRESENT),
+    (RepairKind.PYTHON_IN_PROJECT, "absent-imports",  # not a tests file
+     ProjectNames({}, [], every=PLANNED), ABSENT),
+    (RepairKind.PYTHON_IN_PROJECT, "absent-imports",  # `from tests import` a module unplanned
+     TESTS_PLANNED, "from tests import helpers, common\n"),
     (RepairKind.PYTHON_IN_PROJECT, "method-aliases", ProjectNames({}, ["bump"]), ALIASED),
     (RepairKind.PYTHON_IN_PROJECT, "unbound-tests", ProjectNames({}, []),  # not a tests file
      SHARED + "\n\ndef test_b():\n    assert made == 1\n"),
@@ -735,6 +755,33 @@ def test_a_repaired_tests_file_passes_where_it_failed(
     tests.write_text(entry(kind, name).apply(given, context).content)
     after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert "1 passed" in after.stdout, after.stdout
+
+
+def test_a_tests_file_importing_an_unplanned_helper_runs_its_other_tests_once_repaired(
+    tmp_path: Any,
+) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "checksum.py").write_text("def digest(data):\n    return sum(data) % 256\n")
+    (tmp_path / "tests").mkdir()
+    tests = tmp_path / "tests" / "test_checksum.py"
+    given = ABSENT.replace("import checksum.util as u\n", "") + (
+        "\n\ndef test_b(tmp_path):\n    assert write_file(tmp_path, b'ab')\n"
+    )
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
+    tests.write_text(given)
+    before = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "No module named 'tests.common'" in before.stdout, before.stdout
+    done = repair(RepairKind.PYTHON_IN_PROJECT, given, TESTS_PLANNED)
+    assert done.notes == (
+        "`from tests.common import write_file` (tests.common is no module of the project) "
+        "taken out [absent-imports]",
+        "tests reading a name bound nowhere dropped: test_b (reads `write_file`) [unbound-tests]",
+    )
+    tests.write_text(done.content)
+    after = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert "1 passed" in after.stdout and "error" not in after.stdout, after.stdout
 
 
 def test_handlers_are_read_where_fastapi_reads_their_parameters() -> None:

@@ -64,7 +64,7 @@ from devfactory.models.router import ModelUnavailableError
 from devfactory.repairs.missing_imports import project_modules, project_sources
 from devfactory.repairs.repair import ProjectNames, RepairKind, is_tests_file, repair
 from devfactory.sandbox.runner import Sandbox, SandboxUnavailableError
-from devfactory.software.plan import BuildPlan
+from devfactory.software.plan import BuildPlan, module_name
 from devfactory.software.salvage import fixtures_defined
 from devfactory.teams.spec import Deliverable, TeamSpec
 
@@ -414,7 +414,9 @@ def bind_project_names(
         *(fixtures_defined(text) for name, text in written.items() if name.endswith("conftest.py"))
     )
     sources = project_sources(plan, written)
-    names = ProjectNames(own, planned, is_tests_file(path), fixtures, sources)
+    every = {module_name(p) for p in [*(f.path for f in plan.files), *written] if p.endswith(".py")}
+    every.discard("")
+    names = ProjectNames(own, planned, is_tests_file(path), fixtures, sources, frozenset(every))
     fixed = repair(RepairKind.PYTHON_IN_PROJECT, drafted.artifact.content, names, off)
     if fixed.notes and len(fixed.content) <= MAX_ARTIFACT_CHARS:
         drafted.artifact = drafted.artifact.with_content(fixed.content)
