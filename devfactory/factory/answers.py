@@ -26,7 +26,6 @@ from devfactory.control.policy import load_policy
 from devfactory.control.unattended import PreApproval, check_pre_approver
 from devfactory.events import PhaseChanged, RunFinished
 from devfactory.factory.driver import EventSink, RunDriver
-from devfactory.factory.queries import Queries
 from devfactory.factory.recorder import once
 from devfactory.factory.reports import (
     Pending,
@@ -35,11 +34,9 @@ from devfactory.factory.reports import (
     checked_text,
     choose_pending,
 )
-from devfactory.factory.stores import Graphs, Stores
 from devfactory.redact import redact
 from devfactory.repos.git_credentials import forget
 from devfactory.runfiles import read_file, remove_tree
-from devfactory.settings import Settings
 from devfactory.store.approvals import ApprovalAction
 from devfactory.store.lease import new_driver
 from devfactory.store.runs_table import RunRow, RunStateError
@@ -50,16 +47,10 @@ ADMIN = "admin"  # the role that sets budgets per project
 class Answers:
     """Answer, cancel, pre-approve and purge: what people may ask of runs."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        stores: Stores,
-        graphs: Graphs,
-        queries: Queries,
-        driver: RunDriver,
-    ) -> None:
-        self.settings, self.stores, self.graphs = settings, stores, graphs
-        self.queries, self.driver = queries, driver
+    def __init__(self, driver: RunDriver) -> None:
+        """Answer through ``driver``, with its settings, stores, graphs and queries."""
+        self.driver, self.settings, self.stores = driver, driver.settings, driver.stores
+        self.graphs, self.queries = driver.graphs, driver.queries
 
     def check_answer(
         self,

@@ -5,7 +5,8 @@ given the same ``Stores`` and ``Graphs`` (``stores.py``) instead of inheriting
 them: ``RunDriver`` (``driver.py``: start, resume and drive runs),
 ``Queries`` (``queries.py``: what clients ask), ``Answers`` (``answers.py``:
 answers, cancellations, pre-approvals, purges) and ``QueuedRuns``
-(``queueing.py``: runs for the workers). Its methods hand each question to the
+(``queueing.py``: runs for the workers); these two drive runs through the
+``RunDriver`` and take its stores, graphs and queries. Its methods hand each question to the
 service that answers it, so that no client (CLI, chat, API, workers) reaches
 past the factory. The operator's services are attributes: ``switchboard``
 (``switchboard.py``: the stop, holds, thresholds and incidents the driver
@@ -107,10 +108,10 @@ class Factory:
             self.tracing,
             self.switchboard,
         )
-        self._answers = Answers(settings, self.stores, self.graphs, self._queries, self._driver)
+        self._answers = Answers(self._driver)
         # the operator's decisions that answer runs: resuming a team, deciding an incident
         self.interventions = Interventions(self.switchboard, self._answers, self._queries)
-        self._queued = QueuedRuns(settings, self.stores, self.graphs, self._queries, self._driver)
+        self._queued = QueuedRuns(self._driver)
 
     def __enter__(self) -> Factory:
         return self

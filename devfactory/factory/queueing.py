@@ -40,11 +40,8 @@ from devfactory.factory.intake import (
     new_run,
     repository_state,
 )
-from devfactory.factory.queries import Queries
 from devfactory.factory.reports import RunReport, checked_text, pending_of
-from devfactory.factory.stores import Graphs, Stores
 from devfactory.repos.repository import RepositoryError
-from devfactory.settings import Settings
 from devfactory.store.lease import Lease, new_driver
 from devfactory.store.runs_table import RunRow, RunStateError
 from devfactory.store.slots import Slots
@@ -59,22 +56,16 @@ BAD_INBOX = "the run's queued input could not be read; the run's events say why"
 class QueuedRuns:
     """Submit runs to the workers, and drive the ones they claim from their inbox."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        stores: Stores,
-        graphs: Graphs,
-        queries: Queries,
-        driver: RunDriver,
-    ) -> None:
-        self.settings, self.stores, self.graphs = settings, stores, graphs
-        self.queries, self.driver = queries, driver
-        conninfo = stores.pool.conninfo  # the pool's: a string, or what makes one
+    def __init__(self, driver: RunDriver) -> None:
+        """Drive through ``driver``, with its settings, stores, graphs and queries."""
+        self.driver, self.settings, self.stores = driver, driver.settings, driver.stores
+        self.graphs, self.queries = driver.graphs, driver.queries
+        conninfo = self.stores.pool.conninfo  # the pool's: a string, or what makes one
         self.clones = Slots(
             conninfo if isinstance(conninfo, str) else conninfo(),
             CLONE_SLOTS,
-            settings.repos.repo_max_clones,
-            connect_timeout=settings.storage.database_connect_timeout_s,
+            self.settings.repos.repo_max_clones,
+            connect_timeout=self.settings.storage.database_connect_timeout_s,
         )
 
     def submit(self, asked: StartRequest, *, clone: CloneOrder | None = None) -> RunRow:

@@ -3,7 +3,8 @@
 ``Stores`` holds the connection pool and every ``store/`` and ``memory/`` object
 built on it; ``Graphs`` compiles each pipeline on the Postgres checkpointer, and a
 run's checkpoints are read through it. The factory's services (``Queries``,
-``Answers``, ``QueuedRuns``, ``RunDriver``) take both instead of inheriting them.
+``Answers``, ``QueuedRuns``, ``RunDriver``) take both instead of inheriting them
+(``Answers`` and ``QueuedRuns`` take the ``RunDriver``'s).
 """
 
 from __future__ import annotations
