@@ -217,14 +217,7 @@ class RunDriver:
         new = new_run(self.settings, asked, project_caps=self.stores.caps.current(project))
         driver = new_driver()
         self.stores.runs.create(
-            new.run_id,
-            new.created.requirement,
-            new.request.pipeline,
-            str(new.out),
-            new.request.project,
-            new.request.owner,
-            driver=driver,
-            lease_s=self.settings.runs.run_lease_seconds,
+            *new.columns(), driver=driver, lease_s=self.settings.runs.run_lease_seconds
         )
         row = self.queries.get(new.run_id)
         self.log_created(row, new.created, new.request.owner)

@@ -173,6 +173,21 @@ class NewRun:
         """The run's id."""
         return self.request.run_id
 
+    def columns(self) -> tuple[str, str, str, str, str, str]:
+        """Return the new row's id, requirement, pipeline, folder, project and owner.
+
+        In the order ``RunStore.create`` and ``RunQueue.submit`` take them.
+        """
+        request = self.request
+        return (
+            self.run_id,
+            self.created.requirement,
+            request.pipeline,
+            str(self.out),
+            request.project,
+            request.owner,
+        )
+
 
 def new_run(
     settings: Settings,

@@ -83,15 +83,7 @@ class QueuedRuns:
         if clone is not None:
             inbox["clone"] = clone.model_dump(mode="json")
         self.stores.queue.submit(
-            new.run_id,
-            new.created.requirement,
-            new.request.pipeline,
-            str(new.out),
-            new.request.project,
-            new.request.owner,
-            inbox,
-            hold=hold,
-            lease_s=self.settings.runs.run_lease_seconds,
+            *new.columns(), inbox, hold=hold, lease_s=self.settings.runs.run_lease_seconds
         )
         # logged first, before any worker acts
         self.driver.log_created(self.queries.get(new.run_id), new.created, new.request.owner)
