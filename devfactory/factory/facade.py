@@ -18,7 +18,7 @@ what it needs when it is made; none is wired to another afterwards.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Unpack
 
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.graph.state import CompiledStateGraph
@@ -50,7 +50,13 @@ from devfactory.store.db import prepare
 from devfactory.store.event_feed import EventFeed
 from devfactory.store.health_snapshots import publish_health
 from devfactory.store.queue import RunQueue
-from devfactory.store.runs_table import RunBusyError, RunRow, RunStateError, RunStore
+from devfactory.store.runs_table import (
+    RunBusyError,
+    RunFilters,
+    RunRow,
+    RunStateError,
+    RunStore,
+)
 from devfactory.store.views import RunView
 from devfactory.tracing import open_tracing
 
@@ -201,16 +207,9 @@ class Factory:
         """Return a run's row or raise ``RunNotFoundError``."""
         return self._queries.get(run_id)
 
-    def list_runs(
-        self,
-        limit: int = 20,
-        *,
-        status: str | None = None,
-        owner: str | None = None,
-        project: str | None = None,
-    ) -> list[RunRow]:
+    def list_runs(self, limit: int = 20, **only: Unpack[RunFilters]) -> list[RunRow]:
         """Return the newest runs first (only those in ``status``, of ``owner``, in ``project``)."""
-        return self._queries.list_runs(limit, status=status, owner=owner, project=project)
+        return self._queries.list_runs(limit, **only)
 
     def transitions(self, run_id: str) -> list[Transition]:
         """Return the run's lifecycle transitions in order."""

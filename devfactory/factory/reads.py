@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from devfactory.control.lifecycle import Phase, Transition
-from devfactory.store.runs_table import RunRow, RunStore
+from devfactory.store.runs_table import RunFilters, RunRow, RunStore
 from devfactory.store.views import RunView
 
 if TYPE_CHECKING:  # loaded by the reads that show a run, not by ``list``
@@ -55,16 +55,9 @@ class RunReads:
             raise RunNotFoundError(f"no run with id {run_id!r}")
         return row
 
-    def list_runs(
-        self,
-        limit: int = 20,
-        *,
-        status: str | None = None,
-        owner: str | None = None,
-        project: str | None = None,
-    ) -> list[RunRow]:
+    def list_runs(self, limit: int = 20, **only: Unpack[RunFilters]) -> list[RunRow]:
         """Return the newest runs first (only those in ``status``, of ``owner``, in ``project``)."""
-        return self.runs.list(limit, status=status, owner=owner, project=project)
+        return self.runs.list(limit, **only)
 
     def transitions(self, run_id: str) -> list[Transition]:
         """Return the run's lifecycle transitions in order."""

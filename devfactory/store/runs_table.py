@@ -19,7 +19,7 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -110,6 +110,18 @@ class RunRow:
         if self.queued and self.driver_gone:
             return "QUEUED"
         return "INTERRUPTED" if self.interrupted else self.status
+
+
+class RunFilters(TypedDict, total=False):
+    """Which runs ``RunStore.list`` returns: those in ``status``, of ``owner``, in ``project``.
+
+    The readers that hand a listing on (``RunReads.list_runs``, ``Factory.list_runs``)
+    take these as keywords; one left out (or None) does not filter.
+    """
+
+    status: str | None
+    owner: str | None
+    project: str | None
 
 
 def _lock(conn: Any, run_id: str) -> None:
