@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from langgraph.types import Command
 
@@ -42,6 +42,20 @@ from devfactory.store.lease import new_driver
 from devfactory.store.runs_table import RunRow, RunStateError
 
 ADMIN = "admin"  # the role that sets budgets per project
+
+
+class Asked(TypedDict, total=False):
+    """``Answers.check_answer``'s keywords beside the question's id, for those who pass them on."""
+
+    kind: str | None
+    by_policy: bool
+
+
+class AnswerOptions(Asked, total=False):
+    """``Answers.answer``'s keywords beside the question's id, for those who pass them on."""
+
+    on_event: EventSink | None
+    queue: bool
 
 
 class Answers:

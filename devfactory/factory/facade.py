@@ -28,7 +28,7 @@ from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision
 from devfactory.control.lifecycle import Phase, Transition
 from devfactory.control.unattended import PreApproval
-from devfactory.factory.answers import Answers
+from devfactory.factory.answers import AnswerOptions, Answers, Asked
 from devfactory.factory.drawing import View
 from devfactory.factory.driver import EventSink, RunDriver, StopCheck
 from devfactory.factory.intake import StartRequest, check_clone, checkout
@@ -274,40 +274,16 @@ class Factory:
     # --- what people ask of runs (Answers) -----------------------------------------------
 
     def check_answer(
-        self,
-        run_id: str,
-        decision: Decision,
-        *,
-        interrupt_id: str,
-        kind: str | None = None,
-        by_policy: bool = False,
+        self, run_id: str, decision: Decision, *, interrupt_id: str, **asked: Unpack[Asked]
     ) -> list[Pending]:
         """Return the questions ``decision`` answers, or raise why it may not."""
-        return self._answers.check_answer(
-            run_id, decision, interrupt_id=interrupt_id, kind=kind, by_policy=by_policy
-        )
+        return self._answers.check_answer(run_id, decision, interrupt_id=interrupt_id, **asked)
 
     def answer(
-        self,
-        run_id: str,
-        decision: Decision,
-        *,
-        interrupt_id: str,
-        kind: str | None = None,
-        on_event: EventSink | None = None,
-        queue: bool = False,
-        by_policy: bool = False,
+        self, run_id: str, decision: Decision, *, interrupt_id: str, **how: Unpack[AnswerOptions]
     ) -> RunReport:
         """Resume a paused run with a person's ``decision`` (driven here, or by a worker)."""
-        return self._answers.answer(
-            run_id,
-            decision,
-            interrupt_id=interrupt_id,
-            kind=kind,
-            on_event=on_event,
-            queue=queue,
-            by_policy=by_policy,
-        )
+        return self._answers.answer(run_id, decision, interrupt_id=interrupt_id, **how)
 
     def approve_project(
         self, project: str, *, by: str, role: str, note: str = "", revoke: bool = False
