@@ -126,14 +126,18 @@ class RunQueue:
 
     def _requeue(self, row: RunRow, *, crashed: bool) -> bool:
         """Queue ``row`` again for the workers if it is still as seen; count a crash or not."""
+        return self._queue_again(
+            "UPDATE devfactory_runs SET queued_at = now(), mode = 'worker', crashes ="
+            " crashes + %s, driver = NULL, lease_until = NULL, pid = NULL, updated_at ="
+            " now() WHERE run_id = %s AND driver IS NOT DISTINCT FROM %s AND queued_at IS"
+            " NULL AND status = %s",
+            (int(crashed), row.run_id, row.driver, row.status),
+        )
+
+    def _queue_again(self, update: str, params: tuple[Any, ...]) -> bool:
+        """Run ``update``, a compare-and-set that queues one run; wake the workers if it did."""
         with self.pool.connection() as conn, conn.transaction():
-            moved = conn.execute(
-                "UPDATE devfactory_runs SET queued_at = now(), mode = 'worker', crashes ="
-                " crashes + %s, driver = NULL, lease_until = NULL, pid = NULL, updated_at ="
-                " now() WHERE run_id = %s AND driver IS NOT DISTINCT FROM %s AND queued_at IS"
-                " NULL AND status = %s",
-                (int(crashed), row.run_id, row.driver, row.status),
-            ).rowcount
+            moved = conn.execute(update, params).rowcount
             if moved:
                 conn.execute(f"NOTIFY {CHANNEL}")
         return moved == 1
@@ -226,17 +230,13 @@ class RunQueue:
         ``wait_s``: no worker claims it before that many seconds have passed (a
         run whose clone found every slot taken); the runs behind it go first.
         """
-        with self.pool.connection() as conn, conn.transaction():
-            moved = conn.execute(
-                "UPDATE devfactory_runs SET queued_at = now() + make_interval(secs => %s),"
-                " driver = NULL, lease_until = NULL, pid = NULL, inbox = coalesce(%s, inbox),"
-                " updated_at = now() WHERE run_id = %s AND driver = %s AND status <> ALL(%s)"
-                " AND status <> 'PAUSED'",
-                (wait_s, Jsonb(inbox) if inbox is not None else None, run_id, driver, _ENDED),
-            ).rowcount
-            if moved:
-                conn.execute(f"NOTIFY {CHANNEL}")
-        return moved == 1
+        return self._queue_again(
+            "UPDATE devfactory_runs SET queued_at = now() + make_interval(secs => %s),"
+            " driver = NULL, lease_until = NULL, pid = NULL, inbox = coalesce(%s, inbox),"
+            " updated_at = now() WHERE run_id = %s AND driver = %s AND status <> ALL(%s)"
+            " AND status <> 'PAUSED'",
+            (wait_s, Jsonb(inbox) if inbox is not None else None, run_id, driver, _ENDED),
+        )
 
     def cloned(self, run_id: str, driver: str, first_input: Mapping[str, JsonValue]) -> bool:
         """Replace a claimed run's clone order by its first input, now that its clone is made.
