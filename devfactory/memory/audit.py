@@ -34,6 +34,7 @@ from psycopg_pool import ConnectionPool
 from devfactory.memory.anchors import Anchors, load_key
 from devfactory.redact import redact_data
 from devfactory.settings import Settings
+from devfactory.store.rows import fetch_all
 
 GENESIS = "0" * 64
 _HEADS_KEPT = 1024  # the chain heads of this many runs are remembered (the latest appended)
@@ -239,14 +240,14 @@ class AuditLog:
         return list(self._rows(run_id))
 
     def _rows(self, run_id: str) -> Iterator[AuditEvent]:
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT run_id, seq, key, kind, actor, at, body, prev_hash, hash"
-                " FROM devfactory_audit WHERE run_id = %s ORDER BY seq",
-                (run_id,),
-            ).fetchall()
+        rows = fetch_all(
+            self.pool,
+            "SELECT run_id, seq, key, kind, actor, at, body, prev_hash, hash"
+            " FROM devfactory_audit WHERE run_id = %s ORDER BY seq",
+            (run_id,),
+        )
         for row in rows:
-            yield AuditEvent(**cast(dict[str, Any], row))
+            yield AuditEvent(**row)
 
     def verify(self, run_id: str) -> Verification:
         """Recompute ``run_id``'s chain, check it reaches its anchor; name what does not hold."""
@@ -304,13 +305,13 @@ class AuditLog:
 
     def search(self, query: str, *, run_id: str | None = None, limit: int = 20) -> list[SearchHit]:
         """Full-text search over every event (web-search syntax: words, "phrases", -not)."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT run_id, seq, kind, actor, at, ts_headline('english', body, q,"
-                " 'MaxWords=18, MinWords=6, StartSel=«, StopSel=»') AS snippet"
-                " FROM devfactory_audit, websearch_to_tsquery('english', %s) AS q"
-                " WHERE search @@ q AND (%s::text IS NULL OR run_id = %s)"
-                " ORDER BY ts_rank(search, q) DESC, at DESC LIMIT %s",
-                (query, run_id, run_id, limit),
-            ).fetchall()
+        rows = fetch_all(
+            self.pool,
+            "SELECT run_id, seq, kind, actor, at, ts_headline('english', body, q,"
+            " 'MaxWords=18, MinWords=6, StartSel=«, StopSel=»') AS snippet"
+            " FROM devfactory_audit, websearch_to_tsquery('english', %s) AS q"
+            " WHERE search @@ q AND (%s::text IS NULL OR run_id = %s)"
+            " ORDER BY ts_rank(search, q) DESC, at DESC LIMIT %s",
+            (query, run_id, run_id, limit),
+        )
         return [SearchHit(**cast(dict[str, Any], r)) for r in rows]

@@ -29,6 +29,7 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.models.embeddings import Embedder
 from devfactory.redact import redact, redact_data
+from devfactory.store.rows import fetch_all, fetch_one
 
 SHARED = "factory-shared-world"
 
@@ -242,13 +243,13 @@ class LiveMemory:
     def recent(self, bank: str, *, owners: Owners, limit: int) -> list[RecalledMemory]:
         """Return ``bank``'s newest memories that ``owners`` may see (None: everyone's)."""
         mine = None if owners is None else list(owners)
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT kind, text, provenance FROM devfactory_memories WHERE bank = %s"
-                " AND (%s::text[] IS NULL OR shared OR owner = ANY(%s::text[]))"
-                " ORDER BY id DESC LIMIT %s",
-                (bank, mine, mine, limit),
-            ).fetchall()
+        rows = fetch_all(
+            self.pool,
+            "SELECT kind, text, provenance FROM devfactory_memories WHERE bank = %s"
+            " AND (%s::text[] IS NULL OR shared OR owner = ANY(%s::text[]))"
+            " ORDER BY id DESC LIMIT %s",
+            (bank, mine, mine, limit),
+        )
         return [
             RecalledMemory(bank, r["kind"], r["text"], r["provenance"], 1.0)
             for r in (cast(dict[str, Any], row) for row in rows)
@@ -256,13 +257,13 @@ class LiveMemory:
 
     def mental_model(self, bank: str, owner: str) -> str:
         """Return the bank's current mental model of ``owner``'s runs ("" when there is none)."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT text FROM devfactory_memories WHERE bank = %s AND kind = 'mental_model'"
-                " AND owner = %s ORDER BY id DESC LIMIT 1",
-                (bank, owner),
-            ).fetchone()
-        return str(cast(dict[str, Any], row)["text"]) if row else ""
+        row = fetch_one(
+            self.pool,
+            "SELECT text FROM devfactory_memories WHERE bank = %s AND kind = 'mental_model'"
+            " AND owner = %s ORDER BY id DESC LIMIT 1",
+            (bank, owner),
+        )
+        return str(row["text"]) if row else ""
 
     def set_mental_model(
         self, bank: str, text: str, provenance: dict[str, Any], *, owner: str

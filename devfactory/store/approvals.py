@@ -17,6 +17,7 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.control.unattended import PreApproval
 from devfactory.redact import redact
+from devfactory.store.rows import fetch_all, fetch_one
 
 ApprovalAction = Literal["approve", "revoke"]
 
@@ -31,12 +32,12 @@ class ProjectApprovals:
         self, project: str, action: ApprovalAction, *, by: str, role: str, note: str = ""
     ) -> tuple[int, PreApproval]:
         """Record ``by``'s approval (or revocation) of ``project``; return its id and content."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "INSERT INTO devfactory_project_approvals (project, action, approved_by, role,"
-                " note) VALUES (%s, %s, %s, %s, %s) RETURNING id, at",
-                (project, action, by, role, redact(note)[:2000]),
-            ).fetchone()
+        row = fetch_one(
+            self.pool,
+            "INSERT INTO devfactory_project_approvals (project, action, approved_by, role,"
+            " note) VALUES (%s, %s, %s, %s, %s) RETURNING id, at",
+            (project, action, by, role, redact(note)[:2000]),
+        )
         found = cast(dict[str, Any], row)
         kept = PreApproval(
             project=project, by=by, role=role, note=redact(note)[:2000], at=found["at"]
@@ -45,23 +46,16 @@ class ProjectApprovals:
 
     def current(self, project: str) -> PreApproval | None:
         """Return the project's standing pre-approval: its newest row, unless that revokes it."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT action, approved_by, role, note, at FROM devfactory_project_approvals"
-                " WHERE project = %s ORDER BY id DESC LIMIT 1",
-                (project,),
-            ).fetchone()
-        if row is None:
-            return None
-        found = cast(dict[str, Any], row)
-        if found["action"] != "approve":
+        row = fetch_one(
+            self.pool,
+            "SELECT action, approved_by, role, note, at FROM devfactory_project_approvals"
+            " WHERE project = %s ORDER BY id DESC LIMIT 1",
+            (project,),
+        )
+        if row is None or row["action"] != "approve":
             return None
         return PreApproval(
-            project=project,
-            by=found["approved_by"],
-            role=found["role"],
-            note=found["note"],
-            at=found["at"],
+            project=project, by=row["approved_by"], role=row["role"], note=row["note"], at=row["at"]
         )
 
 
@@ -77,29 +71,28 @@ class ProjectCaps:
 
     def add(self, project: str, caps: dict[str, Any], *, by: str, role: str) -> int:
         """Record ``by``'s caps for ``project``; return the row's id."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "INSERT INTO devfactory_project_caps (project, caps, set_by, role)"
-                " VALUES (%s, %s, %s, %s) RETURNING id",
-                (project, Jsonb(caps), by, role),
-            ).fetchone()
+        row = fetch_one(
+            self.pool,
+            "INSERT INTO devfactory_project_caps (project, caps, set_by, role)"
+            " VALUES (%s, %s, %s, %s) RETURNING id",
+            (project, Jsonb(caps), by, role),
+        )
         return int(cast(dict[str, Any], row)["id"])
 
     def current(self, project: str) -> dict[str, Any] | None:
         """Return the caps set for ``project`` (None: none were, the settings decide)."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT caps FROM devfactory_project_caps WHERE project = %s"
-                " ORDER BY id DESC LIMIT 1",
-                (project,),
-            ).fetchone()
-        return dict(cast(dict[str, Any], row)["caps"]) if row else None
+        row = fetch_one(
+            self.pool,
+            "SELECT caps FROM devfactory_project_caps WHERE project = %s ORDER BY id DESC LIMIT 1",
+            (project,),
+        )
+        return dict(row["caps"]) if row else None
 
     def every(self) -> list[dict[str, Any]]:
         """Return each project's newest caps row (project, caps, set_by, role, at)."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT ON (project) project, caps, set_by, role, at"
-                " FROM devfactory_project_caps ORDER BY project, id DESC"
-            ).fetchall()
-        return [dict(cast(dict[str, Any], r)) for r in rows]
+        rows = fetch_all(
+            self.pool,
+            "SELECT DISTINCT ON (project) project, caps, set_by, role, at"
+            " FROM devfactory_project_caps ORDER BY project, id DESC",
+        )
+        return [dict(r) for r in rows]

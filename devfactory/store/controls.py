@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.control.overrides import Hold, HoldKind, Overrides
 from devfactory.redact import redact
+from devfactory.store.rows import fetch_one
 from devfactory.store.runs_table import RunBusyError
 
 _READ = (
@@ -69,14 +70,14 @@ class Controls:
         self, kind: HoldKind, target: str, *, by: str, reason: str, incident: int | None = None
     ) -> Hold | None:
         """Hold ``target`` (the stop: ""); None when it was held already (the first hold stays)."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "INSERT INTO devfactory_controls (kind, target, held_by, reason, incident)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, target) DO NOTHING"
-                " RETURNING kind, target, held_by, reason, incident, at",
-                (kind, target, by, redact(reason)[:2000], incident),
-            ).fetchone()
-        return _hold(cast(dict[str, Any], row)) if row else None
+        row = fetch_one(
+            self.pool,
+            "INSERT INTO devfactory_controls (kind, target, held_by, reason, incident)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, target) DO NOTHING"
+            " RETURNING kind, target, held_by, reason, incident, at",
+            (kind, target, by, redact(reason)[:2000], incident),
+        )
+        return _hold(row) if row else None
 
     def release(self, kind: HoldKind, target: str, *, only_incident: bool = False) -> Hold | None:
         """Stop holding ``target``; return what held (None: nothing did).
@@ -84,14 +85,14 @@ class Controls:
         With ``only_incident``, only a hold an incident set is released: a project
         an admin paused by hand stays paused when its incidents are decided.
         """
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "DELETE FROM devfactory_controls WHERE kind = %s AND target = %s AND"
-                " (NOT %s OR incident IS NOT NULL)"
-                " RETURNING kind, target, held_by, reason, incident, at",
-                (kind, target, only_incident),
-            ).fetchone()
-        return _hold(cast(dict[str, Any], row)) if row else None
+        row = fetch_one(
+            self.pool,
+            "DELETE FROM devfactory_controls WHERE kind = %s AND target = %s AND"
+            " (NOT %s OR incident IS NOT NULL)"
+            " RETURNING kind, target, held_by, reason, incident, at",
+            (kind, target, only_incident),
+        )
+        return _hold(row) if row else None
 
     def set_threshold(self, team: str, confidence: float | None, *, by: str) -> float | None:
         """Set ``team``'s confidence threshold (None: back to its team.yaml's); return the old."""

@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from devfactory.events import Event
+from devfactory.store.rows import fetch_all
 
 CHANNEL = "devfactory_events"
 
@@ -53,10 +54,10 @@ class EventFeed:
 
     def since(self, run_id: str, after: int = 0, limit: int = 500) -> list[FedEvent]:
         """Return the run's events after id ``after``, oldest first (at most ``limit``)."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT id, run_id, kind, body, at FROM devfactory_events WHERE run_id = %s"
-                " AND id > %s ORDER BY id LIMIT %s",
-                (run_id, after, limit),
-            ).fetchall()
-        return [FedEvent(**cast(dict[str, Any], r)) for r in rows]
+        rows = fetch_all(
+            self.pool,
+            "SELECT id, run_id, kind, body, at FROM devfactory_events WHERE run_id = %s"
+            " AND id > %s ORDER BY id LIMIT %s",
+            (run_id, after, limit),
+        )
+        return [FedEvent(**r) for r in rows]

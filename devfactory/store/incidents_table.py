@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from devfactory.control.incidents import IncidentStatus, StageFact
 from devfactory.redact import redact, redact_data
+from devfactory.store.rows import fetch_all, fetch_one
 
 
 class Incident(BaseModel):
@@ -72,13 +73,13 @@ class IncidentStore:
 
     def recent_stages(self, project: str, team: str, limit: int) -> list[StageFact]:
         """Return the newest ``limit`` stage facts of ``team`` in ``project``, newest first."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT team, tokens, cost_usd, seconds, calls FROM devfactory_incident_facts"
-                " WHERE project = %s AND kind = 'stage' AND team = %s ORDER BY id DESC LIMIT %s",
-                (project, team, limit),
-            ).fetchall()
-        return [StageFact.model_validate(dict(cast(dict[str, Any], r))) for r in rows]
+        rows = fetch_all(
+            self.pool,
+            "SELECT team, tokens, cost_usd, seconds, calls FROM devfactory_incident_facts"
+            " WHERE project = %s AND kind = 'stage' AND team = %s ORDER BY id DESC LIMIT %s",
+            (project, team, limit),
+        )
+        return [StageFact.model_validate(r) for r in rows]
 
     def add_run(self, project: str, run_id: str, *, tests_failed: bool) -> bool:
         """Keep whether a finished run's final tests failed; False when it was kept already."""
@@ -92,13 +93,13 @@ class IncidentStore:
 
     def recent_runs(self, project: str, limit: int) -> list[bool]:
         """Return whether each of the project's newest ``limit`` runs failed its tests."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT tests_failed FROM devfactory_incident_facts WHERE project = %s AND"
-                " kind = 'run' ORDER BY id DESC LIMIT %s",
-                (project, limit),
-            ).fetchall()
-        return [bool(cast(dict[str, Any], r)["tests_failed"]) for r in rows]
+        rows = fetch_all(
+            self.pool,
+            "SELECT tests_failed FROM devfactory_incident_facts WHERE project = %s AND"
+            " kind = 'run' ORDER BY id DESC LIMIT %s",
+            (project, limit),
+        )
+        return [bool(r["tests_failed"]) for r in rows]
 
     def open(
         self,
@@ -111,38 +112,37 @@ class IncidentStore:
         spend: dict[str, Any],
     ) -> Incident:
         """Record a new open incident and return it."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "INSERT INTO devfactory_incidents (project, run_id, trigger, summary,"
-                f" last_actions, spend) VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
-                (
-                    project,
-                    run_id,
-                    trigger,
-                    redact(summary)[:2000],
-                    Jsonb(redact_data(last_actions)),
-                    Jsonb(spend),
-                ),
-            ).fetchone()
+        row = fetch_one(
+            self.pool,
+            "INSERT INTO devfactory_incidents (project, run_id, trigger, summary,"
+            f" last_actions, spend) VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+            (
+                project,
+                run_id,
+                trigger,
+                redact(summary)[:2000],
+                Jsonb(redact_data(last_actions)),
+                Jsonb(spend),
+            ),
+        )
         return Incident.model_validate(dict(cast(dict[str, Any], row)))
 
     def open_for(self, project: str) -> list[Incident]:
         """Return the project's open incidents, oldest first."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM devfactory_incidents WHERE project = %s AND"
-                " status = 'open' ORDER BY id",
-                (project,),
-            ).fetchall()
-        return [Incident.model_validate(dict(cast(dict[str, Any], r))) for r in rows]
+        rows = fetch_all(
+            self.pool,
+            f"SELECT {_COLUMNS} FROM devfactory_incidents WHERE project = %s AND"
+            " status = 'open' ORDER BY id",
+            (project,),
+        )
+        return [Incident.model_validate(r) for r in rows]
 
     def get(self, ident: int) -> Incident | None:
         """Return one incident, or None."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM devfactory_incidents WHERE id = %s", (ident,)
-            ).fetchone()
-        return Incident.model_validate(dict(cast(dict[str, Any], row))) if row else None
+        row = fetch_one(
+            self.pool, f"SELECT {_COLUMNS} FROM devfactory_incidents WHERE id = %s", (ident,)
+        )
+        return Incident.model_validate(row) if row else None
 
     def every(
         self,
@@ -170,10 +170,10 @@ class IncidentStore:
         self, ident: int, status: IncidentStatus, *, by: str, decision: str
     ) -> Incident | None:
         """End an open incident with ``status``; None when it was not open (any more)."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "UPDATE devfactory_incidents SET status = %s, decided_by = %s, decision = %s,"
-                f" decided_at = now() WHERE id = %s AND status = 'open' RETURNING {_COLUMNS}",
-                (status, by, redact(decision)[:2000], ident),
-            ).fetchone()
-        return Incident.model_validate(dict(cast(dict[str, Any], row))) if row else None
+        row = fetch_one(
+            self.pool,
+            "UPDATE devfactory_incidents SET status = %s, decided_by = %s, decision = %s,"
+            f" decided_at = now() WHERE id = %s AND status = 'open' RETURNING {_COLUMNS}",
+            (status, by, redact(decision)[:2000], ident),
+        )
+        return Incident.model_validate(row) if row else None

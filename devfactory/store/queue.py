@@ -31,6 +31,7 @@ from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.redact import redact
 from devfactory.store import views
 from devfactory.store.controls import HaltedError
+from devfactory.store.rows import fetch_all, fetch_one
 from devfactory.store.runs_table import ROW_QUERY, RunRow
 
 CHANNEL = "devfactory_queue"
@@ -173,12 +174,12 @@ class RunQueue:
 
     def depth(self) -> int:
         """Count the runs waiting for a worker."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT count(*) AS n FROM devfactory_runs WHERE queued_at IS NOT NULL"
-                " AND status <> ALL(%s) AND status <> 'PAUSED'",
-                (_ENDED,),
-            ).fetchone()
+        row = fetch_one(
+            self.pool,
+            "SELECT count(*) AS n FROM devfactory_runs WHERE queued_at IS NOT NULL"
+            " AND status <> ALL(%s) AND status <> 'PAUSED'",
+            (_ENDED,),
+        )
         return int(cast(dict[str, Any], row)["n"])
 
     def request_cancel(self, run_id: str, by: str) -> RunRow | None:
@@ -194,22 +195,21 @@ class RunQueue:
 
     def cancel_requested(self, run_id: str) -> str | None:
         """Return who asked the run to stop, or None."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT cancel_by FROM devfactory_runs WHERE run_id = %s", (run_id,)
-            ).fetchone()
-        return cast(dict[str, Any], row)["cancel_by"] if row else None
+        row = fetch_one(
+            self.pool, "SELECT cancel_by FROM devfactory_runs WHERE run_id = %s", (run_id,)
+        )
+        return row["cancel_by"] if row else None
 
     def orphans(self) -> list[RunRow]:
         """Return the worker-driven runs that are working but nobody drives or will (lease out)."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                f"{ROW_QUERY} WHERE mode = 'worker' AND queued_at IS NULL AND status <> ALL(%s)"
-                " AND status <> 'PAUSED' AND (driver IS NULL OR lease_until IS NULL OR"
-                " lease_until < now()) ORDER BY updated_at",
-                (_ENDED,),
-            ).fetchall()
-        return [RunRow(**cast(dict[str, Any], r)) for r in rows]
+        rows = fetch_all(
+            self.pool,
+            f"{ROW_QUERY} WHERE mode = 'worker' AND queued_at IS NULL AND status <> ALL(%s)"
+            " AND status <> 'PAUSED' AND (driver IS NULL OR lease_until IS NULL OR"
+            " lease_until < now()) ORDER BY updated_at",
+            (_ENDED,),
+        )
+        return [RunRow(**r) for r in rows]
 
     def requeue_crashed(self, row: RunRow) -> bool:
         """Queue an orphaned run again, counting the crash; False if another process moved it."""
@@ -260,14 +260,14 @@ class RunQueue:
         ``older_than_s`` is the shortest one in force, and the watchdog compares each
         request's own with the time its run paused, given here.
         """
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                f"SELECT * FROM ({ROW_QUERY} r WHERE status = 'PAUSED') r, LATERAL (SELECT"
-                " max(at) AS paused_at FROM devfactory_transitions t WHERE t.run_id = r.run_id"
-                " AND t.to_phase = 'PAUSED') p WHERE p.paused_at < now() -"
-                " make_interval(secs => %s) ORDER BY r.updated_at",
-                (older_than_s,),
-            ).fetchall()
+        rows = fetch_all(
+            self.pool,
+            f"SELECT * FROM ({ROW_QUERY} r WHERE status = 'PAUSED') r, LATERAL (SELECT"
+            " max(at) AS paused_at FROM devfactory_transitions t WHERE t.run_id = r.run_id"
+            " AND t.to_phase = 'PAUSED') p WHERE p.paused_at < now() -"
+            " make_interval(secs => %s) ORDER BY r.updated_at",
+            (older_than_s,),
+        )
         found = []
         for r in rows:
             kept = dict(cast(dict[str, Any], r))
@@ -277,14 +277,14 @@ class RunQueue:
 
     def archive_finished(self, older_than_days: float) -> list[str]:
         """Archive the runs that ended more than ``older_than_days`` ago; return their ids."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "UPDATE devfactory_runs SET archived_at = now() WHERE archived_at IS NULL AND"
-                " status = ANY(%s) AND updated_at < now() - make_interval(secs => %s)"
-                " RETURNING run_id",
-                (_ENDED, older_than_days * 86400),
-            ).fetchall()
-        return [cast(dict[str, Any], r)["run_id"] for r in rows]
+        rows = fetch_all(
+            self.pool,
+            "UPDATE devfactory_runs SET archived_at = now() WHERE archived_at IS NULL AND"
+            " status = ANY(%s) AND updated_at < now() - make_interval(secs => %s)"
+            " RETURNING run_id",
+            (_ENDED, older_than_days * 86400),
+        )
+        return [r["run_id"] for r in rows]
 
     def mark_purged(self, run_id: str) -> bool:
         """Record that an archived run was purged; False if it was not archived (or purged)."""

@@ -28,6 +28,7 @@ from devfactory.control.budget import Spend
 from devfactory.control.lifecycle import TERMINAL, Phase, Transition, check
 from devfactory.redact import redact
 from devfactory.store import views
+from devfactory.store.rows import fetch_all, fetch_one
 from devfactory.store.views import RunView, RunViews
 
 RunStatus = Phase  # a run's status is its lifecycle phase
@@ -397,37 +398,36 @@ class RunStore:
 
     def transitions(self, run_id: str) -> list[Transition]:
         """Return the run's transitions in the order they happened."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT id AS seq, from_phase, to_phase, actor, reason, at FROM"
-                " devfactory_transitions WHERE run_id = %s ORDER BY id",
-                (run_id,),
-            ).fetchall()
+        rows = fetch_all(
+            self.pool,
+            "SELECT id AS seq, from_phase, to_phase, actor, reason, at FROM"
+            " devfactory_transitions WHERE run_id = %s ORDER BY id",
+            (run_id,),
+        )
         return [Transition.model_validate(r) for r in rows]
 
     def project_spent(self, project: str, *, excluding: str = "") -> Spend:
         """Sum what the project's other runs spent."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT spend FROM devfactory_runs WHERE project = %s AND run_id <> %s",
-                (project, excluding),
-            ).fetchall()
-        return Spend.total(cast(dict[str, Any], r)["spend"] or {} for r in rows)
+        rows = fetch_all(
+            self.pool,
+            "SELECT spend FROM devfactory_runs WHERE project = %s AND run_id <> %s",
+            (project, excluding),
+        )
+        return Spend.total(r["spend"] or {} for r in rows)
 
     def projects(self, owners: Sequence[str]) -> set[str]:
         """Return the projects of the runs ``owners`` started (whose names they may read)."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT project FROM devfactory_runs WHERE owner = ANY(%s::text[])",
-                (list(owners),),
-            ).fetchall()
-        return {str(cast(dict[str, Any], r)["project"]) for r in rows}
+        rows = fetch_all(
+            self.pool,
+            "SELECT DISTINCT project FROM devfactory_runs WHERE owner = ANY(%s::text[])",
+            (list(owners),),
+        )
+        return {str(r["project"]) for r in rows}
 
     def get(self, run_id: str) -> RunRow | None:
         """Return one run, or None."""
-        with self.pool.connection() as conn:
-            row = conn.execute(f"{ROW_QUERY} WHERE run_id = %s", (run_id,)).fetchone()
-        return RunRow(**cast(dict[str, Any], row)) if row else None
+        row = fetch_one(self.pool, f"{ROW_QUERY} WHERE run_id = %s", (run_id,))
+        return RunRow(**row) if row else None
 
     def page(
         self,
@@ -448,15 +448,15 @@ class RunStore:
         phase = None if queued else status
         at, ident = after or (None, None)
         likes = ["%" + re.sub(r"([\\%_])", r"\\\1", w.lower()) + "%" for w in words]
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                f"{ROW_QUERY} WHERE (%s::text IS NULL OR status = %s) AND (NOT %s OR queued_at IS"
-                " NOT NULL) AND (%s::text IS NULL OR owner = %s) AND (%s::text IS NULL OR"
-                " project = %s) AND (%s::timestamptz IS NULL OR (created_at, run_id) <"
-                " (%s::timestamptz, %s::text)) AND lower(concat_ws(' ', run_id, requirement, owner,"
-                " project)) LIKE ALL (%s::text[]) ORDER BY created_at DESC, run_id DESC LIMIT %s",
-                (phase, phase, queued, owner, owner, project, project, at, at, ident, likes, limit),
-            ).fetchall()
+        rows = fetch_all(
+            self.pool,
+            f"{ROW_QUERY} WHERE (%s::text IS NULL OR status = %s) AND (NOT %s OR queued_at IS"
+            " NOT NULL) AND (%s::text IS NULL OR owner = %s) AND (%s::text IS NULL OR"
+            " project = %s) AND (%s::timestamptz IS NULL OR (created_at, run_id) <"
+            " (%s::timestamptz, %s::text)) AND lower(concat_ws(' ', run_id, requirement, owner,"
+            " project)) LIKE ALL (%s::text[]) ORDER BY created_at DESC, run_id DESC LIMIT %s",
+            (phase, phase, queued, owner, owner, project, project, at, at, ident, likes, limit),
+        )
         return [RunRow(**cast(dict[str, Any], r)) for r in rows]
 
     def list(
@@ -468,11 +468,11 @@ class RunStore:
         project: str | None = None,
     ) -> list[RunRow]:
         """Return the newest runs first (only those in ``status``, of ``owner``, in ``project``)."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                f"{ROW_QUERY} WHERE (%s::text IS NULL OR status = %s)"
-                " AND (%s::text IS NULL OR owner = %s) AND (%s::text IS NULL OR project = %s)"
-                " ORDER BY created_at DESC LIMIT %s",
-                (status, status, owner, owner, project, project, limit),
-            ).fetchall()
-        return [RunRow(**cast(dict[str, Any], r)) for r in rows]
+        rows = fetch_all(
+            self.pool,
+            f"{ROW_QUERY} WHERE (%s::text IS NULL OR status = %s)"
+            " AND (%s::text IS NULL OR owner = %s) AND (%s::text IS NULL OR project = %s)"
+            " ORDER BY created_at DESC LIMIT %s",
+            (status, status, owner, owner, project, project, limit),
+        )
+        return [RunRow(**r) for r in rows]

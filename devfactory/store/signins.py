@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.control.signin_throttle import Counts, SignInThrottle
 from devfactory.settings import Settings
+from devfactory.store.rows import fetch_one
 
 
 class SignInStore:
@@ -70,8 +71,7 @@ class SignInStore:
 
     def size(self) -> int:
         """Return how many names and addresses are remembered."""
-        with self.pool.connection() as conn:
-            row = conn.execute("SELECT count(*) AS n FROM devfactory_signin_failures").fetchone()
+        row = fetch_one(self.pool, "SELECT count(*) AS n FROM devfactory_signin_failures")
         return int(cast(dict[str, Any], row)["n"])
 
 

@@ -26,6 +26,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 from pydantic_core import to_jsonable_python
 
+from devfactory.store.rows import fetch_all, fetch_one
+
 HIDDEN: Final = frozenset({"prior", "kept_stages", "build_plan"})
 """Keys of a run's state its readers never show: copies of a round's files, and the plan
 its teams build to. They stay in the checkpoint; every other key is kept in the view."""
@@ -76,15 +78,14 @@ class RunViews:
 
     def get(self, run_id: str) -> RunView | None:
         """Return the run's view, or None when it has none (recorded before views existed)."""
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT state, pending, next FROM devfactory_run_views WHERE run_id = %s",
-                (run_id,),
-            ).fetchone()
+        row = fetch_one(
+            self.pool,
+            "SELECT state, pending, next FROM devfactory_run_views WHERE run_id = %s",
+            (run_id,),
+        )
         if row is None:
             return None
-        found = cast(dict[str, Any], row)
-        return RunView(found["state"], found["pending"], list(found["next"]))
+        return RunView(row["state"], row["pending"], list(row["next"]))
 
     def read(self, run_id: str) -> Detail | None:
         """Return a run's row, its view and its transitions in one query (None: no such run).
@@ -92,18 +93,18 @@ class RunViews:
         What ``GET /runs/{id}`` shows, read at once: the row as ``store.runs_table.ROW_QUERY``
         gives it, the view (None when the run has none yet) and the transitions in order.
         """
-        with self.pool.connection() as conn:
-            found = conn.execute(
-                "SELECT r.*, (r.lease_until IS NOT NULL AND r.lease_until > now()) AS leased,"
-                " v.run_id IS NOT NULL AS view_kept, v.state AS view_state,"
-                " v.pending AS view_pending, v.next AS view_next, (SELECT coalesce(json_agg("
-                "json_build_object('seq', t.id, 'from_phase', t.from_phase, 'to_phase',"
-                " t.to_phase, 'actor', t.actor, 'reason', t.reason, 'at', t.at) ORDER BY t.id),"
-                " '[]') FROM devfactory_transitions t WHERE t.run_id = r.run_id) AS view_moves"
-                " FROM devfactory_runs r LEFT JOIN devfactory_run_views v USING (run_id)"
-                " WHERE r.run_id = %s",
-                (run_id,),
-            ).fetchone()
+        found = fetch_one(
+            self.pool,
+            "SELECT r.*, (r.lease_until IS NOT NULL AND r.lease_until > now()) AS leased,"
+            " v.run_id IS NOT NULL AS view_kept, v.state AS view_state,"
+            " v.pending AS view_pending, v.next AS view_next, (SELECT coalesce(json_agg("
+            "json_build_object('seq', t.id, 'from_phase', t.from_phase, 'to_phase',"
+            " t.to_phase, 'actor', t.actor, 'reason', t.reason, 'at', t.at) ORDER BY t.id),"
+            " '[]') FROM devfactory_transitions t WHERE t.run_id = r.run_id) AS view_moves"
+            " FROM devfactory_runs r LEFT JOIN devfactory_run_views v USING (run_id)"
+            " WHERE r.run_id = %s",
+            (run_id,),
+        )
         if found is None:
             return None
         row = dict(cast(dict[str, Any], found))
@@ -148,14 +149,14 @@ class RunViews:
         self, limit: int
     ) -> list[tuple[str, list[dict[str, Any]] | None, datetime | None]]:
         """Return ``waiting``'s runs, each also with when it paused (its requests' deadlines)."""
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT r.run_id, v.pending, (SELECT max(t.at) FROM devfactory_transitions t"
-                " WHERE t.run_id = r.run_id AND t.to_phase = 'PAUSED') AS paused_at"
-                " FROM devfactory_runs r LEFT JOIN devfactory_run_views v USING (run_id)"
-                " WHERE r.status = 'PAUSED' ORDER BY r.created_at DESC LIMIT %s",
-                (limit,),
-            ).fetchall()
+        rows = fetch_all(
+            self.pool,
+            "SELECT r.run_id, v.pending, (SELECT max(t.at) FROM devfactory_transitions t"
+            " WHERE t.run_id = r.run_id AND t.to_phase = 'PAUSED') AS paused_at"
+            " FROM devfactory_runs r LEFT JOIN devfactory_run_views v USING (run_id)"
+            " WHERE r.status = 'PAUSED' ORDER BY r.created_at DESC LIMIT %s",
+            (limit,),
+        )
         return [
             (r["run_id"], r["pending"], r["paused_at"]) for r in cast(list[dict[str, Any]], rows)
         ]
