@@ -13,6 +13,9 @@ Two ASGI middlewares, shared so that no surface forgets one:
   passes the cap (chunked bodies), and a surface may refuse an unauthenticated
   request (401) before reading any of its body.
 
+``restamped`` passes a response's headers through a function on their way out:
+``SecurityHeaders`` and the chat's ``PagePolicy`` rewrite them with it.
+
 And two rules every surface applies the same way: ``cross_origin`` says when a
 request comes from another origin's page (the chat's guard, the console's
 sign-in and sign-out), and ``forwarded_allow_ips`` tells the server (uvicorn,
@@ -34,6 +37,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
 
 
 class Refusal(NamedTuple):
@@ -168,6 +172,22 @@ def merged_policy(own: bytes, framing: bytes) -> bytes:
     return b"; ".join([*kept, framing])
 
 
+async def restamped(
+    app: App, scope: Scope, receive: Receive, send: Send, stamp: Callable[[Headers], Headers]
+) -> None:
+    """Call ``app``, each HTTP response's headers passing through ``stamp`` on their way out."""
+    if scope["type"] != "http":
+        await app(scope, receive, send)
+        return
+
+    async def stamped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = stamp(message.get("headers", []))
+        await send(message)
+
+    await app(scope, receive, stamped)
+
+
 class SecurityHeaders:
     """ASGI middleware: add ``security_headers`` to every HTTP response.
 
@@ -184,23 +204,17 @@ class SecurityHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; stamp the headers on its response."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+        await restamped(self.app, scope, receive, send, self.stamp)
 
-        async def stamped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = message.get("headers", [])
-                own = [v for k, v in headers if k.lower() == _CSP]
-                kept = [(k, v) for k, v in headers if k.lower() not in self.names]
-                stamp = [
-                    (k, merged_policy(b"; ".join(own), v) if k == _CSP and own else v)
-                    for k, v in self.headers
-                ]
-                message["headers"] = [*kept, *stamp]
-            await send(message)
-
-        await self.app(scope, receive, stamped)
+    def stamp(self, headers: Headers) -> Headers:
+        """Return a response's ``headers`` with the factory's in place of their own."""
+        own = [v for k, v in headers if k.lower() == _CSP]
+        kept = [(k, v) for k, v in headers if k.lower() not in self.names]
+        stamp = [
+            (k, merged_policy(b"; ".join(own), v) if k == _CSP and own else v)
+            for k, v in self.headers
+        ]
+        return [*kept, *stamp]
 
 
 class BodyTooLargeError(Exception):

@@ -30,15 +30,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Iterable
 from html.parser import HTMLParser
-from typing import Any, Final
+from typing import Final
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
+from devfactory.webguard import App, Headers, Receive, Scope, Send, restamped
 
 CSP = b"content-security-policy"
 RUNTIME_STYLES: Final = (
@@ -138,14 +134,8 @@ class PagePolicy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; put the policy on its response."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+        await restamped(self.app, scope, receive, send, self.stamp)
 
-        async def stamped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != CSP]
-                message["headers"] = [*kept, self.header]
-            await send(message)
-
-        await self.app(scope, receive, stamped)
+    def stamp(self, headers: Headers) -> Headers:
+        """Return a response's ``headers`` with the policy in place of its own."""
+        return [*((k, v) for k, v in headers if k.lower() != CSP), self.header]
