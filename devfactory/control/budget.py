@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from devfactory.config import load_config
 from devfactory.control.ceilings import MAX_COST_USD, MAX_SECONDS, MAX_TOKENS
 
 Metric = Literal["tokens", "cost_usd", "seconds"]
@@ -62,19 +62,12 @@ class PriceTable(BaseModel):
 
 def load_prices(path: Path | None = None) -> PriceTable:
     """Read the price file at ``path`` or the packaged default."""
-    if path is None:
-        return _packaged_prices()
-    import yaml  # here: reading a run's row needs no price file
-
-    return PriceTable.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return _packaged_prices() if path is None else load_config(PriceTable, path, "prices.yaml")
 
 
 @lru_cache(maxsize=1)
 def _packaged_prices() -> PriceTable:
-    import yaml
-
-    text = (files("devfactory.config") / "prices.yaml").read_text(encoding="utf-8")
-    return PriceTable.model_validate(yaml.safe_load(text))
+    return load_config(PriceTable, None, "prices.yaml")
 
 
 class Spend(BaseModel):

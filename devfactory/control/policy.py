@@ -21,12 +21,12 @@ import re
 from collections.abc import Collection
 from enum import StrEnum
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from devfactory.config import load_config
 
 
 class Risk(StrEnum):
@@ -628,12 +628,9 @@ def _rule_expanded(rule: Any, terms: dict[str, str]) -> Any:
 
 def load_policy(path: Path | None = None) -> Policy:
     """Read the policy file at ``path`` or the packaged default."""
-    if path is None:
-        return _packaged_policy()
-    return Policy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return _packaged_policy() if path is None else load_config(Policy, path, "policy.yaml")
 
 
 @lru_cache(maxsize=1)
 def _packaged_policy() -> Policy:
-    text = (files("devfactory.config") / "policy.yaml").read_text(encoding="utf-8")
-    return Policy.model_validate(yaml.safe_load(text))
+    return load_config(Policy, None, "policy.yaml")

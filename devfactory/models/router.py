@@ -25,17 +25,16 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import httpx
-import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from devfactory.config import load_config
 from devfactory.control.budget import PriceTable, load_prices
 from devfactory.models.aliases import CHAT_ALIASES, EMBED_ALIAS
 from devfactory.models.embeddings import (
@@ -166,11 +165,7 @@ class ModelsConfig(BaseModel):
     @classmethod
     def load(cls, settings: Settings) -> ModelsConfig:
         """Read ``settings.serving.models_file`` or the packaged default."""
-        if settings.serving.models_file is not None:
-            text = settings.serving.models_file.read_text(encoding="utf-8")
-        else:
-            text = (files("devfactory.config") / "models.yaml").read_text(encoding="utf-8")
-        return cls.model_validate(yaml.safe_load(text))
+        return load_config(cls, settings.serving.models_file, "models.yaml")
 
 
 def rate(prices: PriceTable, label: str) -> float:
