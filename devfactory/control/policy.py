@@ -521,24 +521,17 @@ class Policy(BaseModel):
                     f"assessment confidence {assessment.confidence:.2f} is below "
                     f"{rules.confidence_below:.2f}"
                 )
-            if (
-                rules.budget_tokens_over is not None
-                and budget_tokens is not None
-                and budget_tokens > rules.budget_tokens_over
+            for budget, over, said in (
+                (budget_tokens, rules.budget_tokens_over, "token budget {:,} exceeds {:,}"),
+                (
+                    budget_cost_usd,
+                    rules.budget_cost_over_usd,
+                    "cost budget ${:.2f} exceeds ${:.2f}",
+                ),
             ):
-                action = "approve"
-                reasons.append(
-                    f"token budget {budget_tokens:,} exceeds {rules.budget_tokens_over:,}"
-                )
-            if (
-                rules.budget_cost_over_usd is not None
-                and budget_cost_usd is not None
-                and budget_cost_usd > rules.budget_cost_over_usd
-            ):
-                action = "approve"
-                reasons.append(
-                    f"cost budget ${budget_cost_usd:.2f} exceeds ${rules.budget_cost_over_usd:.2f}"
-                )
+                if over is not None and budget is not None and budget > over:
+                    action = "approve"
+                    reasons.append(said.format(budget, over))
         return PolicyDecision(
             risk=risk,
             action=action,
