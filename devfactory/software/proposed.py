@@ -28,7 +28,7 @@ import hashlib
 import keyword
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -345,18 +345,11 @@ class Limits:
     quote_chars: int
 
 
-@dataclass
-class Checked:
+class Checked(ProposedFacts):
     """The proposed facts that passed the checks, and why each other one was dropped."""
 
-    module: ProposedModule | None = None
-    functions: list[ProposedFunction] = field(default_factory=list)
-    command: ProposedCommand | None = None
-    routes: list[ProposedRoute] = field(default_factory=list)
-    exit_codes: list[ProposedExitCode] = field(default_factory=list)
-    examples: list[ProposedExample] = field(default_factory=list)
     proposed: int = 0
-    dropped: list[str] = field(default_factory=list)
+    dropped: list[str] = Field(default_factory=list)
 
     @property
     def kept(self) -> int:
