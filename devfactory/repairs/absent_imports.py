@@ -15,6 +15,7 @@ import ast
 from collections.abc import Collection
 
 from devfactory.repairs.missing_imports import replace_nodes
+from devfactory.software.source import syntax_tree
 
 
 def _absent(node: ast.stmt, modules: Collection[str]) -> str | None:
@@ -45,9 +46,8 @@ def drop_absent_imports(source: str, modules: Collection[str]) -> tuple[str, lis
     packages (``tests``, ``checksum``) and is none of them nor a package of
     them. Only module-level imports are taken out, whole.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return source, []
     found = [(node, name) for node in tree.body if (name := _absent(node, modules))]
     if not found:

@@ -35,7 +35,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from devfactory.repairs.missing_imports import insert_imports, replace_nodes
-from devfactory.software.source import bound_names, last_name
+from devfactory.software.source import bound_names, last_name, syntax_tree
 
 VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
 REQUEST_KEYWORDS = frozenset({"json", "data", "params", "headers", "content", "files", "cookies"})
@@ -77,9 +77,8 @@ def send_through_client(source: str) -> tuple[str, list[str]]:
 
     Also the names of the apps so called (none: the file as it was).
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return source, []
     apps = {
         alias.asname or alias.name
@@ -183,9 +182,8 @@ def project_handlers(sources: Mapping[str, str]) -> dict[str, Handler]:
 
 def route_handlers(module: str, source: str) -> dict[str, Handler]:
     """Return the handlers ``source`` declares on its ``FastAPI()`` app (``@app.post("/x")``)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return {}
     apps = {
         target.id
@@ -248,10 +246,7 @@ def request_handlers(source: str, handlers: Mapping[str, Handler]) -> tuple[str,
 
     Also the names of the handlers so called (none: the file as it was).
     """
-    try:
-        tree = ast.parse(source) if handlers else None
-    except (SyntaxError, ValueError):
-        tree = None
+    tree = syntax_tree(source) if handlers else None
     if tree is None:
         return source, []
     names: dict[str, Handler] = {}  # the file's name for each handler it imports

@@ -31,14 +31,13 @@ import ast
 from collections.abc import Mapping
 
 from devfactory.repairs.missing_imports import insert_imports, replace_nodes
-from devfactory.software.source import bound_names, last_name
+from devfactory.software.source import bound_names, last_name, syntax_tree
 
 
 def entries(source: str) -> tuple[str, str] | None:
     """Return the names of a command line module's runner and ``main``, or None."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return None
     defined = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     main = next((f for f in defined if f.name == "main"), None)
@@ -64,10 +63,7 @@ def send_to_entries(source: str, sources: Mapping[str, str]) -> tuple[str, list[
     it was).
     """
     pairs = {module: pair for module, text in sources.items() if (pair := entries(text))}
-    try:
-        tree = ast.parse(source) if pairs else None
-    except (SyntaxError, ValueError):
-        tree = None
+    tree = syntax_tree(source) if pairs else None
     if tree is None:
         return source, []
     imported: dict[str, tuple[str, str]] = {}  # the file's name -> (module, name)

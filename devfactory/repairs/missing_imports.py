@@ -29,7 +29,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from devfactory.software.plan import BuildPlan, FileRole, module_name
 from devfactory.software.salvage import fixture_name
-from devfactory.software.source import bound_names, last_name, public_names
+from devfactory.software.source import bound_names, last_name, public_names, syntax_tree
 
 _NEVER = frozenset({"this", "antigravity"})  # importing them acts (prints, opens a browser)
 
@@ -78,9 +78,8 @@ def add_missing_imports(source: str) -> tuple[str, list[str]]:
     named beside it as a string (``monkeypatch.setattr(hashlib, "md5", ...)``),
     and is imported when the standard library's module of that name has each.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return source, []  # the syntax check reports it
     bound = bound_names([tree])
     used: dict[str, set[str]] = {}
@@ -102,9 +101,8 @@ def add_pytest_import(source: str) -> tuple[str, list[str]]:
 
     pytest is in every environment tests run in, so the import is always right.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return source, []
     used = any(
         isinstance(node, ast.Attribute)
@@ -127,9 +125,8 @@ def return_imports(source: str) -> tuple[str, list[str]]:
     app. Such a fixture returns ``shop.app``, with ``import shop`` where the file binds
     no ``shop``. Also the fixtures' names.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return source, []
     imported = {
         alias.asname or alias.name: f"{node.module}.{alias.name}"
@@ -195,9 +192,8 @@ def add_mock_imports(source: str) -> tuple[str, list[str]]:
     (a project's own ``patch``, a version's, is called plainly). Each only when
     bound nowhere in the file.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return source, []
     used: set[str] = set()
     places = [
@@ -233,9 +229,8 @@ def add_project_imports(source: str, modules: Mapping[str, Sequence[str]]) -> tu
     ``modules`` maps each written module of the project (``chessmoves``) to its
     public names; a name is imported only from the one module that defines it.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return source, []
     unbound = (
         {
@@ -289,9 +284,8 @@ def absolute_project_imports(
     ``.checksum``; ``from . import checksum`` becomes ``import checksum``. A relative
     import naming no project module (a helper of the tests' own package) is left.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return source, []
     changes: list[tuple[ast.ImportFrom, str]] = []
     for node in ast.walk(tree):

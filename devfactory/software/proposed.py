@@ -44,6 +44,7 @@ from devfactory.software.requirement import (
     UsageLine,
     left_open,
 )
+from devfactory.software.source import syntax_tree
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -202,9 +203,8 @@ def arguments_in_parser(code: str) -> ProposedArguments:
     ``as_command`` checks against the requirement as it checks any. Code that
     does not parse reads as no argument.
     """
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(code)
+    if tree is None:
         return ProposedArguments()
     calls = sorted(
         (

@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from devfactory.software.source import bound_names
+from devfactory.software.source import bound_names, syntax_tree
 
 # a line that continues the statement above it although it starts at column 0
 _CONTINUES = re.compile(r"^(?:[)\]}]|else\b|elif\b|except\b|finally\b|case\b)")
@@ -64,11 +64,7 @@ class Salvaged:
 
 
 def _parses(source: str) -> bool:
-    try:
-        ast.parse(source)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+    return syntax_tree(source) is not None
 
 
 def statements(source: str) -> list[str]:
@@ -234,9 +230,8 @@ def drop_unbound_tests(source: str) -> Salvaged | None:
     nothing to drop, or would keep no test: a file whose every test reads the
     name (a client never made) is for the model to fix.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return None
     if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
            for n in ast.walk(tree)):  # fmt: skip
@@ -301,9 +296,8 @@ def fixture_name(node: ast.stmt) -> str:
 
 def fixtures_defined(source: str) -> set[str]:
     """Return the fixtures a Python file defines at its top level (a ``conftest.py``'s)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return set()
     return {name for node in tree.body if (name := fixture_name(node))}
 
@@ -348,9 +342,8 @@ def drop_unfixtured_tests(
     decorator, or in a class, is left to pytest. None when the file does not
     parse, has nothing to drop, or would keep no test.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return None
     known = PYTEST_FIXTURES | fixtures | fixtures_defined(source)
     tests = [node for node in tree.body if _is_test(node)]

@@ -6,14 +6,23 @@ that is, and the gate a module that keeps one); the planner and the repairs
 show other teams a module's public signatures and names (``signatures``,
 ``public_names``). Each reads only the source text, never runs it, and a
 module that does not parse defines nothing (its signatures are its first
-characters). The repairs ask what names a tree binds (``bound_names``): a
-name used and bound nowhere is imported, or the test reading it dropped.
+characters). ``syntax_tree`` parses a text, None for one that is not Python. The
+repairs ask what names a tree binds (``bound_names``): a name used and bound
+nowhere is imported, or the test reading it dropped.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
+
+
+def syntax_tree(source: str) -> ast.Module | None:
+    """Return ``source`` parsed, or None when it is not Python (or holds a null byte)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
 
 
 def bound_names(nodes: Iterable[ast.AST], *, deep: bool = True) -> set[str]:
@@ -204,9 +213,8 @@ def _stub_definition(node: _Definition, skeleton: _Definition | None) -> bool:
 
 def _definitions(source: str) -> dict[str, _Definition]:
     """Return a module's top-level definitions and its classes' methods (``Class.method``)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(source)
+    if tree is None:
         return {}
     found: dict[str, _Definition] = {}
     for node in tree.body:
@@ -238,9 +246,8 @@ def unwritten(source: str, names: Iterable[str], *, skeleton: str = "") -> list[
 
 def stubbed_names(skeleton: str) -> list[str]:
     """Return the top-level definitions a skeleton leaves to be written: its stubs, in order."""
-    try:
-        tree = ast.parse(skeleton)
-    except (SyntaxError, ValueError):
+    tree = syntax_tree(skeleton)
+    if tree is None:
         return []
     return [
         node.name

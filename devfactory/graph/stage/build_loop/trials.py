@@ -37,6 +37,7 @@ from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests
 from devfactory.software.plan import BuildPlan
 from devfactory.software.skeleton import Unit, UnitKind
+from devfactory.software.source import syntax_tree
 
 if TYPE_CHECKING:
     from devfactory.sandbox.environments import Environment
@@ -59,9 +60,8 @@ class KeptTests:
         """Read the test functions of ``files`` (a file that does not parse is left out)."""
         kept = cls()
         for path, source in files.items():
-            try:
-                tree = ast.parse(source)
-            except (SyntaxError, ValueError):
+            tree = syntax_tree(source)
+            if tree is None:
                 continue
             kept.files[path] = source
             for test in tests_in(tree):
