@@ -829,9 +829,7 @@ def _merge_local(
             message = f"devfactory: fast-forward {delivery.base} to {delivery.branch}"
             update = ["update-ref", "-m", message, base_ref, head, delivery.base_commit]
             _in_source(source, fd, update, timeout=timeout)
-    except SourceRefusedError as exc:
-        return GitOutcome(False, f"not merged: {exc}; {hand}")
-    except RepositoryError as exc:
+    except (SourceRefusedError, RepositoryError) as exc:
         return GitOutcome(False, f"not merged: {exc}; {hand}")
     except OSError as exc:
         return GitOutcome(False, f"not merged: the repository cannot be opened: {exc.strerror}")
