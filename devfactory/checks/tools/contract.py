@@ -89,19 +89,13 @@ class ServiceContractCheck:
             f"the OpenAPI of the service in {', '.join(modules)} against {', '.join(designed)}"
         )
         env = context.sandbox.environment([*context.dependencies, *context.packages])
-        result, report = context.sandbox.run_driver(
-            self.name, frame.DRIVERS / "service_openapi.py", list(modules), context.workspace, env
+        result, report = frame.reported(
+            self.name, "service_openapi.py", context, list(modules), env=env
         )
-        if result.exit_code != 0:
-            run = frame.broken_run(self.name, command, result, "the service's framework")
-            return frame.ToolReport(
-                [run],
-                [
-                    frame.Finding(
-                        paths[0], f"the service's OpenAPI could not be read: {run.summary}"
-                    )
-                ],
-            )
+        if report is None:
+            said = "the service's OpenAPI could not be read"
+            framework = "the service's framework"
+            return frame.not_reported(self.name, command, result, framework, paths[0], said)
         held = str(report.get("module") or "")
         if not held:
             quiet = CheckRun(

@@ -114,9 +114,13 @@ class CodeSqlCheck:
         job = {"dialect": dialect, "schema": schema, "code": list(paths)}
         label = self.tools[0].label()
         command = f"sqlglot ({dialect}): the SQL of {' '.join(paths)} against {' '.join(schema)}"
-        result, report = frame.reported(self.name, "code_sql.py", context, [json.dumps(job)])
-        if report is None or not isinstance(report.get("findings"), list):
-            return frame.not_reported(self.name, command, result, label, paths[0], "sqlglot")
+        arguments = [json.dumps(job)]
+        result, report = frame.reported(
+            self.name, "code_sql.py", context, arguments, lists=("findings",)
+        )
+        if report is None:
+            said = "sqlglot did not report"
+            return frame.not_reported(self.name, command, result, label, paths[0], said)
         findings = [
             frame.Finding(str(f.get("path")), f"line {f.get('line')}: the SQL {f.get('message')}")
             for f in report["findings"]

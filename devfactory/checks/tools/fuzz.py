@@ -72,22 +72,17 @@ class ApiFuzzCheck:
                 "budget_s": max(1.0, context.sandbox.limits.wall_seconds - 40.0),
             }
             command = f"schemathesis run {design} against the running service ({entry})"
-            result, report = context.sandbox.run_driver(
-                self.name,
-                frame.DRIVERS / "api_fuzz.py",
-                [json.dumps(job)],
-                context.workspace,
-                context.env,
-                beside=env,
+            arguments = [json.dumps(job)]
+            result, report = frame.reported(
+                self.name, "api_fuzz.py", context, arguments, "operations", beside=env
             )
-            operations = report.get("operations")
-            if result.exit_code != 0 or not isinstance(operations, dict):
-                run = frame.broken_run(self.name, command, result, label)
-                runs.append(run)
-                findings.append(
-                    frame.Finding(design, f"schemathesis did not report: {run.summary}")
-                )
+            if report is None:
+                said = "schemathesis did not report"
+                failed = frame.not_reported(self.name, command, result, label, design, said)
+                runs += failed.runs
+                findings += failed.findings
                 continue
+            operations = report["operations"]
             tail = " ".join(str(report.get("tail", "")).split())[-400:]
             if not report.get("started"):
                 findings.append(

@@ -189,15 +189,13 @@ class LicenceCheck:
             )
             return frame.ToolReport([quiet], [])
         env = context.sandbox.environment(list(context.dependencies))
-        result, report = context.sandbox.run_driver(
-            self.name, frame.DRIVERS / "licence_metadata.py", names, context.workspace, env
+        result, report = frame.reported(
+            self.name, "licence_metadata.py", context, names, "distributions", env=env
         )
-        read = report.get("distributions")
-        if result.exit_code != 0 or not isinstance(read, dict):
-            run = frame.broken_run(self.name, command, result, label)
-            return frame.ToolReport(
-                [run], [frame.Finding("", f"no licence could be read: {run.summary}")]
-            )
+        if report is None:
+            said = "no licence could be read"
+            return frame.not_reported(self.name, command, result, label, "", said)
+        read = report["distributions"]
         allowed = context.settings.checks.licence_allowed if context.settings is not None else ()
         findings = [
             frame.Finding("", said)

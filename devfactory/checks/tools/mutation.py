@@ -72,20 +72,19 @@ class MutationCheck:
         command = (
             f"cosmic-ray: up to {most} mutants of {', '.join(modules)}; pytest -x {' '.join(tests)}"
         )
-        result, report = context.sandbox.run_driver(
+        result, report = frame.reported(
             self.name,
-            frame.DRIVERS / "mutation_run.py",
+            "mutation_run.py",
+            context,
             [json.dumps(job)],
-            context.workspace,
-            context.env,
+            "baseline",
+            lists=("mutants",),
             beside=env,
         )
-        baseline, mutants = report.get("baseline"), report.get("mutants")
-        if result.exit_code != 0 or not isinstance(baseline, dict) or not isinstance(mutants, list):
-            run = frame.broken_run(self.name, command, result, label)
-            return frame.ToolReport(
-                [run], [frame.Finding(tests[0], f"the mutants did not run: {run.summary}")]
-            )
+        if report is None:
+            said = "the mutants did not run"
+            return frame.not_reported(self.name, command, result, label, tests[0], said)
+        baseline, mutants = report["baseline"], report["mutants"]
         if not baseline.get("ok"):
             quiet = CheckRun(
                 name=self.name,

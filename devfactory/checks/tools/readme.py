@@ -134,17 +134,13 @@ def run_examples(
     env = context.sandbox.environment([*context.dependencies, *context.packages])
     budget = max(1.0, context.sandbox.limits.wall_seconds - 10.0)
     plan = json.dumps([asdict(e) for e in runnable])
-    result, report = context.sandbox.run_driver(
-        name,
-        frame.DRIVERS / "readme_run.py",
-        [plan, str(per_example), str(budget)],
-        context.workspace,
-        env,
+    arguments = [plan, str(per_example), str(budget)]
+    result, report = frame.reported(
+        name, "readme_run.py", context, arguments, lists=("examples",), env=env
     )
-    outcomes = report.get("examples")
-    if result.exit_code != 0 or not isinstance(outcomes, list):
+    if report is None:
         return result, None
-    return result, [o if isinstance(o, dict) else {} for o in outcomes]
+    return result, [o if isinstance(o, dict) else {} for o in report["examples"]]
 
 
 @dataclass(frozen=True)
@@ -169,10 +165,8 @@ def run_and_judge(
     """Run ``todo`` (from the document ``path``); each that fails is a finding at its line."""
     result, outcomes = run_examples(context, name, todo, per_example)
     if outcomes is None:
-        run = frame.broken_run(name, command, result, label)
-        return ExamplesRun(
-            run, [frame.Finding(path, f"the examples did not run: {run.summary}")], []
-        )
+        failed = frame.not_reported(name, command, result, label, path, "the examples did not run")
+        return ExamplesRun(failed.runs[0], failed.findings, [])
     findings = [
         frame.Finding(path, f"line {example.line}: {said(example, outcome)}")
         for example, outcome in zip(todo, outcomes, strict=False)

@@ -6,7 +6,9 @@ same on every machine), a ``promise`` (what the team is told its files must meet
 ``judges(path)`` (which of the team's files it looks at) and ``run``, which runs the
 tool in the sandbox on those files and returns a ``ToolReport``: the command's
 record and the findings, each about one file (``DriverCheck`` writes that ``run``
-once for the checks that run one driver and read its report). ``run_tool_checks``
+once for the checks that run one driver and read its report; a check that writes its
+own runs its driver with ``reported`` and records one that did not report with
+``not_reported``). ``run_tool_checks``
 lays a stage's files out in a fresh folder and runs each check that judges any of them.
 """
 
@@ -141,27 +143,46 @@ def broken_run(name: str, command: str, result: CommandResult, tool: str) -> Che
 
 
 def reported(
-    name: str, script: str, context: ToolContext, paths: Sequence[str], *keys: str
+    name: str,
+    script: str,
+    context: ToolContext,
+    arguments: Sequence[str],
+    *keys: str,
+    lists: Sequence[str] = (),
+    env: Environment | None = None,
+    beside: Environment | None = None,
 ) -> tuple[CommandResult, dict[str, Any] | None]:
-    """Run the driver ``script`` on ``paths``; return how it ended and its report.
+    """Run the driver ``script`` with ``arguments``; return how it ended and its report.
 
-    The report is None unless the driver ended well and wrote each of ``keys`` as an
-    object (the tool reported); ``not_reported`` then says so.
+    It runs with ``env`` (the factory's tools, ``context.env``, unless given), with
+    ``beside`` mounted too (``Sandbox.run_driver``). The report is None unless the
+    driver ended well and wrote each of ``keys`` as an object and each of ``lists``
+    as a list (the tool reported); ``not_reported`` then says so.
     """
     result, report = context.sandbox.run_driver(
-        name, DRIVERS / script, paths, context.workspace, context.env
+        name,
+        DRIVERS / script,
+        arguments,
+        context.workspace,
+        context.env if env is None else env,
+        beside=beside,
     )
-    if result.exit_code != 0 or not all(isinstance(report.get(k), dict) for k in keys):
+    wrote = [isinstance(report.get(k), dict) for k in keys]
+    wrote += [isinstance(report.get(k), list) for k in lists]
+    if result.exit_code != 0 or not all(wrote):
         return result, None
     return result, report
 
 
 def not_reported(
-    name: str, command: str, result: CommandResult, tool: str, path: str, what: str
+    name: str, command: str, result: CommandResult, tool: str, path: str, said: str
 ) -> ToolReport:
-    """Report a tool that did not report: its record, and a finding at ``path`` saying so."""
+    """Report a tool that did not report: its record, and a finding at ``path`` saying so.
+
+    ``said`` leads the finding ("the mutants did not run"), the record's summary follows.
+    """
     run = broken_run(name, command, result, tool)
-    return ToolReport([run], [Finding(path, f"{what} did not report: {run.summary}")])
+    return ToolReport([run], [Finding(path, f"{said}: {run.summary}")])
 
 
 def judged_run(
@@ -231,7 +252,8 @@ class DriverCheck:
         arguments = self.arguments(context, paths)
         result, report = reported(self.name, self.driver, context, arguments, *self.keys)
         if report is None:
-            return not_reported(self.name, command, result, label, paths[0], self.what)
+            said = f"{self.what} did not report"
+            return not_reported(self.name, command, result, label, paths[0], said)
         read = self.read(report, context, paths)
         run = judged_run(self.name, command, result, label, read.judged, read.findings)
         if read.summary:
