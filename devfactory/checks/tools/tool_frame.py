@@ -14,8 +14,9 @@ lays a stage's files out in a fresh folder and runs each check that judges any o
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -285,6 +286,18 @@ class BuildCheck(Check, Protocol):
         ...
 
 
+@contextlib.contextmanager
+def laid_out(files: Mapping[str, str], prefix: str) -> Iterator[Path]:
+    """Write ``files`` out in a fresh folder named with ``prefix``; remove it when done."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        for path, content in files.items():
+            write_file(root, path, content)
+        yield root
+    finally:
+        remove_tree(root)
+
+
 @dataclass(frozen=True)
 class ToolVerdict:
     """Every tool check's records, and the problems they found (gate feedback lines)."""
@@ -318,10 +331,7 @@ def run_tool_checks(
     env = tools_environment()
     runs: list[CheckRun] = []
     problems: list[str] = []
-    root = Path(tempfile.mkdtemp(prefix="devfactory-tools-"))
-    try:
-        for path, content in files.items():
-            write_file(root, path, content)
+    with laid_out(files, "devfactory-tools-") as root:
         own = list(files) if mine is None else [p for p in mine if p in files]
         context = ToolContext(sandbox, env, root, files, frozenset(planned), tuple(dependencies))
         for check in checks:
@@ -331,8 +341,6 @@ def run_tool_checks(
             report = check.run(context, paths)
             runs.extend(report.runs)
             problems += [Problem(f.path, team, check.name, f.text).line() for f in report.findings]
-    finally:
-        remove_tree(root)
     return ToolVerdict(runs, problems)
 
 
@@ -375,10 +383,7 @@ def run_build_checks(
 
     runs: list[CheckRun] = []
     problems: list[Problem] = []
-    root = Path(tempfile.mkdtemp(prefix="devfactory-built-"))
-    try:
-        for path, content in files.items():
-            write_file(root, path, content)
+    with laid_out(files, "devfactory-built-") as root:
         context = ToolContext(
             sandbox,
             tools_environment(),
@@ -405,6 +410,4 @@ def run_build_checks(
             problems += [
                 Problem(f.path, owner_of(f.path), check.name, f.text) for f in report.findings
             ]
-    finally:
-        remove_tree(root)
     return BuildVerdict(runs, problems)
