@@ -287,7 +287,8 @@ class Sandbox:
     ) -> tuple[CommandResult, dict[str, object]]:
         """Run a driver script on ``workspace`` with ``env``; return how it ended, its report.
 
-        The script (a caller's own, its folder mounted read-only) is called ``python -I -B
+        The script (a caller's own, its folder mounted read-only, and the sandbox's own
+        ``drivers/`` beside it for ``processes.py``) is called ``python -I -B
         SCRIPT WORKSPACE REPORT ARGS...`` and writes its findings as JSON to ``REPORT``
         (``{}`` when it wrote none). ``beside`` is a second environment mounted read-only
         (the script runs with ``env``'s tools and may run ``beside``'s own interpreter).
@@ -300,7 +301,7 @@ class Sandbox:
             folder.mkdir()
             out = folder / "report.json"
             argv = ["python", "-I", "-B", str(script), str(workspace), str(out), *args]
-            extra = [Bind(script.parent), Bind(folder, writable=True)]
+            extra = [Bind(script.parent), Bind(DRIVERS), Bind(folder, writable=True)]
             if beside is not None:
                 if not beside.ok:
                     return CommandResult(

@@ -13,44 +13,16 @@ from __future__ import annotations
 
 import http.client
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # python -I leaves it off
+from processes import free_port, listening, stop  # noqa: E402 - the drivers' own module
 
 SERVER_LOG_CHARS = 3000
-
-
-def free_port() -> int:
-    """Return a port nobody listens on now (on the sandbox's own loopback)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    """Whether something accepts connections on ``port``."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server and everything it started (TERM, then KILL)."""
-    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def main(argv: list[str]) -> int:

@@ -25,8 +25,9 @@ import xml.etree.ElementTree as ET  # noqa: S405 - schemathesis' own report, wri
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # python -I leaves it off
-from processes import free_port, listening, stop  # noqa: E402 - the drivers' own module
+# the sandbox's own drivers (devfactory/sandbox/drivers/, which run_driver mounts too)
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "sandbox" / "drivers"))
+from processes import free_port, listening, stop  # noqa: E402 - the sandbox drivers' module
 
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"

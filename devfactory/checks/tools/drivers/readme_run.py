@@ -35,8 +35,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # python -I leaves it off
-from processes import stop  # noqa: E402 - the drivers' own module
+# the sandbox's own drivers (devfactory/sandbox/drivers/, which run_driver mounts too)
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "sandbox" / "drivers"))
+from processes import stop  # noqa: E402 - the sandbox drivers' module
 
 OUTPUT_CHARS = 600
 DOCTEST = """

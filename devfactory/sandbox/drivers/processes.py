@@ -1,8 +1,9 @@
 """What the drivers that start a program in the sandbox share: ports, and stopping it.
 
-Imported by ``readme_run.py`` and ``api_fuzz.py`` from their own folder (each puts it
-on ``sys.path`` first: ``python -I`` leaves the script's folder off it); standard
-library only, so it runs under any environment the sandbox mounts.
+Imported by ``http_smoke.py`` from its own folder, and by the tool checks' ``readme_run.py``
+and ``api_fuzz.py`` from this one (``Sandbox.run_driver`` mounts it beside them); each puts
+the folder on ``sys.path`` first (``python -I`` leaves it off). Standard library only, so
+it runs under any environment the sandbox mounts.
 """
 
 from __future__ import annotations
