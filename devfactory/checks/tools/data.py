@@ -23,6 +23,7 @@ class DataContractCheck(DriverCheck):
     name = "data_contract"
     tool = Tool("jsonschema")
     driver = "data_contract.py"
+    invocation = "jsonschema: schemas and samples of"  # both, in one run
     keys = ("schemas", "samples")
     what = "jsonschema"
     promise = (
@@ -37,10 +38,6 @@ class DataContractCheck(DriverCheck):
     def judges(self, path: str) -> bool:
         """Look at the team's JSON, JSON Lines and CSV files."""
         return path.endswith((".json", ".jsonl", ".ndjson", ".csv"))
-
-    def command(self, paths: Sequence[str]) -> str:
-        """Say what runs: the schemas checked and the samples validated, in one run."""
-        return f"jsonschema: schemas and samples of {' '.join(paths)}"
 
     def read(self, report: dict[str, Any], context: ToolContext, paths: Sequence[str]) -> Read:
         """Read each schema's errors, then each sample's against its schema."""

