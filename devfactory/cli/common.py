@@ -442,10 +442,11 @@ def require_tools() -> None:
 def require_models(factory: Any) -> None:
     """Exit 4 when the embedded model's server cannot start and no other model serves.
 
-    ``run``, ``resume``, ``demo`` and the answers that drive a run on call it
-    with the factory they drive it with, before the run's first stage: its
-    router starts the servers (``ModelRouter.start_servers``); any other model
-    source (a models factory: a scripted model, a plugin) has none to start.
+    ``driving.drive`` calls it (for ``run``, ``resume``, ``demo`` and the
+    answers that drive a run on) with the factory it drives the run with,
+    before the run's first stage: its router starts the servers
+    (``ModelRouter.start_servers``); any other model source (a models factory:
+    a scripted model, a plugin) has none to start.
     """
     source = getattr(factory, "model_source", None)
     start = getattr(source(), "start_servers", None) if callable(source) else None

@@ -125,7 +125,6 @@ def demo(pipeline: PipelineOption = "lean", out: OutOption = None) -> None:
         return factory.start(asked, on_event=progress)
 
     with common.session() as factory:
-        common.require_models(factory)
         drive(
             factory,
             pipeline,

@@ -27,6 +27,7 @@ from devfactory.cli.common import (
     err,
     fail,
     refused,
+    require_models,
 )
 from devfactory.cli.progress import Progress
 from devfactory.cli.terminal import pause_panel, styled
@@ -190,10 +191,12 @@ def drive(
 ) -> None:
     """Run ``action(factory, progress)`` with live progress, then ask inline while it pauses.
 
-    With ``as_json`` the progress goes to stderr, nobody is asked inline and
-    stdout gets one JSON object (``report_document``) at the end. ``then`` is
-    given the final report before the run's status and exit code are printed.
+    The models must serve first (``require_models``: exit 4 otherwise). With
+    ``as_json`` the progress goes to stderr, nobody is asked inline and stdout
+    gets one JSON object (``report_document``) at the end. ``then`` is given
+    the final report before the run's status and exit code are printed.
     """
+    require_models(factory)
     shown = err if as_json else console
     inline = inline and not as_json
     from devfactory.control.hitl import DecisionError

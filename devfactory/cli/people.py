@@ -90,7 +90,6 @@ def decide(
                 + (waiting or "nothing"),
                 EXIT_USAGE,
             )
-        common.require_models(factory)
         drive(
             factory,
             row.pipeline,

@@ -106,7 +106,6 @@ def run(
         base=base,
     )
     with common.session() as factory:
-        common.require_models(factory)
         drive(
             factory,
             pipeline,
