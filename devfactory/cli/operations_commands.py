@@ -44,6 +44,9 @@ ProjectArg = Annotated[str, typer.Argument(help="The project.", callback=project
 IncidentArg = Annotated[int, typer.Argument(min=1, help="The incident's id.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+StatusOption = Annotated[
+    str | None, typer.Option(help="Only these: open, resumed, rolled_back, closed.")
+]
 
 
 @contextmanager
@@ -56,8 +59,12 @@ def operating() -> Iterator[Any]:
             raise fail(str(exc), EXIT_USAGE) from exc
 
 
-def _who(by: str | None, role: str | None) -> tuple[str, str]:
-    return identity(get_settings(), by, role)
+@contextmanager
+def acting(by: str | None, role: str | None) -> Iterator[tuple[Any, tuple[str, str]]]:
+    """Open the factory for an admin's change, with who makes it (checked first: ``identity``)."""
+    who = identity(get_settings(), by, role)
+    with operating() as factory:
+        yield factory, who
 
 
 def _say(text: str) -> None:
@@ -71,8 +78,7 @@ def stop(
     role: RoleOption = None,
 ) -> None:
     """Emergency stop: every run halts at its next step and nothing new starts (admin)."""
-    who = _who(by, role)
-    with operating() as factory:
+    with acting(by, role) as (factory, who):
         held, made = factory.switchboard.stop(by=who[0], role=who[1], reason=reason)
     said = "emergency stop ON" if made else "the emergency stop was already on"
     _say(f"{said}: {held.describe()}; release it with `devfactory release`")
@@ -85,8 +91,7 @@ def release(
     role: RoleOption = None,
 ) -> None:
     """Release the emergency stop: queued runs go on (admin)."""
-    who = _who(by, role)
-    with operating() as factory:
+    with acting(by, role) as (factory, who):
         released = factory.switchboard.release(by=who[0], role=who[1], note=note)
     _say("the emergency stop was not on" if released is None else "emergency stop released")
 
@@ -96,8 +101,7 @@ def pause_team(
     team: TeamArg, reason: ReasonOption = "", by: AsOption = None, role: RoleOption = None
 ) -> None:
     """Hold a team: its stages wait before they start, in every run (admin)."""
-    who = _who(by, role)
-    with operating() as factory:
+    with acting(by, role) as (factory, who):
         made = factory.switchboard.pause_team(team, by=who[0], role=who[1], reason=reason)
     _say(f"team {team} paused" if made is not None else f"team {team} was already paused")
 
@@ -105,8 +109,7 @@ def pause_team(
 @team_app.command("resume")
 def resume_team(team: TeamArg, by: AsOption = None, role: RoleOption = None) -> None:
     """Resume a team: each of its held stages goes on (its run returns to the workers)."""
-    who = _who(by, role)
-    with operating() as factory:
+    with acting(by, role) as (factory, who):
         went_on = factory.interventions.resume_team(team, by=who[0], role=who[1])
     runs = ", ".join(went_on) or "none waited"
     _say(f"team {team} resumed; runs going on: {runs}")
@@ -117,8 +120,7 @@ def pause_project(
     project: ProjectArg, reason: ReasonOption = "", by: AsOption = None, role: RoleOption = None
 ) -> None:
     """Hold a project: its runs halt at their next step, its new runs queue (admin)."""
-    who = _who(by, role)
-    with operating() as factory:
+    with acting(by, role) as (factory, who):
         made = factory.switchboard.pause_project(project, by=who[0], role=who[1], reason=reason)
     _say(f"project {project} paused" if made else f"project {project} was already on hold")
 
@@ -126,8 +128,7 @@ def pause_project(
 @project_app.command("resume")
 def resume_project(project: ProjectArg, by: AsOption = None, role: RoleOption = None) -> None:
     """Release a project's hold (a person's or an incident's); its runs go on (admin)."""
-    who = _who(by, role)
-    with operating() as factory:
+    with acting(by, role) as (factory, who):
         released = factory.switchboard.resume_project(project, by=who[0], role=who[1])
     _say(f"project {project} resumed" if released else f"project {project} was not on hold")
 
@@ -148,8 +149,7 @@ def threshold(
     """Set a team's confidence threshold at run time: the next attempt of every run uses it."""
     if (value is None) == (not clear):
         raise fail("give a VALUE between 0 and 1, or --clear", EXIT_USAGE)
-    who = _who(by, role)
-    with operating() as factory:
+    with acting(by, role) as (factory, who):
         before = factory.switchboard.set_threshold(
             team, None if clear else value, by=who[0], role=who[1]
         )
@@ -177,7 +177,7 @@ def caps(
 
     if tokens is None and cost_usd is None and seconds is None:
         raise fail("give at least one of --tokens, --cost-usd, --seconds", EXIT_USAGE)
-    who = _who(by, role)
+    who = identity(get_settings(), by, role)
     try:
         new = Caps(tokens=tokens, cost_usd=cost_usd, seconds=seconds)
     except ValueError as exc:
@@ -242,9 +242,7 @@ def _incident_lines(incident: Any) -> list[str]:
 @incidents_app.callback(invoke_without_command=True)
 def incidents(
     ctx: typer.Context,
-    status: Annotated[
-        str | None, typer.Option(help="Only these: open, resumed, rolled_back, closed.")
-    ] = None,
+    status: StatusOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List the incidents, newest first (with no subcommand)."""
@@ -255,9 +253,7 @@ def incidents(
 
 @incidents_app.command("list")
 def list_incidents(
-    status: Annotated[
-        str | None, typer.Option(help="Only these: open, resumed, rolled_back, closed.")
-    ] = None,
+    status: StatusOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List the incidents, newest first."""
@@ -306,8 +302,7 @@ def _decide(action: str) -> Callable[..., None]:
         by: AsOption = None,
         role: RoleOption = None,
     ) -> None:
-        who = _who(by, role)
-        with operating() as factory:
+        with acting(by, role) as (factory, who):
             decided = factory.interventions.decide_incident(
                 ident, action, by=who[0], role=who[1], text=note
             )
