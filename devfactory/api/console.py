@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devfactory.api.auth import Permission, Reader, Rules, allows, may, visible, visible_projects
 from devfactory.api.errors import ERRORS, ApiError
-from devfactory.api.run_routes import factory_of, known_status
+from devfactory.api.run_routes import StatusFilter, factory_of, known_status
 from devfactory.control.budget import Caps, Spend
 from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.factory.reports import default_caps
@@ -71,7 +71,7 @@ def console_runs(
     person: Reader,
     rules: Rules,
     request: Request,
-    status: Annotated[str | None, Query(max_length=40, description="A phase, or QUEUED.")] = None,
+    status: StatusFilter = None,
     project: Annotated[str | None, Query(max_length=MAX_PROJECT_CHARS)] = None,
     q: Annotated[str, Query(max_length=200, description="Words in the id, text, owner")] = "",
     limit: Annotated[int, Query(ge=1, le=RUNS_READ)] = 100,

@@ -70,6 +70,10 @@ def finished_of(request: Request) -> FinishedRuns:
     return found
 
 
+StatusFilter = Annotated[str | None, Query(max_length=40, description="A phase, or QUEUED.")]
+"""A ``status`` query that lists runs: routes check it with ``known_status``."""
+
+
 def known_status(status: str | None) -> None:
     """Refuse (400) a status filter that is neither a lifecycle phase nor QUEUED."""
     if status and status != "QUEUED" and status not in Phase.__members__:
@@ -169,7 +173,7 @@ def list_runs(
     person: Reader,
     rules: Rules,
     request: Request,
-    status: Annotated[str | None, Query(max_length=40, description="A phase, or QUEUED.")] = None,
+    status: StatusFilter = None,
     project: Annotated[PlainName | None, Query(max_length=MAX_PROJECT_CHARS)] = None,
     owner: Annotated[PlainName | None, Query(max_length=120)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
