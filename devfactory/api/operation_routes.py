@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from devfactory.api.auth import Permission, Rules, may, visible_projects
 from devfactory.api.errors import ERRORS
-from devfactory.api.schemas import PlainName, one_line_name
+from devfactory.api.schemas import PlainName, examples, one_line_name
 from devfactory.control.ceilings import MAX_PROJECT_CHARS
 from devfactory.control.incidents import IncidentAction, IncidentNotFoundError
 from devfactory.control.overrides import Hold
@@ -62,10 +62,7 @@ class HoldRequest(BaseModel):
 class ThresholdRequest(BaseModel):
     """A team's confidence threshold, set at run time (null: back to its team.yaml's)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"team": "qa-engineering", "confidence": 0.8}]},
-    )
+    model_config = examples({"team": "qa-engineering", "confidence": 0.8}, extra="forbid")
 
     team: PlainName = Field(min_length=1, max_length=80)
     confidence: float | None = Field(ge=0.0, le=1.0)

@@ -38,21 +38,25 @@ PlainName = Annotated[str, AfterValidator(one_line_name)]
 """A name a person gives (a project, a pipeline, a branch, an id, a filter): one line of text."""
 
 
+def examples(*shown: dict[str, Any], extra: Literal["forbid"] | None = None) -> ConfigDict:
+    """Return a model's config: ``shown`` are the examples OpenAPI shows; ``extra`` if given."""
+    config = ConfigDict(json_schema_extra={"examples": list(shown)})
+    if extra is not None:
+        config["extra"] = extra
+    return config
+
+
 class RunRequest(BaseModel):
     """A run to queue for the workers."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "requirement": "A command-line tool that counts words in text files.",
-                    "pipeline": "mvp",
-                    "project": "tools",
-                    "budget_tokens": 200000,
-                }
-            ]
+    model_config = examples(
+        {
+            "requirement": "A command-line tool that counts words in text files.",
+            "pipeline": "mvp",
+            "project": "tools",
+            "budget_tokens": 200000,
         },
+        extra="forbid",
     )
 
     requirement: str = Field(
@@ -97,21 +101,17 @@ class RunRequest(BaseModel):
 class RunSummary(BaseModel):
     """A run as listed."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "run_id": RUN_ID,
-                    "status": "QUEUED",
-                    "reason": "",
-                    "pipeline": "mvp",
-                    "project": "tools",
-                    "owner": "ann",
-                    "requirement": "A command-line tool that counts words in text files.",
-                    "created_at": "2026-11-23T05:12:44Z",
-                    "updated_at": "2026-11-23T05:12:44Z",
-                }
-            ]
+    model_config = examples(
+        {
+            "run_id": RUN_ID,
+            "status": "QUEUED",
+            "reason": "",
+            "pipeline": "mvp",
+            "project": "tools",
+            "owner": "ann",
+            "requirement": "A command-line tool that counts words in text files.",
+            "created_at": "2026-11-23T05:12:44Z",
+            "updated_at": "2026-11-23T05:12:44Z",
         }
     )
 
@@ -151,34 +151,30 @@ class RunPage(BaseModel):
 class PendingQuestion(BaseModel):
     """A question a paused run waits on, and who may answer it how."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = examples(
+        {
+            "run_id": RUN_ID,
+            "id": "2f6c0d0e9a8b4c1d",
+            "kind": "governance",
+            "title": "Risk HIGH: approval needed",
+            "question": "Approve, reject or modify the requirement?",
+            "team": None,
+            "actions": ["approve", "reject", "modify"],
+            "roles": ["approver", "admin"],
+            "priority": "HIGH",
+            "deadline": "2026-11-25T04:00:00+00:00",
+            "expired": False,
+            "rule": "governance-high",
+            "alternatives": [
                 {
-                    "run_id": RUN_ID,
-                    "id": "2f6c0d0e9a8b4c1d",
-                    "kind": "governance",
-                    "title": "Risk HIGH: approval needed",
-                    "question": "Approve, reject or modify the requirement?",
-                    "team": None,
-                    "actions": ["approve", "reject", "modify"],
-                    "roles": ["approver", "admin"],
-                    "priority": "HIGH",
-                    "deadline": "2026-11-25T04:00:00+00:00",
-                    "expired": False,
-                    "rule": "governance-high",
-                    "alternatives": [
-                        {
-                            "id": "narrow_scope",
-                            "kind": "narrow_scope",
-                            "title": "continue with a narrowed requirement",
-                            "pros": ["leaves out what raised the risk"],
-                            "cons": ["the run builds less than was asked"],
-                            "estimated_cost_usd": 0.12,
-                        }
-                    ],
+                    "id": "narrow_scope",
+                    "kind": "narrow_scope",
+                    "title": "continue with a narrowed requirement",
+                    "pros": ["leaves out what raised the risk"],
+                    "cons": ["the run builds less than was asked"],
+                    "estimated_cost_usd": 0.12,
                 }
-            ]
+            ],
         }
     )
 
@@ -234,9 +230,7 @@ class RunDetail(RunSummary):
 class Accepted(BaseModel):
     """The request was taken; the run goes on in a worker."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"run_id": RUN_ID, "status": "QUEUED", "message": ""}]}
-    )
+    model_config = examples({"run_id": RUN_ID, "status": "QUEUED", "message": ""})
 
     run_id: str
     status: str
@@ -246,20 +240,11 @@ class Accepted(BaseModel):
 class AnswerRequest(BaseModel):
     """A person's answer to what a paused run waits on."""
 
-    model_config = ConfigDict(
+    model_config = examples(
+        {"action": "approve", "text": "", "id": "2f6c0d0e"},
+        {"action": "answer", "text": "Use UTC timestamps.", "id": "9b1e44a7"},
+        {"action": "approve", "caps": {"tokens": 400000}, "id": "51d0c3e2", "kind": "budget"},
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"action": "approve", "text": "", "id": "2f6c0d0e"},
-                {"action": "answer", "text": "Use UTC timestamps.", "id": "9b1e44a7"},
-                {
-                    "action": "approve",
-                    "caps": {"tokens": 400000},
-                    "id": "51d0c3e2",
-                    "kind": "budget",
-                },
-            ]
-        },
     )
 
     action: DecisionAction
