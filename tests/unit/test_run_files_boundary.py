@@ -119,17 +119,9 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"os.open", ".read_text"}),
         "the audit chain's anchors, one 0600 file per run under <data_dir>/audit",
     ),
-    "devfactory/control/budget.py": (
+    "devfactory/config/__init__.py": (
         frozenset({".read_text"}),
-        "the price table the operator's settings name",
-    ),
-    "devfactory/control/policy.py": (
-        frozenset({".read_text"}),
-        "the policy file the operator's settings name",
-    ),
-    "devfactory/models/router.py": (
-        frozenset({".read_text"}),
-        "the models file the operator's settings name",
+        "the price table, policy and models file the settings name, or the packaged ones",
     ),
     "devfactory/graph/screening/train.py": (
         frozenset({".is_file", ".read_bytes"}),

@@ -10,6 +10,10 @@ once for the checks that run one driver and read its report; a check that writes
 own runs its driver with ``reported`` and records one that did not report with
 ``not_reported``). ``run_tool_checks``
 lays a stage's files out in a fresh folder and runs each check that judges any of them.
+
+Why one module: the frame is one contract, what a tool check is and how one is run;
+the protocol, the driver base, the report helpers and the runners are each read
+against the others, and every tool check imports them from this one place.
 """
 
 from __future__ import annotations
