@@ -128,7 +128,6 @@ def resume(
     common.require_tools()
     with common.session() as factory:
         row = factory.get(run_id)
-        common.require_models(factory)
         drive(
             factory,
             row.pipeline,

@@ -18,9 +18,8 @@ from devfactory.repairs.missing_imports import replace_nodes
 from devfactory.software.source import syntax_tree
 
 
-def _absent(node: ast.stmt, modules: Collection[str]) -> str | None:
-    """Return the module a top-level import names under a project package and nothing plans."""
-    tops = {m.partition(".")[0] for m in modules}
+def _absent(node: ast.stmt, modules: Collection[str], tops: Collection[str]) -> str | None:
+    """Return the module an import names under a project package (``tops``) and nothing plans."""
 
     def planned(name: str) -> bool:
         return name in modules or any(m.startswith(f"{name}.") for m in modules)
@@ -49,7 +48,8 @@ def drop_absent_imports(source: str, modules: Collection[str]) -> tuple[str, lis
     tree = syntax_tree(source)
     if tree is None:
         return source, []
-    found = [(node, name) for node in tree.body if (name := _absent(node, modules))]
+    tops = {m.partition(".")[0] for m in modules}
+    found = [(node, name) for node in tree.body if (name := _absent(node, modules, tops))]
     if not found:
         return source, []
     fixed = replace_nodes(source, [(node, "") for node, _ in found])
