@@ -99,21 +99,6 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
 END
 $$;
--- Created once (no DROP): preparing again takes no exclusive lock on the table.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'devfactory_project_approvals_no_change'
-                   AND tgrelid = 'devfactory_project_approvals'::regclass) THEN
-        CREATE TRIGGER devfactory_project_approvals_no_change
-            BEFORE UPDATE OR DELETE ON devfactory_project_approvals
-            FOR EACH ROW EXECUTE FUNCTION devfactory_append_only();
-        CREATE TRIGGER devfactory_project_approvals_no_truncate
-            BEFORE TRUNCATE ON devfactory_project_approvals
-            FOR EACH STATEMENT EXECUTE FUNCTION devfactory_append_only();
-    END IF;
-END
-$$;
-
 -- Budgets set per project by an admin (the console's settings, ``PUT /projects/{p}/caps``).
 -- The table only grows: a project's newest row decides what its new runs get.
 CREATE TABLE IF NOT EXISTS devfactory_project_caps (
@@ -125,17 +110,21 @@ CREATE TABLE IF NOT EXISTS devfactory_project_caps (
     at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS devfactory_project_caps_newest ON devfactory_project_caps (project, id DESC);
+-- The two project tables refuse change. The triggers are created once (no DROP): preparing
+-- again takes no exclusive lock on the table.
 DO $$
+DECLARE
+    t text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'devfactory_project_caps_no_change'
-                   AND tgrelid = 'devfactory_project_caps'::regclass) THEN
-        CREATE TRIGGER devfactory_project_caps_no_change
-            BEFORE UPDATE OR DELETE ON devfactory_project_caps
-            FOR EACH ROW EXECUTE FUNCTION devfactory_append_only();
-        CREATE TRIGGER devfactory_project_caps_no_truncate
-            BEFORE TRUNCATE ON devfactory_project_caps
-            FOR EACH STATEMENT EXECUTE FUNCTION devfactory_append_only();
-    END IF;
+    FOREACH t IN ARRAY ARRAY['devfactory_project_approvals', 'devfactory_project_caps'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = t || '_no_change'
+                       AND tgrelid = t::regclass) THEN
+            EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I FOR EACH ROW '
+                           || 'EXECUTE FUNCTION devfactory_append_only()', t || '_no_change', t);
+            EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
+                           || 'EXECUTE FUNCTION devfactory_append_only()', t || '_no_truncate', t);
+        END IF;
+    END LOOP;
 END
 $$;
 

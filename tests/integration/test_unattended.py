@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devfactory.control.budget import Caps
 from devfactory.control.hitl import Decision, DecisionError
 from devfactory.control.unattended import ACTOR
 from devfactory.factory.facade import Factory
@@ -43,6 +44,25 @@ def test_only_an_approver_may_pre_approve_a_project_and_each_change_is_kept_and_
     with psycopg.connect(database_url, autocommit=True) as owner:  # not even the owner
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             owner.execute("DELETE FROM devfactory_project_approvals")
+
+
+@pytest.mark.parametrize("table", ["devfactory_project_approvals", "devfactory_project_caps"])
+def test_the_project_tables_refuse_update_delete_and_truncate_even_to_their_owner(
+    pg_settings: Settings, database_url: str, table: str
+) -> None:
+    with Factory(pg_settings) as factory:  # a row in each (row triggers need one)
+        factory.approve_project("kept", by="alice", role="approver")
+        factory.set_project_caps("kept", {"project": Caps(tokens=10)}, by="ann", role="admin")
+    with psycopg.connect(database_url, autocommit=True) as owner:
+        triggers = owner.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass ORDER BY tgname", (table,)
+        ).fetchall()
+        assert [name for (name,) in triggers] == [f"{table}_no_change", f"{table}_no_truncate"]
+        for statement in (f"UPDATE {table} SET role = 'x'", f"DELETE FROM {table}"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+                owner.execute(statement)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="TRUNCATE refused"):
+            owner.execute(f"TRUNCATE {table}")
 
 
 def test_a_pre_approved_projects_high_risk_run_completes_unattended_and_is_audited(
