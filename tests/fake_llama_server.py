@@ -155,7 +155,11 @@ def handler(state: State, key: str) -> type[BaseHTTPRequestHandler]:
                         "llamacpp:n_decode_total": state.decodes,
                         "fake:peak_busy": state.peak,
                     }
-                self.send(200, "".join(f"{k} {v}\n" for k, v in lines.items()), "text/plain")
+                # as llama-server writes it: each sample after its HELP and TYPE lines
+                text = "".join(
+                    f"# HELP {k} {k}\n# TYPE {k} gauge\n{k} {v}\n" for k, v in lines.items()
+                )
+                self.send(200, text, "text/plain")
             else:
                 self.send(404, {"error": {"code": 404, "message": "not found"}})
 

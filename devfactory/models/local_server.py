@@ -672,6 +672,22 @@ class ServerStatus:
         return f"{self.address} · pid {self.pid} · slots {self.busy}/{self.slots} busy · {speed}"
 
 
+def gauges(text: str) -> dict[str, float]:
+    """Return each sample of llama-server's Prometheus text by name.
+
+    The ``# HELP`` and ``# TYPE`` lines before each sample, and a line whose
+    value is not a number, are passed over: read as samples, they once lost every
+    speed the status shows.
+    """
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name and not name.startswith("#"):
+            with contextlib.suppress(ValueError):
+                found[name] = float(value)
+    return found
+
+
 def server_status(
     settings: Settings, model: Path, size: int, draft: Path | None = None
 ) -> ServerStatus:
@@ -684,16 +700,14 @@ def server_status(
         return ServerStatus(built=True, binary=str(binary))
     transport = httpx.HTTPTransport(uds=found.socket)
     headers = {"Authorization": f"Bearer {found.key}"}
-    busy, gauges = 0, {}
+    busy, measured = 0, {}
     with contextlib.suppress(httpx.HTTPError, ValueError, TypeError, KeyError):
         with httpx.Client(transport=transport, headers=headers, timeout=2.0) as client:
             slots = client.get("http://llama-server/slots").json()
             busy = sum(1 for slot in slots if slot.get("is_processing"))
-            for line in client.get("http://llama-server/metrics").text.splitlines():
-                name, _, value = line.partition(" ")
-                gauges[name] = float(value)
-    decode = gauges.get("llamacpp:predicted_tokens_seconds")
-    prompt = gauges.get("llamacpp:prompt_tokens_seconds")
+            measured = gauges(client.get("http://llama-server/metrics").text)
+    decode = measured.get("llamacpp:predicted_tokens_seconds")
+    prompt = measured.get("llamacpp:prompt_tokens_seconds")
     return ServerStatus(
         built=True,
         binary=str(binary),

@@ -39,6 +39,7 @@ from devfactory.models.local_server import (
     ServerError,
     clear_state,
     executable,
+    gauges,
     live_leases,
     locked,
     start_ticks,
@@ -78,11 +79,7 @@ def activity(client: httpx.Client) -> tuple[float, float] | None:
         text = client.get("http://llama-server/metrics").text
     except httpx.HTTPError:
         return None
-    found: dict[str, float] = {}
-    for line in text.splitlines():
-        name, _, value = line.partition(" ")
-        if name in ("llamacpp:n_decode_total", "llamacpp:requests_processing"):
-            found[name] = float(value)
+    found = gauges(text)
     decodes = found.get("llamacpp:n_decode_total", 0.0)
     return decodes, found.get("llamacpp:requests_processing", 0.0)
 

@@ -35,6 +35,7 @@ from devfactory.models.local_server import (
     ServerError,
     ServerPlan,
     alive,
+    gauges,
     local_server,
     read_state,
     server_status,
@@ -130,7 +131,7 @@ def metrics(server: LocalServer) -> dict[str, float]:
         text = client.get(
             "http://x/metrics", headers={"Authorization": f"Bearer {endpoint.key}"}
         ).text
-    return {line.split()[0]: float(line.split()[1]) for line in text.splitlines()}
+    return gauges(text)
 
 
 def test_first_use_starts_a_private_server_that_a_second_process_reuses(
