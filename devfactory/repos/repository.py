@@ -185,10 +185,7 @@ def check_remote(source: str, hosts: HostPolicy) -> str:
     No name is resolved and nothing is connected to: a request may call it.
     Raises ``RepositoryError`` saying which rule refused it.
     """
-    try:
-        return hosts.check_host(remote_of(check_source(source))).url
-    except RemoteRefusedError as exc:
-        raise RepositoryError(f"the repository is refused: {exc}") from None
+    return remote_of_checked(check_source(source), hosts).url
 
 
 def check_ref(name: str, what: str = "the base branch") -> str:
@@ -261,12 +258,17 @@ def git(
     try:
         return run_git(args, cwd=cwd, env=env, timeout=timeout, options=pinned, stdin=stdin, ok=ok)
     except GitError as exc:
-        if exc.done is None:
-            raise RepositoryError(str(exc)) from None
-        why = _safe(exc.done.stderr or exc.done.stdout, source)
-        if pin is not None:  # its words may quote the remote host: for the operator only
-            raise RepositoryError(f"{exc} at {pin.remote.host}", detail=why) from None
-        raise RepositoryError(f"{exc}: {why}") from None
+        raise _failed(exc, source, pin) from None
+
+
+def _failed(exc: GitError, source: str = "", pin: Pin | None = None) -> RepositoryError:
+    """Word a failed git call as ``RepositoryError``, git's own reason made safe to show."""
+    if exc.done is None:
+        return RepositoryError(str(exc))
+    why = _safe(exc.done.stderr or exc.done.stdout, source)
+    if pin is not None:  # its words may quote the remote host: for the operator only
+        return RepositoryError(f"{exc} at {pin.remote.host}", detail=why)
+    return RepositoryError(f"{exc}: {why}")
 
 
 def folder_bytes(root: Path, limit: int) -> int:
@@ -556,16 +558,10 @@ def _cat_blobs(shas: Sequence[str], folder: Path, timeout: float) -> dict[str, b
 
 
 @lru_cache(maxsize=2)
-def _base_files_cached(
-    folder: str, commit: str, max_bytes: int, timeout: float
-) -> tuple[MappingProxyType[str, str], tuple[str, ...]]:
-    files, left = base_files(Path(folder), commit, max_bytes=max_bytes, timeout=timeout)
-    return MappingProxyType(files), tuple(left)
-
-
-def base_layout(folder: Path, commit: str, *, max_bytes: int, timeout: float) -> Mapping[str, str]:
+def _base_layout(folder: str, commit: str, max_bytes: int, timeout: float) -> Mapping[str, str]:
     """Return the base tree's text files (``base_files``), read once per process and commit."""
-    return _base_files_cached(str(folder), commit, max_bytes, timeout)[0]
+    files, _ = base_files(Path(folder), commit, max_bytes=max_bytes, timeout=timeout)
+    return MappingProxyType(files)
 
 
 def repository_files(
@@ -579,9 +575,8 @@ def repository_files(
     if not repository:
         return {}
     try:
-        return base_layout(
-            Path(repository.folder), repository.base_commit, max_bytes=max_bytes, timeout=timeout
-        )
+        folder = str(Path(repository.folder))
+        return _base_layout(folder, repository.base_commit, max_bytes, timeout)
     except (RepositoryError, OSError):
         return {}
 
@@ -675,9 +670,7 @@ def _in_source(
             pass_fds=(fd,),
         )
     except GitError as exc:
-        if exc.done is None:
-            raise RepositoryError(str(exc)) from None
-        raise RepositoryError(f"{exc}: {_safe(exc.done.stderr or exc.done.stdout)}") from None
+        raise _failed(exc) from None
 
 
 def _fetch_into_source(
@@ -749,19 +742,13 @@ def push_branch(
     try:
         if delivery.local:
             _fetch_into_source(folder, delivery, timeout=timeout, roots=roots)
-            return GitOutcome(
-                True, f"the branch {delivery.branch} is in {delivery.source}, for review"
+        else:
+            pin = pin or origin_pin(
+                folder, delivery, timeout=timeout, hosts=hosts, resolve_seconds=resolve_seconds
             )
-        pin = pin or origin_pin(
-            folder, delivery, timeout=timeout, hosts=hosts, resolve_seconds=resolve_seconds
-        )
-        git(
-            ["push", "--quiet", "--porcelain", "origin", f"{ref}:{ref}"],
-            cwd=folder,
-            timeout=timeout,
-            pin=pin,
-            more_env=_credentials(data_dir, delivery),
-        )
+            push = ["push", "--quiet", "--porcelain", "origin", f"{ref}:{ref}"]
+            answers = _credentials(data_dir, delivery)
+            git(push, cwd=folder, timeout=timeout, pin=pin, more_env=answers)
     except RepositoryError as exc:
         if exc.detail:
             log.warning("the branch %s was not pushed: %s", delivery.branch, exc.told())
@@ -773,17 +760,12 @@ def push_branch(
 def _checked_out_in(source: LocalSource, fd: int, branch: str, *, timeout: float) -> bool:
     """Say whether ``branch`` is checked out in a working tree of the source open as ``fd``."""
     listed = _in_source(source, fd, ["worktree", "list", "--porcelain", "-z"], timeout=timeout)
-    bare = source.git_dir == source.path
     entries = listed.stdout.split("\0")
-    heads = [e.removeprefix("branch ") for e in entries if e.startswith("branch ")]
-    main_head = (
-        ""
-        if bare
-        else _in_source(
-            source, fd, ["symbolic-ref", "--quiet", "HEAD"], timeout=timeout, ok=(0, 1)
-        ).stdout.strip()
-    )
-    return f"refs/heads/{branch}" in {*heads, main_head}
+    heads = {e.removeprefix("branch ") for e in entries if e.startswith("branch ")}
+    if source.git_dir != source.path:  # not bare: the HEAD of its own working tree too
+        head = ["symbolic-ref", "--quiet", "HEAD"]
+        heads.add(_in_source(source, fd, head, timeout=timeout, ok=(0, 1)).stdout.strip())
+    return f"refs/heads/{branch}" in heads
 
 
 def _merge_local(
@@ -809,18 +791,9 @@ def _merge_local(
             read = ["rev-parse", "--verify", "--quiet"]
             now = _in_source(source, fd, [*read, base_ref], timeout=timeout, ok=(0, 1))
             head = _in_source(source, fd, [*read, branch_ref], timeout=timeout).stdout.strip()
-            base_now = now.stdout.strip()
-            if base_now == head:  # a resumed merge that was done already
-                return GitOutcome(
-                    True, f"{delivery.branch} merged into {delivery.base} (fast-forward)"
-                )
-            if base_now != delivery.base_commit:
-                moved = base_now[:12] or "gone"
-                return GitOutcome(
-                    False,
-                    f"{delivery.base} moved since the run started ({delivery.base_commit[:12]} -> "
-                    f"{moved}): not merged; the branch {delivery.branch} stays for review",
-                )
+            judged = _base_moved(delivery, now.stdout.strip(), head)
+            if judged is not None:
+                return judged
             ancestor = ["merge-base", "--is-ancestor", delivery.base_commit, head]
             if _in_source(source, fd, ancestor, timeout=timeout, ok=(0, 1)).returncode != 0:
                 return GitOutcome(
@@ -833,7 +806,25 @@ def _merge_local(
         return GitOutcome(False, f"not merged: {exc}; {hand}")
     except OSError as exc:
         return GitOutcome(False, f"not merged: the repository cannot be opened: {exc.strerror}")
+    return _merged(delivery)
+
+
+def _merged(delivery: Delivery) -> GitOutcome:
+    """Say that the base branch was fast-forwarded to the run's branch."""
     return GitOutcome(True, f"{delivery.branch} merged into {delivery.base} (fast-forward)")
+
+
+def _base_moved(delivery: Delivery, now: str, head: str) -> GitOutcome | None:
+    """Say why the base branch, now at ``now``, is not fast-forwarded to ``head`` (None: it is)."""
+    if now == head:  # a resumed merge that was done already
+        return _merged(delivery)
+    if now == delivery.base_commit:
+        return None
+    return GitOutcome(
+        False,
+        f"{delivery.base} moved since the run started ({delivery.base_commit[:12]} -> "
+        f"{now[:12] or 'gone'}): not merged; the branch {delivery.branch} stays for review",
+    )
 
 
 def merge_into_base(
@@ -892,20 +883,13 @@ def _merge_remote(
     listed = git(
         ["ls-remote", "origin", ref], cwd=folder, timeout=timeout, pin=pin, more_env=answers
     )
-    now = listed.stdout.split()
+    now = (listed.stdout.split() or [""])[0]
     head = git(["rev-parse", f"refs/heads/{delivery.branch}"], cwd=folder, timeout=timeout)
-    done = GitOutcome(True, f"{delivery.branch} merged into {delivery.base} (fast-forward)")
-    if now and now[0] == head.stdout.strip():  # a resumed merge that was done already
-        return done
-    if not now or now[0] != delivery.base_commit:
-        moved = now[0][:12] if now else "gone"
-        return GitOutcome(
-            False,
-            f"{delivery.base} moved since the run started ({delivery.base_commit[:12]} -> "
-            f"{moved}): not merged; the branch {delivery.branch} stays for review",
-        )
+    judged = _base_moved(delivery, now, head.stdout.strip())
+    if judged is not None:
+        return judged
     lease = f"--force-with-lease={ref}:{delivery.base_commit}"
     refspec = f"refs/heads/{delivery.branch}:{ref}"
     push = ["push", "--quiet", "--porcelain", lease, "origin", refspec]
     git(push, cwd=folder, timeout=timeout, pin=pin, more_env=answers)
-    return done
+    return _merged(delivery)
