@@ -37,8 +37,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from devfactory.sandbox import index_proxy
+from devfactory.sandbox.index_proxy import IPAddress, IPNetwork, embedded_ipv4
+
 Resolver = Callable[[str, int, float], list[IPAddress]]
 
 SCHEMES: Final = frozenset({"http", "https", "ssh"})
@@ -61,8 +62,6 @@ _SCP = re.compile(
     re.ASCII,
 )
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.ASCII)
-# an IPv4 address carried inside an IPv6 one by a translation prefix (RFC 6052)
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 class RemoteRefusedError(ValueError):
@@ -191,24 +190,9 @@ def remote_of(source: str) -> Remote:
     )
 
 
-def _embedded(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """Return the IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64), or None."""
-    if not isinstance(address, ipaddress.IPv6Address):
-        return None
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
 def special_kind(address: IPAddress) -> str:
     """Name what makes ``address`` one git may not reach unlisted ("" for a public address)."""
-    inner = _embedded(address)
+    inner = embedded_ipv4(address)
     if inner is not None and (kind := special_kind(inner)):
         return kind
     for test, kind in (
@@ -242,14 +226,9 @@ def system_resolver(host: str, port: int, timeout: float) -> list[IPAddress]:
 
     def lookup() -> None:
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            found.extend(index_proxy.system_resolver(host, port))
         except OSError as exc:
             failed.append(exc.strerror or type(exc).__name__)
-            return
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-            if address not in found:
-                found.append(address)
 
     worker = threading.Thread(target=lookup, name=f"resolve-{host}", daemon=True)
     worker.start()

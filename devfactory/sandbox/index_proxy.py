@@ -120,22 +120,29 @@ def parse_networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
         raise ValueError(f"not an address range: {exc}") from None
 
 
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """Return the IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64), or None."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def refused_range(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> IPNetwork | None:
     """Return the refused range ``address`` is in (None: the install may reach it).
 
-    An IPv4 address carried inside an IPv6 one (mapped, NAT64, 6to4,
-    Teredo) is judged as that IPv4 address too. A range in ``allowed``
-    (the operator's) lets its addresses through.
+    An IPv4 address carried inside an IPv6 one (``embedded_ipv4``) is judged
+    as that IPv4 address too. A range in ``allowed`` (the operator's) lets its
+    addresses through.
     """
-    candidates: list[IPAddress] = [address]
-    if isinstance(address, ipaddress.IPv6Address):
-        inner = address.ipv4_mapped or address.sixtofour
-        if inner is None and address.teredo is not None:
-            inner = address.teredo[1]
-        if inner is None and address in _NAT64:
-            inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if inner is not None:
-            candidates.insert(0, inner)
+    candidates = [a for a in (embedded_ipv4(address), address) if a is not None]
     if any(c.version == net.version and c in net for c in candidates for net in allowed):
         return None
     for candidate in candidates:
