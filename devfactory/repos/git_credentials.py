@@ -91,10 +91,7 @@ def recall(data_dir: Path, run_id: str) -> str:
 
 def forget(data_dir: Path, run_id: str) -> None:
     """Remove what is kept for ``run_id`` (nothing kept: nothing done)."""
-    try:
-        os.unlink(Path(data_dir) / FOLDER / run_id)
-    except FileNotFoundError:
-        pass
+    (Path(data_dir) / FOLDER / run_id).unlink(missing_ok=True)
 
 
 def credential_env(data_dir: Path, run_id: str) -> dict[str, str]:
