@@ -43,7 +43,7 @@ from devfactory.sandbox.environments import (
 )
 from devfactory.sandbox.index_proxy import SOCKET_NAME, IndexProxy, parse_networks
 from devfactory.sandbox.indexes import IndexSources, index_sources
-from devfactory.sandbox.isolation import Bind, Layer
+from devfactory.sandbox.isolation import Bind
 from devfactory.sandbox.limits import Limits
 from devfactory.sandbox.ownership import hand_over, take_back
 from devfactory.sandbox.results import CommandResult
@@ -84,20 +84,16 @@ user, which for a root factory is not ours; the data directory around it is the 
 class Spawner(Protocol):
     """What an install needs of the sandbox (``runner.Sandbox`` is one): where, how, as whom."""
 
-    @property
-    def cache_dir(self) -> Path:
-        """The folder of the environments, uv's cache and the scratch folders."""
-        ...
-
-    @property
-    def limits(self) -> Limits:
-        """The limits every command runs under (an install raises some of them)."""
-        ...
-
-    @property
-    def install_seconds(self) -> int:
-        """The wall time an install may take, both of its steps together."""
-        ...
+    cache_dir: Path
+    """The folder of the environments, uv's cache and the scratch folders."""
+    limits: Limits
+    """The limits every command runs under (an install raises some of them)."""
+    install_seconds: int
+    """The wall time an install may take, both of its steps together."""
+    index_hosts: tuple[str, ...]
+    """``host[:port]`` an install may reach besides its indexes' own hosts."""
+    index_networks: tuple[str, ...]
+    """Address ranges an install may reach though they are the host's own or private."""
 
     @property
     def sandboxed(self) -> bool:
@@ -107,16 +103,6 @@ class Spawner(Protocol):
     @property
     def ids(self) -> tuple[int, int] | None:
         """The (uid, gid) sandboxed code runs as; None: the factory's own."""
-        ...
-
-    @property
-    def index_hosts(self) -> tuple[str, ...]:
-        """``host[:port]`` an install may reach besides its indexes' own hosts."""
-        ...
-
-    @property
-    def index_networks(self) -> tuple[str, ...]:
-        """Address ranges an install may reach though they are the host's own or private."""
         ...
 
     def spawn(
@@ -129,9 +115,7 @@ class Spawner(Protocol):
         binds: Sequence[Bind],
         limits: Limits,
         scratch: Path,
-        stdin: str | None = None,
         install: bool = False,
-        layer: Layer | None = None,
         umask: int | None = None,
     ) -> CommandResult:
         """Run ``argv`` sandboxed (or bare, in the unsandboxed mode) and judge how it ended."""
