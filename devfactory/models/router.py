@@ -51,7 +51,6 @@ from devfactory.models.packaged import (
     PACKAGED,
     EmbeddedModelError,
     PackagedModel,
-    SchemaOrder,
     ensure_model_file,
     packaged,
 )
@@ -472,24 +471,16 @@ class ModelRouter:
 
         s = self.settings
         model = packaged(entry.model)
+        penalty = s.serving.embedded_repeat_penalty  # the setting's, else the model's own
         return build_served(
             self._server_plan(entry),
             max_tokens=s.generation.stage_max_tokens,
             temperature=s.generation.temperature,
             timeout_s=s.serving.model_call_timeout_s,
             min_decode_tps=s.serving.served_min_decode_tps,
-            repeat_penalty=self._repeat_penalty(model),
-            schema_order=self._schema_order(model),
+            repeat_penalty=model.repeat_penalty if penalty is None else penalty,
+            schema_order=s.serving.embedded_schema_order or model.schema_order,
         )
-
-    def _repeat_penalty(self, model: PackagedModel) -> float:
-        """Return the repeat penalty ``model`` samples with: the setting's, else its own."""
-        chosen = self.settings.serving.embedded_repeat_penalty
-        return model.repeat_penalty if chosen is None else chosen
-
-    def _schema_order(self, model: PackagedModel) -> SchemaOrder:
-        """Return the order ``model`` writes an answer's fields in: the setting's, else its own."""
-        return self.settings.serving.embedded_schema_order or model.schema_order
 
     def _build(self, entry: ModelEntry) -> tuple[BaseChatModel, Callable[..., Runnable]]:
         s = self.settings
