@@ -192,34 +192,29 @@ def summarise(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def _inline(node: Any, defs: dict[str, Any]) -> Any:
-    """Replace every ``$ref`` with its definition; grammar samplers want no refs."""
+def _closed(node: Any, defs: dict[str, Any]) -> Any:
+    """Return ``node`` with every ``$ref`` replaced by its definition and every object closed.
+
+    Grammar samplers want no refs; a closed object requires every property and
+    allows no others (a model must emit all).
+    """
     if isinstance(node, dict):
         if "$ref" in node:
-            return _inline(copy.deepcopy(defs[node["$ref"].split("/")[-1]]), defs)
-        return {k: _inline(v, defs) for k, v in node.items() if k not in ("$defs", "title")}
-    if isinstance(node, list):
-        return [_inline(v, defs) for v in node]
-    return node
-
-
-def _close(node: Any) -> Any:
-    """Require every property of every object and allow no others (a model must emit all)."""
-    if isinstance(node, dict):
-        node = {k: _close(v) for k, v in node.items()}
+            return _closed(defs[node["$ref"].split("/")[-1]], defs)
+        node = {k: _closed(v, defs) for k, v in node.items() if k not in ("$defs", "title")}
         if isinstance(node.get("properties"), dict):
             node["required"] = list(node["properties"])
             node["additionalProperties"] = False
         return node
     if isinstance(node, list):
-        return [_close(v) for v in node]
+        return [_closed(v, defs) for v in node]
     return node
 
 
 @cache
 def _schema(cls: type[BaseModel]) -> dict[str, Any]:
     raw = cls.model_json_schema()
-    schema: dict[str, Any] = _close(_inline(raw, raw.get("$defs", {})))
+    schema: dict[str, Any] = _closed(raw, raw.get("$defs", {}))
     return schema
 
 
