@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,17 +152,8 @@ def junit_report(data: bytes, workspace: Path) -> TestReport | None:
         return None
     if root.tag not in ("testsuites", "testsuite"):
         return None
-    report = TestReport()
-    for element in root.iter("testcase"):
-        case = _case(element, workspace)
-        if case.outcome == "passed":
-            report.passed += 1
-        elif case.outcome == "failed":
-            report.failed += 1
-        elif case.outcome == "error":
-            report.errors += 1
-        else:
-            report.skipped += 1
-        if len(report.cases) < MAX_CASES:
-            report.cases.append(case)
-    return report
+    cases = [_case(element, workspace) for element in root.iter("testcase")]
+    found = Counter(case.outcome for case in cases)  # one of the four `_case` gives
+    return TestReport(
+        found["passed"], found["failed"], found["error"], found["skipped"], cases[:MAX_CASES]
+    )
