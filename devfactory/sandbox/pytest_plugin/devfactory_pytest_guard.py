@@ -82,27 +82,22 @@ def _reopen_all(config: pytest.Config) -> list[str]:
         return []  # another pytest's capture: nothing done, and the run goes on as it would
 
 
-def _blamed(report: Any, names: list[str]) -> None:
-    """Make ``report`` a failure that says which streams its test closed."""
-    report.outcome = "failed"
-    report.longrepr = WHY.format(names=" and sys.".join(names))
+def _blamed(report: Any, config: pytest.Config) -> Any:
+    """Reopen every closed capture; make ``report`` a failure that says which streams were."""
+    names = _reopen_all(config)
+    if names:
+        report.outcome = "failed"
+        report.longrepr = WHY.format(names=" and sys.".join(names))
+    return report
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, Any, Any]:
     """After each phase of a test, reopen what it closed, and fail it for that."""
-    report = yield
-    names = _reopen_all(item.config)
-    if names:
-        _blamed(report, names)
-    return report
+    return _blamed((yield), item.config)
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)  # inside the capture's own wrapper
 def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, Any]:
     """After a module is collected (its top level run), reopen what it closed, and fail it."""
-    report = yield
-    names = _reopen_all(collector.config)
-    if names:
-        _blamed(report, names)
-    return report
+    return _blamed((yield), collector.config)
