@@ -23,7 +23,7 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -541,10 +541,9 @@ class ModelRouter:
                 f"no model of {alias!r} is priced within its ceiling of "
                 f"${route.max_usd_per_mtok:g} per million tokens: {dear}"
             )
-        chain = priced
-        ready = [e for e in chain if self.available(e)]
+        ready = [e for e in priced if self.available(e)]
         if not ready:
-            tried = ", ".join(e.label for e in chain)
+            tried = ", ".join(e.label for e in priced)
             raise ModelUnavailableError(
                 f"no model can serve {alias!r} (tried {tried}); start Ollama "
                 f"({shown_url(self.ollama_host)}) or run `make setup` for the embedded model"
@@ -561,21 +560,9 @@ class ModelRouter:
         if not resolved:
             raise ModelUnavailableError(f"no model could be loaded for {alias!r}: {errors}")
         head, *rest = resolved
-        routing = Routing(
-            alias,
-            self.health,
-            route.prefer,
-            tuple(rate(self.prices, link.label) for link in resolved),
-        )
-        return ResolvedModel(
-            alias,
-            head.label,
-            head.chat,
-            head.bind_schema,
-            tuple(rest),
-            routing=routing,
-            parallel=head.parallel,
-        )
+        rates = tuple(rate(self.prices, link.label) for link in resolved)
+        routing = Routing(alias, self.health, route.prefer, rates)
+        return replace(head, fallbacks=tuple(rest), routing=routing)
 
     def start_servers(self) -> str | None:
         """Start the server of every embedded model an alias would call; say why none can serve.
