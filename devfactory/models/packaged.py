@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -135,11 +136,8 @@ def packaged(name: str) -> PackagedModel:
 
 def sha256_of(path: Path) -> str:
     """Return the SHA-256 of the file at ``path``."""
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def ensure_model_file(data_dir: Path, model: PackagedModel = SMALL) -> Path:
@@ -160,8 +158,7 @@ def ensure_model_file(data_dir: Path, model: PackagedModel = SMALL) -> Path:
             with partial.open("wb") as out:
                 for piece in pieces:
                     with piece.open("rb") as src:
-                        while chunk := src.read(1 << 22):
-                            out.write(chunk)
+                        shutil.copyfileobj(src, out, 1 << 22)
             partial.replace(target)
         finally:
             partial.unlink(missing_ok=True)

@@ -205,13 +205,11 @@ def verify_archive(path: Path, sdist: Sdist) -> None:
         raise ServerBuildError(
             f"{path.name} is {size} bytes, uv.lock pins {sdist.size}: refusing it"
         )
-    digest = hashlib.sha256()
     with path.open("rb") as archive:
-        for block in iter(lambda: archive.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != sdist.sha256:
+        digest = hashlib.file_digest(archive, "sha256").hexdigest()
+    if digest != sdist.sha256:
         raise ServerBuildError(
-            f"{path.name} has sha256 {digest.hexdigest()}, uv.lock pins {sdist.sha256}: refusing it"
+            f"{path.name} has sha256 {digest}, uv.lock pins {sdist.sha256}: refusing it"
         )
 
 
