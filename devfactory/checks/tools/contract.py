@@ -82,8 +82,7 @@ class ServiceContractCheck:
         """Ask the service for its document and compare it with the design."""
         designed = designs(context.files)
         if not designed:
-            quiet = CheckRun(name=self.name, command="", summary="not run: no OpenAPI design")
-            return frame.ToolReport([quiet], [])
+            return frame.not_run(self.name, "not run: no OpenAPI design")
         modules = {module_name(p): p for p in paths}
         command = (
             f"the OpenAPI of the service in {', '.join(modules)} against {', '.join(designed)}"

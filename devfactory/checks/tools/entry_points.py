@@ -16,7 +16,7 @@ import ast
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from devfactory.checks.tools.tool_frame import Finding, Tool, ToolContext, ToolReport
+from devfactory.checks.tools.tool_frame import Finding, Tool, ToolContext, ToolReport, not_run
 from devfactory.contracts import CheckRun
 
 THREAT_MODEL = "security/threat-model.md"
@@ -127,8 +127,7 @@ class EntryPointsCheck:
         model = context.files.get(THREAT_MODEL)
         command = f"entry points of {' '.join(paths)} named in {THREAT_MODEL}"
         if model is None:
-            record = CheckRun(name=self.name, command="", summary="not run: no threat model")
-            return ToolReport([record], [])
+            return not_run(self.name, "not run: no threat model")
         points = [p for path in paths for p in entry_points(path, _source(context.files, path))]
         missing = unnamed(model, points)
         findings = [

@@ -106,18 +106,17 @@ class ApiFuzzCheck:
             failing = {name: said for name, said in operations.items() if said}
             for name, said in sorted(failing.items()):
                 findings.append(frame.Finding(service, f"{name}: {'; '.join(said)[:600]}"))
+            answer = len(operations) - len(failing)
+            said = f"{answer} of {len(operations)} operation(s) answer as designed"
             runs.append(
-                CheckRun(
-                    name=self.name,
-                    command=command,
-                    exit_code=result.exit_code,
-                    seconds=round(result.seconds, 2),
-                    passed=len(operations) - len(failing),
+                frame.ran(
+                    self.name,
+                    command,
+                    result,
+                    label,
+                    passed=answer,
                     failed=len(failing),
-                    sandboxed=result.sandboxed,
-                    summary=f"{len(operations) - len(failing)} of {len(operations)} operation(s) "
-                    "answer as designed",
-                    tool=label,
+                    summary=said,
                 )
             )
         return frame.ToolReport(runs, findings)

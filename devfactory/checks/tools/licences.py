@@ -184,10 +184,7 @@ class LicenceCheck:
         label = f"importlib.metadata, {self.tools[0].label()}"
         command = f"read the licences of {', '.join(names)}"
         if not names:
-            quiet = CheckRun(
-                name=self.name, command="", summary="not run: no dependency declared", tool=label
-            )
-            return frame.ToolReport([quiet], [])
+            return frame.not_run(self.name, "not run: no dependency declared", label)
         env = context.sandbox.environment(list(context.dependencies))
         result, report = frame.reported(
             self.name, "licence_metadata.py", context, names, "distributions", env=env
@@ -202,16 +199,10 @@ class LicenceCheck:
             for name in names
             if (said := judged(name, read.get(name), allowed))
         ]
-        run = CheckRun(
-            name=self.name,
-            command=command,
-            exit_code=result.exit_code,
-            seconds=round(result.seconds, 2),
-            passed=len(names) - len(findings),
-            failed=len(findings),
-            sandboxed=result.sandboxed,
-            summary=f"{len(findings)} finding(s)" if findings else f"{len(names)} allowed",
-            tool=label,
+        summary = f"{len(findings)} finding(s)" if findings else f"{len(names)} allowed"
+        passed = len(names) - len(findings)
+        run = frame.ran(
+            self.name, command, result, label, passed=passed, failed=len(findings), summary=summary
         )
         return frame.ToolReport([run], findings)
 

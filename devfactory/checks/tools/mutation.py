@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from devfactory.checks.tools import tool_frame as frame
-from devfactory.contracts import CheckRun
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,7 @@ class MutationCheck:
         label = self.tools[0].label() + ", pytest in the project's environment"
         if not tests or not modules:
             said = "no test file" if not tests else "no code module"
-            return frame.ToolReport(
-                [CheckRun(name=self.name, command="", summary=f"not run: {said}")]
-            )
+            return frame.not_run(self.name, f"not run: {said}")
         ran = next((c for c in context.code_checks if c.name == "tests"), None)
         if ran is not None and not ran.ok:
             return frame.ToolReport([])  # the tests fail as they are: their own check says so, once
@@ -86,15 +83,8 @@ class MutationCheck:
             return frame.not_reported(self.name, command, result, label, tests[0], said)
         baseline, mutants = report["baseline"], report["mutants"]
         if not baseline.get("ok"):
-            quiet = CheckRun(
-                name=self.name,
-                command=command,
-                exit_code=result.exit_code,
-                seconds=round(result.seconds, 2),
-                sandboxed=result.sandboxed,
-                summary="not judged: the tests do not pass on the code as it is",
-                tool=label,
-            )
+            said = "not judged: the tests do not pass on the code as it is"
+            quiet = frame.ran(self.name, command, result, label, summary=said)
             return frame.ToolReport([quiet], [])
         judged = [m for m in mutants if isinstance(m, dict) and m.get("outcome") != "incompetent"]
         caught = [m for m in judged if m.get("outcome") == "killed"]
@@ -133,15 +123,13 @@ class MutationCheck:
                     f"with {examples}. Assert on what the code returns or prints for given inputs",
                 )
             )
-        run = CheckRun(
-            name=self.name,
-            command=command,
-            exit_code=result.exit_code,
-            seconds=round(result.seconds, 2),
+        run = frame.ran(
+            self.name,
+            command,
+            result,
+            label,
             passed=len(caught),
             failed=len(missed) if findings else 0,  # survivors alone are normal: the summary says
-            sandboxed=result.sandboxed,
             summary=summary,
-            tool=label,
         )
         return frame.ToolReport([run], findings)

@@ -172,16 +172,8 @@ def run_and_judge(
         for example, outcome in zip(todo, outcomes, strict=False)
         if not outcome.get("ok")
     ]
-    record = CheckRun(
-        name=name,
-        command=command,
-        exit_code=result.exit_code,
-        seconds=round(result.seconds, 2),
-        passed=len(todo) - len(findings),
-        failed=len(findings),
-        sandboxed=result.sandboxed,
-        tool=label,
-    )
+    passed = len(todo) - len(findings)
+    record = frame.ran(name, command, result, label, passed=passed, failed=len(findings))
     return ExamplesRun(record, findings, outcomes)
 
 
@@ -226,7 +218,7 @@ class ReadmeCommandsCheck:
             command = f"run the {len(runnable)} example(s) of {path}"
             if not runnable:
                 said = f"no example to run; {len(skipped)} skipped" if skipped else "no example"
-                runs.append(CheckRun(name=self.name, command="", summary=said, tool=label))
+                runs += frame.not_run(self.name, said, label).runs
                 continue
             done = run_and_judge(
                 context, self.name, path, runnable, per_command, label, command, _said

@@ -122,7 +122,7 @@ class RunbookCheck:
             todo = [*looked_up, *started]
             if not todo:
                 quiet = "no command to look up or probe to run"
-                runs.append(CheckRun(name=self.name, command="", summary=quiet, tool=label))
+                runs += frame.not_run(self.name, quiet, label).runs
                 continue
             command = f"{len(looked_up)} program(s) of {path} looked up, {len(probes)} probe(s) run"
             seconds = (

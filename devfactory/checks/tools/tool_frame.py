@@ -131,20 +131,30 @@ class ToolCheck(Check, Protocol):
         ...
 
 
-def broken_run(name: str, command: str, result: CommandResult, tool: str) -> CheckRun:
-    """Record a tool that did not report (it crashed, or a limit stopped it)."""
-    why = result.problem or result.killed or f"exit {result.exit_code}"
-    tail = result.output.strip().splitlines()[-1:] or [""]
+def ran(name: str, command: str, result: CommandResult, tool: str, **fields: Any) -> CheckRun:
+    """Record ``command`` as it ended (``result``); ``fields`` give the counts and summary."""
     return CheckRun(
         name=name,
         command=command,
         exit_code=result.exit_code,
         seconds=round(result.seconds, 2),
-        errors=1,
         sandboxed=result.sandboxed,
-        summary=f"the tool did not report ({why}): {tail[0]}"[:300],
         tool=tool,
+        **fields,
     )
+
+
+def not_run(name: str, summary: str, tool: str = "") -> ToolReport:
+    """Report a check with nothing to run: a record saying why (``summary``), no finding."""
+    return ToolReport([CheckRun(name=name, command="", summary=summary, tool=tool)])
+
+
+def broken_run(name: str, command: str, result: CommandResult, tool: str) -> CheckRun:
+    """Record a tool that did not report (it crashed, or a limit stopped it)."""
+    why = result.problem or result.killed or f"exit {result.exit_code}"
+    tail = result.output.strip().splitlines()[-1:] or [""]
+    summary = f"the tool did not report ({why}): {tail[0]}"[:300]
+    return ran(name, command, result, tool, errors=1, summary=summary)
 
 
 def reported(
@@ -200,16 +210,9 @@ def judged_run(
 ) -> CheckRun:
     """Record a tool that reported on ``paths``: a file with a finding failed, the rest passed."""
     bad = {f.path for f in found}
-    return CheckRun(
-        name=name,
-        command=command,
-        exit_code=result.exit_code,
-        seconds=round(result.seconds, 2),
-        passed=len(set(paths) - bad),
-        failed=len(bad),
-        sandboxed=result.sandboxed,
-        summary=f"{len(found)} finding(s)" if found else f"{len(paths)} file(s) clean",
-        tool=tool,
+    summary = f"{len(found)} finding(s)" if found else f"{len(paths)} file(s) clean"
+    return ran(
+        name, command, result, tool, passed=len(set(paths) - bad), failed=len(bad), summary=summary
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devfactory.checks.code.criteria import REQUIREMENTS_PATH, criteria_of
-from devfactory.checks.tools.tool_frame import Finding, Tool, ToolContext, ToolReport
+from devfactory.checks.tools.tool_frame import Finding, Tool, ToolContext, ToolReport, not_run
 from devfactory.contracts import CheckRun
 from devfactory.software.behaviour import PATH as BEHAVIOUR_PATH
 from devfactory.software.examples import PATH as EXAMPLES_PATH
@@ -100,10 +100,7 @@ class TraceabilityCheck:
         )
         command = f"trace {REQUIREMENTS_PATH}'s criteria to the tests that ran"
         if not found.criteria:
-            quiet = CheckRun(
-                name=self.name, command="", summary=f"not run: {REQUIREMENTS_PATH} declares no AC"
-            )
-            return ToolReport([quiet], [])
+            return not_run(self.name, f"not run: {REQUIREMENTS_PATH} declares no AC")
         if not context.criteria:  # the tests did not run: the code checks say why
             quiet = CheckRun(
                 name=self.name,
