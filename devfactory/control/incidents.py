@@ -131,26 +131,19 @@ def stage_triggers(
         )
     baseline = sum(h.calls for h in history)
     if fact.calls >= max(1, rules.min_calls) and baseline >= rules.baseline_calls:
-        timed = [h.per_call_seconds for h in history if h.calls]
-        base = _over(fact.per_call_seconds, timed, rules.latency_multiple)
-        if base is not None:
-            fired.append(
-                Trigger(
-                    "model_latency",
-                    f"stage {fact.team}'s model calls took {fact.per_call_seconds:.2f} s each, "
-                    f"over {rules.latency_multiple:g}x its median in the project ({base:.2f} s)",
+        kind: TriggerKind
+        for kind, per_call, multiple, verb, unit, digits in (
+            ("model_latency", "per_call_seconds", rules.latency_multiple, "took", "s", 2),
+            ("model_cost", "per_call_cost", rules.cost_multiple, "cost", "USD", 6),
+        ):
+            value: float = getattr(fact, per_call)
+            base = _over(value, [getattr(h, per_call) for h in history if h.calls], multiple)
+            if base is not None:
+                said = (
+                    f"stage {fact.team}'s model calls {verb} {value:.{digits}f} {unit} each, over "
+                    f"{multiple:g}x its median in the project ({base:.{digits}f} {unit})"
                 )
-            )
-        costs = [h.per_call_cost for h in history if h.calls]
-        base = _over(fact.per_call_cost, costs, rules.cost_multiple)
-        if base is not None:
-            fired.append(
-                Trigger(
-                    "model_cost",
-                    f"stage {fact.team}'s model calls cost {fact.per_call_cost:.6f} USD each, "
-                    f"over {rules.cost_multiple:g}x its median in the project ({base:.6f} USD)",
-                )
-            )
+                fired.append(Trigger(kind, said))
     return fired
 
 
