@@ -78,14 +78,19 @@ TEXTS = (  # a whole licence text in the ``License`` field, by a sentence only i
 )
 
 
+def _canonical(text: str) -> str:
+    """Return ``text`` as a canonical SPDX expression ("" when it is none)."""
+    try:
+        return str(canonicalize_license_expression(text))
+    except InvalidLicenseExpression:
+        return ""
+
+
 def spdx_of(found: dict[str, object]) -> str:
     """Return a distribution's licence as an SPDX expression ("" when it cannot be told)."""
     expression = str(found.get("expression") or "").strip()
-    if expression:
-        try:
-            return str(canonicalize_license_expression(expression))
-        except InvalidLicenseExpression:
-            pass
+    if expression and (canonical := _canonical(expression)):
+        return canonical
     classified = [
         CLASSIFIERS[c.split(" :: ")[-1]]
         for c in found.get("classifiers") or []  # type: ignore[attr-defined]
@@ -96,11 +101,8 @@ def spdx_of(found: dict[str, object]) -> str:
     text = str(found.get("license") or "").strip()
     if text.lower() in NAMES:
         return NAMES[text.lower()]
-    if text and "\n" not in text and len(text) < 100:
-        try:
-            return str(canonicalize_license_expression(text))
-        except InvalidLicenseExpression:
-            pass
+    if text and "\n" not in text and len(text) < 100 and (canonical := _canonical(text)):
+        return canonical
     lowered = re.sub(r"\s+", " ", text.lower()).replace(
         "apache license version", "apache license\nversion"
     )
@@ -240,11 +242,8 @@ def licence_of_text(text: str) -> str:
     named = NAMES.get(first.lower())
     if named:
         return named
-    if first and len(first) < 60:
-        try:
-            return str(canonicalize_license_expression(first))
-        except InvalidLicenseExpression:
-            pass
+    if first and len(first) < 60 and (canonical := _canonical(first)):
+        return canonical
     return spdx_of({"license": text})
 
 
