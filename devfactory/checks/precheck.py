@@ -77,11 +77,6 @@ def _lint(path: str, source: str, timeout: float) -> list[str]:
     return found
 
 
-def _defined_in_text(source: str) -> list[str]:
-    """Return the names of a file's top-level functions and classes, read from its text."""
-    return DEFINED.findall(source)
-
-
 def no_test(path: str, source: str, plan: BuildPlan, written: Mapping[str, str]) -> str:
     """Return the finding for a planned test file that holds no test ("" when it holds one).
 
@@ -95,11 +90,11 @@ def no_test(path: str, source: str, plan: BuildPlan, written: Mapping[str, str])
         f"{path} holds no test: write test functions (`def test_...():`), each calling the "
         "project's code and asserting what the requirement says it does"
     )
-    own = _defined_in_text(source)
+    own = DEFINED.findall(source)  # its top-level functions and classes
     for other, text in written.items():
         if roles.get(other) is not FileRole.CODE or not other.endswith(".py"):
             continue
-        copied = [n for n in dict.fromkeys(own) if n in set(_defined_in_text(text))]
+        copied = [n for n in dict.fromkeys(own) if n in set(DEFINED.findall(text))]
         if not copied:
             continue
         public = [n for n in copied if not n.startswith("_")]
