@@ -17,11 +17,7 @@ from devfactory.settings import FLAT_LIMITS, PARTS, FlatSettings
 
 
 def reference() -> str:
-    """Return ``docs/configuration.md``: every setting, its default, bounds and meaning.
-
-    Made from the fields themselves (``make config-doc`` writes it; a test keeps
-    it current), so the reference cannot drift from what is validated.
-    """
+    """Return ``docs/configuration.md``: every setting, its default, bounds and meaning."""
     lines = [
         "# Configuration",
         "",

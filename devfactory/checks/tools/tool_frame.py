@@ -5,11 +5,11 @@ A tool check has a ``name`` (what ``team.yaml`` lists under ``tool_checks``), th
 same on every machine), a ``promise`` (what the team is told its files must meet),
 ``judges(path)`` (which of the team's files it looks at) and ``run``, which runs the
 tool in the sandbox on those files and returns a ``ToolReport``: the command's
-record and the findings, each about one file (``DriverCheck`` writes that ``run``
+record and the findings, each about one file. ``DriverCheck`` writes that ``run``
 once for the checks that run one driver and read its report; a check that writes its
-own runs its driver with ``reported`` and records one that did not report with
-``not_reported``). ``run_tool_checks``
-lays a stage's files out in a fresh folder and runs each check that judges any of them.
+own runs its driver with ``reported`` and records it with ``ran`` (``not_reported``:
+the tool did not report; ``not_run``: nothing to run on). ``run_tool_checks`` lays a
+stage's files out in a fresh folder and runs each check that judges any of them.
 
 Why one module: the frame is one contract, what a tool check is and how one is run;
 the protocol, the driver base, the report helpers and the runners are each read
