@@ -13,7 +13,7 @@ finding for Security Engineering, which redrafts it in a fix round.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from devfactory.checks.tools.tool_frame import Finding, Tool, ToolContext, ToolReport, not_run
@@ -128,7 +128,7 @@ class EntryPointsCheck:
         command = f"entry points of {' '.join(paths)} named in {THREAT_MODEL}"
         if model is None:
             return not_run(self.name, "not run: no threat model")
-        points = [p for path in paths for p in entry_points(path, _source(context.files, path))]
+        points = [p for path in paths for p in entry_points(path, context.files.get(path, ""))]
         missing = unnamed(model, points)
         findings = [
             Finding(
@@ -149,7 +149,3 @@ class EntryPointsCheck:
             tool="Python ast",
         )
         return ToolReport([record], findings)
-
-
-def _source(files: Mapping[str, str], path: str) -> str:
-    return files.get(path, "")
