@@ -125,13 +125,12 @@ class RunFilters(TypedDict, total=False):
     project: str | None
 
 
-def _lock(conn: Any, run_id: str) -> None:
-    """Lock the run's row until the transaction ends (LookupError: no such run)."""
-    found = conn.execute(
-        "SELECT 1 FROM devfactory_runs WHERE run_id = %s FOR UPDATE", (run_id,)
-    ).fetchone()
-    if found is None:
+def _locked(conn: Any, run_id: str) -> RunRow:
+    """Lock the run's row until the transaction ends and return it (LookupError: no such run)."""
+    row = conn.execute(f"{ROW_QUERY} WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone()
+    if row is None:
         raise LookupError(f"no run {run_id!r}")
+    return RunRow(**cast(dict[str, Any], row))
 
 
 class RunStore:
@@ -263,7 +262,7 @@ class RunStore:
         answer must name (``take_pause``), the questions what readers are shown.
         """
         with self.pool.connection() as conn, conn.transaction():
-            _lock(conn, run_id)
+            _locked(conn, run_id)
             moved = self._move(conn, run_id, key, Phase.PAUSED, actor=actor, reason=reason)
             conn.execute(
                 "UPDATE devfactory_runs SET pending = %s WHERE run_id = %s",
@@ -294,10 +293,7 @@ class RunStore:
         (another answer was taken first) and ``RunBusyError`` when it is driven.
         """
         with self.pool.connection() as conn, conn.transaction():
-            row = conn.execute(f"{ROW_QUERY} WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone()
-            if row is None:
-                raise LookupError(f"no run {run_id!r}")
-            run = RunRow(**cast(dict[str, Any], row))
+            run = _locked(conn, run_id)
             if run.status != Phase.PAUSED:
                 raise RunStateError(
                     f"run {run_id} is {run.status}: it no longer waits for a person"
@@ -339,10 +335,7 @@ class RunStore:
         boundary and records the cancellation itself) or the run has ended.
         """
         with self.pool.connection() as conn, conn.transaction():
-            row = conn.execute(f"{ROW_QUERY} WHERE run_id = %s FOR UPDATE", (run_id,)).fetchone()
-            if row is None:
-                raise LookupError(f"no run {run_id!r}")
-            run = RunRow(**cast(dict[str, Any], row))
+            run = _locked(conn, run_id)
             if run.status in TERMINAL or not run.driver_gone:
                 return None
             moved = self._move(conn, run_id, key, to, actor=actor, reason=reason)
@@ -362,7 +355,7 @@ class RunStore:
         Raises ``IllegalTransitionError`` when the lifecycle does not allow it.
         """
         with self.pool.connection() as conn, conn.transaction():
-            _lock(conn, run_id)
+            _locked(conn, run_id)
             return self._move(conn, run_id, key, to, actor=actor, reason=reason)
 
     def _move(
