@@ -16,7 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.control.overrides import Hold, HoldKind, Overrides
 from devfactory.redact import redact
-from devfactory.store.rows import fetch_one
+from devfactory.store.rows import fetch_all, fetch_one
 from devfactory.store.runs_table import RunBusyError
 
 _READ = (
@@ -49,8 +49,7 @@ class Controls:
 
     def read(self) -> Overrides:
         """Return every control that holds now and every threshold set, in one query."""
-        with self.pool.connection() as conn:
-            rows = [cast(dict[str, Any], r) for r in conn.execute(_READ).fetchall()]
+        rows = fetch_all(self.pool, _READ)
         stop: Hold | None = None
         teams: dict[str, Hold] = {}
         projects: dict[str, Hold] = {}

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from devfactory.control.incidents import IncidentStatus, StageFact
 from devfactory.redact import redact, redact_data
-from devfactory.store.rows import fetch_all, fetch_one
+from devfactory.store.rows import execute, fetch_all, fetch_one
 
 
 class Incident(BaseModel):
@@ -53,22 +53,13 @@ class IncidentStore:
 
     def add_stage(self, project: str, run_id: str, fact: StageFact, *, key: str) -> bool:
         """Keep what a finished stage spent; False when ``key`` was kept already."""
-        with self.pool.connection() as conn:
-            added = conn.execute(
-                "INSERT INTO devfactory_incident_facts (project, run_id, kind, key, team,"
-                " tokens, cost_usd, seconds, calls) VALUES (%s, %s, 'stage', %s, %s, %s, %s,"
-                " %s, %s) ON CONFLICT (key) DO NOTHING",
-                (
-                    project,
-                    run_id,
-                    key,
-                    fact.team,
-                    fact.tokens,
-                    fact.cost_usd,
-                    fact.seconds,
-                    fact.calls,
-                ),
-            ).rowcount
+        added = execute(
+            self.pool,
+            "INSERT INTO devfactory_incident_facts (project, run_id, kind, key, team,"
+            " tokens, cost_usd, seconds, calls) VALUES (%s, %s, 'stage', %s, %s, %s, %s,"
+            " %s, %s) ON CONFLICT (key) DO NOTHING",
+            (project, run_id, key, fact.team, fact.tokens, fact.cost_usd, fact.seconds, fact.calls),
+        )
         return added == 1
 
     def recent_stages(self, project: str, team: str, limit: int) -> list[StageFact]:
@@ -83,12 +74,12 @@ class IncidentStore:
 
     def add_run(self, project: str, run_id: str, *, tests_failed: bool) -> bool:
         """Keep whether a finished run's final tests failed; False when it was kept already."""
-        with self.pool.connection() as conn:
-            added = conn.execute(
-                "INSERT INTO devfactory_incident_facts (project, run_id, kind, key, tests_failed)"
-                " VALUES (%s, %s, 'run', %s, %s) ON CONFLICT (key) DO NOTHING",
-                (project, run_id, f"run:{run_id}", tests_failed),
-            ).rowcount
+        added = execute(
+            self.pool,
+            "INSERT INTO devfactory_incident_facts (project, run_id, kind, key, tests_failed)"
+            " VALUES (%s, %s, 'run', %s, %s) ON CONFLICT (key) DO NOTHING",
+            (project, run_id, f"run:{run_id}", tests_failed),
+        )
         return added == 1
 
     def recent_runs(self, project: str, limit: int) -> list[bool]:
@@ -156,15 +147,15 @@ class IncidentStore:
         ``owners``: only the incidents of runs these people started (None: every
         incident), filtered before the limit, so a page is never short of them.
         """
-        with self.pool.connection() as conn:
-            seen = None if owners is None else list(owners)
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM devfactory_incidents WHERE (%s::text IS NULL OR"
-                " status = %s) AND (%s::text[] IS NULL OR run_id IN (SELECT run_id FROM"
-                " devfactory_runs WHERE owner = ANY(%s::text[]))) ORDER BY id DESC LIMIT %s",
-                (status, status, seen, seen or [], limit),
-            ).fetchall()
-        return [Incident.model_validate(dict(cast(dict[str, Any], r))) for r in rows]
+        seen = None if owners is None else list(owners)
+        rows = fetch_all(
+            self.pool,
+            f"SELECT {_COLUMNS} FROM devfactory_incidents WHERE (%s::text IS NULL OR"
+            " status = %s) AND (%s::text[] IS NULL OR run_id IN (SELECT run_id FROM"
+            " devfactory_runs WHERE owner = ANY(%s::text[]))) ORDER BY id DESC LIMIT %s",
+            (status, status, seen, seen or [], limit),
+        )
+        return [Incident.model_validate(r) for r in rows]
 
     def decide(
         self, ident: int, status: IncidentStatus, *, by: str, decision: str

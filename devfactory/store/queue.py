@@ -31,7 +31,7 @@ from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.redact import redact
 from devfactory.store import views
 from devfactory.store.controls import HaltedError
-from devfactory.store.rows import fetch_all, fetch_one
+from devfactory.store.rows import execute, fetch_all, fetch_one
 from devfactory.store.runs_table import ROW_QUERY, RunRow
 
 CHANNEL = "devfactory_queue"
@@ -244,13 +244,13 @@ class RunQueue:
         A drive that dies after this starts from the clone already in the run's
         folder; one that died before it clones again. False: not this driver's run.
         """
-        with self.pool.connection() as conn:
-            moved = conn.execute(
-                "UPDATE devfactory_runs SET inbox = (coalesce(inbox, '{}'::jsonb) - 'clone')"
-                " || jsonb_build_object('start', %s::jsonb), updated_at = now()"
-                " WHERE run_id = %s AND driver = %s",
-                (Jsonb(first_input), run_id, driver),
-            ).rowcount
+        moved = execute(
+            self.pool,
+            "UPDATE devfactory_runs SET inbox = (coalesce(inbox, '{}'::jsonb) - 'clone')"
+            " || jsonb_build_object('start', %s::jsonb), updated_at = now()"
+            " WHERE run_id = %s AND driver = %s",
+            (Jsonb(first_input), run_id, driver),
+        )
         return moved == 1
 
     def expired_pauses(self, older_than_s: float) -> list[tuple[RunRow, datetime]]:

@@ -1,10 +1,10 @@
 """One statement on one of a pool's connections, and the rows it returns as dicts.
 
-Most reads of the stores (and ``INSERT ... RETURNING`` writes) are one statement
-on an autocommit connection (``db.open_pool``): ``fetch_one`` and ``fetch_all``
-take a connection, run it and hand the connection back, so each store says only
-its SQL and what it makes of the rows. Several statements, or a transaction,
-open their own connection.
+Most reads and writes of the stores are one statement on an autocommit connection
+(``db.open_pool``): ``fetch_one``, ``fetch_all`` and ``execute`` (a write, and how
+many rows it wrote) take a connection, run it and hand the connection back, so each
+store says only its SQL and what it makes of the rows. Several statements, or a
+transaction, open their own connection.
 """
 
 from __future__ import annotations
@@ -21,6 +21,12 @@ def fetch_one(pool: ConnectionPool, query: str, params: Sequence[Any] | None = N
     """Run ``query`` with ``params``; return its first row (None: it returned none)."""
     with pool.connection() as conn:
         return cast(Row | None, conn.execute(query, params).fetchone())
+
+
+def execute(pool: ConnectionPool, query: str, params: Sequence[Any] | None = None) -> int:
+    """Run ``query`` with ``params``; return how many rows it inserted, changed or deleted."""
+    with pool.connection() as conn:
+        return conn.execute(query, params).rowcount
 
 
 def fetch_all(pool: ConnectionPool, query: str, params: Sequence[Any] | None = None) -> list[Row]:

@@ -28,7 +28,7 @@ from devfactory.control.budget import Spend
 from devfactory.control.lifecycle import TERMINAL, Phase, Transition, check
 from devfactory.redact import redact
 from devfactory.store import views
-from devfactory.store.rows import fetch_all, fetch_one
+from devfactory.store.rows import execute, fetch_all, fetch_one
 from devfactory.store.views import RunView, RunViews
 
 RunStatus = Phase  # a run's status is its lifecycle phase
@@ -183,31 +183,31 @@ class RunStore:
         """
         if not row.driver_gone:
             return False
-        with self.pool.connection() as conn:
-            claimed = conn.execute(
-                "UPDATE devfactory_runs SET driver = %s, lease_until = now() +"
-                " make_interval(secs => %s), pid = %s, host = %s, updated_at = now()"
-                " WHERE run_id = %s AND driver IS NOT DISTINCT FROM %s AND status = %s",
-                (
-                    driver,
-                    lease_s,
-                    os.getpid(),
-                    socket.gethostname(),
-                    row.run_id,
-                    row.driver,
-                    row.status,
-                ),
-            ).rowcount
+        claimed = execute(
+            self.pool,
+            "UPDATE devfactory_runs SET driver = %s, lease_until = now() +"
+            " make_interval(secs => %s), pid = %s, host = %s, updated_at = now()"
+            " WHERE run_id = %s AND driver IS NOT DISTINCT FROM %s AND status = %s",
+            (
+                driver,
+                lease_s,
+                os.getpid(),
+                socket.gethostname(),
+                row.run_id,
+                row.driver,
+                row.status,
+            ),
+        )
         return claimed == 1
 
     def renew(self, run_id: str, driver: str, lease_s: float) -> bool:
         """Extend ``driver``'s lease; False when the run is no longer its to drive."""
-        with self.pool.connection() as conn:
-            renewed = conn.execute(
-                "UPDATE devfactory_runs SET lease_until = now() + make_interval(secs => %s)"
-                " WHERE run_id = %s AND driver = %s",
-                (lease_s, run_id, driver),
-            ).rowcount
+        renewed = execute(
+            self.pool,
+            "UPDATE devfactory_runs SET lease_until = now() + make_interval(secs => %s)"
+            " WHERE run_id = %s AND driver = %s",
+            (lease_s, run_id, driver),
+        )
         return renewed == 1
 
     def release(

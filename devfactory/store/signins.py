@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from devfactory.control.signin_throttle import Counts, SignInThrottle
 from devfactory.settings import Settings
-from devfactory.store.rows import fetch_one
+from devfactory.store.rows import execute, fetch_one
 
 
 class SignInStore:
@@ -51,23 +51,21 @@ class SignInStore:
 
     def expire(self, now: float, window_s: float, quiet_s: float) -> int:
         """Delete the rows with no failure in the window and no lock for ``quiet_s``."""
-        with self.pool.connection() as conn:
-            cur = conn.execute(
-                "DELETE FROM devfactory_signin_failures WHERE locked_until <= %s"
-                " AND NOT EXISTS (SELECT 1 FROM unnest(failures) AS f WHERE f > %s)",
-                (now - quiet_s, now - window_s),
-            )
-        return cur.rowcount
+        return execute(
+            self.pool,
+            "DELETE FROM devfactory_signin_failures WHERE locked_until <= %s"
+            " AND NOT EXISTS (SELECT 1 FROM unnest(failures) AS f WHERE f > %s)",
+            (now - quiet_s, now - window_s),
+        )
 
     def forget(self, keys: Sequence[str], prefixes: Sequence[str]) -> int:
         """Delete ``keys`` and the rows whose key starts with one of ``prefixes``."""
-        with self.pool.connection() as conn:
-            cur = conn.execute(
-                "DELETE FROM devfactory_signin_failures WHERE key = ANY(%s)"
-                " OR EXISTS (SELECT 1 FROM unnest(%s::text[]) AS p WHERE starts_with(key, p))",
-                (list(keys), list(prefixes)),
-            )
-        return cur.rowcount
+        return execute(
+            self.pool,
+            "DELETE FROM devfactory_signin_failures WHERE key = ANY(%s)"
+            " OR EXISTS (SELECT 1 FROM unnest(%s::text[]) AS p WHERE starts_with(key, p))",
+            (list(keys), list(prefixes)),
+        )
 
     def size(self) -> int:
         """Return how many names and addresses are remembered."""

@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 from pydantic_core import to_jsonable_python
 
-from devfactory.store.rows import fetch_all, fetch_one
+from devfactory.store.rows import execute, fetch_all, fetch_one
 
 HIDDEN: Final = frozenset({"prior", "kept_stages", "build_plan"})
 """Keys of a run's state its readers never show: copies of a round's files, and the plan
@@ -115,31 +115,31 @@ class RunViews:
 
     def show(self, run_id: str, values: Mapping[str, Any]) -> None:
         """Keep the shown part of the run's state (``values`` is that part already)."""
-        with self.pool.connection() as conn:
-            conn.execute(
-                "INSERT INTO devfactory_run_views (run_id, state) VALUES (%s, %s)"
-                " ON CONFLICT (run_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()",
-                (run_id, jsonb(dict(values))),
-            )
+        execute(
+            self.pool,
+            "INSERT INTO devfactory_run_views (run_id, state) VALUES (%s, %s)"
+            " ON CONFLICT (run_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()",
+            (run_id, jsonb(dict(values))),
+        )
 
     def next(self, run_id: str, nodes: Sequence[str]) -> None:
         """Keep the nodes the run's graph runs now: where a resume would start."""
-        with self.pool.connection() as conn:
-            conn.execute(
-                "UPDATE devfactory_run_views SET next = %s, updated_at = now() WHERE run_id = %s",
-                (list(nodes), run_id),
-            )
+        execute(
+            self.pool,
+            "UPDATE devfactory_run_views SET next = %s, updated_at = now() WHERE run_id = %s",
+            (list(nodes), run_id),
+        )
 
     def repair(self, run_id: str, view: RunView) -> None:
         """Keep a view built from the run's checkpoint, unless its recorder wrote one first."""
-        with self.pool.connection() as conn:
-            conn.execute(
-                "INSERT INTO devfactory_run_views (run_id, state, pending, next)"
-                " SELECT %s, %s, %s, %s WHERE EXISTS"
-                " (SELECT 1 FROM devfactory_runs WHERE run_id = %s)"
-                " ON CONFLICT (run_id) DO NOTHING",
-                (run_id, jsonb(view.values), jsonb(view.pending), list(view.next), run_id),
-            )
+        execute(
+            self.pool,
+            "INSERT INTO devfactory_run_views (run_id, state, pending, next)"
+            " SELECT %s, %s, %s, %s WHERE EXISTS"
+            " (SELECT 1 FROM devfactory_runs WHERE run_id = %s)"
+            " ON CONFLICT (run_id) DO NOTHING",
+            (run_id, jsonb(view.values), jsonb(view.pending), list(view.next), run_id),
+        )
 
     def waiting(self, limit: int) -> list[tuple[str, list[dict[str, Any]] | None]]:
         """Return the paused runs, newest first, each with its questions (None: it has no view)."""
