@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
@@ -29,19 +29,6 @@ from devfactory.settings import Settings
 log = logging.getLogger(__name__)
 _BREAKERS = ("closed", "half_open", "open")  # worst last
 _STANDINGS = ("healthy", "degraded", "blocked")
-_COLUMNS = (
-    "label",
-    "breaker",
-    "standing",
-    "score",
-    "calls",
-    "errors",
-    "timeouts",
-    "failures",
-    "p50_ms",
-    "retry_in_s",
-    "last_error",
-)
 
 
 def this_process() -> str:
@@ -69,21 +56,11 @@ class ModelHealth:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the values as JSON-ready data."""
-        return {
-            "label": self.label,
-            "breaker": self.breaker,
-            "standing": self.standing,
-            "score": round(self.score, 4),
-            "calls": self.calls,
-            "errors": self.errors,
-            "timeouts": self.timeouts,
-            "failures": self.failures,
-            "p50_ms": self.p50_ms,
-            "retry_in_s": self.retry_in_s,
-            "last_error": self.last_error,
-            "processes": self.processes,
-            "at": self.at.isoformat(),
-        }
+        return {**asdict(self), "score": round(self.score, 4), "at": self.at.isoformat()}
+
+
+# A snapshot's columns: what a merged health says but for what the merge adds
+_COLUMNS = tuple(f.name for f in fields(ModelHealth) if f.name not in ("processes", "at"))
 
 
 def _merge(label: str, rows: list[dict[str, Any]], now: datetime) -> ModelHealth:
