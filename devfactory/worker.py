@@ -59,9 +59,6 @@ log = logging.getLogger(__name__)
 events_log = logging.getLogger(f"{__name__}.events")
 
 
-EXPIRY = unattended.EXPIRY
-
-
 def expire_pauses(factory: Factory) -> list[str]:
     """Answer the requests past their deadline by their approval rule's ``on_expiry``.
 
@@ -86,9 +83,8 @@ def expire_pauses(factory: Factory) -> list[str]:
             limit = item.pause.deadline_s or default
             if item.pause.kind == "hold" or limit <= 0 or waited < limit:
                 continue
-            source = f"rule {item.pause.rule}" if item.pause.deadline_s else "pause_expiry_s"
-            if item.pause.deadline_s == default:
-                source = "pause_expiry_s"
+            ruled = item.pause.deadline_s not in (None, default)
+            source = f"rule {item.pause.rule}" if ruled else "pause_expiry_s"
             decision = unattended.expired(
                 item.pause,
                 policy,
@@ -217,9 +213,6 @@ class Worker:
         if events_log.level == logging.NOTSET:
             events_log.setLevel(logging.INFO)
 
-    def _stop_check(self) -> str:
-        return self.stopping
-
     def _log_event(self, run_id: str, event: Event) -> None:
         """Log one line for a run event, with its run and kind (in every format)."""
         fields = {**run_event_fields(event), "run_id": run_id, "worker": self.name}
@@ -238,7 +231,7 @@ class Worker:
             return self.factory.drive_claimed(
                 row,
                 driver,
-                stop=self._stop_check,
+                stop=lambda: self.stopping,
                 on_event=lambda event: self._log_event(row.run_id, event),
             )
         except (RunStateError, RunBusyError) as exc:
