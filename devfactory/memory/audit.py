@@ -24,7 +24,7 @@ import hmac
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -237,22 +237,18 @@ class AuditLog:
 
     def events(self, run_id: str) -> list[AuditEvent]:
         """Return ``run_id``'s events in chain order."""
-        return list(self._rows(run_id))
-
-    def _rows(self, run_id: str) -> Iterator[AuditEvent]:
         rows = fetch_all(
             self.pool,
             "SELECT run_id, seq, key, kind, actor, at, body, prev_hash, hash"
             " FROM devfactory_audit WHERE run_id = %s ORDER BY seq",
             (run_id,),
         )
-        for row in rows:
-            yield AuditEvent(**row)
+        return [AuditEvent(**row) for row in rows]
 
     def verify(self, run_id: str) -> Verification:
         """Recompute ``run_id``'s chain, check it reaches its anchor; name what does not hold."""
         prev, count, links = GENESIS, 0, {}
-        for count, event in enumerate(self._rows(run_id), start=1):
+        for count, event in enumerate(self.events(run_id), start=1):
             if event.seq != count:
                 return Verification(
                     run_id,

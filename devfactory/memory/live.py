@@ -265,12 +265,6 @@ class LiveMemory:
         )
         return str(row["text"]) if row else ""
 
-    def set_mental_model(
-        self, bank: str, text: str, provenance: dict[str, Any], *, owner: str
-    ) -> None:
-        """Replace the bank's mental model of ``owner``'s runs."""
-        self.retain_all([(bank, MemoryItem("mental_model", text, provenance))], owner=owner)
-
     # -- maintenance -------------------------------------------------------------------------
 
     def stats(self) -> list[BankStats]:
