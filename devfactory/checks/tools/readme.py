@@ -19,12 +19,8 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
-
-if TYPE_CHECKING:
-    from devfactory.sandbox.results import CommandResult
 
 from devfactory.checks.tools import tool_frame as frame
 from devfactory.contracts import CheckRun
@@ -123,26 +119,6 @@ def examples(markdown: str) -> tuple[list[Example], list[Skip]]:
     return runnable, skipped
 
 
-def run_examples(
-    context: frame.ToolContext, name: str, runnable: Sequence[Example], per_example: float
-) -> tuple[CommandResult, list[dict[str, object]] | None]:
-    """Run examples in order in the sandbox with the project's environment (``readme_run.py``).
-
-    Returns how the run ended and one outcome per example (``ok``, ``why``, ``server``),
-    or None when the driver did not report.
-    """
-    env = context.sandbox.environment([*context.dependencies, *context.packages])
-    budget = max(1.0, context.sandbox.limits.wall_seconds - 10.0)
-    plan = json.dumps([asdict(e) for e in runnable])
-    arguments = [plan, str(per_example), str(budget)]
-    result, report = frame.reported(
-        name, "readme_run.py", context, arguments, lists=("examples",), env=env
-    )
-    if report is None:
-        return result, None
-    return result, [o if isinstance(o, dict) else {} for o in report["examples"]]
-
-
 @dataclass(frozen=True)
 class ExamplesRun:
     """Examples run and judged: the record (its summary the caller's), findings, outcomes."""
@@ -162,11 +138,22 @@ def run_and_judge(
     command: str,
     said: Callable[[Example, dict[str, object]], str],
 ) -> ExamplesRun:
-    """Run ``todo`` (from the document ``path``); each that fails is a finding at its line."""
-    result, outcomes = run_examples(context, name, todo, per_example)
-    if outcomes is None:
+    """Run ``todo`` (from the document ``path``); each that fails is a finding at its line.
+
+    They run in order in the sandbox with the project's environment (``readme_run.py``),
+    which says of each whether it ran well (``ok``), ``why`` not, and if it started a
+    ``server``.
+    """
+    env = context.sandbox.environment([*context.dependencies, *context.packages])
+    budget = max(1.0, context.sandbox.limits.wall_seconds - 10.0)
+    arguments = [json.dumps([asdict(e) for e in todo]), str(per_example), str(budget)]
+    result, report = frame.reported(
+        name, "readme_run.py", context, arguments, lists=("examples",), env=env
+    )
+    if report is None:
         failed = frame.not_reported(name, command, result, label, path, "the examples did not run")
         return ExamplesRun(failed.runs[0], failed.findings, [])
+    outcomes = [o if isinstance(o, dict) else {} for o in report["examples"]]
     findings = [
         frame.Finding(path, f"line {example.line}: {said(example, outcome)}")
         for example, outcome in zip(todo, outcomes, strict=False)
