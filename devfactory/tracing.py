@@ -207,10 +207,9 @@ class RunTracer:
                 metadata={**metadata, "run_id": self.row.run_id, "tags": self.tags},
                 level=level,
             )
-            result = event.record.result if isinstance(event, events.StageFinished) else None
-            if isinstance(event, events.StageFinished) and result is not None:
-                record = event.record  # a score: Langfuse charts and filters a stage's confidence
-                self.client.create_score(
+            if isinstance(event, events.StageFinished) and event.record.result is not None:
+                record, result = event.record, event.record.result
+                self.client.create_score(  # Langfuse charts and filters a stage's confidence
                     name="confidence",
                     value=result.confidence,
                     trace_id=self.trace_id,

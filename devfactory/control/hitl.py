@@ -141,15 +141,9 @@ class Pause(BaseModel):
             lines.append(("risk factors", "; ".join(self.risk_factors)))
         if self.confidence is not None:
             lines.append(("confidence", f"{self.confidence:.2f}"))
-        if self.estimate is not None:
-            est = self.estimate
-            lines.append(
-                (
-                    "cost to finish",
-                    f"~${est.cost_to_finish_usd:.4f}, ~{est.tokens_to_finish:,} tokens "
-                    f"({est.basis})",
-                )
-            )
+        if (est := self.estimate) is not None:
+            said = f"~${est.cost_to_finish_usd:.4f}, ~{est.tokens_to_finish:,} tokens ({est.basis})"
+            lines.append(("cost to finish", said))
         return lines
 
 
