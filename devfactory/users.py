@@ -50,9 +50,8 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -245,29 +244,24 @@ class UserStore:
         with self._checks:
             return self.hasher.hash(password)
 
-    @contextmanager
-    def _writing(self) -> Iterator[_Data]:
-        """Hold the file's lock; yield the file as it is now, and save it as changed.
+    def _update(self, change: Callable[[_Data], _T]) -> _T:
+        """Apply ``change`` to the file as it is now, under the file's lock, and save it.
 
         The lock is on the file's folder (``flock``), so every writer (the CLI, a
         sign-in's rehash) reads what the last one wrote, and none loses another's
-        change. Nothing is saved when the block raises.
+        change. Nothing is saved when ``change`` raises.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         folder = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             fcntl.flock(folder, fcntl.LOCK_EX)
             data = self._read()
-            yield data
+            changed = change(data)
             text = yaml.safe_dump({"users": data["users"], "keys": data["keys"]}, sort_keys=True)
             write_private(self.path, text)
+            return changed
         finally:
             os.close(folder)  # and the lock with it
-
-    def _update(self, change: Callable[[_Data], _T]) -> _T:
-        """Apply ``change`` to the file as it is now, under the lock, and save it."""
-        with self._writing() as data:
-            return change(data)
 
     def _read(self) -> _Data:
         if not self.path.exists():
