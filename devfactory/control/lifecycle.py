@@ -51,10 +51,7 @@ _NEXT: dict[Phase, frozenset[Phase]] = {
         {Phase.COMPLETED, Phase.IN_PROGRESS, Phase.PAUSED, Phase.FAILED}
     ),
     Phase.PAUSED: frozenset(),  # back to the phase it paused in; see ``check``
-    Phase.COMPLETED: frozenset(),
-    Phase.REJECTED: frozenset(),
-    Phase.FAILED: frozenset(),
-    Phase.CANCELLED: frozenset(),
+    **{ended: frozenset() for ended in TERMINAL},
 }
 for _working in set(Phase) - TERMINAL - {Phase.PAUSED}:  # a person may cancel any of them
     _NEXT[_working] |= {Phase.CANCELLED}
