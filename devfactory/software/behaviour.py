@@ -44,6 +44,7 @@ from devfactory.contracts import MAX_ARTIFACT_CHARS, Artifact, ArtifactKind
 from devfactory.software.examples import Example
 from devfactory.software.plan import BuildPlan
 from devfactory.software.skeleton import Skeleton
+from devfactory.software.source import syntax_tree
 
 PATH = "tests/test_agreed_behaviour.py"
 """QA's starting tests: the model's tests the chosen code and the examples agree with."""
@@ -133,18 +134,22 @@ def _as_bytes(value: object) -> object:
     return value
 
 
+def _function(definition: str, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """Return the first function ``name`` in ``definition`` (None: none, or it does not parse)."""
+    tree = syntax_tree(definition)
+    functions = ast.walk(tree) if tree is not None else ()
+    kinds = ast.FunctionDef | ast.AsyncFunctionDef
+    return next((n for n in functions if isinstance(n, kinds) and n.name == name), None)
+
+
 def hints_of(definition: str, name: str) -> Hints:
     """Return the annotations of function ``name`` in ``definition`` (none when it is not there)."""
-    try:
-        tree = ast.parse(definition)
-    except SyntaxError:
+    node = _function(definition, name)
+    if node is None:
         return Hints()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
-            positional = [*node.args.posonlyargs, *node.args.args]
-            params = tuple(ast.unparse(a.annotation) if a.annotation else "" for a in positional)
-            return Hints(params, ast.unparse(node.returns) if node.returns else "")
-    return Hints()
+    positional = [*node.args.posonlyargs, *node.args.args]
+    params = tuple(ast.unparse(a.annotation) if a.annotation else "" for a in positional)
+    return Hints(params, ast.unparse(node.returns) if node.returns else "")
 
 
 class ProposedValueTest(BaseModel):
@@ -257,16 +262,12 @@ def arity(definition: str, name: str) -> tuple[int, int] | None:
     None when ``definition`` does not parse or defines no such function; a
     ``*args`` has no upper bound (given as ``VARIADIC``).
     """
-    try:
-        tree = ast.parse(definition)
-    except SyntaxError:
+    node = _function(definition, name)
+    if node is None:
         return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
-            positional = [*node.args.posonlyargs, *node.args.args]
-            most = VARIADIC if node.args.vararg is not None else len(positional)
-            return len(positional) - len(node.args.defaults), most
-    return None
+    positional = [*node.args.posonlyargs, *node.args.args]
+    most = VARIADIC if node.args.vararg is not None else len(positional)
+    return len(positional) - len(node.args.defaults), most
 
 
 def _literal(text: str) -> tuple[bool, object]:
@@ -285,11 +286,8 @@ def examples_said(examples: Iterable[Example]) -> dict[tuple[str, str], str]:
     """
     said: dict[tuple[str, str], str] = {}
     for example in examples:
-        try:
-            tree = ast.parse(example.body.strip())
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
+        tree = syntax_tree(example.body.strip())
+        for node in ast.walk(tree) if tree is not None else ():
             if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare):
                 compare = node.test
                 if len(compare.ops) == 1 and isinstance(compare.ops[0], ast.Eq):
@@ -597,9 +595,7 @@ def as_passed(outcome: str, test: BehaviourTest) -> BehaviourTest:
         return test
     if not _literal(outcome)[0]:  # a record: the test asserts the record the code gave
         return replace(test, expected=outcome, alike=False) if record_fields(outcome) else test
-    if not test.alike:
-        return test
-    return replace(test, expected=outcome, alike=False)
+    return replace(test, expected=outcome, alike=False) if test.alike else test
 
 
 def matrix(
@@ -691,11 +687,8 @@ def _comment(quote: str) -> str:
 
 
 def _defined(source: str) -> set[str]:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    return {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    tree = syntax_tree(source)
+    return {n.name for n in tree.body if isinstance(n, ast.ClassDef)} if tree is not None else set()
 
 
 def agreed_file(

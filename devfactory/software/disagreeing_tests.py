@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeGuard
 
 from devfactory.software.examples import PATH as EXAMPLES_PATH
+from devfactory.software.source import syntax_tree
 
 if TYPE_CHECKING:
     from devfactory.sandbox.junit import TestCase, TestReport
@@ -231,19 +232,21 @@ def why_refuted(case: TestCase, test: Node | None) -> str:
     return ""
 
 
-def _test_nodes(source: str) -> dict[Test, Node]:
-    """Return the test functions of ``source`` by name (after their class's); none unparsed."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return {}
-    found: dict[Test, Node] = {}
+def _named_tests(tree: ast.Module) -> list[tuple[Test, Node]]:
+    """Return the test functions of ``tree`` with their names (after their class's), in order."""
+    found: list[tuple[Test, Node]] = []
     for node in tree.body:
         if _is_test(node):
-            found[(node.name,)] = node
+            found.append(((node.name,), node))
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            found.update({(node.name, m.name): m for m in node.body if _is_test(m)})
+            found += [((node.name, m.name), m) for m in node.body if _is_test(m)]
     return found
+
+
+def _test_nodes(source: str) -> dict[Test, Node]:
+    """Return the test functions of ``source`` by name (after their class's); none unparsed."""
+    tree = syntax_tree(source)
+    return dict(_named_tests(tree)) if tree is not None else {}
 
 
 def refuted(report: TestReport, files: Mapping[str, str]) -> dict[str, dict[Test, str]]:
@@ -304,9 +307,9 @@ def _whole(lines: list[str], node: ast.stmt, *, blanks: bool) -> tuple[int, int]
     return first, last
 
 
-def _is_test(node: ast.stmt) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
+def _is_test(node: ast.stmt) -> TypeGuard[Node]:
     """Whether ``node`` defines a test function (its name begins with ``test``)."""
-    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    return isinstance(node, Node) and node.name.startswith("test")
 
 
 def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | None:
@@ -315,9 +318,8 @@ def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | Non
     None when it does not parse, holds none of them, or would hold no test
     after: a file is pruned only while something of it is left to judge.
     """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = syntax_tree(source)
+    if tree is None:
         return None
     lines = source.splitlines(keepends=True)
     spans: list[tuple[int, int]] = []
@@ -342,14 +344,8 @@ def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | Non
             left += len(methods) - len(dropped)
     if not taken or not left:
         return None
-    for first, last in sorted(spans, reverse=True):
-        del lines[first - 1 : last]
-    pruned = "".join(lines)
-    try:
-        ast.parse(pruned)
-    except SyntaxError:
-        return None
-    return pruned, taken
+    pruned = _replaced(lines, [(first, last, "") for first, last in spans])
+    return (pruned, taken) if pruned is not None else None
 
 
 Outcomes = dict[Test, dict[str, str]]
@@ -381,7 +377,7 @@ def _value_id(node: ast.expr, argname: str, index: int) -> str:
     return f"{argname}{index}"
 
 
-def _parametrize(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, ast.Call] | None:
+def _parametrize(node: Node) -> tuple[int, ast.Call] | None:
     """Return a test's one ``parametrize`` decorator with literal names and values, and its place.
 
     None for anything whose case ids cannot be told from the source alone: no
@@ -441,11 +437,7 @@ def _replaced(lines: list[str], edits: list[tuple[int, int, str]]) -> str | None
     for first, last, text in sorted(edits, reverse=True):
         lines[first - 1 : last] = [text]
     result = "".join(lines)
-    try:
-        ast.parse(result)
-    except SyntaxError:
-        return None
-    return result
+    return result if syntax_tree(result) is not None else None
 
 
 def without_cases(source: str, outcomes: Outcomes) -> tuple[str, list[tuple[Test, str]]] | None:
@@ -457,26 +449,21 @@ def without_cases(source: str, outcomes: Outcomes) -> tuple[str, list[tuple[Test
     source and each (test, id) taken; None when nothing is narrowed or it does
     not parse.
     """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = syntax_tree(source)
+    if tree is None:
         return None
     lines = source.splitlines(keepends=True)
     edits: list[tuple[int, int, str]] = []
     taken: list[tuple[Test, str]] = []
-
-    def consider(node: ast.stmt, owner: tuple[str, ...]) -> None:
-        if not _is_test(node):
-            return
-        test = (*owner, node.name)
+    for test, node in _named_tests(tree):
         seen = outcomes.get(test, {})
         failing = {i for i, outcome in seen.items() if outcome in ("failed", "error")}
         if not failing or "passed" not in seen.values():
-            return
+            continue
         found = _parametrize(node)
         ids = _case_ids(found[1]) if found else None
         if found is None or ids is None or set(ids) != set(seen):
-            return
+            continue
         at, call = found
         values = call.args[1]
         assert isinstance(values, ast.List | ast.Tuple)  # _parametrize made sure
@@ -488,12 +475,6 @@ def without_cases(source: str, outcomes: Outcomes) -> tuple[str, list[tuple[Test
         text = f"{indent}@{ast.unparse(narrowed)}\n"
         edits.append((decorator.lineno, decorator.end_lineno or decorator.lineno, text))
         taken.extend((test, i) for i in ids if i in failing)
-
-    for node in tree.body:
-        consider(node, ())
-        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            for method in node.body:
-                consider(method, (node.name,))
     edited = _replaced(lines, edits) if taken else None
     return (edited, taken) if edited is not None else None
 
@@ -580,24 +561,15 @@ def agreeing(
     return kept
 
 
-def tests_in(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+def tests_in(tree: ast.Module) -> list[Node]:
     """Return the test functions a module defines, at its top level and in its test classes."""
-    found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-    for node in tree.body:
-        if _is_test(node):
-            found.append(node)
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            found += [m for m in node.body if _is_test(m)]
-    return found
+    return [node for _, node in _named_tests(tree)]
 
 
 def count_tests(source: str) -> int:
     """Return how many test functions ``source`` defines, at its top level and in its classes."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return 0
-    return len(tests_in(tree))
+    tree = syntax_tree(source)
+    return len(tests_in(tree)) if tree is not None else 0
 
 
 def best_kept(earlier: Mapping[str, str], now: Mapping[str, str]) -> dict[str, str]:
@@ -625,7 +597,7 @@ def _is_assertion(node: ast.stmt) -> bool:
     return False
 
 
-def _pieces(node: ast.FunctionDef | ast.AsyncFunctionDef, taken: set[str]) -> list[ast.stmt]:
+def _pieces(node: Node, taken: set[str]) -> list[ast.stmt]:
     """Return ``node`` as one function per top-level assertion (none: fewer than two)."""
     body = list(node.body)
     doc = body[:1] if body and ast.get_docstring(node, clean=False) is not None else []
@@ -658,34 +630,23 @@ def split_assertions(source: str, tests: set[Test]) -> tuple[str, list[Test]] | 
     a loop) is one assertion. Returns the new source and the tests split; None
     when it does not parse or none of ``tests`` has two assertions or more.
     """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = syntax_tree(source)
+    if tree is None:
         return None
-    names = {
-        n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
+    names = {n.name for n in ast.walk(tree) if isinstance(n, Node)}
     lines = source.splitlines(keepends=True)
     edits: list[tuple[int, int, str]] = []
     split: list[Test] = []
-
-    def consider(node: ast.stmt, owner: tuple[str, ...], indent: str) -> None:
-        if not _is_test(node) or (*owner, node.name) not in tests:
-            return
-        pieces = _pieces(node, names)
+    for test, node in _named_tests(tree):
+        pieces = _pieces(node, names) if test in tests else []
         if not pieces:
-            return
+            continue
+        indent = " " * node.col_offset  # a method's, inside its class
         first, last = _whole(lines, node, blanks=False)  # unparsed: its comments go
         text = ("\n\n" if indent else "\n\n\n").join(ast.unparse(p) for p in pieces)
         indented = [f"{indent}{line}" if line else "" for line in text.splitlines()]
         edits.append((first, last, "\n".join(indented) + "\n"))
-        split.append((*owner, node.name))
-
-    for node in tree.body:
-        consider(node, (), "")
-        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            for method in node.body:
-                consider(method, (node.name,), " " * method.col_offset)
+        split.append(test)
     edited = _replaced(lines, edits) if split else None
     return (edited, split) if edited is not None else None
 
