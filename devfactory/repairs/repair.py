@@ -1,12 +1,11 @@
 """The mechanical repairs of model output, as one layer: ``repair(kind, content, context)``.
 
 A repair fixes what small models get wrong the same way every time, never
-invents anything, and says what it did: each one that fires adds a note to
-the result (``Repaired.notes``), ending with its name in brackets (``... [quotes]``,
-the name ``repairs_off`` takes), which reaches the stage record's ``repairs``
-(``python -m eval.teams`` counts them by name over an evaluation's runs). Every
-kind of output has one registry, applied in this order (each entry sees the one
-before it's result):
+invents anything, and says what it did: each one that fires adds a note
+(``Repaired.notes``) ending with its name in brackets (``... [quotes]``, the name
+``repairs_off`` takes), which reaches the stage record's ``repairs`` (``python -m
+eval.teams`` counts them by name). Each kind of output has one registry, applied
+in this order (each entry sees the one before it's result):
 
 ``python``, a Python file as the model wrote it (``draft_file``, the build loop's candidates):
   1. ``quotes``: quotes left unescaped inside a string literal (``repairs/quotes.py``)
@@ -24,17 +23,15 @@ or named ``test_*.py``):
   3. ``pytest-import``: ``pytest.raises`` and the like with no ``import pytest``
   4. ``mock-imports``: ``MagicMock``, ``patch.object`` or ``@patch(...)`` with no import from
      ``unittest.mock``
-  5. ``app-calls``: a web service's route requested from the app itself
-     (``app.post("/items", json=...)``, which declares a route) sent through its test
-     client (``repairs/app_calls.py``)
-  6. ``self-fixtures``: a fixture named as an import it returns (``def app(): return app``,
-     which returns itself: its ``def`` binds the name again), or named as the module's app
-     and returning a new ``FastAPI()`` (no route), made to return the import
-     (``return shop.app``; ``repairs/missing_imports.py``)
+  5. ``app-calls``: a route requested from the app itself (``app.post("/items", json=...)``,
+     which declares a route) sent through its test client (``repairs/app_calls.py``)
+  6. ``self-fixtures``: a fixture named as an import it returns (``def app(): return app``
+     returns itself), or named as the module's app and returning a new ``FastAPI()``,
+     made to return the import (``return shop.app``; ``repairs/missing_imports.py``)
   7. ``cut-marks``: as for ``python``
   8. ``broken-tests``: a file that still does not parse keeps its complete tests; the
-     statements that break it (a test cut off at the token limit, one check with an
-     unterminated string inside a test) are dropped and named (``software/salvage.py``)
+     statements that break it (a test cut off at the token limit, an unterminated
+     string) are dropped and named (``software/salvage.py``)
   9. ``module-checks``: an ``assert`` outside any test (run at import: one that fails stops
      the whole file's collection) made a test of its own, with the statements right before
      it that feed it and nothing else reads (a call of the code that exits goes in too)
@@ -43,16 +40,14 @@ or named ``test_*.py``):
 ``python-in-project``, a drafted module among the project's written files (``bind_project_names``;
 context: ``ProjectNames``):
   1. ``relative-imports``: in a tests file, a project module imported relatively
-     (``from .checksum import digest``, which fails where the tests are no package of the
-     project's modules) imported absolutely (``repairs/missing_imports.py``)
+     (``from .checksum import digest``, which fails where the tests are no package)
+     imported absolutely (``repairs/missing_imports.py``)
   2. ``absent-imports``: in a tests file, an import of a project module nothing plans
-     (``from tests.common import make_file``, which fails collecting the file) taken out
-     (``repairs/absent_imports.py``)
+     (``from tests.common import make_file``) taken out (``repairs/absent_imports.py``)
   3. ``project-imports``: a project name used, never imported (``repairs/missing_imports.py``)
   4. ``handler-calls``: in a tests file, a route's handler called and its result read as a
-     response (``post_items({...}).status_code``: the handler gives the answer, never a
-     response) sent as the request through the app's test client
-     (``TestClient(app).post("/items", json={...})``; ``repairs/app_calls.py``)
+     response (``post_items({...}).status_code``) sent as the request through the app's
+     test client (``TestClient(app).post("/items", json={...})``; ``repairs/app_calls.py``)
   5. ``entry-calls``: in a tests file, a command line's runner given the command's words
      (``run(["a.txt"])``) sent to ``main``, ``main`` given a parsed ``Namespace`` sent to
      the runner, the program's name taken out of the words a test gives ``main``, and
@@ -63,11 +58,10 @@ context: ``ProjectNames``):
      variable another test assigned), and the checks at module level that do, dropped and
      named, while another test stays (``software/salvage.py``)
   8. ``unknown-fixtures``: in a tests file, the tests asking for a fixture that neither pytest,
-     the file nor the project's ``conftest.py`` defines, nor a ``parametrize`` mark gives (the
-     cases written as parameters, the mark forgotten), dropped and named, while another test
-     stays (``software/salvage.py``)
+     the file nor the project's ``conftest.py`` defines, nor a ``parametrize`` mark gives,
+     dropped and named, while another test stays (``software/salvage.py``)
 
-``plan``, the build plan reply's JSON object (``plan_normaliser`` here; context:
+``plan``, the build plan reply's JSON object (``plan_normaliser``; context:
 ``plan_repair.PlanContext``), all in ``repairs/plan_repair.py``:
   1. ``starting-plan``: fields left out taken from the plan pre-filled from the requirement
   2. ``plan-shape``: ``normalise_plan`` (enum case, bare strings for lists, object paths,
@@ -79,7 +73,7 @@ context: ``ProjectNames``):
   7. ``missing-tests``: a tests file planned when none is
   8. ``owners``: a file given to the one team that writes its kind
 
-``report``, a ``TaskResult`` reply's JSON object (the report's normaliser in
+``report``, a ``TaskResult`` reply's JSON object (its normaliser in
 ``graph/model_io/structured.py``):
   1. ``unknown-fields``: top-level keys the contract does not know dropped
   2. ``confidence``: a confidence given as text or a percentage read as a fraction
@@ -92,33 +86,27 @@ context: ``ProjectNames``):
      (``repairs/diagram.py``)
 
 ``openapi``, a stage's drafts, for a team whose checks want an OpenAPI document:
-  1. ``openapi-required``: ``required: true`` written on a property's schema (Swagger 2's
-     parameter form, or JSON Schema draft 3's), or the ``required`` list written among the
-     properties, moved into its object's ``required`` list, where OpenAPI 3 keeps it; a
-     boolean ``required`` anywhere else in a schema dropped;
-     a property given no schema at all (``title:`` with nothing after it) given the empty
-     schema ``{}``, which accepts anything, as the blank said
+  1. ``openapi-required``: ``required: true`` on a property's schema (Swagger 2's or JSON
+     Schema draft 3's form), or the ``required`` list written among the properties, moved
+     into its object's ``required`` list, where OpenAPI 3 keeps it; a boolean ``required``
+     anywhere else dropped; a property given no schema (``title:`` and nothing after it)
+     given the empty schema ``{}``, which accepts anything, as the blank said
 
-Three more are made outside the registry, where what they need is at hand, and named here
-beside its own (``NAMES``):
+Three more are made outside the registry, where what they need is at hand, and named in
+``NAMES`` beside its own: ``repeats`` (a reply cut off at the token limit in a loop,
+``models/loops.py``, cut after the loop's first copy, in ``structured.draft_file``);
+``cut-tests`` (a tests file cut off at the token limit kept to its complete tests,
+``software/salvage.salvage_cut``, there too); ``refuted-tests`` (a test that fails on any
+code, examples or not: a mock's ``called`` read from a function, an option added to the
+parser the code built, a request sent through the app's route decorator; taken out in
+``graph/stage/verify.py`` by ``software/disagreeing_tests.py``).
 
-- ``repeats``: a reply cut off at the token limit in a loop (``models/loops.py``) cut after
-  the loop's first copy, where the reply is read (``graph/model_io/structured.draft_file``)
-- ``cut-tests``: a tests file cut off at the token limit kept to its complete tests
-  (``software/salvage.salvage_cut``), there too
-- ``refuted-tests``: a team's tests run on the code (``graph/stage/verify.py``), a test that
-  fails on any code (a mock's ``called`` read from a function, an option added to the parser
-  the code built, a request sent through the app's route decorator) taken out, examples or
-  not (``software/disagreeing_tests.py``)
-
-Each repair has a name unique across the kinds (``RepairName`` in ``settings/generation.py`` lists
-them); the ``repairs_off`` setting leaves the named ones out everywhere, so what one does for
-the model a run serves is measured with it on and off.
-
-Below this layer, ``models/io.py`` repairs what any structured answer may need
-(JSON syntax, the case of enum values) before a kind's registry sees it:
-``models/`` never imports the graph. Not a repair: reading a BLOCKED report
-whose blockers only repeat the request as COMPLETE is the gate's policy
+Each name is unique across the kinds (``RepairName`` in ``settings/generation.py``); the
+``repairs_off`` setting leaves the named ones out everywhere, so what one does for the
+model a run serves is measured with it on and off. Below this layer, ``models/io.py``
+repairs what any structured answer may need (JSON syntax, enum case) before a kind's
+registry sees it: ``models/`` never imports the graph. Not a repair: reading a BLOCKED
+report whose blockers only repeat the request as COMPLETE is the gate's policy
 (``graph/gate.py``, ``settle_echoed_block``).
 
 Why one module: the registry is the one place where a repair is named, ordered and
@@ -157,8 +145,13 @@ from devfactory.repairs.missing_imports import (
 from devfactory.repairs.quotes import escape_inner_quotes
 from devfactory.software.disagreeing_tests import REFUTED
 from devfactory.software.plan import BuildPlan, FileRole
-from devfactory.software.salvage import drop_unbound_tests, drop_unfixtured_tests, salvage_tests
-from devfactory.software.source import bound_by, bound_names, shallow
+from devfactory.software.salvage import (
+    Salvaged,
+    drop_unbound_tests,
+    drop_unfixtured_tests,
+    salvage_tests,
+)
+from devfactory.software.source import bound_by, bound_names, shallow, syntax_tree
 
 
 class RepairKind(StrEnum):
@@ -279,7 +272,7 @@ def _module_checks(source: str, _: object) -> Repaired:
     test with it (``_feeding``): left at the top level, a call of the code that
     exits or raises would still stop the whole file as pytest imports it.
     """
-    tree = _tree_of(source)
+    tree = syntax_tree(source)
     if tree is None:
         return Repaired(source)
     taken = bound_names([tree])
@@ -370,7 +363,7 @@ def _cut_marks(source: str, _: object) -> Repaired:
     such line, before the file's complete tests are salvaged.
     """
     lines = source.splitlines(keepends=True)
-    tree = _tree_of(source)
+    tree = syntax_tree(source)
     if tree is None:
         rows = [n for n, line in enumerate(lines, 1) if line.strip() == CUT_MARK]
     else:
@@ -384,7 +377,7 @@ def _cut_marks(source: str, _: object) -> Repaired:
     if not rows:
         return Repaired(source)
     fixed = "".join(line for n, line in enumerate(lines, 1) if n not in rows)
-    if tree is not None and _tree_of(fixed) is None:
+    if tree is not None and syntax_tree(fixed) is None:
         return Repaired(source)  # a body that was only the mark
     where = ", ".join(map(str, rows))
     return Repaired(fixed, (f"`{CUT_MARK}` copied from a file shown cut dropped (line {where})",))
@@ -398,7 +391,7 @@ def _except_names(source: str, _: object) -> Repaired:
     scope catches as ``e_caught`` and starts with ``e = e_caught``: ``e`` outlives
     the block, as the writer meant. Only a name its scope binds nowhere else.
     """
-    tree = _tree_of(source)
+    tree = syntax_tree(source)
     if tree is None:
         return Repaired(source)
     scopes = [
@@ -424,7 +417,7 @@ def _except_names(source: str, _: object) -> Repaired:
         )
         _rebind(lines, handler, name, new)
     fixed = "".join(lines)
-    if _tree_of(fixed) is None:
+    if syntax_tree(fixed) is None:
         return Repaired(source)
     rows: dict[str, list[int]] = {}
     for handler, name in sorted(kept, key=lambda k: k[0].lineno):
@@ -463,14 +456,6 @@ def _rebind(lines: list[str], handler: ast.ExceptHandler, name: str, new: str) -
         if fixed != lines[at]:
             lines[at] = fixed
             return
-
-
-def _tree_of(source: str) -> ast.Module | None:
-    """Return ``source`` parsed, or None when it does not parse."""
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        return None
 
 
 def is_tests_file(path: str) -> bool:
@@ -515,25 +500,24 @@ def _method_aliases(source: str, names: ProjectNames) -> Repaired:
     return Repaired(fixed, tuple(f"`{a}` added (planned here, written as a method)" for a in lines))
 
 
-def _unbound_tests(source: str, names: ProjectNames) -> Repaired:
-    saved = drop_unbound_tests(source) if names.tests else None
+def _dropped(source: str, saved: Salvaged | None, why: str) -> Repaired:
+    """Return the tests ``saved`` kept, the note naming those dropped for ``why``."""
     if saved is None:
         return Repaired(source)
-    dropped = ", ".join(saved.dropped)
-    return Repaired(saved.source, (f"tests reading a name bound nowhere dropped: {dropped}",))
+    return Repaired(saved.source, (f"{why} dropped: {', '.join(saved.dropped)}",))
 
 
-PlanStep = Callable[[dict[str, Any], plan_repair.PlanContext, list[str]], dict[str, Any]]
+def _unbound_tests(source: str, names: ProjectNames) -> Repaired:
+    saved = drop_unbound_tests(source) if names.tests else None
+    return _dropped(source, saved, "tests reading a name bound nowhere")
 
 
 def _unknown_fixtures(source: str, names: ProjectNames) -> Repaired:
     saved = drop_unfixtured_tests(source, names.fixtures) if names.tests else None
-    if saved is None:
-        return Repaired(source)
-    dropped = ", ".join(saved.dropped)
-    return Repaired(
-        saved.source, (f"tests asking for a fixture nothing defines dropped: {dropped}",)
-    )
+    return _dropped(source, saved, "tests asking for a fixture nothing defines")
+
+
+PlanStep = Callable[[dict[str, Any], plan_repair.PlanContext, list[str]], dict[str, Any]]
 
 
 def _plan(step: PlanStep) -> Callable[[Any, Any], Repaired]:
@@ -545,12 +529,6 @@ def _plan(step: PlanStep) -> Callable[[Any, Any], Repaired]:
         return Repaired(data, tuple(notes))
 
     return apply
-
-
-def _plan_shape(
-    data: dict[str, Any], _: plan_repair.PlanContext, notes: list[str]
-) -> dict[str, Any]:
-    return plan_repair.normalise_plan(data, notes)
 
 
 _LIST_FIELDS = ("blockers", "assumptions_made", "verified_facts", "artifacts")
@@ -735,7 +713,7 @@ _ENTRIES: dict[RepairKind, list[tuple[str, Apply]]] = {
     ],
     RepairKind.PLAN: [
         ("starting-plan", _plan(plan_repair.take_start)),
-        ("plan-shape", _plan(_plan_shape)),
+        ("plan-shape", _plan(lambda data, _, notes: plan_repair.normalise_plan(data, notes))),
         ("unwritten-files", _plan(plan_repair.drop_unwritten)),
         ("tests-by-name", _plan(plan_repair.retag_tests)),
         ("module-files", _plan(plan_repair.add_module_files)),
