@@ -168,43 +168,24 @@ def command_examples(facts: RequirementFacts, command: str) -> list[Example]:
     ``command`` is how the requirement runs it (``python -m module``), as the
     ``--help`` test quotes it.
     """
-    found: list[Example] = []
     codes = {e.code: e.meaning for e in facts.exit_codes}
-    found.append(
+    last = [flag for option in facts.options for flag in option.flags[-1:]]
+    flags = "".join(f"    assert {flag!r} in done.stdout\n" for flag in last)
+    found = [
         Example(
             "help",
             f"Run as `{command}`: `--help` describes the usage.",
-            "    done = run_cli('--help')\n    assert done.returncode == 0, done.stderr\n"
-            + "".join(
-                f"    assert {flag!r} in done.stdout\n"
-                for option in facts.options
-                for flag in option.flags[-1:]
-            ),
+            f"    done = run_cli('--help')\n    assert done.returncode == 0, done.stderr\n{flags}",
             "cli",
         )
-    )
+    ]
     usage_error = codes.get(2, "")
     if _USAGE.search(usage_error):
-        found.append(
-            Example(
-                "unknown_option",
-                usage_error,
-                "    done = run_cli('--no-such-option-at-all')\n"
-                "    assert done.returncode == 2, done.stderr\n",
-                "cli",
-            )
-        )
+        found.append(_exits("unknown_option", usage_error, "'--no-such-option-at-all'", 2))
     shared = next((u for u in facts.usages if not u.command), None)
     required = [p for p in shared.positionals if not p.optional] if shared else []
     if usage_error and required and re.search(r"\bno\b|missing", usage_error, re.I):
-        found.append(
-            Example(
-                "no_arguments",
-                usage_error,
-                "    done = run_cli()\n    assert done.returncode == 2, done.stderr\n",
-                "cli",
-            )
-        )
+        found.append(_exits("no_arguments", usage_error, "", 2))
     unreadable = codes.get(1, "")
     file_arg = next((p for p in required if p.file), None)
     if unreadable and file_arg is not None and _UNREADABLE.search(unreadable):
@@ -212,16 +193,15 @@ def command_examples(facts: RequirementFacts, command: str) -> list[Example]:
         needed = [o for o in facts.options if o.required and o.metavar]
         if not others and all(_sample_value(o) for o in needed):
             given = "".join(f", {o.flags[-1]!r}, {_sample_value(o)!r}" for o in needed)
-            found.append(
-                Example(
-                    "unreadable_file",
-                    unreadable,
-                    f"    done = run_cli(str(tmp_path / 'no-such-file.txt'){given})\n"
-                    "    assert done.returncode == 1, done.stderr\n",
-                    "cli",
-                )
-            )
+            args = f"str(tmp_path / 'no-such-file.txt'){given}"
+            found.append(_exits("unreadable_file", unreadable, args, 1))
     return found
+
+
+def _exits(name: str, quote: str, args: str, status: int) -> Example:
+    """Return the example that runs the command with ``args`` and expects ``status``."""
+    body = f"    done = run_cli({args})\n    assert done.returncode == {status}, done.stderr\n"
+    return Example(name, quote, body, "cli")
 
 
 def _sample_value(option: Option) -> str | None:
@@ -246,25 +226,23 @@ def _sample_value(option: Option) -> str | None:
     return None
 
 
-def run_cli_lines(command: str, argv: str) -> tuple[str, ...]:
-    """Return ``run_cli(*args)``, which the tests call: ``argv`` is the list that starts it."""
-    return (
-        "",
-        "",
-        "def run_cli(*args: str, stdin: str = '') -> subprocess.CompletedProcess[str]:",
-        f'    """Run ``{command}`` with ``args``."""',
-        f"    command = [{argv}, *args]",
-        "    return subprocess.run(command, input=stdin, capture_output=True, text=True,"
-        " timeout=60)",
-    )
-
-
 def command_example_set(facts: RequirementFacts, command: str, argv: str) -> ExampleSet:
-    """Return a command line's examples with the imports and the ``run_cli`` they call."""
+    """Return a command line's examples with the imports and the ``run_cli`` they call.
+
+    ``argv`` is the list that starts the command, which ``run_cli(*args)`` extends.
+    """
     return ExampleSet(
         tests=tuple(command_examples(facts, command)),
         imports=("import subprocess", "import sys"),
-        helpers=run_cli_lines(command, argv),
+        helpers=(
+            "",
+            "",
+            "def run_cli(*args: str, stdin: str = '') -> subprocess.CompletedProcess[str]:",
+            f'    """Run ``{command}`` with ``args``."""',
+            f"    command = [{argv}, *args]",
+            "    return subprocess.run(command, input=stdin, capture_output=True, text=True,"
+            " timeout=60)",
+        ),
     )
 
 

@@ -64,7 +64,7 @@ class Shown:
         ``_write_output`` adds that newline, so a result may leave it out, as most
         do: the docstring's calls then hold exactly.
         """
-        return self.output[:-1] if self.output.endswith("\n") else self.output
+        return self.output.removesuffix("\n")
 
     def call(self, function: str, *, encoded: bool = False) -> str:
         """Return the transform's call this example makes: ``transform('hi', start=10)``.

@@ -32,12 +32,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from devfactory.sandbox.commands import Smoke
 from devfactory.software.examples import ExampleSet
-from devfactory.software.kinds.command_line import COMMAND_LINE, command_head, main_lines
+from devfactory.software.kinds.command_line import CommandLine, command_head, main_lines
 from devfactory.software.kinds.filter_examples import Shown, shown_outputs, transform_examples
-from devfactory.software.kinds.shape import Comparison, PlanPart, StartPart
-from devfactory.software.plan import BuildPlan, Named, SoftwareKind
+from devfactory.software.kinds.shape import Comparison, StartPart
+from devfactory.software.plan import Named, SoftwareKind
 from devfactory.software.requirement import Option, RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit, UnitKind, doc, tidy
 
@@ -274,7 +273,7 @@ def told_of(found: Stream) -> list[str]:
         if found.binary
         else f"the input `{TEXT}` (already read from the file or standard input)"
     )
-    return [
+    told = [
         f"Return, as one string, what the command outputs for {said}. Print nothing: the "
         "command writes the string this returns.",
         *(
@@ -283,15 +282,13 @@ def told_of(found: Stream) -> list[str]:
             for o in found.options
         ),
         *([_CSV_TOLD[found.csv]] if found.csv else []),
-        *(
-            [
-                f"To refuse the input, raise `ValueError(message)`: the command prints "
-                f"`{found.prefix} message` on stderr and exits {found.refused}."
-            ]
-            if found.refuses
-            else []
-        ),
     ]
+    if found.refuses:
+        told.append(
+            f"To refuse the input, raise `ValueError(message)`: the command prints "
+            f"`{found.prefix} message` on stderr and exits {found.refused}."
+        )
+    return told
 
 
 def lines_of(
@@ -412,24 +409,15 @@ def as_written(outcome: str) -> str:
     return outcome
 
 
-class TextFilter:
+class TextFilter(CommandLine):
     """The filter kind (``SoftwareShape``): a command line whose transform the model writes."""
 
     name = "filter"
     plan_kinds: tuple[SoftwareKind, ...] = ()  # a plan says "cli": the command line answers
-    whole = "whole_command"
-    serves = False
-    contained = True
-    user = COMMAND_LINE.user
-    flow = COMMAND_LINE.flow
 
     def read(self, facts: RequirementFacts) -> RequirementFacts | None:
         """Take a command line that reads one input and writes one output (``stream``)."""
         return facts if stream(facts) is not None else None
-
-    def planned(self, facts: RequirementFacts) -> PlanPart | None:
-        """Plan it as the command line it is."""
-        return COMMAND_LINE.planned(facts)
 
     def starting(self, named: Named, package: str) -> StartPart | None:
         """Leave it to the command line: names alone do not tell a filter from another command."""
@@ -457,7 +445,7 @@ class TextFilter:
         the command itself: its tests are about the transform, the one unit the
         model writes, so they choose among its candidates.
         """
-        own = COMMAND_LINE.examples(facts)
+        own = super().examples(facts)
         found = stream(facts)
         if found is None:
             return own
@@ -477,14 +465,6 @@ class TextFilter:
         if unit != TRANSFORM or stream(facts) is None:
             return None
         return Comparison(written=as_written)
-
-    def smoke(self, plan: BuildPlan) -> Smoke | None:
-        """Run it as the command line it is."""
-        return COMMAND_LINE.smoke(plan)
-
-    def packages(self, plan: BuildPlan) -> tuple[str, ...]:
-        """Need nothing beyond the plan's dependencies."""
-        return ()
 
 
 TEXT_FILTER = TextFilter()

@@ -28,9 +28,8 @@ from devfactory.software.skeleton import STUB, Skeleton, Unit, UnitKind, doc, he
 
 def handler_name(route: Route) -> str:
     """Name a route's handler from its method and path (``POST /items/{sku}/adjust``)."""
-    words = [w for w in re.split(r"[^A-Za-z0-9]+", route.path) if w]
-    verb = {"GET": "get", "POST": "post", "PUT": "put", "PATCH": "patch", "DELETE": "delete"}
-    return "_".join([verb[route.method], *[w.lower() for w in words]]) or verb[route.method]
+    words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+", route.path) if w]
+    return "_".join([route.method.lower(), *words])
 
 
 _QUERY = re.compile(r"\?([A-Za-z_][A-Za-z0-9_]*)=([^`&\s]*)")
@@ -174,11 +173,11 @@ def _state(found: tuple[str, str, bool] | None) -> list[str]:
     if found is None:
         return []
     name, key, numbered = found
-    lines = ["# The service's state, in memory: every handler reads and writes it."]
     kind = "int" if numbered else "str"
-    lines.append(
-        f"{name}: dict[{kind}, dict[str, Any]] = {{}}  # by {key}: each as its JSON object"
-    )
+    lines = [
+        "# The service's state, in memory: every handler reads and writes it.",
+        f"{name}: dict[{kind}, dict[str, Any]] = {{}}  # by {key}: each as its JSON object",
+    ]
     if numbered:
         lines += [f"_{key}s = itertools.count(1)", "", ""]
         lines += [f"def new_{key}() -> int:", f'    """Return the next new {key}: 1, 2, 3, ...'
