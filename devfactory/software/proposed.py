@@ -282,8 +282,8 @@ def as_command(
         elif problem:
             dropped.append(f"dropped argument {argument.name}: {problem}")
             continue
-        name = argument.name + ("..." if argument.repeats else "")
-        kept.append((f"[{name}]" if argument.optional else name, argument.quote))
+        positional = Positional(argument.name, argument.repeats, argument.optional)
+        kept.append((positional.written, argument.quote))
     if not kept:
         return ProposedFacts(), dropped
     command = ProposedCommand(
@@ -429,15 +429,6 @@ def _quote_problem(quote: str, text: str, limits: Limits) -> str:
     return ""
 
 
-def _names_problem(names: Sequence[str], text: str) -> str:
-    missing = [n for n in names if not _occurs(n, text)]
-    return f"{', '.join(repr(n) for n in missing)} not in the requirement" if missing else ""
-
-
-def _function_names(function: ProposedFunction) -> list[str]:
-    return [function.name, *(p.name for p in function.parameters)]
-
-
 def _problem(fact: Quoted, text: str, limits: Limits) -> str:
     """Say why ``fact`` is dropped ("" when it is kept); ``text`` is already ``plain``."""
     found = _quote_problem(fact.quote, text, limits)
@@ -446,7 +437,7 @@ def _problem(fact: Quoted, text: str, limits: Limits) -> str:
     if isinstance(fact, ProposedModule):
         names = [fact.name]
     elif isinstance(fact, ProposedFunction):
-        names = _function_names(fact)
+        names = [fact.name, *(p.name for p in fact.parameters)]
     elif isinstance(fact, ProposedCommand):
         flags = [f for o in fact.options for f in o.flags]
         if unflagged := [f for f in flags if not f.startswith("-")]:
@@ -467,7 +458,8 @@ def _problem(fact: Quoted, text: str, limits: Limits) -> str:
     bad = [n for n in names if n.lstrip("-") and not _identifier(n.lstrip("-").replace("-", "_"))]
     if bad:
         return f"{', '.join(repr(n) for n in bad)} is not a name"
-    return _names_problem(names, text)
+    missing = [n for n in names if not _occurs(n, text)]
+    return f"{', '.join(repr(n) for n in missing)} not in the requirement" if missing else ""
 
 
 def checked(proposed: ProposedFacts, requirement: str, limits: Limits) -> Checked:
@@ -593,16 +585,11 @@ def _positionals(fact: ProposedCommand) -> tuple[Positional, ...]:
     return tuple(p for p in map(_positional, fact.positionals) if p is not None)
 
 
-def _shown(positional: Positional) -> str:
-    name = f"{positional.name}..." if positional.many else positional.name
-    return f"[{name}]" if positional.optional else name
-
-
 def _with_arguments(usage: UsageLine, positionals: tuple[Positional, ...]) -> UsageLine:
     """Return a usage line made from words, with the positional arguments the model read."""
     head = f"python -m {usage.module}"
     rest = usage.line[len(head) :] if usage.line.startswith(head) else ""
-    line = " ".join([head, *map(_shown, positionals)]) + rest
+    line = " ".join([head, *(p.written for p in positionals)]) + rest
     return replace(usage, line=line, positionals=positionals)
 
 
@@ -610,7 +597,7 @@ def _usage(fact: ProposedCommand, statements: Sequence[str]) -> UsageLine:
     """Return the usage line the command stands for; each option keeps the sentences naming it."""
     positionals = _positionals(fact)
     options: list[Option] = []
-    words = [f"python -m {fact.program}", *map(_shown, positionals)]
+    words = [f"python -m {fact.program}", *(p.written for p in positionals)]
     for option in fact.options:
         metavar = None
         if option.takes_value:

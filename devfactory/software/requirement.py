@@ -40,13 +40,11 @@ from dataclasses import dataclass, field, replace
 from markdown_it import MarkdownIt
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-_CODE = re.compile(r"`([^`]+)`")
 _MODULE = re.compile(
     rf"\b(?:module|package)\s+(?:named\s+|called\s+)?`({_IDENT})`|`({_IDENT})`\s+(?:module|package)\b"
 )
 _RUN = re.compile(rf"^python3?\s+-m\s+({_IDENT})(?:\s+(.*))?$")
 _SIGNATURE = re.compile(rf"^({_IDENT})\((.*)\)\s*(?:->\s*(.+?))?\s*$")
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _ROUTE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE)\s+(/[A-Za-z0-9_{}/.:-]*)(\?\S*)?$")
 _STATUS = re.compile(
     r"(?<![\d.\w])([1-5]\d\d)(?![\d\w%]|\.\d"
@@ -168,6 +166,12 @@ class Positional:
     def file(self) -> bool:
         """Say whether its name says it is a file: ``FILE``, ``INPUT``, ``LOGFILE``, ``DATA``."""
         return bool(_FILE_NAME.search(self.name))
+
+    @property
+    def written(self) -> str:
+        """Return it as a usage line writes it: ``FILE``, ``[FILE]``, ``FILE...``."""
+        name = f"{self.name}..." if self.many else self.name
+        return f"[{name}]" if self.optional else name
 
 
 @dataclass(frozen=True)
@@ -365,13 +369,8 @@ def _about(statements: list[str], needle: str) -> tuple[str, ...]:
 # --- the parts -------------------------------------------------------------------------------
 
 
-def _codes(text: str) -> list[str]:
-    """Return the code of ``text``: its code spans and the lines of its fenced code."""
-    return list(markdown(text).codes)
-
-
 def _module(text: str) -> str:
-    for code in _codes(text):
+    for code in markdown(text).codes:
         run = _RUN.match(code.strip())
         if run:
             return run.group(1)
@@ -391,7 +390,7 @@ def _balanced(params: str) -> bool:
 def _functions(text: str, statements: list[str], module: str) -> tuple[Function, ...]:
     """Find the signatures written in backticks; ``statements`` are the requirement's blocks."""
     found: dict[str, Function] = {}
-    for code in _codes(text):
+    for code in markdown(text).codes:
         match = _SIGNATURE.match(code.strip())
         if match is None:
             continue
@@ -458,10 +457,8 @@ def parse_usage(line: str, statements: Sequence[str] = ()) -> UsageLine | None:
 
 def _usages(text: str, statements: list[str]) -> tuple[UsageLine, ...]:
     found: dict[str, UsageLine] = {}
-    for code in _codes(text):
-        usage = parse_usage(code, statements)
-        if usage is not None and usage.line not in found:
-            found[usage.line] = usage
+    for usage in filter(None, (parse_usage(code, statements) for code in markdown(text).codes)):
+        found.setdefault(usage.line, usage)
     usages = list(found.values())
     if any(u.command for u in usages):  # "tool COMMAND VALUE" is the outline of the others
         usages = [u for u in usages if u.command or not _is_outline(u)]
@@ -475,7 +472,7 @@ def _is_outline(usage: UsageLine) -> bool:
 def _routes(text: str, statements: list[str]) -> tuple[Route, ...]:
     """Find ``METHOD /path`` in backticks with the status codes of the blocks about it."""
     found: dict[tuple[str, str], Route] = {}
-    for code in _codes(text):
+    for code in markdown(text).codes:
         match = _ROUTE.match(code.strip())
         if match is None:
             continue
@@ -483,21 +480,15 @@ def _routes(text: str, statements: list[str]) -> tuple[Route, ...]:
         if (method, path) in found:
             continue
         about = _about(statements, f"`{code}`")
-        statuses: list[int] = []
-        for sentence in about:
-            for status in _STATUS.findall(sentence.replace(f"`{code}`", "")):
-                if int(status) not in statuses:
-                    statuses.append(int(status))
-        found[(method, path)] = Route(method, path, tuple(statuses), about)
+        said = (_STATUS.findall(sentence.replace(f"`{code}`", "")) for sentence in about)
+        statuses = tuple(dict.fromkeys(int(status) for each in said for status in each))
+        found[(method, path)] = Route(method, path, statuses, about)
     return tuple(found.values())
 
 
 def _exit_codes(statements: list[str]) -> tuple[ExitCode, ...]:
     found: dict[int, ExitCode] = {}
-    for sentence in statements:
-        lowered = sentence.lower()
-        if "exit" not in lowered:
-            continue
+    for sentence in (s for s in statements if "exit" in s.lower()):
         for part in re.split(r";\s*|,\s+(?=\d\s+(?:on|when|if)\b)|:\s+(?=\d\s)", sentence):
             for match in _EXIT.finditer(part):
                 code = int(match.group(1) or match.group(2))
@@ -709,10 +700,7 @@ def _positionals_in_words(items: list[str]) -> tuple[Positional, ...]:
 
 def _rendered(module: str, positionals: tuple[Positional, ...], options: tuple[Option, ...]) -> str:
     """Write the usage line the words describe, as a usage line is written."""
-    parts = [f"python -m {module}"]
-    for p in positionals:
-        name = f"{p.name}..." if p.many else p.name
-        parts.append(f"[{name}]" if p.optional else name)
+    parts = [f"python -m {module}", *(p.written for p in positionals)]
     for o in options:
         flags = "|".join(o.flags) + (f" {o.metavar}" if o.metavar else "")
         parts.append(flags if o.required else f"[{flags}]")
@@ -1034,6 +1022,13 @@ def _exit_codes_in_words(statements: list[str]) -> tuple[ExitCode, ...]:
     return tuple(sorted(found.values(), key=lambda e: e.code))
 
 
+def _exit_codes_either(statements: list[str]) -> tuple[ExitCode, ...]:
+    """Return the exit codes the words give and those written as code (its meaning kept)."""
+    said = {e.code: e for e in _exit_codes_in_words(statements)}
+    said.update({e.code: e for e in _exit_codes(statements)})
+    return tuple(sorted(said.values(), key=lambda e: e.code))
+
+
 def _clause_start(part: str, after: int, at: int) -> int:
     """Return where the clause holding ``at`` begins: after the last comma or "and" before it.
 
@@ -1076,11 +1071,7 @@ def as_command_line(text: str, facts: RequirementFacts) -> RequirementFacts:
     usage = _usage_in_words(facts.module, blocks(text), told=True)
     if usage is None:
         return facts
-    statements = list(facts.sentences)
-    said = {e.code: e for e in _exit_codes_in_words(statements)}
-    said.update({e.code: e for e in _exit_codes(statements)})
-    codes = tuple(sorted(said.values(), key=lambda e: e.code))
-    return replace(facts, usages=(usage,), exit_codes=codes)
+    return replace(facts, usages=(usage,), exit_codes=_exit_codes_either(list(facts.sentences)))
 
 
 def read_requirement(text: str) -> RequirementFacts:
@@ -1097,9 +1088,7 @@ def read_requirement(text: str) -> RequirementFacts:
         usages = (usage,) if usage is not None else ()
         routes = _routes_in_words(items)
         functions = _functions_in_words(items, module)
-        said = {e.code: e for e in _exit_codes_in_words(statements)} if usages else {}
-        said.update({e.code: e for e in _exit_codes(statements)} if usages else {})
-        exit_codes = tuple(sorted(said.values(), key=lambda e: e.code))
+        exit_codes = _exit_codes_either(statements) if usages else ()
     lowered = text.lower()
     framework = next((f for f in _FRAMEWORKS if re.search(rf"\b{f}\b", lowered)), "")
     app = _APP.search(text)
