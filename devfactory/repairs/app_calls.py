@@ -220,15 +220,8 @@ def _places(args: ast.arguments, path: str) -> tuple[tuple[str, str], ...]:
         if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
             types = set(re.findall(r"\w+", annotation.value))  # "Item | None"
         else:
-            types = (
-                {
-                    last_name(n)
-                    for n in ast.walk(annotation)
-                    if isinstance(n, ast.Name | ast.Attribute)
-                }
-                if annotation
-                else set()
-            )
+            named = ast.walk(annotation) if annotation else ()
+            types = {last_name(n) for n in named if isinstance(n, ast.Name | ast.Attribute)}
         if param.arg in in_path or given == "Path":
             place = "path"
         elif given in {"Body", "Query"}:

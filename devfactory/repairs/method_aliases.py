@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
-from devfactory.software.source import defined_names
+from devfactory.software.source import defined_names, syntax_tree
 
 _BOUND_FREE = frozenset({"classmethod", "staticmethod"})
 
@@ -26,15 +26,12 @@ def alias_methods(source: str, planned: Iterable[str]) -> tuple[str, list[str]]:
     Returns the text and the lines added (``parse = Version.parse``); the text
     unchanged and ``[]`` when nothing is added or the file does not parse.
     """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = syntax_tree(source)
+    if tree is None:
         return source, []
     bound = defined_names(source)  # as the gate reads them: what it would call missing
     offers: dict[str, list[str]] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.ClassDef):
-            continue
+    for node in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         for item in node.body:
             if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and any(
                 isinstance(d, ast.Name) and d.id in _BOUND_FREE for d in item.decorator_list

@@ -61,10 +61,8 @@ def _patched(node: ast.AST) -> tuple[str, str] | None:
     """
     if not isinstance(node, ast.Call) or len(node.args) < 2:
         return None
-    func = node.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
     target, attr = node.args[0], node.args[1]
-    if name not in _BY_NAME or not isinstance(target, ast.Name):
+    if last_name(node.func) not in _BY_NAME or not isinstance(target, ast.Name):
         return None
     if not isinstance(attr, ast.Constant) or not isinstance(attr.value, str):
         return None
@@ -287,12 +285,9 @@ def absolute_project_imports(
     tree = syntax_tree(source)
     if tree is None:
         return source, []
-    changes: list[tuple[ast.ImportFrom, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level > 0:
-            made = _absolute(node, modules)
-            if made is not None:
-                changes.append((node, ast.unparse(made)))
+    relative = (n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level > 0)
+    made = [(node, _absolute(node, modules)) for node in relative]
+    changes = [(node, ast.unparse(absolute)) for node, absolute in made if absolute is not None]
     ordered = sorted(changes, key=lambda c: c[0].lineno)
     return replace_nodes(source, changes), [(ast.unparse(node), text) for node, text in ordered]
 

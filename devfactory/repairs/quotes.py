@@ -75,7 +75,4 @@ def _repaired(lines: list[str], row: int) -> str | None:
 
 def _parses_alone(text: str) -> bool:
     """Say whether a line parses on its own: as statements, call arguments or dict items."""
-    for wrapped in (text, f"_({text})", f"{{{text}}}"):
-        if _error_line(wrapped) is None:
-            return True
-    return False
+    return any(_error_line(wrapped) is None for wrapped in (text, f"_({text})", f"{{{text}}}"))

@@ -119,7 +119,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -212,19 +212,23 @@ def _quotes(source: str, _: object) -> Repaired:
     return Repaired(fixed, (f"quotes inside a string escaped (line {', '.join(map(str, rows))})",))
 
 
+def _imported(fixed: str, lines: Iterable[str]) -> Repaired:
+    """Return ``fixed`` with a note for each import line added."""
+    return Repaired(fixed, tuple(f"`{line}` added (used, never imported)" for line in lines))
+
+
 def _stdlib_imports(source: str, _: object) -> Repaired:
     fixed, added = add_missing_imports(source)
-    return Repaired(fixed, tuple(f"`import {name}` added (used, never imported)" for name in added))
+    return _imported(fixed, (f"import {name}" for name in added))
 
 
 def _pytest_import(source: str, _: object) -> Repaired:
     fixed, added = add_pytest_import(source)
-    return Repaired(fixed, ("`import pytest` added (used, never imported)",) if added else ())
+    return _imported(fixed, (f"import {name}" for name in added))
 
 
 def _mock_imports(source: str, _: object) -> Repaired:
-    fixed, lines = add_mock_imports(source)
-    return Repaired(fixed, tuple(f"`{line}` added (used, never imported)" for line in lines))
+    return _imported(*add_mock_imports(source))
 
 
 def _app_calls(source: str, _: object) -> Repaired:
@@ -477,8 +481,7 @@ def _absent_imports(source: str, names: ProjectNames) -> Repaired:
 
 
 def _project_imports(source: str, names: ProjectNames) -> Repaired:
-    fixed, lines = add_project_imports(source, names.modules)
-    return Repaired(fixed, tuple(f"`{line}` added (used, never imported)" for line in lines))
+    return _imported(*add_project_imports(source, names.modules))
 
 
 def _handler_calls(source: str, names: ProjectNames) -> Repaired:

@@ -35,12 +35,8 @@ pytest gave them, so a test that checks one right value and one wrong keeps the
 right one instead of going whole (and, when it is the file's only test, keeping
 the file blocked).
 
-Some tests fail on any code, whatever the examples say (``refuted``): one reading
-what only a mock has (``called``, ``assert_called_once()``) from a function or an
-object no patch replaced, one adding to the parser the code built an option it
-already has (argparse refuses it), one sending a request through the FastAPI
-app's route decorator (``app.post("/x", json=...)``) in place of a test client.
-They are taken out the same way, examples or not, each note ending
+Some tests fail on any code, whatever the examples say (``refuted``; ``why_refuted``
+says which): they are taken out the same way, examples or not, each note ending
 ``[refuted-tests]``, the name ``repairs_off`` takes. A test whose failure some
 code could mend is never one of them.
 
@@ -56,9 +52,10 @@ import copy
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, TypeGuard
+from typing import TYPE_CHECKING, Final
 
 from devfactory.software.examples import PATH as EXAMPLES_PATH
+from devfactory.software.salvage import is_test
 from devfactory.software.source import syntax_tree
 
 if TYPE_CHECKING:
@@ -236,10 +233,10 @@ def _named_tests(tree: ast.Module) -> list[tuple[Test, Node]]:
     """Return the test functions of ``tree`` with their names (after their class's), in order."""
     found: list[tuple[Test, Node]] = []
     for node in tree.body:
-        if _is_test(node):
+        if is_test(node):
             found.append(((node.name,), node))
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            found += [((node.name, m.name), m) for m in node.body if _is_test(m)]
+            found += [((node.name, m.name), m) for m in node.body if is_test(m)]
     return found
 
 
@@ -307,11 +304,6 @@ def _whole(lines: list[str], node: ast.stmt, *, blanks: bool) -> tuple[int, int]
     return first, last
 
 
-def _is_test(node: ast.stmt) -> TypeGuard[Node]:
-    """Whether ``node`` defines a test function (its name begins with ``test``)."""
-    return isinstance(node, Node) and node.name.startswith("test")
-
-
 def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | None:
     """Return ``source`` without ``tests``, and the tests taken out.
 
@@ -326,14 +318,14 @@ def without_tests(source: str, tests: set[Test]) -> tuple[str, list[Test]] | Non
     taken: list[Test] = []
     left = 0
     for node in tree.body:
-        if _is_test(node):
+        if is_test(node):
             if (node.name,) in tests:
                 spans.append(_whole(lines, node, blanks=True))
                 taken.append((node.name,))
             else:
                 left += 1
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            methods = [m for m in node.body if _is_test(m)]
+            methods = [m for m in node.body if is_test(m)]
             names = [(node.name, m.name) for m in methods]
             dropped = [i for i, name in enumerate(names) if name in tests]
             if dropped and len(dropped) == len(methods):
@@ -582,19 +574,18 @@ def best_kept(earlier: Mapping[str, str], now: Mapping[str, str]) -> dict[str, s
 
 
 SPLIT_MAX = 20  # pieces one test is split into, at most: a longer test is kept whole
+_RAISES = ("raises", "warns")  # pytest's checks written as a ``with`` block
 
 
 def _is_assertion(node: ast.stmt) -> bool:
     """Say whether a test's statement checks something: it asserts, or is ``pytest.raises``."""
     if any(isinstance(n, ast.Assert) for n in ast.walk(node)):
         return True
-    if isinstance(node, ast.With):
-        for item in node.items:
-            call = item.context_expr
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
-                if call.func.attr in ("raises", "warns"):
-                    return True
-    return False
+    calls = [item.context_expr for item in node.items] if isinstance(node, ast.With) else []
+    return any(
+        isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr in _RAISES
+        for c in calls
+    )
 
 
 def _pieces(node: Node, taken: set[str]) -> list[ast.stmt]:

@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from devfactory.software.source import bound_names, syntax_tree
+from devfactory.software.source import bound_names, last_name, syntax_tree
 
 # a line that continues the statement above it although it starts at column 0
 _CONTINUES = re.compile(r"^(?:[)\]}]|else\b|elif\b|except\b|finally\b|case\b)")
@@ -241,11 +241,11 @@ def drop_unbound_tests(source: str) -> Salvaged | None:
     tests: list[tuple[Test, str]] = []  # each test, and how the note names it
     checks: list[ast.stmt] = []  # module-level statements that bind nothing
     for node in tree.body:
-        if _is_test(node):
+        if is_test(node):
             tests.append((node, node.name))
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
             bound |= bound_names(node.body, deep=False)  # its attributes, read through the class
-            tests += [(m, f"{node.name}.{m.name}") for m in node.body if _is_test(m)]
+            tests += [(m, f"{node.name}.{m.name}") for m in node.body if is_test(m)]
         elif isinstance(node, (ast.Assert, ast.Expr)):
             checks.append(node)
         bound |= bound_names([node], deep=False)
@@ -285,8 +285,7 @@ def fixture_name(node: ast.stmt) -> str:
         return ""
     for decorator in node.decorator_list:
         called = decorator.func if isinstance(decorator, ast.Call) else decorator
-        named = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
-        if named == "fixture":
+        if last_name(called) == "fixture":
             for word in decorator.keywords if isinstance(decorator, ast.Call) else []:
                 if word.arg == "name" and isinstance(word.value, ast.Constant):
                     return str(word.value.value)
@@ -346,7 +345,7 @@ def drop_unfixtured_tests(
     if tree is None:
         return None
     known = PYTEST_FIXTURES | fixtures | fixtures_defined(source)
-    tests = [node for node in tree.body if _is_test(node)]
+    tests = [node for node in tree.body if is_test(node)]
     lost: list[tuple[ast.stmt, str]] = []
     for test in tests:
         given = _parametrized(test)
@@ -380,10 +379,9 @@ def _without(source: str, dropped: list[tuple[ast.stmt, str]]) -> Salvaged | Non
     return Salvaged(text, tuple(label for _, label in sorted(dropped, key=lambda u: u[0].lineno)))
 
 
-def _is_test(node: ast.AST) -> TypeGuard[Test]:
-    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(
-        "test"
-    )
+def is_test(node: ast.AST) -> TypeGuard[Test]:
+    """Say whether ``node`` defines a test function (its name begins with ``test``)."""
+    return isinstance(node, Test) and node.name.startswith("test")
 
 
 def _unbound_read(node: ast.stmt, bound: set[str]) -> str:

@@ -75,9 +75,8 @@ def shallow(node: ast.AST) -> list[ast.AST]:
 
 def defined_names(source: str) -> set[str]:
     """Return the top-level names and ``Class.method`` names a module defines."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = syntax_tree(source)
+    if tree is None:
         return set()
     names: set[str] = set()
     for node in tree.body:
@@ -109,9 +108,8 @@ def top_level(source: str) -> frozenset[str]:
 
 def signatures(source: str, *, limit: int = 2000) -> str:
     """Return a module's public signatures (def/class lines and first docstring lines)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = syntax_tree(source)
+    if tree is None:
         return source[:limit]
     lines = []
     for node in tree.body:
@@ -132,9 +130,8 @@ def signatures(source: str, *, limit: int = 2000) -> str:
 
 def public_names(source: str) -> list[str]:
     """Return the public top-level functions, classes and assigned names of a module."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = syntax_tree(source)
+    if tree is None:
         return []
     names: list[str] = []
     for node in tree.body:
