@@ -137,9 +137,9 @@ def _as_bytes(value: object) -> object:
 def _function(definition: str, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     """Return the first function ``name`` in ``definition`` (None: none, or it does not parse)."""
     tree = syntax_tree(definition)
-    functions = ast.walk(tree) if tree is not None else ()
+    nodes = ast.walk(tree) if tree is not None else ()
     kinds = ast.FunctionDef | ast.AsyncFunctionDef
-    return next((n for n in functions if isinstance(n, kinds) and n.name == name), None)
+    return next((n for n in nodes if isinstance(n, kinds) and n.name == name), None)
 
 
 def hints_of(definition: str, name: str) -> Hints:
@@ -604,13 +604,12 @@ def matrix(
     written: Callable[[str], str] | None = None,
 ) -> list[tuple[bool, ...]]:
     """Return, per candidate, which tests its outcomes pass (none when it could not run)."""
-    rows: list[tuple[bool, ...]] = []
-    for found in outcomes:
-        if len(found) != len(tests):
-            rows.append((False,) * len(tests))
-        else:
-            rows.append(tuple(passes(o, t, written) for o, t in zip(found, tests, strict=True)))
-    return rows
+    return [
+        tuple(passes(o, t, written) for o, t in zip(found, tests, strict=True))
+        if len(found) == len(tests)
+        else (False,) * len(tests)
+        for found in outcomes
+    ]
 
 
 def render(tests: Sequence[BehaviourTest], module: str, source: str) -> str | None:

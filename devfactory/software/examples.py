@@ -88,50 +88,41 @@ def function_examples(facts: RequirementFacts) -> list[Example]:
     one_arg = {f.name: f for f in facts.functions if _arity(f) == 1}
     found: list[Example] = []
     seen: set[str] = set()
+
+    def add(call: str, name: str, sentence: str, body: str) -> None:
+        if call not in seen:  # a call is tested once, by its first statement
+            seen.add(call)
+            found.append(Example(name, sentence, body, name))
+
     for sentence in facts.sentences:
         for match in _IS.finditer(sentence):
             call = _call_literal(match["call"], names)
-            value = match["value"]
-            if call is None or not _literal(value) or call in seen:
-                continue
-            seen.add(call)
-            name = call.split("(", 1)[0]
-            found.append(Example(name, sentence, f"    assert {call} == {value}\n", name))
+            if call is not None and _literal(match["value"]):
+                body = f"    assert {call} == {match['value']}\n"
+                add(call, call.split("(", 1)[0], sentence, body)
         for match in _RAISES.finditer(sentence):
             call = _call_literal(match["call"], names)
-            if call is None or call in seen:
-                continue
-            seen.add(call)
-            name = call.split("(", 1)[0]
-            body = f"    with pytest.raises({match['error']}):\n        {call}\n"
-            found.append(Example(name, sentence, body, name))
+            if call is not None:
+                body = f"    with pytest.raises({match['error']}):\n        {call}\n"
+                add(call, call.split("(", 1)[0], sentence, body)
     for example in prose_examples(facts, one_arg.values()):
         left = example.body.split("assert ", 1)[1].split(" ==", 1)[0]
         call = left[len("str(") : -1] if left.startswith("str(") else left  # its text compared
-        if call not in seen:
-            seen.add(call)
-            found.append(example)
+        add(call, example.name, example.quote, example.body)
     for function in one_arg.values():  # "(3 is `9`, -2 is `4`)" in its own statement
-        param = _annotation(_split_params(function.params)[0])
+        name, param = function.name, _annotation(_split_params(function.params)[0])
         for sentence in _own_sentences(facts, function):
             for match in _BARE_IS.finditer(sentence):
                 arg = _as_type(match["arg"].strip("`"), param)
                 value = _as_type(match["value"], function.returns)
-                call = f"{function.name}({arg})" if arg is not None else ""
-                if not call or value is None or call in seen:
-                    continue
-                seen.add(call)
-                body = f"    assert {call} == {value}\n"
-                found.append(Example(function.name, sentence, body, function.name))
+                if arg is not None and value is not None:
+                    add(f"{name}({arg})", name, sentence, f"    assert {name}({arg}) == {value}\n")
             for error, args in _raising(sentence):
                 for raw in args:
                     arg = _as_type(raw, param)
-                    call = f"{function.name}({arg})" if arg is not None else ""
-                    if not call or call in seen or raw in (function.name, error):
-                        continue
-                    seen.add(call)
-                    body = f"    with pytest.raises({error}):\n        {call}\n"
-                    found.append(Example(function.name, sentence, body, function.name))
+                    if arg is not None and raw not in (name, error):
+                        body = f"    with pytest.raises({error}):\n        {name}({arg})\n"
+                        add(f"{name}({arg})", name, sentence, body)
     return found
 
 

@@ -235,11 +235,8 @@ class BuildPlan(BaseModel):
 
     def python_modules(self) -> list[str]:
         """Return the dotted names of the planned Python code modules (``src/`` stripped)."""
-        names = []
-        for f in self.files:
-            if f.role is FileRole.CODE and f.path.endswith(".py"):
-                names.append(module_name(f.path))
-        return [n for n in names if n]
+        code = (f.path for f in self.files if f.role is FileRole.CODE and f.path.endswith(".py"))
+        return [name for name in map(module_name, code) if name]
 
 
 def module_name(path: str) -> str:

@@ -171,6 +171,5 @@ def left_stub(source: str, unit: Unit, made: Skeleton) -> bool:
     """
     if unit.kind == UnitKind.MODULE:
         return bool(unwritten(source, stubbed_names(made.source), skeleton=made.source))
-    if unit.name not in defined_names(source):
-        return True
-    return bool(unwritten(source, [unit.name], skeleton=made.source))
+    missing = unit.name not in defined_names(source)
+    return missing or bool(unwritten(source, [unit.name], skeleton=made.source))
