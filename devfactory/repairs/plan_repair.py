@@ -1,19 +1,10 @@
 """Mechanical repairs of a build plan reply, before it is validated and checked.
 
-Each repair is recorded (it reaches the stage record's ``repairs``): a file
-listed twice is merged, dangling and cyclic ``depends_on`` entries are dropped,
-entries repeated word for word are kept once, a file of a kind no team of the
-pipeline writes is dropped, a tests file planned as code becomes tests, a module
-missing from the files, a ``__main__`` that ``python -m`` needs and a missing
-tests file are planned for the one team that writes them, endpoint paths are
-written as the pattern asks (``GET /items/<id>/`` -> ``/items/{id}``), a path that names
-an object in a module (``bakery:app``) becomes the module's file, and fields the reply
-leaves out are taken from the plan pre-filled from the requirement's names.
-``check_plan`` still judges the result: nothing here relaxes it.
-
-Each step is an entry of the ``plan`` registry (``repairs/repair.py``), which
-applies them in its documented order; ``repairs.plan_normaliser`` hands that
-registry to ``ask_structured`` as the plan's normaliser.
+Each step is an entry of the ``plan`` registry (``repairs/repair.py``, whose
+docstring lists them in the order it applies them); ``repairs.plan_normaliser``
+hands that registry to ``ask_structured`` as the plan's normaliser. Each repair
+is recorded (it reaches the stage record's ``repairs``), and ``check_plan`` still
+judges the result: nothing here relaxes it.
 """
 
 from __future__ import annotations

@@ -3,30 +3,9 @@
 A kind of software (a library, a command line, a filter, a web service) is
 one module of this package with one object that meets this protocol; the
 registry (``software/kinds/__init__.py``) picks the first whose ``read`` takes
-the requirement's facts. Everything a kind changes is asked of it here, so
-adding one is a module and a line in the registry:
-
-- ``read``: whether the requirement asks for this kind, from its facts;
-- ``planned``: what it adds to a plan made by tools (its code file, the plan's
-  kind, the entry point, the symbols its skeleton declares beside the functions);
-- ``starting``: what it adds to the starting plan shown to the model, when the
-  names the requirement gives (routes, ``python -m`` lines) show this kind;
-- ``skeleton``: its module's skeleton and the units the model writes;
-- ``examples``: its example tests beyond the functions' (and what they call);
-- ``compared``: whether the build loop calls one of its units that is no
-  planned function on the model's tests (a filter's transform), and how it
-  compares the outcomes;
-- ``smoke`` and ``packages``: how the code checks smoke-run a plan of it, and
-  the packages they need beyond the plan's;
-- ``user`` and ``flow``: what the architecture overview says of it;
-- ``whole``: the prompt (``graph/prompts/<whole>.md``) that says how its module
-  written whole in one reply is run;
-- ``serves`` and ``contained``: which other teams' files a plan of it gets (a
-  service's OpenAPI document and runbook; a program's container image) and how
-  that image runs it.
-
-``plan_kinds`` are the values of ``BuildPlan.kind`` whose checks and overview
-this kind answers for, when only a plan is known (a plan a model wrote).
+the requirement's facts. Everything a kind changes is asked of it here (each
+member's docstring or comment says what), so adding one is a module and a line
+in the registry.
 """
 
 from __future__ import annotations
@@ -81,6 +60,8 @@ class SoftwareShape(Protocol):
     """One kind of software the build loop builds (see the module's docstring)."""
 
     name: str  # what the kind is called in notes and docs ("command line")
+    # the values of ``BuildPlan.kind`` whose checks and overview it answers for, when only a
+    # plan is known (a plan a model wrote)
     plan_kinds: tuple[SoftwareKind, ...]
     user: str  # the overview diagram's first node: who uses it ("user[user at a terminal]")
     flow: str  # the overview's data flow; ``{entry}`` is the plan's entry point
@@ -97,7 +78,11 @@ class SoftwareShape(Protocol):
         ...
 
     def starting(self, named: Named, package: str) -> StartPart | None:
-        """Return what it adds to a starting plan of ``package`` (None: the names show another)."""
+        """Return what it adds to a starting plan of ``package`` (None: the names show another).
+
+        The starting plan is shown to the model when the names the requirement gives
+        (routes, ``python -m`` lines) show this kind.
+        """
         ...
 
     def skeleton(self, facts: RequirementFacts, summary: str) -> Skeleton:
