@@ -78,17 +78,9 @@ def defined_names(source: str) -> set[str]:
     tree = syntax_tree(source)
     if tree is None:
         return set()
-    names: set[str] = set()
+    names = set(_definitions(tree))
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-            if isinstance(node, ast.ClassDef):
-                names.update(
-                    f"{node.name}.{item.name}"
-                    for item in node.body
-                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
-                )
-        elif isinstance(node, ast.Assign):
+        if isinstance(node, ast.Assign):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
@@ -208,13 +200,10 @@ def _stub_definition(node: _Definition, skeleton: _Definition | None) -> bool:
     return ast.dump(ast.Module(node.body, [])) == ast.dump(ast.Module(skeleton.body, []))
 
 
-def _definitions(source: str) -> dict[str, _Definition]:
+def _definitions(tree: ast.Module | None) -> dict[str, _Definition]:
     """Return a module's top-level definitions and its classes' methods (``Class.method``)."""
-    tree = syntax_tree(source)
-    if tree is None:
-        return {}
     found: dict[str, _Definition] = {}
-    for node in tree.body:
+    for node in tree.body if tree is not None else ():
         if isinstance(node, _Definition):
             found[node.name] = node
             if isinstance(node, ast.ClassDef):
@@ -233,7 +222,7 @@ def unwritten(source: str, names: Iterable[str], *, skeleton: str = "") -> list[
     ``skeleton`` is the module's skeleton: a function whose body is still the
     one it wrote is unwritten whatever that body is.
     """
-    defined, stubs = _definitions(source), _definitions(skeleton)
+    defined, stubs = _definitions(syntax_tree(source)), _definitions(syntax_tree(skeleton))
     return [
         name
         for name in dict.fromkeys(names)
