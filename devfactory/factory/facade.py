@@ -251,25 +251,28 @@ class Factory:
         self, query: str, *, run_id: str | None = None, limit: int = 20
     ) -> list[SearchHit]:
         """Full-text search over every run's audit events (or one run's)."""
-        return self._queries.search_audit(query, run_id=run_id, limit=limit)
+        return self.audit.search(query, run_id=run_id, limit=limit)
 
     def search_memory(
         self, bank: str, query: str, *, k: int, threshold: float, owners: Owners = None
     ) -> list[RecalledMemory]:
-        """Return ``owners``' memories of ``bank`` closest to ``query`` (None: every owner's)."""
-        return self._queries.search_memory(bank, query, k=k, threshold=threshold, owners=owners)
+        """Return ``owners``' memories of ``bank`` closest to ``query`` (``facts:<team>``: facts).
+
+        ``owners`` None (the local operator's CLI): every owner's memories.
+        """
+        return self.memory.search(bank, query, k=k, threshold=threshold, owners=owners)
 
     def memory_stats(self) -> MemoryStats:
         """Describe every memory bank, the embedder in use and each team's facts."""
-        return self._queries.memory_stats()
+        return self.memory.stats()
 
     def recent_memories(self, bank: str, *, owners: Owners, limit: int) -> list[RecalledMemory]:
         """Return the newest memories of ``bank`` that ``owners`` may see, newest first."""
-        return self._queries.recent_memories(bank, owners=owners, limit=limit)
+        return self.memory.recent(bank, owners=owners, limit=limit)
 
     def reindex_memory(self, bank: str) -> Reindexed:
         """Re-embed ``bank`` with the embedder in use now (after switching embedders)."""
-        return self._queries.reindex_memory(bank)
+        return self.memory.reindex(bank)
 
     # --- what people ask of runs (Answers) -----------------------------------------------
 

@@ -1,4 +1,4 @@
-"""What the factory's clients ask about runs, the audit log and memory.
+"""What the factory's clients ask about runs and their audit logs.
 
 ``Queries`` reads the factory's stores; ``Factory`` hands its clients' questions
 to it, so that the CLI, the chat and the API never reach past the factory into
@@ -17,9 +17,7 @@ from devfactory.factory.drawing import View, running_nodes, view, waits_at
 from devfactory.factory.reads import RunNotFoundError, RunReads
 from devfactory.factory.reports import RunUsage, ShownRun, default_caps, pending_of
 from devfactory.factory.stores import Graphs, Stores
-from devfactory.memory.audit import AuditEvent, SearchHit, Verification
-from devfactory.memory.live import Owners, RecalledMemory
-from devfactory.memory.service import MemoryStats, Reindexed
+from devfactory.memory.audit import AuditEvent, Verification
 from devfactory.settings import Settings
 from devfactory.store.runs_table import RunRow
 from devfactory.store.views import RunView, shown
@@ -27,7 +25,7 @@ from devfactory.teams import load_teams
 
 
 class Queries(RunReads):
-    """Read-only questions about runs, their audit logs and memory.
+    """Read-only questions about runs and their audit logs.
 
     A run's row, report and questions are ``RunReads``'s (no graph); a run
     recorded before views existed has its view built here, from its checkpoint.
@@ -109,30 +107,3 @@ class Queries(RunReads):
         gone = "the run's row was deleted from the runs table; its audit log remains"
         problem = f"{checked.problem}; {gone}" if checked.problem else gone
         return replace(checked, row_deleted=True, problem=problem)
-
-    def search_audit(
-        self, query: str, *, run_id: str | None = None, limit: int = 20
-    ) -> list[SearchHit]:
-        """Full-text search over every run's audit events (or one run's)."""
-        return self.stores.audit.search(query, run_id=run_id, limit=limit)
-
-    def search_memory(
-        self, bank: str, query: str, *, k: int, threshold: float, owners: Owners = None
-    ) -> list[RecalledMemory]:
-        """Return ``owners``' memories of ``bank`` closest to ``query`` (``facts:<team>``: facts).
-
-        ``owners`` None (the local operator's CLI): every owner's memories.
-        """
-        return self.stores.memory().search(bank, query, k=k, threshold=threshold, owners=owners)
-
-    def recent_memories(self, bank: str, *, owners: Owners, limit: int) -> list[RecalledMemory]:
-        """Return the newest memories of ``bank`` that ``owners`` may see, newest first."""
-        return self.stores.memory().recent(bank, owners=owners, limit=limit)
-
-    def memory_stats(self) -> MemoryStats:
-        """Describe every memory bank, the embedder in use and each team's facts."""
-        return self.stores.memory().stats()
-
-    def reindex_memory(self, bank: str) -> Reindexed:
-        """Re-embed ``bank`` with the embedder in use now (after switching embedders)."""
-        return self.stores.memory().reindex(bank)
