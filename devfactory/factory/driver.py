@@ -45,7 +45,6 @@ from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from devfactory.control.budget import Caps
 from devfactory.control.deadline import Deadline
 from devfactory.control.lifecycle import TERMINAL, Phase
 from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFinished, RunStarted
@@ -159,11 +158,11 @@ class RunDriver:
         queries: Queries,
         models: ModelSource,
         tracing: Any | None,
-        switchboard: Switchboard | None = None,
+        switchboard: Switchboard,
     ) -> None:
         self.settings, self.stores, self.graphs, self.queries = settings, stores, graphs, queries
         self.models, self.tracing = models, tracing
-        self.switchboard = switchboard  # the operator's controls and incidents (None: none)
+        self.switchboard = switchboard  # the operator's controls and incidents
         self.stopping = ""  # why this process asked its drives to stop ("" while they go on)
         self._under_way: dict[str, _Drive] = {}  # drives whose stop is not recorded yet
         self._lock = threading.Lock()
@@ -196,7 +195,7 @@ class RunDriver:
     def recorder(self, row: RunRow, driver: str | None = None) -> RunRecorder:
         """Return a recorder for ``row`` (with memory when it is enabled)."""
         memory = self.stores.memory() if self.settings.recall.memory_enabled else None
-        watch = self.switchboard.watch(row) if self.switchboard is not None else None
+        watch = self.switchboard.watch(row)
         return RunRecorder(self.stores.runs, self.stores.audit, row, memory, driver, watch)
 
     def log_created(self, row: RunRow, created: RunCreated, owner: str) -> None:
@@ -211,8 +210,7 @@ class RunDriver:
         on hold is created and waits in the queue. ``asked.repo`` is the caller's
         to check out first (``Factory.start``).
         """
-        if self.switchboard is not None:
-            self.switchboard.check_new()
+        self.switchboard.check_new()
         project = checked_text(asked.project, "the project")
         new = new_run(self.settings, asked, project_caps=self.stores.caps.current(project))
         driver = new_driver()
@@ -232,8 +230,7 @@ class RunDriver:
             )
         if row.status in TERMINAL:
             raise RunStateError(f"run {run_id} already ended {row.status}")
-        if self.switchboard is not None:
-            self.switchboard.check_drive(row.project)
+        self.switchboard.check_drive(row.project)
         if not row.interrupted:
             raise RunBusyError(
                 f"run {run_id} is still running (pid {row.pid} on {row.host}); "
@@ -293,7 +290,7 @@ class RunDriver:
                 )
                 if first is not None:
                     sinks.show(first)
-                held = self._held(row)
+                held = self.switchboard.halt(row.project)
                 if held:  # not one step while the operator holds it
                     halt = _Halt(held=held)
                 else:
@@ -338,23 +335,13 @@ class RunDriver:
             memory=sinks.recorder.memory,
             pre_approval=self.stores.approvals.current(row.project),
             record=sinks.keep,  # a node's events are kept before its writes are saved
-            overrides=self.switchboard.overrides if self.switchboard is not None else None,
-            live_caps=self._live_caps(row.project),
+            overrides=self.switchboard.current,
+            # the project's caps as an admin sets them now
+            live_caps=lambda: self.switchboard.project_caps(row.project),
             deadline=Deadline.starting(
                 self.settings.runs.run_deadline_s
             ),  # from this drive's start
         )
-
-    def _live_caps(self, project: str) -> Callable[[], dict[str, Caps | None] | None] | None:
-        """Return the reader of ``project``'s caps as an admin sets them now (None: none)."""
-        switchboard = self.switchboard
-        if switchboard is None:
-            return None
-        return lambda: switchboard.project_caps(project)
-
-    def _held(self, row: RunRow) -> str:
-        """Say which of the operator's holds stops ``row`` now ("" when none does)."""
-        return self.switchboard.halt(row.project) if self.switchboard is not None else ""
 
     def _stream(
         self, drive: _Drive, payload: Feed, context: Context, lease: Lease, stop: StopCheck | None
@@ -393,7 +380,7 @@ class RunDriver:
                 return _Halt()
             cancelled = self.stores.queue.cancel_requested(drive.row.run_id) or ""
             let_go = "" if cancelled or stop is None else stop()
-            held = "" if cancelled or let_go else self._held(drive.row)
+            held = "" if cancelled or let_go else self.switchboard.halt(drive.row.project)
             if cancelled or let_go or held:
                 return _Halt(cancelled=cancelled, let_go=let_go, held=held)
         return _Halt()

@@ -154,8 +154,7 @@ class QueuedRuns:
         ended FAILED).
         """
         run_id = row.run_id
-        switchboard = self.driver.switchboard
-        held = switchboard.halt(row.project) if switchboard is not None else ""
+        held = self.driver.switchboard.halt(row.project)
         if held:  # no clone while the emergency stop or its project's hold holds
             self.stores.queue.requeue_mine(run_id, driver)
             log.info("run %s: %s; not cloned", run_id, held, extra={"run_id": run_id})

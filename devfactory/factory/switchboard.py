@@ -56,7 +56,6 @@ from devfactory.control.incidents import (
 from devfactory.control.overrides import (
     Hold,
     OperationInputError,
-    Overrides,
     UnknownTeamError,
     check_admin,
     check_threshold,
@@ -145,10 +144,6 @@ class Switchboard:
         with self._caps_lock:
             self._caps[project] = (time.monotonic(), caps)
         return caps
-
-    def overrides(self) -> Overrides:
-        """Return the controls as this process last read them (at most ``operations_cache_s``)."""
-        return self.current()
 
     def watch(self, row: RunRow) -> IncidentWatch:
         """Return the incident triggers for one drive of ``row``."""
