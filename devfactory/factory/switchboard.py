@@ -218,7 +218,7 @@ class Switchboard:
         made = self.controls.hold("project", project, by=actor, reason=_reason(reason))
         self.current.forget()
         if made is not None:
-            self._audit_project(project, "project_paused", {"reason": made.reason}, actor)
+            self._audit("project_paused", {"reason": made.reason}, actor, f"project:{project}")
         return made
 
     def resume_project(self, project: str, *, by: str, role: str) -> Hold | None:
@@ -229,7 +229,8 @@ class Switchboard:
         self.current.forget()
         if released is not None:
             actor = f"{by} ({role})"
-            self._audit_project(project, "project_resumed", {"held_by": released.by}, actor)
+            body = {"held_by": released.by}
+            self._audit("project_resumed", body, actor, f"project:{project}")
             self._wake_workers()
         return released
 
@@ -411,13 +412,9 @@ class Switchboard:
         if team not in teams:
             raise UnknownTeamError(f"no team {team!r}; teams: {', '.join(sorted(teams))}")
 
-    def _audit(self, kind: str, body: dict[str, Any], actor: str) -> None:
+    def _audit(self, kind: str, body: dict[str, Any], actor: str, chain: str = CHAIN) -> None:
         at = datetime.now(UTC).isoformat()
-        self.stores.audit.append(CHAIN, kind, {**body, "at": at}, actor=actor)
-
-    def _audit_project(self, project: str, kind: str, body: dict[str, Any], actor: str) -> None:
-        at = datetime.now(UTC).isoformat()
-        self.stores.audit.append(f"project:{project}", kind, {**body, "at": at}, actor=actor)
+        self.stores.audit.append(chain, kind, {**body, "at": at}, actor=actor)
 
     def _wake_workers(self) -> None:
         with self.stores.pool.connection() as conn:
