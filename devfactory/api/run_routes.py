@@ -319,12 +319,10 @@ async def answer_run(
         caps=body.caps,
         alternative=body.alternative,
     )
-    report = await run_in_threadpool(_answer, factory, run_id, decision, body.id, body.kind)
+    report = await run_in_threadpool(
+        factory.answer, run_id, decision, interrupt_id=body.id, kind=body.kind, queue=True
+    )
     return Accepted(run_id=run_id, status=report.status, message=f"{body.action} recorded")
-
-
-def _answer(factory: Factory, run_id: str, decision: Decision, ident: Any, kind: Any) -> Any:
-    return factory.answer(run_id, decision, interrupt_id=ident, kind=kind, queue=True)
 
 
 @router.delete("/runs/{run_id}", summary="Purge an archived run")
