@@ -11,7 +11,7 @@ the run COMPLETED, else with the run's own exit code after saying why.
 from __future__ import annotations
 
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from devfactory.cli import common
 from devfactory.cli.common import OutOption, PipelineOption, app, get_settings, identity
@@ -120,16 +120,11 @@ def demo(pipeline: PipelineOption = "lean", out: OutOption = None) -> None:
         owner=who[0],
         unattended=True,
     )
-
-    def start(factory: Any, progress: Any) -> Any:
-        return factory.start(asked, on_event=progress)
-
     with common.session() as factory:
         drive(
             factory,
             pipeline,
-            start,
-            inline=False,
+            lambda f, p: f.start(asked, on_event=p),
             as_=who,
             then=lambda report: closing(report, settings.service.api_port),
         )
