@@ -81,17 +81,17 @@ async def decide(action: cl.Action) -> None:
     caps: Caps | None = None
     text = ""
     alternative: str | None = None
+    asked: str | None = None  # what the person is asked to type, if anything
     if verb.startswith(ALTERNATIVE):  # the grant offered it: the pause's own alternative
         alternative = verb.removeprefix(ALTERNATIVE)
         verb = alternative_action(grant.pause)
         chosen = grant.pause.alternative(alternative)
         if chosen is not None and chosen.kind == "narrow_scope":
-            text = await ask_text("Type the narrowed requirement.")
-            if not text:
-                await _again(grant, person, "Nothing was sent")
-                return
+            asked = "Type the narrowed requirement."
     elif needs_text(grant.pause_kind, verb):
-        text = await ask_text(f"Type {TEXT_FOR[verb]}.")
+        asked = f"Type {TEXT_FOR[verb]}."
+    if asked is not None:
+        text = await ask_text(asked)
         if not text:
             await _again(grant, person, "Nothing was sent")
             return
