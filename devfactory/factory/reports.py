@@ -295,17 +295,7 @@ def default_caps(
     "project": ...}``, ``store/approvals.ProjectCaps``); where given, each replaces the
     settings' whole.
     """
-    if project_set:
-        found = _settings_caps(settings)
-        for scope in ("run", "project"):
-            if project_set.get(scope) is not None:
-                found[scope] = Caps.model_validate(project_set[scope]).model_dump()
-        return found
-    return _settings_caps(settings)
-
-
-def _settings_caps(settings: Settings) -> dict[str, dict[str, Any]]:
-    return {
+    found = {
         "run": Caps(
             tokens=settings.runs.budget_run_tokens,
             cost_usd=settings.runs.budget_run_cost_usd,
@@ -317,6 +307,10 @@ def _settings_caps(settings: Settings) -> dict[str, dict[str, Any]]:
             seconds=settings.runs.budget_project_seconds,
         ).model_dump(),
     }
+    for scope, caps in (project_set or {}).items():
+        if scope in found and caps is not None:
+            found[scope] = Caps.model_validate(caps).model_dump()
+    return found
 
 
 _PAUSE_FIELDS = {
