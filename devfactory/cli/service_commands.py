@@ -215,30 +215,19 @@ def serve(
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
     common.require_tools()
-    address = (host or settings.service.api_host, port or settings.service.api_port)
-    why = address_taken(*address)
+    host, port = host or settings.service.api_host, port or settings.service.api_port
+    why = address_taken(host, port)
     if why:  # one line and exit 4, not the console's address and then uvicorn's exit 3
         raise fail(
-            f"cannot serve on {address[0]}:{address[1]}: {why} (is another server there? "
-            "--port picks another)",
+            f"cannot serve on {host}:{port}: {why} (is another server there? --port picks another)",
             EXIT_ENV,
         )
     from devfactory.store.db import reach
 
     with common.database_needed():  # one line and exit 4 here, not the server's traceback
         reach(settings)
-    argv = [
-        sys.executable,
-        "-m",
-        "devfactory.api",
-        "--host",
-        host or settings.service.api_host,
-        "--port",
-        str(port or settings.service.api_port),
-        "--workers",
-        str(workers),
-    ]
-    os.execv(sys.executable, argv)  # the server gets this process's signals directly
+    argv = ["-m", "devfactory.api", "--host", host, "--port", str(port), "--workers", str(workers)]
+    os.execv(sys.executable, [sys.executable, *argv])  # the server gets this process's signals
 
 
 def address_taken(host: str, port: int) -> str:
