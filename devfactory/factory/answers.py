@@ -26,7 +26,7 @@ from devfactory.control.policy import load_policy
 from devfactory.control.unattended import PreApproval, check_pre_approver
 from devfactory.events import PhaseChanged, RunFinished
 from devfactory.factory.driver import EventSink, RunDriver
-from devfactory.factory.recorder import once
+from devfactory.factory.recorder import once, phase_changed
 from devfactory.factory.reports import (
     Pending,
     RunReport,
@@ -211,13 +211,7 @@ class Answers:
             return False
         recorder = self.driver.recorder(row)
         recorder.log_move(to.lower(), moved)
-        changed = PhaseChanged(
-            from_phase=moved.from_phase.value,
-            to_phase=moved.to_phase.value,
-            actor=actor,
-            reason=reason,
-        )
-        self.stores.feed.append(row.run_id, changed)
+        self.stores.feed.append(row.run_id, phase_changed(moved))
         snapshot = self.graphs.state(row.pipeline, row.run_id)
         recorder.finish(to, reason, snapshot.values or {}, [])
         self.stores.feed.append(
@@ -242,9 +236,7 @@ class Answers:
             raise RunStateError(f"run {run_id} is not archived (see retention_days)")
         folder = Path(row.out_dir)
         removed = _remove_run_folder(folder, run_id, self.settings.storage.run_file_max_bytes)
-        forget(
-            self.settings.storage.data_dir, run_id
-        )  # a repository's credentials kept for its push
+        forget(self.settings.storage.data_dir, run_id)  # a repository's credentials, for its push
         self.stores.checkpointer.delete_thread(run_id)
         self.stores.queue.mark_purged(run_id)
         record = {

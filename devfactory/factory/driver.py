@@ -47,10 +47,10 @@ from langgraph.types import Command
 
 from devfactory.control.deadline import Deadline
 from devfactory.control.lifecycle import TERMINAL, Phase
-from devfactory.events import Event, PhaseChanged, RunCreated, RunError, RunFinished, RunStarted
+from devfactory.events import Event, RunCreated, RunError, RunFinished, RunStarted
 from devfactory.factory.intake import RunRequest, StartRequest, new_run
 from devfactory.factory.queries import Queries
-from devfactory.factory.recorder import RunRecorder, once
+from devfactory.factory.recorder import RunRecorder, once, phase_changed
 from devfactory.factory.reports import Pending, RunReport, ShownRun, checked_text, pending_of
 from devfactory.factory.stores import Graphs, Stores
 from devfactory.factory.switchboard import Switchboard
@@ -411,14 +411,7 @@ class RunDriver:
                 once("cancel", ()), Phase.CANCELLED, actor=halt.cancelled, reason=reason
             )
             if moved is not None:
-                sinks.show(
-                    PhaseChanged(
-                        from_phase=moved.from_phase.value,
-                        to_phase=moved.to_phase.value,
-                        actor=halt.cancelled,
-                        reason=reason,
-                    )
-                )
+                sinks.show(phase_changed(moved))
         else:
             pending = pending_of(run_id, snapshot)
             status, reason, paused = recorder.stop(values, pending, _failure(halt, values))

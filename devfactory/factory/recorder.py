@@ -78,6 +78,16 @@ def once(kind: str, ids: Iterable[str]) -> str:
     return f"{kind}:{','.join(sorted(ids))}:{time.time_ns()}"
 
 
+def phase_changed(moved: Transition) -> events.PhaseChanged:
+    """Describe a move the runs table recorded as the event that shows it."""
+    return events.PhaseChanged(
+        from_phase=moved.from_phase.value,
+        to_phase=moved.to_phase.value,
+        actor=moved.actor,
+        reason=moved.reason,
+    )
+
+
 PLAN_BYTES = 1 << 20  # the most of a build plan read back from the run's folder
 
 
@@ -173,13 +183,8 @@ class RunRecorder:
 
     def log_move(self, key: str, moved: Transition) -> None:
         """Append a move the runs table recorded to the audit log."""
-        event = events.PhaseChanged(
-            from_phase=moved.from_phase.value,
-            to_phase=moved.to_phase.value,
-            actor=moved.actor,
-            reason=moved.reason,
-        )
-        self.log(event, actor=moved.actor, key=f"transition:{key}", exclude={"key", "actor"})
+        changed = phase_changed(moved)
+        self.log(changed, actor=moved.actor, key=f"transition:{key}", exclude={"key", "actor"})
 
     def answered(
         self, decision: Decision, chosen: Sequence[Pending], *, key: str, moved: Transition
