@@ -73,9 +73,7 @@ def show(run_id: RunArg, as_json: ReadJsonOption = False) -> None:
             ]
         )
         return
-    table = Table(title=f"audit of run {run_id}")
-    for col in ("#", "at (UTC)", "kind", "actor", "what", "hash"):
-        table.add_column(col)
+    table = Table("#", "at (UTC)", "kind", "actor", "what", "hash", title=f"audit of run {run_id}")
     for event in events:
         table.add_row(
             str(event.seq),
@@ -111,9 +109,9 @@ def search(
     if not hits:
         common.console.print("no events match")
         return
-    table = Table(title=f"audit events matching {query!r}")
-    for col in ("run", "#", "kind", "actor", "at (UTC)", "match"):
-        table.add_column(col)
+    table = Table(
+        "run", "#", "kind", "actor", "at (UTC)", "match", title=f"audit events matching {query!r}"
+    )
     for hit in hits:
         table.add_row(
             hit.run_id, str(hit.seq), hit.kind, hit.actor, f"{hit.at:%Y-%m-%d %H:%M}", hit.snippet

@@ -59,9 +59,7 @@ def search(
     if not found:
         common.console.print(f"nothing in {bank} matches")
         return
-    table = Table(title=f"{bank}: {query!r}")
-    for col in ("score", "kind", "memory", "from"):
-        table.add_column(col)
+    table = Table("score", "kind", "memory", "from", title=f"{bank}: {query!r}")
     for m in found:
         source = ", ".join(f"{k}={v}" for k, v in m.provenance.items() if k in ("run", "team"))
         table.add_row(f"{m.score:.3f}", m.kind, m.text, source)

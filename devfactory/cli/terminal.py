@@ -175,9 +175,7 @@ def runs_table(rows: list[Any]) -> Table:
 
 def transitions_table(transitions: list[Any]) -> Table:
     """Render a run's lifecycle transitions in order."""
-    table = Table(title="lifecycle")
-    for col in ("#", "when (UTC)", "from", "to", "by", "why"):
-        table.add_column(col)
+    table = Table("#", "when (UTC)", "from", "to", "by", "why", title="lifecycle")
     for i, t in enumerate(transitions, 1):
         table.add_row(
             str(i),
@@ -195,7 +193,7 @@ def usage_table(usage: Any) -> Table:
     table = Table(title=f"usage of run {usage.run_id} (project {usage.project})")
     for col in ("team", "calls", "tokens in", "tokens out", "cost USD", "model seconds"):
         table.add_column(col, justify="right" if col != "team" else "left")
-    for team, s in usage.teams.items():
+    for team, s in [*usage.teams.items(), (styled("run total", "bold"), usage.total)]:
         table.add_row(
             team,
             str(s.calls),
@@ -204,15 +202,6 @@ def usage_table(usage: Any) -> Table:
             f"{s.cost_usd:.4f}",
             f"{s.seconds:.1f}",
         )
-    t = usage.total
-    table.add_row(
-        styled("run total", "bold"),
-        str(t.calls),
-        f"{t.input_tokens:,}",
-        f"{t.output_tokens:,}",
-        f"{t.cost_usd:.4f}",
-        f"{t.seconds:.1f}",
-    )
     return table
 
 
