@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextvars
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from devfactory.settings import Settings
@@ -46,11 +46,6 @@ client_address: contextvars.ContextVar[str] = contextvars.ContextVar(
 )
 
 
-def normal_origin(url: str) -> str:
-    """Return ``url``'s origin as browsers write it (``scheme://host[:port]``, no default port)."""
-    return origin_of(url)
-
-
 def chat_origins(settings: Settings, host: str | None = None, port: int | None = None) -> list[str]:
     """Return the origins whose pages may call the chat.
 
@@ -60,7 +55,7 @@ def chat_origins(settings: Settings, host: str | None = None, port: int | None =
     host, so a chat reached over the network needs ``chat_public_origin``.
     """
     if settings.service.chat_public_origin:
-        return [normal_origin(settings.service.chat_public_origin)]
+        return [origin_of(settings.service.chat_public_origin)]
     host = settings.service.chat_host if host is None else host
     port = settings.service.chat_port if port is None else port
     if host in _WILDCARD or host in _LOOPBACK:
@@ -70,12 +65,7 @@ def chat_origins(settings: Settings, host: str | None = None, port: int | None =
             hosts = [f"[{host}]" if ipaddress.ip_address(host).version == 6 else host]
         except ValueError:
             hosts = [host]
-    return [normal_origin(f"http://{h}:{port}") for h in hosts]
-
-
-def refusal(scope: Scope, origins: Collection[str]) -> str | None:
-    """Say why a request must be refused, or None when it may pass (``webguard.cross_origin``)."""
-    return cross_origin(scope, origins)
+    return [origin_of(f"http://{h}:{port}") for h in hosts]
 
 
 class OriginGuard:
@@ -106,7 +96,7 @@ class OriginGuard:
             self.before()
         client = scope.get("client")
         client_address.set(str(client[0]) if client else "unknown")
-        why = refusal(scope, self.origins)
+        why = cross_origin(scope, self.origins)
         if why is None:
             await self.app(scope, receive, send)
             return

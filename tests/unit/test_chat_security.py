@@ -21,11 +21,12 @@ from devfactory.chat import chainlit_config, secret
 from devfactory.chat import offline_assets as frontend
 from devfactory.chat.access import may_see_run, recheck
 from devfactory.chat.grants import Grant, Grants
-from devfactory.chat.guard import OriginGuard, chat_origins, normal_origin
+from devfactory.chat.guard import OriginGuard, chat_origins
 from devfactory.control.policy import Policy, load_policy
 from devfactory.control.signin_throttle import LockedError, MemoryCounts, SignInThrottle, how_long
 from devfactory.settings import Settings
 from devfactory.users import Person, UserError, UserStore, check_password
+from devfactory.webguard import origin_of
 
 CHAT = "http://127.0.0.1:8000"
 STRONG = "alice-approves-runs"
@@ -96,9 +97,9 @@ def test_the_chats_origin_comes_from_where_it_listens_or_the_public_origin() -> 
     assert chat_origins(Settings(), "factory.lan", 80) == ["http://factory.lan"]
     public = Settings(chat_public_origin="HTTPS://Factory.example.com:443/chat/")
     assert chat_origins(public, "0.0.0.0", 8000) == ["https://factory.example.com"]
-    assert normal_origin("http://[::1]:8000") == "http://[::1]:8000"
+    assert origin_of("http://[::1]:8000") == "http://[::1]:8000"
     with pytest.raises(ValueError):
-        normal_origin("javascript:alert(1)")
+        origin_of("javascript:alert(1)")
 
 
 def test_chainlits_config_allows_only_those_origins_and_short_sign_ins() -> None:
