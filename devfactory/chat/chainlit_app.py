@@ -201,59 +201,39 @@ async def start() -> None:
     if person is None:
         await signed_out()
         return
+    project = TextInput(id="project", label="Project", initial="default")
     if profile == FACTORY:
-        values = await cl.ChatSettings(
-            [
-                pipeline_select(),
-                TextInput(id="project", label="Project", initial="default"),
-            ]
-        ).send()
-        cl.user_session.set("settings", values)
-        await cl.Message(
-            content=f"Signed in as **{person.name}** ({person.role}). "
-            "Type a requirement to start a run."
-        ).send()
+        greeting = f"Signed in as **{person.name}** ({person.role}). "
+        await _set_up([pipeline_select(), project], greeting + "Type a requirement to start a run.")
         await runs.show_open_runs(person)
     elif profile == GROUP:
-        values = await cl.ChatSettings(
-            [
-                MultiSelect(
-                    id="teams",
-                    label="Teams",
-                    items={s.name: s.slug for s in teams.values()},
-                    initial=DEFAULT_GROUP,
-                ),
-                Slider(
-                    id="rounds",
-                    label="Rounds",
-                    initial=settings.service.chat_group_rounds,
-                    min=1,
-                    max=settings.service.chat_group_rounds,
-                    step=1,
-                ),
-                TextInput(id="project", label="Project", initial="default"),
-            ]
-        ).send()
-        cl.user_session.set("settings", values)
-        await cl.Message(
-            content="Ask a question; the teams discuss it, then a moderator sums up."
-        ).send()
+        group = MultiSelect(
+            id="teams",
+            label="Teams",
+            items={s.name: s.slug for s in teams.values()},
+            initial=DEFAULT_GROUP,
+        )
+        rounds = settings.service.chat_group_rounds
+        slider = Slider(id="rounds", label="Rounds", initial=rounds, min=1, max=rounds, step=1)
+        await _set_up(
+            [group, slider, project],
+            "Ask a question; the teams discuss it, then a moderator sums up.",
+        )
     elif profile == QA:
-        widgets: list[Any] = [TextInput(id="project", label="Project", initial="default")]
-        values = await cl.ChatSettings(widgets).send()
-        cl.user_session.set("settings", values)
+        await _set_up([project], "Ask about the project; every claim cites its run and stage.")
+    elif (slug := team_of_profile(profile)) is not None:
         await cl.Message(
-            content="Ask about the project; every claim cites its run and stage."
+            content=f"You are talking to the **{teams[slug].name}** team. "
+            f"{teams[slug].description}",
+            author=author_name(teams[slug].name),
         ).send()
-    else:
-        slug = team_of_profile(profile)
-        if slug is not None:
-            await cl.Message(
-                content=f"You are talking to the **{teams[slug].name}** team. "
-                f"{teams[slug].description}",
-                author=author_name(teams[slug].name),
-            ).send()
     cl.user_session.set("history", [])
+
+
+async def _set_up(widgets: list[Any], greeting: str) -> None:
+    """Show a profile's settings, keep what they hold, and greet."""
+    cl.user_session.set("settings", await cl.ChatSettings(widgets).send())
+    await cl.Message(content=greeting).send()
 
 
 GREETED_ON = "greeted_on"  # the socket the session's greeting went to
