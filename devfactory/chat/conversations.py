@@ -66,14 +66,9 @@ async def team_chat(slug: str, question: str, *, person: Person) -> None:
         talk.remembered, _memory(), spec, project, question, owners=_owners(person)
     )
     history: list[tuple[str, str]] = cl.user_session.get("history") or []
-    messages = talk.team_messages(
-        spec,
-        memory_text=memory_text,
-        history=history[-2 * settings.service.chat_history_turns :]
-        if settings.service.chat_history_turns
-        else [],
-        question=question,
-    )
+    kept = settings.service.chat_history_turns  # the turns a team is told again, each two messages
+    earlier = history[-2 * kept :] if kept else []
+    messages = talk.team_messages(spec, memory_text=memory_text, history=earlier, question=question)
     text = await stream_reply(
         hub().factory.models_for(spec.model), messages, author_name(spec.name)
     )
@@ -85,13 +80,8 @@ async def group_chat(question: str, *, person: Person) -> None:
     asker, owners = person.name, _owners(person)
     slugs = [s for s in chosen("teams", DEFAULT_GROUP) if s in teams] or DEFAULT_GROUP
     specs = [teams[s] for s in slugs]
-    rounds = max(
-        1,
-        min(
-            int(chosen("rounds", settings.service.chat_group_rounds)),
-            settings.service.chat_group_rounds,
-        ),
-    )
+    most = settings.service.chat_group_rounds
+    rounds = max(1, min(int(chosen("rounds", most)), most))
     project = str(chosen("project", "default"))
     names = {s.slug: s.name for s in specs}
     factory = hub().factory
