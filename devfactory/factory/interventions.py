@@ -47,7 +47,28 @@ class Interventions:
         and its run goes back to the workers.
         """
         self.switchboard.release_team(team, by=by, role=role)
-        return self._answer_holds(team, f"{by} ({role})")
+        actor = f"{by} ({role})"
+        went_on: list[str] = []
+        for item in self.queries.pending():
+            if item.pause.kind != "hold" or item.pause.team != team:
+                continue
+            decision = Decision(
+                action="approve", text=f"team {team} resumed by {actor}", by=OPERATIONS, role=ADMIN
+            )
+            try:
+                self.answers.answer(
+                    item.run_id,
+                    decision,
+                    interrupt_id=item.interrupt_id,
+                    kind="hold",
+                    queue=True,
+                    by_policy=True,
+                )
+            except (DecisionError, RunStateError, RunBusyError) as exc:
+                log.info("hold of run %s not answered: %s", item.run_id, exc)
+                continue
+            went_on.append(item.run_id)
+        return went_on
 
     def decide_incident(
         self, ident: int, action: IncidentAction, *, by: str, role: str, text: str = ""
@@ -95,26 +116,3 @@ class Interventions:
             return f"run {row.run_id} sent back with revise"
         self.answers.cancel(row.run_id, by=by, role=role)
         return f"run {row.run_id} cancelled"
-
-    def _answer_holds(self, team: str, actor: str) -> list[str]:
-        went_on: list[str] = []
-        for item in self.queries.pending():
-            if item.pause.kind != "hold" or item.pause.team != team:
-                continue
-            decision = Decision(
-                action="approve", text=f"team {team} resumed by {actor}", by=OPERATIONS, role=ADMIN
-            )
-            try:
-                self.answers.answer(
-                    item.run_id,
-                    decision,
-                    interrupt_id=item.interrupt_id,
-                    kind="hold",
-                    queue=True,
-                    by_policy=True,
-                )
-            except (DecisionError, RunStateError, RunBusyError) as exc:
-                log.info("hold of run %s not answered: %s", item.run_id, exc)
-                continue
-            went_on.append(item.run_id)
-        return went_on
