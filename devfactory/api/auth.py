@@ -143,14 +143,9 @@ def signed_gate(store: UserStore, sessions: ConsoleSessions | None = None) -> Ga
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return None
         header = next((v for k, v in scope["headers"] if k.lower() == b"authorization"), None)
-        if header is None and sessions is not None:
-            signed_in = sessions.identify(scope)
-            if signed_in is not None:
-                if isinstance(signed_in, Refusal):
-                    return signed_in
-                scope.setdefault("state", {})["person"] = signed_in
-                return None
-        found = identify(store, header.decode("latin-1") if header is not None else None)
+        found = sessions.identify(scope) if header is None and sessions is not None else None
+        if found is None:  # no cookie either: the key decides
+            found = identify(store, header.decode("latin-1") if header is not None else None)
         if isinstance(found, Refusal):
             return found
         scope.setdefault("state", {})["person"] = found
