@@ -84,26 +84,13 @@ def question(item: Pending) -> PendingQuestion:
     """Describe one pending question."""
     pause = item.pause
     return PendingQuestion(
+        **pause.model_dump(mode="json", exclude={"details", "error", "reasoning", "deadline_s"}),
         run_id=item.run_id,
         id=item.interrupt_id,
-        kind=pause.kind,
-        title=pause.title,
-        question=pause.question,
         error_line=pause.error_line(),
-        team=pause.team,
-        actions=list(pause.actions),
-        roles=list(pause.roles),
-        priority=pause.priority,
         deadline=item.deadline,
         expired=item.expired(),
-        rule=pause.rule,
-        reasoning=pause.why(),
-        sources=list(pause.sources),
-        estimate=pause.estimate.model_dump(mode="json") if pause.estimate else None,
-        risk_factors=list(pause.risk_factors),
-        confidence=pause.confidence,
-        alternatives=[a.model_dump(mode="json") for a in pause.alternatives],
-        refused_alternatives=list(pause.refused_alternatives),
+        reasoning=pause.why(),  # only where it adds to the question
     )
 
 
