@@ -99,14 +99,8 @@ class Done(BaseModel):
 
 def _view(hold: Hold, hidden: bool = False) -> HoldView:
     """Describe a hold; ``hidden``: its incident's run is not the caller's to see."""
-    return HoldView(
-        kind=hold.kind,
-        target=hold.target,
-        by=hold.by,
-        reason=f"incident {hold.incident}" if hidden else hold.reason,
-        at=hold.at,
-        incident=hold.incident,
-    )
+    shown = HoldView.model_validate(hold, from_attributes=True)
+    return shown.model_copy(update={"reason": f"incident {hold.incident}"}) if hidden else shown
 
 
 def switchboard_of(request: Request) -> Switchboard:

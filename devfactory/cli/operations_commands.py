@@ -7,6 +7,7 @@ the reason. ``devfactory controls`` shows what holds now.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -203,25 +204,9 @@ def controls(as_json: JsonFlag = False) -> None:
         now = factory.switchboard.controls.read()
     holds = [h for h in (now.stop, *now.teams.values(), *now.projects.values()) if h]
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "stopped": now.stop is not None,
-                    "holds": [
-                        {
-                            "kind": h.kind,
-                            "target": h.target,
-                            "by": h.by,
-                            "reason": h.reason,
-                            "at": h.at.isoformat(),
-                            "incident": h.incident,
-                        }
-                        for h in holds
-                    ],
-                    "thresholds": now.thresholds,
-                }
-            )
-        )
+        shown = [{**dataclasses.asdict(h), "at": h.at.isoformat()} for h in holds]
+        doc = {"stopped": now.stop is not None, "holds": shown, "thresholds": now.thresholds}
+        typer.echo(json.dumps(doc))
         return
     _say("emergency stop: " + ("ON" if now.stop else "off"))
     for held in holds:
