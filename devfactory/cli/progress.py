@@ -20,6 +20,7 @@ from devfactory.cli.terminal import styled
 from devfactory.contracts import CheckRun
 from devfactory.control.error_line import brief, lead_with_error
 from devfactory.factory.artifacts import check_line
+from devfactory.factory.findings import tallies
 from devfactory.pipelines import load_pipeline
 
 
@@ -171,8 +172,7 @@ class Progress:
 
 def check_cells(check: CheckRun) -> tuple[str | Text, ...]:
     """Return the progress table's row for one sandbox check, shown under its stage."""
-    tally = ((check.passed, "passed"), (check.failed, "failed"), (check.errors, "errors"))
-    counts = " ".join(f"{n} {word}" for n, word in tally if n)
+    counts = " ".join(tallies(check))
     shown = "no exit" if check.exit_code is None else f"exit {check.exit_code}"
     shown += (f", {counts}" if counts else "") + ("" if check.sandboxed else " (not sandboxed)")
     command = " ".join(check.command.split())

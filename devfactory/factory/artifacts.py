@@ -15,7 +15,7 @@ from typing import Any
 
 from devfactory.contracts import CheckRun, Delivery, FinalChecks, StageOutcome, StageRecord
 from devfactory.control.budget import Spend
-from devfactory.factory.findings import not_run_line
+from devfactory.factory.findings import not_run_line, tallies
 from devfactory.factory.summary import folder_path, render_summary
 from devfactory.redact import redact, redact_data
 from devfactory.repos.repository import RepositoryError, changed_files, delivery_of
@@ -88,17 +88,13 @@ def check_line(check: CheckRun, root: Path | None = None) -> str:
         command = unhosted(command, root)
     command = command if len(command) <= 80 else command[:79] + "…"
     ended = "did not exit" if check.exit_code is None else f"exit {check.exit_code}"
-    counts = [f"{n} {word}" for n, word in _counts(check) if n]
+    counts = tallies(check)
     if check.exit_code is None and check.summary:
         counts.append(check.summary)
     where = "" if check.sandboxed else ", not sandboxed"
     outcome = ", ".join([ended, " ".join(counts)] if counts else [ended])
     tool = f" [{check.tool}]" if check.tool else ""
     return f"{check.name}{tool}: {command} → {outcome} ({check.seconds:.1f} s{where})"
-
-
-def _counts(check: CheckRun) -> tuple[tuple[int, str], ...]:
-    return (check.passed, "passed"), (check.failed, "failed"), (check.errors, "errors")
 
 
 def check_mark(check: CheckRun) -> str:

@@ -51,7 +51,7 @@ def check_fact(check: CheckRun) -> str:
     For example ``tests: 12 passed (pytest, sandboxed)`` or
     ``lint: passed (ruff, not sandboxed)``.
     """
-    counts = [f"{n} {word}" for n, word in _counts(check) if n]
+    counts = tallies(check)
     if counts:
         found = ", ".join(counts)
     elif check.ok:
@@ -70,8 +70,10 @@ def not_run_line(check: CheckRun) -> str:
     return f"{check.name}: not run ({check.summary or 'no reason recorded'})"
 
 
-def _counts(check: CheckRun) -> tuple[tuple[int, str], ...]:
-    return (check.passed, "passed"), (check.failed, "failed"), (check.errors, "errors")
+def tallies(check: CheckRun) -> list[str]:
+    """Say a check's counts that are not zero: ``["3 passed", "1 failed"]``."""
+    counted = ((check.passed, "passed"), (check.failed, "failed"), (check.errors, "errors"))
+    return [f"{n} {word}" for n, word in counted if n]
 
 
 def _checks(
