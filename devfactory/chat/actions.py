@@ -17,9 +17,8 @@ import chainlit as cl
 
 from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
-from devfactory.chat.inert import inert_markdown
 from devfactory.chat.run_steps import ALTERNATIVE, attach, follow, may_see, not_shown, show_pause
-from devfactory.chat.session import grants, hub, signed_out, who
+from devfactory.chat.session import grants, hub, say, signed_out, who
 from devfactory.chat.view import ACTION_LABELS
 from devfactory.control.budget import Caps
 from devfactory.control.hitl import (
@@ -61,7 +60,7 @@ async def _redeem(action: cl.Action, kind: str) -> tuple[Person, Grant] | None:
 
 async def _again(grant: Grant, person: Person, why: str) -> None:
     """Say why nothing was sent and show the question again with fresh buttons."""
-    await cl.Message(content=inert_markdown(f"{why}; the run still waits.")).send()
+    await say(f"{why}; the run still waits.")
     await show_pause(grant.run_id, grant.interrupt_id, grant.pause, person.role)
 
 
@@ -74,9 +73,7 @@ async def decide(action: cl.Action) -> None:
     person, grant = redeemed
     verb = action.payload.get("action")
     if verb not in grant.verbs:
-        await cl.Message(
-            content=inert_markdown(f"Refused: {verb!r} does not answer this question.")
-        ).send()
+        await say(f"Refused: {verb!r} does not answer this question.")
         return
     caps: Caps | None = None
     text = ""
@@ -130,10 +127,10 @@ async def _answer(person: Person, grant: Grant, decision: Decision) -> None:
             kind=grant.pause_kind,
         )
     except (DecisionError, RunStateError, BusyError, ValueError) as exc:
-        await cl.Message(content=inert_markdown(f"Refused: {exc}")).send()
+        await say(f"Refused: {exc}")
         return
     label = ACTION_LABELS.get(decision.action, decision.action)
-    await cl.Message(content=inert_markdown(f"{person.name} ({person.role}): {label}.")).send()
+    await say(f"{person.name} ({person.role}): {label}.")
     await follow(person, grant.run_id, since=mark)
 
 
@@ -151,7 +148,7 @@ async def resume(action: cl.Action) -> None:
     try:
         await asyncio.to_thread(hub().resume, grant.run_id)
     except (RunStateError, BusyError, ValueError) as exc:
-        await cl.Message(content=inert_markdown(f"Could not resume: {exc}")).send()
+        await say(f"Could not resume: {exc}")
         return
     await follow(person, grant.run_id, since=mark)
 

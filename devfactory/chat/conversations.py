@@ -16,7 +16,7 @@ import chainlit as cl
 from devfactory.chat import talk
 from devfactory.chat.avatars import MODERATOR, author_name
 from devfactory.chat.inert import InertStream, inert_markdown
-from devfactory.chat.session import DEFAULT_GROUP, chosen, hub, policy, settings, teams
+from devfactory.chat.session import DEFAULT_GROUP, chosen, hub, policy, say, settings, teams
 from devfactory.users import Person
 
 CATCH_UP_S = 0.1  # a streamed reply is shown again at most this often (more for long ones)
@@ -139,11 +139,7 @@ async def project_answer(question: str, *, person: Person) -> None:
         threshold=settings.recall.recall_threshold,
     )
     if not sources:
-        await cl.Message(
-            content=inert_markdown(
-                f"Project **{project}** has no memories about that yet ({len(mine)} runs)."
-            )
-        ).send()
+        await say(f"Project **{project}** has no memories about that yet ({len(mine)} runs).")
         return
     text = await stream_reply(
         factory.models_for("factory/fast"), talk.qa_messages(project, question, sources), "Q&A"
@@ -151,4 +147,4 @@ async def project_answer(question: str, *, person: Person) -> None:
     listed = "\n".join(
         f"- [{s.n}] run `{s.run}`, stage {s.stage}" for s in talk.cited(text, sources)
     )
-    await cl.Message(content=inert_markdown(f"**Sources**\n{listed}")).send()
+    await say(f"**Sources**\n{listed}")

@@ -26,7 +26,7 @@ from devfactory.chat.access import may_see_run
 from devfactory.chat.grants import Grant
 from devfactory.chat.hub import BusyError
 from devfactory.chat.inert import inert_markdown
-from devfactory.chat.session import chosen, grants, hub, policy, settings, started_here, teams
+from devfactory.chat.session import chosen, grants, hub, policy, say, settings, started_here, teams
 from devfactory.chat.view import (
     ACTION_LABELS,
     artifact_files,
@@ -57,7 +57,7 @@ async def start_run(person: Person, requirement: str) -> None:
             requirement, pipeline=str(chosen("pipeline", "mvp")), project=project, owner=person.name
         )
     except (ValueError, BusyError) as exc:
-        await cl.Message(content=inert_markdown(f"Could not start the run: {exc}")).send()
+        await say(f"Could not start the run: {exc}")
         return
     started_here().add(run_id)  # before any await: a listing of open runs skips it
     await follow(person, run_id)
@@ -198,15 +198,13 @@ class RunView:
 
     async def _governance(self, event: events.GovernanceAssessed) -> None:
         factors = "; ".join(event.risk_factors) or "none"
-        await cl.Message(
-            content=inert_markdown(
-                f"⚖ Governance rated the requirement **{event.risk}** "
-                f"({event.action}). Factors: {factors}."
-            )
-        ).send()
+        await say(
+            f"⚖ Governance rated the requirement **{event.risk}** "
+            f"({event.action}). Factors: {factors}."
+        )
 
     async def _notice(self, event: events.Notice) -> None:
-        await cl.Message(content=inert_markdown(f"Notice ({event.kind}): {event.message}")).send()
+        await say(f"Notice ({event.kind}): {event.message}")
 
     async def _transition(self, event: events.PhaseChanged) -> None:
         root = await self.open("")
@@ -214,9 +212,7 @@ class RunView:
         await root.update()
 
     async def _error(self, event: events.RunError) -> None:
-        await cl.Message(
-            content=inert_markdown(f"The run stopped with an error: {event.message}")
-        ).send()
+        await say(f"The run stopped with an error: {event.message}")
 
 
 async def may_see(person: Person, run_id: str) -> bool:
@@ -230,9 +226,7 @@ async def may_see(person: Person, run_id: str) -> bool:
 
 async def not_shown(run_id: str) -> None:
     """Say that a run is not there for this person (the same words whether it exists or not)."""
-    await cl.Message(
-        content=inert_markdown(f"There is no run {str(run_id)[:40]!r} you may see.")
-    ).send()
+    await say(f"There is no run {str(run_id)[:40]!r} you may see.")
 
 
 async def follow(
@@ -345,11 +339,7 @@ async def show_open_runs(person: Person) -> None:
         if row.run_id in live:
             continue
         shown.add(row.run_id)
-        await cl.Message(
-            content=inert_markdown(
-                f"Your run `{row.run_id}` is **{row.shown_status}**: {row.requirement[:200]}"
-            )
-        ).send()
+        await say(f"Your run `{row.run_id}` is **{row.shown_status}**: {row.requirement[:200]}")
         await attach(person, row.run_id)
     waiting = await asyncio.to_thread(factory.pending)
     for_me = list(dict.fromkeys(p.run_id for p in waiting if person.role in p.pause.roles))
@@ -362,10 +352,8 @@ async def show_open_runs(person: Person) -> None:
         if run_id in live or not may_see_run(person, row.owner, rules):
             continue
         count += 1
-        await cl.Message(
-            content=inert_markdown(
-                f"Run `{run_id}` by **{row.owner or 'someone'}** waits for your answer: "
-                f"{row.requirement[:200]}"
-            )
-        ).send()
+        await say(
+            f"Run `{run_id}` by **{row.owner or 'someone'}** waits for your answer: "
+            f"{row.requirement[:200]}"
+        )
         await attach(person, run_id)

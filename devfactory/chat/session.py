@@ -13,6 +13,7 @@ from devfactory.chat import secret
 from devfactory.chat.access import recheck
 from devfactory.chat.grants import Grants
 from devfactory.chat.hub import RunHub
+from devfactory.chat.inert import inert_markdown
 from devfactory.control.policy import Policy, load_policy
 from devfactory.control.signin_throttle import SignInThrottle
 from devfactory.factory.facade import Factory
@@ -92,6 +93,11 @@ async def who() -> Person | None:
     return recheck(
         user.identifier, user.metadata, store, header_auth=settings.service.chat_header_auth
     )
+
+
+async def say(text: str) -> None:
+    """Send ``text`` as a message, made inert (``inert_markdown``: no image or HTML of it loads)."""
+    await cl.Message(content=inert_markdown(text)).send()
 
 
 async def signed_out() -> None:
