@@ -121,10 +121,7 @@ class IncidentWatch:
             )
             if self.incidents.add_stage(self.row.project, self.row.run_id, fact, key=key):
                 fired += stage_triggers(fact, history, thresholds(settings))
-        violation = sandbox_violation(_summaries(record.checks))
-        if violation is not None:
-            fired.append(violation)
-        self._open(fired)
+        self._open(fired, record.checks)
         if record.outcome is StageOutcome.PASSED:
             self.spend.gate_passed()
 
@@ -148,13 +145,12 @@ class IncidentWatch:
                 streak = failing_streak(recent, thresholds(settings))
                 if streak is not None:
                     fired.append(streak)
-        violation = sandbox_violation(_summaries(runs))
-        if violation is not None:
-            fired.append(violation)
-        self._open(fired)
+        self._open(fired, runs)
 
-    def _open(self, fired: Sequence[Trigger]) -> None:
-        for trigger in fired:
+    def _open(self, fired: list[Trigger], checks: Sequence[CheckRun]) -> None:
+        """Open an incident per trigger fired, then for the sandbox's verdict on ``checks``."""
+        violation = sandbox_violation([(c.name, c.summary) for c in checks])
+        for trigger in fired if violation is None else [*fired, violation]:
             try:
                 self.sink.open_incident(self.row, trigger, self.spend.shown())
             except Exception as exc:  # noqa: BLE001 - a record that fails must not fail the run
@@ -165,7 +161,3 @@ class IncidentWatch:
                     redact(str(exc)),
                     extra={"run_id": self.row.run_id},
                 )
-
-
-def _summaries(checks: Sequence[CheckRun]) -> list[tuple[str, str]]:
-    return [(c.name, c.summary) for c in checks]
