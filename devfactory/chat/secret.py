@@ -21,6 +21,7 @@ in use (the warning is logged once), and it is tried again after as long.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -130,10 +131,8 @@ class SecretKeeper:
 
     def _drop_connection(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 self._conn.close()
-            except psycopg.Error:
-                pass
         self._conn = None
 
     def close(self) -> None:
