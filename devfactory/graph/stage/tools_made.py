@@ -60,27 +60,17 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
         if plan is None:
             return None
         if item.format == "plan-overview":
-            doc = Artifact(path=item.path, kind=ArtifactKind.MARKDOWN, content=overview(plan))
-            return Draft(doc, Usage(), "tools", origin="tools")
+            return _by_tools(item, ArtifactKind.MARKDOWN, overview(plan))
         content = json.dumps(plan.model_dump(mode="json"), indent=1)
-        artifact = Artifact(path=item.path, kind=ArtifactKind.JSON, content=content)
-        made = ["made by tools from the requirement"]
-        return Draft(artifact, Usage(), "tools", repairs=made, origin="tools")
+        return _by_tools(item, ArtifactKind.JSON, content, "made by tools from the requirement")
     if item.path == EXAMPLES_PATH and work.plan is not None:
         tests = examples_file(requirement_facts_of(state))
-        if tests is None:
-            return None
-        artifact = Artifact(path=item.path, kind=ArtifactKind.PYTHON, content=tests.source)
-        return Draft(artifact, Usage(), "tools", origin="tools")
+        return None if tests is None else _by_tools(item, ArtifactKind.PYTHON, tests.source)
     if item.path in (infra.DOCKERFILE, infra.WORKFLOW) and work.plan is not None:
         image = item.path == infra.DOCKERFILE
         written = infra.dockerfile(work.plan) if image else infra.workflow(work.plan)
-        if written is None:
-            return None
         kind = ArtifactKind.DOCKERFILE if image else ArtifactKind.YAML
-        return Draft(
-            Artifact(path=item.path, kind=kind, content=written), Usage(), "tools", origin="tools"
-        )
+        return None if written is None else _by_tools(item, kind, written)
     if item.path == AGREED_PATH and work.plan is not None:
         handed = [
             a.content
@@ -89,10 +79,14 @@ def tools_made(work: Drafting, item: Deliverable) -> Draft | None:
             for a in r.handed
             if a.path == AGREED_PATH
         ]
-        content = handed[-1] if handed else NONE_AGREED
-        artifact = Artifact(path=item.path, kind=ArtifactKind.PYTHON, content=content)
-        return Draft(artifact, Usage(), "tools", origin="tools")
+        return _by_tools(item, ArtifactKind.PYTHON, handed[-1] if handed else NONE_AGREED)
     return None
+
+
+def _by_tools(item: Deliverable, kind: ArtifactKind, content: str, *repairs: str) -> Draft:
+    """Return ``item`` as tools wrote it: no model call, nothing spent."""
+    artifact = Artifact(path=item.path, kind=kind, content=content)
+    return Draft(artifact, Usage(), "tools", repairs=list(repairs), origin="tools")
 
 
 def written_by_tools(state: StageState) -> bool:
