@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -144,11 +145,10 @@ def ask(
     recorded in ``out``.
     """
     asker = chain[-1]
+    hop = partial(Hop, asker=asker, target=who, question=question)
     why = refusal(broker.teams, asker, who, chain=chain, max_hops=broker.max_hops)
     if why:
-        out.hops.append(
-            Hop(asker=asker, target=who, question=question, outcome="refused", reason=why)
-        )
+        out.hops.append(hop(outcome="refused", reason=why))
         return "", why
     answers = ""
     for _ in range(2):  # once, plus once more after a further team answered
@@ -156,25 +156,17 @@ def ask(
         reply = said.value
         if reply is None:
             why = f"{who} gave no valid answer: {said.problem}"
-            out.hops.append(
-                Hop(asker=asker, target=who, question=question, outcome="cannot_answer", reason=why)
+        elif reply.status == "ANSWERED" and reply.answer.strip():
+            answered = hop(
+                outcome="answered",
+                answer=reply.answer,
+                confidence=reply.confidence,
+                model=said.model,
             )
-            return "", why
-        if reply.status == "ANSWERED" and reply.answer.strip():
-            out.hops.append(
-                Hop(
-                    asker=asker,
-                    target=who,
-                    question=question,
-                    outcome="answered",
-                    answer=reply.answer,
-                    confidence=reply.confidence,
-                    model=said.model,
-                )
-            )
+            out.hops.append(answered)
             out.answered_by = who
             return reply.answer, ""
-        if (
+        elif (
             reply.status == "NEEDS_CLARIFICATION"
             and reply.target_team
             and reply.question
@@ -184,10 +176,9 @@ def ask(
             if why:
                 return "", why
             continue
-        why = f"{who} cannot answer: {reply.answer or 'no answer given'}"
-        out.hops.append(
-            Hop(asker=asker, target=who, question=question, outcome="cannot_answer", reason=why)
-        )
+        else:
+            why = f"{who} cannot answer: {reply.answer or 'no answer given'}"
+        out.hops.append(hop(outcome="cannot_answer", reason=why))
         return "", why
     return "", f"{who} could not answer after a further team's answer"
 
