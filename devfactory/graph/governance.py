@@ -26,7 +26,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.model_io.prompt_files import render_prompt
 from devfactory.graph.oversight import metering
-from devfactory.graph.oversight.interrupts import decide, requested
+from devfactory.graph.oversight.interrupts import decide
 from devfactory.graph.oversight.phases import Mover, task_key
 from devfactory.graph.oversight.requests import course_update
 from devfactory.graph.screening.check import screen
@@ -132,7 +132,7 @@ def approval(
     mover = Mover(state, runtime)
     update: RunUpdate = {"decisions": {task_key(): DecisionRecord.of("governance", decision)}}
     actor = decision.actor
-    course = course_update(requested(pause, state, runtime), decision)
+    course = course_update(pause, state, runtime, decision)
     narrowed = "scope" in course  # the narrowed text is screened again, as a modify is
     if course and not narrowed:
         update["course"] = course

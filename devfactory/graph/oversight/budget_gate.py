@@ -20,7 +20,7 @@ from devfactory.events import Notice
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.oversight import metering
-from devfactory.graph.oversight.interrupts import decide, requested
+from devfactory.graph.oversight.interrupts import decide
 from devfactory.graph.oversight.phases import task_key
 from devfactory.graph.oversight.requests import course_update
 from devfactory.graph.state import StageUpdate, notice_entry
@@ -80,7 +80,7 @@ def budget_gate(state: Mapping[str, Any], spec: TeamSpec, runtime: Runtime[Conte
     )
     decision = decide(pause, state, runtime)  # unattended: no override, the run stops
     out.update["decisions"] = {task_key(): DecisionRecord.of("budget", decision)}
-    course = course_update(requested(pause, state, runtime), decision)
+    course = course_update(pause, state, runtime, decision)
     if course:  # an alternative: the cheaper model, or a later stage dropped
         out.update["course"] = course
     if decision.action == "reject":

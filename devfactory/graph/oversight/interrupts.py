@@ -65,8 +65,8 @@ def decide(
     decision is emitted as a ``DecisionRecorded`` (the runner appends it to the
     audit log under the policy's name) and returned to the node, which records
     it in ``decisions`` and its transitions as it would a person's. Otherwise
-    the run interrupts as usual. Use ``requested`` to read the filled-in pause
-    (its alternatives) when applying the decision.
+    the run interrupts as usual. ``requests.course_update`` reads the filled-in
+    pause's alternatives when applying the decision.
 
     Args:
         pause: what the run would ask.
@@ -76,7 +76,7 @@ def decide(
 
     """
     scope = rule == "scope"
-    pause = requested(pause, state, runtime, scope=scope)
+    pause = enrich(pause, state, runtime, scope=scope)  # the same on every run of the node
     decision = auto_decision(pause, state, runtime, scope=scope)
     name = pause.rule
     if decision is None and state.get("unattended") and pause.kind != "hold":
@@ -102,10 +102,3 @@ def decide(
         ),
     )
     return decision
-
-
-def requested(
-    pause: Pause, state: Mapping[str, Any], runtime: Runtime[Context], *, scope: bool = False
-) -> Pause:
-    """Return ``pause`` filled in as a request (the same on every run of the node)."""
-    return enrich(pause, state, runtime, scope=scope)

@@ -32,7 +32,6 @@ from devfactory.control.approval_rules import (
     screen_alternatives,
 )
 from devfactory.control.hitl import Decision, Estimate, Pause
-from devfactory.control.policy import Risk
 from devfactory.control.unattended import least_trusted
 from devfactory.graph.context import Context
 from devfactory.graph.oversight import metering
@@ -104,29 +103,6 @@ def sources(pause: Pause, state: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(s[:300] for s in unique[:MAX_SOURCES])
 
 
-def _run_risk(state: Mapping[str, Any]) -> Risk | None:
-    gov = state.get("governance")
-    return gov.risk if gov is not None else None
-
-
-def _candidate_confidence(state: Mapping[str, Any]) -> tuple[float | None, list[str]]:
-    """Return the stage's last report's confidence and its blockers (None: no report)."""
-    candidate = state.get("candidate")
-    if candidate is None:
-        return None, []
-    return candidate.confidence, list(candidate.blockers)
-
-
-def _review_confidence(state: Mapping[str, Any]) -> float | None:
-    """Return the lowest confidence of the passed stages (None: none reported one)."""
-    found = [
-        r.result.confidence
-        for r in (state.get("stages") or {}).values()
-        if r.result is not None and r.outcome is StageOutcome.PASSED
-    ]
-    return min(found) if found else None
-
-
 def risk_and_confidence(pause: Pause, state: Mapping[str, Any]) -> tuple[list[str], float | None]:
     """Return the risk factors and the confidence behind ``pause``.
 
@@ -137,13 +113,18 @@ def risk_and_confidence(pause: Pause, state: Mapping[str, Any]) -> tuple[list[st
     if pause.kind == "governance":
         factors = pause.details.get("risk_factors") or (gov.risk_factors if gov else [])
         return list(factors), gov.confidence if gov else None
-    if pause.kind in ("blocked", "clarification"):
-        confidence, blockers = _candidate_confidence(state)
-        return blockers, confidence
+    if pause.kind in ("blocked", "clarification"):  # the stage's last report, if any
+        candidate = state.get("candidate")
+        return (list(candidate.blockers), candidate.confidence) if candidate else ([], None)
     if pause.kind == "budget":
         near = pause.details.get("near") or []
         return [f"{b.get('scope', '')} {b.get('metric', '')} near its cap" for b in near], None
-    return list(gov.risk_factors if gov else []), _review_confidence(state)
+    passed = [  # the lowest confidence among them is the request's
+        r.result.confidence
+        for r in (state.get("stages") or {}).values()
+        if r.result is not None and r.outcome is StageOutcome.PASSED
+    ]
+    return list(gov.risk_factors if gov else []), min(passed) if passed else None
 
 
 def dropped(state: Mapping[str, Any]) -> dict[str, str]:
@@ -226,7 +207,8 @@ def enrich(
     """
     settings = runtime.context.settings
     policy = runtime.context.get_policy()
-    rule = rule_for(policy, pause.kind, pause.team, _run_risk(state))
+    gov = state.get("governance")
+    rule = rule_for(policy, pause.kind, pause.team, gov.risk if gov is not None else None)
     factors, confidence = risk_and_confidence(pause, state)
     screened = screen_alternatives(
         rule,
@@ -318,14 +300,16 @@ def auto_decision(
     )
 
 
-def course_update(pause: Pause, decision: Decision) -> dict[str, str]:
-    """Return the run's ``course`` entries a chosen alternative sets ({} for none).
+def course_update(
+    pause: Pause, state: Mapping[str, Any], runtime: Runtime[Context], decision: Decision
+) -> dict[str, str]:
+    """Return the run's ``course`` entries an alternative of ``pause``'s request sets ({} for none).
 
     ``cheaper_model`` moves the remaining stages to ``factory/cheap``;
     ``drop_stage`` marks its stage dropped (it ends SKIPPED without model
     work); ``narrow_scope`` keeps the narrowed text every later stage reads.
     """
-    chosen = pause.alternative(decision.alternative or "")
+    chosen = enrich(pause, state, runtime).alternative(decision.alternative or "")
     if chosen is None:
         return {}
     if chosen.kind == "cheaper_model":

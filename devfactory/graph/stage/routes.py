@@ -22,7 +22,7 @@ from devfactory.graph.emit import emit
 from devfactory.graph.gate import Route, assess
 from devfactory.graph.model_io.briefs import requirement_view
 from devfactory.graph.oversight import metering
-from devfactory.graph.oversight.interrupts import decide, requested
+from devfactory.graph.oversight.interrupts import decide
 from devfactory.graph.oversight.phases import task_key
 from devfactory.graph.oversight.requests import course_update
 from devfactory.graph.planning.build_plan import stage_items
@@ -264,7 +264,7 @@ def escalate(
     )
     decision = decide(pause, state, runtime)  # unattended: no more retries, BLOCKED
     decided = {task_key(): DecisionRecord.of("blocked", decision)}
-    course = course_update(requested(pause, state, runtime), decision)
+    course = course_update(pause, state, runtime, decision)
     if any(k.startswith("drop:") for k in course):  # the person drops this stage
         return finish(
             setup,
