@@ -25,7 +25,7 @@ from langgraph.types import Command
 from devfactory.checks.catalogue import CHECKS
 from devfactory.contracts import RunOutcome, StageOutcome, StageRecord
 from devfactory.control.budget import Caps
-from devfactory.control.hitl import Decision, DecisionRecord, Pause, make_pause
+from devfactory.control.hitl import DecisionRecord, Pause, make_pause
 from devfactory.control.lifecycle import Phase
 from devfactory.control.run_records import RoundSummary, StagePlan, StageSlot, StageSummary
 from devfactory.graph.context import Context
@@ -105,11 +105,6 @@ def plan(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command
         reason=f"{len(pipeline.stages)} stages, starting {', '.join(setup.first)}",
     )
     return Command(goto=list(setup.first), update=update)
-
-
-def blocked_stages(stages: Mapping[str, StageRecord]) -> list[StageRecord]:
-    """Return the records of the stages that ended BLOCKED."""
-    return [r for r in stages.values() if r.outcome is StageOutcome.BLOCKED]
 
 
 def blocked_outcome(state: RunState, blocked: list[StageRecord]) -> RunOutcome:
@@ -193,7 +188,7 @@ def validate(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Com
     """
     mover = Mover(state, runtime)
     stages = state.get("stages", {})
-    blocked = blocked_stages(stages)
+    blocked = [r for r in stages.values() if r.outcome is StageOutcome.BLOCKED]
     if blocked:
         return Command(goto=END, update=mover.end(blocked_outcome(state, blocked)))
     update: RunUpdate = mover.to(Phase.VALIDATING, reason="every stage passed its gate")
@@ -252,9 +247,12 @@ def review_pause(state: RunState, runtime: Runtime[Context]) -> Pause:
 
 
 def review(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Command[str]:
-    """Ask a person to approve (COMPLETED), ask for changes (bounded, ``revise``) or reject.
+    """Ask a person to approve (COMPLETED), ask for changes (bounded) or reject.
 
     In an unattended run the policy's review rule decides (approve by default).
+    Changes start the next round once they are screened: past the approved
+    scope an approver decides whether the teams see them (approve), the run
+    ends (reject) or they are rewritten and screened again (modify).
     """
     decision = decide(review_pause(state, runtime), state, runtime)
     mover = Mover(state, runtime)
@@ -270,23 +268,6 @@ def review(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comma
         failed = RunOutcome.failed(f"review rejected: {summary}")
         update |= mover.end(failed, actor=actor, reason=summary)
         return Command(goto=END, update=update)
-    return revise(state, runtime, setup, decision, mover, update)
-
-
-def revise(
-    state: RunState,
-    runtime: Runtime[Context],
-    setup: RunSetup,
-    decision: Decision,
-    mover: Mover,
-    update: RunUpdate,
-) -> Command[str]:
-    """Start the next round with the reviewer's changes, once they are screened.
-
-    Past the approved scope an approver decides whether the teams see them
-    (approve), the run ends (reject) or they are rewritten and screened again
-    (modify).
-    """
     revision = state.get("revision", 0)
     vetted = vet(
         state,
@@ -303,7 +284,7 @@ def revise(
         return Command(goto=END, update=update)
     update |= mover.to(
         Phase.IN_PROGRESS,
-        actor=decision.actor,
+        actor=actor,
         reason=f"revision {revision + 1}: {vetted.text}"[:2000],
     )
     update |= next_round(state, vetted.text)
