@@ -17,7 +17,7 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from devfactory.contracts import Repository, RunOutcome
+from devfactory.contracts import RunOutcome
 from devfactory.control.hitl import DecisionRecord, Pause, make_pause
 from devfactory.graph.context import Context
 from devfactory.graph.oversight.interrupts import decide
@@ -45,14 +45,9 @@ class GitReach(TypedDict):
     data_dir: Path
 
 
-def delivery_in(state: RunState) -> Repository:
-    """Return the run's delivery: the repository its state says it delivers into."""
-    return state["repository"]
-
-
 def merge_pause(state: RunState, runtime: Runtime[Context], pushed: GitOutcome) -> Pause:
     """Build the merge gate's question, as a merge request reads: branch, changes, checks."""
-    delivery = delivery_in(state)
+    delivery = state["repository"]
     folder = Path(delivery.folder)
     try:
         timeout = runtime.context.settings.repos.repo_git_timeout_s
@@ -99,7 +94,7 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
     pause is a no-op or a fast-forward, so the node is idempotent up to the pause.
     """
     settings, mover = runtime.context.settings, Mover(state, runtime)
-    delivery = delivery_in(state)
+    delivery = state["repository"]  # the repository the run delivers into
     folder = Path(delivery.folder)
     built = final_checks_of(state)
     # how git reaches the repository, for the push and the merge alike
@@ -120,13 +115,11 @@ def merge(state: RunState, runtime: Runtime[Context], setup: RunSetup) -> Comman
     decision = decide(merge_pause(state, runtime, pushed), state, runtime)
     update: RunUpdate = {"decisions": {task_key(): DecisionRecord.of("merge", decision)}}
     if decision.action == "approve":
-        merged = merge_into_base(folder, delivery, **reach)
-        reason = merged.message
+        reason = merge_into_base(folder, delivery, **reach).message
     else:
         reason = f"{pushed.message}; not merged: {decision.summary()}"
-    forget(
-        settings.storage.data_dir, delivery.run_id
-    )  # delivered: its credentials are needed no more
+    # delivered: its credentials are needed no more
+    forget(settings.storage.data_dir, delivery.run_id)
     done = RunOutcome.completed(built).model_copy(update={"reason": reason[:4000]})
     update |= mover.end(done, actor=decision.actor, reason=reason[:2000])
     return Command(goto=END, update=update)
