@@ -102,14 +102,10 @@ def _size(texts: Sequence[str], settings: Settings, count: Count, blocks: int = 
     ``feedback_tokens``), nothing is cut and the tokenizer is not asked.
     """
     bound = sum(len(text.encode()) for text in texts)
-    room = request_budget(settings) - settings.generation.context_tokens
+    kept = settings.generation.context_tokens
     if blocks:
-        room = (
-            request_budget(settings)
-            - MIN_CONTEXT_TOKENS
-            - blocks * settings.generation.feedback_tokens
-        )
-    return bound if bound <= room else sum(count(text) for text in texts)
+        kept = MIN_CONTEXT_TOKENS + blocks * settings.generation.feedback_tokens
+    return bound if bound <= request_budget(settings) - kept else sum(map(count, texts))
 
 
 def lines_budget(settings: Settings, fixed: int, blocks: int) -> int:

@@ -20,7 +20,7 @@ from devfactory.graph.broker import consult as consult_broker
 from devfactory.graph.context import Context
 from devfactory.graph.emit import emit
 from devfactory.graph.gate import Route, assess
-from devfactory.graph.model_io.briefs import requirement_view
+from devfactory.graph.model_io.briefs import requirement_budget, requirement_view
 from devfactory.graph.oversight import metering
 from devfactory.graph.oversight.interrupts import decide
 from devfactory.graph.oversight.phases import task_key
@@ -105,9 +105,7 @@ def clarify(
             requirement=requirement_view(
                 state["requirement"],
                 ask.question,
-                budget=min(
-                    settings.generation.requirement_tokens, settings.generation.context_tokens
-                ),
+                budget=requirement_budget(settings),
                 count=approx_tokens,
             ),
             stages=state["stages"],
