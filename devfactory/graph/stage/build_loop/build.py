@@ -75,24 +75,14 @@ from devfactory.software.behaviour import BehaviourTest, agreed_file
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.examples import ExampleTests
 from devfactory.software.kinds import behaviour_tested, comparison, examples_file, skeleton
-from devfactory.software.requirement import RequirementFacts
 from devfactory.software.skeleton import Skeleton, Unit, left_stub
-
-
-def plan_facts(work: Drafting) -> RequirementFacts:
-    """Return what the run's requirement states (read once, kept in the run's state).
-
-    A module's build loop starts from it: its skeleton, its example tests.
-    """
-    return requirement_facts_of(work.state)
 
 
 def buildable(work: Drafting, path: str) -> Skeleton | None:
     """Return the skeleton of ``path`` when the build loop can write it, else None."""
     if work.plan is None or not path.endswith(".py"):
         return None
-    facts = plan_facts(work)
-    made = skeleton(facts, work.plan.summary)
+    made = skeleton(requirement_facts_of(work.state), work.plan.summary)
     return made if made is not None and made.path == path else None
 
 
@@ -103,7 +93,7 @@ def build_module(work: Drafting, path: str, made: Skeleton, earlier: str) -> Dra
     its units that still parse are kept as the starting point, so only what
     fails is drawn again.
     """
-    facts = plan_facts(work)
+    facts = requirement_facts_of(work.state)
     tests = examples_file(facts)
     built = Built()
     kept = _kept_tests(work)
@@ -169,7 +159,7 @@ def _write_unit(
     if not stubbed and (current.perfect or not runner.judges(unit)):
         return source  # an earlier version's unit that nothing shows wrong stays as it is
     seed = 100 * (work.state.get("attempt", 0) + 10 * work.state.get("fix_round", 0))
-    facts = plan_facts(work)
+    facts = requirement_facts_of(work.state)
     behaviour: list[BehaviourTest] = []
     asks = runner.runs and settings.generation.behaviour_test_calls and not work.out_of_time()
     if asks and behaviour_tested(facts, unit):

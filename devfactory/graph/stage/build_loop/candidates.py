@@ -102,11 +102,10 @@ def repaired(
     work: Drafting, made: Skeleton, unit: Unit, trial: Trial, seed: int, runner: TrialRunner,
     built: Built,
 ) -> Trial | None:  # fmt: skip
-    """Ask for ``unit`` again, shown the assertions ``trial`` fails."""
-    temperature = work.settings.generation.temperature
-    return candidate(
-        work, made, unit, trial.source, trial.failures, temperature, seed, runner, built
-    )
+    """Ask for ``unit`` again, shown the assertions ``trial`` fails; None when it cannot be used."""
+    messages = unit_messages(work, made, unit, trial.source, trial.failures)
+    reply = ask_unit(work, messages, work.settings.generation.temperature, seed)
+    return take(work, made, unit, trial.source, reply, runner, built)
 
 
 def temperature_of(low: float, high: float, n: int, count: int) -> float:
@@ -114,23 +113,6 @@ def temperature_of(low: float, high: float, n: int, count: int) -> float:
     if count <= 1 or high <= low:
         return low
     return round(low + (high - low) * n / (count - 1), 3)
-
-
-def candidate(
-    work: Drafting,
-    made: Skeleton,
-    unit: Unit,
-    source: str,
-    failures: tuple[str, ...],
-    temperature: float,
-    seed: int,
-    runner: TrialRunner,
-    built: Built,
-) -> Trial | None:
-    """Ask for one version of ``unit``, splice it in and run it; None when it cannot be used."""
-    messages = unit_messages(work, made, unit, source, failures)
-    reply = ask_unit(work, messages, temperature, seed)
-    return take(work, made, unit, source, reply, runner, built)
 
 
 def ask_unit(
