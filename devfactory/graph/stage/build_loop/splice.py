@@ -139,15 +139,10 @@ def splice(module: str, piece: Fragment, unit: str) -> str:
 
     """
     tree = ast.parse(module)
-    target = next(
-        (
-            n
-            for n in tree.body
-            if _defines(n) == unit
-            and isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        ),
-        None,
+    defs = (
+        n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     )
+    target = next((n for n in defs if n.name == unit), None)
     if target is None:
         raise SpliceError(f"the module defines no top-level `{unit}`")
     lines = module.splitlines(keepends=True)
@@ -158,7 +153,8 @@ def splice(module: str, piece: Fragment, unit: str) -> str:
     unit_text = piece.unit
     if routes_of("".join(lines[start:end])):  # a route's method, path and status are the spec's
         unit_text = _without_decorators(unit_text)
-    kept = _keep_decorators(skeleton_decorators, unit_text)
+    # the skeleton's decorators (a route's) stay, unless the unit brings its own
+    kept = "" if unit_text.lstrip().startswith("@") else "".join(skeleton_decorators)
     defined = {_defines(n) for n in tree.body} - {None, unit}
     helpers = [h for h in piece.helpers if _name_of(h) not in defined]
     replacement = "".join(f"{h.rstrip()}\n\n\n" for h in helpers) + kept + unit_text
@@ -169,13 +165,6 @@ def splice(module: str, piece: Fragment, unit: str) -> str:
     except SyntaxError as exc:
         raise SpliceError(f"the module does not parse with it: {exc.msg}") from None
     return text
-
-
-def _keep_decorators(decorators: list[str], unit: str) -> str:
-    """Keep the skeleton's decorators (a route's) unless the unit brings its own."""
-    if unit.lstrip().startswith("@"):
-        return ""
-    return "".join(decorators)
 
 
 def _without_decorators(code: str) -> str:
