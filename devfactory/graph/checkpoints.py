@@ -18,11 +18,10 @@ so no node and no reader ever sees an earlier version's state.
 
 from __future__ import annotations
 
-import types
 from collections.abc import Iterator, Mapping
 from enum import Enum
 from functools import cache
-from typing import Any, Final, Union, cast, get_args, get_origin, get_type_hints
+from typing import Any, Final, cast, get_args, get_origin, get_type_hints
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
@@ -117,17 +116,6 @@ def _holds_model(hint: Any) -> bool:
     return any(_holds_model(arg) for arg in get_args(hint))
 
 
-def _is_keyed(hint: Any) -> bool:
-    """Say whether a type hint is a dict (a keyed value, which ``RESET`` may empty)."""
-    return get_origin(hint) is dict
-
-
-def _optional(hint: Any) -> bool:
-    """Say whether a type hint admits None."""
-    origin = get_origin(hint)
-    return (origin is Union or origin is types.UnionType) and type(None) in get_args(hint)
-
-
 @cache
 def _typed_keys() -> dict[str, tuple[Any, TypeAdapter[Any]]]:
     """Return each state key that holds models: its type, and the adapter that reads it."""
@@ -146,12 +134,13 @@ def upgrade_value(key: str, value: Any) -> Any:
     if typed is None or value is None:
         return value
     hint, adapter = typed
+    keyed = get_origin(hint) is dict  # a keyed value, which ``RESET`` may empty
     if isinstance(value, Mapping) and RESET in value:
-        if not _is_keyed(hint):
+        if not keyed:
             return value
         rest = {k: v for k, v in value.items() if k != RESET}
         return {RESET: value[RESET], **adapter.validate_python(rest)}
-    if isinstance(value, Mapping) and not value and not _is_keyed(hint) and _optional(hint):
+    if isinstance(value, Mapping) and not value and not keyed and type(None) in get_args(hint):
         return None
     return adapter.validate_python(value)
 
