@@ -53,11 +53,12 @@ def render_artifacts(artifacts: Sequence[Artifact], limit: int) -> str:
     )
 
 
-def render_notes(notes: Sequence[str]) -> str:
-    """Render answers and guidance the stage received (clarifications, people, review)."""
-    if not notes:
-        return ""
-    return "\nAnswers and guidance you received:\n" + _bullets(notes) + "\n"
+RECEIVED = "Answers and guidance you received"  # the clarifications', people's and review's
+
+
+def _listed(title: str, lines: Sequence[str]) -> str:
+    """Render a request's block of lines (feedback, notes, findings); "" when there are none."""
+    return f"\n{title}:\n{_bullets(lines)}\n" if lines else ""
 
 
 def requirement_budget(settings: Settings) -> int:
@@ -263,9 +264,10 @@ def draft_messages(
     }
     fixed = render_prompt("draft_artifact", context=brief, **values)
     lines = lines_budget(settings, _size([system, fixed], settings, count, blocks=2), blocks=2)
-    if problems := fit_lines(feedback, lines, count):
-        values["feedback"] = "\nThe gate rejected your last attempt:\n" + _bullets(problems) + "\n"
-    values["notes"] = render_notes(fit_lines(notes, lines, count))
+    values["feedback"] = _listed(
+        "The gate rejected your last attempt", fit_lines(feedback, lines, count)
+    )
+    values["notes"] = _listed(RECEIVED, fit_lines(notes, lines, count))
     rest = _size(
         [system, render_prompt("draft_artifact", context=brief, **values)], settings, count
     )
@@ -309,13 +311,6 @@ def repository_brief(
     if content is None:
         return ""
     return render_prompt("existing_file", path=item.path, base=repository.base, content=content)
-
-
-def render_checks(checks: Sequence[str]) -> str:
-    """Render what the sandbox found when it ran the stage's files."""
-    if not checks:
-        return ""
-    return "\nWhat the checks found when they ran your files:\n" + _bullets(checks) + "\n"
 
 
 def report_messages(
@@ -366,8 +361,10 @@ def report_messages(
             team_name=spec.name,
             problems=_bullets(problems),
         )
-    said = render_notes(fit_lines(notes, lines, count))
-    said += render_checks(fit_lines(checks, lines, count))
+    said = _listed(RECEIVED, fit_lines(notes, lines, count))
+    said += _listed(
+        "What the checks found when they ran your files", fit_lines(checks, lines, count)
+    )
     rest = _size([str(system.content), ask("", gate, said)], settings, count)
     context = stage_context(
         state,
