@@ -150,16 +150,6 @@ def run_code_checks(
         remove_tree(root)  # iterative and link-safe: the code may have left any tree there
 
 
-def checks_update(found: Verification, team: str) -> StageUpdate:
-    """Return the stage-state update that carries ``found`` to the report and the gate."""
-    return {
-        "checks": list(found.checks),
-        # this team's files, and what belongs to no planned file (an install, a crash);
-        # other teams' problems go back to them from the final checks (graph/final_checks.py)
-        "check_problems": [p.line() for p in found.problems if p.owner in (team, "")],
-    }
-
-
 def verify_stage(
     state: StageState, runtime: Runtime[Context], setup: StageSetup
 ) -> Command[Literal["report", "retain"]]:
@@ -311,15 +301,14 @@ def verify_code(
     except Exception as exc:  # noqa: BLE001 - a checker's failure is the gate's problem, not a crash
         log.exception("the checks of %s failed", slug)
         failed = CheckRun(name="checks", command="", summary=f"{type(exc).__name__}: {exc}"[:300])
-        return Command(
-            goto="report",
-            update={
-                **skip,
-                "checks": [failed],
-                "check_problems": [f"the checks could not run: {type(exc).__name__}: {exc}"[:600]],
-            },
-        )
-    update = checks_update(found, slug)
+        said = f"the checks could not run: {type(exc).__name__}: {exc}"[:600]
+        return Command(goto="report", update={"checks": [failed], "check_problems": [said]})
+    update: StageUpdate = {
+        "checks": list(found.checks),
+        # this team's files, and what belongs to no planned file (an install, a crash);
+        # other teams' problems go back to them from the final checks (graph/final_checks.py)
+        "check_problems": [p.line() for p in found.problems if p.owner in (slug, "")],
+    }
     if kept:
         update["agreeing"] = kept
     if taken:
