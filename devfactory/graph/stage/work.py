@@ -142,19 +142,14 @@ def draft(
     )
     started = time.perf_counter()
     done = draft_items(work, items, previous_drafts(state, spec.slug))
+    off = runtime.context.settings.generation.repairs_off
     if "mermaid_diagram" in spec.checks:
         drawn = plan if plan is not None else requirement_plan(work)  # before any plan: the words'
-        fixed = repair(
-            RepairKind.DIAGRAM, done.drafts, drawn, runtime.context.settings.generation.repairs_off
-        )
-        done.drafts = fixed.content
-        done.repairs += fixed.notes
+        fixed = repair(RepairKind.DIAGRAM, done.drafts, drawn, off)
+        done.drafts, done.repairs = fixed.content, [*done.repairs, *fixed.notes]
     if "openapi_structure" in spec.checks:
-        fixed = repair(
-            RepairKind.OPENAPI, done.drafts, None, runtime.context.settings.generation.repairs_off
-        )
-        done.drafts = fixed.content
-        done.repairs += fixed.notes
+        fixed = repair(RepairKind.OPENAPI, done.drafts, None, off)
+        done.drafts, done.repairs = fixed.content, [*done.repairs, *fixed.notes]
     served = done.served or resolved.label
     return Command(
         goto="verify",
@@ -183,15 +178,10 @@ def earlier_repairs(state: StageState, team: str) -> list[str]:
     are kept too, each marked with the fix round that followed it.
     """
     before = state.get("attempt", 0)
-    if not before:
-        return _before_round(state, team)
-    marked = (f"attempt {before}: {note}" for note in state.get("repairs", []))
-    return [*state.get("earlier_repairs", []), *marked]
-
-
-def _before_round(state: StageState, team: str) -> list[str]:
-    """Return ``team``'s notes of the rounds before this fix round, marked (none outside one)."""
-    rounds = state.get("fix_round", 0)
+    if before:
+        marked = (f"attempt {before}: {note}" for note in state.get("repairs", []))
+        return [*state.get("earlier_repairs", []), *marked]
+    rounds = state.get("fix_round", 0)  # none outside a fix round
     record = (state.get("kept_stages") or {}).get(team)
     if not rounds or record is None:
         return []
