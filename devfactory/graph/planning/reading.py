@@ -239,7 +239,7 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
         return Reading(run_facts(requirement, parsed, limits=limits))
     started = time.perf_counter()
     proposals: list[ProposedFacts] = []
-    usage, served, problems, calls = Usage(), "", [], 0
+    usage, served, problems = Usage(), "", []
     try:
         resolved = source().resolve(INTERFACE_ALIAS)
         asks, asked = settings.generation.prose_fact_calls, KIND_FIELDS["unsure"]
@@ -252,7 +252,6 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
                 requirement=requirement.strip(),
                 parsed=_parsed_block(parsed),
             )
-            calls += kind.usage.calls
             usage, served = usage.add(kind.usage), kind.model or resolved.label
             asked = KIND_FIELDS[kind.value.kind if kind.value else "unsure"]
             problems += [] if kind.value else [f"no kind was read: {kind.problem}"[:300]]
@@ -263,7 +262,6 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
             if arguments_open(parsed):
                 line = "\n".join(u.line for u in parsed.usages)
                 argued = _arguments(resolved, settings, requirement.strip(), line)
-                calls += argued.usage.calls
                 usage, served = usage.add(argued.usage), argued.model or served or resolved.label
                 if argued.value is None:
                     problems.append(f"the model's arguments were refused: {argued.problem}"[:300])
@@ -298,7 +296,6 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
                 max_parse_retries=settings.generation.max_parse_retries,
                 max_model_errors=settings.generation.max_model_errors,
             )
-            calls += answer.usage.calls
             usage, served = usage.add(answer.usage), answer.model or served or resolved.label
             if answer.value is None:
                 problems.append(f"the model's facts were refused: {answer.problem}"[:300])
@@ -308,9 +305,9 @@ def read_facts(requirement: str, settings: Settings, source: Callable[[], Any]) 
                 break
     except ModelUnavailableError as exc:
         problems.append(f"no model read the facts: {exc}"[:300])
-    found = run_facts(requirement, parsed, proposals, limits=limits, calls=calls)
+    found = run_facts(requirement, parsed, proposals, limits=limits, calls=usage.calls)
     found = found.model_copy(update={"notes": (*found.notes, *problems)})
-    return Reading(found, usage, served, calls, time.perf_counter() - started)
+    return Reading(found, usage, served, usage.calls, time.perf_counter() - started)
 
 
 def read_once(state: Mapping[str, Any], runtime: Runtime[Context]) -> RunUpdate:
