@@ -170,11 +170,9 @@ def request_task_result(
     elif answer.error:
         result = TaskResult.blocked(answer.error)
     else:
-        tries = max_parse_retries + 1
+        said = f"model output was not a valid TaskResult after {max_parse_retries + 1} tries"
         result = TaskResult.blocked(
-            f"model output was not a valid TaskResult after {tries} tries: {answer.problems[-1]}"[
-                :300
-            ],
+            f"{said}: {answer.problems[-1]}"[:300],
             reasoning="Invalid replies: " + " | ".join(answer.problems),
         )
     return Reply(result, answer.usage, answer.model, answer.repairs, answer.problems)
@@ -328,13 +326,9 @@ def draft_file(
             if loop:
                 repairs.append(f"{loop.describe()} {dropped_repeats}")
     if code:
-        fixed = repair(
-            RepairKind.PYTHON_TESTS if is_tests_file(path) else RepairKind.PYTHON,
-            content,
-            off=repairs_off,
-        )
-        content = fixed.content
-        repairs += fixed.notes
+        python = RepairKind.PYTHON_TESTS if is_tests_file(path) else RepairKind.PYTHON
+        fixed = repair(python, content, off=repairs_off)
+        content, repairs = fixed.content, [*repairs, *fixed.notes]
     problem = ""
     if cut:
         problem = (
