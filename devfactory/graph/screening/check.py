@@ -279,14 +279,8 @@ def measure(text: str, embedder: Embedder, rules: ScreeningRules) -> Screen:
     )
     injection = _nearest(vectors, injections.injection)
     ordinary = _nearest(vectors, injections.not_injection)
-    worst = int(
-        np.argmax(
-            [
-                calibration.injection_slack(float(a), float(b))
-                for a, b in zip(injection, ordinary, strict=True)
-            ]
-        )
-    )
+    pairs = zip(injection, ordinary, strict=True)
+    worst = int(np.argmax([calibration.injection_slack(float(a), float(b)) for a, b in pairs]))
     return Screen(
         embedder=embedder.name,
         model=model_id,
