@@ -52,12 +52,7 @@ def stage_spent(
     key = spend_key(state, team)
     entry = add_spend(state.get("spend", {}), key, team, usage, model, context, seconds)
     return {
-        "usage": Spend(
-            input_tokens=entry.input_tokens,
-            output_tokens=entry.output_tokens,
-            calls=entry.calls,
-            cost_usd=entry.cost_usd,
-        ),
+        "usage": Spend(**entry.model_dump(exclude={"team", "model", "seconds"})),  # no seconds
         "seconds": state.get("seconds", 0.0) + seconds,
         "spend": {key: entry},
     }

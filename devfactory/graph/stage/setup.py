@@ -162,9 +162,7 @@ def finish(
         result=result,
         model=state.get("model", ""),
         attempts=state.get("attempt", 0),
-        usage=Usage(
-            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, calls=usage.calls
-        ),
+        usage=Usage(**usage.model_dump(include={"input_tokens", "output_tokens", "calls"})),
         seconds=round(state.get("seconds", 0.0), 3),
         cost_usd=round(usage.cost_usd, 6),
         gate_feedback=state.get("history", []),
