@@ -122,11 +122,10 @@ def clarify(
             question=ask.question,
             asker_context=drafted,
         )
-        spend = dict(state.get("spend", {}))
-        for who, usage in consultation.usage.items():
+        for who, usage in consultation.usage.items():  # each answering team's own entry
             spent_key = metering.spend_key(state, who, f":answers:{spec.slug}")
-            spend[spent_key] = metering.add_spend(
-                spend,
+            update.setdefault("spend", {})[spent_key] = metering.add_spend(
+                state.get("spend", {}),
                 spent_key,
                 who,
                 usage,
@@ -134,7 +133,6 @@ def clarify(
                 runtime.context,
                 consultation.seconds[who],
             )
-            update.setdefault("spend", {})[spent_key] = spend[spent_key]
         entry["hops"] = list(consultation.hops)
         entry["answered_by"] = consultation.answered_by
         entry["outcome"] = "answered" if consultation.answer else "escalated"
