@@ -27,6 +27,7 @@ from devfactory.graph.context import Context
 from devfactory.graph.stage.verify import run_code_checks, workspace_files
 from devfactory.graph.state import RunState, build_plan_of, requirement_facts_of
 from devfactory.repos.repository import repository_files
+from devfactory.sandbox.runner import SandboxUnavailableError
 from devfactory.software.kinds import shape_for
 from devfactory.software.plan import BuildPlan, FileRole
 from devfactory.teams import load_teams
@@ -50,8 +51,6 @@ def final_checks(
         or not runtime.context.settings.generation.run_code
     ):
         return None
-    from devfactory.sandbox.runner import SandboxUnavailableError
-
     files = workspace_files(stages, [])
     repository = state.get("repository")
     checks: tuple[CodeCheck, ...] = CHECKS.code
@@ -132,17 +131,13 @@ def build_checks(
         if record.outcome is StageOutcome.PASSED and record.result is not None
         for artifact in record.result.artifacts
     }
-
-    def owner_of(path: str) -> str:
-        """Return the plan's owner of a file, else the team that wrote it (its own deliverable)."""
-        return build_plan.owner_of(path) or writers.get(path, "")
-
     return run_build_checks(
         [CHECKS.build[n] for n in dict.fromkeys(names)],
         files,
         runtime.context.get_sandbox(),
         code=code,
-        owner_of=owner_of,
+        # the plan's owner of a file, else the team that wrote it (its own deliverable)
+        owner_of=lambda path: build_plan.owner_of(path) or writers.get(path, ""),
         planned=[f.path for f in build_plan.files],
         tests=[f.path for f in build_plan.files if f.role is FileRole.TESTS],
         dependencies=build_plan.dependencies,

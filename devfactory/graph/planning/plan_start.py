@@ -22,6 +22,8 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from devfactory.software.behaviour import PATH as AGREED_PATH
+from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import (
     behaviour_tested,
     examples_file,
@@ -35,9 +37,10 @@ from devfactory.software.plan import (
     Named,
     PlannedFile,
     SoftwareKind,
+    check_plan,
     named_interfaces,
 )
-from devfactory.software.requirement import RequirementFacts
+from devfactory.software.requirement import RequirementFacts, read_requirement
 
 
 def team_files(kind: SoftwareKind, code: str, writer: Mapping[FileRole, str]) -> list[PlannedFile]:
@@ -246,11 +249,6 @@ def tool_plan(
     ``facts`` are the run's (read once, the model's filling the parser's gaps:
     ``graph/planning/reading``); without them the requirement is read by the parser.
     """
-    from devfactory.software.behaviour import PATH as AGREED_PATH
-    from devfactory.software.examples import PATH as EXAMPLES_PATH
-    from devfactory.software.plan import check_plan
-    from devfactory.software.requirement import read_requirement
-
     stated = facts if facts is not None else read_requirement(requirement)
     found = reading(stated)
     part = found.shape.planned(found.facts) if found is not None else None

@@ -60,6 +60,7 @@ from devfactory.graph.state import (
 )
 from devfactory.repos.repository import repository_files
 from devfactory.runfiles import remove_tree, write_file
+from devfactory.sandbox.runner import SandboxUnavailableError
 from devfactory.software.disagreeing_tests import REFUTED, best_kept
 from devfactory.software.examples import PATH as EXAMPLES_PATH
 from devfactory.software.kinds import examples_file
@@ -192,8 +193,6 @@ def tool_checks_update(
             name=", ".join(spec.tool_checks), command="", summary="not run: run_code is off"
         )
         return ToolVerdict([off], [])
-    from devfactory.sandbox.runner import SandboxUnavailableError
-
     try:
         sandbox = runtime.context.get_sandbox()
         files = workspace_files(state["stages"], drafts)  # what the team's files may refer to
@@ -250,7 +249,6 @@ def verify_code(
     )
     last = state.get("attempt", 1) >= max_attempts(state, runtime)
     settled = settled_tests(plan, [*keeping, *([slug] if last and handing else [])])
-    from devfactory.sandbox.runner import SandboxUnavailableError
 
     def checked(files: Mapping[str, str]) -> Verification:
         return run_code_checks(
