@@ -112,14 +112,12 @@ def how_to_use(path: str, content: str) -> str:
         return ""
     if path.endswith("__main__.py"):
         package = module_name(path.removesuffix("__main__.py") + "__init__.py")
+        if not package:
+            return ""
         return (
-            (
-                f"Run it as `python -m {package}` in a subprocess: "
-                f'`subprocess.run([sys.executable, "-m", "{package}", ...], '
-                "capture_output=True, text=True)`."
-            )
-            if package
-            else ""
+            f"Run it as `python -m {package}` in a subprocess: "
+            f'`subprocess.run([sys.executable, "-m", "{package}", ...], '
+            "capture_output=True, text=True)`."
         )
     name, names = module_name(path), public_names(content)
     if not name or not names:
