@@ -63,8 +63,7 @@ def refusal(
     if target not in teams:
         return f"unknown target refused: no team {target!r}"
     if target in chain:
-        path = " -> ".join([*chain, target])
-        return f"cycle refused: {path}"
+        return f"cycle refused: {' -> '.join([*chain, target])}"
     if target not in teams[asker].may_ask:
         return f"target refused: {asker} may ask only {', '.join(teams[asker].may_ask) or 'nobody'}"
     if len(chain) > max_hops:

@@ -111,7 +111,6 @@ def approval(
     """
     settings = runtime.context.settings
     gov = state["governance"]  # the governance node assessed the requirement first
-    actions_left = gov.round < settings.runs.max_governance_rounds
     pause = make_pause(
         runtime.context.get_policy(),
         "governance",
@@ -126,7 +125,7 @@ def approval(
             mode="json", include={"risk", "model_risk", "reasons", "risk_factors"}
         ),
     )
-    if not actions_left:
+    if gov.round >= settings.runs.max_governance_rounds:  # no round left to screen a modify
         pause = pause.model_copy(update={"actions": ("approve", "reject")})
     decision = decide(pause, state, runtime)  # unattended: only on a project pre-approval
     mover = Mover(state, runtime)

@@ -87,8 +87,7 @@ def sources(pause: Pause, state: Mapping[str, Any]) -> tuple[str, ...]:
     found: list[str] = []
     stages = state.get("stages") or {}
     if pause.kind == "governance":
-        found.append("requirement")
-        found.append("governance assessment")
+        found += ["requirement", "governance assessment"]
     if pause.team:
         found.append(f"stage {pause.team}")
         found.extend(f"file {d.path}" for d in state.get("drafts") or [])

@@ -61,15 +61,14 @@ class Whole:
 def how_run(facts: RequirementFacts, path: str, needs: Sequence[str] = ()) -> str:
     """Say what the module is and how it is run, from the requirement's facts (for the prompt)."""
     public = [n for n in needs if n != "main"]
-    found = render_prompt(
+    return render_prompt(
         (shape_of(facts) or FALLBACK).whole,  # the kind says how it is run
         module=path.removesuffix(".py").replace("/", "."),
         path=path,
         framework={"flask": "Flask"}.get(facts.framework, "FastAPI"),
         app=facts.app or "app",
         names=f" It defines {', '.join(f'`{n}`' for n in public)}." if public else "",
-    )
-    return found.strip()
+    ).strip()
 
 
 def whole_messages(requirement: str, how: str, path: str, settings: Settings) -> list[BaseMessage]:
