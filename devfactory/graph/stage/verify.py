@@ -244,9 +244,8 @@ def verify_code(
     done = [t for t, r in state["stages"].items() if r.outcome is StageOutcome.PASSED]
     handing = runtime.context.settings.generation.kept_tests_to_code
     others, keeping = kept_files(state, slug) if handing else ({}, [])
-    files = with_examples(
-        {**others, **workspace_files(state["stages"], drafts)}, plan, requirement_facts_of(state)
-    )
+    facts = requirement_facts_of(state)
+    files = with_examples({**others, **workspace_files(state["stages"], drafts)}, plan, facts)
     last = state.get("attempt", 1) >= max_attempts(state, runtime)
     settled = settled_tests(plan, [*keeping, *([slug] if last and handing else [])])
 
@@ -258,20 +257,18 @@ def verify_code(
             teams=[*done, slug],
             repository=state.get("repository"),
             requirement=state["requirement"],
-            facts=requirement_facts_of(state),
+            facts=facts,
             settled=settled,
         )
 
     taken: TakenOut | None = None
     try:
         found = checked(files)
-        now = agreeing_tests(found, drafts, plan, slug, requirement_facts_of(state))
+        now = agreeing_tests(found, drafts, plan, slug, facts)
         kept = best_kept(state.get("agreeing", {}), now)
         if state.get("attempt", 1) >= take_out_at(state, runtime):
             refute = REFUTED not in runtime.context.settings.generation.repairs_off
-            split = split_disagreeing_tests(
-                found, drafts, plan, slug, requirement_facts_of(state), refute=refute
-            )
+            split = split_disagreeing_tests(found, drafts, plan, slug, facts, refute=refute)
             pieces = (
                 checked({**files, **{d.path: d.content for d in split.drafts}})
                 if split and split.drafts != list(drafts)  # unchanged: every rewrite past the cap
@@ -282,7 +279,7 @@ def verify_code(
                 split.drafts if split else drafts,
                 plan,
                 slug,
-                requirement_facts_of(state),
+                facts,
                 state.get("agreeing", {}),
                 refute=refute,
             )
