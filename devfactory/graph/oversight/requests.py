@@ -157,16 +157,13 @@ def propose(pause: Pause, state: Mapping[str, Any], runtime: Runtime[Context]) -
     )
     if pause.kind in ("budget", "blocked", "governance") and course.get("model") != CHEAP_ALIAS:
         out.append(cheaper)
-    stages = state.get("stages") or {}
+    stages, gone = state.get("stages") or {}, dropped(state)
+    targets = []
     if pause.kind == "budget":
         targets = [t for t in needs_of(state) if t not in stages and t != pause.team]
     elif pause.kind == "blocked" and pause.team:
         targets = [pause.team]
-    else:
-        targets = []
-    for stage in targets:
-        if stage in dropped(state):
-            continue
+    for stage in (t for t in targets if t not in gone):
         out.append(
             Alternative(
                 id=alternative_id("drop_stage", stage),
