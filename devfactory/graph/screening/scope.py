@@ -20,7 +20,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from devfactory.control.hitl import DecisionRecord, make_pause
-from devfactory.control.policy import PolicyDecision, Risk, ScopeChange
+from devfactory.control.policy import Risk, ScopeChange
 from devfactory.control.run_records import NoticeEntry
 from devfactory.events import GovernanceAssessed, Notice
 from devfactory.graph.context import Context
@@ -80,16 +80,6 @@ def approved_scope(state: Mapping[str, Any]) -> tuple[Risk, set[str]]:
     return risk, factors
 
 
-def _question(source: str, text: str, decision: PolicyDecision, approved: Risk) -> str:
-    return (
-        f"New text from {source} (not yet seen by any team):\n{text[:2000]}\n\n"
-        f"Risk {decision.risk}; the run was approved at {approved}.\n"
-        "Reasons: " + "; ".join(decision.reasons) + "\n"
-        "Risk factors: " + ("; ".join(decision.risk_factors) or "none") + "\n"
-        "Approve to pass it on, reject to stop the run, or modify it (screened again)."
-    )[:4000]
-
-
 def vet(
     state: Mapping[str, Any],
     runtime: Runtime[Context],
@@ -145,7 +135,13 @@ def vet(
             policy,
             "governance",
             title=f"{decision.risk} risk in {source}: pass it to the teams?"[:200],
-            question=_question(source, text, decision, approved),
+            question=(
+                f"New text from {source} (not yet seen by any team):\n{text[:2000]}\n\n"
+                f"Risk {decision.risk}; the run was approved at {approved}.\n"
+                "Reasons: " + "; ".join(decision.reasons) + "\n"
+                "Risk factors: " + ("; ".join(decision.risk_factors) or "none") + "\n"
+                "Approve to pass it on, reject to stop the run, or modify it (screened again)."
+            )[:4000],
             team=team,
             details={
                 "source": source,
