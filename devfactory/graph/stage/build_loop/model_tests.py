@@ -158,14 +158,8 @@ def asked(work: Drafting, made: Skeleton, unit: Unit) -> tuple[Checked, Usage, s
     """
     settings = work.settings
     requirement = work.state["requirement"]
-    request = tests_request(
-        requirement,
-        requirement_facts_of(work.state),
-        made.source,
-        unit,
-        settings,
-        work.setup.spec.name,
-    )
+    facts = requirement_facts_of(work.state)
+    request = tests_request(requirement, facts, made.source, unit, settings, work.setup.spec.name)
     limits = request.limits
     proposed: list[ProposedTest | ProposedValueTest] = []
     found, usage, model, empty = Checked(), Usage(), "", []

@@ -147,7 +147,7 @@ def ask_whole(
     answers are kept in the order asked.
     """
     found = Whole()
-    cap = settings.generation.whole_module_max_tokens
+    cap, off = settings.generation.whole_module_max_tokens, settings.generation.repairs_off
     asks = [
         partial(
             invoked,
@@ -164,14 +164,7 @@ def ask_whole(
         found.usage = found.usage.add(usage_of(message))
         found.model = served_by(message) or found.model
         try:
-            found.sources.append(
-                usable(
-                    text_of(message),
-                    needs=needs,
-                    skeleton=skeleton,
-                    off=settings.generation.repairs_off,
-                )
-            )
+            found.sources.append(usable(text_of(message), needs=needs, skeleton=skeleton, off=off))
         except SpliceError as exc:
             found.refused.append(f"{exc} (cut off at {cap} tokens)" if _cut(message) else str(exc))
     return found
