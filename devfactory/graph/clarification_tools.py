@@ -27,16 +27,11 @@ TOOL_NAME = "request_clarification"
 def _arguments(spec: TeamSpec) -> type[BaseModel]:
     targets = tuple(spec.may_ask) or ("none",)
     target_type: Any = Literal[targets]  # generated from the registry, per team
+    described = Field(description="The team that can answer: " + ", ".join(targets))
     return create_model(
         "RequestClarification",
-        target_team=(
-            target_type,
-            Field(description="The team that can answer: " + ", ".join(targets)),
-        ),
-        question=(
-            str,
-            Field(min_length=1, max_length=300, description="One precise question."),
-        ),
+        target_team=(target_type, described),
+        question=(str, Field(min_length=1, max_length=300, description="One precise question.")),
     )
 
 
