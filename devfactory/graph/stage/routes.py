@@ -100,13 +100,11 @@ def clarify(
             f"#### {d.path}\n{d.content[: settings.generation.upstream_chars]}"
             for d in state.get("drafts", [])
         )
+        budget = requirement_budget(settings)
         broker = Broker(
             teams=setup.teams,
             requirement=requirement_view(
-                state["requirement"],
-                ask.question,
-                budget=requirement_budget(settings),
-                count=approx_tokens,
+                state["requirement"], ask.question, budget=budget, count=approx_tokens
             ),
             stages=state["stages"],
             resolve=lambda s: runtime.context.model_source().resolve(s.model),

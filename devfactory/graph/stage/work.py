@@ -113,15 +113,11 @@ def draft(
     except ModelUnavailableError as exc:
         blocked = TaskResult.blocked(str(exc))
         return finish(setup, state, runtime, StageOutcome.BLOCKED, str(exc), blocked)
-    attempt = state.get("attempt", 0) + 1
+    attempt, feedback = state.get("attempt", 0) + 1, feedback_for(state, spec.slug)
+    because = feedback if attempt > 1 or state.get("fix_round") else []
     emit(
         runtime,
-        StageStarted(
-            team=spec.slug,
-            model=resolved.label,
-            attempt=attempt,
-            because=feedback_for(state, spec.slug) if attempt > 1 or state.get("fix_round") else [],
-        ),
+        StageStarted(team=spec.slug, model=resolved.label, attempt=attempt, because=because),
     )
     work = Drafting(
         setup=setup,
@@ -129,7 +125,7 @@ def draft(
         settings=runtime.context.settings,
         resolved=resolved,
         plan=plan,
-        feedback=feedback_for(state, spec.slug),
+        feedback=feedback,
         notes=notes_for(state),
         count=token_counter(resolved.chat),  # the serving model's tokenizer, where it has one
         written=files_written(state),
